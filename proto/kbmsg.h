@@ -105,6 +105,7 @@
 #define ST_KB_NAME_MAX		200	/* characters */
 #define ST_KB_QUESTION_MAX	ST_KB_TITLE_MAX	/* characters: its chunk's title */
 #define ST_KB_ERROR_MAX		300	/* bytes */
+#define ST_KB_LINKS_MAX		32768	/* bytes of a page's links, stored */
 #define ST_KB_PAGES_MAX		100000	/* a crawl's max_pages at most */
 #define ST_KB_DEPTH_MAX		100	/* a crawl's max_depth at most */
 #define ST_KB_SYNC_HOURS_MAX	8760	/* a year */
@@ -271,11 +272,15 @@ void st_kbsource_free(struct st_kbsource *s);
 #define ST_KB_CURSOR_MAX	32	/* its cursor: a page key's hash, hex */
 
 /*
- * A page a crawl or file source read, of format 1: where (url, as
+ * A page a crawl or file source read, of format 2: where (url, as
  * fetched after redirects), its title, the validators of a conditional
  * GET (etag, last_modified), the SHA-256 of its bytes, the HTTP status
  * (0: none, the fetch failed) and why it gave no chunks (error), its
- * chunk count, the sync that last saw it (seen: a sync id) and when.
+ * chunk count, the sync that last saw it (seen: a sync id) and when;
+ * since format 2, the links a link crawl follows from it (links_known:
+ * links holds them, one a line, each after the crawl's start directory),
+ * so that a re-sync asks it conditionally and on a 304 follows them
+ * unread.
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -302,7 +307,11 @@ void st_kbsource_free(struct st_kbsource *s);
 	F(TIME, seen, "sync_id", 1, RF_RO,				\
 	    RF_HID, 0, 0)						\
 	F(TIME, fetched_at, "fetched_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)
+	    RF_ADM, 0, 0)						\
+	F(BYTES, links, "links", 2, RF_RO,				\
+	    RF_HID, ST_KB_LINKS_MAX, 0)					\
+	F(BOOL, links_known, "links_known", 2, RF_RO,			\
+	    RF_HID, 1, 0)
 
 struct st_kbpage {
 	ST_KBPAGE_ROWS(RF_MEMBER)

@@ -330,6 +330,16 @@ store_kb_page_put(struct store_txn *t, const struct st_kb_page_put_req *q,
 			store_fail(t, PROTO_E_INTERNAL, "out of memory");
 			goto out;
 		}
+		/* Its links when they were read again (its bytes unchanged). */
+		if (q->page.links_known) {
+			free(old.links);
+			if ((old.links = strdup(q->page.links != NULL ?
+			    q->page.links : "")) == NULL) {
+				store_fail(t, PROTO_E_INTERNAL, "out of memory");
+				goto out;
+			}
+			old.links_known = 1;
+		}
 		old.seen = q->sync_id;
 		old.fetched_at = t->st->now();
 		rec_put_rows(t, t->st->kb_pages, k, sizeof(k),

@@ -174,10 +174,10 @@ describe('the fetcher crawls a site on loopback', () => {
     const s = await synced(src.id, src.synced_at);
     assert.equal(s.status, 'ready', s.error);
     const hits = site.hits.slice(before);
-    // A page whose links keep others is asked whole (a 304 has no links),
-    // and kept by its unchanged bytes.
+    // A page whose links keep others is asked conditionally too: on its
+    // 304 the links stored with it are followed.
     const desc = hits.find((h) => h.path === '/docs/descaling');
-    assert.equal(desc.headers['if-none-match'], undefined);
+    assert.equal(desc.headers['if-none-match'], '"d1"');
     assert.equal((await found('walnut button'))[0].url, site.url('/docs/faq'), 'a redirected page kept');
     assert.equal((await found('guarantee five years'))[0].url, site.url('/docs/warranty'));
     assert.equal((await found('purchase date')).length, 0);
@@ -191,7 +191,7 @@ describe('the fetcher crawls a site on loopback', () => {
     src = s;
   });
 
-  test('a re-sync where nothing changed keeps every page: the unchanged pages\' links are read again', async () => {
+  test('a re-sync where nothing changed keeps every page: the unchanged pages answer 304, their stored links followed', async () => {
     // A page that fails for now keeps its last version, the failure its error.
     const warranty = files.get('/docs/warranty');
     files.set('/docs/warranty', { status: 503 });
@@ -202,7 +202,9 @@ describe('the fetcher crawls a site on loopback', () => {
     assert.equal(s.pages, 8);
     assert.deepEqual([...(await pages(src.id)).keys()].sort(), ['/docs/', '/docs/descaling', '/docs/faq',
       '/docs/faq-old', '/docs/hidden', '/docs/missing', '/docs/notes.md', '/docs/warranty']);
-    assert.ok(site.hits.slice(before).some((h) => h.path === '/docs/descaling'));
+    const hits = site.hits.slice(before);
+    assert.equal(hits.find((h) => h.path === '/docs/').headers['if-none-match'], '"home2"', 'the start page asked conditionally');
+    assert.equal(hits.find((h) => h.path === '/docs/descaling').headers['if-none-match'], '"d1"');
     assert.ok((await found('descale citric acid')).length > 0);
     const w = (await pages(src.id)).get('/docs/warranty');
     assert.match(w.error, /^HTTP 503 \(the last version kept\)$/);

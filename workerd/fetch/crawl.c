@@ -20,11 +20,12 @@
  *    a page with text: its text is kept, the failure its error. A redirected URL is put too, without chunks, with the
  *    validators of the page it led to: the next sync asks it
  *    conditionally, the redirect followed with them.
- *    A page read for its links (a link crawl's, short of the depth
- *    bound) is asked whole: its links keep the pages they lead to (a
- *    page no longer linked is removed) and a 304 has none. Unchanged, it
- *    is read for its links alone. So the conditional GETs are a sitemap's
- *    pages' and the last level's.
+ *    A link crawl's page is stored with its links (those under the
+ *    start URL's directory): they keep the pages they lead to (a page no
+ *    longer linked is removed), so a 304 to a page read for its links
+ *    (short of the depth bound) follows its stored links. A page stored
+ *    without them (before they were kept, or too many) is asked whole
+ *    and, unchanged, read for its links alone.
  * 4. A file source is one page: its bytes asked of storaged
  *    (ST_KB_FILE_GET) in place of a GET, read by its content type, kept
  *    when its bytes did not change, its HTML's links never followed.
@@ -100,6 +101,9 @@ struct fetch {
 	uint32_t npieces;
 	char *title;
 	int cut;		/* more chunks than a page keeps */
+	/* Its links as stored (st_kbpage's links), once read; known 1. */
+	char *links;
+	int links_known;
 };
 
 struct pending {
@@ -115,6 +119,7 @@ struct crawl {
 	struct crawl_conf conf;
 	struct url_target start;
 	char prefix[2048];	/* the start URL's directory: what is followed */
+	char base[ST_KB_URL_MAX + 1];	/* the start URL to its directory */
 	struct robots robots;
 	TAILQ_HEAD(, pending) todo;
 	size_t ntodo;
@@ -299,12 +304,12 @@ header_of(CURL *e, const char *name, char *out, size_t outsz)
 
 static void fetch_ended(struct curlloop_xfer *, CURLcode);
 
-/* The GET of f: conditional when its page has validators. 0, or -1. */
 /*
  * Whether f's page is read for its links: a page of a crawl that follows
  * links (not a sitemap's), short of the depth bound. Its links are what
- * keeps the pages it leads to, so it is asked whole (a 304 has none) and
- * read for them even when its bytes did not change.
+ * keeps the pages it leads to: on a 304 its stored links are followed;
+ * a page without them (stored before they were) is asked whole and read
+ * for them even when its bytes did not change.
  */
 static int
 wants_links(const struct fetch *f)
@@ -313,6 +318,17 @@ wants_links(const struct fetch *f)
 	    f->depth < f->cr->conf.max_depth;
 }
 
+/*
+ * Whether f's GET is conditional: it has validators, and a 304 needs no
+ * links or its stored ones stand for them.
+ */
+static int
+asks_conditionally(const struct fetch *f)
+{
+	return f->had_old && (!wants_links(f) || f->old.links_known);
+}
+
+/* The GET of f: conditional when asks_conditionally. 0, or -1. */
 static int
 fetch_curl(struct fetch *f)
 {
@@ -323,13 +339,12 @@ fetch_curl(struct fetch *f)
 	if ((e = f->x.easy = curl_easy_init()) == NULL)
 		return -1;
 	f->x.done = fetch_ended;
-	if (wants_links(f))
-		;	/* asked whole */
-	else if (f->had_old && f->old.etag != NULL && f->old.etag[0] != '\0') {
+	if (asks_conditionally(f) && f->old.etag != NULL &&
+	    f->old.etag[0] != '\0') {
 		snprintf(line, sizeof(line), "If-None-Match: %s", f->old.etag);
 		f->headers = curl_slist_append(f->headers, line);
 	}
-	if (f->had_old && !wants_links(f) && f->old.last_modified != NULL &&
+	if (asks_conditionally(f) && f->old.last_modified != NULL &&
 	    f->old.last_modified[0] != '\0') {
 		snprintf(line, sizeof(line), "If-Modified-Since: %s",
 		    f->old.last_modified);
@@ -478,6 +493,7 @@ fetch_free(struct fetch *f)
 	embed_cancel(f->ejob);
 	pieces_free(f->pieces, f->npieces);
 	free(f->title);
+	free(f->links);
 	if (f->x.easy != NULL) {
 		deliver_xfer_remove(&f->x);
 		curl_easy_cleanup(f->x.easy);
@@ -555,6 +571,14 @@ alias_put(struct fetch *f)
 	q.page.etag = ok ? f->etag : "";
 	q.page.last_modified = ok ? f->lastmod : "";
 	q.page.error = e;
+	/* The links of the page it leads to: followed on its next 304. */
+	if (ok && f->links_known) {
+		q.page.links = f->links;
+		q.page.links_known = 1;
+	} else if (ok && f->code == 304 && f->old.links_known) {
+		q.page.links = f->old.links;
+		q.page.links_known = 1;
+	}
 	if (storec_ask(NULL, PROTO_ST_KB_PAGE_PUT, &q, put_answered, f,
 	    &f->req) < 0)
 		fetch_free(f);
@@ -626,6 +650,8 @@ page_put(struct fetch *f, int keep, const char *title,
 	memcpy(q.page.hash, f->hash, sizeof(q.page.hash));
 	q.page.code = f->code > 0 && f->code < 1000 ? (uint32_t)f->code : 0;
 	q.page.error = e;
+	q.page.links = f->links_known ? f->links : NULL;
+	q.page.links_known = (uint8_t)f->links_known;
 	q.keep = (uint8_t)keep;
 	q.pieces = pieces;
 	q.n = n;
@@ -746,15 +772,62 @@ read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
 	return -1;
 }
 
-/* The links of f's page, read as doc, followed when it wants them. */
+/*
+ * The links of f's page, read as doc: noted to be stored with it (the
+ * ones a link crawl follows, each after the crawl's base, one a line;
+ * not known when one is not under base as written, or they pass
+ * ST_KB_LINKS_MAX), and followed when it wants them.
+ */
 static void
 links_follow(struct fetch *f, const struct fetch_doc *doc)
 {
-	size_t i;
+	struct crawl *c = f->cr;
+	size_t baselen = strlen(c->base), i;
+	struct buf b;
 
 	if (!doc->nofollow && wants_links(f))
 		for (i = 0; i < doc->nlinks; i++)
-			todo_add(f->cr, doc->links[i], f->depth + 1, F_PAGE);
+			todo_add(c, doc->links[i], f->depth + 1, F_PAGE);
+	if (f->kind != F_PAGE || c->sitemaps > 0)
+		return;
+	buf_init(&b);
+	for (i = 0; !doc->nofollow && i < doc->nlinks; i++) {
+		if (!in_scope(c, doc->links[i], 0))
+			continue;
+		if (strncmp(doc->links[i], c->base, baselen) != 0 ||
+		    strchr(doc->links[i], '\n') != NULL) {
+			buf_free(&b);
+			return;		/* not known: asked whole next time */
+		}
+		buf_adds(&b, doc->links[i] + baselen);
+		buf_add(&b, "\n", 1);
+		if (b.err || b.len > ST_KB_LINKS_MAX) {
+			buf_free(&b);
+			return;
+		}
+	}
+	free(f->links);
+	f->links = b.len > 0 ? strndup(b.data, b.len) : strdup("");
+	f->links_known = f->links != NULL;
+	buf_free(&b);
+}
+
+/* The links stored with f's unchanged page followed, as a read would. */
+static void
+links_replay(struct fetch *f)
+{
+	struct crawl *c = f->cr;
+	char url[2 * ST_KB_URL_MAX + 2];
+	const char *p, *nl;
+
+	if (!wants_links(f) || f->old.links == NULL)
+		return;
+	for (p = f->old.links; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		snprintf(url, sizeof(url), "%s%.*s", c->base, (int)(nl - p), p);
+		todo_add(c, url, f->depth + 1, F_PAGE);
+	}
 }
 
 /* A fetched page read, chunked and put (its links followed). */
@@ -839,6 +912,7 @@ page_answered(struct fetch *f)
 		if (f->lastmod[0] == '\0' && f->old.last_modified != NULL)
 			strlcpy(f->lastmod, f->old.last_modified,
 			    sizeof(f->lastmod));
+		links_replay(f);
 		page_put(f, 1, "", NULL, 0, "", NULL, 0);
 		return;
 	}
@@ -853,7 +927,7 @@ page_answered(struct fetch *f)
 	if (f->had_old && f->old.hash[0] != '\0' &&
 	    strcmp(f->old.hash, f->hash) == 0) {
 		/* The same bytes: kept, read for their links alone. */
-		if (wants_links(f)) {
+		if (wants_links(f) || !f->old.links_known) {
 			memset(&doc, 0, sizeof(doc));
 			if (read_doc(f, &doc, &rwhy) == 0)
 				links_follow(f, &doc);
@@ -1197,6 +1271,11 @@ crawl_start(struct st_kbsource *job, const struct crawl_conf *conf,
 		loop_defer(&c->pump);
 		return c;
 	}
+	/* A link's stored form: what follows the start URL to its directory. */
+	n = strcspn(c->job.url, "?#");
+	while (n > 0 && c->job.url[n - 1] != '/')
+		n--;
+	snprintf(c->base, sizeof(c->base), "%.*s", (int)n, c->job.url);
 	/* What is followed: the start URL's directory. */
 	slash = strrchr(c->start.path, '/');
 	n = slash != NULL ? (size_t)(slash - c->start.path) + 1 : 1;

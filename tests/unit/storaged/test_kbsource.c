@@ -591,6 +591,72 @@ test_file(void **state)
 	st_kbsource_free(&job);
 }
 
+/* A page put of sync job, with links (NULL: not known), kept or read. */
+static void
+links_put(struct fix *f, const struct st_kbsource *job, int keep,
+    const char *links)
+{
+	static const char *const text[] = { "Kettles boil water." };
+	struct st_kb_piece piece = { "A page", "", (char *)text[0] };
+	struct st_kb_page_put_req q;
+	struct st_kb_page_put_rep rep;
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, job->id, sizeof(q.source_id));
+	q.sync_id = job->sync_id;
+	q.page.url = "https://shop.example/";
+	q.page.title = "A page";
+	q.page.etag = "\"v1\"";
+	q.page.code = 200;
+	q.page.links = (char *)links;
+	q.page.links_known = links != NULL;
+	q.keep = (uint8_t)keep;
+	q.pieces = &piece;
+	q.n = keep ? 0 : 1;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_PAGE_PUT, &q, &rep,
+	    NULL), 0);
+}
+
+/* The page's links as stored ("-" when not known). */
+static void
+links_are(struct fix *f, const struct st_kbsource *s, const char *want)
+{
+	struct st_kb_page_get_req g;
+	struct st_kbpage page;
+
+	memset(&g, 0, sizeof(g));
+	strlcpy(g.source_id, s->id, sizeof(g.source_id));
+	g.url = "https://shop.example/";
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_PAGE_GET, &g, &page,
+	    NULL), 0);
+	assert_string_equal(page.links_known ? page.links : "-", want);
+	st_kbpage_free(&page);
+}
+
+/*
+ * A link crawl's page keeps its links: stored when read, left by a keep
+ * that did not read them (a 304), replaced by one that did (unchanged
+ * bytes read for their links alone).
+ */
+static void
+test_page_links(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s, job;
+
+	crawl_new(f, "https://shop.example/", 0, &s, &job);
+	links_put(f, &job, 0, NULL);
+	links_are(f, &s, "-");
+	links_put(f, &job, 0, "kettles\ntoasters\n");
+	links_are(f, &s, "kettles\ntoasters\n");
+	links_put(f, &job, 1, NULL);
+	links_are(f, &s, "kettles\ntoasters\n");
+	links_put(f, &job, 1, "");
+	links_are(f, &s, "");
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+}
+
 /* One piece of an upload (kbmsg.h) of total bytes: its reply in *put. */
 static int
 piece(struct fix *f, const char *id, const uint8_t *file, uint32_t offset,
@@ -956,6 +1022,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crawl_sync, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_listed, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_page_links, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_file_pieces, setup,
 		    fix_teardown),
