@@ -268,6 +268,7 @@ void st_kbsource_free(struct st_kbsource *s);
 #define ST_KB_VECS_MAX		(6u << 20)	/* bytes of a page's embeddings */
 #define ST_KB_CTYPE_MAX		64	/* bytes of its content type */
 #define ST_KB_PAGE_CHUNKS_MAX	500	/* chunks of one page stored at most */
+#define ST_KB_PAGE_PARTS_MAX	20	/* pages a long document is put as */
 #define ST_KB_PAGES_LIMIT_MAX	200	/* pages an ST_KB_PAGES lists */
 #define ST_KB_CURSOR_MAX	32	/* its cursor: a page key's hash, hex */
 
@@ -280,7 +281,10 @@ void st_kbsource_free(struct st_kbsource *s);
  * since format 2, the links a link crawl follows from it (links_known:
  * links holds them, one a line, each after the crawl's start directory),
  * so that a re-sync asks it conditionally and on a 304 follows them
- * unread.
+ * unread; and its parts: a page of more than ST_KB_PAGE_CHUNKS_MAX
+ * chunks is stored as parts of that many, the first under its URL (with
+ * parts, their count), the next ones under the URL and "#part-2", ...
+ * (0 or 1: one part).
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -311,7 +315,9 @@ void st_kbsource_free(struct st_kbsource *s);
 	F(BYTES, links, "links", 2, RF_RO,				\
 	    RF_HID, ST_KB_LINKS_MAX, 0)					\
 	F(BOOL, links_known, "links_known", 2, RF_RO,			\
-	    RF_HID, 1, 0)
+	    RF_HID, 1, 0)						\
+	F(U32, parts, "parts", 2, RF_RO,				\
+	    RF_HID, ST_KB_PAGE_PARTS_MAX, 0)
 
 struct st_kbpage {
 	ST_KBPAGE_ROWS(RF_MEMBER)

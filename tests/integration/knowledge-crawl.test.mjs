@@ -356,10 +356,11 @@ describe('the fetcher crawls a site on loopback', () => {
     assert.equal(s.status, 'ready', s.error);
     assert.equal((await found('walrus valve steam'))[0].source_id, pc.id);
     // A file of more text than a page keeps (500 chunks), in 192 KiB pieces:
-    // its first 500 chunks indexed, and its page says the rest is left out.
+    // stored as parts of 500, all searched, all kept when it did not change.
     const long = (await call('POST', S, { type: 'file', url: 'long.txt' })).json();
     let para = '';
     for (let i = 0; para.length < 900 * 1024; i++) para += `Paragraph ${i} explains how the kettle heats water.\n\n`;
+    para += 'The final paragraph mentions the axolotl warranty desk.\n';
     const lbuf = Buffer.from(para);
     for (let at = 0; at < lbuf.length; at += 192 * 1024) {
       const end = Math.min(at + 192 * 1024, lbuf.length);
@@ -369,8 +370,18 @@ describe('the fetcher crawls a site on loopback', () => {
     }
     s = await synced(long.id, 0);
     assert.equal(s.status, 'ready', s.error);
-    assert.equal(s.chunks, 500);
-    assert.match((await pages(long.id)).get('long.txt').error, /^only the first 500 chunks are indexed/);
+    assert.ok(s.pages >= 2 && s.chunks > 500 * (s.pages - 1) && s.chunks <= 500 * s.pages, JSON.stringify(s));
+    const partUrls = Array.from({ length: s.pages }, (_, i) => (i === 0 ? 'long.txt' : `long.txt#part-${i + 1}`));
+    const partChunks = async () => { const m = await pages(long.id); return partUrls.map((u) => m.get(u)?.chunks); };
+    const expected = partUrls.map((_, i) => (i < s.pages - 1 ? 500 : s.chunks - 500 * (s.pages - 1)));
+    assert.deepEqual(await partChunks(), expected);
+    assert.equal((await found('axolotl warranty desk'))[0].url, partUrls.at(-1));
+    assert.equal((await call('POST', `${S}/${long.id}/sync`)).status, 200);
+    const again = await synced(long.id, s.synced_at);
+    assert.equal(again.pages, s.pages);
+    assert.equal(again.chunks, s.chunks);
+    assert.deepEqual(await partChunks(), expected, 'the later parts kept with the first');
+    assert.equal((await found('axolotl warranty desk'))[0].url, partUrls.at(-1));
 
     // A type it does not read, an empty body, a crawl given a file: refused.
     r = await p.request('PUT', `${S}/${md.id}/file`, { headers: { 'x-admin-api-key': p.adminKey,

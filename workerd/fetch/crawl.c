@@ -14,7 +14,9 @@
  *    address checked as curl connects), its bytes hashed; unchanged (304,
  *    or the same SHA-256) it is kept as it is, else read by html.c (or as
  *    Markdown or text; a PDF by pdf.c) and chunk.c, and put
- *    (ST_KB_PAGE_PUT). A 4xx or 5xx, a network error, a type we cannot
+ *    (ST_KB_PAGE_PUT; a long page as parts of ST_KB_PAGE_CHUNKS_MAX
+ *    chunks, one put each, the later ones under "#part-N" and kept
+ *    with the first). A 4xx or 5xx, a network error, a type we cannot
  *    read or a noindex page is put with its status and error and no
  *    chunk, but for a failure that may pass (no answer, a 5xx, a 429) of
  *    a page with text: its text is kept, the failure its error. A redirected URL is put too, without chunks, with the
@@ -95,12 +97,18 @@ struct fetch {
 	struct st_kbpage old;	/* its page as last stored */
 	int had_old;
 	char err[CURL_ERROR_SIZE];
-	/* Its chunks while the embedding model reads them. */
+	/*
+	 * Its chunks, put a part (ST_KB_PAGE_CHUNKS_MAX) at a time, each
+	 * read by the embedding model first when there is one; or its
+	 * parts kept (keeping) as they are.
+	 */
 	struct embed_job *ejob;
 	struct st_kb_piece *pieces;
 	uint32_t npieces;
+	uint32_t part, parts;	/* the part being put, of parts */
+	int keeping;
 	char *title;
-	int cut;		/* more chunks than a page keeps */
+	int cut;		/* more chunks than its parts keep */
 	/* Its links as stored (st_kbpage's links), once read; known 1. */
 	char *links;
 	int links_known;
@@ -526,6 +534,7 @@ sync_ended(struct fetch *f, const struct storec_result *r)
 }
 
 static void alias_put(struct fetch *);
+static void part_put(struct fetch *);
 
 static void
 put_answered(const struct storec_result *r, void *arg)
@@ -538,7 +547,12 @@ put_answered(const struct storec_result *r, void *arg)
 	if (r->status != STOREC_OK)
 		log_warnx("knowledge page %s: not stored: %s", f->url,
 		    r->status == STOREC_ERROR ? r->message : "storaged away");
-	else if (f->final_url != NULL && !f->aliased) {
+	if (f->part + 1 < f->parts) {
+		f->part++;
+		part_put(f);
+		return;
+	}
+	if (r->status == STOREC_OK && f->final_url != NULL && !f->aliased) {
 		alias_put(f);
 		return;
 	}
@@ -571,7 +585,8 @@ alias_put(struct fetch *f)
 	q.page.etag = ok ? f->etag : "";
 	q.page.last_modified = ok ? f->lastmod : "";
 	q.page.error = e;
-	/* The links of the page it leads to: followed on its next 304. */
+	/* Its parts and links: kept and followed on its next 304. */
+	q.page.parts = ok ? f->parts : 0;
 	if (ok && f->links_known) {
 		q.page.links = f->links;
 		q.page.links_known = 1;
@@ -584,14 +599,16 @@ alias_put(struct fetch *f)
 		fetch_free(f);
 }
 
+/* Chunks a page's parts hold at most. */
+#define DOC_CHUNKS_MAX	(ST_KB_PAGE_PARTS_MAX * ST_KB_PAGE_CHUNKS_MAX)
 /* A page's error when its text had more chunks than are stored. */
-static const char chunks_cut[] = "only the first 500 chunks are indexed: "
-    "the text after them is left out";
-_Static_assert(ST_KB_PAGE_CHUNKS_MAX == 500, "chunks_cut says 500");
+static const char chunks_cut[] = "only the first 10,000 chunks are "
+    "indexed: the text after them is left out";
+_Static_assert(DOC_CHUNKS_MAX == 10000, "chunks_cut says 10,000");
 
 /*
- * The chunks of doc as pieces (at most ST_KB_PAGE_CHUNKS_MAX): 0 with
- * *why chunks_cut when there were more, else ""; -1 with *why.
+ * The chunks of doc as pieces (at most DOC_CHUNKS_MAX): 0 with *why
+ * chunks_cut when there were more, else ""; -1 with *why.
  */
 static int
 pieces_of(const struct fetch_doc *doc, struct st_kb_piece **out,
@@ -605,7 +622,7 @@ pieces_of(const struct fetch_doc *doc, struct st_kb_piece **out,
 	*n = 0;
 	if (chunk_doc(doc, NULL, &ch, &all, why) < 0)
 		return -1;
-	nch = all < ST_KB_PAGE_CHUNKS_MAX ? all : ST_KB_PAGE_CHUNKS_MAX;
+	nch = all < DOC_CHUNKS_MAX ? all : DOC_CHUNKS_MAX;
 	*why = nch < all ? chunks_cut : "";
 	if (nch > 0 && (p = calloc(nch, sizeof(*p))) == NULL) {
 		chunks_free(ch, all);
@@ -637,21 +654,28 @@ page_put(struct fetch *f, int keep, const char *title,
 	struct st_kb_page_put_req q;
 	struct crawl *c = f->cr;
 	char *t = clip_chars(title, ST_KB_TITLE_MAX);
-	char e[ERR_MAX + 1];
+	char e[ERR_MAX + 1], u[ST_KB_URL_MAX + 16];
 
 	snprintf(e, sizeof(e), "%s", error != NULL ? error : "");
 	memset(&q, 0, sizeof(q));
 	strlcpy(q.source_id, c->job.id, sizeof(q.source_id));
 	q.sync_id = c->job.sync_id;
 	q.page.url = f->final_url != NULL ? f->final_url : f->url;
+	if (f->part > 0) {
+		/* A later part: under its own URL, what makes it new the first's. */
+		snprintf(u, sizeof(u), "%s#part-%u", q.page.url, f->part + 1);
+		q.page.url = u;
+	} else {
+		q.page.etag = f->etag;
+		q.page.last_modified = f->lastmod;
+		memcpy(q.page.hash, f->hash, sizeof(q.page.hash));
+		q.page.links = f->links_known ? f->links : NULL;
+		q.page.links_known = (uint8_t)f->links_known;
+		q.page.parts = f->parts;
+	}
 	q.page.title = t != NULL ? t : "";
-	q.page.etag = f->etag;
-	q.page.last_modified = f->lastmod;
-	memcpy(q.page.hash, f->hash, sizeof(q.page.hash));
 	q.page.code = f->code > 0 && f->code < 1000 ? (uint32_t)f->code : 0;
 	q.page.error = e;
-	q.page.links = f->links_known ? f->links : NULL;
-	q.page.links_known = (uint8_t)f->links_known;
 	q.keep = (uint8_t)keep;
 	q.pieces = pieces;
 	q.n = n;
@@ -664,6 +688,53 @@ page_put(struct fetch *f, int keep, const char *title,
 	free(t);
 }
 
+/* The pieces of f's part being put, into *out: how many. */
+static uint32_t
+part_pieces(const struct fetch *f, struct st_kb_piece **out)
+{
+	uint32_t first = f->part * ST_KB_PAGE_CHUNKS_MAX;
+	uint32_t n = f->npieces - first;
+
+	*out = f->pieces + first;
+	return n < ST_KB_PAGE_CHUNKS_MAX ? n : ST_KB_PAGE_CHUNKS_MAX;
+}
+
+static int page_embed(struct fetch *);
+
+/*
+ * f's part put (put_answered puts the next): kept as it is when f keeps
+ * its parts, else its pieces, read by the embedding model first when
+ * there is one.
+ */
+static void
+part_put(struct fetch *f)
+{
+	struct st_kb_piece *pieces;
+	uint32_t n;
+
+	if (f->keeping) {
+		page_put(f, 1, "", NULL, 0, "", NULL, 0);
+		return;
+	}
+	n = part_pieces(f, &pieces);
+	if (f->cr->conf.embed != NULL && page_embed(f) == 0)
+		return;
+	page_put(f, 0, f->title, pieces, n, f->part == 0 && f->cut ?
+	    chunks_cut : "", NULL, 0);
+}
+
+/*
+ * f's page kept as it is, with error (its parts after the first kept
+ * too: put_answered puts them in turn).
+ */
+static void
+page_keep(struct fetch *f, const char *error)
+{
+	f->keeping = 1;
+	f->parts = f->had_old && f->old.parts > 1 ? f->old.parts : 1;
+	page_put(f, 1, "", NULL, 0, error, NULL, 0);
+}
+
 /*
  * f's pieces embedded: put with their vectors, or without them (the
  * page found by its words alone; the failure logged once a sync).
@@ -673,17 +744,12 @@ page_embedded(void *arg, const struct embed_result *r)
 {
 	struct fetch *f = arg;
 	struct crawl *c = f->cr;
-	struct st_kb_piece *pieces = f->pieces;
-	uint32_t n = f->npieces;
-	char *title = f->title;
+	struct st_kb_piece *pieces;
+	uint32_t n = part_pieces(f, &pieces);
 	struct st_kb_vecs v;
 	size_t bytes = r->n * r->dims * sizeof(float);
 
-	/* Ours now: page_put may free f. */
 	f->ejob = NULL;
-	f->pieces = NULL;
-	f->npieces = 0;
-	f->title = NULL;
 	memset(&v, 0, sizeof(v));
 	if (r->err == EMBED_OK && r->n == n &&
 	    r->dims <= ST_KB_VEC_DIM_MAX && bytes <= ST_KB_VECS_MAX) {
@@ -696,23 +762,22 @@ page_embedded(void *arg, const struct embed_result *r)
 		    "%s", c->job.id, r->err != EMBED_OK ? r->error :
 		    "too many for one page");
 	}
-	page_put(f, 0, title, pieces, n, f->cut ? chunks_cut : "", &v,
-	    r->tokens > UINT32_MAX ? UINT32_MAX : (uint32_t)r->tokens);
-	pieces_free(pieces, n);
-	free(title);
+	page_put(f, 0, f->title, pieces, n, f->part == 0 && f->cut ?
+	    chunks_cut : "", &v, r->tokens > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)r->tokens);
 }
 
 /*
- * The n pieces of f's page (title) handed to the embedding model, kept
- * by f until page_embedded puts them: 0, or -1 (nothing taken).
+ * The pieces of f's part handed to the embedding model, put by
+ * page_embedded once it answers: 0, or -1 (nothing started).
  */
 static int
-page_embed(struct fetch *f, const char *title, struct st_kb_piece *pieces,
-    uint32_t n)
+page_embed(struct fetch *f)
 {
 	const struct embed_conf *ec = f->cr->conf.embed;
+	struct st_kb_piece *pieces;
+	uint32_t n = part_pieces(f, &pieces), i;
 	char **texts;
-	uint32_t i;
 	int rc = -1;
 
 	if ((texts = calloc(n, sizeof(*texts))) == NULL)
@@ -723,18 +788,10 @@ page_embed(struct fetch *f, const char *title, struct st_kb_piece *pieces,
 			texts[i] = NULL;
 			goto out;
 		}
-	if ((f->title = strdup(title != NULL ? title : "")) == NULL)
-		goto out;
 	f->ejob = embed_start(ec, (const char *const *)texts, n,
 	    page_embedded, f);
-	if (f->ejob == NULL) {
-		free(f->title);
-		f->title = NULL;
-		goto out;
-	}
-	f->pieces = pieces;
-	f->npieces = n;
-	rc = 0;
+	if (f->ejob != NULL)
+		rc = 0;
 out:
 	for (i = 0; i < n; i++)
 		free(texts[i]);
@@ -854,16 +911,22 @@ page_read(struct fetch *f)
 		why = "noindex: the page asks not to be indexed";
 	else if (pieces_of(&doc, &pieces, &n, &why) == 0 && n == 0)
 		why = "no text";
-	f->cut = why == chunks_cut;
-	/* With an embedding model, the pieces go to it first. */
-	if (n > 0 && c->conf.embed != NULL &&
-	    page_embed(f, doc.title, pieces, n) == 0) {
+	if (n == 0 || (f->title = strdup(doc.title != NULL ? doc.title :
+	    "")) == NULL) {
+		page_put(f, 0, doc.title, NULL, 0, n == 0 ? why :
+		    "out of memory", NULL, 0);
+		pieces_free(pieces, n);
 		fetch_doc_free(&doc);
 		return;
 	}
-	page_put(f, 0, doc.title, pieces, n, why, NULL, 0);
-	pieces_free(pieces, n);
+	/* Put a part at a time: ST_KB_PAGE_CHUNKS_MAX chunks each. */
+	f->cut = why == chunks_cut;
+	f->pieces = pieces;
+	f->npieces = n;
+	f->parts = (n + ST_KB_PAGE_CHUNKS_MAX - 1) / ST_KB_PAGE_CHUNKS_MAX;
+	f->part = 0;
 	fetch_doc_free(&doc);
+	part_put(f);
 }
 
 /*
@@ -879,7 +942,7 @@ keep_through(struct fetch *f, const char *why)
 	    (f->code != 0 && f->code < 500 && f->code != 429))
 		return 0;
 	snprintf(e, sizeof(e), "%s (the last version kept)", why);
-	page_put(f, 1, "", NULL, 0, e, NULL, 0);
+	page_keep(f, e);
 	return 1;
 }
 
@@ -913,7 +976,7 @@ page_answered(struct fetch *f)
 			strlcpy(f->lastmod, f->old.last_modified,
 			    sizeof(f->lastmod));
 		links_replay(f);
-		page_put(f, 1, "", NULL, 0, "", NULL, 0);
+		page_keep(f, "");
 		return;
 	}
 	if (f->code < 200 || f->code > 299) {
@@ -933,7 +996,7 @@ page_answered(struct fetch *f)
 				links_follow(f, &doc);
 			fetch_doc_free(&doc);
 		}
-		page_put(f, 1, "", NULL, 0, "", NULL, 0);
+		page_keep(f, "");
 	} else
 		page_read(f);
 }
