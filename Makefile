@@ -185,10 +185,12 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # The OpenAPI document openapi.c embeds (.incbin) is generated: the
 # template workerd/site/openapi.json with the record schemas' row-backed
 # properties made from the rows in proto/'s headers (scripts/openapi.mjs,
-# scripts/rows.mjs; constants from lib/'s headers too). openapi.o is
+# scripts/rows.mjs; constants from lib/'s headers too), and the audit
+# log's actions from storaged's table (AUDIT_SOURCES). openapi.o is
 # rebuilt when it changes.
 OPENAPI_JSON := build/gen/openapi.json
-$(OPENAPI_JSON): workerd/site/openapi.json scripts/openapi.mjs scripts/rows.mjs $(wildcard proto/*.h lib/*.h)
+AUDIT_SOURCES := storaged/optab.c storaged/auditstore.c proto/keymsg.c
+$(OPENAPI_JSON): workerd/site/openapi.json scripts/openapi.mjs scripts/rows.mjs $(wildcard proto/*.h lib/*.h) $(AUDIT_SOURCES)
 	node scripts/openapi.mjs $@
 $(foreach f,release test fuzz,build/$(f)/workerd/site/openapi.o): $(OPENAPI_JSON)
 

@@ -13,7 +13,8 @@
 // is a name's characters at least (minLength; a request may not set it to
 // null). What a record shows its own way is said in SCHEMAS (own,
 // builtin), its property or bound then the template's. A field added to a
-// record is a row added: no edit here nor in the template.
+// record is a row added: no edit here nor in the template. The audit
+// entries' actions are storaged's (auditActions).
 //
 //   node scripts/openapi.mjs [out]	(out: build/gen/openapi.json)
 //
@@ -258,11 +259,28 @@ function viewSchema(rec, rows, view, s, names) {
   return withProperties(s, props, [...required, ...more.filter((k) => !(k in props))]);
 }
 
+// The audit log's actions, as storaged writes them: its table's rows'
+// (storaged/optab.c's .action), its picks' (storaged/auditstore.c's
+// literals) and the notes it takes (proto/keymsg.c's
+// st_audit_note_action), in that order, each once.
+export function auditActions() {
+  const src = (f) => fs.readFileSync(new URL(`../${f}`, import.meta.url), 'utf8');
+  const found = [
+    ...[...src('storaged/optab.c').matchAll(/\.action = "([a-z_.]+)"/g)].map((m) => m[1]),
+    ...[...src('storaged/auditstore.c').matchAll(/"([a-z_]+(?:\.[a-z_]+)+)"/g)].map((m) => m[1])
+      .filter((a) => !/\.[ch]$/.test(a)),
+    ...[...src('proto/keymsg.c').matchAll(/strcmp\(action, "([a-z_.]+)"\)/g)].map((m) => m[1]),
+  ];
+  if (found.length < 10) throw new Error('the audit actions: fewer than 10 found in storaged/optab.c and storaged/auditstore.c');
+  return [...new Set(found)];
+}
+
 // The document from the template (parsed) and the records' rows
 // (struct name -> rows, as scripts/rows.mjs reads them).
 export function generate(template, records = RECORDS) {
   const doc = structuredClone(template);
   const schemas = doc.components.schemas;
+  schemas.AuditEntry.properties.action.enum = auditActions();
   for (const [rec, rows] of records) {
     const names = SCHEMAS[rec];
     if (!names) throw new Error(`${rec}: its rows have no schemas: name them in SCHEMAS (scripts/openapi.mjs)`);

@@ -57,6 +57,22 @@ audit_pick_assign(const void *req, const uint8_t *rep, size_t replen)
 	return replen >= 1 && rep[0] != 0 ? "conversation.assign" : NULL;
 }
 
+/*
+ * ST_KB_FILE_PUT: a file whole, or the last piece of one stored (the
+ * reply's last byte, stored); not each piece before it.
+ */
+const char *
+audit_pick_kb_file(const void *req, const uint8_t *rep, size_t replen)
+{
+	const struct st_kb_file_put_req *q = req;
+
+	if (replen < 1 || rep[replen - 1] == 0)
+		return NULL;
+	if (q->total != 0 && (uint64_t)q->offset + q->data.len != q->total)
+		return NULL;
+	return "knowledge_source.file";
+}
+
 /* ST_AGENT_DELETE: not when refused because widgets use it (in_use). */
 const char *
 audit_pick_agent_delete(const void *req, const uint8_t *rep, size_t replen)

@@ -175,7 +175,7 @@ static const struct optab rows[PROTO_TYPE_MAX] = {
 	    .action = "knowledge_source.sync", .target = AUD_REQ),
 	ROW(PROTO_ST_KB_PAGES, OPT_STORE, .run = op_kb_sync),
 	ROW(PROTO_ST_KB_FILE_PUT, OPT_STORE, .run = op_kb_sync,
-	    .action = "knowledge_source.file", .target = AUD_REQ),
+	    .target = AUD_REQ, .pick = audit_pick_kb_file),
 	ROW(PROTO_ST_KB_FILE_GET, OPT_STORE, .run = op_kb_sync),
 	ROW(PROTO_ST_KB_RETRIEVE, OPT_STORE, .run = op_kb_search),
 	ROW(PROTO_ST_KB_DUE, OPT_STORE, .run = op_kb_sync),

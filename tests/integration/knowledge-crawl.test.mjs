@@ -355,6 +355,10 @@ describe('the fetcher crawls a site on loopback', () => {
     s = await synced(pc.id, 0);
     assert.equal(s.status, 'ready', s.error);
     assert.equal((await found('walrus valve steam'))[0].source_id, pc.id);
+    // One audit entry for the file, not one a piece.
+    const audit = (await call('GET', '/v1/admin/audit?limit=200')).json().entries
+      .filter((e) => e.target === pc.id && e.action === 'knowledge_source.file');
+    assert.equal(audit.length, 1, JSON.stringify(audit));
     // A file of more text than a page keeps (500 chunks), in 192 KiB pieces:
     // stored as parts of 500, all searched, all kept when it did not change.
     const long = (await call('POST', S, { type: 'file', url: 'long.txt' })).json();

@@ -145,7 +145,7 @@ static const struct {
 	{ PROTO_ST_KB_SOURCE_UPDATE, "knowledge_source.update", AUD_REQ },
 	{ PROTO_ST_KB_SOURCE_DELETE, "knowledge_source.delete", AUD_REQ },
 	{ PROTO_ST_KB_SYNC, "knowledge_source.sync", AUD_REQ },
-	{ PROTO_ST_KB_FILE_PUT, "knowledge_source.file", AUD_REQ },
+	{ PROTO_ST_KB_FILE_PUT, NULL, AUD_REQ },
 	{ PROTO_ST_CONTACT_ERASE, NULL, AUD_REQ },
 	{ PROTO_ST_AUDIT_NOTE, NULL, AUD_NOTE },
 	{ PROTO_ST_USER_INVITE, NULL, AUD_NONE },
@@ -213,6 +213,7 @@ test_audit_picks(void **state)
 	struct st_contact_erase_req ce = { .erase = 1 };
 	struct st_user_set_req us = { .mode = ST_USER_SET_ADD };
 	struct st_audit_note_req an = { "widget.embed", "w" };
+	struct st_kb_file_put_req fp = { .data = { NULL, ST_KB_PIECE_MIN } };
 	const struct optab *o;
 
 	assert_action(pick(PROTO_ST_HANDOFF_SET, &h, 1), "handoff.take");
@@ -243,6 +244,15 @@ test_audit_picks(void **state)
 	ce.erase = 0;
 	assert_action(pick(PROTO_ST_CONTACT_ERASE, &ce, 0), "contact.delete");
 	assert_action(pick(PROTO_ST_AUDIT_NOTE, &an, 0), "widget.embed");
+	/* A file whole, or its last piece, stored: not a piece before. */
+	assert_action(pick(PROTO_ST_KB_FILE_PUT, &fp, 1),
+	    "knowledge_source.file");
+	assert_action(pick(PROTO_ST_KB_FILE_PUT, &fp, 0), NULL);
+	fp.total = 3 * ST_KB_PIECE_MIN;
+	assert_action(pick(PROTO_ST_KB_FILE_PUT, &fp, 1), NULL);
+	fp.offset = 2 * ST_KB_PIECE_MIN;
+	assert_action(pick(PROTO_ST_KB_FILE_PUT, &fp, 1),
+	    "knowledge_source.file");
 	/* No reply: the picks that read one say nothing. */
 	o = optab(PROTO_ST_CONV_ASSIGN);
 	assert_null(o->pick(NULL, NULL, 0));
