@@ -111,6 +111,8 @@ st_agent_invalid(const struct st_agent *a)
 		return "system_prompt: must be at most 16384 bytes of UTF-8";
 	if (!st_model_valid(S(a->model)))
 		return "model: at most 100 of A-Z a-z 0-9 . _ : / -";
+	if (!st_model_valid(S(a->embedding_model)))
+		return "embedding_model: at most 100 of A-Z a-z 0-9 . _ : / -";
 	if (a->temperature_milli != ST_AGENT_UNSET &&
 	    a->temperature_milli > ST_AGENT_TEMP_MAX)
 		return "temperature: must be 0 to 2";

@@ -115,6 +115,7 @@
 #define ST_AF_KNOWLEDGE		0x0200	/* knowledge_source_ids */
 #define ST_AF_KNOWLEDGE_ONLY	0x0400	/* knowledge_only */
 #define ST_AF_REWRITE		0x0800	/* rewrite_follow_ups */
+#define ST_AF_EMBED_MODEL	0x1000	/* embedding_model */
 #define ST_AGENT_SOURCES_MAX	50	/* knowledge sources an agent reads */
 #define ST_AGENT_SOURCE_ID_LEN	(3 + ST_ID_HEX)	/* "ks_" + 32 hex */
 
@@ -164,7 +165,8 @@ enum st_ev_level {
  * lacks as their defaults: format 1 (before organisations) as the
  * default organisation's (storaged/records.c), formats 1 and 2 without
  * answer_in_visitor_language, formats 1 to 3 without the knowledge rows,
- * formats 1 to 4 without rewrite_follow_ups.
+ * formats 1 to 4 without rewrite_follow_ups, formats 1 to 5 without
+ * embedding_model.
  * The struct's strings are malloc'd.
  *
  * id is 32 hex ("" in a begin reply's default agent); name 1-100
@@ -185,7 +187,11 @@ enum st_ev_level {
  * says it does not know and offers a person instead of asking the model;
  * rewrite_follow_ups: a question that follows others is first rewritten
  * by the model into one that stands alone, which is what is searched
- * (one more model call before the answer).
+ * (one more model call before the answer). embedding_model: "" the
+ * install's (PARLEY_EMBED_MODEL at OPENAI_BASE_URL); else the model of
+ * the agent's own model server (base_url, api_key) that embeds its
+ * sources' chunks and its questions, in a vector space of their own
+ * (kbmsg.h, st_kb_space_id).
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -225,7 +231,9 @@ enum st_ev_level {
 	F(BOOL, knowledge_only, "knowledge_only", 4, ST_AF_KNOWLEDGE_ONLY, \
 	    RF_ADM, 1, 0)						\
 	F(BOOL, rewrite_follow_ups, "rewrite_follow_ups", 5, ST_AF_REWRITE, \
-	    RF_ADM, 1, 0)
+	    RF_ADM, 1, 0)						\
+	F(BYTES, embedding_model, "embedding_model", 6, ST_AF_EMBED_MODEL, \
+	    RF_ADM, ST_MODEL_MAX, 0)
 
 struct st_agent {
 	ST_AGENT_ROWS(RF_MEMBER)

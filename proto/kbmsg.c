@@ -3,11 +3,15 @@
  * checks, shared by both sides of the socket.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/sha.h>
+
 #include "kbmsg.h"
+#include "util.h"
 #include "widgetmsg.h"
 
 #define KBCHUNK_ROW(...)	RF_ROW(struct st_kbchunk, __VA_ARGS__)
@@ -203,5 +207,39 @@ st_kb_file_type_ok(const char *t)
 		    (t[n] == '\0' || t[n] == ';' || t[n] == ' '))
 			return 1;
 	}
+	return 0;
+}
+
+/* -------------------------------------------------------- vector spaces */
+
+void
+st_kb_space_id(const char *base_url, const char *model,
+    char out[ST_KB_SPACE_HEX + 1])
+{
+	unsigned char h[SHA256_DIGEST_LENGTH];
+	char *s = NULL;
+	int n;
+
+	if ((n = asprintf(&s, "%s\n%s", base_url, model)) < 0) {
+		/* Out of memory: an id no space has, so nothing is mixed. */
+		memset(out, 'x', ST_KB_SPACE_HEX);
+		out[ST_KB_SPACE_HEX] = '\0';
+		return;
+	}
+	SHA256((const unsigned char *)s, (size_t)n, h);
+	free(s);
+	proto_hex_encode(h, ST_KB_SPACE_HEX / 2, out);
+}
+
+int
+st_kb_spaces_have(const char *spaces, const char *id)
+{
+	size_t n = strlen(id);
+	const char *p, *nl;
+
+	for (p = spaces; p != NULL && (nl = strchr(p, '\n')) != NULL;
+	    p = nl + 1)
+		if ((size_t)(nl - p) == n && strncmp(p, id, n) == 0)
+			return 1;
 	return 0;
 }

@@ -269,6 +269,10 @@ void st_kbsource_free(struct st_kbsource *s);
 #define ST_KB_CTYPE_MAX		64	/* bytes of its content type */
 #define ST_KB_PAGE_CHUNKS_MAX	500	/* chunks of one page stored at most */
 #define ST_KB_PAGE_PARTS_MAX	20	/* pages a long document is put as */
+#define ST_KB_SPACE_HEX		16	/* a vector space's id, hex */
+#define ST_KB_SPACES_MAX	4	/* spaces of a source beside the install's */
+/* A page's spaces: their ids, each and a newline. */
+#define ST_KB_PAGE_SPACES_MAX	(ST_KB_SPACES_MAX * (ST_KB_SPACE_HEX + 1))
 #define ST_KB_PAGES_LIMIT_MAX	200	/* pages an ST_KB_PAGES lists */
 #define ST_KB_CURSOR_MAX	32	/* its cursor: a page key's hash, hex */
 
@@ -284,7 +288,8 @@ void st_kbsource_free(struct st_kbsource *s);
  * unread; and its parts: a page of more than ST_KB_PAGE_CHUNKS_MAX
  * chunks is stored as parts of that many, the first under its URL (with
  * parts, their count), the next ones under the URL and "#part-2", ...
- * (0 or 1: one part).
+ * (0 or 1: one part); and the vector spaces (st_kb_space) other than
+ * the install's its chunks have vectors in, each id and a newline.
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -317,7 +322,9 @@ void st_kbsource_free(struct st_kbsource *s);
 	F(BOOL, links_known, "links_known", 2, RF_RO,			\
 	    RF_HID, 1, 0)						\
 	F(U32, parts, "parts", 2, RF_RO,				\
-	    RF_HID, ST_KB_PAGE_PARTS_MAX, 0)
+	    RF_HID, ST_KB_PAGE_PARTS_MAX, 0)				\
+	F(BYTES, spaces, "spaces", 2, RF_RO,				\
+	    RF_HID, ST_KB_PAGE_SPACES_MAX, 0)
 
 struct st_kbpage {
 	ST_KBPAGE_ROWS(RF_MEMBER)
@@ -359,8 +366,25 @@ struct st_kb_due_req {
 	uint32_t lease_ms;
 };
 
+/*
+ * A vector space other than the install's: the chunks embedded by one
+ * model of one model server (an agent's embedding_model at its base_url,
+ * agentmsg.h). id: st_kb_space_id's; base_url "" OPENAI_BASE_URL,
+ * api_key "" OPENAI_API_KEY. The install's space (PARLEY_EMBED_MODEL) is
+ * id "".
+ */
+struct st_kb_space {
+	char id[ST_KB_SPACE_HEX + 1];
+	char *base_url;
+	char *api_key;
+	char *model;
+};
+
 struct st_kb_job {
 	struct st_kbsource s;	/* its sync_id the job's */
+	/* The spaces of its source's agents (ST_KB_DUE, storaged's walk). */
+	struct st_kb_space *spaces;
+	uint32_t nspaces;
 };
 
 struct st_kb_jobs {
@@ -373,6 +397,12 @@ struct st_kb_page_get_req {
 	const char *url;
 };
 
+/* A page's embeddings in a space (st_kb_space): its id, its rows. */
+struct st_kb_space_vecs {
+	char space[ST_KB_SPACE_HEX + 1];
+	struct st_kb_vecs vecs;
+};
+
 struct st_kb_page_put_req {
 	char source_id[ST_KB_SOURCE_ID_LEN + 1];
 	uint64_t sync_id;
@@ -381,7 +411,10 @@ struct st_kb_page_put_req {
 	struct st_kb_piece *pieces;
 	uint32_t n;
 	struct st_kb_vecs vecs;	/* none, or a row a piece */
-	uint32_t tokens;	/* the embedding model's, for vecs */
+	uint32_t tokens;	/* the embedding models', for every vecs */
+	/* Its pieces' embeddings in the job's other spaces, a row a piece. */
+	struct st_kb_space_vecs *svecs;
+	uint32_t nsvecs;
 };
 
 struct st_kb_page_put_rep {
@@ -434,6 +467,16 @@ struct st_kb_file {
 };
 
 /*
+ * The id of the vector space of model at base_url (an agent's; base_url
+ * "" the install's OPENAI_BASE_URL): the first 8 bytes of the SHA-256 of
+ * base_url, a newline and model, as hex, into out.
+ */
+void st_kb_space_id(const char *base_url, const char *model,
+    char out[ST_KB_SPACE_HEX + 1]);
+/* 1 when the newline-ended list of a page's spaces holds id. */
+int st_kb_spaces_have(const char *spaces, const char *id);
+
+/*
  * 1 when an uploaded file of content type t (its parameters ignored) is
  * one the fetcher reads: HTML, Markdown, plain text or PDF.
  */
@@ -458,6 +501,7 @@ struct st_kb_search_req {
 	char lang[ST_KB_LANG_MAX + 1];
 	const char *agent_id;	/* "": every source; else that agent's, as its turns */
 	struct st_kb_vecs qvec;	/* the query's embedding, or none */
+	char space[ST_KB_SPACE_HEX + 1];	/* qvec's ("" the install's) */
 };
 
 struct st_kb_hit {
@@ -480,6 +524,7 @@ struct st_kb_retrieve_req {
 	struct st_str *sources;
 	uint32_t n;
 	struct st_kb_vecs qvec;	/* the query's embedding, or none */
+	char space[ST_KB_SPACE_HEX + 1];	/* qvec's ("" the install's) */
 };
 
 

@@ -1421,6 +1421,7 @@ static const struct pfield f_kb_search_req[] = {
 	PFBUF(struct st_kb_search_req, lang),
 	PFSTR(struct st_kb_search_req, agent_id, ST_WID_ARG_MAX),
 	PFREC(struct st_kb_search_req, qvec, pl_kb_vecs),
+	PFBUF(struct st_kb_search_req, space),
 };
 PLAYOUT(pl_kb_search_req, struct st_kb_search_req, f_kb_search_req);
 
@@ -1447,6 +1448,7 @@ static const struct pfield f_kb_retrieve_req[] = {
 	PFU32(struct st_kb_retrieve_req, k),
 	PFLIST(struct st_kb_retrieve_req, sources, n, 50, pl_ks_str),
 	PFREC(struct st_kb_retrieve_req, qvec, pl_kb_vecs),
+	PFBUF(struct st_kb_retrieve_req, space),
 };
 PLAYOUT(pl_kb_retrieve_req, struct st_kb_retrieve_req, f_kb_retrieve_req);
 
@@ -1456,8 +1458,18 @@ static const struct pfield f_kb_due_req[] = {
 };
 PLAYOUT(pl_kb_due_req, struct st_kb_due_req, f_kb_due_req);
 
+static const struct pfield f_kb_space[] = {
+	PFBUF(struct st_kb_space, id),
+	PFSTR(struct st_kb_space, base_url, ST_AGENT_URL_MAX),
+	PFSTR(struct st_kb_space, api_key, ST_AGENT_KEY_MAX),
+	PFSTR(struct st_kb_space, model, ST_MODEL_MAX),
+};
+PLAYOUT(pl_kb_space, struct st_kb_space, f_kb_space);
+
 static const struct pfield f_kb_job[] = {
 	PFREC(struct st_kb_job, s, pl_kbsource),
+	PFLIST(struct st_kb_job, spaces, nspaces, ST_KB_SPACES_MAX,
+	    pl_kb_space),
 };
 PLAYOUT(pl_kb_job, struct st_kb_job, f_kb_job);
 
@@ -1479,6 +1491,12 @@ static const struct pfield f_kb_piece[] = {
 };
 PLAYOUT(pl_kb_piece, struct st_kb_piece, f_kb_piece);
 
+static const struct pfield f_kb_space_vecs[] = {
+	PFBUF(struct st_kb_space_vecs, space),
+	PFREC(struct st_kb_space_vecs, vecs, pl_kb_vecs),
+};
+PLAYOUT(pl_kb_space_vecs, struct st_kb_space_vecs, f_kb_space_vecs);
+
 static const struct pfield f_kb_page_put_req[] = {
 	PFBUF(struct st_kb_page_put_req, source_id),
 	PFU64(struct st_kb_page_put_req, sync_id),
@@ -1488,6 +1506,8 @@ static const struct pfield f_kb_page_put_req[] = {
 	    pl_kb_piece),
 	PFREC(struct st_kb_page_put_req, vecs, pl_kb_vecs),
 	PFU32(struct st_kb_page_put_req, tokens),
+	PFLIST(struct st_kb_page_put_req, svecs, nsvecs, ST_KB_SPACES_MAX,
+	    pl_kb_space_vecs),
 };
 PLAYOUT(pl_kb_page_put_req, struct st_kb_page_put_req, f_kb_page_put_req);
 

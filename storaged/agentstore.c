@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agentstore.h"
+#include "kbpage.h"
 #include "records.h"
 #include "stmsgs.h"
 #include "optab.h"
@@ -93,18 +94,42 @@ static const struct store_entity agent_entity = {
 
 /* ---------------------------------------------------------------- agents */
 
+/*
+ * An agent with an embedding model of its own, saved with a new model,
+ * server or sources: its sources synced soon, for the fetcher to embed
+ * their pages in its space (kbpage.c's job_spaces).
+ */
+static int
+agent_space_sync(struct store_txn *t, const struct st_agent *a,
+    uint32_t mask)
+{
+	uint32_t i;
+
+	if (t->err || a->embedding_model == NULL ||
+	    a->embedding_model[0] == '\0' || !(mask & (ST_AF_EMBED_MODEL |
+	    ST_AF_BASE_URL | ST_AF_KNOWLEDGE)))
+		return t->err;
+	for (i = 0; i < a->nknowledge_sources && !t->err; i++)
+		kb_sync_soon(t, a->org, a->knowledge_sources[i]);
+	return t->err;
+}
+
 int
 store_agent_create(struct store_txn *t, const char *org,
     const struct st_agent *in, struct st_agent *out)
 {
-	return entity_create(t, &agent_entity, org, in, out);
+	if (entity_create(t, &agent_entity, org, in, out) != 0)
+		return t->err;
+	return agent_space_sync(t, out, ST_AF_ALL);
 }
 
 int
 store_agent_update(struct store_txn *t, const char *org, const char *id,
     uint32_t mask, const struct st_agent *in, struct st_agent *out)
 {
-	return entity_update(t, &agent_entity, org, id, mask, in, out, NULL);
+	if (entity_update(t, &agent_entity, org, id, mask, in, out, NULL) != 0)
+		return t->err;
+	return agent_space_sync(t, out, mask);
 }
 
 int

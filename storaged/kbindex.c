@@ -462,16 +462,15 @@ kb_chunk_remove(struct store_txn *t, uint64_t id)
 
 	if ((rc = chunk_unindex(t, id, org)) != 0)
 		return rc;
-	/* Its vector, when it has one (1: none). */
-	(void)kb_vec_remove(t, org, id);
-	return t->err ? -1 : 0;
+	/* Its vectors, in every space it has one. */
+	return kb_vec_remove_spaces(t, org, 1, &id);
 }
 
 int
 kb_chunks_remove(struct store_txn *t, const uint64_t *ids, uint32_t n)
 {
 	char org[ST_WHO_ORG_MAX + 1] = "";
-	uint32_t i, removed;
+	uint32_t i;
 	int rc;
 
 	for (i = 0; i < n; i++)
@@ -479,7 +478,7 @@ kb_chunks_remove(struct store_txn *t, const uint64_t *ids, uint32_t n)
 			return -1;
 	/* Their vectors, each segment written once (one organisation's). */
 	if (n > 0 && org[0] != '\0' &&
-	    kb_vec_remove_many(t, org, n, ids, &removed) < 0)
+	    kb_vec_remove_spaces(t, org, n, ids) < 0)
 		return -1;
 	return t->err ? -1 : 0;
 }

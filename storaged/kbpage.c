@@ -20,11 +20,13 @@
  * end removes the pages it did not see (gone from the site), a bounded
  * step at a time, then the source is ready.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/sha.h>
 
+#include "agentstore.h"
 #include "kbindex.h"
 #include "kbpage.h"
 #include "kbsource.h"
@@ -161,6 +163,68 @@ due_ids(struct store_txn *t, uint64_t now, char ids[][ST_KB_SOURCE_ID_LEN +
 	return n;
 }
 
+/* 1 when agent a reads source id. */
+static int
+agent_reads(const struct st_agent *a, const char *id)
+{
+	uint32_t i;
+
+	for (i = 0; i < a->nknowledge_sources; i++)
+		if (strcmp(a->knowledge_sources[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The vector spaces of the agents of job's organisation that read its
+ * source with an embedding model of their own (st_kb_space: the fetcher
+ * embeds its pages in each), at most ST_KB_SPACES_MAX. 0, or -1.
+ */
+static int
+job_spaces(struct store_txn *t, struct st_kb_job *job)
+{
+	struct st_kb_space *sp;
+	struct st_agent *as = NULL;
+	char id[ST_KB_SPACE_HEX + 1];
+	uint32_t n = 0, i, j;
+
+	if (store_agent_list(t, job->s.org, &as, &n) != 0)
+		return -1;
+	for (i = 0; i < n && !t->err; i++) {
+		if (as[i].embedding_model == NULL ||
+		    as[i].embedding_model[0] == '\0' ||
+		    !agent_reads(&as[i], job->s.id))
+			continue;
+		st_kb_space_id(as[i].base_url != NULL ? as[i].base_url : "",
+		    as[i].embedding_model, id);
+		for (j = 0; j < job->nspaces; j++)
+			if (strcmp(job->spaces[j].id, id) == 0)
+				break;
+		if (j < job->nspaces)
+			continue;
+		if (job->nspaces == ST_KB_SPACES_MAX) {
+			log_warnx("knowledge source %s: read by agents of more "
+			    "than %d embedding models: the first %d embed it",
+			    job->s.id, ST_KB_SPACES_MAX, ST_KB_SPACES_MAX);
+			break;
+		}
+		if (job->spaces == NULL && (job->spaces = calloc(
+		    ST_KB_SPACES_MAX, sizeof(*job->spaces))) == NULL) {
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+			break;
+		}
+		sp = &job->spaces[job->nspaces++];
+		memcpy(sp->id, id, sizeof(sp->id));
+		if ((sp->base_url = strdup(as[i].base_url != NULL ?
+		    as[i].base_url : "")) == NULL || (sp->api_key = strdup(
+		    as[i].api_key != NULL ? as[i].api_key : "")) == NULL ||
+		    (sp->model = strdup(as[i].embedding_model)) == NULL)
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	store_agents_free(as, n);
+	return t->err ? -1 : 0;
+}
+
 int
 store_kb_due(struct store_txn *t, const struct st_kb_due_req *q,
     struct st_kb_jobs *out)
@@ -196,6 +260,7 @@ store_kb_due(struct store_txn *t, const struct st_kb_due_req *q,
 		kbsource_due(t, &s, now + q->lease_ms);
 		kbsource_save(t, &s);
 		out->jobs[out->n++].s = s;	/* its strings the reply's */
+		job_spaces(t, &out->jobs[out->n - 1]);
 	}
 	return t->err;
 }
@@ -255,33 +320,41 @@ piece_add(struct store_txn *t, const struct st_kbsource *s,
  * finite, not all zero). Else the page stays, found by its words alone:
  * a model server that changed its embeddings must not lose the pages.
  */
-static void
+static int
 page_vecs_put(struct store_txn *t, const struct st_kbsource *s,
-    const struct st_kb_vecs *v, const uint64_t *ids, uint32_t n)
+    const char *space, const struct st_kb_vecs *v, const uint64_t *ids,
+    uint32_t n)
 {
+	char buf[KB_VEC_NAME_MAX + 1];
+	const char *name = kb_vec_space(s->org, space, buf);
 	uint32_t have, i;
 	float *x;
 
 	if (t->err || v->dim == 0 || n == 0)
-		return;
+		return 0;
+	if (name == NULL) {
+		log_warnx("knowledge source %s: embeddings of a space id "
+		    "refused: kept without them", s->id);
+		return 0;
+	}
 	if (v->data.len / (v->dim * sizeof(float)) != n) {
 		log_warnx("knowledge source %s: %u embeddings for %u chunks: "
 		    "kept without them", s->id, (unsigned)(v->data.len /
 		    (v->dim * sizeof(float))), (unsigned)n);
-		return;
+		return 0;
 	}
-	have = kb_vec_dim(t, s->org);
+	have = kb_vec_dim(t, name);
 	if (t->err)
-		return;
+		return 0;
 	if (have != 0 && have != v->dim) {
 		log_warnx("knowledge source %s: embeddings of %u dimensions, "
 		    "its organisation's have %u: kept without them", s->id,
 		    (unsigned)v->dim, (unsigned)have);
-		return;
+		return 0;
 	}
 	if ((x = malloc((size_t)n * v->dim * sizeof(float))) == NULL) {
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-		return;
+		return 0;
 	}
 	for (i = 0; i < n; i++) {
 		st_kb_vec_row(v, i, x + (size_t)i * v->dim);
@@ -291,15 +364,45 @@ page_vecs_put(struct store_txn *t, const struct st_kbsource *s,
 	if (i < n)
 		log_warnx("knowledge source %s: an embedding not finite or "
 		    "all zero: kept without them", s->id);
-	else
-		(void)kb_vec_put_many(t, s->org, n, ids, x, v->dim);
+	else if (kb_vec_put_many(t, name, n, ids, x, v->dim) == 0) {
+		free(x);
+		return 1;
+	}
 	free(x);
+	return 0;
+}
+
+/*
+ * q's embeddings in its job's other spaces put (page_vecs_put): the
+ * spaces stored, each id and a newline, into spaces (room for
+ * ST_KB_PAGE_SPACES_MAX).
+ */
+static void
+space_vecs_put(struct store_txn *t, const struct st_kbsource *s,
+    const struct st_kb_page_put_req *q, const uint64_t *ids,
+    char spaces[ST_KB_PAGE_SPACES_MAX + 1])
+{
+	size_t len = 0;
+	uint32_t i;
+
+	spaces[0] = '\0';
+	for (i = 0; i < q->nsvecs && i < ST_KB_SPACES_MAX; i++) {
+		if (q->svecs[i].space[0] == '\0' ||
+		    st_kb_spaces_have(spaces, q->svecs[i].space) ||
+		    !page_vecs_put(t, s, q->svecs[i].space, &q->svecs[i].vecs,
+		    ids, q->n))
+			continue;
+		len += (size_t)snprintf(spaces + len,
+		    ST_KB_PAGE_SPACES_MAX + 1 - len, "%s\n",
+		    q->svecs[i].space);
+	}
 }
 
 int
 store_kb_page_put(struct store_txn *t, const struct st_kb_page_put_req *q,
     struct st_kb_page_put_rep *out)
 {
+	char spaces[ST_KB_PAGE_SPACES_MAX + 1];
 	uint8_t k[PAGE_KEY_LEN];
 	struct st_kbsource s;
 	struct st_kbpage old, p;
@@ -350,10 +453,12 @@ store_kb_page_put(struct store_txn *t, const struct st_kb_page_put_req *q,
 		for (i = 0; i < q->n && !t->err; i++)
 			ids[i] = piece_add(t, &s, k, q->page.url,
 			    &q->pieces[i]);
-		page_vecs_put(t, &s, &q->vecs, ids, q->n);
+		(void)page_vecs_put(t, &s, "", &q->vecs, ids, q->n);
+		space_vecs_put(t, &s, q, ids, spaces);
 		s.embed_tokens = q->tokens > UINT32_MAX - s.embed_tokens ?
 		    UINT32_MAX : s.embed_tokens + q->tokens;
 		p = q->page;
+		p.spaces = spaces;
 		memcpy(p.source_id, s.id, sizeof(p.source_id));
 		p.chunks = q->n;
 		p.seen = q->sync_id;
@@ -489,6 +594,23 @@ sync_now(struct store_txn *t, struct st_kbsource *out)
 	if (t->err)
 		st_kbsource_free(out);
 	return t->err;
+}
+
+void
+kb_sync_soon(struct store_txn *t, const char *org, const char *id)
+{
+	struct st_kbsource s;
+	int rc;
+
+	if (t->err || !source_ok(id))
+		return;
+	if ((rc = kbsource_load(t, id, &s)) != 0)
+		return;		/* gone (1), or t failed */
+	if (strcmp(s.org, org) == 0 && s.source_type != ST_KB_QA &&
+	    s.sync_status != ST_KB_SYNCING &&
+	    (s.source_type != ST_KB_FILE || kb_file_has(t, id) == 1))
+		sync_now(t, &s);
+	st_kbsource_free(&s);
 }
 
 int

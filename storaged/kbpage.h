@@ -55,6 +55,12 @@ int store_kb_file_put(struct store_txn *, const char *org,
  */
 int store_kb_file_get(struct store_txn *, const struct st_kb_file_get_req *q,
     struct st_kb_file *out);
+/*
+ * Org's crawl or file source id synced soon (due now) unless it is
+ * syncing already, or is not (gone, another organisation's, a qa pair,
+ * a file not uploaded yet): t fails only on a storage error.
+ */
+void kb_sync_soon(struct store_txn *, const char *org, const char *id);
 /* 1 when source has a file, 0 not, -1 error. */
 int kb_file_has(struct store_txn *, const char *source);
 /* Deletes source's file and the pieces of an upload: 0, or -1 (t failed). */

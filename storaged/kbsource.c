@@ -470,7 +470,8 @@ hit_find(const struct st_kb_hits *out, uint32_t n, uint64_t id)
 
 /*
  * out's lexical hits (best first; room for VEC_HITS more) merged with
- * the chunks nearest the query's embedding qv by reciprocal rank fusion,
+ * the chunks nearest the query's embedding qv (in org's vector space
+ * space, kbvec.h: "" the install's) by reciprocal rank fusion,
  * best first, each score the fused one in millionths. A chunk found by
  * its vector alone joins only with a cosine of qv->min_score or more: an
  * off-topic question finds nothing. An organisation without vectors of
@@ -478,10 +479,13 @@ hit_find(const struct st_kb_hits *out, uint32_t n, uint64_t id)
  * t's error (PROTO_E_INVALID: qv is not one usable row).
  */
 static int
-vec_fuse(struct store_txn *t, const char *org, const struct st_kb_vecs *qv,
-    const struct st_str *sources, uint32_t nsources, struct st_kb_hits *out)
+vec_fuse(struct store_txn *t, const char *org, const char *space,
+    const struct st_kb_vecs *qv, const struct st_str *sources,
+    uint32_t nsources, struct st_kb_hits *out)
 {
 	static float x[KB_VEC_DIM_MAX];
+	char buf[KB_VEC_NAME_MAX + 1];
+	const char *name = kb_vec_space(org, space, buf);
 	struct kb_hit vh[2 * VEC_HITS];
 	double fused[ST_AGENT_SOURCES_MAX * ST_KB_SEARCH_K_MAX + VEC_HITS];
 	uint32_t lex = out->n, rank = 0, i, j;
@@ -489,6 +493,8 @@ vec_fuse(struct store_txn *t, const char *org, const struct st_kb_vecs *qv,
 
 	if (t->err || qv->dim == 0)
 		return t->err;
+	if (name == NULL)
+		return store_fail(t, PROTO_E_INVALID, "space: 16 hex digits");
 	if (qv->data.len != qv->dim * sizeof(float))
 		return store_fail(t, PROTO_E_INVALID, "query embedding: one "
 		    "row");
@@ -496,9 +502,9 @@ vec_fuse(struct store_txn *t, const char *org, const struct st_kb_vecs *qv,
 	if (!kb_vec_usable(x, qv->dim))
 		return store_fail(t, PROTO_E_INVALID, "query embedding: not "
 		    "finite, or all zero");
-	if (kb_vec_dim(t, org) != qv->dim || t->err)
+	if (kb_vec_dim(t, name) != qv->dim || t->err)
 		return t->err;
-	if (kb_vec_search(t, org, x, qv->dim, 2 * VEC_HITS, vh, &nv) < 0)
+	if (kb_vec_search(t, name, x, qv->dim, 2 * VEC_HITS, vh, &nv) < 0)
 		return t->err;
 	for (i = 0; i < lex; i++)
 		fused[i] = 1.0 / (FUSE_K + i + 1);
@@ -590,6 +596,10 @@ agent_search(struct store_txn *t, const char *org,
 	rq.query = q->query;
 	rq.k = q->k;
 	rq.qvec = q->qvec;
+	/* The agent's own embedding model's space, or the install's. */
+	if (a.embedding_model != NULL && a.embedding_model[0] != '\0')
+		st_kb_space_id(a.base_url != NULL ? a.base_url : "",
+		    a.embedding_model, rq.space);
 	for (i = 0; i < a.nknowledge_sources && i < ST_AGENT_SOURCES_MAX; i++)
 		srcs[i].s = a.knowledge_sources[i];
 	rq.sources = srcs;
@@ -613,7 +623,7 @@ store_kb_search(struct store_txn *t, const char *org,
 	if ((out->hits = calloc(q->k + VEC_HITS, sizeof(*out->hits))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	if (hits_add(t, org, q->lang, q->query, q->k, NULL, 0, out) == 0 &&
-	    vec_fuse(t, org, &q->qvec, NULL, 0, out) == 0) {
+	    vec_fuse(t, org, q->space, &q->qvec, NULL, 0, out) == 0) {
 		hits_dedup(out);
 		hits_cut(out, q->k);
 	}
@@ -693,7 +703,8 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 	if (t->err)
 		return t->err;
 	qsort(out->hits, out->n, sizeof(*out->hits), hit_cmp);
-	if (vec_fuse(t, q->org, &q->qvec, q->sources, q->n, out) != 0)
+	if (vec_fuse(t, q->org, q->space, &q->qvec, q->sources, q->n,
+	    out) != 0)
 		return t->err;
 	qa_first(out, qa, nqa);
 	hits_dedup(out);

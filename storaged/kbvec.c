@@ -12,6 +12,7 @@
  * 1,536 dimensions, against 180 MB in segments of five).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@
 #define SEG_HDR		8	/* u8 version, 3 zero, u32 n */
 #define META_LEN	9	/* u8 version, u32 dimension, u32 vectors */
 #define REC_LEN		5	/* u8 version, u32 position */
-#define ORG_KEY_MAX	(ST_WHO_ORG_MAX + 1)
+#define ORG_KEY_MAX	(KB_VEC_NAME_MAX + 1)
 #define KEY_MAX		(ORG_KEY_MAX + 8)
 #define WORDS_MAX	((KB_VEC_DIM_MAX + 63) / 64)
 /* Codes of a segment at most (the smallest code: one word, and an id). */
@@ -90,13 +91,16 @@ kinds_of(struct store_txn *t, const struct shape *sh, struct kind *codes,
 
 /* ------------------------------------------------------------ keys */
 
-/* org's key prefix (org NUL) into k: its length, 0 when org is refused. */
+/*
+ * An index's key prefix (its name: org, or org~space; then NUL) into k:
+ * its length, 0 when the name is refused.
+ */
 static size_t
 org_key(struct store_txn *t, uint8_t *k, const char *org)
 {
-	size_t olen = org != NULL ? strnlen(org, ST_WHO_ORG_MAX + 1) : 0;
+	size_t olen = org != NULL ? strnlen(org, KB_VEC_NAME_MAX + 1) : 0;
 
-	if (olen == 0 || olen > ST_WHO_ORG_MAX) {
+	if (olen == 0 || olen > KB_VEC_NAME_MAX) {
 		store_fail(t, PROTO_E_INVALID, "vector: organisation refused");
 		return 0;
 	}
@@ -1256,5 +1260,65 @@ kb_vec_search(struct store_txn *t, const char *org, const float *q,
 done:
 	free(x);
 	free(c.v);
+	return t->err ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ spaces */
+
+const char *
+kb_vec_space(const char *org, const char *space,
+    char buf[KB_VEC_NAME_MAX + 1])
+{
+	size_t i;
+
+	if (space == NULL || space[0] == '\0')
+		return org;
+	if (strlen(space) != ST_KB_SPACE_HEX)
+		return NULL;
+	for (i = 0; i < ST_KB_SPACE_HEX; i++)
+		if (proto_hex_digit(space[i]) < 0)
+			return NULL;
+	if (snprintf(buf, KB_VEC_NAME_MAX + 1, "%s%c%s", org, KB_VEC_SPACE_SEP,
+	    space) > KB_VEC_NAME_MAX)
+		return NULL;
+	return buf;
+}
+
+int
+kb_vec_remove_spaces(struct store_txn *t, const char *org, uint32_t n,
+    const uint64_t *ids)
+{
+	char names[KB_VEC_SPACES_SEEN][KB_VEC_NAME_MAX + 1];
+	uint8_t probe[KB_VEC_NAME_MAX + 1];
+	size_t plen = strlen(org), i, nn = 0;
+	uint32_t removed;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (t->err || n == 0)
+		return t->err ? -1 : 0;
+	if (kb_vec_remove_many(t, org, n, ids, &removed) < 0)
+		return -1;
+	/* Its other spaces: the kb_vecmeta keys org~... */
+	if (plen + 1 > KB_VEC_NAME_MAX)
+		return 0;
+	memcpy(probe, org, plen);
+	probe[plen] = KB_VEC_SPACE_SEP;
+	if ((cur = txn_seek(t, t->st->kb_vecmeta, probe, plen + 1, &k, &v,
+	    &rc)) == NULL)
+		return -1;
+	while (rc == 0 && nn < KB_VEC_SPACES_SEEN && k.mv_size > plen + 1 &&
+	    k.mv_size <= KB_VEC_NAME_MAX &&
+	    memcmp(k.mv_data, probe, plen + 1) == 0) {
+		memcpy(names[nn], k.mv_data, k.mv_size);
+		names[nn++][k.mv_size] = '\0';
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk vector spaces"), -1;
+	for (i = 0; i < nn && !t->err; i++)
+		(void)kb_vec_remove_many(t, names[i], n, ids, &removed);
 	return t->err ? -1 : 0;
 }

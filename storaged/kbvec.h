@@ -36,6 +36,16 @@
 #include "kbindex.h"
 #include "storeint.h"
 
+/*
+ * An index's name: an organisation (the install's vector space), or an
+ * organisation, KB_VEC_SPACE_SEP and a space's id (st_kb_space: an
+ * agent's embedding model). Every call below takes one as its org.
+ */
+#define KB_VEC_SPACE_SEP	'~'
+#define KB_VEC_NAME_MAX		(ST_WHO_ORG_MAX + 1 + ST_KB_SPACE_HEX)
+/* Spaces of an organisation kb_vec_remove_spaces reads at most. */
+#define KB_VEC_SPACES_SEEN	64
+
 /* Dimensions of a vector at most. */
 #define KB_VEC_DIM_MAX		ST_KB_VEC_DIM_MAX
 /* Vectors of one kb_vec_put_many at most (an embeddings request's inputs). */
@@ -113,5 +123,19 @@ int kb_vec_has(struct store_txn *, const char *org, uint64_t id);
  */
 int kb_vec_clear(struct store_txn *, const char *org, uint32_t max,
     int *left);
+
+/*
+ * The index name of org's space (space "" or NULL: org itself; else 16
+ * hex digits) into buf, returned; NULL for a space id refused.
+ */
+const char *kb_vec_space(const char *org, const char *space,
+    char buf[KB_VEC_NAME_MAX + 1]);
+
+/*
+ * kb_vec_remove_many of chunks ids from org's index and from each of its
+ * spaces' (at most KB_VEC_SPACES_SEEN of them). 0, or -1.
+ */
+int kb_vec_remove_spaces(struct store_txn *, const char *org, uint32_t n,
+    const uint64_t *ids);
 
 #endif

@@ -107,6 +107,11 @@ struct fetch {
 	uint32_t npieces;
 	uint32_t part, parts;	/* the part being put, of parts */
 	int keeping;
+	/* The part's embedder at work (embedders()), what each gave. */
+	uint32_t emb;
+	struct st_kb_space_vecs ev[ST_KB_SPACES_MAX + 1];
+	float *evbuf[ST_KB_SPACES_MAX + 1];
+	uint64_t etokens;
 	char *title;
 	int cut;		/* more chunks than its parts keep */
 	/* Its links as stored (st_kbpage's links), once read; known 1. */
@@ -124,6 +129,10 @@ struct pending {
 
 struct crawl {
 	struct st_kbsource job;
+	/* Its agents' own embedding models (st_kb_space), their confs. */
+	struct st_kb_space *spaces;
+	uint32_t nspaces;
+	struct embed_conf econf[ST_KB_SPACES_MAX];
 	struct crawl_conf conf;
 	struct url_target start;
 	char prefix[2048];	/* the start URL's directory: what is followed */
@@ -149,6 +158,7 @@ struct crawl {
 };
 
 static void fetch_free(struct fetch *);
+static void embeds_free(struct fetch *);
 static void crawl_pump(void *);
 
 /* --------------------------------------------------------------- helpers */
@@ -327,13 +337,30 @@ wants_links(const struct fetch *f)
 }
 
 /*
- * Whether f's GET is conditional: it has validators, and a 304 needs no
- * links or its stored ones stand for them.
+ * Whether f's page as stored has vectors in each of its crawl's spaces
+ * (its agents' own embedding models): else it is read again for them.
+ */
+static int
+spaces_held(const struct fetch *f)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->cr->nspaces; i++)
+		if (!st_kb_spaces_have(f->old.spaces, f->cr->spaces[i].id))
+			return 0;
+	return 1;
+}
+
+/*
+ * Whether f's GET is conditional: it has validators, its stored page
+ * has every space's vectors, and a 304 needs no links or its stored ones
+ * stand for them.
  */
 static int
 asks_conditionally(const struct fetch *f)
 {
-	return f->had_old && (!wants_links(f) || f->old.links_known);
+	return f->had_old && (!wants_links(f) || f->old.links_known) &&
+	    spaces_held(f);
 }
 
 /* The GET of f: conditional when asks_conditionally. 0, or -1. */
@@ -383,6 +410,22 @@ fetch_curl(struct fetch *f)
 
 /* -------------------------------------------------------------- the end */
 
+/* A job's spaces, their strings (a key among them) wiped. */
+static void
+spaces_free(struct st_kb_space *sp, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; sp != NULL && i < n; i++) {
+		free(sp[i].base_url);
+		if (sp[i].api_key != NULL)
+			explicit_bzero(sp[i].api_key, strlen(sp[i].api_key));
+		free(sp[i].api_key);
+		free(sp[i].model);
+	}
+	free(sp);
+}
+
 static void
 crawl_free(struct crawl *c)
 {
@@ -403,6 +446,7 @@ crawl_free(struct crawl *c)
 	robots_free(&c->robots);
 	free(c->seen);
 	st_kbsource_free(&c->job);
+	spaces_free(c->spaces, c->nspaces);
 	free(c);
 }
 
@@ -502,6 +546,7 @@ fetch_free(struct fetch *f)
 	pieces_free(f->pieces, f->npieces);
 	free(f->title);
 	free(f->links);
+	embeds_free(f);
 	if (f->x.easy != NULL) {
 		deliver_xfer_remove(&f->x);
 		curl_easy_cleanup(f->x.easy);
@@ -599,19 +644,17 @@ alias_put(struct fetch *f)
 		fetch_free(f);
 }
 
-/* Chunks a page's parts hold at most. */
-#define DOC_CHUNKS_MAX	(ST_KB_PAGE_PARTS_MAX * ST_KB_PAGE_CHUNKS_MAX)
-/* A page's error when its text had more chunks than are stored. */
-static const char chunks_cut[] = "only the first 10,000 chunks are "
-    "indexed: the text after them is left out";
-_Static_assert(DOC_CHUNKS_MAX == 10000, "chunks_cut says 10,000");
+/* A page's error when its text had more chunks than its parts hold. */
+static const char chunks_cut[] = "only the first 20 parts are indexed: "
+    "the text after them is left out";
+_Static_assert(ST_KB_PAGE_PARTS_MAX == 20, "chunks_cut says 20");
 
 /*
- * The chunks of doc as pieces (at most DOC_CHUNKS_MAX): 0 with *why
- * chunks_cut when there were more, else ""; -1 with *why.
+ * The chunks of doc as pieces (at most max): 0 with *why chunks_cut
+ * when there were more, else ""; -1 with *why.
  */
 static int
-pieces_of(const struct fetch_doc *doc, struct st_kb_piece **out,
+pieces_of(const struct fetch_doc *doc, size_t max, struct st_kb_piece **out,
     uint32_t *n, const char **why)
 {
 	struct chunk *ch = NULL;
@@ -622,7 +665,7 @@ pieces_of(const struct fetch_doc *doc, struct st_kb_piece **out,
 	*n = 0;
 	if (chunk_doc(doc, NULL, &ch, &all, why) < 0)
 		return -1;
-	nch = all < DOC_CHUNKS_MAX ? all : DOC_CHUNKS_MAX;
+	nch = all < max ? all : max;
 	*why = nch < all ? chunks_cut : "";
 	if (nch > 0 && (p = calloc(nch, sizeof(*p))) == NULL) {
 		chunks_free(ch, all);
@@ -643,13 +686,14 @@ pieces_of(const struct fetch_doc *doc, struct st_kb_piece **out,
 
 /*
  * f's page told to storaged: kept, or with these pieces (error: why it
- * has none, "" when it has) and their embeddings v (NULL: none), as
- * read from url.
+ * has none, "" when it has) and their embeddings v (NULL: none) and sv
+ * (nsv spaces'), as read from url.
  */
 static void
-page_put(struct fetch *f, int keep, const char *title,
+page_put_all(struct fetch *f, int keep, const char *title,
     struct st_kb_piece *pieces, uint32_t n, const char *error,
-    const struct st_kb_vecs *v, uint32_t tokens)
+    const struct st_kb_vecs *v, struct st_kb_space_vecs *sv, uint32_t nsv,
+    uint32_t tokens)
 {
 	struct st_kb_page_put_req q;
 	struct crawl *c = f->cr;
@@ -681,6 +725,8 @@ page_put(struct fetch *f, int keep, const char *title,
 	q.n = n;
 	if (v != NULL)
 		q.vecs = *v;
+	q.svecs = sv;
+	q.nsvecs = nsv;
 	q.tokens = tokens;
 	if (storec_ask(NULL, PROTO_ST_KB_PAGE_PUT, &q, put_answered, f,
 	    &f->req) < 0)
@@ -688,23 +734,83 @@ page_put(struct fetch *f, int keep, const char *title,
 	free(t);
 }
 
+/* page_put_all without other spaces' embeddings. */
+static void
+page_put(struct fetch *f, int keep, const char *title,
+    struct st_kb_piece *pieces, uint32_t n, const char *error,
+    const struct st_kb_vecs *v, uint32_t tokens)
+{
+	page_put_all(f, keep, title, pieces, n, error, v, NULL, 0, tokens);
+}
+
+/*
+ * The embedding models of c's pages: the install's (embedder 0, when it
+ * has one), then each of its job's spaces' (the agents' own).
+ */
+static uint32_t
+embedders(const struct crawl *c)
+{
+	return (c->conf.embed != NULL ? 1 : 0) + c->nspaces;
+}
+
+/* Embedder i's conf, its space's id into *space ("" the install's). */
+static const struct embed_conf *
+embedder(const struct crawl *c, uint32_t i, const char **space)
+{
+	if (c->conf.embed != NULL) {
+		if (i == 0) {
+			*space = "";
+			return c->conf.embed;
+		}
+		i--;
+	}
+	*space = c->spaces[i].id;
+	return &c->econf[i];
+}
+
+/*
+ * Chunks a part holds: ST_KB_PAGE_CHUNKS_MAX shared by the embedders,
+ * so that a part's put, with every model's vectors, fits one message.
+ */
+static uint32_t
+part_size(const struct crawl *c)
+{
+	uint32_t e = embedders(c);
+
+	return ST_KB_PAGE_CHUNKS_MAX / (e > 1 ? e : 1);
+}
+
 /* The pieces of f's part being put, into *out: how many. */
 static uint32_t
 part_pieces(const struct fetch *f, struct st_kb_piece **out)
 {
-	uint32_t first = f->part * ST_KB_PAGE_CHUNKS_MAX;
+	uint32_t size = part_size(f->cr);
+	uint32_t first = f->part * size;
 	uint32_t n = f->npieces - first;
 
 	*out = f->pieces + first;
-	return n < ST_KB_PAGE_CHUNKS_MAX ? n : ST_KB_PAGE_CHUNKS_MAX;
+	return n < size ? n : size;
+}
+
+/* What the embedders gave f's part, freed. */
+static void
+embeds_free(struct fetch *f)
+{
+	uint32_t i;
+
+	for (i = 0; i <= ST_KB_SPACES_MAX; i++)
+		free(f->evbuf[i]);
+	memset(f->evbuf, 0, sizeof(f->evbuf));
+	memset(f->ev, 0, sizeof(f->ev));
+	f->etokens = 0;
 }
 
 static int page_embed(struct fetch *);
 
 /*
  * f's part put (put_answered puts the next): kept as it is when f keeps
- * its parts, else its pieces, read by the embedding model first when
- * there is one.
+ * its parts, else its pieces, read by the embedding models first when
+ * there are some.
  */
 static void
 part_put(struct fetch *f)
@@ -717,7 +823,9 @@ part_put(struct fetch *f)
 		return;
 	}
 	n = part_pieces(f, &pieces);
-	if (f->cr->conf.embed != NULL && page_embed(f) == 0)
+	f->emb = 0;
+	embeds_free(f);
+	if (page_embed(f) == 0)
 		return;
 	page_put(f, 0, f->title, pieces, n, f->part == 0 && f->cut ?
 	    chunks_cut : "", NULL, 0);
@@ -736,8 +844,43 @@ page_keep(struct fetch *f, const char *error)
 }
 
 /*
- * f's pieces embedded: put with their vectors, or without them (the
- * page found by its words alone; the failure logged once a sync).
+ * f's part put with what its embedders gave: the install's vectors and
+ * each space's (a space without them is not the page's: the next sync
+ * reads it again for them).
+ */
+static void
+part_embedded(struct fetch *f)
+{
+	struct st_kb_space_vecs sv[ST_KB_SPACES_MAX];
+	float *bufs[ST_KB_SPACES_MAX + 1];
+	struct st_kb_vecs v;
+	struct st_kb_piece *pieces;
+	uint32_t n = part_pieces(f, &pieces), nsv = 0, i;
+	uint64_t tokens = f->etokens;
+
+	memset(&v, 0, sizeof(v));
+	for (i = 0; i <= ST_KB_SPACES_MAX; i++) {
+		if (f->ev[i].vecs.dim == 0)
+			continue;
+		if (f->ev[i].space[0] == '\0')
+			v = f->ev[i].vecs;
+		else if (nsv < ST_KB_SPACES_MAX)
+			sv[nsv++] = f->ev[i];
+	}
+	/* Ours now: page_put_all may free f. */
+	memcpy(bufs, f->evbuf, sizeof(bufs));
+	memset(f->evbuf, 0, sizeof(f->evbuf));
+	page_put_all(f, 0, f->title, pieces, n, f->part == 0 && f->cut ?
+	    chunks_cut : "", &v, sv, nsv, tokens > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)tokens);
+	for (i = 0; i <= ST_KB_SPACES_MAX; i++)
+		free(bufs[i]);
+}
+
+/*
+ * f's pieces embedded by its embedder f->emb: kept (or not: the page
+ * found by its words alone in that space; the failure logged once a
+ * sync), then the next embedder asked, or the part put.
  */
 static void
 page_embedded(void *arg, const struct embed_result *r)
@@ -745,58 +888,67 @@ page_embedded(void *arg, const struct embed_result *r)
 	struct fetch *f = arg;
 	struct crawl *c = f->cr;
 	struct st_kb_piece *pieces;
-	uint32_t n = part_pieces(f, &pieces);
-	struct st_kb_vecs v;
+	uint32_t n = part_pieces(f, &pieces), i = f->emb;
 	size_t bytes = r->n * r->dims * sizeof(float);
+	const char *space;
 
 	f->ejob = NULL;
-	memset(&v, 0, sizeof(v));
-	if (r->err == EMBED_OK && r->n == n &&
-	    r->dims <= ST_KB_VEC_DIM_MAX && bytes <= ST_KB_VECS_MAX) {
-		v.dim = r->dims;
-		v.data.p = (const uint8_t *)r->vec;
-		v.data.len = (uint32_t)bytes;
+	(void)embedder(c, i, &space);
+	if (r->err == EMBED_OK && r->n == n && r->dims > 0 &&
+	    r->dims <= ST_KB_VEC_DIM_MAX && bytes <= ST_KB_VECS_MAX &&
+	    (f->evbuf[i] = malloc(bytes)) != NULL) {
+		memcpy(f->evbuf[i], r->vec, bytes);
+		strlcpy(f->ev[i].space, space, sizeof(f->ev[i].space));
+		f->ev[i].vecs.dim = r->dims;
+		f->ev[i].vecs.data.p = (const uint8_t *)f->evbuf[i];
+		f->ev[i].vecs.data.len = (uint32_t)bytes;
+		f->etokens += r->tokens;
 	} else if (!c->embed_warned) {
 		c->embed_warned = 1;
-		log_warnx("knowledge source %s: pages kept without embeddings: "
-		    "%s", c->job.id, r->err != EMBED_OK ? r->error :
+		log_warnx("knowledge source %s: pages kept without embeddings%s"
+		    "%s: %s", c->job.id, space[0] != '\0' ? " of space " : "",
+		    space, r->err != EMBED_OK ? r->error :
 		    "too many for one page");
 	}
-	page_put(f, 0, f->title, pieces, n, f->part == 0 && f->cut ?
-	    chunks_cut : "", &v, r->tokens > UINT32_MAX ? UINT32_MAX :
-	    (uint32_t)r->tokens);
+	f->emb++;
+	if (page_embed(f) != 0)
+		part_embedded(f);
 }
 
 /*
- * The pieces of f's part handed to the embedding model, put by
- * page_embedded once it answers: 0, or -1 (nothing started).
+ * The pieces of f's part handed to its next embedding model (from
+ * f->emb, past any that cannot start), put by page_embedded once it
+ * answers: 0, or -1 (none started).
  */
 static int
 page_embed(struct fetch *f)
 {
-	const struct embed_conf *ec = f->cr->conf.embed;
+	struct crawl *c = f->cr;
+	const struct embed_conf *ec;
 	struct st_kb_piece *pieces;
 	uint32_t n = part_pieces(f, &pieces), i;
+	const char *space;
 	char **texts;
-	int rc = -1;
 
-	if ((texts = calloc(n, sizeof(*texts))) == NULL)
+	if (f->emb >= embedders(c) || (texts = calloc(n, sizeof(*texts))) ==
+	    NULL)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (asprintf(&texts[i], "%s\n%s\n%s", pieces[i].title,
 		    pieces[i].headings, pieces[i].text) < 0) {
 			texts[i] = NULL;
-			goto out;
+			break;
 		}
-	f->ejob = embed_start(ec, (const char *const *)texts, n,
-	    page_embedded, f);
-	if (f->ejob != NULL)
-		rc = 0;
-out:
+	for (; i == n && f->emb < embedders(c); f->emb++) {
+		ec = embedder(c, f->emb, &space);
+		if ((f->ejob = embed_start(ec, (const char *const *)texts, n,
+		    page_embedded, f)) != NULL)
+			break;
+	}
 	for (i = 0; i < n; i++)
 		free(texts[i]);
 	free(texts);
-	return rc;
+	return f->ejob != NULL ? 0 : -1;
 }
 
 /* The reader for f's answer by its type (and name): 0, or -1 and why. */
@@ -909,7 +1061,8 @@ page_read(struct fetch *f)
 	links_follow(f, &doc);
 	if (doc.noindex)
 		why = "noindex: the page asks not to be indexed";
-	else if (pieces_of(&doc, &pieces, &n, &why) == 0 && n == 0)
+	else if (pieces_of(&doc, (size_t)ST_KB_PAGE_PARTS_MAX * part_size(c),
+	    &pieces, &n, &why) == 0 && n == 0)
 		why = "no text";
 	if (n == 0 || (f->title = strdup(doc.title != NULL ? doc.title :
 	    "")) == NULL) {
@@ -919,11 +1072,11 @@ page_read(struct fetch *f)
 		fetch_doc_free(&doc);
 		return;
 	}
-	/* Put a part at a time: ST_KB_PAGE_CHUNKS_MAX chunks each. */
+	/* Put a part at a time: part_size chunks each. */
 	f->cut = why == chunks_cut;
 	f->pieces = pieces;
 	f->npieces = n;
-	f->parts = (n + ST_KB_PAGE_CHUNKS_MAX - 1) / ST_KB_PAGE_CHUNKS_MAX;
+	f->parts = (n + part_size(c) - 1) / part_size(c);
 	f->part = 0;
 	fetch_doc_free(&doc);
 	part_put(f);
@@ -988,7 +1141,7 @@ page_answered(struct fetch *f)
 	SHA256((const unsigned char *)f->body.data, f->body.len, h);
 	proto_hex_encode(h, sizeof(h), f->hash);
 	if (f->had_old && f->old.hash[0] != '\0' &&
-	    strcmp(f->old.hash, f->hash) == 0) {
+	    strcmp(f->old.hash, f->hash) == 0 && spaces_held(f)) {
 		/* The same bytes: kept, read for their links alone. */
 		if (wants_links(f) || !f->old.links_known) {
 			memset(&doc, 0, sizeof(doc));
@@ -1281,22 +1434,27 @@ crawl_tick(void *arg)
 }
 
 struct crawl *
-crawl_start(struct st_kbsource *job, const struct crawl_conf *conf,
+crawl_start(struct st_kb_job *job, const struct crawl_conf *conf,
     void (*done)(void *), void *arg)
 {
 	char robots[2048 + 64];
 	struct pending *p;
 	struct crawl *c;
 	const char *why, *slash;
+	uint32_t i;
 	size_t n;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		st_kbsource_free(job);
-		return NULL;
-	}
-	c->job = *job;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;	/* the job still its owner's */
+	c->job = job->s;
+	c->spaces = job->spaces;
+	c->nspaces = job->nspaces;
 	memset(job, 0, sizeof(*job));
 	c->conf = *conf;
+	for (i = 0; i < c->nspaces; i++)
+		embed_conf_own(&c->econf[i], EMBED_FOR_PAGES,
+		    c->spaces[i].base_url, c->spaces[i].api_key,
+		    c->spaces[i].model, c->job.org);
 	if (c->job.max_pages > 0 && c->job.max_pages < c->conf.max_pages)
 		c->conf.max_pages = c->job.max_pages;
 	if (c->job.max_depth > 0 && c->job.max_depth < c->conf.max_depth)

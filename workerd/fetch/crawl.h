@@ -32,12 +32,13 @@ struct crawl;
 struct embed_conf;
 
 /*
- * Starts the sync of job (a crawl source with its sync id, now the
- * crawl's); done(arg) is called once it has ended, its end told to
- * storaged or given up (the lease brings it back). NULL out of memory
- * (job freed, done not called).
+ * Starts the sync of job (a crawl or file source with its sync id, and
+ * the spaces its pages are embedded in besides the install's: now the
+ * crawl's, job emptied); done(arg) is called once it has ended, its end
+ * told to storaged or given up (the lease brings it back). NULL out of
+ * memory (job left to its owner, done not called).
  */
-struct crawl *crawl_start(struct st_kbsource *job,
+struct crawl *crawl_start(struct st_kb_job *job,
     const struct crawl_conf *conf, void (*done)(void *), void *arg);
 /* Stops c at once (quitting): transfers dropped, nothing told; c freed. */
 void crawl_stop(struct crawl *c);

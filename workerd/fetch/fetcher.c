@@ -78,7 +78,7 @@ due_done(const struct storec_result *r, void *arg)
 		/* Private addresses: the default organisation's alone. */
 		conf.allow_private = F.conf.allow_private &&
 		    strcmp(js.jobs[i].s.org, ST_WHO_ORG_DEFAULT) == 0;
-		F.crawl = crawl_start(&js.jobs[i].s, &conf, crawl_over, NULL);
+		F.crawl = crawl_start(&js.jobs[i], &conf, crawl_over, NULL);
 	}
 	st_rep_free(PROTO_ST_KB_DUE, &js);
 	if (F.crawl == NULL && !F.quitting)

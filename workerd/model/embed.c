@@ -774,6 +774,37 @@ embed_init(void)
 	return 0;
 }
 
+void
+embed_conf_own(struct embed_conf *out, enum embed_for what,
+    const char *base_url, const char *api_key, const char *model,
+    const char *org)
+{
+	/* The install's timeouts for what (install_read's). */
+	*out = install[what == EMBED_FOR_PAGES ? EMBED_FOR_PAGES :
+	    EMBED_FOR_QUERY];
+	if (what != EMBED_FOR_PAGES) {
+		out->timeout_ms = EMBED_QUERY_TIMEOUT;
+		out->deadline_ms = EMBED_QUERY_DEADLINE;
+		out->retries = 1;
+		out->backoff_ms = 100;
+	} else
+		out->timeout_ms = out->deadline_ms = out->retries =
+		    out->backoff_ms = 0;
+	out->dims = 0;		/* its own model: its own size */
+	out->model = model;
+	out->org = NULL;
+	out->api_key = wsettings.openai_key;
+	out->base_url = install[EMBED_FOR_QUERY].base_url;
+	/* As a turn reaches the agent's server (turn.c's request). */
+	if (base_url != NULL && base_url[0] != '\0') {
+		out->base_url = base_url;
+		out->org = org != NULL && org[0] != '\0' ? org :
+		    ST_WHO_ORG_DEFAULT;
+		out->api_key = api_key != NULL ? api_key : "";
+	} else if (api_key != NULL && api_key[0] != '\0')
+		out->api_key = api_key;
+}
+
 const struct embed_conf *
 embed_install(enum embed_for what)
 {

@@ -122,6 +122,17 @@ int embed_init(void);
  * embed_shutdown.
  */
 const struct embed_conf *embed_install(enum embed_for what);
+/*
+ * The conf of an agent's own embedding model into out, reached as its
+ * turns reach its model server: base_url "" the install's server, with
+ * api_key or else the install's key; an own base_url under the address
+ * policy of org (NULL or "": the default organisation), with api_key or
+ * none. what's timeouts; dims not sent. The strings are the caller's.
+ * Call embed_init() first.
+ */
+void embed_conf_own(struct embed_conf *out, enum embed_for what,
+    const char *base_url, const char *api_key, const char *model,
+    const char *org);
 /* Drops every job without its callback, frees everything. */
 void embed_shutdown(void);
 /*

@@ -143,6 +143,18 @@ search_err(struct fix *f, const char *org, const float *q, uint32_t dim,
 }
 
 static uint32_t
+kb_vec_dim_of(struct fix *f, const char *org)
+{
+	struct store_txn t;
+	uint32_t n;
+
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	n = kb_vec_dim(&t, org);
+	store_abort(&t);
+	return n;
+}
+
+static uint32_t
 count_of(struct fix *f, const char *org)
 {
 	struct store_txn t;
@@ -290,6 +302,51 @@ test_orgs_apart(void **state)
 	assert_int_equal(n, 1);
 	assert_true(hits[0].id == 1);
 	assert_int_equal(count_of(f, "org_10"), 1);
+}
+
+/*
+ * An organisation's spaces (agents' own embedding models): indexes of
+ * their own, each with its dimension, searched apart; a chunk's removal
+ * takes its vectors from every space; another organisation's spaces
+ * untouched.
+ */
+static void
+test_spaces(void **state)
+{
+	struct fix *f = *state;
+	char a[KB_VEC_NAME_MAX + 1], b[KB_VEC_NAME_MAX + 1];
+	char o[KB_VEC_NAME_MAX + 1];
+	const char *sa = kb_vec_space("org_1", "0123456789abcdef", a);
+	const char *sb = kb_vec_space("org_1", "fedcba9876543210", b);
+	const char *so = kb_vec_space("org_10", "0123456789abcdef", o);
+	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
+	struct store_txn t;
+	uint64_t ids[2] = { 1, 2 };
+	float v[64];
+
+	assert_string_equal(kb_vec_space("org_1", "", a), "org_1");
+	assert_null(kb_vec_space("org_1", "0123", a));
+	assert_null(kb_vec_space("org_1", "0123456789abcdeg", a));
+	assert_non_null(sa);
+	assert_non_null(sb);
+	assert_non_null(so);
+	rand_vec(v, 64);
+	assert_int_equal(put(f, "org_1", 1, v, 32), 0);
+	assert_int_equal(put(f, sa, 1, v, 64), 0);
+	assert_int_equal(put(f, sa, 2, v, 64), 0);
+	assert_int_equal(put(f, sb, 1, v, 16), 0);
+	assert_int_equal(put(f, so, 1, v, 64), 0);
+	assert_int_equal(search(f, sa, v, 64, 50, hits), 2);
+	assert_int_equal(search(f, "org_1", v, 32, 50, hits), 1);
+	assert_int_equal(kb_vec_dim_of(f, sb), 16);
+	/* Chunks 1 and 2 removed from org_1: from each of its spaces. */
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(kb_vec_remove_spaces(&t, "org_1", 2, ids), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(count_of(f, "org_1"), 0);
+	assert_int_equal(count_of(f, sa), 0);
+	assert_int_equal(count_of(f, sb), 0);
+	assert_int_equal(count_of(f, so), 1);
 }
 
 static void
@@ -627,7 +684,7 @@ test_bounds(void **state)
 {
 	struct fix *f = *state;
 	static float v[KB_VEC_DIM_MAX + 1];
-	char org[ST_WHO_ORG_MAX + 2];
+	char org[KB_VEC_NAME_MAX + 2];
 	float zero[8] = { 0 }, bad[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
 	rand_vec(v, KB_VEC_DIM_MAX + 1);
@@ -643,7 +700,7 @@ test_bounds(void **state)
 	memset(org, 'o', sizeof(org) - 1);
 	org[sizeof(org) - 1] = '\0';
 	assert_int_equal(put(f, org, 1, v, 8), PROTO_E_INVALID);
-	org[ST_WHO_ORG_MAX] = '\0';
+	org[KB_VEC_NAME_MAX] = '\0';
 	assert_int_equal(put(f, org, 1, v, 8), 0);
 	assert_int_equal(count_of(f, "default"), 0);
 	/* The largest dimension, in an overflow page of its own. */
@@ -673,6 +730,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_recall_clustered, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_orgs_apart, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_spaces, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_dimension_fixed, setup,
 		    fix_teardown),
