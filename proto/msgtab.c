@@ -130,6 +130,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_wid_req, &pl_agent },
 	{ PROTO_ST_AGENT_LIST, "ST_AGENT_LIST", W, S, 0, 0, 1,
 	    &pl_empty, &pl_agents },
+	{ PROTO_ST_AGENT_EMBED, "ST_AGENT_EMBED", W, S, 0, 0, 1,
+	    &pl_wid_req, &pl_kb_space },
 	{ PROTO_ST_AGENT_DELETE, "ST_AGENT_DELETE", W, S, 1, 0, 1,
 	    &pl_wid_req, &pl_agent_delete_rep },
 	{ PROTO_ST_HANDOFF_SET, "ST_HANDOFF_SET", W, S, 1, 0, 1,

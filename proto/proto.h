@@ -223,8 +223,9 @@ enum proto_type {
 	PROTO_ST_KB_FILE_PUT = 0x9c,
 	PROTO_ST_KB_FILE_GET = 0x9d,
 	PROTO_ST_KB_RETRIEVE = 0x57,
+	PROTO_ST_AGENT_EMBED = 0xa0,
 
-	PROTO_TYPE_MAX = 0xa0,	/* free: 0x7f */
+	PROTO_TYPE_MAX = 0xa1,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

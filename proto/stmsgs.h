@@ -837,7 +837,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_kb_due_req, pl_kb_jobs, pl_kb_page_get_req, pl_kb_page_put_req,
     pl_kb_page_put_rep, pl_kb_sync_done_req, pl_kb_pages_req, pl_kb_pages,
     pl_kb_file_put_req, pl_kb_file_put_rep, pl_kb_file_get_req, pl_kb_file,
-    pl_kb_retrieve_req;
+    pl_kb_retrieve_req, pl_kb_space;
 
 /* ------------------------------------------------ replication (issue 25) */
 
@@ -976,6 +976,7 @@ union st_any {
 	struct st_u8_rep u8;
 	struct st_kb_file kbf;
 	struct st_kb_file_put_rep kbfp;
+	struct st_kb_space kbsp;
 };
 
 #endif

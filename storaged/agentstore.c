@@ -140,6 +140,30 @@ store_agent_get(struct store_txn *t, const char *org, const char *id,
 }
 
 int
+store_agent_embed(struct store_txn *t, const char *org, const char *id,
+    struct st_kb_space *out)
+{
+	struct st_agent a;
+
+	memset(out, 0, sizeof(*out));
+	if (store_agent_check(t, org, id) != 0)
+		return t->err;
+	if (strcmp(id, ST_AGENT_DEFAULT) == 0 ||
+	    store_agent_get(t, org, id, &a) != 0)
+		return t->err;
+	if (a.embedding_model != NULL && a.embedding_model[0] != '\0') {
+		st_kb_space_id(a.base_url != NULL ? a.base_url : "",
+		    a.embedding_model, out->id);
+		out->base_url = a.base_url;
+		out->api_key = a.api_key;
+		out->model = a.embedding_model;
+		a.base_url = a.api_key = a.embedding_model = NULL;
+	}
+	st_agent_free(&a);
+	return t->err;
+}
+
+int
 store_agent_list(struct store_txn *t, const char *org, struct st_agent **out,
     uint32_t *n)
 {

@@ -56,6 +56,15 @@ int store_agent_check(struct store_txn *, const char *org, const char *id);
  */
 int store_begin_agent(struct store_txn *, const struct st_widget *w,
     struct st_agent *out);
+/*
+ * ST_AGENT_EMBED: the embedding model of org's agent id as a worker
+ * embeds its questions with (its space, base_url, api_key: the key goes
+ * to the worker alone), into out; id "" when it has none of its own (the
+ * install's). "agent_id: no such agent" (invalid) as store_agent_check.
+ */
+struct st_kb_space;
+int store_agent_embed(struct store_txn *, const char *org, const char *id,
+    struct st_kb_space *out);
 /* An agent for an agent reply: api_key "" (api_key_set says if it has one). */
 void store_agent_scrub(struct st_agent *);
 void store_agents_free(struct st_agent *, uint32_t n);

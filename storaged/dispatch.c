@@ -1742,12 +1742,22 @@ op_kb_search(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
 	struct st_kb_hits h;
+	struct st_kb_space sp;
 	struct store_txn t;
 
-	if (type == PROTO_ST_KB_SEARCH && req_org(b, r) < 0)
+	if ((type == PROTO_ST_KB_SEARCH || type == PROTO_ST_AGENT_EMBED) &&
+	    req_org(b, r) < 0)
 		return;
 	if (req_begin(b, &t, r, type) < 0)
 		return;
+	if (type == PROTO_ST_AGENT_EMBED) {
+		if (store_agent_embed(&t, b->who->org,
+		    ((const struct st_id_req *)req)->id, &sp) == 0)
+			reply_enc(r, type, &sp);
+		st_rep_free(type, &sp);
+		req_end(&t, r);
+		return;
+	}
 	if ((type == PROTO_ST_KB_SEARCH ? store_kb_search(&t, b->who->org,
 	    req, &h) : store_kb_retrieve(&t, req, &h)) == 0)
 		reply_enc(r, type, &h);

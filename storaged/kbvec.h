@@ -3,7 +3,10 @@
  * lexical one (kbindex.h): each organisation's chunk embeddings, kept
  * quantised, searched by cosine. Every key begins with the organisation,
  * so one organisation's search never reads another's vectors; the DBs
- * are in the log and on the standby like every record.
+ * are in the log and on the standby like every record. An organisation
+ * has an index for the install's embedding model (named by the
+ * organisation) and one for each agent's own model (its "space": named
+ * org~space, kb_vec_space), each with its own dimension.
  *
  *   kb_vecmeta	org -> version, u32 dimension, u32 vectors
  *   kb_vecseg	org NUL u32 segment -> version, u32 n, n entries: a sign

@@ -171,6 +171,7 @@ static const struct optab rows[PROTO_TYPE_MAX] = {
 	    .ent = &store_kbsource_entity, .action = "knowledge_source.delete",
 	    .target = AUD_REQ),
 	ROW(PROTO_ST_KB_SEARCH, OPT_STORE, .run = op_kb_search),
+	ROW(PROTO_ST_AGENT_EMBED, OPT_STORE, .run = op_kb_search),
 	ROW(PROTO_ST_KB_SYNC, OPT_STORE, .run = op_kb_sync,
 	    .action = "knowledge_source.sync", .target = AUD_REQ),
 	ROW(PROTO_ST_KB_PAGES, OPT_STORE, .run = op_kb_sync),

@@ -14,7 +14,7 @@ const KEY_RE = /^[\x21-\x7e]*$/;
 const PROMPT_MAX = 16384; // bytes of UTF-8
 
 /* Text fields (string or empty) and number fields (empty: null, the default's). */
-const TEXT_FIELDS = ['name', 'system_prompt', 'model', 'base_url'];
+const TEXT_FIELDS = ['name', 'system_prompt', 'model', 'base_url', 'embedding_model'];
 const NUM_FIELDS = {
   temperature: { min: 0, max: 2, step: '0.01', int: false },
   max_tokens: { min: 1, max: 1000000, step: '1', int: true },
@@ -113,7 +113,9 @@ function agentForm(readOnly) {
       check('knowledge_only', 'Answer only from the sources',
         'With nothing found, the assistant says it does not know and offers a person, without asking the model.'),
       check('rewrite_follow_ups', 'Rewrite follow-up questions',
-        'A question that follows others ("and the other one?") is first turned by the model into one that stands alone, which is what is searched. It costs one more model call per follow-up.')),
+        'A question that follows others ("and the other one?") is first turned by the model into one that stands alone, which is what is searched. It costs one more model call per follow-up.'),
+      field('embedding_model', 'Embedding model', text({ maxlength: '100', pattern: '[A-Za-z0-9._:/\\-]*' }),
+        'Empty: the server\'s PARLEY_EMBED_MODEL. Else a model of this agent\'s server (below) that embeds its sources\' pages, synced again for it, and its questions.')),
     h('fieldset', null, h('legend', null, 'Model'),
       field('model', 'Model', text({ maxlength: '100', pattern: '[A-Za-z0-9._:/\\-]*' }),
         'Empty: the server\'s OPENAI_MODEL. Letters, digits and . _ : / -'),
@@ -172,6 +174,9 @@ function agentForm(readOnly) {
     v.system_prompt = controls.system_prompt.value;
     if (new TextEncoder().encode(v.system_prompt).length > PROMPT_MAX) errors.system_prompt = 'must be at most 16 KB';
     if (v.model.length > 100 || !MODEL_RE.test(v.model)) errors.model = 'at most 100 of A-Z a-z 0-9 . _ : / -';
+    if (v.embedding_model.length > 100 || !MODEL_RE.test(v.embedding_model)) {
+      errors.embedding_model = 'at most 100 of A-Z a-z 0-9 . _ : / -';
+    }
     if (v.base_url && (v.base_url.length > 2048 || !URL_RE.test(v.base_url))) errors.base_url = 'must be an http:// or https:// URL';
     v.base_url = v.base_url || null;
     for (const [n, r] of Object.entries(NUM_FIELDS)) {

@@ -60,7 +60,7 @@ describe('hybrid knowledge search (embeddings)', () => {
 
   before(async () => {
     p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0',
-      PARLEY_EMBED_MODEL: 'mock-embed', PARLEY_EMBED_MIN_SCORE: '200' } });
+      PARLEY_EMBED_MODEL: 'mock-embed', PARLEY_EMBED_MIN_SCORE: '200', PARLEY_MODEL_ALLOW_PRIVATE: 'on' } });
     await p.start();
     const api = await checkerFor(p);
     call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
@@ -126,6 +126,49 @@ describe('hybrid knowledge search (embeddings)', () => {
     assert.match(sys, /\[1\] Descaling \(descaling\.md\)\nDescale the kettle every month/);
     // The questions' embedding tokens, counted by the workers (the mock reports a word a token).
     assert.ok(await tokensCounted(p, 'embedding') >= 2);
+  });
+
+  test('an agent\'s own embedding model: its sources embedded again in a space of their own, its questions by it', async () => {
+    const embeds = async (model) => (await p.mock.requests()).filter((x) => /\/embeddings$/.test(x.path) && x.body.model === model);
+    await p.mock.clearRequests();
+    const before = (await call('GET', `${S}/${descaling.id}`)).json().synced_at;
+    let r = await call('POST', '/v1/admin/agents', { name: 'Own embeddings', knowledge_source_ids: [descaling.id],
+      base_url: p.mock.baseUrl, embedding_model: 'mock-embed-b' });
+    assert.equal(r.status, 201, r.text);
+    const agent = r.json();
+    assert.equal(agent.embedding_model, 'mock-embed-b');
+    // Saved, its source syncs again: its unchanged page is read again for the new space.
+    await waitFor(async () => (await call('GET', `${S}/${descaling.id}`)).json().synced_at > before, 20000, 'the source synced again');
+    const pageEmbeds = await embeds('mock-embed-b');
+    assert.equal(pageEmbeds.length, 1, JSON.stringify(pageEmbeds.map((x) => x.body)));
+    assert.match(pageEmbeds[0].body.input[0], /Descale the kettle every month/);
+    // The other file is not the agent's: not embedded by its model.
+    assert.ok(!pageEmbeds.some((x) => x.body.input.some((t) => /opens at nine/.test(t))));
+    // A re-sync with nothing changed reads nothing again: the page holds both spaces.
+    const then = (await call('GET', `${S}/${descaling.id}`)).json().synced_at;
+    assert.equal((await call('POST', `${S}/${descaling.id}/sync`)).status, 200);
+    await waitFor(async () => (await call('GET', `${S}/${descaling.id}`)).json().synced_at > then, 20000, 'synced');
+    assert.equal((await embeds('mock-embed-b')).length, 1);
+    // "Test a question" for the agent embeds by its model, and meaning finds the page in its space.
+    await p.mock.clearRequests();
+    const hits = await found(TYPO, { agent_id: agent.id });
+    assert.equal(hits.length, 1, JSON.stringify(hits));
+    assert.equal(hits[0].source_id, descaling.id);
+    assert.deepEqual((await embeds('mock-embed-b')).map((x) => x.body.input), [[TYPO]]);
+    assert.equal((await embeds('mock-embed')).length, 0);
+    // A turn too.
+    const dw = (await call('GET', '/v1/admin/widgets')).json().widgets[0];
+    assert.equal((await call('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agent.id })).status, 200);
+    await p.mock.clearRequests();
+    r = await chat(p, sid('own'), TYPO);
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await embeds('mock-embed-b')).length, 1);
+    const seen = await p.mock.completions();
+    const sys = seen[seen.length - 1].body.messages.find((m) => m.role === 'system').content;
+    assert.match(sys, /\[1\] Descaling \(descaling\.md\)/);
+    // The source deleted: found no more (its vectors leave every space: test_kbvec's test_spaces).
+    assert.equal((await call('DELETE', `${S}/${descaling.id}`)).status, 200);
+    await waitFor(async () => (await found(TYPO, { agent_id: agent.id })).length === 0, 10000, 'nothing found once deleted');
   });
 });
 

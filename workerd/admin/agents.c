@@ -158,6 +158,8 @@ agent_default_json(void)
 	exprow_oset(o, "knowledge_source_ids", json_array(), &err);
 	exprow_oset(o, "knowledge_only", json_false(), &err);
 	exprow_oset(o, "rewrite_follow_ups", json_false(), &err);
+	/* Its embeddings are the install's (PARLEY_EMBED_MODEL). */
+	exprow_oset(o, "embedding_model", exprow_text(""), &err);
 	return exprow_odone(o, err);
 }
 

@@ -264,6 +264,9 @@ struct searching {
 	const struct embed_conf *rerank;	/* NULL: the search's order */
 	struct embed_job *job;
 	struct st_kb_hits hits;		/* storaged's, being reranked */
+	/* The agent's own embedding model (ST_AGENT_EMBED), its conf. */
+	struct st_kb_space space;
+	struct embed_conf econf;
 };
 
 static void
@@ -271,6 +274,7 @@ searching_free(struct searching *s)
 {
 	embed_cancel(s->job);
 	st_rep_free(PROTO_ST_KB_SEARCH, &s->hits);
+	st_rep_free(PROTO_ST_AGENT_EMBED, &s->space);
 	free(s->query);
 	free(s->agent_id);
 	free(s);
@@ -396,19 +400,59 @@ search_embedded(void *arg, const struct embed_result *r)
 		memset(&s->q.qvec, 0, sizeof(s->q.qvec));
 }
 
+/* s's query embedded by ec first (NULL: none), then searched. */
+static void
+search_embed(struct conn *c, struct searching *s,
+    const struct embed_conf *ec)
+{
+	if (ec != NULL && (s->job = embed_start(ec, (const char *const *)
+	    &s->query, 1, search_embedded, c)) != NULL)
+		return;
+	search_ask(c, s);
+}
+
+/*
+ * The agent's own embedding model, or none (the install's): the query
+ * embedded by it, in its space. storaged's error answered as a search's
+ * (an agent not of the organisation: 400).
+ */
+static void
+agent_embed_got(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	struct searching *s = c->hctx;
+
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_AGENT_EMBED, &s->space) < 0) {
+		searching_free(searching_take(c));
+		searched(r, c);
+		return;
+	}
+	if (s->space.id[0] == '\0') {
+		search_embed(c, s, embed_install(EMBED_FOR_QUERY));
+		return;
+	}
+	embed_conf_own(&s->econf, EMBED_FOR_QUERY, s->space.base_url,
+	    s->space.api_key, s->space.model, c->who.org);
+	memcpy(s->q.space, s->space.id, sizeof(s->q.space));
+	search_embed(c, s, &s->econf);
+}
+
 /*
  * q searched as a turn searches: its query embedded first when the
- * install has an embedding model, its results reranked when it has a
- * reranker.
+ * install (or q's agent) has an embedding model, its results reranked
+ * when it has a reranker.
  */
 static void
 search_start(struct conn *c, const struct st_kb_search_req *q)
 {
 	const struct embed_conf *ec = embed_install(EMBED_FOR_QUERY);
 	const struct embed_conf *rc = embed_install(EMBED_FOR_RERANK);
+	int agent = q->agent_id[0] != '\0' &&
+	    strcmp(q->agent_id, ST_AGENT_DEFAULT) != 0;
 	struct searching *s;
 
-	if (ec == NULL && rc == NULL) {
+	if (ec == NULL && rc == NULL && !agent) {
 		admin_ask(c, PROTO_ST_KB_SEARCH, q, searched, admin_headers);
 		return;
 	}
@@ -429,10 +473,14 @@ search_start(struct conn *c, const struct st_kb_search_req *q)
 		s->q.k = RERANK_CANDIDATES;
 	c->hctx = s;
 	c->abort = searching_abort;
-	if (ec != NULL && (s->job = embed_start(ec, (const char *const *)
-	    &s->query, 1, search_embedded, c)) != NULL)
+	if (agent) {
+		admin_ask(c, PROTO_ST_AGENT_EMBED, &(struct st_id_req){
+		    s->agent_id }, agent_embed_got, admin_headers);
+		if (c->hctx != s)	/* answered at once (503): let go of */
+			searching_free(s);
 		return;
-	search_ask(c, s);
+	}
+	search_embed(c, s, ec);
 }
 
 void

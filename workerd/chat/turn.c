@@ -62,6 +62,9 @@ struct turn {
 	struct buf rewritten;		/* its text so far */
 	char *kquery;			/* what is searched, when not the question */
 	struct embed_job *ejob;		/* the question's embedding, asked */
+	/* The agent's own embedding model's conf, and its space's id. */
+	struct embed_conf econf;
+	char kspace[ST_KB_SPACE_HEX + 1];
 	struct embed_job *rjob;		/* the passages' reranking, asked */
 	struct storec_req *kreq;
 	struct st_kb_hits kb;		/* the passages the prompt holds */
@@ -923,6 +926,7 @@ turn_search(struct turn *t, const struct embed_result *r)
 		q.qvec.min_score = wsettings.embed_min_score * 1000;
 		q.qvec.data.p = (const uint8_t *)r->vec;
 		q.qvec.data.len = r->dims * (uint32_t)sizeof(float);
+		memcpy(q.space, t->kspace, sizeof(q.space));
 	}
 	if (storec_ask(NULL, PROTO_ST_KB_RETRIEVE, &q, retrieved, t,
 	    &t->kreq) < 0) {
@@ -949,12 +953,13 @@ turn_embedded(void *arg, const struct embed_result *r)
 
 /*
  * What is searched (the rewritten follow-up, or the question), embedded
- * first when the install has an embedding model.
+ * first when the agent or the install has an embedding model.
  */
 static void
 turn_find(struct turn *t)
 {
-	const struct embed_conf *ec = embed_install(EMBED_FOR_QUERY);
+	const struct embed_conf *ec = embed_for_agent(&t->held->ok.agent,
+	    EMBED_FOR_QUERY, &t->econf, t->kspace);
 	const char *query = t->kquery != NULL ? t->kquery :
 	    last_question(&t->held->ok);
 

@@ -29,6 +29,7 @@
 
 #include <curl/curl.h>
 
+#include "agentmsg.h"
 #include "curlloop.h"
 #include "embed.h"
 #include "kbmsg.h"
@@ -803,6 +804,23 @@ embed_conf_own(struct embed_conf *out, enum embed_for what,
 		out->api_key = api_key != NULL ? api_key : "";
 	} else if (api_key != NULL && api_key[0] != '\0')
 		out->api_key = api_key;
+}
+
+const struct embed_conf *
+embed_for_agent(const struct st_agent *a, enum embed_for what,
+    struct embed_conf *buf, char space[ST_KB_SPACE_HEX + 1])
+{
+	const char *base = a->base_url != NULL ? a->base_url : "";
+
+	space[0] = '\0';
+	if (a->embedding_model == NULL || a->embedding_model[0] == '\0')
+		return embed_install(what);
+	if (!ready)
+		return NULL;
+	embed_conf_own(buf, what, base, a->api_key, a->embedding_model,
+	    a->org);
+	st_kb_space_id(base, a->embedding_model, space);
+	return buf;
 }
 
 const struct embed_conf *

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "embedjson.h"
+#include "kbmsg.h"
 
 #define EMBED_INPUTS_MAX	100000		/* texts (documents) in one job */
 #define EMBED_TEXT_MAX		(256 * 1024)	/* bytes of one text, or the query */
@@ -133,6 +134,16 @@ const struct embed_conf *embed_install(enum embed_for what);
 void embed_conf_own(struct embed_conf *out, enum embed_for what,
     const char *base_url, const char *api_key, const char *model,
     const char *org);
+/*
+ * The conf that embeds agent a's questions (what: EMBED_FOR_QUERY): its
+ * own embedding_model into buf (embed_conf_own), its vector space's id
+ * into space; else the install's (embed_install), space "". NULL: none
+ * (words alone). Valid while a and buf are.
+ */
+struct st_agent;
+const struct embed_conf *embed_for_agent(const struct st_agent *a,
+    enum embed_for what, struct embed_conf *buf,
+    char space[ST_KB_SPACE_HEX + 1]);
 /* Drops every job without its callback, frees everything. */
 void embed_shutdown(void);
 /*

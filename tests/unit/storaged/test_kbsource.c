@@ -902,6 +902,123 @@ retrieve_vec(struct fix *f, struct st_kb_retrieve_req *q, const char *query,
 }
 
 /*
+ * An agent with an embedding model of its own: saved, its source is due
+ * again, its job carries the agent's space (key and all); a page's
+ * vectors in that space are kept apart, recorded on the page, searched
+ * in that space alone; ST_AGENT_EMBED gives a worker the same space.
+ */
+static void
+test_agent_spaces(void **state)
+{
+	struct fix *f = *state;
+	static const char *const t[] = { "Parcels leave within two days." };
+	static const float row[] = { 1, 0, 0, 0 }, near[] = { 1, 0.1f, 0, 0 };
+	char *srcs_list[1], space[ST_KB_SPACE_HEX + 1];
+	struct st_kbsource src, job;
+	struct st_kb_due_req dq = { 1, 60000 };
+	struct st_kb_page_put_req q;
+	struct st_kb_page_put_rep rep;
+	struct st_kb_space_vecs sv;
+	struct st_kb_piece piece = { "Dispatch", "", (char *)t[0] };
+	struct st_kb_page_get_req g;
+	struct st_kb_retrieve_req rq;
+	struct st_kb_space es;
+	struct st_kbpage page;
+	struct st_agent a, made;
+	struct st_kb_jobs l;
+	struct st_kb_hits h;
+	struct st_str rs[1];
+	uint8_t more;
+
+	crawl_new(f, "https://shop.example/", 0, &src, &job);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	st_agent_defaults(&a);
+	a.name = "Own";
+	a.base_url = "https://models.example/v1";
+	a.api_key = "sk-own";
+	a.embedding_model = "emb-b";
+	srcs_list[0] = src.id;
+	a.knowledge_sources = srcs_list;
+	a.nknowledge_sources = 1;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_AGENT_CREATE, &a,
+	    &made, NULL), 0);
+	st_kb_space_id("https://models.example/v1", "emb-b", space);
+	/* Due again at once, with the agent's space. */
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &dq, &l, NULL),
+	    0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.jobs[0].s.id, src.id);
+	assert_int_equal(l.jobs[0].nspaces, 1);
+	assert_string_equal(l.jobs[0].spaces[0].id, space);
+	assert_string_equal(l.jobs[0].spaces[0].model, "emb-b");
+	assert_string_equal(l.jobs[0].spaces[0].api_key, "sk-own");
+	assert_string_equal(l.jobs[0].spaces[0].base_url,
+	    "https://models.example/v1");
+	st_kbsource_free(&job);
+	job = l.jobs[0].s;
+	memset(&l.jobs[0].s, 0, sizeof(l.jobs[0].s));
+	st_rep_free(PROTO_ST_KB_DUE, &l);
+	/* A page with the space's vectors alone. */
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, job.id, sizeof(q.source_id));
+	q.sync_id = job.sync_id;
+	q.page.url = "https://shop.example/ship";
+	q.page.title = "Dispatch";
+	q.page.code = 200;
+	q.pieces = &piece;
+	q.n = 1;
+	memset(&sv, 0, sizeof(sv));
+	memcpy(sv.space, space, sizeof(sv.space));
+	sv.vecs.dim = 4;
+	sv.vecs.data.p = (const uint8_t *)row;
+	sv.vecs.data.len = sizeof(row);
+	q.svecs = &sv;
+	q.nsvecs = 1;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_PAGE_PUT, &q, &rep,
+	    NULL), 0);
+	assert_int_equal(vec_count(f, "default"), 0);
+	memset(&g, 0, sizeof(g));
+	strlcpy(g.source_id, src.id, sizeof(g.source_id));
+	g.url = "https://shop.example/ship";
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_PAGE_GET, &g, &page,
+	    NULL), 0);
+	assert_true(st_kb_spaces_have(page.spaces, space));
+	st_kbpage_free(&page);
+	/* Found by meaning in its space, not in the install's. */
+	memset(&rq, 0, sizeof(rq));
+	strlcpy(rq.org, "default", sizeof(rq.org));
+	rq.k = 5;
+	rs[0].s = src.id;
+	rq.sources = rs;
+	rq.n = 1;
+	assert_int_equal(retrieve_vec(f, &rq, "how fast is shipping", near, 4,
+	    1, &h), 0);
+	assert_int_equal(h.n, 0);
+	hits_free(&h);
+	memcpy(rq.space, space, sizeof(rq.space));
+	assert_int_equal(retrieve_vec(f, &rq, "how fast is shipping", near, 4,
+	    1, &h), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.hits[0].text, t[0]);
+	hits_free(&h);
+	strlcpy(rq.space, "not hex at all!!", sizeof(rq.space));
+	assert_int_equal(retrieve_vec(f, &rq, "how fast is shipping", near, 4,
+	    1, &h), PROTO_E_INVALID);
+	/* The worker's ask for the agent's model, key included. */
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_AGENT_EMBED,
+	    &(struct st_id_req){ made.id }, &es, NULL), 0);
+	assert_string_equal(es.id, space);
+	assert_string_equal(es.api_key, "sk-own");
+	st_rep_free(PROTO_ST_AGENT_EMBED, &es);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_AGENT_EMBED,
+	    &(struct st_id_req){ "0123456789abcdef0123456789abcdef" }, &es,
+	    NULL), PROTO_E_INVALID);
+	st_agent_free(&made);
+	st_kbsource_free(&src);
+	st_kbsource_free(&job);
+}
+
+/*
  * Hybrid search: a page's embeddings stored with it; a question with no
  * word in common found by its embedding alone when near enough, merged
  * with the words' hits by rank fusion otherwise; embeddings that do not
@@ -1022,6 +1139,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crawl_sync, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_listed, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_agent_spaces, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_page_links, setup,
 		    fix_teardown),

@@ -42,14 +42,14 @@
 #define HEX_T1		"0000018bcfe56801"
 #define HEX_DEFAULT	"00000007" "64656661756c74"
 
-/* A full agent of organisation ORG_ID in its format 5, on the wire. */
+/* A full agent of organisation ORG_ID in its format 6, on the wire. */
 static const char agent_full[] = HEX_AGENT_ID HEX_AGENT_BODY HEX_T0 HEX_T1
-    HEX_ORG_ID "01" "00000000" "00" "00";
+    HEX_ORG_ID "01" "00000000" "00" "00" "00000000";
 /* st_agent_defaults' agent (the default agent of a begin reply). */
 static const char agent_empty[] = "00000000" "00000000" "00000000"
     "00000000" "ffffffff" "00000000" "00000000" "00000000" "00000000" "00"
     "0000000000000000" "0000000000000000" "00000000" "00" "00000000" "00"
-    "00";
+    "00" "00000000";
 static const char org_full[] = HEX_ORG_ID
     "00000011" "41636d6520e2809420e2809c636fe2809d" HEX_T0 HEX_T1;
 static const char org_empty[] = "00000000" "00000000"
@@ -167,7 +167,7 @@ db_store(struct fix *f, const char *db, const char *order, const char *key,
 	db_write(f, order, okey, 8 + strlen(key), "", 0);
 }
 
-/* A full agent made through storaged is stored as format 5. */
+/* A full agent made through storaged is stored as format 6. */
 static void
 test_agent_lmdb(void **state)
 {
@@ -180,8 +180,9 @@ test_agent_lmdb(void **state)
 	/* A reply never carries the key; the record keeps it. */
 	assert_string_equal(out.api_key, "");
 	assert_int_equal(out.api_key_set, 1);
-	snprintf(hex, sizeof(hex), "05" "00000020%s" HEX_AGENT_BODY HEX_T0
-	    HEX_T0 HEX_DEFAULT "01" "00000000" "00" "00", hex_of(out.id, id));
+	snprintf(hex, sizeof(hex), "06" "00000020%s" HEX_AGENT_BODY HEX_T0
+	    HEX_T0 HEX_DEFAULT "01" "00000000" "00" "00" "00000000",
+	    hex_of(out.id, id));
 	assert_stored(f, "agents", out.id, strlen(out.id), hex);
 	st_agent_free(&in);
 	st_agent_free(&out);
@@ -199,8 +200,8 @@ agent_get(struct fix *f, const char *id, struct st_agent *g)
 /*
  * Agents of each format storaged has written: format 1 (before
  * organisations) reads as the default one's, formats 1 and 2 without
- * answer_in_visitor_language, format 4 without rewrite_follow_ups; an
- * update writes format 5.
+ * answer_in_visitor_language, format 4 without rewrite_follow_ups,
+ * format 5 without embedding_model; an update writes format 6.
  */
 static void
 test_agent_formats(void **state)
@@ -213,6 +214,7 @@ test_agent_formats(void **state)
 	const char *v2 = "20000000000000000000000000000002";
 	const char *v3 = "30000000000000000000000000000003";
 	const char *v4 = "40000000000000000000000000000004";
+	const char *v5 = "50000000000000000000000000000005";
 	char hex[1024], id[2 * ST_ID_HEX + 1];
 
 	snprintf(hex, sizeof(hex), "01" "00000020%s" HEX_AGENT_BODY HEX_T0
@@ -227,6 +229,9 @@ test_agent_formats(void **state)
 	snprintf(hex, sizeof(hex), "04" "00000020%s" HEX_AGENT_BODY HEX_T0
 	    HEX_T1 HEX_DEFAULT "01" "00000000" "01", hex_of(v4, id));
 	db_store(f, "agents", "agent_order", v4, T0 + 3, hex);
+	snprintf(hex, sizeof(hex), "05" "00000020%s" HEX_AGENT_BODY HEX_T0
+	    HEX_T1 HEX_DEFAULT "01" "00000000" "00" "01", hex_of(v5, id));
+	db_store(f, "agents", "agent_order", v5, T0 + 4, hex);
 
 	agent_get(f, v1, &g);
 	assert_agent_body(&g, "", 0);
@@ -246,14 +251,18 @@ test_agent_formats(void **state)
 	assert_int_equal(g.knowledge_only, 1);
 	assert_int_equal(g.rewrite_follow_ups, 0);
 	st_agent_free(&g);
+	agent_get(f, v5, &g);
+	assert_int_equal(g.rewrite_follow_ups, 1);
+	assert_string_equal(g.embedding_model, "");
+	st_agent_free(&g);
 	assert_int_equal(request_dec(f, PROTO_ST_AGENT_LIST, NULL, &l), 0);
-	assert_int_equal(l.n, 4);
+	assert_int_equal(l.n, 5);
 	assert_string_equal(l.agents[0].id, v1);
 	assert_string_equal(l.agents[2].id, v3);
 	assert_string_equal(l.agents[3].id, v4);
 	st_rep_free(PROTO_ST_AGENT_LIST, &l);
 
-	/* Updated, format 1 is written as 5, its key kept. */
+	/* Updated, format 1 is written as 6, its key kept. */
 	st_agent_defaults(&in);
 	in.max_tokens = 7;
 	fake_now = T0 + 5;
@@ -261,14 +270,14 @@ test_agent_formats(void **state)
 	assert_int_equal(request_dec(f, PROTO_ST_AGENT_UPDATE, &u, &g), 0);
 	assert_int_equal(g.max_tokens, 7);
 	st_agent_free(&g);
-	snprintf(hex, sizeof(hex), "05" "00000020%s" "00000013"
+	snprintf(hex, sizeof(hex), "06" "00000020%s" "00000013"
 	    "53616c657320e2809420e2809c626f74e2809d" "00000010"
 	    "596f752073656c6c207468696e67732e" "0000000b"
 	    "6770742d346f2d6d696e69" "000002bc" "00000007" "0000000c"
 	    "00000016" "68747470733a2f2f6c6c6d2e6578616d706c652f7631"
 	    "0000000b" "736b2d746573742d313233" "01" HEX_T0
-	    "0000018bcfe56805" HEX_DEFAULT "00" "00000000" "00" "00",
-	    hex_of(v1, id));
+	    "0000018bcfe56805" HEX_DEFAULT "00" "00000000" "00" "00"
+	    "00000000", hex_of(v1, id));
 	assert_stored(f, "agents", v1, strlen(v1), hex);
 	st_agent_free(&in);
 }

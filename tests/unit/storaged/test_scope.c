@@ -343,7 +343,8 @@ test_agent_v1_records(void **state)
 
 	org_new(f, "B", b);
 	agent_new(f, "default", "Old", &ag);
-	assert_int_equal(db_version(f, "agents", ag.id, strlen(ag.id)), 5);
+	assert_int_equal(db_version(f, "agents", ag.id, strlen(ag.id)), 6);
+	db_to_older(f, "agents", 6, 4);	/* no embedding_model */
 	db_to_older(f, "agents", 5, 1);	/* no rewrite_follow_ups */
 	db_to_older(f, "agents", 4, 5);	/* no knowledge sources, not only */
 	db_to_older(f, "agents", 3, 1);	/* answer_in_visitor_language 0 */

@@ -115,7 +115,7 @@ test_agent_json(void **state)
 	    "\"api_key_set\":true,"
 	    "\"answer_in_visitor_language\":false,\"is_default\":false,"
 	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
-	    "\"rewrite_follow_ups\":false,"
+	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
 	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
 
@@ -170,7 +170,7 @@ test_default_json(void **state)
 	    "\"answer_in_visitor_language\":false,\"is_default\":true,"
 	    "\"created_at\":null,\"updated_at\":null,"
 	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
-	    "\"rewrite_follow_ups\":false}");
+	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\"}");
 	assert_null(strstr(s, ENVKEY));
 	free(s);
 }

@@ -761,6 +761,52 @@ test_admin_bad_replies(void **state)
 	assert_true(nwhole >= 3 * 2);
 }
 
+/*
+ * The admin search for an agent asks its embedding model first
+ * (ST_AGENT_EMBED): a reply that does not decode is 500; a whole one
+ * (no model of its own) goes on to the search.
+ */
+static void
+test_agent_embed_bad_replies(void **state)
+{
+	static const char body[] = "{\"query\":\"q\",\"agent_id\":"
+	    "\"0123456789abcdef0123456789abcdef\"}";
+	struct tclient cl;
+	struct response r;
+	struct peer_req pr;
+	struct penc e;
+	char req[512];
+	size_t off;
+	int kind, whole;
+
+	assert_int_equal(peer_connect(&P), 0);
+	snprintf(req, sizeof(req), "POST /v1/admin/knowledge/search "
+	    "HTTP/1.1\r\nHost: t\r\nx-admin-api-key: " KEY "\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "\r\n%s", strlen(body), body);
+	for (kind = 0; kind < REPLY_KINDS; kind++) {
+		assert_int_equal(tclient_open(&cl), 0);
+		send_str(&cl, req);
+		assert_int_equal(peer_recv(&P, &pr, 1000), 0);
+		assert_int_equal(pr.type, PROTO_ST_AGENT_EMBED);
+		reply_of(kind, pr.type, &e);
+		whole = reply_whole(pr.type, &e);
+		peer_reply(&P, &pr, e.buf, e.len);
+		penc_free(&e);
+		if (whole) {
+			assert_int_equal(peer_recv(&P, &pr, 1000), 0);
+			assert_int_equal(pr.type, PROTO_ST_KB_SEARCH);
+			valid_reply(pr.type, &e);
+			peer_reply(&P, &pr, e.buf, e.len);
+			penc_free(&e);
+		}
+		off = 0;
+		next_response(&cl, &off, 0, &r);
+		assert_int_equal(r.status, whole ? 200 : 500);
+		tclient_close(&cl);
+	}
+}
+
 static void
 test_admin_errors_over_http(void **state)
 {
@@ -1081,6 +1127,7 @@ main(void)
 		cmocka_unit_test(test_input_while_busy),
 		cmocka_unit_test(test_admin_storage_errors),
 		cmocka_unit_test(test_admin_bad_replies),
+		cmocka_unit_test(test_agent_embed_bad_replies),
 		cmocka_unit_test(test_admin_errors_over_http),
 		cmocka_unit_test(test_client_leaves_mid_request),
 		cmocka_unit_test(test_output_backpressure),
