@@ -218,7 +218,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     const got = await cb.convOpen('default', 'handed-over');
     assert.equal(got.conv.id, conv.conv.id);
     const found = await cb.ask(T.ST_KB_SEARCH, { query: 'lighthouse cape', k: 5, lang: '', agent_id: '',
-      qvec: { dim: 0, min_score: 0, data: Buffer.alloc(0) } });
+      qvec: { dim: 0, min_score: 0, data: Buffer.alloc(0) }, space: '' });
     assert.equal(found.hits.length, 1);
     assert.equal(found.hits[0].source_id, src.id);
     assert.deepEqual(JSON.parse((await etcd.get('/term/'))['/term/primary']), { addr: b.advertise, term: t2 });
