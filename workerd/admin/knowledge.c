@@ -622,37 +622,18 @@ synced_file(const struct storec_result *r, void *arg)
 		    source_errors);
 }
 
-/* Decimal digits at *s, at most 10: 0 with *v, *s past them; -1. */
-static int
-range_number(const char **s, uint64_t *v)
-{
-	int n = 0;
-
-	*v = 0;
-	for (; **s >= '0' && **s <= '9' && n < 10; (*s)++, n++)
-		*v = *v * 10 + (uint64_t)(**s - '0');
-	return n > 0 && !(**s >= '0' && **s <= '9') ? 0 : -1;
-}
-
 /*
- * A piece's Content-Range, "bytes FIRST-LAST/SIZE" (RFC 9110 14.4) of
- * the body's len bytes, into q's offset and total. 0, or -1 (malformed,
- * LAST not FIRST + len - 1, or past SIZE).
+ * A piece's Content-Range (http_content_range) of the body's len bytes,
+ * into q's offset and total. 0, or -1 (malformed, not len bytes, or a
+ * file over 7 MiB).
  */
 static int
 content_range(const char *h, size_t len, struct st_kb_file_put_req *q)
 {
 	uint64_t first, last, size;
 
-	if (strncasecmp(h, "bytes ", 6) != 0)
-		return -1;
-	h += 6;
-	if (range_number(&h, &first) < 0 || *h++ != '-' ||
-	    range_number(&h, &last) < 0 || *h++ != '/' ||
-	    range_number(&h, &size) < 0 || *h != '\0')
-		return -1;
-	if (len == 0 || last < first || last - first + 1 != len ||
-	    last >= size || size > ST_KB_FILE_MAX)
+	if (http_content_range(h, &first, &last, &size) < 0 || len == 0 ||
+	    last - first + 1 != len || size > ST_KB_FILE_MAX)
 		return -1;
 	q->offset = (uint32_t)first;
 	q->total = (uint32_t)size;

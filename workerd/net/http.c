@@ -16,11 +16,15 @@
  *
  * on_message_complete pauses the parser, so a feed returns at most one
  * request and *consumed stops right after it; the next feed unpauses.
+ *
+ * The reader of a Content-Range value (http_content_range) is here too:
+ * a header's bytes, read where a handler needs them.
  */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http.h"
 #include "util.h"
@@ -1161,4 +1165,32 @@ http_query_param(const char *query, const char *name, char *buf,
 		s = amp + 1;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------ ranges */
+
+/* Decimal digits at *s, 1 to 10 of them: 0 with *v, *s past them; -1. */
+static int
+range_number(const char **s, uint64_t *v)
+{
+	int n = 0;
+
+	*v = 0;
+	for (; **s >= '0' && **s <= '9' && n < 10; (*s)++, n++)
+		*v = *v * 10 + (uint64_t)(**s - '0');
+	return n > 0 && !(**s >= '0' && **s <= '9') ? 0 : -1;
+}
+
+int
+http_content_range(const char *v, uint64_t *first, uint64_t *last,
+    uint64_t *size)
+{
+	if (v == NULL || strncasecmp(v, "bytes ", 6) != 0)
+		return -1;
+	v += 6;
+	if (range_number(&v, first) < 0 || *v++ != '-' ||
+	    range_number(&v, last) < 0 || *v++ != '/' ||
+	    range_number(&v, size) < 0 || *v != '\0')
+		return -1;
+	return *last >= *first && *last < *size ? 0 : -1;
 }

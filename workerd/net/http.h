@@ -143,5 +143,13 @@ const char *http_header(const struct http_request *, const char *lname);
  */
 int http_query_param(const char *query, const char *name, char *buf,
     size_t bufsz);
+/*
+ * A Content-Range value, "bytes FIRST-LAST/SIZE" (RFC 9110 14.4: the
+ * unit in any case, then decimal numbers of at most 10 digits each), into
+ * its numbers: 0, or -1 (malformed, LAST before FIRST, or not before
+ * SIZE).
+ */
+int http_content_range(const char *v, uint64_t *first, uint64_t *last,
+    uint64_t *size);
 
 #endif
