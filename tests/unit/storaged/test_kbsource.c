@@ -885,6 +885,19 @@ vec_count(struct fix *f, const char *org)
 	return n;
 }
 
+/* q: an ST_KB_RETRIEVE of the default organisation's source, k 5. */
+static void
+retrieve_of(struct st_kb_retrieve_req *q, struct st_str *srcs,
+    const char *source)
+{
+	memset(q, 0, sizeof(*q));
+	strlcpy(q->org, "default", sizeof(q->org));
+	q->k = 5;
+	srcs[0].s = source;
+	q->sources = srcs;
+	q->n = 1;
+}
+
 /* ST_KB_RETRIEVE of q's query with embedding qv (NULL: none): its rc. */
 static int
 retrieve_vec(struct fix *f, struct st_kb_retrieve_req *q, const char *query,
@@ -985,12 +998,7 @@ test_agent_spaces(void **state)
 	assert_true(st_kb_spaces_have(page.spaces, space));
 	st_kbpage_free(&page);
 	/* Found by meaning in its space, not in the install's. */
-	memset(&rq, 0, sizeof(rq));
-	strlcpy(rq.org, "default", sizeof(rq.org));
-	rq.k = 5;
-	rs[0].s = src.id;
-	rq.sources = rs;
-	rq.n = 1;
+	retrieve_of(&rq, rs, src.id);
 	assert_int_equal(retrieve_vec(f, &rq, "how fast is shipping", near, 4,
 	    1, &h), 0);
 	assert_int_equal(h.n, 0);
@@ -1065,12 +1073,7 @@ test_hybrid_retrieve(void **state)
 	assert_int_equal(vec_count(f, "default"), 3);
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
 
-	memset(&q, 0, sizeof(q));
-	strlcpy(q.org, "default", sizeof(q.org));
-	q.k = 5;
-	srcs[0].s = src.id;
-	q.sources = srcs;
-	q.n = 1;
+	retrieve_of(&q, srcs, src.id);
 	/* No word in common: nothing by words, the parcels by meaning. */
 	assert_int_equal(retrieve_vec(f, &q, "how fast is shipping", NULL, 0,
 	    0, &h), 0);

@@ -142,14 +142,17 @@ search_err(struct fix *f, const char *org, const float *q, uint32_t dim,
 	return err;
 }
 
+/* How many vectors org has, and its dimension into *dim (NULL: not asked). */
 static uint32_t
-kb_vec_dim_of(struct fix *f, const char *org)
+vecs_of(struct fix *f, const char *org, uint32_t *dim)
 {
 	struct store_txn t;
 	uint32_t n;
 
 	assert_int_equal(store_begin(f->st, &t, 1), 0);
-	n = kb_vec_dim(&t, org);
+	n = kb_vec_count(&t, org);
+	if (dim != NULL)
+		*dim = kb_vec_dim(&t, org);
 	store_abort(&t);
 	return n;
 }
@@ -157,13 +160,7 @@ kb_vec_dim_of(struct fix *f, const char *org)
 static uint32_t
 count_of(struct fix *f, const char *org)
 {
-	struct store_txn t;
-	uint32_t n;
-
-	assert_int_equal(store_begin(f->st, &t, 1), 0);
-	n = kb_vec_count(&t, org);
-	store_abort(&t);
-	return n;
+	return vecs_of(f, org, NULL);
 }
 
 static int
@@ -322,6 +319,7 @@ test_spaces(void **state)
 	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
 	struct store_txn t;
 	uint64_t ids[2] = { 1, 2 };
+	uint32_t dim;
 	float v[64];
 
 	assert_string_equal(kb_vec_space("org_1", "", a), "org_1");
@@ -338,7 +336,8 @@ test_spaces(void **state)
 	assert_int_equal(put(f, so, 1, v, 64), 0);
 	assert_int_equal(search(f, sa, v, 64, 50, hits), 2);
 	assert_int_equal(search(f, "org_1", v, 32, 50, hits), 1);
-	assert_int_equal(kb_vec_dim_of(f, sb), 16);
+	assert_int_equal(vecs_of(f, sb, &dim), 1);
+	assert_int_equal(dim, 16);
 	/* Chunks 1 and 2 removed from org_1: from each of its spaces. */
 	assert_int_equal(store_begin(f->st, &t, 0), 0);
 	assert_int_equal(kb_vec_remove_spaces(&t, "org_1", 2, ids), 0);
