@@ -240,6 +240,15 @@ sweep_all(struct fix *f)
 	assert_false(o.more);
 }
 
+/* OWNER_A's source id deleted, and the sweep run to its end. */
+static void
+deleted_swept(struct fix *f, const char *id)
+{
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
+	    &(struct st_id_req){ id }, NULL, NULL), 0);
+	sweep_all(f);
+}
+
 static void
 test_delete_sweeps(void **state)
 {
@@ -475,9 +484,7 @@ test_crawl_sync(void **state)
 	assert_int_equal(db_entries(f, "kb_pages"), 1);
 
 	/* Deleted: its pages, chunks and due entry swept to nothing. */
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
-	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
-	sweep_all(f);
+	deleted_swept(f, s.id);
 	assert_int_equal(db_entries(f, "kb_pages"), 0);
 	assert_int_equal(db_entries(f, "kb_page_chunks"), 0);
 	assert_int_equal(db_entries(f, "kb_chunks"), 0);
@@ -583,9 +590,7 @@ test_file(void **state)
 	st_kbsource_free(&got);
 	/* Deleted: its file swept. */
 	assert_int_equal(db_entries(f, "kb_files"), 1);
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
-	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
-	sweep_all(f);
+	deleted_swept(f, s.id);
 	assert_int_equal(db_entries(f, "kb_files"), 0);
 	st_kbsource_free(&s);
 	st_kbsource_free(&job);
@@ -760,9 +765,7 @@ test_file_pieces(void **state)
 	assert_int_equal(got.data.len, TOTAL);
 	dreply_free(&r);
 	/* Deleted: the file and the piece swept. */
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
-	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
-	sweep_all(f);
+	deleted_swept(f, s.id);
 	assert_int_equal(db_entries(f, "kb_files"), 0);
 	st_kbsource_free(&s);
 	st_kbsource_free(&job);
@@ -861,9 +864,7 @@ test_delete_drops_vectors(void **state)
 	assert_int_equal(store_commit(&t), 0);
 	hits_free(&h);
 	assert_true(db_entries(f, "kb_vecs") > 0);
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
-	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
-	sweep_all(f);
+	deleted_swept(f, s.id);
 	assert_int_equal(db_entries(f, "kb_vecs"), 0);
 	assert_int_equal(db_entries(f, "kb_vecseg"), 0);
 	assert_int_equal(db_entries(f, "kb_vecq"), 0);
