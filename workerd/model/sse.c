@@ -346,6 +346,7 @@ int
 sse_chunk_parse_json(const char *data, size_t len, struct sse_chunk *c)
 {
 	json_t *root, *err, *choices, *ch, *delta, *content, *fin, *usage;
+	json_t *tools;
 
 	memset(c, 0, sizeof(*c));
 	if ((root = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL)) ==
@@ -389,12 +390,17 @@ sse_chunk_parse_json(const char *data, size_t len, struct sse_chunk *c)
 					c->content_len = json_string_length(
 					    content);
 				}
+				tools = json_object_get(delta, "tool_calls");
+				if (tools != NULL && !json_is_null(tools))
+					c->tools = tools;
 			}
 			fin = json_object_get(ch, "finish_reason");
 			if (fin != NULL && !json_is_null(fin)) {
 				if (!json_is_string(fin))
 					goto bad;
 				c->finished = 1;
+				c->tool_finish = strcmp(json_string_value(fin),
+				    "tool_calls") == 0;
 			}
 		}
 	}
@@ -426,7 +432,8 @@ bad:
  * we use. It only ever accepts. Whatever it cannot judge for sure the way
  * jansson does (a key with an escape, more than JS_KEYS_MAX members in
  * one object, nesting deeper than JS_DEPTH_MAX, a number with an exponent
- * or of more than 18 digits, a shape we would refuse, anything malformed)
+ * or of more than 18 digits, a delta's tool calls, a finish reason with an
+ * escape, a shape we would refuse, anything malformed)
  * goes to sse_chunk_parse_json, which has the last word. fuzz_sse.c
  * checks that the two agree on every input.
  */
@@ -798,7 +805,7 @@ js_value(struct jscan *s, struct jval *v)
 struct jchunk {
 	struct jval content, refusal, error;
 	int error_set;		/* "error" is there and not null */
-	int finished, has_usage;
+	int finished, tool_finish, has_usage;
 	uint32_t prompt_tokens, completion_tokens;
 };
 
@@ -859,11 +866,13 @@ js_error(struct jscan *s, struct jchunk *j)
 	return js_members(s, j, &obj, error_member);
 }
 
-/* content and refusal: null or strings. */
+/* content and refusal: null or strings; tool calls: jansson's to read. */
 static int
 delta_member(const unsigned char *k, size_t klen, const struct jval *v,
     struct jchunk *j)
 {
+	if (JS_KEY(k, klen, "tool_calls"))
+		return v->type == JV_NULL ? 0 : -1;
 	if (!JS_KEY(k, klen, "content") && !JS_KEY(k, klen, "refusal"))
 		return 0;
 	if (v->type != JV_NULL && v->type != JV_STR)
@@ -907,7 +916,13 @@ js_choice(struct jscan *s, struct jchunk *j)
 		if (JS_KEY(k, klen, "finish_reason")) {
 			if (v.type != JV_NULL && v.type != JV_STR)
 				return -1;
+			/* An escape: jansson says what it spells. */
+			if (v.type == JV_STR && memchr(v.raw, '\\',
+			    v.rawlen) != NULL)
+				return -1;
 			j->finished = v.type == JV_STR;
+			j->tool_finish = v.type == JV_STR &&
+			    JS_KEY(v.raw, v.rawlen, "tool_calls");
 		}
 	}
 	return r;
@@ -1003,6 +1018,7 @@ chunk_fast(const char *data, size_t len, struct sse_chunk *c)
 		return 0;
 	}
 	c->finished = j.finished;
+	c->tool_finish = j.tool_finish;
 	c->has_usage = j.has_usage;
 	c->prompt_tokens = j.prompt_tokens;
 	c->completion_tokens = j.completion_tokens;

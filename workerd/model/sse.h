@@ -88,6 +88,13 @@ struct sse_chunk {
 	const char *content;	/* choices[0].delta.content (or .refusal), NULL if none */
 	size_t content_len;
 	int finished;		/* choices[0].finish_reason is set */
+	int tool_finish;	/* ... and it is "tool_calls" */
+	/*
+	 * choices[0].delta.tool_calls when not null (any JSON: toolcall.c
+	 * judges it), owned by root; NULL if none. A chunk with one is read
+	 * by jansson alone.
+	 */
+	json_t *tools;
 	int has_usage;		/* a "usage" object came */
 	uint32_t prompt_tokens;
 	uint32_t completion_tokens;

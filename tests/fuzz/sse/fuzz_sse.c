@@ -60,6 +60,8 @@ same_chunk(const struct sse_chunk *a, const struct sse_chunk *b)
 		check(memcmp(a->content, b->content, a->content_len) == 0,
 		    "content bytes differ");
 	check(a->finished == b->finished, "finished differs");
+	check(a->tool_finish == b->tool_finish, "tool finish differs");
+	check((a->tools == NULL) == (b->tools == NULL), "tool calls differ");
 	check(a->has_usage == b->has_usage, "usage differs");
 	check(a->prompt_tokens == b->prompt_tokens, "prompt tokens differ");
 	check(a->completion_tokens == b->completion_tokens,
