@@ -310,3 +310,62 @@ describe('cited answers', () => {
     assert.equal(await ask('packages', 'You are helpful. [1]x\n [2] indented\n[0] zero\n[100] big\n[01] lead'), 'You said: packages');
   });
 });
+
+describe('tool calls', () => {
+  const ARGS = encodeURIComponent('{"order_id":"4411","note":"héllo, world"}');
+  const USER = `where is my order? [[mock:call=get_order,args=${ARGS},call=now]]`;
+  const body = (messages, extra = {}) => ({ model: 'm', tools: [{ type: 'function', function: { name: 'get_order' } }],
+    messages, ...extra });
+
+  test('call= streams OpenAI\'s tool_calls deltas: the name first, the arguments in pieces, then finish tool_calls', async () => {
+    const r = await fetch(`http://127.0.0.1:${m.port}/v1/chat/completions`, { method: 'POST',
+      body: JSON.stringify(body([{ role: 'user', content: USER }], { stream: true })) });
+    const chunks = (await r.text()).split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)));
+    const calls = [];
+    let pieces = 0;
+    for (const c of chunks) {
+      for (const d of c.choices[0]?.delta?.tool_calls ?? []) {
+        calls[d.index] ??= { id: '', name: '', args: '' };
+        if (d.id) calls[d.index].id = d.id;
+        if (d.function?.name) calls[d.index].name = d.function.name;
+        if (d.function?.arguments) { calls[d.index].args += d.function.arguments; pieces++; }
+      }
+    }
+    assert.equal(calls.length, 2);
+    assert.equal(calls[0].name, 'get_order');
+    assert.deepEqual(JSON.parse(calls[0].args), { order_id: '4411', note: 'héllo, world' });
+    assert.equal(calls[1].name, 'now');
+    assert.equal(calls[1].args, '{}');
+    assert.match(calls[0].id, /^call_mock\d+_0$/);
+    assert.ok(pieces >= 3, `${pieces} pieces`);
+    assert.equal(chunks.at(-1).choices[0].finish_reason, 'tool_calls');
+    assert.ok(chunks.every((c) => !c.choices[0]?.delta?.content));
+  });
+
+  test('not streamed: the message\'s tool_calls; answered by tool messages, the reply tells them back', async () => {
+    let r = await post('/v1/chat/completions', body([{ role: 'user', content: USER }]));
+    assert.equal(r.status, 200, r.text);
+    const msg = r.json.choices[0].message;
+    assert.equal(r.json.choices[0].finish_reason, 'tool_calls');
+    assert.equal(msg.content, null);
+    assert.deepEqual(msg.tool_calls.map((c) => c.function.name), ['get_order', 'now']);
+    r = await post('/v1/chat/completions', body([{ role: 'user', content: USER }, msg,
+      { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: 'shipped on Monday' },
+      { role: 'tool', tool_call_id: msg.tool_calls[1].id, content: '10:00' }]));
+    assert.equal(r.json.choices[0].finish_reason, 'stop');
+    assert.equal(r.json.choices[0].message.content, 'The tools said: shipped on Monday; 10:00');
+    // A new question after them: its own calls again.
+    r = await post('/v1/chat/completions', body([{ role: 'user', content: USER }, msg,
+      { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: 'x' }, { role: 'user', content: USER }]));
+    assert.equal(r.json.choices[0].finish_reason, 'tool_calls');
+  });
+
+  test('bad call directives get 400', async () => {
+    for (const bad of ['[[mock:args=%7B%7D]]', '[[mock:call=get order]]', '[[mock:call=]]',
+      '[[mock:call=a,call=b,call=c,call=d,call=e]]']) {
+      const r = await post('/v1/chat/completions', body([{ role: 'user', content: bad }]));
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.json.error.code, 'mock_directive');
+    }
+  });
+});

@@ -42,6 +42,9 @@ struct stream {
 	int delay_ms, first_delay_ms;
 	int cut, stall;		/* -1: no */
 	long long prompt_tokens;
+	/* Tool calls (call=): each delta's JSON, sent as the content chunks. */
+	char **deltas;
+	json_t *calls;		/* the calls, for a reply that is not streamed */
 	int waiting;		/* the timer is armed */
 	int due;		/* the timer fired: the next step may run */
 	int stalled;
@@ -210,6 +213,7 @@ struct parsed {
 	long long prompt_tokens;
 	char *last_user;	/* malloc'd; "" if no user message */
 	struct buf sources;	/* the system messages' text, a blank line between */
+	struct buf tools;	/* the tool messages after the last user one, "; " between */
 };
 
 /* Checks the body like OpenAI does; answers 400 and returns -1 if wrong. */
@@ -311,7 +315,13 @@ parse_body(struct conn *c, json_t *root, struct parsed *p)
 		if (strcmp(r, "user") == 0) {
 			free(p->last_user);
 			p->last_user = text;
+			p->tools.len = 0;	/* only what answers this one */
 			continue;
+		}
+		if (strcmp(r, "tool") == 0) {
+			if (p->tools.len > 0)
+				buf_add(&p->tools, "; ", 2);
+			buf_add(&p->tools, text, strlen(text));
 		}
 		if (strcmp(r, "system") == 0 || strcmp(r, "developer") == 0) {
 			if (p->sources.len > 0)
@@ -361,6 +371,7 @@ fail:
 	free(p->last_user);
 	p->last_user = NULL;
 	buf_free(&p->sources);
+	buf_free(&p->tools);
 	return -1;
 }
 
@@ -395,6 +406,10 @@ stream_free(struct stream *s)
 	free(s->model);
 	free(s->head);
 	free(s->text);
+	for (uint64_t i = 0; s->deltas != NULL && i < s->npieces; i++)
+		free(s->deltas[i]);
+	free(s->deltas);
+	json_decref(s->calls);
 	free(s);
 }
 
@@ -423,6 +438,8 @@ stream_head(struct stream *s)
 	s->head_len = b.len;
 }
 
+static void stream_tools(struct stream *, const struct directives *);
+
 /* Everything about the answer, decided once from the request. */
 static struct stream *
 stream_new(struct parsed *p, struct directives *d, char *cleaned, size_t clen)
@@ -441,7 +458,11 @@ stream_new(struct parsed *p, struct directives *d, char *cleaned, size_t clen)
 	s->prompt_tokens = p->prompt_tokens;
 	if (d->reply != NULL)
 		buf_add(&b, d->reply, d->reply_len);
-	else {
+	else if (p->tools.len > 0) {
+		/* What the tools answered the last question: told back. */
+		buf_add(&b, "The tools said: ", 16);
+		buf_add(&b, p->tools.p, p->tools.len);
+	} else {
 		buf_add(&b, "You said: ", 10);
 		buf_add(&b, cleaned, clen);
 	}
@@ -456,9 +477,68 @@ stream_new(struct parsed *p, struct directives *d, char *cleaned, size_t clen)
 	    mock_cfg.first_delay_ms;
 	s->cut = d->cut;
 	s->stall = d->stall;
+	/* Tool calls asked, and not answered yet: the calls, not a text. */
+	if (d->ncalls > 0 && p->tools.len == 0 && d->reply == NULL)
+		stream_tools(s, d);
 	if (s->is_stream)
 		stream_head(s);
 	return s;
+}
+
+/* j as compact JSON, malloc'd (jansson's, exactly). */
+static char *
+dumps(json_t *j)
+{
+	char *t;
+
+	if (j == NULL || (t = json_dumps(j, JSON_COMPACT)) == NULL)
+		fatalx("json_pack: tool call");
+	json_decref(j);
+	return t;
+}
+
+/*
+ * d's calls as the stream's chunks, OpenAI's way: for each call one
+ * delta with its index, id, type and name (arguments ""), then its
+ * arguments in up to three pieces (cut between UTF-8 sequences); the
+ * calls themselves kept for a reply that is not streamed.
+ */
+static void
+stream_tools(struct stream *s, const struct directives *d)
+{
+	uint64_t n = 0;
+	int i, k;
+
+	if ((s->deltas = calloc((size_t)d->ncalls * 4, sizeof(char *))) ==
+	    NULL || (s->calls = json_array()) == NULL)
+		fatal("out of memory");
+	for (i = 0; i < d->ncalls; i++) {
+		const char *a = d->args[i] != NULL ? d->args[i] : "{}";
+		size_t len = strlen(a), at = 0, to;
+		char id[64];
+
+		snprintf(id, sizeof(id), "call_mock%llu_%d", id_seq, i);
+		s->deltas[n++] = dumps(json_pack("{s:[{s:i, s:s, s:s, s:{s:s, "
+		    "s:s}}]}", "tool_calls", "index", i, "id", id, "type",
+		    "function", "function", "name", d->call[i], "arguments",
+		    ""));
+		for (k = 1; k <= 3 && at < len; k++) {
+			to = k == 3 ? len : len * (size_t)k / 3;
+			while (to < len && ((unsigned char)a[to] & 0xc0) == 0x80)
+				to++;
+			if (to <= at)
+				continue;
+			s->deltas[n++] = dumps(json_pack("{s:[{s:i, s:{s:s%}}]}",
+			    "tool_calls", "index", i, "function", "arguments",
+			    a + at, to - at));
+			at = to;
+		}
+		if (json_array_append_new(s->calls, json_pack("{s:s, s:s, "
+		    "s:{s:s, s:s}}", "id", id, "type", "function", "function",
+		    "name", d->call[i], "arguments", a)) < 0)
+			fatal("out of memory");
+	}
+	s->npieces = n;
 }
 
 /* ------------------------------------------------------------ output */
@@ -573,8 +653,14 @@ send_chunk(struct conn *c, struct stream *s, const char *delta,
 static void
 send_piece(struct conn *c, struct stream *s)
 {
-	uint64_t end = (s->next + 1) * s->total_cp / s->npieces;
+	uint64_t end;
 	struct buf b = { 0 }, delta = { 0 };
+
+	if (s->deltas != NULL) {
+		send_chunk(c, s, s->deltas[s->next], NULL, 0);
+		return;
+	}
+	end = (s->next + 1) * s->total_cp / s->npieces;
 
 	take_text(s, end - s->cur_cp, &b);
 	mock_stats.content_chunks++;
@@ -592,7 +678,8 @@ finish(struct conn *c, struct stream *s)
 	c->stream = NULL;
 	stats_stream_ended(&mock_stats.completed);
 	if (s->is_stream) {
-		send_chunk(c, s, "{}", "stop", 0);
+		send_chunk(c, s, "{}", s->deltas != NULL ? "tool_calls" : "stop",
+		    0);
 		if (s->include_usage)
 			send_chunk(c, s, NULL, NULL, 1);
 		http_stream_write(c, "data: [DONE]\n\n", 14);
@@ -603,14 +690,26 @@ finish(struct conn *c, struct stream *s)
 		json_t *j;
 
 		take_text(s, s->total_cp - s->cur_cp, &b);
-		j = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{s:s, s:s%, s:n}, "
-		    "s:n, s:s}], s:o, s:s}",
-		    "id", s->id, "object", "chat.completion", "created", s->created,
-		    "model", s->model,
-		    "choices", "index", 0, "message", "role", "assistant",
-		    "content", b.p ? b.p : "", b.len, "refusal",
-		    "logprobs", "finish_reason", "stop",
-		    "usage", usage_json(s), "system_fingerprint", FINGERPRINT);
+		if (s->calls != NULL)
+			j = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{s:s, s:n, "
+			    "s:O, s:n}, s:n, s:s}], s:o, s:s}",
+			    "id", s->id, "object", "chat.completion", "created",
+			    s->created, "model", s->model,
+			    "choices", "index", 0, "message", "role", "assistant",
+			    "content", "tool_calls", s->calls, "refusal",
+			    "logprobs", "finish_reason", "tool_calls",
+			    "usage", usage_json(s), "system_fingerprint",
+			    FINGERPRINT);
+		else
+			j = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{s:s, s:s%, "
+			    "s:n}, s:n, s:s}], s:o, s:s}",
+			    "id", s->id, "object", "chat.completion", "created",
+			    s->created, "model", s->model,
+			    "choices", "index", 0, "message", "role", "assistant",
+			    "content", b.p ? b.p : "", b.len, "refusal",
+			    "logprobs", "finish_reason", "stop",
+			    "usage", usage_json(s), "system_fingerprint",
+			    FINGERPRINT);
 		if (j == NULL)
 			fatalx("json_pack: completion");
 		buf_free(&b);
@@ -795,6 +894,7 @@ out:
 	directives_free(&d);
 	free(p.last_user);
 	buf_free(&p.sources);
+	buf_free(&p.tools);
 	json_decref(root);
 }
 

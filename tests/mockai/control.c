@@ -187,6 +187,27 @@ apply_item(char *item, struct directives *d, char *err, size_t errlen)
 			return "mockai directive: reply is not valid UTF-8 (or holds a NUL)";
 		return NULL;
 	}
+	if (strcmp(key, "call") == 0) {
+		if (d->ncalls == MOCK_MAX_CALLS)
+			return "mockai directive: at most 4 calls";
+		if (*val == '\0' || strspn(val, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(val))
+			return "mockai directive: call=NAME, a function's name";
+		if ((d->call[d->ncalls++] = strdup(val)) == NULL)
+			fatal("out of memory");
+		return NULL;
+	}
+	if (strcmp(key, "args") == 0) {
+		size_t n;
+
+		if (d->ncalls == 0)
+			return "mockai directive: args= follows a call=";
+		free(d->args[d->ncalls - 1]);
+		d->args[d->ncalls - 1] = percent_decode(val, &n);
+		if (!utf8_valid(d->args[d->ncalls - 1], n))
+			return "mockai directive: args is not valid UTF-8";
+		return NULL;
+	}
 	if (strcmp(key, "repeat") == 0) {
 		v = strtonum(val, 1, MOCK_MAX_REPLY, &errstr);
 		if (errstr != NULL) {
@@ -213,7 +234,7 @@ apply_item(char *item, struct directives *d, char *err, size_t errlen)
 	}
 	snprintf(err, errlen, "mockai directive: unknown key '%.40s' (known: "
 	    "status, cut, stall, reply, chunks, delay, first_delay, empty, repeat, "
-	    "nocite)",
+	    "nocite, call, args)",
 	    key);
 	return err;
 }
@@ -257,8 +278,15 @@ directives_parse(char *text, size_t *len, struct directives *d)
 void
 directives_free(struct directives *d)
 {
+	int i;
+
 	free(d->reply);
 	d->reply = NULL;
+	for (i = 0; i < d->ncalls; i++) {
+		free(d->call[i]);
+		free(d->args[i]);
+	}
+	d->ncalls = 0;
 }
 
 /* ------------------------------------------------------------ stats */

@@ -201,6 +201,8 @@ struct mock_stats {
 enum mock_endpoint { MOCK_EP_CHAT, MOCK_EP_EMBED, MOCK_EP_RERANK, MOCK_EP_N };
 
 /* What [[mock:…]] asked for; -1 (or NULL) where it said nothing. */
+#define MOCK_MAX_CALLS	4	/* tool calls one reply makes */
+
 struct directives {
 	int status;
 	int cut;
@@ -213,6 +215,10 @@ struct directives {
 	long repeat;
 	char *reply;		/* percent-decoded, malloc'd */
 	size_t reply_len;
+	/* call=NAME (each a tool call), args=JSON (the last call's). */
+	char *call[MOCK_MAX_CALLS];
+	char *args[MOCK_MAX_CALLS];	/* percent-decoded; NULL: "{}" */
+	int ncalls;
 };
 
 extern struct mock_config mock_defaults;	/* from the command line */

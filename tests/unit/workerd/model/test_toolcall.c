@@ -158,6 +158,42 @@ test_refused(void **state)
 	refused(big, 0, "over 16 KiB");
 }
 
+/*
+ * The mock model's stream of two calls, as it sent it (recorded from
+ * `[[mock:call=get_order,args={"order_id":"4411"},call=now]]`, its data
+ * lines one a line): read whole.
+ */
+static void
+test_mock_stream(void **state)
+{
+	char line[4096];
+	struct toolcalls tc;
+	struct sse_chunk c;
+	FILE *f;
+	int fin = 0;
+
+	assert_non_null(f = fopen("tests/fixtures/toolcall/mock-stream.txt",
+	    "r"));
+	toolcalls_init(&tc);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		assert_int_equal(sse_chunk_parse(line, strlen(line), &c), 0);
+		if (c.tools != NULL)
+			assert_int_equal(toolcalls_add(&tc, c.tools), 0);
+		fin |= c.tool_finish;
+		sse_chunk_free(&c);
+	}
+	fclose(f);
+	assert_int_equal(fin, 1);
+	assert_int_equal(toolcalls_end(&tc), 0);
+	assert_int_equal(tc.n, 2);
+	assert_string_equal(tc.calls[0].name, "get_order");
+	assert_string_equal(tc.calls[0].args, "{\"order_id\":\"4411\"}");
+	assert_string_equal(tc.calls[1].name, "now");
+	assert_string_equal(tc.calls[1].args, "{}");
+	toolcalls_free(&tc);
+}
+
 /* A finish reason spelt with an escape is still tool_calls, either reader. */
 static void
 test_finish_escaped(void **state)
@@ -182,6 +218,7 @@ main(void)
 		cmocka_unit_test(test_whole_and_two),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_finish_escaped),
+		cmocka_unit_test(test_mock_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
