@@ -1,0 +1,284 @@
+/*
+ * An action's request templates filled (see template.h): one pass over
+ * the template, its literal bytes copied and each {{name}} replaced by
+ * its value, encoded for where it stands.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resp.h"
+#include "template.h"
+
+/* Where a placeholder stands. */
+enum spot {
+	SPOT_URL,	/* in a URL: percent-encoded */
+	SPOT_STRING,	/* in a JSON string literal: escaped, no quotes */
+	SPOT_VALUE,	/* as a JSON value */
+};
+
+#define VISITOR		"visitor."
+
+/*
+ * The placeholder at p ("{{"): its name (trimmed) into name and the
+ * bytes it spans into *span. 0, or -1 (unclosed, or a name out of shape:
+ * 1 to TPL_NAME_MAX of [A-Za-z0-9_.-]).
+ */
+static int
+placeholder(const char *p, char name[TPL_NAME_MAX + 1], size_t *span)
+{
+	const char *end = strstr(p + 2, "}}"), *a = p + 2, *b;
+	size_t n, i;
+
+	if (end == NULL)
+		return -1;
+	b = end;
+	while (a < b && *a == ' ')
+		a++;
+	while (b > a && b[-1] == ' ')
+		b--;
+	n = (size_t)(b - a);
+	if (n == 0 || n > TPL_NAME_MAX)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!((a[i] >= 'a' && a[i] <= 'z') || (a[i] >= 'A' &&
+		    a[i] <= 'Z') || (a[i] >= '0' && a[i] <= '9') ||
+		    a[i] == '_' || a[i] == '.' || a[i] == '-'))
+			return -1;
+	memcpy(name, a, n);
+	name[n] = '\0';
+	*span = (size_t)(end + 2 - p);
+	return 0;
+}
+
+/* The visitor field name names (after "visitor."), or -1 for none. */
+static int
+visitor_field(const char *name)
+{
+	if (strncmp(name, VISITOR, strlen(VISITOR)) != 0)
+		return -1;
+	name += strlen(VISITOR);
+	if (strcmp(name, "external_id") == 0)
+		return 0;
+	if (strcmp(name, "email") == 0)
+		return 1;
+	return -1;
+}
+
+/* Where a URL's path begins (after the scheme and host), or NULL. */
+static const char *
+url_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	if (p == NULL)
+		return NULL;
+	p += 3;
+	return p + strcspn(p, "/?#");
+}
+
+const char *
+tpl_check(enum tpl_kind kind, const char *tpl, const char *const *names,
+    size_t n)
+{
+	char name[TPL_NAME_MAX + 1];
+	const char *p = tpl, *path = NULL;
+	size_t span, i;
+
+	if (kind == TPL_URL && (path = url_path(tpl)) == NULL)
+		return "url: not an http(s) URL";
+	while ((p = strstr(p, "{{")) != NULL) {
+		if (placeholder(p, name, &span) < 0)
+			return "a {{placeholder}} not closed, or its name not of "
+			    "[A-Za-z0-9_.-]";
+		if (kind == TPL_URL && p < path)
+			return "url: a {{placeholder}} before the path (the "
+			    "scheme and host are fixed)";
+		for (i = 0; i < n && strcmp(names[i], name) != 0; i++)
+			;
+		if (i == n && visitor_field(name) < 0)
+			return "a {{placeholder}} that is neither a parameter "
+			    "nor visitor.external_id or visitor.email";
+		p += span;
+	}
+	return NULL;
+}
+
+/* s (n bytes) percent-encoded into b: RFC 3986's unreserved kept. */
+static void
+add_pct(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char c;
+	char e[3];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			buf_add(b, &s[i], 1);
+			continue;
+		}
+		e[0] = '%';
+		e[1] = hex[c >> 4];
+		e[2] = hex[c & 15];
+		buf_add(b, e, 3);
+	}
+}
+
+/* s (n bytes) JSON-escaped into b, without its quotes. */
+static void
+add_escaped(struct buf *b, const char *s, size_t n)
+{
+	struct buf q;
+
+	buf_init(&q);
+	buf_add_jstr(&q, s, n);
+	if (!q.err && q.len >= 2)
+		buf_add(b, q.data + 1, q.len - 2);
+	else
+		b->err = 1;
+	buf_free(&q);
+}
+
+/*
+ * Value v (NULL: left out) into b as spot wants it: 0, or -1 with *why.
+ * A scalar's text is jansson's (JSON_ENCODE_ANY), a string's its bytes.
+ */
+static int
+add_value(struct buf *b, enum spot spot, const json_t *v, const char **why)
+{
+	const char *s;
+	char *t;
+	size_t n;
+
+	if (spot == SPOT_VALUE) {
+		if (v == NULL) {
+			buf_adds(b, "null");
+			return 0;
+		}
+		if ((t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+		    NULL)
+			return *why = "out of memory", -1;
+		buf_adds(b, t);
+		free(t);
+		return 0;
+	}
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_object(v) || json_is_array(v)) {
+		*why = "an object or array argument where a text goes";
+		return -1;
+	}
+	t = NULL;
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		n = json_string_length(v);
+	} else {
+		if ((t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+			return *why = "out of memory", -1;
+		s = t;
+		n = strlen(t);
+	}
+	if (spot == SPOT_URL)
+		add_pct(b, s, n);
+	else
+		add_escaped(b, s, n);
+	free(t);
+	return 0;
+}
+
+/* The visitor's field i as a JSON string, or NULL not known. */
+static json_t *
+visitor_value(const struct tpl_visitor *v, int i)
+{
+	const char *s = v == NULL ? NULL : i == 0 ? v->external_id : v->email;
+
+	return s != NULL && s[0] != '\0' ? json_string(s) : NULL;
+}
+
+int
+tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
+    const struct tpl_visitor *v, char **out, const char **why)
+{
+	char name[TPL_NAME_MAX + 1];
+	const char *p = tpl;
+	struct buf b;
+	json_t *val;
+	size_t span;
+	int in_str = 0, esc = 0, field, rc = -1;
+	enum spot spot;
+
+	*out = NULL;
+	*why = NULL;
+	buf_init(&b);
+	while (*p != '\0' && !b.err && b.len <= TPL_OUT_MAX) {
+		if (p[0] != '{' || p[1] != '{') {
+			/* The JSON string literals the template's bytes open. */
+			if (kind == TPL_JSON) {
+				if (esc)
+					esc = 0;
+				else if (in_str && *p == '\\')
+					esc = 1;
+				else if (*p == '"')
+					in_str = !in_str;
+			}
+			buf_add(&b, p++, 1);
+			continue;
+		}
+		if (placeholder(p, name, &span) < 0) {
+			*why = "a {{placeholder}} out of shape";
+			goto out;
+		}
+		spot = kind == TPL_URL ? SPOT_URL : in_str ? SPOT_STRING :
+		    SPOT_VALUE;
+		if ((field = visitor_field(name)) >= 0) {
+			if ((val = visitor_value(v, field)) == NULL) {
+				*why = field == 0 ? "the visitor's external_id "
+				    "is not known (no verified visitor)" :
+				    "the visitor's email is not known";
+				goto out;
+			}
+			rc = add_value(&b, spot, val, why);
+			json_decref(val);
+		} else if (strncmp(name, VISITOR, strlen(VISITOR)) == 0) {
+			*why = "a {{visitor.…}} placeholder not known";
+			goto out;
+		} else
+			rc = add_value(&b, spot, json_object_get(args, name),
+			    why);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+		p += span;
+	}
+	if (b.err) {
+		*why = "out of memory";
+		goto out;
+	}
+	if (b.len > TPL_OUT_MAX) {
+		*why = "over 64 KiB once filled";
+		goto out;
+	}
+	buf_add(&b, "", 1);	/* the NUL */
+	if (b.err) {
+		*why = "out of memory";
+		goto out;
+	}
+	if (kind == TPL_JSON && (val = json_loadb(b.data, b.len - 1,
+	    JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+		*why = "body: not JSON once filled";
+		goto out;
+	} else if (kind == TPL_JSON)
+		json_decref(val);
+	if ((*out = strdup(b.data)) == NULL) {
+		*why = "out of memory";
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
