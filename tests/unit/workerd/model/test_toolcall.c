@@ -37,6 +37,20 @@ feed(struct toolcalls *tc, const char *const *chunks, size_t n,
 	return rc;
 }
 
+/* chunks read into tc as a whole round of n calls, a tool_calls finish fin. */
+static void
+read_whole(struct toolcalls *tc, const char *const *chunks, size_t nchunks,
+    int fin, uint32_t n)
+{
+	int f;
+
+	toolcalls_init(tc);
+	assert_int_equal(feed(tc, chunks, nchunks, &f), 0);
+	assert_int_equal(f, fin);
+	assert_int_equal(toolcalls_end(tc), 0);
+	assert_int_equal(tc->n, n);
+}
+
 #define DELTA(x)	"{\"choices\":[{\"index\":0,\"delta\":" x "}]}"
 #define TC(x)		DELTA("{\"tool_calls\":[" x "]}")
 
@@ -55,13 +69,8 @@ test_openai_pieces(void **state)
 		    "\"finish_reason\":\"tool_calls\"}]}",
 	};
 	struct toolcalls tc;
-	int fin;
 
-	toolcalls_init(&tc);
-	assert_int_equal(feed(&tc, chunks, 6, &fin), 0);
-	assert_int_equal(fin, 1);
-	assert_int_equal(toolcalls_end(&tc), 0);
-	assert_int_equal(tc.n, 1);
+	read_whole(&tc, chunks, 6, 1, 1);
 	assert_string_equal(tc.calls[0].id, "call_1");
 	assert_string_equal(tc.calls[0].name, "get_order");
 	assert_string_equal(tc.calls[0].args, "{\"order_id\": \"4411\"}");
@@ -82,13 +91,8 @@ test_whole_and_two(void **state)
 		TC("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"find\"}}"),
 	};
 	struct toolcalls tc;
-	int fin;
 
-	toolcalls_init(&tc);
-	assert_int_equal(feed(&tc, chunks, 2, &fin), 0);
-	assert_int_equal(fin, 0);
-	assert_int_equal(toolcalls_end(&tc), 0);
-	assert_int_equal(tc.n, 2);
+	read_whole(&tc, chunks, 2, 0, 2);
 	assert_string_equal(tc.calls[0].name, "find");
 	assert_string_equal(tc.calls[1].name, "now");
 	assert_int_equal(json_object_size(tc.calls[1].parsed), 0);
