@@ -10,6 +10,7 @@
 
 #include <openssl/sha.h>
 
+#include "agentmsg.h"
 #include "kbmsg.h"
 #include "util.h"
 #include "widgetmsg.h"
@@ -229,6 +230,17 @@ st_kb_space_id(const char *base_url, const char *model,
 	SHA256((const unsigned char *)s, (size_t)n, h);
 	free(s);
 	proto_hex_encode(h, ST_KB_SPACE_HEX / 2, out);
+}
+
+int
+st_agent_space(const struct st_agent *a, char out[ST_KB_SPACE_HEX + 1])
+{
+	out[0] = '\0';
+	if (a->embedding_model == NULL || a->embedding_model[0] == '\0')
+		return 0;
+	st_kb_space_id(a->base_url != NULL ? a->base_url : "",
+	    a->embedding_model, out);
+	return 1;
 }
 
 int

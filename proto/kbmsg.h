@@ -473,6 +473,12 @@ struct st_kb_file {
  */
 void st_kb_space_id(const char *base_url, const char *model,
     char out[ST_KB_SPACE_HEX + 1]);
+/*
+ * Agent a's own space (its embedding_model at its base_url) into out: 1;
+ * 0 with out "" when it embeds with the install's model.
+ */
+struct st_agent;
+int st_agent_space(const struct st_agent *a, char out[ST_KB_SPACE_HEX + 1]);
 /* 1 when the newline-ended list of a page's spaces holds id. */
 int st_kb_spaces_have(const char *spaces, const char *id);
 

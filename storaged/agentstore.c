@@ -151,9 +151,7 @@ store_agent_embed(struct store_txn *t, const char *org, const char *id,
 	if (strcmp(id, ST_AGENT_DEFAULT) == 0 ||
 	    store_agent_get(t, org, id, &a) != 0)
 		return t->err;
-	if (a.embedding_model != NULL && a.embedding_model[0] != '\0') {
-		st_kb_space_id(a.base_url != NULL ? a.base_url : "",
-		    a.embedding_model, out->id);
+	if (st_agent_space(&a, out->id)) {
 		out->base_url = a.base_url;
 		out->api_key = a.api_key;
 		out->model = a.embedding_model;

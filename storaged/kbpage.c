@@ -191,12 +191,9 @@ job_spaces(struct store_txn *t, struct st_kb_job *job)
 	if (store_agent_list(t, job->s.org, &as, &n) != 0)
 		return -1;
 	for (i = 0; i < n && !t->err; i++) {
-		if (as[i].embedding_model == NULL ||
-		    as[i].embedding_model[0] == '\0' ||
-		    !agent_reads(&as[i], job->s.id))
+		if (!agent_reads(&as[i], job->s.id) ||
+		    !st_agent_space(&as[i], id))
 			continue;
-		st_kb_space_id(as[i].base_url != NULL ? as[i].base_url : "",
-		    as[i].embedding_model, id);
 		for (j = 0; j < job->nspaces; j++)
 			if (strcmp(job->spaces[j].id, id) == 0)
 				break;

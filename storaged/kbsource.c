@@ -599,9 +599,7 @@ agent_search(struct store_txn *t, const char *org,
 	 * The agent's own embedding model's space, or the install's: a
 	 * query embedded by another model is searched by its words alone.
 	 */
-	if (a.embedding_model != NULL && a.embedding_model[0] != '\0')
-		st_kb_space_id(a.base_url != NULL ? a.base_url : "",
-		    a.embedding_model, rq.space);
+	(void)st_agent_space(&a, rq.space);
 	if (strcmp(rq.space, q->space) == 0)
 		rq.qvec = q->qvec;
 	for (i = 0; i < a.nknowledge_sources && i < ST_AGENT_SOURCES_MAX; i++)

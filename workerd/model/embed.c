@@ -735,6 +735,13 @@ embed_jobs(void)
 }
 
 /* install[] from wsettings: the deployment's own server (no org). */
+/* A page's embedding: the defaults (embed_start's), not a question's. */
+static void
+pages_timeouts(struct embed_conf *c)
+{
+	c->timeout_ms = c->deadline_ms = c->retries = c->backoff_ms = 0;
+}
+
 static void
 install_read(void)
 {
@@ -759,8 +766,7 @@ install_read(void)
 	c->model = wsettings.embed_model;
 	c->dims = wsettings.embed_dims;
 	install[EMBED_FOR_PAGES] = *c;
-	c = &install[EMBED_FOR_PAGES];
-	c->timeout_ms = c->deadline_ms = c->retries = c->backoff_ms = 0;
+	pages_timeouts(&install[EMBED_FOR_PAGES]);
 }
 
 int
@@ -780,22 +786,13 @@ embed_conf_own(struct embed_conf *out, enum embed_for what,
     const char *base_url, const char *api_key, const char *model,
     const char *org)
 {
-	/* The install's timeouts for what (install_read's). */
-	*out = install[what == EMBED_FOR_PAGES ? EMBED_FOR_PAGES :
-	    EMBED_FOR_QUERY];
-	if (what != EMBED_FOR_PAGES) {
-		out->timeout_ms = EMBED_QUERY_TIMEOUT;
-		out->deadline_ms = EMBED_QUERY_DEADLINE;
-		out->retries = 1;
-		out->backoff_ms = 100;
-	} else
-		out->timeout_ms = out->deadline_ms = out->retries =
-		    out->backoff_ms = 0;
+	/* The install's server, key and a question's timeouts. */
+	*out = install[EMBED_FOR_QUERY];
+	if (what == EMBED_FOR_PAGES)
+		pages_timeouts(out);
 	out->dims = 0;		/* its own model: its own size */
 	out->model = model;
 	out->org = NULL;
-	out->api_key = wsettings.openai_key;
-	out->base_url = install[EMBED_FOR_QUERY].base_url;
 	/* As a turn reaches the agent's server (turn.c's request). */
 	if (base_url != NULL && base_url[0] != '\0') {
 		out->base_url = base_url;
@@ -810,16 +807,12 @@ const struct embed_conf *
 embed_for_agent(const struct st_agent *a, enum embed_for what,
     struct embed_conf *buf, char space[ST_KB_SPACE_HEX + 1])
 {
-	const char *base = a->base_url != NULL ? a->base_url : "";
-
-	space[0] = '\0';
-	if (a->embedding_model == NULL || a->embedding_model[0] == '\0')
+	if (!st_agent_space(a, space))
 		return embed_install(what);
 	if (!ready)
 		return NULL;
-	embed_conf_own(buf, what, base, a->api_key, a->embedding_model,
+	embed_conf_own(buf, what, a->base_url, a->api_key, a->embedding_model,
 	    a->org);
-	st_kb_space_id(base, a->embedding_model, space);
 	return buf;
 }
 
