@@ -65,6 +65,11 @@ describe('the data directory guarded', () => {
       fs.rmSync(p.dataDir, { recursive: true, force: true });
       await waitFor(() => t.log.some((e) => e.status === 503), 5000, 'a turn refused after rm -rf');
       await waitFor(async () => (await health(p)).status === 503, 5000, '/health 503 after rm -rf');
+      // The loops go on until turns sent after the first refusal came back:
+      // stopping at once could leave none sent in a later millisecond.
+      const firstRefusal = () => Math.min(...t.log.filter((e) => e.status === 503).map((e) => e.got));
+      await waitFor(() => t.log.filter((e) => e.sent > firstRefusal()).length >= LOOPS, 5000,
+        'turns sent after the first refusal answered');
     } finally {
       await t.stop();
     }
