@@ -166,6 +166,7 @@ struct settings {
 	int webhook_allow_private;	/* PARLEY_WEBHOOK_ALLOW_PRIVATE */
 	int model_allow_private;	/* PARLEY_MODEL_ALLOW_PRIVATE */
 	int knowledge_allow_private;	/* PARLEY_KNOWLEDGE_ALLOW_PRIVATE */
+	int actions_allow_private;	/* PARLEY_ACTIONS_ALLOW_PRIVATE */
 	char *model_allow_hosts;	/* PARLEY_MODEL_ALLOW_HOSTS; NULL none */
 	uint32_t notify_retry_ms;	/* PARLEY_NOTIFY_RETRY_MS */
 	uint32_t fetch_memory_mb;	/* PARLEY_FETCH_MEMORY_MB */

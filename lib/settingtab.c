@@ -533,6 +533,12 @@ const struct setting settings_table[] = {
 	    "the default organisation's knowledge sources may crawl "
 	    "loopback, private and link-local addresses (an intranet wiki); "
 	    "other organisations' never" },
+	/* Actions' HTTP APIs (workerd/admin/actions.c, actions/call.c). */
+	{ "PARLEY_ACTIONS_ALLOW_PRIVATE", SETTING_BOOL, "off", NULL, 0, 0,
+	    NULL, NULL, NULL, M | W, F(actions_allow_private),
+	    "the default organisation's actions may call loopback, private "
+	    "and link-local addresses (an internal API); other "
+	    "organisations' never" },
 	{ "PARLEY_MODEL_ALLOW_HOSTS", SETTING_TEXT, NULL, NULL, 1, 4096,
 	    NULL, check_hosts, "comma-separated host names or addresses",
 	    M | W, F(model_allow_hosts),

@@ -139,6 +139,12 @@ st_agent_invalid(const struct st_agent *a)
 		return "knowledge_only: must be a boolean";
 	if (a->rewrite_follow_ups > 1)
 		return "rewrite_follow_ups: must be a boolean";
+	if (a->nactions > ST_AGENT_ACTION_IDS_MAX)
+		return "action_ids: at most 16";
+	for (i = 0; i < a->nactions; i++)
+		if (!st_prefixed_id_valid(S(a->actions[i]), "act_"))
+			return "action_ids: each an action's id (act_ and 32 "
+			    "lowercase hex)";
 	return NULL;
 }
 

@@ -116,6 +116,9 @@
 #define ST_AF_KNOWLEDGE_ONLY	0x0400	/* knowledge_only */
 #define ST_AF_REWRITE		0x0800	/* rewrite_follow_ups */
 #define ST_AF_EMBED_MODEL	0x1000	/* embedding_model */
+#define ST_AF_ACTIONS		0x2000	/* action_ids */
+#define ST_AGENT_ACTION_IDS_MAX	16	/* actions an agent may call */
+#define ST_AGENT_ACTION_ID_LEN	(4 + ST_ID_HEX)	/* "act_" + 32 hex */
 #define ST_AGENT_SOURCES_MAX	50	/* knowledge sources an agent reads */
 #define ST_AGENT_SOURCE_ID_LEN	(3 + ST_ID_HEX)	/* "ks_" + 32 hex */
 
@@ -166,7 +169,7 @@ enum st_ev_level {
  * default organisation's (storaged/records.c), formats 1 and 2 without
  * answer_in_visitor_language, formats 1 to 3 without the knowledge rows,
  * formats 1 to 4 without rewrite_follow_ups, formats 1 to 5 without
- * embedding_model.
+ * embedding_model, formats 1 to 6 without action_ids.
  * The struct's strings are malloc'd.
  *
  * id is 32 hex ("" in a begin reply's default agent); name 1-100
@@ -191,7 +194,9 @@ enum st_ev_level {
  * install's (PARLEY_EMBED_MODEL at OPENAI_BASE_URL); else the model of
  * the agent's own model server (base_url, api_key) that embeds its
  * sources' chunks and its questions, in a vector space of their own
- * (kbmsg.h, st_kb_space_id).
+ * (kbmsg.h, st_kb_space_id). actions: the ids of the organisation's
+ * actions (actionmsg.h) its turns may call (at most 16, "act_" and 32
+ * hex each; none: no tools), those deleted or disabled left out.
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -233,7 +238,9 @@ enum st_ev_level {
 	F(BOOL, rewrite_follow_ups, "rewrite_follow_ups", 5, ST_AF_REWRITE, \
 	    RF_ADM, 1, 0)						\
 	F(BYTES, embedding_model, "embedding_model", 6, ST_AF_EMBED_MODEL, \
-	    RF_ADM, ST_MODEL_MAX, 0)
+	    RF_ADM, ST_MODEL_MAX, 0)					\
+	F(LIST, actions, "action_ids", 7, ST_AF_ACTIONS, RF_ADM,	\
+	    ST_AGENT_ACTION_IDS_MAX, ST_AGENT_ACTION_ID_LEN)
 
 struct st_agent {
 	ST_AGENT_ROWS(RF_MEMBER)

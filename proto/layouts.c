@@ -12,6 +12,7 @@
 #include "record.h"
 #include "storemsg.h"
 #include "usermsg.h"
+#include "actionmsg.h"
 #include "widgetmsg.h"
 
 const struct rlayout *const rl_layouts[] = {
@@ -33,6 +34,7 @@ const struct rlayout *const rl_layouts[] = {
 	&st_kbchunk_layout,
 	&st_kbsource_layout,
 	&st_kbpage_layout,
+	&st_action_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

@@ -277,6 +277,20 @@ static const struct proto_msg msgs[] = {
 	    &pl_kb_sync_done_req, &pl_u8_rep },
 	{ PROTO_ST_KB_FILE_GET, "ST_KB_FILE_GET", F, S, 0, 0, 0,
 	    &pl_kb_file_get_req, &pl_kb_file },
+	/* Actions: an organisation's HTTP tools for the model. */
+	{ PROTO_ST_ACTION_CREATE, "ST_ACTION_CREATE", W, S, 1, 0, 1,
+	    &pl_action, &pl_action },
+	{ PROTO_ST_ACTION_UPDATE, "ST_ACTION_UPDATE", W, S, 1, 0, 1,
+	    &pl_action_update_req, &pl_action },
+	{ PROTO_ST_ACTION_GET, "ST_ACTION_GET", W, S, 0, 0, 1,
+	    &pl_wid_req, &pl_action },
+	{ PROTO_ST_ACTION_LIST, "ST_ACTION_LIST", W, S, 0, 0, 1,
+	    &pl_empty, &pl_actions },
+	{ PROTO_ST_ACTION_DELETE, "ST_ACTION_DELETE", W, S, 1, 0, 1,
+	    &pl_wid_req, &pl_empty },
+	/* A chat turn's: its agent names the organisation and the actions. */
+	{ PROTO_ST_ACTION_TOOLS, "ST_ACTION_TOOLS", W, S, 0, 0, 0,
+	    &pl_action_tools_req, &pl_actions },
 	/* A chat turn's: its agent names the organisation and the sources. */
 	{ PROTO_ST_KB_RETRIEVE, "ST_KB_RETRIEVE", W, S, 0, 0, 0,
 	    &pl_kb_retrieve_req, &pl_kb_hits },

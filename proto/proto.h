@@ -224,8 +224,15 @@ enum proto_type {
 	PROTO_ST_KB_FILE_GET = 0x9d,
 	PROTO_ST_KB_RETRIEVE = 0x57,
 	PROTO_ST_AGENT_EMBED = 0xa0,
+	/* actions: an organisation's HTTP tools for the model (actionmsg.h) */
+	PROTO_ST_ACTION_CREATE = 0xa1,
+	PROTO_ST_ACTION_UPDATE = 0xa2,
+	PROTO_ST_ACTION_GET = 0xa3,
+	PROTO_ST_ACTION_LIST = 0xa4,
+	PROTO_ST_ACTION_DELETE = 0xa5,
+	PROTO_ST_ACTION_TOOLS = 0xa6,
 
-	PROTO_TYPE_MAX = 0xa1,	/* free: 0x7f */
+	PROTO_TYPE_MAX = 0xa7,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

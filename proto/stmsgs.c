@@ -62,6 +62,7 @@ ROWS(pl_apikey, struct st_apikey, st_apikey_layout);
 ROWS(pl_user, struct st_user, st_user_layout);
 ROWS(pl_webhook, struct st_webhook, st_webhook_layout);
 ROWS(pl_kbsource, struct st_kbsource, st_kbsource_layout);
+ROWS(pl_action, struct st_action, st_action_layout);
 ROWS(pl_kbpage, struct st_kbpage, st_kbpage_layout);
 ROWS(pl_delivery, struct st_delivery, st_delivery_layout);
 RECORD(pl_hook_job, struct st_hook_job, penc_hook_job, pdec_hook_job,
@@ -1398,6 +1399,34 @@ static const struct pfield f_fb_summary[] = {
 	PFLIST(struct st_fb_summary, rows, n, ST_FB_ROWS_MAX, pl_fb_row),
 };
 PLAYOUT(pl_fb_summary, struct st_fb_summary, f_fb_summary);
+
+/* ------------------------------------------------------------- actions */
+
+static const struct pfield f_action_update_req[] = {
+	PFSTR(struct st_action_update_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_action_update_req, mask),
+	PFREC(struct st_action_update_req, a, pl_action),
+};
+PLAYOUT(pl_action_update_req, struct st_action_update_req,
+    f_action_update_req);
+
+static const struct pfield f_actions[] = {
+	PFLIST(struct st_actions, actions, n, ST_ACTIONS_MAX, pl_action),
+};
+PLAYOUT(pl_actions, struct st_actions, f_actions);
+
+static const struct pfield f_action_id[] = {
+	PFSTR(struct st_str, s, ST_ACTION_ID_LEN),
+};
+static PLAYOUT(pl_action_id, struct st_str, f_action_id);
+
+static const struct pfield f_action_tools_req[] = {
+	PFBUF(struct st_action_tools_req, org),
+	PFLIST(struct st_action_tools_req, ids, n, ST_AGENT_ACTION_IDS_MAX,
+	    pl_action_id),
+};
+PLAYOUT(pl_action_tools_req, struct st_action_tools_req,
+    f_action_tools_req);
 
 /* --------------------------------------------------- the knowledge base */
 

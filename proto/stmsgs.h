@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actionmsg.h"
 #include "agentmsg.h"
 #include "kbmsg.h"
 #include "ctlmsg.h"
@@ -793,7 +794,7 @@ struct st_mail_result_req {
 extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
     pl_contact, pl_event, pl_stats, pl_rate_hit, pl_rate_verdict, pl_org,
     pl_apikey, pl_user, pl_webhook, pl_delivery, pl_mail, pl_canned,
-    pl_kbsource, pl_kbpage;
+    pl_kbsource, pl_kbpage, pl_action;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
@@ -837,7 +838,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_kb_due_req, pl_kb_jobs, pl_kb_page_get_req, pl_kb_page_put_req,
     pl_kb_page_put_rep, pl_kb_sync_done_req, pl_kb_pages_req, pl_kb_pages,
     pl_kb_file_put_req, pl_kb_file_put_rep, pl_kb_file_get_req, pl_kb_file,
-    pl_kb_retrieve_req, pl_kb_space;
+    pl_kb_retrieve_req, pl_kb_space, pl_action_update_req, pl_actions,
+    pl_action_tools_req;
 
 /* ------------------------------------------------ replication (issue 25) */
 
@@ -977,6 +979,11 @@ union st_any {
 	struct st_kb_file kbf;
 	struct st_kb_file_put_rep kbfp;
 	struct st_kb_space kbsp;
+	/* actions (actionmsg.h) */
+	struct st_action act;
+	struct st_action_update_req actu;
+	struct st_actions actl;
+	struct st_action_tools_req actt;
 };
 
 #endif

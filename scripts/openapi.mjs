@@ -100,6 +100,13 @@ export const SCHEMAS = {
   st_kbsource: { read: 'KnowledgeSource', write: 'KnowledgeSourceInput' },
   // A source's page: storaged's (the fetcher's), read alone.
   st_kbpage: { read: 'KnowledgePage' },
+  // parameters: a JSON Schema object both ways; header_names: an array of
+  // the names; headers: an object of names and values, write-only
+  // (workerd/admin/actions.c).
+  st_action: {
+    read: 'Action', write: 'ActionInput',
+    own: { read: ['parameters', 'header_names'], write: ['parameters', 'headers'] },
+  },
 };
 
 // Which rows each view shows.

@@ -119,7 +119,8 @@ optab_op op_ping, op_conv_open, op_msg_append, op_conv_page, op_conv_get,
     op_kb_sync;
 /* The entities op_entity runs, each its store file's (widgetstore.c...). */
 extern const struct entity store_widget_entity, store_agent_entity,
-    store_org_entity, store_hook_entity, store_kbsource_entity;
+    store_org_entity, store_hook_entity, store_kbsource_entity,
+    store_action_entity;
 /* auditstore.c's picks, each its type's (ST_HANDOFF_SET's, ...). */
 audit_pick audit_pick_handoff, audit_pick_assign, audit_pick_agent_delete,
     audit_pick_invite, audit_pick_update, audit_pick_delete,

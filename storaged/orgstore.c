@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actionstore.h"
 #include "agentstore.h"
 #include "auditstore.h"
 #include "hookstore.h"
@@ -276,6 +277,9 @@ store_org_sweep(struct store_txn *t, uint32_t max, uint32_t *removed,
 	    max - done, &n) == 0)
 		done += n;
 	if (!t->err && done < max && store_org_kbsources_sweep(t, org,
+	    max - done, &n) == 0)
+		done += n;
+	if (!t->err && done < max && store_org_actions_sweep(t, org,
 	    max - done, &n) == 0)
 		done += n;
 	if (t->err)

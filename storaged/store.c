@@ -746,6 +746,9 @@ const struct store_db store_dbs[NDBS] = {
 	{ "kb_vecs", offsetof(struct store, kb_vecs) },
 	/* a file source's file (kbpage.c) */
 	{ "kb_files", offsetof(struct store, kb_files) },
+	/* an organisation's actions (actionstore.c) */
+	{ "actions", offsetof(struct store, actions) },
+	{ "action_order", offsetof(struct store, action_order) },
 };
 
 MDB_dbi *

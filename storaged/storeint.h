@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		84
+#define NDBS		86
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -201,6 +201,9 @@ struct store {
 	MDB_dbi kb_vecseg;	/* org NUL u32 segment -> sign codes, ids */
 	MDB_dbi kb_vecq;	/* org NUL u32 segment -> int8 vectors */
 	MDB_dbi kb_vecs;	/* org NUL u64 id -> position */
+	/* actionstore.c: an organisation's actions */
+	MDB_dbi actions;	/* id -> action */
+	MDB_dbi action_order;	/* u64 created_at | id -> () */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };

@@ -36,6 +36,7 @@ const API = {
   st_org: { path: '/v1/admin/organizations', id: (j) => j.id, get: 'ST_ORG_GET' },
   st_webhook: { path: '/v1/admin/webhooks', id: (j) => j.id, get: 'ST_HOOK_GET' },
   st_kbsource: { path: '/v1/admin/knowledge/sources', id: (j) => j.id, get: 'ST_KB_SOURCE_GET' },
+  st_action: { path: '/v1/admin/actions', id: (j) => j.id, get: 'ST_ACTION_GET' },
   // Read back from its list (no get of one): the API's key, storaged's.
   st_apikey: { path: '/v1/admin/api-keys', id: (j) => j.id, list: ['api_keys', 'ST_KEY_LIST', 'keys'] },
 };
@@ -189,6 +190,10 @@ const FORMED = {
   primary_color: '#123abc', text_color: '#fedcba', language: 'fr', base_url: 'https://93.184.216.34/v1',
   temperature: 0.5, url: 'https://93.184.216.34/hook', events: ['message.created'], role: 'admin',
   knowledge_source_ids: ['ks_0123456789abcdef0123456789abcdef'],
+  action_ids: ['act_0123456789abcdef0123456789abcdef'],
+  // An action's: its schema, a method that sends its body template, headers.
+  parameters: { type: 'object', properties: { id: { type: 'string' } } },
+  method: 'POST', body: '{"id":"{{id}}"}', headers: { 'X-Api-Key': 'k' },
 };
 // Rows that need another first (identity_required: a secret), or that take
 // another form (agent_id: an agent; business_hours: its own schema).
@@ -204,7 +209,7 @@ function valuesFor(rows, schema) {
       continue;
     }
     switch (r.kind) {
-      case 'TEXT': case 'STR': case 'BYTES': body[r.json] = `x-${r.member}`; break;
+      case 'BUF': case 'TEXT': case 'STR': case 'BYTES': body[r.json] = `x-${r.member}`; break;
       case 'BOOL': body[r.json] = r.x !== '1'; break;
       case 'ENUM': body[r.json] = p.enum[p.enum.length - 1]; break;
       case 'U8': case 'U32': case 'COUNT': body[r.json] = Math.min(constant(r.bound), 7); break;

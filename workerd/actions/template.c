@@ -94,9 +94,10 @@ tpl_check(enum tpl_kind kind, const char *tpl, const char *const *names,
 		if (kind == TPL_URL && p < path)
 			return "url: a {{placeholder}} before the path (the "
 			    "scheme and host are fixed)";
-		for (i = 0; i < n && strcmp(names[i], name) != 0; i++)
+		for (i = 0; names != NULL && i < n &&
+		    strcmp(names[i], name) != 0; i++)
 			;
-		if (i == n && visitor_field(name) < 0)
+		if (names != NULL && i == n && visitor_field(name) < 0)
 			return "a {{placeholder}} that is neither a parameter "
 			    "nor visitor.external_id or visitor.email";
 		p += span;

@@ -772,6 +772,18 @@ void canned_delete(struct conn *, struct http_request *,
 
 /* ------------------------------------------------------------- webhooks.c */
 
+/* actions.c: an organisation's actions. */
+void actions_list(struct conn *, struct http_request *,
+    const struct route_match *);
+void actions_create(struct conn *, struct http_request *,
+    const struct route_match *);
+void actions_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void actions_update(struct conn *, struct http_request *,
+    const struct route_match *);
+void actions_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+
 /* knowledge.c: the knowledge base's sources and search. */
 void knowledge_sources_list(struct conn *, struct http_request *,
     const struct route_match *);

@@ -160,6 +160,8 @@ agent_default_json(void)
 	exprow_oset(o, "rewrite_follow_ups", json_false(), &err);
 	/* Its embeddings are the install's (PARLEY_EMBED_MODEL). */
 	exprow_oset(o, "embedding_model", exprow_text(""), &err);
+	/* It calls no action. */
+	exprow_oset(o, "action_ids", json_array(), &err);
 	return exprow_odone(o, err);
 }
 

@@ -367,6 +367,30 @@ sample_kbsource(void *p)
 }
 
 static void
+sample_action(void *p)
+{
+	struct st_action *a = p;
+
+	strlcpy(a->id, ST_ACTION_PREFIX HEX, sizeof(a->id));
+	strlcpy(a->org, ST_ORG_PREFIX HEX, sizeof(a->org));
+	strlcpy(a->name, "order_status", sizeof(a->name));
+	a->description = x_str;
+	a->parameters = "{\"type\":\"object\"}";
+	a->method = ST_METHOD_POST;
+	a->url = x_str;
+	a->body = x_str;
+	a->headers = "X-Key: k\n";
+	strlcpy(a->header_names, "X-Key\n", sizeof(a->header_names));
+	a->changes_data = 1;
+	a->requires_verified = 1;
+	a->timeout_ms = 5000;
+	a->max_response_bytes = 4096;
+	a->enabled = 1;
+	a->created_at = 1700000000060ull;
+	a->updated_at = 1700000000061ull;
+}
+
+static void
 sample_kbpage(void *p)
 {
 	struct st_kbpage *g = p;
@@ -402,6 +426,7 @@ static const struct {
 	{ "struct st_canned", sample_canned },
 	{ "struct st_kbsource", sample_kbsource },
 	{ "struct st_kbpage", sample_kbpage },
+	{ "struct st_action", sample_action },
 	{ "struct st_kb_bytes", sample_kb_bytes },
 	{ "struct st_kb_vecs", sample_kb_vecs },
 	{ "struct st_contact", sample_contact },

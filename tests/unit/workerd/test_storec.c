@@ -625,7 +625,7 @@ test_outbox_malformed(void **state)
 
 /*
  * The fetcher's requests (fetch/fetcher.c) and a turn's ST_KB_RETRIEVE
- * (turn.c): each reply decodes whole or not at all.
+ * (turn.c) and ST_ACTION_TOOLS: each reply decodes whole or not at all.
  */
 static void
 test_fetcher_malformed(void **state)
@@ -646,6 +646,9 @@ test_fetcher_malformed(void **state)
 	struct st_kb_file file;
 	struct st_kb_hit hit;
 	struct st_kb_hits hits = { &hit, 1 };
+	struct st_action_tools_req treq;
+	struct st_action act;
+	struct st_actions acts = { &act, 1 };
 
 	(void)state;
 	assert_int_equal(peer_connect(&P), 0);
@@ -677,6 +680,16 @@ test_fetcher_malformed(void **state)
 	hit.url = hit.title = hit.headings = "";
 	hit.text = "Refunds take five days.";
 	reply_whole_only(PROTO_ST_KB_RETRIEVE, &ret, &hits);
+	memset(&treq, 0, sizeof(treq));
+	strcpy(treq.org, "org_default");
+	memset(&act, 0, sizeof(act));
+	strcpy(act.id, "act_00000000000000000000000000000001");
+	strcpy(act.name, "order");
+	act.description = "d";
+	act.parameters = "{}";
+	act.url = "https://example.com/";
+	act.body = act.headers = "";
+	reply_whole_only(PROTO_ST_ACTION_TOOLS, &treq, &acts);
 	storec_shutdown();
 	peer_close(&P);
 	peer_unlisten(&P);
@@ -992,6 +1005,13 @@ static const struct {
 	{ PROTO_ST_KB_FILE_PUT, ADMIN_WALK },
 	{ PROTO_ST_KB_FILE_GET, STOREC, "test_fetcher_malformed" },
 	{ PROTO_ST_KB_RETRIEVE, STOREC, "test_fetcher_malformed" },
+	/* Actions (admin/actions.c), and a turn's tools (chat/tools.c). */
+	{ PROTO_ST_ACTION_CREATE, ADMIN_WALK },
+	{ PROTO_ST_ACTION_UPDATE, ADMIN_WALK },
+	{ PROTO_ST_ACTION_GET, ADMIN_WALK },
+	{ PROTO_ST_ACTION_LIST, ADMIN_WALK },
+	{ PROTO_ST_ACTION_DELETE, ADMIN_WALK },
+	{ PROTO_ST_ACTION_TOOLS, STOREC, "test_fetcher_malformed" },
 	/* The fetcher's (fetch/fetcher.c). */
 	{ PROTO_ST_KB_DUE, STOREC, "test_fetcher_malformed" },
 	{ PROTO_ST_KB_PAGE_GET, STOREC, "test_fetcher_malformed" },

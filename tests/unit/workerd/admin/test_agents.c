@@ -116,7 +116,7 @@ test_agent_json(void **state)
 	    "\"answer_in_visitor_language\":false,\"is_default\":false,"
 	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
 	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
-	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
+	    "\"action_ids\":[],\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
 
 	/* Unset: null. A key in the record (never from storaged) unseen. */
@@ -170,7 +170,8 @@ test_default_json(void **state)
 	    "\"answer_in_visitor_language\":false,\"is_default\":true,"
 	    "\"created_at\":null,\"updated_at\":null,"
 	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
-	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\"}");
+	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
+	    "\"action_ids\":[]}");
 	assert_null(strstr(s, ENVKEY));
 	free(s);
 }

@@ -410,6 +410,7 @@ route_path(const char *pattern, char *out, size_t outsz)
 			    strncmp(p, "/:key_id", 8) == 0 ? "/key_" :
 			    strncmp(p, "/:hook_id", 9) == 0 ? "/wh_" :
 			    strncmp(p, "/:source_id", 11) == 0 ? "/ks_" :
+			    strncmp(p, "/:action_id", 11) == 0 ? "/act_" :
 			    strncmp(p, "/:user_id", 9) == 0 ? "/usr_" :
 			    strncmp(p, "/:invitation_id", 15) == 0 ? "/inv_" :
 			    strncmp(p, "/:canned_id", 11) == 0 ? "/cr_" : "/",
@@ -591,6 +592,11 @@ route_body(const char *pattern, unsigned int method)
 	    "/v1/admin/knowledge/sources") == 0)
 		return "{\"type\":\"qa\",\"question\":\"q\","
 		    "\"answer\":\"a\"}";
+	if (method == M_POST && strcmp(pattern, "/v1/admin/actions") == 0)
+		return "{\"name\":\"order\",\"description\":\"d\","
+		    "\"parameters\":{\"type\":\"object\",\"properties\":"
+		    "{\"id\":{\"type\":\"string\"}}},"
+		    "\"url\":\"https://93.184.216.34/o/{{id}}\"}";
 	if (method == M_POST && strcmp(pattern,
 	    "/v1/admin/knowledge/search") == 0)
 		return "{\"query\":\"q\"}";

@@ -1,0 +1,208 @@
+/*
+ * An organisation's actions (see actionstore.h, STORAGE.md), a records.c
+ * entity:
+ *
+ *	actions       id ("act_" + 32 hex) -> action (ST_ACTION_ROWS)
+ *	action_order  u64 created_at | id -> ()
+ *
+ * A name is its organisation's once: it is the tool's name the model
+ * calls. The headers' values leave storaged only in a turn's tools
+ * (ST_ACTION_TOOLS); the admin API's replies carry their names alone.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actionstore.h"
+#include "optab.h"
+#include "records.h"
+#include "stmsgs.h"
+#include "storeint.h"
+
+static const struct store_entity action_entity;
+
+static const char *
+action_invalid(const void *rec)
+{
+	return st_action_invalid(rec);
+}
+
+/*
+ * A new action: its organisation holds fewer than ST_ACTIONS_MAX; a new
+ * name: none of its organisation's other actions has it.
+ */
+static int
+action_admit(struct store_txn *t, const void *rec, uint32_t mask)
+{
+	const struct st_action *a = rec;
+	struct st_action *all;
+	uint32_t n, i;
+
+	if (mask != UINT32_MAX && !(mask & ST_ACF_NAME))
+		return 0;
+	if (entity_list(t, &action_entity, a->org, (void **)&all, &n) != 0)
+		return t->err;
+	if (mask == UINT32_MAX && n >= ST_ACTIONS_MAX)
+		store_fail(t, PROTO_E_INVALID, "actions: at most 100");
+	for (i = 0; i < n && !t->err; i++)
+		if (strcmp(all[i].id, a->id) != 0 &&
+		    strcmp(all[i].name, a->name) == 0)
+			store_fail(t, PROTO_E_INVALID, "name: another action "
+			    "has it");
+	entity_free_all(&action_entity, all, n);
+	return t->err;
+}
+
+/* header_names follows the headers: each name and a newline. */
+static void
+action_names(void *rec)
+{
+	struct st_action *a = rec;
+	const char *p = a->headers != NULL ? a->headers : "", *colon, *nl;
+	size_t len, at = 0;
+
+	for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		if ((colon = memchr(p, ':', (size_t)(nl - p))) == NULL)
+			continue;	/* refused by st_action_invalid */
+		len = (size_t)(colon - p);
+		if (at + len + 1 > ST_ACTION_HNAMES_MAX)
+			break;
+		memcpy(a->header_names + at, p, len);
+		a->header_names[at + len] = '\n';
+		at += len + 1;
+	}
+	a->header_names[at] = '\0';
+}
+
+static const struct store_entity action_entity = {
+	.what = "action",
+	.order_what = "action order",
+	.none = "no such action",
+	/* The per-organisation bound is action_admit's. */
+	.too_many = "actions: too many",
+	.dbi = offsetof(struct store, actions),
+	.order = offsetof(struct store, action_order),
+	.fresh = offsetof(struct store, actions),
+	.layout = &st_action_layout,
+	.codec = &pl_action,
+	ENTITY_MEMBERS(struct st_action),
+	.org = offsetof(struct st_action, org),
+	.prefix = ST_ACTION_PREFIX,
+	.idmin = ST_ACTION_ID_LEN,
+	.idmax = ST_ACTION_ID_LEN,
+	.max = ST_ACTIONS_MAX * ST_ORGS_MAX,
+	.mask_all = ST_ACF_ALL,
+	.id_valid = st_action_id_valid,
+	.invalid = action_invalid,
+	.admit = action_admit,
+	.prepare = action_names,
+};
+
+/* The admin API's replies: the headers' values wiped, their names kept. */
+static void
+action_scrub(struct st_action *a)
+{
+	if (a->headers == NULL)
+		return;
+	explicit_bzero(a->headers, strlen(a->headers));
+}
+
+int
+store_action_tools(struct store_txn *t, const struct st_action_tools_req *q,
+    struct st_actions *out)
+{
+	uint32_t i, n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err || q->n == 0)
+		return t->err;
+	if ((out->actions = calloc(q->n, sizeof(*out->actions))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	for (i = 0; i < q->n && !t->err; i++) {
+		if (!st_action_id_valid(q->ids[i].s))
+			continue;
+		rc = entity_load(t, &action_entity, q->ids[i].s,
+		    &out->actions[n]);
+		if (rc != 0)
+			continue;	/* absent, or t failed */
+		if (!entity_in_org(&action_entity, &out->actions[n], q->org) ||
+		    !out->actions[n].enabled) {
+			st_action_free(&out->actions[n]);
+			continue;
+		}
+		n++;
+	}
+	out->n = n;
+	return t->err;
+}
+
+int
+store_org_actions_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	struct st_action *as;
+	uint32_t na, i;
+
+	*n = 0;
+	if (t->err || max == 0)
+		return t->err;
+	if (entity_list(t, &action_entity, org, (void **)&as, &na) != 0)
+		return t->err;
+	for (i = 0; i < na && i < max && !t->err; i++)
+		entity_remove(t, &action_entity, &as[i]);
+	if (!t->err)
+		*n = i;
+	entity_free_all(&action_entity, as, na);
+	return t->err;
+}
+
+/* ------------------------------------------------ its requests (optab.h) */
+
+static int
+action_run(struct store_txn *t, const char *org, uint16_t type,
+    const void *req, void *rep, const char **gone)
+{
+	const struct st_action_update_req *u = req;
+	const struct st_id_req *q = req;
+	struct st_actions *l = rep;
+	void *all;
+	uint32_t i;
+
+	(void)gone;
+	switch (type) {
+	case PROTO_ST_ACTION_CREATE:
+		if (entity_create(t, &action_entity, org, req, rep) == 0)
+			action_scrub(rep);
+		return t->err;
+	case PROTO_ST_ACTION_UPDATE:
+		if (entity_update(t, &action_entity, org, u->id, u->mask,
+		    &u->a, rep, NULL) == 0)
+			action_scrub(rep);
+		return t->err;
+	case PROTO_ST_ACTION_GET:
+		if (entity_get(t, &action_entity, org, q->id, rep) == 0)
+			action_scrub(rep);
+		return t->err;
+	case PROTO_ST_ACTION_LIST:
+		if (entity_list(t, &action_entity, org, &all, &l->n) != 0)
+			return t->err;
+		l->actions = all;
+		for (i = 0; i < l->n; i++)
+			action_scrub(&l->actions[i]);
+		return t->err;
+	case PROTO_ST_ACTION_DELETE:
+		if (entity_must(t, &action_entity, org, q->id, rep) == 0)
+			entity_remove(t, &action_entity, rep);
+		/* The reply is empty: what was loaded is freed here. */
+		st_action_free(rep);
+		return t->err;
+	case PROTO_ST_ACTION_TOOLS:
+		return store_action_tools(t, req, rep);
+	}
+	return store_fail(t, PROTO_E_UNSUPPORTED, "not an action request");
+}
+
+const struct entity store_action_entity = {
+	PROTO_ST_ACTION_CREATE, action_invalid, action_run
+};

@@ -1,0 +1,29 @@
+/*
+ * An organisation's actions (actionstore.c, proto/actionmsg.h): the HTTP
+ * tools its agents' turns may call, a records.c entity. Errors as
+ * store.h: each call does nothing when t->err is set and returns t's
+ * sticky error.
+ */
+#ifndef PARLEY_ACTIONSTORE_H
+#define PARLEY_ACTIONSTORE_H
+
+#include <stdint.h>
+
+#include "actionmsg.h"
+#include "storeint.h"
+
+/*
+ * A chat turn's tools: q->org's actions among q->ids that exist and are
+ * enabled, in the order asked, headers and all, into out (freed by
+ * st_rep_free of ST_ACTION_TOOLS).
+ */
+int store_action_tools(struct store_txn *, const struct st_action_tools_req *q,
+    struct st_actions *out);
+/*
+ * A deleted organisation's actions, at most max of them removed; *n how
+ * many.
+ */
+int store_org_actions_sweep(struct store_txn *, const char *org,
+    uint32_t max, uint32_t *n);
+
+#endif

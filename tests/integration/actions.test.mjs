@@ -1,0 +1,233 @@
+// An organisation's actions in the admin API, against the real processes
+// with 2 workers: made, listed, read, patched and deleted; header values
+// write-only (a reply shows header_names alone, and no log holds a
+// value); the 400s name the field (the schema's subset, the templates'
+// placeholders, a body that is not JSON, a GET with a body, a header the
+// call sets itself, a name given twice); another organisation's action is
+// 404 and never listed; an agent names actions by id (action_ids). The
+// address policy: 56 spellings of an internal address, of user info and of
+// a templated host refused on create and patch, for a tenant and for the
+// default organisation; with PARLEY_ACTIONS_ALLOW_PRIVATE=on (a second
+// stack) the default organisation may call a loopback API and a tenant
+// still may not. Every URL is a literal or a localhost name (never
+// resolved through DNS). Every JSON answer is validated against the
+// OpenAPI document.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley } from './lib/harness.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+
+const A = '/v1/admin/actions';
+const SCHEMA = {
+  type: 'object',
+  properties: { order_id: { type: 'string', description: 'The order number', maxLength: 20 } },
+  required: ['order_id'],
+};
+const PUBLIC = 'https://93.184.216.34/orders/{{order_id}}?customer={{visitor.external_id}}';
+const WHY = 'url: resolves to a private, loopback or link-local address';
+
+// Internal addresses in every spelling the webhooks' and agents' lists
+// hold, user info, and a host a placeholder could choose: 56 forms.
+const REFUSED = [
+  'http://127.0.0.1:9/h', 'http://127.0.0.1/orders/{{order_id}}', 'http://[::1]/h', 'https://10.0.0.1/h',
+  'http://169.254.169.254/latest/meta-data/', 'http://169.254.169.254/v1', 'http://[::ffff:127.0.0.1]/h',
+  'http://[::ffff:7f00:1]/h', 'http://[fd00::1]/h', 'http://0.0.0.0/h', 'http://localhost:8080/h',
+  'http://api.localhost/h', 'http://LOCALHOST./h', 'http://localhost./h', 'http://192.168.1.10/h',
+  'http://[fe80::1]/h', 'http://[::]/h', 'http://2130706433/h', 'http://0x7f000001/h', 'http://0177.0.0.1/h',
+  'http://127.1/h', 'http://10.1.2.3/v1', 'http://172.16.0.9/v1', 'http://172.31.255.255/v1',
+  'http://192.168.1.20:11434/v1', 'http://100.64.0.1/v1', 'http://[fc00::1]/v1', 'http://[fd12:3456::1]/v1',
+  'http://[64:ff9b::7f00:1]/v1', 'http://[::ffff:10.0.0.1]/h', 'http://[::ffff:169.254.169.254]/h',
+  'http://[::ffff:192.168.0.1]/h', 'http://0.0.0.1/h', 'http://198.18.0.1/h', 'http://224.0.0.1/h',
+  'http://240.0.0.1/h', 'http://255.255.255.255/h', 'http://[ff02::1]/h', 'http://[fec0::1]/h',
+  'http://[2002:7f00:1::]/h', 'http://[::127.0.0.1]/h', 'http://192.0.0.8/h', 'http://127.0.0.1.:80/h',
+  'http://127.255.255.254/h', 'http://0x7f.0.0.1/h', 'http://017700000001/h',
+  // user info: another host than it seems
+  'https://user:pw@93.184.216.34/h', 'https://user@93.184.216.34/h', 'https://93.184.216.34@127.0.0.1/h',
+  // a host a placeholder would choose
+  'https://{{order_id}}/h', 'https://api.{{order_id}}.com/h', 'https://93.184.216.34{{order_id}}/h',
+  'https://{{visitor.email}}/h', 'http://{{order_id}}:80/h',
+  // not http(s)
+  'file:///etc/passwd', 'gopher://93.184.216.34/h',
+];
+
+function client(p, api) {
+  return async function call(method, pathname, body, org) {
+    const h = { 'x-admin-api-key': p.adminKey };
+    if (org) h['x-organization-id'] = org;
+    let b;
+    if (body !== undefined) {
+      b = JSON.stringify(body);
+      h['content-type'] = 'application/json';
+    }
+    const r = await p.request(method, pathname, { headers: h, body: b });
+    if ((r.headers['content-type'] || '').startsWith('application/json')) api.checkJson(method, pathname, r);
+    return r;
+  };
+}
+
+const order = (extra = {}) => ({
+  name: 'order_status', description: 'Looks up an order by its number.', parameters: SCHEMA, url: PUBLIC,
+  headers: { Authorization: 'Bearer sk-secret-123', 'X-Shop': 'one' }, ...extra,
+});
+
+describe('actions in the admin API, 2 workers', () => {
+  let p;
+  let call;
+
+  before(async () => {
+    p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    call = client(p, await checkerFor(p));
+  });
+  after(async () => {
+    if (p) await p.stop();
+  });
+
+  async function newOrg(name) {
+    const r = await call('POST', '/v1/admin/organizations', { name });
+    assert.equal(r.status, 201, r.text);
+    return r.json().id;
+  }
+
+  test('made, listed, read, patched and deleted; header values never shown', async () => {
+    let r = await call('POST', A, order({ method: 'GET', timeout_ms: 2000 }));
+    assert.equal(r.status, 201, r.text);
+    const a = r.json();
+    assert.match(a.id, /^act_[0-9a-f]{32}$/);
+    assert.equal(a.name, 'order_status');
+    assert.deepEqual(a.parameters, SCHEMA);
+    assert.equal(a.method, 'GET');
+    assert.equal(a.url, PUBLIC);
+    assert.deepEqual(a.header_names, ['Authorization', 'X-Shop']);
+    assert.equal(a.timeout_ms, 2000);
+    assert.equal(a.max_response_bytes, null);
+    assert.equal(a.enabled, true);
+    assert.equal(a.changes_data, false);
+    assert.ok(!('headers' in a));
+    assert.ok(!r.text.includes('sk-secret-123'));
+
+    r = await call('GET', A);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json().actions.map((x) => x.id), [a.id]);
+    assert.ok(!r.text.includes('sk-secret-123'));
+    r = await call('GET', `${A}/${a.id}`);
+    assert.deepEqual(r.json(), a);
+
+    r = await call('PATCH', `${A}/${a.id}`, { description: 'Order lookup.', method: 'POST',
+      body: '{"order":"{{order_id}}","who":{{visitor.email}}}', headers: { 'X-Token': 't' }, changes_data: true });
+    assert.equal(r.status, 200, r.text);
+    const b = r.json();
+    assert.equal(b.description, 'Order lookup.');
+    assert.equal(b.method, 'POST');
+    assert.deepEqual(b.header_names, ['X-Token'], 'headers replace them all');
+    assert.equal(b.changes_data, true);
+    assert.ok(b.updated_at >= a.updated_at);
+
+    r = await call('DELETE', `${A}/${a.id}`);
+    assert.deepEqual(r.json(), { deleted: true });
+    assert.equal((await call('GET', `${A}/${a.id}`)).status, 404);
+    assert.deepEqual((await call('GET', A)).json().actions, []);
+    assert.ok(!p.logs.storaged.includes('sk-secret-123') && !p.logs.masterd.includes('sk-secret-123'),
+      'no log holds a header value');
+  });
+
+  test('the 400s name the field', async () => {
+    const cases = [
+      [{ ...order(), name: undefined }, /^name: required$/],
+      [order({ name: 'order status' }), /^name: must be 1-64 characters/],
+      [order({ parameters: { type: 'string' } }), /^parameters/],
+      [order({ parameters: { type: 'object', properties: { id: { type: 'string', pattern: '.*' } } } }),
+        /^parameters: properties\.id: "pattern" is not supported/],
+      [order({ url: 'https://93.184.216.34/orders/{{nope}}' }), /^url: a \{\{placeholder\}\} that is neither/],
+      [order({ method: 'POST', body: '{"id":{{nope}}}' }), /^body: a \{\{placeholder\}\} that is neither/],
+      [order({ method: 'POST', body: '{"id":' }), /^body: /],
+      [order({ body: '{"id":"{{order_id}}"}' }), /^body: a GET or DELETE sends none$/],
+      [order({ headers: { Host: 'evil' } }), /^headers: a name must be an HTTP token/],
+      [order({ headers: { 'X-A': 'a\r\nX-B: b' } }), /^headers: each value must be a string/],
+      [order({ method: 'FETCH' }), /^method: must be/],
+      [order({ header_names: ['x'] }), /^header_names: read-only$/],
+      [order({ color: 'red' }), /^color: unknown field$/],
+      [order({ timeout_ms: 60000 }), /^timeout_ms: must be an integer from 1 to 30000, or null$/],
+    ];
+    for (const [body, want] of cases) {
+      const r = await call('POST', A, JSON.parse(JSON.stringify(body)));
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+      assert.match(r.json().error, want, JSON.stringify(body));
+    }
+    let r = await call('POST', A, order({ name: 'twice' }));
+    assert.equal(r.status, 201, r.text);
+    const id = r.json().id;
+    r = await call('POST', A, order({ name: 'twice' }));
+    assert.equal(r.status, 400);
+    assert.equal(r.json().error, 'name: another action has it');
+    r = await call('PATCH', `${A}/${id}`, { method: 'DELETE', body: '{}' });
+    assert.equal(r.status, 400, 'a PATCH is checked as merged');
+    assert.equal(r.json().error, 'body: a GET or DELETE sends none');
+    assert.equal((await call('DELETE', `${A}/${id}`)).status, 200);
+  });
+
+  test('another organisation\'s action is 404 and never listed; an agent names actions by id', async () => {
+    const b = await newOrg('B');
+    let r = await call('POST', A, order({ name: 'b_only' }), b);
+    assert.equal(r.status, 201, r.text);
+    const theirs = r.json().id;
+    for (const [m, body] of [['GET'], ['PATCH', { description: 'x' }], ['DELETE']]) {
+      r = await call(m, `${A}/${theirs}`, body);
+      assert.equal(r.status, 404, `${m} another organisation's`);
+      assert.equal(r.json().error, 'Action not found');
+    }
+    assert.ok(!(await call('GET', A)).json().actions.some((x) => x.id === theirs));
+    r = await call('POST', '/v1/admin/agents', { name: 'Shop', action_ids: [theirs] }, b);
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual(r.json().action_ids, [theirs]);
+    r = await call('POST', '/v1/admin/agents', { name: 'Bad', action_ids: ['order_status'] }, b);
+    assert.equal(r.status, 400);
+    assert.match(r.json().error, /^action_ids: /);
+  });
+
+  test('56 internal, user-info and templated-host URLs refused on create and patch, tenant and default organisation', async () => {
+    assert.equal(REFUSED.length, 56);
+    const t = await newOrg('Tenant');
+    for (const org of [t, null]) {
+      let r = await call('POST', A, order({ name: 'public' }), org);
+      assert.equal(r.status, 201, r.text);
+      const id = r.json().id;
+      for (const url of REFUSED) {
+        r = await call('POST', A, order({ name: 'x', url }), org);
+        assert.equal(r.status, 400, `${url}: ${r.text}`);
+        assert.match(r.json().error, /^url: /, url);
+        r = await call('PATCH', `${A}/${id}`, { url }, org);
+        assert.equal(r.status, 400, `PATCH ${url}: ${r.text}`);
+        assert.match(r.json().error, /^url: /, url);
+      }
+      r = await call('POST', A, order({ name: 'x', url: 'http://127.0.0.1:9/h' }), org);
+      assert.equal(r.json().error, WHY);
+      assert.equal((await call('GET', `${A}/${id}`, undefined, org)).json().url, PUBLIC, 'nothing stored');
+    }
+  });
+});
+
+describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
+  let p;
+  let call;
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { PARLEY_ACTIONS_ALLOW_PRIVATE: 'on' } });
+    await p.start();
+    call = client(p, await checkerFor(p));
+  });
+  after(async () => {
+    if (p) await p.stop();
+  });
+
+  test('the default organisation may call a loopback API; a tenant still may not', async () => {
+    let r = await call('POST', A, order({ url: 'http://127.0.0.1:9/orders/{{order_id}}' }));
+    assert.equal(r.status, 201, r.text);
+    r = await call('POST', '/v1/admin/organizations', { name: 'T' });
+    const t = r.json().id;
+    r = await call('POST', A, order({ url: 'http://127.0.0.1:9/orders/{{order_id}}' }), t);
+    assert.equal(r.status, 400);
+    assert.equal(r.json().error, WHY);
+  });
+});
