@@ -492,6 +492,17 @@ stream_token(void *fe, const char *text, size_t len)
 	send_event(fe, "token", "token", text, len, NULL, NULL);
 }
 
+/*
+ * {"type":"tool","name","status"}: an action the model called is
+ * running, done or failed (an event the Open Chat Widget's clients
+ * ignore).
+ */
+static void
+stream_tool(void *fe, const char *name, const char *state)
+{
+	send_event(fe, "tool", "name", name, strlen(name), "status", state);
+}
+
 static void
 chat_drained(struct conn *c)
 {
@@ -576,11 +587,12 @@ stream_human(void *fe, const char *conv_id)
 static const struct turn_ops json_ops = {
 	"chat", &nturns, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
 	NULL, NULL, NULL, json_done, http_error, http_refused, json_human,
+	NULL, NULL,
 };
 static const struct turn_ops stream_ops = {
 	"chat", &nturns, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
 	stream_start, stream_token, stream_busy, stream_done, http_error,
-	http_refused, stream_human,
+	http_refused, stream_human, stream_tool, NULL,
 };
 
 /* The client is gone: the turn goes on without it. */

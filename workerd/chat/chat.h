@@ -219,6 +219,8 @@ struct wsess;
 struct wsident {
 	uint8_t required;	/* the widget's identity_required */
 	uint8_t verified;	/* this socket's identify was verified */
+	/* The identify's external id: kept once verified. */
+	char *external_id;
 	unsigned int asks;	/* identify frames on this socket */
 	struct wsess *s;	/* the socket, while req is in flight */
 	struct storec_req *req;	/* ST_WS_IDENTIFY in flight */
@@ -239,8 +241,15 @@ int wsident_refuses(const struct wsident *);
  */
 void wsident_identify(struct wsident *, struct wsess *s,
     const struct wsmsg *m, const char *wid, const uint8_t *token_hash);
-/* Cancels the request in flight (the socket goes). */
+/* Cancels the request in flight (the socket goes); its fields freed. */
 void wsident_free(struct wsident *);
+/*
+ * The verified identity's external id into v (its email NULL: the hash
+ * signs the id alone, the email is the page's word), valid while the
+ * socket lives: 0; -1 when not verified.
+ */
+struct tpl_visitor;
+int wsident_visitor(const struct wsident *, struct tpl_visitor *v);
 
 /* -------------------------------------------------------------- wschat.c */
 

@@ -16,6 +16,7 @@
 #include "exportrows.h"
 #include "log.h"
 #include "stmsgs.h"
+#include "tools.h"
 #include "turn.h"
 #include "upstream.h"
 #include "workerd.h"
@@ -69,6 +70,10 @@ struct turn {
 	struct storec_req *kreq;
 	struct st_kb_hits kb;		/* the passages the prompt holds */
 	int searched;			/* storaged answered the search */
+	/* The agent's actions: asked of storaged, then the turn's tools. */
+	struct storec_req *treq;
+	struct st_actions acts;
+	struct turn_tools *tools;
 	/*
 	 * Where a turn's time goes, logged at debug level as it ends (µs,
 	 * monotonic): the begin sent, its (early) answer, the model asked,
@@ -83,8 +88,11 @@ static const struct turn_upstream_ops real_ups = {
 static const struct turn_upstream_ops *ups = &real_ups;
 
 static void turn_deferred(void *);
+static void turn_tools_run(struct turn *);
 static void turn_answer(struct turn *, const struct st_begin_ok *);
 static void turn_retrieve(struct turn *, struct st_begin_rep *);
+static void turn_fetch_tools(struct turn *, struct st_begin_rep *);
+static void turn_prepare(struct turn *, struct st_begin_rep *);
 static int is_set(const char *);
 static void turn_store(struct turn *);
 static void turn_event(uint16_t, const uint8_t *, size_t);
@@ -144,6 +152,9 @@ turn_free(struct turn *t)
 	if (t->sreq != NULL)
 		storec_cancel(t->sreq);
 	storec_cancel(t->kreq);
+	storec_cancel(t->treq);
+	tools_free(t->tools);
+	st_rep_free(PROTO_ST_ACTION_TOOLS, &t->acts);
 	embed_cancel(t->ejob);
 	embed_cancel(t->rjob);
 	if (t->rup != NULL)
@@ -373,6 +384,70 @@ model_error(const char *who, const struct upstream_result *r)
 	return s;
 }
 
+/* ------------------------------------------------------------ tools */
+
+static void
+up_tools(void *arg, const json_t *tool_calls)
+{
+	struct turn *t = arg;
+
+	if (t->phase == TURN_MODEL && t->tools != NULL)
+		tools_delta(t->tools, tool_calls);
+}
+
+static void up_done(void *, const struct upstream_result *);
+
+static const struct upstream_cbs model_cbs = {
+	up_can_write, up_delta, up_done, up_tools,
+};
+
+/* A call's step, for the client ("looking up..."). */
+static void
+tool_step(void *arg, const char *name, enum tool_state st)
+{
+	struct turn *t = arg;
+
+	if (t->fe != NULL && t->ops->tool != NULL && t->phase == TURN_MODEL)
+		t->ops->tool(t->fe, name, st == TOOL_RUNNING ? "running" :
+		    st == TOOL_DONE ? "done" : "failed");
+}
+
+/* The round's calls have ended: the model asked again with their answers. */
+static void
+tool_ran(void *arg)
+{
+	struct turn *t = arg;
+	struct upstream_req req;
+
+	if (t->phase != TURN_MODEL)
+		return;		/* left or stopped meanwhile: stored already */
+	tools_request(t->tools, &req);
+	if ((t->up = ups->start(&req, &model_cbs, t)) == NULL) {
+		log_warnx("%s: the model request after the tools could not be "
+		    "started", t->ops->name);
+		t->out.cause = TURN_C_MODEL;
+		t->out.error = strdup("the model request could not be started");
+		turn_finish(t, "failed");
+	}
+}
+
+/* The model asked for calls: they run, or the turn fails with why not. */
+static void
+turn_tools_run(struct turn *t)
+{
+	const char *why;
+	char text[ERROR_TEXT_MAX + 1];
+
+	if (tools_run(t->tools, tool_step, tool_ran, t, &why) == 0)
+		return;
+	snprintf(text, sizeof(text), "the model's tool calls were refused: %s",
+	    why);
+	log_warnx("%s: %s", t->ops->name, text);
+	t->out.cause = TURN_C_MODEL;
+	t->out.error = strdup(text);
+	turn_finish(t, "failed");
+}
+
 static void
 up_done(void *arg, const struct upstream_result *r)
 {
@@ -381,8 +456,14 @@ up_done(void *arg, const struct upstream_result *r)
 	t->up = NULL;
 	if (t->phase != TURN_MODEL)
 		return;
-	t->out.prompt_tokens = r->prompt_tokens;
-	t->out.completion_tokens = r->completion_tokens;
+	/* Each round's tokens add up. */
+	t->out.prompt_tokens += r->prompt_tokens;
+	t->out.completion_tokens += r->completion_tokens;
+	if (r->status == UPSTREAM_OK && t->tools != NULL &&
+	    tools_asked(t->tools)) {
+		turn_tools_run(t);
+		return;
+	}
 	if (r->status == UPSTREAM_OK) {
 		turn_finish(t, "complete");
 		return;
@@ -577,6 +658,33 @@ knowledge_text(const char *lang, const struct st_kb_hits *kb)
 }
 
 /*
+ * The agent's actions (asked of storaged) as the model's tools: req
+ * becomes the tools' copy with the tools offered (its messages the
+ * tools', the caller's left to free). Without them (none, or out of
+ * memory: logged), req is left as it is.
+ */
+static void
+turn_tools_offer(struct turn *t, const struct st_agent *a,
+    struct upstream_req *req)
+{
+	struct tpl_visitor v = { NULL, NULL };
+	int known;
+
+	if (t->acts.n == 0)
+		return;
+	known = t->fe != NULL && t->ops->visitor != NULL &&
+	    t->ops->visitor(t->fe, &v) == 0;
+	t->tools = tools_new(&t->acts, req, known ? &v : NULL,
+	    a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT);
+	if (t->tools == NULL) {
+		log_warnx("%s: out of memory: the agent's actions not offered",
+		    t->ops->name);
+		return;
+	}
+	tools_request(t->tools, req);
+}
+
+/*
  * The answer to the begin reply's history, from its agent: the model,
  * given the passages its knowledge search found. The turn is shown first
  * when its question is on disk already.
@@ -584,10 +692,8 @@ knowledge_text(const char *lang, const struct st_kb_hits *kb)
 static void
 turn_answer(struct turn *t, const struct st_begin_ok *ok)
 {
-	static const struct upstream_cbs cbs = {
-		up_can_write, up_delta, up_done,
-	};
 	struct upstream_req req;
+	struct upstream_msg *msgs;
 	char lang[sizeof(VISITOR_LANG_TEXT) + ST_VISITOR_LANG_MAX];
 	char *extra = NULL;
 
@@ -596,20 +702,22 @@ turn_answer(struct turn *t, const struct st_begin_ok *ok)
 		turn_broken(t, "out of memory");
 		return;
 	}
+	msgs = (struct upstream_msg *)req.msgs;
 	if (t->kb.n > 0 && (req.system_extra = extra = knowledge_text(
 	    req.system_extra, &t->kb)) == NULL) {
-		free((struct upstream_msg *)req.msgs);
+		free(msgs);
 		turn_broken(t, "out of memory");
 		return;
 	}
+	turn_tools_offer(t, &ok->agent, &req);
 	t->phase = TURN_MODEL;
 	if (!t->unconfirmed)
 		turn_show(t);
 	if (t->phase == TURN_MODEL) {
 		t->at_model = proto_mono_us();
-		t->up = ups->start(&req, &cbs, t);
+		t->up = ups->start(&req, &model_cbs, t);
 	}
-	free((struct upstream_msg *)req.msgs);
+	free(msgs);
 	free(extra);
 	if (t->phase != TURN_MODEL)
 		t->up = NULL;	/* it finished already: the handle is gone */
@@ -1031,10 +1139,11 @@ static int
 turn_rewrite(struct turn *t)
 {
 	static const struct upstream_cbs cbs = {
-		rewrite_can_write, rewrite_delta, rewrite_done,
+		.can_write = rewrite_can_write, .on_delta = rewrite_delta,
+		.on_done = rewrite_done,
 	};
 	const struct st_begin_ok *ok = &t->held->ok;
-	struct upstream_msg m = { "user", NULL };
+	struct upstream_msg m = { .role = "user" };
 	struct upstream_req req;
 	struct buf b;
 	uint32_t i;
@@ -1090,6 +1199,82 @@ turn_retrieve(struct turn *t, struct st_begin_rep *rep)
 	    is_follow_up(&t->held->ok) && turn_rewrite(t) == 0)
 		return;
 	turn_find(t);
+}
+
+/* ------------------------------------------------- the agent's actions */
+
+/* The knowledge searched (rep then the turn's), or the model asked. */
+static void
+turn_prepare(struct turn *t, struct st_begin_rep *rep)
+{
+	if (rep->ok.agent.nknowledge_sources > 0)
+		turn_retrieve(t, rep);
+	else
+		turn_answer(t, &rep->ok);
+}
+
+/* The held begin reply goes on: its knowledge, then the model. */
+static void
+turn_go_on(struct turn *t)
+{
+	struct st_begin_rep *rep = t->held;
+
+	t->held = NULL;
+	if (t->fe == NULL || t->stopped)
+		turn_finish(t, "interrupted");
+	else
+		turn_prepare(t, rep);
+	begin_rep_free(t->ops->begin_type, rep);
+	free(rep);
+}
+
+/* The agent's actions: the turn's tools, or (on a failure) none. */
+static void
+tools_fetched(const struct storec_result *r, void *arg)
+{
+	struct turn *t = arg;
+
+	t->treq = NULL;
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_ACTION_TOOLS, &t->acts) < 0)
+		log_warnx("%s: the agent's actions: %s: answered without them",
+		    t->ops->name, r->status == STOREC_ERROR ? r->message :
+		    r->status == STOREC_OK ? "a reply that does not decode" :
+		    "storaged unavailable");
+	turn_go_on(t);
+}
+
+/*
+ * The agent's actions asked of storaged (rep moved into the turn) while
+ * the question's write reaches the disk; without storaged's answer the
+ * turn goes on without them.
+ */
+static void
+turn_fetch_tools(struct turn *t, struct st_begin_rep *rep)
+{
+	struct st_str ids[ST_AGENT_ACTION_IDS_MAX];
+	const struct st_agent *a = &rep->ok.agent;
+	struct st_action_tools_req q;
+	uint32_t i;
+
+	if ((t->held = malloc(sizeof(*t->held))) == NULL) {
+		turn_prepare(t, rep);
+		return;
+	}
+	*t->held = *rep;
+	memset(rep, 0, sizeof(*rep));
+	a = &t->held->ok.agent;
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.org, a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT,
+	    sizeof(q.org));
+	for (i = 0; i < a->nactions && i < ST_AGENT_ACTION_IDS_MAX; i++)
+		ids[i].s = a->actions[i];
+	q.ids = ids;
+	q.n = i;
+	t->phase = TURN_RETRIEVE;
+	if (storec_ask(NULL, PROTO_ST_ACTION_TOOLS, &q, tools_fetched, t,
+	    &t->treq) < 0)
+		turn_go_on(t);
 }
 
 /* ------------------------------------------------------------ begin */
@@ -1152,11 +1337,10 @@ begin_ok(struct turn *t, const struct storec_result *r)
 	/* The user message is stored now: the turn must end with a reply. */
 	if (t->fe == NULL || t->stopped)
 		turn_finish(t, "interrupted");	/* left or stopped meanwhile */
-	else if (rep.ok.agent.nknowledge_sources > 0)
-		turn_retrieve(t, &rep);		/* rep is the turn's now */
-
+	else if (rep.ok.agent.nactions > 0)
+		turn_fetch_tools(t, &rep);	/* rep is the turn's now */
 	else
-		turn_answer(t, &rep.ok);
+		turn_prepare(t, &rep);
 out:
 	begin_rep_free(type, &rep);
 }

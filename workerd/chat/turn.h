@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct tpl_visitor;
 struct turn;
 struct upstream;
 struct upstream_req;
@@ -120,6 +121,18 @@ struct turn_ops {
 	 * NULL: as done with an empty reply.
 	 */
 	void (*human)(void *fe, const char *conv_id);
+	/*
+	 * Optional: a tool the model called is running, or has ended (state
+	 * "running", "done", "failed"): the client may say so ("looking
+	 * up...").
+	 */
+	void (*tool)(void *fe, const char *name, const char *state);
+	/*
+	 * Optional: the verified visitor's own fields into v (NULL for a
+	 * field not known): 0; -1 when the visitor is not verified (the
+	 * actions that require one are refused).
+	 */
+	int (*visitor)(void *fe, struct tpl_visitor *v);
 };
 
 /*

@@ -705,9 +705,27 @@ ws_human(void *fe, const char *conv_id)
  * merged the widget's own model and prompt into its agent's); HUMAN:
  * stored, and a person answers.
  */
+/* {"type":"tool","name","status"}: "looking up..." while a call runs. */
+static void
+ws_tool(void *fe, const char *name, const char *state)
+{
+	wsend(fe, json_pack("{s:s, s:s, s:s}", "type", "tool", "name", name,
+	    "status", state));
+}
+
+/* The socket's verified identity, for the actions' templates. */
+static int
+ws_visitor(void *fe, struct tpl_visitor *v)
+{
+	struct wsess *s = fe;
+
+	return wsident_visitor(&s->ident, v);
+}
+
 static const struct turn_ops ws_ops = {
 	"wschat", &nturns, PROTO_ST_WS_BEGIN, ST_WS_OK, ST_WS_HUMAN,
 	ws_start, ws_token, ws_busy, ws_done, ws_error, ws_refused, ws_human,
+	ws_tool, ws_visitor,
 };
 
 /* The session's idle expiry, as its requests carry it. */

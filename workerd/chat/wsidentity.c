@@ -17,9 +17,11 @@
  * A hash that is not 64 lowercase hex digits is answered unverified
  * without asking storaged. Nothing here logs the hash or the id.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "chat.h"
+#include "template.h"
 #include "stmsgs.h"
 #include "widgetmsg.h"
 #include "workerd.h"
@@ -53,6 +55,14 @@ identity_send(struct wsident *id, struct wsess *s, int taken)
 }
 
 /* ST_WS_IDENTIFY -> struct st_ws_identify_rep */
+/* The identify's fields let go. */
+static void
+ident_forget(struct wsident *id)
+{
+	free(id->external_id);
+	id->external_id = NULL;
+}
+
 static void
 identify_done(const struct storec_result *r, void *arg)
 {
@@ -74,7 +84,8 @@ identify_done(const struct storec_result *r, void *arg)
 	if (rep.result == ST_WS_OK && rep.verified) {
 		id->verified = 1;
 		wschat_stored(s);
-	}
+	} else
+		ident_forget(id);	/* only a verified identity's are kept */
 	identity_send(id, s, rep.result == ST_WS_OK && rep.taken);
 }
 
@@ -122,6 +133,12 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 		return;
 	}
 	memcpy(req.token, token_hash, ST_TOKEN_HASH_LEN);
+	ident_forget(id);
+	if ((id->external_id = strdup(m->ext_id)) == NULL) {
+		wschat_send_error(s, "Your sign-in could not be checked. Please try "
+		    "again.");
+		return;
+	}
 	id->s = s;
 	if (storec_ask(NULL, PROTO_ST_WS_IDENTIFY, &req, identify_done, id,
 	    &id->req) < 0) {
@@ -138,4 +155,16 @@ wsident_free(struct wsident *id)
 		storec_cancel(id->req);
 	id->req = NULL;
 	id->s = NULL;
+	ident_forget(id);
+}
+
+int
+wsident_visitor(const struct wsident *id, struct tpl_visitor *v)
+{
+	if (!id->verified || id->external_id == NULL)
+		return -1;
+	/* The hash signs the id alone: the page's email is not verified. */
+	v->external_id = id->external_id;
+	v->email = NULL;
+	return 0;
 }

@@ -136,6 +136,7 @@ struct upstream {
 	unsigned got_status:1;
 	unsigned got_done:1;	/* data: [DONE] */
 	unsigned finished:1;	/* a finish_reason */
+	unsigned tool_finish:1;	/* ... of "tool_calls" */
 	unsigned refused:1;	/* an address the policy refuses, not opened */
 };
 
@@ -627,6 +628,7 @@ finish(struct upstream *u, enum upstream_status st, const char *text)
 	r.error = text != NULL ? text : "";
 	r.prompt_tokens = u->prompt_tokens;
 	r.completion_tokens = u->completion_tokens;
+	r.tool_finish = u->tool_finish;
 	metrics_upstream_done((int)st, u->first_us ? u->first_us -
 	    u->start_us : 0, proto_mono_us() - u->start_us, r.prompt_tokens,
 	    r.completion_tokens);
@@ -728,6 +730,10 @@ on_event(void *arg, const struct sse_event *ev)
 	}
 	if (c.finished)
 		u->finished = 1;
+	if (c.tool_finish)
+		u->tool_finish = 1;
+	if (c.tools != NULL && u->cbs.on_tools != NULL)
+		u->cbs.on_tools(u->arg, c.tools);
 	if (c.content_len > 0)
 		u->cbs.on_delta(u->arg, c.content, c.content_len);
 	sse_chunk_free(&c);
@@ -908,10 +914,35 @@ system_join(const char *sp, const char *extra)
 }
 
 /*
+ * One message's members: role, content (null when NULL), and an
+ * assistant's tool_calls (their JSON as it is) or a tool's tool_call_id.
+ */
+static void
+add_msg(struct buf *b, const struct upstream_msg *m)
+{
+	buf_adds(b, "\"role\":");
+	buf_add_jstr(b, m->role, strlen(m->role));
+	buf_adds(b, ",\"content\":");
+	if (m->content != NULL)
+		buf_add_jstr(b, m->content, strlen(m->content));
+	else
+		buf_adds(b, "null");
+	if (m->tool_calls != NULL) {
+		buf_adds(b, ",\"tool_calls\":");
+		buf_adds(b, m->tool_calls);
+	}
+	if (m->tool_call_id != NULL) {
+		buf_adds(b, ",\"tool_call_id\":");
+		buf_add_jstr(b, m->tool_call_id, strlen(m->tool_call_id));
+	}
+}
+
+/*
  * The request body, written straight out (jansson's objects and dump cost
  * more than the rest of starting a request): {"model", "messages":[system
  * prompt, history...], "stream":true, "stream_options":{"include_usage":
- * true}}, then "temperature" and "max_tokens" when the request sets them.
+ * true}}, then "tools" (and "tool_choice"), "temperature" and
+ * "max_tokens" when the request sets them.
  * NUL-terminated; *lenp is its length.
  */
 static char *
@@ -942,16 +973,19 @@ build_body(const struct upstream_req *req, size_t *lenp)
 	}
 	free(joined);
 	for (i = 0; i < req->nmsgs; i++) {
-		buf_adds(&b, first ? "{\"role\":" : ",{\"role\":");
-		buf_add_jstr(&b, req->msgs[i].role, strlen(req->msgs[i].role));
-		buf_adds(&b, ",\"content\":");
-		buf_add_jstr(&b, req->msgs[i].content,
-		    strlen(req->msgs[i].content));
+		buf_adds(&b, first ? "{" : ",{");
+		add_msg(&b, &req->msgs[i]);
 		buf_adds(&b, "}");
 		first = 0;
 	}
 	buf_adds(&b, "],\"stream\":true,"
 	    "\"stream_options\":{\"include_usage\":true}");
+	if (req->tools != NULL) {
+		buf_adds(&b, ",\"tools\":");
+		buf_adds(&b, req->tools);
+		if (req->tools_none)
+			buf_adds(&b, ",\"tool_choice\":\"none\"");
+	}
 	if (req->has_temperature)
 		add_temperature(&b, req->temperature_milli);
 	if (req->max_tokens > 0) {

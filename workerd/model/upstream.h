@@ -15,11 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct upstream;
 
 struct upstream_msg {
-	const char *role;	/* "user", "assistant", "system" */
-	const char *content;
+	const char *role;	/* "user", "assistant", "system", "tool" */
+	const char *content;	/* NULL: null (an assistant's tool calls alone) */
+	/* An assistant's: the tool calls it made, a JSON array's text; or NULL. */
+	const char *tool_calls;
+	const char *tool_call_id;	/* a tool's: the call it answers; or NULL */
 };
 
 /*
@@ -56,6 +61,13 @@ struct upstream_req {
 	int has_temperature;		/* 0: no "temperature" sent */
 	uint32_t temperature_milli;	/* "temperature": this / 1000 */
 	uint32_t max_tokens;		/* 0: no "max_tokens" sent */
+	/*
+	 * NULL: no tools. Else the "tools" array's text (the functions the
+	 * model may call); tools_none: "tool_choice":"none" (the last round:
+	 * the model must answer in words).
+	 */
+	const char *tools;
+	int tools_none;
 };
 
 enum upstream_status {
@@ -71,6 +83,7 @@ struct upstream_result {
 	const char *error;		/* for logs and the stored failed turn; never secrets */
 	uint32_t prompt_tokens;		/* from the usage chunk, 0 if none */
 	uint32_t completion_tokens;
+	int tool_finish;		/* the finish_reason was "tool_calls" */
 };
 
 /*
@@ -97,6 +110,11 @@ struct upstream_cbs {
 	 * on_done is a harmless no-op; after it, a use after free).
 	 */
 	void (*on_done)(void *arg, const struct upstream_result *);
+	/*
+	 * Optional: a chunk's choices[0].delta.tool_calls (any JSON: the
+	 * caller's toolcall.c judges it), owned by the chunk: read it here.
+	 */
+	void (*on_tools)(void *arg, const json_t *tool_calls);
 };
 
 /*

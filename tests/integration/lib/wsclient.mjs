@@ -119,17 +119,20 @@ export class Visitor {
     return this.avail.shift();
   }
 
-  // One chat turn: typing_start, tokens, message, typing_stop.
+  // One chat turn: typing_start, tokens (and the tools' steps, when the
+  // model calls actions), message, typing_stop.
   async turn(content, timeout = 15000) {
     this.send({ type: 'message', content });
     await this.next('typing_start', timeout);
     const tokens = [];
+    const tools = [];
     for (;;) {
       const m = await this.next(undefined, timeout);
       if (m.type === 'token') { tokens.push(m.token); continue; }
+      if (m.type === 'tool') { tools.push(m); continue; }
       if (m.type !== 'message') throw new Error(`expected token or message, got ${JSON.stringify(m)}`);
       await this.next('typing_stop', timeout);
-      return { tokens, message: m };
+      return { tokens, message: m, tools };
     }
   }
 

@@ -315,7 +315,9 @@ x_unblock(void *arg)
 	upstream_resume(x->u);
 }
 
-static const struct upstream_cbs xcbs = { x_can_write, x_delta, x_done };
+static const struct upstream_cbs xcbs = {
+	.can_write = x_can_write, .on_delta = x_delta, .on_done = x_done,
+};
 
 /* Every xfer a test used (all static), for the teardown to clean up. */
 static struct xfer *used[NSHARDED + 8];
@@ -350,7 +352,7 @@ x_free(struct xfer *x)
 static void
 x_start(struct xfer *x, const char *content)
 {
-	struct upstream_msg m = { "user", content };
+	struct upstream_msg m = { .role = "user", .content = content };
 	struct upstream_req r = { .msgs = &m, .nmsgs = 1 };
 
 	x->u = upstream_start(&r, &xcbs, x);
@@ -463,8 +465,9 @@ static void
 test_request_shape(void **state)
 {
 	struct upstream_msg hist[3] = {
-		{ "user", "first" }, { "assistant", "You said: first" },
-		{ "user", "second" },
+		{ .role = "user", .content = "first" },
+		{ .role = "assistant", .content = "You said: first" },
+		{ .role = "user", .content = "second" },
 	};
 	struct upstream_req req = { .msgs = hist, .nmsgs = 3 };
 	json_t *r, *body, *msgs, *h;
@@ -1062,7 +1065,7 @@ body_of(json_t *r, const char *name)
 static void
 test_agent_request(void **state)
 {
-	struct upstream_msg m = { "user", "hi" };
+	struct upstream_msg m = { .role = "user", .content = "hi" };
 	struct upstream_req req;
 	char own[128];
 	json_t *r;
@@ -1163,7 +1166,7 @@ test_agent_request(void **state)
 static void
 agent_401(const char *b, struct xfer *x)
 {
-	struct upstream_msg m = { "user", "hi" };
+	struct upstream_msg m = { .role = "user", .content = "hi" };
 	struct upstream_req req;
 	char resp[1024], url[64];
 	pid_t pid;
@@ -1233,7 +1236,7 @@ test_key_masked_before_cut(void **state)
 static void
 test_reuse_per_base_url(void **state)
 {
-	struct upstream_msg m = { "user", "hi" };
+	struct upstream_msg m = { .role = "user", .content = "hi" };
 	struct upstream_req req;
 	char a[128], b[128], c[128];
 	int ports[8], first[2] = { 0, 0 }, i, n;
@@ -1305,7 +1308,7 @@ static void
 test_big_request_freed(void **state)
 {
 	enum { BIG = 400 * 1024 };
-	struct upstream_msg m[3];
+	struct upstream_msg m[3] = { { .role = NULL } };
 	struct upstream_req r = { .msgs = m, .nmsgs = 3 };
 	static struct xfer x;
 	size_t heap0, heap1;

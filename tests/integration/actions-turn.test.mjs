@@ -1,0 +1,155 @@
+// A chat turn that calls the owner's API (an action) through the model's
+// tool calls, end to end: real processes, the mock model calling tools
+// from a marker in the visitor's message, and an HTTP API of the test's
+// on loopback (PARLEY_ACTIONS_ALLOW_PRIVATE=on: the default
+// organisation's). An order looked up (the widget's socket shows the
+// call running then done, the API gets the order id in its path and the
+// action's header, the model reads its answer); the stream's tool lines;
+// a schema-invalid argument goes back to the model and never reaches the
+// API, nor does an argument the schema does not name (a model-written
+// visitor id); an action that needs a verified visitor is refused to an
+// anonymous one; a slow answer is cut at its timeout and a huge one at
+// max_response_bytes; another organisation's action is never callable.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+
+import { sid, streamTurn } from './lib/chat.mjs';
+import { Parley } from './lib/harness.mjs';
+import { checkerFor } from './lib/openapi.mjs';
+import { Visitor } from './lib/wsclient.mjs';
+
+const SCHEMA = { type: 'object', properties: { order_id: { type: 'string', maxLength: 20 } }, required: ['order_id'] };
+const call = (name, args) => `[[mock:call=${name},args=${encodeURIComponent(JSON.stringify(args)).replace(/,/g, '%2C')}]]`;
+
+describe('a turn calls the owner\'s API', () => {
+  let p;
+  let api;
+  let apiPort;
+  const seen = [];
+  let dw;
+
+  const admin = (method, path, body, org) => p.request(method, path, {
+    headers: { 'content-type': 'application/json', 'x-admin-api-key': p.adminKey,
+      ...(org ? { 'x-organization-id': org } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+  async function action(body, org) {
+    const r = await admin('POST', '/v1/admin/actions', { description: 'd', parameters: SCHEMA, ...body }, org);
+    assert.equal(r.status, 201, r.text);
+    return r.json().id;
+  }
+
+  before(async () => {
+    // The owner's API: /orders/ID answers its status 5 ms later; /slow
+    // never in time; /huge 100 KB.
+    api = http.createServer((req, res) => {
+      seen.push({ method: req.method, url: req.url, auth: req.headers.authorization });
+      if (req.url.startsWith('/slow')) {
+        setTimeout(() => { res.end('{"late":true}'); }, 1500);
+        return;
+      }
+      if (req.url.startsWith('/huge')) {
+        res.end('x'.repeat(100000));
+        return;
+      }
+      const id = decodeURIComponent(req.url.split('/')[2].split('?')[0]);
+      setTimeout(() => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ order_id: id, status: 'shipped' }));
+      }, 5);
+    });
+    await new Promise((resolve) => api.listen(0, '127.0.0.1', resolve));
+    apiPort = api.address().port;
+    p = new Parley({ workers: 1, mock: true,
+      env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ACTIONS_ALLOW_PRIVATE: 'on' } });
+    await p.start();
+    const ids = [
+      await action({ name: 'order_status', url: `http://127.0.0.1:${apiPort}/orders/{{order_id}}`,
+        headers: { Authorization: 'Bearer shop-key' } }),
+      await action({ name: 'my_orders', url: `http://127.0.0.1:${apiPort}/orders/{{order_id}}?c={{visitor.external_id}}`,
+        requires_verified: true }),
+      await action({ name: 'slow', url: `http://127.0.0.1:${apiPort}/slow/{{order_id}}`, timeout_ms: 300 }),
+      await action({ name: 'huge', url: `http://127.0.0.1:${apiPort}/huge/{{order_id}}`, max_response_bytes: 1000 }),
+    ];
+    const o = (await admin('POST', '/v1/admin/organizations', { name: 'Other' })).json().id;
+    const theirs = await action({ name: 'their_orders', url: 'https://93.184.216.34/orders/{{order_id}}' }, o);
+    let r = await admin('POST', '/v1/admin/agents', { name: 'Shop', action_ids: [...ids, theirs] });
+    assert.equal(r.status, 201, r.text);
+    dw = (await admin('GET', '/v1/admin/widgets')).json().widgets[0];
+    r = await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: r.json().id });
+    assert.equal(r.status, 200, r.text);
+  });
+  after(async () => {
+    if (p) await p.stop();
+    if (api) api.close();
+  });
+
+  // The last model request's messages.
+  async function lastRequest() {
+    const c = await p.mock.completions();
+    return c[c.length - 1].body;
+  }
+
+  test('an order looked up: the call shown running then done, its answer read by the model', async () => {
+    seen.length = 0;
+    const v = await Visitor.open(p, dw.widget_id);
+    await v.next('session');
+    const { message, tools } = await v.turn(`where is my order? ${call('order_status', { order_id: '4411' })}`);
+    assert.deepEqual(tools.map((x) => [x.name, x.status]), [['order_status', 'running'], ['order_status', 'done']]);
+    assert.equal(message.content, 'The tools said: {"order_id":"4411","status":"shipped"}');
+    assert.deepEqual(seen, [{ method: 'GET', url: '/orders/4411', auth: 'Bearer shop-key' }]);
+    const body = await lastRequest();
+    const names = body.tools.map((x) => x.function.name).sort();
+    assert.deepEqual(names, ['huge', 'my_orders', 'order_status', 'slow'], 'another organisation\'s is not offered');
+    const asked = body.messages.find((m) => m.role === 'assistant' && m.tool_calls);
+    assert.equal(asked.tool_calls[0].function.name, 'order_status');
+    const answered = body.messages.find((m) => m.role === 'tool');
+    assert.equal(answered.tool_call_id, asked.tool_calls[0].id);
+    assert.ok(!JSON.stringify(body).includes('shop-key'), 'the header\'s value never reaches the model');
+    await v.close();
+  });
+
+  test('the stream says the tool is running and done before the answer', async () => {
+    const s = await streamTurn(p, sid('tools'), `status? ${call('order_status', { order_id: 'A-7' })}`);
+    (await checkerFor(p)).checkStream('POST', '/v1/chat/stream', s);
+    const tools = s.events.filter((e) => e.type === 'tool');
+    assert.deepEqual(tools, [{ type: 'tool', name: 'order_status', status: 'running' },
+      { type: 'tool', name: 'order_status', status: 'done' }]);
+    assert.equal(s.events.find((e) => e.type === 'done').message,
+      'The tools said: {"order_id":"A-7","status":"shipped"}');
+  });
+
+  test('arguments the schema refuses go back to the model, never to the API', async () => {
+    seen.length = 0;
+    let s = await streamTurn(p, sid('bad'), `x ${call('order_status', { order_id: 4411 })}`);
+    assert.match(s.events.find((e) => e.type === 'done').message, /^The tools said: error: order_id: must be a string/);
+    s = await streamTurn(p, sid('bad'), `x ${call('order_status', { order_id: '1', 'visitor.external_id': 'cus_evil' })}`);
+    assert.match(s.events.find((e) => e.type === 'done').message, /^The tools said: error: .*is not an argument this tool takes/);
+    assert.deepEqual(seen, [], 'the API was never called');
+    assert.deepEqual(s.events.filter((e) => e.type === 'tool').map((e) => e.status), ['running', 'failed']);
+  });
+
+  test('an action that needs a verified visitor is refused to an anonymous one; the model\'s id never fills the visitor\'s', async () => {
+    seen.length = 0;
+    const s = await streamTurn(p, sid('anon'), `mine ${call('my_orders', { order_id: 'cus_evil' })}`);
+    assert.match(s.events.find((e) => e.type === 'done').message, /^The tools said: error: this needs a signed-in visitor/);
+    assert.deepEqual(seen, []);
+  });
+
+  test('a slow answer is cut at its timeout, a huge one at max_response_bytes', async () => {
+    let s = await streamTurn(p, sid('slow'), `x ${call('slow', { order_id: '1' })}`);
+    assert.match(s.events.find((e) => e.type === 'done').message, /^The tools said: error: .*(timed out|time)/);
+    s = await streamTurn(p, sid('huge'), `x ${call('huge', { order_id: '1' })}`);
+    const m = s.events.find((e) => e.type === 'done').message;
+    assert.equal(m, `The tools said: ${'x'.repeat(1000)}\n[the answer was longer: this is its beginning]`);
+  });
+
+  test('another organisation\'s action is never callable', async () => {
+    seen.length = 0;
+    const s = await streamTurn(p, sid('other'), `x ${call('their_orders', { order_id: '1' })}`);
+    assert.equal(s.events.find((e) => e.type === 'done').message, 'The tools said: error: there is no tool named their_orders');
+    assert.deepEqual(seen, []);
+  });
+});

@@ -1,0 +1,461 @@
+/*
+ * A chat turn's tools and their rounds (see tools.h): the request kept
+ * for the next rounds (its strings copied), the tools offered, the
+ * model's calls put together, checked and run, and their answers as the
+ * next request's messages.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call.h"
+#include "chat.h"
+#include "log.h"
+#include "resp.h"
+#include "schema.h"
+#include "toolcall.h"
+#include "tools.h"
+#include "workerd.h"
+
+/* Messages a turn's rounds add at most: each an assistant's and its calls'. */
+#define ROUND_MSGS	(1 + TOOLCALLS_MAX)
+#define WHY_MAX		512
+
+/* One call of the round. */
+struct tool_run {
+	struct turn_tools *tt;
+	const struct st_action *a;	/* NULL: no such tool */
+	struct action_call *call;	/* in flight, or NULL */
+	char *answer;			/* the tool message's text, once ended */
+};
+
+struct turn_tools {
+	struct st_actions acts;
+	json_t **schemas;		/* each action's parameters, parsed */
+	char *tools;			/* the "tools" array's text */
+	struct upstream_req base;	/* the first request, its strings ours */
+	struct upstream_msg *msgs;	/* its history, then the rounds' */
+	size_t nbase, nmsgs;
+	char **own;			/* the strings the messages point to */
+	size_t nown, capown;
+	struct toolcalls tc;
+	int asked;			/* a delta came since the last round */
+	uint32_t rounds;
+	struct tool_run runs[TOOLCALLS_MAX];
+	uint32_t nruns, pending;
+	struct loop_defer ended;	/* ran, outside the last call's callback */
+	tools_step_cb step;
+	tools_ran_cb ran;
+	void *arg;
+	struct tpl_visitor v;		/* its strings ours; NULL: unknown */
+	int allow_private;
+};
+
+static void round_ended(void *);
+
+/* s kept until tools_free (NULL stays NULL): the copy, or NULL and t->err. */
+static char *
+keep(struct turn_tools *tt, const char *s, int *err)
+{
+	char **n, *c;
+
+	if (s == NULL || *err)
+		return NULL;
+	if (tt->nown == tt->capown) {
+		if ((n = reallocarray(tt->own, tt->capown ? 2 * tt->capown : 16,
+		    sizeof(*n))) == NULL) {
+			*err = 1;
+			return NULL;
+		}
+		tt->own = n;
+		tt->capown = tt->capown ? 2 * tt->capown : 16;
+	}
+	if ((c = strdup(s)) == NULL) {
+		*err = 1;
+		return NULL;
+	}
+	tt->own[tt->nown++] = c;
+	return c;
+}
+
+/* The "tools" array: each action as a function the model may call. */
+static char *
+tools_text(struct turn_tools *tt)
+{
+	json_t *arr = json_array(), *f;
+	char *s = NULL;
+	uint32_t i;
+
+	for (i = 0; arr != NULL && i < tt->acts.n; i++) {
+		f = json_pack("{s:s, s:{s:s, s:s, s:O}}", "type", "function",
+		    "function", "name", tt->acts.actions[i].name,
+		    "description", tt->acts.actions[i].description,
+		    "parameters", tt->schemas[i]);
+		if (f == NULL || json_array_append_new(arr, f) < 0)
+			goto out;
+	}
+	if (arr != NULL)
+		s = json_dumps(arr, JSON_COMPACT);
+out:
+	json_decref(arr);
+	return s;
+}
+
+/* The first request's strings and history copied into tt->base. */
+static int
+copy_request(struct turn_tools *tt, const struct upstream_req *req)
+{
+	int err = 0;
+	size_t i;
+
+	tt->base = *req;
+	tt->base.model = keep(tt, req->model, &err);
+	tt->base.system_prompt = keep(tt, req->system_prompt, &err);
+	tt->base.system_extra = keep(tt, req->system_extra, &err);
+	tt->base.base_url = keep(tt, req->base_url, &err);
+	tt->base.org = keep(tt, req->org, &err);
+	tt->base.api_key = keep(tt, req->api_key, &err);
+	if ((tt->msgs = calloc(req->nmsgs + TOOLS_ROUNDS_MAX * ROUND_MSGS,
+	    sizeof(*tt->msgs))) == NULL)
+		return -1;
+	for (i = 0; i < req->nmsgs && !err; i++) {
+		tt->msgs[i].role = keep(tt, req->msgs[i].role, &err);
+		tt->msgs[i].content = keep(tt, req->msgs[i].content, &err);
+	}
+	tt->nbase = tt->nmsgs = req->nmsgs;
+	return err ? -1 : 0;
+}
+
+struct turn_tools *
+tools_new(struct st_actions *acts, const struct upstream_req *req,
+    const struct tpl_visitor *v, const char *org)
+{
+	struct turn_tools *tt;
+	uint32_t i;
+	int err = 0;
+
+	if (acts->n == 0 || (tt = calloc(1, sizeof(*tt))) == NULL)
+		return NULL;
+	tt->acts = *acts;
+	memset(acts, 0, sizeof(*acts));
+	toolcalls_init(&tt->tc);
+	loop_defer_init(&tt->ended, round_ended, tt);
+	tt->allow_private = wsettings.actions_allow_private &&
+	    strcmp(org, ST_WHO_ORG_DEFAULT) == 0;
+	if ((tt->schemas = calloc(tt->acts.n, sizeof(*tt->schemas))) == NULL)
+		goto fail;
+	for (i = 0; i < tt->acts.n; i++)
+		if ((tt->schemas[i] = json_loads(tt->acts.actions[i].parameters,
+		    0, NULL)) == NULL)
+			goto fail;
+	if (v != NULL) {
+		tt->v.external_id = keep(tt, v->external_id, &err);
+		tt->v.email = keep(tt, v->email, &err);
+	}
+	if (err || copy_request(tt, req) < 0 ||
+	    (tt->tools = tools_text(tt)) == NULL)
+		goto fail;
+	return tt;
+fail:
+	tools_free(tt);
+	return NULL;
+}
+
+static void
+runs_clear(struct turn_tools *tt)
+{
+	uint32_t i;
+
+	for (i = 0; i < tt->nruns; i++) {
+		action_call_cancel(tt->runs[i].call);
+		free(tt->runs[i].answer);
+	}
+	memset(tt->runs, 0, sizeof(tt->runs));
+	tt->nruns = tt->pending = 0;
+}
+
+void
+tools_free(struct turn_tools *tt)
+{
+	uint32_t i;
+
+	if (tt == NULL)
+		return;
+	loop_defer_cancel(&tt->ended);
+	runs_clear(tt);
+	toolcalls_free(&tt->tc);
+	for (i = 0; tt->schemas != NULL && i < tt->acts.n; i++)
+		json_decref(tt->schemas[i]);
+	free(tt->schemas);
+	st_rep_free(PROTO_ST_ACTION_TOOLS, &tt->acts);
+	if (tt->base.api_key != NULL)
+		explicit_bzero((char *)tt->base.api_key,
+		    strlen(tt->base.api_key));
+	for (i = 0; i < tt->nown; i++)
+		free(tt->own[i]);
+	free(tt->own);
+	free(tt->msgs);
+	free(tt->tools);
+	free(tt);
+}
+
+void
+tools_request(struct turn_tools *tt, struct upstream_req *out)
+{
+	*out = tt->base;
+	out->msgs = tt->msgs;
+	out->nmsgs = tt->nmsgs;
+	out->tools = tt->tools;
+	out->tools_none = tt->rounds >= TOOLS_ROUNDS_MAX;
+}
+
+void
+tools_delta(struct turn_tools *tt, const json_t *tool_calls)
+{
+	tt->asked = 1;
+	(void)toolcalls_add(&tt->tc, tool_calls);	/* sticky: tools_run says */
+}
+
+int
+tools_asked(const struct turn_tools *tt)
+{
+	return tt->asked;
+}
+
+/* ------------------------------------------------------------- a round */
+
+/* The action named name, or -1. */
+static int
+action_named(const struct turn_tools *tt, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < tt->acts.n; i++)
+		if (strcmp(tt->acts.actions[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The round's calls as the assistant's message has them: a JSON text. */
+static char *
+calls_text(const struct toolcalls *tc)
+{
+	json_t *arr = json_array(), *c;
+	char *s = NULL;
+	uint32_t i;
+
+	for (i = 0; arr != NULL && i < tc->n; i++) {
+		c = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", tc->calls[i].id,
+		    "type", "function", "function", "name", tc->calls[i].name,
+		    "arguments", tc->calls[i].args != NULL ?
+		    tc->calls[i].args : "{}");
+		if (c == NULL || json_array_append_new(arr, c) < 0)
+			goto out;
+	}
+	if (arr != NULL)
+		s = json_dumps(arr, JSON_COMPACT);
+out:
+	json_decref(arr);
+	return s;
+}
+
+/*
+ * What the model reads for a call: head, then text (what was kept of the
+ * answer, the action's max_response_bytes) as valid UTF-8; malloc'd.
+ */
+static char *
+answer_text(const char *head, const char *text, size_t len, int cut)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_adds(&b, head);
+	chat_utf8_append(&b, text, len, len);
+	if (cut)
+		buf_adds(&b, "\n[the answer was longer: this is its beginning]");
+	buf_add(&b, "", 1);
+	if (b.err) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+static void
+round_ended(void *arg)
+{
+	struct turn_tools *tt = arg;
+	uint32_t i;
+	int err = 0;
+
+	for (i = 0; i < tt->nruns; i++) {
+		tt->msgs[tt->nmsgs].role = "tool";
+		tt->msgs[tt->nmsgs].tool_call_id = keep(tt, tt->tc.calls[i].id,
+		    &err);
+		tt->msgs[tt->nmsgs].content = keep(tt, tt->runs[i].answer != NULL ?
+		    tt->runs[i].answer : "error: out of memory", &err);
+		tt->nmsgs++;
+	}
+	runs_clear(tt);
+	toolcalls_free(&tt->tc);
+	toolcalls_init(&tt->tc);
+	tt->asked = 0;
+	if (err)
+		log_warnx("tools: out of memory keeping a round's answers");
+	tt->ran(tt->arg);
+}
+
+/* One call has ended with answer (malloc'd; NULL out of memory). */
+static void
+run_end(struct tool_run *r, char *answer, enum tool_state st)
+{
+	struct turn_tools *tt = r->tt;
+
+	r->call = NULL;
+	r->answer = answer;
+	if (r->a != NULL)
+		tt->step(tt->arg, r->a->name, st);
+	if (--tt->pending == 0)
+		loop_defer(&tt->ended);
+}
+
+static void
+call_done(void *arg, const struct action_call_result *res)
+{
+	struct tool_run *r = arg;
+	char head[96];
+	int ok = res->err == ACALL_OK && res->status >= 200 &&
+	    res->status < 300;
+
+	if (res->err != ACALL_OK) {
+		snprintf(head, sizeof(head), "error: ");
+		run_end(r, answer_text(head, res->error, strlen(res->error), 0),
+		    TOOL_FAILED);
+		return;
+	}
+	if (ok)
+		head[0] = '\0';
+	else
+		snprintf(head, sizeof(head), "error: the API answered HTTP "
+		    "%d: ", res->status);
+	run_end(r, answer_text(head, res->body, res->len, res->cut),
+	    ok ? TOOL_DONE : TOOL_FAILED);
+}
+
+/* Why a call of action i with args is not made, into why; or NULL. */
+static const char *
+call_refused(struct turn_tools *tt, uint32_t i, const json_t *args,
+    char *why, size_t whysz)
+{
+	const struct st_action *a = &tt->acts.actions[i];
+	char v[WHY_MAX - 8];
+
+	if (schema_validate(tt->schemas[i], args, v, sizeof(v)) < 0) {
+		snprintf(why, whysz, "error: %s", v);
+		return why;
+	}
+	if (a->requires_verified && tt->v.external_id == NULL)
+		return "error: this needs a signed-in visitor (a verified "
+		    "identity); ask the visitor to sign in first";
+	if (a->changes_data)
+		return "error: this changes data and needs the visitor's "
+		    "confirmation, which this chat cannot ask for; tell the "
+		    "visitor it cannot be done here";
+	return NULL;
+}
+
+/* Call i of the round started, or ended at once with why not. */
+static void
+run_start(struct turn_tools *tt, uint32_t i)
+{
+	struct tool_run *r = &tt->runs[i];
+	struct tool_call *tc = &tt->tc.calls[i];
+	struct action_call_req q;
+	const struct tpl_visitor *v = &tt->v;
+	const char *refused, *why;
+	char buf[WHY_MAX], *url = NULL, *body = NULL;
+	int k;
+
+	r->tt = tt;
+	tt->pending++;
+	if ((k = action_named(tt, tc->name)) < 0) {
+		snprintf(buf, sizeof(buf), "error: there is no tool named %s",
+		    tc->name);
+		run_end(r, strdup(buf), TOOL_FAILED);
+		return;
+	}
+	r->a = &tt->acts.actions[k];
+	tt->step(tt->arg, r->a->name, TOOL_RUNNING);
+	if ((refused = call_refused(tt, (uint32_t)k, tc->parsed, buf,
+	    sizeof(buf))) != NULL) {
+		run_end(r, strdup(refused), TOOL_FAILED);
+		return;
+	}
+	if (tpl_expand(TPL_URL, r->a->url, tc->parsed, v, &url, &why) < 0 ||
+	    (r->a->body[0] != '\0' && tpl_expand(TPL_JSON, r->a->body,
+	    tc->parsed, v, &body, &why) < 0)) {
+		snprintf(buf, sizeof(buf), "error: %s", why);
+		free(url);
+		run_end(r, strdup(buf), TOOL_FAILED);
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.method = r->a->method;
+	q.url = url;
+	q.body = body;
+	q.headers = r->a->headers != NULL ? r->a->headers : "";
+	q.timeout_ms = r->a->timeout_ms ? r->a->timeout_ms :
+	    ST_ACTION_TIMEOUT_DEF;
+	q.max_bytes = r->a->max_response_bytes ? r->a->max_response_bytes :
+	    ST_ACTION_ANSWER_DEF;
+	q.allow_private = tt->allow_private;
+	r->call = action_call_start(&q, call_done, r);
+	free(url);
+	free(body);
+	if (r->call == NULL)
+		run_end(r, strdup("error: the call could not be started"),
+		    TOOL_FAILED);
+}
+
+int
+tools_run(struct turn_tools *tt, tools_step_cb step, tools_ran_cb ran,
+    void *arg, const char **why)
+{
+	char *calls;
+	uint32_t i;
+	int err = 0;
+
+	if (toolcalls_end(&tt->tc) < 0) {
+		*why = tt->tc.why;
+		return -1;
+	}
+	if (tt->rounds >= TOOLS_ROUNDS_MAX) {
+		*why = "the model called tools past its last round";
+		return -1;
+	}
+	if ((calls = calls_text(&tt->tc)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	tt->msgs[tt->nmsgs].role = "assistant";
+	tt->msgs[tt->nmsgs].content = NULL;
+	tt->msgs[tt->nmsgs].tool_calls = keep(tt, calls, &err);
+	free(calls);
+	if (err) {
+		*why = "out of memory";
+		return -1;
+	}
+	tt->nmsgs++;
+	tt->rounds++;
+	tt->step = step;
+	tt->ran = ran;
+	tt->arg = arg;
+	tt->nruns = tt->tc.n;
+	/* One more than the calls: none ends the round while they start. */
+	tt->pending = 1;
+	for (i = 0; i < tt->nruns; i++)
+		run_start(tt, i);
+	if (--tt->pending == 0)
+		loop_defer(&tt->ended);
+	return 0;
+}

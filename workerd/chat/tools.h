@@ -1,0 +1,76 @@
+/*
+ * A chat turn's tools (tools.c): the actions its agent may call
+ * (proto/actionmsg.h) offered to the model, and the rounds in which the
+ * model calls them. A round: the model's answer ends asking for calls
+ * (their deltas put together by model/toolcall.c); each call is checked
+ * (a tool the turn has, arguments its schema takes, a verified visitor
+ * where the action requires one) and run, all of a round's at once
+ * (actions/call.c); every answer, or why there is none, goes back to the
+ * model as a tool message, and the model is asked again, with the
+ * rounds' messages after the conversation. At most TOOLS_ROUNDS_MAX
+ * rounds: the last request says "tool_choice":"none", and the model
+ * answers in words.
+ *
+ * What the model wrote never reaches the owner's API but as arguments its
+ * schema took, filled into the action's templates (actions/template.c)
+ * beside the verified visitor's own fields.
+ */
+#ifndef PARLEY_CHAT_TOOLS_H
+#define PARLEY_CHAT_TOOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "actionmsg.h"
+#include "template.h"
+#include "upstream.h"
+
+#define TOOLS_ROUNDS_MAX	4	/* rounds of calls in one turn */
+
+struct turn_tools;
+
+/* How a call went, as the front end shows it ("looking up..."). */
+enum tool_state {
+	TOOL_RUNNING,
+	TOOL_DONE,
+	TOOL_FAILED,
+};
+
+/* A call's step told to the turn: name, its state. */
+typedef void (*tools_step_cb)(void *arg, const char *name, enum tool_state);
+/* Every call of the round has ended. */
+typedef void (*tools_ran_cb)(void *arg);
+
+/*
+ * The turn's tools: acts's actions (taken: acts is left empty), the
+ * request req as the first round asks it (copied whole, its strings
+ * too), the verified visitor v (copied; NULL: none), and org, whose
+ * actions these are (PARLEY_ACTIONS_ALLOW_PRIVATE's for the default
+ * one). NULL out of memory or with no action.
+ */
+struct turn_tools *tools_new(struct st_actions *acts,
+    const struct upstream_req *req, const struct tpl_visitor *v,
+    const char *org);
+void tools_free(struct turn_tools *);
+/*
+ * The next model request into out: the first one's, its history followed
+ * by the rounds' messages, the tools offered (tool_choice "none" once the
+ * rounds are used up). Valid until the next round starts or tools_free.
+ */
+void tools_request(struct turn_tools *, struct upstream_req *out);
+/* A chunk's tool_calls (upstream's on_tools). */
+void tools_delta(struct turn_tools *, const json_t *tool_calls);
+/* 1 when the model's answer asked for calls. */
+int tools_asked(const struct turn_tools *);
+/*
+ * The round's calls run: 0, with step called for each call's start and
+ * end and ran once when all have ended (from the loop, never from inside
+ * tools_run); -1 with *why (static) when the round does not read (the
+ * turn fails: nothing was called).
+ */
+int tools_run(struct turn_tools *, tools_step_cb step, tools_ran_cb ran,
+    void *arg, const char **why);
+
+#endif
