@@ -23,6 +23,11 @@
 #           p50/p99 at c=1 and a fast receiver's delivery delay, with a
 #           slow receiver (10 s an answer) beside it and without
 #           (tests/bench/hook-side.mjs);
+#  tools    Parley pinned as chat (PARLEY_ACTIONS_ALLOW_PRIVATE=on), with
+#           an API of the bench's answering 5 ms later: a turn's first
+#           token without a tool call and with one, the mock's tool round
+#           and the API called directly; Parley's own time per tool round
+#           (goal: at most 1 ms) (tests/bench/tool-side.mjs);
 #  streams  pinned as chat, each round on freshly started servers (a
 #           process keeps what an earlier run grew): 1,000 and 4,000
 #           streams held (model: 300 ms to the first chunk, then 60 chunks
@@ -73,7 +78,7 @@
 # minutes on 2 cores, a third of it loading 1M conversations):
 #   PARLEY_BIN [bin]             the build to measure (release: `make`)
 #   NGINX [/usr/sbin/nginx]      nginx binary (scripts/deps.sh bench: nginx-light)
-#   BENCH_ONLY [health,widget,chat,hooks,streams,dbsize,dash,abuse,knowledge]  sections to run
+#   BENCH_ONLY [health,widget,chat,hooks,tools,streams,dbsize,dash,abuse,knowledge]  sections to run
 #   BENCH_OUT [build/bench]      where the JSON goes
 #   BENCH_SYNC [full]            storaged's PARLEY_SYNC while measuring (the
 #                                goals are for full; interval to compare)
@@ -120,7 +125,7 @@ cd "$(dirname "$0")/.."
 
 BIN=${PARLEY_BIN:-bin}
 NGINX=${NGINX:-/usr/sbin/nginx}
-SECTIONS=${BENCH_ONLY:-health,widget,chat,hooks,streams,dbsize,dash,abuse,knowledge}
+SECTIONS=${BENCH_ONLY:-health,widget,chat,hooks,tools,streams,dbsize,dash,abuse,knowledge}
 OUTDIR=${BENCH_OUT:-build/bench}
 DURATION=${BENCH_DURATION:-10s}
 CONNS=${BENCH_CONNECTIONS:-64}
@@ -138,8 +143,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 want() { [[ ",$SECTIONS," == *",$1,"* ]]; }
 
 for s in ${SECTIONS//,/ }; do
-	case $s in health | widget | chat | hooks | streams | dbsize | dash | abuse | knowledge) ;;
-	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, hooks, streams, dbsize, dash, abuse, knowledge)" ;;
+	case $s in health | widget | chat | hooks | tools | streams | dbsize | dash | abuse | knowledge) ;;
+	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, hooks, tools, streams, dbsize, dash, abuse, knowledge)" ;;
 	esac
 done
 for b in parley-masterd parley-workerd parley-storaged mockai; do
@@ -493,6 +498,19 @@ if want hooks; then
 		--admin "$AKEY" --out "$OUT" || die "the webhooks rounds failed"
 	stop_parley
 	section_end hooks
+fi
+# ================================================================ tools
+# What a tool round adds to the first token, and Parley's share of it.
+if want tools; then
+	section_start tools
+	[ -n "${MPORT:-}" ] || start_mock "$CLIENT_CPU"
+	PENV_EXTRA=(PARLEY_ACTIONS_ALLOW_PRIVATE=on)
+	start_parley "$tmp/tools-data" 1 "$SERVER_CPU"
+	PENV_EXTRA=()
+	run "$CLIENT_CPU" timeout 600 node tests/bench/tool-side.mjs --parley "$PPORT" --mock "$MPORT" \
+		--key "$WKEY" --admin "$AKEY" --out "$OUT" || die "the tools rounds failed"
+	stop_parley
+	section_end tools
 fi
 # Each round of streams on freshly started servers (and a fresh data
 # directory): a process keeps the memory an earlier run grew.

@@ -11,6 +11,7 @@
 // anonymous one; a slow answer is cut at its timeout and a huge one at
 // max_response_bytes; another organisation's action is never callable.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
@@ -28,6 +29,7 @@ describe('a turn calls the owner\'s API', () => {
   let apiPort;
   const seen = [];
   let dw;
+  let agentId;
 
   const admin = (method, path, body, org) => p.request(method, path, {
     headers: { 'content-type': 'application/json', 'x-admin-api-key': p.adminKey,
@@ -77,8 +79,9 @@ describe('a turn calls the owner\'s API', () => {
     const theirs = await action({ name: 'their_orders', url: 'https://93.184.216.34/orders/{{order_id}}' }, o);
     let r = await admin('POST', '/v1/admin/agents', { name: 'Shop', action_ids: [...ids, theirs] });
     assert.equal(r.status, 201, r.text);
+    agentId = r.json().id;
     dw = (await admin('GET', '/v1/admin/widgets')).json().widgets[0];
-    r = await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: r.json().id });
+    r = await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agentId });
     assert.equal(r.status, 200, r.text);
   });
   after(async () => {
@@ -136,6 +139,26 @@ describe('a turn calls the owner\'s API', () => {
     const s = await streamTurn(p, sid('anon'), `mine ${call('my_orders', { order_id: 'cus_evil' })}`);
     assert.match(s.events.find((e) => e.type === 'done').message, /^The tools said: error: this needs a signed-in visitor/);
     assert.deepEqual(seen, []);
+  });
+
+  test('a verified visitor\'s own id fills the URL, whatever the model wrote', async () => {
+    let r = await admin('POST', '/v1/admin/widgets', { name: 'Signed in', agent_id: agentId });
+    assert.equal(r.status, 201, r.text);
+    const wid = r.json().widget_id;
+    r = await admin('POST', `/v1/admin/widgets/${wid}/identity-secret`);
+    const secret = r.json().identity_secret;
+    const v = await Visitor.open(p, wid);
+    await v.next('session');
+    const id = 'cus_42';
+    v.send({ type: 'identify', id, hash: crypto.createHmac('sha256', secret).update(id).digest('hex') });
+    assert.equal((await v.next('identity')).verified, true);
+    seen.length = 0;
+    const { message, tools } = await v.turn(`my order 7 ${call('my_orders', { order_id: '7&c=cus_evil' })}`);
+    assert.deepEqual(tools.map((x) => x.status), ['running', 'done']);
+    assert.deepEqual(seen.map((x) => x.url), ['/orders/7%26c%3Dcus_evil?c=cus_42'],
+      'the model\'s text stays in its segment; the visitor\'s id is the verified one');
+    assert.match(message.content, /^The tools said: /);
+    await v.close();
   });
 
   test('a slow answer is cut at its timeout, a huge one at max_response_bytes', async () => {

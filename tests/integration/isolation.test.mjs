@@ -41,7 +41,15 @@ function bodyFor(method, p) {
   if (p.startsWith('/v1/admin/canned-replies')) return { shortcut: 'b-thing', text: 'B writes here' };
   if (p === '/v1/admin/knowledge/search') return { query: 'zebra kettle answer', k: 50 };
   if (p === '/v1/admin/knowledge/sources') return { type: 'qa', question: 'B question?', answer: 'B writes here' };
+  if (p === '/v1/admin/actions') return ACTION('b_thing');
+  if (p.startsWith('/v1/admin/actions/')) return { description: 'B writes here' };
   return { name: 'B thing' };
+}
+
+// An action of name (its API a public literal: never called here).
+function ACTION(name) {
+  return { name, description: 'Looks an order up.', url: 'https://93.184.216.34/orders/{{id}}',
+    parameters: { type: 'object', properties: { id: { type: 'string' } } } };
 }
 
 describe('organisations are isolated, route by route', () => {
@@ -109,6 +117,9 @@ describe('organisations are isolated, route by route', () => {
       answer: `The zebra kettle answer of ${o.secret}.` });
     assert.equal(r.status, 201, r.text);
     o.source = r.json();
+    r = await call('POST', '/v1/admin/actions', h, ACTION(`order_${o.secret}`));
+    assert.equal(r.status, 201, r.text);
+    o.action = r.json();
     o.inviteEmail = `invitee-${o.secret.toLowerCase()}@example.com`;
     r = await call('POST', '/v1/admin/users', h, { email: o.inviteEmail, role: 'agent' });
     assert.equal(r.status, 201, r.text);
@@ -121,7 +132,7 @@ describe('organisations are isolated, route by route', () => {
   // What of o must never be in another organisation's answers.
   const marks = (o) => [o.id, o.secret, o.conv, o.contact, o.widget.id, o.widget.widget_id, o.agent.id, o.token,
     o.key.id, o.key.key, o.member.id, o.member.email, o.hook.id, o.hook.secret, o.canned.id,
-    o.invitation, o.inviteEmail, o.source.id];
+    o.invitation, o.inviteEmail, o.source.id, o.action.id];
   function holdsNothingOf(text, o, what) {
     for (const m of marks(o)) assert.ok(!text.includes(m), `${what} holds ${m} of organisation ${o.tag}`);
   }
@@ -138,6 +149,7 @@ describe('organisations are isolated, route by route', () => {
     if (route.startsWith('/v1/admin/canned-replies/')) return o.canned.id;
     if (route.startsWith('/v1/admin/invitations/')) return o.invitation;
     if (route.startsWith('/v1/admin/knowledge/sources/')) return o.source.id;
+    if (route.startsWith('/v1/admin/actions/')) return o.action.id;
     throw new Error(`isolation.test.mjs: no id of an organisation for ${route}: say which here`);
   }
 

@@ -117,12 +117,17 @@ function tryPort(port) {
 // this test or of another running beside it) can take it meanwhile: a
 // port from listen(0) could be, and the server then failed to start
 // ("Address already in use").
+// Chromium refuses to load a page from these ports (ERR_UNSAFE_PORT):
+// those of its list above the range's base.
+const UNSAFE_PORTS = new Set([10080]);
+
 export async function freePort() {
   const [lo] = ephemeralRange();
   const base = 10000;
   if (lo > base + 1000) {
     for (let i = 0; i < 50; i++) {
-      const port = await tryPort(base + Math.floor(Math.random() * (lo - base)));
+      const want = base + Math.floor(Math.random() * (lo - base));
+      const port = UNSAFE_PORTS.has(want) ? null : await tryPort(want);
       if (port) return port;
     }
   }
