@@ -17,7 +17,7 @@ static const char conv_header[] = "id,widgetId,sessionId,contactId,"
     "ratingComment\r\n";
 static const char msg_header[] = "id,conversationId,role,status,content,"
     "createdAt,promptTokens,completionTokens,name,feedback,sources,"
-    "knowledge\r\n";
+    "knowledge,arguments,durationMs\r\n";
 
 static void
 adds(struct penc *e, const char *s)
@@ -282,6 +282,9 @@ exprow_msg(struct penc *e, enum export_format fmt, const struct st_msg *m)
 		{ "sources", COL_ID, sources, 0 },
 		{ "knowledge", COL_ID, is_answer ?
 		    st_msg_knowledge_name(m->knowledge) : NULL, 0 },
+		/* A tool's: the model's arguments, the call's time. */
+		{ "arguments", COL_ID, m->arguments, 0 },
+		{ "durationMs", COL_OPT, NULL, m->duration_ms },
 	};
 
 	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));

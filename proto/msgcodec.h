@@ -101,6 +101,10 @@ struct playout {
 #define PLAYOUT(NAME, T, FIELDS) \
 	const struct playout NAME = { #T, sizeof(T), FIELDS, \
 	    sizeof(FIELDS) / sizeof(FIELDS[0]), NULL, NULL, NULL }
+/* The same, freed by FREE (a whole record) rather than field by field. */
+#define PLAYOUT_FREE(NAME, T, FIELDS, FREE) \
+	const struct playout NAME = { #T, sizeof(T), FIELDS, \
+	    sizeof(FIELDS) / sizeof(FIELDS[0]), NULL, NULL, FREE }
 /* The layout of nothing: an empty payload. */
 extern const struct playout pl_empty;
 

@@ -323,7 +323,17 @@ static const struct pfield f_msg_shown[] = {
 	PFBUF(struct st_msg, id),		/* issue 26: the thumbs name it */
 	PFU8(struct st_msg, feedback),
 };
-static PLAYOUT(pl_msg_shown, struct st_msg, f_msg_shown);
+/*
+ * Freed as a whole message: storaged's replies hold what it read of the
+ * record (its sources, a tool's arguments), not the shown fields alone.
+ */
+static void
+msg_shown_free(void *s)
+{
+	st_msg_free(s);
+}
+static PLAYOUT_FREE(pl_msg_shown, struct st_msg, f_msg_shown,
+    msg_shown_free);
 
 /* -------------------------------------------------------- conversations */
 
@@ -344,6 +354,15 @@ static const struct pfield f_ks_str[] = {
 };
 static PLAYOUT(pl_ks_str, struct st_str, f_ks_str);
 
+static const struct pfield f_tool_rec[] = {
+	PFSTR(struct st_tool_rec, name, ST_ACTION_NAME_MAX),
+	PFSTR(struct st_tool_rec, arguments, ST_TOOL_ARGS_KEPT),
+	PFSTR(struct st_tool_rec, status, ST_STATUS_MAX),
+	PFSTR(struct st_tool_rec, content, ST_TOOL_ANSWER_KEPT),
+	PFU32(struct st_tool_rec, duration_ms),
+};
+static PLAYOUT(pl_tool_rec, struct st_tool_rec, f_tool_rec);
+
 static const struct pfield f_msg_append_req[] = {
 	PFSTR(struct st_msg_append_req, conv_id, ST_ID_HEX),
 	PFSTR(struct st_msg_append_req, role, ST_ROLE_MAX),
@@ -354,6 +373,8 @@ static const struct pfield f_msg_append_req[] = {
 	PFLIST(struct st_msg_append_req, sources, nsources, ST_MSG_SOURCES_MAX,
 	    pl_ks_str),
 	PFU8(struct st_msg_append_req, knowledge),
+	PFLIST(struct st_msg_append_req, tools, ntools, ST_TOOL_CALLS_MAX,
+	    pl_tool_rec),
 };
 PLAYOUT(pl_msg_append_req, struct st_msg_append_req, f_msg_append_req);
 

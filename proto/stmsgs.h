@@ -87,6 +87,14 @@ struct st_conv_open_rep {
 	uint8_t created;
 	struct st_conv conv;
 };
+/* A tool the model called in an answer's turn, stored before it. */
+struct st_tool_rec {
+	const char *name;		/* the action's: [A-Za-z0-9_-], 1-64 */
+	const char *arguments;		/* at most ST_TOOL_ARGS_KEPT bytes */
+	const char *status;		/* complete | failed */
+	const char *content;		/* at most ST_TOOL_ANSWER_KEPT bytes */
+	uint32_t duration_ms;
+};
 struct st_msg_append_req {
 	const char *conv_id, *role, *content, *status;
 	uint32_t prompt_tokens, completion_tokens;
@@ -94,6 +102,9 @@ struct st_msg_append_req {
 	struct st_str *sources;
 	uint32_t nsources;
 	uint8_t knowledge;	/* enum st_msg_knowledge */
+	/* An answer's: the tools called in its turn, in order (role tool). */
+	struct st_tool_rec *tools;
+	uint32_t ntools;
 };
 struct st_conv_get_req {
 	const char *conv_id;

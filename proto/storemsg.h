@@ -313,7 +313,9 @@ const char *st_msg_knowledge_name(uint8_t);
 /*
  * A message as rows (record.h), in its stored order; its JSON
  * (admin_msg_json) is written by hand, json the admin API's key.
- *   role      user | assistant | system | agent
+ *   role      user | assistant | system | agent | tool (an action the
+ *             model called in the turn of the answer after it: the
+ *             thread's step, never in a history)
  *   status    complete | interrupted | failed
  *   content   at most ST_CONTENT_MAX bytes
  *   name      role agent: the display name the visitor sees (1-100
@@ -325,7 +327,14 @@ const char *st_msg_knowledge_name(uint8_t);
  *             once, in the order of their passages
  *   knowledge role assistant: what its knowledge search found (enum
  *             st_msg_knowledge)
+ * and for a tool's (format 6): name the action's, content its answer as
+ * the model read it (cut to ST_TOOL_ANSWER_KEPT bytes), status complete
+ * or failed (the answer says why), arguments as the model wrote them
+ * (JSON text, cut to ST_TOOL_ARGS_KEPT bytes), duration_ms the call's.
  */
+#define ST_TOOL_ARGS_KEPT	8192	/* bytes of a call's arguments kept */
+#define ST_TOOL_ANSWER_KEPT	4096	/* bytes of its answer kept */
+#define ST_TOOL_CALLS_MAX	32	/* calls a turn stores at most */
 #define ST_FEEDBACK_MAX		2	/* ST_FEEDBACK_DOWN */
 #define ST_MSG_ROWS(F)							\
 	F(BUF, id, "_id", 1, RF_RO, RF_ADM, ST_ID_HEX, 0)		\
@@ -343,7 +352,9 @@ const char *st_msg_knowledge_name(uint8_t);
 	F(U8, feedback, "feedback", 4, RF_RO, RF_ADM, ST_FEEDBACK_MAX, 0)	\
 	F(LIST, sources, "sources", 5, RF_RO, RF_ADM, ST_MSG_SOURCES_MAX,	\
 	    ST_MSG_SOURCE_ID_LEN)					\
-	F(U8, knowledge, "knowledge", 5, RF_RO, RF_ADM, ST_MSG_KB_MAX, 0)
+	F(U8, knowledge, "knowledge", 5, RF_RO, RF_ADM, ST_MSG_KB_MAX, 0)	\
+	F(BYTES, arguments, "arguments", 6, RF_RO, RF_ADM, ST_TOOL_ARGS_KEPT, 0) \
+	F(U32, duration_ms, "duration_ms", 6, RF_RO, RF_ADM, UINT32_MAX, 0)
 
 struct st_msg {
 	ST_MSG_ROWS(RF_MEMBER)

@@ -182,7 +182,8 @@ static int
 role_valid(const char *r)
 {
 	return strcmp(r, "user") == 0 || strcmp(r, "assistant") == 0 ||
-	    strcmp(r, "system") == 0 || strcmp(r, "agent") == 0;
+	    strcmp(r, "system") == 0 || strcmp(r, "agent") == 0 ||
+	    strcmp(r, "tool") == 0;
 }
 
 static int
@@ -490,7 +491,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 		return t->err;
 	if (!role_valid(m->role))
 		return store_fail(t, PROTO_E_INVALID,
-		    "role must be user, assistant, system or agent");
+		    "role must be user, assistant, system, agent or tool");
 	if (m->status[0] == '\0')
 		strlcpy(m->status, "complete", sizeof(m->status));
 	else if (!status_valid(m->status))
@@ -665,6 +666,9 @@ history_skips(struct reply_stack *rs, const struct st_msg *m)
 	int failed = strcmp(m->status, "failed") == 0;
 	int bit;
 
+	/* A tool's step is the thread's: the model had its answer then. */
+	if (strcmp(m->role, "tool") == 0)
+		return 1;
 	if (strcmp(m->role, "assistant") == 0) {
 		rs->bits = rs->bits << 1 | (uint64_t)failed;
 		if (rs->depth < 64)

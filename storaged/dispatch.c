@@ -357,6 +357,38 @@ op_conv_open(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /*
+ * A tool the model called in an answer's turn (role tool): stored, no
+ * event (the answer after it is the turn's).
+ */
+static void
+tool_store(struct store_txn *t, const char *conv_id,
+    const struct st_tool_rec *tr)
+{
+	struct st_conv c;
+	struct st_msg m;
+
+	if (!st_action_name_valid(tr->name) ||
+	    (strcmp(tr->status, "complete") != 0 &&
+	    strcmp(tr->status, "failed") != 0) ||
+	    !proto_utf8_valid(tr->arguments, strlen(tr->arguments))) {
+		store_fail(t, PROTO_E_INVALID, "tools: each a name, complete or "
+		    "failed, and arguments of UTF-8");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.conv_id, conv_id, sizeof(m.conv_id));
+	strlcpy(m.role, "tool", sizeof(m.role));
+	strlcpy(m.status, tr->status, sizeof(m.status));
+	strlcpy(m.name, tr->name, sizeof(m.name));
+	/* Borrowed from the request: the store only reads them. */
+	m.content = (char *)tr->content;
+	m.arguments = (char *)tr->arguments;
+	m.duration_ms = tr->duration_ms;
+	if (store_msg_append(t, &m, &c) == 0)
+		st_conv_free(&c);
+}
+
+/*
  * m stored in its conversation (ST_MSG_APPEND, ST_AGENT_MSG): the reply
  * is the message and the conversation after; its event. An agent's
  * (given not NULL: the name its request gave) is signed by who asks
@@ -364,14 +396,18 @@ op_conv_open(struct dbatch *b, uint16_t type, const void *req,
  */
 static void
 msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
-    const char *given, struct dreply *r)
+    const char *given, const struct st_msg_append_req *q, struct dreply *r)
 {
 	struct st_msg_conv rep;
 	struct store_person by;
 	struct store_txn t;
+	uint32_t i;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
+	/* The tools its turn called, before the answer, in its transaction. */
+	for (i = 0; q != NULL && i < q->ntools && !t.err; i++)
+		tool_store(&t, m->conv_id, &q->tools[i]);
 	if (given != NULL && store_who_person(&t, b->who, given, &by) == 0) {
 		strlcpy(m->author, by.user, sizeof(m->author));
 		strlcpy(m->name, by.name, sizeof(m->name));
@@ -418,7 +454,7 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	m.sources = sources;
 	m.nsources = q->nsources;
 	m.knowledge = q->knowledge;
-	msg_store(b, type, &m, NULL, r);
+	msg_store(b, type, &m, NULL, q, r);
 }
 
 /* A page of conversations: every one (ST_CONV_LIST) or a query's. */
@@ -1415,7 +1451,7 @@ op_agent_msg(struct dbatch *b, uint16_t type, const void *req,
 	strlcpy(m.status, "complete", sizeof(m.status));
 	/* Borrowed from the request: the store only reads it. */
 	m.content = (char *)q->content;
-	msg_store(b, type, &m, q->name, r);
+	msg_store(b, type, &m, q->name, NULL, r);
 }
 
 void

@@ -79,11 +79,34 @@ function msgClasses(m) {
   return ['msg', `msg-${role}`, `msg-status-${status}`];
 }
 
+// An action the model called (role tool): a step of the thread, not a
+// bubble: which, with what, how it went and how long it took; its answer
+// (as the model read it) folded under it.
+function toolItem(m) {
+  const failed = m.status === 'failed';
+  const ms = Number.isFinite(m.duration_ms) ? `${m.duration_ms} ms` : '';
+  return h('li', {
+    class: msgClasses(m),
+    'data-testid': 'thread-message',
+    'data-id': String(m._id || ''),
+    'data-role': 'tool',
+    'data-status': String(m.status || ''),
+  }, h('details', { class: 'msg-step', 'data-testid': 'msg-step' },
+    h('summary', null,
+      h('span', { class: 'msg-role' }, failed ? 'Action failed: ' : 'Action: '),
+      h('code', { 'data-testid': 'msg-step-name' }, String(m.name || '')),
+      h('code', { class: 'msg-step-args', 'data-testid': 'msg-step-args' }, String(m.arguments || '')),
+      ms ? h('span', { class: 'msg-time' }, ` ${ms}`) : null,
+      relTimeEl(m.createdAt, { class: 'msg-time' })),
+    h('pre', { class: 'msg-content', 'data-testid': 'msg-content' }, String(m.content ?? ''))));
+}
+
 // One message as a bubble: who (the visitor's name, the assistant, a
 // person's name), when, the text; a status other than complete, the
 // knowledge an answer used and the model's token usage, under it.
 function messageItem(m, visitorName, names) {
   const role = String(m.role || '');
+  if (role === 'tool') return toolItem(m);
   // a person's message: their name, and that it is not the assistant's
   const agent = role === 'agent';
   const who = agent && m.name ? String(m.name) : role === 'user' && visitorName ? visitorName : ROLE_LABEL[role] || role || 'Unknown';

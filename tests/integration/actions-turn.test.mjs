@@ -115,13 +115,31 @@ describe('a turn calls the owner\'s API', () => {
   });
 
   test('the stream says the tool is running and done before the answer', async () => {
-    const s = await streamTurn(p, sid('tools'), `status? ${call('order_status', { order_id: 'A-7' })}`);
+    const session = sid('tools');
+    const s = await streamTurn(p, session, `status? ${call('order_status', { order_id: 'A-7' })}`);
     (await checkerFor(p)).checkStream('POST', '/v1/chat/stream', s);
     const tools = s.events.filter((e) => e.type === 'tool');
     assert.deepEqual(tools, [{ type: 'tool', name: 'order_status', status: 'running' },
       { type: 'tool', name: 'order_status', status: 'done' }]);
-    assert.equal(s.events.find((e) => e.type === 'done').message,
-      'The tools said: {"order_id":"A-7","status":"shipped"}');
+    const done = s.events.find((e) => e.type === 'done');
+    assert.equal(done.message, 'The tools said: {"order_id":"A-7","status":"shipped"}');
+
+    // The call is on the record: a step of the thread before the answer.
+    const r = await admin('GET', `/v1/admin/conversations/${done.conversationId}`);
+    assert.equal(r.status, 200, r.text);
+    (await checkerFor(p)).checkJson('GET', `/v1/admin/conversations/${done.conversationId}`, r);
+    const msgs = r.json().messages;
+    assert.deepEqual(msgs.map((m) => m.role), ['user', 'tool', 'assistant']);
+    const step = msgs[1];
+    assert.equal(step.name, 'order_status');
+    assert.equal(step.arguments, '{"order_id":"A-7"}');
+    assert.equal(step.status, 'complete');
+    assert.equal(step.content, '{"order_id":"A-7","status":"shipped"}');
+    assert.ok(step.duration_ms >= 5 && step.duration_ms < 5000, `duration ${step.duration_ms}`);
+    // The next turn's history: the question and the answer, not the step.
+    await streamTurn(p, session, 'thanks');
+    const roles = (await lastRequest()).messages.map((m) => m.role);
+    assert.deepEqual(roles.filter((x) => x !== 'system'), ['user', 'assistant', 'user']);
   });
 
   test('arguments the schema refuses go back to the model, never to the API', async () => {

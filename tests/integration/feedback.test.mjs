@@ -154,9 +154,9 @@ describe('feedback on answers and ratings, 2 workers', () => {
     assert.ok(head.endsWith(',rating,ratingComment'), head);
     assert.ok(line.endsWith(',5,Even better, thanks') || line.endsWith(',5,"Even better, thanks"'), line);
     r = await p.admin(`/v1/admin/export?format=csv&rows=messages&conversation=${convId}`);
-    assert.ok(r.text.split('\r\n')[0].endsWith(',name,feedback,sources,knowledge'));
+    assert.ok(r.text.split('\r\n')[0].endsWith(',name,feedback,sources,knowledge,arguments,durationMs'));
     // An answer's thumb, then no source and no knowledge search (the default agent).
-    assert.ok(r.text.includes(`${m1},`) && /,up,,none\r\n/.test(r.text) && /,down,,none\r\n/.test(r.text));
+    assert.ok(r.text.includes(`${m1},`) && /,up,,none,,\r\n/.test(r.text) && /,down,,none,,\r\n/.test(r.text));
 
     // /metrics: every thumb given (up 2, down 2: a change counts, a repeat
     // or a thumb taken back does not) and every rating saved (5).

@@ -248,6 +248,14 @@ admin_msg_json(const struct st_msg *m)
 		exprow_oset(o, "authorId", m->author[0] != '\0' ?
 		    exprow_text(m->author) : json_null(), &err);
 	}
+	/* An action the model called: which, with what, how long. */
+	if (strcmp(m->role, "tool") == 0) {
+		exprow_oset(o, "name", exprow_text(m->name), &err);
+		exprow_oset(o, "arguments", exprow_text(m->arguments != NULL ?
+		    m->arguments : ""), &err);
+		exprow_oset(o, "duration_ms", json_integer(m->duration_ms),
+		    &err);
+	}
 	/* An answer's thumb from the visitor (issue 26): "up", "down", null. */
 	if (strcmp(m->role, "assistant") == 0) {
 		exprow_oset(o, "feedback", st_feedback_name(m->feedback) !=

@@ -27,6 +27,8 @@ struct tool_run {
 	const struct st_action *a;	/* NULL: no such tool */
 	struct action_call *call;	/* in flight, or NULL */
 	char *answer;			/* the tool message's text, once ended */
+	enum tool_state st;		/* and how it ended */
+	uint32_t ms;			/* the call's time, 0 if none was made */
 };
 
 struct turn_tools {
@@ -49,9 +51,14 @@ struct turn_tools {
 	void *arg;
 	struct tpl_visitor v;		/* its strings ours; NULL: unknown */
 	int allow_private;
+	/* Every call of the turn, as stored (its strings in own). */
+	struct st_tool_rec recs[ST_TOOL_CALLS_MAX];
+	uint32_t nrecs;
 };
 
 static void round_ended(void *);
+static void run_record(struct turn_tools *, uint32_t, const char *,
+    enum tool_state, uint32_t);
 
 /* s kept until tools_free (NULL stays NULL): the copy, or NULL and t->err. */
 static char *
@@ -289,6 +296,8 @@ round_ended(void *arg)
 	int err = 0;
 
 	for (i = 0; i < tt->nruns; i++) {
+		run_record(tt, i, tt->runs[i].answer, tt->runs[i].st,
+		    tt->runs[i].ms);
 		tt->msgs[tt->nmsgs].role = "tool";
 		tt->msgs[tt->nmsgs].tool_call_id = keep(tt, tt->tc.calls[i].id,
 		    &err);
@@ -305,14 +314,62 @@ round_ended(void *arg)
 	tt->ran(tt->arg);
 }
 
+/* s as valid UTF-8 of at most max bytes, kept: NULL out of memory. */
+static const char *
+keep_cut(struct turn_tools *tt, const char *s, size_t max, int *err)
+{
+	struct buf b;
+	const char *k;
+
+	buf_init(&b);
+	chat_utf8_append(&b, s, strlen(s), max);
+	buf_add(&b, "", 1);
+	k = b.err ? NULL : keep(tt, b.data, err);
+	if (b.err)
+		*err = 1;
+	buf_free(&b);
+	return k;
+}
+
+/* Call i's record, for the thread: name, arguments, how it went. */
+static void
+run_record(struct turn_tools *tt, uint32_t i, const char *answer,
+    enum tool_state st, uint32_t ms)
+{
+	struct st_tool_rec *rec;
+	int err = 0;
+
+	if (tt->nrecs == ST_TOOL_CALLS_MAX)
+		return;
+	rec = &tt->recs[tt->nrecs];
+	rec->name = keep(tt, tt->tc.calls[i].name, &err);
+	rec->arguments = keep_cut(tt, tt->tc.calls[i].args != NULL ?
+	    tt->tc.calls[i].args : "{}", ST_TOOL_ARGS_KEPT, &err);
+	rec->content = keep_cut(tt, answer != NULL ? answer :
+	    "error: out of memory", ST_TOOL_ANSWER_KEPT, &err);
+	rec->status = st == TOOL_DONE ? "complete" : "failed";
+	rec->duration_ms = ms;
+	if (!err && st_action_name_valid(rec->name))
+		tt->nrecs++;
+}
+
+uint32_t
+tools_records(const struct turn_tools *tt, const struct st_tool_rec **out)
+{
+	*out = tt->recs;
+	return tt->nrecs;
+}
+
 /* One call has ended with answer (malloc'd; NULL out of memory). */
 static void
-run_end(struct tool_run *r, char *answer, enum tool_state st)
+run_end(struct tool_run *r, char *answer, enum tool_state st, uint32_t ms)
 {
 	struct turn_tools *tt = r->tt;
 
 	r->call = NULL;
 	r->answer = answer;
+	r->st = st;
+	r->ms = ms;
 	if (r->a != NULL)
 		tt->step(tt->arg, r->a->name, st);
 	if (--tt->pending == 0)
@@ -330,7 +387,7 @@ call_done(void *arg, const struct action_call_result *res)
 	if (res->err != ACALL_OK) {
 		snprintf(head, sizeof(head), "error: ");
 		run_end(r, answer_text(head, res->error, strlen(res->error), 0),
-		    TOOL_FAILED);
+		    TOOL_FAILED, res->duration_ms);
 		return;
 	}
 	if (ok)
@@ -339,7 +396,7 @@ call_done(void *arg, const struct action_call_result *res)
 		snprintf(head, sizeof(head), "error: the API answered HTTP "
 		    "%d: ", res->status);
 	run_end(r, answer_text(head, res->body, res->len, res->cut),
-	    ok ? TOOL_DONE : TOOL_FAILED);
+	    ok ? TOOL_DONE : TOOL_FAILED, res->duration_ms);
 }
 
 /* Why a call of action i with args is not made, into why; or NULL. */
@@ -381,14 +438,14 @@ run_start(struct turn_tools *tt, uint32_t i)
 	if ((k = action_named(tt, tc->name)) < 0) {
 		snprintf(buf, sizeof(buf), "error: there is no tool named %s",
 		    tc->name);
-		run_end(r, strdup(buf), TOOL_FAILED);
+		run_end(r, strdup(buf), TOOL_FAILED, 0);
 		return;
 	}
 	r->a = &tt->acts.actions[k];
 	tt->step(tt->arg, r->a->name, TOOL_RUNNING);
 	if ((refused = call_refused(tt, (uint32_t)k, tc->parsed, buf,
 	    sizeof(buf))) != NULL) {
-		run_end(r, strdup(refused), TOOL_FAILED);
+		run_end(r, strdup(refused), TOOL_FAILED, 0);
 		return;
 	}
 	if (tpl_expand(TPL_URL, r->a->url, tc->parsed, v, &url, &why) < 0 ||
@@ -396,7 +453,7 @@ run_start(struct turn_tools *tt, uint32_t i)
 	    tc->parsed, v, &body, &why) < 0)) {
 		snprintf(buf, sizeof(buf), "error: %s", why);
 		free(url);
-		run_end(r, strdup(buf), TOOL_FAILED);
+		run_end(r, strdup(buf), TOOL_FAILED, 0);
 		return;
 	}
 	memset(&q, 0, sizeof(q));
@@ -414,7 +471,7 @@ run_start(struct turn_tools *tt, uint32_t i)
 	free(body);
 	if (r->call == NULL)
 		run_end(r, strdup("error: the call could not be started"),
-		    TOOL_FAILED);
+		    TOOL_FAILED, 0);
 }
 
 int

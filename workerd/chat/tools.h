@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "actionmsg.h"
+#include "stmsgs.h"
 #include "template.h"
 #include "upstream.h"
 
@@ -64,6 +65,12 @@ void tools_request(struct turn_tools *, struct upstream_req *out);
 void tools_delta(struct turn_tools *, const json_t *tool_calls);
 /* 1 when the model's answer asked for calls. */
 int tools_asked(const struct turn_tools *);
+/*
+ * The calls of the turn's rounds so far, as stored before its answer
+ * (role tool): *out, valid until tools_free; how many.
+ */
+uint32_t tools_records(const struct turn_tools *,
+    const struct st_tool_rec **out);
 /*
  * The round's calls run: 0, with step called for each call's start and
  * end and ran once when all have ended (from the loop, never from inside

@@ -857,6 +857,7 @@ turn_store(struct turn *t)
 		.completion_tokens = t->out.completion_tokens,
 	};
 	struct st_str sources[ST_MSG_SOURCES_MAX];
+	const struct st_tool_rec *recs;
 	struct storec_result r;
 
 	t->phase = TURN_STORE;
@@ -866,6 +867,11 @@ turn_store(struct turn *t)
 	req.nsources = cited_sources(t, req.content, sources);
 	req.knowledge = !t->searched ? ST_MSG_KB_NONE : t->kb.n > 0 ?
 	    ST_MSG_KB_FOUND : ST_MSG_KB_NOT_FOUND;
+	/* The tools its turn called: the thread's steps before it. */
+	if (t->tools != NULL) {
+		req.ntools = tools_records(t->tools, &recs);
+		req.tools = (struct st_tool_rec *)recs;	/* only read */
+	}
 	if (storec_ask(NULL, PROTO_ST_MSG_APPEND, &req, store_done, t,
 	    &t->sreq) == 0)
 		return;

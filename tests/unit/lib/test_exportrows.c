@@ -249,24 +249,27 @@ test_export_rows(void **state)
 	st_msg_free(&m);
 	assert_string_equal(text(&b),
 	    "id,conversationId,role,status,content,createdAt,promptTokens,"
-	    "completionTokens,name,feedback,sources,knowledge\r\n"
+	    "completionTokens,name,feedback,sources,knowledge,arguments,"
+	    "durationMs\r\n"
 	    "000000000000000000000000000003e9,"
 	    "00000000000000000000000000000007,assistant,complete,"
-	    "\"'=cmd|' /C calc'!A0\r\nline\",1700000001001,1,2,,up,,none\r\n"
+	    "\"'=cmd|' /C calc'!A0\r\nline\",1700000001001,1,2,,up,,none,,\r\n"
 	    "{\"id\":\"000000000000000000000000000003e9\","
 	    "\"conversationId\":\"00000000000000000000000000000007\","
 	    "\"role\":\"assistant\",\"status\":\"complete\","
 	    "\"content\":\"=cmd|' /C calc'!A0\\r\\nline\","
 	    "\"createdAt\":1700000001001,\"promptTokens\":1,"
 	    "\"completionTokens\":2,\"name\":null,\"feedback\":\"up\","
-	    "\"sources\":null,\"knowledge\":\"none\"}\n"
+	    "\"sources\":null,\"knowledge\":\"none\",\"arguments\":null,"
+	    "\"durationMs\":null}\n"
 	    "{\"id\":\"000000000000000000000000000003ea\","
 	    "\"conversationId\":\"00000000000000000000000000000007\","
 	    "\"role\":\"agent\",\"status\":\"complete\","
 	    "\"content\":\"caf\xc3\xa9 \xe2\x80\xa8 \\u0001\","
 	    "\"createdAt\":1700000001002,\"promptTokens\":2,"
 	    "\"completionTokens\":4,\"name\":\"Ann\",\"feedback\":null,"
-	    "\"sources\":null,\"knowledge\":null}\n");
+	    "\"sources\":null,\"knowledge\":null,\"arguments\":null,"
+	    "\"durationMs\":null}\n");
 	penc_free(&b);
 }
 
@@ -313,7 +316,7 @@ test_ctl_rows(void **state)
 	penc_init(&e);
 	assert_int_equal(exprow_msg(&e, EXPORT_CSV, &m), 0);
 	assert_string_equal(text(&e), "00112233445566778899aabbccddeeff,"
-	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0,,,,\r\n");
+	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0,,,,,,\r\n");
 	penc_free(&e);
 	assert_string_equal(exprow_header(EXPORT_JSONL, EXPORT_MSGS), "");
 }

@@ -310,23 +310,27 @@ test_conv_msg_fields(void **state)
 	st_msg_free(&h);
 	/*
 	 * The name, then the author, the feedback, no source (a u32 count)
-	 * and the knowledge search's outcome, the last field.
+	 * and the knowledge search's outcome, then a tool's arguments (a
+	 * str, "") and duration (a u32): T bytes, the last fields.
 	 */
-	assert_memory_equal(e.buf + e.len - 6 - 40 - 3, "Ana", 3);
-	assert_memory_equal(e.buf + e.len - 6 - 36, m.author, 36);
-	assert_int_equal(e.buf[e.len - 6], ST_FEEDBACK_NONE);
-	assert_memory_equal(e.buf + e.len - 5, "\0\0\0\0", 4);
-	assert_int_equal(e.buf[e.len - 1], ST_MSG_KB_NONE);
+#define T	8
+	assert_memory_equal(e.buf + e.len - T - 6 - 40 - 3, "Ana", 3);
+	assert_memory_equal(e.buf + e.len - T - 6 - 36, m.author, 36);
+	assert_int_equal(e.buf[e.len - T - 6], ST_FEEDBACK_NONE);
+	assert_memory_equal(e.buf + e.len - T - 5, "\0\0\0\0", 4);
+	assert_int_equal(e.buf[e.len - T - 1], ST_MSG_KB_NONE);
+	assert_memory_equal(e.buf + e.len - T, "\0\0\0\0\0\0\0\0", T);
 	pdec_init(&d, e.buf, e.len - 1);
 	assert_int_equal(pdec_msg(&d, &h), -1);
 	/* A feedback past "down", a knowledge past 2 do not decode. */
-	e.buf[e.len - 6] = 3;
+	e.buf[e.len - T - 6] = 3;
 	pdec_init(&d, e.buf, e.len);
 	assert_int_equal(pdec_msg(&d, &h), -1);
-	e.buf[e.len - 6] = ST_FEEDBACK_NONE;
-	e.buf[e.len - 1] = 3;
+	e.buf[e.len - T - 6] = ST_FEEDBACK_NONE;
+	e.buf[e.len - T - 1] = 3;
 	pdec_init(&d, e.buf, e.len);
 	assert_int_equal(pdec_msg(&d, &h), -1);
+#undef T
 	penc_free(&e);
 	st_msg_free(&m);
 }

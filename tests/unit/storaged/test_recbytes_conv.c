@@ -73,6 +73,8 @@
 /* One source, "ks_0123456789abcdef0123456789abcdef"; knowledge found. */
 #define HEX_MSG_V5	"00000001" "00000023" \
 	"6b735f3031323334353637383961626364656630313233343536373839616263646566" "01"
+/* A tool's arguments, {"id":7}, and its duration, 12 ms. */
+#define HEX_MSG_V6	"00000008" "7b226964223a377d" "0000000c"
 
 /* A full conversation on the wire. */
 static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
@@ -82,8 +84,8 @@ static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 static const char conv_empty[] = Z Z Z Z8 Z8 Z Z Z "00" Z Z Z Z Z8
     Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z;
 static const char msg_full[] = HEX_MSG_V1 HEX_MSG_V2 HEX_MSG_V3
-    HEX_MSG_V4 HEX_MSG_V5;
-static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00";
+    HEX_MSG_V4 HEX_MSG_V5 HEX_MSG_V6;
+static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00" Z Z;
 
 static int
 setup(void **state)
@@ -199,6 +201,8 @@ full_msg(struct st_msg *m)
 	assert_non_null(m->sources = calloc(1, sizeof(*m->sources)));
 	m->sources[0] = sdup("ks_0123456789abcdef0123456789abcdef");
 	m->knowledge = ST_MSG_KB_FOUND;
+	m->arguments = sdup("{\"id\":7}");
+	m->duration_ms = 12;
 }
 
 /* m holds full_msg's fields of format version, the newer ones empty. */
@@ -220,6 +224,8 @@ assert_msg_as(const struct st_msg *m, int version)
 	if (version >= 5)
 		assert_string_equal(m->sources[0], "ks_0123456789abcdef0123456789abcdef");
 	assert_int_equal(m->knowledge, version >= 5 ? ST_MSG_KB_FOUND : 0);
+	assert_str(m->arguments, version >= 6 ? "{\"id\":7}" : "");
+	assert_int_equal(m->duration_ms, version >= 6 ? 12 : 0);
 }
 
 /* hex, decoded by pdec_conv: 0, or -1 (c then zeroed). */
@@ -312,7 +318,7 @@ test_msg_wire(void **state)
 	pdec_init(&d, e.buf, e.len);
 	assert_int_equal(pdec_msg(&d, &g), 0);
 	assert_int_equal(pdec_done(&d), 0);
-	assert_msg_as(&g, 5);
+	assert_msg_as(&g, 6);
 	st_msg_free(&g);
 	penc_free(&e);
 	st_msg_free(&m);
@@ -402,7 +408,7 @@ test_conv_lmdb(void **state)
 	fake_now = T0 + 1;
 	assert_int_equal(request_dec(f, PROTO_ST_MSG_APPEND,
 	    &(struct st_msg_append_req){ o.conv.id, "user", "Hé",
-	    "complete", 3, 4, NULL, 0, 0 }, &mc), 0);
+	    "complete", 3, 4, NULL, 0, 0, NULL, 0 }, &mc), 0);
 	n = db_value(f, "convs", id, sizeof(id), val, sizeof(val));
 	snprintf(hex, sizeof(hex), "07" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56801"
@@ -413,9 +419,9 @@ test_conv_lmdb(void **state)
 	n = db_first(f, "msgs", key, &klen, val);
 	assert_int_equal(klen, ST_ID_HEX / 2 + 4);
 	assert_memory_equal(key, id, sizeof(id));
-	snprintf(hex, sizeof(hex), "05" "00000020%s" "00000020%s"
+	snprintf(hex, sizeof(hex), "06" "00000020%s" "00000020%s"
 	    "0000000475736572" "00000008636f6d706c657465" "0000018bcfe56801"
-	    "00000003" "00000004" "0000000348c3a9" Z Z "00" Z "00",
+	    "00000003" "00000004" "0000000348c3a9" Z Z "00" Z "00" Z Z,
 	    hex_of(mc.msg.id, h2), h1);
 	assert_bytes(val, n, hex);
 	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
@@ -471,7 +477,7 @@ test_conv_formats(void **state)
 	char id[ST_ID_HEX + 1], hex[4096], name[ST_VISITOR_NAME_MAX + 1];
 	uint8_t k[ST_ID_HEX / 2 + 4];
 	const char *mbody[] = { HEX_MSG_V1, HEX_MSG_V2, HEX_MSG_V3,
-	    HEX_MSG_V4, HEX_MSG_V5 };
+	    HEX_MSG_V4, HEX_MSG_V5, HEX_MSG_V6 };
 	int v, i;
 
 	for (v = 1; v <= 7; v++) {
@@ -482,7 +488,7 @@ test_conv_formats(void **state)
 	}
 	/* Conversation 7's messages, one of each format. */
 	conv_id_v(7, id);
-	for (v = 1; v <= 5; v++) {
+	for (v = 1; v <= 6; v++) {
 		snprintf(hex, sizeof(hex), "%02x", v);
 		for (i = 0; i < v; i++)
 			strlcat(hex, mbody[i], sizeof(hex));
@@ -497,8 +503,8 @@ test_conv_formats(void **state)
 		st_visitor_name_gen("sess-1", name, sizeof(name));
 		assert_conv_as(&g.conv, v, "default", name, 0);
 		if (v == 7) {
-			assert_int_equal(g.n, 5);
-			for (i = 0; i < 5; i++)
+			assert_int_equal(g.n, 6);
+			for (i = 0; i < 6; i++)
 				assert_msg_as(&g.msgs[i], i + 1);
 		} else
 			assert_int_equal(g.n, 0);
@@ -523,7 +529,7 @@ test_conv_v1_rewritten(void **state)
 	fake_now = T0 + 5;
 	assert_int_equal(request_dec(f, PROTO_ST_MSG_APPEND,
 	    &(struct st_msg_append_req){ id, "assistant", "ok", "complete",
-	    0, 0, NULL, 0, 0 }, &mc), 0);
+	    0, 0, NULL, 0, 0, NULL, 0 }, &mc), 0);
 	assert_int_equal(mc.conv.message_count, 4);
 	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
 	n = db_value(f, "convs", k, sizeof(k), val, sizeof(val));

@@ -1906,6 +1906,7 @@ test_msg_v1_records(void **state)
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
 	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 7);
+	db_to_older(f, "msgs", 6, 4 + 4);	/* no arguments, duration */
 	db_to_older(f, "msgs", 5, 4 + 1);	/* no sources, no knowledge */
 	db_to_older(f, "msgs", 4, 1);
 	db_to_older(f, "msgs", 3, 4);
