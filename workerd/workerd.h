@@ -228,6 +228,8 @@ void metrics_upstream_done(int status, uint64_t ttfb_us, uint64_t total_us,
 void metrics_upstream_cancel(void);
 /* Tokens an embeddings (rerank 0) or rerank (1) job's answers reported. */
 void metrics_embed_tokens(int rerank, uint64_t tokens);
+/* An action the model called has ended: ok (a 2xx answer), ms its call's (0: none made). */
+void metrics_tool_call(int ok, uint32_t ms);
 /* A visitor's thumb given (ST_FEEDBACK_UP, _DOWN), or a rating (0). */
 void metrics_feedback(uint8_t value);
 /* masterd's count of replaced workers (PROTO_MW_RESTARTS). */

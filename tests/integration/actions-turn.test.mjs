@@ -16,7 +16,7 @@ import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import { sid, streamTurn } from './lib/chat.mjs';
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
@@ -185,6 +185,17 @@ describe('a turn calls the owner\'s API', () => {
     s = await streamTurn(p, sid('huge'), `x ${call('huge', { order_id: '1' })}`);
     const m = s.events.find((e) => e.type === 'done').message;
     assert.equal(m, `The tools said: ${'x'.repeat(1000)}\n[the answer was longer: this is its beginning]`);
+  });
+
+  test('/metrics counts the calls by outcome, and times those that reached the API', async () => {
+    const count = (text, re) => Number((re.exec(text) || [])[1] || 0);
+    let text = '';
+    await waitFor(async () => {
+      text = (await p.request('GET', '/metrics', { headers: { 'x-admin-api-key': p.adminKey } })).text;
+      return count(text, /^parley_tool_calls_total\{outcome="done"\} (\d+)$/m) >= 4 &&
+        count(text, /^parley_tool_calls_total\{outcome="failed"\} (\d+)$/m) >= 4;
+    }, 5000, 'the calls counted');
+    assert.ok(count(text, /^parley_tool_call_seconds_count (\d+)$/m) >= 5, text.split('\n').filter((l) => l.includes('tool')).join('\n'));
   });
 
   test('another organisation\'s action is never callable', async () => {

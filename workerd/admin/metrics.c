@@ -56,6 +56,13 @@ static const uint64_t up_bounds[] = {
 };
 #define NUPB		(sizeof(up_bounds) / sizeof(up_bounds[0]))
 
+/* µs: 1 ms to 30 s, an action's call (a loopback API answers in ms). */
+static const uint64_t tool_bounds[] = {
+	1000, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
+	2500000, 5000000, 10000000, 30000000
+};
+#define NTOOLB		(sizeof(tool_bounds) / sizeof(tool_bounds[0]))
+
 struct wmetrics {
 	/* By route (the last: none) and status slot. */
 	uint64_t http[METRICS_ROUTES_MAX + 1][NSLOTS];
@@ -65,6 +72,8 @@ struct wmetrics {
 	struct mhist up_ttfb, up_total;
 	uint64_t tokens[4];	/* prompt, completion, embedding, rerank */
 	uint64_t feedback[3];	/* ratings, thumbs up, thumbs down (issue 26) */
+	uint64_t tools[2];	/* actions the model called: done, failed */
+	struct mhist tool_time;	/* those that reached the API */
 };
 
 static struct wmetrics cur, acked, inflight;
@@ -109,6 +118,11 @@ static const struct family {
 	    "embedding and rerank: the knowledge base's)." },
 	{ "parley_feedback_total", "counter",
 	    "Thumbs visitors gave answers, by value (up, down)." },
+	{ "parley_tool_calls_total", "counter",
+	    "Actions the model called, by outcome (done: a 2xx answer; "
+	    "failed: refused, another status, a timeout or no answer)." },
+	{ "parley_tool_call_seconds", "histogram",
+	    "Time of an action's call to its API, the answer read." },
 	{ "parley_ratings_total", "counter",
 	    "Ratings visitors gave conversations (a rating replaced counts "
 	    "again)." },
@@ -184,6 +198,15 @@ void
 metrics_embed_tokens(int rerank, uint64_t tokens)
 {
 	cur.tokens[rerank ? 3 : 2] += tokens;
+}
+
+void
+metrics_tool_call(int ok, uint32_t ms)
+{
+	cur.tools[ok ? 0 : 1]++;
+	if (ms > 0)
+		mh_observe(&cur.tool_time, tool_bounds, NTOOLB,
+		    (uint64_t)ms * 1000);
 }
 
 void
@@ -292,6 +315,12 @@ metrics_encode(struct penc *e, const struct wmetrics *old)
 	    old->tokens[2]);
 	COUNTER("parley_tokens_total", "kind=\"rerank\"", w->tokens[3],
 	    old->tokens[3]);
+	COUNTER("parley_tool_calls_total", "outcome=\"done\"", w->tools[0],
+	    old->tools[0]);
+	COUNTER("parley_tool_calls_total", "outcome=\"failed\"", w->tools[1],
+	    old->tools[1]);
+	mh_enc(e, &n, "parley_tool_call_seconds", "", tool_bounds, NTOOLB, 1,
+	    &w->tool_time, old ? &old->tool_time : NULL);
 	COUNTER("parley_ratings_total", "", w->feedback[0], old->feedback[0]);
 	COUNTER("parley_feedback_total", "value=\"up\"", w->feedback[1],
 	    old->feedback[1]);

@@ -370,6 +370,7 @@ run_end(struct tool_run *r, char *answer, enum tool_state st, uint32_t ms)
 	r->answer = answer;
 	r->st = st;
 	r->ms = ms;
+	metrics_tool_call(st == TOOL_DONE, ms);
 	if (r->a != NULL)
 		tt->step(tt->arg, r->a->name, st);
 	if (--tt->pending == 0)

@@ -524,7 +524,7 @@ export class StorageClient {
 
   async msgAppend(convId, role, content, status = 'complete', promptTokens = 0, completionTokens = 0, opts) {
     return this.ask(T.ST_MSG_APPEND, { conv_id: convId, role, content, status, prompt_tokens: promptTokens,
-      completion_tokens: completionTokens, sources: [], knowledge: 0 }, opts);
+      completion_tokens: completionTokens, sources: [], knowledge: 0, tools: [] }, opts);
   }
 
   async convList(limit = 100, cursor = '', opts) {
