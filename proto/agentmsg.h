@@ -39,6 +39,11 @@
  *                                              NO_WIDGET, NO_SESSION,
  *                                              NO_CONV), u8 changed, and
  *                                              when OK: conv
+ *   ST_TURN_HANDOFF  str conv_id                -> u8 changed
+ *     A chat turn's model handed the conversation to a person (its
+ *     agent's handoff_tool; no who: the turn's worker asks): waiting
+ *     for one, from state ai only (changed 0: it was not in the
+ *     assistant's hands); the handoff event as a visitor's request's.
  *   ST_HANDOFF_LIST  u32 limit (1-200)      -> u32 n, n x conv (state
  *                                              waiting_human then human,
  *                                              oldest since first in each)
@@ -117,6 +122,7 @@
 #define ST_AF_REWRITE		0x0800	/* rewrite_follow_ups */
 #define ST_AF_EMBED_MODEL	0x1000	/* embedding_model */
 #define ST_AF_ACTIONS		0x2000	/* action_ids */
+#define ST_AF_HANDOFF_TOOL	0x4000	/* handoff_tool */
 #define ST_AGENT_ACTION_IDS_MAX	16	/* actions an agent may call */
 #define ST_AGENT_ACTION_ID_LEN	(4 + ST_ID_HEX)	/* "act_" + 32 hex */
 #define ST_AGENT_SOURCES_MAX	50	/* knowledge sources an agent reads */
@@ -169,7 +175,7 @@ enum st_ev_level {
  * default organisation's (storaged/records.c), formats 1 and 2 without
  * answer_in_visitor_language, formats 1 to 3 without the knowledge rows,
  * formats 1 to 4 without rewrite_follow_ups, formats 1 to 5 without
- * embedding_model, formats 1 to 6 without action_ids.
+ * embedding_model, formats 1 to 6 without action_ids and handoff_tool.
  * The struct's strings are malloc'd.
  *
  * id is 32 hex ("" in a begin reply's default agent); name 1-100
@@ -197,6 +203,9 @@ enum st_ev_level {
  * (kbmsg.h, st_kb_space_id). actions: the ids of the organisation's
  * actions (actionmsg.h) its turns may call (at most 16, "act_" and 32
  * hex each; none: no tools), those deleted or disabled left out.
+ * handoff_tool: its model may hand the conversation to a person by itself
+ * (a built-in tool, transfer_to_human, offered where the widget has a
+ * person to hand over to).
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -240,7 +249,9 @@ enum st_ev_level {
 	F(BYTES, embedding_model, "embedding_model", 6, ST_AF_EMBED_MODEL, \
 	    RF_ADM, ST_MODEL_MAX, 0)					\
 	F(LIST, actions, "action_ids", 7, ST_AF_ACTIONS, RF_ADM,	\
-	    ST_AGENT_ACTION_IDS_MAX, ST_AGENT_ACTION_ID_LEN)
+	    ST_AGENT_ACTION_IDS_MAX, ST_AGENT_ACTION_ID_LEN)		\
+	F(BOOL, handoff_tool, "handoff_tool", 7, ST_AF_HANDOFF_TOOL,	\
+	    RF_ADM, 1, 0)
 
 struct st_agent {
 	ST_AGENT_ROWS(RF_MEMBER)

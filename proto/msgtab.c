@@ -288,6 +288,9 @@ static const struct proto_msg msgs[] = {
 	    &pl_empty, &pl_actions },
 	{ PROTO_ST_ACTION_DELETE, "ST_ACTION_DELETE", W, S, 1, 0, 1,
 	    &pl_wid_req, &pl_empty },
+	/* A chat turn's: its model hands the conversation to a person. */
+	{ PROTO_ST_TURN_HANDOFF, "ST_TURN_HANDOFF", W, S, 1, 0, 0,
+	    &pl_cid_req, &pl_u8_rep },
 	/* A chat turn's: its agent names the organisation and the actions. */
 	{ PROTO_ST_ACTION_TOOLS, "ST_ACTION_TOOLS", W, S, 0, 0, 0,
 	    &pl_action_tools_req, &pl_actions },

@@ -231,8 +231,10 @@ enum proto_type {
 	PROTO_ST_ACTION_LIST = 0xa4,
 	PROTO_ST_ACTION_DELETE = 0xa5,
 	PROTO_ST_ACTION_TOOLS = 0xa6,
+	/* a turn's model hands the conversation to a person (agentmsg.h) */
+	PROTO_ST_TURN_HANDOFF = 0xa7,
 
-	PROTO_TYPE_MAX = 0xa7,	/* free: 0x7f */
+	PROTO_TYPE_MAX = 0xa8,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -1506,6 +1506,37 @@ op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
+/*
+ * ST_TURN_HANDOFF: a turn's model handed its conversation to a person:
+ * waiting for one, as a visitor's request (from state ai only).
+ */
+void
+op_turn_handoff(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_id_req *q = req;
+	struct st_u8_rep rep = { 0 };
+	struct st_conv c;
+	uint8_t cid[16];
+	struct store_txn t;
+	int changed = 0;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_conv_find(&t, q->id, cid, &c) == 0) {
+		if (store_handoff_set(&t, cid, &c, ST_HANDOFF_WAITING, 1, NULL,
+		    &changed) == 0) {
+			rep.v = (uint8_t)changed;
+			reply_enc(r, type, &rep);
+			if (changed)
+				event_state(b, r, ST_EV_HANDOFF, &c,
+				    ST_HANDOFF_WAITING, "");
+		}
+		st_conv_free(&c);
+	}
+	req_end(&t, r);
+}
+
 /* ST_WS_CONV_NEW: the session's next message opens a new conversation. */
 void
 op_ws_conv_new(struct dbatch *b, uint16_t type, const void *req,

@@ -92,6 +92,7 @@ static const struct optab rows[PROTO_TYPE_MAX] = {
 	ROW(PROTO_ST_WS_RATING, OPT_STORE, .run = op_feedback),
 	ROW(PROTO_ST_FEEDBACK_SUMMARY, OPT_STORE, .run = op_feedback),
 	ROW(PROTO_ST_WS_REQUEST_HUMAN, OPT_STORE, .run = op_ws_request_human),
+	ROW(PROTO_ST_TURN_HANDOFF, OPT_STORE, .run = op_turn_handoff),
 	ROW(PROTO_ST_WS_CONV_NEW, OPT_STORE, .run = op_ws_conv_new),
 	ROW(PROTO_ST_WS_CONV_LIST, OPT_STORE, .run = op_ws_conv_list),
 	ROW(PROTO_ST_WS_CONV_READ, OPT_STORE, .run = op_ws_conv_read),

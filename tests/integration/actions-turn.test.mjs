@@ -198,6 +198,40 @@ describe('a turn calls the owner\'s API', () => {
     assert.ok(count(text, /^parley_tool_call_seconds_count (\d+)$/m) >= 5, text.split('\n').filter((l) => l.includes('tool')).join('\n'));
   });
 
+  test('the model hands the conversation to a person by itself, where the widget has one', async () => {
+    let r = await admin('POST', '/v1/admin/agents', { name: 'Helper', handoff_tool: true });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json().handoff_tool, true);
+    const helper = r.json().id;
+    r = await admin('POST', '/v1/admin/widgets', { name: 'With people', agent_id: helper, handoff_enabled: true });
+    assert.equal(r.status, 201, r.text);
+    const v = await Visitor.open(p, r.json().widget_id);
+    await v.next('session');
+    await v.availability();
+    const { message, tools, handoffs } = await v.turn(
+      `I need a refund, a person please ${call('transfer_to_human', { reason: 'refund' })}`);
+    assert.deepEqual(tools.map((x) => [x.name, x.status]),
+      [['transfer_to_human', 'running'], ['transfer_to_human', 'done']]);
+    assert.match(message.content, /^The tools said: The conversation is handed to a person/);
+    if (handoffs.length === 0) handoffs.push(await v.next('handoff'));
+    assert.equal(handoffs[0].state, 'waiting_human');
+    const names = (await lastRequest()).tools.map((x) => x.function.name);
+    assert.deepEqual(names, ['transfer_to_human'], 'offered, with no action');
+    await v.close();
+
+    // A widget without a person: not offered; a call of it anyway runs
+    // nothing (the turn had no tools: its answer is the blank reply's).
+    r = await admin('POST', '/v1/admin/widgets', { name: 'No people', agent_id: helper });
+    const v2 = await Visitor.open(p, r.json().widget_id);
+    await v2.next('session');
+    const t2 = await v2.turn(`a person? ${call('transfer_to_human', {})}`);
+    assert.equal((await lastRequest()).tools, undefined, 'no tool offered');
+    assert.deepEqual(t2.tools, []);
+    assert.deepEqual(t2.handoffs, []);
+    assert.doesNotMatch(t2.message.content, /tools said/);
+    await v2.close();
+  });
+
   test('another organisation\'s action is never callable', async () => {
     seen.length = 0;
     const s = await streamTurn(p, sid('other'), `x ${call('their_orders', { order_id: '1' })}`);

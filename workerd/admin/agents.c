@@ -160,8 +160,9 @@ agent_default_json(void)
 	exprow_oset(o, "rewrite_follow_ups", json_false(), &err);
 	/* Its embeddings are the install's (PARLEY_EMBED_MODEL). */
 	exprow_oset(o, "embedding_model", exprow_text(""), &err);
-	/* It calls no action. */
+	/* It calls no action, and hands over by itself to nobody. */
 	exprow_oset(o, "action_ids", json_array(), &err);
+	exprow_oset(o, "handoff_tool", json_false(), &err);
 	return exprow_odone(o, err);
 }
 

@@ -24,8 +24,10 @@
 /* One call of the round. */
 struct tool_run {
 	struct turn_tools *tt;
-	const struct st_action *a;	/* NULL: no such tool */
+	const char *name;		/* the tool's, as the model called it */
+	const struct st_action *a;	/* NULL: no such action */
 	struct action_call *call;	/* in flight, or NULL */
+	struct storec_req *sreq;	/* a built-in's, in flight, or NULL */
 	char *answer;			/* the tool message's text, once ended */
 	enum tool_state st;		/* and how it ended */
 	uint32_t ms;			/* the call's time, 0 if none was made */
@@ -51,6 +53,8 @@ struct turn_tools {
 	void *arg;
 	struct tpl_visitor v;		/* its strings ours; NULL: unknown */
 	int allow_private;
+	char conv_id[ST_ID_HEX + 1];	/* the turn's */
+	int handoff;			/* TOOL_HANDOFF offered */
 	/* Every call of the turn, as stored (its strings in own). */
 	struct st_tool_rec recs[ST_TOOL_CALLS_MAX];
 	uint32_t nrecs;
@@ -85,6 +89,20 @@ keep(struct turn_tools *tt, const char *s, int *err)
 	return c;
 }
 
+/* The hand-over as a function the model may call (TOOL_HANDOFF). */
+static json_t *
+handoff_function(void)
+{
+	return json_pack("{s:s, s:{s:s, s:s, s:{s:s, s:{s:{s:s, s:s, s:i}}}}}",
+	    "type", "function", "function", "name", TOOL_HANDOFF,
+	    "description", "Hand the conversation to a person of the team: "
+	    "when the visitor asks for one, or when you cannot help them. "
+	    "A person answers here; tell the visitor so.",
+	    "parameters", "type", "object", "properties", "reason", "type",
+	    "string", "description", "Why, in a few words, for the team.",
+	    "maxLength", 200);
+}
+
 /* The "tools" array: each action as a function the model may call. */
 static char *
 tools_text(struct turn_tools *tt)
@@ -93,6 +111,9 @@ tools_text(struct turn_tools *tt)
 	char *s = NULL;
 	uint32_t i;
 
+	if (arr != NULL && tt->handoff &&
+	    json_array_append_new(arr, handoff_function()) < 0)
+		goto out;
 	for (i = 0; arr != NULL && i < tt->acts.n; i++) {
 		f = json_pack("{s:s, s:{s:s, s:s, s:O}}", "type", "function",
 		    "function", "name", tt->acts.actions[i].name,
@@ -135,14 +156,18 @@ copy_request(struct turn_tools *tt, const struct upstream_req *req)
 
 struct turn_tools *
 tools_new(struct st_actions *acts, const struct upstream_req *req,
-    const struct tpl_visitor *v, const char *org)
+    const struct tpl_visitor *v, const char *org, const char *conv_id,
+    int handoff)
 {
 	struct turn_tools *tt;
 	uint32_t i;
 	int err = 0;
 
-	if (acts->n == 0 || (tt = calloc(1, sizeof(*tt))) == NULL)
+	if ((acts->n == 0 && !handoff) ||
+	    (tt = calloc(1, sizeof(*tt))) == NULL)
 		return NULL;
+	tt->handoff = handoff;
+	strlcpy(tt->conv_id, conv_id, sizeof(tt->conv_id));
 	tt->acts = *acts;
 	memset(acts, 0, sizeof(*acts));
 	toolcalls_init(&tt->tc);
@@ -175,6 +200,7 @@ runs_clear(struct turn_tools *tt)
 
 	for (i = 0; i < tt->nruns; i++) {
 		action_call_cancel(tt->runs[i].call);
+		storec_cancel(tt->runs[i].sreq);
 		free(tt->runs[i].answer);
 	}
 	memset(tt->runs, 0, sizeof(tt->runs));
@@ -367,12 +393,13 @@ run_end(struct tool_run *r, char *answer, enum tool_state st, uint32_t ms)
 	struct turn_tools *tt = r->tt;
 
 	r->call = NULL;
+	r->sreq = NULL;
 	r->answer = answer;
 	r->st = st;
 	r->ms = ms;
 	metrics_tool_call(st == TOOL_DONE, ms);
-	if (r->a != NULL)
-		tt->step(tt->arg, r->a->name, st);
+	if (r->a != NULL || strcmp(r->name, TOOL_HANDOFF) == 0)
+		tt->step(tt->arg, r->name, st);
 	if (--tt->pending == 0)
 		loop_defer(&tt->ended);
 }
@@ -422,6 +449,42 @@ call_refused(struct turn_tools *tt, uint32_t i, const json_t *args,
 	return NULL;
 }
 
+/* The hand-over, as storaged answered it. */
+static void
+handoff_done(const struct storec_result *res, void *arg)
+{
+	struct tool_run *r = arg;
+	struct st_u8_rep rep;
+
+	r->sreq = NULL;
+	if (res->status != STOREC_OK ||
+	    storec_decode(res, PROTO_ST_TURN_HANDOFF, &rep) < 0) {
+		log_warnx("tools: the hand-over to a person failed: %s",
+		    res->status == STOREC_ERROR ? res->message :
+		    "storaged unavailable or a reply that does not decode");
+		run_end(r, strdup("error: the conversation could not be handed "
+		    "to a person; tell the visitor to try again"), TOOL_FAILED, 0);
+		return;
+	}
+	run_end(r, strdup(rep.v ? "The conversation is handed to a person of "
+	    "the team, who will answer here. Tell the visitor so." :
+	    "The conversation is already waiting for a person or with one."),
+	    TOOL_DONE, 0);
+}
+
+/* The built-in hand-over asked of storaged, or ended with why not. */
+static void
+handoff_start(struct turn_tools *tt, struct tool_run *r)
+{
+	struct st_id_req q = { tt->conv_id };
+
+	tt->step(tt->arg, r->name, TOOL_RUNNING);
+	if (storec_ask(NULL, PROTO_ST_TURN_HANDOFF, &q, handoff_done, r,
+	    &r->sreq) < 0)
+		run_end(r, strdup("error: the conversation could not be handed "
+		    "to a person; tell the visitor to try again"), TOOL_FAILED, 0);
+}
+
 /* Call i of the round started, or ended at once with why not. */
 static void
 run_start(struct turn_tools *tt, uint32_t i)
@@ -435,7 +498,12 @@ run_start(struct turn_tools *tt, uint32_t i)
 	int k;
 
 	r->tt = tt;
+	r->name = tc->name;
 	tt->pending++;
+	if (tt->handoff && strcmp(tc->name, TOOL_HANDOFF) == 0) {
+		handoff_start(tt, r);
+		return;
+	}
 	if ((k = action_named(tt, tc->name)) < 0) {
 		snprintf(buf, sizeof(buf), "error: there is no tool named %s",
 		    tc->name);
@@ -443,7 +511,7 @@ run_start(struct turn_tools *tt, uint32_t i)
 		return;
 	}
 	r->a = &tt->acts.actions[k];
-	tt->step(tt->arg, r->a->name, TOOL_RUNNING);
+	tt->step(tt->arg, r->name, TOOL_RUNNING);
 	if ((refused = call_refused(tt, (uint32_t)k, tc->parsed, buf,
 	    sizeof(buf))) != NULL) {
 		run_end(r, strdup(refused), TOOL_FAILED, 0);

@@ -14,6 +14,10 @@
  * What the model wrote never reaches the owner's API but as arguments its
  * schema took, filled into the action's templates (actions/template.c)
  * beside the verified visitor's own fields.
+ *
+ * Built in, where the agent allows it (handoff_tool) and the widget has a
+ * person to hand over to: TOOL_HANDOFF, the conversation handed to a
+ * person as a visitor's request is (ST_TURN_HANDOFF).
  */
 #ifndef PARLEY_CHAT_TOOLS_H
 #define PARLEY_CHAT_TOOLS_H
@@ -29,6 +33,7 @@
 #include "upstream.h"
 
 #define TOOLS_ROUNDS_MAX	4	/* rounds of calls in one turn */
+#define TOOL_HANDOFF		"transfer_to_human"	/* the built-in hand-over */
 
 struct turn_tools;
 
@@ -47,13 +52,14 @@ typedef void (*tools_ran_cb)(void *arg);
 /*
  * The turn's tools: acts's actions (taken: acts is left empty), the
  * request req as the first round asks it (copied whole, its strings
- * too), the verified visitor v (copied; NULL: none), and org, whose
- * actions these are (PARLEY_ACTIONS_ALLOW_PRIVATE's for the default
- * one). NULL out of memory or with no action.
+ * too), the verified visitor v (copied; NULL: none), org, whose actions
+ * these are (PARLEY_ACTIONS_ALLOW_PRIVATE's for the default one), and
+ * conv_id, the turn's conversation, which handoff (1) lets the model hand
+ * to a person (TOOL_HANDOFF). NULL out of memory, or with no tool.
  */
 struct turn_tools *tools_new(struct st_actions *acts,
     const struct upstream_req *req, const struct tpl_visitor *v,
-    const char *org);
+    const char *org, const char *conv_id, int handoff);
 void tools_free(struct turn_tools *);
 /*
  * The next model request into out: the first one's, its history followed

@@ -74,6 +74,8 @@ struct turn {
 	struct storec_req *treq;
 	struct st_actions acts;
 	struct turn_tools *tools;
+	/* The model asked for calls before the question was on disk. */
+	int tools_waiting;
 	/*
 	 * Where a turn's time goes, logged at debug level as it ends (µs,
 	 * monotonic): the begin sent, its (early) answer, the model asked,
@@ -461,7 +463,11 @@ up_done(void *arg, const struct upstream_result *r)
 	t->out.completion_tokens += r->completion_tokens;
 	if (r->status == UPSTREAM_OK && t->tools != NULL &&
 	    tools_asked(t->tools)) {
-		turn_tools_run(t);
+		/* No call, and no step shown, for a question not on disk. */
+		if (t->unconfirmed)
+			t->tools_waiting = 1;
+		else
+			turn_tools_run(t);
 		return;
 	}
 	if (r->status == UPSTREAM_OK) {
@@ -658,7 +664,9 @@ knowledge_text(const char *lang, const struct st_kb_hits *kb)
 }
 
 /*
- * The agent's actions (asked of storaged) as the model's tools: req
+ * The agent's actions (asked of storaged) and the hand-over to a person
+ * (its handoff_tool, where the front end has a person) as the model's
+ * tools: req
  * becomes the tools' copy with the tools offered (its messages the
  * tools', the caller's left to free). Without them (none, or out of
  * memory: logged), req is left as it is.
@@ -668,14 +676,17 @@ turn_tools_offer(struct turn *t, const struct st_agent *a,
     struct upstream_req *req)
 {
 	struct tpl_visitor v = { NULL, NULL };
-	int known;
+	int known, handoff;
 
-	if (t->acts.n == 0)
+	handoff = a->handoff_tool && t->fe != NULL &&
+	    t->ops->can_hand_over != NULL && t->ops->can_hand_over(t->fe);
+	if (t->acts.n == 0 && !handoff)
 		return;
 	known = t->fe != NULL && t->ops->visitor != NULL &&
 	    t->ops->visitor(t->fe, &v) == 0;
 	t->tools = tools_new(&t->acts, req, known ? &v : NULL,
-	    a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT);
+	    a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT, t->conv_id,
+	    handoff);
 	if (t->tools == NULL) {
 		log_warnx("%s: out of memory: the agent's actions not offered",
 		    t->ops->name);
@@ -1307,6 +1318,10 @@ begin_confirmed(struct turn *t, const struct storec_result *r)
 	turn_send_tokens(t);
 	if (t->phase == TURN_FINISH)
 		loop_defer(&t->defer);
+	else if (t->phase == TURN_MODEL && t->tools_waiting) {
+		t->tools_waiting = 0;
+		turn_tools_run(t);
+	}
 }
 
 /*

@@ -133,6 +133,11 @@ struct turn_ops {
 	 * actions that require one are refused).
 	 */
 	int (*visitor)(void *fe, struct tpl_visitor *v);
+	/*
+	 * Optional: 1 when the conversation may be handed to a person (the
+	 * widget's handoff): the agent's handoff_tool is offered then.
+	 */
+	int (*can_hand_over)(void *fe);
 };
 
 /*

@@ -722,10 +722,17 @@ ws_visitor(void *fe, struct tpl_visitor *v)
 	return wsident_visitor(&s->ident, v);
 }
 
+/* The widget has a person to hand over to (its handoff). */
+static int
+ws_can_hand_over(void *fe)
+{
+	return ((struct wsess *)fe)->handoff_enabled;
+}
+
 static const struct turn_ops ws_ops = {
 	"wschat", &nturns, PROTO_ST_WS_BEGIN, ST_WS_OK, ST_WS_HUMAN,
 	ws_start, ws_token, ws_busy, ws_done, ws_error, ws_refused, ws_human,
-	ws_tool, ws_visitor,
+	ws_tool, ws_visitor, ws_can_hand_over,
 };
 
 /* The session's idle expiry, as its requests carry it. */

@@ -120,19 +120,27 @@ export class Visitor {
   }
 
   // One chat turn: typing_start, tokens (and the tools' steps, when the
-  // model calls actions), message, typing_stop.
+  // model calls actions; and a handoff, when it hands over), message,
+  // typing_stop.
   async turn(content, timeout = 15000) {
     this.send({ type: 'message', content });
     await this.next('typing_start', timeout);
     const tokens = [];
     const tools = [];
+    const handoffs = [];
     for (;;) {
       const m = await this.next(undefined, timeout);
       if (m.type === 'token') { tokens.push(m.token); continue; }
       if (m.type === 'tool') { tools.push(m); continue; }
+      if (m.type === 'handoff') { handoffs.push(m); continue; }
       if (m.type !== 'message') throw new Error(`expected token or message, got ${JSON.stringify(m)}`);
-      await this.next('typing_stop', timeout);
-      return { tokens, message: m, tools };
+      for (;;) {
+        const e = await this.next(undefined, timeout);
+        if (e.type === 'typing_stop') break;
+        if (e.type !== 'handoff') throw new Error(`expected typing_stop, got ${JSON.stringify(e)}`);
+        handoffs.push(e);
+      }
+      return { tokens, message: m, tools, handoffs };
     }
   }
 

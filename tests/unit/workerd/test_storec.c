@@ -690,6 +690,8 @@ test_fetcher_malformed(void **state)
 	act.url = "https://example.com/";
 	act.body = act.headers = "";
 	reply_whole_only(PROTO_ST_ACTION_TOOLS, &treq, &acts);
+	reply_whole_only(PROTO_ST_TURN_HANDOFF,
+	    &(struct st_id_req){ "00000000000000000000000000000001" }, &one);
 	storec_shutdown();
 	peer_close(&P);
 	peer_unlisten(&P);
@@ -1012,6 +1014,7 @@ static const struct {
 	{ PROTO_ST_ACTION_LIST, ADMIN_WALK },
 	{ PROTO_ST_ACTION_DELETE, ADMIN_WALK },
 	{ PROTO_ST_ACTION_TOOLS, STOREC, "test_fetcher_malformed" },
+	{ PROTO_ST_TURN_HANDOFF, STOREC, "test_fetcher_malformed" },
 	/* The fetcher's (fetch/fetcher.c). */
 	{ PROTO_ST_KB_DUE, STOREC, "test_fetcher_malformed" },
 	{ PROTO_ST_KB_PAGE_GET, STOREC, "test_fetcher_malformed" },

@@ -116,7 +116,8 @@ test_agent_json(void **state)
 	    "\"answer_in_visitor_language\":false,\"is_default\":false,"
 	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
 	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
-	    "\"action_ids\":[],\"created_at\":1700000000000,\"updated_at\":1700000000500}");
+	    "\"action_ids\":[],\"handoff_tool\":false,"
+	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
 
 	/* Unset: null. A key in the record (never from storaged) unseen. */
@@ -171,7 +172,7 @@ test_default_json(void **state)
 	    "\"created_at\":null,\"updated_at\":null,"
 	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
 	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
-	    "\"action_ids\":[]}");
+	    "\"action_ids\":[],\"handoff_tool\":false}");
 	assert_null(strstr(s, ENVKEY));
 	free(s);
 }
