@@ -127,13 +127,19 @@ store_action_tools(struct store_txn *t, const struct st_action_tools_req *q,
 		if (rc != 0)
 			continue;	/* absent, or t failed */
 		if (!entity_in_org(&action_entity, &out->actions[n], q->org) ||
-		    !out->actions[n].enabled) {
+		    (!out->actions[n].enabled && !q->disabled_too)) {
 			st_action_free(&out->actions[n]);
 			continue;
 		}
 		n++;
 	}
 	out->n = n;
+	/* A dry run's one action: absent, or another organisation's. */
+	if (!t->err && n == 0 && q->disabled_too)
+		store_fail(t, PROTO_E_NOT_FOUND, "no such action");
+	/* A failed request's reply is not sent, nor freed by the caller. */
+	if (t->err)
+		st_rep_free(PROTO_ST_ACTION_TOOLS, out);
 	return t->err;
 }
 

@@ -14,8 +14,9 @@
 
 /*
  * A chat turn's tools: q->org's actions among q->ids that exist and are
- * enabled, in the order asked, headers and all, into out (freed by
- * st_rep_free of ST_ACTION_TOOLS).
+ * enabled (or not, with q->disabled_too: a dry run's), in the order
+ * asked, headers and all, into out (freed by st_rep_free of
+ * ST_ACTION_TOOLS).
  */
 int store_action_tools(struct store_txn *, const struct st_action_tools_req *q,
     struct st_actions *out);

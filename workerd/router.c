@@ -181,6 +181,8 @@ static const struct route routes[] = {
 	    ROUTE_BODY_ADMIN, ST_ROLE_ADMIN },
 	{ M_DELETE,	"/v1/admin/actions/:action_id",	actions_delete, R_ADMIN,
 	    0, ST_ROLE_ADMIN },
+	{ M_POST,	"/v1/admin/actions/:action_id/test", actions_test,
+	    R_ADMIN, ROUTE_BODY_ADMIN, ST_ROLE_ADMIN },
 	{ M_GET,	"/v1/admin/webhooks",		webhooks_list, R_ADMIN, 0,
 	    ST_ROLE_ADMIN },
 	{ M_POST,	"/v1/admin/webhooks",		webhooks_create, R_ADMIN,

@@ -9,10 +9,14 @@
 // a templated host refused on create and patch, for a tenant and for the
 // default organisation; with PARLEY_ACTIONS_ALLOW_PRIVATE=on (a second
 // stack) the default organisation may call a loopback API and a tenant
-// still may not. Every URL is a literal or a localhost name (never
+// still may not, and a dry run (POST .../test) calls it with sample
+// arguments: the request as sent (the header's value not shown), the
+// answer, a refused argument, a disabled action, another organisation's
+// 404. Every URL is a literal or a localhost name (never
 // resolved through DNS). Every JSON answer is validated against the
 // OpenAPI document.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley } from './lib/harness.mjs';
@@ -219,6 +223,46 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
   });
   after(async () => {
     if (p) await p.stop();
+  });
+
+  test('a dry run: the request as sent, the answer; a refused argument; disabled or not; another organisation\'s 404', async () => {
+    const seen = [];
+    const api = http.createServer((req, res) => {
+      seen.push({ url: req.url, key: req.headers['x-shop-key'] });
+      res.end(JSON.stringify({ ok: req.url }));
+    });
+    await new Promise((ok) => api.listen(0, '127.0.0.1', ok));
+    try {
+      const url = `http://127.0.0.1:${api.address().port}/orders/{{order_id}}?c={{visitor.external_id}}`;
+      let r = await call('POST', A, order({ name: 'dry', url, headers: { 'X-Shop-Key': 'sk-dry-secret' }, enabled: false }));
+      assert.equal(r.status, 201, r.text);
+      const id = r.json().id;
+      r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '44 11' }, visitor_external_id: 'cus_1' });
+      assert.equal(r.status, 200, r.text);
+      const j = r.json();
+      assert.equal(j.ok, true, r.text);
+      assert.deepEqual(j.request, { method: 'GET', url: url.replace('{{order_id}}', '44%2011').replace('{{visitor.external_id}}', 'cus_1'), body: null });
+      assert.equal(j.response.status, 200);
+      assert.equal(j.response.body, JSON.stringify({ ok: '/orders/44%2011?c=cus_1' }));
+      assert.deepEqual(seen, [{ url: '/orders/44%2011?c=cus_1', key: 'sk-dry-secret' }]);
+      assert.ok(!r.text.includes('sk-dry-secret'), 'the header\'s value is not shown');
+
+      r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: 7 } });
+      assert.deepEqual(r.json(), { ok: false, error: 'order_id: must be a string', request: null, response: null });
+      r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '1' } });
+      assert.equal(r.json().ok, false, 'no visitor id: the template cannot be filled');
+      assert.equal(seen.length, 1, 'neither reached the API');
+      r = await call('POST', `${A}/${id}/test`, { arguments: [] });
+      assert.equal(r.status, 400);
+      assert.equal(r.json().error, 'arguments: must be an object');
+
+      const o = (await call('POST', '/v1/admin/organizations', { name: 'O' })).json().id;
+      r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '1' } }, o);
+      assert.equal(r.status, 404);
+      assert.equal(r.json().error, 'Action not found');
+    } finally {
+      api.close();
+    }
   });
 
   test('the default organisation may call a loopback API; a tenant still may not', async () => {

@@ -783,6 +783,9 @@ void actions_update(struct conn *, struct http_request *,
     const struct route_match *);
 void actions_delete(struct conn *, struct http_request *,
     const struct route_match *);
+/* actiontest.c: an action's dry run. */
+void actions_test(struct conn *, struct http_request *,
+    const struct route_match *);
 
 /* knowledge.c: the knowledge base's sources and search. */
 void knowledge_sources_list(struct conn *, struct http_request *,

@@ -1,0 +1,235 @@
+/*
+ * An action's dry run in the admin API (admins and owners):
+ *
+ *	POST /v1/admin/actions/:action_id/test
+ *		{"arguments": {...}[, "visitor_external_id": "..."]}
+ *		-> 200 {"ok", "error", "request": {"method","url","body"},
+ *		   "response": {"status","body","cut","duration_ms"}}
+ *
+ * The call a turn would make, made now with sample arguments, whether the
+ * action is enabled or not: the arguments checked against its schema, its
+ * templates filled (the sample visitor's id standing for a verified
+ * visitor's), its API called under the same address policy, timeout and
+ * answer cap (actions/call.c). Nothing is stored. What went wrong is the
+ * answer's "error" (200: the dry run ran), with "request" and "response"
+ * null where it stopped before them. The headers' values are sent, never
+ * shown.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actionmsg.h"
+#include "admin.h"
+#include "call.h"
+#include "log.h"
+#include "schema.h"
+#include "template.h"
+#include "workerd.h"
+
+#define WHY_MAX		512
+
+/* A dry run under way: what it was given, its call in flight. */
+struct dry_run {
+	json_t *args;		/* the sample arguments, an object */
+	char *vid;		/* the sample visitor's id, or NULL */
+	json_t *request;	/* what was sent, once known */
+	struct action_call *call;
+};
+
+static void
+dry_free(struct dry_run *d)
+{
+	action_call_cancel(d->call);
+	json_decref(d->args);
+	json_decref(d->request);
+	free(d->vid);
+	free(d);
+}
+
+/* The client left meanwhile. */
+static void
+dry_abort(struct conn *c)
+{
+	dry_free(c->hctx);
+	c->hctx = NULL;
+}
+
+/* c's dry run, which c lets go of. */
+static struct dry_run *
+dry_take(struct conn *c)
+{
+	struct dry_run *d = c->hctx;
+
+	c->abort = NULL;
+	c->hctx = NULL;
+	return d;
+}
+
+/* The answer: error NULL for none; request and response taken. */
+static void
+dry_answer(struct conn *c, const char *error, json_t *request,
+    json_t *response)
+{
+	json_t *o;
+
+	o = json_pack("{s:b, s:o, s:o, s:o}", "ok", error == NULL,
+	    "error", error != NULL ? json_string(error) : json_null(),
+	    "request", request != NULL ? request : json_null(),
+	    "response", response != NULL ? response : json_null());
+	if (o == NULL) {
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	conn_send_json(c, 200, admin_headers, o);
+}
+
+static void
+dry_called(void *arg, const struct action_call_result *r)
+{
+	struct conn *c = arg;
+	struct dry_run *d = dry_take(c);
+	json_t *resp = NULL;
+	json_t *req = d->request;
+
+	d->call = NULL;
+	d->request = NULL;
+	if (r->err == ACALL_OK)
+		resp = json_pack("{s:i, s:s%, s:b, s:I}", "status", r->status,
+		    "body", r->body, r->len, "cut", r->cut, "duration_ms",
+		    (json_int_t)r->duration_ms);
+	/* An answer that is not UTF-8 cannot be a JSON string: said so. */
+	if (r->err == ACALL_OK && resp == NULL)
+		resp = json_pack("{s:i, s:s, s:b, s:I}", "status", r->status,
+		    "body", "(the answer is not UTF-8 text)", "cut", r->cut,
+		    "duration_ms", (json_int_t)r->duration_ms);
+	dry_answer(c, r->err == ACALL_OK ? NULL : r->error, req, resp);
+	dry_free(d);
+}
+
+static const struct storec_answer dry_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Action not found" },
+	{ 0, 0, NULL },
+};
+
+/* The action as storaged keeps it: checked, filled and called. */
+static void
+dry_fetched(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	struct dry_run *d = c->hctx;
+	struct st_actions l;
+	const struct st_action *a;
+	struct tpl_visitor v = { d->vid, NULL };
+	struct action_call_req q;
+	char why[WHY_MAX];
+	const char *bad;
+	char *url = NULL, *body = NULL;
+	json_t *schema;
+
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_ACTION_TOOLS, &l) < 0) {
+		dry_free(dry_take(c));
+		admin_answer(c, r, PROTO_ST_ACTION_TOOLS, 200, NULL,
+		    dry_errors);
+		return;
+	}
+	/* storaged says `not found` for none: one is what it answers. */
+	if (l.n != 1) {
+		st_rep_free(PROTO_ST_ACTION_TOOLS, &l);
+		dry_free(dry_take(c));
+		dry_answer(c, "no such action", NULL, NULL);
+		return;
+	}
+	a = &l.actions[0];
+	bad = NULL;
+	if ((schema = json_loads(a->parameters, 0, NULL)) == NULL)
+		bad = "its parameters do not read as JSON";
+	else if (schema_validate(schema, d->args, why, sizeof(why)) < 0)
+		bad = why;
+	else if (tpl_expand(TPL_URL, a->url, d->args, &v, &url, &bad) == 0 &&
+	    a->body[0] != '\0')
+		(void)tpl_expand(TPL_JSON, a->body, d->args, &v, &body, &bad);
+	json_decref(schema);
+	if (bad == NULL) {
+		d->request = json_pack("{s:s, s:s, s:o}", "method",
+		    st_method_name(a->method), "url", url, "body",
+		    body != NULL ? json_string(body) : json_null());
+		memset(&q, 0, sizeof(q));
+		q.method = a->method;
+		q.url = url;
+		q.body = body;
+		q.headers = a->headers != NULL ? a->headers : "";
+		q.timeout_ms = a->timeout_ms ? a->timeout_ms :
+		    ST_ACTION_TIMEOUT_DEF;
+		q.max_bytes = a->max_response_bytes ? a->max_response_bytes :
+		    ST_ACTION_ANSWER_DEF;
+		q.allow_private = wsettings.actions_allow_private &&
+		    strcmp(c->who.org, ST_WHO_ORG_DEFAULT) == 0;
+		if (d->request == NULL ||
+		    (d->call = action_call_start(&q, dry_called, c)) == NULL)
+			bad = "the call could not be started";
+	}
+	free(url);
+	free(body);
+	st_rep_free(PROTO_ST_ACTION_TOOLS, &l);
+	if (bad != NULL) {
+		d = dry_take(c);
+		dry_answer(c, bad, d->request, NULL);
+		d->request = NULL;
+		dry_free(d);
+	}
+}
+
+void
+actions_test(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_str id = { m->nparams > 0 ? m->param[0] : "" };
+	struct st_action_tools_req q;
+	struct dry_run *d;
+	json_t *root, *args, *vid;
+	const char *bad = NULL;
+
+	if (!st_action_id_valid(id.s)) {
+		conn_send_error(c, 404, admin_headers, "Action not found");
+		return;
+	}
+	if ((root = admin_json_body(c, req)) == NULL)
+		return;
+	args = json_object_get(root, "arguments");
+	vid = json_object_get(root, "visitor_external_id");
+	if (args != NULL && !json_is_object(args))
+		bad = "arguments: must be an object";
+	else if (vid != NULL && (!json_is_string(vid) ||
+	    json_string_length(vid) == 0 || json_string_length(vid) > 128))
+		bad = "visitor_external_id: must be a string of 1 to 128 bytes";
+	if (bad != NULL) {
+		json_decref(root);
+		conn_send_error(c, 400, admin_headers, bad);
+		return;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (d->args = args != NULL ? json_incref(args) : json_object()) ==
+	    NULL || (vid != NULL && (d->vid = strdup(json_string_value(vid))) ==
+	    NULL)) {
+		if (d != NULL)
+			dry_free(d);
+		json_decref(root);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	json_decref(root);
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.org, c->who.org, sizeof(q.org));
+	q.ids = &id;
+	q.n = 1;
+	q.disabled_too = 1;
+	c->hctx = d;
+	c->abort = dry_abort;
+	if (storec_ask(NULL, PROTO_ST_ACTION_TOOLS, &q, dry_fetched, c,
+	    &c->sreq) < 0) {
+		dry_free(dry_take(c));
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	}
+}
