@@ -74,6 +74,8 @@ describe('a turn calls the owner\'s API', () => {
         requires_verified: true }),
       await action({ name: 'slow', url: `http://127.0.0.1:${apiPort}/slow/{{order_id}}`, timeout_ms: 300 }),
       await action({ name: 'huge', url: `http://127.0.0.1:${apiPort}/huge/{{order_id}}`, max_response_bytes: 1000 }),
+      await action({ name: 'cancel_order', method: 'POST', url: `http://127.0.0.1:${apiPort}/orders/{{order_id}}/cancel`,
+        body: '{"order":"{{order_id}}"}', changes_data: true, description: 'Cancels an order' }),
     ];
     const o = (await admin('POST', '/v1/admin/organizations', { name: 'Other' })).json().id;
     const theirs = await action({ name: 'their_orders', url: 'https://93.184.216.34/orders/{{order_id}}' }, o);
@@ -105,7 +107,8 @@ describe('a turn calls the owner\'s API', () => {
     assert.deepEqual(seen, [{ method: 'GET', url: '/orders/4411', auth: 'Bearer shop-key' }]);
     const body = await lastRequest();
     const names = body.tools.map((x) => x.function.name).sort();
-    assert.deepEqual(names, ['huge', 'my_orders', 'order_status', 'slow'], 'another organisation\'s is not offered');
+    assert.deepEqual(names, ['cancel_order', 'huge', 'my_orders', 'order_status', 'slow'],
+      'another organisation\'s is not offered');
     const asked = body.messages.find((m) => m.role === 'assistant' && m.tool_calls);
     assert.equal(asked.tool_calls[0].function.name, 'order_status');
     const answered = body.messages.find((m) => m.role === 'tool');
@@ -177,6 +180,47 @@ describe('a turn calls the owner\'s API', () => {
       'the model\'s text stays in its segment; the visitor\'s id is the verified one');
     assert.match(message.content, /^The tools said: /);
     await v.close();
+  });
+
+  test('a call that changes data waits for the visitor\'s yes: run on yes, told no on no; refused where nobody can be asked', async () => {
+    // The frames of one turn up to its typing_stop, answering a confirm
+    // with ok.
+    async function confirmTurn(v, content, ok) {
+      v.send({ type: 'message', content });
+      const frames = [];
+      for (;;) {
+        const f = await v.next(undefined, 15000);
+        frames.push(f);
+        if (f.type === 'confirm') v.send({ type: 'confirm', id: f.id, ok });
+        if (f.type === 'typing_stop') return frames;
+      }
+    }
+    const v = await Visitor.open(p, dw.widget_id);
+    await v.next('session');
+    seen.length = 0;
+    let frames = await confirmTurn(v, `cancel 4411 ${call('cancel_order', { order_id: '4411' })}`, true);
+    const ask = frames.find((f) => f.type === 'confirm');
+    assert.equal(ask.name, 'cancel_order');
+    assert.equal(ask.summary, 'Cancels an order\norder_id: 4411');
+    assert.ok(frames.indexOf(ask) > frames.findIndex((f) => f.type === 'typing_start'), 'asked once the question is stored');
+    assert.deepEqual(seen.map((x) => [x.method, x.url]), [['POST', '/orders/4411/cancel']]);
+    assert.match(frames.find((f) => f.type === 'message').content, /^The tools said: \{"order_id":"4411"/);
+
+    seen.length = 0;
+    frames = await confirmTurn(v, `cancel 77 ${call('cancel_order', { order_id: '77' })}`, false);
+    assert.deepEqual(seen, [], 'no: the API is never called');
+    assert.equal(frames.find((f) => f.type === 'message').content, 'The tools said: error: the visitor said no; it was not done');
+    assert.deepEqual(frames.filter((f) => f.type === 'tool').map((f) => f.status), ['running', 'failed']);
+
+    // An answer no call waits for: an error, nothing run.
+    v.send({ type: 'confirm', id: 'call_nope', ok: true });
+    assert.equal((await v.next('error')).message, 'confirm: no call waits for it');
+    await v.close();
+
+    // The HTTP stream cannot ask: refused, the API never called.
+    const s = await streamTurn(p, sid('http'), `cancel ${call('cancel_order', { order_id: '5' })}`);
+    assert.match(s.events.find((e) => e.type === 'done').message, /^The tools said: error: this changes data and needs the visitor's confirmation/);
+    assert.deepEqual(seen, []);
   });
 
   test('a slow answer is cut at its timeout, a huge one at max_response_bytes', async () => {

@@ -39,6 +39,7 @@ const SAMPLE = {
   new_conversation: {},
   conversations: {},
   open_conversation: { id: '0'.repeat(32) },
+  confirm: { id: 'call_0', ok: false },
 };
 
 describe('WebSocket frames: one table', () => {

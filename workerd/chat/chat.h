@@ -97,6 +97,7 @@ enum wsmsg_type {
 	WSMSG_FEEDBACK, WSMSG_RATING,
 	/* issue 26, wsconvs.c */
 	WSMSG_NEW_CONV, WSMSG_CONV_LIST, WSMSG_CONV_OPEN,
+	WSMSG_CONFIRM,
 };
 
 /* A visitor's WebSocket message; the strings point into root. */
@@ -118,6 +119,8 @@ struct wsmsg {
 	uint8_t score;		/* RATING: 1-5 */
 	const char *comment;	/* RATING: <= ST_RATING_COMMENT_CHARS characters */
 	const char *conv_id;	/* CONV_OPEN: a string, else unchecked */
+	const char *call_id;	/* CONFIRM: 1..64 bytes */
+	uint8_t yes;		/* CONFIRM: the visitor's answer */
 	char error[96];		/* INVALID: what to tell the visitor */
 };
 
@@ -209,6 +212,8 @@ void wsfb_frame(struct wsfb *f, const struct wsmsg *m);
 void wsfb_handoff(struct wsfb *f, int old, int state);
 /* wsmsg_parse's part: type "feedback" or "rating" (m->root read): 0 or -1. */
 int wsfb_parse_feedback(struct wsmsg *m);
+/* CONFIRM: "id" a string of 1-64 bytes, "ok" a boolean. */
+int wsmsg_parse_confirm(struct wsmsg *m);
 int wsfb_parse_rating(struct wsmsg *m);
 
 /* ---------------------------------------------------------- wsidentity.c */
@@ -279,6 +284,8 @@ void wschat_on_availability(struct wsess *s, struct wsmsg *m);
 void wschat_on_visitor(struct wsess *s, struct wsmsg *m);
 void wschat_on_identify(struct wsess *s, struct wsmsg *m);
 void wschat_on_feedback(struct wsess *s, struct wsmsg *m);
+/* {"type":"confirm","id","ok"}: the visitor's answer (turn_confirm). */
+void wschat_on_confirm(struct wsess *s, struct wsmsg *m);
 
 /* ------------------------------------------------------------- wsconvs.c */
 

@@ -28,6 +28,7 @@ struct tool_run {
 	const struct st_action *a;	/* NULL: no such action */
 	struct action_call *call;	/* in flight, or NULL */
 	struct storec_req *sreq;	/* a built-in's, in flight, or NULL */
+	int waiting;			/* for the visitor's confirmation */
 	char *answer;			/* the tool message's text, once ended */
 	enum tool_state st;		/* and how it ended */
 	uint32_t ms;			/* the call's time, 0 if none was made */
@@ -50,7 +51,9 @@ struct turn_tools {
 	struct loop_defer ended;	/* ran, outside the last call's callback */
 	tools_step_cb step;
 	tools_ran_cb ran;
+	tools_ask_cb ask;
 	void *arg;
+	struct loop_timer confirm;	/* the confirmations' wait */
 	struct tpl_visitor v;		/* its strings ours; NULL: unknown */
 	int allow_private;
 	char conv_id[ST_ID_HEX + 1];	/* the turn's */
@@ -61,6 +64,9 @@ struct turn_tools {
 };
 
 static void round_ended(void *);
+static void confirm_expired(void *);
+static void run_call(struct turn_tools *, struct tool_run *,
+    struct tool_call *);
 static void run_record(struct turn_tools *, uint32_t, const char *,
     enum tool_state, uint32_t);
 
@@ -168,6 +174,7 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 		return NULL;
 	tt->handoff = handoff;
 	strlcpy(tt->conv_id, conv_id, sizeof(tt->conv_id));
+	loop_timer_init(&tt->confirm, confirm_expired, tt);
 	tt->acts = *acts;
 	memset(acts, 0, sizeof(*acts));
 	toolcalls_init(&tt->tc);
@@ -215,6 +222,7 @@ tools_free(struct turn_tools *tt)
 	if (tt == NULL)
 		return;
 	loop_defer_cancel(&tt->ended);
+	loop_timer_stop(&tt->confirm);
 	runs_clear(tt);
 	toolcalls_free(&tt->tc);
 	for (i = 0; tt->schemas != NULL && i < tt->acts.n; i++)
@@ -332,6 +340,7 @@ round_ended(void *arg)
 		tt->nmsgs++;
 	}
 	runs_clear(tt);
+	loop_timer_stop(&tt->confirm);
 	toolcalls_free(&tt->tc);
 	toolcalls_init(&tt->tc);
 	tt->asked = 0;
@@ -442,7 +451,7 @@ call_refused(struct turn_tools *tt, uint32_t i, const json_t *args,
 	if (a->requires_verified && tt->v.external_id == NULL)
 		return "error: this needs a signed-in visitor (a verified "
 		    "identity); ask the visitor to sign in first";
-	if (a->changes_data)
+	if (a->changes_data && tt->ask == NULL)
 		return "error: this changes data and needs the visitor's "
 		    "confirmation, which this chat cannot ask for; tell the "
 		    "visitor it cannot be done here";
@@ -485,16 +494,107 @@ handoff_start(struct turn_tools *tt, struct tool_run *r)
 		    "to a person; tell the visitor to try again"), TOOL_FAILED, 0);
 }
 
+/* ------------------------------------------------------ confirmations */
+
+/*
+ * What a call will do, in words, for the visitor: the action's
+ * description, then each argument as "name: value" (a string as it is,
+ * another value as JSON), at most SUMMARY_MAX bytes. NULL out of memory.
+ */
+#define SUMMARY_MAX	1000
+static char *
+summary_text(const struct st_action *a, const json_t *args)
+{
+	const char *k;
+	struct buf b, out;
+	json_t *v;
+	char *s;
+
+	buf_init(&b);
+	buf_adds(&b, a->description != NULL ? a->description : a->name);
+	json_object_foreach((json_t *)args, k, v) {
+		buf_addf(&b, "\n%s: ", k);
+		if (json_is_string(v))
+			buf_adds(&b, json_string_value(v));
+		else if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) !=
+		    NULL) {
+			buf_adds(&b, s);
+			free(s);
+		}
+	}
+	buf_init(&out);
+	chat_utf8_append(&out, b.data != NULL ? b.data : "", b.len, SUMMARY_MAX);
+	buf_add(&out, "", 1);
+	buf_free(&b);
+	if (out.err) {
+		buf_free(&out);
+		return NULL;
+	}
+	return out.data;
+}
+
+/* r waits for the visitor's yes (asked), or is refused. */
+static void
+confirm_ask(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
+{
+	char *summary = summary_text(r->a, tc->parsed);
+
+	if (summary == NULL || tt->ask(tt->arg, tc->id, r->name, summary) < 0) {
+		free(summary);
+		run_end(r, strdup("error: the visitor could not be asked to "
+		    "confirm; it was not done"), TOOL_FAILED, 0);
+		return;
+	}
+	free(summary);
+	r->waiting = 1;
+	if (!loop_timer_armed(&tt->confirm))
+		loop_timer_after(&tt->confirm, TOOLS_CONFIRM_MS);
+}
+
+int
+tools_confirm(struct turn_tools *tt, const char *id, int yes)
+{
+	struct tool_run *r;
+	uint32_t i;
+
+	for (i = 0; i < tt->nruns; i++) {
+		r = &tt->runs[i];
+		if (!r->waiting || strcmp(tt->tc.calls[i].id, id) != 0)
+			continue;
+		r->waiting = 0;
+		if (yes)
+			run_call(tt, r, &tt->tc.calls[i]);
+		else
+			run_end(r, strdup("error: the visitor said no; it was "
+			    "not done"), TOOL_FAILED, 0);
+		return 0;
+	}
+	return -1;
+}
+
+/* No answer in time: each call still waiting goes back to the model. */
+static void
+confirm_expired(void *arg)
+{
+	struct turn_tools *tt = arg;
+	uint32_t i;
+
+	for (i = 0; i < tt->nruns; i++)
+		if (tt->runs[i].waiting) {
+			tt->runs[i].waiting = 0;
+			run_end(&tt->runs[i], strdup("error: the visitor did not "
+			    "confirm in time; it was not done"), TOOL_FAILED, 0);
+		}
+}
+
 /* Call i of the round started, or ended at once with why not. */
 static void
 run_start(struct turn_tools *tt, uint32_t i)
 {
 	struct tool_run *r = &tt->runs[i];
 	struct tool_call *tc = &tt->tc.calls[i];
-	struct action_call_req q;
-	const struct tpl_visitor *v = &tt->v;
-	const char *refused, *why;
-	char buf[WHY_MAX], *url = NULL, *body = NULL;
+	const char *refused;
+	char buf[WHY_MAX];
 	int k;
 
 	r->tt = tt;
@@ -517,6 +617,22 @@ run_start(struct turn_tools *tt, uint32_t i)
 		run_end(r, strdup(refused), TOOL_FAILED, 0);
 		return;
 	}
+	if (r->a->changes_data) {
+		confirm_ask(tt, r, tc);
+		return;
+	}
+	run_call(tt, r, tc);
+}
+
+/* Run r's call (checked): its templates filled, its API called. */
+static void
+run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
+{
+	struct action_call_req q;
+	const struct tpl_visitor *v = &tt->v;
+	const char *why;
+	char buf[WHY_MAX], *url = NULL, *body = NULL;
+
 	if (tpl_expand(TPL_URL, r->a->url, tc->parsed, v, &url, &why) < 0 ||
 	    (r->a->body[0] != '\0' && tpl_expand(TPL_JSON, r->a->body,
 	    tc->parsed, v, &body, &why) < 0)) {
@@ -545,7 +661,7 @@ run_start(struct turn_tools *tt, uint32_t i)
 
 int
 tools_run(struct turn_tools *tt, tools_step_cb step, tools_ran_cb ran,
-    void *arg, const char **why)
+    tools_ask_cb ask, void *arg, const char **why)
 {
 	char *calls;
 	uint32_t i;
@@ -575,6 +691,7 @@ tools_run(struct turn_tools *tt, tools_step_cb step, tools_ran_cb ran,
 	tt->rounds++;
 	tt->step = step;
 	tt->ran = ran;
+	tt->ask = ask;
 	tt->arg = arg;
 	tt->nruns = tt->tc.n;
 	/* One more than the calls: none ends the round while they start. */

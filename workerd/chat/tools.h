@@ -46,6 +46,15 @@ enum tool_state {
 
 /* A call's step told to the turn: name, its state. */
 typedef void (*tools_step_cb)(void *arg, const char *name, enum tool_state);
+/*
+ * A call that changes data shown to the visitor to confirm: id (the
+ * call's), the action's name, what it will do in words. 0 asked (the
+ * answer comes through tools_confirm); -1 the visitor cannot be asked
+ * (the call is refused).
+ */
+typedef int (*tools_ask_cb)(void *arg, const char *id, const char *name,
+    const char *summary);
+#define TOOLS_CONFIRM_MS	120000	/* a confirmation's wait at most */
 /* Every call of the round has ended. */
 typedef void (*tools_ran_cb)(void *arg);
 
@@ -81,9 +90,17 @@ uint32_t tools_records(const struct turn_tools *,
  * The round's calls run: 0, with step called for each call's start and
  * end and ran once when all have ended (from the loop, never from inside
  * tools_run); -1 with *why (static) when the round does not read (the
- * turn fails: nothing was called).
+ * turn fails: nothing was called). A call of an action that changes data
+ * waits for the visitor's yes, asked through ask (NULL: such calls are
+ * refused), at most TOOLS_CONFIRM_MS; a no, or no answer, goes back to
+ * the model.
  */
 int tools_run(struct turn_tools *, tools_step_cb step, tools_ran_cb ran,
-    void *arg, const char **why);
+    tools_ask_cb ask, void *arg, const char **why);
+/*
+ * The visitor's answer to the confirmation of call id (yes 1: run it):
+ * 0, or -1 when no call of that id waits for one.
+ */
+int tools_confirm(struct turn_tools *, const char *id, int yes);
 
 #endif

@@ -433,6 +433,25 @@ tool_ran(void *arg)
 	}
 }
 
+/* A call that changes data, put to the visitor: 0 asked, -1 cannot. */
+static int
+tool_ask(void *arg, const char *id, const char *name, const char *summary)
+{
+	struct turn *t = arg;
+
+	if (t->fe == NULL || t->ops->confirm == NULL || t->phase != TURN_MODEL)
+		return -1;
+	return t->ops->confirm(t->fe, id, name, summary);
+}
+
+int
+turn_confirm(struct turn *t, const char *id, int yes)
+{
+	if (t == NULL || t->phase != TURN_MODEL || t->tools == NULL)
+		return -1;
+	return tools_confirm(t->tools, id, yes);
+}
+
 /* The model asked for calls: they run, or the turn fails with why not. */
 static void
 turn_tools_run(struct turn *t)
@@ -440,7 +459,8 @@ turn_tools_run(struct turn *t)
 	const char *why;
 	char text[ERROR_TEXT_MAX + 1];
 
-	if (tools_run(t->tools, tool_step, tool_ran, t, &why) == 0)
+	if (tools_run(t->tools, tool_step, tool_ran,
+	    t->ops->confirm != NULL ? tool_ask : NULL, t, &why) == 0)
 		return;
 	snprintf(text, sizeof(text), "the model's tool calls were refused: %s",
 	    why);

@@ -138,6 +138,14 @@ struct turn_ops {
 	 * widget's handoff): the agent's handoff_tool is offered then.
 	 */
 	int (*can_hand_over)(void *fe);
+	/*
+	 * Optional: a call that changes data shown to the visitor to confirm
+	 * (id the call's, the action's name, what it will do in words): 0
+	 * asked (the answer comes through turn_confirm), -1 not. NULL: such
+	 * calls are refused.
+	 */
+	int (*confirm)(void *fe, const char *id, const char *name,
+	    const char *summary);
 };
 
 /*
@@ -148,6 +156,11 @@ struct turn_ops {
  */
 struct turn *turn_start(const struct turn_ops *, void *fe, const void *req,
     enum turn_cause *why);
+/*
+ * The visitor's answer to the confirmation of call id (yes 1: run it): 0,
+ * or -1 when the turn has no call of that id waiting for one.
+ */
+int turn_confirm(struct turn *, const char *id, int yes);
 /* The client left: nothing more is shown; the turn stores and ends. */
 void turn_cancel(struct turn *);
 /*

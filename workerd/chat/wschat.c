@@ -729,11 +729,28 @@ ws_can_hand_over(void *fe)
 	return ((struct wsess *)fe)->handoff_enabled;
 }
 
+/* {"type":"confirm","id","name","summary"}: a call waits for a yes. */
+static int
+ws_confirm(void *fe, const char *id, const char *name, const char *summary)
+{
+	wsend(fe, json_pack("{s:s, s:s, s:s, s:s}", "type", "confirm", "id", id,
+	    "name", name, "summary", summary));
+	return 0;
+}
+
 static const struct turn_ops ws_ops = {
 	"wschat", &nturns, PROTO_ST_WS_BEGIN, ST_WS_OK, ST_WS_HUMAN,
 	ws_start, ws_token, ws_busy, ws_done, ws_error, ws_refused, ws_human,
-	ws_tool, ws_visitor, ws_can_hand_over,
+	ws_tool, ws_visitor, ws_can_hand_over, ws_confirm,
 };
+
+/* The visitor's yes or no to a call that changes data. */
+void
+wschat_on_confirm(struct wsess *s, struct wsmsg *m)
+{
+	if (turn_confirm(s->turn, m->call_id, m->yes) < 0)
+		wsend_error(s, "confirm: no call waits for it");
+}
 
 /* The session's idle expiry, as its requests carry it. */
 static uint64_t

@@ -39,6 +39,8 @@ const struct wsframe wsframes[] = {
 	    0, PROTO_ST_WS_CONV_LIST, WSF_SOCKET },
 	{ "open_conversation", WSMSG_CONV_OPEN, wsconvs_parse_open,
 	    wsconvs_frame, 0, PROTO_ST_WS_CONV_READ, WSF_SOCKET },
+	{ "confirm", WSMSG_CONFIRM, wsmsg_parse_confirm, wschat_on_confirm,
+	    0, 0, WSF_KEPT },
 	{ NULL, WSMSG_INVALID, NULL, NULL, 0, 0, WSF_KEPT },
 };
 

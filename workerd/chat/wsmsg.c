@@ -147,3 +147,21 @@ wsmsg_free(struct wsmsg *m)
 	st_visitor_free(&m->visitor);
 	memset(m, 0, sizeof(*m));
 }
+
+int
+wsmsg_parse_confirm(struct wsmsg *m)
+{
+	json_t *id = json_object_get(m->root, "id");
+	json_t *ok = json_object_get(m->root, "ok");
+
+	if (!json_is_string(id) || json_string_length(id) == 0 ||
+	    json_string_length(id) > 64 ||
+	    strlen(json_string_value(id)) != json_string_length(id))
+		return wsmsg_fail(m, "id: must be the call's id");
+	if (!json_is_boolean(ok))
+		return wsmsg_fail(m, "ok: must be true or false");
+	m->call_id = json_string_value(id);
+	m->yes = json_is_true(ok);
+	m->type = WSMSG_CONFIRM;
+	return 0;
+}
