@@ -191,7 +191,7 @@ describe('a turn calls the owner\'s API', () => {
       for (;;) {
         const f = await v.next(undefined, 15000);
         frames.push(f);
-        if (f.type === 'confirm') v.send({ type: 'confirm', id: f.id, ok });
+        if (f.type === 'tool' && f.status === 'confirm') v.send({ type: 'confirm', id: f.id, ok });
         if (f.type === 'typing_stop') return frames;
       }
     }
@@ -199,7 +199,7 @@ describe('a turn calls the owner\'s API', () => {
     await v.next('session');
     seen.length = 0;
     let frames = await confirmTurn(v, `cancel 4411 ${call('cancel_order', { order_id: '4411' })}`, true);
-    const ask = frames.find((f) => f.type === 'confirm');
+    const ask = frames.find((f) => f.type === 'tool' && f.status === 'confirm');
     assert.equal(ask.name, 'cancel_order');
     assert.equal(ask.summary, 'Cancels an order\norder_id: 4411');
     assert.ok(frames.indexOf(ask) > frames.findIndex((f) => f.type === 'typing_start'), 'asked once the question is stored');
@@ -210,7 +210,7 @@ describe('a turn calls the owner\'s API', () => {
     frames = await confirmTurn(v, `cancel 77 ${call('cancel_order', { order_id: '77' })}`, false);
     assert.deepEqual(seen, [], 'no: the API is never called');
     assert.equal(frames.find((f) => f.type === 'message').content, 'The tools said: error: the visitor said no; it was not done');
-    assert.deepEqual(frames.filter((f) => f.type === 'tool').map((f) => f.status), ['running', 'failed']);
+    assert.deepEqual(frames.filter((f) => f.type === 'tool').map((f) => f.status), ['running', 'confirm', 'failed']);
 
     // An answer no call waits for: an error, nothing run.
     v.send({ type: 'confirm', id: 'call_nope', ok: true });

@@ -729,12 +729,15 @@ ws_can_hand_over(void *fe)
 	return ((struct wsess *)fe)->handoff_enabled;
 }
 
-/* {"type":"confirm","id","name","summary"}: a call waits for a yes. */
+/*
+ * {"type":"tool","name","status":"confirm","id","summary"}: a call waits
+ * for a yes (a tool frame: one type for the widget to hand its part).
+ */
 static int
 ws_confirm(void *fe, const char *id, const char *name, const char *summary)
 {
-	wsend(fe, json_pack("{s:s, s:s, s:s, s:s}", "type", "confirm", "id", id,
-	    "name", name, "summary", summary));
+	wsend(fe, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "tool", "name",
+	    name, "status", "confirm", "id", id, "summary", summary));
 	return 0;
 }
 
