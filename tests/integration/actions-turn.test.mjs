@@ -223,6 +223,41 @@ describe('a turn calls the owner\'s API', () => {
     assert.deepEqual(seen, []);
   });
 
+  test('the page\'s own tools: offered, called in the page, their answer read by the model', async () => {
+    const v = await Visitor.open(p, dw.widget_id);
+    await v.next('session');
+    v.send({ type: 'tools', tools: [{ name: 'bad name', description: 'x', parameters: { type: 'object' } }] });
+    assert.match((await v.next('error')).message, /^tools: each needs a name/);
+    v.send({ type: 'tools', tools: [{ name: 'cart_total', description: 'What the visitor\'s cart holds',
+      parameters: { type: 'object', properties: { currency: { type: 'string' } } } }] });
+    // The frames of one turn, each page call answered by answer(f).
+    async function pageTurn(content, answer) {
+      v.send({ type: 'message', content });
+      const frames = [];
+      for (;;) {
+        const f = await v.next(undefined, 15000);
+        frames.push(f);
+        if (f.type === 'tool' && f.status === 'page') v.send({ type: 'tool_result', id: f.id, ...answer(f) });
+        if (f.type === 'typing_stop') return frames;
+      }
+    }
+    let frames = await pageTurn(`my cart? ${call('cart_total', { currency: 'EUR' })}`,
+      (f) => ({ result: `3 items, 42 ${f.arguments.currency}` }));
+    const asked = frames.find((f) => f.type === 'tool' && f.status === 'page');
+    assert.deepEqual(asked.arguments, { currency: 'EUR' });
+    assert.equal(asked.name, 'cart_total');
+    assert.equal(frames.find((f) => f.type === 'message').content, 'The tools said: 3 items, 42 EUR');
+    assert.ok((await lastRequest()).tools.some((x) => x.function.name === 'cart_total'), 'offered beside the actions');
+    frames = await pageTurn(`again ${call('cart_total', {})}`, () => ({ error: 'not signed in' }));
+    assert.equal(frames.find((f) => f.type === 'message').content, 'The tools said: error: not signed in');
+    frames = await pageTurn(`bad ${call('cart_total', { currency: 7 })}`, () => ({ result: 'never' }));
+    assert.ok(!frames.some((f) => f.status === 'page'), 'refused arguments never reach the page');
+    assert.equal(frames.find((f) => f.type === 'message').content, 'The tools said: error: currency: must be a string');
+    v.send({ type: 'tool_result', id: 'call_nope', result: 'x' });
+    assert.equal((await v.next('error')).message, 'tool_result: no call waits for it');
+    await v.close();
+  });
+
   test('a slow answer is cut at its timeout, a huge one at max_response_bytes', async () => {
     let s = await streamTurn(p, sid('slow'), `x ${call('slow', { order_id: '1' })}`);
     assert.match(s.events.find((e) => e.type === 'done').message, /^The tools said: error: .*(timed out|time)/);

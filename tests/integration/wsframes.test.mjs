@@ -40,6 +40,8 @@ const SAMPLE = {
   conversations: {},
   open_conversation: { id: '0'.repeat(32) },
   confirm: { id: 'call_0', ok: false },
+  tools: { tools: [] },
+  tool_result: { id: 'call_0', result: 'ok' },
 };
 
 describe('WebSocket frames: one table', () => {

@@ -97,7 +97,7 @@ enum wsmsg_type {
 	WSMSG_FEEDBACK, WSMSG_RATING,
 	/* issue 26, wsconvs.c */
 	WSMSG_NEW_CONV, WSMSG_CONV_LIST, WSMSG_CONV_OPEN,
-	WSMSG_CONFIRM,
+	WSMSG_CONFIRM, WSMSG_TOOLS, WSMSG_TOOL_RESULT,
 };
 
 /* A visitor's WebSocket message; the strings point into root. */
@@ -119,8 +119,10 @@ struct wsmsg {
 	uint8_t score;		/* RATING: 1-5 */
 	const char *comment;	/* RATING: <= ST_RATING_COMMENT_CHARS characters */
 	const char *conv_id;	/* CONV_OPEN: a string, else unchecked */
-	const char *call_id;	/* CONFIRM: 1..64 bytes */
-	uint8_t yes;		/* CONFIRM: the visitor's answer */
+	const char *call_id;	/* CONFIRM, TOOL_RESULT: 1..64 bytes */
+	uint8_t yes;		/* CONFIRM: the answer; TOOL_RESULT: not an error */
+	json_t *tools;		/* TOOLS: any JSON (tools_page_check judges) */
+	const char *result;	/* TOOL_RESULT: the answer or the error's text */
 	char error[96];		/* INVALID: what to tell the visitor */
 };
 
@@ -214,6 +216,10 @@ void wsfb_handoff(struct wsfb *f, int old, int state);
 int wsfb_parse_feedback(struct wsmsg *m);
 /* CONFIRM: "id" a string of 1-64 bytes, "ok" a boolean. */
 int wsmsg_parse_confirm(struct wsmsg *m);
+/* TOOLS: "tools" present (its shape is tools_page_check's). */
+int wsmsg_parse_tools(struct wsmsg *m);
+/* TOOL_RESULT: "id" as CONFIRM's, and "result" or "error" a string. */
+int wsmsg_parse_tool_result(struct wsmsg *m);
 int wsfb_parse_rating(struct wsmsg *m);
 
 /* ---------------------------------------------------------- wsidentity.c */
@@ -286,6 +292,10 @@ void wschat_on_identify(struct wsess *s, struct wsmsg *m);
 void wschat_on_feedback(struct wsess *s, struct wsmsg *m);
 /* {"type":"confirm","id","ok"}: the visitor's answer (turn_confirm). */
 void wschat_on_confirm(struct wsess *s, struct wsmsg *m);
+/* {"type":"tools"}: the page's own tools, kept for the socket's turns. */
+void wschat_on_tools(struct wsess *s, struct wsmsg *m);
+/* {"type":"tool_result"}: a page tool's answer (turn_page_answer). */
+void wschat_on_tool_result(struct wsess *s, struct wsmsg *m);
 
 /* ------------------------------------------------------------- wsconvs.c */
 

@@ -21,6 +21,9 @@
 #define ROUND_MSGS	(1 + TOOLCALLS_MAX)
 #define WHY_MAX		512
 
+/* What a call waits for, from the visitor's side. */
+enum { WAIT_NONE, WAIT_CONFIRM, WAIT_PAGE };
+
 /* One call of the round. */
 struct tool_run {
 	struct turn_tools *tt;
@@ -28,7 +31,8 @@ struct tool_run {
 	const struct st_action *a;	/* NULL: no such action */
 	struct action_call *call;	/* in flight, or NULL */
 	struct storec_req *sreq;	/* a built-in's, in flight, or NULL */
-	int waiting;			/* for the visitor's confirmation */
+	int wait;			/* WAIT_*: for the visitor, or the page */
+	uint64_t until;			/* when the wait ends (loop_now) */
 	char *answer;			/* the tool message's text, once ended */
 	enum tool_state st;		/* and how it ended */
 	uint32_t ms;			/* the call's time, 0 if none was made */
@@ -49,11 +53,10 @@ struct turn_tools {
 	struct tool_run runs[TOOLCALLS_MAX];
 	uint32_t nruns, pending;
 	struct loop_defer ended;	/* ran, outside the last call's callback */
-	tools_step_cb step;
-	tools_ran_cb ran;
-	tools_ask_cb ask;
+	struct tools_cbs cbs;
 	void *arg;
-	struct loop_timer confirm;	/* the confirmations' wait */
+	struct loop_timer wait;		/* the earliest wait's end */
+	json_t *page;			/* the page's tools, as functions */
 	struct tpl_visitor v;		/* its strings ours; NULL: unknown */
 	int allow_private;
 	char conv_id[ST_ID_HEX + 1];	/* the turn's */
@@ -64,7 +67,9 @@ struct turn_tools {
 };
 
 static void round_ended(void *);
-static void confirm_expired(void *);
+static void wait_expired(void *);
+static void wait_start(struct turn_tools *, struct tool_run *, int,
+    uint32_t);
 static void run_call(struct turn_tools *, struct tool_run *,
     struct tool_call *);
 static void run_record(struct turn_tools *, uint32_t, const char *,
@@ -120,6 +125,9 @@ tools_text(struct turn_tools *tt)
 	if (arr != NULL && tt->handoff &&
 	    json_array_append_new(arr, handoff_function()) < 0)
 		goto out;
+	if (arr != NULL && tt->page != NULL && json_array_extend(arr,
+	    tt->page) < 0)
+		goto out;
 	for (i = 0; arr != NULL && i < tt->acts.n; i++) {
 		f = json_pack("{s:s, s:{s:s, s:s, s:O}}", "type", "function",
 		    "function", "name", tt->acts.actions[i].name,
@@ -162,25 +170,31 @@ copy_request(struct turn_tools *tt, const struct upstream_req *req)
 
 struct turn_tools *
 tools_new(struct st_actions *acts, const struct upstream_req *req,
-    const struct tpl_visitor *v, const char *org, const char *conv_id,
-    int handoff)
+    const struct tools_from *from)
 {
+	const struct tpl_visitor *v = from->v;
 	struct turn_tools *tt;
 	uint32_t i;
 	int err = 0;
 
-	if ((acts->n == 0 && !handoff) ||
+	if ((acts->n == 0 && !from->handoff && (from->page == NULL ||
+	    json_array_size(from->page) == 0)) ||
 	    (tt = calloc(1, sizeof(*tt))) == NULL)
 		return NULL;
-	tt->handoff = handoff;
-	strlcpy(tt->conv_id, conv_id, sizeof(tt->conv_id));
-	loop_timer_init(&tt->confirm, confirm_expired, tt);
+	tt->handoff = from->handoff;
+	strlcpy(tt->conv_id, from->conv_id, sizeof(tt->conv_id));
+	if (from->page != NULL &&
+	    (tt->page = json_deep_copy(from->page)) == NULL) {
+		free(tt);
+		return NULL;
+	}
+	loop_timer_init(&tt->wait, wait_expired, tt);
 	tt->acts = *acts;
 	memset(acts, 0, sizeof(*acts));
 	toolcalls_init(&tt->tc);
 	loop_defer_init(&tt->ended, round_ended, tt);
 	tt->allow_private = wsettings.actions_allow_private &&
-	    strcmp(org, ST_WHO_ORG_DEFAULT) == 0;
+	    strcmp(from->org, ST_WHO_ORG_DEFAULT) == 0;
 	if ((tt->schemas = calloc(tt->acts.n, sizeof(*tt->schemas))) == NULL)
 		goto fail;
 	for (i = 0; i < tt->acts.n; i++)
@@ -222,7 +236,8 @@ tools_free(struct turn_tools *tt)
 	if (tt == NULL)
 		return;
 	loop_defer_cancel(&tt->ended);
-	loop_timer_stop(&tt->confirm);
+	loop_timer_stop(&tt->wait);
+	json_decref(tt->page);
 	runs_clear(tt);
 	toolcalls_free(&tt->tc);
 	for (i = 0; tt->schemas != NULL && i < tt->acts.n; i++)
@@ -340,13 +355,13 @@ round_ended(void *arg)
 		tt->nmsgs++;
 	}
 	runs_clear(tt);
-	loop_timer_stop(&tt->confirm);
+	loop_timer_stop(&tt->wait);
 	toolcalls_free(&tt->tc);
 	toolcalls_init(&tt->tc);
 	tt->asked = 0;
 	if (err)
 		log_warnx("tools: out of memory keeping a round's answers");
-	tt->ran(tt->arg);
+	tt->cbs.ran(tt->arg);
 }
 
 /* s as valid UTF-8 of at most max bytes, kept: NULL out of memory. */
@@ -408,7 +423,7 @@ run_end(struct tool_run *r, char *answer, enum tool_state st, uint32_t ms)
 	r->ms = ms;
 	metrics_tool_call(st == TOOL_DONE, ms);
 	if (r->a != NULL || strcmp(r->name, TOOL_HANDOFF) == 0)
-		tt->step(tt->arg, r->name, st);
+		tt->cbs.step(tt->arg, r->name, st);
 	if (--tt->pending == 0)
 		loop_defer(&tt->ended);
 }
@@ -451,7 +466,7 @@ call_refused(struct turn_tools *tt, uint32_t i, const json_t *args,
 	if (a->requires_verified && tt->v.external_id == NULL)
 		return "error: this needs a signed-in visitor (a verified "
 		    "identity); ask the visitor to sign in first";
-	if (a->changes_data && tt->ask == NULL)
+	if (a->changes_data && tt->cbs.ask == NULL)
 		return "error: this changes data and needs the visitor's "
 		    "confirmation, which this chat cannot ask for; tell the "
 		    "visitor it cannot be done here";
@@ -487,7 +502,7 @@ handoff_start(struct turn_tools *tt, struct tool_run *r)
 {
 	struct st_id_req q = { tt->conv_id };
 
-	tt->step(tt->arg, r->name, TOOL_RUNNING);
+	tt->cbs.step(tt->arg, r->name, TOOL_RUNNING);
 	if (storec_ask(NULL, PROTO_ST_TURN_HANDOFF, &q, handoff_done, r,
 	    &r->sreq) < 0)
 		run_end(r, strdup("error: the conversation could not be handed "
@@ -539,16 +554,15 @@ confirm_ask(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 {
 	char *summary = summary_text(r->a, tc->parsed);
 
-	if (summary == NULL || tt->ask(tt->arg, tc->id, r->name, summary) < 0) {
+	if (summary == NULL ||
+	    tt->cbs.ask(tt->arg, tc->id, r->name, summary) < 0) {
 		free(summary);
 		run_end(r, strdup("error: the visitor could not be asked to "
 		    "confirm; it was not done"), TOOL_FAILED, 0);
 		return;
 	}
 	free(summary);
-	r->waiting = 1;
-	if (!loop_timer_armed(&tt->confirm))
-		loop_timer_after(&tt->confirm, TOOLS_CONFIRM_MS);
+	wait_start(tt, r, WAIT_CONFIRM, TOOLS_CONFIRM_MS);
 }
 
 int
@@ -559,9 +573,10 @@ tools_confirm(struct turn_tools *tt, const char *id, int yes)
 
 	for (i = 0; i < tt->nruns; i++) {
 		r = &tt->runs[i];
-		if (!r->waiting || strcmp(tt->tc.calls[i].id, id) != 0)
+		if (r->wait != WAIT_CONFIRM ||
+		    strcmp(tt->tc.calls[i].id, id) != 0)
 			continue;
-		r->waiting = 0;
+		r->wait = WAIT_NONE;
 		if (yes)
 			run_call(tt, r, &tt->tc.calls[i]);
 		else
@@ -572,19 +587,192 @@ tools_confirm(struct turn_tools *tt, const char *id, int yes)
 	return -1;
 }
 
-/* No answer in time: each call still waiting goes back to the model. */
+/* The wait timer at the earliest wait's end, or stopped for none. */
 static void
-confirm_expired(void *arg)
+wait_arm(struct turn_tools *tt)
 {
-	struct turn_tools *tt = arg;
+	uint64_t at = 0;
 	uint32_t i;
 
 	for (i = 0; i < tt->nruns; i++)
-		if (tt->runs[i].waiting) {
-			tt->runs[i].waiting = 0;
-			run_end(&tt->runs[i], strdup("error: the visitor did not "
-			    "confirm in time; it was not done"), TOOL_FAILED, 0);
-		}
+		if (tt->runs[i].wait != WAIT_NONE &&
+		    (at == 0 || tt->runs[i].until < at))
+			at = tt->runs[i].until;
+	if (at == 0)
+		loop_timer_stop(&tt->wait);
+	else
+		loop_timer_at(&tt->wait, at);
+}
+
+/* r waits for the visitor's side (kind), at most ms. */
+static void
+wait_start(struct turn_tools *tt, struct tool_run *r, int kind, uint32_t ms)
+{
+	r->wait = kind;
+	r->until = loop_now() + ms;
+	wait_arm(tt);
+}
+
+/* No answer in time: each call whose wait ended goes back to the model. */
+static void
+wait_expired(void *arg)
+{
+	struct turn_tools *tt = arg;
+	struct tool_run *r;
+	uint64_t now = loop_now();
+	uint32_t i;
+	int kind;
+
+	for (i = 0; i < tt->nruns; i++) {
+		r = &tt->runs[i];
+		if (r->wait == WAIT_NONE || r->until > now)
+			continue;
+		kind = r->wait;
+		r->wait = WAIT_NONE;
+		run_end(r, strdup(kind == WAIT_CONFIRM ? "error: the visitor "
+		    "did not confirm in time; it was not done" : "error: the "
+		    "page did not answer in time"), TOOL_FAILED, 0);
+	}
+	wait_arm(tt);
+}
+
+/* ---------------------------------------------------------- page tools */
+
+/* The page's tool named name (its function's), or NULL. */
+static const json_t *
+page_named(const struct turn_tools *tt, const char *name)
+{
+	const json_t *f;
+	size_t i;
+
+	json_array_foreach(tt->page, i, f)
+		if (strcmp(json_string_value(json_object_get(json_object_get(f,
+		    "function"), "name")), name) == 0)
+			return json_object_get(json_object_get(f, "function"),
+			    "parameters");
+	return NULL;
+}
+
+/* r's arguments checked, then handed to the page; or r ended with why not. */
+static void
+page_ask(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc,
+    const json_t *schema)
+{
+	char why[WHY_MAX - 8], buf[WHY_MAX];
+
+	tt->cbs.step(tt->arg, r->name, TOOL_RUNNING);
+	if (schema_validate(schema, tc->parsed, why, sizeof(why)) < 0) {
+		snprintf(buf, sizeof(buf), "error: %s", why);
+		run_end(r, strdup(buf), TOOL_FAILED, 0);
+		return;
+	}
+	if (tt->cbs.page == NULL || tt->cbs.page(tt->arg, tc->id, r->name,
+	    tc->args != NULL ? tc->args : "{}") < 0) {
+		run_end(r, strdup("error: the page could not be asked"),
+		    TOOL_FAILED, 0);
+		return;
+	}
+	wait_start(tt, r, WAIT_PAGE, TOOLS_PAGE_MS);
+}
+
+int
+tools_page_answer(struct turn_tools *tt, const char *id, const char *text,
+    int failed)
+{
+	struct tool_run *r;
+	struct buf b;
+	uint32_t i;
+
+	for (i = 0; i < tt->nruns; i++) {
+		r = &tt->runs[i];
+		if (r->wait != WAIT_PAGE || strcmp(tt->tc.calls[i].id, id) != 0)
+			continue;
+		r->wait = WAIT_NONE;
+		buf_init(&b);
+		if (failed)
+			buf_adds(&b, "error: ");
+		chat_utf8_append(&b, text, strlen(text), TOOLS_PAGE_ANSWER_MAX);
+		buf_add(&b, "", 1);
+		run_end(r, b.err ? NULL : b.data, failed ? TOOL_FAILED :
+		    TOOL_DONE, 0);
+		if (b.err)
+			buf_free(&b);
+		wait_arm(tt);
+		return 0;
+	}
+	return -1;
+}
+
+/* A name of [A-Za-z0-9_-], 1 to 64 bytes. */
+static int
+tool_name_ok(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+	    "QRSTUVWXYZ0123456789_-");
+
+	return n > 0 && n <= ST_ACTION_NAME_MAX && s[n] == '\0';
+}
+
+/* One page tool as a function of the "tools" array, into arr. */
+static const char *
+page_one(const json_t *t, json_t *arr)
+{
+	const json_t *name = json_object_get(t, "name");
+	const json_t *desc = json_object_get(t, "description");
+	const json_t *params = json_object_get(t, "parameters");
+	const char *why;
+	size_t i;
+	json_t *f;
+
+	if (!json_is_object(t) || !json_is_string(name) ||
+	    !tool_name_ok(json_string_value(name)) ||
+	    strcmp(json_string_value(name), TOOL_HANDOFF) == 0)
+		return "tools: each needs a name of A-Z, a-z, 0-9, _ and -";
+	json_array_foreach(arr, i, f)
+		if (strcmp(json_string_value(json_object_get(json_object_get(f,
+		    "function"), "name")), json_string_value(name)) == 0)
+			return "tools: a name is given twice";
+	if (!json_is_string(desc) || json_string_length(desc) == 0 ||
+	    json_string_length(desc) > ST_ACTION_DESC_MAX)
+		return "tools: each needs a description of 1 to 1000 bytes";
+	if ((why = schema_check(params)) != NULL)
+		return why;
+	f = json_pack("{s:s, s:{s:O, s:O, s:O}}", "type", "function",
+	    "function", "name", name, "description", desc, "parameters",
+	    params);
+	if (f == NULL || json_array_append_new(arr, f) < 0)
+		return "tools: out of memory";
+	return NULL;
+}
+
+const char *
+tools_page_check(const json_t *tools, json_t **out)
+{
+	const char *why = NULL;
+	const json_t *t;
+	json_t *arr;
+	size_t i;
+	char *s;
+
+	*out = NULL;
+	if (!json_is_array(tools) || json_array_size(tools) > TOOLS_PAGE_MAX)
+		return "tools: must be an array of at most 8 tools";
+	if ((arr = json_array()) == NULL)
+		return "tools: out of memory";
+	json_array_foreach(tools, i, t)
+		if ((why = page_one(t, arr)) != NULL)
+			break;
+	if (why == NULL && ((s = json_dumps(arr, JSON_COMPACT)) == NULL ||
+	    strlen(s) > TOOLS_PAGE_BYTES))
+		why = "tools: at most 16384 bytes as JSON";
+	else if (why == NULL)
+		free(s);
+	if (why != NULL) {
+		json_decref(arr);
+		return why;
+	}
+	*out = arr;
+	return NULL;
 }
 
 /* Call i of the round started, or ended at once with why not. */
@@ -593,6 +781,7 @@ run_start(struct turn_tools *tt, uint32_t i)
 {
 	struct tool_run *r = &tt->runs[i];
 	struct tool_call *tc = &tt->tc.calls[i];
+	const json_t *schema;
 	const char *refused;
 	char buf[WHY_MAX];
 	int k;
@@ -604,6 +793,10 @@ run_start(struct turn_tools *tt, uint32_t i)
 		handoff_start(tt, r);
 		return;
 	}
+	if (tt->page != NULL && (schema = page_named(tt, tc->name)) != NULL) {
+		page_ask(tt, r, tc, schema);
+		return;
+	}
 	if ((k = action_named(tt, tc->name)) < 0) {
 		snprintf(buf, sizeof(buf), "error: there is no tool named %s",
 		    tc->name);
@@ -611,7 +804,7 @@ run_start(struct turn_tools *tt, uint32_t i)
 		return;
 	}
 	r->a = &tt->acts.actions[k];
-	tt->step(tt->arg, r->name, TOOL_RUNNING);
+	tt->cbs.step(tt->arg, r->name, TOOL_RUNNING);
 	if ((refused = call_refused(tt, (uint32_t)k, tc->parsed, buf,
 	    sizeof(buf))) != NULL) {
 		run_end(r, strdup(refused), TOOL_FAILED, 0);
@@ -660,8 +853,8 @@ run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 }
 
 int
-tools_run(struct turn_tools *tt, tools_step_cb step, tools_ran_cb ran,
-    tools_ask_cb ask, void *arg, const char **why)
+tools_run(struct turn_tools *tt, const struct tools_cbs *cbs, void *arg,
+    const char **why)
 {
 	char *calls;
 	uint32_t i;
@@ -689,9 +882,7 @@ tools_run(struct turn_tools *tt, tools_step_cb step, tools_ran_cb ran,
 	}
 	tt->nmsgs++;
 	tt->rounds++;
-	tt->step = step;
-	tt->ran = ran;
-	tt->ask = ask;
+	tt->cbs = *cbs;
 	tt->arg = arg;
 	tt->nruns = tt->tc.n;
 	/* One more than the calls: none ends the round while they start. */

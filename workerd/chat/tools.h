@@ -18,6 +18,12 @@
  * Built in, where the agent allows it (handoff_tool) and the widget has a
  * person to hand over to: TOOL_HANDOFF, the conversation handed to a
  * person as a visitor's request is (ST_TURN_HANDOFF).
+ *
+ * The page's own tools (ParleyChat.registerTools, over the widget's
+ * socket): offered beside the actions; a call of one, its arguments
+ * checked against its schema, is handed to the visitor's browser, whose
+ * answer (at most TOOLS_PAGE_ANSWER_MAX bytes, within TOOLS_PAGE_MS) goes
+ * back to the model.
  */
 #ifndef PARLEY_CHAT_TOOLS_H
 #define PARLEY_CHAT_TOOLS_H
@@ -44,6 +50,8 @@ enum tool_state {
 	TOOL_FAILED,
 };
 
+/* Every call of the round has ended. */
+typedef void (*tools_ran_cb)(void *arg);
 /* A call's step told to the turn: name, its state. */
 typedef void (*tools_step_cb)(void *arg, const char *name, enum tool_state);
 /*
@@ -55,20 +63,54 @@ typedef void (*tools_step_cb)(void *arg, const char *name, enum tool_state);
 typedef int (*tools_ask_cb)(void *arg, const char *id, const char *name,
     const char *summary);
 #define TOOLS_CONFIRM_MS	120000	/* a confirmation's wait at most */
-/* Every call of the round has ended. */
-typedef void (*tools_ran_cb)(void *arg);
+#define TOOLS_PAGE_MS		15000	/* a page tool's answer's wait at most */
+#define TOOLS_PAGE_MAX		8	/* tools a page registers at most */
+#define TOOLS_PAGE_BYTES	16384	/* bytes of their definitions, as JSON */
+#define TOOLS_PAGE_ANSWER_MAX	16384	/* bytes of a page tool's answer */
+/*
+ * A page tool's call handed to the browser: id (the call's), the tool's
+ * name, its arguments (JSON text). 0 sent (the answer comes through
+ * tools_page_answer); -1 not.
+ */
+typedef int (*tools_page_cb)(void *arg, const char *id, const char *name,
+    const char *args);
+
+/* What the turn tells its tools of itself. */
+struct tools_from {
+	const struct tpl_visitor *v;	/* the verified visitor, or NULL */
+	const char *org;		/* whose actions (the policy's) */
+	const char *conv_id;		/* the turn's conversation */
+	int handoff;			/* TOOL_HANDOFF offered */
+	const json_t *page;		/* the page's tools (tools_page_check's), or NULL */
+};
+
+/* The turn's callbacks for a round (ask, page: NULL when it cannot). */
+struct tools_cbs {
+	tools_step_cb step;
+	tools_ran_cb ran;
+	tools_ask_cb ask;
+	tools_page_cb page;
+};
 
 /*
  * The turn's tools: acts's actions (taken: acts is left empty), the
  * request req as the first round asks it (copied whole, its strings
- * too), the verified visitor v (copied; NULL: none), org, whose actions
- * these are (PARLEY_ACTIONS_ALLOW_PRIVATE's for the default one), and
- * conv_id, the turn's conversation, which handoff (1) lets the model hand
- * to a person (TOOL_HANDOFF). NULL out of memory, or with no tool.
+ * too), and from (copied): the verified visitor, whose actions these are
+ * (PARLEY_ACTIONS_ALLOW_PRIVATE's for the default organisation), the
+ * turn's conversation (which handoff lets the model hand to a person),
+ * the page's tools. NULL out of memory, or with no tool.
  */
 struct turn_tools *tools_new(struct st_actions *acts,
-    const struct upstream_req *req, const struct tpl_visitor *v,
-    const char *org, const char *conv_id, int handoff);
+    const struct upstream_req *req, const struct tools_from *from);
+/*
+ * A page's tools as registered (any JSON): NULL when they may be offered
+ * (an array of at most TOOLS_PAGE_MAX {"name", "description",
+ * "parameters"}, names of [A-Za-z0-9_-] not TOOL_HANDOFF and each once,
+ * a description of at most 1000 bytes, parameters schema_check takes,
+ * TOOLS_PAGE_BYTES as JSON at most), else what is wrong (static or
+ * thread-local). *out: them as functions of the "tools" array (new).
+ */
+const char *tools_page_check(const json_t *tools, json_t **out);
 void tools_free(struct turn_tools *);
 /*
  * The next model request into out: the first one's, its history followed
@@ -95,12 +137,19 @@ uint32_t tools_records(const struct turn_tools *,
  * refused), at most TOOLS_CONFIRM_MS; a no, or no answer, goes back to
  * the model.
  */
-int tools_run(struct turn_tools *, tools_step_cb step, tools_ran_cb ran,
-    tools_ask_cb ask, void *arg, const char **why);
+int tools_run(struct turn_tools *, const struct tools_cbs *cbs, void *arg,
+    const char **why);
 /*
  * The visitor's answer to the confirmation of call id (yes 1: run it):
  * 0, or -1 when no call of that id waits for one.
  */
 int tools_confirm(struct turn_tools *, const char *id, int yes);
+/*
+ * The page's answer to call id: text (NUL-free, cut to
+ * TOOLS_PAGE_ANSWER_MAX bytes of UTF-8), failed 1 for its error. 0, or -1
+ * when no page call of that id waits for one.
+ */
+int tools_page_answer(struct turn_tools *, const char *id, const char *text,
+    int failed);
 
 #endif

@@ -452,6 +452,26 @@ turn_confirm(struct turn *t, const char *id, int yes)
 	return tools_confirm(t->tools, id, yes);
 }
 
+/* A page tool's call, handed to the visitor's browser: 0 sent, -1 not. */
+static int
+tool_page(void *arg, const char *id, const char *name, const char *args)
+{
+	struct turn *t = arg;
+
+	if (t->fe == NULL || t->ops->page_call == NULL || t->phase != TURN_MODEL)
+		return -1;
+	return t->ops->page_call(t->fe, id, name, args);
+}
+
+int
+turn_page_answer(struct turn *t, const char *id, const char *text,
+    int failed)
+{
+	if (t == NULL || t->phase != TURN_MODEL || t->tools == NULL)
+		return -1;
+	return tools_page_answer(t->tools, id, text, failed);
+}
+
 /* The model asked for calls: they run, or the turn fails with why not. */
 static void
 turn_tools_run(struct turn *t)
@@ -459,8 +479,11 @@ turn_tools_run(struct turn *t)
 	const char *why;
 	char text[ERROR_TEXT_MAX + 1];
 
-	if (tools_run(t->tools, tool_step, tool_ran,
-	    t->ops->confirm != NULL ? tool_ask : NULL, t, &why) == 0)
+	struct tools_cbs cbs = { tool_step, tool_ran,
+	    t->ops->confirm != NULL ? tool_ask : NULL,
+	    t->ops->page_call != NULL ? tool_page : NULL };
+
+	if (tools_run(t->tools, &cbs, t, &why) == 0)
 		return;
 	snprintf(text, sizeof(text), "the model's tool calls were refused: %s",
 	    why);
@@ -696,17 +719,21 @@ turn_tools_offer(struct turn *t, const struct st_agent *a,
     struct upstream_req *req)
 {
 	struct tpl_visitor v = { NULL, NULL };
-	int known, handoff;
+	struct tools_from from;
 
-	handoff = a->handoff_tool && t->fe != NULL &&
+	memset(&from, 0, sizeof(from));
+	from.org = a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT;
+	from.conv_id = t->conv_id;
+	from.handoff = a->handoff_tool && t->fe != NULL &&
 	    t->ops->can_hand_over != NULL && t->ops->can_hand_over(t->fe);
-	if (t->acts.n == 0 && !handoff)
+	if (t->fe != NULL && t->ops->page_tools != NULL)
+		from.page = t->ops->page_tools(t->fe);
+	if (t->acts.n == 0 && !from.handoff && from.page == NULL)
 		return;
-	known = t->fe != NULL && t->ops->visitor != NULL &&
-	    t->ops->visitor(t->fe, &v) == 0;
-	t->tools = tools_new(&t->acts, req, known ? &v : NULL,
-	    a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT, t->conv_id,
-	    handoff);
+	if (t->fe != NULL && t->ops->visitor != NULL &&
+	    t->ops->visitor(t->fe, &v) == 0)
+		from.v = &v;
+	t->tools = tools_new(&t->acts, req, &from);
 	if (t->tools == NULL) {
 		log_warnx("%s: out of memory: the agent's actions not offered",
 		    t->ops->name);

@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct tpl_visitor;
 struct turn;
 struct upstream;
@@ -146,6 +148,15 @@ struct turn_ops {
 	 */
 	int (*confirm)(void *fe, const char *id, const char *name,
 	    const char *summary);
+	/*
+	 * Optional: the page's own tools (tools_page_check's functions), or
+	 * NULL; and a call of one handed to the page (id the call's, the
+	 * tool's name, its arguments as JSON text): 0 sent (the answer comes
+	 * through turn_page_answer), -1 not.
+	 */
+	const json_t *(*page_tools)(void *fe);
+	int (*page_call)(void *fe, const char *id, const char *name,
+	    const char *args);
 };
 
 /*
@@ -161,6 +172,12 @@ struct turn *turn_start(const struct turn_ops *, void *fe, const void *req,
  * or -1 when the turn has no call of that id waiting for one.
  */
 int turn_confirm(struct turn *, const char *id, int yes);
+/*
+ * The page's answer to its tool's call id (failed 1: its error): 0, or
+ * -1 when the turn has no page call of that id waiting.
+ */
+int turn_page_answer(struct turn *, const char *id, const char *text,
+    int failed);
 /* The client left: nothing more is shown; the turn stores and ends. */
 void turn_cancel(struct turn *);
 /*

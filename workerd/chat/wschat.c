@@ -68,6 +68,7 @@
 #include "admin.h"
 #include "agentmsg.h"
 #include "chat.h"
+#include "tools.h"
 #include "log.h"
 #include "random.h"
 #include "stmsgs.h"
@@ -141,6 +142,7 @@ struct wsess {
 	uint32_t nhits;
 	/* Human handoff. */
 	int handoff_enabled;		/* the widget's, as last read */
+	json_t *page_tools;		/* the page's tools (a "tools" frame's) */
 	int handoff;			/* the state the visitor knows; or unknown */
 	struct storec_req *hreq;	/* ST_WS_REQUEST_HUMAN in flight */
 	/*
@@ -378,6 +380,7 @@ wsess_free(struct wsess *s)
 	LIST_REMOVE(s, entry);
 	clientcap_put(s->cap);
 	st_visitor_free(&s->visitor);
+	json_decref(s->page_tools);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
@@ -741,11 +744,61 @@ ws_confirm(void *fe, const char *id, const char *name, const char *summary)
 	return 0;
 }
 
+/* The page's own tools, as its last "tools" frame gave them. */
+static const json_t *
+ws_page_tools(void *fe)
+{
+	struct wsess *s = fe;
+
+	return s->page_tools != NULL && json_array_size(s->page_tools) > 0 ?
+	    s->page_tools : NULL;
+}
+
+/*
+ * {"type":"tool","name","status":"page","id","arguments"}: a call of the
+ * page's own tool, for its handler (ParleyChat.registerTools).
+ */
+static int
+ws_page_call(void *fe, const char *id, const char *name, const char *args)
+{
+	json_t *a = json_loads(args, 0, NULL);
+
+	if (a == NULL)
+		return -1;
+	wsend(fe, json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "tool", "name",
+	    name, "status", "page", "id", id, "arguments", a));
+	return 0;
+}
+
 static const struct turn_ops ws_ops = {
 	"wschat", &nturns, PROTO_ST_WS_BEGIN, ST_WS_OK, ST_WS_HUMAN,
 	ws_start, ws_token, ws_busy, ws_done, ws_error, ws_refused, ws_human,
-	ws_tool, ws_visitor, ws_can_hand_over, ws_confirm,
+	ws_tool, ws_visitor, ws_can_hand_over, ws_confirm, ws_page_tools,
+	ws_page_call,
 };
+
+/* {"type":"tools","tools":[...]}: the page's own tools, for its next turns. */
+void
+wschat_on_tools(struct wsess *s, struct wsmsg *m)
+{
+	const char *why;
+	json_t *t;
+
+	if ((why = tools_page_check(m->tools, &t)) != NULL) {
+		wsend_error(s, why);
+		return;
+	}
+	json_decref(s->page_tools);
+	s->page_tools = t;
+}
+
+/* {"type":"tool_result","id","result"|"error"}: a page tool's answer. */
+void
+wschat_on_tool_result(struct wsess *s, struct wsmsg *m)
+{
+	if (turn_page_answer(s->turn, m->call_id, m->result, m->yes == 0) < 0)
+		wsend_error(s, "tool_result: no call waits for it");
+}
 
 /* The visitor's yes or no to a call that changes data. */
 void

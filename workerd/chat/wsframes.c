@@ -41,6 +41,10 @@ const struct wsframe wsframes[] = {
 	    wsconvs_frame, 0, PROTO_ST_WS_CONV_READ, WSF_SOCKET },
 	{ "confirm", WSMSG_CONFIRM, wsmsg_parse_confirm, wschat_on_confirm,
 	    0, 0, WSF_KEPT },
+	{ "tools", WSMSG_TOOLS, wsmsg_parse_tools, wschat_on_tools,
+	    0, 0, WSF_KEPT },
+	{ "tool_result", WSMSG_TOOL_RESULT, wsmsg_parse_tool_result,
+	    wschat_on_tool_result, 0, 0, WSF_KEPT },
 	{ NULL, WSMSG_INVALID, NULL, NULL, 0, 0, WSF_KEPT },
 };
 

@@ -148,20 +148,57 @@ wsmsg_free(struct wsmsg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int
-wsmsg_parse_confirm(struct wsmsg *m)
+/* "id": a call's id, 1 to 64 bytes: 0, or -1 failed. */
+static int
+call_id(struct wsmsg *m)
 {
 	json_t *id = json_object_get(m->root, "id");
-	json_t *ok = json_object_get(m->root, "ok");
 
 	if (!json_is_string(id) || json_string_length(id) == 0 ||
 	    json_string_length(id) > 64 ||
 	    strlen(json_string_value(id)) != json_string_length(id))
 		return wsmsg_fail(m, "id: must be the call's id");
+	m->call_id = json_string_value(id);
+	return 0;
+}
+
+int
+wsmsg_parse_confirm(struct wsmsg *m)
+{
+	json_t *ok = json_object_get(m->root, "ok");
+
+	if (call_id(m) < 0)
+		return -1;
 	if (!json_is_boolean(ok))
 		return wsmsg_fail(m, "ok: must be true or false");
-	m->call_id = json_string_value(id);
 	m->yes = json_is_true(ok);
 	m->type = WSMSG_CONFIRM;
+	return 0;
+}
+
+int
+wsmsg_parse_tools(struct wsmsg *m)
+{
+	if ((m->tools = json_object_get(m->root, "tools")) == NULL)
+		return wsmsg_fail(m, "tools: required");
+	m->type = WSMSG_TOOLS;
+	return 0;
+}
+
+int
+wsmsg_parse_tool_result(struct wsmsg *m)
+{
+	json_t *res = json_object_get(m->root, "result");
+	json_t *err = json_object_get(m->root, "error");
+	json_t *v = res != NULL ? res : err;
+
+	if (call_id(m) < 0)
+		return -1;
+	if ((res == NULL) == (err == NULL) || !json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return wsmsg_fail(m, "result or error: a string, one of them");
+	m->result = json_string_value(v);
+	m->yes = res != NULL;
+	m->type = WSMSG_TOOL_RESULT;
 	return 0;
 }
