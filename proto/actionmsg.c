@@ -83,26 +83,6 @@ st_action_hname_valid(const char *s)
 	return 1;
 }
 
-/* An http(s) URL of printable ASCII with a host part. */
-static int
-web_url(const char *u)
-{
-	const char *p;
-
-	if (strncasecmp(u, "https://", 8) == 0)
-		p = u + 8;
-	else if (strncasecmp(u, "http://", 7) == 0)
-		p = u + 7;
-	else
-		return 0;
-	if (*p == '\0' || *p == '/')
-		return 0;
-	for (; *u != '\0'; u++)
-		if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f)
-			return 0;
-	return 1;
-}
-
 /*
  * NULL when lines are "Name: value\n" lines (at most
  * ST_ACTION_HEADERS_MAX, each name valid and once, each value of
@@ -158,7 +138,7 @@ st_action_invalid(const struct st_action *a)
 	if (!st_action_name_valid(a->name))
 		return "name: must be 1-64 characters of A-Z, a-z, 0-9, _ "
 		    "and -";
-	if (!web_url(S(a->url)))
+	if (!st_web_url_valid(S(a->url)))
 		return "url: must be an http:// or https:// URL of at most "
 		    "2048 bytes";
 	if ((a->method == ST_METHOD_GET || a->method == ST_METHOD_DELETE) &&

@@ -109,26 +109,6 @@ st_kbsource_id_valid(const char *s)
 /* Strings NULL in a struct read as "". */
 #define S(p)	((p) != NULL ? (p) : "")
 
-/* An http(s) URL of printable ASCII with a host part. */
-static int
-web_url(const char *u)
-{
-	const char *p;
-
-	if (strncasecmp(u, "https://", 8) == 0)
-		p = u + 8;
-	else if (strncasecmp(u, "http://", 7) == 0)
-		p = u + 7;
-	else
-		return 0;
-	if (*p == '\0' || *p == '/')
-		return 0;
-	for (; *u != '\0'; u++)
-		if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f)
-			return 0;
-	return 1;
-}
-
 static int
 blank(const char *s)
 {
@@ -150,7 +130,7 @@ st_kbsource_invalid(const struct st_kbsource *s)
 		    "pl tr ar ja zh";
 	switch (s->source_type) {
 	case ST_KB_CRAWL:
-		if (!web_url(S(s->url)))
+		if (!st_web_url_valid(S(s->url)))
 			return "url: must be an http:// or https:// URL of at "
 			    "most 2048 bytes";
 		break;

@@ -137,6 +137,25 @@ st_prefixed_id_valid(const char *s, const char *prefix)
 	return strncmp(s, prefix, p) == 0 && st_id_valid(s + p);
 }
 
+int
+st_web_url_valid(const char *u)
+{
+	const char *p;
+
+	if (strncasecmp(u, "https://", 8) == 0)
+		p = u + 8;
+	else if (strncasecmp(u, "http://", 7) == 0)
+		p = u + 7;
+	else
+		return 0;
+	if (*p == '\0' || *p == '/')
+		return 0;
+	for (; *u != '\0'; u++)
+		if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f)
+			return 0;
+	return 1;
+}
+
 size_t
 st_utf8_prefix(const char *s, size_t max_chars)
 {

@@ -394,6 +394,8 @@ int pdec_msg(struct pdec *, struct st_msg *);
 int st_id_valid(const char *s);
 /* 1 when s is prefix ("usr_", "wh_"…) and then an st_id_valid id. */
 int st_prefixed_id_valid(const char *s, const char *prefix);
+/* 1 when u is an http:// or https:// URL of printable ASCII with a host. */
+int st_web_url_valid(const char *u);
 /* Length in bytes of the first max UTF-8 characters of s. */
 size_t st_utf8_prefix(const char *s, size_t max_chars);
 

@@ -329,12 +329,7 @@ answer_text(const char *head, const char *text, size_t len, int cut)
 	chat_utf8_append(&b, text, len, len);
 	if (cut)
 		buf_adds(&b, "\n[the answer was longer: this is its beginning]");
-	buf_add(&b, "", 1);
-	if (b.err) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.data;
+	return buf_cstr(&b);
 }
 
 static void

@@ -698,12 +698,7 @@ knowledge_text(const char *lang, const struct st_kb_hits *kb)
 			buf_addf(&b, " (%s)", kb->hits[i].url);
 		buf_addf(&b, "\n%s", kb->hits[i].text);
 	}
-	buf_add(&b, "", 1);
-	if (b.err) {
-		buf_free(&b);
-		return NULL;
-	}
-	return b.data;
+	return buf_cstr(&b);
 }
 
 /*

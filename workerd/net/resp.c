@@ -80,6 +80,17 @@ buf_adds(struct buf *b, const char *s)
 		buf_add(b, s, strlen(s));
 }
 
+char *
+buf_cstr(struct buf *b)
+{
+	buf_add(b, "", 1);
+	if (b->err || b->off != 0) {
+		buf_free(b);
+		return NULL;
+	}
+	return b->data;
+}
+
 void
 buf_addf(struct buf *b, const char *fmt, ...)
 {

@@ -22,6 +22,12 @@ void buf_init(struct buf *);
 void buf_free(struct buf *);
 void buf_add(struct buf *, const void *, size_t);
 void buf_adds(struct buf *, const char *);
+/*
+ * What a buffer built (nothing consumed) as a C string, NUL-ended: its
+ * bytes handed over (malloc'd; the buffer is to be dropped, not freed),
+ * or NULL when an allocation failed (the buffer freed).
+ */
+char *buf_cstr(struct buf *);
 void buf_addf(struct buf *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /*
