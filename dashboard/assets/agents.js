@@ -1,8 +1,8 @@
 // Agents: the list (#/agents), a new one (#/agents/new) and one agent
-// (#/agents/<id>): its instructions and model settings. The default agent
-// (id "default", the server's environment) is shown read-only. The API key
-// is write-only: the page says whether one is set; a value typed replaces
-// it, Clear key removes it.
+// (#/agents/<id>): its instructions, knowledge, actions and model settings.
+// The default agent (id "default", the server's environment) is shown
+// read-only. The API key is write-only: the page says whether one is set;
+// a value typed replaces it, Clear key removes it.
 
 import { api, endpoints, isAbort, loadList } from './api.js';
 import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable } from './dom.js';
@@ -21,7 +21,8 @@ const NUM_FIELDS = {
   history_messages: { min: 1, max: 200, step: '1', int: true },
 };
 const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key', 'answer_in_visitor_language',
-  'knowledge_source_ids', 'knowledge_only', 'rewrite_follow_ups'];
+  'knowledge_source_ids', 'knowledge_only', 'rewrite_follow_ups', 'action_ids', 'handoff_tool'];
+const ACTIONS_MAX = 16;
 
 /** The agents (default first); errors give []. */
 export function loadAgents(signal) {
@@ -82,8 +83,7 @@ function agentForm(readOnly) {
   function check(name, label, hint) {
     const wrap = field(name, label, h('input', { type: 'checkbox' }), hint);
     wrap.classList.add('field-check');
-    wrap.append(wrap.querySelector('label'));
-    wrap.insertBefore(controls[name], wrap.firstChild);
+    wrap.insertBefore(controls[name], wrap.querySelector('label'));
     return wrap;
   }
   const num = (name) => {
@@ -116,6 +116,11 @@ function agentForm(readOnly) {
         'A question that follows others ("and the other one?") is first turned by the model into one that stands alone, which is what is searched. It costs one more model call per follow-up.'),
       field('embedding_model', 'Embedding model', text({ maxlength: '100', pattern: '[A-Za-z0-9._:/\\-]*' }),
         'Empty: the server\'s PARLEY_EMBED_MODEL. Else a model of this agent\'s server (below) that embeds its sources\' pages, synced again for it, and its questions.')),
+    h('fieldset', null, h('legend', null, 'Actions'),
+      field('action_ids', 'Actions it may call', h('div', { class: 'kb-sources', 'data-testid': 'agent-actions', tabindex: '-1' }),
+        'At most 16. The model may call these HTTP APIs for the visitor (a disabled one is not offered). Add actions on the Actions page.'),
+      check('handoff_tool', 'Can hand over to a person',
+        'The model may hand the conversation to a person by itself. Offered where the widget has handoff enabled.')),
     h('fieldset', null, h('legend', null, 'Model'),
       field('model', 'Model', text({ maxlength: '100', pattern: '[A-Za-z0-9._:/\\-]*' }),
         'Empty: the server\'s OPENAI_MODEL. Letters, digits and . _ : / -'),
@@ -151,6 +156,26 @@ function agentForm(readOnly) {
     drawSources();
   }
 
+  // The organisation's actions, the same way (null: not read yet, the ids stay as they are).
+  let actions = null;
+  let chosenActions = new Set();
+  function drawActions() {
+    const box = controls.action_ids;
+    clear(box);
+    if (!actions) return;
+    if (!actions.length) box.append(h('p', { class: 'muted' }, 'No actions yet.'));
+    for (const a of actions) {
+      const id = `act-${a.id}`;
+      box.append(h('div', { class: 'field-check' },
+        h('input', { type: 'checkbox', id, value: a.id, checked: chosenActions.has(a.id), disabled: readOnly }),
+        h('label', { for: id }, a.enabled ? a.name : `${a.name} (disabled)`)));
+    }
+  }
+  function setActions(list) {
+    actions = list;
+    drawActions();
+  }
+
   function setValues(a) {
     for (const n of TEXT_FIELDS) controls[n].value = a[n] == null ? '' : String(a[n]);
     for (const n of Object.keys(NUM_FIELDS)) controls[n].value = a[n] == null ? '' : String(a[n]);
@@ -160,6 +185,9 @@ function agentForm(readOnly) {
     controls.rewrite_follow_ups.checked = !!a.rewrite_follow_ups;
     chosen = new Set(a.knowledge_source_ids || []);
     drawSources();
+    controls.handoff_tool.checked = !!a.handoff_tool;
+    chosenActions = new Set(a.action_ids || []);
+    drawActions();
     clear(keyStatus).append(keyBadge(!!a.api_key_set));
     clearKey.hidden = readOnly || !a.api_key_set;
   }
@@ -191,6 +219,11 @@ function agentForm(readOnly) {
     v.knowledge_only = controls.knowledge_only.checked;
     v.rewrite_follow_ups = controls.rewrite_follow_ups.checked;
     v.knowledge_source_ids = [...controls.knowledge_source_ids.querySelectorAll('input:checked')].map((c) => c.value);
+    v.handoff_tool = controls.handoff_tool.checked;
+    if (actions) {
+      v.action_ids = [...controls.action_ids.querySelectorAll('input:checked')].map((c) => c.value);
+      if (v.action_ids.length > ACTIONS_MAX) errors.action_ids = `at most ${ACTIONS_MAX}`;
+    }
     const key = controls.api_key.value.trim();
     if (key) {
       if (key.length > 512 || !KEY_RE.test(key)) errors.api_key = 'at most 512 printable ASCII characters, no spaces';
@@ -199,7 +232,7 @@ function agentForm(readOnly) {
     return { values: v, errors };
   }
 
-  return { form, controls, setValues, setSources, getValues, showErrors, clearErrors, save, saveStatus, clearKey };
+  return { form, controls, setValues, setSources, setActions, getValues, showErrors, clearErrors, save, saveStatus, clearKey };
 }
 
 function same(a, b) {
@@ -239,6 +272,7 @@ export async function renderEdit(main, ctx, agentId) {
   f.setValues(agent || { name: '' });
   // The sources to choose from (an agent reads none when they cannot be read).
   api(endpoints.knowledgeSources, { signal: ctx.signal }).then((d) => f.setSources(d.sources)).catch(() => {});
+  api(endpoints.actions, { signal: ctx.signal }).then((d) => f.setActions(d.actions)).catch(() => {});
   if (isNew) f.save.textContent = 'Create agent';
 
   const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true });

@@ -22,6 +22,7 @@ import * as webhooks from './webhooks.js';
 import * as email from './email.js';
 import * as canned from './canned.js';
 import * as knowledge from './knowledge.js';
+import * as actions from './actions.js';
 import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
 
 const main = document.getElementById('view');
@@ -57,6 +58,8 @@ const routes = [
   { re: /^\/agents\/new$/, nav: 'agents', view: agents.renderEdit },
   { re: /^\/agents\/([A-Za-z0-9_-]+)$/, nav: 'agents', view: agents.renderEdit },
   { re: /^\/knowledge\/?$/, nav: 'knowledge', view: knowledge.renderList },
+  { re: /^\/actions\/?$/, nav: 'actions', view: actions.renderList },
+  { re: /^\/actions\/([A-Za-z0-9_-]+)$/, nav: 'actions', view: actions.renderDetail },
   { re: /^\/contacts\/?$/, nav: 'contacts', view: contacts.renderList },
   { re: /^\/contacts\/([A-Za-z0-9_-]+)$/, nav: 'contacts', view: contacts.renderDetail },
   { re: /^\/webhooks\/?$/, nav: 'webhooks', view: webhooks.renderList },
