@@ -93,6 +93,11 @@ const TEXT = {
   labelBack: 'Back to chat',
   readonlyText: 'Earlier conversation (read only)',
   noChatsText: 'No earlier conversations.',
+  // the assistant's tool calls (the tools part)
+  toolRunning: 'Looking up…',
+  toolYes: 'Yes, do it',
+  toolNo: 'No',
+  toolAnswer: 'Your answer: {answer}',
 };
 
 // The page's CSP blocked a request to this origin (securitypolicyviolation;
@@ -106,26 +111,21 @@ doc.addEventListener('securitypolicyviolation', (e) => {
   }
 });
 
-// One console.warn per reason, naming the fix.
+// One console.warn per reason, naming the fix; resolves once it is said,
+// so that the state the widget then shows comes after it. The lines are
+// the setup part's (cold code: only a mistake needs them), but for an
+// unreachable server's, whose parts could not load either: every other
+// reason is an answer of the server (or a CSP that lets its scripts in).
 const told = {};
-function tell(why, o, wid) {
+let src; // the script tag (boot): the setup part is beside it
+async function tell(why, o, wid) {
   if (told[why]) return;
   told[why] = 1;
-  const u = new URL(o, location.href),
-    ws = u.origin.replace('http', 'ws'), // https: -> wss:
-    site = 'this site (' + location.origin + ')',
-    dash = ' in the dashboard';
-  console.warn(
-    LOG,
-    {
-      unreachable: 'cannot connect to ' + u.origin + ': is Parley running there?',
-      key: "data-api-key refused (401): use the server's WIDGET_API_KEY",
-      cors: site + ' is not in CORS_ORIGIN: add it there',
-      origin: site + ' is not in the allowed origins of widget ' + wid + dash,
-      disabled: 'widget ' + (wid || 'default') + ' is disabled: enable it' + dash,
-      csp: "this page's Content-Security-Policy blocks " + u.host + '; add `script-src ' + u.origin + '; connect-src ' + u.origin + ' ' + ws + '` to it',
-    }[why]
-  );
+  const u = new URL(o, location.href);
+  if (why === 'unreachable') return console.warn(LOG, 'cannot connect to ' + u.origin + ': is Parley running there?');
+  await load(src, 'parts/setup')
+    .then((say) => say(why, u, wid))
+    .catch(() => console.warn(LOG, why, u.origin)); // (never a rejection: a state waits on it)
 }
 
 // Why a request to url failed outright (a TypeError: no answer the page
@@ -404,6 +404,10 @@ function mount(script, cfg, base, broken, lang) {
         }));
   }
 
+  // The tools part (data-widget mode): each `tool` frame, in order (f),
+  // or the page's own tools (t, ParleyChat.registerTools).
+  const toolsPart = (f, t) => part('tools').then((p) => p && p(f, t));
+
   function emit(name, detail) {
     host.dispatchEvent(new CustomEvent('parley:' + name, { detail, bubbles: true, composed: true }));
   }
@@ -608,7 +612,7 @@ function mount(script, cfg, base, broken, lang) {
       const why =
         err.status === 401 ? 'key' : err.status === 403 && /disabled/.test(err.message) ? 'disabled' : err.net && (await diagnose(apiUrl));
       if (why) {
-        tell(why === 'origin' ? 'cors' : why, apiUrl);
+        await tell(why === 'origin' ? 'cors' : why, apiUrl);
         err.told = 1;
         err.message = T[why + 'Text'];
         err.show = why !== 'unreachable'; // no Retry where it cannot help
@@ -714,9 +718,8 @@ function mount(script, cfg, base, broken, lang) {
     s.onerror = () => {
       if (opened || ws !== s || !blocked[new URL(base).host]) return;
       broken = 'csp';
-      tell('csp', base);
       fetch(base + '/report?reason=csp', { method: 'POST', credentials: 'omit', keepalive: true }).catch(() => 0);
-      end();
+      tell('csp', base).then(end);
     };
     s.onclose = (e) => {
       if (ws !== s) return; // closed on purpose
@@ -751,8 +754,8 @@ function mount(script, cfg, base, broken, lang) {
 
   // The widget is gone (close code 4004, or its config answers 404), or
   // disabled (j: that answer's body), or broken: stop.
-  function end(j) {
-    if (j && j.disabled) tell((broken = 'disabled'), base, base.slice(base.lastIndexOf('/') + 1));
+  async function end(j) {
+    if (j && j.disabled) await tell((broken = 'disabled'), base, base.slice(base.lastIndexOf('/') + 1));
     gone = true;
     waiters.splice(0).forEach((r) => r(0));
     clearTimeout(wsTimer);
@@ -839,6 +842,7 @@ function mount(script, cfg, base, broken, lang) {
       // the knowledge it cites, under it (the sources part)
       if (Array.isArray(f.sources) && f.sources.length) part('sources').then((show) => show && show(f.sources));
     }
+    else if (type === 'tool') toolsPart(f);
     else if (type === 'availability') {
       away = f;
       sync();
@@ -1142,6 +1146,8 @@ function mount(script, cfg, base, broken, lang) {
     },
     // the rating form (rating_enabled widgets): a promise of whether it is shown
     rate: () => part('feedback').then((f) => !!f && f()),
+    // the page's own tools, {name: {description, parameters, handler}}: a promise of whether they are offered
+    registerTools: (t) => toolsPart(0, t),
     stop,
     // What the list shows (welcome and error boxes left out), raw text:
     // [{role: 'user'|'assistant', content, state}]; state '' for user.
@@ -1209,6 +1215,7 @@ function mount(script, cfg, base, broken, lang) {
     doc.currentScript ||
     [].slice.call(doc.querySelectorAll('script[data-api-url],script[data-widget]')).pop() ||
     h('script'); // no tag found: mount() logs what is missing
+  src = script;
   const wid = (script.dataset.widget || '').trim();
   // data-widget: the config is fetched at once, the DOM waits for the body
   // (and the language's texts, which the config may name)
@@ -1216,8 +1223,8 @@ function mount(script, cfg, base, broken, lang) {
     (a) => a && texts(script, a[1], a[3]).then((t) => [a[0], a[1], a[2], a[3], t])
   );
   const start = () =>
-    go.then((a) => {
-      if (a && a[3]) tell(a[3], a[2], wid);
+    go.then(async (a) => {
+      if (a && a[3]) await tell(a[3], a[2], wid);
       if (a && !window.ParleyChat) mount(...a);
     });
   if (doc.body) start();

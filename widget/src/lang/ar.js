@@ -1,5 +1,5 @@
 // The widget's texts in Arabic: every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'المساعد',
   welcomeMessage: 'مرحبًا! اسألني عن أي شيء وسأساعدك.',
@@ -55,4 +55,8 @@ export default {
   labelBack: 'العودة إلى الدردشة',
   readonlyText: 'محادثة سابقة (للقراءة فقط)',
   noChatsText: 'لا توجد محادثات سابقة.',
+  toolRunning: 'جارٍ البحث…',
+  toolYes: 'نعم، نفِّذ ذلك',
+  toolNo: 'لا',
+  toolAnswer: 'إجابتك: {answer}',
 };

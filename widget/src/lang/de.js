@@ -1,5 +1,5 @@
 // The widget's texts in German: every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Assistent',
   welcomeMessage: 'Hallo! Fragen Sie mich einfach, ich helfe Ihnen gern weiter.',
@@ -55,4 +55,8 @@ export default {
   labelBack: 'Zurück zum Chat',
   readonlyText: 'Früheres Gespräch (nur lesen)',
   noChatsText: 'Keine früheren Gespräche.',
+  toolRunning: 'Wird nachgeschlagen…',
+  toolYes: 'Ja, ausführen',
+  toolNo: 'Nein',
+  toolAnswer: 'Ihre Antwort: {answer}',
 };

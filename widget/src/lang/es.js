@@ -1,5 +1,5 @@
 // The widget's texts in Spanish: every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Asistente',
   welcomeMessage: '¡Hola! Pregúntame lo que quieras y te ayudaré.',
@@ -55,4 +55,8 @@ export default {
   labelBack: 'Volver al chat',
   readonlyText: 'Conversación anterior (solo lectura)',
   noChatsText: 'No hay conversaciones anteriores.',
+  toolRunning: 'Consultando…',
+  toolYes: 'Sí, hazlo',
+  toolNo: 'No',
+  toolAnswer: 'Tu respuesta: {answer}',
 };

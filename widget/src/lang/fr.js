@@ -1,5 +1,5 @@
 // The widget's texts in French: every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Assistant',
   welcomeMessage: 'Bonjour ! Posez-moi vos questions, je suis là pour vous aider.',
@@ -55,4 +55,8 @@ export default {
   labelBack: 'Retour au chat',
   readonlyText: 'Conversation précédente (lecture seule)',
   noChatsText: 'Aucune conversation précédente.',
+  toolRunning: 'Recherche en cours…',
+  toolYes: 'Oui, allez-y',
+  toolNo: 'Non',
+  toolAnswer: 'Votre réponse : {answer}',
 };

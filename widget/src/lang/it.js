@@ -1,5 +1,5 @@
 // The widget's texts in Italian: every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Assistente',
   welcomeMessage: 'Ciao! Chiedimi quello che vuoi e ti aiuterò.',
@@ -55,4 +55,8 @@ export default {
   labelBack: 'Torna alla chat',
   readonlyText: 'Conversazione precedente (sola lettura)',
   noChatsText: 'Nessuna conversazione precedente.',
+  toolRunning: 'Verifica in corso…',
+  toolYes: 'Sì, procedi',
+  toolNo: 'No',
+  toolAnswer: 'La tua risposta: {answer}',
 };

@@ -1,5 +1,5 @@
 // The widget's texts in Japanese: every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'アシスタント',
   welcomeMessage: 'こんにちは！何でもお気軽にご質問ください。',
@@ -55,4 +55,8 @@ export default {
   labelBack: 'チャットに戻る',
   readonlyText: '以前の会話（閲覧のみ）',
   noChatsText: '以前の会話はありません。',
+  toolRunning: '確認しています…',
+  toolYes: 'はい、実行してください',
+  toolNo: 'いいえ',
+  toolAnswer: 'あなたの回答: {answer}',
 };

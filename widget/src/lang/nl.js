@@ -1,5 +1,5 @@
 // The widget's texts in Dutch: every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Assistent',
   welcomeMessage: 'Hallo! Stel gerust je vraag, ik help je graag.',
@@ -55,4 +55,8 @@ export default {
   labelBack: 'Terug naar de chat',
   readonlyText: 'Eerder gesprek (alleen lezen)',
   noChatsText: 'Geen eerdere gesprekken.',
+  toolRunning: 'Even opzoeken…',
+  toolYes: 'Ja, doe het',
+  toolNo: 'Nee',
+  toolAnswer: 'Je antwoord: {answer}',
 };

@@ -1,5 +1,5 @@
 // The widget's texts in Polish: every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Asystent',
   welcomeMessage: 'Cześć! Zapytaj mnie o cokolwiek, chętnie pomogę.',
@@ -55,4 +55,8 @@ export default {
   labelBack: 'Wróć do czatu',
   readonlyText: 'Wcześniejsza rozmowa (tylko do odczytu)',
   noChatsText: 'Brak wcześniejszych rozmów.',
+  toolRunning: 'Sprawdzam…',
+  toolYes: 'Tak, zrób to',
+  toolNo: 'Nie',
+  toolAnswer: 'Twoja odpowiedź: {answer}',
 };

@@ -1,5 +1,5 @@
 // The widget's texts in Portuguese: every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Assistente',
   welcomeMessage: 'Olá! Pergunte o que quiser e eu ajudo você.',
@@ -55,4 +55,8 @@ export default {
   labelBack: 'Voltar ao chat',
   readonlyText: 'Conversa anterior (somente leitura)',
   noChatsText: 'Nenhuma conversa anterior.',
+  toolRunning: 'Consultando…',
+  toolYes: 'Sim, pode fazer',
+  toolNo: 'Não',
+  toolAnswer: 'Sua resposta: {answer}',
 };

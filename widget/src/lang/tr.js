@@ -1,5 +1,5 @@
 // The widget's texts in Turkish: every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Asistan',
   welcomeMessage: 'Merhaba! Bana istediğinizi sorun, size yardımcı olayım.',
@@ -55,4 +55,8 @@ export default {
   labelBack: 'Sohbete dön',
   readonlyText: 'Önceki sohbet (salt okunur)',
   noChatsText: 'Önceki sohbet yok.',
+  toolRunning: 'Bakılıyor…',
+  toolYes: 'Evet, yapın',
+  toolNo: 'Hayır',
+  toolAnswer: 'Yanıtınız: {answer}',
 };

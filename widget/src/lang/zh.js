@@ -1,5 +1,5 @@
 // The widget's texts in Chinese (Simplified): every key of TEXT in ../index.js (English),
-// with its placeholders ({seconds}, {field}, {name}, {count}) kept.
+// with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: '助手',
   welcomeMessage: '你好！有什么问题尽管问我，我会尽力帮你。',
@@ -55,4 +55,8 @@ export default {
   labelBack: '返回聊天',
   readonlyText: '以前的对话（只读）',
   noChatsText: '没有以前的对话。',
+  toolRunning: '正在查询…',
+  toolYes: '是的，执行',
+  toolNo: '不用了',
+  toolAnswer: '你的回答：{answer}',
 };

@@ -1,0 +1,251 @@
+// The widget's tools part, in headless Chromium against the real daemons
+// and the mock model (which calls a tool when the visitor's message holds
+// [[mock:call=NAME,args=…]]), with an owner's API of the test's own on
+// loopback (PARLEY_ACTIONS_ALLOW_PRIVATE=on): the default widget's agent
+// has an action that changes data (cancel_order: POST, changes_data) and
+// a slow one. A call of cancel_order shows a card with the summary and
+// "Yes, do it" / "No" (screenshot, axe-core light and dark): yes runs it
+// (the API gets POST /orders/4411/cancel, the reply has its answer); no,
+// chosen by keyboard, never reaches the API and the assistant hears so.
+// The page's own tools (ParleyChat.registerTools): a handler runs in the
+// page and its answer (a string, JSON for an object, the message of what
+// it threw) is the assistant's; offered again on a new socket. A slow
+// action shows "Looking up…" in the reply while it runs. No page error,
+// console error or CSP violation throughout.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  SCREENSHOTS, adminApi, assertClean, axeLightDark, focused, openPage, part, pngSize, sendByKeyboard,
+  startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
+} from './lib/browser.mjs';
+
+const R = '#parley-chat-widget';
+// The mock model's marker: call name with args (JSON, percent-encoded, commas too).
+const call = (name, args) => `[[mock:call=${name},args=${encodeURIComponent(JSON.stringify(args)).replace(/,/g, '%2C')}]]`;
+
+describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looking up…"', { timeout: 120000 }, () => {
+  let stack;
+  let browser;
+  let api;
+  let v; // {ctx, page, log}: one page, the tests build on each other
+  const seen = []; // what the owner's API received: [method, url]
+  const sockets = []; // each of the page's sockets: the frames it sent, parsed
+  const t0 = Date.now();
+
+  async function admin(method, p, body) {
+    const r = await adminApi(stack, method, p, body);
+    assert.ok(r.status < 300, `${method} ${p}: ${r.status} ${r.text}`);
+    return r.json;
+  }
+
+  before(async () => {
+    // The owner's API: /orders/ID/cancel answers at once, /slow/ID after 1.5 s.
+    api = http.createServer((req, res) => {
+      seen.push([req.method, req.url]);
+      const id = decodeURIComponent(req.url.split('/')[2] || '');
+      const answer = () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ order_id: id, status: req.url.endsWith('/cancel') ? 'cancelled' : 'shipped' }));
+      };
+      if (req.url.startsWith('/slow/')) setTimeout(answer, 1500);
+      else answer();
+    });
+    await new Promise((resolve) => api.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${api.address().port}`;
+    ({ stack, browser } = await startSuite({
+      mock: { chunks: 2, delayMs: 10 },
+      env: { PARLEY_ACTIONS_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' },
+    }));
+    const schema = { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] };
+    const cancel = await admin('POST', '/v1/admin/actions', { name: 'cancel_order', description: 'Cancels an order',
+      method: 'POST', url: `${base}/orders/{{order_id}}/cancel`, changes_data: true, parameters: schema });
+    const slow = await admin('POST', '/v1/admin/actions', { name: 'order_status', description: 'An order\'s status',
+      url: `${base}/slow/{{order_id}}`, timeout_ms: 5000, parameters: schema });
+    const agent = await admin('POST', '/v1/admin/agents', { name: 'Shop', action_ids: [cancel.id, slow.id] });
+    const dw = (await admin('GET', '/v1/admin/widgets')).widgets[0];
+    await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agent.id, allowed_origins: [] });
+
+    v = await openPage(browser);
+    v.page.on('websocket', (ws) => {
+      const sent = [];
+      sockets.push(sent);
+      ws.on('framesent', (e) => { try { sent.push(JSON.parse(e.payload)); } catch { /* not JSON */ } });
+    });
+    await v.page.goto(stack.host.widgetEmbedUrl(dw.widget_id));
+    await waitReady(v.page);
+    await v.page.click(part('launcher'));
+  });
+  after(async () => {
+    if (v) await v.ctx.close();
+    await stopSuite({ stack, browser });
+    if (api) {
+      api.closeAllConnections();
+      await new Promise((resolve) => api.close(resolve));
+    }
+    console.log(`# widget-tools.test.mjs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+  // The newest confirmation card: {state, summary (its lines), yes, no (disabled?), answer}.
+  const card = () => v.page.evaluate((r) => {
+    const all = document.querySelector(r).shadowRoot.querySelectorAll('[data-part="confirm"]');
+    const c = all[all.length - 1];
+    if (!c) return null;
+    const b = (p) => c.querySelector(`[data-part="${p}"]`);
+    return {
+      count: all.length,
+      state: c.getAttribute('data-state'),
+      summary: [...b('confirm-summary').children].map((p) => p.textContent),
+      label: c.getAttribute('role') + ' ' + document.querySelector(r).shadowRoot.getElementById(c.getAttribute('aria-labelledby')).textContent,
+      yes: [b('confirm-yes').textContent, b('confirm-yes').disabled],
+      no: [b('confirm-no').textContent, b('confirm-no').disabled],
+      answer: b('confirm-answer') && b('confirm-answer').textContent,
+      before: c.nextElementSibling && c.nextElementSibling.getAttribute('data-role'),
+    };
+  }, R);
+
+  // The frames of type sent on every socket so far.
+  const sentOf = (type) => sockets.flat().filter((f) => f.type === type);
+
+  // A card newer than the count-th, asking.
+  async function cardAsking(count) {
+    await waitFor(async () => { const c = await card(); return c && c.count > count && c.state === 'asking'; }, 15000, 'the confirmation card');
+    return card();
+  }
+
+  test('yes: the card with the summary, then the action runs and the reply has its answer', async () => {
+    const { page } = v;
+    seen.length = 0;
+    await sendByKeyboard(page, `please cancel order 4411 ${call('cancel_order', { order_id: '4411' })}`);
+    const c = await cardAsking(0);
+    assert.deepEqual(c.summary, ['Cancels an order', 'order_id: 4411'], 'the summary\'s lines, as text');
+    assert.equal(c.label, 'group Cancels an orderorder_id: 4411', 'a group named by its summary');
+    assert.deepEqual(c.yes, ['Yes, do it', false]);
+    assert.deepEqual(c.no, ['No', false]);
+    assert.equal(c.before, 'assistant', 'before the reply being written');
+    assert.deepEqual(seen, [], 'nothing runs before the visitor says yes');
+
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    const shot = path.join(SCREENSHOTS, 'widget-tools-confirm.png');
+    fs.rmSync(shot, { force: true });
+    await page.locator(part('confirm')).screenshot({ path: shot });
+    assert.ok(fs.statSync(shot).size > 0, 'the card\'s screenshot');
+    const { width, height } = pngSize(shot);
+    assert.ok(width > 100 && height > 40, `the card's screenshot is ${width}x${height}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'widget-tools-panel.png') });
+    assert.deepEqual(await axeLightDark(page, 'the panel with a confirmation card'), []);
+
+    await page.click(part('confirm-yes'));
+    const reply = await waitReplyEnd(page);
+    assert.equal(reply.state, 'done');
+    assert.match(reply.text, /^The tools said: \{"order_id":"4411","status":"cancelled"\}/);
+    assert.deepEqual(seen, [['POST', '/orders/4411/cancel']]);
+    const after = await card();
+    assert.equal(after.state, 'yes');
+    assert.deepEqual([after.yes[1], after.no[1]], [true, true], 'both buttons disabled once answered');
+    assert.equal(after.answer, 'Your answer: Yes, do it');
+    // a second click changes nothing: one answer sent
+    await page.locator(part('confirm-yes')).click({ force: true });
+    assert.equal((await card()).state, 'yes');
+    await page.waitForTimeout(100); // (a second frame would be seen by now)
+    const answers = sentOf('confirm');
+    assert.equal(answers.length, 1, JSON.stringify(answers));
+    assert.equal(answers[0].ok, true);
+    assert.equal(answers[0].id, await page.getAttribute(part('confirm'), 'data-id'));
+  });
+
+  test('no, by keyboard: the API never called; the assistant hears the visitor said no', async () => {
+    const { page } = v;
+    seen.length = 0;
+    await sendByKeyboard(page, `cancel 77 too ${call('cancel_order', { order_id: '77' })}`);
+    const c = await cardAsking(1);
+    assert.deepEqual(c.summary, ['Cancels an order', 'order_id: 77']);
+    // from the text area, Shift+Tab reaches the card's buttons: No, then Yes
+    await page.focus(part('input'));
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(page), 'confirm-no');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(page), 'confirm-yes');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    const reply = await waitReplyEnd(page);
+    assert.equal(reply.text, 'The tools said: error: the visitor said no; it was not done');
+    const after = await card();
+    assert.equal(after.state, 'no');
+    assert.equal(after.answer, 'Your answer: No');
+    assert.equal(await focused(page), 'input', 'the focus back in the text area');
+    assert.deepEqual(seen, [], 'no: the API is never called');
+    assert.deepEqual(sentOf('confirm').map((f) => f.ok), [true, false]);
+    await assertClean(page, v.log, 'confirmations');
+  });
+
+  test('the page\'s own tools: run in the page, their answer the assistant\'s; offered again on a new socket', async () => {
+    const { page } = v;
+    const ok = await page.evaluate(() => window.ParleyChat.registerTools({
+      cart_total: {
+        description: 'The cart',
+        parameters: { type: 'object', properties: {} },
+        handler: (args) => {
+          window.__called = true;
+          window.__args = args;
+          return '3 items';
+        },
+      },
+      cart_items: {
+        description: 'What the cart holds',
+        handler: async () => ({ items: [{ sku: 'A-1', n: 2 }] }),
+      },
+      cart_fail: {
+        description: 'A tool that fails',
+        handler: () => { throw new Error('not signed in'); },
+      },
+    }));
+    assert.equal(ok, true);
+    const names = ['cart_total', 'cart_items', 'cart_fail'];
+    const offered = (sent) => sent.filter((f) => f.type === 'tools').map((f) => f.tools.map((x) => x.name));
+    await waitFor(() => offered(sockets[sockets.length - 1]).length > 0, 5000, 'the tools offered at once on the open socket');
+    assert.deepEqual(offered(sockets[sockets.length - 1]), [names]);
+    assert.deepEqual(sentOf('tools')[0].tools[1], { name: 'cart_items', description: 'What the cart holds',
+      parameters: { type: 'object', properties: {} } }, 'no parameters: an empty object schema');
+    // refused in the page (the console says why), the ones offered kept
+    const bad = await page.evaluate(() => window.ParleyChat.registerTools({ 'bad name': { description: 'x', handler: () => 1 } }));
+    assert.equal(bad, false);
+    assert.ok(v.log.console.some((m) => m.type === 'warning' && /registerTools: bad name/.test(m.text)));
+
+    await sendByKeyboard(page, `what is in my cart? ${call('cart_total', {})}`);
+    assert.equal((await waitReplyEnd(page)).text, 'The tools said: 3 items');
+    assert.deepEqual(await page.evaluate(() => [window.__called, window.__args]), [true, {}], 'the handler ran in the page');
+    await sendByKeyboard(page, `and the items? ${call('cart_items', {})}`);
+    assert.equal((await waitReplyEnd(page)).text, 'The tools said: {"items":[{"sku":"A-1","n":2}]}');
+    await sendByKeyboard(page, `and now? ${call('cart_fail', {})}`);
+    assert.equal((await waitReplyEnd(page)).text, 'The tools said: error: not signed in');
+
+    // a new session, a new socket: the page's tools offered again
+    const before = sockets.length;
+    await page.evaluate(() => { window.__called = false; window.ParleyChat.reset(); });
+    await waitFor(() => sockets.length > before && offered(sockets[sockets.length - 1]).length > 0, 10000, 'the tools offered on the new socket');
+    const fresh = sockets[sockets.length - 1];
+    assert.deepEqual(offered(fresh), [names]);
+    assert.ok(fresh.findIndex((f) => f.type === 'visitor') < fresh.findIndex((f) => f.type === 'tools'), 'after the socket\'s visitor frame');
+    await sendByKeyboard(page, `my cart again ${call('cart_total', {})}`);
+    assert.equal((await waitReplyEnd(page)).text, 'The tools said: 3 items');
+    assert.equal(await page.evaluate(() => window.__called), true);
+    await assertClean(page, v.log, 'page tools');
+  });
+
+  test('a slow action: "Looking up…" in the reply while it runs, gone after', async () => {
+    const { page } = v;
+    seen.length = 0;
+    await sendByKeyboard(page, `where is order 9? ${call('order_status', { order_id: '9' })}`);
+    await page.waitForSelector(`${part('message')}[aria-busy] [data-part="tool-status"]`, { timeout: 10000 });
+    assert.equal(await page.textContent(part('tool-status')), 'Looking up…');
+    const reply = await waitReplyEnd(page);
+    assert.match(reply.text, /^The tools said: \{"order_id":"9","status":"shipped"\}/);
+    assert.equal(await page.locator(part('tool-status')).count(), 0, 'the status line gone with the call');
+    assert.deepEqual(seen, [['GET', '/slow/9']]);
+    await assertClean(page, v.log, 'looking up');
+  });
+});
