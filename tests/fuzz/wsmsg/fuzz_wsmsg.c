@@ -6,7 +6,9 @@
  * resume's token and an open_conversation's id (issue 26) are
  * NUL-terminated strings, what a visitor message keeps is within its
  * bounds (issue 24), a feedback's and a rating's fields are within
- * theirs (issue 26), a refusal says why.
+ * theirs (issue 26), a confirm's and a tool result's call id is 1 to 64
+ * bytes and a page's tools frame holds its list (actions), a refusal
+ * says why.
  *
  * The same bytes go to the other small parser of a text a client sends
  * as it likes, the dashboard's Last-Event-ID (events.c): what it accepts
@@ -110,6 +112,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "name length");
 		check(!*m.email || st_email_valid(m.email), "email");
 		(void)strlen(m.hash);
+	} else if (m.type == WSMSG_CONFIRM || m.type == WSMSG_TOOL_RESULT) {
+		/* A call's id, 1 to 64 bytes; a tool result's text. */
+		check(m.call_id != NULL && strlen(m.call_id) >= 1 &&
+		    strlen(m.call_id) <= 64, "a call's id");
+		check(m.type == WSMSG_CONFIRM || (m.result != NULL &&
+		    strlen(m.result) <= len), "a tool result's text");
+	} else if (m.type == WSMSG_TOOLS) {
+		check(m.tools != NULL, "tools without its list");
 	} else {
 		check(m.type == WSMSG_CONTACT, "unknown type accepted");
 		check(m.name != NULL && m.email != NULL && m.phone != NULL,
