@@ -123,6 +123,7 @@
 #define ST_AF_EMBED_MODEL	0x1000	/* embedding_model */
 #define ST_AF_ACTIONS		0x2000	/* action_ids */
 #define ST_AF_HANDOFF_TOOL	0x4000	/* handoff_tool */
+#define ST_AF_SEARCH_TOOL	0x8000	/* knowledge_search_tool */
 #define ST_AGENT_ACTION_IDS_MAX	16	/* actions an agent may call */
 #define ST_AGENT_ACTION_ID_LEN	(4 + ST_ID_HEX)	/* "act_" + 32 hex */
 #define ST_AGENT_SOURCES_MAX	50	/* knowledge sources an agent reads */
@@ -175,7 +176,8 @@ enum st_ev_level {
  * default organisation's (storaged/records.c), formats 1 and 2 without
  * answer_in_visitor_language, formats 1 to 3 without the knowledge rows,
  * formats 1 to 4 without rewrite_follow_ups, formats 1 to 5 without
- * embedding_model, formats 1 to 6 without action_ids and handoff_tool.
+ * embedding_model, formats 1 to 6 without action_ids, handoff_tool and
+ * knowledge_search_tool.
  * The struct's strings are malloc'd.
  *
  * id is 32 hex ("" in a begin reply's default agent); name 1-100
@@ -205,7 +207,9 @@ enum st_ev_level {
  * hex each; none: no tools), those deleted or disabled left out.
  * handoff_tool: its model may hand the conversation to a person by itself
  * (a built-in tool, transfer_to_human, offered where the widget has a
- * person to hand over to).
+ * person to hand over to). knowledge_search_tool: its model may search its
+ * knowledge sources again with a query of its own (a built-in tool,
+ * search_knowledge), the passages it finds numbered after the prompt's.
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -251,6 +255,8 @@ enum st_ev_level {
 	F(LIST, actions, "action_ids", 7, ST_AF_ACTIONS, RF_ADM,	\
 	    ST_AGENT_ACTION_IDS_MAX, ST_AGENT_ACTION_ID_LEN)		\
 	F(BOOL, handoff_tool, "handoff_tool", 7, ST_AF_HANDOFF_TOOL,	\
+	    RF_ADM, 1, 0)						\
+	F(BOOL, search_tool, "knowledge_search_tool", 7, ST_AF_SEARCH_TOOL, \
 	    RF_ADM, 1, 0)
 
 struct st_agent {

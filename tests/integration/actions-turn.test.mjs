@@ -311,6 +311,24 @@ describe('a turn calls the owner\'s API', () => {
     await v2.close();
   });
 
+  test('the model searches the knowledge base again with a query of its own; the passages it finds are cited', async () => {
+    let r = await admin('POST', '/v1/admin/knowledge/sources', { type: 'qa', question: 'How long is the kettle warranty?',
+      answer: 'The warranty lasts two years from purchase.' });
+    assert.equal(r.status, 201, r.text);
+    const src = r.json().id;
+    r = await admin('POST', '/v1/admin/agents', { name: 'Searcher', knowledge_source_ids: [src], knowledge_search_tool: true });
+    assert.equal(r.status, 201, r.text);
+    r = await admin('POST', '/v1/admin/widgets', { name: 'Searching', agent_id: r.json().id });
+    const v = await Visitor.open(p, r.json().widget_id);
+    await v.next('session');
+    const { message, tools } = await v.turn(`hello there ${call('search_knowledge', { query: 'kettle warranty' })}`);
+    assert.deepEqual(tools.map((x) => [x.name, x.status]), [['search_knowledge', 'running'], ['search_knowledge', 'done']]);
+    assert.equal(message.content, 'The tools said: [1] How long is the kettle warranty?\nThe warranty lasts two years from purchase.');
+    assert.deepEqual(message.sources.map((s) => [s.n, s.source_id]), [[1, src]], 'cited as the prompt\'s passages are');
+    assert.ok((await lastRequest()).tools.some((x) => x.function.name === 'search_knowledge'));
+    await v.close();
+  });
+
   test('another organisation\'s action is never callable', async () => {
     seen.length = 0;
     const s = await streamTurn(p, sid('other'), `x ${call('their_orders', { order_id: '1' })}`);

@@ -163,6 +163,7 @@ agent_default_json(void)
 	/* It calls no action, and hands over by itself to nobody. */
 	exprow_oset(o, "action_ids", json_array(), &err);
 	exprow_oset(o, "handoff_tool", json_false(), &err);
+	exprow_oset(o, "knowledge_search_tool", json_false(), &err);
 	return exprow_odone(o, err);
 }
 

@@ -32,6 +32,7 @@ struct tool_run {
 	struct action_call *call;	/* in flight, or NULL */
 	struct storec_req *sreq;	/* a built-in's, in flight, or NULL */
 	int wait;			/* WAIT_*: for the visitor, or the page */
+	int shown;			/* its running step was told */
 	uint64_t until;			/* when the wait ends (loop_now) */
 	char *answer;			/* the tool message's text, once ended */
 	enum tool_state st;		/* and how it ended */
@@ -59,8 +60,13 @@ struct turn_tools {
 	json_t *page;			/* the page's tools, as functions */
 	struct tpl_visitor v;		/* its strings ours; NULL: unknown */
 	int allow_private;
+	char org[ST_WHO_ORG_MAX + 1];	/* whose actions and sources */
 	char conv_id[ST_ID_HEX + 1];	/* the turn's */
 	int handoff;			/* TOOL_HANDOFF offered */
+	/* TOOL_SEARCH: the agent's sources (own strings), the turn's passages. */
+	struct st_str *sources;
+	uint32_t nsources;
+	struct st_kb_hits *kb;
 	/* Every call of the turn, as stored (its strings in own). */
 	struct st_tool_rec recs[ST_TOOL_CALLS_MAX];
 	uint32_t nrecs;
@@ -114,6 +120,20 @@ handoff_function(void)
 	    "maxLength", 200);
 }
 
+/* The knowledge search as a function the model may call (TOOL_SEARCH). */
+static json_t *
+search_function(void)
+{
+	return json_pack("{s:s, s:{s:s, s:s, s:{s:s, s:{s:{s:s, s:s, s:i}}, "
+	    "s:[s]}}}", "type", "function", "function", "name", TOOL_SEARCH,
+	    "description", "Search the knowledge base again, with a query of "
+	    "your own, when the sources you were given do not answer. Cite "
+	    "what you use by its number, like [6].",
+	    "parameters", "type", "object", "properties", "query", "type",
+	    "string", "description", "What to look for, in a few words.",
+	    "maxLength", ST_KB_QUERY_MAX, "required", "query");
+}
+
 /* The "tools" array: each action as a function the model may call. */
 static char *
 tools_text(struct turn_tools *tt)
@@ -124,6 +144,9 @@ tools_text(struct turn_tools *tt)
 
 	if (arr != NULL && tt->handoff &&
 	    json_array_append_new(arr, handoff_function()) < 0)
+		goto out;
+	if (arr != NULL && tt->kb != NULL &&
+	    json_array_append_new(arr, search_function()) < 0)
 		goto out;
 	if (arr != NULL && tt->page != NULL && json_array_extend(arr,
 	    tt->page) < 0)
@@ -178,10 +201,12 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 	int err = 0;
 
 	if ((acts->n == 0 && !from->handoff && (from->page == NULL ||
-	    json_array_size(from->page) == 0)) ||
+	    json_array_size(from->page) == 0) && (from->kb == NULL ||
+	    from->nsources == 0)) ||
 	    (tt = calloc(1, sizeof(*tt))) == NULL)
 		return NULL;
 	tt->handoff = from->handoff;
+	tt->kb = from->nsources > 0 ? from->kb : NULL;
 	strlcpy(tt->conv_id, from->conv_id, sizeof(tt->conv_id));
 	if (from->page != NULL &&
 	    (tt->page = json_deep_copy(from->page)) == NULL) {
@@ -195,6 +220,7 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 	loop_defer_init(&tt->ended, round_ended, tt);
 	tt->allow_private = wsettings.actions_allow_private &&
 	    strcmp(from->org, ST_WHO_ORG_DEFAULT) == 0;
+	strlcpy(tt->org, from->org, sizeof(tt->org));
 	if ((tt->schemas = calloc(tt->acts.n, sizeof(*tt->schemas))) == NULL)
 		goto fail;
 	for (i = 0; i < tt->acts.n; i++)
@@ -205,6 +231,11 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 		tt->v.external_id = keep(tt, v->external_id, &err);
 		tt->v.email = keep(tt, v->email, &err);
 	}
+	if (tt->kb != NULL && (tt->sources = calloc(from->nsources,
+	    sizeof(*tt->sources))) == NULL)
+		goto fail;
+	for (i = 0; tt->kb != NULL && i < from->nsources; i++)
+		tt->sources[tt->nsources++].s = keep(tt, from->sources[i], &err);
 	if (err || copy_request(tt, req) < 0 ||
 	    (tt->tools = tools_text(tt)) == NULL)
 		goto fail;
@@ -244,6 +275,7 @@ tools_free(struct turn_tools *tt)
 		json_decref(tt->schemas[i]);
 	free(tt->schemas);
 	st_rep_free(PROTO_ST_ACTION_TOOLS, &tt->acts);
+	free(tt->sources);
 	if (tt->base.api_key != NULL)
 		explicit_bzero((char *)tt->base.api_key,
 		    strlen(tt->base.api_key));
@@ -405,6 +437,14 @@ tools_records(const struct turn_tools *tt, const struct st_tool_rec **out)
 	return tt->nrecs;
 }
 
+/* r's running step told (its end is told too, then). */
+static void
+run_shown(struct turn_tools *tt, struct tool_run *r)
+{
+	r->shown = 1;
+	tt->cbs.step(tt->arg, r->name, TOOL_RUNNING);
+}
+
 /* One call has ended with answer (malloc'd; NULL out of memory). */
 static void
 run_end(struct tool_run *r, char *answer, enum tool_state st, uint32_t ms)
@@ -417,7 +457,7 @@ run_end(struct tool_run *r, char *answer, enum tool_state st, uint32_t ms)
 	r->st = st;
 	r->ms = ms;
 	metrics_tool_call(st == TOOL_DONE, ms);
-	if (r->a != NULL || strcmp(r->name, TOOL_HANDOFF) == 0)
+	if (r->shown)
 		tt->cbs.step(tt->arg, r->name, st);
 	if (--tt->pending == 0)
 		loop_defer(&tt->ended);
@@ -491,13 +531,89 @@ handoff_done(const struct storec_result *res, void *arg)
 	    TOOL_DONE, 0);
 }
 
+/*
+ * The passages storaged found, added to the turn's after its own (at
+ * most TOOLS_KB_MAX in all), as the model reads them: "[n] Title (url)"
+ * and the text. r's answer; NULL out of memory.
+ */
+static char *
+search_text(struct turn_tools *tt, struct st_kb_hits *found)
+{
+	struct st_kb_hits *kb = tt->kb;
+	struct st_kb_hit *h;
+	struct buf b;
+	uint32_t i;
+
+	buf_init(&b);
+	for (i = 0; i < found->n && kb->n < TOOLS_KB_MAX; i++) {
+		if ((h = reallocarray(kb->hits, kb->n + 1, sizeof(*h))) == NULL)
+			break;
+		kb->hits = h;
+		kb->hits[kb->n] = found->hits[i];
+		memset(&found->hits[i], 0, sizeof(found->hits[i]));
+		h = &kb->hits[kb->n++];
+		buf_addf(&b, "%s[%u] %s", b.len ? "\n\n" : "", kb->n,
+		    h->title != NULL ? h->title : "");
+		if (h->url != NULL && h->url[0] != '\0')
+			buf_addf(&b, " (%s)", h->url);
+		buf_addf(&b, "\n%s", h->text != NULL ? h->text : "");
+	}
+	if (b.len == 0)
+		buf_adds(&b, "Nothing more was found in the knowledge base.");
+	return buf_cstr(&b);
+}
+
+/* The search's passages, as storaged answered them. */
+static void
+search_done(const struct storec_result *res, void *arg)
+{
+	struct tool_run *r = arg;
+	struct st_kb_hits found;
+
+	r->sreq = NULL;
+	if (res->status != STOREC_OK ||
+	    storec_decode(res, PROTO_ST_KB_RETRIEVE, &found) < 0) {
+		run_end(r, strdup("error: the knowledge base could not be "
+		    "searched"), TOOL_FAILED, 0);
+		return;
+	}
+	run_end(r, search_text(r->tt, &found), TOOL_DONE, 0);
+	st_rep_free(PROTO_ST_KB_RETRIEVE, &found);
+}
+
+/* The built-in search of the agent's sources, or ended with why not. */
+static void
+search_start(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
+{
+	const json_t *query = json_object_get(tc->parsed, "query");
+	struct st_kb_retrieve_req q;
+
+	run_shown(tt, r);
+	if (!json_is_string(query) || json_string_length(query) == 0 ||
+	    json_string_length(query) > ST_KB_QUERY_MAX) {
+		run_end(r, strdup("error: query: a string of 1 to 2000 bytes"),
+		    TOOL_FAILED, 0);
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.org, tt->org, sizeof(q.org));
+	q.query = json_string_value(query);
+	q.k = TOOLS_SEARCH_K;
+	q.sources = tt->sources;
+	q.n = tt->nsources;
+	if (storec_ask(NULL, PROTO_ST_KB_RETRIEVE, &q, search_done, r,
+	    &r->sreq) < 0)
+		run_end(r, strdup("error: the knowledge base could not be "
+		    "searched"), TOOL_FAILED, 0);
+}
+
 /* The built-in hand-over asked of storaged, or ended with why not. */
 static void
 handoff_start(struct turn_tools *tt, struct tool_run *r)
 {
 	struct st_id_req q = { tt->conv_id };
 
-	tt->cbs.step(tt->arg, r->name, TOOL_RUNNING);
+	run_shown(tt, r);
 	if (storec_ask(NULL, PROTO_ST_TURN_HANDOFF, &q, handoff_done, r,
 	    &r->sreq) < 0)
 		run_end(r, strdup("error: the conversation could not be handed "
@@ -655,7 +771,7 @@ page_ask(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc,
 {
 	char why[WHY_MAX - 8], buf[WHY_MAX];
 
-	tt->cbs.step(tt->arg, r->name, TOOL_RUNNING);
+	run_shown(tt, r);
 	if (schema_validate(schema, tc->parsed, why, sizeof(why)) < 0) {
 		snprintf(buf, sizeof(buf), "error: %s", why);
 		run_end(r, strdup(buf), TOOL_FAILED, 0);
@@ -788,6 +904,10 @@ run_start(struct turn_tools *tt, uint32_t i)
 		handoff_start(tt, r);
 		return;
 	}
+	if (tt->kb != NULL && strcmp(tc->name, TOOL_SEARCH) == 0) {
+		search_start(tt, r, tc);
+		return;
+	}
 	if (tt->page != NULL && (schema = page_named(tt, tc->name)) != NULL) {
 		page_ask(tt, r, tc, schema);
 		return;
@@ -799,7 +919,7 @@ run_start(struct turn_tools *tt, uint32_t i)
 		return;
 	}
 	r->a = &tt->acts.actions[k];
-	tt->cbs.step(tt->arg, r->name, TOOL_RUNNING);
+	run_shown(tt, r);
 	if ((refused = call_refused(tt, (uint32_t)k, tc->parsed, buf,
 	    sizeof(buf))) != NULL) {
 		run_end(r, strdup(refused), TOOL_FAILED, 0);

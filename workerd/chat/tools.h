@@ -17,7 +17,9 @@
  *
  * Built in, where the agent allows it (handoff_tool) and the widget has a
  * person to hand over to: TOOL_HANDOFF, the conversation handed to a
- * person as a visitor's request is (ST_TURN_HANDOFF).
+ * person as a visitor's request is (ST_TURN_HANDOFF); where it allows it
+ * (knowledge_search_tool) and has knowledge sources: TOOL_SEARCH, its
+ * sources searched with the model's own query (ST_KB_RETRIEVE).
  *
  * The page's own tools (ParleyChat.registerTools, over the widget's
  * socket): offered beside the actions; a call of one, its arguments
@@ -40,6 +42,9 @@
 
 #define TOOLS_ROUNDS_MAX	4	/* rounds of calls in one turn */
 #define TOOL_HANDOFF		"transfer_to_human"	/* the built-in hand-over */
+#define TOOL_SEARCH		"search_knowledge"	/* the built-in search */
+#define TOOLS_SEARCH_K		5	/* passages a search gives */
+#define TOOLS_KB_MAX		20	/* passages a turn holds in all */
 
 struct turn_tools;
 
@@ -82,6 +87,15 @@ struct tools_from {
 	const char *conv_id;		/* the turn's conversation */
 	int handoff;			/* TOOL_HANDOFF offered */
 	const json_t *page;		/* the page's tools (tools_page_check's), or NULL */
+	/*
+	 * TOOL_SEARCH offered when kb is set: the agent's sources (n of
+	 * them), and the turn's passages, to which those found are added
+	 * (numbered after them, for the answer to cite), at most
+	 * TOOLS_KB_MAX in all; kb is the turn's and outlives the tools.
+	 */
+	char *const *sources;
+	uint32_t nsources;
+	struct st_kb_hits *kb;
 };
 
 /* The turn's callbacks for a round (ask, page: NULL when it cannot). */

@@ -723,7 +723,13 @@ turn_tools_offer(struct turn *t, const struct st_agent *a,
 	    t->ops->can_hand_over != NULL && t->ops->can_hand_over(t->fe);
 	if (t->fe != NULL && t->ops->page_tools != NULL)
 		from.page = t->ops->page_tools(t->fe);
-	if (t->acts.n == 0 && !from.handoff && from.page == NULL)
+	if (a->search_tool && a->nknowledge_sources > 0) {
+		from.sources = a->knowledge_sources;
+		from.nsources = a->nknowledge_sources;
+		from.kb = &t->kb;
+	}
+	if (t->acts.n == 0 && !from.handoff && from.page == NULL &&
+	    from.kb == NULL)
 		return;
 	if (t->fe != NULL && t->ops->visitor != NULL &&
 	    t->ops->visitor(t->fe, &v) == 0)

@@ -344,7 +344,7 @@ test_agent_v1_records(void **state)
 	org_new(f, "B", b);
 	agent_new(f, "default", "Old", &ag);
 	assert_int_equal(db_version(f, "agents", ag.id, strlen(ag.id)), 7);
-	db_to_older(f, "agents", 7, 4 + 1);	/* no action_ids, handoff_tool */
+	db_to_older(f, "agents", 7, 4 + 1 + 1);	/* no action_ids, tools */
 	db_to_older(f, "agents", 6, 4);	/* no embedding_model */
 	db_to_older(f, "agents", 5, 1);	/* no rewrite_follow_ups */
 	db_to_older(f, "agents", 4, 5);	/* no knowledge sources, not only */
