@@ -27,7 +27,9 @@
 #include "call.h"
 #include "curlloop.h"
 #include "loop.h"
+#include "template.h"
 #include "urlpolicy.h"
+#include "workerd.h"
 
 #define CONNECT_MS_MAX	10000		/* ms to connect, at most */
 #define ANSWER_FIRST	16384		/* bytes of the answer's first buffer */
@@ -407,4 +409,39 @@ action_calls_shutdown(void)
 	if (ready)
 		curlloop_shutdown(&cloop);
 	ready = 0;
+}
+
+/* ------------------------------------------------ an action's request */
+
+int
+action_call_req_of(struct action_call_req *q, const struct st_action *a,
+    const json_t *args, const struct tpl_visitor *v, int allow_private,
+    char **url, char **body, const char **why)
+{
+	*url = *body = NULL;
+	if (tpl_expand(TPL_URL, a->url, args, v, url, why) < 0)
+		return -1;
+	if (a->body != NULL && a->body[0] != '\0' &&
+	    tpl_expand(TPL_JSON, a->body, args, v, body, why) < 0) {
+		free(*url);
+		*url = NULL;
+		return -1;
+	}
+	memset(q, 0, sizeof(*q));
+	q->method = a->method;
+	q->url = *url;
+	q->body = *body;
+	q->headers = a->headers != NULL ? a->headers : "";
+	q->timeout_ms = a->timeout_ms ? a->timeout_ms : ST_ACTION_TIMEOUT_DEF;
+	q->max_bytes = a->max_response_bytes ? a->max_response_bytes :
+	    ST_ACTION_ANSWER_DEF;
+	q->allow_private = allow_private;
+	return 0;
+}
+
+int
+action_private_ok(const char *org)
+{
+	return wsettings.actions_allow_private &&
+	    strcmp(org, ST_WHO_ORG_DEFAULT) == 0;
 }

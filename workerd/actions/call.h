@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 enum action_call_err {
 	ACALL_OK,		/* an answer came (any HTTP status) */
 	ACALL_TIMEOUT,		/* no whole answer within timeout_ms */
@@ -70,5 +72,24 @@ int action_calls_active(void);
  * worker's exit). A later action_call_start sets it up again.
  */
 void action_calls_shutdown(void);
+
+struct st_action;
+struct tpl_visitor;
+/*
+ * Action a's request for the arguments args (its schema's, checked by the
+ * caller) and the verified visitor v: its URL and body templates filled
+ * into *url and *body (malloc'd, the caller frees them once the call has
+ * started; *body NULL for none), q pointing at them, with a's method,
+ * headers, timeout and answer cap (their defaults where unset) and
+ * allow_private. 0, or -1 with *why (static; nothing to free).
+ */
+int action_call_req_of(struct action_call_req *q, const struct st_action *a,
+    const json_t *args, const struct tpl_visitor *v, int allow_private,
+    char **url, char **body, const char **why);
+/*
+ * Whether org's actions may call loopback, private and link-local
+ * addresses: the default organisation's, with PARLEY_ACTIONS_ALLOW_PRIVATE.
+ */
+int action_private_ok(const char *org);
 
 #endif

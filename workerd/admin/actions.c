@@ -33,6 +33,7 @@
 
 #include "actionmsg.h"
 #include "admin.h"
+#include "call.h"
 #include "notify.h"
 #include "schema.h"
 #include "template.h"
@@ -279,8 +280,7 @@ action_vet(struct conn *c, void *rec, uint32_t mask, int patch, void **state)
 
 	if ((patch && !(mask & ST_ACF_URL)) ||
 	    url_target_of(a->url, &t, &why) < 0 ||
-	    urlpol_model_private_ok(c->who.org, t.host,
-	    wsettings.actions_allow_private, NULL))
+	    action_private_ok(c->who.org))
 		return 0;
 	return admin_vet_url(c, &t, NULL, action_looked_up, state);
 }

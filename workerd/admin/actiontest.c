@@ -147,25 +147,14 @@ dry_fetched(const struct storec_result *r, void *arg)
 		bad = "its parameters do not read as JSON";
 	else if (schema_validate(schema, d->args, why, sizeof(why)) < 0)
 		bad = why;
-	else if (tpl_expand(TPL_URL, a->url, d->args, &v, &url, &bad) == 0 &&
-	    a->body[0] != '\0')
-		(void)tpl_expand(TPL_JSON, a->body, d->args, &v, &body, &bad);
+	else
+		(void)action_call_req_of(&q, a, d->args, &v,
+		    action_private_ok(c->who.org), &url, &body, &bad);
 	json_decref(schema);
 	if (bad == NULL) {
 		d->request = json_pack("{s:s, s:s, s:o}", "method",
 		    st_method_name(a->method), "url", url, "body",
 		    body != NULL ? json_string(body) : json_null());
-		memset(&q, 0, sizeof(q));
-		q.method = a->method;
-		q.url = url;
-		q.body = body;
-		q.headers = a->headers != NULL ? a->headers : "";
-		q.timeout_ms = a->timeout_ms ? a->timeout_ms :
-		    ST_ACTION_TIMEOUT_DEF;
-		q.max_bytes = a->max_response_bytes ? a->max_response_bytes :
-		    ST_ACTION_ANSWER_DEF;
-		q.allow_private = wsettings.actions_allow_private &&
-		    strcmp(c->who.org, ST_WHO_ORG_DEFAULT) == 0;
 		if (d->request == NULL ||
 		    (d->call = action_call_start(&q, dry_called, c)) == NULL)
 			bad = "the call could not be started";

@@ -15,6 +15,7 @@
 #include "schema.h"
 #include "toolcall.h"
 #include "tools.h"
+#include "turn.h"
 #include "workerd.h"
 
 /* Messages a turn's rounds add at most: each an assistant's and its calls'. */
@@ -218,8 +219,7 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 	memset(acts, 0, sizeof(*acts));
 	toolcalls_init(&tt->tc);
 	loop_defer_init(&tt->ended, round_ended, tt);
-	tt->allow_private = wsettings.actions_allow_private &&
-	    strcmp(from->org, ST_WHO_ORG_DEFAULT) == 0;
+	tt->allow_private = action_private_ok(from->org);
 	strlcpy(tt->org, from->org, sizeof(tt->org));
 	if ((tt->schemas = calloc(tt->acts.n, sizeof(*tt->schemas))) == NULL)
 		goto fail;
@@ -508,6 +508,9 @@ call_refused(struct turn_tools *tt, uint32_t i, const json_t *args,
 	return NULL;
 }
 
+#define HANDOFF_FAILED	"error: the conversation could not be handed to a " \
+	"person; tell the visitor to try again"
+
 /* The hand-over, as storaged answered it. */
 static void
 handoff_done(const struct storec_result *res, void *arg)
@@ -521,8 +524,7 @@ handoff_done(const struct storec_result *res, void *arg)
 		log_warnx("tools: the hand-over to a person failed: %s",
 		    res->status == STOREC_ERROR ? res->message :
 		    "storaged unavailable or a reply that does not decode");
-		run_end(r, strdup("error: the conversation could not be handed "
-		    "to a person; tell the visitor to try again"), TOOL_FAILED, 0);
+		run_end(r, strdup(HANDOFF_FAILED), TOOL_FAILED, 0);
 		return;
 	}
 	run_end(r, strdup(rep.v ? "The conversation is handed to a person of "
@@ -552,11 +554,9 @@ search_text(struct turn_tools *tt, struct st_kb_hits *found)
 		kb->hits[kb->n] = found->hits[i];
 		memset(&found->hits[i], 0, sizeof(found->hits[i]));
 		h = &kb->hits[kb->n++];
-		buf_addf(&b, "%s[%u] %s", b.len ? "\n\n" : "", kb->n,
-		    h->title != NULL ? h->title : "");
-		if (h->url != NULL && h->url[0] != '\0')
-			buf_addf(&b, " (%s)", h->url);
-		buf_addf(&b, "\n%s", h->text != NULL ? h->text : "");
+		if (b.len > 0)
+			buf_adds(&b, "\n\n");
+		turn_passage_add(&b, kb->n, h);
 	}
 	if (b.len == 0)
 		buf_adds(&b, "Nothing more was found in the knowledge base.");
@@ -616,8 +616,7 @@ handoff_start(struct turn_tools *tt, struct tool_run *r)
 	run_shown(tt, r);
 	if (storec_ask(NULL, PROTO_ST_TURN_HANDOFF, &q, handoff_done, r,
 	    &r->sreq) < 0)
-		run_end(r, strdup("error: the conversation could not be handed "
-		    "to a person; tell the visitor to try again"), TOOL_FAILED, 0);
+		run_end(r, strdup(HANDOFF_FAILED), TOOL_FAILED, 0);
 }
 
 /* ------------------------------------------------------ confirmations */
@@ -814,16 +813,6 @@ tools_page_answer(struct turn_tools *tt, const char *id, const char *text,
 	return -1;
 }
 
-/* A name of [A-Za-z0-9_-], 1 to 64 bytes. */
-static int
-tool_name_ok(const char *s)
-{
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
-	    "QRSTUVWXYZ0123456789_-");
-
-	return n > 0 && n <= ST_ACTION_NAME_MAX && s[n] == '\0';
-}
-
 /* One page tool as a function of the "tools" array, into arr. */
 static const char *
 page_one(const json_t *t, json_t *arr)
@@ -836,7 +825,7 @@ page_one(const json_t *t, json_t *arr)
 	json_t *f;
 
 	if (!json_is_object(t) || !json_is_string(name) ||
-	    !tool_name_ok(json_string_value(name)) ||
+	    !st_action_name_valid(json_string_value(name)) ||
 	    strcmp(json_string_value(name), TOOL_HANDOFF) == 0)
 		return "tools: each needs a name of A-Z, a-z, 0-9, _ and -";
 	json_array_foreach(arr, i, f)
@@ -937,28 +926,15 @@ static void
 run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 {
 	struct action_call_req q;
-	const struct tpl_visitor *v = &tt->v;
 	const char *why;
-	char buf[WHY_MAX], *url = NULL, *body = NULL;
+	char buf[WHY_MAX], *url, *body;
 
-	if (tpl_expand(TPL_URL, r->a->url, tc->parsed, v, &url, &why) < 0 ||
-	    (r->a->body[0] != '\0' && tpl_expand(TPL_JSON, r->a->body,
-	    tc->parsed, v, &body, &why) < 0)) {
+	if (action_call_req_of(&q, r->a, tc->parsed, &tt->v, tt->allow_private,
+	    &url, &body, &why) < 0) {
 		snprintf(buf, sizeof(buf), "error: %s", why);
-		free(url);
 		run_end(r, strdup(buf), TOOL_FAILED, 0);
 		return;
 	}
-	memset(&q, 0, sizeof(q));
-	q.method = r->a->method;
-	q.url = url;
-	q.body = body;
-	q.headers = r->a->headers != NULL ? r->a->headers : "";
-	q.timeout_ms = r->a->timeout_ms ? r->a->timeout_ms :
-	    ST_ACTION_TIMEOUT_DEF;
-	q.max_bytes = r->a->max_response_bytes ? r->a->max_response_bytes :
-	    ST_ACTION_ANSWER_DEF;
-	q.allow_private = tt->allow_private;
 	r->call = action_call_start(&q, call_done, r);
 	free(url);
 	free(body);

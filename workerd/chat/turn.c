@@ -693,12 +693,19 @@ knowledge_text(const char *lang, const struct st_kb_hits *kb)
 		buf_addf(&b, "%s\n\n", lang);
 	buf_adds(&b, KNOWLEDGE_TEXT);
 	for (i = 0; i < kb->n; i++) {
-		buf_addf(&b, "\n\n[%u] %s", i + 1, kb->hits[i].title);
-		if (is_set(kb->hits[i].url))
-			buf_addf(&b, " (%s)", kb->hits[i].url);
-		buf_addf(&b, "\n%s", kb->hits[i].text);
+		buf_adds(&b, "\n\n");
+		turn_passage_add(&b, i + 1, &kb->hits[i]);
 	}
 	return buf_cstr(&b);
+}
+
+void
+turn_passage_add(struct buf *b, uint32_t n, const struct st_kb_hit *h)
+{
+	buf_addf(b, "[%u] %s", n, h->title != NULL ? h->title : "");
+	if (is_set(h->url))
+		buf_addf(b, " (%s)", h->url);
+	buf_addf(b, "\n%s", h->text != NULL ? h->text : "");
 }
 
 /*

@@ -75,6 +75,14 @@ struct turn_source {
  * "url"}] ("url" "" for a question and answer). NULL out of memory.
  */
 json_t *turn_sources_json(const struct turn_source *src, size_t n);
+struct buf;
+struct st_kb_hit;
+/*
+ * Knowledge passage n as the model reads it, appended to b: "[n] Title
+ * (url)", a newline, its text (the prompt's passages and the knowledge
+ * search tool's alike, so that the answer cites both by their numbers).
+ */
+void turn_passage_add(struct buf *b, uint32_t n, const struct st_kb_hit *h);
 
 /*
  * A front end: its begin request and how it shows the turn. fe is the
