@@ -124,6 +124,7 @@
 #define ST_AF_ACTIONS		0x2000	/* action_ids */
 #define ST_AF_HANDOFF_TOOL	0x4000	/* handoff_tool */
 #define ST_AF_SEARCH_TOOL	0x8000	/* knowledge_search_tool */
+#define ST_AF_CONTACT_TOOL	0x10000	/* contact_form_tool */
 #define ST_AGENT_ACTION_IDS_MAX	16	/* actions an agent may call */
 #define ST_AGENT_ACTION_ID_LEN	(4 + ST_ID_HEX)	/* "act_" + 32 hex */
 #define ST_AGENT_SOURCES_MAX	50	/* knowledge sources an agent reads */
@@ -177,7 +178,7 @@ enum st_ev_level {
  * answer_in_visitor_language, formats 1 to 3 without the knowledge rows,
  * formats 1 to 4 without rewrite_follow_ups, formats 1 to 5 without
  * embedding_model, formats 1 to 6 without action_ids, handoff_tool and
- * knowledge_search_tool.
+ * knowledge_search_tool, formats 1 to 7 without contact_form_tool.
  * The struct's strings are malloc'd.
  *
  * id is 32 hex ("" in a begin reply's default agent); name 1-100
@@ -210,6 +211,10 @@ enum st_ev_level {
  * person to hand over to). knowledge_search_tool: its model may search its
  * knowledge sources again with a query of its own (a built-in tool,
  * search_knowledge), the passages it finds numbered after the prompt's.
+ * contact_form_tool: its model may ask the visitor for their contact
+ * details (a built-in tool, collect_contact, offered where the widget
+ * collects some and this visitor has not left them): the widget shows
+ * its contact form, and the call ends when they are saved or skipped.
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -257,6 +262,8 @@ enum st_ev_level {
 	F(BOOL, handoff_tool, "handoff_tool", 7, ST_AF_HANDOFF_TOOL,	\
 	    RF_ADM, 1, 0)						\
 	F(BOOL, search_tool, "knowledge_search_tool", 7, ST_AF_SEARCH_TOOL, \
+	    RF_ADM, 1, 0)						\
+	F(BOOL, contact_tool, "contact_form_tool", 8, ST_AF_CONTACT_TOOL, \
 	    RF_ADM, 1, 0)
 
 struct st_agent {

@@ -21,7 +21,8 @@ const NUM_FIELDS = {
   history_messages: { min: 1, max: 200, step: '1', int: true },
 };
 const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key', 'answer_in_visitor_language',
-  'knowledge_source_ids', 'knowledge_only', 'rewrite_follow_ups', 'action_ids', 'handoff_tool', 'knowledge_search_tool'];
+  'knowledge_source_ids', 'knowledge_only', 'rewrite_follow_ups', 'action_ids', 'handoff_tool', 'knowledge_search_tool',
+  'contact_form_tool'];
 const ACTIONS_MAX = 16;
 
 /** The agents (default first); errors give []. */
@@ -122,7 +123,9 @@ function agentForm(readOnly) {
       check('handoff_tool', 'Can hand over to a person',
         'The model may hand the conversation to a person by itself. Offered where the widget has handoff enabled.'),
       check('knowledge_search_tool', 'Can search the knowledge base again',
-        'The model may search this agent\'s knowledge sources with a query of its own when the passages it was given do not answer.')),
+        'The model may search this agent\'s knowledge sources with a query of its own when the passages it was given do not answer.'),
+      check('contact_form_tool', 'Can ask for contact details',
+        'The model may show the visitor the widget\'s contact form (where it collects a field) when the team should get back to them.')),
     h('fieldset', null, h('legend', null, 'Model'),
       field('model', 'Model', text({ maxlength: '100', pattern: '[A-Za-z0-9._:/\\-]*' }),
         'Empty: the server\'s OPENAI_MODEL. Letters, digits and . _ : / -'),
@@ -189,6 +192,7 @@ function agentForm(readOnly) {
     drawSources();
     controls.handoff_tool.checked = !!a.handoff_tool;
     controls.knowledge_search_tool.checked = !!a.knowledge_search_tool;
+    controls.contact_form_tool.checked = !!a.contact_form_tool;
     chosenActions = new Set(a.action_ids || []);
     drawActions();
     clear(keyStatus).append(keyBadge(!!a.api_key_set));
@@ -224,6 +228,7 @@ function agentForm(readOnly) {
     v.knowledge_source_ids = [...controls.knowledge_source_ids.querySelectorAll('input:checked')].map((c) => c.value);
     v.handoff_tool = controls.handoff_tool.checked;
     v.knowledge_search_tool = controls.knowledge_search_tool.checked;
+    v.contact_form_tool = controls.contact_form_tool.checked;
     if (actions) {
       v.action_ids = [...controls.action_ids.querySelectorAll('input:checked')].map((c) => c.value);
       if (v.action_ids.length > ACTIONS_MAX) errors.action_ids = `at most ${ACTIONS_MAX}`;

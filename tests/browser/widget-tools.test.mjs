@@ -10,8 +10,11 @@
 // The page's own tools (ParleyChat.registerTools): a handler runs in the
 // page and its answer (a string, JSON for an object, the message of what
 // it threw) is the assistant's; offered again on a new socket. A slow
-// action shows "Looking up…" in the reply while it runs. No page error,
-// console error or CSP violation throughout.
+// action shows "Looking up…" in the reply while it runs. An agent that
+// may ask for contact details: the widget's contact form shows with the
+// assistant's reason (screenshot, axe-core), is saved, and the reply goes
+// on with the assistant told so. No page error, console error or CSP
+// violation throughout.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -247,5 +250,41 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
     assert.equal(await page.locator(part('tool-status')).count(), 0, 'the status line gone with the call');
     assert.deepEqual(seen, [['GET', '/slow/9']]);
     await assertClean(page, v.log, 'looking up');
+  });
+
+  test('the assistant asks for contact details: the widget\'s form with its reason, saved, the reply goes on', async () => {
+    const agent = await admin('POST', '/v1/admin/agents', { name: 'Follow-up', contact_form_tool: true });
+    const w = await admin('POST', '/v1/admin/widgets', { name: 'Asks', agent_id: agent.id, allowed_origins: [],
+      contact_info_mode: 'optional', collect_name: true, collect_email: true });
+    const c = await openPage(browser);
+    try {
+      const { page } = c;
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      const form = part('contact');
+      // the optional form shows at first; writing skips it
+      await page.waitForSelector(form);
+      await sendByKeyboard(page, `a quote please ${call('collect_contact', { reason: 'So the team can email you the quote.' })}`);
+      await page.waitForSelector(`${form} >> text=So the team can email you the quote.`, { timeout: 15000 });
+      assert.equal(await page.locator(`${part('message')}[data-role="assistant"][aria-busy]`).count(), 1,
+        'the reply waits for the form');
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'widget-tools-contact.png') });
+      assert.deepEqual(await axeLightDark(page, 'the contact form the assistant asked for'), []);
+      assert.equal(await page.textContent(`${form} [data-part="save"]`), 'Send');
+      assert.equal(await page.locator(`${form} [data-part="skip"]`).count(), 1, 'it may be skipped');
+      await page.fill(`${form} input[name="name"]`, 'Bo');
+      await page.fill(`${form} input[name="email"]`, 'bo@example.com');
+      await page.click(`${form} [data-part="save"]`);
+      const reply = await waitReplyEnd(page);
+      assert.equal(reply.text, 'The tools said: The visitor\'s contact details were saved: the team can reach them now. Thank them.');
+      assert.equal(await page.locator(form).count(), 0, 'the form gone once saved');
+      const contacts = (await admin('GET', '/v1/admin/contacts')).contacts;
+      assert.ok(contacts.some((x) => x.email === 'bo@example.com' && x.name === 'Bo'), JSON.stringify(contacts));
+      await assertClean(page, c.log, 'contact form');
+    } finally {
+      await c.ctx.close();
+    }
   });
 });

@@ -311,6 +311,71 @@ describe('a turn calls the owner\'s API', () => {
     await v2.close();
   });
 
+  test('the model asks for the visitor\'s contact details: the widget\'s form shown, saved or skipped, never asked again', async () => {
+    // The frames of one turn up to its typing_stop, answer(f) called on
+    // each tool frame of status contact.
+    async function formTurn(v, content, answer) {
+      v.send({ type: 'message', content });
+      const frames = [];
+      for (;;) {
+        const f = await v.next(undefined, 15000);
+        frames.push(f);
+        if (f.type === 'tool' && f.status === 'contact') answer(f);
+        if (f.type === 'typing_stop') return frames;
+      }
+    }
+    const statuses = (frames) => frames.filter((f) => f.type === 'tool').map((f) => [f.name, f.status]);
+    const reply = (frames) => frames.find((f) => f.type === 'message').content;
+    let r = await admin('POST', '/v1/admin/agents', { name: 'Follow-up', contact_form_tool: true });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json().contact_form_tool, true);
+    const agent = r.json().id;
+    r = await admin('POST', '/v1/admin/widgets', { name: 'Asks', agent_id: agent, contact_info_mode: 'optional',
+      collect_name: true, collect_email: true });
+    assert.equal(r.status, 201, r.text);
+    const wid = r.json().widget_id;
+    const ask = `a quote please ${call('collect_contact', { reason: 'So the team can email you the quote.' })}`;
+
+    const v = await Visitor.open(p, wid);
+    await v.next('session');
+    let frames = await formTurn(v, ask, () => v.send({ type: 'contact_info', name: 'Ann', email: 'Ann@Example.com' }));
+    const form = frames.find((f) => f.type === 'tool' && f.status === 'contact');
+    assert.equal(form.summary, 'So the team can email you the quote.');
+    assert.ok(form.id, 'the call\'s id');
+    assert.deepEqual(statuses(frames), [['collect_contact', 'running'], ['collect_contact', 'contact'], ['collect_contact', 'done']]);
+    assert.ok(frames.findIndex((f) => f.type === 'contact_info_saved') < frames.findIndex((f) => f.type === 'message'));
+    assert.equal(reply(frames), 'The tools said: The visitor\'s contact details were saved: the team can reach them now. Thank them.');
+    assert.deepEqual((await lastRequest()).tools.map((x) => x.function.name), ['collect_contact']);
+    const contacts = (await admin('GET', '/v1/admin/contacts')).json().contacts;
+    assert.ok(contacts.some((c) => c.email === 'ann@example.com' && c.name === 'Ann'), JSON.stringify(contacts));
+
+    // The same visitor again: their details are on file, so not offered.
+    frames = await formTurn(v, ask, () => assert.fail('asked twice'));
+    assert.equal((await lastRequest()).tools, undefined, 'not offered once left');
+    assert.deepEqual(statuses(frames), []);
+    await v.close();
+
+    // Another visitor skips it: the model hears so, nothing is stored.
+    const v2 = await Visitor.open(p, wid);
+    await v2.next('session');
+    frames = await formTurn(v2, ask, (f) => v2.send({ type: 'confirm', id: f.id, ok: false }));
+    assert.equal(reply(frames), 'The tools said: The visitor chose not to leave their contact details; go on without them.');
+    assert.deepEqual(statuses(frames), [['collect_contact', 'running'], ['collect_contact', 'contact'], ['collect_contact', 'done']]);
+    // A yes to a form is no answer: the error, as for any unknown call.
+    v2.send({ type: 'confirm', id: 'call_nope', ok: false });
+    assert.equal((await v2.next('error')).message, 'confirm: no call waits for it');
+    await v2.close();
+    assert.equal((await admin('GET', '/v1/admin/contacts')).json().contacts.length, contacts.length, 'a skip stores nothing');
+
+    // A widget that collects nothing: not offered.
+    r = await admin('POST', '/v1/admin/widgets', { name: 'Asks nothing', agent_id: agent });
+    const v3 = await Visitor.open(p, r.json().widget_id);
+    await v3.next('session');
+    frames = await formTurn(v3, ask, () => assert.fail('no form to show'));
+    assert.equal((await lastRequest()).tools, undefined);
+    await v3.close();
+  });
+
   test('the model searches the knowledge base again with a query of its own; the passages it finds are cited', async () => {
     let r = await admin('POST', '/v1/admin/knowledge/sources', { type: 'qa', question: 'How long is the kettle warranty?',
       answer: 'The warranty lasts two years from purchase.' });

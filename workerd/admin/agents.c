@@ -164,6 +164,7 @@ agent_default_json(void)
 	exprow_oset(o, "action_ids", json_array(), &err);
 	exprow_oset(o, "handoff_tool", json_false(), &err);
 	exprow_oset(o, "knowledge_search_tool", json_false(), &err);
+	exprow_oset(o, "contact_form_tool", json_false(), &err);
 	return exprow_odone(o, err);
 }
 

@@ -23,7 +23,7 @@
 #define WHY_MAX		512
 
 /* What a call waits for, from the visitor's side. */
-enum { WAIT_NONE, WAIT_CONFIRM, WAIT_PAGE };
+enum { WAIT_NONE, WAIT_CONFIRM, WAIT_PAGE, WAIT_CONTACT };
 
 /* One call of the round. */
 struct tool_run {
@@ -64,6 +64,7 @@ struct turn_tools {
 	char org[ST_WHO_ORG_MAX + 1];	/* whose actions and sources */
 	char conv_id[ST_ID_HEX + 1];	/* the turn's */
 	int handoff;			/* TOOL_HANDOFF offered */
+	int contact;			/* TOOL_CONTACT offered */
 	/* TOOL_SEARCH: the agent's sources (own strings), the turn's passages. */
 	struct st_str *sources;
 	uint32_t nsources;
@@ -75,6 +76,7 @@ struct turn_tools {
 
 static void round_ended(void *);
 static void wait_expired(void *);
+static void wait_arm(struct turn_tools *);
 static void wait_start(struct turn_tools *, struct tool_run *, int,
     uint32_t);
 static void run_call(struct turn_tools *, struct tool_run *,
@@ -107,6 +109,14 @@ keep(struct turn_tools *tt, const char *s, int *err)
 	return c;
 }
 
+/* 1 when name is a built-in tool's (a page's tool may not take it). */
+static int
+tools_builtin(const char *name)
+{
+	return strcmp(name, TOOL_HANDOFF) == 0 ||
+	    strcmp(name, TOOL_SEARCH) == 0 || strcmp(name, TOOL_CONTACT) == 0;
+}
+
 /* The hand-over as a function the model may call (TOOL_HANDOFF). */
 static json_t *
 handoff_function(void)
@@ -119,6 +129,22 @@ handoff_function(void)
 	    "parameters", "type", "object", "properties", "reason", "type",
 	    "string", "description", "Why, in a few words, for the team.",
 	    "maxLength", 200);
+}
+
+/* The contact form as a function the model may call (TOOL_CONTACT). */
+static json_t *
+contact_function(void)
+{
+	return json_pack("{s:s, s:{s:s, s:s, s:{s:s, s:{s:{s:s, s:s, s:i}}}}}",
+	    "type", "function", "function", "name", TOOL_CONTACT,
+	    "description", "Show the visitor a form for their contact details "
+	    "(name, email or phone), for the team to get back to them: when "
+	    "they want to be contacted, or when the team must follow up. The "
+	    "call ends when they have saved or skipped it.",
+	    "parameters", "type", "object", "properties", "reason", "type",
+	    "string", "description", "Why you ask, in one short sentence "
+	    "the visitor reads above the form.", "maxLength",
+	    TOOLS_REASON_MAX);
 }
 
 /* The knowledge search as a function the model may call (TOOL_SEARCH). */
@@ -148,6 +174,9 @@ tools_text(struct turn_tools *tt)
 		goto out;
 	if (arr != NULL && tt->kb != NULL &&
 	    json_array_append_new(arr, search_function()) < 0)
+		goto out;
+	if (arr != NULL && tt->contact &&
+	    json_array_append_new(arr, contact_function()) < 0)
 		goto out;
 	if (arr != NULL && tt->page != NULL && json_array_extend(arr,
 	    tt->page) < 0)
@@ -201,12 +230,14 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 	uint32_t i;
 	int err = 0;
 
-	if ((acts->n == 0 && !from->handoff && (from->page == NULL ||
+	if ((acts->n == 0 && !from->handoff && !from->contact &&
+	    (from->page == NULL ||
 	    json_array_size(from->page) == 0) && (from->kb == NULL ||
 	    from->nsources == 0)) ||
 	    (tt = calloc(1, sizeof(*tt))) == NULL)
 		return NULL;
 	tt->handoff = from->handoff;
+	tt->contact = from->contact;
 	tt->kb = from->nsources > 0 ? from->kb : NULL;
 	strlcpy(tt->conv_id, from->conv_id, sizeof(tt->conv_id));
 	if (from->page != NULL &&
@@ -680,14 +711,21 @@ tools_confirm(struct turn_tools *tt, const char *id, int yes)
 {
 	struct tool_run *r;
 	uint32_t i;
+	int kind;
 
 	for (i = 0; i < tt->nruns; i++) {
 		r = &tt->runs[i];
-		if (r->wait != WAIT_CONFIRM ||
-		    strcmp(tt->tc.calls[i].id, id) != 0)
+		if ((r->wait != WAIT_CONFIRM && (r->wait != WAIT_CONTACT ||
+		    yes)) || strcmp(tt->tc.calls[i].id, id) != 0)
 			continue;
+		kind = r->wait;
 		r->wait = WAIT_NONE;
-		if (yes)
+		wait_arm(tt);
+		if (kind == WAIT_CONTACT)
+			run_end(r, strdup("The visitor chose not to leave their "
+			    "contact details; go on without them."), TOOL_DONE,
+			    0);
+		else if (yes)
 			run_call(tt, r, &tt->tc.calls[i]);
 		else
 			run_end(r, strdup("error: the visitor said no; it was "
@@ -695,6 +733,52 @@ tools_confirm(struct turn_tools *tt, const char *id, int yes)
 		return 0;
 	}
 	return -1;
+}
+
+/* ------------------------------------------------------- contact form */
+
+/* The widget's contact form shown for r (its reason), or r ended. */
+static void
+contact_ask(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
+{
+	const json_t *reason = json_object_get(tc->parsed, "reason");
+
+	run_shown(tt, r);
+	if (reason != NULL && (!json_is_string(reason) ||
+	    json_string_length(reason) > TOOLS_REASON_MAX)) {
+		run_end(r, strdup("error: reason: a string of at most 200 "
+		    "bytes"), TOOL_FAILED, 0);
+		return;
+	}
+	if (tt->cbs.form == NULL || tt->cbs.form(tt->arg, tc->id, r->name,
+	    reason != NULL ? json_string_value(reason) : "") < 0) {
+		run_end(r, strdup("error: the form could not be shown; ask the "
+		    "visitor for their details in words"), TOOL_FAILED, 0);
+		return;
+	}
+	wait_start(tt, r, WAIT_CONTACT, TOOLS_CONFIRM_MS);
+}
+
+int
+tools_contact_saved(struct turn_tools *tt)
+{
+	struct tool_run *r;
+	uint32_t i;
+	int found = 0;
+
+	for (i = 0; i < tt->nruns; i++) {
+		r = &tt->runs[i];
+		if (r->wait != WAIT_CONTACT)
+			continue;
+		r->wait = WAIT_NONE;
+		found = 1;
+		run_end(r, strdup("The visitor's contact details were saved: "
+		    "the team can reach them now. Thank them."), TOOL_DONE, 0);
+	}
+	if (!found)
+		return -1;
+	wait_arm(tt);
+	return 0;
 }
 
 /* The wait timer at the earliest wait's end, or stopped for none. */
@@ -740,8 +824,10 @@ wait_expired(void *arg)
 		kind = r->wait;
 		r->wait = WAIT_NONE;
 		run_end(r, strdup(kind == WAIT_CONFIRM ? "error: the visitor "
-		    "did not confirm in time; it was not done" : "error: the "
-		    "page did not answer in time"), TOOL_FAILED, 0);
+		    "did not confirm in time; it was not done" :
+		    kind == WAIT_CONTACT ? "error: the visitor did not fill in "
+		    "the form in time; go on without their details" : "error: "
+		    "the page did not answer in time"), TOOL_FAILED, 0);
 	}
 	wait_arm(tt);
 }
@@ -826,7 +912,7 @@ page_one(const json_t *t, json_t *arr)
 
 	if (!json_is_object(t) || !json_is_string(name) ||
 	    !st_action_name_valid(json_string_value(name)) ||
-	    strcmp(json_string_value(name), TOOL_HANDOFF) == 0)
+	    tools_builtin(json_string_value(name)))
 		return "tools: each needs a name of A-Z, a-z, 0-9, _ and -";
 	json_array_foreach(arr, i, f)
 		if (strcmp(json_string_value(json_object_get(json_object_get(f,
@@ -895,6 +981,10 @@ run_start(struct turn_tools *tt, uint32_t i)
 	}
 	if (tt->kb != NULL && strcmp(tc->name, TOOL_SEARCH) == 0) {
 		search_start(tt, r, tc);
+		return;
+	}
+	if (tt->contact && strcmp(tc->name, TOOL_CONTACT) == 0) {
+		contact_ask(tt, r, tc);
 		return;
 	}
 	if (tt->page != NULL && (schema = page_named(tt, tc->name)) != NULL) {

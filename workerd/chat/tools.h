@@ -19,7 +19,11 @@
  * person to hand over to: TOOL_HANDOFF, the conversation handed to a
  * person as a visitor's request is (ST_TURN_HANDOFF); where it allows it
  * (knowledge_search_tool) and has knowledge sources: TOOL_SEARCH, its
- * sources searched with the model's own query (ST_KB_RETRIEVE).
+ * sources searched with the model's own query (ST_KB_RETRIEVE); where it
+ * allows it (contact_form_tool) and the widget has a contact form this
+ * visitor has not filled: TOOL_CONTACT, the form shown to the visitor,
+ * the call ended when their details are saved (tools_contact_saved) or
+ * the form skipped (tools_confirm's no).
  *
  * The page's own tools (ParleyChat.registerTools, over the widget's
  * socket): offered beside the actions; a call of one, its arguments
@@ -43,6 +47,8 @@
 #define TOOLS_ROUNDS_MAX	4	/* rounds of calls in one turn */
 #define TOOL_HANDOFF		"transfer_to_human"	/* the built-in hand-over */
 #define TOOL_SEARCH		"search_knowledge"	/* the built-in search */
+#define TOOL_CONTACT		"collect_contact"	/* the contact form */
+#define TOOLS_REASON_MAX	200	/* bytes of the form's reason */
 #define TOOLS_SEARCH_K		5	/* passages a search gives */
 #define TOOLS_KB_MAX		20	/* passages a turn holds in all */
 
@@ -86,6 +92,7 @@ struct tools_from {
 	const char *org;		/* whose actions (the policy's) */
 	const char *conv_id;		/* the turn's conversation */
 	int handoff;			/* TOOL_HANDOFF offered */
+	int contact;			/* TOOL_CONTACT offered */
 	const json_t *page;		/* the page's tools (tools_page_check's), or NULL */
 	/*
 	 * TOOL_SEARCH offered when kb is set: the agent's sources (n of
@@ -98,12 +105,17 @@ struct tools_from {
 	struct st_kb_hits *kb;
 };
 
-/* The turn's callbacks for a round (ask, page: NULL when it cannot). */
+/*
+ * The turn's callbacks for a round (ask, page, form: NULL when it
+ * cannot). form shows the contact form for call id (the tool's name, the
+ * model's reason for asking, maybe ""), as ask does a confirmation.
+ */
 struct tools_cbs {
 	tools_step_cb step;
 	tools_ran_cb ran;
 	tools_ask_cb ask;
 	tools_page_cb page;
+	tools_ask_cb form;
 };
 
 /*
@@ -119,7 +131,7 @@ struct turn_tools *tools_new(struct st_actions *acts,
 /*
  * A page's tools as registered (any JSON): NULL when they may be offered
  * (an array of at most TOOLS_PAGE_MAX {"name", "description",
- * "parameters"}, names of [A-Za-z0-9_-] not TOOL_HANDOFF and each once,
+ * "parameters"}, names of [A-Za-z0-9_-] not a built-in's, each once,
  * a description of at most 1000 bytes, parameters schema_check takes,
  * TOOLS_PAGE_BYTES as JSON at most), else what is wrong (static or
  * thread-local). *out: them as functions of the "tools" array (new).
@@ -154,10 +166,16 @@ uint32_t tools_records(const struct turn_tools *,
 int tools_run(struct turn_tools *, const struct tools_cbs *cbs, void *arg,
     const char **why);
 /*
- * The visitor's answer to the confirmation of call id (yes 1: run it):
- * 0, or -1 when no call of that id waits for one.
+ * The visitor's answer to the confirmation of call id (yes 1: run it),
+ * or their skip of its contact form (yes 0): 0, or -1 when no call of
+ * that id waits for one.
  */
 int tools_confirm(struct turn_tools *, const char *id, int yes);
+/*
+ * The visitor's contact details were saved: each call waiting on the
+ * contact form ends (done). 0, or -1 when none waited.
+ */
+int tools_contact_saved(struct turn_tools *);
 /*
  * The page's answer to call id: text (NUL-free, cut to
  * TOOLS_PAGE_ANSWER_MAX bytes of UTF-8), failed 1 for its error. 0, or -1

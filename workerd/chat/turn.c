@@ -452,6 +452,26 @@ turn_confirm(struct turn *t, const char *id, int yes)
 	return tools_confirm(t->tools, id, yes);
 }
 
+/* The contact form shown for a call: 0 shown, -1 cannot. */
+static int
+tool_form(void *arg, const char *id, const char *name, const char *reason)
+{
+	struct turn *t = arg;
+
+	if (t->fe == NULL || t->ops->contact_form == NULL ||
+	    t->phase != TURN_MODEL)
+		return -1;
+	return t->ops->contact_form(t->fe, id, name, reason);
+}
+
+int
+turn_contact_saved(struct turn *t)
+{
+	if (t == NULL || t->phase != TURN_MODEL || t->tools == NULL)
+		return -1;
+	return tools_contact_saved(t->tools);
+}
+
 /* A page tool's call, handed to the visitor's browser: 0 sent, -1 not. */
 static int
 tool_page(void *arg, const char *id, const char *name, const char *args)
@@ -481,7 +501,8 @@ turn_tools_run(struct turn *t)
 
 	struct tools_cbs cbs = { tool_step, tool_ran,
 	    t->ops->confirm != NULL ? tool_ask : NULL,
-	    t->ops->page_call != NULL ? tool_page : NULL };
+	    t->ops->page_call != NULL ? tool_page : NULL,
+	    t->ops->contact_form != NULL ? tool_form : NULL };
 
 	if (tools_run(t->tools, &cbs, t, &why) == 0)
 		return;
@@ -709,9 +730,10 @@ turn_passage_add(struct buf *b, uint32_t n, const struct st_kb_hit *h)
 }
 
 /*
- * The agent's actions (asked of storaged) and the hand-over to a person
- * (its handoff_tool, where the front end has a person) as the model's
- * tools: req
+ * The agent's actions (asked of storaged) and its built-in tools (the
+ * hand-over where the front end has a person, the knowledge search where
+ * it has sources, the contact form where the visitor has one to fill) as
+ * the model's tools: req
  * becomes the tools' copy with the tools offered (its messages the
  * tools', the caller's left to free). Without them (none, or out of
  * memory: logged), req is left as it is.
@@ -728,6 +750,9 @@ turn_tools_offer(struct turn *t, const struct st_agent *a,
 	from.conv_id = t->conv_id;
 	from.handoff = a->handoff_tool && t->fe != NULL &&
 	    t->ops->can_hand_over != NULL && t->ops->can_hand_over(t->fe);
+	from.contact = a->contact_tool && t->fe != NULL &&
+	    t->ops->has_contact_form != NULL &&
+	    t->ops->has_contact_form(t->fe);
 	if (t->fe != NULL && t->ops->page_tools != NULL)
 		from.page = t->ops->page_tools(t->fe);
 	if (a->search_tool && a->nknowledge_sources > 0) {
@@ -735,8 +760,8 @@ turn_tools_offer(struct turn *t, const struct st_agent *a,
 		from.nsources = a->nknowledge_sources;
 		from.kb = &t->kb;
 	}
-	if (t->acts.n == 0 && !from.handoff && from.page == NULL &&
-	    from.kb == NULL)
+	if (t->acts.n == 0 && !from.handoff && !from.contact &&
+	    from.page == NULL && from.kb == NULL)
 		return;
 	if (t->fe != NULL && t->ops->visitor != NULL &&
 	    t->ops->visitor(t->fe, &v) == 0)

@@ -165,6 +165,16 @@ struct turn_ops {
 	const json_t *(*page_tools)(void *fe);
 	int (*page_call)(void *fe, const char *id, const char *name,
 	    const char *args);
+	/*
+	 * Optional: 1 when the visitor can be shown a contact form they have
+	 * not filled yet (the agent's contact_form_tool is offered then); and
+	 * the form shown for call id (the tool's name, the model's reason,
+	 * maybe ""): 0 shown (its end comes through turn_contact_saved or
+	 * turn_confirm's no), -1 not.
+	 */
+	int (*has_contact_form)(void *fe);
+	int (*contact_form)(void *fe, const char *id, const char *name,
+	    const char *reason);
 };
 
 /*
@@ -176,10 +186,16 @@ struct turn_ops {
 struct turn *turn_start(const struct turn_ops *, void *fe, const void *req,
     enum turn_cause *why);
 /*
- * The visitor's answer to the confirmation of call id (yes 1: run it): 0,
- * or -1 when the turn has no call of that id waiting for one.
+ * The visitor's answer to the confirmation of call id (yes 1: run it),
+ * or their skip of its contact form (yes 0): 0, or -1 when the turn has
+ * no call of that id waiting for one.
  */
 int turn_confirm(struct turn *, const char *id, int yes);
+/*
+ * The visitor's contact details were saved: a call waiting on the
+ * contact form ends. 0, or -1 when the turn has none waiting.
+ */
+int turn_contact_saved(struct turn *);
 /*
  * The page's answer to its tool's call id (failed 1: its error): 0, or
  * -1 when the turn has no page call of that id waiting.

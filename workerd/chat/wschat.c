@@ -129,6 +129,7 @@ struct wsess {
 	char rate_key[ST_RATE_KEY_MAX + 1];
 	char origin[ST_ORIGIN_MAX + 2];	/* longer ones are refused */
 	int contact_submitted;
+	int contact_form;		/* the widget asks for some details */
 	struct clientcap *cap;		/* its count in PARLEY_MAX_WS_PER_CLIENT */
 	/* Lazy sessions and the resume message. */
 	int stored;			/* a session is stored under hash */
@@ -770,11 +771,33 @@ ws_page_call(void *fe, const char *id, const char *name, const char *args)
 	return 0;
 }
 
+/* A contact form the visitor has not filled yet. */
+static int
+ws_has_contact_form(void *fe)
+{
+	struct wsess *s = fe;
+
+	return s->contact_form && !s->contact_submitted;
+}
+
+/*
+ * {"type":"tool","name","status":"contact","id","summary"}: the widget
+ * shows its contact form (summary: why the assistant asks, maybe "").
+ */
+static int
+ws_contact_form(void *fe, const char *id, const char *name,
+    const char *reason)
+{
+	wsend(fe, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "tool", "name",
+	    name, "status", "contact", "id", id, "summary", reason));
+	return 0;
+}
+
 static const struct turn_ops ws_ops = {
 	"wschat", &nturns, PROTO_ST_WS_BEGIN, ST_WS_OK, ST_WS_HUMAN,
 	ws_start, ws_token, ws_busy, ws_done, ws_error, ws_refused, ws_human,
 	ws_tool, ws_visitor, ws_can_hand_over, ws_confirm, ws_page_tools,
-	ws_page_call,
+	ws_page_call, ws_has_contact_form, ws_contact_form,
 };
 
 /* {"type":"tools","tools":[...]}: the page's own tools, for its next turns. */
@@ -941,6 +964,8 @@ contact_done(const struct storec_result *r, void *arg)
 	s->stored = 1;
 	s->contact_submitted = 1;
 	wsend_type(s, "contact_info_saved");
+	/* A turn whose model asked for them goes on (TOOL_CONTACT). */
+	turn_contact_saved(s->turn);
 }
 
 void
@@ -1408,6 +1433,9 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 	s->fb.feedback_enabled = ok->widget.feedback_enabled != 0;
 	s->fb.rating_enabled = ok->widget.rating_enabled != 0;
 	s->contact_submitted = ok->contact_submitted != 0;
+	s->contact_form = ok->widget.contact_mode != ST_CONTACT_NONE &&
+	    (ok->widget.collect_name || ok->widget.collect_email ||
+	    ok->widget.collect_phone);
 	wsident_open(&s->ident, &ok->widget);
 	if (!resumed || !s->has_token) {
 		strlcpy(s->token, s->new_token, sizeof(s->token));

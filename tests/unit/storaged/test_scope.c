@@ -343,7 +343,8 @@ test_agent_v1_records(void **state)
 
 	org_new(f, "B", b);
 	agent_new(f, "default", "Old", &ag);
-	assert_int_equal(db_version(f, "agents", ag.id, strlen(ag.id)), 7);
+	assert_int_equal(db_version(f, "agents", ag.id, strlen(ag.id)), 8);
+	db_to_older(f, "agents", 8, 1);	/* no contact_form_tool */
 	db_to_older(f, "agents", 7, 4 + 1 + 1);	/* no action_ids, tools */
 	db_to_older(f, "agents", 6, 4);	/* no embedding_model */
 	db_to_older(f, "agents", 5, 1);	/* no rewrite_follow_ups */

@@ -1,8 +1,11 @@
 // Part "forms" (data-widget mode): the contact form and the away form,
 // shown one at a time above the composer through ctx.form(). Returns
-// show(kind): 'contact' (only the fields the widget collects; checked here,
-// the server checks again) or 'away' (the away message and an email,
-// required, saved as the contact; the core then asks for a person).
+// show(kind, ask): 'contact' (only the fields the widget collects; checked
+// here, the server checks again) or 'away' (the away message and an email,
+// required, saved as the contact; the core then asks for a person). ask:
+// the assistant's own call for the contact form (a `tool` frame with
+// status contact: {id, summary}): the form says why, may be skipped, and a
+// skip (or saving it empty) answers the call {type:'confirm', id, ok:false}.
 // The core reads form.save, form.err, form.busy and form.away.
 import CSS from './forms.css';
 
@@ -36,10 +39,17 @@ export default function (ctx) {
     return no;
   }
 
-  function contact() {
+  function contact(ask) {
     const fields = ['name', 'email', 'phone'].filter((k) => cfg['collect_' + k]);
-    if (ctx.form() || !fields.length || cfg.contact_info_mode === 'none') return;
-    const required = cfg.contact_info_mode === 'required';
+    // the assistant's call: the optional form (if it shows) gives way, and
+    // a form that cannot show is a skip
+    const skipped = () => {
+      if (ask) ctx.wsSend({ type: 'confirm', id: ask.id, ok: false });
+      ctx.doneForm();
+    };
+    if (ask) ctx.hideForm(false);
+    if (ctx.form() || !fields.length || cfg.contact_info_mode === 'none') return ask && ctx.wsSend({ type: 'confirm', id: ask.id, ok: false });
+    const required = !ask && cfg.contact_info_mode === 'required';
     const label = (k) => T['label' + k[0].toUpperCase() + k.slice(1)];
     const inputs = fields.map((k) =>
       h('input', {
@@ -50,9 +60,10 @@ export default function (ctx) {
         maxlength: 200,
       })
     );
-    const save = h('button', { type: 'submit', 'data-part': 'save' }, T.labelSave);
+    const save = h('button', { type: 'submit', 'data-part': 'save' }, ask ? T.labelSend : T.labelSave);
     const skip = !required && h('button', { type: 'button', 'data-part': 'skip' }, T.labelSkip);
-    const form = make('contact', 'c', T.contactText, inputs, label, [save, skip || null]);
+    const form = make('contact', 'c', (ask && ask.summary) || T.contactText, inputs, label, [save, skip || null]);
+    form.ask = ask && ask.id;
     on(form, 'submit', (e) => {
       e.preventDefault();
       if (form.busy) return;
@@ -66,11 +77,11 @@ export default function (ctx) {
         if (v) msg[i.name] = v;
       }
       form.err.textContent = '';
-      if (!msg.name && !msg.email && !msg.phone) return ctx.doneForm(); // optional, left empty: a skip
+      if (!msg.name && !msg.email && !msg.phone) return skipped(); // optional, left empty: a skip
       form.busy = ctx.wsSend(msg);
       ctx.sync();
     });
-    if (skip) on(skip, 'click', ctx.doneForm);
+    if (skip) on(skip, 'click', skipped);
     const focused = ctx.root.getRootNode().activeElement === ctx.input;
     ctx.form(form);
     if (focused) inputs[0].focus();
@@ -97,5 +108,5 @@ export default function (ctx) {
     email.focus();
   }
 
-  return (kind) => (kind === 'away' ? away() : contact());
+  return (kind, ask) => (kind === 'away' ? away() : contact(ask));
 }

@@ -10,6 +10,10 @@
 //             once, disables both and says the answer. A card still
 //             unanswered when the reply ends, or the socket is a new one,
 //             can no longer be answered: its buttons are disabled
+//   contact   the assistant asks for the visitor's contact details: the
+//             forms part's contact form, with the server's summary (why)
+//             as its text; saved, the server ends the call itself; skipped,
+//             {type:'confirm', id, ok:false}. Hidden when the reply ends
 //   page      the page's own tool of that name runs with the arguments;
 //             its answer goes back as {type:'tool_result', id, result} (a
 //             string: JSON for anything else, at most 16384 characters),
@@ -63,6 +67,8 @@ export default function (ctx) {
     busy.length = 0;
     status();
     for (const c of open) c.expire();
+    const form = ctx.form();
+    if (form && form.ask) ctx.hideForm(false); // its call has ended
   }
 
   // confirm: the card, before the reply being written.
@@ -132,6 +138,10 @@ export default function (ctx) {
   function frame(f) {
     if (f.status === 'running') busy.push(f.name);
     else if (f.status === 'page') run(f);
+    else if (f.status === 'contact') {
+      done(f.name); // the visitor's to fill
+      ctx.part('forms').then((show) => show && show('contact', f));
+    }
     else {
       done(f.name); // confirm (the visitor's to answer), done, failed
       if (f.status === 'confirm') ask(f);
@@ -148,7 +158,7 @@ export default function (ctx) {
     if (!ctx.wsMode) why = 'only a data-widget embed has them';
     for (const [name, t] of Object.entries(tools || {})) {
       const d = t && typeof t.description === 'string' ? t.description : '';
-      if (!NAME_RE.test(name) || name === 'transfer_to_human') why = name + ': a name is 1-64 of A-Z a-z 0-9 _ -';
+      if (!NAME_RE.test(name) || /^(transfer_to_human|search_knowledge|collect_contact)$/.test(name)) why = name + ': a name is 1-64 of A-Z a-z 0-9 _ -';
       else if (!t || typeof t.handler !== 'function') why = name + ': no handler';
       else if (!d.trim() || bytes(d) > 1000) why = name + ': a description is 1 to 1000 bytes';
       else if (t.parameters != null && (typeof t.parameters !== 'object' || Array.isArray(t.parameters))) why = name + ': parameters is a JSON Schema object';

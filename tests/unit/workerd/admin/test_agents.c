@@ -117,7 +117,7 @@ test_agent_json(void **state)
 	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
 	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
 	    "\"action_ids\":[],\"handoff_tool\":false,"
-	    "\"knowledge_search_tool\":false,"
+	    "\"knowledge_search_tool\":false,\"contact_form_tool\":false,"
 	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
 
@@ -174,7 +174,7 @@ test_default_json(void **state)
 	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
 	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
 	    "\"action_ids\":[],\"handoff_tool\":false,"
-	    "\"knowledge_search_tool\":false}");
+	    "\"knowledge_search_tool\":false,\"contact_form_tool\":false}");
 	assert_null(strstr(s, ENVKEY));
 	free(s);
 }
