@@ -208,7 +208,7 @@ cmd_export(void)
 {
 	char cursor[ST_CURSOR_MAX + 1] = "";
 	struct st_conv_query_req q = { ST_LIST_MAX, cursor, args.widget, "",
-	    ST_ASSIGNED_ANY, "", 0 };
+	    ST_ASSIGNED_ANY, "", 0, 0 };
 	struct st_conv_page pg;
 	uint32_t i;
 

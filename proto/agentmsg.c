@@ -218,6 +218,7 @@ pdec_event(struct pdec *d, struct st_event *ev)
 	switch (ev->kind) {
 	case ST_EV_CONV_CREATED:
 	case ST_EV_CONV_DELETED:
+	case ST_EV_STATE:
 		break;
 	case ST_EV_MESSAGE:
 		if (pdec_msg(d, &ev->msg) < 0)

@@ -125,6 +125,10 @@
 #define ST_AF_HANDOFF_TOOL	0x4000	/* handoff_tool */
 #define ST_AF_SEARCH_TOOL	0x8000	/* knowledge_search_tool */
 #define ST_AF_CONTACT_TOOL	0x10000	/* contact_form_tool */
+#define ST_AF_RESOLVE_AFTER	0x20000	/* resolve_after_seconds */
+/* resolve_after_s: a day by default, 30 days at most; 0 never. */
+#define ST_AGENT_RESOLVE_DEF	86400
+#define ST_AGENT_RESOLVE_MAX	(30 * 86400)
 #define ST_AGENT_ACTION_IDS_MAX	16	/* actions an agent may call */
 #define ST_AGENT_ACTION_ID_LEN	(4 + ST_ID_HEX)	/* "act_" + 32 hex */
 #define ST_AGENT_SOURCES_MAX	50	/* knowledge sources an agent reads */
@@ -153,6 +157,7 @@ enum st_ev_kind {
 	ST_EV_CONTACT = 4,
 	ST_EV_TYPING = 5,
 	ST_EV_CONV_DELETED = 6,
+	ST_EV_STATE = 7,	/* its state changed (st_conv.conv_state) */
 };
 
 /* ST_EV_SUBSCRIBE levels. */
@@ -178,7 +183,8 @@ enum st_ev_level {
  * answer_in_visitor_language, formats 1 to 3 without the knowledge rows,
  * formats 1 to 4 without rewrite_follow_ups, formats 1 to 5 without
  * embedding_model, formats 1 to 6 without action_ids, handoff_tool and
- * knowledge_search_tool, formats 1 to 7 without contact_form_tool.
+ * knowledge_search_tool, formats 1 to 7 without contact_form_tool and
+ * resolve_after_seconds (a day, the default).
  * The struct's strings are malloc'd.
  *
  * id is 32 hex ("" in a begin reply's default agent); name 1-100
@@ -215,6 +221,9 @@ enum st_ev_level {
  * details (a built-in tool, collect_contact, offered where the widget
  * collects some and this visitor has not left them): the widget shows
  * its contact form, and the call ends when they are saved or skipped.
+ * resolve_after_s: a conversation it answered, in which no person was
+ * asked for, is resolved by the assistant when the visitor has not
+ * written for this many seconds (0: never).
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -264,7 +273,10 @@ enum st_ev_level {
 	F(BOOL, search_tool, "knowledge_search_tool", 7, ST_AF_SEARCH_TOOL, \
 	    RF_ADM, 1, 0)						\
 	F(BOOL, contact_tool, "contact_form_tool", 8, ST_AF_CONTACT_TOOL, \
-	    RF_ADM, 1, 0)
+	    RF_ADM, 1, 0)						\
+	F(U32, resolve_after_s, "resolve_after_seconds", 8,		\
+	    ST_AF_RESOLVE_AFTER, RF_ADM, ST_AGENT_RESOLVE_MAX,		\
+	    ST_AGENT_RESOLVE_DEF)
 
 struct st_agent {
 	ST_AGENT_ROWS(RF_MEMBER)

@@ -22,6 +22,7 @@ static const struct {
 	{ ST_HE_CONTACT_CREATED, "contact.created" },
 	{ ST_HE_CONV_DELETED, "conversation.deleted" },
 	{ ST_HE_TEST, "webhook.test" },
+	{ ST_HE_CONV_STATE, "conversation.state_changed" },
 };
 #define NEVENTS	(sizeof(events) / sizeof(events[0]))
 

@@ -83,8 +83,10 @@
 #define ST_HE_HANDOFF_CHANGED	0x0008	/* handoff.changed */
 #define ST_HE_CONTACT_CREATED	0x0010	/* contact.created */
 #define ST_HE_CONV_DELETED	0x0020	/* conversation.deleted */
-#define ST_HE_ALL		0x003f
 #define ST_HE_TEST		0x0040	/* webhook.test: POST .../test only */
+#define ST_HE_CONV_STATE	0x0080	/* conversation.state_changed */
+#define ST_HE_ALL		0x00bf	/* every bit but ST_HE_TEST */
+#define ST_HE_MAX		ST_HE_CONV_STATE	/* a delivery's event */
 
 /* The outbox's bounds and times. */
 #define ST_DLV_PREFIX		"dlv_"
@@ -184,7 +186,7 @@ extern const struct rcodec st_payload_codec;
 	F(BUF, org, "organization_id", 1, RF_RO,			\
 	    RF_HID, ST_WHO_ORG_MAX, 0)					\
 	F(U32, event, "event", 1, RF_RO,				\
-	    RF_ADM, ST_HE_TEST, 0)					\
+	    RF_ADM, ST_HE_MAX, 0)					\
 	F(ENUM, status, "status", 1, RF_RO,				\
 	    RF_ADM, ST_DLV_FAILED, ST_DLV_PENDING)			\
 	F(U32, attempts, "attempts", 1, RF_RO,				\

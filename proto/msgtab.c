@@ -162,6 +162,11 @@ static const struct proto_msg msgs[] = {
 	    &pl_limit_req, &pl_convs },
 	{ PROTO_ST_CONV_ASSIGN, "ST_CONV_ASSIGN", W, S, 1, 0, 1,
 	    &pl_conv_assign_req, &pl_handoff_set_rep },
+	{ PROTO_ST_CONV_STATE, "ST_CONV_STATE", W, S, 1, 0, 1,
+	    &pl_conv_state_req, &pl_handoff_set_rep },
+	/* The notifier's: the assistant's resolutions that are due. */
+	{ PROTO_ST_CONV_RESOLVE_DUE, "ST_CONV_RESOLVE_DUE", W, S, 1, 0, 0,
+	    &pl_limit_req, &pl_u8_rep },
 	{ PROTO_ST_ORG_CREATE, "ST_ORG_CREATE", W | C, S, 1, 0, 2,
 	    &pl_org, &pl_org },
 	{ PROTO_ST_ORG_UPDATE, "ST_ORG_UPDATE", W | C, S, 1, 0, 2,

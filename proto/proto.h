@@ -234,7 +234,9 @@ enum proto_type {
 	/* a turn's model hands the conversation to a person (agentmsg.h) */
 	PROTO_ST_TURN_HANDOFF = 0xa7,
 
-	PROTO_TYPE_MAX = 0xa8,	/* free: 0x7f */
+	PROTO_ST_CONV_STATE = 0xa8,
+	PROTO_ST_CONV_RESOLVE_DUE = 0xa9,
+	PROTO_TYPE_MAX = 0xaa,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

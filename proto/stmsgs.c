@@ -434,6 +434,7 @@ static const struct pfield f_conv_query_req[] = {
 	PFU8(struct st_conv_query_req, assigned),
 	PFCLIP(struct st_conv_query_req, assignee, ST_WHO_USER_MAX),
 	PFU8(struct st_conv_query_req, gaps),
+	PFU8(struct st_conv_query_req, state),
 };
 PLAYOUT(pl_conv_query_req, struct st_conv_query_req, f_conv_query_req);
 
@@ -915,6 +916,13 @@ static const struct pfield f_conv_assign_req[] = {
 	PFCLIP(struct st_conv_assign_req, user_id, ST_WHO_USER_MAX),
 };
 PLAYOUT(pl_conv_assign_req, struct st_conv_assign_req, f_conv_assign_req);
+
+static const struct pfield f_conv_state_req[] = {
+	PFSTR(struct st_conv_state_req, conv_id, ST_ID_HEX),
+	PFU8(struct st_conv_state_req, state),
+	PFU64(struct st_conv_state_req, snoozed_until),
+};
+PLAYOUT(pl_conv_state_req, struct st_conv_state_req, f_conv_state_req);
 
 static const struct pfield f_typing_req[] = {
 	PFSTR(struct st_typing_req, conv_id, ST_ID_HEX),

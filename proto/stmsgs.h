@@ -143,6 +143,8 @@ struct st_conv_query_req {
 	const char *assignee;	/* ST_ASSIGNED_TO's user id; clipped */
 	/* 1: only those with an answer the knowledge base found nothing for */
 	uint8_t gaps;
+	/* 0: any; else 1 + ST_STATE_* (a lapsed snooze is open) */
+	uint8_t state;
 };
 
 /* ------------------------------------------------------------ the turn */
@@ -485,6 +487,12 @@ struct st_handoff_set_rep {
 struct st_agent_msg_req {
 	const char *conv_id, *content, *name;
 };
+/* ST_CONV_STATE; its reply is a struct st_handoff_set_rep. */
+struct st_conv_state_req {
+	const char *conv_id;
+	uint8_t state;			/* ST_STATE_* (storemsg.h) */
+	uint64_t snoozed_until;		/* ms; with ST_STATE_SNOOZED alone */
+};
 /* ST_CONV_ASSIGN; its reply is a struct st_handoff_set_rep. */
 struct st_conv_assign_req {
 	const char *conv_id;
@@ -823,7 +831,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_widgets, pl_agent_update_req, pl_agents, pl_agent_delete_rep,
     pl_org_update_req, pl_orgs,
     pl_handoff_set_req, pl_handoff_set_rep, pl_agent_msg_req,
-    pl_conv_assign_req,
+    pl_conv_assign_req, pl_conv_state_req,
     pl_typing_req, pl_request_human_rep, pl_ev_subscribe_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
     pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,

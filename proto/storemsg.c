@@ -28,7 +28,9 @@ conv_refused(const void *rec)
 {
 	const struct st_conv *c = rec;
 
-	return c->unread > 1 || c->rating > ST_RATING_MAX;
+	return c->unread > 1 || c->rating > ST_RATING_MAX ||
+	    c->conv_state > ST_CONV_STATE_MAX ||
+	    c->resolved_by > ST_RESOLVED_BY_MAX || c->handed_off > 1;
 }
 
 static int
@@ -101,6 +103,43 @@ int
 pdec_msg(struct pdec *d, struct st_msg *m)
 {
 	return rl_dec(d, &st_msg_layout, m, rl_version(&st_msg_layout));
+}
+
+static const char *const conv_states[] = { "open", "snoozed", "resolved" };
+static const char *const resolvers[] = { "none", "assistant", "person" };
+
+const char *
+st_conv_state_name(int v)
+{
+	return v >= 0 && v <= ST_CONV_STATE_MAX ? conv_states[v] : NULL;
+}
+
+int
+st_conv_state_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; s != NULL && i <= ST_CONV_STATE_MAX; i++)
+		if (strcmp(conv_states[i], s) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+st_resolved_by_name(int v)
+{
+	return v >= 0 && v <= ST_RESOLVED_BY_MAX ? resolvers[v] : NULL;
+}
+
+int
+st_resolved_by_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; s != NULL && i <= ST_RESOLVED_BY_MAX; i++)
+		if (strcmp(resolvers[i], s) == 0)
+			return i;
+	return -1;
 }
 
 const char *

@@ -234,8 +234,40 @@ int pdec_visitor(struct pdec *, struct st_visitor *);
  *                         (feedback_counts: the widget's agent at the
  *                         first one, kept so that a change is counted
  *                         where the first one was)
+ *   conv_state, snoozed_until  open, snoozed (until that time; past it, it
+ *                         reads as open: store_conv_view) or resolved
+ *   resolved_by, resolved_at  who resolved it (the assistant, when the
+ *                         visitor did not come back within its agent's
+ *                         resolve_after_s; a person) and when; none and 0
+ *                         unless resolved
+ *   handed_off            a person was asked for or answered in it: the
+ *                         assistant no longer resolves it by itself
+ *   resolve_due           when the assistant resolves it (its key in the
+ *                         conv_resolve index, convstate.c); 0 none
  */
 #define ST_RATING_MAX		5
+/* A conversation's state (st_conv.conv_state). */
+enum st_conv_state {
+	ST_STATE_OPEN = 0,
+	ST_STATE_SNOOZED = 1,
+	ST_STATE_RESOLVED = 2,
+};
+#define ST_CONV_STATE_MAX	ST_STATE_RESOLVED
+/* Who resolved it (st_conv.resolved_by). */
+enum st_resolved_by {
+	ST_RESOLVED_NONE = 0,
+	ST_RESOLVED_ASSISTANT = 1,
+	ST_RESOLVED_PERSON = 2,
+};
+#define ST_RESOLVED_BY_MAX	ST_RESOLVED_PERSON
+/* "open", "snoozed", "resolved"; NULL for another value. */
+const char *st_conv_state_name(int);
+int st_conv_state_parse(const char *);
+/* "none", "assistant", "person"; NULL for another value. */
+const char *st_resolved_by_name(int);
+int st_resolved_by_parse(const char *);
+/* A snooze's end at most this far ahead: a year. */
+#define ST_SNOOZE_MAX_MS	(366ull * 86400 * 1000)
 #define ST_CONV_ROWS(F)							\
 	F(BUF, id, "_id", 1, RF_RO, RF_ADM, ST_ID_HEX, 0)		\
 	F(BUF, widget, "widgetId", 1, RF_RO, RF_ADM, ST_WIDGET_MAX, 0)	\
@@ -265,7 +297,14 @@ int pdec_visitor(struct pdec *, struct st_visitor *);
 	F(TIME, rated_at, "ratedAt", 7, RF_RO, RF_ADM, 0, 0)		\
 	F(U32, fb_up, "feedbackUp", 7, RF_RO, RF_ADM, UINT32_MAX, 0)	\
 	F(U32, fb_down, "feedbackDown", 7, RF_RO, RF_ADM, UINT32_MAX, 0) \
-	F(BUF, fb_agent, "feedbackAgentId", 7, RF_RO, RF_ADM, ST_ID_HEX, 0)
+	F(BUF, fb_agent, "feedbackAgentId", 7, RF_RO, RF_ADM, ST_ID_HEX, 0) \
+	F(ENUM, conv_state, "state", 8, RF_RO, RF_ADM, ST_CONV_STATE_MAX, 0) \
+	F(TIME, snoozed_until, "snoozed_until", 8, RF_RO, RF_ADM, 0, 0)	\
+	F(ENUM, resolved_by, "resolved_by", 8, RF_RO, RF_ADM,		\
+	    ST_RESOLVED_BY_MAX, 0)					\
+	F(TIME, resolved_at, "resolved_at", 8, RF_RO, RF_ADM, 0, 0)	\
+	F(BOOL, handed_off, "handed_off", 8, RF_RO, RF_ADM, 1, 0)	\
+	F(TIME, resolve_due, "resolve_due", 8, RF_RO, RF_HID, 0, 0)
 
 /*
  * VISITOR, the conversation's own kind: struct st_visitor visitor, its

@@ -57,6 +57,13 @@ audit_pick_assign(const void *req, const uint8_t *rep, size_t replen)
 	return replen >= 1 && rep[0] != 0 ? "conversation.assign" : NULL;
 }
 
+/* ST_CONV_STATE: when it changed the state. */
+const char *
+audit_pick_state(const void *req, const uint8_t *rep, size_t replen)
+{
+	return replen >= 1 && rep[0] != 0 ? "conversation.state" : NULL;
+}
+
 /*
  * ST_KB_FILE_PUT: a file whole, or the last piece of one stored (the
  * reply's last byte, stored); not each piece before it.

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "agentmsg.h"
+#include "convstate.h"
 #include "dashmsg.h"
 #include "log.h"
 #include "storeint.h"
@@ -463,6 +464,7 @@ struct conv_filter {
 	int assigned;		/* ST_ASSIGNED_* */
 	const char *assignee;	/* ST_ASSIGNED_TO's */
 	int gaps;		/* only those with a knowledge gap */
+	int state;		/* 0 any, else 1 + ST_STATE_* */
 };
 
 /* Whether c's assignee is one the filter keeps. */
@@ -488,8 +490,11 @@ take_conv(struct store_txn *t, const uint8_t *id, void *item, void *arg)
 	if ((rc = conv_load(t, id, c)) != 0)
 		return rc;
 	/* Never another organisation's (a widget's are all one's). */
+	if (cf->state != 0)
+		conv_state_view(t, c);
 	if ((t->org != NULL && strcmp(c->org, t->org) != 0) ||
-	    !assignee_kept(cf, c)) {
+	    !assignee_kept(cf, c) ||
+	    (cf->state != 0 && c->conv_state + 1 != cf->state)) {
 		st_conv_free(c);
 		return 2;
 	}
@@ -520,18 +525,18 @@ store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
     struct store_list *out)
 {
 	return store_conv_query(t, limit, cursor, "", "", ST_ASSIGNED_ANY, "",
-	    0, out);
+	    0, 0, out);
 }
 
 int
 store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
     const char *widget, const char *q, int assigned, const char *assignee,
-    int gaps, struct store_list *out)
+    int gaps, int state, struct store_list *out)
 {
 	uint8_t prefix[INDEX_PREFIX_MAX];
 	struct index_walk w;
 	struct index_page pg;
-	struct conv_filter cf = { NULL, assigned, assignee, gaps };
+	struct conv_filter cf = { NULL, assigned, assignee, gaps, state };
 	struct search *s = NULL;
 	struct store_list l;
 	size_t qlen = strlen(q);
@@ -565,6 +570,8 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 	}
 	if (gaps < 0 || gaps > 1)
 		return store_fail(t, PROTO_E_INVALID, "gaps must be 0 or 1");
+	if (state < 0 || state > ST_CONV_STATE_MAX + 1)
+		return store_fail(t, PROTO_E_INVALID, "state must be 0 to 3");
 	if (qlen > 0 || gaps) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return store_fail(t, PROTO_E_INTERNAL,
@@ -579,7 +586,7 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 		w.halt = &s->halt;
 	}
 	/* A page of a filter may read this many conversations, no more. */
-	if (qlen > 0 || gaps || assigned != ST_ASSIGNED_ANY)
+	if (qlen > 0 || gaps || assigned != ST_ASSIGNED_ANY || state != 0)
 		w.scan = ST_SEARCH_SCAN;
 	cf.s = s;
 	w.limit = limit;

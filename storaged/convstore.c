@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agentmsg.h"
+#include "convstate.h"
 #include "dashmsg.h"
 #include "log.h"
 #include "random.h"
@@ -466,8 +467,11 @@ msg_append_to(struct store_txn *t, struct st_msg *m,
 		free(c->last_message);
 		c->last_message = preview;
 	}
-	if (strcmp(m->role, "user") == 0)
+	if (strcmp(m->role, "user") == 0) {
 		conv_visitor_said(t, c, now);
+		conv_state_visitor(t, cid, c, now);
+	} else if (strcmp(m->role, "agent") == 0)
+		conv_state_person(t, cid, c);
 	conv_save(t, cid, c);
 	if (t->err) {
 		st_conv_free(c);

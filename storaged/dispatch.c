@@ -13,6 +13,7 @@
 #include "agentmsg.h"
 #include "feedbackstore.h"
 #include "agentstore.h"
+#include "convstate.h"
 #include "contactstore.h"
 #include "dashstore.h"
 #include "dispatch.h"
@@ -474,7 +475,7 @@ op_conv_page(struct dbatch *b, uint16_t type, const void *req,
 	    store_conv_list(&t, p->limit, p->cursor, &l) :
 	    store_conv_query(&t, q->limit, q->cursor, q->widget, q->q,
 	    q->assigned, q->assignee != NULL ? q->assignee : "", q->gaps,
-	    &l)) == 0 &&
+	    q->state, &l)) == 0 &&
 	    (store_convs_view(&t, who_user(b), l.convs, l.n, 1), t.err) == 0) {
 		rep = (struct st_conv_page){ l.total, l.convs, l.n,
 		    l.next_cursor };
@@ -675,6 +676,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	    org) == 0 && wres != ST_WS_OK)
 		reply_begin_no(r, type, store_chat_refused(wres), retry);
 	else if (t.err == 0) {
+		t.resolve_after_s = a.resolve_after_s;
 		if (store_chat_begin(&t, q->widget, q->session, org, q->content,
 		    store_chat_history(&a, q->history_max),
 		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
@@ -1019,6 +1021,7 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 		if (counted == 0 &&
 		    store_begin_agent(&t, &wb.widget, &a) == 0) {
 			agent = 1;
+			t.resolve_after_s = a.resolve_after_s;
 			store_ws_begin_run(&t, &wb, q->content,
 			    store_chat_history(&a, q->history_max),
 			    DISPATCH_CHAT_HISTORY_BYTES);
@@ -1428,6 +1431,63 @@ op_conv_assign(struct dbatch *b, uint16_t type, const void *req,
 			}
 		}
 		st_conv_free(&rep.conv);
+	}
+	req_end(&t, r);
+}
+
+/* A person sets the state: the dashboards and webhooks hear of it. */
+void
+op_conv_state(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_conv_state_req *q = req;
+	struct st_handoff_set_rep rep;
+	struct st_event ev;
+	uint8_t cid[16];
+	struct store_txn t;
+	int changed;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_conv_find(&t, q->conv_id, cid, &rep.conv) == 0) {
+		if (store_conv_set_state(&t, cid, &rep.conv, q->state,
+		    q->snoozed_until, &changed) == 0) {
+			store_conv_view(&t, who_user(b), &rep.conv);
+			rep.changed = (uint8_t)changed;
+			reply_enc(r, type, &rep);
+			if (changed) {
+				event_init(b, &ev, ST_EV_STATE, &rep.conv);
+				reply_event(r, &ev, 0);
+			}
+		}
+		st_conv_free(&rep.conv);
+	}
+	req_end(&t, r);
+}
+
+/* The notifier's poll: the assistant resolves those whose time has come. */
+void
+op_resolve_due(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_limit_req *q = req;
+	struct st_u8_rep rep = { 0 };
+	struct st_conv *cs;
+	struct st_event ev;
+	struct store_txn t;
+	uint32_t n, i;
+	int more;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_resolve_due(&t, q->limit, &cs, &n, &more) == 0) {
+		rep.v = (uint8_t)more;
+		reply_enc(r, type, &rep);
+		for (i = 0; i < n; i++) {
+			event_init(b, &ev, ST_EV_STATE, &cs[i]);
+			reply_event(r, &ev, 0);
+		}
+		st_convs_free(cs, n);
 	}
 	req_end(&t, r);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agentstore.h"
+#include "convstate.h"
 #include "handoffstore.h"
 #include "log.h"
 #include "storeint.h"
@@ -164,6 +165,9 @@ store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
 		if (state != ST_HANDOFF_AI)
 			handoff_index(t, cid, state, t->st->now());
 	}
+	/* A person asked for, or answering: the assistant resolves it no more. */
+	if (state != ST_HANDOFF_AI)
+		conv_state_person(t, cid, c);
 	if (assign) {
 		strlcpy(c->assignee, by->user, sizeof(c->assignee));
 		strlcpy(c->assignee_name, by->name, sizeof(c->assignee_name));

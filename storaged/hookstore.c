@@ -305,6 +305,8 @@ store_event_hook(const struct st_event *ev)
 		return ST_HE_CONTACT_CREATED;
 	case ST_EV_CONV_DELETED:
 		return ST_HE_CONV_DELETED;
+	case ST_EV_STATE:
+		return ST_HE_CONV_STATE;
 	}
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "contactstore.h"
+#include "convstate.h"
 #include "inbox.h"
 #include "random.h"
 #include "storeint.h"
@@ -66,6 +67,7 @@ store_conv_view(struct store_txn *t, const char *user, struct st_conv *c)
 	if (t->err)
 		return;
 	store_visitor_name(t, c);
+	conv_state_view(t, c);
 	c->unread = 0;
 	if (user == NULL || user[0] == '\0' || c->visitor_at == 0 ||
 	    proto_hex_decode(c->id, id, ID_LEN) < 0)

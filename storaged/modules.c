@@ -20,5 +20,6 @@ const struct store_module *const store_modules[] = {
 	&mailbox_module,	/* a conversation's last "waiting" mail */
 	&inbox_module,		/* its read marks (issue 24) */
 	&feedback_module,	/* its feedback counts (issue 26) */
+	&convstate_module,	/* the assistant's resolutions */
 	NULL,
 };

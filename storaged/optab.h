@@ -113,7 +113,7 @@ optab_op op_ping, op_conv_open, op_msg_append, op_conv_page, op_conv_get,
     op_handoff_set, op_agent_msg, op_typing, op_ws_request_human,
     op_turn_handoff,
     op_ws_conv_new, op_ws_conv_list, op_ws_conv_read, op_handoff_list,
-    op_conv_assign, op_key_create, op_key_list, op_key_delete, op_key_auth,
+    op_conv_assign, op_conv_state, op_resolve_due, op_key_create, op_key_list, op_key_delete, op_key_auth,
     op_audit_list, op_audit_note, op_user, op_hook_due, op_hook_result,
     op_hook_deliveries, op_hook_dlv, op_notify, op_mail_due, op_mail_result,
     op_conv_read, op_canned, op_feedback, op_kb_search,
@@ -123,7 +123,8 @@ extern const struct entity store_widget_entity, store_agent_entity,
     store_org_entity, store_hook_entity, store_kbsource_entity,
     store_action_entity;
 /* auditstore.c's picks, each its type's (ST_HANDOFF_SET's, ...). */
-audit_pick audit_pick_handoff, audit_pick_assign, audit_pick_agent_delete,
+audit_pick audit_pick_handoff, audit_pick_assign, audit_pick_state,
+    audit_pick_agent_delete,
     audit_pick_invite, audit_pick_update, audit_pick_delete,
     audit_pick_user_set, audit_pick_join, audit_pick_contact_erase,
     audit_pick_note, audit_pick_kb_file;

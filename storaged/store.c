@@ -749,6 +749,8 @@ const struct store_db store_dbs[NDBS] = {
 	/* an organisation's actions (actionstore.c) */
 	{ "actions", offsetof(struct store, actions) },
 	{ "action_order", offsetof(struct store, action_order) },
+	/* the conversations the assistant resolves (convstate.c) */
+	{ "conv_resolve", offsetof(struct store, conv_resolve) },
 };
 
 MDB_dbi *

@@ -84,6 +84,12 @@ struct store_txn {
 	 * with a user message when it differs. NULL: nothing told.
 	 */
 	const struct st_visitor *visitor;
+	/*
+	 * The turn's agent's resolve_after_s (the chat's begins): a visitor
+	 * message arms the assistant's resolution this long after it; 0
+	 * (any other request) never.
+	 */
+	uint32_t resolve_after_s;
 };
 
 /* What store_conv_list() returns. */
@@ -348,12 +354,13 @@ int store_session_shown(struct store_txn *, const char *widget,
  * assignee the user id of ST_ASSIGNED_TO, else ""), as dashmsg.h says;
  * gaps 1: only the conversations with an answer whose knowledge search
  * found nothing (st_msg.knowledge ST_MSG_KB_NOT_FOUND), each read whole
- * as a search reads them. out->total is the count without q, assignee
- * or gaps.
+ * as a search reads them; state 0 any, else 1 + ST_STATE_* (a snooze
+ * whose time has passed is open). out->total is the count without q,
+ * assignee, gaps or state.
  */
 int store_conv_query(struct store_txn *, uint32_t limit, const char *cursor,
     const char *widget, const char *q, int assigned, const char *assignee,
-    int gaps, struct store_list *out);
+    int gaps, int state, struct store_list *out);
 /* The conversation, its messages and every index entry naming it. */
 int store_conv_delete(struct store_txn *, const char *conv_id);
 /*

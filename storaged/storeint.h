@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		86
+#define NDBS		87
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -204,6 +204,7 @@ struct store {
 	/* actionstore.c: an organisation's actions */
 	MDB_dbi actions;	/* id -> action */
 	MDB_dbi action_order;	/* u64 created_at | id -> () */
+	MDB_dbi conv_resolve;	/* u64 due | id[16] -> (): convstate.c */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -522,6 +523,7 @@ extern const struct store_module mailbox_module;
 extern const struct store_module inbox_module;	/* inbox.c: read marks */
 /* feedbackstore.c: a deleted conversation's thumbs and rating leave the counts. */
 extern const struct store_module feedback_module;
+extern const struct store_module convstate_module;	/* convstate.c */
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

@@ -71,6 +71,8 @@ static const struct route routes[] = {
 	    R_ADMIN, 0, ST_ROLE_AGENT },
 	{ M_DELETE,	"/v1/admin/conversations/:id",	admin_conv_delete,
 	    R_ADMIN, 0, ST_ROLE_ADMIN },
+	{ M_PATCH,	"/v1/admin/conversations/:id",	handoff_state_patch,
+	    R_ADMIN, ROUTE_BODY_ADMIN, ST_ROLE_AGENT },
 	{ M_POST,	"/v1/admin/conversations/:id/handoff", handoff_post,
 	    R_ADMIN, 0, ST_ROLE_AGENT },
 	{ M_POST,	"/v1/admin/conversations/:id/messages",

@@ -138,6 +138,7 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 	q->mine = 0;
 	q->assignee[0] = '\0';
 	q->gaps = 0;
+	q->state = 0;
 	if (admin_list_query(query, &q->limit, q->cursor,
 	    sizeof(q->cursor)) < 0)
 		return -1;
@@ -167,6 +168,11 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 	    (r > 0 && strcmp(v, "not_found") != 0))
 		return -1;
 	q->gaps = r > 0;
+	/* state=open|snoozed|resolved: that folder. */
+	if ((r = http_query_param(query, "state", v, sizeof(v))) < 0 ||
+	    (r > 0 && st_conv_state_parse(v) < 0))
+		return -1;
+	q->state = r > 0 ? 1 + st_conv_state_parse(v) : 0;
 	return assignee_query(query, q);
 }
 
@@ -204,6 +210,17 @@ admin_conv_json(const struct st_conv *c)
 	exprow_oset(o, "lastVisitorMessage", exprow_text(c->last_visitor),
 	    &err);
 	exprow_oset(o, "unread", json_boolean(c->unread), &err);
+	/* Its state; when snoozed, until when; when resolved, by whom, when. */
+	exprow_oset(o, "state", exprow_text(st_conv_state_name(c->conv_state)
+	    != NULL ? st_conv_state_name(c->conv_state) : "open"), &err);
+	exprow_oset(o, "snoozed_until", c->conv_state == ST_STATE_SNOOZED ?
+	    exprow_ms(c->snoozed_until) : json_null(), &err);
+	exprow_oset(o, "resolved_by", c->conv_state == ST_STATE_RESOLVED &&
+	    c->resolved_by != ST_RESOLVED_NONE ?
+	    exprow_text(st_resolved_by_name(c->resolved_by)) : json_null(),
+	    &err);
+	exprow_oset(o, "resolved_at", c->conv_state == ST_STATE_RESOLVED ?
+	    exprow_ms(c->resolved_at) : json_null(), &err);
 	/* The visitor's rating (issue 26): {score, comment, ratedAt}, or null. */
 	exprow_oset(o, "rating", c->rating != 0 ? json_pack("{s:i, s:o, s:o}",
 	    "score", (int)c->rating, "comment",
@@ -775,6 +792,7 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	cq.assigned = (uint8_t)q.assigned;
 	cq.assignee = q.assignee;
 	cq.gaps = (uint8_t)q.gaps;
+	cq.state = (uint8_t)q.state;
 	admin_ask(c, PROTO_ST_CONV_QUERY, &cq, list_done, admin_headers);
 }
 

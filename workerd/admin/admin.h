@@ -46,9 +46,10 @@ struct admin_conv_q {
 	int assigned, mine;
 	char assignee[ST_WHO_USER_MAX + 1];
 	int gaps;		/* knowledge=not_found */
+	int state;		/* state=: 0 any, else 1 + ST_STATE_* */
 };
 /*
- * ?limit=&cursor=&widget=&q=&assignee=&knowledge=not_found into q, or
+ * ?limit=&cursor=&widget=&q=&assignee=&knowledge=not_found&state= into q, or
  * ?handoff=open[&limit=]
  * (with nothing else). 0 ok, -1 invalid.
  */
@@ -220,6 +221,8 @@ void handoff_message_post(struct conn *, struct http_request *,
 void handoff_typing_post(struct conn *, struct http_request *,
     const struct route_match *);
 /* POST /v1/admin/conversations/:id/assign: ST_CONV_ASSIGN. */
+void handoff_state_patch(struct conn *, struct http_request *,
+    const struct route_match *);
 void handoff_assign_post(struct conn *, struct http_request *,
     const struct route_match *);
 /* GET /v1/admin/conversations?handoff=open (gated): ST_HANDOFF_LIST. */

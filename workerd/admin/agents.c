@@ -165,6 +165,8 @@ agent_default_json(void)
 	exprow_oset(o, "handoff_tool", json_false(), &err);
 	exprow_oset(o, "knowledge_search_tool", json_false(), &err);
 	exprow_oset(o, "contact_form_tool", json_false(), &err);
+	exprow_oset(o, "resolve_after_seconds",
+	    json_integer(ST_AGENT_RESOLVE_DEF), &err);
 	return exprow_odone(o, err);
 }
 

@@ -127,6 +127,9 @@ events_data(const struct st_event *ev, const char **name)
 	case ST_EV_CONV_DELETED:
 		*name = "conversation_deleted";
 		break;
+	case ST_EV_STATE:
+		*name = "state";
+		break;
 	case ST_EV_MESSAGE:
 		*name = "message";
 		exprow_oset(o, "message", admin_msg_json(&ev->msg), &err);

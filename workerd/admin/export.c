@@ -426,6 +426,7 @@ export_next(struct export *x)
 		cq.assigned = ST_ASSIGNED_ANY;
 		cq.assignee = "";
 		cq.gaps = 0;
+		cq.state = 0;
 		type = PROTO_ST_CONV_QUERY;
 		rv = export_ask(x, type, &cq, convs_done);
 	} else {

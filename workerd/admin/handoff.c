@@ -10,11 +10,14 @@
  *		-> 204
  *	POST /v1/admin/conversations/:id/assign   {"user_id":"usr_..."|null}
  *		-> 200 {"conversation","changed"}
+ *	PATCH /v1/admin/conversations/:id  {"state":"open"|"snoozed"|
+ *		"resolved"[,"snoozed_until":ms]} -> 200 {"conversation",
+ *		"changed"}
  *	GET  /v1/admin/conversations?handoff=open  (admin.c calls
  *		handoff_list here)
  *
  * Each is one storaged request (ST_HANDOFF_SET, ST_AGENT_MSG, ST_TYPING,
- * ST_CONV_ASSIGN, ST_HANDOFF_LIST); storaged's events carry the change to
+ * ST_CONV_ASSIGN, ST_CONV_STATE, ST_HANDOFF_LIST); storaged's events carry the change to
  * the visitor's socket on whichever worker holds it (wschat.c) and to the
  * dashboards (events.c). The name shown to the visitor is, for a
  * dashboard session, its user's account name (storaged signs the
@@ -350,6 +353,51 @@ handoff_assign_post(struct conn *c, struct http_request *req,
 	if (why == NULL)
 		admin_ask(c, PROTO_ST_CONV_ASSIGN, &as, assign_done,
 		    admin_headers);
+	body_done(c, root, why);
+}
+
+/* A snooze's time storaged refused: its text says why. */
+static void
+state_done(const struct storec_result *r, void *arg)
+{
+	if (admin_said_invalid(arg, r, NULL))
+		return;
+	admin_answer(arg, r, PROTO_ST_CONV_STATE, 200, handoff_json,
+	    conv_errors);
+}
+
+/* A person resolves, snoozes or reopens it (storaged checks the times). */
+void
+handoff_state_patch(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	static const char *const keys[] = { "state", "snoozed_until", NULL };
+	struct st_conv_state_req q = { NULL, 0, 0 };
+	const char *why = NULL;
+	json_t *root, *st, *until;
+	int state;
+
+	if ((root = body_object(c, req, m, keys, &q.conv_id)) == NULL)
+		return;
+	st = json_object_get(root, "state");
+	until = json_object_get(root, "snoozed_until");
+	if (!json_is_string(st) || (state = st_conv_state_parse(
+	    json_string_value(st))) < 0)
+		why = "state: must be open, snoozed or resolved";
+	else if (state == ST_STATE_SNOOZED && (!json_is_integer(until) ||
+	    json_integer_value(until) <= 0))
+		why = "snoozed_until: a time in ms since the epoch, with "
+		    "snoozed";
+	else if (state != ST_STATE_SNOOZED && until != NULL &&
+	    !json_is_null(until))
+		why = "snoozed_until: only with state snoozed";
+	else {
+		q.state = (uint8_t)state;
+		q.snoozed_until = state == ST_STATE_SNOOZED ?
+		    (uint64_t)json_integer_value(until) : 0;
+		admin_ask(c, PROTO_ST_CONV_STATE, &q, state_done,
+		    admin_headers);
+	}
 	body_done(c, root, why);
 }
 

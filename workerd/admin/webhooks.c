@@ -132,7 +132,8 @@ take_events(json_t *v, void *rec, const struct admin_field *f, int again)
 			return "must name known events (conversation.created, "
 			    "message.created, handoff.requested, "
 			    "handoff.changed, contact.created, "
-			    "conversation.deleted)";
+			    "conversation.deleted, "
+			    "conversation.state_changed)";
 		h->events |= bit;
 	}
 	return NULL;

@@ -372,6 +372,7 @@ notifier_quit(uint32_t grace_ms, int close_idle)
 		due_req = NULL;
 		waiting_drop();
 		mailer_quit();
+		resolver_quit();
 	}
 	/* A second request to quit can only shorten the grace. */
 	if (!loop_timer_armed(&grace_timer) || at < grace_timer.at)
@@ -405,6 +406,7 @@ notifier_run(const struct settings *set)
 	if (deliver_init(on_done) < 0)
 		fatalx("notifier: cannot set up libcurl");
 	mailer_start(maybe_leave);
+	resolver_start();
 	master_init(notifier_quit, 0);
 	/* Not waited for: storec.c retries while storaged is away. */
 	storec_init_settings(set);

@@ -221,6 +221,13 @@ void mailer_quit(void);
 size_t mailer_busy(void);
 void mailer_shutdown(void);
 
+/*
+ * The assistant's resolutions (resolver.c): resolver_start polls
+ * storaged's ST_CONV_RESOLVE_DUE on the loop; resolver_quit stops it.
+ */
+void resolver_start(void);
+void resolver_quit(void);
+
 /* ---- the role (notifier.c) ---- */
 
 /* The notifier's comm, title and log name (a worker's: WORKERD_NAME). */

@@ -273,9 +273,11 @@ test_conv_msg_fields(void **state)
 	penc_conv(&e, &c);
 	/*
 	 * The state, str org, then str assignee and str assignee_name,
-	 * then issue 24's and issue 26's (all empty here: V24 bytes).
+	 * then issue 24's, issue 26's and format 8's (the state, the
+	 * assistant's resolution: all empty here: V24 bytes).
 	 */
-#define V24	(4 + 8 + 5 * 4 + 4 + 1 + 1 + 4 + 8 + 4 + 4 + 4)
+#define V24	(4 + 8 + 5 * 4 + 4 + 1 + 1 + 4 + 8 + 4 + 4 + 4 + \
+	    1 + 8 + 1 + 8 + 1 + 8)
 	assert_int_equal(e.buf[e.len - V24 - 12 - 40 - 7], ST_HANDOFF_HUMAN);
 	assert_memory_equal(e.buf + e.len - V24 - 11 - 40 - 7,
 	    "\0\0\0\7default\0\0\0\x24usr_", 11 + 8);
@@ -390,7 +392,7 @@ test_events(void **state)
 	struct pdec d;
 	int kind;
 
-	for (kind = ST_EV_CONV_CREATED; kind <= ST_EV_CONV_DELETED; kind++) {
+	for (kind = ST_EV_CONV_CREATED; kind <= ST_EV_STATE; kind++) {
 		memset(&ev, 0, sizeof(ev));
 		ev.epoch = 0x1122334455667788ull;
 		ev.seq = kind == ST_EV_TYPING ? 0 : (uint64_t)kind;

@@ -144,7 +144,7 @@ query(struct fix *f, uint32_t limit, const char *cursor, const char *widget,
 	int err;
 
 	const struct st_conv_query_req cq = { limit, cursor, widget, q,
-	    ST_ASSIGNED_ANY, "", 0 };
+	    ST_ASSIGNED_ANY, "", 0, 0 };
 
 	memset(p, 0, sizeof(*p));
 	penc_init(&e);
@@ -1783,7 +1783,7 @@ test_dstore_read_batch(void **state)
 	penc_u8(&e[0], 0);
 	assert_int_equal(st_req_encode(&e[1], PROTO_ST_CONV_QUERY,
 	    &(struct st_conv_query_req){ 10, "", "wa", "HELLO",
-	    ST_ASSIGNED_ANY, "", 0 }), 0);
+	    ST_ASSIGNED_ANY, "", 0, 0 }), 0);
 	penc_str(&e[2], id);
 	penc_u32(&e[2], 0);
 	penc_u32(&e[2], 10);

@@ -136,6 +136,7 @@ static const struct {
 	{ PROTO_ST_HANDOFF_SET, NULL, AUD_REQ },
 	{ PROTO_ST_AGENT_MSG, "message.agent", AUD_REQ },
 	{ PROTO_ST_CONV_ASSIGN, NULL, AUD_REQ },
+	{ PROTO_ST_CONV_STATE, NULL, AUD_REQ },
 	{ PROTO_ST_KEY_CREATE, "apikey.create", AUD_REP },
 	{ PROTO_ST_KEY_DELETE, "apikey.delete", AUD_REQ },
 	{ PROTO_ST_HOOK_CREATE, "webhook.create", AUD_REP },
@@ -228,6 +229,9 @@ test_audit_picks(void **state)
 	assert_action(pick(PROTO_ST_CONV_ASSIGN, NULL, 1),
 	    "conversation.assign");
 	assert_action(pick(PROTO_ST_CONV_ASSIGN, NULL, 0), NULL);
+	assert_action(pick(PROTO_ST_CONV_STATE, NULL, 1),
+	    "conversation.state");
+	assert_action(pick(PROTO_ST_CONV_STATE, NULL, 0), NULL);
 	assert_action(pick(PROTO_ST_AGENT_DELETE, NULL, 0), "agent.delete");
 	assert_action(pick(PROTO_ST_AGENT_DELETE, NULL, 1), NULL);
 	assert_action(pick(PROTO_ST_USER_INVITE, NULL, 0), "user.invite");

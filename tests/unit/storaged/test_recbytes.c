@@ -44,12 +44,13 @@
 
 /* A full agent of organisation ORG_ID in its format 8, on the wire. */
 static const char agent_full[] = HEX_AGENT_ID HEX_AGENT_BODY HEX_T0 HEX_T1
-    HEX_ORG_ID "01" "00000000" "00" "00" "00000000" "00000000" "00" "00" "00";
+    HEX_ORG_ID "01" "00000000" "00" "00" "00000000" "00000000" "00" "00" "00"
+    "00015180";
 /* st_agent_defaults' agent (the default agent of a begin reply). */
 static const char agent_empty[] = "00000000" "00000000" "00000000"
     "00000000" "ffffffff" "00000000" "00000000" "00000000" "00000000" "00"
     "0000000000000000" "0000000000000000" "00000000" "00" "00000000" "00"
-    "00" "00000000" "00000000" "00" "00" "00";
+    "00" "00000000" "00000000" "00" "00" "00" "00015180";
 static const char org_full[] = HEX_ORG_ID
     "00000011" "41636d6520e2809420e2809c636fe2809d" HEX_T0 HEX_T1;
 static const char org_empty[] = "00000000" "00000000"
@@ -182,7 +183,7 @@ test_agent_lmdb(void **state)
 	assert_int_equal(out.api_key_set, 1);
 	snprintf(hex, sizeof(hex), "08" "00000020%s" HEX_AGENT_BODY HEX_T0
 	    HEX_T0 HEX_DEFAULT "01" "00000000" "00" "00" "00000000" "00000000"
-	    "00" "00" "00",
+	    "00" "00" "00" "00015180",
 	    hex_of(out.id, id));
 	assert_stored(f, "agents", out.id, strlen(out.id), hex);
 	st_agent_free(&in);
@@ -279,7 +280,7 @@ test_agent_formats(void **state)
 	    "00000016" "68747470733a2f2f6c6c6d2e6578616d706c652f7631"
 	    "0000000b" "736b2d746573742d313233" "01" HEX_T0
 	    "0000018bcfe56805" HEX_DEFAULT "00" "00000000" "00" "00"
-	    "00000000" "00000000" "00" "00" "00", hex_of(v1, id));
+	    "00000000" "00000000" "00" "00" "00" "00015180", hex_of(v1, id));
 	assert_stored(f, "agents", v1, strlen(v1), hex);
 	st_agent_free(&in);
 }

@@ -59,6 +59,11 @@
 #define HEX_CONV_V7	"05" "00000010477265617420e28094207468616e6b73" \
 	"0000018bcfe56803" "00000007" "00000002" "00000020" \
 	"6662666266626662666266626662666266626662666266626662666266626662"
+/* Its state, snooze, resolution, hand-over and the assistant's due time. */
+#define HEX_CONV_V8	"02" "0000018bcfe56806" "02" "0000018bcfe56807" "01" \
+	"0000018bcfe56808"
+/* A new conversation's: open, none of them. */
+#define HEX_CONV_V8_NONE	"00" Z8 "00" Z8 "00" Z8
 
 /* A full message's fields, by the format that added them. */
 #define HEX_MSG_V1	"00000020" \
@@ -79,10 +84,10 @@
 /* A full conversation on the wire. */
 static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
     HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME
-    HEX_CONV_V7;
+    HEX_CONV_V7 HEX_CONV_V8;
 /* A zeroed one: every string empty, every number 0. */
 static const char conv_empty[] = Z Z Z Z8 Z8 Z Z Z "00" Z Z Z Z Z8
-    Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z;
+    Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z HEX_CONV_V8_NONE;
 static const char msg_full[] = HEX_MSG_V1 HEX_MSG_V2 HEX_MSG_V3
     HEX_MSG_V4 HEX_MSG_V5 HEX_MSG_V6;
 static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00" Z Z;
@@ -135,6 +140,12 @@ full_conv(struct st_conv *c)
 	c->fb_up = 7;
 	c->fb_down = 2;
 	strlcpy(c->fb_agent, FB_AGENT, sizeof(c->fb_agent));
+	c->conv_state = ST_STATE_RESOLVED;
+	c->snoozed_until = T0 + 6;
+	c->resolved_by = ST_RESOLVED_PERSON;
+	c->resolved_at = T0 + 7;
+	c->handed_off = 1;
+	c->resolve_due = T0 + 8;
 }
 
 /* s is want, NULL read as "". */
@@ -180,6 +191,12 @@ assert_conv_as(const struct st_conv *c, int version, const char *org,
 	assert_int_equal(c->fb_up, version >= 7 ? 7 : 0);
 	assert_int_equal(c->fb_down, version >= 7 ? 2 : 0);
 	assert_string_equal(c->fb_agent, version >= 7 ? FB_AGENT : "");
+	assert_int_equal(c->conv_state, version >= 8 ? ST_STATE_RESOLVED : 0);
+	assert_int_equal(c->snoozed_until, version >= 8 ? T0 + 6 : 0);
+	assert_int_equal(c->resolved_by, version >= 8 ? ST_RESOLVED_PERSON : 0);
+	assert_int_equal(c->resolved_at, version >= 8 ? T0 + 7 : 0);
+	assert_int_equal(c->handed_off, version >= 8 ? 1 : 0);
+	assert_int_equal(c->resolve_due, version >= 8 ? T0 + 8 : 0);
 }
 
 static void
@@ -259,7 +276,7 @@ test_conv_wire(void **state)
 	assert_int_equal(conv_from_hex(conv_full, &g), 0);
 	assert_string_equal(g.id, CONV_ID);
 	assert_string_equal(g.widget, "wid-1");
-	assert_conv_as(&g, 7, ORG_ID, "Amber Otter 42", 1);
+	assert_conv_as(&g, 8, ORG_ID, "Amber Otter 42", 1);
 	st_conv_free(&g);
 
 	memset(&c, 0, sizeof(c));
@@ -283,18 +300,26 @@ test_conv_wire_bad(void **state)
 	/* unread 2 */
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6
-	    "0000000e416d626572204f74746572203432" "02" HEX_CONV_V7, &g), -1);
+	    "0000000e416d626572204f74746572203432" "02" HEX_CONV_V7
+	    HEX_CONV_V8, &g), -1);
 	assert_null(g.last_message);
 	/* rating 6 */
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME "06"
 	    "00000010477265617420e28094207468616e6b73" "0000018bcfe56803"
-	    "00000007" "00000002" Z, &g), -1);
+	    "00000007" "00000002" Z HEX_CONV_V8, &g), -1);
+	/* state 3, resolved_by 3 */
+	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
+	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME
+	    HEX_CONV_V7 "03" Z8 "00" Z8 "00" Z8, &g), -1);
+	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
+	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME
+	    HEX_CONV_V7 "00" Z8 "03" Z8 "00" Z8, &g), -1);
 	/* an id longer than its buffer */
 	assert_int_equal(conv_from_hex("00000021" "3031323334353637383961"
 	    "626364656630313233343536373839616263646566" "66" HEX_CONV_V1
 	    HEX_CONV_V2 HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6
-	    HEX_CONV_NAME HEX_CONV_V7, &g), -1);
+	    HEX_CONV_NAME HEX_CONV_V7 HEX_CONV_V8, &g), -1);
 	/* short: format 6 on the wire */
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME, &g),
@@ -380,7 +405,7 @@ msg_key_of(const char *conv_hex, uint32_t seq, uint8_t k[ST_ID_HEX / 2 + 4])
 
 /*
  * A conversation opened, then a visitor's message: the values storaged
- * writes, conversation format 7, message format 4.
+ * writes, conversation format 8, message format 6.
  */
 static void
 test_conv_lmdb(void **state)
@@ -399,10 +424,10 @@ test_conv_lmdb(void **state)
 	assert_int_equal(klen, ST_ID_HEX / 2);
 	proto_hex_decode(o.conv.id, id, sizeof(id));
 	assert_memory_equal(key, id, sizeof(id));
-	snprintf(hex, sizeof(hex), "07" "00000020%s" "0000000177"
+	snprintf(hex, sizeof(hex), "08" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56800"
 	    Z Z Z "00" HEX_DEFAULT Z Z Z Z8 Z Z Z Z Z Z "00"
-	    "00" Z Z8 Z Z Z, hex_of(o.conv.id, h1));
+	    "00" Z Z8 Z Z Z HEX_CONV_V8_NONE, hex_of(o.conv.id, h1));
 	assert_bytes(val, n, hex);
 
 	fake_now = T0 + 1;
@@ -410,11 +435,11 @@ test_conv_lmdb(void **state)
 	    &(struct st_msg_append_req){ o.conv.id, "user", "Hé",
 	    "complete", 3, 4, NULL, 0, 0, NULL, 0 }, &mc), 0);
 	n = db_value(f, "convs", id, sizeof(id), val, sizeof(val));
-	snprintf(hex, sizeof(hex), "07" "00000020%s" "0000000177"
+	snprintf(hex, sizeof(hex), "08" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56801"
 	    "00000001" "0000000348c3a9" Z "00" HEX_DEFAULT Z Z
 	    "0000000348c3a9" "0000018bcfe56801" Z Z Z Z Z Z "00" "00" Z Z8 Z
-	    Z Z, h1);
+	    Z Z HEX_CONV_V8_NONE, h1);
 	assert_bytes(val, n, hex);
 	n = db_first(f, "msgs", key, &klen, val);
 	assert_int_equal(klen, ST_ID_HEX / 2 + 4);
@@ -445,7 +470,8 @@ conv_hex_v(int v, const char *id, char *hex, size_t size)
 {
 	char h[2 * ST_ID_HEX + 1];
 	const char *body[] = { HEX_CONV_V1, HEX_CONV_V2, HEX_CONV_V3,
-	    HEX_DEFAULT, HEX_CONV_V5, HEX_CONV_V6 Z "00", HEX_CONV_V7 };
+	    HEX_DEFAULT, HEX_CONV_V5, HEX_CONV_V6 Z "00", HEX_CONV_V7,
+	    HEX_CONV_V8 };
 	int i;
 
 	snprintf(hex, size, "%02x" "00000020%s", v, hex_of(id, h));
@@ -464,7 +490,7 @@ conv_get(struct fix *f, const char *id, struct st_conv_msgs *g)
 }
 
 /*
- * Conversations of each format storaged has written (1 to 7): each reads
+ * Conversations of each format storaged has written (1 to 8): each reads
  * with its newer fields empty, formats 1 to 3 (before organisations) as
  * the default one's; and messages of formats 1 to 4, each read with its
  * newer fields empty.
@@ -480,7 +506,7 @@ test_conv_formats(void **state)
 	    HEX_MSG_V4, HEX_MSG_V5, HEX_MSG_V6 };
 	int v, i;
 
-	for (v = 1; v <= 7; v++) {
+	for (v = 1; v <= 8; v++) {
 		conv_id_v(v, id);
 		conv_hex_v(v, id, hex, sizeof(hex));
 		proto_hex_decode(id, k, ST_ID_HEX / 2);
@@ -496,7 +522,7 @@ test_conv_formats(void **state)
 		db_put_hex(f, "msgs", k, sizeof(k), hex);
 	}
 
-	for (v = 1; v <= 7; v++) {
+	for (v = 1; v <= 8; v++) {
 		conv_id_v(v, id);
 		conv_get(f, id, &g);
 		/* Named when answered: none stored. */
@@ -533,10 +559,11 @@ test_conv_v1_rewritten(void **state)
 	assert_int_equal(mc.conv.message_count, 4);
 	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
 	n = db_value(f, "convs", k, sizeof(k), val, sizeof(val));
-	snprintf(hex, sizeof(hex), "07" "00000020%s" "000000057769642d31"
+	snprintf(hex, sizeof(hex), "08" "00000020%s" "000000057769642d31"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56805"
 	    "00000004" "000000026f6b" Z "00" HEX_DEFAULT Z Z Z
-	    Z8 Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z, hex_of(id, h));
+	    Z8 Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z HEX_CONV_V8_NONE,
+	    hex_of(id, h));
 	assert_bytes(val, n, hex);
 }
 

@@ -344,7 +344,8 @@ test_agent_v1_records(void **state)
 	org_new(f, "B", b);
 	agent_new(f, "default", "Old", &ag);
 	assert_int_equal(db_version(f, "agents", ag.id, strlen(ag.id)), 8);
-	db_to_older(f, "agents", 8, 1);	/* no contact_form_tool */
+	/* no contact tool (0), no window (a day: u32 86400) */
+	db_cut(f, "agents", 8, 1 + 4, (const uint8_t *)"\0\0\x01\x51\x80");
 	db_to_older(f, "agents", 7, 4 + 1 + 1);	/* no action_ids, tools */
 	db_to_older(f, "agents", 6, 4);	/* no embedding_model */
 	db_to_older(f, "agents", 5, 1);	/* no rewrite_follow_ups */
@@ -513,7 +514,7 @@ conv_list(struct fix *f, const char *org, const char *widget,
 	else
 		assert_int_equal(ask(f, org, PROTO_ST_CONV_QUERY,
 		    &(struct st_conv_query_req){ 200, "", widget, "",
-		    ST_ASSIGNED_ANY, "", 0 }, &pg),
+		    ST_ASSIGNED_ANY, "", 0, 0 }, &pg),
 		    0);
 	*has = 0;
 	for (i = 0; i < pg.n; i++) {

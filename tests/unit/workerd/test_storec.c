@@ -596,6 +596,8 @@ test_outbox_malformed(void **state)
 	const struct st_hook_due_req due = { .max = 8, .lease_ms = 60000,
 	    .per_hook = 12 };
 	const struct st_mail_due_req mdue = { 8, 60000 };
+	const struct st_limit_req rdue = { 64 };
+	struct st_u8_rep more = { 1 };
 	const struct st_hook_result_req res = { "dlv_0000000000000001", 1,
 	    200, "", 12, 0 };
 	const struct st_mail_result_req mres = { "ml_0000000000000001", 1, "",
@@ -618,6 +620,8 @@ test_outbox_malformed(void **state)
 	reply_whole_only(PROTO_ST_MAIL_DUE, &mdue, &mails);
 	assert_int_equal(ask_any(PROTO_ST_MAIL_RESULT, &mres, "", 0), 0);
 	assert_int_equal(ask_any(PROTO_ST_MAIL_RESULT, &mres, "x", 1), -1);
+	/* The assistant's resolutions' (resolver.c): u8 more. */
+	reply_whole_only(PROTO_ST_CONV_RESOLVE_DUE, &rdue, &more);
 	storec_shutdown();
 	peer_close(&P);
 	peer_unlisten(&P);
@@ -940,6 +944,7 @@ static const struct {
 	{ PROTO_ST_AGENT_MSG, ADMIN_WALK },
 	{ PROTO_ST_TYPING, ADMIN_WALK },
 	{ PROTO_ST_CONV_ASSIGN, ADMIN_WALK },
+	{ PROTO_ST_CONV_STATE, ADMIN_WALK },
 	{ PROTO_ST_WS_REQUEST_HUMAN, WSCHAT, "test_ws_requests_malformed" },
 	{ PROTO_ST_WS_FEEDBACK, WSCHAT, "test_ws_feedback_malformed" },
 	{ PROTO_ST_WS_RATING, WSCHAT, "test_ws_feedback_malformed" },
@@ -984,6 +989,7 @@ static const struct {
 	/* The notifier's (notifier.c). */
 	{ PROTO_ST_HOOK_DUE, STOREC, "test_outbox_malformed" },
 	{ PROTO_ST_HOOK_RESULT, STOREC, "test_outbox_malformed" },
+	{ PROTO_ST_CONV_RESOLVE_DUE, STOREC, "test_outbox_malformed" },
 	/* A dashboard user's own (admin/notifications.c), and mailer.c's. */
 	{ PROTO_ST_NOTIFY_GET, ADMIN_WALK },
 	{ PROTO_ST_NOTIFY_SET, ADMIN_WALK },

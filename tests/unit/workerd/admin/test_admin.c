@@ -101,7 +101,9 @@ test_conv_json(void **state)
 	    "\"lastMessage\":\"hi \\\"there\\\"\",\"widgetId\":\"default\","
 	    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"ai\","
 	    "\"assignee\":null,\"visitorName\":\"\","
-	    "\"lastVisitorMessage\":\"\",\"unread\":false,\"rating\":null}");
+	    "\"lastVisitorMessage\":\"\",\"unread\":false,"
+	    "\"state\":\"open\",\"snoozed_until\":null,"
+	    "\"resolved_by\":null,\"resolved_at\":null,\"rating\":null}");
 	free(s);
 	st_conv_free(&c);
 

@@ -42,6 +42,7 @@ fill_agent(struct st_agent *a)
 	a->base_url = strdup("http://127.0.0.1:9/v1");
 	a->api_key = strdup("");
 	a->api_key_set = 1;
+	a->resolve_after_s = 3600;
 	a->created_at = 1700000000000ULL;
 	a->updated_at = 1700000000500ULL;
 }
@@ -118,6 +119,7 @@ test_agent_json(void **state)
 	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
 	    "\"action_ids\":[],\"handoff_tool\":false,"
 	    "\"knowledge_search_tool\":false,\"contact_form_tool\":false,"
+	    "\"resolve_after_seconds\":3600,"
 	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
 
@@ -174,7 +176,8 @@ test_default_json(void **state)
 	    "\"knowledge_source_ids\":[],\"knowledge_only\":false,"
 	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
 	    "\"action_ids\":[],\"handoff_tool\":false,"
-	    "\"knowledge_search_tool\":false,\"contact_form_tool\":false}");
+	    "\"knowledge_search_tool\":false,\"contact_form_tool\":false,"
+	    "\"resolve_after_seconds\":86400}");
 	assert_null(strstr(s, ENVKEY));
 	free(s);
 }

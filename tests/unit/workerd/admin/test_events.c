@@ -56,7 +56,9 @@ static const char conv_json[] =
     "\"lastMessage\":\"hello\",\"widgetId\":\"default\","
     "\"messageCount\":2,\"contactId\":null,\"handoff\":\"human\","
     "\"assignee\":null,\"visitorName\":\"\","
-    "\"lastVisitorMessage\":\"\",\"unread\":false,\"rating\":null}";
+    "\"lastVisitorMessage\":\"\",\"unread\":false,"
+    "\"state\":\"open\",\"snoozed_until\":null,\"resolved_by\":null,"
+    "\"resolved_at\":null,\"rating\":null}";
 
 static void
 test_format_conversation(void **state)

@@ -583,6 +583,9 @@ route_body(const char *pattern, unsigned int method)
 		return "{\"typing\":true}";
 	if (method == M_POST && strstr(pattern, "/assign") != NULL)
 		return "{\"user_id\":null}";
+	if (method == M_PATCH && strcmp(pattern,
+	    "/v1/admin/conversations/:id") == 0)
+		return "{\"state\":\"resolved\"}";
 	if (method == M_POST && strcmp(pattern, "/v1/admin/api-keys") == 0)
 		return "{\"name\":\"n\",\"role\":\"agent\"}";
 	if (method == M_POST && strcmp(pattern, "/v1/admin/webhooks") == 0)
