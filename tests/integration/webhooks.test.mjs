@@ -116,7 +116,7 @@ describe('webhooks in the admin API, 2 workers', () => {
       [{ url: PUBLIC }, 'events: required'],
       [{ url: PUBLIC, events: [] }, 'events: must be a non-empty array of event names'],
       [{ url: PUBLIC, events: 'message.created' }, 'events: must be a non-empty array of event names'],
-      [{ url: PUBLIC, events: ['message.sent'] }, 'events: must name known events (conversation.created, message.created, handoff.requested, handoff.changed, contact.created, conversation.deleted)'],
+      [{ url: PUBLIC, events: ['message.sent'] }, 'events: must name known events (conversation.created, message.created, handoff.requested, handoff.changed, contact.created, conversation.deleted, conversation.state_changed)'],
       [{ url: 'ftp://93.184.216.34/', events: ['message.created'] }, 'url: must be an http or https URL of at most 2048 bytes'],
       [{ url: `https://93.184.216.34/${'a'.repeat(2048)}`, events: ['message.created'] }, 'url: must be an http or https URL of at most 2048 bytes'],
       [{ url: PUBLIC, events: ['message.created'], secret: 'whsec_mine' }, 'secret: read-only'],
