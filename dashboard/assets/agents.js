@@ -22,8 +22,11 @@ const NUM_FIELDS = {
 };
 const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key', 'answer_in_visitor_language',
   'knowledge_source_ids', 'knowledge_only', 'rewrite_follow_ups', 'action_ids', 'handoff_tool', 'knowledge_search_tool',
-  'contact_form_tool'];
+  'contact_form_tool', 'resolve_after_seconds'];
 const ACTIONS_MAX = 16;
+// When the assistant resolves a conversation the visitor left (seconds; 0 never).
+const RESOLVE_CHOICES = [[3600, 'After 1 hour'], [4 * 3600, 'After 4 hours'], [86400, 'After a day'],
+  [3 * 86400, 'After 3 days'], [7 * 86400, 'After a week'], [0, 'Never']];
 
 /** The agents (default first); errors give []. */
 export function loadAgents(signal) {
@@ -107,7 +110,10 @@ function agentForm(readOnly) {
       field('system_prompt', 'System prompt', h('textarea', { rows: '8' }),
         'The assistant\'s instructions. Empty: the server\'s SYSTEM_PROMPT. Up to 16 KB.'),
       check('answer_in_visitor_language', 'Answer in the visitor\'s language',
-        'When the widget knows the visitor\'s language (their browser\'s), the assistant is asked to answer in it.')),
+        'When the widget knows the visitor\'s language (their browser\'s), the assistant is asked to answer in it.'),
+      field('resolve_after_seconds', 'Resolve by itself', h('select', null,
+        RESOLVE_CHOICES.map(([v, t]) => h('option', { value: String(v) }, t))),
+        'A conversation it answered, in which no person was asked for, counts as resolved by the assistant when the visitor has not written for this long. The visitor writing again reopens it.')),
     h('fieldset', null, h('legend', null, 'Knowledge'),
       field('knowledge_source_ids', 'Sources it answers from', h('div', { class: 'kb-sources', 'data-testid': 'agent-sources', tabindex: '-1' }),
         'Each question is searched in these first; the best passages go to the model, which cites them. Add sources on the Knowledge page.'),
@@ -193,6 +199,12 @@ function agentForm(readOnly) {
     controls.handoff_tool.checked = !!a.handoff_tool;
     controls.knowledge_search_tool.checked = !!a.knowledge_search_tool;
     controls.contact_form_tool.checked = !!a.contact_form_tool;
+    const after = Number(a.resolve_after_seconds ?? 86400);
+    // a value set through the API that is not a choice: shown as it is
+    if (!RESOLVE_CHOICES.some(([v]) => v === after)) {
+      controls.resolve_after_seconds.append(h('option', { value: String(after) }, `After ${after.toLocaleString()} seconds`));
+    }
+    controls.resolve_after_seconds.value = String(after);
     chosenActions = new Set(a.action_ids || []);
     drawActions();
     clear(keyStatus).append(keyBadge(!!a.api_key_set));
@@ -229,6 +241,7 @@ function agentForm(readOnly) {
     v.handoff_tool = controls.handoff_tool.checked;
     v.knowledge_search_tool = controls.knowledge_search_tool.checked;
     v.contact_form_tool = controls.contact_form_tool.checked;
+    v.resolve_after_seconds = Number(controls.resolve_after_seconds.value);
     if (actions) {
       v.action_ids = [...controls.action_ids.querySelectorAll('input:checked')].map((c) => c.value);
       if (v.action_ids.length > ACTIONS_MAX) errors.action_ids = `at most ${ACTIONS_MAX}`;

@@ -3,14 +3,16 @@
 // at a time. The list follows the live events (live.js): a row per
 // conversation named after its visitor, the visitor's last message, how long
 // ago, unread (bold, a dot) until opened here, the handoff and assignee; the
-// conversations waiting for a person pinned first. Filters and the search
-// stay in the hash's query (?widget=&q=&assignee=), with or without a thread.
+// conversations waiting for a person pinned first. Folders (open, snoozed,
+// resolved, all: convstate.js), filters and the search stay in the hash's
+// query (?state=&widget=&q=&assignee=), with or without a thread.
 
 import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
 import { onEvent } from './live.js';
 import {
   h, clear, lifetime, timeEl, relTimeEl, refreshRelTimes, plural, preview, downloadLink, viewError, cardTable,
 } from './dom.js';
+import { FOLDERS, inFolder, stateBadge } from './convstate.js';
 import { renderThread } from './thread.js';
 
 const PAGE = 25;
@@ -139,6 +141,7 @@ function inboxRow(c, names, href, isOpen) {
       text ? preview(text) : h('span', { class: 'muted' }, 'No messages')),
     h('span', { class: 'row-tags' },
       handoffBadge(handoff),
+      stateBadge(c),
       assigneeEl(c.assignee),
       c.contactId ? h('span', { class: 'badge badge-info', 'data-testid': 'conv-contact-marker' }, 'Contact') : null,
       widget ? h('span', { class: 'row-widget muted' }, widget) : null)));
@@ -149,7 +152,9 @@ function inboxRow(c, names, href, isOpen) {
 /* The list's filters from the hash's query. */
 function listFilters(params) {
   const assignee = params.get('assignee');
+  const folder = params.get('state');
   return {
+    folder: FOLDERS.some(([v]) => v === folder) ? folder : 'open',
     widget: params.get('widget') || '',
     q: (params.get('q') || '').trim(),
     assignee: ASSIGNEE_FILTERS.some(([v]) => v === assignee) ? assignee : '',
@@ -159,6 +164,7 @@ function listFilters(params) {
 /* The list's query string ("?widget=…&q=…", or ""). */
 function filterQuery(f) {
   const p = new URLSearchParams();
+  if (f.folder && f.folder !== 'open') p.set('state', f.folder);
   if (f.widget) p.set('widget', f.widget);
   if (f.q) p.set('q', f.q);
   if (f.assignee) p.set('assignee', f.assignee);
@@ -202,6 +208,10 @@ function listPane(ctx, initial, openId) {
     h('option', { value: '' }, 'All widgets'));
   const filter = h('div', { class: 'field field-inline' }, h('label', { for: 'conv-widget' }, 'Widget'), select);
   const assignee = assigneeFilter(state.assignee);
+  const folders = FOLDERS.map(([v, t]) => h('button', {
+    type: 'button', class: 'folder', 'data-folder': v, 'data-testid': `folder-${v}`, 'aria-pressed': String(v === state.folder),
+  }, t));
+  const folderBar = h('div', { class: 'folders', role: 'group', 'aria-label': 'Folders', 'data-testid': 'folders' }, folders);
 
   const exportBody = h('div', { class: 'menu-body' });
   const exportMenu = h('details', { class: 'menu', 'data-testid': 'export-menu' },
@@ -216,6 +226,7 @@ function listPane(ctx, initial, openId) {
   const el = h('section', { class: 'inbox-pane inbox-list-pane', 'aria-labelledby': 'inbox-title', 'data-testid': 'inbox-list' },
     h('div', { class: 'inbox-list-head' },
       h('div', { class: 'page-head' }, h('h1', { class: 'page-title', id: 'inbox-title', tabindex: '-1' }, 'Conversations'), count, exportMenu),
+      folderBar,
       searchForm,
       h('div', { class: 'inbox-filters' }, filter, assignee.field)),
     h('div', { class: 'inbox-list-scroll', 'data-testid': 'conv-scroll' },
@@ -276,6 +287,18 @@ function listPane(ctx, initial, openId) {
     showEmpty();
   }
 
+  // A row that no longer belongs in the folder goes (the count stays).
+  function leaveRow(id) {
+    const row = rows.get(id);
+    if (!row) return;
+    const focused = row.li.contains(document.activeElement);
+    row.li.remove();
+    rows.delete(id);
+    state.shown = Math.max(0, state.shown - 1);
+    showEmpty();
+    if (focused) qInput.focus();
+  }
+
   // The conversations waiting for a person first (in the order they are shown).
   function pin() {
     const all = [...list.children];
@@ -297,7 +320,7 @@ function listPane(ctx, initial, openId) {
     if (seq !== state.seq || state.q) return;
     for (const c of Array.isArray(d && d.conversations) ? d.conversations : []) {
       if (c && c._id && c.handoff === 'waiting_human' && (!state.widget || c.widgetId === state.widget)
-        && assigneeMatches(state.assignee, c, me)) putRow(c, 'top');
+        && assigneeMatches(state.assignee, c, me) && inFolder(state.folder, c)) putRow(c, 'top');
     }
     pin();
     if (rows.size) showEmpty();
@@ -322,7 +345,7 @@ function listPane(ctx, initial, openId) {
       dropRow(String(c._id));
       return;
     }
-    if (!c || !c._id || !['conversation', 'message', 'handoff', 'contact'].includes(type)) return;
+    if (!c || !c._id || !['conversation', 'message', 'handoff', 'contact', 'state'].includes(type)) return;
     const id = String(c._id);
     const upd = { ...c };
     delete upd.unread; // the stream is everyone's; unread is this person's
@@ -337,8 +360,10 @@ function listPane(ctx, initial, openId) {
       if (seen) api(endpoints.convRead(id), { method: 'POST' }).catch(() => {});
     } else if (type === 'conversation' && !rows.has(id)) upd.unread = upd.unread ?? false;
     if (type === 'contact' && d.contact && d.contact._id && !upd.contactId) upd.contactId = d.contact._id;
-    const mine = !state.q && (!state.widget || c.widgetId === state.widget) && assigneeMatches(state.assignee, c, me);
-    if (rows.has(id)) putRow(upd, mine && (type === 'message' || type === 'conversation') ? 'top' : null);
+    const mine = !state.q && (!state.widget || c.widgetId === state.widget) && assigneeMatches(state.assignee, c, me)
+      && inFolder(state.folder, c);
+    if (rows.has(id) && c.state && !inFolder(state.folder, c)) leaveRow(id);
+    else if (rows.has(id)) putRow(upd, mine && (type === 'message' || type === 'conversation') ? 'top' : null);
     else if (mine) {
       putRow(upd, 'top');
       if (type === 'conversation') {
@@ -375,6 +400,7 @@ function listPane(ctx, initial, openId) {
     try {
       data = await api(endpoints.conversations({
         limit: PAGE, cursor: reset ? '' : state.cursor, widget: state.widget, q: state.q, assignee: state.assignee,
+        state: state.folder === 'all' ? '' : state.folder,
       }), { signal: ctx.signal });
     } catch (e) {
       if (isAbort(e) || seq !== state.seq) return;
@@ -405,12 +431,17 @@ function listPane(ctx, initial, openId) {
       status.textContent = state.cursor
         ? `${plural(state.shown, 'match', 'matches')} so far. Older conversations have not been searched yet.`
         : `${plural(state.shown, 'match', 'matches')}.`;
+    } else if (state.folder !== 'all') {
+      // total counts every folder: say what this one shows
+      status.textContent = state.shown > 0 ? `Showing ${state.shown.toLocaleString()}${state.cursor ? ' so far' : ''}.` : '';
     } else {
       status.textContent = state.shown > 0 ? `Showing ${state.shown.toLocaleString()} of ${state.total.toLocaleString()}.` : '';
     }
     if (state.shown === 0) {
       if (state.q) empty.textContent = state.cursor ? 'No matches yet. Search further to look at older conversations.' : 'No matches.';
       else if (state.assignee) empty.textContent = 'No conversations match this filter.';
+      else if (state.folder !== 'all' && state.folder !== 'open') empty.textContent = `No ${state.folder} conversations.`;
+      else if (state.folder === 'open' && state.total > 0) empty.textContent = 'No open conversations: all caught up.';
       else empty.textContent = state.widget ? 'No conversations for this widget yet.' : 'No conversations yet.';
       empty.hidden = false;
     } else {
@@ -450,6 +481,15 @@ function listPane(ctx, initial, openId) {
     renderExport();
     load(true);
   });
+  for (const b of folders) {
+    b.addEventListener('click', () => {
+      if (state.folder === b.dataset.folder) return;
+      state.folder = b.dataset.folder;
+      for (const x of folders) x.setAttribute('aria-pressed', String(x === b));
+      syncUrl();
+      load(true);
+    });
+  }
   assignee.select.addEventListener('change', () => {
     state.assignee = assignee.select.value;
     syncUrl();
@@ -476,6 +516,7 @@ function listPane(ctx, initial, openId) {
     start,
     dropRow,
     markRead,
+    onState: (c) => onLive('state', { conversation: c }),
     query: () => filterQuery(state),
     rowLink: (id) => { const r = rows.get(id); return r ? r.li.querySelector('a') : null; },
     // The open conversation (null: none): its row marked, the others' links kept.
@@ -486,12 +527,13 @@ function listPane(ctx, initial, openId) {
     },
     // Filters from a hash changed by hand (back, forward): loaded again.
     setFilters(f) {
-      if (f.widget === state.widget && f.q === state.q && f.assignee === state.assignee) return;
+      if (f.widget === state.widget && f.q === state.q && f.assignee === state.assignee && f.folder === state.folder) return;
       Object.assign(state, f);
       qInput.value = f.q;
       clearBtn.hidden = !f.q;
       select.value = f.widget;
       assignee.select.value = f.assignee;
+      for (const x of folders) x.setAttribute('aria-pressed', String(x.dataset.folder === f.folder));
       renderExport();
       load(true);
     },
@@ -550,6 +592,8 @@ export async function renderInbox(main, ctx, id) {
       backHref: `#/conversations${list.query()}`,
       onOpened: () => list.markRead(tid),
       onDeleted: (x) => list.dropRow(x),
+      // resolved, snoozed or reopened here: the row follows its folder
+      onState: (c) => list.onState(c),
     }).then((t) => {
       // On a phone the list is gone: the thread's title takes the focus.
       if (t && focus && thread === mine && !list.el.offsetParent) t.title.focus();

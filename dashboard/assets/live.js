@@ -1,7 +1,7 @@
 // Live updates: one EventSource on /v1/admin/events for the whole
 // application (docs/dashboard.md). Views subscribe with onEvent(fn); fn gets
 // (type, data) for the stream's events (conversation, message, handoff,
-// contact, conversation_deleted), 'reset' when events may have been missed (the server's reset,
+// contact, conversation_deleted, state), 'reset' when events may have been missed (the server's reset,
 // or a new stream's "ready": reload what you show), 'mode' when the stream goes up or down and, while the
 // stream is down, 'poll' every POLL_MS (the views fetch again, as before
 // the stream). The stream falls back to that polling only after FAILS_MAX
@@ -161,7 +161,7 @@ function notifyWaiting(c) {
 
 /* ---- the stream ---- */
 
-const TYPES = ['conversation', 'message', 'handoff', 'contact', 'conversation_deleted', 'reset', 'ready'];
+const TYPES = ['conversation', 'message', 'handoff', 'contact', 'conversation_deleted', 'state', 'reset', 'ready'];
 
 function connect() {
   window.clearTimeout(retryTimer);

@@ -14,6 +14,7 @@ import {
 import { visitorDetails } from './visitor.js';
 import { cannedPicker } from './canned.js';
 import { assigneeEl, visitorLabel } from './conversations.js';
+import { stateControl } from './convstate.js';
 
 const TYPING_EVERY_MS = 3000; // typing true again at most this often while typing
 const TYPING_IDLE_MS = 4000; // typing false after this long without a keystroke
@@ -431,9 +432,12 @@ export async function renderThread(pane, ctx, id, hooks) {
 
   const title = h('h2', { class: 'thread-title', id: 'thread-title', tabindex: '-1', 'data-testid': 'thread-title' }, who);
   const widgetName = widget ? names.get(widget.id) : (conv.widgetId || '');
+  const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true, tabindex: '-1' });
+  const convState = stateControl(id, actionError, (c) => hooks.onState && hooks.onState(c));
+  convState.show(conv);
   pane.querySelector('.thread-head').append(h('div', { class: 'thread-heading' }, title,
     h('p', { class: 'thread-sub' }, h('code', { 'data-testid': 'thread-session' }, conv.sessionId || id),
-      widgetName ? ` · ${widgetName}` : '')));
+      widgetName ? ` · ${widgetName}` : '')), convState.el);
 
   const updated = timeEl(conv.updatedAt);
   const countEl = h('span', null, (Number(conv.messageCount) || 0).toLocaleString());
@@ -451,7 +455,6 @@ export async function renderThread(pane, ctx, id, hooks) {
     metaRow('Rating', ratingDd, 'conv-rating'));
   const visitor = visitorDetails(data.visitor || conv.visitor);
 
-  const actionError = h('p', { class: 'alert alert-error', role: 'alert', 'data-testid': 'action-error', hidden: true, tabindex: '-1' });
   const assign = assignControl(ctx, id, choices, actionError);
   assign.show(conv.assignee);
   const del = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-conv' }, 'Delete conversation');
@@ -544,6 +547,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     if (c.rating !== undefined) clear(ratingDd).append(ratingEl(c.rating));
     if (c.handoff) dock.set(c.handoff, true);
     if (c.assignee !== undefined && posts === assign.posts()) assign.show(c.assignee);
+    if (c.state) convState.show(c);
   }
   async function poll() {
     if (busy || stopped || ctx.signal.aborted) return;
