@@ -14,7 +14,7 @@
 
 static const char conv_header[] = "id,widgetId,sessionId,contactId,"
     "createdAt,updatedAt,messageCount,lastMessage,handoff,rating,"
-    "ratingComment\r\n";
+    "ratingComment,state,snoozedUntil,resolvedBy,resolvedAt\r\n";
 static const char msg_header[] = "id,conversationId,role,status,content,"
     "createdAt,promptTokens,completionTokens,name,feedback,sources,"
     "knowledge,arguments,durationMs\r\n";
@@ -233,6 +233,15 @@ exprow_conv(struct penc *e, enum export_format fmt, const struct st_conv *cv)
 		{ "rating", COL_OPT, NULL, cv->rating },
 		{ "ratingComment", COL_ID, cv->rating != 0 ?
 		    cv->rating_comment : NULL, 0 },
+		/* Open, snoozed until, resolved by whom and when. */
+		{ "state", COL_TEXT, st_conv_state_name(cv->conv_state), 0 },
+		{ "snoozedUntil", COL_OPT, NULL,
+		    cv->conv_state == ST_STATE_SNOOZED ? cv->snoozed_until : 0 },
+		{ "resolvedBy", COL_ID, cv->conv_state == ST_STATE_RESOLVED &&
+		    cv->resolved_by != ST_RESOLVED_NONE ?
+		    st_resolved_by_name(cv->resolved_by) : NULL, 0 },
+		{ "resolvedAt", COL_OPT, NULL,
+		    cv->conv_state == ST_STATE_RESOLVED ? cv->resolved_at : 0 },
 	};
 
 	exprow_session(cv->session, session);

@@ -363,29 +363,63 @@ cmd_user_list(void)
 }
 
 /*
+ * Where the installed units (systemd/) put storaged's socket: its
+ * RuntimeDirectory, whatever the install's prefix.
+ */
+#define INSTALLED_SOCK	"/run/parley/storaged.sock"
+
+/*
+ * The socket the installed units serve, when nothing names an address
+ * (no -S, --storaged, PARLEY_STORAGED or PARLEY_RUN_DIR) and the
+ * development default (set, from PARLEY_RUN_DIR's default) is not
+ * there: then an installed parleyctl finds the installed storaged by
+ * itself. NULL otherwise.
+ */
+static const char *
+installed_sock(const struct settings *set)
+{
+	struct stat st;
+
+	if (args.storaged != NULL || getenv("PARLEY_STORAGED") != NULL ||
+	    getenv("PARLEY_RUN_DIR") != NULL || set->nstoraged != 1 ||
+	    set->storaged[0].kind != STADDR_UNIX ||
+	    stat(set->storaged[0].path, &st) == 0 ||
+	    stat(INSTALLED_SOCK, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return NULL;
+	return INSTALLED_SOCK;
+}
+
+/*
  * The addresses to try into l (*n of them): -S's socket alone, else
  * PARLEY_STORAGED (or --storaged; the socket in PARLEY_RUN_DIR unless
- * either is set); *ctx the cluster's client context when one is tls://.
+ * either is set, or the installed one: installed_sock); *ctx the
+ * cluster's client context when one is tls://.
  */
 static void
 storaged_addrs(struct staddr *l, size_t *n, SSL_CTX **ctx)
 {
 	char err[SETTINGS_ERR_MAX], one[STADDR_PATH_MAX + 8];
 	struct settings set;
+	const char *sock = args.sock;
 
 	*ctx = NULL;
-	if (args.sock != NULL) {
-		if ((size_t)snprintf(one, sizeof(one), "unix:%s", args.sock) >=
+	/* -S alone reads no setting: a bad one elsewhere does not stop it. */
+	if (sock == NULL) {
+		if (settings_parse_for(&set, SETTINGS_P_CTL, settings_env,
+		    NULL, err, sizeof(err)) < 0)
+			die("%s", err);
+		if ((sock = installed_sock(&set)) != NULL)
+			settings_free(&set);
+	}
+	if (sock != NULL) {
+		if ((size_t)snprintf(one, sizeof(one), "unix:%s", sock) >=
 		    sizeof(one))
-			die("-S: %s: the socket path is too long", args.sock);
+			die("-S: %s: the socket path is too long", sock);
 		if (staddr_parse(one, strlen(one), l, err, sizeof(err)) < 0)
 			die("-S: %s", err);
 		*n = 1;
 		return;
 	}
-	if (settings_parse_for(&set, SETTINGS_P_CTL, settings_env, NULL, err,
-	    sizeof(err)) < 0)
-		die("%s", err);
 	*n = set.nstoraged;
 	memcpy(l, set.storaged, *n * sizeof(*l));
 	if (args.storaged != NULL && staddr_list_parse(args.storaged, l,

@@ -151,8 +151,8 @@ describe('feedback on answers and ratings, 2 workers', () => {
     assert.deepEqual([crow.rating, crow.ratingComment], [5, 'Even better, thanks']);
     r = await p.admin(`/v1/admin/export?format=csv&rows=conversations&conversation=${convId}`);
     const [head, line] = r.text.trim().split('\r\n');
-    assert.ok(head.endsWith(',rating,ratingComment'), head);
-    assert.ok(line.endsWith(',5,Even better, thanks') || line.endsWith(',5,"Even better, thanks"'), line);
+    assert.ok(head.endsWith(',rating,ratingComment,state,snoozedUntil,resolvedBy,resolvedAt'), head);
+    assert.ok(line.endsWith(',5,"Even better, thanks",open,,,'), line);
     r = await p.admin(`/v1/admin/export?format=csv&rows=messages&conversation=${convId}`);
     assert.ok(r.text.split('\r\n')[0].endsWith(',name,feedback,sources,knowledge,arguments,durationMs'));
     // An answer's thumb, then no source and no knowledge search (the default agent).

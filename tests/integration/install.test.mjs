@@ -212,6 +212,20 @@ describe('make install', () => {
       assert.equal(typeof JSON.parse(out), 'object');
     });
 
+    test('the installed parleyctl finds the installed socket by itself', async () => {
+      // /run/parley/storaged.sock, the units' socket, in a mount namespace
+      // of the test's own (a tmpfs over /run): the host's /run untouched.
+      const ctl = path.join(SBIN, 'parleyctl');
+      const script = 'mount -t tmpfs tmpfs /run && mkdir /run/parley && ' +
+        'ln -s "$SOCK" /run/parley/storaged.sock && cd / && exec "$CTL" stats --json';
+      const out = await new Promise((resolve, reject) => {
+        execFile('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script],
+          { timeout: 30000, env: { PATH: process.env.PATH, SOCK: p.sockPath, CTL: ctl } },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+      });
+      assert.equal(typeof JSON.parse(out), 'object');
+    });
+
     test('a chat turn', async () => {
       const r = await chat(p, sid('install'), 'hello from the installed tree');
       assert.equal(r.status, 200, r.text);

@@ -34,6 +34,7 @@ function bodyFor(method, p) {
   if (p.endsWith('/messages')) return { content: 'B writes here', name: 'Bea' };
   if (p.endsWith('/typing')) return { typing: true };
   if (p.endsWith('/assign')) return { user_id: null };
+  if (method === 'PATCH' && p === '/v1/admin/conversations/:id') return { state: 'resolved' };
   if (p.startsWith('/v1/admin/users/')) return { role: 'agent' };
   if (p.endsWith('/reset-id')) return undefined;
   if (p.startsWith('/v1/admin/agents')) return { name: 'B agent' };

@@ -209,26 +209,34 @@ test_export_rows(void **state)
 	c.handoff = ST_HANDOFF_WAITING;
 	c.rating = 4;		/* issue 26: the visitor's rating */
 	c.rating_comment = strdup("ok, thanks");
+	c.conv_state = ST_STATE_RESOLVED;
+	c.resolved_by = ST_RESOLVED_ASSISTANT;
+	c.resolved_at = 1700000000600;
 	assert_non_null(c.rating_comment);
 	assert_int_equal(exprow_conv(&b, fmt, &c), 0);
 	st_conv_free(&c);
 	assert_string_equal(text(&b),
 	    "id,widgetId,sessionId,contactId,createdAt,updatedAt,"
-	    "messageCount,lastMessage,handoff,rating,ratingComment\r\n"
+	    "messageCount,lastMessage,handoff,rating,ratingComment,state,"
+	    "snoozedUntil,resolvedBy,resolvedAt\r\n"
 	    "00000000000000000000000000000001,default,sha256:abe633f3a47a2758174eabe9,,1700000000001,"
-	    "1700000000501,2,\"hi, \"\"you\"\"\",ai,,\r\n"
+	    "1700000000501,2,\"hi, \"\"you\"\"\",ai,,,open,,,\r\n"
 	    "{\"id\":\"00000000000000000000000000000001\","
 	    "\"widgetId\":\"default\",\"sessionId\":\"sha256:abe633f3a47a2758174eabe9\","
 	    "\"contactId\":\"0000000000000000000000000000abcd\","
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
 	    "\"messageCount\":2,\"lastMessage\":\"hi, \\\"you\\\"\","
-	    "\"handoff\":\"ai\",\"rating\":null,\"ratingComment\":null}\n"
+	    "\"handoff\":\"ai\",\"rating\":null,\"ratingComment\":null,"
+	    "\"state\":\"open\",\"snoozedUntil\":null,\"resolvedBy\":null,"
+	    "\"resolvedAt\":null}\n"
 	    "{\"id\":\"00000000000000000000000000000002\","
 	    "\"widgetId\":\"default\",\"sessionId\":\"sha256:2b8ea975811361aee25cfeb5\","
 	    "\"contactId\":null,\"createdAt\":1700000000002,"
 	    "\"updatedAt\":1700000000502,\"messageCount\":0,"
 	    "\"lastMessage\":\"\",\"handoff\":\"waiting_human\","
-	    "\"rating\":4,\"ratingComment\":\"ok, thanks\"}\n");
+	    "\"rating\":4,\"ratingComment\":\"ok, thanks\","
+	    "\"state\":\"resolved\",\"snoozedUntil\":null,"
+	    "\"resolvedBy\":\"assistant\",\"resolvedAt\":1700000000600}\n");
 	penc_free(&b);
 
 	penc_init(&b);
@@ -295,14 +303,16 @@ test_ctl_rows(void **state)
 	assert_int_equal(exprow_conv(&e, EXPORT_JSONL, &c), 0);
 	assert_string_equal(text(&e), "id,widgetId,sessionId,contactId,"
 	    "createdAt,updatedAt,messageCount,lastMessage,handoff,rating,"
-	    "ratingComment\r\n"
+	    "ratingComment,state,snoozedUntil,resolvedBy,resolvedAt\r\n"
 	    "00112233445566778899aabbccddeeff,default,sha256:e8bc163c82eee18733288c7d,,1,2,3,"
-	    "\"'=SUM(A1), \"\"hi\"\"\n\xef\xbf\xbd\",ai,,\r\n"
+	    "\"'=SUM(A1), \"\"hi\"\"\n\xef\xbf\xbd\",ai,,,open,,,\r\n"
 	    "{\"id\":\"00112233445566778899aabbccddeeff\",\"widgetId\":"
 	    "\"default\",\"sessionId\":\"sha256:e8bc163c82eee18733288c7d\",\"contactId\":null,"
 	    "\"createdAt\":1,\"updatedAt\":2,\"messageCount\":3,"
 	    "\"lastMessage\":\"=SUM(A1), \\\"hi\\\"\\n\xef\xbf\xbd\","
-	    "\"handoff\":\"ai\",\"rating\":null,\"ratingComment\":null}\n");
+	    "\"handoff\":\"ai\",\"rating\":null,\"ratingComment\":null,"
+	    "\"state\":\"open\",\"snoozedUntil\":null,\"resolvedBy\":null,"
+	    "\"resolvedAt\":null}\n");
 	penc_free(&e);
 
 	memset(&m, 0, sizeof(m));

@@ -433,8 +433,8 @@ test_export_backpressure(void **state)
 	/* The header row first, although the first page came with rows. */
 	assert_true(strncmp(r.body, "id,widgetId,sessionId,contactId,"
 	    "createdAt,updatedAt,messageCount,lastMessage,handoff,rating,"
-	    "ratingComment\r\n"
-	    "00000000000000000000000000000001,", 140) == 0);
+	    "ratingComment,state,snoozedUntil,resolvedBy,resolvedAt\r\n"
+	    "00000000000000000000000000000001,", 181) == 0);
 	assert_non_null(strstr(r.body, "000000000000000000000000000001f4"));
 	tresp_free(&r);
 }
