@@ -12,7 +12,7 @@ export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img
   "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export const CONV_FIELDS = ['id', 'widgetId', 'sessionId', 'contactId', 'createdAt', 'updatedAt', 'messageCount', 'lastMessage', 'handoff',
-  'rating', 'ratingComment'];
+  'rating', 'ratingComment', 'state', 'snoozedUntil', 'resolvedBy', 'resolvedAt'];
 export const MSG_FIELDS = ['id', 'conversationId', 'role', 'status', 'content', 'createdAt', 'promptTokens', 'completionTokens', 'name',
   'feedback', 'sources', 'knowledge', 'arguments', 'durationMs'];
 
@@ -188,6 +188,7 @@ export function convRow(c) {
     id: c._id, widgetId: c.widgetId, sessionId: c.sessionId, contactId: c.contactId ?? null,
     createdAt: c.createdAt, updatedAt: c.updatedAt, messageCount: c.messageCount, lastMessage: c.lastMessage ?? null,
     handoff: c.handoff, rating: c.rating ? c.rating.score : null, ratingComment: c.rating && c.rating.comment ? c.rating.comment : null,
+    state: c.state, snoozedUntil: c.snoozed_until, resolvedBy: c.resolved_by, resolvedAt: c.resolved_at,
   };
 }
 
