@@ -293,7 +293,7 @@ floor_div(int64_t a, int64_t b)
 }
 
 /* Days since 1970-01-01 of y-m-d (proleptic Gregorian; H. Hinnant's). */
-static int64_t
+int64_t
 days_from_civil(int64_t y, int m, int d)
 {
 	int64_t era, yoe, doy, doe;
@@ -306,20 +306,31 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-/* The year of day z (days since 1970-01-01). */
-static int64_t
-year_of_days(int64_t z)
+void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
-	int64_t era, doe, yoe, y, doy, mp;
+	int64_t era, doe, yoe, doy, mp;
 
 	z += 719468;
 	era = floor_div(z, 146097);
 	doe = z - era * 146097;
 	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
 	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	mp = (5 * doy + 2) / 153;
-	return y + (mp >= 10);
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* The year of day z (days since 1970-01-01). */
+static int64_t
+year_of_days(int64_t z)
+{
+	int64_t y;
+	int m, d;
+
+	civil_from_days(z, &y, &m, &d);
+	return y;
 }
 
 static int

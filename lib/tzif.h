@@ -57,6 +57,9 @@ struct tzinfo {
  */
 int tzif_parse(const uint8_t *p, size_t len, struct tzinfo *tz);
 void tzif_free(struct tzinfo *tz);
+/* Days since 1970-01-01 of the proleptic Gregorian y-m-d, and back. */
+int64_t days_from_civil(int64_t y, int m, int d);
+void civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 /* The offset (seconds east of UTC) in force at the UTC instant t (seconds). */
 int32_t tzif_offset(const struct tzinfo *tz, int64_t t);
 /*

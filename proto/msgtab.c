@@ -164,6 +164,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_conv_assign_req, &pl_handoff_set_rep },
 	{ PROTO_ST_CONV_STATE, "ST_CONV_STATE", W, S, 1, 0, 1,
 	    &pl_conv_state_req, &pl_handoff_set_rep },
+	{ PROTO_ST_REPORT_GET, "ST_REPORT_GET", W, S, 0, 0, 1,
+	    &pl_report_get_req, &pl_report_rep },
 	/* The notifier's: the assistant's resolutions that are due. */
 	{ PROTO_ST_CONV_RESOLVE_DUE, "ST_CONV_RESOLVE_DUE", W, S, 1, 0, 0,
 	    &pl_limit_req, &pl_u8_rep },

@@ -236,7 +236,9 @@ enum proto_type {
 
 	PROTO_ST_CONV_STATE = 0xa8,
 	PROTO_ST_CONV_RESOLVE_DUE = 0xa9,
-	PROTO_TYPE_MAX = 0xaa,	/* free: 0x7f */
+	/* reports: the rollups of outcomes (reportmsg.h) */
+	PROTO_ST_REPORT_GET = 0xaa,
+	PROTO_TYPE_MAX = 0xab,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -1429,6 +1429,32 @@ static const struct pfield f_fb_summary[] = {
 };
 PLAYOUT(pl_fb_summary, struct st_fb_summary, f_fb_summary);
 
+/* ------------------------------------------------------------- reports */
+
+static const struct pfield f_report_get_req[] = {
+	PFU64(struct st_report_get_req, from),
+	PFU64(struct st_report_get_req, to),
+	PFCLIP(struct st_report_get_req, widget, ST_WIDGET_MAX),
+	PFCLIP(struct st_report_get_req, agent, ST_ID_HEX),
+};
+PLAYOUT(pl_report_get_req, struct st_report_get_req, f_report_get_req);
+
+#define REPORT_PF(m)	PFU64(struct st_report_row, v[ST_RC_##m]),
+static const struct pfield f_report_row[] = {
+	PFU32(struct st_report_row, hour),
+	PFSTR(struct st_report_row, agent, ST_ID_HEX),
+	ST_REPORT_COUNTS(REPORT_PF)
+};
+#undef REPORT_PF
+static PLAYOUT(pl_report_row, struct st_report_row, f_report_row);
+
+static const struct pfield f_report_rep[] = {
+	PFLIST(struct st_report_rep, rows, n, ST_REPORT_ROWS_MAX,
+	    pl_report_row),
+	PFU8(struct st_report_rep, ready),
+};
+PLAYOUT(pl_report_rep, struct st_report_rep, f_report_rep);
+
 /* ------------------------------------------------------------- actions */
 
 static const struct pfield f_action_update_req[] = {

@@ -24,6 +24,7 @@
 #include "actionmsg.h"
 #include "agentmsg.h"
 #include "kbmsg.h"
+#include "reportmsg.h"
 #include "ctlmsg.h"
 #include "dashmsg.h"
 #include "feedbackmsg.h"
@@ -831,7 +832,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_widgets, pl_agent_update_req, pl_agents, pl_agent_delete_rep,
     pl_org_update_req, pl_orgs,
     pl_handoff_set_req, pl_handoff_set_rep, pl_agent_msg_req,
-    pl_conv_assign_req, pl_conv_state_req,
+    pl_conv_assign_req, pl_conv_state_req, pl_report_get_req, pl_report_rep,
     pl_typing_req, pl_request_human_rep, pl_ev_subscribe_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
     pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,
@@ -1003,6 +1004,9 @@ union st_any {
 	struct st_action_update_req actu;
 	struct st_actions actl;
 	struct st_action_tools_req actt;
+	/* reports (reportmsg.h) */
+	struct st_report_get_req rpq;
+	struct st_report_rep rp;
 };
 
 #endif

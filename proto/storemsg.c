@@ -30,7 +30,8 @@ conv_refused(const void *rec)
 
 	return c->unread > 1 || c->rating > ST_RATING_MAX ||
 	    c->conv_state > ST_CONV_STATE_MAX ||
-	    c->resolved_by > ST_RESOLVED_BY_MAX || c->handed_off > 1;
+	    c->resolved_by > ST_RESOLVED_BY_MAX || c->handed_off > 1 ||
+	    c->reported > 1;
 }
 
 static int

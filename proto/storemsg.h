@@ -244,6 +244,15 @@ int pdec_visitor(struct pdec *, struct st_visitor *);
  *                         assistant no longer resolves it by itself
  *   resolve_due           when the assistant resolves it (its key in the
  *                         conv_resolve index, convstate.c); 0 none
+ *   agent_id, visitor_msgs, answers, prompt_tokens, completion_tokens,
+ *   asked_at, person_at, reported  what the reports count of it
+ *                         (reportmsg.h): the agent that answered its first
+ *                         message ("" the default one), its visitor's
+ *                         messages, the answers and their tokens, when a
+ *                         person was first asked for and first answered (0
+ *                         never); reported 1 once its counts are in the
+ *                         rollups (a new one at once; an older one when
+ *                         the backfill reaches it)
  */
 #define ST_RATING_MAX		5
 /* A conversation's state (st_conv.conv_state). */
@@ -304,7 +313,18 @@ int st_resolved_by_parse(const char *);
 	    ST_RESOLVED_BY_MAX, 0)					\
 	F(TIME, resolved_at, "resolved_at", 8, RF_RO, RF_ADM, 0, 0)	\
 	F(BOOL, handed_off, "handed_off", 8, RF_RO, RF_ADM, 1, 0)	\
-	F(TIME, resolve_due, "resolve_due", 8, RF_RO, RF_HID, 0, 0)
+	F(TIME, resolve_due, "resolve_due", 8, RF_RO, RF_HID, 0, 0)	\
+	F(BUF, agent_id, "agent_id", 8, RF_RO, RF_ADM, ST_ID_HEX, 0)	\
+	F(U32, visitor_msgs, "visitor_messages", 8, RF_RO, RF_ADM,	\
+	    UINT32_MAX, 0)						\
+	F(U32, answers, "answers", 8, RF_RO, RF_ADM, UINT32_MAX, 0)	\
+	F(U32, prompt_tokens, "prompt_tokens", 8, RF_RO, RF_ADM,	\
+	    UINT32_MAX, 0)						\
+	F(U32, completion_tokens, "completion_tokens", 8, RF_RO, RF_ADM, \
+	    UINT32_MAX, 0)						\
+	F(TIME, asked_at, "handoff_requested_at", 8, RF_RO, RF_ADM, 0, 0) \
+	F(TIME, person_at, "person_answered_at", 8, RF_RO, RF_ADM, 0, 0) \
+	F(BOOL, reported, "reported", 8, RF_RO, RF_HID, 1, 0)
 
 /*
  * VISITOR, the conversation's own kind: struct st_visitor visitor, its

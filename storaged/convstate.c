@@ -61,9 +61,10 @@ conv_state_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
 		return;
 	state_open(c);
 	resolve_unarm(t, cid, c);
-	if (c->handed_off || t->resolve_after_s == 0)
+	if (c->handed_off || t->agent == NULL ||
+	    t->agent->resolve_after_s == 0)
 		return;
-	c->resolve_due = now + (uint64_t)t->resolve_after_s * 1000;
+	c->resolve_due = now + (uint64_t)t->agent->resolve_after_s * 1000;
 	due_key(k, c->resolve_due, cid);
 	db_put(t, t->st->conv_resolve, k, sizeof(k), &rec_version, 1,
 	    "put resolve due");

@@ -30,6 +30,7 @@
 #include "agentmsg.h"
 #include "convstate.h"
 #include "dashmsg.h"
+#include "reports.h"
 #include "log.h"
 #include "random.h"
 #include "storeint.h"
@@ -93,10 +94,22 @@ conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
     const struct st_conv *c)
 {
 	struct st_conv rec = *c;	/* shallow: encoded only */
+	struct st_conv old;
+	int rc;
 
+	if (t->err)
+		return;
 	/* What storaged fills when it answers is never stored. */
 	rec.visitor_name[0] = '\0';
 	rec.unread = 0;
+	/* The record stored: what the reports counted of it. */
+	if ((rc = rec_load(t, t->st->convs, id, ID_LEN, &st_conv_layout, &old,
+	    "conversation")) < 0)
+		return;
+	rec.reported = rc == 1 ? 1 : (old.reported || c->reported);
+	report_conv_saved(t, rc == 0 ? &old : NULL, &rec);
+	if (rc == 0)
+		st_conv_free(&old);
 	rec_put_rows(t, t->st->convs, id, ID_LEN, &st_conv_layout, &rec,
 	    "put conversation");
 }
@@ -346,6 +359,9 @@ conv_open_unsaved(struct store_txn *t, const char *widget,
 	else if (conv_widget_org(t, widget, c.org) < 0)
 		return t->err;
 	c.created_at = c.updated_at = t->st->now();
+	/* Counted under the agent that answers its first message. */
+	if (t->agent != NULL)
+		strlcpy(c.agent_id, t->agent->id, sizeof(c.agent_id));
 	if (contact_id[0] != '\0' && proto_hex_decode(contact_id, ccid, ID_LEN) == 0) {
 		strlcpy(c.contact_id, contact_id, sizeof(c.contact_id));
 		memcpy(cckey, ccid, ID_LEN);
@@ -472,6 +488,7 @@ msg_append_to(struct store_txn *t, struct st_msg *m,
 		conv_state_visitor(t, cid, c, now);
 	} else if (strcmp(m->role, "agent") == 0)
 		conv_state_person(t, cid, c);
+	report_msg_counted(c, m);
 	conv_save(t, cid, c);
 	if (t->err) {
 		st_conv_free(c);
@@ -518,7 +535,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
  * order: visit(t, key, record, arg) says 0 go on, 1 stop (t failed to
  * stop on an error). 0, or -1 with t failed.
  */
-static int
+int
 msgs_walk(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t from,
     int (*visit)(struct store_txn *, const MDB_val *, const MDB_val *,
     void *), void *arg)

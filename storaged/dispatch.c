@@ -14,6 +14,7 @@
 #include "feedbackstore.h"
 #include "agentstore.h"
 #include "convstate.h"
+#include "reports.h"
 #include "contactstore.h"
 #include "dashstore.h"
 #include "dispatch.h"
@@ -676,7 +677,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	    org) == 0 && wres != ST_WS_OK)
 		reply_begin_no(r, type, store_chat_refused(wres), retry);
 	else if (t.err == 0) {
-		t.resolve_after_s = a.resolve_after_s;
+		t.agent = &a;
 		if (store_chat_begin(&t, q->widget, q->session, org, q->content,
 		    store_chat_history(&a, q->history_max),
 		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
@@ -1021,7 +1022,7 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 		if (counted == 0 &&
 		    store_begin_agent(&t, &wb.widget, &a) == 0) {
 			agent = 1;
-			t.resolve_after_s = a.resolve_after_s;
+			t.agent = &a;
 			store_ws_begin_run(&t, &wb, q->content,
 			    store_chat_history(&a, q->history_max),
 			    DISPATCH_CHAT_HISTORY_BYTES);
@@ -1461,6 +1462,23 @@ op_conv_state(struct dbatch *b, uint16_t type, const void *req,
 			}
 		}
 		st_conv_free(&rep.conv);
+	}
+	req_end(&t, r);
+}
+
+/* The reports' rows of who asks's organisation. */
+void
+op_report_get(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	struct st_report_rep rep;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_report_get(&t, req, &rep) == 0) {
+		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
 	}
 	req_end(&t, r);
 }

@@ -168,6 +168,9 @@ store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
 	/* A person asked for, or answering: the assistant resolves it no more. */
 	if (state != ST_HANDOFF_AI)
 		conv_state_person(t, cid, c);
+	/* When a person was first asked for: the first response's start. */
+	if (state == ST_HANDOFF_WAITING && c->asked_at == 0)
+		c->asked_at = t->st->now();
 	if (assign) {
 		strlcpy(c->assignee, by->user, sizeof(c->assignee));
 		strlcpy(c->assignee_name, by->name, sizeof(c->assignee_name));

@@ -21,5 +21,6 @@ const struct store_module *const store_modules[] = {
 	&inbox_module,		/* its read marks (issue 24) */
 	&feedback_module,	/* its feedback counts (issue 26) */
 	&convstate_module,	/* the assistant's resolutions */
+	&report_module,		/* the reports' rollups; their backfill */
 	NULL,
 };

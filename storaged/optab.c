@@ -104,6 +104,7 @@ static const struct optab rows[PROTO_TYPE_MAX] = {
 	ROW(PROTO_ST_CONV_STATE, OPT_STORE, .run = op_conv_state,
 	    .target = AUD_REQ, .pick = audit_pick_state),
 	ROW(PROTO_ST_CONV_RESOLVE_DUE, OPT_STORE, .run = op_resolve_due),
+	ROW(PROTO_ST_REPORT_GET, OPT_STORE, .run = op_report_get),
 	ROW(PROTO_ST_ORG_CREATE, OPT_STORE, .run = op_entity,
 	    .ent = &store_org_entity),
 	ROW(PROTO_ST_ORG_UPDATE, OPT_STORE, .run = op_entity,

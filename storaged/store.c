@@ -751,6 +751,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "action_order", offsetof(struct store, action_order) },
 	/* the conversations the assistant resolves (convstate.c) */
 	{ "conv_resolve", offsetof(struct store, conv_resolve) },
+	/* the reports' rollups (reports.c) */
+	{ "report_hours", offsetof(struct store, report_hours) },
 };
 
 MDB_dbi *

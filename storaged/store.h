@@ -85,11 +85,12 @@ struct store_txn {
 	 */
 	const struct st_visitor *visitor;
 	/*
-	 * The turn's agent's resolve_after_s (the chat's begins): a visitor
-	 * message arms the assistant's resolution this long after it; 0
-	 * (any other request) never.
+	 * The turn's agent (the chat's begins; NULL for any other request):
+	 * a new conversation is counted under it in the reports, and a
+	 * visitor's message arms the assistant's resolution its
+	 * resolve_after_s later.
 	 */
-	uint32_t resolve_after_s;
+	const struct st_agent *agent;
 };
 
 /* What store_conv_list() returns. */

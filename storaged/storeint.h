@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		87
+#define NDBS		88
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -205,6 +205,7 @@ struct store {
 	MDB_dbi actions;	/* id -> action */
 	MDB_dbi action_order;	/* u64 created_at | id -> () */
 	MDB_dbi conv_resolve;	/* u64 due | id[16] -> (): convstate.c */
+	MDB_dbi report_hours;	/* org NUL hour | widget NUL agent: reports.c */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -467,8 +468,20 @@ int conv_id_parse(struct store_txn *, const char *hex, uint8_t id[ID_LEN]);
 int conv_get(struct store_txn *, const uint8_t id[ID_LEN], struct st_conv *);
 int conv_by_hex(struct store_txn *, const char *hex, uint8_t id[ID_LEN],
     struct st_conv *);
+/*
+ * Writes c under id; its report counts move with it (reports.c: from the
+ * record stored, whose reported c keeps; a new one is reported).
+ */
 void conv_save(struct store_txn *, const uint8_t id[ID_LEN],
     const struct st_conv *);
+/*
+ * Walks conversation cid's messages from sequence number from on, in
+ * order: visit(t, key, record, arg) says 0 go on, 1 stop (t failed to
+ * stop on an error). 0, or -1 with t failed.
+ */
+int msgs_walk(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t from,
+    int (*visit)(struct store_txn *, const MDB_val *, const MDB_val *,
+    void *), void *arg);
 /*
  * store_conv_open() that gives a conversation it makes the contact
  * (contact_id "" = none) and links it in contact_convs.
@@ -524,6 +537,7 @@ extern const struct store_module inbox_module;	/* inbox.c: read marks */
 /* feedbackstore.c: a deleted conversation's thumbs and rating leave the counts. */
 extern const struct store_module feedback_module;
 extern const struct store_module convstate_module;	/* convstate.c */
+extern const struct store_module report_module;		/* reports.c */
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

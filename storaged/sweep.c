@@ -11,7 +11,8 @@
  * at most SWEEP_BATCH of them; one with none of those either goes on with
  * a deleted or erased contact (store_contact_gone_sweep), and, once a
  * minute, the conversations past their widget's retention
- * (store_retention_sweep).
+ * (store_retention_sweep); last, the conversations stored before the
+ * reports, counted in (store_report_backfill).
  */
 #include <string.h>
 
@@ -19,6 +20,7 @@
 #include "kbsource.h"
 #include "log.h"
 #include "orgstore.h"
+#include "reports.h"
 #include "storaged.h"
 #include "wsess.h"
 
@@ -55,6 +57,11 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		store_kb_gone_sweep(&t, max, &out->sources, &more);
 		out->more = more;
 	}
+	/* Then older conversations counted in the reports (a message walk each). */
+	if (!out->more && t.err == 0) {
+		store_report_backfill(&t, max / 4 + 1, &out->reported, &more);
+		out->more = more;
+	}
 	/*
 	 * Then the widgets' retention: it reads every widget, so once a
 	 * minute, unless the last look left some.
@@ -73,13 +80,14 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		return -1;
 	}
 	if (out->indexed + out->gone + out->expired + out->orgs +
-	    out->contacts + out->retained + out->sources > 0)
+	    out->contacts + out->retained + out->sources + out->reported > 0)
 		log_debug("session sweep: %u indexed, %u of deleted widgets, "
 		    "%u expired, %u of deleted organisations, %u of deleted "
 		    "contacts, %u past retention, %u deleted knowledge "
-		    "sources in %llu us, committed in %llu us",
+		    "sources, %u counted in the reports in %llu us, "
+		    "committed in %llu us",
 		    out->indexed, out->gone, out->expired, out->orgs,
-		    out->contacts, out->retained, out->sources,
+		    out->contacts, out->retained, out->sources, out->reported,
 		    (unsigned long long)(t1 - t0),
 		    (unsigned long long)(proto_mono_us() - t1));
 	return 0;

@@ -100,6 +100,7 @@ struct store_sweep {
 	uint32_t contacts;	/* conversations of erased contacts ended */
 	uint32_t retained;	/* conversations past their widget's retention */
 	uint32_t sources;	/* deleted knowledge sources stepped */
+	uint32_t reported;	/* older conversations counted in the reports */
 	int more;		/* work is left: call again soon */
 };
 /*

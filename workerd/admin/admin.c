@@ -221,6 +221,9 @@ admin_conv_json(const struct st_conv *c)
 	    &err);
 	exprow_oset(o, "resolved_at", c->conv_state == ST_STATE_RESOLVED ?
 	    exprow_ms(c->resolved_at) : json_null(), &err);
+	/* When a person was first asked for in it. */
+	exprow_oset(o, "handoff_requested_at", c->asked_at != 0 ?
+	    exprow_ms(c->asked_at) : json_null(), &err);
 	/* The visitor's rating (issue 26): {score, comment, ratedAt}, or null. */
 	exprow_oset(o, "rating", c->rating != 0 ? json_pack("{s:i, s:o, s:o}",
 	    "score", (int)c->rating, "comment",

@@ -223,6 +223,11 @@ void handoff_typing_post(struct conn *, struct http_request *,
 /* POST /v1/admin/conversations/:id/assign: ST_CONV_ASSIGN. */
 void handoff_state_patch(struct conn *, struct http_request *,
     const struct route_match *);
+/* reports.c: GET /v1/admin/reports and /v1/admin/reports.csv. */
+void reports_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void reports_csv_get(struct conn *, struct http_request *,
+    const struct route_match *);
 void handoff_assign_post(struct conn *, struct http_request *,
     const struct route_match *);
 /* GET /v1/admin/conversations?handoff=open (gated): ST_HANDOFF_LIST. */

@@ -1022,9 +1022,9 @@ test_row_bounds(void **state)
 	 * 9 (2 of who answers a conversation), 7 of the people requests, 1
 	 * of the outbox's (ST_HOOK_RESULT's error), 1 of the mails'
 	 * (ST_MAIL_RESULT's error), 2 of a canned reply's (shortcut, text),
-	 * 1 of a rating's (its comment)
+	 * 1 of a rating's (its comment), 2 of a report's (widget, agent)
 	 */
-	assert_int_equal(clips, 21);
+	assert_int_equal(clips, 23);
 	assert_true(lists > 10);
 }
 

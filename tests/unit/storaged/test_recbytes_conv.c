@@ -59,11 +59,19 @@
 #define HEX_CONV_V7	"05" "00000010477265617420e28094207468616e6b73" \
 	"0000018bcfe56803" "00000007" "00000002" "00000020" \
 	"6662666266626662666266626662666266626662666266626662666266626662"
-/* Its state, snooze, resolution, hand-over and the assistant's due time. */
+/*
+ * Its state, snooze, resolution, hand-over and the assistant's due time;
+ * the reports' agent, counts, times and reported.
+ */
 #define HEX_CONV_V8	"02" "0000018bcfe56806" "02" "0000018bcfe56807" "01" \
-	"0000018bcfe56808"
-/* A new conversation's: open, none of them. */
-#define HEX_CONV_V8_NONE	"00" Z8 "00" Z8 "00" Z8
+	"0000018bcfe56808" "00000020" \
+	"6161616161616161616161616161616161616161616161616161616161616161" \
+	"00000003" "00000002" "0000000b" "00000016" "0000018bcfe56809" \
+	"0000018bcfe5680a" "01"
+/* A conversation's with none of them (counts as given), not reported. */
+#define HEX_CONV_V8_COUNTS(MSGS, ANSWERS, REPORTED) \
+	"00" Z8 "00" Z8 "00" Z8 Z MSGS ANSWERS Z Z Z8 Z8 REPORTED
+#define HEX_CONV_V8_NONE	HEX_CONV_V8_COUNTS(Z, Z, "00")
 
 /* A full message's fields, by the format that added them. */
 #define HEX_MSG_V1	"00000020" \
@@ -146,6 +154,14 @@ full_conv(struct st_conv *c)
 	c->resolved_at = T0 + 7;
 	c->handed_off = 1;
 	c->resolve_due = T0 + 8;
+	memset(c->agent_id, 'a', ST_ID_HEX);
+	c->visitor_msgs = 3;
+	c->answers = 2;
+	c->prompt_tokens = 11;
+	c->completion_tokens = 22;
+	c->asked_at = T0 + 9;
+	c->person_at = T0 + 10;
+	c->reported = 1;
 }
 
 /* s is want, NULL read as "". */
@@ -197,6 +213,15 @@ assert_conv_as(const struct st_conv *c, int version, const char *org,
 	assert_int_equal(c->resolved_at, version >= 8 ? T0 + 7 : 0);
 	assert_int_equal(c->handed_off, version >= 8 ? 1 : 0);
 	assert_int_equal(c->resolve_due, version >= 8 ? T0 + 8 : 0);
+	assert_string_equal(c->agent_id, version >= 8 ?
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" : "");
+	assert_int_equal(c->visitor_msgs, version >= 8 ? 3 : 0);
+	assert_int_equal(c->answers, version >= 8 ? 2 : 0);
+	assert_int_equal(c->prompt_tokens, version >= 8 ? 11 : 0);
+	assert_int_equal(c->completion_tokens, version >= 8 ? 22 : 0);
+	assert_int_equal(c->asked_at, version >= 8 ? T0 + 9 : 0);
+	assert_int_equal(c->person_at, version >= 8 ? T0 + 10 : 0);
+	assert_int_equal(c->reported, version >= 8 ? 1 : 0);
 }
 
 static void
@@ -427,7 +452,8 @@ test_conv_lmdb(void **state)
 	snprintf(hex, sizeof(hex), "08" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56800"
 	    Z Z Z "00" HEX_DEFAULT Z Z Z Z8 Z Z Z Z Z Z "00"
-	    "00" Z Z8 Z Z Z HEX_CONV_V8_NONE, hex_of(o.conv.id, h1));
+	    "00" Z Z8 Z Z Z HEX_CONV_V8_COUNTS(Z, Z, "01"),
+	    hex_of(o.conv.id, h1));
 	assert_bytes(val, n, hex);
 
 	fake_now = T0 + 1;
@@ -439,7 +465,7 @@ test_conv_lmdb(void **state)
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56801"
 	    "00000001" "0000000348c3a9" Z "00" HEX_DEFAULT Z Z
 	    "0000000348c3a9" "0000018bcfe56801" Z Z Z Z Z Z "00" "00" Z Z8 Z
-	    Z Z HEX_CONV_V8_NONE, h1);
+	    Z Z HEX_CONV_V8_COUNTS("00000001", Z, "01"), h1);
 	assert_bytes(val, n, hex);
 	n = db_first(f, "msgs", key, &klen, val);
 	assert_int_equal(klen, ST_ID_HEX / 2 + 4);
@@ -562,8 +588,8 @@ test_conv_v1_rewritten(void **state)
 	snprintf(hex, sizeof(hex), "08" "00000020%s" "000000057769642d31"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56805"
 	    "00000004" "000000026f6b" Z "00" HEX_DEFAULT Z Z Z
-	    Z8 Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z HEX_CONV_V8_NONE,
-	    hex_of(id, h));
+	    Z8 Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z
+	    HEX_CONV_V8_COUNTS(Z, "00000001", "00"), hex_of(id, h));
 	assert_bytes(val, n, hex);
 }
 

@@ -103,7 +103,7 @@ test_conv_json(void **state)
 	    "\"assignee\":null,\"visitorName\":\"\","
 	    "\"lastVisitorMessage\":\"\",\"unread\":false,"
 	    "\"state\":\"open\",\"snoozed_until\":null,"
-	    "\"resolved_by\":null,\"resolved_at\":null,\"rating\":null}");
+	    "\"resolved_by\":null,\"resolved_at\":null,\"handoff_requested_at\":null,\"rating\":null}");
 	free(s);
 	st_conv_free(&c);
 

@@ -58,7 +58,7 @@ static const char conv_json[] =
     "\"assignee\":null,\"visitorName\":\"\","
     "\"lastVisitorMessage\":\"\",\"unread\":false,"
     "\"state\":\"open\",\"snoozed_until\":null,\"resolved_by\":null,"
-    "\"resolved_at\":null,\"rating\":null}";
+    "\"resolved_at\":null,\"handoff_requested_at\":null,\"rating\":null}";
 
 static void
 test_format_conversation(void **state)

@@ -1,0 +1,88 @@
+/*
+ * Reports: what the owner reads of outcomes (storaged/reports.c keeps
+ * them; workerd/admin/reports.c answers GET /v1/admin/reports). Each
+ * conversation counts once, in the hour it started (UTC), under its
+ * organisation, widget and agent (the agent that answered its first
+ * message: st_conv.agent_id), with what it holds now: its visitor's
+ * messages, the answers and their tokens, whether it is resolved and by
+ * whom, whether a person was asked for or answered, the time to the
+ * first person's answer and to a person's resolution, its thumbs and its
+ * rating. A conversation that changes moves its counts; one deleted takes
+ * them out: the figures are always a recount of the stored conversations
+ * (STORAGE.md, "Reports").
+ *
+ *   ST_REPORT_GET  u64 from, u64 to (ms, from < to, at most
+ *                  ST_REPORT_SPAN_MAX apart), str widget ("" every
+ *                  one), str agent ("" every one; ST_REPORT_DEFAULT_AGENT
+ *                  the default agent)
+ *                           -> u32 n, n x row, u8 ready
+ *     Who asks's organisation's conversations started in [from, to),
+ *     one row per hour (u32 hours since the epoch, UTC) and agent ("" the
+ *     default one) with any, summed over the widgets kept, by hour then
+ *     agent; at most ST_REPORT_ROWS_MAX rows (then the range is refused:
+ *     `invalid`). ready 0 while conversations stored before reports
+ *     existed are still being counted in (the sweep's backfill).
+ */
+#ifndef PARLEY_REPORTMSG_H
+#define PARLEY_REPORTMSG_H
+
+#include <stdint.h>
+
+#include "storemsg.h"
+
+#define ST_REPORT_SPAN_MAX	(400ull * 86400 * 1000)	/* ms */
+#define ST_REPORT_ROWS_MAX	100000
+#define ST_REPORT_DEFAULT_AGENT	"default"
+
+/*
+ * The counts, in their order on the wire and in the rollup's value:
+ *   conversations        1 a conversation
+ *   visitor_messages     its visitor's messages
+ *   answers              the assistant's answers
+ *   prompt_tokens, completion_tokens  the answers' tokens
+ *   resolved_assistant   1 when resolved by the assistant
+ *   resolved_person      1 when resolved by a person
+ *   handed_off           1 when a person was asked for or answered
+ *   abandoned            1 when a person was asked for and none answered
+ *   first_responses, first_response_ms  1 and the ms from the visitor's
+ *                        request for a person to a person's first answer
+ *   resolutions, resolution_ms  1 and the ms from its start to a person
+ *                        resolving it
+ *   thumbs_up, thumbs_down  its answers' thumbs
+ *   ratings, rating_sum  1 and its 1-5 rating, when rated
+ */
+#define ST_REPORT_COUNTS(X)						\
+	X(conversations) X(visitor_messages) X(answers)			\
+	X(prompt_tokens) X(completion_tokens) X(resolved_assistant)	\
+	X(resolved_person) X(handed_off) X(abandoned)			\
+	X(first_responses) X(first_response_ms) X(resolutions)		\
+	X(resolution_ms) X(thumbs_up) X(thumbs_down) X(ratings)		\
+	X(rating_sum)
+
+#define ST_REPORT_ENUM(m)	ST_RC_##m,
+enum st_report_count {
+	ST_REPORT_COUNTS(ST_REPORT_ENUM)
+	ST_RC_N
+};
+#undef ST_REPORT_ENUM
+
+struct st_report_get_req {
+	uint64_t from, to;
+	const char *widget;
+	const char *agent;
+};
+struct st_report_row {
+	uint32_t hour;			/* since the epoch, UTC */
+	char *agent;			/* "" the default agent */
+	uint64_t v[ST_RC_N];
+};
+struct st_report_rep {
+	struct st_report_row *rows;
+	uint32_t n;
+	uint8_t ready;
+};
+
+/* A count's name ("conversations"), or NULL. */
+const char *st_report_count_name(int);
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * The reports' rollups (reports.h; proto/reportmsg.h says what is
+ * counted; STORAGE.md, "Reports"):
+ *
+ *	report_hours     org NUL u32 hour | widget NUL agent -> version,
+ *	                 ST_RC_N x u64: the counts of the conversations
+ *	                 started in that hour (UTC) of that widget, answered
+ *	                 first by that agent ("" the default one)
+ *	meta "report_backfill"  version, u8 done, then the id of the last
+ *	                 conversation the backfill counted in
+ *
+ * A conversation's counts are a function of its record alone (contrib),
+ * so a save moves its row by the difference between the record stored
+ * and the one saved, and a deletion takes its counts out: the rollups
+ * always equal a recount of the stored conversations. A row that falls
+ * to zero is deleted. Conversations stored before the rollups existed
+ * (reported 0) are counted in by the sweep's backfill, their messages
+ * walked; until it is done a report says it is not ready.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "reports.h"
+#include "util.h"
+
+#define HOUR_MS		3600000ull
+#define RKEY_MAX	(ST_WHO_ORG_MAX + 1 + 4 + ST_WIDGET_MAX + 1 + ST_ID_HEX)
+#define RVAL_LEN	(1 + 8 * ST_RC_N)
+#define BACKFILL_KEY	"report_backfill"
+
+/* Its row's key: org NUL u32 hour | widget NUL agent. */
+static size_t
+rkey(uint8_t k[RKEY_MAX], const struct st_conv *c)
+{
+	size_t o = strlen(c->org) + 1, w = strlen(c->widget) + 1;
+	size_t a = strlen(c->agent_id);
+
+	memcpy(k, c->org, o);
+	proto_put_be32(k + o, (uint32_t)(c->created_at / HOUR_MS));
+	memcpy(k + o + 4, c->widget, w);
+	memcpy(k + o + 4 + w, c->agent_id, a);
+	return o + 4 + w + a;
+}
+
+/* What conversation c counts (all 0 when it is not counted in). */
+static void
+contrib(const struct st_conv *c, uint64_t v[ST_RC_N])
+{
+	int resolved;
+
+	memset(v, 0, sizeof(uint64_t) * ST_RC_N);
+	if (c == NULL || !c->reported)
+		return;
+	resolved = c->conv_state == ST_STATE_RESOLVED;
+	v[ST_RC_conversations] = 1;
+	v[ST_RC_visitor_messages] = c->visitor_msgs;
+	v[ST_RC_answers] = c->answers;
+	v[ST_RC_prompt_tokens] = c->prompt_tokens;
+	v[ST_RC_completion_tokens] = c->completion_tokens;
+	v[ST_RC_resolved_assistant] = resolved &&
+	    c->resolved_by == ST_RESOLVED_ASSISTANT;
+	v[ST_RC_resolved_person] = resolved &&
+	    c->resolved_by == ST_RESOLVED_PERSON;
+	v[ST_RC_handed_off] = c->handed_off;
+	v[ST_RC_abandoned] = c->asked_at != 0 && c->person_at == 0;
+	if (c->asked_at != 0 && c->person_at >= c->asked_at) {
+		v[ST_RC_first_responses] = 1;
+		v[ST_RC_first_response_ms] = c->person_at - c->asked_at;
+	}
+	if (v[ST_RC_resolved_person] && c->resolved_at >= c->created_at) {
+		v[ST_RC_resolutions] = 1;
+		v[ST_RC_resolution_ms] = c->resolved_at - c->created_at;
+	}
+	v[ST_RC_thumbs_up] = c->fb_up;
+	v[ST_RC_thumbs_down] = c->fb_down;
+	v[ST_RC_ratings] = c->rating != 0;
+	v[ST_RC_rating_sum] = c->rating;
+}
+
+/* c's row moves by sign x v (sign 1 or -1); a row at zero goes. */
+static void
+row_move(struct store_txn *t, const struct st_conv *c,
+    const uint64_t v[ST_RC_N], int sign)
+{
+	uint8_t k[RKEY_MAX];
+	uint64_t n[ST_RC_N];
+	struct penc e;
+	struct pdec d;
+	size_t klen;
+	int i, rc, any = 0, bad = 0;
+
+	for (i = 0; i < ST_RC_N; i++)
+		any |= v[i] != 0;
+	if (t->err || !any)
+		return;
+	klen = rkey(k, c);
+	memset(n, 0, sizeof(n));
+	if ((rc = rec_get(t, t->st->report_hours, k, klen, &d,
+	    "get report row")) < 0)
+		return;
+	for (i = 0; rc == 0 && i < ST_RC_N; i++)
+		n[i] = pdec_u64(&d);
+	if (rc == 0 && pdec_done(&d) < 0) {
+		rec_corrupt(t, "report row");
+		return;
+	}
+	any = 0;
+	for (i = 0; i < ST_RC_N; i++) {
+		if (sign < 0 && n[i] < v[i]) {
+			bad = 1;
+			n[i] = 0;
+		} else
+			n[i] = sign < 0 ? n[i] - v[i] : n[i] + v[i];
+		any |= n[i] != 0;
+	}
+	if (bad)
+		log_warnx("report row of %s/%s went below zero", c->org,
+		    c->widget);
+	if (!any) {
+		if (rc == 0)
+			db_del(t, t->st->report_hours, k, klen,
+			    "delete report row");
+		return;
+	}
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	for (i = 0; i < ST_RC_N; i++)
+		penc_u64(&e, n[i]);
+	rec_put(t, t->st->report_hours, k, klen, &e, "put report row");
+	penc_free(&e);
+}
+
+void
+report_conv_saved(struct store_txn *t, const struct st_conv *old,
+    const struct st_conv *c)
+{
+	uint8_t ko[RKEY_MAX], kn[RKEY_MAX];
+	uint64_t a[ST_RC_N], b[ST_RC_N], up[ST_RC_N], down[ST_RC_N];
+	size_t lo, ln;
+	int i;
+
+	contrib(old, a);
+	contrib(c, b);
+	if (old != NULL && old->reported && c->reported &&
+	    (lo = rkey(ko, old)) == (ln = rkey(kn, c)) &&
+	    memcmp(ko, kn, lo) == 0) {
+		/* One row: what went up, then what went down. */
+		for (i = 0; i < ST_RC_N; i++) {
+			up[i] = b[i] > a[i] ? b[i] - a[i] : 0;
+			down[i] = a[i] > b[i] ? a[i] - b[i] : 0;
+		}
+		row_move(t, c, up, 1);
+		row_move(t, c, down, -1);
+		return;
+	}
+	if (old != NULL)
+		row_move(t, old, a, -1);
+	row_move(t, c, b, 1);
+}
+
+void
+report_msg_counted(struct st_conv *c, const struct st_msg *m)
+{
+	if (strcmp(m->role, "user") == 0)
+		c->visitor_msgs++;
+	else if (strcmp(m->role, "assistant") == 0) {
+		c->answers++;
+		c->prompt_tokens += m->prompt_tokens;
+		c->completion_tokens += m->completion_tokens;
+	} else if (strcmp(m->role, "agent") == 0 && c->person_at == 0)
+		c->person_at = m->created_at;
+}
+
+/* ---------------------------------------------------------------- query */
+
+/* The hour of a row's key under org prefix plen, its widget and agent. */
+static int
+rkey_parse(const MDB_val *k, size_t plen, uint32_t *hour, const char **w,
+    size_t *wlen, const char **a, size_t *alen)
+{
+	const uint8_t *p = k->mv_data, *nul;
+	size_t rest;
+
+	if (k->mv_size < plen + 4 + 1)
+		return -1;
+	*hour = proto_get_be32(p + plen);
+	rest = k->mv_size - plen - 4;
+	if ((nul = memchr(p + plen + 4, '\0', rest)) == NULL)
+		return -1;
+	*w = (const char *)p + plen + 4;
+	*wlen = (size_t)(nul - (p + plen + 4));
+	*a = (const char *)nul + 1;
+	*alen = rest - *wlen - 1;
+	return *alen <= ST_ID_HEX ? 0 : -1;
+}
+
+/* The row of hour and agent a (alen bytes) among out's, made when new. */
+static struct st_report_row *
+row_of(struct store_txn *t, struct st_report_rep *out, size_t *cap,
+    uint32_t hour, const char *a, size_t alen)
+{
+	struct st_report_row *r;
+	uint32_t i;
+
+	/* Rows come by hour: this hour's are the last ones. */
+	for (i = out->n; i > 0 && out->rows[i - 1].hour == hour; i--)
+		if (strlen(out->rows[i - 1].agent) == alen &&
+		    memcmp(out->rows[i - 1].agent, a, alen) == 0)
+			return &out->rows[i - 1];
+	if (out->n == ST_REPORT_ROWS_MAX) {
+		store_fail(t, PROTO_E_INVALID, "the range holds too many "
+		    "rows: ask for a shorter one");
+		return NULL;
+	}
+	if (out->n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		if ((r = reallocarray(out->rows, *cap, sizeof(*r))) == NULL) {
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+			return NULL;
+		}
+		out->rows = r;
+	}
+	r = &out->rows[out->n];
+	memset(r, 0, sizeof(*r));
+	r->hour = hour;
+	if ((r->agent = strndup(a, alen)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	out->n++;
+	return r;
+}
+
+/* 1 when the backfill has counted every older conversation in. */
+static int
+backfill_done(struct store_txn *t)
+{
+	MDB_val v;
+
+	return db_get(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY), &v,
+	    "get report backfill") == 0 && v.mv_size >= 2 &&
+	    ((const uint8_t *)v.mv_data)[1] != 0;
+}
+
+int
+store_report_get(struct store_txn *t, const struct st_report_get_req *q,
+    struct st_report_rep *out)
+{
+	const char *org = t->org != NULL ? t->org : ST_WHO_ORG_DEFAULT;
+	const char *agent = q->agent, *w, *a;
+	uint8_t k0[ST_WHO_ORG_MAX + 1 + 4];
+	struct st_report_row *r;
+	size_t plen = strlen(org) + 1, cap = 0, wlen, alen;
+	uint32_t from_h, to_h, hour;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct pdec d;
+	int i, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	if (q->from >= q->to || q->to - q->from > ST_REPORT_SPAN_MAX)
+		return store_fail(t, PROTO_E_INVALID, "from must be before to, "
+		    "at most 400 days apart");
+	if (strcmp(agent, ST_REPORT_DEFAULT_AGENT) == 0)
+		agent = "";
+	else if (agent[0] != '\0' && !st_id_valid(agent))
+		return store_fail(t, PROTO_E_INVALID,
+		    "agent must be an agent id or default");
+	from_h = (uint32_t)(q->from / HOUR_MS);
+	to_h = (uint32_t)((q->to + HOUR_MS - 1) / HOUR_MS);
+	memcpy(k0, org, plen);
+	proto_put_be32(k0 + plen, from_h);
+	if ((cur = txn_seek(t, t->st->report_hours, k0, plen + 4, &k, &v,
+	    &rc)) == NULL)
+		return t->err;
+	for (; rc == 0 && k.mv_size > plen &&
+	    memcmp(k.mv_data, org, plen) == 0 && !t->err;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (rkey_parse(&k, plen, &hour, &w, &wlen, &a, &alen) < 0) {
+			rec_corrupt(t, "report row key");
+			break;
+		}
+		if (hour >= to_h)
+			break;
+		if ((q->widget[0] != '\0' && (strlen(q->widget) != wlen ||
+		    memcmp(q->widget, w, wlen) != 0)) ||
+		    ((q->agent[0] != '\0') && (strlen(agent) != alen ||
+		    memcmp(agent, a, alen) != 0)))
+			continue;
+		if ((r = row_of(t, out, &cap, hour, a, alen)) == NULL ||
+		    rec_open(t, &v, &d, "report row") < 0)
+			break;
+		for (i = 0; i < ST_RC_N; i++)
+			r->v[i] += pdec_u64(&d);
+		if (pdec_done(&d) < 0)
+			rec_corrupt(t, "report row");
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "walk report rows");
+	if (t->err) {
+		st_rep_free(PROTO_ST_REPORT_GET, out);
+		memset(out, 0, sizeof(*out));
+		return t->err;
+	}
+	out->ready = (uint8_t)backfill_done(t);
+	return 0;
+}
+
+/* ------------------------------------------------------------- backfill */
+
+/* Its messages counted into c, as a turn counts them. */
+static int
+count_msg(struct store_txn *t, const MDB_val *k, const MDB_val *v,
+    void *arg)
+{
+	struct st_conv *c = arg;
+	struct st_msg m;
+
+	if (msg_rec_decode(t, v, &m) < 0)
+		return 1;
+	report_msg_counted(c, &m);
+	st_msg_free(&m);
+	return 0;
+}
+
+int
+store_report_backfill(struct store_txn *t, uint32_t max, uint32_t *n,
+    int *more)
+{
+	uint8_t rec[2 + ID_LEN], id[ID_LEN];
+	const uint8_t *p;
+	struct st_conv c;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, from = 0;
+
+	*n = 0;
+	*more = 0;
+	if (t->err || (rc = db_get(t, t->st->meta, BACKFILL_KEY,
+	    strlen(BACKFILL_KEY), &v, "get report backfill")) < 0)
+		return t->err;
+	p = v.mv_data;
+	if (rc == 0 && (v.mv_size < 2 || p[1]))
+		return 0;	/* done */
+	memset(rec, 0, sizeof(rec));
+	if (rc == 0 && v.mv_size == sizeof(rec)) {
+		memcpy(rec, p, sizeof(rec));
+		from = 1;
+	}
+	if ((cur = txn_seek(t, t->st->convs, from ? rec + 2 : NULL,
+	    from ? ID_LEN : 0, &k, &v, &rc)) == NULL)
+		return t->err;
+	/* Past the last one counted. */
+	if (rc == 0 && from && k.mv_size == ID_LEN &&
+	    memcmp(k.mv_data, rec + 2, ID_LEN) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	while (rc == 0 && *n < max && !t->err) {
+		if (k.mv_size != ID_LEN) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
+		}
+		memcpy(id, k.mv_data, ID_LEN);
+		mdb_cursor_close(cur);
+		cur = NULL;
+		if (conv_load(t, id, &c) == 0) {
+			if (!c.reported) {
+				c.visitor_msgs = c.answers = 0;
+				c.prompt_tokens = c.completion_tokens = 0;
+				c.person_at = 0;
+				if (c.agent_id[0] == '\0')
+					strlcpy(c.agent_id, c.fb_agent,
+					    sizeof(c.agent_id));
+				msgs_walk(t, id, 0, count_msg, &c);
+				c.reported = 1;
+				conv_save(t, id, &c);
+			}
+			st_conv_free(&c);
+		}
+		(*n)++;
+		memcpy(rec + 2, id, ID_LEN);
+		if ((cur = txn_seek(t, t->st->convs, id, ID_LEN, &k, &v,
+		    &rc)) == NULL)
+			return t->err;
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (t->err)
+		return t->err;
+	rec[0] = ST_RECORD_VERSION;
+	rec[1] = rc != 0;	/* walked to the end */
+	db_put(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY), rec,
+	    *n > 0 || from ? sizeof(rec) : 2, "put report backfill");
+	*more = !rec[1];
+	if (rec[1])
+		log_info("reports: every conversation counted in");
+	return t->err;
+}
+
+/* ---------------------------------------------------------------- module */
+
+/* A new data directory's backfill is done; an older one's starts. */
+static int
+report_init(struct store_txn *t)
+{
+	uint8_t rec[2];
+	MDB_stat ms;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY),
+	    &v, "get report backfill")) != 1)
+		return rc < 0 ? t->err : 0;
+	if ((rc = mdb_stat(t->txn, t->st->convs, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat conversations");
+	rec[0] = ST_RECORD_VERSION;
+	rec[1] = ms.ms_entries == 0;
+	db_put(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY), rec,
+	    sizeof(rec), "put report backfill");
+	if (ms.ms_entries > 0)
+		log_info("%zu conversations predate the reports: counting "
+		    "them in, in batches", ms.ms_entries);
+	return t->err;
+}
+
+/* A deleted conversation's counts go. */
+static void
+report_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[ID_LEN])
+{
+	uint64_t v[ST_RC_N];
+
+	contrib(c, v);
+	row_move(t, c, v, -1);
+}
+
+const struct store_module report_module = {
+	.name = "reports",
+	.init = report_init,
+	.conv_deleted = report_conv_deleted,
+};

@@ -1,0 +1,413 @@
+/*
+ * Reports in the admin API (proto/reportmsg.h says what is counted):
+ *
+ *	GET /v1/admin/reports?from=&to=&tz=&widget_id=&agent_id=
+ *	GET /v1/admin/reports.csv?(the same)
+ *
+ * from and to are dates (YYYY-MM-DD, both included; default the last 30
+ * days) in tz (an IANA zone, default UTC), at most 366 days; widget_id a
+ * widget's id as conversations name it (widgetId), agent_id an agent's or
+ * "default". storaged answers the hours of the range (ST_REPORT_GET, in
+ * UTC); here they become the zone's days (an hour counts on the day its
+ * start falls in: exact for whole-hour offsets), its hours of the day,
+ * the agents' totals, and the totals with their rates:
+ *
+ *	{"from","to","tz","ready","totals":{counts, rates},
+ *	 "days":[{"date", counts}...],	every day of the range
+ *	 "hours":[24 conversations counts: the busiest hours],
+ *	 "agents":[{"agent_id" ("default"), counts}...]}
+ *
+ * The CSV is the days: a header row (date, then the counts' names), a
+ * row a day.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "log.h"
+#include "reportmsg.h"
+#include "resp.h"
+#include "tzif.h"
+#include "workerd.h"
+
+#define DAY_MS		86400000ll
+#define HOUR_MS		3600000ll
+#define DAYS_MAX	366
+#define DAYS_DEFAULT	30
+
+/* A request's parameters, kept in c->hctx while storaged answers. */
+struct report_q {
+	int64_t from_day, to_day;	/* local days since 1970-01-01 */
+	char tz[TZ_NAME_MAX + 1];
+	const struct tzinfo *zone;
+	int csv;
+};
+
+/* The sums of one day, hour of the day or agent. */
+struct sums {
+	uint64_t v[ST_RC_N];
+};
+
+/* "YYYY-MM-DD" into days since the epoch: 0, or -1. */
+static int
+date_parse(const char *s, int64_t *days)
+{
+	int y, m, d, n = 0;
+	int64_t back_y;
+	int back_m, back_d;
+
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
+	    n != 10 || y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 ||
+	    d > 31)
+		return -1;
+	*days = days_from_civil(y, m, d);
+	civil_from_days(*days, &back_y, &back_m, &back_d);
+	return back_m == m && back_d == d ? 0 : -1;	/* no 31 February */
+}
+
+static void
+date_fmt(int64_t days, char out[11])
+{
+	int64_t y;
+	int m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	snprintf(out, 11, "%04d-%02d-%02d", (int)y, m, d);
+}
+
+/* The UTC instant (ms) the local day starts at in zone. */
+static int64_t
+day_start(const struct tzinfo *zone, int64_t day)
+{
+	int64_t local = day * DAY_MS;
+	int32_t off = tzif_offset(zone, local / 1000);
+
+	/* The offset at the guess, then at the instant it gives. */
+	off = tzif_offset(zone, (local - (int64_t)off * 1000) / 1000);
+	return local - (int64_t)off * 1000;
+}
+
+/* ?from=&to=&tz=&widget_id=&agent_id= into q and the storaged request. */
+static const char *
+report_query(const char *query, struct report_q *q,
+    struct st_report_get_req *sq, char widget[ST_WIDGET_MAX + 1],
+    char agent[ST_ID_HEX + 1])
+{
+	char from[16] = "", to[16] = "";
+	int64_t now, today;
+	int r;
+
+	strlcpy(q->tz, "UTC", sizeof(q->tz));
+	widget[0] = agent[0] = '\0';
+	/* A bad escape anywhere makes every parameter unreadable. */
+	if (query != NULL && http_query_param(query, "tz", NULL, 0) < 0)
+		return "Invalid query parameters";
+	if (query != NULL && ((r = http_query_param(query, "tz", q->tz,
+	    sizeof(q->tz))) < 0 || (r > 0 && !tz_name_valid(q->tz))))
+		return "tz: must be an IANA time zone, like Europe/Paris";
+	if ((q->zone = tz_get(q->tz)) == NULL)
+		return "tz: no such time zone";
+	now = (int64_t)proto_wall_ms();
+	today = (now + (int64_t)tzif_offset(q->zone, now / 1000) * 1000) /
+	    DAY_MS;
+	q->to_day = today;
+	q->from_day = today - (DAYS_DEFAULT - 1);
+	if (query != NULL && ((r = http_query_param(query, "to", to,
+	    sizeof(to))) < 0 || (r > 0 && date_parse(to, &q->to_day) < 0)))
+		return "to: must be a date, YYYY-MM-DD";
+	if (query != NULL && ((r = http_query_param(query, "from", from,
+	    sizeof(from))) < 0 || (r > 0 && date_parse(from, &q->from_day) <
+	    0)))
+		return "from: must be a date, YYYY-MM-DD";
+	if (from[0] == '\0')
+		q->from_day = q->to_day - (DAYS_DEFAULT - 1);
+	if (q->from_day > q->to_day || q->to_day - q->from_day >= DAYS_MAX)
+		return "from: must be at most 366 days before to";
+	if (query != NULL && ((r = http_query_param(query, "widget_id",
+	    widget, ST_WIDGET_MAX + 1)) < 0 || (r > 0 &&
+	    !admin_widget_valid(widget))))
+		return "widget_id: must be a widget's id";
+	if (query != NULL && ((r = http_query_param(query, "agent_id", agent,
+	    ST_ID_HEX + 1)) < 0 || (r > 0 && !st_id_valid(agent) &&
+	    strcmp(agent, ST_REPORT_DEFAULT_AGENT) != 0)))
+		return "agent_id: must be an agent's id or default";
+	sq->from = (uint64_t)day_start(q->zone, q->from_day);
+	sq->to = (uint64_t)day_start(q->zone, q->to_day + 1);
+	sq->widget = widget;
+	sq->agent = agent;
+	return NULL;
+}
+
+static void
+sums_add(struct sums *s, const uint64_t v[ST_RC_N])
+{
+	int i;
+
+	for (i = 0; i < ST_RC_N; i++)
+		s->v[i] += v[i];
+}
+
+/* The counts of s into o by their names. */
+static void
+counts_set(json_t *o, const struct sums *s, int *err)
+{
+	int i;
+
+	for (i = 0; i < ST_RC_N; i++)
+		exprow_oset(o, st_report_count_name(i),
+		    json_integer((json_int_t)s->v[i]), err);
+}
+
+/* n / d, or null when d is 0. */
+static json_t *
+ratio(uint64_t n, uint64_t d)
+{
+	return d > 0 ? json_real((double)n / (double)d) : json_null();
+}
+
+/* The totals: the counts and what they make (null when undefined). */
+static json_t *
+totals_json(const struct sums *t)
+{
+	const uint64_t *v = t->v;
+	json_t *o = json_object();
+	int err = o == NULL;
+
+	if (o == NULL)
+		return NULL;
+	counts_set(o, t, &err);
+	exprow_oset(o, "assistant_resolution_rate",
+	    ratio(v[ST_RC_resolved_assistant], v[ST_RC_conversations]), &err);
+	exprow_oset(o, "handed_off_rate", ratio(v[ST_RC_handed_off],
+	    v[ST_RC_conversations]), &err);
+	exprow_oset(o, "abandoned_rate", ratio(v[ST_RC_abandoned],
+	    v[ST_RC_conversations]), &err);
+	exprow_oset(o, "first_response_avg_ms", ratio(
+	    v[ST_RC_first_response_ms], v[ST_RC_first_responses]), &err);
+	exprow_oset(o, "resolution_avg_ms", ratio(v[ST_RC_resolution_ms],
+	    v[ST_RC_resolutions]), &err);
+	exprow_oset(o, "positive_share", ratio(v[ST_RC_thumbs_up],
+	    v[ST_RC_thumbs_up] + v[ST_RC_thumbs_down]), &err);
+	exprow_oset(o, "rating_avg", ratio(v[ST_RC_rating_sum],
+	    v[ST_RC_ratings]), &err);
+	return exprow_odone(o, err);
+}
+
+/* What the hours make: days, hours of the day, agents, totals. */
+struct report {
+	int64_t ndays;
+	struct sums *days;		/* ndays */
+	struct sums hours[24];
+	struct sums total;
+	struct { const char *id; struct sums s; } *agents;
+	uint32_t nagents;
+};
+
+static int
+report_make(const struct report_q *q, const struct st_report_rep *rep,
+    struct report *r)
+{
+	const struct st_report_row *row;
+	int64_t start, local, day;
+	uint32_t i, k;
+
+	memset(r, 0, sizeof(*r));
+	r->ndays = q->to_day - q->from_day + 1;
+	if ((r->days = calloc((size_t)r->ndays, sizeof(*r->days))) == NULL ||
+	    (r->agents = calloc(rep->n + 1, sizeof(*r->agents))) == NULL)
+		return -1;
+	for (i = 0; i < rep->n; i++) {
+		row = &rep->rows[i];
+		start = (int64_t)row->hour * HOUR_MS;
+		local = start + (int64_t)tzif_offset(q->zone, start / 1000) *
+		    1000;
+		day = local / DAY_MS - q->from_day;
+		if (day >= 0 && day < r->ndays)
+			sums_add(&r->days[day], row->v);
+		r->hours[(local % DAY_MS) / HOUR_MS].v[ST_RC_conversations] +=
+		    row->v[ST_RC_conversations];
+		sums_add(&r->total, row->v);
+		for (k = 0; k < r->nagents &&
+		    strcmp(r->agents[k].id, row->agent) != 0; k++)
+			;
+		if (k == r->nagents)
+			r->agents[r->nagents++].id = row->agent;
+		sums_add(&r->agents[k].s, row->v);
+	}
+	return 0;
+}
+
+static void
+report_free(struct report *r)
+{
+	free(r->days);
+	free(r->agents);
+}
+
+static json_t *
+report_json(const struct report_q *q, const struct report *r, int ready)
+{
+	json_t *o = json_object(), *days = json_array(), *hours = json_array();
+	json_t *agents = json_array(), *d;
+	char date[11];
+	int64_t i;
+	int err = o == NULL || days == NULL || hours == NULL || agents == NULL;
+
+	for (i = 0; !err && i < r->ndays; i++) {
+		date_fmt(q->from_day + i, date);
+		if ((d = json_pack("{s:s}", "date", date)) == NULL)
+			err = 1;
+		else
+			counts_set(d, &r->days[i], &err);
+		err |= json_array_append_new(days, d) < 0;
+	}
+	for (i = 0; !err && i < 24; i++)
+		err |= json_array_append_new(hours, json_integer((json_int_t)
+		    r->hours[i].v[ST_RC_conversations])) < 0;
+	for (i = 0; !err && i < r->nagents; i++) {
+		d = json_pack("{s:s}", "agent_id", r->agents[i].id[0] != '\0' ?
+		    r->agents[i].id : ST_REPORT_DEFAULT_AGENT);
+		if (d == NULL)
+			err = 1;
+		else
+			counts_set(d, &r->agents[i].s, &err);
+		err |= json_array_append_new(agents, d) < 0;
+	}
+	date_fmt(q->from_day, date);
+	exprow_oset(o, "from", json_string(date), &err);
+	date_fmt(q->to_day, date);
+	exprow_oset(o, "to", json_string(date), &err);
+	exprow_oset(o, "tz", json_string(q->tz), &err);
+	exprow_oset(o, "ready", json_boolean(ready), &err);
+	exprow_oset(o, "totals", totals_json(&r->total), &err);
+	exprow_oset(o, "days", days, &err);
+	exprow_oset(o, "hours", hours, &err);
+	exprow_oset(o, "agents", agents, &err);
+	return exprow_odone(o, err);
+}
+
+/* The days as CSV (a header row, then a row a day). NULL out of memory. */
+static char *
+report_csv(const struct report_q *q, const struct report *r, size_t *len)
+{
+	struct buf b;
+	char date[11];
+	int64_t i;
+	int k;
+
+	buf_init(&b);
+	buf_adds(&b, "date");
+	for (k = 0; k < ST_RC_N; k++)
+		buf_addf(&b, ",%s", st_report_count_name(k));
+	buf_adds(&b, "\r\n");
+	for (i = 0; i < r->ndays; i++) {
+		date_fmt(q->from_day + i, date);
+		buf_adds(&b, date);
+		for (k = 0; k < ST_RC_N; k++)
+			buf_addf(&b, ",%llu",
+			    (unsigned long long)r->days[i].v[k]);
+		buf_adds(&b, "\r\n");
+	}
+	if (b.err) {
+		buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return b.data;
+}
+
+static void
+report_abort(struct conn *c)
+{
+	free(c->hctx);
+	c->hctx = NULL;
+}
+
+/* ST_REPORT_GET's rows made into the answer the request asked. */
+static void
+report_done(const struct storec_result *res, void *arg)
+{
+	struct conn *c = arg;
+	struct report_q *q = c->hctx;
+	struct st_report_rep rep;
+	struct report r;
+	char *csv;
+	size_t len;
+	json_t *v;
+
+	c->hctx = NULL;
+	c->abort = NULL;
+	if (res->status != STOREC_OK) {
+		if (!admin_said_invalid(c, res, NULL))
+			admin_answer(c, res, PROTO_ST_REPORT_GET, 200, NULL,
+			    NULL);
+	} else if (storec_decode(res, PROTO_ST_REPORT_GET, &rep) < 0) {
+		log_warnx("reports: ST_REPORT_GET: a reply that does not "
+		    "decode");
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+	} else {
+		if (report_make(q, &rep, &r) < 0)
+			conn_send_error(c, 500, admin_headers,
+			    "Internal server error");
+		else if (q->csv) {
+			if ((csv = report_csv(q, &r, &len)) == NULL)
+				conn_send_error(c, 500, admin_headers,
+				    "Internal server error");
+			else
+				conn_send(c, 200, admin_headers,
+				    "text/csv; charset=utf-8", csv, len);
+			free(csv);
+		} else if ((v = report_json(q, &r, rep.ready)) == NULL)
+			conn_send_error(c, 500, admin_headers,
+			    "Internal server error");
+		else
+			conn_send_json(c, 200, admin_headers, v);
+		report_free(&r);
+		st_rep_free(PROTO_ST_REPORT_GET, &rep);
+	}
+	free(q);
+}
+
+static void
+report_ask(struct conn *c, struct http_request *req, int csv)
+{
+	char widget[ST_WIDGET_MAX + 1], agent[ST_ID_HEX + 1];
+	struct st_report_get_req sq;
+	struct report_q *q;
+	const char *why;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	q->csv = csv;
+	if ((why = report_query(req->query, q, &sq, widget, agent)) != NULL) {
+		free(q);
+		conn_send_error(c, 400, admin_headers, why);
+		return;
+	}
+	c->hctx = q;
+	c->abort = report_abort;
+	if (storec_ask(&c->who, PROTO_ST_REPORT_GET, &sq, report_done, c,
+	    &c->sreq) < 0) {
+		c->hctx = NULL;
+		c->abort = NULL;
+		free(q);
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	}
+}
+
+void
+reports_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	report_ask(c, req, 0);
+}
+
+void
+reports_csv_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	report_ask(c, req, 1);
+}
