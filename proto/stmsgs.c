@@ -1439,13 +1439,30 @@ static const struct pfield f_report_get_req[] = {
 };
 PLAYOUT(pl_report_get_req, struct st_report_get_req, f_report_get_req);
 
-#define REPORT_PF(m)	PFU64(struct st_report_row, v[ST_RC_##m]),
+/* The counts in ST_REPORT_COUNTS's order, written out for readers of this file. */
 static const struct pfield f_report_row[] = {
 	PFU32(struct st_report_row, hour),
 	PFSTR(struct st_report_row, agent, ST_ID_HEX),
-	ST_REPORT_COUNTS(REPORT_PF)
+	PFU64(struct st_report_row, v[ST_RC_conversations]),
+	PFU64(struct st_report_row, v[ST_RC_visitor_messages]),
+	PFU64(struct st_report_row, v[ST_RC_answers]),
+	PFU64(struct st_report_row, v[ST_RC_prompt_tokens]),
+	PFU64(struct st_report_row, v[ST_RC_completion_tokens]),
+	PFU64(struct st_report_row, v[ST_RC_resolved_assistant]),
+	PFU64(struct st_report_row, v[ST_RC_resolved_person]),
+	PFU64(struct st_report_row, v[ST_RC_handed_off]),
+	PFU64(struct st_report_row, v[ST_RC_abandoned]),
+	PFU64(struct st_report_row, v[ST_RC_first_responses]),
+	PFU64(struct st_report_row, v[ST_RC_first_response_ms]),
+	PFU64(struct st_report_row, v[ST_RC_resolutions]),
+	PFU64(struct st_report_row, v[ST_RC_resolution_ms]),
+	PFU64(struct st_report_row, v[ST_RC_thumbs_up]),
+	PFU64(struct st_report_row, v[ST_RC_thumbs_down]),
+	PFU64(struct st_report_row, v[ST_RC_ratings]),
+	PFU64(struct st_report_row, v[ST_RC_rating_sum]),
 };
-#undef REPORT_PF
+_Static_assert(sizeof(f_report_row) / sizeof(f_report_row[0]) == 2 + ST_RC_N,
+    "a report row's counts, each once");
 static PLAYOUT(pl_report_row, struct st_report_row, f_report_row);
 
 static const struct pfield f_report_rep[] = {

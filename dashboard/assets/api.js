@@ -138,6 +138,8 @@ export const endpoints = {
   identitySecret: (wid) => `/v1/admin/widgets/${enc(wid)}/identity-secret`,
   widgetSetup: (wid) => `/v1/admin/widgets/${enc(wid)}/setup`,
   feedback: '/v1/admin/feedback',
+  reports: (p) => `/v1/admin/reports${qs(p)}`,
+  reportsCsvUrl: (p) => `/v1/admin/reports.csv${qs(withOrg(p))}`,
   contacts: (p) => `/v1/admin/contacts${qs(p)}`,
   contact: (id) => `/v1/admin/contacts/${enc(id)}`,
   contactErase: (id) => `/v1/admin/contacts/${enc(id)}?erase=all`,

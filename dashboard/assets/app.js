@@ -23,6 +23,7 @@ import * as email from './email.js';
 import * as canned from './canned.js';
 import * as knowledge from './knowledge.js';
 import * as actions from './actions.js';
+import * as reports from './reports.js';
 import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
 
 const main = document.getElementById('view');
@@ -51,6 +52,7 @@ const routes = [
   { re: /^\/conversations\/?$/, nav: 'conversations', view: conversations.renderInbox, group: 'inbox', layout: 'inbox' },
   { re: /^\/conversations\/([A-Za-z0-9_-]+)$/, nav: 'conversations', view: conversations.renderInbox, group: 'inbox', layout: 'inbox' },
   { re: /^\/canned-replies\/?$/, nav: 'conversations', view: canned.renderList },
+  { re: /^\/reports\/?$/, nav: 'reports', view: reports.render },
   { re: /^\/widgets\/?$/, nav: 'widgets', view: widgets.renderList },
   { re: /^\/widgets\/new$/, nav: 'widgets', view: widgets.renderEdit },
   { re: /^\/widgets\/([A-Za-z0-9_-]+)$/, nav: 'widgets', view: widgets.renderEdit },
