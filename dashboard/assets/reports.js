@@ -9,7 +9,7 @@
 
 import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
-import { h, clear, pageTitle, viewError, downloadLink } from './dom.js';
+import { h, clear, pageTitle, plural, viewError, downloadLink } from './dom.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const W = 640; // the charts' drawing width (they scale to their box)
@@ -131,14 +131,16 @@ function card(label, value, note, testid) {
 
 function summary(t) {
   return h('div', { class: 'report-cards', 'data-testid': 'report-cards' },
-    card('Conversations', num(t.conversations), `${num(t.visitor_messages)} visitor messages`, 'card-conversations'),
-    card('Resolved by the assistant', pct(t.assistant_resolution_rate), `${num(t.resolved_assistant)} conversations`, 'card-assistant'),
-    card('Handed to a person', pct(t.handed_off_rate), `${num(t.handed_off)} conversations; ${num(t.resolved_person)} resolved by a person`, 'card-handed'),
+    card('Conversations', num(t.conversations), plural(t.visitor_messages, 'visitor message', 'visitor messages'), 'card-conversations'),
+    card('Resolved by the assistant', pct(t.assistant_resolution_rate), plural(t.resolved_assistant, 'conversation', 'conversations'),
+      'card-assistant'),
+    card('Handed to a person', pct(t.handed_off_rate),
+      `${plural(t.handed_off, 'conversation', 'conversations')}; ${num(t.resolved_person)} resolved by a person`, 'card-handed'),
     card('Abandoned', pct(t.abandoned_rate), `${num(t.abandoned)}: a person was asked for, none answered`, 'card-abandoned'),
     card('First response', dur(t.first_response_avg_ms), 'of people, on average', 'card-first-response'),
     card('Resolution time', dur(t.resolution_avg_ms), 'of people, on average', 'card-resolution'),
-    card('Helpful answers', pct(t.positive_share), `${num(t.thumbs_up)} 👍 · ${num(t.thumbs_down)} 👎`, 'card-thumbs'),
-    card('Rating', t.rating_avg == null ? '—' : `${t.rating_avg.toFixed(1)} / 5`, `${num(t.ratings)} ratings`, 'card-rating'));
+    card('Helpful answers', pct(t.positive_share), `${num(t.thumbs_up)} helpful, ${num(t.thumbs_down)} not`, 'card-thumbs'),
+    card('Rating', t.rating_avg == null ? '—' : `${t.rating_avg.toFixed(1)} / 5`, plural(t.ratings, 'rating', 'ratings'), 'card-rating'));
 }
 
 function charts(d, agentName) {

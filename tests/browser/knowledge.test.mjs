@@ -12,7 +12,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  PHONE, SCREENSHOTS, adminApi, axeLightDark, openPage, part, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
+  PHONE, SCREENSHOTS, adminApi, axeLightDark, openPage, part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady,
+  waitReplyEnd,
 } from './lib/browser.mjs';
 
 const R = '#parley-chat-widget';
@@ -73,8 +74,8 @@ describe('the widget shows the sources an answer cites', { timeout: 120000 }, ()
     await waitReady(who.page);
     if (!(await who.page.isVisible(part('panel')))) await who.page.click(part('launcher'));
     await who.page.waitForSelector(part('input'));
-    await who.page.fill(part('input'), text);
-    await who.page.press(part('input'), 'Enter');
+    // (Enter is ignored until the socket is up: sendByKeyboard waits for it.)
+    await sendByKeyboard(who.page, text);
     await waitReplyEnd(who.page);
   }
 

@@ -1,0 +1,124 @@
+// The Reports page in headless Chromium: after a few conversations (one
+// resolved by a person, one handed to a person nobody answers, thumbs),
+// its cards say what the API's report says; its four charts are drawn
+// (SVG) with their numbers in a table each, the day's bar as tall as its
+// count; the CSV link downloads the days; a widget filter narrows it and
+// stays in the hash. Screenshots at 1280 and 390 wide, light and dark;
+// axe-core clean; no horizontal scroll on a phone; no page error.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  startSuite, stopSuite,
+} from './lib/browser.mjs';
+import { Visitor } from '../integration/lib/wsclient.mjs';
+
+describe('dashboard: the Reports page', { timeout: 120000 }, () => {
+  let stack;
+  let browser;
+  let v;
+  let session;
+  let w1;
+  let w2;
+
+  async function visit(w, n) {
+    const m = await Visitor.open(stack.parley, w.widget_id);
+    await m.next('session');
+    const ids = [];
+    for (let i = 0; i < n; i++) ids.push((await m.turn(`question ${i}`)).message.id);
+    return { m, ids };
+  }
+
+  async function shots(page, name) {
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    for (const colorScheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme });
+      await page.screenshot({ path: path.join(SCREENSHOTS, `dashboard-${name}-${colorScheme}.png`), fullPage: true });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
+
+  before(async () => {
+    ({ stack, browser } = await startSuite({ mock: { chunks: 2, delayMs: 5 }, env: { DASHBOARD_PASSWORD } }));
+    w1 = (await adminApi(stack, 'POST', '/v1/admin/widgets', { name: 'Shop', handoff_enabled: true })).json;
+    w2 = (await adminApi(stack, 'POST', '/v1/admin/widgets', { name: 'Help' })).json;
+    const a = await visit(w1, 2);
+    a.m.send({ type: 'feedback', message_id: a.ids[0], value: 'up' });
+    await a.m.next('feedback_saved');
+    const b = await visit(w1, 1);
+    b.m.send({ type: 'request_human' });
+    await b.m.next('handoff');
+    const c = await visit(w2, 3);
+    const convs = (await adminApi(stack, 'GET', '/v1/admin/conversations')).json.conversations;
+    const cid = convs.find((x) => x.widgetId === w2.id)._id;
+    assert.equal((await adminApi(stack, 'PATCH', `/v1/admin/conversations/${cid}`, { state: 'resolved' })).status, 200);
+    for (const x of [a, b, c]) await x.m.close();
+    v = await openPage(browser);
+    session = await dashLogin(stack, v.ctx);
+  });
+  after(async () => {
+    if (v) await v.ctx.close();
+    await stopSuite({ stack, browser });
+  });
+
+  test('the cards say what the API says; four charts with their tables; the CSV; a widget filter', async () => {
+    const { page } = v;
+    await openDash(page, stack, '#/reports', '[data-testid="report-cards"]');
+    const tz = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+    const rep = (await adminApi(stack, 'GET', `/v1/admin/reports?tz=${encodeURIComponent(tz)}`)).json;
+    assert.equal(rep.totals.conversations, 3);
+    const card = (id) => page.textContent(`[data-testid="${id}"] .report-card-value`);
+    assert.equal(await card('card-conversations'), '3');
+    assert.equal(await card('card-handed'), `${Math.round(rep.totals.handed_off_rate * 100)}%`);
+    assert.equal(await card('card-abandoned'), '33%');
+    assert.equal(await card('card-thumbs'), '100%');
+    for (const id of ['chart-days', 'chart-rate', 'chart-hours', 'chart-agents']) {
+      assert.equal(await page.locator(`[data-testid="${id}"] svg[role="img"]`).count(), 1, id);
+      assert.ok(await page.locator(`[data-testid="${id}-table"] tbody tr`).count() >= 1, `${id}: its numbers`);
+    }
+    // Today's bar holds the 3 conversations: its table row says so.
+    const today = rep.days[rep.days.length - 1].date.slice(5);
+    const row = await page.$$eval('[data-testid="chart-days-table"] tbody tr', (rs, d) => rs.map((r) => [...r.children].map((c) => c.textContent))
+      .find((cells) => cells[0] === d), today);
+    assert.deepEqual(row.slice(1).map(Number).reduce((s, x) => s + x, 0), 3);
+    assert.ok(await page.locator('[data-testid="chart-days"] rect').count() >= 2, 'today\'s bar, two parts at least');
+    await shots(page, 'reports');
+    assert.deepEqual(await axeLightDark(page, 'the Reports page'), []);
+
+    // The CSV link: the days, as the API's.
+    const href = await page.getAttribute('[data-testid="report-csv"]', 'href');
+    const csv = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+    const lines = csv.trim().split('\r\n');
+    assert.equal(lines.length, rep.days.length + 1);
+    assert.match(lines[0], /^date,conversations,visitor_messages,/);
+
+    // One widget: the cards follow, the hash keeps it.
+    await page.selectOption('[data-testid="report-widget"]', w2.id);
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/v1/admin/reports?') && r.url().includes(`widget_id=${w2.id}`)),
+      page.click('[data-testid="report-apply"]'),
+    ]);
+    await page.waitForFunction(() => document.querySelector('[data-testid="card-conversations"] .report-card-value').textContent === '1');
+    assert.match(page.url(), new RegExp(`widget_id=${w2.id}`));
+    assert.equal(await card('card-assistant'), '0%');
+    await assertClean(page, v.log, 'reports');
+  });
+
+  test('on a phone: no horizontal scroll, light and dark', async () => {
+    const p = await openPage(browser, PHONE);
+    try {
+      await dashLogin(stack, p.ctx, session);
+      await openDash(p.page, stack, '#/reports', '[data-testid="report-cards"]');
+      const o = await overflow(p.page);
+      assert.ok(o.scrollWidth <= o.innerWidth, JSON.stringify(o));
+      await shots(p.page, 'reports-phone');
+      assert.deepEqual(await axeLightDark(p.page, 'the Reports page on a phone'), []);
+      await assertClean(p.page, p.log, 'reports on a phone');
+    } finally {
+      await p.ctx.close();
+    }
+  });
+});
