@@ -1403,12 +1403,20 @@ op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-/* The dashboards hear of it as a handoff event; the visitor does not. */
-void
-op_conv_assign(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+/* A person's change of a conversation as found (cid, c), as store.h's. */
+typedef int (*conv_change_fn)(struct store_txn *, const uint8_t *cid,
+    struct st_conv *c, const void *req, int *changed);
+
+/*
+ * conv_id changed by fn (req its request): the reply {changed, conv}, as
+ * who asks sees it, and when it changed an event of kind for the
+ * dashboards and webhooks, not the visitor (ST_EV_HANDOFF: its state as
+ * it is and the assignee's name).
+ */
+static void
+conv_change(struct dbatch *b, uint16_t type, const char *conv_id,
+    conv_change_fn fn, const void *req, uint8_t kind, struct dreply *r)
 {
-	const struct st_conv_assign_req *q = req;
 	struct st_handoff_set_rep rep;
 	struct st_event ev;
 	uint8_t cid[16];
@@ -1417,14 +1425,13 @@ op_conv_assign(struct dbatch *b, uint16_t type, const void *req,
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_conv_find(&t, q->conv_id, cid, &rep.conv) == 0) {
-		if (store_conv_assign(&t, cid, &rep.conv, q->user_id,
-		    &changed) == 0) {
+	if (store_conv_find(&t, conv_id, cid, &rep.conv) == 0) {
+		if (fn(&t, cid, &rep.conv, req, &changed) == 0) {
 			store_conv_view(&t, who_user(b), &rep.conv);
 			rep.changed = (uint8_t)changed;
 			reply_enc(r, type, &rep);
 			if (changed) {
-				event_init(b, &ev, ST_EV_HANDOFF, &rep.conv);
+				event_init(b, &ev, kind, &rep.conv);
 				ev.state = rep.conv.handoff;
 				strlcpy(ev.name, rep.conv.assignee_name,
 				    sizeof(ev.name));
@@ -1436,34 +1443,43 @@ op_conv_assign(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
+static int
+assign_run(struct store_txn *t, const uint8_t *cid, struct st_conv *c,
+    const void *req, int *changed)
+{
+	const struct st_conv_assign_req *q = req;
+
+	return store_conv_assign(t, cid, c, q->user_id, changed);
+}
+
+/* The dashboards hear of it as a handoff event; the visitor does not. */
+void
+op_conv_assign(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_conv_assign_req *q = req;
+
+	conv_change(b, type, q->conv_id, assign_run, req, ST_EV_HANDOFF, r);
+}
+
+static int
+state_run(struct store_txn *t, const uint8_t *cid, struct st_conv *c,
+    const void *req, int *changed)
+{
+	const struct st_conv_state_req *q = req;
+
+	return store_conv_set_state(t, cid, c, q->state, q->snoozed_until,
+	    changed);
+}
+
 /* A person sets the state: the dashboards and webhooks hear of it. */
 void
 op_conv_state(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
 	const struct st_conv_state_req *q = req;
-	struct st_handoff_set_rep rep;
-	struct st_event ev;
-	uint8_t cid[16];
-	struct store_txn t;
-	int changed;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_conv_find(&t, q->conv_id, cid, &rep.conv) == 0) {
-		if (store_conv_set_state(&t, cid, &rep.conv, q->state,
-		    q->snoozed_until, &changed) == 0) {
-			store_conv_view(&t, who_user(b), &rep.conv);
-			rep.changed = (uint8_t)changed;
-			reply_enc(r, type, &rep);
-			if (changed) {
-				event_init(b, &ev, ST_EV_STATE, &rep.conv);
-				reply_event(r, &ev, 0);
-			}
-		}
-		st_conv_free(&rep.conv);
-	}
-	req_end(&t, r);
+	conv_change(b, type, q->conv_id, state_run, req, ST_EV_STATE, r);
 }
 
 /* The reports' rows of who asks's organisation. */

@@ -5,13 +5,16 @@
 // sequential turns direct to the mock, then as many through Parley (each a
 // new conversation); "added" is Parley's p50 (p99) minus the direct p50
 // (p99) of the same round. The conversation count (admin API total) must
-// grow by the Parley turns. Raw figures go to --out under "db-<label>".
+// grow by the Parley turns. Then the reports' query (GET /v1/admin/reports)
+// at that size: BENCH_REPORT_QUERIES [200] sequential requests for the last
+// 30 days and as many for 366 days, p50 and p99 of each (goal: p99 at most
+// 100 ms). Raw figures go to --out under "db-<label>".
 //
 //   node tests/bench/dbsize.mjs --label NAME --mock PORT --parley PORT \
 //        --parley-pids SPID,MPID --key KEY --admin KEY --out FILE
 import {
   MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, die, http, median, mockConfig, mockReq,
-  parleyArgs, parleyReq, saveJson, ttftRun,
+  parleyArgs, parleyReq, pct, saveJson, ttftRun,
 } from './lib.mjs';
 
 const a = parleyArgs('dbsize.mjs', ['label', 'out']);
@@ -39,9 +42,31 @@ for (let r = 0; r < ROUNDS; r++) {
   rounds.push({ direct: { n: d.n, p50: d.p50, p99: d.p99 }, parley: { n: p.n, p50: p.p50, p99: p.p99 }, added: { p50: p.p50 - d.p50, p99: p.p99 - d.p99 } });
 }
 const after = await total();
+
+// The reports' query: ms of each answer, sorted.
+const QUERIES = Number(process.env.BENCH_REPORT_QUERIES || 200);
+async function reportTimes(days) {
+  const to = new Date();
+  const from = new Date(to.getTime() - (days - 1) * 86400000);
+  const q = `/v1/admin/reports?from=${from.toISOString().slice(0, 10)}&to=${to.toISOString().slice(0, 10)}&tz=UTC`;
+  const xs = [];
+  for (let i = 0; i < QUERIES; i++) {
+    const s = performance.now();
+    const r = await http(a.parley, 'GET', q, { headers: { 'x-admin-api-key': a.admin } });
+    xs.push(performance.now() - s);
+    if (r.status !== 200) die(`reports: ${r.status} ${r.body}`);
+    if (i === 0 && JSON.parse(r.body).totals.conversations < Math.min(after, 1)) die('reports: no conversation counted');
+  }
+  xs.sort((x, y) => x - y);
+  return { n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99) };
+}
+const reports = { days30: await reportTimes(30), days366: await reportTimes(366) };
+process.stderr.write(`bench: database ${a.label}: GET /v1/admin/reports p50 ${reports.days30.p50.toFixed(2)} ms, p99 ${reports.days30.p99.toFixed(2)} ms (30 days); p50 ${reports.days366.p50.toFixed(2)} ms, p99 ${reports.days366.p99.toFixed(2)} ms (366 days) (goal: p99 at most 100 ms)\n`);
+
 const res = {
   conversations: before, rounds, turns, stored: { expected: turns, newConversations: after - before },
   added: { p50: median(rounds.map((x) => x.added.p50)), p99: median(rounds.map((x) => x.added.p99)) },
+  reports,
   seconds: (Date.now() - t0) / 1000,
 };
 saveJson(a.out, `db-${a.label}`, res);
