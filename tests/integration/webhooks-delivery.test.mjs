@@ -204,10 +204,10 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     // At creation and on a new URL: resolved off the loop, then refused.
     let r = await p.adminJson('POST', H, { url: `http://hooks.example.com:${port}/again`, events: ['message.created'] });
     assert.equal(r.status, 400, r.text);
-    assert.equal(r.json().error, 'url: resolves to a private, loopback or link-local address');
+    assert.equal(r.json().error, 'url: resolves to a private, loopback or link-local address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it)');
     r = await p.adminJson('PATCH', `${H}/${w.id}`, { url: `http://hooks.example.com:${port}/patched` });
     assert.equal(r.status, 400, r.text);
-    assert.equal(r.json().error, 'url: resolves to a private, loopback or link-local address');
+    assert.equal(r.json().error, 'url: resolves to a private, loopback or link-local address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it)');
     r = await p.adminJson('POST', H, { url: 'https://nowhere.invalid/h', events: ['message.created'] });
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json().error, 'url: host does not resolve');

@@ -168,6 +168,19 @@ hook_start(void *rec, int patch)
 		h->secret[0] = '\0';	/* refused by st_webhook_invalid */
 }
 
+/*
+ * A refusal of a private address names the setting that allows it: a
+ * receiver on the LAN is a common first webhook.
+ */
+static const char *
+hook_why(const char *why)
+{
+	if (why != NULL && strcmp(why, urlpol_private_why) == 0)
+		return "url: resolves to a private, loopback or link-local "
+		    "address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it)";
+	return why;
+}
+
 /* Where url points, as far as told without a lookup: NULL or why not. */
 static const char *
 hook_url_where(const char *url)
@@ -180,13 +193,13 @@ hook_url_where(const char *url)
 	if (wsettings.webhook_allow_private ||
 	    urlpol_check_literal(&t, &why) >= 0)
 		return NULL;
-	return why;
+	return hook_why(why);
 }
 
 static void
 hook_looked_up(void *arg, const char *why)
 {
-	admin_entity_vetted(arg, why);
+	admin_entity_vetted(arg, hook_why(why));
 }
 
 /* A new URL's name resolved before it is stored (hook_entity's vet). */

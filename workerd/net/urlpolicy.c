@@ -283,8 +283,9 @@ host_literal(const char *host)
 	    inet_pton(AF_INET6, host, &a) == 1;
 }
 
-#define PRIVATE_WHY \
-	"url: resolves to a private, loopback or link-local address"
+const char urlpol_private_why[] =
+    "url: resolves to a private, loopback or link-local address";
+#define PRIVATE_WHY	urlpol_private_why
 
 /* "localhost" or a name under it, a trailing dot or not, any case. */
 static int

@@ -35,6 +35,8 @@
  * 2002::/16 judged as IPv4. 1 for any other family too; 0 otherwise.
  */
 int urlpol_addr_private(const struct sockaddr *sa);
+/* The refusal of a private, loopback or link-local address (its *why). */
+extern const char urlpol_private_why[];
 
 /*
  * The socket curl asks for (CURLOPT_OPENSOCKETFUNCTION) to reach a,
