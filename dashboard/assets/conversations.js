@@ -269,6 +269,23 @@ function listPane(ctx, initial, openId) {
     count.textContent = plural(state.total, 'conversation', 'conversations');
   }
 
+  // What the list shows of what there is: the rows as they are now (a
+  // live update adds or takes one; the pinned waiting ones count too).
+  function showStatus() {
+    state.shown = rows.size;
+    if (state.q) {
+      status.textContent = state.cursor
+        ? `${plural(state.shown, 'match', 'matches')} so far. Older conversations have not been searched yet.`
+        : `${plural(state.shown, 'match', 'matches')}.`;
+    } else if (state.folder !== 'all') {
+      // total counts every folder: say what this one shows
+      status.textContent = state.shown > 0 ? `Showing ${state.shown.toLocaleString()}${state.cursor ? ' so far' : ''}.` : '';
+    } else {
+      status.textContent = state.shown > 0
+        ? `Showing ${state.shown.toLocaleString()} of ${Math.max(state.total, state.shown).toLocaleString()}.` : '';
+    }
+  }
+
   function showEmpty() {
     list.hidden = rows.size === 0;
     empty.hidden = rows.size !== 0;
@@ -280,9 +297,9 @@ function listPane(ctx, initial, openId) {
     if (!row) return;
     row.li.remove();
     rows.delete(id);
-    state.shown = Math.max(0, state.shown - 1);
     state.total = Math.max(0, state.total - 1);
     showCount();
+    showStatus();
     if (!rows.size) empty.textContent = 'No conversations yet.';
     showEmpty();
   }
@@ -294,7 +311,7 @@ function listPane(ctx, initial, openId) {
     const focused = row.li.contains(document.activeElement);
     row.li.remove();
     rows.delete(id);
-    state.shown = Math.max(0, state.shown - 1);
+    showStatus();
     showEmpty();
     if (focused) qInput.focus();
   }
@@ -323,6 +340,7 @@ function listPane(ctx, initial, openId) {
         && assigneeMatches(state.assignee, c, me) && inFolder(state.folder, c)) putRow(c, 'top');
     }
     pin();
+    showStatus();
     if (rows.size) showEmpty();
   }
 
@@ -370,6 +388,7 @@ function listPane(ctx, initial, openId) {
         state.total++;
         showCount();
       }
+      showStatus();
       showEmpty();
     } else return;
     pin();
@@ -427,16 +446,7 @@ function listPane(ctx, initial, openId) {
     state.cursor = data.nextCursor || null;
     showCount();
     list.hidden = state.shown === 0 && rows.size === 0;
-    if (state.q) {
-      status.textContent = state.cursor
-        ? `${plural(state.shown, 'match', 'matches')} so far. Older conversations have not been searched yet.`
-        : `${plural(state.shown, 'match', 'matches')}.`;
-    } else if (state.folder !== 'all') {
-      // total counts every folder: say what this one shows
-      status.textContent = state.shown > 0 ? `Showing ${state.shown.toLocaleString()}${state.cursor ? ' so far' : ''}.` : '';
-    } else {
-      status.textContent = state.shown > 0 ? `Showing ${state.shown.toLocaleString()} of ${state.total.toLocaleString()}.` : '';
-    }
+    showStatus();
     if (state.shown === 0) {
       if (state.q) empty.textContent = state.cursor ? 'No matches yet. Search further to look at older conversations.' : 'No matches.';
       else if (state.assignee) empty.textContent = 'No conversations match this filter.';

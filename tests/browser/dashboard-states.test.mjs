@@ -4,7 +4,8 @@
 // once and is in Resolved, with its badge), snoozes the other (it leaves
 // Open for Snoozed); reopening the resolved one brings it back to Open;
 // the visitor writing to the snoozed one brings it back to Open live; the
-// folder is kept in the hash. Screenshots of the folders and the thread at
+// folder is kept in the hash; a conversation arriving live is counted in
+// the list's status. Screenshots of the folders and the thread at
 // 1280 and 390 wide, light and dark; axe-core clean on each; no page error.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -133,6 +134,19 @@ describe('dashboard: open, snoozed and resolved conversations', { timeout: 12000
     await page.waitForSelector(row(convB), { timeout: 10000 });
     assert.equal((await adminApi(stack, 'GET', `/v1/admin/conversations/${convB}`)).json.conversation.state, 'open');
     await assertClean(page, v.log, 'states');
+  });
+
+  test('a conversation arriving live: the row and the list\'s status follow ("Showing 3 of 3", not 2 of 2)', async () => {
+    const { page } = v;
+    await openDash(page, stack, '#/conversations?state=all', '[data-testid="conv-row"]');
+    await page.waitForFunction(() => !/Loading/.test(document.querySelector('[data-testid="list-status"]').textContent));
+    assert.equal(await page.textContent('[data-testid="list-status"]'), 'Showing 2 of 2.');
+    const c = (await visit('hello from C')).id;
+    await page.waitForSelector(row(c), { timeout: 10000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="list-status"]').textContent === 'Showing 3 of 3.',
+      null, { timeout: 5000 });
+    assert.equal(await page.textContent('[data-testid="conv-count"]'), '3 conversations');
+    await assertClean(page, v.log, 'live status');
   });
 
   test('on a phone: the folders and the thread fit, in light and dark', async () => {
