@@ -115,6 +115,10 @@ function setNav(which) {
     if (a.dataset.nav === which) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  // The Settings menu: closed once a page of it is open, marked while one is.
+  const more = document.getElementById('nav-more');
+  more.open = false;
+  more.classList.toggle('has-current', !!more.querySelector('[aria-current]'));
 }
 
 /* The route of path: {r, m} (the table's entry, the match), or null. */

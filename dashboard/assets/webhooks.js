@@ -19,6 +19,7 @@ const EVENTS = [
   ['handoff.changed', 'A conversation\'s handoff state changes'],
   ['contact.created', 'A contact is made'],
   ['conversation.deleted', 'A conversation is deleted'],
+  ['conversation.state_changed', 'A conversation is resolved, snoozed or reopened'],
 ];
 const FIELD_NAMES = ['url', 'events', 'enabled'];
 const URL_MAX = 2048;

@@ -26,6 +26,7 @@ describe('the dashboard\'s Email page in Chromium', { timeout: 60000 }, () => {
     try {
       const session = await dashLogin(stack, ctx);
       await openDash(page, stack, '#/conversations');
+      await page.click('[data-testid="nav-more"] summary');
       await page.click('[data-testid="nav-email"]');
       await page.waitForSelector('[data-testid="email-form"]');
       assert.equal(await page.textContent('h1'), 'Email notifications');

@@ -3,7 +3,8 @@
 // its cards say what the API's report says; its four charts are drawn
 // (SVG) with their numbers in a table each, the day's bar as tall as its
 // count; the CSV link downloads the days; a widget filter narrows it and
-// stays in the hash. Screenshots at 1280 and 390 wide, light and dark;
+// stays in the hash; the menu fits one row at 1280 and 1024 wide (the
+// pages set up once under Settings). Screenshots at 1280 and 390 wide, light and dark;
 // axe-core clean; no horizontal scroll on a phone; no page error.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -105,6 +106,30 @@ describe('dashboard: the Reports page', { timeout: 120000 }, () => {
     assert.match(page.url(), new RegExp(`widget_id=${w2.id}`));
     assert.equal(await card('card-assistant'), '0%');
     await assertClean(page, v.log, 'reports');
+  });
+
+  test('the menu fits one row at 1280 and 1024 wide; Settings opens the pages set up once, and marks the one open', async () => {
+    for (const width of [1280, 1024]) {
+      const p = await openPage(browser, { viewport: { width, height: 800 } });
+      try {
+        await dashLogin(stack, p.ctx, session);
+        await openDash(p.page, stack, '#/reports', '[data-testid="report-cards"]');
+        const box = (sel) => p.page.locator(sel).boundingBox();
+        const [nav, logout, reports] = await Promise.all([box('.site-nav'), box('#logout'), box('[data-testid="nav-reports"]')]);
+        assert.ok(Math.abs(logout.y + logout.height / 2 - (reports.y + reports.height / 2)) < 8,
+          `${width}: Log out on the menu's row: ${JSON.stringify({ nav, logout, reports })}`);
+        await p.page.click('[data-testid="nav-more"] summary');
+        await p.page.click('[data-testid="nav-webhooks"]');
+        await p.page.waitForSelector('h1 >> text=Webhooks');
+        assert.equal(await p.page.getAttribute('[data-testid="nav-more"]', 'open'), null, 'closed once a page is chosen');
+        assert.match(await p.page.getAttribute('[data-testid="nav-more"]', 'class'), /has-current/);
+        fs.mkdirSync(SCREENSHOTS, { recursive: true });
+        await p.page.screenshot({ path: path.join(SCREENSHOTS, `dashboard-menu-${width}.png`) });
+        await assertClean(p.page, p.log, `menu at ${width}`);
+      } finally {
+        await p.ctx.close();
+      }
+    }
   });
 
   test('on a phone: no horizontal scroll, light and dark', async () => {
