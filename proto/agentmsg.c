@@ -254,16 +254,11 @@ static const char *const handoffs[] = { "ai", "waiting_human", "human" };
 const char *
 st_handoff_name(int state)
 {
-	return state >= 0 && state <= ST_HANDOFF_MAX ? handoffs[state] : NULL;
+	return rl_enum_name(handoffs, ST_HANDOFF_MAX + 1, state);
 }
 
 int
 st_handoff_parse(const char *s)
 {
-	int i;
-
-	for (i = 0; s != NULL && i <= ST_HANDOFF_MAX; i++)
-		if (strcmp(handoffs[i], s) == 0)
-			return i;
-	return -1;
+	return rl_enum_parse(handoffs, ST_HANDOFF_MAX + 1, s);
 }

@@ -58,46 +58,28 @@ const struct rlayout st_kbsource_layout = {
 static const char *const type_names[] = { "crawl", "file", "qa" };
 static const char *const status_names[] = { "syncing", "ready", "failed" };
 
-/* names[v] for v in 0..max, else NULL; and back, -1 when unknown. */
-static const char *
-name_of(const char *const *names, int max, int v)
-{
-	return v >= 0 && v <= max ? names[v] : NULL;
-}
-
-static int
-parse_of(const char *const *names, int max, const char *s)
-{
-	int i;
-
-	for (i = 0; i <= max; i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	return -1;
-}
-
 const char *
 st_source_type_name(int v)
 {
-	return name_of(type_names, ST_KB_TYPE_MAX, v);
+	return rl_enum_name(type_names, ST_KB_TYPE_MAX + 1, v);
 }
 
 int
 st_source_type_parse(const char *s)
 {
-	return parse_of(type_names, ST_KB_TYPE_MAX, s);
+	return rl_enum_parse(type_names, ST_KB_TYPE_MAX + 1, s);
 }
 
 const char *
 st_sync_status_name(int v)
 {
-	return name_of(status_names, ST_KB_STATUS_MAX, v);
+	return rl_enum_name(status_names, ST_KB_STATUS_MAX + 1, v);
 }
 
 int
 st_sync_status_parse(const char *s)
 {
-	return parse_of(status_names, ST_KB_STATUS_MAX, s);
+	return rl_enum_parse(status_names, ST_KB_STATUS_MAX + 1, s);
 }
 
 int

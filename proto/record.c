@@ -616,3 +616,22 @@ rl_field(const struct rlayout *l, const char *json)
 			return &l->f[i];
 	return NULL;
 }
+
+/* ------------------------------------------------------------ enum names */
+
+const char *
+rl_enum_name(const char *const *names, int n, int v)
+{
+	return v >= 0 && v < n ? names[v] : NULL;
+}
+
+int
+rl_enum_parse(const char *const *names, int n, const char *s)
+{
+	int i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}

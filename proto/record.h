@@ -304,5 +304,11 @@ const struct rfield *rl_field(const struct rlayout *, const char *json);
 char **rl_strings(const struct rfield *, const void *rec, uint32_t *n);
 /* Appends an ENUM row's names to buf ("a, b or c"; quoted: "\"a\"..."). */
 void rl_enum_names(const struct rfield *, int quoted, char *buf, size_t sz);
+/*
+ * An ENUM's st_<member>_name and _parse, from its names (n of them):
+ * names[v] for v in 0..n-1, else NULL; and back, -1 for NULL or unknown.
+ */
+const char *rl_enum_name(const char *const *names, int n, int v);
+int rl_enum_parse(const char *const *names, int n, const char *s);
 
 #endif

@@ -112,35 +112,25 @@ static const char *const resolvers[] = { "none", "assistant", "person" };
 const char *
 st_conv_state_name(int v)
 {
-	return v >= 0 && v <= ST_CONV_STATE_MAX ? conv_states[v] : NULL;
+	return rl_enum_name(conv_states, ST_CONV_STATE_MAX + 1, v);
 }
 
 int
 st_conv_state_parse(const char *s)
 {
-	int i;
-
-	for (i = 0; s != NULL && i <= ST_CONV_STATE_MAX; i++)
-		if (strcmp(conv_states[i], s) == 0)
-			return i;
-	return -1;
+	return rl_enum_parse(conv_states, ST_CONV_STATE_MAX + 1, s);
 }
 
 const char *
 st_resolved_by_name(int v)
 {
-	return v >= 0 && v <= ST_RESOLVED_BY_MAX ? resolvers[v] : NULL;
+	return rl_enum_name(resolvers, ST_RESOLVED_BY_MAX + 1, v);
 }
 
 int
 st_resolved_by_parse(const char *s)
 {
-	int i;
-
-	for (i = 0; s != NULL && i <= ST_RESOLVED_BY_MAX; i++)
-		if (strcmp(resolvers[i], s) == 0)
-			return i;
-	return -1;
+	return rl_enum_parse(resolvers, ST_RESOLVED_BY_MAX + 1, s);
 }
 
 const char *

@@ -434,45 +434,28 @@ st_phone_norm(const char *s, char *out, size_t outsz)
 static const char *const positions[] = { "bottom_right", "bottom_left" };
 static const char *const modes[] = { "none", "optional", "required" };
 
-static const char *
-enum_name(const char *const *names, int n, int v)
-{
-	return v >= 0 && v < n ? names[v] : NULL;
-}
-
-static int
-enum_parse(const char *const *names, int n, const char *s)
-{
-	int i;
-
-	for (i = 0; s != NULL && i < n; i++)
-		if (strcmp(names[i], s) == 0)
-			return i;
-	return -1;
-}
-
 const char *
 st_position_name(int v)
 {
-	return enum_name(positions, 2, v);
+	return rl_enum_name(positions, 2, v);
 }
 
 int
 st_position_parse(const char *s)
 {
-	return enum_parse(positions, 2, s);
+	return rl_enum_parse(positions, 2, s);
 }
 
 const char *
 st_contact_mode_name(int v)
 {
-	return enum_name(modes, 3, v);
+	return rl_enum_name(modes, 3, v);
 }
 
 int
 st_contact_mode_parse(const char *s)
 {
-	return enum_parse(modes, 3, s);
+	return rl_enum_parse(modes, 3, s);
 }
 
 /* ------------------------------------------------------------ away mode */
@@ -484,13 +467,13 @@ static const char *const days[] = {
 const char *
 st_day_name(int v)
 {
-	return enum_name(days, 7, v);
+	return rl_enum_name(days, 7, v);
 }
 
 int
 st_day_parse(const char *s)
 {
-	return enum_parse(days, 7, s);
+	return rl_enum_parse(days, 7, s);
 }
 
 int
