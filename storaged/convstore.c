@@ -89,29 +89,44 @@ conv_by_hex(struct store_txn *t, const char *hex, uint8_t id[ID_LEN],
 	return conv_get(t, id, c);
 }
 
-void
-conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
-    const struct st_conv *c)
+/*
+ * conv_save() when the caller holds the record as stored: old (only its
+ * counts' fields are read: a shallow copy taken before c changed will
+ * do), NULL when none is stored yet.
+ */
+static void
+conv_save_from(struct store_txn *t, const uint8_t id[ID_LEN],
+    const struct st_conv *old, const struct st_conv *c)
 {
 	struct st_conv rec = *c;	/* shallow: encoded only */
-	struct st_conv old;
-	int rc;
 
 	if (t->err)
 		return;
 	/* What storaged fills when it answers is never stored. */
 	rec.visitor_name[0] = '\0';
 	rec.unread = 0;
+	rec.reported = old == NULL ? 1 : (old->reported || c->reported);
+	report_conv_saved(t, old, &rec);
+	rec_put_rows(t, t->st->convs, id, ID_LEN, &st_conv_layout, &rec,
+	    "put conversation");
+}
+
+void
+conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
+    const struct st_conv *c)
+{
+	struct st_conv old;
+	int rc;
+
+	if (t->err)
+		return;
 	/* The record stored: what the reports counted of it. */
 	if ((rc = rec_load(t, t->st->convs, id, ID_LEN, &st_conv_layout, &old,
 	    "conversation")) < 0)
 		return;
-	rec.reported = rc == 1 ? 1 : (old.reported || c->reported);
-	report_conv_saved(t, rc == 0 ? &old : NULL, &rec);
+	conv_save_from(t, id, rc == 0 ? &old : NULL, c);
 	if (rc == 0)
 		st_conv_free(&old);
-	rec_put_rows(t, t->st->convs, id, ID_LEN, &st_conv_layout, &rec,
-	    "put conversation");
 }
 
 void
@@ -433,13 +448,17 @@ conv_visitor_said(struct store_txn *t, struct st_conv *c, uint64_t now)
 }
 
 /*
- * Appends m (checked) to conversation cid, c as loaded (taken: freed, or
- * updated into *conv).
+ * Appends m (checked) to conversation cid, c as loaded (stored 1) or as
+ * made and not yet saved (stored 0) (taken: freed, or updated into
+ * *conv). The turn's path: the record it saved from is c as it came, not
+ * read again.
  */
 static int
 msg_append_to(struct store_txn *t, struct st_msg *m,
-    const uint8_t cid[ID_LEN], struct st_conv *c, struct st_conv *conv)
+    const uint8_t cid[ID_LEN], struct st_conv *c, int stored,
+    struct st_conv *conv)
 {
+	struct st_conv before = *c;	/* shallow: its counts' fields */
 	uint8_t mid[ID_LEN], mkey[MSG_KEY_LEN];
 	const char *content = m->content != NULL ? m->content : "";
 	uint32_t seq;
@@ -489,7 +508,7 @@ msg_append_to(struct store_txn *t, struct st_msg *m,
 	} else if (strcmp(m->role, "agent") == 0)
 		conv_state_person(t, cid, c);
 	report_msg_counted(c, m);
-	conv_save(t, cid, c);
+	conv_save_from(t, cid, stored ? &before : NULL, c);
 	if (t->err) {
 		st_conv_free(c);
 		return t->err;
@@ -527,7 +546,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 
 	if (conv_get(t, cid, &c) < 0)
 		return t->err;
-	return msg_append_to(t, m, cid, &c, conv);
+	return msg_append_to(t, m, cid, &c, 1, conv);
 }
 
 /*
@@ -876,7 +895,7 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 		st_conv_free(&conv);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	}
-	if (msg_append_to(t, &c.msg, cid, &conv, &c.conv) != 0) {
+	if (msg_append_to(t, &c.msg, cid, &conv, !c.created, &c.conv) != 0) {
 		st_msg_free(&c.msg);
 		return t->err;
 	}

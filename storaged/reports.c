@@ -78,40 +78,40 @@ contrib(const struct st_conv *c, uint64_t v[ST_RC_N])
 	v[ST_RC_rating_sum] = c->rating;
 }
 
-/* c's row moves by sign x v (sign 1 or -1); a row at zero goes. */
+/* c's row moves by the deltas d (one read, one write); a row at zero goes. */
 static void
 row_move(struct store_txn *t, const struct st_conv *c,
-    const uint64_t v[ST_RC_N], int sign)
+    const int64_t d[ST_RC_N])
 {
 	uint8_t k[RKEY_MAX];
 	uint64_t n[ST_RC_N];
 	struct penc e;
-	struct pdec d;
+	struct pdec dec;
 	size_t klen;
 	int i, rc, any = 0, bad = 0;
 
 	for (i = 0; i < ST_RC_N; i++)
-		any |= v[i] != 0;
+		any |= d[i] != 0;
 	if (t->err || !any)
 		return;
 	klen = rkey(k, c);
 	memset(n, 0, sizeof(n));
-	if ((rc = rec_get(t, t->st->report_hours, k, klen, &d,
+	if ((rc = rec_get(t, t->st->report_hours, k, klen, &dec,
 	    "get report row")) < 0)
 		return;
 	for (i = 0; rc == 0 && i < ST_RC_N; i++)
-		n[i] = pdec_u64(&d);
-	if (rc == 0 && pdec_done(&d) < 0) {
+		n[i] = pdec_u64(&dec);
+	if (rc == 0 && pdec_done(&dec) < 0) {
 		rec_corrupt(t, "report row");
 		return;
 	}
 	any = 0;
 	for (i = 0; i < ST_RC_N; i++) {
-		if (sign < 0 && n[i] < v[i]) {
+		if (d[i] < 0 && n[i] < (uint64_t)-d[i]) {
 			bad = 1;
 			n[i] = 0;
 		} else
-			n[i] = sign < 0 ? n[i] - v[i] : n[i] + v[i];
+			n[i] += (uint64_t)d[i];
 		any |= n[i] != 0;
 	}
 	if (bad)
@@ -131,12 +131,23 @@ row_move(struct store_txn *t, const struct st_conv *c,
 	penc_free(&e);
 }
 
+/* d = sign x v. */
+static void
+deltas(int64_t d[ST_RC_N], const uint64_t v[ST_RC_N], int sign)
+{
+	int i;
+
+	for (i = 0; i < ST_RC_N; i++)
+		d[i] = sign * (int64_t)v[i];
+}
+
 void
 report_conv_saved(struct store_txn *t, const struct st_conv *old,
     const struct st_conv *c)
 {
 	uint8_t ko[RKEY_MAX], kn[RKEY_MAX];
-	uint64_t a[ST_RC_N], b[ST_RC_N], up[ST_RC_N], down[ST_RC_N];
+	uint64_t a[ST_RC_N], b[ST_RC_N];
+	int64_t d[ST_RC_N];
 	size_t lo, ln;
 	int i;
 
@@ -145,18 +156,18 @@ report_conv_saved(struct store_txn *t, const struct st_conv *old,
 	if (old != NULL && old->reported && c->reported &&
 	    (lo = rkey(ko, old)) == (ln = rkey(kn, c)) &&
 	    memcmp(ko, kn, lo) == 0) {
-		/* One row: what went up, then what went down. */
-		for (i = 0; i < ST_RC_N; i++) {
-			up[i] = b[i] > a[i] ? b[i] - a[i] : 0;
-			down[i] = a[i] > b[i] ? a[i] - b[i] : 0;
-		}
-		row_move(t, c, up, 1);
-		row_move(t, c, down, -1);
+		/* One row: moved by the difference. */
+		for (i = 0; i < ST_RC_N; i++)
+			d[i] = (int64_t)b[i] - (int64_t)a[i];
+		row_move(t, c, d);
 		return;
 	}
-	if (old != NULL)
-		row_move(t, old, a, -1);
-	row_move(t, c, b, 1);
+	if (old != NULL) {
+		deltas(d, a, -1);
+		row_move(t, old, d);
+	}
+	deltas(d, b, 1);
+	row_move(t, c, d);
 }
 
 void
@@ -434,9 +445,11 @@ report_conv_deleted(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN])
 {
 	uint64_t v[ST_RC_N];
+	int64_t d[ST_RC_N];
 
 	contrib(c, v);
-	row_move(t, c, v, -1);
+	deltas(d, v, -1);
+	row_move(t, c, d);
 }
 
 const struct store_module report_module = {
