@@ -8,7 +8,9 @@
 // takes the form away (a rating sent then would be the new one's).
 // An answer knows its message through el.d (the core's, from history; this
 // part's, from a message frame). One frame in flight at a time: a thumb
-// pressed meanwhile is sent after it, its latest value only.
+// pressed meanwhile is sent after it, its latest value only. The list
+// stays at its end (when the visitor was there) as thumbs are added and as
+// what shows under it shortens it, so the last answer's thumbs stay in sight.
 import CSS from './feedback.css';
 
 export default function (ctx) {
@@ -53,7 +55,26 @@ export default function (ctx) {
     });
   }
 
-  const scan = () => cfg.feedback_enabled && list.querySelectorAll('[data-role=assistant]').forEach(thumbs);
+  // The list kept at its end while the visitor reads there: the thumbs
+  // added under the last answer, and the list made shorter by what shows
+  // below it ("Talk to a person" / "Leave a message", a form, the rating
+  // form, a taller text area), would otherwise push the last answer's
+  // thumbs out of sight, under that chip or form.
+  const end = (height) => list.scrollHeight - list.scrollTop - height < 48;
+  const toEnd = () => (list.scrollTop = list.scrollHeight);
+  let seen = list.clientHeight; // the list's height before a resize
+  new ResizeObserver(() => {
+    // (0: the panel closed; opening it goes to the end anyway)
+    if (list.clientHeight && list.clientHeight < seen && end(seen)) toEnd();
+    seen = list.clientHeight;
+  }).observe(list);
+
+  const scan = () => {
+    if (!cfg.feedback_enabled) return;
+    const stick = end(list.clientHeight);
+    list.querySelectorAll('[data-role=assistant]').forEach(thumbs);
+    if (stick) toEnd();
+  };
 
   ctx.onFrame('message', (f) => {
     if (f.role !== 'assistant') return;
