@@ -270,6 +270,23 @@ describe('the widget in Chromium', { timeout: 240000 }, () => {
       assert.equal(await focused(page), 'input');
       await page.keyboard.press('Tab');
       assert.equal(await focused(page), 'send');
+      // Then the launcher, the close button while open ("Close chat", the ×
+      // icon): Enter closes, the focus stays on it ("Open chat"), Enter opens.
+      await page.keyboard.press('Tab');
+      assert.equal(await focused(page), 'launcher');
+      assert.equal(await page.getAttribute(part('launcher'), 'aria-label'), 'Close chat');
+      const icons = () => page.evaluate(() => [...document.getElementById('parley-chat-widget').shadowRoot
+        .querySelectorAll('[data-part="launcher"] svg')].map((s) => getComputedStyle(s).display !== 'none'));
+      assert.deepEqual(await icons(), [false, true], 'the × icon while open');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector(part('panel'), { state: 'hidden' });
+      assert.equal(await focused(page), 'launcher');
+      assert.equal(await page.getAttribute(part('launcher'), 'aria-expanded'), 'false');
+      assert.equal(await page.getAttribute(part('launcher'), 'aria-label'), 'Open chat');
+      assert.deepEqual(await icons(), [true, false], 'the chat icon while closed');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector(part('panel'), { state: 'visible' });
+      assert.equal(await focused(page), 'input');
 
       // Escape closes and gives the focus back to the button.
       await page.keyboard.press('Escape');

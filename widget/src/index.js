@@ -368,7 +368,8 @@ function mount(script, cfg, base, broken, lang) {
       'aria-expanded': 'false',
       'aria-controls': 'pc-panel',
     },
-    icon(ICON_CHAT)
+    // the chat icon while closed, × while open (widget.css)
+    [icon(ICON_CHAT), icon(ICON_CLOSE, 1)]
   );
   const root = h(
     'div',
