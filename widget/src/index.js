@@ -90,6 +90,9 @@ const TEXT = {
   // earlier conversations (the conversations part)
   labelNewChat: 'New conversation',
   labelEarlier: 'Earlier conversations',
+  // their buttons' visible text: words of the two above (the name holds the text)
+  labelNewShort: 'New',
+  labelEarlierShort: 'Earlier',
   labelBack: 'Back to chat',
   readonlyText: 'Earlier conversation (read only)',
   noChatsText: 'No earlier conversations.',

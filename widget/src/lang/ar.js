@@ -52,6 +52,8 @@ export default {
   rateThanks: 'شكرًا على ملاحظاتك!',
   labelNewChat: 'محادثة جديدة',
   labelEarlier: 'المحادثات السابقة',
+  labelNewShort: 'جديدة',
+  labelEarlierShort: 'السابقة',
   labelBack: 'العودة إلى الدردشة',
   readonlyText: 'محادثة سابقة (للقراءة فقط)',
   noChatsText: 'لا توجد محادثات سابقة.',

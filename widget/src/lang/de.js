@@ -52,6 +52,8 @@ export default {
   rateThanks: 'Danke für Ihr Feedback!',
   labelNewChat: 'Neues Gespräch',
   labelEarlier: 'Frühere Gespräche',
+  labelNewShort: 'Neues',
+  labelEarlierShort: 'Frühere',
   labelBack: 'Zurück zum Chat',
   readonlyText: 'Früheres Gespräch (nur lesen)',
   noChatsText: 'Keine früheren Gespräche.',

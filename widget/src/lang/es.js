@@ -52,6 +52,8 @@ export default {
   rateThanks: '¡Gracias por tu opinión!',
   labelNewChat: 'Nueva conversación',
   labelEarlier: 'Conversaciones anteriores',
+  labelNewShort: 'Nueva',
+  labelEarlierShort: 'Anteriores',
   labelBack: 'Volver al chat',
   readonlyText: 'Conversación anterior (solo lectura)',
   noChatsText: 'No hay conversaciones anteriores.',

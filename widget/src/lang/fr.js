@@ -52,6 +52,8 @@ export default {
   rateThanks: 'Merci pour votre avis !',
   labelNewChat: 'Nouvelle conversation',
   labelEarlier: 'Conversations précédentes',
+  labelNewShort: 'Nouvelle',
+  labelEarlierShort: 'Précédentes',
   labelBack: 'Retour au chat',
   readonlyText: 'Conversation précédente (lecture seule)',
   noChatsText: 'Aucune conversation précédente.',

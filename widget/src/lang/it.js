@@ -52,6 +52,8 @@ export default {
   rateThanks: 'Grazie per il tuo feedback!',
   labelNewChat: 'Nuova conversazione',
   labelEarlier: 'Conversazioni precedenti',
+  labelNewShort: 'Nuova',
+  labelEarlierShort: 'Precedenti',
   labelBack: 'Torna alla chat',
   readonlyText: 'Conversazione precedente (sola lettura)',
   noChatsText: 'Nessuna conversazione precedente.',

@@ -52,6 +52,8 @@ export default {
   rateThanks: 'ご意見ありがとうございます！',
   labelNewChat: '新しい会話',
   labelEarlier: '以前の会話',
+  labelNewShort: '新しい会話',
+  labelEarlierShort: '以前の会話',
   labelBack: 'チャットに戻る',
   readonlyText: '以前の会話（閲覧のみ）',
   noChatsText: '以前の会話はありません。',

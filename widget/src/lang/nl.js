@@ -52,6 +52,8 @@ export default {
   rateThanks: 'Bedankt voor je feedback!',
   labelNewChat: 'Nieuw gesprek',
   labelEarlier: 'Eerdere gesprekken',
+  labelNewShort: 'Nieuw',
+  labelEarlierShort: 'Eerdere',
   labelBack: 'Terug naar de chat',
   readonlyText: 'Eerder gesprek (alleen lezen)',
   noChatsText: 'Geen eerdere gesprekken.',

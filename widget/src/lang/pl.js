@@ -52,6 +52,8 @@ export default {
   rateThanks: 'Dziękujemy za opinię!',
   labelNewChat: 'Nowa rozmowa',
   labelEarlier: 'Wcześniejsze rozmowy',
+  labelNewShort: 'Nowa',
+  labelEarlierShort: 'Wcześniejsze',
   labelBack: 'Wróć do czatu',
   readonlyText: 'Wcześniejsza rozmowa (tylko do odczytu)',
   noChatsText: 'Brak wcześniejszych rozmów.',

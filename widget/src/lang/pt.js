@@ -52,6 +52,8 @@ export default {
   rateThanks: 'Obrigado pelo seu feedback!',
   labelNewChat: 'Nova conversa',
   labelEarlier: 'Conversas anteriores',
+  labelNewShort: 'Nova',
+  labelEarlierShort: 'Anteriores',
   labelBack: 'Voltar ao chat',
   readonlyText: 'Conversa anterior (somente leitura)',
   noChatsText: 'Nenhuma conversa anterior.',

@@ -52,6 +52,8 @@ export default {
   rateThanks: 'Geri bildiriminiz için teşekkürler!',
   labelNewChat: 'Yeni sohbet',
   labelEarlier: 'Önceki sohbetler',
+  labelNewShort: 'Yeni',
+  labelEarlierShort: 'Önceki',
   labelBack: 'Sohbete dön',
   readonlyText: 'Önceki sohbet (salt okunur)',
   noChatsText: 'Önceki sohbet yok.',

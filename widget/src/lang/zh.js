@@ -52,6 +52,8 @@ export default {
   rateThanks: '感谢您的反馈！',
   labelNewChat: '新对话',
   labelEarlier: '以前的对话',
+  labelNewShort: '新对话',
+  labelEarlierShort: '以前的对话',
   labelBack: '返回聊天',
   readonlyText: '以前的对话（只读）',
   noChatsText: '没有以前的对话。',

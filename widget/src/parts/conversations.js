@@ -1,5 +1,6 @@
-// Part "conversations" (data-widget mode, issue 26): "New conversation"
-// and "Earlier conversations" in the header; the session's conversations
+// Part "conversations" (data-widget mode, issue 26): "Earlier" and "New"
+// in the header (buttons named "Earlier conversations" and "New
+// conversation", an icon and that short word each); the session's conversations
 // listed (newest first), an earlier one shown read-only, and the way back
 // to the chat. Frames (docs/widget-protocol.md, "Conversations"):
 // new_conversation -> conversation_new, conversations -> conversations,
@@ -18,10 +19,12 @@ export default function (ctx) {
   const { T, h, icon, on, root, panel } = ctx;
   if (!ctx.wsMode) return;
   ctx.css(CSS);
-  const btn = (part, label, d) =>
-    h('button', { type: 'button', 'data-part': part, 'aria-label': label, title: label }, icon(d, 1));
-  const pastBtn = btn('earlier', T.labelEarlier, ICON_LIST);
-  const newBtn = btn('new-conversation', T.labelNewChat, ICON_NEW);
+  // An icon and a short visible text (a word of the label, so the name
+  // holds what is seen); the whole label is the name and the tooltip.
+  const btn = (part, label, text, d) =>
+    h('button', { type: 'button', 'data-part': part, 'aria-label': label, title: label }, [icon(d, 1), h('span', 0, text)]);
+  const pastBtn = btn('earlier', T.labelEarlier, T.labelEarlierShort, ICON_LIST);
+  const newBtn = btn('new-conversation', T.labelNewChat, T.labelNewShort, ICON_NEW);
   pastBtn.setAttribute('aria-expanded', 'false');
   pastBtn.setAttribute('aria-controls', 'pc-convs');
   ctx.header.append(pastBtn, newBtn);
