@@ -1,15 +1,17 @@
 // One conversation in the inbox's right pane (#/conversations/<id>): the
 // visitor's name, the messages as chat bubbles (the visitor's on the left,
 // the assistant's and a person's on the right) in a pane that scrolls, the
-// visitor's details and the conversation's (assignee, export, delete) in a
-// side panel (above the messages on narrower screens), and at the bottom,
-// always in view, the handoff controls and the reply box with its canned
-// replies ("/"). New messages and the handoff state come live (live.js).
+// visitor's details and the conversation's (assignee, export, the technical
+// details folded, delete last) in a side panel (under the messages on
+// narrower screens, so the conversation comes first), and at the bottom,
+// always in view, the handoff state (one notice) with its controls and the
+// reply box with its canned replies ("/"). New messages and the handoff
+// state come live (live.js).
 
 import { api, endpoints, isAbort, loadWidgets, widgetNames, ApiError, roleAtLeast, sessionRole, loadList } from './api.js';
 import { onEvent, liveMode } from './live.js';
 import {
-  h, clear, timeEl, updateTimeEl, relTimeEl, refreshRelTimes, plural, confirmDialog, downloadLink, showLoadError,
+  h, clear, timeEl, updateTimeEl, relTimeEl, refreshRelTimes, plural, preview, confirmDialog, downloadLink, showLoadError,
 } from './dom.js';
 import { visitorDetails } from './visitor.js';
 import { cannedPicker } from './canned.js';
@@ -30,11 +32,11 @@ function statusBadge(status) {
     STATUS_LABEL[s] || s);
 }
 
-function tokensText(m) {
-  const p = Number(m.promptTokens) || 0;
-  const c = Number(m.completionTokens) || 0;
-  return `Tokens: ${p.toLocaleString()} prompt, ${c.toLocaleString()} completion`;
+function tokensText(p, c) {
+  return `${p.toLocaleString()} prompt, ${c.toLocaleString()} completion`;
 }
+const promptOf = (m) => Number(m.promptTokens) || 0;
+const completionOf = (m) => Number(m.completionTokens) || 0;
 
 // The visitor's thumb on an answer (issue 26): a mark in its head, or null.
 function feedbackMark(m) {
@@ -103,8 +105,9 @@ function toolItem(m) {
 }
 
 // One message as a bubble: who (the visitor's name, the assistant, a
-// person's name), when, the text; a status other than complete, the
-// knowledge an answer used and the model's token usage, under it.
+// person's name), when, the text; a status other than complete and the
+// knowledge an answer used under it (its token usage is a technical
+// detail: techDetails).
 function messageItem(m, visitorName, names) {
   const role = String(m.role || '');
   if (role === 'tool') return toolItem(m);
@@ -128,12 +131,11 @@ function messageItem(m, visitorName, names) {
   if (role === 'assistant') {
     const kb = knowledgeEl(m, names);
     if (kb) li.append(kb);
-    li.append(h('p', { class: 'msg-tokens', 'data-testid': 'msg-tokens' }, tokensText(m)));
   }
   return li;
 }
 
-/** Updates a message already shown (its status, text or tokens changed). */
+/** Updates a message already shown (its status, text or feedback changed). */
 function updateItem(li, old, m) {
   if (old.status !== m.status) {
     li.dataset.status = String(m.status || '');
@@ -151,14 +153,61 @@ function updateItem(li, old, m) {
     const now = feedbackMark(m);
     if (now) li.querySelector('.msg-head').append(now);
   }
-  const tok = li.querySelector('[data-testid="msg-tokens"]');
-  if (tok && (old.promptTokens !== m.promptTokens || old.completionTokens !== m.completionTokens)) {
-    tok.textContent = tokensText(m);
-  }
 }
 
 function metaRow(label, value, testid) {
   return [h('dt', null, label), h('dd', testid ? { 'data-testid': testid } : null, value)];
+}
+
+/*
+ * What a support person rarely needs, folded (closed) under "Technical
+ * details": the session's digest, the conversation's id, the model's
+ * tokens in all and per answer (each answer by its first words). show(m)
+ * adds or updates an answer's line. Returns {el, show(m)}.
+ */
+function techDetails(conv, id) {
+  const total = h('span');
+  const perAnswer = h('ol', { class: 'tech-tokens', 'data-testid': 'tech-tokens', 'aria-labelledby': 'tech-tokens-label' });
+  const label = h('p', { class: 'tech-label', id: 'tech-tokens-label', hidden: true }, 'Tokens per answer');
+  const el = h('details', { class: 'tech-details', 'data-testid': 'tech-details' },
+    h('summary', null, 'Technical details'),
+    h('dl', { class: 'meta meta-compact' },
+      metaRow('Session', h('code', { 'data-testid': 'thread-session' }, conv.sessionId || ''), 'conv-session'),
+      metaRow('Conversation ID', h('code', null, id), 'conv-id'),
+      metaRow('Tokens', total, 'conv-tokens')),
+    label, perAnswer);
+  const answers = new Map(); // _id -> {li, m}
+  function sum() {
+    let p = 0;
+    let c = 0;
+    for (const { m } of answers.values()) {
+      p += promptOf(m);
+      c += completionOf(m);
+    }
+    total.textContent = answers.size ? `${tokensText(p, c)} (${plural(answers.size, 'answer', 'answers')})` : 'None';
+  }
+  function line(m) {
+    return [h('q', { class: 'tech-answer' }, preview(m.content, 48) || '(empty)'), ': ',
+      h('span', { 'data-testid': 'msg-tokens' }, tokensText(promptOf(m), completionOf(m)))];
+  }
+  function show(m) {
+    if (m.role !== 'assistant') return;
+    const mid = String(m._id || '');
+    const k = answers.get(mid);
+    if (k) {
+      if (k.m.content === m.content && promptOf(k.m) === promptOf(m) && completionOf(k.m) === completionOf(m)) return;
+      clear(k.li).append(...line(m));
+      k.m = m;
+    } else {
+      const li = h('li', { 'data-id': mid }, ...line(m));
+      perAnswer.append(li);
+      answers.set(mid, { li, m });
+      label.hidden = false;
+    }
+    sum();
+  }
+  sum();
+  return { el, show };
 }
 
 // The contact of conversation convId; Unverified when its visitor named a
@@ -246,8 +295,9 @@ function assignControl(ctx, id, choices, actionError) {
   return { el, show, posts: () => posts };
 }
 
-// The element that scrolls the messages: the messages' own box (two
-// panes), the thread's body (details above the messages) or the page (a phone).
+// The element that scrolls the messages: the messages' own box (wide
+// screens, the details beside it), the thread's body (the details under
+// the messages) or the page (a phone).
 function scroller(els) {
   for (const el of els) {
     const o = getComputedStyle(el).overflowY;
@@ -256,15 +306,56 @@ function scroller(els) {
   return document.scrollingElement;
 }
 
-function nearBottom(el) {
-  return el.scrollTop + el.clientHeight >= el.scrollHeight - 120;
+const NEAR_PX = 120; // this close to the latest message, a new one is scrolled into view
+
+/*
+ * Where the end of the messages' box (msgs: the last message and the notes
+ * under it) lies against what el (the scroller) shows: gap, how far below
+ * its bottom (negative: above), and height, how much it shows. Not el's
+ * own end: the details (and Delete) come after the messages, in the same
+ * scroll on narrower screens. On the page (a phone) the sticky head and
+ * dock cover the screen's top and bottom.
+ */
+function latestGap(el, { msgs, head, dock }) {
+  if (el === msgs) return { gap: el.scrollHeight - el.scrollTop - el.clientHeight, height: el.clientHeight };
+  let top;
+  let bottom;
+  if (el === document.scrollingElement) {
+    top = Math.max(0, head.getBoundingClientRect().bottom);
+    bottom = Math.min(window.innerHeight, dock.getBoundingClientRect().top);
+  } else {
+    const r = el.getBoundingClientRect();
+    top = r.top + el.clientTop;
+    bottom = top + el.clientHeight;
+  }
+  return { gap: msgs.getBoundingClientRect().bottom - bottom, height: bottom - top };
 }
 
-const STATE_TEXT = {
-  ai: ['The assistant answers', 'badge-neutral', 'Take over to answer the visitor yourself: the assistant stays silent until you hand back.'],
-  waiting_human: ['Waiting for a person', 'badge-warn', 'The visitor asked for a person. The assistant keeps answering until you take over.'],
-  human: ['You are answering', 'badge-info', 'The assistant is silent. Hand back to let it answer the next message.'],
-};
+/*
+ * Before messages change: near, the end of the messages on screen or just
+ * under it (a new message is brought into view); keep, the end of the
+ * messages above the screen (the details under them are read: they are
+ * kept where they are on screen however much the messages grow).
+ */
+function whereLatest(el, boxes) {
+  const { gap, height } = latestGap(el, boxes);
+  return { near: gap <= NEAR_PX && gap >= -height, keep: gap < -height };
+}
+
+// The take-over state, as one notice: [badge, its class, the sentence].
+// by: who took over when another person did (the stream's handoff event
+// names them), else null.
+function stateText(st, by) {
+  if (st === 'waiting_human') {
+    return ['Waiting for a person', 'badge-warn', 'The visitor asked for a person. The assistant keeps answering until you take over.'];
+  }
+  if (st === 'human') {
+    if (by) return [`${by} is answering`, 'badge-info', `The assistant is silent until ${by} hands back.`];
+    return ['You are answering', 'badge-info', 'The assistant is silent. Hand back to let it answer the next message.'];
+  }
+  return ['The assistant answers', 'badge-neutral', 'Take over to answer the visitor yourself: the assistant stays silent until you hand back.'];
+}
+const STATES = ['ai', 'waiting_human', 'human'];
 
 /*
  * The reply box and the typing signal: true at most every TYPING_EVERY_MS
@@ -339,33 +430,41 @@ function replyBox(ctx, id, onSent) {
 }
 
 /*
- * Take over / Hand back (POST …/handoff) with the state and its hint; the
- * reply box shown while a person answers. assign: the assign control (the
- * server may make the conversation yours). Returns {el, set(state, live)}.
+ * Take over / Hand back (POST …/handoff) beside one notice of the state
+ * (a badge and its sentence, a live region: a change, taken here or come
+ * live, is said once, and nothing else repeats it); the reply box shown
+ * while a person answers. assign: the assign control (the server may make
+ * the conversation yours). Returns {el, set(state, name)}: the state as
+ * the server says now, name who changed it when the stream says so.
  */
 function handoffDock(ctx, id, reply, assign, actionError) {
+  const myName = ctx.session && ctx.session.user ? ctx.session.user.name : null;
   let hstate = null;
+  let by = null;
   const stateBadge = h('span', { 'data-testid': 'handoff-state' });
+  const hText = h('span', { class: 'hint handoff-text', 'data-testid': 'handoff-status' });
+  const notice = h('p', { class: 'handoff-notice', role: 'status', 'data-testid': 'handoff-notice' }, stateBadge, ' ', hText);
   const takeBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'take-over' }, 'Take over');
   const backBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'hand-back' }, 'Hand back');
-  const hStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'handoff-status' });
-  const hHint = h('p', { class: 'hint', id: 'handoff-hint' });
   const el = h('section', { class: 'handoff', 'aria-label': 'Handoff', 'data-testid': 'handoff' },
-    h('div', { class: 'handoff-row' }, stateBadge, h('div', { class: 'handoff-buttons' }, takeBtn, backBtn)),
-    hHint, hStatus);
-  function set(st, live) {
-    if (!STATE_TEXT[st] || st === hstate) return;
-    const was = hstate;
-    hstate = st;
-    const [label, cls, hint] = STATE_TEXT[st];
+    h('div', { class: 'handoff-row' }, notice, h('div', { class: 'handoff-buttons' }, takeBtn, backBtn)));
+  // The notice again, changed only when its words change (said once).
+  function render() {
+    if (!hstate) return;
+    const [label, cls, text] = stateText(hstate, by);
     stateBadge.className = `badge ${cls}`;
-    stateBadge.textContent = label;
-    hHint.textContent = hint;
+    if (stateBadge.textContent !== label) stateBadge.textContent = label;
+    if (hText.textContent !== text) hText.textContent = text;
+  }
+  function set(st, name) {
+    if (!STATES.includes(st) || st === hstate) return;
+    hstate = st;
+    by = st === 'human' && name && name !== myName ? String(name) : null;
     takeBtn.hidden = st === 'human';
     backBtn.hidden = st !== 'human';
     reply.form.hidden = st !== 'human';
-    if (live && was && st === 'waiting_human') hStatus.textContent = 'The visitor asks for a person.';
     if (st !== 'human') reply.typing(false);
+    render();
   }
   async function change(st, btn) {
     actionError.hidden = true;
@@ -374,7 +473,6 @@ function handoffDock(ctx, id, reply, assign, actionError) {
       const r = await api(endpoints.handoff(id), { method: 'POST', body: { state: st } });
       set((r && r.conversation && r.conversation.handoff) || st);
       if (r && r.conversation && r.conversation.assignee !== undefined) assign.show(r.conversation.assignee);
-      hStatus.textContent = st === 'human' ? 'You took over: the assistant stays silent.' : 'Handed back: the assistant answers the next message.';
       (st === 'human' ? reply.text : takeBtn).focus();
     } catch (e) {
       if (isAbort(e)) return;
@@ -436,8 +534,7 @@ export async function renderThread(pane, ctx, id, hooks) {
   const convState = stateControl(id, actionError, (c) => hooks.onState && hooks.onState(c));
   convState.show(conv);
   pane.querySelector('.thread-head').append(h('div', { class: 'thread-heading' }, title,
-    h('p', { class: 'thread-sub' }, h('code', { 'data-testid': 'thread-session' }, conv.sessionId || id),
-      widgetName ? ` · ${widgetName}` : '')), convState.el);
+    widgetName ? h('p', { class: 'thread-sub', 'data-testid': 'thread-widget' }, widgetName) : null), convState.el);
 
   const updated = timeEl(conv.updatedAt);
   const countEl = h('span', null, (Number(conv.messageCount) || 0).toLocaleString());
@@ -448,23 +545,26 @@ export async function renderThread(pane, ctx, id, hooks) {
     metaRow('Widget', widget
       ? h('a', { href: `#/widgets/${encodeURIComponent(widget.widget_id)}` }, names.get(widget.id))
       : (conv.widgetId || '—'), 'conv-widget'),
-    metaRow('Session', h('code', null, conv.sessionId || ''), 'conv-session'),
     metaRow('Started', timeEl(conv.createdAt), 'conv-created'),
     metaRow('Last activity', updated, 'conv-updated'),
     metaRow('Messages', countEl, 'conv-message-count'),
     metaRow('Rating', ratingDd, 'conv-rating'));
   const visitor = visitorDetails(data.visitor || conv.visitor);
+  const tech = techDetails(conv, id);
 
   const assign = assignControl(ctx, id, choices, actionError);
   assign.show(conv.assignee);
   const del = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-conv' }, 'Delete conversation');
   const exp = (format, label) => downloadLink(
     endpoints.exportUrl({ format, rows: 'messages', conversation: id }), label, `export-thread-${format}`);
+  // Delete last, after the technical details: under the messages on a
+  // phone, out of the first screen.
   const details = h('aside', { class: 'conv-details', 'aria-label': 'Details', 'data-testid': 'conv-details' },
     h('h3', null, 'Visitor'), visitor.el,
     h('h3', null, 'Conversation'), meta, assign.el,
     h('div', { class: 'export-inline', role: 'group', 'aria-label': 'Export this conversation' },
       h('span', { class: 'export-label' }, 'Export:'), exp('jsonl', 'JSON Lines'), exp('csv', 'CSV')),
+    tech.el,
     h('div', { class: 'actions' }, del));
 
   const list = h('ol', { class: 'thread', 'data-testid': 'thread-messages', 'aria-label': 'Messages' });
@@ -476,12 +576,18 @@ export async function renderThread(pane, ctx, id, hooks) {
     data.truncated ? h('p', { class: 'alert', 'data-testid': 'thread-truncated' },
       'This thread is long: only part of it is shown. Export it to read every message.') : null,
     list, emptyNote, liveNote, pollNote);
-  const body = h('div', { class: 'thread-body', 'data-testid': 'thread-body' }, details, msgs);
+  // The messages first, then the details: beside them on a wide screen,
+  // under them on narrower ones (where the scroll aims at the last message).
+  const body = h('div', { class: 'thread-body', 'data-testid': 'thread-body' }, msgs, details);
+  const dockEl = h('div', { class: 'thread-dock', 'data-testid': 'thread-dock' });
+  const boxes = { msgs, head: pane.querySelector('.thread-head'), dock: dockEl };
 
   const known = new Map(); // _id -> {li, m}
   const scrollEl = () => scroller([msgs, body]);
   function merge(messages) {
-    const wasNearBottom = nearBottom(scrollEl());
+    const el = scrollEl();
+    const { near: wasNearBottom, keep } = whereLatest(el, boxes);
+    const end = msgs.getBoundingClientRect().bottom;
     let added = 0;
     for (const m of messages) {
       const mid = String(m._id || '');
@@ -495,8 +601,10 @@ export async function renderThread(pane, ctx, id, hooks) {
         known.set(mid, { li, m });
         added++;
       }
+      tech.show(m);
     }
     emptyNote.hidden = known.size > 0;
+    if (keep) el.scrollTop += msgs.getBoundingClientRect().bottom - end;
     return { added, wasNearBottom };
   }
   function showAdded({ added, wasNearBottom }) {
@@ -504,17 +612,24 @@ export async function renderThread(pane, ctx, id, hooks) {
     liveNote.textContent = plural(added, 'new message', 'new messages');
     if (wasNearBottom) toBottom();
   }
+  // The latest message into view: the end of the messages' box at the
+  // end of what the scroller shows (never the details under it), down only.
   function toBottom() {
     const el = scrollEl();
-    el.scrollTop = el.scrollHeight;
+    if (el === msgs) {
+      el.scrollTop = el.scrollHeight;
+      return;
+    }
+    const { gap } = latestGap(el, boxes);
+    if (gap > 0) el.scrollTop += gap;
   }
 
   const reply = replyBox(ctx, id, (m) => showAdded(merge([m])));
   const dock = handoffDock(ctx, id, reply, assign, actionError);
-  pane.append(actionError, body,
-    h('div', { class: 'thread-dock', 'data-testid': 'thread-dock' }, dock.el, reply.form));
-  merge(Array.isArray(data.messages) ? data.messages : []);
   dock.set(conv.handoff || 'ai');
+  dockEl.append(dock.el, reply.form);
+  pane.append(actionError, body, dockEl);
+  merge(Array.isArray(data.messages) ? data.messages : []);
   toBottom();
 
   if (conv.contactId) {
@@ -541,11 +656,11 @@ export async function renderThread(pane, ctx, id, hooks) {
   pollNote.textContent = modeText();
   // c as the server said it; posts: assign.posts() when it was asked for
   // (an event's snapshot is never older than what the stream said before).
-  function showConv(c, posts = assign.posts()) {
+  function showConv(c, posts = assign.posts(), by = null) {
     updateTimeEl(updated, c.updatedAt);
     if (c.messageCount != null) countEl.textContent = (Number(c.messageCount) || 0).toLocaleString();
     if (c.rating !== undefined) clear(ratingDd).append(ratingEl(c.rating));
-    if (c.handoff) dock.set(c.handoff, true);
+    if (c.handoff) dock.set(c.handoff, by);
     if (c.assignee !== undefined && posts === assign.posts()) assign.show(c.assignee);
     if (c.state) convState.show(c);
   }
@@ -580,7 +695,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     }
     const c = d && d.conversation;
     if (!c || String(c._id) !== id) return;
-    showConv(c);
+    showConv(c, assign.posts(), type === 'handoff' ? d.name : null);
     if (type === 'message' && d.message) showAdded(merge([d.message]));
   }));
   ctx.onLeave(stop);

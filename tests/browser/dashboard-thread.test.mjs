@@ -1,0 +1,378 @@
+// The dashboard's thread as a support person meets it, in headless
+// Chromium against one Parley with the mock model: the technical details
+// (the session's digest, the model's tokens) folded under a closed
+// "Technical details" disclosure, kept up to date live; one notice of the
+// take-over state in the dock (taken over here, changed live by a
+// colleague or by the visitor, a message coming live), nothing else in the
+// pane repeating it; Delete after the details, under the messages, out of
+// the first screen on a 390 px phone (and at 1000 px, where the thread's
+// body scrolls messages and details together), while opening the thread
+// and a new message still bring the latest message into view (the scroll
+// aims at the messages, not at the end of the page). Screenshots at 1280
+// and 390 px, axe-core in light and dark.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  startSuite, stopSuite, waitFor,
+} from './lib/browser.mjs';
+import { Visitor } from '../integration/lib/wsclient.mjs';
+import { login } from '../integration/lib/dashboard.mjs';
+import { addMember } from '../integration/lib/people.mjs';
+
+const LONG_TURNS = 8; // the long thread: 16 messages
+
+// What the pane says about who answers, outside the messages' history:
+// each text that tells the take-over state, with the data-testid of the
+// element nearest it, and whether that is inside the dock's notice.
+function takeoverTexts(page) {
+  return page.evaluate(() => {
+    const re = /you (are answering|took over)|is answering|assistant (is|stays) silent|handed back|asks? for a person|joined|waiting for a person/i;
+    const pane = document.querySelector('[data-testid="inbox-thread"]');
+    const list = pane.querySelector('[data-testid="thread-messages"]');
+    const out = [];
+    const walk = document.createTreeWalker(pane, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const el = n.parentElement;
+      if (list.contains(el) || !re.test(n.data)) continue;
+      out.push({
+        text: n.data.trim(),
+        testid: el.closest('[data-testid]')?.dataset.testid,
+        inNotice: !!el.closest('[data-testid="handoff-notice"]'),
+      });
+    }
+    return { out, notices: pane.querySelectorAll('[data-testid="handoff-notice"]').length };
+  });
+}
+
+// Exactly one notice, holding every word of the take-over state in the pane.
+async function assertOneNotice(page, what, badge) {
+  const { out, notices } = await takeoverTexts(page);
+  assert.equal(notices, 1, `${what}: one notice`);
+  assert.deepEqual(out.filter((x) => !x.inNotice), [], `${what}: nothing outside the notice tells the state: ${JSON.stringify(out)}`);
+  assert.equal(await page.textContent('[data-testid="handoff-state"]'), badge, `${what}: the notice's badge`);
+  const pane = await page.evaluate(() => {
+    const p = document.querySelector('[data-testid="inbox-thread"]').cloneNode(true);
+    p.querySelector('[data-testid="thread-messages"]').remove();
+    return p.textContent;
+  });
+  assert.equal(pane.split(badge).length - 1, 1, `${what}: "${badge}" said once in the pane`);
+}
+
+// The box of sel and what of the page the thread shows on screen: under the
+// sticky head (a phone) or the window's top, above the dock.
+async function screenBox(page, sel) {
+  return page.evaluate((s) => {
+    const r = document.querySelector(s).getBoundingClientRect();
+    const head = document.querySelector('.thread-head').getBoundingClientRect();
+    const dock = document.querySelector('[data-testid="thread-dock"]').getBoundingClientRect();
+    const body = document.querySelector('[data-testid="thread-body"]').getBoundingClientRect();
+    return {
+      top: r.top, bottom: r.bottom, height: r.height,
+      viewTop: Math.max(head.bottom, body.top), viewBottom: Math.min(window.innerHeight, dock.top, body.bottom),
+    };
+  }, sel);
+}
+const inView = (b) => b.top >= b.viewTop - 1 && b.bottom <= b.viewBottom + 1;
+const outOfView = (b) => b.top >= b.viewBottom - 1 || b.bottom <= b.viewTop + 1;
+
+describe('the dashboard thread in Chromium', { timeout: 120000 }, () => {
+  let stack;
+  let browser;
+  let session;
+  let w;
+  const visitors = [];
+  const convs = {}; // name -> {v, id}
+  const t0 = Date.now();
+
+  const admin = (method, p, body) => adminApi(stack, method, p, body);
+  // A WebSocket visitor with turns; its conversation's id.
+  async function wsVisitor(name, texts) {
+    const v = await Visitor.open(stack.parley, w.widget_id);
+    visitors.push(v);
+    await v.next('session');
+    for (const t of texts) await v.turn(t);
+    const list = await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}&limit=50`);
+    const c = list.json.conversations.find((x) => x.lastVisitorMessage === texts[texts.length - 1]);
+    assert.ok(c, `the conversation of ${name}: ${list.text}`);
+    convs[name] = { v, id: c._id };
+  }
+  const lastMessage = '[data-testid="thread-message"]:last-child';
+
+  before(async () => {
+    ({ stack, browser } = await startSuite({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } }));
+    const logged = login(stack.parley);
+    logged.catch(() => {});
+    const r = await admin('POST', '/v1/admin/widgets', { name: 'Thread shop', allowed_origins: [], handoff_enabled: true });
+    assert.equal(r.status, 201, r.text);
+    w = r.json;
+    await wsVisitor('tech', ['What does shipping cost?', 'And to Norway?']);
+    await wsVisitor('hand', ['I need a person, please']);
+    await wsVisitor('long', [...Array(LONG_TURNS).keys()].map((i) => `question ${i + 1} of a long conversation`));
+    session = await logged;
+  });
+  after(async () => {
+    for (const v of visitors) await v.close().catch(() => {});
+    await stopSuite({ stack, browser });
+    console.log(`# dashboard-thread.test.mjs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+  test('the technical details folded: closed at first, the session\'s digest and the tokens in it, kept live', async () => {
+    const { id, v } = convs.tech;
+    const stored = (await admin('GET', `/v1/admin/conversations/${id}`)).json;
+    const answers = stored.messages.filter((m) => m.role === 'assistant');
+    assert.equal(answers.length, 2);
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="thread-message"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
+      const tech = page.locator('[data-testid="tech-details"]');
+      assert.equal(await tech.evaluate((e) => e.tagName), 'DETAILS');
+      assert.equal(await tech.evaluate((e) => e.open), false, 'closed at first');
+      assert.equal(await tech.locator('summary').textContent(), 'Technical details');
+      // The digest: in it, and nowhere else (not under the title any more).
+      const digest = stored.conversation.sessionId;
+      assert.match(digest, /^sha256:/);
+      assert.equal(await tech.locator('[data-testid="thread-session"]').textContent(), digest);
+      assert.equal(await page.locator('[data-testid="thread-session"]').isVisible(), false, 'folded away');
+      assert.deepEqual(await page.evaluate((d) => {
+        const found = [];
+        const walk = document.createTreeWalker(document.getElementById('view'), NodeFilter.SHOW_TEXT);
+        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+          if (n.data.includes(d) && !n.parentElement.closest('[data-testid="tech-details"]')) found.push(n.parentElement.outerHTML);
+        }
+        return found;
+      }, digest), [], 'the digest nowhere outside the disclosure');
+      assert.ok(!(await page.textContent('.thread-head')).includes('sha256'), 'not under the title');
+      assert.equal(await tech.locator('[data-testid="conv-id"]').textContent(), id);
+      // The tokens: per answer and in all, in it; none under the bubbles.
+      assert.equal(await page.locator('[data-testid="thread-messages"] [data-testid="msg-tokens"]').count(), 0,
+        'no token counts among the messages');
+      assert.ok(!(await page.textContent('[data-testid="thread-messages"]')).includes('Tokens'));
+      const want = answers.map((m) => `${m.promptTokens} prompt, ${m.completionTokens} completion`);
+      assert.deepEqual(await tech.locator('[data-testid="msg-tokens"]').allTextContents(), want);
+      const sum = (k) => answers.reduce((n, m) => n + m[k], 0);
+      assert.equal(await tech.locator('[data-testid="conv-tokens"]').textContent(),
+        `${sum('promptTokens')} prompt, ${sum('completionTokens')} completion (2 answers)`);
+      assert.equal(await tech.locator('.tech-answer').first().textContent(), answers[0].content);
+
+      // Opened: shown; a new answer arrives live and is counted in it.
+      await tech.locator('summary').click();
+      assert.equal(await tech.evaluate((e) => e.open), true);
+      await page.locator('[data-testid="thread-session"]').scrollIntoViewIfNeeded();
+      assert.equal(await page.locator('[data-testid="thread-session"]').isVisible(), true);
+      v.inbox.length = 0;
+      await v.turn('One more question');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="tech-details"] [data-testid="msg-tokens"]').length === 3,
+        null, { timeout: 10000 });
+      const now = (await admin('GET', `/v1/admin/conversations/${id}`)).json.messages.filter((m) => m.role === 'assistant');
+      await waitFor(async () => (await tech.locator('[data-testid="msg-tokens"]').last().textContent())
+        === `${now[2].promptTokens} prompt, ${now[2].completionTokens} completion`, 5000, 'the new answer\'s tokens');
+      assert.match(await tech.locator('[data-testid="conv-tokens"]').textContent(), /\(3 answers\)$/);
+
+      // Screenshots (the disclosure open) and axe-core, at 1280 and 390 px.
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-thread-tech-1280.png') });
+      const bad = await axeLightDark(page, 'thread, technical details open');
+      const phone = await openPage(browser, PHONE);
+      try {
+        await dashLogin(stack, phone.ctx, session);
+        await openDash(phone.page, stack, `#/conversations/${id}`, '[data-testid="thread-message"]');
+        assert.equal(await phone.page.locator('[data-testid="tech-details"]').evaluate((e) => e.open), false);
+        await phone.page.click('[data-testid="tech-details"] summary');
+        await phone.page.locator('[data-testid="tech-details"]').scrollIntoViewIfNeeded();
+        const o = await overflow(phone.page);
+        assert.ok(o.scrollWidth <= o.innerWidth, `no sideways scroll: ${JSON.stringify(o)}`);
+        await phone.page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-thread-tech-390.png') });
+        bad.push(...await axeLightDark(phone.page, 'phone thread, technical details open'));
+        await assertClean(phone.page, phone.log, 'phone technical details');
+      } finally { await phone.ctx.close(); }
+      assert.deepEqual(bad, []);
+      await assertClean(page, log, 'technical details');
+    } finally { await ctx.close(); }
+  });
+
+  test('taking over: one notice of the state, after the take-over and after live updates', async () => {
+    const { id, v } = convs.hand;
+    v.send({ type: 'request_human' });
+    await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${id}`)).json.conversation.handoff === 'waiting_human',
+      5000, 'waiting for a person');
+    const colleague = await addMember(stack.parley, { role: 'agent', name: 'Cleo Colleague' });
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
+      await assertOneNotice(page, 'waiting', 'Waiting for a person');
+
+      await page.click('[data-testid="take-over"]');
+      await page.waitForSelector('[data-testid="reply-form"]:not([hidden])');
+      await assertOneNotice(page, 'taken over', 'You are answering');
+      assert.equal(await page.getAttribute('[data-testid="handoff-notice"]', 'role'), 'status', 'said once, as it changes');
+      // The stream's events of the take-over, then a visitor's message, live.
+      await page.waitForTimeout(500);
+      await assertOneNotice(page, 'taken over, the events in', 'You are answering');
+      v.send({ type: 'message', content: 'Hello? Is someone there?' });
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="msg-content"]')]
+        .some((c) => c.textContent === 'Hello? Is someone there?'), null, { timeout: 10000 });
+      await page.waitForTimeout(300);
+      await assertOneNotice(page, 'after a live message', 'You are answering');
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-thread-takeover-1280.png') });
+
+      // Handed back elsewhere (a key), a colleague takes over (their
+      // session), hands back, then the visitor asks again: each said live, once.
+      assert.equal((await admin('POST', `/v1/admin/conversations/${id}/handoff`, { state: 'ai' })).status, 200);
+      await page.waitForSelector('[data-testid="take-over"]:not([hidden])', { timeout: 10000 });
+      await assertOneNotice(page, 'handed back live', 'The assistant answers');
+      const r = await colleague.session.request('POST', `/v1/admin/conversations/${id}/handoff`, { body: { state: 'human' } });
+      assert.equal(r.status, 200, r.text);
+      await page.waitForFunction(() => document.querySelector('[data-testid="handoff-state"]').textContent === 'Cleo Colleague is answering',
+        null, { timeout: 10000 });
+      await assertOneNotice(page, 'a colleague answering', 'Cleo Colleague is answering');
+      assert.equal((await colleague.session.request('POST', `/v1/admin/conversations/${id}/handoff`, { body: { state: 'ai' } })).status, 200);
+      await page.waitForSelector('[data-testid="take-over"]:not([hidden])', { timeout: 10000 });
+      v.send({ type: 'request_human' });
+      await page.waitForFunction(() => document.querySelector('[data-testid="handoff-state"]').textContent === 'Waiting for a person',
+        null, { timeout: 10000 });
+      await assertOneNotice(page, 'asked again live', 'Waiting for a person');
+      await page.click('[data-testid="take-over"]');
+      await page.waitForSelector('[data-testid="reply-form"]:not([hidden])');
+      await page.waitForTimeout(300);
+      await assertOneNotice(page, 'taken over again', 'You are answering');
+
+      const bad = await axeLightDark(page, 'thread taken over');
+      const phone = await openPage(browser, PHONE);
+      try {
+        await dashLogin(stack, phone.ctx, session);
+        await openDash(phone.page, stack, `#/conversations/${id}`, '[data-testid="reply-form"]:not([hidden])');
+        await assertOneNotice(phone.page, 'phone', 'You are answering');
+        // The badge and Hand back share a row on a phone.
+        const badge = await phone.page.locator('[data-testid="handoff-state"]').boundingBox();
+        const back = await phone.page.locator('[data-testid="hand-back"]').boundingBox();
+        assert.ok(back.y < badge.y + badge.height, `one row: ${JSON.stringify({ badge, back })}`);
+        await phone.page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-thread-takeover-390.png') });
+        bad.push(...await axeLightDark(phone.page, 'phone thread taken over'));
+        await assertClean(phone.page, phone.log, 'phone take-over');
+      } finally { await phone.ctx.close(); }
+      assert.deepEqual(bad, []);
+      await assertClean(page, log, 'take-over');
+    } finally { await ctx.close(); }
+  });
+
+  // Opened at width×height: the latest message in view and Delete not; a
+  // new message scrolled into view; Delete reachable below the details.
+  async function latestNotDelete(viewport, name) {
+    const { id, v } = convs.long;
+    const { ctx, page, log } = await openPage(browser, viewport.width < 500 ? PHONE : { viewport });
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="thread-message"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+      const n = await page.locator('[data-testid="thread-message"]').count();
+      assert.ok(n >= LONG_TURNS * 2, `the long thread: ${n}`);
+      const last = await screenBox(page, lastMessage);
+      assert.ok(inView(last), `${name}: the latest message in view after opening: ${JSON.stringify(last)}`);
+      const del = await screenBox(page, '[data-testid="delete-conv"]');
+      assert.ok(outOfView(del), `${name}: Delete not on the first screen: ${JSON.stringify(del)}`);
+      assert.ok(!inView(await screenBox(page, '[data-testid="thread-messages"] > :first-child')), `${name}: scrolled down to the latest`);
+      // Delete after the technical details, last in the details, after the messages.
+      assert.deepEqual(await page.evaluate(() => {
+        const d = document.querySelector('[data-testid="delete-conv"]');
+        const m = document.querySelector('[data-testid="thread-messages"]');
+        const t = document.querySelector('[data-testid="tech-details"]');
+        return [!!(m.compareDocumentPosition(d) & Node.DOCUMENT_POSITION_FOLLOWING),
+          !!(t.compareDocumentPosition(d) & Node.DOCUMENT_POSITION_FOLLOWING)];
+      }), [true, true]);
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SCREENSHOTS, `dashboard-thread-${name}.png`) });
+
+      // A visitor's message: in view, Delete still not.
+      const text = `a new message at ${name}`;
+      v.send({ type: 'message', content: text });
+      await page.waitForFunction((t) => {
+        const items = document.querySelectorAll('[data-testid="thread-message"]');
+        return [...items].some((li) => li.querySelector('[data-testid="msg-content"]').textContent === t)
+          && items[items.length - 1].dataset.role === 'assistant' && items[items.length - 1].dataset.status === 'complete';
+      }, text, { timeout: 15000 });
+      await page.waitForTimeout(200);
+      const mine = await page.evaluate((t) => [...document.querySelectorAll('[data-testid="thread-message"]')]
+        .findIndex((li) => li.querySelector('[data-testid="msg-content"]').textContent === t), text);
+      const vis = await screenBox(page, `[data-testid="thread-message"]:nth-child(${mine + 1})`);
+      assert.ok(inView(vis), `${name}: the new message scrolled into view: ${JSON.stringify(vis)}`);
+      const ans = await screenBox(page, lastMessage);
+      assert.ok(inView(ans), `${name}: its answer too: ${JSON.stringify(ans)}`);
+      assert.ok(outOfView(await screenBox(page, '[data-testid="delete-conv"]')), `${name}: Delete still off screen`);
+
+      // Down to Delete (the details): a message now leaves the view where it is.
+      await page.locator('[data-testid="delete-conv"]').scrollIntoViewIfNeeded();
+      const at = await screenBox(page, '[data-testid="delete-conv"]');
+      assert.ok(inView(at), `${name}: Delete reachable: ${JSON.stringify(at)}`);
+      assert.ok(outOfView(await screenBox(page, lastMessage)), `${name}: the details fill the screen`);
+      v.send({ type: 'message', content: `${text}, read later` });
+      await page.waitForFunction((t) => [...document.querySelectorAll('[data-testid="msg-content"]')].some((c) => c.textContent === t),
+        `${text}, read later`, { timeout: 15000 });
+      await page.waitForTimeout(200);
+      const after = await screenBox(page, '[data-testid="delete-conv"]');
+      assert.ok(inView(after), `${name}: reading the details, not pulled away: ${JSON.stringify({ at, after })}`);
+
+      // Scrolled back to the top: the first messages, not Delete.
+      await page.evaluate(() => {
+        window.scrollTo(0, 0);
+        document.querySelector('[data-testid="thread-body"]').scrollTop = 0;
+      });
+      assert.ok(inView(await screenBox(page, '[data-testid="thread-messages"] > :first-child')), `${name}: the first message at the top`);
+      assert.ok(outOfView(await screenBox(page, '[data-testid="delete-conv"]')), `${name}: Delete not at the top`);
+      await assertClean(page, log, name);
+    } finally { await ctx.close(); }
+  }
+
+  test('a phone (390 px): Delete under the details, off the first screen; the latest message and a new one in view', async () => {
+    await latestNotDelete(PHONE.viewport, '390');
+  });
+
+  test('a phone, a short thread: Delete off the first screen too', async () => {
+    const { ctx, page, log } = await openPage(browser, PHONE);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${convs.hand.id}`, '[data-testid="thread-message"]');
+      assert.ok(await page.locator('[data-testid="thread-message"]').count() <= 6, 'a short thread');
+      assert.ok(inView(await screenBox(page, lastMessage)), 'the latest message in view');
+      assert.ok(outOfView(await screenBox(page, '[data-testid="delete-conv"]')), 'Delete off the first screen');
+      await assertClean(page, log, 'short thread');
+    } finally { await ctx.close(); }
+  });
+
+  test('1000 px (messages and details in one scroll): the same', async () => {
+    await latestNotDelete({ width: 1000, height: 800 }, '1000');
+  });
+
+  test('1280 px (the details beside the messages): the latest message and a new one in view', async () => {
+    const { id, v } = convs.long;
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="thread-message"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
+      assert.ok(inView(await screenBox(page, lastMessage)), 'the latest message in view after opening');
+      v.send({ type: 'message', content: 'a new message at 1280' });
+      await page.waitForFunction(() => {
+        const items = document.querySelectorAll('[data-testid="thread-message"]');
+        const l = items[items.length - 1];
+        return l.dataset.role === 'assistant' && l.dataset.status === 'complete'
+          && items[items.length - 2].querySelector('[data-testid="msg-content"]').textContent === 'a new message at 1280';
+      }, null, { timeout: 15000 });
+      await page.waitForTimeout(200);
+      assert.ok(inView(await screenBox(page, lastMessage)), 'the new message\'s answer in view');
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-thread-1280.png') });
+      assert.deepEqual(await axeLightDark(page, 'thread at 1280'), []);
+      await assertClean(page, log, '1280');
+    } finally { await ctx.close(); }
+  });
+});
