@@ -613,15 +613,16 @@ export async function renderThread(pane, ctx, id, hooks) {
     if (wasNearBottom) toBottom();
   }
   // The latest message into view: the end of the messages' box at the
-  // end of what the scroller shows (never the details under it), down only.
-  function toBottom() {
+  // end of what the scroller shows (never the details under it); down
+  // only, unless opening (the page may keep another thread's scroll).
+  function toBottom(opening = false) {
     const el = scrollEl();
     if (el === msgs) {
       el.scrollTop = el.scrollHeight;
       return;
     }
     const { gap } = latestGap(el, boxes);
-    if (gap > 0) el.scrollTop += gap;
+    if (gap > 0 || opening) el.scrollTop += gap;
   }
 
   const reply = replyBox(ctx, id, (m) => showAdded(merge([m])));
@@ -630,7 +631,7 @@ export async function renderThread(pane, ctx, id, hooks) {
   dockEl.append(dock.el, reply.form);
   pane.append(actionError, body, dockEl);
   merge(Array.isArray(data.messages) ? data.messages : []);
-  toBottom();
+  toBottom(true);
 
   if (conv.contactId) {
     api(endpoints.contact(conv.contactId), { signal: ctx.signal })

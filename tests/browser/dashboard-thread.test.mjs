@@ -336,11 +336,17 @@ describe('the dashboard thread in Chromium', { timeout: 120000 }, () => {
     await latestNotDelete(PHONE.viewport, '390');
   });
 
-  test('a phone, a short thread: Delete off the first screen too', async () => {
+  test('a phone, a short thread (opened from another scrolled down to Delete): Delete off the first screen too', async () => {
     const { ctx, page, log } = await openPage(browser, PHONE);
     try {
       await dashLogin(stack, ctx, session);
-      await openDash(page, stack, `#/conversations/${convs.hand.id}`, '[data-testid="thread-message"]');
+      await openDash(page, stack, `#/conversations/${convs.long.id}`, '[data-testid="thread-message"]');
+      await page.locator('[data-testid="delete-conv"]').scrollIntoViewIfNeeded();
+      await page.evaluate((id) => { location.hash = `#/conversations/${id}`; }, convs.hand.id);
+      await page.waitForFunction((id) => document.querySelector('[data-testid="thread-messages"]')
+        && document.querySelector('[data-testid="thread-message"]') && location.hash.endsWith(id)
+        && document.querySelector('[data-testid="thread-title"]').textContent !== '', convs.hand.id);
+      await page.waitForSelector('[data-testid="reply-form"]:not([hidden])');
       assert.ok(await page.locator('[data-testid="thread-message"]').count() <= 6, 'a short thread');
       assert.ok(inView(await screenBox(page, lastMessage)), 'the latest message in view');
       assert.ok(outOfView(await screenBox(page, '[data-testid="delete-conv"]')), 'Delete off the first screen');
