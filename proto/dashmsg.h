@@ -98,6 +98,8 @@
 #define ST_DASH_CSRF_LEN	64	/* hex digits */
 #define ST_DASH_SESSIONS_MAX	1000	/* owner sessions kept at once */
 #define ST_DASH_SALT_LEN	16	/* the install's fingerprint salt */
+/* Who asks for a session: the hex of its hash's first bytes. */
+#define ST_DASH_WHO_BYTES	8
 /* ST_DASH_CHECK's valid */
 #define ST_DASH_INVALID		0	/* no such session (or ended) */
 #define ST_DASH_VALID		1

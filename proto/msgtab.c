@@ -208,6 +208,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_invite_accept_req, &pl_invite_accept_rep },
 	{ PROTO_ST_USER_SET, "ST_USER_SET", C, S, 1, 0, 1,
 	    &pl_user_set_req, &pl_user_set_rep },
+	{ PROTO_ST_USER_SELF, "ST_USER_SELF", W, S, 1, 0, 1,
+	    &pl_user_self_req, &pl_user_self_rep },
 	{ PROTO_ST_INVITE_LIST, "ST_INVITE_LIST", W, S, 0, 0, 1,
 	    &pl_empty, &pl_invites },
 	{ PROTO_ST_INVITE_REVOKE, "ST_INVITE_REVOKE", W, S, 1, 0, 1,

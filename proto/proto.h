@@ -238,7 +238,9 @@ enum proto_type {
 	PROTO_ST_CONV_RESOLVE_DUE = 0xa9,
 	/* reports: the rollups of outcomes (reportmsg.h) */
 	PROTO_ST_REPORT_GET = 0xaa,
-	PROTO_TYPE_MAX = 0xab,	/* free: 0x7f */
+	/* people: a dashboard user's own profile (usermsg.h) */
+	PROTO_ST_USER_SELF = 0xab,
+	PROTO_TYPE_MAX = 0xac,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

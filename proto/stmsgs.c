@@ -1335,6 +1335,23 @@ static const struct pfield f_user_set_rep[] = {
 };
 PLAYOUT(pl_user_set_rep, struct st_user_set_rep, f_user_set_rep);
 
+static const struct pfield f_user_self_req[] = {
+	PFU8(struct st_user_self_req, mode),
+	PFCLIP(struct st_user_self_req, name, 4 * ST_USER_NAME_MAX),
+	PFBYTES(struct st_user_self_req, salt, salt_len, PF_F_EXACT | PF_F_NONE),
+	PFBYTES(struct st_user_self_req, hash, hash_len, PF_F_EXACT | PF_F_NONE),
+	PFBYTES(struct st_user_self_req, old, old_len, PF_F_EXACT | PF_F_NONE),
+};
+PLAYOUT(pl_user_self_req, struct st_user_self_req, f_user_self_req);
+
+static const struct pfield f_user_self_rep[] = {
+	PFU8(struct st_user_self_rep, result),
+	PFREC(struct st_user_self_rep, m, pl_member_view),
+	PFBYTES(struct st_user_self_rep, salt, salt_len, PF_F_EXACT | PF_F_NONE),
+	PFBYTES(struct st_user_self_rep, hash, hash_len, PF_F_EXACT | PF_F_NONE),
+};
+PLAYOUT(pl_user_self_rep, struct st_user_self_rep, f_user_self_rep);
+
 static const struct pfield f_user_gone[] = {
 	PFBUF(struct st_user_gone, id),
 };

@@ -703,6 +703,29 @@ struct st_user_set_rep {
 	uint8_t result;
 	struct st_member_view m;
 };
+struct st_user_self_req {
+	uint8_t mode;			/* ST_SELF_* */
+	const char *name;		/* ST_SELF_NAME */
+	/* ST_SELF_PASSWORD (else none): the new salt and hash, the old */
+	uint8_t salt[ST_PW_SALT_LEN];
+	uint32_t salt_len;
+	uint8_t hash[ST_PW_HASH_LEN];
+	uint32_t hash_len;
+	uint8_t old[ST_PW_HASH_LEN];
+	uint32_t old_len;
+};
+/*
+ * result 0 done, 1 the password changed since old was read (nothing
+ * done); the member; its salt and hash (ST_SELF_READ, else none)
+ */
+struct st_user_self_rep {
+	uint8_t result;
+	struct st_member_view m;
+	uint8_t salt[ST_PW_SALT_LEN];
+	uint32_t salt_len;
+	uint8_t hash[ST_PW_HASH_LEN];
+	uint32_t hash_len;
+};
 struct st_user_gone {
 	char id[ST_USER_ID_MAX + 1];
 };
@@ -844,6 +867,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_members, pl_invites, pl_user_invite_req, pl_user_invite_rep,
     pl_user_update_req, pl_user_update_rep, pl_invite_accept_req,
     pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
+    pl_user_self_req, pl_user_self_rep,
     pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,
     pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries,
     pl_hook_retry_req, pl_widget_avail_rep, pl_notify, pl_mails,
@@ -964,6 +988,7 @@ union st_any {
 	struct st_audit_page audit;
 	struct st_dash_check_rep dc;
 	struct st_user_set_req us;
+	struct st_user_self_rep uself;
 	struct st_invite_accept_req ia;
 	struct st_user_update_rep uu;
 	/* webhooks (hookmsg.h) */

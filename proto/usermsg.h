@@ -55,6 +55,15 @@
  *                   str name, u8 role, bytes salt, bytes hash
  *                   -> u8 result (0 ok, 1 no such user, 2 already a
  *                      member), member (when 0)
+ *   ST_USER_SELF    u8 mode (0 read, 1 name, 2 password), str name,
+ *                   bytes salt (16), bytes hash (32), bytes old (32)
+ *                   -> u8 result (0 done, 1 the password is no longer
+ *                      old: nothing done), member, secret {str id,
+ *                      bytes salt, bytes hash, u8 disabled} (mode 0;
+ *                      else zero)
+ *       Who asks's own account (a dashboard session; an API key is
+ *       refused), its member view in who asks's organisation. A
+ *       password set ends the user's other sessions, not who asks's.
  *   ST_EV_USER_GONE storaged -> every client, unasked: str user id whose
  *                   sessions just ended (disabled, deleted, password set)
  *
@@ -96,6 +105,11 @@ _Static_assert(ST_USER_ID_MAX <= ST_WIDGET_MAX, "an order key holds it");
 #define ST_UF_ROLE		0x0001
 #define ST_UF_DISABLED		0x0002
 #define ST_UF_ALL		0x0003
+
+/* ST_USER_SELF's mode. */
+#define ST_SELF_READ		0
+#define ST_SELF_NAME		1
+#define ST_SELF_PASSWORD	2
 
 /* ST_USER_SET's mode. */
 #define ST_USER_SET_ADD		0

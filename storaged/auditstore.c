@@ -125,6 +125,18 @@ audit_pick_user_set(const void *req, const uint8_t *rep, size_t replen)
 	    "user.add" : "user.password");
 }
 
+/* ST_USER_SELF: a user's own name or password changed (not a read). */
+const char *
+audit_pick_user_self(const void *req, const uint8_t *rep, size_t replen)
+{
+	const struct st_user_self_req *q = req;
+
+	if (q->mode == ST_SELF_READ)
+		return NULL;
+	return pick_user(req, rep, replen, q->mode == ST_SELF_NAME ?
+	    "user.profile" : "user.password");
+}
+
 /* ST_INVITE_ACCEPT: a new user (0) or an account that joined (2). */
 const char *
 audit_pick_join(const void *req, const uint8_t *rep, size_t replen)

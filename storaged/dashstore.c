@@ -207,11 +207,12 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep)
 }
 
 int
-dsess_end_user(struct store_txn *t, const char *user)
+dsess_end_user(struct store_txn *t, const char *user, const char *keep)
 {
 	uint8_t k[ST_USER_ID_MAX + ST_DASH_HASH_LEN];
 	uint8_t hash[ST_DASH_HASH_LEN];
-	size_t plen = strlen(user), ended = 0;
+	char hex[2 * ST_DASH_WHO_BYTES + 1];
+	size_t plen = strlen(user), klen = plen, ended = 0;
 	MDB_cursor *cur;
 	MDB_val key, v;
 	int rc;
@@ -224,8 +225,12 @@ dsess_end_user(struct store_txn *t, const char *user)
 		    &cur)) != 0)
 			break;
 		key.mv_data = k;
-		key.mv_size = plen;
+		key.mv_size = klen;
 		rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+		/* Past the kept one: the next after it. */
+		if (rc == 0 && klen > plen && key.mv_size == klen &&
+		    memcmp(key.mv_data, k, klen) == 0)
+			rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
 		if (rc == 0 && (key.mv_size != plen + ST_DASH_HASH_LEN ||
 		    memcmp(key.mv_data, user, plen) != 0))
 			rc = MDB_NOTFOUND;
@@ -235,6 +240,12 @@ dsess_end_user(struct store_txn *t, const char *user)
 		mdb_cursor_close(cur);
 		if (rc != 0)
 			break;
+		proto_hex_encode(hash, ST_DASH_WHO_BYTES, hex);
+		if (keep != NULL && strcmp(hex, keep) == 0) {
+			memcpy(k + plen, hash, sizeof(hash));
+			klen = plen + sizeof(hash);
+			continue;
+		}
 		/* Its index entry goes with it, so the next is first. */
 		db_del(t, t->st->dsess_user, key.mv_data, key.mv_size,
 		    "delete session user");

@@ -2113,14 +2113,13 @@ op_audit_note(struct dbatch *b, uint16_t type, const void *req,
 void
 op_user(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 {
-	const char *org = b->who != NULL ? b->who->org : "";
 	char gone[ST_USER_ID_MAX + 1] = "";
 	union store_user_rep rep;
 	struct store_txn t;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	store_user_run(&t, org, type, req, &rep, gone);
+	store_user_run(&t, b->who, type, req, &rep, gone);
 	if (t.err == 0) {
 		reply_enc(r, type, &rep);
 		st_rep_free(type, &rep);

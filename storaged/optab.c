@@ -137,6 +137,8 @@ static const struct optab rows[PROTO_TYPE_MAX] = {
 	    .target = AUD_JOIN, .pick = audit_pick_join),
 	ROW(PROTO_ST_USER_SET, OPT_STORE, .run = op_user,
 	    .target = AUD_REP_U8, .pick = audit_pick_user_set),
+	ROW(PROTO_ST_USER_SELF, OPT_STORE, .run = op_user,
+	    .target = AUD_REP_U8, .pick = audit_pick_user_self),
 	ROW(PROTO_ST_INVITE_LIST, OPT_STORE, .run = op_user),
 	ROW(PROTO_ST_INVITE_REVOKE, OPT_STORE, .run = op_user),
 	ROW(PROTO_ST_HOOK_CREATE, OPT_STORE, .run = op_entity,

@@ -543,7 +543,11 @@ extern const struct store_module report_module;		/* reports.c */
 struct st_user;
 /* A user by id: 0 loaded, 1 absent, -1 error. */
 int user_load(struct store_txn *, const char *id, struct st_user *);
-/* Deletes every dashboard session of the user: 0, or -1 with t failed. */
-int dsess_end_user(struct store_txn *, const char *user);
+/*
+ * Deletes every dashboard session of the user but keep's (who asks's id:
+ * the hex of its hash's first ST_DASH_WHO_BYTES; NULL: none kept): 0,
+ * or -1 with t failed.
+ */
+int dsess_end_user(struct store_txn *, const char *user, const char *keep);
 
 #endif

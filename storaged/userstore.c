@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "inbox.h"
 #include "log.h"
 #include "mailbox.h"
@@ -293,7 +295,7 @@ user_changed(struct store_txn *t, struct st_user *u, int end,
 {
 	entity_touch(t, &user_entity, u);
 	entity_save(t, &user_entity, u);
-	if (end && dsess_end_user(t, u->id) == 0)
+	if (end && dsess_end_user(t, u->id, NULL) == 0)
 		strlcpy(gone, u->id, ST_USER_ID_MAX + 1);
 }
 
@@ -390,7 +392,7 @@ membership_end(struct store_txn *t, struct st_user *u, const char *org,
 		entity_remove(t, &user_entity, u);
 		store_mail_user_gone(t, u->id);
 		store_user_reads_gone(t, u->id);
-		if (dsess_end_user(t, u->id) == 0)
+		if (dsess_end_user(t, u->id, NULL) == 0)
 			strlcpy(gone, u->id, ST_USER_ID_MAX + 1);
 	} else {
 		member_drop(t, u, org);
@@ -1004,6 +1006,67 @@ store_user_set(struct store_txn *t, const char *org,
 	return t->err;
 }
 
+/* u's name set to name (checked): 0, or -1 with t failed. */
+static int
+self_name(struct store_txn *t, struct st_user *u, const char *name)
+{
+	const char *bad;
+	char *s;
+
+	if ((bad = st_user_name_invalid(name)) != NULL)
+		return store_fail(t, PROTO_E_INVALID, bad), -1;
+	if ((s = strdup(name)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	free(u->name);
+	u->name = s;
+	return 0;
+}
+
+int
+store_user_self(struct store_txn *t, const struct st_who *who,
+    const struct st_user_self_req *q, struct st_user_self_rep *out,
+    char gone[ST_USER_ID_MAX + 1])
+{
+	struct st_user u;
+
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if (who == NULL || who->user[0] == '\0')
+		return store_fail(t, PROTO_E_INVALID,
+		    "a profile is a dashboard user's own");
+	if (q->mode > ST_SELF_PASSWORD)
+		return store_fail(t, PROTO_E_INVALID, "mode: 0, 1 or 2");
+	if (q->mode == ST_SELF_PASSWORD && (q->salt_len != sizeof(q->salt) ||
+	    q->hash_len != sizeof(q->hash) || q->old_len != sizeof(q->old)))
+		return store_fail(t, PROTO_E_INVALID,
+		    "a password needs its salt, hash and the old hash");
+	if (member_must(t, who->org, who->user, &u) < 0)
+		return t->err;
+	if (q->mode == ST_SELF_NAME && self_name(t, &u, q->name) == 0)
+		user_changed(t, &u, 0, NULL);
+	else if (q->mode == ST_SELF_PASSWORD &&
+	    CRYPTO_memcmp(u.hash, q->old, sizeof(u.hash)) != 0)
+		out->result = 1;
+	else if (q->mode == ST_SELF_PASSWORD) {
+		memcpy(u.salt, q->salt, sizeof(u.salt));
+		memcpy(u.hash, q->hash, sizeof(u.hash));
+		entity_touch(t, &user_entity, &u);
+		entity_save(t, &user_entity, &u);
+		if (dsess_end_user(t, u.id, who->id) == 0)
+			strlcpy(gone, u.id, ST_USER_ID_MAX + 1);
+	}
+	if (q->mode == ST_SELF_READ) {
+		memcpy(out->salt, u.salt, sizeof(u.salt));
+		out->salt_len = sizeof(out->salt);
+		memcpy(out->hash, u.hash, sizeof(u.hash));
+		out->hash_len = sizeof(out->hash);
+	}
+	member_view(t, &u, who->org, &out->m);
+	st_user_free(&u);
+	return t->err;
+}
+
 /* ------------------------------------------- a deleted organisation's */
 
 /* At most max of org's member ids into ids: *n. 0 or t's error. */
@@ -1115,11 +1178,12 @@ store_org_people_sweep(struct store_txn *t, const char *org, uint32_t max,
 }
 
 int
-store_user_run(struct store_txn *t, const char *org, uint16_t type,
+store_user_run(struct store_txn *t, const struct st_who *who, uint16_t type,
     const void *req, union store_user_rep *rep,
     char gone[ST_USER_ID_MAX + 1])
 {
 	const struct st_id_req *q = req;
+	const char *org = who != NULL ? who->org : "";
 
 	memset(rep, 0, sizeof(*rep));
 	switch (type) {
@@ -1147,6 +1211,9 @@ store_user_run(struct store_txn *t, const char *org, uint16_t type,
 		break;
 	case PROTO_ST_USER_SET:
 		store_user_set(t, org, req, &rep->set, gone);
+		break;
+	case PROTO_ST_USER_SELF:
+		store_user_self(t, who, req, &rep->self, gone);
 		break;
 	case PROTO_ST_INVITE_LIST:
 		store_invite_list(t, org, &rep->invs);

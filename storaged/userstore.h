@@ -91,16 +91,26 @@ union store_user_rep {
 	struct st_user_update_rep upd;
 	struct st_invite_accept_rep acc;
 	struct st_user_set_rep set;
+	struct st_user_self_rep self;
 	struct st_invites invs;
 };
 /*
- * A people request of type (ST_USER_*, ST_INVITE_*) in who asks's
- * organisation org ("" none): its operation above on the decoded req,
+ * ST_USER_SELF: who asks's own account (usermsg.h), its member view in
+ * who asks's organisation; a password set ends its other sessions (gone
+ * set). A who without a user is refused.
+ */
+int store_user_self(struct store_txn *, const struct st_who *,
+    const struct st_user_self_req *, struct st_user_self_rep *out,
+    char gone[ST_USER_ID_MAX + 1]);
+/*
+ * A people request of type (ST_USER_*, ST_INVITE_*) from who asks (NULL:
+ * nobody; its organisation is the one acted in): its operation above on
+ * the decoded req,
  * its reply into rep (zeroed first; st_rep_free of type frees it), gone
  * the user whose dashboard sessions it ended (left as it is when none).
  * Another type fails t (unsupported). Returns t's error.
  */
-int store_user_run(struct store_txn *, const char *org, uint16_t type,
+int store_user_run(struct store_txn *, const struct st_who *, uint16_t type,
     const void *req, union store_user_rep *rep,
     char gone[ST_USER_ID_MAX + 1]);
 

@@ -120,6 +120,8 @@ const enc = encodeURIComponent;
 
 export const endpoints = {
   session: '/dashboard/api/session',
+  profile: '/v1/admin/profile',
+  profilePassword: '/v1/admin/profile/password',
   logout: '/dashboard/api/logout',
   conversations: (p) => `/v1/admin/conversations${qs(p)}`,
   conversation: (id) => `/v1/admin/conversations/${enc(id)}`,

@@ -10,7 +10,7 @@
 import {
   api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, takeReturnRoute, isAbort,
 } from './api.js';
-import { h, clear, viewError, lifetime } from './dom.js';
+import { h, clear, viewError, lifetime, avatar } from './dom.js';
 import * as conversations from './conversations.js';
 import * as widgets from './widgets.js';
 import * as contacts from './contacts.js';
@@ -20,6 +20,7 @@ import * as apikeys from './apikeys.js';
 import * as audit from './audit.js';
 import * as webhooks from './webhooks.js';
 import * as email from './email.js';
+import * as profile from './profile.js';
 import * as canned from './canned.js';
 import * as knowledge from './knowledge.js';
 import * as actions from './actions.js';
@@ -67,6 +68,7 @@ const routes = [
   { re: /^\/webhooks\/?$/, nav: 'webhooks', view: webhooks.renderList },
   { re: /^\/webhooks\/([A-Za-z0-9_-]+)$/, nav: 'webhooks', view: webhooks.renderDetail },
   { re: /^\/email\/?$/, nav: 'email', view: email.render },
+  { re: /^\/profile\/?$/, nav: 'profile', view: profile.render },
   { re: /^\/users\/?$/, nav: 'users', view: users.renderList },
   { re: /^\/api-keys\/?$/, nav: 'api-keys', view: apikeys.renderList },
   { re: /^\/audit\/?$/, nav: 'audit', view: audit.renderList },
@@ -167,6 +169,11 @@ function route() {
     flash,
     navigate,
     onRoute: (fn) => { here.onRoute = fn; },
+    // The profile saved a new name: the header shows it.
+    userChanged: (u) => {
+      session.user = { ...(session.user || {}), name: u.name };
+      showUser(session);
+    },
     setTitle: (t) => {
       baseTitle = t ? `${t} · Parley dashboard` : 'Parley dashboard';
       renderTitle();
@@ -239,8 +246,10 @@ function showUser(s) {
   const user = s.user || {};
   const who = document.getElementById('whoami');
   clear(who).append(
-    h('span', { class: 'visually-hidden' }, 'Signed in as '),
-    h('span', { class: 'whoami-name', 'data-testid': 'whoami-name' }, user.name || user.email || ''),
+    h('a', { href: '#/profile', class: 'whoami-link', 'data-nav': 'profile', 'data-testid': 'whoami-profile' },
+      avatar(user.name, user.email),
+      h('span', { class: 'visually-hidden' }, 'Your profile: signed in as '),
+      h('span', { class: 'whoami-name', 'data-testid': 'whoami-name' }, user.name || user.email || '')),
     ' ', h('span', { class: 'badge badge-info', 'data-testid': 'whoami-role' }, role));
   who.title = user.email || '';
   who.hidden = false;

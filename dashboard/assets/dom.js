@@ -253,3 +253,17 @@ export function onceBox(title, value, note, testid) {
   queueMicrotask(() => { if (box.isConnected) head.focus(); });
   return box;
 }
+
+/** A person's initials: the first letters of their name's first and last words (of the email without one). */
+export function initials(name, email) {
+  const words = String(name || '').trim().split(/\s+/).filter(Boolean);
+  const letters = words.length > 1 ? [words[0], words[words.length - 1]] : words.length ? [words[0]] : [String(email || '?')];
+  return letters.map((w) => Array.from(w)[0] || '').join('').toUpperCase();
+}
+
+/** A round avatar with a person's initials; one of 6 colours, by the name; for sight only (the name is beside it). */
+export function avatar(name, email, attrs = {}) {
+  let n = 0;
+  for (const ch of String(name || email || '')) n = (n * 31 + ch.codePointAt(0)) % 6;
+  return h('span', { class: `avatar avatar-c${n}`, 'aria-hidden': 'true', ...attrs }, initials(name, email));
+}

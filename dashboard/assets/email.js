@@ -18,6 +18,11 @@ export async function render(main, ctx) {
   ctx.setTitle('Email notifications');
   main.append(h('div', { class: 'page-head' }, pageTitle('Email notifications')),
     h('p', { class: 'hint' }, 'Which emails you get, in every organization you are in. Off until you choose.'));
+  await renderForm(main, ctx);
+}
+
+/** The choices' form into container (the profile page has it too). */
+export async function renderForm(container, ctx) {
   const off = h('p', { class: 'alert', 'data-testid': 'email-off', hidden: true },
     'This server sends no email (SMTP_URL is not set): your choice is kept for when it does.');
   const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'email-status' });
@@ -34,7 +39,7 @@ export async function render(main, ctx) {
   const set = h('fieldset', { disabled: true }, h('legend', null, 'Email me when'), ...fields);
   const form = h('form', { class: 'card form', 'data-testid': 'email-form', novalidate: true },
     set, h('div', { class: 'form-actions' }, submit, status));
-  main.append(off, form);
+  container.append(off, form);
 
   const show = (v) => {
     for (const [name] of CHOICES) boxes[name].checked = !!v[name];

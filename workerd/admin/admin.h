@@ -342,6 +342,25 @@ void dashauth_logout_post(struct conn *, struct http_request *,
  */
 void dashauth_accept_post(struct conn *, struct http_request *,
     const struct route_match *);
+/*
+ * A wrong password, counted against the failed-login budget of every
+ * client (DASHBOARD_LOGIN_FAILURES_PER_MINUTE; none when 0).
+ */
+void dashauth_count_failure(void);
+
+/* ------------------------------------------------------------ profile.c */
+
+/* GET and PATCH /v1/admin/profile: the signed-in user's name. */
+void profile_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void profile_patch(struct conn *, struct http_request *,
+    const struct route_match *);
+/*
+ * POST /v1/admin/profile/password {"current_password","new_password"}:
+ * 204; the user's other sessions ended. Counted as a login attempt.
+ */
+void profile_password_post(struct conn *, struct http_request *,
+    const struct route_match *);
 
 /* ------------------------------------------------------------ hashpool.c */
 

@@ -700,6 +700,20 @@ login_failure_counted(const struct storec_result *r, void *arg)
 		(void)storec_decode(r, PROTO_ST_RATE_HIT, &v);
 }
 
+void
+dashauth_count_failure(void)
+{
+	struct st_rate_hit h;
+
+	if (wsettings.login_failures == 0)
+		return;
+	strlcpy(h.key, ST_DASH_FAILED_KEY, sizeof(h.key));
+	h.window_ms = DASH_LOGIN_WINDOW_MS;
+	h.max = wsettings.login_failures;
+	(void)storec_ask(NULL, PROTO_ST_RATE_HIT, &h, login_failure_counted,
+	    NULL, NULL);
+}
+
 /*
  * Hands l's password to the hashing pool with l->u.salt (done gets the
  * hash), then wipes it; a full pool fails the attempt (503).
@@ -722,7 +736,6 @@ static void
 login_hashed(void *arg, int ok, const uint8_t *key)
 {
 	struct login *l = arg;
-	struct st_rate_hit h;
 	int right;
 
 	l->job = NULL;
@@ -735,13 +748,7 @@ login_hashed(void *arg, int ok, const uint8_t *key)
 	right = right && l->found && !l->u.disabled;
 	if (!right) {
 		/* Spends the budget of every client now, not after the delay. */
-		if (wsettings.login_failures != 0) {
-			strlcpy(h.key, ST_DASH_FAILED_KEY, sizeof(h.key));
-			h.window_ms = DASH_LOGIN_WINDOW_MS;
-			h.max = wsettings.login_failures;
-			(void)storec_ask(NULL, PROTO_ST_RATE_HIT, &h,
-			    login_failure_counted, NULL, NULL);
-		}
+		dashauth_count_failure();
 		loop_timer_after(&l->timer, DASH_WRONG_DELAY_MS);
 		return;
 	}
@@ -1240,7 +1247,7 @@ gate_pass(struct check *k, const struct st_dash_session *s)
 	/* Who asks: the session, by the start of its hash (never the id). */
 	memset(&c->who, 0, sizeof(c->who));
 	c->who.kind = ST_WHO_SESSION;
-	proto_hex_encode(k->hash, 8, c->who.id);
+	proto_hex_encode(k->hash, ST_DASH_WHO_BYTES, c->who.id);
 	strlcpy(c->who.org, s->org, sizeof(c->who.org));
 	c->who.role = s->role;
 	strlcpy(c->who.user, s->user, sizeof(c->who.user));

@@ -1019,12 +1019,12 @@ test_row_bounds(void **state)
 		}
 	assert_true(strs > 40);
 	/*
-	 * 9 (2 of who answers a conversation), 7 of the people requests, 1
+	 * 9 (2 of who answers a conversation), 8 of the people requests, 1
 	 * of the outbox's (ST_HOOK_RESULT's error), 1 of the mails'
 	 * (ST_MAIL_RESULT's error), 2 of a canned reply's (shortcut, text),
 	 * 1 of a rating's (its comment), 2 of a report's (widget, agent)
 	 */
-	assert_int_equal(clips, 23);
+	assert_int_equal(clips, 24);
 	assert_true(lists > 10);
 }
 

@@ -157,6 +157,7 @@ static const struct {
 	{ PROTO_ST_USER_DELETE, NULL, AUD_REQ },
 	{ PROTO_ST_INVITE_ACCEPT, NULL, AUD_JOIN },
 	{ PROTO_ST_USER_SET, NULL, AUD_REP_U8 },
+	{ PROTO_ST_USER_SELF, NULL, AUD_REP_U8 },
 };
 
 #define NAUDITED	(sizeof(audited) / sizeof(audited[0]))
@@ -216,6 +217,7 @@ test_audit_picks(void **state)
 	struct st_handoff_set_req h = { .state = ST_HANDOFF_HUMAN };
 	struct st_contact_erase_req ce = { .erase = 1 };
 	struct st_user_set_req us = { .mode = ST_USER_SET_ADD };
+	struct st_user_self_req uself = { .mode = ST_SELF_READ };
 	struct st_audit_note_req an = { "widget.embed", "w" };
 	struct st_kb_file_put_req fp = { .data = { NULL, ST_KB_PIECE_MIN } };
 	const struct optab *o;
@@ -244,6 +246,12 @@ test_audit_picks(void **state)
 	assert_action(pick(PROTO_ST_USER_SET, &us, 1), NULL);
 	us.mode = ST_USER_SET_PASSWORD;
 	assert_action(pick(PROTO_ST_USER_SET, &us, 0), "user.password");
+	assert_action(pick(PROTO_ST_USER_SELF, &uself, 0), NULL);
+	uself.mode = ST_SELF_NAME;
+	assert_action(pick(PROTO_ST_USER_SELF, &uself, 0), "user.profile");
+	uself.mode = ST_SELF_PASSWORD;
+	assert_action(pick(PROTO_ST_USER_SELF, &uself, 0), "user.password");
+	assert_action(pick(PROTO_ST_USER_SELF, &uself, 1), NULL);
 	assert_action(pick(PROTO_ST_INVITE_ACCEPT, NULL, 0), "user.join");
 	assert_action(pick(PROTO_ST_INVITE_ACCEPT, NULL, 2), "user.join");
 	assert_action(pick(PROTO_ST_INVITE_ACCEPT, NULL, 1), NULL);
