@@ -161,6 +161,8 @@ export const endpoints = {
   knowledgeFile: (id) => `/v1/admin/knowledge/sources/${enc(id)}/file`,
   knowledgePages: (id, cursor) => `/v1/admin/knowledge/sources/${enc(id)}/pages${qs({ limit: 200, cursor: cursor || undefined })}`,
   knowledgeSearch: '/v1/admin/knowledge/search',
+  knowledgeGaps: (p) => `/v1/admin/knowledge-gaps${qs(p)}`,
+  knowledgeGapsResolve: '/v1/admin/knowledge-gaps/resolve',
   actions: '/v1/admin/actions',
   action: (id) => `/v1/admin/actions/${enc(id)}`,
   actionTest: (id) => `/v1/admin/actions/${enc(id)}/test`,

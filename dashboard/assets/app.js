@@ -23,6 +23,7 @@ import * as email from './email.js';
 import * as profile from './profile.js';
 import * as canned from './canned.js';
 import * as knowledge from './knowledge.js';
+import * as gaps from './gaps.js';
 import * as actions from './actions.js';
 import * as reports from './reports.js';
 import { startLive, notifySupported, notifyOn, setNotify } from './live.js';
@@ -61,6 +62,7 @@ const routes = [
   { re: /^\/agents\/new$/, nav: 'agents', view: agents.renderEdit },
   { re: /^\/agents\/([A-Za-z0-9_-]+)$/, nav: 'agents', view: agents.renderEdit },
   { re: /^\/knowledge\/?$/, nav: 'knowledge', view: knowledge.renderList },
+  { re: /^\/knowledge\/gaps\/?$/, nav: 'knowledge', view: gaps.renderGaps },
   { re: /^\/actions\/?$/, nav: 'actions', view: actions.renderList },
   { re: /^\/actions\/([A-Za-z0-9_-]+)$/, nav: 'actions', view: actions.renderDetail },
   { re: /^\/contacts\/?$/, nav: 'contacts', view: contacts.renderList },

@@ -5,15 +5,16 @@
 // source: a site to crawl, a file to upload (HTML, Markdown, text, PDF) or
 // a question and its answer; "Test a question": the passages the
 // search finds, their scores, and which ones a turn's model would get;
-// and the latest questions nothing was found for (the conversations with
-// such an answer, ?knowledge=not_found), each linking to its thread.
+// and the knowledge gaps in short: how many questions went unanswered
+// lately, the most asked, and the way to #/knowledge/gaps (gaps.js).
 
 import { api, endpoints, isAbort } from './api.js';
-import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, preview, viewError } from './dom.js';
+import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, plural, preview, viewError } from './dom.js';
 import { formErrors, parseFieldError } from './form.js';
 
 const POLL_MS = 2000; // the list read again while a source syncs
-const GAP_CONVS = 10; // conversations the unanswered questions are read from
+const GAP_DAYS = 30; // the days the unanswered questions are counted over
+const GAPS_SHOWN = 3; // the most asked unanswered questions the page names
 const PROMPT_PASSAGES = 5; // what a turn puts in the prompt (workerd/chat/turn.c)
 
 const STATUS = {
@@ -213,46 +214,34 @@ function testBox() {
 }
 
 /*
- * The visitor's questions in messages that an answer whose search found
- * nothing followed, newest first.
+ * "Knowledge gaps": how many questions went unanswered in the last 30
+ * days, the most asked few (each linking to its latest conversation) and
+ * the way to the page that answers them (#/knowledge/gaps).
  */
-function gapQuestions(messages) {
-  const out = [];
-  messages.forEach((m, i) => {
-    if (m.role !== 'assistant' || m.knowledge !== 'not_found') return;
-    for (let j = i - 1; j >= 0; j--) {
-      if (messages[j].role === 'user') {
-        out.push({ text: String(messages[j].content || ''), at: messages[j].createdAt });
-        break;
-      }
-    }
-  });
-  return out.reverse();
-}
-
-/* "Not found": the latest questions the knowledge base had nothing for. */
 function gapsBox(ctx) {
   const list = h('ul', { class: 'kb-gaps', 'data-testid': 'kb-gaps' });
   const note = h('p', { class: 'hint', 'data-testid': 'kb-gaps-note' }, 'Loading…');
   const box = h('section', { class: 'widget-form', 'aria-labelledby': 'kb-gaps-title', 'data-testid': 'kb-gaps-box' },
-    h('h2', { id: 'kb-gaps-title' }, 'Questions nothing was found for'),
-    h('p', { class: 'hint' }, 'Asked of agents that answer from sources, in the latest conversations: add a source or a Q&A pair that answers them.'),
-    note, list);
+    h('h2', { id: 'kb-gaps-title' }, 'Knowledge gaps'),
+    h('p', { class: 'hint' }, 'Questions the assistant could not answer: write their answers, as Q&A pairs or canned replies.'),
+    note, list,
+    h('p', null, h('a', { href: '#/knowledge/gaps', 'data-testid': 'kb-gaps-link' }, 'See all the knowledge gaps and answer them')));
   (async () => {
     try {
-      const { conversations } = await api(endpoints.conversations({ knowledge: 'not_found', limit: GAP_CONVS }), { signal: ctx.signal });
-      const threads = await Promise.all(conversations.map((c) => api(endpoints.conversation(c._id), { signal: ctx.signal })));
-      let n = 0;
-      threads.forEach((t, i) => {
-        for (const q of gapQuestions(t.messages || [])) {
-          n++;
-          list.append(h('li', { 'data-testid': 'kb-gap' },
-            h('a', { href: `#/conversations/${encodeURIComponent(conversations[i]._id)}` }, preview(q.text, 200)),
-            ' ', relTimeEl(q.at)));
-        }
-      });
-      note.textContent = n ? '' : 'None: every question found something.';
-      note.hidden = n > 0;
+      const d = await api(endpoints.knowledgeGaps({ days: GAP_DAYS }), { signal: ctx.signal });
+      const groups = Array.isArray(d.groups) ? d.groups : [];
+      const total = Number.isInteger(d.total) ? d.total : groups.reduce((n, g) => n + (g.count || 0), 0);
+      for (const g of groups.slice(0, GAPS_SHOWN)) {
+        const ex = Array.isArray(g.examples) && g.examples[0];
+        const text = preview(g.question, 200);
+        list.append(h('li', { 'data-testid': 'kb-gap' },
+          ex ? h('a', { href: `#/conversations/${encodeURIComponent(ex.conversation_id)}` }, text) : text,
+          ' ', h('span', { class: 'kb-gap-meta' }, `asked ${plural(g.count || 0, 'time', 'times')}, last `, relTimeEl(g.last_at))));
+      }
+      note.textContent = groups.length
+        ? `${plural(total, 'question', 'questions')}${d.truncated ? ' or more' : ''} in the last ${GAP_DAYS} days went unanswered`
+          + `${groups.length > GAPS_SHOWN ? `; the ${GAPS_SHOWN} most asked:` : ':'}`
+        : `None in the last ${GAP_DAYS} days: every question found an answer.`;
     } catch (e) {
       if (!isAbort(e)) note.textContent = `Could not read them: ${e.message}`;
     }
