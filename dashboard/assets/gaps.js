@@ -117,7 +117,7 @@ function answerForm(g, { resolve, onDone, onCancel }) {
     h('h3', { id: title }, 'Write the answer'), formError,
     h('fieldset', { class: 'gap-kind' }, h('legend', null, 'Save it'),
       h('div', { class: 'field-check' }, qa, h('label', { for: qa.id }, 'Add to the knowledge base as a Q&A pair')),
-      h('p', { class: 'hint gap-kind-hint' }, 'The assistant answers from it from now on.'),
+      h('p', { class: 'hint gap-kind-hint' }, 'The agents given it as a source (on the Agents page) answer from it.'),
       h('div', { class: 'field-check' }, canned, h('label', { for: canned.id }, 'Save as a canned reply')),
       h('p', { class: 'hint gap-kind-hint' }, 'For the team to send when a visitor asks it of a person.')),
     questionField,
@@ -165,7 +165,7 @@ function answerForm(g, { resolve, onDone, onCancel }) {
         try {
           if (k === 'qa') {
             await api(endpoints.knowledgeSources, { method: 'POST', body: { type: 'qa', question: q, answer: a } });
-            created = `Added \u201c${preview(q, 80)}\u201d to the knowledge base.`;
+            created = `Added \u201c${preview(q, 80)}\u201d to the knowledge base: the agents given it as a source answer from it.`;
           } else {
             await api(endpoints.cannedReplies, { method: 'POST', body: { shortcut: s, text: a } });
             created = `Saved the canned reply /${s}.`;
