@@ -166,6 +166,10 @@ static const struct proto_msg msgs[] = {
 	    &pl_conv_state_req, &pl_handoff_set_rep },
 	{ PROTO_ST_REPORT_GET, "ST_REPORT_GET", W, S, 0, 0, 1,
 	    &pl_report_get_req, &pl_report_rep },
+	{ PROTO_ST_GAP_LIST, "ST_GAP_LIST", W, S, 0, 0, 1,
+	    &pl_gap_list_req, &pl_gap_list_rep },
+	{ PROTO_ST_GAP_DELETE, "ST_GAP_DELETE", W, S, 1, 0, 1,
+	    &pl_gap_delete_req, &pl_u64 },
 	/* The notifier's: the assistant's resolutions that are due. */
 	{ PROTO_ST_CONV_RESOLVE_DUE, "ST_CONV_RESOLVE_DUE", W, S, 1, 0, 0,
 	    &pl_limit_req, &pl_u8_rep },

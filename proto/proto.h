@@ -240,7 +240,10 @@ enum proto_type {
 	PROTO_ST_REPORT_GET = 0xaa,
 	/* people: a dashboard user's own profile (usermsg.h) */
 	PROTO_ST_USER_SELF = 0xab,
-	PROTO_TYPE_MAX = 0xac,	/* free: 0x7f */
+	/* knowledge gaps: the questions not answered (gapmsg.h) */
+	PROTO_ST_GAP_LIST = 0xac,
+	PROTO_ST_GAP_DELETE = 0xad,
+	PROTO_TYPE_MAX = 0xae,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

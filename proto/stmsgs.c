@@ -1489,6 +1489,35 @@ static const struct pfield f_report_rep[] = {
 };
 PLAYOUT(pl_report_rep, struct st_report_rep, f_report_rep);
 
+/* ---------------------------------------------------------- knowledge gaps */
+
+ROWS(pl_gap, struct st_gap, st_gap_layout);
+
+static const struct pfield f_gap_list_req[] = {
+	PFU64(struct st_gap_list_req, from),
+	PFU64(struct st_gap_list_req, to),
+	PFCLIP(struct st_gap_list_req, widget, ST_WIDGET_MAX),
+	PFCLIP(struct st_gap_list_req, agent, ST_ID_HEX),
+	PFU32(struct st_gap_list_req, limit),
+};
+PLAYOUT(pl_gap_list_req, struct st_gap_list_req, f_gap_list_req);
+
+static const struct pfield f_gap_list_rep[] = {
+	PFLIST(struct st_gap_list_rep, gaps, n, ST_GAP_LIST_MAX, pl_gap),
+	PFU8(struct st_gap_list_rep, more),
+};
+PLAYOUT(pl_gap_list_rep, struct st_gap_list_rep, f_gap_list_rep);
+
+static const struct pfield f_gap_id[] = {
+	PFSTR(struct st_str, s, ST_GAP_ID_HEX),
+};
+static PLAYOUT(pl_gap_id, struct st_str, f_gap_id);
+
+static const struct pfield f_gap_delete_req[] = {
+	PFLIST(struct st_gap_delete_req, ids, n, ST_GAP_DELETE_MAX, pl_gap_id),
+};
+PLAYOUT(pl_gap_delete_req, struct st_gap_delete_req, f_gap_delete_req);
+
 /* ------------------------------------------------------------- actions */
 
 static const struct pfield f_action_update_req[] = {

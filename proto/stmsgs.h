@@ -28,6 +28,7 @@
 #include "ctlmsg.h"
 #include "dashmsg.h"
 #include "feedbackmsg.h"
+#include "gapmsg.h"
 #include "keymsg.h"
 #include "metricsmsg.h"
 #include "msgcodec.h"
@@ -856,6 +857,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_org_update_req, pl_orgs,
     pl_handoff_set_req, pl_handoff_set_rep, pl_agent_msg_req,
     pl_conv_assign_req, pl_conv_state_req, pl_report_get_req, pl_report_rep,
+    pl_gap_list_req, pl_gap_list_rep, pl_gap_delete_req,
     pl_typing_req, pl_request_human_rep, pl_ev_subscribe_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
     pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,
@@ -1032,6 +1034,9 @@ union st_any {
 	/* reports (reportmsg.h) */
 	struct st_report_get_req rpq;
 	struct st_report_rep rp;
+	struct st_gap_list_req glq;
+	struct st_gap_list_rep gl;
+	struct st_gap_delete_req gdq;
 };
 
 #endif

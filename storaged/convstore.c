@@ -29,6 +29,7 @@
 
 #include "agentmsg.h"
 #include "convstate.h"
+#include "gapstore.h"
 #include "dashmsg.h"
 #include "reports.h"
 #include "log.h"
@@ -481,6 +482,8 @@ msg_append_to(struct store_txn *t, struct st_msg *m,
 	m->created_at = now;
 	msg_key(mkey, cid, seq);
 	msg_save(t, mkey, m);
+	if (strcmp(m->role, "assistant") == 0)
+		gap_answered(t, cid, c, m, seq);
 
 	/*
 	 * Move the conversation in its widget's index. In the same

@@ -12,6 +12,7 @@
 
 #include "agentmsg.h"
 #include "feedbackstore.h"
+#include "gapstore.h"
 #include "agentstore.h"
 #include "convstate.h"
 #include "reports.h"
@@ -1496,6 +1497,27 @@ op_report_get(struct dbatch *b, uint16_t type, const void *req,
 		reply_enc(r, type, &rep);
 		st_rep_free(type, &rep);
 	}
+	req_end(&t, r);
+}
+
+/* The knowledge gaps of who asks's organisation: listed or deleted. */
+void
+op_gaps(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
+{
+	union {
+		struct st_gap_list_rep list;
+		struct st_u64 deleted;
+	} rep;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if ((type == PROTO_ST_GAP_LIST ? store_gap_list(&t, req, &rep.list) :
+	    store_gap_delete(&t, req, &rep.deleted)) == 0) {
+		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
+	} else if (type == PROTO_ST_GAP_LIST)
+		st_rep_free(type, &rep);
 	req_end(&t, r);
 }
 

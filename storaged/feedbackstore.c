@@ -19,6 +19,7 @@
 
 #include "agentstore.h"
 #include "feedbackstore.h"
+#include "gapstore.h"
 #include "log.h"
 #include "storeint.h"
 #include "util.h"
@@ -185,6 +186,13 @@ store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
 		fb_agent_pick(&c, fb.agent);
 		m.feedback = q->value;
 		msg_save(t, mkey, &m);
+		/* A thumb down makes its question a gap; taken back, not. */
+		if (q->value == ST_FEEDBACK_DOWN)
+			gap_note(t, cid, &c, msg_key_seq(mkey),
+			    ST_GAP_THUMBS_DOWN);
+		else if (old == ST_FEEDBACK_DOWN)
+			gap_unnote(t, cid, msg_key_seq(mkey),
+			    ST_GAP_THUMBS_DOWN);
 		up = (q->value == ST_FEEDBACK_UP) - (old == ST_FEEDBACK_UP);
 		down = (q->value == ST_FEEDBACK_DOWN) - (old == ST_FEEDBACK_DOWN);
 		c.fb_up += up;

@@ -16,6 +16,7 @@
 
 #include "agentstore.h"
 #include "convstate.h"
+#include "gapstore.h"
 #include "handoffstore.h"
 #include "log.h"
 #include "storeint.h"
@@ -168,6 +169,9 @@ store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
 	/* A person asked for, or answering: the assistant resolves it no more. */
 	if (state != ST_HANDOFF_AI)
 		conv_state_person(t, cid, c);
+	/* A person asked for: the question before it is a gap. */
+	if (state == ST_HANDOFF_WAITING)
+		gap_note(t, cid, c, UINT32_MAX, ST_GAP_HANDOFF);
 	/* When a person was first asked for: the first response's start. */
 	if (state == ST_HANDOFF_WAITING && c->asked_at == 0)
 		c->asked_at = t->st->now();

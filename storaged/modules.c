@@ -22,5 +22,6 @@ const struct store_module *const store_modules[] = {
 	&feedback_module,	/* its feedback counts (issue 26) */
 	&convstate_module,	/* the assistant's resolutions */
 	&report_module,		/* the reports' rollups; their backfill */
+	&gap_module,		/* a conversation's knowledge gaps */
 	NULL,
 };

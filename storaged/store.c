@@ -41,6 +41,12 @@ msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq)
 	proto_put_be32(k + ID_LEN, seq);
 }
 
+uint32_t
+msg_key_seq(const uint8_t k[MSG_KEY_LEN])
+{
+	return proto_get_be32(k + ID_LEN);
+}
+
 size_t
 key_join(uint8_t *k, const void *a, size_t na, const void *b, size_t nb)
 {
@@ -753,6 +759,9 @@ const struct store_db store_dbs[NDBS] = {
 	{ "conv_resolve", offsetof(struct store, conv_resolve) },
 	/* the reports' rollups (reports.c) */
 	{ "report_hours", offsetof(struct store, report_hours) },
+	/* the knowledge gaps (gapstore.c) */
+	{ "gaps", offsetof(struct store, gaps) },
+	{ "gap_time", offsetof(struct store, gap_time) },
 };
 
 MDB_dbi *

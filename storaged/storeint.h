@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		88
+#define NDBS		90
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -206,6 +206,8 @@ struct store {
 	MDB_dbi action_order;	/* u64 created_at | id -> () */
 	MDB_dbi conv_resolve;	/* u64 due | id[16] -> (): convstate.c */
 	MDB_dbi report_hours;	/* org NUL hour | widget NUL agent: reports.c */
+	MDB_dbi gaps;		/* id[16] | seq -> gap: gapstore.c */
+	MDB_dbi gap_time;	/* org NUL | u64 at | id[16] | seq -> () */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -239,6 +241,8 @@ int db_cursor_del(struct store_txn *, MDB_cursor *, MDB_dbi,
 int db_drop(struct store_txn *, MDB_dbi);
 
 void msg_key(uint8_t k[MSG_KEY_LEN], const uint8_t id[ID_LEN], uint32_t seq);
+/* The message number in a message's key. */
+uint32_t msg_key_seq(const uint8_t k[MSG_KEY_LEN]);
 /* An index key of two parts, a then b, into k (room for na + nb); na + nb. */
 size_t key_join(uint8_t *k, const void *a, size_t na, const void *b,
     size_t nb);
@@ -538,6 +542,7 @@ extern const struct store_module inbox_module;	/* inbox.c: read marks */
 extern const struct store_module feedback_module;
 extern const struct store_module convstate_module;	/* convstate.c */
 extern const struct store_module report_module;		/* reports.c */
+extern const struct store_module gap_module;		/* gapstore.c */
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

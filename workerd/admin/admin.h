@@ -348,6 +348,15 @@ void dashauth_accept_post(struct conn *, struct http_request *,
  */
 void dashauth_count_failure(void);
 
+/* ------------------------------------------------------------ gaps.c */
+
+/* GET /v1/admin/knowledge-gaps: the questions not answered, grouped. */
+void gaps_get(struct conn *, struct http_request *,
+    const struct route_match *);
+/* POST /v1/admin/knowledge-gaps/resolve {"ids"}: answered or dismissed. */
+void gaps_resolve_post(struct conn *, struct http_request *,
+    const struct route_match *);
+
 /* ------------------------------------------------------------ profile.c */
 
 /* GET and PATCH /v1/admin/profile: the signed-in user's name. */

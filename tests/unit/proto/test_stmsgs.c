@@ -391,6 +391,22 @@ sample_action(void *p)
 }
 
 static void
+sample_gap(void *p)
+{
+	struct st_gap *g = p;
+
+	strlcpy(g->id, HEX "00000007", sizeof(g->id));
+	strlcpy(g->org, ST_ORG_PREFIX HEX, sizeof(g->org));
+	strlcpy(g->conv_id, HEX, sizeof(g->conv_id));
+	strlcpy(g->widget, "w1", sizeof(g->widget));
+	strlcpy(g->agent, HEX, sizeof(g->agent));
+	g->at = 1764000000000ull;
+	g->reasons = ST_GAP_THUMBS_DOWN | ST_GAP_HANDOFF;
+	g->question = x_str;
+	strlcpy(g->terms, "0011aabb2233ccdd", sizeof(g->terms));
+}
+
+static void
 sample_kbpage(void *p)
 {
 	struct st_kbpage *g = p;
@@ -427,6 +443,7 @@ static const struct {
 	{ "struct st_kbsource", sample_kbsource },
 	{ "struct st_kbpage", sample_kbpage },
 	{ "struct st_action", sample_action },
+	{ "struct st_gap", sample_gap },
 	{ "struct st_kb_bytes", sample_kb_bytes },
 	{ "struct st_kb_vecs", sample_kb_vecs },
 	{ "struct st_contact", sample_contact },
@@ -1022,9 +1039,10 @@ test_row_bounds(void **state)
 	 * 9 (2 of who answers a conversation), 8 of the people requests, 1
 	 * of the outbox's (ST_HOOK_RESULT's error), 1 of the mails'
 	 * (ST_MAIL_RESULT's error), 2 of a canned reply's (shortcut, text),
-	 * 1 of a rating's (its comment), 2 of a report's (widget, agent)
+	 * 1 of a rating's (its comment), 2 of a report's (widget, agent), 2
+	 * of the knowledge gaps' list (widget, agent)
 	 */
-	assert_int_equal(clips, 24);
+	assert_int_equal(clips, 26);
 	assert_true(lists > 10);
 }
 

@@ -158,6 +158,7 @@ static const struct {
 	{ PROTO_ST_INVITE_ACCEPT, NULL, AUD_JOIN },
 	{ PROTO_ST_USER_SET, NULL, AUD_REP_U8 },
 	{ PROTO_ST_USER_SELF, NULL, AUD_REP_U8 },
+	{ PROTO_ST_GAP_DELETE, "knowledge_gap.delete", AUD_NONE },
 };
 
 #define NAUDITED	(sizeof(audited) / sizeof(audited[0]))

@@ -946,6 +946,8 @@ static const struct {
 	{ PROTO_ST_CONV_ASSIGN, ADMIN_WALK },
 	{ PROTO_ST_CONV_STATE, ADMIN_WALK },
 	{ PROTO_ST_REPORT_GET, ADMIN_WALK },
+	{ PROTO_ST_GAP_LIST, ADMIN_WALK },
+	{ PROTO_ST_GAP_DELETE, ADMIN_WALK },
 	{ PROTO_ST_WS_REQUEST_HUMAN, WSCHAT, "test_ws_requests_malformed" },
 	{ PROTO_ST_WS_FEEDBACK, WSCHAT, "test_ws_feedback_malformed" },
 	{ PROTO_ST_WS_RATING, WSCHAT, "test_ws_feedback_malformed" },

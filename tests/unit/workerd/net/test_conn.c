@@ -612,6 +612,10 @@ route_body(const char *pattern, unsigned int method)
 	    "/v1/admin/knowledge/search") == 0)
 		return "{\"query\":\"q\"}";
 	if (method == M_POST && strcmp(pattern,
+	    "/v1/admin/knowledge-gaps/resolve") == 0)
+		return "{\"ids\":[\"0123456789abcdef0123456789abcdef"
+		    "00000001\"]}";
+	if (method == M_POST && strcmp(pattern,
 	    "/v1/admin/profile/password") == 0)
 		return "{\"current_password\":\"x\","
 		    "\"new_password\":\"a new password\"}";

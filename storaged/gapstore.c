@@ -1,0 +1,409 @@
+/*
+ * Knowledge gaps (proto/gapmsg.h): the visitors' questions the assistant
+ * could not answer, noted in the transaction that shows it (an answer
+ * stored, a thumb given, a person asked for), kept with their
+ * conversation:
+ *
+ *	gaps      id[16] | seq u32 -> gap: the conversation's question
+ *	          (its visitor's message seq)
+ *	gap_time  org NUL | at u64 | id[16] | seq u32 -> (): the
+ *	          organisation's gaps by when they were asked, the list's
+ *
+ * A gap's question is the visitor's last message before what showed the
+ * gap; at most GAP_WALK_MAX messages are read back to find it (a turn's
+ * answer and tools sit between them). Its terms are made once, here,
+ * where the analyzer is (analyze.h, English: other languages are folded,
+ * not stemmed), as 32-bit FNV-1a hashes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "analyze.h"
+#include "gapstore.h"
+#include "log.h"
+#include "storeint.h"
+
+#define GAP_KEY_LEN	MSG_KEY_LEN
+#define TIME_KEY_MAX	(ST_ORG_ID_MAX + 1 + 8 + MSG_KEY_LEN)
+#define GAP_WALK_MAX	64	/* messages read back to the question */
+
+/*
+ * What an answer says when the assistant does not know, lower case, the
+ * apostrophe straight: an answer holding one is a gap. English only: the
+ * model is told to say so in the visitor's language, and these are the
+ * words the default prompts use (workerd/model's "I don't know").
+ */
+static const char *const dont_know[] = {
+	"i don't know", "i do not know", "i'm not sure", "i am not sure",
+	"i don't have information", "i do not have information",
+	"i don't have any information", "i do not have any information",
+	"i couldn't find", "i could not find", "i can't find",
+	"i cannot find", "i'm unable to answer", "i am unable to answer",
+	"i'm not able to answer", "i don't have that information",
+};
+
+static size_t
+time_key(uint8_t k[TIME_KEY_MAX], const char *org, uint64_t at,
+    const uint8_t gkey[GAP_KEY_LEN])
+{
+	size_t olen = strlen(org);
+
+	memcpy(k, org, olen + 1);
+	proto_put_be64(k + olen + 1, at);
+	if (gkey != NULL)
+		memcpy(k + olen + 9, gkey, GAP_KEY_LEN);
+	return olen + 9 + (gkey != NULL ? GAP_KEY_LEN : 0);
+}
+
+/* 1 when text says the assistant does not know (any case, ’ as '). */
+static int
+says_dont_know(const char *text)
+{
+	char buf[2048];
+	size_t i, j;
+
+	/* The start of the answer is where a model says it. */
+	for (i = j = 0; text[i] != '\0' && j < sizeof(buf) - 1; i++) {
+		if ((unsigned char)text[i] == 0xe2 && (unsigned char)
+		    text[i + 1] == 0x80 && (unsigned char)text[i + 2] == 0x99) {
+			buf[j++] = '\'';
+			i += 2;
+		} else
+			buf[j++] = text[i];
+	}
+	buf[j] = '\0';
+	for (i = 0; i < sizeof(dont_know) / sizeof(dont_know[0]); i++)
+		if (strcasestr(buf, dont_know[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Collects a question's distinct term hashes, as hex. */
+struct terms {
+	uint32_t h[ST_GAP_TERMS_MAX];
+	size_t n;
+};
+
+static int
+term_take(void *arg, const char *term, size_t tlen, uint32_t pos)
+{
+	struct terms *ts = arg;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	(void)pos;
+	for (i = 0; i < tlen; i++)
+		h = (h ^ (unsigned char)term[i]) * 16777619u;
+	for (i = 0; i < ts->n; i++)
+		if (ts->h[i] == h)
+			return 0;
+	ts->h[ts->n++] = h;
+	return ts->n == ST_GAP_TERMS_MAX;
+}
+
+/* q's terms into out (8 hex digits each): "" when the analyzer failed. */
+static void
+terms_make(const char *q, char out[8 * ST_GAP_TERMS_MAX + 1])
+{
+	struct analyzer *an;
+	struct terms ts = { .n = 0 };
+	size_t i;
+
+	out[0] = '\0';
+	if ((an = analyzer_new("en")) == NULL)
+		return;
+	(void)analyze(an, q, strlen(q), 0, 4 * ST_GAP_TERMS_MAX, term_take,
+	    &ts);
+	analyzer_free(an);
+	for (i = 0; i < ts.n; i++)
+		snprintf(out + 8 * i, 9, "%08x", ts.h[i]);
+}
+
+/*
+ * The visitor's last message of conversation cid before seq before
+ * (UINT32_MAX: the last one) into m and its key: 0, 1 none within
+ * GAP_WALK_MAX messages, -1 (t failed).
+ */
+static int
+question_find(struct store_txn *t, const uint8_t cid[ID_LEN],
+    uint32_t before, struct st_msg *m, uint8_t key[GAP_KEY_LEN])
+{
+	uint8_t probe[MSG_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, n, found = 1;
+
+	msg_key(probe, cid, before);
+	if ((cur = txn_seek(t, t->st->msgs, probe, sizeof(probe), &k, &v,
+	    &rc)) == NULL)
+		return -1;
+	rc = mdb_cursor_get(cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST :
+	    MDB_PREV);
+	for (n = 0; rc == 0 && n < GAP_WALK_MAX && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0; n++) {
+		if (msg_rec_decode(t, &v, m) < 0)
+			break;
+		if (strcmp(m->role, "user") == 0) {
+			memcpy(key, k.mv_data, GAP_KEY_LEN);
+			found = 0;
+			break;
+		}
+		st_msg_free(m);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "find a gap's question");
+	return t->err ? -1 : found;
+}
+
+/* A new gap of question m (key) in conversation c into g. */
+static void
+gap_make(const struct st_conv *c, const uint8_t key[GAP_KEY_LEN],
+    const struct st_msg *m, struct st_gap *g)
+{
+	const char *q = m->content != NULL ? m->content : "";
+
+	proto_hex_encode(key, GAP_KEY_LEN, g->id);
+	strlcpy(g->org, c->org[0] != '\0' ? c->org : ST_WHO_ORG_DEFAULT,
+	    sizeof(g->org));
+	strlcpy(g->conv_id, m->conv_id, sizeof(g->conv_id));
+	strlcpy(g->widget, c->widget, sizeof(g->widget));
+	strlcpy(g->agent, c->agent_id, sizeof(g->agent));
+	g->at = m->created_at;
+	g->question = strndup(q, st_utf8_prefix(q, ST_GAP_QUESTION_MAX / 4));
+	terms_make(g->question != NULL ? g->question : "", g->terms);
+}
+
+/* g saved under gkey, with its time index entry. */
+static void
+gap_save(struct store_txn *t, const uint8_t gkey[GAP_KEY_LEN],
+    const struct st_gap *g)
+{
+	uint8_t tk[TIME_KEY_MAX];
+
+	rec_put_rows(t, t->st->gaps, gkey, GAP_KEY_LEN, &st_gap_layout, g,
+	    "put gap");
+	db_put(t, t->st->gap_time, tk, time_key(tk, g->org, g->at, gkey),
+	    &rec_version, 1, "put gap time");
+}
+
+/* g (under gkey) and its time index entry deleted. */
+static void
+gap_drop(struct store_txn *t, const uint8_t gkey[GAP_KEY_LEN],
+    const struct st_gap *g)
+{
+	uint8_t tk[TIME_KEY_MAX];
+
+	db_del(t, t->st->gaps, gkey, GAP_KEY_LEN, "delete gap");
+	db_del_quiet(t, t->st->gap_time, tk, time_key(tk, g->org, g->at,
+	    gkey), "delete gap time");
+}
+
+void
+gap_note(struct store_txn *t, const uint8_t cid[ID_LEN],
+    const struct st_conv *c, uint32_t before, uint8_t reasons)
+{
+	uint8_t gkey[GAP_KEY_LEN];
+	struct st_gap g;
+	struct st_msg m;
+	int rc;
+
+	if (t->err || reasons == 0)
+		return;
+	memset(&m, 0, sizeof(m));
+	if (question_find(t, cid, before, &m, gkey) != 0)
+		return;
+	if ((rc = rec_load(t, t->st->gaps, gkey, GAP_KEY_LEN, &st_gap_layout,
+	    &g, "gap")) == 1)
+		gap_make(c, gkey, &m, &g);
+	st_msg_free(&m);
+	if (rc < 0)
+		return;
+	if (rc == 1 && g.question == NULL)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	else if ((g.reasons | reasons) != g.reasons || rc == 1) {
+		g.reasons |= reasons;
+		gap_save(t, gkey, &g);
+	}
+	rl_free(&st_gap_layout, &g);
+}
+
+void
+gap_unnote(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t before,
+    uint8_t reasons)
+{
+	uint8_t gkey[GAP_KEY_LEN];
+	struct st_gap g;
+	struct st_msg m;
+
+	if (t->err)
+		return;
+	memset(&m, 0, sizeof(m));
+	if (question_find(t, cid, before, &m, gkey) != 0)
+		return;
+	st_msg_free(&m);
+	if (rec_load(t, t->st->gaps, gkey, GAP_KEY_LEN, &st_gap_layout, &g,
+	    "gap") != 0 || (g.reasons & reasons) == 0) {
+		rl_free(&st_gap_layout, &g);
+		return;
+	}
+	g.reasons &= (uint8_t)~reasons;
+	if (g.reasons == 0)
+		gap_drop(t, gkey, &g);
+	else
+		rec_put_rows(t, t->st->gaps, gkey, GAP_KEY_LEN,
+		    &st_gap_layout, &g, "put gap");
+	rl_free(&st_gap_layout, &g);
+}
+
+void
+gap_answered(struct store_txn *t, const uint8_t cid[ID_LEN],
+    const struct st_conv *c, const struct st_msg *m, uint32_t seq)
+{
+	uint8_t reasons = 0;
+
+	if (m->knowledge == ST_MSG_KB_NOT_FOUND)
+		reasons |= ST_GAP_NOT_FOUND;
+	if (m->content != NULL && says_dont_know(m->content))
+		reasons |= ST_GAP_DONT_KNOW;
+	gap_note(t, cid, c, seq, reasons);
+}
+
+/* ------------------------------------------------------------- requests */
+
+/* The gap under the time index's key k (org's) into g: 0, 1 gone, -1. */
+static int
+gap_at(struct store_txn *t, const MDB_val *k, size_t plen, struct st_gap *g)
+{
+	if (k->mv_size != plen + 8 + GAP_KEY_LEN) {
+		rec_corrupt(t, "gap time key");
+		return -1;
+	}
+	return rec_load(t, t->st->gaps, (const uint8_t *)k->mv_data + plen +
+	    8, GAP_KEY_LEN, &st_gap_layout, g, "gap");
+}
+
+/* 1 when g is one q keeps (its widget, its agent). */
+static int
+gap_kept(const struct st_gap_list_req *q, const struct st_gap *g)
+{
+	return (q->widget[0] == '\0' || strcmp(q->widget, g->widget) == 0) &&
+	    (q->agent[0] == '\0' || strcmp(q->agent, g->agent) == 0);
+}
+
+int
+store_gap_list(struct store_txn *t, const struct st_gap_list_req *q,
+    struct st_gap_list_rep *out)
+{
+	const char *org = t->org != NULL ? t->org : ST_WHO_ORG_DEFAULT;
+	uint8_t probe[TIME_KEY_MAX];
+	size_t plen = strlen(org) + 1;
+	struct st_gap g;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	if (q->from >= q->to)
+		return store_fail(t, PROTO_E_INVALID, "from must be before to");
+	if (q->limit < 1 || q->limit > ST_GAP_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID, "limit: 1 to 500");
+	if ((out->gaps = calloc(q->limit, sizeof(*out->gaps))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	/* From the newest key before to, back. */
+	if ((cur = txn_seek(t, t->st->gap_time, probe, time_key(probe, org,
+	    q->to, NULL), &k, &v, &rc)) == NULL)
+		return t->err;
+	rc = mdb_cursor_get(cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST :
+	    MDB_PREV);
+	while (rc == 0 && k.mv_size > plen + 8 &&
+	    memcmp(k.mv_data, probe, plen) == 0 &&
+	    proto_get_be64((const uint8_t *)k.mv_data + plen) >= q->from) {
+		if ((rc = gap_at(t, &k, plen, &g)) < 0)
+			break;
+		if (rc == 0 && gap_kept(q, &g)) {
+			if (out->n == q->limit) {
+				rl_free(&st_gap_layout, &g);
+				out->more = 1;
+				break;
+			}
+			out->gaps[out->n++] = g;
+		} else
+			rl_free(&st_gap_layout, &g);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc > 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "list gaps");
+	return t->err;
+}
+
+int
+store_gap_delete(struct store_txn *t, const struct st_gap_delete_req *q,
+    struct st_u64 *out)
+{
+	const char *org = t->org != NULL ? t->org : ST_WHO_ORG_DEFAULT;
+	uint8_t gkey[GAP_KEY_LEN];
+	struct st_gap g;
+	uint32_t i;
+
+	out->v = 0;
+	for (i = 0; i < q->n && !t->err; i++) {
+		if (strlen(q->ids[i].s) != ST_GAP_ID_HEX ||
+		    proto_hex_decode(q->ids[i].s, gkey, sizeof(gkey)) < 0)
+			continue;
+		if (rec_load(t, t->st->gaps, gkey, GAP_KEY_LEN,
+		    &st_gap_layout, &g, "gap") == 0 &&
+		    strcmp(g.org, org) == 0) {
+			gap_drop(t, gkey, &g);
+			out->v++;
+		}
+		rl_free(&st_gap_layout, &g);
+	}
+	return t->err;
+}
+
+/* ------------------------------------------------------------- module */
+
+/* A conversation deleted: its gaps go with it. */
+static void
+gap_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[ID_LEN])
+{
+	uint8_t gkey[GAP_KEY_LEN];
+	struct st_gap g;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	(void)c;
+	for (;;) {
+		if ((cur = txn_seek(t, t->st->gaps, id, ID_LEN, &k, &v,
+		    &rc)) == NULL)
+			return;
+		if (rc == 0 && (k.mv_size != GAP_KEY_LEN ||
+		    memcmp(k.mv_data, id, ID_LEN) != 0))
+			rc = MDB_NOTFOUND;
+		if (rc == 0) {
+			memcpy(gkey, k.mv_data, GAP_KEY_LEN);
+			rc = rec_dec_rows(t, &v, &st_gap_layout, &g, "gap");
+		}
+		mdb_cursor_close(cur);
+		if (rc != 0)
+			break;
+		gap_drop(t, gkey, &g);
+		rl_free(&st_gap_layout, &g);
+	}
+	if (!t->err && rc > 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "delete a conversation's gaps");
+}
+
+const struct store_module gap_module = {
+	.name = "gaps",
+	.conv_deleted = gap_conv_deleted,
+};
