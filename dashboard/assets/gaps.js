@@ -221,7 +221,8 @@ export async function renderGaps(main, ctx) {
   main.append(backLink('#/knowledge', 'Knowledge', 'gaps-back'),
     h('div', { class: 'page-head' }, pageTitle('Knowledge gaps')),
     h('p', { class: 'hint' }, 'Questions visitors asked that the assistant could not answer, grouped by similar wording, '
-      + 'the most asked first. Write the answer once: it becomes a Q&A pair the assistant answers from, or a canned reply for the team.'),
+      + 'the most asked first. Write the answer once: as a Q&A pair in the knowledge base, for the agents given it as a source, '
+      + 'or as a canned reply for the team.'),
     h('details', { class: 'gap-legend' }, h('summary', null, 'When a question counts as unanswered'),
       h('dl', { class: 'meta meta-compact' },
         h('dt', null, 'Handed to a person'), h('dd', null, 'The visitor asked for a person, or the assistant handed over.'),
