@@ -16,7 +16,8 @@
  * hashed, so the worker can group similar wordings without the analyzer.
  *
  *   ST_GAP_LIST    u64 from, u64 to (ms), str widget ("" every one),
- *                  str agent ("" every one), u32 limit (1 to
+ *                  str agent ("" every one, "default" the default
+ *                  agent), u32 limit (1 to
  *                  ST_GAP_LIST_MAX)
  *                           -> u32 n, n x gap (newest first), u8 more
  *     Who asks's organisation's gaps asked in [from, to); more: older

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "analyze.h"
 #include "gapstore.h"
@@ -28,6 +27,7 @@
 #define GAP_KEY_LEN	MSG_KEY_LEN
 #define TIME_KEY_MAX	(ST_ORG_ID_MAX + 1 + 8 + MSG_KEY_LEN)
 #define GAP_WALK_MAX	64	/* messages read back to the question */
+#define DONT_KNOW_SCAN	400	/* bytes of an answer read for "I don't know" */
 
 /*
  * What an answer says when the assistant does not know, lower case, the
@@ -57,25 +57,28 @@ time_key(uint8_t k[TIME_KEY_MAX], const char *org, uint64_t at,
 	return olen + 9 + (gkey != NULL ? GAP_KEY_LEN : 0);
 }
 
-/* 1 when text says the assistant does not know (any case, ’ as '). */
+/*
+ * 1 when text says the assistant does not know (any case, ’ as '): its
+ * first DONT_KNOW_SCAN bytes, where a model says it, lowered once.
+ */
 static int
 says_dont_know(const char *text)
 {
-	char buf[2048];
+	char buf[DONT_KNOW_SCAN + 1];
+	const unsigned char *u = (const unsigned char *)text;
 	size_t i, j;
 
-	/* The start of the answer is where a model says it. */
-	for (i = j = 0; text[i] != '\0' && j < sizeof(buf) - 1; i++) {
-		if ((unsigned char)text[i] == 0xe2 && (unsigned char)
-		    text[i + 1] == 0x80 && (unsigned char)text[i + 2] == 0x99) {
+	for (i = j = 0; u[i] != '\0' && j < DONT_KNOW_SCAN; i++) {
+		if (u[i] == 0xe2 && u[i + 1] == 0x80 && u[i + 2] == 0x99) {
 			buf[j++] = '\'';
 			i += 2;
 		} else
-			buf[j++] = text[i];
+			buf[j++] = (char)(u[i] >= 'A' && u[i] <= 'Z' ?
+			    u[i] + 32 : u[i]);
 	}
 	buf[j] = '\0';
 	for (i = 0; i < sizeof(dont_know) / sizeof(dont_know[0]); i++)
-		if (strcasestr(buf, dont_know[i]) != NULL)
+		if (strstr(buf, dont_know[i]) != NULL)
 			return 1;
 	return 0;
 }
@@ -286,12 +289,15 @@ gap_at(struct store_txn *t, const MDB_val *k, size_t plen, struct st_gap *g)
 	    8, GAP_KEY_LEN, &st_gap_layout, g, "gap");
 }
 
-/* 1 when g is one q keeps (its widget, its agent). */
+/* 1 when g is one q keeps (its widget, its agent: "default" is ""). */
 static int
 gap_kept(const struct st_gap_list_req *q, const struct st_gap *g)
 {
+	const char *agent = strcmp(q->agent, ST_REPORT_DEFAULT_AGENT) == 0 ?
+	    "" : q->agent;
+
 	return (q->widget[0] == '\0' || strcmp(q->widget, g->widget) == 0) &&
-	    (q->agent[0] == '\0' || strcmp(q->agent, g->agent) == 0);
+	    (q->agent[0] == '\0' || strcmp(agent, g->agent) == 0);
 }
 
 int

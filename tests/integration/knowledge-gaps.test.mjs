@@ -123,6 +123,7 @@ describe('knowledge gaps', { concurrency: 1 }, () => {
     const only = await gaps(`?agent_id=${kettles.id}`);
     assert.deepEqual(only.groups.map((g) => g.question), ['how can I return my jacket']);
     assert.equal((await gaps(`?widget_id=${encodeURIComponent(w.id)}`)).total, 4);
+    assert.equal((await gaps('?agent_id=default')).total, 4, 'the default agent\'s');
   });
 
   test('resolve: a group\'s ids go; another organisation sees none and deletes none', async () => {
@@ -166,7 +167,7 @@ describe('knowledge gaps', { concurrency: 1 }, () => {
   test('bad parameters and bodies are 400', async () => {
     for (const [q, msg] of [['?days=0', 'days: must be 1 to 366'], ['?days=367', 'days: must be 1 to 366'],
       ['?days=x', 'days: must be 1 to 366'], ['?widget_id=%20', 'widget_id: must be a widget\'s id'],
-      ['?agent_id=nope', 'agent_id: must be an agent\'s id'], ['?days=%zz', 'Invalid query parameters']]) {
+      ['?agent_id=nope', 'agent_id: must be an agent\'s id or default'], ['?days=%zz', 'Invalid query parameters']]) {
       assertJsonError(await p.request('GET', `${G}${q}`, { headers: { 'x-admin-api-key': p.adminKey } }), 400, msg);
     }
     for (const [body, msg] of [[{}, 'ids: an array of 1 to 500 gap ids'], [{ ids: [] }, 'ids: an array of 1 to 500 gap ids'],

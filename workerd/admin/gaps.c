@@ -265,8 +265,9 @@ gaps_get(struct conn *c, struct http_request *req,
 	    !admin_widget_valid(widget))))
 		why = "widget_id: must be a widget's id";
 	else if (query != NULL && ((r = http_query_param(query, "agent_id",
-	    agent, sizeof(agent))) < 0 || (r > 0 && !st_id_valid(agent))))
-		why = "agent_id: must be an agent's id";
+	    agent, sizeof(agent))) < 0 || (r > 0 && !st_id_valid(agent) &&
+	    strcmp(agent, ST_REPORT_DEFAULT_AGENT) != 0)))
+		why = "agent_id: must be an agent's id or default";
 	if (why != NULL) {
 		conn_send_error(c, 400, admin_headers, why);
 		return;

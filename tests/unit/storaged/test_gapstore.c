@@ -1,0 +1,203 @@
+/*
+ * Knowledge gaps (storaged/gapstore.c) through the dispatcher: an answer
+ * saying it does not know (any case, a curly apostrophe) or whose search
+ * found nothing makes its question a gap; one that does not, or says so
+ * past the bytes read, none; a person asked for makes one; reasons of
+ * one question add up in one gap; ST_GAP_LIST lists who asks's
+ * organisation's newest first, with the question's terms (those of two
+ * wordings of one question meet), within its range, and says when more
+ * were left; ST_GAP_DELETE deletes its own only; a deleted conversation
+ * takes its gaps; the table holds no entry left behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "stmsgs.h"
+#include "test_fixture.h"
+#include "test_who.h"
+
+static int
+setup(void **state)
+{
+	return fix_setup(state, "/tmp/parley-gapstore-XXXXXX", 0);
+}
+
+/* A message of role in conversation id. */
+static void
+append(struct fix *f, const char *id, const char *role, const char *content,
+    uint8_t knowledge)
+{
+	struct st_msg_append_req q = { .conv_id = id, .role = role,
+	    .content = content, .knowledge = knowledge };
+
+	assert_int_equal(request_st_err(f, PROTO_ST_MSG_APPEND, &q), 0);
+}
+
+/* A conversation of a question and its answer: its id. */
+static void
+turn(struct fix *f, const char *session, const char *q, const char *a,
+    uint8_t knowledge, char id[ST_ID_HEX + 1])
+{
+	fix_conv_new(f, session, id);
+	append(f, id, "user", q, 0);
+	append(f, id, "assistant", a, knowledge);
+}
+
+/* who's gaps (NULL: the default organisation's) into rep, limit at most. */
+static void
+list(struct fix *f, const struct st_who *who, uint32_t limit,
+    struct st_gap_list_rep *rep)
+{
+	struct st_gap_list_req q = { 0, UINT64_MAX, "", "", limit };
+
+	assert_int_equal(request_who(f, who, PROTO_ST_GAP_LIST, &q, rep,
+	    NULL), 0);
+}
+
+static uint64_t
+delete(struct fix *f, const struct st_who *who, const char *id)
+{
+	struct st_str ids[1] = { { id } };
+	struct st_gap_delete_req q = { ids, 1 };
+	struct st_u64 rep;
+
+	assert_int_equal(request_who(f, who, PROTO_ST_GAP_DELETE, &q, &rep,
+	    NULL), 0);
+	return rep.v;
+}
+
+static void
+test_answers(void **state)
+{
+	struct fix *f = *state;
+	struct st_gap_list_rep l;
+	char a[ST_ID_HEX + 1], b[ST_ID_HEX + 1], c[ST_ID_HEX + 1];
+	char d[ST_ID_HEX + 1], e[ST_ID_HEX + 1], late[600];
+
+	turn(f, "s1", "How do I return a jacket?",
+	    "I\xe2\x80\x99M NOT SURE about returns.", ST_MSG_KB_NONE, a);
+	turn(f, "s2", "Where is the shop?", "On Main Street.",
+	    ST_MSG_KB_FOUND, b);
+	turn(f, "s3", "Returning jackets: how?", "Here is what I found.",
+	    ST_MSG_KB_NOT_FOUND, c);
+	/* Said past the bytes read: not a gap. */
+	memset(late, 'x', sizeof(late));
+	memcpy(late + 450, " i don't know", 13);
+	late[sizeof(late) - 1] = '\0';
+	turn(f, "s4", "Tell me a long story", late, ST_MSG_KB_NONE, d);
+	turn(f, "s5", "And the warranty?", "Two years.", ST_MSG_KB_NONE, e);
+
+	list(f, NULL, 10, &l);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.more, 0);
+	/* Newest first. */
+	assert_string_equal(l.gaps[0].conv_id, c);
+	assert_string_equal(l.gaps[0].question, "Returning jackets: how?");
+	assert_int_equal(l.gaps[0].reasons, ST_GAP_NOT_FOUND);
+	assert_string_equal(l.gaps[1].conv_id, a);
+	assert_int_equal(l.gaps[1].reasons, ST_GAP_DONT_KNOW);
+	assert_int_equal(strlen(l.gaps[1].id), ST_GAP_ID_HEX);
+	assert_memory_equal(l.gaps[1].id, a, ST_ID_HEX);
+	/* return + jacket, stemmed alike in both wordings. */
+	assert_int_equal(strlen(l.gaps[0].terms), 16);
+	assert_string_equal(l.gaps[0].terms, l.gaps[1].terms);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+
+	/* A person asked for in a: one gap, both reasons. */
+	assert_int_equal(request_st_err(f, PROTO_ST_HANDOFF_SET,
+	    &(struct st_handoff_set_req){ a, ST_HANDOFF_WAITING, "", 0 }), 0);
+	list(f, NULL, 1, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.more, 1);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+	list(f, NULL, 10, &l);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.gaps[1].reasons, ST_GAP_DONT_KNOW | ST_GAP_HANDOFF);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+	(void)b;
+	(void)d;
+	(void)e;
+}
+
+static void
+test_scope_and_delete(void **state)
+{
+	struct fix *f = *state;
+	struct st_who key = who_of(ST_WHO_KEY, "install", "default",
+	    ST_ROLE_OWNER), other;
+	struct st_gap_list_rep l;
+	char a[ST_ID_HEX + 1], b[ST_ID_HEX + 1], id[ST_GAP_ID_HEX + 1];
+
+	turn(f, "s1", "Is it waterproof?", "I do not know.", 0, a);
+	turn(f, "s2", "Is it warm?", "I could not find that.", 0, b);
+	other = who_org_new(f, &key, "Other");
+
+	list(f, &other, 10, &l);
+	assert_int_equal(l.n, 0);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+	list(f, &key, 10, &l);
+	assert_int_equal(l.n, 2);
+	strlcpy(id, l.gaps[1].id, sizeof(id));
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+
+	/* Another organisation's: ignored; ours: gone, once. */
+	assert_int_equal(delete(f, &other, id), 0);
+	assert_int_equal(delete(f, &key, id), 1);
+	assert_int_equal(delete(f, &key, id), 0);
+	assert_int_equal(delete(f, &key, "not hex"), 0);
+	list(f, &key, 10, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.gaps[0].conv_id, b);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+
+	/* The conversation deleted: its gap and its index entry go. */
+	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ b }), 0);
+	list(f, &key, 10, &l);
+	assert_int_equal(l.n, 0);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+	assert_int_equal(db_entries(f, "gaps"), 0);
+	assert_int_equal(db_entries(f, "gap_time"), 0);
+}
+
+static void
+test_bounds(void **state)
+{
+	struct fix *f = *state;
+	struct st_gap_list_req q = { 10, 5, "", "", 10 };
+	struct dreply r;
+
+	assert_int_equal(request_st(f, PROTO_ST_GAP_LIST, &q, &r),
+	    PROTO_E_INVALID);
+	dreply_free(&r);
+	q = (struct st_gap_list_req){ 0, 5, "", "", 0 };
+	assert_int_equal(request_st(f, PROTO_ST_GAP_LIST, &q, &r),
+	    PROTO_E_INVALID);
+	dreply_free(&r);
+	q.limit = ST_GAP_LIST_MAX + 1;
+	assert_int_equal(request_st(f, PROTO_ST_GAP_LIST, &q, &r),
+	    PROTO_E_INVALID);
+	dreply_free(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_answers, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_scope_and_delete, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_bounds, setup,
+		    fix_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
