@@ -310,7 +310,21 @@ $(KBVECBENCH): $(call objs,release,tests/bench/kbvecbench.c $(call with_shared,s
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
-bench: deps-bench all $(KB_BENCH)
+# A storaged without the reports' rollups (-DPARLEY_BENCH_NO_ROLLUPS:
+# conv_save reads no stored record and moves no report row), for make
+# bench's rollups section: the rollups' cost to a turn, side by side. Its
+# two changed files compiled apart; the rest is the release build's.
+NOROLLUPS := build/release/bench/parley-storaged-norollups
+NOROLLUPS_SRC := storaged/convstore.c storaged/reports.c
+build/release/norollups/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -DPARLEY_BENCH_NO_ROLLUPS $(addprefix -I,$(DIR_storaged) $(SHARED_DIRS)) $(DEPS_TO) -c -o $@ $< && $(DEPS_DONE)
+$(NOROLLUPS): $(patsubst %.c,build/release/norollups/%.o,$(NOROLLUPS_SRC)) \
+    $(call objs,release,$(filter-out $(NOROLLUPS_SRC),$(SRC_storaged)) $(filter-out $(SRC_storaged),$(SHARED_LIB)))
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+
+bench: deps-bench all $(KB_BENCH) $(NOROLLUPS)
 	scripts/bench.sh
 
 # The PDF reader's speed (tests/bench/pdftime.c: pages per second of

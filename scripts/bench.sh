@@ -18,6 +18,12 @@
 #           added time to first token p50/p99 at c=1, turns/s and server
 #           CPU us per turn at c=32 (tests/bench/chat-side.mjs); every
 #           Parley turn checked stored;
+#  rollups  the reports' rollups' cost to a turn: Parley as built and
+#           Parley with a storaged built without them (make bench builds
+#           build/release/bench/parley-storaged-norollups), both pinned as
+#           chat, side by side; added time to first token p50/p99 at c=1
+#           in BENCH_ROLLUP_ROUNDS [3] interleaved rounds of
+#           BENCH_ROLLUP_TURNS [1000] turns (tests/bench/rollups-side.mjs);
 #  hooks    Parley pinned as chat, with two webhook receivers of the
 #           bench's: added nothing is the claim (issue 23): first token
 #           p50/p99 at c=1 and a fast receiver's delivery delay, with a
@@ -78,7 +84,7 @@
 # minutes on 2 cores, a third of it loading 1M conversations):
 #   PARLEY_BIN [bin]             the build to measure (release: `make`)
 #   NGINX [/usr/sbin/nginx]      nginx binary (scripts/deps.sh bench: nginx-light)
-#   BENCH_ONLY [health,widget,chat,hooks,tools,streams,dbsize,dash,abuse,knowledge]  sections to run
+#   BENCH_ONLY [health,widget,chat,rollups,hooks,tools,streams,dbsize,dash,abuse,knowledge]  sections to run
 #   BENCH_OUT [build/bench]      where the JSON goes
 #   BENCH_SYNC [full]            storaged's PARLEY_SYNC while measuring (the
 #                                goals are for full; interval to compare)
@@ -125,7 +131,8 @@ cd "$(dirname "$0")/.."
 
 BIN=${PARLEY_BIN:-bin}
 NGINX=${NGINX:-/usr/sbin/nginx}
-SECTIONS=${BENCH_ONLY:-health,widget,chat,hooks,tools,streams,dbsize,dash,abuse,knowledge}
+SECTIONS=${BENCH_ONLY:-health,widget,chat,rollups,hooks,tools,streams,dbsize,dash,abuse,knowledge}
+NOROLLUPS=${BENCH_NOROLLUPS:-build/release/bench/parley-storaged-norollups}
 OUTDIR=${BENCH_OUT:-build/bench}
 DURATION=${BENCH_DURATION:-10s}
 CONNS=${BENCH_CONNECTIONS:-64}
@@ -143,8 +150,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 want() { [[ ",$SECTIONS," == *",$1,"* ]]; }
 
 for s in ${SECTIONS//,/ }; do
-	case $s in health | widget | chat | hooks | tools | streams | dbsize | dash | abuse | knowledge) ;;
-	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, hooks, tools, streams, dbsize, dash, abuse, knowledge)" ;;
+	case $s in health | widget | chat | rollups | hooks | tools | streams | dbsize | dash | abuse | knowledge) ;;
+	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, rollups, hooks, tools, streams, dbsize, dash, abuse, knowledge)" ;;
 	esac
 done
 for b in parley-masterd parley-workerd parley-storaged mockai; do
@@ -304,11 +311,11 @@ parley_env() {	# data-dir workers; the run folder (sockets) is in $tmp
 		CORS_ORIGIN='*' PARLEY_WEBHOOK_ALLOW_PRIVATE=on DASHBOARD_PASSWORD="$DPASS"
 		"${PENV_EXTRA[@]}")
 }
-start_storaged() {	# data-dir sync cpu
+start_storaged() {	# data-dir sync cpu; STORAGED: another storaged binary
 	parley_env "$1" 1
 	rm -f "$RUNDIR/storaged.sock"
 	spawn "$tmp/storaged.log" "$3" env "${PENV[@]}" PARLEY_SYNC="$2" PARLEY_SYNC_INTERVAL_MS=100 \
-		"$BIN/parley-storaged"
+		"${STORAGED:-$BIN/parley-storaged}"
 	SPID=$PID
 	SOCK="$RUNDIR/storaged.sock"
 	for _ in $(seq 1 300); do [ -S "$SOCK" ] && break; sleep 0.1; done
@@ -487,6 +494,22 @@ if want chat; then
 	stop_pid "$NPID"
 	stop_parley
 	section_end chat
+fi
+# ================================================================ rollups
+# The reports' rollups' cost to a turn: two Parleys, with and without
+# them, side by side on the server's CPU (rollups-side.mjs).
+if want rollups; then
+	section_start rollups
+	[ -x "$NOROLLUPS" ] || die "$NOROLLUPS is missing: make bench builds it"
+	start_parley "$tmp/rollups-on" 1 "$SERVER_CPU"
+	on_port=$PPORT on_spid=$SPID on_mpid=$MPID
+	STORAGED=$NOROLLUPS start_parley "$tmp/rollups-off" 1 "$SERVER_CPU"
+	run "$CLIENT_CPU" timeout 900 node tests/bench/rollups-side.mjs --mock "$MPORT" --parley "$on_port" \
+		--off "$PPORT" --parley-pids "$on_spid,$on_mpid" --key "$WKEY" --admin "$AKEY" --out "$OUT" ||
+		die "the rollups rounds failed"
+	stop_parley
+	MPID=$on_mpid SPID=$on_spid stop_parley
+	section_end rollups
 fi
 # ================================================================ hooks
 # Chat's first token and a fast webhook receiver's delivery delay, with a

@@ -145,6 +145,10 @@ void
 report_conv_saved(struct store_txn *t, const struct st_conv *old,
     const struct st_conv *c)
 {
+#ifdef PARLEY_BENCH_NO_ROLLUPS
+	/* The bench's storaged without rollups (make bench, rollups). */
+	return;
+#endif
 	uint8_t ko[RKEY_MAX], kn[RKEY_MAX];
 	uint64_t a[ST_RC_N], b[ST_RC_N];
 	int64_t d[ST_RC_N];
