@@ -15,13 +15,12 @@
 // state. Screenshots at 1280 and 390, light and dark; axe-core clean on
 // each; no sideways scroll on the phone; no page error.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   startSuite, stopSuite, waitFor,
+  shotsLightDark,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 
@@ -31,14 +30,7 @@ const SIZE = 'I\'m not sure which size to order';
 const INVOICE = 'Can I speak to a person about my invoice?';
 const card = (id) => `[data-testid="gap-card"][data-id="${id}"]`;
 
-async function shots(page, name) {
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  for (const colorScheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme });
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${colorScheme}.png`), fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
+const shots = (page, name) => shotsLightDark(page, name);
 
 describe('dashboard: the knowledge gaps page', { timeout: 150000 }, () => {
   let stack;

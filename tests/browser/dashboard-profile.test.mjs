@@ -10,13 +10,12 @@
 // profile at 1280 and 390, light and dark, and of the widget's signed
 // reply; axe-core clean on each; no page error.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
+  shotsLightDark,
 } from './lib/browser.mjs';
 
 const NAME = 'Dana Reyes';
@@ -25,14 +24,7 @@ const R = '#parley-chat-widget';
 const inWidget = (page, fn) => page.locator(R).evaluate(fn, NAME);
 const waitWidget = (page, fn, what = String(fn)) => waitFor(() => inWidget(page, fn), 10000, what);
 
-async function shots(page, name) {
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  for (const colorScheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme });
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${colorScheme}.png`), fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
+const shots = (page, name) => shotsLightDark(page, name);
 
 describe('dashboard: the profile page', { timeout: 150000 }, () => {
   let stack;

@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   startSuite, stopSuite,
+  shotsLightDark,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 
@@ -33,14 +34,7 @@ describe('dashboard: the Reports page', { timeout: 120000 }, () => {
     return { m, ids };
   }
 
-  async function shots(page, name) {
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    for (const colorScheme of ['light', 'dark']) {
-      await page.emulateMedia({ colorScheme });
-      await page.screenshot({ path: path.join(SCREENSHOTS, `dashboard-${name}-${colorScheme}.png`), fullPage: true });
-    }
-    await page.emulateMedia({ colorScheme: 'light' });
-  }
+  const shots = (page, name) => shotsLightDark(page, `dashboard-${name}`);
 
   before(async () => {
     ({ stack, browser } = await startSuite({ mock: { chunks: 2, delayMs: 5 }, env: { DASHBOARD_PASSWORD } }));

@@ -8,13 +8,12 @@
 // the list's status. Screenshots of the folders and the thread at
 // 1280 and 390 wide, light and dark; axe-core clean on each; no page error.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   startSuite, stopSuite,
+  shotsLightDark,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 
@@ -57,14 +56,7 @@ describe('dashboard: open, snoozed and resolved conversations', { timeout: 12000
     return rows(page);
   }
 
-  async function shots(page, name) {
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    for (const colorScheme of ['light', 'dark']) {
-      await page.emulateMedia({ colorScheme });
-      await page.screenshot({ path: path.join(SCREENSHOTS, `dashboard-${name}-${colorScheme}.png`) });
-    }
-    await page.emulateMedia({ colorScheme: 'light' });
-  }
+  const shots = (page, name) => shotsLightDark(page, `dashboard-${name}`, { fullPage: false });
 
   before(async () => {
     ({ stack, browser } = await startSuite({ mock: { chunks: 2, delayMs: 10 }, env: { DASHBOARD_PASSWORD } }));

@@ -180,14 +180,27 @@ pw_ask(struct pwchange *p, uint16_t type, const void *q, storec_cb cb)
 		pw_end(p, 503, admin_headers, "Storage unavailable");
 }
 
-/* storaged's error as the HTTP error it means. */
-static void
-pw_storage_error(struct pwchange *p, const struct storec_result *r)
+/*
+ * storaged's reply to type decoded into rep: 0; else -1 with the change
+ * ended (storaged's error as the HTTP error it means, or 500).
+ */
+static int
+pw_decode(struct pwchange *p, const struct storec_result *r, uint16_t type,
+    void *rep)
 {
 	const char *msg;
-	int status = storec_http_error(r, NULL, "profile", &msg);
+	int status;
 
-	pw_end(p, status, admin_headers, msg);
+	if (r->status != STOREC_OK) {
+		status = storec_http_error(r, NULL, "profile", &msg);
+		pw_end(p, status, admin_headers, msg);
+		return -1;
+	}
+	if (storec_decode(r, type, rep) < 0) {
+		pw_end(p, 500, admin_headers, "Internal server error");
+		return -1;
+	}
+	return 0;
 }
 
 /* ST_USER_SELF (password) -> result 0 stored, 1 changed meanwhile. */
@@ -198,14 +211,8 @@ pw_stored(const struct storec_result *r, void *arg)
 	struct st_user_self_rep rep;
 	uint8_t result;
 
-	if (r->status != STOREC_OK) {
-		pw_storage_error(p, r);
+	if (pw_decode(p, r, PROTO_ST_USER_SELF, &rep) < 0)
 		return;
-	}
-	if (storec_decode(r, PROTO_ST_USER_SELF, &rep) < 0) {
-		pw_end(p, 500, admin_headers, "Internal server error");
-		return;
-	}
 	result = rep.result;
 	st_rep_free(PROTO_ST_USER_SELF, &rep);
 	if (result != 0)
@@ -283,14 +290,8 @@ pw_found(const struct storec_result *r, void *arg)
 	struct pwchange *p = ((struct conn *)arg)->hctx;
 	struct st_user_self_rep rep;
 
-	if (r->status != STOREC_OK) {
-		pw_storage_error(p, r);
+	if (pw_decode(p, r, PROTO_ST_USER_SELF, &rep) < 0)
 		return;
-	}
-	if (storec_decode(r, PROTO_ST_USER_SELF, &rep) < 0) {
-		pw_end(p, 500, admin_headers, "Internal server error");
-		return;
-	}
 	if (rep.salt_len != sizeof(p->old_salt) ||
 	    rep.hash_len != sizeof(p->old)) {
 		/* A read without the password: nothing a guess can match. */
@@ -315,12 +316,9 @@ pw_counted(const struct storec_result *r, void *arg)
 	char hdr[64 + sizeof(NO_STORE)];
 	struct st_rate_verdict v;
 
-	if (r->status != STOREC_OK) {
-		pw_storage_error(p, r);
+	if (pw_decode(p, r, PROTO_ST_DASH_ATTEMPT, &v) < 0)
 		return;
-	}
-	if (storec_decode(r, PROTO_ST_DASH_ATTEMPT, &v) < 0 ||
-	    v.limited > 2) {
+	if (v.limited > 2) {
 		pw_end(p, 500, admin_headers, "Internal server error");
 		return;
 	}

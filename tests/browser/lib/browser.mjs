@@ -456,6 +456,18 @@ export async function axeLightDark(page, what) {
 // A phone-sized context (390x844, touch, mobile viewport) for screenshots.
 export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
 
+// Saves build/test/screenshots/<name>-light.png and -dark.png (the page
+// in each colour scheme; fullPage: the whole page, else the viewport),
+// and leaves the page light.
+export async function shotsLightDark(page, name, { fullPage = true } = {}) {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${colorScheme}.png`), fullPage });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
 // Saves build/test/screenshots/dashboard-<name>.png of the whole page.
 export async function dashShot(page, name) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
