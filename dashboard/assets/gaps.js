@@ -373,8 +373,8 @@ export async function renderGaps(main, ctx) {
     const [ws, as] = await Promise.all([loadWidgets(ctx), loadAgents(ctx.signal)]);
     const wn = widgetNames(ws);
     for (const w of ws) widget.append(h('option', { value: w.id }, wn.get(w.id)));
-    // The server takes an agent's own id only: the default agent cannot be asked for alone.
-    for (const a of as) if (/^[0-9a-f]{32}$/.test(a.id)) agent.append(h('option', { value: a.id }, agentLabel(a)));
+    // The default agent by the name the server takes for it.
+    for (const a of as) agent.append(h('option', { value: a.is_default ? 'default' : a.id }, agentLabel(a)));
     widget.value = p.get('widget_id') || '';
     agent.value = p.get('agent_id') || '';
   })();
