@@ -123,6 +123,8 @@ static const struct route routes[] = {
 	    widgets_secret_delete, R_ADMIN, 0, ST_ROLE_ADMIN },
 	{ M_GET,	"/v1/admin/widgets/:wid/setup",	widgets_setup_get,
 	    R_ADMIN, 0, ST_ROLE_ADMIN },
+	{ M_POST,	"/v1/admin/widgets/:wid/check-page", widgets_check_page,
+	    R_ADMIN, ROUTE_BODY_ADMIN, ST_ROLE_ADMIN },
 	{ M_GET,	"/v1/admin/agents",		agents_list, R_ADMIN, 0,
 	    ST_ROLE_ADMIN },
 	{ M_POST,	"/v1/admin/agents",		agents_create, R_ADMIN,

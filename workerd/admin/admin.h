@@ -874,4 +874,16 @@ void audit_note(struct conn *, const char *action, const char *target,
 void audit_export_get(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* ------------------------------------------------------------ pagecheck.c */
+
+/*
+ * POST /v1/admin/widgets/:wid/check-page {"url"}: the page fetched (one
+ * GET on the loop, bounded, under the knowledge crawler's address
+ * policy) and searched for the widget's embed tag. 200 with what it
+ * holds; 400 a bad body or a refused address; 404 no such widget; 502
+ * the page could not be fetched.
+ */
+void widgets_check_page(struct conn *, struct http_request *,
+    const struct route_match *);
+
 #endif

@@ -1,0 +1,235 @@
+// POST /v1/admin/widgets/:wid/check-page: the server fetches the owner's
+// page (served here by a Node http server on 127.0.0.1, which
+// PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on lets the default organisation reach)
+// and says whether it holds this widget's embed tag: the right tag is
+// found; a tag with a mistyped id is not, and the message names both ids;
+// a page with no tag, or only other scripts, is not; a redirect is
+// followed to the page (the final URL answered); a script of Parley's
+// without data-widget is said so; a page over 1 MiB is searched in its
+// first MiB (a tag past it unseen, "truncated"); a page that is not HTML,
+// a host that does not resolve, a port that refuses and a redirect loop
+// are 502 with the reason; a 404 page is searched and its status given.
+// Bad bodies are 400, an unknown widget 404 (before the body is judged).
+// A second stack without the setting refuses loopback with 400 naming
+// PARLEY_KNOWLEDGE_ALLOW_PRIVATE: literals and "localhost" before any
+// fetch, and a name that resolves to loopback (this machine's own name,
+// when it does) as curl connects. Every answer is checked against the
+// OpenAPI document.
+import assert from 'node:assert/strict';
+import dns from 'node:dns/promises';
+import os from 'node:os';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley } from './lib/harness.mjs';
+import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { receiver } from './lib/receiver.mjs';
+
+const page = (head, body = '<p>Hello</p>') =>
+  `<!doctype html><html><head><title>Shop</title>${head}</head><body>${body}</body></html>`;
+const WRONG = 'wid_0123456789abcdef0123456789abcdef';
+
+describe('check my page', () => {
+  let p;
+  let site;
+  let call;
+  let wid;
+  const files = new Map();
+
+  function serve(req, res) {
+    const f = files.get(req.url);
+    if (!f) {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end(page('', '<h1>Not found</h1>'));
+      return;
+    }
+    if (f.redirect) {
+      res.writeHead(302, { location: f.redirect });
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': f.type || 'text/html; charset=utf-8' });
+    res.end(f.body);
+  }
+
+  const check = (url, id = wid) => call('POST', `/v1/admin/widgets/${id}/check-page`, { url });
+
+  before(async () => {
+    site = await receiver(serve);
+    p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    const api = await checkerFor(p);
+    call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
+    const r = await call('POST', '/v1/admin/widgets', { name: 'Shop' });
+    assert.equal(r.status, 201, r.text);
+    wid = r.json().widget_id;
+    const origin = `http://127.0.0.1:${p.port}`;
+    const tag = (id) => `<script src="${origin}/widget/chat-widget.js" data-widget="${id}" data-api-key="k" defer></script>`;
+    files.set('/right', { body: page(`<script src="/app.js"></script>${tag(wid)}`) });
+    files.set('/typo', { body: page(tag(WRONG)) });
+    files.set('/none', { body: page('<script src="/app.js"></script><script>var x = "data-widget";</script>') });
+    files.set('/old', { redirect: '/moved' });
+    files.set('/moved', { redirect: '/right' });
+    files.set('/bare', { body: page(`<script src="${origin}/api/widget/embed.js?v=2"></script>`) });
+    files.set('/image', { type: 'image/png', body: Buffer.alloc(64, 1) });
+    files.set('/loop', { redirect: '/loop' });
+    // A tag past the first MiB is not seen; the first MiB is searched.
+    files.set('/big', { body: page('', `<p>${'x'.repeat(1100000)}</p>${tag(wid)}`) });
+    files.set('/big-early', { body: page(tag(wid), `<p>${'x'.repeat(1100000)}</p>`) });
+  });
+  after(async () => {
+    if (p) await p.stop();
+    if (site) await site.close();
+  });
+
+  test('the right tag is found', async () => {
+    const r = await check(site.url('/right'));
+    assert.equal(r.status, 200, r.text);
+    const b = r.json();
+    assert.equal(b.found, true);
+    assert.equal(b.status, 200);
+    assert.equal(b.url, site.url('/right'));
+    assert.equal(b.truncated, false);
+    assert.deepEqual(b.tags, [{ data_widget: wid, src: `http://127.0.0.1:${p.port}/widget/chat-widget.js` }]);
+    assert.match(b.message, new RegExp(`embed tag for this widget \\(${wid}\\)`));
+    const hit = site.hits.at(-1);
+    assert.match(hit.headers['user-agent'], /^Parley\/\S+ \(page check\)$/);
+    assert.equal(hit.headers.cookie, undefined);
+  });
+
+  test('a mistyped id: not found, and the message names both ids', async () => {
+    const b = (await check(site.url('/typo'))).json();
+    assert.equal(b.found, false);
+    assert.equal(b.tags.length, 1);
+    assert.equal(b.tags[0].data_widget, WRONG);
+    assert.ok(b.message.includes(`another id: ${WRONG}`), b.message);
+    assert.ok(b.message.includes(`the widget's id is ${wid}`), b.message);
+  });
+
+  test('a page without a Parley tag, and a 404 page', async () => {
+    let b = (await check(site.url('/none'))).json();
+    assert.equal(b.found, false);
+    assert.deepEqual(b.tags, []);
+    assert.equal(b.message, 'No Parley tag on that page.');
+    b = (await check(site.url('/missing'))).json();
+    assert.equal(b.found, false);
+    assert.equal(b.status, 404);
+    assert.match(b.message, /^No Parley tag on that page\. It answered HTTP 404/);
+  });
+
+  test('redirects are followed to the page', async () => {
+    const b = (await check(site.url('/old'))).json();
+    assert.equal(b.found, true);
+    assert.equal(b.url, site.url('/right'));
+  });
+
+  test('Parley\'s script without data-widget is said so', async () => {
+    const b = (await check(site.url('/bare'))).json();
+    assert.equal(b.found, false);
+    assert.deepEqual(b.tags, [{ data_widget: null, src: `http://127.0.0.1:${p.port}/api/widget/embed.js?v=2` }]);
+    assert.ok(b.message.includes(`data-widget="${wid}"`), b.message);
+  });
+
+  test('a page over 1 MiB: its first MiB is searched', async () => {
+    let b = (await check(site.url('/big'))).json();
+    assert.equal(b.truncated, true);
+    assert.equal(b.found, false);
+    assert.match(b.message, /Only its first 1 MiB was read\./);
+    b = (await check(site.url('/big-early'))).json();
+    assert.equal(b.truncated, true);
+    assert.equal(b.found, true);
+  });
+
+  test('what cannot be fetched is 502 with the reason', async () => {
+    let r = await check(site.url('/image'));
+    assert.equal(r.status, 502, r.text);
+    assert.equal(r.json().error, 'url: could not fetch it: not an HTML page (Content-Type: image/png)');
+    r = await check(site.url('/loop'));
+    assert.equal(r.status, 502, r.text);
+    assert.equal(r.json().error, 'url: could not fetch it: more than 5 redirects');
+    r = await check('http://page-check.invalid/');
+    assert.equal(r.status, 502, r.text);
+    assert.match(r.json().error, /^url: could not fetch it: /);
+    // A port nothing listens on (the site's, once it is closed).
+    const gone = await receiver(serve);
+    const url = gone.url('/');
+    await gone.close();
+    r = await check(url);
+    assert.equal(r.status, 502, r.text);
+    assert.match(r.json().error, /^url: could not fetch it: .*(connect|refused)/i);
+  });
+
+  test('bad bodies are 400, an unknown widget 404', async () => {
+    const bad = [
+      [{}, 'url: required'],
+      [{ url: 42 }, 'url: must be a string'],
+      [[], 'body: must be a JSON object'],
+    ];
+    for (const [body, error] of bad) {
+      const r = await call('POST', `/v1/admin/widgets/${wid}/check-page`, body);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json().error, error);
+    }
+    for (const url of ['ftp://example.com/', 'not a url', '']) {
+      const r = await check(url);
+      assert.equal(r.status, 400, `${url}: ${r.text}`);
+      assert.match(r.json().error, /^url: /);
+    }
+    let r = await p.request('POST', `/v1/admin/widgets/${wid}/check-page`,
+      { headers: { 'x-admin-api-key': p.adminKey, 'content-type': 'application/json' }, body: '{"url":' });
+    assert.equal(r.status, 400, r.text);
+    r = await check(site.url('/right'), WRONG);
+    assert.equal(r.status, 404, r.text);
+    assert.deepEqual(r.json(), { error: 'Widget not found' });
+    r = await call('POST', `/v1/admin/widgets/${WRONG}/check-page`, {});
+    assert.equal(r.status, 404, 'the widget before the body');
+    r = await call('POST', '/v1/admin/widgets/nope/check-page', { url: site.url('/right') });
+    assert.equal(r.status, 404, r.text);
+  });
+});
+
+describe('check my page without PARLEY_KNOWLEDGE_ALLOW_PRIVATE', () => {
+  let p;
+  let site;
+  let call;
+  let wid;
+
+  before(async () => {
+    site = await receiver((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html></html>');
+    });
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    const api = await checkerFor(p);
+    call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
+    const r = await call('POST', '/v1/admin/widgets', { name: 'Shop' });
+    assert.equal(r.status, 201, r.text);
+    wid = r.json().widget_id;
+  });
+  after(async () => {
+    if (p) await p.stop();
+    if (site) await site.close();
+  });
+
+  test('loopback is refused with 400 naming the setting, and nothing is fetched', async () => {
+    for (const url of [site.url('/page'), `http://localhost:${site.server.address().port}/page`, 'http://[::1]/', 'http://10.0.0.1/']) {
+      const r = await call('POST', `/v1/admin/widgets/${wid}/check-page`, { url });
+      assert.equal(r.status, 400, `${url}: ${r.text}`);
+      assert.match(r.json().error, /^url: resolves to a private, loopback or link-local address \(PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on allows it/);
+    }
+    assert.equal(site.hits.length, 0);
+  });
+
+  test('a name that resolves to loopback is refused as curl connects', async (t) => {
+    const name = os.hostname();
+    const a = await dns.lookup(name).catch(() => null);
+    if (!a || !/^127\./.test(a.address) || /localhost/i.test(name)) {
+      t.skip(`${name} does not resolve to loopback here`);
+      return;
+    }
+    const r = await call('POST', `/v1/admin/widgets/${wid}/check-page`, { url: `http://${name}:${site.server.address().port}/page` });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json().error, /PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on/);
+    assert.equal(site.hits.length, 0);
+  });
+});

@@ -1,0 +1,651 @@
+/*
+ * A widget's embed looked for on the owner's page (the Setup panel's
+ * "Check my page"): a mistyped data-widget id shows no chat and no error.
+ *
+ *	POST /v1/admin/widgets/:wid/check-page	{"url": "https://..."}
+ *		-> 200 {"url", "status", "found", "tags", "truncated", "message"}
+ *
+ * The widget is found first (404 for none of who asks's organisation),
+ * then the body is judged (400), then the page fetched: one GET on this
+ * module's own multi handle of libcurl on the worker's loop
+ * (net/curlloop.c), at most PAGE_MAX bytes read (then it stops and what
+ * came is searched), PAGE_MS in all, at most REDIRECTS_MAX redirects, no
+ * cookies, no proxy from the environment, a User-Agent naming Parley.
+ * The address policy is the knowledge crawler's (net/urlpolicy.h): a
+ * loopback, private or link-local literal or a name under "localhost" is
+ * refused here, and every address curl connects to, a redirect's too, is
+ * checked as it connects, unless the caller is of the default
+ * organisation and PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on: a refusal is 400
+ * naming that setting. Any other failure to get the page (DNS, refused,
+ * TLS, timeout, too many redirects, not HTML) is 502.
+ *
+ * The page is read by libxml2's HTML parser (as fetch/html.c, after its
+ * fetch_markup_check). A Parley tag is a <script> with a data-widget
+ * attribute, or whose src's path ends in /widget/chat-widget.js or
+ * /api/widget/embed.js; found: one whose data-widget is the widget's
+ * public id, or whose src carries it. The first TAGS_MAX are listed.
+ * The client leaving stops the fetch (c->abort).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include "admin.h"
+#include "curlloop.h"
+#include "html.h"
+#include "urlpolicy.h"
+#include "version.h"
+#include "widgetmsg.h"
+#include "workerd.h"
+
+#define PAGE_MAX	(1u << 20)	/* bytes of the page read */
+#define PAGE_MS		10000		/* the fetch, all of it */
+#define REDIRECTS_MAX	5
+#define CHECKS_MAX	8		/* fetches in flight in this worker */
+#define TAGS_MAX	10		/* tags listed */
+#define ID_SHOWN_MAX	200		/* bytes of a data-widget shown */
+#define WID_BUF		64		/* a public widget id, and room */
+
+#define HTML_OPTIONS	(HTML_PARSE_NONET | HTML_PARSE_NOERROR | \
+			 HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER)
+
+static const char private_why[] = "url: resolves to a private, loopback or "
+    "link-local address (PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on allows it for "
+    "the default organisation)";
+static const char private_redirect_why[] = "url: redirects to a private, "
+    "loopback or link-local address (PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on "
+    "allows it for the default organisation)";
+
+/* A check under way: its widget, its URL, its fetch. */
+struct page_check {
+	struct curlloop_xfer x;	/* first: curlloop hands it back */
+	struct conn *c;
+	char wid[WID_BUF];	/* the widget's public id */
+	char *url;		/* as given; NULL when the body had none */
+	const char *bad;	/* the body's fault, told once the widget is found */
+	int allow_private;
+	int inflight;		/* counted in nchecks */
+	/* what came */
+	struct fetch_text page;
+	char ctype[128];
+	char err[CURL_ERROR_SIZE];
+	int cut, refused, not_html, nomem;
+};
+
+/* A Parley tag as listed: each NULL when its attribute is not there. */
+struct page_tag {
+	char *data_widget;
+	char *src;
+};
+
+/* What the page holds. */
+struct page_tags {
+	struct page_tag tag[TAGS_MAX];
+	size_t n;
+	int found;		/* one is this widget's */
+	int bare;		/* a Parley script without data-widget */
+	char *other;		/* the first data-widget naming another id */
+};
+
+static struct curlloop cloop = CURLLOOP_INIT("pagecheck");
+static int ready;		/* cloop is set up */
+static int nchecks;
+
+/* ------------------------------------------------------------ the state */
+
+static void
+check_free(struct page_check *pc)
+{
+	if (pc == NULL)
+		return;
+	if (pc->x.easy != NULL) {
+		curlloop_remove(&cloop, &pc->x);
+		curl_easy_cleanup(pc->x.easy);
+	}
+	if (pc->inflight)
+		nchecks--;
+	fetch_text_free(&pc->page);
+	free(pc->url);
+	free(pc);
+}
+
+/* The client left meanwhile: the fetch stops. */
+static void
+check_abort(struct conn *c)
+{
+	struct page_check *pc = c->hctx;
+
+	c->hctx = NULL;
+	check_free(pc);
+}
+
+/* c's check, which c lets go of. */
+static struct page_check *
+check_take(struct conn *c)
+{
+	struct page_check *pc = c->hctx;
+
+	conn_let_go(c);
+	return pc;
+}
+
+/* Answers c with an error and frees its check. */
+static void
+check_fail(struct conn *c, int status, const char *why)
+{
+	check_free(check_take(c));
+	conn_send_error(c, status, admin_headers, why);
+}
+
+/* ------------------------------------------------------------ the page */
+
+static void
+xml_ignore_error(void *ctx, xmlErrorPtr e)
+{
+	(void)ctx;
+	(void)e;
+}
+
+static void
+xml_ignore_generic(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
+/* 1 when a Content-Type (without parameters) is HTML's; none is taken as HTML. */
+static int
+ctype_html(const char *ct)
+{
+	size_t n = strcspn(ct, "; \t");
+
+	return n == 0 || (n == 9 && strncasecmp(ct, "text/html", 9) == 0) ||
+	    (n == 21 && strncasecmp(ct, "application/xhtml+xml", 21) == 0);
+}
+
+/* The charset a Content-Type names into out ("" none). */
+static void
+ctype_charset(const char *ct, char *out, size_t outsz)
+{
+	const char *p = strcasestr(ct, "charset=");
+	size_t n;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += strlen("charset=");
+	if (*p == '"')
+		p++;
+	n = strcspn(p, "\"; \t");
+	if (n > 0 && n < outsz) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+}
+
+/* The next node after n below top in document order; NULL at the end. */
+static xmlNode *
+next_node(xmlNode *n, xmlNode *top)
+{
+	if (n->type == XML_ELEMENT_NODE && n->children != NULL)
+		return n->children;
+	while (n != top && n->next == NULL)
+		n = n->parent;
+	return n == top ? NULL : n->next;
+}
+
+/* 1 when src's path (query and fragment aside) ends in one of the bundle's paths. */
+static int
+src_parley(const char *src)
+{
+	static const char *const ends[] = {
+		"/widget/chat-widget.js", "/api/widget/embed.js",
+	};
+	size_t n = strcspn(src, "?#"), i, l;
+
+	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		l = strlen(ends[i]);
+		if (n >= l && strncmp(src + n - l, ends[i], l) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A clean copy of an attribute's value (valid UTF-8, cut to max); "" for an empty one. */
+static char *
+attr_copy(const xmlChar *v, size_t max)
+{
+	char *s;
+
+	if (v == NULL)
+		return NULL;
+	if ((s = fetch_clean_line((const char *)v, strlen((const char *)v),
+	    max)) == NULL)
+		s = strdup("");
+	return s;
+}
+
+/* One <script>'s attributes weighed: 0, or -1 out of memory. */
+static int
+script_seen(struct page_tags *t, xmlNode *n, const char *wid)
+{
+	xmlChar *dw = xmlGetProp(n, (const xmlChar *)"data-widget");
+	xmlChar *src = xmlGetProp(n, (const xmlChar *)"src");
+	struct page_tag *g;
+	int rc = 0;
+
+	if (dw == NULL && (src == NULL || !src_parley((const char *)src)))
+		goto out;
+	if ((dw != NULL && strcmp((const char *)dw, wid) == 0) ||
+	    (src != NULL && strstr((const char *)src, wid) != NULL))
+		t->found = 1;
+	else if (dw == NULL)
+		t->bare = 1;
+	else if (t->other == NULL &&
+	    (t->other = attr_copy(dw, ID_SHOWN_MAX)) == NULL)
+		rc = -1;
+	if (t->n < TAGS_MAX) {
+		g = &t->tag[t->n++];
+		g->data_widget = attr_copy(dw, ID_SHOWN_MAX);
+		g->src = attr_copy(src, URLPOL_URL_MAX);
+		if ((dw != NULL && g->data_widget == NULL) ||
+		    (src != NULL && g->src == NULL))
+			rc = -1;
+	}
+out:
+	xmlFree(dw);
+	xmlFree(src);
+	return rc;
+}
+
+static void
+tags_free(struct page_tags *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		free(t->tag[i].data_widget);
+		free(t->tag[i].src);
+	}
+	free(t->other);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * The Parley tags of a page of len bytes: 0 with *t filled (tags_free),
+ * or -1 with *why (static).
+ */
+static int
+tags_find(const char *bytes, size_t len, const char *charset,
+    const char *wid, struct page_tags *t, const char **why)
+{
+	htmlDocPtr doc;
+	xmlNode *top, *n;
+	int rc = 0;
+
+	memset(t, 0, sizeof(*t));
+	switch (fetch_markup_check(bytes, len, charset)) {
+	case FETCH_MARKUP_CHARSET:
+		*why = "its charset is one Parley does not read";
+		return -1;
+	case FETCH_MARKUP_ATTRIBUTES:
+		*why = "its tags hold too many attributes to read";
+		return -1;
+	}
+	if (len == 0)
+		return 0;	/* an empty page holds no tag */
+	xmlInitParser();
+	xmlSetStructuredErrorFunc(NULL, xml_ignore_error);
+	xmlSetGenericErrorFunc(NULL, xml_ignore_generic);
+	/* A charset libxml2 does not know: its own guess then. */
+	if ((doc = htmlReadMemory(bytes, (int)len, NULL, charset[0] != '\0' ?
+	    charset : NULL, HTML_OPTIONS)) == NULL && charset[0] != '\0')
+		doc = htmlReadMemory(bytes, (int)len, NULL, NULL, HTML_OPTIONS);
+	if (doc == NULL)
+		return 0;	/* nothing libxml2 can read as a document */
+	top = xmlDocGetRootElement(doc);
+	for (n = top; rc == 0 && n != NULL; n = next_node(n, top))
+		if (n->type == XML_ELEMENT_NODE && n->name != NULL &&
+		    xmlStrcasecmp(n->name, (const xmlChar *)"script") == 0)
+			rc = script_seen(t, n, wid);
+	xmlFreeDoc(doc);
+	if (rc < 0) {
+		tags_free(t);
+		*why = "out of memory";
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------- the answer */
+
+/* The sentence for the owner into buf. */
+static void
+tags_message(const struct page_tags *t, const char *wid, long status,
+    int cut, char *buf, size_t bufsz)
+{
+	char http[64] = "";
+
+	if (status < 200 || status > 299)
+		snprintf(http, sizeof(http), " It answered HTTP %ld: is this "
+		    "the right address?", status);
+	if (t->found)
+		snprintf(buf, bufsz, "The page has the embed tag for this "
+		    "widget (%s).", wid);
+	else if (t->other != NULL)
+		snprintf(buf, bufsz, "The page has a Parley tag for another "
+		    "id: %s, the widget's id is %s. Copy the embed tag again "
+		    "into the page.", t->other, wid);
+	else if (t->bare)
+		snprintf(buf, bufsz, "The page loads Parley's widget script, "
+		    "but its tag has no data-widget attribute: add "
+		    "data-widget=\"%s\" to it.", wid);
+	else
+		snprintf(buf, bufsz, "No Parley tag on that page.%s", http);
+	if (cut)
+		strlcat(buf, " Only its first 1 MiB was read.", bufsz);
+}
+
+static json_t *
+tags_json(const struct page_tags *t)
+{
+	json_t *a = json_array(), *o;
+	size_t i;
+
+	for (i = 0; a != NULL && i < t->n; i++) {
+		o = json_pack("{s:s?, s:s?}", "data_widget",
+		    t->tag[i].data_widget, "src", t->tag[i].src);
+		if (o == NULL || json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* The page read: 200 with what it holds (c's check freed by the caller). */
+static void
+check_answer(struct conn *c, struct page_check *pc, const char *final,
+    long status)
+{
+	char charset[48], msg[1024], why[160];
+	struct page_tags t;
+	const char *bad;
+	json_t *o, *tags;
+	char *url;
+
+	ctype_charset(pc->ctype, charset, sizeof(charset));
+	if (tags_find(pc->page.p != NULL ? pc->page.p : "", pc->page.len,
+	    charset, pc->wid, &t, &bad) < 0) {
+		snprintf(why, sizeof(why), "url: could not fetch it: %s", bad);
+		conn_send_error(c, strcmp(bad, "out of memory") == 0 ? 500 :
+		    502, admin_headers, why);
+		return;
+	}
+	tags_message(&t, pc->wid, status, pc->cut, msg, sizeof(msg));
+	if ((url = fetch_clean_line(final, strlen(final), 2 *
+	    URLPOL_URL_MAX)) == NULL && (url = strdup(pc->url)) == NULL) {
+		tags_free(&t);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	tags = tags_json(&t);
+	o = tags == NULL ? NULL : json_pack("{s:s, s:i, s:b, s:o, s:b, s:s}",
+	    "url", url, "status", (int)status, "found", t.found, "tags", tags,
+	    "truncated", pc->cut, "message", msg);
+	free(url);
+	tags_free(&t);
+	if (o == NULL)
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+	else
+		conn_send_json(c, 200, admin_headers, o);
+}
+
+/* Why the fetch failed (rc), for a 502 "url: could not fetch it: ...". */
+static void
+fetch_why(const struct page_check *pc, CURLcode rc, char *buf, size_t bufsz)
+{
+	const char *what;
+
+	if (pc->not_html)
+		snprintf(buf, bufsz, "url: could not fetch it: not an HTML "
+		    "page (Content-Type: %.60s)", pc->ctype);
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(buf, bufsz, "url: could not fetch it: no whole answer "
+		    "within %d s", PAGE_MS / 1000);
+	else if (rc == CURLE_TOO_MANY_REDIRECTS)
+		snprintf(buf, bufsz, "url: could not fetch it: more than %d "
+		    "redirects", REDIRECTS_MAX);
+	else {
+		what = pc->err[0] != '\0' ? pc->err : curl_easy_strerror(rc);
+		snprintf(buf, bufsz, "url: could not fetch it: %s", what);
+	}
+}
+
+/* The fetch ended (outside curl's callbacks): the answer. */
+static void
+check_ended(struct curlloop_xfer *x, CURLcode rc)
+{
+	struct page_check *pc = (struct page_check *)(void *)x;
+	struct conn *c = pc->c;
+	char why[CURL_ERROR_SIZE + 64], *eff = NULL, *ct = NULL, *final;
+	long status = 0, redirects = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
+	/* A page without bytes: its type was not seen by write_cb. */
+	if (rc == CURLE_OK && pc->ctype[0] == '\0' &&
+	    curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct) ==
+	    CURLE_OK && ct != NULL)
+		strlcpy(pc->ctype, ct, sizeof(pc->ctype));
+	/* The effective URL is the handle's: kept past its cleanup. */
+	final = strdup(eff != NULL ? eff : pc->url);
+	curlloop_remove(&cloop, x);
+	curl_easy_cleanup(x->easy);
+	x->easy = NULL;
+	pc = check_take(c);
+	/* Stopped at PAGE_MAX on purpose: what was read is searched. */
+	if (rc == CURLE_WRITE_ERROR && pc->cut && !pc->nomem && !pc->not_html)
+		rc = CURLE_OK;
+	if (final == NULL || pc->nomem)
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+	else if (rc != CURLE_OK && pc->refused)
+		conn_send_error(c, 400, admin_headers, redirects > 0 ?
+		    private_redirect_why : private_why);
+	else if (rc != CURLE_OK || !ctype_html(pc->ctype)) {
+		pc->not_html |= !ctype_html(pc->ctype);
+		fetch_why(pc, rc, why, sizeof(why));
+		conn_send_error(c, 502, admin_headers, why);
+	} else
+		check_answer(c, pc, final, status);
+	free(final);
+	check_free(pc);
+}
+
+/* --------------------------------------------------------- curl's calls */
+
+/* The address curl is about to connect to, held to the policy. */
+static curl_socket_t
+sock_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct page_check *pc = arg;
+
+	(void)purpose;
+	return urlpol_socket(a, pc->allow_private, &pc->refused);
+}
+
+/*
+ * The page's bytes, kept up to PAGE_MAX (then the transfer stops: cut);
+ * a page that says it is not HTML stops at its first bytes.
+ */
+static size_t
+write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct page_check *pc = arg;
+	size_t n = size * nmemb, room = PAGE_MAX - pc->page.len;
+	char *ct = NULL;
+
+	if (pc->page.len == 0 && pc->ctype[0] == '\0' &&
+	    curl_easy_getinfo(pc->x.easy, CURLINFO_CONTENT_TYPE, &ct) ==
+	    CURLE_OK && ct != NULL) {
+		strlcpy(pc->ctype, ct, sizeof(pc->ctype));
+		if (!ctype_html(pc->ctype)) {
+			pc->not_html = 1;
+			return 0;
+		}
+	}
+	if (n > room) {
+		pc->cut = 1;
+		n = room;
+	}
+	if (n > 0 && fetch_text_put(&pc->page, p, n) < 0) {
+		pc->nomem = 1;
+		return 0;
+	}
+	return pc->cut ? 0 : n;
+}
+
+/* pc's GET set up and started: 0, or -1. */
+static int
+check_start(struct page_check *pc)
+{
+	char ua[96];
+	CURL *e;
+	int bad = 0;
+
+	if (!ready && curlloop_init(&cloop, 0) < 0)
+		return -1;
+	ready = 1;
+	if ((e = pc->x.easy = curl_easy_init()) == NULL)
+		return -1;
+	pc->x.done = check_ended;
+	snprintf(ua, sizeof(ua), "Parley/%s (page check)", parley_version);
+#define SET(opt, v)	(bad |= curl_easy_setopt(e, (opt), (v)) != CURLE_OK)
+	SET(CURLOPT_URL, pc->url);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, 1L);
+	SET(CURLOPT_MAXREDIRS, (long)REDIRECTS_MAX);
+	SET(CURLOPT_PROXY, "");
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_FRESH_CONNECT, 1L);
+	SET(CURLOPT_FORBID_REUSE, 1L);
+	SET(CURLOPT_ACCEPT_ENCODING, "");
+	SET(CURLOPT_TIMEOUT_MS, (long)PAGE_MS);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)PAGE_MS);
+	SET(CURLOPT_USERAGENT, ua);
+	SET(CURLOPT_ERRORBUFFER, pc->err);
+#undef SET
+	bad |= urlpol_curl_io(e, sock_open, write_cb, pc) < 0;
+	if (bad || curlloop_add(&cloop, &pc->x) < 0)
+		return -1;
+	pc->inflight = 1;
+	nchecks++;
+	return 0;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static const struct storec_answer check_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Widget not found" },
+	{ 0, 0, NULL },
+};
+
+/* The widget found: the URL judged, then fetched. */
+static void
+widget_got(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	struct page_check *pc = c->hctx;
+	struct st_widget w;
+	struct url_target t;
+	const char *why;
+
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_WIDGET_GET, &w) < 0) {
+		check_free(check_take(c));
+		admin_answer(c, r, PROTO_ST_WIDGET_GET, 200, NULL,
+		    check_errors);
+		return;
+	}
+	st_rep_free(PROTO_ST_WIDGET_GET, &w);
+	if (pc->bad != NULL) {
+		check_fail(c, 400, pc->bad);
+		return;
+	}
+	if (urlpol_parse(pc->url, &t, &why) < 0) {
+		check_fail(c, 400, why);
+		return;
+	}
+	pc->allow_private = urlpol_model_private_ok(c->who.org, t.host,
+	    wsettings.knowledge_allow_private, NULL);
+	if (!pc->allow_private && urlpol_check_literal(&t, &why) < 0) {
+		check_fail(c, 400, private_why);
+		return;
+	}
+	if (nchecks >= CHECKS_MAX) {
+		check_fail(c, 503, "Too many pages being checked; try again");
+		return;
+	}
+	if (check_start(pc) < 0) {
+		check_fail(c, 500, "Internal server error");
+		return;
+	}
+	c->abort_on_eof = 1;
+}
+
+/* The body's url copied into pc->url, or its fault in pc->bad. 0, or -1 out of memory. */
+static int
+body_take(struct page_check *pc, json_t *root)
+{
+	json_t *u = json_object_get(root, "url");
+
+	if (!json_is_object(root))
+		pc->bad = "body: must be a JSON object";
+	else if (u == NULL)
+		pc->bad = "url: required";
+	else if (!json_is_string(u))
+		pc->bad = "url: must be a string";
+	else if ((pc->url = strdup(json_string_value(u))) == NULL)
+		return -1;
+	return 0;
+}
+
+/* POST /v1/admin/widgets/:wid/check-page */
+void
+widgets_check_page(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_id_req one;
+	struct page_check *pc;
+	json_t *root;
+
+	one.id = m->nparams > 0 ? m->param[0] : "";
+	if (!widget_id_valid(one.id)) {
+		conn_send_error(c, 404, admin_headers, "Widget not found");
+		return;
+	}
+	if ((root = admin_json_body(c, req)) == NULL)
+		return;
+	if ((pc = calloc(1, sizeof(*pc))) == NULL || body_take(pc, root) < 0) {
+		json_decref(root);
+		check_free(pc);
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+		return;
+	}
+	json_decref(root);
+	pc->c = c;
+	strlcpy(pc->wid, one.id, sizeof(pc->wid));
+	c->hctx = pc;
+	c->abort = check_abort;
+	if (storec_ask(&c->who, PROTO_ST_WIDGET_GET, &one, widget_got, c,
+	    &c->sreq) < 0)
+		check_fail(c, 503, "Storage unavailable");
+}
