@@ -6,8 +6,11 @@
 // allowed origins: 1 request"), the widget's CSP reports as reports. A
 // widget no site has asked for says so plainly, with where to look. The
 // counts come from the server (GET /v1/admin/widgets/:id/setup), made here
-// by fetching the widget's config with an Origin. Screenshots at 1280 and
-// 390 px, axe-core in light and dark.
+// by fetching the widget's config with an Origin. "Check my page" fetches
+// a page the test serves on 127.0.0.1 (PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on):
+// a mistyped data-widget is "Not found" with both ids and the tag listed,
+// the right one "Found". Screenshots at 1280 and 390 px, axe-core in light
+// and dark.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +21,7 @@ import {
   startSuite, stopSuite,
 } from './lib/browser.mjs';
 import { login } from '../integration/lib/dashboard.mjs';
+import { receiver } from '../integration/lib/receiver.mjs';
 
 const SITE = 'https://shop.example';
 const OTHER = 'https://other.example';
@@ -32,12 +36,19 @@ describe('the Setup panel in Chromium', { timeout: 90000 }, () => {
   let fresh; // a widget no site asked for
   let seen; // requests from SITE, all told
   const t0 = Date.now();
+  let pages; // the owner's pages, for "Check my page"
+  const TYPO = 'wid_0123456789abcdef0123456789abcdef';
+  const pageBody = {};
 
   const admin = (method, p, body) => adminApi(stack, method, p, body);
   const config = (wid, origin) => stack.parley.get(`/api/widget/${wid}/config`, { headers: { origin } });
 
   before(async () => {
-    ({ stack, browser } = await startSuite({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } }));
+    pages = await receiver((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><html><head><title>Shop</title>${pageBody[req.url] || ''}</head><body></body></html>`);
+    });
+    ({ stack, browser } = await startSuite({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD, PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on' } }));
     const logged = login(stack.parley);
     logged.catch(() => {});
     let r = await admin('POST', '/v1/admin/widgets', { name: 'Used shop', allowed_origins: [SITE] });
@@ -62,6 +73,7 @@ describe('the Setup panel in Chromium', { timeout: 90000 }, () => {
     session = await logged;
   });
   after(async () => {
+    if (pages) await pages.close();
     await stopSuite({ stack, browser });
     console.log(`# dashboard-setup.test.mjs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
@@ -140,6 +152,33 @@ describe('the Setup panel in Chromium', { timeout: 90000 }, () => {
       } finally { await phone.ctx.close(); }
       assert.deepEqual(bad, []);
       await assertClean(page, log, 'not seen');
+    } finally { await ctx.close(); }
+  });
+
+  test('"Check my page": a mistyped id is named beside the widget\'s, the right tag found', async () => {
+    const tag = (id) => `<script src="http://127.0.0.1:${stack.parley.port}/widget/chat-widget.js" data-widget="${id}"></script>`;
+    pageBody['/typo'] = tag(TYPO);
+    pageBody['/right'] = tag(fresh.widget_id);
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openSetup(page, fresh.widget_id);
+      const verdict = '[data-testid="check-page-verdict"]';
+      await page.getByLabel('Page address').fill(pages.url('/typo'));
+      await page.click('[data-testid="check-page-run"]');
+      await page.waitForSelector(verdict);
+      assert.equal(await page.textContent(verdict), 'Not found');
+      const msg = await page.textContent('[data-testid="check-page-message"]');
+      assert.ok(msg.includes(TYPO) && msg.includes(fresh.widget_id), msg);
+      assert.match(await page.textContent('[data-testid="check-page-tags"]'), new RegExp(`data-widget ${TYPO}`));
+      const bad = await axeLightDark(page, 'check my page, not found');
+      await page.getByLabel('Page address').fill(pages.url('/right'));
+      await page.click('[data-testid="check-page-run"]');
+      await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'Found', verdict);
+      assert.ok(await page.locator('[data-testid="check-page-tags"]').isHidden(), 'no tag list when found');
+      bad.push(...await axeLightDark(page, 'check my page, found'));
+      assert.deepEqual(bad, []);
+      await assertClean(page, log, 'check my page');
     } finally { await ctx.close(); }
   });
 });
