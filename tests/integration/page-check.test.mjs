@@ -9,6 +9,8 @@
 // first MiB (a tag past it unseen, "truncated"); a page that is not HTML,
 // a host that does not resolve, a port that refuses and a redirect loop
 // are 502 with the reason; a 404 page is searched and its status given.
+// The client leaving while the page is slow stops the fetch (the page's
+// connection closed long before the 10 s timeout).
 // Bad bodies are 400, an unknown widget 404 (before the body is judged).
 // A second stack without the setting refuses loopback with 400 naming
 // PARLEY_KNOWLEDGE_ALLOW_PRIVATE: literals and "localhost" before any
@@ -20,7 +22,8 @@ import dns from 'node:dns/promises';
 import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
+import { buildRequest } from './lib/http.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 
@@ -35,7 +38,13 @@ describe('check my page', () => {
   let wid;
   const files = new Map();
 
+  let slowClosed = null; // when the slow page's connection closed
   function serve(req, res) {
+    if (req.url === '/slow') {
+      slowClosed = 0;
+      req.socket.on('close', () => { slowClosed = Date.now(); });
+      return; // never answered
+    }
     const f = files.get(req.url);
     if (!f) {
       res.writeHead(404, { 'content-type': 'text/html' });
@@ -156,6 +165,21 @@ describe('check my page', () => {
     r = await check(url);
     assert.equal(r.status, 502, r.text);
     assert.match(r.json().error, /^url: could not fetch it: .*(connect|refused)/i);
+  });
+
+  test('the client leaving stops the fetch', async () => {
+    const body = JSON.stringify({ url: site.url('/slow') });
+    const c = await p.connect();
+    await c.write(buildRequest('POST', `/v1/admin/widgets/${wid}/check-page`, {
+      host: `127.0.0.1:${p.port}`,
+      headers: { 'x-admin-api-key': p.adminKey, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      body,
+    }));
+    await waitFor(() => slowClosed === 0, 5000, 'the page asked for');
+    const left = Date.now();
+    c.destroy();
+    await waitFor(() => slowClosed > 0, 3000, 'the page\'s connection closed once the client left');
+    assert.ok(slowClosed - left < 3000);
   });
 
   test('bad bodies are 400, an unknown widget 404', async () => {
