@@ -5,7 +5,8 @@
 // answer but 401 and 403 (the ids are of nothing, the bodies empty, so
 // nothing is changed). The organisations' routes are the install key's
 // alone: 403 "Only the install API key may do this" for every one of them.
-// A user's own email notifications are a dashboard user's: 403 to any key.
+// A user's own email notifications and profile are a dashboard user's: 403
+// to any key.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -77,7 +78,8 @@ describe('the role matrix, from the route table', () => {
         if (route.install) {
           assert.equal(r.status, 403, what);
           assert.deepEqual(r.json(), { error: 'Only the install API key may do this' }, what);
-        } else if (route.path === '/v1/admin/notifications' && who.name.endsWith(' key')) {
+        } else if ((route.path === '/v1/admin/notifications' || route.path.startsWith('/v1/admin/profile')) &&
+          who.name.endsWith(' key')) {
           assert.equal(r.status, 403, what);
           assert.match(r.json().error, /dashboard user's own/, what);
         } else if (ROLES[who.role] < route.role) {

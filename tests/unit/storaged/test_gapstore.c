@@ -40,11 +40,12 @@ append(struct fix *f, const char *id, const char *role, const char *content,
 	assert_int_equal(request_st_err(f, PROTO_ST_MSG_APPEND, &q), 0);
 }
 
-/* A conversation of a question and its answer: its id. */
+/* A conversation of a question and its answer, a second after the last: its id. */
 static void
 turn(struct fix *f, const char *session, const char *q, const char *a,
     uint8_t knowledge, char id[ST_ID_HEX + 1])
 {
+	fake_now += 1000;
 	fix_conv_new(f, session, id);
 	append(f, id, "user", q, 0);
 	append(f, id, "assistant", a, knowledge);
