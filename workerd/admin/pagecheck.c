@@ -19,11 +19,8 @@
  * naming that setting. Any other failure to get the page (DNS, refused,
  * TLS, timeout, too many redirects, not HTML) is 502.
  *
- * The page is read by libxml2's HTML parser (as fetch/html.c, after its
- * fetch_markup_check). A Parley tag is a <script> with a data-widget
- * attribute, or whose src's path ends in /widget/chat-widget.js or
- * /api/widget/embed.js; found: one whose data-widget is the widget's
- * public id, or whose src carries it. The first TAGS_MAX are listed.
+ * The page is read by fetch/pagetags.c (libxml2's HTML parser): its
+ * Parley tags, and whether one is this widget's.
  * The client leaving stops the fetch (c->abort).
  */
 #include <stdio.h>
@@ -32,14 +29,11 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-#include <libxml/HTMLparser.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xmlerror.h>
 
 #include "admin.h"
 #include "curlloop.h"
 #include "html.h"
+#include "pagetags.h"
 #include "urlpolicy.h"
 #include "version.h"
 #include "widgetmsg.h"
@@ -49,12 +43,8 @@
 #define PAGE_MS		10000		/* the fetch, all of it */
 #define REDIRECTS_MAX	5
 #define CHECKS_MAX	8		/* fetches in flight in this worker */
-#define TAGS_MAX	10		/* tags listed */
-#define ID_SHOWN_MAX	200		/* bytes of a data-widget shown */
 #define WID_BUF		64		/* a public widget id, and room */
 
-#define HTML_OPTIONS	(HTML_PARSE_NONET | HTML_PARSE_NOERROR | \
-			 HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER)
 
 static const char private_why[] = "url: resolves to a private, loopback or "
     "link-local address (PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on allows it for "
@@ -77,21 +67,6 @@ struct page_check {
 	char ctype[128];
 	char err[CURL_ERROR_SIZE];
 	int cut, refused, not_html, nomem;
-};
-
-/* A Parley tag as listed: each NULL when its attribute is not there. */
-struct page_tag {
-	char *data_widget;
-	char *src;
-};
-
-/* What the page holds. */
-struct page_tags {
-	struct page_tag tag[TAGS_MAX];
-	size_t n;
-	int found;		/* one is this widget's */
-	int bare;		/* a Parley script without data-widget */
-	char *other;		/* the first data-widget naming another id */
 };
 
 static struct curlloop cloop = CURLLOOP_INIT("pagecheck");
@@ -146,20 +121,6 @@ check_fail(struct conn *c, int status, const char *why)
 
 /* ------------------------------------------------------------ the page */
 
-static void
-xml_ignore_error(void *ctx, xmlErrorPtr e)
-{
-	(void)ctx;
-	(void)e;
-}
-
-static void
-xml_ignore_generic(void *ctx, const char *fmt, ...)
-{
-	(void)ctx;
-	(void)fmt;
-}
-
 /* 1 when a Content-Type (without parameters) is HTML's; none is taken as HTML. */
 static int
 ctype_html(const char *ct)
@@ -188,139 +149,6 @@ ctype_charset(const char *ct, char *out, size_t outsz)
 		memcpy(out, p, n);
 		out[n] = '\0';
 	}
-}
-
-/* The next node after n below top in document order; NULL at the end. */
-static xmlNode *
-next_node(xmlNode *n, xmlNode *top)
-{
-	if (n->type == XML_ELEMENT_NODE && n->children != NULL)
-		return n->children;
-	while (n != top && n->next == NULL)
-		n = n->parent;
-	return n == top ? NULL : n->next;
-}
-
-/* 1 when src's path (query and fragment aside) ends in one of the bundle's paths. */
-static int
-src_parley(const char *src)
-{
-	static const char *const ends[] = {
-		"/widget/chat-widget.js", "/api/widget/embed.js",
-	};
-	size_t n = strcspn(src, "?#"), i, l;
-
-	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
-		l = strlen(ends[i]);
-		if (n >= l && strncmp(src + n - l, ends[i], l) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* A clean copy of an attribute's value (valid UTF-8, cut to max); "" for an empty one. */
-static char *
-attr_copy(const xmlChar *v, size_t max)
-{
-	char *s;
-
-	if (v == NULL)
-		return NULL;
-	if ((s = fetch_clean_line((const char *)v, strlen((const char *)v),
-	    max)) == NULL)
-		s = strdup("");
-	return s;
-}
-
-/* One <script>'s attributes weighed: 0, or -1 out of memory. */
-static int
-script_seen(struct page_tags *t, xmlNode *n, const char *wid)
-{
-	xmlChar *dw = xmlGetProp(n, (const xmlChar *)"data-widget");
-	xmlChar *src = xmlGetProp(n, (const xmlChar *)"src");
-	struct page_tag *g;
-	int rc = 0;
-
-	if (dw == NULL && (src == NULL || !src_parley((const char *)src)))
-		goto out;
-	if ((dw != NULL && strcmp((const char *)dw, wid) == 0) ||
-	    (src != NULL && strstr((const char *)src, wid) != NULL))
-		t->found = 1;
-	else if (dw == NULL)
-		t->bare = 1;
-	else if (t->other == NULL &&
-	    (t->other = attr_copy(dw, ID_SHOWN_MAX)) == NULL)
-		rc = -1;
-	if (t->n < TAGS_MAX) {
-		g = &t->tag[t->n++];
-		g->data_widget = attr_copy(dw, ID_SHOWN_MAX);
-		g->src = attr_copy(src, URLPOL_URL_MAX);
-		if ((dw != NULL && g->data_widget == NULL) ||
-		    (src != NULL && g->src == NULL))
-			rc = -1;
-	}
-out:
-	xmlFree(dw);
-	xmlFree(src);
-	return rc;
-}
-
-static void
-tags_free(struct page_tags *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->n; i++) {
-		free(t->tag[i].data_widget);
-		free(t->tag[i].src);
-	}
-	free(t->other);
-	memset(t, 0, sizeof(*t));
-}
-
-/*
- * The Parley tags of a page of len bytes: 0 with *t filled (tags_free),
- * or -1 with *why (static).
- */
-static int
-tags_find(const char *bytes, size_t len, const char *charset,
-    const char *wid, struct page_tags *t, const char **why)
-{
-	htmlDocPtr doc;
-	xmlNode *top, *n;
-	int rc = 0;
-
-	memset(t, 0, sizeof(*t));
-	switch (fetch_markup_check(bytes, len, charset)) {
-	case FETCH_MARKUP_CHARSET:
-		*why = "its charset is one Parley does not read";
-		return -1;
-	case FETCH_MARKUP_ATTRIBUTES:
-		*why = "its tags hold too many attributes to read";
-		return -1;
-	}
-	if (len == 0)
-		return 0;	/* an empty page holds no tag */
-	xmlInitParser();
-	xmlSetStructuredErrorFunc(NULL, xml_ignore_error);
-	xmlSetGenericErrorFunc(NULL, xml_ignore_generic);
-	/* A charset libxml2 does not know: its own guess then. */
-	if ((doc = htmlReadMemory(bytes, (int)len, NULL, charset[0] != '\0' ?
-	    charset : NULL, HTML_OPTIONS)) == NULL && charset[0] != '\0')
-		doc = htmlReadMemory(bytes, (int)len, NULL, NULL, HTML_OPTIONS);
-	if (doc == NULL)
-		return 0;	/* nothing libxml2 can read as a document */
-	top = xmlDocGetRootElement(doc);
-	for (n = top; rc == 0 && n != NULL; n = next_node(n, top))
-		if (n->type == XML_ELEMENT_NODE && n->name != NULL &&
-		    xmlStrcasecmp(n->name, (const xmlChar *)"script") == 0)
-			rc = script_seen(t, n, wid);
-	xmlFreeDoc(doc);
-	if (rc < 0) {
-		tags_free(t);
-		*why = "out of memory";
-	}
-	return rc;
 }
 
 /* ---------------------------------------------------------- the answer */
@@ -381,7 +209,7 @@ check_answer(struct conn *c, struct page_check *pc, const char *final,
 	char *url;
 
 	ctype_charset(pc->ctype, charset, sizeof(charset));
-	if (tags_find(pc->page.p != NULL ? pc->page.p : "", pc->page.len,
+	if (page_tags_find(pc->page.p != NULL ? pc->page.p : "", pc->page.len,
 	    charset, pc->wid, &t, &bad) < 0) {
 		snprintf(why, sizeof(why), "url: could not fetch it: %s", bad);
 		conn_send_error(c, strcmp(bad, "out of memory") == 0 ? 500 :
@@ -391,7 +219,7 @@ check_answer(struct conn *c, struct page_check *pc, const char *final,
 	tags_message(&t, pc->wid, status, pc->cut, msg, sizeof(msg));
 	if ((url = fetch_clean_line(final, strlen(final), 2 *
 	    URLPOL_URL_MAX)) == NULL && (url = strdup(pc->url)) == NULL) {
-		tags_free(&t);
+		page_tags_free(&t);
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		return;
 	}
@@ -400,7 +228,7 @@ check_answer(struct conn *c, struct page_check *pc, const char *final,
 	    "url", url, "status", (int)status, "found", t.found, "tags", tags,
 	    "truncated", pc->cut, "message", msg);
 	free(url);
-	tags_free(&t);
+	page_tags_free(&t);
 	if (o == NULL)
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 	else

@@ -299,9 +299,8 @@ xml_ignore_generic(void *ctx, const char *fmt, ...)
 	(void)fmt;
 }
 
-/* libxml2 set up, its reports (this thread's) sent nowhere. */
-static void
-xml_quiet(void)
+void
+fetch_xml_quiet(void)
 {
 	xmlInitParser();
 	xmlSetStructuredErrorFunc(NULL, xml_ignore_error);
@@ -1311,7 +1310,7 @@ html_extract(const char *bytes, size_t len, const char *base_url,
 		*why = "html: too many attributes";
 		return -1;
 	}
-	xml_quiet();
+	fetch_xml_quiet();
 	*why = "html: not a document";
 	if (len == 0 || (hdoc = htmlReadMemory(bytes, (int)len, base_url,
 	    charset, HTML_OPTIONS)) == NULL)

@@ -119,6 +119,8 @@ enum {
 	FETCH_MARKUP_ATTRIBUTES = 2,
 };
 int fetch_markup_check(const char *bytes, size_t len, const char *charset);
+/* libxml2 set up, its reports (this thread's) sent nowhere: before a parse. */
+void fetch_xml_quiet(void);
 
 /* Frees what a doc holds and zeroes it; a zeroed doc is fine. */
 void fetch_doc_free(struct fetch_doc *doc);
