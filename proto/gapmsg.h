@@ -54,28 +54,29 @@
  * one), when the question was asked, the reasons (ST_GAP_*), the
  * question (cut at a character boundary) and its terms (up to
  * ST_GAP_TERMS_MAX hashes, 8 hex digits each, in the question's order,
- * each once). No request sets a row.
+ * each once). No request sets a row, and none is shown as itself: the
+ * worker shows gaps grouped (workerd/admin/gaps.c writes their JSON).
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
  */
 #define ST_GAP_ROWS(F)							\
 	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_ADM, ST_GAP_ID_HEX, 0)					\
+	    RF_HID, ST_GAP_ID_HEX, 0)					\
 	F(BUF, org, "organization_id", 1, RF_RO,			\
 	    RF_HID, ST_ORG_ID_MAX, 0)					\
 	F(BUF, conv_id, "conversation_id", 1, RF_RO,			\
-	    RF_ADM, ST_ID_HEX, 0)					\
+	    RF_HID, ST_ID_HEX, 0)					\
 	F(BUF, widget, "widget_id", 1, RF_RO,				\
-	    RF_ADM, ST_WIDGET_MAX, 0)					\
+	    RF_HID, ST_WIDGET_MAX, 0)					\
 	F(BUF, agent, "agent_id", 1, RF_RO,				\
-	    RF_ADM, ST_ID_HEX, 0)					\
+	    RF_HID, ST_ID_HEX, 0)					\
 	F(TIME, at, "at", 1, RF_RO,					\
-	    RF_ADM, 0, 0)						\
+	    RF_HID, 0, 0)						\
 	F(U8, reasons, "reasons", 1, RF_RO,				\
-	    RF_ADM, ST_GAP_REASONS_ALL, 0)				\
+	    RF_HID, ST_GAP_REASONS_ALL, 0)				\
 	F(BYTES, question, "question", 1, RF_RO,			\
-	    RF_ADM, ST_GAP_QUESTION_MAX, 0)				\
+	    RF_HID, ST_GAP_QUESTION_MAX, 0)				\
 	F(BUF, terms, "terms", 1, RF_RO,				\
 	    RF_HID, 8 * ST_GAP_TERMS_MAX, 0)
 
