@@ -324,7 +324,11 @@ int st_resolved_by_parse(const char *);
 	    UINT32_MAX, 0)						\
 	F(TIME, asked_at, "handoff_requested_at", 8, RF_RO, RF_ADM, 0, 0) \
 	F(TIME, person_at, "person_answered_at", 8, RF_RO, RF_ADM, 0, 0) \
-	F(BOOL, reported, "reported", 8, RF_RO, RF_HID, 1, 0)
+	F(BOOL, reported, "reported", 8, RF_RO, RF_HID, 1, 0)		\
+	F(BUF, human_by, "answered_by", 9, RF_RO, RF_ADM,		\
+	    ST_WHO_USER_MAX, 0)						\
+	F(BUF, human_by_name, "answered_by_name", 9, RF_RO, RF_ADM,	\
+	    4 * ST_MSG_NAME_MAX, 0)
 
 /*
  * VISITOR, the conversation's own kind: struct st_visitor visitor, its

@@ -179,6 +179,13 @@ store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
 		strlcpy(c->assignee, by->user, sizeof(c->assignee));
 		strlcpy(c->assignee_name, by->name, sizeof(c->assignee_name));
 	}
+	/* Who took over: the person answering now (else nobody). */
+	if (state != ST_HANDOFF_HUMAN || c->handoff != ST_HANDOFF_HUMAN) {
+		strlcpy(c->human_by, state == ST_HANDOFF_HUMAN && by != NULL ?
+		    by->user : "", sizeof(c->human_by));
+		strlcpy(c->human_by_name, state == ST_HANDOFF_HUMAN &&
+		    by != NULL ? by->name : "", sizeof(c->human_by_name));
+	}
 	/* Not activity: updated_at (and the widget's index) stay. */
 	c->handoff = (uint8_t)state;
 	conv_save(t, cid, c);

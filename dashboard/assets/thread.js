@@ -342,6 +342,14 @@ function whereLatest(el, boxes) {
   return { near: gap <= NEAR_PX && gap >= -height, keep: gap < -height };
 }
 
+// Who took over c when it is someone else (answered_by names them): the
+// name, else null (nobody, or the signed-in user).
+function otherAnswering(ctx, c) {
+  const a = c && c.answered_by;
+  const me = ctx.session && ctx.session.user ? ctx.session.user : {};
+  return a && a.name && !(a.id && a.id === me.id) ? a.name : null;
+}
+
 // The take-over state, as one notice: [badge, its class, the sentence].
 // by: who took over when another person did (the stream's handoff event
 // names them), else null.
@@ -627,7 +635,7 @@ export async function renderThread(pane, ctx, id, hooks) {
 
   const reply = replyBox(ctx, id, (m) => showAdded(merge([m])));
   const dock = handoffDock(ctx, id, reply, assign, actionError);
-  dock.set(conv.handoff || 'ai');
+  dock.set(conv.handoff || 'ai', otherAnswering(ctx, conv));
   dockEl.append(dock.el, reply.form);
   pane.append(actionError, body, dockEl);
   merge(Array.isArray(data.messages) ? data.messages : []);
@@ -661,7 +669,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     updateTimeEl(updated, c.updatedAt);
     if (c.messageCount != null) countEl.textContent = (Number(c.messageCount) || 0).toLocaleString();
     if (c.rating !== undefined) clear(ratingDd).append(ratingEl(c.rating));
-    if (c.handoff) dock.set(c.handoff, by);
+    if (c.handoff) dock.set(c.handoff, by ?? otherAnswering(ctx, c));
     if (c.assignee !== undefined && posts === assign.posts()) assign.show(c.assignee);
     if (c.state) convState.show(c);
   }

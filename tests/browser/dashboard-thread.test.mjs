@@ -234,6 +234,13 @@ describe('the dashboard thread in Chromium', { timeout: 120000 }, () => {
       await page.waitForFunction(() => document.querySelector('[data-testid="handoff-state"]').textContent === 'Cleo Colleague is answering',
         null, { timeout: 10000 });
       await assertOneNotice(page, 'a colleague answering', 'Cleo Colleague is answering');
+      // Opened again while the colleague answers: the server names them (answered_by).
+      const c = (await admin('GET', `/v1/admin/conversations/${id}`)).json.conversation;
+      assert.deepEqual(c.answered_by, { id: colleague.id, name: 'Cleo Colleague' });
+      await page.reload();
+      await page.waitForFunction(() => document.querySelector('[data-testid="handoff-state"]')?.textContent === 'Cleo Colleague is answering',
+        null, { timeout: 10000 });
+      await assertOneNotice(page, 'a colleague answering, after a reload', 'Cleo Colleague is answering');
       assert.equal((await colleague.session.request('POST', `/v1/admin/conversations/${id}/handoff`, { body: { state: 'ai' } })).status, 200);
       await page.waitForSelector('[data-testid="take-over"]:not([hidden])', { timeout: 10000 });
       v.send({ type: 'request_human' });

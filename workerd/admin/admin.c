@@ -205,6 +205,11 @@ admin_conv_json(const struct st_conv *c)
 	exprow_oset(o, "assignee", c->assignee[0] != '\0' ?
 	    json_pack("{s:o, s:o}", "id", exprow_text(c->assignee), "name",
 	    exprow_text(c->assignee_name)) : json_null(), &err);
+	/* Who took over, while a person answers: {id (null: a key), name}. */
+	exprow_oset(o, "answered_by", c->handoff == ST_HANDOFF_HUMAN &&
+	    c->human_by_name[0] != '\0' ? json_pack("{s:o, s:o}", "id",
+	    c->human_by[0] != '\0' ? exprow_text(c->human_by) : json_null(),
+	    "name", exprow_text(c->human_by_name)) : json_null(), &err);
 	/* The inbox (issue 24): storaged names the visitor, and says unread. */
 	exprow_oset(o, "visitorName", exprow_text(c->visitor_name), &err);
 	exprow_oset(o, "lastVisitorMessage", exprow_text(c->last_visitor),

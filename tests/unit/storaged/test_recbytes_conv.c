@@ -72,6 +72,11 @@
 #define HEX_CONV_V8_COUNTS(MSGS, ANSWERS, REPORTED) \
 	"00" Z8 "00" Z8 "00" Z8 Z MSGS ANSWERS Z Z Z8 Z8 REPORTED
 #define HEX_CONV_V8_NONE	HEX_CONV_V8_COUNTS(Z, Z, "00")
+/* Who took over: USER_ID, "Ana". */
+#define HEX_CONV_V9	"00000024" "7573725f" \
+	"3031323334353637383961626364656630313233343536373839616263646566" \
+	"00000003416e61"
+#define HEX_CONV_V9_NONE	Z Z
 
 /* A full message's fields, by the format that added them. */
 #define HEX_MSG_V1	"00000020" \
@@ -92,10 +97,10 @@
 /* A full conversation on the wire. */
 static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
     HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME
-    HEX_CONV_V7 HEX_CONV_V8;
+    HEX_CONV_V7 HEX_CONV_V8 HEX_CONV_V9;
 /* A zeroed one: every string empty, every number 0. */
 static const char conv_empty[] = Z Z Z Z8 Z8 Z Z Z "00" Z Z Z Z Z8
-    Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z HEX_CONV_V8_NONE;
+    Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z HEX_CONV_V8_NONE HEX_CONV_V9_NONE;
 static const char msg_full[] = HEX_MSG_V1 HEX_MSG_V2 HEX_MSG_V3
     HEX_MSG_V4 HEX_MSG_V5 HEX_MSG_V6;
 static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00" Z Z;
@@ -162,6 +167,8 @@ full_conv(struct st_conv *c)
 	c->asked_at = T0 + 9;
 	c->person_at = T0 + 10;
 	c->reported = 1;
+	strlcpy(c->human_by, USER_ID, sizeof(c->human_by));
+	strlcpy(c->human_by_name, "Ana", sizeof(c->human_by_name));
 }
 
 /* s is want, NULL read as "". */
@@ -222,6 +229,8 @@ assert_conv_as(const struct st_conv *c, int version, const char *org,
 	assert_int_equal(c->asked_at, version >= 8 ? T0 + 9 : 0);
 	assert_int_equal(c->person_at, version >= 8 ? T0 + 10 : 0);
 	assert_int_equal(c->reported, version >= 8 ? 1 : 0);
+	assert_string_equal(c->human_by, version >= 9 ? USER_ID : "");
+	assert_string_equal(c->human_by_name, version >= 9 ? "Ana" : "");
 }
 
 static void
@@ -301,7 +310,7 @@ test_conv_wire(void **state)
 	assert_int_equal(conv_from_hex(conv_full, &g), 0);
 	assert_string_equal(g.id, CONV_ID);
 	assert_string_equal(g.widget, "wid-1");
-	assert_conv_as(&g, 8, ORG_ID, "Amber Otter 42", 1);
+	assert_conv_as(&g, 9, ORG_ID, "Amber Otter 42", 1);
 	st_conv_free(&g);
 
 	memset(&c, 0, sizeof(c));
@@ -326,13 +335,13 @@ test_conv_wire_bad(void **state)
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6
 	    "0000000e416d626572204f74746572203432" "02" HEX_CONV_V7
-	    HEX_CONV_V8, &g), -1);
+	    HEX_CONV_V8 HEX_CONV_V9, &g), -1);
 	assert_null(g.last_message);
 	/* rating 6 */
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME "06"
 	    "00000010477265617420e28094207468616e6b73" "0000018bcfe56803"
-	    "00000007" "00000002" Z HEX_CONV_V8, &g), -1);
+	    "00000007" "00000002" Z HEX_CONV_V8 HEX_CONV_V9, &g), -1);
 	/* state 3, resolved_by 3 */
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME
@@ -344,7 +353,7 @@ test_conv_wire_bad(void **state)
 	assert_int_equal(conv_from_hex("00000021" "3031323334353637383961"
 	    "626364656630313233343536373839616263646566" "66" HEX_CONV_V1
 	    HEX_CONV_V2 HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6
-	    HEX_CONV_NAME HEX_CONV_V7 HEX_CONV_V8, &g), -1);
+	    HEX_CONV_NAME HEX_CONV_V7 HEX_CONV_V8 HEX_CONV_V9, &g), -1);
 	/* short: format 6 on the wire */
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME, &g),
@@ -449,10 +458,10 @@ test_conv_lmdb(void **state)
 	assert_int_equal(klen, ST_ID_HEX / 2);
 	proto_hex_decode(o.conv.id, id, sizeof(id));
 	assert_memory_equal(key, id, sizeof(id));
-	snprintf(hex, sizeof(hex), "08" "00000020%s" "0000000177"
+	snprintf(hex, sizeof(hex), "09" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56800"
 	    Z Z Z "00" HEX_DEFAULT Z Z Z Z8 Z Z Z Z Z Z "00"
-	    "00" Z Z8 Z Z Z HEX_CONV_V8_COUNTS(Z, Z, "01"),
+	    "00" Z Z8 Z Z Z HEX_CONV_V8_COUNTS(Z, Z, "01") HEX_CONV_V9_NONE,
 	    hex_of(o.conv.id, h1));
 	assert_bytes(val, n, hex);
 
@@ -461,11 +470,11 @@ test_conv_lmdb(void **state)
 	    &(struct st_msg_append_req){ o.conv.id, "user", "Hé",
 	    "complete", 3, 4, NULL, 0, 0, NULL, 0 }, &mc), 0);
 	n = db_value(f, "convs", id, sizeof(id), val, sizeof(val));
-	snprintf(hex, sizeof(hex), "08" "00000020%s" "0000000177"
+	snprintf(hex, sizeof(hex), "09" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56801"
 	    "00000001" "0000000348c3a9" Z "00" HEX_DEFAULT Z Z
 	    "0000000348c3a9" "0000018bcfe56801" Z Z Z Z Z Z "00" "00" Z Z8 Z
-	    Z Z HEX_CONV_V8_COUNTS("00000001", Z, "01"), h1);
+	    Z Z HEX_CONV_V8_COUNTS("00000001", Z, "01") HEX_CONV_V9_NONE, h1);
 	assert_bytes(val, n, hex);
 	n = db_first(f, "msgs", key, &klen, val);
 	assert_int_equal(klen, ST_ID_HEX / 2 + 4);
@@ -497,7 +506,7 @@ conv_hex_v(int v, const char *id, char *hex, size_t size)
 	char h[2 * ST_ID_HEX + 1];
 	const char *body[] = { HEX_CONV_V1, HEX_CONV_V2, HEX_CONV_V3,
 	    HEX_DEFAULT, HEX_CONV_V5, HEX_CONV_V6 Z "00", HEX_CONV_V7,
-	    HEX_CONV_V8 };
+	    HEX_CONV_V8, HEX_CONV_V9 };
 	int i;
 
 	snprintf(hex, size, "%02x" "00000020%s", v, hex_of(id, h));
@@ -516,7 +525,7 @@ conv_get(struct fix *f, const char *id, struct st_conv_msgs *g)
 }
 
 /*
- * Conversations of each format storaged has written (1 to 8): each reads
+ * Conversations of each format storaged has written (1 to 9): each reads
  * with its newer fields empty, formats 1 to 3 (before organisations) as
  * the default one's; and messages of formats 1 to 4, each read with its
  * newer fields empty.
@@ -532,7 +541,7 @@ test_conv_formats(void **state)
 	    HEX_MSG_V4, HEX_MSG_V5, HEX_MSG_V6 };
 	int v, i;
 
-	for (v = 1; v <= 8; v++) {
+	for (v = 1; v <= 9; v++) {
 		conv_id_v(v, id);
 		conv_hex_v(v, id, hex, sizeof(hex));
 		proto_hex_decode(id, k, ST_ID_HEX / 2);
@@ -548,7 +557,7 @@ test_conv_formats(void **state)
 		db_put_hex(f, "msgs", k, sizeof(k), hex);
 	}
 
-	for (v = 1; v <= 8; v++) {
+	for (v = 1; v <= 9; v++) {
 		conv_id_v(v, id);
 		conv_get(f, id, &g);
 		/* Named when answered: none stored. */
@@ -585,11 +594,12 @@ test_conv_v1_rewritten(void **state)
 	assert_int_equal(mc.conv.message_count, 4);
 	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
 	n = db_value(f, "convs", k, sizeof(k), val, sizeof(val));
-	snprintf(hex, sizeof(hex), "08" "00000020%s" "000000057769642d31"
+	snprintf(hex, sizeof(hex), "09" "00000020%s" "000000057769642d31"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56805"
 	    "00000004" "000000026f6b" Z "00" HEX_DEFAULT Z Z Z
 	    Z8 Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z
-	    HEX_CONV_V8_COUNTS(Z, "00000001", "00"), hex_of(id, h));
+	    HEX_CONV_V8_COUNTS(Z, "00000001", "00") HEX_CONV_V9_NONE,
+	    hex_of(id, h));
 	assert_bytes(val, n, hex);
 }
 

@@ -1905,7 +1905,7 @@ test_msg_v1_records(void **state)
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 8);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 9);
 	db_to_older(f, "msgs", 6, 4 + 4);	/* no arguments, duration */
 	db_to_older(f, "msgs", 5, 4 + 1);	/* no sources, no knowledge */
 	db_to_older(f, "msgs", 4, 1);
@@ -1949,7 +1949,7 @@ test_msg_v1_records(void **state)
 	assert_string_equal(t.msgs[2].role, "agent");
 	thread_free(&t);
 	dreply_free(&r);
-	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 8);
+	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 9);
 	st_conv_free(&c);
 }
 

@@ -100,7 +100,7 @@ test_conv_json(void **state)
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
 	    "\"lastMessage\":\"hi \\\"there\\\"\",\"widgetId\":\"default\","
 	    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"ai\","
-	    "\"assignee\":null,\"visitorName\":\"\","
+	    "\"assignee\":null,\"answered_by\":null,\"visitorName\":\"\","
 	    "\"lastVisitorMessage\":\"\",\"unread\":false,"
 	    "\"state\":\"open\",\"snoozed_until\":null,"
 	    "\"resolved_by\":null,\"resolved_at\":null,\"handoff_requested_at\":null,\"rating\":null}");
