@@ -31,6 +31,18 @@ const page = (head, body = '<p>Hello</p>') =>
   `<!doctype html><html><head><title>Shop</title>${head}</head><body>${body}</body></html>`;
 const WRONG = 'wid_0123456789abcdef0123456789abcdef';
 
+// A started stack (env added) with a widget "Shop": {p, call (the admin
+// API, each answer checked against the OpenAPI document), wid}.
+async function stackWithWidget(env) {
+  const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', ...env } });
+  await p.start();
+  const api = await checkerFor(p);
+  const call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
+  const r = await call('POST', '/v1/admin/widgets', { name: 'Shop' });
+  assert.equal(r.status, 201, r.text);
+  return { p, call, wid: r.json().widget_id };
+}
+
 describe('check my page', () => {
   let p;
   let site;
@@ -64,13 +76,7 @@ describe('check my page', () => {
 
   before(async () => {
     site = await receiver(serve);
-    p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
-    await p.start();
-    const api = await checkerFor(p);
-    call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
-    const r = await call('POST', '/v1/admin/widgets', { name: 'Shop' });
-    assert.equal(r.status, 201, r.text);
-    wid = r.json().widget_id;
+    ({ p, call, wid } = await stackWithWidget({ PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on' }));
     const origin = `http://127.0.0.1:${p.port}`;
     const tag = (id) => `<script src="${origin}/widget/chat-widget.js" data-widget="${id}" data-api-key="k" defer></script>`;
     files.set('/right', { body: page(`<script src="/app.js"></script>${tag(wid)}`) });
@@ -222,13 +228,7 @@ describe('check my page without PARLEY_KNOWLEDGE_ALLOW_PRIVATE', () => {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<html></html>');
     });
-    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
-    await p.start();
-    const api = await checkerFor(p);
-    call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
-    const r = await call('POST', '/v1/admin/widgets', { name: 'Shop' });
-    assert.equal(r.status, 201, r.text);
-    wid = r.json().widget_id;
+    ({ p, call, wid } = await stackWithWidget({}));
   });
   after(async () => {
     if (p) await p.stop();
