@@ -162,6 +162,25 @@ question_find(struct store_txn *t, const uint8_t cid[ID_LEN],
 	return t->err ? -1 : found;
 }
 
+/*
+ * q kept within ST_GAP_QUESTION_MAX bytes: its first characters, and "…"
+ * when it was cut (a character is at most 4 bytes). NULL out of memory.
+ */
+static char *
+question_cut(const char *q)
+{
+	size_t n = st_utf8_prefix(q, ST_GAP_QUESTION_MAX / 4 - 1);
+	char *s;
+
+	if (q[n] == '\0')
+		return strdup(q);
+	if ((s = malloc(n + sizeof("\xe2\x80\xa6"))) == NULL)
+		return NULL;
+	memcpy(s, q, n);
+	memcpy(s + n, "\xe2\x80\xa6", sizeof("\xe2\x80\xa6"));
+	return s;
+}
+
 /* A new gap of question m (key) in conversation c into g. */
 static void
 gap_make(const struct st_conv *c, const uint8_t key[GAP_KEY_LEN],
@@ -176,7 +195,7 @@ gap_make(const struct st_conv *c, const uint8_t key[GAP_KEY_LEN],
 	strlcpy(g->widget, c->widget, sizeof(g->widget));
 	strlcpy(g->agent, c->agent_id, sizeof(g->agent));
 	g->at = m->created_at;
-	g->question = strndup(q, st_utf8_prefix(q, ST_GAP_QUESTION_MAX / 4));
+	g->question = question_cut(q);
 	terms_make(g->question != NULL ? g->question : "", g->terms);
 }
 

@@ -27,7 +27,8 @@ export function cannedReplies() {
   return cache;
 }
 
-function forget() {
+/** The list read again next time: one was added elsewhere in this tab (the gaps page). */
+export function forget() {
   cache = null;
 }
 

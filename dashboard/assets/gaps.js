@@ -11,6 +11,7 @@
 // confirmation. The days shown (7, 30 or 90) and the widget and agent
 // filters stay in the hash's query.
 
+import { forget as forgetCanned } from './canned.js';
 import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
 import {
@@ -168,6 +169,7 @@ function answerForm(g, { resolve, onDone, onCancel }) {
             created = `Added \u201c${preview(q, 80)}\u201d to the knowledge base: the agents given it as a source answer from it.`;
           } else {
             await api(endpoints.cannedReplies, { method: 'POST', body: { shortcut: s, text: a } });
+            forgetCanned();
             created = `Saved the canned reply /${s}.`;
           }
         } catch (e) {

@@ -94,6 +94,7 @@ test_answers(void **state)
 	late[sizeof(late) - 1] = '\0';
 	turn(f, "s4", "Tell me a long story", late, ST_MSG_KB_NONE, d);
 	turn(f, "s5", "And the warranty?", "Two years.", ST_MSG_KB_NONE, e);
+	(void)e;
 
 	list(f, NULL, 10, &l);
 	assert_int_equal(l.n, 2);
@@ -168,6 +169,26 @@ test_scope_and_delete(void **state)
 	assert_int_equal(db_entries(f, "gap_time"), 0);
 }
 
+/* A long question is kept cut, marked: 124 characters and "…". */
+static void
+test_long_question(void **state)
+{
+	struct fix *f = *state;
+	struct st_gap_list_rep l;
+	char q[400], id[ST_ID_HEX + 1];
+
+	memset(q, 'q', sizeof(q));
+	memcpy(q, "why ", 4);
+	q[sizeof(q) - 1] = '\0';
+	turn(f, "s1", q, "I don't know.", 0, id);
+	list(f, NULL, 10, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(strlen(l.gaps[0].question), 124 + 3);
+	assert_memory_equal(l.gaps[0].question, q, 124);
+	assert_string_equal(l.gaps[0].question + 124, "\xe2\x80\xa6");
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+}
+
 static void
 test_bounds(void **state)
 {
@@ -195,6 +216,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_answers, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_scope_and_delete, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_long_question, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup,
 		    fix_teardown),
