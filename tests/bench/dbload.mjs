@@ -25,9 +25,19 @@ const sc = await StorageClient.connect(a.storaged, { name: 'bench-load' });
 const have = (await sc.convList(1, '', opts)).total;
 const missing = Math.max(0, TO - have);
 
+// Every GAP_EVERY-th conversation's answer says the assistant does not
+// know (a knowledge gap), its question one of GAP_TOPICS wordings: the
+// gaps' query has gaps to group.
+const GAP_EVERY = 10;
+const GAP_TOPICS = ['ship to Norway', 'pay with a gift card', 'change my delivery address', 'get an invoice for my company',
+  'order a custom size', 'cancel a subscription', 'track a parcel sent abroad', 'book a fitting appointment'];
+
 // One conversation: the user's first message, then the model's reply.
 async function one(i) {
-  const user = `Hello, this is visitor ${i}. What are your opening hours, and can I return an item bought online?`;
+  const gap = i % GAP_EVERY === 0;
+  const topic = GAP_TOPICS[(i / GAP_EVERY) % GAP_TOPICS.length | 0];
+  const user = gap ? `Hi, visitor ${i % 7} here: can I ${topic}?` :
+    `Hello, this is visitor ${i}. What are your opening hours, and can I return an item bought online?`;
   const p = await sc.call(T.ST_CHAT_BEGIN, new Enc().str('default').str(`${RUN}-${i}`).str(user)
     .str('').u32(0).u32(0).u32(1).str('').str('').str('').str('').str('').done(), opts);
   // u8 result, u64 retry, the effective agent, u8 created, the conversation.
@@ -38,7 +48,8 @@ async function one(i) {
   decAgent(d);
   d.u8();
   const convId = decConv(d).id;
-  await sc.msgAppend(convId, 'assistant', `You said: ${user} We are open 9 to 17 on weekdays; online orders can be returned within 30 days.`, 'complete', 40, 30, opts);
+  await sc.msgAppend(convId, 'assistant', gap ? 'I\'m sorry, I don\'t know the answer to that.' :
+    `You said: ${user} We are open 9 to 17 on weekdays; online orders can be returned within 30 days.`, 'complete', 40, 30, opts);
 }
 
 const t0 = now();

@@ -8,7 +8,10 @@
 // grow by the Parley turns. Then the reports' query (GET /v1/admin/reports)
 // at that size: BENCH_REPORT_QUERIES [200] sequential requests for the last
 // 30 days and as many for 366 days, p50 and p99 of each (goal: p99 at most
-// 100 ms). Raw figures go to --out under "db-<label>".
+// 100 ms), and the knowledge gaps' query (GET /v1/admin/knowledge-gaps, the
+// last 30 days: the newest 500 gaps read and grouped; dbload.mjs makes
+// every tenth conversation a gap) as many times. Raw figures go to --out
+// under "db-<label>".
 //
 //   node tests/bench/dbsize.mjs --label NAME --mock PORT --parley PORT \
 //        --parley-pids SPID,MPID --key KEY --admin KEY --out FILE
@@ -63,10 +66,28 @@ async function reportTimes(days) {
 const reports = { days30: await reportTimes(30), days366: await reportTimes(366) };
 process.stderr.write(`bench: database ${a.label}: GET /v1/admin/reports p50 ${reports.days30.p50.toFixed(2)} ms, p99 ${reports.days30.p99.toFixed(2)} ms (30 days); p50 ${reports.days366.p50.toFixed(2)} ms, p99 ${reports.days366.p99.toFixed(2)} ms (366 days) (goal: p99 at most 100 ms)\n`);
 
+// The knowledge gaps' query (the newest 500 gaps read and grouped): ms of each answer, sorted.
+async function gapTimes() {
+  const xs = [];
+  let got = null;
+  for (let i = 0; i < QUERIES; i++) {
+    const s = performance.now();
+    const r = await http(a.parley, 'GET', '/v1/admin/knowledge-gaps?days=30', { headers: { 'x-admin-api-key': a.admin } });
+    xs.push(performance.now() - s);
+    if (r.status !== 200) die(`knowledge gaps: ${r.status} ${r.body}`);
+    if (i === 0) got = JSON.parse(r.body);
+  }
+  xs.sort((x, y) => x - y);
+  return { n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), gaps: got.total, groups: got.groups.length };
+}
+const gaps = await gapTimes();
+process.stderr.write(`bench: database ${a.label}: GET /v1/admin/knowledge-gaps p50 ${gaps.p50.toFixed(2)} ms, p99 ${gaps.p99.toFixed(2)} ms (${gaps.gaps} gaps read, ${gaps.groups} groups)\n`);
+
 const res = {
   conversations: before, rounds, turns, stored: { expected: turns, newConversations: after - before },
   added: { p50: median(rounds.map((x) => x.added.p50)), p99: median(rounds.map((x) => x.added.p99)) },
   reports,
+  gaps,
   seconds: (Date.now() - t0) / 1000,
 };
 saveJson(a.out, `db-${a.label}`, res);
