@@ -1,0 +1,151 @@
+/*
+ * An image's metadata taken out (workerd/attach/strip.c): a JPEG's EXIF
+ * (with a GPS position), XMP and comment go and its JFIF, tables and scan
+ * stay byte for byte; a PNG's text, EXIF and time chunks go and IHDR,
+ * IDAT and IEND stay (bytes after IEND go too); a WebP's EXIF and XMP
+ * chunks go, its VP8X flags say so and its RIFF size is the new one (an
+ * odd chunk keeps its pad byte), one without an image chunk in its RIFF
+ * is refused; GIF, PDF and text are kept as they are;
+ * a segment or chunk past the file's end, or a PNG without IEND, is
+ * refused; stripping twice changes nothing more.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "strip.h"
+
+#define S(lit)	(const uint8_t *)(lit), sizeof(lit) - 1
+
+/* in stripped as t: the output in out (room: len), its length. */
+static size_t
+strip(enum attach_type t, const uint8_t *in, size_t len, uint8_t *out,
+    int want)
+{
+	size_t n;
+
+	assert_int_equal(attach_strip(t, in, len, out, &n), want);
+	assert_true(n <= len);
+	return n;
+}
+
+static int
+has(const uint8_t *p, size_t n, const char *s)
+{
+	return memmem(p, n, s, strlen(s)) != NULL;
+}
+
+#define JPEG_HEAD	"\xff\xd8" \
+	"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+#define JPEG_EXIF	"\xff\xe1\x00\x11" "Exif\x00\x00" "GPS 59.9N"
+#define JPEG_COM	"\xff\xfe\x00\x07" "hello"
+#define JPEG_REST	"\xff\xdb\x00\x04\x00\x01" \
+	"\xff\xda\x00\x04\x01\x02" "\x11\x22\xff\x00\x33" "\xff\xd9"
+
+static void
+test_jpeg(void **state)
+{
+	static const char in[] = JPEG_HEAD JPEG_EXIF JPEG_COM JPEG_REST;
+	static const char want[] = JPEG_HEAD JPEG_REST;
+	uint8_t out[256], again[256];
+	size_t n;
+
+	(void)state;
+	n = strip(ATTACH_JPEG, S(in), out, 0);
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_memory_equal(out, want, n);
+	assert_false(has(out, n, "Exif") || has(out, n, "GPS") ||
+	    has(out, n, "hello"));
+	assert_int_equal(strip(ATTACH_JPEG, out, n, again, 0), n);
+	assert_memory_equal(again, out, n);
+	/* A segment longer than the file. */
+	strip(ATTACH_JPEG, S("\xff\xd8\xff\xe1\x40\x00" "Exif"), out, -1);
+	/* No marker where one must be. */
+	strip(ATTACH_JPEG, S("\xff\xd8\x00\x00"), out, -1);
+}
+
+#define PNG_SIG		"\x89PNG\r\n\x1a\n"
+#define PNG_IHDR	"\x00\x00\x00\x0dIHDR" "\x00\x00\x00\x01\x00\x00\x00\x01" \
+	"\x08\x02\x00\x00\x00" "CRC1"
+#define PNG_TEXT	"\x00\x00\x00\x09tEXt" "Author\x00me" "CRC2"
+#define PNG_EXIF	"\x00\x00\x00\x04" "eXIf" "GPS!" "CRC3"
+#define PNG_TIME	"\x00\x00\x00\x07tIME" "\x07\xea\x0b\x1a\x0c\x00\x00" "CRC4"
+#define PNG_IDAT	"\x00\x00\x00\x03IDAT" "abc" "CRC5"
+#define PNG_IEND	"\x00\x00\x00\x00IEND" "CRC6"
+
+static void
+test_png(void **state)
+{
+	static const char in[] = PNG_SIG PNG_IHDR PNG_TEXT PNG_EXIF PNG_TIME
+	    PNG_IDAT PNG_IEND "trailing";
+	static const char want[] = PNG_SIG PNG_IHDR PNG_IDAT PNG_IEND;
+	uint8_t out[256];
+	size_t n;
+
+	(void)state;
+	n = strip(ATTACH_PNG, S(in), out, 0);
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_memory_equal(out, want, n);
+	strip(ATTACH_PNG, S(PNG_SIG PNG_IHDR PNG_IDAT), out, -1);
+	strip(ATTACH_PNG, S(PNG_SIG "\x00\x10\x00\x00IDAT"), out, -1);
+}
+
+#define WEBP_VP8X	"VP8X\x0a\x00\x00\x00" "\x0c\x00\x00\x00" \
+	"\x00\x00\x00\x00\x00\x00"
+#define WEBP_IMG	"VP8L\x03\x00\x00\x00" "img" "\x00"
+#define WEBP_EXIF	"EXIF\x04\x00\x00\x00" "GPS!"
+#define WEBP_XMP	"XMP \x05\x00\x00\x00" "<x/>!" "\x00"
+
+static void
+test_webp(void **state)
+{
+	static const char in[] = "RIFF\x3c\x00\x00\x00WEBP" WEBP_VP8X WEBP_IMG
+	    WEBP_EXIF WEBP_XMP;
+	uint8_t out[256];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(sizeof(in) - 1, 8 + 0x3c);
+	n = strip(ATTACH_WEBP, S(in), out, 0);
+	assert_int_equal(n, 12 + 18 + 12);
+	assert_memory_equal(out, "RIFF\x22\x00\x00\x00WEBP", 12);
+	assert_int_equal(out[12 + 8], 0x00);	/* EXIF and XMP flags off */
+	assert_memory_equal(out + 30, WEBP_IMG, 12);
+	assert_false(has(out, n, "GPS") || has(out, n, "<x/>"));
+	/* A RIFF size past the file; a chunk past the RIFF. */
+	strip(ATTACH_WEBP, S("RIFF\xff\x00\x00\x00WEBPVP8L"), out, -1);
+	strip(ATTACH_WEBP, S("RIFF\x0c\x00\x00\x00WEBPVP8L\x09\x00\x00\x00"),
+	    out, -1);
+	/* No image chunk within the RIFF (what follows it is not the file's). */
+	strip(ATTACH_WEBP, S("RIFF\x04\x00\x00\x00WEBPVP8L\x01\x00\x00\x00x\x00"),
+	    out, -1);
+}
+
+static void
+test_kept(void **state)
+{
+	uint8_t out[64];
+
+	(void)state;
+	assert_int_equal(strip(ATTACH_GIF, S("GIF89a\x01\x00"), out, 1), 8);
+	assert_memory_equal(out, "GIF89a\x01\x00", 8);
+	assert_int_equal(strip(ATTACH_PDF, S("%PDF-1.7\n"), out, 1), 9);
+	assert_int_equal(strip(ATTACH_TEXT, S("hi"), out, 1), 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jpeg),
+		cmocka_unit_test(test_png),
+		cmocka_unit_test(test_webp),
+		cmocka_unit_test(test_kept),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
