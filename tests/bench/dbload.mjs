@@ -32,11 +32,18 @@ const GAP_EVERY = 10;
 const GAP_TOPICS = ['ship to Norway', 'pay with a gift card', 'change my delivery address', 'get an invoice for my company',
   'order a custom size', 'cancel a subscription', 'track a parcel sent abroad', 'book a fitting appointment'];
 
+// BENCH_GAP_DISTINCT=1: each gap's question four words of its own
+// instead (from 240 made-up words), so no two group: the grouping's worst case.
+const DISTINCT = process.env.BENCH_GAP_DISTINCT === '1';
+const WORDS = Array.from({ length: 240 }, (_, k) => `w${(k * 7919 % 997).toString(36)}x${k.toString(36)}`);
+const mix = (x) => { x = Math.imul(x ^ (x >>> 16), 0x45d9f3b); x = Math.imul(x ^ (x >>> 16), 0x45d9f3b); return (x ^ (x >>> 16)) >>> 0; };
+const distinct = (i) => [1, 2, 3, 4].map((j) => WORDS[mix(i * 8 + j) % WORDS.length]).join(' ');
+
 // One conversation: the user's first message, then the model's reply.
 async function one(i) {
   const gap = i % GAP_EVERY === 0;
-  const topic = GAP_TOPICS[(i / GAP_EVERY) % GAP_TOPICS.length | 0];
-  const user = gap ? `Hi, visitor ${i % 7} here: can I ${topic}?` :
+  const topic = DISTINCT ? distinct(i) : GAP_TOPICS[(i / GAP_EVERY) % GAP_TOPICS.length | 0];
+  const user = gap && DISTINCT ? `${topic}?` : gap ? `Hi, visitor ${i % 7} here: can I ${topic}?` :
     `Hello, this is visitor ${i}. What are your opening hours, and can I return an item bought online?`;
   const p = await sc.call(T.ST_CHAT_BEGIN, new Enc().str('default').str(`${RUN}-${i}`).str(user)
     .str('').u32(0).u32(0).u32(1).str('').str('').str('').str('').str('').done(), opts);
