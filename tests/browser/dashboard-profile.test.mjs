@@ -112,6 +112,12 @@ describe('dashboard: the profile page', { timeout: 150000 }, () => {
       return !!m && m.querySelector('[data-part="name"]').textContent === name &&
         m.querySelector('[data-part="content"]').textContent === 'Hello, Dana here.';
     }, 'the reply signed with the display name');
+    await shots(v, 'widget-reply-display-name-phone');
+    assert.deepEqual(await axeLightDark(v, 'the widget with a signed reply, on a phone'), []);
+    // The same conversation at 1280 wide: the panel beside the page.
+    await v.setViewportSize({ width: 1280, height: 800 });
+    await waitWidget(v, ({ shadowRoot: root }, name) => root.querySelector('[data-part="handoff-status"]').textContent === `${name} joined`,
+      'who joined, at 1280');
     await shots(v, 'widget-reply-display-name');
     assert.deepEqual(await axeLightDark(v, 'the widget with a signed reply'), []);
   });

@@ -5,8 +5,9 @@
 // Open for Snoozed); reopening the resolved one brings it back to Open;
 // the visitor writing to the snoozed one brings it back to Open live; the
 // folder is kept in the hash; a conversation arriving live is counted in
-// the list's status. Screenshots of the folders and the thread at
-// 1280 and 390 wide, light and dark; axe-core clean on each; no page error.
+// the list's status. Screenshots of the folders, a resolved and a
+// reopened thread at 1280 and 390 wide, light and dark; axe-core clean on
+// each; no page error.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -101,6 +102,10 @@ describe('dashboard: open, snoozed and resolved conversations', { timeout: 12000
     // Reopened: back in Open, gone from Resolved.
     await page.click('[data-testid="reopen-conv"]');
     await page.waitForSelector(row(convA), { state: 'detached' });
+    await page.waitForSelector('[data-testid="resolve-conv"]:not([hidden])');
+    assert.equal(await page.textContent('[data-testid="conv-state"]'), 'Open');
+    await shots(page, 'states-reopened-thread');
+    assert.deepEqual(await axeLightDark(page, 'a reopened thread'), []);
     ids = await folder(page, 'open');
     assert.ok(ids.includes(convA));
     let c = (await adminApi(stack, 'GET', `/v1/admin/conversations/${convA}`)).json.conversation;
@@ -155,6 +160,17 @@ describe('dashboard: open, snoozed and resolved conversations', { timeout: 12000
       assert.ok(o.scrollWidth <= o.innerWidth, JSON.stringify(o));
       await shots(p.page, 'states-thread-phone');
       assert.deepEqual(await axeLightDark(p.page, 'the thread on a phone'), []);
+      // Resolved and reopened on the phone.
+      await p.page.click('[data-testid="resolve-conv"]');
+      await p.page.waitForSelector('[data-testid="reopen-conv"]:not([hidden])');
+      assert.match(await p.page.textContent('[data-testid="conv-state"]'), /^Resolved by a person /);
+      await shots(p.page, 'states-resolved-phone');
+      assert.deepEqual(await axeLightDark(p.page, 'a resolved thread on a phone'), []);
+      await p.page.click('[data-testid="reopen-conv"]');
+      await p.page.waitForSelector('[data-testid="resolve-conv"]:not([hidden])');
+      assert.equal(await p.page.textContent('[data-testid="conv-state"]'), 'Open');
+      await shots(p.page, 'states-reopened-phone');
+      assert.deepEqual(await axeLightDark(p.page, 'a reopened thread on a phone'), []);
       await assertClean(p.page, p.log, 'phone');
     } finally {
       await p.ctx.close();
