@@ -12,8 +12,9 @@
  * A gap's question is the visitor's last message before what showed the
  * gap; at most GAP_WALK_MAX messages are read back to find it (a turn's
  * answer and tools sit between them). Its terms are made once, here,
- * where the analyzer is (analyze.h, English: other languages are folded,
- * not stemmed), as 32-bit FNV-1a hashes.
+ * where the analyzer is (analyze.h, in the language the visitor's browser
+ * said: stemmed for those it has a stemmer for, English without one), as
+ * 32-bit FNV-1a hashes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,18 +31,39 @@
 #define DONT_KNOW_SCAN	400	/* bytes of an answer read for "I don't know" */
 
 /*
- * What an answer says when the assistant does not know, lower case, the
- * apostrophe straight: an answer holding one is a gap. English only: the
- * model is told to say so in the visitor's language, and these are the
- * words the default prompts use (workerd/model's "I don't know").
+ * What an answer says when the assistant does not know, lower case (ASCII
+ * letters lowered; the others as a model writes them at a sentence's
+ * middle), the apostrophe straight: an answer holding one is a gap. In
+ * English and the widget's other Latin-script languages, since the model
+ * answers in the visitor's.
  */
 static const char *const dont_know[] = {
+	/* en */
 	"i don't know", "i do not know", "i'm not sure", "i am not sure",
 	"i don't have information", "i do not have information",
 	"i don't have any information", "i do not have any information",
 	"i couldn't find", "i could not find", "i can't find",
 	"i cannot find", "i'm unable to answer", "i am unable to answer",
 	"i'm not able to answer", "i don't have that information",
+	/* de */
+	"ich weiß es nicht", "ich weiß nicht", "ich bin mir nicht sicher",
+	"ich habe keine informationen",
+	/* fr */
+	"je ne sais pas", "je ne suis pas sûr", "je n'ai pas d'information",
+	"je n'ai pas trouvé",
+	/* es */
+	"no lo sé", "no estoy seguro", "no tengo información",
+	"no encontré",
+	/* it */
+	"non lo so", "non sono sicuro", "non ho informazioni",
+	/* nl */
+	"ik weet het niet", "ik weet niet", "ik heb geen informatie",
+	/* pt */
+	"não sei", "não tenho certeza", "não tenho informações",
+	/* pl */
+	"nie wiem",
+	/* tr */
+	"bilmiyorum",
 };
 
 static size_t
@@ -106,16 +128,21 @@ term_take(void *arg, const char *term, size_t tlen, uint32_t pos)
 	return ts->n == ST_GAP_TERMS_MAX;
 }
 
-/* q's terms into out (8 hex digits each): "" when the analyzer failed. */
+/*
+ * q's terms into out (8 hex digits each), analysed in lang (the visitor's
+ * browser's, a BCP 47 tag; "" or one the analyzer lacks: English): ""
+ * when the analyzer failed.
+ */
 static void
-terms_make(const char *q, char out[8 * ST_GAP_TERMS_MAX + 1])
+terms_make(const char *q, const char *lang,
+    char out[8 * ST_GAP_TERMS_MAX + 1])
 {
 	struct analyzer *an;
 	struct terms ts = { .n = 0 };
 	size_t i;
 
 	out[0] = '\0';
-	if ((an = analyzer_new("en")) == NULL)
+	if ((an = analyzer_new(lang)) == NULL)
 		return;
 	(void)analyze(an, q, strlen(q), 0, 4 * ST_GAP_TERMS_MAX, term_take,
 	    &ts);
@@ -196,7 +223,8 @@ gap_make(const struct st_conv *c, const uint8_t key[GAP_KEY_LEN],
 	strlcpy(g->agent, c->agent_id, sizeof(g->agent));
 	g->at = m->created_at;
 	g->question = question_cut(q);
-	terms_make(g->question != NULL ? g->question : "", g->terms);
+	terms_make(g->question != NULL ? g->question : "",
+	    c->visitor.language != NULL ? c->visitor.language : "", g->terms);
 }
 
 /* g saved under gkey, with its time index entry. */

@@ -169,6 +169,27 @@ test_scope_and_delete(void **state)
 	assert_int_equal(db_entries(f, "gap_time"), 0);
 }
 
+/* The other languages' "I don't know": a gap; a plain answer in them, none. */
+static void
+test_languages(void **state)
+{
+	struct fix *f = *state;
+	struct st_gap_list_rep l;
+	char id[ST_ID_HEX + 1];
+
+	turn(f, "s1", "Wie lange dauert der Versand?",
+	    "Das weiß ich leider nicht: ich weiß es nicht.", 0, id);
+	turn(f, "s2", "Combien coûte la livraison ?",
+	    "Désolé, je ne sais pas.", 0, id);
+	turn(f, "s3", "¿Cuánto cuesta el envío?", "No lo sé.", 0, id);
+	turn(f, "s4", "Quanto costa la spedizione?", "Costa 5 euro.", 0, id);
+	list(f, NULL, 10, &l);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.gaps[0].question, "¿Cuánto cuesta el envío?");
+	assert_string_equal(l.gaps[2].question, "Wie lange dauert der Versand?");
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+}
+
 /* A long question is kept cut, marked: 124 characters and "…". */
 static void
 test_long_question(void **state)
@@ -216,6 +237,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_answers, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_scope_and_delete, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_languages, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_long_question, setup,
 		    fix_teardown),
