@@ -714,6 +714,19 @@ get_done(const struct storec_result *r, void *arg)
 	    get_errors);
 }
 
+int
+admin_user_only(struct conn *c, const char *what)
+{
+	char msg[128];
+
+	if (c->admin_session && c->who.user[0] != '\0')
+		return 0;
+	snprintf(msg, sizeof(msg), "%s a dashboard user's own: sign in to the "
+	    "dashboard", what);
+	conn_send_error(c, 403, admin_headers, msg);
+	return -1;
+}
+
 void
 admin_ask(struct conn *c, uint16_t type, const void *req, storec_cb cb,
     const char *headers)

@@ -173,6 +173,12 @@ void admin_view_get(struct conn *, struct http_request *,
 									\
 		admin_view_get(c, req, &v);				\
 	}
+/*
+ * 0 when c is a dashboard user's (a session with a user); else -1,
+ * answered 403 "<what> a dashboard user's own: sign in to the dashboard"
+ * (a key has no user to act for).
+ */
+int admin_user_only(struct conn *c, const char *what);
 /* The gated request's id parameter, or NULL when answered (400: invalid). */
 const char *admin_id_param(struct conn *, struct http_request *,
     const struct route_match *, const char *invalid);

@@ -58,11 +58,7 @@ answered(const struct storec_result *r, void *arg)
 static int
 user_only(struct conn *c)
 {
-	if (c->admin_session && c->who.user[0] != '\0')
-		return 0;
-	conn_send_error(c, 403, admin_headers, "Email notifications are a "
-	    "dashboard user's own: sign in to the dashboard");
-	return -1;
+	return admin_user_only(c, "Email notifications are");
 }
 
 void

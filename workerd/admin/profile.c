@@ -52,11 +52,7 @@ struct pwchange {
 static int
 user_only(struct conn *c)
 {
-	if (c->admin_session && c->who.user[0] != '\0')
-		return 0;
-	conn_send_error(c, 403, admin_headers, "A profile is a dashboard "
-	    "user's own: sign in to the dashboard");
-	return -1;
+	return admin_user_only(c, "A profile is");
 }
 
 static json_t *
@@ -166,16 +162,11 @@ pw_end(struct pwchange *p, int status, const char *headers, const char *msg)
 		conn_send_error(c, status, headers, msg);
 }
 
-/*
- * storaged asked type for p, who asks its connection's (or nobody: a
- * login attempt is the client's), else 503.
- */
+/* storaged asked type for p as who (NULL: nobody), else 503. */
 static void
-pw_ask(struct pwchange *p, uint16_t type, const void *q, storec_cb cb)
+pw_ask(struct pwchange *p, const struct st_who *who, uint16_t type,
+    const void *q, storec_cb cb)
 {
-	const struct st_who *who = type == PROTO_ST_DASH_ATTEMPT ? NULL :
-	    &p->c->who;
-
 	if (storec_ask(who, type, q, cb, p->c, &p->c->sreq) < 0)
 		pw_end(p, 503, admin_headers, "Storage unavailable");
 }
@@ -239,7 +230,7 @@ pw_next_hashed(void *arg, int ok, const uint8_t *key)
 	memcpy(q.salt, p->salt, sizeof(q.salt));
 	memcpy(q.hash, key, sizeof(q.hash));
 	memcpy(q.old, p->old, sizeof(q.old));
-	pw_ask(p, PROTO_ST_USER_SELF, &q, pw_stored);
+	pw_ask(p, &p->c->who, PROTO_ST_USER_SELF, &q, pw_stored);
 	OPENSSL_cleanse(&q, sizeof(q));
 }
 
@@ -328,7 +319,7 @@ pw_counted(const struct storec_result *r, void *arg)
 		    "later");
 		return;
 	}
-	pw_ask(p, PROTO_ST_USER_SELF, &q, pw_found);
+	pw_ask(p, &p->c->who, PROTO_ST_USER_SELF, &q, pw_found);
 }
 
 /* A body's password field into *dst: NULL, or what is wrong. */
@@ -414,5 +405,6 @@ profile_password_post(struct conn *c, struct http_request *req,
 	c->abort = pw_abort;
 	/* One count with the logins: a change is a password guessed. */
 	clientip_key(c, req, "login:", key, sizeof(key));
-	pw_ask(p, PROTO_ST_DASH_ATTEMPT, &att, pw_counted);
+	/* Nobody asks: a login attempt is the client's. */
+	pw_ask(p, NULL, PROTO_ST_DASH_ATTEMPT, &att, pw_counted);
 }
