@@ -3,6 +3,7 @@
  * and the tests walk each. A new record's layout is added here.
  */
 #include "agentmsg.h"
+#include "attmsg.h"
 #include "gapmsg.h"
 #include "hookmsg.h"
 #include "inboxmsg.h"
@@ -37,6 +38,7 @@ const struct rlayout *const rl_layouts[] = {
 	&st_kbpage_layout,
 	&st_action_layout,
 	&st_gap_layout,
+	&st_att_layout,
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);

@@ -243,7 +243,14 @@ enum proto_type {
 	/* knowledge gaps: the questions not answered (gapmsg.h) */
 	PROTO_ST_GAP_LIST = 0xac,
 	PROTO_ST_GAP_DELETE = 0xad,
-	PROTO_TYPE_MAX = 0xae,	/* free: 0x7f */
+	/* attachments: uploads in pieces, read back (attmsg.h) */
+	PROTO_ST_ATT_NEW = 0xae,
+	PROTO_ST_ATT_PUT = 0xaf,
+	PROTO_ST_ATT_READ = 0xb0,
+	PROTO_ST_ATT_ADMIN_NEW = 0xb1,
+	PROTO_ST_ATT_ADMIN_PUT = 0xb2,
+	PROTO_ST_ATT_ADMIN_READ = 0xb3,
+	PROTO_TYPE_MAX = 0xb4,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -479,7 +479,7 @@ swap_bytes(void *a, void *b, size_t n)
 }
 
 void
-rl_merge(const struct rlayout *l, void *cur, void *req, uint32_t mask)
+rl_merge(const struct rlayout *l, void *cur, void *req, uint64_t mask)
 {
 	const struct rfield *f;
 	size_t i;

@@ -102,7 +102,7 @@ struct rfield {
 	uint8_t kind;		/* enum rf_kind */
 	uint8_t since;
 	uint8_t view;		/* RF_PUB, RF_ADM, RF_HID */
-	uint32_t bit;		/* or RF_RO */
+	uint64_t bit;		/* or RF_RO */
 	uint32_t bound;
 	uint32_t x;		/* default, or LIST/ARRAY's element bytes */
 	size_t off, size;	/* the member(s) */
@@ -292,7 +292,7 @@ int rl_copy(const struct rlayout *, void *dst, const void *src);
  * An update: the rows whose bit is in mask change places between cur
  * and req (req then frees what they replaced).
  */
-void rl_merge(const struct rlayout *, void *cur, void *req, uint32_t mask);
+void rl_merge(const struct rlayout *, void *cur, void *req, uint64_t mask);
 /*
  * The first row out of its bounds, as "json: what is wrong" (a buffer
  * of the calling thread's, good until its next call), or NULL.

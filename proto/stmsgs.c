@@ -308,10 +308,20 @@ static const struct pfield f_msg_conv[] = {
 };
 PLAYOUT(pl_msg_conv, struct st_msg_conv, f_msg_conv);
 
+/* A message's attachment (storemsg.h), as its record and replies hold it. */
+static const struct pfield f_msg_att[] = {
+	PFBUF(struct st_msg_att, id),
+	PFU8(struct st_msg_att, type),
+	PFU32(struct st_msg_att, size),
+	PFBUF(struct st_msg_att, name),
+};
+PLAYOUT(pl_msg_att, struct st_msg_att, f_msg_att);
+
 /* History lines: a message's role and content (and name, for visitors). */
 static const struct pfield f_msg_pair[] = {
 	PFBUF(struct st_msg, role),
 	PFSTR(struct st_msg, content, ST_CONTENT_MAX),
+	PFLIST(struct st_msg, atts, natts, ST_MSG_ATTS_MAX, pl_msg_att),
 };
 static PLAYOUT(pl_msg_pair, struct st_msg, f_msg_pair);
 
@@ -322,6 +332,7 @@ static const struct pfield f_msg_shown[] = {
 	PFBUF(struct st_msg, name),
 	PFBUF(struct st_msg, id),		/* issue 26: the thumbs name it */
 	PFU8(struct st_msg, feedback),
+	PFLIST(struct st_msg, atts, natts, ST_MSG_ATTS_MAX, pl_msg_att),
 };
 /*
  * Freed as a whole message: storaged's replies hold what it read of the
@@ -607,6 +618,12 @@ static const struct pfield f_setup_rep[] = {
 };
 PLAYOUT(pl_setup_rep, struct st_setup_rep, f_setup_rep);
 
+/* The uploads a message names (attmsg.h). */
+static const struct pfield f_att_id[] = {
+	PFSTR(struct st_str, s, ST_ATT_ID_LEN),
+};
+static PLAYOUT(pl_att_id, struct st_str, f_att_id);
+
 static const struct pfield f_ws_begin_req[] = {
 	PFSTR(struct st_ws_begin_req, widget_id, ST_WID_ARG_MAX),
 	PFBYTES(struct st_ws_begin_req, token, token_len, PF_F_EXACT),
@@ -618,6 +635,7 @@ static const struct pfield f_ws_begin_req[] = {
 	PFU64(struct st_ws_begin_req, idle_ms),
 	PFU8(struct st_ws_begin_req, create),
 	PFREC(struct st_ws_begin_req, visitor, pl_visitor),
+	PFLIST(struct st_ws_begin_req, atts, natts, ST_MSG_ATTS_MAX, pl_att_id),
 };
 PLAYOUT(pl_ws_begin_req, struct st_ws_begin_req, f_ws_begin_req);
 
@@ -741,7 +759,7 @@ PLAYOUT(pl_contact_sess_rep, struct st_contact_sess_rep, f_contact_sess_rep);
 
 static const struct pfield f_widget_update_req[] = {
 	PFSTR(struct st_widget_update_req, id, ST_WID_ARG_MAX),
-	PFU32(struct st_widget_update_req, mask),
+	PFU64(struct st_widget_update_req, mask),
 	PFREC(struct st_widget_update_req, w, pl_widget),
 };
 PLAYOUT(pl_widget_update_req, struct st_widget_update_req,
@@ -908,6 +926,7 @@ static const struct pfield f_agent_msg_req[] = {
 	PFSTR(struct st_agent_msg_req, conv_id, ST_ID_HEX),
 	PFSTR(struct st_agent_msg_req, content, ST_CONTENT_MAX),
 	PFSTR(struct st_agent_msg_req, name, 4 * ST_MSG_NAME_MAX),
+	PFLIST(struct st_agent_msg_req, atts, natts, ST_MSG_ATTS_MAX, pl_att_id),
 };
 PLAYOUT(pl_agent_msg_req, struct st_agent_msg_req, f_agent_msg_req);
 
@@ -1517,6 +1536,69 @@ static const struct pfield f_gap_delete_req[] = {
 	PFLIST(struct st_gap_delete_req, ids, n, ST_GAP_DELETE_MAX, pl_gap_id),
 };
 PLAYOUT(pl_gap_delete_req, struct st_gap_delete_req, f_gap_delete_req);
+
+/* ------------------------------------------------------------ attachments */
+
+ROWS(pl_att, struct st_att, st_att_layout);
+
+static const struct pfield f_att_new_req[] = {
+	PFCLIP(struct st_att_new_req, widget_id, ST_WID_ARG_MAX),
+	PFBYTES(struct st_att_new_req, token, token_len,
+	    PF_F_EXACT | PF_F_NONE),
+	PFCLIP(struct st_att_new_req, conv_id, ST_ID_HEX),
+	PFCLIP(struct st_att_new_req, name, ST_ATT_NAME_MAX),
+	PFU32(struct st_att_new_req, size),
+	PFSTR(struct st_att_new_req, rate_key, ST_RATE_KEY_MAX),
+	PFU32(struct st_att_new_req, window_ms),
+	PFU32(struct st_att_new_req, rate_bytes),
+	PFU64(struct st_att_new_req, quota),
+};
+PLAYOUT(pl_att_new_req, struct st_att_new_req, f_att_new_req);
+
+static const struct pfield f_att_new_rep[] = {
+	PFU8(struct st_att_new_rep, result),
+	PFU64(struct st_att_new_rep, retry_ms),
+	PFBUF(struct st_att_new_rep, id),
+	PFU32(struct st_att_new_rep, max),
+};
+PLAYOUT(pl_att_new_rep, struct st_att_new_rep, f_att_new_rep);
+
+static const struct pfield f_att_put_req[] = {
+	PFCLIP(struct st_att_put_req, id, ST_ATT_ID_LEN),
+	PFCLIP(struct st_att_put_req, widget_id, ST_WID_ARG_MAX),
+	PFBYTES(struct st_att_put_req, token, token_len,
+	    PF_F_EXACT | PF_F_NONE),
+	PFU32(struct st_att_put_req, offset),
+	PFU8(struct st_att_put_req, type),
+	PFU8(struct st_att_put_req, scan),
+	PFU8(struct st_att_put_req, drop),
+	PFBYTES(struct st_att_put_req, hash, hash_len,
+	    PF_F_EXACT | PF_F_NONE),
+	PFREC(struct st_att_put_req, data, pl_kb_bytes),
+	PFU64(struct st_att_put_req, quota),
+};
+PLAYOUT(pl_att_put_req, struct st_att_put_req, f_att_put_req);
+
+static const struct pfield f_att_put_rep[] = {
+	PFU8(struct st_att_put_rep, result),
+	PFU32(struct st_att_put_rep, received),
+	PFU8(struct st_att_put_rep, whole),
+	PFREC(struct st_att_put_rep, att, pl_msg_att),
+};
+PLAYOUT(pl_att_put_rep, struct st_att_put_rep, f_att_put_rep);
+
+static const struct pfield f_att_read_req[] = {
+	PFCLIP(struct st_att_read_req, id, ST_ATT_ID_LEN),
+	PFU32(struct st_att_read_req, piece),
+};
+PLAYOUT(pl_att_read_req, struct st_att_read_req, f_att_read_req);
+
+static const struct pfield f_att_read_rep[] = {
+	PFU8(struct st_att_read_rep, result),
+	PFREC(struct st_att_read_rep, att, pl_att),
+	PFREC(struct st_att_read_rep, data, pl_kb_bytes),
+};
+PLAYOUT(pl_att_read_rep, struct st_att_read_rep, f_att_read_rep);
 
 /* ------------------------------------------------------------- actions */
 

@@ -23,6 +23,7 @@
 
 #include "actionmsg.h"
 #include "agentmsg.h"
+#include "attmsg.h"
 #include "kbmsg.h"
 #include "reportmsg.h"
 #include "ctlmsg.h"
@@ -221,6 +222,8 @@ struct st_ws_begin_req {
 	uint64_t idle_ms;
 	uint8_t create;
 	struct st_visitor visitor;	/* as st_chat_begin_req's */
+	uint32_t natts;			/* the uploads the message names */
+	struct st_str *atts;
 };
 /* A visitor's session: its widget and token (ST_WS_REQUEST_HUMAN). */
 struct st_ws_session_req {
@@ -400,7 +403,7 @@ struct st_contact_convs_rep {
 
 struct st_widget_update_req {
 	const char *id;
-	uint32_t mask;			/* ST_WF_*: the fields of w read */
+	uint64_t mask;			/* ST_WF_*: the fields of w read */
 	struct st_widget w;
 };
 struct st_widgets {
@@ -488,6 +491,8 @@ struct st_handoff_set_rep {
 };
 struct st_agent_msg_req {
 	const char *conv_id, *content, *name;
+	uint32_t natts;			/* who asks's uploads it names */
+	struct st_str *atts;
 };
 /* ST_CONV_STATE; its reply is a struct st_handoff_set_rep. */
 struct st_conv_state_req {
@@ -858,6 +863,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_handoff_set_req, pl_handoff_set_rep, pl_agent_msg_req,
     pl_conv_assign_req, pl_conv_state_req, pl_report_get_req, pl_report_rep,
     pl_gap_list_req, pl_gap_list_rep, pl_gap_delete_req,
+    pl_att_new_req, pl_att_new_rep, pl_att_put_req, pl_att_put_rep,
+    pl_att_read_req, pl_att_read_rep,
     pl_typing_req, pl_request_human_rep, pl_ev_subscribe_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
     pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,
@@ -1037,6 +1044,13 @@ union st_any {
 	struct st_gap_list_req glq;
 	struct st_gap_list_rep gl;
 	struct st_gap_delete_req gdq;
+	/* attachments (attmsg.h) */
+	struct st_att_new_req anq;
+	struct st_att_new_rep an;
+	struct st_att_put_req apq;
+	struct st_att_put_rep ap;
+	struct st_att_read_req arq;
+	struct st_att_read_rep ar;
 };
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agentmsg.h"
+#include "msgcodec.h"
 #include "orgmsg.h"
 #include "storemsg.h"
 
@@ -281,6 +282,76 @@ visitor_copy(void *dst, const void *src)
 
 const struct rcodec st_conv_visitor_codec = {
 	"VISITOR", visitor_enc, visitor_dec, visitor_free, visitor_copy,
+};
+
+/*
+ * The message's own kind ATTS (storemsg.h): rec a struct st_msg, each
+ * attachment as pl_msg_att (stmsgs.c) says, so the stored record and the
+ * replies that carry a message's attachments share one field order.
+ */
+static void
+atts_enc(struct penc *e, const void *rec)
+{
+	const struct st_msg *m = rec;
+	uint32_t i;
+
+	penc_u32(e, m->natts);
+	for (i = 0; i < m->natts; i++)
+		pl_enc(e, &pl_msg_att, &m->atts[i]);
+}
+
+static void
+atts_dec(struct pdec *d, void *rec)
+{
+	struct st_msg *m = rec;
+	uint32_t n, i;
+
+	n = pdec_u32(d);
+	if (d->err || n == 0)
+		return;
+	if (n > ST_MSG_ATTS_MAX ||
+	    (m->atts = calloc(n, sizeof(*m->atts))) == NULL) {
+		d->err = 1;
+		return;
+	}
+	m->natts = n;
+	for (i = 0; i < n && !d->err; i++)
+		if (pl_dec(d, &pl_msg_att, &m->atts[i]) == 0 &&
+		    (m->atts[i].type == ATTACH_NONE ||
+		    m->atts[i].type >= ATTACH_NTYPES ||
+		    !st_prefixed_id_valid(m->atts[i].id, "att_")))
+			d->err = 1;
+}
+
+static void
+atts_free(void *rec)
+{
+	struct st_msg *m = rec;
+
+	free(m->atts);
+	m->atts = NULL;
+	m->natts = 0;
+}
+
+static int
+atts_copy(void *dst, const void *src)
+{
+	struct st_msg *to = dst;
+	const struct st_msg *from = src;
+
+	to->atts = NULL;
+	to->natts = 0;
+	if (from->natts == 0)
+		return 0;
+	if ((to->atts = calloc(from->natts, sizeof(*to->atts))) == NULL)
+		return -1;
+	memcpy(to->atts, from->atts, from->natts * sizeof(*to->atts));
+	to->natts = from->natts;
+	return 0;
+}
+
+const struct rcodec st_msg_atts_codec = {
+	"ATTS", atts_enc, atts_dec, atts_free, atts_copy,
 };
 
 static const char *

@@ -374,6 +374,49 @@ enum st_msg_knowledge {
 const char *st_msg_knowledge_name(uint8_t);
 
 /*
+ * A message's attachment (format 7: visitors' files, a person's reply
+ * with files): the attachment's id ("att_" and 32 hex digits; its bytes
+ * are storaged's attachment store's, proto/attmsg.h), its type (enum
+ * attach_type: decided by its bytes), size and file name as uploaded.
+ */
+#define ST_ATT_ID_LEN		(4 + ST_ID_HEX)
+#define ST_ATT_NAME_MAX		200	/* bytes of a file name kept */
+#define ST_MSG_ATTS_MAX		5	/* a message's attachments, at most */
+enum attach_type {
+	ATTACH_NONE = 0,	/* none of the kept types: refused */
+	ATTACH_PNG,
+	ATTACH_JPEG,
+	ATTACH_GIF,
+	ATTACH_WEBP,
+	ATTACH_PDF,
+	ATTACH_TEXT,		/* UTF-8 text, no NUL, no control but tab,
+				   newline, carriage return, form feed */
+	ATTACH_NTYPES
+};
+struct playout;
+struct st_msg_att {
+	char id[ST_ATT_ID_LEN + 1];
+	uint8_t type;
+	uint32_t size;
+	char name[ST_ATT_NAME_MAX + 1];
+};
+extern const struct playout pl_msg_att;
+
+/*
+ * ATTS, the message's own kind: u32 n, n x attachment (pl_msg_att); the
+ * array calloc'd when decoded (NULL none). Its JSON is the message's.
+ */
+#define RF_DECL_ATTS(m, b)	uint32_t n##m; struct st_msg_att *m;
+#define RF_KIND_ATTS		RF_OWN
+#define RF_OFF_ATTS(T, m)	offsetof(T, n##m)
+#define RF_SIZE_ATTS(T, m)	(offsetof(T, m) + sizeof(((T *)0)->m) - \
+				    offsetof(T, n##m))
+#define RF_COUNT_ATTS		RF_NOCOUNT
+#define RF_CODEC_ATTS		(&st_msg_atts_codec)
+#define RF_NAMES_ATTS		RF_NONAME
+extern const struct rcodec st_msg_atts_codec;
+
+/*
  * A message as rows (record.h), in its stored order; its JSON
  * (admin_msg_json) is written by hand, json the admin API's key.
  *   role      user | assistant | system | agent | tool (an action the
@@ -394,6 +437,8 @@ const char *st_msg_knowledge_name(uint8_t);
  * the model read it (cut to ST_TOOL_ANSWER_KEPT bytes), status complete
  * or failed (the answer says why), arguments as the model wrote them
  * (JSON text, cut to ST_TOOL_ARGS_KEPT bytes), duration_ms the call's.
+ * Format 7: attachments, a visitor's or a person's files (role user or
+ * agent; content may then be "").
  */
 #define ST_TOOL_ARGS_KEPT	8192	/* bytes of a call's arguments kept */
 #define ST_TOOL_ANSWER_KEPT	4096	/* bytes of its answer kept */
@@ -417,7 +462,8 @@ const char *st_msg_knowledge_name(uint8_t);
 	    ST_MSG_SOURCE_ID_LEN)					\
 	F(U8, knowledge, "knowledge", 5, RF_RO, RF_ADM, ST_MSG_KB_MAX, 0)	\
 	F(BYTES, arguments, "arguments", 6, RF_RO, RF_ADM, ST_TOOL_ARGS_KEPT, 0) \
-	F(U32, duration_ms, "duration_ms", 6, RF_RO, RF_ADM, UINT32_MAX, 0)
+	F(U32, duration_ms, "duration_ms", 6, RF_RO, RF_ADM, UINT32_MAX, 0) \
+	F(ATTS, atts, "attachments", 7, RF_RO, RF_ADM, ST_MSG_ATTS_MAX, 0)
 
 struct st_msg {
 	ST_MSG_ROWS(RF_MEMBER)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "attmsg.h"
 #include "widgetmsg.h"
 
 /* Strings NULL in a struct read as "". */
@@ -249,10 +250,31 @@ starter_fits(const char *s, size_t max)
 	    !isspace((unsigned char)s[n - 1]) && proto_text_fits(s, max);
 }
 
-/* The starters, the language and the secret: NULL when fine. */
+/* What visitors may attach: each type known and named once, 1+ MB. */
+static const char *
+attach_invalid(const struct st_widget *w)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < w->nattachment_types; i++) {
+		if (st_attach_kind(S(w->attachment_types[i])) < 0)
+			return "attachment_types: each must be \"image\", "
+			    "\"pdf\" or \"text\"";
+		for (j = 0; j < i; j++)
+			if (strcmp(S(w->attachment_types[i]),
+			    S(w->attachment_types[j])) == 0)
+				return "attachment_types: each at most once";
+	}
+	if (w->attachment_max_mb < 1)
+		return "attachment_max_mb: must be 1 to 25";
+	return NULL;
+}
+
+/* The starters, the language, attachments and the secret: NULL when fine. */
 static const char *
 engage_invalid(const struct st_widget *w)
 {
+	const char *why;
 	uint32_t i;
 
 	for (i = 0; i < w->nstarters; i++)
@@ -262,6 +284,8 @@ engage_invalid(const struct st_widget *w)
 	if (!st_widget_lang_valid(w->language))
 		return "language: must be \"\" or one of en es pt fr de it nl "
 		    "pl tr ar ja zh";
+	if ((why = attach_invalid(w)) != NULL)
+		return why;
 	if (w->identity_secret[0] != '\0' &&
 	    !st_secret_valid(w->identity_secret))
 		return "identity_secret: must be 64 lowercase hex digits";

@@ -281,6 +281,17 @@ enum st_ws_result {
 #define ST_WF_FEEDBACK		0x10000000
 #define ST_WF_RATING		0x20000000
 #define ST_WF_REPLY_TIME	0x40000000
+#define ST_WF_ATTACH_TYPES	0x80000000ull
+#define ST_WF_ATTACH_MAX_MB	0x100000000ull
+
+/*
+ * What visitors may attach (attachment_types: none, the widget's default,
+ * takes none), and how big a file may be (attachment_max_mb).
+ */
+#define ST_ATTACH_TYPES_MAX	3	/* "image", "pdf", "text" */
+#define ST_ATTACH_TYPE_LEN	5
+#define ST_ATTACH_MB_MAX	25
+#define ST_ATTACH_MB_DEFAULT	10
 
 /* One interval of business hours: [start, end) minutes of a local day. */
 struct st_hours {
@@ -399,7 +410,13 @@ extern const struct rcodec st_hours_codec;
 	F(BOOL, rating_enabled, "rating_enabled", 6, ST_WF_RATING,	\
 	    RF_PUB, 1, 0)						\
 	F(TEXT, reply_time, "reply_time", 7, ST_WF_REPLY_TIME,		\
-	    RF_PUB, ST_REPLY_TIME_MAX, 0)
+	    RF_PUB, ST_REPLY_TIME_MAX, 0)				\
+	F(ARRAY, attachment_types, "attachment_types", 8,		\
+	    ST_WF_ATTACH_TYPES, RF_PUB, ST_ATTACH_TYPES_MAX,		\
+	    ST_ATTACH_TYPE_LEN)						\
+	F(U32, attachment_max_mb, "attachment_max_mb", 8,		\
+	    ST_WF_ATTACH_MAX_MB, RF_PUB, ST_ATTACH_MB_MAX,		\
+	    ST_ATTACH_MB_DEFAULT)
 
 /*
  * A widget: its rows' members. Strings are malloc'd ("" none: JSON null

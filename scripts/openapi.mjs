@@ -109,6 +109,9 @@ export const SCHEMAS = {
   },  // A knowledge gap: storaged's alone, shown grouped by the worker
   // (workerd/admin/gaps.c writes the groups and their examples by hand).
   st_gap: {},
+  // An attachment: storaged's alone; a message shows its description
+  // (workerd/admin/recjson.c writes it by hand).
+  st_att: {},
 };
 
 // Which rows each view shows.

@@ -32,7 +32,7 @@ action_invalid(const void *rec)
  * name: none of its organisation's other actions has it.
  */
 static int
-action_admit(struct store_txn *t, const void *rec, uint32_t mask)
+action_admit(struct store_txn *t, const void *rec, uint64_t mask)
 {
 	const struct st_action *a = rec;
 	struct st_action *all;

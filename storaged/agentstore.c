@@ -50,7 +50,7 @@ text_or_empty(const char *s)
  * the update sets one: it is cleared then.
  */
 static int
-agent_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
+agent_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
     void *arg)
 {
 	struct st_agent *cur = curp, *req = reqp;
@@ -101,7 +101,7 @@ static const struct store_entity agent_entity = {
  */
 static int
 agent_space_sync(struct store_txn *t, const struct st_agent *a,
-    uint32_t mask)
+    uint64_t mask)
 {
 	uint32_t i;
 
@@ -125,7 +125,7 @@ store_agent_create(struct store_txn *t, const char *org,
 
 int
 store_agent_update(struct store_txn *t, const char *org, const char *id,
-    uint32_t mask, const struct st_agent *in, struct st_agent *out)
+    uint64_t mask, const struct st_agent *in, struct st_agent *out)
 {
 	if (entity_update(t, &agent_entity, org, id, mask, in, out, NULL) != 0)
 		return t->err;

@@ -28,7 +28,7 @@ int store_agent_create(struct store_txn *, const char *org,
     const struct st_agent *in, struct st_agent *out);
 /* ST_AGENT_UPDATE: the masked fields (ST_AF_*) of in, checked as a whole. */
 int store_agent_update(struct store_txn *, const char *org, const char *id,
-    uint32_t mask, const struct st_agent *in, struct st_agent *out);
+    uint64_t mask, const struct st_agent *in, struct st_agent *out);
 /* ST_AGENT_GET: "not found" for an unknown id, "default" included. */
 int store_agent_get(struct store_txn *, const char *org, const char *id,
     struct st_agent *out);

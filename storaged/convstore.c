@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agentmsg.h"
+#include "attstore.h"
 #include "convstate.h"
 #include "gapstore.h"
 #include "dashmsg.h"
@@ -864,15 +865,15 @@ store_chat_begin(struct store_txn *t, const char *widget,
     const char *session, const char *org, const char *content,
     uint32_t history_max, size_t max_bytes, struct store_chat *out)
 {
-	return chat_begin_contact(t, widget, session, "", org, content,
+	return chat_begin_contact(t, widget, session, "", org, content, NULL,
 	    history_max, max_bytes, out);
 }
 
 int
 chat_begin_contact(struct store_txn *t, const char *widget,
     const char *session, const char *contact_id, const char *org,
-    const char *content, uint32_t history_max, size_t max_bytes,
-    struct store_chat *out)
+    const char *content, const struct att_claim *claim,
+    uint32_t history_max, size_t max_bytes, struct store_chat *out)
 {
 	struct store_chat c;
 	struct st_conv conv;
@@ -902,6 +903,12 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 	if ((c.msg.content = strdup(content)) == NULL) {
 		st_conv_free(&conv);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	/* The visitor's files, named in the message's transaction. */
+	if (att_claim(t, claim, cid, conv.org, &c.msg) != 0) {
+		st_conv_free(&conv);
+		st_msg_free(&c.msg);
+		return t->err;
 	}
 	if (msg_append_to(t, &c.msg, cid, &conv, !c.created, &c.conv) != 0) {
 		st_msg_free(&c.msg);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agentmsg.h"
+#include "attstore.h"
 #include "feedbackstore.h"
 #include "gapstore.h"
 #include "agentstore.h"
@@ -399,15 +400,24 @@ tool_store(struct store_txn *t, const char *conv_id,
  */
 static void
 msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
-    const char *given, const struct st_msg_append_req *q, struct dreply *r)
+    const char *given, const struct st_msg_append_req *q,
+    const struct att_claim *claim, struct dreply *r)
 {
 	struct st_msg_conv rep;
 	struct store_person by;
 	struct store_txn t;
+	uint8_t cid[16];
+	struct st_conv c;
 	uint32_t i;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
+	/* A person's files: theirs, named in the message's transaction. */
+	if (claim != NULL && claim->n > 0 &&
+	    store_conv_find(&t, m->conv_id, cid, &c) == 0) {
+		att_claim(&t, claim, cid, c.org, m);
+		st_conv_free(&c);
+	}
 	/* The tools its turn called, before the answer, in its transaction. */
 	for (i = 0; q != NULL && i < q->ntools && !t.err; i++)
 		tool_store(&t, m->conv_id, &q->tools[i]);
@@ -457,7 +467,7 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	m.sources = sources;
 	m.nsources = q->nsources;
 	m.knowledge = q->knowledge;
-	msg_store(b, type, &m, NULL, q, r);
+	msg_store(b, type, &m, NULL, q, NULL, r);
 }
 
 /* A page of conversations: every one (ST_CONV_LIST) or a query's. */
@@ -511,12 +521,12 @@ op_conv_get(struct dbatch *b, uint16_t type, const void *req,
 
 static int
 rate_hit(struct dbatch *b, struct dreply *r, const char *key,
-    uint32_t window_ms, uint32_t rate_max, uint64_t *retry)
+    uint32_t window_ms, uint32_t rate_max, uint32_t n, uint64_t *retry)
 {
 	int rc;
 
-	if ((rc = ratelimit_hit(b->rl, key, strlen(key), window_ms, rate_max,
-	    retry)) < 0) {
+	if ((rc = ratelimit_hit_n(b->rl, key, strlen(key), window_ms,
+	    rate_max, n, retry)) < 0) {
 		log_warnx("rate table: out of memory");
 		reply_error(r, PROTO_E_INTERNAL, "out of memory");
 	}
@@ -545,26 +555,27 @@ rate_note_room(struct dbatch *b)
  */
 static int
 rate_replay(struct dbatch *b, struct dreply *r, const char *key,
-    uint32_t window_ms, uint32_t rate_max, uint64_t *retry)
+    uint32_t window_ms, uint32_t rate_max, uint32_t units, uint64_t *retry)
 {
 	const struct rate_note *n;
 
 	while (b->replayed < b->nnotes && b->notes[b->replayed].req < b->nreq)
 		b->replayed++;
 	if (b->replayed == b->nnotes || b->notes[b->replayed].req != b->nreq)
-		return rate_hit(b, r, key, window_ms, rate_max, retry);
+		return rate_hit(b, r, key, window_ms, rate_max, units, retry);
 	n = &b->notes[b->replayed++];
 	*retry = n->retry;
 	return n->limited;
 }
 
 /*
- * Counts one request against a rate limit: 0 allowed, 1 limited (with
- * *retry set), -1 with r failed. Counts nothing when rate_max is 0.
+ * Counts n against a rate limit (one request, or an upload's KiB): 0
+ * allowed, 1 limited (with *retry set, nothing counted), -1 with r
+ * failed. Counts nothing when rate_max is 0.
  */
 static int
-rate_count(struct dbatch *b, struct dreply *r, const char *key,
-    uint32_t window_ms, uint32_t rate_max, uint64_t *retry)
+rate_count_n(struct dbatch *b, struct dreply *r, const char *key,
+    uint32_t window_ms, uint32_t rate_max, uint32_t n, uint64_t *retry)
 {
 	int rc;
 
@@ -583,16 +594,24 @@ rate_count(struct dbatch *b, struct dreply *r, const char *key,
 		return -1;
 	}
 	if (b->nested)
-		return rate_replay(b, r, key, window_ms, rate_max, retry);
+		return rate_replay(b, r, key, window_ms, rate_max, n, retry);
 	/* Room for the note first: a count made is always noted. */
 	if (b->write && rate_note_room(b) < 0) {
 		reply_error(r, PROTO_E_INTERNAL, "out of memory");
 		return -1;
 	}
-	if ((rc = rate_hit(b, r, key, window_ms, rate_max, retry)) >= 0 &&
+	if ((rc = rate_hit(b, r, key, window_ms, rate_max, n, retry)) >= 0 &&
 	    b->write)
 		b->notes[b->nnotes++] = (struct rate_note){ b->nreq, rc, *retry };
 	return rc;
+}
+
+/* rate_count_n() of one request. */
+static int
+rate_count(struct dbatch *b, struct dreply *r, const char *key,
+    uint32_t window_ms, uint32_t rate_max, uint64_t *retry)
+{
+	return rate_count_n(b, r, key, window_ms, rate_max, 1, retry);
 }
 
 void
@@ -998,8 +1017,12 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	const char *bad;
 	int counted, agent = 0;
 
-	/* What cannot run is refused before anything is counted. */
-	if ((bad = store_chat_invalid("w", "s", q->content,
+	/*
+	 * What cannot run is refused before anything is counted. A message
+	 * of files alone may have no words.
+	 */
+	if ((bad = store_chat_invalid("w", "s", q->natts > 0 &&
+	    q->content[0] == '\0' ? "-" : q->content,
 	    q->history_max)) != NULL || (q->rate_max != 0 &&
 	    (q->rate_key[0] == '\0' || q->window_ms == 0))) {
 		reply_error(r, PROTO_E_INVALID, bad != NULL ? bad :
@@ -1024,8 +1047,8 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 		    store_begin_agent(&t, &wb.widget, &a) == 0) {
 			agent = 1;
 			t.agent = &a;
-			store_ws_begin_run(&t, &wb, q->content,
-			    store_chat_history(&a, q->history_max),
+			store_ws_begin_run(&t, &wb, q->content, q->atts,
+			    q->natts, store_chat_history(&a, q->history_max),
 			    DISPATCH_CHAT_HISTORY_BYTES);
 			if (t.err == 0 && wb.result == ST_WS_OK &&
 			    wb.chat.human)
@@ -1521,6 +1544,65 @@ op_gaps(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	req_end(&t, r);
 }
 
+/*
+ * A visitor's new upload counts its KiB against its client's bytes a
+ * window first, in memory as a message's count is: 0 allowed, 1 limited
+ * (rep's retry set), -1 with r failed.
+ */
+static int
+att_counted(struct dbatch *b, struct dreply *r, const struct st_att_new_req *q,
+    struct st_att_new_rep *rep)
+{
+	uint64_t retry = 0;
+	int limited;
+
+	if (q->rate_bytes == 0)
+		return 0;
+	if ((limited = rate_count_n(b, r, q->rate_key, q->window_ms,
+	    q->rate_bytes / 1024, (q->size + 1023) / 1024, &retry)) == 1) {
+		rep->result = ST_ATT_RATE;
+		rep->retry_ms = retry;
+	}
+	return limited;
+}
+
+/* Attachments: a new upload, a piece, a read; a visitor's or a person's. */
+void
+op_att(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
+{
+	union {
+		struct st_att_new_rep n;
+		struct st_att_put_rep p;
+		struct st_att_read_rep rd;
+	} rep;
+	int admin = type == PROTO_ST_ATT_ADMIN_NEW ||
+	    type == PROTO_ST_ATT_ADMIN_PUT || type == PROTO_ST_ATT_ADMIN_READ;
+	struct store_txn t;
+	int limited = 0;
+
+	memset(&rep, 0, sizeof(rep));
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (type == PROTO_ST_ATT_NEW &&
+	    (limited = att_counted(b, r, req, &rep.n)) < 0) {
+		store_abort(&t);
+		return;
+	}
+	if (limited)
+		;		/* rep.n says so */
+	else if (type == PROTO_ST_ATT_NEW || type == PROTO_ST_ATT_ADMIN_NEW)
+		store_att_new(&t, req, admin, who_user(b), &rep.n);
+	else if (type == PROTO_ST_ATT_PUT || type == PROTO_ST_ATT_ADMIN_PUT)
+		store_att_put(&t, req, admin, &rep.p);
+	else
+		store_att_read(&t, req, admin, &rep.rd);
+	if (t.err == 0)
+		reply_enc(r, type, &rep);
+	if (type == PROTO_ST_ATT_READ || type == PROTO_ST_ATT_ADMIN_READ)
+		st_att_free(&rep.rd.att);
+	req_end(&t, r);
+}
+
 /* The notifier's poll: the assistant resolves those whose time has come. */
 void
 op_resolve_due(struct dbatch *b, uint16_t type, const void *req,
@@ -1553,9 +1635,10 @@ op_agent_msg(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
 	const struct st_agent_msg_req *q = req;
+	struct att_claim claim = { q->atts, q->natts, NULL, NULL };
 	struct st_msg m;
 
-	if (q->content[0] == '\0') {
+	if (q->content[0] == '\0' && q->natts == 0) {
 		reply_error(r, PROTO_E_INVALID, "content: must not be empty");
 		return;
 	}
@@ -1567,7 +1650,8 @@ op_agent_msg(struct dbatch *b, uint16_t type, const void *req,
 	strlcpy(m.status, "complete", sizeof(m.status));
 	/* Borrowed from the request: the store only reads it. */
 	m.content = (char *)q->content;
-	msg_store(b, type, &m, q->name, NULL, r);
+	msg_store(b, type, &m, q->name, NULL, &claim, r);
+	free(m.atts);
 }
 
 void

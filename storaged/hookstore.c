@@ -75,7 +75,7 @@ hook_index_del(struct store_txn *t, const void *rec)
 
 /* A new webhook: its organisation holds fewer than ST_HOOKS_MAX. */
 static int
-hook_admit(struct store_txn *t, const void *rec, uint32_t mask)
+hook_admit(struct store_txn *t, const void *rec, uint64_t mask)
 {
 	const struct st_webhook *h = rec;
 	void *all;
@@ -93,7 +93,7 @@ hook_admit(struct store_txn *t, const void *rec, uint32_t mask)
 
 /* url, events, enabled (the rows'); enabled again, its failures forgotten. */
 static int
-hook_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
+hook_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
     void *arg)
 {
 	struct st_webhook *cur = curp;
@@ -158,7 +158,7 @@ store_hook_create(struct store_txn *t, const char *org,
 
 int
 store_hook_update(struct store_txn *t, const char *org, const char *id,
-    uint32_t mask, const struct st_webhook *in, struct st_webhook *out)
+    uint64_t mask, const struct st_webhook *in, struct st_webhook *out)
 {
 	if (entity_update(t, &hook_entity, org, id, mask, in, out,
 	    NULL) == 0)

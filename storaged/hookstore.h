@@ -27,7 +27,7 @@ int store_hook_create(struct store_txn *, const char *org,
  * enabling it again forgets its failures. out without the secret.
  */
 int store_hook_update(struct store_txn *, const char *org, const char *id,
-    uint32_t mask, const struct st_webhook *in, struct st_webhook *out);
+    uint64_t mask, const struct st_webhook *in, struct st_webhook *out);
 /* ST_HOOK_GET: out without the secret. */
 int store_hook_get(struct store_txn *, const char *org, const char *id,
     struct st_webhook *out);

@@ -51,7 +51,7 @@ kbsource_invalid(const void *rec)
 
 /* A new source: its organisation holds fewer than ST_KB_SOURCES_MAX. */
 static int
-kbsource_admit(struct store_txn *t, const void *rec, uint32_t mask)
+kbsource_admit(struct store_txn *t, const void *rec, uint64_t mask)
 {
 	const struct st_kbsource *s = rec;
 	void *all;
@@ -69,7 +69,7 @@ kbsource_admit(struct store_txn *t, const void *rec, uint32_t mask)
 
 /* The masked fields; a source's type never changes. */
 static int
-kbsource_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
+kbsource_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
     void *arg)
 {
 	struct st_kbsource *cur = curp;
@@ -247,7 +247,7 @@ store_kbsource_create(struct store_txn *t, const char *org,
 
 int
 store_kbsource_update(struct store_txn *t, const char *org, const char *id,
-    uint32_t mask, const struct st_kbsource *in, struct st_kbsource *out)
+    uint64_t mask, const struct st_kbsource *in, struct st_kbsource *out)
 {
 	if (entity_update(t, &kbsource_entity, org, id, mask, in, out,
 	    NULL) != 0)

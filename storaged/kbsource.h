@@ -24,7 +24,7 @@ int store_kbsource_create(struct store_txn *, const char *org,
  * changes); a change of what it reads syncs it again (a qa: indexed now).
  */
 int store_kbsource_update(struct store_txn *, const char *org,
-    const char *id, uint32_t mask, const struct st_kbsource *in,
+    const char *id, uint64_t mask, const struct st_kbsource *in,
     struct st_kbsource *out);
 /* Source id of org removed; its chunks are the sweep's (kb_gone). */
 int store_kbsource_delete(struct store_txn *, const char *org,

@@ -109,7 +109,7 @@ org_key_ids(struct store_txn *t, const char *org,
 
 /* A new key: its organisation holds fewer than ST_KEYS_MAX. */
 static int
-key_admit(struct store_txn *t, const void *rec, uint32_t mask)
+key_admit(struct store_txn *t, const void *rec, uint64_t mask)
 {
 	const struct st_apikey *k = rec;
 	char (*ids)[ST_KEY_ID_LEN + 1];
@@ -126,7 +126,7 @@ key_admit(struct store_txn *t, const void *rec, uint32_t mask)
 
 /* Keys are not changed, only made and deleted. */
 static int
-key_merge(struct store_txn *t, void *curp, void *reqp, uint32_t mask,
+key_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
     void *arg)
 {
 	return store_fail(t, PROTO_E_UNSUPPORTED, "api keys do not change");

@@ -23,5 +23,6 @@ const struct store_module *const store_modules[] = {
 	&convstate_module,	/* the assistant's resolutions */
 	&report_module,		/* the reports' rollups; their backfill */
 	&gap_module,		/* a conversation's knowledge gaps */
+	&att_module,		/* a conversation's attachments */
 	NULL,
 };

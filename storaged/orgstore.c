@@ -90,7 +90,7 @@ store_org_create(struct store_txn *t, const struct st_org *in,
 }
 
 int
-store_org_update(struct store_txn *t, const char *id, uint32_t mask,
+store_org_update(struct store_txn *t, const char *id, uint64_t mask,
     const struct st_org *in, struct st_org *out)
 {
 	return entity_update(t, &org_entity, NULL, id, mask, in, out, NULL);

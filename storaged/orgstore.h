@@ -19,7 +19,7 @@
 int store_org_create(struct store_txn *, const struct st_org *in,
     struct st_org *out);
 /* ST_ORG_UPDATE: the masked fields (ST_OF_*) of in, checked as a whole. */
-int store_org_update(struct store_txn *, const char *id, uint32_t mask,
+int store_org_update(struct store_txn *, const char *id, uint64_t mask,
     const struct st_org *in, struct st_org *out);
 /* ST_ORG_GET: "not found" for an unknown id. */
 int store_org_get(struct store_txn *, const char *id, struct st_org *out);

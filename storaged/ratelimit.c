@@ -281,6 +281,15 @@ int
 ratelimit_hit(struct ratelimit *rl, const void *key, size_t klen,
     uint32_t window_ms, uint32_t rate_max, uint64_t *retry_after_ms)
 {
+	return ratelimit_hit_n(rl, key, klen, window_ms, rate_max, 1,
+	    retry_after_ms);
+}
+
+int
+ratelimit_hit_n(struct ratelimit *rl, const void *key, size_t klen,
+    uint32_t window_ms, uint32_t rate_max, uint32_t n,
+    uint64_t *retry_after_ms)
+{
 	struct rl_entry *e;
 	long long now;
 	uint64_t h;
@@ -322,11 +331,11 @@ ratelimit_hit(struct ratelimit *rl, const void *key, size_t klen,
 		rl->n++;
 	}
 	e->window_ms = window_ms;
-	if (e->count >= rate_max) {
+	if ((uint64_t)e->count + n > rate_max) {
 		/* now - start < window_ms here, so at least 1. */
 		*retry_after_ms = (uint64_t)(e->start + window_ms - now);
 		return 1;
 	}
-	e->count++;
+	e->count += n;
 	return 0;
 }

@@ -40,6 +40,13 @@ void ratelimit_set_clock(struct ratelimit *, long long (*now_ms)(void));
 int ratelimit_hit(struct ratelimit *, const void *key, size_t klen,
     uint32_t window_ms, uint32_t rate_max, uint64_t *retry_after_ms);
 /*
+ * ratelimit_hit() of n at once (bytes in units, say): limited when the
+ * window's count and n would pass rate_max, and then nothing counted.
+ */
+int ratelimit_hit_n(struct ratelimit *, const void *key, size_t klen,
+    uint32_t window_ms, uint32_t rate_max, uint32_t n,
+    uint64_t *retry_after_ms);
+/*
  * Whether a hit of key now would be limited, without counting it or
  * keeping anything: 1 (with *retry_after_ms as ratelimit_hit sets it)
  * when its window is live and holds rate_max requests, else 0.

@@ -255,7 +255,7 @@ entity_new_id(struct store_txn *t, const struct store_entity *e, void *rec)
 /* The entity's own rule on rec (its admit, if any): 0, or -1 t failed. */
 static int
 entity_admit(struct store_txn *t, const struct store_entity *e,
-    const void *rec, uint32_t mask)
+    const void *rec, uint64_t mask)
 {
 	if (e->admit == NULL)
 		return 0;
@@ -318,7 +318,7 @@ entity_create(struct store_txn *t, const struct store_entity *e,
 
 int
 entity_update(struct store_txn *t, const struct store_entity *e,
-    const char *org, const char *ref, uint32_t mask, const void *in,
+    const char *org, const char *ref, uint64_t mask, const void *in,
     void *out, void *arg)
 {
 	const char *bad;

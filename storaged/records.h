@@ -86,7 +86,7 @@ struct store_entity {
 	/* Bytes of an id (idmax at most ST_WIDGET_MAX), and records at most. */
 	size_t idmin, idmax;
 	uint32_t max;
-	uint32_t mask_all;		/* fields an update may name */
+	uint64_t mask_all;		/* fields an update may name */
 	const char *first;		/* the id listed first, or NULL */
 	/* NULL: any id; else an id it refuses is absent. */
 	int (*id_valid)(const char *);
@@ -100,13 +100,13 @@ struct store_entity {
 	/* Before a record is checked: its own normal form. */
 	void (*prepare)(void *);
 	/* The records it names exist (those mask touches): 0, or t failed. */
-	int (*admit)(struct store_txn *, const void *, uint32_t mask);
+	int (*admit)(struct store_txn *, const void *, uint64_t mask);
 	/*
 	 * An update's masked fields of req into cur (req frees what they
 	 * replaced); arg is the caller's. 0, or -1 with t failed. NULL for
 	 * a record with rows: its layout's rl_merge.
 	 */
-	int (*merge)(struct store_txn *, void *cur, void *req, uint32_t mask,
+	int (*merge)(struct store_txn *, void *cur, void *req, uint64_t mask,
 	    void *arg);
 	/* A request's reference, when it is not the id: 0, 1 absent, -1. */
 	int (*find)(struct store_txn *, const char *ref, void *);
@@ -150,7 +150,7 @@ int entity_create(struct store_txn *, const struct store_entity *,
  * merged, checked as a whole, saved.
  */
 int entity_update(struct store_txn *, const struct store_entity *,
-    const char *org, const char *ref, uint32_t mask, const void *in,
+    const char *org, const char *ref, uint64_t mask, const void *in,
     void *out, void *arg);
 /* A request's get of org's record (NULL: any). */
 int entity_get(struct store_txn *, const struct store_entity *,

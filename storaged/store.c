@@ -762,6 +762,13 @@ const struct store_db store_dbs[NDBS] = {
 	/* the knowledge gaps (gapstore.c) */
 	{ "gaps", offsetof(struct store, gaps) },
 	{ "gap_time", offsetof(struct store, gap_time) },
+	/* attachments (attstore.c) */
+	{ "atts", offsetof(struct store, atts) },
+	{ "att_chunks", offsetof(struct store, att_chunks) },
+	{ "att_refs", offsetof(struct store, att_refs) },
+	{ "att_usage", offsetof(struct store, att_usage) },
+	{ "att_due", offsetof(struct store, att_due) },
+	{ "att_conv", offsetof(struct store, att_conv) },
 };
 
 MDB_dbi *

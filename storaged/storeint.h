@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		90
+#define NDBS		96
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -208,6 +208,13 @@ struct store {
 	MDB_dbi report_hours;	/* org NUL hour | widget NUL agent: reports.c */
 	MDB_dbi gaps;		/* id[16] | seq -> gap: gapstore.c */
 	MDB_dbi gap_time;	/* org NUL | u64 at | id[16] | seq -> () */
+	/* attstore.c: attachments */
+	MDB_dbi atts;		/* id[16] -> attachment */
+	MDB_dbi att_chunks;	/* org NUL sha256 -> a piece's bytes */
+	MDB_dbi att_refs;	/* org NUL sha256 -> u32 refs, u32 bytes */
+	MDB_dbi att_usage;	/* org -> u64 bytes */
+	MDB_dbi att_due;	/* u64 expires_at | id[16] -> () */
+	MDB_dbi att_conv;	/* conversation id[16] | id[16] -> () */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -493,11 +500,15 @@ int msgs_walk(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t from,
 int conv_open_contact(struct store_txn *, const char *widget,
     const char *session, const char *contact_id, struct st_conv *,
     int *created);
-/* store_chat_begin() with conv_open_contact(). */
+/*
+ * store_chat_begin() with conv_open_contact(); the visitor's message
+ * names claim's uploads (attstore.h; NULL none).
+ */
+struct att_claim;
 int chat_begin_contact(struct store_txn *, const char *widget,
     const char *session, const char *contact_id, const char *org,
-    const char *content, uint32_t history_max, size_t max_bytes,
-    struct store_chat *);
+    const char *content, const struct att_claim *claim,
+    uint32_t history_max, size_t max_bytes, struct store_chat *);
 /* The session's conversation id: 0 found, 1 none, -1 error. */
 int sess_conv_id(struct store_txn *, const char *widget,
     const char *session, uint8_t id[ID_LEN]);
@@ -543,6 +554,7 @@ extern const struct store_module feedback_module;
 extern const struct store_module convstate_module;	/* convstate.c */
 extern const struct store_module report_module;		/* reports.c */
 extern const struct store_module gap_module;		/* gapstore.c */
+extern const struct store_module att_module;		/* attstore.c */
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

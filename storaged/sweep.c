@@ -16,6 +16,7 @@
  */
 #include <string.h>
 
+#include "attstore.h"
 #include "contactstore.h"
 #include "kbsource.h"
 #include "log.h"
@@ -57,6 +58,11 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		store_kb_gone_sweep(&t, max, &out->sources, &more);
 		out->more = more;
 	}
+	/* Then uploads no message named in time, and their pieces. */
+	if (!out->more && t.err == 0) {
+		store_att_sweep(&t, max, &out->uploads, &more);
+		out->more = more;
+	}
 	/* Then older conversations counted in the reports (a message walk each). */
 	if (!out->more && t.err == 0) {
 		store_report_backfill(&t, max / 4 + 1, &out->reported, &more);
@@ -80,14 +86,17 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		return -1;
 	}
 	if (out->indexed + out->gone + out->expired + out->orgs +
-	    out->contacts + out->retained + out->sources + out->reported > 0)
+	    out->contacts + out->retained + out->sources + out->reported +
+	    out->uploads > 0)
 		log_debug("session sweep: %u indexed, %u of deleted widgets, "
 		    "%u expired, %u of deleted organisations, %u of deleted "
 		    "contacts, %u past retention, %u deleted knowledge "
-		    "sources, %u counted in the reports in %llu us, "
+		    "sources, %u uploads not sent, %u counted in the reports "
+		    "in %llu us, "
 		    "committed in %llu us",
 		    out->indexed, out->gone, out->expired, out->orgs,
-		    out->contacts, out->retained, out->sources, out->reported,
+		    out->contacts, out->retained, out->sources, out->uploads,
+		    out->reported,
 		    (unsigned long long)(t1 - t0),
 		    (unsigned long long)(proto_mono_us() - t1));
 	return 0;

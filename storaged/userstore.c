@@ -42,7 +42,7 @@ user_invalid(const void *rec)
 }
 
 static int
-user_merge(struct store_txn *t, void *cur, void *req, uint32_t mask,
+user_merge(struct store_txn *t, void *cur, void *req, uint64_t mask,
     void *arg)
 {
 	/* userstore.c saves its own changes: entity_update is not used. */

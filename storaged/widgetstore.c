@@ -58,7 +58,7 @@ widget_agent_norm(void *rec)
  * identity_required needs an identity secret.
  */
 static int
-widget_admit(struct store_txn *t, const void *rec, uint32_t mask)
+widget_admit(struct store_txn *t, const void *rec, uint64_t mask)
 {
 	const struct st_widget *w = rec;
 
@@ -77,7 +77,7 @@ widget_admit(struct store_txn *t, const void *rec, uint32_t mask)
  * before.
  */
 static int
-widget_merge(struct store_txn *t, void *cur, void *req, uint32_t mask,
+widget_merge(struct store_txn *t, void *cur, void *req, uint64_t mask,
     void *arg)
 {
 	int *was = arg;
@@ -323,7 +323,7 @@ store_widget_create(struct store_txn *t, const char *org,
 
 int
 store_widget_update(struct store_txn *t, const char *org,
-    const char *widget_id, uint32_t mask, const struct st_widget *in,
+    const char *widget_id, uint64_t mask, const struct st_widget *in,
     struct st_widget *out, int *disabled)
 {
 	int was = 0;

@@ -33,7 +33,7 @@ int store_widget_create(struct store_txn *, const char *org,
  * widget off (its public id then stops working).
  */
 int store_widget_update(struct store_txn *, const char *org,
-    const char *widget_id, uint32_t mask, const struct st_widget *in,
+    const char *widget_id, uint64_t mask, const struct st_widget *in,
     struct st_widget *out, int *disabled);
 int store_widget_get(struct store_txn *, const char *org,
     const char *widget_id, struct st_widget *out);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "agentmsg.h"
+#include "attstore.h"
 #include "log.h"
 #include "presence.h"
 #include "random.h"
@@ -459,8 +460,11 @@ store_ws_conv_of(struct store_txn *t, const char *widget_id,
 
 int
 store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
-    const char *content, uint32_t history_max, size_t max_bytes)
+    const char *content, const struct st_str *atts, uint32_t natts,
+    uint32_t history_max, size_t max_bytes)
 {
+	char sess[2 * ST_TOKEN_HASH_LEN + 1];
+	struct att_claim claim = { atts, natts, sess, b->widget.id };
 	uint64_t now = t->st->now();
 	int rc;
 
@@ -477,8 +481,9 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 	if (b->creating && wsess_create(t, b->widget.id, b->token_hash,
 	    b->idle_ms, &b->sess) < 0)
 		return t->err;
+	proto_hex_encode(b->token_hash, ST_TOKEN_HASH_LEN, sess);
 	if (chat_begin_contact(t, b->widget.id, b->sess.id,
-	    b->sess.contact_id, b->widget.org, content, history_max,
+	    b->sess.contact_id, b->widget.org, content, &claim, history_max,
 	    max_bytes, &b->chat) != 0)
 		return t->err;
 	if (b->chat.created) {

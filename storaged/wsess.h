@@ -100,6 +100,7 @@ struct store_sweep {
 	uint32_t contacts;	/* conversations of erased contacts ended */
 	uint32_t retained;	/* conversations past their widget's retention */
 	uint32_t sources;	/* deleted knowledge sources stepped */
+	uint32_t uploads;	/* uploads no message named in time */
 	uint32_t reported;	/* older conversations counted in the reports */
 	int more;		/* work is left: call again soon */
 };
@@ -124,7 +125,8 @@ int store_ws_begin_check(struct store_txn *, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
     int create, struct store_ws_begin *out);
 int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
-    const char *content, uint32_t history_max, size_t max_bytes);
+    const char *content, const struct st_str *atts, uint32_t natts,
+    uint32_t history_max, size_t max_bytes);
 
 /*
  * The conversation of the visitor session under token_hash on widget

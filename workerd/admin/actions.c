@@ -193,7 +193,7 @@ field_why(const char *field, const char *why)
  * reading as JSON.
  */
 static const char *
-templates_invalid(const struct st_action *a, uint32_t mask, int patch)
+templates_invalid(const struct st_action *a, uint64_t mask, int patch)
 {
 	const char *names[SCHEMA_PROPS_MAX];
 	static const struct tpl_visitor sample_visitor = { "x", "x@x.x" };
@@ -247,7 +247,7 @@ url_target_of(const char *url, struct url_target *t, const char **why)
 
 /* A POST as a whole; a PATCH's fields (storaged checks the merge). */
 static const char *
-action_invalid(void *rec, uint32_t mask, int patch)
+action_invalid(void *rec, uint64_t mask, int patch)
 {
 	struct st_action *a = rec;
 	struct url_target t;
@@ -272,7 +272,7 @@ action_looked_up(void *arg, const char *why)
 
 /* A new url's host where the caller's organisation may not reach private addresses. */
 static int
-action_vet(struct conn *c, void *rec, uint32_t mask, int patch, void **state)
+action_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 {
 	struct st_action *a = rec;
 	struct url_target t;
@@ -292,7 +292,7 @@ action_vet_cancel(void *state)
 }
 
 static void *
-action_update_req(union st_any *u, const char *id, uint32_t mask)
+action_update_req(union st_any *u, const char *id, uint64_t mask)
 {
 	u->actu.id = id;
 	u->actu.mask = mask;

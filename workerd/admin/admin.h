@@ -450,7 +450,7 @@ enum admin_fkind {
 
 struct admin_field {
 	const char *name;	/* in the JSON */
-	uint32_t bit;		/* its bit of the mask (ST_WF_*, ST_AF_*) */
+	uint64_t bit;		/* its bit of the mask (ST_WF_*, ST_AF_*) */
 	uint8_t kind;		/* enum admin_fkind */
 	size_t off;		/* the record's member */
 	json_int_t max;		/* AJ_COUNT's largest */
@@ -504,14 +504,14 @@ struct admin_entity {
 	 * The record's own rules once mapped (patch: only the fields in mask
 	 * are the client's): NULL, or what is wrong ("" out of memory).
 	 */
-	const char *(*rec_invalid)(void *rec, uint32_t mask, int patch);
+	const char *(*rec_invalid)(void *rec, uint64_t mask, int patch);
 	/* A "field: ..." text as the JSON names the field (NULL: as it is). */
 	void (*field_text)(const char *msg, char *out, size_t outsz);
 	/*
 	 * u as an update request of id with mask (NULL, 0: not yet); its
 	 * record, which alone is a create request.
 	 */
-	void *(*update_req)(union st_any *u, const char *id, uint32_t mask);
+	void *(*update_req)(union st_any *u, const char *id, uint64_t mask);
 	/*
 	 * The replies: one record (create, get, update; and a list's items),
 	 * the list, a delete.
@@ -523,7 +523,7 @@ struct admin_entity {
 	 * it is under way (*state for vet_cancel, should the client leave),
 	 * and admin_entity_vetted(c, why) follows on the loop; -1 answered.
 	 */
-	int (*vet)(struct conn *c, void *rec, uint32_t mask, int patch,
+	int (*vet)(struct conn *c, void *rec, uint64_t mask, int patch,
 	    void **state);
 	void (*vet_cancel)(void *state);
 };
@@ -552,7 +552,7 @@ void admin_entity_vetted(struct conn *c, const char *why);
  * every reader).
  */
 int admin_entity_from_json(const struct admin_entity *, json_t *root,
-    void *rec, uint32_t *mask, int patch, char *err, size_t errsz);
+    void *rec, uint64_t *mask, int patch, char *err, size_t errsz);
 /* The path's id, or NULL when answered (404; 409 for a change of builtin). */
 const char *admin_entity_id(const struct admin_entity *, struct conn *,
     const struct route_match *, int change);
@@ -630,7 +630,7 @@ void contact_link_json(json_t *cv, const struct st_clink *l, int *err);
  * rules are st_widget_invalid's, its messages naming the fields as the
  * JSON does.
  */
-int widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
+int widget_from_json(json_t *root, struct st_widget *w, uint64_t *mask,
     int patch, char *err, size_t errsz);
 /* 1 when s looks like a public widget id ("wid_" + 32 lowercase hex). */
 int widget_id_valid(const char *s);
@@ -715,7 +715,7 @@ json_t *agent_default_json(void);
  * the record's rules are st_agent_invalid's (for a PATCH with the name
  * it leaves alone taken as valid). api_key "" or null clears the key.
  */
-int agent_from_json(json_t *root, struct st_agent *a, uint32_t *mask,
+int agent_from_json(json_t *root, struct st_agent *a, uint64_t *mask,
     int patch, char *err, size_t errsz);
 /* 1 when s can name an agent: "default" or 32 lowercase hex. */
 int agent_id_valid(const char *s);

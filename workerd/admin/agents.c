@@ -210,7 +210,7 @@ agent_start(void *rec, int patch)
 }
 
 static const char *
-agent_invalid(void *rec, uint32_t mask, int patch)
+agent_invalid(void *rec, uint64_t mask, int patch)
 {
 	struct st_agent *a = rec;
 	struct url_target t;
@@ -259,7 +259,7 @@ agent_looked_up(void *arg, const char *why)
  * (agent_entity's vet).
  */
 static int
-agent_vet(struct conn *c, void *rec, uint32_t mask, int patch,
+agent_vet(struct conn *c, void *rec, uint64_t mask, int patch,
     void **state)
 {
 	struct st_agent *a = rec;
@@ -282,7 +282,7 @@ agent_vet_cancel(void *state)
 }
 
 static void *
-agent_update_req(union st_any *u, const char *id, uint32_t mask)
+agent_update_req(union st_any *u, const char *id, uint64_t mask)
 {
 	u->au.id = id;
 	u->au.mask = mask;
@@ -374,7 +374,7 @@ static const struct admin_entity agent_entity = {
 };
 
 int
-agent_from_json(json_t *root, struct st_agent *a, uint32_t *mask, int patch,
+agent_from_json(json_t *root, struct st_agent *a, uint64_t *mask, int patch,
     char *err, size_t errsz)
 {
 	return admin_entity_from_json(&agent_entity, root, a, mask, patch, err,

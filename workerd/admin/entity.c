@@ -125,7 +125,7 @@ field_named(const struct admin_entity *e, const char *k)
  */
 static const char *
 take_named(const struct admin_entity *e, const char *k, json_t *v,
-    void *rec, uint32_t *mask)
+    void *rec, uint64_t *mask)
 {
 	const struct admin_field *f;
 	const struct rfield *r;
@@ -167,7 +167,7 @@ texts_set(const struct admin_entity *e, void *rec)
 
 /* The first required field a POST left out, or NULL. */
 static const char *
-missing(const struct admin_entity *e, uint32_t mask)
+missing(const struct admin_entity *e, uint64_t mask)
 {
 	size_t i;
 
@@ -194,7 +194,7 @@ field_text(const struct admin_entity *e, const char *msg, char *out,
 
 int
 admin_entity_from_json(const struct admin_entity *e, json_t *root,
-    void *rec, uint32_t *mask, int patch, char *err, size_t errsz)
+    void *rec, uint64_t *mask, int patch, char *err, size_t errsz)
 {
 	const char *k, *why;
 	json_t *v;
@@ -343,7 +343,7 @@ vetting_abort(struct conn *c)
 /* Stores req (type's, of record rec, mask), at once or once vetted. */
 static void
 entity_store(const struct admin_entity *e, struct conn *c, uint16_t type,
-    const void *req, storec_cb cb, void *rec, uint32_t mask, int patch)
+    const void *req, storec_cb cb, void *rec, uint64_t mask, int patch)
 {
 	struct vetting *v;
 	int rc;
@@ -417,7 +417,7 @@ admin_entity_id(const struct admin_entity *e, struct conn *c,
  */
 static void *
 entity_body(const struct admin_entity *e, struct conn *c,
-    struct http_request *req, union st_any *u, uint32_t *mask, int patch)
+    struct http_request *req, union st_any *u, uint64_t *mask, int patch)
 {
 	char err[ERR_MAX];
 	json_t *root;
@@ -450,7 +450,7 @@ admin_entity_create(const struct admin_entity *e, struct conn *c,
     struct http_request *req)
 {
 	union st_any u;
-	uint32_t mask;
+	uint64_t mask;
 	void *rec;
 
 	/* A record is its own create request. */
@@ -486,7 +486,7 @@ admin_entity_update(const struct admin_entity *e, struct conn *c,
 {
 	union st_any u;
 	const char *id;
-	uint32_t mask;
+	uint64_t mask;
 	void *rec;
 
 	if ((id = admin_entity_id(e, c, m, 1)) == NULL)

@@ -277,25 +277,60 @@ handoff_post(struct conn *c, struct http_request *req,
 	body_done(c, root, why);
 }
 
+/*
+ * A reply's "attachments": absent, or 1 to ST_MSG_ATTS_MAX upload ids
+ * (who asks's, whole: storaged checks) into ids. NULL, or why not.
+ */
+static const char *
+message_atts(json_t *root, struct st_str ids[ST_MSG_ATTS_MAX], uint32_t *n)
+{
+	json_t *a = json_object_get(root, "attachments"), *v;
+	size_t i;
+
+	*n = 0;
+	if (a == NULL || json_is_null(a))
+		return NULL;
+	if (!json_is_array(a) || json_array_size(a) > ST_MSG_ATTS_MAX)
+		return "attachments: an array of at most 5 upload ids";
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) ||
+		    !st_prefixed_id_valid(json_string_value(v), "att_"))
+			return "attachments: each an upload's id (att_...)";
+		ids[(*n)++].s = json_string_value(v);
+	}
+	return NULL;
+}
+
 void
 handoff_message_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	static const char *const keys[] = { "content", "name", NULL };
+	static const char *const keys[] = { "content", "name", "attachments",
+	    NULL };
+	struct st_str ids[ST_MSG_ATTS_MAX];
 	struct st_agent_msg_req am;
 	const char *s, *why = NULL;
 	json_t *root, *v;
 	size_t len;
 
+	memset(&am, 0, sizeof(am));
 	if ((root = body_object(c, req, m, keys, &am.conv_id)) == NULL)
 		return;
 	v = json_object_get(root, "content");
 	s = json_is_string(v) ? json_string_value(v) : NULL;
 	len = s != NULL ? json_string_length(v) : 0;
-	/* No NUL inside: the string is its length. */
-	if (s == NULL || len < 1 || len > ST_CONTENT_MAX ||
+	am.atts = ids;
+	/* No NUL inside: the string is its length. Files may go alone. */
+	if ((why = message_atts(root, ids, &am.natts)) != NULL)
+		;
+	else if (am.natts > 0 && (v == NULL || json_is_null(v) ||
+	    (s != NULL && len == 0)))
+		s = "";
+	else if (s == NULL || len < 1 || len > ST_CONTENT_MAX ||
 	    memchr(s, '\0', len) != NULL || chat_blank(s, len))
 		why = "content: must be 1 to 65536 bytes of text";
+	if (why != NULL)
+		;
 	else if ((am.name = body_name(root)) == NULL)
 		why = NAME_INVALID;
 	else {

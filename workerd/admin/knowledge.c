@@ -78,14 +78,14 @@ source_start(void *rec, int patch)
 
 /* A PATCH is checked by storaged once merged; a POST here as a whole. */
 static const char *
-source_invalid(void *rec, uint32_t mask, int patch)
+source_invalid(void *rec, uint64_t mask, int patch)
 {
 	return patch ? NULL : st_kbsource_invalid(rec);
 }
 
 /* 1 when s names a site to crawl (a PATCH's url: its type unknown here). */
 static int
-crawls(const struct st_kbsource *s, uint32_t mask, int patch)
+crawls(const struct st_kbsource *s, uint64_t mask, int patch)
 {
 	const char *u = s->url != NULL ? s->url : "";
 
@@ -107,7 +107,7 @@ source_looked_up(void *arg, const char *why)
  * resolved (the entity's vet).
  */
 static int
-source_vet(struct conn *c, void *rec, uint32_t mask, int patch,
+source_vet(struct conn *c, void *rec, uint64_t mask, int patch,
     void **state)
 {
 	struct st_kbsource *s = rec;
@@ -129,7 +129,7 @@ source_vet_cancel(void *state)
 }
 
 static void *
-source_update_req(union st_any *u, const char *id, uint32_t mask)
+source_update_req(union st_any *u, const char *id, uint64_t mask)
 {
 	u->kbsu.id = id;
 	u->kbsu.mask = mask;

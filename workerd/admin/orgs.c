@@ -51,7 +51,7 @@ org_start(void *rec, int patch)
 
 /* A PATCH without a name changes nothing of the record's: valid. */
 static const char *
-org_invalid(void *rec, uint32_t mask, int patch)
+org_invalid(void *rec, uint64_t mask, int patch)
 {
 	if (patch && !(mask & ST_OF_NAME))
 		return NULL;
@@ -59,7 +59,7 @@ org_invalid(void *rec, uint32_t mask, int patch)
 }
 
 static void *
-org_update_req(union st_any *u, const char *id, uint32_t mask)
+org_update_req(union st_any *u, const char *id, uint64_t mask)
 {
 	u->ou.id = id;
 	u->ou.mask = mask;

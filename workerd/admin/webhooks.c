@@ -204,7 +204,7 @@ hook_looked_up(void *arg, const char *why)
 
 /* A new URL's name resolved before it is stored (hook_entity's vet). */
 static int
-hook_vet(struct conn *c, void *rec, uint32_t mask, int patch, void **state)
+hook_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 {
 	struct st_webhook *h = rec;
 	struct url_target t;
@@ -232,7 +232,7 @@ hook_vet_cancel(void *state)
 }
 
 static const char *
-hook_invalid(void *rec, uint32_t mask, int patch)
+hook_invalid(void *rec, uint64_t mask, int patch)
 {
 	struct st_webhook *h = rec;
 	const char *why;
@@ -248,7 +248,7 @@ hook_invalid(void *rec, uint32_t mask, int patch)
 }
 
 static void *
-hook_update_req(union st_any *u, const char *id, uint32_t mask)
+hook_update_req(union st_any *u, const char *id, uint64_t mask)
 {
 	u->hu.id = id;
 	u->hu.mask = mask;

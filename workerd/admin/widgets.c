@@ -482,13 +482,13 @@ widget_start(void *rec, int patch)
 }
 
 static const char *
-widget_invalid(void *rec, uint32_t mask, int patch)
+widget_invalid(void *rec, uint64_t mask, int patch)
 {
 	return st_widget_invalid(rec);
 }
 
 static void *
-widget_update_req(union st_any *u, const char *id, uint32_t mask)
+widget_update_req(union st_any *u, const char *id, uint64_t mask)
 {
 	u->wu.id = id;
 	u->wu.mask = mask;
@@ -603,7 +603,7 @@ static const struct admin_entity widget_entity = {
 };
 
 int
-widget_from_json(json_t *root, struct st_widget *w, uint32_t *mask,
+widget_from_json(json_t *root, struct st_widget *w, uint64_t *mask,
     int patch, char *err, size_t errsz)
 {
 	return admin_entity_from_json(&widget_entity, root, w, mask, patch,

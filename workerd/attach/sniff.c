@@ -16,17 +16,6 @@
 #include "sniff.h"
 #include "util.h"
 
-static const struct {
-	const char *mime;
-	const char *name;
-} types[ATTACH_NTYPES] = {
-	[ATTACH_PNG] = { "image/png", "png" },
-	[ATTACH_JPEG] = { "image/jpeg", "jpeg" },
-	[ATTACH_GIF] = { "image/gif", "gif" },
-	[ATTACH_WEBP] = { "image/webp", "webp" },
-	[ATTACH_PDF] = { "application/pdf", "pdf" },
-	[ATTACH_TEXT] = { "text/plain; charset=utf-8", "text" },
-};
 
 static int
 head_is(const uint8_t *b, size_t len, size_t off, const char *sig, size_t n)
@@ -111,23 +100,4 @@ attach_sniff(const void *p, size_t len, const char **why)
 	if ((*why = text_why(b, len)) == NULL)
 		return ATTACH_TEXT;
 	return ATTACH_NONE;
-}
-
-const char *
-attach_mime(enum attach_type t)
-{
-	return t > ATTACH_NONE && t < ATTACH_NTYPES ? types[t].mime : NULL;
-}
-
-const char *
-attach_name(enum attach_type t)
-{
-	return t > ATTACH_NONE && t < ATTACH_NTYPES ? types[t].name : NULL;
-}
-
-int
-attach_is_image(enum attach_type t)
-{
-	return t == ATTACH_PNG || t == ATTACH_JPEG || t == ATTACH_GIF ||
-	    t == ATTACH_WEBP;
 }

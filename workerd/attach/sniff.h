@@ -8,17 +8,7 @@
 
 #include <stddef.h>
 
-enum attach_type {
-	ATTACH_NONE = 0,	/* none of the kept types: refused */
-	ATTACH_PNG,
-	ATTACH_JPEG,
-	ATTACH_GIF,
-	ATTACH_WEBP,
-	ATTACH_PDF,
-	ATTACH_TEXT,		/* UTF-8 text, no NUL, no control but tab,
-				   newline, carriage return, form feed */
-	ATTACH_NTYPES
-};
+#include "attmsg.h"
 
 /* Bytes read from the start of a file to judge an image's or a PDF's. */
 #define SNIFF_HEAD	32
@@ -30,11 +20,5 @@ enum attach_type {
  * not, when ATTACH_NONE: *why (static), else NULL.
  */
 enum attach_type attach_sniff(const void *p, size_t len, const char **why);
-/* Its MIME type ("image/png", "text/plain; charset=utf-8"), or NULL. */
-const char *attach_mime(enum attach_type);
-/* 1 for the images a browser shows inline (PNG, JPEG, GIF, WebP). */
-int attach_is_image(enum attach_type);
-/* The name owners set it by ("png", "pdf", "text"), or NULL. */
-const char *attach_name(enum attach_type);
 
 #endif

@@ -32,7 +32,7 @@ agent_case(json_t *root, int patch)
 {
 	struct st_agent a;
 	char err[256];
-	uint32_t mask;
+	uint64_t mask;
 
 	st_agent_defaults(&a);
 	err[0] = '\0';
@@ -54,7 +54,7 @@ widget_case(json_t *root)
 {
 	struct st_widget w;
 	char err[256];
-	uint32_t mask;
+	uint64_t mask;
 
 	st_widget_defaults(&w);
 	err[0] = '\0';

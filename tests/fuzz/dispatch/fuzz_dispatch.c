@@ -117,7 +117,7 @@ known_widget(void)
 	st_widget_defaults(&w);
 	penc_init(&e);
 	penc_str(&e, known_wid);
-	penc_u32(&e, ST_WF_ENABLED | ST_WF_ORIGINS | ST_WF_DAILY_CAP |
+	penc_u64(&e, ST_WF_ENABLED | ST_WF_ORIGINS | ST_WF_DAILY_CAP |
 	    ST_WF_CONTACT_MODE);
 	penc_widget(&e, &w);
 	must(PROTO_ST_WIDGET_UPDATE, &e, &r);

@@ -258,6 +258,31 @@ member_off_sample(struct penc *e, enum sample s)
 		penc_u8(e, (i + (s == SAM_LONG)) % 2);
 }
 
+/*
+ * ATTS (storemsg.h): u32 n, n x (str id, u8 type, u32 size, str name).
+ * Out of bounds that still decodes: a size past any upload's.
+ */
+static void
+atts_sample(struct penc *e, enum sample s)
+{
+	char *name;
+	uint32_t i, n = s == SAM_DEFAULTS ? 0 : s == SAM_LONG ?
+	    ST_MSG_ATTS_MAX : s == SAM_SET ? 2 : 1;
+
+	penc_u32(e, n);
+	for (i = 0; i < n; i++) {
+		penc_str(e, "att_0123456789abcdef0123456789abcdef");
+		penc_u8(e, s == SAM_SET && i == 1 ? ATTACH_PDF : ATTACH_PNG);
+		penc_u32(e, s == SAM_OUT ? UINT32_MAX : 1000 + i);
+		name = s == SAM_LONG ? make_str("photo", ST_ATT_NAME_MAX,
+		    ST_ATT_NAME_MAX, 1, 0) : s == SAM_UTF8 ?
+		    make_str("", ST_ATT_NAME_MAX / 4, ST_ATT_NAME_MAX, 0, 1) :
+		    NULL;
+		penc_str(e, name != NULL ? name : "fork.png");
+		free(name);
+	}
+}
+
 /* Writes an own kind's sample in its wire form. */
 typedef void own_put(struct penc *, enum sample);
 
@@ -274,6 +299,7 @@ static const struct {
 	{ "PASSWORD", password_sample },
 	{ "MEMBERS", members_sample },
 	{ "MEMBER_OFF", member_off_sample },
+	{ "ATTS", atts_sample },
 };
 
 static own_put *

@@ -63,7 +63,7 @@ agent_create(struct fix *f, const struct st_agent *in, struct st_agent *out)
 }
 
 static int
-agent_update(struct fix *f, const char *id, uint32_t mask,
+agent_update(struct fix *f, const char *id, uint64_t mask,
     const struct st_agent *in, struct st_agent *out)
 {
 	struct st_agent_update_req q = { id, mask, *in };
@@ -693,7 +693,8 @@ agent_msg(struct fix *f, const char *conv_id, const char *content,
     const char *name)
 {
 	return request_st_err(f, PROTO_ST_AGENT_MSG,
-	    &(struct st_agent_msg_req){ conv_id, content, name });
+	    &(struct st_agent_msg_req){ .conv_id = conv_id, .content = content,
+	    .name = name });
 }
 
 static void
@@ -709,8 +710,8 @@ test_agent_msg_and_typing(void **state)
 
 	chat_begin(f, "default", "am", "question", &b);
 	assert_int_equal(request_st(f, PROTO_ST_AGENT_MSG,
-	    &(struct st_agent_msg_req){ b.conv.id, "An answer from a person",
-	    "Ana" }, &r), 0);
+	    &(struct st_agent_msg_req){ .conv_id = b.conv.id,
+	    .content = "An answer from a person", .name = "Ana" }, &r), 0);
 	assert_int_equal(st_rep_decode(PROTO_ST_AGENT_MSG, r.enc.buf,
 	    r.enc.len, &mc), 0);
 	assert_string_equal(mc.msg.role, "agent");

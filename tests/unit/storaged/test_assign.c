@@ -188,13 +188,15 @@ test_author(void **state)
 	fix_conv_new(f, "s1", c1);
 
 	assert_int_equal(ask_ev(f, &sa, PROTO_ST_AGENT_MSG,
-	    &(struct st_agent_msg_req){ c1, "Hello", "Typed" }, &mc, ev), 0);
+	    &(struct st_agent_msg_req){ .conv_id = c1, .content = "Hello",
+	    .name = "Typed" }, &mc, ev), 0);
 	assert_string_equal(mc.msg.author, a);
 	assert_string_equal(mc.msg.name, "Ana");
 	assert_string_equal(ev, "Ana");
 	st_rep_free(PROTO_ST_AGENT_MSG, &mc);
 	assert_int_equal(ask_ev(f, &key, PROTO_ST_AGENT_MSG,
-	    &(struct st_agent_msg_req){ c1, "Hi", "Bot" }, &mc, ev), 0);
+	    &(struct st_agent_msg_req){ .conv_id = c1, .content = "Hi",
+	    .name = "Bot" }, &mc, ev), 0);
 	assert_string_equal(mc.msg.author, "");
 	assert_string_equal(mc.msg.name, "Bot");
 	assert_string_equal(ev, "Bot");

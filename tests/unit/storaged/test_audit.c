@@ -167,7 +167,8 @@ test_each_action(void **state)
 	assert_int_equal(request_who(f, &A, PROTO_ST_HANDOFF_SET, &hs, NULL,
 	    NULL), 0);
 	assert_int_equal(total(f, &A), 8);
-	am = (struct st_agent_msg_req){ cid, "private words", "Ada" };
+	am = (struct st_agent_msg_req){ .conv_id = cid,
+	    .content = "private words", .name = "Ada" };
 	assert_int_equal(request_who(f, &A, PROTO_ST_AGENT_MSG, &am, NULL,
 	    NULL), 0);
 	newest_is(f, &A, "message.agent", cid);

@@ -133,6 +133,7 @@ chat_decode(const struct dreply *r, struct chat *c)
 		pdec_strbuf(&d, c->role[i], sizeof(c->role[i]));
 		c->content[i] = pdec_strdup(&d, ST_CONTENT_MAX);
 		assert_non_null(c->content[i]);
+		assert_int_equal(pdec_u32(&d), 0);	/* no attachments */
 	}
 	assert_int_equal(pdec_done(&d), 0);
 	/* The message just stored closes the history. */

@@ -102,7 +102,8 @@ agent_says(struct fix *f, const char *conv, const char *text)
 	struct st_msg_conv mc;
 
 	assert_int_equal(request_who(f, &key, PROTO_ST_AGENT_MSG,
-	    &(struct st_agent_msg_req){ conv, text, "Ada" }, &mc, NULL), 0);
+	    &(struct st_agent_msg_req){ .conv_id = conv,
+	    .content = text, .name = "Ada" }, &mc, NULL), 0);
 	st_rep_free(PROTO_ST_AGENT_MSG, &mc);
 }
 

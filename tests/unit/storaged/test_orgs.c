@@ -55,7 +55,7 @@ org_get(struct fix *f, const char *id, struct st_org *out)
 }
 
 static int
-org_rename(struct fix *f, const char *id, uint32_t mask, const char *name,
+org_rename(struct fix *f, const char *id, uint64_t mask, const char *name,
     struct st_org *out)
 {
 	struct st_org_update_req q = { id, mask, org_named(name) };

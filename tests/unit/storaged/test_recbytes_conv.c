@@ -93,6 +93,10 @@
 	"6b735f3031323334353637383961626364656630313233343536373839616263646566" "01"
 /* A tool's arguments, {"id":7}, and its duration, 12 ms. */
 #define HEX_MSG_V6	"00000008" "7b226964223a377d" "0000000c"
+/* One attachment: its id, a PNG (1) of 1000 bytes, "fork.png". */
+#define HEX_MSG_V7	"00000001" "00000024" "6174745f" \
+	"3031323334353637383961626364656630313233343536373839616263646566" \
+	"01" "000003e8" "00000008" "666f726b2e706e67"
 
 /* A full conversation on the wire. */
 static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
@@ -102,8 +106,8 @@ static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 static const char conv_empty[] = Z Z Z Z8 Z8 Z Z Z "00" Z Z Z Z Z8
     Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z HEX_CONV_V8_NONE HEX_CONV_V9_NONE;
 static const char msg_full[] = HEX_MSG_V1 HEX_MSG_V2 HEX_MSG_V3
-    HEX_MSG_V4 HEX_MSG_V5 HEX_MSG_V6;
-static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00" Z Z;
+    HEX_MSG_V4 HEX_MSG_V5 HEX_MSG_V6 HEX_MSG_V7;
+static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00" Z Z Z;
 
 static int
 setup(void **state)
@@ -254,6 +258,13 @@ full_msg(struct st_msg *m)
 	m->knowledge = ST_MSG_KB_FOUND;
 	m->arguments = sdup("{\"id\":7}");
 	m->duration_ms = 12;
+	m->natts = 1;
+	assert_non_null(m->atts = calloc(1, sizeof(*m->atts)));
+	strlcpy(m->atts[0].id, "att_0123456789abcdef0123456789abcdef",
+	    sizeof(m->atts[0].id));
+	m->atts[0].type = ATTACH_PNG;
+	m->atts[0].size = 1000;
+	strlcpy(m->atts[0].name, "fork.png", sizeof(m->atts[0].name));
 }
 
 /* m holds full_msg's fields of format version, the newer ones empty. */
@@ -277,6 +288,14 @@ assert_msg_as(const struct st_msg *m, int version)
 	assert_int_equal(m->knowledge, version >= 5 ? ST_MSG_KB_FOUND : 0);
 	assert_str(m->arguments, version >= 6 ? "{\"id\":7}" : "");
 	assert_int_equal(m->duration_ms, version >= 6 ? 12 : 0);
+	assert_int_equal(m->natts, version >= 7 ? 1 : 0);
+	if (version >= 7) {
+		assert_string_equal(m->atts[0].id,
+		    "att_0123456789abcdef0123456789abcdef");
+		assert_int_equal(m->atts[0].type, ATTACH_PNG);
+		assert_int_equal(m->atts[0].size, 1000);
+		assert_string_equal(m->atts[0].name, "fork.png");
+	}
 }
 
 /* hex, decoded by pdec_conv: 0, or -1 (c then zeroed). */
@@ -377,7 +396,7 @@ test_msg_wire(void **state)
 	pdec_init(&d, e.buf, e.len);
 	assert_int_equal(pdec_msg(&d, &g), 0);
 	assert_int_equal(pdec_done(&d), 0);
-	assert_msg_as(&g, 6);
+	assert_msg_as(&g, 7);
 	st_msg_free(&g);
 	penc_free(&e);
 	st_msg_free(&m);
@@ -439,7 +458,7 @@ msg_key_of(const char *conv_hex, uint32_t seq, uint8_t k[ST_ID_HEX / 2 + 4])
 
 /*
  * A conversation opened, then a visitor's message: the values storaged
- * writes, conversation format 8, message format 6.
+ * writes, conversation format 9, message format 7.
  */
 static void
 test_conv_lmdb(void **state)
@@ -479,9 +498,9 @@ test_conv_lmdb(void **state)
 	n = db_first(f, "msgs", key, &klen, val);
 	assert_int_equal(klen, ST_ID_HEX / 2 + 4);
 	assert_memory_equal(key, id, sizeof(id));
-	snprintf(hex, sizeof(hex), "06" "00000020%s" "00000020%s"
+	snprintf(hex, sizeof(hex), "07" "00000020%s" "00000020%s"
 	    "0000000475736572" "00000008636f6d706c657465" "0000018bcfe56801"
-	    "00000003" "00000004" "0000000348c3a9" Z Z "00" Z "00" Z Z,
+	    "00000003" "00000004" "0000000348c3a9" Z Z "00" Z "00" Z Z Z,
 	    hex_of(mc.msg.id, h2), h1);
 	assert_bytes(val, n, hex);
 	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
@@ -527,7 +546,7 @@ conv_get(struct fix *f, const char *id, struct st_conv_msgs *g)
 /*
  * Conversations of each format storaged has written (1 to 9): each reads
  * with its newer fields empty, formats 1 to 3 (before organisations) as
- * the default one's; and messages of formats 1 to 4, each read with its
+ * the default one's; and messages of formats 1 to 7, each read with its
  * newer fields empty.
  */
 static void
@@ -538,7 +557,7 @@ test_conv_formats(void **state)
 	char id[ST_ID_HEX + 1], hex[4096], name[ST_VISITOR_NAME_MAX + 1];
 	uint8_t k[ST_ID_HEX / 2 + 4];
 	const char *mbody[] = { HEX_MSG_V1, HEX_MSG_V2, HEX_MSG_V3,
-	    HEX_MSG_V4, HEX_MSG_V5, HEX_MSG_V6 };
+	    HEX_MSG_V4, HEX_MSG_V5, HEX_MSG_V6, HEX_MSG_V7 };
 	int v, i;
 
 	for (v = 1; v <= 9; v++) {
@@ -549,7 +568,7 @@ test_conv_formats(void **state)
 	}
 	/* Conversation 7's messages, one of each format. */
 	conv_id_v(7, id);
-	for (v = 1; v <= 6; v++) {
+	for (v = 1; v <= 7; v++) {
 		snprintf(hex, sizeof(hex), "%02x", v);
 		for (i = 0; i < v; i++)
 			strlcat(hex, mbody[i], sizeof(hex));
@@ -564,8 +583,8 @@ test_conv_formats(void **state)
 		st_visitor_name_gen("sess-1", name, sizeof(name));
 		assert_conv_as(&g.conv, v, "default", name, 0);
 		if (v == 7) {
-			assert_int_equal(g.n, 6);
-			for (i = 0; i < 6; i++)
+			assert_int_equal(g.n, 7);
+			for (i = 0; i < 7; i++)
 				assert_msg_as(&g.msgs[i], i + 1);
 		} else
 			assert_int_equal(g.n, 0);

@@ -80,7 +80,7 @@ w_request(struct fix *f, uint16_t type, const void *req,
 }
 
 static int
-w_update(struct fix *f, const char *wid, uint32_t mask,
+w_update(struct fix *f, const char *wid, uint64_t mask,
     const struct st_widget *in, struct st_widget *out, char *gone)
 {
 	struct st_widget_update_req q = { wid, mask, *in };
@@ -176,6 +176,7 @@ dec_pairs(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
 		pdec_strbuf(d, roles[i], ST_ROLE_MAX + 1);
 		contents[i] = pdec_strdup(d, ST_CONTENT_MAX);
 		assert_non_null(contents[i]);
+		assert_int_equal(pdec_u32(d), 0);	/* no attachments */
 	}
 }
 
@@ -200,6 +201,7 @@ dec_triples(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
 		pdec_strbuf(d, id, sizeof(id));
 		assert_true(st_id_valid(id));
 		assert_int_equal(pdec_u8(d), ST_FEEDBACK_NONE);
+		assert_int_equal(pdec_u32(d), 0);	/* no attachments */
 	}
 }
 
@@ -255,6 +257,7 @@ ws_begin_payload(struct penc *e, const char *wid, const uint8_t *h,
 	penc_u64(e, idle);
 	penc_u8(e, !begin_nocreate);
 	penc_visitor(e, &(struct st_visitor){ 0 });	/* told nothing */
+	penc_u32(e, 0);					/* no attachments */
 }
 
 static int
@@ -676,7 +679,7 @@ test_widget_update(void **state)
 	in.contact_mode = ST_CONTACT_REQUIRED;
 	penc_init(&e);
 	penc_str(&e, a.widget_id);
-	penc_u32(&e, ST_WF_CONTACT_MODE);
+	penc_u64(&e, ST_WF_CONTACT_MODE);
 	penc_widget(&e, &in);
 	assert_int_equal(request(f, PROTO_ST_WIDGET_UPDATE, &e, &r),
 	    PROTO_E_INVALID);
@@ -1238,8 +1241,11 @@ http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
 		assert_string_equal(conv.last_message, content);
 		st_conv_free(&conv);
 		n = pdec_u32(&d);
-		for (i = 0; i < 2 * n; i++)
+		for (i = 0; i < n; i++) {
 			free(pdec_strdup(&d, ST_CONTENT_MAX));
+			free(pdec_strdup(&d, ST_CONTENT_MAX));
+			assert_int_equal(pdec_u32(&d), 0);	/* no files */
+		}
 	}
 	assert_int_equal(pdec_done(&d), 0);
 	dreply_free(&r);
@@ -1906,6 +1912,7 @@ test_msg_v1_records(void **state)
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
 	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 9);
+	db_to_older(f, "msgs", 7, 4);		/* no attachments */
 	db_to_older(f, "msgs", 6, 4 + 4);	/* no arguments, duration */
 	db_to_older(f, "msgs", 5, 4 + 1);	/* no sources, no knowledge */
 	db_to_older(f, "msgs", 4, 1);

@@ -1015,6 +1015,12 @@ static const struct {
 	{ PROTO_ST_KB_SYNC, ADMIN_WALK },
 	{ PROTO_ST_KB_PAGES, ADMIN_WALK },
 	{ PROTO_ST_KB_FILE_PUT, ADMIN_WALK },
+	{ PROTO_ST_ATT_NEW, NULL, NULL },
+	{ PROTO_ST_ATT_PUT, NULL, NULL },
+	{ PROTO_ST_ATT_READ, NULL, NULL },
+	{ PROTO_ST_ATT_ADMIN_NEW, NULL, NULL },
+	{ PROTO_ST_ATT_ADMIN_PUT, NULL, NULL },
+	{ PROTO_ST_ATT_ADMIN_READ, NULL, NULL },
 	{ PROTO_ST_KB_FILE_GET, STOREC, "test_fetcher_malformed" },
 	{ PROTO_ST_KB_RETRIEVE, STOREC, "test_fetcher_malformed" },
 	/* Actions (admin/actions.c), and a turn's tools (chat/tools.c). */

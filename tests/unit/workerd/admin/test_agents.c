@@ -49,7 +49,7 @@ fill_agent(struct st_agent *a)
 
 /* Maps body onto a fresh agent; returns the error ("" when none). */
 static const char *
-map(const char *body, struct st_agent *a, uint32_t *mask, int patch)
+map(const char *body, struct st_agent *a, uint64_t *mask, int patch)
 {
 	static char err[256];
 	json_error_t jerr;
@@ -204,7 +204,7 @@ static void
 test_from_json(void **state)
 {
 	struct st_agent a;
-	uint32_t mask;
+	uint64_t mask;
 
 	assert_string_equal(map("{\"name\":\"Clinic\",\"system_prompt\":"
 	    "\"Be kind.\",\"model\":\"llama3:8b\",\"temperature\":1.25,"
@@ -305,7 +305,7 @@ test_from_json_errors(void **state)
 	struct st_agent a;
 	const char *err;
 	char want[80], *big;
-	uint32_t mask;
+	uint64_t mask;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -228,7 +228,7 @@ test_contact_json(void **state)
 
 /* Maps body onto a fresh widget; returns the error ("" when none). */
 static const char *
-map(const char *body, struct st_widget *w, uint32_t *mask)
+map(const char *body, struct st_widget *w, uint64_t *mask)
 {
 	static char err[256];
 	json_error_t jerr;
@@ -275,7 +275,7 @@ test_hours_json(void **state)
 		{ "{\"away_message\":7}", "away_message: " },
 	};
 	struct st_widget w;
-	uint32_t mask;
+	uint64_t mask;
 	size_t i;
 	char *s;
 
@@ -338,7 +338,7 @@ static void
 test_from_json(void **state)
 {
 	struct st_widget w;
-	uint32_t mask;
+	uint64_t mask;
 
 	assert_string_equal(map("{\"name\":\"Shop\",\"greeting\":null,"
 	    "\"primary_color\":\"#112233\",\"text_color\":\"#ABCDEF\","
@@ -482,7 +482,7 @@ test_from_json_errors(void **state)
 	struct st_widget w;
 	const char *err;
 	char want[80];
-	uint32_t mask;
+	uint64_t mask;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -907,7 +907,7 @@ test_patch(void **state)
 	    "\"greeting\":null}");
 	peer_expect(&P, &pr, PROTO_ST_WIDGET_UPDATE);
 	expect_wid(&pr, &d);
-	assert_int_equal(pdec_u32(&d), ST_WF_ENABLED | ST_WF_CONTACT_MODE |
+	assert_int_equal(pdec_u64(&d), ST_WF_ENABLED | ST_WF_CONTACT_MODE |
 	    ST_WF_GREETING);
 	assert_int_equal(pdec_widget(&d, &w), 0);
 	assert_int_equal(pdec_done(&d), 0);
@@ -972,7 +972,7 @@ test_patch_handoff(void **state)
 	    "{\"handoff_label\":\"Ask us\",\"name\":\"N\"}");
 	peer_expect(&P, &pr, PROTO_ST_WIDGET_UPDATE);
 	expect_wid(&pr, &d);
-	assert_int_equal(pdec_u32(&d), ST_WF_HANDOFF_LABEL | ST_WF_NAME);
+	assert_int_equal(pdec_u64(&d), ST_WF_HANDOFF_LABEL | ST_WF_NAME);
 	assert_int_equal(pdec_widget(&d, &w), 0);
 	assert_string_equal(w.handoff_label, "Ask us");
 	assert_string_equal(w.name, "N");
@@ -989,7 +989,7 @@ test_patch_handoff(void **state)
 	    "{\"handoff_enabled\":false}");
 	peer_expect(&P, &pr, PROTO_ST_WIDGET_UPDATE);
 	expect_wid(&pr, &d);
-	assert_int_equal(pdec_u32(&d), ST_WF_HANDOFF_ENABLED);
+	assert_int_equal(pdec_u64(&d), ST_WF_HANDOFF_ENABLED);
 	assert_int_equal(pdec_widget(&d, &w), 0);
 	assert_int_equal(w.handoff_enabled, 0);
 	reply_widget(&pr, &w);
@@ -1002,7 +1002,7 @@ test_patch_handoff(void **state)
 	    "{\"handoff_enabled\":true,\"handoff_label\":null}");
 	peer_expect(&P, &pr, PROTO_ST_WIDGET_UPDATE);
 	expect_wid(&pr, &d);
-	assert_int_equal(pdec_u32(&d), ST_WF_HANDOFF_ENABLED |
+	assert_int_equal(pdec_u64(&d), ST_WF_HANDOFF_ENABLED |
 	    ST_WF_HANDOFF_LABEL);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
 	tclient_expect_error(&CL, 404, "Widget not found");

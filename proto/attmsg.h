@@ -1,0 +1,218 @@
+/*
+ * Attachments: the files visitors send and people reply with, kept by
+ * storaged's attachment store (storaged/attstore.c) and served by the
+ * workers (workerd/attach/). A file is uploaded in pieces of
+ * ST_ATT_PIECE bytes, each stored once per organisation by its SHA-256
+ * (two equal files, or equal pieces, are kept once and counted), then
+ * named by the message that carries it, and deleted with that message's
+ * conversation. An upload no message names within ST_ATT_PENDING_MS, or
+ * one cut before its last piece, is swept with its pieces.
+ *
+ *   ST_ATT_NEW      str widget_id, bytes token (a visitor's: the widget's
+ *                   public id and its session token's hash), str conv_id
+ *                   (a person's: who asks's conversation), str name, u32
+ *                   size, str rate_key, u32 window_ms, u32 rate_bytes,
+ *                   u64 quota
+ *                           -> u8 result, u64 retry_ms, str id, u32 max
+ *     A new upload of size bytes: the widget's types and size limit
+ *     (max: its bytes), the client's bytes a window (rate_key's,
+ *     rate_bytes in window_ms; retry_ms when spent), the organisation's
+ *     bytes stored (quota; 0 none).
+ *   ST_ATT_PUT      str id, str widget_id, bytes token (a visitor's; a
+ *                   person's: "", none), u32 offset, u8 type, u8 scan, u8
+ *                   drop, bytes hash, bytes data, u64 quota
+ *                           -> u8 result, u32 received, u8 whole, att
+ *     The piece at offset (where the upload stands, else ST_ATT_ORDER
+ *     with received: send from there). Every piece but the last is
+ *     ST_ATT_PIECE bytes. The first says the type (decided by its bytes);
+ *     the last the scan's verdict, and ends the upload (whole 1, att its
+ *     description). drop: the upload is deleted instead (cancelled, or
+ *     refused by the scan).
+ *   ST_ATT_READ     str id, u32 piece -> u8 result, attachment, bytes data
+ *     An attachment a message names and its piece-th piece: a visitor's
+ *     (through a link the worker signs with its key) or the model's.
+ *   ST_ATT_ADMIN_NEW, ST_ATT_ADMIN_PUT, ST_ATT_ADMIN_READ
+ *     The same, led by who asks: a person's upload to a conversation of
+ *     their organisation, and any attachment of it.
+ */
+#ifndef PARLEY_ATTMSG_H
+#define PARLEY_ATTMSG_H
+
+#include <stdint.h>
+
+#include "kbmsg.h"
+#include "orgmsg.h"
+#include "record.h"
+#include "storemsg.h"
+#include "widgetmsg.h"
+
+#define ST_ATT_PIECE		(1u << 20)	/* bytes of an upload's piece */
+#define ST_ATT_MB		(1u << 20)	/* attachment_max_mb's unit */
+#define ST_ATT_MAX		(ST_ATTACH_MB_MAX * ST_ATT_MB)
+#define ST_ATT_PIECES_MAX	(ST_ATT_MAX / ST_ATT_PIECE)
+#define ST_ATT_TEXT_MAX		ST_ATT_PIECE	/* a text file: one piece */
+#define ST_ATT_PENDING_MS	(60u * 60 * 1000)	/* to be named by a message */
+#define ST_ATT_PER_CONV_MAX	50	/* files a conversation holds */
+#define ST_ATT_KEY_HEX		64	/* a link's signing key */
+#define ST_ATT_HASH_LEN		32	/* SHA-256 */
+
+/* The kinds an owner allows (attachment_types): image, pdf, text. */
+enum st_att_kind {
+	ST_ATT_KIND_IMAGE = 0,
+	ST_ATT_KIND_PDF,
+	ST_ATT_KIND_TEXT,
+	ST_ATT_KINDS
+};
+/* A kind by its name, or -1. */
+int st_attach_kind(const char *name);
+/* A type's kind, or -1 (ATTACH_NONE). */
+int attach_kind(enum attach_type);
+/* Its MIME type ("image/png", "text/plain; charset=utf-8"), or NULL. */
+const char *attach_mime(enum attach_type);
+/* 1 for the images a browser shows inline (PNG, JPEG, GIF, WebP). */
+int attach_is_image(enum attach_type);
+/* Its short name ("png", "pdf", "text"), or NULL. */
+const char *attach_name(enum attach_type);
+
+/* An upload's or an attachment's state. */
+enum st_att_state {
+	ST_ATT_UPLOADING = 0,	/* pieces arriving */
+	ST_ATT_COMPLETE = 1,	/* whole, waiting for its message */
+	ST_ATT_BOUND = 2,	/* a message names it */
+};
+
+/* What a scan said (PARLEY_CLAMD). */
+enum st_att_scan {
+	ST_ATT_UNSCANNED = 0,	/* no scanner set */
+	ST_ATT_CLEAN = 1,	/* the scanner found nothing */
+	ST_ATT_NOT_SCANNED = 2,	/* the scanner was away: kept, marked */
+};
+#define ST_ATT_SCAN_MAX		2
+
+/*
+ * The attachment record, a row per field in stored order (record.h): its
+ * id, organisation, the widget a visitor sent it through (its internal
+ * id; "" a person's) and the visitor's session (its token's hash, hex;
+ * "" a person's), the person's user id ("" a visitor's or a key's), its
+ * conversation once named ("" before), name, type (enum attach_type),
+ * size, bytes received, when made, when an upload not yet named is swept
+ * (0 once named), state, scan, the key its links are signed with, and
+ * its pieces' SHA-256s (hex, in order). Never shown as itself: the
+ * message that names it shows its description (st_msg_att).
+ *
+ *   kind     member             JSON                 since bit
+ *            view     bound                      x
+ */
+#define ST_ATT_ROWS(F)							\
+	F(BUF, id, "id", 1, RF_RO,					\
+	    RF_HID, ST_ATT_ID_LEN, 0)					\
+	F(BUF, org, "organization_id", 1, RF_RO,			\
+	    RF_HID, ST_ORG_ID_MAX, 0)					\
+	F(BUF, widget, "widget", 1, RF_RO,				\
+	    RF_HID, ST_WIDGET_MAX, 0)					\
+	F(BUF, session, "session", 1, RF_RO,				\
+	    RF_HID, 2 * ST_TOKEN_HASH_LEN, 0)				\
+	F(BUF, author, "author_id", 1, RF_RO,				\
+	    RF_HID, ST_WHO_USER_MAX, 0)					\
+	F(BUF, conv_id, "conversation_id", 1, RF_RO,			\
+	    RF_HID, ST_ID_HEX, 0)					\
+	F(BUF, name, "name", 1, RF_RO,					\
+	    RF_HID, ST_ATT_NAME_MAX, 0)					\
+	F(U8, type, "type", 1, RF_RO,					\
+	    RF_HID, ATTACH_NTYPES - 1, 0)				\
+	F(U32, size, "size", 1, RF_RO,					\
+	    RF_HID, ST_ATT_MAX, 0)					\
+	F(U32, received, "received", 1, RF_RO,				\
+	    RF_HID, ST_ATT_MAX, 0)					\
+	F(TIME, created_at, "created_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(TIME, expires_at, "expires_at", 1, RF_RO,			\
+	    RF_HID, 0, 0)						\
+	F(U8, state, "state", 1, RF_RO,					\
+	    RF_HID, ST_ATT_BOUND, 0)					\
+	F(U8, scan, "scan", 1, RF_RO,					\
+	    RF_HID, ST_ATT_SCAN_MAX, 0)					\
+	F(BUF, key, "key", 1, RF_RO,					\
+	    RF_HID, ST_ATT_KEY_HEX, 0)					\
+	F(LIST, pieces, "pieces", 1, RF_RO,				\
+	    RF_HID, ST_ATT_PIECES_MAX, 2 * ST_ATT_HASH_LEN)
+
+struct st_att {
+	ST_ATT_ROWS(RF_MEMBER)
+};
+
+/* Its layout (attmsg.c). */
+extern const struct rlayout st_att_layout;
+void st_att_free(struct st_att *);
+
+/* What an attachment request came to. */
+enum st_att_result {
+	ST_ATT_OK = 0,
+	ST_ATT_NO_WIDGET,	/* no such widget, or it is off */
+	ST_ATT_OFF,		/* the widget takes no attachments */
+	ST_ATT_TOO_BIG,		/* over the widget's size limit */
+	ST_ATT_TYPE,		/* a type the widget does not take */
+	ST_ATT_RATE,		/* the client's bytes a window spent */
+	ST_ATT_FULL,		/* the organisation's storage quota reached */
+	ST_ATT_NO_UPLOAD,	/* no such upload or attachment (or not yours) */
+	ST_ATT_ORDER,		/* a piece not where the upload stands */
+	ST_ATT_MANY,		/* the conversation holds ST_ATT_PER_CONV_MAX */
+};
+#define ST_ATT_RESULT_MAX	ST_ATT_MANY
+
+struct st_att_new_req {
+	const char *widget_id;		/* a visitor's: the public wid_ */
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	uint32_t token_len;
+	const char *conv_id;		/* a person's: the conversation */
+	const char *name;
+	uint32_t size;
+	const char *rate_key;		/* a visitor's client */
+	uint32_t window_ms, rate_bytes;
+	uint64_t quota;			/* an organisation's bytes; 0 none */
+};
+
+struct st_att_new_rep {
+	uint8_t result;
+	uint64_t retry_ms;		/* ST_ATT_RATE */
+	char id[ST_ATT_ID_LEN + 1];
+	uint32_t max;			/* the widget's size limit, bytes */
+};
+
+struct st_att_put_req {
+	const char *id;
+	const char *widget_id;		/* a visitor's, with its token */
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	uint32_t token_len;
+	uint32_t offset;
+	uint8_t type;			/* the first piece: enum attach_type */
+	uint8_t scan;			/* the last: enum st_att_scan */
+	uint8_t drop;
+	uint8_t hash[ST_ATT_HASH_LEN];	/* the piece's SHA-256 */
+	uint32_t hash_len;
+	struct st_kb_bytes data;
+	uint64_t quota;
+};
+
+struct st_att_put_rep {
+	uint8_t result;
+	uint32_t received;
+	uint8_t whole;
+	struct st_msg_att att;
+};
+
+struct st_att_read_req {
+	const char *id;
+	uint32_t piece;
+};
+
+struct st_att_read_rep {
+	uint8_t result;
+	struct st_att att;
+	struct st_kb_bytes data;
+};
+
+/* ST_ATT_PUT's and ST_ATT_READ's reply layouts free st_att (stmsgs.c). */
+void st_att_read_rep_free(struct st_att_read_rep *);
+
+#endif

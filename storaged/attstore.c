@@ -1,0 +1,656 @@
+/*
+ * Attachments (proto/attmsg.h): uploads in pieces, each piece kept once
+ * per organisation under its SHA-256 and counted by the attachments that
+ * hold it, the attachment records, named by the message that carries
+ * them, deleted with their conversation, swept when no message named
+ * them in time:
+ *
+ *	atts        id[16] -> attachment (st_att)
+ *	att_chunks  org NUL | sha256[32] -> the piece's bytes
+ *	att_refs    org NUL | sha256[32] -> u32 refs, u32 bytes
+ *	att_usage   org -> u64 bytes of the organisation's pieces
+ *	att_due     u64 expires_at | id[16] -> (): uploads not yet named
+ *	att_conv    conversation id[16] | id[16] -> ()
+ *
+ * A piece's bytes are never rewritten: its count lives apart, so a second
+ * upload of the same file costs a count, not a copy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attstore.h"
+#include "log.h"
+#include "random.h"
+#include "storeint.h"
+#include "util.h"
+
+#define CHUNK_KEY_MAX	(ST_ORG_ID_MAX + 1 + ST_ATT_HASH_LEN)
+#define DUE_KEY_LEN	(8 + ID_LEN)
+#define CONV_KEY_LEN	(2 * ID_LEN)
+
+/* Who asks may see org's records (t->org NULL: any organisation's). */
+static int
+org_sees(const struct store_txn *t, const char *org)
+{
+	return t->org == NULL || strcmp(t->org, org) == 0;
+}
+
+/* "att_" and 32 hex digits into its 16 bytes: 0, or -1 not an id. */
+static int
+att_id_key(const char *id, uint8_t k[ID_LEN])
+{
+	if (!st_prefixed_id_valid(id, "att_"))
+		return -1;
+	proto_hex_decode(id + 4, k, ID_LEN);
+	return 0;
+}
+
+static size_t
+chunk_key(uint8_t k[CHUNK_KEY_MAX], const char *org, const uint8_t *hash)
+{
+	size_t olen = strlen(org);
+
+	memcpy(k, org, olen + 1);
+	memcpy(k + olen + 1, hash, ST_ATT_HASH_LEN);
+	return olen + 1 + ST_ATT_HASH_LEN;
+}
+
+static void
+due_key(uint8_t k[DUE_KEY_LEN], uint64_t at, const uint8_t id[ID_LEN])
+{
+	proto_put_be64(k, at);
+	memcpy(k + 8, id, ID_LEN);
+}
+
+static uint64_t
+usage_get(struct store_txn *t, const char *org)
+{
+	MDB_val v;
+
+	if (db_get(t, t->st->att_usage, org, strlen(org), &v,
+	    "get attachment usage") != 0 || v.mv_size != 8)
+		return 0;
+	return proto_get_be64(v.mv_data);
+}
+
+static void
+usage_add(struct store_txn *t, const char *org, int64_t delta)
+{
+	uint64_t u = usage_get(t, org);
+	uint8_t b[8];
+
+	u = delta < 0 && (uint64_t)-delta > u ? 0 : u + (uint64_t)delta;
+	proto_put_be64(b, u);
+	db_put(t, t->st->att_usage, org, strlen(org), b, sizeof(b),
+	    "put attachment usage");
+}
+
+/*
+ * One more holder of org's piece hash (len bytes at data, stored when it
+ * is new: *added its bytes, else 0). 0, or -1 (t failed).
+ */
+static int
+chunk_ref(struct store_txn *t, const char *org, const uint8_t *hash,
+    const uint8_t *data, uint32_t len, uint32_t *added)
+{
+	uint8_t k[CHUNK_KEY_MAX], rv[8];
+	size_t klen = chunk_key(k, org, hash);
+	uint32_t refs = 0;
+	MDB_val v;
+	int rc;
+
+	*added = 0;
+	if ((rc = db_get(t, t->st->att_refs, k, klen, &v,
+	    "get attachment piece count")) < 0)
+		return -1;
+	if (rc == 0 && v.mv_size == 8)
+		refs = proto_get_be32(v.mv_data);
+	if (refs == 0) {
+		db_put(t, t->st->att_chunks, k, klen, data, len,
+		    "put attachment piece");
+		*added = len;
+		usage_add(t, org, len);
+	}
+	proto_put_be32(rv, refs + 1);
+	proto_put_be32(rv + 4, len);
+	db_put(t, t->st->att_refs, k, klen, rv, sizeof(rv),
+	    "put attachment piece count");
+	return t->err ? -1 : 0;
+}
+
+/* One holder less of org's piece hash; the last takes its bytes. */
+static void
+chunk_unref(struct store_txn *t, const char *org, const uint8_t *hash)
+{
+	uint8_t k[CHUNK_KEY_MAX], rv[8];
+	size_t klen = chunk_key(k, org, hash);
+	uint32_t refs, len;
+	MDB_val v;
+
+	if (db_get(t, t->st->att_refs, k, klen, &v,
+	    "get attachment piece count") != 0 || v.mv_size != 8)
+		return;
+	refs = proto_get_be32(v.mv_data);
+	len = proto_get_be32((const uint8_t *)v.mv_data + 4);
+	if (refs > 1) {
+		proto_put_be32(rv, refs - 1);
+		proto_put_be32(rv + 4, len);
+		db_put(t, t->st->att_refs, k, klen, rv, sizeof(rv),
+		    "put attachment piece count");
+		return;
+	}
+	db_del(t, t->st->att_refs, k, klen, "delete attachment piece count");
+	db_del_quiet(t, t->st->att_chunks, k, klen, "delete attachment piece");
+	usage_add(t, org, -(int64_t)len);
+}
+
+/* 0 loaded, 1 absent (or not an id), -1 (t failed). */
+static int
+att_load(struct store_txn *t, const char *id, uint8_t k[ID_LEN],
+    struct st_att *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (att_id_key(id, k) < 0)
+		return 1;
+	return rec_load(t, t->st->atts, k, ID_LEN, &st_att_layout, a,
+	    "attachment");
+}
+
+static void
+att_save(struct store_txn *t, const uint8_t k[ID_LEN], const struct st_att *a)
+{
+	rec_put_rows(t, t->st->atts, k, ID_LEN, &st_att_layout, a,
+	    "put attachment");
+}
+
+/* Attachment a (key k) deleted: its pieces let go, its index entries. */
+static void
+att_drop(struct store_txn *t, const uint8_t k[ID_LEN], const struct st_att *a)
+{
+	uint8_t hash[ST_ATT_HASH_LEN], dk[DUE_KEY_LEN], ck[CONV_KEY_LEN];
+	uint32_t i;
+
+	for (i = 0; i < a->npieces && !t->err; i++)
+		if (proto_hex_decode(a->pieces[i], hash, sizeof(hash)) == 0)
+			chunk_unref(t, a->org, hash);
+	if (a->expires_at != 0) {
+		due_key(dk, a->expires_at, k);
+		db_del_quiet(t, t->st->att_due, dk, sizeof(dk),
+		    "delete attachment due");
+	}
+	if (a->conv_id[0] != '\0') {
+		proto_hex_decode(a->conv_id, ck, ID_LEN);
+		memcpy(ck + ID_LEN, k, ID_LEN);
+		db_del_quiet(t, t->st->att_conv, ck, sizeof(ck),
+		    "delete conversation attachment");
+	}
+	db_del(t, t->st->atts, k, ID_LEN, "delete attachment");
+}
+
+/* The description a message carries. */
+static void
+att_described(const struct st_att *a, struct st_msg_att *out)
+{
+	memset(out, 0, sizeof(*out));
+	strlcpy(out->id, a->id, sizeof(out->id));
+	out->type = a->type;
+	out->size = a->size;
+	strlcpy(out->name, a->name, sizeof(out->name));
+}
+
+/* A visitor's token hash as a record keeps it. */
+static void
+session_hex(const uint8_t *token, uint32_t len, char out[2 * ST_TOKEN_HASH_LEN + 1])
+{
+	out[0] = '\0';
+	if (len == ST_TOKEN_HASH_LEN)
+		proto_hex_encode(token, len, out);
+}
+
+/* -------------------------------------------------------------- uploads */
+
+/*
+ * Who may upload where: a visitor through an enabled widget that takes
+ * attachments (*max its limit), a person to a conversation of org. Sets
+ * a's organisation, widget, session, author, out->result when refused.
+ */
+static int
+new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
+    const char *author, struct st_att *a, struct st_att_new_rep *out)
+{
+	uint8_t cid[ID_LEN];
+	struct st_widget w;
+	struct st_conv c;
+	int rc;
+
+	if (admin) {
+		if (!st_id_valid(q->conv_id))
+			return store_fail(t, PROTO_E_INVALID,
+			    "conversation: no such conversation");
+		proto_hex_decode(q->conv_id, cid, ID_LEN);
+		if ((rc = conv_load(t, cid, &c)) < 0)
+			return -1;
+		if (rc == 1 || !org_sees(t, c.org)) {
+			if (rc == 0)
+				st_conv_free(&c);
+			return store_fail(t, PROTO_E_NOT_FOUND,
+			    "no such conversation");
+		}
+		strlcpy(a->org, c.org, sizeof(a->org));
+		st_conv_free(&c);
+		strlcpy(a->author, author, sizeof(a->author));
+		out->max = ST_ATT_MAX;
+		return 0;
+	}
+	if ((rc = widget_usable(t, q->widget_id, &w)) < 0)
+		return -1;
+	if (rc == 1) {
+		out->result = ST_ATT_NO_WIDGET;
+		return 0;
+	}
+	out->max = w.attachment_max_mb * ST_ATT_MB;
+	if (w.nattachment_types == 0)
+		out->result = ST_ATT_OFF;
+	strlcpy(a->org, w.org, sizeof(a->org));
+	strlcpy(a->widget, w.id, sizeof(a->widget));
+	session_hex(q->token, q->token_len, a->session);
+	st_widget_free(&w);
+	return 0;
+}
+
+int
+store_att_new(struct store_txn *t, const struct st_att_new_req *q,
+    int admin, const char *author, struct st_att_new_rep *out)
+{
+	uint8_t k[ID_LEN], dk[DUE_KEY_LEN], key[ST_ATT_KEY_HEX / 2];
+	struct st_att a;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	memset(&a, 0, sizeof(a));
+	if (q->size == 0)
+		return store_fail(t, PROTO_E_INVALID, "size: at least 1 byte");
+	if (q->name[0] == '\0' || strlen(q->name) > ST_ATT_NAME_MAX ||
+	    !proto_utf8_valid(q->name, strlen(q->name)))
+		return store_fail(t, PROTO_E_INVALID,
+		    "name: 1 to 200 bytes of UTF-8");
+	if (!admin && q->token_len != ST_TOKEN_HASH_LEN)
+		return store_fail(t, PROTO_E_INVALID, "token: none");
+	if (new_owner(t, q, admin, author, &a, out) < 0 || out->result)
+		return t->err;
+	if (q->size > out->max) {
+		out->result = ST_ATT_TOO_BIG;
+		return 0;
+	}
+	if (q->quota != 0 && usage_get(t, a.org) + q->size > q->quota) {
+		out->result = ST_ATT_FULL;
+		return t->err;
+	}
+	proto_random(k, ID_LEN);
+	memcpy(a.id, "att_", 4);
+	proto_hex_encode(k, ID_LEN, a.id + 4);
+	proto_random(key, sizeof(key));
+	proto_hex_encode(key, sizeof(key), a.key);
+	strlcpy(a.name, q->name, sizeof(a.name));
+	a.size = q->size;
+	a.created_at = t->st->now();
+	a.expires_at = a.created_at + ST_ATT_PENDING_MS;
+	att_save(t, k, &a);
+	due_key(dk, a.expires_at, k);
+	db_put(t, t->st->att_due, dk, sizeof(dk), "", 0,
+	    "put attachment due");
+	strlcpy(out->id, a.id, sizeof(out->id));
+	return t->err;
+}
+
+/*
+ * The upload a put names is the asker's: a visitor's through the same
+ * widget and session, a person's of org. 1 yes, 0 no, -1 (t failed).
+ */
+static int
+put_owns(struct store_txn *t, const struct st_att_put_req *q, int admin,
+    const struct st_att *a)
+{
+	char sess[2 * ST_TOKEN_HASH_LEN + 1];
+	struct st_widget w;
+	int rc, own;
+
+	if (admin)
+		return org_sees(t, a->org) && a->session[0] == '\0';
+	session_hex(q->token, q->token_len, sess);
+	if (sess[0] == '\0' || strcmp(sess, a->session) != 0)
+		return 0;
+	if ((rc = widget_usable(t, q->widget_id, &w)) != 0)
+		return rc < 0 ? -1 : 0;
+	own = strcmp(w.id, a->widget) == 0;
+	st_widget_free(&w);
+	return own;
+}
+
+/* A visitor's first piece: its type one the widget takes. */
+static int
+type_taken(struct store_txn *t, const struct st_att *a, uint8_t type)
+{
+	struct st_widget w;
+	int rc, kind = attach_kind(type), ok = 0;
+	uint32_t i;
+
+	if (kind < 0)
+		return 0;
+	if (a->widget[0] == '\0')
+		return 1;
+	if ((rc = widget_load(t, a->widget, &w)) != 0)
+		return rc < 0 ? -1 : 0;
+	for (i = 0; i < w.nattachment_types; i++)
+		ok |= st_attach_kind(w.attachment_types[i]) == kind;
+	st_widget_free(&w);
+	return ok;
+}
+
+/* Piece q of upload a (key k) stored: its checks, then its bytes. */
+static int
+piece_put(struct store_txn *t, const struct st_att_put_req *q,
+    const uint8_t k[ID_LEN], struct st_att *a, struct st_att_put_rep *out)
+{
+	uint64_t end = (uint64_t)q->offset + q->data.len;
+	char **pieces;
+	uint32_t added;
+	int rc;
+
+	if (q->data.len == 0 || end > a->size || q->hash_len !=
+	    ST_ATT_HASH_LEN || (end < a->size && q->data.len != ST_ATT_PIECE))
+		return store_fail(t, PROTO_E_INVALID, "Content-Range: each "
+		    "piece but the last is 1 MiB, none past the size");
+	if (q->offset == 0) {
+		if ((rc = type_taken(t, a, q->type)) != 1) {
+			out->result = ST_ATT_TYPE;
+			return rc < 0 ? -1 : 1;
+		}
+		if (q->type == ATTACH_TEXT && a->size > ST_ATT_TEXT_MAX) {
+			out->result = ST_ATT_TOO_BIG;
+			return 1;
+		}
+		a->type = q->type;
+	}
+	if (q->quota != 0 && usage_get(t, a->org) + q->data.len > q->quota) {
+		out->result = ST_ATT_FULL;
+		return 1;
+	}
+	if ((pieces = realloc(a->pieces, (a->npieces + 1) *
+	    sizeof(*pieces))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	a->pieces = pieces;
+	if ((pieces[a->npieces] = malloc(2 * ST_ATT_HASH_LEN + 1)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	proto_hex_encode(q->hash, ST_ATT_HASH_LEN, pieces[a->npieces++]);
+	if (chunk_ref(t, a->org, q->hash, q->data.p, q->data.len, &added) < 0)
+		return -1;
+	a->received = (uint32_t)end;
+	if (end == a->size) {
+		a->state = ST_ATT_COMPLETE;
+		a->scan = q->scan <= ST_ATT_SCAN_MAX ? q->scan : 0;
+		out->whole = 1;
+		att_described(a, &out->att);
+	}
+	out->received = a->received;
+	att_save(t, k, a);
+	return t->err ? -1 : 0;
+}
+
+int
+store_att_put(struct store_txn *t, const struct st_att_put_req *q,
+    int admin, struct st_att_put_rep *out)
+{
+	uint8_t k[ID_LEN];
+	struct st_att a;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	if ((rc = att_load(t, q->id, k, &a)) < 0)
+		return t->err;
+	if (rc == 1 || (rc = put_owns(t, q, admin, &a)) != 1 ||
+	    a.state == ST_ATT_BOUND) {
+		out->result = ST_ATT_NO_UPLOAD;
+		st_att_free(&a);
+		return t->err;
+	}
+	if (q->drop)
+		att_drop(t, k, &a);
+	else if (a.state != ST_ATT_UPLOADING || q->offset != a.received) {
+		out->result = ST_ATT_ORDER;
+		out->received = a.received;
+	} else if (piece_put(t, q, k, &a, out) == 1)
+		att_drop(t, k, &a);	/* refused: nothing left behind */
+	st_att_free(&a);
+	return t->err;
+}
+
+int
+store_att_read(struct store_txn *t, const struct st_att_read_req *q,
+    int admin, struct st_att_read_rep *out)
+{
+	uint8_t k[ID_LEN], hash[ST_ATT_HASH_LEN], ck[CHUNK_KEY_MAX];
+	MDB_val v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	if ((rc = att_load(t, q->id, k, &out->att)) < 0)
+		return t->err;
+	if (rc == 1 || out->att.state != ST_ATT_BOUND ||
+	    (admin && !org_sees(t, out->att.org)) ||
+	    q->piece >= out->att.npieces) {
+		st_att_free(&out->att);
+		out->result = ST_ATT_NO_UPLOAD;
+		return 0;
+	}
+	if (proto_hex_decode(out->att.pieces[q->piece], hash,
+	    sizeof(hash)) != 0 || (rc = db_get(t, t->st->att_chunks, ck,
+	    chunk_key(ck, out->att.org, hash), &v,
+	    "get attachment piece")) != 0) {
+		st_att_free(&out->att);
+		if (rc >= 0)
+			rec_corrupt(t, "attachment piece");
+		return t->err;
+	}
+	out->data.p = v.mv_data;
+	out->data.len = (uint32_t)v.mv_size;
+	return 0;
+}
+
+/* ----------------------------------------------------- named by messages */
+
+/* Conversation cid holds ST_ATT_PER_CONV_MAX: 1, 0 not, -1 (t failed). */
+static int
+conv_full(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t adding)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t n = 0;
+	int rc;
+
+	if ((cur = txn_seek(t, t->st->att_conv, cid, ID_LEN, &k, &v,
+	    &rc)) == NULL)
+		return -1;
+	while (rc == 0 && n + adding <= ST_ATT_PER_CONV_MAX &&
+	    k.mv_size == CONV_KEY_LEN && memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		n++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "count conversation attachments");
+	return n + adding > ST_ATT_PER_CONV_MAX;
+}
+
+/* Claim c's upload id is the claimer's and whole: 0, or -1 (t failed). */
+static int
+claim_one(struct store_txn *t, const struct att_claim *c, const char *id,
+    const uint8_t cid[ID_LEN], const char *org, struct st_msg_att *out)
+{
+	uint8_t k[ID_LEN], dk[DUE_KEY_LEN], ck[CONV_KEY_LEN];
+	struct st_att a;
+	int rc, own;
+
+	if ((rc = att_load(t, id, k, &a)) < 0)
+		return -1;
+	own = rc == 0 && strcmp(a.org, org) == 0 && (c->session != NULL ?
+	    strcmp(a.session, c->session) == 0 && strcmp(a.widget,
+	    c->widget) == 0 : a.session[0] == '\0');
+	if (!own || a.state != ST_ATT_COMPLETE) {
+		st_att_free(&a);
+		return store_fail(t, PROTO_E_INVALID, "attachments: no such "
+		    "upload, or not whole yet");
+	}
+	due_key(dk, a.expires_at, k);
+	db_del_quiet(t, t->st->att_due, dk, sizeof(dk),
+	    "delete attachment due");
+	memcpy(ck, cid, ID_LEN);
+	memcpy(ck + ID_LEN, k, ID_LEN);
+	db_put(t, t->st->att_conv, ck, sizeof(ck), "", 0,
+	    "put conversation attachment");
+	proto_hex_encode(cid, ID_LEN, a.conv_id);
+	a.state = ST_ATT_BOUND;
+	a.expires_at = 0;
+	att_save(t, k, &a);
+	att_described(&a, out);
+	st_att_free(&a);
+	return t->err ? -1 : 0;
+}
+
+int
+att_claim(struct store_txn *t, const struct att_claim *c,
+    const uint8_t cid[ID_LEN], const char *org, struct st_msg *m)
+{
+	uint32_t i, j;
+	int rc;
+
+	if (t->err || c == NULL || c->n == 0)
+		return t->err;
+	if (c->n > ST_MSG_ATTS_MAX)
+		return store_fail(t, PROTO_E_INVALID, "attachments: at most 5");
+	for (i = 0; i < c->n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(c->ids[i].s, c->ids[j].s) == 0)
+				return store_fail(t, PROTO_E_INVALID,
+				    "attachments: each at most once");
+	if ((rc = conv_full(t, cid, c->n)) != 0)
+		return rc < 0 ? t->err : store_fail(t, PROTO_E_INVALID,
+		    "attachments: a conversation holds at most 50 files");
+	if ((m->atts = calloc(c->n, sizeof(*m->atts))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	m->natts = c->n;
+	for (i = 0; i < c->n && !t->err; i++)
+		claim_one(t, c, c->ids[i].s, cid, org, &m->atts[i]);
+	return t->err;
+}
+
+/* ------------------------------------------------------------ deletion */
+
+static void
+att_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[ID_LEN])
+{
+	uint8_t k16[ID_LEN];
+	char hex[ST_ATT_ID_LEN + 1];
+	struct st_att a;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	(void)c;
+	while (!t->err) {
+		if ((cur = txn_seek(t, t->st->att_conv, id, ID_LEN, &k, &v,
+		    &rc)) == NULL)
+			return;
+		if (rc == 0 && (k.mv_size != CONV_KEY_LEN ||
+		    memcmp(k.mv_data, id, ID_LEN) != 0))
+			rc = MDB_NOTFOUND;
+		if (rc == 0)
+			memcpy(k16, (const uint8_t *)k.mv_data + ID_LEN, ID_LEN);
+		mdb_cursor_close(cur);
+		if (rc != 0) {
+			if (rc != MDB_NOTFOUND)
+				txn_lmdb(t, rc, "walk conversation attachments");
+			return;
+		}
+		memcpy(hex, "att_", 4);
+		proto_hex_encode(k16, ID_LEN, hex + 4);
+		if (att_load(t, hex, k16, &a) != 0) {
+			/* An index entry without its record: drop the entry. */
+			uint8_t ck[CONV_KEY_LEN];
+
+			memcpy(ck, id, ID_LEN);
+			memcpy(ck + ID_LEN, k16, ID_LEN);
+			db_del(t, t->st->att_conv, ck, sizeof(ck),
+			    "delete conversation attachment");
+			continue;
+		}
+		att_drop(t, k16, &a);
+		st_att_free(&a);
+	}
+}
+
+const struct store_module att_module = {
+	.name = "attachments",
+	.conv_deleted = att_conv_deleted,
+};
+
+int
+store_att_sweep(struct store_txn *t, uint32_t max, uint32_t *n, int *more)
+{
+	uint8_t k16[ID_LEN], dk[DUE_KEY_LEN];
+	char hex[ST_ATT_ID_LEN + 1];
+	uint64_t now = t->st->now();
+	struct st_att a;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	*more = 0;
+	while (!t->err) {
+		if ((cur = txn_seek(t, t->st->att_due, NULL, 0, &k, &v,
+		    &rc)) == NULL)
+			return t->err;
+		if (rc == 0 && (k.mv_size != DUE_KEY_LEN ||
+		    proto_get_be64(k.mv_data) > now))
+			rc = MDB_NOTFOUND;
+		if (rc == 0) {
+			memcpy(dk, k.mv_data, DUE_KEY_LEN);
+			memcpy(k16, dk + 8, ID_LEN);
+		}
+		mdb_cursor_close(cur);
+		if (rc != 0)
+			return rc == MDB_NOTFOUND ? 0 : txn_lmdb(t, rc,
+			    "walk attachments due");
+		if (*n >= max) {
+			*more = 1;
+			return 0;
+		}
+		memcpy(hex, "att_", 4);
+		proto_hex_encode(k16, ID_LEN, hex + 4);
+		if ((rc = att_load(t, hex, k16, &a)) < 0)
+			return t->err;
+		if (rc == 1)
+			db_del(t, t->st->att_due, dk, sizeof(dk),
+			    "delete attachment due");
+		else {
+			att_drop(t, k16, &a);
+			st_att_free(&a);
+		}
+		(*n)++;
+	}
+	return t->err;
+}
+
+uint64_t
+store_att_usage(struct store_txn *t, const char *org)
+{
+	return usage_get(t, org);
+}
