@@ -167,6 +167,8 @@ struct settings {
 	int model_allow_private;	/* PARLEY_MODEL_ALLOW_PRIVATE */
 	int knowledge_allow_private;	/* PARLEY_KNOWLEDGE_ALLOW_PRIVATE */
 	int actions_allow_private;	/* PARLEY_ACTIONS_ALLOW_PRIVATE */
+	uint32_t attach_quota_mb;	/* PARLEY_ATTACH_QUOTA_MB; 0 = none */
+	uint32_t attach_rate_mb;	/* PARLEY_ATTACH_RATE_MB */
 	char *model_allow_hosts;	/* PARLEY_MODEL_ALLOW_HOSTS; NULL none */
 	uint32_t notify_retry_ms;	/* PARLEY_NOTIFY_RETRY_MS */
 	uint32_t fetch_memory_mb;	/* PARLEY_FETCH_MEMORY_MB */

@@ -533,6 +533,15 @@ const struct setting settings_table[] = {
 	    "the default organisation's knowledge sources may crawl "
 	    "loopback, private and link-local addresses (an intranet wiki); "
 	    "other organisations' never" },
+	/* Attachments (docs/attachments.md, workerd/attach/). */
+	{ "PARLEY_ATTACH_QUOTA_MB", SETTING_NUMBER, "1024", NULL, 0,
+	    1000000, NULL, NULL, NULL, M | W, F(attach_quota_mb),
+	    "MiB an organisation's attachments may hold (each piece counted "
+	    "once); 0: no quota" },
+	{ "PARLEY_ATTACH_RATE_MB", SETTING_NUMBER, "60", NULL, 25, 100000,
+	    NULL, NULL, NULL, M | W, F(attach_rate_mb),
+	    "MiB one client may upload a minute (at least the largest file, "
+	    "25)" },
 	/* Actions' HTTP APIs (workerd/admin/actions.c, actions/call.c). */
 	{ "PARLEY_ACTIONS_ALLOW_PRIVATE", SETTING_BOOL, "off", NULL, 0, 0,
 	    NULL, NULL, NULL, M | W, F(actions_allow_private),

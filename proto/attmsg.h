@@ -46,7 +46,12 @@
 #include "storemsg.h"
 #include "widgetmsg.h"
 
-#define ST_ATT_PIECE		(1u << 20)	/* bytes of an upload's piece */
+/*
+ * Bytes of an upload's piece: what one client may have in a worker's
+ * buffers at once (PARLEY_MAX_BODY_KB_PER_CLIENT's default), so a
+ * hundred uploading visitors hold a hundred pieces at most.
+ */
+#define ST_ATT_PIECE		(256u << 10)
 #define ST_ATT_MB		(1u << 20)	/* attachment_max_mb's unit */
 #define ST_ATT_MAX		(ST_ATTACH_MB_MAX * ST_ATT_MB)
 #define ST_ATT_PIECES_MAX	(ST_ATT_MAX / ST_ATT_PIECE)

@@ -314,6 +314,7 @@ static const struct pfield f_msg_att[] = {
 	PFU8(struct st_msg_att, type),
 	PFU32(struct st_msg_att, size),
 	PFBUF(struct st_msg_att, name),
+	PFBUF(struct st_msg_att, key),
 };
 PLAYOUT(pl_msg_att, struct st_msg_att, f_msg_att);
 

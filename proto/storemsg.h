@@ -377,7 +377,9 @@ const char *st_msg_knowledge_name(uint8_t);
  * A message's attachment (format 7: visitors' files, a person's reply
  * with files): the attachment's id ("att_" and 32 hex digits; its bytes
  * are storaged's attachment store's, proto/attmsg.h), its type (enum
- * attach_type: decided by its bytes), size and file name as uploaded.
+ * attach_type: decided by its bytes), size, file name as uploaded, and
+ * the key the worker signs its links for visitors with (64 hex digits;
+ * never shown).
  */
 #define ST_ATT_ID_LEN		(4 + ST_ID_HEX)
 #define ST_ATT_NAME_MAX		200	/* bytes of a file name kept */
@@ -399,6 +401,7 @@ struct st_msg_att {
 	uint8_t type;
 	uint32_t size;
 	char name[ST_ATT_NAME_MAX + 1];
+	char key[64 + 1];
 };
 extern const struct playout pl_msg_att;
 

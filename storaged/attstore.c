@@ -197,6 +197,7 @@ att_described(const struct st_att *a, struct st_msg_att *out)
 	out->type = a->type;
 	out->size = a->size;
 	strlcpy(out->name, a->name, sizeof(out->name));
+	strlcpy(out->key, a->key, sizeof(out->key));
 }
 
 /* A visitor's token hash as a record keeps it. */
@@ -362,7 +363,7 @@ piece_put(struct store_txn *t, const struct st_att_put_req *q,
 	if (q->data.len == 0 || end > a->size || q->hash_len !=
 	    ST_ATT_HASH_LEN || (end < a->size && q->data.len != ST_ATT_PIECE))
 		return store_fail(t, PROTO_E_INVALID, "Content-Range: each "
-		    "piece but the last is 1 MiB, none past the size");
+		    "piece but the last is 256 KiB, none past the size");
 	if (q->offset == 0) {
 		if ((rc = type_taken(t, a, q->type)) != 1) {
 			out->result = ST_ATT_TYPE;
@@ -395,6 +396,7 @@ piece_put(struct store_txn *t, const struct st_att_put_req *q,
 		att_described(a, &out->att);
 	}
 	out->received = a->received;
+	strlcpy(out->att.id, a->id, sizeof(out->att.id));
 	att_save(t, k, a);
 	return t->err ? -1 : 0;
 }

@@ -39,6 +39,7 @@
 #include <strings.h>
 
 #include "admin.h"
+#include "attach.h"
 #include "chat.h"
 #include "log.h"
 #include "site.h"
@@ -81,6 +82,10 @@ static const struct route routes[] = {
 	    handoff_typing_post, R_ADMIN, 0, ST_ROLE_AGENT },
 	{ M_POST,	"/v1/admin/conversations/:id/assign",
 	    handoff_assign_post, R_ADMIN, 0, ST_ROLE_AGENT },
+	{ M_POST,	"/v1/admin/conversations/:id/attachments",
+	    att_admin_new, R_ADMIN, 0, ST_ROLE_AGENT },
+	{ M_GET | M_PUT, "/v1/admin/conversations/:id/attachments/:att",
+	    att_admin_piece, R_ADMIN, ROUTE_BODY_PIECE, ST_ROLE_AGENT },
 	{ M_POST,	"/v1/admin/conversations/:id/read", admin_conv_read,
 	    R_ADMIN, 0, ST_ROLE_AGENT },
 	{ M_GET,	"/v1/admin/canned-replies",	canned_list, R_ADMIN, 0,
@@ -237,6 +242,11 @@ static const struct route routes[] = {
 	    0 },
 	{ M_POST,	"/api/widget/:wid/report",	setup_report_post,
 	    R_PUBLIC, 0, 0 },
+	{ M_POST | M_OPTIONS, "/api/widget/:wid/attachments",
+	    att_visitor_new, R_PUBLIC, 0, 0 },
+	{ M_GET | M_PUT | M_DELETE | M_OPTIONS,
+	    "/api/widget/:wid/attachments/:att", att_visitor_piece, R_PUBLIC,
+	    ROUTE_BODY_PIECE, 0 },
 	{ M_GET,	"/widget/chat-widget.js",	static_bundle_get,
 	    R_PUBLIC, 0, 0 },
 	{ M_GET,	"/api/widget/embed.js",		static_bundle_get,

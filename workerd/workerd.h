@@ -165,6 +165,7 @@ struct route {
 #define ROUTE_BODY_CHAT		(64 * 1024)
 #define ROUTE_BODY_ADMIN	(256 * 1024)	/* a widget, an agent, a message */
 #define ROUTE_BODY_FILE		ST_KB_FILE_MAX	/* a knowledge source's file */
+#define ROUTE_BODY_PIECE	ST_ATT_PIECE	/* an upload's piece */
 
 enum route_result {
 	ROUTE_OK,

@@ -194,6 +194,8 @@ const FORMED = {
   // An action's: its schema, a method that sends its body template, headers.
   parameters: { type: 'object', properties: { id: { type: 'string' } } },
   method: 'POST', body: '{"id":"{{id}}"}', headers: { 'X-Api-Key': 'k' },
+  // A widget's attachment kinds, by name.
+  attachment_types: ['pdf', 'text'],
 };
 // Rows that need another first (identity_required: a secret), or that take
 // another form (agent_id: an agent; business_hours: its own schema).

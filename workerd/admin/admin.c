@@ -31,6 +31,7 @@
 
 #include "admin.h"
 #include "agentmsg.h"
+#include "attach.h"
 #include "keymsg.h"
 #include "log.h"
 #include "workerd.h"
@@ -292,6 +293,10 @@ admin_msg_json(const struct st_msg *m)
 		exprow_oset(o, "knowledge", exprow_text(st_msg_knowledge_name(
 		    m->knowledge)), &err);
 	}
+	/* A visitor's or a person's files, as the dashboard opens them. */
+	if (m->natts > 0)
+		exprow_oset(o, "attachments", att_json(m->atts, m->natts, NULL,
+		    m->conv_id, 0), &err);
 	return exprow_odone(o, err);
 }
 

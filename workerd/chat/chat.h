@@ -108,6 +108,9 @@ struct wsmsg {
 	json_t *root;
 	const char *content;	/* MESSAGE: 1..CHAT_MESSAGE_MAX characters */
 	size_t content_len;
+	/* MESSAGE: the uploads it names ("att_" ids); content may then be "" */
+	struct st_str atts[ST_MSG_ATTS_MAX];
+	uint32_t natts;
 	/* CONTACT, IDENTIFY (name, email): "" when not given */
 	const char *name, *email, *phone;
 	const char *token;	/* RESUME: "" when not given, else unchecked */
@@ -272,6 +275,12 @@ void wschat_upgrade(struct conn *, struct http_request *,
     const struct route_match *);
 /* Hooks storaged's widget-gone events (after storec_init). */
 void wschat_init(void);
+/*
+ * A visitor's session token (its session frame's, as sent back with an
+ * upload) into its hash, as storaged keys the session: 0, or -1 when it
+ * is no token's shape.
+ */
+int wschat_token_hash(const char *token, uint8_t out[ST_TOKEN_HASH_LEN]);
 /* For a socket's add-ons (wsidentity.c, wsfeedback.c, wsconvs.c): o
  * (stolen) sent to s. */
 void wschat_send(struct wsess *s, json_t *o);

@@ -67,6 +67,7 @@
 
 #include "admin.h"
 #include "agentmsg.h"
+#include "attach.h"
 #include "chat.h"
 #include "tools.h"
 #include "log.h"
@@ -111,6 +112,8 @@
 /* A visitor's message held while the one before it is stored. */
 struct held_msg {
 	STAILQ_ENTRY(held_msg) entry;
+	uint32_t natts;		/* the uploads it names */
+	char atts[ST_MSG_ATTS_MAX][ST_ATT_ID_LEN + 1];
 	char text[];		/* NUL-ended */
 };
 
@@ -238,6 +241,15 @@ token_valid(const char *s)
 		    s[i] == '-' || s[i] == '_'))
 			return 0;
 	return i == TOKEN_LEN;
+}
+
+int
+wschat_token_hash(const char *token, uint8_t out[ST_TOKEN_HASH_LEN])
+{
+	if (token == NULL || !token_valid(token))
+		return -1;
+	token_hash(token, out);
+	return 0;
 }
 
 /* --------------------------------------------------------- sending */
@@ -401,7 +413,7 @@ wschat_widget_gone(const char *widget_id)
  * (malloc'd); NULL when the visitors are not told (or out of memory).
  */
 static char *
-visitor_event_text(const struct st_event *ev)
+visitor_event_text(const struct st_event *ev, const char *wid)
 {
 	json_t *o = NULL;
 	char *text;
@@ -414,6 +426,11 @@ visitor_event_text(const struct st_event *ev)
 			    exprow_text(ev->msg.content), "name",
 			    exprow_text(ev->msg.name), "id",
 			    exprow_text(ev->msg.id));
+		/* A person's files, linked through the socket's widget. */
+		if (o != NULL && ev->msg.natts > 0)
+			json_object_set_new(o, "attachments", att_json(
+			    ev->msg.atts, ev->msg.natts, wid, NULL,
+			    proto_wall_ms()));
 		break;
 	case ST_EV_TYPING:
 		o = ev->on ? json_pack("{s:s, s:s, s:o}", "type",
@@ -479,7 +496,7 @@ visitor_event(const uint8_t *payload, size_t len)
 		 */
 		if (!built) {
 			built = 1;
-			if ((text = visitor_event_text(&ev)) != NULL)
+			if ((text = visitor_event_text(&ev, s->wid)) != NULL)
 				tlen = strlen(text);
 		}
 		if (text != NULL && ws_send_text(s->ws, text, tlen) < 0)
@@ -838,9 +855,10 @@ idle_ms(void)
 	return (uint64_t)wsettings.session_idle_days * 86400000ull;
 }
 
-/* Starts the turn of the visitor's message (ST_WS_BEGIN). */
+/* Starts the turn of the visitor's message (ST_WS_BEGIN), with its files. */
 static void
-message_begin(struct wsess *s, const char *content)
+message_begin(struct wsess *s, const char *content, const struct st_str *atts,
+    uint32_t natts)
 {
 	struct st_ws_begin_req req = {
 		.widget_id = s->wid,
@@ -853,6 +871,8 @@ message_begin(struct wsess *s, const char *content)
 		.idle_ms = idle_ms(),
 		.create = !s->stored,	/* a new visitor: this makes it */
 		.visitor = s->visitor,
+		.atts = (struct st_str *)(uintptr_t)atts,
+		.natts = natts,
 	};
 	enum turn_cause why;
 
@@ -871,10 +891,15 @@ held_run(void *arg)
 
 	if ((h = STAILQ_FIRST(&s->held)) == NULL || s->turn != NULL)
 		return;
+	struct st_str atts[ST_MSG_ATTS_MAX];
+	uint32_t i;
+
 	STAILQ_REMOVE_HEAD(&s->held, entry);
 	s->nheld--;
+	for (i = 0; i < h->natts; i++)
+		atts[i].s = h->atts[i];
 	if (s->ws != NULL)
-		message_begin(s, h->text);
+		message_begin(s, h->text, atts, h->natts);
 	free(h);
 }
 
@@ -888,6 +913,9 @@ held_add(struct wsess *s, const struct wsmsg *m)
 	    (h = malloc(sizeof(*h) + m->content_len + 1)) == NULL)
 		return -1;
 	memcpy(h->text, m->content, m->content_len + 1);
+	for (h->natts = 0; h->natts < m->natts; h->natts++)
+		strlcpy(h->atts[h->natts], m->atts[h->natts].s,
+		    sizeof(h->atts[h->natts]));
 	STAILQ_INSERT_TAIL(&s->held, h, entry);
 	s->nheld++;
 	return 0;
@@ -911,7 +939,7 @@ wschat_on_message(struct wsess *s, struct wsmsg *m)
 			wsend_error(s, "Please wait for the reply to finish.");
 		return;
 	}
-	message_begin(s, m->content);
+	message_begin(s, m->content, m->atts, m->natts);
 }
 
 /* ------------------------------------------------------------ contact */
@@ -1344,7 +1372,7 @@ wsend_history(struct wsess *s, json_t *hist, int more, const char *conv_id,
  * "feedback" ("up", "down", null) on an assistant's. NULL out of memory.
  */
 static json_t *
-history_item(const struct st_msg *m)
+history_item(const struct st_msg *m, const char *wid)
 {
 	const char *fb = st_feedback_name(m->feedback);
 	json_t *item;
@@ -1358,18 +1386,22 @@ history_item(const struct st_msg *m)
 	if (strcmp(m->role, "assistant") == 0)
 		exprow_oset(item, "feedback", fb != NULL ? json_string(fb) :
 		    json_null(), &err);
+	/* Files, the visitor's or a person's: links through widget wid. */
+	if (m->natts > 0)
+		exprow_oset(item, "attachments", att_json(m->atts, m->natts,
+		    wid, NULL, proto_wall_ms()), &err);
 	return exprow_odone(item, err);
 }
 
 /* The history replayed to a resumed session. NULL out of memory. */
 static json_t *
-history_json(const struct st_msg *h, uint32_t n)
+history_json(const struct st_msg *h, uint32_t n, const char *wid)
 {
 	json_t *arr = json_array(), *item;
 	uint32_t i;
 
 	for (i = 0; i < n && arr != NULL; i++) {
-		item = history_item(&h[i]);
+		item = history_item(&h[i], wid);
 		if (item == NULL || json_array_append_new(arr, item) < 0) {
 			json_decref(arr);
 			arr = NULL;
@@ -1423,7 +1455,7 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 	json_t *hist, *session;
 	int resumed = ok->resumed;
 
-	if ((hist = history_json(ok->history, ok->nhistory)) == NULL) {
+	if ((hist = history_json(ok->history, ok->nhistory, s->wid)) == NULL) {
 		log_warnx("wschat: cannot build the history");
 		open_refuse(s, 500, "Internal server error");
 		return;
@@ -1621,7 +1653,7 @@ wschat_send_history(struct wsess *s, const struct st_msg *h, uint32_t n,
 {
 	json_t *hist;
 
-	if ((hist = history_json(h, n)) == NULL) {
+	if ((hist = history_json(h, n, s->wid)) == NULL) {
 		wsend_error(s, WRONG_TEXT);
 		return;
 	}

@@ -81,12 +81,28 @@ int
 wsmsg_parse_message(struct wsmsg *m)
 {
 	json_t *content = json_object_get(m->root, "content");
-	size_t chars;
+	json_t *atts = json_object_get(m->root, "attachments"), *v;
+	size_t chars, i;
 
 	if (!json_is_string(content))
 		return fail(m, "content: must be a string");
 	m->content = json_string_value(content);
 	m->content_len = json_string_length(content);
+	if (atts != NULL && !json_is_null(atts)) {
+		if (!json_is_array(atts) ||
+		    json_array_size(atts) > ST_MSG_ATTS_MAX)
+			return fail(m, "attachments: at most 5 upload ids");
+		json_array_foreach(atts, i, v) {
+			if (!json_is_string(v) || !st_prefixed_id_valid(
+			    json_string_value(v), "att_"))
+				return fail(m, "attachments: each an "
+				    "upload's id");
+			m->atts[m->natts++].s = json_string_value(v);
+		}
+	}
+	/* Files may go without words. */
+	if (m->natts > 0 && m->content_len == 0)
+		return 0;
 	chars = utf8_chars(m->content, m->content_len);
 	if (memchr(m->content, '\0', m->content_len) != NULL ||
 	    chars < 1 || chars > CHAT_MESSAGE_MAX ||

@@ -259,7 +259,8 @@ member_off_sample(struct penc *e, enum sample s)
 }
 
 /*
- * ATTS (storemsg.h): u32 n, n x (str id, u8 type, u32 size, str name).
+ * ATTS (storemsg.h): u32 n, n x (str id, u8 type, u32 size, str name,
+ * str key).
  * Out of bounds that still decodes: a size past any upload's.
  */
 static void
@@ -279,6 +280,8 @@ atts_sample(struct penc *e, enum sample s)
 		    make_str("", ST_ATT_NAME_MAX / 4, ST_ATT_NAME_MAX, 0, 1) :
 		    NULL;
 		penc_str(e, name != NULL ? name : "fork.png");
+		penc_str(e, s == SAM_DEFAULTS ? "" : "0123456789abcdef"
+		    "0123456789abcdef0123456789abcdef0123456789abcdef");
 		free(name);
 	}
 }

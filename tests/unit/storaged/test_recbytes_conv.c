@@ -93,10 +93,10 @@
 	"6b735f3031323334353637383961626364656630313233343536373839616263646566" "01"
 /* A tool's arguments, {"id":7}, and its duration, 12 ms. */
 #define HEX_MSG_V6	"00000008" "7b226964223a377d" "0000000c"
-/* One attachment: its id, a PNG (1) of 1000 bytes, "fork.png". */
+/* One attachment: its id, a PNG (1) of 1000 bytes, "fork.png", no key. */
 #define HEX_MSG_V7	"00000001" "00000024" "6174745f" \
 	"3031323334353637383961626364656630313233343536373839616263646566" \
-	"01" "000003e8" "00000008" "666f726b2e706e67"
+	"01" "000003e8" "00000008" "666f726b2e706e67" "00000000"
 
 /* A full conversation on the wire. */
 static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2

@@ -194,7 +194,8 @@ test_public_routes(void **state)
 {
 	static const char *want[] = {
 		"/api/widget/:wid/config", "/api/widget/:wid/ws",
-		"/api/widget/:wid/report",
+		"/api/widget/:wid/report", "/api/widget/:wid/attachments",
+		"/api/widget/:wid/attachments/:att",
 		"/widget/chat-widget.js", "/api/widget/embed.js",
 		"/widget/parts/:file", "/widget/lang/:file",
 	};

@@ -421,7 +421,8 @@ route_path(const char *pattern, char *out, size_t outsz)
 			    strncmp(p, "/:action_id", 11) == 0 ? "/act_" :
 			    strncmp(p, "/:user_id", 9) == 0 ? "/usr_" :
 			    strncmp(p, "/:invitation_id", 15) == 0 ? "/inv_" :
-			    strncmp(p, "/:canned_id", 11) == 0 ? "/cr_" : "/",
+			    strncmp(p, "/:canned_id", 11) == 0 ? "/cr_" :
+			    strncmp(p, "/:att", 5) == 0 ? "/att_" : "/",
 			    outsz);
 			strlcat(out, CONV, outsz);
 		} else
@@ -619,6 +620,10 @@ route_body(const char *pattern, unsigned int method)
 	    "/v1/admin/profile/password") == 0)
 		return "{\"current_password\":\"x\","
 		    "\"new_password\":\"a new password\"}";
+	if (method == M_POST && strstr(pattern, "/attachments") != NULL)
+		return "{\"name\":\"fork.png\",\"size\":1}";
+	if (method == M_PUT && strstr(pattern, "/attachments/") != NULL)
+		return "x";
 	if (strncmp(pattern, "/v1/admin/canned-replies", 24) == 0)
 		return "{\"shortcut\":\"s\",\"text\":\"t\"}";
 	if (method == M_POST && strcmp(pattern, "/v1/admin/users") == 0)
@@ -635,12 +640,17 @@ route_body(const char *pattern, unsigned int method)
 	return "{}";
 }
 
-/* A route's body type: a file source's file is its bytes, not JSON. */
+/*
+ * A route's body type: a file source's file, or an upload's piece, is its
+ * bytes, not JSON; the piece says where it goes.
+ */
 static const char *
 route_ctype(const char *pattern)
 {
 	size_t n = strlen(pattern);
 
+	if (strstr(pattern, "/attachments/:att") != NULL)
+		return "application/octet-stream\r\nContent-Range: bytes 0-0/1";
 	return n > 5 && strcmp(pattern + n - 5, "/file") == 0 ?
 	    "text/plain" : "application/json";
 }
@@ -798,6 +808,13 @@ test_admin_bad_replies(void **state)
 				response_answering(&cl, &off, &r);
 				want = !whole || strstr(rt->pattern,
 				    "/password") != NULL ? 500 : 0;
+				/*
+				 * A zeroed attachment is no file of this
+				 * conversation: nothing to serve.
+				 */
+				if (whole && verbs[k].bit == M_GET &&
+				    strstr(rt->pattern, "/attachments/") != NULL)
+					want = 404;
 				if (want ? r.status != want : r.status / 100 != 2)
 					fail_msg("%s %s (%s), reply %s%s: %d",
 					    verbs[k].name, path,
@@ -814,6 +831,66 @@ test_admin_bad_replies(void **state)
 	assert_true(n >= REPLY_KINDS * 19);
 	/* Nothing (or a short nothing) is whole for the three empty replies. */
 	assert_true(nwhole >= 3 * 2);
+}
+
+/*
+ * A visitor's upload routes (R_PUBLIC, the session token's): a new
+ * upload, a piece, a link to a file; each storaged request answered with
+ * no reply, a stray byte, a valid zeroed reply a byte short and a byte
+ * long: 500 for each that does not decode, never a crash or a hang. A
+ * whole zeroed reply goes on: a new upload 201, a piece 200; a link
+ * signed with no key opens nothing (403).
+ */
+static void
+test_attach_bad_replies(void **state)
+{
+	static const char token[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+	static const struct {
+		const char *method, *path, *extra, *body;
+		uint16_t type;
+		int whole_status;
+	} routes[] = {
+		{ "POST", "/api/widget/wid_1/attachments",
+		    "Content-Type: application/json\r\n",
+		    "{\"name\":\"a.png\",\"size\":9}", PROTO_ST_ATT_NEW, 201 },
+		{ "PUT", "/api/widget/wid_1/attachments/att_" CONV,
+		    "Content-Range: bytes 0-0/9\r\n", "x", PROTO_ST_ATT_PUT,
+		    200 },
+		{ "GET", "/api/widget/wid_1/attachments/att_" CONV
+		    "?exp=99999999999999&sig=0123456789abcdef0123456789abcdef",
+		    "", "", PROTO_ST_ATT_READ, 403 },
+	};
+	struct tclient cl;
+	struct response r;
+	struct peer_req pr;
+	struct penc e;
+	char req[1024];
+	size_t i, off;
+	int kind, whole;
+
+	assert_int_equal(peer_connect(&P), 0);
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		for (kind = 0; kind < REPLY_KINDS; kind++) {
+			snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n"
+			    "X-Parley-Session: %s\r\n%sContent-Length: %zu"
+			    "\r\n\r\n%s", routes[i].method, routes[i].path,
+			    token, routes[i].extra, strlen(routes[i].body),
+			    routes[i].body);
+			assert_int_equal(tclient_open(&cl), 0);
+			send_str(&cl, req);
+			if (peer_recv(&P, &pr, 1000) != 0)
+				fail_msg("%s: no storaged request", routes[i].path);
+			assert_int_equal(pr.type, routes[i].type);
+			reply_of(kind, pr.type, &e);
+			whole = reply_whole(pr.type, &e);
+			peer_reply(&P, &pr, e.buf, e.len);
+			penc_free(&e);
+			off = 0;
+			response_answering(&cl, &off, &r);
+			assert_int_equal(r.status, whole ?
+			    routes[i].whole_status : 500);
+			tclient_close(&cl);
+		}
 }
 
 /*
@@ -1189,6 +1266,7 @@ main(void)
 		cmocka_unit_test(test_admin_storage_errors),
 		cmocka_unit_test(test_admin_bad_replies),
 		cmocka_unit_test(test_agent_embed_bad_replies),
+		cmocka_unit_test(test_attach_bad_replies),
 		cmocka_unit_test(test_admin_errors_over_http),
 		cmocka_unit_test(test_client_leaves_mid_request),
 		cmocka_unit_test(test_output_backpressure),

@@ -1,0 +1,278 @@
+// Attachments (docs/attachments.md) through the real stack: a visitor's
+// upload in pieces over HTTP with its session token, named by its next
+// WebSocket message, seen by the dashboard's API and served back byte for
+// byte with headers that run nothing; a person's reply with a file, seen
+// by the visitor through a signed link; the type decided by the bytes
+// (an HTML page named .png is text; a zip declared as text is refused);
+// the widget's types and size limit; a piece out of order; a stranger's
+// token; a cut upload swept; a conversation's deletion taking its files.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley } from './lib/harness.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const PIECE = 256 << 10;	// the server's piece_size
+
+// A PNG's signature and IHDR, then n - 33 bytes of noise (the sniffing
+// reads the header; the rest is the file's).
+export function png(n = 4000) {
+  const head = Buffer.from('89504e470d0a1a0a0000000d4948445200000010000000100806000000', 'hex');
+  const b = Buffer.alloc(Math.max(n, head.length + 4));
+  head.copy(b);
+  crypto.randomFillSync(b, head.length);
+  return b;
+}
+
+// Uploads data as name through widget wid with the visitor's token:
+// {status, json} of the refusal, or of the last piece.
+export async function upload(p, wid, token, name, data, { pieceSize = PIECE } = {}) {
+  const h = { 'X-Parley-Session': token, 'Content-Type': 'application/json' };
+  let r = await p.request('POST', `/api/widget/${wid}/attachments`, { headers: h, body: JSON.stringify({ name, size: data.length }) });
+  if (r.status !== 201) return { status: r.status, json: r.json(), headers: r.headers };
+  const { id } = r.json();
+  for (let off = 0; off < data.length; off += pieceSize) {
+    const piece = data.subarray(off, Math.min(off + pieceSize, data.length));
+    r = await p.request('PUT', `/api/widget/${wid}/attachments/${id}`, {
+      headers: { 'X-Parley-Session': token, 'Content-Range': `bytes ${off}-${off + piece.length - 1}/${data.length}` },
+      body: piece,
+    });
+    if (r.status !== 200) return { status: r.status, json: r.json(), id };
+  }
+  return { status: r.status, json: r.json(), id };
+}
+
+describe('attachments', { concurrency: 1 }, () => {
+  let p;
+  let w;
+  const admin = (method, path, body) => p.adminJson(method, path, body);
+
+  // A visitor of w with its session token.
+  async function visitor(widget = w) {
+    const v = await Visitor.open(p, widget.widget_id);
+    const s = await v.next('session');
+    return { v, token: s.session_token };
+  }
+
+  before(async () => {
+    p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ATTACH_RATE_MB: '30' } });
+    await p.start();
+    w = await createWidget(p, { name: 'Bikes', attachment_types: ['image', 'pdf', 'text'], attachment_max_mb: 1 });
+  });
+  after(() => p?.stop());
+
+  test('the widget says what it takes', async () => {
+    const r = await p.get(`/api/widget/${w.widget_id}/config`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json().attachment_types, ['image', 'pdf', 'text']);
+    assert.equal(r.json().attachment_max_mb, 1);
+    const bad = await admin('PATCH', `/v1/admin/widgets/${w.widget_id}`, { attachment_types: ['exe'] });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json().error, /attachment_types/);
+  });
+
+  test('a visitor sends a photo in two pieces; the dashboard sees and opens it', async () => {
+    const { v, token } = await visitor();
+    const photo = png(3 * PIECE + 12345);
+    const up = await upload(p, w.widget_id, token, '../../bent fork.png', photo);
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    assert.equal(up.json.complete, true);
+    assert.equal(up.json.type, 'image/png');
+    assert.equal(up.json.size, photo.length);
+    assert.equal(up.json.name, 'bent fork.png');
+
+    v.send({ type: 'message', content: '', attachments: [up.id] });
+    await v.next('typing_start');
+    let m;
+    do m = await v.next(); while (m.type !== 'message');
+    // The newest conversation is this visitor's.
+    const conv = (await admin('GET', '/v1/admin/conversations')).json().conversations[0];
+    const g = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).json();
+    const mine = g.messages.find((x) => x.role === 'user');
+    assert.equal(mine.attachments.length, 1);
+    const a = mine.attachments[0];
+    assert.deepEqual([a.id, a.name, a.type, a.size], [up.id, 'bent fork.png', 'image/png', photo.length]);
+    assert.equal(a.url, `/v1/admin/conversations/${conv._id}/attachments/${up.id}`);
+
+    const r = await p.admin(a.url);
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(photo), 'the bytes as sent');
+    assert.equal(r.headers['content-type'], 'image/png');
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    assert.match(r.headers['content-security-policy'], /default-src 'none'; sandbox/);
+    assert.match(r.headers['content-disposition'], /^inline; filename="bent fork.png"/);
+    // Another conversation's path: nothing.
+    const other = await p.admin(`/v1/admin/conversations/${'0'.repeat(32)}/attachments/${up.id}`);
+    assert.equal(other.status, 404);
+    v.ws.close();
+  });
+
+  test('the visitor\'s history links its files, signed; a changed link opens nothing', async () => {
+    const { v, token } = await visitor();
+    const up = await upload(p, w.widget_id, token, 'receipt.pdf', Buffer.from('%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n'));
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    v.send({ type: 'message', content: 'My receipt', attachments: [up.id] });
+    let m;
+    do m = await v.next(); while (m.type !== 'typing_stop');
+    v.ws.close();
+    const again = await Visitor.open(p, w.widget_id, { token });
+    await again.next('session');
+    const h = await again.next('history');
+    const item = h.messages.find((x) => x.role === 'user');
+    assert.equal(item.content, 'My receipt');
+    const a = item.attachments[0];
+    assert.equal(a.type, 'application/pdf');
+    assert.match(a.url, new RegExp(`^/api/widget/${w.widget_id}/attachments/${up.id}\\?exp=\\d+&sig=[0-9a-f]{32}$`));
+    const r = await p.get(a.url);
+    assert.equal(r.status, 200);
+    assert.match(r.headers['content-disposition'], /^attachment; filename="receipt.pdf"/);
+    assert.equal(r.headers['access-control-allow-origin'], '*');
+    assert.equal(r.body.toString('latin1').slice(0, 8), '%PDF-1.7');
+    const forged = a.url.replace(/sig=[0-9a-f]/, (s) => s.slice(0, -1) + (s.endsWith('0') ? '1' : '0'));
+    assert.equal((await p.get(forged)).status, 403);
+    const later = a.url.replace(/exp=(\d+)/, (s, e) => `exp=${Number(e) + 1}`);
+    assert.equal((await p.get(later)).status, 403);
+    assert.equal((await p.get(a.url.replace(/\?.*/, ''))).status, 403);
+    again.ws.close();
+  });
+
+  test('a person replies with a picture; the visitor gets it, linked', async () => {
+    const { v, token } = await visitor();
+    await v.turn('Hello');
+    v.send({ type: 'request_human' });
+    const convs = (await admin('GET', '/v1/admin/conversations')).json().conversations;
+    const conv = convs[0];
+    const pic = png(2000);
+    let r = await admin('POST', `/v1/admin/conversations/${conv._id}/attachments`, { name: 'fix.png', size: pic.length });
+    assert.equal(r.status, 201, r.text);
+    const { id } = r.json();
+    r = await p.request('PUT', `/v1/admin/conversations/${conv._id}/attachments/${id}`, {
+      headers: { 'x-admin-api-key': p.adminKey, 'Content-Range': `bytes 0-${pic.length - 1}/${pic.length}` }, body: pic,
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().complete, true);
+    r = await admin('POST', `/v1/admin/conversations/${conv._id}/messages`, { content: '', attachments: [id], name: 'Dana' });
+    assert.equal(r.status, 201, r.text);
+    let m;
+    do m = await v.next(); while (!(m.type === 'message' && m.role === 'agent'));
+    assert.equal(m.attachments[0].id, id);
+    const got = await p.get(m.attachments[0].url);
+    assert.equal(got.status, 200);
+    assert.ok(got.body.equals(pic));
+    // A visitor cannot name a person's upload, nor one of another session.
+    const stranger = await visitor();
+    const theirs = await upload(p, w.widget_id, stranger.token, 'x.png', png(100));
+    v.send({ type: 'message', content: 'mine?', attachments: [theirs.id] });
+    const e = await v.next('error');
+    assert.match(e.message ?? e.error ?? JSON.stringify(e), /attachments|try again|went wrong/i);
+    v.ws.close();
+    stranger.v.ws.close();
+    assert.ok(token);
+  });
+
+  test('the type is the bytes\'; the widget\'s types and size hold', async () => {
+    const { v, token } = await visitor();
+    // An HTML page named .png is kept as plain text, served as text.
+    const html = Buffer.from('<html><script>alert(1)</script></html>');
+    const asText = await upload(p, w.widget_id, token, 'evil.png', html);
+    assert.equal(asText.status, 200, JSON.stringify(asText.json));
+    assert.equal(asText.json.type, 'text/plain; charset=utf-8');
+    // A zip declared as text: refused, and nothing left to finish.
+    const zip = Buffer.concat([Buffer.from('504b0304', 'hex'), crypto.randomBytes(200)]);
+    const refused = await upload(p, w.widget_id, token, 'notes.txt', zip);
+    assert.equal(refused.status, 415);
+    assert.match(refused.json.error, /type/);
+    const again = await p.request('PUT', `/api/widget/${w.widget_id}/attachments/${refused.id}`, {
+      headers: { 'X-Parley-Session': token, 'Content-Range': `bytes 0-9/${zip.length}` }, body: zip.subarray(0, 10) });
+    assert.equal(again.status, 404);
+    // Over the widget's 1 MiB.
+    const big = await p.request('POST', `/api/widget/${w.widget_id}/attachments`, {
+      headers: { 'X-Parley-Session': token, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'big.png', size: (1 << 20) + 1 }) });
+    assert.equal(big.status, 413);
+    assert.equal(big.json().max_bytes, 1 << 20);
+    // A widget that takes images only refuses a PDF by its bytes.
+    const imgOnly = await createWidget(p, { attachment_types: ['image'] });
+    const io = await visitor(imgOnly);
+    const pdf = await upload(p, imgOnly.widget_id, io.token, 'cat.png', Buffer.from('%PDF-1.4\n%%EOF\n'));
+    assert.equal(pdf.status, 415);
+    // A widget that takes none.
+    const none = await createWidget(p, {});
+    const nv = await visitor(none);
+    const off = await upload(p, none.widget_id, nv.token, 'a.png', png(100));
+    assert.equal(off.status, 403);
+    v.ws.close();
+    io.v.ws.close();
+    nv.v.ws.close();
+  });
+
+  test('tokens, order and bounds', async () => {
+    const { v, token } = await visitor();
+    const h = { 'Content-Type': 'application/json' };
+    let r = await p.request('POST', `/api/widget/${w.widget_id}/attachments`, { headers: h, body: JSON.stringify({ name: 'a.png', size: 10 }) });
+    assert.equal(r.status, 401);
+    r = await p.request('POST', `/api/widget/${w.widget_id}/attachments`, {
+      headers: { ...h, 'X-Parley-Session': token }, body: JSON.stringify({ name: 'a.png', size: 0 }) });
+    assert.equal(r.status, 400);
+    assert.match(r.json().error, /size/);
+    r = await p.request('POST', `/api/widget/${w.widget_id}/attachments`, {
+      headers: { ...h, 'X-Parley-Session': token }, body: JSON.stringify({ name: 'a.png', size: 2 * PIECE }) });
+    assert.equal(r.status, 201);
+    const { id } = r.json();
+    // The second piece first: where the upload stands is said.
+    r = await p.request('PUT', `/api/widget/${w.widget_id}/attachments/${id}`, {
+      headers: { 'X-Parley-Session': token, 'Content-Range': `bytes ${PIECE}-${2 * PIECE - 1}/${2 * PIECE}` }, body: Buffer.alloc(PIECE) });
+    assert.equal(r.status, 409);
+    assert.equal(r.json().received, 0);
+    // Another session's token: no such upload.
+    const other = await visitor();
+    r = await p.request('PUT', `/api/widget/${w.widget_id}/attachments/${id}`, {
+      headers: { 'X-Parley-Session': other.token, 'Content-Range': `bytes 0-${PIECE - 1}/${2 * PIECE}` }, body: png(PIECE) });
+    assert.equal(r.status, 404);
+    // A short piece before the last.
+    r = await p.request('PUT', `/api/widget/${w.widget_id}/attachments/${id}`, {
+      headers: { 'X-Parley-Session': token, 'Content-Range': `bytes 0-99/${2 * PIECE}` }, body: png(100) });
+    assert.equal(r.status, 400);
+    // Given up: gone.
+    r = await p.request('DELETE', `/api/widget/${w.widget_id}/attachments/${id}`, { headers: { 'X-Parley-Session': token } });
+    assert.equal(r.status, 204);
+    r = await p.request('DELETE', `/api/widget/${w.widget_id}/attachments/${id}`, { headers: { 'X-Parley-Session': token } });
+    assert.equal(r.status, 404);
+    // The preflight answers any origin.
+    r = await p.request('OPTIONS', `/api/widget/${w.widget_id}/attachments`, { headers: { Origin: 'https://shop.example' } });
+    assert.equal(r.status, 204);
+    assert.match(r.headers['access-control-allow-headers'], /X-Parley-Session/);
+    v.ws.close();
+    other.v.ws.close();
+  });
+
+  test('one client\'s MiB a minute are bounded', async () => {
+    const { v, token } = await visitor();
+    const h = { 'X-Parley-Session': token, 'Content-Type': 'application/json' };
+    const codes = [];
+    for (let i = 0; i < 32; i++) {
+      const r = await p.request('POST', `/api/widget/${w.widget_id}/attachments`, { headers: h, body: JSON.stringify({ name: `f${i}.png`, size: 1 << 20 }) });
+      codes.push(r.status);
+      if (r.status === 429) assert.ok(Number(r.headers['retry-after']) >= 1);
+    }
+    // 30 MiB a minute, less what the tests before spent: 1 MiB each, then 429.
+    assert.ok(codes.includes(429), codes.join(' '));
+    assert.ok(codes.indexOf(429) <= 30, codes.join(' '));
+    assert.ok(codes.slice(codes.indexOf(429)).every((c) => c === 429), codes.join(' '));
+    v.ws.close();
+  });
+
+  test('a deleted conversation takes its files', async () => {
+    const convs = (await admin('GET', '/v1/admin/conversations')).json().conversations;
+    let found = null;
+    for (const c of convs) {
+      const g = (await admin('GET', `/v1/admin/conversations/${c._id}`)).json();
+      const m = g.messages.find((x) => x.attachments);
+      if (m) { found = { c, a: m.attachments[0] }; break; }
+    }
+    assert.ok(found);
+    assert.equal((await p.admin(found.a.url)).status, 200);
+    assert.equal((await admin('DELETE', `/v1/admin/conversations/${found.c._id}`)).status, 204);
+    assert.equal((await p.admin(found.a.url)).status, 404);
+  });
+});

@@ -1,0 +1,85 @@
+/*
+ * Attachments in the worker (docs/attachments.md): the visitors' and the
+ * people's uploads (upload.c), their links and JSON (attlink.c), serving
+ * them (serve.c). The bytes are storaged's (proto/attmsg.h); a file's
+ * type is decided here by its bytes (sniff.c).
+ */
+#ifndef PARLEY_ATTACH_H
+#define PARLEY_ATTACH_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "attmsg.h"
+
+struct conn;
+struct http_request;
+struct route_match;
+
+/* How long a visitor's link to an attachment is good for. */
+#define ATT_LINK_TTL_MS		(24ull * 60 * 60 * 1000)
+/* The hex digits of a link's signature. */
+#define ATT_SIG_HEX		32
+
+/* ------------------------------------------------------------ attlink.c */
+
+/*
+ * A message's n attachments as JSON: [{id, name, type, size, url}], url
+ * a visitor's signed link through widget wid (its public id) valid until
+ * now + ATT_LINK_TTL_MS, or, wid NULL, the dashboard's path under
+ * conversation conv_id. NULL out of memory.
+ */
+json_t *att_json(const struct st_msg_att *a, uint32_t n, const char *wid,
+    const char *conv_id, uint64_t now_ms);
+/*
+ * A link's signature of attachment id until exp (ms), with the key (64
+ * hex digits) into sig (ATT_SIG_HEX + 1 bytes). 0, or -1 a bad key.
+ */
+int att_sign(const char *key, const char *id, uint64_t exp, char *sig);
+/*
+ * Whether a link's exp and sig (as given) are good for attachment id,
+ * signed with key, at now: 1 yes, 0 no (compared in constant time).
+ */
+int att_link_ok(const char *key, const char *id, const char *exp,
+    const char *sig, uint64_t now_ms);
+/* A file name as kept: its last path part, controls out, cut at 200 bytes. */
+void att_name_clean(const char *in, char *out, size_t outsz);
+
+/* ------------------------------------------------------------- upload.c */
+
+/*
+ * The visitor's routes (R_PUBLIC, the session token in X-Parley-Session):
+ *	POST   /api/widget/:wid/attachments		a new upload
+ *	PUT    /api/widget/:wid/attachments/:att	a piece
+ *	DELETE /api/widget/:wid/attachments/:att	given up
+ *	OPTIONS either: the preflight, any origin
+ */
+void att_visitor_new(struct conn *, struct http_request *,
+    const struct route_match *);
+void att_visitor_piece(struct conn *, struct http_request *,
+    const struct route_match *);
+/*
+ * A person's (R_ADMIN):
+ *	POST /v1/admin/conversations/:id/attachments		a new upload
+ *	PUT  /v1/admin/conversations/:id/attachments/:att	a piece
+ */
+void att_admin_new(struct conn *, struct http_request *,
+    const struct route_match *);
+void att_admin_piece(struct conn *, struct http_request *,
+    const struct route_match *);
+
+/* -------------------------------------------------------------- serve.c */
+
+/*
+ *	GET /api/widget/:wid/attachments/:att?exp=&sig=	a visitor's link
+ *	GET /v1/admin/conversations/:id/attachments/:att	the dashboard's
+ * The bytes as their type alone, never run (nosniff, a sandboxing CSP,
+ * any file but an image as a download), streamed a piece at a time.
+ */
+void att_visitor_get(struct conn *, struct http_request *,
+    const struct route_match *);
+void att_admin_get(struct conn *, struct http_request *,
+    const struct route_match *);
+
+#endif

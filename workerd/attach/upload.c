@@ -1,0 +1,358 @@
+/*
+ * Uploads (attach.h, docs/attachments.md): a visitor's through its
+ * widget, with its session token, and a person's to a conversation. A
+ * new upload names its file and size; its pieces follow in order, each
+ * ST_ATT_PIECE bytes but the last, each hashed here (SHA-256: storaged
+ * keeps a piece once per organisation) and the first judged by its bytes
+ * (sniff.c). The worker holds one piece of a request at a time, so a
+ * hundred visitors uploading hold a hundred pieces at most, whatever
+ * their files' sizes. storaged says what is allowed: the widget's types
+ * and size limit, the client's bytes a minute, the organisation's quota.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "admin.h"
+#include "attach.h"
+#include "chat.h"
+#include "log.h"
+#include "sniff.h"
+#include "workerd.h"
+
+#define ATT_WINDOW_MS	60000u		/* a client's bytes are counted a minute */
+
+/* Any page may upload: the session token is what the routes trust. */
+#define PUBLIC_CORS							\
+	"Access-Control-Allow-Origin: *\r\n"				\
+	"Access-Control-Expose-Headers: Retry-After\r\n"
+static const char public_headers[] = "Cache-Control: no-store\r\n"
+    PUBLIC_CORS;
+static const char preflight_headers[] = "Cache-Control: no-store\r\n"
+    PUBLIC_CORS
+    "Access-Control-Allow-Methods: GET, POST, PUT, DELETE, OPTIONS\r\n"
+    "Access-Control-Allow-Headers: Content-Type, Content-Range, "
+    "X-Parley-Session\r\n"
+    "Access-Control-Max-Age: 600\r\n";
+
+/* What a refusal says, by storaged's result. */
+static const struct {
+	int status;
+	const char *msg;
+} refusals[ST_ATT_RESULT_MAX + 1] = {
+	[ST_ATT_NO_WIDGET] = { 404, "Widget not found" },
+	[ST_ATT_OFF] = { 403, "attachments: this widget takes none" },
+	[ST_ATT_TOO_BIG] = { 413, "file: too big for this widget" },
+	[ST_ATT_TYPE] = { 415, "type: not a kind of file this widget takes "
+	    "(decided by the file's bytes)" },
+	[ST_ATT_RATE] = { 429, "Too many uploads, please wait" },
+	[ST_ATT_FULL] = { 507, "storage full: this site's attachments have "
+	    "reached their quota" },
+	[ST_ATT_NO_UPLOAD] = { 404, "no such upload" },
+	[ST_ATT_ORDER] = { 409, "Content-Range: not where the upload stands; "
+	    "send from received" },
+	[ST_ATT_MANY] = { 409, "attachments: the conversation holds the most "
+	    "it may" },
+};
+
+/* The headers a request's answers carry: a visitor's or a person's. */
+static const char *
+headers_of(const struct conn *c)
+{
+	return c->req != NULL && strncmp(c->req->path, "/api/", 5) == 0 ?
+	    public_headers : admin_headers;
+}
+
+/* Answers storaged's refusal (result not OK) of c's upload request. */
+static void
+refused(struct conn *c, const char *hdrs, uint8_t result, uint64_t retry_ms,
+    uint32_t max, uint32_t received)
+{
+	char h[512];
+	json_t *o;
+
+	if (result > ST_ATT_RESULT_MAX || refusals[result].status == 0) {
+		conn_send_error(c, 500, hdrs, "Internal server error");
+		return;
+	}
+	o = json_pack("{s:s}", "error", refusals[result].msg);
+	if (o != NULL && result == ST_ATT_TOO_BIG && max > 0)
+		json_object_set_new(o, "max_bytes", json_integer(max));
+	if (o != NULL && result == ST_ATT_ORDER)
+		json_object_set_new(o, "received", json_integer(received));
+	snprintf(h, sizeof(h), "%s", hdrs);
+	if (result == ST_ATT_RATE)
+		snprintf(h, sizeof(h), "%sRetry-After: %llu\r\n", hdrs,
+		    (unsigned long long)((retry_ms + 999) / 1000));
+	conn_send_json(c, refusals[result].status, h, o);
+}
+
+/* storaged's error (r not OK) answered: 1; 0 when r is OK. */
+static int
+failed(struct conn *c, const struct storec_result *r, const char *hdrs)
+{
+	const char *msg;
+	int status;
+
+	if (r->status == STOREC_OK)
+		return 0;
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID &&
+	    r->message != NULL && r->message[0] != '\0')
+		conn_send_error(c, 400, hdrs, r->message);
+	else {
+		status = storec_http_error(r, NULL, "attachments", &msg);
+		conn_send_error(c, status, hdrs, msg);
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------ new uploads */
+
+static void
+new_done(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	const char *hdrs = headers_of(c);
+	struct st_att_new_rep rep;
+
+	if (failed(c, r, hdrs))
+		return;
+	if (storec_decode(r, PROTO_ST_ATT_NEW, &rep) < 0) {
+		conn_send_error(c, 500, hdrs, "Internal server error");
+		return;
+	}
+	if (rep.result != ST_ATT_OK)
+		refused(c, hdrs, rep.result, rep.retry_ms, rep.max, 0);
+	else
+		conn_send_json(c, 201, hdrs, json_pack("{s:s, s:i, s:I}",
+		    "id", rep.id, "piece_size", (int)ST_ATT_PIECE, "max_bytes",
+		    (json_int_t)rep.max));
+	st_rep_free(PROTO_ST_ATT_NEW, &rep);
+}
+
+/*
+ * A new upload's body, {"name", "size"}, into q (name cleaned into
+ * name): NULL, or why not.
+ */
+static const char *
+new_body(struct conn *c, struct http_request *req, json_t **root,
+    char name[ST_ATT_NAME_MAX + 1], struct st_att_new_req *q)
+{
+	json_t *n, *s;
+
+	if ((*root = admin_json_body(c, req)) == NULL)
+		return "";
+	n = json_object_get(*root, "name");
+	s = json_object_get(*root, "size");
+	if (!json_is_object(*root) || !json_is_string(n))
+		return "name: the file's name, a string";
+	if (!json_is_integer(s) || json_integer_value(s) < 1 ||
+	    json_integer_value(s) > ST_ATT_MAX)
+		return "size: the file's bytes, 1 to 26214400";
+	att_name_clean(json_string_value(n), name, ST_ATT_NAME_MAX + 1);
+	q->name = name;
+	q->size = (uint32_t)json_integer_value(s);
+	return NULL;
+}
+
+/* Sends q (type's), or answers 503 in hdrs. */
+static void
+ask(struct conn *c, uint16_t type, const void *q, storec_cb cb,
+    const char *hdrs)
+{
+	const struct st_who *who = type == PROTO_ST_ATT_NEW ||
+	    type == PROTO_ST_ATT_PUT ? NULL : &c->who;
+
+	if (storec_ask(who, type, q, cb, c, &c->sreq) < 0)
+		conn_send_error(c, 503, hdrs, "Storage unavailable");
+}
+
+/* A preflight of a visitor's route: any origin, these methods. */
+static int
+preflight(struct conn *c, struct http_request *req)
+{
+	if (req->method != HTTP_OPTIONS)
+		return 0;
+	conn_send(c, 204, preflight_headers, NULL, NULL, 0);
+	return 1;
+}
+
+/* The visitor's session token's hash, or 401 answered (-1). */
+static int
+visitor_token(struct conn *c, struct http_request *req, uint8_t *hash,
+    uint32_t *len)
+{
+	if (wschat_token_hash(http_header(req, "x-parley-session"),
+	    hash) < 0) {
+		conn_send_error(c, 401, public_headers, "X-Parley-Session: "
+		    "the session token of the widget's socket");
+		return -1;
+	}
+	*len = ST_TOKEN_HASH_LEN;
+	return 0;
+}
+
+void
+att_visitor_new(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	char name[ST_ATT_NAME_MAX + 1], key[ST_RATE_KEY_MAX + 1];
+	struct st_att_new_req q;
+	const char *why;
+	json_t *root = NULL;
+
+	if (preflight(c, req))
+		return;
+	memset(&q, 0, sizeof(q));
+	q.widget_id = m->param[0];
+	q.conv_id = "";
+	if (visitor_token(c, req, q.token, &q.token_len) < 0)
+		return;
+	if ((why = new_body(c, req, &root, name, &q)) != NULL) {
+		if (why[0] != '\0')
+			conn_send_error(c, 400, public_headers, why);
+		json_decref(root);
+		return;
+	}
+	clientip_key(c, req, "att:", key, sizeof(key));
+	q.rate_key = key;
+	q.window_ms = ATT_WINDOW_MS;
+	q.rate_bytes = wsettings.attach_rate_mb * ST_ATT_MB;
+	q.quota = (uint64_t)wsettings.attach_quota_mb * ST_ATT_MB;
+	ask(c, PROTO_ST_ATT_NEW, &q, new_done, public_headers);
+	json_decref(root);
+}
+
+void
+att_admin_new(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	char name[ST_ATT_NAME_MAX + 1];
+	struct st_att_new_req q;
+	const char *why;
+	json_t *root = NULL;
+
+	memset(&q, 0, sizeof(q));
+	q.widget_id = "";
+	q.rate_key = "";
+	if ((q.conv_id = admin_id_param(c, req, m, "id: a conversation's id")) == NULL)
+		return;
+	if ((why = new_body(c, req, &root, name, &q)) != NULL) {
+		if (why[0] != '\0')
+			conn_send_error(c, 400, admin_headers, why);
+		json_decref(root);
+		return;
+	}
+	q.quota = (uint64_t)wsettings.attach_quota_mb * ST_ATT_MB;
+	ask(c, PROTO_ST_ATT_ADMIN_NEW, &q, new_done, admin_headers);
+	json_decref(root);
+}
+
+/* ----------------------------------------------------------------- pieces */
+
+static void
+piece_done(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	const char *hdrs = headers_of(c), *mime;
+	struct st_att_put_rep rep;
+
+	if (failed(c, r, hdrs))
+		return;
+	if (storec_decode(r, PROTO_ST_ATT_PUT, &rep) < 0) {
+		conn_send_error(c, 500, hdrs, "Internal server error");
+		return;
+	}
+	mime = attach_mime(rep.att.type);
+	if (rep.result != ST_ATT_OK)
+		refused(c, hdrs, rep.result, 0, 0, rep.received);
+	else if (c->req != NULL && c->req->method == HTTP_DELETE)
+		conn_send(c, 204, hdrs, NULL, NULL, 0);
+	else if (!rep.whole)
+		conn_send_json(c, 200, hdrs, json_pack("{s:s, s:I}", "id",
+		    rep.att.id, "received", (json_int_t)rep.received));
+	else
+		conn_send_json(c, 200, hdrs, json_pack("{s:s, s:I, s:b, s:s, "
+		    "s:s, s:I}", "id", rep.att.id, "received",
+		    (json_int_t)rep.received, "complete", 1, "name",
+		    rep.att.name, "type", mime != NULL ? mime : "",
+		    "size", (json_int_t)rep.att.size));
+	st_rep_free(PROTO_ST_ATT_PUT, &rep);
+}
+
+/*
+ * A piece's request from its Content-Range and body into q: 0, or -1
+ * with 400 answered in hdrs.
+ */
+static int
+piece_req(struct conn *c, struct http_request *req, const char *hdrs,
+    struct st_att_put_req *q)
+{
+	const char *range = http_header(req, "content-range"), *why;
+	uint64_t first, last, size;
+
+	if (range == NULL || http_content_range(range, &first, &last,
+	    &size) < 0 || req->body_len == 0 ||
+	    last - first + 1 != req->body_len || size > ST_ATT_MAX ||
+	    req->body_len > ST_ATT_PIECE) {
+		conn_send_error(c, 400, hdrs, "Content-Range: bytes "
+		    "FIRST-LAST/SIZE, the body's bytes, at most 256 KiB a "
+		    "piece");
+		return -1;
+	}
+	q->offset = (uint32_t)first;
+	q->data.p = (const uint8_t *)req->body;
+	q->data.len = (uint32_t)req->body_len;
+	SHA256(q->data.p, q->data.len, q->hash);
+	q->hash_len = sizeof(q->hash);
+	/* The first piece says what the file is; storaged, whether it may. */
+	if (first == 0)
+		q->type = (uint8_t)attach_sniff(q->data.p, q->data.len, &why);
+	q->quota = (uint64_t)wsettings.attach_quota_mb * ST_ATT_MB;
+	return 0;
+}
+
+void
+att_visitor_piece(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_att_put_req q;
+
+	if (preflight(c, req))
+		return;
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
+		att_visitor_get(c, req, m);
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.widget_id = m->param[0];
+	q.id = m->param[1];
+	if (visitor_token(c, req, q.token, &q.token_len) < 0)
+		return;
+	if (req->method == HTTP_DELETE)
+		q.drop = 1;
+	else if (piece_req(c, req, public_headers, &q) < 0)
+		return;
+	ask(c, PROTO_ST_ATT_PUT, &q, piece_done, public_headers);
+}
+
+void
+att_admin_piece(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_att_put_req q;
+
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
+		att_admin_get(c, req, m);
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.widget_id = "";
+	if (admin_id_param(c, req, m, "id: a conversation's id") == NULL)
+		return;
+	q.id = m->param[1];
+	if (piece_req(c, req, admin_headers, &q) < 0)
+		return;
+	ask(c, PROTO_ST_ATT_ADMIN_PUT, &q, piece_done, admin_headers);
+}
