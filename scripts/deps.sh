@@ -6,7 +6,8 @@
 #                           tests), systemd-analyze and systemd-socket-activate
 #                           (systemd), iproute2 and haproxy (the cluster
 #                           tests), etcd (etcd-server: the failover
-#                           tests), and the tests' npm packages
+#                           tests), clamd (clamav-daemon: the attachment
+#                           scanning test), and the tests' npm packages
 #                           (tests/package-lock.json)
 #   scripts/deps.sh fuzz    the test group's, + clang, lld and libFuzzer
 #                           (make fuzz; make test replays the corpora on
@@ -110,6 +111,15 @@ if [ $tests = 1 ]; then
 	if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
 		echo "deps: the email test needs aiosmtpd (/usr/bin/python3 cannot import it): adding the Debian package python3-aiosmtpd"
 		missing+=(python3-aiosmtpd)
+	fi
+	# tests/unit/workerd/attach/test_clamd.c scans with a real ClamAV
+	# daemon (Debian's clamav-daemon: /usr/sbin/clamd), started by the
+	# test itself on a socket in a temp folder with a signature database
+	# it writes; freshclam comes with the package but is never run (no
+	# network), and the package's own service, if any, is left as it is.
+	if [ ! -x /usr/sbin/clamd ]; then
+		echo "deps: the attachment scanning test needs clamd (/usr/sbin/clamd is missing): adding the Debian package clamav-daemon"
+		missing+=(clamav-daemon)
 	fi
 fi
 # The Debian package (debian/): debhelper's dh, dpkg-dev's dpkg-gencontrol
