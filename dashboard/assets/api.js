@@ -38,6 +38,19 @@ function withOrg(params) {
   return orgId ? { ...params, organization_id: orgId } : params;
 }
 
+/*
+ * A same-origin path the server gave (an attachment's url) as the browser
+ * opens it itself (an <img>, a download): the organisation in its query
+ * when one is chosen. null for anything that is not a path of this origin.
+ */
+export function openUrl(url) {
+  let u;
+  try { u = new URL(String(url ?? ''), location.origin); } catch { return null; }
+  if (u.origin !== location.origin || !/^\/(v1|api)\//.test(u.pathname)) return null;
+  if (orgId && u.pathname.startsWith('/v1/admin/') && !u.searchParams.has('organization_id')) u.searchParams.set('organization_id', orgId);
+  return u.pathname + u.search;
+}
+
 export class ApiError extends Error {
   constructor(message, status, body) {
     super(message);
@@ -130,6 +143,8 @@ export const endpoints = {
   convMessages: (id) => `/v1/admin/conversations/${enc(id)}/messages`,
   typing: (id) => `/v1/admin/conversations/${enc(id)}/typing`,
   convRead: (id) => `/v1/admin/conversations/${enc(id)}/read`,
+  convAttachments: (id) => `/v1/admin/conversations/${enc(id)}/attachments`,
+  convAttachment: (id, att) => `/v1/admin/conversations/${enc(id)}/attachments/${enc(att)}`,
   cannedReplies: '/v1/admin/canned-replies',
   cannedReply: (id) => `/v1/admin/canned-replies/${enc(id)}`,
   agents: '/v1/admin/agents',

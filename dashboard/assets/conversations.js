@@ -138,7 +138,8 @@ function inboxRow(c, names, href, isOpen) {
       h('span', { class: 'row-name', 'data-testid': 'conv-name' }, visitorLabel(c)),
       relTimeEl(c.updatedAt, { class: 'row-time', 'data-testid': 'conv-time' })),
     h('span', { class: 'row-preview', 'data-testid': 'conv-preview' },
-      text ? preview(text) : h('span', { class: 'muted' }, 'No messages')),
+      // a message of files alone has no text
+      text ? preview(text) : h('span', { class: 'muted' }, Number(c.messageCount) > 0 ? 'No text' : 'No messages')),
     h('span', { class: 'row-tags' },
       handoffBadge(handoff),
       stateBadge(c),

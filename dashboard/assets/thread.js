@@ -17,6 +17,7 @@ import { visitorDetails } from './visitor.js';
 import { cannedPicker } from './canned.js';
 import { assigneeEl, visitorLabel } from './conversations.js';
 import { stateControl } from './convstate.js';
+import { attachmentsEl, attachmentKey, replyFiles, takeFiles, MAX_FILES, MAX_BYTES, humanSize } from './attach.js';
 
 const TYPING_EVERY_MS = 3000; // typing true again at most this often while typing
 const TYPING_IDLE_MS = 4000; // typing false after this long without a keystroke
@@ -105,9 +106,9 @@ function toolItem(m) {
 }
 
 // One message as a bubble: who (the visitor's name, the assistant, a
-// person's name), when, the text; a status other than complete and the
-// knowledge an answer used under it (its token usage is a technical
-// detail: techDetails).
+// person's name), when, the text and its files (attach.js); a status other
+// than complete and the knowledge an answer used under it (its token usage
+// is a technical detail: techDetails).
 function messageItem(m, visitorName, names) {
   const role = String(m.role || '');
   if (role === 'tool') return toolItem(m);
@@ -120,14 +121,16 @@ function messageItem(m, visitorName, names) {
     relTimeEl(m.createdAt, { class: 'msg-time' }),
     agent || m.status === 'complete' ? null : statusBadge(m.status),
     role === 'assistant' ? feedbackMark(m) : null);
-  const content = h('div', { class: 'msg-content', 'data-testid': 'msg-content' }, String(m.content ?? ''));
+  const atts = attachmentsEl(m.attachments);
+  // a message of files alone has no text to show
+  const content = h('div', { class: 'msg-content', 'data-testid': 'msg-content', hidden: !!atts && !m.content }, String(m.content ?? ''));
   const li = h('li', {
     class: msgClasses(m),
     'data-testid': 'thread-message',
     'data-id': String(m._id || ''),
     'data-role': role,
     'data-status': String(m.status || ''),
-  }, h('div', { class: 'msg-bubble' }, head, content));
+  }, h('div', { class: 'msg-bubble' }, head, content, atts));
   if (role === 'assistant') {
     const kb = knowledgeEl(m, names);
     if (kb) li.append(kb);
@@ -146,6 +149,15 @@ function updateItem(li, old, m) {
   }
   if (old.content !== m.content) {
     li.querySelector('[data-testid="msg-content"]').textContent = String(m.content ?? '');
+  }
+  if (attachmentKey(old.attachments) !== attachmentKey(m.attachments)) {
+    const was = li.querySelector('[data-testid="msg-attachments"]');
+    if (was) was.remove();
+    const now = attachmentsEl(m.attachments);
+    if (now) li.querySelector('.msg-bubble').append(now);
+  }
+  if (old.content !== m.content || attachmentKey(old.attachments) !== attachmentKey(m.attachments)) {
+    li.querySelector('[data-testid="msg-content"]').hidden = !m.content && !!attachmentKey(m.attachments);
   }
   if (old.feedback !== m.feedback && m.role === 'assistant') {
     const mark = li.querySelector('[data-testid="msg-feedback"]');
@@ -307,6 +319,7 @@ function scroller(els) {
 }
 
 const NEAR_PX = 120; // this close to the latest message, a new one is scrolled into view
+const PINNED_PX = 24; // this close, it stays in view as the dock changes size
 
 /*
  * Where the end of the messages' box (msgs: the last message and the notes
@@ -368,7 +381,9 @@ const STATES = ['ai', 'waiting_human', 'human'];
 /*
  * The reply box and the typing signal: true at most every TYPING_EVERY_MS
  * while keys are pressed, false after TYPING_IDLE_MS without one, on send
- * and when the thread is left. "/" opens the canned replies. onSent(message)
+ * and when the thread is left. "/" opens the canned replies. Files come
+ * by Attach, a drop on the box or a paste into it (attach.js: uploaded as
+ * they come; the reply names them, its text then optional). onSent(message)
  * gets what the server stored. Returns {form, text, typing(on)}.
  */
 function replyBox(ctx, id, onSent) {
@@ -378,6 +393,7 @@ function replyBox(ctx, id, onSent) {
   });
   const sendBtn = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'reply-send' }, 'Send');
   const replyStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'reply-status' });
+  const files = replyFiles(ctx, id, (t) => { replyStatus.textContent = t; });
   let typingOn = false;
   let typingAt = 0;
   let idle = 0;
@@ -397,11 +413,14 @@ function replyBox(ctx, id, onSent) {
   const picker = cannedPicker(text, { onInsert: typed });
   const form = h('form', { class: 'reply-form', 'data-testid': 'reply-form', 'aria-label': 'Reply to the visitor', novalidate: true },
     h('label', { for: 'reply-text', class: 'visually-hidden' }, 'Reply to the visitor'),
-    h('div', { class: 'reply-row' }, h('div', { class: 'reply-input' }, picker, text), sendBtn),
+    files.list,
+    h('div', { class: 'reply-row' }, h('div', { class: 'reply-input' }, picker, text), files.button, files.input, sendBtn),
     h('div', { class: 'reply-foot' },
       h('p', { class: 'hint', id: 'reply-hint' }, 'Reaches the visitor at once. Ctrl+Enter sends; "/" at the start picks a ',
-        h('a', { href: '#/canned-replies', 'data-testid': 'canned-manage' }, 'canned reply'), '.'),
+        h('a', { href: '#/canned-replies', 'data-testid': 'canned-manage' }, 'canned reply'),
+        `. Attach, drop or paste up to ${MAX_FILES} files of ${humanSize(MAX_BYTES)}.`),
       replyStatus));
+  takeFiles(form, text, files.add);
   text.addEventListener('input', typed);
   text.addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
@@ -413,18 +432,34 @@ function replyBox(ctx, id, onSent) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const content = text.value.trim();
-    if (!content) {
+    if (!content && !files.count()) {
       replyStatus.textContent = 'Write a message first.';
       text.focus();
       return;
     }
     typing(false);
     sendBtn.disabled = true;
-    replyStatus.textContent = 'Sending…';
     try {
-      const r = await api(endpoints.convMessages(id), { method: 'POST', body: { content } });
+      let attachments = [];
+      if (files.count()) {
+        replyStatus.textContent = 'Uploading the files…';
+        try {
+          attachments = await files.ids();
+        } catch (e) {
+          replyStatus.textContent = `Not sent: ${e.message}`;
+          return;
+        }
+        if (!content && !attachments.length) {
+          replyStatus.textContent = 'Write a message first.';
+          return;
+        }
+      }
+      replyStatus.textContent = 'Sending…';
+      const body = attachments.length ? { content, attachments } : { content };
+      const r = await api(endpoints.convMessages(id), { method: 'POST', body });
       if (r && r.message) onSent(r.message);
       text.value = '';
+      files.sent(attachments);
       replyStatus.textContent = 'Sent.';
     } catch (e) {
       if (isAbort(e)) return;
@@ -640,6 +675,19 @@ export async function renderThread(pane, ctx, id, hooks) {
   pane.append(actionError, body, dockEl);
   merge(Array.isArray(data.messages) ? data.messages : []);
   toBottom(true);
+  // The latest message kept in view as the dock grows or shrinks (a
+  // reply's files listed, then sent; the reply box shown by a take-over):
+  // while the last scroll left the end of the messages in view.
+  let pinned = true;
+  const onScroll = () => { pinned = latestGap(scrollEl(), boxes).gap <= PINNED_PX; };
+  for (const el of [msgs, body]) el.addEventListener('scroll', onScroll, { passive: true });
+  window.addEventListener('scroll', onScroll, { passive: true });
+  ctx.onLeave(() => window.removeEventListener('scroll', onScroll));
+  if (typeof ResizeObserver === 'function') {
+    const ro = new ResizeObserver(() => { if (pinned) toBottom(); });
+    ro.observe(dockEl);
+    ctx.onLeave(() => ro.disconnect());
+  }
 
   if (conv.contactId) {
     api(endpoints.contact(conv.contactId), { signal: ctx.signal })

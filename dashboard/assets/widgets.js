@@ -32,6 +32,9 @@ const LANGUAGES = [['', 'The visitor\'s (browser or page)'], ['en', 'English'], 
   ['ar', 'Arabic'], ['ja', 'Japanese'], ['zh', 'Chinese']];
 const STARTERS_MAX = 4;
 const DELAY_MAX = 600;
+// What visitors may attach (docs/attachments.md): [value, label, what it is].
+const ATTACH_TYPES = [['image', 'Images', 'PNG, JPEG, GIF, WebP'], ['pdf', 'PDF', ''], ['text', 'Text', 'plain UTF-8, up to 256 KB']];
+const ATTACH_MB_MAX = 25;
 
 /* The widget fields, as the admin API names them (widgets.c). */
 const DEFAULTS = {
@@ -67,8 +70,13 @@ const DEFAULTS = {
   feedback_enabled: true,
   rating_enabled: false,
   identity_required: false,
+  // attachments: the API's default is none
+  attachment_types: [],
+  attachment_max_mb: 10,
 };
 const FIELD_NAMES = Object.keys(DEFAULTS);
+/* A widget made here starts taking images and PDF. */
+const NEW_WIDGET = { ...DEFAULTS, attachment_types: ['image', 'pdf'] };
 /* Names a server error may use for a field, and the field they mean. */
 const ALIASES = { contact_mode: 'contact_info_mode', daily_cap: 'daily_message_cap', origins: 'allowed_origins' };
 
@@ -227,6 +235,25 @@ function widgetForm() {
     h('div', { class: 'field' }, h('label', { for: 'f-business_hours' }, 'Time zone'), tz, hintEl('business_hours', hoursHint)),
     ...dayFields, errEl('business_hours'));
 
+  const attachHint = 'None ticked: visitors cannot attach files. A file is taken by what its bytes are, never by its name.';
+  const attachBoxes = ATTACH_TYPES.map(([t, label, what]) => {
+    const el = h('input', {
+      id: `f-attachment_types-${t}`, name: 'attachment_types', type: 'checkbox', value: t, 'data-testid': `attach-type-${t}`,
+      'aria-describedby': 'hint-attachment_types err-attachment_types',
+    });
+    controls[`attachment_types__${t}`] = el;
+    return h('div', { class: 'field field-check' }, el,
+      h('label', { for: el.id }, label, what ? h('span', { class: 'label-note' }, ` (${what})`) : null));
+  });
+  // its errors are said at the first box
+  controls.attachment_types = controls.attachment_types__image;
+  const attachments = h('fieldset', null, h('legend', null, 'Attachments'),
+    h('fieldset', { class: 'subfields', 'data-field': 'attachment_types' }, h('legend', null, 'Visitors may attach'),
+      ...attachBoxes, hintEl('attachment_types', attachHint), errEl('attachment_types')),
+    field('attachment_max_mb', 'Largest file (MB)', h('input', {
+      type: 'number', min: '1', max: String(ATTACH_MB_MAX), step: '1', inputmode: 'numeric',
+    }), `1 to ${ATTACH_MB_MAX} (MiB). A larger file is refused before it is sent. Your team's replies may carry up to 25 MB.`));
+
   const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-widget' }, 'Save');
 
@@ -259,6 +286,7 @@ function widgetForm() {
         hintEl('daily_message_cap', capHint), errEl('daily_message_cap')),
       retention,
       checkField('enabled', 'Enabled', 'A disabled widget does not load on any site.')),
+    attachments,
     h('fieldset', null, h('legend', null, 'Assistant'),
       selectField('agent_id', 'Agent', [['default', 'Default agent']],
         'Which assistant answers on this widget: its instructions and model (see Agents).'),
@@ -334,6 +362,8 @@ function widgetForm() {
       if (name === 'business_hours') {
         el.value = v ? v.timezone : '';
         for (const [d] of DAYS) controls[`hours__${d}`].value = v && v.days ? dayLine(v.days[d]) : '';
+      } else if (name === 'attachment_types') {
+        for (const [t] of ATTACH_TYPES) controls[`attachment_types__${t}`].checked = Array.isArray(v) && v.includes(t);
       } else if (el.type === 'checkbox') el.checked = !!v;
       else if (name === 'allowed_origins' || name === 'starter_questions') el.value = Array.isArray(v) ? v.join('\n') : '';
       else if (name === 'daily_message_cap' || name === 'retention_days' || name === 'proactive_delay_s') el.value = v == null ? '' : String(v);
@@ -362,6 +392,12 @@ function widgetForm() {
     const keepText = v.retention_days.trim();
     v.retention_days = keepText === '' ? null : Number(keepText);
     engageValues(v, errors);
+    v.attachment_types = ATTACH_TYPES.map(([t]) => t).filter((t) => controls[`attachment_types__${t}`].checked);
+    const mbText = v.attachment_max_mb.trim();
+    v.attachment_max_mb = Number(mbText);
+    if (!/^\d+$/.test(mbText) || v.attachment_max_mb < 1 || v.attachment_max_mb > ATTACH_MB_MAX) {
+      errors.attachment_max_mb = `must be a whole number from 1 to ${ATTACH_MB_MAX}`;
+    }
 
     if (chars(v.name) > 100) errors.name = 'must be at most 100 characters';
     if (chars(v.greeting) > 500) errors.greeting = 'must be at most 500 characters';
@@ -434,7 +470,7 @@ export async function renderEdit(main, ctx, widgetId) {
 
   if (isNew) {
     f.setAgents(await loadAgents(ctx.signal));
-    f.setValues(DEFAULTS);
+    f.setValues(NEW_WIDGET);
     // A new widget has no identity secret yet: required comes after one.
     f.controls.identity_required.disabled = true;
     f.save.textContent = 'Create widget';
