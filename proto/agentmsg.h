@@ -126,6 +126,7 @@
 #define ST_AF_SEARCH_TOOL	0x8000	/* knowledge_search_tool */
 #define ST_AF_CONTACT_TOOL	0x10000	/* contact_form_tool */
 #define ST_AF_RESOLVE_AFTER	0x20000	/* resolve_after_seconds */
+#define ST_AF_VISION		0x40000	/* vision */
 /* resolve_after_s: a day by default, 30 days at most; 0 never. */
 #define ST_AGENT_RESOLVE_DEF	86400
 #define ST_AGENT_RESOLVE_MAX	(30 * 86400)
@@ -224,6 +225,8 @@ enum st_ev_level {
  * resolve_after_s: a conversation it answered, in which no person was
  * asked for, is resolved by the assistant when the visitor has not
  * written for this many seconds (0: never).
+ * vision: its model takes images: the visitor's recent pictures go to it
+ * as image_url parts (workerd/chat/turn.c).
  *
  *   kind     member             JSON                 since bit
  *            view     bound                      x
@@ -276,7 +279,8 @@ enum st_ev_level {
 	    RF_ADM, 1, 0)						\
 	F(U32, resolve_after_s, "resolve_after_seconds", 8,		\
 	    ST_AF_RESOLVE_AFTER, RF_ADM, ST_AGENT_RESOLVE_MAX,		\
-	    ST_AGENT_RESOLVE_DEF)
+	    ST_AGENT_RESOLVE_DEF)					\
+	F(BOOL, vision, "vision", 9, ST_AF_VISION, RF_ADM, 1, 0)
 
 struct st_agent {
 	ST_AGENT_ROWS(RF_MEMBER)

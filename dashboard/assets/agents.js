@@ -22,7 +22,7 @@ const NUM_FIELDS = {
 };
 const FIELD_NAMES = [...TEXT_FIELDS, ...Object.keys(NUM_FIELDS), 'api_key', 'answer_in_visitor_language',
   'knowledge_source_ids', 'knowledge_only', 'rewrite_follow_ups', 'action_ids', 'handoff_tool', 'knowledge_search_tool',
-  'contact_form_tool', 'resolve_after_seconds'];
+  'contact_form_tool', 'resolve_after_seconds', 'vision'];
 const ACTIONS_MAX = 16;
 // When the assistant resolves a conversation the visitor left (seconds; 0 never).
 const RESOLVE_CHOICES = [[3600, 'After 1 hour'], [4 * 3600, 'After 4 hours'], [86400, 'After a day'],
@@ -131,7 +131,9 @@ function agentForm(readOnly) {
       check('knowledge_search_tool', 'Can search the knowledge base again',
         'The model may search this agent\'s knowledge sources with a query of its own when the passages it was given do not answer.'),
       check('contact_form_tool', 'Can ask for contact details',
-        'The model may show the visitor the widget\'s contact form (where it collects a field) when the team should get back to them.')),
+        'The model may show the visitor the widget\'s contact form (where it collects a field) when the team should get back to them.'),
+      check('vision', 'Sees the visitor\'s images',
+        'The visitor\'s pictures (up to 4 recent ones) go to the model with the message. Only for a model that takes images.')),
     h('fieldset', null, h('legend', null, 'Model'),
       field('model', 'Model', text({ maxlength: '100', pattern: '[A-Za-z0-9._:/\\-]*' }),
         'Empty: the server\'s OPENAI_MODEL. Letters, digits and . _ : / -'),
@@ -199,6 +201,7 @@ function agentForm(readOnly) {
     controls.handoff_tool.checked = !!a.handoff_tool;
     controls.knowledge_search_tool.checked = !!a.knowledge_search_tool;
     controls.contact_form_tool.checked = !!a.contact_form_tool;
+    controls.vision.checked = !!a.vision;
     const after = Number(a.resolve_after_seconds ?? 86400);
     // a value set through the API that is not a choice: shown as it is
     if (!RESOLVE_CHOICES.some(([v]) => v === after)) {
@@ -241,6 +244,7 @@ function agentForm(readOnly) {
     v.handoff_tool = controls.handoff_tool.checked;
     v.knowledge_search_tool = controls.knowledge_search_tool.checked;
     v.contact_form_tool = controls.contact_form_tool.checked;
+    v.vision = controls.vision.checked;
     v.resolve_after_seconds = Number(controls.resolve_after_seconds.value);
     if (actions) {
       v.action_ids = [...controls.action_ids.querySelectorAll('input:checked')].map((c) => c.value);

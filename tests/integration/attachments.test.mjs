@@ -171,6 +171,44 @@ describe('attachments', { concurrency: 1 }, () => {
     assert.ok(token);
   });
 
+  test('an agent with vision sees the visitor\'s picture as an image_url part; one without, its name', async () => {
+    let r = await admin('POST', '/v1/admin/agents', { name: 'Eyes', vision: true });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json().vision, true);
+    const seeing = await createWidget(p, { name: 'Seeing', agent_id: r.json().id, attachment_types: ['image'] });
+    const blind = await createWidget(p, { name: 'Blind', attachment_types: ['image'] });
+    const pic = png(3000);
+    for (const [widget, sees] of [[seeing, true], [blind, false]]) {
+      const { v, token } = await visitor(widget);
+      const up = await upload(p, widget.widget_id, token, 'fork.png', pic);
+      assert.equal(up.status, 200, JSON.stringify(up.json));
+      await p.mock.clearRequests();
+      const before = (await p.mock.stats()).images;
+      v.send({ type: 'message', content: 'What is bent here?', attachments: [up.id] });
+      let m;
+      do m = await v.next(); while (m.type !== 'typing_stop');
+      const calls = (await p.mock.requests()).filter((x) => x.path.endsWith('/chat/completions'));
+      assert.equal(calls.length, 1);
+      const last = calls[0].body.messages.at(-1);
+      assert.equal(last.role, 'user');
+      if (sees) {
+        assert.ok(Array.isArray(last.content), JSON.stringify(last).slice(0, 200));
+        assert.equal(last.content[0].type, 'text');
+        assert.match(last.content[0].text, /^What is bent here\?\n\n\[Attached: fork\.png \(image\/png, 3 KB\)\]$/);
+        assert.equal(last.content[1].type, 'image_url');
+        const url = last.content[1].image_url.url;
+        assert.ok(url.startsWith('data:image/png;base64,'));
+        assert.ok(Buffer.from(url.slice(22), 'base64').equals(pic), 'the picture as uploaded');
+        assert.equal((await p.mock.stats()).images, before + 1);
+      } else {
+        assert.equal(typeof last.content, 'string');
+        assert.match(last.content, /\[Attached: fork\.png/);
+        assert.equal((await p.mock.stats()).images, before);
+      }
+      v.ws.close();
+    }
+  });
+
   test('the type is the bytes\'; the widget\'s types and size hold', async () => {
     const { v, token } = await visitor();
     // An HTML page named .png is kept as plain text, served as text.

@@ -10,6 +10,7 @@
  * unread, so a slow reader holds the stream instead of growing a buffer.
  * A non-streaming request walks the same steps silently, then answers once.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,38 @@ mock_count_words(const char *s)
 }
 
 /*
+ * An image_url part as a vision model takes it: {"image_url": {"url":
+ * "data:image/...;base64,..."}} with base64 that decodes, or an http(s)
+ * URL.
+ */
+static int
+image_part_ok(json_t *part)
+{
+	json_t *iu = json_object_get(part, "image_url");
+	const char *url, *b64;
+	size_t i, n;
+
+	if (!json_is_object(iu) || !json_is_string(json_object_get(iu, "url")))
+		return 0;
+	url = json_string_value(json_object_get(iu, "url"));
+	if (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0)
+		return 1;
+	if (strncmp(url, "data:image/", 11) != 0 ||
+	    (b64 = strstr(url, ";base64,")) == NULL)
+		return 0;
+	b64 += 8;
+	n = strlen(b64);
+	if (n == 0 || n % 4 != 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)b64[i]) || b64[i] == '+' ||
+		    b64[i] == '/' || (b64[i] == '=' && i >= n - 2)))
+			return 0;
+	mock_stats.images++;
+	return 1;
+}
+
+/*
  * A message's text: its string content, or its text parts joined by "\n".
  * Sets *bad (and returns NULL) when the content has the wrong shape.
  */
@@ -186,6 +219,12 @@ message_text(json_t *content, int *bad)
 		json_t *text = json_object_get(part, "text");
 
 		if (!json_is_object(part) || !json_is_string(type)) {
+			*bad = 1;
+			buf_free(&b);
+			return NULL;
+		}
+		if (strcmp(json_string_value(type), "image_url") == 0 &&
+		    !image_part_ok(part)) {
 			*bad = 1;
 			buf_free(&b);
 			return NULL;

@@ -310,7 +310,7 @@ static json_t *
 stats_json(void)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "active_streams", (json_int_t)mock_stats.active,
 	    "completed", (json_int_t)mock_stats.completed,
 	    "aborted", (json_int_t)mock_stats.aborted,
@@ -327,7 +327,8 @@ stats_json(void)
 	    "rerank_requests", (json_int_t)mock_stats.rerank_requests,
 	    "rerank_documents", (json_int_t)mock_stats.rerank_documents,
 	    "rerank_errors", (json_int_t)mock_stats.rerank_errors,
-	    "forced_failures", (json_int_t)mock_stats.forced_failures);
+	    "forced_failures", (json_int_t)mock_stats.forced_failures,
+	    "images", (json_int_t)mock_stats.images);
 }
 
 static void

@@ -195,6 +195,7 @@ struct mock_stats {
 	long long rerank_documents;	/* documents scored */
 	long long rerank_errors;
 	long long forced_failures;	/* answered by POST /_mock/fail */
+	long long images;		/* image_url parts received, well formed */
 };
 
 /* Endpoints POST /_mock/fail can make fail. */

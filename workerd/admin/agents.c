@@ -167,6 +167,8 @@ agent_default_json(void)
 	exprow_oset(o, "contact_form_tool", json_false(), &err);
 	exprow_oset(o, "resolve_after_seconds",
 	    json_integer(ST_AGENT_RESOLVE_DEF), &err);
+	/* The deployment's model is not known to take images. */
+	exprow_oset(o, "vision", json_false(), &err);
 	return exprow_odone(o, err);
 }
 

@@ -216,6 +216,9 @@ copy_request(struct turn_tools *tt, const struct upstream_req *req)
 	for (i = 0; i < req->nmsgs && !err; i++) {
 		tt->msgs[i].role = keep(tt, req->msgs[i].role, &err);
 		tt->msgs[i].content = keep(tt, req->msgs[i].content, &err);
+		/* The turn's images, read: they live as long as the turn. */
+		tt->msgs[i].images = req->msgs[i].images;
+		tt->msgs[i].nimages = req->msgs[i].nimages;
 	}
 	tt->nbase = tt->nmsgs = req->nmsgs;
 	return err ? -1 : 0;

@@ -18,6 +18,7 @@
 #include "stmsgs.h"
 #include "tools.h"
 #include "turn.h"
+#include "turnfiles.h"
 #include "upstream.h"
 #include "workerd.h"
 
@@ -70,6 +71,9 @@ struct turn {
 	struct storec_req *kreq;
 	struct st_kb_hits kb;		/* the passages the prompt holds */
 	int searched;			/* storaged answered the search */
+	/* The conversation's files, named to the model; its images read. */
+	struct turn_files *files;
+	int files_read;
 	/* The agent's actions: asked of storaged, then the turn's tools. */
 	struct storec_req *treq;
 	struct st_actions acts;
@@ -156,6 +160,7 @@ turn_free(struct turn *t)
 	storec_cancel(t->kreq);
 	storec_cancel(t->treq);
 	tools_free(t->tools);
+	turn_files_free(t->files);
 	st_rep_free(PROTO_ST_ACTION_TOOLS, &t->acts);
 	embed_cancel(t->ejob);
 	embed_cancel(t->rjob);
@@ -653,8 +658,8 @@ lang_tag_ok(const char *s)
  */
 static int
 model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
-    const struct st_agent *a, const char *visitor_lang, char *lang,
-    size_t langsz)
+    const struct turn_files *files, const struct st_agent *a,
+    const char *visitor_lang, char *lang, size_t langsz)
 {
 	struct upstream_msg *msgs;
 	uint32_t i, k = 0;
@@ -663,11 +668,14 @@ model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
 	if ((msgs = calloc(n ? n : 1, sizeof(*msgs))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (h[i].content[0] == '\0')
+		/* A message's files are named after its text (turnfiles.c). */
+		msgs[k].content = turn_files_text(files, i, h[i].content);
+		msgs[k].nimages = turn_files_images(files, i,
+		    &msgs[k].images);
+		if (msgs[k].content[0] == '\0' && msgs[k].nimages == 0)
 			continue;
 		msgs[k].role = strcmp(h[i].role, "agent") == 0 ?
 		    "assistant" : h[i].role;
-		msgs[k].content = h[i].content;
 		k++;
 	}
 	req->msgs = msgs;
@@ -788,7 +796,7 @@ turn_answer(struct turn *t, const struct st_begin_ok *ok)
 	char lang[sizeof(VISITOR_LANG_TEXT) + ST_VISITOR_LANG_MAX];
 	char *extra = NULL;
 
-	if (model_req(&req, ok->history, ok->nhistory, &ok->agent,
+	if (model_req(&req, ok->history, ok->nhistory, t->files, &ok->agent,
 	    ok->conv.visitor.language, lang, sizeof(lang)) < 0) {
 		turn_broken(t, "out of memory");
 		return;
@@ -1245,7 +1253,7 @@ turn_rewrite(struct turn *t)
 	struct buf b;
 	uint32_t i;
 
-	if (model_req(&req, NULL, 0, &ok->agent, NULL, NULL, 0) < 0)
+	if (model_req(&req, NULL, 0, NULL, &ok->agent, NULL, NULL, 0) < 0)
 		return -1;
 	free((struct upstream_msg *)req.msgs);
 	buf_init(&b);
@@ -1300,10 +1308,44 @@ turn_retrieve(struct turn *t, struct st_begin_rep *rep)
 
 /* ------------------------------------------------- the agent's actions */
 
-/* The knowledge searched (rep then the turn's), or the model asked. */
+static void turn_go_on(struct turn *);
+
+/* The images read (or left out): the turn goes on with its held reply. */
+static void
+files_read(void *arg)
+{
+	struct turn *t = arg;
+
+	t->files_read = 1;
+	turn_go_on(t);
+}
+
+/*
+ * The conversation's files first (an agent with vision: its images read,
+ * rep moved into the turn meanwhile), then the knowledge searched (rep
+ * then the turn's), or the model asked.
+ */
 static void
 turn_prepare(struct turn *t, struct st_begin_rep *rep)
 {
+	if (!t->files_read) {
+		t->files_read = 1;
+		t->files = turn_files_new(rep->ok.history, rep->ok.nhistory,
+		    rep->ok.agent.vision);
+		if (t->files != NULL && t->held == NULL &&
+		    (t->held = malloc(sizeof(*t->held))) != NULL) {
+			*t->held = *rep;
+			memset(rep, 0, sizeof(*rep));
+			t->files_read = 0;
+			t->phase = TURN_RETRIEVE;
+			if (turn_files_fetch(t->files, files_read, t))
+				return;
+			t->files_read = 1;
+			*rep = *t->held;
+			free(t->held);
+			t->held = NULL;
+		}
+	}
 	if (rep->ok.agent.nknowledge_sources > 0)
 		turn_retrieve(t, rep);
 	else

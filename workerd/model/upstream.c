@@ -65,6 +65,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "curlsock.h"
@@ -913,9 +914,55 @@ system_join(const char *sp, const char *extra)
 	return s;
 }
 
+/* An image as a data: URL, base64 written in runs of 3 KiB. */
+static void
+add_image_url(struct buf *b, const struct upstream_image *im)
+{
+	unsigned char out[4 * 1024 + 1];
+	size_t off, n;
+
+	buf_adds(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:");
+	buf_adds(b, im->mime);
+	buf_adds(b, ";base64,");
+	for (off = 0; off < im->len; off += n) {
+		n = im->len - off < 3 * 1024 ? im->len - off : 3 * 1024;
+		buf_add(b, out, (size_t)EVP_EncodeBlock(out, im->data + off,
+		    (int)n));
+	}
+	buf_adds(b, "\"}}");
+}
+
 /*
- * One message's members: role, content (null when NULL), and an
- * assistant's tool_calls (their JSON as it is) or a tool's tool_call_id.
+ * A message's content: its text, or, with images, the parts (its text,
+ * then each image). NULL text: null.
+ */
+static void
+add_content(struct buf *b, const struct upstream_msg *m)
+{
+	size_t i;
+
+	if (m->nimages == 0) {
+		if (m->content != NULL)
+			buf_add_jstr(b, m->content, strlen(m->content));
+		else
+			buf_adds(b, "null");
+		return;
+	}
+	buf_adds(b, "[{\"type\":\"text\",\"text\":");
+	buf_add_jstr(b, m->content != NULL ? m->content : "",
+	    m->content != NULL ? strlen(m->content) : 0);
+	buf_adds(b, "}");
+	for (i = 0; i < m->nimages; i++) {
+		buf_adds(b, ",");
+		add_image_url(b, &m->images[i]);
+	}
+	buf_adds(b, "]");
+}
+
+/*
+ * One message's members: role, content (null when NULL; parts with
+ * images), and an assistant's tool_calls (their JSON as it is) or a
+ * tool's tool_call_id.
  */
 static void
 add_msg(struct buf *b, const struct upstream_msg *m)
@@ -923,10 +970,7 @@ add_msg(struct buf *b, const struct upstream_msg *m)
 	buf_adds(b, "\"role\":");
 	buf_add_jstr(b, m->role, strlen(m->role));
 	buf_adds(b, ",\"content\":");
-	if (m->content != NULL)
-		buf_add_jstr(b, m->content, strlen(m->content));
-	else
-		buf_adds(b, "null");
+	add_content(b, m);
 	if (m->tool_calls != NULL) {
 		buf_adds(b, ",\"tool_calls\":");
 		buf_adds(b, m->tool_calls);

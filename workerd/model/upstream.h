@@ -19,9 +19,22 @@
 
 struct upstream;
 
+/* A picture the model is shown (an agent with vision): its bytes. */
+struct upstream_image {
+	const char *mime;	/* "image/png", ... */
+	const uint8_t *data;
+	size_t len;
+};
+
 struct upstream_msg {
 	const char *role;	/* "user", "assistant", "system", "tool" */
 	const char *content;	/* NULL: null (an assistant's tool calls alone) */
+	/*
+	 * A user's pictures: content goes as parts, its text then each
+	 * image as an image_url part (a data: URL, base64).
+	 */
+	const struct upstream_image *images;
+	size_t nimages;
 	/* An assistant's: the tool calls it made, a JSON array's text; or NULL. */
 	const char *tool_calls;
 	const char *tool_call_id;	/* a tool's: the call it answers; or NULL */

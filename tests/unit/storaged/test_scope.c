@@ -343,7 +343,8 @@ test_agent_v1_records(void **state)
 
 	org_new(f, "B", b);
 	agent_new(f, "default", "Old", &ag);
-	assert_int_equal(db_version(f, "agents", ag.id, strlen(ag.id)), 8);
+	assert_int_equal(db_version(f, "agents", ag.id, strlen(ag.id)), 9);
+	db_to_older(f, "agents", 9, 1);	/* no vision */
 	/* no contact tool (0), no window (a day: u32 86400) */
 	db_cut(f, "agents", 8, 1 + 4, (const uint8_t *)"\0\0\x01\x51\x80");
 	db_to_older(f, "agents", 7, 4 + 1 + 1);	/* no action_ids, tools */

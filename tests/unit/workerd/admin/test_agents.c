@@ -119,7 +119,7 @@ test_agent_json(void **state)
 	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
 	    "\"action_ids\":[],\"handoff_tool\":false,"
 	    "\"knowledge_search_tool\":false,\"contact_form_tool\":false,"
-	    "\"resolve_after_seconds\":3600,"
+	    "\"resolve_after_seconds\":3600,\"vision\":false,"
 	    "\"created_at\":1700000000000,\"updated_at\":1700000000500}");
 	free(s);
 
@@ -177,7 +177,7 @@ test_default_json(void **state)
 	    "\"rewrite_follow_ups\":false,\"embedding_model\":\"\","
 	    "\"action_ids\":[],\"handoff_tool\":false,"
 	    "\"knowledge_search_tool\":false,\"contact_form_tool\":false,"
-	    "\"resolve_after_seconds\":86400}");
+	    "\"resolve_after_seconds\":86400,\"vision\":false}");
 	assert_null(strstr(s, ENVKEY));
 	free(s);
 }

@@ -1,0 +1,272 @@
+/*
+ * What a turn's model is told of the conversation's files (turnfiles.h).
+ * Every message with attachments gets a line naming them after its text,
+ * so a model that sees no image still knows a file came. An agent with
+ * vision also gets the pictures themselves, newest first: the visitor's
+ * images of the last TF_RECENT messages, at most TF_IMAGES of them and
+ * TF_BYTES in all (each at most TF_IMAGE_MAX), read from storaged a piece
+ * at a time, one request in flight. An image that cannot be read is left
+ * out (logged), never the turn.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "turnfiles.h"
+#include "workerd.h"
+
+#define TF_RECENT	10			/* messages looked back at */
+#define TF_IMAGES	4			/* images shown, at most */
+#define TF_IMAGE_MAX	(5u << 20)		/* bytes of one */
+#define TF_BYTES	(20u << 20)		/* of them all */
+
+/* One image to read, then read. */
+struct tf_image {
+	uint32_t msg;			/* its message, in the history */
+	char id[ST_ATT_ID_LEN + 1];
+	uint32_t size, got;
+	struct upstream_image up;	/* data: malloc'd, size bytes */
+};
+
+struct turn_files {
+	uint32_t nmsgs;
+	char **notes;			/* a message's text and its line */
+	struct tf_image img[TF_IMAGES];
+	uint32_t nimg, next;		/* read up to next */
+	/* Once read: the images whole, by message, in the order sent. */
+	struct upstream_image shown[TF_IMAGES];
+	uint32_t first[TF_IMAGES], count[TF_IMAGES], at[TF_IMAGES], nshown;
+	struct storec_req *req;
+	struct loop_defer fin;		/* done, from the loop */
+	void (*done)(void *);
+	void *arg;
+};
+
+/* "[Attached: a.png (image/png, 12 KB), b.pdf (...)]" after text. */
+static char *
+note_of(const struct st_msg *m)
+{
+	struct buf b;
+	uint32_t i;
+
+	buf_init(&b);
+	if (m->content != NULL && m->content[0] != '\0')
+		buf_addf(&b, "%s\n\n", m->content);
+	buf_adds(&b, "[Attached: ");
+	for (i = 0; i < m->natts; i++)
+		buf_addf(&b, "%s%s (%s, %u KB)", i > 0 ? ", " : "",
+		    m->atts[i].name, attach_mime(m->atts[i].type) != NULL ?
+		    attach_mime(m->atts[i].type) : "file",
+		    (m->atts[i].size + 1023) / 1024);
+	buf_adds(&b, "]");
+	return buf_cstr(&b);
+}
+
+/* The newest images of the visitor's recent messages, within the bounds. */
+static void
+images_pick(struct turn_files *f, const struct st_msg *h, uint32_t n)
+{
+	uint32_t i, j, bytes = 0, from = n > TF_RECENT ? n - TF_RECENT : 0;
+	const struct st_msg_att *a;
+
+	for (i = n; i-- > from && f->nimg < TF_IMAGES;) {
+		if (strcmp(h[i].role, "user") != 0)
+			continue;
+		for (j = 0; j < h[i].natts && f->nimg < TF_IMAGES; j++) {
+			a = &h[i].atts[j];
+			if (!attach_is_image(a->type) || a->size > TF_IMAGE_MAX ||
+			    bytes + a->size > TF_BYTES)
+				continue;
+			f->img[f->nimg].msg = i;
+			strlcpy(f->img[f->nimg].id, a->id,
+			    sizeof(f->img[f->nimg].id));
+			f->img[f->nimg].size = a->size;
+			f->img[f->nimg].up.mime = attach_mime(a->type);
+			bytes += a->size;
+			f->nimg++;
+		}
+	}
+}
+
+struct turn_files *
+turn_files_new(const struct st_msg *h, uint32_t n, int vision)
+{
+	struct turn_files *f;
+	uint32_t i;
+	int any = 0;
+
+	for (i = 0; i < n; i++)
+		any |= h[i].natts > 0;
+	if (!any || (f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	if ((f->notes = calloc(n, sizeof(*f->notes))) == NULL) {
+		free(f);
+		return NULL;
+	}
+	f->nmsgs = n;
+	for (i = 0; i < TF_IMAGES; i++)
+		f->at[i] = UINT32_MAX;	/* no image shown before they are read */
+	for (i = 0; i < n; i++)
+		if (h[i].natts > 0 && (f->notes[i] = note_of(&h[i])) == NULL)
+			log_warnx("turn: out of memory: a message's files "
+			    "not named to the model");
+	if (vision)
+		images_pick(f, h, n);
+	return f;
+}
+
+static void fetch_next(struct turn_files *);
+
+/* The images read whole, arranged by message: shown[], and where each's. */
+static void
+arrange(struct turn_files *f)
+{
+	uint32_t k, m = 0;
+
+	f->nshown = 0;
+	/* img[] is newest first: walked back, it is the order sent. */
+	for (k = f->nimg; k-- > 0;) {
+		if (f->img[k].up.data == NULL ||
+		    f->img[k].up.len != f->img[k].size)
+			continue;
+		if (m == 0 || f->at[m - 1] != f->img[k].msg) {
+			f->at[m] = f->img[k].msg;
+			f->first[m] = f->nshown;
+			f->count[m++] = 0;
+		}
+		f->count[m - 1]++;
+		f->shown[f->nshown++] = f->img[k].up;
+	}
+	for (; m < TF_IMAGES; m++)
+		f->at[m] = UINT32_MAX;
+}
+
+/* Image k is left out: its bytes dropped, logged why. */
+static void
+image_drop(struct turn_files *f, uint32_t k, const char *why)
+{
+	log_warnx("turn: image %s not shown to the model: %s", f->img[k].id,
+	    why);
+	free((void *)f->img[k].up.data);
+	f->img[k].up.data = NULL;
+	f->img[k].up.len = 0;
+	f->img[k].got = f->img[k].size;	/* nothing more to read */
+}
+
+static void
+piece_read(const struct storec_result *r, void *arg)
+{
+	struct turn_files *f = arg;
+	struct tf_image *im = &f->img[f->next];
+	struct st_att_read_rep rep;
+
+	f->req = NULL;
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_ATT_READ, &rep) < 0) {
+		image_drop(f, f->next, "storaged did not answer");
+		fetch_next(f);
+		return;
+	}
+	if (rep.result != ST_ATT_OK || rep.data.len == 0 ||
+	    rep.data.len > im->size - im->got)
+		image_drop(f, f->next, "not found, or not its size");
+	else {
+		memcpy((uint8_t *)im->up.data + im->got, rep.data.p,
+		    rep.data.len);
+		im->got += rep.data.len;
+		im->up.len = im->got;
+	}
+	st_rep_free(PROTO_ST_ATT_READ, &rep);
+	fetch_next(f);
+}
+
+/* The next piece asked, or, when every image is read, done. */
+static void
+fetch_next(struct turn_files *f)
+{
+	struct st_att_read_req q;
+	struct tf_image *im;
+
+	while (f->next < f->nimg && f->img[f->next].got >=
+	    f->img[f->next].size)
+		f->next++;
+	if (f->next >= f->nimg) {
+		arrange(f);
+		loop_defer(&f->fin);
+		return;
+	}
+	im = &f->img[f->next];
+	if (im->up.data == NULL && (im->up.data = malloc(im->size)) == NULL) {
+		image_drop(f, f->next, "out of memory");
+		fetch_next(f);
+		return;
+	}
+	q.id = im->id;
+	q.piece = im->got / ST_ATT_PIECE;
+	if (storec_ask(NULL, PROTO_ST_ATT_READ, &q, piece_read, f,
+	    &f->req) < 0) {
+		image_drop(f, f->next, "storaged unavailable");
+		fetch_next(f);
+	}
+}
+
+static void
+fetched(void *arg)
+{
+	struct turn_files *f = arg;
+
+	f->done(f->arg);
+}
+
+int
+turn_files_fetch(struct turn_files *f, void (*done)(void *), void *arg)
+{
+	if (f == NULL || f->nimg == 0)
+		return 0;
+	f->done = done;
+	f->arg = arg;
+	loop_defer_init(&f->fin, fetched, f);
+	fetch_next(f);
+	return 1;
+}
+
+const char *
+turn_files_text(const struct turn_files *f, uint32_t i, const char *content)
+{
+	return f != NULL && i < f->nmsgs && f->notes[i] != NULL ?
+	    f->notes[i] : content;
+}
+
+size_t
+turn_files_images(const struct turn_files *f, uint32_t i,
+    const struct upstream_image **out)
+{
+	uint32_t m;
+
+	*out = NULL;
+	for (m = 0; f != NULL && m < TF_IMAGES && f->at[m] != UINT32_MAX; m++)
+		if (f->at[m] == i) {
+			*out = &f->shown[f->first[m]];
+			return f->count[m];
+		}
+	return 0;
+}
+
+void
+turn_files_free(struct turn_files *f)
+{
+	uint32_t i;
+
+	if (f == NULL)
+		return;
+	storec_cancel(f->req);
+	if (f->done != NULL)
+		loop_defer_cancel(&f->fin);
+	for (i = 0; i < f->nmsgs; i++)
+		free(f->notes[i]);
+	free(f->notes);
+	for (i = 0; i < f->nimg; i++)
+		free((void *)f->img[i].up.data);
+	free(f);
+}

@@ -1,0 +1,39 @@
+/*
+ * What a turn's model is told of the conversation's files (turnfiles.c):
+ * a line naming each message's attachments, and, for an agent with
+ * vision, the visitor's recent images themselves, read from storaged.
+ */
+#ifndef PARLEY_TURNFILES_H
+#define PARLEY_TURNFILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stmsgs.h"
+#include "upstream.h"
+
+struct turn_files;
+
+/*
+ * The files of history h[0..n) (the begin reply's, which must outlive
+ * it), the images picked when vision: NULL when no message has any (or
+ * out of memory: logged, the turn goes on without them).
+ */
+struct turn_files *turn_files_new(const struct st_msg *h, uint32_t n,
+    int vision);
+/*
+ * Reads the images picked, then calls done(arg) once, never from inside
+ * this call: 1. 0 when there are none to read (f NULL too): done is not
+ * called.
+ */
+int turn_files_fetch(struct turn_files *f, void (*done)(void *), void *arg);
+/* Message i's text for the model: content and its files' line, or content. */
+const char *turn_files_text(const struct turn_files *f, uint32_t i,
+    const char *content);
+/* Message i's images read whole (*out, valid while f is): how many. */
+size_t turn_files_images(const struct turn_files *f, uint32_t i,
+    const struct upstream_image **out);
+/* Cancels a read in flight; frees f (NULL: nothing). */
+void turn_files_free(struct turn_files *f);
+
+#endif
