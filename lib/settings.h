@@ -114,6 +114,7 @@ enum settings_sync { SETTINGS_SYNC_FULL, SETTINGS_SYNC_NOMETA,
 enum settings_role { SETTINGS_ROLE_PRIMARY, SETTINGS_ROLE_STANDBY,
     SETTINGS_ROLE_AUTO };
 enum settings_replica_wait { SETTINGS_WAIT_DEGRADE, SETTINGS_WAIT_BLOCK };
+enum settings_clamd_unavailable { SETTINGS_CLAMD_REFUSE, SETTINGS_CLAMD_ACCEPT };
 
 struct settings {
 	int production;		/* PARLEY_ENV, else NODE_ENV, is "production" */
@@ -169,6 +170,8 @@ struct settings {
 	int actions_allow_private;	/* PARLEY_ACTIONS_ALLOW_PRIVATE */
 	uint32_t attach_quota_mb;	/* PARLEY_ATTACH_QUOTA_MB; 0 = none */
 	uint32_t attach_rate_mb;	/* PARLEY_ATTACH_RATE_MB */
+	char *clamd;			/* PARLEY_CLAMD; NULL = no scanning */
+	int clamd_unavailable;	/* PARLEY_CLAMD_UNAVAILABLE, enum above */
 	char *model_allow_hosts;	/* PARLEY_MODEL_ALLOW_HOSTS; NULL none */
 	uint32_t notify_retry_ms;	/* PARLEY_NOTIFY_RETRY_MS */
 	uint32_t fetch_memory_mb;	/* PARLEY_FETCH_MEMORY_MB */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clamdaddr.h"
 #include "settings.h"
 #include "staddr.h"
 #include "usermsg.h"
@@ -45,6 +46,16 @@ static int
 check_abs_path(const char *v)
 {
 	return v[0] == '/' && check_plain(v);
+}
+
+/* PARLEY_CLAMD: an address clamdaddr.c takes (the workers' own parser). */
+static int
+check_clamd(const char *v)
+{
+	struct clamd_addr a;
+	const char *why;
+
+	return clamd_addr_parse(v, &a, &why) == 0;
 }
 
 /*
@@ -542,6 +553,16 @@ const struct setting settings_table[] = {
 	    NULL, NULL, NULL, M | W, F(attach_rate_mb),
 	    "MiB one client may upload a minute (at least the largest file, "
 	    "25)" },
+	{ "PARLEY_CLAMD", SETTING_TEXT, NULL, NULL, 1, CLAMD_ADDR_TEXT_MAX - 1,
+	    NULL, check_clamd, "unix:/path or tcp:HOST:PORT (HOST an IPv4 "
+	    "address or [IPv6], no name)", M | W, F(clamd),
+	    "the ClamAV daemon every upload is scanned by (INSTREAM) before "
+	    "it is kept; unset: uploads are not scanned" },
+	{ "PARLEY_CLAMD_UNAVAILABLE", SETTING_CHOICE, "refuse", NULL, 0, 0,
+	    "refuse|accept", NULL, NULL, M | W, F(clamd_unavailable),
+	    "with PARLEY_CLAMD and no verdict (clamd away or silent, an "
+	    "error, a file over its StreamMaxLength): refuse the upload, or "
+	    "accept it marked as not scanned" },
 	/* Actions' HTTP APIs (workerd/admin/actions.c, actions/call.c). */
 	{ "PARLEY_ACTIONS_ALLOW_PRIVATE", SETTING_BOOL, "off", NULL, 0, 0,
 	    NULL, NULL, NULL, M | W, F(actions_allow_private),

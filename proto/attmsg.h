@@ -28,9 +28,12 @@
  *     the last the scan's verdict, and ends the upload (whole 1, att its
  *     description). drop: the upload is deleted instead (cancelled, or
  *     refused by the scan).
- *   ST_ATT_READ     str id, u32 piece -> u8 result, attachment, bytes data
+ *   ST_ATT_READ     str id, u32 piece, u8 uploading
+ *                           -> u8 result, attachment, bytes data
  *     An attachment a message names and its piece-th piece: a visitor's
  *     (through a link the worker signs with its key) or the model's.
+ *     uploading: a piece of an upload still arriving instead, read back
+ *     for the virus scanner before the last piece is kept.
  *   ST_ATT_ADMIN_NEW, ST_ATT_ADMIN_PUT, ST_ATT_ADMIN_READ
  *     The same, led by who asks: a person's upload to a conversation of
  *     their organisation, and any attachment of it.
@@ -209,6 +212,8 @@ struct st_att_put_rep {
 struct st_att_read_req {
 	const char *id;
 	uint32_t piece;
+	/* 1: a piece of an upload not yet whole, for its scan (ST_ATT_READ) */
+	uint8_t uploading;
 };
 
 struct st_att_read_rep {

@@ -1591,6 +1591,7 @@ PLAYOUT(pl_att_put_rep, struct st_att_put_rep, f_att_put_rep);
 static const struct pfield f_att_read_req[] = {
 	PFCLIP(struct st_att_read_req, id, ST_ATT_ID_LEN),
 	PFU32(struct st_att_read_req, piece),
+	PFU8(struct st_att_read_req, uploading),
 };
 PLAYOUT(pl_att_read_req, struct st_att_read_req, f_att_read_req);
 

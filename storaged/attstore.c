@@ -444,7 +444,9 @@ store_att_read(struct store_txn *t, const struct st_att_read_req *q,
 		return t->err;
 	if ((rc = att_load(t, q->id, k, &out->att)) < 0)
 		return t->err;
-	if (rc == 1 || out->att.state != ST_ATT_BOUND ||
+	/* A scan reads an upload still arriving; the rest, named files. */
+	if (rc == 1 || out->att.state != (q->uploading && !admin ?
+	    ST_ATT_UPLOADING : ST_ATT_BOUND) ||
 	    (admin && !org_sees(t, out->att.org)) ||
 	    q->piece >= out->att.npieces) {
 		st_att_free(&out->att);

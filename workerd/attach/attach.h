@@ -69,6 +69,22 @@ void att_admin_new(struct conn *, struct http_request *,
 void att_admin_piece(struct conn *, struct http_request *,
     const struct route_match *);
 
+/* --------------------------------------------------------------- scan.c */
+
+/*
+ * What a scan of an upload's last piece q came to: status 0, go on
+ * storing q (its scan set); else refuse with status and msg (the upload
+ * to be deleted). c is its handler's again.
+ */
+typedef void (*att_scan_fn)(struct conn *c, struct st_att_put_req *q,
+    int status, const char *msg);
+/*
+ * With PARLEY_CLAMD set, scans the upload whose last piece q is (its
+ * earlier pieces read back from storaged), then fn: 1. 0 when nothing
+ * is scanned (no PARLEY_CLAMD, a drop): go on at once.
+ */
+int att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn);
+
 /* -------------------------------------------------------------- serve.c */
 
 /*

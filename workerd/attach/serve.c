@@ -195,7 +195,7 @@ read_done(const struct storec_result *r, void *arg)
 static void
 serve_next(struct serve *s)
 {
-	struct st_att_read_req q = { s->id, s->piece };
+	struct st_att_read_req q = { s->id, s->piece, 0 };
 
 	if (storec_ask(s->admin ? &s->c->who : NULL, s->admin ?
 	    PROTO_ST_ATT_ADMIN_READ : PROTO_ST_ATT_READ, &q, read_done, s,

@@ -282,12 +282,12 @@ piece_done(const struct storec_result *r, void *arg)
 }
 
 /*
- * A piece's request from its Content-Range and body into q: 0, or -1
- * with 400 answered in hdrs.
+ * A piece's request from its Content-Range and body into q (*is_last: it
+ * ends the file): 0, or -1 with 400 answered in hdrs.
  */
 static int
 piece_req(struct conn *c, struct http_request *req, const char *hdrs,
-    struct st_att_put_req *q)
+    struct st_att_put_req *q, int *is_last)
 {
 	const char *range = http_header(req, "content-range"), *why;
 	uint64_t first, last, size;
@@ -302,6 +302,7 @@ piece_req(struct conn *c, struct http_request *req, const char *hdrs,
 		return -1;
 	}
 	q->offset = (uint32_t)first;
+	*is_last = last + 1 == size;
 	q->data.p = (const uint8_t *)req->body;
 	q->data.len = (uint32_t)req->body_len;
 	SHA256(q->data.p, q->data.len, q->hash);
@@ -313,11 +314,43 @@ piece_req(struct conn *c, struct http_request *req, const char *hdrs,
 	return 0;
 }
 
+/* What storaged says of a dropped upload: only logged. */
+static void
+dropped(const struct storec_result *r, void *arg)
+{
+	(void)arg;
+	if (r->status != STOREC_OK)
+		log_warnx("attachments: a refused upload was not deleted "
+		    "(the sweep will): %s", r->status == STOREC_ERROR ?
+		    r->message : "storaged unavailable");
+}
+
+/* The scan's word on the last piece: stored as it says, or refused. */
+static void
+scanned(struct conn *c, struct st_att_put_req *q, int status, const char *msg)
+{
+	const char *hdrs = headers_of(c);
+	uint16_t type = hdrs == public_headers ? PROTO_ST_ATT_PUT :
+	    PROTO_ST_ATT_ADMIN_PUT;
+
+	if (status == 0) {
+		ask(c, type, q, piece_done, hdrs);
+		return;
+	}
+	/* Refused: nothing of it left behind, whatever the answer. */
+	q->drop = 1;
+	q->data.len = 0;
+	(void)storec_ask(type == PROTO_ST_ATT_PUT ? NULL : &c->who, type, q,
+	    dropped, NULL, NULL);
+	conn_send_error(c, status, hdrs, msg);
+}
+
 void
 att_visitor_piece(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct st_att_put_req q;
+	int last = 0;
 
 	if (preflight(c, req))
 		return;
@@ -332,9 +365,10 @@ att_visitor_piece(struct conn *c, struct http_request *req,
 		return;
 	if (req->method == HTTP_DELETE)
 		q.drop = 1;
-	else if (piece_req(c, req, public_headers, &q) < 0)
+	else if (piece_req(c, req, public_headers, &q, &last) < 0)
 		return;
-	ask(c, PROTO_ST_ATT_PUT, &q, piece_done, public_headers);
+	if (!last || !att_scan(c, &q, scanned))
+		ask(c, PROTO_ST_ATT_PUT, &q, piece_done, public_headers);
 }
 
 void
@@ -342,6 +376,7 @@ att_admin_piece(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct st_att_put_req q;
+	int last = 0;
 
 	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
 		att_admin_get(c, req, m);
@@ -352,7 +387,10 @@ att_admin_piece(struct conn *c, struct http_request *req,
 	if (admin_id_param(c, req, m, "id: a conversation's id") == NULL)
 		return;
 	q.id = m->param[1];
-	if (piece_req(c, req, admin_headers, &q) < 0)
+	if (req->method == HTTP_DELETE)
+		q.drop = 1;
+	else if (piece_req(c, req, admin_headers, &q, &last) < 0)
 		return;
-	ask(c, PROTO_ST_ATT_ADMIN_PUT, &q, piece_done, admin_headers);
+	if (!last || !att_scan(c, &q, scanned))
+		ask(c, PROTO_ST_ATT_ADMIN_PUT, &q, piece_done, admin_headers);
 }

@@ -204,6 +204,7 @@ fetch_next(struct turn_files *f)
 	}
 	q.id = im->id;
 	q.piece = im->got / ST_ATT_PIECE;
+	q.uploading = 0;
 	if (storec_ask(NULL, PROTO_ST_ATT_READ, &q, piece_read, f,
 	    &f->req) < 0) {
 		image_drop(f, f->next, "storaged unavailable");

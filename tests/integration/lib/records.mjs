@@ -71,6 +71,18 @@ const OWN = {
       for (let i = 0; i < n; i++) v.mems[i].disabled = d.u8();
     },
   },
+  // A message's attachments (proto/storemsg.c, pl_msg_att): n x (id,
+  // type, size, name, key).
+  ATTS: {
+    enc: (e, v) => {
+      const a = v.atts ?? [];
+      e.u32(a.length);
+      for (const x of a) e.str(x.id).u8(x.type).u32(x.size).str(x.name).str(x.key ?? '');
+    },
+    dec: (d, v) => {
+      v.atts = Array.from({ length: d.u32() }, () => ({ id: d.str(), type: d.u8(), size: d.u32(), name: d.str(), key: d.str() }));
+    },
+  },
   // A mail's event (proto/mailmsg.c): bytes, a Buffer.
   MAIL_EVENT: {
     enc: (e, v) => e.bytes(v.payload ?? Buffer.alloc(0)),

@@ -1,0 +1,112 @@
+// Uploads scanned by a real ClamAV daemon (Debian's clamav-daemon, started
+// here on a Unix socket of a temp folder with a one-line signature database
+// of EICAR's test file): EICAR refused with 422 naming the signature and
+// nothing left of the upload; a clean file in several pieces kept (its
+// earlier pieces read back from storaged for the scan); clamd gone: 503
+// with PARLEY_CLAMD_UNAVAILABLE=refuse, kept with =accept.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley } from './lib/harness.mjs';
+import { sleep } from './lib/http.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+import { png, upload } from './lib/attach.mjs';
+
+const CLAMD = '/usr/sbin/clamd';
+// EICAR's test file, reversed so no scanner flags this source.
+const EICAR = Buffer.from('*H+H$!ELIF-TSET-SURIVITNA-DRADNATS-RACIE$})7CC7)^P(45XZP\\4[PA@%P!O5X'.split('').reverse().join(''));
+
+// A clamd of its own: {sock, stop()}.
+async function startClamd() {
+  assert.ok(fs.existsSync(CLAMD), `${CLAMD} is missing: scripts/deps.sh test installs it (clamav-daemon)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-clamd-'));
+  fs.mkdirSync(path.join(dir, 'db'));
+  fs.writeFileSync(path.join(dir, 'db', 'parley.ndb'), `Parley.Test.EICAR:0:*:${EICAR.toString('hex')}\n`);
+  const sock = path.join(dir, 'clamd.sock');
+  fs.writeFileSync(path.join(dir, 'clamd.conf'), [
+    'Foreground yes', `LocalSocket ${sock}`, `DatabaseDirectory ${dir}/db`, `TemporaryDirectory ${dir}`,
+    'StreamMaxLength 30M', 'MaxThreads 4', 'SelfCheck 0', '',
+  ].join('\n'));
+  const child = spawn(CLAMD, ['--foreground', `--config-file=${dir}/clamd.conf`], { stdio: 'ignore' });
+  const deadline = Date.now() + 30000;
+  while (!fs.existsSync(sock)) {
+    assert.ok(Date.now() < deadline, 'clamd did not open its socket within 30 s');
+    assert.equal(child.exitCode, null, 'clamd exited');
+    await sleep(50);
+  }
+  return {
+    sock,
+    async stop() {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await gone;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('attachments scanned by clamd', { concurrency: 1 }, () => {
+  let clamd;
+  const stacks = [];
+
+  // A stack scanning with clamd, and a widget that takes everything.
+  async function stack(env) {
+    const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', ...env } });
+    stacks.push(p);
+    await p.start();
+    const w = await createWidget(p, { attachment_types: ['image', 'pdf', 'text'] });
+    const v = await Visitor.open(p, w.widget_id);
+    const s = await v.next('session');
+    return { p, w, v, token: s.session_token };
+  }
+
+  before(async () => { clamd = await startClamd(); });
+  after(async () => {
+    for (const p of stacks) await p.stop();
+    await clamd?.stop();
+  });
+
+  test('EICAR is refused and named; a clean file in pieces is kept', async () => {
+    const { p, w, v, token } = await stack({ PARLEY_CLAMD: `unix:${clamd.sock}` });
+    const bad = await upload(p, w.widget_id, token, 'readme.txt', EICAR);
+    assert.equal(bad.status, 422, JSON.stringify(bad.json));
+    assert.match(bad.json.error, /virus scanner \(Parley\.Test\.EICAR\.UNOFFICIAL\)/);
+    // Nothing left of it: clean bytes in its place find no upload.
+    const plain = Buffer.alloc(EICAR.length, 'a');
+    const again = await p.request('PUT', `/api/widget/${w.widget_id}/attachments/${bad.id}`, {
+      headers: { 'X-Parley-Session': token, 'Content-Range': `bytes 0-${plain.length - 1}/${plain.length}` }, body: plain });
+    assert.equal(again.status, 404);
+    // EICAR inside a picture's third piece, read back for the scan.
+    const hidden = png(3 * 262144 + 500);
+    EICAR.copy(hidden, 2 * 262144 + 100);
+    const bad2 = await upload(p, w.widget_id, token, 'photo.png', hidden);
+    assert.equal(bad2.status, 422, JSON.stringify(bad2.json));
+    const clean = png(3 * 262144 + 500);
+    const good = await upload(p, w.widget_id, token, 'photo.png', clean);
+    assert.equal(good.status, 200, JSON.stringify(good.json));
+    assert.equal(good.json.complete, true);
+    v.send({ type: 'message', content: 'ok?', attachments: [good.id] });
+    let m;
+    do m = await v.next(); while (m.type !== 'typing_stop');
+    v.ws.close();
+  });
+
+  test('clamd away: refused (503), or kept unscanned when the owner says accept', async () => {
+    const refuse = await stack({ PARLEY_CLAMD: 'unix:/nonexistent/clamd.sock' });
+    const r = await upload(refuse.p, refuse.w.widget_id, refuse.token, 'a.png', png(2000));
+    assert.equal(r.status, 503, JSON.stringify(r.json));
+    assert.match(r.json.error, /virus scanner could not be reached/);
+    refuse.v.ws.close();
+    const accept = await stack({ PARLEY_CLAMD: 'unix:/nonexistent/clamd.sock', PARLEY_CLAMD_UNAVAILABLE: 'accept' });
+    const a = await upload(accept.p, accept.w.widget_id, accept.token, 'a.png', png(2000));
+    assert.equal(a.status, 200, JSON.stringify(a.json));
+    assert.equal(a.json.complete, true);
+    accept.v.ws.close();
+  });
+});
