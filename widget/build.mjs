@@ -88,11 +88,23 @@ for (const dir of ['parts', 'lang']) {
 // the core last: its module URLs name the parts' hash
 const core = await build(join(here, 'src', 'index.js'), 'chat-widget.js', 'iife');
 
-// Every language has every text of the core's TEXT (English), with the
-// same placeholders ({seconds}, {name}, …), and nothing else.
-const src = await readFile(join(here, 'src', 'index.js'), 'utf8');
-const block = src.slice(src.indexOf('const TEXT = {'), src.indexOf('\n};', src.indexOf('const TEXT = {')));
-const TEXT = Object.fromEntries([...block.matchAll(/^ {2}(\w+): '((?:[^'\\]|\\.)*)',$/gm)].map((m) => [m[1], m[2]]));
+// Every language has every text (English) of the core's TEXT and of each
+// part's own TEXT (which it gives to ctx.text), with the same placeholders
+// ({seconds}, {name}, …), and nothing else. A text two files both have
+// says the same in each.
+const TEXT = {};
+for (const f of ['index.js', ...(await readdir(join(here, 'src', 'parts'))).filter((n) => n.endsWith('.js')).map((n) => 'parts/' + n)]) {
+  const src = await readFile(join(here, 'src', f), 'utf8');
+  const at = src.indexOf('const TEXT = {');
+  if (at < 0) continue;
+  for (const [, k, v] of src.slice(at, src.indexOf('\n};', at)).matchAll(/^ {2}(\w+): '((?:[^'\\]|\\.)*)',$/gm)) {
+    if (k in TEXT && TEXT[k] !== v) {
+      console.error(`widget: src/${f}: the text ${k} differs from another file's`);
+      process.exit(1);
+    }
+    TEXT[k] = v;
+  }
+}
 for (const f of (await readdir(join(here, 'src', 'lang'))).filter((n) => n.endsWith('.js'))) {
   const t = (await import(pathToFileURL(join(here, 'src', 'lang', f)).href)).default;
   const bad = [

@@ -80,27 +80,6 @@ const TEXT = {
   startersLabel: 'Suggested questions',
   // the knowledge an answer cites (the sources part)
   sourcesLabel: 'Sources',
-  // feedback (issue 26)
-  fbUp: 'Helpful',
-  fbDown: 'Not helpful',
-  rateTitle: 'How was this chat?',
-  rateStars: '{count} of 5',
-  rateComment: 'Comment (optional)',
-  rateThanks: 'Thanks for your feedback!',
-  // earlier conversations (the conversations part)
-  labelNewChat: 'New conversation',
-  labelEarlier: 'Earlier conversations',
-  // their buttons' visible text: words of the two above (the name holds the text)
-  labelNewShort: 'New',
-  labelEarlierShort: 'Earlier',
-  labelBack: 'Back to chat',
-  readonlyText: 'Earlier conversation (read only)',
-  noChatsText: 'No earlier conversations.',
-  // the assistant's tool calls (the tools part)
-  toolRunning: 'Looking up…',
-  toolYes: 'Yes, do it',
-  toolNo: 'No',
-  toolAnswer: 'Your answer: {answer}',
 };
 
 // The page's CSP blocked a request to this origin (securitypolicyviolation;
@@ -245,8 +224,14 @@ function mount(script, cfg, base, broken, lang) {
     console.error(LOG, 'not started: the script tag needs data-widget, or data-api-url and data-api-key');
     return;
   }
+  // TEXT's texts, and a part's own (ctx.text): the data-* attribute, else
+  // the language's, else English
   const T = {};
-  for (const k in TEXT) T[k] = ds[k] && ds[k].trim() ? ds[k] : lang[1][k] || TEXT[k];
+  const text = (en) => {
+    for (const k in en) T[k] = ds[k] && ds[k].trim() ? ds[k] : lang[1][k] || en[k];
+    return T;
+  };
+  text(TEXT);
   let accent, accentFg, left;
   if (cfg) {
     // the owner's settings win over the tag's
@@ -576,7 +561,7 @@ function mount(script, cfg, base, broken, lang) {
 
   async function send(text, isRetry) {
     text = String(text == null ? '' : text).trim();
-    if (!text || cur) return false;
+    if (!(text || att.n) || cur) return false;
     if (wsMode) {
       // not connected yet: connect first (15 s at most)
       if (!up && !gone && !broken) {
@@ -636,7 +621,7 @@ function mount(script, cfg, base, broken, lang) {
 
   function submit() {
     const v = input.value;
-    if (!v.trim() || cur || sendBtn.disabled) return; // not connected: the text stays
+    if (!(v.trim() || att.n) || cur || sendBtn.disabled) return; // not connected: the text stays
     input.value = '';
     grow();
     send(v);
@@ -677,6 +662,11 @@ function mount(script, cfg, base, broken, lang) {
   let away = cfg && cfg.availability;
   let leftMsg = false;
   let talked = false; // a visitor message is in the list: "Talk to a person" may show
+  // The attach part: att(u) → the ids of the files ready to go with a
+  // message (u: its bubble, which then shows them), att.n how many,
+  // att.busy while one uploads; att() shows the files of the messages listed.
+  let att = () => {};
+  const files = () => part('attach').then((a) => a && (att = a)());
   let typer = null; // the person's typing bubble
   let typerTimer = 0;
   const waiters = []; // send() before the socket was up: resolved by `session` (or `identity`) (1) or end() (0)
@@ -777,6 +767,8 @@ function mount(script, cfg, base, broken, lang) {
       return;
     }
     if (f && handle(f, f.type) !== 0) (hooks[f.type] || []).forEach((fn) => fn(f));
+    // files in it (history, a person's message): the attach part shows them
+    if (/"attachments":\[{/.test(data)) files();
   }
 
   // 0: a frame passed over
@@ -824,7 +816,7 @@ function mount(script, cfg, base, broken, lang) {
       // a person: typing, or their message (never the assistant's turn)
       typing(type === 'typing_start' && (f.name || T.agentName));
       if (type === 'message' && typeof f.content === 'string') {
-        add(bubble('agent', f.content, 0, f.name));
+        add(bubble('agent', f.content, 0, f.name)).d = f;
         unread((f.name || T.agentName) + ': ' + f.content);
       }
     } else if (type === 'identity') emit(type, f), flush();
@@ -888,7 +880,7 @@ function mount(script, cfg, base, broken, lang) {
     // a person answers: no reply from the assistant is coming
     const t = hand === 'human' ? null : turn(u);
     emit('send', { sessionId, message: text, retry: false });
-    ws.send(JSON.stringify({ type: 'message', content: text }));
+    ws.send(JSON.stringify({ type: 'message', content: text, attachments: att(u) }));
     sync();
     return t ? new Promise((r) => (t.res = r)) : true;
   }
@@ -962,7 +954,7 @@ function mount(script, cfg, base, broken, lang) {
     input.disabled = gone || !!broken;
     if (!wsMode) sendBtn.disabled = !!broken;
     else {
-      sendBtn.disabled = !up || !!cur || needForm;
+      sendBtn.disabled = !up || !!cur || needForm || att.busy;
       if (form) form.save.disabled = !up || !!form.busy;
       handBtn.hidden = !(cfg.handoff_enabled && talked && hand === 'ai' && !gone) || !!(form && form.away);
       handBtn.disabled = !up || !!cur; // asked once the visitor's message is stored
@@ -1056,11 +1048,14 @@ function mount(script, cfg, base, broken, lang) {
   const hooks = {};
   const ctx = {
     T,
+    text,
     h,
     icon,
     ds,
     cfg: cfg || {},
     wsMode,
+    base,
+    sid: () => sessionId,
     host,
     root,
     panel,
@@ -1125,6 +1120,7 @@ function mount(script, cfg, base, broken, lang) {
     if (cfg.starter_questions && cfg.starter_questions.length) part('starters');
     if (cfg.feedback_enabled || cfg.rating_enabled) part('feedback');
     if (cfg.handoff_enabled && cfg.reply_time) part('replytime');
+    if ((cfg.attachment_types || '')[0]) files();
     proactive();
   }
 

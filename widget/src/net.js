@@ -19,6 +19,6 @@ export function visitorInfo() {
 // assistant's and a person's (role agent, with their name), with text.
 export function shown(msgs) {
   return (Array.isArray(msgs) ? msgs : []).filter(
-    (m) => m && /^(user|assistant|agent)$/.test(m.role) && typeof m.content === 'string' && m.content
+    (m) => m && /^(user|assistant|agent)$/.test(m.role) && typeof m.content === 'string' && (m.content || m.attachments)
   );
 }

@@ -1,4 +1,4 @@
-// The widget's texts in Arabic: every key of TEXT in ../index.js (English),
+// The widget's texts in Arabic: every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'المساعد',
@@ -61,4 +61,13 @@ export default {
   toolYes: 'نعم، نفِّذ ذلك',
   toolNo: 'لا',
   toolAnswer: 'إجابتك: {answer}',
+  labelAttach: 'إرفاق ملف',
+  labelRemove: 'إزالة {name}',
+  fileBig: 'كبير جدًا: {count} ميغابايت على الأكثر.',
+  fileType: 'لا يمكن إرسال هذا النوع من الملفات.',
+  fileMany: '5 ملفات على الأكثر في الرسالة.',
+  fileRefused: 'رفضه فحص الفيروسات.',
+  fileWait: 'عمليات رفع كثيرة جدًا. حاول مجددًا بعد {seconds} ثانية.',
+  fileFull: 'لا توجد مساحة للملفات الآن.',
+  fileFailed: 'فشل الرفع.',
 };

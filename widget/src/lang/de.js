@@ -1,4 +1,4 @@
-// The widget's texts in German: every key of TEXT in ../index.js (English),
+// The widget's texts in German: every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Assistent',
@@ -61,4 +61,13 @@ export default {
   toolYes: 'Ja, ausführen',
   toolNo: 'Nein',
   toolAnswer: 'Ihre Antwort: {answer}',
+  labelAttach: 'Datei anhängen',
+  labelRemove: '{name} entfernen',
+  fileBig: 'Zu groß: höchstens {count} MB.',
+  fileType: 'Dieser Dateityp kann nicht gesendet werden.',
+  fileMany: 'Höchstens 5 Dateien pro Nachricht.',
+  fileRefused: 'Von der Virenprüfung abgelehnt.',
+  fileWait: 'Zu viele Uploads. In {seconds} s erneut versuchen.',
+  fileFull: 'Gerade kein Platz für Dateien.',
+  fileFailed: 'Hochladen fehlgeschlagen.',
 };

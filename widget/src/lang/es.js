@@ -1,4 +1,4 @@
-// The widget's texts in Spanish: every key of TEXT in ../index.js (English),
+// The widget's texts in Spanish: every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Asistente',
@@ -61,4 +61,13 @@ export default {
   toolYes: 'Sí, hazlo',
   toolNo: 'No',
   toolAnswer: 'Tu respuesta: {answer}',
+  labelAttach: 'Adjuntar un archivo',
+  labelRemove: 'Quitar {name}',
+  fileBig: 'Demasiado grande: máximo {count} MB.',
+  fileType: 'Este tipo de archivo no se puede enviar.',
+  fileMany: 'Máximo 5 archivos por mensaje.',
+  fileRefused: 'Rechazado por el análisis antivirus.',
+  fileWait: 'Demasiadas subidas. Inténtalo en {seconds} s.',
+  fileFull: 'Ahora no hay espacio para archivos.',
+  fileFailed: 'No se pudo subir.',
 };

@@ -1,4 +1,4 @@
-// The widget's texts in French: every key of TEXT in ../index.js (English),
+// The widget's texts in French: every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Assistant',
@@ -61,4 +61,13 @@ export default {
   toolYes: 'Oui, allez-y',
   toolNo: 'Non',
   toolAnswer: 'Votre réponse : {answer}',
+  labelAttach: 'Joindre un fichier',
+  labelRemove: 'Retirer {name}',
+  fileBig: 'Trop volumineux : {count} Mo au plus.',
+  fileType: 'Ce type de fichier ne peut pas être envoyé.',
+  fileMany: '5 fichiers au plus par message.',
+  fileRefused: 'Refusé par l’analyse antivirus.',
+  fileWait: 'Trop d’envois. Réessayez dans {seconds} s.',
+  fileFull: 'Plus de place pour les fichiers pour le moment.',
+  fileFailed: 'Échec de l’envoi.',
 };

@@ -1,4 +1,4 @@
-// The widget's texts in Italian: every key of TEXT in ../index.js (English),
+// The widget's texts in Italian: every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Assistente',
@@ -61,4 +61,13 @@ export default {
   toolYes: 'Sì, procedi',
   toolNo: 'No',
   toolAnswer: 'La tua risposta: {answer}',
+  labelAttach: 'Allega un file',
+  labelRemove: 'Rimuovi {name}',
+  fileBig: 'Troppo grande: al massimo {count} MB.',
+  fileType: 'Questo tipo di file non può essere inviato.',
+  fileMany: 'Al massimo 5 file per messaggio.',
+  fileRefused: 'Rifiutato dal controllo antivirus.',
+  fileWait: 'Troppi caricamenti. Riprova tra {seconds} s.',
+  fileFull: 'Al momento non c’è spazio per i file.',
+  fileFailed: 'Caricamento non riuscito.',
 };

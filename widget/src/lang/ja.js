@@ -1,4 +1,4 @@
-// The widget's texts in Japanese: every key of TEXT in ../index.js (English),
+// The widget's texts in Japanese: every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'アシスタント',
@@ -61,4 +61,13 @@ export default {
   toolYes: 'はい、実行してください',
   toolNo: 'いいえ',
   toolAnswer: 'あなたの回答: {answer}',
+  labelAttach: 'ファイルを添付',
+  labelRemove: '{name} を削除',
+  fileBig: '大きすぎます（最大 {count} MB）。',
+  fileType: 'この種類のファイルは送信できません。',
+  fileMany: '1 つのメッセージに添付できるのは 5 ファイルまでです。',
+  fileRefused: 'ウイルス検査で拒否されました。',
+  fileWait: 'アップロードが多すぎます。{seconds} 秒後にもう一度お試しください。',
+  fileFull: '現在、ファイルを保存する容量がありません。',
+  fileFailed: 'アップロードに失敗しました。',
 };

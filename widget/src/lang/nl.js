@@ -1,4 +1,4 @@
-// The widget's texts in Dutch: every key of TEXT in ../index.js (English),
+// The widget's texts in Dutch: every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Assistent',
@@ -61,4 +61,13 @@ export default {
   toolYes: 'Ja, doe het',
   toolNo: 'Nee',
   toolAnswer: 'Je antwoord: {answer}',
+  labelAttach: 'Bestand bijvoegen',
+  labelRemove: '{name} verwijderen',
+  fileBig: 'Te groot: hoogstens {count} MB.',
+  fileType: 'Dit soort bestand kan niet worden verstuurd.',
+  fileMany: 'Hoogstens 5 bestanden per bericht.',
+  fileRefused: 'Geweigerd door de viruscontrole.',
+  fileWait: 'Te veel uploads. Probeer het over {seconds} s opnieuw.',
+  fileFull: 'Nu geen ruimte voor bestanden.',
+  fileFailed: 'Uploaden mislukt.',
 };

@@ -1,4 +1,4 @@
-// The widget's texts in Polish: every key of TEXT in ../index.js (English),
+// The widget's texts in Polish: every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Asystent',
@@ -61,4 +61,13 @@ export default {
   toolYes: 'Tak, zrób to',
   toolNo: 'Nie',
   toolAnswer: 'Twoja odpowiedź: {answer}',
+  labelAttach: 'Dołącz plik',
+  labelRemove: 'Usuń {name}',
+  fileBig: 'Za duży: najwyżej {count} MB.',
+  fileType: 'Nie można wysłać pliku tego typu.',
+  fileMany: 'Najwyżej 5 plików w wiadomości.',
+  fileRefused: 'Odrzucony przez skaner antywirusowy.',
+  fileWait: 'Zbyt wiele przesyłań. Spróbuj za {seconds} s.',
+  fileFull: 'Brak miejsca na pliki.',
+  fileFailed: 'Nie udało się przesłać.',
 };

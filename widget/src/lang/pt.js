@@ -1,4 +1,4 @@
-// The widget's texts in Portuguese: every key of TEXT in ../index.js (English),
+// The widget's texts in Portuguese: every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Assistente',
@@ -61,4 +61,13 @@ export default {
   toolYes: 'Sim, pode fazer',
   toolNo: 'Não',
   toolAnswer: 'Sua resposta: {answer}',
+  labelAttach: 'Anexar um arquivo',
+  labelRemove: 'Remover {name}',
+  fileBig: 'Grande demais: no máximo {count} MB.',
+  fileType: 'Este tipo de arquivo não pode ser enviado.',
+  fileMany: 'No máximo 5 arquivos por mensagem.',
+  fileRefused: 'Recusado pela verificação de vírus.',
+  fileWait: 'Envios demais. Tente novamente em {seconds} s.',
+  fileFull: 'Sem espaço para arquivos agora.',
+  fileFailed: 'Falha no envio.',
 };

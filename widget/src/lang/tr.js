@@ -1,4 +1,4 @@
-// The widget's texts in Turkish: every key of TEXT in ../index.js (English),
+// The widget's texts in Turkish: every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: 'Asistan',
@@ -61,4 +61,13 @@ export default {
   toolYes: 'Evet, yapın',
   toolNo: 'Hayır',
   toolAnswer: 'Yanıtınız: {answer}',
+  labelAttach: 'Dosya ekle',
+  labelRemove: '{name} kaldır',
+  fileBig: 'Çok büyük: en fazla {count} MB.',
+  fileType: 'Bu dosya türü gönderilemez.',
+  fileMany: 'Mesaj başına en fazla 5 dosya.',
+  fileRefused: 'Virüs taraması reddetti.',
+  fileWait: 'Çok fazla yükleme. {seconds} sn sonra tekrar deneyin.',
+  fileFull: 'Şu anda dosyalar için yer yok.',
+  fileFailed: 'Yükleme başarısız.',
 };

@@ -1,4 +1,4 @@
-// The widget's texts in Chinese (Simplified): every key of TEXT in ../index.js (English),
+// The widget's texts in Chinese (Simplified): every key of TEXT in ../index.js and in the parts (English),
 // with its placeholders ({seconds}, {field}, {name}, {count}, {answer}) kept.
 export default {
   title: '助手',
@@ -61,4 +61,13 @@ export default {
   toolYes: '是的，执行',
   toolNo: '不用了',
   toolAnswer: '你的回答：{answer}',
+  labelAttach: '添加附件',
+  labelRemove: '移除 {name}',
+  fileBig: '文件过大：最多 {count} MB。',
+  fileType: '无法发送此类型的文件。',
+  fileMany: '每条消息最多 5 个文件。',
+  fileRefused: '已被病毒扫描拒绝。',
+  fileWait: '上传过多。请 {seconds} 秒后重试。',
+  fileFull: '目前没有存放文件的空间。',
+  fileFailed: '上传失败。',
 };

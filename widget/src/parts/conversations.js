@@ -12,12 +12,26 @@
 import CSS from './conversations.css';
 import { shown } from '../net.js';
 
+// This part's texts (English; every src/lang/<code>.js has them too),
+// in ctx.T once given to ctx.text.
+const TEXT = {
+  labelNewChat: 'New conversation',
+  labelEarlier: 'Earlier conversations',
+  // their buttons' visible text: words of the two above (the name holds the text)
+  labelNewShort: 'New',
+  labelEarlierShort: 'Earlier',
+  labelBack: 'Back to chat',
+  readonlyText: 'Earlier conversation (read only)',
+  noChatsText: 'No earlier conversations.',
+};
+
 const ICON_NEW = 'M12 5v14M5 12h14';
 const ICON_LIST = 'M4 6h16M4 12h16M4 18h10';
 
 export default function (ctx) {
-  const { T, h, icon, on, root, panel } = ctx;
+  const { h, icon, on, root, panel } = ctx;
   if (!ctx.wsMode) return;
+  const T = ctx.text(TEXT);
   ctx.css(CSS);
   // An icon and a short visible text (a word of the label, so the name
   // holds what is seen); the whole label is the name and the tooltip.
@@ -114,7 +128,8 @@ export default function (ctx) {
     if (!f.readonly) return;
     asked = '';
     // the messages the chat itself would show (no system ones, none empty)
-    thread.replaceChildren(...shown(f.messages).map((m) => ctx.bubble(m.role, m.content, 0, m.name)));
+    // (.d: each message, as the core's history keeps it: the attach part shows its files)
+    thread.replaceChildren(...shown(f.messages).map((m) => Object.assign(ctx.bubble(m.role, m.content, 0, m.name), { d: m })));
     show('thread');
   });
   ctx.onFrame('conversation_new', () => {

@@ -13,8 +13,20 @@
 // what shows under it shortens it, so the last answer's thumbs stay in sight.
 import CSS from './feedback.css';
 
+// This part's texts (English; every src/lang/<code>.js has them too),
+// in ctx.T once given to ctx.text.
+const TEXT = {
+  fbUp: 'Helpful',
+  fbDown: 'Not helpful',
+  rateTitle: 'How was this chat?',
+  rateStars: '{count} of 5',
+  rateComment: 'Comment (optional)',
+  rateThanks: 'Thanks for your feedback!',
+};
+
 export default function (ctx) {
-  const { h, T, cfg, on, host, list, icon } = ctx;
+  const { h, cfg, on, host, list, icon } = ctx;
+  const T = ctx.text(TEXT);
   ctx.css(CSS);
   const UP = 'M7 10v11M15 5l-1 5h5.5a2 2 0 0 1 2 2.3l-1.2 6A2 2 0 0 1 18.3 20H7V10l5-7a2 2 0 0 1 3 2z';
   const want = new Map(); // message id -> the value to send

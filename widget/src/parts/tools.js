@@ -24,6 +24,15 @@
 // Returns (frame, tools): a `tool` frame, or (0, tools) to register.
 import CSS from './tools.css';
 
+// This part's texts (English; every src/lang/<code>.js has them too),
+// in ctx.T once given to ctx.text.
+const TEXT = {
+  toolRunning: 'Looking up…',
+  toolYes: 'Yes, do it',
+  toolNo: 'No',
+  toolAnswer: 'Your answer: {answer}',
+};
+
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX = 16384; // the characters of a result (or error) sent
 const WAIT = 14000; // a handler's time: the server waits 15 s for the answer
@@ -34,7 +43,8 @@ const cut = (s, n) => (s.length > n ? s.slice(0, /[\ud800-\udbff]/.test(s[n - 1]
 const bytes = (s) => new TextEncoder().encode(s).length;
 
 export default function (ctx) {
-  const { h, T, list, on } = ctx;
+  const { h, list, on } = ctx;
+  const T = ctx.text(TEXT);
   ctx.css(CSS);
   const busy = []; // the names of the calls running (one entry a call)
   let line = null; // "Looking up…", in the reply being written
