@@ -553,6 +553,10 @@ const struct setting settings_table[] = {
 	    NULL, NULL, NULL, M | W, F(attach_rate_mb),
 	    "MiB one client may upload a minute (at least the largest file, "
 	    "25)" },
+	{ "PARLEY_ATTACH_STRIP", SETTING_BOOL, "on", NULL, 0, 0, NULL, NULL,
+	    NULL, M | W, F(attach_strip),
+	    "JPEG, PNG and WebP uploads kept without their metadata (where a "
+	    "photo was taken, the camera, comments)" },
 	{ "PARLEY_CLAMD", SETTING_TEXT, NULL, NULL, 1, CLAMD_ADDR_TEXT_MAX - 1,
 	    NULL, check_clamd, "unix:/path or tcp:HOST:PORT (HOST an IPv4 "
 	    "address or [IPv6], no name)", M | W, F(clamd),

@@ -20,14 +20,17 @@
  *     bytes stored (quota; 0 none).
  *   ST_ATT_PUT      str id, str widget_id, bytes token (a visitor's; a
  *                   person's: "", none), u32 offset, u8 type, u8 scan, u8
- *                   drop, bytes hash, bytes data, u64 quota
+ *                   drop, bytes hash, bytes data, u64 quota, u8 reset,
+ *                   u32 size
  *                           -> u8 result, u32 received, u8 whole, att
  *     The piece at offset (where the upload stands, else ST_ATT_ORDER
  *     with received: send from there). Every piece but the last is
  *     ST_ATT_PIECE bytes. The first says the type (decided by its bytes);
  *     the last the scan's verdict, and ends the upload (whole 1, att its
  *     description). drop: the upload is deleted instead (cancelled, or
- *     refused by the scan).
+ *     refused by the scan). reset: the first piece of the file rewritten
+ *     by the worker (an image without its metadata), size its new size,
+ *     no bigger: what was stored of it goes.
  *   ST_ATT_READ     str id, u32 piece, u8 uploading
  *                           -> u8 result, attachment, bytes data
  *     An attachment a message names and its piece-th piece: a visitor's
@@ -200,6 +203,13 @@ struct st_att_put_req {
 	uint32_t hash_len;
 	struct st_kb_bytes data;
 	uint64_t quota;
+	/*
+	 * The first piece again, the file rewritten (its metadata taken
+	 * out: never bigger): the pieces stored so far let go, size the
+	 * file's new size.
+	 */
+	uint8_t reset;
+	uint32_t size;
 };
 
 struct st_att_put_rep {

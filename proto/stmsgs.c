@@ -1577,6 +1577,8 @@ static const struct pfield f_att_put_req[] = {
 	    PF_F_EXACT | PF_F_NONE),
 	PFREC(struct st_att_put_req, data, pl_kb_bytes),
 	PFU64(struct st_att_put_req, quota),
+	PFU8(struct st_att_put_req, reset),
+	PFU32(struct st_att_put_req, size),
 };
 PLAYOUT(pl_att_put_req, struct st_att_put_req, f_att_put_req);
 

@@ -188,6 +188,23 @@ att_drop(struct store_txn *t, const uint8_t k[ID_LEN], const struct st_att *a)
 	db_del(t, t->st->atts, k, ID_LEN, "delete attachment");
 }
 
+/* Upload a starts again as a file of size bytes: its pieces let go. */
+static void
+att_restart(struct store_txn *t, struct st_att *a, uint32_t size)
+{
+	uint8_t hash[ST_ATT_HASH_LEN];
+	uint32_t i;
+
+	for (i = 0; i < a->npieces && !t->err; i++) {
+		if (proto_hex_decode(a->pieces[i], hash, sizeof(hash)) == 0)
+			chunk_unref(t, a->org, hash);
+		free(a->pieces[i]);
+	}
+	a->npieces = 0;
+	a->received = 0;
+	a->size = size;
+}
+
 /* The description a message carries. */
 static void
 att_described(const struct st_att *a, struct st_msg_att *out)
@@ -422,7 +439,12 @@ store_att_put(struct store_txn *t, const struct st_att_put_req *q,
 	}
 	if (q->drop)
 		att_drop(t, k, &a);
-	else if (a.state != ST_ATT_UPLOADING || q->offset != a.received) {
+	else if (q->reset && a.state == ST_ATT_UPLOADING && q->offset == 0 &&
+	    q->size > 0 && q->size <= a.size) {
+		att_restart(t, &a, q->size);
+		if (piece_put(t, q, k, &a, out) == 1)
+			att_drop(t, k, &a);
+	} else if (a.state != ST_ATT_UPLOADING || q->offset != a.received) {
 		out->result = ST_ATT_ORDER;
 		out->received = a.received;
 	} else if (piece_put(t, q, k, &a, out) == 1)
@@ -447,10 +469,16 @@ store_att_read(struct store_txn *t, const struct st_att_read_req *q,
 	/* A scan reads an upload still arriving; the rest, named files. */
 	if (rc == 1 || out->att.state != (q->uploading && !admin ?
 	    ST_ATT_UPLOADING : ST_ATT_BOUND) ||
-	    (admin && !org_sees(t, out->att.org)) ||
-	    q->piece >= out->att.npieces) {
+	    (admin && !org_sees(t, out->att.org))) {
 		st_att_free(&out->att);
 		out->result = ST_ATT_NO_UPLOAD;
+		return 0;
+	}
+	/* A piece not there yet: where the upload stands (the record). */
+	if (q->piece >= out->att.npieces) {
+		out->result = q->uploading ? ST_ATT_ORDER : ST_ATT_NO_UPLOAD;
+		if (!q->uploading)
+			st_att_free(&out->att);
 		return 0;
 	}
 	if (proto_hex_decode(out->att.pieces[q->piece], hash,

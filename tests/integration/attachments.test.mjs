@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley } from './lib/harness.mjs';
-import { PIECE, png, upload } from './lib/attach.mjs';
+import { PIECE, png, pngChunk, upload } from './lib/attach.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 describe('attachments', { concurrency: 1 }, () => {
@@ -178,6 +178,47 @@ describe('attachments', { concurrency: 1 }, () => {
       }
       v.ws.close();
     }
+  });
+
+  test('a photo\'s metadata is taken out before it is kept: where it was taken is gone, the picture whole', async () => {
+    const { v, token } = await visitor();
+    // A JPEG: JFIF, an EXIF segment with a position, a comment, then the
+    // tables and a scan of 700 KB: three pieces, the metadata in the first.
+    const head = Buffer.from('ffd8ffe000104a46494600010100000100010000', 'hex');
+    const gps = 'GPSLatitude 59.9139N GPSLongitude 10.7522E';
+    const exif = Buffer.concat([Buffer.from([0xff, 0xe1, 0, 2 + 6 + gps.length]), Buffer.from('Exif\0\0', 'latin1'), Buffer.from(gps)]);
+    const com = Buffer.concat([Buffer.from([0xff, 0xfe, 0, 2 + 9]), Buffer.from('my street')]);
+    const scan = crypto.randomBytes(700000).map((b) => (b === 0xff ? 0xfe : b));
+    const rest = Buffer.concat([Buffer.from('ffdb00040001ffda0004010211', 'hex'), scan, Buffer.from('ffd9', 'hex')]);
+    const jpeg = Buffer.concat([head, exif, com, rest]);
+    const up = await upload(p, w.widget_id, token, 'street.jpg', jpeg);
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    assert.equal(up.json.type, 'image/jpeg');
+    const want = Buffer.concat([head, rest]);
+    assert.equal(up.json.size, want.length, 'the size of the photo as kept');
+    // A PNG whose text chunk, after the header, holds a place.
+    const place = pngChunk('tEXt', Buffer.from('Location\0Oslo, Karl Johans gate 1'));
+    const pic = png(3000, [place]);
+    const up2 = await upload(p, w.widget_id, token, 'map.png', pic);
+    assert.equal(up2.status, 200, JSON.stringify(up2.json));
+    assert.equal(up2.json.size, pic.length - place.length);
+    v.send({ type: 'message', content: 'Here', attachments: [up.id, up2.id] });
+    let m;
+    do m = await v.next(); while (m.type !== 'typing_stop');
+    const conv = (await admin('GET', '/v1/admin/conversations')).json().conversations[0];
+    const g = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).json();
+    const atts = g.messages.find((x) => x.role === 'user' && x.attachments).attachments;
+    const got = await p.admin(atts[0].url);
+    assert.ok(got.body.equals(want), 'the JPEG without its EXIF and comment, the rest byte for byte');
+    assert.ok(!got.body.includes(Buffer.from('GPSLatitude')));
+    const got2 = await p.admin(atts[1].url);
+    assert.ok(!got2.body.includes(Buffer.from('Karl Johans')));
+    assert.equal(got2.body.length, pic.length - place.length);
+    // A broken image is refused, nothing kept.
+    const broken = Buffer.concat([Buffer.from('ffd8ffe1ff00', 'hex'), Buffer.from('Exif')]);
+    const bad = await upload(p, w.widget_id, token, 'x.jpg', broken);
+    assert.equal(bad.status, 415, JSON.stringify(bad.json));
+    v.ws.close();
   });
 
   test('the type is the bytes\'; the widget\'s types and size hold', async () => {

@@ -79,11 +79,16 @@ void att_admin_piece(struct conn *, struct http_request *,
 typedef void (*att_scan_fn)(struct conn *c, struct st_att_put_req *q,
     int status, const char *msg);
 /*
- * With PARLEY_CLAMD set, scans the upload whose last piece q is (its
- * earlier pieces read back from storaged), then fn: 1. 0 when nothing
- * is scanned (no PARLEY_CLAMD, a drop): go on at once.
+ * The upload whose last piece q is, before it is kept (scan.c): with
+ * PARLEY_ATTACH_STRIP an image's metadata taken out, with PARLEY_CLAMD
+ * the file scanned (its earlier pieces read back from storaged); then
+ * fn, with q as it is to be stored (the stripped file's last piece): 1.
+ * 0 when there is nothing to do (neither set, a drop, a single piece
+ * that is no image and no scan): go on at once.
  */
 int att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn);
+/* The type of a file whose first bytes are head when it is an image to strip (JPEG, PNG, WebP), else ATTACH_NONE. */
+enum attach_type att_strips(const uint8_t *head, size_t len);
 
 /* -------------------------------------------------------------- serve.c */
 

@@ -1,62 +1,109 @@
 /*
- * An upload scanned before its last piece is kept (attach.h), when
- * PARLEY_CLAMD names a ClamAV daemon: its earlier pieces read back from
- * storaged one at a time (ST_ATT_READ, uploading) and fed to clamd, the
- * last from the request itself, then clamd's verdict. Clean: the piece
- * is stored marked clean. A signature found: refused (422), the upload
- * deleted, the refusal logged with the signature's name. No verdict
- * (clamd away, silent, over its StreamMaxLength): as
- * PARLEY_CLAMD_UNAVAILABLE says, refused (503) or kept marked as not
- * scanned. The worker holds a piece at a time: it asks for the next only
- * once clamd has taken all but SCAN_QUEUE_MAX of what it was fed.
+ * An upload's last piece, before it is kept (attach.h): with
+ * PARLEY_ATTACH_STRIP, a JPEG's, PNG's or WebP's metadata taken out
+ * (strip.c: where a photo was taken, its camera, its comments); with
+ * PARLEY_CLAMD, the file scanned by ClamAV's daemon. The earlier pieces
+ * are read back from storaged one at a time (ST_ATT_READ, uploading).
+ *
+ * Stripping needs the image whole: it is put together in the worker (at
+ * most ASSEMBLE_MAX bytes of uploads at once in a worker: past it, 503
+ * and try again), stripped, scanned, and, when stripping changed it,
+ * stored again from its first piece (ST_ATT_PUT reset) in its new size.
+ * Without stripping the pieces go to clamd as they are read, the worker
+ * holding one at a time (the next asked once clamd has taken all but
+ * SCAN_QUEUE_MAX of them).
+ *
+ * Verdicts: clean, the file is kept marked clean. A signature found:
+ * refused (422), the upload deleted, the refusal logged with the
+ * signature's name. No verdict (clamd away, silent, over its
+ * StreamMaxLength): as PARLEY_CLAMD_UNAVAILABLE says, refused (503) or
+ * kept marked as not scanned. A broken image: refused (415).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "attach.h"
 #include "clamd.h"
 #include "log.h"
+#include "sniff.h"
+#include "strip.h"
 #include "workerd.h"
 
 #define SCAN_TIMEOUT_MS		10000	/* each wait on clamd */
 #define SCAN_QUEUE_MAX		(2 * ST_ATT_PIECE)
 #define SCAN_POLL_MS		5	/* clamd still taking the queue */
+#define ASSEMBLE_MAX		(64u << 20)	/* images put together at once */
+
+static size_t assembled;	/* bytes of images put together now */
 
 struct scan_job {
 	struct conn *c;
 	struct st_att_put_req q;	/* the last piece; its bytes the request's */
 	uint32_t piece, before;		/* read up to piece, of before */
-	struct clamd_scan *scan;
+	struct clamd_scan *scan;	/* NULL: no scanning */
 	struct storec_req *sreq;
 	struct loop_timer wait;
 	att_scan_fn fn;
-	int finished;			/* the last piece fed */
+	int finished;			/* the last piece fed or put together */
+	int strip;			/* the file is an image to strip */
+	uint8_t *file;			/* put together (strip), flen bytes */
+	size_t flen, charged;
+	uint8_t *out;			/* stripped, outlen bytes */
+	size_t outlen, woff;		/* written back up to woff */
 };
 
 static void scan_next(struct scan_job *);
+static void stored_ok(struct scan_job *);
 
-/* Ends the job: fn told (before the job is freed, c its handler's again). */
+/* Frees what j holds but itself; lets go of the worker's budget. */
 static void
-job_end(struct scan_job *j, int status, const char *msg)
+job_clear(struct scan_job *j)
 {
-	struct conn *c = j->c;
-	struct st_att_put_req q = j->q;
-	att_scan_fn fn = j->fn;
-
 	storec_cancel(j->sreq);
+	j->sreq = NULL;
 	loop_timer_stop(&j->wait);
 	if (j->scan != NULL)
 		clamd_scan_cancel(j->scan);
+	j->scan = NULL;
+	assembled -= j->charged;
+	j->charged = 0;
+	free(j->file);
+	free(j->out);
+	j->file = j->out = NULL;
+}
+
+/* Ends the job: fn told with q (c its handler's again), then freed. */
+static void
+job_end_with(struct scan_job *j, struct st_att_put_req *q, int status,
+    const char *msg)
+{
+	struct conn *c = j->c;
+	att_scan_fn fn = j->fn;
+
+	storec_cancel(j->sreq);
+	j->sreq = NULL;
 	if (c->hctx == j) {
 		c->hctx = NULL;
 		c->abort = NULL;
 	}
+	/* q may point into j's buffers: fn sends it before they go. */
+	fn(c, q, status, msg);
+	job_clear(j);
 	free(j);
-	fn(c, &q, status, msg);
 }
 
-/* The client left: the scan dropped, nothing stored. */
+static void
+job_end(struct scan_job *j, int status, const char *msg)
+{
+	struct st_att_put_req q = j->q;
+
+	job_end_with(j, &q, status, msg);
+}
+
+/* The client left: the work dropped, nothing more stored. */
 static void
 job_abort(struct conn *c)
 {
@@ -64,12 +111,78 @@ job_abort(struct conn *c)
 
 	if (j == NULL)
 		return;
-	storec_cancel(j->sreq);
-	loop_timer_stop(&j->wait);
-	if (j->scan != NULL)
-		clamd_scan_cancel(j->scan);
+	job_clear(j);
 	free(j);
 }
+
+/* ---------------------------------------------------------- the store */
+
+/* The stripped file's pieces stored again, from the first. */
+static void
+rewrite_next(struct scan_job *j);
+
+static void
+rewritten(const struct storec_result *r, void *arg)
+{
+	struct scan_job *j = arg;
+	struct st_att_put_rep rep;
+	uint16_t type = j->q.token_len > 0 ? PROTO_ST_ATT_PUT :
+	    PROTO_ST_ATT_ADMIN_PUT;
+
+	j->sreq = NULL;
+	if (r->status != STOREC_OK || storec_decode(r, type, &rep) < 0) {
+		job_end(j, 503, "Storage unavailable");
+		return;
+	}
+	if (rep.result != ST_ATT_OK) {
+		st_rep_free(type, &rep);
+		job_end(j, rep.result == ST_ATT_FULL ? 507 : 404,
+		    rep.result == ST_ATT_FULL ? "storage full: this site's "
+		    "attachments have reached their quota" : "no such upload");
+		return;
+	}
+	st_rep_free(type, &rep);
+	j->woff += ST_ATT_PIECE;
+	rewrite_next(j);
+}
+
+static void
+rewrite_next(struct scan_job *j)
+{
+	struct st_att_put_req q = j->q;
+	uint16_t type = q.token_len > 0 ? PROTO_ST_ATT_PUT :
+	    PROTO_ST_ATT_ADMIN_PUT;
+	size_t n = j->outlen - j->woff;
+
+	q.offset = (uint32_t)j->woff;
+	q.reset = j->woff == 0;
+	q.size = (uint32_t)j->outlen;
+	q.data.p = j->out + j->woff;
+	q.data.len = (uint32_t)(n < ST_ATT_PIECE ? n : ST_ATT_PIECE);
+	SHA256(q.data.p, q.data.len, q.hash);
+	/* The last piece is the caller's to send, as an unstripped one is. */
+	if (j->woff + q.data.len >= j->outlen) {
+		job_end_with(j, &q, 0, NULL);
+		return;
+	}
+	if (storec_ask(type == PROTO_ST_ATT_PUT ? NULL : &j->c->who, type, &q,
+	    rewritten, j, &j->sreq) < 0)
+		job_end(j, 503, "Storage unavailable");
+}
+
+/* The verdict is clean (or not needed): the file stored as it now is. */
+static void
+stored_ok(struct scan_job *j)
+{
+	if (j->out != NULL && (j->outlen != j->flen ||
+	    memcmp(j->out, j->file, j->flen) != 0)) {
+		j->woff = 0;
+		rewrite_next(j);
+	} else
+		job_end(j, 0, NULL);
+}
+
+/* ------------------------------------------------------------- the scan */
 
 static void
 verdict(void *arg, const struct clamd_verdict *v)
@@ -81,7 +194,11 @@ verdict(void *arg, const struct clamd_verdict *v)
 	switch (v->result) {
 	case CLAMD_CLEAN:
 		j->q.scan = ST_ATT_CLEAN;
-		job_end(j, 0, NULL);
+		if (j->finished)
+			stored_ok(j);
+		else
+			job_end(j, 503, "file: the virus scanner answered "
+			    "before the end");
 		return;
 	case CLAMD_INFECTED:
 		log_warnx("attachments: upload %s refused: clamd found %s",
@@ -96,10 +213,62 @@ verdict(void *arg, const struct clamd_verdict *v)
 	log_warnx("attachments: upload %s not scanned: %s", j->q.id, v->why);
 	if (wsettings.clamd_unavailable == SETTINGS_CLAMD_ACCEPT) {
 		j->q.scan = ST_ATT_NOT_SCANNED;
-		job_end(j, 0, NULL);
+		/* Still reading back: that goes on, without a scan. */
+		if (j->finished)
+			stored_ok(j);
 	} else
 		job_end(j, 503, "file: the virus scanner could not be reached; "
 		    "try again later");
+}
+
+/* ------------------------------------------------------- reading back */
+
+/*
+ * The image (its first bytes, of type t) put together from here: room
+ * for the whole file, charged to the worker's budget. 0, or -1 ended.
+ */
+static int
+assemble_start(struct scan_job *j)
+{
+	size_t n = (size_t)j->q.offset + j->q.data.len;
+
+	if (assembled + n > ASSEMBLE_MAX) {
+		job_end(j, 503, "Too many uploads at once, please try again");
+		return -1;
+	}
+	if ((j->file = malloc(n)) == NULL) {
+		job_end(j, 500, "Internal server error");
+		return -1;
+	}
+	j->flen = n;
+	j->charged = n;
+	assembled += n;
+	return 0;
+}
+
+/* The file whole: stripped, then scanned or stored. */
+static void
+assembled_all(struct scan_job *j)
+{
+	int rc;
+
+	memcpy(j->file + j->q.offset, j->q.data.p, j->q.data.len);
+	if ((j->out = malloc(j->flen)) == NULL) {
+		job_end(j, 500, "Internal server error");
+		return;
+	}
+	rc = attach_strip((enum attach_type)j->q.type, j->file, j->flen,
+	    j->out, &j->outlen);
+	if (rc < 0) {
+		job_end(j, 415, "file: a broken image");
+		return;
+	}
+	if (j->scan == NULL) {
+		stored_ok(j);
+		return;
+	}
+	if (clamd_scan_feed(j->scan, j->out, j->outlen) == 0)
+		clamd_scan_finish(j->scan);
 }
 
 static void
@@ -114,17 +283,41 @@ piece_back(const struct storec_result *r, void *arg)
 		job_end(j, 503, "Storage unavailable");
 		return;
 	}
-	if (rep.result != ST_ATT_OK) {
+	/*
+	 * The last piece not where the upload stands: storaged, asked to
+	 * store it, says where (409) and stores nothing.
+	 */
+	if ((rep.result == ST_ATT_OK || rep.result == ST_ATT_ORDER) &&
+	    rep.att.received != j->q.offset) {
+		st_rep_free(PROTO_ST_ATT_READ, &rep);
+		job_end(j, 0, NULL);
+		return;
+	}
+	if (rep.result != ST_ATT_OK || rep.data.len != ST_ATT_PIECE) {
 		st_rep_free(PROTO_ST_ATT_READ, &rep);
 		job_end(j, 404, "no such upload");
 		return;
 	}
-	/* -1: the verdict is known already (its callback is coming). */
-	if (clamd_scan_feed(j->scan, rep.data.p, rep.data.len) == 0) {
-		j->piece++;
-		scan_next(j);
+	/* The first piece says what the file is (the last's type is 0). */
+	if (j->piece == 0)
+		j->q.type = (uint8_t)att_strips(rep.data.p, rep.data.len);
+	j->strip = j->q.type != ATTACH_NONE && wsettings.attach_strip;
+	if (j->strip && j->file == NULL && assemble_start(j) < 0) {
+		st_rep_free(PROTO_ST_ATT_READ, &rep);
+		return;
+	}
+	if (j->strip)
+		memcpy(j->file + (size_t)j->piece * ST_ATT_PIECE, rep.data.p,
+		    rep.data.len);
+	else if (j->scan != NULL && clamd_scan_feed(j->scan, rep.data.p,
+	    rep.data.len) < 0) {
+		/* The verdict is known already: its callback is coming. */
+		st_rep_free(PROTO_ST_ATT_READ, &rep);
+		return;
 	}
 	st_rep_free(PROTO_ST_ATT_READ, &rep);
+	j->piece++;
+	scan_next(j);
 }
 
 static void
@@ -133,7 +326,7 @@ waited(void *arg)
 	scan_next(arg);
 }
 
-/* The next earlier piece asked for, or the last fed and the scan ended. */
+/* The next earlier piece asked for, or the last one's turn. */
 static void
 scan_next(struct scan_job *j)
 {
@@ -141,7 +334,8 @@ scan_next(struct scan_job *j)
 
 	if (j->finished)
 		return;
-	if (clamd_scan_queued(j->scan) > SCAN_QUEUE_MAX) {
+	if (j->scan != NULL && !j->strip &&
+	    clamd_scan_queued(j->scan) > SCAN_QUEUE_MAX) {
 		loop_timer_after(&j->wait, SCAN_POLL_MS);
 		return;
 	}
@@ -152,8 +346,25 @@ scan_next(struct scan_job *j)
 		return;
 	}
 	j->finished = 1;
-	if (clamd_scan_feed(j->scan, j->q.data.p, j->q.data.len) == 0)
+	if (j->strip) {
+		assembled_all(j);
+		return;
+	}
+	if (j->scan == NULL)
+		stored_ok(j);
+	else if (clamd_scan_feed(j->scan, j->q.data.p, j->q.data.len) == 0)
 		clamd_scan_finish(j->scan);
+}
+
+enum attach_type
+att_strips(const uint8_t *head, size_t len)
+{
+	const char *why;
+	enum attach_type t = attach_sniff(head, len < SNIFF_HEAD ? len :
+	    SNIFF_HEAD, &why);
+
+	return t == ATTACH_JPEG || t == ATTACH_PNG || t == ATTACH_WEBP ? t :
+	    ATTACH_NONE;
 }
 
 int
@@ -162,10 +373,15 @@ att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 	struct clamd_addr addr;
 	struct scan_job *j;
 	const char *why;
+	int scan = wsettings.clamd != NULL;
 
-	if (wsettings.clamd == NULL || q->drop)
+	if ((!scan && !wsettings.attach_strip) || q->drop)
 		return 0;
-	if (clamd_addr_parse(wsettings.clamd, &addr, &why) < 0 ||
+	/* A file of one piece that is no image to strip: only the scan. */
+	if (!scan && q->offset == 0 && att_strips(q->data.p,
+	    q->data.len) == ATTACH_NONE)
+		return 0;
+	if ((scan && clamd_addr_parse(wsettings.clamd, &addr, &why) < 0) ||
 	    (j = calloc(1, sizeof(*j))) == NULL) {
 		fn(c, (struct st_att_put_req *)(uintptr_t)q, 500,
 		    "Internal server error");
@@ -176,8 +392,16 @@ att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 	j->fn = fn;
 	j->before = q->offset / ST_ATT_PIECE;
 	loop_timer_init(&j->wait, waited, j);
-	if ((j->scan = clamd_scan_start(&addr, SCAN_TIMEOUT_MS, verdict,
-	    j)) == NULL) {
+	if (q->offset == 0) {
+		j->q.type = (uint8_t)att_strips(q->data.p, q->data.len);
+		j->strip = j->q.type != ATTACH_NONE && wsettings.attach_strip;
+		j->q.type = q->type;	/* the sniffed type, for storaged */
+		if (j->strip && assemble_start(j) < 0)
+			return 1;
+	}
+	if (scan && (j->scan = clamd_scan_start(&addr, SCAN_TIMEOUT_MS,
+	    verdict, j)) == NULL) {
+		job_clear(j);
 		free(j);
 		fn(c, (struct st_att_put_req *)(uintptr_t)q, 500,
 		    "Internal server error");

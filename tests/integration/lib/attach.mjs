@@ -4,14 +4,36 @@ import crypto from 'node:crypto';
 
 export const PIECE = 256 << 10;	// the server's piece_size
 
-// A PNG's signature and IHDR, then n - 33 bytes of noise (the sniffing
-// reads the header; the rest is the file's).
-export function png(n = 4000) {
-  const head = Buffer.from('89504e470d0a1a0a0000000d4948445200000010000000100806000000', 'hex');
-  const b = Buffer.alloc(Math.max(n, head.length + 4));
-  head.copy(b);
-  crypto.randomFillSync(b, head.length);
-  return b;
+// CRC-32 (PNG's, zlib's) of b.
+function crc32(b) {
+  let c = ~0;
+  for (const x of b) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+// A PNG chunk: length, type, data, CRC.
+export function pngChunk(type, data) {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])));
+  return Buffer.concat([head, data, crc]);
+}
+
+// A PNG of n bytes: its signature, IHDR, an IDAT of noise (the sniffing
+// reads the header; the stripping walks the chunks), IEND; extra chunks
+// (metadata, say) before the IDAT.
+export function png(n = 4000, extra = []) {
+  const sig = Buffer.from('89504e470d0a1a0a', 'hex');
+  const ihdr = pngChunk('IHDR', Buffer.from('00000010000000100806000000', 'hex'));
+  const iend = pngChunk('IEND', Buffer.alloc(0));
+  const fixed = sig.length + ihdr.length + iend.length + 12 + extra.reduce((a, c) => a + c.length, 0);
+  const idat = pngChunk('IDAT', crypto.randomBytes(Math.max(n - fixed, 4)));
+  return Buffer.concat([sig, ihdr, ...extra, idat, iend]);
 }
 
 // Uploads data as name through widget wid with the visitor's token:
