@@ -7,7 +7,8 @@
 #                           (systemd), iproute2 and haproxy (the cluster
 #                           tests), etcd (etcd-server: the failover
 #                           tests), clamd (clamav-daemon: the attachment
-#                           scanning test), and the tests' npm packages
+#                           scanning test), mdb_stat (lmdb-utils: LMDB's
+#                           free pages), and the tests' npm packages
 #                           (tests/package-lock.json)
 #   scripts/deps.sh fuzz    the test group's, + clang, lld and libFuzzer
 #                           (make fuzz; make test replays the corpora on
@@ -120,6 +121,12 @@ if [ $tests = 1 ]; then
 	if [ ! -x /usr/sbin/clamd ]; then
 		echo "deps: the attachment scanning test needs clamd (/usr/sbin/clamd is missing): adding the Debian package clamav-daemon"
 		missing+=(clamav-daemon)
+	fi
+	# tests/integration/attachments.test.mjs counts LMDB's free pages
+	# (mdb_stat -f) to see a deleted conversation's files freed.
+	if ! command -v mdb_stat >/dev/null 2>&1; then
+		echo "deps: the attachments test reads LMDB's free pages with mdb_stat (missing): adding the Debian package lmdb-utils"
+		missing+=(lmdb-utils)
 	fi
 fi
 # The Debian package (debian/): debhelper's dh, dpkg-dev's dpkg-gencontrol

@@ -66,7 +66,7 @@ describe('agents admin API', () => {
       id: 'default', organization_id: null, name: 'Default', system_prompt: 'Env prompt.', model: 'env-model',
       temperature: null, max_tokens: null, history_messages: 12, base_url: agents[0].base_url,
       api_key_set: true, answer_in_visitor_language: false, is_default: true, created_at: null, updated_at: null,
-      knowledge_source_ids: [], knowledge_only: false, rewrite_follow_ups: false, embedding_model: '', action_ids: [], handoff_tool: false, knowledge_search_tool: false, contact_form_tool: false, resolve_after_seconds: 86400,
+      knowledge_source_ids: [], knowledge_only: false, rewrite_follow_ups: false, embedding_model: '', action_ids: [], handoff_tool: false, knowledge_search_tool: false, contact_form_tool: false, resolve_after_seconds: 86400, vision: false,
     });
     assert.match(agents[0].base_url, /^http:\/\/127\.0\.0\.1:\d+\/v1$|^https:\/\/api\.openai\.com\/v1$/);
     const g = await call('GET', `${A}/default`);
@@ -86,7 +86,7 @@ describe('agents admin API', () => {
       id: 0, organization_id: 'default', name: 'Shop bot', system_prompt: 'You sell things.', model: 'shop-model', temperature: 0.7,
       max_tokens: 300, history_messages: 5, base_url: 'http://127.0.0.1:9/v1', api_key_set: true,
       answer_in_visitor_language: false, is_default: false, created_at: 0, updated_at: 0,
-      knowledge_source_ids: [], knowledge_only: false, rewrite_follow_ups: false, embedding_model: '', action_ids: [], handoff_tool: false, knowledge_search_tool: false, contact_form_tool: false, resolve_after_seconds: 86400,
+      knowledge_source_ids: [], knowledge_only: false, rewrite_follow_ups: false, embedding_model: '', action_ids: [], handoff_tool: false, knowledge_search_tool: false, contact_form_tool: false, resolve_after_seconds: 86400, vision: false,
     });
     assert.ok(Math.abs(a.created_at - Date.now()) < 60000);
     assert.equal((await call('GET', `${A}/${a.id}`)).text, JSON.stringify(a));

@@ -7,12 +7,33 @@
 // the widget's types and size limit; a piece out of order; a stranger's
 // token; a cut upload swept; a conversation's deletion taking its files.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley } from './lib/harness.mjs';
 import { PIECE, png, pngChunk, upload } from './lib/attach.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+// A backup of p's store (parleyctl backup): storaged checkpoints first,
+// so LMDB holds every acknowledged write. Its file.
+let backups = 0;
+async function backup(p) {
+  const file = path.join(p.tmp, `backup-${backups++}.mdb`);
+  const r = await p.ctl(['backup', file]);
+  assert.equal(r.code, 0, r.stderr);
+  return file;
+}
+
+// What mdb_stat says of LMDB file (a backup) or directory: n the number
+// after label (its first).
+function mdbStat(args, label) {
+  const out = execFileSync('mdb_stat', args, { encoding: 'utf8' });
+  const m = new RegExp(`${label}: (\\d+)`).exec(out);
+  assert.ok(m, out);
+  return Number(m[1]);
+}
 
 describe('attachments', { concurrency: 1 }, () => {
   let p;
@@ -180,6 +201,26 @@ describe('attachments', { concurrency: 1 }, () => {
     }
   });
 
+  test('a text file goes to the model after its message, its first 16 KiB', async () => {
+    const { v, token } = await visitor();
+    const log = Buffer.from(`line 1: error 42 at boot\n${'x'.repeat(20000)}\nTAIL-NOT-SENT\n`);
+    const up = await upload(p, w.widget_id, token, 'boot.log', log);
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    assert.equal(up.json.type, 'text/plain; charset=utf-8');
+    await p.mock.clearRequests();
+    v.send({ type: 'message', content: 'Why does it fail?', attachments: [up.id] });
+    let m;
+    do m = await v.next(); while (m.type !== 'typing_stop');
+    const calls = (await p.mock.requests()).filter((x) => x.path.endsWith('/chat/completions'));
+    const last = calls[0].body.messages.at(-1);
+    assert.equal(typeof last.content, 'string');
+    assert.match(last.content, /^Why does it fail\?\n\n\[Attached: boot\.log \(text\/plain; charset=utf-8, 20 KB\)\]\n\n--- boot\.log \(its beginning\) ---\nline 1: error 42 at boot\n/);
+    assert.ok(!last.content.includes('TAIL-NOT-SENT'));
+    assert.ok(last.content.endsWith('\n--- end of file ---'));
+    assert.ok(last.content.length < 17 * 1024);
+    v.ws.close();
+  });
+
   test('a photo\'s metadata is taken out before it is kept: where it was taken is gone, the picture whole', async () => {
     const { v, token } = await visitor();
     // A JPEG: JFIF, an EXIF segment with a position, a comment, then the
@@ -296,6 +337,38 @@ describe('attachments', { concurrency: 1 }, () => {
     other.v.ws.close();
   });
 
+  test('a deleted conversation takes its files: their pages go back to LMDB\'s free list', async () => {
+    // A conversation of its own with 3 MiB of files no other holds.
+    const { v, token } = await visitor();
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      const up = await upload(p, w.widget_id, token, `scan${i}.png`, png(4 * PIECE - 100));
+      assert.equal(up.status, 200, JSON.stringify(up.json));
+      ids.push(up.id);
+    }
+    v.send({ type: 'message', content: 'three scans', attachments: ids });
+    let m;
+    do m = await v.next(); while (m.type !== 'typing_stop');
+    v.ws.close();
+    const conv = (await admin('GET', '/v1/admin/conversations')).json().conversations[0];
+    const g = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).json();
+    const atts = g.messages.find((x) => x.attachments).attachments;
+    assert.equal(atts.length, 3);
+    assert.equal((await p.admin(atts[0].url)).status, 200);
+    // In a backup: the records and the pieces (the checkpoint before it
+    // puts them in LMDB, whose free pages are then counted).
+    const b0 = await backup(p);
+    const pieces = mdbStat(['-n', '-s', 'att_chunks', b0], 'Entries');
+    assert.ok(pieces >= 12, `${pieces} pieces in the backup`);
+    const before = mdbStat(['-f', p.dataDir], 'Free pages');
+    assert.equal((await admin('DELETE', `/v1/admin/conversations/${conv._id}`)).status, 204);
+    for (const a of atts) assert.equal((await p.admin(a.url)).status, 404);
+    const b1 = await backup(p);
+    assert.equal(mdbStat(['-n', '-s', 'att_chunks', b1], 'Entries'), pieces - 12);
+    // 12 pieces of 256 KiB: 768 pages of 4 KiB (and their records) freed.
+    const after = mdbStat(['-f', p.dataDir], 'Free pages');
+    assert.ok(after - before >= 700, `free pages ${before} -> ${after}`);
+  });
   test('one client\'s MiB a minute are bounded', async () => {
     const { v, token } = await visitor();
     const h = { 'X-Parley-Session': token, 'Content-Type': 'application/json' };
@@ -305,24 +378,11 @@ describe('attachments', { concurrency: 1 }, () => {
       codes.push(r.status);
       if (r.status === 429) assert.ok(Number(r.headers['retry-after']) >= 1);
     }
-    // 30 MiB a minute, less what the tests before spent: 1 MiB each, then 429.
+    // 30 MiB a minute, less what the tests before spent (the last test:
+    // it spends the rest): 1 MiB each, then 429.
     assert.ok(codes.includes(429), codes.join(' '));
     assert.ok(codes.indexOf(429) <= 30, codes.join(' '));
     assert.ok(codes.slice(codes.indexOf(429)).every((c) => c === 429), codes.join(' '));
     v.ws.close();
-  });
-
-  test('a deleted conversation takes its files', async () => {
-    const convs = (await admin('GET', '/v1/admin/conversations')).json().conversations;
-    let found = null;
-    for (const c of convs) {
-      const g = (await admin('GET', `/v1/admin/conversations/${c._id}`)).json();
-      const m = g.messages.find((x) => x.attachments);
-      if (m) { found = { c, a: m.attachments[0] }; break; }
-    }
-    assert.ok(found);
-    assert.equal((await p.admin(found.a.url)).status, 200);
-    assert.equal((await admin('DELETE', `/v1/admin/conversations/${found.c._id}`)).status, 204);
-    assert.equal((await p.admin(found.a.url)).status, 404);
   });
 });

@@ -62,7 +62,7 @@ test('events: levels, pushed after commit, numbered, since', { timeout: 30000 },
 
   // A person takes over, replies and types: visitors get these three.
   await cl.call(T.ST_HANDOFF_SET, new Enc().str(conv).u8(2).str('Ana').u8(0).done());
-  await cl.call(T.ST_AGENT_MSG, new Enc().str(conv).str('hi from Ana').str('Ana').done());
+  await cl.call(T.ST_AGENT_MSG, new Enc().str(conv).str('hi from Ana').str('Ana').u32(0).done());
   await cl.call(T.ST_TYPING, new Enc().str(conv).u8(1).str('Ana').done());
   const v = [];
   for (let i = 0; i < 3; i++) v.push(decEv((await vis.nextEvent()).payload));
@@ -103,7 +103,7 @@ test('events: a subscriber that stops reading is dropped and told, and subscribe
   const big = 'x'.repeat(65000);
   const n = 275;
   const t0 = Date.now();
-  for (let i = 0; i < n; i++) await cl.call(T.ST_AGENT_MSG, new Enc().str(conv.id).str(big).str('Ana').done(), { timeout: 20000 });
+  for (let i = 0; i < n; i++) await cl.call(T.ST_AGENT_MSG, new Enc().str(conv.id).str(big).str('Ana').u32(0).done(), { timeout: 20000 });
   t.diagnostic(`${n} agent messages of 65000 bytes in ${Date.now() - t0} ms`);
   assert.match(p.logs.storaged, /events unsubscribed/);
   // storaged went on meanwhile.
@@ -128,7 +128,7 @@ test('events: a subscriber that stops reading is dropped and told, and subscribe
   s.u64();
   assert.ok(s.u64() > lastSeq);
   assert.ok(s.u32() > 0);
-  await cl.call(T.ST_AGENT_MSG, new Enc().str(conv.id).str('after').str('Ana').done());
+  await cl.call(T.ST_AGENT_MSG, new Enc().str(conv.id).str('after').str('Ana').u32(0).done());
   const after = decEv((await slow.nextEvent({ timeout: 10000 })).payload);
   assert.equal(after.msg.content, 'after');
   t.diagnostic(`${got} events read before ST_EV_LOST; ${n + 2 - got} missed, read back with ST_EV_SINCE`);

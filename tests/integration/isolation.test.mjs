@@ -32,6 +32,7 @@ function bodyFor(method, p) {
   if (method === 'GET' || method === 'DELETE') return undefined;
   if (p.endsWith('/handoff')) return { state: 'human' };
   if (p.endsWith('/messages')) return { content: 'B writes here', name: 'Bea' };
+  if (p.endsWith('/attachments')) return { name: 'b.txt', size: 13 };
   if (p.endsWith('/typing')) return { typing: true };
   if (p.endsWith('/assign')) return { user_id: null };
   if (method === 'PATCH' && p === '/v1/admin/conversations/:id') return { state: 'resolved' };
@@ -59,9 +60,13 @@ describe('organisations are isolated, route by route', () => {
 
   async function call(method, pathname, headers, body) {
     const h = { ...headers };
-    // A file source's file is its bytes, not JSON.
+    // A file source's file is its bytes, not JSON; so is an upload's piece.
     if (method === 'PUT' && pathname.endsWith('/file')) {
       h['content-type'] = 'text/plain';
+      return p.request(method, pathname, { headers: h, body: 'B writes here' });
+    }
+    if (method === 'PUT' && pathname.includes('/attachments/')) {
+      h['content-range'] = 'bytes 0-12/13';
       return p.request(method, pathname, { headers: h, body: 'B writes here' });
     }
     if (body !== undefined) h['content-type'] = 'application/json';
@@ -100,6 +105,15 @@ describe('organisations are isolated, route by route', () => {
     const convs = r.json().conversations;
     assert.equal(convs.length, 1, 'a new organisation has its one conversation');
     o.conv = convs[0]._id;
+    // A person's reply with a file of its own.
+    r = await call('POST', `/v1/admin/conversations/${o.conv}/attachments`, h, { name: `notes-${o.secret}.txt`, size: 13 });
+    assert.equal(r.status, 201, r.text);
+    o.att = r.json().id;
+    r = await p.request('PUT', `/v1/admin/conversations/${o.conv}/attachments/${o.att}`,
+      { headers: { ...h, 'content-range': 'bytes 0-12/13' }, body: 'A writes here' });
+    assert.equal(r.status, 200, r.text);
+    r = await call('POST', `/v1/admin/conversations/${o.conv}/messages`, h, { content: '', attachments: [o.att], name: 'Ann' });
+    assert.equal(r.status, 201, r.text);
     r = await call('GET', '/v1/admin/contacts?limit=200', h);
     assert.equal(r.status, 200, r.text);
     const contacts = r.json().contacts;
@@ -133,7 +147,7 @@ describe('organisations are isolated, route by route', () => {
   // What of o must never be in another organisation's answers.
   const marks = (o) => [o.id, o.secret, o.conv, o.contact, o.widget.id, o.widget.widget_id, o.agent.id, o.token,
     o.key.id, o.key.key, o.member.id, o.member.email, o.hook.id, o.hook.secret, o.canned.id,
-    o.invitation, o.inviteEmail, o.source.id, o.action.id];
+    o.invitation, o.inviteEmail, o.source.id, o.action.id, o.att];
   function holdsNothingOf(text, o, what) {
     for (const m of marks(o)) assert.ok(!text.includes(m), `${what} holds ${m} of organisation ${o.tag}`);
   }
@@ -184,7 +198,7 @@ describe('organisations are isolated, route by route', () => {
         const what = `${who.name}: ${method} ${route.path}`;
         if (route.path === '/v1/admin/events') continue; // a stream: its own test below
         if (route.path.includes(':')) {
-          const url = route.path.replace(/:\w+/, encodeURIComponent(idFor(a, route.path)));
+          const url = route.path.replace(/:\w+/, encodeURIComponent(idFor(a, route.path))).replace(':att', a.att);
           const r = await call(method, url, who.headers(), bodyFor(method, route.path));
           assert.equal(r.status, 404, `${what}: ${r.status} ${r.text}`);
           holdsNothingOf(r.text, a, what);

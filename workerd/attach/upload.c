@@ -88,6 +88,12 @@ refused(struct conn *c, const char *hdrs, uint8_t result, uint64_t retry_ms,
 	conn_send_json(c, refusals[result].status, h, o);
 }
 
+/* storaged's errors with answers of their own. */
+static const struct storec_answer att_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Conversation not found" },
+	{ 0, 0, NULL },
+};
+
 /* storaged's error (r not OK) answered: 1; 0 when r is OK. */
 static int
 failed(struct conn *c, const struct storec_result *r, const char *hdrs)
@@ -101,7 +107,7 @@ failed(struct conn *c, const struct storec_result *r, const char *hdrs)
 	    r->message != NULL && r->message[0] != '\0')
 		conn_send_error(c, 400, hdrs, r->message);
 	else {
-		status = storec_http_error(r, NULL, "attachments", &msg);
+		status = storec_http_error(r, att_errors, "attachments", &msg);
 		conn_send_error(c, status, hdrs, msg);
 	}
 	return 1;

@@ -1,12 +1,16 @@
 /*
  * What a turn's model is told of the conversation's files (turnfiles.h).
  * Every message with attachments gets a line naming them after its text,
- * so a model that sees no image still knows a file came. An agent with
- * vision also gets the pictures themselves, newest first: the visitor's
- * images of the last TF_RECENT messages, at most TF_IMAGES of them and
- * TF_BYTES in all (each at most TF_IMAGE_MAX), read from storaged a piece
- * at a time, one request in flight. An image that cannot be read is left
- * out (logged), never the turn.
+ * so a model that sees no image still knows a file came. The visitor's
+ * text files of the last TF_RECENT messages (at most TF_TEXTS, newest
+ * first) follow their message, their first TF_TEXT_MAX bytes (UTF-8
+ * checked whole when uploaded: copied, not parsed). An agent with vision
+ * also gets the pictures themselves, newest first: the visitor's images
+ * of the last TF_RECENT messages, at most TF_IMAGES of them and TF_BYTES
+ * in all (each at most TF_IMAGE_MAX). All are read from storaged a piece
+ * at a time, one request in flight; a file that cannot be read is left
+ * out (logged), never the turn. A PDF is named, not read: its text is for
+ * the extraction process (not done yet).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +24,25 @@
 #define TF_IMAGES	4			/* images shown, at most */
 #define TF_IMAGE_MAX	(5u << 20)		/* bytes of one */
 #define TF_BYTES	(20u << 20)		/* of them all */
+#define TF_TEXTS	2			/* text files shown, at most */
+#define TF_TEXT_MAX	(16u << 10)		/* bytes of one shown */
+#define TF_FILES	(TF_IMAGES + TF_TEXTS)
 
-/* One image to read, then read. */
+/* One image or text file to read, then read. */
 struct tf_image {
 	uint32_t msg;			/* its message, in the history */
 	char id[ST_ATT_ID_LEN + 1];
-	uint32_t size, got;
+	int text;			/* a text file: its first bytes */
+	char name[ST_ATT_NAME_MAX + 1];
+	uint32_t full;			/* a text file's whole size */
+	uint32_t size, got;		/* bytes to read, read */
 	struct upstream_image up;	/* data: malloc'd, size bytes */
 };
 
 struct turn_files {
 	uint32_t nmsgs;
 	char **notes;			/* a message's text and its line */
-	struct tf_image img[TF_IMAGES];
+	struct tf_image img[TF_FILES];
 	uint32_t nimg, next;		/* read up to next */
 	/* Once read: the images whole, by message, in the order sent. */
 	struct upstream_image shown[TF_IMAGES];
@@ -63,28 +73,50 @@ note_of(const struct st_msg *m)
 	return buf_cstr(&b);
 }
 
-/* The newest images of the visitor's recent messages, within the bounds. */
+/* Attachment a of message i to be read: size of its bytes. */
 static void
-images_pick(struct turn_files *f, const struct st_msg *h, uint32_t n)
+pick(struct turn_files *f, uint32_t i, const struct st_msg_att *a,
+    uint32_t size, int text)
 {
-	uint32_t i, j, bytes = 0, from = n > TF_RECENT ? n - TF_RECENT : 0;
+	struct tf_image *im = &f->img[f->nimg++];
+
+	im->msg = i;
+	strlcpy(im->id, a->id, sizeof(im->id));
+	strlcpy(im->name, a->name, sizeof(im->name));
+	im->text = text;
+	im->full = a->size;
+	im->size = size;
+	im->up.mime = attach_mime(a->type);
+}
+
+/*
+ * The newest text files (always) and images (vision) of the visitor's
+ * recent messages, within the bounds.
+ */
+static void
+files_pick(struct turn_files *f, const struct st_msg *h, uint32_t n,
+    int vision)
+{
+	uint32_t i, j, bytes = 0, nimg = 0, ntext = 0;
+	uint32_t from = n > TF_RECENT ? n - TF_RECENT : 0;
 	const struct st_msg_att *a;
 
-	for (i = n; i-- > from && f->nimg < TF_IMAGES;) {
+	for (i = n; i-- > from;) {
 		if (strcmp(h[i].role, "user") != 0)
 			continue;
-		for (j = 0; j < h[i].natts && f->nimg < TF_IMAGES; j++) {
+		for (j = 0; j < h[i].natts; j++) {
 			a = &h[i].atts[j];
-			if (!attach_is_image(a->type) || a->size > TF_IMAGE_MAX ||
-			    bytes + a->size > TF_BYTES)
-				continue;
-			f->img[f->nimg].msg = i;
-			strlcpy(f->img[f->nimg].id, a->id,
-			    sizeof(f->img[f->nimg].id));
-			f->img[f->nimg].size = a->size;
-			f->img[f->nimg].up.mime = attach_mime(a->type);
-			bytes += a->size;
-			f->nimg++;
+			if (a->type == ATTACH_TEXT && ntext < TF_TEXTS) {
+				pick(f, i, a, a->size < TF_TEXT_MAX ? a->size :
+				    TF_TEXT_MAX, 1);
+				ntext++;
+			} else if (vision && attach_is_image(a->type) &&
+			    nimg < TF_IMAGES && a->size <= TF_IMAGE_MAX &&
+			    bytes + a->size <= TF_BYTES) {
+				pick(f, i, a, a->size, 0);
+				bytes += a->size;
+				nimg++;
+			}
 		}
 	}
 }
@@ -111,12 +143,42 @@ turn_files_new(const struct st_msg *h, uint32_t n, int vision)
 		if (h[i].natts > 0 && (f->notes[i] = note_of(&h[i])) == NULL)
 			log_warnx("turn: out of memory: a message's files "
 			    "not named to the model");
-	if (vision)
-		images_pick(f, h, n);
+	files_pick(f, h, n, vision);
 	return f;
 }
 
 static void fetch_next(struct turn_files *);
+
+/*
+ * A text file read into its message's note: its name, its first bytes
+ * (cut at a character), said when cut.
+ */
+static void
+text_add(struct turn_files *f, const struct tf_image *im)
+{
+	const uint8_t *p = im->up.data;
+	size_t n = im->up.len;
+	char *note = f->notes[im->msg];
+	struct buf b;
+
+	/* A character cut at the end: back to its first byte. */
+	if (im->full > im->size)
+		while (n > 0 && (p[n - 1] & 0xc0) == 0x80)
+			n--;
+	if (im->full > im->size && n > 0 && p[n - 1] >= 0xc0)
+		n--;
+	buf_init(&b);
+	buf_addf(&b, "%s\n\n--- %s%s ---\n", note != NULL ? note : "",
+	    im->name, im->full > im->size ? " (its beginning)" : "");
+	buf_add(&b, p, n);
+	buf_adds(&b, "\n--- end of file ---");
+	if ((note = buf_cstr(&b)) == NULL) {
+		log_warnx("turn: out of memory: a text file not shown");
+		return;
+	}
+	free(f->notes[im->msg]);
+	f->notes[im->msg] = note;
+}
 
 /* The images read whole, arranged by message: shown[], and where each's. */
 static void
@@ -130,6 +192,10 @@ arrange(struct turn_files *f)
 		if (f->img[k].up.data == NULL ||
 		    f->img[k].up.len != f->img[k].size)
 			continue;
+		if (f->img[k].text) {
+			text_add(f, &f->img[k]);
+			continue;
+		}
 		if (m == 0 || f->at[m - 1] != f->img[k].msg) {
 			f->at[m] = f->img[k].msg;
 			f->first[m] = f->nshown;
@@ -168,6 +234,9 @@ piece_read(const struct storec_result *r, void *arg)
 		fetch_next(f);
 		return;
 	}
+	/* A text file's first bytes only: its first piece, cut. */
+	if (im->text && rep.result == ST_ATT_OK && rep.data.len > im->size)
+		rep.data.len = im->size;
 	if (rep.result != ST_ATT_OK || rep.data.len == 0 ||
 	    rep.data.len > im->size - im->got)
 		image_drop(f, f->next, "not found, or not its size");

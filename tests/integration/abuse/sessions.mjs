@@ -133,9 +133,9 @@ describe('visitor sessions under attack', () => {
       // A session that expires 3 s after its first message (the idle
       // span a worker sends is WIDGET_SESSION_IDLE_DAYS in ms); the five
       // "" at the end: no visitor details (page, referrer, browser,
-      // language, time zone).
+      // language, time zone); then no attachments.
       const b = new Dec(await st.call(T.ST_WS_BEGIN, new Enc().str(w.widget_id).bytes(hash).str('short-lived')
-        .str('').u32(60000).u32(0).u32(10).u64(3000).u8(1).str('').str('').str('').str('').str('').done()));
+        .str('').u32(60000).u32(0).u32(10).u64(3000).u8(1).str('').str('').str('').str('').str('').u32(0).done()));
       assert.equal(b.u8(), 0, 'ST_WS_BEGIN ok');
       assert.equal((await stats(p)).visitorSessions, before0 + 1);
       const t0 = Date.now();
@@ -160,7 +160,7 @@ describe('visitor sessions under attack', () => {
       // (one fsync); one at a time waited for a commit each.
       await pool(Array.from({ length: MANY }, (_, i) => i), 16, async (i) => {
         const b = new Dec(await st.call(T.ST_WS_BEGIN, new Enc().str(w.widget_id).bytes(crypto.randomBytes(32))
-          .str(`visitor ${i}`).str('').u32(60000).u32(0).u32(1).u64(0).u8(1).str('').str('').str('').str('').str('').done(), { timeout: 60000 }));
+          .str(`visitor ${i}`).str('').u32(60000).u32(0).u32(1).u64(0).u8(1).str('').str('').str('').str('').str('').u32(0).done(), { timeout: 60000 }));
         assert.equal(b.u8(), 0);
       });
     } finally {
@@ -204,7 +204,7 @@ describe('visitor sessions under attack', () => {
     await v.close();
 
     // In batches of at most 256 sessions, each a few ms at most.
-    const steps = [...p.logs.storaged.slice(logFrom).matchAll(/session sweep: \d+ indexed, (\d+) of deleted widgets, \d+ expired, \d+ of deleted organisations, \d+ of deleted contacts, \d+ past retention, \d+ deleted knowledge sources, \d+ counted in the reports in (\d+) us, committed in (\d+) us/g)]
+    const steps = [...p.logs.storaged.slice(logFrom).matchAll(/session sweep: \d+ indexed, (\d+) of deleted widgets, \d+ expired, \d+ of deleted organisations, \d+ of deleted contacts, \d+ past retention, \d+ deleted knowledge sources, \d+ uploads not sent, \d+ counted in the reports in (\d+) us, committed in (\d+) us/g)]
       .map((m) => ({ n: Number(m[1]), us: Number(m[2]), commit: Number(m[3]) })).filter((s) => s.n > 0);
     assert.equal(steps.reduce((a, s) => a + s.n, 0), MANY);
     assert.ok(steps.length >= Math.ceil(MANY / 256), `${steps.length} batches`);
