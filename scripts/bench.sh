@@ -54,6 +54,13 @@
 #           conversation (abuse-resume.mjs, on the dash stack), and /health
 #           on every worker during a login flood (abuse-login.mjs, a stack
 #           of its own);
+#  attach   attachments, a stack of its own on the mock: 100 clients
+#           (BENCH_ATTACH_CLIENTS), each from its own loopback address,
+#           upload 10 MiB (BENCH_ATTACH_MB) at once: MiB/s, and each
+#           worker's and storaged's peak resident memory; the first token
+#           of a turn with one 200 KiB image against one without, for an
+#           agent with vision, BENCH_ATTACH_TURNS [30] turns each
+#           (tests/bench/attach-bench.mjs);
 #  knowledge the knowledge base on the Debian Administrator's Handbook
 #           (tests/bench/knowledge/README.md), each driver pinned to the
 #           server's CPU: the evaluation set's recall@1/5/10 and MRR@10,
@@ -84,7 +91,7 @@
 # minutes on 2 cores, a third of it loading 1M conversations):
 #   PARLEY_BIN [bin]             the build to measure (release: `make`)
 #   NGINX [/usr/sbin/nginx]      nginx binary (scripts/deps.sh bench: nginx-light)
-#   BENCH_ONLY [health,widget,chat,rollups,hooks,tools,streams,dbsize,dash,abuse,knowledge]  sections to run
+#   BENCH_ONLY [health,widget,chat,rollups,hooks,tools,streams,dbsize,dash,abuse,attach,knowledge]  sections to run
 #   BENCH_OUT [build/bench]      where the JSON goes
 #   BENCH_SYNC [full]            storaged's PARLEY_SYNC while measuring (the
 #                                goals are for full; interval to compare)
@@ -131,7 +138,7 @@ cd "$(dirname "$0")/.."
 
 BIN=${PARLEY_BIN:-bin}
 NGINX=${NGINX:-/usr/sbin/nginx}
-SECTIONS=${BENCH_ONLY:-health,widget,chat,rollups,hooks,tools,streams,dbsize,dash,abuse,knowledge}
+SECTIONS=${BENCH_ONLY:-health,widget,chat,rollups,hooks,tools,streams,dbsize,dash,abuse,attach,knowledge}
 NOROLLUPS=${BENCH_NOROLLUPS:-build/release/bench/parley-storaged-norollups}
 OUTDIR=${BENCH_OUT:-build/bench}
 DURATION=${BENCH_DURATION:-10s}
@@ -150,8 +157,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 want() { [[ ",$SECTIONS," == *",$1,"* ]]; }
 
 for s in ${SECTIONS//,/ }; do
-	case $s in health | widget | chat | rollups | hooks | tools | streams | dbsize | dash | abuse | knowledge) ;;
-	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, rollups, hooks, tools, streams, dbsize, dash, abuse, knowledge)" ;;
+	case $s in health | widget | chat | rollups | hooks | tools | streams | dbsize | dash | abuse | attach | knowledge) ;;
+	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, rollups, hooks, tools, streams, dbsize, dash, abuse, attach, knowledge)" ;;
 	esac
 done
 for b in parley-masterd parley-workerd parley-storaged mockai; do
@@ -611,6 +618,14 @@ if want dash || want abuse; then
 	else
 		stop_parley
 	fi
+fi
+
+# ================================================================ attach
+if want attach; then
+	section_start attach
+	run any env PARLEY_BIN="$(cd "$BIN" && pwd)" timeout 900 node tests/bench/attach-bench.mjs --out "$OUT" ||
+		die "the attachments benchmark failed"
+	section_end attach
 fi
 
 # ================================================================ knowledge
