@@ -545,7 +545,7 @@ const struct setting settings_table[] = {
 	    "loopback, private and link-local addresses (an intranet wiki); "
 	    "other organisations' never" },
 	/* Attachments (docs/attachments.md, workerd/attach/). */
-	{ "PARLEY_ATTACH_QUOTA_MB", SETTING_NUMBER, "1024", NULL, 0,
+	{ "PARLEY_ATTACH_QUOTA_MB", SETTING_NUMBER, "256", NULL, 0,
 	    1000000, NULL, NULL, NULL, M | W, F(attach_quota_mb),
 	    "MiB an organisation's attachments may hold (each piece counted "
 	    "once); 0: no quota" },

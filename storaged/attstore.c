@@ -63,6 +63,26 @@ due_key(uint8_t k[DUE_KEY_LEN], uint64_t at, const uint8_t id[ID_LEN])
 	memcpy(k + 8, id, ID_LEN);
 }
 
+/*
+ * Room in LMDB's map for more bytes of files: what the last checkpoint
+ * used and more stay under MAP_FILES_PART of the map, so attachments
+ * never fill the store the conversations need (its map is
+ * PARLEY_MAP_SIZE_MB: past it every write fails).
+ */
+#define MAP_FILES_PART(m)	((m) / 5 * 4)
+static int
+map_room(struct store_txn *t, uint64_t more)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+
+	if (mdb_env_info(t->st->env, &info) != 0 ||
+	    mdb_env_stat(t->st->env, &ms) != 0)
+		return 1;	/* not known: storaged's own errors will say */
+	return ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize + more <=
+	    MAP_FILES_PART((uint64_t)info.me_mapsize);
+}
+
 static uint64_t
 usage_get(struct store_txn *t, const char *org)
 {
@@ -302,7 +322,8 @@ store_att_new(struct store_txn *t, const struct st_att_new_req *q,
 		out->result = ST_ATT_TOO_BIG;
 		return 0;
 	}
-	if (q->quota != 0 && usage_get(t, a.org) + q->size > q->quota) {
+	if ((q->quota != 0 && usage_get(t, a.org) + q->size > q->quota) ||
+	    !map_room(t, q->size)) {
 		out->result = ST_ATT_FULL;
 		return t->err;
 	}
@@ -392,7 +413,8 @@ piece_put(struct store_txn *t, const struct st_att_put_req *q,
 		}
 		a->type = q->type;
 	}
-	if (q->quota != 0 && usage_get(t, a->org) + q->data.len > q->quota) {
+	if ((q->quota != 0 && usage_get(t, a->org) + q->data.len > q->quota) ||
+	    !map_room(t, q->data.len)) {
 		out->result = ST_ATT_FULL;
 		return 1;
 	}

@@ -109,7 +109,7 @@ async function turns(p, wid, withImage, n) {
 
 const p = new Parley({ workers: 2, mock: true, env: {
   RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ATTACH_RATE_MB: '100000', PARLEY_ATTACH_QUOTA_MB: '0',
-  PARLEY_MAX_BODY_MB: '256',
+  PARLEY_MAX_BODY_MB: '256', PARLEY_MAP_SIZE_MB: '4096', PARLEY_ATTACH_STRIP: process.env.BENCH_STRIP || 'on',
 } });
 await p.start();
 try {
@@ -123,6 +123,13 @@ try {
     `(p99 ${plain.p99.toFixed(2)}), with one 200 KiB image p50 ${image.p50.toFixed(2)} ms (p99 ${image.p99.toFixed(2)}); ` +
     `the image adds ${(image.p50 - plain.p50).toFixed(2)} ms at p50`);
   if (args.out) saveJson(args.out, 'attach', { upload: up, firstToken: { plain, image } });
+} catch (e) {
+  // What the servers said of it.
+  for (const [name, lines] of Object.entries(p.logs)) {
+    const warn = (Array.isArray(lines) ? lines : String(lines).split('\n')).filter((l) => /warn|error|fatal/i.test(l));
+    if (warn.length) console.error(`${name}:\n${warn.slice(0, 12).join('\n')}`);
+  }
+  throw e;
 } finally {
   await p.stop();
 }

@@ -262,6 +262,34 @@ describe('attachments', { concurrency: 1 }, () => {
     v.ws.close();
   });
 
+  test('eight visitors upload photos and PDFs at once, each from an address of its own: each file kept whole, as sent', async () => {
+    const files = Array.from({ length: 8 }, (_, i) => (i % 2 ? png(2 * PIECE + 1000 * i)
+      : Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(2 * PIECE + 1000 * i)])));
+    const visitors = await Promise.all(files.map(() => visitor()));
+    const ups = await Promise.all(files.map((f, i) => upload(p, w.widget_id, visitors[i].token, `f${i}`, f,
+      { localAddress: `127.0.3.${i + 1}` })));
+    for (const [i, up] of ups.entries()) {
+      assert.equal(up.status, 200, `${i}: ${JSON.stringify(up.json)}`);
+      assert.equal(up.json.size, files[i].length);
+    }
+    for (const [i, { v }] of visitors.entries()) v.send({ type: 'message', content: `file ${i}`, attachments: [ups[i].id] });
+    for (const { v } of visitors) {
+      let m;
+      do m = await v.next(); while (m.type !== 'typing_stop');
+      v.ws.close();
+    }
+    const convs = (await admin('GET', '/v1/admin/conversations')).json().conversations.slice(0, 8);
+    let seen = 0;
+    for (const c of convs) {
+      const g = (await admin('GET', `/v1/admin/conversations/${c._id}`)).json();
+      const m = g.messages.find((x) => x.role === 'user' && x.attachments);
+      const i = Number(m.content.slice(5));
+      assert.ok((await p.admin(m.attachments[0].url)).body.equals(files[i]), `file ${i} as sent`);
+      seen++;
+    }
+    assert.equal(seen, 8);
+  });
+
   test('the type is the bytes\'; the widget\'s types and size hold', async () => {
     const { v, token } = await visitor();
     // An HTML page named .png is kept as plain text, served as text.

@@ -42,6 +42,9 @@ static size_t assembled;	/* bytes of images put together now */
 struct scan_job {
 	struct conn *c;
 	struct st_att_put_req q;	/* the last piece; its bytes the request's */
+	/* q's strings, the route's: its match is gone once the handler returns */
+	char id[ST_ATT_ID_LEN + 1];
+	char wid[ST_WID_ARG_MAX + 1];
 	uint32_t piece, before;		/* read up to piece, of before */
 	struct clamd_scan *scan;	/* NULL: no scanning */
 	struct storec_req *sreq;
@@ -294,6 +297,9 @@ piece_back(const struct storec_result *r, void *arg)
 		return;
 	}
 	if (rep.result != ST_ATT_OK || rep.data.len != ST_ATT_PIECE) {
+		log_warnx("attachments: upload %s: piece %u read back: result "
+		    "%u, %u bytes", j->q.id, j->piece, rep.result,
+		    rep.data.len);
 		st_rep_free(PROTO_ST_ATT_READ, &rep);
 		job_end(j, 404, "no such upload");
 		return;
@@ -317,6 +323,11 @@ piece_back(const struct storec_result *r, void *arg)
 	}
 	st_rep_free(PROTO_ST_ATT_READ, &rep);
 	j->piece++;
+	/* Neither an image to strip nor a scan: nothing more to read. */
+	if (!j->strip && j->scan == NULL) {
+		job_end(j, 0, NULL);
+		return;
+	}
 	scan_next(j);
 }
 
@@ -389,6 +400,10 @@ att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 	}
 	j->c = c;
 	j->q = *q;
+	strlcpy(j->id, q->id, sizeof(j->id));
+	strlcpy(j->wid, q->widget_id, sizeof(j->wid));
+	j->q.id = j->id;
+	j->q.widget_id = j->wid;
 	j->fn = fn;
 	j->before = q->offset / ST_ATT_PIECE;
 	loop_timer_init(&j->wait, waited, j);

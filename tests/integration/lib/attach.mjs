@@ -36,16 +36,18 @@ export function png(n = 4000, extra = []) {
   return Buffer.concat([sig, ihdr, ...extra, idat, iend]);
 }
 
-// Uploads data as name through widget wid with the visitor's token:
-// {status, json} of the refusal, or of the last piece.
-export async function upload(p, wid, token, name, data, { pieceSize = PIECE } = {}) {
+// Uploads data as name through widget wid with the visitor's token (from
+// localAddress, when given): {status, json} of the refusal, or of the last
+// piece.
+export async function upload(p, wid, token, name, data, { pieceSize = PIECE, localAddress } = {}) {
   const h = { 'X-Parley-Session': token, 'Content-Type': 'application/json' };
-  let r = await p.request('POST', `/api/widget/${wid}/attachments`, { headers: h, body: JSON.stringify({ name, size: data.length }) });
+  let r = await p.request('POST', `/api/widget/${wid}/attachments`, { localAddress, headers: h, body: JSON.stringify({ name, size: data.length }) });
   if (r.status !== 201) return { status: r.status, json: r.json(), headers: r.headers };
   const { id } = r.json();
   for (let off = 0; off < data.length; off += pieceSize) {
     const piece = data.subarray(off, Math.min(off + pieceSize, data.length));
     r = await p.request('PUT', `/api/widget/${wid}/attachments/${id}`, {
+      localAddress,
       headers: { 'X-Parley-Session': token, 'Content-Range': `bytes ${off}-${off + piece.length - 1}/${data.length}` },
       body: piece,
     });
