@@ -741,6 +741,26 @@ response_answering(struct tclient *cl, size_t *off, struct response *r)
 }
 
 /*
+ * storaged's request pr answered with a reply of kind (its type's layout)
+ * and cl's response read into r: 1 when the reply was whole.
+ */
+static int
+answer_with(enum reply_kind kind, struct peer_req *pr, struct tclient *cl,
+    struct response *r)
+{
+	struct penc e;
+	size_t off = 0;
+	int whole;
+
+	reply_of(kind, pr->type, &e);
+	whole = reply_whole(pr->type, &e);
+	peer_reply(&P, pr, e.buf, e.len);
+	penc_free(&e);
+	response_answering(cl, &off, r);
+	return whole;
+}
+
+/*
  * Every admin route of the table with the key, its storaged request
  * answered with no reply, one stray byte, and a valid reply of the
  * request's type (its zeroed struct, encoded by the table) a byte short
@@ -762,10 +782,9 @@ test_admin_bad_replies(void **state)
 	struct tclient cl;
 	struct response r;
 	struct peer_req pr;
-	struct penc e;
 	char path[512], req[1024];
 	const char *body;
-	size_t i, k, off, n = 0, nwhole = 0;
+	size_t i, k, n = 0, nwhole = 0;
 	int kind, whole, own, want;
 
 	dashauth_init(DASH_PW);
@@ -800,12 +819,7 @@ test_admin_bad_replies(void **state)
 					fail_msg("%s %s: no storaged request",
 					    verbs[k].name, path);
 				/* The request's type says the reply's layout. */
-				reply_of(kind, pr.type, &e);
-				whole = reply_whole(pr.type, &e);
-				peer_reply(&P, &pr, e.buf, e.len);
-				penc_free(&e);
-				off = 0;
-				response_answering(&cl, &off, &r);
+				whole = answer_with(kind, &pr, &cl, &r);
 				want = !whole || strstr(rt->pattern,
 				    "/password") != NULL ? 500 : 0;
 				/*
@@ -863,9 +877,8 @@ test_attach_bad_replies(void **state)
 	struct tclient cl;
 	struct response r;
 	struct peer_req pr;
-	struct penc e;
 	char req[1024];
-	size_t i, off;
+	size_t i;
 	int kind, whole;
 
 	assert_int_equal(peer_connect(&P), 0);
@@ -881,12 +894,7 @@ test_attach_bad_replies(void **state)
 			if (peer_recv(&P, &pr, 1000) != 0)
 				fail_msg("%s: no storaged request", routes[i].path);
 			assert_int_equal(pr.type, routes[i].type);
-			reply_of(kind, pr.type, &e);
-			whole = reply_whole(pr.type, &e);
-			peer_reply(&P, &pr, e.buf, e.len);
-			penc_free(&e);
-			off = 0;
-			response_answering(&cl, &off, &r);
+			whole = answer_with(kind, &pr, &cl, &r);
 			assert_int_equal(r.status, whole ?
 			    routes[i].whole_status : 500);
 			tclient_close(&cl);
