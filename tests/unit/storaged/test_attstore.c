@@ -1,0 +1,323 @@
+/*
+ * Attachments (storaged/attstore.c) through the dispatcher: a visitor's
+ * upload through a widget that takes its kind, piece by piece, in order
+ * (a piece elsewhere told where the upload stands; a kind the widget does
+ * not take refused and deleted); another session's token owns nothing;
+ * equal pieces kept once and counted, freed with their last holder; the
+ * organisation's quota; a person's upload named by their reply, read
+ * back, and deleted with its conversation; an upload no message named
+ * swept when its hour is over; a rewritten first piece (stripping)
+ * starting the file again; a client's KiB a minute; the tables hold no
+ * entry left behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include <openssl/sha.h>
+
+#include "attmsg.h"
+#include "stmsgs.h"
+#include "storaged.h"
+#include "wsess.h"
+#include "test_fixture.h"
+
+#define PIECE	ST_ATT_PIECE
+
+static uint8_t bytes_a[PIECE], bytes_b[PIECE];
+static struct st_widget W;	/* takes images and text, 1 MiB */
+
+static int
+setup(void **state)
+{
+	struct st_widget_update_req u;
+	struct st_widget in, out;
+	struct fix *f;
+	int rc;
+
+	if ((rc = fix_setup(state, "/tmp/parley-attstore-XXXXXX", 1)) != 0)
+		return rc;
+	f = *state;
+	memset(bytes_a, 'a', sizeof(bytes_a));
+	memset(bytes_b, 'b', sizeof(bytes_b));
+	fix_widget_new(f, "Shop", &W);
+	st_widget_defaults(&in);
+	in.attachment_types[0] = strdup("image");
+	in.attachment_types[1] = strdup("text");
+	in.nattachment_types = 2;
+	in.attachment_max_mb = 1;
+	u = (struct st_widget_update_req){ W.widget_id,
+	    ST_WF_ATTACH_TYPES | ST_WF_ATTACH_MAX_MB, in };
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_UPDATE, &u, &out), 0);
+	st_widget_free(&out);
+	st_widget_free(&u.w);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	st_widget_free(&W);
+	return fix_teardown(state);
+}
+
+/* A visitor token's hash: its byte b. */
+static void
+token(uint8_t h[ST_TOKEN_HASH_LEN], uint8_t b)
+{
+	memset(h, b, ST_TOKEN_HASH_LEN);
+}
+
+/* A visitor (token byte tb) starts an upload of size: the reply. */
+static void
+att_new(struct fix *f, uint8_t tb, uint32_t size, uint64_t quota,
+    struct st_att_new_rep *rep)
+{
+	struct st_att_new_req q = { .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "photo.png",
+	    .size = size, .rate_key = "att:1.2.3.4", .window_ms = 60000,
+	    .rate_bytes = 0, .quota = quota };
+
+	token(q.token, tb);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &q, rep), 0);
+}
+
+/* Its piece at offset of data (len), first of type t: the reply. */
+static void
+att_put(struct fix *f, uint8_t tb, const char *id, uint32_t offset,
+    const uint8_t *data, uint32_t len, uint8_t t, uint64_t quota,
+    struct st_att_put_rep *rep)
+{
+	struct st_att_put_req q = { .id = id, .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .offset = offset, .type = t,
+	    .hash_len = ST_ATT_HASH_LEN, .data = { data, len },
+	    .quota = quota };
+
+	token(q.token, tb);
+	SHA256(data, len, q.hash);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &q, rep), 0);
+}
+
+/* An upload of two pieces (a, then 100 bytes of b) by tb: its id. */
+static void
+upload2(struct fix *f, uint8_t tb, char id[ST_ATT_ID_LEN + 1])
+{
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+
+	att_new(f, tb, PIECE + 100, 0, &n);
+	assert_int_equal(n.result, ST_ATT_OK);
+	strlcpy(id, n.id, ST_ATT_ID_LEN + 1);
+	att_put(f, tb, id, 0, bytes_a, PIECE, ATTACH_PNG, 0, &p);
+	assert_int_equal(p.result, ST_ATT_OK);
+	assert_int_equal(p.whole, 0);
+	att_put(f, tb, id, PIECE, bytes_b, 100, 0, 0, &p);
+	assert_int_equal(p.result, ST_ATT_OK);
+	assert_int_equal(p.whole, 1);
+	assert_int_equal(p.att.size, PIECE + 100);
+	assert_int_equal(p.att.type, ATTACH_PNG);
+	assert_string_equal(p.att.name, "photo.png");
+	assert_int_equal(strlen(p.att.key), ST_ATT_KEY_HEX);
+}
+
+static void
+test_upload_rules(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+	char id[ST_ATT_ID_LEN + 1];
+
+	/* Over the widget's 1 MiB: refused, its limit said. */
+	att_new(f, 1, ST_ATT_MB + 1, 0, &n);
+	assert_int_equal(n.result, ST_ATT_TOO_BIG);
+	assert_int_equal(n.max, ST_ATT_MB);
+	att_new(f, 1, 2 * PIECE, 0, &n);
+	assert_int_equal(n.result, ST_ATT_OK);
+	strlcpy(id, n.id, sizeof(id));
+	/* The second piece first: where it stands is said, nothing kept. */
+	att_put(f, 1, id, PIECE, bytes_b, PIECE, 0, 0, &p);
+	assert_int_equal(p.result, ST_ATT_ORDER);
+	assert_int_equal(p.received, 0);
+	/* Another session's token: no such upload. */
+	att_put(f, 2, id, 0, bytes_a, PIECE, ATTACH_PNG, 0, &p);
+	assert_int_equal(p.result, ST_ATT_NO_UPLOAD);
+	/* A PDF, which the widget does not take: refused and deleted. */
+	att_put(f, 1, id, 0, bytes_a, PIECE, ATTACH_PDF, 0, &p);
+	assert_int_equal(p.result, ST_ATT_TYPE);
+	att_put(f, 1, id, 0, bytes_a, PIECE, ATTACH_PNG, 0, &p);
+	assert_int_equal(p.result, ST_ATT_NO_UPLOAD);
+	assert_int_equal(db_entries(f, "atts"), 0);
+	assert_int_equal(db_entries(f, "att_chunks"), 0);
+	assert_int_equal(db_entries(f, "att_due"), 0);
+	/* A piece before the last must be whole: the request is refused. */
+	att_new(f, 1, 2 * PIECE, 0, &n);
+	{
+		struct st_att_put_req q = { .id = n.id,
+		    .widget_id = W.widget_id, .token_len = ST_TOKEN_HASH_LEN,
+		    .offset = 0, .type = ATTACH_PNG,
+		    .hash_len = ST_ATT_HASH_LEN, .data = { bytes_a, 10 } };
+
+		token(q.token, 1);
+		assert_int_equal(request_st_err(f, PROTO_ST_ATT_PUT, &q),
+		    PROTO_E_INVALID);
+	}
+}
+
+static void
+test_dedup_quota_sweep(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+	char a[ST_ATT_ID_LEN + 1], b[ST_ATT_ID_LEN + 1];
+	struct store_sweep o;
+
+	/* Two equal files: their two pieces kept once each. */
+	upload2(f, 1, a);
+	upload2(f, 2, b);
+	assert_int_equal(db_entries(f, "atts"), 2);
+	assert_int_equal(db_entries(f, "att_chunks"), 2);
+	/* The quota counts each piece once: a third of the same fits in
+	 * PIECE + 100 bytes, a new one of 100 bytes does not. */
+	att_new(f, 3, 100, PIECE + 100, &n);
+	assert_int_equal(n.result, ST_ATT_FULL);
+	att_new(f, 3, 50, PIECE + 150, &n);
+	assert_int_equal(n.result, ST_ATT_OK);
+	att_put(f, 3, n.id, 0, bytes_a, 50, ATTACH_TEXT, PIECE + 120, &p);
+	assert_int_equal(p.result, ST_ATT_FULL);	/* deleted as refused */
+	/* An hour on, uploads no message named are swept, pieces and all. */
+	fake_now += ST_ATT_PENDING_MS + 1;
+	do
+		assert_int_equal(sweep_step(f->st, 2, 1000000, &o), 0);
+	while (o.more);
+	assert_int_equal(db_entries(f, "atts"), 0);
+	assert_int_equal(db_entries(f, "att_chunks"), 0);
+	assert_int_equal(db_entries(f, "att_refs"), 0);
+	assert_int_equal(db_entries(f, "att_due"), 0);
+}
+
+static void
+test_person_reply_deleted(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_new_req q = { .widget_id = "", .conv_id = "",
+	    .name = "fix.pdf", .size = 300, .rate_key = "" };
+	struct st_att_put_req pq = { .widget_id = "", .offset = 0,
+	    .type = ATTACH_PDF, .hash_len = ST_ATT_HASH_LEN,
+	    .data = { bytes_b, 300 } };
+	struct st_att_read_req rq = { "", 0, 0 };
+	struct st_str ids[1];
+	struct st_agent_msg_req am = { .content = "", .name = "Ana",
+	    .atts = ids, .natts = 1 };
+	char conv[ST_ID_HEX + 1], id[ST_ATT_ID_LEN + 1];
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+	struct st_att_read_rep r;
+	struct st_msg_conv mc;
+
+	fix_conv_new(f, "s1", conv);
+	q.conv_id = conv;
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_ADMIN_NEW, &q, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OK);
+	assert_int_equal(n.max, ST_ATT_MAX);
+	strlcpy(id, n.id, sizeof(id));
+	pq.id = id;
+	SHA256(bytes_b, 300, pq.hash);
+	pq.scan = ST_ATT_CLEAN;
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_ADMIN_PUT, &pq, &p), 0);
+	assert_int_equal(p.whole, 1);
+	/* Not named yet: nobody reads it. */
+	rq.id = id;
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_READ, &rq, &r), 0);
+	assert_int_equal(r.result, ST_ATT_NO_UPLOAD);
+	st_rep_free(PROTO_ST_ATT_READ, &r);
+	/* Named by the reply: the message carries it, and it reads back. */
+	ids[0].s = id;
+	am.conv_id = conv;
+	assert_int_equal(request_dec(f, PROTO_ST_AGENT_MSG, &am, &mc), 0);
+	assert_int_equal(mc.msg.natts, 1);
+	assert_string_equal(mc.msg.atts[0].id, id);
+	assert_int_equal(mc.msg.atts[0].type, ATTACH_PDF);
+	st_rep_free(PROTO_ST_AGENT_MSG, &mc);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_READ, &rq, &r), 0);
+	assert_int_equal(r.result, ST_ATT_OK);
+	assert_string_equal(r.att.conv_id, conv);
+	assert_int_equal(r.att.scan, ST_ATT_CLEAN);
+	assert_int_equal(r.data.len, 300);
+	assert_memory_equal(r.data.p, bytes_b, 300);
+	st_rep_free(PROTO_ST_ATT_READ, &r);
+	/* Named once only. */
+	assert_int_equal(request_st_err(f, PROTO_ST_AGENT_MSG, &am),
+	    PROTO_E_INVALID);
+	/* Its conversation deleted: the file, its piece, its entries go. */
+	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ conv }), 0);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_READ, &rq, &r), 0);
+	assert_int_equal(r.result, ST_ATT_NO_UPLOAD);
+	st_rep_free(PROTO_ST_ATT_READ, &r);
+	assert_int_equal(db_entries(f, "atts"), 0);
+	assert_int_equal(db_entries(f, "att_chunks"), 0);
+	assert_int_equal(db_entries(f, "att_conv"), 0);
+}
+
+static void
+test_rewrite_and_rate(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+	struct st_att_put_req q = { .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .offset = 0, .type = ATTACH_PNG,
+	    .hash_len = ST_ATT_HASH_LEN, .data = { bytes_b, 500 },
+	    .reset = 1, .size = 500 };
+	struct st_att_new_req nq = { .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "a.png",
+	    .size = 1000, .rate_key = "att:9.9.9.9", .window_ms = 60000,
+	    .rate_bytes = 2048 };
+
+	/* The first piece of a file made smaller, once the rest had come. */
+	att_new(f, 4, PIECE + 100, 0, &n);
+	att_put(f, 4, n.id, 0, bytes_a, PIECE, ATTACH_PNG, 0, &p);
+	assert_int_equal(p.result, ST_ATT_OK);
+	q.id = n.id;
+	token(q.token, 4);
+	SHA256(bytes_b, 500, q.hash);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &q, &p), 0);
+	assert_int_equal(p.result, ST_ATT_OK);
+	assert_int_equal(p.whole, 1);
+	assert_int_equal(p.att.size, 500);
+	assert_int_equal(db_entries(f, "att_chunks"), 1);
+	/* 2 KiB a minute: a 1,000-byte file twice, then refused. */
+	token(nq.token, 5);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OK);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OK);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_RATE);
+	assert_true(n.retry_ms > 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_upload_rules, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_dedup_quota_sweep, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_person_reply_deleted,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_and_rate, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
