@@ -31,15 +31,22 @@
  *     refused by the scan). reset: the first piece of the file rewritten
  *     by the worker (an image without its metadata), size its new size,
  *     no bigger: what was stored of it goes.
- *   ST_ATT_READ     str id, u32 piece, u8 uploading
- *                           -> u8 result, attachment, bytes data
+ *   ST_ATT_READ     str id, u32 piece, u8 mode
+ *                           -> u8 result, attachment, bytes data, str text
  *     An attachment a message names and its piece-th piece: a visitor's
  *     (through a link the worker signs with its key) or the model's.
- *     uploading: a piece of an upload still arriving instead, read back
- *     for the virus scanner before the last piece is kept.
+ *     mode (enum st_att_read_mode): a piece of an upload still arriving
+ *     instead (its scan), of one in any state (the fetcher), or a named
+ *     PDF's text alone.
  *   ST_ATT_ADMIN_NEW, ST_ATT_ADMIN_PUT, ST_ATT_ADMIN_READ
  *     The same, led by who asks: a person's upload to a conversation of
  *     their organisation, and any attachment of it.
+ *   ST_ATT_EXTRACT_DUE  -> u8 result, str id, u32 size
+ *     The fetcher's: a PDF whose text is to be read (taken off the
+ *     queue: one that makes the fetcher fail is not tried again).
+ *   ST_ATT_TEXT_PUT     str id, str text -> ()
+ *     The fetcher's: the PDF's text (at most ST_ATT_TEXT_KEPT bytes),
+ *     kept with it, shown to the model with the message that names it.
  */
 #ifndef PARLEY_ATTMSG_H
 #define PARLEY_ATTMSG_H
@@ -219,17 +226,40 @@ struct st_att_put_rep {
 	struct st_msg_att att;
 };
 
+/* What an ST_ATT_READ reads (its mode). */
+enum st_att_read_mode {
+	ST_ATT_READ_NAMED = 0,		/* a piece of a file a message names */
+	ST_ATT_READ_UPLOADING = 1,	/* a piece of an upload still arriving */
+	ST_ATT_READ_ANY = 2,		/* a piece, whatever its state (the
+					   fetcher's extraction) */
+	ST_ATT_READ_TEXT = 3,		/* a named PDF's text alone */
+};
+#define ST_ATT_TEXT_KEPT	(16u << 10)	/* bytes of a PDF's text kept */
+
 struct st_att_read_req {
 	const char *id;
 	uint32_t piece;
-	/* 1: a piece of an upload not yet whole, for its scan (ST_ATT_READ) */
-	uint8_t uploading;
+	uint8_t mode;			/* enum st_att_read_mode */
 };
 
 struct st_att_read_rep {
 	uint8_t result;
 	struct st_att att;
 	struct st_kb_bytes data;
+	const char *text;		/* ST_ATT_READ_TEXT: "" none yet */
+};
+
+/* ST_ATT_EXTRACT_DUE's answer: a PDF whose text to read, if any. */
+struct st_att_due_rep {
+	uint8_t result;			/* ST_ATT_NO_UPLOAD: none due */
+	char id[ST_ATT_ID_LEN + 1];
+	uint32_t size;
+};
+
+/* ST_ATT_TEXT_PUT: a PDF's text, as the fetcher read it. */
+struct st_att_text_req {
+	const char *id;
+	const char *text;
 };
 
 /* ST_ATT_PUT's and ST_ATT_READ's reply layouts free st_att (stmsgs.c). */

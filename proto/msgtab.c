@@ -174,7 +174,7 @@ static const struct proto_msg msgs[] = {
 	    &pl_att_new_req, &pl_att_new_rep },
 	{ PROTO_ST_ATT_PUT, "ST_ATT_PUT", W, S, 1, 0, 0,
 	    &pl_att_put_req, &pl_att_put_rep },
-	{ PROTO_ST_ATT_READ, "ST_ATT_READ", W, S, 0, 0, 0,
+	{ PROTO_ST_ATT_READ, "ST_ATT_READ", W | F, S, 0, 0, 0,
 	    &pl_att_read_req, &pl_att_read_rep },
 	{ PROTO_ST_ATT_ADMIN_NEW, "ST_ATT_ADMIN_NEW", W, S, 1, 0, 1,
 	    &pl_att_new_req, &pl_att_new_rep },
@@ -182,6 +182,11 @@ static const struct proto_msg msgs[] = {
 	    &pl_att_put_req, &pl_att_put_rep },
 	{ PROTO_ST_ATT_ADMIN_READ, "ST_ATT_ADMIN_READ", W, S, 0, 0, 1,
 	    &pl_att_read_req, &pl_att_read_rep },
+	/* The fetcher's: a PDF's text read for the model. */
+	{ PROTO_ST_ATT_EXTRACT_DUE, "ST_ATT_EXTRACT_DUE", F, S, 1, 0, 0,
+	    &pl_empty, &pl_att_due_rep },
+	{ PROTO_ST_ATT_TEXT_PUT, "ST_ATT_TEXT_PUT", F, S, 1, 0, 0,
+	    &pl_att_text_req, &pl_empty },
 	/* The notifier's: the assistant's resolutions that are due. */
 	{ PROTO_ST_CONV_RESOLVE_DUE, "ST_CONV_RESOLVE_DUE", W, S, 1, 0, 0,
 	    &pl_limit_req, &pl_u8_rep },

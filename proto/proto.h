@@ -250,7 +250,9 @@ enum proto_type {
 	PROTO_ST_ATT_ADMIN_NEW = 0xb1,
 	PROTO_ST_ATT_ADMIN_PUT = 0xb2,
 	PROTO_ST_ATT_ADMIN_READ = 0xb3,
-	PROTO_TYPE_MAX = 0xb4,	/* free: 0x7f */
+	PROTO_ST_ATT_EXTRACT_DUE = 0xb4,
+	PROTO_ST_ATT_TEXT_PUT = 0xb5,
+	PROTO_TYPE_MAX = 0xb6,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

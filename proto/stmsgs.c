@@ -1593,7 +1593,7 @@ PLAYOUT(pl_att_put_rep, struct st_att_put_rep, f_att_put_rep);
 static const struct pfield f_att_read_req[] = {
 	PFCLIP(struct st_att_read_req, id, ST_ATT_ID_LEN),
 	PFU32(struct st_att_read_req, piece),
-	PFU8(struct st_att_read_req, uploading),
+	PFU8(struct st_att_read_req, mode),
 };
 PLAYOUT(pl_att_read_req, struct st_att_read_req, f_att_read_req);
 
@@ -1601,8 +1601,22 @@ static const struct pfield f_att_read_rep[] = {
 	PFU8(struct st_att_read_rep, result),
 	PFREC(struct st_att_read_rep, att, pl_att),
 	PFREC(struct st_att_read_rep, data, pl_kb_bytes),
+	PFSTR(struct st_att_read_rep, text, ST_ATT_TEXT_KEPT),
 };
 PLAYOUT(pl_att_read_rep, struct st_att_read_rep, f_att_read_rep);
+
+static const struct pfield f_att_due_rep[] = {
+	PFU8(struct st_att_due_rep, result),
+	PFBUF(struct st_att_due_rep, id),
+	PFU32(struct st_att_due_rep, size),
+};
+PLAYOUT(pl_att_due_rep, struct st_att_due_rep, f_att_due_rep);
+
+static const struct pfield f_att_text_req[] = {
+	PFCLIP(struct st_att_text_req, id, ST_ATT_ID_LEN),
+	PFSTR(struct st_att_text_req, text, ST_ATT_TEXT_KEPT),
+};
+PLAYOUT(pl_att_text_req, struct st_att_text_req, f_att_text_req);
 
 /* ------------------------------------------------------------- actions */
 

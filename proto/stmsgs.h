@@ -864,7 +864,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_conv_assign_req, pl_conv_state_req, pl_report_get_req, pl_report_rep,
     pl_gap_list_req, pl_gap_list_rep, pl_gap_delete_req,
     pl_att_new_req, pl_att_new_rep, pl_att_put_req, pl_att_put_rep,
-    pl_att_read_req, pl_att_read_rep,
+    pl_att_read_req, pl_att_read_rep, pl_att_due_rep, pl_att_text_req,
     pl_typing_req, pl_request_human_rep, pl_ev_subscribe_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
     pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,
@@ -1051,6 +1051,8 @@ union st_any {
 	struct st_att_put_rep ap;
 	struct st_att_read_req arq;
 	struct st_att_read_rep ar;
+	struct st_att_due_rep adue;
+	struct st_att_text_req atext;
 };
 
 #endif

@@ -11,6 +11,8 @@
  *	att_usage   org -> u64 bytes of the organisation's pieces
  *	att_due     u64 expires_at | id[16] -> (): uploads not yet named
  *	att_conv    conversation id[16] | id[16] -> ()
+ *	att_extract id[16] -> (): PDFs whose text the fetcher is to read
+ *	att_text    id[16] -> a PDF's text, as the fetcher read it
  *
  * A piece's bytes are never rewritten: its count lives apart, so a second
  * upload of the same file costs a count, not a copy.
@@ -205,6 +207,9 @@ att_drop(struct store_txn *t, const uint8_t k[ID_LEN], const struct st_att *a)
 		db_del_quiet(t, t->st->att_conv, ck, sizeof(ck),
 		    "delete conversation attachment");
 	}
+	db_del_quiet(t, t->st->att_extract, k, ID_LEN,
+	    "delete attachment to extract");
+	db_del_quiet(t, t->st->att_text, k, ID_LEN, "delete attachment text");
 	db_del(t, t->st->atts, k, ID_LEN, "delete attachment");
 }
 
@@ -429,6 +434,10 @@ piece_put(struct store_txn *t, const struct st_att_put_req *q,
 		return -1;
 	a->received = (uint32_t)end;
 	if (end == a->size) {
+		/* A PDF's text is the fetcher's to read (att_extract). */
+		if (a->type == ATTACH_PDF)
+			db_put(t, t->st->att_extract, k, ID_LEN, "", 0,
+			    "put attachment to extract");
 		a->state = ST_ATT_COMPLETE;
 		a->scan = q->scan <= ST_ATT_SCAN_MAX ? q->scan : 0;
 		out->whole = 1;
@@ -475,6 +484,9 @@ store_att_put(struct store_txn *t, const struct st_att_put_req *q,
 	return t->err;
 }
 
+static int att_text_get(struct store_txn *, const uint8_t [ID_LEN],
+    struct st_att_read_rep *);
+
 int
 store_att_read(struct store_txn *t, const struct st_att_read_req *q,
     int admin, struct st_att_read_rep *out)
@@ -488,18 +500,25 @@ store_att_read(struct store_txn *t, const struct st_att_read_req *q,
 		return t->err;
 	if ((rc = att_load(t, q->id, k, &out->att)) < 0)
 		return t->err;
-	/* A scan reads an upload still arriving; the rest, named files. */
-	if (rc == 1 || out->att.state != (q->uploading && !admin ?
-	    ST_ATT_UPLOADING : ST_ATT_BOUND) ||
+	/*
+	 * A scan reads an upload still arriving, the fetcher any file; the
+	 * rest, named files.
+	 */
+	if (rc == 1 || (q->mode == ST_ATT_READ_UPLOADING && !admin ?
+	    out->att.state != ST_ATT_UPLOADING : q->mode == ST_ATT_READ_ANY &&
+	    !admin ? 0 : out->att.state != ST_ATT_BOUND) ||
 	    (admin && !org_sees(t, out->att.org))) {
 		st_att_free(&out->att);
 		out->result = ST_ATT_NO_UPLOAD;
 		return 0;
 	}
+	if (q->mode == ST_ATT_READ_TEXT)
+		return att_text_get(t, k, out);
 	/* A piece not there yet: where the upload stands (the record). */
 	if (q->piece >= out->att.npieces) {
-		out->result = q->uploading ? ST_ATT_ORDER : ST_ATT_NO_UPLOAD;
-		if (!q->uploading)
+		out->result = q->mode == ST_ATT_READ_UPLOADING ? ST_ATT_ORDER :
+		    ST_ATT_NO_UPLOAD;
+		if (out->result != ST_ATT_ORDER)
 			st_att_free(&out->att);
 		return 0;
 	}
@@ -515,6 +534,92 @@ store_att_read(struct store_txn *t, const struct st_att_read_req *q,
 	out->data.p = v.mv_data;
 	out->data.len = (uint32_t)v.mv_size;
 	return 0;
+}
+
+/* --------------------------------------------------------- a PDF's text */
+
+/* A named file's text (what the fetcher read of a PDF), "" none yet. */
+static int
+att_text_get(struct store_txn *t, const uint8_t k[ID_LEN],
+    struct st_att_read_rep *out)
+{
+	MDB_val v;
+	char *s;
+	int rc;
+
+	if ((rc = db_get(t, t->st->att_text, k, ID_LEN, &v,
+	    "get attachment text")) < 0) {
+		st_att_free(&out->att);
+		return t->err;
+	}
+	if ((s = malloc(rc == 0 ? v.mv_size + 1 : 1)) == NULL) {
+		st_att_free(&out->att);
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	if (rc == 0)
+		memcpy(s, v.mv_data, v.mv_size);
+	s[rc == 0 ? v.mv_size : 0] = '\0';
+	out->text = s;
+	return 0;
+}
+
+int
+store_att_extract_due(struct store_txn *t, struct st_att_due_rep *out)
+{
+	uint8_t k16[ID_LEN];
+	char hex[ST_ATT_ID_LEN + 1];
+	struct st_att a;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, tries;
+
+	memset(out, 0, sizeof(*out));
+	out->result = ST_ATT_NO_UPLOAD;
+	/* Taken off the queue: a PDF that fails the fetcher is not retried. */
+	for (tries = 0; tries < 16 && !t->err; tries++) {
+		if ((cur = txn_seek(t, t->st->att_extract, NULL, 0, &k, &v,
+		    &rc)) == NULL)
+			return t->err;
+		if (rc == 0 && k.mv_size == ID_LEN)
+			memcpy(k16, k.mv_data, ID_LEN);
+		else if (rc == 0)
+			rc = MDB_NOTFOUND;
+		mdb_cursor_close(cur);
+		if (rc != 0)
+			return rc == MDB_NOTFOUND ? 0 : txn_lmdb(t, rc,
+			    "walk attachments to extract");
+		db_del(t, t->st->att_extract, k16, ID_LEN,
+		    "delete attachment to extract");
+		memcpy(hex, "att_", 4);
+		proto_hex_encode(k16, ID_LEN, hex + 4);
+		if ((rc = att_load(t, hex, k16, &a)) < 0)
+			return t->err;
+		if (rc == 1)
+			continue;
+		out->result = ST_ATT_OK;
+		strlcpy(out->id, a.id, sizeof(out->id));
+		out->size = a.size;
+		st_att_free(&a);
+		return 0;
+	}
+	return t->err;
+}
+
+int
+store_att_text_put(struct store_txn *t, const struct st_att_text_req *q)
+{
+	uint8_t k[ID_LEN];
+	struct st_att a;
+	int rc;
+
+	if ((rc = att_load(t, q->id, k, &a)) < 0)
+		return t->err;
+	if (rc == 0) {
+		db_put(t, t->st->att_text, k, ID_LEN, q->text, strlen(q->text),
+		    "put attachment text");
+		st_att_free(&a);
+	}
+	return t->err;
 }
 
 /* ----------------------------------------------------- named by messages */

@@ -57,6 +57,10 @@ int att_claim(struct store_txn *, const struct att_claim *c,
  */
 int store_att_sweep(struct store_txn *, uint32_t max, uint32_t *n,
     int *more);
+/* ST_ATT_EXTRACT_DUE: a PDF whose text to read, taken off the queue. */
+int store_att_extract_due(struct store_txn *, struct st_att_due_rep *out);
+/* ST_ATT_TEXT_PUT: a PDF's text kept with it (nothing when it is gone). */
+int store_att_text_put(struct store_txn *, const struct st_att_text_req *q);
 /* The bytes org's attachments hold, each piece once. */
 uint64_t store_att_usage(struct store_txn *, const char *org);
 

@@ -1574,6 +1574,7 @@ op_att(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 		struct st_att_new_rep n;
 		struct st_att_put_rep p;
 		struct st_att_read_rep rd;
+		struct st_att_due_rep due;
 	} rep;
 	int admin = type == PROTO_ST_ATT_ADMIN_NEW ||
 	    type == PROTO_ST_ATT_ADMIN_PUT || type == PROTO_ST_ATT_ADMIN_READ;
@@ -1594,12 +1595,18 @@ op_att(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 		store_att_new(&t, req, admin, who_user(b), &rep.n);
 	else if (type == PROTO_ST_ATT_PUT || type == PROTO_ST_ATT_ADMIN_PUT)
 		store_att_put(&t, req, admin, &rep.p);
+	else if (type == PROTO_ST_ATT_EXTRACT_DUE)
+		store_att_extract_due(&t, &rep.due);
+	else if (type == PROTO_ST_ATT_TEXT_PUT)
+		store_att_text_put(&t, req);
 	else
 		store_att_read(&t, req, admin, &rep.rd);
 	if (t.err == 0)
 		reply_enc(r, type, &rep);
-	if (type == PROTO_ST_ATT_READ || type == PROTO_ST_ATT_ADMIN_READ)
+	if (type == PROTO_ST_ATT_READ || type == PROTO_ST_ATT_ADMIN_READ) {
 		st_att_free(&rep.rd.att);
+		free((char *)rep.rd.text);
+	}
 	req_end(&t, r);
 }
 

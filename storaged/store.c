@@ -769,6 +769,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "att_usage", offsetof(struct store, att_usage) },
 	{ "att_due", offsetof(struct store, att_due) },
 	{ "att_conv", offsetof(struct store, att_conv) },
+	{ "att_extract", offsetof(struct store, att_extract) },
+	{ "att_text", offsetof(struct store, att_text) },
 };
 
 MDB_dbi *

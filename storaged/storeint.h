@@ -24,7 +24,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		96
+#define NDBS		98
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -215,6 +215,8 @@ struct store {
 	MDB_dbi att_usage;	/* org -> u64 bytes */
 	MDB_dbi att_due;	/* u64 expires_at | id[16] -> () */
 	MDB_dbi att_conv;	/* conversation id[16] | id[16] -> () */
+	MDB_dbi att_extract;	/* id[16] -> (): PDFs to read */
+	MDB_dbi att_text;	/* id[16] -> a PDF's text */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -218,6 +219,31 @@ describe('attachments', { concurrency: 1 }, () => {
     assert.ok(!last.content.includes('TAIL-NOT-SENT'));
     assert.ok(last.content.endsWith('\n--- end of file ---'));
     assert.ok(last.content.length < 17 * 1024);
+    v.ws.close();
+  });
+
+  test('a PDF\'s text, read by the fetcher, goes to the model with its message', async () => {
+    const { v, token } = await visitor();
+    const pdf = fs.readFileSync(new URL('../fixtures/knowledge/paragraphs.pdf', import.meta.url));
+    const up = await upload(p, w.widget_id, token, 'manual.pdf', pdf);
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    assert.equal(up.json.type, 'application/pdf');
+    v.send({ type: 'message', content: 'What does the manual say?', attachments: [up.id] });
+    let m;
+    do m = await v.next(); while (m.type !== 'typing_stop');
+    // The fetcher reads it on its own time: a later turn's history has it.
+    let seen = null;
+    for (let i = 0; i < 40 && !seen; i++) {
+      await p.mock.clearRequests();
+      await v.turn(`and then? ${i}`);
+      const calls = (await p.mock.requests()).filter((x) => x.path.endsWith('/chat/completions'));
+      const mine = calls[0].body.messages.find((x) => x.role === 'user' && String(x.content).startsWith('What does the manual say?'));
+      if (mine && mine.content.includes('--- manual.pdf (its text) ---')) seen = mine.content;
+      else await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(seen, 'the PDF\'s text reached the model');
+    assert.match(seen, /\[Attached: manual\.pdf \(application\/pdf, \d+ KB\)\]/);
+    assert.match(seen, /bullet item/);
     v.ws.close();
   });
 

@@ -3,7 +3,7 @@
  * PARLEY_ATTACH_STRIP, a JPEG's, PNG's or WebP's metadata taken out
  * (strip.c: where a photo was taken, its camera, its comments); with
  * PARLEY_CLAMD, the file scanned by ClamAV's daemon. The earlier pieces
- * are read back from storaged one at a time (ST_ATT_READ, uploading).
+ * are read back from storaged one at a time (ST_ATT_READ, uploading mode).
  *
  * Stripping needs the image whole: it is put together in the worker (at
  * most ASSEMBLE_MAX bytes of uploads at once in a worker: past it, 503
@@ -341,7 +341,8 @@ waited(void *arg)
 static void
 scan_next(struct scan_job *j)
 {
-	struct st_att_read_req q = { j->q.id, j->piece, 1 };
+	struct st_att_read_req q = { j->q.id, j->piece,
+	    ST_ATT_READ_UPLOADING };
 
 	if (j->finished)
 		return;

@@ -9,8 +9,9 @@
  * of the last TF_RECENT messages, at most TF_IMAGES of them and TF_BYTES
  * in all (each at most TF_IMAGE_MAX). All are read from storaged a piece
  * at a time, one request in flight; a file that cannot be read is left
- * out (logged), never the turn. A PDF is named, not read: its text is for
- * the extraction process (not done yet).
+ * out (logged), never the turn. A PDF's text is the fetcher's to read
+ * (workerd/fetch/attextract.c: the untrusted bytes parsed there); what it
+ * has read by the turn (at most TF_TEXTS PDFs) follows its message.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct tf_image {
 	uint32_t msg;			/* its message, in the history */
 	char id[ST_ATT_ID_LEN + 1];
 	int text;			/* a text file: its first bytes */
+	int pdf;			/* a PDF: the fetcher's text of it */
 	char name[ST_ATT_NAME_MAX + 1];
 	uint32_t full;			/* a text file's whole size */
 	uint32_t size, got;		/* bytes to read, read */
@@ -97,7 +99,7 @@ static void
 files_pick(struct turn_files *f, const struct st_msg *h, uint32_t n,
     int vision)
 {
-	uint32_t i, j, bytes = 0, nimg = 0, ntext = 0;
+	uint32_t i, j, bytes = 0, nimg = 0, ntext = 0, npdf = 0;
 	uint32_t from = n > TF_RECENT ? n - TF_RECENT : 0;
 	const struct st_msg_att *a;
 
@@ -110,6 +112,11 @@ files_pick(struct turn_files *f, const struct st_msg *h, uint32_t n,
 				pick(f, i, a, a->size < TF_TEXT_MAX ? a->size :
 				    TF_TEXT_MAX, 1);
 				ntext++;
+			} else if (a->type == ATTACH_PDF && npdf < TF_TEXTS) {
+				/* Its text's size unknown: one read. */
+				pick(f, i, a, 1, 1);
+				f->img[f->nimg - 1].pdf = 1;
+				npdf++;
 			} else if (vision && attach_is_image(a->type) &&
 			    nimg < TF_IMAGES && a->size <= TF_IMAGE_MAX &&
 			    bytes + a->size <= TF_BYTES) {
@@ -169,7 +176,8 @@ text_add(struct turn_files *f, const struct tf_image *im)
 		n--;
 	buf_init(&b);
 	buf_addf(&b, "%s\n\n--- %s%s ---\n", note != NULL ? note : "",
-	    im->name, im->full > im->size ? " (its beginning)" : "");
+	    im->name, im->pdf ? " (its text)" : im->full > im->size ?
+	    " (its beginning)" : "");
 	buf_add(&b, p, n);
 	buf_adds(&b, "\n--- end of file ---");
 	if ((note = buf_cstr(&b)) == NULL) {
@@ -234,6 +242,19 @@ piece_read(const struct storec_result *r, void *arg)
 		fetch_next(f);
 		return;
 	}
+	/* A PDF's text, as the fetcher read it (none yet: none shown). */
+	if (im->pdf) {
+		free((void *)im->up.data);
+		im->up.data = NULL;
+		if (rep.result == ST_ATT_OK && rep.text != NULL &&
+		    rep.text[0] != '\0' &&
+		    (im->up.data = (uint8_t *)strdup(rep.text)) != NULL)
+			im->up.len = im->size = im->full = strlen(rep.text);
+		im->got = im->size;
+		st_rep_free(PROTO_ST_ATT_READ, &rep);
+		fetch_next(f);
+		return;
+	}
 	/* A text file's first bytes only: its first piece, cut. */
 	if (im->text && rep.result == ST_ATT_OK && rep.data.len > im->size)
 		rep.data.len = im->size;
@@ -273,7 +294,7 @@ fetch_next(struct turn_files *f)
 	}
 	q.id = im->id;
 	q.piece = im->got / ST_ATT_PIECE;
-	q.uploading = 0;
+	q.mode = im->pdf ? ST_ATT_READ_TEXT : ST_ATT_READ_NAMED;
 	if (storec_ask(NULL, PROTO_ST_ATT_READ, &q, piece_read, f,
 	    &f->req) < 0) {
 		image_drop(f, f->next, "storaged unavailable");

@@ -7,8 +7,10 @@
  * It is where the knowledge base's untrusted documents are fetched and
  * parsed (html.c, chunk.c, robots.c, sitemap.c: libxml2 and our own
  * readers of bytes any site chooses), so it is kept apart: no database
- * (storaged's requests it may make are its own four: ST_KB_DUE,
- * _PAGE_GET, _PAGE_PUT, _SYNC_DONE, none led by who asks), its own
+ * (storaged's requests it may make are its own: ST_KB_DUE, _PAGE_GET,
+ * _PAGE_PUT, _SYNC_DONE, and for attachments' PDFs ST_ATT_EXTRACT_DUE,
+ * ST_ATT_READ and ST_ATT_TEXT_PUT (attextract.c), none led by who
+ * asks), its own
  * address-space limit (PARLEY_FETCH_MEMORY_MB, set before anything is
  * fetched and never raised again), and outgoing connections under the
  * same address policy as webhooks (no private, loopback or link-local
@@ -28,6 +30,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "attextract.h"
 #include "crawl.h"
 #include "embed.h"
 #include "fetcher.h"
@@ -112,6 +115,7 @@ fetcher_quit(uint32_t grace_ms, int close_idle)
 	    "lease brings it back)" : "");
 	F.quitting = 1;
 	loop_timer_stop(&F.poll);
+	attextract_stop();
 	storec_cancel(F.due_req);
 	F.due_req = NULL;
 	crawl_stop(F.crawl);
@@ -180,6 +184,7 @@ fetcher_run(const struct settings *set)
 	master_ready();
 	log_debug("ready");
 	loop_timer_after(&F.poll, POLL_MS);
+	attextract_start();
 
 	loop_run();
 	crawl_stop(F.crawl);

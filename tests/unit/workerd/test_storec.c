@@ -675,6 +675,19 @@ test_fetcher_malformed(void **state)
 	file.data.p = (const uint8_t *)"hello";
 	file.data.len = 5;
 	reply_whole_only(PROTO_ST_KB_FILE_GET, &fget, &file);
+	/* A PDF's text read (attextract.c): its due, then its text kept. */
+	{
+		const struct st_att_due_rep adue = { ST_ATT_OK,
+		    "att_0123456789abcdef0123456789abcdef", 9 };
+		const struct st_att_text_req atext = {
+		    "att_0123456789abcdef0123456789abcdef", "words" };
+
+		reply_whole_only(PROTO_ST_ATT_EXTRACT_DUE, NULL, &adue);
+		assert_int_equal(ask_any(PROTO_ST_ATT_TEXT_PUT, &atext, "",
+		    0), 0);
+		assert_int_equal(ask_any(PROTO_ST_ATT_TEXT_PUT, &atext, "x",
+		    1), -1);
+	}
 	memset(&ret, 0, sizeof(ret));
 	strcpy(ret.org, "org_default");
 	ret.query = "refunds";
@@ -1036,6 +1049,8 @@ static const struct {
 	{ PROTO_ST_KB_PAGE_GET, STOREC, "test_fetcher_malformed" },
 	{ PROTO_ST_KB_PAGE_PUT, STOREC, "test_fetcher_malformed" },
 	{ PROTO_ST_KB_SYNC_DONE, STOREC, "test_fetcher_malformed" },
+	{ PROTO_ST_ATT_EXTRACT_DUE, STOREC, "test_fetcher_malformed" },
+	{ PROTO_ST_ATT_TEXT_PUT, STOREC, "test_fetcher_malformed" },
 };
 #define NREPLY_TESTS	(sizeof(reply_tests) / sizeof(reply_tests[0]))
 
