@@ -1546,7 +1546,8 @@ op_gaps(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 
 /*
  * A visitor's new upload counts its KiB against its client's bytes a
- * window first, in memory as a message's count is: 0 allowed, 1 limited
+ * window first, in memory as a message's count is, a piece's worth at
+ * least (so tiny uploads cannot heap up records): 0 allowed, 1 limited
  * (rep's retry set), -1 with r failed.
  */
 static int
@@ -1559,7 +1560,8 @@ att_counted(struct dbatch *b, struct dreply *r, const struct st_att_new_req *q,
 	if (q->rate_bytes == 0)
 		return 0;
 	if ((limited = rate_count_n(b, r, q->rate_key, q->window_ms,
-	    q->rate_bytes / 1024, (q->size + 1023) / 1024, &retry)) == 1) {
+	    q->rate_bytes / 1024, (q->size > ST_ATT_PIECE ? q->size :
+	    ST_ATT_PIECE) / 1024, &retry)) == 1) {
 		rep->result = ST_ATT_RATE;
 		rep->retry_ms = retry;
 	}

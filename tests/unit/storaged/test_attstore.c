@@ -280,7 +280,7 @@ test_rewrite_and_rate(void **state)
 	struct st_att_new_req nq = { .widget_id = W.widget_id,
 	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "a.png",
 	    .size = 1000, .rate_key = "att:9.9.9.9", .window_ms = 60000,
-	    .rate_bytes = 2048 };
+	    .rate_bytes = 600 << 10 };
 
 	/* The first piece of a file made smaller, once the rest had come. */
 	att_new(f, 4, PIECE + 100, 0, &n);
@@ -294,7 +294,10 @@ test_rewrite_and_rate(void **state)
 	assert_int_equal(p.whole, 1);
 	assert_int_equal(p.att.size, 500);
 	assert_int_equal(db_entries(f, "att_chunks"), 1);
-	/* 2 KiB a minute: a 1,000-byte file twice, then refused. */
+	/*
+	 * 600 KiB a minute, each upload a piece's worth at least: a
+	 * 1,000-byte file twice, then refused.
+	 */
 	token(nq.token, 5);
 	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
 	assert_int_equal(n.result, ST_ATT_OK);
