@@ -16,8 +16,9 @@ async function requests(p) {
   const out = new Map();
   for (const m of r.text.matchAll(/^parley_storage_requests_total\{type="([A-Z_]+)"\} (\d+)$/gm))
     // Not a visitor's: the workers' metrics, the notifier's and the
-    // knowledge fetcher's polls (ST_KB_DUE), which come when they will.
-    if (!m[1].startsWith('ST_METRICS_') && !m[1].startsWith('ST_HOOK_') && m[1] !== 'ST_KB_DUE') out.set(m[1], Number(m[2]));
+    // fetcher's polls (ST_KB_DUE, ST_ATT_EXTRACT_DUE), which come when
+    // they will.
+    if (!m[1].startsWith('ST_METRICS_') && !m[1].startsWith('ST_HOOK_') && m[1] !== 'ST_KB_DUE' && m[1] !== 'ST_ATT_EXTRACT_DUE') out.set(m[1], Number(m[2]));
   return out;
 }
 
