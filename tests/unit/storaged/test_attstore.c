@@ -267,6 +267,84 @@ test_person_reply_deleted(void **state)
 	assert_int_equal(db_entries(f, "att_conv"), 0);
 }
 
+/* A person's whole upload of 10 bytes (byte b) to conv: its id. */
+static void
+person_upload(struct fix *f, const char *conv, uint8_t b,
+    char id[ST_ATT_ID_LEN + 1])
+{
+	struct st_att_new_req q = { .widget_id = "", .conv_id = conv,
+	    .name = "n.txt", .size = 10, .rate_key = "" };
+	struct st_att_put_req pq = { .widget_id = "", .offset = 0,
+	    .type = ATTACH_TEXT, .hash_len = ST_ATT_HASH_LEN };
+	uint8_t data[10];
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+
+	memset(data, b, sizeof(data));
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_ADMIN_NEW, &q, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OK);
+	strlcpy(id, n.id, ST_ATT_ID_LEN + 1);
+	pq.id = id;
+	pq.data.p = data;
+	pq.data.len = sizeof(data);
+	SHA256(data, sizeof(data), pq.hash);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_ADMIN_PUT, &pq, &p), 0);
+	assert_int_equal(p.whole, 1);
+}
+
+/*
+ * A conversation holds ST_ATT_PER_CONV_MAX files: a message naming more
+ * is refused whole, nothing of it named; at most ST_MSG_ATTS_MAX a
+ * message.
+ */
+static void
+test_files_per_conversation(void **state)
+{
+	struct fix *f = *state;
+	char conv[ST_ID_HEX + 1], ids[ST_MSG_ATTS_MAX + 1][ST_ATT_ID_LEN + 1];
+	struct st_str names[ST_MSG_ATTS_MAX + 1];
+	struct st_agent_msg_req am = { .content = "", .name = "Ana",
+	    .atts = names };
+	struct st_msg_conv mc;
+	uint32_t i, m;
+
+	fix_conv_new(f, "s-many", conv);
+	am.conv_id = conv;
+	for (m = 0; m < ST_ATT_PER_CONV_MAX / ST_MSG_ATTS_MAX; m++) {
+		for (i = 0; i < ST_MSG_ATTS_MAX; i++) {
+			person_upload(f, conv, (uint8_t)(m * 8 + i), ids[i]);
+			names[i].s = ids[i];
+		}
+		am.natts = ST_MSG_ATTS_MAX;
+		assert_int_equal(request_dec(f, PROTO_ST_AGENT_MSG, &am, &mc),
+		    0);
+		st_rep_free(PROTO_ST_AGENT_MSG, &mc);
+	}
+	assert_int_equal(db_entries(f, "att_conv"), ST_ATT_PER_CONV_MAX);
+	/* One more: refused, and the upload stays unnamed. */
+	person_upload(f, conv, 0xee, ids[0]);
+	names[0].s = ids[0];
+	am.natts = 1;
+	assert_int_equal(request_st_err(f, PROTO_ST_AGENT_MSG, &am),
+	    PROTO_E_INVALID);
+	assert_int_equal(db_entries(f, "att_conv"), ST_ATT_PER_CONV_MAX);
+	/* Six in one message: refused by its layout's bound. */
+	fix_conv_new(f, "s-six", conv);
+	for (i = 0; i < ST_MSG_ATTS_MAX + 1; i++) {
+		person_upload(f, conv, (uint8_t)(0x80 + i), ids[i]);
+		names[i].s = ids[i];
+	}
+	am.natts = ST_MSG_ATTS_MAX + 1;
+	{
+		struct penc e;
+
+		penc_init(&e);
+		assert_int_not_equal(st_req_encode(&e, PROTO_ST_AGENT_MSG,
+		    &am), 0);
+		penc_free(&e);
+	}
+}
+
 static void
 test_rewrite_and_rate(void **state)
 {
@@ -320,6 +398,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewrite_and_rate, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_files_per_conversation,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
