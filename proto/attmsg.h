@@ -174,9 +174,8 @@ enum st_att_result {
 	ST_ATT_FULL,		/* the organisation's storage quota reached */
 	ST_ATT_NO_UPLOAD,	/* no such upload or attachment (or not yours) */
 	ST_ATT_ORDER,		/* a piece not where the upload stands */
-	ST_ATT_MANY,		/* the conversation holds ST_ATT_PER_CONV_MAX */
 };
-#define ST_ATT_RESULT_MAX	ST_ATT_MANY
+#define ST_ATT_RESULT_MAX	ST_ATT_ORDER
 
 struct st_att_new_req {
 	const char *widget_id;		/* a visitor's: the public wid_ */

@@ -52,8 +52,6 @@ static const struct {
 	[ST_ATT_NO_UPLOAD] = { 404, "no such upload" },
 	[ST_ATT_ORDER] = { 409, "Content-Range: not where the upload stands; "
 	    "send from received" },
-	[ST_ATT_MANY] = { 409, "attachments: the conversation holds the most "
-	    "it may" },
 };
 
 /* The headers a request's answers carry: a visitor's or a person's. */
