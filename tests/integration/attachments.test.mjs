@@ -247,6 +247,40 @@ describe('attachments', { concurrency: 1 }, () => {
     v.ws.close();
   });
 
+  test('the most files a turn shows at once: 4 images, 2 text files and 2 PDFs of a visitor\'s messages', async () => {
+    let r = await admin('POST', '/v1/admin/agents', { name: 'Many eyes', vision: true });
+    const many = await createWidget(p, { agent_id: r.json().id, attachment_types: ['image', 'pdf', 'text'] });
+    const { v, token } = await visitor(many);
+    const pdfBytes = fs.readFileSync(new URL('../fixtures/knowledge/paragraphs.pdf', import.meta.url));
+    const files = [
+      ...Array.from({ length: 5 }, (_, i) => [`p${i}.png`, png(1000 + i)]),
+      ['a.txt', Buffer.from('first notes')], ['b.txt', Buffer.from('second notes')], ['c.txt', Buffer.from('third notes')],
+      ['a.pdf', pdfBytes], ['b.pdf', pdfBytes],
+    ];
+    const ids = [];
+    for (const [name, data] of files) {
+      const up = await upload(p, many.widget_id, token, name, data);
+      assert.equal(up.status, 200, `${name}: ${JSON.stringify(up.json)}`);
+      ids.push(up.id);
+    }
+    await p.mock.clearRequests();
+    for (const batch of [ids.slice(0, 5), ids.slice(5, 10)]) {
+      v.send({ type: 'message', content: 'look', attachments: batch });
+      let m;
+      do m = await v.next(); while (m.type !== 'typing_stop');
+    }
+    const calls = (await p.mock.requests()).filter((x) => x.path.endsWith('/chat/completions'));
+    const msgs = calls.at(-1).body.messages.filter((x) => x.role === 'user');
+    const images = msgs.flatMap((x) => (Array.isArray(x.content) ? x.content.filter((c) => c.type === 'image_url') : []));
+    assert.equal(images.length, 4, 'at most 4 images');
+    const last = msgs.at(-1);
+    const text = Array.isArray(last.content) ? last.content[0].text : last.content;
+    assert.ok(text.includes('--- c.txt ---') && text.includes('--- b.txt ---') && !text.includes('--- a.txt ---'),
+      'the 2 newest text files');
+    v.ws.close();
+    assert.ok(r);
+  });
+
   test('a photo\'s metadata is taken out before it is kept: where it was taken is gone, the picture whole', async () => {
     const { v, token } = await visitor();
     // A JPEG: JFIF, an EXIF segment with a position, a comment, then the

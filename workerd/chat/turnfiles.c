@@ -27,7 +27,7 @@
 #define TF_BYTES	(20u << 20)		/* of them all */
 #define TF_TEXTS	2			/* text files shown, at most */
 #define TF_TEXT_MAX	(16u << 10)		/* bytes of one shown */
-#define TF_FILES	(TF_IMAGES + TF_TEXTS)
+#define TF_FILES	(TF_IMAGES + 2 * TF_TEXTS)	/* images, texts, PDFs */
 
 /* One image or text file to read, then read. */
 struct tf_image {
@@ -106,7 +106,7 @@ files_pick(struct turn_files *f, const struct st_msg *h, uint32_t n,
 	for (i = n; i-- > from;) {
 		if (strcmp(h[i].role, "user") != 0)
 			continue;
-		for (j = 0; j < h[i].natts; j++) {
+		for (j = h[i].natts; j-- > 0;) {	/* newest first */
 			a = &h[i].atts[j];
 			if (a->type == ATTACH_TEXT && ntext < TF_TEXTS) {
 				pick(f, i, a, a->size < TF_TEXT_MAX ? a->size :
