@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "attach.h"
 #include "agentmsg.h"
 #include "chat.h"
 #include "log.h"
@@ -277,30 +278,6 @@ handoff_post(struct conn *c, struct http_request *req,
 	body_done(c, root, why);
 }
 
-/*
- * A reply's "attachments": absent, or 1 to ST_MSG_ATTS_MAX upload ids
- * (who asks's, whole: storaged checks) into ids. NULL, or why not.
- */
-static const char *
-message_atts(json_t *root, struct st_str ids[ST_MSG_ATTS_MAX], uint32_t *n)
-{
-	json_t *a = json_object_get(root, "attachments"), *v;
-	size_t i;
-
-	*n = 0;
-	if (a == NULL || json_is_null(a))
-		return NULL;
-	if (!json_is_array(a) || json_array_size(a) > ST_MSG_ATTS_MAX)
-		return "attachments: an array of at most 5 upload ids";
-	json_array_foreach(a, i, v) {
-		if (!json_is_string(v) ||
-		    !st_prefixed_id_valid(json_string_value(v), "att_"))
-			return "attachments: each an upload's id (att_...)";
-		ids[(*n)++].s = json_string_value(v);
-	}
-	return NULL;
-}
-
 void
 handoff_message_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
@@ -321,7 +298,8 @@ handoff_message_post(struct conn *c, struct http_request *req,
 	len = s != NULL ? json_string_length(v) : 0;
 	am.atts = ids;
 	/* No NUL inside: the string is its length. Files may go alone. */
-	if ((why = message_atts(root, ids, &am.natts)) != NULL)
+	if ((why = att_ids_json(json_object_get(root, "attachments"), ids,
+	    &am.natts)) != NULL)
 		;
 	else if (am.natts > 0 && (v == NULL || json_is_null(v) ||
 	    (s != NULL && len == 0)))

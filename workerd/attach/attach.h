@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "attmsg.h"
+#include "stmsgs.h"
 
 struct conn;
 struct http_request;
@@ -43,6 +44,14 @@ int att_sign(const char *key, const char *id, uint64_t exp, char *sig);
  */
 int att_link_ok(const char *key, const char *id, const char *exp,
     const char *sig, uint64_t now_ms);
+/*
+ * A message's "attachments" (a visitor's frame, a person's reply): a,
+ * absent or null (none), or an array of at most ST_MSG_ATTS_MAX upload
+ * ids ("att_" and 32 hex digits; whose and whether whole, storaged's to
+ * say) into ids (pointing into a), *n of them. NULL, or why not.
+ */
+const char *att_ids_json(const json_t *a, struct st_str ids[ST_MSG_ATTS_MAX],
+    uint32_t *n);
 /* A file name as kept: its last path part, controls out, cut at 200 bytes. */
 void att_name_clean(const char *in, char *out, size_t outsz);
 
@@ -87,8 +96,6 @@ typedef void (*att_scan_fn)(struct conn *c, struct st_att_put_req *q,
  * that is no image and no scan): go on at once.
  */
 int att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn);
-/* The type of a file whose first bytes are head when it is an image to strip (JPEG, PNG, WebP), else ATTACH_NONE. */
-enum attach_type att_strips(const uint8_t *head, size_t len);
 
 /* -------------------------------------------------------------- serve.c */
 

@@ -96,6 +96,28 @@ att_json(const struct st_msg_att *a, uint32_t n, const char *wid,
 	return arr;
 }
 
+const char *
+att_ids_json(const json_t *a, struct st_str ids[ST_MSG_ATTS_MAX],
+    uint32_t *n)
+{
+	const json_t *v;
+	size_t i;
+
+	*n = 0;
+	if (a == NULL || json_is_null(a))
+		return NULL;
+	if (!json_is_array(a) || json_array_size(a) > ST_MSG_ATTS_MAX)
+		return "attachments: an array of at most 5 upload ids";
+	for (i = 0; i < json_array_size(a); i++) {
+		v = json_array_get(a, i);
+		if (!json_is_string(v) ||
+		    !st_prefixed_id_valid(json_string_value(v), "att_"))
+			return "attachments: each an upload's id (att_...)";
+		ids[(*n)++].s = json_string_value(v);
+	}
+	return NULL;
+}
+
 void
 att_name_clean(const char *in, char *out, size_t outsz)
 {

@@ -28,7 +28,6 @@
 #include "attach.h"
 #include "clamd.h"
 #include "log.h"
-#include "sniff.h"
 #include "strip.h"
 #include "workerd.h"
 
@@ -304,10 +303,11 @@ piece_back(const struct storec_result *r, void *arg)
 		job_end(j, 404, "no such upload");
 		return;
 	}
-	/* The first piece says what the file is (the last's type is 0). */
-	if (j->piece == 0)
-		j->q.type = (uint8_t)att_strips(rep.data.p, rep.data.len);
-	j->strip = j->q.type != ATTACH_NONE && wsettings.attach_strip;
+	/* The record says what the file is (its first piece's bytes did). */
+	if (j->piece == 0) {
+		j->q.type = rep.att.type;
+		j->strip = wsettings.attach_strip && attach_strips(j->q.type);
+	}
 	if (j->strip && j->file == NULL && assemble_start(j) < 0) {
 		st_rep_free(PROTO_ST_ATT_READ, &rep);
 		return;
@@ -368,17 +368,6 @@ scan_next(struct scan_job *j)
 		clamd_scan_finish(j->scan);
 }
 
-enum attach_type
-att_strips(const uint8_t *head, size_t len)
-{
-	const char *why;
-	enum attach_type t = attach_sniff(head, len < SNIFF_HEAD ? len :
-	    SNIFF_HEAD, &why);
-
-	return t == ATTACH_JPEG || t == ATTACH_PNG || t == ATTACH_WEBP ? t :
-	    ATTACH_NONE;
-}
-
 int
 att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 {
@@ -390,8 +379,7 @@ att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 	if ((!scan && !wsettings.attach_strip) || q->drop)
 		return 0;
 	/* A file of one piece that is no image to strip: only the scan. */
-	if (!scan && q->offset == 0 && att_strips(q->data.p,
-	    q->data.len) == ATTACH_NONE)
+	if (!scan && q->offset == 0 && !attach_strips(q->type))
 		return 0;
 	if ((scan && clamd_addr_parse(wsettings.clamd, &addr, &why) < 0) ||
 	    (j = calloc(1, sizeof(*j))) == NULL) {
@@ -408,10 +396,9 @@ att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 	j->fn = fn;
 	j->before = q->offset / ST_ATT_PIECE;
 	loop_timer_init(&j->wait, waited, j);
+	/* A file of one piece: its type is the one just sniffed. */
 	if (q->offset == 0) {
-		j->q.type = (uint8_t)att_strips(q->data.p, q->data.len);
-		j->strip = j->q.type != ATTACH_NONE && wsettings.attach_strip;
-		j->q.type = q->type;	/* the sniffed type, for storaged */
+		j->strip = wsettings.attach_strip && attach_strips(q->type);
 		if (j->strip && assemble_start(j) < 0)
 			return 1;
 	}

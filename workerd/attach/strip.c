@@ -194,3 +194,9 @@ attach_strip(enum attach_type t, const uint8_t *in, size_t len,
 		*outlen = 0;
 	return rc;
 }
+
+int
+attach_strips(enum attach_type t)
+{
+	return t == ATTACH_JPEG || t == ATTACH_PNG || t == ATTACH_WEBP;
+}

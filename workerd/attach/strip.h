@@ -25,5 +25,7 @@
  */
 int attach_strip(enum attach_type t, const uint8_t *in, size_t len,
     uint8_t *out, size_t *outlen);
+/* 1 for the types attach_strip takes metadata out of (JPEG, PNG, WebP). */
+int attach_strips(enum attach_type t);
 
 #endif

@@ -1285,6 +1285,21 @@ turn_rewrite(struct turn *t)
 }
 
 /*
+ * The begin reply moved into the turn (t->held) while what the model
+ * needs is asked for: 0, or -1 out of memory (rep left as it was).
+ */
+static int
+turn_hold(struct turn *t, struct st_begin_rep *rep)
+{
+	if ((t->held = malloc(sizeof(*t->held))) == NULL)
+		return -1;
+	*t->held = *rep;
+	memset(rep, 0, sizeof(*rep));
+	t->phase = TURN_RETRIEVE;
+	return 0;
+}
+
+/*
  * The agent's knowledge sources searched for the user's question before
  * the model is asked (rep moved into the turn): a follow-up rewritten
  * first when the agent says so, then the query embedded when the install
@@ -1293,13 +1308,10 @@ turn_rewrite(struct turn *t)
 static void
 turn_retrieve(struct turn *t, struct st_begin_rep *rep)
 {
-	if ((t->held = malloc(sizeof(*t->held))) == NULL) {
+	if (turn_hold(t, rep) < 0) {
 		turn_answer(t, &rep->ok);
 		return;
 	}
-	*t->held = *rep;
-	memset(rep, 0, sizeof(*rep));
-	t->phase = TURN_RETRIEVE;
 	if (t->held->ok.agent.rewrite_follow_ups &&
 	    is_follow_up(&t->held->ok) && turn_rewrite(t) == 0)
 		return;
@@ -1310,14 +1322,11 @@ turn_retrieve(struct turn *t, struct st_begin_rep *rep)
 
 static void turn_go_on(struct turn *);
 
-/* The images read (or left out): the turn goes on with its held reply. */
+/* The files read (or left out): the turn goes on with its held reply. */
 static void
 files_read(void *arg)
 {
-	struct turn *t = arg;
-
-	t->files_read = 1;
-	turn_go_on(t);
+	turn_go_on(arg);
 }
 
 /*
@@ -1332,18 +1341,9 @@ turn_prepare(struct turn *t, struct st_begin_rep *rep)
 		t->files_read = 1;
 		t->files = turn_files_new(rep->ok.history, rep->ok.nhistory,
 		    rep->ok.agent.vision);
-		if (t->files != NULL && t->held == NULL &&
-		    (t->held = malloc(sizeof(*t->held))) != NULL) {
-			*t->held = *rep;
-			memset(rep, 0, sizeof(*rep));
-			t->files_read = 0;
-			t->phase = TURN_RETRIEVE;
-			if (turn_files_fetch(t->files, files_read, t))
-				return;
-			t->files_read = 1;
-			*rep = *t->held;
-			free(t->held);
-			t->held = NULL;
+		if (turn_files_to_read(t->files) && turn_hold(t, rep) == 0) {
+			turn_files_fetch(t->files, files_read, t);
+			return;
 		}
 	}
 	if (rep->ok.agent.nknowledge_sources > 0)
@@ -1396,12 +1396,10 @@ turn_fetch_tools(struct turn *t, struct st_begin_rep *rep)
 	struct st_action_tools_req q;
 	uint32_t i;
 
-	if ((t->held = malloc(sizeof(*t->held))) == NULL) {
+	if (turn_hold(t, rep) < 0) {
 		turn_prepare(t, rep);
 		return;
 	}
-	*t->held = *rep;
-	memset(rep, 0, sizeof(*rep));
 	a = &t->held->ok.agent;
 	memset(&q, 0, sizeof(q));
 	strlcpy(q.org, a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT,
@@ -1410,7 +1408,6 @@ turn_fetch_tools(struct turn *t, struct st_begin_rep *rep)
 		ids[i].s = a->actions[i];
 	q.ids = ids;
 	q.n = i;
-	t->phase = TURN_RETRIEVE;
 	if (storec_ask(NULL, PROTO_ST_ACTION_TOOLS, &q, tools_fetched, t,
 	    &t->treq) < 0)
 		turn_go_on(t);

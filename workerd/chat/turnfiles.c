@@ -311,15 +311,18 @@ fetched(void *arg)
 }
 
 int
+turn_files_to_read(const struct turn_files *f)
+{
+	return f != NULL && f->nimg > 0;
+}
+
+void
 turn_files_fetch(struct turn_files *f, void (*done)(void *), void *arg)
 {
-	if (f == NULL || f->nimg == 0)
-		return 0;
 	f->done = done;
 	f->arg = arg;
 	loop_defer_init(&f->fin, fetched, f);
 	fetch_next(f);
-	return 1;
 }
 
 const char *

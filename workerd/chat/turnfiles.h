@@ -21,12 +21,13 @@ struct turn_files;
  */
 struct turn_files *turn_files_new(const struct st_msg *h, uint32_t n,
     int vision);
+/* 1 when f has files to read (f NULL: none). */
+int turn_files_to_read(const struct turn_files *f);
 /*
- * Reads the images picked, then calls done(arg) once, never from inside
- * this call: 1. 0 when there are none to read (f NULL too): done is not
- * called.
+ * Reads them (f has some: turn_files_to_read), then calls done(arg)
+ * once, never from inside this call.
  */
-int turn_files_fetch(struct turn_files *f, void (*done)(void *), void *arg);
+void turn_files_fetch(struct turn_files *f, void (*done)(void *), void *arg);
 /* Message i's text for the model: content and its files' line, or content. */
 const char *turn_files_text(const struct turn_files *f, uint32_t i,
     const char *content);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "attach.h"
 #include "chat.h"
 #include "workerd.h"
 
@@ -81,25 +82,16 @@ int
 wsmsg_parse_message(struct wsmsg *m)
 {
 	json_t *content = json_object_get(m->root, "content");
-	json_t *atts = json_object_get(m->root, "attachments"), *v;
-	size_t chars, i;
+	json_t *atts = json_object_get(m->root, "attachments");
+	const char *why;
+	size_t chars;
 
 	if (!json_is_string(content))
 		return fail(m, "content: must be a string");
 	m->content = json_string_value(content);
 	m->content_len = json_string_length(content);
-	if (atts != NULL && !json_is_null(atts)) {
-		if (!json_is_array(atts) ||
-		    json_array_size(atts) > ST_MSG_ATTS_MAX)
-			return fail(m, "attachments: at most 5 upload ids");
-		json_array_foreach(atts, i, v) {
-			if (!json_is_string(v) || !st_prefixed_id_valid(
-			    json_string_value(v), "att_"))
-				return fail(m, "attachments: each an "
-				    "upload's id");
-			m->atts[m->natts++].s = json_string_value(v);
-		}
-	}
+	if ((why = att_ids_json(atts, m->atts, &m->natts)) != NULL)
+		return fail(m, why);
 	/* Files may go without words. */
 	if (m->natts > 0 && m->content_len == 0)
 		return 0;
