@@ -177,10 +177,18 @@ enum st_att_result {
 };
 #define ST_ATT_RESULT_MAX	ST_ATT_ORDER
 
+/*
+ * A visitor's upload goes through a widget by its public id with its
+ * session token's hash; api set, through the chat API's widget
+ * (ST_DEFAULT_WIDGET, its internal id) with the hash of the API
+ * client's sessionId (chat_session_hash): only a worker that checked the
+ * API key sets it.
+ */
 struct st_att_new_req {
 	const char *widget_id;		/* a visitor's: the public wid_ */
 	uint8_t token[ST_TOKEN_HASH_LEN];
 	uint32_t token_len;
+	uint8_t api;
 	const char *conv_id;		/* a person's: the conversation */
 	const char *name;
 	uint32_t size;
@@ -201,6 +209,7 @@ struct st_att_put_req {
 	const char *widget_id;		/* a visitor's, with its token */
 	uint8_t token[ST_TOKEN_HASH_LEN];
 	uint32_t token_len;
+	uint8_t api;			/* as st_att_new_req's */
 	uint32_t offset;
 	uint8_t type;			/* the first piece: enum attach_type */
 	uint8_t scan;			/* the last: enum st_att_scan */

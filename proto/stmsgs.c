@@ -462,6 +462,12 @@ static const struct pfield f_visitor[] = {
 };
 static PLAYOUT(pl_visitor, struct st_visitor, f_visitor);
 
+/* The uploads a message names (attmsg.h). */
+static const struct pfield f_att_id[] = {
+	PFSTR(struct st_str, s, ST_ATT_ID_LEN),
+};
+static PLAYOUT(pl_att_id, struct st_str, f_att_id);
+
 static const struct pfield f_chat_begin_req[] = {
 	PFSTR(struct st_chat_begin_req, widget, ST_WIDGET_MAX),
 	PFSTR(struct st_chat_begin_req, session, ST_SESSION_MAX),
@@ -471,6 +477,10 @@ static const struct pfield f_chat_begin_req[] = {
 	PFU32(struct st_chat_begin_req, rate_max),
 	PFU32(struct st_chat_begin_req, history_max),
 	PFREC(struct st_chat_begin_req, visitor, pl_visitor),
+	PFBYTES(struct st_chat_begin_req, token, token_len,
+	    PF_F_EXACT | PF_F_NONE),
+	PFLIST(struct st_chat_begin_req, atts, natts, ST_MSG_ATTS_MAX,
+	    pl_att_id),
 };
 PLAYOUT(pl_chat_begin_req, struct st_chat_begin_req, f_chat_begin_req);
 
@@ -618,12 +628,6 @@ static const struct pfield f_setup_rep[] = {
 	    pl_setup_origin),
 };
 PLAYOUT(pl_setup_rep, struct st_setup_rep, f_setup_rep);
-
-/* The uploads a message names (attmsg.h). */
-static const struct pfield f_att_id[] = {
-	PFSTR(struct st_str, s, ST_ATT_ID_LEN),
-};
-static PLAYOUT(pl_att_id, struct st_str, f_att_id);
 
 static const struct pfield f_ws_begin_req[] = {
 	PFSTR(struct st_ws_begin_req, widget_id, ST_WID_ARG_MAX),
@@ -1546,6 +1550,7 @@ static const struct pfield f_att_new_req[] = {
 	PFCLIP(struct st_att_new_req, widget_id, ST_WID_ARG_MAX),
 	PFBYTES(struct st_att_new_req, token, token_len,
 	    PF_F_EXACT | PF_F_NONE),
+	PFU8(struct st_att_new_req, api),
 	PFCLIP(struct st_att_new_req, conv_id, ST_ID_HEX),
 	PFCLIP(struct st_att_new_req, name, ST_ATT_NAME_MAX),
 	PFU32(struct st_att_new_req, size),
@@ -1569,6 +1574,7 @@ static const struct pfield f_att_put_req[] = {
 	PFCLIP(struct st_att_put_req, widget_id, ST_WID_ARG_MAX),
 	PFBYTES(struct st_att_put_req, token, token_len,
 	    PF_F_EXACT | PF_F_NONE),
+	PFU8(struct st_att_put_req, api),
 	PFU32(struct st_att_put_req, offset),
 	PFU8(struct st_att_put_req, type),
 	PFU8(struct st_att_put_req, scan),

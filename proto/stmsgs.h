@@ -157,6 +157,15 @@ struct st_chat_begin_req {
 	uint32_t window_ms, rate_max, history_max;
 	/* issue 24: what the widget told (st_visitor_clean'd); all "": nothing */
 	struct st_visitor visitor;
+	/*
+	 * The uploads the message names (content may then be ""), the
+	 * session's own: token the hash they were uploaded with
+	 * (st_att_new_req's api).
+	 */
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	uint32_t token_len;
+	uint32_t natts;
+	struct st_str *atts;
 };
 /*
  * A begin's answer when the turn goes on (or a person answers): the

@@ -254,6 +254,27 @@ session_hex(const uint8_t *token, uint32_t len, char out[2 * ST_TOKEN_HASH_LEN +
 /* -------------------------------------------------------------- uploads */
 
 /*
+ * The enabled widget a visitor's upload goes through: by its public id,
+ * or (api) the chat API's. 0 (w loaded), 1 none or off, -1 (t failed).
+ */
+static int
+upload_widget(struct store_txn *t, int api, const char *widget_id,
+    struct st_widget *w)
+{
+	int rc;
+
+	if (!api)
+		return widget_usable(t, widget_id, w);
+	if ((rc = widget_load(t, ST_DEFAULT_WIDGET, w)) != 0)
+		return rc;
+	if (!w->enabled) {
+		st_widget_free(w);
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * Who may upload where: a visitor through an enabled widget that takes
  * attachments (*max its limit), a person to a conversation of org. Sets
  * a's organisation, widget, session, author, out->result when refused.
@@ -286,7 +307,7 @@ new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
 		out->max = ST_ATT_MAX;
 		return 0;
 	}
-	if ((rc = widget_usable(t, q->widget_id, &w)) < 0)
+	if ((rc = upload_widget(t, q->api, q->widget_id, &w)) < 0)
 		return -1;
 	if (rc == 1) {
 		out->result = ST_ATT_NO_WIDGET;
@@ -366,7 +387,7 @@ put_owns(struct store_txn *t, const struct st_att_put_req *q, int admin,
 	session_hex(q->token, q->token_len, sess);
 	if (sess[0] == '\0' || strcmp(sess, a->session) != 0)
 		return 0;
-	if ((rc = widget_usable(t, q->widget_id, &w)) != 0)
+	if ((rc = upload_widget(t, q->api, q->widget_id, &w)) != 0)
 		return rc < 0 ? -1 : 0;
 	own = strcmp(w.id, a->widget) == 0;
 	st_widget_free(&w);

@@ -863,9 +863,10 @@ store_chat_history(const struct st_agent *a, uint32_t asked)
 int
 store_chat_begin(struct store_txn *t, const char *widget,
     const char *session, const char *org, const char *content,
-    uint32_t history_max, size_t max_bytes, struct store_chat *out)
+    const struct att_claim *claim, uint32_t history_max, size_t max_bytes,
+    struct store_chat *out)
 {
-	return chat_begin_contact(t, widget, session, "", org, content, NULL,
+	return chat_begin_contact(t, widget, session, "", org, content, claim,
 	    history_max, max_bytes, out);
 }
 

@@ -661,11 +661,20 @@ reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
 	event_begin(b, r, c);
 }
 
+/* A begin's content as checked: a message of files alone has no words. */
+static const char *
+begin_content(const char *content, uint32_t natts)
+{
+	return natts > 0 && content[0] == '\0' ? "-" : content;
+}
+
 void
 op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
 	const struct st_chat_begin_req *q = req;
+	char sess[2 * ST_TOKEN_HASH_LEN + 1];
+	const struct att_claim claim = { q->atts, q->natts, sess, q->widget };
 	struct store_txn t;
 	struct store_chat c;
 	struct st_agent a;
@@ -675,8 +684,11 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 
 	/* What cannot run is refused before it is counted. */
 	if (req_check(r, store_chat_invalid(q->widget, q->session,
-	    q->content, q->history_max)) < 0)
+	    begin_content(q->content, q->natts), q->history_max)) < 0 ||
+	    req_check(r, q->natts > 0 && q->token_len != ST_TOKEN_HASH_LEN ?
+	    "attachments: the session's hash" : NULL) < 0)
 		return;
+	proto_hex_encode(q->token, q->token_len, sess);
 	if (req_runnable(b, r, type) < 0 || (limited = rate_count(b, r,
 	    q->rate_key, q->window_ms, q->rate_max, &retry)) < 0)
 		return;
@@ -699,6 +711,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	else if (t.err == 0) {
 		t.agent = &a;
 		if (store_chat_begin(&t, q->widget, q->session, org, q->content,
+		    &claim,
 		    store_chat_history(&a, q->history_max),
 		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
 			reply_begin(b, r, type, c.human ? ST_CHAT_HUMAN :
@@ -1021,9 +1034,8 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	 * What cannot run is refused before anything is counted. A message
 	 * of files alone may have no words.
 	 */
-	if ((bad = store_chat_invalid("w", "s", q->natts > 0 &&
-	    q->content[0] == '\0' ? "-" : q->content,
-	    q->history_max)) != NULL || (q->rate_max != 0 &&
+	if ((bad = store_chat_invalid("w", "s", begin_content(q->content,
+	    q->natts), q->history_max)) != NULL || (q->rate_max != 0 &&
 	    (q->rate_key[0] == '\0' || q->window_ms == 0))) {
 		reply_error(r, PROTO_E_INVALID, bad != NULL ? bad :
 		    "a rate limit needs a key and a window");

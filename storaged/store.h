@@ -301,16 +301,19 @@ int store_conv_get(struct store_txn *t, const char *conv_id,
 
 /*
  * The chat turn's storage half: gets or creates the conversation of
- * (widget, session), appends content as a "user" message and returns the
+ * (widget, session), appends content as a "user" message naming claim's
+ * uploads (NULL none: attstore.h) and returns the
  * newest history_max messages that are not "failed", oldest first (the new
  * one last), within max_bytes of encoded messages. The caller has
  * checked them with store_chat_invalid(), which this does not repeat.
  * org: the widget's organisation (store_chat_widget_take's), which a new
  * conversation takes, or NULL to look it up.
  */
+struct att_claim;
 int store_chat_begin(struct store_txn *t, const char *widget,
     const char *session, const char *org, const char *content,
-    uint32_t history_max, size_t max_bytes, struct store_chat *out);
+    const struct att_claim *claim, uint32_t history_max, size_t max_bytes,
+    struct store_chat *out);
 /*
  * NULL when store_chat_begin() accepts these, else why not: widget
  * and session as store_conv_open(), content 1 to ST_CONTENT_MAX bytes of

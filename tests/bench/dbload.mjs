@@ -46,7 +46,8 @@ async function one(i) {
   const user = gap && DISTINCT ? `${topic}?` : gap ? `Hi, visitor ${i % 7} here: can I ${topic}?` :
     `Hello, this is visitor ${i}. What are your opening hours, and can I return an item bought online?`;
   const p = await sc.call(T.ST_CHAT_BEGIN, new Enc().str('default').str(`${RUN}-${i}`).str(user)
-    .str('').u32(0).u32(0).u32(1).str('').str('').str('').str('').str('').done(), opts);
+    .str('').u32(0).u32(0).u32(1).str('').str('').str('').str('').str('')
+    .u32(0).u32(0).done(), opts);	// no session hash, no attachments
   // u8 result, u64 retry, the effective agent, u8 created, the conversation.
   const d = new Dec(p);
   const result = d.u8();

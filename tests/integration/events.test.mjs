@@ -28,7 +28,8 @@ function decEv(payload) {
 // An HTTP-chat begin for session sid: the result and, when stored, the conversation.
 async function begin(cl, sid, text, flags = 0) {
   const payload = new Enc().str('default').str(sid).str(text).str('').u32(0).u32(0).u32(10)
-    .str('').str('').str('').str('').str('').done();	// the widget told nothing of its visitor
+    .str('').str('').str('').str('').str('')	// the widget told nothing of its visitor
+    .u32(0).u32(0).done();	// no session hash, no attachments
   const frames = await cl.frames(T.ST_CHAT_BEGIN, payload, flags);
   const d = new Dec(frames[0].payload);
   const result = d.u8();

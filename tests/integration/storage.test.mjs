@@ -142,7 +142,7 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   t.after(() => st.close());
   const begin = (session, message, key = 'k-early', rateMax = 0) => req(T.ST_CHAT_BEGIN, { widget: 'default', session,
     content: message, rate_key: key, window_ms: 60000, rate_max: rateMax, history_max: 20,
-    visitor: { page_url: '', referrer: '', user_agent: '', language: '', time_zone: '' } });
+    visitor: { page_url: '', referrer: '', user_agent: '', language: '', time_zone: '' }, token: Buffer.alloc(0), atts: [] });
   const decBegin = (payload) => {
     const r = rep(T.ST_CHAT_BEGIN, payload);
     if (r.result !== 0) return { limited: r.result };

@@ -27,9 +27,10 @@ struct route_match;
 
 /*
  * A message's n attachments as JSON: [{id, name, type, size, url}], url
- * a visitor's signed link through widget wid (its public id) valid until
- * now + ATT_LINK_TTL_MS, or, wid NULL, the dashboard's path under
- * conversation conv_id. NULL out of memory.
+ * a visitor's signed link through widget wid (its public id; "" the chat
+ * API's, /v1/chat/attachments/...) valid until now + ATT_LINK_TTL_MS,
+ * or, wid NULL, the dashboard's path under conversation conv_id. NULL
+ * out of memory.
  */
 json_t *att_json(const struct st_msg_att *a, uint32_t n, const char *wid,
     const char *conv_id, uint64_t now_ms);
@@ -69,6 +70,18 @@ void att_visitor_new(struct conn *, struct http_request *,
 void att_visitor_piece(struct conn *, struct http_request *,
     const struct route_match *);
 /*
+ * The chat API's (the API key; the client's sessionId in the body or
+ * the query, as /v1/chat's):
+ *	POST   /v1/chat/attachments {sessionId, name, size}	a new upload
+ *	PUT    /v1/chat/attachments/:att?sessionId=	a piece
+ *	DELETE /v1/chat/attachments/:att?sessionId=	given up
+ *	GET    /v1/chat/attachments/:att?exp=&sig=	a link (no key)
+ */
+void att_chat_new(struct conn *, struct http_request *,
+    const struct route_match *);
+void att_chat_piece(struct conn *, struct http_request *,
+    const struct route_match *);
+/*
  * A person's (R_ADMIN):
  *	POST /v1/admin/conversations/:id/attachments		a new upload
  *	PUT  /v1/admin/conversations/:id/attachments/:att	a piece
@@ -106,6 +119,9 @@ int att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn);
  * any file but an image as a download), streamed a piece at a time.
  */
 void att_visitor_get(struct conn *, struct http_request *,
+    const struct route_match *);
+/*	GET /v1/chat/attachments/:att?exp=&sig=	a link in the API's history */
+void att_chat_get(struct conn *, struct http_request *,
     const struct route_match *);
 void att_admin_get(struct conn *, struct http_request *,
     const struct route_match *);

@@ -67,9 +67,9 @@ att_one(const struct st_msg_att *a, const char *wid, const char *conv_id,
 		snprintf(url, sizeof(url), "/v1/admin/conversations/%s/"
 		    "attachments/%s", conv_id, a->id);
 	else if (att_sign(a->key, a->id, exp, sig) == 0)
-		snprintf(url, sizeof(url), "/api/widget/%s/attachments/%s"
-		    "?exp=%llu&sig=%s", wid, a->id, (unsigned long long)exp,
-		    sig);
+		snprintf(url, sizeof(url), "%s%s/attachments/%s"
+		    "?exp=%llu&sig=%s", wid[0] == '\0' ? "/v1/chat" :
+		    "/api/widget/", wid, a->id, (unsigned long long)exp, sig);
 	else
 		url[0] = '\0';	/* an attachment without a key: no link */
 	return json_pack("{s:s, s:s, s:s, s:I, s:s?}", "id", a->id, "name",

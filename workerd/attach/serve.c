@@ -203,14 +203,17 @@ serve_next(struct serve *s)
 		serve_end(s, 503, "Storage unavailable");
 }
 
-/* A download of the route's attachment begun. */
+/*
+ * A download of attachment id begun: a person's of conversation conv
+ * (admin), else a visitor's signed link (query's exp and sig).
+ */
 static void
-serve_begin(struct conn *c, const struct route_match *m, int admin,
+serve_begin(struct conn *c, const char *conv, const char *id, int admin,
     const char *query)
 {
 	struct serve *s;
 
-	if (m->nparams < 2 || !st_prefixed_id_valid(m->param[1], "att_")) {
+	if (id == NULL || !st_prefixed_id_valid(id, "att_")) {
 		conn_send_error(c, 404, refused_headers, "no such attachment");
 		return;
 	}
@@ -220,8 +223,8 @@ serve_begin(struct conn *c, const struct route_match *m, int admin,
 	}
 	s->c = c;
 	s->admin = admin;
-	strlcpy(s->id, m->param[1], sizeof(s->id));
-	strlcpy(s->conv, m->param[0], sizeof(s->conv));
+	strlcpy(s->id, id, sizeof(s->id));
+	strlcpy(s->conv, conv, sizeof(s->conv));
 	if (!admin && (http_query_param(query, "exp", s->exp,
 	    sizeof(s->exp)) != 1 || http_query_param(query, "sig", s->sig,
 	    sizeof(s->sig)) != 1)) {
@@ -240,7 +243,14 @@ void
 att_visitor_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	serve_begin(c, m, 0, req->query);
+	serve_begin(c, "", m->param[1], 0, req->query);
+}
+
+void
+att_chat_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	serve_begin(c, "", m->param[0], 0, req->query);
 }
 
 void
@@ -248,5 +258,5 @@ att_admin_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	if (admin_id_param(c, req, m, "id: a conversation's id") != NULL)
-		serve_begin(c, m, 1, req->query);
+		serve_begin(c, m->param[0], m->param[1], 1, req->query);
 }

@@ -54,12 +54,26 @@ static const struct {
 	    "send from received" },
 };
 
-/* The headers a request's answers carry: a visitor's or a person's. */
+/* The chat API's (its CORS headers are the router's). */
+static const char chat_headers[] = "Cache-Control: no-store\r\n";
+
+/* The headers a request's answers carry: a visitor's, the API's, a person's. */
 static const char *
 headers_of(const struct conn *c)
 {
-	return c->req != NULL && strncmp(c->req->path, "/api/", 5) == 0 ?
-	    public_headers : admin_headers;
+	if (c->req != NULL && strncmp(c->req->path, "/api/", 5) == 0)
+		return public_headers;
+	if (c->req != NULL && strncmp(c->req->path, "/v1/chat/", 9) == 0)
+		return chat_headers;
+	return admin_headers;
+}
+
+/* A piece goes to storaged as a person's (who-led) or a visitor's. */
+static uint16_t
+put_type(const struct conn *c)
+{
+	return headers_of(c) == admin_headers ? PROTO_ST_ATT_ADMIN_PUT :
+	    PROTO_ST_ATT_PUT;
 }
 
 /* Answers storaged's refusal (result not OK) of c's upload request. */
@@ -197,11 +211,53 @@ visitor_token(struct conn *c, struct http_request *req, uint8_t *hash,
 	return 0;
 }
 
+/*
+ * The chat API client's sessionId (of the body's root, else the query)
+ * hashed into q's token: NULL, or why not.
+ */
+static const char *
+api_session(struct http_request *req, const json_t *root, uint8_t *token,
+    uint32_t *len)
+{
+	char sid[CHAT_SESSION_MAX + 2];
+	const json_t *v;
+	int found;
+
+	if (root != NULL) {
+		v = json_object_get(root, "sessionId");
+		found = json_is_string(v) ? 1 : 0;
+		if (found)
+			strlcpy(sid, json_string_value(v), sizeof(sid));
+	} else
+		found = http_query_param(req->query, "sessionId", sid,
+		    sizeof(sid));
+	if (found != 1 || !chat_session_valid(sid, strlen(sid)))
+		return "sessionId: must match ^[A-Za-z0-9._:-]{1,128}$";
+	chat_session_hash(sid, token);
+	*len = ST_TOKEN_HASH_LEN;
+	return NULL;
+}
+
+/* A visitor's or an API client's new upload q, owner set: asked. */
+static void
+client_new(struct conn *c, struct http_request *req,
+    struct st_att_new_req *q)
+{
+	char key[ST_RATE_KEY_MAX + 1];
+
+	clientip_key(c, req, "att:", key, sizeof(key));
+	q->rate_key = key;
+	q->window_ms = ATT_WINDOW_MS;
+	q->rate_bytes = wsettings.attach_rate_mb * ST_ATT_MB;
+	q->quota = (uint64_t)wsettings.attach_quota_mb * ST_ATT_MB;
+	ask(c, PROTO_ST_ATT_NEW, q, new_done, headers_of(c));
+}
+
 void
 att_visitor_new(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	char name[ST_ATT_NAME_MAX + 1], key[ST_RATE_KEY_MAX + 1];
+	char name[ST_ATT_NAME_MAX + 1];
 	struct st_att_new_req q;
 	const char *why;
 	json_t *root = NULL;
@@ -216,15 +272,32 @@ att_visitor_new(struct conn *c, struct http_request *req,
 	if ((why = new_body(c, req, &root, name, &q)) != NULL) {
 		if (why[0] != '\0')
 			conn_send_error(c, 400, public_headers, why);
-		json_decref(root);
+	} else
+		client_new(c, req, &q);
+	json_decref(root);
+}
+
+void
+att_chat_new(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	char name[ST_ATT_NAME_MAX + 1];
+	struct st_att_new_req q;
+	const char *why;
+	json_t *root = NULL;
+
+	if (chat_key_refused(c, req, chat_headers))
 		return;
-	}
-	clientip_key(c, req, "att:", key, sizeof(key));
-	q.rate_key = key;
-	q.window_ms = ATT_WINDOW_MS;
-	q.rate_bytes = wsettings.attach_rate_mb * ST_ATT_MB;
-	q.quota = (uint64_t)wsettings.attach_quota_mb * ST_ATT_MB;
-	ask(c, PROTO_ST_ATT_NEW, &q, new_done, public_headers);
+	memset(&q, 0, sizeof(q));
+	q.widget_id = "";
+	q.conv_id = "";
+	q.api = 1;
+	if ((why = new_body(c, req, &root, name, &q)) == NULL)
+		why = api_session(req, root, q.token, &q.token_len);
+	if (why == NULL)
+		client_new(c, req, &q);
+	else if (why[0] != '\0')
+		conn_send_error(c, 400, chat_headers, why);
 	json_decref(root);
 }
 
@@ -334,8 +407,7 @@ static void
 scanned(struct conn *c, struct st_att_put_req *q, int status, const char *msg)
 {
 	const char *hdrs = headers_of(c);
-	uint16_t type = hdrs == public_headers ? PROTO_ST_ATT_PUT :
-	    PROTO_ST_ATT_ADMIN_PUT;
+	uint16_t type = put_type(c);
 
 	if (status == 0) {
 		ask(c, type, q, piece_done, hdrs);
@@ -349,12 +421,27 @@ scanned(struct conn *c, struct st_att_put_req *q, int status, const char *msg)
 	conn_send_error(c, status, hdrs, msg);
 }
 
+/* A visitor's or an API client's piece q (owner set), or its DELETE. */
+static void
+client_piece(struct conn *c, struct http_request *req,
+    struct st_att_put_req *q)
+{
+	const char *hdrs = headers_of(c);
+	int last = 0;
+
+	if (req->method == HTTP_DELETE)
+		q->drop = 1;
+	else if (piece_req(c, req, hdrs, q, &last) < 0)
+		return;
+	if (!last || !att_scan(c, q, scanned))
+		ask(c, PROTO_ST_ATT_PUT, q, piece_done, hdrs);
+}
+
 void
 att_visitor_piece(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct st_att_put_req q;
-	int last = 0;
 
 	if (preflight(c, req))
 		return;
@@ -367,12 +454,31 @@ att_visitor_piece(struct conn *c, struct http_request *req,
 	q.id = m->param[1];
 	if (visitor_token(c, req, q.token, &q.token_len) < 0)
 		return;
-	if (req->method == HTTP_DELETE)
-		q.drop = 1;
-	else if (piece_req(c, req, public_headers, &q, &last) < 0)
+	client_piece(c, req, &q);
+}
+
+void
+att_chat_piece(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_att_put_req q;
+	const char *why;
+
+	/* A link from the history: signed, no key (fit for an <img>). */
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
+		att_chat_get(c, req, m);
 		return;
-	if (!last || !att_scan(c, &q, scanned))
-		ask(c, PROTO_ST_ATT_PUT, &q, piece_done, public_headers);
+	}
+	if (chat_key_refused(c, req, chat_headers))
+		return;
+	memset(&q, 0, sizeof(q));
+	q.widget_id = "";
+	q.id = m->param[0];
+	q.api = 1;
+	if ((why = api_session(req, NULL, q.token, &q.token_len)) != NULL)
+		conn_send_error(c, 400, chat_headers, why);
+	else
+		client_piece(c, req, &q);
 }
 
 void

@@ -32,8 +32,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/sha.h>
+
 #include "admin.h"
 #include "agentmsg.h"
+#include "attach.h"
 #include "chat.h"
 #include "log.h"
 #include "stmsgs.h"
@@ -99,6 +102,20 @@ chat_auth(const struct http_request *req)
 }
 
 int
+chat_key_refused(struct conn *c, struct http_request *req, const char *hdrs)
+{
+	int auth = chat_auth(req);
+
+	if (auth == 503)
+		conn_send_error(c, 503, hdrs, CHAT_NO_KEY_TEXT);
+	else if (auth != 0) {
+		setup_note(ST_SETUP_KEY, NULL, http_header(req, "origin"));
+		conn_send_error(c, 401, hdrs, "Unauthorized");
+	}
+	return auth != 0;
+}
+
+int
 chat_session_valid(const char *s, size_t len)
 {
 	size_t i;
@@ -114,6 +131,19 @@ chat_session_valid(const char *s, size_t len)
 			return 0;
 	}
 	return 1;
+}
+
+void
+chat_session_hash(const char *s, uint8_t out[ST_TOKEN_HASH_LEN])
+{
+	static const char domain[] = "parley chat API session\n";
+	char in[sizeof(domain) + CHAT_SESSION_MAX];
+	size_t n = sizeof(domain) - 1;
+
+	memcpy(in, domain, n);
+	n += strlcpy(in + n, s, sizeof(in) - n);
+	SHA256((const unsigned char *)in, n < sizeof(in) ? n : sizeof(in) - 1,
+	    out);
 }
 
 static void
@@ -158,8 +188,9 @@ chat_parse_body(const char *ctype, const char *body, size_t len,
 {
 	json_error_t jerr;
 	json_t *root, *sid, *msg;
-	const char *s;
+	const char *s, *why;
 	size_t n, chars;
+	uint32_t i;
 
 	memset(in, 0, sizeof(*in));
 	details[0] = '\0';
@@ -188,6 +219,9 @@ chat_parse_body(const char *ctype, const char *body, size_t len,
 	}
 	sid = json_object_get(root, "sessionId");
 	msg = json_object_get(root, "message");
+	if ((why = att_ids_json(json_object_get(root, "attachments"),
+	    in->atts, &in->natts)) != NULL)
+		detail(details, dsz, why);
 	if (sid == NULL)
 		detail(details, dsz, "sessionId: required");
 	else if (!json_is_string(sid))
@@ -196,8 +230,10 @@ chat_parse_body(const char *ctype, const char *body, size_t len,
 	    json_string_length(sid)))
 		detail(details, dsz,
 		    "sessionId: must match ^[A-Za-z0-9._:-]{1,128}$");
-	if (msg == NULL)
+	if (msg == NULL && in->natts == 0)
 		detail(details, dsz, "message: required");
+	else if (msg == NULL)
+		;	/* files alone */
 	else if (!json_is_string(msg))
 		detail(details, dsz, "message: must be a string");
 	else {
@@ -207,7 +243,8 @@ chat_parse_body(const char *ctype, const char *body, size_t len,
 		if (memchr(s, '\0', n) != NULL)
 			detail(details, dsz,
 			    "message: must not contain NUL characters");
-		else if (chars < 1 || chars > CHAT_MESSAGE_MAX)
+		else if ((chars < 1 && in->natts == 0) ||
+		    chars > CHAT_MESSAGE_MAX)
 			detail(details, dsz,
 			    "message: must be 1 to 4000 characters");
 	}
@@ -216,7 +253,13 @@ chat_parse_body(const char *ctype, const char *body, size_t len,
 		return CHAT_BODY_INVALID;
 	}
 	strlcpy(in->session, json_string_value(sid), sizeof(in->session));
-	in->message = strndup(json_string_value(msg), json_string_length(msg));
+	in->message = msg != NULL ? strndup(json_string_value(msg),
+	    json_string_length(msg)) : strdup("");
+	/* The ids outlive the body. */
+	for (i = 0; i < in->natts; i++) {
+		strlcpy(in->ids[i], in->atts[i].s, sizeof(in->ids[i]));
+		in->atts[i].s = in->ids[i];
+	}
 	/* What the widget tells of its visitor: never a reason to refuse. */
 	chat_visitor_parse(json_object_get(root, "visitor"), &in->visitor);
 	json_decref(root);
@@ -383,6 +426,9 @@ cause_text(enum turn_cause why, int *status)
 	case TURN_C_TIMEOUT:
 		*status = 504;
 		return "Upstream model timeout";
+	case TURN_C_INVALID:
+		*status = 400;
+		return CHAT_ATTS_REFUSED;
 	default:
 		*status = 500;
 		return "Internal server error";
@@ -609,7 +655,7 @@ static void
 chat_turn(struct conn *c, const struct turn_ops *ops,
     const struct chat_input *in, const char *rate_key)
 {
-	const struct st_chat_begin_req req = {
+	struct st_chat_begin_req req = {
 		.widget = ST_DEFAULT_WIDGET,
 		.session = in->session,
 		.content = in->message,
@@ -618,12 +664,16 @@ chat_turn(struct conn *c, const struct turn_ops *ops,
 		.rate_max = wsettings.rate_max,
 		.history_max = wsettings.max_history,
 		.visitor = in->visitor,
+		.token_len = ST_TOKEN_HASH_LEN,
+		.natts = in->natts,
+		.atts = (struct st_str *)in->atts,
 	};
 	enum turn_cause why;
 	struct turn *t;
 	const char *msg;
 	int status;
 
+	chat_session_hash(in->session, req.token);
 	if ((t = turn_start(ops, c, &req, &why)) == NULL) {
 		msg = cause_text(why, &status);
 		conn_send_error(c, status, JSON_HEADERS, msg);
@@ -719,8 +769,7 @@ req_verdict(struct chat_req *r)
 	json_t *o;
 
 	if (r->auth == 503) {
-		req_fail(r, 503,
-		    "WIDGET_API_KEY is not configured on this deployment");
+		req_fail(r, 503, CHAT_NO_KEY_TEXT);
 		return;
 	}
 	if (r->auth != 0) {
@@ -847,10 +896,11 @@ static json_t *
 history_json(const struct st_msg *msgs, uint32_t n)
 {
 	json_t *arr = json_array(), *item;
+	uint64_t now = proto_wall_ms();
 	uint32_t i;
 
 	for (i = 0; i < n && arr != NULL; i++) {
-		if (msgs[i].content[0] == '\0')
+		if (msgs[i].content[0] == '\0' && msgs[i].natts == 0)
 			continue;
 		item = json_pack("{s:o, s:o, s:I}",
 		    "role", exprow_text(msgs[i].role),
@@ -859,6 +909,12 @@ history_json(const struct st_msg *msgs, uint32_t n)
 		if (item != NULL && strcmp(msgs[i].role, "agent") == 0 &&
 		    json_object_set_new(item, "name",
 		    exprow_text(msgs[i].name)) < 0) {
+			json_decref(item);
+			item = NULL;
+		}
+		if (item != NULL && msgs[i].natts > 0 && json_object_set_new(
+		    item, "attachments", att_json(msgs[i].atts,
+		    msgs[i].natts, "", NULL, now)) < 0) {
 			json_decref(item);
 			item = NULL;
 		}

@@ -25,6 +25,10 @@
 #define CHAT_DETAILS_MAX	256
 /* The default widget's refusals of an HTTP turn (403, 429). */
 #define CHAT_DISABLED_TEXT	"This chat is disabled."
+/* storaged refused the uploads a message names (400; the widget's error). */
+#define CHAT_ATTS_REFUSED	"attachments: each an upload of this " \
+				"session, whole and named once; a " \
+				"conversation holds at most 50 files"
 #define CHAT_CAPPED_TEXT	"This chat has reached its daily message " \
 				"limit. Please come back tomorrow."
 
@@ -36,8 +40,12 @@ enum chat_body {
 
 struct chat_input {
 	char session[CHAT_SESSION_MAX + 1];
-	char *message;		/* malloc'd, valid UTF-8, no NUL */
+	char *message;		/* malloc'd, valid UTF-8, no NUL; "" with files */
 	struct st_visitor visitor;	/* the body's "visitor" (issue 24) */
+	/* The uploads the message names (docs/attachments.md): atts[i].s ids[i] */
+	struct st_str atts[ST_MSG_ATTS_MAX];
+	char ids[ST_MSG_ATTS_MAX][ST_ATT_ID_LEN + 1];
+	uint32_t natts;
 };
 /*
  * The widget's account of its visitor (issue 24) from JSON object o
@@ -52,8 +60,17 @@ void chat_init(const char *widget_key);
 void chat_shutdown(void);
 /* 0 authorised (x-api-key, else x-widget-api-key); else 401 or 503. */
 int chat_auth(const struct http_request *);
+#define CHAT_NO_KEY_TEXT	"WIDGET_API_KEY is not configured on this " \
+				"deployment"
+/* Not authorised (chat_auth): 401 or 503 answered with hdrs, 1; else 0. */
+int chat_key_refused(struct conn *, struct http_request *, const char *hdrs);
 /* ^[A-Za-z0-9._:-]{1,128}$ */
 int chat_session_valid(const char *s, size_t len);
+/*
+ * The hash an API client's sessionId s uploads under (st_att_new_req's
+ * api): apart from any widget session token's, whatever s is.
+ */
+void chat_session_hash(const char *s, uint8_t out[ST_TOKEN_HASH_LEN]);
 /*
  * Checks a request body (ctype: its Content-Type, NULL if none). On
  * CHAT_BODY_OK in is filled (free with chat_input_free); otherwise

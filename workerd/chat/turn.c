@@ -216,6 +216,11 @@ static enum turn_cause
 turn_storage_cause(const struct turn *t, const struct storec_result *r,
     const char *what)
 {
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID) {
+		log_debug("%s: %s: storaged: %s", t->ops->name, what,
+		    r->message);
+		return TURN_C_INVALID;
+	}
 	if (r->status == STOREC_ERROR && r->code != PROTO_E_UNAVAILABLE) {
 		log_warnx("%s: %s: storaged: %s: %s", t->ops->name, what,
 		    proto_err_name(r->code), r->message);

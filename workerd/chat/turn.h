@@ -59,6 +59,8 @@ enum turn_cause {
 	TURN_C_INTERNAL,	/* failed in this worker (500) */
 	TURN_C_MODEL,		/* the model failed (502) */
 	TURN_C_TIMEOUT,		/* the model timed out (504) */
+	TURN_C_INVALID,		/* storaged refused what the message names:
+				   its attachments (400) */
 };
 
 /*

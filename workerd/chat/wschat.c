@@ -614,7 +614,7 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 	switch (at) {
 	case TURN_AT_BEGIN:
 		msg = why == TURN_C_MALFORMED || why == TURN_C_INTERNAL ?
-		    WRONG_TEXT :
+		    WRONG_TEXT : why == TURN_C_INVALID ? CHAT_ATTS_REFUSED :
 		    "The chat is unavailable right now. Please try again.";
 		break;
 	case TURN_AT_COMMIT:

@@ -18,8 +18,9 @@
 #include "workerd.h"
 
 const char cors_preflight_headers[] =
-    "Access-Control-Allow-Methods: GET, POST, PATCH, DELETE, OPTIONS\r\n"
-    "Access-Control-Allow-Headers: Content-Type, x-api-key, "
+    "Access-Control-Allow-Methods: GET, POST, PUT, PATCH, DELETE, "
+    "OPTIONS\r\n"
+    "Access-Control-Allow-Headers: Content-Type, Content-Range, x-api-key, "
     "x-widget-api-key, x-admin-api-key\r\n"
     "Access-Control-Max-Age: 600\r\n";
 

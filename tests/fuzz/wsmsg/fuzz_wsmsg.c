@@ -10,9 +10,11 @@
  * bytes and a page's tools frame holds its list (actions), a refusal
  * says why.
  *
- * The same bytes go to the other small parser of a text a client sends
- * as it likes, the dashboard's Last-Event-ID (events.c): what it accepts
- * reads back the same once printed as the server prints ids.
+ * The same bytes go to the other small parsers of a text a client sends
+ * as it likes: the dashboard's Last-Event-ID (events.c), whose accepted
+ * ids read back the same once printed as the server prints ids, and the
+ * chat API's body (chat.c). A message's attachments are at most 5 upload
+ * ids, and then its words may be none.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -53,6 +55,44 @@ last_event_id(const uint8_t *data, size_t size)
 	    q2 == q, "a Last-Event-ID does not read back");
 }
 
+/* A message's upload ids: at most 5, each "att_" and 32 hex digits. */
+static void
+attachment_ids(const struct st_str *ids, uint32_t n)
+{
+	uint32_t i;
+
+	check(n <= ST_MSG_ATTS_MAX, "too many attachments");
+	for (i = 0; i < n; i++)
+		check(st_prefixed_id_valid(ids[i].s, "att_"), "an upload id");
+}
+
+/*
+ * The chat API's body (chat.c): what it accepts has a valid sessionId,
+ * a message of 1 to CHAT_MESSAGE_MAX characters without NUL ("" only
+ * with files) and the ids it names, copied.
+ */
+static void
+chat_body(const uint8_t *data, size_t size)
+{
+	char details[CHAT_DETAILS_MAX];
+	struct chat_input in;
+	size_t chars;
+
+	if (chat_parse_body("application/json", (const char *)data, size,
+	    &in, details, sizeof(details)) != CHAT_BODY_OK) {
+		check(details[0] != '\0', "a body refused without details");
+		return;
+	}
+	check(chat_session_valid(in.session, strlen(in.session)),
+	    "sessionId");
+	check(in.message != NULL, "no message");
+	chars = utf8_chars(in.message, strlen(in.message));
+	check((chars >= 1 || in.natts > 0) && chars <= CHAT_MESSAGE_MAX,
+	    "message length");
+	attachment_ids(in.atts, in.natts);
+	chat_input_free(&in);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -67,8 +107,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(m.content != NULL, "no content");
 		check(memchr(m.content, '\0', m.content_len) == NULL, "NUL");
 		chars = utf8_chars(m.content, m.content_len);
-		check(chars >= 1 && chars <= CHAT_MESSAGE_MAX, "length");
-		check(!chat_blank(m.content, m.content_len), "blank");
+		/* Files may go without words. */
+		check((chars >= 1 || m.natts > 0) && chars <= CHAT_MESSAGE_MAX,
+		    "length");
+		check(m.natts > 0 || !chat_blank(m.content, m.content_len),
+		    "blank");
+		attachment_ids(m.atts, m.natts);
 	} else if (m.type == WSMSG_REQUEST_HUMAN ||
 	    m.type == WSMSG_AVAILABILITY) {
 		check(m.root != NULL, "request_human without its JSON");
@@ -130,5 +174,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	wsmsg_free(&m);
 	last_event_id(data, size);
+	chat_body(data, size);
 	return 0;
 }

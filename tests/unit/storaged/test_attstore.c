@@ -386,6 +386,31 @@ test_rewrite_and_rate(void **state)
 	assert_true(n.retry_ms > 0);
 }
 
+/*
+ * The chat API's uploads go through its widget (ST_DEFAULT_WIDGET) only
+ * when asked as the API's (api: the worker checked the key): its kinds
+ * (none here) refuse; the internal id named as a visitor's widget is no
+ * widget.
+ */
+static void
+test_api_widget(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_new_req q = { .widget_id = "", .api = 1,
+	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "a.png",
+	    .size = 10, .rate_key = "att:1.2.3.4", .window_ms = 60000 };
+	struct st_att_new_rep n;
+
+	token(q.token, 7);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &q, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OFF);
+	q.api = 0;
+	q.widget_id = ST_DEFAULT_WIDGET;
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &q, &n), 0);
+	assert_int_equal(n.result, ST_ATT_NO_WIDGET);
+	assert_int_equal(db_entries(f, "atts"), 0);
+}
+
 int
 main(void)
 {
@@ -400,6 +425,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_files_per_conversation,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api_widget, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,6 +90,7 @@ chat_payload(struct penc *e, const char *w, const char *s,
     const char *content, const char *key, uint32_t window, uint32_t rmax,
     uint32_t hmax)
 {
+	/* By hand: the invalid ones are what the table would not send. */
 	penc_init(e);
 	penc_str(e, w);
 	penc_str(e, s);
@@ -99,6 +100,8 @@ chat_payload(struct penc *e, const char *w, const char *s,
 	penc_u32(e, rmax);
 	penc_u32(e, hmax);
 	penc_visitor(e, &(struct st_visitor){ 0 });	/* told nothing */
+	penc_bytes(e, NULL, 0);		/* no session hash */
+	penc_u32(e, 0);			/* no attachments */
 }
 
 /* Decodes a CHAT_BEGIN reply exactly. */

@@ -1212,23 +1212,16 @@ static int
 http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
     int *wrote)
 {
+	const struct st_chat_begin_req q = { .widget = w,
+	    .session = "http-session", .content = content, .rate_key = "",
+	    .history_max = 30 };
 	struct st_conv conv;
-	struct penc e;
 	struct dreply r;
 	struct pdec d;
 	uint32_t n, i;
 	int result;
 
-	penc_init(&e);
-	penc_str(&e, w);
-	penc_str(&e, "http-session");
-	penc_str(&e, content);
-	penc_str(&e, "");
-	penc_u32(&e, 0);
-	penc_u32(&e, 0);
-	penc_u32(&e, 30);
-	penc_visitor(&e, &(struct st_visitor){ 0 });
-	assert_int_equal(request(f, PROTO_ST_CHAT_BEGIN, &e, &r), 0);
+	assert_int_equal(request_st(f, PROTO_ST_CHAT_BEGIN, &q, &r), 0);
 	*wrote = r.wrote;
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	result = pdec_u8(&d);
@@ -1996,17 +1989,15 @@ test_conv_visitor_records(void **state)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		penc_init(&e);
-		penc_str(&e, "default");
-		penc_str(&e, "visitor-s");
-		penc_str(&e, i == 0 ? "first words" : "second words");
-		penc_str(&e, "");
-		penc_u32(&e, 0);
-		penc_u32(&e, 0);
-		penc_u32(&e, 30);
 		/* The second turn tells nothing: what was told stays. */
-		penc_visitor(&e, i == 0 ? &v : &(struct st_visitor){ 0 });
-		assert_int_equal(request(f, PROTO_ST_CHAT_BEGIN, &e, &r), 0);
+		const struct st_chat_begin_req q = { .widget = "default",
+		    .session = "visitor-s", .content = i == 0 ?
+		    "first words" : "second words", .rate_key = "",
+		    .history_max = 30, .visitor = i == 0 ? v :
+		    (struct st_visitor){ 0 } };
+
+		assert_int_equal(request_st(f, PROTO_ST_CHAT_BEGIN, &q, &r),
+		    0);
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		assert_int_equal(pdec_u8(&d), ST_CHAT_OK);
 		dreply_free(&r);

@@ -426,7 +426,9 @@ test_ask_and_decode(void **state)
 		"0123456789abcdef0123456789abcdef", 50,
 	};
 	struct st_chat_begin_req begin = {
-		"default", "s1", "hello", "ip:1.2.3.4", 60000, 30, 7, { 0 },
+		.widget = "default", .session = "s1", .content = "hello",
+		.rate_key = "ip:1.2.3.4", .window_ms = 60000, .rate_max = 30,
+		.history_max = 7,
 	};
 	const struct st_rate_verdict limited = { 1, 1500 };
 	char session[ST_SESSION_MAX + 2];

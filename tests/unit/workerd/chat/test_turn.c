@@ -181,7 +181,9 @@ static void
 begin(const struct turn_ops *ops, struct peer_req *pr)
 {
 	const struct st_chat_begin_req req = {
-		"default", "s1", "question", "ip:1.2.3.4", 60000, 30, 7, { 0 },
+		.widget = "default", .session = "s1", .content = "question",
+		.rate_key = "ip:1.2.3.4", .window_ms = 60000, .rate_max = 30,
+		.history_max = 7,
 	};
 	struct st_chat_begin_req got;
 	enum turn_cause why;
@@ -442,6 +444,14 @@ test_turn_refusals(void **state)
 	drive_ms(10);
 	snprintf(want, sizeof(want), "error at=%d why=%d shown=0\n",
 	    TURN_AT_BEGIN, TURN_C_STORAGE);
+	assert_string_equal(FE.log, want);
+	/* storaged refused what the message names: the client's error. */
+	memset(FE.log, 0, sizeof(FE.log));
+	begin(&fe_ops, &pr);
+	peer_error(&P, &pr, PROTO_E_INVALID, "attachments: no such upload");
+	drive_ms(10);
+	snprintf(want, sizeof(want), "error at=%d why=%d shown=0\n",
+	    TURN_AT_BEGIN, TURN_C_INVALID);
 	assert_string_equal(FE.log, want);
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_ops, &pr);
@@ -754,8 +764,9 @@ test_turn_human(void **state)
 static void
 test_turn_no_storage(void **state)
 {
-	const struct st_chat_begin_req req = { "default", "s1", "question",
-	    "ip:1.2.3.4", 60000, 30, 7, { 0 } };
+	const struct st_chat_begin_req req = { .widget = "default",
+	    .session = "s1", .content = "question", .rate_key = "ip:1.2.3.4",
+	    .window_ms = 60000, .rate_max = 30, .history_max = 7 };
 	enum turn_cause why;
 	char want[64];
 	int i;

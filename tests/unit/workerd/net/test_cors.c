@@ -132,10 +132,10 @@ test_router(void **state)
 	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Origin",
 	    v, sizeof(v)), "https://a.com");
 	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Methods",
-	    v, sizeof(v)), "GET, POST, PATCH, DELETE, OPTIONS");
+	    v, sizeof(v)), "GET, POST, PUT, PATCH, DELETE, OPTIONS");
 	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Headers",
-	    v, sizeof(v)),
-	    "Content-Type, x-api-key, x-widget-api-key, x-admin-api-key");
+	    v, sizeof(v)), "Content-Type, Content-Range, x-api-key, "
+	    "x-widget-api-key, x-admin-api-key");
 	assert_string_equal(tresp_header(&r, "Access-Control-Max-Age", v,
 	    sizeof(v)), "600");
 	assert_null(strstr(r.head, "Content-Length"));
