@@ -44,7 +44,7 @@ st_webhook_free(struct st_webhook *h)
 }
 
 static void
-payload_enc(struct penc *e, const void *rec)
+payload_enc(struct penc *e, const void *rec, const struct rfield *f)
 {
 	const struct st_delivery *d = rec;
 
@@ -53,7 +53,7 @@ payload_enc(struct penc *e, const void *rec)
 
 /* None is NULL; more than any message carries is an error. */
 static void
-payload_dec(struct pdec *d, void *rec)
+payload_dec(struct pdec *d, void *rec, const struct rfield *f)
 {
 	struct st_delivery *v = rec;
 	const uint8_t *p;
@@ -70,7 +70,7 @@ payload_dec(struct pdec *d, void *rec)
 }
 
 static void
-payload_free(void *rec)
+payload_free(void *rec, const struct rfield *f)
 {
 	struct st_delivery *d = rec;
 
@@ -80,7 +80,7 @@ payload_free(void *rec)
 }
 
 static int
-payload_copy(void *dst, const void *src)
+payload_copy(void *dst, const void *src, const struct rfield *f)
 {
 	const struct st_delivery *s = src;
 	struct st_delivery *d = dst;

@@ -11,7 +11,7 @@
 
 /* None unless it is whole: a reply's key has none. */
 static void
-hash_enc(struct penc *e, const void *rec)
+hash_enc(struct penc *e, const void *rec, const struct rfield *f)
 {
 	const struct st_apikey *k = rec;
 
@@ -20,7 +20,7 @@ hash_enc(struct penc *e, const void *rec)
 }
 
 static void
-hash_dec(struct pdec *d, void *rec)
+hash_dec(struct pdec *d, void *rec, const struct rfield *f)
 {
 	struct st_apikey *k = rec;
 	const uint8_t *h;

@@ -12,7 +12,7 @@
 /* --------------------------------------------------------- the event */
 
 static void
-payload_enc(struct penc *e, const void *rec)
+payload_enc(struct penc *e, const void *rec, const struct rfield *f)
 {
 	const struct st_mail *m = rec;
 
@@ -20,7 +20,7 @@ payload_enc(struct penc *e, const void *rec)
 }
 
 static void
-payload_dec(struct pdec *d, void *rec)
+payload_dec(struct pdec *d, void *rec, const struct rfield *f)
 {
 	struct st_mail *m = rec;
 	const uint8_t *p;
@@ -37,7 +37,7 @@ payload_dec(struct pdec *d, void *rec)
 }
 
 static void
-payload_free(void *rec)
+payload_free(void *rec, const struct rfield *f)
 {
 	struct st_mail *m = rec;
 
@@ -47,7 +47,7 @@ payload_free(void *rec)
 }
 
 static int
-payload_copy(void *dst, const void *src)
+payload_copy(void *dst, const void *src, const struct rfield *f)
 {
 	const struct st_mail *from = src;
 	struct st_mail *to = dst;

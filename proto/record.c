@@ -151,7 +151,7 @@ enc_field(struct penc *e, const struct rfield *f, const void *rec)
 		penc_str(e, "");	/* an older format's, empty */
 		break;
 	case RF_OWN:
-		f->codec->enc(e, rec);
+		f->codec->enc(e, rec, f);
 		break;
 	default:
 		e->err = 1;
@@ -249,7 +249,7 @@ dec_field(struct pdec *d, const struct rfield *f, void *rec)
 			d->err = 1;
 		break;
 	case RF_OWN:
-		f->codec->dec(d, rec);
+		f->codec->dec(d, rec, f);
 		break;
 	default:
 		d->err = 1;
@@ -352,7 +352,7 @@ row_release(const struct rfield *f, void *rec)
 		break;
 	case RF_OWN:
 		if (f->codec->free != NULL)
-			f->codec->free(rec);
+			f->codec->free(rec, f);
 		break;
 	}
 }
@@ -444,7 +444,7 @@ copy_field(const struct rfield *f, void *dst, const void *src)
 		}
 		return 0;
 	case RF_OWN:
-		return f->codec->copy != NULL ? f->codec->copy(dst, src) : 0;
+		return f->codec->copy != NULL ? f->codec->copy(dst, src, f) : 0;
 	default:
 		return 0;
 	}

@@ -84,18 +84,24 @@ enum rf_kind {
 	RF_OWN,		/* the record's own kind: its codec */
 };
 
-/* A kind of the record's own: its wire form, written by hand. */
+struct rfield;
+/*
+ * A kind of the record's own: its wire form, written by hand. Each
+ * function is given the whole record and its row f (f->off and f->size
+ * say where its members are, for a kind more than one record holds).
+ */
 struct rcodec {
 	const char *kind;	/* "HOURS": the tests' name of it */
-	void (*enc)(struct penc *, const void *rec);
+	void (*enc)(struct penc *, const void *rec, const struct rfield *f);
 	/* Decodes into rec (zeroed members); fails d on error. */
-	void (*dec)(struct pdec *, void *rec);
-	void (*free)(void *rec);	/* frees what dec or copy allocated */
+	void (*dec)(struct pdec *, void *rec, const struct rfield *f);
+	/* Frees what dec or copy allocated. */
+	void (*free)(void *rec, const struct rfield *f);
 	/*
 	 * -1 out of memory. A kind with a free has a copy: rl_copy zeroes
 	 * its members in dst first (what they point to is src's).
 	 */
-	int (*copy)(void *dst, const void *src);
+	int (*copy)(void *dst, const void *src, const struct rfield *f);
 };
 
 struct rfield {

@@ -256,25 +256,25 @@ pdec_visitor(struct pdec *d, struct st_visitor *v)
 
 /* The conversation's own kind VISITOR (storemsg.h): rec a struct st_conv. */
 static void
-visitor_enc(struct penc *e, const void *rec)
+visitor_enc(struct penc *e, const void *rec, const struct rfield *f)
 {
 	penc_visitor(e, &((const struct st_conv *)rec)->visitor);
 }
 
 static void
-visitor_dec(struct pdec *d, void *rec)
+visitor_dec(struct pdec *d, void *rec, const struct rfield *f)
 {
 	(void)pdec_visitor(d, &((struct st_conv *)rec)->visitor);
 }
 
 static void
-visitor_free(void *rec)
+visitor_free(void *rec, const struct rfield *f)
 {
 	st_visitor_free(&((struct st_conv *)rec)->visitor);
 }
 
 static int
-visitor_copy(void *dst, const void *src)
+visitor_copy(void *dst, const void *src, const struct rfield *f)
 {
 	return st_visitor_copy(&((struct st_conv *)dst)->visitor,
 	    &((const struct st_conv *)src)->visitor);
@@ -285,68 +285,78 @@ const struct rcodec st_conv_visitor_codec = {
 };
 
 /*
- * The message's own kind ATTS (storemsg.h): rec a struct st_msg, each
- * attachment as pl_msg_att (stmsgs.c) says, so the stored record and the
- * replies that carry a message's attachments share one field order.
+ * The kind ATTS (storemsg.h) of a message and a canned reply: each
+ * attachment as pl_msg_att (stmsgs.c) says, so the stored records and
+ * the replies that carry attachments share one field order. Its members
+ * (RF_DECL_ATTS) are row f's: the count at f->off, the array last.
  */
-static void
-atts_enc(struct penc *e, const void *rec)
+static uint32_t *
+atts_n(const void *rec, const struct rfield *f)
 {
-	const struct st_msg *m = rec;
-	uint32_t i;
+	return (uint32_t *)(void *)((char *)(uintptr_t)rec + f->off);
+}
 
-	penc_u32(e, m->natts);
-	for (i = 0; i < m->natts; i++)
-		pl_enc(e, &pl_msg_att, &m->atts[i]);
+static struct st_msg_att **
+atts_a(const void *rec, const struct rfield *f)
+{
+	return (struct st_msg_att **)(void *)((char *)(uintptr_t)rec +
+	    f->off + f->size - sizeof(struct st_msg_att *));
 }
 
 static void
-atts_dec(struct pdec *d, void *rec)
+atts_enc(struct penc *e, const void *rec, const struct rfield *f)
 {
-	struct st_msg *m = rec;
+	uint32_t n = *atts_n(rec, f), i;
+	const struct st_msg_att *a = *atts_a(rec, f);
+
+	penc_u32(e, n);
+	for (i = 0; i < n; i++)
+		pl_enc(e, &pl_msg_att, &a[i]);
+}
+
+static void
+atts_dec(struct pdec *d, void *rec, const struct rfield *f)
+{
+	struct st_msg_att *a;
 	uint32_t n, i;
 
 	n = pdec_u32(d);
 	if (d->err || n == 0)
 		return;
-	if (n > ST_MSG_ATTS_MAX ||
-	    (m->atts = calloc(n, sizeof(*m->atts))) == NULL) {
+	if (n > ST_MSG_ATTS_MAX || (a = calloc(n, sizeof(*a))) == NULL) {
 		d->err = 1;
 		return;
 	}
-	m->natts = n;
+	*atts_a(rec, f) = a;
+	*atts_n(rec, f) = n;
 	for (i = 0; i < n && !d->err; i++)
-		if (pl_dec(d, &pl_msg_att, &m->atts[i]) == 0 &&
-		    (m->atts[i].type == ATTACH_NONE ||
-		    m->atts[i].type >= ATTACH_NTYPES ||
-		    !st_prefixed_id_valid(m->atts[i].id, "att_")))
+		if (pl_dec(d, &pl_msg_att, &a[i]) == 0 &&
+		    (a[i].type == ATTACH_NONE || a[i].type >= ATTACH_NTYPES ||
+		    !st_prefixed_id_valid(a[i].id, "att_")))
 			d->err = 1;
 }
 
 static void
-atts_free(void *rec)
+atts_free(void *rec, const struct rfield *f)
 {
-	struct st_msg *m = rec;
-
-	free(m->atts);
-	m->atts = NULL;
-	m->natts = 0;
+	free(*atts_a(rec, f));
+	*atts_a(rec, f) = NULL;
+	*atts_n(rec, f) = 0;
 }
 
 static int
-atts_copy(void *dst, const void *src)
+atts_copy(void *dst, const void *src, const struct rfield *f)
 {
-	struct st_msg *to = dst;
-	const struct st_msg *from = src;
+	uint32_t n = *atts_n(src, f);
 
-	to->atts = NULL;
-	to->natts = 0;
-	if (from->natts == 0)
+	*atts_a(dst, f) = NULL;
+	*atts_n(dst, f) = 0;
+	if (n == 0)
 		return 0;
-	if ((to->atts = calloc(from->natts, sizeof(*to->atts))) == NULL)
+	if ((*atts_a(dst, f) = calloc(n, sizeof(struct st_msg_att))) == NULL)
 		return -1;
-	memcpy(to->atts, from->atts, from->natts * sizeof(*to->atts));
-	to->natts = from->natts;
+	memcpy(*atts_a(dst, f), *atts_a(src, f), n * sizeof(struct st_msg_att));
+	*atts_n(dst, f) = n;
 	return 0;
 }
 

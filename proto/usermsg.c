@@ -48,7 +48,7 @@ pdec_exact(struct pdec *d, uint8_t *out, size_t len)
 }
 
 static void
-password_enc(struct penc *e, const void *rec)
+password_enc(struct penc *e, const void *rec, const struct rfield *f)
 {
 	const struct st_user *u = rec;
 
@@ -58,7 +58,7 @@ password_enc(struct penc *e, const void *rec)
 }
 
 static void
-password_dec(struct pdec *d, void *rec)
+password_dec(struct pdec *d, void *rec, const struct rfield *f)
 {
 	struct st_user *u = rec;
 
@@ -69,7 +69,7 @@ password_dec(struct pdec *d, void *rec)
 
 /* A secret: not left in memory the compiler may think dead. */
 static void
-password_free(void *rec)
+password_free(void *rec, const struct rfield *f)
 {
 	struct st_user *u = rec;
 
@@ -79,7 +79,7 @@ password_free(void *rec)
 }
 
 static int
-password_copy(void *dst, const void *src)
+password_copy(void *dst, const void *src, const struct rfield *f)
 {
 	const struct st_user *from = src;
 	struct st_user *to = dst;
@@ -97,7 +97,7 @@ const struct rcodec st_password_codec = {
 /* -------------------------------------------------- the memberships */
 
 static void
-members_enc(struct penc *e, const void *rec)
+members_enc(struct penc *e, const void *rec, const struct rfield *f)
 {
 	const struct st_user *u = rec;
 	uint32_t i;
@@ -114,7 +114,7 @@ members_enc(struct penc *e, const void *rec)
 }
 
 static void
-members_dec(struct pdec *d, void *rec)
+members_dec(struct pdec *d, void *rec, const struct rfield *f)
 {
 	struct st_user *u = rec;
 	uint32_t i, n;
@@ -136,7 +136,7 @@ members_dec(struct pdec *d, void *rec)
 }
 
 static void
-members_free(void *rec)
+members_free(void *rec, const struct rfield *f)
 {
 	struct st_user *u = rec;
 
@@ -146,7 +146,7 @@ members_free(void *rec)
 }
 
 static int
-members_copy(void *dst, const void *src)
+members_copy(void *dst, const void *src, const struct rfield *f)
 {
 	const struct st_user *from = src;
 	struct st_user *to = dst;
@@ -165,7 +165,7 @@ const struct rcodec st_members_codec = {
 };
 
 static void
-member_off_enc(struct penc *e, const void *rec)
+member_off_enc(struct penc *e, const void *rec, const struct rfield *f)
 {
 	const struct st_user *u = rec;
 	uint32_t i;
@@ -186,7 +186,7 @@ member_off_enc(struct penc *e, const void *rec)
  * back otherwise (tests/fuzz/records found it).
  */
 static void
-member_off_dec(struct pdec *d, void *rec)
+member_off_dec(struct pdec *d, void *rec, const struct rfield *f)
 {
 	struct st_user *u = rec;
 	uint32_t i, n;
@@ -200,7 +200,7 @@ member_off_dec(struct pdec *d, void *rec)
 
 /* Its default: every membership enabled. */
 static void
-member_off_free(void *rec)
+member_off_free(void *rec, const struct rfield *f)
 {
 	struct st_user *u = rec;
 	uint32_t i;
@@ -211,7 +211,7 @@ member_off_free(void *rec)
 
 /* The flags are the memberships': their copy has them. */
 static int
-member_off_copy(void *dst, const void *src)
+member_off_copy(void *dst, const void *src, const struct rfield *f)
 {
 	return 0;
 }

@@ -16,7 +16,7 @@
 /* ---------------------------------------------------------- the record */
 
 static void
-hours_enc(struct penc *e, const void *rec)
+hours_enc(struct penc *e, const void *rec, const struct rfield *f)
 {
 	const struct st_widget *w = rec;
 	uint32_t i;
@@ -31,7 +31,7 @@ hours_enc(struct penc *e, const void *rec)
 }
 
 static void
-hours_dec(struct pdec *d, void *rec)
+hours_dec(struct pdec *d, void *rec, const struct rfield *f)
 {
 	struct st_widget *w = rec;
 	uint32_t i;

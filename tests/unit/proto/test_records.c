@@ -499,7 +499,7 @@ set_row(const struct rfield *f, size_t i, void *rec, enum sample s,
 		assert_int_equal(e.err, 0);
 		pdec_init(&d, e.buf, e.len);
 		memset(AT(rec, f->off), 0, f->size);
-		f->codec->dec(&d, rec);
+		f->codec->dec(&d, rec, f);
 		assert_int_equal(pdec_done(&d), 0);
 		penc_free(&e);
 		break;
