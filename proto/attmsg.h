@@ -97,6 +97,8 @@ enum st_att_state {
 	ST_ATT_UPLOADING = 0,	/* pieces arriving */
 	ST_ATT_COMPLETE = 1,	/* whole, waiting for its message */
 	ST_ATT_BOUND = 2,	/* a message names it */
+	ST_ATT_CANNED = 3,	/* a canned reply keeps it: each message that
+				   names it gets a copy (its pieces shared) */
 };
 
 /* What a scan said (PARLEY_CLAMD). */
@@ -147,7 +149,7 @@ enum st_att_scan {
 	F(TIME, expires_at, "expires_at", 1, RF_RO,			\
 	    RF_HID, 0, 0)						\
 	F(U8, state, "state", 1, RF_RO,					\
-	    RF_HID, ST_ATT_BOUND, 0)					\
+	    RF_HID, ST_ATT_CANNED, 0)					\
 	F(U8, scan, "scan", 1, RF_RO,					\
 	    RF_HID, ST_ATT_SCAN_MAX, 0)					\
 	F(BUF, key, "key", 1, RF_RO,					\

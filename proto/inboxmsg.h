@@ -10,7 +10,8 @@
  *     last message (st_conv.visitor_at); nothing for a key (no user).
  *     `not found` for another organisation's, as an unknown one.
  *   ST_CANNED_LIST    (empty)  -> u32 n, n x canned (by shortcut)
- *   ST_CANNED_PUT     str id ("" = a new one), str shortcut, str text
+ *   ST_CANNED_PUT     str id ("" = a new one), str shortcut, str text,
+ *                     u8 set_atts, u32 n, n x str upload id
  *                                                        -> canned
  *     `invalid`: st_canned_invalid()'s "field: what is wrong", or
  *     already ST_CANNED_MAX in the organisation; `exists`: another of
@@ -39,9 +40,11 @@
 
 /*
  * The canned reply record, a row per field in stored order (record.h),
- * of format 1: its id ("cr_" + 32 lowercase hex), its shortcut (1-32 of
+ * of format 2: its id ("cr_" + 32 lowercase hex), its shortcut (1-32 of
  * [a-z0-9_-]), its text (malloc'd, 1-2000 characters of UTF-8), its
- * times (ms; the admin API's JSON names them in camelCase). No row has
+ * times (ms; the admin API's JSON names them in camelCase), since format
+ * 2 its files (attachments in state ST_ATT_CANNED, described as a
+ * message's are). No row has
  * a bit: ST_CANNED_PUT sets shortcut and text whole, no update mask.
  *
  *   kind     member             JSON                 since bit
@@ -57,7 +60,8 @@
 	F(TIME, created_at, "createdAt", 1, RF_RO,			\
 	    RF_ADM, 0, 0)						\
 	F(TIME, updated_at, "updatedAt", 1, RF_RO,			\
-	    RF_ADM, 0, 0)
+	    RF_ADM, 0, 0)						\
+	F(ATTS, atts, "attachments", 2, RF_RO, RF_ADM, ST_MSG_ATTS_MAX, 0)
 
 struct st_canned {
 	ST_CANNED_ROWS(RF_MEMBER)
@@ -66,8 +70,17 @@ struct st_canned {
 /* Its layout (inboxmsg.c). */
 extern const struct rlayout st_canned_layout;
 
+struct st_str;
+/*
+ * set_atts: the reply's files become atts (upload ids: those it keeps
+ * already, and whole uploads of the person's organisation made for it,
+ * ST_ATT_ADMIN_NEW without a conversation); else they stay as they are.
+ */
 struct st_canned_put_req {
 	const char *id, *shortcut, *text;
+	uint8_t set_atts;
+	uint32_t natts;
+	struct st_str *atts;
 };
 struct st_canneds {
 	struct st_canned *items;

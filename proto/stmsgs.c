@@ -828,6 +828,9 @@ static const struct pfield f_canned_put_req[] = {
 	PFSTR(struct st_canned_put_req, id, ST_WID_ARG_MAX),
 	PFCLIP(struct st_canned_put_req, shortcut, ST_CANNED_SHORT_MAX),
 	PFCLIP(struct st_canned_put_req, text, ST_CANNED_TEXT_MAX),
+	PFU8(struct st_canned_put_req, set_atts),
+	PFLIST(struct st_canned_put_req, atts, natts, ST_MSG_ATTS_MAX,
+	    pl_att_id),
 };
 PLAYOUT(pl_canned_put_req, struct st_canned_put_req, f_canned_put_req);
 

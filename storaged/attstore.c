@@ -276,18 +276,27 @@ upload_widget(struct store_txn *t, int api, const char *widget_id,
 
 /*
  * Who may upload where: a visitor through an enabled widget that takes
- * attachments (*max its limit), a person to a conversation of org. Sets
+ * attachments (*max its limit), a person to a conversation of theirs or
+ * (no conversation) for a canned reply of org, theirs. Sets
  * a's organisation, widget, session, author, out->result when refused.
  */
 static int
 new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
-    const char *author, struct st_att *a, struct st_att_new_rep *out)
+    const char *org, const char *author, struct st_att *a,
+    struct st_att_new_rep *out)
 {
 	uint8_t cid[ID_LEN];
 	struct st_widget w;
 	struct st_conv c;
 	int rc;
 
+	if (admin && q->conv_id[0] == '\0') {
+		/* For a canned reply of who asks's organisation. */
+		strlcpy(a->org, org, sizeof(a->org));
+		strlcpy(a->author, author, sizeof(a->author));
+		out->max = ST_ATT_MAX;
+		return 0;
+	}
 	if (admin) {
 		if (!st_id_valid(q->conv_id))
 			return store_fail(t, PROTO_E_INVALID,
@@ -325,10 +334,11 @@ new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
 
 int
 store_att_new(struct store_txn *t, const struct st_att_new_req *q,
-    int admin, const char *author, struct st_att_new_rep *out)
+    const char *org, const char *author, struct st_att_new_rep *out)
 {
 	uint8_t k[ID_LEN], dk[DUE_KEY_LEN], key[ST_ATT_KEY_HEX / 2];
 	struct st_att a;
+	int admin = org != NULL;
 
 	memset(out, 0, sizeof(*out));
 	if (t->err)
@@ -342,7 +352,7 @@ store_att_new(struct store_txn *t, const struct st_att_new_req *q,
 		    "name: 1 to 200 bytes of UTF-8");
 	if (!admin && q->token_len != ST_TOKEN_HASH_LEN)
 		return store_fail(t, PROTO_E_INVALID, "token: none");
-	if (new_owner(t, q, admin, author, &a, out) < 0 || out->result)
+	if (new_owner(t, q, admin, org, author, &a, out) < 0 || out->result)
 		return t->err;
 	if (q->size > out->max) {
 		out->result = ST_ATT_TOO_BIG;
@@ -484,7 +494,7 @@ store_att_put(struct store_txn *t, const struct st_att_put_req *q,
 	if ((rc = att_load(t, q->id, k, &a)) < 0)
 		return t->err;
 	if (rc == 1 || (rc = put_owns(t, q, admin, &a)) != 1 ||
-	    a.state == ST_ATT_BOUND) {
+	    a.state >= ST_ATT_BOUND) {
 		out->result = ST_ATT_NO_UPLOAD;
 		st_att_free(&a);
 		return t->err;
@@ -508,6 +518,21 @@ store_att_put(struct store_txn *t, const struct st_att_put_req *q,
 static int att_text_get(struct store_txn *, const uint8_t [ID_LEN],
     struct st_att_read_rep *);
 
+/*
+ * Whether a read in mode (a person's: admin) sees a file in state: a
+ * scan an upload still arriving, the fetcher any file; the rest, named
+ * files, and a person a canned reply's too.
+ */
+static int
+readable(uint8_t mode, int admin, uint8_t state)
+{
+	if (mode == ST_ATT_READ_UPLOADING && !admin)
+		return state == ST_ATT_UPLOADING;
+	if (mode == ST_ATT_READ_ANY && !admin)
+		return 1;
+	return state == ST_ATT_BOUND || (admin && state == ST_ATT_CANNED);
+}
+
 int
 store_att_read(struct store_txn *t, const struct st_att_read_req *q,
     int admin, struct st_att_read_rep *out)
@@ -521,13 +546,7 @@ store_att_read(struct store_txn *t, const struct st_att_read_req *q,
 		return t->err;
 	if ((rc = att_load(t, q->id, k, &out->att)) < 0)
 		return t->err;
-	/*
-	 * A scan reads an upload still arriving, the fetcher any file; the
-	 * rest, named files.
-	 */
-	if (rc == 1 || (q->mode == ST_ATT_READ_UPLOADING && !admin ?
-	    out->att.state != ST_ATT_UPLOADING : q->mode == ST_ATT_READ_ANY &&
-	    !admin ? 0 : out->att.state != ST_ATT_BOUND) ||
+	if (rc == 1 || !readable(q->mode, admin, out->att.state) ||
 	    (admin && !org_sees(t, out->att.org))) {
 		st_att_free(&out->att);
 		out->result = ST_ATT_NO_UPLOAD;
@@ -668,7 +687,41 @@ conv_full(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t adding)
 	return n + adding > ST_ATT_PER_CONV_MAX;
 }
 
-/* Claim c's upload id is the claimer's and whole: 0, or -1 (t failed). */
+/*
+ * A canned reply's file a (key k) becomes a new whole upload of the same
+ * bytes (its pieces held once more, a PDF's text kept or to be read): k
+ * and a its. 0, or -1 (t failed).
+ */
+static int
+att_copy(struct store_txn *t, uint8_t k[ID_LEN], struct st_att *a)
+{
+	uint8_t hash[ST_ATT_HASH_LEN], key[ST_ATT_KEY_HEX / 2], nk[ID_LEN];
+	uint32_t i, added;
+	MDB_val v;
+	int rc;
+
+	for (i = 0; i < a->npieces && !t->err; i++)
+		if (proto_hex_decode(a->pieces[i], hash, sizeof(hash)) == 0)
+			chunk_ref(t, a->org, hash, NULL, 0, &added);
+	proto_random(nk, ID_LEN);
+	if (a->type == ATTACH_PDF && (rc = db_get(t, t->st->att_text, k,
+	    ID_LEN, &v, "get attachment text")) >= 0)
+		db_put(t, rc == 0 ? t->st->att_text : t->st->att_extract, nk,
+		    ID_LEN, rc == 0 ? v.mv_data : "", rc == 0 ? v.mv_size : 0,
+		    "put attachment text");
+	memcpy(k, nk, ID_LEN);
+	proto_hex_encode(k, ID_LEN, a->id + 4);
+	proto_random(key, sizeof(key));
+	proto_hex_encode(key, sizeof(key), a->key);
+	a->state = ST_ATT_COMPLETE;
+	a->created_at = t->st->now();
+	return t->err ? -1 : 0;
+}
+
+/*
+ * Claim c's upload id is the claimer's and whole (a person's canned
+ * reply's file: a copy of it): 0, or -1 (t failed).
+ */
 static int
 claim_one(struct store_txn *t, const struct att_claim *c, const char *id,
     const uint8_t cid[ID_LEN], const char *org, struct st_msg_att *out)
@@ -679,6 +732,11 @@ claim_one(struct store_txn *t, const struct att_claim *c, const char *id,
 
 	if ((rc = att_load(t, id, k, &a)) < 0)
 		return -1;
+	if (rc == 0 && c->session == NULL && a.state == ST_ATT_CANNED &&
+	    strcmp(a.org, org) == 0 && att_copy(t, k, &a) < 0) {
+		st_att_free(&a);
+		return -1;
+	}
 	own = rc == 0 && strcmp(a.org, org) == 0 && (c->session != NULL ?
 	    strcmp(a.session, c->session) == 0 && strcmp(a.widget,
 	    c->widget) == 0 : a.session[0] == '\0');
@@ -728,6 +786,110 @@ att_claim(struct store_txn *t, const struct att_claim *c,
 	for (i = 0; i < c->n && !t->err; i++)
 		claim_one(t, c, c->ids[i].s, cid, org, &m->atts[i]);
 	return t->err;
+}
+
+/* ------------------------------------------------------- canned replies */
+
+/* Whether id is one of a's n descriptions. */
+static int
+atts_have(const struct st_msg_att *a, uint32_t n, const char *id)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* A whole upload id of org's people made a canned reply's, into out. */
+static int
+canned_take(struct store_txn *t, const char *org, const char *id,
+    struct st_msg_att *out)
+{
+	uint8_t k[ID_LEN], dk[DUE_KEY_LEN];
+	struct st_att a;
+	int rc;
+
+	if ((rc = att_load(t, id, k, &a)) < 0)
+		return -1;
+	if (rc == 1 || strcmp(a.org, org) != 0 || a.session[0] != '\0' ||
+	    a.conv_id[0] != '\0' || a.state != ST_ATT_COMPLETE) {
+		if (rc == 0)
+			st_att_free(&a);
+		return store_fail(t, PROTO_E_INVALID, "attachments: no such "
+		    "upload, or not whole yet");
+	}
+	due_key(dk, a.expires_at, k);
+	db_del_quiet(t, t->st->att_due, dk, sizeof(dk),
+	    "delete attachment due");
+	a.state = ST_ATT_CANNED;
+	a.expires_at = 0;
+	att_save(t, k, &a);
+	att_described(&a, out);
+	st_att_free(&a);
+	return t->err ? -1 : 0;
+}
+
+void
+att_canned_drop(struct store_txn *t, const struct st_msg_att *a, uint32_t n)
+{
+	uint8_t k[ID_LEN];
+	struct st_att f;
+	uint32_t i;
+
+	for (i = 0; i < n && !t->err; i++)
+		if (att_load(t, a[i].id, k, &f) == 0) {
+			if (f.state == ST_ATT_CANNED)
+				att_drop(t, k, &f);
+			st_att_free(&f);
+		}
+}
+
+int
+att_canned_set(struct store_txn *t, const char *org, const struct st_str *ids,
+    uint32_t n, struct st_msg_att **atts, uint32_t *natts)
+{
+	struct st_msg_att *now = NULL, *gone = NULL;
+	uint32_t i, j, ngone = 0;
+
+	if (t->err)
+		return t->err;
+	if (n > ST_MSG_ATTS_MAX)
+		return store_fail(t, PROTO_E_INVALID, "attachments: at most 5");
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(ids[i].s, ids[j].s) == 0)
+				return store_fail(t, PROTO_E_INVALID,
+				    "attachments: each at most once");
+	if ((n > 0 && (now = calloc(n, sizeof(*now))) == NULL) ||
+	    (*natts > 0 && (gone = calloc(*natts, sizeof(*gone))) == NULL)) {
+		free(now);
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	/* Its files it keeps as they are; new ones taken. */
+	for (i = 0; i < n && !t->err; i++)
+		for (j = 0; j <= *natts; j++)
+			if (j == *natts)
+				canned_take(t, org, ids[i].s, &now[i]);
+			else if (strcmp((*atts)[j].id, ids[i].s) == 0) {
+				now[i] = (*atts)[j];
+				break;
+			}
+	/* Those it no longer names are deleted. */
+	for (j = 0; j < *natts; j++)
+		if (!atts_have(now, n, (*atts)[j].id))
+			gone[ngone++] = (*atts)[j];
+	att_canned_drop(t, gone, ngone);
+	free(gone);
+	if (t->err) {
+		free(now);
+		return t->err;
+	}
+	free(*atts);
+	*atts = now;
+	*natts = n;
+	return 0;
 }
 
 /* ------------------------------------------------------------ deletion */

@@ -12,14 +12,14 @@
 #include "store.h"
 
 /*
- * ST_ATT_NEW (a visitor's, through q's widget and token) and, admin,
- * ST_ATT_ADMIN_NEW (a person's, to a conversation of who asks's
- * organisation, t->org; author their user id, "" a key): a new upload,
- * or out->result why not. The client's bytes a window are the caller's
- * to count (storaged's rate table).
+ * ST_ATT_NEW (a visitor's, through q's widget and token; org NULL) and
+ * ST_ATT_ADMIN_NEW (a person's of organisation org, to a conversation
+ * t->org sees, or with no conversation for a canned reply; author their
+ * user id, "" a key): a new upload, or out->result why not. The client's
+ * bytes a window are the caller's to count (storaged's rate table).
  */
 int store_att_new(struct store_txn *, const struct st_att_new_req *q,
-    int admin, const char *author, struct st_att_new_rep *out);
+    const char *org, const char *author, struct st_att_new_rep *out);
 /* ST_ATT_PUT and, admin, ST_ATT_ADMIN_PUT. */
 int store_att_put(struct store_txn *, const struct st_att_put_req *q,
     int admin, struct st_att_put_rep *out);
@@ -51,6 +51,19 @@ struct att_claim {
  */
 int att_claim(struct store_txn *, const struct att_claim *c,
     const uint8_t cid[16], const char *org, struct st_msg *m);
+/*
+ * A canned reply's files (*atts, *natts of them) become ids: those it
+ * has stay, each other a whole upload of org's people made for no
+ * conversation (then ST_ATT_CANNED, never swept), and those it no longer
+ * names are deleted; *atts then theirs (calloc'd). Else t fails
+ * (PROTO_E_INVALID, "attachments: ...") and *atts stays.
+ */
+int att_canned_set(struct store_txn *, const char *org,
+    const struct st_str *ids, uint32_t n, struct st_msg_att **atts,
+    uint32_t *natts);
+/* A canned reply's n files deleted with their pieces (it is gone). */
+void att_canned_drop(struct store_txn *, const struct st_msg_att *a,
+    uint32_t n);
 /*
  * At most max uploads whose time to be named has passed deleted with
  * their pieces (*n of them; *more when some are left).

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attstore.h"
 #include "contactstore.h"
 #include "convstate.h"
 #include "inbox.h"
@@ -341,6 +342,11 @@ store_canned_put(struct store_txn *t, const char *org,
 		st_canned_free(&c);
 		return t->err;
 	}
+	if (q->set_atts &&
+	    att_canned_set(t, org, q->atts, q->natts, &c.atts, &c.natts)) {
+		st_canned_free(&c);
+		return t->err;
+	}
 	strlcpy(c.shortcut, q->shortcut, sizeof(c.shortcut));
 	free(c.text);
 	if ((c.text = strdup(q->text)) == NULL)
@@ -366,9 +372,11 @@ store_canned_delete(struct store_txn *t, const char *org, const char *id)
 		return t->err;
 	if ((at = canned_find(cs, n, id)) == n)
 		store_fail(t, PROTO_E_NOT_FOUND, "no such canned reply");
-	else
+	else {
+		att_canned_drop(t, cs[at].atts, cs[at].natts);
 		db_del(t, t->st->canned, k, canned_key(k, org,
 		    cs[at].shortcut), "delete canned reply");
+	}
 	store_canneds_free(cs, n);
 	return t->err;
 }
@@ -386,9 +394,11 @@ store_org_canned_sweep(struct store_txn *t, const char *org, uint32_t max,
 		return t->err;
 	if (store_canned_list(t, org, &cs, &all) != 0)
 		return t->err;
-	for (i = 0; i < all && i < max && !t->err; i++)
+	for (i = 0; i < all && i < max && !t->err; i++) {
+		att_canned_drop(t, cs[i].atts, cs[i].natts);
 		db_del(t, t->st->canned, k, canned_key(k, org, cs[i].shortcut),
 		    "delete canned reply");
+	}
 	if (!t->err)
 		*n = i;
 	store_canneds_free(cs, all);

@@ -164,6 +164,72 @@ describe('attachments', { concurrency: 1 }, () => {
     assert.ok(token);
   });
 
+  test('a canned reply keeps files; each reply that uses it sends the visitor a copy', async () => {
+    const pic = png(PIECE + 3000);
+    let r = await admin('POST', '/v1/admin/canned-replies/attachments', { name: 'how-to.png', size: pic.length });
+    assert.equal(r.status, 201, r.text);
+    const { id } = r.json();
+    for (let off = 0; off < pic.length; off += PIECE) {
+      const piece = pic.subarray(off, Math.min(off + PIECE, pic.length));
+      r = await p.request('PUT', `/v1/admin/canned-replies/attachments/${id}`, {
+        headers: { 'x-admin-api-key': p.adminKey, 'Content-Range': `bytes ${off}-${off + piece.length - 1}/${pic.length}` }, body: piece,
+      });
+      assert.equal(r.status, 200, r.text);
+    }
+    assert.equal(r.json().complete, true);
+    r = await admin('POST', '/v1/admin/canned-replies', { shortcut: 'howto', text: 'Here is how', attachments: [id] });
+    assert.equal(r.status, 201, r.text);
+    const canned = r.json();
+    assert.deepEqual(canned.attachments.map((a) => [a.id, a.name, a.type, a.url]),
+      [[id, 'how-to.png', 'image/png', `/v1/admin/canned-replies/attachments/${id}`]]);
+    const own = await p.admin(canned.attachments[0].url);
+    assert.equal(own.status, 200);
+    assert.ok(own.body.equals(pic));
+    assert.match(own.headers['content-security-policy'], /sandbox/);
+    // Listed with its files; an edit without attachments keeps them.
+    r = await admin('PUT', `/v1/admin/canned-replies/${canned.id}`, { shortcut: 'howto', text: 'Here is how:' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().attachments[0].id, id);
+    const listed = (await admin('GET', '/v1/admin/canned-replies')).json().items.find((x) => x.id === canned.id);
+    assert.equal(listed.attachments[0].id, id);
+    // Used twice: each reply sends a copy of its own.
+    const copies = [];
+    for (let i = 0; i < 2; i++) {
+      const { v } = await visitor();
+      await v.turn(`Help ${i}`);
+      const conv = (await admin('GET', '/v1/admin/conversations')).json().conversations[0];
+      r = await admin('POST', `/v1/admin/conversations/${conv._id}/messages`, { content: 'Here is how:', attachments: [id], name: 'Dana' });
+      assert.equal(r.status, 201, r.text);
+      let m;
+      do m = await v.next(); while (!(m.type === 'message' && m.role === 'agent'));
+      const a = m.attachments[0];
+      assert.notEqual(a.id, id);
+      assert.equal(a.name, 'how-to.png');
+      const got = await p.get(a.url);
+      assert.equal(got.status, 200);
+      assert.ok(got.body.equals(pic), 'the visitor gets the canned picture');
+      copies.push([conv._id, a.id]);
+      v.ws.close();
+    }
+    assert.notEqual(copies[0][1], copies[1][1]);
+    // A visitor's link to the canned reply's own file opens nothing.
+    assert.equal((await p.get(`/api/widget/${w.widget_id}/attachments/${id}?exp=9999999999999&sig=${'0'.repeat(32)}`)).status, 404);
+    // Deleting one conversation leaves the canned reply's file and the other copy.
+    assert.equal((await admin('DELETE', `/v1/admin/conversations/${copies[0][0]}`)).status, 204);
+    assert.equal((await p.admin(canned.attachments[0].url)).status, 200);
+    assert.equal((await p.admin(`/v1/admin/conversations/${copies[1][0]}/attachments/${copies[1][1]}`)).status, 200);
+    // The canned reply deleted: its file is gone, the copy sent stays.
+    assert.equal((await admin('DELETE', `/v1/admin/canned-replies/${canned.id}`)).status, 204);
+    assert.equal((await p.admin(canned.attachments[0].url)).status, 404);
+    const kept = await p.admin(`/v1/admin/conversations/${copies[1][0]}/attachments/${copies[1][1]}`);
+    assert.equal(kept.status, 200);
+    assert.ok(kept.body.equals(pic));
+    // Someone else's upload, or none: refused.
+    r = await admin('POST', '/v1/admin/canned-replies', { shortcut: 'nope', text: 'x', attachments: [`att_${'0'.repeat(32)}`] });
+    assert.equal(r.status, 400);
+    assert.match(r.json().error, /attachments/);
+  });
+
   test('an agent with vision sees the visitor\'s picture as an image_url part; one without, its name', async () => {
     let r = await admin('POST', '/v1/admin/agents', { name: 'Eyes', vision: true });
     assert.equal(r.status, 201, r.text);

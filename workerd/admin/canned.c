@@ -8,7 +8,9 @@
  *	PUT    /v1/admin/canned-replies/:id	{"shortcut","text"} -> the item
  *	DELETE /v1/admin/canned-replies/:id	204
  *
- * An item is {id, shortcut, text, createdAt, updatedAt}. A shortcut is
+ * An item is {id, shortcut, text, createdAt, updatedAt, attachments}
+ * (its files, docs/attachments.md: uploaded with the routes of
+ * attach.h's att_canned_*, copied into each message that names them). A shortcut is
  * 1-32 of [a-z0-9_-], unique in the organisation (409 when another has
  * it); a text 1-2000 characters; at most 200 replies an organisation
  * (400). storaged keeps them (ST_CANNED_*, proto/inboxmsg.h); an item's
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "attach.h"
 #include "inboxmsg.h"
 #include "workerd.h"
 
@@ -25,6 +28,21 @@ static const struct storec_answer canned_errors[] = {
 	{ PROTO_E_NOT_FOUND, 404, "Canned reply not found" },
 	{ PROTO_E_EXISTS, 409, "shortcut: already in use" },
 	{ 0, 0, NULL },
+};
+
+/* Its files, with the dashboard's links to them ([] none). */
+static void
+atts_out(json_t *o, const void *rec, int *err)
+{
+	const struct st_canned *c = rec;
+
+	exprow_oset(o, "attachments", att_json(c->atts, c->natts, NULL, NULL,
+	    0), err);
+}
+
+static const struct rec_own canned_own[] = {
+	{ "attachments", atts_out },
+	{ NULL, NULL },
 };
 
 /* An item: its rows (recjson.c). */
@@ -36,7 +54,7 @@ canned_item(const void *cr, int *status)
 
 	if ((v = json_object()) == NULL)
 		return NULL;
-	rec_json_fields(v, &st_canned_layout, cr, RF_ADM, NULL, &err);
+	rec_json_fields(v, &st_canned_layout, cr, RF_ADM, canned_own, &err);
 	return exprow_odone(v, err);
 }
 
@@ -89,19 +107,30 @@ canned_list(struct conn *c, struct http_request *req,
 	admin_ask(c, PROTO_ST_CANNED_LIST, NULL, list_done, admin_headers);
 }
 
-/* The body's shortcut and text into q: NULL, or "field: what is wrong". */
+/*
+ * The body's shortcut, text and attachments (ids into atts, when given)
+ * into q: NULL, or "field: what is wrong".
+ */
 static const char *
-canned_body(json_t *root, struct st_canned_put_req *q)
+canned_body(json_t *root, struct st_canned_put_req *q,
+    struct st_str atts[ST_MSG_ATTS_MAX])
 {
 	json_t *sv, *tv;
-	const char *k;
+	const char *k, *bad;
 	json_t *v;
 
 	if (!json_is_object(root))
 		return "body: must be a JSON object";
 	json_object_foreach(root, k, v)
-		if (strcmp(k, "shortcut") != 0 && strcmp(k, "text") != 0)
+		if (strcmp(k, "shortcut") != 0 && strcmp(k, "text") != 0 &&
+		    strcmp(k, "attachments") != 0)
 			return "body: unknown field";
+	if ((v = json_object_get(root, "attachments")) != NULL) {
+		q->set_atts = 1;
+		q->atts = atts;
+		if ((bad = att_ids_json(v, atts, &q->natts)) != NULL)
+			return bad;
+	}
 	sv = json_object_get(root, "shortcut");
 	tv = json_object_get(root, "text");
 	if (!json_is_string(sv))
@@ -121,14 +150,16 @@ static void
 canned_put(struct conn *c, struct http_request *req, const char *id,
     storec_cb done)
 {
+	struct st_str atts[ST_MSG_ATTS_MAX];
 	struct st_canned_put_req q;
 	const char *bad;
 	json_t *root;
 
 	if ((root = admin_json_body(c, req)) == NULL)
 		return;
+	memset(&q, 0, sizeof(q));
 	q.id = id != NULL ? id : "";
-	if ((bad = canned_body(root, &q)) != NULL)
+	if ((bad = canned_body(root, &q, atts)) != NULL)
 		conn_send_error(c, 400, admin_headers, bad);
 	else
 		admin_ask(c, PROTO_ST_CANNED_PUT, &q, done, admin_headers);

@@ -29,8 +29,8 @@ struct route_match;
  * A message's n attachments as JSON: [{id, name, type, size, url}], url
  * a visitor's signed link through widget wid (its public id; "" the chat
  * API's, /v1/chat/attachments/...) valid until now + ATT_LINK_TTL_MS,
- * or, wid NULL, the dashboard's path under conversation conv_id. NULL
- * out of memory.
+ * or, wid NULL, the dashboard's path under conversation conv_id (conv_id
+ * NULL too: a canned reply's file). NULL out of memory.
  */
 json_t *att_json(const struct st_msg_att *a, uint32_t n, const char *wid,
     const char *conv_id, uint64_t now_ms);
@@ -90,6 +90,16 @@ void att_admin_new(struct conn *, struct http_request *,
     const struct route_match *);
 void att_admin_piece(struct conn *, struct http_request *,
     const struct route_match *);
+/*
+ * A canned reply's files (R_ADMIN), named by the reply's "attachments"
+ * (canned.c) and copied into each message that names them:
+ *	POST /v1/admin/canned-replies/attachments		a new upload
+ *	GET|PUT|DELETE /v1/admin/canned-replies/attachments/:att
+ */
+void att_canned_new(struct conn *, struct http_request *,
+    const struct route_match *);
+void att_canned_piece(struct conn *, struct http_request *,
+    const struct route_match *);
 
 /* --------------------------------------------------------------- scan.c */
 
@@ -124,6 +134,9 @@ void att_visitor_get(struct conn *, struct http_request *,
 void att_chat_get(struct conn *, struct http_request *,
     const struct route_match *);
 void att_admin_get(struct conn *, struct http_request *,
+    const struct route_match *);
+/*	GET /v1/admin/canned-replies/attachments/:att	a canned reply's */
+void att_canned_get(struct conn *, struct http_request *,
     const struct route_match *);
 
 #endif

@@ -63,7 +63,10 @@ att_one(const struct st_msg_att *a, const char *wid, const char *conv_id,
 	char url[256], sig[ATT_SIG_HEX + 1];
 	const char *mime = attach_mime(a->type);
 
-	if (wid == NULL)
+	if (wid == NULL && conv_id == NULL)
+		snprintf(url, sizeof(url), "/v1/admin/canned-replies/"
+		    "attachments/%s", a->id);
+	else if (wid == NULL)
 		snprintf(url, sizeof(url), "/v1/admin/conversations/%s/"
 		    "attachments/%s", conv_id, a->id);
 	else if (att_sign(a->key, a->id, exp, sig) == 0)

@@ -254,6 +254,13 @@ att_chat_get(struct conn *c, struct http_request *req,
 }
 
 void
+att_canned_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	serve_begin(c, "", m->param[0], 1, req->query);
+}
+
+void
 att_admin_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {

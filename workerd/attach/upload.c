@@ -301,9 +301,9 @@ att_chat_new(struct conn *c, struct http_request *req,
 	json_decref(root);
 }
 
-void
-att_admin_new(struct conn *c, struct http_request *req,
-    const struct route_match *m)
+/* A person's new upload, to conversation conv ("" a canned reply). */
+static void
+person_new(struct conn *c, struct http_request *req, const char *conv)
 {
 	char name[ST_ATT_NAME_MAX + 1];
 	struct st_att_new_req q;
@@ -313,8 +313,7 @@ att_admin_new(struct conn *c, struct http_request *req,
 	memset(&q, 0, sizeof(q));
 	q.widget_id = "";
 	q.rate_key = "";
-	if ((q.conv_id = admin_id_param(c, req, m, "id: a conversation's id")) == NULL)
-		return;
+	q.conv_id = conv;
 	if ((why = new_body(c, req, &root, name, &q)) != NULL) {
 		if (why[0] != '\0')
 			conn_send_error(c, 400, admin_headers, why);
@@ -324,6 +323,24 @@ att_admin_new(struct conn *c, struct http_request *req,
 	q.quota = (uint64_t)wsettings.attach_quota_mb * ST_ATT_MB;
 	ask(c, PROTO_ST_ATT_ADMIN_NEW, &q, new_done, admin_headers);
 	json_decref(root);
+}
+
+void
+att_admin_new(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	const char *conv;
+
+	if ((conv = admin_id_param(c, req, m, "id: a conversation's id")) !=
+	    NULL)
+		person_new(c, req, conv);
+}
+
+void
+att_canned_new(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	person_new(c, req, "");
 }
 
 /* ----------------------------------------------------------------- pieces */
@@ -481,26 +498,40 @@ att_chat_piece(struct conn *c, struct http_request *req,
 		client_piece(c, req, &q);
 }
 
-void
-att_admin_piece(struct conn *c, struct http_request *req,
-    const struct route_match *m)
+/* A person's piece of upload id, or its DELETE. */
+static void
+person_piece(struct conn *c, struct http_request *req, const char *id)
 {
 	struct st_att_put_req q;
 	int last = 0;
 
-	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
-		att_admin_get(c, req, m);
-		return;
-	}
 	memset(&q, 0, sizeof(q));
 	q.widget_id = "";
-	if (admin_id_param(c, req, m, "id: a conversation's id") == NULL)
-		return;
-	q.id = m->param[1];
+	q.id = id;
 	if (req->method == HTTP_DELETE)
 		q.drop = 1;
 	else if (piece_req(c, req, admin_headers, &q, &last) < 0)
 		return;
 	if (!last || !att_scan(c, &q, scanned))
 		ask(c, PROTO_ST_ATT_ADMIN_PUT, &q, piece_done, admin_headers);
+}
+
+void
+att_admin_piece(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD)
+		att_admin_get(c, req, m);
+	else if (admin_id_param(c, req, m, "id: a conversation's id") != NULL)
+		person_piece(c, req, m->param[1]);
+}
+
+void
+att_canned_piece(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD)
+		att_canned_get(c, req, m);
+	else
+		person_piece(c, req, m->param[0]);
 }

@@ -23,10 +23,12 @@
 #include <openssl/sha.h>
 
 #include "attmsg.h"
+#include "inboxmsg.h"
 #include "stmsgs.h"
 #include "storaged.h"
 #include "wsess.h"
 #include "test_fixture.h"
+#include "test_who.h"
 
 #define PIECE	ST_ATT_PIECE
 
@@ -386,6 +388,117 @@ test_rewrite_and_rate(void **state)
 	assert_true(n.retry_ms > 0);
 }
 
+/* The install's key, of the default organisation. */
+static const struct st_who KEY = { .kind = ST_WHO_KEY, .id = "install",
+    .org = ST_ORG_DEFAULT, .role = ST_ROLE_OWNER };
+
+/* A canned reply put by the key: the error code (0: *c, to free). */
+static int
+canned_put(struct fix *f, const struct st_canned_put_req *q,
+    struct st_canned *c)
+{
+	return request_who(f, &KEY, PROTO_ST_CANNED_PUT, q, c, NULL);
+}
+
+/* A file of a canned reply read: by a person (admin), else a visitor. */
+static uint8_t
+canned_read(struct fix *f, const char *id, int admin, size_t *len)
+{
+	struct st_att_read_req rq = { id, 0, 0 };
+	uint16_t type = admin ? PROTO_ST_ATT_ADMIN_READ : PROTO_ST_ATT_READ;
+	struct st_att_read_rep r;
+	struct dreply d;
+	uint8_t result, first = 0;
+
+	/* The piece points into the reply: read before it is let go. */
+	assert_int_equal(request_st(f, type, &rq, &d), 0);
+	assert_int_equal(st_rep_decode(type, d.enc.buf, d.enc.len, &r), 0);
+	result = r.result;
+	*len = result == ST_ATT_OK ? r.data.len : 0;
+	if (*len > 0)
+		first = r.data.p[0];
+	st_rep_free(type, &r);
+	dreply_free(&d);
+	return result == ST_ATT_OK ? first : 0xff;
+}
+
+/*
+ * A canned reply keeps a person's upload (never swept); a reply that
+ * names it gets a copy (a new id, the same piece held twice) which goes
+ * with its conversation while the canned reply's stays; a put without
+ * attachments keeps the files, one with [] or a deletion frees them.
+ */
+static void
+test_canned_files(void **state)
+{
+	struct fix *f = *state;
+	char conv[ST_ID_HEX + 1], up[ST_ATT_ID_LEN + 1], copy[ST_ATT_ID_LEN + 1];
+	char cid[ST_CANNED_ID_LEN + 1];
+	struct st_str ids[1] = { { up } };
+	struct st_canned_put_req cq = { .id = "", .shortcut = "fork",
+	    .text = "Here is how", .set_atts = 1, .atts = ids, .natts = 1 };
+	struct st_agent_msg_req am = { .content = "", .name = "Ana",
+	    .atts = ids, .natts = 1 };
+	struct st_canned c;
+	struct st_msg_conv mc;
+	size_t len;
+
+	person_upload(f, "", 7, up);	/* for no conversation */
+	assert_int_equal(canned_put(f, &cq, &c), 0);
+	assert_int_equal(c.natts, 1);
+	assert_string_equal(c.atts[0].id, up);
+	assert_int_equal(c.atts[0].type, ATTACH_TEXT);
+	strlcpy(cid, c.id, sizeof(cid));
+	cq.id = cid;
+	st_canned_free(&c);
+	assert_int_equal(db_entries(f, "att_due"), 0);
+	assert_int_equal(canned_read(f, up, 1, &len), 7);
+	assert_int_equal(len, 10);
+	assert_int_equal(canned_read(f, up, 0, &len), 0xff);
+	/* Named by a person's reply: a copy, the piece held twice. */
+	fix_conv_new(f, "s1", conv);
+	am.conv_id = conv;
+	assert_int_equal(request_dec(f, PROTO_ST_AGENT_MSG, &am, &mc), 0);
+	assert_int_equal(mc.msg.natts, 1);
+	assert_string_not_equal(mc.msg.atts[0].id, up);
+	strlcpy(copy, mc.msg.atts[0].id, sizeof(copy));
+	st_rep_free(PROTO_ST_AGENT_MSG, &mc);
+	assert_int_equal(canned_read(f, copy, 0, &len), 7);
+	assert_int_equal(db_entries(f, "atts"), 2);
+	assert_int_equal(db_entries(f, "att_chunks"), 1);
+	/* Its conversation deleted: the canned reply's file stays. */
+	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ conv }), 0);
+	assert_int_equal(db_entries(f, "atts"), 1);
+	assert_int_equal(canned_read(f, up, 1, &len), 7);
+	/* A put without attachments keeps them; with none, they go. */
+	cq.set_atts = 0;
+	assert_int_equal(canned_put(f, &cq, &c), 0);
+	assert_int_equal(c.natts, 1);
+	st_canned_free(&c);
+	cq.set_atts = 1;
+	cq.natts = 0;
+	assert_int_equal(canned_put(f, &cq, &c), 0);
+	assert_int_equal(c.natts, 0);
+	st_canned_free(&c);
+	assert_int_equal(db_entries(f, "atts"), 0);
+	assert_int_equal(db_entries(f, "att_chunks"), 0);
+	/* Another file; the reply deleted takes it. */
+	person_upload(f, "", 8, up);
+	cq.natts = 1;
+	assert_int_equal(canned_put(f, &cq, &c), 0);
+	st_canned_free(&c);
+	assert_int_equal(db_entries(f, "atts"), 1);
+	assert_int_equal(request_who(f, &KEY, PROTO_ST_CANNED_DELETE,
+	    &(struct st_id_req){ cq.id }, NULL, NULL), 0);
+	assert_int_equal(db_entries(f, "atts"), 0);
+	assert_int_equal(db_entries(f, "att_chunks"), 0);
+	/* Not a whole upload of a person: refused, nothing kept. */
+	ids[0].s = "att_00000000000000000000000000000000";
+	cq.id = "";
+	assert_int_equal(canned_put(f, &cq, &c), PROTO_E_INVALID);
+}
+
 /*
  * The chat API's uploads go through its widget (ST_DEFAULT_WIDGET) only
  * when asked as the API's (api: the worker checked the key): its kinds
@@ -426,6 +539,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_files_per_conversation,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_widget, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_canned_files, setup,
 		    teardown),
 	};
 

@@ -68,11 +68,11 @@
 #define HEX_RCPT_A	"0000000d" "61406578616d706c652e636f6d"
 #define HEX_RCPT_B	"0000000d" "62406578616d706c652e636f6d"
 
-/* A canned reply: full (of CANNED_ID), empty. */
+/* A canned reply: full (of CANNED_ID; no files), empty. */
 static const char canned_full[] = HEX_CANNED_ID HEX_SHORTCUT HEX_CTEXT
-    HEX_T0 HEX_T1;
+    HEX_T0 HEX_T1 "00000000";
 static const char canned_empty[] = HEX_NONE HEX_NONE HEX_NONE HEX_Z64
-    HEX_Z64;
+    HEX_Z64 "00000000";
 
 /* A contact's fields from its name to its times, format 1's. */
 #define HEX_CONTACT_BODY	HEX_NAME HEX_EMAIL HEX_PHONE HEX_T0 HEX_T1
@@ -365,8 +365,8 @@ canned_key(uint8_t *k, const char *org, const char *shortcut)
 }
 
 /*
- * A canned reply put through storaged is stored as format 1; one stored
- * so lists as it was.
+ * A canned reply put through storaged is stored as format 2 (its files
+ * last: none); one stored as format 1 lists as it was, without files.
  */
 static void
 test_canned_lmdb(void **state)
@@ -374,7 +374,8 @@ test_canned_lmdb(void **state)
 	struct fix *f = *state;
 	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
 	    ST_ROLE_OWNER);
-	struct st_canned_put_req q = { "", "greet-1_a", "Hello — “friend”" };
+	struct st_canned_put_req q = { .id = "", .shortcut = "greet-1_a",
+	    .text = "Hello — “friend”" };
 	struct st_canned out;
 	struct st_canneds l;
 	uint8_t k[64];
@@ -382,8 +383,8 @@ test_canned_lmdb(void **state)
 
 	assert_int_equal(request_who(f, &key, PROTO_ST_CANNED_PUT, &q, &out,
 	    NULL), 0);
-	snprintf(hex, sizeof(hex), "01" "00000023%s" HEX_SHORTCUT HEX_CTEXT
-	    HEX_T0 HEX_T0, hex_of(out.id, id));
+	snprintf(hex, sizeof(hex), "02" "00000023%s" HEX_SHORTCUT HEX_CTEXT
+	    HEX_T0 HEX_T0 "00000000", hex_of(out.id, id));
 	assert_stored(f, "canned", k, canned_key(k, ST_ORG_DEFAULT,
 	    "greet-1_a"), hex);
 	st_canned_free(&out);
