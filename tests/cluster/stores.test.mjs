@@ -16,6 +16,9 @@
 //   handshake; one of the cluster is served.
 // - After the failover, an owner's reply posted through front host 1
 //   reaches a visitor's socket on front host 2: st2's events, over TLS.
+// - A file (a canned reply's) kept through front host 1 before the
+//   failover is read whole through front host 2 after it: the
+//   attachments' databases are replicated as every record is.
 //
 // Short (make test): one failover at a light load. Full (make
 // cluster-test, PARLEY_CLUSTER_FULL=1): two workers per front host, the
@@ -65,6 +68,28 @@ describe(`storaged hosts: a primary and its hot standby over mutual TLS (${MODE}
     t.diagnostic(`from the client host to tls://${c.cluster.addr('st1')}:${ST_PORT}: the cluster's certificate served; none: refused (${why(none)}); another CA's: refused (${why(other)})`);
   });
 
+  // A file kept before the failover (a canned reply's, through front
+  // host 1), read after it from the new primary (through front host 2).
+  const GUIDE = `How to true a wheel\n${'spoke tension, '.repeat(2000)}\n`;
+  let guide = null;
+  test('a file written before the failover: a canned reply\'s', async () => {
+    const [front1] = c.fronts;
+    let r = await front1.admin('POST', '/v1/admin/canned-replies/attachments', { name: 'guide.txt', size: GUIDE.length });
+    assert.equal(r.status, 201, r.text);
+    const { id, piece_size: piece } = JSON.parse(r.text);
+    for (let off = 0; off < GUIDE.length; off += piece) {
+      const part = GUIDE.slice(off, off + piece);
+      r = await c.client.http('PUT', `${front1.url}/v1/admin/canned-replies/attachments/${id}`, {
+        headers: { 'x-admin-api-key': front1.adminKey, 'Content-Range': `bytes ${off}-${off + part.length - 1}/${GUIDE.length}` },
+        body: part,
+      });
+      assert.equal(r.status, 200, r.text);
+    }
+    r = await front1.admin('POST', '/v1/admin/canned-replies', { shortcut: 'guide', text: 'The guide', attachments: [id] });
+    assert.equal(r.status, 201, r.text);
+    guide = id;
+  });
+
   test('the primary\'s host cut off then killed under write load: the standby is primary, acknowledged writes lost: 0; the old primary rejoins with the same data', { timeout: 180000 }, async (t) => {
     const [front1] = c.fronts;
     await c.client.call('load.start', {
@@ -106,5 +131,13 @@ describe(`storaged hosts: a primary and its hot standby over mutual TLS (${MODE}
     const { v, lat } = await ownerRepliesAcross(c, front1, front2, { n: 5 });
     await v.close();
     t.diagnostic(`owner's reply POSTed to front1 -> the visitor's socket on front2, through st2: max ${Math.round(Math.max(...lat))} ms (5 replies)`);
+  });
+
+  test('after the failover, the file written before it is read whole from the new primary', async () => {
+    const [, front2] = c.fronts;
+    assert.ok(guide, 'the file was written');
+    const r = await front2.admin('GET', `/v1/admin/canned-replies/attachments/${guide}`);
+    assert.equal(r.status, 200, r.text.slice(0, 200));
+    assert.equal(r.text, GUIDE);
   });
 });
