@@ -664,6 +664,43 @@ store_att_text_put(struct store_txn *t, const struct st_att_text_req *q)
 
 /* ----------------------------------------------------- named by messages */
 
+/*
+ * Whole upload a (key k) kept in state (a message's, a canned reply's):
+ * no longer due, saved, described into out, let go. 0, or -1.
+ */
+static int
+att_kept(struct store_txn *t, const uint8_t k[ID_LEN], struct st_att *a,
+    uint8_t state, struct st_msg_att *out)
+{
+	uint8_t dk[DUE_KEY_LEN];
+
+	due_key(dk, a->expires_at, k);
+	db_del_quiet(t, t->st->att_due, dk, sizeof(dk),
+	    "delete attachment due");
+	a->state = state;
+	a->expires_at = 0;
+	att_save(t, k, a);
+	att_described(a, out);
+	st_att_free(a);
+	return t->err ? -1 : 0;
+}
+
+/* A message's or a canned reply's n upload ids: at most 5, each once. */
+static int
+ids_check(struct store_txn *t, const struct st_str *ids, uint32_t n)
+{
+	uint32_t i, j;
+
+	if (n > ST_MSG_ATTS_MAX)
+		return store_fail(t, PROTO_E_INVALID, "attachments: at most 5");
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(ids[i].s, ids[j].s) == 0)
+				return store_fail(t, PROTO_E_INVALID,
+				    "attachments: each at most once");
+	return 0;
+}
+
 /* Conversation cid holds ST_ATT_PER_CONV_MAX: 1, 0 not, -1 (t failed). */
 static int
 conv_full(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t adding)
@@ -726,7 +763,7 @@ static int
 claim_one(struct store_txn *t, const struct att_claim *c, const char *id,
     const uint8_t cid[ID_LEN], const char *org, struct st_msg_att *out)
 {
-	uint8_t k[ID_LEN], dk[DUE_KEY_LEN], ck[CONV_KEY_LEN];
+	uint8_t k[ID_LEN], ck[CONV_KEY_LEN];
 	struct st_att a;
 	int rc, own;
 
@@ -745,38 +782,25 @@ claim_one(struct store_txn *t, const struct att_claim *c, const char *id,
 		return store_fail(t, PROTO_E_INVALID, "attachments: no such "
 		    "upload, or not whole yet");
 	}
-	due_key(dk, a.expires_at, k);
-	db_del_quiet(t, t->st->att_due, dk, sizeof(dk),
-	    "delete attachment due");
 	memcpy(ck, cid, ID_LEN);
 	memcpy(ck + ID_LEN, k, ID_LEN);
 	db_put(t, t->st->att_conv, ck, sizeof(ck), "", 0,
 	    "put conversation attachment");
 	proto_hex_encode(cid, ID_LEN, a.conv_id);
-	a.state = ST_ATT_BOUND;
-	a.expires_at = 0;
-	att_save(t, k, &a);
-	att_described(&a, out);
-	st_att_free(&a);
-	return t->err ? -1 : 0;
+	return att_kept(t, k, &a, ST_ATT_BOUND, out);
 }
 
 int
 att_claim(struct store_txn *t, const struct att_claim *c,
     const uint8_t cid[ID_LEN], const char *org, struct st_msg *m)
 {
-	uint32_t i, j;
+	uint32_t i;
 	int rc;
 
 	if (t->err || c == NULL || c->n == 0)
 		return t->err;
-	if (c->n > ST_MSG_ATTS_MAX)
-		return store_fail(t, PROTO_E_INVALID, "attachments: at most 5");
-	for (i = 0; i < c->n; i++)
-		for (j = 0; j < i; j++)
-			if (strcmp(c->ids[i].s, c->ids[j].s) == 0)
-				return store_fail(t, PROTO_E_INVALID,
-				    "attachments: each at most once");
+	if (ids_check(t, c->ids, c->n) != 0)
+		return t->err;
 	if ((rc = conv_full(t, cid, c->n)) != 0)
 		return rc < 0 ? t->err : store_fail(t, PROTO_E_INVALID,
 		    "attachments: a conversation holds at most 50 files");
@@ -807,7 +831,7 @@ static int
 canned_take(struct store_txn *t, const char *org, const char *id,
     struct st_msg_att *out)
 {
-	uint8_t k[ID_LEN], dk[DUE_KEY_LEN];
+	uint8_t k[ID_LEN];
 	struct st_att a;
 	int rc;
 
@@ -820,15 +844,7 @@ canned_take(struct store_txn *t, const char *org, const char *id,
 		return store_fail(t, PROTO_E_INVALID, "attachments: no such "
 		    "upload, or not whole yet");
 	}
-	due_key(dk, a.expires_at, k);
-	db_del_quiet(t, t->st->att_due, dk, sizeof(dk),
-	    "delete attachment due");
-	a.state = ST_ATT_CANNED;
-	a.expires_at = 0;
-	att_save(t, k, &a);
-	att_described(&a, out);
-	st_att_free(&a);
-	return t->err ? -1 : 0;
+	return att_kept(t, k, &a, ST_ATT_CANNED, out);
 }
 
 void
@@ -853,15 +869,8 @@ att_canned_set(struct store_txn *t, const char *org, const struct st_str *ids,
 	struct st_msg_att *now = NULL, *gone = NULL;
 	uint32_t i, j, ngone = 0;
 
-	if (t->err)
+	if (t->err || ids_check(t, ids, n) != 0)
 		return t->err;
-	if (n > ST_MSG_ATTS_MAX)
-		return store_fail(t, PROTO_E_INVALID, "attachments: at most 5");
-	for (i = 0; i < n; i++)
-		for (j = 0; j < i; j++)
-			if (strcmp(ids[i].s, ids[j].s) == 0)
-				return store_fail(t, PROTO_E_INVALID,
-				    "attachments: each at most once");
 	if ((n > 0 && (now = calloc(n, sizeof(*now))) == NULL) ||
 	    (*natts > 0 && (gone = calloc(*natts, sizeof(*gone))) == NULL)) {
 		free(now);
