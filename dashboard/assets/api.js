@@ -144,7 +144,7 @@ export const endpoints = {
   typing: (id) => `/v1/admin/conversations/${enc(id)}/typing`,
   convRead: (id) => `/v1/admin/conversations/${enc(id)}/read`,
   convAttachments: (id) => `/v1/admin/conversations/${enc(id)}/attachments`,
-  convAttachment: (id, att) => `/v1/admin/conversations/${enc(id)}/attachments/${enc(att)}`,
+  cannedAttachments: '/v1/admin/canned-replies/attachments',
   cannedReplies: '/v1/admin/canned-replies',
   cannedReply: (id) => `/v1/admin/canned-replies/${enc(id)}`,
   agents: '/v1/admin/agents',

@@ -1,13 +1,15 @@
 // Attachments (docs/attachments.md) in the thread: a message's files under
 // its text (images as thumbnails that open full size in a new tab, other
-// files as a card with a download link), and the files of a reply: picked,
-// dropped or pasted, each uploaded at once in pieces (POST then PUT with
-// Content-Range), shown with a thumbnail, its name, progress and Remove,
-// their ids given to the reply. Built with DOM calls only; the server's
-// url is used only as a path of this origin.
+// files as a card with a download link), and the files of a reply or of a
+// canned reply: picked, dropped or pasted, each uploaded at once in pieces
+// (POST then PUT with Content-Range) under the routes it is given, shown
+// with a thumbnail, its name, progress and Remove, their ids given to the
+// reply; files uploaded already (a canned reply's) listed as they are.
+// Built with DOM calls only; the server's url is used only as a path of
+// this origin.
 
 import { api, endpoints, isAbort, openUrl } from './api.js';
-import { h, clear } from './dom.js';
+import { h, clear, plural } from './dom.js';
 
 export const MAX_FILES = 5; // a message names at most 5
 export const MAX_BYTES = 25 * 1024 * 1024; // a person's files: 25 MiB
@@ -83,8 +85,8 @@ export function attachmentKey(list) {
   return (Array.isArray(list) ? list : []).map((a) => (a && a.id) || '').join(',');
 }
 
-// A paper clip (drawn by the style sheet's stroke), for sight only.
-function clipIcon() {
+/** A paper clip (drawn by the style sheet's stroke), for sight only. */
+export function clipIcon() {
   const NS = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(NS, 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
@@ -131,28 +133,38 @@ function uploadError(e, name) {
 }
 
 /*
- * The files of a reply to conversation convId. Each file added is uploaded
- * at once, one after the other. Returns:
+ * A list of files to send, uploaded under base (POST base, PUT base/{id},
+ * DELETE base/{id}). Each file added is uploaded at once, one after the
+ * other. opts:
+ * - say(text): tells the status line what happened;
+ * - label: the list's name; ready: the note of a file uploaded whole; kept:
+ *   of a file on the server already (addKept; ready unless given);
+ * - discard: a file uploaded here and then removed (or left: reset) is
+ *   deleted on the server (DELETE), not left to expire.
+ * Returns:
  * - button (Attach, which opens the picker), input (the picker), list (the
- *   pending files, hidden when none);
+ *   files, hidden when none);
  * - add(files): takes files (a FileList or array) as the picker, a drop or a
  *   paste gives them; returns how many were taken;
- * - count(): how many files wait to be sent;
+ * - addKept(list, from): takes files uploaded already ([{id, name, type,
+ *   size, url}], e.g. a canned reply's), ready as they are (one listed
+ *   already left out); from names where they come from in what is said;
+ * - count(): how many files are listed;
  * - ids(): resolves to their ids once all are uploaded, rejects (Error, its
  *   message for the page) when one could not be;
- * - sent(ids): takes the files of those ids off the list (the reply that
- *   named them is sent; one added meanwhile stays);
+ * - sent(ids): takes the files of those ids off the list, kept on the
+ *   server (the reply that named them is sent; one added meanwhile stays);
  * - reset(): empties the list (when leaving).
- * say(text) tells the reply's status line what happened.
  */
-export function replyFiles(ctx, convId, say) {
+export function fileStrip(ctx, base, { say, label = 'Files to send', ready = 'Ready to send', kept = ready, discard = false }) {
   const input = h('input', { type: 'file', multiple: true, accept: ACCEPT, hidden: true, 'data-testid': 'reply-file-input', tabindex: '-1' });
   const button = h('button', {
     type: 'button', class: 'btn reply-attach', 'data-testid': 'reply-attach', 'aria-label': 'Attach files',
     title: `Attach files: images, PDF or plain text, up to ${MAX_FILES} of ${humanSize(MAX_BYTES)} each`,
   }, clipIcon(), h('span', { class: 'reply-attach-label' }, 'Attach'));
-  const list = h('ul', { class: 'reply-files', 'data-testid': 'reply-files', 'aria-label': 'Files to send', hidden: true });
-  let pending = []; // {file, id, state, promise, ctrl, li, ...}
+  const list = h('ul', { class: 'reply-files', 'data-testid': 'reply-files', 'aria-label': label, hidden: true });
+  // {name, li, bar, note, id, state, promise, ctrl}; an upload's also file and made (its id once asked for)
+  let pending = [];
   let queue = Promise.resolve();
 
   button.addEventListener('click', () => input.click());
@@ -174,8 +186,14 @@ export function replyFiles(ctx, convId, say) {
     p.bar.hidden = state !== 'uploading' && state !== 'waiting';
   }
 
-  function remove(p) {
+  // An upload given up: stopped, and deleted on the server when asked to (never a file kept already).
+  function drop(p) {
     p.ctrl.abort();
+    if (discard && p.file && p.made) api(`${base}/${encodeURIComponent(p.made)}`, { method: 'DELETE' }).catch(() => {});
+  }
+
+  function remove(p) {
+    drop(p);
     p.li.remove();
     pending = pending.filter((x) => x !== p);
     show();
@@ -188,8 +206,9 @@ export function replyFiles(ctx, convId, say) {
     if (p.ctrl.signal.aborted) return null;
     setState(p, 'uploading', 'Uploading… 0%');
     const signal = p.ctrl.signal;
-    const made = await api(endpoints.convAttachments(convId), { method: 'POST', body: { name: p.name, size: file.size }, signal });
+    const made = await api(base, { method: 'POST', body: { name: p.name, size: file.size }, signal });
     const id = String(made && made.id);
+    p.made = id;
     const piece = Number.isInteger(made && made.piece_size) && made.piece_size > 0 ? made.piece_size : PIECE;
     const size = file.size;
     let at = 0;
@@ -197,7 +216,7 @@ export function replyFiles(ctx, convId, say) {
     while (at < size) {
       const end = Math.min(at + piece, size);
       try {
-        await api(endpoints.convAttachment(convId, id), {
+        await api(`${base}/${encodeURIComponent(id)}`, {
           method: 'PUT', raw: file.slice(at, end), type: 'application/octet-stream', signal,
           headers: { 'Content-Range': `bytes ${at}-${end - 1}/${size}` },
         });
@@ -218,29 +237,35 @@ export function replyFiles(ctx, convId, say) {
     return id;
   }
 
-  function addOne(file) {
-    const name = String(file.name || 'file');
-    const kind = kindOf(file.type);
-    const thumb = kind === 'image'
-      ? h('img', { class: 'reply-file-thumb', alt: '', 'data-testid': 'reply-file-thumb' })
-      : fileIcon(kind);
+  // A file's line in the list (thumb: its picture, or null for its kind's icon), listed.
+  function item(name, kind, size, thumb) {
     const bar = h('progress', { max: '100', value: '0', class: 'reply-file-bar', 'aria-label': `Uploading ${name}` });
     const note = h('span', { class: 'reply-file-note' });
     const rm = h('button', {
       type: 'button', class: 'btn btn-quiet reply-file-remove', 'data-testid': 'reply-file-remove', 'aria-label': `Remove ${name}`,
     }, h('span', { 'aria-hidden': 'true' }, '×'));
     const li = h('li', { class: 'reply-file', 'data-testid': 'reply-file', 'data-kind': kind },
-      thumb,
+      thumb || fileIcon(kind),
       h('span', { class: 'reply-file-meta' },
         h('span', { class: 'reply-file-name', 'data-testid': 'reply-file-name' }, name),
-        h('span', { class: 'reply-file-size' }, humanSize(file.size)),
+        h('span', { class: 'reply-file-size' }, humanSize(size)),
         bar, note),
       rm);
-    const p = { file, name, li, bar, note, id: null, state: 'waiting', ctrl: new AbortController() };
+    const p = { name, li, bar, note, id: null, state: 'waiting', ctrl: new AbortController() };
     rm.addEventListener('click', () => remove(p));
     list.append(li);
     pending.push(p);
-    if (kind === 'image') {
+    return p;
+  }
+
+  const thumbEl = (src) => h('img', { class: 'reply-file-thumb', alt: '', src, 'data-testid': 'reply-file-thumb' });
+
+  function addOne(file) {
+    const name = String(file.name || 'file');
+    const kind = kindOf(file.type);
+    const thumb = kind === 'image' ? thumbEl(null) : null;
+    const p = Object.assign(item(name, kind, file.size, thumb), { file });
+    if (thumb) {
       thumbUrl(file).then((url) => {
         if (url) thumb.src = url;
         else thumb.replaceWith(fileIcon('image'));
@@ -257,7 +282,7 @@ export function replyFiles(ctx, convId, say) {
       p.promise = queue.then(() => upload(p)).then((id) => {
         if (id === null) return null;
         p.id = id;
-        setState(p, 'done', 'Ready to send');
+        setState(p, 'done', ready);
         return id;
       }, (e) => {
         if (isAbort(e) || p.ctrl.signal.aborted) return null;
@@ -271,16 +296,44 @@ export function replyFiles(ctx, convId, say) {
     return p;
   }
 
-  function add(files) {
-    const all = Array.from(files || []);
-    if (!all.length) return 0;
+  // A file on the server already: its picture from its url (an image), ready.
+  function addKeptOne(a) {
+    const name = String(a.name || 'file');
+    const kind = kindOf(a.type);
+    const src = kind === 'image' ? openUrl(a.url) : null;
+    const thumb = src ? thumbEl(src) : null;
+    if (thumb) thumb.addEventListener('error', () => thumb.replaceWith(fileIcon('image')), { once: true });
+    const p = item(name, kind, a.size, thumb);
+    p.id = String(a.id);
+    p.promise = Promise.resolve(p.id);
+    setState(p, 'done', kept);
+  }
+
+  // Of all, what room leaves (MAX_FILES in all), the rest said; then shown.
+  function take(all, one) {
     const room = MAX_FILES - pending.length;
     const taken = all.slice(0, Math.max(0, room));
-    for (const f of taken) addOne(f);
+    for (const x of taken) one(x);
     show();
     const left = all.length - taken.length;
     if (left > 0) say(`At most ${MAX_FILES} files a message: ${left === 1 ? 'one was' : `${left} were`} not added.`);
-    else say(taken.length === 1 ? `${taken[0].name || 'A file'} added.` : `${taken.length} files added.`);
+    return taken;
+  }
+
+  function add(files) {
+    const all = Array.from(files || []);
+    if (!all.length) return 0;
+    const taken = take(all, addOne);
+    if (taken.length === all.length) say(taken.length === 1 ? `${taken[0].name || 'A file'} added.` : `${taken.length} files added.`);
+    return taken.length;
+  }
+
+  function addKept(files, from = '') {
+    const all = (Array.isArray(files) ? files : [])
+      .filter((a) => a && a.id && !pending.some((p) => p.id === String(a.id)));
+    if (!all.length) return 0;
+    const taken = take(all, addKeptOne);
+    if (taken.length === all.length) say(`${plural(taken.length, 'file', 'files')}${from ? ` of ${from}` : ''} added.`);
     return taken.length;
   }
 
@@ -300,14 +353,19 @@ export function replyFiles(ctx, convId, say) {
   }
 
   function reset() {
-    for (const p of pending) p.ctrl.abort();
+    for (const p of pending) drop(p);
     pending = [];
     clear(list);
     show();
   }
   ctx.onLeave(reset);
 
-  return { button, input, list, add, count: () => pending.length, ids, sent, reset };
+  return { button, input, list, add, addKept, count: () => pending.length, ids, sent, reset };
+}
+
+/** The files of a reply to conversation convId (fileStrip); say(text) tells the reply's status line. */
+export function replyFiles(ctx, convId, say) {
+  return fileStrip(ctx, endpoints.convAttachments(convId), { say });
 }
 
 /*

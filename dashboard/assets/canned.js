@@ -1,17 +1,23 @@
 // Canned replies: the picker a reply box opens when "/" starts it (a
-// listbox filtered as one types, arrows, Enter, Escape), and the page that
-// manages them (#/canned-replies: list, add, edit, delete; writes for admins
-// and owners, the server decides). The list is one per organisation
+// listbox filtered as one types, arrows, Enter, Escape; a reply's files
+// go to the box with its text), and the page that manages them
+// (#/canned-replies: list, add, edit, delete, each reply with up to 5
+// files uploaded as the reply box's are (attach.js); writes for admins and
+// owners, the server decides). The list is one per organisation
 // (GET /v1/admin/canned-replies), kept here a minute once loaded and read
 // again after a change made on the page.
 
 import { api, endpoints, isAbort, roleAtLeast, sessionRole } from './api.js';
 import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, preview, plural, viewError } from './dom.js';
 import { formErrors, parseFieldError } from './form.js';
+import { fileStrip, takeFiles, clipIcon, MAX_FILES, MAX_BYTES, humanSize } from './attach.js';
 
 const MAX_SHOWN = 8; // options in the picker at once
 
 const FRESH_MS = 60000; // the list is read again after this long (a teammate's changes)
+const UPLOADS = endpoints.cannedAttachments; // a canned reply's new files
+
+const filesOf = (it) => (it && Array.isArray(it.attachments) ? it.attachments.filter((a) => a && a.id) : []);
 
 let cache = null; // Promise of the items
 let cachedAt = 0;
@@ -43,13 +49,19 @@ export function filterReplies(items, query) {
 
 let pickerSeq = 0;
 
+// How many files a reply has, a clip before it (for sight only), or null when none.
+function filesCount(it, attrs) {
+  const n = filesOf(it).length;
+  return n ? h('span', attrs, clipIcon(), plural(n, 'file', 'files')) : null;
+}
+
 /**
  * The picker for textarea (a reply box). When its text is "/" and a word
  * (no space yet) the list opens under the box, filtered by that word;
  * ArrowDown/ArrowUp choose, Enter or a click inserts the reply in place of
- * "/word" (then onInsert()), Escape closes. The textarea says what is
- * chosen with aria-activedescendant. Returns the element to put beside
- * the textarea.
+ * "/word" (then onInsert(item): the reply, whose files the box adds),
+ * Escape closes. The textarea says what is chosen with
+ * aria-activedescendant. Returns the element to put beside the textarea.
  */
 export function cannedPicker(textarea, { onInsert = () => {} } = {}) {
   const id = `canned-${++pickerSeq}`;
@@ -100,7 +112,8 @@ export function cannedPicker(textarea, { onInsert = () => {} } = {}) {
         id: `${id}-${i}`, role: 'option', class: 'canned-option', 'aria-selected': 'false',
         'data-testid': 'canned-option', 'data-shortcut': String(it.shortcut || ''),
         onMousedown: (ev) => { ev.preventDefault(); insert(i); },
-      }, h('span', { class: 'canned-shortcut' }, `/${it.shortcut}`), ' ', h('span', { class: 'canned-text' }, preview(it.text, 80))));
+      }, h('span', { class: 'canned-shortcut' }, `/${it.shortcut}`), ' ', h('span', { class: 'canned-text' }, preview(it.text, 80)),
+      filesCount(it, { class: 'canned-option-files', 'data-testid': 'canned-option-files' })));
     });
     open = true;
     box.hidden = false;
@@ -120,7 +133,7 @@ export function cannedPicker(textarea, { onInsert = () => {} } = {}) {
     textarea.setSelectionRange(caret, caret);
     close();
     textarea.focus();
-    onInsert();
+    onInsert(it);
   }
 
   async function update() {
@@ -160,25 +173,51 @@ export function cannedPicker(textarea, { onInsert = () => {} } = {}) {
 
 /* ------------------------------------------------------------ the page */
 
-/* The form: a new reply, or the one being edited (edit(item)). */
-function cannedForm(onSaved) {
+/*
+ * The form's files (attach.js's list, its uploads under UPLOADS, one given
+ * up deleted): a field of the form (controls.attachments: its Attach
+ * button) with its hint and error. Returns {el, files}.
+ */
+function filesField(ctx, controls, errEl, say) {
+  const files = fileStrip(ctx, UPLOADS, {
+    say, label: 'Files of this reply', ready: 'Ready to save', kept: 'Saved with the reply', discard: true,
+  });
+  files.button.setAttribute('aria-describedby', 'canned-files-label hint-attachments err-attachments');
+  controls.attachments = files.button;
+  const el = h('div', { class: 'field canned-files', 'data-field': 'attachments' },
+    h('span', { class: 'field-label', id: 'canned-files-label' }, 'Files'),
+    files.list,
+    h('div', { class: 'canned-files-row' }, files.button, files.input,
+      h('p', { id: 'hint-attachments', class: 'hint' },
+        `Sent with the reply's text. Attach, drop or paste up to ${MAX_FILES} images, PDFs or plain text files of ${humanSize(MAX_BYTES)}.`)),
+    errEl('attachments'));
+  return { el, files };
+}
+
+/* The form: a new reply, or the one being edited (edit(item)), with its files. */
+function cannedForm(ctx, onSaved) {
   const controls = {};
-  const { formError, field, clearErrors, showErrors } = formErrors(controls);
+  const { formError, errEl, field, clearErrors, showErrors } = formErrors(controls);
   const title = h('h2', { id: 'canned-form-title', tabindex: '-1' }, 'New canned reply');
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'canned-save' }, 'Add reply');
   const cancel = h('button', { type: 'button', class: 'btn', 'data-testid': 'canned-cancel', hidden: true }, 'Cancel');
   const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'canned-form-status' });
-  const form = h('form', { class: 'widget-form', 'data-testid': 'canned-form', novalidate: true, 'aria-labelledby': 'canned-form-title' },
+  const { el: filesEl, files } = filesField(ctx, controls, errEl, (t) => { status.textContent = t; });
+  const form = h('form', { class: 'widget-form canned-form', 'data-testid': 'canned-form', novalidate: true, 'aria-labelledby': 'canned-form-title' },
     title, formError,
     field('shortcut', 'Shortcut', h('input', { type: 'text', maxlength: '64', autocomplete: 'off', spellcheck: 'false' }),
       'Typed after "/" in a reply box, e.g. "hours".'),
     field('text', 'Reply', h('textarea', { rows: '4', maxlength: '4096' }), 'The text the reply box gets.'),
+    filesEl,
     h('div', { class: 'form-actions' }, submit, cancel, status));
+  takeFiles(form, controls.text, files.add);
   let editing = null;
 
   function edit(item) {
     editing = item;
     clearErrors();
+    files.reset();
+    files.addKept(filesOf(item));
     status.textContent = '';
     controls.shortcut.value = item ? String(item.shortcut || '') : '';
     controls.text.value = item ? String(item.text || '') : '';
@@ -202,11 +241,16 @@ function cannedForm(onSaved) {
     submit.disabled = true;
     const was = editing;
     try {
+      const attachments = await filesToSave();
+      if (!attachments) return;
       const body = { shortcut, text };
+      // the list only when there are files, or were (none sent: the reply's files unchanged)
+      if (attachments.length || filesOf(was).length) body.attachments = attachments;
       const saved = was
         ? await api(endpoints.cannedReply(was.id), { method: 'PUT', body })
         : await api(endpoints.cannedReplies, { method: 'POST', body });
       forget();
+      files.sent(attachments);
       edit(null);
       status.textContent = was ? `Saved /${shortcut}.` : `Added /${shortcut}.`;
       onSaved(saved);
@@ -220,10 +264,34 @@ function cannedForm(onSaved) {
       submit.disabled = false;
     }
   });
+
+  // The files' ids once all are uploaded; null when one could not be (said by its field).
+  async function filesToSave() {
+    if (!files.count()) return [];
+    status.textContent = 'Uploading the files…';
+    try {
+      const ids = await files.ids();
+      status.textContent = '';
+      return ids;
+    } catch (e) {
+      status.textContent = '';
+      showErrors({ attachments: e.message });
+      return null;
+    }
+  }
   return { form, edit };
 }
 
-/* A reply's row: its shortcut, text, last change and (for admins) Edit and Delete. */
+// A reply's files under its text: how many, and their names.
+function filesNote(it) {
+  const list = filesOf(it);
+  if (!list.length) return null;
+  return h('p', { class: 'canned-files-note', 'data-testid': 'canned-files' },
+    filesCount(it, { class: 'canned-files-count', 'data-testid': 'canned-files-count' }), ': ',
+    list.map((a, i) => [i ? ', ' : null, h('span', { class: 'canned-file-name', 'data-testid': 'canned-file-name' }, String(a.name || 'file'))]));
+}
+
+/* A reply's row: its shortcut, text and files, last change and (for admins) Edit and Delete. */
 function cannedRow(it, canWrite, { onEdit, onDelete }) {
   const actions = canWrite ? h('span', { class: 'row-actions' },
     h('button', { type: 'button', class: 'btn', 'data-testid': 'canned-edit', 'aria-label': `Edit /${it.shortcut}`, onClick: () => onEdit(it) }, 'Edit'),
@@ -231,7 +299,9 @@ function cannedRow(it, canWrite, { onEdit, onDelete }) {
     : null;
   return h('tr', { 'data-testid': 'canned-row', 'data-id': String(it.id || '') },
     h('td', { 'data-label': 'Shortcut' }, h('code', { 'data-testid': 'canned-shortcut' }, `/${it.shortcut}`)),
-    h('td', { 'data-label': 'Reply', class: 'cell-preview', 'data-testid': 'canned-text' }, String(it.text || '')),
+    // one child: the cell is a grid of its label and its value on a phone
+    h('td', { 'data-label': 'Reply', class: 'cell-preview' }, h('div', null,
+      h('span', { 'data-testid': 'canned-text' }, String(it.text || '')), filesNote(it))),
     h('td', { 'data-label': 'Changed' }, relTimeEl(it.updatedAt || it.createdAt)),
     canWrite ? h('td', { 'data-label': 'Actions' }, actions) : null);
 }
@@ -283,7 +353,7 @@ export async function renderList(main, ctx) {
     await load();
   }
 
-  const f = cannedForm(() => load());
+  const f = cannedForm(ctx, () => load());
   main.append(h('div', { class: 'table-wrap' }, table), empty);
   if (canWrite) main.append(f.form);
   await load();

@@ -5,8 +5,8 @@
 // details folded, delete last) in a side panel (under the messages on
 // narrower screens, so the conversation comes first), and at the bottom,
 // always in view, the handoff state (one notice) with its controls and the
-// reply box with its canned replies ("/"). New messages and the handoff
-// state come live (live.js).
+// reply box with its canned replies ("/", their files with them). New
+// messages and the handoff state come live (live.js).
 
 import { api, endpoints, isAbort, loadWidgets, widgetNames, ApiError, roleAtLeast, sessionRole, loadList } from './api.js';
 import { onEvent, liveMode } from './live.js';
@@ -381,9 +381,11 @@ const STATES = ['ai', 'waiting_human', 'human'];
 /*
  * The reply box and the typing signal: true at most every TYPING_EVERY_MS
  * while keys are pressed, false after TYPING_IDLE_MS without one, on send
- * and when the thread is left. "/" opens the canned replies. Files come
- * by Attach, a drop on the box or a paste into it (attach.js: uploaded as
- * they come; the reply names them, its text then optional). onSent(message)
+ * and when the thread is left. "/" opens the canned replies (one's files
+ * join the reply's, uploaded already: the server copies them into the
+ * conversation). Files come by Attach, a drop on the box or a paste into
+ * it (attach.js: uploaded as they come; the reply names them, its text
+ * then optional). onSent(message)
  * gets what the server stored. Returns {form, text, typing(on)}.
  */
 function replyBox(ctx, id, onSent) {
@@ -410,7 +412,12 @@ function replyBox(ctx, id, onSent) {
     if (!typingOn || Date.now() - typingAt > TYPING_EVERY_MS) typing(true);
     idle = window.setTimeout(() => typing(false), TYPING_IDLE_MS);
   }
-  const picker = cannedPicker(text, { onInsert: typed });
+  const picker = cannedPicker(text, {
+    onInsert: (it) => {
+      typed();
+      files.addKept(it.attachments, `/${it.shortcut}`);
+    },
+  });
   const form = h('form', { class: 'reply-form', 'data-testid': 'reply-form', 'aria-label': 'Reply to the visitor', novalidate: true },
     h('label', { for: 'reply-text', class: 'visually-hidden' }, 'Reply to the visitor'),
     files.list,
