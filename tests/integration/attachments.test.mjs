@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
+import { T, rep, req } from './lib/storage.mjs';
 import { PIECE, png, pngChunk, upload } from './lib/attach.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
@@ -297,16 +298,21 @@ describe('attachments', { concurrency: 1 }, () => {
     v.send({ type: 'message', content: 'What does the manual say?', attachments: [up.id] });
     let m;
     do m = await v.next(); while (m.type !== 'typing_stop');
-    // The fetcher reads it on its own time: a later turn's history has it.
-    let seen = null;
-    for (let i = 0; i < 40 && !seen; i++) {
-      await p.mock.clearRequests();
-      await v.turn(`and then? ${i}`);
-      const calls = (await p.mock.requests()).filter((x) => x.path.endsWith('/chat/completions'));
-      const mine = calls[0].body.messages.find((x) => x.role === 'user' && String(x.content).startsWith('What does the manual say?'));
-      if (mine && mine.content.includes('--- manual.pdf (its text) ---')) seen = mine.content;
-      else await new Promise((r) => setTimeout(r, 250));
-    }
+    // The fetcher reads it on its own time: wait until storaged keeps its
+    // text (asked straight, so no turn pushes the message out of the
+    // history the model is sent), then the next turn's history has it.
+    const st = await p.storage({ name: 'itest-pdf-text' });
+    try {
+      await waitFor(async () => {
+        const r = rep(T.ST_ATT_READ, await st.call(T.ST_ATT_READ, req(T.ST_ATT_READ, { id: up.id, piece: 0, mode: 3 })));
+        return r.result === 0 && r.text !== '';
+      }, 30000, 'the fetcher kept the PDF\'s text');
+    } finally { st.close(); }
+    await p.mock.clearRequests();
+    await v.turn('and then?');
+    const calls = (await p.mock.requests()).filter((x) => x.path.endsWith('/chat/completions'));
+    const mine = calls[0].body.messages.find((x) => x.role === 'user' && String(x.content).startsWith('What does the manual say?'));
+    const seen = mine && mine.content.includes('--- manual.pdf (its text) ---') ? mine.content : null;
     assert.ok(seen, 'the PDF\'s text reached the model');
     assert.match(seen, /\[Attached: manual\.pdf \(application\/pdf, \d+ KB\)\]/);
     assert.match(seen, /bullet item/);
