@@ -9,7 +9,9 @@
 //   - The first token of a turn with one image against one without, for
 //     an agent with vision: BENCH_ATTACH_TURNS (30) turns each way, the
 //     image (200 KiB) uploaded before its turn; p50 and p99 from the
-//     message sent to its first token.
+//     message sent to its first token, and the CPU the workers, storaged
+//     and the mock model each spent a turn (/proc/<pid>/stat, 10 ms
+//     ticks: a mean over the turns).
 // Figures printed and saved (--out, key "attach"), never asserted.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -78,11 +80,25 @@ async function throughput(p) {
   return out;
 }
 
+// CPU time (ms, user and system) pid has used.
+const TICKS_PER_S = 100;
+function cpuMs(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
+}
+// The CPU ms of the workers, storaged and the mock model, summed each.
+function cpuOf(p) {
+  const sum = (pids) => pids.reduce((a, pid) => a + cpuMs(pid), 0);
+  return { workers: sum(workerPids(p)), storaged: cpuMs(p.storagedPid), mock: cpuMs(p.mock.child.pid) };
+}
+
 // n turns of a visitor: with an image (uploaded before its turn) or not.
+// Also the CPU each process spent a turn (the uploads left out).
 async function turns(p, wid, withImage, n) {
   const v = await Visitor.open(p, wid);
   const s = await v.next('session');
   const ttft = [];
+  const cpu = { workers: 0, storaged: 0, mock: 0 };
   for (let i = 0; i < n; i++) {
     const atts = [];
     if (withImage) {
@@ -95,17 +111,21 @@ async function turns(p, wid, withImage, n) {
       if (r.status !== 200) throw new Error(`image: ${r.status} ${r.text}`);
       atts.push(id);
     }
+    const c0 = cpuOf(p);
     const t0 = now();
     v.send({ type: 'message', content: `what is this ${i}?`, attachments: atts });
     let m;
     do m = await v.next(undefined, 30000); while (m.type !== 'token');
     ttft.push(now() - t0);
     do m = await v.next(undefined, 30000); while (m.type !== 'typing_stop');
+    const c1 = cpuOf(p);
+    for (const k of Object.keys(cpu)) cpu[k] += (c1[k] - c0[k]) / n;
   }
   v.ws.close();
   ttft.sort((a, b) => a - b);
-  return { n, p50: pct(ttft, 50), p99: pct(ttft, 99) };
+  return { n, p50: pct(ttft, 50), p99: pct(ttft, 99), cpuMsPerTurn: cpu };
 }
+const cpuText = (c) => `workers ${c.workers.toFixed(2)}, storaged ${c.storaged.toFixed(2)}, mock model ${c.mock.toFixed(2)}`;
 
 const p = new Parley({ workers: 2, mock: true, env: {
   RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ATTACH_RATE_MB: '100000', PARLEY_ATTACH_QUOTA_MB: '0',
@@ -122,6 +142,7 @@ try {
   console.log(`attach: first token of a turn, agent with vision, ${TURNS} turns each: without an image p50 ${plain.p50.toFixed(2)} ms ` +
     `(p99 ${plain.p99.toFixed(2)}), with one 200 KiB image p50 ${image.p50.toFixed(2)} ms (p99 ${image.p99.toFixed(2)}); ` +
     `the image adds ${(image.p50 - plain.p50).toFixed(2)} ms at p50`);
+  console.log(`attach: CPU ms a turn without an image: ${cpuText(plain.cpuMsPerTurn)}; with one: ${cpuText(image.cpuMsPerTurn)}`);
   if (args.out) saveJson(args.out, 'attach', { upload: up, firstToken: { plain, image } });
 } catch (e) {
   // What the servers said of it.
