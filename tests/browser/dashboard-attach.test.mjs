@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
-  shotsLightDark, startSuite, stopSuite, waitFor,
+  phoneReplyChecked, shotsLightDark, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { pdf, png } from './lib/files.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -250,13 +250,7 @@ describe('attachments in the dashboard, in Chromium', { timeout: 180000 }, () =>
           { name: 'fitting guide.pdf', mimeType: 'application/pdf', buffer: GUIDE }]);
         await phone.page.waitForFunction(() => document.querySelectorAll('[data-testid="reply-file"][data-state="done"]').length === 2,
           null, { timeout: 15000 });
-        const o = await overflow(phone.page);
-        assert.ok(o.scrollWidth <= o.innerWidth, `no sideways scroll: ${JSON.stringify(o)}`);
-        const send = await phone.page.locator('[data-testid="reply-send"]').boundingBox();
-        assert.ok(send.x + send.width <= 390 && send.y + send.height <= 844, `Send on the screen: ${JSON.stringify(send)}`);
-        await shotsLightDark(phone.page, 'dashboard-attach-reply-390', { fullPage: false });
-        bad.push(...await axeLightDark(phone.page, 'phone reply box with files'));
-        await assertClean(phone.page, phone.log, 'phone reply box');
+        bad.push(...await phoneReplyChecked(phone, 'dashboard-attach-reply-390', 'phone reply box with files'));
       } finally { await phone.ctx.close(); }
       assert.deepEqual(bad, []);
 

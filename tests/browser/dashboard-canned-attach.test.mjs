@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
-  shotsLightDark, startSuite, stopSuite,
+  phoneReplyChecked, shotsLightDark, startSuite, stopSuite,
 } from './lib/browser.mjs';
 import { pdf, png } from './lib/files.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -217,13 +217,7 @@ describe('canned replies with files in the dashboard, in Chromium', { timeout: 1
         await openDash(phone.page, stack, `#/conversations/${conv}`, '[data-testid="reply-form"]:not([hidden])');
         await insertCanned(phone.page);
         await doneFiles(phone.page, 2);
-        const o = await overflow(phone.page);
-        assert.ok(o.scrollWidth <= o.innerWidth, `no sideways scroll: ${JSON.stringify(o)}`);
-        const send = await phone.page.locator('[data-testid="reply-send"]').boundingBox();
-        assert.ok(send.x + send.width <= 390 && send.y + send.height <= 844, `Send on the screen: ${JSON.stringify(send)}`);
-        await shotsLightDark(phone.page, 'dashboard-canned-attach-reply-390', { fullPage: false });
-        bad.push(...await axeLightDark(phone.page, 'phone reply box with a canned reply\'s files'));
-        await assertClean(phone.page, phone.log, 'phone reply box');
+        bad.push(...await phoneReplyChecked(phone, 'dashboard-canned-attach-reply-390', 'phone reply box with a canned reply\'s files'));
       } finally { await phone.ctx.close(); }
       assert.deepEqual(bad, []);
 

@@ -468,6 +468,20 @@ export async function shotsLightDark(page, name, { fullPage = true } = {}) {
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
+// The dashboard's reply box on a phone (PHONE): no sideways scroll, Send
+// on the screen, screenshots <shot>-light/-dark of the viewport, a clean
+// console. axe-core's findings (what: where, in their words).
+export async function phoneReplyChecked(phone, shot, what) {
+  const o = await overflow(phone.page);
+  assert.ok(o.scrollWidth <= o.innerWidth, `no sideways scroll: ${JSON.stringify(o)}`);
+  const send = await phone.page.locator('[data-testid="reply-send"]').boundingBox();
+  assert.ok(send.x + send.width <= 390 && send.y + send.height <= 844, `Send on the screen: ${JSON.stringify(send)}`);
+  await shotsLightDark(phone.page, shot, { fullPage: false });
+  const bad = await axeLightDark(phone.page, what);
+  await assertClean(phone.page, phone.log, 'phone reply box');
+  return bad;
+}
+
 // Saves build/test/screenshots/dashboard-<name>.png of the whole page.
 export async function dashShot(page, name) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
