@@ -213,12 +213,29 @@ $(WIDGET_JS): $(WIDGET_SRC) $(WIDGET_NPM)
 widget: $(WIDGET_JS)
 
 # ---------------------------------------------------------------- tests
+# Each program's library objects (its sources but main.c) in a thin archive
+# of the test build, build/test/lib<program>.a: a unit test or a fuzz
+# replay links the objects it uses, not all of them (145 binaries: a
+# fresh clone's make test links and writes a fraction of what it did).
+test_ar  = $(patsubst %,build/test/lib%.a,$(1))
+# What program $(1)'s tests link: its archive, proto's and lib's.
+test_ars = $(call test_ar,$(sort $(1) $(SHARED_DIRS)))
+define ar_rule
+$(call test_ar,$(1)): $(call objs,test,$(call lib_src,$(1)))
+	@mkdir -p $$(@D)
+	rm -f $$@ && $$(AR) rcsT $$@ $$^
+endef
+$(foreach p,$(PROGS),$(if $(call lib_src,$(p)),$(eval $(call ar_rule,$(p)))))
+# A test's objects, then the archives as one group (they call each other).
+TEST_LINK = $$(CC) $$(TEST_CFLAGS) $$(TEST_LD) -o $$@ $$(filter %.o,$$^) \
+	-Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group $$(PKG_LIBS)
+
 # build/test/unit/<program>/.../test_x from tests/unit/<program>/.../test_x.c
 unit_bin = $(patsubst tests/unit/%.c,build/test/unit/%,$(1))
 define unit_rule
-$(call unit_bin,$(1)): $(call objs,test,$(1) $(call with_shared,$(2)))
+$(call unit_bin,$(1)): $(call objs,test,$(1)) $(call test_ars,$(2))
 	@mkdir -p $$(@D)
-	$$(CC) $$(TEST_CFLAGS) $$(TEST_LD) -o $$@ $$^ $$(PKG_LIBS) -lcmocka
+	$(TEST_LINK) -lcmocka
 endef
 $(foreach p,$(PROGS),$(foreach t,$(TESTS_$(p)),$(eval $(call unit_rule,$(t),$(p)))))
 UNIT_BINS := $(foreach p,$(PROGS),$(call unit_bin,$(TESTS_$(p))))
@@ -229,9 +246,9 @@ define fuzz_rule
 build/fuzz/bin/fuzz_$(1): $(call objs,fuzz,tests/fuzz/$(1)/fuzz_$(1).c $(call with_shared,$(2)))
 	@mkdir -p $$(@D)
 	$$(FUZZCC) $$(FUZZ_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
-build/test/fuzz/fuzz_$(1): $(call objs,test,tests/fuzz/$(1)/fuzz_$(1).c tests/fuzz/replay.c $(call with_shared,$(2)))
+build/test/fuzz/fuzz_$(1): $(call objs,test,tests/fuzz/$(1)/fuzz_$(1).c tests/fuzz/replay.c) $(call test_ars,$(2))
 	@mkdir -p $$(@D)
-	$$(CC) $$(TEST_CFLAGS) $$(TEST_LD) -o $$@ $$^ $$(PKG_LIBS)
+	$(TEST_LINK)
 endef
 $(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_rule,$(t),$(call fuzz_prog,$(t)))))
 FUZZ_BINS := $(patsubst %,build/fuzz/bin/fuzz_%,$(FUZZ_ALL))
