@@ -261,29 +261,20 @@ static int
 upload_widget(struct store_txn *t, int api, const char *widget_id,
     struct st_widget *w)
 {
-	int rc;
-
-	if (!api)
-		return widget_usable(t, widget_id, w);
-	if ((rc = widget_load(t, ST_DEFAULT_WIDGET, w)) != 0)
-		return rc;
-	if (!w->enabled) {
-		st_widget_free(w);
-		return 1;
-	}
-	return 0;
+	return api ? widget_on(widget_load(t, ST_DEFAULT_WIDGET, w), w) :
+	    widget_usable(t, widget_id, w);
 }
 
 /*
  * Who may upload where: a visitor through an enabled widget that takes
  * attachments (*max its limit), a person to a conversation of theirs or
- * (no conversation) for a canned reply of org, theirs. Sets
+ * (no conversation) for a canned reply of their organisation (t->org;
+ * none: the default one). Sets
  * a's organisation, widget, session, author, out->result when refused.
  */
 static int
 new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
-    const char *org, const char *author, struct st_att *a,
-    struct st_att_new_rep *out)
+    const char *author, struct st_att *a, struct st_att_new_rep *out)
 {
 	uint8_t cid[ID_LEN];
 	struct st_widget w;
@@ -292,7 +283,8 @@ new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
 
 	if (admin && q->conv_id[0] == '\0') {
 		/* For a canned reply of who asks's organisation. */
-		strlcpy(a->org, org, sizeof(a->org));
+		strlcpy(a->org, t->org != NULL ? t->org : ST_WHO_ORG_DEFAULT,
+		    sizeof(a->org));
 		strlcpy(a->author, author, sizeof(a->author));
 		out->max = ST_ATT_MAX;
 		return 0;
@@ -334,11 +326,10 @@ new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
 
 int
 store_att_new(struct store_txn *t, const struct st_att_new_req *q,
-    const char *org, const char *author, struct st_att_new_rep *out)
+    int admin, const char *author, struct st_att_new_rep *out)
 {
 	uint8_t k[ID_LEN], dk[DUE_KEY_LEN], key[ST_ATT_KEY_HEX / 2];
 	struct st_att a;
-	int admin = org != NULL;
 
 	memset(out, 0, sizeof(*out));
 	if (t->err)
@@ -352,7 +343,7 @@ store_att_new(struct store_txn *t, const struct st_att_new_req *q,
 		    "name: 1 to 200 bytes of UTF-8");
 	if (!admin && q->token_len != ST_TOKEN_HASH_LEN)
 		return store_fail(t, PROTO_E_INVALID, "token: none");
-	if (new_owner(t, q, admin, org, author, &a, out) < 0 || out->result)
+	if (new_owner(t, q, admin, author, &a, out) < 0 || out->result)
 		return t->err;
 	if (q->size > out->max) {
 		out->result = ST_ATT_TOO_BIG;
@@ -725,6 +716,36 @@ conv_full(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t adding)
 }
 
 /*
+ * A PDF's text for its copy: the fetcher's of file k kept for file nk
+ * (copied out of the map first: a put may move the page it is on), or nk
+ * queued for the fetcher when k's is not read yet. 0, or -1 (t failed).
+ */
+static int
+att_text_copy(struct store_txn *t, const uint8_t k[ID_LEN],
+    const uint8_t nk[ID_LEN])
+{
+	MDB_val v;
+	char *text;
+	int rc;
+
+	if ((rc = db_get(t, t->st->att_text, k, ID_LEN, &v,
+	    "get attachment text")) < 0)
+		return -1;
+	if (rc == 1) {
+		db_put(t, t->st->att_extract, nk, ID_LEN, "", 0,
+		    "put attachment to extract");
+		return t->err ? -1 : 0;
+	}
+	if ((text = malloc(v.mv_size + 1)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	memcpy(text, v.mv_data, v.mv_size);
+	db_put(t, t->st->att_text, nk, ID_LEN, text, v.mv_size,
+	    "put attachment text");
+	free(text);
+	return t->err ? -1 : 0;
+}
+
+/*
  * A canned reply's file a (key k) becomes a new whole upload of the same
  * bytes (its pieces held once more, a PDF's text kept or to be read): k
  * and a its. 0, or -1 (t failed).
@@ -734,18 +755,13 @@ att_copy(struct store_txn *t, uint8_t k[ID_LEN], struct st_att *a)
 {
 	uint8_t hash[ST_ATT_HASH_LEN], key[ST_ATT_KEY_HEX / 2], nk[ID_LEN];
 	uint32_t i, added;
-	MDB_val v;
-	int rc;
 
 	for (i = 0; i < a->npieces && !t->err; i++)
 		if (proto_hex_decode(a->pieces[i], hash, sizeof(hash)) == 0)
 			chunk_ref(t, a->org, hash, NULL, 0, &added);
 	proto_random(nk, ID_LEN);
-	if (a->type == ATTACH_PDF && (rc = db_get(t, t->st->att_text, k,
-	    ID_LEN, &v, "get attachment text")) >= 0)
-		db_put(t, rc == 0 ? t->st->att_text : t->st->att_extract, nk,
-		    ID_LEN, rc == 0 ? v.mv_data : "", rc == 0 ? v.mv_size : 0,
-		    "put attachment text");
+	if (a->type == ATTACH_PDF && att_text_copy(t, k, nk) < 0)
+		return -1;
 	memcpy(k, nk, ID_LEN);
 	proto_hex_encode(k, ID_LEN, a->id + 4);
 	proto_random(key, sizeof(key));
@@ -814,16 +830,16 @@ att_claim(struct store_txn *t, const struct att_claim *c,
 
 /* ------------------------------------------------------- canned replies */
 
-/* Whether id is one of a's n descriptions. */
-static int
-atts_have(const struct st_msg_att *a, uint32_t n, const char *id)
+/* id's description among a's n, or NULL. */
+static const struct st_msg_att *
+atts_find(const struct st_msg_att *a, uint32_t n, const char *id)
 {
 	uint32_t i;
 
 	for (i = 0; i < n; i++)
 		if (strcmp(a[i].id, id) == 0)
-			return 1;
-	return 0;
+			return &a[i];
+	return NULL;
 }
 
 /* A whole upload id of org's people made a canned reply's, into out. */
@@ -866,31 +882,24 @@ int
 att_canned_set(struct store_txn *t, const char *org, const struct st_str *ids,
     uint32_t n, struct st_msg_att **atts, uint32_t *natts)
 {
-	struct st_msg_att *now = NULL, *gone = NULL;
-	uint32_t i, j, ngone = 0;
+	const struct st_msg_att *had;
+	struct st_msg_att *now = NULL;
+	uint32_t i;
 
 	if (t->err || ids_check(t, ids, n) != 0)
 		return t->err;
-	if ((n > 0 && (now = calloc(n, sizeof(*now))) == NULL) ||
-	    (*natts > 0 && (gone = calloc(*natts, sizeof(*gone))) == NULL)) {
-		free(now);
+	if (n > 0 && (now = calloc(n, sizeof(*now))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	}
 	/* Its files it keeps as they are; new ones taken. */
 	for (i = 0; i < n && !t->err; i++)
-		for (j = 0; j <= *natts; j++)
-			if (j == *natts)
-				canned_take(t, org, ids[i].s, &now[i]);
-			else if (strcmp((*atts)[j].id, ids[i].s) == 0) {
-				now[i] = (*atts)[j];
-				break;
-			}
+		if ((had = atts_find(*atts, *natts, ids[i].s)) != NULL)
+			now[i] = *had;
+		else
+			canned_take(t, org, ids[i].s, &now[i]);
 	/* Those it no longer names are deleted. */
-	for (j = 0; j < *natts; j++)
-		if (!atts_have(now, n, (*atts)[j].id))
-			gone[ngone++] = (*atts)[j];
-	att_canned_drop(t, gone, ngone);
-	free(gone);
+	for (i = 0; i < *natts && !t->err; i++)
+		if (atts_find(now, n, (*atts)[i].id) == NULL)
+			att_canned_drop(t, &(*atts)[i], 1);
 	if (t->err) {
 		free(now);
 		return t->err;

@@ -12,14 +12,15 @@
 #include "store.h"
 
 /*
- * ST_ATT_NEW (a visitor's, through q's widget and token; org NULL) and
- * ST_ATT_ADMIN_NEW (a person's of organisation org, to a conversation
- * t->org sees, or with no conversation for a canned reply; author their
- * user id, "" a key): a new upload, or out->result why not. The client's
- * bytes a window are the caller's to count (storaged's rate table).
+ * ST_ATT_NEW (a visitor's, through q's widget and token) and, admin,
+ * ST_ATT_ADMIN_NEW (a person's: to a conversation of who asks's
+ * organisation, t->org, or with no conversation for a canned reply of
+ * it; author their user id, "" a key): a new upload, or out->result why
+ * not. The client's bytes a window are the caller's to count (storaged's
+ * rate table).
  */
 int store_att_new(struct store_txn *, const struct st_att_new_req *q,
-    const char *org, const char *author, struct st_att_new_rep *out);
+    int admin, const char *author, struct st_att_new_rep *out);
 /* ST_ATT_PUT and, admin, ST_ATT_ADMIN_PUT. */
 int store_att_put(struct store_txn *, const struct st_att_put_req *q,
     int admin, struct st_att_put_rep *out);

@@ -1606,8 +1606,7 @@ op_att(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	if (limited)
 		;		/* rep.n says so */
 	else if (type == PROTO_ST_ATT_NEW || type == PROTO_ST_ATT_ADMIN_NEW)
-		store_att_new(&t, req, !admin ? NULL : who_org(b) != NULL ?
-		    who_org(b) : ST_WHO_ORG_DEFAULT, who_user(b), &rep.n);
+		store_att_new(&t, req, admin, who_user(b), &rep.n);
 	else if (type == PROTO_ST_ATT_PUT || type == PROTO_ST_ATT_ADMIN_PUT)
 		store_att_put(&t, req, admin, &rep.p);
 	else if (type == PROTO_ST_ATT_EXTRACT_DUE)

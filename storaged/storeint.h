@@ -394,6 +394,11 @@ int widget_load(struct store_txn *, const char *id, struct st_widget *);
 int widget_usable(struct store_txn *, const char *widget_id,
     struct st_widget *);
 /*
+ * rc, a widget load's (0 w loaded), kept when w is enabled; 1 (w freed)
+ * when it is off.
+ */
+int widget_on(int rc, struct st_widget *w);
+/*
  * Counts one message against widget w's daily cap: 0 counted, 1 the cap
  * is reached (nothing counted; *retry_ms to the next UTC day), -1 error.
  */

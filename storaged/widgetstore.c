@@ -486,17 +486,18 @@ store_widget_secret_del(struct store_txn *t, const char *org,
 
 /* An enabled widget of this public id: 0, 1 when none, -1 error. */
 int
+widget_on(int rc, struct st_widget *w)
+{
+	if (rc != 0 || w->enabled)
+		return rc;
+	st_widget_free(w);
+	return 1;
+}
+
+int
 widget_usable(struct store_txn *t, const char *widget_id, struct st_widget *w)
 {
-	int rc;
-
-	if ((rc = widget_find(t, widget_id, w)) != 0)
-		return rc;
-	if (!w->enabled) {
-		st_widget_free(w);
-		return 1;
-	}
-	return 0;
+	return widget_on(widget_find(t, widget_id, w), w);
 }
 
 int

@@ -136,14 +136,11 @@ chat_session_valid(const char *s, size_t len)
 void
 chat_session_hash(const char *s, uint8_t out[ST_TOKEN_HASH_LEN])
 {
-	static const char domain[] = "parley chat API session\n";
-	char in[sizeof(domain) + CHAT_SESSION_MAX];
-	size_t n = sizeof(domain) - 1;
+	char in[32 + CHAT_SESSION_MAX];
+	int n = snprintf(in, sizeof(in), "parley chat API session\n%.*s",
+	    CHAT_SESSION_MAX, s);
 
-	memcpy(in, domain, n);
-	n += strlcpy(in + n, s, sizeof(in) - n);
-	SHA256((const unsigned char *)in, n < sizeof(in) ? n : sizeof(in) - 1,
-	    out);
+	SHA256((const unsigned char *)in, (size_t)n, out);
 }
 
 static void
@@ -230,11 +227,10 @@ chat_parse_body(const char *ctype, const char *body, size_t len,
 	    json_string_length(sid)))
 		detail(details, dsz,
 		    "sessionId: must match ^[A-Za-z0-9._:-]{1,128}$");
-	if (msg == NULL && in->natts == 0)
-		detail(details, dsz, "message: required");
-	else if (msg == NULL)
-		;	/* files alone */
-	else if (!json_is_string(msg))
+	if (msg == NULL) {
+		if (in->natts == 0)	/* files may go alone */
+			detail(details, dsz, "message: required");
+	} else if (!json_is_string(msg))
 		detail(details, dsz, "message: must be a string");
 	else {
 		s = json_string_value(msg);
