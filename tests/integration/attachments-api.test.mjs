@@ -63,6 +63,12 @@ describe('attachments over the chat API', { concurrency: 1 }, () => {
     });
     assert.equal(r.status, 400);
     assert.match(r.json().error, /sessionId/);
+    // A NUL inside: no sessionId, as /v1/chat says (not its first part).
+    r = await p.request('POST', '/v1/chat/attachments', {
+      headers: keyed({ 'Content-Type': 'application/json' }), body: '{"sessionId":"s1\\u0000x","name":"a.png","size":10}',
+    });
+    assert.equal(r.status, 400);
+    assert.match(r.json().error, /sessionId/);
     r = await p.request('POST', '/v1/chat/attachments', {
       headers: keyed({ 'Content-Type': 'application/json' }), body: json({ sessionId: 's1', name: 'big.png', size: 3 << 20 }),
     });

@@ -220,20 +220,23 @@ api_session(struct http_request *req, const json_t *root, uint8_t *token,
     uint32_t *len)
 {
 	char sid[CHAT_SESSION_MAX + 2];
+	const char *s = NULL;
 	const json_t *v;
-	int found;
+	size_t slen = 0;
 
-	if (root != NULL) {
-		v = json_object_get(root, "sessionId");
-		found = json_is_string(v) ? 1 : 0;
-		if (found)
-			strlcpy(sid, json_string_value(v), sizeof(sid));
-	} else
-		found = http_query_param(req->query, "sessionId", sid,
-		    sizeof(sid));
-	if (found != 1 || !chat_session_valid(sid, strlen(sid)))
+	/* Checked whole, as /v1/chat checks it (a NUL is no character of it). */
+	if (root != NULL && json_is_string(v = json_object_get(root,
+	    "sessionId"))) {
+		s = json_string_value(v);
+		slen = json_string_length(v);
+	} else if (root == NULL && http_query_param(req->query, "sessionId",
+	    sid, sizeof(sid)) == 1) {
+		s = sid;
+		slen = strlen(sid);
+	}
+	if (s == NULL || !chat_session_valid(s, slen))
 		return "sessionId: must match ^[A-Za-z0-9._:-]{1,128}$";
-	chat_session_hash(sid, token);
+	chat_session_hash(s, token);
 	*len = ST_TOKEN_HASH_LEN;
 	return NULL;
 }
