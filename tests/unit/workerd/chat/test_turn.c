@@ -422,6 +422,16 @@ static void
 test_turn_refusals(void **state)
 {
 	static const uint8_t results[] = { ST_CHAT_OK, ST_CHAT_HUMAN, 5 };
+	static const struct {
+		uint32_t code;
+		const char *msg;
+		enum turn_cause why;
+	} errs[] = {
+		{ PROTO_E_INTERNAL, "disk full", TURN_C_STORAGE },
+		{ PROTO_E_INVALID, "attachments: no such upload",
+		    TURN_C_INVALID },
+		{ PROTO_E_UNAVAILABLE, "busy", TURN_C_UNAVAILABLE },
+	};
 	struct st_begin_rep refusal;
 	struct peer_req pr;
 	char want[64];
@@ -437,29 +447,19 @@ test_turn_refusals(void **state)
 	assert_string_equal(FE.log, "refused 5 1500\n");
 	assert_int_equal(F.started, 0);
 
-	/* storaged errors before the model: nothing stored. */
-	memset(FE.log, 0, sizeof(FE.log));
-	begin(&fe_ops, &pr);
-	peer_error(&P, &pr, PROTO_E_INTERNAL, "disk full");
-	drive_ms(10);
-	snprintf(want, sizeof(want), "error at=%d why=%d shown=0\n",
-	    TURN_AT_BEGIN, TURN_C_STORAGE);
-	assert_string_equal(FE.log, want);
-	/* storaged refused what the message names: the client's error. */
-	memset(FE.log, 0, sizeof(FE.log));
-	begin(&fe_ops, &pr);
-	peer_error(&P, &pr, PROTO_E_INVALID, "attachments: no such upload");
-	drive_ms(10);
-	snprintf(want, sizeof(want), "error at=%d why=%d shown=0\n",
-	    TURN_AT_BEGIN, TURN_C_INVALID);
-	assert_string_equal(FE.log, want);
-	memset(FE.log, 0, sizeof(FE.log));
-	begin(&fe_ops, &pr);
-	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
-	drive_ms(10);
-	snprintf(want, sizeof(want), "error at=%d why=%d shown=0\n",
-	    TURN_AT_BEGIN, TURN_C_UNAVAILABLE);
-	assert_string_equal(FE.log, want);
+	/*
+	 * storaged errors before the model: nothing stored. What the message
+	 * names refused is the client's error.
+	 */
+	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		memset(FE.log, 0, sizeof(FE.log));
+		begin(&fe_ops, &pr);
+		peer_error(&P, &pr, errs[i].code, errs[i].msg);
+		drive_ms(10);
+		snprintf(want, sizeof(want), "error at=%d why=%d shown=0\n",
+		    TURN_AT_BEGIN, errs[i].why);
+		assert_string_equal(FE.log, want);
+	}
 	memset(FE.log, 0, sizeof(FE.log));
 	begin(&fe_ops, &pr);
 	peer_reply(&P, &pr, "\0", 1);
