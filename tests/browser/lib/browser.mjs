@@ -13,8 +13,6 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
-
 import { Parley, REPO, freePort, sleep, waitFor } from '../../integration/lib/harness.mjs';
 
 export { REPO, sleep, waitFor };
@@ -30,6 +28,10 @@ export const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium-headle
 export const CHROMIUM_FULL = process.env.PARLEY_CHROMIUM_FULL || '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(REPO, 'build/test/screenshots');
 const require = createRequire(import.meta.url);
+// required, not imported: an import of a CommonJS package has node's lexer
+// read its bundles for their export names first, a third of the 0.9 s of
+// CPU each browser test file spent loading playwright-core.
+const { chromium } = require('playwright-core');
 const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 // Chromium's features the tests do without. Every new window (each

@@ -294,7 +294,7 @@ reply_rep(const struct peer_req *pr, const void *rep)
 static void
 reply_empty(const struct peer_req *pr)
 {
-	char none;
+	char none = 0;
 
 	reply_rep(pr, &none);
 }
