@@ -582,9 +582,11 @@ rec_dec_rows(struct store_txn *t, const MDB_val *v, const struct rlayout *l,
 	struct pdec d;
 	int ver;
 
-	memset(rec, 0, l->size);
-	if ((ver = rec_open_ver(t, v, &d, rl_version(l), what)) < 0)
+	/* rl_dec zeroes rec first: here only when it is not reached. */
+	if ((ver = rec_open_ver(t, v, &d, rl_version(l), what)) < 0) {
+		memset(rec, 0, l->size);
 		return -1;
+	}
 	if (rl_dec(&d, l, rec, ver) < 0 || pdec_done(&d) < 0) {
 		rl_free(l, rec);
 		rec_corrupt(t, what);
@@ -600,9 +602,11 @@ rec_load(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	MDB_val v;
 	int rc;
 
-	memset(rec, 0, l->size);
-	if ((rc = db_get(t, dbi, k, klen, &v, what)) != 0)
+	/* Zeroed either way; rec_dec_rows does it when there is a record. */
+	if ((rc = db_get(t, dbi, k, klen, &v, what)) != 0) {
+		memset(rec, 0, l->size);
 		return rc;
+	}
 	return rec_dec_rows(t, &v, l, rec, what);
 }
 
