@@ -140,7 +140,9 @@ function uploadError(e, name) {
  * - label: the list's name; ready: the note of a file uploaded whole; kept:
  *   of a file on the server already (addKept; ready unless given);
  * - discard: a file uploaded here and then removed (or left: reset) is
- *   deleted on the server (DELETE), not left to expire.
+ *   deleted on the server (DELETE), not left to expire;
+ * - rest: what removing a file that could not be uploaded lets the person
+ *   do ("send the rest", "save the rest"), said when ids() rejects.
  * Returns:
  * - button (Attach, which opens the picker), input (the picker), list (the
  *   files, hidden when none);
@@ -156,7 +158,7 @@ function uploadError(e, name) {
  *   server (the reply that named them is sent; one added meanwhile stays);
  * - reset(): empties the list (when leaving).
  */
-export function fileStrip(ctx, base, { say, label = 'Files to send', ready = 'Ready to send', kept = ready, discard = false }) {
+export function fileStrip(ctx, base, { say, label = 'Files to send', ready = 'Ready to send', kept = ready, discard = false, rest = 'send the rest' }) {
   const input = h('input', { type: 'file', multiple: true, accept: ACCEPT, hidden: true, 'data-testid': 'reply-file-input', tabindex: '-1' });
   const button = h('button', {
     type: 'button', class: 'btn reply-attach', 'data-testid': 'reply-attach', 'aria-label': 'Attach files',
@@ -227,6 +229,8 @@ export function fileStrip(ctx, base, { say, label = 'Files to send', ready = 'Re
           at = r;
           continue;
         }
+        // A piece refused (its type, the scan, the room): the server dropped the upload itself.
+        if (e.status >= 400 && e.status !== 409) p.made = null;
         throw e;
       }
       at = end;
@@ -341,7 +345,7 @@ export function fileStrip(ctx, base, { say, label = 'Files to send', ready = 'Re
     const now = pending.slice();
     const got = await Promise.allSettled(now.map((p) => p.promise));
     const bad = got.find((g) => g.status === 'rejected');
-    if (bad) throw new Error(`${bad.reason.message} Remove it to send the rest.`);
+    if (bad) throw new Error(`${bad.reason.message} Remove it to ${rest}.`);
     // removed while uploading: left out
     return now.filter((p) => pending.includes(p) && p.id).map((p) => p.id);
   }

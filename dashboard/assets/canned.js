@@ -180,7 +180,7 @@ export function cannedPicker(textarea, { onInsert = () => {} } = {}) {
  */
 function filesField(ctx, controls, errEl, say) {
   const files = fileStrip(ctx, UPLOADS, {
-    say, label: 'Files of this reply', ready: 'Ready to save', kept: 'Saved with the reply', discard: true,
+    say, label: 'Files of this reply', ready: 'Ready to save', kept: 'Saved with the reply', discard: true, rest: 'save the rest',
   });
   files.button.setAttribute('aria-describedby', 'canned-files-label hint-attachments err-attachments');
   controls.attachments = files.button;

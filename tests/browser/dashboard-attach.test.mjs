@@ -21,7 +21,7 @@ import {
   DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   phoneReplyChecked, shotsLightDark, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
-import { pdf, png } from './lib/files.mjs';
+import { ZIP, pdf, png } from './lib/files.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 import { login } from '../integration/lib/dashboard.mjs';
 
@@ -29,7 +29,6 @@ const PHOTO = png(360, 240, [40, 90, 160]);
 const RECEIPT = pdf('Receipt 1042: one bicycle fork');
 const PASTED = png(200, 120, [200, 60, 20]);
 const GUIDE = pdf('How to fit the fork', 700 * 1024); // three pieces of 256 KiB
-const ZIP = Buffer.concat([Buffer.from('504b0304140000000800', 'hex'), Buffer.alloc(300, 7)]);
 
 const sizeText = (n) => (n < 1024 ? `${n} bytes` : n < 10 * 1024 ? `${(n / 1024).toFixed(1).replace(/\.0$/, '')} KB` : `${Math.round(n / 1024)} KB`);
 

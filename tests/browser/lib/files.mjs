@@ -1,5 +1,6 @@
 // Files a browser test sends (docs/attachments.md): real PNGs a browser
-// draws and one-page PDFs, of the sizes a test asks for.
+// draws and one-page PDFs, of the sizes a test asks for, and a zip's
+// opening, a kind Parley refuses.
 import zlib from 'node:zlib';
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
@@ -65,3 +66,6 @@ export function pdf(text, pad = 0) {
   out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
 }
+
+// A zip archive's local header and filler: refused as an upload (415).
+export const ZIP = Buffer.concat([Buffer.from('504b0304140000000800', 'hex'), Buffer.alloc(300, 7)]);
