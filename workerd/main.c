@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "call.h"
 #include "chat.h"
 #include "embed.h"
 #include "fetcher.h"
@@ -217,6 +218,8 @@ main(int argc, char *argv[], char *envp[])
 	log_info("exiting with %u connection(s) open", conn_count());
 	/* A password being hashed ends first. */
 	hashpool_shutdown();
+	action_calls_shutdown();
+	widgets_check_page_shutdown();
 	embed_shutdown();
 	upstream_shutdown();
 	return 0;

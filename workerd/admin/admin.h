@@ -891,5 +891,8 @@ void audit_export_get(struct conn *, struct http_request *,
  */
 void widgets_check_page(struct conn *, struct http_request *,
     const struct route_match *);
+/* At exit: the page checks' curl multi handle let go (a check still held
+ * by a connection is freed with it, its handle already detached). */
+void widgets_check_page_shutdown(void);
 
 #endif

@@ -477,3 +477,11 @@ widgets_check_page(struct conn *c, struct http_request *req,
 	    &c->sreq) < 0)
 		check_fail(c, 503, "Storage unavailable");
 }
+
+void
+widgets_check_page_shutdown(void)
+{
+	if (ready)
+		curlloop_shutdown(&cloop);
+	ready = 0;
+}
