@@ -111,20 +111,24 @@ unit_fuzz_pid=$!
 # A fresh clone has no last time: tests/integration/durations.txt (a
 # run's .files, committed) stands in.
 # TAP goes to stdout and the log.
-node_files() {
-	local all last f
+# (Whether a line is in a list is asked with a here-string, never through a
+# pipe: under pipefail, a writer cut off by grep -q's early exit made a
+# match read as none.)
+node_all() {
 	# tests/cluster/ at its short figures (make cluster-test: the full ones).
-	all=$(ls tests/browser/*.test.mjs tests/integration/*.test.mjs tests/cluster/*.test.mjs 2>/dev/null)
+	ls tests/browser/*.test.mjs tests/integration/*.test.mjs tests/cluster/*.test.mjs 2>/dev/null
+}
+node_files() {
+	local all last ran="" f
+	all=$(node_all)
 	last=$logdir/node.log.files
 	[ -f "$last" ] || last=tests/integration/durations.txt
-	if [ -f "$last" ]; then
-		for f in $(awk '!/^#/ {print $3}' "$last"); do
-			echo "$all" | grep -qx "$f" && echo "$f"
-		done
-	fi
+	[ -f "$last" ] && ran=$(awk '!/^#/ {print $3}' "$last")
+	for f in $ran; do
+		grep -qxF -- "$f" <<<"$all" && echo "$f"
+	done
 	for f in $all; do
-		[ -f "$last" ] && awk '!/^#/ {print $3}' "$last" | grep -qx "$f" && continue
-		echo "$f"
+		grep -qxF -- "$f" <<<"$ran" || echo "$f"
 	done
 }
 
@@ -146,22 +150,25 @@ node_run() {
 	count "$name" "${p:-0}" $((${f:-1} + ${c:-0}))
 }
 
-# The files of $files with no result in $1.files.new. node --test once
+# The test files with no result in $1.files.new. node --test once
 # reported nothing of a whole file (no "ok", no "not ok": its tests were
 # neither run nor counted); a file not run is not a pass, so each such
 # file runs again on its own, and one still without a result fails.
 node_missing() {
-	local log=$1 missing f
-	missing=$(for f in $files; do
-		awk '{print $3}' "$log.files.new" 2>/dev/null | grep -qx "$f" || echo "$f"
+	local log=$1 missing got f
+	# Every test file there is, not only those given to node --test.
+	got=$(awk '{print $3}' "$log.files.new" 2>/dev/null)
+	missing=$(for f in $(node_all); do
+		grep -qxF -- "$f" <<<"$got" || echo "$f"
 	done)
 	[ -n "$missing" ] || return 0
 	echo "-- node --test gave no result for: ${missing//$'\n'/ } - running them again"
 	# shellcheck disable=SC2086
 	node_run "integration/browser (again)" "$log.again" $missing
 	cat "$log.again.files.new" >> "$log.files.new" 2>/dev/null
+	got=$(awk '{print $3}' "$log.files.new" 2>/dev/null)
 	for f in $missing; do
-		awk '{print $3}' "$log.files.new" | grep -qx "$f" && continue
+		grep -qxF -- "$f" <<<"$got" && continue
 		echo "-- $f: still no result"
 		count "$f" 0 1
 	done
