@@ -300,12 +300,20 @@ expect_key_note(void)
 	peer_expect_setup_note(&P, ST_SETUP_KEY, "", NULL);
 }
 
+/* Waits for the whole answer, ms at most; it must have status. */
+static void
+expect_answer_in(struct tclient *cl, size_t *off, struct tresp *r,
+    int status, int ms)
+{
+	assert_true(tresp_wait(cl, off, r, ms));
+	assert_int_equal(r->status, status);
+}
+
 /* Waits for the whole answer; it must have status. */
 static void
 expect_answer(struct tclient *cl, size_t *off, struct tresp *r, int status)
 {
-	assert_true(tresp_wait(cl, off, r, 2000));
-	assert_int_equal(r->status, status);
+	expect_answer_in(cl, off, r, status, 2000);
 }
 
 /* The stream's body so far (the head must be there). */
@@ -1238,7 +1246,11 @@ test_storage_failures(void **state)
 	tresp_free(&r);
 	tclient_close(&cl);
 
-	/* storaged gone: 503 at once. */
+	/*
+	 * storaged gone: 503 once the request has waited for it to come back
+	 * (storec.c's STOREC_WAIT_MS, 2 s). The test waits longer: with the
+	 * same 2 s, its deadline and the worker's raced (seen failing once).
+	 */
 	peer_close(&P);
 	peer_unlisten(&P);
 	drive_ms(20);
@@ -1246,12 +1258,12 @@ test_storage_failures(void **state)
 	assert_int_equal(tclient_open(&cl), 0);
 	post(&cl, "/v1/chat/stream", KEY,
 	    "{\"sessionId\":\"s1\",\"message\":\"a\"}");
-	expect_answer(&cl, &off, &r, 503);
+	expect_answer_in(&cl, &off, &r, 503, 5000);
 	assert_string_equal(r.body, "{\"error\":\"Storage unavailable\"}");
 	tresp_free(&r);
 	send_str(&cl, "GET /v1/chat/history?sessionId=s HTTP/1.1\r\n"
 	    "Host: t\r\nx-api-key: " KEY "\r\n\r\n");
-	expect_answer(&cl, &off, &r, 503);
+	expect_answer_in(&cl, &off, &r, 503, 5000);
 	tresp_free(&r);
 	tclient_close(&cl);
 	storec_shutdown();
