@@ -60,7 +60,6 @@ struct action_call {
 static TAILQ_HEAD(, action_call) calls = TAILQ_HEAD_INITIALIZER(calls);
 static int ncalls;
 static struct curlloop cloop = CURLLOOP_INIT("action");
-static int ready;		/* cloop is set up */
 
 /* ------------------------------------------------------- the headers */
 
@@ -353,9 +352,8 @@ action_call_start(const struct action_call_req *r, action_call_cb cb,
 
 	if (r == NULL || cb == NULL || !req_ok(r))
 		return NULL;
-	if (!ready && curlloop_init(&cloop, 0) < 0)
+	if (curlloop_init(&cloop, 0) < 0)
 		return NULL;
-	ready = 1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->cb = cb;
@@ -406,9 +404,7 @@ action_calls_shutdown(void)
 
 	while ((c = TAILQ_FIRST(&calls)) != NULL)
 		call_free(c);
-	if (ready)
-		curlloop_shutdown(&cloop);
-	ready = 0;
+	curlloop_shutdown(&cloop);
 }
 
 /* ------------------------------------------------ an action's request */

@@ -70,7 +70,6 @@ struct page_check {
 };
 
 static struct curlloop cloop = CURLLOOP_INIT("pagecheck");
-static int ready;		/* cloop is set up */
 static int nchecks;
 
 /* ------------------------------------------------------------ the state */
@@ -348,9 +347,8 @@ check_start(struct page_check *pc)
 	CURL *e;
 	int bad = 0;
 
-	if (!ready && curlloop_init(&cloop, 0) < 0)
+	if (curlloop_init(&cloop, 0) < 0)
 		return -1;
-	ready = 1;
 	if ((e = pc->x.easy = curl_easy_init()) == NULL)
 		return -1;
 	pc->x.done = check_ended;
@@ -481,7 +479,5 @@ widgets_check_page(struct conn *c, struct http_request *req,
 void
 widgets_check_page_shutdown(void)
 {
-	if (ready)
-		curlloop_shutdown(&cloop);
-	ready = 0;
+	curlloop_shutdown(&cloop);
 }

@@ -98,6 +98,8 @@ timer_cb(CURLM *m, long ms, void *userp)
 int
 curlloop_init(struct curlloop *cl, long maxconnects)
 {
+	if (cl->multi != NULL)
+		return 0;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    (cl->multi = curl_multi_init()) == NULL)
 		return -1;
@@ -136,10 +138,11 @@ curlloop_remove(struct curlloop *cl, struct curlloop_xfer *x)
 void
 curlloop_shutdown(struct curlloop *cl)
 {
+	if (cl->multi == NULL)
+		return;
 	loop_timer_stop(&cl->tm);
 	loop_defer_cancel(&cl->kick);
-	if (cl->multi != NULL)
-		curl_multi_cleanup(cl->multi);
+	curl_multi_cleanup(cl->multi);
 	cl->multi = NULL;
 	curlsock_free(&cl->socks);
 }

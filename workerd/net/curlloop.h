@@ -34,7 +34,9 @@ struct curlloop {
 
 /*
  * The multi handle set up on the loop (libcurl's global state too, once),
- * at most maxconnects connections kept (0: curl's default). 0, or -1.
+ * at most maxconnects connections kept (0: curl's default); a curlloop
+ * set up already is left as it is, so an owner may call this before each
+ * transfer. 0, or -1.
  */
 int curlloop_init(struct curlloop *, long maxconnects);
 /*
@@ -46,7 +48,10 @@ int curlloop_init(struct curlloop *, long maxconnects);
 int curlloop_add(struct curlloop *, struct curlloop_xfer *x);
 /* x out of the multi handle (one not ended is dropped: no done). */
 void curlloop_remove(struct curlloop *, struct curlloop_xfer *x);
-/* The multi handle and the watched sockets let go (transfers removed first). */
+/*
+ * The multi handle and the watched sockets let go (transfers removed
+ * first); nothing for a curlloop never set up or let go already.
+ */
 void curlloop_shutdown(struct curlloop *);
 
 #endif
