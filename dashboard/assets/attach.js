@@ -229,8 +229,8 @@ export function fileStrip(ctx, base, { say, label = 'Files to send', ready = 'Re
           at = r;
           continue;
         }
-        // A piece refused (its type, the scan, the room): the server dropped the upload itself.
-        if (e.status >= 400 && e.status !== 409) p.made = null;
+        // A piece refused for what the file is (too large, its type, the scan, the room): the server dropped it itself.
+        if ([413, 415, 422, 507].includes(e.status)) p.made = null;
         throw e;
       }
       at = end;
