@@ -43,7 +43,7 @@ static const struct proto_msg msgs[] = {
 	{ PROTO_ST_CONV_OPEN, "ST_CONV_OPEN", W, S, 1, 0, 0,
 	    &pl_conv_open_req, &pl_conv_open_rep },
 	{ PROTO_ST_MSG_APPEND, "ST_MSG_APPEND", W, S, 1, 0, 0,
-	    &pl_msg_append_req, &pl_msg_conv },
+	    &pl_msg_append_req, &pl_msg_stored },
 	{ PROTO_ST_CONV_LIST, "ST_CONV_LIST", W, S, 0, 0, 1,
 	    &pl_page_req, &pl_conv_page },
 	{ PROTO_ST_CONV_GET, "ST_CONV_GET", W, S, 0, 0, 1,

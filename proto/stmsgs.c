@@ -308,6 +308,16 @@ static const struct pfield f_msg_conv[] = {
 };
 PLAYOUT(pl_msg_conv, struct st_msg_conv, f_msg_conv);
 
+/*
+ * ST_MSG_APPEND's reply: the message stored alone. Its one sender is the
+ * turn that knows the conversation already; the conversation after (a
+ * record of some 2 KiB) would be encoded, sent and decoded for nothing.
+ */
+static const struct pfield f_msg_stored[] = {
+	PFREC(struct st_msg_conv, msg, pl_msg),
+};
+PLAYOUT(pl_msg_stored, struct st_msg_conv, f_msg_stored);
+
 /* A message's attachment (storemsg.h), as its record and replies hold it. */
 static const struct pfield f_msg_att[] = {
 	PFBUF(struct st_msg_att, id),

@@ -394,7 +394,8 @@ tool_store(struct store_txn *t, const char *conv_id,
 
 /*
  * m stored in its conversation (ST_MSG_APPEND, ST_AGENT_MSG): the reply
- * is the message and the conversation after; its event. An agent's
+ * is the message and the conversation after (ST_MSG_APPEND's layout
+ * sends the message alone); its event. An agent's
  * (given not NULL: the name its request gave) is signed by who asks
  * (store_who_person): its author and the name the visitor sees.
  */

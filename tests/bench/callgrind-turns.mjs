@@ -25,7 +25,7 @@ const vg = (name) => (bin, env) => ['valgrind',
 const p = new Parley({
   workers: 1, startTimeoutMs: 60000, waitAllWorkers: false,
   wrap: { storaged: vg('storaged'), masterd: vg('masterd') },
-  mock: { chunks: 3, firstDelayMs: 0, bin: path.join(BIN, 'mockai') },
+  mock: { chunks: 3, firstDelayMs: Number(process.env.BENCH_THINK_MS || 0), bin: path.join(BIN, 'mockai') },
   env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'full' },
 });
 await p.start();

@@ -66,10 +66,17 @@ do_append(struct fix *f, const char *conv_id, const char *role,
 
 	append_payload(&e, conv_id, role, content, status, 11, 22);
 	if ((err = request(f, PROTO_ST_MSG_APPEND, &e, &r)) == 0) {
+		/* The reply is the message alone; the conversation is read. */
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		assert_int_equal(pdec_msg(&d, m), 0);
-		assert_int_equal(pdec_conv(&d, c), 0);
 		assert_int_equal(pdec_done(&d), 0);
+		dreply_free(&r);
+		penc_init(&e);
+		penc_str(&e, conv_id);
+		penc_u32(&e, 0);
+		assert_int_equal(request(f, PROTO_ST_CONV_GET, &e, &r), 0);
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		assert_int_equal(pdec_conv(&d, c), 0);
 	}
 	dreply_free(&r);
 	return err;
