@@ -174,7 +174,8 @@ struct st_chat_begin_req {
  * A begin's answer when the turn goes on (or a person answers): the
  * effective agent, the conversation and the history the model is sent
  * (role and content of each, the user message just stored last; none
- * when a person answers).
+ * when a person answers). Of conv only its id and visitor.language
+ * travel: the rest is zero where the answer is decoded.
  */
 struct st_begin_ok {
 	struct st_agent agent;

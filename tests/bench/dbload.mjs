@@ -11,7 +11,7 @@
 // --key when given.
 //
 //   node tests/bench/dbload.mjs --storaged SOCKET --to N [--out FILE --key NAME]
-import { Dec, Enc, StorageClient, T, decAgent, decConv } from '../integration/lib/storage.mjs';
+import { Dec, Enc, StorageClient, T, decAgent } from '../integration/lib/storage.mjs';
 import { die, now, parseArgs, saveJson } from './lib.mjs';
 
 const a = parseArgs();
@@ -48,14 +48,14 @@ async function one(i) {
   const p = await sc.call(T.ST_CHAT_BEGIN, new Enc().str('default').str(`${RUN}-${i}`).str(user)
     .str('').u32(0).u32(0).u32(1).str('').str('').str('').str('').str('')
     .u32(0).u32(0).done(), opts);	// no session hash, no attachments
-  // u8 result, u64 retry, the effective agent, u8 created, the conversation.
+  // u8 result, u64 retry, the effective agent, u8 created, the conversation's id.
   const d = new Dec(p);
   const result = d.u8();
   if (result !== 0) throw new Error(`ST_CHAT_BEGIN result ${result}`);
   d.u64();
   decAgent(d);
   d.u8();
-  const convId = decConv(d).id;
+  const convId = d.str();
   await sc.msgAppend(convId, 'assistant', gap ? 'I\'m sorry, I don\'t know the answer to that.' :
     `You said: ${user} We are open 9 to 17 on weekdays; online orders can be returned within 30 days.`, 'complete', 40, 30, opts);
 }

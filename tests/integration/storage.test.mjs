@@ -156,11 +156,14 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   const b = decBegin(fr[0].payload);
   assert.equal(b.limited, 0);
   assert.equal(b.created, 1);
-  assert.equal(b.conv.last_message, 'hello early');
+  // Of the conversation the answer carries its id and the visitor's language.
+  assert.match(b.conv.id, /^[0-9a-f]{32}$/);
+  assert.deepEqual(b.conv, { id: b.conv.id, visitor: { language: '' } });
   assert.deepEqual(b.history, [['user', 'hello early']]);
   assert.equal(fr[1].flags, F.REPLY);
   assert.equal(fr[1].payload.length, 0);
   const got = await st.convGet(b.conv.id);
+  assert.equal(got.conv.last_message, 'hello early');
   assert.deepEqual(got.messages.map((m) => [m.role, m.content]), [['user', 'hello early']]);
 
   // Without the flag: one reply, as always.

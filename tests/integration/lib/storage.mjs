@@ -316,6 +316,20 @@ function decodeLayout(d, l, where) {
       default: throw new Error(`${where}: field kind ${f.kind}`);
     }
   }
+  return nested(v);
+}
+
+// A field named by a member's path (PFBUF(struct st_begin_ok, conv.id)):
+// {conv: {id}} in JS, as the C struct holds it.
+function nested(v) {
+  for (const key of Object.keys(v)) {
+    if (!key.includes('.')) continue;
+    const path = key.split('.');
+    let o = v;
+    for (const p of path.slice(0, -1)) o = o[p] ??= {};
+    o[path.at(-1)] = v[key];
+    delete v[key];
+  }
   return v;
 }
 

@@ -158,7 +158,7 @@ begin_free(struct begin *b)
  * conversation and message kept in b, the history's roles.
  */
 static void
-begin_take(uint16_t type, struct begin *b)
+begin_take(struct fix *f, uint16_t type, struct begin *b)
 {
 	struct st_begin_rep rep;
 	uint32_t i;
@@ -171,14 +171,14 @@ begin_take(uint16_t type, struct begin *b)
 	assert_true(rep.ok.conv.id[0] != '\0');
 	b->agent = rep.ok.agent;
 	b->created = rep.ok.created;
-	b->conv = rep.ok.conv;
+	/* It names it: read whole, as the tests look at it. */
+	fix_conv_get(f, rep.ok.conv.id, &b->conv);
 	b->n = rep.ok.nhistory;
 	assert_true(b->n <= 32);
 	for (i = 0; i < b->n; i++)
 		strlcpy(b->roles[i], rep.ok.history[i].role, ST_ROLE_MAX + 1);
 	/* What b took is its own now: the rest is freed. */
 	memset(&rep.ok.agent, 0, sizeof(rep.ok.agent));
-	memset(&rep.ok.conv, 0, sizeof(rep.ok.conv));
 	st_rep_free(type, &rep);
 	b->late = b->r.late;
 	b->wrote = b->r.wrote;
@@ -194,7 +194,7 @@ chat_begin(struct fix *f, const char *widget, const char *session,
 
 	memset(b, 0, sizeof(*b));
 	assert_int_equal(request_st(f, PROTO_ST_CHAT_BEGIN, &q, &b->r), 0);
-	begin_take(PROTO_ST_CHAT_BEGIN, b);
+	begin_take(f, PROTO_ST_CHAT_BEGIN, b);
 }
 
 /* ST_WS_BEGIN as a new or known visitor (token byte tb) of wid. */
@@ -209,7 +209,7 @@ ws_begin(struct fix *f, const char *wid, uint8_t tb, const char *content,
 	memset(b, 0, sizeof(*b));
 	memset(q.token, tb, sizeof(q.token));
 	assert_int_equal(request_st(f, PROTO_ST_WS_BEGIN, &q, &b->r), 0);
-	begin_take(PROTO_ST_WS_BEGIN, b);
+	begin_take(f, PROTO_ST_WS_BEGIN, b);
 }
 
 /* ST_HANDOFF_SET: the error code; *changed and the conversation's state. */

@@ -42,8 +42,7 @@ say(struct fix *f, const char *wid, const char *session, struct st_conv *c)
 
 	assert_int_equal(request_dec(f, PROTO_ST_CHAT_BEGIN, &q, &rep), 0);
 	assert_int_equal(rep.result, ST_CHAT_OK);
-	*c = rep.ok.conv;
-	memset(&rep.ok.conv, 0, sizeof(rep.ok.conv));
+	fix_conv_get(f, rep.ok.conv.id, c);
 	st_rep_free(PROTO_ST_CHAT_BEGIN, &rep);
 }
 

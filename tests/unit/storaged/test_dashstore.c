@@ -887,8 +887,8 @@ visitor_says(struct fix *f, const char *wid, uint8_t tb, const char *content,
     char conv_id[ST_ID_HEX + 1])
 {
 	uint8_t h[ST_TOKEN_HASH_LEN];
+	char lang[ST_VISITOR_LANG_MAX + 1];
 	struct st_agent a;
-	struct st_conv c;
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
@@ -914,9 +914,7 @@ visitor_says(struct fix *f, const char *wid, uint8_t tb, const char *content,
 	assert_int_equal(pdec_agent(&d, &a), 0);
 	st_agent_free(&a);
 	created = pdec_u8(&d);
-	assert_int_equal(pdec_conv(&d, &c), 0);
-	strlcpy(conv_id, c.id, ST_ID_HEX + 1);
-	st_conv_free(&c);
+	fix_dec_begin_conv(&d, conv_id, lang);
 	dreply_free(&r);
 	return created;
 }

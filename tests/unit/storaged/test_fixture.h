@@ -225,6 +225,36 @@ fix_conv_new(struct fix *f, const char *session, char id[ST_ID_HEX + 1])
 	st_conv_free(&rep.conv);
 }
 
+/*
+ * Conversation id as ST_CONV_GET reads it, into *out (st_conv_free it):
+ * what a begin's or an append's reply no longer carries whole.
+ */
+static inline void
+fix_conv_get(struct fix *f, const char *id, struct st_conv *out)
+{
+	struct st_conv_msgs cm;
+
+	assert_int_equal(request_dec(f, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ id, 0 }, &cm), 0);
+	*out = cm.conv;
+	memset(&cm.conv, 0, sizeof(cm.conv));
+	st_rep_free(PROTO_ST_CONV_GET, &cm);
+}
+
+/*
+ * What a begin's reply says of its conversation (ST_CHAT_BEGIN's and
+ * ST_WS_BEGIN's, after created): its id, into id, and the visitor's
+ * language, into lang ("" when told none).
+ */
+static inline void
+fix_dec_begin_conv(struct pdec *d, char id[ST_ID_HEX + 1],
+    char lang[ST_VISITOR_LANG_MAX + 1])
+{
+	pdec_strbuf(d, id, ST_ID_HEX + 1);
+	assert_true(st_id_valid(id));
+	pdec_strbuf(d, lang, ST_VISITOR_LANG_MAX + 1);
+}
+
 /* A widget named name, the rest defaults, as stored into *out. */
 static inline void
 fix_widget_new(struct fix *f, const char *name, struct st_widget *out)
