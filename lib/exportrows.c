@@ -11,6 +11,7 @@
 
 #include "agentmsg.h"
 #include "exportrows.h"
+#include "sha256.h"
 
 static const char conv_header[] = "id,widgetId,sessionId,contactId,"
     "createdAt,updatedAt,messageCount,lastMessage,handoff,rating,"
@@ -32,7 +33,7 @@ exprow_session(const char *session, char out[EXPROW_SESSION_LEN + 1])
 {
 	unsigned char d[SHA256_DIGEST_LENGTH];
 
-	SHA256((const unsigned char *)session, strlen(session), d);
+	proto_sha256(session, strlen(session), d);
 	memcpy(out, "sha256:", 7);
 	proto_hex_encode(d, (EXPROW_SESSION_LEN - 7) / 2, out + 7);
 }

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "proto.h"
 #include "settings.h"
+#include "sha256.h"
 
 /* ---------------------------------------------------------------- keys */
 
@@ -38,7 +39,7 @@ apikey_init(struct apikey *k, const char *key)
 	apikey_clear(k);
 	if (key == NULL || *key == '\0')
 		return;
-	SHA256((const unsigned char *)key, strlen(key), k->digest);
+	proto_sha256(key, strlen(key), k->digest);
 	k->set = 1;
 }
 
@@ -63,7 +64,7 @@ apikey_check(const struct apikey *k, const char *given)
 		return 503;
 	if (given == NULL)
 		given = "";
-	SHA256((const unsigned char *)given, strlen(given), d);
+	proto_sha256(given, strlen(given), d);
 	ok = CRYPTO_memcmp(d, k->digest, sizeof(d)) == 0;
 	OPENSSL_cleanse(d, sizeof(d));
 	return ok ? 0 : 401;

@@ -12,6 +12,7 @@
 
 #include "agentmsg.h"
 #include "kbmsg.h"
+#include "sha256.h"
 #include "util.h"
 #include "widgetmsg.h"
 
@@ -189,7 +190,7 @@ st_kb_space_id(const char *base_url, const char *model,
 		out[ST_KB_SPACE_HEX] = '\0';
 		return;
 	}
-	SHA256((const unsigned char *)s, (size_t)n, h);
+	proto_sha256(s, (size_t)n, h);
 	free(s);
 	proto_hex_encode(h, ST_KB_SPACE_HEX / 2, out);
 }

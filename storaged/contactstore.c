@@ -31,6 +31,7 @@
 #include "contactstore.h"
 #include "log.h"
 #include "random.h"
+#include "sha256.h"
 #include "storeint.h"
 #include "wsess.h"
 
@@ -177,7 +178,7 @@ org_key(const char *org, const char *val, uint8_t k[RKEY_LEN])
 		strlcpy(name, val, sizeof(name));
 	else
 		snprintf(name, sizeof(name), "%s %s", org, val);
-	SHA256((const unsigned char *)name, strlen(name), k);
+	proto_sha256(name, strlen(name), k);
 }
 
 /* An index value that is a 16-byte id: 0 found, 1 absent, -1 error. */
@@ -239,7 +240,7 @@ rkeys_hash(struct store_txn *t, MDB_dbi dbi, const char *what)
 	    n < ms.ms_entries; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (v.mv_size != sizeof(all[n].v))
 			continue;	/* not understood: it resolves nothing */
-		SHA256(k.mv_data, k.mv_size, all[n].k);
+		proto_sha256(k.mv_data, k.mv_size, all[n].k);
 		memcpy(all[n++].v, v.mv_data, v.mv_size);
 	}
 	mdb_cursor_close(cur);
@@ -563,7 +564,7 @@ ext_key(const char *org, const char *ext, uint8_t k[RKEY_LEN])
 	char name[ST_WHO_ORG_MAX + 4 + 4 * ST_EXTERNAL_ID_MAX + 1];
 
 	snprintf(name, sizeof(name), "%s id:%s", org, ext);
-	SHA256((const unsigned char *)name, strlen(name), k);
+	proto_sha256(name, strlen(name), k);
 }
 
 /*

@@ -32,6 +32,7 @@
 #include "kbsource.h"
 #include "kbvec.h"
 #include "log.h"
+#include "sha256.h"
 #include "storeint.h"
 
 #define HASH_LEN	16	/* bytes of a URL's SHA-256 in a key */
@@ -48,7 +49,7 @@ page_key(uint8_t k[PAGE_KEY_LEN], const char *source, const char *url)
 {
 	uint8_t h[SHA256_DIGEST_LENGTH];
 
-	SHA256((const unsigned char *)url, strlen(url), h);
+	proto_sha256(url, strlen(url), h);
 	memcpy(k, source, ST_KB_SOURCE_ID_LEN);
 	memcpy(k + ST_KB_SOURCE_ID_LEN, h, HASH_LEN);
 }

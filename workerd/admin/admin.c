@@ -34,6 +34,7 @@
 #include "attach.h"
 #include "keymsg.h"
 #include "log.h"
+#include "sha256.h"
 #include "workerd.h"
 
 const char admin_headers[] = "Cache-Control: no-store\r\n";
@@ -517,7 +518,7 @@ gate_orgkey(struct conn *c, struct http_request *req,
 	g->c = c;
 	g->req = req;
 	router_match_copy(&g->m, m);
-	SHA256((const unsigned char *)secret, strlen(secret), q.hash);
+	proto_sha256(secret, strlen(secret), q.hash);
 	c->hctx = g;
 	c->abort = keygate_abort;
 	if (storec_ask(NULL, PROTO_ST_KEY_AUTH, &q, keygate_done, g,

@@ -25,6 +25,7 @@
 #include "keymsg.h"
 #include "log.h"
 #include "random.h"
+#include "sha256.h"
 #include "workerd.h"
 
 /* A create under way: the secret until the answer shows it. */
@@ -261,7 +262,7 @@ key_make(struct keynew *k, struct st_key_create_req *q)
 	memcpy(k->secret, ST_KEY_SECRET_PREFIX, p);
 	proto_hex_encode(r, sizeof(r), k->secret + p);
 	OPENSSL_cleanse(r, sizeof(r));
-	SHA256((const unsigned char *)k->secret, strlen(k->secret), q->hash);
+	proto_sha256(k->secret, strlen(k->secret), q->hash);
 	q->hash_len = sizeof(q->hash);
 }
 

@@ -80,6 +80,7 @@
 
 #include "admin.h"
 #include "dashmsg.h"
+#include "sha256.h"
 #include "usermsg.h"
 #include "log.h"
 #include "random.h"
@@ -441,7 +442,7 @@ session_hash(const struct http_request *req, uint8_t hash[ST_DASH_HASH_LEN])
 		return -1;
 	if (proto_hex_decode(v, id, sizeof(id)) < 0)
 		return -1;
-	SHA256(id, sizeof(id), hash);
+	proto_sha256(id, sizeof(id), hash);
 	OPENSSL_cleanse(id, sizeof(id));
 	OPENSSL_cleanse(v, sizeof(v));
 	return 1;
@@ -675,7 +676,7 @@ login_store(struct login *l)
 	proto_random(csrf, sizeof(csrf));
 	proto_hex_encode(id, sizeof(id), l->id);
 	proto_hex_encode(csrf, sizeof(csrf), l->csrf);
-	SHA256(id, sizeof(id), req.token_hash);
+	proto_sha256(id, sizeof(id), req.token_hash);
 	OPENSSL_cleanse(id, sizeof(id));
 	OPENSSL_cleanse(csrf, sizeof(csrf));
 	l->expires = proto_wall_ms() + (uint64_t)DASH_SESSION_SECS * 1000;
@@ -1047,7 +1048,7 @@ accept_token(json_t *v, uint8_t hash[ST_INVITE_HASH_LEN])
 	if (!json_is_string(v) || json_string_length(v) != 2 * sizeof(tok) ||
 	    proto_hex_decode(json_string_value(v), tok, sizeof(tok)) < 0)
 		return NO_INVITATION;
-	SHA256(tok, sizeof(tok), hash);
+	proto_sha256(tok, sizeof(tok), hash);
 	OPENSSL_cleanse(tok, sizeof(tok));
 	return NULL;
 }

@@ -43,6 +43,7 @@
 #include "admin.h"
 #include "log.h"
 #include "random.h"
+#include "sha256.h"
 #include "stmsgs.h"
 #include "usermsg.h"
 #include "workerd.h"
@@ -388,7 +389,7 @@ invite_make(struct http_request *req, struct invnew *iv,
 
 	proto_random(tok, sizeof(tok));
 	proto_hex_encode(tok, sizeof(tok), hex);
-	SHA256(tok, sizeof(tok), q->token_hash);
+	proto_sha256(tok, sizeof(tok), q->token_hash);
 	q->token_hash_len = sizeof(q->token_hash);
 	n = asprintf(&iv->url, "%s://%s" INVITE_PATH "%s",
 	    resp_production() ? "https" : "http",

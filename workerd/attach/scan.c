@@ -28,6 +28,7 @@
 #include "attach.h"
 #include "clamd.h"
 #include "log.h"
+#include "sha256.h"
 #include "strip.h"
 #include "workerd.h"
 
@@ -161,7 +162,7 @@ rewrite_next(struct scan_job *j)
 	q.size = (uint32_t)j->outlen;
 	q.data.p = j->out + j->woff;
 	q.data.len = (uint32_t)(n < ST_ATT_PIECE ? n : ST_ATT_PIECE);
-	SHA256(q.data.p, q.data.len, q.hash);
+	proto_sha256(q.data.p, q.data.len, q.hash);
 	/* The last piece is the caller's to send, as an unstripped one is. */
 	if (j->woff + q.data.len >= j->outlen) {
 		job_end_with(j, &q, 0, NULL);

@@ -18,6 +18,7 @@
 #include "attach.h"
 #include "chat.h"
 #include "log.h"
+#include "sha256.h"
 #include "sniff.h"
 #include "workerd.h"
 
@@ -402,7 +403,7 @@ piece_req(struct conn *c, struct http_request *req, const char *hdrs,
 	*is_last = last + 1 == size;
 	q->data.p = (const uint8_t *)req->body;
 	q->data.len = (uint32_t)req->body_len;
-	SHA256(q->data.p, q->data.len, q->hash);
+	proto_sha256(q->data.p, q->data.len, q->hash);
 	q->hash_len = sizeof(q->hash);
 	/* The first piece says what the file is; storaged, whether it may. */
 	if (first == 0)

@@ -39,6 +39,7 @@
 #include "attach.h"
 #include "chat.h"
 #include "log.h"
+#include "sha256.h"
 #include "stmsgs.h"
 #include "turn.h"
 #include "workerd.h"
@@ -140,7 +141,7 @@ chat_session_hash(const char *s, uint8_t out[ST_TOKEN_HASH_LEN])
 	int n = snprintf(in, sizeof(in), "parley chat API session\n%.*s",
 	    CHAT_SESSION_MAX, s);
 
-	SHA256((const unsigned char *)in, (size_t)n, out);
+	proto_sha256(in, (size_t)n, out);
 }
 
 static void

@@ -69,6 +69,7 @@
 #include "agentmsg.h"
 #include "attach.h"
 #include "chat.h"
+#include "sha256.h"
 #include "tools.h"
 #include "log.h"
 #include "random.h"
@@ -211,7 +212,7 @@ wschat_turns(void)
 static void
 token_hash(const char *token, uint8_t out[ST_TOKEN_HASH_LEN])
 {
-	SHA256((const unsigned char *)token, strlen(token), out);
+	proto_sha256(token, strlen(token), out);
 }
 
 /* 32 random bytes in base64url without padding. */

@@ -57,6 +57,7 @@
 #include "pdf.h"
 #include "resp.h"
 #include "robots.h"
+#include "sha256.h"
 #include "sitemap.h"
 #include "urlpolicy.h"
 #include "version.h"
@@ -169,7 +170,7 @@ url_hash(const char *url)
 	uint8_t h[SHA256_DIGEST_LENGTH];
 	uint64_t v;
 
-	SHA256((const unsigned char *)url, strlen(url), h);
+	proto_sha256(url, strlen(url), h);
 	memcpy(&v, h, sizeof(v));
 	return v != 0 ? v : 1;
 }
@@ -1138,7 +1139,7 @@ page_answered(struct fetch *f)
 			page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
-	SHA256((const unsigned char *)f->body.data, f->body.len, h);
+	proto_sha256(f->body.data, f->body.len, h);
 	proto_hex_encode(h, sizeof(h), f->hash);
 	if (f->had_old && f->old.hash[0] != '\0' &&
 	    strcmp(f->old.hash, f->hash) == 0 && spaces_held(f)) {

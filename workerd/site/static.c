@@ -48,6 +48,7 @@
 #include <openssl/sha.h>
 
 #include "log.h"
+#include "sha256.h"
 #include "static.h"
 #include "workerd.h"
 
@@ -543,7 +544,7 @@ static_etag_of(char etag[STATIC_ETAG_LEN + 1], const void *data, size_t len)
 	unsigned char d[SHA256_DIGEST_LENGTH];
 	size_t i;
 
-	SHA256(data, len, d);
+	proto_sha256(data, len, d);
 	etag[0] = '"';
 	for (i = 0; i < 16; i++)
 		snprintf(etag + 1 + 2 * i, 3, "%02x", d[i]);

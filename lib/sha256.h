@@ -1,0 +1,20 @@
+/*
+ * SHA-256 of a buffer, for the hashes a request makes (the API key's
+ * check, a chat session's, a token's).
+ *
+ * Why not OpenSSL's SHA256(): in OpenSSL 3 it looks the algorithm up in
+ * the provider tables on every call, two thirds of its cost for a short
+ * input (about 1 µs against 0.4 here); a chat turn makes two.
+ */
+#ifndef PARLEY_SHA256_H
+#define PARLEY_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_SHA256_LEN	32
+
+/* out = SHA-256 of in[0..len). Thread-safe. */
+void proto_sha256(const void *in, size_t len, uint8_t out[PROTO_SHA256_LEN]);
+
+#endif
