@@ -25,7 +25,8 @@ function decEv(payload) {
   return ev;
 }
 
-// An HTTP-chat begin for session sid: the result and, when stored, the conversation.
+// An HTTP-chat begin for session sid: the result and, when stored, the
+// conversation's id (what the answer says of it, with the visitor's language).
 async function begin(cl, sid, text, flags = 0) {
   const payload = new Enc().str('default').str(sid).str(text).str('').u32(0).u32(0).u32(10)
     .str('').str('').str('').str('').str('')	// the widget told nothing of its visitor
@@ -37,7 +38,8 @@ async function begin(cl, sid, text, flags = 0) {
   if (result !== 0 && result !== 4) return { result, frames };
   decAgent(d);
   d.u8();
-  return { result, frames, conv: decConv(d) };
+  const conv = { id: d.str(), visitor: { language: d.str() } };
+  return { result, frames, conv };
 }
 
 test('events: levels, pushed after commit, numbered, since', { timeout: 30000 }, async (t) => {
