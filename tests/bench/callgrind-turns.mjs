@@ -4,7 +4,8 @@
 // and masterd (and the worker it execs) under callgrind, makes 200 new
 // conversations at c=1 then 16 clients x 4 sessions x 10 turns, stops,
 // and prints each program's instruction total from the callgrind files
-// (kept in OUT, default a temp folder, for callgrind_annotate). Slow
+// (kept in OUT, default a temp folder, for callgrind_annotate). The mock's
+// first token comes BENCH_THINK_MS (default 0) ms after the request. Slow
 // (valgrind): about a minute. Prints, never asserts.
 //
 //   PARLEY_BIN=$PWD/bin node tests/bench/callgrind-turns.mjs
