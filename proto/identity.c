@@ -1,9 +1,12 @@
 /*
  * A visitor's verified identity (issue 26): the page's server computes
- * HMAC-SHA256(the widget's identity secret, the user's id) and the widget
- * passes it on in its identify; storaged checks it here against the
- * secret it holds now (a rotated or removed secret is never trusted).
+ * HMAC-SHA256(the widget's identity secret, the user's id), and for an
+ * email it vouches for HMAC-SHA256(the secret, "email:" + the email), and
+ * the widget passes them on in its identify; storaged checks them here
+ * against the secret it holds now (a rotated or removed secret is never
+ * trusted).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -12,18 +15,29 @@
 
 #include "widgetmsg.h"
 
-int
-st_identity_ok(const char *secret, const char *id, const char *hash)
+/* A signed value's bytes, its prefix included: an id's (4 * 128) or an email's. */
+#define SIGNED_MAX	1024
+
+/*
+ * 1 when hash is the hex of HMAC-SHA256(secret, prefix + value); 0 for a
+ * value longer than any the identify frame allows.
+ */
+static int
+signed_ok(const char *secret, const char *prefix, const char *value,
+    const char *hash)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	char want[2 * EVP_MAX_MD_SIZE + 1];
+	char want[2 * EVP_MAX_MD_SIZE + 1], msg[SIGNED_MAX];
 	unsigned int n = 0;
-	int ok;
+	int len, ok;
 
 	if (!st_secret_valid(secret) || strlen(hash) != ST_SECRET_HEX)
 		return 0;
+	len = snprintf(msg, sizeof(msg), "%s%s", prefix, value);
+	if (len < 0 || (size_t)len >= sizeof(msg))
+		return 0;
 	if (HMAC(EVP_sha256(), secret, ST_SECRET_HEX,
-	    (const unsigned char *)id, strlen(id), mac, &n) == NULL ||
+	    (const unsigned char *)msg, (size_t)len, mac, &n) == NULL ||
 	    n * 2 != ST_SECRET_HEX)
 		return 0;
 	proto_hex_encode(mac, n, want);
@@ -31,4 +45,17 @@ st_identity_ok(const char *secret, const char *id, const char *hash)
 	OPENSSL_cleanse(mac, sizeof(mac));
 	OPENSSL_cleanse(want, sizeof(want));
 	return ok;
+}
+
+int
+st_identity_ok(const char *secret, const char *id, const char *hash)
+{
+	return signed_ok(secret, "", id, hash);
+}
+
+int
+st_identity_email_ok(const char *secret, const char *email, const char *hash)
+{
+	return email[0] != '\0' &&
+	    signed_ok(secret, ST_EMAIL_HASH_PREFIX, email, hash);
 }

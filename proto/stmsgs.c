@@ -701,6 +701,7 @@ static const struct pfield f_ws_identify_req[] = {
 	PFSTR(struct st_ws_identify_req, name, 4 * ST_CONTACT_NAME_MAX),
 	PFSTR(struct st_ws_identify_req, email, ST_EMAIL_MAX),
 	PFSTR(struct st_ws_identify_req, hash, ST_SECRET_HEX),
+	PFSTR(struct st_ws_identify_req, email_hash, ST_SECRET_HEX),
 };
 PLAYOUT(pl_ws_identify_req, struct st_ws_identify_req, f_ws_identify_req);
 
@@ -709,6 +710,7 @@ static const struct pfield f_ws_identify_rep[] = {
 	PFU8(struct st_ws_identify_rep, verified),
 	PFU8(struct st_ws_identify_rep, taken),
 	PFBUF(struct st_ws_identify_rep, contact_id),
+	PFU8(struct st_ws_identify_rep, email_verified),
 };
 PLAYOUT(pl_ws_identify_rep, struct st_ws_identify_rep, f_ws_identify_rep);
 

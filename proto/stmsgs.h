@@ -357,12 +357,14 @@ struct st_ws_identify_req {
 	const char *external_id;	/* 1..ST_EXTERNAL_ID_MAX characters */
 	const char *name, *email;	/* "" when not given */
 	const char *hash;		/* 64 lowercase hex */
+	const char *email_hash;		/* "" or 64 hex: the email's (st_identity_email_ok) */
 };
 struct st_ws_identify_rep {
 	uint8_t result;			/* ST_WS_OK, NO_WIDGET, NO_SESSION, BUSY */
 	uint8_t verified;		/* the hash is the secret's for the id */
 	uint8_t taken;			/* the session is another identity's */
 	char contact_id[ST_ID_HEX + 1];	/* verified: the contact */
+	uint8_t email_verified;		/* verified, and email_hash the email's */
 };
 struct st_contact_page {
 	uint64_t total;

@@ -586,6 +586,13 @@ void st_widget_hide_secret(struct st_widget *);
  * is not, or secret is "" (proto/identity.c).
  */
 int st_identity_ok(const char *secret, const char *id, const char *hash);
+/*
+ * The same for an email: hash is HMAC-SHA256 of "email:" and the email
+ * (the prefix keeps an id's signature from passing for an email's).
+ */
+#define ST_EMAIL_HASH_PREFIX	"email:"
+int st_identity_email_ok(const char *secret, const char *email,
+    const char *hash);
 /* 1 when m is at most ST_MODEL_MAX bytes of [A-Za-z0-9._:/-]. */
 int st_model_valid(const char *m);
 /* 1 when s is "scheme://host[:port]" with scheme http or https, no path. */

@@ -734,6 +734,9 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 	}
 	ident_link(t, q->token, &s, &c);
 	rep->verified = t->err == 0;
+	/* The email is vouched for by a signature of its own, or not at all. */
+	rep->email_verified = rep->verified &&
+	    st_identity_email_ok(w.identity_secret, q->email, q->email_hash);
 	strlcpy(rep->contact_id, c.id, sizeof(rep->contact_id));
 	*out = c;
 out:

@@ -170,7 +170,7 @@ function actionForm(title) {
     h('fieldset', null, h('legend', null, 'Request'),
       field('method', 'Method', method),
       field('url', 'URL template', text({ maxlength: '2048', inputmode: 'url' }),
-        'http:// or https://. {{argument}}, {{visitor.external_id}} and {{visitor.email}} may stand in its path and query.'),
+        'http:// or https://. {{argument}}, {{visitor.external_id}} and {{visitor.email}} (a signed-in visitor\'s, the email when your site signs it too) may stand in its path and query.'),
       field('body', 'Body template', mono('4'), 'For POST, PUT and PATCH: JSON with the same {{placeholders}}. Empty: none.'),
       h('fieldset', { class: 'subfields header-fields', 'data-field': 'headers' }, h('legend', null, 'Headers'), headerBox,
         h('p', { id: 'hint-headers', class: 'hint' },

@@ -480,15 +480,18 @@ describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
       try {
         // Device A: data-user-* on the tag.
         const frames = recordFrames(a.page);
-        const q = new URLSearchParams({ 'user-id': id, 'user-name': 'Ada Browser', 'user-email': 'ada@example.com', 'user-hash': hash });
+        // The email signed too (data-user-email-hash): verified as well.
+        const emailHash = mac(secret, 'email:ada@example.com');
+        const q = new URLSearchParams({ 'user-id': id, 'user-name': 'Ada Browser', 'user-email': 'ada@example.com', 'user-hash': hash,
+          'user-email-hash': emailHash });
         await a.page.goto(`${stack.host.widgetEmbedUrl(w.widget_id)}&${q}`);
         await waitReady(a.page);
         assert.equal((await chat(a.page, 'hi from A')).text, said('hi from A'));
         await a.page.waitForFunction(() => window.__events.some((e) => e.name === 'identity'));
-        assert.deepEqual(await identities(a.page), [{ type: 'identity', verified: true, required: false }]);
+        assert.deepEqual(await identities(a.page), [{ type: 'identity', verified: true, required: false, email_verified: true }]);
         const mine = frames.sent.filter((m) => m.type !== 'resume');
         assert.equal(mine[0].type, 'identify', 'identify goes first after session');
-        assert.deepEqual(mine[0], { id, name: 'Ada Browser', email: 'ada@example.com', hash, type: 'identify' });
+        assert.deepEqual(mine[0], { id, name: 'Ada Browser', email: 'ada@example.com', hash, email_hash: emailHash, type: 'identify' });
         // Device B: ParleyChat.identify() after it loaded.
         await b.page.goto(stack.host.widgetEmbedUrl(w.widget_id));
         await waitReady(b.page);

@@ -182,6 +182,43 @@ describe('a turn calls the owner\'s API', () => {
     await v.close();
   });
 
+  test('{{visitor.email}} is filled by an email the page signed, and by no other', async () => {
+    const aid = await action({ name: 'orders_by_email', url: `http://127.0.0.1:${apiPort}/orders/{{order_id}}?e={{visitor.email}}` });
+    let r = await admin('POST', '/v1/admin/agents', { name: 'Mail', action_ids: [aid] });
+    assert.equal(r.status, 201, r.text);
+    r = await admin('POST', '/v1/admin/widgets', { name: 'Mail', agent_id: r.json().id });
+    assert.equal(r.status, 201, r.text);
+    const wid = r.json().widget_id;
+    const secret = (await admin('POST', `/v1/admin/widgets/${wid}/identity-secret`)).json().identity_secret;
+    const sign = (m) => crypto.createHmac('sha256', secret).update(m).digest('hex');
+    const email = 'ada+shop@example.com';
+    // The identity's answer, and the URL the action was called at (none: null).
+    async function attempt(emailHash) {
+      const v = await Visitor.open(p, wid);
+      await v.next('session');
+      v.send({ type: 'identify', id: 'cus_9', email, hash: sign('cus_9'), ...(emailHash ? { email_hash: emailHash } : {}) });
+      const identity = await v.next('identity');
+      seen.length = 0;
+      const { message } = await v.turn(`by mail ${call('orders_by_email', { order_id: '5' })}`);
+      await v.close();
+      return { identity, url: seen.length ? seen[0].url : null, message: message.content };
+    }
+    let a = await attempt(sign(`email:${email}`));
+    assert.deepEqual(a.identity, { type: 'identity', verified: true, required: false, email_verified: true });
+    assert.equal(a.url, `/orders/5?e=${encodeURIComponent(email)}`);
+    // Unsigned: the page's word; the call fails for want of it.
+    a = await attempt(null);
+    assert.deepEqual(a.identity, { type: 'identity', verified: true, required: false });
+    assert.equal(a.url, null);
+    assert.match(a.message, /the visitor's email is not known/);
+    // The id's kind of signature of the bare email, or another email's: not the email's.
+    for (const h of [sign(email), sign('email:eve@example.com')]) {
+      a = await attempt(h);
+      assert.deepEqual(a.identity, { type: 'identity', verified: true, required: false, email_verified: false });
+      assert.equal(a.url, null);
+    }
+  });
+
   test('a call that changes data waits for the visitor\'s yes: run on yes, told no on no; refused where nobody can be asked', async () => {
     // The frames of one turn up to its typing_stop, answering a confirm
     // with ok.

@@ -260,8 +260,8 @@ function mount(script, cfg, base, broken, lang) {
   const life = new AbortController(); // every listener and the history fetch
   const on = (t, type, fn) => t.addEventListener(type, fn, { signal: life.signal });
 
-  // The signed-in user the page names (data-user-*, ParleyChat.identify): {id, name, email, hash}
-  let ident = ds.userId && { id: ds.userId, name: ds.userName, email: ds.userEmail, hash: ds.userHash };
+  // The signed-in user the page names (data-user-*, ParleyChat.identify): {id, name, email, hash, email_hash}
+  let ident = ds.userId && { id: ds.userId, name: ds.userName, email: ds.userEmail, hash: ds.userHash, email_hash: ds.userEmailHash };
   const identify = () => ident && ws.send(JSON.stringify({ ...ident, type: 'identify' }));
   let sessionId = store.get(wsMode ? key('token') : SESSION_KEY);
   let restore = !!sessionId && SESSION_RE.test(sessionId); // ask the server for history once
@@ -1139,7 +1139,7 @@ function mount(script, cfg, base, broken, lang) {
     close: () => setOpen(false, false),
     toggle: () => setOpen(!isOpen, true),
     send: (text) => send(text),
-    // o: {id, name, email, hash}: sent now when connected, and after each session
+    // o: {id, name, email, hash, email_hash}: sent now when connected, and after each session
     identify(o) {
       ident = o;
       up && identify();

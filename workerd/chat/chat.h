@@ -131,8 +131,11 @@ struct wsmsg {
 	/* CONTACT, IDENTIFY (name, email): "" when not given */
 	const char *name, *email, *phone;
 	const char *token;	/* RESUME: "" when not given, else unchecked */
-	/* IDENTIFY: 1..ST_EXTERNAL_ID_MAX characters; the hash unchecked */
-	const char *ext_id, *hash;
+	/*
+	 * IDENTIFY: 1..ST_EXTERNAL_ID_MAX characters; the hash and the
+	 * email's (email_hash, "" when not given) unchecked
+	 */
+	const char *ext_id, *hash, *email_hash;
 	struct st_visitor visitor;	/* VISITOR: chat_visitor_parse's, owned */
 	const char *msg_id;	/* FEEDBACK: 32 lowercase hex */
 	uint8_t value;		/* FEEDBACK: enum st_feedback */
@@ -252,6 +255,9 @@ struct wsident {
 	uint8_t verified;	/* this socket's identify was verified */
 	/* The identify's external id: kept once verified. */
 	char *external_id;
+	/* Its email: kept once verified by a signature of its own, else NULL. */
+	char *email;
+	uint8_t email_signed;	/* the last identify asked had an email_hash */
 	unsigned int asks;	/* identify frames on this socket */
 	struct wsess *s;	/* the socket, while req is in flight */
 	struct storec_req *req;	/* ST_WS_IDENTIFY in flight */
@@ -275,9 +281,9 @@ void wsident_identify(struct wsident *, struct wsess *s,
 /* Cancels the request in flight (the socket goes); its fields freed. */
 void wsident_free(struct wsident *);
 /*
- * The verified identity's external id into v (its email NULL: the hash
- * signs the id alone, the email is the page's word), valid while the
- * socket lives: 0; -1 when not verified.
+ * The verified identity's external id into v, and its email where the
+ * page signed that too (else NULL: unsigned, the email is the page's
+ * word), valid while the socket lives: 0; -1 when not verified.
  */
 struct tpl_visitor;
 int wsident_visitor(const struct wsident *, struct tpl_visitor *v);

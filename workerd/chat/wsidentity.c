@@ -2,14 +2,18 @@
  * A widget visitor's verified identity over the WebSocket (issue 26,
  * docs/widget-protocol.md "Verified identity"):
  *
- *	-> {"type":"identify","id","name","email","hash"}
+ *	-> {"type":"identify","id","name","email","hash","email_hash"}
  *	<- {"type":"identity","verified":bool,"required":bool}
+ *	   (and "email_verified":bool when the identify had an email_hash)
  *
  * The page's server signs its signed-in user's id: hash is the lowercase
- * hex of HMAC-SHA256(the widget's identity secret, id). storaged checks
- * it (st_identity_ok, constant time) against the secret it holds at that
- * moment, and when it holds, links the session to the organisation's
- * contact of that id, marked verified, in the same transaction. This
+ * hex of HMAC-SHA256(the widget's identity secret, id); and may sign the
+ * email too: email_hash, of "email:" + email. storaged checks them
+ * (st_identity_ok, constant time) against the secret it holds at that
+ * moment, and when the id's holds, links the session to the
+ * organisation's contact of that id, marked verified, in the same
+ * transaction. A verified email is what fills an action's
+ * {{visitor.email}} (wsident_visitor). This
  * file is the socket's side: the frame's bounds (at most
  * WSIDENT_ASKS_MAX a socket, one at a time), the answer, and on an
  * identity_required widget the refusal of an unverified socket's writes
@@ -51,6 +55,10 @@ identity_send(struct wsident *id, struct wsess *s, int taken)
 	    id->verified, "required", id->required);
 	if (o != NULL && taken)
 		json_object_set_new(o, "taken", json_true());
+	/* Said only to a page that signed an email. */
+	if (o != NULL && id->email_signed)
+		json_object_set_new(o, "email_verified",
+		    json_boolean(id->email != NULL));
 	wschat_send(s, o);
 }
 
@@ -61,6 +69,8 @@ ident_forget(struct wsident *id)
 {
 	free(id->external_id);
 	id->external_id = NULL;
+	free(id->email);
+	id->email = NULL;
 }
 
 static void
@@ -83,6 +93,10 @@ identify_done(const struct storec_result *r, void *arg)
 	}
 	if (rep.result == ST_WS_OK && rep.verified) {
 		id->verified = 1;
+		if (!rep.email_verified) {
+			free(id->email);
+			id->email = NULL;
+		}
 		wschat_stored(s);
 	} else
 		ident_forget(id);	/* only a verified identity's are kept */
@@ -100,6 +114,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 		.name = m->name,
 		.email = m->email,
 		.hash = m->hash,
+		.email_hash = m->email_hash,
 	};
 	struct wsess_io io;
 
@@ -125,6 +140,8 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	 * Once verified, the socket stays so; another identity is not. A
 	 * hash not of the HMAC's form (64 lowercase hex) verifies nothing.
 	 */
+	if (!id->verified)
+		id->email_signed = m->email_hash[0] != '\0';
 	if (!st_secret_valid(m->hash) || id->verified) {
 		if (!id->verified)
 			identity_send(id, s, 0);
@@ -134,7 +151,9 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	}
 	memcpy(req.token, token_hash, ST_TOKEN_HASH_LEN);
 	ident_forget(id);
-	if ((id->external_id = strdup(m->ext_id)) == NULL) {
+	if ((id->external_id = strdup(m->ext_id)) == NULL ||
+	    (m->email[0] != '\0' && (id->email = strdup(m->email)) == NULL)) {
+		ident_forget(id);
 		wschat_send_error(s, "Your sign-in could not be checked. Please try "
 		    "again.");
 		return;
@@ -163,8 +182,8 @@ wsident_visitor(const struct wsident *id, struct tpl_visitor *v)
 {
 	if (!id->verified || id->external_id == NULL)
 		return -1;
-	/* The hash signs the id alone: the page's email is not verified. */
+	/* An email the page did not sign is its word alone: not given. */
 	v->external_id = id->external_id;
-	v->email = NULL;
+	v->email = id->email;
 	return 0;
 }

@@ -51,8 +51,8 @@ contact_field(struct wsmsg *m, const char *name, const char **out)
 
 /*
  * identify: id 1..ST_EXTERNAL_ID_MAX characters, name at most
- * ST_CONTACT_NAME_MAX, email "" or a valid address, hash a string (its
- * form is checked with it).
+ * ST_CONTACT_NAME_MAX, email "" or a valid address, hash and email_hash
+ * strings (their form is checked with them).
  */
 int
 wsmsg_parse_identify(struct wsmsg *m)
@@ -62,7 +62,8 @@ wsmsg_parse_identify(struct wsmsg *m)
 	if (contact_field(m, "id", &m->ext_id) < 0 ||
 	    contact_field(m, "name", &m->name) < 0 ||
 	    contact_field(m, "email", &m->email) < 0 ||
-	    contact_field(m, "hash", &m->hash) < 0)
+	    contact_field(m, "hash", &m->hash) < 0 ||
+	    contact_field(m, "email_hash", &m->email_hash) < 0)
 		return -1;
 	n = strlen(m->ext_id);
 	if (n < 1 || utf8_chars(m->ext_id, n) < 1 ||

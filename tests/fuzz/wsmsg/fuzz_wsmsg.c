@@ -149,13 +149,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)strlen(m.token);
 	} else if (m.type == WSMSG_IDENTIFY) {
 		check(m.ext_id != NULL && m.name != NULL && m.email != NULL &&
-		    m.hash != NULL, "an identify field is NULL");
+		    m.hash != NULL && m.email_hash != NULL,
+		    "an identify field is NULL");
 		chars = utf8_chars(m.ext_id, strlen(m.ext_id));
 		check(chars >= 1 && chars <= ST_EXTERNAL_ID_MAX, "id length");
 		check(utf8_chars(m.name, strlen(m.name)) <= ST_CONTACT_NAME_MAX,
 		    "name length");
 		check(!*m.email || st_email_valid(m.email), "email");
 		(void)strlen(m.hash);
+		(void)strlen(m.email_hash);
 	} else if (m.type == WSMSG_CONFIRM || m.type == WSMSG_TOOL_RESULT) {
 		/* A call's id, 1 to 64 bytes; a tool result's text. */
 		check(m.call_id != NULL && strlen(m.call_id) >= 1 &&

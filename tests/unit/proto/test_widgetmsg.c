@@ -498,6 +498,23 @@ test_identity_ok(void **state)
 	    "A63CB3BD204A755B540EDA8A223D431F"
 	    "92F5AA347B397DF1401E3901FDF6E659"), 0);
 	assert_int_equal(st_identity_ok("0123", "user-42", mac), 0);
+	/* An email's is of "email:" and the email, never of it bare. */
+	assert_int_equal(st_identity_email_ok(secret, "ada@example.com",
+	    "7a323998eb3fe4593a55c3948b3d9eb4"
+	    "7204cb9a03fd860983abb1743097b566"), 1);
+	assert_int_equal(st_identity_email_ok(secret, "ada@example.com",
+	    "35388a70fac9997cbb89e65a85aaf69e"
+	    "5e6637bc6572addbf8d5ba60415f2ef6"), 0);
+	assert_int_equal(st_identity_ok(secret, "ada@example.com",
+	    "35388a70fac9997cbb89e65a85aaf69e"
+	    "5e6637bc6572addbf8d5ba60415f2ef6"), 1);
+	assert_int_equal(st_identity_email_ok(secret, "eve@example.com",
+	    "7a323998eb3fe4593a55c3948b3d9eb4"
+	    "7204cb9a03fd860983abb1743097b566"), 0);
+	assert_int_equal(st_identity_email_ok("", "ada@example.com",
+	    "7a323998eb3fe4593a55c3948b3d9eb4"
+	    "7204cb9a03fd860983abb1743097b566"), 0);
+	assert_int_equal(st_identity_email_ok(secret, "", ""), 0);
 	assert_int_equal(st_secret_valid(secret), 1);
 	assert_int_equal(st_secret_valid("0123"), 0);
 	assert_int_equal(st_widget_lang_valid(""), 1);

@@ -2929,6 +2929,18 @@ test_feedback(void **state)
 
 /* ------------------------------------------------ identity (issue 26) */
 
+/* hex = HMAC-SHA256 of msg keyed with secret, as a page's server signs. */
+static void
+sign(const char *secret, const char *msg, char hex[ST_SECRET_HEX + 1])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	assert_non_null(HMAC(EVP_sha256(), secret, ST_SECRET_HEX,
+	    (const unsigned char *)msg, strlen(msg), mac, &n));
+	proto_hex_encode(mac, n, hex);
+}
+
 /* Session tb's verified identify of ext on wid (secret): its contact id. */
 static void
 identify_ok(struct fix *f, const char *wid, const char *secret, uint8_t tb,
@@ -2938,13 +2950,9 @@ identify_ok(struct fix *f, const char *wid, const char *secret, uint8_t tb,
 	    .token_len = ST_TOKEN_HASH_LEN, .external_id = ext, .name = "",
 	    .email = "" };
 	struct st_ws_identify_rep rep;
-	unsigned char mac[EVP_MAX_MD_SIZE];
 	char hex[ST_SECRET_HEX + 1];
-	unsigned int n = 0;
 
-	assert_non_null(HMAC(EVP_sha256(), secret, ST_SECRET_HEX,
-	    (const unsigned char *)ext, strlen(ext), mac, &n));
-	proto_hex_encode(mac, n, hex);
+	sign(secret, ext, hex);
 	q.hash = hex;
 	hash(q.token, tb);
 	assert_int_equal(request_dec(f, PROTO_ST_WS_IDENTIFY, &q, &rep), 0);
@@ -2958,6 +2966,58 @@ identify_ok(struct fix *f, const char *wid, const char *secret, uint8_t tb,
  * but never an email or phone another contact holds: that contact keeps
  * it, and a later submission of it still finds that contact.
  */
+/*
+ * An identify's email is verified only by a signature of its own (of
+ * "email:" and the email), and only with the id's: the id's signature
+ * of a bare email, another email's, or an unverified id verify none.
+ */
+static void
+test_identify_email(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_secret_rep sec;
+	struct st_ws_identify_rep rep;
+	char idsig[ST_SECRET_HEX + 1], esig[ST_SECRET_HEX + 1],
+	    bare[ST_SECRET_HEX + 1], other[ST_SECRET_HEX + 1];
+	struct st_ws_identify_req q = { .token_len = ST_TOKEN_HASH_LEN,
+	    .external_id = "user-7", .name = "", .email = "ada@example.com",
+	    .hash = idsig };
+	struct {
+		uint8_t tb;
+		const char *hash, *email_hash;
+		int verified, email_verified;
+	} cases[] = {
+		{ 11, idsig, esig, 1, 1 },
+		{ 12, idsig, "", 1, 0 },
+		{ 13, idsig, bare, 1, 0 },
+		{ 14, idsig, other, 1, 0 },
+		{ 15, other, esig, 0, 0 },
+	};
+	size_t i;
+
+	w_new(f, "Mails", &a);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &sec), 0);
+	sign(sec.secret, "user-7", idsig);
+	sign(sec.secret, ST_EMAIL_HASH_PREFIX "ada@example.com", esig);
+	sign(sec.secret, "ada@example.com", bare);
+	sign(sec.secret, ST_EMAIL_HASH_PREFIX "eve@example.com", other);
+	q.widget_id = a.widget_id;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ws_new(f, a.widget_id, cases[i].tb);
+		hash(q.token, cases[i].tb);
+		q.hash = cases[i].hash;
+		q.email_hash = cases[i].email_hash;
+		assert_int_equal(request_dec(f, PROTO_ST_WS_IDENTIFY, &q,
+		    &rep), 0);
+		assert_int_equal(rep.result, ST_WS_OK);
+		assert_int_equal(rep.verified, cases[i].verified);
+		assert_int_equal(rep.email_verified, cases[i].email_verified);
+	}
+	st_widget_free(&a);
+}
+
 static void
 test_identify_submit(void **state)
 {
@@ -3046,6 +3106,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_default_widget),
 		T(test_feedback),
+		T(test_identify_email),
 		T(test_identify_submit),
 		T(test_identify_named_by_form),
 		T(test_widget_create_get_list),
