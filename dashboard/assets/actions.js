@@ -279,7 +279,7 @@ export async function renderList(main, ctx) {
 
 /* ------------------------------------------------------------------ test */
 
-/* The dry run: sample arguments and a visitor id in, the request and the answer out. */
+/* The dry run: sample arguments, a visitor id and email in, the request and the answer out. */
 function testPanel(actionId) {
   const controls = {};
   const { formError, field, clearErrors, showErrors } = formErrors(controls);
@@ -296,6 +296,8 @@ function testPanel(actionId) {
     field('arguments', 'Sample arguments (JSON)', args, 'An object, as the model would write it.'),
     field('visitor_external_id', 'Visitor id', h('input', { type: 'text', maxlength: '128', spellcheck: 'false', autocomplete: 'off' }),
       'Optional: a verified visitor\'s id, for {{visitor.external_id}}.'),
+    field('visitor_email', 'Visitor email', h('input', { type: 'email', maxlength: '254', spellcheck: 'false', autocomplete: 'off' }),
+      'Optional: a signed-in visitor\'s email, for {{visitor.email}}.'),
     h('div', { class: 'form-actions' }, run, status), result);
 
   const none = () => h('span', { class: 'muted' }, '—');
@@ -339,6 +341,8 @@ function testPanel(actionId) {
     const body = { arguments: a };
     const who = controls.visitor_external_id.value.trim();
     if (who) body.visitor_external_id = who;
+    const mail = controls.visitor_email.value.trim();
+    if (mail) body.visitor_email = mail;
     run.disabled = true;
     status.textContent = 'Running…';
     try {

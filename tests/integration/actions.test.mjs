@@ -255,6 +255,19 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
       r = await call('POST', `${A}/${id}/test`, { arguments: [] });
       assert.equal(r.status, 400);
       assert.equal(r.json().error, 'arguments: must be an object');
+      // A sample email stands for a signed one in {{visitor.email}}.
+      r = await call('POST', A, order({ name: 'dry_mail', url: url.replace('{{visitor.external_id}}', '{{visitor.email}}') }));
+      assert.equal(r.status, 201, r.text);
+      const mid = r.json().id;
+      r = await call('POST', `${A}/${mid}/test`, { arguments: { order_id: '2' } });
+      assert.match(r.json().error, /the visitor's email is not known/);
+      r = await call('POST', `${A}/${mid}/test`, { arguments: { order_id: '2' }, visitor_email: 'ada@example.com' });
+      assert.equal(r.json().ok, true, r.text);
+      assert.equal(seen.at(-1).url, '/orders/2?c=ada%40example.com');
+      r = await call('POST', `${A}/${mid}/test`, { arguments: { order_id: '2' }, visitor_email: 'not an address' });
+      assert.equal(r.status, 400);
+      assert.equal(r.json().error, 'visitor_email: not a valid address');
+      assert.equal(seen.length, 2, 'only the one with an email reached the API');
 
       const o = (await call('POST', '/v1/admin/organizations', { name: 'O' })).json().id;
       r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '1' } }, o);

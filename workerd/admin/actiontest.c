@@ -2,14 +2,15 @@
  * An action's dry run in the admin API (admins and owners):
  *
  *	POST /v1/admin/actions/:action_id/test
- *		{"arguments": {...}[, "visitor_external_id": "..."]}
+ *		{"arguments": {...}[, "visitor_external_id": "..."]
+ *		 [, "visitor_email": "..."]}
  *		-> 200 {"ok", "error", "request": {"method","url","body"},
  *		   "response": {"status","body","cut","duration_ms"}}
  *
  * The call a turn would make, made now with sample arguments, whether the
  * action is enabled or not: the arguments checked against its schema, its
- * templates filled (the sample visitor's id standing for a verified
- * visitor's), its API called under the same address policy, timeout and
+ * templates filled (the sample visitor's id and email standing for a
+ * verified visitor's and a signed email's), its API called under the same address policy, timeout and
  * answer cap (actions/call.c). Nothing is stored. What went wrong is the
  * answer's "error" (200: the dry run ran), with "request" and "response"
  * null where it stopped before them. The headers' values are sent, never
@@ -33,6 +34,7 @@
 struct dry_run {
 	json_t *args;		/* the sample arguments, an object */
 	char *vid;		/* the sample visitor's id, or NULL */
+	char *email;		/* the sample visitor's email, or NULL */
 	json_t *request;	/* what was sent, once known */
 	struct action_call *call;
 };
@@ -44,6 +46,7 @@ dry_free(struct dry_run *d)
 	json_decref(d->args);
 	json_decref(d->request);
 	free(d->vid);
+	free(d->email);
 	free(d);
 }
 
@@ -120,7 +123,7 @@ dry_fetched(const struct storec_result *r, void *arg)
 	struct dry_run *d = c->hctx;
 	struct st_actions l;
 	const struct st_action *a;
-	struct tpl_visitor v = { d->vid, NULL };
+	struct tpl_visitor v = { d->vid, d->email };
 	struct action_call_req q;
 	char why[WHY_MAX];
 	const char *bad;
@@ -177,7 +180,7 @@ actions_test(struct conn *c, struct http_request *req,
 	struct st_str id = { m->nparams > 0 ? m->param[0] : "" };
 	struct st_action_tools_req q;
 	struct dry_run *d;
-	json_t *root, *args, *vid;
+	json_t *root, *args, *vid, *email;
 	const char *bad = NULL;
 
 	if (!st_action_id_valid(id.s)) {
@@ -188,11 +191,15 @@ actions_test(struct conn *c, struct http_request *req,
 		return;
 	args = json_object_get(root, "arguments");
 	vid = json_object_get(root, "visitor_external_id");
+	email = json_object_get(root, "visitor_email");
 	if (args != NULL && !json_is_object(args))
 		bad = "arguments: must be an object";
 	else if (vid != NULL && (!json_is_string(vid) ||
 	    json_string_length(vid) == 0 || json_string_length(vid) > 128))
 		bad = "visitor_external_id: must be a string of 1 to 128 bytes";
+	else if (email != NULL && (!json_is_string(email) ||
+	    !st_email_valid(json_string_value(email))))
+		bad = "visitor_email: not a valid address";
 	if (bad != NULL) {
 		json_decref(root);
 		conn_send_error(c, 400, admin_headers, bad);
@@ -201,7 +208,8 @@ actions_test(struct conn *c, struct http_request *req,
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->args = args != NULL ? json_incref(args) : json_object()) ==
 	    NULL || (vid != NULL && (d->vid = strdup(json_string_value(vid))) ==
-	    NULL)) {
+	    NULL) || (email != NULL &&
+	    (d->email = strdup(json_string_value(email))) == NULL)) {
 		if (d != NULL)
 			dry_free(d);
 		json_decref(root);
