@@ -71,19 +71,6 @@ resolve_due(struct fix *f, int st[8], int *nev)
 	return more.v;
 }
 
-/* The conversation as storaged shows it (its view: a lapsed snooze opens). */
-static void
-conv_now(struct fix *f, const char *id, struct st_conv *c)
-{
-	struct st_conv_msgs g;
-
-	assert_int_equal(request_dec(f, PROTO_ST_CONV_GET,
-	    &(struct st_conv_get_req){ id, 0 }, &g), 0);
-	*c = g.conv;
-	memset(&g.conv, 0, sizeof(g.conv));
-	st_rep_free(PROTO_ST_CONV_GET, &g);
-}
-
 /* ST_CONV_STATE: the error code; changed and an event's count when 0. */
 static int
 set_state(struct fix *f, const char *id, int state, uint64_t until,
@@ -159,7 +146,7 @@ test_person_asked_for(void **state)
 	fake_now = T0 + 2 * DAY_MS;
 	assert_int_equal(resolve_due(f, st, &n), 0);
 	assert_int_equal(n, 0);
-	conv_now(f, id, &c);
+	fix_conv_get(f, id, &c);
 	assert_int_equal(c.conv_state, ST_STATE_OPEN);
 	assert_int_equal(c.handed_off, 1);
 	assert_int_equal(c.resolve_due, 0);
@@ -207,7 +194,7 @@ test_person_sets_state(void **state)
 	    &nev), 0);
 	assert_int_equal(changed, 0);
 	assert_int_equal(nev, 0);
-	conv_now(f, id, &c);
+	fix_conv_get(f, id, &c);
 	assert_int_equal(c.conv_state, ST_STATE_RESOLVED);
 	assert_int_equal(c.resolved_by, ST_RESOLVED_PERSON);
 	assert_int_equal(c.resolved_at, T0 + 10);
@@ -222,13 +209,13 @@ test_person_sets_state(void **state)
 	assert_int_equal(set_state(f, id, ST_STATE_SNOOZED,
 	    fake_now + 3600000, &changed, &nev), 0);
 	assert_int_equal(changed, 1);
-	conv_now(f, id, &c);
+	fix_conv_get(f, id, &c);
 	assert_int_equal(c.conv_state, ST_STATE_SNOOZED);
 	assert_int_equal(c.snoozed_until, fake_now + 3600000);
 	assert_int_equal(c.resolved_by, ST_RESOLVED_NONE);
 	st_conv_free(&c);
 	fake_now += 3600000;
-	conv_now(f, id, &c);
+	fix_conv_get(f, id, &c);
 	assert_int_equal(c.conv_state, ST_STATE_OPEN);
 	assert_int_equal(c.snoozed_until, 0);
 	st_conv_free(&c);

@@ -226,8 +226,9 @@ fix_conv_new(struct fix *f, const char *session, char id[ST_ID_HEX + 1])
 }
 
 /*
- * Conversation id as ST_CONV_GET reads it, into *out (st_conv_free it):
- * what a begin's or an append's reply no longer carries whole.
+ * Conversation id as ST_CONV_GET reads it (storaged's view: a lapsed
+ * snooze opens), into *out (st_conv_free it): what a begin's or an
+ * append's reply does not carry whole.
  */
 static inline void
 fix_conv_get(struct fix *f, const char *id, struct st_conv *out)

@@ -70,13 +70,7 @@ do_append(struct fix *f, const char *conv_id, const char *role,
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		assert_int_equal(pdec_msg(&d, m), 0);
 		assert_int_equal(pdec_done(&d), 0);
-		dreply_free(&r);
-		penc_init(&e);
-		penc_str(&e, conv_id);
-		penc_u32(&e, 0);
-		assert_int_equal(request(f, PROTO_ST_CONV_GET, &e, &r), 0);
-		pdec_init(&d, r.enc.buf, r.enc.len);
-		assert_int_equal(pdec_conv(&d, c), 0);
+		fix_conv_get(f, conv_id, c);
 	}
 	dreply_free(&r);
 	return err;
