@@ -58,7 +58,7 @@ identity_send(struct wsident *id, struct wsess *s, int taken)
 	/* Said only to a page that signed an email. */
 	if (o != NULL && id->email_signed)
 		json_object_set_new(o, "email_verified",
-		    json_boolean(id->email != NULL));
+		    json_boolean(id->verified && id->email != NULL));
 	wschat_send(s, o);
 }
 
