@@ -83,11 +83,13 @@ identify_done(const struct storec_result *r, void *arg)
 	id->s = NULL;
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_WS_IDENTIFY, &rep) < 0) {
+		ident_forget(id);	/* unchecked: kept for nothing */
 		wschat_send_error(s, "Your sign-in could not be checked. Please try "
 		    "again.");
 		return;
 	}
 	if (rep.result == ST_WS_BUSY) {
+		ident_forget(id);
 		wschat_send_error(s, WSCHAT_BUSY_TEXT);
 		return;
 	}
@@ -162,6 +164,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	if (storec_ask(NULL, PROTO_ST_WS_IDENTIFY, &req, identify_done, id,
 	    &id->req) < 0) {
 		id->s = NULL;
+		ident_forget(id);
 		wschat_send_error(s, "Your sign-in could not be checked. Please try "
 		    "again.");
 	}
