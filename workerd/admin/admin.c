@@ -27,7 +27,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "admin.h"
 #include "agentmsg.h"

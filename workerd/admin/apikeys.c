@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "admin.h"
 #include "keymsg.h"

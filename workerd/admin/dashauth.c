@@ -76,7 +76,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "admin.h"
 #include "dashmsg.h"

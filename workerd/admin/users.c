@@ -38,7 +38,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "admin.h"
 #include "log.h"

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
 
 #include "attach.h"
 #include "clamd.h"

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/sha.h>
 
 #include "admin.h"
 #include "attach.h"

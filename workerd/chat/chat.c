@@ -32,7 +32,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/sha.h>
 
 #include "admin.h"
 #include "agentmsg.h"

@@ -63,7 +63,6 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include "admin.h"
 #include "agentmsg.h"
