@@ -153,8 +153,10 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	}
 	memcpy(req.token, token_hash, ST_TOKEN_HASH_LEN);
 	ident_forget(id);
+	/* An email is kept only where it may verify: the page signed it. */
 	if ((id->external_id = strdup(m->ext_id)) == NULL ||
-	    (m->email[0] != '\0' && (id->email = strdup(m->email)) == NULL)) {
+	    (id->email_signed && m->email[0] != '\0' &&
+	    (id->email = strdup(m->email)) == NULL)) {
 		ident_forget(id);
 		wschat_send_error(s, "Your sign-in could not be checked. Please try "
 		    "again.");
