@@ -284,13 +284,12 @@ export async function perfProfile(dir, name, roots, run) {
   return x;
 }
 
-// n times a 400-byte write into a file of 1 MiB written before, then
-// fdatasync, in the temporary folder (where the bench's data directories
-// are): {p50, p99} of the wall µs, and the CPU µs each (this process).
-// What this disk takes to flush a 400-byte write (fdatasync), n times back
-// to back and n times 1 ms apart (a turn's flushes come spaced: a virtual
-// disk idle for a moment may take twice as long): {n, p50, p99, cpuUs,
-// spacedP50, spacedP99} in us.
+// What this disk takes to flush a write: a 400-byte write into a file of
+// 1 MiB written before, then fdatasync, in the temporary folder (where the
+// bench's data directories are), n times back to back and n times 1 ms
+// apart (a turn's flushes come spaced: a virtual disk idle for a moment
+// may take twice as long). {n, p50, p99, spacedP50, spacedP99} of the wall
+// µs, and cpuUs, the CPU µs each back to back (this process).
 export function diskFlush(n) {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/parley-flush-`);
   const fd = fs.openSync(`${dir}/f`, 'w+');

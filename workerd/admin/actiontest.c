@@ -10,8 +10,8 @@
  * The call a turn would make, made now with sample arguments, whether the
  * action is enabled or not: the arguments checked against its schema, its
  * templates filled (the sample visitor's id and email standing for a
- * verified visitor's and a signed email's), its API called under the same address policy, timeout and
- * answer cap (actions/call.c). Nothing is stored. What went wrong is the
+ * verified visitor's and a signed email's), its API called under the same
+ * address policy, timeout and answer cap (actions/call.c). Nothing is stored. What went wrong is the
  * answer's "error" (200: the dry run ran), with "request" and "response"
  * null where it stopped before them. The headers' values are sent, never
  * shown.
