@@ -34,6 +34,12 @@
  * final reply follows, empty once the commit is on disk, or an error.
  */
 #define PROTO_F_EARLY		0x0008
+/*
+ * On a request to storaged: its reply (the confirmation, for an early
+ * one) may wait a moment for a disk flush shared with other writes
+ * (storaged/server.c, SHARE_FLUSH_US). Never sooner than the flush.
+ */
+#define PROTO_F_SHARE		0x0010
 
 /*
  * Every message type, in one place. Its name, who sends it to whom and how

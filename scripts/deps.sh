@@ -8,7 +8,8 @@
 #                           tests), etcd (etcd-server: the failover
 #                           tests), clamd (clamav-daemon: the attachment
 #                           scanning test), mdb_stat (lmdb-utils: LMDB's
-#                           free pages), and the tests' npm packages
+#                           free pages), strace (a disk flush made to
+#                           fail), and the tests' npm packages
 #                           (tests/package-lock.json)
 #   scripts/deps.sh fuzz    the test group's, + clang, lld and libFuzzer
 #                           (make fuzz; make test replays the corpora on
@@ -127,6 +128,12 @@ if [ $tests = 1 ]; then
 	if ! command -v mdb_stat >/dev/null 2>&1; then
 		echo "deps: the attachments test reads LMDB's free pages with mdb_stat (missing): adding the Debian package lmdb-utils"
 		missing+=(lmdb-utils)
+	fi
+	# tests/integration/shared-flush.test.mjs makes storaged's fdatasync
+	# fail with strace's fault injection (a disk that fails a flush).
+	if ! command -v strace >/dev/null 2>&1; then
+		echo "deps: the shared flush test fails a flush with strace (missing): adding the Debian package strace"
+		missing+=(strace)
 	fi
 fi
 # The Debian package (debian/): debhelper's dh, dpkg-dev's dpkg-gencontrol

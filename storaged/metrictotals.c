@@ -27,7 +27,8 @@ static const uint64_t batch_bounds[] = {
 };
 #define NBATCH	(sizeof(batch_bounds) / sizeof(batch_bounds[0]))
 static struct mhist commit_h, batch_h;
-static uint64_t commits[2], commit_fails, requests[PROTO_TYPE_MAX];
+static uint64_t commits[2], commit_fails, log_flushes, shared_requests;
+static uint64_t requests[PROTO_TYPE_MAX];
 /* Replication's state (smetrics_replica); repl_set 0 until told. */
 static struct st_repl_status repl;
 static uint64_t repl_outs;
@@ -128,6 +129,18 @@ smetrics_commit(uint64_t us, size_t nreq, int write, int failed)
 }
 
 void
+smetrics_log_flush(void)
+{
+	log_flushes++;
+}
+
+void
+smetrics_shared_request(void)
+{
+	shared_requests++;
+}
+
+void
 smetrics_replica(const struct st_repl_status *s, uint64_t outs)
 {
 	repl = *s;
@@ -199,7 +212,11 @@ smetrics_get(struct penc *e, struct smgauges *const *gs, size_t ng)
 	    "mode=\"write\"", commits[1]);
 	ms_enc(e, MS_COUNTER, "parley_storage_commit_failures_total", "",
 	    commit_fails);
-	n += 4;
+	ms_enc(e, MS_COUNTER, "parley_storage_log_flushes_total", "",
+	    log_flushes);
+	ms_enc(e, MS_COUNTER, "parley_storage_shared_requests_total", "",
+	    shared_requests);
+	n += 6;
 	for (t = 0; t < PROTO_TYPE_MAX; t++) {
 		if (requests[t] == 0)
 			continue;
@@ -227,7 +244,7 @@ smetrics_reset(void)
 	memset(&batch_h, 0, sizeof(batch_h));
 	memset(commits, 0, sizeof(commits));
 	memset(requests, 0, sizeof(requests));
-	commit_fails = 0;
+	commit_fails = log_flushes = shared_requests = 0;
 	repl_set = 0;
 	repl_outs = 0;
 }

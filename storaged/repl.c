@@ -365,7 +365,7 @@ pump(void)
 	const struct rrec *r;
 	int any = 0;
 
-	while (R.sb != NULL && !R.snap.on && R.sent < store_seq(R.st) &&
+	while (R.sb != NULL && !R.snap.on && R.sent < store_flushed(R.st) &&
 	    R.sbch->wq_bytes < REPL_WQ_MAX) {
 		if ((r = bl_find(R.sent + 1)) == NULL) {
 			standby_gone("its next record left the backlog");

@@ -12,6 +12,14 @@
  * with an empty confirmation (or the error, and the write never
  * happened). The worker shows the visitor nothing before the confirmation.
  *
+ * A batch whose every request is flagged PROTO_F_SHARE (the worker's
+ * writes whose confirmation nobody waits for at once, while it has many
+ * turns alive) shares its flush: it is logged unflushed and its replies
+ * are held, like the replica mode's below, until a flush covers it
+ * (server_share): up to SHARE_FLUSH_US later, or sooner when more have
+ * gathered or a batch not flagged comes (which flushes as it commits).
+ * One flush for several turns' writes, where each paid its own.
+ *
  * The requests of a client point into its channel's read buffer, so a
  * client is read again only once all its requests have run. A client that
  * does not read its replies is not read either until its queue drains
@@ -102,6 +110,13 @@
 #define REFUSED_TEXT	"not a request this process may send"
 /* How often the data directory's guard looks when no write does. */
 #define GUARD_MS	1000
+/*
+ * A batch of requests flagged PROTO_F_SHARE is logged unflushed and its
+ * replies held: the flush waits up to SHARE_FLUSH_US for more batches to
+ * share it, or for SHARE_FLUSH_MAX requests, or for a batch not flagged.
+ */
+#define SHARE_FLUSH_US	1000
+#define SHARE_FLUSH_MAX	64
 #define TLS_BACKUP_TEXT	"backup needs the Unix socket: run parleyctl backup " \
 			"on the storaged host"
 /* Refused handshakes: a line per reason per second; the cap's, per minute. */
@@ -215,6 +230,8 @@ struct server {
 	int quitting;
 	int sync_ms;		/* > 0: commits don't sync; store_sync this often */
 	long long sync_due;	/* when the unsynced commits must be synced; 0 none */
+	uint64_t flush_due;	/* µs: when the shared flush is made; 0 none waits */
+	size_t nshared;		/* requests whose replies wait for it */
 	struct backup bk;
 	struct loop_timer guard;	/* store_guard every GUARD_MS */
 	int told_failed;	/* the clients heard ST_EV_STORE_FAILED */
@@ -738,7 +755,19 @@ client_send_error(struct server *s, struct client *c, uint16_t type,
 	return rc;
 }
 
-/* The held messages the standby's acknowledgements (repl_gate) let go. */
+/*
+ * The last record whose replies may leave: on disk here (store_flushed)
+ * and, with PARLEY_SYNC=replica, at the standby (repl_gate).
+ */
+static uint64_t
+server_gate(const struct server *s)
+{
+	uint64_t r = repl_gate(), f = store_flushed(s->st);
+
+	return f < r ? f : r;
+}
+
+/* The held messages the flush and the standby (server_gate) let go. */
 static void
 server_release(struct server *s)
 {
@@ -747,7 +776,7 @@ server_release(struct server *s)
 
 	if (TAILQ_EMPTY(&s->held))
 		return;
-	gate = repl_gate();
+	gate = server_gate(s);
 	while ((h = TAILQ_FIRST(&s->held)) != NULL && h->seq <= gate) {
 		TAILQ_REMOVE(&s->held, h, entry);
 		if (h->c != NULL) {
@@ -1197,6 +1226,38 @@ server_metrics(struct server *s, struct client *c, const struct req *q,
 	reply_encoded(r);
 }
 
+/* The records logged unflushed are flushed now; their replies may leave. */
+static void
+server_flush(struct server *s)
+{
+	s->flush_due = 0;
+	s->nshared = 0;
+	if (store_flush(s->st) > 0)
+		smetrics_log_flush();
+}
+
+/*
+ * After a batch of n requests: the records logged unflushed are flushed
+ * now, unless every request of the batch was flagged PROTO_F_SHARE (its
+ * records among them): then once SHARE_FLUSH_MAX wait, or SHARE_FLUSH_US
+ * after the first (server_step).
+ */
+static void
+server_share(struct server *s, int share, size_t n)
+{
+	if (!share) {
+		server_flush(s);
+		return;
+	}
+	if (store_flushed(s->st) == store_seq(s->st))
+		return;
+	s->nshared += n;
+	if (s->nshared >= SHARE_FLUSH_MAX)
+		server_flush(s);
+	else if (s->flush_due == 0)
+		s->flush_due = proto_mono_us() + SHARE_FLUSH_US;
+}
+
 /* Runs the waiting requests in one transaction; returns how many ran. */
 static size_t
 server_batch(struct server *s)
@@ -1207,7 +1268,7 @@ server_batch(struct server *s)
 	struct req *q;
 	size_t n = 0, nstore = 0, waiting = 0, i, j;
 	uint64_t t0;
-	int write = 0, failed;
+	int write = 0, failed, share = 1;
 
 	/* Once per batch: the lease's fence time is read from the clock. */
 	s->writes = s->role == ST_REPL_PRIMARY && repl_writable();
@@ -1231,7 +1292,10 @@ server_batch(struct server *s)
 			sl = &s->batch[n++];
 			sl->c = c;
 			sl->q = q;
+			share &= (q->flags & PROTO_F_SHARE) != 0;
 			smetrics_request(q->type);
+			if (q->flags & PROTO_F_SHARE)
+				smetrics_shared_request();
 			if ((sl->stored = server_route(s, c, sl, &b)))
 				nstore++;
 			/* The reply, and the early answer it may have. */
@@ -1259,7 +1323,10 @@ server_batch(struct server *s)
 		if (s->batch[i].early)
 			client_flush(s->batch[i].c);
 	t0 = proto_mono_us();
+	/* Every request may wait for company: the commit is not flushed. */
+	store_defer_flush(s->st, share);
 	failed = dispatch_end(&b) < 0;
+	store_defer_flush(s->st, 0);
 	/*
 	 * A write batch that changed nothing (the notifier asking for due
 	 * deliveries when none are) appended no log record and counts as a
@@ -1269,16 +1336,21 @@ server_batch(struct server *s)
 	/* Batches of metrics requests alone would skew the numbers. */
 	if (nstore > 0)
 		smetrics_commit(proto_mono_us() - t0, nstore, write, failed);
+	/* A write commit flushed the log (the one a shared flush spares). */
+	if (write && !failed && !share && s->sync_ms == 0)
+		smetrics_log_flush();
+	server_share(s, share, n);
 	/* Unsynced commits reach the disk within sync_ms of the first one. */
 	if (write && !failed && s->sync_ms > 0 && s->sync_due == 0)
 		s->sync_due = proto_mono_ms() + s->sync_ms;
 
 	/*
-	 * PARLEY_SYNC=replica: what the batch sends waits for the standby
-	 * to have its record (or the last record, for reads: they saw it),
-	 * and so does everything after what waits already.
+	 * What the batch sends waits for its record (or the last record,
+	 * for reads: they saw it) to be on disk (a shared flush) and, with
+	 * PARLEY_SYNC=replica, at the standby; and so does everything after
+	 * what waits already.
 	 */
-	if (!TAILQ_EMPTY(&s->held) || store_seq(s->st) > repl_gate())
+	if (!TAILQ_EMPTY(&s->held) || store_seq(s->st) > server_gate(s))
 		s->hold_seq = store_seq(s->st);
 	for (i = 0; i < n; i++) {
 		sl = &s->batch[i];
@@ -1637,6 +1709,8 @@ server_step(struct server *s)
 	long long now;
 
 	server_batch(s);
+	if (s->flush_due != 0 && proto_mono_us() >= s->flush_due)
+		server_flush(s);
 	if (s->sync_due != 0 && proto_mono_ms() >= s->sync_due)
 		server_sync(s);
 	repl_step();
@@ -1684,6 +1758,15 @@ server_timeout(struct server *s)
 		if (!c->handshaking)
 			continue;
 		left = c->hs_deadline - proto_mono_ms();
+		if (left < 0)
+			left = 0;
+		if (t < 0 || left < t)
+			t = (int)left;
+	}
+	if (s->flush_due != 0) {
+		/* In whole ms, rounded up: not a turn before it is due. */
+		left = ((long long)s->flush_due - (long long)proto_mono_us() +
+		    999) / 1000;
 		if (left < 0)
 			left = 0;
 		if (t < 0 || left < t)

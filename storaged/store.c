@@ -254,7 +254,20 @@ batch_end(struct store_txn *t)
 		oplog_clear(&st->log);
 		return t->err;
 	}
-	if (wal_append(st->wal, st->seq + 1, st->log.buf, st->log.len) < 0) {
+	if ((st->defer ? wal_write(st->wal, st->seq + 1, st->log.buf,
+	    st->log.len) : wal_append(st->wal, st->seq + 1, st->log.buf,
+	    st->log.len)) < 0) {
+		/*
+		 * Records of earlier batches wait for this flush: once a
+		 * flush has failed, Linux may call their pages clean without
+		 * writing them, and no later flush says so. Their replies are
+		 * held; the next start replays what the disk has.
+		 */
+		if (st->unflushed != 0)
+			fatalx("store: %s failed with records not yet flushed; "
+			    "exiting: nothing waiting on it was acknowledged, "
+			    "and the next start replays what the disk holds",
+			    WAL_FILE);
 		store_fail(t, PROTO_E_INTERNAL, "storage error");
 		store_undo(st);
 		/*
@@ -273,6 +286,10 @@ batch_end(struct store_txn *t)
 		return t->err;
 	}
 	st->seq++;
+	if (!st->defer)
+		st->unflushed = 0;	/* the flush covered every record */
+	else if (st->unflushed == 0)
+		st->unflushed = st->seq;
 	if (st->on_record != NULL)
 		st->on_record(st->on_record_arg, st->seq, st->log.buf,
 		    st->log.len);
@@ -859,6 +876,7 @@ store_checkpoint(struct store *st)
 	    (unsigned long long)st->seq, wal_used(st->wal),
 	    (unsigned long long)(proto_mono_us() - t0));
 	st->ckpt_seq = st->seq;
+	st->unflushed = 0;
 	wal_reset(st->wal);
 	return 0;
 }
@@ -1193,6 +1211,31 @@ uint64_t
 store_seq(const struct store *st)
 {
 	return st->seq;
+}
+
+void
+store_defer_flush(struct store *st, int on)
+{
+	st->defer = on && !(st->flags & STORE_F_NOSYNC);
+}
+
+int
+store_flush(struct store *st)
+{
+	if (st->unflushed == 0)
+		return 0;
+	if (wal_sync(st->wal) < 0)
+		fatalx("store: cannot flush %s; exiting: nothing waiting on it "
+		    "was acknowledged, and the next start replays what the "
+		    "disk holds", WAL_FILE);
+	st->unflushed = 0;
+	return 1;
+}
+
+uint64_t
+store_flushed(const struct store *st)
+{
+	return st->unflushed != 0 ? st->unflushed - 1 : st->seq;
 }
 
 void

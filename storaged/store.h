@@ -202,8 +202,26 @@ const char *store_dir(const struct store *);
 /* The last record appended to the log (or replayed, or applied). */
 uint64_t store_seq(const struct store *);
 /*
+ * Shared flushes (server.c): with on, the batches committed from now on
+ * are logged without their flush, until store_defer_flush(st, 0). The
+ * next flush of the log covers them: store_flush, a batch logged with
+ * its flush, a checkpoint. Without STORE_F_NOSYNC only (that mode flushes
+ * nothing anyway).
+ */
+void store_defer_flush(struct store *, int on);
+/*
+ * Flushes the records logged unflushed: 1 flushed, 0 none waited. A
+ * flush that fails exits the process (fatalx): the pages of those
+ * records may be lost though Linux calls them clean, and their replies
+ * were held, so nothing acknowledged is lost; the next start replays.
+ */
+int store_flush(struct store *);
+/* The last record on disk: store_seq, or the one before the first unflushed. */
+uint64_t store_flushed(const struct store *);
+/*
  * fn(arg, seq, body, len) is told of every record a batch appends, once
- * it is in the log (flushed unless STORE_F_NOSYNC), before its replies;
+ * it is in the log (flushed unless STORE_F_NOSYNC or store_defer_flush:
+ * see store_flushed), before its replies;
  * body NULL: seq was spent by an append that failed (no record has it).
  */
 void store_on_record(struct store *, void (*fn)(void *, uint64_t,

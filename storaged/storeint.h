@@ -69,6 +69,13 @@ struct store {
 	uint64_t seq;		/* the last record in the log */
 	uint64_t ckpt_seq;	/* the last record LMDB holds, committed */
 	uint64_t replay_upto;	/* a replay stops after this record */
+	/*
+	 * A batch that shares its flush (store_defer_flush) is logged
+	 * unflushed: unflushed is the first such record not yet flushed
+	 * (0: none), the next flush of the log covers it.
+	 */
+	uint64_t unflushed;
+	int defer;		/* the running batch is logged unflushed */
 	size_t wal_max;		/* a checkpoint once the log holds this much */
 	struct oplog log;	/* the running write batch's changes */
 	/* What requests cost, for tests and logs (store_costs). */

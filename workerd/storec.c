@@ -1038,8 +1038,7 @@ storec_request(const struct st_who *who, uint16_t type, uint16_t flags,
 	    handle);
 }
 
-/* storec_ask and storec_ask_early: the request encoded by its layout. */
-static int
+int
 storec_ask_flags(const struct st_who *who, uint16_t type, uint16_t flags,
     const void *req, storec_cb cb, void *arg, struct storec_req **handle)
 {

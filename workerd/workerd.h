@@ -373,6 +373,13 @@ int storec_ask(const struct st_who *, uint16_t type, const void *req,
 int storec_ask_early(uint16_t type, const void *req, storec_cb cb,
     void *arg, struct storec_req **handle);
 /*
+ * Either, with the request's flags: PROTO_F_EARLY for storec_ask_early's
+ * answers, PROTO_F_SHARE when its reply may wait a moment for a disk
+ * flush shared with other writes (proto.h).
+ */
+int storec_ask_flags(const struct st_who *, uint16_t type, uint16_t flags,
+    const void *req, storec_cb cb, void *arg, struct storec_req **handle);
+/*
  * A STOREC_OK result's payload decoded exactly as type's reply into rep
  * (its struct; free with st_rep_free): 0, or -1 (logged) when it does
  * not: the one error path for a malformed reply.

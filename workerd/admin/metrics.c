@@ -141,6 +141,12 @@ static const struct family {
 	    "changed the store)." },
 	{ "parley_storage_commit_failures_total", "counter",
 	    "Write transactions that failed to commit." },
+	{ "parley_storage_log_flushes_total", "counter",
+	    "Flushes of the write-ahead log to disk: one per write commit, "
+	    "or one shared by the commits of several chat turns." },
+	{ "parley_storage_shared_requests_total", "counter",
+	    "Requests whose reply could wait a moment for a flush shared with "
+	    "other writes (a worker's chat turns while many are alive)." },
 	{ "parley_storage_commit_seconds", "histogram",
 	    "Time of one commit, the disk sync included." },
 	{ "parley_storage_batch_requests", "histogram",

@@ -105,6 +105,25 @@ static void turn_event(uint16_t, const uint8_t *, size_t);
 
 /* Every turn alive here, of every front end: a takeover stops its own. */
 static TAILQ_HEAD(, turn) live = TAILQ_HEAD_INITIALIZER(live);
+static size_t nlive;
+/*
+ * The model's time from the request to its first text, averaged over
+ * the last turns (µs; an average of 1/8 weight per turn).
+ */
+static uint64_t model_first_us;
+
+/*
+ * A turn's writes may share storaged's disk flush with other turns'
+ * (PROTO_F_SHARE: their confirmation may wait about a millisecond for
+ * it)
+ * while SHARE_TURNS turns are alive here: others' writes are then likely
+ * to come within that wait, and one flush serves them all. The reply's
+ * append then always; the begin only when the model's first text takes
+ * SHARE_MODEL_US or more, well past the flush (the first token waits for
+ * the begin's confirmation).
+ */
+#define SHARE_TURNS	8
+#define SHARE_MODEL_US	4000
 
 void
 turn_set_upstream(const struct turn_upstream_ops *ops)
@@ -178,6 +197,7 @@ turn_free(struct turn *t)
 	buf_free(&t->reply);
 	free(t->out.error);
 	TAILQ_REMOVE(&live, t, entry);
+	nlive--;
 	(*t->ops->alive)--;
 	free(t);
 	worker_turn_finished();
@@ -351,8 +371,12 @@ up_delta(void *arg, const char *text, size_t len)
 
 	if (t->phase != TURN_MODEL || t->capped || len == 0)
 		return;
-	if (t->at_first == 0)
+	if (t->at_first == 0) {
 		t->at_first = proto_mono_us();
+		if (t->at_model != 0)
+			model_first_us = (7 * model_first_us + (t->at_first -
+			    t->at_model)) / 8;
+	}
 	used = chat_utf8_append(&t->reply, text, len,
 	    ST_CONTENT_MAX - buf_pending(&t->reply));
 	if (used < len) {
@@ -886,6 +910,15 @@ cited_done(struct turn *t, const char *msg_id, const char *content)
 	t->ops->done(t->fe, t->conv_id, msg_id, content, src, n);
 }
 
+/* PROTO_F_SHARE for a turn's write, as SHARE_TURNS says; begin: the begin's. */
+static uint16_t
+turn_share(int begin)
+{
+	if (nlive < SHARE_TURNS || (begin && model_first_us < SHARE_MODEL_US))
+		return 0;
+	return PROTO_F_SHARE;
+}
+
 /*
  * ST_MSG_APPEND -> the stored message and its conversation, not used
  * but decoded: a reply that does not decode fails the store.
@@ -976,8 +1009,8 @@ turn_store(struct turn *t)
 		req.ntools = tools_records(t->tools, &recs);
 		req.tools = (struct st_tool_rec *)recs;	/* only read */
 	}
-	if (storec_ask(NULL, PROTO_ST_MSG_APPEND, &req, store_done, t,
-	    &t->sreq) == 0)
+	if (storec_ask_flags(NULL, PROTO_ST_MSG_APPEND, turn_share(0), &req,
+	    store_done, t, &t->sreq) == 0)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.status = STOREC_UNAVAILABLE;
@@ -1522,10 +1555,11 @@ turn_start(const struct turn_ops *ops, void *fe, const void *req,
 	buf_init(&t->reply);
 	loop_defer_init(&t->defer, turn_deferred, t);
 	TAILQ_INSERT_TAIL(&live, t, entry);
+	nlive++;
 	storec_on_event(turn_event);	/* once: it knows its callbacks */
 	(*ops->alive)++;
-	if (storec_ask_early(ops->begin_type, req, begin_done, t,
-	    &t->sreq) < 0) {
+	if (storec_ask_flags(NULL, ops->begin_type, PROTO_F_EARLY |
+	    turn_share(1), req, begin_done, t, &t->sreq) < 0) {
 		*why = TURN_C_UNAVAILABLE;
 		turn_free(t);
 		t = NULL;

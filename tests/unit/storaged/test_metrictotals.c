@@ -192,6 +192,9 @@ smetrics_test_own(void **state)
 	smetrics_commit(300, 3, 1, 0);
 	smetrics_commit(2000000, 1, 0, 0);
 	smetrics_commit(10, 40, 1, 1);
+	smetrics_log_flush();
+	smetrics_log_flush();
+	smetrics_shared_request();
 	get(&r, NULL, 0);
 	assert_int_equal(value(&r, "parley_storage_requests_total",
 	    "type=\"ST_CHAT_BEGIN\""), 2);
@@ -202,6 +205,9 @@ smetrics_test_own(void **state)
 	assert_int_equal(value(&r, "parley_storage_commits_total",
 	    "mode=\"read\""), 1);
 	assert_int_equal(value(&r, "parley_storage_commit_failures_total", ""),
+	    1);
+	assert_int_equal(value(&r, "parley_storage_log_flushes_total", ""), 2);
+	assert_int_equal(value(&r, "parley_storage_shared_requests_total", ""),
 	    1);
 	/* Cumulative buckets; seconds in le; +Inf is the count. */
 	assert_int_equal(value(&r, "parley_storage_commit_seconds_bucket",

@@ -1060,6 +1060,67 @@ test_reopen(void **state)
 }
 
 /*
+ * Shared flushes: batches committed after store_defer_flush(st, 1) are
+ * logged unflushed (store_flushed stays before the first of them) until
+ * a flush covers them: store_flush, a batch logged with its flush, a
+ * checkpoint. Opened again, every one is there. STORE_F_NOSYNC flushes
+ * nothing anyway: there the deferral is not taken.
+ */
+static void
+test_shared_flush(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv a;
+	struct thread g;
+	uint64_t s0;
+
+	store_close(f->st);
+	f->st = store_open(f->dir, 64, 0);
+	assert_non_null(f->st);
+	store_set_clock(f->st, fake_clock);
+	open_new(f, "w", "s", &a);
+	s0 = store_seq(f->st);
+	assert_true(store_flushed(f->st) == s0);
+	assert_int_equal(store_flush(f->st), 0);	/* none waits */
+
+	store_defer_flush(f->st, 1);
+	assert_int_equal(append(f, a.id, "one"), 0);
+	assert_int_equal(append(f, a.id, "two"), 0);
+	store_defer_flush(f->st, 0);
+	assert_true(store_seq(f->st) == s0 + 2);
+	assert_true(store_flushed(f->st) == s0);
+	assert_int_equal(store_flush(f->st), 1);
+	assert_true(store_flushed(f->st) == s0 + 2);
+
+	/* A batch logged with its flush covers those before it. */
+	store_defer_flush(f->st, 1);
+	assert_int_equal(append(f, a.id, "three"), 0);
+	store_defer_flush(f->st, 0);
+	assert_true(store_flushed(f->st) == s0 + 2);
+	assert_int_equal(append(f, a.id, "four"), 0);
+	assert_true(store_flushed(f->st) == s0 + 4);
+	assert_int_equal(store_flush(f->st), 0);
+
+	/* So does a checkpoint. */
+	store_defer_flush(f->st, 1);
+	assert_int_equal(append(f, a.id, "five"), 0);
+	store_defer_flush(f->st, 0);
+	assert_true(store_flushed(f->st) == s0 + 4);
+	assert_int_equal(store_checkpoint(f->st), 0);
+	assert_true(store_flushed(f->st) == s0 + 5);
+
+	fix_reopen(f);		/* STORE_F_NOSYNC */
+	assert_int_equal(do_get(f, a.id, 0, &g), 0);
+	thread_is(&g, 5, "one", "two", "three", "four", "five");
+	thread_free(&g);
+	store_defer_flush(f->st, 1);
+	assert_int_equal(append(f, a.id, "six"), 0);
+	store_defer_flush(f->st, 0);
+	assert_true(store_flushed(f->st) == store_seq(f->st));
+	st_conv_free(&a);
+}
+
+/*
  * The data directory guarded: data.mdb moved away under an open store.
  * The write that finds it (its batch's check) and every one after fail
  * with unavailable, reads still answer, no checkpoint is made; put back
@@ -1245,6 +1306,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_commit_failure,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_shared_flush, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guard, setup, teardown),

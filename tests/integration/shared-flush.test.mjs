@@ -1,0 +1,98 @@
+// Shared flushes (storaged/server.c, PROTO_F_SHARE): a worker flags its
+// turns' writes while many turns are alive, and storaged then lets one
+// disk flush serve several batches. What must hold whatever the timing:
+// a flagged write is confirmed only once a flush has covered it, a flush
+// that fails loses nothing that was confirmed (storaged exits; the next
+// start replays), and a worker flags only while many turns are alive.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+
+import { ASAN_SPEED, startParley, within } from './lib/harness.mjs';
+import { sid, streamTurn } from './lib/chat.mjs';
+import { F, T, req, rep } from './lib/storage.mjs';
+
+const begin = (session, message) => req(T.ST_CHAT_BEGIN, { widget: 'default', session,
+  content: message, rate_key: `k-${session}`, window_ms: 60000, rate_max: 0, history_max: 20,
+  visitor: { page_url: '', referrer: '', user_agent: '', language: '', time_zone: '' }, token: Buffer.alloc(0), atts: [] });
+
+// strace attached to pid, every fdatasync from now on failing with EIO
+// (its fault injection: the real call is not made). Resolves once attached.
+function failSyncs(pid) {
+  const tr = spawn('strace', ['-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:error=EIO',
+    '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    tr.stderr.on('data', (d) => {
+      err += d;
+      if (/attached/.test(err)) resolve(tr);
+    });
+    tr.on('error', reject);
+    tr.on('exit', (code) => reject(new Error(`strace exited (${code}): ${err}`)));
+  });
+}
+
+test('a flagged write whose shared flush fails is never confirmed: storaged exits, and a restart keeps every confirmed write', { timeout: 30000 }, async (t) => {
+  // LeakSanitizer cannot run in a process strace holds: it would fail
+  // storaged's exit whatever it found, so this Parley runs without it.
+  const p = await startParley(t, { workers: 1, env: {
+    ASAN_OPTIONS: `abort_on_error=0:halt_on_error=1:detect_leaks=0:print_summary=1:exitcode=66:${ASAN_SPEED}` } });
+  let st = await p.storage({ name: 'itest-share' });
+  t.after(() => st.close());
+
+  // Confirmed before anything fails: flushed with its commit, as always.
+  const s0 = `share-${crypto.randomBytes(4).toString('hex')}`;
+  const kept = rep(T.ST_CHAT_BEGIN, await st.call(T.ST_CHAT_BEGIN, begin(s0, 'confirmed first'))).ok.conv.id;
+
+  const tr = await failSyncs(p.storagedPid);
+  t.after(() => { try { tr.kill('SIGKILL'); } catch { /* gone */ } });
+  p.expectExit('storaged', { codes: [1] });
+  const s1 = `share-${crypto.randomBytes(4).toString('hex')}`;
+  // Its early answer may come (it never says stored); its confirmation
+  // may not: the request ends with the connection, storaged gone.
+  const res = await st.frames(T.ST_CHAT_BEGIN, begin(s1, 'never confirmed'), F.EARLY | F.SHARE, { timeout: 10000 })
+    .then((fr) => ({ fr }), (e) => ({ e }));
+  assert.equal(res.e?.message, 'storage connection closed', `a final reply came: ${JSON.stringify(res.fr?.map((f) => f.flags))}`);
+  const ex = await within(p.procs.storaged.exit, 10000);
+  assert.ok(ex, 'storaged exited');
+  assert.equal(ex.code, 1);
+  assert.match(p.logs.storaged, /cannot flush wal\.log; exiting: nothing waiting on it was acknowledged/);
+
+  // Started again on the same data: what was confirmed is there.
+  await p.startStoraged();
+  st.close();
+  st = await p.storage({ name: 'itest-share-2' });
+  const got = await st.convGet(kept);
+  assert.deepEqual(got.messages.map((m) => m.content), ['confirmed first']);
+});
+
+test('a worker flags its turns\' writes PROTO_F_SHARE only while many turns are alive; every turn is answered and stored', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 1, mock: { chunks: 2, firstDelayMs: 300 },
+    env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_METRICS_OPEN: 'loopback' } });
+  const shared = async () => {
+    const r = await p.get('/metrics');
+    assert.equal(r.status, 200, r.text);
+    const m = /^parley_storage_shared_requests_total (\d+)$/m.exec(r.text);
+    assert.ok(m, 'parley_storage_shared_requests_total');
+    return Number(m[1]);
+  };
+
+  // One turn at a time: nothing flagged, each write flushed as it commits.
+  for (let i = 0; i < 2; i++) await streamTurn(p, sid('one'), `alone ${i}`);
+  assert.equal(await shared(), 0);
+
+  // Twelve at once, the model taking 300 ms: the replies' appends of the
+  // first ones to finish are made while at least eight turns are alive.
+  const turns = await Promise.all(Array.from({ length: 12 }, (_, i) => streamTurn(p, sid('many'), `together ${i}`)));
+  for (const s of turns) assert.ok(s.events.some((e) => e.type === 'done'), 'each turn done');
+  const n = await shared();
+  assert.ok(n >= 1 && n <= 24, `flagged requests: ${n}`);
+  const st = await p.storage({ name: 'itest-share-turns' });
+  t.after(() => st.close());
+  for (const s of turns) {
+    const id = s.events.find((e) => e.type === 'done').conversationId;
+    const got = await st.convGet(id);
+    assert.deepEqual(got.messages.map((m) => m.role), ['user', 'assistant']);
+  }
+});
