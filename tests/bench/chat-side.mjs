@@ -17,8 +17,9 @@
 //      worker; Parley: storaged, masterd, workers), delta over the run,
 //      also per program, user and system time apart, with its wakeups
 //      per turn (voluntary context switches), and storaged's commits per
-//      turn and requests per commit (Parley's /metrics): the CPU of a
-//      turn grows with the wakeups and commits it does not share.
+//      turn and requests per commit, its log flushes per turn and the
+//      requests flagged to share one (Parley's /metrics): the CPU of a
+//      turn grows with the wakeups and flushes it does not share.
 // Then a thinking model (BENCH_THINK_MS, 5 and 20: the mock's first
 // token that long after the request), one round each: added time to first
 // token at c=1 (BENCH_THINK_TURNS, 300) and CPU per turn at c=32.
@@ -92,10 +93,13 @@ async function loopRound(label, pre, seconds) {
       ...x, cpuUs, cpuUsPerTurn: measured ? cpuUs / x.turns : null,
       cpuSplit: measured ? Object.fromEntries(Object.entries(split).map(([k, v]) => [k, perTurn(v)])) : null,
       // storaged's batching: commits per turn and requests per commit
-      // (the metrics reads themselves add one request each).
+      // (the metrics reads themselves add one request each); the log's
+      // flushes per turn, and the requests a worker flagged to share one.
       storage: store0 && x.turns ? {
         commitsPerTurn: (store1.commits - store0.commits) / x.turns,
         requestsPerCommit: (store1.requests - store0.requests) / Math.max(1, store1.commits - store0.commits),
+        flushesPerTurn: (store1.flushes - store0.flushes) / x.turns,
+        sharedPerTurn: (store1.shared - store0.shared) / x.turns,
       } : null,
     };
     if (name === 'parley') { prefixes.push(pre); parleyTurns += x.turns; }

@@ -168,7 +168,8 @@ export async function storageCounts(port, admin) {
   const r = await http(port, 'GET', '/metrics', { headers: { 'x-admin-api-key': admin } });
   const sum = (name) => r.body.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  return { commits: sum('parley_storage_commits_total'), requests: sum('parley_storage_requests_total') };
+  return { commits: sum('parley_storage_commits_total'), requests: sum('parley_storage_requests_total'),
+    flushes: sum('parley_storage_log_flushes_total'), shared: sum('parley_storage_shared_requests_total') };
 }
 export async function mockStats(port) { return JSON.parse((await http(port, 'GET', '/_mock/stats')).body); }
 

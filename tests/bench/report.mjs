@@ -62,7 +62,8 @@ if (c) {
     const wake = (side) => Object.entries(loop[side].cpuSplit || {}).map(([comm, v]) => `${comm} ${f(v.wakeups, 1)}`).join(', ');
     const st = loop.parley.storage;
     notes.push(`  c=${c.conc}, ${label}: wakeups per turn nginx: ${wake('nginx')}; Parley: ${wake('parley')}` +
-      (st ? `; storaged ${f(st.commitsPerTurn, 2)} commits per turn, ${f(st.requestsPerCommit, 1)} requests per commit` : ''));
+      (st ? `; storaged ${f(st.commitsPerTurn, 2)} commits per turn, ${f(st.requestsPerCommit, 1)} requests per commit` +
+        (st.flushesPerTurn !== undefined ? `, ${f(st.flushesPerTurn, 2)} log flushes per turn (${f(st.sharedPerTurn, 2)} requests a turn flagged to share one)` : '') : ''));
   }
   batching('model 0 ms (round 1)', rs[0].loop);
   const fails = rs.reduce((n, r) => n + r.loop.nginx.failed, 0) + ' / ' + rs.reduce((n, r) => n + r.loop.parley.failed, 0);
