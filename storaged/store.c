@@ -230,6 +230,27 @@ store_undo(struct store *st)
 	    (unsigned long long)(st->seq - st->ckpt_seq));
 }
 
+/*
+ * The running batch's record appended to the log, flushed unless the
+ * batch shares a later flush (st->defer). 0, or -1 (logged): the record
+ * may not be in the log. When records of earlier batches wait for this
+ * flush, only the write may fail here: a flush that fails exits
+ * (store_flush), as those records' pages may be lost.
+ */
+static int
+log_append(struct store *st)
+{
+	if (st->defer)
+		return wal_write(st->wal, st->seq + 1, st->log.buf, st->log.len);
+	if (st->unflushed == 0)
+		return wal_append(st->wal, st->seq + 1, st->log.buf,
+		    st->log.len);
+	if (wal_write(st->wal, st->seq + 1, st->log.buf, st->log.len) < 0)
+		return -1;
+	(void)store_flush(st);
+	return 0;
+}
+
 /* A batch ends: its changes are logged as one record, or undone. */
 static int
 batch_end(struct store_txn *t)
@@ -254,20 +275,7 @@ batch_end(struct store_txn *t)
 		oplog_clear(&st->log);
 		return t->err;
 	}
-	if ((st->defer ? wal_write(st->wal, st->seq + 1, st->log.buf,
-	    st->log.len) : wal_append(st->wal, st->seq + 1, st->log.buf,
-	    st->log.len)) < 0) {
-		/*
-		 * Records of earlier batches wait for this flush: once a
-		 * flush has failed, Linux may call their pages clean without
-		 * writing them, and no later flush says so. Their replies are
-		 * held; the next start replays what the disk has.
-		 */
-		if (st->unflushed != 0)
-			fatalx("store: %s failed with records not yet flushed; "
-			    "exiting: nothing waiting on it was acknowledged, "
-			    "and the next start replays what the disk holds",
-			    WAL_FILE);
+	if (log_append(st) < 0) {
 		store_fail(t, PROTO_E_INTERNAL, "storage error");
 		store_undo(st);
 		/*

@@ -6,9 +6,11 @@
  * the disk fails is refused and never comes back, and a log that skips
  * records LMDB needs is refused. Crashes are real: a child process writes
  * and is killed (or _exits without closing the store). A failing disk is
- * fdatasync() answering EIO (defined below, so wal.c and LMDB call it).
+ * fdatasync() answering EIO (defined below, so wal.c and LMDB call it),
+ * a failing write pwritev() answering it (the log's appends).
  */
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -46,6 +48,20 @@ fdatasync(int fd)
 	return (int)syscall(SYS_fdatasync, fd);
 }
 
+/* The next this many pwritev() calls fail with EIO (the log's appends). */
+static int fail_writes;
+
+ssize_t
+pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+	if (fail_writes > 0) {
+		fail_writes--;
+		errno = EIO;
+		return -1;
+	}
+	return (ssize_t)syscall(SYS_pwritev, fd, iov, n, (long)off, 0L);
+}
+
 /* The store opened again as PARLEY_SYNC=full has it: each append flushed. */
 static void
 reopen_synced(struct fix *f)
@@ -58,7 +74,7 @@ reopen_synced(struct fix *f)
 static int
 setup(void **state)
 {
-	fail_syncs = 0;
+	fail_syncs = fail_writes = 0;
 	return fix_setup(state, "/tmp/parley-wal-XXXXXX", 0);
 }
 
@@ -452,6 +468,76 @@ test_failed_sync(void **state)
 	assert_int_equal(turns_in(f->st), 5);
 }
 
+/*
+ * A child process opens dir's store (PARLEY_SYNC=full), logs turn n
+ * without its flush (store_defer_flush, a shared flush's batch), then
+ * the flush fails: the shared one (then 0), or that of turn n + 1, a
+ * batch of its own (then 1). Returns the child's exit status.
+ */
+static int
+deferred_flush_fails(const char *dir, int n, int then)
+{
+	struct store *st;
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == 0) {
+		if ((st = store_open(dir, 64, 0)) == NULL)
+			_exit(2);
+		log_set_level(LOG_LEVEL_FATAL + 1);
+		store_defer_flush(st, 1);
+		if (write_turn(st, n) != 0 || store_flushed(st) >= store_seq(st))
+			_exit(3);
+		store_defer_flush(st, 0);
+		fail_syncs = 1;
+		if (then == 0)
+			(void)store_flush(st);
+		else
+			(void)write_turn(st, n + 1);
+		_exit(4);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * Shared flushes: a flush that fails while records logged unflushed wait
+ * for it exits the process (fatalx: after a failed fdatasync Linux may
+ * call their pages clean unwritten, and their replies were held), be it
+ * the shared flush or the next batch's own. The records were written, so
+ * the next start replays them, as after a kill -9 during a flush. A
+ * batch whose log write fails while records wait is refused and undone
+ * as any other, and the waiting records are kept, now on disk.
+ */
+static void
+test_shared_flush_fails(void **state)
+{
+	struct fix *f = *state;
+
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(deferred_flush_fails(f->dir, 100, 0), 1);
+	assert_int_equal(deferred_flush_fails(f->dir, 200, 1), 1);
+	reopen_synced(f);
+	assert_int_equal(turns_in(f->st), 3);
+
+	store_defer_flush(f->st, 1);
+	assert_int_equal(write_turn(f->st, 300), 0);
+	store_defer_flush(f->st, 0);
+	assert_true(store_flushed(f->st) < store_seq(f->st));
+	fail_writes = 1;
+	log_set_level(LOG_LEVEL_FATAL);
+	assert_int_equal(write_turn(f->st, 301), PROTO_E_INTERNAL);
+	log_set_level(LOG_LEVEL_WARN);
+	assert_int_equal(fail_writes, 0);
+	assert_true(store_flushed(f->st) == store_seq(f->st));
+	assert_int_equal(write_turn(f->st, 302), 0);
+	assert_int_equal(turns_in(f->st), 5);
+	reopen_synced(f);
+	assert_int_equal(turns_in(f->st), 5);
+}
+
 /* LMDB older than the log's first record: refused, not silently short. */
 static void
 test_gap_refused(void **state)
@@ -490,6 +576,7 @@ main(void)
 		T(test_killed_during_checkpoints),
 		T(test_failed_batch_undone),
 		T(test_failed_sync),
+		T(test_shared_flush_fails),
 		T(test_gap_refused),
 	};
 
