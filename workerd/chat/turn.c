@@ -115,12 +115,11 @@ static uint64_t model_first_us;
 /*
  * A turn's writes may share storaged's disk flush with other turns'
  * (PROTO_F_SHARE: their confirmation may wait about a millisecond for
- * it)
- * while SHARE_TURNS turns are alive here: others' writes are then likely
- * to come within that wait, and one flush serves them all. The reply's
- * append then always; the begin only when the model's first text takes
- * SHARE_MODEL_US or more, well past the flush (the first token waits for
- * the begin's confirmation).
+ * it) while SHARE_TURNS turns are alive here: others' writes are then
+ * likely to come within that wait, and one flush serves them all. The
+ * reply's append then always; the begin only when the model's first
+ * text takes SHARE_MODEL_US or more, well past the flush (the first
+ * token waits for the begin's confirmation).
  */
 #define SHARE_TURNS	8
 #define SHARE_MODEL_US	4000
