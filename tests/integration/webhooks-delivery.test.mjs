@@ -127,6 +127,11 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
       assert.equal(d.attempts, 1);
       assert.ok(ids.has(d.id));
     }
+    // Each outcome went to storaged flagged to share a disk flush: nobody waits for its answer.
+    const m = await p.admin('/metrics');
+    assert.equal(m.status, 200, m.text);
+    const shared = Number(/^parley_storage_shared_requests_total (\d+)$/m.exec(m.text)?.[1]);
+    assert.ok(shared >= ds.length, `flagged requests ${shared}, deliveries ${ds.length}`);
   });
 
   test('a 500 is retried with the same webhook-id, then delivered', async () => {

@@ -87,8 +87,9 @@ mail_answer(struct st_mail *m, const char *error, int final)
 		    st_mail_kind_name(m->kind) ? st_mail_kind_name(m->kind) :
 		    "?", attempts, error, q.retry_at == 0 ?
 		    "; no retry left" : "");
-	if (storec_ask(NULL, PROTO_ST_MAIL_RESULT, &q, result_done, NULL,
-	    NULL) == 0)
+	/* Nobody waits for its answer: it may share a disk flush. */
+	if (storec_ask_flags(NULL, PROTO_ST_MAIL_RESULT, PROTO_F_SHARE, &q,
+	    result_done, NULL, NULL) == 0)
 		results++;
 	st_mail_free(m);
 	free(m);

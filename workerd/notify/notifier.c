@@ -144,8 +144,9 @@ on_done(struct st_hook_job *job, const struct notify_outcome *o)
 		    st_hook_event_name(job->d.event) ? st_hook_event_name(
 		    job->d.event) : "?", attempts, o->error,
 		    q.retry_at == 0 ? "; no retry left" : "");
-	if (storec_ask(NULL, PROTO_ST_HOOK_RESULT, &q, result_done, NULL,
-	    NULL) == 0)
+	/* Nobody waits for its answer: it may share a disk flush. */
+	if (storec_ask_flags(NULL, PROTO_ST_HOOK_RESULT, PROTO_F_SHARE, &q,
+	    result_done, NULL, NULL) == 0)
 		results++;
 	job_drop(job);
 	loop_defer(&pump_defer);
