@@ -205,6 +205,7 @@ store_replay(struct store *st, uint64_t upto)
 	if (st->ltxn != NULL)
 		mdb_txn_abort(st->ltxn);
 	st->ltxn = NULL;
+	st->cfg_gen++;		/* what was read may be undone */
 	oplog_clear(&st->log);
 	st->seq = st->ckpt_seq;
 	st->replay_upto = upto;
@@ -322,11 +323,13 @@ store_commit(struct store_txn *t)
 		mdb_txn_abort(t->txn);
 		t->txn = NULL;
 		t->st->log.len = t->log_mark;
+		t->st->cfg_gen++;	/* its writes are undone */
 		return t->err;
 	}
 	rc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
 	if (rc != 0) {
+		t->st->cfg_gen++;	/* its writes are undone */
 		txn_lmdb(t, rc, "commit nested");
 		t->st->log.len = t->log_mark;
 		/* A child that failed to fold in leaves its parent in doubt. */
@@ -353,6 +356,7 @@ store_abort(struct store_txn *t)
 	}
 	mdb_txn_abort(t->txn);
 	t->txn = NULL;
+	t->st->cfg_gen++;	/* its writes are undone */
 	t->st->log.len = t->log_mark;
 }
 
@@ -404,6 +408,14 @@ db_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	return -1;
 }
 
+/* A write to dbi: what the begins' cache read of widgets and agents goes. */
+static void
+cfg_write(struct store *st, MDB_dbi dbi)
+{
+	if (dbi == st->widgets || dbi == st->agents)
+		st->cfg_gen++;
+}
+
 void
 db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     const void *v, size_t vlen, const char *what)
@@ -415,6 +427,7 @@ db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	if (writable(t) < 0)
 		return;
 	t->st->nputs++;
+	cfg_write(t->st, dbi);
 	if ((rc = mdb_put(t->txn, dbi, &key, &val, 0)) != 0)
 		write_failed(t, rc, what);
 	else {
@@ -432,6 +445,7 @@ del_key(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 
 	if (writable(t) < 0)
 		return;
+	cfg_write(t->st, dbi);
 	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) == 0) {
 		t->wrote = 1;
 		oplog_del(t->st, dbi, k, klen);
@@ -463,6 +477,7 @@ db_cursor_del(struct store_txn *t, MDB_cursor *cur, MDB_dbi dbi,
 	if (writable(t) < 0)
 		return EACCES;
 	/* Logged first: k points into the page the delete changes. */
+	cfg_write(t->st, dbi);
 	oplog_del(t->st, dbi, k->mv_data, k->mv_size);
 	rc = mdb_cursor_del(cur, 0);
 	t->wrote = 1;		/* or tried: see write_failed */
@@ -476,6 +491,7 @@ db_drop(struct store_txn *t, MDB_dbi dbi)
 
 	if (writable(t) < 0)
 		return EACCES;
+	cfg_write(t->st, dbi);
 	if ((rc = mdb_drop(t->txn, dbi, 0)) == 0)
 		oplog_drop(t->st, dbi);
 	t->wrote = 1;		/* or tried: see write_failed */
@@ -1059,6 +1075,7 @@ store_close_now(struct store *st)
 {
 	env_close(st);
 	oplog_free(&st->log);
+	store_takes_free(st);
 	store_presence_free(st);
 	store_setup_free(st);
 	free(st);
@@ -1305,6 +1322,7 @@ store_repl_apply(struct store *st, uint64_t seq, const uint8_t *body,
 			wal_reset(st->wal);
 		return -1;
 	}
+	st->cfg_gen++;		/* the primary's writes, any of them */
 	if (oplog_apply(st, st->ltxn, body, len) < 0) {
 		log_errorx("store: record %llu from the primary cannot be "
 		    "applied", (unsigned long long)seq);
@@ -1372,6 +1390,7 @@ store_swap(struct store *st, const char *path)
 		(void)dir_sync(st->dir);
 	memset(&st->guard, 0, sizeof(st->guard));
 	st->seq = st->ckpt_seq = 0;
+	st->cfg_gen++;		/* another database */
 	if (env_open(st) < 0)
 		fatalx("%s: cannot open the database again after a snapshot",
 		    st->dir);

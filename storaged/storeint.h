@@ -112,6 +112,13 @@ struct store {
 	MDB_dbi wsess_gone;	/* deleted widget's internal id -> () */
 	uint64_t wsess_idle_ms;	/* sessions made or indexed without a request's */
 	uint32_t wsess_new_max;	/* new sessions per widget per minute; 0 = no limit */
+	/*
+	 * widgetstore.c: what chat begins read of a widget and its agent,
+	 * memory only, kept while cfg_gen stays; cfg_gen moves with every
+	 * write to the widgets or agents, a nested txn undone, a replay.
+	 */
+	struct widget_take *takes;	/* WIDGET_TAKES slots once used */
+	uint64_t cfg_gen;
 	/* presence.c: dashboards open per organisation, memory only */
 	struct presence_ent *pres;	/* ST_ORGS_MAX slots once used */
 	size_t npres;
@@ -406,11 +413,14 @@ int widget_usable(struct store_txn *, const char *widget_id,
  */
 int widget_on(int rc, struct st_widget *w);
 /*
- * Counts one message against widget w's daily cap: 0 counted, 1 the cap
- * is reached (nothing counted; *retry_ms to the next UTC day), -1 error.
+ * Counts one message against widget id's daily cap (0: none): 0 counted,
+ * 1 the cap is reached (nothing counted; *retry_ms to the next UTC day),
+ * -1 error.
  */
-int daily_take(struct store_txn *, const struct st_widget *, uint64_t now,
-    uint64_t *retry_ms);
+int daily_take(struct store_txn *, const char *id, uint32_t cap,
+    uint64_t now, uint64_t *retry_ms);
+/* Frees the begins' cache of widgets (store_chat_widget_take). */
+void store_takes_free(struct store *);
 
 /* wsess.c: a visitor session under its token's hash (wsess.h). */
 struct st_wsess;

@@ -535,11 +535,11 @@ daily_key(uint8_t k[DAILY_KEY_MAX], const char *widget, uint32_t day)
 }
 
 /*
- * Counts one message against widget w's daily cap: 0 counted, 1 the cap
+ * Counts one message against widget id's daily cap: 0 counted, 1 the cap
  * is reached (nothing counted; *retry_ms to the next UTC day), -1 error.
  */
 int
-daily_take(struct store_txn *t, const struct st_widget *w, uint64_t now,
+daily_take(struct store_txn *t, const char *id, uint32_t cap, uint64_t now,
     uint64_t *retry_ms)
 {
 	uint8_t dk[DAILY_KEY_MAX], dv[5];
@@ -548,7 +548,7 @@ daily_take(struct store_txn *t, const struct st_widget *w, uint64_t now,
 	MDB_val v;
 	int rc;
 
-	dklen = daily_key(dk, w->id, day);
+	dklen = daily_key(dk, id, day);
 	if ((rc = db_get(t, t->st->daily, dk, dklen, &v, "get day count")) < 0)
 		return -1;
 	if (rc == 0) {
@@ -560,7 +560,7 @@ daily_take(struct store_txn *t, const struct st_widget *w, uint64_t now,
 		}
 		count = proto_get_be32((uint8_t *)v.mv_data + 1);
 	}
-	if (w->daily_cap != 0 && count >= w->daily_cap) {
+	if (cap != 0 && count >= cap) {
 		*retry_ms = (uint64_t)(day + 1) * DAY_MS - now;
 		return 1;
 	}
@@ -570,11 +570,106 @@ daily_take(struct store_txn *t, const struct st_widget *w, uint64_t now,
 	return t->err ? -1 : 0;
 }
 
+/*
+ * What a chat begin reads of a widget (store_chat_widget_take), kept in
+ * memory while the widgets and agents stay as they were (st->cfg_gen):
+ * a turn then decodes neither the widget's record (some fifty strings)
+ * nor its agent's. A few widgets answer most turns.
+ */
+#define WIDGET_TAKES	16
+
+struct widget_take {
+	uint64_t gen;		/* st->cfg_gen when read; 0 an empty slot */
+	char id[ST_WIDGET_MAX + 1];
+	int found;		/* 0: no such widget (the default agent) */
+	int result;		/* ST_WS_OK, ST_WS_NO_WIDGET, ST_WS_IDENTITY */
+	uint32_t daily_cap;
+	char org[ST_WHO_ORG_MAX + 1];
+	struct st_agent agent;	/* store_begin_agent's, with result OK */
+};
+
+void
+store_takes_free(struct store *st)
+{
+	size_t i;
+
+	if (st->takes == NULL)
+		return;
+	for (i = 0; i < WIDGET_TAKES; i++)
+		st_agent_free(&st->takes[i].agent);
+	free(st->takes);
+	st->takes = NULL;
+}
+
+/* Widget id's slot, read at this cfg_gen; NULL when none is. */
+static struct widget_take *
+take_find(struct store *st, const char *id)
+{
+	size_t i;
+
+	for (i = 0; st->takes != NULL && i < WIDGET_TAKES; i++)
+		if (st->takes[i].gen == st->cfg_gen &&
+		    strcmp(st->takes[i].id, id) == 0)
+			return &st->takes[i];
+	return NULL;
+}
+
+/*
+ * Reads widget id and its agent as a begin wants them into a slot (one
+ * read before this cfg_gen, or the next in turn). NULL with t failed.
+ */
+static struct widget_take *
+take_load(struct store_txn *t, const char *id)
+{
+	struct store *st = t->st;
+	struct widget_take *k;
+	struct st_widget w;
+	size_t i;
+	int rc;
+
+	if (st->takes == NULL &&
+	    (st->takes = calloc(WIDGET_TAKES, sizeof(*st->takes))) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < WIDGET_TAKES - 1; i++)
+		if (st->takes[i].gen != st->cfg_gen)
+			break;
+	k = &st->takes[i];
+	st_agent_free(&k->agent);
+	memset(k, 0, sizeof(*k));
+	if ((rc = widget_load(t, id, &w)) < 0)
+		return NULL;
+	strlcpy(k->id, id, sizeof(k->id));
+	k->found = rc == 0;
+	k->result = ST_WS_OK;
+	strlcpy(k->org, rc == 0 ? w.org : ST_WHO_ORG_DEFAULT, sizeof(k->org));
+	if (rc == 0) {
+		k->daily_cap = w.daily_cap;
+		if (!w.enabled)
+			k->result = ST_WS_NO_WIDGET;
+		else if (w.identity_required)
+			k->result = ST_WS_IDENTITY;
+	}
+	/* Absent: a free name, answered by the default agent. */
+	if (k->result == ST_WS_OK)
+		store_begin_agent(t, rc == 0 ? &w : NULL, &k->agent);
+	if (rc == 0)
+		st_widget_free(&w);
+	if (t->err) {
+		st_agent_free(&k->agent);
+		memset(k, 0, sizeof(*k));
+		return NULL;
+	}
+	k->gen = st->cfg_gen;
+	return k;
+}
+
 int
 store_chat_widget_take(struct store_txn *t, const char *id, int *result,
     uint64_t *retry_ms, struct st_agent *agent, char org[ST_WHO_ORG_MAX + 1])
 {
-	struct st_widget w;
+	const struct widget_take *k;
 	int rc;
 
 	if (t->err)
@@ -582,23 +677,24 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 	*result = ST_WS_OK;
 	*retry_ms = 0;
 	strlcpy(org, ST_WHO_ORG_DEFAULT, ST_WHO_ORG_MAX + 1);
-	if ((rc = widget_load(t, id, &w)) != 0) {
-		if (rc < 0)
-			return t->err;
-		/* Absent: a free name, answered by the default agent. */
+	/* An id no widget can have is read as absent, not kept. */
+	if (strlen(id) > ST_WIDGET_MAX)
 		return store_begin_agent(t, NULL, agent);
+	if ((k = take_find(t->st, id)) == NULL &&
+	    (k = take_load(t, id)) == NULL)
+		return t->err;
+	strlcpy(org, k->org, ST_WHO_ORG_MAX + 1);
+	if ((*result = k->result) != ST_WS_OK)
+		return 0;
+	if (k->found && (rc = daily_take(t, k->id, k->daily_cap,
+	    t->st->now(), retry_ms)) != 0) {
+		if (rc == 1)
+			*result = ST_WS_CAPPED;
+		return t->err;
 	}
-	strlcpy(org, w.org, ST_WHO_ORG_MAX + 1);
-	if (!w.enabled)
-		*result = ST_WS_NO_WIDGET;
-	else if (w.identity_required)
-		*result = ST_WS_IDENTITY;
-	else if ((rc = daily_take(t, &w, t->st->now(), retry_ms)) == 1)
-		*result = ST_WS_CAPPED;
-	else
-		store_begin_agent(t, &w, agent);
-	st_widget_free(&w);
-	return t->err;
+	if (st_agent_copy(agent, &k->agent) < 0)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	return 0;
 }
 
 int

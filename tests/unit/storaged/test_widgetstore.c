@@ -18,6 +18,7 @@
 #include "agentmsg.h"
 #include "log.h"
 #include "test_fixture.h"
+#include "agentstore.h"
 #include "widgetmsg.h"
 #include "widgetstore.h"
 
@@ -558,6 +559,145 @@ sweep_all(struct fix *f)
 }
 
 /* ------------------------------------------------ tests: widgets */
+
+/*
+ * One begin's read of widget id (store_chat_widget_take) in a write txn
+ * of its own: its result, the agent's prompt in prompt ("" for none).
+ */
+static int
+take(struct fix *f, const char *id, char *prompt, size_t n)
+{
+	char org[ST_WHO_ORG_MAX + 1];
+	struct store_txn t;
+	struct st_agent a;
+	uint64_t retry;
+	int result;
+
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_chat_widget_take(&t, id, &result, &retry, &a,
+	    org), 0);
+	assert_int_equal(store_commit(&t), 0);
+	snprintf(prompt, n, "%s", a.system_prompt != NULL ? a.system_prompt :
+	    "");
+	st_agent_free(&a);
+	return result;
+}
+
+/* Records decoded since the last call. */
+static uint64_t
+decodes_since(struct fix *f, uint64_t *last)
+{
+	uint64_t d, p, n;
+
+	store_costs(f->st, &d, &p);
+	n = d - *last;
+	*last = d;
+	return n;
+}
+
+/*
+ * A chat begin's read of its widget and agent is kept in memory and read
+ * again after any write to them: the widget's prompt changed, the widget
+ * turned off, its agent's prompt changed, a nested txn that turned it
+ * off undone (what the txn read meanwhile is not kept past its undo).
+ * A kept read decodes nothing; its daily cap still counts every time.
+ */
+static void
+test_begin_cache(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget w, in, out;
+	struct st_agent ain, agent, aout;
+	struct store_txn t, c;
+	char prompt[64], org[ST_WHO_ORG_MAX + 1];
+	uint64_t last = 0, retry;
+	int result, off;
+
+	w_new(f, "Cached", &w);
+	assert_int_equal(take(f, w.id, prompt, sizeof(prompt)), ST_WS_OK);
+	(void)decodes_since(f, &last);
+	assert_int_equal(take(f, w.id, prompt, sizeof(prompt)), ST_WS_OK);
+	assert_int_equal(decodes_since(f, &last), 0);
+
+	st_widget_defaults(&in);
+	in.system_prompt = strdup("Be brief.");
+	assert_int_equal(w_update(f, w.widget_id, ST_WF_SYSTEM_PROMPT, &in,
+	    &out, NULL), 0);
+	st_widget_free(&out);
+	assert_int_equal(take(f, w.id, prompt, sizeof(prompt)), ST_WS_OK);
+	assert_string_equal(prompt, "Be brief.");
+
+	in.enabled = 0;
+	assert_int_equal(w_update(f, w.widget_id, ST_WF_ENABLED, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	assert_int_equal(take(f, w.id, prompt, sizeof(prompt)),
+	    ST_WS_NO_WIDGET);
+	in.enabled = 1;
+	assert_int_equal(w_update(f, w.widget_id, ST_WF_ENABLED, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	assert_int_equal(take(f, w.id, prompt, sizeof(prompt)), ST_WS_OK);
+
+	/* Its agent's prompt, the widget's own cleared. */
+	st_agent_defaults(&ain);
+	ain.name = strdup("Helper");
+	ain.system_prompt = strdup("You help.");
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_agent_create(&t, ST_WHO_ORG_DEFAULT, &ain,
+	    &agent), 0);
+	assert_int_equal(store_commit(&t), 0);
+	free(in.system_prompt);
+	in.system_prompt = strdup("");
+	strlcpy(in.agent_id, agent.id, sizeof(in.agent_id));
+	assert_int_equal(w_update(f, w.widget_id, ST_WF_SYSTEM_PROMPT |
+	    ST_WF_AGENT_ID, &in, &out, NULL), 0);
+	st_widget_free(&out);
+	assert_int_equal(take(f, w.id, prompt, sizeof(prompt)), ST_WS_OK);
+	assert_string_equal(prompt, "You help.");
+	free(ain.system_prompt);
+	ain.system_prompt = strdup("You help, briefly.");
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_agent_update(&t, ST_WHO_ORG_DEFAULT, agent.id,
+	    ST_AF_SYSTEM_PROMPT, &ain, &aout), 0);
+	assert_int_equal(store_commit(&t), 0);
+	st_agent_free(&aout);
+	assert_int_equal(take(f, w.id, prompt, sizeof(prompt)), ST_WS_OK);
+	assert_string_equal(prompt, "You help, briefly.");
+
+	/* Off in a nested txn, read there, undone: on again. */
+	in.enabled = 0;
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_begin_child(&t, &c), 0);
+	assert_int_equal(store_widget_update(&c, ST_WHO_ORG_DEFAULT,
+	    w.widget_id, ST_WF_ENABLED, &in, &out, &off), 0);
+	st_widget_free(&out);
+	assert_int_equal(store_chat_widget_take(&c, w.id, &result, &retry,
+	    &aout, org), 0);
+	assert_int_equal(result, ST_WS_NO_WIDGET);
+	store_abort(&c);
+	assert_int_equal(store_chat_widget_take(&t, w.id, &result, &retry,
+	    &aout, org), 0);
+	assert_int_equal(result, ST_WS_OK);
+	st_agent_free(&aout);
+	assert_int_equal(store_commit(&t), 0);
+
+	/* A kept read counts against the daily cap all the same. */
+	in.daily_cap = 1;
+	assert_int_equal(w_update(f, w.widget_id, ST_WF_DAILY_CAP, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	fake_now += 86400000;		/* a new day: nothing counted yet */
+	assert_int_equal(take(f, w.id, prompt, sizeof(prompt)), ST_WS_OK);
+	(void)decodes_since(f, &last);
+	assert_int_equal(take(f, w.id, prompt, sizeof(prompt)), ST_WS_CAPPED);
+	assert_int_equal(decodes_since(f, &last), 0);
+	st_agent_free(&agent);
+	st_agent_free(&ain);
+	st_widget_free(&in);
+	st_widget_free(&w);
+}
 
 static void
 test_default_widget(void **state)
@@ -3105,6 +3245,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_default_widget),
+		T(test_begin_cache),
 		T(test_feedback),
 		T(test_identify_email),
 		T(test_identify_submit),
