@@ -613,7 +613,7 @@ take_find(struct store *st, const char *id)
 	size_t i;
 
 	for (i = 0; st->takes != NULL && i < WIDGET_TAKES; i++)
-		if (st->takes[i].gen == st->cfg_gen &&
+		if (st->takes[i].gen != 0 && st->takes[i].gen == st->cfg_gen &&
 		    strcmp(st->takes[i].id, id) == 0)
 			return &st->takes[i];
 	return NULL;
@@ -666,6 +666,7 @@ take_load(struct store_txn *t, const char *id)
 		memset(k, 0, sizeof(*k));
 		return NULL;
 	}
+	/* At cfg_gen 0 (a store never replayed nor written) it is not kept. */
 	k->gen = st->cfg_gen;
 	return k;
 }
