@@ -291,7 +291,12 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     await page.waitForSelector(part('badge'));
     assert.equal(await page.textContent(part('badge')), '2', 'kept over a reload');
     assert.equal(await page.title(), '(2) Shop');
-    // a person is on it: the new page's socket is up with the panel closed
+    // a person is on it: the new page's socket comes up with the panel
+    // closed; once its session's history is in, what a person says next
+    // comes live (a message stored before that comes in the history:
+    // shown, not counted)
+    await page.waitForFunction((r) => [...document.querySelector(r).shadowRoot.querySelectorAll('[data-part="message"]')]
+      .some((m) => m.textContent.includes('Still there?')), R, { timeout: 10000 });
     assert.equal((await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/messages`, { content: 'One more thing', name: 'Ann' })).status, 201);
     await page.waitForFunction((r) => document.querySelector(r).shadowRoot.querySelector('[data-part="badge"]').textContent === '3', R, { timeout: 10000 });
     assert.equal(await page.title(), '(3) Shop');
