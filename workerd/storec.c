@@ -1105,14 +1105,6 @@ storec_call_as(const struct st_who *who, uint16_t type, const void *payload,
 }
 
 int
-storec_call_early(uint16_t type, const void *payload, size_t len,
-    storec_cb cb, void *arg, struct storec_req **handle)
-{
-	return storec_request(NULL, type, PROTO_F_EARLY, payload, len, cb,
-	    arg, handle);
-}
-
-int
 storec_send(uint16_t type, struct penc *e, storec_cb cb, void *arg,
     struct storec_req **handle)
 {

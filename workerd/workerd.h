@@ -273,7 +273,7 @@ struct storec_result {
 	const char *message;	/* STOREC_ERROR: storaged's text; else "" */
 	const uint8_t *payload;	/* STOREC_OK: the reply payload */
 	size_t len;
-	int early;		/* STOREC_OK before the commit (storec_call_early) */
+	int early;		/* STOREC_OK before the commit (storec_ask_early) */
 };
 
 typedef void (*storec_cb)(const struct storec_result *, void *arg);
@@ -340,16 +340,6 @@ int storec_store_failed(void);
  */
 int storec_call(uint16_t type, const void *payload, size_t len,
     storec_cb cb, void *arg, struct storec_req **handle);
-/*
- * storec_call for a write whose answer is wanted before it is on disk: when
- * the request changes the store, cb runs first with early set and the
- * answer, as soon as storaged has run it, and then once more when the
- * commit is done: STOREC_OK with an empty payload, or the failure (the
- * write then did not happen). Otherwise cb runs once, as for storec_call.
- * The handle stays set until the last call.
- */
-int storec_call_early(uint16_t type, const void *payload, size_t len,
-    storec_cb cb, void *arg, struct storec_req **handle);
 /* storec_call with the payload built in e, which it frees; -1 if e failed. */
 int storec_send(uint16_t type, struct penc *e, storec_cb cb, void *arg,
     struct storec_req **handle);
@@ -366,7 +356,12 @@ int storec_send_as(const struct st_who *, uint16_t type, struct penc *e,
  * The request as its struct (stmsgs.h), encoded by the message table's
  * layout for type, who asks first for the types that carry it (else
  * NULL): storec_call_as / storec_call. -1 also when it will not encode
- * (logged). storec_ask_early: as storec_call_early.
+ * (logged). storec_ask_early for a write whose answer is wanted before
+ * it is on disk: when the request changes the store, cb runs first with
+ * early set and the answer, as soon as storaged has run it, and then
+ * once more when the commit is done: STOREC_OK with an empty payload,
+ * or the failure (the write then did not happen). Otherwise cb runs
+ * once, as for storec_ask. The handle stays set until the last call.
  */
 int storec_ask(const struct st_who *, uint16_t type, const void *req,
     storec_cb cb, void *arg, struct storec_req **handle);
