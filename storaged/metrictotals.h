@@ -30,7 +30,7 @@ void smetrics_get(struct penc *, struct smgauges *const *gs, size_t ng);
 /* One request of a batch; a batch's commit (µs) and its size. */
 void smetrics_request(uint16_t type);
 void smetrics_commit(uint64_t us, size_t nreq, int write, int failed);
-/* One flush of the log: a write commit's, or one shared by several. */
+/* One flush of the write-ahead log (wal_sync), whatever made it. */
 void smetrics_log_flush(void);
 /* One request flagged PROTO_F_SHARE (its flush may be shared). */
 void smetrics_shared_request(void);

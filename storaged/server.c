@@ -1232,8 +1232,7 @@ server_flush(struct server *s)
 {
 	s->flush_due = 0;
 	s->nshared = 0;
-	if (store_flush(s->st) > 0)
-		smetrics_log_flush();
+	(void)store_flush(s->st);
 }
 
 /*
@@ -1336,9 +1335,6 @@ server_batch(struct server *s)
 	/* Batches of metrics requests alone would skew the numbers. */
 	if (nstore > 0)
 		smetrics_commit(proto_mono_us() - t0, nstore, write, failed);
-	/* A write commit flushed the log (the one a shared flush spares). */
-	if (write && !failed && !share && s->sync_ms == 0)
-		smetrics_log_flush();
 	server_share(s, share, n);
 	/* Unsynced commits reach the disk within sync_ms of the first one. */
 	if (write && !failed && s->sync_ms > 0 && s->sync_due == 0)

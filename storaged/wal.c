@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrictotals.h"
 #include "util.h"
 #include "wal.h"
 
@@ -301,6 +302,7 @@ wal_sync(struct wal *w)
 		log_warn("%s: fdatasync", w->path);
 		return -1;
 	}
+	smetrics_log_flush();
 	return 0;
 }
 

@@ -142,8 +142,9 @@ static const struct family {
 	{ "parley_storage_commit_failures_total", "counter",
 	    "Write transactions that failed to commit." },
 	{ "parley_storage_log_flushes_total", "counter",
-	    "Flushes of the write-ahead log to disk: one per write commit, "
-	    "or one shared by the commits of several chat turns." },
+	    "Flushes of the write-ahead log to disk: a write commit's, one "
+	    "shared by the commits of several chat turns, or PARLEY_SYNC="
+	    "interval's." },
 	{ "parley_storage_shared_requests_total", "counter",
 	    "Requests whose reply could wait a moment for a flush shared with "
 	    "other writes (a worker's chat turns while many are alive)." },
