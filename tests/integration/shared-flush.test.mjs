@@ -11,11 +11,8 @@ import { test } from 'node:test';
 
 import { ASAN_SPEED, startParley, within } from './lib/harness.mjs';
 import { sid, streamTurn } from './lib/chat.mjs';
-import { F, T, req, rep } from './lib/storage.mjs';
+import { F, T, chatBegin as begin, rep } from './lib/storage.mjs';
 
-const begin = (session, message) => req(T.ST_CHAT_BEGIN, { widget: 'default', session,
-  content: message, rate_key: `k-${session}`, window_ms: 60000, rate_max: 0, history_max: 20,
-  visitor: { page_url: '', referrer: '', user_agent: '', language: '', time_zone: '' }, token: Buffer.alloc(0), atts: [] });
 
 // strace attached to pid, every fdatasync from now on failing with EIO
 // (its fault injection: the real call is not made). Resolves once attached.

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 
 import { BIN, pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
-import { F, T, TABLE, WHO, WHO_TYPES, decodeAs, encodeAs, rep, req } from './lib/storage.mjs';
+import { F, T, TABLE, WHO, WHO_TYPES, chatBegin, decodeAs, encodeAs, rep, req } from './lib/storage.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -140,9 +140,7 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   const p = await startParley(t, { workers: 1 });
   const st = await p.storage({ name: 'itest-early' });
   t.after(() => st.close());
-  const begin = (session, message, key = 'k-early', rateMax = 0) => req(T.ST_CHAT_BEGIN, { widget: 'default', session,
-    content: message, rate_key: key, window_ms: 60000, rate_max: rateMax, history_max: 20,
-    visitor: { page_url: '', referrer: '', user_agent: '', language: '', time_zone: '' }, token: Buffer.alloc(0), atts: [] });
+  const begin = (session, message, key = 'k-early', rateMax = 0) => chatBegin(session, message, { key, rateMax });
   const decBegin = (payload) => {
     const r = rep(T.ST_CHAT_BEGIN, payload);
     if (r.result !== 0) return { limited: r.result };

@@ -360,6 +360,11 @@ export function decodeAs(type, reply, payload) {
 }
 
 export const req = (type, values = {}) => encodeAs(type, 0, values);
+// A worker's ST_CHAT_BEGIN on the default widget: the visitor's message
+// in session, counted under rate key key (rateMax 0: no limit).
+export const chatBegin = (session, message, { key = `k-${session}`, rateMax = 0 } = {}) => req(T.ST_CHAT_BEGIN, {
+  widget: 'default', session, content: message, rate_key: key, window_ms: 60000, rate_max: rateMax, history_max: 20,
+  visitor: { page_url: '', referrer: '', user_agent: '', language: '', time_zone: '' }, token: Buffer.alloc(0), atts: [] });
 export const rep = (type, payload) => decodeAs(type, 1, payload);
 
 export class StorageClient {
