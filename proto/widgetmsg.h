@@ -442,7 +442,10 @@ extern const struct rlayout st_widget_layout;
  * record reads as "default"; another organisation's same email or phone
  * is another contact); format 3 (issue 26) the site's user id a
  * verified identify named ("" none) and whether the contact is that
- * verified identity's. Strings are malloc'd. No request sets a row: a
+ * verified identity's; format 4 whether its email is one the site
+ * signed (an identify's email_hash): set when a signed email is the
+ * one stored, kept while it stays (a contact's email, once given, is
+ * never changed). Strings are malloc'd. No request sets a row: a
  * submission or an identify makes and fills it in storaged.
  *
  *   kind     member             JSON                 since bit
@@ -466,6 +469,8 @@ extern const struct rlayout st_widget_layout;
 	F(TEXT, external_id, "external_id", 3, RF_RO,			\
 	    RF_ADM, ST_EXTERNAL_ID_MAX, 0)				\
 	F(BOOL, verified, "verified", 3, RF_RO,				\
+	    RF_ADM, 1, 0)						\
+	F(BOOL, email_verified, "email_verified", 4, RF_RO,		\
 	    RF_ADM, 1, 0)
 
 struct st_contact {

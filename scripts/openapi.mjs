@@ -39,7 +39,10 @@ const OUT = new URL('../build/gen/openapi.json', import.meta.url);
 //   builtin: the rows its built-in record (the default agent, made from
 //     the environment, answered through the same read schema) shows as
 //     null (their read type takes null) or unbounded (no upper bound from
-//     the row; the template may give a looser one).
+//     the row; the template may give a looser one);
+//   also: per view, more schemas showing the record the same way, each
+//     with its own extra keys (a contact's page: Contact and its
+//     conversations).
 export const SCHEMAS = {
   st_widget: {
     read: 'Widget', write: 'WidgetInput', pub: 'WidgetPublicConfig',
@@ -84,7 +87,7 @@ export const SCHEMAS = {
   // input, CannedReplyInput, is the template's, which requires both.
   st_canned: { read: 'CannedReply' },
   // Made and filled by storaged alone: no input.
-  st_contact: { read: 'Contact' },
+  st_contact: { read: 'Contact', also: { read: { ContactDetail: ['conversations'] } } },
   // The notifier's alone, never shown: no schema.
   st_mail: {},
   // Shown only as a member (ST_USER_LIST's member view): no schema.
@@ -299,8 +302,12 @@ export function generate(template, records = RECORDS) {
     if (names.byHand) continue;
     checkNames(rec, rows, names);
     for (const view of Object.keys(SHOWS).filter((v) => names[v])) {
-      if (!schemas[names[view]]) throw new Error(`${rec}: the template has no schema ${names[view]}`);
-      schemas[names[view]] = viewSchema(rec, rows, view, schemas[names[view]], names);
+      const also = Object.entries(names.also?.[view] ?? {}).map(([name, extra]) =>
+        ({ ...names, [view]: name, extra: { ...names.extra, [view]: extra } }));
+      for (const n of [names, ...also]) {
+        if (!schemas[n[view]]) throw new Error(`${rec}: the template has no schema ${n[view]}`);
+        schemas[n[view]] = viewSchema(rec, rows, view, schemas[n[view]], n);
+      }
     }
   }
   return doc;

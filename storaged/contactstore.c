@@ -595,12 +595,15 @@ ident_taken(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 /*
  * The organisation's contact of external id ext (made when none, its
  * key in contact_ext), marked verified, with name and email given when
- * it lacks them (email lowercased, indexed when no contact holds it).
+ * it lacks them (email lowercased, indexed when no contact holds it);
+ * its email marked verified when email_signed and the email is the one
+ * it holds (a contact's email is never replaced: one given earlier and
+ * another signed now leaves the earlier one unverified).
  */
 static int
 ident_contact(struct store_txn *t, const char *org, const char *ext,
-    const char *name, const char *in_email, uint8_t id[ID_LEN],
-    struct st_contact *c)
+    const char *name, const char *in_email, int email_signed,
+    uint8_t id[ID_LEN], struct st_contact *c)
 {
 	char email[ST_EMAIL_MAX + 1];
 	uint8_t xk[RKEY_LEN], ek[RKEY_LEN], xid[ID_LEN], eid[ID_LEN];
@@ -635,6 +638,8 @@ ident_contact(struct store_txn *t, const char *org, const char *ext,
 			id_index_put(t, t->st->contact_email, ek, id,
 			    "put contact email");
 	}
+	if (email_signed && c->email[0] != '\0' && strcmp(c->email, email) == 0)
+		c->email_verified = 1;
 	if (!isnew && t->st->now() > c->updated_at)
 		c->updated_at = t->st->now();
 	contact_save(t, id, c);
@@ -696,7 +701,7 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 	struct st_wsess s;
 	struct st_contact c;
 	uint8_t id[ID_LEN];
-	int rc;
+	int rc, email_signed;
 
 	memset(rep, 0, sizeof(*rep));
 	memset(out, 0, sizeof(*out));
@@ -727,16 +732,17 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 		rep->taken = rc > 0;
 		goto out;
 	}
-	if (ident_contact(t, w.org, q->external_id, q->name, q->email, id,
-	    &c) < 0) {
+	/* The email is vouched for by a signature of its own, or not at all. */
+	email_signed = st_identity_email_ok(w.identity_secret, q->email,
+	    q->email_hash);
+	if (ident_contact(t, w.org, q->external_id, q->name, q->email,
+	    email_signed, id, &c) < 0) {
 		st_contact_free(&c);
 		goto out;
 	}
 	ident_link(t, q->token, &s, &c);
 	rep->verified = t->err == 0;
-	/* The email is vouched for by a signature of its own, or not at all. */
-	rep->email_verified = rep->verified &&
-	    st_identity_email_ok(w.identity_secret, q->email, q->email_hash);
+	rep->email_verified = rep->verified && email_signed;
 	strlcpy(rep->contact_id, c.id, sizeof(rep->contact_id));
 	*out = c;
 out:

@@ -18,12 +18,15 @@ function orNone(v) {
   return v ? String(v) : h('span', { class: 'muted' }, 'Not given');
 }
 
-// A verified identity's contact: the site signed its user id, and only
-// that id: the name and email came from the page, unsigned.
+// A verified identity's contact: the site signed its user id, and its
+// email only when it signed that too (email_verified); the name, and an
+// email it did not sign, came from the page.
 function verifiedBadge(c) {
+  const given = c.email_verified ? 'The name was given by the page and is not verified.'
+    : 'The name and email were given by the page and are not verified.';
   return c.verified
     ? [' ', h('span', { class: 'badge badge-ok', 'data-testid': 'contact-verified',
-      title: `Your site signed this user id: ${c.external_id || ''}. The name and email were given by the page and are not verified.` },
+      title: `Your site signed this user id: ${c.external_id || ''}. ${given}` },
       'Verified user id')]
     : null;
 }
@@ -33,6 +36,15 @@ function pageGiven(c, value) {
   if (!c.verified || !value) return value;
   return h('span', null, value, ' ',
     h('span', { class: 'muted', 'data-testid': 'contact-page-given' }, '(given by the page, not verified)'));
+}
+
+// A contact's email: marked verified when the site signed it.
+function emailShown(c) {
+  const link = h('a', { href: `mailto:${c.email}` }, c.email);
+  if (!c.email_verified) return pageGiven(c, link);
+  return h('span', null, link, ' ',
+    h('span', { class: 'badge badge-ok', 'data-testid': 'contact-email-verified',
+      title: 'Your site signed this email address.' }, 'Verified email'));
 }
 
 export async function renderList(main, ctx) {
@@ -116,7 +128,7 @@ export async function renderDetail(main, ctx, id) {
   const row = (label, value, testid) => [h('dt', null, label), h('dd', { 'data-testid': testid }, value)];
   main.append(h('dl', { class: 'meta', 'data-testid': 'contact-meta' },
     row('Name', c.name ? pageGiven(c, c.name) : orNone(''), 'contact-name'),
-    row('Email', c.email ? pageGiven(c, h('a', { href: `mailto:${c.email}` }, c.email)) : orNone(''), 'contact-email'),
+    row('Email', c.email ? emailShown(c) : orNone(''), 'contact-email'),
     row('Phone', c.phone ? h('a', { href: `tel:${c.phone}` }, c.phone) : orNone(''), 'contact-phone'),
     c.verified ? row('Site user id', h('code', null, c.external_id || ''), 'contact-external-id') : null,
     row('First seen', timeEl(c.created_at), 'contact-created'),

@@ -239,7 +239,9 @@ function contactSummary(contact, id, convId) {
     // a verified identity's contact, linked verified (issue 26)
     contact.verified && !(link && link.contactVerified === false)
       ? [' ', h('span', { class: 'badge badge-ok', 'data-testid': 'conv-contact-verified',
-        title: 'Signed in on your site: its user id was verified; the name and email were given by the page.' },
+        title: contact.email_verified
+          ? 'Signed in on your site: its user id and email were verified; the name was given by the page.'
+          : 'Signed in on your site: its user id was verified; the name and email were given by the page.' },
         'Verified user id')]
       : null);
 }

@@ -271,7 +271,7 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
     const v = await Visitor.open(stack.parley, wid);
     try {
       await v.next('session');
-      v.send({ type: 'identify', id: user, name: 'Vera Fied', hash: crypto.createHmac('sha256', secret).update(user).digest('hex') });
+      v.send({ type: 'identify', id: user, name: 'Vera Fied', email: 'vera@example.com', hash: crypto.createHmac('sha256', secret).update(user).digest('hex') });
       assert.equal((await v.next('identity')).verified, true);
       await v.turn('hello, signed in');
     } finally { await v.close(); }
@@ -285,9 +285,29 @@ describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
     // The hash signs the id alone: the name the page sent is marked as such.
     assert.equal((await page.textContent('[data-testid="contact-verified"]')).trim(), 'Verified user id');
     assert.match(await page.textContent('[data-testid="contact-name"]'), /^Vera Fied \(given by the page, not verified\)$/);
+    assert.match(await page.textContent('[data-testid="contact-email"]'), /^vera@example\.com \(given by the page, not verified\)$/);
+    assert.equal(await page.locator('[data-testid="contact-email-verified"]').count(), 0);
     assert.deepEqual(await axeLightDark(page, 'verified contact'), [], 'no serious or critical violation');
     const convId = (await admin('GET', `/v1/admin/contacts/${ct.id}`)).json.conversations[0]._id;
     await openDash(page, stack, `#/conversations/${convId}`, '[data-testid="conv-contact-verified"]');
+
+    // The site signs the email too (email_hash): the contact's email is Verified.
+    const signer = `dash-${crypto.randomBytes(4).toString('hex')}`;
+    const hmac = (text) => crypto.createHmac('sha256', secret).update(text).digest('hex');
+    const v2 = await Visitor.open(stack.parley, wid);
+    try {
+      await v2.next('session');
+      v2.send({ type: 'identify', id: signer, email: 'Sig@Example.com', hash: hmac(signer), email_hash: hmac('email:Sig@Example.com') });
+      const told = await v2.next('identity');
+      assert.deepEqual([told.verified, told.email_verified], [true, true]);
+      await v2.turn('hello, signed email');
+    } finally { await v2.close(); }
+    const signed = (await admin('GET', '/v1/admin/contacts?limit=100')).json.contacts.find((c) => c.external_id === signer);
+    assert.deepEqual([signed.email, signed.email_verified, ct.email_verified], ['sig@example.com', true, false]);
+    await openDash(page, stack, `#/contacts/${signed.id}`, '[data-testid="contact-email-verified"]');
+    assert.equal((await page.textContent('[data-testid="contact-email"]')).trim(), 'sig@example.com Verified email');
+    assert.equal(await page.locator('[data-testid="contact-email"] [data-testid="contact-page-given"]').count(), 0);
+    assert.deepEqual(await axeLightDark(page, 'verified email'), [], 'no serious or critical violation');
 
     // Removed: required goes off with it.
     await openDash(page, stack, `#/widgets/${wid}`, '[data-testid="identity-secret-remove"]');

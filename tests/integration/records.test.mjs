@@ -106,6 +106,12 @@ test('constant() reads the headers\' expressions: sums of #defines, hex with a u
   assert.throws(() => constant('"a string"'), /not arithmetic/);
 });
 
+// The schemas of a record's view (v: its SCHEMAS line), each with the keys
+// beside its rows: the view's own, and those SCHEMAS' also adds.
+function viewSchemas(v, view) {
+  return [[v[view], v.extra?.[view] ?? []], ...Object.entries(v.also?.[view] ?? {})];
+}
+
 test('every row is a property of its record\'s OpenAPI schemas, of its kind\'s type and bound, in its views', () => {
   assert.ok(API_RECORDS.length >= 1, 'records with rows were read');
   for (const [rec, rows] of API_RECORDS) {
@@ -119,15 +125,17 @@ test('every row is a property of its record\'s OpenAPI schemas, of its kind\'s t
         assert.deepEqual(want[view], [], `${rec}: rows of a ${view} view it has no schema of`);
         continue;
       }
-      const s = SCHEMAS[v[view]];
-      assert.deepEqual(Object.keys(s.properties).sort(), [...want[view], ...(v.extra?.[view] ?? [])].sort(),
-        `${v[view]}: exactly the ${view} rows of ${rec}`);
-      for (const r of rows)
-        if (want[view].includes(shownName(r)) || want[view].includes(r.json))
-          checkProperty(v[view], r, s.properties[shownName(r)] ?? s.properties[r.json], view, shownAs(v, view, r));
-      // What is always there is required, in what is read.
-      if (view !== 'write')
-        for (const k of want[view]) assert.ok((s.required ?? []).includes(k), `${v[view]}: ${k} required`);
+      for (const [name, extra] of viewSchemas(v, view)) {
+        const s = SCHEMAS[name];
+        assert.deepEqual(Object.keys(s.properties).sort(), [...want[view], ...extra].sort(),
+          `${name}: exactly the ${view} rows of ${rec}`);
+        for (const r of rows)
+          if (want[view].includes(shownName(r)) || want[view].includes(r.json))
+            checkProperty(name, r, s.properties[shownName(r)] ?? s.properties[r.json], view, shownAs(v, view, r));
+        // What is always there is required, in what is read.
+        if (view !== 'write')
+          for (const k of want[view]) assert.ok((s.required ?? []).includes(k), `${name}: ${k} required`);
+      }
     }
   }
 });
@@ -146,22 +154,23 @@ test('the template writes nothing the rows give: no type or bound of a row-backe
     const v = VIEWS[rec];
     const want = shownBy(rows);
     for (const view of ['read', 'write', 'pub'].filter((x) => v[x])) {
-      const name = v[view];
-      for (const r of rows) {
-        const k = view === 'write' ? r.json : shownName(r);
-        const as = shownAs(v, view, r);
-        if (!want[view].includes(k) || as === 'own') continue;
-        const p = schemas[name].properties?.[k] ?? {};
-        const least = (r.kind === 'TEXT' || r.kind === 'STR') && constant(r.x) > 0 ? ['minLength'] : [];
-        const upper = as === 'unbounded' ? UPPER : [];
-        for (const g of [...GENERATED, ...least].filter((x) => !upper.includes(x)))
-          assert.ok(!(g in p), `template ${name}.${k}: ${g} is generated`);
-        for (const g of GENERATED_ITEMS.filter((x) => !upper.includes(x)))
-          assert.ok(!(g in (p.items ?? {})), `template ${name}.${k}.items: ${g} is generated`);
+      for (const [name] of viewSchemas(v, view)) {
+        for (const r of rows) {
+          const k = view === 'write' ? r.json : shownName(r);
+          const as = shownAs(v, view, r);
+          if (!want[view].includes(k) || as === 'own') continue;
+          const p = schemas[name].properties?.[k] ?? {};
+          const least = (r.kind === 'TEXT' || r.kind === 'STR') && constant(r.x) > 0 ? ['minLength'] : [];
+          const upper = as === 'unbounded' ? UPPER : [];
+          for (const g of [...GENERATED, ...least].filter((x) => !upper.includes(x)))
+            assert.ok(!(g in p), `template ${name}.${k}: ${g} is generated`);
+          for (const g of GENERATED_ITEMS.filter((x) => !upper.includes(x)))
+            assert.ok(!(g in (p.items ?? {})), `template ${name}.${k}.items: ${g} is generated`);
+        }
+        // What a request must send is the template's (only what is read is generated).
+        for (const k of view === 'write' ? [] : schemas[name].required ?? [])
+          assert.ok(!want[view].includes(k), `template ${name}.required: ${k} is a row's (generated)`);
       }
-      // What a request must send is the template's (only what is read is generated).
-      for (const k of view === 'write' ? [] : schemas[name].required ?? [])
-        assert.ok(!want[view].includes(k), `template ${name}.required: ${k} is a row's (generated)`);
     }
   }
 });

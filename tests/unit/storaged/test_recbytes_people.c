@@ -77,9 +77,9 @@ static const char canned_empty[] = HEX_NONE HEX_NONE HEX_NONE HEX_Z64
 /* A contact's fields from its name to its times, format 1's. */
 #define HEX_CONTACT_BODY	HEX_NAME HEX_EMAIL HEX_PHONE HEX_T0 HEX_T1
 static const char contact_full[] = HEX_CONTACT_ID HEX_CONTACT_BODY
-    HEX_ORG_ID HEX_EXT "01";
+    HEX_ORG_ID HEX_EXT "01" "01";
 static const char contact_empty[] = HEX_NONE HEX_NONE HEX_NONE HEX_NONE
-    HEX_Z64 HEX_Z64 HEX_NONE HEX_NONE "00";
+    HEX_Z64 HEX_Z64 HEX_NONE HEX_NONE "00" "00";
 
 /*
  * A user's fields to its times, format 1's: owner of "default", agent
@@ -181,6 +181,7 @@ full_contact(struct st_contact *c, const char *org)
 	strlcpy(c->org, org, sizeof(c->org));
 	c->external_id = strdup("ext-42");
 	c->verified = 1;
+	c->email_verified = 1;
 }
 
 /* c is full_contact's but for its organisation, identity and times. */
@@ -209,6 +210,7 @@ test_contact_wire(void **state)
 	assert_string_equal(g.org, ORG_ID);
 	assert_string_equal(g.external_id, "ext-42");
 	assert_int_equal(g.verified, 1);
+	assert_int_equal(g.email_verified, 1);
 	st_contact_free(&g);
 	st_contact_free(&c);
 }
@@ -414,7 +416,7 @@ contact_get(struct fix *f, struct st_contact_get_rep *g)
 /*
  * Contacts of each format storaged has written: format 1 (before
  * organisations) reads as the default one's, formats 1 and 2 with no
- * external id, unverified.
+ * external id, unverified, formats 1 to 3 with no email verified.
  */
 static void
 test_contact_formats(void **state)
@@ -446,15 +448,24 @@ test_contact_formats(void **state)
 	assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
 	assert_string_equal(g.contact.external_id, "ext-42");
 	assert_int_equal(g.contact.verified, 1);
+	assert_int_equal(g.contact.email_verified, 0);
 	st_rep_free(PROTO_ST_CONTACT_GET, &g);
-	/* Format 4 is none yet. */
+
 	db_put_hex(f, "contacts", id, sizeof(id), "04" HEX_CONTACT_ID
-	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01");
+	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01" "01");
+	contact_get(f, &g);
+	assert_string_equal(g.contact.external_id, "ext-42");
+	assert_int_equal(g.contact.verified, 1);
+	assert_int_equal(g.contact.email_verified, 1);
+	st_rep_free(PROTO_ST_CONTACT_GET, &g);
+	/* Format 5 is none yet. */
+	db_put_hex(f, "contacts", id, sizeof(id), "05" HEX_CONTACT_ID
+	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01" "01");
 	assert_int_not_equal(request_dec(f, PROTO_ST_CONTACT_GET,
 	    &(struct st_id_req){ CONTACT_ID }, &g), 0);
 }
 
-/* A contact submitted from a new visitor session is stored as format 3. */
+/* A contact submitted from a new visitor session is stored as format 4. */
 static void
 test_contact_lmdb(void **state)
 {
@@ -485,11 +496,11 @@ test_contact_lmdb(void **state)
 	q.widget_id = w.widget_id;
 	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q, &rep), 0);
 	assert_int_equal(rep.result, ST_WS_OK);
-	snprintf(hex, sizeof(hex), "03" "00000020%s" HEX_CONTACT_BODY,
+	snprintf(hex, sizeof(hex), "04" "00000020%s" HEX_CONTACT_BODY,
 	    hex_of(rep.contact.id, hid));
-	/* Both times are now's; a new contact is unverified. */
+	/* Both times are now's; a new contact is unverified, its email too. */
 	memcpy(hex + strlen(hex) - 16, HEX_T0, 16);
-	strlcat(hex, HEX_DEFAULT HEX_NONE "00", sizeof(hex));
+	strlcat(hex, HEX_DEFAULT HEX_NONE "00" "00", sizeof(hex));
 	assert_int_equal(proto_hex_decode(rep.contact.id, id, sizeof(id)), 0);
 	assert_stored(f, "contacts", id, sizeof(id), hex);
 	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);

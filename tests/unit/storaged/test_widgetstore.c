@@ -3106,10 +3106,55 @@ identify_ok(struct fix *f, const char *wid, const char *secret, uint8_t tb,
  * but never an email or phone another contact holds: that contact keeps
  * it, and a later submission of it still finds that contact.
  */
+/* Contact id's email is email, verified or not. */
+static void
+contact_email_is(struct fix *f, const char *id, const char *email,
+    int verified)
+{
+	struct st_contact_get_rep g;
+
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_GET,
+	    &(struct st_id_req){ id }, &g), 0);
+	assert_string_equal(g.contact.email, email);
+	assert_int_equal(g.contact.email_verified, verified);
+	st_rep_free(PROTO_ST_CONTACT_GET, &g);
+}
+
+/*
+ * q (its widget's) identifies session tb as ext, verified, with email
+ * signed or not; its contact's id in id.
+ */
+static void
+identify_email(struct fix *f, struct st_ws_identify_req *q,
+    const char *secret, uint8_t tb, const char *ext, const char *email,
+    int signed_email, char id[ST_ID_HEX + 1])
+{
+	struct st_ws_identify_rep rep;
+	char idsig[ST_SECRET_HEX + 1], esig[ST_SECRET_HEX + 1];
+	char what[ST_EMAIL_MAX + sizeof(ST_EMAIL_HASH_PREFIX)];
+
+	ws_new(f, q->widget_id, tb);
+	hash(q->token, tb);
+	sign(secret, ext, idsig);
+	snprintf(what, sizeof(what), "%s%s", ST_EMAIL_HASH_PREFIX, email);
+	sign(secret, what, esig);
+	q->external_id = ext;
+	q->email = email;
+	q->hash = idsig;
+	q->email_hash = signed_email ? esig : "";
+	assert_int_equal(request_dec(f, PROTO_ST_WS_IDENTIFY, q, &rep), 0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	assert_int_equal(rep.verified, 1);
+	assert_int_equal(rep.email_verified, signed_email);
+	strlcpy(id, rep.contact_id, ST_ID_HEX + 1);
+}
+
 /*
  * An identify's email is verified only by a signature of its own (of
  * "email:" and the email), and only with the id's: the id's signature
  * of a bare email, another email's, or an unverified id verify none.
+ * The contact records its email verified when the email it holds is
+ * one the site signed.
  */
 static void
 test_identify_email(void **state)
@@ -3119,7 +3164,8 @@ test_identify_email(void **state)
 	struct st_secret_rep sec;
 	struct st_ws_identify_rep rep;
 	char idsig[ST_SECRET_HEX + 1], esig[ST_SECRET_HEX + 1],
-	    bare[ST_SECRET_HEX + 1], other[ST_SECRET_HEX + 1];
+	    bare[ST_SECRET_HEX + 1], other[ST_SECRET_HEX + 1],
+	    vid[ST_ID_HEX + 1];
 	struct st_ws_identify_req q = { .token_len = ST_TOKEN_HASH_LEN,
 	    .external_id = "user-7", .name = "", .email = "ada@example.com",
 	    .hash = idsig };
@@ -3154,7 +3200,25 @@ test_identify_email(void **state)
 		assert_int_equal(rep.result, ST_WS_OK);
 		assert_int_equal(rep.verified, cases[i].verified);
 		assert_int_equal(rep.email_verified, cases[i].email_verified);
+		if (i == 0)
+			strlcpy(vid, rep.contact_id, sizeof(vid));
 	}
+	/* The contact keeps the signed email as verified, later ones aside. */
+	contact_email_is(f, vid, "ada@example.com", 1);
+
+	/* Given unsigned first: not verified until the site signs it. */
+	identify_email(f, &q, sec.secret, 21, "user-8", "Bob@Example.com", 0,
+	    vid);
+	contact_email_is(f, vid, "bob@example.com", 0);
+	identify_email(f, &q, sec.secret, 22, "user-8", "Bob@Example.com", 1,
+	    vid);
+	contact_email_is(f, vid, "bob@example.com", 1);
+	/* Another email signed later does not replace, nor verify, the one held. */
+	identify_email(f, &q, sec.secret, 23, "user-9", "cy@example.com", 0,
+	    vid);
+	identify_email(f, &q, sec.secret, 24, "user-9", "dee@example.com", 1,
+	    vid);
+	contact_email_is(f, vid, "cy@example.com", 0);
 	st_widget_free(&a);
 }
 

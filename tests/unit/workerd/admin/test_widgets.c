@@ -210,6 +210,7 @@ test_contact_json(void **state)
 	    "{\"id\":\"00000000000000000000000000000001\",\"name\":\"Jane\","
 	    "\"email\":\"jane@example.com\",\"phone\":null,"
 	    "\"external_id\":null,\"verified\":false,"
+	    "\"email_verified\":false,"
 	    "\"created_at\":1700000000001,\"updated_at\":1700000000101}");
 	free(s);
 	st_contact_free(&ct);
