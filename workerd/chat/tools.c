@@ -161,12 +161,21 @@ search_function(void)
 	    "maxLength", ST_KB_QUERY_MAX, "required", "query");
 }
 
+/* arr as compact JSON text, arr released: NULL for NULL or out of memory. */
+static char *
+array_text(json_t *arr)
+{
+	char *s = arr != NULL ? json_dumps(arr, JSON_COMPACT) : NULL;
+
+	json_decref(arr);
+	return s;
+}
+
 /* The "tools" array: each action as a function the model may call. */
 static char *
 tools_text(struct turn_tools *tt)
 {
 	json_t *arr = json_array(), *f;
-	char *s = NULL;
 	uint32_t i;
 
 	if (arr != NULL && tt->handoff &&
@@ -189,11 +198,10 @@ tools_text(struct turn_tools *tt)
 		if (f == NULL || json_array_append_new(arr, f) < 0)
 			goto out;
 	}
-	if (arr != NULL)
-		s = json_dumps(arr, JSON_COMPACT);
+	return array_text(arr);
 out:
 	json_decref(arr);
-	return s;
+	return NULL;
 }
 
 /* The first request's strings and history copied into tt->base. */
@@ -363,7 +371,6 @@ static char *
 calls_text(const struct toolcalls *tc)
 {
 	json_t *arr = json_array(), *c;
-	char *s = NULL;
 	uint32_t i;
 
 	for (i = 0; arr != NULL && i < tc->n; i++) {
@@ -371,14 +378,12 @@ calls_text(const struct toolcalls *tc)
 		    "type", "function", "function", "name", tc->calls[i].name,
 		    "arguments", tc->calls[i].args != NULL ?
 		    tc->calls[i].args : "{}");
-		if (c == NULL || json_array_append_new(arr, c) < 0)
-			goto out;
+		if (c == NULL || json_array_append_new(arr, c) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
 	}
-	if (arr != NULL)
-		s = json_dumps(arr, JSON_COMPACT);
-out:
-	json_decref(arr);
-	return s;
+	return array_text(arr);
 }
 
 /*
@@ -544,6 +549,26 @@ call_refused(struct turn_tools *tt, uint32_t i, const json_t *args,
 
 #define HANDOFF_FAILED	"error: the conversation could not be handed to a " \
 	"person; tell the visitor to try again"
+#define SEARCH_FAILED	"error: the knowledge base could not be searched"
+
+/*
+ * A storaged answer to one of r's tools: 0 with rep its decoded reply
+ * (of type), or -1 with the failure logged (what failed) and r ended
+ * as failed, the model told fail.
+ */
+static int
+run_answer(struct tool_run *r, const struct storec_result *res,
+    uint16_t type, void *rep, const char *what, const char *fail)
+{
+	r->sreq = NULL;
+	if (res->status == STOREC_OK && storec_decode(res, type, rep) == 0)
+		return 0;
+	log_warnx("tools: %s failed: %s", what, res->status == STOREC_ERROR ?
+	    res->message : "storaged unavailable or a reply that does not "
+	    "decode");
+	run_end(r, strdup(fail), TOOL_FAILED, 0);
+	return -1;
+}
 
 /* The hand-over, as storaged answered it. */
 static void
@@ -552,15 +577,9 @@ handoff_done(const struct storec_result *res, void *arg)
 	struct tool_run *r = arg;
 	struct st_u8_rep rep;
 
-	r->sreq = NULL;
-	if (res->status != STOREC_OK ||
-	    storec_decode(res, PROTO_ST_TURN_HANDOFF, &rep) < 0) {
-		log_warnx("tools: the hand-over to a person failed: %s",
-		    res->status == STOREC_ERROR ? res->message :
-		    "storaged unavailable or a reply that does not decode");
-		run_end(r, strdup(HANDOFF_FAILED), TOOL_FAILED, 0);
+	if (run_answer(r, res, PROTO_ST_TURN_HANDOFF, &rep,
+	    "the hand-over to a person", HANDOFF_FAILED) < 0)
 		return;
-	}
 	run_end(r, strdup(rep.v ? "The conversation is handed to a person of "
 	    "the team, who will answer here. Tell the visitor so." :
 	    "The conversation is already waiting for a person or with one."),
@@ -604,13 +623,9 @@ search_done(const struct storec_result *res, void *arg)
 	struct tool_run *r = arg;
 	struct st_kb_hits found;
 
-	r->sreq = NULL;
-	if (res->status != STOREC_OK ||
-	    storec_decode(res, PROTO_ST_KB_RETRIEVE, &found) < 0) {
-		run_end(r, strdup("error: the knowledge base could not be "
-		    "searched"), TOOL_FAILED, 0);
+	if (run_answer(r, res, PROTO_ST_KB_RETRIEVE, &found,
+	    "the knowledge base's search", SEARCH_FAILED) < 0)
 		return;
-	}
 	run_end(r, search_text(r->tt, &found), TOOL_DONE, 0);
 	st_rep_free(PROTO_ST_KB_RETRIEVE, &found);
 }
@@ -637,8 +652,7 @@ search_start(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 	q.n = tt->nsources;
 	if (storec_ask(NULL, PROTO_ST_KB_RETRIEVE, &q, search_done, r,
 	    &r->sreq) < 0)
-		run_end(r, strdup("error: the knowledge base could not be "
-		    "searched"), TOOL_FAILED, 0);
+		run_end(r, strdup(SEARCH_FAILED), TOOL_FAILED, 0);
 }
 
 /* The built-in hand-over asked of storaged, or ended with why not. */
