@@ -32,7 +32,6 @@
 #include "workerd.h"
 
 #define CONNECT_MS_MAX	10000		/* ms to connect, at most */
-#define ANSWER_FIRST	16384		/* bytes of the answer's first buffer */
 #define USER_AGENT	"User-Agent: Parley-Action/1"
 
 struct action_call {
@@ -46,12 +45,11 @@ struct action_call {
 	char *body;		/* NULL: none */
 	struct curl_slist *hdrs;
 	uint32_t timeout_ms;
-	int allow_private;
+	struct urlpol_guard guard;	/* each address held to it; refused */
 	/* what came */
-	char *ans;		/* the answer's bytes kept, room for a NUL */
-	size_t anslen, anscap, ansmax;
+	struct buf ans;		/* the answer's bytes kept */
+	size_t ansmax;
 	int cut;
-	int refused;		/* an address the policy refused */
 	int nomem;
 	uint64_t start;		/* loop_now() */
 	char why[160];		/* the result's error text */
@@ -164,45 +162,21 @@ headers_for(const char *lines, int method, int body)
 
 /* ------------------------------------------------------- curl's calls */
 
-/* The address curl is about to connect to, held to the policy. */
-static curl_socket_t
-sock_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct action_call *c = arg;
-
-	return urlpol_socket(a, c->allow_private, &c->refused);
-}
-
 /* The answer's bytes: kept up to ansmax, the rest dropped (cut). */
 static size_t
 write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct action_call *c = arg;
-	size_t n = size * nmemb, keep, cap;
-	char *np;
+	size_t n = size * nmemb, keep;
 
-	keep = n < c->ansmax - c->anslen ? n : c->ansmax - c->anslen;
+	keep = n < c->ansmax - c->ans.len ? n : c->ansmax - c->ans.len;
 	if (keep < n)
 		c->cut = 1;
-	if (keep == 0)
-		return n;
-	if (c->anslen + keep + 1 > c->anscap) {
-		cap = c->anslen + keep + 1;
-		if (cap < ANSWER_FIRST)
-			cap = ANSWER_FIRST;
-		if (cap < 2 * c->anscap)
-			cap = 2 * c->anscap;
-		if (cap > c->ansmax + 1)
-			cap = c->ansmax + 1;
-		if ((np = realloc(c->ans, cap)) == NULL) {
-			c->nomem = 1;
-			return 0;	/* stops the transfer */
-		}
-		c->ans = np;
-		c->anscap = cap;
+	buf_add(&c->ans, p, keep);
+	if (c->ans.err) {
+		c->nomem = 1;
+		return 0;	/* stops the transfer */
 	}
-	memcpy(c->ans + c->anslen, p, keep);
-	c->anslen += keep;
 	return n;
 }
 
@@ -230,7 +204,7 @@ call_free(struct action_call *c)
 	hdrs_free(c->hdrs);
 	free(c->url);
 	free(c->body);
-	free(c->ans);
+	buf_free(&c->ans);
 	free(c);
 }
 
@@ -244,7 +218,7 @@ verdict(struct action_call *c, CURL *e, CURLcode rc)
 	c->why[0] = '\0';
 	if (rc == CURLE_OK)
 		return ACALL_OK;
-	if (c->refused) {
+	if (c->guard.refused) {
 		strlcpy(c->why, "the API's address is a private, loopback or "
 		    "link-local one, which its organisation may not call",
 		    sizeof(c->why));
@@ -280,6 +254,12 @@ xfer_done(struct curlloop_xfer *x, CURLcode rc)
 
 	memset(&r, 0, sizeof(r));
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	/* The answer a C string: a NUL after its bytes (or a failure). */
+	buf_add(&c->ans, "", 1);
+	if (c->ans.err && rc == CURLE_OK) {
+		c->nomem = 1;
+		rc = CURLE_WRITE_ERROR;
+	}
 	r.err = verdict(c, x->easy, rc);
 	curlloop_remove(&cloop, x);
 	curl_easy_cleanup(x->easy);
@@ -288,10 +268,9 @@ xfer_done(struct curlloop_xfer *x, CURLcode rc)
 	r.status = (int)code;
 	r.error = c->why;
 	r.body = "";
-	if (r.err == ACALL_OK && c->ans != NULL) {
-		c->ans[c->anslen] = '\0';
-		r.body = c->ans;
-		r.len = c->anslen;
+	if (r.err == ACALL_OK) {
+		r.body = c->ans.data;
+		r.len = c->ans.len - 1;
 	}
 	r.cut = r.err == ACALL_OK && c->cut;
 	r.duration_ms = (uint32_t)(loop_now() - c->start);
@@ -329,7 +308,7 @@ easy_setup(struct action_call *c, CURL *e, int method)
 		SET(CURLOPT_POSTFIELDS, c->body != NULL ? c->body : "");
 	}
 #undef SET
-	bad |= urlpol_curl_io(e, sock_open, write_cb, c) < 0;
+	bad |= urlpol_curl_io(e, &c->guard, write_cb, c) < 0;
 	return bad ? -1 : 0;
 }
 
@@ -360,7 +339,7 @@ action_call_start(const struct action_call_req *r, action_call_cb cb,
 	c->arg = arg;
 	c->timeout_ms = r->timeout_ms;
 	c->ansmax = r->max_bytes;
-	c->allow_private = r->allow_private;
+	c->guard.allow_private = r->allow_private;
 	c->start = loop_now();
 	body = r->method != ST_METHOD_GET && r->body != NULL &&
 	    r->body[0] != '\0';

@@ -60,13 +60,13 @@ struct page_check {
 	char wid[WID_BUF];	/* the widget's public id */
 	char *url;		/* as given; NULL when the body had none */
 	const char *bad;	/* the body's fault, told once the widget is found */
-	int allow_private;
+	struct urlpol_guard guard;	/* each address held to it; refused */
 	int inflight;		/* counted in nchecks */
 	/* what came */
 	struct fetch_text page;
 	char ctype[128];
 	char err[CURL_ERROR_SIZE];
-	int cut, refused, not_html, nomem;
+	int cut, not_html, nomem;
 };
 
 static struct curlloop cloop = CURLLOOP_INIT("pagecheck");
@@ -283,7 +283,7 @@ check_ended(struct curlloop_xfer *x, CURLcode rc)
 		rc = CURLE_OK;
 	if (final == NULL || pc->nomem)
 		conn_send_error(c, 500, admin_headers, "Internal server error");
-	else if (rc != CURLE_OK && pc->refused)
+	else if (rc != CURLE_OK && pc->guard.refused)
 		conn_send_error(c, 400, admin_headers, redirects > 0 ?
 		    private_redirect_why : private_why);
 	else if (rc != CURLE_OK || !ctype_html(pc->ctype)) {
@@ -297,16 +297,6 @@ check_ended(struct curlloop_xfer *x, CURLcode rc)
 }
 
 /* --------------------------------------------------------- curl's calls */
-
-/* The address curl is about to connect to, held to the policy. */
-static curl_socket_t
-sock_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct page_check *pc = arg;
-
-	(void)purpose;
-	return urlpol_socket(a, pc->allow_private, &pc->refused);
-}
 
 /*
  * The page's bytes, kept up to PAGE_MAX (then the transfer stops: cut);
@@ -369,7 +359,7 @@ check_start(struct page_check *pc)
 	SET(CURLOPT_USERAGENT, ua);
 	SET(CURLOPT_ERRORBUFFER, pc->err);
 #undef SET
-	bad |= urlpol_curl_io(e, sock_open, write_cb, pc) < 0;
+	bad |= urlpol_curl_io(e, &pc->guard, write_cb, pc) < 0;
 	if (bad || curlloop_add(&cloop, &pc->x) < 0)
 		return -1;
 	pc->inflight = 1;
@@ -410,9 +400,9 @@ widget_got(const struct storec_result *r, void *arg)
 		check_fail(c, 400, why);
 		return;
 	}
-	pc->allow_private = urlpol_model_private_ok(c->who.org, t.host,
+	pc->guard.allow_private = urlpol_model_private_ok(c->who.org, t.host,
 	    wsettings.knowledge_allow_private, NULL);
-	if (!pc->allow_private && urlpol_check_literal(&t, &why) < 0) {
+	if (!pc->guard.allow_private && urlpol_check_literal(&t, &why) < 0) {
 		check_fail(c, 400, private_why);
 		return;
 	}

@@ -87,7 +87,8 @@ struct fetch {
 	struct storec_req *req;	/* the storaged request in flight, if any */
 	struct curl_slist *headers;
 	struct buf body;
-	int too_big, refused;
+	int too_big;
+	struct urlpol_guard guard;	/* the crawl's allow_private; refused */
 	long code;
 	char *final_url;	/* where the answer came from */
 	int aliased;		/* the requested URL put too */
@@ -284,18 +285,6 @@ todo_add(struct crawl *c, const char *url, unsigned depth,
 
 /* ---------------------------------------------------------------- curl */
 
-/*
- * The address curl is about to connect to: refused when it is private,
- * loopback or link-local, unless allowed.
- */
-static curl_socket_t
-sock_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct fetch *f = clientp;
-
-	return urlpol_socket(a, f->cr->conf.allow_private, &f->refused);
-}
-
 static size_t
 on_write(char *p, size_t size, size_t n, void *arg)
 {
@@ -400,7 +389,8 @@ fetch_curl(struct fetch *f)
 	    "parley)", parley_version);
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, ua) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK;
-	bad |= urlpol_curl_io(e, sock_open, on_write, f) < 0;
+	f->guard.allow_private = f->cr->conf.allow_private;
+	bad |= urlpol_curl_io(e, &f->guard, on_write, f) < 0;
 	if (f->headers != NULL)
 		bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers) !=
 		    CURLE_OK;
@@ -1092,8 +1082,8 @@ keep_through(struct fetch *f, const char *why)
 {
 	char e[ERR_MAX + 1];
 
-	if (!f->had_old || f->old.chunks == 0 || f->refused || f->too_big ||
-	    (f->code != 0 && f->code < 500 && f->code != 429))
+	if (!f->had_old || f->old.chunks == 0 || f->guard.refused ||
+	    f->too_big || (f->code != 0 && f->code < 500 && f->code != 429))
 		return 0;
 	snprintf(e, sizeof(e), "%s (the last version kept)", why);
 	page_keep(f, e);
@@ -1239,7 +1229,7 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 		return;
 	}
 	if (rc != CURLE_OK || f->body.err) {
-		snprintf(why, sizeof(why), "%s", f->refused ?
+		snprintf(why, sizeof(why), "%s", f->guard.refused ?
 		    "address refused: a private, loopback or link-local "
 		    "address" : f->too_big ? "page: over the byte bound" :
 		    f->err[0] != '\0' ? f->err : curl_easy_strerror(rc));

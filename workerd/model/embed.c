@@ -77,10 +77,10 @@ struct embed_job {
 	size_t nhits;
 	/* the transfer (x.easy) */
 	struct buf body;
-	char *ans;		/* the answer's bytes */
-	size_t anslen, anscap, ansmax;
+	struct buf ans;		/* the answer's bytes */
+	size_t ansmax;
 	int too_big;
-	int refused;
+	struct urlpol_guard guard;	/* guarded: no private address; refused */
 	struct loop_timer retry;
 	struct loop_defer kick;	/* the first batch, outside embed_start */
 	int ending;		/* its callback is running */
@@ -113,41 +113,20 @@ embed_backoff_ms(uint32_t base_ms, uint32_t cap_ms, unsigned attempt,
 
 /* ------------------------------------------------------- curl <-> loop */
 
-/* A guarded job's address: refused when the policy says private. */
-static curl_socket_t
-sock_open_guarded(void *clientp, curlsocktype purpose,
-    struct curl_sockaddr *a)
-{
-	struct embed_job *j = clientp;
-
-	return urlpol_socket(a, 0, &j->refused);
-}
-
 /* ------------------------------------------------------- receiving */
 
 static size_t
 write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct embed_job *j = arg;
-	size_t n = size * nmemb, cap;
-	char *np;
+	size_t n = size * nmemb;
 
-	if (n > j->ansmax - j->anslen) {
+	if (n > j->ansmax - j->ans.len) {
 		j->too_big = 1;
 		return 0;	/* stops the transfer */
 	}
-	if (j->anslen + n > j->anscap) {
-		cap = j->anslen + n < 16384 ? 16384 : 2 * (j->anslen + n);
-		if (cap > j->ansmax)
-			cap = j->ansmax;
-		if ((np = realloc(j->ans, cap)) == NULL)
-			return 0;
-		j->ans = np;
-		j->anscap = cap;
-	}
-	memcpy(j->ans + j->anslen, p, n);
-	j->anslen += n;
-	return n;
+	buf_add(&j->ans, p, n);
+	return j->ans.err ? 0 : n;	/* out of memory: stopped */
 }
 
 /* Retry-After in seconds (an HTTP date is not read: the backoff applies). */
@@ -193,7 +172,7 @@ job_free(struct embed_job *j)
 	free(j->model);
 	free(j->vec);
 	free(j->hits);
-	free(j->ans);
+	buf_free(&j->ans);
 	buf_free(&j->body);
 	TAILQ_REMOVE(&jobs, j, entry);
 	njobs--;
@@ -266,8 +245,8 @@ batch_take(struct embed_job *j)
 	size_t nh = 0;
 
 	if (j->kind == KIND_EMBED) {
-		if (embedjson_vectors(j->ans, j->anslen, j->cur, dims, &v, &dims,
-		    &tokens, &why) < 0)
+		if (embedjson_vectors(j->ans.data, j->ans.len, j->cur, dims,
+		    &v, &dims, &tokens, &why) < 0)
 			goto bad;
 		if ((uint64_t)j->n * dims > EMBED_VALUES_MAX) {
 			free(v);
@@ -286,8 +265,8 @@ batch_take(struct embed_job *j)
 		free(v);
 	} else {
 		h = j->hits + j->nhits;
-		if (embedjson_rerank(j->ans, j->anslen, j->cur, h, &nh, &tokens,
-		    &why) < 0)
+		if (embedjson_rerank(j->ans.data, j->ans.len, j->cur, h, &nh,
+		    &tokens, &why) < 0)
 			goto bad;
 		for (size_t i = 0; i < nh; i++)
 			h[i].index += (uint32_t)j->next;
@@ -318,7 +297,7 @@ batch_done(struct embed_job *j, CURLcode rc)
 	curl_easy_cleanup(j->x.easy);
 	j->x.easy = NULL;
 	j->http_status = (int)code;
-	if (j->refused) {
+	if (j->guard.refused) {
 		job_end(j, EMBED_ERR_REFUSED, "the embedding server is at a "
 		    "private, loopback or link-local address, which its "
 		    "organisation may not use");
@@ -435,8 +414,8 @@ easy_setup(struct embed_job *j, CURL *e)
 	    timeout < CONNECT_MS_MAX ? timeout : (long)CONNECT_MS_MAX);
 	if (j->guarded) {
 		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION,
-		    sock_open_guarded);
-		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, j);
+		    urlpol_socket);
+		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &j->guard);
 		rc |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 		rc |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 		rc |= curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -459,9 +438,9 @@ batch_send(struct embed_job *j)
 	}
 	j->attempt++;
 	j->requests++;
-	j->anslen = 0;
+	buf_free(&j->ans);
 	j->too_big = 0;
-	j->refused = 0;
+	j->guard.refused = 0;
 	j->retry_after_ms = 0;
 	j->ansmax = answer_bound(j);
 	if ((e = curl_easy_init()) == NULL || easy_setup(j, e) != CURLE_OK) {

@@ -138,7 +138,7 @@ struct upstream {
 	unsigned got_done:1;	/* data: [DONE] */
 	unsigned finished:1;	/* a finish_reason */
 	unsigned tool_finish:1;	/* ... of "tool_calls" */
-	unsigned refused:1;	/* an address the policy refuses, not opened */
+	struct urlpol_guard guard;	/* a guarded transfer's (guard()) */
 };
 
 static TAILQ_HEAD(, upstream) transfers = TAILQ_HEAD_INITIALIZER(transfers);
@@ -479,24 +479,6 @@ status_ok(int code)
 	"address, which its organisation may not use"
 
 /*
- * The address curl is about to connect to for a guarded transfer (an
- * agent's base_url its organisation may not point at private addresses):
- * refused when urlpol_addr_private says so, else a socket for it.
- */
-static curl_socket_t
-sock_open_guarded(void *clientp, curlsocktype purpose,
-    struct curl_sockaddr *a)
-{
-	struct upstream *u = clientp;
-	int refused = 0;
-	curl_socket_t s = urlpol_socket(a, 0, &refused);
-
-	if (refused)
-		u->refused = 1;
-	return s;
-}
-
-/*
  * Holds transfer c of u to the address policy when req's base_url is an
  * agent's its organisation may not point at private addresses: each
  * address checked as its socket opens, no connection reused (one opened
@@ -520,8 +502,8 @@ guard(struct upstream *u, CURL *c, const struct upstream_req *req)
 	if (urlpol_model_private_ok(req->org, t.host,
 	    wsettings.model_allow_private, wsettings.model_allow_hosts))
 		return 0;
-	e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, sock_open_guarded);
-	e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, u);
+	e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, urlpol_socket);
+	e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &u->guard);
 	e |= curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	e |= curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
 	e |= curl_easy_setopt(c, CURLOPT_PROXY, "");
@@ -550,7 +532,7 @@ classify(struct upstream *u, CURLcode rc, const char **text)
 		*text = "";
 		return UPSTREAM_OK;
 	}
-	if (u->refused) {
+	if (u->guard.refused) {
 		*text = UP_REFUSED_TEXT;
 		return UPSTREAM_BROKEN;
 	}

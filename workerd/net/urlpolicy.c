@@ -114,24 +114,26 @@ urlpol_addr_private(const struct sockaddr *sa)
 }
 
 curl_socket_t
-urlpol_socket(const struct curl_sockaddr *a, int allow_private, int *refused)
+urlpol_socket(void *guard, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	if (!allow_private && urlpol_addr_private(&a->addr)) {
-		*refused = 1;
+	struct urlpol_guard *g = guard;
+
+	if (!g->allow_private && urlpol_addr_private(&a->addr)) {
+		g->refused = 1;
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
 int
-urlpol_curl_io(CURL *e, curl_opensocket_callback sock,
-    curl_write_callback write, void *arg)
+urlpol_curl_io(CURL *e, struct urlpol_guard *g, curl_write_callback write,
+    void *arg)
 {
 	int bad = 0;
 
-	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, sock) !=
-	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, arg) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION,
+	    urlpol_socket) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, g) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, arg) != CURLE_OK;
 	return bad ? -1 : 0;

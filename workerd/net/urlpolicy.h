@@ -39,19 +39,28 @@ int urlpol_addr_private(const struct sockaddr *sa);
 extern const char urlpol_private_why[];
 
 /*
- * The socket curl asks for (CURLOPT_OPENSOCKETFUNCTION) to reach a,
- * held to the policy as it connects: CURL_SOCKET_BAD and *refused set
- * to 1 when a is private and allow_private is 0; else socket()'s
- * answer (close-on-exec).
+ * What a transfer's connections are held to, and what came of it: a
+ * private, loopback or link-local address is refused unless
+ * allow_private; refused says one was.
  */
-curl_socket_t urlpol_socket(const struct curl_sockaddr *a,
-    int allow_private, int *refused);
+struct urlpol_guard {
+	int allow_private;
+	int refused;
+};
+
 /*
- * Transfer e's sockets opened by sock (urlpol_socket, as its caller
- * holds it) and its answer's bytes given to write, both with arg. 0,
- * or -1.
+ * The socket curl asks for (CURLOPT_OPENSOCKETFUNCTION, its data a
+ * struct urlpol_guard) to reach a, held to the guard as it connects:
+ * CURL_SOCKET_BAD and the guard's refused set when a is private and
+ * not allowed; else socket()'s answer (close-on-exec).
  */
-int urlpol_curl_io(CURL *e, curl_opensocket_callback sock,
+curl_socket_t urlpol_socket(void *guard, curlsocktype purpose,
+    struct curl_sockaddr *a);
+/*
+ * Transfer e's sockets opened held to g (urlpol_socket) and its
+ * answer's bytes given to write with arg. 0, or -1.
+ */
+int urlpol_curl_io(CURL *e, struct urlpol_guard *g,
     curl_write_callback write, void *arg);
 
 /* Where a URL goes: parsed by urlpol_parse, resolved by urlpol_resolve. */

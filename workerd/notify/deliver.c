@@ -62,8 +62,7 @@ struct dlv {
 	uint64_t started;		/* loop_now() */
 	size_t got;			/* answer bytes seen */
 	int truncated;			/* the answer passed NOTIFY_RESPONSE_MAX */
-	int refused;			/* the address was a private one */
-	int allow_private;
+	struct urlpol_guard guard;	/* each address held to it; refused */
 	int listed;			/* in dlvs, its handle in the multi */
 	char err[CURL_ERROR_SIZE];
 };
@@ -179,18 +178,6 @@ notify_headers(const struct st_hook_job *job, uint64_t now_s,
 
 /* ------------------------------------------------------- curl <-> loop */
 
-/*
- * The address curl is about to connect to: refused when it is private,
- * loopback or link-local (unless allowed); else a socket for it.
- */
-static curl_socket_t
-sock_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct dlv *d = clientp;
-
-	return urlpol_socket(a, d->allow_private, &d->refused);
-}
-
 /* The answer's body: counted and dropped; past the bound, the end. */
 static size_t
 on_write(char *p, size_t size, size_t n, void *arg)
@@ -250,7 +237,7 @@ dlv_finish(struct dlv *d, CURLcode rc)
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && d->truncated))
 		code = 0;
 	o.code = code > 0 && code < 1000 ? (uint32_t)code : 0;
-	if (d->refused)
+	if (d->guard.refused)
 		o.error = REFUSED_TEXT;
 	else if (o.code == 0)
 		o.error = d->err[0] != '\0' ? d->err : curl_easy_strerror(rc);
@@ -310,7 +297,7 @@ dlv_setup(struct dlv *d, const char *url)
 
 	bad |= notify_curl_base(e, url, "http,https", d->err) < 0;
 	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= urlpol_curl_io(e, sock_open, on_write, d) < 0;
+	bad |= urlpol_curl_io(e, &d->guard, on_write, d) < 0;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)d->body.len) != CURLE_OK;
@@ -356,7 +343,7 @@ deliver_start(struct st_hook_job *job, int allow_private)
 	}
 	d->x.done = dlv_xfer_done;
 	d->job = job;
-	d->allow_private = allow_private;
+	d->guard.allow_private = allow_private;
 	d->started = loop_clock();
 	if ((o.error = dlv_prepare(d, job, &o.final)) == NULL &&
 	    curlloop_add(&cloop, &d->x) < 0)
