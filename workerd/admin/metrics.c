@@ -49,6 +49,19 @@ static const char *const up_kinds[] = {
 };
 #define NUPKINDS	(sizeof(up_kinds) / sizeof(up_kinds[0]))
 
+/* The tokens counted, by kind: a model's prompt and answer, embeddings, reranks. */
+static const char *const token_labels[] = {
+	"kind=\"prompt\"", "kind=\"completion\"", "kind=\"embedding\"",
+	"kind=\"rerank\""
+};
+#define NTOKENS		(sizeof(token_labels) / sizeof(token_labels[0]))
+
+/* The actions the model called, by outcome (metrics_tool_call's ok first). */
+static const char *const tool_labels[] = {
+	"outcome=\"done\"", "outcome=\"failed\""
+};
+#define NTOOLS		(sizeof(tool_labels) / sizeof(tool_labels[0]))
+
 /* µs: 10 ms to 60 s, for a model's first byte and its whole answer. */
 static const uint64_t up_bounds[] = {
 	10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
@@ -70,9 +83,9 @@ struct wmetrics {
 	uint64_t up_ended[NUPKINDS];
 	uint64_t up_cancelled;
 	struct mhist up_ttfb, up_total;
-	uint64_t tokens[4];	/* prompt, completion, embedding, rerank */
+	uint64_t tokens[NTOKENS];	/* token_labels' kinds */
 	uint64_t feedback[3];	/* ratings, thumbs up, thumbs down (issue 26) */
-	uint64_t tools[2];	/* actions the model called: done, failed */
+	uint64_t tools[NTOOLS];	/* actions the model called: tool_labels */
 	struct mhist tool_time;	/* those that reached the API */
 };
 
@@ -314,18 +327,12 @@ metrics_encode(struct penc *e, const struct wmetrics *old)
 	}
 	COUNTER("parley_upstream_cancelled_total", "", w->up_cancelled,
 	    old->up_cancelled);
-	COUNTER("parley_tokens_total", "kind=\"prompt\"", w->tokens[0],
-	    old->tokens[0]);
-	COUNTER("parley_tokens_total", "kind=\"completion\"", w->tokens[1],
-	    old->tokens[1]);
-	COUNTER("parley_tokens_total", "kind=\"embedding\"", w->tokens[2],
-	    old->tokens[2]);
-	COUNTER("parley_tokens_total", "kind=\"rerank\"", w->tokens[3],
-	    old->tokens[3]);
-	COUNTER("parley_tool_calls_total", "outcome=\"done\"", w->tools[0],
-	    old->tools[0]);
-	COUNTER("parley_tool_calls_total", "outcome=\"failed\"", w->tools[1],
-	    old->tools[1]);
+	for (k = 0; k < NTOKENS; k++)
+		COUNTER("parley_tokens_total", token_labels[k], w->tokens[k],
+		    old->tokens[k]);
+	for (k = 0; k < NTOOLS; k++)
+		COUNTER("parley_tool_calls_total", tool_labels[k], w->tools[k],
+		    old->tools[k]);
 	mh_enc(e, &n, "parley_tool_call_seconds", "", tool_bounds, NTOOLB, 1,
 	    &w->tool_time, old ? &old->tool_time : NULL);
 	COUNTER("parley_ratings_total", "", w->feedback[0], old->feedback[0]);
