@@ -106,16 +106,23 @@ static const struct storec_answer att_errors[] = {
 	{ 0, 0, NULL },
 };
 
-/* storaged's error (r not OK) answered: 1; 0 when r is OK. */
+/*
+ * storaged's answer r, of type, decoded into rep: 0; or 1 with the
+ * client answered: storaged's error, or a 500 for a reply that does
+ * not decode.
+ */
 static int
-failed(struct conn *c, const struct storec_result *r, const char *hdrs)
+failed(struct conn *c, const struct storec_result *r, const char *hdrs,
+    uint16_t type, void *rep)
 {
 	const char *msg;
 	int status;
 
-	if (r->status == STOREC_OK)
-		return 0;
-	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID &&
+	if (r->status == STOREC_OK) {
+		if (storec_decode(r, type, rep) == 0)
+			return 0;
+		conn_send_error(c, 500, hdrs, "Internal server error");
+	} else if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID &&
 	    r->message != NULL && r->message[0] != '\0')
 		conn_send_error(c, 400, hdrs, r->message);
 	else {
@@ -134,12 +141,8 @@ new_done(const struct storec_result *r, void *arg)
 	const char *hdrs = headers_of(c);
 	struct st_att_new_rep rep;
 
-	if (failed(c, r, hdrs))
+	if (failed(c, r, hdrs, PROTO_ST_ATT_NEW, &rep))
 		return;
-	if (storec_decode(r, PROTO_ST_ATT_NEW, &rep) < 0) {
-		conn_send_error(c, 500, hdrs, "Internal server error");
-		return;
-	}
 	if (rep.result != ST_ATT_OK)
 		refused(c, hdrs, rep.result, rep.retry_ms, rep.max, 0);
 	else
@@ -256,52 +259,66 @@ client_new(struct conn *c, struct http_request *req,
 	ask(c, PROTO_ST_ATT_NEW, q, new_done, headers_of(c));
 }
 
+/*
+ * A new upload's body read into q (new_body; name holds its cleaned
+ * name), and an API client's session (api_session): 0, or -1 with the
+ * 400 sent (with headers) unless new_body answered already. *root is
+ * to be released either way.
+ */
+static int
+new_read(struct conn *c, struct http_request *req, json_t **root,
+    char name[ST_ATT_NAME_MAX + 1], struct st_att_new_req *q,
+    const char *headers)
+{
+	const char *why;
+
+	if ((why = new_body(c, req, root, name, q)) == NULL && q->api)
+		why = api_session(req, *root, q->token, &q->token_len);
+	if (why == NULL)
+		return 0;
+	if (why[0] != '\0')
+		conn_send_error(c, 400, headers, why);
+	return -1;
+}
+
+/*
+ * A new upload of a visitor (api 0: of widget m's, its socket's session
+ * in a header) or of a chat API client (api 1: its key and sessionId).
+ */
+static void
+client_upload(struct conn *c, struct http_request *req,
+    const struct route_match *m, int api)
+{
+	const char *hdrs = api ? chat_headers : public_headers;
+	char name[ST_ATT_NAME_MAX + 1];
+	struct st_att_new_req q;
+	json_t *root = NULL;
+
+	if (api ? chat_key_refused(c, req, chat_headers) : preflight(c, req))
+		return;
+	memset(&q, 0, sizeof(q));
+	q.widget_id = api ? "" : m->param[0];
+	q.conv_id = "";
+	q.api = api;
+	if (!api && visitor_token(c, req, q.token, &q.token_len) < 0)
+		return;
+	if (new_read(c, req, &root, name, &q, hdrs) == 0)
+		client_new(c, req, &q);
+	json_decref(root);
+}
+
 void
 att_visitor_new(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	char name[ST_ATT_NAME_MAX + 1];
-	struct st_att_new_req q;
-	const char *why;
-	json_t *root = NULL;
-
-	if (preflight(c, req))
-		return;
-	memset(&q, 0, sizeof(q));
-	q.widget_id = m->param[0];
-	q.conv_id = "";
-	if (visitor_token(c, req, q.token, &q.token_len) < 0)
-		return;
-	if ((why = new_body(c, req, &root, name, &q)) != NULL) {
-		if (why[0] != '\0')
-			conn_send_error(c, 400, public_headers, why);
-	} else
-		client_new(c, req, &q);
-	json_decref(root);
+	client_upload(c, req, m, 0);
 }
 
 void
 att_chat_new(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	char name[ST_ATT_NAME_MAX + 1];
-	struct st_att_new_req q;
-	const char *why;
-	json_t *root = NULL;
-
-	if (chat_key_refused(c, req, chat_headers))
-		return;
-	memset(&q, 0, sizeof(q));
-	q.widget_id = "";
-	q.conv_id = "";
-	q.api = 1;
-	if ((why = new_body(c, req, &root, name, &q)) == NULL)
-		why = api_session(req, root, q.token, &q.token_len);
-	if (why == NULL)
-		client_new(c, req, &q);
-	else if (why[0] != '\0')
-		conn_send_error(c, 400, chat_headers, why);
-	json_decref(root);
+	client_upload(c, req, m, 1);
 }
 
 /* A person's new upload, to conversation conv ("" a canned reply). */
@@ -310,21 +327,16 @@ person_new(struct conn *c, struct http_request *req, const char *conv)
 {
 	char name[ST_ATT_NAME_MAX + 1];
 	struct st_att_new_req q;
-	const char *why;
 	json_t *root = NULL;
 
 	memset(&q, 0, sizeof(q));
 	q.widget_id = "";
 	q.rate_key = "";
 	q.conv_id = conv;
-	if ((why = new_body(c, req, &root, name, &q)) != NULL) {
-		if (why[0] != '\0')
-			conn_send_error(c, 400, admin_headers, why);
-		json_decref(root);
-		return;
+	if (new_read(c, req, &root, name, &q, admin_headers) == 0) {
+		q.quota = (uint64_t)wsettings.attach_quota_mb * ST_ATT_MB;
+		ask(c, PROTO_ST_ATT_ADMIN_NEW, &q, new_done, admin_headers);
 	}
-	q.quota = (uint64_t)wsettings.attach_quota_mb * ST_ATT_MB;
-	ask(c, PROTO_ST_ATT_ADMIN_NEW, &q, new_done, admin_headers);
 	json_decref(root);
 }
 
@@ -355,12 +367,8 @@ piece_done(const struct storec_result *r, void *arg)
 	const char *hdrs = headers_of(c), *mime;
 	struct st_att_put_rep rep;
 
-	if (failed(c, r, hdrs))
+	if (failed(c, r, hdrs, PROTO_ST_ATT_PUT, &rep))
 		return;
-	if (storec_decode(r, PROTO_ST_ATT_PUT, &rep) < 0) {
-		conn_send_error(c, 500, hdrs, "Internal server error");
-		return;
-	}
 	mime = attach_mime(rep.att.type);
 	if (rep.result != ST_ATT_OK)
 		refused(c, hdrs, rep.result, 0, 0, rep.received);
