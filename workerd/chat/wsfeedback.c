@@ -58,7 +58,6 @@ wsfb_parse_feedback(struct wsmsg *m)
 	else
 		return wsmsg_fail(m, "value: must be \"up\", \"down\" or null");
 	m->msg_id = json_string_value(id);
-	m->type = WSMSG_FEEDBACK;
 	return 0;
 }
 
@@ -83,7 +82,6 @@ wsfb_parse_rating(struct wsmsg *m)
 		m->comment = json_string_value(c);
 	}
 	m->score = (uint8_t)n;
-	m->type = WSMSG_RATING;
 	return 0;
 }
 

@@ -181,7 +181,6 @@ wsmsg_parse_confirm(struct wsmsg *m)
 	if (!json_is_boolean(ok))
 		return wsmsg_fail(m, "ok: must be true or false");
 	m->yes = json_is_true(ok);
-	m->type = WSMSG_CONFIRM;
 	return 0;
 }
 
@@ -190,7 +189,6 @@ wsmsg_parse_tools(struct wsmsg *m)
 {
 	if ((m->tools = json_object_get(m->root, "tools")) == NULL)
 		return wsmsg_fail(m, "tools: required");
-	m->type = WSMSG_TOOLS;
 	return 0;
 }
 
@@ -208,6 +206,5 @@ wsmsg_parse_tool_result(struct wsmsg *m)
 		return wsmsg_fail(m, "result or error: a string, one of them");
 	m->result = json_string_value(v);
 	m->yes = res != NULL;
-	m->type = WSMSG_TOOL_RESULT;
 	return 0;
 }
