@@ -408,8 +408,7 @@ store_audit_add(struct store_txn *t, const char *org,
 	pl_enc(&enc, &pl_audit_entry, e);
 	rec_put(t, t->st->audit, id, ID_LEN, &enc, "audit entry");
 	penc_free(&enc);
-	db_put(t, t->st->audit_org, k, plen + INDEX_KEY_LEN, &rec_version, 1,
-	    "audit index");
+	db_mark(t, t->st->audit_org, k, plen + INDEX_KEY_LEN, "audit index");
 	if (count_get(t, org, &n) < 0)
 		return t->err;
 	for (n++; n > ST_AUDIT_MAX && t->err == 0; n--)

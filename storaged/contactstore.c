@@ -120,8 +120,8 @@ link_put(struct store_txn *t, const uint8_t key[CC_KEY_LEN],
 	struct penc e;
 
 	if (cl == NULL || !cl->unverified) {
-		db_put(t, t->st->contact_convs, key, CC_KEY_LEN, &rec_version,
-		    1, "put contact conversation");
+		db_mark(t, t->st->contact_convs, key, CC_KEY_LEN,
+		    "put contact conversation");
 		return;
 	}
 	if (t->err)
@@ -267,8 +267,8 @@ contactstore_init(struct store_txn *t)
 		return rc < 0 ? t->err : 0;
 	if (rkeys_hash(t, t->st->contact_email, "contact email") == 0 &&
 	    rkeys_hash(t, t->st->contact_phone, "contact phone") == 0)
-		db_put(t, t->st->meta, RKEYS_META, strlen(RKEYS_META),
-		    &rec_version, 1, "put contact keys");
+		db_mark(t, t->st->meta, RKEYS_META, strlen(RKEYS_META),
+		    "put contact keys");
 	return t->err;
 }
 
@@ -383,7 +383,7 @@ contact_resolve(struct store_txn *t, const char *org, int erc,
 	}
 	proto_put_be64(ck, c->created_at);
 	memcpy(ck + 8, id, ID_LEN);
-	db_put(t, t->st->contact_created, ck, sizeof(ck), &rec_version, 1,
+	db_mark(t, t->st->contact_created, ck, sizeof(ck),
 	    "put contact created");
 	return t->err ? -1 : 0;
 }

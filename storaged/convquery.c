@@ -62,24 +62,20 @@ act_key(uint8_t k[ACT_KEY_MAX], const struct st_conv *c, uint64_t at,
 	return n + ACT_KEY_LEN;
 }
 
+/* Conversation id's activity key at time at: put (on), or deleted. */
 static void
-act_put(struct store_txn *t, const struct st_conv *c, uint64_t at,
-    const uint8_t id[ID_LEN])
+act_set(struct store_txn *t, const struct st_conv *c, uint64_t at,
+    const uint8_t id[ID_LEN], int on)
 {
 	uint8_t k[ACT_KEY_MAX];
+	size_t n = act_key(k, c, at, id);
 
-	db_put(t, t->st->conv_activity, k, act_key(k, c, at, id),
-	    &rec_version, 1, "put conversation activity");
-}
-
-static void
-act_del(struct store_txn *t, const struct st_conv *c, uint64_t at,
-    const uint8_t id[ID_LEN])
-{
-	uint8_t k[ACT_KEY_MAX];
-
-	db_del(t, t->st->conv_activity, k, act_key(k, c, at, id),
-	    "delete conversation activity");
+	if (on)
+		db_mark(t, t->st->conv_activity, k, n,
+		    "put conversation activity");
+	else
+		db_del(t, t->st->conv_activity, k, n,
+		    "delete conversation activity");
 }
 
 /* An index key's prefix (org NUL widget NUL): its length, 0 if malformed. */
@@ -186,7 +182,7 @@ index_build(struct store_txn *t)
 		memcpy(id, k.mv_data, ID_LEN);
 		if (conv_load(t, id, &c) != 0)
 			break;
-		act_put(t, &c, c.updated_at, id);
+		act_set(t, &c, c.updated_at, id, 1);
 		count_add(t, c.org, c.widget, 1);
 		st_conv_free(&c);
 		n++;
@@ -239,7 +235,7 @@ static void
 index_conv_made(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN])
 {
-	act_put(t, c, c->updated_at, id);
+	act_set(t, c, c->updated_at, id, 1);
 	count_add(t, c->org, c->widget, 1);
 }
 
@@ -247,15 +243,15 @@ static void
 index_conv_moved(struct store_txn *t, const struct st_conv *c, uint64_t to,
     const uint8_t id[ID_LEN])
 {
-	act_del(t, c, c->updated_at, id);
-	act_put(t, c, to, id);
+	act_set(t, c, c->updated_at, id, 0);
+	act_set(t, c, to, id, 1);
 }
 
 static void
 index_conv_deleted(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN])
 {
-	act_del(t, c, c->updated_at, id);
+	act_set(t, c, c->updated_at, id, 0);
 	count_add(t, c->org, c->widget, -1);
 }
 

@@ -66,8 +66,7 @@ conv_state_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
 		return;
 	c->resolve_due = now + (uint64_t)t->agent->resolve_after_s * 1000;
 	due_key(k, c->resolve_due, cid);
-	db_put(t, t->st->conv_resolve, k, sizeof(k), &rec_version, 1,
-	    "put resolve due");
+	db_mark(t, t->st->conv_resolve, k, sizeof(k), "put resolve due");
 }
 
 void

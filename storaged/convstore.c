@@ -388,8 +388,8 @@ conv_open_unsaved(struct store_txn *t, const char *widget,
 		strlcpy(c.contact_id, contact_id, sizeof(c.contact_id));
 		memcpy(cckey, ccid, ID_LEN);
 		memcpy(cckey + ID_LEN, id, ID_LEN);
-		db_put(t, t->st->contact_convs, cckey, sizeof(cckey),
-		    &rec_version, 1, "put contact conversation");
+		db_mark(t, t->st->contact_convs, cckey, sizeof(cckey),
+		    "put contact conversation");
 	}
 	if ((c.last_message = strdup("")) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");

@@ -117,10 +117,9 @@ dsess_save(struct store_txn *t, const uint8_t *hash, const struct st_dsess *s)
 	rec_put_rows(t, t->st->dsessions, hash, ST_DASH_HASH_LEN,
 	    &st_dsess_layout, s, "put session");
 	expiry_key(k, s->expires_at, hash);
-	db_put(t, t->st->dsess_expiry, k, sizeof(k), &rec_version, 1,
-	    "put session expiry");
-	db_put(t, t->st->dsess_user, uk, user_key(uk, s->user, hash),
-	    &rec_version, 1, "put session user");
+	db_mark(t, t->st->dsess_expiry, k, sizeof(k), "put session expiry");
+	db_mark(t, t->st->dsess_user, uk, user_key(uk, s->user, hash),
+	    "put session user");
 }
 
 static void

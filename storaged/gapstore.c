@@ -236,8 +236,8 @@ gap_save(struct store_txn *t, const uint8_t gkey[GAP_KEY_LEN],
 
 	rec_put_rows(t, t->st->gaps, gkey, GAP_KEY_LEN, &st_gap_layout, g,
 	    "put gap");
-	db_put(t, t->st->gap_time, tk, time_key(tk, g->org, g->at, gkey),
-	    &rec_version, 1, "put gap time");
+	db_mark(t, t->st->gap_time, tk, time_key(tk, g->org, g->at, gkey),
+	    "put gap time");
 }
 
 /* g (under gkey) and its time index entry deleted. */

@@ -63,8 +63,7 @@ handoff_index(struct store_txn *t, const uint8_t id[ID_LEN], int state,
 	uint8_t k[HKEY_LEN], v[1 + 1 + 8];
 
 	hkey(k, state, since, id);
-	db_put(t, t->st->conv_handoff, k, sizeof(k), &rec_version, 1,
-	    "put handoff index");
+	db_mark(t, t->st->conv_handoff, k, sizeof(k), "put handoff index");
 	v[0] = ST_RECORD_VERSION;
 	v[1] = (uint8_t)state;
 	proto_put_be64(v + 2, since);

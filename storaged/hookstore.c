@@ -56,8 +56,8 @@ hook_index_put(struct store_txn *t, void *rec)
 	const struct st_webhook *h = rec;
 	uint8_t k[ORG_KEY_MAX];
 
-	db_put(t, t->st->hook_org, k, org_key(h->org, h->id, k), &rec_version,
-	    1, "put webhook org");
+	db_mark(t, t->st->hook_org, k, org_key(h->org, h->id, k),
+	    "put webhook org");
 	return t->err ? -1 : 0;
 }
 

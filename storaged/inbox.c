@@ -105,8 +105,8 @@ store_conv_read(struct store_txn *t, const char *user, const char *conv_id)
 		proto_put_be64(v + 1, c.visitor_at);
 		db_put(t, t->st->read_marks, k, mark_key(k, id, user), v,
 		    sizeof(v), "put read mark");
-		db_put(t, t->st->user_reads, k, reads_key(k, user, id),
-		    &rec_version, 1, "put user read");
+		db_mark(t, t->st->user_reads, k, reads_key(k, user, id),
+		    "put user read");
 	}
 	st_conv_free(&c);
 	return t->err;

@@ -307,7 +307,7 @@ piece_add(struct store_txn *t, const struct st_kbsource *s,
 		return 0;
 	memcpy(ck, k, PAGE_KEY_LEN);
 	proto_put_be64(ck + PAGE_KEY_LEN, id);
-	db_put(t, t->st->kb_page_chunks, ck, sizeof(ck), &rec_version, 1,
+	db_mark(t, t->st->kb_page_chunks, ck, sizeof(ck),
 	    "put knowledge page chunk");
 	return t->err ? 0 : id;
 }

@@ -108,7 +108,7 @@ kbsource_due(struct store_txn *t, struct st_kbsource *s, uint64_t at)
 	s->next_sync_at = at;
 	if (at != 0 && s->source_type != ST_KB_QA) {
 		due_key(k, at, s->id);
-		db_put(t, t->st->kb_due, k, sizeof(k), &rec_version, 1,
+		db_mark(t, t->st->kb_due, k, sizeof(k),
 		    "put knowledge source due");
 	}
 }
@@ -122,7 +122,7 @@ kbsource_index_del(struct store_txn *t, const void *rec)
 {
 	struct st_kbsource s = *(const struct st_kbsource *)rec;
 
-	db_put(t, t->st->kb_gone, s.id, strlen(s.id), &rec_version, 1,
+	db_mark(t, t->st->kb_gone, s.id, strlen(s.id),
 	    "put knowledge source gone");
 	kbsource_due(t, &s, 0);
 }

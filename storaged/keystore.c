@@ -58,8 +58,7 @@ key_index_put(struct store_txn *t, void *rec)
 	memcpy(v + 1, k->id, ST_KEY_ID_LEN);
 	db_put(t, t->st->apikey_hash, k->hash, ST_KEY_HASH_LEN, v, sizeof(v),
 	    "api key hash");
-	db_put(t, t->st->apikey_org, ok, org_key(k, ok), &rec_version, 1,
-	    "api key org");
+	db_mark(t, t->st->apikey_org, ok, org_key(k, ok), "api key org");
 	return t->err ? -1 : 0;
 }
 

@@ -133,8 +133,8 @@ store_org_delete(struct store_txn *t, const char *id)
 	else {
 		entity_remove(t, &org_entity, &o);
 		/* What it owns goes in the sweep's batches. */
-		db_put(t, t->st->org_gone, o.id, strlen(o.id), &rec_version,
-		    1, "put deleted organisation");
+		db_mark(t, t->st->org_gone, o.id, strlen(o.id),
+		    "put deleted organisation");
 	}
 	st_org_free(&o);
 	return t->err;

@@ -76,8 +76,7 @@ outq_due_move(struct store_txn *t, MDB_dbi due, uint64_t seq, uint64_t from,
 	}
 	if (to != 0) {
 		due_key(dk, to, seq);
-		db_put(t, due, dk, sizeof(dk), &rec_version, 1,
-		    "put due entry");
+		db_mark(t, due, dk, sizeof(dk), "put due entry");
 	}
 }
 
@@ -230,8 +229,7 @@ dh_move(struct store_txn *t, const char *hook, int had, uint64_t was,
 	}
 	if (has == 0) {
 		dh_key(k, now_at, hook);
-		db_put(t, t->st->due_hooks, k, sizeof(k), &rec_version, 1,
-		    "put due webhook");
+		db_mark(t, t->st->due_hooks, k, sizeof(k), "put due webhook");
 	}
 }
 
@@ -252,8 +250,7 @@ due_set(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq,
 		return;
 	hdue_key(k, hook, at, seq);
 	if (on) {
-		db_put(t, t->st->hook_due, k, sizeof(k), &rec_version, 1,
-		    "put due delivery");
+		db_mark(t, t->st->hook_due, k, sizeof(k), "put due delivery");
 		if (had == 0 && was < at)
 			now_at = was;
 	} else {
@@ -487,7 +484,7 @@ dlv_add(struct store_txn *t, const struct st_webhook *h, uint32_t event,
 	dlv_save(t, seq, &d);
 	due_put(t, h->id, d.next_at, seq);
 	hd_key(hk, h->id, seq);
-	db_put(t, t->st->hook_deliveries, hk, sizeof(hk), &rec_version, 1,
+	db_mark(t, t->st->hook_deliveries, hk, sizeof(hk),
 	    "put webhook delivery");
 	counts_put(t, h->id, pending + 1, kept + 1);
 	if (pending + 1 > ST_HOOK_PENDING_MAX)

@@ -212,8 +212,7 @@ entity_add(struct store_txn *t, const struct store_entity *e, void *rec)
 	if (e->index_put != NULL && e->index_put(t, rec) < 0)
 		return;
 	entity_save(t, e, rec);
-	db_put(t, dbi(t, e->order), k, order_key(e, rec, k), &rec_version, 1,
-	    e->order_what);
+	db_mark(t, dbi(t, e->order), k, order_key(e, rec, k), e->order_what);
 }
 
 /* Room for one more record: 0, or -1 with t failed. */

@@ -436,6 +436,13 @@ db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	}
 }
 
+void
+db_mark(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const char *what)
+{
+	db_put(t, dbi, k, klen, &rec_version, 1, what);
+}
+
 static void
 del_key(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     const char *what, int may_be_absent)

@@ -291,6 +291,9 @@ int db_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     MDB_val *v, const char *what);
 void db_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     const void *v, size_t vlen, const char *what);
+/* db_put() of an index key whose value is the version byte alone. */
+void db_mark(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    const char *what);
 /* The key must exist. */
 void db_del(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     const char *what);

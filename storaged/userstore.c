@@ -65,8 +65,7 @@ member_put(struct store_txn *t, const char *org, const char *id)
 {
 	uint8_t k[MEMBER_KEY_MAX];
 
-	db_put(t, t->st->org_users, k, member_key(k, org, id), &rec_version,
-	    1, "put member");
+	db_mark(t, t->st->org_users, k, member_key(k, org, id), "put member");
 }
 
 static void

@@ -383,8 +383,7 @@ store_widget_delete(struct store_txn *t, const char *org,
 	 * already unusable, as they name a widget that is no more. Then
 	 * its day counters.
 	 */
-	db_put(t, t->st->wsess_gone, w.id, strlen(w.id), &rec_version, 1,
-	    "put deleted widget");
+	db_mark(t, t->st->wsess_gone, w.id, strlen(w.id), "put deleted widget");
 	plen = strlen(w.id) + 1;
 	memcpy(pk, w.id, plen);		/* with its NUL */
 	if (prefix_keys(t, t->st->daily, pk, plen, 4, &keys, &n) == 0) {

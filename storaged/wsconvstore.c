@@ -82,7 +82,7 @@ wsconvs_note_conv(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	if (db_get(t, t->st->wsess_convs, k, sizeof(k), &v,
 	    "get session conversation") != 1)
 		return;		/* noted already, or failed */
-	db_put(t, t->st->wsess_convs, k, sizeof(k), &rec_version, 1,
+	db_mark(t, t->st->wsess_convs, k, sizeof(k),
 	    "put session conversation");
 	if (wc_keys(t, hash, keys, &n) < 0)
 		return;

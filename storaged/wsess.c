@@ -59,7 +59,7 @@ wsess_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	}
 	if (s->expires_at != 0) {
 		expiry_key(k, s->expires_at, hash);
-		db_put(t, t->st->wsess_expiry, k, sizeof(k), &rec_version, 1,
+		db_mark(t, t->st->wsess_expiry, k, sizeof(k),
 		    "put visitor session expiry");
 	}
 }
@@ -178,8 +178,8 @@ wsess_create(struct store_txn *t, const char *widget,
 	strlcpy(s->widget, widget, sizeof(s->widget));
 	s->created_at = t->st->now();
 	wsess_touch(t, hash, s, s->created_at, idle_ms);
-	db_put(t, t->st->widget_wsess, k, wsess_key(k, widget, hash),
-	    &rec_version, 1, "put widget session");
+	db_mark(t, t->st->widget_wsess, k, wsess_key(k, widget, hash),
+	    "put widget session");
 	return t->err ? -1 : 0;
 }
 
