@@ -36,12 +36,8 @@
 int
 wsconvs_parse_open(struct wsmsg *m)
 {
-	json_t *id = json_object_get(m->root, "id");
-
-	if (!json_is_string(id) || memchr(json_string_value(id), '\0',
-	    json_string_length(id)) != NULL)
+	if ((m->conv_id = wsmsg_text(json_object_get(m->root, "id"))) == NULL)
 		return wsmsg_fail(m, "id: must be a string");
-	m->conv_id = json_string_value(id);
 	return 0;
 }
 

@@ -72,15 +72,11 @@ wsfb_parse_rating(struct wsmsg *m)
 	    n > 5)
 		return wsmsg_fail(m, "score: must be 1 to 5");
 	m->comment = "";
-	if (c != NULL && !json_is_null(c)) {
-		if (!json_is_string(c) || memchr(json_string_value(c), '\0',
-		    json_string_length(c)) != NULL ||
-		    utf8_chars(json_string_value(c), json_string_length(c)) >
-		    ST_RATING_COMMENT_CHARS)
-			return wsmsg_fail(m, "comment: must be at most 1000 "
-			    "characters");
-		m->comment = json_string_value(c);
-	}
+	if (c != NULL && !json_is_null(c) && ((m->comment = wsmsg_text(c)) ==
+	    NULL || utf8_chars(m->comment, strlen(m->comment)) >
+	    ST_RATING_COMMENT_CHARS))
+		return wsmsg_fail(m, "comment: must be at most 1000 "
+		    "characters");
 	m->score = (uint8_t)n;
 	return 0;
 }

@@ -30,6 +30,14 @@ wsmsg_fail(struct wsmsg *m, const char *what)
 	return fail(m, what);
 }
 
+const char *
+wsmsg_text(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s != NULL && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
 /* A string field: absent or null is "", else a string without NUL. */
 static int
 contact_field(struct wsmsg *m, const char *name, const char **out)
@@ -40,12 +48,10 @@ contact_field(struct wsmsg *m, const char *name, const char **out)
 	*out = "";
 	if (v == NULL || json_is_null(v))
 		return 0;
-	if (!json_is_string(v) || memchr(json_string_value(v), '\0',
-	    json_string_length(v)) != NULL) {
+	if ((*out = wsmsg_text(v)) == NULL) {
 		snprintf(what, sizeof(what), "%s: must be a string", name);
 		return fail(m, what);
 	}
-	*out = json_string_value(v);
 	return 0;
 }
 
@@ -83,7 +89,6 @@ int
 wsmsg_parse_message(struct wsmsg *m)
 {
 	json_t *content = json_object_get(m->root, "content");
-	json_t *atts = json_object_get(m->root, "attachments");
 	const char *why;
 	size_t chars;
 
@@ -91,7 +96,8 @@ wsmsg_parse_message(struct wsmsg *m)
 		return fail(m, "content: must be a string");
 	m->content = json_string_value(content);
 	m->content_len = json_string_length(content);
-	if ((why = att_ids_json(atts, m->atts, &m->natts)) != NULL)
+	if ((why = att_ids_json(json_object_get(m->root, "attachments"),
+	    m->atts, &m->natts)) != NULL)
 		return fail(m, why);
 	/* Files may go without words. */
 	if (m->natts > 0 && m->content_len == 0)
@@ -163,11 +169,9 @@ call_id(struct wsmsg *m)
 {
 	json_t *id = json_object_get(m->root, "id");
 
-	if (!json_is_string(id) || json_string_length(id) == 0 ||
-	    json_string_length(id) > 64 ||
-	    strlen(json_string_value(id)) != json_string_length(id))
+	if ((m->call_id = wsmsg_text(id)) == NULL || m->call_id[0] == '\0' ||
+	    strlen(m->call_id) > 64)
 		return wsmsg_fail(m, "id: must be the call's id");
-	m->call_id = json_string_value(id);
 	return 0;
 }
 
@@ -197,14 +201,12 @@ wsmsg_parse_tool_result(struct wsmsg *m)
 {
 	json_t *res = json_object_get(m->root, "result");
 	json_t *err = json_object_get(m->root, "error");
-	json_t *v = res != NULL ? res : err;
 
 	if (call_id(m) < 0)
 		return -1;
-	if ((res == NULL) == (err == NULL) || !json_is_string(v) ||
-	    strlen(json_string_value(v)) != json_string_length(v))
-		return wsmsg_fail(m, "result or error: a string, one of them");
-	m->result = json_string_value(v);
 	m->yes = res != NULL;
+	if ((res == NULL) == (err == NULL) ||
+	    (m->result = wsmsg_text(m->yes ? res : err)) == NULL)
+		return wsmsg_fail(m, "result or error: a string, one of them");
 	return 0;
 }
