@@ -445,14 +445,6 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	struct st_msg m;
 	uint32_t i;
 
-	memset(&m, 0, sizeof(m));
-	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
-	strlcpy(m.role, q->role, sizeof(m.role));
-	strlcpy(m.status, q->status, sizeof(m.status));
-	/* Borrowed from the request: the store only reads it. */
-	m.content = (char *)q->content;
-	m.prompt_tokens = q->prompt_tokens;
-	m.completion_tokens = q->completion_tokens;
 	for (i = 0; i < q->nsources; i++) {
 		if (!st_prefixed_id_valid(q->sources[i].s, "ks_")) {
 			reply_error(r, PROTO_E_INVALID, "sources: each a "
@@ -465,9 +457,15 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 		reply_error(r, PROTO_E_INVALID, "knowledge: 0 to 2");
 		return;
 	}
-	m.sources = sources;
-	m.nsources = q->nsources;
-	m.knowledge = q->knowledge;
+	/* Its strings borrowed from the request: the store only reads them. */
+	m = (struct st_msg){ .content = (char *)q->content,
+	    .prompt_tokens = q->prompt_tokens,
+	    .completion_tokens = q->completion_tokens, .sources = sources,
+	    .nsources = q->nsources, .knowledge = q->knowledge };
+
+	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
+	strlcpy(m.role, q->role, sizeof(m.role));
+	strlcpy(m.status, q->status, sizeof(m.status));
 	msg_store(b, type, &m, NULL, q, NULL, r);
 }
 
