@@ -260,7 +260,7 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     await assertClean(page, log, 'expand', { allowConsole: /data-layout="inline" needs data-container/ });
   });
 
-  test('unread: a person replies to a closed panel: count, label, live region, title, sound; kept over a reload (and still counted there) until opened', async () => {
+  test('unread: a person replies to a closed panel: count, label, live region, title, sound; kept over a reload (and still counted there, live or in the next visit\'s history) until opened', async () => {
     const { page, log } = desk;
     await go(desk, '/', { w: shop.widget_id });
     await openPanel(page);
@@ -300,6 +300,17 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     assert.equal((await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/messages`, { content: 'One more thing', name: 'Ann' })).status, 201);
     await page.waitForFunction((r) => document.querySelector(r).shadowRoot.querySelector('[data-part="badge"]').textContent === '3', R, { timeout: 10000 });
     assert.equal(await page.title(), '(3) Shop');
+    // One said while the page is away (no socket): it comes in the history
+    // of the next visit, after the newest message the widget showed, and
+    // is counted as one that came live (and the history's older ones not).
+    const here = page.url();
+    await page.goto('about:blank');
+    assert.equal((await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/messages`, { content: 'Are you back?', name: 'Ann' })).status, 201);
+    await page.goto(here);
+    await waitReady(page);
+    await page.waitForFunction((r) => document.querySelector(r).shadowRoot.querySelector('[data-part="badge"]')?.textContent === '4', R, { timeout: 10000 });
+    assert.equal(await page.title(), '(4) Shop');
+    await page.waitForFunction((r) => document.querySelector(r).shadowRoot.querySelector('[data-part="announcer"]').textContent === 'Ann: Are you back?', R, { timeout: 5000 });
     await openPanel(page);
     assert.equal(await page.isVisible(part('badge')), false);
     assert.equal(await page.title(), 'Shop', 'the title restored on open');

@@ -678,6 +678,19 @@ function mount(script, cfg, base, broken, lang) {
     if (!isOpen) part('unread').then((u) => u && u(text));
   }
 
+  // The newest message the session has shown, by id, kept over a reload: a
+  // history that brings a person's messages after it (said while a reloaded
+  // page's socket came up, or while the socket was down) counts them unread
+  // as if they had come live. None found in it: nothing is counted.
+  const seenKey = key('seen');
+  function seenUpTo(msgs) {
+    const last = store.get(seenKey);
+    const at = last ? msgs.findIndex((m) => m.id === last) : -1;
+    if (at >= 0) msgs.slice(at + 1).forEach((m) => m.role === 'agent' && unread((m.name || T.agentName) + ': ' + m.content));
+    const id = msgs.length ? msgs[msgs.length - 1].id : '';
+    if (typeof id === 'string' && id) store.set(seenKey, id);
+  }
+
   // The proactive message: after proactive_delay_s, on a path that
   // proactive_path matches (* any run of characters), once a day (UTC)
   // per visitor; the proactive part shows it (and notes the day).
@@ -811,6 +824,7 @@ function mount(script, cfg, base, broken, lang) {
       talked = talked || msgs.some((m) => m.role === 'user');
       sync();
       toBottom();
+      seenUpTo(msgs);
       emit('history', { sessionId, messages: msgs, truncated: !!f.truncated });
     } else if (f.role === 'agent') {
       // a person: typing, or their message (never the assistant's turn)
@@ -818,6 +832,7 @@ function mount(script, cfg, base, broken, lang) {
       if (type === 'message' && typeof f.content === 'string') {
         add(bubble('agent', f.content, 0, f.name)).d = f;
         unread((f.name || T.agentName) + ': ' + f.content);
+        if (typeof f.id === 'string' && f.id) store.set(seenKey, f.id);
       }
     } else if (type === 'identity') emit(type, f), flush();
     else if (type === 'handoff') {
@@ -1179,6 +1194,7 @@ function mount(script, cfg, base, broken, lang) {
       restore = false;
       historyP = null;
       lastText = '';
+      store.del(seenKey);
       emit('reset', { sessionId });
     },
     // Remove everything: the element, listeners, timers, the request in flight.
