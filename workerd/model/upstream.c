@@ -38,9 +38,8 @@
  *   call (loop_defer) once curl has returned. upstream_resume() is always
  *   deferred, so it never calls back into the caller before returning.
  * - Redirects are not followed (a 3xx is an HTTP error). Proxies named by
- *   the usual environment variables (https_proxy, no_proxy, ...) are used
- *   as libcurl reads them, read once at start (proxies_read): libcurl
- *   would look them up again at each transfer.
+ *   the usual environment variables (https_proxy, no_proxy, ...) are used,
+ *   as libcurl does by default.
  * - Per request (an agent's, turn.c): its own base URL, API key,
  *   temperature and max_tokens. A request with the deployment's URL and
  *   key shares the one header list; one with its own gets its own list,
@@ -148,12 +147,6 @@ static struct shard *shards[UP_SHARDS_MAX];
 static int nshards;
 static struct curl_slist *headers;
 static char *url, *model, *system_prompt, *api_key;
-/*
- * The proxy variables, read once (proxies_read) where libcurl would read
- * them at each transfer: the proxy of an http:// and of an https://
- * model ("" none), and the hosts asked directly.
- */
-static const char *proxy_http = "", *proxy_https = "", *proxy_none = "";
 static uint32_t connect_ms, idle_ms;
 static char idle_text[64];
 static int in_curl;		/* inside a curl call that may run our callbacks */
@@ -1138,10 +1131,6 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	}
 	u->cbs = *cbs;
 	u->arg = arg;
-	/* The proxy first: a guarded transfer (guard, below) has none. */
-	e |= curl_easy_setopt(c, CURLOPT_PROXY, strncasecmp(own_url ? own_url :
-	    url, "https:", 6) == 0 ? proxy_https : proxy_http);
-	e |= curl_easy_setopt(c, CURLOPT_NOPROXY, proxy_none);
 	/* curl copies the URL; the header list it only points at. */
 	e |= curl_easy_setopt(c, CURLOPT_URL, own_url ? own_url : url);
 	free(own_url);
@@ -1254,36 +1243,6 @@ upstream_url_shown(const char *u, char *out, size_t outsz)
 	strlcpy(out, u, outsz);
 }
 
-/* The first of the variables a and b set and not empty, else "". */
-static const char *
-env_first(const char *a, const char *b)
-{
-	const char *v = getenv(a);
-
-	if ((v == NULL || *v == '\0') && b != NULL)
-		v = getenv(b);
-	return v != NULL ? v : "";
-}
-
-/*
- * The proxy variables as libcurl reads them: http_proxy (lowercase only)
- * for http://, https_proxy or HTTPS_PROXY for https://, else all_proxy
- * or ALL_PROXY; no_proxy or NO_PROXY.
- */
-static void
-proxies_read(void)
-{
-	const char *all = env_first("all_proxy", "ALL_PROXY");
-
-	proxy_http = env_first("http_proxy", NULL);
-	if (*proxy_http == '\0')
-		proxy_http = all;
-	proxy_https = env_first("https_proxy", "HTTPS_PROXY");
-	if (*proxy_https == '\0')
-		proxy_https = all;
-	proxy_none = env_first("no_proxy", "NO_PROXY");
-}
-
 static char *
 setting_or(const char *v, const char *def)
 {
@@ -1347,7 +1306,6 @@ upstream_init(void)
 		curl_openssl = vi != NULL && vi->ssl_version != NULL &&
 		    strncmp(vi->ssl_version, "OpenSSL/", 8) == 0;
 	}
-	proxies_read();
 	if ((shards[0] = shard_new(UP_MAXCONNECTS)) == NULL)
 		goto nomem;
 	nshards = 1;
