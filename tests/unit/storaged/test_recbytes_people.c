@@ -422,42 +422,33 @@ static void
 test_contact_formats(void **state)
 {
 	struct fix *f = *state;
+	static const struct {
+		const char *hex;	/* the stored record */
+		const char *ext;
+		int verified, email_verified;
+	} formats[] = {
+		{ "01" HEX_CONTACT_ID HEX_CONTACT_BODY, "", 0, 0 },
+		{ "02" HEX_CONTACT_ID HEX_CONTACT_BODY HEX_DEFAULT, "", 0, 0 },
+		{ "03" HEX_CONTACT_ID HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01",
+		    "ext-42", 1, 0 },
+		{ "04" HEX_CONTACT_ID HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01"
+		    "01", "ext-42", 1, 1 },
+	};
 	struct st_contact_get_rep g;
 	uint8_t id[16];
+	size_t i;
 
 	assert_int_equal(proto_hex_decode(CONTACT_ID, id, sizeof(id)), 0);
-	db_put_hex(f, "contacts", id, sizeof(id), "01" HEX_CONTACT_ID
-	    HEX_CONTACT_BODY);
-	contact_get(f, &g);
-	assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
-	assert_string_equal(g.contact.external_id, "");
-	assert_int_equal(g.contact.verified, 0);
-	st_rep_free(PROTO_ST_CONTACT_GET, &g);
-
-	db_put_hex(f, "contacts", id, sizeof(id), "02" HEX_CONTACT_ID
-	    HEX_CONTACT_BODY HEX_DEFAULT);
-	contact_get(f, &g);
-	assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
-	assert_string_equal(g.contact.external_id, "");
-	assert_int_equal(g.contact.verified, 0);
-	st_rep_free(PROTO_ST_CONTACT_GET, &g);
-
-	db_put_hex(f, "contacts", id, sizeof(id), "03" HEX_CONTACT_ID
-	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01");
-	contact_get(f, &g);
-	assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
-	assert_string_equal(g.contact.external_id, "ext-42");
-	assert_int_equal(g.contact.verified, 1);
-	assert_int_equal(g.contact.email_verified, 0);
-	st_rep_free(PROTO_ST_CONTACT_GET, &g);
-
-	db_put_hex(f, "contacts", id, sizeof(id), "04" HEX_CONTACT_ID
-	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01" "01");
-	contact_get(f, &g);
-	assert_string_equal(g.contact.external_id, "ext-42");
-	assert_int_equal(g.contact.verified, 1);
-	assert_int_equal(g.contact.email_verified, 1);
-	st_rep_free(PROTO_ST_CONTACT_GET, &g);
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		db_put_hex(f, "contacts", id, sizeof(id), formats[i].hex);
+		contact_get(f, &g);
+		assert_string_equal(g.contact.org, ST_ORG_DEFAULT);
+		assert_string_equal(g.contact.external_id, formats[i].ext);
+		assert_int_equal(g.contact.verified, formats[i].verified);
+		assert_int_equal(g.contact.email_verified,
+		    formats[i].email_verified);
+		st_rep_free(PROTO_ST_CONTACT_GET, &g);
+	}
 	/* Format 5 is none yet. */
 	db_put_hex(f, "contacts", id, sizeof(id), "05" HEX_CONTACT_ID
 	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01" "01");
