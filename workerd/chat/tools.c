@@ -180,26 +180,26 @@ tools_text(struct turn_tools *tt)
 
 	if (arr != NULL && tt->handoff &&
 	    json_array_append_new(arr, handoff_function()) < 0)
-		goto out;
+		goto fail;
 	if (arr != NULL && tt->kb != NULL &&
 	    json_array_append_new(arr, search_function()) < 0)
-		goto out;
+		goto fail;
 	if (arr != NULL && tt->contact &&
 	    json_array_append_new(arr, contact_function()) < 0)
-		goto out;
+		goto fail;
 	if (arr != NULL && tt->page != NULL && json_array_extend(arr,
 	    tt->page) < 0)
-		goto out;
+		goto fail;
 	for (i = 0; arr != NULL && i < tt->acts.n; i++) {
 		f = json_pack("{s:s, s:{s:s, s:s, s:O}}", "type", "function",
 		    "function", "name", tt->acts.actions[i].name,
 		    "description", tt->acts.actions[i].description,
 		    "parameters", tt->schemas[i]);
 		if (f == NULL || json_array_append_new(arr, f) < 0)
-			goto out;
+			goto fail;
 	}
 	return array_text(arr);
-out:
+fail:
 	json_decref(arr);
 	return NULL;
 }
