@@ -842,6 +842,15 @@ test_events_presence(void **state)
 	tclient_close(&CL);
 	drive_ms(50);
 	assert_int_equal(events_clients(), 0);
+	/*
+	 * A round may have gone out in the same turn of the loop as the
+	 * closes were read (a loaded machine): what is in flight then is
+	 * answered, and no round comes after.
+	 */
+	for (i = storec_inflight(); i > 0; i--) {
+		peer_expect(&P, &pr, PROTO_ST_PRESENCE_SEEN);
+		peer_reply(&P, &pr, NULL, 0);
+	}
 	peer_expect_none(&P, 400);
 	wsettings.away_after_ms = was;
 }
