@@ -648,6 +648,31 @@ is_ctl(unsigned char c)
 	return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
+/* How many bytes from p on (at most max) are no control byte: a line's inside. */
+static size_t
+plain_run(const char *p, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && !is_ctl((unsigned char)p[n]))
+		n++;
+	return n;
+}
+
+/* The request line's last bytes kept (line_tail) with n more, p, after them. */
+static void
+tail_add(struct http_in *h, const char *p, size_t n)
+{
+	size_t t = sizeof(h->line_tail);
+
+	if (n >= t) {
+		memcpy(h->line_tail, p + n - t, t);
+		return;
+	}
+	memmove(h->line_tail, h->line_tail + n, t - n);
+	memcpy(h->line_tail + t - n, p, n);
+}
+
 /* The request line ends in " HTTP/" and a one-digit major.minor version. */
 static int
 request_line_version_ok(const struct http_in *h)
@@ -675,7 +700,7 @@ static size_t
 scan_head(struct http_in *h, const char *data, size_t len, int *serr,
     const char **sdetail)
 {
-	size_t i;
+	size_t i, n;
 	unsigned char c;
 
 	for (i = 0; i < len; i++) {
@@ -718,12 +743,19 @@ scan_head(struct http_in *h, const char *data, size_t len, int *serr,
 			SCAN_FAIL(400, "obsolete line folding");
 		if (is_ctl(c))
 			SCAN_FAIL(400, "control character in request head");
-		if (h->scan_mode == SCAN_LINE) {
-			memmove(h->line_tail, h->line_tail + 1,
-			    sizeof(h->line_tail) - 1);
-			h->line_tail[sizeof(h->line_tail) - 1] = (char)c;
-		}
+		/*
+		 * This byte and the rest of the line's plain ones in one step
+		 * (none is CR, LF, a control byte, or past the head's bound):
+		 * each would pass the checks above as this one did.
+		 */
+		n = 1 + plain_run(data + i + 1, len - i - 1 <
+		    HTTP_MAX_HEADER_BYTES - h->head_bytes ? len - i - 1 :
+		    HTTP_MAX_HEADER_BYTES - h->head_bytes);
+		h->head_bytes += n - 1;
+		if (h->scan_mode == SCAN_LINE)
+			tail_add(h, data + i, n);
 		h->scan_bol = 0;
+		i += n - 1;
 	}
 	return len;
 }
