@@ -38,6 +38,14 @@ exprow_session(const char *session, char out[EXPROW_SESSION_LEN + 1])
 	proto_hex_encode(d, (EXPROW_SESSION_LEN - 7) / 2, out + 7);
 }
 
+const char *
+exprow_plain(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s != NULL && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
 json_t *
 exprow_text(const char *s)
 {

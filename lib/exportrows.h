@@ -17,6 +17,11 @@
 
 /* A JSON string of s, replacing invalid UTF-8 with U+FFFD. */
 json_t *exprow_text(const char *s);
+/*
+ * v's text when v is a JSON string with no NUL in it (a document read
+ * with JSON_ALLOW_NUL may hold one), else NULL.
+ */
+const char *exprow_plain(const json_t *v);
 /* Sets o[k] = v (stolen), remembering a failure (v NULL too) in *err. */
 void exprow_oset(json_t *o, const char *k, json_t *v, int *err);
 /* o, or NULL (o freed) when a exprow_oset() on it failed. */

@@ -64,11 +64,10 @@ take_count(json_t *v, uint32_t *dst, const struct admin_field *f)
 static const char *
 take_enum(json_t *v, uint8_t *dst, const struct admin_field *f)
 {
+	const char *s;
 	int n;
 
-	if (!json_is_string(v) ||
-	    strlen(json_string_value(v)) != json_string_length(v) ||
-	    (n = f->parse(json_string_value(v))) < 0)
+	if ((s = exprow_plain(v)) == NULL || (n = f->parse(s)) < 0)
 		return f->why;
 	*dst = (uint8_t)n;
 	return NULL;

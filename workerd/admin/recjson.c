@@ -155,16 +155,6 @@ enum_why(const struct rfield *f)
 	return why;
 }
 
-/* A string of JSON with no NUL in it, or NULL. */
-static const char *
-plain_string(json_t *v)
-{
-	if (!json_is_string(v) ||
-	    strlen(json_string_value(v)) != json_string_length(v))
-		return NULL;
-	return json_string_value(v);
-}
-
 /* LIST and ARRAY: an array of at most bound strings of at most x bytes. */
 static const char *
 take_strings(json_t *v, void *rec, const struct rfield *f)
@@ -182,7 +172,7 @@ take_strings(json_t *v, void *rec, const struct rfield *f)
 	json_array_foreach(v, k, x) {
 		if (!json_is_string(x))
 			return notarray;
-		if (plain_string(x) == NULL)
+		if (exprow_plain(x) == NULL)
 			return "must not contain NUL characters";
 		if (json_string_length(x) > f->x)
 			return say("each must be at most %u bytes", f->x);
@@ -235,7 +225,7 @@ rec_take(json_t *v, void *rec, const struct rfield *f)
 
 	switch (f->kind) {
 	case RF_BUF:
-		if ((s = plain_string(v)) == NULL)
+		if ((s = exprow_plain(v)) == NULL)
 			return "must be a string";
 		if (strlen(s) > f->bound)
 			return say("must be at most %u bytes", f->bound);
@@ -254,7 +244,7 @@ rec_take(json_t *v, void *rec, const struct rfield *f)
 		*AT(rec, f->off) = json_is_true(v);
 		return NULL;
 	case RF_ENUM:
-		if ((s = plain_string(v)) == NULL || (n = f->parse(s)) < 0)
+		if ((s = exprow_plain(v)) == NULL || (n = f->parse(s)) < 0)
 			return enum_why(f);
 		*AT(rec, f->off) = (uint8_t)n;
 		return NULL;

@@ -267,11 +267,8 @@ take_agent_id(json_t *v, void *rec, const struct admin_field *f, int again)
 
 	if (json_is_null(v))
 		s = "";
-	else if (!json_is_string(v) ||
-	    strlen(json_string_value(v)) != json_string_length(v))
+	else if ((s = exprow_plain(v)) == NULL)
 		return "must be an agent's id, \"default\" or null";
-	else
-		s = json_string_value(v);
 	if (strcmp(s, ST_AGENT_DEFAULT) == 0)
 		s = "";
 	if (*s != '\0' && (strlen(s) != ST_ID_HEX || !st_id_valid(s)))

@@ -157,11 +157,6 @@ int wsmsg_parse(const char *text, size_t len, struct wsmsg *m);
 void wsmsg_free(struct wsmsg *m);
 /* m fails with what (the visitor's error text): -1. */
 int wsmsg_fail(struct wsmsg *m, const char *what);
-/*
- * v's text when v is a JSON string with no NUL in it (the frame was read
- * with JSON_ALLOW_NUL), else NULL.
- */
-const char *wsmsg_text(const json_t *v);
 /* The rows' parsers (m->root read into m's fields): 0, or -1 refused. */
 int wsmsg_parse_message(struct wsmsg *m);
 int wsmsg_parse_contact(struct wsmsg *m);

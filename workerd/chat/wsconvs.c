@@ -36,7 +36,7 @@
 int
 wsconvs_parse_open(struct wsmsg *m)
 {
-	if ((m->conv_id = wsmsg_text(json_object_get(m->root, "id"))) == NULL)
+	if ((m->conv_id = exprow_plain(json_object_get(m->root, "id"))) == NULL)
 		return wsmsg_fail(m, "id: must be a string");
 	return 0;
 }

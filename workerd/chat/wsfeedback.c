@@ -28,6 +28,7 @@
 
 #include "agentmsg.h"
 #include "chat.h"
+#include "exportrows.h"
 #include "log.h"
 #include "stmsgs.h"
 #include "workerd.h"
@@ -72,7 +73,7 @@ wsfb_parse_rating(struct wsmsg *m)
 	    n > 5)
 		return wsmsg_fail(m, "score: must be 1 to 5");
 	m->comment = "";
-	if (c != NULL && !json_is_null(c) && ((m->comment = wsmsg_text(c)) ==
+	if (c != NULL && !json_is_null(c) && ((m->comment = exprow_plain(c)) ==
 	    NULL || utf8_chars(m->comment, strlen(m->comment)) >
 	    ST_RATING_COMMENT_CHARS))
 		return wsmsg_fail(m, "comment: must be at most 1000 "

@@ -11,6 +11,7 @@
 
 #include "attach.h"
 #include "chat.h"
+#include "exportrows.h"
 #include "workerd.h"
 
 static int
@@ -30,14 +31,6 @@ wsmsg_fail(struct wsmsg *m, const char *what)
 	return fail(m, what);
 }
 
-const char *
-wsmsg_text(const json_t *v)
-{
-	const char *s = json_string_value(v);
-
-	return s != NULL && strlen(s) == json_string_length(v) ? s : NULL;
-}
-
 /* A string field: absent or null is "", else a string without NUL. */
 static int
 contact_field(struct wsmsg *m, const char *name, const char **out)
@@ -48,7 +41,7 @@ contact_field(struct wsmsg *m, const char *name, const char **out)
 	*out = "";
 	if (v == NULL || json_is_null(v))
 		return 0;
-	if ((*out = wsmsg_text(v)) == NULL) {
+	if ((*out = exprow_plain(v)) == NULL) {
 		snprintf(what, sizeof(what), "%s: must be a string", name);
 		return fail(m, what);
 	}
@@ -169,7 +162,7 @@ call_id(struct wsmsg *m)
 {
 	json_t *id = json_object_get(m->root, "id");
 
-	if ((m->call_id = wsmsg_text(id)) == NULL || m->call_id[0] == '\0' ||
+	if ((m->call_id = exprow_plain(id)) == NULL || m->call_id[0] == '\0' ||
 	    strlen(m->call_id) > 64)
 		return wsmsg_fail(m, "id: must be the call's id");
 	return 0;
@@ -206,7 +199,7 @@ wsmsg_parse_tool_result(struct wsmsg *m)
 		return -1;
 	m->yes = res != NULL;
 	if ((res == NULL) == (err == NULL) ||
-	    (m->result = wsmsg_text(m->yes ? res : err)) == NULL)
+	    (m->result = exprow_plain(m->yes ? res : err)) == NULL)
 		return wsmsg_fail(m, "result or error: a string, one of them");
 	return 0;
 }
