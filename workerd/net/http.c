@@ -700,7 +700,7 @@ static size_t
 scan_head(struct http_in *h, const char *data, size_t len, int *serr,
     const char **sdetail)
 {
-	size_t i, n;
+	size_t i, n, room;
 	unsigned char c;
 
 	for (i = 0; i < len; i++) {
@@ -748,9 +748,9 @@ scan_head(struct http_in *h, const char *data, size_t len, int *serr,
 		 * (none is CR, LF, a control byte, or past the head's bound):
 		 * each would pass the checks above as this one did.
 		 */
-		n = 1 + plain_run(data + i + 1, len - i - 1 <
-		    HTTP_MAX_HEADER_BYTES - h->head_bytes ? len - i - 1 :
-		    HTTP_MAX_HEADER_BYTES - h->head_bytes);
+		room = HTTP_MAX_HEADER_BYTES - h->head_bytes;
+		n = 1 + plain_run(data + i + 1, len - i - 1 < room ?
+		    len - i - 1 : room);
 		h->head_bytes += n - 1;
 		if (h->scan_mode == SCAN_LINE)
 			tail_add(h, data + i, n);
