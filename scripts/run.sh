@@ -102,12 +102,16 @@ if [ ! -e "$PARLEY_DATA_DIR/data.mdb" ]; then
 fi
 mkdir -p "$PARLEY_DATA_DIR" "$PARLEY_RUN_DIR"
 
-# Whether process $1 runs (a zombie does not).
+# Whether process $1 runs and is this script's child: a zombie does not
+# run, and once the shell has reaped ours the kernel may give its pid to
+# another process (one with workers of its own, under a loaded test run).
 alive() {
 	local st
 	read -r st 2>/dev/null < "/proc/$1/stat" || return 1
 	st=${st##*) }
-	[ "${st%% *}" != Z ]
+	# shellcheck disable=SC2086
+	set -- $st	# state, parent
+	[ "$1" != Z ] && [ "$2" = "$$" ]
 }
 # Whether process $1 has a child that runs another program (masterd's
 # workers are parley-workerd; a sanitizer's helper at exit is not).
@@ -176,7 +180,8 @@ pids+=("$mpid")
 # listens. If it exits first (the port taken, a bad address), say so and
 # stop, printing no URL and no password.
 for _ in $(seq 1 400); do
-	started_other "$mpid" && break
+	# Still ours once its child is seen: the pid was not given again.
+	started_other "$mpid" && alive "$mpid" && break
 	if ! alive "$mpid"; then
 		echo "run: parley-masterd could not start (its message is above; is another Parley on $url_host:$PORT?)" >&2
 		stop 1
