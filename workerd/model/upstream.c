@@ -1068,6 +1068,7 @@ headers_with_key(const char *key)
 	if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
 	    NULL || curl_slist_append(h, "Accept: text/event-stream") == NULL ||
 	    curl_slist_append(h, "Expect:") == NULL ||
+	    curl_slist_append(h, "User-Agent: parley") == NULL ||
 	    (auth != NULL && curl_slist_append(h, auth) == NULL)) {
 		headers_free(h);
 		h = NULL;
@@ -1142,7 +1143,6 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	    (long)CURL_HTTP_VERSION_1_1);
 	e |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, u->hdrs ? u->hdrs :
 	    headers);
-	e |= curl_easy_setopt(c, CURLOPT_USERAGENT, "parley");
 	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, u->body);
 	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)u->blen);
