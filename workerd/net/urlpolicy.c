@@ -134,6 +134,7 @@ urlpol_curl_io(CURL *e, struct urlpol_guard *g, curl_write_callback write,
 	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION,
 	    urlpol_socket) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, g) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, arg) != CURLE_OK;
 	return bad ? -1 : 0;

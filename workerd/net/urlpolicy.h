@@ -57,8 +57,9 @@ struct urlpol_guard {
 curl_socket_t urlpol_socket(void *guard, curlsocktype purpose,
     struct curl_sockaddr *a);
 /*
- * Transfer e's sockets opened held to g (urlpol_socket) and its
- * answer's bytes given to write with arg. 0, or -1.
+ * Transfer e's sockets opened held to g (urlpol_socket), no proxy (one
+ * would connect where the guard cannot see), and its answer's bytes
+ * given to write with arg. 0, or -1.
  */
 int urlpol_curl_io(CURL *e, struct urlpol_guard *g,
     curl_write_callback write, void *arg);
