@@ -43,54 +43,71 @@ st_webhook_free(struct st_webhook *h)
 	rl_free(&st_webhook_layout, h);
 }
 
+/*
+ * A PAYLOAD row's members, where its row says (a delivery's and a mail's):
+ * the pointer at f->off, its length in the last 4 of f->size bytes.
+ */
+#define PAYLOAD_P(rec, f)	((unsigned char *)(rec) + (f)->off)
+#define PAYLOAD_N(rec, f)	((unsigned char *)(rec) + (f)->off + \
+	(f)->size - sizeof(uint32_t))
+
 static void
 payload_enc(struct penc *e, const void *rec, const struct rfield *f)
 {
-	const struct st_delivery *d = rec;
+	uint8_t *p;
+	uint32_t n;
 
-	penc_bytes(e, d->payload, d->payload_len);
+	memcpy(&p, PAYLOAD_P(rec, f), sizeof(p));
+	memcpy(&n, PAYLOAD_N(rec, f), sizeof(n));
+	penc_bytes(e, p, p != NULL ? n : 0);
 }
 
 /* None is NULL; more than any message carries is an error. */
 static void
 payload_dec(struct pdec *d, void *rec, const struct rfield *f)
 {
-	struct st_delivery *v = rec;
 	const uint8_t *p;
+	uint8_t *v;
 	size_t n = 0;
+	uint32_t n32;
 
 	if ((p = pdec_bytes(d, &n)) == NULL || n == 0)
 		return;
-	if (n > PROTO_MAX_PAYLOAD || (v->payload = malloc(n)) == NULL) {
+	if (n > PROTO_MAX_PAYLOAD || (v = malloc(n)) == NULL) {
 		d->err = 1;
 		return;
 	}
-	memcpy(v->payload, p, n);
-	v->payload_len = (uint32_t)n;
+	memcpy(v, p, n);
+	n32 = (uint32_t)n;
+	memcpy(PAYLOAD_P(rec, f), &v, sizeof(v));
+	memcpy(PAYLOAD_N(rec, f), &n32, sizeof(n32));
 }
 
 static void
 payload_free(void *rec, const struct rfield *f)
 {
-	struct st_delivery *d = rec;
+	uint8_t *p;
 
-	free(d->payload);
-	d->payload = NULL;
-	d->payload_len = 0;
+	memcpy(&p, PAYLOAD_P(rec, f), sizeof(p));
+	free(p);
+	memset(PAYLOAD_P(rec, f), 0, f->size);
 }
 
 static int
 payload_copy(void *dst, const void *src, const struct rfield *f)
 {
-	const struct st_delivery *s = src;
-	struct st_delivery *d = dst;
+	uint8_t *p, *v;
+	uint32_t n;
 
-	if (s->payload == NULL || s->payload_len == 0)
+	memcpy(&p, PAYLOAD_P(src, f), sizeof(p));
+	memcpy(&n, PAYLOAD_N(src, f), sizeof(n));
+	if (p == NULL || n == 0)
 		return 0;
-	if ((d->payload = malloc(s->payload_len)) == NULL)
+	if ((v = malloc(n)) == NULL)
 		return -1;
-	memcpy(d->payload, s->payload, s->payload_len);
-	d->payload_len = s->payload_len;
+	memcpy(v, p, n);
+	memcpy(PAYLOAD_P(dst, f), &v, sizeof(v));
+	memcpy(PAYLOAD_N(dst, f), &n, sizeof(n));
 	return 0;
 }
 

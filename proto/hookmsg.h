@@ -153,8 +153,9 @@ extern const struct rlayout st_webhook_layout;
 #define ST_HF_ALL	(0u ST_WEBHOOK_ROWS(RF_MASK))
 
 /*
- * A delivery's kind of its own (record.h), PAYLOAD: uint8_t *m (malloc'd;
- * NULL for none) and uint32_t m_len; bytes, at most PROTO_MAX_PAYLOAD.
+ * A kind of its own (record.h), a delivery's and a mail's (mailmsg.h):
+ * PAYLOAD, uint8_t *m (malloc'd; NULL for none) and uint32_t m_len; bytes
+ * (the event as ST_EV carries it, agentmsg.h), at most PROTO_MAX_PAYLOAD.
  */
 #define RF_DECL_PAYLOAD(m, b)	uint8_t *m; uint32_t m##_len;
 #define RF_KIND_PAYLOAD		RF_OWN

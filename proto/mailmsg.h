@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "hookmsg.h"
 #include "record.h"
 #include "storemsg.h"
 #include "usermsg.h"
@@ -50,21 +51,6 @@
 /* and at most one such mail per conversation per: */
 #define ST_MAIL_WAITING_EVERY_MS	(10 * 60 * 1000)
 
-/*
- * A mail's event, its kind of its own (record.h), MAIL_EVENT: uint8_t
- * *m (malloc'd, NULL for none) and uint32_t m_len; bytes (u32 length,
- * the bytes: the event as ST_EV carries it, agentmsg.h), at most
- * PROTO_MAX_PAYLOAD.
- */
-#define RF_DECL_MAIL_EVENT(m, b)	uint8_t *m; uint32_t m##_len;
-#define RF_KIND_MAIL_EVENT	RF_OWN
-#define RF_OFF_MAIL_EVENT(T, m)	offsetof(T, m)
-#define RF_SIZE_MAIL_EVENT(T, m)	(offsetof(T, m##_len) +		\
-				    sizeof(uint32_t) - offsetof(T, m))
-#define RF_COUNT_MAIL_EVENT	RF_NOCOUNT
-#define RF_CODEC_MAIL_EVENT	(&st_mail_event_codec)
-#define RF_NAMES_MAIL_EVENT	RF_NONAME
-extern const struct rcodec st_mail_event_codec;
 
 /*
  * The mail record, a row per field in stored order (record.h), of format
@@ -94,7 +80,7 @@ extern const struct rcodec st_mail_event_codec;
 	    RF_HID, ST_MAIL_ERROR_MAX, 0)				\
 	F(LIST, rcpt, "recipients", 1, RF_RO,				\
 	    RF_HID, ST_MAIL_RCPT_MAX, ST_EMAIL_MAX)			\
-	F(MAIL_EVENT, payload, "payload", 1, RF_RO,			\
+	F(PAYLOAD, payload, "payload", 1, RF_RO,			\
 	    RF_HID, PROTO_MAX_PAYLOAD, 0)
 
 struct st_mail {

@@ -24,7 +24,8 @@ const OWN = {
       v.hours = Array.from({ length: d.u32() }, () => ({ day: d.u8(), start: d.u16(), end: d.u16() }));
     },
   },
-  // A delivery's payload (proto/hookmsg.c): bytes, none when absent.
+  // A delivery's and a mail's payload (proto/hookmsg.c): bytes, none when
+  // absent.
   PAYLOAD: {
     enc: (e, v) => e.bytes(v.payload ?? Buffer.alloc(0)),
     dec: (d, v) => { v.payload = Buffer.from(d.bytes()); },
@@ -82,11 +83,6 @@ const OWN = {
     dec: (d, v) => {
       v.atts = Array.from({ length: d.u32() }, () => ({ id: d.str(), type: d.u8(), size: d.u32(), name: d.str(), key: d.str() }));
     },
-  },
-  // A mail's event (proto/mailmsg.c): bytes, a Buffer.
-  MAIL_EVENT: {
-    enc: (e, v) => e.bytes(v.payload ?? Buffer.alloc(0)),
-    dec: (d, v) => { v.payload = Buffer.from(d.bytes()); },
   },
 };
 

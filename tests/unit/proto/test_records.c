@@ -110,7 +110,8 @@ hours_sample(struct penc *e, enum sample s)
 	}
 }
 
-/* PAYLOAD (hookmsg.h): bytes, any (none, the defaults). */
+/* PAYLOAD (hookmsg.h; a delivery's and a mail's): bytes, any (none, the
+ * defaults). */
 static void
 payload_sample(struct penc *e, enum sample s)
 {
@@ -192,20 +193,6 @@ visitor_sample(struct penc *e, enum sample s)
 			break;
 		}
 	}
-}
-
-/* MAIL_EVENT (mailmsg.h): bytes, none or some, NUL and all. */
-static void
-mail_event_sample(struct penc *e, enum sample s)
-{
-	uint8_t b[1024];
-	size_t i, n;
-
-	n = s == SAM_LONG ? sizeof(b) : s == SAM_SET ? 3 :
-	    s == SAM_UTF8 ? 16 : s == SAM_OUT ? 1 : 0;
-	for (i = 0; i < n; i++)
-		b[i] = (uint8_t)(i * 7);
-	penc_bytes(e, b, n);
 }
 
 /* PASSWORD (usermsg.h): salt, hash and fp, each of its length. */
@@ -298,7 +285,6 @@ static const struct {
 	{ "PAYLOAD", payload_sample },
 	{ "HASH", hash_sample },
 	{ "VISITOR", visitor_sample },
-	{ "MAIL_EVENT", mail_event_sample },
 	{ "PASSWORD", password_sample },
 	{ "MEMBERS", members_sample },
 	{ "MEMBER_OFF", member_off_sample },
