@@ -423,24 +423,8 @@ store_report_backfill(struct store_txn *t, uint32_t max, uint32_t *n,
 static int
 report_init(struct store_txn *t)
 {
-	uint8_t rec[2];
-	MDB_stat ms;
-	MDB_val v;
-	int rc;
-
-	if ((rc = db_get(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY),
-	    &v, "get report backfill")) != 1)
-		return rc < 0 ? t->err : 0;
-	if ((rc = mdb_stat(t->txn, t->st->convs, &ms)) != 0)
-		return txn_lmdb(t, rc, "stat conversations");
-	rec[0] = ST_RECORD_VERSION;
-	rec[1] = ms.ms_entries == 0;
-	db_put(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY), rec,
-	    sizeof(rec), "put report backfill");
-	if (ms.ms_entries > 0)
-		log_info("%zu conversations predate the reports: counting "
-		    "them in, in batches", ms.ms_entries);
-	return t->err;
+	return backfill_begin(t, BACKFILL_KEY, t->st->convs, "conversations "
+	    "predate the reports: counting them in, in batches");
 }
 
 /* A deleted conversation's counts go. */

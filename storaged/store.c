@@ -443,6 +443,29 @@ db_mark(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	db_put(t, dbi, k, klen, &rec_version, 1, what);
 }
 
+int
+backfill_begin(struct store_txn *t, const char *key, MDB_dbi dbi,
+    const char *work)
+{
+	uint8_t rec[2];
+	MDB_stat ms;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, key, strlen(key), &v,
+	    "get backfill")) != 1)
+		return rc < 0 ? t->err : 0;
+	if ((rc = mdb_stat(t->txn, dbi, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat a backfill's records");
+	rec[0] = ST_RECORD_VERSION;
+	rec[1] = ms.ms_entries == 0;
+	db_put(t, t->st->meta, key, strlen(key), rec, sizeof(rec),
+	    "put backfill");
+	if (ms.ms_entries > 0)
+		log_info("%zu %s", ms.ms_entries, work);
+	return t->err;
+}
+
 static void
 del_key(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     const char *what, int may_be_absent)

@@ -291,6 +291,15 @@ int db_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     MDB_val *v, const char *what);
 void db_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     const void *v, size_t vlen, const char *what);
+/*
+ * A backfill's marker, meta's key: made when it is absent (the first start
+ * of a version that keeps what older records lack) as [version, done],
+ * done when dbi holds nothing yet; the records to do logged as "<n>
+ * <work>". The backfill keeps its progress after those two bytes. 0, or
+ * t's error.
+ */
+int backfill_begin(struct store_txn *, const char *key, MDB_dbi dbi,
+    const char *work);
 /* db_put() of an index key whose value is the version byte alone. */
 void db_mark(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     const char *what);

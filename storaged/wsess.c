@@ -531,24 +531,8 @@ static int keys_from(struct store_txn *, MDB_dbi, const void *, size_t, int,
 static int
 backfill_init(struct store_txn *t)
 {
-	uint8_t rec[2];
-	MDB_stat ms;
-	MDB_val v;
-	int rc;
-
-	if ((rc = db_get(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY),
-	    &v, "get backfill")) != 1)
-		return rc < 0 ? t->err : 0;
-	if ((rc = mdb_stat(t->txn, t->st->wsessions, &ms)) != 0)
-		return txn_lmdb(t, rc, "stat visitor sessions");
-	rec[0] = ST_RECORD_VERSION;
-	rec[1] = ms.ms_entries == 0;
-	db_put(t, t->st->meta, BACKFILL_KEY, strlen(BACKFILL_KEY), rec,
-	    sizeof(rec), "put backfill");
-	if (ms.ms_entries > 0)
-		log_info("%zu visitor sessions predate their expiry index: "
-		    "indexing them in batches", ms.ms_entries);
-	return t->err;
+	return backfill_begin(t, BACKFILL_KEY, t->st->wsessions, "visitor "
+	    "sessions predate their expiry index: indexing them in batches");
 }
 
 /*
