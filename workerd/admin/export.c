@@ -134,17 +134,6 @@ export_free(struct export *x)
 	free(x);
 }
 
-/* Lets go of the connection (it ended or is going). */
-static void
-export_detach(struct export *x)
-{
-	struct conn *c = x->c;
-
-	if (c != NULL && c->hctx == x)
-		conn_let_go(c);
-	x->c = NULL;
-}
-
 /* The connection goes away: conn_close() has cancelled c->sreq. */
 static void
 export_abort(struct conn *c)
@@ -154,7 +143,7 @@ export_abort(struct conn *c)
 	if (x == NULL)
 		return;
 	log_debug("export: the client left");
-	export_detach(x);
+	conn_drop_handler(&x->c, x);
 	export_free(x);
 }
 
@@ -174,7 +163,7 @@ export_fail(struct export *x, const struct storec_result *r,
 			log_warnx("export: %s", what);
 			msg = "Internal server error";
 		}
-		export_detach(x);
+		conn_drop_handler(&x->c, x);
 		export_free(x);
 		conn_send_error(c, status, admin_headers, msg);
 		return;
@@ -187,7 +176,7 @@ export_fail(struct export *x, const struct storec_result *r,
 		    what);
 	else
 		log_warnx("export: %s; the download is cut", what);
-	export_detach(x);
+	conn_drop_handler(&x->c, x);
 	export_free(x);
 	conn_close(c, "export cut");
 }
@@ -233,12 +222,12 @@ export_finish(struct export *x)
 	struct conn *c = x->c;
 
 	if (export_start(x) < 0) {
-		export_detach(x);
+		conn_drop_handler(&x->c, x);
 		export_free(x);
 		return;
 	}
 	export_flush(x);
-	export_detach(x);
+	conn_drop_handler(&x->c, x);
 	export_free(x);
 	conn_stream_end(c);
 }
@@ -272,7 +261,7 @@ export_page_done(struct export *x, int err)
 		return;
 	}
 	if (export_start(x) < 0) {
-		export_detach(x);
+		conn_drop_handler(&x->c, x);
 		export_free(x);
 		return;
 	}
@@ -492,7 +481,7 @@ export_get(struct conn *c, struct http_request *req,
 		rv = export_ask(x, PROTO_ST_CONV_GET, &cg, conv_got);
 	}
 	if (rv < 0) {
-		export_detach(x);
+		conn_drop_handler(&x->c, x);
 		export_free(x);
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 	}

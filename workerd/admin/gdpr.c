@@ -84,23 +84,13 @@ cx_free(struct cexport *x)
 }
 
 static void
-cx_detach(struct cexport *x)
-{
-	struct conn *c = x->c;
-
-	if (c != NULL && c->hctx == x)
-		conn_let_go(c);
-	x->c = NULL;
-}
-
-static void
 cx_abort(struct conn *c)
 {
 	struct cexport *x = c->hctx;
 
 	if (x == NULL)
 		return;
-	cx_detach(x);
+	conn_drop_handler(&x->c, x);
 	cx_free(x);
 }
 
@@ -117,7 +107,7 @@ cx_fail(struct cexport *x, const struct storec_result *r, const char *what)
 		    &msg);
 	else
 		log_warnx("contact export: %s", what);
-	cx_detach(x);
+	conn_drop_handler(&x->c, x);
 	cx_free(x);
 	if (!started)
 		conn_send_error(c, status, admin_headers, msg);
@@ -291,12 +281,12 @@ noted(const struct storec_result *r, void *arg)
 	x->started = 1;
 	if (x->head_only) {
 		conn_send(x->c, 200, hdrs, "application/json", NULL, 0);
-		cx_detach(x);
+		conn_drop_handler(&x->c, x);
 		cx_free(x);
 		return;
 	}
 	if (conn_stream_start(x->c, 200, hdrs, "application/json") < 0) {
-		cx_detach(x);
+		conn_drop_handler(&x->c, x);
 		cx_free(x);
 		return;
 	}
@@ -492,7 +482,7 @@ cx_next(struct cexport *x)
 		if (x->page.len > x->page.off)
 			conn_stream_write(c, x->page.data + x->page.off,
 			    x->page.len - x->page.off);
-		cx_detach(x);
+		conn_drop_handler(&x->c, x);
 		cx_free(x);
 		conn_stream_end(c);
 		return;

@@ -43,14 +43,6 @@ struct serve {
 
 static void serve_next(struct serve *);
 
-static void
-serve_detach(struct serve *s)
-{
-	if (s->c != NULL && s->c->hctx == s)
-		conn_let_go(s->c);
-	s->c = NULL;
-}
-
 /* The connection goes away: conn_close() has cancelled c->sreq. */
 static void
 serve_abort(struct conn *c)
@@ -59,7 +51,7 @@ serve_abort(struct conn *c)
 
 	if (s == NULL)
 		return;
-	serve_detach(s);
+	conn_drop_handler(&s->c, s);
 	free(s);
 }
 
@@ -70,7 +62,7 @@ serve_end(struct serve *s, int status, const char *msg)
 	struct conn *c = s->c;
 	int started = s->started;
 
-	serve_detach(s);
+	conn_drop_handler(&s->c, s);
 	free(s);
 	if (c == NULL)
 		return;
@@ -139,12 +131,12 @@ serve_start(struct serve *s, const struct st_att *a)
 	s->started = 1;
 	if (s->c->head_only) {
 		conn_send(s->c, 200, hdrs, mime, NULL, 0);
-		serve_detach(s);
+		conn_drop_handler(&s->c, s);
 		free(s);
 		return -1;
 	}
 	if (conn_stream_start(s->c, 200, hdrs, mime) < 0) {
-		serve_detach(s);
+		conn_drop_handler(&s->c, s);
 		free(s);
 		return -1;
 	}

@@ -652,6 +652,14 @@ conn_let_go(struct conn *c)
 	c->abort_on_eof = 0;
 }
 
+void
+conn_drop_handler(struct conn **cp, const void *hctx)
+{
+	if (*cp != NULL && (*cp)->hctx == hctx)
+		conn_let_go(*cp);
+	*cp = NULL;
+}
+
 static void
 conn_finish(struct conn *c)
 {

@@ -152,6 +152,11 @@ void conn_close(struct conn *, const char *why);
  * EOF from here (its answer is its own, or c is going).
  */
 void conn_let_go(struct conn *);
+/*
+ * A handler's own pointer to its connection let go: conn_let_go(*cp) when
+ * *cp is not NULL and its handler is still hctx; *cp NULL after.
+ */
+void conn_drop_handler(struct conn **cp, const void *hctx);
 /* The access log (one info line per answered request): off by default. */
 void conn_access_log(int on);
 /*
