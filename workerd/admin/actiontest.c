@@ -64,8 +64,7 @@ dry_take(struct conn *c)
 {
 	struct dry_run *d = c->hctx;
 
-	c->abort = NULL;
-	c->hctx = NULL;
+	conn_let_go(c);
 	return d;
 }
 

@@ -448,8 +448,7 @@ keygate_end(struct keygate *g)
 {
 	struct conn *c = g->c;
 
-	c->hctx = NULL;
-	c->abort = NULL;
+	conn_let_go(c);
 	return c;
 }
 

@@ -107,8 +107,7 @@ key_one(const struct storec_result *r, void *arg)
 	json_t *v = NULL;
 	uint32_t i;
 
-	c->hctx = NULL;
-	c->abort = NULL;
+	conn_let_go(c);
 	if (r->status != STOREC_OK) {
 		admin_answer(c, r, PROTO_ST_KEY_LIST, 200, NULL, key_errors);
 		goto out;
@@ -190,8 +189,7 @@ created(const struct storec_result *r, void *arg)
 	json_t *v = NULL;
 	int err = 0;
 
-	c->hctx = NULL;
-	c->abort = NULL;
+	conn_let_go(c);
 	if (admin_said_invalid(c, r, "Invalid API key"))
 		goto out;
 	if (r->status != STOREC_OK) {
@@ -291,8 +289,7 @@ apikeys_create(struct conn *c, struct http_request *req,
 	c->abort = keynew_abort;
 	if (storec_ask(&c->who, PROTO_ST_KEY_CREATE, &q, created, c,
 	    &c->sreq) < 0) {
-		c->hctx = NULL;
-		c->abort = NULL;
+		conn_let_go(c);
 		keynew_free(k);
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 	}

@@ -96,8 +96,7 @@ noted(const struct storec_result *r, void *arg)
 	union st_any none;
 
 	free(n);
-	c->hctx = NULL;
-	c->abort = NULL;
+	conn_let_go(c);
 	if (r->status == STOREC_OK &&
 	    storec_decode(r, PROTO_ST_AUDIT_NOTE, &none) == 0) {
 		st_rep_free(PROTO_ST_AUDIT_NOTE, &none);
@@ -128,8 +127,7 @@ audit_note(struct conn *c, const char *action, const char *target,
 	if (storec_ask(&c->who, PROTO_ST_AUDIT_NOTE, &q, noted, c,
 	    &c->sreq) < 0) {
 		free(n);
-		c->hctx = NULL;
-		c->abort = NULL;
+		conn_let_go(c);
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 		cb(c, 0);
 	}

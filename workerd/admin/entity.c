@@ -368,8 +368,7 @@ entity_store(const struct admin_entity *e, struct conn *c, uint16_t type,
 	c->abort = vetting_abort;
 	if ((rc = e->vet(c, rec, mask, patch, &v->state)) == 1)
 		return;
-	c->abort = NULL;
-	c->hctx = NULL;
+	conn_let_go(c);
 	if (rc == 0)
 		entity_ask(e, c, type, req, cb);
 	vetting_free(v);

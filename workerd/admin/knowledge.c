@@ -294,8 +294,7 @@ searching_take(struct conn *c)
 {
 	struct searching *s = c->hctx;
 
-	c->abort = NULL;
-	c->hctx = NULL;
+	conn_let_go(c);
 	return s;
 }
 

@@ -153,8 +153,7 @@ pw_end(struct pwchange *p, int status, const char *headers, const char *msg)
 {
 	struct conn *c = p->c;
 
-	c->hctx = NULL;
-	c->abort = NULL;
+	conn_let_go(c);
 	pw_free(p);
 	if (status == 204)
 		conn_send(c, 204, admin_headers, NULL, NULL, 0);

@@ -336,8 +336,7 @@ report_done(const struct storec_result *res, void *arg)
 	size_t len;
 	json_t *v;
 
-	c->hctx = NULL;
-	c->abort = NULL;
+	conn_let_go(c);
 	if (res->status != STOREC_OK) {
 		if (!admin_said_invalid(c, res, NULL))
 			admin_answer(c, res, PROTO_ST_REPORT_GET, 200, NULL,
@@ -391,8 +390,7 @@ report_ask(struct conn *c, struct http_request *req, int csv)
 	c->abort = report_abort;
 	if (storec_ask(&c->who, PROTO_ST_REPORT_GET, &sq, report_done, c,
 	    &c->sreq) < 0) {
-		c->hctx = NULL;
-		c->abort = NULL;
+		conn_let_go(c);
 		free(q);
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 	}

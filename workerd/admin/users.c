@@ -320,8 +320,7 @@ invited(const struct storec_result *r, void *arg)
 	struct st_user_invite_rep rep;
 	json_t *v;
 
-	c->hctx = NULL;
-	c->abort = NULL;
+	conn_let_go(c);
 	if (admin_said_invalid(c, r, "Invalid invitation"))
 		goto out;
 	if (r->status != STOREC_OK) {
@@ -431,8 +430,7 @@ users_invite(struct conn *c, struct http_request *req,
 	c->abort = invnew_abort;
 	if (storec_ask(&c->who, PROTO_ST_USER_INVITE, &q, invited, c,
 	    &c->sreq) < 0) {
-		c->hctx = NULL;
-		c->abort = NULL;
+		conn_let_go(c);
 		invnew_free(iv);
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 	}

@@ -1281,8 +1281,7 @@ wsess_detach(struct wsess *s)
 	struct conn *c = s->c;
 
 	if (c != NULL && c->hctx == s) {
-		c->hctx = NULL;
-		c->abort = NULL;
+		conn_let_go(c);
 	}
 	s->c = NULL;
 	return c;
