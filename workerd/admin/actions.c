@@ -78,13 +78,7 @@ static const struct rec_own action_own[] = {
 static json_t *
 action_json(const void *rep, int *status)
 {
-	json_t *o;
-	int err = 0;
-
-	if ((o = json_object()) == NULL)
-		return NULL;
-	rec_json_fields(o, &st_action_layout, rep, RF_ADM, action_own, &err);
-	return exprow_odone(o, err);
+	return rec_json(&st_action_layout, rep, RF_ADM, action_own);
 }
 
 static json_t *

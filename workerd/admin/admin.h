@@ -428,6 +428,9 @@ struct rec_own {
  */
 void rec_json_fields(json_t *o, const struct rlayout *, const void *rec,
     int view, const struct rec_own *own, int *err);
+/* A new object of rec's rows (rec_json_fields), or NULL. */
+json_t *rec_json(const struct rlayout *, const void *rec, int view,
+    const struct rec_own *own);
 /*
  * v into row f of rec, by its kind and bounds: NULL, or what is wrong
  * ("" out of memory; "read-only" for a kind no body sets).

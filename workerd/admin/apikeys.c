@@ -65,13 +65,7 @@ static const struct rec_own key_own[] = {
 static json_t *
 key_json(const struct st_apikey *k)
 {
-	json_t *v;
-	int err = 0;
-
-	if ((v = json_object()) == NULL)
-		return NULL;
-	rec_json_fields(v, &st_apikey_layout, k, RF_ADM, key_own, &err);
-	return exprow_odone(v, err);
+	return rec_json(&st_apikey_layout, k, RF_ADM, key_own);
 }
 
 static json_t *

@@ -49,13 +49,7 @@ static const struct rec_own canned_own[] = {
 static json_t *
 canned_item(const void *cr, int *status)
 {
-	json_t *v;
-	int err = 0;
-
-	if ((v = json_object()) == NULL)
-		return NULL;
-	rec_json_fields(v, &st_canned_layout, cr, RF_ADM, canned_own, &err);
-	return exprow_odone(v, err);
+	return rec_json(&st_canned_layout, cr, RF_ADM, canned_own);
 }
 
 static json_t *

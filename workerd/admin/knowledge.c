@@ -50,13 +50,7 @@
 static json_t *
 source_json(const void *rep, int *status)
 {
-	json_t *o;
-	int err = 0;
-
-	if ((o = json_object()) == NULL)
-		return NULL;
-	rec_json_fields(o, &st_kbsource_layout, rep, RF_ADM, NULL, &err);
-	return exprow_odone(o, err);
+	return rec_json(&st_kbsource_layout, rep, RF_ADM, NULL);
 }
 
 static json_t *
@@ -536,13 +530,7 @@ knowledge_sources_sync(struct conn *c, struct http_request *req,
 static json_t *
 page_json(const void *item, int *status)
 {
-	json_t *o;
-	int err = 0;
-
-	if ((o = json_object()) == NULL)
-		return NULL;
-	rec_json_fields(o, &st_kbpage_layout, item, RF_ADM, NULL, &err);
-	return exprow_odone(o, err);
+	return rec_json(&st_kbpage_layout, item, RF_ADM, NULL);
 }
 
 static json_t *

@@ -25,13 +25,7 @@
 static json_t *
 org_json(const void *rep, int *status)
 {
-	json_t *v;
-	int err = 0;
-
-	if ((v = json_object()) == NULL)
-		return NULL;
-	rec_json_fields(v, &st_org_layout, rep, RF_ADM, NULL, &err);
-	return exprow_odone(v, err);
+	return rec_json(&st_org_layout, rep, RF_ADM, NULL);
 }
 
 static json_t *

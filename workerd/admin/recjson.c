@@ -135,6 +135,19 @@ rec_json_fields(json_t *o, const struct rlayout *l, const void *rec,
 	}
 }
 
+json_t *
+rec_json(const struct rlayout *l, const void *rec, int view,
+    const struct rec_own *own)
+{
+	json_t *o;
+	int err = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rec_json_fields(o, l, rec, view, own, &err);
+	return exprow_odone(o, err);
+}
+
 /* ------------------------------------------------------------------- in */
 
 static _Thread_local char why[160];

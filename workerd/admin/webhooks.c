@@ -350,14 +350,7 @@ static const struct rec_own delivery_own[] = {
 static json_t *
 delivery_json(const void *rep, int *status)
 {
-	json_t *v;
-	int err = 0;
-
-	if ((v = json_object()) == NULL)
-		return NULL;
-	rec_json_fields(v, &st_delivery_layout, rep, RF_ADM, delivery_own,
-	    &err);
-	return exprow_odone(v, err);
+	return rec_json(&st_delivery_layout, rep, RF_ADM, delivery_own);
 }
 
 static json_t *

@@ -185,13 +185,7 @@ static const struct rec_own widget_own[] = {
 json_t *
 widget_json(const struct st_widget *w)
 {
-	json_t *o;
-	int err = 0;
-
-	if ((o = json_object()) == NULL)
-		return NULL;
-	rec_json_fields(o, &st_widget_layout, w, RF_ADM, widget_own, &err);
-	return exprow_odone(o, err);
+	return rec_json(&st_widget_layout, w, RF_ADM, widget_own);
 }
 
 json_t *
