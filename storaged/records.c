@@ -237,18 +237,8 @@ entity_room(struct store_txn *t, const struct store_entity *e)
 static void
 entity_new_id(struct store_txn *t, const struct store_entity *e, void *rec)
 {
-	char *id = rec_id(e, rec);
-	size_t p = e->prefix != NULL ? strlen(e->prefix) : 0;
-	uint8_t r[ID_LEN];
-	MDB_val v;
-
-	if (p > 0)
-		memcpy(id, e->prefix, p);
-	do {
-		proto_random(r, sizeof(r));
-		proto_hex_encode(r, sizeof(r), id + p);
-	} while (db_get(t, dbi(t, e->fresh), id, p + ST_ID_HEX, &v,
-	    e->what) == 0);
+	(void)fresh_hex_id(t, dbi(t, e->fresh), e->prefix != NULL ?
+	    e->prefix : "", rec_id(e, rec), e->what);
 }
 
 /* The entity's own rule on rec (its admit, if any): 0, or -1 t failed. */

@@ -444,6 +444,28 @@ db_mark(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 }
 
 int
+fresh_hex_id(struct store_txn *t, MDB_dbi dbi, const char *prefix,
+    char *out, const char *what)
+{
+	size_t p = strlen(prefix);
+	uint8_t r[ID_LEN];
+	MDB_val v;
+	int i, rc;
+
+	memcpy(out, prefix, p);
+	for (i = 0; i < 4; i++) {
+		proto_random(r, sizeof(r));
+		proto_hex_encode(r, sizeof(r), out + p);
+		if ((rc = db_get(t, dbi, out, p + ST_ID_HEX, &v, what)) != 0)
+			return rc == 1 ? 0 : -1;
+	}
+	/* 128 random bits colliding four times: the generator is broken. */
+	log_warnx("%s ids keep colliding", what);
+	store_fail(t, PROTO_E_INTERNAL, "no fresh id");
+	return -1;
+}
+
+int
 backfill_begin(struct store_txn *t, const char *key, MDB_dbi dbi,
     const char *work)
 {

@@ -292,6 +292,13 @@ int db_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
 void db_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     const void *v, size_t vlen, const char *what);
 /*
+ * prefix and 128 random bits as 32 lowercase hex into out (room for them
+ * and a NUL): an id no key of dbi holds. 0, or -1 with t failed (what
+ * names them: "widget", logged when four draws all collide).
+ */
+int fresh_hex_id(struct store_txn *, MDB_dbi, const char *prefix, char *out,
+    const char *what);
+/*
  * A backfill's marker, meta's key: made when it is absent (the first start
  * of a version that keeps what older records lack) as [version, done],
  * done when dbi holds nothing yet; the records to do logged as "<n>

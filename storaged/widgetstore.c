@@ -191,24 +191,8 @@ widget_id_put(struct store_txn *t, const struct st_widget *w)
 static int
 widget_new_public(struct store_txn *t, char out[ST_WID_LEN + 1])
 {
-	uint8_t r[ID_LEN];
-	MDB_val v;
-	int i, rc;
-
-	for (i = 0; i < 4; i++) {
-		proto_random(r, sizeof(r));
-		memcpy(out, ST_WID_PREFIX, 4);
-		proto_hex_encode(r, sizeof(r), out + 4);
-		rc = db_get(t, t->st->widget_ids, out, ST_WID_LEN, &v,
-		    "get widget id");
-		if (rc == 1)
-			return 0;
-		if (rc < 0)
-			return -1;
-	}
-	log_warnx("widget ids keep colliding");
-	store_fail(t, PROTO_E_INTERNAL, "no fresh id");
-	return -1;
+	return fresh_hex_id(t, t->st->widget_ids, ST_WID_PREFIX, out,
+	    "widget");
 }
 
 /* A new widget's public id, and its entry in widget_ids. */
