@@ -279,12 +279,6 @@ action_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 	return admin_vet_url(c, &t, NULL, action_looked_up, state);
 }
 
-static void
-action_vet_cancel(void *state)
-{
-	notify_lookup_cancel(state);
-}
-
 static void *
 action_update_req(union st_any *u, const char *id, uint64_t mask)
 {
@@ -295,11 +289,6 @@ action_update_req(union st_any *u, const char *id, uint64_t mask)
 
 /* ------------------------------------------------------------ handlers */
 
-static const struct storec_answer action_errors[] = {
-	{ PROTO_E_NOT_FOUND, 404, "Action not found" },
-	{ 0, 0, NULL },
-};
-
 static const struct admin_entity action_entity = {
 	.list = PROTO_ST_ACTION_LIST,
 	.create = PROTO_ST_ACTION_CREATE,
@@ -308,7 +297,6 @@ static const struct admin_entity action_entity = {
 	.del = PROTO_ST_ACTION_DELETE,
 	.not_found = "Action not found",
 	.invalid = "Invalid action",
-	.errors = action_errors,
 	.id_valid = st_action_id_valid,
 	.layout = &st_action_layout,
 	.fields = action_fields,
@@ -322,7 +310,7 @@ static const struct admin_entity action_entity = {
 	.all = actions_json,
 	.deleted = admin_deleted_json,
 	.vet = action_vet,
-	.vet_cancel = action_vet_cancel,
+	.vet_cancel = admin_vet_url_cancel,
 };
 
 ADMIN_ENTITY_ROUTES(actions, action_entity)

@@ -474,9 +474,9 @@ struct admin_field {
  */
 struct admin_entity {
 	uint16_t list, create, get, update, del;	/* storaged's types */
-	const char *not_found;	/* the 404's text (also for an id none can have) */
+	/* The 404's text: storaged's not_found, and an id none can have. */
+	const char *not_found;
 	const char *invalid;	/* the 400's when storaged's `invalid` has no text */
-	const struct storec_answer *errors;	/* storaged's errors answered */
 	int (*id_valid)(const char *);	/* the path's id may name one */
 	/* An id storaged does not keep (NULL: none): read here, never changed. */
 	const char *builtin;
@@ -541,6 +541,8 @@ struct url_target;
 int admin_vet_url(struct conn *, struct url_target *t,
     const char *(*field)(const char *why),
     void (*looked_up)(void *c, const char *why), void **state);
+/* The vet_cancel of a vet that admin_vet_url's *state may be under way. */
+void admin_vet_url_cancel(void *state);
 /*
  * A vet's verdict: NULL stores the record (as the create or update that
  * asked for it), else why ("field: ...") is the 400's text.

@@ -277,12 +277,6 @@ agent_vet(struct conn *c, void *rec, uint64_t mask, int patch,
 	return admin_vet_url(c, &t, base_url_why, agent_looked_up, state);
 }
 
-static void
-agent_vet_cancel(void *state)
-{
-	notify_lookup_cancel(state);
-}
-
 static void *
 agent_update_req(union st_any *u, const char *id, uint64_t mask)
 {
@@ -335,11 +329,6 @@ agent_deleted_json(const void *rep, int *status)
 
 /* ------------------------------------------------------------ handlers */
 
-static const struct storec_answer agent_errors[] = {
-	{ PROTO_E_NOT_FOUND, 404, "Agent not found" },
-	{ 0, 0, NULL },
-};
-
 int
 agent_id_valid(const char *s)
 {
@@ -355,7 +344,6 @@ static const struct admin_entity agent_entity = {
 	.del = PROTO_ST_AGENT_DELETE,
 	.not_found = "Agent not found",
 	.invalid = "Invalid agent",
-	.errors = agent_errors,
 	.id_valid = agent_id_valid,
 	.builtin = ST_AGENT_DEFAULT,
 	.builtin_json = agent_default_json,
@@ -372,7 +360,7 @@ static const struct admin_entity agent_entity = {
 	.all = agent_list_json,
 	.deleted = agent_deleted_json,
 	.vet = agent_vet,
-	.vet_cancel = agent_vet_cancel,
+	.vet_cancel = admin_vet_url_cancel,
 };
 
 int

@@ -240,6 +240,10 @@ admin_entity_answer(const struct admin_entity *e, struct conn *c,
     const struct storec_result *r, uint16_t type, int status,
     admin_json_fn fn)
 {
+	const struct storec_answer errors[] = {
+		{ PROTO_E_NOT_FOUND, 404, e->not_found },
+		{ 0, 0, NULL },
+	};
 	char msg[ERR_MAX];
 
 	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID) {
@@ -248,7 +252,7 @@ admin_entity_answer(const struct admin_entity *e, struct conn *c,
 		conn_send_error(c, 400, admin_headers, msg);
 		return;
 	}
-	admin_answer(c, r, type, status, fn, e->errors);
+	admin_answer(c, r, type, status, fn, errors);
 }
 
 /*
@@ -533,4 +537,10 @@ admin_vet_url(struct conn *c, struct url_target *t,
 		return -1;
 	}
 	return 1;
+}
+
+void
+admin_vet_url_cancel(void *state)
+{
+	notify_lookup_cancel(state);
 }

@@ -116,12 +116,6 @@ source_vet(struct conn *c, void *rec, uint64_t mask, int patch,
 	return admin_vet_url(c, &t, NULL, source_looked_up, state);
 }
 
-static void
-source_vet_cancel(void *state)
-{
-	notify_lookup_cancel(state);
-}
-
 static void *
 source_update_req(union st_any *u, const char *id, uint64_t mask)
 {
@@ -145,7 +139,6 @@ static const struct admin_entity source_entity = {
 	.del = PROTO_ST_KB_SOURCE_DELETE,
 	.not_found = "Source not found",
 	.invalid = "Invalid source",
-	.errors = source_errors,
 	.id_valid = st_kbsource_id_valid,
 	.layout = &st_kbsource_layout,
 	.required = ST_KSF_TYPE,
@@ -156,7 +149,7 @@ static const struct admin_entity source_entity = {
 	.all = sources_json,
 	.deleted = admin_deleted_json,
 	.vet = source_vet,
-	.vet_cancel = source_vet_cancel,
+	.vet_cancel = admin_vet_url_cancel,
 };
 
 ADMIN_ENTITY_ROUTES(knowledge_sources, source_entity)

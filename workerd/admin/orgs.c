@@ -60,11 +60,6 @@ org_update_req(union st_any *u, const char *id, uint64_t mask)
 	return &u->ou.o;
 }
 
-static const struct storec_answer org_errors[] = {
-	{ PROTO_E_NOT_FOUND, 404, "Organization not found" },
-	{ 0, 0, NULL },
-};
-
 static const struct admin_entity org_entity = {
 	.list = PROTO_ST_ORG_LIST,
 	.create = PROTO_ST_ORG_CREATE,
@@ -73,7 +68,6 @@ static const struct admin_entity org_entity = {
 	.del = PROTO_ST_ORG_DELETE,
 	.not_found = "Organization not found",
 	.invalid = "Invalid organization",
-	.errors = org_errors,
 	.id_valid = st_org_id_valid,
 	.kept = ST_ORG_DEFAULT,
 	.kept_text = "The default organization cannot be deleted",

@@ -225,12 +225,6 @@ hook_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 	return 1;
 }
 
-static void
-hook_vet_cancel(void *state)
-{
-	notify_lookup_cancel(state);
-}
-
 static const char *
 hook_invalid(void *rec, uint64_t mask, int patch)
 {
@@ -257,11 +251,6 @@ hook_update_req(union st_any *u, const char *id, uint64_t mask)
 
 /* ------------------------------------------------------------ handlers */
 
-static const struct storec_answer hook_errors[] = {
-	{ PROTO_E_NOT_FOUND, 404, "Webhook not found" },
-	{ 0, 0, NULL },
-};
-
 static const struct admin_entity hook_entity = {
 	.list = PROTO_ST_HOOK_LIST,
 	.create = PROTO_ST_HOOK_CREATE,
@@ -270,7 +259,6 @@ static const struct admin_entity hook_entity = {
 	.del = PROTO_ST_HOOK_DELETE,
 	.not_found = "Webhook not found",
 	.invalid = "Invalid webhook",
-	.errors = hook_errors,
 	.id_valid = st_hook_id_valid,
 	.fields = hook_fields,
 	.nfields = sizeof(hook_fields) / sizeof(hook_fields[0]),
@@ -283,7 +271,7 @@ static const struct admin_entity hook_entity = {
 	.all = hook_list_json,
 	.deleted = admin_deleted_json,
 	.vet = hook_vet,
-	.vet_cancel = hook_vet_cancel,
+	.vet_cancel = admin_vet_url_cancel,
 };
 
 ADMIN_ENTITY_ROUTES(webhooks, hook_entity)

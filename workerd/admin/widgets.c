@@ -579,7 +579,6 @@ static const struct admin_entity widget_entity = {
 	.del = PROTO_ST_WIDGET_DELETE,
 	.not_found = "Widget not found",
 	.invalid = "Invalid widget",
-	.errors = widget_errors,
 	.id_valid = widget_id_valid,
 	.layout = &st_widget_layout,
 	.fields = widget_fields,
