@@ -135,9 +135,8 @@ take_headers(json_t *v, void *rec, const struct admin_field *f, int again)
 			return "a name must be an HTTP token, not one the call "
 			    "sets itself (Host, Content-Type, Content-Length...)";
 		}
-		if (!json_is_string(x) || json_string_length(x) >
-		    ST_ACTION_HVALUE_MAX || strlen(json_string_value(x)) !=
-		    json_string_length(x) || strpbrk(json_string_value(x),
+		if (exprow_plain(x) == NULL || json_string_length(x) >
+		    ST_ACTION_HVALUE_MAX || strpbrk(json_string_value(x),
 		    "\r\n") != NULL) {
 			buf_free(&b);
 			return "each value must be a string of at most 1024 "

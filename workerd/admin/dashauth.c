@@ -1090,9 +1090,7 @@ accept_body(struct conn *c, struct http_request *req, struct login *l)
 	pw = json_is_object(root) ? json_object_get(root, "password") : NULL;
 	nv = json_is_object(root) ? json_object_get(root, "name") : NULL;
 	/* No NUL inside: the name is a C string from here on. */
-	if (json_is_string(nv) && strlen(json_string_value(nv)) ==
-	    json_string_length(nv))
-		name = json_string_value(nv);
+	name = exprow_plain(nv);
 	if (!json_is_object(root))
 		bad = "Invalid request body";
 	else if ((bad = accept_token(json_object_get(root, "token"),

@@ -350,8 +350,7 @@ take_hours(json_t *v, void *rec, const struct admin_field *f, int again)
 		if (strcmp(k, "timezone") != 0 && strcmp(k, "days") != 0)
 			return "only \"timezone\" and \"days\"";
 	tz = json_object_get(v, "timezone");
-	if (!json_is_string(tz) || json_string_length(tz) > TZ_NAME_MAX ||
-	    strlen(json_string_value(tz)) != json_string_length(tz) ||
+	if (exprow_plain(tz) == NULL || json_string_length(tz) > TZ_NAME_MAX ||
 	    !tz_name_valid(json_string_value(tz)))
 		return "timezone: must be an IANA time zone name "
 		    "(\"Europe/Paris\")";
@@ -398,7 +397,7 @@ take_starters(json_t *v, void *rec, const struct admin_field *f, int again)
 	json_array_foreach(v, i, x) {
 		if (!json_is_string(x))
 			return bad;
-		if (strlen(json_string_value(x)) != json_string_length(x))
+		if (exprow_plain(x) == NULL)
 			return "must not contain NUL characters";
 	}
 	for (i = 0; i < ST_STARTERS_MAX; i++) {
@@ -425,8 +424,7 @@ take_language(json_t *v, void *rec, const struct admin_field *f, int again)
 
 	if (json_is_null(v))
 		s = "";
-	else if (!json_is_string(v) || json_string_length(v) > ST_LANG_LEN ||
-	    strlen(json_string_value(v)) != json_string_length(v))
+	else if (exprow_plain(v) == NULL || json_string_length(v) > ST_LANG_LEN)
 		return bad;
 	else
 		s = json_string_value(v);
