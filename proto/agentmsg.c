@@ -251,14 +251,4 @@ bad:
 
 static const char *const handoffs[] = { "ai", "waiting_human", "human" };
 
-const char *
-st_handoff_name(int state)
-{
-	return rl_enum_name(handoffs, ST_HANDOFF_MAX + 1, state);
-}
-
-int
-st_handoff_parse(const char *s)
-{
-	return rl_enum_parse(handoffs, ST_HANDOFF_MAX + 1, s);
-}
+RL_ENUM_FUNCS(handoff, handoffs, ST_HANDOFF_MAX + 1)

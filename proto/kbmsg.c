@@ -59,29 +59,9 @@ const struct rlayout st_kbsource_layout = {
 static const char *const type_names[] = { "crawl", "file", "qa" };
 static const char *const status_names[] = { "syncing", "ready", "failed" };
 
-const char *
-st_source_type_name(int v)
-{
-	return rl_enum_name(type_names, ST_KB_TYPE_MAX + 1, v);
-}
+RL_ENUM_FUNCS(source_type, type_names, ST_KB_TYPE_MAX + 1)
 
-int
-st_source_type_parse(const char *s)
-{
-	return rl_enum_parse(type_names, ST_KB_TYPE_MAX + 1, s);
-}
-
-const char *
-st_sync_status_name(int v)
-{
-	return rl_enum_name(status_names, ST_KB_STATUS_MAX + 1, v);
-}
-
-int
-st_sync_status_parse(const char *s)
-{
-	return rl_enum_parse(status_names, ST_KB_STATUS_MAX + 1, s);
-}
+RL_ENUM_FUNCS(sync_status, status_names, ST_KB_STATUS_MAX + 1)
 
 int
 st_kbsource_id_valid(const char *s)

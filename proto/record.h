@@ -316,5 +316,18 @@ void rl_enum_names(const struct rfield *, int quoted, char *buf, size_t sz);
  */
 const char *rl_enum_name(const char *const *names, int n, int v);
 int rl_enum_parse(const char *const *names, int n, const char *s);
+/*
+ * Defines an ENUM's st_<m>_name and st_<m>_parse (RF_NAMES_ENUM's) as
+ * rl_enum_name and rl_enum_parse over names, n of them.
+ */
+#define RL_ENUM_FUNCS(m, names, n)					\
+	const char *st_##m##_name(int v)				\
+	{								\
+		return rl_enum_name((names), (n), v);			\
+	}								\
+	int st_##m##_parse(const char *s)				\
+	{								\
+		return rl_enum_parse((names), (n), s);			\
+	}
 
 #endif

@@ -110,29 +110,9 @@ pdec_msg(struct pdec *d, struct st_msg *m)
 static const char *const conv_states[] = { "open", "snoozed", "resolved" };
 static const char *const resolvers[] = { "none", "assistant", "person" };
 
-const char *
-st_conv_state_name(int v)
-{
-	return rl_enum_name(conv_states, ST_CONV_STATE_MAX + 1, v);
-}
+RL_ENUM_FUNCS(conv_state, conv_states, ST_CONV_STATE_MAX + 1)
 
-int
-st_conv_state_parse(const char *s)
-{
-	return rl_enum_parse(conv_states, ST_CONV_STATE_MAX + 1, s);
-}
-
-const char *
-st_resolved_by_name(int v)
-{
-	return rl_enum_name(resolvers, ST_RESOLVED_BY_MAX + 1, v);
-}
-
-int
-st_resolved_by_parse(const char *s)
-{
-	return rl_enum_parse(resolvers, ST_RESOLVED_BY_MAX + 1, s);
-}
+RL_ENUM_FUNCS(resolved_by, resolvers, ST_RESOLVED_BY_MAX + 1)
 
 const char *
 st_feedback_name(uint8_t v)

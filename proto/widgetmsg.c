@@ -458,29 +458,9 @@ st_phone_norm(const char *s, char *out, size_t outsz)
 static const char *const positions[] = { "bottom_right", "bottom_left" };
 static const char *const modes[] = { "none", "optional", "required" };
 
-const char *
-st_position_name(int v)
-{
-	return rl_enum_name(positions, 2, v);
-}
+RL_ENUM_FUNCS(position, positions, 2)
 
-int
-st_position_parse(const char *s)
-{
-	return rl_enum_parse(positions, 2, s);
-}
-
-const char *
-st_contact_mode_name(int v)
-{
-	return rl_enum_name(modes, 3, v);
-}
-
-int
-st_contact_mode_parse(const char *s)
-{
-	return rl_enum_parse(modes, 3, s);
-}
+RL_ENUM_FUNCS(contact_mode, modes, 3)
 
 /* ------------------------------------------------------------ away mode */
 
@@ -488,17 +468,7 @@ static const char *const days[] = {
 	"mon", "tue", "wed", "thu", "fri", "sat", "sun",
 };
 
-const char *
-st_day_name(int v)
-{
-	return rl_enum_name(days, 7, v);
-}
-
-int
-st_day_parse(const char *s)
-{
-	return rl_enum_parse(days, 7, s);
-}
+RL_ENUM_FUNCS(day, days, 7)
 
 int
 st_hours_open_at(const struct st_hours *h, uint32_t n, int32_t offset,
