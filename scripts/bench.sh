@@ -298,11 +298,11 @@ start_mock() {	# cpu
 }
 
 # ---- Parley (release build), pointed at the mock
-WKEY=$(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 32)
-AKEY=$(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 32)
-DPASS="bench $(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 24)"	# the dashboard owner (the inbox figures)
-while [ ${#WKEY} -lt 32 ]; do WKEY+=x; done
-while [ ${#AKEY} -lt 32 ]; do AKEY+=y; done
+# Random hex of n bytes (2n digits: always that long, never short).
+hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+WKEY=$(hex 16)
+AKEY=$(hex 16)
+DPASS="bench $(hex 12)"	# the dashboard owner (the inbox figures)
 unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET OPENAI_API_KEY PARLEY_ENV NODE_ENV TRUST_PROXY MAX_HISTORY_MESSAGES \
 	PARLEY_SYNC PARLEY_SYNC_INTERVAL_MS PARLEY_WORKERS PARLEY_DATA_DIR PARLEY_RUN_DIR PORT
 # Parley's environment, in PENV (for env): every client here is 127.0.0.1,
