@@ -358,6 +358,14 @@ $(PDFTIME): $(call objs,release,tests/bench/pdftime.c workerd/fetch/pdf.c worker
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
+# What libcurl's HTTP layer costs one model request beside the same
+# request by hand on the connection libcurl made (tests/bench/curlcost.c;
+# make build/release/bench/curlcost, then run it against bin/mockai).
+CURLCOST := build/release/bench/curlcost
+$(CURLCOST): $(call objs,release,tests/bench/curlcost.c)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+
 # tests/integration/webhooks-durability.test.mjs at the issue's figures.
 soak: test-build-node
 	PARLEY_BIN=$$PWD/build/test/bin WEBHOOK_OUTAGE_MS=120000 WEBHOOK_RETRY_MS=5000 \
