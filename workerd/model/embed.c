@@ -412,14 +412,8 @@ easy_setup(struct embed_job *j, CURL *e)
 	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
 	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    timeout < CONNECT_MS_MAX ? timeout : (long)CONNECT_MS_MAX);
-	if (j->guarded) {
-		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION,
-		    urlpol_socket);
-		rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &j->guard);
-		rc |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-		rc |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-		rc |= curl_easy_setopt(e, CURLOPT_PROXY, "");
-	}
+	if (j->guarded)
+		rc |= (CURLcode)urlpol_curl_guard(e, &j->guard);
 	return rc;
 }
 

@@ -482,15 +482,14 @@ status_ok(int code)
  * Holds transfer c of u to the address policy when req's base_url is an
  * agent's its organisation may not point at private addresses: each
  * address checked as its socket opens, no connection reused (one opened
- * for another URL was not checked), no proxy. 0, -1 for a base_url the
- * policy does not read, or a CURLcode's bits.
+ * for another URL was not checked), no proxy (urlpol_curl_guard). 0, -1
+ * for a base_url the policy does not read, or a CURLcode's bits.
  */
 static int
 guard(struct upstream *u, CURL *c, const struct upstream_req *req)
 {
 	struct url_target t;
 	const char *why;
-	CURLcode e = CURLE_OK;
 
 	if (req->org == NULL || req->base_url == NULL ||
 	    req->base_url[0] == '\0')
@@ -502,12 +501,7 @@ guard(struct upstream *u, CURL *c, const struct upstream_req *req)
 	if (urlpol_model_private_ok(req->org, t.host,
 	    wsettings.model_allow_private, wsettings.model_allow_hosts))
 		return 0;
-	e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, urlpol_socket);
-	e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &u->guard);
-	e |= curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
-	e |= curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-	e |= curl_easy_setopt(c, CURLOPT_PROXY, "");
-	return (int)e;
+	return urlpol_curl_guard(c, &u->guard);
 }
 
 /* What a transfer that curl reports done with rc came to. */

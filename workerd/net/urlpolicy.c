@@ -126,15 +126,25 @@ urlpol_socket(void *guard, curlsocktype purpose, struct curl_sockaddr *a)
 }
 
 int
+urlpol_curl_guard(CURL *e, struct urlpol_guard *g)
+{
+	CURLcode rc = CURLE_OK;
+
+	rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, urlpol_socket);
+	rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, g);
+	rc |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	rc |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	rc |= curl_easy_setopt(e, CURLOPT_PROXY, "");
+	return (int)rc;
+}
+
+int
 urlpol_curl_io(CURL *e, struct urlpol_guard *g, curl_write_callback write,
     void *arg)
 {
 	int bad = 0;
 
-	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION,
-	    urlpol_socket) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, g) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
+	bad |= urlpol_curl_guard(e, g) != 0;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, arg) != CURLE_OK;
 	return bad ? -1 : 0;

@@ -57,9 +57,14 @@ struct urlpol_guard {
 curl_socket_t urlpol_socket(void *guard, curlsocktype purpose,
     struct curl_sockaddr *a);
 /*
- * Transfer e's sockets opened held to g (urlpol_socket), no proxy (one
- * would connect where the guard cannot see), and its answer's bytes
- * given to write with arg. 0, or -1.
+ * Transfer e held to g: each socket it opens (urlpol_socket), none it did
+ * not open itself (a new connection, not kept after), and no proxy (one
+ * would connect where the guard cannot see). 0, or a CURLcode's bits.
+ */
+int urlpol_curl_guard(CURL *e, struct urlpol_guard *g);
+/*
+ * Transfer e held to g (urlpol_curl_guard) and its answer's bytes given
+ * to write with arg. 0, or -1.
  */
 int urlpol_curl_io(CURL *e, struct urlpol_guard *g,
     curl_write_callback write, void *arg);
