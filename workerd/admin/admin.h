@@ -541,7 +541,7 @@ struct url_target;
 int admin_vet_url(struct conn *, struct url_target *t,
     const char *(*field)(const char *why),
     void (*looked_up)(void *c, const char *why), void **state);
-/* The vet_cancel of a vet that admin_vet_url's *state may be under way. */
+/* A vet_cancel for a *state that is a name lookup (notify_lookup_start). */
 void admin_vet_url_cancel(void *state);
 /*
  * A vet's verdict: NULL stores the record (as the create or update that

@@ -1280,10 +1280,7 @@ wsess_detach(struct wsess *s)
 {
 	struct conn *c = s->c;
 
-	if (c != NULL && c->hctx == s) {
-		conn_let_go(c);
-	}
-	s->c = NULL;
+	conn_drop_handler(&s->c, s);
 	return c;
 }
 
