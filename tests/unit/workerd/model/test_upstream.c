@@ -641,9 +641,14 @@ test_stall_idle_timeout(void **state)
 	assert_int_equal(x.res.status, UPSTREAM_TIMEOUT);
 	x_free(&x);
 
-	/* Slow but steady is not idle. */
+	/*
+	 * Slow but steady is not idle: six chunks 250 ms apart outlast a
+	 * 1 s idle timeout, each gap a quarter of it (150 ms gaps under a
+	 * 300 ms timeout timed out once in a make test on a loaded machine).
+	 */
+	reinit(base_url, "1000", NULL);
 	x_init(&x);
-	run(&x, "steady [[mock:chunks=6,delay=150]]", 5000);
+	run(&x, "steady [[mock:chunks=6,delay=250]]", 5000);
 	assert_int_equal(x.res.status, UPSTREAM_OK);
 	assert_string_equal(x.text, "You said: steady");
 	x_free(&x);
