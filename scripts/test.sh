@@ -17,8 +17,8 @@
 # tests: the same priority as the rest is done with them sooner.)
 #
 # Fuzz replays run TEST_JOBS at a time (default one per core), unit
-# binaries twice and node test files one more than that, as they spend
-# much of their time waiting (TEST_JOBS=1: unit 2, node 2). Each phase
+# binaries twice and node test files two more than that, as they spend
+# much of their time waiting (TEST_JOBS=1: unit 2, node 3). Each phase
 # prints its time, the node tests their slowest files; the
 # run's wall-clock time (from PARLEY_TEST_T0, which `make test` sets
 # before building, else from this script's start) comes next to last.
@@ -28,7 +28,7 @@ cd "$(dirname "$0")/.."
 
 TEST_JOBS=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 UNIT_JOBS=$((TEST_JOBS * 2))
-NODE_JOBS=${NODE_JOBS:-$((TEST_JOBS + 1))}
+NODE_JOBS=${NODE_JOBS:-$((TEST_JOBS + 2))}
 T0=${PARLEY_TEST_T0:-$(date +%s)}
 logdir=build/test/logs
 mkdir -p "$logdir"
@@ -105,8 +105,10 @@ unit_fuzz_pid=$!
 # The integration tests (real processes on loopback) and the browser tests
 # (headless Chromium, playwright-core, the same processes) run in one node
 # --test, NODE_JOBS files at a time: each file starts its own Parley on free
-# ports, and half of a file's time is waiting, so three side by side keep
-# both cores busy. The files that took longest last time go first (their
+# ports, and half of a file's time is waiting: on 2 cores, three side by
+# side left some of it idle (6 min 16-38 s in a working tree), four kept
+# both busy (6 min 01 s; /proc/stat 99.5 % busy with five, which took as
+# long as four). The files that took longest last time go first (their
 # times are in the log's .files), so the run does not end on a long one.
 # A fresh clone has no last time: tests/integration/durations.txt (a
 # run's .files, committed) stands in.
