@@ -16,6 +16,8 @@ import { FOLDERS, inFolder, stateBadge } from './convstate.js';
 import { renderThread } from './thread.js';
 
 const PAGE = 25;
+// Requests one page of a folder or an assignee filter may take (listPane's fetchPage).
+const FILTER_ROUNDS = 10;
 const Q_MAX_BYTES = 200;
 const TICK_MS = 30000; // the rows' relative times told again
 
@@ -407,6 +409,32 @@ function listPane(ctx, initial, openId) {
   const tick = window.setInterval(() => refreshRelTimes(list), TICK_MS);
   ctx.onLeave(() => window.clearInterval(tick));
 
+  // One page of the list as filtered. The server looks at a bounded number
+  // of conversations a request (newest first) when a folder or an assignee
+  // filters them, so a page may come back short, even empty, with a cursor:
+  // a folder's rows older than the conversations it has looked at. The
+  // next requests are made here (FILTER_ROUNDS at most) until the page is
+  // full or the list ends, so that Open never says "all caught up" above
+  // an open conversation further down. A search goes further only when
+  // asked ("Search further"): each of its requests reads messages.
+  // seq: the load's; a newer load (another folder, a search) stops it.
+  async function fetchPage(cursor, seq) {
+    const f = {
+      limit: PAGE, widget: state.widget, q: state.q, assignee: state.assignee,
+      state: state.folder === 'all' ? '' : state.folder,
+    };
+    const ask = (c) => api(endpoints.conversations({ ...f, cursor: c }), { signal: ctx.signal });
+    const data = await ask(cursor);
+    const filtered = !f.q && (f.state || f.assignee);
+    const convs = Array.isArray(data && data.conversations) ? [...data.conversations] : [];
+    for (let i = 1; filtered && i < FILTER_ROUNDS && convs.length < PAGE && data.nextCursor && seq === state.seq; i++) {
+      const next = await ask(data.nextCursor);
+      if (Array.isArray(next && next.conversations)) convs.push(...next.conversations);
+      data.nextCursor = next && next.nextCursor;
+    }
+    return { ...data, conversations: convs };
+  }
+
   async function load(reset) {
     const seq = ++state.seq;
     if (reset) {
@@ -418,10 +446,7 @@ function listPane(ctx, initial, openId) {
     status.textContent = state.q ? 'Searching…' : 'Loading…';
     let data;
     try {
-      data = await api(endpoints.conversations({
-        limit: PAGE, cursor: reset ? '' : state.cursor, widget: state.widget, q: state.q, assignee: state.assignee,
-        state: state.folder === 'all' ? '' : state.folder,
-      }), { signal: ctx.signal });
+      data = await fetchPage(reset ? '' : state.cursor, seq);
     } catch (e) {
       if (isAbort(e) || seq !== state.seq) return;
       more.disabled = false;
@@ -450,6 +475,7 @@ function listPane(ctx, initial, openId) {
     showStatus();
     if (state.shown === 0) {
       if (state.q) empty.textContent = state.cursor ? 'No matches yet. Search further to look at older conversations.' : 'No matches.';
+      else if (state.cursor) empty.textContent = 'None of the newest conversations is here. Load more looks at older ones.';
       else if (state.assignee) empty.textContent = 'No conversations match this filter.';
       else if (state.folder !== 'all' && state.folder !== 'open') empty.textContent = `No ${state.folder} conversations.`;
       else if (state.folder === 'open' && state.total > 0) empty.textContent = 'No open conversations: all caught up.';

@@ -7,7 +7,9 @@
 // folder is kept in the hash; a conversation arriving live is counted in
 // the list's status. Screenshots of the folders, a resolved and a
 // reopened thread at 1280 and 390 wide, light and dark; axe-core clean on
-// each; no page error.
+// each; no page error. Last, Open's first page holds the open
+// conversations older than 2,050 resolved ones (past what the server looks
+// at a request).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -16,6 +18,9 @@ import {
   startSuite, stopSuite,
   shotsLightDark,
 } from './lib/browser.mjs';
+import { sid } from '../integration/lib/chat.mjs';
+import { pool } from '../integration/lib/harness.mjs';
+import { T } from '../integration/lib/storage.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 
 const row = (id) => `[data-testid="conv-row"][data-id="${id}"]`;
@@ -175,5 +180,33 @@ describe('dashboard: open, snoozed and resolved conversations', { timeout: 12000
     } finally {
       await p.ctx.close();
     }
+  });
+
+  // Last: it adds 2,051 conversations. A request of a folder looks at the
+  // 2,000 newest conversations at most (ST_SEARCH_SCAN); the list asks on
+  // by itself until its page fills, so an open conversation older than
+  // 2,050 resolved ones is on Open's first page, not "all caught up".
+  test('Open shows the open conversations older than 2,050 resolved ones', async () => {
+    const { page } = v;
+    await page.goto('about:blank'); // no dashboard taking the bulk's events live
+    const st = await stack.parley.storage({ name: 'btest-dashboard-states' });
+    const slow = { timeout: 30000 };
+    let older;
+    try {
+      ({ conv: older } = await st.convOpen('default', sid('older'), slow));
+      await st.msgAppend(older.id, 'user', 'an open question from before', 'complete', 0, 0, slow);
+      await pool(Array.from({ length: 2050 }, (_, i) => i), 48, async (i) => {
+        const { conv } = await st.convOpen('default', sid(`done${i}`), slow);
+        await st.msgAppend(conv.id, 'user', `done ${i}`, 'complete', 0, 0, slow);
+        await st.ask(T.ST_CONV_STATE, { conv_id: conv.id, state: 2, snoozed_until: 0 }, slow);
+      });
+    } finally {
+      st.close();
+    }
+    await openDash(page, stack, '#/conversations', row(older.id));
+    const ids = await rows(page);
+    for (const id of [older.id, convA, convB]) assert.ok(ids.includes(id), `${id} on Open's first page: ${ids.length} rows`);
+    assert.equal(await page.isVisible('[data-testid="conv-empty"]'), false);
+    await assertClean(page, v.log, 'Open past the resolved');
   });
 });
