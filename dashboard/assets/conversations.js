@@ -427,7 +427,7 @@ function listPane(ctx, initial, openId) {
     const data = await ask(cursor);
     const filtered = !f.q && (f.state || f.assignee);
     const convs = Array.isArray(data && data.conversations) ? [...data.conversations] : [];
-    for (let i = 1; filtered && i < FILTER_ROUNDS && convs.length < PAGE && data.nextCursor && seq === state.seq; i++) {
+    for (let i = 1; filtered && i < FILTER_ROUNDS && convs.length < PAGE && data && data.nextCursor && seq === state.seq; i++) {
       const next = await ask(data.nextCursor);
       if (Array.isArray(next && next.conversations)) convs.push(...next.conversations);
       data.nextCursor = next && next.nextCursor;
