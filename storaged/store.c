@@ -748,6 +748,9 @@ schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir, int *created)
 	return 0;
 }
 
+/* store.db_place holds a place plus one in a byte. */
+_Static_assert(NDBS < UINT8_MAX, "NDBS fits store.db_place");
+
 const struct store_db store_dbs[NDBS] = {
 	{ "meta", offsetof(struct store, meta) },
 	{ "convs", offsetof(struct store, convs) },
@@ -1009,11 +1012,14 @@ env_open(struct store *st)
 	what = "begin";
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto fail;
+	memset(st->db_place, 0, sizeof(st->db_place));
 	for (i = 0; i < NDBS; i++) {
 		what = store_dbs[i].name;
 		if ((rc = mdb_dbi_open(txn, store_dbs[i].name, MDB_CREATE,
 		    store_dbi(st, i))) != 0)
 			goto fail;
+		if (*store_dbi(st, i) < sizeof(st->db_place))
+			st->db_place[*store_dbi(st, i)] = (uint8_t)(i + 1);
 	}
 	if (schema_check(txn, st->meta, dir, &st->created) < 0) {
 		mdb_txn_abort(txn);

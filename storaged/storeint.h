@@ -90,6 +90,12 @@ struct store {
 	/* Told of each record appended (store_on_record: replication). */
 	void (*on_record)(void *, uint64_t, const uint8_t *, size_t);
 	void *on_record_arg;
+	/*
+	 * An open database's place in store_dbs[] plus one, by its handle
+	 * (0: not ours): the log names each write's database by its place.
+	 * LMDB's handles are below maxdbs (NDBS) plus its own two.
+	 */
+	uint8_t db_place[NDBS + 2];
 	MDB_dbi meta;
 	MDB_dbi convs;
 	MDB_dbi sessions;

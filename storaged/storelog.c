@@ -55,11 +55,8 @@ log_u32(struct oplog *l, size_t v)
 static int
 db_index(const struct store *st, MDB_dbi dbi)
 {
-	size_t i;
-
-	for (i = 0; i < NDBS; i++)
-		if (*store_dbi(st, i) == dbi)
-			return (int)i;
+	if (dbi < sizeof(st->db_place) && st->db_place[dbi] != 0)
+		return st->db_place[dbi] - 1;
 	log_warnx("log: database handle %u is not ours", (unsigned)dbi);
 	return -1;
 }
