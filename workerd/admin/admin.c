@@ -698,25 +698,18 @@ admin_answer(struct conn *c, const struct storec_result *r, uint16_t type,
 	conn_send_error(c, 500, admin_headers, "Internal server error");
 }
 
-static void
-list_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_CONV_QUERY, 200, admin_conv_page_json,
-	    list_errors);
-}
-
-static void
-delete_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_CONV_DELETE, 204, NULL, delete_errors);
-}
-
-static void
-get_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_CONV_GET, 200, admin_conv_get_json,
-	    get_errors);
-}
+static const struct admin_reply conv_listed = {
+	PROTO_ST_CONV_QUERY, 200, admin_conv_page_json, list_errors, 0
+};
+static const struct admin_reply conv_deleted = {
+	PROTO_ST_CONV_DELETE, 204, NULL, delete_errors, 0
+};
+static const struct admin_reply conv_got = {
+	PROTO_ST_CONV_GET, 200, admin_conv_get_json, get_errors, 0
+};
+static const struct admin_reply conv_read = {
+	PROTO_ST_CONV_READ, 204, NULL, get_errors, 0
+};
 
 int
 admin_user_only(struct conn *c, const char *what)
@@ -739,14 +732,29 @@ admin_ask(struct conn *c, uint16_t type, const void *req, storec_cb cb,
 		conn_send_error(c, 503, headers, "Storage unavailable");
 }
 
-/* admin_view_get's reply: the view where it left it, in c->hctx. */
+void
+admin_reply_answer(struct conn *c, const struct storec_result *r,
+    const struct admin_reply *how)
+{
+	if (how->invalid_text && admin_said_invalid(c, r, NULL))
+		return;
+	admin_answer(c, r, how->type, how->status, how->fn, how->own);
+}
+
+/* admin_ask_reply's answer: the reply's description where it left it. */
 static void
-view_done(const struct storec_result *r, void *arg)
+reply_done(const struct storec_result *r, void *arg)
 {
 	struct conn *c = arg;
-	const struct admin_view *v = c->hctx;
 
-	admin_answer(c, r, v->type, 200, v->fn, v->own);
+	admin_reply_answer(c, r, c->hctx);
+}
+
+void
+admin_ask_reply(struct conn *c, const void *req, const struct admin_reply *how)
+{
+	c->hctx = (void *)how;
+	admin_ask(c, how->type, req, reply_done, admin_headers);
 }
 
 void
@@ -757,8 +765,7 @@ admin_view_get(struct conn *c, struct http_request *req,
 	struct st_page_req page;
 
 	if (!v->paged) {
-		c->hctx = (void *)v;
-		admin_ask(c, v->type, NULL, view_done, admin_headers);
+		admin_ask_reply(c, NULL, &v->reply);
 		return;
 	}
 	if (admin_list_query(req->query, &page.limit, cursor,
@@ -768,8 +775,7 @@ admin_view_get(struct conn *c, struct http_request *req,
 		return;
 	}
 	page.cursor = cursor;
-	c->hctx = (void *)v;
-	admin_ask(c, v->type, &page, view_done, admin_headers);
+	admin_ask_reply(c, &page, &v->reply);
 }
 
 const char *
@@ -818,39 +824,33 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	cq.assignee = q.assignee;
 	cq.gaps = (uint8_t)q.gaps;
 	cq.state = (uint8_t)q.state;
-	admin_ask(c, PROTO_ST_CONV_QUERY, &cq, list_done, admin_headers);
+	admin_ask_reply(c, &cq, &conv_listed);
 }
 
 /* A request of type naming the route's conversation alone. */
 static void
 conv_id_ask(struct conn *c, struct http_request *req,
-    const struct route_match *m, uint16_t type, storec_cb cb)
+    const struct route_match *m, const struct admin_reply *how)
 {
 	struct st_id_req q;
 
 	if ((q.id = admin_id_param(c, req, m, "Invalid conversationId")) !=
 	    NULL)
-		admin_ask(c, type, &q, cb, admin_headers);
+		admin_ask_reply(c, &q, how);
 }
 
 void
 admin_conv_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	conv_id_ask(c, req, m, PROTO_ST_CONV_DELETE, delete_done);
-}
-
-static void
-read_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_CONV_READ, 204, NULL, get_errors);
+	conv_id_ask(c, req, m, &conv_deleted);
 }
 
 void
 admin_conv_read(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	conv_id_ask(c, req, m, PROTO_ST_CONV_READ, read_done);
+	conv_id_ask(c, req, m, &conv_read);
 }
 
 void
@@ -862,5 +862,5 @@ admin_conv_get(struct conn *c, struct http_request *req,
 	get.max_messages = ADMIN_MAX_MESSAGES;
 	if ((get.conv_id = admin_id_param(c, req, m,
 	    "Invalid conversationId")) != NULL)
-		admin_ask(c, PROTO_ST_CONV_GET, &get, get_done, admin_headers);
+		admin_ask_reply(c, &get, &conv_got);
 }

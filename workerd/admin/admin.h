@@ -149,27 +149,46 @@ json_t *admin_conv_get_json(const void *rep, int *status);
 void admin_ask(struct conn *, uint16_t type, const void *req,
     void (*cb)(const struct storec_result *, void *), const char *headers);
 /*
+ * How storaged's reply to a request of type is answered: admin_answer's
+ * arguments, and invalid_text: storaged's `invalid` that says which
+ * bound answered 400 with its text first (admin_said_invalid).
+ */
+struct admin_reply {
+	uint16_t type;
+	int status;
+	admin_json_fn fn;
+	const struct storec_answer *own;	/* as admin_answer's, or NULL */
+	int invalid_text;
+};
+/*
+ * Asks storaged for req (how->type's request; NULL for one without) and
+ * answers its reply as how says, or 503; c's handler state holds how
+ * (read only, static) until then.
+ */
+void admin_ask_reply(struct conn *, const void *req,
+    const struct admin_reply *how);
+/* storaged's answer r to c's request answered as how says. */
+void admin_reply_answer(struct conn *, const struct storec_result *r,
+    const struct admin_reply *how);
+/*
  * A read of storaged's, answered 200 with fn's JSON of its reply: one
  * without a request, or a page of a list.
  */
 struct admin_view {
-	uint16_t type;
-	admin_json_fn fn;
-	const struct storec_answer *own;	/* as admin_answer's, or NULL */
+	struct admin_reply reply;
 	int paged;		/* ?limit=&cursor= (else 400): a st_page_req */
 };
-/*
- * Asks storaged for v and answers its reply (admin_answer); c's handler
- * state holds v (read only) until then.
- */
+/* Asks storaged for v and answers its reply (admin_ask_reply). */
 void admin_view_get(struct conn *, struct http_request *,
     const struct admin_view *);
-/* The route handler P answering admin_view_get of the view's members. */
-#define ADMIN_VIEW_ROUTE(P, ...)					\
+/* The route handler P answering admin_view_get of a view of type. */
+#define ADMIN_VIEW_ROUTE(P, type, fn, own, paged)			\
 	void P(struct conn *c, struct http_request *req,		\
 	    const struct route_match *m)				\
 	{								\
-		static const struct admin_view v = { __VA_ARGS__ };	\
+		static const struct admin_view v = {			\
+			{ (type), 200, (fn), (own), 0 }, (paged)	\
+		};							\
 									\
 		admin_view_get(c, req, &v);				\
 	}

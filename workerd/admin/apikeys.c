@@ -292,12 +292,9 @@ out:
 	json_decref(root);
 }
 
-static void
-deleted(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_KEY_DELETE, 200, admin_deleted_json,
-	    key_errors);
-}
+static const struct admin_reply deleted = {
+	PROTO_ST_KEY_DELETE, 200, admin_deleted_json, key_errors, 0
+};
 
 void
 apikeys_delete(struct conn *c, struct http_request *req,
@@ -311,5 +308,5 @@ apikeys_delete(struct conn *c, struct http_request *req,
 		conn_send_error(c, 404, admin_headers, "API key not found");
 		return;
 	}
-	admin_ask(c, PROTO_ST_KEY_DELETE, &q, deleted, admin_headers);
+	admin_ask_reply(c, &q, &deleted);
 }

@@ -62,43 +62,24 @@ canneds_json(const void *rep, int *status)
 }
 
 /* storaged's `invalid` says what (the bound of 200): its text, 400. */
-static void
-canned_answer(struct conn *c, const struct storec_result *r, uint16_t type,
-    int status, admin_json_fn fn)
-{
-	if (!admin_said_invalid(c, r, NULL))
-		admin_answer(c, r, type, status, fn, canned_errors);
-}
-
-static void
-list_done(const struct storec_result *r, void *arg)
-{
-	canned_answer(arg, r, PROTO_ST_CANNED_LIST, 200, canneds_json);
-}
-
-static void
-created_done(const struct storec_result *r, void *arg)
-{
-	canned_answer(arg, r, PROTO_ST_CANNED_PUT, 201, canned_item);
-}
-
-static void
-put_done(const struct storec_result *r, void *arg)
-{
-	canned_answer(arg, r, PROTO_ST_CANNED_PUT, 200, canned_item);
-}
-
-static void
-deleted_done(const struct storec_result *r, void *arg)
-{
-	canned_answer(arg, r, PROTO_ST_CANNED_DELETE, 204, NULL);
-}
+static const struct admin_reply listed = {
+	PROTO_ST_CANNED_LIST, 200, canneds_json, canned_errors, 1
+};
+static const struct admin_reply created = {
+	PROTO_ST_CANNED_PUT, 201, canned_item, canned_errors, 1
+};
+static const struct admin_reply updated = {
+	PROTO_ST_CANNED_PUT, 200, canned_item, canned_errors, 1
+};
+static const struct admin_reply deleted = {
+	PROTO_ST_CANNED_DELETE, 204, NULL, canned_errors, 1
+};
 
 void
 canned_list(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	admin_ask(c, PROTO_ST_CANNED_LIST, NULL, list_done, admin_headers);
+	admin_ask_reply(c, NULL, &listed);
 }
 
 /*
@@ -142,7 +123,7 @@ canned_body(json_t *root, struct st_canned_put_req *q,
 /* POST (id NULL) and PUT: the body checked, then storaged. */
 static void
 canned_put(struct conn *c, struct http_request *req, const char *id,
-    storec_cb done)
+    const struct admin_reply *how)
 {
 	struct st_str atts[ST_MSG_ATTS_MAX];
 	struct st_canned_put_req q;
@@ -156,7 +137,7 @@ canned_put(struct conn *c, struct http_request *req, const char *id,
 	if ((bad = canned_body(root, &q, atts)) != NULL)
 		conn_send_error(c, 400, admin_headers, bad);
 	else
-		admin_ask(c, PROTO_ST_CANNED_PUT, &q, done, admin_headers);
+		admin_ask_reply(c, &q, how);
 	json_decref(root);
 }
 
@@ -176,7 +157,7 @@ void
 canned_create(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	canned_put(c, req, NULL, created_done);
+	canned_put(c, req, NULL, &created);
 }
 
 void
@@ -186,7 +167,7 @@ canned_update(struct conn *c, struct http_request *req,
 	const char *id;
 
 	if ((id = canned_id(c, m)) != NULL)
-		canned_put(c, req, id, put_done);
+		canned_put(c, req, id, &updated);
 }
 
 void
@@ -196,6 +177,5 @@ canned_delete(struct conn *c, struct http_request *req,
 	struct st_id_req q;
 
 	if ((q.id = canned_id(c, m)) != NULL)
-		admin_ask(c, PROTO_ST_CANNED_DELETE, &q, deleted_done,
-		    admin_headers);
+		admin_ask_reply(c, &q, &deleted);
 }

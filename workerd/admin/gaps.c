@@ -232,11 +232,9 @@ done:
 	return v;
 }
 
-static void
-gaps_answered(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_GAP_LIST, 200, gaps_json, NULL);
-}
+static const struct admin_reply gaps_answered = {
+	PROTO_ST_GAP_LIST, 200, gaps_json, NULL, 0
+};
 
 void
 gaps_get(struct conn *c, struct http_request *req,
@@ -274,7 +272,7 @@ gaps_get(struct conn *c, struct http_request *req,
 	}
 	q.to = now + 1;
 	q.from = now > days * DAY_MS ? now - days * DAY_MS : 0;
-	admin_ask(c, PROTO_ST_GAP_LIST, &q, gaps_answered, admin_headers);
+	admin_ask_reply(c, &q, &gaps_answered);
 }
 
 static json_t *
@@ -285,11 +283,9 @@ deleted_json(const void *rep, int *status)
 	    (json_int_t)((const struct st_u64 *)rep)->v);
 }
 
-static void
-resolve_answered(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_GAP_DELETE, 200, deleted_json, NULL);
-}
+static const struct admin_reply resolve_answered = {
+	PROTO_ST_GAP_DELETE, 200, deleted_json, NULL, 0
+};
 
 void
 gaps_resolve_post(struct conn *c, struct http_request *req,
@@ -322,7 +318,6 @@ gaps_resolve_post(struct conn *c, struct http_request *req,
 	if (why != NULL)
 		conn_send_error(c, 400, admin_headers, why);
 	else
-		admin_ask(c, PROTO_ST_GAP_DELETE, &q, resolve_answered,
-		    admin_headers);
+		admin_ask_reply(c, &q, &resolve_answered);
 	json_decref(root);
 }

@@ -530,12 +530,9 @@ erase_json(const void *rep, int *status)
 	return json_pack("{s:b}", "erasing", !done->v);
 }
 
-static void
-erased(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_CONTACT_ERASE, 200, erase_json,
-	    contact_errors);
-}
+static const struct admin_reply erased = {
+	PROTO_ST_CONTACT_ERASE, 200, erase_json, contact_errors, 0
+};
 
 void
 contacts_delete(struct conn *c, struct http_request *req,
@@ -555,5 +552,5 @@ contacts_delete(struct conn *c, struct http_request *req,
 	if ((q.id = admin_id_param(c, req, m, "Invalid contactId")) == NULL)
 		return;
 	q.erase = rc > 0;
-	admin_ask(c, PROTO_ST_CONTACT_ERASE, &q, erased, admin_headers);
+	admin_ask_reply(c, &q, &erased);
 }

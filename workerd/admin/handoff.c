@@ -190,12 +190,9 @@ handoff_json(const void *rep, int *status)
 	    admin_conv_json(&h->conv), "changed", h->changed);
 }
 
-static void
-handoff_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_HANDOFF_SET, 200, handoff_json,
-	    conv_errors);
-}
+static const struct admin_reply handoff_done = {
+	PROTO_ST_HANDOFF_SET, 200, handoff_json, conv_errors, 0
+};
 
 /* ST_AGENT_MSG's reply (the message and its conversation): {"message"}. */
 static json_t *
@@ -206,12 +203,9 @@ message_json(const void *rep, int *status)
 	return json_pack("{s:o}", "message", admin_msg_json(&mc->msg));
 }
 
-static void
-message_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_AGENT_MSG, 201, message_json,
-	    conv_errors);
-}
+static const struct admin_reply message_done = {
+	PROTO_ST_AGENT_MSG, 201, message_json, conv_errors, 0
+};
 
 /* Not found: storaged's text says whether the conversation or the user. */
 static void
@@ -272,8 +266,7 @@ handoff_post(struct conn *c, struct http_request *req,
 	else {
 		hs.state = (uint8_t)state;
 		hs.from_ai_only = 0;	/* the owner may set any state */
-		admin_ask(c, PROTO_ST_HANDOFF_SET, &hs, handoff_done,
-		    admin_headers);
+		admin_ask_reply(c, &hs, &handoff_done);
 	}
 	body_done(c, root, why);
 }
@@ -313,8 +306,7 @@ handoff_message_post(struct conn *c, struct http_request *req,
 		why = NAME_INVALID;
 	else {
 		am.content = s;
-		admin_ask(c, PROTO_ST_AGENT_MSG, &am, message_done,
-		    admin_headers);
+		admin_ask_reply(c, &am, &message_done);
 	}
 	body_done(c, root, why);
 }
@@ -370,14 +362,9 @@ handoff_assign_post(struct conn *c, struct http_request *req,
 }
 
 /* A snooze's time storaged refused: its text says why. */
-static void
-state_done(const struct storec_result *r, void *arg)
-{
-	if (admin_said_invalid(arg, r, NULL))
-		return;
-	admin_answer(arg, r, PROTO_ST_CONV_STATE, 200, handoff_json,
-	    conv_errors);
-}
+static const struct admin_reply state_done = {
+	PROTO_ST_CONV_STATE, 200, handoff_json, conv_errors, 1
+};
 
 /* A person resolves, snoozes or reopens it (storaged checks the times). */
 void
@@ -408,8 +395,7 @@ handoff_state_patch(struct conn *c, struct http_request *req,
 		q.state = (uint8_t)state;
 		q.snoozed_until = state == ST_STATE_SNOOZED ?
 		    (uint64_t)json_integer_value(until) : 0;
-		admin_ask(c, PROTO_ST_CONV_STATE, &q, state_done,
-		    admin_headers);
+		admin_ask_reply(c, &q, &state_done);
 	}
 	body_done(c, root, why);
 }
@@ -424,11 +410,9 @@ list_json(const void *rep, int *status)
 	    l->n, admin_conv_item), l->n, "");
 }
 
-static void
-list_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_HANDOFF_LIST, 200, list_json, NULL);
-}
+static const struct admin_reply list_done = {
+	PROTO_ST_HANDOFF_LIST, 200, list_json, NULL, 0
+};
 
 void
 handoff_list(struct conn *c, uint32_t limit)
@@ -436,5 +420,5 @@ handoff_list(struct conn *c, uint32_t limit)
 	struct st_limit_req lim;
 
 	lim.limit = limit < ST_HANDOFF_LIST_MAX ? limit : ST_HANDOFF_LIST_MAX;
-	admin_ask(c, PROTO_ST_HANDOFF_LIST, &lim, list_done, admin_headers);
+	admin_ask_reply(c, &lim, &list_done);
 }

@@ -181,12 +181,9 @@ hits_json(const void *rep, int *status)
 	    ADMIN_ITEMS_JSON(l->hits, l->n, hit_json));
 }
 
-static void
-searched(const struct storec_result *r, void *arg)
-{
-	if (!admin_said_invalid(arg, r, NULL))
-		admin_answer(arg, r, PROTO_ST_KB_SEARCH, 200, hits_json, NULL);
-}
+static const struct admin_reply searched = {
+	PROTO_ST_KB_SEARCH, 200, hits_json, NULL, 1
+};
 
 /* The body into q: NULL, or "field: what is wrong". */
 static const char *
@@ -336,7 +333,7 @@ searched_to_rerank(const struct storec_result *r, void *arg)
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_KB_SEARCH, &s->hits) < 0) {
 		searching_free(searching_take(c));
-		searched(r, c);		/* its error, as any search's */
+		admin_reply_answer(c, r, &searched);	/* as any search's */
 		return;
 	}
 	from = rerank_hits_from(&s->hits);
@@ -348,20 +345,25 @@ searched_to_rerank(const struct storec_result *r, void *arg)
 	searching_free(s);
 }
 
-/* s's search asked of storaged (s kept for the reranker, else let go). */
-static void
+/*
+ * s's search asked of storaged: s, kept for the reranker, or NULL (let
+ * go of: no reranker, or answered at once).
+ */
+static struct searching *
 search_ask(struct conn *c, struct searching *s)
 {
 	if (s->rerank != NULL) {
 		admin_ask(c, PROTO_ST_KB_SEARCH, &s->q, searched_to_rerank,
 		    admin_headers);
-		if (c->hctx != s)	/* answered at once (503): let go of */
-			searching_free(s);
-		return;
+		if (c->hctx == s)
+			return s;
+		searching_free(s);	/* answered at once (503) */
+		return NULL;
 	}
 	s = searching_take(c);
-	admin_ask(c, PROTO_ST_KB_SEARCH, &s->q, searched, admin_headers);
+	admin_ask_reply(c, &s->q, &searched);
 	searching_free(s);
+	return NULL;
 }
 
 /* The query's embedding: searched with it, or by its words alone. */
@@ -380,9 +382,8 @@ search_embedded(void *arg, const struct embed_result *r)
 	} else
 		log_warnx("knowledge search: query not embedded (%s): "
 		    "searched by its words", r->error);
-	search_ask(c, s);	/* the request encoded: the vector may go */
-	s = c->hctx;
-	if (s != NULL)
+	/* The request encoded: the vector may go. */
+	if ((s = search_ask(c, s)) != NULL)
 		memset(&s->q.qvec, 0, sizeof(s->q.qvec));
 }
 
@@ -411,7 +412,7 @@ agent_embed_got(const struct storec_result *r, void *arg)
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_AGENT_EMBED, &s->space) < 0) {
 		searching_free(searching_take(c));
-		searched(r, c);
+		admin_reply_answer(c, r, &searched);
 		return;
 	}
 	if (s->space.id[0] == '\0') {
@@ -439,7 +440,7 @@ search_start(struct conn *c, const struct st_kb_search_req *q)
 	struct searching *s;
 
 	if (ec == NULL && rc == NULL && !agent) {
-		admin_ask(c, PROTO_ST_KB_SEARCH, q, searched, admin_headers);
+		admin_ask_reply(c, q, &searched);
 		return;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
@@ -502,13 +503,9 @@ source_param(struct conn *c, const struct route_match *m)
 	return id;
 }
 
-static void
-synced(const struct storec_result *r, void *arg)
-{
-	if (!admin_said_invalid(arg, r, NULL))
-		admin_answer(arg, r, PROTO_ST_KB_SYNC, 200, source_json,
-		    source_errors);
-}
+static const struct admin_reply synced = {
+	PROTO_ST_KB_SYNC, 200, source_json, source_errors, 1
+};
 
 void
 knowledge_sources_sync(struct conn *c, struct http_request *req,
@@ -517,7 +514,7 @@ knowledge_sources_sync(struct conn *c, struct http_request *req,
 	struct st_id_req q;
 
 	if ((q.id = source_param(c, m)) != NULL)
-		admin_ask(c, PROTO_ST_KB_SYNC, &q, synced, admin_headers);
+		admin_ask_reply(c, &q, &synced);
 }
 
 static json_t *
@@ -537,13 +534,9 @@ pages_json(const void *rep, int *status)
 	    json_null());
 }
 
-static void
-paged(const struct storec_result *r, void *arg)
-{
-	if (!admin_said_invalid(arg, r, NULL))
-		admin_answer(arg, r, PROTO_ST_KB_PAGES, 200, pages_json,
-		    source_errors);
-}
+static const struct admin_reply paged = {
+	PROTO_ST_KB_PAGES, 200, pages_json, source_errors, 1
+};
 
 void
 knowledge_sources_pages(struct conn *c, struct http_request *req,
@@ -562,7 +555,7 @@ knowledge_sources_pages(struct conn *c, struct http_request *req,
 		return;
 	}
 	q.cursor = cursor;
-	admin_ask(c, PROTO_ST_KB_PAGES, &q, paged, admin_headers);
+	admin_ask_reply(c, &q, &paged);
 }
 
 /* -------------------------------------------------------------- a file */
@@ -594,13 +587,9 @@ file_put_json(const void *rep, int *status)
 	return source_json(&f->source, status);
 }
 
-static void
-synced_file(const struct storec_result *r, void *arg)
-{
-	if (!admin_said_invalid(arg, r, NULL))
-		admin_answer(arg, r, PROTO_ST_KB_FILE_PUT, 200, file_put_json,
-		    source_errors);
-}
+static const struct admin_reply synced_file = {
+	PROTO_ST_KB_FILE_PUT, 200, file_put_json, source_errors, 1
+};
 
 /*
  * A piece's Content-Range (http_content_range) of the body's len bytes,
@@ -650,5 +639,5 @@ knowledge_sources_file(struct conn *c, struct http_request *req,
 	strlcpy(q.content_type, ct, sizeof(q.content_type));
 	q.data.p = (const uint8_t *)req->body;
 	q.data.len = (uint32_t)req->body_len;
-	admin_ask(c, PROTO_ST_KB_FILE_PUT, &q, synced_file, admin_headers);
+	admin_ask_reply(c, &q, &synced_file);
 }

@@ -47,12 +47,13 @@ notify_json(const void *rep, int *status)
 	return exprow_odone(v, err);
 }
 
-static void
-answered(const struct storec_result *r, void *arg)
-{
-	/* GET's and PUT's replies have one layout. */
-	admin_answer(arg, r, PROTO_ST_NOTIFY_SET, 200, notify_json, NULL);
-}
+/* GET's and PUT's replies have one layout. */
+static const struct admin_reply got = {
+	PROTO_ST_NOTIFY_GET, 200, notify_json, NULL, 0
+};
+static const struct admin_reply set = {
+	PROTO_ST_NOTIFY_SET, 200, notify_json, NULL, 0
+};
 
 /* Only a dashboard user has emails to choose: 0, or -1 answered 403. */
 static int
@@ -66,8 +67,7 @@ notifications_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	if (user_only(c) == 0)
-		admin_ask(c, PROTO_ST_NOTIFY_GET, NULL, answered,
-		    admin_headers);
+		admin_ask_reply(c, NULL, &got);
 }
 
 /* The body as a mask into *mask: NULL, or "field: what is wrong". */
@@ -113,5 +113,5 @@ notifications_put(struct conn *c, struct http_request *req,
 		conn_send_error(c, 400, admin_headers, bad);
 		return;
 	}
-	admin_ask(c, PROTO_ST_NOTIFY_SET, &q, answered, admin_headers);
+	admin_ask_reply(c, &q, &set);
 }

@@ -73,11 +73,9 @@ profile_json(const void *rep, int *status)
 	return exprow_odone(v, err);
 }
 
-static void
-profile_answered(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_USER_SELF, 200, profile_json, NULL);
-}
+static const struct admin_reply profile_answered = {
+	PROTO_ST_USER_SELF, 200, profile_json, NULL, 0
+};
 
 void
 profile_get(struct conn *c, struct http_request *req,
@@ -88,8 +86,7 @@ profile_get(struct conn *c, struct http_request *req,
 	(void)req;
 	(void)m;
 	if (user_only(c) == 0)
-		admin_ask(c, PROTO_ST_USER_SELF, &q, profile_answered,
-		    admin_headers);
+		admin_ask_reply(c, &q, &profile_answered);
 }
 
 void
@@ -114,8 +111,7 @@ profile_patch(struct conn *c, struct http_request *req,
 		bad = st_user_name_invalid(json_string_value(name));
 	if (bad == NULL) {
 		q.name = json_string_value(name);
-		admin_ask(c, PROTO_ST_USER_SELF, &q, profile_answered,
-		    admin_headers);
+		admin_ask_reply(c, &q, &profile_answered);
 	} else
 		conn_send_error(c, 400, admin_headers, bad);
 	json_decref(root);

@@ -167,12 +167,9 @@ static const struct storec_answer setup_errors[] = {
 	{ 0, 0, NULL },
 };
 
-static void
-setup_got(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_SETUP_GET, 200, setup_json,
-	    setup_errors);
-}
+static const struct admin_reply setup_got = {
+	PROTO_ST_SETUP_GET, 200, setup_json, setup_errors, 0
+};
 
 /* GET /v1/admin/widgets/:wid/setup */
 void
@@ -186,6 +183,5 @@ widgets_setup_get(struct conn *c, struct http_request *req,
 	if (!widget_id_valid(one.id))
 		conn_send_error(c, 404, admin_headers, "Widget not found");
 	else
-		admin_ask(c, PROTO_ST_SETUP_GET, &one, setup_got,
-		    admin_headers);
+		admin_ask_reply(c, &one, &setup_got);
 }

@@ -116,12 +116,9 @@ updated_json(const void *rep, int *status)
 }
 
 /* ST_USER_UPDATE -> struct st_user_update_rep */
-static void
-update_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_USER_UPDATE, 200, updated_json,
-	    user_errors);
-}
+static const struct admin_reply update_done = {
+	PROTO_ST_USER_UPDATE, 200, updated_json, user_errors, 0
+};
 
 /* The PATCH body into q: NULL, or what is wrong with it (static). */
 static const char *
@@ -166,7 +163,7 @@ users_update(struct conn *c, struct http_request *req,
 		conn_send_error(c, 400, admin_headers, bad);
 		return;
 	}
-	admin_ask(c, PROTO_ST_USER_UPDATE, &q, update_done, admin_headers);
+	admin_ask_reply(c, &q, &update_done);
 }
 
 static json_t *
@@ -182,12 +179,9 @@ deleted_json(const void *rep, int *status)
 }
 
 /* ST_USER_DELETE -> struct st_u8_rep */
-static void
-delete_done(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_USER_DELETE, 200, deleted_json,
-	    user_errors);
-}
+static const struct admin_reply delete_done = {
+	PROTO_ST_USER_DELETE, 200, deleted_json, user_errors, 0
+};
 
 void
 users_delete(struct conn *c, struct http_request *req,
@@ -196,8 +190,7 @@ users_delete(struct conn *c, struct http_request *req,
 	struct st_id_req q;
 
 	if ((q.id = user_param(c, m)) != NULL)
-		admin_ask(c, PROTO_ST_USER_DELETE, &q, delete_done,
-		    admin_headers);
+		admin_ask_reply(c, &q, &delete_done);
 }
 
 static json_t *
@@ -243,12 +236,9 @@ revoked_json(const void *rep, int *status)
 }
 
 /* ST_INVITE_REVOKE -> (empty) */
-static void
-revoked(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_INVITE_REVOKE, 200, revoked_json,
-	    invitation_errors);
-}
+static const struct admin_reply revoked = {
+	PROTO_ST_INVITE_REVOKE, 200, revoked_json, invitation_errors, 0
+};
 
 void
 invitations_revoke(struct conn *c, struct http_request *req,
@@ -261,7 +251,7 @@ invitations_revoke(struct conn *c, struct http_request *req,
 		conn_send_error(c, 404, admin_headers, "Invitation not found");
 		return;
 	}
-	admin_ask(c, PROTO_ST_INVITE_REVOKE, &q, revoked, admin_headers);
+	admin_ask_reply(c, &q, &revoked);
 }
 
 /* An invitation under way: its link (with the token) until the answer. */

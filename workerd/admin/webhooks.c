@@ -373,12 +373,9 @@ static const struct storec_answer retry_errors[] = {
 	{ 0, 0, NULL },
 };
 
-static void
-dlv_listed(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_HOOK_DELIVERIES, 200, deliveries_json,
-	    dlv_errors);
-}
+static const struct admin_reply dlv_listed = {
+	PROTO_ST_HOOK_DELIVERIES, 200, deliveries_json, dlv_errors, 0
+};
 
 /* The path's webhook id, or NULL when answered (404). */
 static const char *
@@ -409,15 +406,12 @@ webhooks_deliveries(struct conn *c, struct http_request *req,
 		return;
 	}
 	q.cursor = cursor;
-	admin_ask(c, PROTO_ST_HOOK_DELIVERIES, &q, dlv_listed, admin_headers);
+	admin_ask_reply(c, &q, &dlv_listed);
 }
 
-static void
-retried(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_HOOK_RETRY, 200, delivery_json,
-	    retry_errors);
-}
+static const struct admin_reply retried = {
+	PROTO_ST_HOOK_RETRY, 200, delivery_json, retry_errors, 0
+};
 
 /* The delivery must be the webhook's the path names (else 404). */
 void
@@ -434,14 +428,12 @@ webhooks_retry(struct conn *c, struct http_request *req,
 		conn_send_error(c, 404, admin_headers, "Delivery not found");
 		return;
 	}
-	admin_ask(c, PROTO_ST_HOOK_RETRY, &q, retried, admin_headers);
+	admin_ask_reply(c, &q, &retried);
 }
 
-static void
-tested(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_HOOK_TEST, 202, test_json, dlv_errors);
-}
+static const struct admin_reply tested = {
+	PROTO_ST_HOOK_TEST, 202, test_json, dlv_errors, 0
+};
 
 void
 webhooks_test(struct conn *c, struct http_request *req,
@@ -451,5 +443,5 @@ webhooks_test(struct conn *c, struct http_request *req,
 
 	if ((q.id = hook_param(c, m)) == NULL)
 		return;
-	admin_ask(c, PROTO_ST_HOOK_TEST, &q, tested, admin_headers);
+	admin_ask_reply(c, &q, &tested);
 }

@@ -663,12 +663,9 @@ widgets_secret_delete(struct conn *c, struct http_request *req,
 		    admin_headers);
 }
 
-static void
-contact_got(const struct storec_result *r, void *arg)
-{
-	admin_answer(arg, r, PROTO_ST_CONTACT_GET, 200, contact_get_json,
-	    contact_get_errors);
-}
+static const struct admin_reply contact_got = {
+	PROTO_ST_CONTACT_GET, 200, contact_get_json, contact_get_errors, 0
+};
 
 ADMIN_VIEW_ROUTE(widgets_contacts_list, PROTO_ST_CONTACT_LIST,
     contact_page_json, contact_list_errors, 1)
@@ -680,8 +677,7 @@ widgets_contact_get(struct conn *c, struct http_request *req,
 	struct st_id_req one;
 
 	if ((one.id = admin_id_param(c, req, m, "Invalid contactId")) != NULL)
-		admin_ask(c, PROTO_ST_CONTACT_GET, &one, contact_got,
-		    admin_headers);
+		admin_ask_reply(c, &one, &contact_got);
 }
 
 /* ------------------------------------------------------- public config */
