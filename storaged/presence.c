@@ -1,18 +1,20 @@
 /*
  * The dashboards' presence per organisation, in memory (presence.h).
  */
-#include <stdlib.h>
-#include <string.h>
 
 #include "log.h"
 #include "orgmsg.h"
 #include "presence.h"
+#include "stamptab.h"
 #include "storeint.h"
 
 struct presence_ent {
 	char org[ST_ORG_ID_MAX + 1];
 	uint64_t seen;		/* ms since the epoch (the store's clock) */
 };
+
+static const struct stamptab pres_empty =
+    STAMPTAB_INIT(struct presence_ent, org, seen, ST_ORGS_MAX);
 
 static uint64_t
 window_ms(const struct store *st)
@@ -27,45 +29,16 @@ store_presence_settings(struct store *st, uint64_t away_after_ms)
 	st->pres_since = store_now(st);
 }
 
-static struct presence_ent *
-pres_find(const struct store *st, const char *org)
-{
-	size_t i;
-
-	for (i = 0; i < st->npres; i++)
-		if (strcmp(st->pres[i].org, org) == 0)
-			return &st->pres[i];
-	return NULL;
-}
-
-/* A slot for a new org: a free one, else the one seen longest ago. */
-static struct presence_ent *
-pres_slot(struct store *st)
-{
-	size_t i, old = 0;
-
-	if (st->pres == NULL && (st->pres = calloc(ST_ORGS_MAX,
-	    sizeof(*st->pres))) == NULL)
-		return NULL;
-	if (st->npres < ST_ORGS_MAX)
-		return &st->pres[st->npres++];
-	for (i = 1; i < st->npres; i++)
-		if (st->pres[i].seen < st->pres[old].seen)
-			old = i;
-	return &st->pres[old];
-}
-
 int
 store_presence_seen(struct store *st, const char *org)
 {
 	struct presence_ent *e;
 
-	if ((e = pres_find(st, org)) == NULL) {
-		if ((e = pres_slot(st)) == NULL) {
-			log_warnx("presence: out of memory");
-			return -1;
-		}
-		strlcpy(e->org, org, sizeof(e->org));
+	if (st->pres.max == 0)
+		st->pres = pres_empty;
+	if ((e = stamptab_take(&st->pres, org)) == NULL) {
+		log_warnx("presence: out of memory");
+		return -1;
 	}
 	e->seen = store_now(st);
 	return 0;
@@ -74,7 +47,7 @@ store_presence_seen(struct store *st, const char *org)
 int
 store_presence_staffed(const struct store *st, const char *org)
 {
-	const struct presence_ent *e = pres_find(st, org);
+	const struct presence_ent *e = stamptab_find(&st->pres, org);
 	uint64_t seen = e != NULL ? e->seen : st->pres_since;
 	uint64_t now = store_now(st);
 
@@ -84,7 +57,5 @@ store_presence_staffed(const struct store *st, const char *org)
 void
 store_presence_free(struct store *st)
 {
-	free(st->pres);
-	st->pres = NULL;
-	st->npres = 0;
+	stamptab_free(&st->pres);
 }

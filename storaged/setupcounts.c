@@ -1,11 +1,11 @@
 /*
  * The widgets' setup counts, in memory (setupcounts.h).
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "setupcounts.h"
+#include "stamptab.h"
 #include "storeint.h"
 #include "widgetstore.h"
 
@@ -21,6 +21,9 @@ struct setup_ent {
 	uint32_t nrep;
 };
 
+static const struct stamptab setup_empty =
+    STAMPTAB_INIT(struct setup_ent, id, at, SETUP_WIDGETS_MAX);
+
 /* What the log line says each reason means, and its fix. */
 static const char *const why[ST_SETUP_NREASONS] = {
 	"seen",
@@ -35,35 +38,6 @@ void
 store_setup_start(struct store *st)
 {
 	st->setup_since = store_now(st);
-}
-
-static struct setup_ent *
-setup_find(const struct store *st, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < st->nsetup; i++)
-		if (strcmp(st->setup[i].id, id) == 0)
-			return &st->setup[i];
-	return NULL;
-}
-
-/* A slot for a new widget: a free one, else the one noted longest ago. */
-static struct setup_ent *
-setup_slot(struct store *st)
-{
-	size_t i, old = 0;
-
-	if (st->setup == NULL && (st->setup = calloc(SETUP_WIDGETS_MAX,
-	    sizeof(*st->setup))) == NULL)
-		return NULL;
-	if (st->nsetup < SETUP_WIDGETS_MAX)
-		return &st->setup[st->nsetup++];
-	for (i = 1; i < st->nsetup; i++)
-		if (st->setup[i].at < st->setup[old].at)
-			old = i;
-	memset(&st->setup[old], 0, sizeof(st->setup[old]));
-	return &st->setup[old];
 }
 
 /* origin to the front of list l (*n long): found, else new (the oldest goes). */
@@ -122,12 +96,11 @@ store_setup_note(struct store *st, const char *id, const char *widget_id,
 
 	if (reason >= ST_SETUP_NREASONS)
 		return 0;
-	if ((e = setup_find(st, id)) == NULL) {
-		if ((e = setup_slot(st)) == NULL) {
-			log_warnx("setup: out of memory");
-			return -1;
-		}
-		strlcpy(e->id, id, sizeof(e->id));
+	if (st->setup.max == 0)
+		st->setup = setup_empty;
+	if ((e = stamptab_take(&st->setup, id)) == NULL) {
+		log_warnx("setup: out of memory");
+		return -1;
 	}
 	e->at = now;
 	e->n[reason]++;
@@ -164,7 +137,7 @@ void
 store_setup_get(const struct store *st, const char *id,
     struct st_setup_rep *rep)
 {
-	const struct setup_ent *e = setup_find(st, id);
+	const struct setup_ent *e = stamptab_find(&st->setup, id);
 
 	memset(rep, 0, sizeof(*rep));
 	rep->since = st->setup_since;
@@ -184,7 +157,5 @@ store_setup_get(const struct store *st, const char *id,
 void
 store_setup_free(struct store *st)
 {
-	free(st->setup);
-	st->setup = NULL;
-	st->nsetup = 0;
+	stamptab_free(&st->setup);
 }

@@ -15,6 +15,7 @@
 #include <lmdb.h>
 
 #include "guard.h"
+#include "stamptab.h"
 #include "stmsgs.h"
 #include "store.h"
 #include "widgetmsg.h"
@@ -126,13 +127,11 @@ struct store {
 	struct widget_take *takes;	/* WIDGET_TAKES slots once used */
 	uint64_t cfg_gen;
 	/* presence.c: dashboards open per organisation, memory only */
-	struct presence_ent *pres;	/* ST_ORGS_MAX slots once used */
-	size_t npres;
+	struct stamptab pres;	/* ST_ORGS_MAX presence_ents, by org */
 	uint64_t pres_away_ms;	/* PARLEY_AWAY_AFTER_MS; 0 = the default */
 	uint64_t pres_since;	/* store_presence_settings' time */
 	/* setupcounts.c: refusals per widget, memory only (issue 24) */
-	struct setup_ent *setup;	/* SETUP_WIDGETS_MAX slots once used */
-	size_t nsetup;
+	struct stamptab setup;	/* SETUP_WIDGETS_MAX setup_ents, by id */
 	uint64_t setup_since;	/* store_setup_start's time */
 	uint64_t setup_logged[ST_SETUP_NREASONS];	/* the last line's time */
 	uint64_t setup_unlogged[ST_SETUP_NREASONS];	/* since that line */
