@@ -10,14 +10,8 @@
 
 #define ACTION_ROW(...)	RF_ROW(struct st_action, __VA_ARGS__)
 
-static const struct rfield action_rows[] = {
-	ST_ACTION_ROWS(ACTION_ROW)
-};
-
-const struct rlayout st_action_layout = {
-	"action", sizeof(struct st_action), action_rows,
-	sizeof(action_rows) / sizeof(action_rows[0]), NULL,
-};
+RL_LAYOUT(st_action_layout, "action", struct st_action,
+    ST_ACTION_ROWS(ACTION_ROW), NULL);
 
 static const char *const method_names[] = {
 	"GET", "POST", "PUT", "PATCH", "DELETE",

@@ -15,14 +15,8 @@
 
 #define AGENT_ROW(...)	RF_ROW(struct st_agent, __VA_ARGS__)
 
-static const struct rfield agent_rows[] = {
-	ST_AGENT_ROWS(AGENT_ROW)
-};
-
-const struct rlayout st_agent_layout = {
-	"agent", sizeof(struct st_agent), agent_rows,
-	sizeof(agent_rows) / sizeof(agent_rows[0]), NULL,
-};
+RL_LAYOUT(st_agent_layout, "agent", struct st_agent,
+    ST_AGENT_ROWS(AGENT_ROW), NULL);
 
 void
 st_agent_defaults(struct st_agent *a)

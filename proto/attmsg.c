@@ -61,14 +61,8 @@ attach_is_image(enum attach_type t)
 
 #define ATT_ROW(...)	RF_ROW(struct st_att, __VA_ARGS__)
 
-static const struct rfield att_rows[] = {
-	ST_ATT_ROWS(ATT_ROW)
-};
-
-const struct rlayout st_att_layout = {
-	"attachment", sizeof(struct st_att), att_rows,
-	sizeof(att_rows) / sizeof(att_rows[0]), NULL,
-};
+RL_LAYOUT(st_att_layout, "attachment", struct st_att,
+    ST_ATT_ROWS(ATT_ROW), NULL);
 
 void
 st_att_free(struct st_att *a)

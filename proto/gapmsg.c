@@ -6,14 +6,8 @@
 
 #define GAP_ROW(...)	RF_ROW(struct st_gap, __VA_ARGS__)
 
-static const struct rfield gap_rows[] = {
-	ST_GAP_ROWS(GAP_ROW)
-};
-
-const struct rlayout st_gap_layout = {
-	"gap", sizeof(struct st_gap), gap_rows,
-	sizeof(gap_rows) / sizeof(gap_rows[0]), NULL,
-};
+RL_LAYOUT(st_gap_layout, "gap", struct st_gap,
+    ST_GAP_ROWS(GAP_ROW), NULL);
 
 static const char *const reason_names[ST_GAP_REASONS] = {
 	"handoff", "thumbs_down", "dont_know", "not_found",

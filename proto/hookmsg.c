@@ -28,14 +28,8 @@ static const struct {
 
 #define HOOK_ROW(...)	RF_ROW(struct st_webhook, __VA_ARGS__)
 
-static const struct rfield webhook_rows[] = {
-	ST_WEBHOOK_ROWS(HOOK_ROW)
-};
-
-const struct rlayout st_webhook_layout = {
-	"webhook", sizeof(struct st_webhook), webhook_rows,
-	sizeof(webhook_rows) / sizeof(webhook_rows[0]), NULL,
-};
+RL_LAYOUT(st_webhook_layout, "webhook", struct st_webhook,
+    ST_WEBHOOK_ROWS(HOOK_ROW), NULL);
 
 void
 st_webhook_free(struct st_webhook *h)
@@ -116,14 +110,8 @@ const struct rcodec st_payload_codec = { "PAYLOAD", payload_enc,
 
 #define DLV_ROW(...)	RF_ROW(struct st_delivery, __VA_ARGS__)
 
-static const struct rfield delivery_rows[] = {
-	ST_DELIVERY_ROWS(DLV_ROW)
-};
-
-const struct rlayout st_delivery_layout = {
-	"delivery", sizeof(struct st_delivery), delivery_rows,
-	sizeof(delivery_rows) / sizeof(delivery_rows[0]), NULL,
-};
+RL_LAYOUT(st_delivery_layout, "delivery", struct st_delivery,
+    ST_DELIVERY_ROWS(DLV_ROW), NULL);
 
 static const char *const status_names[] = { "pending", "delivered",
     "failed" };

@@ -8,14 +8,8 @@
 
 #define CANNED_ROW(...)	RF_ROW(struct st_canned, __VA_ARGS__)
 
-static const struct rfield canned_rows[] = {
-	ST_CANNED_ROWS(CANNED_ROW)
-};
-
-const struct rlayout st_canned_layout = {
-	"canned", sizeof(struct st_canned), canned_rows,
-	sizeof(canned_rows) / sizeof(canned_rows[0]), NULL,
-};
+RL_LAYOUT(st_canned_layout, "canned", struct st_canned,
+    ST_CANNED_ROWS(CANNED_ROW), NULL);
 
 void
 st_canned_free(struct st_canned *c)

@@ -18,14 +18,8 @@
 
 #define KBCHUNK_ROW(...)	RF_ROW(struct st_kbchunk, __VA_ARGS__)
 
-static const struct rfield kbchunk_rows[] = {
-	ST_KBCHUNK_ROWS(KBCHUNK_ROW)
-};
-
-const struct rlayout st_kbchunk_layout = {
-	"kbchunk", sizeof(struct st_kbchunk), kbchunk_rows,
-	sizeof(kbchunk_rows) / sizeof(kbchunk_rows[0]), NULL,
-};
+RL_LAYOUT(st_kbchunk_layout, "kbchunk", struct st_kbchunk,
+    ST_KBCHUNK_ROWS(KBCHUNK_ROW), NULL);
 
 void
 st_kbchunk_free(struct st_kbchunk *c)
@@ -47,14 +41,8 @@ st_kb_hit_clear(struct st_kb_hit *h)
 
 #define KBSOURCE_ROW(...)	RF_ROW(struct st_kbsource, __VA_ARGS__)
 
-static const struct rfield kbsource_rows[] = {
-	ST_KBSOURCE_ROWS(KBSOURCE_ROW)
-};
-
-const struct rlayout st_kbsource_layout = {
-	"kbsource", sizeof(struct st_kbsource), kbsource_rows,
-	sizeof(kbsource_rows) / sizeof(kbsource_rows[0]), NULL,
-};
+RL_LAYOUT(st_kbsource_layout, "kbsource", struct st_kbsource,
+    ST_KBSOURCE_ROWS(KBSOURCE_ROW), NULL);
 
 static const char *const type_names[] = { "crawl", "file", "qa" };
 static const char *const status_names[] = { "syncing", "ready", "failed" };
@@ -121,14 +109,8 @@ st_kbsource_free(struct st_kbsource *s)
 
 #define KBPAGE_ROW(...)	RF_ROW(struct st_kbpage, __VA_ARGS__)
 
-static const struct rfield kbpage_rows[] = {
-	ST_KBPAGE_ROWS(KBPAGE_ROW)
-};
-
-const struct rlayout st_kbpage_layout = {
-	"kbpage", sizeof(struct st_kbpage), kbpage_rows,
-	sizeof(kbpage_rows) / sizeof(kbpage_rows[0]), NULL,
-};
+RL_LAYOUT(st_kbpage_layout, "kbpage", struct st_kbpage,
+    ST_KBPAGE_ROWS(KBPAGE_ROW), NULL);
 
 void
 st_kbpage_free(struct st_kbpage *p)

@@ -38,14 +38,8 @@ const struct rcodec st_hash_codec = { "HASH", hash_enc, hash_dec, NULL,
 
 #define KEY_ROW(...)	RF_ROW(struct st_apikey, __VA_ARGS__)
 
-static const struct rfield apikey_rows[] = {
-	ST_APIKEY_ROWS(KEY_ROW)
-};
-
-const struct rlayout st_apikey_layout = {
-	"apikey", sizeof(struct st_apikey), apikey_rows,
-	sizeof(apikey_rows) / sizeof(apikey_rows[0]), NULL,
-};
+RL_LAYOUT(st_apikey_layout, "apikey", struct st_apikey,
+    ST_APIKEY_ROWS(KEY_ROW), NULL);
 
 void
 st_apikey_free(struct st_apikey *k)

@@ -9,14 +9,8 @@
 
 #define MAIL_ROW(...)	RF_ROW(struct st_mail, __VA_ARGS__)
 
-static const struct rfield mail_rows[] = {
-	ST_MAIL_ROWS(MAIL_ROW)
-};
-
-const struct rlayout st_mail_layout = {
-	"mail", sizeof(struct st_mail), mail_rows,
-	sizeof(mail_rows) / sizeof(mail_rows[0]), NULL,
-};
+RL_LAYOUT(st_mail_layout, "mail", struct st_mail,
+    ST_MAIL_ROWS(MAIL_ROW), NULL);
 
 void
 st_mail_free(struct st_mail *m)

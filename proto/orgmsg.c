@@ -8,14 +8,8 @@
 
 #define ORG_ROW(...)	RF_ROW(struct st_org, __VA_ARGS__)
 
-static const struct rfield org_rows[] = {
-	ST_ORG_ROWS(ORG_ROW)
-};
-
-const struct rlayout st_org_layout = {
-	"org", sizeof(struct st_org), org_rows,
-	sizeof(org_rows) / sizeof(org_rows[0]), NULL,
-};
+RL_LAYOUT(st_org_layout, "org", struct st_org,
+    ST_ORG_ROWS(ORG_ROW), NULL);
 
 void
 st_org_free(struct st_org *o)

@@ -255,6 +255,16 @@ struct rlayout {
 	  RF_OFF_##K(T, m), RF_SIZE_##K(T, m), RF_COUNT_##K(T, m),	\
 	  (json), #m, #K, RF_CODEC_##K, RF_NAMES_##K(m) },
 
+/*
+ * The layout var (named name, of struct T), its rows (a list of RF_ROW
+ * rows, as ST_X_ROWS(X_ROW) gives them) in var_rows, and refuse (its
+ * check, or NULL): every record's layout is one of these.
+ */
+#define RL_LAYOUT(var, name, T, rows, refuse)				\
+	static const struct rfield var##_rows[] = { rows };		\
+	const struct rlayout var = { (name), sizeof(T), var##_rows,	\
+	    sizeof(var##_rows) / sizeof(var##_rows[0]), (refuse) }
+
 /* An update's mask of every row with a bit (a constant expression). */
 #define RF_MASK(K, m, json, since, bit, view, bound, x)		\
 	| (bit)

@@ -15,10 +15,6 @@
 #define CONV_ROW(...)	RF_ROW(struct st_conv, __VA_ARGS__)
 #define MSG_ROW(...)	RF_ROW(struct st_msg, __VA_ARGS__)
 
-static const struct rfield conv_rows[] = {
-	ST_CONV_ROWS(CONV_ROW)
-};
-
 /*
  * What a conversation's and a message's readers refused before they had
  * rows, and still do (rl_invalid would refuse more: a stored string that
@@ -43,19 +39,11 @@ msg_refused(const void *rec)
 	return m->feedback > ST_FEEDBACK_MAX || m->knowledge > ST_MSG_KB_MAX;
 }
 
-const struct rlayout st_conv_layout = {
-	"conversation", sizeof(struct st_conv), conv_rows,
-	sizeof(conv_rows) / sizeof(conv_rows[0]), conv_refused,
-};
+RL_LAYOUT(st_conv_layout, "conversation", struct st_conv,
+    ST_CONV_ROWS(CONV_ROW), conv_refused);
 
-static const struct rfield msg_rows[] = {
-	ST_MSG_ROWS(MSG_ROW)
-};
-
-const struct rlayout st_msg_layout = {
-	"message", sizeof(struct st_msg), msg_rows,
-	sizeof(msg_rows) / sizeof(msg_rows[0]), msg_refused,
-};
+RL_LAYOUT(st_msg_layout, "message", struct st_msg,
+    ST_MSG_ROWS(MSG_ROW), msg_refused);
 
 _Static_assert(ST_FEEDBACK_MAX == ST_FEEDBACK_DOWN, "the last thumb");
 

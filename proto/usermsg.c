@@ -225,36 +225,18 @@ const struct rcodec st_member_off_codec = {
 
 #define USER_ROW(...)	RF_ROW(struct st_user, __VA_ARGS__)
 
-static const struct rfield user_rows[] = {
-	ST_USER_ROWS(USER_ROW)
-};
-
-const struct rlayout st_user_layout = {
-	"user", sizeof(struct st_user), user_rows,
-	sizeof(user_rows) / sizeof(user_rows[0]), NULL,
-};
+RL_LAYOUT(st_user_layout, "user", struct st_user,
+    ST_USER_ROWS(USER_ROW), NULL);
 
 #define INVITE_ROW(...)	RF_ROW(struct st_invite, __VA_ARGS__)
 
-static const struct rfield invite_rows[] = {
-	ST_INVITE_ROWS(INVITE_ROW)
-};
-
-const struct rlayout st_invite_layout = {
-	"invite", sizeof(struct st_invite), invite_rows,
-	sizeof(invite_rows) / sizeof(invite_rows[0]), NULL,
-};
+RL_LAYOUT(st_invite_layout, "invite", struct st_invite,
+    ST_INVITE_ROWS(INVITE_ROW), NULL);
 
 #define DSESS_ROW(...)	RF_ROW(struct st_dsess, __VA_ARGS__)
 
-static const struct rfield dsess_rows[] = {
-	ST_DSESS_ROWS(DSESS_ROW)
-};
-
-const struct rlayout st_dsess_layout = {
-	"dsession", sizeof(struct st_dsess), dsess_rows,
-	sizeof(dsess_rows) / sizeof(dsess_rows[0]), NULL,
-};
+RL_LAYOUT(st_dsess_layout, "dsession", struct st_dsess,
+    ST_DSESS_ROWS(DSESS_ROW), NULL);
 
 void
 st_user_free(struct st_user *u)

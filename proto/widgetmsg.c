@@ -52,14 +52,8 @@ const struct rcodec st_hours_codec = {
 
 #define WIDGET_ROW(...)	RF_ROW(struct st_widget, __VA_ARGS__)
 
-static const struct rfield widget_rows[] = {
-	ST_WIDGET_ROWS(WIDGET_ROW)
-};
-
-const struct rlayout st_widget_layout = {
-	"widget", sizeof(struct st_widget), widget_rows,
-	sizeof(widget_rows) / sizeof(widget_rows[0]), NULL,
-};
+RL_LAYOUT(st_widget_layout, "widget", struct st_widget,
+    ST_WIDGET_ROWS(WIDGET_ROW), NULL);
 
 void
 st_widget_defaults(struct st_widget *w)
@@ -96,25 +90,13 @@ pdec_widget(struct pdec *d, struct st_widget *w)
 
 #define CONTACT_ROW(...)	RF_ROW(struct st_contact, __VA_ARGS__)
 
-static const struct rfield contact_rows[] = {
-	ST_CONTACT_ROWS(CONTACT_ROW)
-};
-
-const struct rlayout st_contact_layout = {
-	"contact", sizeof(struct st_contact), contact_rows,
-	sizeof(contact_rows) / sizeof(contact_rows[0]), NULL,
-};
+RL_LAYOUT(st_contact_layout, "contact", struct st_contact,
+    ST_CONTACT_ROWS(CONTACT_ROW), NULL);
 
 #define WSESS_ROW(...)	RF_ROW(struct st_wsess, __VA_ARGS__)
 
-static const struct rfield wsess_rows[] = {
-	ST_WSESS_ROWS(WSESS_ROW)
-};
-
-const struct rlayout st_wsess_layout = {
-	"wsession", sizeof(struct st_wsess), wsess_rows,
-	sizeof(wsess_rows) / sizeof(wsess_rows[0]), NULL,
-};
+RL_LAYOUT(st_wsess_layout, "wsession", struct st_wsess,
+    ST_WSESS_ROWS(WSESS_ROW), NULL);
 
 void
 st_contact_free(struct st_contact *c)
