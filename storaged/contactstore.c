@@ -799,26 +799,8 @@ static int
 links_of(struct store_txn *t, const uint8_t id[ID_LEN], uint8_t *keys,
     uint32_t max, uint32_t *n)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
-
-	*n = 0;
-	if ((rc = mdb_cursor_open(t->txn, t->st->contact_convs, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor"), -1;
-	k.mv_size = ID_LEN;
-	k.mv_data = (void *)id;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && *n < max && k.mv_size == CC_KEY_LEN &&
-	    memcmp(k.mv_data, id, ID_LEN) == 0) {
-		memcpy(keys + (size_t)(*n)++ * CC_KEY_LEN, k.mv_data,
-		    CC_KEY_LEN);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk contact conversations");
-	return t->err ? -1 : 0;
+	return txn_keys(t, t->st->contact_convs, "walk contact conversations",
+	    id, ID_LEN, 0, ID_LEN, CC_KEY_LEN, keys, max, n);
 }
 
 /*

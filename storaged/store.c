@@ -103,6 +103,34 @@ txn_seek(struct store_txn *t, MDB_dbi dbi, const void *key, size_t klen,
 	return cur;
 }
 
+int
+txn_keys(struct store_txn *t, MDB_dbi dbi, const char *what,
+    const void *from, size_t flen, int after, size_t plen, size_t keylen,
+    uint8_t *keys, uint32_t max, uint32_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if ((cur = txn_seek(t, dbi, from, flen, &k, &v, &rc)) == NULL)
+		return -1;
+	if (rc == 0 && after && k.mv_size == flen &&
+	    memcmp(k.mv_data, from, flen) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	while (rc == 0 && *n < max && k.mv_size >= plen &&
+	    (plen == 0 || memcmp(k.mv_data, from, plen) == 0)) {
+		if (k.mv_size == keylen)
+			memcpy(keys + (size_t)(*n)++ * keylen, k.mv_data,
+			    keylen);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, what);
+	return t->err ? -1 : 0;
+}
+
 /* The write txn of everything since the last checkpoint. 0, or an LMDB code. */
 static int
 ltxn_begin(struct store *st)

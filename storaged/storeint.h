@@ -289,6 +289,16 @@ int txn_lmdb(struct store_txn *, int rc, const char *what);
  */
 MDB_cursor *txn_seek(struct store_txn *, MDB_dbi, const void *key,
     size_t klen, MDB_val *k, MDB_val *v, int *rc);
+/*
+ * Up to max keys of dbi, from the first at or past from (flen bytes, 0:
+ * the first key; after: past it), while they start with the first plen
+ * bytes of from; keys of another length than keylen are passed over.
+ * Copied into keys (max x keylen). 0, or -1 with t failed (what: the
+ * walk, as the log names it).
+ */
+int txn_keys(struct store_txn *, MDB_dbi, const char *what,
+    const void *from, size_t flen, int after, size_t plen, size_t keylen,
+    uint8_t *keys, uint32_t max, uint32_t *n);
 /* txn_lmdb() for a write: t->wrote is set (the txn may have changed). */
 void write_failed(struct store_txn *, int rc, const char *what);
 /* 0 found, 1 absent, or -1 with the sticky error set. */

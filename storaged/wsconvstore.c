@@ -42,30 +42,9 @@ static int
 wc_keys(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
     uint8_t *keys, uint32_t *n)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
-
-	*n = 0;
-	if (t->err)
-		return -1;
-	if ((rc = mdb_cursor_open(t->txn, t->st->wsess_convs, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return -1;
-	}
-	k.mv_size = ST_TOKEN_HASH_LEN;
-	k.mv_data = (void *)(uintptr_t)hash;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && *n < WC_WALK_MAX && k.mv_size == WC_KEY_LEN &&
-	    memcmp(k.mv_data, hash, ST_TOKEN_HASH_LEN) == 0) {
-		memcpy(keys + (size_t)(*n)++ * WC_KEY_LEN, k.mv_data,
-		    WC_KEY_LEN);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk session conversations");
-	return t->err ? -1 : 0;
+	return txn_keys(t, t->st->wsess_convs, "walk session conversations",
+	    hash, ST_TOKEN_HASH_LEN, 0, ST_TOKEN_HASH_LEN, WC_KEY_LEN, keys,
+	    WC_WALK_MAX, n);
 }
 
 void

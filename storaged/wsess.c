@@ -519,8 +519,7 @@ store_ws_begin_free(struct store_ws_begin *b)
 
 /* ---------------------------------------------------------------- sweep */
 
-static int keys_from(struct store_txn *, MDB_dbi, const void *, size_t, int,
-    size_t, size_t, uint8_t *, uint32_t, uint32_t *);
+#define WALK	"walk visitor sessions"
 
 /*
  * The backfill's record in meta: version byte, u8 done, then the token
@@ -594,8 +593,8 @@ wsess_namespace_init(struct store_txn *t)
 	    (size_t)ST_TOKEN_HASH_LEN)) == NULL))
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	/* The keys first: the records change under a cursor otherwise. */
-	if (ms.ms_entries > 0 && keys_from(t, t->st->wsessions, NULL, 0, 0, 0,
-	    ST_TOKEN_HASH_LEN, hashes, (uint32_t)ms.ms_entries, &n) < 0)
+	if (ms.ms_entries > 0 && txn_keys(t, t->st->wsessions, WALK, NULL, 0,
+	    0, 0, ST_TOKEN_HASH_LEN, hashes, (uint32_t)ms.ms_entries, &n) < 0)
 		goto out;
 	for (i = 0; i < n && t->err == 0; i++) {
 		const uint8_t *h = hashes + (size_t)i * ST_TOKEN_HASH_LEN;
@@ -649,40 +648,6 @@ budget_spent(struct budget *b)
 	return b->left == 0;
 }
 
-/*
- * Up to max keys of dbi, from the first at or past from (flen bytes, 0:
- * the first key; after: past it), while they start with the first plen
- * bytes of from; keys of another length than keylen are passed over.
- * Copied into keys (max x keylen). 0, or -1 with t failed.
- */
-static int
-keys_from(struct store_txn *t, MDB_dbi dbi, const void *from, size_t flen,
-    int after, size_t plen, size_t keylen, uint8_t *keys, uint32_t max,
-    uint32_t *n)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
-
-	*n = 0;
-	if ((cur = txn_seek(t, dbi, from, flen, &k, &v, &rc)) == NULL)
-		return -1;
-	if (rc == 0 && after && k.mv_size == flen &&
-	    memcmp(k.mv_data, from, flen) == 0)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	while (rc == 0 && *n < max && k.mv_size >= plen &&
-	    (plen == 0 || memcmp(k.mv_data, from, plen) == 0)) {
-		if (k.mv_size == keylen)
-			memcpy(keys + (size_t)(*n)++ * keylen, k.mv_data,
-			    keylen);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk visitor sessions");
-	return t->err ? -1 : 0;
-}
-
 /* Sessions stored before the expiry index get their entry. */
 static void
 sweep_backfill(struct store_txn *t, struct budget *b, uint8_t *keys,
@@ -711,7 +676,7 @@ sweep_backfill(struct store_txn *t, struct budget *b, uint8_t *keys,
 		from = rec + 2;
 		flen = ST_TOKEN_HASH_LEN;
 	}
-	if (keys_from(t, t->st->wsessions, from, flen, 1, 0,
+	if (txn_keys(t, t->st->wsessions, WALK, from, flen, 1, 0,
 	    ST_TOKEN_HASH_LEN, keys, b->left, &n) < 0)
 		return;
 	for (i = 0; i < n && !budget_spent(b) && !t->err; i++, b->left--) {
@@ -776,7 +741,7 @@ sweep_gone(struct store_txn *t, struct budget *b, uint8_t *keys,
 			out->more = 1;
 		return;
 	}
-	if (keys_from(t, t->st->widget_wsess, pk, plen, 0, plen,
+	if (txn_keys(t, t->st->widget_wsess, WALK, pk, plen, 0, plen,
 	    plen + ST_TOKEN_HASH_LEN, keys, b->left, &n) < 0)
 		return;
 	for (i = 0; i < n && !budget_spent(b) && !t->err; i++, b->left--) {
@@ -809,8 +774,8 @@ sweep_expired(struct store_txn *t, struct budget *b, uint8_t *keys,
 
 	if (t->err || b->left == 0)
 		return;
-	if (keys_from(t, t->st->wsess_expiry, NULL, 0, 0, 0, EXPIRY_KEY_LEN,
-	    keys, b->left, &n) < 0)
+	if (txn_keys(t, t->st->wsess_expiry, WALK, NULL, 0, 0, 0,
+	    EXPIRY_KEY_LEN, keys, b->left, &n) < 0)
 		return;
 	for (i = 0; i < n && !budget_spent(b) && !t->err; i++, b->left--) {
 		k = keys + (size_t)i * EXPIRY_KEY_LEN;
@@ -872,7 +837,7 @@ wsess_contact_sweep(struct store_txn *t, const char *contact, int erase,
 		return t->err;
 	if ((keys = calloc(max, ST_TOKEN_HASH_LEN)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (keys_from(t, t->st->wsessions, pos, *haspos ? ST_TOKEN_HASH_LEN :
+	if (txn_keys(t, t->st->wsessions, WALK, pos, *haspos ? ST_TOKEN_HASH_LEN :
 	    0, 1, 0, ST_TOKEN_HASH_LEN, keys, max, &n) < 0) {
 		free(keys);
 		return t->err;
