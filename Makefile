@@ -12,7 +12,7 @@
 #                 its short form
 #   make soak     the long runs of tests that make test runs short: a webhook receiver
 #                 down for 2 minutes with the default retry schedule (about 5 minutes)
-#   make widget   only the widget bundle (npm + esbuild; see widget/README.md)
+#   make widget   only the widget bundle (npm: esbuild, zopfli; see widget/README.md)
 #   make install  into PREFIX (/usr/local) and DESTDIR; make uninstall (see "install")
 #   make deb      the Debian package build/deb/parley_<version>_<arch>.deb (and its
 #                 -dbgsym) with dpkg-buildpackage, checked by lintian (see "deb")
@@ -205,7 +205,7 @@ bin:
 
 # ---------------------------------------------------------------- widget
 # The widget bundle the workers serve: widget/dist/chat-widget.js and the
-# .gz beside it, built by esbuild (widget/package-lock.json). npm ci runs
+# .gz beside it (zopfli), built by esbuild (widget/package-lock.json). npm ci runs
 # when widget/node_modules is missing or older than the lockfile; the
 # bundle is rebuilt when a source changes. build.mjs fails when the gzipped
 # bundle is over 12 KiB.

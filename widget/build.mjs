@@ -3,15 +3,18 @@
 //   dist/parts/<name>.js    each src/parts/<name>.js: an ES module the core
 //                           imports when it needs it (export default function (ctx))
 //   dist/lang/<code>.js     each src/lang/<code>.js: an ES module of texts
-//   *.gz                    beside each, gzip level 9 (served to clients that accept it)
+//   *.gz                    beside each, gzip made by zopfli (served to clients that
+//                           accept gzip; any gunzip reads it): 3 % smaller than zlib's
+//                           level 9, for about 3 s of CPU for every file
 // Prints every file's raw and gzipped size. Fails when the gzipped core is
 // over 12 KiB, or when any output uses an API the widget must never use.
 
 import * as esbuild from 'esbuild';
+import zopfli from '@gfx/zopfli';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gzipSync, constants } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,7 +66,11 @@ async function build(entry, file, format) {
     process.exit(1);
   }
   if (format === 'esm') modsHash.update(file + '\0').update(js);
-  const gz = gzipSync(js, { level: constants.Z_BEST_COMPRESSION });
+  const gz = Buffer.from(await zopfli.gzipAsync(js, { numiterations: 5 }));
+  if (!gunzipSync(gz).equals(js)) {
+    console.error(`widget: ${file}.gz does not unzip to ${file}`);
+    process.exit(1);
+  }
   const out = join(here, 'dist', file);
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, js);
