@@ -224,6 +224,10 @@ proto_accept_err(int err)
 	}
 }
 
+const unsigned char proto_json_plain[256] = {
+	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1,
+};
+
 int
 proto_zeroed(const void *s, size_t n)
 {

@@ -1,9 +1,9 @@
 /*
  * Small helpers every Parley program shares, one definition each:
- * UTF-8 checks and counts, a growing array, hex, big-endian byte order,
- * the JSON Content-Type check and what a failed accept means. All names carry
- * the proto_ prefix; proto.h includes this header. The code is in
- * util.c.
+ * UTF-8 checks and counts, JSON's plain bytes, a growing array, hex,
+ * big-endian byte order, the JSON Content-Type check and what a failed
+ * accept means. All names carry the proto_ prefix; proto.h includes this
+ * header. The code is in util.c.
  */
 #ifndef PARLEY_UTIL_H
 #define PARLEY_UTIL_H
@@ -25,6 +25,12 @@ ssize_t proto_utf8_chars(const void *s, size_t n);
 int proto_text_fits(const char *s, size_t max);
 /* 1 when the n bytes at s are all zero (a struct freed or reset). */
 int proto_zeroed(const void *s, size_t n);
+/*
+ * 1 for a byte a JSON string holds as it is, read or written: printable
+ * ASCII but '"' and '\\' (DEL included). One load a byte in place of
+ * five tests, for the model's stream read and every JSON string written.
+ */
+extern const unsigned char proto_json_plain[256];
 
 /* ---- arrays ---- */
 /*

@@ -499,14 +499,6 @@ js_hex4(const unsigned char *p, const unsigned char *end, uint32_t *v)
 
 
 /*
- * 1 for a byte js_string passes by: printable ASCII but '"' (0x22) and
- * '\\' (0x5c), DEL included. One load a byte in place of five tests.
- */
-static const unsigned char js_plain[256] = {
-	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1,
-};
-
-/*
  * A string, its '"' next. jansson refuses control bytes, bad UTF-8, an
  * unknown escape, a lone or reversed surrogate and \u0000 (without
  * JSON_ALLOW_NUL); so do we.
@@ -523,7 +515,7 @@ js_string(struct jscan *s, struct jval *v, int *escaped)
 	v->raw = p;
 	while (p < end) {
 		/* Printable ASCII other than '"' and '\\' needs no look. */
-		while (p < end && js_plain[*p])
+		while (p < end && proto_json_plain[*p])
 			p++;
 		if (p == end)
 			break;

@@ -139,14 +139,15 @@ buf_add_jstr(struct buf *b, const char *str, size_t len)
 		return;
 	buf_add(b, "\"", 1);
 	while (i < len) {
-		e = NULL;
-		elen = 0;
-		n = 1;
-		if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
+		/* Printable ASCII but '"' and '\\': one load a byte. */
+		if (proto_json_plain[s[i]]) {
 			i++;
 			run++;
 			continue;
 		}
+		e = NULL;
+		elen = 0;
+		n = 1;
 		switch (s[i]) {
 		case '"': e = "\\\""; elen = 2; break;
 		case '\\': e = "\\\\"; elen = 2; break;
