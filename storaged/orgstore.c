@@ -236,12 +236,31 @@ org_entities_sweep(struct store_txn *t, const char *org, uint32_t max,
 	return t->err;
 }
 
+/*
+ * What a deleted organisation leaves, swept in this order (its
+ * conversations first), each at most max records of it (*n how many).
+ */
+static int (*const org_sweeps[])(struct store_txn *, const char *org,
+    uint32_t max, uint32_t *n) = {
+	org_convs_sweep,
+	store_org_contacts_sweep,
+	org_entities_sweep,
+	store_org_keys_sweep,
+	store_org_hooks_sweep,
+	store_org_canned_sweep,
+	store_org_audit_sweep,
+	store_org_people_sweep,
+	store_org_kbsources_sweep,
+	store_org_actions_sweep,
+};
+
 int
 store_org_sweep(struct store_txn *t, uint32_t max, uint32_t *removed,
     int *more)
 {
 	char org[ST_ORG_ID_MAX + 1];
 	uint32_t n = 0, done = 0;
+	size_t i;
 	int rc;
 
 	*removed = 0;
@@ -252,36 +271,10 @@ store_org_sweep(struct store_txn *t, uint32_t max, uint32_t *removed,
 		return t->err;
 	/* Every record of it, whoever the txn was for. */
 	t->org = NULL;
-	if (org_convs_sweep(t, org, max, &n) != 0)
-		return t->err;
-	done += n;
-	if (done < max && store_org_contacts_sweep(t, org, max - done,
-	    &n) == 0)
-		done += n;
-	if (!t->err && done < max && org_entities_sweep(t, org, max - done,
-	    &n) == 0)
-		done += n;
-	if (!t->err && done < max && store_org_keys_sweep(t, org, max - done,
-	    &n) == 0)
-		done += n;
-	if (!t->err && done < max && store_org_hooks_sweep(t, org, max - done,
-	    &n) == 0)
-		done += n;
-	if (!t->err && done < max && store_org_canned_sweep(t, org,
-	    max - done, &n) == 0)
-		done += n;
-	if (!t->err && done < max && store_org_audit_sweep(t, org,
-	    max - done, &n) == 0)
-		done += n;
-	if (!t->err && done < max && store_org_people_sweep(t, org,
-	    max - done, &n) == 0)
-		done += n;
-	if (!t->err && done < max && store_org_kbsources_sweep(t, org,
-	    max - done, &n) == 0)
-		done += n;
-	if (!t->err && done < max && store_org_actions_sweep(t, org,
-	    max - done, &n) == 0)
-		done += n;
+	for (i = 0; i < sizeof(org_sweeps) / sizeof(org_sweeps[0]) &&
+	    !t->err && done < max; i++)
+		if (org_sweeps[i](t, org, max - done, &n) == 0)
+			done += n;
 	if (t->err)
 		return t->err;
 	/* Nothing of it was left: it is gone. */
