@@ -13,8 +13,8 @@ struct presence_ent {
 	uint64_t seen;		/* ms since the epoch (the store's clock) */
 };
 
-static const struct stamptab pres_empty =
-    STAMPTAB_INIT(struct presence_ent, org, seen, ST_ORGS_MAX);
+static const struct stamptab_layout pres_layout =
+    STAMPTAB_LAYOUT(struct presence_ent, org, seen, ST_ORGS_MAX);
 
 static uint64_t
 window_ms(const struct store *st)
@@ -34,9 +34,7 @@ store_presence_seen(struct store *st, const char *org)
 {
 	struct presence_ent *e;
 
-	if (st->pres.max == 0)
-		st->pres = pres_empty;
-	if ((e = stamptab_take(&st->pres, org)) == NULL) {
+	if ((e = stamptab_take(&st->pres, &pres_layout, org)) == NULL) {
 		log_warnx("presence: out of memory");
 		return -1;
 	}
@@ -47,7 +45,8 @@ store_presence_seen(struct store *st, const char *org)
 int
 store_presence_staffed(const struct store *st, const char *org)
 {
-	const struct presence_ent *e = stamptab_find(&st->pres, org);
+	const struct presence_ent *e = stamptab_find(&st->pres, &pres_layout,
+	    org);
 	uint64_t seen = e != NULL ? e->seen : st->pres_since;
 	uint64_t now = store_now(st);
 

@@ -21,8 +21,8 @@ struct setup_ent {
 	uint32_t nrep;
 };
 
-static const struct stamptab setup_empty =
-    STAMPTAB_INIT(struct setup_ent, id, at, SETUP_WIDGETS_MAX);
+static const struct stamptab_layout setup_layout =
+    STAMPTAB_LAYOUT(struct setup_ent, id, at, SETUP_WIDGETS_MAX);
 
 /* What the log line says each reason means, and its fix. */
 static const char *const why[ST_SETUP_NREASONS] = {
@@ -96,9 +96,7 @@ store_setup_note(struct store *st, const char *id, const char *widget_id,
 
 	if (reason >= ST_SETUP_NREASONS)
 		return 0;
-	if (st->setup.max == 0)
-		st->setup = setup_empty;
-	if ((e = stamptab_take(&st->setup, id)) == NULL) {
+	if ((e = stamptab_take(&st->setup, &setup_layout, id)) == NULL) {
 		log_warnx("setup: out of memory");
 		return -1;
 	}
@@ -137,7 +135,8 @@ void
 store_setup_get(const struct store *st, const char *id,
     struct st_setup_rep *rep)
 {
-	const struct setup_ent *e = stamptab_find(&st->setup, id);
+	const struct setup_ent *e = stamptab_find(&st->setup,
+	    &setup_layout, id);
 
 	memset(rep, 0, sizeof(*rep));
 	rep->since = st->setup_since;

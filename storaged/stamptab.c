@@ -7,50 +7,52 @@
 #include "stamptab.h"
 
 static char *
-ent(const struct stamptab *t, size_t i)
+ent(const struct stamptab *t, const struct stamptab_layout *l, size_t i)
 {
-	return (char *)t->ents + i * t->size;
+	return (char *)t->ents + i * l->size;
 }
 
 static uint64_t
-stamp(const struct stamptab *t, size_t i)
+stamp(const struct stamptab *t, const struct stamptab_layout *l, size_t i)
 {
 	uint64_t v;
 
-	memcpy(&v, ent(t, i) + t->stamp, sizeof(v));
+	memcpy(&v, ent(t, l, i) + l->stamp, sizeof(v));
 	return v;
 }
 
 void *
-stamptab_find(const struct stamptab *t, const char *key)
+stamptab_find(const struct stamptab *t, const struct stamptab_layout *l,
+    const char *key)
 {
 	size_t i;
 
 	for (i = 0; i < t->n; i++)
-		if (strcmp(ent(t, i) + t->key, key) == 0)
-			return ent(t, i);
+		if (strcmp(ent(t, l, i) + l->key, key) == 0)
+			return ent(t, l, i);
 	return NULL;
 }
 
 void *
-stamptab_take(struct stamptab *t, const char *key)
+stamptab_take(struct stamptab *t, const struct stamptab_layout *l,
+    const char *key)
 {
 	size_t i, old = 0;
 	char *e;
 
-	if ((e = stamptab_find(t, key)) != NULL)
+	if ((e = stamptab_find(t, l, key)) != NULL)
 		return e;
-	if (t->ents == NULL && (t->ents = calloc(t->max, t->size)) == NULL)
+	if (t->ents == NULL && (t->ents = calloc(l->max, l->size)) == NULL)
 		return NULL;
-	if (t->n < t->max)
+	if (t->n < l->max)
 		old = t->n++;
 	else
 		for (i = 1; i < t->n; i++)
-			if (stamp(t, i) < stamp(t, old))
+			if (stamp(t, l, i) < stamp(t, l, old))
 				old = i;
-	e = ent(t, old);
-	memset(e, 0, t->size);
-	strlcpy(e + t->key, key, t->keysz);
+	e = ent(t, l, old);
+	memset(e, 0, l->size);
+	strlcpy(e + l->key, key, l->keysz);
 	return e;
 }
 
