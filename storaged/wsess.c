@@ -837,8 +837,9 @@ wsess_contact_sweep(struct store_txn *t, const char *contact, int erase,
 		return t->err;
 	if ((keys = calloc(max, ST_TOKEN_HASH_LEN)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (txn_keys(t, t->st->wsessions, WALK, pos, *haspos ? ST_TOKEN_HASH_LEN :
-	    0, 1, 0, ST_TOKEN_HASH_LEN, keys, max, &n) < 0) {
+	if (txn_keys(t, t->st->wsessions, WALK, pos,
+	    *haspos ? ST_TOKEN_HASH_LEN : 0, 1, 0, ST_TOKEN_HASH_LEN, keys, max,
+	    &n) < 0) {
 		free(keys);
 		return t->err;
 	}

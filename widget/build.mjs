@@ -5,7 +5,7 @@
 //   dist/lang/<code>.js     each src/lang/<code>.js: an ES module of texts
 //   *.gz                    beside each, gzip made by zopfli (served to clients that
 //                           accept gzip; any gunzip reads it): 3 % smaller than zlib's
-//                           level 9, for about 3 s of CPU for every file
+//                           level 9, for about 3 s of CPU for all of them
 // Prints every file's raw and gzipped size. Fails when the gzipped core is
 // over 12 KiB, or when any output uses an API the widget must never use.
 
