@@ -89,7 +89,9 @@ static void
 extract(void)
 {
 	static char text[ST_ATT_TEXT_KEPT + 1];
-	const struct pdf_limits lim = { EXTRACT_PAGES, EXTRACT_TIME_MS };
+	/* Reading stops once the text kept is had (and a quarter more). */
+	const struct pdf_limits lim = { EXTRACT_PAGES, EXTRACT_TIME_MS,
+	    ST_ATT_TEXT_KEPT };
 	struct st_att_text_req q = { X.id, text };
 	struct fetch_doc doc;
 	const char *why;

@@ -231,15 +231,16 @@ fetch_doc_free(struct fetch_doc *doc)
 
 /*
  * Adds a block of len raw bytes to doc: made valid UTF-8, collapsed (code
- * trimmed), cut to what FETCH_TEXT_MAX leaves. 0 (an empty block is not
- * added), 1 when the doc is full (truncated set), -1 out of memory.
+ * trimmed), cut to what the doc's text bound leaves. 0 (an empty block
+ * is not added), 1 when the doc is full (truncated set), -1 out of memory.
  */
 static int
 doc_add_block(struct fetch_doc *doc, enum fetch_kind kind, int level,
     const char *text, size_t len)
 {
 	struct fetch_block *b;
-	size_t room = FETCH_TEXT_MAX - doc->text_bytes, n;
+	size_t max = doc->text_max != 0 ? doc->text_max : FETCH_TEXT_MAX;
+	size_t room = max > doc->text_bytes ? max - doc->text_bytes : 0, n;
 	char *clean, *shrunk;
 
 	if (room == 0 || doc->nblocks >= FETCH_BLOCKS_MAX) {
@@ -280,7 +281,7 @@ doc_add_block(struct fetch_doc *doc, enum fetch_kind kind, int level,
 	b->text = clean;
 	b->len = n;
 	doc->text_bytes += n;
-	return doc->text_bytes >= FETCH_TEXT_MAX ? 1 : 0;
+	return doc->text_bytes >= max ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ libxml2 */

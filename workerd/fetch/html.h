@@ -55,6 +55,9 @@ struct fetch_doc {
 	struct fetch_block *blocks;	/* the readable text, in order */
 	size_t nblocks;
 	size_t text_bytes;	/* sum of the blocks' len */
+	/* Bytes of block text kept: 0 is FETCH_TEXT_MAX; a reader given a
+	 * smaller bound (pdf_limits' text) sets it before adding a block. */
+	size_t text_max;
 	int truncated;		/* a bound cut the text, blocks or links */
 };
 
@@ -141,8 +144,8 @@ size_t fetch_utf8_cut(const char *s, size_t len);
 /*
  * For the readers of other formats (pdf.c), what html.c's own use: adds
  * a block of len raw bytes to doc, made valid UTF-8, white space
- * collapsed (code trimmed), cut to what FETCH_TEXT_MAX leaves (an empty
- * block is not added). 0; 1 when the doc is full (truncated set); -1 out
+ * collapsed (code trimmed), cut to what doc's text bound (text_max)
+ * leaves (an empty block is not added). 0; 1 when the doc is full (truncated set); -1 out
  * of memory.
  */
 int fetch_doc_add(struct fetch_doc *doc, enum fetch_kind kind, int level,

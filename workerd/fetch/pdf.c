@@ -28,7 +28,6 @@
 #define EDGE_KEY_MAX	200	/* bytes of a line that may be one */
 #define TITLE_LINE_MAX	120	/* bytes of a first line taken as the title */
 #define MATCH_WORK_MAX	250000	/* line comparisons placing the headings */
-#define RAW_MAX		(FETCH_TEXT_MAX + FETCH_TEXT_MAX / 4)	/* text held */
 #define LINES_MAX	500000	/* lines held (28 bytes each) */
 #define COORD_MAX	1e6	/* points: a box further out is not known */
 #define LEVEL_MAX	6	/* outline levels read */
@@ -67,6 +66,7 @@ struct pdf {
 	unsigned npages;	/* pages read */
 	unsigned nwant;		/* pages to read */
 	size_t raw;		/* bytes of page text held */
+	size_t raw_max;		/* at most: the text kept and a quarter */
 	size_t lines;		/* lines held */
 	struct pmark *marks;
 	size_t nmarks, capmarks, seen;
@@ -257,7 +257,7 @@ usual_gap(const struct ppage *pp)
 
 /* ------------------------------------------------------------ pages */
 
-/* Reads page i into p->pages[i], its text cut to what RAW_MAX leaves and
+/* Reads page i into p->pages[i], its text cut to what raw_max leaves and
  * its lines to what LINES_MAX does: 0, -1 out of memory. */
 static int
 page_read(struct pdf *p, unsigned i)
@@ -275,8 +275,8 @@ page_read(struct pdf *p, unsigned i)
 	pp->text = poppler_page_get_text(page);
 	if (pp->text != NULL && pp->text[0] != '\0') {
 		len = strlen(pp->text);
-		if (len > RAW_MAX - p->raw) {
-			len = fetch_utf8_cut(pp->text, RAW_MAX - p->raw);
+		if (len > p->raw_max - p->raw) {
+			len = fetch_utf8_cut(pp->text, p->raw_max - p->raw);
 			cut = 1;
 			p->doc->truncated = 1;
 		}
@@ -300,8 +300,8 @@ pages_read(struct pdf *p, unsigned time_ms, const struct timespec *t0)
 	unsigned i;
 
 	for (i = 0; i < p->nwant; i++) {
-		if ((i > 0 && ms_since(t0) >= (long)time_ms) || p->raw >= RAW_MAX ||
-		    p->lines >= LINES_MAX) {
+		if ((i > 0 && ms_since(t0) >= (long)time_ms) ||
+		    p->raw >= p->raw_max || p->lines >= LINES_MAX) {
 			p->doc->truncated = 1;
 			break;
 		}
@@ -979,10 +979,14 @@ pdf_extract_limits(const void *bytes, size_t len,
 	struct timespec t0;
 	unsigned max_pages = lim && lim->pages ? lim->pages : PDF_PAGES_MAX;
 	unsigned time_ms = lim && lim->time_ms ? lim->time_ms : PDF_TIME_MS;
+	size_t text_max = lim && lim->text && lim->text < FETCH_TEXT_MAX ?
+	    lim->text : FETCH_TEXT_MAX;
 	int n, rc = -1;
 
 	memset(doc, 0, sizeof(*doc));
 	memset(&p, 0, sizeof(p));
+	doc->text_max = text_max;
+	p.raw_max = text_max + text_max / 4;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (len > FETCH_INPUT_MAX) {
 		*why = "pdf: over 16 MiB";

@@ -12,8 +12,9 @@
  * dropped, and headings from its outline (bookmarks) when it has one.
  *
  * Everything the file controls is bounded: its bytes (FETCH_INPUT_MAX),
- * the pages read (PDF_PAGES_MAX), the text kept (FETCH_TEXT_MAX; 5 MiB
- * and 500,000 lines of page text held while reading), the outline
+ * the pages read (PDF_PAGES_MAX), the text kept (FETCH_TEXT_MAX; a
+ * quarter more, 5 MiB, and 500,000 lines of page text held while
+ * reading), the outline
  * entries (PDF_OUTLINE_MAX, 6 levels), and the time spent
  * (PDF_TIME_MS), checked between pages: poppler cannot be interrupted
  * inside one, so a single page that takes long is not cut short (the
@@ -32,10 +33,12 @@
 #define PDF_OUTLINE_MAX	4096	/* outline entries read */
 
 /* The bounds pdf_extract_limits reads with; a zero field takes its
- * default (PDF_PAGES_MAX, PDF_TIME_MS). */
+ * default (PDF_PAGES_MAX, PDF_TIME_MS, FETCH_TEXT_MAX: text is at most
+ * that, a larger one is cut to it). */
 struct pdf_limits {
 	unsigned pages;
 	unsigned time_ms;
+	size_t text;		/* bytes of text kept */
 };
 
 /*
