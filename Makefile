@@ -82,6 +82,13 @@ SRC_proto    := $(wildcard proto/*.c)
 SRC_lib      := $(wildcard lib/*.c)
 SRC_masterd  := $(wildcard masterd/*.c)
 SRC_workerd  := $(wildcard workerd/*.c workerd/*/*.c)
+# parley-fetch, the knowledge base's fetcher: workerd's code (its library
+# is workerd's) but for the worker's main.c, and its own files that
+# parley-workerd leaves out: what reads PDFs (poppler, whose forty-odd
+# libraries a worker would load at every start) and what calls it.
+FETCH_OWN    := $(addprefix workerd/fetch/,main.c fetcher.c crawl.c attextract.c pdf.c)
+PROG_SRC_workerd := $(filter-out $(FETCH_OWN),$(SRC_workerd))
+PROG_SRC_fetch := $(filter-out workerd/main.c,$(SRC_workerd))
 SRC_storaged := $(wildcard storaged/*.c)
 SRC_parleyctl := $(wildcard parleyctl/*.c)
 SRC_mockai   := $(wildcard tests/mockai/*.c)
@@ -134,7 +141,7 @@ $(foreach p,$(PROGS),$(foreach f,release test fuzz,\
 $(foreach f,test fuzz,$(foreach t,$(FUZZ_ALL),$(eval $(call objs,$(f),tests/fuzz/$(t)/fuzz_$(t).c): \
   INC := $(addprefix -I,$(DIR_$(call fuzz_prog,$(t))) $(SHARED_DIRS)))))
 
-DAEMONS  := masterd workerd storaged
+DAEMONS  := masterd workerd fetch storaged
 
 # The widget bundle (rules below, under "widget").
 WIDGET_JS  := widget/dist/chat-widget.js
@@ -151,11 +158,13 @@ all: deps-build
 
 build-release: $(BINS) $(WIDGET_JS)
 
-# bin/NAME (release) and build/test/bin/NAME (ASan+UBSan) of program $(1).
+# bin/NAME (release) and build/test/bin/NAME (ASan+UBSan) of program $(1)
+# (its sources: PROG_SRC_$(1) where it differs from SRC_$(1)).
+prog_src = $(if $(PROG_SRC_$(1)),$(PROG_SRC_$(1)),$(SRC_$(1)))
 define prog_rules
-$(2): $(call objs,release,$(SRC_$(1)) $(SHARED_LIB)) | bin
+$(2): $(call objs,release,$(call prog_src,$(1)) $(SHARED_LIB)) | bin
 	$$(CC) $$(REL_CFLAGS) -o $$@ $$(filter %.o,$$^) $$(PKG_LIBS)
-build/test/$(2): $(call objs,test,$(SRC_$(1)) $(SHARED_LIB))
+build/test/$(2): $(call objs,test,$(call prog_src,$(1)) $(SHARED_LIB))
 	@mkdir -p $$(@D)
 	$$(CC) $$(TEST_CFLAGS) $$(TEST_LD) -o $$@ $$^ $$(PKG_LIBS)
 endef
@@ -428,7 +437,7 @@ ENV_FILE    = $(DESTDIR)$(sysconfdir)/parley/parley.env
 # absolute paths of our programs and of /etc/parley/.
 INST_SED = sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@datadir@|$(datadir)|g' \
 	-e 's|@sysconfdir@|$(sysconfdir)|g' -e 's|@prefix@|$(prefix)|g' \
-	-e 's,/[^[:space:]=\"]*/\(parley-[a-z]*d\|parleyctl\)\b,$(sbindir)/\1,g' \
+	-e 's,/[^[:space:]=\"]*/\(parley-[a-z]*d\|parley-fetch\|parleyctl\)\b,$(sbindir)/\1,g' \
 	-e 's|/etc/parley/|$(sysconfdir)/parley/|g' -e 's|/usr/local/share/parley|$(datadir)/parley|g'
 
 install: all

@@ -97,28 +97,40 @@ parse_host(const char *s, char *out, size_t outsz)
 	return 0;
 }
 
-/* PARLEY_WORKERD, or parley-workerd next to our own binary. */
+/* The program name beside our own binary into out: fatal when too long. */
 static void
-workerd_path(struct config *cf, const char *set)
+beside_self(const char *name, char *out, size_t outsz)
 {
 	char self[PATH_MAX];
 	ssize_t n;
 
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+		fatal("readlink /proc/self/exe");
+	self[n] = '\0';
+	if ((size_t)snprintf(out, outsz, "%s/%s", dirname(self), name) >=
+	    outsz)
+		fatalx("path of %s is too long", name);
+}
+
+/*
+ * PARLEY_WORKERD, or parley-workerd next to our own binary; parley-fetch
+ * next to it (a worker stand-in set in PARLEY_WORKERD leaves it be).
+ */
+static void
+workerd_path(struct config *cf, const char *set)
+{
 	if (set != NULL) {
 		if (strlcpy(cf->workerd, set, sizeof(cf->workerd)) >=
 		    sizeof(cf->workerd))
 			fatalx("PARLEY_WORKERD is too long");
-	} else {
-		if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
-			fatal("readlink /proc/self/exe");
-		self[n] = '\0';
-		if ((size_t)snprintf(cf->workerd, sizeof(cf->workerd), "%s/%s",
-		    dirname(self), WORKERD_NAME) >= sizeof(cf->workerd))
-			fatalx("path of %s is too long", WORKERD_NAME);
-	}
+	} else
+		beside_self(WORKERD_NAME, cf->workerd, sizeof(cf->workerd));
+	beside_self(FETCH_NAME, cf->fetch, sizeof(cf->fetch));
 	/* Fail now with a clear message rather than respawn in vain. */
 	if (access(cf->workerd, X_OK) < 0)
 		fatal("worker program %s (set PARLEY_WORKERD)", cf->workerd);
+	if (access(cf->fetch, X_OK) < 0)
+		fatal("fetcher program %s", cf->fetch);
 }
 
 /*

@@ -28,6 +28,7 @@
 
 #define MASTERD_NAME		"parley-masterd"
 #define WORKERD_NAME		"parley-workerd"
+#define FETCH_NAME		"parley-fetch"
 
 #define DEFAULT_PORT		4000
 #define DEFAULT_HOST		"0.0.0.0"
@@ -64,6 +65,7 @@ struct config {
 	int grace_ms;
 	int listen_fds;		/* >0: systemd handed us fd 3 */
 	char workerd[PATH_MAX];
+	char fetch[PATH_MAX];	/* parley-fetch beside our own binary */
 	uint8_t *wsettings;	/* PROTO_MW_SETTINGS's payload */
 	size_t wsettings_len;
 };
@@ -82,7 +84,7 @@ void config_load(struct config *, const struct settings *);
 int envcmd_main(int argc, char *argv[]);
 
 /* procs.c */
-/* The roles of parley-workerd masterd runs; a role is its row's index. */
+/* The children masterd runs; a role is its row's index. */
 enum proc_role {
 	ROLE_WORKER,		/* serves the connections masterd hands over */
 	ROLE_NOTIFIER,		/* one: delivers webhooks (workerd/notify/) */
@@ -95,8 +97,12 @@ enum proc_role {
 struct proc {
 	const char *name;	/* the logs': "worker 3 (pid 812) ready" */
 	enum proc_role role;
-	/* execv'd as "parley-workerd --role <arg>"; NULL: no argument */
+	/*
+	 * execv'd as "parley-workerd --role <arg>"; NULL: no argument (a
+	 * worker, or the program of its own below).
+	 */
 	const char *role_arg;
+	int own_prog;		/* 1: parley-fetch, not parley-workerd */
 	int count;		/* how many run: PROC_N_WORKERS or a number */
 	uint16_t gets[PROC_MSGS_MAX];	/* masterd -> it; 0 ends the list */
 	uint16_t sends[PROC_MSGS_MAX];	/* it -> masterd; 0 ends the list */

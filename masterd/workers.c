@@ -225,10 +225,14 @@ worker_flush(struct worker *w, long long now)
 	return 0;
 }
 
-/* In the child: parley-workerd, with "--role <arg>" when p has one. */
+/*
+ * In the child: parley-workerd, with "--role <arg>" when p has one, or p's
+ * program of its own (parley-fetch).
+ */
 static void __attribute__((noreturn))
 worker_exec(const struct proc *p, int chfd)
 {
+	const char *prog = p->own_prog ? W.cf->fetch : W.cf->workerd;
 	char *argv[4];
 
 	/* Workers start with the signal state masterd was started with. */
@@ -244,12 +248,12 @@ worker_exec(const struct proc *p, int chfd)
 		log_warn("setenv");
 		_exit(127);
 	}
-	argv[0] = (char *)W.cf->workerd;
+	argv[0] = (char *)prog;
 	argv[1] = p->role_arg != NULL ? "--role" : NULL;
 	argv[2] = (char *)p->role_arg;
 	argv[3] = NULL;
-	execv(W.cf->workerd, argv);
-	log_warn("exec %s", W.cf->workerd);
+	execv(prog, argv);
+	log_warn("exec %s", prog);
 	_exit(127);
 }
 

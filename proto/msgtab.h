@@ -17,7 +17,7 @@
 #define PROTO_PEER_CTL		0x02
 #define PROTO_PEER_MASTERD	0x04
 #define PROTO_PEER_STORAGED	0x08
-#define PROTO_PEER_FETCHER	0x10	/* parley-workerd --role fetcher */
+#define PROTO_PEER_FETCHER	0x10	/* parley-fetch, masterd's fetcher */
 
 /*
  * Who asks (storemsg.h) leads the payload: 0 no; PROTO_WHO_ANY any

@@ -7,9 +7,8 @@
  * READY_WAIT_MS, so that masterd does not take it for a hung start; its
  * requests wait for storaged a while, then answer 503). Started with
  * "--role notifier" (masterd/procs.c) it is the notifier instead: named
- * parley-notify, it serves no connections (notify/notifier.c); with
- * "--role fetcher", the knowledge base's fetcher, parley-fetch
- * (fetch/fetcher.c).
+ * parley-notify, it serves no connections (notify/notifier.c). The
+ * knowledge base's fetcher is a program of its own (fetch/main.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,16 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "admin.h"
 #include "call.h"
 #include "chat.h"
 #include "embed.h"
-#include "fetcher.h"
 #include "log.h"
 #include "notify.h"
 #include "site.h"
@@ -36,7 +32,6 @@
 #include "workerd.h"
 #include "version.h"
 
-#define CHANNEL_FD	3
 /* How long a new worker waits for storaged before it is ready anyway. */
 #define READY_WAIT_MS	5000
 
@@ -120,7 +115,6 @@ static const struct role {
 } roles[] = {
 	{ "worker", WORKERD_NAME, NULL },
 	{ "notifier", NOTIFIER_NAME, notifier_run },
-	{ "fetcher", FETCHER_NAME, fetcher_run },
 };
 
 /*
@@ -139,47 +133,19 @@ role_of(int argc, char *argv[])
 	    i < sizeof(roles) / sizeof(roles[0]); i++)
 		if (strcmp(argv[2], roles[i].arg) == 0)
 			return &roles[i];
-	fatalx("usage: %s [--role worker | --role notifier | --role fetcher "
-	    "| --version] (started by parley-masterd: parley(8))",
-	    WORKERD_NAME);
-}
-
-/* A role but the worker's is told apart by its name, set at once. */
-static void
-name_process(const struct role *r, int argc, char *argv[], char *envp[])
-{
-	if (r->run != NULL) {
-		log_init(r->name);
-		if (prctl(PR_SET_NAME, r->name, 0, 0, 0) < 0)
-			log_warn("prctl PR_SET_NAME");
-	}
-	setproctitle_init(argc, argv, envp);
-	setproctitle("-%s", r->name);
+	fatalx("usage: %s [--role worker | --role notifier | --version] "
+	    "(started by parley-masterd: parley(8))", WORKERD_NAME);
 }
 
 int
 main(int argc, char *argv[], char *envp[])
 {
-	const char *s;
 	const struct role *role;
-	struct stat st;
 
 	version_arg(argc, argv, WORKERD_NAME);
 	log_init(WORKERD_NAME);
 	role = role_of(argc, argv);
-	/* Named first, so it is never taken for a worker for long. */
-	name_process(role, argc, argv, envp);
-	s = getenv("PARLEY_CHANNEL_FD");
-	if (s == NULL || strcmp(s, "3") != 0 || fstat(CHANNEL_FD, &st) < 0 ||
-	    !S_ISSOCK(st.st_mode))
-		fatalx("parley-workerd is started by parley-masterd");
-
-	/* masterd checked them already; a bad one is fatal here too. */
-	master_open(CHANNEL_FD, &wsettings);
-	log_set_level((enum log_level)wsettings.log_level);
-	worker_conf_defaults();
-	wconf.header_timeout_ms = wsettings.header_timeout_ms;
-	wconf.idle_timeout_ms = wsettings.idle_timeout_ms;
+	master_start(role->name, argc, argv, envp);
 	if (role->run != NULL)
 		return role->run(&wsettings);
 	/* Read anew by every worker: a reload picks up a new certificate. */

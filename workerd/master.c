@@ -8,15 +8,20 @@
  * it: the notifier (notify/notifier.c) takes no MW_CONN and sends no
  * WM_LOAD (masterd/procs.c has what each role may send).
  */
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "workerd.h"
 
+#define CHANNEL_FD		3
 #define LOAD_INTERVAL_MS	50
 /* masterd sends the settings with its HELLO: this is plenty. */
 #define SETTINGS_WAIT_MS	10000
@@ -247,6 +252,32 @@ master_open(int fd, struct settings *st)
 		fatalx("%s", err);
 	if (m.fd >= 0)
 		close(m.fd);
+}
+
+void
+master_start(const char *name, int argc, char *argv[], char *envp[])
+{
+	const char *s;
+	struct stat st;
+
+	/* Named first, so it is never taken for another child for long. */
+	log_init(name);
+	if (prctl(PR_SET_NAME, name, 0, 0, 0) < 0)
+		log_warn("prctl PR_SET_NAME");
+	/* The environment moves for the title: read it after. */
+	setproctitle_init(argc, argv, envp);
+	setproctitle("-%s", name);
+	s = getenv("PARLEY_CHANNEL_FD");
+	if (s == NULL || strcmp(s, "3") != 0 || fstat(CHANNEL_FD, &st) < 0 ||
+	    !S_ISSOCK(st.st_mode))
+		fatalx("%s is started by parley-masterd", name);
+
+	/* masterd checked them already; a bad one is fatal here too. */
+	master_open(CHANNEL_FD, &wsettings);
+	log_set_level((enum log_level)wsettings.log_level);
+	worker_conf_defaults();
+	wconf.header_timeout_ms = wsettings.header_timeout_ms;
+	wconf.idle_timeout_ms = wsettings.idle_timeout_ms;
 }
 
 void

@@ -105,7 +105,15 @@ void worker_turn_finished(void);
 
 /* -------------------------------------------------------------- master.c */
 
-/* Takes the channel fd (PARLEY_CHANNEL_FD) and watches it. */
+/*
+ * The start of each of masterd's children (a worker and the notifier,
+ * parley-workerd; the fetcher, parley-fetch), before loop_init: named
+ * name (its comm, process title and log lines), its channel on fd 3
+ * (PARLEY_CHANNEL_FD) taken, masterd's settings read into wsettings
+ * (master_open), its log level and wconf set. Fatal when masterd did not
+ * start it.
+ */
+void master_start(const char *name, int argc, char *argv[], char *envp[]);
 /*
  * Takes the channel on fd and waits (a few seconds at most) for masterd's
  * PROTO_MW_SETTINGS, which follows its HELLO, into st; fatal when it does

@@ -97,7 +97,7 @@ describe('the Debian package', () => {
     assert.match(text('install'), /Setting up parley \(/);
     assert.equal(steps.version[0], VERSION);
     const files = text('files');
-    for (const f of ['/usr/sbin/parley-masterd', '/usr/sbin/parleyctl']) assert.match(files, new RegExp(`^755 root ${f}$`, 'm'));
+    for (const f of ['/usr/sbin/parley-masterd', '/usr/sbin/parley-fetch', '/usr/sbin/parleyctl']) assert.match(files, new RegExp(`^755 root ${f}$`, 'm'));
     assert.match(files, /^644 root \/lib\/systemd\/system\/parley\.socket$/m);
     assert.match(files, /^644 root \/usr\/share\/doc\/parley\/copyright$/m);
     assert.match(files, /^640 root \/etc\/parley\/parley\.env$/m, 'the keys file is not readable by others');
@@ -112,13 +112,13 @@ describe('the Debian package', () => {
   test('stripped binaries; --version prints debian/changelog\'s version', () => {
     for (const line of steps['debug-sections'].filter(Boolean)) assert.match(line, / 0$/, `${line}: no .debug_info, no .symtab`);
     assert.deepEqual(steps.versions.filter(Boolean),
-      ['parley-masterd', 'parley-workerd', 'parley-storaged', 'parleyctl'].map((b) => `${b} ${VERSION}`));
+      ['parley-masterd', 'parley-workerd', 'parley-fetch', 'parley-storaged', 'parleyctl'].map((b) => `${b} ${VERSION}`));
   });
 
   test('every manual page reads with man -l, the aliases of parley(8) too', () => {
     const man = text('man');
     assert.doesNotMatch(man, /can't|cannot|No such file|error/i, man);
-    assert.equal((man.match(/^PARLEY\(8\)/gm) || []).length, 4, `parley-masterd, -workerd, -storaged and parley:\n${man}`);
+    assert.equal((man.match(/^PARLEY\(8\)/gm) || []).length, 5, `parley-masterd, -workerd, -fetch, -storaged and parley:\n${man}`);
     assert.match(man, /^PARLEYCTL\(8\)/m);
     assert.match(man, /^PARLEY\.ENV\(5\)/m);
   });

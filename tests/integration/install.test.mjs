@@ -76,7 +76,7 @@ describe('make install', () => {
   after(() => { fs.rmSync(DEST, { recursive: true, force: true }); });
 
   test('the daemons, executable, in sbindir', () => {
-    for (const d of ['parley-masterd', 'parley-storaged', 'parley-workerd']) {
+    for (const d of ['parley-masterd', 'parley-storaged', 'parley-workerd', 'parley-fetch']) {
       assert.equal(mode(path.join(SBIN, d)), 0o755, d);
     }
     assert.ok(!fs.existsSync(path.join(SBIN, 'mockai')), 'the mock model is not installed');
@@ -107,7 +107,7 @@ describe('make install', () => {
 
   test('the manual pages', () => {
     for (const f of ['parley.8', 'parley.env.5', 'parleyctl.8']) assert.ok([...MAN8, ...MAN5].includes(f), `man/${f}`);
-    const aliases = ['parley-masterd', 'parley-storaged', 'parley-workerd'];
+    const aliases = ['parley-masterd', 'parley-storaged', 'parley-workerd', 'parley-fetch'];
     for (const f of MAN8) if (!aliases.includes(f.replace(/\.8$/, ''))) assert.equal(mode(path.join(MAN, 'man8', f)), 0o644, f);
     for (const f of MAN5) assert.equal(mode(path.join(MAN, 'man5', f)), 0o644, f);
     // The daemons' pages are parley(8): links to it, which man -l reads

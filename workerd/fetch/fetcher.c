@@ -1,8 +1,7 @@
 /*
- * The fetcher role of parley-workerd: `parley-workerd --role fetcher`,
- * which parley-masterd runs once beside the workers and the notifier
- * (masterd/procs.c). Its comm, process title and log name are
- * parley-fetch (main.c). It takes no connections.
+ * The fetcher, parley-fetch (main.c), which parley-masterd runs once
+ * beside the workers and the notifier (masterd/procs.c). Its comm,
+ * process title and log name are parley-fetch. It takes no connections.
  *
  * It is where the knowledge base's untrusted documents are fetched and
  * parsed (html.c, chunk.c, robots.c, sitemap.c: libxml2 and our own

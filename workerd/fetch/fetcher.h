@@ -1,6 +1,6 @@
 /*
- * The fetcher role of parley-workerd (fetcher.c): the knowledge base's
- * crawls, in a process of their own.
+ * The fetcher (fetcher.c), parley-fetch (main.c): the knowledge base's
+ * crawls and the attachments' text, in a process of their own.
  */
 #ifndef PARLEY_FETCH_FETCHER_H
 #define PARLEY_FETCH_FETCHER_H

@@ -35,7 +35,7 @@ dpkg -i /tmp/old.deb </dev/null 2>&1
 step version
 dpkg-query -W -f="\${Version}\n" parley
 step files
-stat -c "%a %U %n" /usr/sbin/parley-masterd /usr/sbin/parley-workerd /usr/sbin/parley-storaged /usr/sbin/parleyctl \
+stat -c "%a %U %n" /usr/sbin/parley-masterd /usr/sbin/parley-workerd /usr/sbin/parley-fetch /usr/sbin/parley-storaged /usr/sbin/parleyctl \
     /lib/systemd/system/parley.service /lib/systemd/system/parley-storaged.service /lib/systemd/system/parley.socket \
     /usr/lib/sysusers.d/parley.conf /usr/share/doc/parley/README.md.gz /usr/share/doc/parley/changelog.gz \
     /usr/share/doc/parley/copyright /usr/share/parley/widget/dist/chat-widget.js /usr/share/parley/dashboard/index.html \
@@ -46,13 +46,13 @@ dpkg-query -W -f="\${Conffiles}\n" parley
 step user
 getent passwd parley
 step debug-sections
-for b in parley-masterd parley-workerd parley-storaged parleyctl; do
+for b in parley-masterd parley-workerd parley-fetch parley-storaged parleyctl; do
 	printf "%s %s\n" "$b" "$(readelf -S /usr/sbin/$b | grep -c -e "\.debug_info" -e "\.symtab" || true)"
 done
 step versions
-for b in parley-masterd parley-workerd parley-storaged parleyctl; do /usr/sbin/$b --version; done
+for b in parley-masterd parley-workerd parley-fetch parley-storaged parleyctl; do /usr/sbin/$b --version; done
 step man
-for p in parley-masterd parley-workerd parley-storaged parley parleyctl; do
+for p in parley-masterd parley-workerd parley-fetch parley-storaged parley parleyctl; do
 	MANPAGER=cat MANWIDTH=80 man -l /usr/share/man/man8/$p.8.gz 2>&1 | head -n 4
 done
 MANPAGER=cat MANWIDTH=80 man -l /usr/share/man/man5/parley.env.5.gz 2>&1 | head -n 4

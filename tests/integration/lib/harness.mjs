@@ -160,13 +160,10 @@ function isNotifier(pid) {
   try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('notif'); } catch { return false; }
 }
 
-// masterd's fetcher (parley-workerd --role fetcher), told apart the same
-// way: comm parley-fetch, or "fetcher" on its command line before that.
+// masterd's fetcher, parley-fetch: a program of its own, comm
+// parley-fetch from its exec.
 function isFetcher(pid) {
-  const c = readComm(pid);
-  if (c === 'parley-fetch') return true;
-  if (c === null || !c.startsWith('parley-worker')) return false;
-  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('fetcher'); } catch { return false; }
+  return readComm(pid) === 'parley-fetch';
 }
 
 // Live (non-zombie) children of pid.

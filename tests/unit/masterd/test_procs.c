@@ -83,6 +83,7 @@ test_worker_row(void **state)
 	assert_true(proc_gets(p, PROTO_MW_RESTARTS));
 	assert_true(proc_sends(p, PROTO_WM_LOAD));
 	assert_null(p->role_arg);
+	assert_false(p->own_prog);
 	assert_int_equal(proc_want(p, 1), 1);
 	assert_int_equal(proc_want(p, 7), 7);
 	assert_int_equal(proc_want(p, MAX_WORKERS), MAX_WORKERS);
@@ -99,9 +100,27 @@ test_notifier_row(void **state)
 	assert_false(proc_gets(p, PROTO_MW_RESTARTS));
 	assert_false(proc_sends(p, PROTO_WM_LOAD));
 	assert_string_equal(p->role_arg, "notifier");
+	assert_false(p->own_prog);
 	assert_int_equal(proc_want(p, 1), 1);
 	assert_int_equal(proc_want(p, 7), 1);
 	assert_int_equal(proc_want(p, MAX_WORKERS), 1);
+}
+
+/*
+ * One for the install, a program of its own (parley-fetch, no role
+ * argument); no connection, no load.
+ */
+static void
+test_fetcher_row(void **state)
+{
+	const struct proc *p = proc_of(ROLE_FETCHER);
+
+	assert_false(proc_takes_conns(p));
+	assert_false(proc_gets(p, PROTO_MW_CONN));
+	assert_false(proc_sends(p, PROTO_WM_LOAD));
+	assert_null(p->role_arg);
+	assert_true(p->own_prog);
+	assert_int_equal(proc_want(p, 7), 1);
 }
 
 /* Only the workers' row takes connections. */
@@ -124,6 +143,7 @@ main(void)
 		cmocka_unit_test(test_every_row_lives_alike),
 		cmocka_unit_test(test_worker_row),
 		cmocka_unit_test(test_notifier_row),
+		cmocka_unit_test(test_fetcher_row),
 		cmocka_unit_test(test_one_row_takes_conns),
 	};
 
