@@ -161,7 +161,7 @@ for s in ${SECTIONS//,/ }; do
 	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, rollups, hooks, tools, streams, dbsize, dash, abuse, attach, knowledge)" ;;
 	esac
 done
-for b in parley-masterd parley-workerd parley-storaged mockai; do
+for b in parley-masterd parley-workerd parley-fetch parley-storaged mockai; do
 	[ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make' first"
 done
 for c in curl node taskset; do
