@@ -347,7 +347,7 @@ $(KBVECBENCH): $(call objs,release,tests/bench/kbvecbench.c $(call with_shared,s
 # bench's rollups section: the rollups' cost to a turn, side by side. Its
 # two changed files compiled apart; the rest is the release build's.
 NOROLLUPS := build/release/bench/parley-storaged-norollups
-NOROLLUPS_SRC := storaged/convstore.c storaged/reports.c
+NOROLLUPS_SRC := storaged/convstore.c storaged/rollups.c
 build/release/norollups/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -DPARLEY_BENCH_NO_ROLLUPS $(addprefix -I,$(DIR_storaged) $(SHARED_DIRS)) $(DEPS_TO) -c -o $@ $< && $(DEPS_DONE)

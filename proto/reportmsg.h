@@ -1,5 +1,5 @@
 /*
- * Reports: what the owner reads of outcomes (storaged/reports.c keeps
+ * Reports: what the owner reads of outcomes (storaged/rollups.c keeps
  * them; workerd/admin/reports.c answers GET /v1/admin/reports). Each
  * conversation counts once, in the hour it started (UTC), under its
  * organisation, widget and agent (the agent that answered its first

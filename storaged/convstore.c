@@ -32,7 +32,7 @@
 #include "convstate.h"
 #include "gapstore.h"
 #include "dashmsg.h"
-#include "reports.h"
+#include "rollups.h"
 #include "log.h"
 #include "random.h"
 #include "storeint.h"

@@ -16,7 +16,7 @@
 #include "gapstore.h"
 #include "agentstore.h"
 #include "convstate.h"
-#include "reports.h"
+#include "rollups.h"
 #include "contactstore.h"
 #include "dashstore.h"
 #include "dispatch.h"

@@ -885,7 +885,7 @@ const struct store_db store_dbs[NDBS] = {
 	{ "action_order", offsetof(struct store, action_order) },
 	/* the conversations the assistant resolves (convstate.c) */
 	{ "conv_resolve", offsetof(struct store, conv_resolve) },
-	/* the reports' rollups (reports.c) */
+	/* the reports' rollups (rollups.c) */
 	{ "report_hours", offsetof(struct store, report_hours) },
 	/* the knowledge gaps (gapstore.c) */
 	{ "gaps", offsetof(struct store, gaps) },

@@ -224,7 +224,7 @@ struct store {
 	MDB_dbi actions;	/* id -> action */
 	MDB_dbi action_order;	/* u64 created_at | id -> () */
 	MDB_dbi conv_resolve;	/* u64 due | id[16] -> (): convstate.c */
-	MDB_dbi report_hours;	/* org NUL hour | widget NUL agent: reports.c */
+	MDB_dbi report_hours;	/* org NUL hour | widget NUL agent: rollups.c */
 	MDB_dbi gaps;		/* id[16] | seq -> gap: gapstore.c */
 	MDB_dbi gap_time;	/* org NUL | u64 at | id[16] | seq -> () */
 	/* attstore.c: attachments */
@@ -538,7 +538,7 @@ int conv_get(struct store_txn *, const uint8_t id[ID_LEN], struct st_conv *);
 int conv_by_hex(struct store_txn *, const char *hex, uint8_t id[ID_LEN],
     struct st_conv *);
 /*
- * Writes c under id; its report counts move with it (reports.c: from the
+ * Writes c under id; its report counts move with it (rollups.c: from the
  * record stored, whose reported c keeps; a new one is reported).
  */
 void conv_save(struct store_txn *, const uint8_t id[ID_LEN],
@@ -610,7 +610,7 @@ extern const struct store_module inbox_module;	/* inbox.c: read marks */
 /* feedbackstore.c: a deleted conversation's thumbs and rating leave the counts. */
 extern const struct store_module feedback_module;
 extern const struct store_module convstate_module;	/* convstate.c */
-extern const struct store_module report_module;		/* reports.c */
+extern const struct store_module report_module;		/* rollups.c */
 extern const struct store_module gap_module;		/* gapstore.c */
 extern const struct store_module att_module;		/* attstore.c */
 

@@ -21,7 +21,7 @@
 #include "kbsource.h"
 #include "log.h"
 #include "orgstore.h"
-#include "reports.h"
+#include "rollups.h"
 #include "storaged.h"
 #include "wsess.h"
 

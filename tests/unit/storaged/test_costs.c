@@ -77,7 +77,7 @@ test_ws_begin_cost(void **state)
 {
 	/*
 	 * Each message puts the assistant's resolution time (convstate.c)
-	 * and its conversation's report row (reports.c); a later one also
+	 * and its conversation's report row (rollups.c); a later one also
 	 * reads that row (the conversation as loaded says what the reports
 	 * counted of it: not read again).
 	 */

@@ -1,10 +1,10 @@
 /*
- * The reports' rollups (reports.c, proto/reportmsg.h): each conversation's
+ * The reports' rollups (rollups.c, proto/reportmsg.h): each conversation's
  * counts summed per organisation, start hour, widget and agent, moved in
  * the transaction that changes the conversation. Errors as store.h.
  */
-#ifndef PARLEY_REPORTS_H
-#define PARLEY_REPORTS_H
+#ifndef PARLEY_ROLLUPS_H
+#define PARLEY_ROLLUPS_H
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /*
- * The reports' rollups (reports.h; proto/reportmsg.h says what is
+ * The reports' rollups (rollups.h; proto/reportmsg.h says what is
  * counted; STORAGE.md, "Reports"):
  *
  *	report_hours     org NUL u32 hour | widget NUL agent -> version,
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "reports.h"
+#include "rollups.h"
 #include "util.h"
 
 #define HOUR_MS		3600000ull
