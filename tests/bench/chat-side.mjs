@@ -9,7 +9,8 @@
 //   1. time to first token at concurrency 1: BENCH_TTFT_TURNS sequential
 //      turns each way on one keep-alive connection; "added" is a server's
 //      p50 (p99) minus the direct p50 (p99) of the same round; each Parley
-//      turn is a new conversation (a visitor's first message);
+//      turn is a new conversation (a visitor's first message); and the
+//      server's CPU per turn by program, a lone visitor's (nothing shared);
 //   2. turns per second at concurrency BENCH_CONC (32) for
 //      BENCH_TURN_SECONDS each way (each client keeps one session for 10
 //      turns), and the server's CPU time per turn: utime + stime from
@@ -61,14 +62,20 @@ const sides = {
   parley: { port: a.parley, roots: a.parleyPids, req: (s, m) => parleyReq(a.key, s, m), first: PARLEY_FIRST, done: PARLEY_DONE },
 };
 
-// One c=1 run each way: {name: {n, p50, p99, xs}}, nginx's and Parley's
-// "added" over the direct run of the same round.
+// One c=1 run each way: {name: {n, p50, p99, xs, cpuSplit}}, nginx's and
+// Parley's "added" over the direct run of the same round. cpuSplit: each
+// server program's user and system µs per turn, warm-up turns included, of
+// a lone visitor's turns (nothing shared with another turn).
 async function ttftRound(label, pre, turns) {
   const out = {};
   for (const [name, s] of Object.entries(sides)) {
     process.stderr.write(`bench: ${label}: ${name}, ${turns} turns at c=1...\n`);
+    const before = cpuSnap(s.roots);
     const x = await ttftRun(name, s.port, (i) => s.req(`${pre}${i}`, `hello ${i}`), s.first, s.done, turns);
-    out[name] = { n: x.n, p50: x.p50, p99: x.p99, xs: x.xs.map((v) => Math.round(v * 1000) / 1000) };
+    const all = x.n + Math.min(100, turns);
+    const split = s.roots.length ? Object.fromEntries(Object.entries(cpuSplit(before, s.roots))
+      .map(([k, v]) => [k, { user: v.user / all, sys: v.sys / all }])) : null;
+    out[name] = { n: x.n, p50: x.p50, p99: x.p99, xs: x.xs.map((v) => Math.round(v * 1000) / 1000), cpuSplit: split };
     if (name === 'parley') { prefixes.push(pre); parleyTurns += x.n + Math.min(100, turns); }
   }
   for (const name of ['nginx', 'parley']) out[name].added = { p50: out[name].p50 - out.direct.p50, p99: out[name].p99 - out.direct.p99 };

@@ -70,13 +70,17 @@ if (c) {
   notes.push(`chat rounds: ${rs.length} (direct, nginx, Parley each); c=1: ${c.ttftTurns} turns each way a round; c=${c.conc}: ${c.turnSeconds} s each way a round; failed c=${c.conc} turns nginx / Parley: ${fails}`);
   notes.push(`  direct to the mock: TTFT p50 ${f(med((r) => r.ttft.direct.p50), 3)} ms, p99 ${f(med((r) => r.ttft.direct.p99), 3)} ms; ${f(med((r) => r.loop.direct.rate), 0)} turns/s at c=${c.conc} (the client's and the mock's own ceiling)`);
   notes.push(`  Parley turns checked stored: ${c.stored.msgs} of ${c.stored.expected} messages${c.stored.msgs === c.stored.expected ? ' (all)' : ' -- NOT ALL'}`);
-  const split = (name) => {
+  // Each program's user and system µs a turn, the rounds' medians, of the
+  // run of(round) names (its cpuSplit).
+  const perProgram = (of) => {
     const per = {};
-    for (const r of rs) for (const [comm, v] of Object.entries(r.loop[name].cpuSplit || {})) (per[comm] = per[comm] || []).push(v);
+    for (const r of rs) for (const [comm, v] of Object.entries(of(r).cpuSplit || {})) (per[comm] = per[comm] || []).push(v);
     return Object.entries(per).filter(([, vs]) => median(vs.map((v) => v.user + v.sys)) >= 0.5)
       .map(([comm, vs]) => `${comm} ${f(median(vs.map((v) => v.user)), 0)} user + ${f(median(vs.map((v) => v.sys)), 0)} system`).join(', ');
   };
-  if (rs[0].loop.parley.cpuSplit) notes.push(`  server CPU us per turn by program (medians): nginx: ${split('nginx')}; Parley: ${split('parley')}`);
+  if (rs[0].loop.parley.cpuSplit) notes.push(`  server CPU us per turn by program (medians): nginx: ${perProgram((r) => r.loop.nginx)}; Parley: ${perProgram((r) => r.loop.parley)}`);
+  // A lone visitor's turn (c=1): nothing shared with another turn.
+  if (rs[0].ttft.parley.cpuSplit) notes.push(`  server CPU us per turn at c=1 (a lone visitor, by program, medians): nginx: ${perProgram((r) => r.ttft.nginx)}; Parley: ${perProgram((r) => r.ttft.parley)}`);
   const sc = c.syscalls || {};
   const top = (x) => Object.entries(x.by).sort((p, q) => q[1] - p[1]).slice(0, 8).map(([k, v]) => `${k} ${f(v, 2)}`).join(', ');
   if (sc.nginx && sc.parley) notes.push(`  system calls per turn at c=${c.conc} (strace -c, one run each): nginx ${f(sc.nginx.total, 1)} (${top(sc.nginx)}); Parley ${f(sc.parley.total, 1)} (${top(sc.parley)})`);
