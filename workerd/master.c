@@ -4,9 +4,11 @@
  * with the fd riding along, MW_QUIT asks us to leave, MW_RESTARTS brings
  * masterd's count of replaced workers for /metrics; we answer WM_READY
  * once and WM_LOAD when the connection count changes (at most every
- * 50 ms, so a burst of connections costs one message). Both roles use
- * it: the notifier (notify/notifier.c) takes no MW_CONN and sends no
- * WM_LOAD (masterd/procs.c has what each role may send).
+ * 50 ms, so a burst of connections costs one message). Every child of
+ * masterd opens it the same way (master_start): a worker, the notifier
+ * (notify/notifier.c) and the fetcher (parley-fetch, fetch/main.c); the
+ * last two take no MW_CONN and send no WM_LOAD (masterd/procs.c has what
+ * each may send).
  */
 #include <sys/epoll.h>
 #include <sys/prctl.h>
