@@ -113,11 +113,12 @@ beside_self(const char *name, char *out, size_t outsz)
 }
 
 /*
- * PARLEY_WORKERD, or parley-workerd next to our own binary; parley-fetch
- * next to it (a worker stand-in set in PARLEY_WORKERD leaves it be).
+ * The programs masterd starts: PARLEY_WORKERD, or parley-workerd next to
+ * our own binary; parley-fetch next to it (a worker stand-in set in
+ * PARLEY_WORKERD leaves it be).
  */
 static void
-workerd_path(struct config *cf, const char *set)
+program_paths(struct config *cf, const char *set)
 {
 	if (set != NULL) {
 		if (strlcpy(cf->workerd, set, sizeof(cf->workerd)) >=
@@ -187,6 +188,6 @@ config_load(struct config *cf, const struct settings *st)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	workerd_path(cf, st->workerd);
+	program_paths(cf, st->workerd);
 	workers_settings(cf);
 }

@@ -76,7 +76,7 @@ async function ttftRound(label, pre, turns) {
     const split = s.roots.length ? Object.fromEntries(Object.entries(cpuSplit(before, s.roots))
       .map(([k, v]) => [k, { user: v.user / all, sys: v.sys / all }])) : null;
     out[name] = { n: x.n, p50: x.p50, p99: x.p99, xs: x.xs.map((v) => Math.round(v * 1000) / 1000), cpuSplit: split };
-    if (name === 'parley') { prefixes.push(pre); parleyTurns += x.n + Math.min(100, turns); }
+    if (name === 'parley') { prefixes.push(pre); parleyTurns += all; }
   }
   for (const name of ['nginx', 'parley']) out[name].added = { p50: out[name].p50 - out.direct.p50, p99: out[name].p99 - out.direct.p99 };
   return out;

@@ -79,7 +79,8 @@ main(int argc, char **argv)
 {
 	const char *env = getenv("PDFTIME_ROUNDS");
 	const char *text = getenv("PDFTIME_TEXT");
-	const struct pdf_limits lim = { 0, 0, text ? strtoul(text, NULL, 10) : 0 };
+	const struct pdf_limits lim = { 0, 0,
+	    text != NULL ? strtoul(text, NULL, 10) : 0 };
 	int rounds = env ? atoi(env) : 3, i, r, pages;
 	struct fetch_doc doc;
 	const char *why;

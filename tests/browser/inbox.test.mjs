@@ -102,7 +102,7 @@ describe('the inbox in Chromium', { timeout: 60000 }, () => {
       assert.ok(Date.parse(await time.getAttribute('datetime')) > 0, 'the absolute time in datetime');
       const weight = (sel) => page.$eval(sel, (e) => Number(getComputedStyle(e).fontWeight));
       // Said with what the row was then, if not: seen once in a whole
-      // run (fresh clone, 2026-11-27), not since in 24 runs of this file.
+      // run (fresh clone, 2026-11-27), not since in 30 runs of this file.
       const bold = await weight(`${row(convB)} [data-testid="conv-name"]`);
       assert.ok(bold >= 700, `unread: bold (font-weight ${bold}; the row: ${await page.$eval(row(convB),
         (e) => `class "${e.className}", data-unread ${e.dataset.unread}, ${e.outerHTML.length} bytes`)}; ` +

@@ -145,8 +145,8 @@ size_t fetch_utf8_cut(const char *s, size_t len);
  * For the readers of other formats (pdf.c), what html.c's own use: adds
  * a block of len raw bytes to doc, made valid UTF-8, white space
  * collapsed (code trimmed), cut to what doc's text bound (text_max)
- * leaves (an empty block is not added). 0; 1 when the doc is full (truncated set); -1 out
- * of memory.
+ * leaves (an empty block is not added). 0; 1 when the doc is full
+ * (truncated set); -1 out of memory.
  */
 int fetch_doc_add(struct fetch_doc *doc, enum fetch_kind kind, int level,
     const char *text, size_t len);
