@@ -147,6 +147,10 @@ DAEMONS  := masterd workerd fetch storaged
 WIDGET_JS  := widget/dist/chat-widget.js
 WIDGET_SRC := $(wildcard widget/src/* widget/src/parts/* widget/src/lang/*) widget/build.mjs widget/package.json
 WIDGET_NPM := widget/node_modules/.package-lock.json
+# The dashboard's scripts (rules below, under "widget"): dashboard/src's
+# modules bundled into assets/, one script a page.
+DASH_JS  := $(addprefix dashboard/assets/,app.js login.js invite.js)
+DASH_SRC := $(wildcard dashboard/src/*.js) dashboard/build.mjs
 
 # ---------------------------------------------------------------- release
 BINS := $(addprefix bin/parley-,$(DAEMONS)) bin/parleyctl $(if $(SRC_mockai),bin/mockai)
@@ -156,7 +160,7 @@ BINS := $(addprefix bin/parley-,$(DAEMONS)) bin/parleyctl $(if $(SRC_mockai),bin
 all: deps-build
 	@$(MAKE) --no-print-directory -j$(JOBS) build-release
 
-build-release: $(BINS) $(WIDGET_JS)
+build-release: $(BINS) $(WIDGET_JS) $(DASH_JS)
 
 # bin/NAME (release) and build/test/bin/NAME (ASan+UBSan) of program $(1)
 # (its sources: PROG_SRC_$(1) where it differs from SRC_$(1)).
@@ -212,7 +216,7 @@ $(foreach f,release test fuzz,build/$(f)/workerd/site/openapi.o): $(OPENAPI_JSON
 bin:
 	mkdir -p bin
 
-# ---------------------------------------------------------------- widget
+# ---------------------------------------------------------------- widget and dashboard
 # The widget bundle the workers serve: widget/dist/chat-widget.js and the
 # .gz beside it (zopfli), built by esbuild (widget/package-lock.json). npm ci runs
 # when widget/node_modules is missing or older than the lockfile; the
@@ -226,6 +230,12 @@ $(WIDGET_JS): $(WIDGET_SRC) $(WIDGET_NPM)
 	node widget/build.mjs
 
 widget: $(WIDGET_JS)
+
+# The dashboard's scripts, by the widget's esbuild (dashboard/build.mjs).
+$(DASH_JS) &: $(DASH_SRC) $(WIDGET_NPM)
+	node dashboard/build.mjs
+
+dashboard: $(DASH_JS)
 
 # ---------------------------------------------------------------- tests
 # Each program's library objects (its sources but main.c) in a thin archive
@@ -285,14 +295,14 @@ $(STMSGS_SAMPLES): build/test/unit/proto/test_stmsgs
 	@touch $@
 
 test-build: deps-test
-	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(UNIT_BINS) $(REPLAY_BINS) $(BINS) $(WIDGET_JS) $(STMSGS_SAMPLES)
+	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(UNIT_BINS) $(REPLAY_BINS) $(BINS) $(WIDGET_JS) $(DASH_JS) $(STMSGS_SAMPLES)
 
 # test-build in two halves for make test: what the integration and browser
 # tests run (test-build-node), then the unit tests and fuzz replays
 # (test-build-unit), more than half of the build's CPU, which
 # scripts/test.sh builds in the background while the node tests run.
 test-build-node: deps-test
-	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(BINS) $(WIDGET_JS) $(STMSGS_SAMPLES)
+	$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS) $(BINS) $(WIDGET_JS) $(DASH_JS) $(STMSGS_SAMPLES)
 test-build-unit: deps-test
 	$(MAKE) --no-print-directory -j$(JOBS) $(UNIT_BINS) $(REPLAY_BINS)
 
@@ -427,7 +437,7 @@ INST_PARTS  = $(wildcard widget/dist/parts/*.js widget/dist/parts/*.js.gz)
 INST_LANG   = $(wildcard widget/dist/lang/*.js widget/dist/lang/*.js.gz)
 INST_PAGES  = $(wildcard widget/pages/*.html widget/pages/*.js widget/pages/*.css)
 INST_DASH   = $(wildcard dashboard/*.html)
-INST_DASHA  = $(wildcard dashboard/assets/*)
+INST_DASHA  = $(filter-out $(DASH_JS),$(wildcard dashboard/assets/*)) $(DASH_JS)
 INST_UNITS  = $(wildcard systemd/*.service systemd/*.socket)
 INST_USERS  = $(wildcard systemd/parley.sysusers.conf)
 INST_MAN8   = $(wildcard man/*.8)
@@ -519,8 +529,8 @@ deb: deps-deb
 	@ls -l $(DEB_DIR)/*.deb
 
 clean:
-	rm -rf bin build widget/dist
+	rm -rf bin build widget/dist $(DASH_JS)
 
-.PHONY: all build-release widget test cluster-test soak test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench deps-deb deps-fuzz deb
+.PHONY: all build-release widget dashboard test cluster-test soak test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench deps-deb deps-fuzz deb
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -688,12 +688,16 @@ describe('stacks of their own', { concurrency: true }, () => {
           assert.doesNotMatch(r.text, /<style|\sstyle=|\son[a-z]+=/i, 'no inline style or handler');
           const h = await p.request('HEAD', url);
           assert.equal(h.status, 200);
-          // every asset the page names is served
+          // every asset the page names is served; its one script is whole
+          // (dashboard/build.mjs bundled what it imports: one request)
+          const scripts = [...r.text.matchAll(/<script[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1]);
+          assert.equal(scripts.length, 1, `${url}: one script (${scripts})`);
           for (const m of r.text.matchAll(/(?:src|href)="([^"#]+)"/g)) {
             if (/^(https?:|data:|mailto:|#)/.test(m[1]) || !/assets\//.test(m[1])) continue;
             const u = new URL(m[1], `http://x${url}`).pathname;
             const a = await p.get(u);
             assert.equal(a.status, 200, `${u} named by ${url}`);
+            if (m[1] === scripts[0]) assert.doesNotMatch(a.text, /^\s*import\b[^(.]/m, `${u} imports nothing`);
           }
         }
       });
