@@ -712,6 +712,29 @@ describe('stacks of their own', { concurrency: true }, () => {
           checkStatic(r, f);
           assert.ok(r.body.equals(fs.readFileSync(path.join(REPO, 'dashboard/assets', f))), `${f}: the file's bytes`);
         }
+      });
+
+      test('ETag: a browser that has the file gets 304 and no body; another tag, the file', async () => {
+        const tags = new Set();
+        for (const u of ['/dashboard/', '/dashboard/login', ...files.map((f) => `/dashboard/assets/${f}`)]) {
+          const r = await p.get(u);
+          const tag = r.headers.etag;
+          assert.match(tag || '', /^"[0-9a-f]+\.[0-9a-f]+-[0-9a-f]+"$/, `${u}: an ETag`);
+          tags.add(tag);
+          for (const inm of [tag, `W/${tag}`, `"x", ${tag}`, '*']) {
+            const again = await p.get(u, { headers: { 'if-none-match': inm } });
+            assert.equal(again.status, 304, `${u} with If-None-Match ${inm}`);
+            assert.equal(again.body.length, 0, `${u}: 304 has no body`);
+            assert.equal(again.headers.etag, tag, `${u}: 304 names the tag`);
+            checkStatic(again, `${u} 304`);
+          }
+          const other = await p.get(u, { headers: { 'if-none-match': '"0.0-0", W/"1.1-1"' } });
+          assert.equal(other.status, 200, `${u} with another tag`);
+          assert.ok(other.body.equals(r.body), `${u}: the file again`);
+        }
+        assert.equal(tags.size, files.length + 2, 'each file its own tag');
+        const gone = await p.get('/dashboard/assets/nosuchfile.js', { headers: { 'if-none-match': '*' } });
+        assert.equal(gone.status, 404, 'a missing file is 404, whatever the browser has');
         for (const u of ['/dashboard/assets/../x', '/dashboard/assets/../index.html', '/dashboard/assets/%2e%2e/login.html',
           '/dashboard/assets/..%2f..%2fMakefile', '/dashboard/assets/nosuchfile.js', '/dashboard/assets/', '/dashboard/assets/.hidden',
           '/dashboard/nosuchpage', '/dashboard/index.html/x', '/dashboard/assets/x%00.js']) {

@@ -394,9 +394,13 @@ static_render(const char *tpl, size_t tpllen, const char *key,
 	return out;
 }
 
-/* Reads a regular file of at most max bytes. 0, or -1 with errno set. */
+/*
+ * Reads a regular file of at most max bytes; *stp (when not NULL) gets
+ * what fstat said of the file read. 0, or -1 with errno set.
+ */
 static int
-read_file(const char *path, size_t max, char **data, size_t *len)
+read_file(const char *path, size_t max, char **data, size_t *len,
+    struct stat *stp)
 {
 	struct stat st;
 	size_t off = 0;
@@ -438,6 +442,8 @@ read_file(const char *path, size_t max, char **data, size_t *len)
 	close(fd);
 	*data = p;
 	*len = off;
+	if (stp != NULL)
+		*stp = st;
 	return 0;
 fail:
 	saved = errno;
@@ -447,9 +453,10 @@ fail:
 }
 
 int
-static_read_file(const char *path, size_t max, char **data, size_t *len)
+static_read_file(const char *path, size_t max, char **data, size_t *len,
+    struct stat *st)
 {
-	return read_file(path, max, data, len);
+	return read_file(path, max, data, len, st);
 }
 
 /* ------------------------------------------------------------ where */
@@ -564,7 +571,7 @@ sfile_load(struct sfile *f, const char *path, size_t max)
 	size_t gzlen;
 
 	sfile_free(f);
-	if (read_file(path, max, &f->data, &f->len) < 0)
+	if (read_file(path, max, &f->data, &f->len, NULL) < 0)
 		return -1;
 	static_etag_of(f->etag, f->data, f->len);
 	snprintf(f->etag_gz, sizeof(f->etag_gz), "\"%.32s-gzip\"",
@@ -573,7 +580,7 @@ sfile_load(struct sfile *f, const char *path, size_t max)
 	if ((size_t)snprintf(gzpath, sizeof(gzpath), "%s.gz", path) >=
 	    sizeof(gzpath))
 		return 0;
-	if (read_file(gzpath, max, &gz, &gzlen) == 0) {
+	if (read_file(gzpath, max, &gz, &gzlen, NULL) == 0) {
 		if (static_gzip_of(gz, gzlen, f->data, f->len)) {
 			f->gz = gz;
 			f->gzlen = gzlen;
@@ -709,7 +716,7 @@ pages_load(const char *assets)
 	for (i = 0; i < NPAGES; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/widget/pages/%s",
 		    assets, pages[i].name) >= sizeof(path) ||
-		    read_file(path, STATIC_PAGE_MAX, &raw, &len) < 0) {
+		    read_file(path, STATIC_PAGE_MAX, &raw, &len, NULL) < 0) {
 			log_warn("test page %s", path);
 			continue;
 		}

@@ -6,6 +6,8 @@
 #ifndef PARLEY_STATIC_H
 #define PARLEY_STATIC_H
 
+#include <sys/stat.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,10 +62,11 @@ char *static_render(const char *tpl, size_t tpllen, const char *key,
 
 /*
  * Reads a regular file of at most max bytes into *data (malloc'd,
- * NUL-ended, *len bytes). 0, or -1 with errno set (EFBIG: too large).
+ * NUL-ended, *len bytes); *st (when not NULL) gets what fstat said of the
+ * file read. 0, or -1 with errno set (EFBIG: too large).
  */
 int static_read_file(const char *path, size_t max, char **data,
-    size_t *len);
+    size_t *len, struct stat *st);
 
 /* Whether the bundle is loaded, its size and gzip size (0 when none). */
 int static_bundle_loaded(size_t *len, size_t *gzlen);
