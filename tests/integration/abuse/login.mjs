@@ -99,7 +99,12 @@ describe('login abuse (2 workers, TRUST_PROXY=loopback)', { timeout: 120000 }, (
     const byPid = new Map(pids.map((w) => [w, []]));
     try {
       for (let i = 0; i < 4 * (PER_WORKER + 1); i++) conns.push(await p.connect());
-      await waitFor(() => conns.every((c) => pids.includes(p.connectionOwners(pids).get(c.localPort))), 5000, 'every connection on a worker');
+      // The owners read once a look (each read walks /proc/net/tcp and
+      // every fd of the workers: once per connection was 0.6 s of CPU).
+      await waitFor(() => {
+        const o = p.connectionOwners(pids);
+        return conns.every((c) => pids.includes(o.get(c.localPort)));
+      }, 5000, 'every connection on a worker');
       const owners = p.connectionOwners(pids);
       for (const c of conns) byPid.get(owners.get(c.localPort)).push(c);
       for (const w of pids) assert.ok(byPid.get(w).length >= PER_WORKER + 1, `worker ${w} holds ${byPid.get(w).length} connections`);

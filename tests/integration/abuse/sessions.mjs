@@ -139,7 +139,8 @@ describe('visitor sessions under attack', () => {
       assert.equal(b.u8(), 0, 'ST_WS_BEGIN ok');
       assert.equal((await stats(p)).visitorSessions, before0 + 1);
       const t0 = Date.now();
-      await waitFor(async () => (await stats(p)).visitorSessions === before0, 8000, 'the expired session swept');
+      // parleyctl each look (a process under ASan): every 100 ms, not 20.
+      await waitFor(async () => (await stats(p)).visitorSessions === before0, 8000, 'the expired session swept', 100);
       t.diagnostic(`a session idle for 3 s swept ${Date.now() - t0} ms after its first message`);
       // Its token resumes nothing now.
       const open = new Dec(await st.call(T.ST_WS_OPEN, new Enc().str(w.widget_id).str('').bytes(hash)
@@ -196,7 +197,7 @@ describe('visitor sessions under attack', () => {
     const c0 = performance.now();
     await v.turn('still there?');
     const chatMs = performance.now() - c0;
-    await waitFor(async () => (await stats(p)).visitorSessions === before0 + 1, 60000, 'the sessions swept');
+    await waitFor(async () => (await stats(p)).visitorSessions === before0 + 1, 60000, 'the sessions swept', 100);
     const sweptMs = Date.now() - d0;
     sweeping = false;
     await poller;

@@ -77,15 +77,17 @@ export function within(promise, ms) {
   ]).finally(() => clearTimeout(t));
 }
 
-// Waits until pred() (sync or async) is true, looking every 20 ms; throws
-// "what: not after ms ms" when it is still false at the deadline. For a
-// test that needs something to have happened (so many writes acknowledged)
-// instead of sleeping for a time that is too short on a busy machine.
-export async function waitFor(pred, ms, what) {
+// Waits until pred() (sync or async) is true, looking every `every` ms
+// (20: a pred that starts a process, such as parleyctl, wants more);
+// throws "what: not after ms ms" when it is still false at the deadline.
+// For a test that needs something to have happened (so many writes
+// acknowledged) instead of sleeping for a time that is too short on a busy
+// machine.
+export async function waitFor(pred, ms, what, every = 20) {
   const deadline = Date.now() + ms;
   while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms`);
-    await sleep(20);
+    await sleep(every);
   }
 }
 
