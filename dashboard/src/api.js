@@ -119,6 +119,26 @@ export function isAbort(e) {
   return e && e.name === 'AbortError';
 }
 
+/**
+ * One page of a list that has a "Load more" button: url fetched with the
+ * button disabled and the error box hidden meanwhile. On a failure the
+ * error is shown and the button enabled again. The answer, or null (also
+ * when the view was left: aborted).
+ */
+export async function loadPage(url, { signal, more, error }) {
+  error.hidden = true;
+  more.disabled = true;
+  try {
+    return await api(url, { signal });
+  } catch (e) {
+    if (isAbort(e)) return null;
+    more.disabled = false;
+    error.textContent = e.message;
+    error.hidden = false;
+    return null;
+  }
+}
+
 /** Query string from an object, leaving out empty values. */
 export function qs(params) {
   const u = new URLSearchParams();

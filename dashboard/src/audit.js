@@ -2,7 +2,7 @@
 // first, a page at a time ("Load more"). People and keys are named from
 // the users and API keys lists where they are still there.
 
-import { api, endpoints, isAbort, loadList } from './api.js';
+import { endpoints, loadList, loadPage } from './api.js';
 import { h, timeEl, plural, pageTitle, viewError, cardTable } from './dom.js';
 
 const PAGE = 50;
@@ -53,18 +53,8 @@ export async function renderList(main, ctx) {
   let cursor = '';
   let shown = 0;
   async function load() {
-    error.hidden = true;
-    more.disabled = true;
-    let data;
-    try {
-      data = await api(endpoints.audit({ limit: PAGE, cursor }), { signal: ctx.signal });
-    } catch (e) {
-      if (isAbort(e)) return;
-      more.disabled = false;
-      error.textContent = e.message;
-      error.hidden = false;
-      return;
-    }
+    const data = await loadPage(endpoints.audit({ limit: PAGE, cursor }), { signal: ctx.signal, more, error });
+    if (!data) return;
     const list = Array.isArray(data && data.entries) ? data.entries : [];
     const rows = list.map((e) => entryRow(e, names));
     tbody.append(...rows);

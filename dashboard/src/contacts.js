@@ -2,7 +2,7 @@
 // with their conversations, and for admins and owners the contact's data on
 // request: the export (a download) and the erasure of all of it.
 
-import { api, endpoints, isAbort, loadWidgets, widgetNames, roleAtLeast, sessionRole } from './api.js';
+import { api, endpoints, isAbort, loadPage, loadWidgets, widgetNames, roleAtLeast, sessionRole } from './api.js';
 import {
   h, clear, timeEl, plural, pageTitle, backLink, viewError, showLoadError, cardTable, confirmDialog, downloadLink,
 } from './dom.js';
@@ -64,18 +64,8 @@ export async function renderList(main, ctx) {
   let cursor = '';
   let shown = 0;
   async function load() {
-    error.hidden = true;
-    more.disabled = true;
-    let data;
-    try {
-      data = await api(endpoints.contacts({ limit: PAGE, cursor }), { signal: ctx.signal });
-    } catch (e) {
-      if (isAbort(e)) return;
-      more.disabled = false;
-      error.textContent = e.message;
-      error.hidden = false;
-      return;
-    }
+    const data = await loadPage(endpoints.contacts({ limit: PAGE, cursor }), { signal: ctx.signal, more, error });
+    if (!data) return;
     const list = Array.isArray(data && data.contacts) ? data.contacts : [];
     let firstNew = null;
     for (const c of list) {
