@@ -150,6 +150,7 @@ WIDGET_NPM := widget/node_modules/.package-lock.json
 # The dashboard's scripts (rules below, under "widget"): dashboard/src's
 # modules bundled into assets/, one script a page.
 DASH_JS  := $(addprefix dashboard/assets/,app.js login.js invite.js)
+DASH_GZ  := $(DASH_JS:=.gz)
 DASH_SRC := $(wildcard dashboard/src/*.js) dashboard/build.mjs
 
 # ---------------------------------------------------------------- release
@@ -231,8 +232,9 @@ $(WIDGET_JS): $(WIDGET_SRC) $(WIDGET_NPM)
 
 widget: $(WIDGET_JS)
 
-# The dashboard's scripts, by the widget's esbuild (dashboard/build.mjs).
-$(DASH_JS) &: $(DASH_SRC) $(WIDGET_NPM)
+# The dashboard's scripts and their .gz, by the widget's esbuild
+# (dashboard/build.mjs).
+$(DASH_JS) $(DASH_GZ) &: $(DASH_SRC) $(WIDGET_NPM)
 	node dashboard/build.mjs
 
 dashboard: $(DASH_JS)
@@ -437,7 +439,7 @@ INST_PARTS  = $(wildcard widget/dist/parts/*.js widget/dist/parts/*.js.gz)
 INST_LANG   = $(wildcard widget/dist/lang/*.js widget/dist/lang/*.js.gz)
 INST_PAGES  = $(wildcard widget/pages/*.html widget/pages/*.js widget/pages/*.css)
 INST_DASH   = $(wildcard dashboard/*.html)
-INST_DASHA  = $(filter-out $(DASH_JS),$(wildcard dashboard/assets/*)) $(DASH_JS)
+INST_DASHA  = $(filter-out $(DASH_JS) $(DASH_GZ),$(wildcard dashboard/assets/*)) $(DASH_JS) $(DASH_GZ)
 INST_UNITS  = $(wildcard systemd/*.service systemd/*.socket)
 INST_USERS  = $(wildcard systemd/parley.sysusers.conf)
 INST_MAN8   = $(wildcard man/*.8)
@@ -529,7 +531,7 @@ deb: deps-deb
 	@ls -l $(DEB_DIR)/*.deb
 
 clean:
-	rm -rf bin build widget/dist $(DASH_JS)
+	rm -rf bin build widget/dist $(DASH_JS) $(DASH_GZ)
 
 .PHONY: all build-release widget dashboard test cluster-test soak test-build test-build-node test-build-unit fuzz bench run clean deps-build deps-test deps-bench deps-deb deps-fuzz deb
 

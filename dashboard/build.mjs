@@ -2,6 +2,8 @@
 //   assets/app.js      src/app.js and every module it imports, one ES module
 //   assets/login.js    the login page's (src/login.js)
 //   assets/invite.js   the invitation page's (src/invite.js)
+//   *.gz               beside each, gzip (zlib, level 9): what a browser that
+//                      accepts gzip is sent (app.js: 300 KB, 79 KB gzipped)
 // A page loads one script instead of some thirty modules, two imports deep:
 // one request and no waterfall for the owner, and about a third less of the
 // browser's CPU a page load (Chromium, ten loads of #/widgets: 2.9 s, 1.8 s
@@ -14,6 +16,7 @@
 // front-end build tool, installed once (make's npm ci --prefix widget).
 import { createRequire } from 'node:module';
 import { writeFile } from 'node:fs/promises';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +42,12 @@ for (const name of ENTRIES) {
     console.error(`dashboard: src/${name}.js (or a module it imports) uses ${hit[0]}, which the dashboard must never do`);
     process.exit(1);
   }
+  const gz = gzipSync(js, { level: constants.Z_BEST_COMPRESSION });
+  if (!gunzipSync(gz).equals(js)) {
+    console.error(`dashboard: assets/${name}.js.gz does not unzip to assets/${name}.js`);
+    process.exit(1);
+  }
   await writeFile(join(here, 'assets', name + '.js'), js);
-  console.log(`dashboard: assets/${name}.js ${js.length} bytes`);
+  await writeFile(join(here, 'assets', name + '.js.gz'), gz);
+  console.log(`dashboard: assets/${name}.js ${js.length} bytes, gzipped ${gz.length}`);
 }

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley, REPO, pool, refused, sleep } from './lib/harness.mjs';
@@ -653,7 +654,9 @@ describe('stacks of their own', { concurrency: true }, () => {
     });
 
     describe('static pages', () => {
-      const files = fs.existsSync(path.join(REPO, 'dashboard/assets')) ? fs.readdirSync(path.join(REPO, 'dashboard/assets')) : [];
+      // The files served by their names: not the scripts' .gz (test 'gzip').
+      const all = fs.existsSync(path.join(REPO, 'dashboard/assets')) ? fs.readdirSync(path.join(REPO, 'dashboard/assets')) : [];
+      const files = all.filter((f) => !f.endsWith('.gz'));
       const TYPES = {
         '.js': /^(text|application)\/javascript(; charset=utf-8)?$/, '.mjs': /^(text|application)\/javascript(; charset=utf-8)?$/,
         '.css': /^text\/css(; charset=utf-8)?$/, '.svg': /^image\/svg\+xml(; charset=utf-8)?$/, '.png': /^image\/png$/,
@@ -711,6 +714,33 @@ describe('stacks of their own', { concurrency: true }, () => {
           if (type) assert.match(r.headers['content-type'] || '', type, `${f} content type`);
           checkStatic(r, f);
           assert.ok(r.body.equals(fs.readFileSync(path.join(REPO, 'dashboard/assets', f))), `${f}: the file's bytes`);
+        }
+      });
+
+      test('gzip: a script goes gzipped (its .gz) to a browser that accepts it; the .gz has no URL', async () => {
+        const gzs = all.filter((f) => f.endsWith('.gz'));
+        assert.ok(gzs.includes('app.js.gz'), `dashboard/build.mjs wrote app.js.gz: ${all}`);
+        for (const g of gzs) {
+          const f = g.slice(0, -3);
+          const u = `/dashboard/assets/${f}`;
+          const bytes = fs.readFileSync(path.join(REPO, 'dashboard/assets', f));
+          const plain = await p.get(u);
+          assert.equal(plain.headers['content-encoding'], undefined, `${u}: not asked, not gzipped`);
+          assert.ok(plain.body.equals(bytes));
+          const r = await p.get(u, { headers: { 'accept-encoding': 'gzip, deflate, br' } });
+          assert.equal(r.status, 200);
+          assert.equal(r.headers['content-encoding'], 'gzip', `${u}: gzipped`);
+          assert.match(r.headers.vary || '', /Accept-Encoding/);
+          checkStatic(r, `${u} gzipped`);
+          assert.ok(zlib.gunzipSync(r.body).equals(bytes), `${u}: unzips to the file`);
+          assert.ok(r.body.length < bytes.length, `${u}: ${r.body.length} bytes for ${bytes.length}`);
+          assert.equal(r.headers.etag, plain.headers.etag.replace(/"$/, '-gzip"'), `${u}: the gzip tag`);
+          const refused = await p.get(u, { headers: { 'accept-encoding': 'gzip;q=0, identity' } });
+          assert.equal(refused.headers['content-encoding'], undefined, `${u}: gzip;q=0 is a no`);
+          const again = await p.get(u, { headers: { 'accept-encoding': 'gzip', 'if-none-match': r.headers.etag } });
+          assert.equal(again.status, 304, `${u}: the gzip tag again`);
+          assert.equal(again.headers.etag, r.headers.etag);
+          assert.equal((await p.get(`/dashboard/assets/${g}`)).status, 404, `${g} is not served by its name`);
         }
       });
 

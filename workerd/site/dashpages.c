@@ -18,7 +18,10 @@
  * Cache-Control: no-cache, and a file its ETag (its modification time and
  * size, as nginx makes one): a browser asks again at each load and a
  * matching If-None-Match gets 304 from a stat, the file not read (the
- * page's script is some 300 KB).
+ * page's script is some 300 KB). A file with a <name>.gz beside it
+ * (dashboard/build.mjs writes one for each script) goes gzipped to a
+ * browser that accepts it, when the .gz's trailer says it holds exactly
+ * the file's bytes; the .gz itself is not served by its name (no type).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -100,25 +103,54 @@ dashpages_ctype(const char *name)
 	return NULL;
 }
 
-/* A file's ETag, quotes included: its modification time and size. */
+/*
+ * A file's ETag, quotes included: its modification time and size, and
+ * "-gzip" for its .gz (gz).
+ */
 static void
-file_etag(char *tag, size_t size, const struct stat *st)
+file_etag(char *tag, size_t size, const struct stat *st, int gz)
 {
-	snprintf(tag, size, "\"%jx.%lx-%jx\"", (uintmax_t)st->st_mtim.tv_sec,
-	    (unsigned long)st->st_mtim.tv_nsec, (uintmax_t)st->st_size);
+	snprintf(tag, size, "\"%jx.%lx-%jx%s\"", (uintmax_t)st->st_mtim.tv_sec,
+	    (unsigned long)st->st_mtim.tv_nsec, (uintmax_t)st->st_size,
+	    gz ? "-gzip" : "");
 }
 
-/* Sends <dashdir>/<rel> (304 when req already has it), or 404. */
+/*
+ * <path>.gz when req accepts gzip and it holds exactly data[0..len) (its
+ * gzip trailer's CRC-32 and size): malloc'd, its length in *gzlen; else
+ * NULL, and data is sent as it is (a stale .gz never is).
+ */
+static char *
+file_gz(struct http_request *req, const char *path, const char *data,
+    size_t len, size_t *gzlen)
+{
+	char gzpath[PATH_MAX + NAME_MAX + 20], *gz;
+
+	if (!static_request_accepts_gzip(req) ||
+	    (size_t)snprintf(gzpath, sizeof(gzpath), "%s.gz", path) >=
+	    sizeof(gzpath) ||
+	    static_read_file(gzpath, DASH_FILE_MAX, &gz, gzlen, NULL) < 0)
+		return NULL;
+	if (static_gzip_of(gz, *gzlen, data, len))
+		return gz;
+	free(gz);
+	return NULL;
+}
+
+/*
+ * Sends <dashdir>/<rel> (gzipped when its .gz is current and req accepts
+ * it; 304 when req already has it), or 404.
+ */
 static void
 file_send(struct conn *c, struct http_request *req, const char *rel,
     const char *ctype)
 {
-	char path[PATH_MAX + NAME_MAX + 16], tag[64];
-	char hdr[sizeof(DASH_HDRS) + sizeof(tag) + 16];
+	char path[PATH_MAX + NAME_MAX + 16], tag[64], tgz[64];
+	char hdr[sizeof(DASH_HDRS) + sizeof(tag) + 64];
 	const char *inm = http_header(req, "if-none-match");
 	struct stat st;
-	char *data;
-	size_t len;
+	char *data, *gz;
+	size_t len, gzlen;
 
 	if (dashdir[0] == '\0')
 		dashpages_init();
@@ -127,10 +159,15 @@ file_send(struct conn *c, struct http_request *req, const char *rel,
 		conn_send_error(c, 404, DASH_HDRS, "Not found");
 		return;
 	}
+	/* Either encoding's tag: the browser has this version of the file
+	 * (the 304 names the tag it sent). */
 	if (inm != NULL && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		file_etag(tag, sizeof(tag), &st);
-		if (static_etag_match(inm, tag)) {
-			snprintf(hdr, sizeof(hdr), "ETag: %s\r\n" DASH_HDRS, tag);
+		file_etag(tag, sizeof(tag), &st, 0);
+		file_etag(tgz, sizeof(tgz), &st, 1);
+		if (static_etag_match(inm, tag) || static_etag_match(inm, tgz)) {
+			snprintf(hdr, sizeof(hdr), "ETag: %s\r\n"
+			    "Vary: Accept-Encoding\r\n" DASH_HDRS,
+			    static_etag_match(inm, tag) ? tag : tgz);
 			conn_send(c, 304, hdr, NULL, NULL, 0);
 			return;
 		}
@@ -141,9 +178,15 @@ file_send(struct conn *c, struct http_request *req, const char *rel,
 		conn_send_error(c, 404, DASH_HDRS, "Not found");
 		return;
 	}
-	file_etag(tag, sizeof(tag), &st);
-	snprintf(hdr, sizeof(hdr), "ETag: %s\r\n" DASH_HDRS, tag);
-	conn_send(c, 200, hdr, ctype, data, len);
+	gz = file_gz(req, path, data, len, &gzlen);
+	file_etag(tag, sizeof(tag), &st, gz != NULL);
+	snprintf(hdr, sizeof(hdr), "ETag: %s\r\nVary: Accept-Encoding\r\n%s"
+	    DASH_HDRS, tag, gz != NULL ? "Content-Encoding: gzip\r\n" : "");
+	if (gz != NULL)
+		conn_send(c, 200, hdr, ctype, gz, gzlen);
+	else
+		conn_send(c, 200, hdr, ctype, data, len);
+	free(gz);
 	free(data);
 }
 

@@ -279,8 +279,8 @@ static_accepts_gzip(const char *ae)
 }
 
 /* Every Accept-Encoding line of the request, as one list. */
-static int
-request_accepts_gzip(const struct http_request *req)
+int
+static_request_accepts_gzip(const struct http_request *req)
 {
 	struct buf b;
 	int i, n = 0, yes;
@@ -791,7 +791,7 @@ sfile_send(struct conn *c, struct http_request *req, const struct sfile *f,
 	const char *inm;
 	int gz;
 
-	gz = f->gz != NULL && request_accepts_gzip(req);
+	gz = f->gz != NULL && static_request_accepts_gzip(req);
 	inm = http_header(req, "if-none-match");
 	if (inm != NULL && (static_etag_match(inm, f->etag) ||
 	    (f->gz != NULL && static_etag_match(inm, f->etag_gz)))) {

@@ -42,6 +42,8 @@ int static_find_assets(const char *dir, char *out, size_t outsz);
 
 /* Whether an Accept-Encoding value lets us send gzip (q-values read). */
 int static_accepts_gzip(const char *accept_encoding);
+/* The same of every Accept-Encoding line of req, as one list. */
+int static_request_accepts_gzip(const struct http_request *req);
 /* Whether an If-None-Match value matches etag (weak comparison, "*"). */
 int static_etag_match(const char *if_none_match, const char *etag);
 /* The strong ETag of content (32 hex of its SHA-256, quoted). */

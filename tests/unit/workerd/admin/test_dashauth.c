@@ -20,6 +20,7 @@
 #include "admin.h"
 #include "dashmsg.h"
 #include "site.h"
+#include "static.h"
 #include "stmsgs.h"
 #include "test_client.h"
 
@@ -1234,6 +1235,90 @@ expect_redirect(const char *path, int status, const char *location)
 	tresp_free(&r);
 }
 
+/*
+ * <assets>/<rel>: a one-member gzip file (a stored block) of stored[0..n)
+ * whose trailer names said[0..n) (the same bytes: a current .gz; others:
+ * a stale one).
+ */
+static void
+put_gz(const char *rel, const char *stored, const char *said, size_t n)
+{
+	unsigned char g[256];
+	uint32_t crc = static_crc32(0, said, n);
+	size_t at = 0;
+	char path[256];
+	FILE *f;
+
+	memcpy(g, "\x1f\x8b\x08\0\0\0\0\0\0\x03", 10);
+	at = 10;
+	g[at++] = 1;			/* the last block, stored */
+	g[at++] = n & 0xff;
+	g[at++] = n >> 8;
+	g[at++] = ~n & 0xff;
+	g[at++] = (~n >> 8) & 0xff;
+	memcpy(g + at, stored, n);
+	at += n;
+	for (int i = 0; i < 4; i++)
+		g[at++] = crc >> (8 * i);
+	for (int i = 0; i < 4; i++)
+		g[at++] = (uint32_t)n >> (8 * i);
+	snprintf(path, sizeof(path), "%s/%s", assets, rel);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(g, 1, at, f), at);
+	fclose(f);
+}
+
+/* path with Accept-Encoding: gzip: 200, gzipped or not (gz), its ETag. */
+static void
+expect_gzip(const char *path, int gz, char *etag, size_t etagsz)
+{
+	struct tresp r;
+	char h[128];
+
+	tclient_request(&CL, "GET", path, "Accept-Encoding: gzip\r\n", NULL);
+	tclient_expect(&CL, &r, 200);
+	assert_int_equal(tresp_header(&r, "Content-Encoding", h,
+	    sizeof(h)) != NULL, gz);
+	if (gz)
+		assert_string_equal(h, "gzip");
+	assert_non_null(strstr(r.head, "\r\nVary: Accept-Encoding\r\n"));
+	assert_non_null(tresp_header(&r, "ETag", etag, etagsz));
+	assert_int_equal(strstr(etag, "-gzip\"") != NULL, gz);
+	if (!gz)
+		assert_string_equal(r.body, "console.log(1);");
+	tresp_free(&r);
+}
+
+/*
+ * A script's .gz goes to a browser that accepts gzip when its trailer
+ * names the script's bytes; a stale one (another text of the same length)
+ * never does; the .gz is not served by its own name.
+ */
+static void
+test_dash_pages_gzip(void **state)
+{
+	char tag[128], h[256];
+	struct tresp r;
+
+	assert_int_equal(tclient_open(&CL), 0);
+	put_gz("dashboard/assets/app.js.gz", "console.log(2);",
+	    "console.log(2);", 15);
+	expect_gzip("/dashboard/assets/app.js", 0, tag, sizeof(tag));
+	put_gz("dashboard/assets/app.js.gz", "console.log(1);",
+	    "console.log(1);", 15);
+	expect_gzip("/dashboard/assets/app.js", 1, tag, sizeof(tag));
+	/* The gzip tag asked again: 304, whichever encoding is asked. */
+	snprintf(h, sizeof(h), "If-None-Match: %s\r\n", tag);
+	tclient_request(&CL, "GET", "/dashboard/assets/app.js", h, NULL);
+	tclient_expect(&CL, &r, 304);
+	tresp_free(&r);
+	/* Without Accept-Encoding: the file as it is. */
+	expect_page("/dashboard/assets/app.js", 200,
+	    "application/javascript; charset=utf-8", "console.log(1);");
+	expect_page("/dashboard/assets/app.js.gz", 404, NULL, NULL);
+	tclient_close(&CL);
+}
+
 static void
 test_dash_pages(void **state)
 {
@@ -1277,6 +1362,7 @@ main(void)
 		cmocka_unit_test_setup(test_dash_accept_malformed, each_setup),
 		cmocka_unit_test_setup(test_dash_origin, each_setup),
 		cmocka_unit_test_setup(test_dash_pages, each_setup),
+		cmocka_unit_test_setup(test_dash_pages_gzip, each_setup),
 		cmocka_unit_test_setup(test_dash_storaged_away, each_setup),
 		/*
 		 * Last: its streams' level change comes EVENTS_LINGER_MS (30 s)
