@@ -147,8 +147,9 @@ DAEMONS  := masterd workerd fetch storaged
 WIDGET_JS  := widget/dist/chat-widget.js
 WIDGET_SRC := $(wildcard widget/src/* widget/src/parts/* widget/src/lang/*) widget/build.mjs widget/package.json
 WIDGET_NPM := widget/node_modules/.package-lock.json
-# The dashboard's scripts (rules below, under "widget"): dashboard/src's
-# modules bundled into assets/, one script a page.
+# The dashboard's scripts (rules below, under "widget and dashboard"):
+# dashboard/src's modules bundled into assets/, one script a page, and
+# a .gz of each.
 DASH_JS  := $(addprefix dashboard/assets/,app.js login.js invite.js)
 DASH_GZ  := $(DASH_JS:=.gz)
 DASH_SRC := $(wildcard dashboard/src/*.js) dashboard/build.mjs
