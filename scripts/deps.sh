@@ -50,6 +50,8 @@ need_pkgconfig openssl libssl-dev
 need_pkgconfig jansson libjansson-dev
 need_file /usr/include/http_parser.h libhttp-parser-dev
 need_file /usr/include/wslay/wslay.h libwslay-dev
+# zlib's CRC-32 proves a .gz beside a served file current (workerd/site).
+need_pkgconfig zlib zlib1g-dev
 # The knowledge base: libxml2's HTML and XML parsers read fetched pages and
 # sitemaps (workerd/fetch/); libstemmer (Snowball) stems the words storaged
 # indexes and searches.

