@@ -113,25 +113,25 @@ beside_self(const char *name, char *out, size_t outsz)
 }
 
 /*
- * The programs masterd starts: PARLEY_WORKERD, or parley-workerd next to
- * our own binary; parley-fetch next to it (a worker stand-in set in
- * PARLEY_WORKERD leaves it be).
+ * The programs masterd starts (enum proc_prog): each beside our own
+ * binary; PARLEY_WORKERD (set) stands in for parley-workerd alone.
  */
 static void
 program_paths(struct config *cf, const char *set)
 {
-	if (set != NULL) {
-		if (strlcpy(cf->workerd, set, sizeof(cf->workerd)) >=
-		    sizeof(cf->workerd))
-			fatalx("PARLEY_WORKERD is too long");
-	} else
-		beside_self(WORKERD_NAME, cf->workerd, sizeof(cf->workerd));
-	beside_self(FETCH_NAME, cf->fetch, sizeof(cf->fetch));
+	char *workerd = cf->prog[PROG_WORKERD];
+
+	if (set == NULL)
+		beside_self(WORKERD_NAME, workerd, sizeof(cf->prog[0]));
+	else if (strlcpy(workerd, set, sizeof(cf->prog[0])) >=
+	    sizeof(cf->prog[0]))
+		fatalx("PARLEY_WORKERD is too long");
+	beside_self(FETCH_NAME, cf->prog[PROG_FETCH], sizeof(cf->prog[0]));
 	/* Fail now with a clear message rather than respawn in vain. */
-	if (access(cf->workerd, X_OK) < 0)
-		fatal("worker program %s (set PARLEY_WORKERD)", cf->workerd);
-	if (access(cf->fetch, X_OK) < 0)
-		fatal("fetcher program %s", cf->fetch);
+	if (access(workerd, X_OK) < 0)
+		fatal("worker program %s (set PARLEY_WORKERD)", workerd);
+	if (access(cf->prog[PROG_FETCH], X_OK) < 0)
+		fatal("fetcher program %s", cf->prog[PROG_FETCH]);
 }
 
 /*

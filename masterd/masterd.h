@@ -58,14 +58,20 @@
 #define CHAN_SOFT_BYTES		(1024)
 #define CHAN_HARD_BYTES		(16 * 1024)
 
+/* The programs masterd's children run, found beside masterd (config.c). */
+enum proc_prog {
+	PROG_WORKERD,		/* parley-workerd (or PARLEY_WORKERD) */
+	PROG_FETCH,		/* parley-fetch: it alone links the PDF reader */
+	PROG_MAX
+};
+
 struct config {
 	char host[256];
 	int port;
 	int nworkers;
 	int grace_ms;
 	int listen_fds;		/* >0: systemd handed us fd 3 */
-	char workerd[PATH_MAX];
-	char fetch[PATH_MAX];	/* parley-fetch beside our own binary */
+	char prog[PROG_MAX][PATH_MAX];	/* each program's path (config.c) */
 	uint8_t *wsettings;	/* PROTO_MW_SETTINGS's payload */
 	size_t wsettings_len;
 };
@@ -97,12 +103,8 @@ enum proc_role {
 struct proc {
 	const char *name;	/* the logs': "worker 3 (pid 812) ready" */
 	enum proc_role role;
-	/*
-	 * execv'd as "parley-workerd --role <arg>"; NULL: no argument (a
-	 * worker, or the program of its own below).
-	 */
-	const char *role_arg;
-	int own_prog;		/* 1: parley-fetch, not parley-workerd */
+	enum proc_prog prog;	/* the program it runs */
+	const char *role_arg;	/* execv'd as "<prog> --role <arg>"; NULL: none */
 	int count;		/* how many run: PROC_N_WORKERS or a number */
 	uint16_t gets[PROC_MSGS_MAX];	/* masterd -> it; 0 ends the list */
 	uint16_t sends[PROC_MSGS_MAX];	/* it -> masterd; 0 ends the list */

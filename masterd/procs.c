@@ -15,12 +15,13 @@
 #include "masterd.h"
 
 /*
- * name, role, --role argument (NULL: none), its own program (0:
- * parley-workerd), how many (PROC_N_WORKERS: PARLEY_WORKERS), what masterd
- * sends it, what it may send masterd.
+ * name, role, program, --role argument (NULL: none), how many
+ * (PROC_N_WORKERS: PARLEY_WORKERS), what masterd sends it, what it may
+ * send masterd.
  */
 static const struct proc procs[ROLE_MAX] = {
-	[ROLE_WORKER] = { "worker", ROLE_WORKER, NULL, 0, PROC_N_WORKERS,
+	[ROLE_WORKER] = { "worker", ROLE_WORKER, PROG_WORKERD, NULL,
+	    PROC_N_WORKERS,
 	    { PROTO_MW_SETTINGS, PROTO_MW_CONN, PROTO_MW_QUIT,
 	      PROTO_MW_RESTARTS },
 	    { PROTO_WM_READY, PROTO_WM_LOAD } },
@@ -28,7 +29,8 @@ static const struct proc procs[ROLE_MAX] = {
 	 * One for the whole install: webhooks go out once per event, not
 	 * once per worker (docs/internals.md, "Worker life").
 	 */
-	[ROLE_NOTIFIER] = { "notifier", ROLE_NOTIFIER, "notifier", 0, 1,
+	[ROLE_NOTIFIER] = { "notifier", ROLE_NOTIFIER, PROG_WORKERD,
+	    "notifier", 1,
 	    { PROTO_MW_SETTINGS, PROTO_MW_QUIT },
 	    { PROTO_WM_READY } },
 	/*
@@ -36,7 +38,7 @@ static const struct proc procs[ROLE_MAX] = {
 	 * knowledge sources, apart from the workers (workerd/fetch/fetcher.c):
 	 * parley-fetch, a program of its own, as it alone links poppler.
 	 */
-	[ROLE_FETCHER] = { "fetcher", ROLE_FETCHER, NULL, 1, 1,
+	[ROLE_FETCHER] = { "fetcher", ROLE_FETCHER, PROG_FETCH, NULL, 1,
 	    { PROTO_MW_SETTINGS, PROTO_MW_QUIT },
 	    { PROTO_WM_READY } },
 };

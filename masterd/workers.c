@@ -225,14 +225,11 @@ worker_flush(struct worker *w, long long now)
 	return 0;
 }
 
-/*
- * In the child: parley-workerd, with "--role <arg>" when p has one, or p's
- * program of its own (parley-fetch).
- */
+/* In the child: p's program, with "--role <arg>" when p has one. */
 static void __attribute__((noreturn))
 worker_exec(const struct proc *p, int chfd)
 {
-	const char *prog = p->own_prog ? W.cf->fetch : W.cf->workerd;
+	const char *prog = W.cf->prog[p->prog];
 	char *argv[4];
 
 	/* Workers start with the signal state masterd was started with. */

@@ -83,7 +83,7 @@ test_worker_row(void **state)
 	assert_true(proc_gets(p, PROTO_MW_RESTARTS));
 	assert_true(proc_sends(p, PROTO_WM_LOAD));
 	assert_null(p->role_arg);
-	assert_false(p->own_prog);
+	assert_int_equal(p->prog, PROG_WORKERD);
 	assert_int_equal(proc_want(p, 1), 1);
 	assert_int_equal(proc_want(p, 7), 7);
 	assert_int_equal(proc_want(p, MAX_WORKERS), MAX_WORKERS);
@@ -100,7 +100,7 @@ test_notifier_row(void **state)
 	assert_false(proc_gets(p, PROTO_MW_RESTARTS));
 	assert_false(proc_sends(p, PROTO_WM_LOAD));
 	assert_string_equal(p->role_arg, "notifier");
-	assert_false(p->own_prog);
+	assert_int_equal(p->prog, PROG_WORKERD);
 	assert_int_equal(proc_want(p, 1), 1);
 	assert_int_equal(proc_want(p, 7), 1);
 	assert_int_equal(proc_want(p, MAX_WORKERS), 1);
@@ -119,7 +119,7 @@ test_fetcher_row(void **state)
 	assert_false(proc_gets(p, PROTO_MW_CONN));
 	assert_false(proc_sends(p, PROTO_WM_LOAD));
 	assert_null(p->role_arg);
-	assert_true(p->own_prog);
+	assert_int_equal(p->prog, PROG_FETCH);
 	assert_int_equal(proc_want(p, 7), 1);
 }
 
