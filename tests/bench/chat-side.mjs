@@ -72,7 +72,7 @@ async function ttftRound(label, pre, turns) {
     process.stderr.write(`bench: ${label}: ${name}, ${turns} turns at c=1...\n`);
     const before = cpuSnap(s.roots);
     const x = await ttftRun(name, s.port, (i) => s.req(`${pre}${i}`, `hello ${i}`), s.first, s.done, turns);
-    const all = x.n + Math.min(100, turns);
+    const all = x.n + x.warmed;
     const split = s.roots.length ? Object.fromEntries(Object.entries(cpuSplit(before, s.roots))
       .map(([k, v]) => [k, { user: v.user / all, sys: v.sys / all }])) : null;
     out[name] = { n: x.n, p50: x.p50, p99: x.p99, xs: x.xs.map((v) => Math.round(v * 1000) / 1000), cpuSplit: split };

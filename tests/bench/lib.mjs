@@ -326,12 +326,14 @@ export function diskFlush(n) {
 // ------------------------------------------------------------ load shapes
 
 // TTFT at concurrency 1: n sequential turns on one keep-alive connection
-// after a short warm-up: {n, p50, p99, xs (sorted)}.
+// after a short warm-up: {n, warmed (the warm-up's turns), p50, p99, xs
+// (sorted)}.
 export async function ttftRun(label, port, makeReq, first, doneMark, n, warm = 100) {
   const c = await Client.open(port);
   const xs = [];
+  const warmed = Math.min(warm, n);
   try {
-    for (let i = 0; i < Math.min(warm, n); i++) await c.turn(makeReq(`w${i}`), first, doneMark);
+    for (let i = 0; i < warmed; i++) await c.turn(makeReq(`w${i}`), first, doneMark);
     const deadline = Date.now() + 120000;
     for (let i = 0; i < n && Date.now() < deadline; i++) {
       const r = await c.turn(makeReq(i), first, doneMark);
@@ -340,7 +342,7 @@ export async function ttftRun(label, port, makeReq, first, doneMark, n, warm = 1
     }
   } finally { c.close(); }
   xs.sort((a, b) => a - b);
-  return { n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), xs };
+  return { n: xs.length, warmed, p50: pct(xs, 50), p99: pct(xs, 99), xs };
 }
 
 // c clients, each in a loop of turns for `seconds`: {turns, failed, rate, secs}.
