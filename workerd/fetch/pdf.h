@@ -14,12 +14,11 @@
  * Everything the file controls is bounded: its bytes (FETCH_INPUT_MAX),
  * the pages read (PDF_PAGES_MAX), the text kept (FETCH_TEXT_MAX; a
  * quarter more, 5 MiB, and 500,000 lines of page text held while
- * reading), the outline
- * entries (PDF_OUTLINE_MAX, 6 levels), and the time spent
- * (PDF_TIME_MS), checked between pages: poppler cannot be interrupted
- * inside one, so a single page that takes long is not cut short (the
- * fetching process needs a CPU and memory limit of its own). A bound
- * reached keeps what came before it and sets doc->truncated.
+ * reading), the outline entries (PDF_OUTLINE_MAX, 6 levels), and the
+ * time spent (PDF_TIME_MS), checked between pages: poppler cannot be
+ * interrupted inside one, so a single page that takes long is not cut
+ * short (the fetching process needs a CPU and memory limit of its own).
+ * A bound reached keeps what came before it and sets doc->truncated.
  */
 #ifndef PARLEY_FETCH_PDF_H
 #define PARLEY_FETCH_PDF_H

@@ -147,7 +147,7 @@ file_send(struct conn *c, struct http_request *req, const char *rel,
 {
 	char path[PATH_MAX + NAME_MAX + 16], tag[64], tgz[64];
 	char hdr[sizeof(DASH_HDRS) + sizeof(tag) + 64];
-	const char *inm = http_header(req, "if-none-match");
+	const char *inm = http_header(req, "if-none-match"), *hit;
 	struct stat st;
 	char *data, *gz;
 	size_t len, gzlen;
@@ -164,10 +164,11 @@ file_send(struct conn *c, struct http_request *req, const char *rel,
 	if (inm != NULL && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 		file_etag(tag, sizeof(tag), &st, 0);
 		file_etag(tgz, sizeof(tgz), &st, 1);
-		if (static_etag_match(inm, tag) || static_etag_match(inm, tgz)) {
+		hit = static_etag_match(inm, tag) ? tag :
+		    static_etag_match(inm, tgz) ? tgz : NULL;
+		if (hit != NULL) {
 			snprintf(hdr, sizeof(hdr), "ETag: %s\r\n"
-			    "Vary: Accept-Encoding\r\n" DASH_HDRS,
-			    static_etag_match(inm, tag) ? tag : tgz);
+			    "Vary: Accept-Encoding\r\n" DASH_HDRS, hit);
 			conn_send(c, 304, hdr, NULL, NULL, 0);
 			return;
 		}
