@@ -47,8 +47,9 @@ enum audit_target {
 };
 
 /*
- * A store operation (dispatch.c): runs the decoded request req of type in
- * batch b; r is always filled, with its reply or its error.
+ * A store operation (dispatch.c, the op*.c files; ops.h): runs the
+ * decoded request req of type in batch b; r is always filled, with its
+ * reply or its error.
  */
 typedef void optab_op(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r);
@@ -102,7 +103,7 @@ const struct optab *optab(uint16_t type);
 /* The i-th row (0, 1, ...) by type, or NULL past the last: to walk the table. */
 const struct optab *optab_at(size_t i);
 
-/* dispatch.c's operations, each named by the rows it runs. */
+/* The operations (dispatch.c and op*.c), each named by the rows it runs. */
 optab_op op_ping, op_conv_open, op_msg_append, op_conv_page, op_conv_get,
     op_chat_begin, op_rate_hit, op_session_history, op_entity, op_ws_open,
     op_ws_begin, op_contact_submit, op_ws_identify, op_contact_list,

@@ -4,7 +4,10 @@
  *	main.c      settings, signals, start-up and the drain, on lib/loop.c
  *	listener.c  the Unix socket clients connect to
  *	server.c    clients, group-commit batches, replies, back-pressure
- *	dispatch.c  request payload -> store operation -> reply payload
+ *	dispatch.c  request payload -> store operation -> reply payload; the
+ *	            frame an operation runs in (ops.h)
+ *	op*.c       the operations, one file a subject: opconv.c, opvisitor.c,
+ *	            ophandoff.c, opowner.c, opoutbox.c
  *	store.c     the engine: LMDB, transactions, log replay, checkpoints,
  *	            backup, the record helpers
  *	guard.c     the data directory's files, by device and inode

@@ -1,0 +1,399 @@
+/*
+ * The store operations of conversations (optab.c's rows; the frame they
+ * run in is ops.h's): a conversation opened, read, listed, paged and
+ * deleted, a message stored (a visitor's, the model's, an agent's), the
+ * HTTP chat's begin (ST_CHAT_BEGIN) and history, feedback, and the
+ * conversations whose resolve time came. The rules are the store files'
+ * (convstore.c, convstate.c, feedbackstore.c...).
+ */
+#include <string.h>
+
+#include "agentstore.h"
+#include "attstore.h"
+#include "convstate.h"
+#include "feedbackstore.h"
+#include "inbox.h"
+#include "ops.h"
+#include "optab.h"
+#include "widgetstore.h"
+
+void
+op_conv_open(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_conv_open_req *q = req;
+	struct st_conv_open_rep rep;
+	struct store_txn t;
+	int created;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_conv_open(&t, q->widget, q->session, &rep.conv,
+	    &created) == 0) {
+		rep.created = (uint8_t)created;
+		reply_enc(r, type, &rep);
+		st_conv_free(&rep.conv);
+	}
+	req_end(&t, r);
+}
+
+/*
+ * A tool the model called in an answer's turn (role tool): stored, no
+ * event (the answer after it is the turn's).
+ */
+static void
+tool_store(struct store_txn *t, const char *conv_id,
+    const struct st_tool_rec *tr)
+{
+	struct st_conv c;
+	struct st_msg m;
+
+	if (!st_action_name_valid(tr->name) ||
+	    (strcmp(tr->status, "complete") != 0 &&
+	    strcmp(tr->status, "failed") != 0) ||
+	    !proto_utf8_valid(tr->arguments, strlen(tr->arguments))) {
+		store_fail(t, PROTO_E_INVALID, "tools: each a name, complete or "
+		    "failed, and arguments of UTF-8");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.conv_id, conv_id, sizeof(m.conv_id));
+	strlcpy(m.role, "tool", sizeof(m.role));
+	strlcpy(m.status, tr->status, sizeof(m.status));
+	strlcpy(m.name, tr->name, sizeof(m.name));
+	/* Borrowed from the request: the store only reads them. */
+	m.content = (char *)tr->content;
+	m.arguments = (char *)tr->arguments;
+	m.duration_ms = tr->duration_ms;
+	if (store_msg_append(t, &m, &c) == 0)
+		st_conv_free(&c);
+}
+
+void
+msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
+    const char *given, const struct st_msg_append_req *q,
+    const struct att_claim *claim, struct dreply *r)
+{
+	struct st_msg_conv rep;
+	struct store_person by;
+	struct store_txn t;
+	uint8_t cid[16];
+	struct st_conv c;
+	uint32_t i;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	/* A person's files: theirs, named in the message's transaction. */
+	if (claim != NULL && claim->n > 0 &&
+	    store_conv_find(&t, m->conv_id, cid, &c) == 0) {
+		att_claim(&t, claim, cid, c.org, m);
+		st_conv_free(&c);
+	}
+	/* The tools its turn called, before the answer, in its transaction. */
+	for (i = 0; q != NULL && i < q->ntools && !t.err; i++)
+		tool_store(&t, m->conv_id, &q->tools[i]);
+	if (given != NULL && store_who_person(&t, b->who, given, &by) == 0) {
+		strlcpy(m->author, by.user, sizeof(m->author));
+		strlcpy(m->name, by.name, sizeof(m->name));
+	}
+	if (store_msg_append(&t, m, &rep.conv) == 0) {
+		store_conv_view(&t, who_user(b), &rep.conv);
+		rep.msg = *m;
+		reply_enc(r, type, &rep);
+		event_msg(b, r, &rep.conv, m);
+		st_conv_free(&rep.conv);
+	}
+	req_end(&t, r);
+}
+
+void
+op_msg_append(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_msg_append_req *q = req;
+	char *sources[ST_MSG_SOURCES_MAX];
+	struct st_msg m;
+	uint32_t i;
+
+	for (i = 0; i < q->nsources; i++) {
+		if (!st_prefixed_id_valid(q->sources[i].s, "ks_")) {
+			reply_error(r, PROTO_E_INVALID, "sources: each a "
+			    "knowledge source's id");
+			return;
+		}
+		sources[i] = (char *)q->sources[i].s;
+	}
+	if (q->knowledge > ST_MSG_KB_MAX) {
+		reply_error(r, PROTO_E_INVALID, "knowledge: 0 to 2");
+		return;
+	}
+	/* Its strings borrowed from the request: the store only reads them. */
+	m = (struct st_msg){ .content = (char *)q->content,
+	    .prompt_tokens = q->prompt_tokens,
+	    .completion_tokens = q->completion_tokens, .sources = sources,
+	    .nsources = q->nsources, .knowledge = q->knowledge };
+
+	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
+	strlcpy(m.role, q->role, sizeof(m.role));
+	strlcpy(m.status, q->status, sizeof(m.status));
+	msg_store(b, type, &m, NULL, q, NULL, r);
+}
+
+/* A page of conversations: every one (ST_CONV_LIST) or a query's. */
+void
+op_conv_page(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_page_req *p = req;
+	const struct st_conv_query_req *q = req;
+	struct st_conv_page rep;
+	struct store_txn t;
+	struct store_list l;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if ((type == PROTO_ST_CONV_LIST ?
+	    store_conv_list(&t, p->limit, p->cursor, &l) :
+	    store_conv_query(&t, q->limit, q->cursor, q->widget, q->q,
+	    q->assigned, q->assignee != NULL ? q->assignee : "", q->gaps,
+	    q->state, &l)) == 0 &&
+	    (store_convs_view(&t, who_user(b), l.convs, l.n, 1), t.err) == 0) {
+		rep = (struct st_conv_page){ l.total, l.convs, l.n,
+		    l.next_cursor };
+		reply_enc(r, type, &rep);
+		store_list_free(&l);
+	}
+	req_end(&t, r);
+}
+
+void
+op_conv_get(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_conv_get_req *q = req;
+	struct store_txn t;
+	struct store_conv_full f;
+	struct st_conv_msgs rep;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_conv_get(&t, q->conv_id, q->max_messages,
+	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &f) == 0) {
+		store_conv_view(&t, who_user(b), &f.conv);
+		rep = (struct st_conv_msgs){ f.conv, f.msgs, f.n,
+		    (uint8_t)f.truncated };
+		reply_enc(r, type, &rep);
+		store_conv_full_free(&f);
+	}
+	req_end(&t, r);
+}
+
+void
+reply_begin_no(struct dreply *r, uint16_t type, int result, uint64_t retry)
+{
+	reply_enc(r, type, &(struct st_begin_rep){ .result = (uint8_t)result,
+	    .retry_ms = retry });
+}
+
+void
+reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
+    uint64_t retry, const struct st_agent *a, const struct store_chat *c)
+{
+	struct st_begin_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = (uint8_t)result;
+	rep.retry_ms = retry;
+	rep.ok = (struct st_begin_ok){ *a, (uint8_t)c->created, c->conv,
+	    c->history, c->n };
+	reply_enc(r, type, &rep);
+	r->late = c->human;
+	event_begin(b, r, c);
+}
+
+const char *
+begin_content(const char *content, uint32_t natts)
+{
+	return natts > 0 && content[0] == '\0' ? "-" : content;
+}
+
+void
+op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_chat_begin_req *q = req;
+	char sess[2 * ST_TOKEN_HASH_LEN + 1];
+	const struct att_claim claim = { q->atts, q->natts, sess, q->widget };
+	struct store_txn t;
+	struct store_chat c;
+	struct st_agent a;
+	char org[ST_WHO_ORG_MAX + 1];
+	uint64_t retry;
+	int limited, wres;
+
+	/* What cannot run is refused before it is counted. */
+	if (req_check(r, store_chat_invalid(q->widget, q->session,
+	    begin_content(q->content, q->natts), q->history_max)) < 0 ||
+	    req_check(r, q->natts > 0 && q->token_len != ST_TOKEN_HASH_LEN ?
+	    "attachments: the session's hash" : NULL) < 0)
+		return;
+	proto_hex_encode(q->token, q->token_len, sess);
+	if (req_runnable(b, r, type) < 0 || (limited = rate_count(b, r,
+	    q->rate_key, q->window_ms, q->rate_max, &retry)) < 0)
+		return;
+	if (limited) {
+		/* Nothing else happens: no store, so the reply always stands. */
+		reply_begin_no(r, type, ST_CHAT_LIMITED, retry);
+		reply_stands(r);
+		return;
+	}
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	t.visitor = store_visitor_told(&q->visitor);
+	/*
+	 * The widget's switch and daily cap, in the txn that stores the
+	 * turn, and the agent that answers it (one load of the widget).
+	 */
+	if (store_chat_widget_take(&t, q->widget, &wres, &retry, &a,
+	    org) == 0 && wres != ST_WS_OK)
+		reply_begin_no(r, type, store_chat_refused(wres), retry);
+	else if (t.err == 0) {
+		t.agent = &a;
+		if (store_chat_begin(&t, q->widget, q->session, org, q->content,
+		    &claim,
+		    store_chat_history(&a, q->history_max),
+		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
+			reply_begin(b, r, type, c.human ? ST_CHAT_HUMAN :
+			    ST_CHAT_OK, 0, &a, &c);
+			store_chat_free(&c);
+		}
+		st_agent_free(&a);
+	}
+	req_end(&t, r);
+}
+
+void
+op_session_history(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_session_history_req *q = req;
+	struct st_session_history_rep rep;
+	struct store_txn t;
+	struct store_conv_full f;
+	int found;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_session_history(&t, q->widget, q->session, q->max_messages,
+	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &found, &f) == 0) {
+		if (store_session_shown(&t, q->widget, found ? &f : NULL,
+		    &rep) == 0)
+			reply_enc(r, type, &rep);
+		if (found)
+			store_conv_full_free(&f);
+	}
+	req_end(&t, r);
+}
+
+void
+op_conv_delete(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_id_req *q = req;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	store_conv_delete(&t, q->id);
+	req_end(&t, r);
+}
+
+void
+op_msg_page(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_msg_page_req *q = req;
+	struct st_msg_page_rep rep;
+	struct store_txn t;
+	struct store_msg_page pg;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_msg_page(&t, q->conv_id, q->from, q->limit,
+	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &pg) == 0) {
+		rep = (struct st_msg_page_rep){ pg.msgs, pg.n, pg.next };
+		reply_enc(r, type, &rep);
+		store_msg_page_free(&pg);
+	}
+	req_end(&t, r);
+}
+
+/* The notifier's poll: the assistant resolves those whose time has come. */
+void
+op_resolve_due(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_limit_req *q = req;
+	struct st_u8_rep rep = { 0 };
+	struct st_conv *cs;
+	struct st_event ev;
+	struct store_txn t;
+	uint32_t n, i;
+	int more;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_resolve_due(&t, q->limit, &cs, &n, &more) == 0) {
+		rep.v = (uint8_t)more;
+		reply_enc(r, type, &rep);
+		for (i = 0; i < n; i++) {
+			event_init(b, &ev, ST_EV_STATE, &cs[i]);
+			reply_event(r, &ev, 0);
+		}
+		st_convs_free(cs, n);
+	}
+	req_end(&t, r);
+}
+
+void
+op_conv_read(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_id_req *q = req;
+	struct store_txn t;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	store_conv_read(&t, who_user(b), q->id);
+	req_end(&t, r);
+}
+
+/*
+ * Feedback (issue 26, feedbackstore.h): a visitor's thumb or rating (no who
+ * asks: the session's token proves it), and the organisation's summary.
+ */
+void
+op_feedback(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	struct st_ws_feedback_rep fr;
+	struct st_ws_rating_rep rr;
+	struct st_fb_summary sum;
+	struct store_txn t;
+
+	if (type == PROTO_ST_FEEDBACK_SUMMARY && req_org(b, r) < 0)
+		return;
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (type == PROTO_ST_WS_FEEDBACK) {
+		if (store_ws_feedback(&t, req, &fr) == 0)
+			reply_enc(r, type, &fr);
+	} else if (type == PROTO_ST_WS_RATING) {
+		if (store_ws_rating(&t, req, &rr) == 0)
+			reply_enc(r, type, &rr);
+	} else if (store_fb_summary(&t, b->who->org, &sum) == 0)
+		reply_enc(r, type, &sum);
+	if (type == PROTO_ST_FEEDBACK_SUMMARY)
+		store_fb_summary_free(&sum);
+	req_end(&t, r);
+}
