@@ -87,6 +87,16 @@ describe('chat endpoints', () => {
       assert.deepEqual({ type: ss.ApiKeyAuth.type, in: ss.ApiKeyAuth.in, name: ss.ApiKeyAuth.name }, { type: 'apiKey', in: 'header', name: 'x-api-key' });
       assert.deepEqual({ type: ss.AdminApiKeyAuth.type, in: ss.AdminApiKeyAuth.in, name: ss.AdminApiKeyAuth.name }, { type: 'apiKey', in: 'header', name: 'x-admin-api-key' });
       assert.ok(Object.keys(doc.components.schemas || {}).length > 0, 'the document has component schemas');
+      // Served by the API it describes: paths are relative to it.
+      assert.deepEqual(doc.servers.map((x) => x.url), ['/']);
+      // Every schema is used: a path, a webhook, another schema or the live events' names.
+      const text = JSON.stringify(doc);
+      const orphans = Object.keys(doc.components.schemas).filter((k) => !text.includes(`"#/components/schemas/${k}"`));
+      assert.deepEqual(orphans, [], 'schemas nothing references');
+      // Each event a webhook can take has its delivery in the document's webhooks.
+      const events = doc.components.schemas.WebhookInput.properties.events.items.enum;
+      assert.deepEqual(events.filter((e) => !doc.webhooks[e]), [], 'webhook events the document does not describe');
+      assert.ok(events.length >= 7, events.join());
       // the chat request body has a schema
       const rb = doc.paths['/v1/chat'].post.requestBody;
       assert.ok(rb && rb.content && rb.content['application/json'] && rb.content['application/json'].schema, 'POST /v1/chat has a request body schema');

@@ -5,7 +5,8 @@
 // through the API (a widget visitor's turn, a handoff requested and taken
 // over, an agent's reply, contact info, the conversation deleted) each
 // arrive once, their data the
-// admin API's JSON, their webhook-ids unique; the deliveries list shows
+// admin API's JSON, their bodies and headers as the OpenAPI document's
+// webhooks say, their webhook-ids unique; the deliveries list shows
 // them delivered with 200. A 500 is retried (~5 s later, the same
 // webhook-id) and ends delivered after 2 attempts; a 302 is not followed
 // (its target never hit; the delivery pending with code 302); a slow
@@ -21,6 +22,7 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
 import { Parley, sleep, waitFor } from './lib/harness.mjs';
+import { checkerFor } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
@@ -97,8 +99,10 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     await waitFor(() => want.every((k) => rx.hits.some((h) => kind(JSON.parse(h.body)) === k)), 10000,
       'every event type');
     const ids = new Set();
+    const api = await checkerFor(p);
     for (const hit of rx.hits) {
       const b = verify(w.secret, hit);
+      api.checkWebhook(hit);	// as the OpenAPI document's webhooks say
       assert.equal(hit.path, '/all');
       assert.ok(!ids.has(hit.headers['webhook-id']), 'a webhook-id once');
       ids.add(hit.headers['webhook-id']);

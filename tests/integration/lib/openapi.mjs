@@ -113,6 +113,25 @@ export class ResponseChecker {
     return body;
   }
 
+  // A webhook delivery as a receiver got it (receiver.mjs's hit): its body
+  // against the document's webhooks entry for its type, and the headers
+  // that entry's parameters require. Returns the parsed body.
+  checkWebhook(hit) {
+    const body = JSON.parse(hit.body);
+    const op = this.doc.webhooks?.[body.type]?.post;
+    assert.ok(op, `the document's webhooks have ${body.type}`);
+    for (const prm of op.parameters) {
+      const q = prm.$ref ? this.doc.components.parameters[prm.$ref.split('/').pop()] : prm;
+      if (q.in === 'header' && q.required) assert.ok(hit.headers[q.name.toLowerCase()], `${body.type}: header ${q.name}`);
+    }
+    const v = this.validatorFor(`${DOC_ID}#/${pointer('webhooks', body.type, 'post', 'requestBody', 'content', 'application/json', 'schema')}`);
+    if (!v(body)) {
+      assert.fail(`webhook ${body.type} does not match the OpenAPI document:\n${hit.body.slice(0, 500)}\n` +
+        `${this.ajv.errorsText(v.errors, { separator: '\n' })}`);
+    }
+    return body;
+  }
+
   // A streamed response (chat.mjs Stream): every NDJSON line.
   checkStream(method, p, s) {
     const ct = s.headers['content-type'] || '';
