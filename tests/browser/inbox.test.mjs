@@ -100,9 +100,15 @@ describe('the inbox in Chromium', { timeout: 60000 }, () => {
       const time = b.locator('[data-testid="conv-time"]');
       assert.match(await time.textContent(), /^just now$| ago$/, 'a relative time');
       assert.ok(Date.parse(await time.getAttribute('datetime')) > 0, 'the absolute time in datetime');
-      const weight = (sel) => page.$eval(sel, (e) => Number(getComputedStyle(e).fontWeight));
-      // Said with what the row was then, if not: seen once in a whole
-      // run (fresh clone, 2026-11-27), not since in 30 runs of this file.
+      // Found and read in one evaluation: the list is built again when the
+      // live stream says "ready" (live.js), which may land between
+      // $eval's query and its function; a row taken out of the page has
+      // no computed style (font-weight "", read as 0: the failure of
+      // 2026-11-27, once in 10 to 30 runs of this file).
+      const weight = (sel) => page.evaluate((s) => {
+        const e = document.querySelector(s);
+        return e ? Number(getComputedStyle(e).fontWeight) : NaN;
+      }, sel);
       const bold = await weight(`${row(convB)} [data-testid="conv-name"]`);
       assert.ok(bold >= 700, `unread: bold (font-weight ${bold}; the row: ${await page.$eval(row(convB),
         (e) => `class "${e.className}", data-unread ${e.dataset.unread}, ${e.outerHTML.length} bytes`)}; ` +
