@@ -374,20 +374,28 @@ rate_count(struct dbatch *b, struct dreply *r, const char *key,
 }
 
 void
-op_rate_hit(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+reply_rate_verdict(struct dbatch *b, struct dreply *r, uint16_t type,
+    const char *key, uint32_t window_ms, uint32_t rate_max)
 {
-	const struct st_rate_hit *h = req;
-	struct st_rate_verdict v;
+	struct st_rate_verdict v = { 0, 0 };
 	int limited;
 
 	/* No LMDB: it runs in any batch and is never void (touched 0). */
-	if ((limited = rate_count(b, r, h->key, h->window_ms, h->max,
+	if ((limited = rate_count(b, r, key, window_ms, rate_max,
 	    &v.retry_ms)) < 0)
 		return;
 	v.limited = (uint8_t)limited;
 	reply_enc(r, type, &v);
 	reply_stands(r);
+}
+
+void
+op_rate_hit(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_rate_hit *h = req;
+
+	reply_rate_verdict(b, r, type, h->key, h->window_ms, h->max);
 }
 
 /* ------------------------------ widgets, agents, organisations, webhooks */

@@ -2,15 +2,13 @@
  * The store operations of conversations (optab.c's rows; the frame they
  * run in is ops.h's): a conversation opened, read, listed, paged and
  * deleted, a message stored (a visitor's, the model's, an agent's), the
- * HTTP chat's begin (ST_CHAT_BEGIN) and history, feedback, and the
- * conversations whose resolve time came. The rules are the store files'
- * (convstore.c, convstate.c, feedbackstore.c...).
+ * HTTP chat's begin (ST_CHAT_BEGIN) and history, feedback. The rules
+ * are the store files' (convstore.c, inbox.c, feedbackstore.c...).
  */
 #include <string.h>
 
 #include "agentstore.h"
 #include "attstore.h"
-#include "convstate.h"
 #include "feedbackstore.h"
 #include "inbox.h"
 #include "ops.h"
@@ -324,33 +322,6 @@ op_msg_page(struct dbatch *b, uint16_t type, const void *req,
 		rep = (struct st_msg_page_rep){ pg.msgs, pg.n, pg.next };
 		reply_enc(r, type, &rep);
 		store_msg_page_free(&pg);
-	}
-	req_end(&t, r);
-}
-
-/* The notifier's poll: the assistant resolves those whose time has come. */
-void
-op_resolve_due(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
-{
-	const struct st_limit_req *q = req;
-	struct st_u8_rep rep = { 0 };
-	struct st_conv *cs;
-	struct st_event ev;
-	struct store_txn t;
-	uint32_t n, i;
-	int more;
-
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_resolve_due(&t, q->limit, &cs, &n, &more) == 0) {
-		rep.v = (uint8_t)more;
-		reply_enc(r, type, &rep);
-		for (i = 0; i < n; i++) {
-			event_init(b, &ev, ST_EV_STATE, &cs[i]);
-			reply_event(r, &ev, 0);
-		}
-		st_convs_free(cs, n);
 	}
 	req_end(&t, r);
 }

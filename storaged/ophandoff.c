@@ -1,9 +1,10 @@
 /*
  * The store operations of people answering (optab.c's rows; the frame
  * they run in is ops.h's): a conversation handed to a person or back,
- * assigned, its state changed, an agent's message and typing, the model
- * handing over, the handoff list, canned replies. The rules are the
- * store files' (handoffstore.c, convstate.c, inbox.c...).
+ * assigned, its state changed (and the assistant's own resolutions that
+ * came due), an agent's message and typing, the model handing over, the
+ * handoff list, canned replies. The rules are the store files'
+ * (handoffstore.c, convstate.c, inbox.c...).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,33 @@ op_conv_state(struct dbatch *b, uint16_t type, const void *req,
 	const struct st_conv_state_req *q = req;
 
 	conv_change(b, type, q->conv_id, state_run, req, ST_EV_STATE, r);
+}
+
+/* The notifier's poll: the assistant resolves those whose time has come. */
+void
+op_resolve_due(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_limit_req *q = req;
+	struct st_u8_rep rep = { 0 };
+	struct st_conv *cs;
+	struct st_event ev;
+	struct store_txn t;
+	uint32_t n, i;
+	int more;
+
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_resolve_due(&t, q->limit, &cs, &n, &more) == 0) {
+		rep.v = (uint8_t)more;
+		reply_enc(r, type, &rep);
+		for (i = 0; i < n; i++) {
+			event_init(b, &ev, ST_EV_STATE, &cs[i]);
+			reply_event(r, &ev, 0);
+		}
+		st_convs_free(cs, n);
+	}
+	req_end(&t, r);
 }
 
 void

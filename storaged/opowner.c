@@ -89,16 +89,13 @@ op_dash_attempt(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
 	const struct st_dash_attempt_req *q = req;
-	struct st_rate_verdict v = { 0, 0 };
-	int limited;
+	struct st_rate_verdict v = { 2, 0 };
 
-	if (store_dash_failed_spent(b->rl, q->failures_max, &v.retry_ms))
-		v.limited = 2;
-	else if ((limited = rate_count(b, r, q->rate_key, q->window_ms,
-	    q->rate_max, &v.retry_ms)) < 0)
+	if (!store_dash_failed_spent(b->rl, q->failures_max, &v.retry_ms)) {
+		reply_rate_verdict(b, r, type, q->rate_key, q->window_ms,
+		    q->rate_max);
 		return;
-	else
-		v.limited = (uint8_t)limited;
+	}
 	reply_enc(r, type, &v);
 	reply_stands(r);
 }

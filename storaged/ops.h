@@ -8,7 +8,8 @@
  *	opconv.c	conversations, a message stored, the HTTP chat's begin
  *	opvisitor.c	the widget's visitors: WebSocket sessions, contacts,
  *			attachments, availability
- *	ophandoff.c	people answering: handoff, assignment, state, typing
+ *	ophandoff.c	people answering: handoff, assignment, state (and the
+ *			assistant's resolutions due), typing
  *	opowner.c	the owner's side: sign-in, API keys, the audit, users,
  *			setup, reports, the knowledge base, parleyctl
  *	opoutbox.c	what leaves: webhook deliveries and email
@@ -114,6 +115,13 @@ int rate_count_n(struct dbatch *b, struct dreply *r, const char *key,
 /* rate_count_n() of one request. */
 int rate_count(struct dbatch *b, struct dreply *r, const char *key,
     uint32_t window_ms, uint32_t rate_max, uint64_t *retry);
+
+/*
+ * A rate verdict (ST_RATE_HIT's, ST_DASH_ATTEMPT's) as r's reply of
+ * type: key counted against rate_max a window, limited or not.
+ */
+void reply_rate_verdict(struct dbatch *b, struct dreply *r, uint16_t type,
+    const char *key, uint32_t window_ms, uint32_t rate_max);
 
 /* Who asks acts in an organisation: 0, or -1 with r failed. */
 int req_org(struct dbatch *b, struct dreply *r);
