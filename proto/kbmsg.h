@@ -429,12 +429,6 @@ struct st_kb_sync_done_req {
 	const char *error;
 };
 
-struct st_kb_pages_req {
-	const char *id;
-	uint32_t limit;
-	const char *cursor;
-};
-
 struct st_kb_pages {
 	struct st_kbpage *pages;
 	uint32_t n;

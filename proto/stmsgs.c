@@ -896,11 +896,11 @@ static const struct pfield f_hook_retry_req[] = {
 PLAYOUT(pl_hook_retry_req, struct st_hook_retry_req, f_hook_retry_req);
 
 static const struct pfield f_hook_deliveries_req[] = {
-	PFSTR(struct st_hook_deliveries_req, hook, ST_WID_ARG_MAX),
-	PFU32(struct st_hook_deliveries_req, limit),
-	PFSTR(struct st_hook_deliveries_req, cursor, ST_CURSOR_MAX),
+	PFSTR(struct st_id_page_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_id_page_req, limit),
+	PFSTR(struct st_id_page_req, cursor, ST_CURSOR_MAX),
 };
-PLAYOUT(pl_hook_deliveries_req, struct st_hook_deliveries_req,
+PLAYOUT(pl_hook_deliveries_req, struct st_id_page_req,
     f_hook_deliveries_req);
 
 static const struct pfield f_deliveries[] = {
@@ -1802,11 +1802,11 @@ PLAYOUT(pl_kb_sync_done_req, struct st_kb_sync_done_req,
     f_kb_sync_done_req);
 
 static const struct pfield f_kb_pages_req[] = {
-	PFSTR(struct st_kb_pages_req, id, ST_WID_ARG_MAX),
-	PFU32(struct st_kb_pages_req, limit),
-	PFSTR(struct st_kb_pages_req, cursor, ST_KB_CURSOR_MAX),
+	PFSTR(struct st_id_page_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_id_page_req, limit),
+	PFSTR(struct st_id_page_req, cursor, ST_KB_CURSOR_MAX),
 };
-PLAYOUT(pl_kb_pages_req, struct st_kb_pages_req, f_kb_pages_req);
+PLAYOUT(pl_kb_pages_req, struct st_id_page_req, f_kb_pages_req);
 
 static const struct pfield f_kb_pages[] = {
 	PFLIST(struct st_kb_pages, pages, n, ST_KB_PAGES_LIMIT_MAX, pl_kbpage),

@@ -56,6 +56,15 @@ struct st_page_req {
 	uint32_t limit;
 	const char *cursor;
 };
+/*
+ * A page of what one id names (a webhook's deliveries, a knowledge
+ * source's pages): str id, u32 limit, str cursor ("" = the first).
+ */
+struct st_id_page_req {
+	const char *id;
+	uint32_t limit;
+	const char *cursor;
+};
 /* A page of conversations (ST_CONV_LIST, ST_CONV_QUERY). */
 struct st_conv_page {
 	uint64_t total;
@@ -824,11 +833,6 @@ struct st_hook_result_req {
 struct st_hook_retry_req {
 	const char *hook;	/* the delivery's webhook */
 	const char *id;		/* the delivery */
-};
-struct st_hook_deliveries_req {
-	const char *hook;
-	uint32_t limit;
-	const char *cursor;
 };
 struct st_deliveries {
 	struct st_delivery *dlv;

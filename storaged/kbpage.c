@@ -625,7 +625,7 @@ store_kb_sync(struct store_txn *t, const char *org, const char *id,
 
 int
 store_kb_pages(struct store_txn *t, const char *org,
-    const struct st_kb_pages_req *q, struct st_kb_pages *out)
+    const struct st_id_page_req *q, struct st_kb_pages *out)
 {
 	uint8_t start[PAGE_KEY_LEN + 1];
 	char last[2 * HASH_LEN + 1] = "";

@@ -40,7 +40,7 @@ int store_kb_sync(struct store_txn *, const char *org, const char *id,
     struct st_kbsource *out);
 /* A page of org's source q->id's pages, in key order, into out. */
 int store_kb_pages(struct store_txn *, const char *org,
-    const struct st_kb_pages_req *q, struct st_kb_pages *out);
+    const struct st_id_page_req *q, struct st_kb_pages *out);
 /*
  * Org's file source q->id given its file (a type the fetcher reads, at
  * most ST_KB_FILE_MAX bytes): syncing, due now, into out->source. A

@@ -94,14 +94,14 @@ void
 op_hook_deliveries(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	const struct st_hook_deliveries_req *q = req;
+	const struct st_id_page_req *q = req;
 	struct st_deliveries rep;
 	struct store_txn t;
 
 	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
 		return;
 	memset(&rep, 0, sizeof(rep));
-	if (store_hook_deliveries(&t, b->who->org, q->hook, q->limit,
+	if (store_hook_deliveries(&t, b->who->org, q->id, q->limit,
 	    q->cursor, &rep.dlv, &rep.n, rep.next_cursor) == 0) {
 		reply_enc(r, type, &rep);
 		store_deliveries_free(rep.dlv, rep.n);

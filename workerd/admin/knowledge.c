@@ -543,7 +543,7 @@ knowledge_sources_pages(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	char cursor[ST_CURSOR_MAX + 1];
-	struct st_kb_pages_req q;
+	struct st_id_page_req q;
 
 	if ((q.id = source_param(c, m)) == NULL)
 		return;

@@ -395,9 +395,9 @@ webhooks_deliveries(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	char cursor[ST_CURSOR_MAX + 1];
-	struct st_hook_deliveries_req q;
+	struct st_id_page_req q;
 
-	if ((q.hook = hook_param(c, m)) == NULL)
+	if ((q.id = hook_param(c, m)) == NULL)
 		return;
 	if (admin_list_query(req->query, &q.limit, cursor,
 	    sizeof(cursor)) < 0) {

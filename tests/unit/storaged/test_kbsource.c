@@ -502,7 +502,7 @@ test_pages_listed(void **state)
 	static const char *const t[] = { "Some text." };
 	struct st_kbsource s, job;
 	struct st_kb_page_put_rep rep;
-	struct st_kb_pages_req q;
+	struct st_id_page_req q;
 	struct st_kb_pages l;
 	char url[64], cursor[ST_KB_CURSOR_MAX + 1];
 	int i, seen = 0, calls = 0;

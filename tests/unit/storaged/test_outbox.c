@@ -94,7 +94,7 @@ static void
 list(struct fix *f, const char *hook, uint32_t limit, const char *cursor,
     struct st_deliveries *l)
 {
-	struct st_hook_deliveries_req q = { hook, limit, cursor };
+	struct st_id_page_req q = { hook, limit, cursor };
 
 	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_DELIVERIES, &q,
 	    l, NULL), 0);
@@ -367,7 +367,7 @@ test_list_pages(void **state)
 	{
 		struct st_who b = who_of(ST_WHO_KEY, "install", "org_0123456789"
 		    "abcdef0123456789abcdef", ST_ROLE_OWNER);
-		struct st_hook_deliveries_req q = { h.id, 3, "" };
+		struct st_id_page_req q = { h.id, 3, "" };
 
 		assert_int_equal(request_who(f, &b, PROTO_ST_HOOK_DELIVERIES,
 		    &q, NULL, NULL), PROTO_E_NO_ORG);

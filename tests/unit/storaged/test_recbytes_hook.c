@@ -468,7 +468,7 @@ test_delivery_lmdb(void **state)
 	db_put_hex(f, "deliveries", seq, sizeof(seq), hex);
 	{
 		struct st_deliveries l;
-		struct st_hook_deliveries_req q = { h.id, 10, "" };
+		struct st_id_page_req q = { h.id, 10, "" };
 
 		assert_int_equal(request_who(f, &OWNER,
 		    PROTO_ST_HOOK_DELIVERIES, &q, &l, NULL), 0);
