@@ -127,16 +127,39 @@ export function isAbort(e) {
  */
 export async function loadPage(url, { signal, more, error }) {
   error.hidden = true;
-  more.disabled = true;
+  moreBusy(more);
   try {
     return await api(url, { signal });
   } catch (e) {
     if (isAbort(e)) return null;
-    more.disabled = false;
+    moreDone(more, !more.hidden);
     error.textContent = e.message;
     error.hidden = false;
     return null;
   }
+}
+
+// The "Load more" buttons that had the focus when their page was asked
+// for: a button disabled while it loads loses the focus to the page.
+const focusedMore = new WeakSet();
+
+/** A "Load more" button while its page loads: disabled, its focus noted. */
+export function moreBusy(more) {
+  if (document.activeElement === more) focusedMore.add(more);
+  more.disabled = true;
+}
+
+/**
+ * After the page (or its failure): "Load more" back, shown while there is
+ * more, with the focus it had. True when it had the focus and is now
+ * hidden: the caller moves the focus to what was loaded, not the page's top.
+ */
+export function moreDone(more, hasMore) {
+  const hadFocus = focusedMore.delete(more);
+  more.hidden = !hasMore;
+  more.disabled = false;
+  if (hadFocus && !more.hidden) more.focus();
+  return hadFocus && more.hidden;
 }
 
 /** Query string from an object, leaving out empty values. */

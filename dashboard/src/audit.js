@@ -2,7 +2,7 @@
 // first, a page at a time ("Load more"). People and keys are named from
 // the users and API keys lists where they are still there.
 
-import { endpoints, loadList, loadPage } from './api.js';
+import { endpoints, loadList, loadPage, moreDone } from './api.js';
 import { h, timeEl, plural, pageTitle, viewError, cardTable } from './dom.js';
 
 const PAGE = 50;
@@ -63,10 +63,7 @@ export async function renderList(main, ctx) {
     table.hidden = shown === 0;
     empty.hidden = shown !== 0;
     cursor = data.nextCursor || '';
-    const hadFocus = document.activeElement === more;
-    more.hidden = !cursor;
-    more.disabled = false;
-    if (hadFocus && more.hidden && rows.length) {
+    if (moreDone(more, cursor) && rows.length) {
       rows[0].cells[0].tabIndex = -1; // the focus stays on what was loaded, not the page's top
       rows[0].cells[0].focus();
     }

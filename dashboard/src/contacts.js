@@ -2,7 +2,7 @@
 // with their conversations, and for admins and owners the contact's data on
 // request: the export (a download) and the erasure of all of it.
 
-import { api, endpoints, isAbort, loadPage, loadWidgets, widgetNames, roleAtLeast, sessionRole } from './api.js';
+import { api, endpoints, isAbort, loadPage, loadWidgets, moreDone, widgetNames, roleAtLeast, sessionRole } from './api.js';
 import {
   h, clear, timeEl, plural, pageTitle, backLink, viewError, showLoadError, cardTable, confirmDialog, downloadLink,
 } from './dom.js';
@@ -84,10 +84,7 @@ export async function renderList(main, ctx) {
     table.hidden = shown === 0;
     empty.hidden = shown !== 0;
     cursor = data.nextCursor || '';
-    const hadFocus = document.activeElement === more;
-    more.hidden = !cursor;
-    more.disabled = false;
-    if (hadFocus && more.hidden && firstNew) firstNew.focus();
+    if (moreDone(more, cursor) && firstNew) firstNew.focus();
   }
   more.addEventListener('click', load);
   await load();

@@ -7,7 +7,7 @@
 // resolved, all: convstate.js), filters and the search stay in the hash's
 // query (?state=&widget=&q=&assignee=), with or without a thread.
 
-import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
+import { api, endpoints, isAbort, loadWidgets, moreBusy, moreDone, widgetNames } from './api.js';
 import { onEvent } from './live.js';
 import {
   h, clear, lifetime, timeEl, relTimeEl, refreshRelTimes, plural, preview, downloadLink, viewError, cardTable,
@@ -442,14 +442,14 @@ function listPane(ctx, initial, openId) {
       state.shown = 0;
     }
     error.hidden = true;
-    more.disabled = true;
+    moreBusy(more);
     status.textContent = state.q ? 'Searching…' : 'Loading…';
     let data;
     try {
       data = await fetchPage(reset ? '' : state.cursor, seq);
     } catch (e) {
       if (isAbort(e) || seq !== state.seq) return;
-      more.disabled = false;
+      moreDone(more, !more.hidden);
       status.textContent = '';
       error.textContent = e.message;
       error.hidden = false;
@@ -484,11 +484,8 @@ function listPane(ctx, initial, openId) {
     } else {
       empty.hidden = true;
     }
-    const hadFocus = document.activeElement === more;
     more.textContent = state.q ? 'Search further' : 'Load more';
-    more.hidden = !state.cursor;
-    more.disabled = false;
-    if (hadFocus && more.hidden && firstNew) firstNew.querySelector('a').focus();
+    if (moreDone(more, state.cursor) && firstNew) firstNew.querySelector('a').focus();
   }
 
   searchForm.addEventListener('submit', (ev) => {

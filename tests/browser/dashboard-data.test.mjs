@@ -255,11 +255,26 @@ describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }
         return { n, more: !!b && !b.hidden && b.getClientRects().length > 0 && getComputedStyle(b).visibility !== 'hidden' };
       };
       const more = page.locator('[data-testid="load-more"]');
+      const focused = () => document.activeElement && document.activeElement.getAttribute('data-testid');
       let state = await page.evaluate(shown, null);
+      let before = state.n;
       for (let i = 0; i < 200 && state.more; i++) {
+        before = state.n;
         await more.click();
         state = await (await page.waitForFunction(shown, state.n, { timeout: 10000 })).jsonValue();
         assert.ok(Date.now() - t0 < 60000, 'paging took under a minute');
+        // Disabled while its page loaded, the button has its focus back.
+        if (i === 0 && state.more) assert.equal(await page.evaluate(focused), 'load-more', 'the focus back on "Load more"');
+      }
+      // The last click hid "Load more" while it had the focus: the focus
+      // goes to the first row that page brought, not to the page's top.
+      if (state.n > before) {
+        const f = await page.evaluate(() => {
+          const a = document.activeElement;
+          const r = a && a.closest('[data-testid="conv-row"]');
+          return { testid: a && a.getAttribute('data-testid'), index: r ? [...r.parentNode.children].indexOf(r) : -1 };
+        });
+        assert.deepEqual(f, { testid: 'conv-link', index: before }, 'the focus on the last page\'s first row');
       }
       const ids = await page.$$eval('[data-testid="conv-row"]', (els) => els.map((e) => e.getAttribute('data-id')));
       assert.equal(ids.length, all.length, 'every conversation, once');
