@@ -366,85 +366,56 @@ check_limited(struct pdec *d)
 	return limited;
 }
 
-/* A begin reply's agent: valid, or the default one (id ""). */
+/*
+ * What a begin (ST_CHAT_BEGIN, ST_WS_BEGIN) answers with a turn to go
+ * on, read by its layout: its agent, the conversation's id, and the
+ * history the model gets: none when a person answers, else ending with
+ * the visitor's message.
+ */
 static void
-check_begin_agent(struct pdec *d)
+check_begin_ok(const struct st_begin_ok *ok, int human)
 {
-	struct st_agent a;
-
-	if (pdec_agent(d, &a) < 0)
+	/* Its agent: valid, or the default one (id ""). */
+	if ((ok->agent.id[0] != '\0' && st_agent_invalid(&ok->agent) != NULL) ||
+	    ok->created > 1 || !st_id_valid(ok->conv.id))
 		abort();
-	if (a.id[0] != '\0' && st_agent_invalid(&a) != NULL)
+	if (human) {
+		if (ok->nhistory != 0)
+			abort();
+		return;
+	}
+	if (ok->nhistory < 1 || ok->nhistory > ST_HISTORY_MAX ||
+	    strcmp(ok->history[ok->nhistory - 1].role, "user") != 0)
 		abort();
-	st_agent_free(&a);
 }
 
+/* ST_CHAT_*: only OK and HUMAN go on; a refusal stored nothing. */
 static void
-check_chat(struct pdec *d)
+check_chat(const struct st_begin_rep *rep)
 {
-	char role[ST_ROLE_MAX + 1] = "";
-	char *content, *last = NULL;
-	struct st_msg m;
-	uint32_t n, i;
-
-	uint8_t result = pdec_u8(d);
-	uint64_t retry = pdec_u64(d);
-
-	/* ST_CHAT_*: only OK goes on; a refusal stored nothing. */
-	if (d->err)
-		abort();
-	switch (result) {
+	switch (rep->result) {
 	case ST_CHAT_OK:
 	case ST_CHAT_HUMAN:
-		if (retry != 0)
+		if (rep->retry_ms != 0)
 			abort();
+		check_begin_ok(&rep->ok, rep->result == ST_CHAT_HUMAN);
 		break;
 	case ST_CHAT_LIMITED:
-		if (retry < 1 || retry > UINT32_MAX)
+		if (rep->retry_ms < 1 || rep->retry_ms > UINT32_MAX)
 			abort();
-		return;
+		break;
 	case ST_CHAT_DISABLED:
 	case ST_CHAT_IDENTITY:
-		if (retry != 0)
+		if (rep->retry_ms != 0)
 			abort();
-		return;
+		break;
 	case ST_CHAT_CAPPED:
-		if (retry < 1 || retry > 86400000u)
+		if (rep->retry_ms < 1 || rep->retry_ms > 86400000u)
 			abort();
-		return;
+		break;
 	default:
 		abort();
 	}
-	check_begin_agent(d);
-	if (pdec_u8(d) > 1)
-		abort();
-	check_conv(d);
-	if (pdec_msg(d, &m) < 0 || strcmp(m.role, "user") != 0 ||
-	    strcmp(m.status, "complete") != 0 || m.content[0] == '\0')
-		abort();
-	n = pdec_u32(d);
-	/* A person answers: no history at all. */
-	if (result == ST_CHAT_HUMAN) {
-		if (n != 0)
-			abort();
-		st_msg_free(&m);
-		return;
-	}
-	if (n < 1 || n > ST_HISTORY_MAX)
-		abort();
-	for (i = 0; i < n; i++) {
-		pdec_strbuf(d, role, sizeof(role));
-		content = pdec_strdup(d, ST_CONTENT_MAX);
-		if (d->err)
-			abort();
-		free(last);
-		last = content;
-	}
-	/* The new message closes the history. */
-	if (strcmp(role, "user") != 0 || strcmp(last, m.content) != 0)
-		abort();
-	free(last);
-	st_msg_free(&m);
 }
 
 static void
@@ -476,20 +447,6 @@ check_contact(struct pdec *d)
 	st_contact_free(&c);
 }
 
-/* u32 n, n x (str role, str content) */
-static void
-check_pairs(struct pdec *d)
-{
-	uint32_t n, i;
-
-	if ((n = pdec_u32(d)) > ST_HISTORY_MAX)
-		abort();
-	for (i = 0; i < n && !d->err; i++) {
-		free(pdec_strdup(d, ST_ROLE_MAX));
-		free(pdec_strdup(d, ST_CONTENT_MAX));
-	}
-}
-
 /* u32 n, n x (str role, str content, str name) */
 static void
 check_triples(struct pdec *d)
@@ -506,33 +463,22 @@ check_triples(struct pdec *d)
 }
 
 static void
-check_ws_begin(struct pdec *d, const struct dreply *r)
+check_ws_begin(const struct st_begin_rep *rep, const struct dreply *r)
 {
-	struct st_msg m;
-	uint8_t res = pdec_u8(d);
-	uint64_t retry = pdec_u64(d);
+	uint8_t res = rep->result;
 
-	if (d->err || res > ST_WS_HUMAN || res == ST_WS_ORIGIN ||
-	    res == ST_WS_TOO_MANY)
+	if (res > ST_WS_HUMAN || res == ST_WS_ORIGIN || res == ST_WS_TOO_MANY)
 		abort();
 	if ((res == ST_WS_LIMITED || res == ST_WS_CAPPED ||
-	    res == ST_WS_BUSY) ? retry < 1 : retry != 0)
+	    res == ST_WS_BUSY) ? rep->retry_ms < 1 : rep->retry_ms != 0)
 		abort();
 	/* Only an OK turn wrote: only it may be answered early. */
 	if (r->wrote != (res == ST_WS_OK || res == ST_WS_HUMAN))
 		abort();
 	if (r->late != (res == ST_WS_HUMAN))
 		abort();
-	if (res != ST_WS_OK && res != ST_WS_HUMAN)
-		return;
-	check_begin_agent(d);
-	if (pdec_u8(d) > 1)
-		abort();
-	check_conv(d);
-	if (pdec_msg(d, &m) < 0 || strcmp(m.role, "user") != 0)
-		abort();
-	st_msg_free(&m);
-	check_pairs(d);
+	if (res == ST_WS_OK || res == ST_WS_HUMAN)
+		check_begin_ok(&rep->ok, res == ST_WS_HUMAN);
 }
 
 /* An agent reply: stored, valid, and never with its key. */
@@ -638,6 +584,17 @@ check_reply(uint16_t type, const struct dreply *r)
 	/* Past the first 48 types (data[1]'s): the table's layout alone. */
 	if (type < PROTO_ST_PING || type >= PROTO_ST_PING + 0x30)
 		goto table;
+	/* A begin's reply, as its layout reads it. */
+	if (type == PROTO_ST_CHAT_BEGIN || type == PROTO_ST_WS_BEGIN) {
+		if (st_rep_decode(type, r->enc.buf, r->enc.len, &rep) < 0)
+			abort();
+		if (type == PROTO_ST_CHAT_BEGIN)
+			check_chat(&rep.begin);
+		else
+			check_ws_begin(&rep.begin, r);
+		st_rep_free(type, &rep);
+		return;
+	}
 	pdec_init(&d, r->enc.buf, r->enc.len);
 	switch (type) {
 	case PROTO_ST_PING:
@@ -649,7 +606,6 @@ check_reply(uint16_t type, const struct dreply *r)
 		break;
 	case PROTO_ST_MSG_APPEND:
 		check_msg(&d, 0);
-		check_conv(&d);
 		break;
 	case PROTO_ST_CONV_LIST:
 		pdec_u64(&d);
@@ -688,9 +644,6 @@ check_reply(uint16_t type, const struct dreply *r)
 			abort();
 		break;
 	}
-	case PROTO_ST_CHAT_BEGIN:
-		check_chat(&d);
-		break;
 	case PROTO_ST_SESSION_HISTORY:
 		if ((found = pdec_u8(&d)) > ST_HISTORY_DISABLED)
 			abort();
@@ -741,9 +694,6 @@ check_reply(uint16_t type, const struct dreply *r)
 		free(pdec_strdup(&d, 4 * ST_MSG_NAME_MAX));
 		if (pdec_u8(&d) > 1)
 			abort();
-		break;
-	case PROTO_ST_WS_BEGIN:
-		check_ws_begin(&d, r);
 		break;
 	case PROTO_ST_CONTACT_SUBMIT:
 		found = pdec_u8(&d);
