@@ -388,6 +388,15 @@ $(CURLCOST): $(call objs,release,tests/bench/curlcost.c)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
+# What storaged's open write transaction takes of the map against what it
+# logs, by request type (tests/bench/mapuse.c, over fuzz_dispatch's corpus;
+# make build/release/bench/mapuse, then run it with the corpus and rounds).
+MAPUSE := build/release/bench/mapuse
+$(call objs,release,tests/bench/mapuse.c): INC := $(addprefix -I,$(DIR_storaged) $(SHARED_DIRS))
+$(MAPUSE): $(call objs,release,tests/bench/mapuse.c $(call with_shared,storaged))
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+
 # tests/integration/webhooks-durability.test.mjs at the issue's figures.
 soak: test-build-node
 	PARLEY_BIN=$$PWD/build/test/bin WEBHOOK_OUTAGE_MS=120000 WEBHOOK_RETRY_MS=5000 \

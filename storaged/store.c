@@ -164,7 +164,7 @@ store_begin(struct store *st, struct store_txn *t, int rdonly)
 	 * A full log is checkpointed before the next batch, not at the end
 	 * of the one that filled it: that one's replies are not held up.
 	 */
-	if (wal_used(st->wal) >= st->wal_max)
+	if (wal_used(st->wal) >= st->wal_due)
 		(void)store_checkpoint(st);
 	if ((rc = ltxn_begin(st)) != 0)
 		return txn_lmdb(t, rc, "begin");
@@ -950,6 +950,45 @@ replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 	return 0;
 }
 
+/*
+ * How much log the next checkpoint waits for: wal_max, or less when the
+ * map is short of room. The open txn takes map pages that only a commit
+ * gives back, more of them than it logs: a page freed is reused only
+ * after the commit, so a table emptied and filled again, or a large
+ * value replaced, takes new pages each time: up to 30 bytes of map a
+ * byte of log in the fuzzer's mix, 120 for a batch that puts a key in
+ * an empty table and deletes it (STORAGE.md). So the log may hold
+ * 1/STORE_MAP_PER_LOG of the room the last commit left, which leaves
+ * the commit its own pages. Past half the map used, the operator hears
+ * of it once.
+ */
+static void
+wal_due_set(struct store *st)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	size_t used, room;
+	int was = st->map_short;
+
+	st->wal_due = st->wal_max;
+	if (mdb_env_info(st->env, &info) != 0 ||
+	    mdb_env_stat(st->env, &ms) != 0)
+		return;
+	used = (info.me_last_pgno + 1) * ms.ms_psize;
+	room = info.me_mapsize > used ? info.me_mapsize - used : 0;
+	if (room / STORE_MAP_PER_LOG < st->wal_due)
+		st->wal_due = room / STORE_MAP_PER_LOG;
+	st->map_short = used > info.me_mapsize / 2;
+	if (st->map_short && !was)
+		log_warnx("store: %zu of the map's %zu MiB used: a checkpoint "
+		    "every %zu KiB of log (raise PARLEY_MAP_SIZE_MB)",
+		    used >> 20, (size_t)info.me_mapsize >> 20,
+		    st->wal_due >> 10);
+	else if (!st->map_short && was)
+		log_info("store: %zu of the map's %zu MiB used",
+		    used >> 20, (size_t)info.me_mapsize >> 20);
+}
+
 int
 store_checkpoint(struct store *st)
 {
@@ -985,6 +1024,7 @@ store_checkpoint(struct store *st)
 	st->ckpt_seq = st->seq;
 	st->unflushed = 0;
 	wal_reset(st->wal);
+	wal_due_set(st);
 	return 0;
 }
 
@@ -1071,6 +1111,7 @@ env_open(struct store *st)
 		env_close(st);
 		return -1;
 	}
+	wal_due_set(st);
 	return 0;
 
 fail:
@@ -1205,6 +1246,7 @@ void
 store_set_wal_max(struct store *st, size_t bytes)
 {
 	st->wal_max = bytes;
+	wal_due_set(st);
 }
 
 int
@@ -1398,7 +1440,7 @@ store_repl_apply(struct store *st, uint64_t seq, const uint8_t *body,
 	}
 	if (st->guard.failed)
 		return -1;
-	if (wal_used(st->wal) >= st->wal_max)
+	if (wal_used(st->wal) >= st->wal_due)
 		(void)store_checkpoint(st);
 	if (ltxn_begin(st) != 0)
 		return -1;

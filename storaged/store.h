@@ -39,6 +39,12 @@
 
 /* A checkpoint once the log holds this much, unless store_set_wal_max. */
 #define STORE_WAL_MB_DEFAULT	16
+/*
+ * And sooner when the map is short of room: the log may hold one byte for
+ * this many of the room the last checkpoint left (the open transaction
+ * takes more map than it logs: store.c, wal_due_set).
+ */
+#define STORE_MAP_PER_LOG	256
 
 /* The error message of a write refused by the guard (store_guard). */
 #define STORE_GUARD_ERR	"data directory removed or replaced: restart " \
@@ -169,7 +175,10 @@ int store_guard(struct store *);
 const char *store_failed(const struct store *);
 /* store_open made a new database (an empty directory). */
 int store_created(const struct store *);
-/* A checkpoint once the log holds bytes (default STORE_WAL_MB_DEFAULT MiB). */
+/*
+ * A checkpoint once the log holds bytes (default STORE_WAL_MB_DEFAULT MiB),
+ * or 1/STORE_MAP_PER_LOG of the map's room if less.
+ */
 void store_set_wal_max(struct store *, size_t bytes);
 /* Checkpoints, then closes. */
 void store_close(struct store *);

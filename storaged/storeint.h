@@ -78,6 +78,8 @@ struct store {
 	uint64_t unflushed;
 	int defer;		/* the running batch is logged unflushed */
 	size_t wal_max;		/* a checkpoint once the log holds this much */
+	size_t wal_due;		/* or this, when the map is short of room */
+	int map_short;		/* over half the map used: warned once */
 	struct oplog log;	/* the running write batch's changes */
 	/* What requests cost, for tests and logs (store_costs). */
 	uint64_t ndecodes;	/* records opened to decode */

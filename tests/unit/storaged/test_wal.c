@@ -30,6 +30,7 @@
 #include <lmdb.h>
 
 #include "log.h"
+#include "storeint.h"
 #include "test_fixture.h"
 #include "util.h"
 #include "wal.h"
@@ -565,6 +566,75 @@ test_gap_refused(void **state)
 	f->st = NULL;
 }
 
+/*
+ * A conversation made and deleted, again and again, in a small map: the
+ * open transaction cannot reuse the pages each delete frees (a table
+ * emptied and filled again takes a new page), so with checkpoints only at
+ * a full log (16 MiB, more than the map) the map filled after some 1,800
+ * rounds and every write was refused. Checkpoints now come sooner when
+ * the map is short of room: every round is stored.
+ */
+static void
+test_churn_in_small_map(void **state)
+{
+	struct fix *f = *state;
+	struct store_txn t;
+	struct st_conv c;
+	int created, i;
+
+	store_close(f->st);
+	f->st = store_open(f->dir, 8, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	log_set_level(LOG_LEVEL_ERROR);	/* "the map ... used": expected */
+	for (i = 0; i < 4000; i++) {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_conv_open(&t, "default", "churn", &c,
+		    &created), 0);
+		assert_true(created);
+		assert_int_equal(store_commit(&t), 0);
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_conv_delete(&t, c.id), 0);
+		assert_int_equal(store_commit(&t), 0);
+		st_conv_free(&c);
+	}
+	log_set_level(LOG_LEVEL_WARN);
+	assert_int_equal(write_turn(f->st, 0), 0);
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 1);
+}
+
+/*
+ * The same at its worst: batches that each put a one-byte key in an empty
+ * table and delete it again, about the least a batch can log (34 bytes)
+ * for a page of the map (120 to 1: STORE_MAP_PER_LOG allows for twice
+ * that). The map holds them all.
+ */
+static void
+test_churn_tiny_batches(void **state)
+{
+	struct fix *f = *state;
+	struct store_txn t;
+	size_t log0;
+	int i;
+
+	store_close(f->st);
+	f->st = store_open(f->dir, 8, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	log_set_level(LOG_LEVEL_ERROR);	/* "the map ... used": expected */
+	for (i = 0; i < 4000; i++) {
+		log0 = wal_used(f->st->wal);
+		store_begin(f->st, &t, 0);
+		db_put(&t, f->st->kb_gone, "k", 1, "", 0, "churn");
+		db_del(&t, f->st->kb_gone, "k", 1, "churn");
+		assert_int_equal(store_commit(&t), 0);
+		/* A checkpoint may have begun the log again before it. */
+		if (wal_used(f->st->wal) > log0)
+			assert_in_range(wal_used(f->st->wal) - log0, 20, 40);
+	}
+	log_set_level(LOG_LEVEL_WARN);
+	assert_int_equal(write_turn(f->st, 0), 0);
+}
+
 int
 main(void)
 {
@@ -578,6 +648,8 @@ main(void)
 		T(test_failed_sync),
 		T(test_shared_flush_fails),
 		T(test_gap_refused),
+		T(test_churn_in_small_map),
+		T(test_churn_tiny_batches),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
