@@ -322,8 +322,9 @@ setup_server(void)
 		    "is on disk; synced within %u ms", sync,
 		    S.set.sync_interval_ms);
 	}
-	log_info("serving %s on %s (map %u MiB, sync %s, %s)",
-	    S.set.data_dir, S.sockpath, S.set.map_size_mb, sync,
+	log_info("serving %s on %s (map %u MiB, a checkpoint every %zu KiB "
+	    "of log, sync %s, %s)", S.set.data_dir, S.sockpath,
+	    S.set.map_size_mb, store_checkpoint_every(S.st) >> 10, sync,
 	    S.set.role == SETTINGS_ROLE_AUTO ? "role auto: etcd decides" :
 	    rs.role == ST_REPL_STANDBY ? "standby" : "primary");
 }

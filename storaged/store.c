@@ -1249,6 +1249,12 @@ store_set_wal_max(struct store *st, size_t bytes)
 	wal_due_set(st);
 }
 
+size_t
+store_checkpoint_every(const struct store *st)
+{
+	return st->wal_due;
+}
+
 int
 store_sync(struct store *st)
 {

@@ -180,6 +180,8 @@ int store_created(const struct store *);
  * or 1/STORE_MAP_PER_LOG of the map's room if less.
  */
 void store_set_wal_max(struct store *, size_t bytes);
+/* The log's bytes the next checkpoint waits for, as the map's room has it. */
+size_t store_checkpoint_every(const struct store *);
 /* Checkpoints, then closes. */
 void store_close(struct store *);
 /* Forces what was logged and checkpointed to disk (STORE_F_NOSYNC). 0, or -1 logged. */
