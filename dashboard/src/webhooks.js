@@ -7,7 +7,7 @@
 // failed delivery, Retry. After Send test and Retry the log follows the
 // delivery until its attempt is recorded.
 
-import { api, endpoints, isAbort } from './api.js';
+import { api, endpoints, isAbort, moreBusy, moreDone } from './api.js';
 import { h, clear, timeEl, plural, confirmDialog, pageTitle, backLink, showLoadError, cardTable, onceBox } from './dom.js';
 import { formErrors, submitForm } from './form.js';
 
@@ -272,18 +272,21 @@ function deliveryLog(ctx, hookId, report) {
   }
 
   async function load() {
-    more.disabled = true;
+    const last = tbody.lastElementChild;
+    moreBusy(more);
     try {
       const { list, next } = await page(loaded ? cursor : '');
       for (const d of list) show(d);
       cursor = next;
       loaded = true;
-      more.hidden = !cursor;
       shown();
     } catch (e) {
       fail(e);
-    } finally {
-      more.disabled = false;
+    }
+    const first = last ? last.nextElementSibling : tbody.firstElementChild;
+    if (moreDone(more, cursor) && first) {
+      first.cells[0].tabIndex = -1; // the focus stays on what was loaded, not the page's top
+      first.cells[0].focus();
     }
   }
 

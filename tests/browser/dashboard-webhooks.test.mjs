@@ -190,6 +190,39 @@ describe('dashboard webhooks in Chromium', { timeout: 90000 }, () => {
     await assertClean(page, log, 'edit');
   });
 
+  test('"Load more" pages the deliveries in the API\'s order; the focus stays where the reader is', async () => {
+    const { page, log } = owner;
+    for (let i = 0; i < 50; i++) assert.equal((await admin('POST', `/v1/admin/webhooks/${hook.id}/test`)).status, 202);
+    const all = [];
+    for (let cursor = ''; ;) {
+      const d = (await admin('GET', `/v1/admin/webhooks/${hook.id}/deliveries?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json;
+      all.push(...d.deliveries.map((x) => x.id));
+      if (!d.nextCursor) break;
+      cursor = d.nextCursor;
+    }
+    assert.ok(all.length > 50, `three pages: ${all.length}`);
+    await page.reload();
+    await page.waitForSelector('[data-testid="delivery-row"]');
+    const rows = () => page.$$eval('[data-testid="delivery-row"]', (rs) => rs.map((r) => r.dataset.id));
+    const focused = () => page.evaluate(() => {
+      const a = document.activeElement;
+      const r = a && a.closest('[data-testid="delivery-row"]');
+      return { testid: a && a.getAttribute('data-testid'), row: r ? [...r.parentNode.children].indexOf(r) : -1 };
+    });
+    assert.equal((await rows()).length, 25);
+    await page.click('[data-testid="load-more"]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="delivery-row"]').length === 50);
+    await waitFor(async () => !(await page.isDisabled('[data-testid="load-more"]')), 5000, 'loaded');
+    // Disabled while its page loaded, the button has its focus back.
+    assert.deepEqual(await focused(), { testid: 'load-more', row: -1 }, 'the focus back on "Load more"');
+    await page.click('[data-testid="load-more"]');
+    await page.locator('[data-testid="load-more"]').waitFor({ state: 'hidden' });
+    // It went while it had the focus: the focus is on the last page's first row.
+    assert.deepEqual(await focused(), { testid: null, row: 50 }, 'the focus on the last page\'s first row');
+    assert.deepEqual(await rows(), all, 'every delivery once, in the API\'s order');
+    await assertClean(page, log, 'load more');
+  });
+
   test('a URL holding markup is shown as text', async () => {
     const { page, log } = owner;
     const url = 'http://127.0.0.1:1/"><img/src=x/onerror=window.__xss=1><b>bold</b>';
