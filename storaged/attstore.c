@@ -75,14 +75,11 @@ due_key(uint8_t k[DUE_KEY_LEN], uint64_t at, const uint8_t id[ID_LEN])
 static int
 map_room(struct store_txn *t, uint64_t more)
 {
-	MDB_envinfo info;
-	MDB_stat ms;
+	uint64_t used, size;
 
-	if (mdb_env_info(t->st->env, &info) != 0 ||
-	    mdb_env_stat(t->st->env, &ms) != 0)
+	if (map_use(t->st, &used, &size) < 0)
 		return 1;	/* not known: storaged's own errors will say */
-	return ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize + more <=
-	    MAP_FILES_PART((uint64_t)info.me_mapsize);
+	return used + more <= MAP_FILES_PART(size);
 }
 
 static uint64_t

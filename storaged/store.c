@@ -950,6 +950,20 @@ replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 	return 0;
 }
 
+int
+map_use(struct store *st, uint64_t *used, uint64_t *size)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+
+	if (mdb_env_info(st->env, &info) != 0 ||
+	    mdb_env_stat(st->env, &ms) != 0)
+		return -1;
+	*used = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	*size = info.me_mapsize;
+	return 0;
+}
+
 /*
  * How much log the next checkpoint waits for: wal_max, or less when the
  * map is short of room. The open txn takes map pages that only a commit
@@ -965,28 +979,25 @@ replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 static void
 wal_due_set(struct store *st)
 {
-	MDB_envinfo info;
-	MDB_stat ms;
-	size_t used, room;
+	uint64_t used, size, room;
 	int was = st->map_short;
 
 	st->wal_due = st->wal_max;
-	if (mdb_env_info(st->env, &info) != 0 ||
-	    mdb_env_stat(st->env, &ms) != 0)
+	if (map_use(st, &used, &size) < 0)
 		return;
-	used = (info.me_last_pgno + 1) * ms.ms_psize;
-	room = info.me_mapsize > used ? info.me_mapsize - used : 0;
+	room = size > used ? size - used : 0;
 	if (room / STORE_MAP_PER_LOG < st->wal_due)
-		st->wal_due = room / STORE_MAP_PER_LOG;
-	st->map_short = used > info.me_mapsize / 2;
+		st->wal_due = (size_t)(room / STORE_MAP_PER_LOG);
+	st->map_short = used > size / 2;
 	if (st->map_short && !was)
-		log_warnx("store: %zu of the map's %zu MiB used: a checkpoint "
+		log_warnx("store: %llu of the map's %llu MiB used: a checkpoint "
 		    "every %zu KiB of log (raise PARLEY_MAP_SIZE_MB)",
-		    used >> 20, (size_t)info.me_mapsize >> 20,
-		    st->wal_due >> 10);
+		    (unsigned long long)(used >> 20),
+		    (unsigned long long)(size >> 20), st->wal_due >> 10);
 	else if (!st->map_short && was)
-		log_info("store: %zu of the map's %zu MiB used",
-		    used >> 20, (size_t)info.me_mapsize >> 20);
+		log_info("store: %llu of the map's %llu MiB used",
+		    (unsigned long long)(used >> 20),
+		    (unsigned long long)(size >> 20));
 }
 
 int

@@ -285,6 +285,11 @@ int sess_key(struct store_txn *, const char *widget, const char *session,
 
 int txn_lmdb(struct store_txn *, int rc, const char *what);
 /*
+ * The bytes of LMDB's map the last checkpoint used (to its last page) and
+ * the map's size: 0, or -1 when LMDB cannot say.
+ */
+int map_use(struct store *, uint64_t *used, uint64_t *size);
+/*
  * A cursor of dbi, for the caller to close, at the first key at or past
  * key (klen bytes; 0: the first key): *rc is mdb_cursor_get's result,
  * with *k and *v. NULL with t failed (already, or opening it).

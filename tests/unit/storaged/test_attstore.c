@@ -524,6 +524,56 @@ test_api_widget(void **state)
 	assert_int_equal(db_entries(f, "atts"), 0);
 }
 
+/*
+ * Files never take the map the conversations need: an upload, or a piece,
+ * that would take the map's use past four-fifths is refused as full (a
+ * 4 MiB map here, 3.2 MiB for files), and a conversation is stored after.
+ * The use is the last checkpoint's, which a small map makes come often.
+ */
+static void
+test_map_part(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+	struct st_conv c;
+	struct store_txn t;
+	static uint8_t piece[PIECE];
+	int i, k, whole = 0, full = 0, created;
+
+	store_close(f->st);
+	f->st = store_open(f->dir, 4, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	store_set_clock(f->st, fake_clock);
+	for (k = 0; k < 8 && !full; k++) {
+		att_new(f, 1, ST_ATT_MB, 0, &n);
+		if (n.result == ST_ATT_FULL) {
+			full = 1;
+			break;
+		}
+		assert_int_equal(n.result, ST_ATT_OK);
+		for (i = 0; i < 4; i++) {
+			/* Each piece its own bytes: none kept once for two. */
+			memset(piece, 1 + k * 4 + i, sizeof(piece));
+			att_put(f, 1, n.id, i * PIECE, piece, PIECE,
+			    i == 0 ? ATTACH_PNG : 0, 0, &p);
+			if (p.result == ST_ATT_FULL) {
+				full = 1;
+				break;
+			}
+			assert_int_equal(p.result, ST_ATT_OK);
+		}
+		whole += !full;
+	}
+	assert_true(full);
+	assert_in_range(whole, 1, 3);
+	store_begin(f->st, &t, 0);
+	assert_int_equal(store_conv_open(&t, "default", "after", &c,
+	    &created), 0);
+	assert_int_equal(store_commit(&t), 0);
+	st_conv_free(&c);
+}
+
 int
 main(void)
 {
@@ -541,6 +591,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_api_widget, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_canned_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_map_part, setup,
 		    teardown),
 	};
 
