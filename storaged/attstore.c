@@ -66,10 +66,10 @@ due_key(uint8_t k[DUE_KEY_LEN], uint64_t at, const uint8_t id[ID_LEN])
 }
 
 /*
- * Room in LMDB's map for more bytes of files: what the last checkpoint
- * used and more stay under MAP_FILES_PART of the map, so attachments
- * never fill the store the conversations need (its map is
- * PARLEY_MAP_SIZE_MB: past it every write fails).
+ * Room in LMDB's map for more bytes of files: what is used and more stay
+ * under MAP_FILES_PART of the map, so attachments never fill the store
+ * the conversations need (its map is PARLEY_MAP_SIZE_MB: past it every
+ * write fails).
  */
 #define MAP_FILES_PART(m)	((m) / 5 * 4)
 static int
@@ -77,7 +77,7 @@ map_room(struct store_txn *t, uint64_t more)
 {
 	uint64_t used, size;
 
-	if (map_use(t->st, &used, &size) < 0)
+	if (map_use(t->st, t->txn, &used, &size) < 0)
 		return 1;	/* not known: storaged's own errors will say */
 	return used + more <= MAP_FILES_PART(size);
 }

@@ -488,6 +488,29 @@ who_org_gone(struct dbatch *b)
 	return store_org_exists(&b->txn, b->who->org) == 0;
 }
 
+/*
+ * The map's last part is kept for who signs in (store.h,
+ * STORE_MAP_RESERVE): nobody's write (a visitor's, a turn's, the
+ * outboxes') is refused, but signing in, which must work for an owner to
+ * come and make room.
+ */
+static int
+map_keeps_reserve(const struct dbatch *b, uint16_t type)
+{
+	static const uint16_t signs_in[] = { PROTO_ST_DASH_LOGIN,
+	    PROTO_ST_DASH_LOGOUT, PROTO_ST_KEY_AUTH, PROTO_ST_USER_BOOT,
+	    PROTO_ST_INVITE_ACCEPT };
+	size_t i;
+
+	if (!dispatch_is_write(type) || !store_map_reserved(b->txn.st) ||
+	    (b->who != NULL && b->who->kind != ST_WHO_PUBLIC))
+		return 0;
+	for (i = 0; i < sizeof(signs_in) / sizeof(signs_in[0]); i++)
+		if (type == signs_in[i])
+			return 0;
+	return 1;
+}
+
 void
 dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
     size_t len, struct dreply *r)
@@ -514,6 +537,8 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 		r->audit = &aq;
 		if (who_org_gone(b))
 			reply_error(r, PROTO_E_NO_ORG, "no such organisation");
+		else if (map_keeps_reserve(b, type))
+			reply_error(r, PROTO_E_UNAVAILABLE, STORE_FULL_ERR);
 		else
 			op->run(b, type, &req, r);
 		r->audit = NULL;

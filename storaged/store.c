@@ -951,15 +951,25 @@ replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 }
 
 int
-map_use(struct store *st, uint64_t *used, uint64_t *size)
+map_use(struct store *st, MDB_txn *txn, uint64_t *used, uint64_t *size)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
+	uint64_t pages = 2;	/* the meta pages */
+	size_t i;
 
 	if (mdb_env_info(st->env, &info) != 0 ||
 	    mdb_env_stat(st->env, &ms) != 0)
 		return -1;
-	*used = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	pages += ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages;
+	for (i = 0; i <= NDBS; i++) {
+		/* LMDB's free list (its database 0), then ours. */
+		if (mdb_stat(txn, i == NDBS ? 0 : *store_dbi(st, i), &ms) != 0)
+			return -1;
+		pages += ms.ms_branch_pages + ms.ms_leaf_pages +
+		    ms.ms_overflow_pages;
+	}
+	*used = pages * ms.ms_psize;
 	*size = info.me_mapsize;
 	return 0;
 }
@@ -972,24 +982,33 @@ map_use(struct store *st, uint64_t *used, uint64_t *size)
  * value replaced, takes new pages each time: up to 30 bytes of map a
  * byte of log in the fuzzer's mix, 120 for a batch that puts a key in
  * an empty table and deletes it (STORAGE.md). So the log may hold
- * 1/STORE_MAP_PER_LOG of the room the last commit left, which leaves
- * the commit its own pages. Past half the map used, the operator hears
- * of it once.
+ * 1/STORE_MAP_PER_LOG of the room the last commit left (free pages
+ * count: the next txn reuses them), which leaves the commit its own
+ * pages. Past half the map used, the operator hears of it once; in the
+ * last 1/STORE_MAP_RESERVE, nobody's writes are refused
+ * (store_map_reserved).
  */
 static void
 wal_due_set(struct store *st)
 {
 	uint64_t used, size, room;
-	int was = st->map_short;
+	int was = st->map_short, was_reserved = st->map_reserved;
 
 	st->wal_due = st->wal_max;
-	if (map_use(st, &used, &size) < 0)
+	if (ltxn_begin(st) != 0 || map_use(st, st->ltxn, &used, &size) < 0)
 		return;
 	room = size > used ? size - used : 0;
 	if (room / STORE_MAP_PER_LOG < st->wal_due)
 		st->wal_due = (size_t)(room / STORE_MAP_PER_LOG);
 	st->map_short = used > size / 2;
-	if (st->map_short && !was)
+	st->map_reserved = room < size / STORE_MAP_RESERVE;
+	if (st->map_reserved && !was_reserved)
+		log_errorx("store: %llu of the map's %llu MiB used: only "
+		    "requests of who signs in may write now (delete "
+		    "conversations, or raise PARLEY_MAP_SIZE_MB)",
+		    (unsigned long long)(used >> 20),
+		    (unsigned long long)(size >> 20));
+	else if (st->map_short && !was)
 		log_warnx("store: %llu of the map's %llu MiB used: a checkpoint "
 		    "every %zu KiB of log (raise PARLEY_MAP_SIZE_MB)",
 		    (unsigned long long)(used >> 20),
@@ -998,6 +1017,12 @@ wal_due_set(struct store *st)
 		log_info("store: %llu of the map's %llu MiB used",
 		    (unsigned long long)(used >> 20),
 		    (unsigned long long)(size >> 20));
+}
+
+int
+store_map_reserved(const struct store *st)
+{
+	return st->map_reserved;
 }
 
 int

@@ -45,6 +45,16 @@
  * takes more map than it logs: store.c, wal_due_set).
  */
 #define STORE_MAP_PER_LOG	256
+/*
+ * In the map's last 1/STORE_MAP_RESERVE, only requests of who signs in
+ * (an owner, an API key, parleyctl) may write: a full map would refuse
+ * even the deletes that make room (they take pages too), until a restart
+ * with a larger map. Nobody's writes (a visitor's, a turn's) get
+ * PROTO_E_UNAVAILABLE and STORE_FULL_ERR.
+ */
+#define STORE_MAP_RESERVE	16
+#define STORE_FULL_ERR	"the store is full: delete conversations, or " \
+	"raise PARLEY_MAP_SIZE_MB"
 
 /* The error message of a write refused by the guard (store_guard). */
 #define STORE_GUARD_ERR	"data directory removed or replaced: restart " \
@@ -182,6 +192,8 @@ int store_created(const struct store *);
 void store_set_wal_max(struct store *, size_t bytes);
 /* The log's bytes the next checkpoint waits for, as the map's room has it. */
 size_t store_checkpoint_every(const struct store *);
+/* In the map's last 1/STORE_MAP_RESERVE (as of the last checkpoint). */
+int store_map_reserved(const struct store *);
 /* Checkpoints, then closes. */
 void store_close(struct store *);
 /* Forces what was logged and checkpointed to disk (STORE_F_NOSYNC). 0, or -1 logged. */

@@ -80,6 +80,7 @@ struct store {
 	size_t wal_max;		/* a checkpoint once the log holds this much */
 	size_t wal_due;		/* or this, when the map is short of room */
 	int map_short;		/* over half the map used: warned once */
+	int map_reserved;	/* in the map's last 1/STORE_MAP_RESERVE */
 	struct oplog log;	/* the running write batch's changes */
 	/* What requests cost, for tests and logs (store_costs). */
 	uint64_t ndecodes;	/* records opened to decode */
@@ -285,10 +286,11 @@ int sess_key(struct store_txn *, const char *widget, const char *session,
 
 int txn_lmdb(struct store_txn *, int rc, const char *what);
 /*
- * The bytes of LMDB's map the last checkpoint used (to its last page) and
- * the map's size: 0, or -1 when LMDB cannot say.
+ * The bytes of LMDB's map in use as txn sees it (every database's pages,
+ * LMDB's free list's own, the meta pages; not the free pages, which a
+ * later txn reuses) and the map's size: 0, or -1 when LMDB cannot say.
  */
-int map_use(struct store *, uint64_t *used, uint64_t *size);
+int map_use(struct store *, MDB_txn *txn, uint64_t *used, uint64_t *size);
 /*
  * A cursor of dbi, for the caller to close, at the first key at or past
  * key (klen bytes; 0: the first key): *rc is mdb_cursor_get's result,

@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { BIN, pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { F, T, TABLE, WHO, WHO_TYPES, chatBegin, decodeAs, encodeAs, rep, req } from './lib/storage.mjs';
+import { chat } from './lib/chat.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -306,4 +307,38 @@ test('lib/storage.mjs reads and writes every payload of the table as the C code 
   assert.throws(() => req(T.ST_CONTACT_SUBMIT, submit), /rate_key left out/);
   assert.deepEqual(req(T.ST_CONTACT_SUBMIT, { ...submit, rate_key: '', window_ms: 0, rate_max: 0 }).subarray(-12),
     Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+});
+
+// The map's last sixteenth is kept for who signs in (storaged/STORAGE.md):
+// filled as a worker fills it (nobody's writes), the store refuses a
+// visitor's turn with 503 before the map is full, the owner's deletes run
+// (a full map would refuse them too), and the visitors are served again.
+test('a store in its last sixteenth: visitors get 503, the owner deletes, visitors are served again', { timeout: 90000 }, async (t) => {
+  const p = await startParley(t, { workers: 1, mock: true, env: { PARLEY_MAP_SIZE_MB: '8', RATE_LIMIT_MAX_REQUESTS: '0' } });
+  const st = await p.storage({ name: 'itest-filler' });
+  t.after(() => st.close());
+  const big = 'x'.repeat(60000);
+  const convs = [];
+  let refused = null;
+  for (let i = 0; i < 400 && !refused; i++) {
+    try {
+      const { conv } = await st.convOpen('default', `fill-${i}`);
+      convs.push(conv.id);
+      for (let k = 0; k < 4; k++) await st.msgAppend(conv.id, 'user', big);
+    } catch (e) {
+      refused = e;
+    }
+  }
+  assert.ok(refused, 'the filler was refused');
+  assert.equal(refused.code, 5, `refused as unavailable, not failed: ${refused.message}`);
+  assert.match(refused.storageMessage, /the store is full/);
+  assertJsonError(await chat(p, 'visitor-full', 'hello'), 503, 'Storage unavailable');
+  // The owner: every conversation read is there, and half of them go.
+  assert.equal((await p.admin(`${LIST}/${convs[0]}`)).status, 200);
+  for (const id of convs.slice(0, Math.ceil(convs.length / 2))) {
+    const d = await p.adminJson('DELETE', `${LIST}/${id}`);
+    assert.equal(d.status, 204, d.text);
+  }
+  const r = await chat(p, 'visitor-full', 'hello again');
+  assert.equal(r.status, 200, r.text);
 });

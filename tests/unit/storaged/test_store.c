@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "test_fixture.h"
+#include "test_who.h"
 
 static int
 setup(void **state)
@@ -1025,6 +1026,73 @@ test_map_full(void **state)
 	free(big);
 }
 
+/*
+ * The map's last sixteenth is kept for who signs in (STORE_MAP_RESERVE):
+ * there nobody's writes (a visitor's) are refused as unavailable, before
+ * the map is full; an owner's deletes still run (with a full map they
+ * could not: a delete takes pages too), and once they made room nobody's
+ * writes are taken again.
+ */
+static void
+test_map_reserve(void **state)
+{
+	struct fix small;
+	struct st_who owner = who_of(ST_WHO_KEY, "install",
+	    ST_WHO_ORG_DEFAULT, ST_ROLE_OWNER);
+	struct st_conv c[64], again;
+	struct dreply r;
+	char sess[16];
+	char *big = repeat('m', ST_CONTENT_MAX);
+	int i, j, n, created, err = 0;
+
+	memset(&small, 0, sizeof(small));
+	strlcpy(small.dir, "/tmp/parley-store-XXXXXX", sizeof(small.dir));
+	assert_non_null(mkdtemp(small.dir));
+	small.st = store_open(small.dir, 4, STORE_F_NOSYNC);
+	assert_non_null(small.st);
+	log_set_level(LOG_LEVEL_FATAL);	/* "only requests of who ..." */
+	for (n = 0; n < 64 && err == 0; n++) {
+		snprintf(sess, sizeof(sess), "s%d", n);
+		if ((err = do_open(&small, "w", sess, &c[n], &created)) != 0)
+			break;
+		for (j = 0; j < 8 && err == 0; j++)
+			err = append(&small, c[n].id, big);
+	}
+	assert_int_equal(err, PROTO_E_UNAVAILABLE);
+	assert_true(store_map_reserved(small.st));
+	/* Signing in is not refused (this one names no user). */
+	{
+		uint8_t h[ST_DASH_HASH_LEN];
+		struct penc e;
+
+		memset(h, 7, sizeof(h));
+		penc_init(&e);
+		penc_bytes(&e, h, sizeof(h));
+		penc_str(&e, "0123456789abcdef0123456789abcdef");
+		penc_str(&e, "usr_none");
+		penc_u64(&e, fake_now + 60000);
+		assert_int_not_equal(request(&small, PROTO_ST_DASH_LOGIN, &e,
+		    &r), PROTO_E_UNAVAILABLE);
+		dreply_free(&r);
+	}
+	/* Refused, not failed: the conversations so far are all there. */
+	for (i = 0; i < n / 2; i++) {
+		assert_int_equal(who_run(&small, &owner, PROTO_ST_CONV_DELETE,
+		    &(struct st_id_req){ c[i].id }, NULL, &r), 0);
+		dreply_free(&r);
+	}
+	assert_int_equal(do_open(&small, "w", "again", &again, &created), 0);
+	assert_int_equal(append(&small, again.id, "room again"), 0);
+	assert_false(store_map_reserved(small.st));
+	log_set_level(LOG_LEVEL_INFO);
+	for (i = 0; i < n; i++)
+		st_conv_free(&c[i]);
+	st_conv_free(&again);
+	store_close(small.st);
+	rm_env(small.dir);
+	free(big);
+}
+
 static void
 test_reopen(void **state)
 {
@@ -1305,6 +1373,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_commit_failure,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_reserve, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_map_full, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shared_flush, setup,
