@@ -33,6 +33,9 @@ static uint64_t requests[PROTO_TYPE_MAX];
 static struct st_repl_status repl;
 static uint64_t repl_outs;
 static int repl_set;
+/* The map's use (smetrics_map); map_size 0 until told. */
+static uint64_t map_used, map_size;
+static int map_reserved;
 
 static struct mseries *
 find(struct mseries *v, size_t n, const struct mseries *k)
@@ -173,6 +176,26 @@ replica_enc(struct penc *e)
 }
 
 void
+smetrics_map(uint64_t used, uint64_t size, int reserved)
+{
+	map_used = used;
+	map_size = size;
+	map_reserved = reserved;
+}
+
+static uint32_t
+map_enc(struct penc *e)
+{
+	if (map_size == 0)
+		return 0;
+	ms_enc(e, MS_GAUGE, "parley_storage_map_used_bytes", "", map_used);
+	ms_enc(e, MS_GAUGE, "parley_storage_map_size_bytes", "", map_size);
+	ms_enc(e, MS_GAUGE, "parley_storage_map_reserved", "",
+	    (uint64_t)map_reserved);
+	return 3;
+}
+
+void
 smetrics_get(struct penc *e, struct smgauges *const *gs, size_t ng)
 {
 	struct mseries *sum = NULL, *o;
@@ -226,6 +249,7 @@ smetrics_get(struct penc *e, struct smgauges *const *gs, size_t ng)
 		n++;
 	}
 	n += replica_enc(e);
+	n += map_enc(e);
 	mh_enc(e, &n, "parley_storage_commit_seconds", "", commit_bounds,
 	    NCOMMIT, 1, &commit_h, NULL);
 	mh_enc(e, &n, "parley_storage_batch_requests", "", batch_bounds,
@@ -247,4 +271,6 @@ smetrics_reset(void)
 	commit_fails = log_flushes = shared_requests = 0;
 	repl_set = 0;
 	repl_outs = 0;
+	map_used = map_size = 0;
+	map_reserved = 0;
 }

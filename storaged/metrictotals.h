@@ -39,6 +39,8 @@ void smetrics_shared_request(void);
  * ST_REPL_STATUS says it, outs the times the standby went out of sync.
  */
 void smetrics_replica(const struct st_repl_status *s, uint64_t outs);
+/* The map's use (parley_storage_map_*), as the store last read it. */
+void smetrics_map(uint64_t used, uint64_t size, int reserved);
 /* Forgets everything (tests). */
 void smetrics_reset(void);
 

@@ -1199,6 +1199,7 @@ server_metrics(struct server *s, struct client *c, const struct req *q,
 {
 	struct smgauges **gs;
 	struct client *o;
+	uint64_t used, size;
 	size_t n = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -1221,6 +1222,8 @@ server_metrics(struct server *s, struct client *c, const struct req *q,
 	TAILQ_FOREACH(o, &s->clients, entry)
 		if (!o->dead)
 			gs[n++] = &o->mg;
+	store_map_state(s->st, &used, &size);
+	smetrics_map(used, size, store_map_reserved(s->st));
 	smetrics_get(&r->enc, gs, n);
 	free(gs);
 	reply_encoded(r);

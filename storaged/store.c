@@ -963,7 +963,7 @@ map_use(struct store *st, MDB_txn *txn, uint64_t *used, uint64_t *size)
 		return -1;
 	pages += ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages;
 	for (i = 0; i <= NDBS; i++) {
-		/* LMDB's free list (its database 0), then ours. */
+		/* Ours, then LMDB's free list (its database 0). */
 		if (mdb_stat(txn, i == NDBS ? 0 : *store_dbi(st, i), &ms) != 0)
 			return -1;
 		pages += ms.ms_branch_pages + ms.ms_leaf_pages +
@@ -997,6 +997,8 @@ wal_due_set(struct store *st)
 	st->wal_due = st->wal_max;
 	if (ltxn_begin(st) != 0 || map_use(st, st->ltxn, &used, &size) < 0)
 		return;
+	st->map_used = used;
+	st->map_size = size;
 	room = size > used ? size - used : 0;
 	if (room / STORE_MAP_PER_LOG < st->wal_due)
 		st->wal_due = (size_t)(room / STORE_MAP_PER_LOG);
@@ -1023,6 +1025,13 @@ int
 store_map_reserved(const struct store *st)
 {
 	return st->map_reserved;
+}
+
+void
+store_map_state(const struct store *st, uint64_t *used, uint64_t *size)
+{
+	*used = st->map_used;
+	*size = st->map_size;
 }
 
 int

@@ -194,6 +194,8 @@ void store_set_wal_max(struct store *, size_t bytes);
 size_t store_checkpoint_every(const struct store *);
 /* In the map's last 1/STORE_MAP_RESERVE (as of the last checkpoint). */
 int store_map_reserved(const struct store *);
+/* The map's bytes in use and its size, as of the last checkpoint. */
+void store_map_state(const struct store *, uint64_t *used, uint64_t *size);
 /* Checkpoints, then closes. */
 void store_close(struct store *);
 /* Forces what was logged and checkpointed to disk (STORE_F_NOSYNC). 0, or -1 logged. */

@@ -81,6 +81,7 @@ struct store {
 	size_t wal_due;		/* or this, when the map is short of room */
 	int map_short;		/* over half the map used: warned once */
 	int map_reserved;	/* in the map's last 1/STORE_MAP_RESERVE */
+	uint64_t map_used, map_size;	/* map_use at the last checkpoint */
 	struct oplog log;	/* the running write batch's changes */
 	/* What requests cost, for tests and logs (store_costs). */
 	uint64_t ndecodes;	/* records opened to decode */

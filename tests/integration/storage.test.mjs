@@ -333,6 +333,17 @@ test('a store in its last sixteenth: visitors get 503, the owner deletes, visito
   assert.equal(refused.code, 5, `refused as unavailable, not failed: ${refused.message}`);
   assert.match(refused.storageMessage, /the store is full/);
   assertJsonError(await chat(p, 'visitor-full', 'hello'), 503, 'Storage unavailable');
+  // The metrics say so (as of the last checkpoint).
+  const gauge = async (name) => {
+    const m = await p.admin('/metrics');
+    assert.equal(m.status, 200);
+    const line = m.text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+    assert.ok(line, `${name} in /metrics`);
+    return Number(line[1]);
+  };
+  assert.equal(await gauge('parley_storage_map_reserved'), 1);
+  assert.equal(await gauge('parley_storage_map_size_bytes'), 8 * 1024 * 1024);
+  assert.ok(await gauge('parley_storage_map_used_bytes') > 8 * 1024 * 1024 * 15 / 16);
   // The owner: every conversation read is there, and half of them go.
   assert.equal((await p.admin(`${LIST}/${convs[0]}`)).status, 200);
   for (const id of convs.slice(0, Math.ceil(convs.length / 2))) {
@@ -341,4 +352,5 @@ test('a store in its last sixteenth: visitors get 503, the owner deletes, visito
   }
   const r = await chat(p, 'visitor-full', 'hello again');
   assert.equal(r.status, 200, r.text);
+  assert.equal(await gauge('parley_storage_map_reserved'), 0);
 });

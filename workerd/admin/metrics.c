@@ -161,6 +161,14 @@ static const struct family {
 	{ "parley_storage_shared_requests_total", "counter",
 	    "Requests whose reply could wait a moment for a flush shared with "
 	    "other writes (a worker's chat turns while many are alive)." },
+	{ "parley_storage_map_used_bytes", "gauge",
+	    "Bytes of the database's map in use (PARLEY_MAP_SIZE_MB), as of "
+	    "the last checkpoint." },
+	{ "parley_storage_map_size_bytes", "gauge",
+	    "The database's map: the most it may hold." },
+	{ "parley_storage_map_reserved", "gauge",
+	    "1 while the map's last sixteenth is left: only who signs in may "
+	    "write (visitors get 503)." },
 	{ "parley_storage_commit_seconds", "histogram",
 	    "Time of one commit, the disk sync included." },
 	{ "parley_storage_batch_requests", "histogram",
