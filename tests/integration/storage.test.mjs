@@ -13,6 +13,7 @@ import { BIN, pool, sleep, startParley, waitFor, within } from './lib/harness.mj
 import { assertJsonError } from './lib/checks.mjs';
 import { F, T, TABLE, WHO, WHO_TYPES, chatBegin, decodeAs, encodeAs, rep, req } from './lib/storage.mjs';
 import { chat } from './lib/chat.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -317,6 +318,12 @@ test('a store in its last sixteenth: visitors get 503, the owner deletes, visito
   const p = await startParley(t, { workers: 1, mock: true, env: { PARLEY_MAP_SIZE_MB: '8', RATE_LIMIT_MAX_REQUESTS: '0' } });
   const st = await p.storage({ name: 'itest-filler' });
   t.after(() => st.close());
+  // A widget visitor with an open session, from before the store filled.
+  const w = await createWidget(p);
+  const v = await Visitor.open(p, w.widget_id);
+  t.after(() => v.close());
+  await v.next('session');
+  await v.turn('before it filled');
   const big = 'x'.repeat(60000);
   const convs = [];
   let refused = null;
@@ -333,6 +340,11 @@ test('a store in its last sixteenth: visitors get 503, the owner deletes, visito
   assert.equal(refused.code, 5, `refused as unavailable, not failed: ${refused.message}`);
   assert.match(refused.storageMessage, /the store is full/);
   assertJsonError(await chat(p, 'visitor-full', 'hello'), 503, 'Storage unavailable');
+  // The widget: the open session's message is refused in a frame, a new
+  // session's upgrade with the same 503.
+  v.send({ type: 'message', content: 'while full' });
+  assert.deepEqual(await v.next('error'), { type: 'error', message: 'The chat is unavailable right now. Please try again.' });
+  await assert.rejects(Visitor.open(p, w.widget_id), (e) => e.status === 503 && /Storage unavailable/.test(e.body));
   // The metrics say so (as of the last checkpoint).
   const gauge = async (name) => {
     const m = await p.admin('/metrics');
@@ -352,5 +364,9 @@ test('a store in its last sixteenth: visitors get 503, the owner deletes, visito
   }
   const r = await chat(p, 'visitor-full', 'hello again');
   assert.equal(r.status, 200, r.text);
+  const v2 = await Visitor.open(p, w.widget_id);
+  t.after(() => v2.close());
+  await v2.next('session');
+  await v2.turn('after the deletes');
   assert.equal(await gauge('parley_storage_map_reserved'), 0);
 });
