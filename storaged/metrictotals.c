@@ -33,9 +33,11 @@ static uint64_t requests[PROTO_TYPE_MAX];
 static struct st_repl_status repl;
 static uint64_t repl_outs;
 static int repl_set;
-/* The map's use (smetrics_map); map_size 0 until told. */
-static uint64_t map_used, map_size;
-static int map_reserved;
+/* The map's use (smetrics_map); size 0 until told. */
+static struct map_figures {
+	uint64_t used, size;
+	int reserved;
+} map;
 
 static struct mseries *
 find(struct mseries *v, size_t n, const struct mseries *k)
@@ -178,20 +180,18 @@ replica_enc(struct penc *e)
 void
 smetrics_map(uint64_t used, uint64_t size, int reserved)
 {
-	map_used = used;
-	map_size = size;
-	map_reserved = reserved;
+	map = (struct map_figures){ used, size, reserved };
 }
 
 static uint32_t
 map_enc(struct penc *e)
 {
-	if (map_size == 0)
+	if (map.size == 0)
 		return 0;
-	ms_enc(e, MS_GAUGE, "parley_storage_map_used_bytes", "", map_used);
-	ms_enc(e, MS_GAUGE, "parley_storage_map_size_bytes", "", map_size);
+	ms_enc(e, MS_GAUGE, "parley_storage_map_used_bytes", "", map.used);
+	ms_enc(e, MS_GAUGE, "parley_storage_map_size_bytes", "", map.size);
 	ms_enc(e, MS_GAUGE, "parley_storage_map_reserved", "",
-	    (uint64_t)map_reserved);
+	    (uint64_t)map.reserved);
 	return 3;
 }
 
@@ -271,6 +271,5 @@ smetrics_reset(void)
 	commit_fails = log_flushes = shared_requests = 0;
 	repl_set = 0;
 	repl_outs = 0;
-	map_used = map_size = 0;
-	map_reserved = 0;
+	memset(&map, 0, sizeof(map));
 }
