@@ -218,7 +218,7 @@ for fz in $fuzzers; do
 	name=$(basename "$fz")
 	log=$logdir/$name.log
 	if [ "$(cat "$log.rc" 2>/dev/null || echo 1)" -eq 0 ]; then
-		runs=$(grep -o 'replayed [0-9]* inputs' "$log" | tail -n1)
+		runs=$(grep -o 'replayed [0-9]* inputs.*' "$log" | tail -n1)
 		printf '   %-28s passed (%s)\n' "$name" "$runs"
 		count "$name" 1 0
 	else

@@ -4,8 +4,8 @@
  * STORAGE.md ("The map between checkpoints", store.c's wal_due_set).
  *
  * The inputs are fuzz_dispatch's corpus, grouped by the request type
- * their first bytes pick; the harness is included as it is (its store,
- * its known records, its input format). For each type: a new store, a
+ * their first bytes pick (fuzz_replay_group); the harness is included as
+ * it is (its store, its known records, its input format). For each type: a new store, a
  * checkpoint, the type's inputs run `rounds` times over, then a checkpoint
  * again; the map's high-water mark grew by what the transaction took
  * (pages freed inside it are reused only after its commit), and the log
@@ -44,18 +44,6 @@ struct row {
 
 static struct input inputs[MAPUSE_INPUTS];
 static size_t ninputs;
-
-/* The request type an input picks, as LLVMFuzzerTestOneInput does. */
-static int
-input_type(const struct input *in)
-{
-	uint8_t b = in->data[0];
-
-	if ((b & 0x3f) == 0x3f && in->len > 1)
-		return in->data[1];
-	return PROTO_ST_PING + (b & 0x0f) + ((b & 0x20) ? 0x10 : 0) +
-	    ((b & 0x30) == 0x30 ? 0x10 : 0);
-}
 
 static uint64_t
 last_pgno(void)
@@ -107,13 +95,12 @@ measure(struct row *r, int rounds)
 	uint64_t p0;
 	int n;
 
-	store_remove();
-	store_make();
+	fuzz_replay_fresh(r->type);
 	(void)store_checkpoint(st);
 	p0 = last_pgno();
 	for (n = 0; n < rounds; n++)
 		for (i = 0; i < ninputs; i++) {
-			if (input_type(&inputs[i]) != r->type)
+			if (fuzz_replay_group(inputs[i].data, inputs[i].len) != r->type)
 				continue;
 			before = wal_used(st->wal);
 			LLVMFuzzerTestOneInput(inputs[i].data, inputs[i].len);
@@ -158,7 +145,7 @@ main(int argc, char **argv)
 	for (j = 0; j < MAPUSE_TYPES; j++) {
 		rows[nrows].type = (int)j;
 		for (i = 0; i < ninputs; i++)
-			if (input_type(&inputs[i]) == (int)j)
+			if (fuzz_replay_group(inputs[i].data, inputs[i].len) == (int)j)
 				rows[nrows].inputs++;
 		if (rows[nrows].inputs == 0)
 			continue;

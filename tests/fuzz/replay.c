@@ -10,6 +10,12 @@
  * An input runs at most REPLAY_SECONDS (SIGALRM ends the run, as
  * libFuzzer's -timeout would); a sanitizer report fails the run. Prints
  * "replayed N inputs" and exits 0, or names the input and exits 1.
+ *
+ * A target that keeps state between inputs (fuzz_dispatch's store) may
+ * group its inputs (fuzz_replay_group): after the pass in name order,
+ * each group's inputs run again, twice, after fuzz_replay_fresh(group).
+ * The order of a corpus can keep an input from what it reaches alone (a
+ * reply another input's request prevents): the group pass reaches it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,9 +35,25 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* A target's own set-up, when it has one (fuzz_dispatch's store). */
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+/* The group of an input (0 to 65535), or -1 for none: see above. */
+int fuzz_replay_group(const uint8_t *data, size_t size) __attribute__((weak));
+/* The target starts afresh before a group's inputs run again. */
+void fuzz_replay_fresh(int group) __attribute__((weak));
+
+#define REPLAY_GROUP_RUNS	2	/* each group's inputs, again and again */
+
+/* An input read in the first pass, kept for the group pass. */
+struct grouped {
+	char *path;
+	int group;
+};
 
 static size_t replayed;
 static const char *current;	/* the input running, for a failure's report */
+static struct grouped *groups;
+static size_t ngroups, capgroups;
+static int grouping;		/* the group pass is running */
+static size_t regrouped;	/* inputs the group pass ran */
 
 /* A sanitizer's report ends the run: which input it was. */
 static void
@@ -66,6 +88,43 @@ on_alarm(int sig)
 	_exit(1);
 }
 
+/* path's group noted for the group pass. 0, or -1 (out of memory, said). */
+static int
+keep_group(const char *path, const uint8_t *buf, size_t n)
+{
+	struct grouped *g;
+	int group;
+
+	if (fuzz_replay_group == NULL ||
+	    (group = fuzz_replay_group(buf, n)) < 0)
+		return 0;
+	if (ngroups == capgroups) {
+		capgroups = capgroups ? 2 * capgroups : 256;
+		if ((g = realloc(groups, capgroups * sizeof(*g))) == NULL) {
+			fprintf(stderr, "replay: out of memory\n");
+			return -1;
+		}
+		groups = g;
+	}
+	if ((groups[ngroups].path = strdup(path)) == NULL) {
+		fprintf(stderr, "replay: out of memory\n");
+		return -1;
+	}
+	groups[ngroups++].group = group;
+	return 0;
+}
+
+/* By group, then in the first pass's order (name order). */
+static int
+by_group(const void *a, const void *b)
+{
+	const struct grouped *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
 /* Runs the file at path: 0, or -1 when it cannot be read (said). */
 static int
 replay_file(const char *path)
@@ -89,11 +148,16 @@ replay_file(const char *path)
 		    "read error" : "longer than 1 MiB");
 		goto done;
 	}
+	if (!grouping && keep_group(path, buf, n) < 0)
+		goto done;
 	current = path;
 	alarm(REPLAY_SECONDS);
 	LLVMFuzzerTestOneInput(buf, n);
 	alarm(0);
-	replayed++;
+	if (grouping)
+		regrouped++;
+	else
+		replayed++;
 	rc = 0;
 done:
 	free(buf);
@@ -130,6 +194,33 @@ replay_dir(const char *dir)
 	return rc;
 }
 
+/* Each group's inputs REPLAY_GROUP_RUNS times, after a fresh start. */
+static int
+replay_groups(void)
+{
+	size_t i, j, end;
+	int run, rc = 0;
+
+	if (ngroups == 0)
+		return 0;
+	grouping = 1;
+	qsort(groups, ngroups, sizeof(*groups), by_group);
+	for (i = 0; i < ngroups && rc == 0; i = end) {
+		for (end = i; end < ngroups &&
+		    groups[end].group == groups[i].group; end++)
+			;
+		if (fuzz_replay_fresh != NULL)
+			fuzz_replay_fresh(groups[i].group);
+		for (run = 0; run < REPLAY_GROUP_RUNS && rc == 0; run++)
+			for (j = i; j < end && rc == 0; j++)
+				rc = replay_file(groups[j].path);
+	}
+	for (i = 0; i < ngroups; i++)
+		free(groups[i].path);
+	free(groups);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -153,8 +244,14 @@ main(int argc, char **argv)
 		} else
 			rc = replay_file(argv[i]);
 	}
+	if (rc == 0)
+		rc = replay_groups();
 	if (rc != 0)
 		return 1;
-	printf("replayed %zu inputs\n", replayed);
+	if (regrouped > 0)
+		printf("replayed %zu inputs (and %zu again by group)\n",
+		    replayed, regrouped);
+	else
+		printf("replayed %zu inputs\n", replayed);
 	return 0;
 }

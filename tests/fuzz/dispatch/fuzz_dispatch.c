@@ -52,6 +52,9 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* make test's replay (tests/fuzz/replay.c): its group pass. */
+int fuzz_replay_group(const uint8_t *data, size_t size);
+void fuzz_replay_fresh(int group);
 
 /* The store's map: 256 MiB, started again at half full. */
 #ifndef FUZZ_MAP_MB
@@ -723,6 +726,34 @@ check_reply(uint16_t type, const struct dreply *r)
 	st_rep_free(type, &rep);
 }
 
+/*
+ * The request type an input picks (the head comment): replay.c's group,
+ * so each type's inputs also run alone on a new store.
+ */
+int
+fuzz_replay_group(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return -1;
+	if ((data[0] & 0x3f) == 0x3f && size > 1)
+		return data[1];
+	return PROTO_ST_PING + (data[0] & 0x0f) + ((data[0] & 0x20) ? 0x10 : 0) +
+	    ((data[0] & 0x30) == 0x30 ? 0x10 : 0);
+}
+
+/* A new store and rate table, as at the start. */
+void
+fuzz_replay_fresh(int group)
+{
+	(void)group;
+	store_remove();
+	store_make();
+	ratelimit_free(rl);
+	if ((rl = ratelimit_new(200)) == NULL)
+		abort();
+	ratelimit_set_clock(rl, fake_mono);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -738,12 +769,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	store_renew_when_full();
-	type = PROTO_ST_PING + (data[0] & 0x0f) + ((data[0] & 0x20) ? 0x10 : 0) +
-	    ((data[0] & 0x30) == 0x30 ? 0x10 : 0);
-	if ((data[0] & 0x3f) == 0x3f && size > 1) {
-		type = data[1];
+	type = (uint16_t)fuzz_replay_group(data, size);
+	if ((data[0] & 0x3f) == 0x3f && size > 1)
 		skip = 2;
-	}
 	twice = (data[0] & 0x40) != 0;
 	mono += (data[0] & 0x10) ? 60000 : 1;
 	penc_init(&e);
