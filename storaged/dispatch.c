@@ -491,31 +491,16 @@ who_org_gone(struct dbatch *b)
 /*
  * The map's last part is kept for who signs in (store.h,
  * STORE_MAP_RESERVE): nobody's write (a visitor's, a turn's, a page
- * fetched for the knowledge base) is refused there, but these. Signing
- * in: an owner must be able to come and make room. The outboxes' and
- * schedules' leases and results: they change records already there, and
- * refused, each would come back and be logged at every poll.
+ * fetched for the knowledge base) is refused there, but the rows that
+ * say in_reserve (optab.h).
  */
-static const uint16_t reserve_takes[] = {
-	PROTO_ST_DASH_LOGIN, PROTO_ST_DASH_LOGOUT, PROTO_ST_KEY_AUTH,
-	PROTO_ST_USER_BOOT, PROTO_ST_INVITE_ACCEPT,
-	PROTO_ST_HOOK_DUE, PROTO_ST_HOOK_RESULT, PROTO_ST_MAIL_DUE,
-	PROTO_ST_MAIL_RESULT, PROTO_ST_CONV_RESOLVE_DUE, PROTO_ST_KB_DUE,
-	PROTO_ST_KB_SYNC_DONE, PROTO_ST_ATT_EXTRACT_DUE,
-};
-
 static int
-map_keeps_reserve(const struct dbatch *b, uint16_t type)
+map_keeps_reserve(const struct dbatch *b, const struct optab *op)
 {
-	size_t i;
-
-	if (!dispatch_is_write(type) || !store_map_reserved(b->txn.st) ||
-	    (b->who != NULL && b->who->kind != ST_WHO_PUBLIC))
-		return 0;
-	for (i = 0; i < sizeof(reserve_takes) / sizeof(reserve_takes[0]); i++)
-		if (type == reserve_takes[i])
-			return 0;
-	return 1;
+	/* The flag first: every request passes here, and it is rarely set. */
+	return store_map_reserved(b->txn.st) && !op->in_reserve &&
+	    (b->who == NULL || b->who->kind == ST_WHO_PUBLIC) &&
+	    dispatch_is_write(op->type);
 }
 
 void
@@ -544,7 +529,7 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 		r->audit = &aq;
 		if (who_org_gone(b))
 			reply_error(r, PROTO_E_NO_ORG, "no such organisation");
-		else if (map_keeps_reserve(b, type))
+		else if (map_keeps_reserve(b, op))
 			reply_error(r, PROTO_E_UNAVAILABLE, STORE_FULL_ERR);
 		else
 			op->run(b, type, &req, r);

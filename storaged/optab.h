@@ -96,6 +96,15 @@ struct optab {
 	const char *action;
 	enum audit_target target;
 	audit_pick *pick;
+	/*
+	 * A write of nobody (no who asks) taken in the map's reserve
+	 * (store.h, STORE_MAP_RESERVE), where the others are refused:
+	 * signing in (an owner must be able to come and make room), and
+	 * the outboxes' and schedules' leases and results, which change
+	 * records already there and, refused, would come back and be
+	 * logged at every poll.
+	 */
+	uint8_t in_reserve;
 };
 
 /* The row of type, or NULL for a type storaged does not receive. */
