@@ -541,10 +541,7 @@ test_map_part(void **state)
 	static uint8_t piece[PIECE];
 	int i, k, whole = 0, full = 0, created;
 
-	store_close(f->st);
-	f->st = store_open(f->dir, 4, STORE_F_NOSYNC);
-	assert_non_null(f->st);
-	store_set_clock(f->st, fake_clock);
+	fix_reopen_map(f, 4);
 	for (k = 0; k < 8 && !full; k++) {
 		att_new(f, 1, ST_ATT_MB, 0, &n);
 		if (n.result == ST_ATT_FULL) {

@@ -93,14 +93,21 @@ fix_setup(void **state, const char *tmpl, int rl)
 	return 0;
 }
 
-/* Closes and opens the store again on the same directory. */
+/* Closes and opens the store again on the same directory, its map mb MiB. */
+static inline void
+fix_reopen_map(struct fix *f, size_t mb)
+{
+	store_close(f->st);
+	f->st = store_open(f->dir, mb, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	store_set_clock(f->st, fake_clock);
+}
+
+/* The same with the tests' map of 64 MiB. */
 static inline void
 fix_reopen(struct fix *f)
 {
-	store_close(f->st);
-	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
-	assert_non_null(f->st);
-	store_set_clock(f->st, fake_clock);
+	fix_reopen_map(f, 64);
 }
 
 /* Removes a store: LMDB's two files and the log, then the directory. */

@@ -1036,7 +1036,7 @@ test_map_full(void **state)
 static void
 test_map_reserve(void **state)
 {
-	struct fix small;
+	struct fix *f = *state;
 	struct st_who owner = who_of(ST_WHO_KEY, "install",
 	    ST_WHO_ORG_DEFAULT, ST_ROLE_OWNER);
 	struct st_conv c[64], again;
@@ -1045,21 +1045,17 @@ test_map_reserve(void **state)
 	char *big = repeat('m', ST_CONTENT_MAX);
 	int i, j, n, created, err = 0;
 
-	memset(&small, 0, sizeof(small));
-	strlcpy(small.dir, "/tmp/parley-store-XXXXXX", sizeof(small.dir));
-	assert_non_null(mkdtemp(small.dir));
-	small.st = store_open(small.dir, 4, STORE_F_NOSYNC);
-	assert_non_null(small.st);
+	fix_reopen_map(f, 4);
 	log_set_level(LOG_LEVEL_FATAL);	/* "only requests of who ..." */
 	for (n = 0; n < 64 && err == 0; n++) {
 		snprintf(sess, sizeof(sess), "s%d", n);
-		if ((err = do_open(&small, "w", sess, &c[n], &created)) != 0)
+		if ((err = do_open(f, "w", sess, &c[n], &created)) != 0)
 			break;
 		for (j = 0; j < 8 && err == 0; j++)
-			err = append(&small, c[n].id, big);
+			err = append(f, c[n].id, big);
 	}
 	assert_int_equal(err, PROTO_E_UNAVAILABLE);
-	assert_true(store_map_reserved(small.st));
+	assert_true(store_map_reserved(f->st));
 	/* Signing in is not refused (this one names no user). */
 	{
 		uint8_t h[ST_DASH_HASH_LEN];
@@ -1071,25 +1067,23 @@ test_map_reserve(void **state)
 		penc_str(&e, "0123456789abcdef0123456789abcdef");
 		penc_str(&e, "usr_none");
 		penc_u64(&e, fake_now + 60000);
-		assert_int_not_equal(request(&small, PROTO_ST_DASH_LOGIN, &e,
+		assert_int_not_equal(request(f, PROTO_ST_DASH_LOGIN, &e,
 		    &r), PROTO_E_UNAVAILABLE);
 		dreply_free(&r);
 	}
 	/* Refused, not failed: the conversations so far are all there. */
 	for (i = 0; i < n / 2; i++) {
-		assert_int_equal(who_run(&small, &owner, PROTO_ST_CONV_DELETE,
+		assert_int_equal(who_run(f, &owner, PROTO_ST_CONV_DELETE,
 		    &(struct st_id_req){ c[i].id }, NULL, &r), 0);
 		dreply_free(&r);
 	}
-	assert_int_equal(do_open(&small, "w", "again", &again, &created), 0);
-	assert_int_equal(append(&small, again.id, "room again"), 0);
-	assert_false(store_map_reserved(small.st));
+	assert_int_equal(do_open(f, "w", "again", &again, &created), 0);
+	assert_int_equal(append(f, again.id, "room again"), 0);
+	assert_false(store_map_reserved(f->st));
 	log_set_level(LOG_LEVEL_INFO);
 	for (i = 0; i < n; i++)
 		st_conv_free(&c[i]);
 	st_conv_free(&again);
-	store_close(small.st);
-	rm_env(small.dir);
 	free(big);
 }
 

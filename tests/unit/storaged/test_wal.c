@@ -582,9 +582,7 @@ test_churn_in_small_map(void **state)
 	struct st_conv c;
 	int created, i;
 
-	store_close(f->st);
-	f->st = store_open(f->dir, 8, STORE_F_NOSYNC);
-	assert_non_null(f->st);
+	fix_reopen_map(f, 8);
 	log_set_level(LOG_LEVEL_ERROR);	/* "the map ... used": expected */
 	for (i = 0; i < 4000; i++) {
 		store_begin(f->st, &t, 0);
@@ -617,9 +615,7 @@ test_churn_tiny_batches(void **state)
 	size_t log0;
 	int i;
 
-	store_close(f->st);
-	f->st = store_open(f->dir, 8, STORE_F_NOSYNC);
-	assert_non_null(f->st);
+	fix_reopen_map(f, 8);
 	log_set_level(LOG_LEVEL_ERROR);	/* "the map ... used": expected */
 	for (i = 0; i < 4000; i++) {
 		log0 = wal_used(f->st->wal);
