@@ -310,6 +310,16 @@ store_renew_when_full(void)
 	store_make();
 }
 
+/* The rate table, on the harness's clock. */
+static void
+rates_make(void)
+{
+	/* Past the first bucket array (64), so it grows, then fills. */
+	if ((rl = ratelimit_new(200)) == NULL)
+		abort();
+	ratelimit_set_clock(rl, fake_mono);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -317,10 +327,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* FUZZ_DISPATCH_LOG=1: storaged's warnings, to see why a run stopped. */
 	log_set_level(getenv("FUZZ_DISPATCH_LOG") ? LOG_LEVEL_WARN :
 	    LOG_LEVEL_FATAL);
-	/* Past the first bucket array (64), so it grows, then fills. */
-	if ((rl = ratelimit_new(200)) == NULL)
-		abort();
-	ratelimit_set_clock(rl, fake_mono);
+	rates_make();
 	store_make();
 	atexit(cleanup);
 	return 0;
@@ -749,9 +756,7 @@ fuzz_replay_fresh(int group)
 	store_remove();
 	store_make();
 	ratelimit_free(rl);
-	if ((rl = ratelimit_new(200)) == NULL)
-		abort();
-	ratelimit_set_clock(rl, fake_mono);
+	rates_make();
 }
 
 int
