@@ -143,8 +143,3 @@ st_action_invalid(const struct st_action *a)
 	return header_lines_invalid(S(a->headers));
 }
 
-void
-st_action_free(struct st_action *a)
-{
-	rl_free(&st_action_layout, a);
-}

@@ -143,6 +143,7 @@ struct st_action {
 
 /* Its layout (actionmsg.c), and the mask of every field an update sets. */
 extern const struct rlayout st_action_layout;
+RL_CALLS(st_action, action, struct st_action)
 #define ST_ACF_ALL	(0u ST_ACTION_ROWS(RF_MASK))
 
 /* A method's name ("GET"; NULL out of range) and back (-1): its ENUM. */
@@ -166,7 +167,6 @@ int st_action_hname_valid(const char *s);
  * (workerd/admin/actions.c).
  */
 const char *st_action_invalid(const struct st_action *a);
-void st_action_free(struct st_action *a);
 
 /* ST_ACTION_UPDATE's payload. */
 struct st_action_update_req {

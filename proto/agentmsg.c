@@ -24,30 +24,6 @@ st_agent_defaults(struct st_agent *a)
 	rl_defaults(&st_agent_layout, a);
 }
 
-void
-st_agent_free(struct st_agent *a)
-{
-	rl_free(&st_agent_layout, a);
-}
-
-int
-st_agent_copy(struct st_agent *dst, const struct st_agent *src)
-{
-	return rl_copy(&st_agent_layout, dst, src);
-}
-
-void
-penc_agent(struct penc *e, const struct st_agent *a)
-{
-	rl_enc(e, &st_agent_layout, a);
-}
-
-int
-pdec_agent(struct pdec *d, struct st_agent *a)
-{
-	return rl_dec(d, &st_agent_layout, a, rl_version(&st_agent_layout));
-}
-
 /* ---------------------------------------------------------------- checks */
 
 /* 1 when s is UTF-8 of min to max characters. */

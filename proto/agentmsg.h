@@ -288,6 +288,7 @@ struct st_agent {
 
 /* Its layout (agentmsg.c), and the mask of every field an update sets. */
 extern const struct rlayout st_agent_layout;
+RL_CALLS(st_agent, agent, struct st_agent)
 #define ST_AF_ALL	(0u ST_AGENT_ROWS(RF_MASK))
 
 struct st_event {
@@ -310,14 +311,6 @@ struct st_event {
  * function here reads as ""; a decoded agent has them all allocated.
  */
 void st_agent_defaults(struct st_agent *);
-/* Frees what a holds (its key zeroed first) and zeroes it. */
-void st_agent_free(struct st_agent *);
-/* Deep copy; 0, or -1 out of memory (dst then freed and zeroed). */
-int st_agent_copy(struct st_agent *dst, const struct st_agent *src);
-/* Appends a in the current format (a sticky error in e). */
-void penc_agent(struct penc *, const struct st_agent *);
-/* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
-int pdec_agent(struct pdec *, struct st_agent *);
 /*
  * NULL when a is a valid agent config, else "field: what is wrong"
  * (static text) naming the first bad field: name 1-100 characters of

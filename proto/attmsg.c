@@ -65,12 +65,6 @@ RL_LAYOUT(st_att_layout, "attachment", struct st_att,
     ST_ATT_ROWS(ATT_ROW), NULL);
 
 void
-st_att_free(struct st_att *a)
-{
-	rl_free(&st_att_layout, a);
-}
-
-void
 st_att_read_rep_free(struct st_att_read_rep *r)
 {
 	st_att_free(&r->att);

@@ -163,7 +163,7 @@ struct st_att {
 
 /* Its layout (attmsg.c). */
 extern const struct rlayout st_att_layout;
-void st_att_free(struct st_att *);
+RL_CALLS(st_att, att, struct st_att)
 
 /* What an attachment request came to. */
 enum st_att_result {

@@ -31,12 +31,6 @@ static const struct {
 RL_LAYOUT(st_webhook_layout, "webhook", struct st_webhook,
     ST_WEBHOOK_ROWS(HOOK_ROW), NULL);
 
-void
-st_webhook_free(struct st_webhook *h)
-{
-	rl_free(&st_webhook_layout, h);
-}
-
 /*
  * A PAYLOAD row's members, where its row says (a delivery's and a mail's):
  * the pointer at f->off, its length in the last 4 of f->size bytes.
@@ -132,25 +126,6 @@ st_status_parse(const char *name)
 		if (strcmp(name, status_names[i]) == 0)
 			return i;
 	return -1;
-}
-
-void
-st_delivery_free(struct st_delivery *d)
-{
-	rl_free(&st_delivery_layout, d);
-}
-
-void
-penc_delivery(struct penc *e, const struct st_delivery *d)
-{
-	rl_enc(e, &st_delivery_layout, d);
-}
-
-int
-pdec_delivery(struct pdec *d, struct st_delivery *v)
-{
-	return rl_dec(d, &st_delivery_layout, v, rl_version(
-	    &st_delivery_layout));
 }
 
 void

@@ -150,6 +150,7 @@ struct st_webhook {
 
 /* Its layout (hookmsg.c), and the mask of every field an update sets. */
 extern const struct rlayout st_webhook_layout;
+RL_CALLS(st_webhook, webhook, struct st_webhook)
 #define ST_HF_ALL	(0u ST_WEBHOOK_ROWS(RF_MASK))
 
 /*
@@ -213,6 +214,7 @@ struct st_delivery {
 
 /* Its layout (hookmsg.c). */
 extern const struct rlayout st_delivery_layout;
+RL_CALLS(st_delivery, delivery, struct st_delivery)
 /* A status's name ("pending"; NULL out of range) and back (-1): its ENUM. */
 const char *st_status_name(int status);
 int st_status_parse(const char *name);
@@ -224,8 +226,6 @@ struct st_hook_job {
 	char secret[ST_HOOK_SECRET_MAX + 1];
 };
 
-/* Frees what h holds (zeroed or decoded) and zeroes it: rl_free. */
-void st_webhook_free(struct st_webhook *);
 /*
  * NULL when h is a valid webhook, else "field: what is wrong" (static):
  * url 1-2048 bytes starting http:// or https:// without controls or
@@ -235,12 +235,6 @@ void st_webhook_free(struct st_webhook *);
 const char *st_webhook_invalid(const struct st_webhook *h);
 /* url's part of st_webhook_invalid: NULL, or "url: ..." (static). */
 const char *st_webhook_url_invalid(const char *url);
-/* Frees what d holds (zeroed or decoded) and zeroes it: rl_free. */
-void st_delivery_free(struct st_delivery *);
-/* d in the current format: rl_enc. */
-void penc_delivery(struct penc *, const struct st_delivery *d);
-/* 0, or -1 on a decode error (the struct is then freed and zeroed). */
-int pdec_delivery(struct pdec *, struct st_delivery *);
 /* A job is a message, not a record: its delivery's rows, its url, secret. */
 void st_hook_job_free(struct st_hook_job *);
 void penc_hook_job(struct penc *, const struct st_hook_job *);

@@ -11,12 +11,6 @@
 RL_LAYOUT(st_canned_layout, "canned", struct st_canned,
     ST_CANNED_ROWS(CANNED_ROW), NULL);
 
-void
-st_canned_free(struct st_canned *c)
-{
-	rl_free(&st_canned_layout, c);
-}
-
 int
 st_canned_id_valid(const char *s)
 {

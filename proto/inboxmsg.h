@@ -69,6 +69,7 @@ struct st_canned {
 
 /* Its layout (inboxmsg.c). */
 extern const struct rlayout st_canned_layout;
+RL_CALLS(st_canned, canned, struct st_canned)
 
 struct st_str;
 /*
@@ -87,8 +88,6 @@ struct st_canneds {
 	uint32_t n;
 };
 
-/* Frees what c holds (zeroed or decoded) and zeroes it: rl_free. */
-void st_canned_free(struct st_canned *);
 /* 1 when s is "cr_" and 32 lowercase hex digits. */
 int st_canned_id_valid(const char *s);
 /*

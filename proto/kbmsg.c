@@ -22,12 +22,6 @@ RL_LAYOUT(st_kbchunk_layout, "kbchunk", struct st_kbchunk,
     ST_KBCHUNK_ROWS(KBCHUNK_ROW), NULL);
 
 void
-st_kbchunk_free(struct st_kbchunk *c)
-{
-	rl_free(&st_kbchunk_layout, c);
-}
-
-void
 st_kb_hit_clear(struct st_kb_hit *h)
 {
 	free(h->url);
@@ -99,24 +93,12 @@ st_kbsource_invalid(const struct st_kbsource *s)
 	return NULL;
 }
 
-void
-st_kbsource_free(struct st_kbsource *s)
-{
-	rl_free(&st_kbsource_layout, s);
-}
-
 /* --------------------------------------------------------------- pages */
 
 #define KBPAGE_ROW(...)	RF_ROW(struct st_kbpage, __VA_ARGS__)
 
 RL_LAYOUT(st_kbpage_layout, "kbpage", struct st_kbpage,
     ST_KBPAGE_ROWS(KBPAGE_ROW), NULL);
-
-void
-st_kbpage_free(struct st_kbpage *p)
-{
-	rl_free(&st_kbpage_layout, p);
-}
 
 /* ---------------------------------------------------------------- files */
 

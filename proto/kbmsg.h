@@ -176,6 +176,7 @@ struct st_kbchunk {
 
 /* Its layout (kbmsg.c). */
 extern const struct rlayout st_kbchunk_layout;
+RL_CALLS(st_kbchunk, kbchunk, struct st_kbchunk)
 
 /*
  * The source record, of format 2 (format 1: no embedding_tokens). A
@@ -240,6 +241,7 @@ struct st_kbsource {
 };
 
 extern const struct rlayout st_kbsource_layout;
+RL_CALLS(st_kbsource, kbsource, struct st_kbsource)
 
 /* A type's name ("crawl"; NULL out of range) and back (-1): its ENUM. */
 const char *st_source_type_name(int);
@@ -255,7 +257,6 @@ int st_kbsource_id_valid(const char *s);
  * set, a language the analyser knows ("" too).
  */
 const char *st_kbsource_invalid(const struct st_kbsource *s);
-void st_kbsource_free(struct st_kbsource *s);
 
 #define ST_KB_ETAG_MAX		256	/* bytes of an ETag */
 #define ST_KB_LASTMOD_MAX	64	/* bytes of a Last-Modified date */
@@ -331,7 +332,7 @@ struct st_kbpage {
 };
 
 extern const struct rlayout st_kbpage_layout;
-void st_kbpage_free(struct st_kbpage *p);
+RL_CALLS(st_kbpage, kbpage, struct st_kbpage)
 
 /* An uploaded file's bytes (zero-copy: valid while its payload is). */
 struct st_kb_bytes {
@@ -528,8 +529,6 @@ struct st_kb_retrieve_req {
 };
 
 
-/* Frees what c holds and zeroes it. */
-void st_kbchunk_free(struct st_kbchunk *c);
 /* Frees what h holds and zeroes it. */
 void st_kb_hit_clear(struct st_kb_hit *h);
 

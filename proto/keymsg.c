@@ -41,12 +41,6 @@ const struct rcodec st_hash_codec = { "HASH", hash_enc, hash_dec, NULL,
 RL_LAYOUT(st_apikey_layout, "apikey", struct st_apikey,
     ST_APIKEY_ROWS(KEY_ROW), NULL);
 
-void
-st_apikey_free(struct st_apikey *k)
-{
-	rl_free(&st_apikey_layout, k);
-}
-
 /*
  * Its rows' bounds (a name), and its role by hand, in the API's words (1
  * to 3: 0 is no role, which the row's 0 to 3 lets by).

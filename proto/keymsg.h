@@ -111,6 +111,7 @@ struct st_apikey {
 
 /* Its layout (keymsg.c). */
 extern const struct rlayout st_apikey_layout;
+RL_CALLS(st_apikey, apikey, struct st_apikey)
 
 struct st_audit_entry {
 	uint64_t at;
@@ -120,8 +121,6 @@ struct st_audit_entry {
 	char action[ST_AUDIT_ACTION_MAX + 1];
 	char target[ST_AUDIT_TARGET_MAX + 1];
 };
-/* Frees what k holds (zeroed or decoded) and zeroes it: rl_free. */
-void st_apikey_free(struct st_apikey *);
 /*
  * NULL when k's name and role are valid, else "field: what is wrong"
  * (static, or rl_invalid's buffer): name 1-100 characters of UTF-8, role

@@ -12,12 +12,6 @@
 RL_LAYOUT(st_mail_layout, "mail", struct st_mail,
     ST_MAIL_ROWS(MAIL_ROW), NULL);
 
-void
-st_mail_free(struct st_mail *m)
-{
-	rl_free(&st_mail_layout, m);
-}
-
 const char *
 st_mail_kind_name(uint32_t bit)
 {

@@ -89,9 +89,7 @@ struct st_mail {
 
 /* Its layout (mailmsg.c). */
 extern const struct rlayout st_mail_layout;
-
-/* Frees what m holds (zeroed or decoded) and zeroes it: rl_free. */
-void st_mail_free(struct st_mail *);
+RL_CALLS(st_mail, mail, struct st_mail)
 /* A kind's name ("handoff", "waiting", "contact"), or NULL. */
 const char *st_mail_kind_name(uint32_t bit);
 

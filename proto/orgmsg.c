@@ -11,12 +11,6 @@
 RL_LAYOUT(st_org_layout, "org", struct st_org,
     ST_ORG_ROWS(ORG_ROW), NULL);
 
-void
-st_org_free(struct st_org *o)
-{
-	rl_free(&st_org_layout, o);
-}
-
 const char *
 st_org_invalid(const struct st_org *o)
 {

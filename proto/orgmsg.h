@@ -70,10 +70,8 @@ struct st_org {
 
 /* Its layout (orgmsg.c), and the mask of every field an update sets. */
 extern const struct rlayout st_org_layout;
+RL_CALLS(st_org, org, struct st_org)
 #define ST_OF_ALL	(0u ST_ORG_ROWS(RF_MASK))
-
-/* Frees what o holds (zeroed or decoded) and zeroes it: rl_free. */
-void st_org_free(struct st_org *);
 /*
  * NULL when o is a valid organisation, else "field: what is wrong"
  * (static text): its rows' bounds (rl_invalid), name 1-100 characters

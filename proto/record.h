@@ -305,6 +305,23 @@ void rl_row_free(const struct rfield *f, void *rec);
 /* A deep copy: 0, or -1 out of memory (dst zeroed). */
 int rl_copy(const struct rlayout *, void *dst, const void *src);
 /*
+ * A record's typed calls on its layout (declared once here, not a
+ * wrapper a record): for struct T whose layout is name_layout,
+ * name_free (rl_free), name_copy (rl_copy), penc_tag (rl_enc) and
+ * pdec_tag (rl_dec at the current format). Use in the record's header,
+ * after its layout's extern: RL_CALLS(st_x, x, struct st_x).
+ */
+#define RL_CALLS(name, tag, T)						\
+	static inline void name##_free(T *r)				\
+	{ rl_free(&name##_layout, r); }					\
+	static inline int name##_copy(T *dst, const T *src)		\
+	{ return rl_copy(&name##_layout, dst, src); }			\
+	static inline void penc_##tag(struct penc *e, const T *r)	\
+	{ rl_enc(e, &name##_layout, r); }				\
+	static inline int pdec_##tag(struct pdec *d, T *r)		\
+	{ return rl_dec(d, &name##_layout, r,				\
+	    rl_version(&name##_layout)); }
+/*
  * An update: the rows whose bit is in mask change places between cur
  * and req (req then frees what they replaced).
  */

@@ -48,18 +48,6 @@ RL_LAYOUT(st_msg_layout, "message", struct st_msg,
 _Static_assert(ST_FEEDBACK_MAX == ST_FEEDBACK_DOWN, "the last thumb");
 
 void
-st_conv_free(struct st_conv *c)
-{
-	rl_free(&st_conv_layout, c);
-}
-
-void
-st_msg_free(struct st_msg *m)
-{
-	rl_free(&st_msg_layout, m);
-}
-
-void
 st_msgs_free(struct st_msg *m, uint32_t n)
 {
 	rl_free_all(&st_msg_layout, m, n);
@@ -69,30 +57,6 @@ void
 st_convs_free(struct st_conv *c, uint32_t n)
 {
 	rl_free_all(&st_conv_layout, c, n);
-}
-
-void
-penc_conv(struct penc *e, const struct st_conv *c)
-{
-	rl_enc(e, &st_conv_layout, c);
-}
-
-int
-pdec_conv(struct pdec *d, struct st_conv *c)
-{
-	return rl_dec(d, &st_conv_layout, c, rl_version(&st_conv_layout));
-}
-
-void
-penc_msg(struct penc *e, const struct st_msg *m)
-{
-	rl_enc(e, &st_msg_layout, m);
-}
-
-int
-pdec_msg(struct pdec *d, struct st_msg *m)
-{
-	return rl_dec(d, &st_msg_layout, m, rl_version(&st_msg_layout));
 }
 
 static const char *const conv_states[] = { "open", "snoozed", "resolved" };

@@ -347,8 +347,12 @@ struct st_conv {
 	ST_CONV_ROWS(RF_MEMBER)
 };
 
-/* Its layout (storemsg.c). */
+/*
+ * Its layout (storemsg.c): its refuse fails a decode of unread past 1 or
+ * a rating past ST_RATING_MAX, as every decode of it (older formats too).
+ */
 extern const struct rlayout st_conv_layout;
+RL_CALLS(st_conv, conv, struct st_conv)
 
 /* A message's feedback (st_msg.feedback): none, a thumb up, down. */
 enum st_feedback {
@@ -472,8 +476,9 @@ struct st_msg {
 	ST_MSG_ROWS(RF_MEMBER)
 };
 
-/* Its layout (storemsg.c). */
+/* Its layout (storemsg.c): a feedback past ST_FEEDBACK_MAX fails a decode. */
 extern const struct rlayout st_msg_layout;
+RL_CALLS(st_msg, msg, struct st_msg)
 
 /*
  * Who asks, both ways: 0, or -1 (a kind past ST_WHO_MAX, a role past
@@ -485,22 +490,9 @@ int pdec_who(struct pdec *, struct st_who *);
 /* "key:install@default", "session:0123abcd...@org_...", for the logs. */
 const char *st_who_name(const struct st_who *, char *buf, size_t bufsz);
 
-void st_conv_free(struct st_conv *);
-void st_msg_free(struct st_msg *);
 /* n records and the array that holds them. */
 void st_msgs_free(struct st_msg *, uint32_t n);
 void st_convs_free(struct st_conv *, uint32_t n);
-/* The walks of their rows (record.h), in the newest format. */
-void penc_conv(struct penc *, const struct st_conv *);
-/*
- * 0 ok, -1 on a decode error or unread past 1, a rating past
- * ST_RATING_MAX (the struct is then freed and zeroed): the layout's
- * refuse, as every decode of it (storaged's older formats too).
- */
-int pdec_conv(struct pdec *, struct st_conv *);
-void penc_msg(struct penc *, const struct st_msg *);
-/* As pdec_conv; a feedback past ST_FEEDBACK_MAX fails. */
-int pdec_msg(struct pdec *, struct st_msg *);
 
 /* 1 when s is exactly ST_ID_HEX lowercase hex digits. */
 int st_id_valid(const char *s);

@@ -238,12 +238,6 @@ RL_LAYOUT(st_invite_layout, "invite", struct st_invite,
 RL_LAYOUT(st_dsess_layout, "dsession", struct st_dsess,
     ST_DSESS_ROWS(DSESS_ROW), NULL);
 
-void
-st_user_free(struct st_user *u)
-{
-	rl_free(&st_user_layout, u);
-}
-
 const char *
 st_email_normal(const char *in, char out[ST_EMAIL_MAX + 1])
 {

@@ -201,6 +201,7 @@ struct st_user {
 
 /* Its layout (usermsg.c). */
 extern const struct rlayout st_user_layout;
+RL_CALLS(st_user, user, struct st_user)
 
 /*
  * An invitation, storaged's alone (userstore.c: under the SHA-256 of
@@ -265,11 +266,6 @@ struct st_dsess {
 /* Its layout (usermsg.c). */
 extern const struct rlayout st_dsess_layout;
 
-/*
- * Frees what u holds (zeroed or decoded) and zeroes it, its password
- * with explicit_bzero: rl_free.
- */
-void st_user_free(struct st_user *);
 /*
  * NULL when u is a valid user, else "field: what is wrong" (static):
  * email (st_email_invalid), name 1-100 characters, memberships (at most

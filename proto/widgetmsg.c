@@ -63,31 +63,6 @@ st_widget_defaults(struct st_widget *w)
 	strlcpy(w->text_color, ST_DEFAULT_TEXT_COLOR, sizeof(w->text_color));
 }
 
-void
-st_widget_free(struct st_widget *w)
-{
-	rl_free(&st_widget_layout, w);
-}
-
-int
-st_widget_copy(struct st_widget *dst, const struct st_widget *src)
-{
-	return rl_copy(&st_widget_layout, dst, src);
-}
-
-void
-penc_widget(struct penc *e, const struct st_widget *w)
-{
-	rl_enc(e, &st_widget_layout, w);
-}
-
-int
-pdec_widget(struct pdec *d, struct st_widget *w)
-{
-	return rl_dec(d, &st_widget_layout, w,
-	    rl_version(&st_widget_layout));
-}
-
 #define CONTACT_ROW(...)	RF_ROW(struct st_contact, __VA_ARGS__)
 
 RL_LAYOUT(st_contact_layout, "contact", struct st_contact,
@@ -97,25 +72,6 @@ RL_LAYOUT(st_contact_layout, "contact", struct st_contact,
 
 RL_LAYOUT(st_wsess_layout, "wsession", struct st_wsess,
     ST_WSESS_ROWS(WSESS_ROW), NULL);
-
-void
-st_contact_free(struct st_contact *c)
-{
-	rl_free(&st_contact_layout, c);
-}
-
-void
-penc_contact(struct penc *e, const struct st_contact *c)
-{
-	rl_enc(e, &st_contact_layout, c);
-}
-
-int
-pdec_contact(struct pdec *d, struct st_contact *c)
-{
-	return rl_dec(d, &st_contact_layout, c,
-	    rl_version(&st_contact_layout));
-}
 
 /* ---------------------------------------------------------------- checks */
 

@@ -431,6 +431,7 @@ struct st_widget {
 
 /* Its layout (widgetmsg.c), and the mask of every field an update sets. */
 extern const struct rlayout st_widget_layout;
+RL_CALLS(st_widget, widget, struct st_widget)
 #define ST_WF_ALL	(0u ST_WIDGET_ROWS(RF_MASK))
 
 /*
@@ -479,6 +480,7 @@ struct st_contact {
 
 /* Its layout (widgetmsg.c). */
 extern const struct rlayout st_contact_layout;
+RL_CALLS(st_contact, contact, struct st_contact)
 
 /*
  * A visitor session, storaged's alone (wsess.c: under the SHA-256 of its
@@ -521,19 +523,6 @@ extern const struct rlayout st_wsess_layout;
  * a decoded widget has them all allocated.
  */
 void st_widget_defaults(struct st_widget *);
-void st_widget_free(struct st_widget *);
-/* Deep copy; 0, or -1 out of memory (dst then freed and zeroed). */
-int st_widget_copy(struct st_widget *dst, const struct st_widget *src);
-/* Frees what c holds (zeroed or decoded) and zeroes it: rl_free. */
-void st_contact_free(struct st_contact *);
-
-void penc_widget(struct penc *, const struct st_widget *);
-/* 0 ok, -1 on a decode error (the struct is then freed and zeroed). */
-int pdec_widget(struct pdec *, struct st_widget *);
-/* Its rows in the current format (rl_enc). */
-void penc_contact(struct penc *, const struct st_contact *);
-/* rl_dec of the current format: 0, or -1 (c freed and zeroed). */
-int pdec_contact(struct pdec *, struct st_contact *);
 
 /*
  * NULL when w is a valid widget config, else a message naming the first
