@@ -137,13 +137,8 @@ enum st_method {
 	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
 	    RF_ADM, 0, 0)
 
-struct st_action {
-	ST_ACTION_ROWS(RF_MEMBER)
-};
-
 /* Its layout (actionmsg.c), and the mask of every field an update sets. */
-extern const struct rlayout st_action_layout;
-RL_CALLS(st_action, action, struct st_action)
+RL_RECORD(st_action, action, ST_ACTION_ROWS)
 #define ST_ACF_ALL	(0u ST_ACTION_ROWS(RF_MASK))
 
 /* A method's name ("GET"; NULL out of range) and back (-1): its ENUM. */

@@ -282,13 +282,8 @@ enum st_ev_level {
 	    ST_AGENT_RESOLVE_DEF)					\
 	F(BOOL, vision, "vision", 9, ST_AF_VISION, RF_ADM, 1, 0)
 
-struct st_agent {
-	ST_AGENT_ROWS(RF_MEMBER)
-};
-
 /* Its layout (agentmsg.c), and the mask of every field an update sets. */
-extern const struct rlayout st_agent_layout;
-RL_CALLS(st_agent, agent, struct st_agent)
+RL_RECORD(st_agent, agent, ST_AGENT_ROWS)
 #define ST_AF_ALL	(0u ST_AGENT_ROWS(RF_MASK))
 
 struct st_event {
@@ -305,9 +300,8 @@ struct st_event {
 };
 
 /*
- * The walks of its rows (record.h) under the names their many callers
- * use. st_agent_defaults: every field empty or unset (the default agent
- * as a begin reply carries it), its string pointers NULL, which every
+ * Every field empty or unset (rl_defaults): the default agent as a
+ * begin reply carries it. Its string pointers are NULL, which every
  * function here reads as ""; a decoded agent has them all allocated.
  */
 void st_agent_defaults(struct st_agent *);

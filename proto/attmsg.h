@@ -157,13 +157,8 @@ enum st_att_scan {
 	F(LIST, pieces, "pieces", 1, RF_RO,				\
 	    RF_HID, ST_ATT_PIECES_MAX, 2 * ST_ATT_HASH_LEN)
 
-struct st_att {
-	ST_ATT_ROWS(RF_MEMBER)
-};
-
 /* Its layout (attmsg.c). */
-extern const struct rlayout st_att_layout;
-RL_CALLS(st_att, att, struct st_att)
+RL_RECORD(st_att, att, ST_ATT_ROWS)
 
 /* What an attachment request came to. */
 enum st_att_result {

@@ -80,12 +80,8 @@
 	F(BUF, terms, "terms", 1, RF_RO,				\
 	    RF_HID, 8 * ST_GAP_TERMS_MAX, 0)
 
-struct st_gap {
-	ST_GAP_ROWS(RF_MEMBER)
-};
-
 /* Its layout (gapmsg.c). */
-extern const struct rlayout st_gap_layout;
+RL_RECORD(st_gap, gap, ST_GAP_ROWS)
 
 /* A reason's name ("handoff", ...) by its bit's index, or NULL. */
 const char *st_gap_reason_name(int i);

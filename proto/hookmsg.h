@@ -144,13 +144,8 @@ enum st_dlv_status {
 	F(TIME, disabled_at, "disabled_at", 1, RF_RO,			\
 	    RF_ADM, 0, 0)
 
-struct st_webhook {
-	ST_WEBHOOK_ROWS(RF_MEMBER)
-};
-
 /* Its layout (hookmsg.c), and the mask of every field an update sets. */
-extern const struct rlayout st_webhook_layout;
-RL_CALLS(st_webhook, webhook, struct st_webhook)
+RL_RECORD(st_webhook, webhook, ST_WEBHOOK_ROWS)
 #define ST_HF_ALL	(0u ST_WEBHOOK_ROWS(RF_MASK))
 
 /*
@@ -208,13 +203,8 @@ extern const struct rcodec st_payload_codec;
 	F(PAYLOAD, payload, "payload", 1, RF_RO,			\
 	    RF_HID, PROTO_MAX_PAYLOAD, 0)
 
-struct st_delivery {
-	ST_DELIVERY_ROWS(RF_MEMBER)
-};
-
 /* Its layout (hookmsg.c). */
-extern const struct rlayout st_delivery_layout;
-RL_CALLS(st_delivery, delivery, struct st_delivery)
+RL_RECORD(st_delivery, delivery, ST_DELIVERY_ROWS)
 /* A status's name ("pending"; NULL out of range) and back (-1): its ENUM. */
 const char *st_status_name(int status);
 int st_status_parse(const char *name);

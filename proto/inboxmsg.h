@@ -63,13 +63,8 @@
 	    RF_ADM, 0, 0)						\
 	F(ATTS, atts, "attachments", 2, RF_RO, RF_ADM, ST_MSG_ATTS_MAX, 0)
 
-struct st_canned {
-	ST_CANNED_ROWS(RF_MEMBER)
-};
-
 /* Its layout (inboxmsg.c). */
-extern const struct rlayout st_canned_layout;
-RL_CALLS(st_canned, canned, struct st_canned)
+RL_RECORD(st_canned, canned, ST_CANNED_ROWS)
 
 struct st_str;
 /*

@@ -170,13 +170,8 @@ enum st_sync_status {
 	F(TIME, created_at, "created_at", 1, RF_RO,			\
 	    RF_HID, 0, 0)
 
-struct st_kbchunk {
-	ST_KBCHUNK_ROWS(RF_MEMBER)
-};
-
 /* Its layout (kbmsg.c). */
-extern const struct rlayout st_kbchunk_layout;
-RL_CALLS(st_kbchunk, kbchunk, struct st_kbchunk)
+RL_RECORD(st_kbchunk, kbchunk, ST_KBCHUNK_ROWS)
 
 /*
  * The source record, of format 2 (format 1: no embedding_tokens). A
@@ -236,12 +231,7 @@ RL_CALLS(st_kbchunk, kbchunk, struct st_kbchunk)
 	F(U32, embed_tokens, "embedding_tokens", 2, RF_RO,		\
 	    RF_ADM, UINT32_MAX, 0)
 
-struct st_kbsource {
-	ST_KBSOURCE_ROWS(RF_MEMBER)
-};
-
-extern const struct rlayout st_kbsource_layout;
-RL_CALLS(st_kbsource, kbsource, struct st_kbsource)
+RL_RECORD(st_kbsource, kbsource, ST_KBSOURCE_ROWS)
 
 /* A type's name ("crawl"; NULL out of range) and back (-1): its ENUM. */
 const char *st_source_type_name(int);
@@ -327,12 +317,7 @@ const char *st_kbsource_invalid(const struct st_kbsource *s);
 	F(BYTES, spaces, "spaces", 2, RF_RO,				\
 	    RF_HID, ST_KB_PAGE_SPACES_MAX, 0)
 
-struct st_kbpage {
-	ST_KBPAGE_ROWS(RF_MEMBER)
-};
-
-extern const struct rlayout st_kbpage_layout;
-RL_CALLS(st_kbpage, kbpage, struct st_kbpage)
+RL_RECORD(st_kbpage, kbpage, ST_KBPAGE_ROWS)
 
 /* An uploaded file's bytes (zero-copy: valid while its payload is). */
 struct st_kb_bytes {

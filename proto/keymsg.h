@@ -105,13 +105,8 @@ extern const struct rcodec st_hash_codec;
 	F(TIME, last_used_at, "last_used_at", 1, RF_RO,			\
 	    RF_ADM, 0, 0)
 
-struct st_apikey {
-	ST_APIKEY_ROWS(RF_MEMBER)
-};
-
 /* Its layout (keymsg.c). */
-extern const struct rlayout st_apikey_layout;
-RL_CALLS(st_apikey, apikey, struct st_apikey)
+RL_RECORD(st_apikey, apikey, ST_APIKEY_ROWS)
 
 struct st_audit_entry {
 	uint64_t at;

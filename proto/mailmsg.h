@@ -83,13 +83,8 @@
 	F(PAYLOAD, payload, "payload", 1, RF_RO,			\
 	    RF_HID, PROTO_MAX_PAYLOAD, 0)
 
-struct st_mail {
-	ST_MAIL_ROWS(RF_MEMBER)
-};
-
 /* Its layout (mailmsg.c). */
-extern const struct rlayout st_mail_layout;
-RL_CALLS(st_mail, mail, struct st_mail)
+RL_RECORD(st_mail, mail, ST_MAIL_ROWS)
 /* A kind's name ("handoff", "waiting", "contact"), or NULL. */
 const char *st_mail_kind_name(uint32_t bit);
 

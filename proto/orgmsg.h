@@ -64,13 +64,8 @@ _Static_assert(ST_ORG_ID_MAX == ST_WHO_ORG_MAX, "who asks holds an org id");
 	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
 	    RF_ADM, 0, 0)
 
-struct st_org {
-	ST_ORG_ROWS(RF_MEMBER)
-};
-
 /* Its layout (orgmsg.c), and the mask of every field an update sets. */
-extern const struct rlayout st_org_layout;
-RL_CALLS(st_org, org, struct st_org)
+RL_RECORD(st_org, org, ST_ORG_ROWS)
 #define ST_OF_ALL	(0u ST_ORG_ROWS(RF_MASK))
 /*
  * NULL when o is a valid organisation, else "field: what is wrong"

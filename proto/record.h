@@ -245,7 +245,7 @@ struct rlayout {
 #define RF_NAMES_ARRAY	RF_NONAME
 #define RF_NAMES_GONE	RF_NONAME
 
-/* The struct members of a row (use: struct st_x { LIST(RF_MEMBER) };). */
+/* The struct members of a row (RL_RECORD's struct: { LIST(RF_MEMBER) }). */
 #define RF_MEMBER(K, m, json, since, bit, view, bound, x)		\
 	RF_DECL_##K(m, bound)
 
@@ -305,22 +305,28 @@ void rl_row_free(const struct rfield *f, void *rec);
 /* A deep copy: 0, or -1 out of memory (dst zeroed). */
 int rl_copy(const struct rlayout *, void *dst, const void *src);
 /*
- * A record's typed calls on its layout (declared once here, not a
- * wrapper a record): for struct T whose layout is name_layout,
- * name_free (rl_free), name_copy (rl_copy), penc_tag (rl_enc) and
- * pdec_tag (rl_dec at the current format). Use in the record's header,
- * after its layout's extern: RL_CALLS(st_x, x, struct st_x).
+ * A record, declared once in its header from its rows (RL_RECORD(st_x,
+ * x, ST_X_ROWS)): struct name, made of the rows' members; its layout,
+ * name_layout (defined by RL_LAYOUT in its .c); and its typed calls on
+ * the layout, written here instead of a wrapper a record: name_free
+ * (rl_free), name_copy (rl_copy), penc_tag (rl_enc) and pdec_tag (rl_dec
+ * at the current format).
  */
-#define RL_CALLS(name, tag, T)						\
-	static inline void name##_free(T *r)				\
+#define RL_RECORD(name, tag, rows)					\
+	struct name { rows(RF_MEMBER) };				\
+	extern const struct rlayout name##_layout;			\
+	static inline void name##_free(struct name *r)			\
 	{ rl_free(&name##_layout, r); }					\
-	static inline int name##_copy(T *dst, const T *src)		\
+	static inline int name##_copy(struct name *dst,			\
+	    const struct name *src)					\
 	{ return rl_copy(&name##_layout, dst, src); }			\
-	static inline void penc_##tag(struct penc *e, const T *r)	\
+	static inline void penc_##tag(struct penc *e,			\
+	    const struct name *r)					\
 	{ rl_enc(e, &name##_layout, r); }				\
-	static inline int pdec_##tag(struct pdec *d, T *r)		\
+	static inline int pdec_##tag(struct pdec *d, struct name *r)	\
 	{ return rl_dec(d, &name##_layout, r,				\
 	    rl_version(&name##_layout)); }
+
 /*
  * An update: the rows whose bit is in mask change places between cur
  * and req (req then frees what they replaced).

@@ -343,16 +343,11 @@ int st_resolved_by_parse(const char *);
 #define RF_NAMES_VISITOR	RF_NONAME
 extern const struct rcodec st_conv_visitor_codec;
 
-struct st_conv {
-	ST_CONV_ROWS(RF_MEMBER)
-};
-
 /*
  * Its layout (storemsg.c): its refuse fails a decode of unread past 1 or
  * a rating past ST_RATING_MAX, as every decode of it (older formats too).
  */
-extern const struct rlayout st_conv_layout;
-RL_CALLS(st_conv, conv, struct st_conv)
+RL_RECORD(st_conv, conv, ST_CONV_ROWS)
 
 /* A message's feedback (st_msg.feedback): none, a thumb up, down. */
 enum st_feedback {
@@ -472,13 +467,8 @@ extern const struct rcodec st_msg_atts_codec;
 	F(U32, duration_ms, "duration_ms", 6, RF_RO, RF_ADM, UINT32_MAX, 0) \
 	F(ATTS, atts, "attachments", 7, RF_RO, RF_ADM, ST_MSG_ATTS_MAX, 0)
 
-struct st_msg {
-	ST_MSG_ROWS(RF_MEMBER)
-};
-
 /* Its layout (storemsg.c): a feedback past ST_FEEDBACK_MAX fails a decode. */
-extern const struct rlayout st_msg_layout;
-RL_CALLS(st_msg, msg, struct st_msg)
+RL_RECORD(st_msg, msg, ST_MSG_ROWS)
 
 /*
  * Who asks, both ways: 0, or -1 (a kind past ST_WHO_MAX, a role past

@@ -195,13 +195,8 @@ extern const struct rcodec st_member_off_codec;
 	F(MEMBER_OFF, mems_disabled, "memberships_disabled", 2, RF_RO,	\
 	    RF_HID, ST_MEMBERSHIPS_MAX, 0)
 
-struct st_user {
-	ST_USER_ROWS(RF_MEMBER)
-};
-
 /* Its layout (usermsg.c). */
-extern const struct rlayout st_user_layout;
-RL_CALLS(st_user, user, struct st_user)
+RL_RECORD(st_user, user, ST_USER_ROWS)
 
 /*
  * An invitation, storaged's alone (userstore.c: under the SHA-256 of
@@ -228,12 +223,8 @@ RL_CALLS(st_user, user, struct st_user)
 	F(BOOL, claimed, "claimed", 2, RF_RO,				\
 	    RF_HID, 1, 0)
 
-struct st_invite {
-	ST_INVITE_ROWS(RF_MEMBER)
-};
-
 /* Its layout (usermsg.c). */
-extern const struct rlayout st_invite_layout;
+RL_RECORD(st_invite, invite, ST_INVITE_ROWS)
 
 /*
  * A dashboard session, storaged's alone (dashstore.c: under the SHA-256
@@ -259,12 +250,8 @@ extern const struct rlayout st_invite_layout;
 	F(TIME, created_at, "created_at", 1, RF_RO,			\
 	    RF_HID, 0, 0)
 
-struct st_dsess {
-	ST_DSESS_ROWS(RF_MEMBER)
-};
-
 /* Its layout (usermsg.c). */
-extern const struct rlayout st_dsess_layout;
+RL_RECORD(st_dsess, dsess, ST_DSESS_ROWS)
 
 /*
  * NULL when u is a valid user, else "field: what is wrong" (static):

@@ -425,13 +425,8 @@ extern const struct rcodec st_hours_codec;
  * retention_days deletes its conversations that many days after their
  * last activity (0 kept); language "" is the visitor's.
  */
-struct st_widget {
-	ST_WIDGET_ROWS(RF_MEMBER)
-};
-
 /* Its layout (widgetmsg.c), and the mask of every field an update sets. */
-extern const struct rlayout st_widget_layout;
-RL_CALLS(st_widget, widget, struct st_widget)
+RL_RECORD(st_widget, widget, ST_WIDGET_ROWS)
 #define ST_WF_ALL	(0u ST_WIDGET_ROWS(RF_MASK))
 
 /*
@@ -474,13 +469,8 @@ RL_CALLS(st_widget, widget, struct st_widget)
 	F(BOOL, email_verified, "email_verified", 4, RF_RO,		\
 	    RF_ADM, 1, 0)
 
-struct st_contact {
-	ST_CONTACT_ROWS(RF_MEMBER)
-};
-
 /* Its layout (widgetmsg.c). */
-extern const struct rlayout st_contact_layout;
-RL_CALLS(st_contact, contact, struct st_contact)
+RL_RECORD(st_contact, contact, ST_CONTACT_ROWS)
 
 /*
  * A visitor session, storaged's alone (wsess.c: under the SHA-256 of its
@@ -510,12 +500,8 @@ RL_CALLS(st_contact, contact, struct st_contact)
 	F(TIME, expires_at, "expires_at", 2, RF_RO,			\
 	    RF_HID, 0, 0)
 
-struct st_wsess {
-	ST_WSESS_ROWS(RF_MEMBER)
-};
-
 /* Its layout (widgetmsg.c). */
-extern const struct rlayout st_wsess_layout;
+RL_RECORD(st_wsess, wsess, ST_WSESS_ROWS)
 
 /*
  * A widget with every default (no name, enabled, no cap, no origins).

@@ -35,7 +35,7 @@ function readRecords() {
   for (const f of headers(PROTO)) {
     const text = fs.readFileSync(new URL(f, PROTO), 'utf8');
     for (const m of text.matchAll(/^#define (ST_\w+_ROWS)\(F\)((?:.*\\\n)*.*)$/gm)) {
-      const owner = new RegExp(`struct (\\w+) \\{\\s*${m[1]}\\(RF_MEMBER\\)`).exec(text);
+      const owner = new RegExp(`RL_RECORD\\((\\w+), \\w+, ${m[1]}\\)`).exec(text);
       if (!owner) throw new Error(`${f}: no struct made of ${m[1]}`);
       records.set(owner[1], rowCalls(m[2].replace(/\\\n/g, ' ')).map((a) => row(a, f)));
     }
