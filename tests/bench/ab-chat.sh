@@ -23,9 +23,10 @@ const j = require(process.argv[1] + "/build/bench/latest.json");
 for (const r of j.chat.rounds) console.log(JSON.stringify({ d: process.argv[1],
   p50: r.ttft.parley.added.p50, p99: r.ttft.parley.added.p99,
   cpu: r.loop.parley.cpuUsPerTurn, rate: r.loop.parley.rate }));
-for (const t of j.chat.thinking || []) console.log(JSON.stringify({ d: process.argv[1], think: t.firstMs,
-  p50: t.ttft.parley.added.p50, cpu: t.loop.parley.cpuUsPerTurn,
-  nginxP50: t.ttft.nginx.added.p50, nginxCpu: t.loop.nginx.cpuUsPerTurn }));
+for (const t of j.chat.thinking || []) for (const r of t.rounds || [t])
+  console.log(JSON.stringify({ d: process.argv[1], think: t.firstMs,
+    p50: r.ttft.parley.added.p50, cpu: r.loop.parley.cpuUsPerTurn,
+    nginxP50: r.ttft.nginx.added.p50, nginxCpu: r.loop.nginx.cpuUsPerTurn }));
 ' "$d" >> "$out"
   done
 done
