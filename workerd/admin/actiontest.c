@@ -176,16 +176,15 @@ void
 actions_test(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_str id = { m->nparams > 0 ? m->param[0] : "" };
+	struct st_str id;
 	struct st_action_tools_req q;
 	struct dry_run *d;
 	json_t *root, *args, *vid, *email;
 	const char *bad = NULL;
 
-	if (!st_action_id_valid(id.s)) {
-		conn_send_error(c, 404, admin_headers, "Action not found");
+	if ((id.s = admin_path_id(c, m, st_action_id_valid,
+	    "Action not found")) == NULL)
 		return;
-	}
 	if ((root = admin_json_body(c, req)) == NULL)
 		return;
 	args = json_object_get(root, "arguments");

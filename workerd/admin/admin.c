@@ -779,6 +779,19 @@ admin_view_get(struct conn *c, struct http_request *req,
 }
 
 const char *
+admin_path_id(struct conn *c, const struct route_match *m,
+    int (*valid)(const char *), const char *not_found)
+{
+	const char *id = m->nparams > 0 ? m->param[0] : "";
+
+	if (!valid(id)) {
+		conn_send_error(c, 404, admin_headers, not_found);
+		return NULL;
+	}
+	return id;
+}
+
+const char *
 admin_id_param(struct conn *c, struct http_request *req,
     const struct route_match *m, const char *invalid)
 {

@@ -198,6 +198,13 @@ void admin_view_get(struct conn *, struct http_request *,
  * (a key has no user to act for).
  */
 int admin_user_only(struct conn *c, const char *what);
+/*
+ * The route's id parameter when valid says one may have it, else NULL,
+ * answered 404 with not_found: an id none can have is one this
+ * organisation does not have.
+ */
+const char *admin_path_id(struct conn *, const struct route_match *,
+    int (*valid)(const char *), const char *not_found);
 /* The gated request's id parameter, or NULL when answered (400: invalid). */
 const char *admin_id_param(struct conn *, struct http_request *,
     const struct route_match *, const char *invalid);

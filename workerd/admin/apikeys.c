@@ -135,14 +135,12 @@ void
 apikeys_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	const char *id = m->nparams > 0 ? m->param[0] : "";
+	const char *id;
 	char *copy;
 
-	/* An id none can have is one this organisation does not have. */
-	if (!st_key_id_valid(id)) {
-		conn_send_error(c, 404, admin_headers, "API key not found");
+	if ((id = admin_path_id(c, m, st_key_id_valid,
+	    "API key not found")) == NULL)
 		return;
-	}
 	if ((copy = strdup(id)) == NULL) {
 		log_warn("admin: api key");
 		conn_send_error(c, 500, admin_headers, "Internal server error");
@@ -302,11 +300,7 @@ apikeys_delete(struct conn *c, struct http_request *req,
 {
 	struct st_id_req q;
 
-	q.id = m->nparams > 0 ? m->param[0] : "";
-	/* An id none can have is one this organisation does not have. */
-	if (!st_key_id_valid(q.id)) {
-		conn_send_error(c, 404, admin_headers, "API key not found");
-		return;
-	}
-	admin_ask_reply(c, &q, &deleted);
+	if ((q.id = admin_path_id(c, m, st_key_id_valid,
+	    "API key not found")) != NULL)
+		admin_ask_reply(c, &q, &deleted);
 }

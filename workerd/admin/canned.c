@@ -145,12 +145,8 @@ canned_put(struct conn *c, struct http_request *req, const char *id,
 static const char *
 canned_id(struct conn *c, const struct route_match *m)
 {
-	const char *id = m->nparams > 0 ? m->param[0] : "";
-
-	if (st_canned_id_valid(id))
-		return id;
-	conn_send_error(c, 404, admin_headers, "Canned reply not found");
-	return NULL;
+	return admin_path_id(c, m, st_canned_id_valid,
+	    "Canned reply not found");
 }
 
 void

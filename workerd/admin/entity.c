@@ -399,12 +399,10 @@ const char *
 admin_entity_id(const struct admin_entity *e, struct conn *c,
     const struct route_match *m, int change)
 {
-	const char *id = m->nparams > 0 ? m->param[0] : "";
+	const char *id = admin_path_id(c, m, e->id_valid, e->not_found);
 
-	if (!e->id_valid(id)) {
-		conn_send_error(c, 404, admin_headers, e->not_found);
+	if (id == NULL)
 		return NULL;
-	}
 	if (change && e->builtin != NULL && strcmp(id, e->builtin) == 0) {
 		conn_send_error(c, 409, admin_headers, e->builtin_ro);
 		return NULL;

@@ -490,19 +490,6 @@ knowledge_search(struct conn *c, struct http_request *req,
 
 /* ------------------------------------------------------ sync and pages */
 
-/* The path's source id, or NULL when answered (404). */
-static const char *
-source_param(struct conn *c, const struct route_match *m)
-{
-	const char *id = m->nparams > 0 ? m->param[0] : "";
-
-	if (!st_kbsource_id_valid(id)) {
-		conn_send_error(c, 404, admin_headers, "Source not found");
-		return NULL;
-	}
-	return id;
-}
-
 static const struct admin_reply synced = {
 	PROTO_ST_KB_SYNC, 200, source_json, source_errors, 1
 };
@@ -513,7 +500,7 @@ knowledge_sources_sync(struct conn *c, struct http_request *req,
 {
 	struct st_id_req q;
 
-	if ((q.id = source_param(c, m)) != NULL)
+	if ((q.id = admin_entity_id(&source_entity, c, m, 0)) != NULL)
 		admin_ask_reply(c, &q, &synced);
 }
 
@@ -545,7 +532,7 @@ knowledge_sources_pages(struct conn *c, struct http_request *req,
 	char cursor[ST_CURSOR_MAX + 1];
 	struct st_id_page_req q;
 
-	if ((q.id = source_param(c, m)) == NULL)
+	if ((q.id = admin_entity_id(&source_entity, c, m, 0)) == NULL)
 		return;
 	if (admin_list_query(req->query, &q.limit, cursor,
 	    sizeof(cursor)) < 0 || q.limit > ST_KB_PAGES_LIMIT_MAX ||
@@ -618,7 +605,7 @@ knowledge_sources_file(struct conn *c, struct http_request *req,
 	const char *range = http_header(req, "content-range");
 
 	memset(&q, 0, sizeof(q));
-	if ((q.id = source_param(c, m)) == NULL)
+	if ((q.id = admin_entity_id(&source_entity, c, m, 0)) == NULL)
 		return;
 	if (ct == NULL || strlen(ct) > ST_KB_CTYPE_MAX ||
 	    !st_kb_file_type_ok(ct)) {

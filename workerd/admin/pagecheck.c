@@ -440,11 +440,9 @@ widgets_check_page(struct conn *c, struct http_request *req,
 	struct page_check *pc;
 	json_t *root;
 
-	one.id = m->nparams > 0 ? m->param[0] : "";
-	if (!widget_id_valid(one.id)) {
-		conn_send_error(c, 404, admin_headers, "Widget not found");
+	if ((one.id = admin_path_id(c, m, widget_id_valid,
+	    "Widget not found")) == NULL)
 		return;
-	}
 	if ((root = admin_json_body(c, req)) == NULL)
 		return;
 	if ((pc = calloc(1, sizeof(*pc))) == NULL || body_take(pc, root) < 0) {

@@ -179,9 +179,7 @@ widgets_setup_get(struct conn *c, struct http_request *req,
 	struct st_id_req one;
 
 	(void)req;
-	one.id = m->nparams > 0 ? m->param[0] : "";
-	if (!widget_id_valid(one.id))
-		conn_send_error(c, 404, admin_headers, "Widget not found");
-	else
+	if ((one.id = admin_path_id(c, m, widget_id_valid,
+	    "Widget not found")) != NULL)
 		admin_ask_reply(c, &one, &setup_got);
 }

@@ -94,13 +94,7 @@ static const struct storec_answer user_errors[] = {
 static const char *
 user_param(struct conn *c, const struct route_match *m)
 {
-	const char *id = m->nparams > 0 ? m->param[0] : "";
-
-	if (!st_user_id_valid(id)) {
-		conn_send_error(c, 404, admin_headers, "User not found");
-		return NULL;
-	}
-	return id;
+	return admin_path_id(c, m, st_user_id_valid, "User not found");
 }
 
 static json_t *
@@ -246,12 +240,9 @@ invitations_revoke(struct conn *c, struct http_request *req,
 {
 	struct st_id_req q;
 
-	q.id = m->nparams > 0 ? m->param[0] : "";
-	if (!st_invite_id_valid(q.id)) {
-		conn_send_error(c, 404, admin_headers, "Invitation not found");
-		return;
-	}
-	admin_ask_reply(c, &q, &revoked);
+	if ((q.id = admin_path_id(c, m, st_invite_id_valid,
+	    "Invitation not found")) != NULL)
+		admin_ask_reply(c, &q, &revoked);
 }
 
 /* An invitation under way: its link (with the token) until the answer. */

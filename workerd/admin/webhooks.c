@@ -377,19 +377,6 @@ static const struct admin_reply dlv_listed = {
 	PROTO_ST_HOOK_DELIVERIES, 200, deliveries_json, dlv_errors, 0
 };
 
-/* The path's webhook id, or NULL when answered (404). */
-static const char *
-hook_param(struct conn *c, const struct route_match *m)
-{
-	const char *id = m->nparams > 0 ? m->param[0] : "";
-
-	if (!st_hook_id_valid(id)) {
-		conn_send_error(c, 404, admin_headers, "Webhook not found");
-		return NULL;
-	}
-	return id;
-}
-
 void
 webhooks_deliveries(struct conn *c, struct http_request *req,
     const struct route_match *m)
@@ -397,7 +384,7 @@ webhooks_deliveries(struct conn *c, struct http_request *req,
 	char cursor[ST_CURSOR_MAX + 1];
 	struct st_id_page_req q;
 
-	if ((q.id = hook_param(c, m)) == NULL)
+	if ((q.id = admin_entity_id(&hook_entity, c, m, 0)) == NULL)
 		return;
 	if (admin_list_query(req->query, &q.limit, cursor,
 	    sizeof(cursor)) < 0) {
@@ -421,7 +408,7 @@ webhooks_retry(struct conn *c, struct http_request *req,
 	struct st_hook_retry_req q;
 	uint64_t seq;
 
-	if ((q.hook = hook_param(c, m)) == NULL)
+	if ((q.hook = admin_entity_id(&hook_entity, c, m, 0)) == NULL)
 		return;
 	q.id = m->nparams > 1 ? m->param[1] : "";
 	if (st_dlv_seq(q.id, &seq) < 0) {
@@ -441,7 +428,7 @@ webhooks_test(struct conn *c, struct http_request *req,
 {
 	struct st_id_req q;
 
-	if ((q.id = hook_param(c, m)) == NULL)
+	if ((q.id = admin_entity_id(&hook_entity, c, m, 0)) == NULL)
 		return;
 	admin_ask_reply(c, &q, &tested);
 }
