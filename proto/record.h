@@ -11,8 +11,10 @@
  * out (workerd/admin/recjson.c), the test harness's codec (the tests
  * read the rows from the header) and the record's properties in the
  * OpenAPI document (scripts/openapi.mjs, at build time).
- * A field added is a row added; a record added, its layout listed in
- * rl_layouts (layouts.c), which the fuzz target tests/fuzz/records and
+ * A field added is a row added; a record added is its rows and
+ * RL_RECORD (the struct, its layout's extern and typed calls) in its
+ * header, RL_LAYOUT in its .c, and its layout listed in rl_layouts
+ * (layouts.c), which the fuzz target tests/fuzz/records and
  * tests/unit/proto/test_records.c walk.
  *
  * KIND, the member's C type, wire form (proto.h) and JSON:
