@@ -432,6 +432,24 @@ op_entity(struct dbatch *b, uint16_t type, const void *req,
 		reply_gone(r, gone);
 }
 
+/* The common frame of a store call (optab.h's optab_call). */
+void
+op_call(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
+{
+	const struct optab *o = optab(type);
+	struct store_txn t;
+	union st_any rep;
+
+	if ((o->in_org && req_org(b, r) < 0) || req_begin(b, &t, r, type) < 0)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	if (o->call(&t, b, req, &rep) == 0) {
+		reply_enc(r, type, &rep);
+		st_rep_free(type, &rep);
+	}
+	req_end(&t, r);
+}
+
 /* -------------------------------------------------------------- who asks */
 
 int

@@ -1,132 +1,97 @@
 /*
- * The store operations of what leaves Parley (optab.c's rows; the frame
- * they run in is ops.h's): the notifier's webhook deliveries and emails
- * due, their results, and the deliveries the owner reads. The rules are
- * outbox.c's and mailbox.c's.
+ * The store calls of what leaves Parley (optab.c's rows, each run in
+ * op_call's frame: optab.h): the notifier's webhook deliveries and
+ * emails due, their results, the deliveries the owner reads, and a
+ * user's choice of emails. The rules are outbox.c's and mailbox.c's.
  */
-#include <string.h>
-
 #include "mailbox.h"
 #include "ops.h"
 #include "optab.h"
 #include "outbox.h"
 
-void
-op_hook_due(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_hook_due(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
-	const struct st_hook_due_req *q = req;
-	struct st_hook_jobs rep;
-	struct store_txn t;
-
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_hook_due(&t, q, &rep) == 0) {
-		reply_enc(r, type, &rep);
-		store_hook_jobs_free(rep.jobs, rep.n);
-	}
-	req_end(&t, r);
+	return store_hook_due(t, req, rep);
 }
 
-void
-op_hook_result(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_hook_result(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_hook_result_req *q = req;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	store_hook_result(&t, q->id, q->ok != 0, q->code, q->error,
+	return store_hook_result(t, q->id, q->ok != 0, q->code, q->error,
 	    q->duration_ms, q->retry_at);
-	req_end(&t, r);
 }
 
-void
-op_notify(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_notify_get(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	struct st_notify *n = rep;
+
+	return store_notify_get(t, who_user(b), &n->mask);
+}
+
+int
+call_notify_set(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_notify *q = req;
-	struct st_notify rep;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if ((type == PROTO_ST_NOTIFY_GET ? 0 : store_notify_set(&t,
-	    who_user(b), q->mask)) == 0 &&
-	    store_notify_get(&t, who_user(b), &rep.mask) == 0)
-		reply_enc(r, type, &rep);
-	req_end(&t, r);
+	if (store_notify_set(t, who_user(b), q->mask) != 0)
+		return t->err;
+	return call_notify_get(t, b, req, rep);
 }
 
-void
-op_mail_due(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_mail_due(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_mail_due_req *q = req;
-	struct st_mails rep;
-	struct store_txn t;
+	struct st_mails *m = rep;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_mail_due(&t, q->max, q->lease_ms, &rep.mails,
-	    &rep.n) == 0) {
-		reply_enc(r, type, &rep);
-		st_rep_free(type, &rep);
-	}
-	req_end(&t, r);
+	return store_mail_due(t, q->max, q->lease_ms, &m->mails, &m->n);
 }
 
-void
-op_mail_result(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_mail_result(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_mail_result_req *q = req;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	store_mail_result(&t, q->id, q->ok != 0, q->error, q->retry_at);
-	req_end(&t, r);
+	return store_mail_result(t, q->id, q->ok != 0, q->error, q->retry_at);
 }
 
-void
-op_hook_deliveries(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_hook_deliveries(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_id_page_req *q = req;
-	struct st_deliveries rep;
-	struct store_txn t;
+	struct st_deliveries *l = rep;
 
-	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
-		return;
-	memset(&rep, 0, sizeof(rep));
-	if (store_hook_deliveries(&t, b->who->org, q->id, q->limit,
-	    q->cursor, &rep.dlv, &rep.n, rep.next_cursor) == 0) {
-		reply_enc(r, type, &rep);
-		store_deliveries_free(rep.dlv, rep.n);
-	}
-	req_end(&t, r);
+	return store_hook_deliveries(t, b->who->org, q->id, q->limit,
+	    q->cursor, &l->dlv, &l->n, l->next_cursor);
 }
 
-/* ST_HOOK_RETRY (a webhook's delivery) and ST_HOOK_TEST (a webhook). */
-void
-op_hook_dlv(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+/* ST_HOOK_RETRY: a webhook's delivery due now again. */
+int
+call_hook_retry(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
-	const struct st_hook_retry_req *rq = req;
-	const struct st_id_req *q = req;
-	struct st_delivery d;
-	struct store_txn t;
+	const struct st_hook_retry_req *q = req;
 
-	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
-		return;
-	memset(&d, 0, sizeof(d));
-	if ((type == PROTO_ST_HOOK_RETRY ? store_hook_retry(&t, b->who->org,
-	    rq->hook, rq->id, &d) : store_hook_test(&t, b->who->org, q->id,
-	    &d)) == 0) {
-		reply_enc(r, type, &d);
-		st_delivery_free(&d);
-	}
-	req_end(&t, r);
+	return store_hook_retry(t, b->who->org, q->hook, q->id, rep);
+}
+
+/* ST_HOOK_TEST: a test delivery of a webhook, due now. */
+int
+call_hook_test(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	const struct st_id_req *q = req;
+
+	return store_hook_test(t, b->who->org, q->id, rep);
 }

@@ -1,6 +1,6 @@
 /*
- * The store operations of the owner's side (optab.c's rows; the frame
- * they run in is ops.h's): dashboard sign-in and its sessions, API keys,
+ * The store operations and calls of the owner's side (optab.c's rows;
+ * the frame they run in is ops.h's, a call's op_call's): dashboard sign-in and its sessions, API keys,
  * the audit log, users, the setup checklist, reports and knowledge gaps,
  * the knowledge base's search and sync, and parleyctl's stats and purge.
  * The rules are the store files' (dashstore.c, keystore.c, userstore.c,
@@ -21,66 +21,45 @@
 #include "userstore.h"
 #include "widgetstore.h"
 
-void
-op_dash_login(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_dash_login(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_dash_login_req *q = req;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	store_dash_login(&t, q->token_hash, q->token_hash_len, q->csrf,
+	return store_dash_login(t, q->token_hash, q->token_hash_len, q->csrf,
 	    q->user, q->expires_at);
-	req_end(&t, r);
 }
 
-void
-op_dash_check(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_dash_check(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_dash_check_req *q = req;
-	struct st_dash_check_rep rep;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_dash_check(&t, q->token_hash, q->token_hash_len, q->org,
-	    q->want_orgs, &rep) == 0) {
-		reply_enc(r, type, &rep);
-		st_rep_free(type, &rep);
-	}
-	req_end(&t, r);
+	return store_dash_check(t, q->token_hash, q->token_hash_len, q->org,
+	    q->want_orgs, rep);
 }
 
-void
-op_dash_logout(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_dash_logout(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_dash_logout_req *q = req;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	store_dash_logout(&t, q->token_hash, q->token_hash_len);
-	req_end(&t, r);
+	return store_dash_logout(t, q->token_hash, q->token_hash_len);
 }
 
-void
-op_dash_salt(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_dash_salt(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
-	struct st_dash_salt_rep rep;
-	struct store_txn t;
+	struct st_dash_salt_rep *s = rep;
 
-	(void)req;
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_dash_salt(&t, rep.salt) == 0) {
-		rep.salt_len = sizeof(rep.salt);
-		reply_enc(r, type, &rep);
-	}
-	req_end(&t, r);
+	if (store_dash_salt(t, s->salt) != 0)
+		return t->err;
+	s->salt_len = sizeof(s->salt);
+	return 0;
 }
 
 /* The failed-login budget, then the client's count (dashmsg.h). */
@@ -101,41 +80,31 @@ op_dash_attempt(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* The reports' rows of who asks's organisation. */
-void
-op_report_get(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_report_get(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
-	struct st_report_rep rep;
-	struct store_txn t;
-
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_report_get(&t, req, &rep) == 0) {
-		reply_enc(r, type, &rep);
-		st_rep_free(type, &rep);
-	}
-	req_end(&t, r);
+	return store_report_get(t, req, rep);
 }
 
-/* The knowledge gaps of who asks's organisation: listed or deleted. */
-void
-op_gaps(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
+/* The knowledge gaps of who asks's organisation. */
+int
+call_gap_list(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
-	union {
-		struct st_gap_list_rep list;
-		struct st_u64 deleted;
-	} rep;
-	struct store_txn t;
+	int rc;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if ((type == PROTO_ST_GAP_LIST ? store_gap_list(&t, req, &rep.list) :
-	    store_gap_delete(&t, req, &rep.deleted)) == 0) {
-		reply_enc(r, type, &rep);
-		st_rep_free(type, &rep);
-	} else if (type == PROTO_ST_GAP_LIST)
-		st_rep_free(type, &rep);
-	req_end(&t, r);
+	/* What a failed list found is freed here: op_call frees none. */
+	if ((rc = store_gap_list(t, req, rep)) != 0)
+		st_rep_free(PROTO_ST_GAP_LIST, rep);
+	return rc;
+}
+
+int
+call_gap_delete(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	return store_gap_delete(t, req, rep);
 }
 
 /*
@@ -191,36 +160,24 @@ op_setup_get(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-void
-op_stats(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
+int
+call_stats(struct store_txn *t, struct dbatch *b, const void *req, void *rep)
 {
-	struct store_txn t;
-	struct st_stats s;
-
-	(void)req;
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_stats(&t, &s) == 0)
-		reply_enc(r, type, &s);
-	req_end(&t, r);
+	return store_stats(t, rep);
 }
 
-void
-op_purge(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
+int
+call_purge(struct store_txn *t, struct dbatch *b, const void *req, void *rep)
 {
 	const struct st_purge_req *q = req;
-	struct st_purge_rep rep;
-	struct store_txn t;
+	struct st_purge_rep *p = rep;
 	int more;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_purge(&t, q->cutoff_ms, q->max, q->dry_run != 0, &rep.n,
-	    &more) == 0) {
-		rep.more = (uint8_t)more;
-		reply_enc(r, type, &rep);
-	}
-	req_end(&t, r);
+	if (store_purge(t, q->cutoff_ms, q->max, q->dry_run != 0, &p->n,
+	    &more) != 0)
+		return t->err;
+	p->more = (uint8_t)more;
+	return 0;
 }
 
 /*
@@ -305,85 +262,50 @@ op_kb_sync(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-void
-op_key_create(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_key_create(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_key_create_req *q = req;
-	struct st_apikey k;
-	struct store_txn t;
 
-	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_key_create(&t, b->who->org, q->name, q->role, q->hash,
-	    q->hash_len, &k) == 0) {
-		reply_enc(r, type, &k);
-		st_apikey_free(&k);
-	}
-	req_end(&t, r);
+	return store_key_create(t, b->who->org, q->name, q->role, q->hash,
+	    q->hash_len, rep);
 }
 
-void
-op_key_list(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_key_list(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
-	struct st_apikeys rep;
-	struct store_txn t;
+	struct st_apikeys *l = rep;
 
-	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
-		return;
-	memset(&rep, 0, sizeof(rep));
-	if (store_key_list(&t, b->who->org, &rep.keys, &rep.n) == 0) {
-		reply_enc(r, type, &rep);
-		store_keys_free(rep.keys, rep.n);
-	}
-	req_end(&t, r);
+	return store_key_list(t, b->who->org, &l->keys, &l->n);
 }
 
-void
-op_key_delete(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_key_delete(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_id_req *q = req;
-	struct store_txn t;
 
-	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
-		return;
-	store_key_delete(&t, b->who->org, q->id);
-	req_end(&t, r);
+	return store_key_delete(t, b->who->org, q->id);
 }
 
-void
-op_key_auth(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_key_auth(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_key_auth_req *q = req;
-	struct st_key_auth_rep rep;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_key_auth_rep(&t, q->hash, q->hash_len, &rep) == 0)
-		reply_enc(r, type, &rep);
-	req_end(&t, r);
+	return store_key_auth_rep(t, q->hash, q->hash_len, rep);
 }
 
-void
-op_audit_list(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_audit_list(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_page_req *q = req;
-	struct st_audit_page rep;
-	struct store_txn t;
 
-	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_audit_page(&t, b->who->org, q->limit, q->cursor,
-	    &rep) == 0) {
-		reply_enc(r, type, &rep);
-		st_rep_free(type, &rep);
-	}
-	req_end(&t, r);
+	return store_audit_page(t, b->who->org, q->limit, q->cursor, rep);
 }
 
 /* The entry is req_end's, as for every audited request. */

@@ -16,7 +16,8 @@
  *
  * Every operation has the same shape: req_begin (or a check first),
  * the store's typed call, reply_enc, req_end; one that runs no txn ends
- * with reply_stands.
+ * with reply_stands. Where that is all it does, the operation is
+ * op_call and its row names the call alone (optab.h's optab_call).
  */
 #ifndef PARLEY_OPS_H
 #define PARLEY_OPS_H

@@ -54,6 +54,16 @@ enum audit_target {
 typedef void optab_op(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r);
 /*
+ * A store call run in the common frame (op_call, dispatch.c: who asks's
+ * organisation first when the row says so, the request's txn, the reply
+ * encoded and freed, the txn ended): request type's store operation on
+ * the decoded req in t, b for who asks, its reply into rep (type's reply
+ * struct, zeroed; freed with st_rep_free once encoded, as a decoded
+ * reply is). 0, or t's error (rep then holds nothing to free).
+ */
+typedef int optab_call(struct store_txn *t, struct dbatch *b,
+    const void *req, void *rep);
+/*
  * An audited request's action from the request and the reply
  * (auditstore.c), or NULL for no entry (nothing changed).
  */
@@ -88,6 +98,8 @@ struct optab {
 	enum optab_by by;
 	optab_op *run;		/* OPT_STORE: the operation; else NULL */
 	const struct entity *ent;	/* op_entity's entity, else NULL */
+	optab_call *call;	/* op_call's store call, else NULL */
+	uint8_t in_org;		/* op_call: who asks acts in an organisation */
 	/*
 	 * The audit: the action (pick NULL) or the pick that says it; both
 	 * NULL for a request that leaves no entry. Widgets are named by
@@ -118,17 +130,19 @@ optab_op op_ping, op_conv_open, op_msg_append, op_conv_page, op_conv_get,
     op_ws_begin, op_contact_submit, op_ws_identify, op_contact_list,
     op_contact_get, op_contact_erase, op_contact_sessions, op_contact_convs,
     op_presence_seen, op_widget_avail, op_setup_note, op_setup_get,
-    op_dash_login, op_dash_check, op_dash_logout, op_dash_salt,
-    op_dash_attempt, op_conv_delete, op_msg_page, op_stats, op_purge,
-    op_handoff_set, op_agent_msg, op_typing, op_ws_request_human,
-    op_turn_handoff,
+    op_dash_attempt, op_conv_delete, op_msg_page, op_handoff_set,
+    op_agent_msg, op_typing, op_ws_request_human, op_turn_handoff,
     op_ws_conv_new, op_ws_conv_list, op_ws_conv_read, op_handoff_list,
-    op_conv_assign, op_conv_state, op_resolve_due, op_report_get, op_gaps, op_att,
-    op_key_create, op_key_list, op_key_delete, op_key_auth,
-    op_audit_list, op_audit_note, op_user, op_hook_due, op_hook_result,
-    op_hook_deliveries, op_hook_dlv, op_notify, op_mail_due, op_mail_result,
-    op_conv_read, op_canned, op_feedback, op_kb_search,
-    op_kb_sync;
+    op_conv_assign, op_conv_state, op_resolve_due, op_att, op_audit_note,
+    op_user, op_conv_read, op_canned, op_feedback, op_kb_search, op_kb_sync,
+    op_call;
+/* The store calls op_call runs (the op*.c files), each its row's. */
+optab_call call_hook_due, call_hook_result, call_hook_deliveries,
+    call_hook_retry, call_hook_test, call_notify_get, call_notify_set,
+    call_mail_due, call_mail_result, call_dash_login, call_dash_check,
+    call_dash_logout, call_dash_salt, call_report_get, call_gap_list,
+    call_gap_delete, call_stats, call_purge, call_key_create, call_key_list,
+    call_key_delete, call_key_auth, call_audit_list;
 /* The entities op_entity runs, each its store file's (widgetstore.c...). */
 extern const struct entity store_widget_entity, store_agent_entity,
     store_org_entity, store_hook_entity, store_kbsource_entity,

@@ -53,8 +53,8 @@ test_rows_msgtab(void **state)
 }
 
 /*
- * The store's rows have their operation, op_entity's their entity; the
- * others neither.
+ * The store's rows have their operation, op_entity's their entity and
+ * op_call's their store call; the others none of them.
  */
 static void
 test_rows_store(void **state)
@@ -66,12 +66,19 @@ test_rows_store(void **state)
 		if (o->by != OPT_STORE) {
 			assert_null(o->run);
 			assert_null(o->ent);
+			assert_null(o->call);
 			continue;
 		}
 		if (o->run == NULL)
 			fail_msg("%s: served by the store, with no operation",
 			    proto_msg_name(o->type));
 		assert_int_equal(o->run == op_entity, o->ent != NULL);
+		if ((o->run == op_call) != (o->call != NULL))
+			fail_msg("%s: a store call without op_call, or op_call "
+			    "without one", proto_msg_name(o->type));
+		if (o->in_org && o->run != op_call)
+			fail_msg("%s: in_org, which only op_call reads",
+			    proto_msg_name(o->type));
 	}
 }
 
