@@ -1,9 +1,10 @@
 /*
- * The store operations of conversations (optab.c's rows; the frame they
- * run in is ops.h's): a conversation opened, read, listed, paged and
- * deleted, a message stored (a visitor's, the model's, an agent's), the
- * HTTP chat's begin (ST_CHAT_BEGIN) and history, feedback. The rules
- * are the store files' (convstore.c, inbox.c, feedbackstore.c...).
+ * The store operations and calls of conversations (optab.c's rows; the
+ * frame they run in is ops.h's, a call's op_call's): a conversation
+ * opened, read, listed, paged and deleted, a message stored (a
+ * visitor's, the model's, an agent's), the HTTP chat's begin
+ * (ST_CHAT_BEGIN) and history, feedback. The rules are the store files'
+ * (convstore.c, inbox.c, feedbackstore.c...).
  */
 #include <string.h>
 
@@ -15,24 +16,19 @@
 #include "optab.h"
 #include "widgetstore.h"
 
-void
-op_conv_open(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_conv_open(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_conv_open_req *q = req;
-	struct st_conv_open_rep rep;
-	struct store_txn t;
+	struct st_conv_open_rep *o = rep;
 	int created;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_conv_open(&t, q->widget, q->session, &rep.conv,
-	    &created) == 0) {
-		rep.created = (uint8_t)created;
-		reply_enc(r, type, &rep);
-		st_conv_free(&rep.conv);
-	}
-	req_end(&t, r);
+	if (store_conv_open(t, q->widget, q->session, &o->conv,
+	    &created) != 0)
+		return t->err;
+	o->created = (uint8_t)created;
+	return 0;
 }
 
 /*
@@ -293,78 +289,61 @@ op_session_history(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-void
-op_conv_delete(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_conv_delete(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_id_req *q = req;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	store_conv_delete(&t, q->id);
-	req_end(&t, r);
+	return store_conv_delete(t, q->id);
 }
 
-void
-op_msg_page(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_msg_page(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_msg_page_req *q = req;
-	struct st_msg_page_rep rep;
-	struct store_txn t;
+	struct st_msg_page_rep *p = rep;
 	struct store_msg_page pg;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_msg_page(&t, q->conv_id, q->from, q->limit,
-	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &pg) == 0) {
-		rep = (struct st_msg_page_rep){ pg.msgs, pg.n, pg.next };
-		reply_enc(r, type, &rep);
-		store_msg_page_free(&pg);
-	}
-	req_end(&t, r);
+	if (store_msg_page(t, q->conv_id, q->from, q->limit,
+	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &pg) != 0)
+		return t->err;
+	*p = (struct st_msg_page_rep){ pg.msgs, pg.n, pg.next };
+	return 0;
 }
 
-void
-op_conv_read(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_conv_read(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_id_req *q = req;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	store_conv_read(&t, who_user(b), q->id);
-	req_end(&t, r);
+	return store_conv_read(t, who_user(b), q->id);
 }
 
-/*
- * Feedback (issue 26, feedbackstore.h): a visitor's thumb or rating (no who
- * asks: the session's token proves it), and the organisation's summary.
- */
-void
-op_feedback(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_ws_feedback(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
-	struct st_ws_feedback_rep fr;
-	struct st_ws_rating_rep rr;
-	struct st_fb_summary sum;
-	struct store_txn t;
+	return store_ws_feedback(t, req, rep);
+}
 
-	if (type == PROTO_ST_FEEDBACK_SUMMARY && req_org(b, r) < 0)
-		return;
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (type == PROTO_ST_WS_FEEDBACK) {
-		if (store_ws_feedback(&t, req, &fr) == 0)
-			reply_enc(r, type, &fr);
-	} else if (type == PROTO_ST_WS_RATING) {
-		if (store_ws_rating(&t, req, &rr) == 0)
-			reply_enc(r, type, &rr);
-	} else if (store_fb_summary(&t, b->who->org, &sum) == 0)
-		reply_enc(r, type, &sum);
-	if (type == PROTO_ST_FEEDBACK_SUMMARY)
-		store_fb_summary_free(&sum);
-	req_end(&t, r);
+int
+call_ws_rating(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	return store_ws_rating(t, req, rep);
+}
+
+int
+call_fb_summary(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	int rc;
+
+	/* What a failed summary found is freed here: op_call frees none. */
+	if ((rc = store_fb_summary(t, b->who->org, rep)) != 0)
+		store_fb_summary_free(rep);
+	return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * The store operations and calls of the owner's side (optab.c's rows;
- * the frame they run in is ops.h's, a call's op_call's): dashboard sign-in and its sessions, API keys,
- * the audit log, users, the setup checklist, reports and knowledge gaps,
- * the knowledge base's search and sync, and parleyctl's stats and purge.
+ * the frame they run in is ops.h's, a call's op_call's): dashboard
+ * sign-in and its sessions, API keys, the audit log, users, the setup
+ * checklist, reports and knowledge gaps, the knowledge base's search and
+ * sync, and parleyctl's stats and purge.
  * The rules are the store files' (dashstore.c, keystore.c, userstore.c,
  * rollups.c, kbsource.c...).
  */

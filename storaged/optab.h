@@ -125,24 +125,24 @@ const struct optab *optab(uint16_t type);
 const struct optab *optab_at(size_t i);
 
 /* The operations (dispatch.c and op*.c), each named by the rows it runs. */
-optab_op op_ping, op_conv_open, op_msg_append, op_conv_page, op_conv_get,
-    op_chat_begin, op_rate_hit, op_session_history, op_entity, op_ws_open,
-    op_ws_begin, op_contact_submit, op_ws_identify, op_contact_list,
-    op_contact_get, op_contact_erase, op_contact_sessions, op_contact_convs,
-    op_presence_seen, op_widget_avail, op_setup_note, op_setup_get,
-    op_dash_attempt, op_conv_delete, op_msg_page, op_handoff_set,
-    op_agent_msg, op_typing, op_ws_request_human, op_turn_handoff,
-    op_ws_conv_new, op_ws_conv_list, op_ws_conv_read, op_handoff_list,
-    op_conv_assign, op_conv_state, op_resolve_due, op_att, op_audit_note,
-    op_user, op_conv_read, op_canned, op_feedback, op_kb_search, op_kb_sync,
-    op_call;
+optab_op op_ping, op_msg_append, op_conv_page, op_conv_get, op_chat_begin,
+    op_rate_hit, op_session_history, op_entity, op_ws_open, op_ws_begin,
+    op_contact_submit, op_ws_identify, op_contact_list, op_contact_get,
+    op_contact_erase, op_contact_sessions, op_contact_convs, op_presence_seen,
+    op_widget_avail, op_setup_note, op_setup_get, op_dash_attempt,
+    op_handoff_set, op_agent_msg, op_typing, op_ws_request_human,
+    op_turn_handoff, op_ws_conv_new, op_ws_conv_list, op_ws_conv_read,
+    op_handoff_list, op_conv_assign, op_conv_state, op_resolve_due, op_att,
+    op_audit_note, op_user, op_canned, op_kb_search, op_kb_sync, op_call;
 /* The store calls op_call runs (the op*.c files), each its row's. */
 optab_call call_hook_due, call_hook_result, call_hook_deliveries,
     call_hook_retry, call_hook_test, call_notify_get, call_notify_set,
     call_mail_due, call_mail_result, call_dash_login, call_dash_check,
     call_dash_logout, call_dash_salt, call_report_get, call_gap_list,
     call_gap_delete, call_stats, call_purge, call_key_create, call_key_list,
-    call_key_delete, call_key_auth, call_audit_list;
+    call_key_delete, call_key_auth, call_audit_list, call_conv_open,
+    call_conv_delete, call_msg_page, call_conv_read, call_ws_feedback,
+    call_ws_rating, call_fb_summary;
 /* The entities op_entity runs, each its store file's (widgetstore.c...). */
 extern const struct entity store_widget_entity, store_agent_entity,
     store_org_entity, store_hook_entity, store_kbsource_entity,
