@@ -1,10 +1,10 @@
 /*
- * The store operations of people answering (optab.c's rows; the frame
- * they run in is ops.h's): a conversation handed to a person or back,
- * assigned, its state changed (and the assistant's own resolutions that
- * came due), an agent's message and typing, the model handing over, the
- * handoff list, canned replies. The rules are the store files'
- * (handoffstore.c, convstate.c, inbox.c...).
+ * The store operations and calls of people answering (optab.c's rows;
+ * the frame they run in is ops.h's, a call's op_call's): a conversation
+ * handed to a person or back, assigned, its state changed (and the
+ * assistant's own resolutions that came due), an agent's message and
+ * typing, the model handing over, the handoff list, canned replies. The
+ * rules are the store files' (handoffstore.c, convstate.c, inbox.c...).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -233,47 +233,42 @@ op_turn_handoff(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-void
-op_handoff_list(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+/* The conversations waiting for a person, as who asks sees them. */
+int
+call_handoff_list(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_limit_req *q = req;
-	struct st_convs rep;
-	struct store_txn t;
+	struct st_convs *l = rep;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_handoff_list(&t, q->limit, &rep.convs, &rep.n) == 0) {
-		store_convs_view(&t, who_user(b), rep.convs, rep.n, 1);
-		reply_enc(r, type, &rep);
-		st_rep_free(type, &rep);
-	}
-	req_end(&t, r);
+	if (store_handoff_list(t, q->limit, &l->convs, &l->n) != 0)
+		return t->err;
+	store_convs_view(t, who_user(b), l->convs, l->n, 1);
+	return 0;
 }
 
-/* ST_CANNED_LIST, _PUT and _DELETE, in who asks's organisation. */
-void
-op_canned(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+/* Canned replies: who asks's organisation's, listed, put, deleted. */
+int
+call_canned_list(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	struct st_canneds *l = rep;
+
+	return store_canned_list(t, b->who->org, &l->items, &l->n);
+}
+
+int
+call_canned_put(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	return store_canned_put(t, b->who->org, req, rep);
+}
+
+int
+call_canned_delete(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_id_req *q = req;
-	struct st_canneds l;
-	struct st_canned c;
-	struct store_txn t;
 
-	if (req_org(b, r) < 0 || req_begin(b, &t, r, type) < 0)
-		return;
-	if (type == PROTO_ST_CANNED_LIST) {
-		if (store_canned_list(&t, b->who->org, &l.items, &l.n) == 0) {
-			reply_enc(r, type, &l);
-			store_canneds_free(l.items, l.n);
-		}
-	} else if (type == PROTO_ST_CANNED_PUT) {
-		if (store_canned_put(&t, b->who->org, req, &c) == 0) {
-			reply_enc(r, type, &c);
-			st_canned_free(&c);
-		}
-	} else
-		store_canned_delete(&t, b->who->org, q->id);
-	req_end(&t, r);
+	return store_canned_delete(t, b->who->org, q->id);
 }

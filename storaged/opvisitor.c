@@ -1,10 +1,11 @@
 /*
- * The store operations of the widget's visitors (optab.c's rows; the
- * frame they run in is ops.h's): a WebSocket session opened and its turn
- * begun (ST_WS_OPEN, ST_WS_BEGIN), identity, contacts and their erasure,
- * a visitor's conversations, presence and a widget's availability, a
- * person asked for, and attachments. The rules are the store files'
- * (wsess.c, contactstore.c, wsconvstore.c, attstore.c...).
+ * The store operations and calls of the widget's visitors (optab.c's
+ * rows; the frame they run in is ops.h's, a call's op_call's): a
+ * WebSocket session opened and its turn begun (ST_WS_OPEN,
+ * ST_WS_BEGIN), identity, contacts and their erasure, a visitor's
+ * conversations, presence and a widget's availability, a person asked
+ * for, and attachments. The rules are the store files' (wsess.c,
+ * contactstore.c, wsconvstore.c, attstore.c...).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -334,20 +335,19 @@ op_contact_get(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-void
-op_contact_erase(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_contact_erase(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_contact_erase_req *q = req;
-	struct store_txn t;
+	struct st_u8_rep *u = rep;
 	int done = 0;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_contact_erase(&t, q->id, q->erase, CONTACT_ERASE_STEP,
-	    &done) == 0)
-		reply_enc(r, type, &(struct st_u8_rep){ (uint8_t)done });
-	req_end(&t, r);
+	if (store_contact_erase(t, q->id, q->erase, CONTACT_ERASE_STEP,
+	    &done) != 0)
+		return t->err;
+	u->v = (uint8_t)done;
+	return 0;
 }
 
 void
