@@ -128,10 +128,9 @@ const struct optab *optab_at(size_t i);
 optab_op op_ping, op_msg_append, op_conv_page, op_conv_get, op_chat_begin,
     op_rate_hit, op_session_history, op_entity, op_ws_open, op_ws_begin,
     op_contact_submit, op_ws_identify, op_contact_list, op_contact_get,
-    op_contact_sessions, op_contact_convs, op_presence_seen, op_widget_avail,
-    op_setup_note, op_setup_get, op_dash_attempt, op_handoff_set,
-    op_agent_msg, op_typing, op_ws_request_human, op_turn_handoff,
-    op_ws_conv_new, op_ws_conv_list, op_ws_conv_read, op_conv_assign,
+    op_contact_sessions, op_contact_convs, op_presence_seen, op_setup_note,
+    op_setup_get, op_dash_attempt, op_handoff_set, op_agent_msg, op_typing,
+    op_ws_request_human, op_turn_handoff, op_ws_conv_read, op_conv_assign,
     op_conv_state, op_resolve_due, op_att, op_audit_note, op_user,
     op_kb_search, op_kb_sync, op_call;
 /* The store calls op_call runs (the op*.c files), each its row's. */
@@ -143,7 +142,8 @@ optab_call call_hook_due, call_hook_result, call_hook_deliveries,
     call_key_delete, call_key_auth, call_audit_list, call_conv_open,
     call_conv_delete, call_msg_page, call_conv_read, call_ws_feedback,
     call_ws_rating, call_fb_summary, call_handoff_list, call_canned_list,
-    call_canned_put, call_canned_delete, call_contact_erase;
+    call_canned_put, call_canned_delete, call_contact_erase,
+    call_ws_conv_new, call_ws_conv_list, call_widget_avail;
 /* The entities op_entity runs, each its store file's (widgetstore.c...). */
 extern const struct entity store_widget_entity, store_agent_entity,
     store_org_entity, store_hook_entity, store_kbsource_entity,

@@ -496,37 +496,23 @@ op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* ST_WS_CONV_NEW: the session's next message opens a new conversation. */
-void
-op_ws_conv_new(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_ws_conv_new(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_ws_session_req *q = req;
-	struct st_ws_conv_new_rep rep;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_ws_conv_new(&t, q->widget_id, q->token, &rep) == 0)
-		reply_enc(r, type, &rep);
-	req_end(&t, r);
+	return store_ws_conv_new(t, q->widget_id, q->token, rep);
 }
 
 /* ST_WS_CONV_LIST: the session's conversations, newest first. */
-void
-op_ws_conv_list(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_ws_conv_list(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_ws_session_req *q = req;
-	struct st_ws_conv_list_rep rep;
-	struct store_txn t;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_ws_conv_list(&t, q->widget_id, q->token, &rep) == 0) {
-		reply_enc(r, type, &rep);
-		st_rep_free(type, &rep);
-	}
-	req_end(&t, r);
+	return store_ws_conv_list(t, q->widget_id, q->token, rep);
 }
 
 /* ST_WS_CONV_READ: one of the session's conversations, read-only. */
@@ -577,23 +563,17 @@ op_presence_seen(struct dbatch *b, uint16_t type, const void *req,
  * organisation's, enabled or not, as the public config's ST_WIDGET_GET)
  * and whether its organisation has a dashboard open.
  */
-void
-op_widget_avail(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_widget_avail(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_id_req *q = req;
-	struct st_widget_avail_rep rep;
-	struct store_txn t;
+	struct st_widget_avail_rep *a = rep;
 
-	memset(&rep, 0, sizeof(rep));
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_widget_get(&t, who_org(b), q->id, &rep.widget) == 0) {
-		st_widget_hide_secret(&rep.widget);
-		rep.staffed = (uint8_t)store_presence_staffed(b->txn.st,
-		    rep.widget.org);
-		reply_enc(r, type, &rep);
-		st_rep_free(type, &rep);
-	}
-	req_end(&t, r);
+	if (store_widget_get(t, who_org(b), q->id, &a->widget) != 0)
+		return t->err;
+	st_widget_hide_secret(&a->widget);
+	a->staffed = (uint8_t)store_presence_staffed(b->txn.st,
+	    a->widget.org);
+	return 0;
 }
