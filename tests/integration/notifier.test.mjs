@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { BIN, childPids, pool, startParley, waitFor } from './lib/harness.mjs';
+import { BIN, childPids, pool, seenAlive, startParley, waitFor } from './lib/harness.mjs';
 import { T } from './lib/storage.mjs';
 
 const WAIT = 10000;
@@ -143,7 +143,7 @@ test('SIGTERM to masterd ends the notifier with the workers', { timeout: 60000 }
   assert.deepEqual(ex, { code: 0, signal: null }, 'masterd exits 0');
   await waitFor(() => !stack.some(alive), 3000, 'no worker or notifier left');
   assert.match(p.logs.masterd, new RegExp(`notifier 1 \\(pid ${n}\\) exited`), 'the notifier quit when asked');
-  assert.deepEqual([...p.seenNotifiers].filter(alive), [], 'no notifier of this stack left');
+  assert.deepEqual(seenAlive(p.seenNotifiers), [], 'no notifier of this stack left');
 });
 
 test('masterd killed: the notifier exits by itself', { timeout: 60000 }, async (t) => {

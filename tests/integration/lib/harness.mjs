@@ -148,6 +148,28 @@ function pidAlive(pid) {
   } catch { return false; }
 }
 
+// When pid started (clock ticks since boot, /proc/<pid>/stat's 22nd
+// field), or null when there is no such process. A pid and its start
+// name one process; a pid alone may since have been taken by another
+// test's (pid_max is 32768 here, and make test goes through them).
+export function pidStart(pid) {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2).split(' ')[19];
+  } catch { return null; }
+}
+
+// The processes of seen (a Map pid -> pidStart) still running as
+// themselves, not zombies.
+export function seenAlive(seen) {
+  return [...seen].filter(([p, start]) => start !== null && pidStart(p) === start && pidAlive(p)).map(([p]) => p);
+}
+
+// Records in seen (pid -> pidStart) each of pids not seen yet.
+export function seeAll(seen, pids) {
+  for (const p of pids) if (!seen.has(p)) seen.set(p, pidStart(p));
+}
+
 function readComm(pid) {
   try { return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim(); } catch { return null; }
 }
@@ -255,8 +277,9 @@ export class Parley {
     this.logs = { storaged: '', masterd: '' };
     this.logFiles = { storaged: path.join(this.tmp, 'storaged.log'), masterd: path.join(this.tmp, 'masterd.log') };
     this.problems = [];
-    this.seenWorkers = new Set();
-    this.seenNotifiers = new Set();
+    // Every worker and notifier seen: pid -> its start (pidStart).
+    this.seenWorkers = new Map();
+    this.seenNotifiers = new Map();
     this.startedAt = 0;
   }
 
@@ -447,7 +470,7 @@ export class Parley {
       const c = readComm(p);
       return c !== null && c.startsWith('parley-worker') && !isNotifier(p) && !isFetcher(p);
     });
-    for (const p of pids) this.seenWorkers.add(p);
+    seeAll(this.seenWorkers, pids);
     return pids;
   }
 
@@ -461,7 +484,7 @@ export class Parley {
   // moment while a reload replaces it.
   notifierPids() {
     const pids = childPids(this.masterPid).filter(isNotifier);
-    for (const p of pids) this.seenNotifiers.add(p);
+    seeAll(this.seenNotifiers, pids);
     return pids;
   }
 
@@ -691,8 +714,10 @@ export class Parley {
     const problems = [];
     const m = this.procs.masterd;
     if (m) {
-      const workers = m.exited ? [] : [...this.workerPids(), ...this.notifierPids()];
-      for (const p of [...this.seenWorkers, ...this.seenNotifiers]) workers.includes(p) || workers.push(p);
+      // Workers seen, each by its pid and start: a pid another test's
+      // process has taken since is not ours to report or kill.
+      if (!m.exited) { this.workerPids(); this.notifierPids(); }
+      const workers = new Map([...this.seenWorkers, ...this.seenNotifiers]);
       if (!m.exited) {
         try { process.kill(m.child.pid, 'SIGTERM'); } catch { /* gone */ }
         const grace = (this.opts.shutdownTimeoutMs ?? 10000) + 8000;
@@ -706,8 +731,8 @@ export class Parley {
       }
       // Workers must not outlive masterd.
       const deadline = Date.now() + 3000;
-      let left = workers.filter(pidAlive);
-      while (left.length && Date.now() < deadline) { await sleep(50); left = left.filter(pidAlive); }
+      let left = seenAlive(workers);
+      while (left.length && Date.now() < deadline) { await sleep(50); left = seenAlive(workers); }
       for (const p of left) {
         const c = readComm(p);
         if (c?.startsWith('parley-worker') || c === 'parley-notify' || c === 'parley-fetch') {

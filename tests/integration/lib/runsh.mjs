@@ -6,25 +6,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 
-import { REPO, childPids, freePort, sleep, within } from './harness.mjs';
+import { REPO, childPids, freePort, seeAll, seenAlive, sleep, within } from './harness.mjs';
 import { request } from './http.mjs';
 
 export const RUN = path.join(REPO, 'scripts/run.sh');
-
-export function pidAlive(pid) {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !/^[ZX]$/.test(st.slice(st.lastIndexOf(')') + 2).split(' ')[0]);
-  } catch { return false; }
-}
 
 export class RunSh {
   constructor(dir, extraEnv = {}) {
     this.dir = dir;
     this.extraEnv = extraEnv;
     this.out = '';
-    this.kids = new Set();
+    // Every process run.sh started that was seen: pid -> its start.
+    this.kids = new Map();
   }
+
+  // run.sh's children now, added to kids.
+  seeKids() { seeAll(this.kids, childPids(this.child.pid)); }
+
+  // The kids still running as themselves (harness.mjs's seenAlive: a
+  // pid another test's process took since is none of ours).
+  kidsAlive() { return seenAlive(this.kids); }
 
   async start({ waitHealthy = true } = {}) {
     this.port = await freePort();
@@ -53,7 +54,7 @@ export class RunSh {
     let last = '';
     while (Date.now() < deadline) {
       if (this.exited) throw new Error(`run.sh exited during start-up (code ${this.code}):\n${this.out}`);
-      for (const k of childPids(this.child.pid)) this.kids.add(k);
+      this.seeKids();
       try {
         const r = await request(this.port, 'GET', '/health', { timeout: 2000 });
         if (r.status === 200) return this;
@@ -72,7 +73,7 @@ export class RunSh {
   // Ctrl-C: SIGINT to the script. Resolves {code, signal}.
   async stop(signal = 'SIGINT') {
     if (!this.exited) {
-      for (const k of childPids(this.child.pid)) this.kids.add(k);
+      this.seeKids();
       this.child.kill(signal);
       await within(this.exit, 30000);
     }
@@ -80,8 +81,8 @@ export class RunSh {
     if (!this.exited) this.child.kill('SIGKILL');
     // Nothing it started may be left.
     const deadline = Date.now() + 5000;
-    let left = [...this.kids].filter(pidAlive);
-    while (left.length && Date.now() < deadline) { await sleep(50); left = left.filter(pidAlive); }
+    let left = this.kidsAlive();
+    while (left.length && Date.now() < deadline) { await sleep(50); left = this.kidsAlive(); }
     for (const k of left) { try { process.kill(k, 'SIGKILL'); } catch { /* gone */ } }
     res.leftBehind = left;
     await within(this.closed, 2000);
