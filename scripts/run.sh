@@ -24,14 +24,25 @@ ENV_FILE=${PARLEY_ENV_FILE:-.env}
 # The programs (the tests point this at build/test/bin).
 BIN=${PARLEY_RUN_BIN:-bin}
 
+# The last element of the array named $1 (a status line), or "" for none.
+last_status() {
+	local -n a=$1
+	[ ${#a[@]} -gt 0 ] && printf '%s' "${a[${#a[@]}-1]}" || true
+}
+
 # The env file's variables into the environment, unless already set there.
+# parley-masterd's exit status rides at the end of its own output
+# ("status=N"): read there, it needs no `wait` on the process
+# substitution, and one killed shows as no status at all.
 load_env() {
-	local pairs kv key
-	mapfile -d '' pairs < <("$BIN/parley-masterd" --env "$ENV_FILE")
-	if ! wait $!; then
-		echo "run: fix that line of $ENV_FILE (it is read as systemd's EnvironmentFile= reads it: see docs/configuration.md, \".env and parley.env\")" >&2
+	local pairs kv key rc
+	mapfile -d '' pairs < <("$BIN/parley-masterd" --env "$ENV_FILE"; printf 'status=%d' "$?")
+	rc=$(last_status pairs)
+	if [ "$rc" != status=0 ]; then
+		echo "run: fix that line of $ENV_FILE (it is read as systemd's EnvironmentFile= reads it: see docs/configuration.md, \".env and parley.env\"; parley-masterd --env: ${rc:-no status})" >&2
 		exit 1
 	fi
+	unset "pairs[${#pairs[@]}-1]"
 	for kv in ${pairs[@]+"${pairs[@]}"}; do
 		key=${kv%%=*}
 		[ -n "${!key:-}" ] || export "$kv"
@@ -55,11 +66,14 @@ for name in WIDGET_API_KEY ADMIN_API_KEY DASHBOARD_PASSWORD; do
 	[ -n "${!name:-}" ] || missing+=("$name")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-	mapfile -t generated < <("$BIN/parley-masterd" --env-fill "$ENV_FILE" "${missing[@]}")
-	if ! wait $!; then
-		echo "run: could not write the keys into $ENV_FILE" >&2
+	# Its status last, as load_env reads it.
+	mapfile -t generated < <("$BIN/parley-masterd" --env-fill "$ENV_FILE" "${missing[@]}"; echo "status=$?")
+	rc=$(last_status generated)
+	if [ "$rc" != status=0 ]; then
+		echo "run: could not write the keys into $ENV_FILE (parley-masterd --env-fill: ${rc:-no status})" >&2
 		exit 1
 	fi
+	unset "generated[${#generated[@]}-1]"
 	load_env
 	echo "run: generated ${generated[*]} into $ENV_FILE:"
 	for name in "${generated[@]}"; do
