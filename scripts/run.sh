@@ -31,9 +31,9 @@ last_status() {
 }
 
 # The env file's variables into the environment, unless already set there.
-# parley-masterd's exit status rides at the end of its own output
-# ("status=N"): read there, it needs no `wait` on the process
-# substitution, and one killed shows as no status at all.
+# parley-masterd's exit status rides at the end of its output ("status=N",
+# printed by the substitution once it has exited, 137 if killed): read
+# there, it needs no `wait` on the process substitution.
 load_env() {
 	local pairs kv key rc
 	mapfile -d '' pairs < <("$BIN/parley-masterd" --env "$ENV_FILE"; printf 'status=%d' "$?")
