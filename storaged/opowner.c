@@ -182,86 +182,121 @@ call_purge(struct store_txn *t, struct dbatch *b, const void *req, void *rep)
 }
 
 /*
- * The knowledge base's searches (kbsource.h): who asks's organisation's,
- * or a chat turn's, of the organisation and sources it names.
+ * The end of a knowledge call: its reply freed here when the txn failed
+ * (what a failed search found, a half-made page), as op_call frees none.
  */
-void
-op_kb_search(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+static int
+kb_end(struct store_txn *t, uint16_t type, void *rep)
 {
-	struct st_kb_hits h;
-	struct st_kb_space sp;
-	struct store_txn t;
+	if (t->err != 0)
+		st_rep_free(type, rep);
+	return t->err;
+}
 
-	if ((type == PROTO_ST_KB_SEARCH || type == PROTO_ST_AGENT_EMBED) &&
-	    req_org(b, r) < 0)
-		return;
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (type == PROTO_ST_AGENT_EMBED) {
-		if (store_agent_embed(&t, b->who->org,
-		    ((const struct st_id_req *)req)->id, &sp) == 0)
-			reply_enc(r, type, &sp);
-		st_rep_free(type, &sp);
-		req_end(&t, r);
-		return;
-	}
-	if ((type == PROTO_ST_KB_SEARCH ? store_kb_search(&t, b->who->org,
-	    req, &h) : store_kb_retrieve(&t, req, &h)) == 0)
-		reply_enc(r, type, &h);
-	st_rep_free(type, &h);	/* what a failed search found too */
-	req_end(&t, r);
+/*
+ * The knowledge base's searches (kbsource.h): who asks's organisation's,
+ * or a chat turn's, of the organisation and sources it names; and an
+ * agent's embedding space.
+ */
+int
+call_kb_search(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	(void)store_kb_search(t, b->who->org, req, rep);
+	return kb_end(t, PROTO_ST_KB_SEARCH, rep);
+}
+
+int
+call_kb_retrieve(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	(void)store_kb_retrieve(t, req, rep);
+	return kb_end(t, PROTO_ST_KB_RETRIEVE, rep);
+}
+
+int
+call_agent_embed(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	const struct st_id_req *q = req;
+
+	(void)store_agent_embed(t, b->who->org, q->id, rep);
+	return kb_end(t, PROTO_ST_AGENT_EMBED, rep);
 }
 
 /*
  * A knowledge source's sync (kbpage.h): the fetcher's requests (no who:
- * every organisation's), and the admin API's sync and pages (who asks's).
+ * every organisation's), and the admin API's sync, pages and files (who
+ * asks's).
  */
-void
-op_kb_sync(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_kb_due(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	(void)store_kb_due(t, req, rep);
+	return kb_end(t, PROTO_ST_KB_DUE, rep);
+}
+
+int
+call_kb_page_get(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	(void)store_kb_page_get(t, req, rep);
+	return kb_end(t, PROTO_ST_KB_PAGE_GET, rep);
+}
+
+int
+call_kb_page_put(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	(void)store_kb_page_put(t, req, rep);
+	return kb_end(t, PROTO_ST_KB_PAGE_PUT, rep);
+}
+
+int
+call_kb_sync_done(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	struct st_u8_rep *more = rep;
+
+	(void)store_kb_sync_done(t, req, &more->v);
+	return kb_end(t, PROTO_ST_KB_SYNC_DONE, rep);
+}
+
+int
+call_kb_sync(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_id_req *q = req;
-	struct store_txn t;
-	union st_any rep;
 
-	if ((type == PROTO_ST_KB_SYNC || type == PROTO_ST_KB_PAGES ||
-	    type == PROTO_ST_KB_FILE_PUT) && req_org(b, r) < 0)
-		return;
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	memset(&rep, 0, sizeof(rep));
-	switch (type) {
-	case PROTO_ST_KB_DUE:
-		store_kb_due(&t, req, &rep.kbj);
-		break;
-	case PROTO_ST_KB_PAGE_GET:
-		store_kb_page_get(&t, req, &rep.kbp);
-		break;
-	case PROTO_ST_KB_PAGE_PUT:
-		store_kb_page_put(&t, req, &rep.kbpp);
-		break;
-	case PROTO_ST_KB_SYNC_DONE:
-		store_kb_sync_done(&t, req, &rep.u8.v);
-		break;
-	case PROTO_ST_KB_SYNC:
-		store_kb_sync(&t, b->who->org, q->id, &rep.kbs);
-		break;
-	case PROTO_ST_KB_PAGES:
-		store_kb_pages(&t, b->who->org, req, &rep.kbpl);
-		break;
-	case PROTO_ST_KB_FILE_PUT:
-		store_kb_file_put(&t, b->who->org, req, &rep.kbfp);
-		break;
-	case PROTO_ST_KB_FILE_GET:
-		store_kb_file_get(&t, req, &rep.kbf);
-		break;
-	}
-	if (t.err == 0)
-		reply_enc(r, type, &rep);
-	st_rep_free(type, &rep);
-	req_end(&t, r);
+	(void)store_kb_sync(t, b->who->org, q->id, rep);
+	return kb_end(t, PROTO_ST_KB_SYNC, rep);
 }
+
+int
+call_kb_pages(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	(void)store_kb_pages(t, b->who->org, req, rep);
+	return kb_end(t, PROTO_ST_KB_PAGES, rep);
+}
+
+int
+call_kb_file_put(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	(void)store_kb_file_put(t, b->who->org, req, rep);
+	return kb_end(t, PROTO_ST_KB_FILE_PUT, rep);
+}
+
+int
+call_kb_file_get(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	(void)store_kb_file_get(t, req, rep);
+	return kb_end(t, PROTO_ST_KB_FILE_GET, rep);
+}
+
 
 int
 call_key_create(struct store_txn *t, struct dbatch *b, const void *req,
