@@ -443,10 +443,10 @@ op_call(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	if ((o->in_org && req_org(b, r) < 0) || req_begin(b, &t, r, type) < 0)
 		return;
 	memset(&rep, 0, sizeof(rep));
-	if (o->call(&t, b, req, &rep) == 0) {
+	if (o->call(&t, b, req, &rep) == 0 && t.err == 0)
 		reply_enc(r, type, &rep);
-		st_rep_free(type, &rep);
-	}
+	/* What a failed call found too (a search's hits, a half-made page). */
+	st_rep_free(type, &rep);
 	req_end(&t, r);
 }
 

@@ -340,10 +340,5 @@ int
 call_fb_summary(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	int rc;
-
-	/* What a failed summary found is freed here: op_call frees none. */
-	if ((rc = store_fb_summary(t, b->who->org, rep)) != 0)
-		store_fb_summary_free(rep);
-	return rc;
+	return store_fb_summary(t, b->who->org, rep);
 }

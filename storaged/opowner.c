@@ -93,12 +93,7 @@ int
 call_gap_list(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	int rc;
-
-	/* What a failed list found is freed here: op_call frees none. */
-	if ((rc = store_gap_list(t, req, rep)) != 0)
-		st_rep_free(PROTO_ST_GAP_LIST, rep);
-	return rc;
+	return store_gap_list(t, req, rep);
 }
 
 int
@@ -182,18 +177,6 @@ call_purge(struct store_txn *t, struct dbatch *b, const void *req, void *rep)
 }
 
 /*
- * The end of a knowledge call: its reply freed here when the txn failed
- * (what a failed search found, a half-made page), as op_call frees none.
- */
-static int
-kb_end(struct store_txn *t, uint16_t type, void *rep)
-{
-	if (t->err != 0)
-		st_rep_free(type, rep);
-	return t->err;
-}
-
-/*
  * The knowledge base's searches (kbsource.h): who asks's organisation's,
  * or a chat turn's, of the organisation and sources it names; and an
  * agent's embedding space.
@@ -202,16 +185,14 @@ int
 call_kb_search(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	(void)store_kb_search(t, b->who->org, req, rep);
-	return kb_end(t, PROTO_ST_KB_SEARCH, rep);
+	return store_kb_search(t, b->who->org, req, rep);
 }
 
 int
 call_kb_retrieve(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	(void)store_kb_retrieve(t, req, rep);
-	return kb_end(t, PROTO_ST_KB_RETRIEVE, rep);
+	return store_kb_retrieve(t, req, rep);
 }
 
 int
@@ -220,8 +201,7 @@ call_agent_embed(struct store_txn *t, struct dbatch *b, const void *req,
 {
 	const struct st_id_req *q = req;
 
-	(void)store_agent_embed(t, b->who->org, q->id, rep);
-	return kb_end(t, PROTO_ST_AGENT_EMBED, rep);
+	return store_agent_embed(t, b->who->org, q->id, rep);
 }
 
 /*
@@ -233,24 +213,21 @@ int
 call_kb_due(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	(void)store_kb_due(t, req, rep);
-	return kb_end(t, PROTO_ST_KB_DUE, rep);
+	return store_kb_due(t, req, rep);
 }
 
 int
 call_kb_page_get(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	(void)store_kb_page_get(t, req, rep);
-	return kb_end(t, PROTO_ST_KB_PAGE_GET, rep);
+	return store_kb_page_get(t, req, rep);
 }
 
 int
 call_kb_page_put(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	(void)store_kb_page_put(t, req, rep);
-	return kb_end(t, PROTO_ST_KB_PAGE_PUT, rep);
+	return store_kb_page_put(t, req, rep);
 }
 
 int
@@ -259,8 +236,7 @@ call_kb_sync_done(struct store_txn *t, struct dbatch *b, const void *req,
 {
 	struct st_u8_rep *more = rep;
 
-	(void)store_kb_sync_done(t, req, &more->v);
-	return kb_end(t, PROTO_ST_KB_SYNC_DONE, rep);
+	return store_kb_sync_done(t, req, &more->v);
 }
 
 int
@@ -269,32 +245,28 @@ call_kb_sync(struct store_txn *t, struct dbatch *b, const void *req,
 {
 	const struct st_id_req *q = req;
 
-	(void)store_kb_sync(t, b->who->org, q->id, rep);
-	return kb_end(t, PROTO_ST_KB_SYNC, rep);
+	return store_kb_sync(t, b->who->org, q->id, rep);
 }
 
 int
 call_kb_pages(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	(void)store_kb_pages(t, b->who->org, req, rep);
-	return kb_end(t, PROTO_ST_KB_PAGES, rep);
+	return store_kb_pages(t, b->who->org, req, rep);
 }
 
 int
 call_kb_file_put(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	(void)store_kb_file_put(t, b->who->org, req, rep);
-	return kb_end(t, PROTO_ST_KB_FILE_PUT, rep);
+	return store_kb_file_put(t, b->who->org, req, rep);
 }
 
 int
 call_kb_file_get(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	(void)store_kb_file_get(t, req, rep);
-	return kb_end(t, PROTO_ST_KB_FILE_GET, rep);
+	return store_kb_file_get(t, req, rep);
 }
 
 

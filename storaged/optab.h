@@ -58,8 +58,9 @@ typedef void optab_op(struct dbatch *b, uint16_t type, const void *req,
  * organisation first when the row says so, the request's txn, the reply
  * encoded and freed, the txn ended): request type's store operation on
  * the decoded req in t, b for who asks, its reply into rep (type's reply
- * struct, zeroed; freed with st_rep_free once encoded, as a decoded
- * reply is). 0, or t's error (rep then holds nothing to free).
+ * struct, zeroed; freed with st_rep_free afterwards, as a decoded reply
+ * is, whether the call succeeded or not: what it leaves there is owned
+ * or NULL). 0, or t's error.
  */
 typedef int optab_call(struct store_txn *t, struct dbatch *b,
     const void *req, void *rep);
