@@ -347,10 +347,10 @@ op_user(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	store_user_run(&t, b->who, type, req, &rep, gone);
-	if (t.err == 0) {
+	if (t.err == 0)
 		reply_enc(r, type, &rep);
-		st_rep_free(type, &rep);
-	}
+	/* What a failed request made too (a member's view), as op_call. */
+	st_rep_free(type, &rep);
 	req_end(&t, r);
 	if (r->err == 0)
 		strlcpy(r->user_gone, gone, sizeof(r->user_gone));

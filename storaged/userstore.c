@@ -183,13 +183,18 @@ member_must(struct store_txn *t, const char *org, const char *id,
 	return 0;
 }
 
-/* u as a member of org (its role there): 0, or -1 out of memory. */
+/*
+ * u as a member of org (its role there): 0, or -1 with t failed (out of
+ * memory, or before: then v is left as it was).
+ */
 static int
 member_view(struct store_txn *t, const struct st_user *u, const char *org,
     struct st_member_view *v)
 {
 	const struct st_member *m = st_user_member(u, org);
 
+	if (t->err)
+		return -1;
 	memset(v, 0, sizeof(*v));
 	strlcpy(v->id, u->id, sizeof(v->id));
 	strlcpy(v->email, u->email, sizeof(v->email));
