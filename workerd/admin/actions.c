@@ -278,22 +278,12 @@ action_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 	return admin_vet_url(c, &t, NULL, action_looked_up, state);
 }
 
-static void *
-action_update_req(union st_any *u, const char *id, uint64_t mask)
-{
-	u->actu.id = id;
-	u->actu.mask = mask;
-	return &u->actu.a;
-}
+ADMIN_UPDATE_REQ(action_update_req, actu, a)
 
 /* ------------------------------------------------------------ handlers */
 
 static const struct admin_entity action_entity = {
-	.list = PROTO_ST_ACTION_LIST,
-	.create = PROTO_ST_ACTION_CREATE,
-	.get = PROTO_ST_ACTION_GET,
-	.update = PROTO_ST_ACTION_UPDATE,
-	.del = PROTO_ST_ACTION_DELETE,
+	ADMIN_ENTITY_TYPES(PROTO_ST_ACTION),
 	.not_found = "Action not found",
 	.invalid = "Invalid action",
 	.id_valid = st_action_id_valid,

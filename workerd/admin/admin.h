@@ -602,6 +602,23 @@ void admin_entity_delete(const struct admin_entity *, struct conn *,
     const struct route_match *);
 /* An empty reply as {"deleted":true}. */
 json_t *admin_deleted_json(const void *rep, int *status);
+/* An entity's storaged types: T_LIST, T_CREATE, T_GET, T_UPDATE, T_DELETE. */
+#define ADMIN_ENTITY_TYPES(T)						\
+	.list = T##_LIST, .create = T##_CREATE, .get = T##_GET,	\
+	.update = T##_UPDATE, .del = T##_DELETE
+
+/*
+ * An entity's update_req, NAME: the union's member M, an update request
+ * of id, mask and the record R.
+ */
+#define ADMIN_UPDATE_REQ(NAME, M, R)					\
+	static void *NAME(union st_any *u, const char *id, uint64_t mask) \
+	{								\
+		u->M.id = id;						\
+		u->M.mask = mask;					\
+		return &u->M.R;						\
+	}
+
 /*
  * The route handlers of entity E, P_list, P_create, P_get, P_update and
  * P_delete (router.c's table names them), each the one above.

@@ -277,13 +277,7 @@ agent_vet(struct conn *c, void *rec, uint64_t mask, int patch,
 	return admin_vet_url(c, &t, base_url_why, agent_looked_up, state);
 }
 
-static void *
-agent_update_req(union st_any *u, const char *id, uint64_t mask)
-{
-	u->au.id = id;
-	u->au.mask = mask;
-	return &u->au.a;
-}
+ADMIN_UPDATE_REQ(agent_update_req, au, a)
 
 /* ------------------------------------------------------------- replies */
 
@@ -337,11 +331,7 @@ agent_id_valid(const char *s)
 }
 
 static const struct admin_entity agent_entity = {
-	.list = PROTO_ST_AGENT_LIST,
-	.create = PROTO_ST_AGENT_CREATE,
-	.get = PROTO_ST_AGENT_GET,
-	.update = PROTO_ST_AGENT_UPDATE,
-	.del = PROTO_ST_AGENT_DELETE,
+	ADMIN_ENTITY_TYPES(PROTO_ST_AGENT),
 	.not_found = "Agent not found",
 	.invalid = "Invalid agent",
 	.id_valid = agent_id_valid,

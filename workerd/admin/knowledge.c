@@ -116,13 +116,7 @@ source_vet(struct conn *c, void *rec, uint64_t mask, int patch,
 	return admin_vet_url(c, &t, NULL, source_looked_up, state);
 }
 
-static void *
-source_update_req(union st_any *u, const char *id, uint64_t mask)
-{
-	u->kbsu.id = id;
-	u->kbsu.mask = mask;
-	return &u->kbsu.s;
-}
+ADMIN_UPDATE_REQ(source_update_req, kbsu, s)
 
 /* ------------------------------------------------------------ handlers */
 
@@ -132,11 +126,7 @@ static const struct storec_answer source_errors[] = {
 };
 
 static const struct admin_entity source_entity = {
-	.list = PROTO_ST_KB_SOURCE_LIST,
-	.create = PROTO_ST_KB_SOURCE_CREATE,
-	.get = PROTO_ST_KB_SOURCE_GET,
-	.update = PROTO_ST_KB_SOURCE_UPDATE,
-	.del = PROTO_ST_KB_SOURCE_DELETE,
+	ADMIN_ENTITY_TYPES(PROTO_ST_KB_SOURCE),
 	.not_found = "Source not found",
 	.invalid = "Invalid source",
 	.id_valid = st_kbsource_id_valid,

@@ -52,20 +52,10 @@ org_invalid(void *rec, uint64_t mask, int patch)
 	return st_org_invalid(rec);
 }
 
-static void *
-org_update_req(union st_any *u, const char *id, uint64_t mask)
-{
-	u->ou.id = id;
-	u->ou.mask = mask;
-	return &u->ou.o;
-}
+ADMIN_UPDATE_REQ(org_update_req, ou, o)
 
 static const struct admin_entity org_entity = {
-	.list = PROTO_ST_ORG_LIST,
-	.create = PROTO_ST_ORG_CREATE,
-	.get = PROTO_ST_ORG_GET,
-	.update = PROTO_ST_ORG_UPDATE,
-	.del = PROTO_ST_ORG_DELETE,
+	ADMIN_ENTITY_TYPES(PROTO_ST_ORG),
 	.not_found = "Organization not found",
 	.invalid = "Invalid organization",
 	.id_valid = st_org_id_valid,

@@ -241,22 +241,12 @@ hook_invalid(void *rec, uint64_t mask, int patch)
 	return NULL;
 }
 
-static void *
-hook_update_req(union st_any *u, const char *id, uint64_t mask)
-{
-	u->hu.id = id;
-	u->hu.mask = mask;
-	return &u->hu.h;
-}
+ADMIN_UPDATE_REQ(hook_update_req, hu, h)
 
 /* ------------------------------------------------------------ handlers */
 
 static const struct admin_entity hook_entity = {
-	.list = PROTO_ST_HOOK_LIST,
-	.create = PROTO_ST_HOOK_CREATE,
-	.get = PROTO_ST_HOOK_GET,
-	.update = PROTO_ST_HOOK_UPDATE,
-	.del = PROTO_ST_HOOK_DELETE,
+	ADMIN_ENTITY_TYPES(PROTO_ST_HOOK),
 	.not_found = "Webhook not found",
 	.invalid = "Invalid webhook",
 	.id_valid = st_hook_id_valid,

@@ -476,13 +476,7 @@ widget_invalid(void *rec, uint64_t mask, int patch)
 	return st_widget_invalid(rec);
 }
 
-static void *
-widget_update_req(union st_any *u, const char *id, uint64_t mask)
-{
-	u->wu.id = id;
-	u->wu.mask = mask;
-	return &u->wu.w;
-}
+ADMIN_UPDATE_REQ(widget_update_req, wu, w)
 
 /* ------------------------------------------------------------- replies */
 
@@ -570,11 +564,7 @@ static const struct storec_answer contact_get_errors[] = {
 };
 
 static const struct admin_entity widget_entity = {
-	.list = PROTO_ST_WIDGET_LIST,
-	.create = PROTO_ST_WIDGET_CREATE,
-	.get = PROTO_ST_WIDGET_GET,
-	.update = PROTO_ST_WIDGET_UPDATE,
-	.del = PROTO_ST_WIDGET_DELETE,
+	ADMIN_ENTITY_TYPES(PROTO_ST_WIDGET),
 	.not_found = "Widget not found",
 	.invalid = "Invalid widget",
 	.id_valid = widget_id_valid,
