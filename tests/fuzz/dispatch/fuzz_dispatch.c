@@ -20,8 +20,12 @@
  * known widget and token hash for WS_REQUEST_HUMAN, WS_FEEDBACK and
  * WS_RATING); bit
  * 0x40 runs the request twice in one batch; bit 0x10 moves the rate
- * counters' clock a minute on (each input moves it 1 ms). The rest of the
- * input is the payload. The rate table is small, so it fills and evicts.
+ * counters' clock a minute on (each input moves it 1 ms). For a type
+ * whose payload starts with who asks (the message table's who), the next
+ * byte picks who among those storaged's server lets ask it (who_pick: the
+ * known user's dashboard session as owner or agent, the install's key,
+ * an organisation's key, parleyctl, the public). The rest of the input
+ * is the payload. The rate table is small, so it fills and evicts.
  * A request that deletes, disables or renames the known widget is
  * followed by putting it back, so later inputs still reach it; one that
  * deletes the known conversation, by making a new one.
@@ -44,6 +48,7 @@
 #include "dashmsg.h"
 #include "dispatch.h"
 #include "log.h"
+#include "msgtab.h"
 #include "proto.h"
 #include "stmsgs.h"
 #include "store.h"
@@ -69,6 +74,9 @@ static char known[ST_ID_HEX + 1];
 static char known_wid[ST_WID_LEN + 1];
 static char known_contact[ST_ID_HEX + 1];
 static char known_agent[ST_ID_HEX + 1];
+/* Who asks, for a type whose payload starts with it (who_pick). */
+static struct st_who whos[6];
+static size_t nwhos;
 static const uint8_t known_hash[ST_TOKEN_HASH_LEN] = {
 	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
 	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
@@ -240,6 +248,85 @@ known_agent_make(void)
 }
 
 /*
+ * The known user (the first owner, as DASHBOARD_PASSWORD makes it) and
+ * who may ask: that user's dashboard session, as owner and as agent (the
+ * role is who asks's, as the worker's router checked it), the install's
+ * key, an organisation's key, parleyctl, and the public.
+ */
+static void
+whos_make(void)
+{
+	struct st_user_boot_req boot = { "fuzz@example.com", "Fuzz", { 1 },
+	    ST_PW_SALT_LEN, { 2 }, ST_PW_HASH_LEN, { 3 }, ST_USER_FP_LEN };
+	struct st_user_auth_req auth = { "fuzz@example.com" };
+	struct st_user_auth_rep u;
+	struct penc e;
+	struct dreply r;
+
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_USER_BOOT, &boot);
+	must(PROTO_ST_USER_BOOT, &e, &r);
+	dreply_free(&r);
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_USER_AUTH, &auth);
+	must(PROTO_ST_USER_AUTH, &e, &r);
+	if (st_rep_decode(PROTO_ST_USER_AUTH, r.enc.buf, r.enc.len, &u) < 0 ||
+	    !u.found)
+		abort();
+	dreply_free(&r);
+	memset(whos, 0, sizeof(whos));
+	whos[0] = (struct st_who){ ST_WHO_SESSION, "5a5a5a5a5a5a5a5a",
+	    ST_WHO_ORG_DEFAULT, ST_ROLE_OWNER, "" };
+	whos[1] = whos[0];
+	whos[1].role = ST_ROLE_AGENT;
+	strlcpy(whos[0].user, u.s.id, sizeof(whos[0].user));
+	strlcpy(whos[1].user, u.s.id, sizeof(whos[1].user));
+	st_rep_free(PROTO_ST_USER_AUTH, &u);
+	whos[2] = (struct st_who){ ST_WHO_KEY, "install", ST_WHO_ORG_DEFAULT,
+	    ST_ROLE_OWNER, "" };
+	whos[3] = (struct st_who){ ST_WHO_ORGKEY, "key_fuzz",
+	    ST_WHO_ORG_DEFAULT, ST_ROLE_ADMIN, "" };
+	whos[4] = (struct st_who){ ST_WHO_CTL, "uid 0", ST_WHO_ORG_DEFAULT,
+	    ST_ROLE_OWNER, "" };
+	whos[5] = (struct st_who){ ST_WHO_PUBLIC, "", "", ST_ROLE_NONE, "" };
+	nwhos = sizeof(whos) / sizeof(whos[0]);
+}
+
+/*
+ * Who asks a type whose payload starts with it, picked by byte sel among
+ * those storaged's server lets through (server.c, server_who_bad: the
+ * public only for WIDGET_GET, the install's key or parleyctl only for
+ * PROTO_WHO_INSTALL, parleyctl only for parleyctl's types and the others
+ * only for the other processes'); NULL when none may.
+ */
+static const struct st_who *
+who_pick(uint16_t type, uint8_t sel)
+{
+	const struct proto_msg *m = proto_msg(type);
+	const struct st_who *ok[sizeof(whos) / sizeof(whos[0])];
+	size_t i, n = 0;
+	int ctl, other;
+
+	ctl = proto_may_send(PROTO_PEER_CTL, type, PROTO_PEER_STORAGED);
+	other = proto_may_send(PROTO_PEER_WORKERD, type, PROTO_PEER_STORAGED) ||
+	    proto_may_send(PROTO_PEER_MASTERD, type, PROTO_PEER_STORAGED) ||
+	    proto_may_send(PROTO_PEER_FETCHER, type, PROTO_PEER_STORAGED);
+	for (i = 0; i < nwhos; i++) {
+		const struct st_who *w = &whos[i];
+
+		if (w->kind == ST_WHO_CTL ? !ctl : !other)
+			continue;
+		if (w->kind == ST_WHO_PUBLIC && type != PROTO_ST_WIDGET_GET)
+			continue;
+		if (m->who == PROTO_WHO_INSTALL && w->kind != ST_WHO_KEY &&
+		    w->kind != ST_WHO_CTL)
+			continue;
+		ok[n++] = w;
+	}
+	return n > 0 ? ok[sel % n] : NULL;
+}
+
+/*
  * A new store in a new temporary directory, with the known widget,
  * conversation, agent and contact in it.
  */
@@ -258,6 +345,7 @@ store_make(void)
 	known_conv();
 	known_widget();
 	known_agent_make();
+	whos_make();
 	penc_init(&e);
 	penc_str(&e, known_wid);
 	penc_bytes(&e, known_hash, sizeof(known_hash));
@@ -767,6 +855,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct penc e;
 	struct st_widget w;
 	struct pdec d;
+	const struct proto_msg *m;
+	const struct st_who *who = NULL;
 	uint16_t type;
 	size_t skip = 1;
 	int i, twice, gone = 0, gone_conv = 0, gone_agent = 0;
@@ -777,6 +867,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	type = (uint16_t)fuzz_replay_group(data, size);
 	if ((data[0] & 0x3f) == 0x3f && size > 1)
 		skip = 2;
+	/* A type led by who asks: the next byte picks who (who_pick). */
+	if ((m = proto_msg(type)) != NULL && m->who) {
+		if ((who = who_pick(type, size > skip ? data[skip] : 0)) == NULL)
+			return 0;
+		skip++;
+	}
 	twice = (data[0] & 0x40) != 0;
 	mono += (data[0] & 0x10) ? 60000 : 1;
 	penc_init(&e);
@@ -812,6 +908,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	dispatch_begin(st, rl, &b, dispatch_is_write(type));
+	b.who = who;
 	for (i = 0; i <= twice; i++)
 		dispatch_run(&b, type, e.buf, e.len, &r[i]);
 	if (dispatch_rerun(&b))
