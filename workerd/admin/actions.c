@@ -282,7 +282,7 @@ ADMIN_UPDATE_REQ(action_update_req, actu, a)
 
 /* ------------------------------------------------------------ handlers */
 
-static const struct admin_entity action_entity = {
+const struct admin_entity action_entity = {
 	ADMIN_ENTITY_TYPES(PROTO_ST_ACTION),
 	.not_found = "Action not found",
 	.invalid = "Invalid action",

@@ -584,6 +584,16 @@ void admin_entity_vetted(struct conn *c, const char *why);
  */
 int admin_entity_from_json(const struct admin_entity *, json_t *root,
     void *rec, uint64_t *mask, int patch, char *err, size_t errsz);
+/*
+ * The entities, each its file's: an action (actions.c), an agent
+ * (agents.c: a POST must name it; for a PATCH the name it leaves alone
+ * is taken as valid; api_key "" or null clears the key), a knowledge
+ * source (knowledge.c), an organisation (orgs.c), a webhook
+ * (webhooks.c), a widget (widgets.c). Each record's rules are its
+ * st_*_invalid's, their messages naming the fields as the JSON does.
+ */
+extern const struct admin_entity action_entity, agent_entity,
+    kb_source_entity, org_entity, hook_entity, widget_entity;
 /* The path's id, or NULL when answered (404; 409 for a change of builtin). */
 const char *admin_entity_id(const struct admin_entity *, struct conn *,
     const struct route_match *, int change);
@@ -672,14 +682,6 @@ json_t *json_opt_ms(uint64_t ms);
  * "contactVerified", and "submitted" when not. A failure sets *err.
  */
 void contact_link_json(json_t *cv, const struct st_clink *l, int *err);
-/*
- * Maps a request body onto w, which the caller has set to its starting
- * values (st_widget_defaults), as admin_entity_from_json; the record's
- * rules are st_widget_invalid's, its messages naming the fields as the
- * JSON does.
- */
-int widget_from_json(json_t *root, struct st_widget *w, uint64_t *mask,
-    int patch, char *err, size_t errsz);
 /* 1 when s looks like a public widget id ("wid_" + 32 lowercase hex). */
 int widget_id_valid(const char *s);
 /*
@@ -757,14 +759,6 @@ struct st_agent;
  */
 json_t *agent_json(const struct st_agent *);
 json_t *agent_default_json(void);
-/*
- * Maps a request body onto a, which the caller has set with
- * st_agent_defaults, as admin_entity_from_json: a POST must name it;
- * the record's rules are st_agent_invalid's (for a PATCH with the name
- * it leaves alone taken as valid). api_key "" or null clears the key.
- */
-int agent_from_json(json_t *root, struct st_agent *a, uint64_t *mask,
-    int patch, char *err, size_t errsz);
 /* 1 when s can name an agent: "default" or 32 lowercase hex. */
 int agent_id_valid(const char *s);
 /*

@@ -330,7 +330,7 @@ agent_id_valid(const char *s)
 	    (strlen(s) == ST_ID_HEX && st_id_valid(s));
 }
 
-static const struct admin_entity agent_entity = {
+const struct admin_entity agent_entity = {
 	ADMIN_ENTITY_TYPES(PROTO_ST_AGENT),
 	.not_found = "Agent not found",
 	.invalid = "Invalid agent",
@@ -352,13 +352,5 @@ static const struct admin_entity agent_entity = {
 	.vet = agent_vet,
 	.vet_cancel = admin_vet_url_cancel,
 };
-
-int
-agent_from_json(json_t *root, struct st_agent *a, uint64_t *mask, int patch,
-    char *err, size_t errsz)
-{
-	return admin_entity_from_json(&agent_entity, root, a, mask, patch, err,
-	    errsz);
-}
 
 ADMIN_ENTITY_ROUTES(agents, agent_entity)

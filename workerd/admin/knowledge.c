@@ -125,7 +125,7 @@ static const struct storec_answer source_errors[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct admin_entity source_entity = {
+const struct admin_entity kb_source_entity = {
 	ADMIN_ENTITY_TYPES(PROTO_ST_KB_SOURCE),
 	.not_found = "Source not found",
 	.invalid = "Invalid source",
@@ -142,7 +142,7 @@ static const struct admin_entity source_entity = {
 	.vet_cancel = admin_vet_url_cancel,
 };
 
-ADMIN_ENTITY_ROUTES(knowledge_sources, source_entity)
+ADMIN_ENTITY_ROUTES(knowledge_sources, kb_source_entity)
 
 /* -------------------------------------------------------------- search */
 
@@ -490,7 +490,7 @@ knowledge_sources_sync(struct conn *c, struct http_request *req,
 {
 	struct st_id_req q;
 
-	if ((q.id = admin_entity_id(&source_entity, c, m, 0)) != NULL)
+	if ((q.id = admin_entity_id(&kb_source_entity, c, m, 0)) != NULL)
 		admin_ask_reply(c, &q, &synced);
 }
 
@@ -522,7 +522,7 @@ knowledge_sources_pages(struct conn *c, struct http_request *req,
 	char cursor[ST_CURSOR_MAX + 1];
 	struct st_id_page_req q;
 
-	if ((q.id = admin_entity_id(&source_entity, c, m, 0)) == NULL)
+	if ((q.id = admin_entity_id(&kb_source_entity, c, m, 0)) == NULL)
 		return;
 	if (admin_list_query(req->query, &q.limit, cursor,
 	    sizeof(cursor)) < 0 || q.limit > ST_KB_PAGES_LIMIT_MAX ||
@@ -595,7 +595,7 @@ knowledge_sources_file(struct conn *c, struct http_request *req,
 	const char *range = http_header(req, "content-range");
 
 	memset(&q, 0, sizeof(q));
-	if ((q.id = admin_entity_id(&source_entity, c, m, 0)) == NULL)
+	if ((q.id = admin_entity_id(&kb_source_entity, c, m, 0)) == NULL)
 		return;
 	if (ct == NULL || strlen(ct) > ST_KB_CTYPE_MAX ||
 	    !st_kb_file_type_ok(ct)) {

@@ -54,7 +54,7 @@ org_invalid(void *rec, uint64_t mask, int patch)
 
 ADMIN_UPDATE_REQ(org_update_req, ou, o)
 
-static const struct admin_entity org_entity = {
+const struct admin_entity org_entity = {
 	ADMIN_ENTITY_TYPES(PROTO_ST_ORG),
 	.not_found = "Organization not found",
 	.invalid = "Invalid organization",

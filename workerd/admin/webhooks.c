@@ -245,7 +245,7 @@ ADMIN_UPDATE_REQ(hook_update_req, hu, h)
 
 /* ------------------------------------------------------------ handlers */
 
-static const struct admin_entity hook_entity = {
+const struct admin_entity hook_entity = {
 	ADMIN_ENTITY_TYPES(PROTO_ST_HOOK),
 	.not_found = "Webhook not found",
 	.invalid = "Invalid webhook",

@@ -563,7 +563,7 @@ static const struct storec_answer contact_get_errors[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct admin_entity widget_entity = {
+const struct admin_entity widget_entity = {
 	ADMIN_ENTITY_TYPES(PROTO_ST_WIDGET),
 	.not_found = "Widget not found",
 	.invalid = "Invalid widget",
@@ -579,14 +579,6 @@ static const struct admin_entity widget_entity = {
 	.all = widget_list_json,
 	.deleted = admin_deleted_json,
 };
-
-int
-widget_from_json(json_t *root, struct st_widget *w, uint64_t *mask,
-    int patch, char *err, size_t errsz)
-{
-	return admin_entity_from_json(&widget_entity, root, w, mask, patch,
-	    err, errsz);
-}
 
 ADMIN_ENTITY_ROUTES(widgets, widget_entity)
 

@@ -63,7 +63,8 @@ map(const char *body, struct st_agent *a, uint64_t *mask, int patch)
 	if (root == NULL)
 		fail_msg("test body %s: %s", body, jerr.text);
 	err[0] = '\0';
-	rv = agent_from_json(root, a, mask, patch, err, sizeof(err));
+	rv = admin_entity_from_json(&agent_entity, root, a, mask, patch, err,
+	    sizeof(err));
 	json_decref(root);
 	assert_int_equal(rv < 0, err[0] != '\0');
 	return err;

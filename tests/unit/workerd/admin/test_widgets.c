@@ -242,7 +242,8 @@ map(const char *body, struct st_widget *w, uint64_t *mask)
 	if (root == NULL)
 		fail_msg("test body %s: %s", body, jerr.text);
 	err[0] = '\0';
-	rv = widget_from_json(root, w, mask, 1, err, sizeof(err));
+	rv = admin_entity_from_json(&widget_entity, root, w, mask, 1, err,
+	    sizeof(err));
 	json_decref(root);
 	assert_int_equal(rv < 0, err[0] != '\0');
 	return err;
