@@ -40,32 +40,16 @@ struct dry_run {
 };
 
 static void
-dry_free(struct dry_run *d)
+dry_free(void *p)
 {
+	struct dry_run *d = p;
+
 	action_call_cancel(d->call);
 	json_decref(d->args);
 	json_decref(d->request);
 	free(d->vid);
 	free(d->email);
 	free(d);
-}
-
-/* The client left meanwhile. */
-static void
-dry_abort(struct conn *c)
-{
-	dry_free(c->hctx);
-	c->hctx = NULL;
-}
-
-/* c's dry run, which c lets go of. */
-static struct dry_run *
-dry_take(struct conn *c)
-{
-	struct dry_run *d = c->hctx;
-
-	conn_let_go(c);
-	return d;
 }
 
 /* The answer: error NULL for none; request and response taken. */
@@ -90,7 +74,7 @@ static void
 dry_called(void *arg, const struct action_call_result *r)
 {
 	struct conn *c = arg;
-	struct dry_run *d = dry_take(c);
+	struct dry_run *d = conn_take(c);
 	json_t *resp = NULL;
 	json_t *req = d->request;
 
@@ -131,7 +115,7 @@ dry_fetched(const struct storec_result *r, void *arg)
 
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_ACTION_TOOLS, &l) < 0) {
-		dry_free(dry_take(c));
+		dry_free(conn_take(c));
 		admin_answer(c, r, PROTO_ST_ACTION_TOOLS, 200, NULL,
 		    dry_errors);
 		return;
@@ -139,7 +123,7 @@ dry_fetched(const struct storec_result *r, void *arg)
 	/* storaged says `not found` for none: one is what it answers. */
 	if (l.n != 1) {
 		st_rep_free(PROTO_ST_ACTION_TOOLS, &l);
-		dry_free(dry_take(c));
+		dry_free(conn_take(c));
 		dry_answer(c, "no such action", NULL, NULL);
 		return;
 	}
@@ -165,7 +149,7 @@ dry_fetched(const struct storec_result *r, void *arg)
 	free(body);
 	st_rep_free(PROTO_ST_ACTION_TOOLS, &l);
 	if (bad != NULL) {
-		d = dry_take(c);
+		d = conn_take(c);
 		dry_answer(c, bad, d->request, NULL);
 		d->request = NULL;
 		dry_free(d);
@@ -220,11 +204,10 @@ actions_test(struct conn *c, struct http_request *req,
 	q.ids = &id;
 	q.n = 1;
 	q.disabled_too = 1;
-	c->hctx = d;
-	c->abort = dry_abort;
+	conn_hold(c, d, dry_free);
 	if (storec_ask(NULL, PROTO_ST_ACTION_TOOLS, &q, dry_fetched, c,
 	    &c->sreq) < 0) {
-		dry_free(dry_take(c));
+		dry_free(conn_take(c));
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 	}
 }

@@ -436,13 +436,6 @@ struct keygate {
 	struct route_match m;		/* a copy (router_match_copy) */
 };
 
-static void
-keygate_abort(struct conn *c)
-{
-	free(c->hctx);
-	c->hctx = NULL;
-}
-
 static struct conn *
 keygate_end(struct keygate *g)
 {
@@ -517,8 +510,7 @@ gate_orgkey(struct conn *c, struct http_request *req,
 	g->req = req;
 	router_match_copy(&g->m, m);
 	proto_sha256(secret, strlen(secret), q.hash);
-	c->hctx = g;
-	c->abort = keygate_abort;
+	conn_hold(c, g, free);
 	if (storec_ask(NULL, PROTO_ST_KEY_AUTH, &q, keygate_done, g,
 	    &c->sreq) < 0) {
 		keygate_end(g);

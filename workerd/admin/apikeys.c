@@ -124,13 +124,6 @@ out:
 	free(id);
 }
 
-static void
-key_one_abort(struct conn *c)
-{
-	free(c->hctx);
-	c->hctx = NULL;
-}
-
 void
 apikeys_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
@@ -146,28 +139,21 @@ apikeys_get(struct conn *c, struct http_request *req,
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		return;
 	}
-	c->hctx = copy;
-	c->abort = key_one_abort;
+	conn_hold(c, copy, free);
 	if (storec_ask(&c->who, PROTO_ST_KEY_LIST, NULL, key_one, c,
 	    &c->sreq) < 0) {
-		key_one_abort(c);
-		c->abort = NULL;
+		free(conn_take(c));
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");
 	}
 }
 
 static void
-keynew_free(struct keynew *k)
+keynew_free(void *p)
 {
+	struct keynew *k = p;
+
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
-}
-
-static void
-keynew_abort(struct conn *c)
-{
-	keynew_free(c->hctx);
-	c->hctx = NULL;
 }
 
 /* The key as stored, and its secret: the one answer that shows it. */
@@ -277,8 +263,7 @@ apikeys_create(struct conn *c, struct http_request *req,
 		goto out;
 	}
 	key_make(k, &q);
-	c->hctx = k;
-	c->abort = keynew_abort;
+	conn_hold(c, k, keynew_free);
 	if (storec_ask(&c->who, PROTO_ST_KEY_CREATE, &q, created, c,
 	    &c->sreq) < 0) {
 		conn_let_go(c);

@@ -81,13 +81,6 @@ struct note {
 };
 
 static void
-note_abort(struct conn *c)
-{
-	free(c->hctx);
-	c->hctx = NULL;
-}
-
-static void
 noted(const struct storec_result *r, void *arg)
 {
 	struct conn *c = arg;
@@ -122,8 +115,7 @@ audit_note(struct conn *c, const char *action, const char *target,
 		return;
 	}
 	n->cb = cb;
-	c->hctx = n;
-	c->abort = note_abort;
+	conn_hold(c, n, free);
 	if (storec_ask(&c->who, PROTO_ST_AUDIT_NOTE, &q, noted, c,
 	    &c->sreq) < 0) {
 		free(n);

@@ -567,8 +567,10 @@ send_storage_error(struct conn *c, const struct storec_result *r,
 /* -------------------------------------------------------------- login */
 
 static void
-login_free(struct login *l)
+login_free(void *p)
 {
+	struct login *l = p;
+
 	loop_timer_stop(&l->timer);
 	if (l->job != NULL)
 		hashpool_cancel(l->job);
@@ -580,14 +582,6 @@ login_free(struct login *l)
 	free(l->name);
 	OPENSSL_cleanse(l, sizeof(*l));
 	free(l);
-}
-
-/* The client left: forget the attempt (storec cancelled the request). */
-static void
-login_abort(struct conn *c)
-{
-	login_free(c->hctx);
-	c->hctx = NULL;
 }
 
 /* The connection, no longer pointing at l. */
@@ -952,8 +946,7 @@ login_start(struct conn *c, struct http_request *req, int accept,
 		return;
 	}
 	l->c = c;
-	c->hctx = l;
-	c->abort = login_abort;
+	conn_hold(c, l, login_free);
 
 	/* One count for both: an acceptance is a login attempt. */
 	clientip_key(c, req, "login:", key, sizeof(key));
@@ -1161,19 +1154,14 @@ struct check {
 };
 
 static void
-check_free(struct check *k)
+check_free(void *p)
 {
+	struct check *k = p;
+
 	boot_cancel(&k->bw);
 	free(k->m);
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
-}
-
-static void
-check_abort(struct conn *c)
-{
-	check_free(c->hctx);
-	c->hctx = NULL;
 }
 
 static struct conn *
@@ -1459,8 +1447,7 @@ check_start(struct conn *c, struct http_request *req, enum check_kind kind,
 		strlcpy(k->org, org, sizeof(k->org));
 	if (m != NULL)
 		match_copy(k->m, m);
-	c->hctx = k;
-	c->abort = check_abort;
+	conn_hold(c, k, check_free);
 	switch (boot_need(&k->bw, check_booted)) {
 	case 1:
 		check_send(k);

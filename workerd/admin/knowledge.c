@@ -244,32 +244,16 @@ struct searching {
 };
 
 static void
-searching_free(struct searching *s)
+searching_free(void *p)
 {
+	struct searching *s = p;
+
 	embed_cancel(s->job);
 	st_rep_free(PROTO_ST_KB_SEARCH, &s->hits);
 	st_rep_free(PROTO_ST_AGENT_EMBED, &s->space);
 	free(s->query);
 	free(s->agent_id);
 	free(s);
-}
-
-/* The client left meanwhile. */
-static void
-searching_abort(struct conn *c)
-{
-	searching_free(c->hctx);
-	c->hctx = NULL;
-}
-
-/* c's search, which c lets go of (before it answers: that ends c's request). */
-static struct searching *
-searching_take(struct conn *c)
-{
-	struct searching *s = c->hctx;
-
-	conn_let_go(c);
-	return s;
 }
 
 /* The search's k best results, as admin_answer would send them. */
@@ -300,7 +284,7 @@ static void
 search_reranked(void *arg, const struct embed_result *r)
 {
 	struct conn *c = arg;
-	struct searching *s = searching_take(c);
+	struct searching *s = conn_take(c);
 
 	s->job = NULL;
 	if (r->err != EMBED_OK)
@@ -322,7 +306,7 @@ searched_to_rerank(const struct storec_result *r, void *arg)
 
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_KB_SEARCH, &s->hits) < 0) {
-		searching_free(searching_take(c));
+		searching_free(conn_take(c));
 		admin_reply_answer(c, r, &searched);	/* as any search's */
 		return;
 	}
@@ -330,7 +314,7 @@ searched_to_rerank(const struct storec_result *r, void *arg)
 	if (from < s->k && (s->job = rerank_hits_start(s->rerank, s->query,
 	    &s->hits, from, s->k - from, search_reranked, c)) != NULL)
 		return;
-	s = searching_take(c);
+	s = conn_take(c);
 	search_send(c, &s->hits, s->k);
 	searching_free(s);
 }
@@ -350,7 +334,7 @@ search_ask(struct conn *c, struct searching *s)
 		searching_free(s);	/* answered at once (503) */
 		return NULL;
 	}
-	s = searching_take(c);
+	s = conn_take(c);
 	admin_ask_reply(c, &s->q, &searched);
 	searching_free(s);
 	return NULL;
@@ -401,7 +385,7 @@ agent_embed_got(const struct storec_result *r, void *arg)
 
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_AGENT_EMBED, &s->space) < 0) {
-		searching_free(searching_take(c));
+		searching_free(conn_take(c));
 		admin_reply_answer(c, r, &searched);
 		return;
 	}
@@ -448,8 +432,7 @@ search_start(struct conn *c, const struct st_kb_search_req *q)
 	s->rerank = rc;
 	if (rc != NULL && s->q.k < RERANK_CANDIDATES)
 		s->q.k = RERANK_CANDIDATES;
-	c->hctx = s;
-	c->abort = searching_abort;
+	conn_hold(c, s, searching_free);
 	if (agent) {
 		admin_ask(c, PROTO_ST_AGENT_EMBED, &(struct st_id_req){
 		    s->agent_id }, agent_embed_got, admin_headers);

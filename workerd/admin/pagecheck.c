@@ -75,8 +75,10 @@ static int nchecks;
 /* ------------------------------------------------------------ the state */
 
 static void
-check_free(struct page_check *pc)
+check_free(void *p)
 {
+	struct page_check *pc = p;
+
 	if (pc == NULL)
 		return;
 	if (pc->x.easy != NULL) {
@@ -90,31 +92,11 @@ check_free(struct page_check *pc)
 	free(pc);
 }
 
-/* The client left meanwhile: the fetch stops. */
-static void
-check_abort(struct conn *c)
-{
-	struct page_check *pc = c->hctx;
-
-	c->hctx = NULL;
-	check_free(pc);
-}
-
-/* c's check, which c lets go of. */
-static struct page_check *
-check_take(struct conn *c)
-{
-	struct page_check *pc = c->hctx;
-
-	conn_let_go(c);
-	return pc;
-}
-
 /* Answers c with an error and frees its check. */
 static void
 check_fail(struct conn *c, int status, const char *why)
 {
-	check_free(check_take(c));
+	check_free(conn_take(c));
 	conn_send_error(c, status, admin_headers, why);
 }
 
@@ -277,7 +259,7 @@ check_ended(struct curlloop_xfer *x, CURLcode rc)
 	curlloop_remove(&cloop, x);
 	curl_easy_cleanup(x->easy);
 	x->easy = NULL;
-	pc = check_take(c);
+	pc = conn_take(c);
 	/* Stopped at PAGE_MAX on purpose: what was read is searched. */
 	if (rc == CURLE_WRITE_ERROR && pc->cut && !pc->nomem && !pc->not_html)
 		rc = CURLE_OK;
@@ -383,7 +365,7 @@ widget_got(const struct storec_result *r, void *arg)
 
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_WIDGET_GET, &w) < 0) {
-		check_free(check_take(c));
+		check_free(conn_take(c));
 		admin_answer(c, r, PROTO_ST_WIDGET_GET, 200, NULL,
 		    check_errors);
 		return;
@@ -454,8 +436,7 @@ widgets_check_page(struct conn *c, struct http_request *req,
 	json_decref(root);
 	pc->c = c;
 	strlcpy(pc->wid, one.id, sizeof(pc->wid));
-	c->hctx = pc;
-	c->abort = check_abort;
+	conn_hold(c, pc, check_free);
 	if (storec_ask(&c->who, PROTO_ST_WIDGET_GET, &one, widget_got, c,
 	    &c->sreq) < 0)
 		check_fail(c, 503, "Storage unavailable");

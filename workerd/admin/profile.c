@@ -120,8 +120,10 @@ profile_patch(struct conn *c, struct http_request *req,
 /* ------------------------------------------------------------ password */
 
 static void
-pw_free(struct pwchange *p)
+pw_free(void *arg)
 {
+	struct pwchange *p = arg;
+
 	loop_timer_stop(&p->timer);
 	if (p->job != NULL)
 		hashpool_cancel(p->job);
@@ -133,14 +135,6 @@ pw_free(struct pwchange *p)
 	free(p->next);
 	OPENSSL_cleanse(p, sizeof(*p));
 	free(p);
-}
-
-/* The client left: storec cancelled the request in flight. */
-static void
-pw_abort(struct conn *c)
-{
-	pw_free(c->hctx);
-	c->hctx = NULL;
 }
 
 /* The change ends: p freed, then c answered status (204: no body). */
@@ -396,8 +390,7 @@ profile_password_post(struct conn *c, struct http_request *req,
 	}
 	loop_timer_init(&p->timer, pw_wrong, p);
 	p->c = c;
-	c->hctx = p;
-	c->abort = pw_abort;
+	conn_hold(c, p, pw_free);
 	/* One count with the logins: a change is a password guessed. */
 	clientip_key(c, req, "login:", key, sizeof(key));
 	/* Nobody asks: a login attempt is the client's. */

@@ -317,13 +317,6 @@ report_csv(const struct report_q *q, const struct report *r, size_t *len)
 	return b.data;
 }
 
-static void
-report_abort(struct conn *c)
-{
-	free(c->hctx);
-	c->hctx = NULL;
-}
-
 /* ST_REPORT_GET's rows made into the answer the request asked. */
 static void
 report_done(const struct storec_result *res, void *arg)
@@ -386,8 +379,7 @@ report_ask(struct conn *c, struct http_request *req, int csv)
 		conn_send_error(c, 400, admin_headers, why);
 		return;
 	}
-	c->hctx = q;
-	c->abort = report_abort;
+	conn_hold(c, q, free);
 	if (storec_ask(&c->who, PROTO_ST_REPORT_GET, &sq, report_done, c,
 	    &c->sreq) < 0) {
 		conn_let_go(c);

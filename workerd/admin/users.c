@@ -252,8 +252,10 @@ struct invnew {
 };
 
 static void
-invnew_free(struct invnew *v)
+invnew_free(void *p)
 {
+	struct invnew *v = p;
+
 	if (v == NULL)
 		return;
 	if (v->url != NULL) {
@@ -261,13 +263,6 @@ invnew_free(struct invnew *v)
 		free(v->url);
 	}
 	free(v);
-}
-
-static void
-invnew_abort(struct conn *c)
-{
-	invnew_free(c->hctx);
-	c->hctx = NULL;
 }
 
 static json_t *
@@ -407,8 +402,7 @@ users_invite(struct conn *c, struct http_request *req,
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		goto out;
 	}
-	c->hctx = iv;
-	c->abort = invnew_abort;
+	conn_hold(c, iv, invnew_free);
 	if (storec_ask(&c->who, PROTO_ST_USER_INVITE, &q, invited, c,
 	    &c->sreq) < 0) {
 		conn_let_go(c);

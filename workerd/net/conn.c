@@ -652,6 +652,33 @@ conn_let_go(struct conn *c)
 	c->abort_on_eof = 0;
 }
 
+/* conn_hold's abort: the handler's state freed. */
+static void
+conn_hold_abort(struct conn *c)
+{
+	void *ctx = c->hctx;
+
+	c->hctx = NULL;
+	c->hfree(ctx);
+}
+
+void
+conn_hold(struct conn *c, void *ctx, void (*free_ctx)(void *))
+{
+	c->hctx = ctx;
+	c->hfree = free_ctx;
+	c->abort = conn_hold_abort;
+}
+
+void *
+conn_take(struct conn *c)
+{
+	void *ctx = c->hctx;
+
+	conn_let_go(c);
+	return ctx;
+}
+
 void
 conn_drop_handler(struct conn **cp, const void *hctx)
 {

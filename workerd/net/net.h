@@ -103,6 +103,7 @@ struct conn {
 	struct storec_req *sreq;
 	void (*abort)(struct conn *);
 	void *hctx;
+	void (*hfree)(void *);	/* conn_hold's: frees hctx */
 	/*
 	 * abort_on_eof: the client shutting its side while the request is
 	 * answered means it left (set by handlers that run long, as nginx
@@ -152,6 +153,13 @@ void conn_close(struct conn *, const char *why);
  * EOF from here (its answer is its own, or c is going).
  */
 void conn_let_go(struct conn *);
+/*
+ * A handler that answers later holds c with its state ctx (c->hctx):
+ * free_ctx(ctx) is called if c goes away first.
+ */
+void conn_hold(struct conn *, void *ctx, void (*free_ctx)(void *));
+/* What conn_hold kept, c let go (conn_let_go): the handler's to free. */
+void *conn_take(struct conn *);
 /*
  * A handler's own pointer to its connection let go: conn_let_go(*cp) when
  * *cp is not NULL and its handler is still hctx; *cp NULL after.
