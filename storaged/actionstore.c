@@ -84,7 +84,6 @@ static const struct store_entity action_entity = {
 	.order = offsetof(struct store, action_order),
 	.fresh = offsetof(struct store, actions),
 	.layout = &st_action_layout,
-	.codec = &pl_action,
 	ENTITY_MEMBERS(struct st_action),
 	.org = offsetof(struct st_action, org),
 	.prefix = ST_ACTION_PREFIX,

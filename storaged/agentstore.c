@@ -79,7 +79,6 @@ static const struct store_entity agent_entity = {
 	.order = offsetof(struct store, agent_order),
 	.fresh = offsetof(struct store, agents),
 	.layout = &st_agent_layout,
-	.codec = &pl_agent,
 	ENTITY_MEMBERS(struct st_agent),
 	.org = offsetof(struct st_agent, org),
 	.idmin = ST_ID_HEX,

@@ -119,7 +119,6 @@ static const struct store_entity hook_entity = {
 	.order = offsetof(struct store, webhook_order),
 	.fresh = offsetof(struct store, webhooks),
 	.layout = &st_webhook_layout,
-	.codec = &pl_webhook,
 	ENTITY_MEMBERS(struct st_webhook),
 	.org = offsetof(struct st_webhook, org),
 	.prefix = ST_HOOK_PREFIX,

@@ -137,7 +137,6 @@ static const struct store_entity kbsource_entity = {
 	.order = offsetof(struct store, kb_source_order),
 	.fresh = offsetof(struct store, kb_sources),
 	.layout = &st_kbsource_layout,
-	.codec = &pl_kbsource,
 	ENTITY_MEMBERS(struct st_kbsource),
 	.org = offsetof(struct st_kbsource, org),
 	.prefix = ST_KB_SOURCE_PREFIX,

@@ -141,7 +141,6 @@ static const struct store_entity key_entity = {
 	.order = offsetof(struct store, apikey_order),
 	.fresh = offsetof(struct store, apikeys),
 	.layout = &st_apikey_layout,
-	.codec = &pl_apikey,
 	ENTITY_MEMBERS(struct st_apikey),
 	.org = offsetof(struct st_apikey, org),
 	.prefix = ST_KEY_PREFIX,

@@ -42,7 +42,6 @@ static const struct store_entity org_entity = {
 	.order = offsetof(struct store, org_order),
 	.fresh = offsetof(struct store, orgs),
 	.layout = &st_org_layout,
-	.codec = &pl_org,
 	ENTITY_MEMBERS(struct st_org),
 	.prefix = ST_ORG_PREFIX,
 	.idmin = sizeof(ST_ORG_DEFAULT) - 1,

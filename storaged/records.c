@@ -1,9 +1,10 @@
 /*
  * The record steps every entity with an id and a creation order takes
- * (records.h): widgets (widgetstore.c), agents (agentstore.c) and
- * organisations (orgstore.c) are descriptors of these, each with hooks for what is its own. A record
- * is its version byte and its codec's encoding under its id; its order
- * index holds u64 created_at | id (see STORAGE.md).
+ * (records.h): widgets (widgetstore.c), agents, organisations, users,
+ * API keys, webhooks, actions and knowledge sources are descriptors of
+ * these, each with hooks for what is its own. A record is its version
+ * byte and its rows' encoding (record.h) under its id; its order index
+ * holds u64 created_at | id (see STORAGE.md).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,13 +62,6 @@ order_key(const struct store_entity *e, const void *rec,
 	return 8 + n;
 }
 
-/* The format of the records e writes. */
-static int
-entity_version(const struct store_entity *e)
-{
-	return e->layout != NULL ? rl_version(e->layout) : e->version;
-}
-
 /* A deep copy of src into dst: 0, or -1 out of memory (dst freed). */
 static int
 entity_copy(const struct store_entity *e, void *dst, const void *src)
@@ -86,46 +80,26 @@ entity_invalid(const struct store_entity *e, const void *rec)
 	return rl_invalid(e->layout, rec);
 }
 
-/* d's record of format ver into rec: 0, or -1 (rec freed). */
-static int
-entity_dec(const struct store_entity *e, struct pdec *d, void *rec, int ver)
-{
-	if (e->layout != NULL)
-		return rl_dec(d, e->layout, rec, ver);
-	return e->codec->dec(d, rec);
-}
-
 /* A stored record into rec (zeroed): 0, or -1 logged, t failed. */
 static int
 entity_decode(struct store_txn *t, const struct store_entity *e,
     const MDB_val *v, void *rec)
 {
 	struct pdec d;
-	uint8_t *buf = NULL;
-	int ver, cur = entity_version(e), rc = 0;
+	int ver;
 
-	if ((ver = rec_open_ver(t, v, &d, cur, e->what)) < 0)
+	/* An older record: its layout reads it as it is. */
+	if ((ver = rec_open_ver(t, v, &d, rl_version(e->layout), e->what)) < 0)
 		return -1;
-	/*
-	 * An older record: its layout reads it as it is; without one, it
-	 * reads as the newest with the fields it lacks zero.
-	 */
-	if (e->layout == NULL && ver < e->version &&
-	    (buf = rec_pad(t, &d, e->pad[ver - 1])) == NULL)
-		return -1;
-	if (entity_dec(e, &d, rec, ver) < 0 || pdec_done(&d) < 0) {
-		e->codec->free(rec);
-		rc = -1;
-	}
-	free(buf);
-	if (rc < 0)
+	if (rl_dec(&d, e->layout, rec, ver) < 0 || pdec_done(&d) < 0) {
+		rl_free(e->layout, rec);
 		rec_corrupt(t, e->what);
-	/* Stored before organisations (or padded): the first one's. */
-	else if (rec_org(e, rec) != NULL && rec_org(e, rec)[0] == '\0')
+		return -1;
+	}
+	/* Stored before organisations: the first one's. */
+	if (rec_org(e, rec) != NULL && rec_org(e, rec)[0] == '\0')
 		strlcpy(rec_org(e, rec), ST_ORG_DEFAULT, ST_ORG_ID_MAX + 1);
-	if (rc == 0 && ver < cur && e->upgrade != NULL)
-		e->upgrade(rec, ver);
-	return rc;
+	return 0;
 }
 
 int
@@ -135,7 +109,7 @@ entity_load(struct store_txn *t, const struct store_entity *e,
 	MDB_val v;
 	int rc;
 
-	memset(rec, 0, e->codec->size);
+	memset(rec, 0, e->layout->size);
 	if (e->id_valid != NULL && !e->id_valid(id))
 		return t->err ? -1 : 1;
 	if ((rc = db_get(t, dbi(t, e->dbi), id, strlen(id), &v,
@@ -169,7 +143,7 @@ entity_must(struct store_txn *t, const struct store_entity *e,
 	    entity_load(t, e, ref, rec);
 	/* Another organisation's is absent, exactly as an unknown id. */
 	if (rc == 0 && !entity_in_org(e, rec, org)) {
-		e->codec->free(rec);
+		rl_free(e->layout, rec);
 		rc = 1;
 	}
 	if (rc == 1)
@@ -187,8 +161,8 @@ entity_save(struct store_txn *t, const struct store_entity *e,
 	if (t->err)
 		return;
 	penc_init(&enc);
-	penc_u8(&enc, (uint8_t)entity_version(e));
-	e->codec->enc(&enc, rec);
+	penc_u8(&enc, (uint8_t)rl_version(e->layout));
+	rl_enc(&enc, e->layout, rec);
 	rec_put(t, dbi(t, e->dbi), id, strlen(id), &enc, e->what);
 	penc_free(&enc);
 }
@@ -268,11 +242,11 @@ entity_out(struct store_txn *t, const struct store_entity *e, void *rec,
     void *req, void *out)
 {
 	if (req != NULL)
-		e->codec->free(req);
+		rl_free(e->layout, req);
 	if (t->err)
-		e->codec->free(rec);
+		rl_free(e->layout, rec);
 	else
-		memcpy(out, rec, e->codec->size);
+		memcpy(out, rec, e->layout->size);
 	free(rec);
 	return t->err;
 }
@@ -288,7 +262,7 @@ entity_create(struct store_txn *t, const struct store_entity *e,
 		return t->err;
 	if ((bad = entity_invalid(e, in)) != NULL)
 		return store_fail(t, PROTO_E_INVALID, bad);
-	if ((rec = calloc(1, e->codec->size)) == NULL ||
+	if ((rec = calloc(1, e->layout->size)) == NULL ||
 	    entity_copy(e, rec, in) < 0) {
 		free(rec);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
@@ -318,9 +292,9 @@ entity_update(struct store_txn *t, const struct store_entity *e,
 	if (mask & ~e->mask_all)
 		return store_fail(t, PROTO_E_INVALID, "mask: unknown fields");
 	/* Both zeroed, so either may be freed at any step. */
-	if ((cur = calloc(2, e->codec->size)) == NULL)
+	if ((cur = calloc(2, e->layout->size)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	req = (char *)cur + e->codec->size;
+	req = (char *)cur + e->layout->size;
 	if (entity_must(t, e, org, ref, cur) < 0)
 		goto out;
 	if (entity_copy(e, req, in) < 0) {
@@ -367,12 +341,12 @@ static uint32_t
 entity_keep_org(const struct store_entity *e, char *items, uint32_t n,
     const char *org)
 {
-	size_t sz = e->codec->size;
+	size_t sz = e->layout->size;
 	uint32_t i, kept = 0;
 
 	for (i = 0; i < n; i++) {
 		if (!entity_in_org(e, items + i * sz, org)) {
-			e->codec->free(items + i * sz);
+			rl_free(e->layout, items + i * sz);
 			continue;
 		}
 		if (kept != i)
@@ -392,7 +366,7 @@ entity_list(struct store_txn *t, const struct store_entity *e,
 		.idmin = e->idmin,
 		.idmax = e->idmax,
 		.max = e->max,
-		.size = e->codec->size,
+		.size = e->layout->size,
 		.load = entity_load_item,
 		.arg = e,
 	};
@@ -401,7 +375,7 @@ entity_list(struct store_txn *t, const struct store_entity *e,
 
 	if (t->err)
 		return t->err;
-	if ((items = calloc(e->max, e->codec->size)) == NULL)
+	if ((items = calloc(e->max, e->layout->size)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	if (order_list(t, &o, items, &cnt) != 0) {
 		entity_free_all(e, items, cnt);
@@ -431,6 +405,6 @@ entity_free_all(const struct store_entity *e, void *items, uint32_t n)
 	uint32_t i;
 
 	for (i = 0; items != NULL && i < n; i++)
-		e->codec->free((char *)items + (size_t)i * e->codec->size);
+		rl_free(e->layout, (char *)items + (size_t)i * e->layout->size);
 	free(items);
 }

@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "msgcodec.h"
 #include "record.h"
 #include "storeint.h"
 
@@ -56,20 +55,10 @@ struct store_entity {
 	size_t order;			/* u64 created_at | id -> () */
 	size_t fresh;			/* a new id is absent from it */
 	/*
-	 * Its rows (record.h), which say its format and read the older
-	 * ones; or, for a record written by hand, its format and what each
-	 * older one lacks (pad[v - 1] bytes).
+	 * Its rows (record.h): its struct's size, its format, and how it
+	 * is encoded, read (the older formats too), freed.
 	 */
 	const struct rlayout *layout;
-	uint8_t version;
-	const size_t *pad;
-	/*
-	 * NULL, or the defaults of the fields a record of version v (older
-	 * than version) lacks, where zero is not their default: called
-	 * once such a record is decoded.
-	 */
-	void (*upgrade)(void *rec, int v);
-	const struct playout *codec;	/* enc, dec, free, size */
 	/* Its members, as offsetof(record struct, ...). */
 	size_t id;			/* char[]: the key */
 	size_t created_at, updated_at;	/* uint64_t */

@@ -615,23 +615,6 @@ rec_open_ver(struct store_txn *t, const MDB_val *v, struct pdec *d, int max,
 	return p[0];
 }
 
-uint8_t *
-rec_pad(struct store_txn *t, struct pdec *d, size_t pad)
-{
-	size_t n = d->len - d->off;
-	uint8_t *buf;
-
-	if ((buf = malloc(n + pad)) == NULL) {
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-		return NULL;
-	}
-	if (n > 0)
-		memcpy(buf, d->p + d->off, n);
-	memset(buf + n, 0, pad);
-	pdec_init(d, buf, n + pad);
-	return buf;
-}
-
 size_t
 msg_rec_size(const MDB_val *v)
 {

@@ -33,13 +33,10 @@
 #define INDEX_PREFIX_MAX	(ST_WHO_ORG_MAX + 1 + ST_WIDGET_MAX + 1)
 
 /*
- * Record formats that grew: a newer one adds fields at the end, and an
- * older record reads as the newest with those fields zero ("" or 0):
- * rec_pad() appends that many zero bytes before decoding.
- * Widgets, agents, conversations, messages, contacts and users have rows
- * (record.h), which read their older formats; a message's size on the
- * wire (msg_rec_size) counts the empty fields an older one lacks
- * (MSG_V*_PAD).
+ * Record formats that grew: a newer one adds fields at the end, and the
+ * record's rows (record.h) read every older format, the fields it lacks
+ * at their defaults; a message's size on the wire (msg_rec_size)
+ * counts the empty fields an older one lacks (MSG_V*_PAD).
  * A record without an organisation reads as the default one's (records.c).
  * Every other record is ST_RECORD_VERSION.
  */
@@ -350,12 +347,6 @@ int rec_open(struct store_txn *, const MDB_val *, struct pdec *,
  */
 int rec_open_ver(struct store_txn *, const MDB_val *, struct pdec *,
     int max, const char *what);
-/*
- * An older record read as the newest: d is pointed at a copy of what it
- * has left with pad zero bytes after it. The copy, to free once decoded,
- * or NULL (t failed: out of memory).
- */
-uint8_t *rec_pad(struct store_txn *, struct pdec *d, size_t pad);
 /* The reply bytes of a message record (its version 2 encoding). */
 size_t msg_rec_size(const MDB_val *);
 void rec_corrupt(struct store_txn *, const char *what);

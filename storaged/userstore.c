@@ -118,7 +118,6 @@ static const struct store_entity user_entity = {
 	.order = offsetof(struct store, user_order),
 	.fresh = offsetof(struct store, users),
 	.layout = &st_user_layout,
-	.codec = &pl_user,
 	ENTITY_MEMBERS(struct st_user),
 	.prefix = ST_USER_PREFIX,
 	.idmin = ST_USER_ID_MAX,

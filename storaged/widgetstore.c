@@ -105,7 +105,6 @@ static const struct store_entity widget_entity = {
 	 */
 	.fresh = offsetof(struct store, wsess_gone),
 	.layout = &st_widget_layout,
-	.codec = &pl_widget,
 	ENTITY_MEMBERS(struct st_widget),
 	.org = offsetof(struct st_widget, org),
 	.idmin = 1,
