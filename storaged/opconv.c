@@ -322,19 +322,8 @@ call_conv_read(struct store_txn *t, struct dbatch *b, const void *req,
 	return store_conv_read(t, who_user(b), q->id);
 }
 
-int
-call_ws_feedback(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_ws_feedback(t, req, rep);
-}
-
-int
-call_ws_rating(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_ws_rating(t, req, rep);
-}
+STORE_CALL(call_ws_feedback, store_ws_feedback)
+STORE_CALL(call_ws_rating, store_ws_rating)
 
 int
 call_fb_summary(struct store_txn *t, struct dbatch *b, const void *req,

@@ -257,12 +257,7 @@ call_canned_list(struct store_txn *t, struct dbatch *b, const void *req,
 	return store_canned_list(t, b->who->org, &l->items, &l->n);
 }
 
-int
-call_canned_put(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_canned_put(t, b->who->org, req, rep);
-}
+STORE_CALL_ORG(call_canned_put, store_canned_put)
 
 int
 call_canned_delete(struct store_txn *t, struct dbatch *b, const void *req,

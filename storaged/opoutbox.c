@@ -9,12 +9,7 @@
 #include "optab.h"
 #include "outbox.h"
 
-int
-call_hook_due(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_hook_due(t, req, rep);
-}
+STORE_CALL(call_hook_due, store_hook_due)
 
 int
 call_hook_result(struct store_txn *t, struct dbatch *b, const void *req,

@@ -81,27 +81,11 @@ op_dash_attempt(struct dbatch *b, uint16_t type, const void *req,
 }
 
 /* The reports' rows of who asks's organisation. */
-int
-call_report_get(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_report_get(t, req, rep);
-}
+STORE_CALL(call_report_get, store_report_get)
 
 /* The knowledge gaps of who asks's organisation. */
-int
-call_gap_list(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_gap_list(t, req, rep);
-}
-
-int
-call_gap_delete(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_gap_delete(t, req, rep);
-}
+STORE_CALL(call_gap_list, store_gap_list)
+STORE_CALL(call_gap_delete, store_gap_delete)
 
 /*
  * ST_SETUP_NOTE: a visitor's request refused (or a config fetch seen),
@@ -181,19 +165,8 @@ call_purge(struct store_txn *t, struct dbatch *b, const void *req, void *rep)
  * or a chat turn's, of the organisation and sources it names; and an
  * agent's embedding space.
  */
-int
-call_kb_search(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_kb_search(t, b->who->org, req, rep);
-}
-
-int
-call_kb_retrieve(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_kb_retrieve(t, req, rep);
-}
+STORE_CALL_ORG(call_kb_search, store_kb_search)
+STORE_CALL(call_kb_retrieve, store_kb_retrieve)
 
 int
 call_agent_embed(struct store_txn *t, struct dbatch *b, const void *req,
@@ -209,26 +182,9 @@ call_agent_embed(struct store_txn *t, struct dbatch *b, const void *req,
  * every organisation's), and the admin API's sync, pages and files (who
  * asks's).
  */
-int
-call_kb_due(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_kb_due(t, req, rep);
-}
-
-int
-call_kb_page_get(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_kb_page_get(t, req, rep);
-}
-
-int
-call_kb_page_put(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_kb_page_put(t, req, rep);
-}
+STORE_CALL(call_kb_due, store_kb_due)
+STORE_CALL(call_kb_page_get, store_kb_page_get)
+STORE_CALL(call_kb_page_put, store_kb_page_put)
 
 int
 call_kb_sync_done(struct store_txn *t, struct dbatch *b, const void *req,
@@ -248,26 +204,9 @@ call_kb_sync(struct store_txn *t, struct dbatch *b, const void *req,
 	return store_kb_sync(t, b->who->org, q->id, rep);
 }
 
-int
-call_kb_pages(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_kb_pages(t, b->who->org, req, rep);
-}
-
-int
-call_kb_file_put(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_kb_file_put(t, b->who->org, req, rep);
-}
-
-int
-call_kb_file_get(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	return store_kb_file_get(t, req, rep);
-}
+STORE_CALL_ORG(call_kb_pages, store_kb_pages)
+STORE_CALL_ORG(call_kb_file_put, store_kb_file_put)
+STORE_CALL(call_kb_file_get, store_kb_file_get)
 
 
 int

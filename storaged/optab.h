@@ -65,6 +65,19 @@ typedef void optab_op(struct dbatch *b, uint16_t type, const void *req,
 typedef int optab_call(struct store_txn *t, struct dbatch *b,
     const void *req, void *rep);
 /*
+ * A store call that is store function fn on the request and reply as
+ * they are: fn(t, req, rep); STORE_CALL_ORG's with who asks's
+ * organisation first (its row says in_org).
+ */
+#define STORE_CALL(name, fn)						\
+	int name(struct store_txn *t, struct dbatch *b, const void *req, \
+	    void *rep)							\
+	{ return fn(t, req, rep); }
+#define STORE_CALL_ORG(name, fn)					\
+	int name(struct store_txn *t, struct dbatch *b, const void *req, \
+	    void *rep)							\
+	{ return fn(t, b->who->org, req, rep); }
+/*
  * An audited request's action from the request and the reply
  * (auditstore.c), or NULL for no entry (nothing changed).
  */
