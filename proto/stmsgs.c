@@ -717,7 +717,7 @@ PLAYOUT(pl_ws_identify_rep, struct st_ws_identify_rep, f_ws_identify_rep);
 static const struct pfield f_contact_page[] = {
 	PFU64(struct st_contact_page, total),
 	PFLIST(struct st_contact_page, contacts, n, ST_LIST_MAX, pl_contact),
-	PFSTR(struct st_contact_page, next_cursor, ST_CURSOR_MAX),
+	PFBUF(struct st_contact_page, next_cursor),
 };
 PLAYOUT(pl_contact_page, struct st_contact_page, f_contact_page);
 
@@ -774,7 +774,7 @@ static PLAYOUT(pl_contact_sess, struct st_contact_sess, f_contact_sess);
 static const struct pfield f_contact_sess_rep[] = {
 	PFLIST(struct st_contact_sess_rep, sessions, n, ST_LIST_MAX,
 	    pl_contact_sess),
-	PFSTR(struct st_contact_sess_rep, next_cursor, ST_CURSOR_MAX),
+	PFBUF(struct st_contact_sess_rep, next_cursor),
 };
 PLAYOUT(pl_contact_sess_rep, struct st_contact_sess_rep, f_contact_sess_rep);
 

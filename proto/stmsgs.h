@@ -377,9 +377,9 @@ struct st_ws_identify_rep {
 };
 struct st_contact_page {
 	uint64_t total;
-	struct st_contact *contacts;
+	struct st_contact *contacts;	/* n, newest first */
 	uint32_t n;
-	const char *next_cursor;
+	char next_cursor[ST_CURSOR_MAX + 1];	/* "" = no more */
 };
 /* A conversation's link to a contact; what the visitor submitted when unverified. */
 struct st_clink {
@@ -413,7 +413,7 @@ struct st_contact_sess {
 struct st_contact_sess_rep {
 	struct st_contact_sess *sessions;
 	uint32_t n;
-	const char *next_cursor;	/* "" = no more */
+	char next_cursor[ST_CURSOR_MAX + 1];	/* "" = no more */
 };
 /* ST_CONTACT_CONVS: a page of a contact's conversations, by id. */
 struct st_contact_convs_rep {

@@ -1158,10 +1158,10 @@ org_contact_page(struct store_txn *t, uint32_t limit, const char *cursor,
 
 int
 store_contact_list(struct store_txn *t, uint32_t limit, const char *cursor,
-    struct store_contacts *out)
+    struct st_contact_page *out)
 {
 	struct index_page pg;
-	struct store_contacts l;
+	struct st_contact_page l;
 
 	if (t->org != NULL)
 		org_contact_page(t, limit, cursor, &pg);
@@ -1174,7 +1174,7 @@ store_contact_list(struct store_txn *t, uint32_t limit, const char *cursor,
 	l.n = pg.n;
 	l.contacts = pg.items;
 	if (t->err) {
-		store_contacts_free(&l);
+		st_rep_free(PROTO_ST_CONTACT_LIST, &l);
 		return t->err;
 	}
 	strlcpy(l.next_cursor, pg.next_cursor, sizeof(l.next_cursor));
@@ -1418,7 +1418,7 @@ sess_item(struct store_txn *t, const uint8_t *hash,
 		return -1;
 	o->submissions = cl.count;
 	o->last.unverified = (uint8_t)cl.unverified;
-	/* The strings move to the item (store_contact_sess_free). */
+	/* The strings move to the item (the reply's, freed with it). */
 	o->last.name = cl.name != NULL ? cl.name : strdup("");
 	o->last.email = cl.email != NULL ? cl.email : strdup("");
 	o->last.phone = cl.phone != NULL ? cl.phone : strdup("");
@@ -1430,9 +1430,9 @@ sess_item(struct store_txn *t, const uint8_t *hash,
 
 int
 store_contact_sessions(struct store_txn *t, const char *contact_id,
-    const char *cursor, struct store_contact_sess *out)
+    const char *cursor, struct st_contact_sess_rep *out)
 {
-	struct store_contact_sess l;
+	struct st_contact_sess_rep l;
 	struct st_wsess s;
 	struct st_contact c;
 	uint8_t id[ID_LEN], from[ST_TOKEN_HASH_LEN];
@@ -1483,25 +1483,11 @@ store_contact_sessions(struct store_txn *t, const char *contact_id,
 	else if (rc != 0)
 		txn_lmdb(t, rc, "walk visitor sessions");
 	if (t->err) {
-		store_contact_sess_free(&l);
+		st_rep_free(PROTO_ST_CONTACT_SESSIONS, &l);
 		return t->err;
 	}
 	*out = l;
 	return 0;
-}
-
-void
-store_contact_sess_free(struct store_contact_sess *l)
-{
-	uint32_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free((char *)(uintptr_t)l->sessions[i].last.name);
-		free((char *)(uintptr_t)l->sessions[i].last.email);
-		free((char *)(uintptr_t)l->sessions[i].last.phone);
-	}
-	free(l->sessions);
-	memset(l, 0, sizeof(*l));
 }
 
 /*
@@ -1522,17 +1508,6 @@ claim_link_conv(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	    proto_hex_decode(conv->id, key + ID_LEN, ID_LEN) == 0)
 		link_put(t, key, &cl);
 	claim_free(&cl);
-}
-
-void
-store_contacts_free(struct store_contacts *l)
-{
-	uint32_t i;
-
-	for (i = 0; i < l->n; i++)
-		st_contact_free(&l->contacts[i]);
-	free(l->contacts);
-	memset(l, 0, sizeof(*l));
 }
 
 void

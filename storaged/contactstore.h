@@ -15,13 +15,6 @@
 #include "stmsgs.h"
 #include "widgetmsg.h"
 
-struct store_contacts {
-	uint64_t total;
-	uint32_t n;
-	struct st_contact *contacts;	/* n, newest first */
-	char next_cursor[ST_CURSOR_MAX + 1];
-};
-
 /* How a conversation came to its contact (a contact_convs entry). */
 struct store_clink {
 	int unverified;		/* a visitor named a contact it did not make */
@@ -88,8 +81,12 @@ int store_contact_erase(struct store_txn *, const char *contact_id,
  */
 int store_contact_gone_sweep(struct store_txn *, uint32_t max, uint32_t *n,
     int *more);
+/*
+ * ST_CONTACT_LIST: a page of contacts (t's organisation's), newest first,
+ * into out, owned by it (st_rep_free) or left zero on failure.
+ */
 int store_contact_list(struct store_txn *, uint32_t limit,
-    const char *cursor, struct store_contacts *out);
+    const char *cursor, struct st_contact_page *out);
 int store_contact_get(struct store_txn *, const char *contact_id,
     struct store_contact_full *out);
 /*
@@ -112,22 +109,15 @@ int store_contact_convs(struct store_txn *, const char *contact_id,
  * their last submission, from after cursor (64 hex of a token hash, ""
  * from the first): at most CONTACT_SESS_SCAN sessions are looked at and
  * ST_LIST_MAX taken; next_cursor is the last looked at, "" at the end.
+ * out is owned by it (st_rep_free) or left zero on failure.
  */
-struct store_contact_sess {
-	struct st_contact_sess *sessions;
-	uint32_t n;
-	char next_cursor[ST_CURSOR_MAX + 1];
-};
 int store_contact_sessions(struct store_txn *, const char *contact_id,
-    const char *cursor, struct store_contact_sess *out);
+    const char *cursor, struct st_contact_sess_rep *out);
 /*
  * c's visitor_name (issue 24): its contact's name, else its email, else
  * st_visitor_name_gen of its session. One contact lookup at most.
  */
 void store_visitor_name(struct store_txn *, struct st_conv *c);
-void store_contact_sess_free(struct store_contact_sess *);
-
-void store_contacts_free(struct store_contacts *);
 void store_contact_full_free(struct store_contact_full *);
 void store_clink_free(struct store_clink *);
 

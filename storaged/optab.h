@@ -141,8 +141,8 @@ const struct optab *optab_at(size_t i);
 /* The operations (dispatch.c and op*.c), each named by the rows it runs. */
 optab_op op_ping, op_msg_append, op_conv_page, op_conv_get, op_chat_begin,
     op_rate_hit, op_session_history, op_entity, op_ws_open, op_ws_begin,
-    op_contact_submit, op_ws_identify, op_contact_list, op_contact_get,
-    op_contact_sessions, op_contact_convs, op_presence_seen, op_setup_note,
+    op_contact_submit, op_ws_identify, op_contact_get, op_contact_convs,
+    op_presence_seen, op_setup_note,
     op_setup_get, op_dash_attempt, op_handoff_set, op_agent_msg, op_typing,
     op_ws_request_human, op_turn_handoff, op_ws_conv_read, op_conv_assign,
     op_conv_state, op_resolve_due, op_att, op_audit_note, op_user, op_call;
@@ -156,7 +156,8 @@ optab_call call_hook_due, call_hook_result, call_hook_deliveries,
     call_conv_delete, call_msg_page, call_conv_read, call_ws_feedback,
     call_ws_rating, call_fb_summary, call_handoff_list, call_canned_list,
     call_canned_put, call_canned_delete, call_contact_erase,
-    call_ws_conv_new, call_ws_conv_list, call_widget_avail, call_kb_search,
+    call_ws_conv_new, call_ws_conv_list, call_contact_list,
+    call_contact_sessions, call_widget_avail, call_kb_search,
     call_kb_retrieve, call_agent_embed, call_kb_due, call_kb_page_get,
     call_kb_page_put, call_kb_sync_done, call_kb_sync, call_kb_pages,
     call_kb_file_put, call_kb_file_get;

@@ -292,24 +292,13 @@ op_ws_identify(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-void
-op_contact_list(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_contact_list(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
 {
 	const struct st_page_req *q = req;
-	struct st_contact_page rep;
-	struct store_txn t;
-	struct store_contacts l;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_contact_list(&t, q->limit, q->cursor, &l) == 0) {
-		rep = (struct st_contact_page){ l.total, l.contacts, l.n,
-		    l.next_cursor };
-		reply_enc(r, type, &rep);
-		store_contacts_free(&l);
-	}
-	req_end(&t, r);
+	return store_contact_list(t, q->limit, q->cursor, rep);
 }
 
 void
@@ -376,24 +365,13 @@ op_contact_convs(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-void
-op_contact_sessions(struct dbatch *b, uint16_t type, const void *req,
-    struct dreply *r)
+int
+call_contact_sessions(struct store_txn *t, struct dbatch *b,
+    const void *req, void *rep)
 {
 	const struct st_contact_cursor_req *q = req;
-	struct st_contact_sess_rep rep;
-	struct store_txn t;
-	struct store_contact_sess l;
 
-	if (req_begin(b, &t, r, type) < 0)
-		return;
-	if (store_contact_sessions(&t, q->id, q->cursor, &l) == 0) {
-		rep = (struct st_contact_sess_rep){ l.sessions, l.n,
-		    l.next_cursor };
-		reply_enc(r, type, &rep);
-		store_contact_sess_free(&l);
-	}
-	req_end(&t, r);
+	return store_contact_sessions(t, q->id, q->cursor, rep);
 }
 
 /*

@@ -169,8 +169,9 @@ static void
 reply_sessions(const struct peer_req *pr, const struct step *s, int cut)
 {
 	struct st_contact_sess cs;
-	struct st_contact_sess_rep rep = { &cs, 1, s->next };
+	struct st_contact_sess_rep rep = { &cs, 1, "" };
 
+	strlcpy(rep.next_cursor, s->next, sizeof(rep.next_cursor));
 	memset(&cs, 0, sizeof(cs));
 	strlcpy(cs.session, "sess-1", sizeof(cs.session));
 	strlcpy(cs.widget, "shop", sizeof(cs.widget));
