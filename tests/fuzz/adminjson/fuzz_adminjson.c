@@ -28,36 +28,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Each kind's check as storaged runs it, on the record as a void *. */
-static const char *
-action_check(const void *r)
-{
-	return st_action_invalid(r);
-}
-static const char *
-agent_check(const void *r)
-{
-	return st_agent_invalid(r);
-}
-static const char *
-source_check(const void *r)
-{
-	return st_kbsource_invalid(r);
-}
-static const char *
-org_check(const void *r)
-{
-	return st_org_invalid(r);
-}
-static const char *
-hook_check(const void *r)
-{
-	return st_webhook_invalid(r);
-}
-static const char *
-widget_check(const void *r)
-{
-	return st_widget_invalid(r);
-}
+#define STORE_CHECK(name, fn)						\
+	static const char *name(const void *r) { return fn(r); }
+STORE_CHECK(action_check, st_action_invalid)
+STORE_CHECK(agent_check, st_agent_invalid)
+STORE_CHECK(source_check, st_kbsource_invalid)
+STORE_CHECK(org_check, st_org_invalid)
+STORE_CHECK(hook_check, st_webhook_invalid)
+STORE_CHECK(widget_check, st_widget_invalid)
 
 static const struct kind {
 	const char *name;
