@@ -45,6 +45,9 @@ strip_jpeg(const uint8_t *in, size_t len, uint8_t *out, size_t *o)
 		if (i + 2 > len || in[i] != 0xff)
 			return -1;
 		m = in[i + 1];
+		/* FF 00 is a scan's stuffed byte, never a marker before it. */
+		if (m == 0x00)
+			return -1;
 		if (m == 0xd9) {		/* EOI: nothing after it */
 			put(out, o, in + i, 2);
 			return 0;

@@ -6,8 +6,9 @@
  * chunks go, its VP8X flags say so and its RIFF size is the new one (an
  * odd chunk keeps its pad byte), one without an image chunk in its RIFF
  * is refused; GIF, PDF and text are kept as they are;
- * a segment or chunk past the file's end, or a PNG without IEND, is
- * refused; stripping twice changes nothing more.
+ * a segment or chunk past the file's end, a JPEG's FF 00 where a marker
+ * must be, or a PNG without IEND, is refused; stripping twice changes
+ * nothing more.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,6 +67,13 @@ test_jpeg(void **state)
 	strip(ATTACH_JPEG, S("\xff\xd8\xff\xe1\x40\x00" "Exif"), out, -1);
 	/* No marker where one must be. */
 	strip(ATTACH_JPEG, S("\xff\xd8\x00\x00"), out, -1);
+	/*
+	 * FF 00 (a scan's stuffed byte) where a marker must be, behind a
+	 * comment: refused, not kept as a segment (the comment taken out,
+	 * the file would start FF D8 FF 00: no longer a JPEG).
+	 */
+	strip(ATTACH_JPEG, S("\xff\xd8" "\xff\xfe\x00\x03" "x" "\xff\x00\x00\x04"
+	    "ab" "\xff\xd9"), out, -1);
 }
 
 #define PNG_SIG		"\x89PNG\r\n\x1a\n"
