@@ -208,7 +208,6 @@ STORE_CALL_ORG(call_kb_pages, store_kb_pages)
 STORE_CALL_ORG(call_kb_file_put, store_kb_file_put)
 STORE_CALL(call_kb_file_get, store_kb_file_get)
 
-
 int
 call_key_create(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)

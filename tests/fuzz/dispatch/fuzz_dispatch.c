@@ -43,10 +43,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actionmsg.h"
 #include "agentmsg.h"
 #include "ctlmsg.h"
 #include "dashmsg.h"
 #include "dispatch.h"
+#include "hookmsg.h"
+#include "keymsg.h"
 #include "log.h"
 #include "msgtab.h"
 #include "proto.h"
@@ -796,9 +799,78 @@ check_rep(uint16_t type, const void *p, const struct dreply *r)
 	}
 }
 
+/* A secret a reply must not carry: NULL or "" (scrubbed, as storaged sends it). */
+static int
+text_empty(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+/*
+ * What storaged never sends back to the admin API: an agent's model key,
+ * an action's header values (their names, header_names, go), a
+ * webhook's secret but in its create's reply, an API key's hash. The
+ * turn's own reads (ST_ACTION_TOOLS, the chat begin's agent) are not
+ * these types.
+ */
+static void
+check_secrets(uint16_t type, const void *p)
+{
+	const struct st_agents *as = p;
+	const struct st_actions *acs = p;
+	const struct st_webhooks *hs = p;
+	const struct st_apikeys *ks = p;
+	uint32_t i;
+
+	switch (type) {
+	case PROTO_ST_AGENT_CREATE:
+	case PROTO_ST_AGENT_UPDATE:
+	case PROTO_ST_AGENT_GET:
+		if (!text_empty(((const struct st_agent *)p)->api_key))
+			abort();
+		break;
+	case PROTO_ST_AGENT_LIST:
+		for (i = 0; i < as->n; i++)
+			if (!text_empty(as->agents[i].api_key))
+				abort();
+		break;
+	case PROTO_ST_ACTION_CREATE:
+	case PROTO_ST_ACTION_UPDATE:
+	case PROTO_ST_ACTION_GET:
+		if (!text_empty(((const struct st_action *)p)->headers))
+			abort();
+		break;
+	case PROTO_ST_ACTION_LIST:
+		for (i = 0; i < acs->n; i++)
+			if (!text_empty(acs->actions[i].headers))
+				abort();
+		break;
+	case PROTO_ST_HOOK_UPDATE:
+	case PROTO_ST_HOOK_GET:
+		if (!text_empty(((const struct st_webhook *)p)->secret))
+			abort();
+		break;
+	case PROTO_ST_HOOK_LIST:
+		for (i = 0; i < hs->n; i++)
+			if (!text_empty(hs->hooks[i].secret))
+				abort();
+		break;
+	case PROTO_ST_KEY_CREATE:
+		if (((const struct st_apikey *)p)->hash_len != 0)
+			abort();
+		break;
+	case PROTO_ST_KEY_LIST:
+		for (i = 0; i < ks->n; i++)
+			if (ks->keys[i].hash_len != 0)
+				abort();
+		break;
+	}
+}
+
 /*
  * An error is a known code with its message; a reply decodes exactly by
- * its layout, and the first types' are checked further (check_rep).
+ * its layout, carries no secret it must not (check_secrets), and the
+ * first types' are checked further (check_rep).
  */
 static void
 check_reply(uint16_t type, const struct dreply *r)
@@ -815,6 +887,7 @@ check_reply(uint16_t type, const struct dreply *r)
 		abort();
 	if (st_rep_decode(type, r->enc.buf, r->enc.len, &rep) < 0)
 		abort();
+	check_secrets(type, &rep);
 	/* Past the first 48 types (data[1]'s): the layout's decode alone. */
 	if (type >= PROTO_ST_PING && type < PROTO_ST_PING + 0x30)
 		check_rep(type, &rep, r);
