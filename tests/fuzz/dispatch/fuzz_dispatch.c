@@ -17,8 +17,9 @@
  * DASH_ATTEMPT, 0x3c, which takes a rate key), the known
  * conversation's id for CONV_DELETE and MSG_PAGE, HANDOFF_SET, AGENT_MSG
  * and TYPING, a known agent's id for AGENT_UPDATE, _GET and _DELETE, the
- * known widget and token hash for WS_REQUEST_HUMAN, WS_FEEDBACK and
- * WS_RATING); bit
+ * last webhook, action and API key an input made (follow_made) for their
+ * requests by id, the known widget and token hash for WS_REQUEST_HUMAN,
+ * WS_FEEDBACK and WS_RATING); bit
  * 0x40 runs the request twice in one batch; bit 0x10 moves the rate
  * counters' clock a minute on (each input moves it 1 ms). For a type
  * whose payload starts with who asks (the message table's who), the next
@@ -77,6 +78,10 @@ static char known[ST_ID_HEX + 1];
 static char known_wid[ST_WID_LEN + 1];
 static char known_contact[ST_ID_HEX + 1];
 static char known_agent[ST_ID_HEX + 1];
+/* The last webhook, action and API key an input made ("" none yet). */
+static char known_hook[ST_HOOK_ID_LEN + 1];
+static char known_action[ST_ACTION_ID_LEN + 1];
+static char known_key[ST_KEY_ID_LEN + 1];
 /* Who asks, for a type whose payload starts with it (who_pick). */
 static struct st_who whos[6];
 static size_t nwhos;
@@ -218,6 +223,29 @@ known_conv(void)
 	dreply_free(&r);
 }
 
+/*
+ * A webhook, action or API key a request just made: the known one from
+ * now on, so that the 0x80 prefix names it (their ids are random).
+ */
+static void
+follow_made(uint16_t type, const struct dreply *r)
+{
+	union st_any rep;
+
+	if (type != PROTO_ST_HOOK_CREATE && type != PROTO_ST_ACTION_CREATE &&
+	    type != PROTO_ST_KEY_CREATE)
+		return;
+	if (st_rep_decode(type, r->enc.buf, r->enc.len, &rep) < 0)
+		abort();
+	if (type == PROTO_ST_HOOK_CREATE)
+		strlcpy(known_hook, rep.hook.id, sizeof(known_hook));
+	else if (type == PROTO_ST_ACTION_CREATE)
+		strlcpy(known_action, rep.act.id, sizeof(known_action));
+	else
+		strlcpy(known_key, rep.key.id, sizeof(known_key));
+	st_rep_free(type, &rep);
+}
+
 /* The known agent, when missing (deleted, or not made yet). */
 static void
 known_agent_make(void)
@@ -345,6 +373,7 @@ store_make(void)
 	    (st = store_open(dir, FUZZ_MAP_MB, STORE_F_NOSYNC)) == NULL)
 		abort();
 	known_wid[0] = known[0] = known_agent[0] = '\0';
+	known_hook[0] = known_action[0] = known_key[0] = '\0';
 	known_conv();
 	known_widget();
 	known_agent_make();
@@ -970,6 +999,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else if (type == PROTO_ST_AGENT_UPDATE || type == PROTO_ST_AGENT_GET ||
 	    type == PROTO_ST_AGENT_DELETE)
 		penc_str(&e, known_agent);
+	else if (type == PROTO_ST_HOOK_UPDATE || type == PROTO_ST_HOOK_GET ||
+	    type == PROTO_ST_HOOK_DELETE || type == PROTO_ST_HOOK_DELIVERIES ||
+	    type == PROTO_ST_HOOK_RETRY || type == PROTO_ST_HOOK_TEST)
+		penc_str(&e, known_hook);
+	else if (type == PROTO_ST_ACTION_UPDATE ||
+	    type == PROTO_ST_ACTION_GET || type == PROTO_ST_ACTION_DELETE)
+		penc_str(&e, known_action);
+	else if (type == PROTO_ST_KEY_DELETE)
+		penc_str(&e, known_key);
 	else
 		penc_str(&e, known);
 	/* proto's penc_raw() of 0 bytes into an empty encoder is NULL + 0 (UB). */
@@ -1000,6 +1038,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			gone_conv = 1;
 		if (r[i].err == 0 && type == PROTO_ST_AGENT_DELETE)
 			gone_agent = 1;
+		if (r[i].err == 0)
+			follow_made(type, &r[i]);
 		if (r[i].err == 0 && strcmp(r[i].gone, known_wid) == 0) {
 			gone = 1;
 			/* A new public id: follow it. */
