@@ -776,7 +776,12 @@ test_slow_reader_bounded(void **state)
 	x_free(&x);
 }
 
-/* Polls the mock until it counted n aborted streams; the time it took. */
+/*
+ * Polls the mock until it counted n aborted streams; the time it took, or
+ * UINT64_MAX after 3 s. A stream the cancel did not close would have ended
+ * whole (counted done, not aborted) or never (a stall): how soon the mock
+ * saw the close is the machine's load, not asserted.
+ */
 static uint64_t
 wait_aborted(long long n, uint64_t t0)
 {
@@ -805,7 +810,7 @@ test_cancel(void **state)
 	t0 = loop_clock();
 	assert_int_equal(upstream_active(), 0);
 	took = wait_aborted(1, t0);
-	assert_true(took < 1000);
+	assert_true(took != UINT64_MAX);
 	drive_ms(100);
 	assert_int_equal(x.done, 0);
 	assert_int_equal(stat_of("active_streams"), 0);
@@ -820,7 +825,7 @@ test_cancel(void **state)
 	x.u = NULL;
 	t0 = loop_clock();
 	took = wait_aborted(2, t0);
-	assert_true(took < 1000);
+	assert_true(took != UINT64_MAX);
 	drive_ms(100);
 	assert_int_equal(x.done, 0);
 	assert_int_equal(x.ndeltas, 2);
@@ -832,7 +837,7 @@ test_cancel(void **state)
 	x_start(&x, "slow [[mock:chunks=50,delay=50]]");
 	t0 = loop_clock();
 	took = wait_aborted(3, t0);
-	assert_true(took < 1500);
+	assert_true(took != UINT64_MAX);
 	drive_ms(100);
 	assert_int_equal(x.done, 0);
 	x_free(&x);
@@ -849,7 +854,7 @@ test_cancel(void **state)
 	x.u = NULL;
 	t0 = loop_clock();
 	took = wait_aborted(4, t0);
-	assert_true(took < 1000);
+	assert_true(took != UINT64_MAX);
 	x_free(&x);
 
 	/* Before it even connected, and after a resume was asked for. */
@@ -878,7 +883,7 @@ test_cancel(void **state)
 		assert_null(y.u);
 		t0 = loop_clock();
 		took = wait_aborted(5, t0);
-		assert_true(took < 1000);
+		assert_true(took != UINT64_MAX);
 		assert_int_equal(y.done, 0);
 		x_free(&x);
 		x_free(&y);
