@@ -163,18 +163,11 @@ int st_action_hname_valid(const char *s);
  */
 const char *st_action_invalid(const struct st_action *a);
 
-/* ST_ACTION_UPDATE's payload. */
-struct st_action_update_req {
-	const char *id;
-	uint32_t mask;
-	struct st_action a;
-};
-
-/* ST_ACTION_LIST's and ST_ACTION_TOOLS's reply. */
-struct st_actions {
-	struct st_action *actions;
-	uint32_t n;
-};
+/*
+ * ST_ACTION_UPDATE's payload (mask: ST_ACF_*); ST_ACTION_LIST's and
+ * ST_ACTION_TOOLS's reply.
+ */
+RL_ENTITY_REQS(st_action, a, uint32_t, actions);
 
 /* ST_ACTION_TOOLS's payload. */
 struct st_action_tools_req {

@@ -468,17 +468,8 @@ int st_kb_spaces_have(const char *spaces, const char *id);
  */
 int st_kb_file_type_ok(const char *t);
 
-/* ST_KB_SOURCE_UPDATE's payload. */
-struct st_kbsource_update_req {
-	const char *id;
-	uint32_t mask;
-	struct st_kbsource s;
-};
-
-struct st_kbsources {
-	struct st_kbsource *sources;
-	uint32_t n;
-};
+/* ST_KB_SOURCE_UPDATE's payload (mask: ST_KSF_*) and the list. */
+RL_ENTITY_REQS(st_kbsource, s, uint32_t, sources);
 
 /* ST_KB_SEARCH's payload and its reply. */
 struct st_kb_search_req {

@@ -330,6 +330,23 @@ int rl_copy(const struct rlayout *, void *dst, const void *src);
 	    rl_version(&name##_layout)); }
 
 /*
+ * An entity's (widget, agent... a record the admin API makes, changes
+ * and lists) update request, name_update_req: the record's id, the mask
+ * of its fields read (ST_WF_*...) and the record as member; and its
+ * list, names: n records in items.
+ */
+#define RL_ENTITY_REQS(name, member, mask_t, items)			\
+	struct name##_update_req {					\
+		const char *id;						\
+		mask_t mask;						\
+		struct name member;					\
+	};								\
+	struct name##s {						\
+		struct name *items;					\
+		uint32_t n;						\
+	}
+
+/*
  * An update: the rows whose bit is in mask change places between cur
  * and req (req then frees what they replaced).
  */

@@ -824,11 +824,11 @@ static const struct pfield f_org_update_req[] = {
 PLAYOUT(pl_org_update_req, struct st_org_update_req, f_org_update_req);
 
 static const struct pfield f_hook_update_req[] = {
-	PFSTR(struct st_hook_update_req, id, ST_WID_ARG_MAX),
-	PFU32(struct st_hook_update_req, mask),
-	PFREC(struct st_hook_update_req, h, pl_webhook),
+	PFSTR(struct st_webhook_update_req, id, ST_WID_ARG_MAX),
+	PFU32(struct st_webhook_update_req, mask),
+	PFREC(struct st_webhook_update_req, h, pl_webhook),
 };
-PLAYOUT(pl_hook_update_req, struct st_hook_update_req, f_hook_update_req);
+PLAYOUT(pl_hook_update_req, struct st_webhook_update_req, f_hook_update_req);
 
 static const struct pfield f_webhooks[] = {
 	PFLIST(struct st_webhooks, hooks, n, ST_HOOKS_MAX, pl_webhook),

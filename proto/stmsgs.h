@@ -425,27 +425,11 @@ struct st_contact_convs_rep {
 
 /* ------------------------------------------------------------- widgets */
 
-struct st_widget_update_req {
-	const char *id;
-	uint64_t mask;			/* ST_WF_*: the fields of w read */
-	struct st_widget w;
-};
-struct st_widgets {
-	struct st_widget *widgets;
-	uint32_t n;
-};
+RL_ENTITY_REQS(st_widget, w, uint64_t, widgets);	/* mask: ST_WF_* */
 
 /* -------------------------------------------------------------- agents */
 
-struct st_agent_update_req {
-	const char *id;
-	uint32_t mask;			/* ST_AF_* */
-	struct st_agent a;
-};
-struct st_agents {
-	struct st_agent *agents;
-	uint32_t n;
-};
+RL_ENTITY_REQS(st_agent, a, uint32_t, agents);	/* mask: ST_AF_* */
 struct st_agent_delete_rep {
 	uint8_t in_use;
 	struct st_str *widget_ids;	/* the widgets using it (then not deleted) */
@@ -454,15 +438,7 @@ struct st_agent_delete_rep {
 
 /* ------------------------------------------------------- organisations */
 
-struct st_org_update_req {
-	const char *id;
-	uint32_t mask;			/* ST_OF_* */
-	struct st_org o;
-};
-struct st_orgs {
-	struct st_org *orgs;
-	uint32_t n;
-};
+RL_ENTITY_REQS(st_org, o, uint32_t, orgs);	/* mask: ST_OF_* */
 
 /* ------------------------------------------ API keys, the audit log */
 
@@ -791,15 +767,7 @@ struct st_purge_rep {
 
 /* ------------------------------------------------------------ webhooks */
 
-struct st_hook_update_req {
-	const char *id;
-	uint32_t mask;		/* ST_HF_* */
-	struct st_webhook h;
-};
-struct st_webhooks {
-	struct st_webhook *hooks;
-	uint32_t n;
-};
+RL_ENTITY_REQS(st_webhook, h, uint32_t, hooks);	/* mask: ST_HF_* */
 /* A webhook the notifier holds jobs of, and how many more it takes. */
 struct st_hook_room {
 	char hook[ST_HOOK_ID_LEN + 1];
@@ -1020,7 +988,7 @@ union st_any {
 	struct st_invite_accept_req ia;
 	struct st_user_update_rep uu;
 	/* webhooks (hookmsg.h) */
-	struct st_hook_update_req hu;
+	struct st_webhook_update_req hu;
 	struct st_webhook hook;
 	struct st_hook_jobs jobs;
 	struct st_deliveries dlvs;

@@ -317,7 +317,7 @@ static int
 hook_run(struct store_txn *t, const char *org, uint16_t type,
     const void *req, void *rep, const char **gone)
 {
-	const struct st_hook_update_req *u = req;
+	const struct st_webhook_update_req *u = req;
 	const struct st_id_req *q = req;
 	struct st_webhooks *l = rep;
 

@@ -82,11 +82,4 @@ call_hook_retry(struct store_txn *t, struct dbatch *b, const void *req,
 }
 
 /* ST_HOOK_TEST: a test delivery of a webhook, due now. */
-int
-call_hook_test(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	const struct st_id_req *q = req;
-
-	return store_hook_test(t, b->who->org, q->id, rep);
-}
+STORE_CALL_ORG_ID(call_hook_test, store_hook_test)

@@ -168,14 +168,7 @@ call_purge(struct store_txn *t, struct dbatch *b, const void *req, void *rep)
 STORE_CALL_ORG(call_kb_search, store_kb_search)
 STORE_CALL(call_kb_retrieve, store_kb_retrieve)
 
-int
-call_agent_embed(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	const struct st_id_req *q = req;
-
-	return store_agent_embed(t, b->who->org, q->id, rep);
-}
+STORE_CALL_ORG_ID(call_agent_embed, store_agent_embed)
 
 /*
  * A knowledge source's sync (kbpage.h): the fetcher's requests (no who:
@@ -195,14 +188,7 @@ call_kb_sync_done(struct store_txn *t, struct dbatch *b, const void *req,
 	return store_kb_sync_done(t, req, &more->v);
 }
 
-int
-call_kb_sync(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	const struct st_id_req *q = req;
-
-	return store_kb_sync(t, b->who->org, q->id, rep);
-}
+STORE_CALL_ORG_ID(call_kb_sync, store_kb_sync)
 
 STORE_CALL_ORG(call_kb_pages, store_kb_pages)
 STORE_CALL_ORG(call_kb_file_put, store_kb_file_put)

@@ -67,7 +67,8 @@ typedef int optab_call(struct store_txn *t, struct dbatch *b,
 /*
  * A store call that is store function fn on the request and reply as
  * they are: fn(t, req, rep); STORE_CALL_ORG's with who asks's
- * organisation first (its row says in_org).
+ * organisation first (its row says in_org); STORE_CALL_ORG_ID's
+ * fn(t, org, id, rep) for a request that is an id alone (st_id_req).
  */
 #define STORE_CALL(name, fn)						\
 	int name(struct store_txn *t, struct dbatch *b, const void *req, \
@@ -77,6 +78,11 @@ typedef int optab_call(struct store_txn *t, struct dbatch *b,
 	int name(struct store_txn *t, struct dbatch *b, const void *req, \
 	    void *rep)							\
 	{ return fn(t, b->who->org, req, rep); }
+#define STORE_CALL_ORG_ID(name, fn)					\
+	int name(struct store_txn *t, struct dbatch *b, const void *req, \
+	    void *rep)							\
+	{ return fn(t, b->who->org,					\
+	    ((const struct st_id_req *)req)->id, rep); }
 /*
  * An audited request's action from the request and the reply
  * (auditstore.c), or NULL for no entry (nothing changed).

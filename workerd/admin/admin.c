@@ -750,6 +750,15 @@ admin_ask_reply(struct conn *c, const void *req, const struct admin_reply *how)
 }
 
 void
+admin_ask_id(struct conn *c, const char *id, const struct admin_reply *how)
+{
+	struct st_id_req q = { .id = id };
+
+	if (id != NULL)
+		admin_ask_reply(c, &q, how);
+}
+
+void
 admin_view_get(struct conn *c, struct http_request *req,
     const struct admin_view *v)
 {
@@ -837,11 +846,8 @@ static void
 conv_id_ask(struct conn *c, struct http_request *req,
     const struct route_match *m, const struct admin_reply *how)
 {
-	struct st_id_req q;
-
-	if ((q.id = admin_id_param(c, req, m, "Invalid conversationId")) !=
-	    NULL)
-		admin_ask_reply(c, &q, how);
+	admin_ask_id(c, admin_id_param(c, req, m, "Invalid conversationId"),
+	    how);
 }
 
 void

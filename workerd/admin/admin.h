@@ -167,6 +167,12 @@ struct admin_reply {
  */
 void admin_ask_reply(struct conn *, const void *req,
     const struct admin_reply *how);
+/*
+ * admin_ask_reply with a request naming id alone (st_id_req), when id is
+ * not NULL; NULL: its check has answered c already (admin_path_id).
+ */
+void admin_ask_id(struct conn *, const char *id,
+    const struct admin_reply *how);
 /* storaged's answer r to c's request answered as how says. */
 void admin_reply_answer(struct conn *, const struct storec_result *r,
     const struct admin_reply *how);

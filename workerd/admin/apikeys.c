@@ -283,9 +283,6 @@ void
 apikeys_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_id_req q;
-
-	if ((q.id = admin_path_id(c, m, st_key_id_valid,
-	    "API key not found")) != NULL)
-		admin_ask_reply(c, &q, &deleted);
+	admin_ask_id(c, admin_path_id(c, m, st_key_id_valid,
+	    "API key not found"), &deleted);
 }

@@ -170,8 +170,5 @@ void
 canned_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_id_req q;
-
-	if ((q.id = canned_id(c, m)) != NULL)
-		admin_ask_reply(c, &q, &deleted);
+	admin_ask_id(c, canned_id(c, m), &deleted);
 }

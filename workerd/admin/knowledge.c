@@ -471,10 +471,7 @@ void
 knowledge_sources_sync(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_id_req q;
-
-	if ((q.id = admin_entity_id(&kb_source_entity, c, m, 0)) != NULL)
-		admin_ask_reply(c, &q, &synced);
+	admin_ask_id(c, admin_entity_id(&kb_source_entity, c, m, 0), &synced);
 }
 
 static json_t *

@@ -181,10 +181,7 @@ void
 users_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_id_req q;
-
-	if ((q.id = user_param(c, m)) != NULL)
-		admin_ask_reply(c, &q, &delete_done);
+	admin_ask_id(c, user_param(c, m), &delete_done);
 }
 
 static json_t *
@@ -238,11 +235,8 @@ void
 invitations_revoke(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_id_req q;
-
-	if ((q.id = admin_path_id(c, m, st_invite_id_valid,
-	    "Invitation not found")) != NULL)
-		admin_ask_reply(c, &q, &revoked);
+	admin_ask_id(c, admin_path_id(c, m, st_invite_id_valid,
+	    "Invitation not found"), &revoked);
 }
 
 /* An invitation under way: its link (with the token) until the answer. */

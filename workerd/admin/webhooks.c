@@ -416,9 +416,5 @@ void
 webhooks_test(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_id_req q;
-
-	if ((q.id = admin_entity_id(&hook_entity, c, m, 0)) == NULL)
-		return;
-	admin_ask_reply(c, &q, &tested);
+	admin_ask_id(c, admin_entity_id(&hook_entity, c, m, 0), &tested);
 }

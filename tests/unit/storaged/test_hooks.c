@@ -174,7 +174,7 @@ static void
 test_update(void **state)
 {
 	struct fix *f = *state;
-	struct st_hook_update_req u;
+	struct st_webhook_update_req u;
 	struct st_webhook a, out;
 
 	assert_int_equal(hook_create(f, &OWNER_A, "https://x.example/",
