@@ -330,10 +330,10 @@ int rl_copy(const struct rlayout *, void *dst, const void *src);
 	    rl_version(&name##_layout)); }
 
 /*
- * An entity's (widget, agent... a record the admin API makes, changes
- * and lists) update request, name_update_req: the record's id, the mask
- * of its fields read (ST_WF_*...) and the record as member; and its
- * list, names: n records in items.
+ * Two structs of an entity (widget, agent...: a record the admin API
+ * makes, changes and lists) named after its record: name_update_req,
+ * the record's id, the mask of its fields read (ST_WF_*...) and the
+ * record as member; and names (the plural), a list of n in items.
  */
 #define RL_ENTITY_REQS(name, member, mask_t, items)			\
 	struct name##_update_req {					\
