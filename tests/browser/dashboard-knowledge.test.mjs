@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { chat, sid } from '../integration/lib/chat.mjs';
+import { chooseSized } from './lib/files.mjs';
 import {
   DASHBOARD_PASSWORD, PHONE, adminApi, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow, startSuite,
   stopSuite, waitFor,
@@ -100,7 +101,7 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: 90000 }, () =
     assert.equal(hits[0].source_id, bigSource.id);
     // Over the server's bound on a file: refused before anything is sent.
     await page.selectOption('#f-type', 'file');
-    await page.setInputFiles('#f-file', { name: 'huge.txt', mimeType: 'text/plain', buffer: Buffer.alloc(7 * 1024 * 1024 + 1, 'a') });
+    await chooseSized(page, '#f-file', { name: 'huge.txt', type: 'text/plain', size: 7 * 1024 * 1024 + 1 });
     await page.click('[data-testid="source-save"]');
     await page.waitForFunction(() => /at most 7 MiB/.test(document.querySelector('[data-testid="field-error-file"]').textContent));
     assert.ok(!(await rows(page)).some((r) => /huge\.txt/.test(r.text)));
