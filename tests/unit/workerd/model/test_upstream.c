@@ -626,8 +626,13 @@ test_stall_idle_timeout(void **state)
 	run(&x, "[[mock:stall=1]]", 5000);
 	assert_int_equal(x.res.status, UPSTREAM_TIMEOUT);
 	assert_int_equal(x.ndeltas, 1);
+	/*
+	 * The 300 ms timer's verdict, named in the error; the upper bound
+	 * only tells it from the run's 5 s budget (a loaded machine takes
+	 * a second or more to get there).
+	 */
 	assert_true(x.done_at - t0 >= 290);
-	assert_true(x.done_at - t0 < 1500);
+	assert_true(x.done_at - t0 < 4000);
 	assert_non_null(strstr(x.res.error, "300 ms"));
 	x_free(&x);
 	/* The connection was closed: the mock counts the stream aborted. */
@@ -1472,8 +1477,10 @@ test_connect_timeout(void **state)
 	x_init(&x);
 	t0 = loop_clock();
 	run(&x, "hello?", 5000);
+	/* The 300 ms connect timer's, not the 5 s idle one's. */
 	assert_int_equal(x.res.status, UPSTREAM_TIMEOUT);
-	assert_true(x.done_at - t0 < 2000);
+	assert_non_null(strstr(x.res.error, "connecting to the model"));
+	assert_true(x.done_at - t0 < 4000);
 	x_free(&x);
 	for (i = 0; i < 8; i++)
 		close(fill[i]);
