@@ -207,9 +207,12 @@ test_retry_429(void **state)
 	assert_int_equal(x.err, EMBED_OK);
 	assert_int_equal(x.requests, 3 + 2);
 	assert_int_equal(mockai_stat(&mock, "forced_failures"), f0 + 2);
-	/* Retry-After: 1 was capped to backoff_cap_ms (50): two waits of 50 ms. */
+	/*
+	 * Retry-After: 1 was capped to backoff_cap_ms (50): two waits of
+	 * 50 ms, where the header's would be 2 s.
+	 */
 	assert_true(x.at - t0 >= 95);
-	assert_true(x.at - t0 < 900);
+	assert_true(x.at - t0 < 1900);
 	free(x.vec);
 }
 
@@ -298,7 +301,7 @@ test_timeout(void **state)
 	wait_done(&x);
 	assert_int_equal(x.err, EMBED_ERR_TIMEOUT);
 	assert_int_equal(x.requests, 2);
-	assert_true(x.at - t0 >= 300 && x.at - t0 < 1500);
+	assert_true(x.at - t0 >= 300 && x.at - t0 < 3000);
 	/*
 	 * One stalled try, then an answer. The answer must come within the
 	 * try's timeout: 150 ms was too little for an ASan mock on a loaded
@@ -332,9 +335,13 @@ test_deadline(void **state)
 	wait_done(&x);
 	mock_fail("/v1/embeddings", 503, 0);
 	assert_int_equal(x.err, EMBED_ERR_TIMEOUT);
-	/* waits of 50 to 100 ms within 300 ms */
+	/*
+	 * Waits of 50 to 100 ms within 300 ms: the requests tell the
+	 * deadline (21 without it); the time only that the answer came soon
+	 * after it, with room for a loaded machine.
+	 */
 	assert_true(x.requests >= 2 && x.requests <= 7);
-	assert_true(x.at - t0 < 900);
+	assert_true(x.at - t0 < 1500);
 }
 
 /* One job of one text against a canned server answering body with 200. */
