@@ -7,7 +7,7 @@
 //
 // At teardown (stop) it fails when a sanitizer printed a report or a daemon
 // exited with a status the test did not expect.
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Conn, request as httpRequest, sleep } from './http.mjs';
 import { MockAI } from './mockai.mjs';
+import { spawnOwned } from './owned.mjs';
 import { StorageClient } from './storage.mjs';
 
 export { Conn, sleep } from './http.mjs';
@@ -346,7 +347,7 @@ export class Parley {
     // the pid is still the daemon's.
     let cmd = bin, args = [], env = this.env();
     if (this.opts.wrap && this.opts.wrap[name]) [cmd, args, env] = this.opts.wrap[name](bin, env);
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: this.tmp });
+    const child = spawnOwned(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: this.tmp });
     const rec = { child, name, code: undefined, signal: undefined, expect: { codes: [0], signals: [] }, exited: false };
     const onData = (d) => {
       const s = d.toString('utf8');

@@ -4,12 +4,12 @@
 //
 // At stop() it fails when the mock printed a sanitizer report or did not
 // exit 0 on SIGTERM.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { Conn, sleep } from './http.mjs';
+import { spawnOwned } from './owned.mjs';
 
 const BIN = process.env.PARLEY_BIN || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../build/test/bin');
 
@@ -52,7 +52,7 @@ export class MockAI {
       UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1:exitcode=67',
       PARLEY_LOG_LEVEL: 'warn' };
     const [cmd, args] = this.opts.wrap ? this.opts.wrap(bin, this.args()) : [bin, this.args()];
-    this.child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawnOwned(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const onData = (d) => { this.log += d.toString('utf8'); };
     this.child.stdout.on('data', onData);
     this.child.stderr.on('data', onData);
