@@ -20,7 +20,7 @@ import { freePort } from '../integration/lib/harness.mjs';
 import { Smtpd, smtpCert } from '../integration/lib/smtp.mjs';
 
 import {
-  DASHBOARD_PASSWORD, adminApi, assertClean, axeSerious, dashLogin, openDash, openPage, part, sendByKeyboard,
+  DASHBOARD_PASSWORD, SUITE_TIMEOUT, adminApi, assertClean, axeSerious, dashLogin, openDash, openPage, part, sendByKeyboard,
   startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
@@ -33,7 +33,7 @@ const SMTP_PASSWORD = 'smtp pass 1234';
 const inWidget = (page, fn, arg) => page.locator(R).evaluate(fn, arg);
 const waitWidget = (page, fn, what = String(fn), arg) => waitFor(() => inWidget(page, fn, arg), 10000, what);
 
-describe('away mode in Chromium', { timeout: 60000 }, () => {
+describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let owner; // the dashboard

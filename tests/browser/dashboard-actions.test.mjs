@@ -15,7 +15,7 @@ import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
   overflow, startSuite, stopSuite,
 } from './lib/browser.mjs';
 
@@ -27,7 +27,7 @@ const SCHEMA = { type: 'object', properties: { order_id: { type: 'string', maxLe
 const SECRET = 'sk-browser-secret-1';
 const SECRET2 = 'sk-browser-secret-2';
 
-describe('the dashboard\'s Actions page in Chromium', { timeout: 90000 }, () => {
+describe('the dashboard\'s Actions page in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let owner;     // {ctx, page, log}

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeAndPhone, dashLogin, openDash, openPage, startSuite, stopSuite,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean, axeAndPhone, dashLogin, openDash, openPage, startSuite, stopSuite,
   waitFor,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -20,7 +20,7 @@ import { addMember } from '../integration/lib/people.mjs';
 
 const row = (id) => `[data-testid="conv-row"][data-id="${id}"]`;
 
-describe('dashboard: assignment, contact data, retention', { timeout: 150000 }, () => {
+describe('dashboard: assignment, contact data, retention', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let owner; // {ctx, page, log}

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   phoneReplyChecked, shotsLightDark, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { ZIP, pdf, png } from './lib/files.mjs';
@@ -32,7 +32,7 @@ const GUIDE = pdf('How to fit the fork', 700 * 1024); // three pieces of 256 KiB
 
 const sizeText = (n) => (n < 1024 ? `${n} bytes` : n < 10 * 1024 ? `${(n / 1024).toFixed(1).replace(/\.0$/, '')} KB` : `${Math.round(n / 1024)} KB`);
 
-describe('attachments in the dashboard, in Chromium', { timeout: 180000 }, () => {
+describe('attachments in the dashboard, in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let session;

@@ -18,7 +18,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, axeLightDark, dashLogin, dashShot, launch, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, axeLightDark, dashLogin, dashShot, launch, openDash, openPage, overflow,
   startStack, stopSuite,
 } from './lib/browser.mjs';
 import { chat, sid } from '../integration/lib/chat.mjs';
@@ -46,7 +46,7 @@ after(async () => {
   await Promise.all((stacks || []).map((s) => s.then((stack) => stopSuite({ stack }), () => {})));
 });
 
-describe('dashboard login and session in Chromium', { timeout: 120000 }, () => {
+describe('dashboard login and session in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let convId;            // a conversation to look for and to delete
 
@@ -236,7 +236,7 @@ describe('dashboard login and session in Chromium', { timeout: 120000 }, () => {
 
 });
 
-describe('the login limit in Chromium', { timeout: 60000 }, () => {
+describe('the login limit in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   before(async () => {
     stack = await stacks[1];

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   phoneReplyChecked, shotsLightDark, startSuite, stopSuite,
 } from './lib/browser.mjs';
 import { ZIP, pdf, png } from './lib/files.mjs';
@@ -30,7 +30,7 @@ const TEXT = 'Here is how to fit the new fork: the photo shows the parts, the gu
 const FILES = [['fork <img src=x onerror=alert(1)>.png', 'image/png', FORK], ['fitting guide.pdf', 'application/pdf', GUIDE]];
 const UPLOADS = '/v1/admin/canned-replies/attachments';
 
-describe('canned replies with files in the dashboard, in Chromium', { timeout: 180000 }, () => {
+describe('canned replies with files in the dashboard, in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let session;

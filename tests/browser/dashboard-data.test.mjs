@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeAndPhone, dashLogin, mockReply, openDash, openPage,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean, axeAndPhone, dashLogin, mockReply, openDash, openPage,
   part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 import { pool } from '../integration/lib/harness.mjs';
@@ -30,7 +30,7 @@ const XSS_REPLY = '<img src=x onerror=alert("model")><b onclick=alert(2)>bold</b
 const XSS_NAME = '<img src=x onerror=alert("name")>Eve';
 const XSS_CLAIM = '<img src=x onerror=alert("claim")>Mallory';
 
-describe('dashboard conversations and contacts in Chromium', { timeout: 180000 }, () => {
+describe('dashboard conversations and contacts in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let p;

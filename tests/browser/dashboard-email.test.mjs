@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow, startSuite, stopSuite,
+  DASHBOARD_PASSWORD, SUITE_TIMEOUT, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow, startSuite, stopSuite,
 } from './lib/browser.mjs';
 
-describe('the dashboard\'s Email page in Chromium', { timeout: 60000 }, () => {
+describe('the dashboard\'s Email page in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
 

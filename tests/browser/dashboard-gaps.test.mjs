@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   startSuite, stopSuite, waitFor,
   shotsLightDark,
 } from './lib/browser.mjs';
@@ -32,7 +32,7 @@ const card = (id) => `[data-testid="gap-card"][data-id="${id}"]`;
 
 const shots = (page, name) => shotsLightDark(page, name);
 
-describe('dashboard: the knowledge gaps page', { timeout: 150000 }, () => {
+describe('dashboard: the knowledge gaps page', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let desk;

@@ -17,11 +17,11 @@ import { after, before, describe, test } from 'node:test';
 import { chat, sid } from '../integration/lib/chat.mjs';
 import { chooseSized } from './lib/files.mjs';
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow, startSuite,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow, startSuite,
   stopSuite, waitFor,
 } from './lib/browser.mjs';
 
-describe('the dashboard\'s Knowledge page in Chromium', { timeout: 90000 }, () => {
+describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let owner;

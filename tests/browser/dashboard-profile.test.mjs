@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
   shotsLightDark,
 } from './lib/browser.mjs';
@@ -26,7 +26,7 @@ const waitWidget = (page, fn, what = String(fn)) => waitFor(() => inWidget(page,
 
 const shots = (page, name) => shotsLightDark(page, name);
 
-describe('dashboard: the profile page', { timeout: 150000 }, () => {
+describe('dashboard: the profile page', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let desk;

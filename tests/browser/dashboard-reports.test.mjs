@@ -12,13 +12,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   startSuite, stopSuite,
   shotsLightDark,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 
-describe('dashboard: the Reports page', { timeout: 120000 }, () => {
+describe('dashboard: the Reports page', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let v;

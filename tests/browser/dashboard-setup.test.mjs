@@ -17,7 +17,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   startSuite, stopSuite,
 } from './lib/browser.mjs';
 import { login } from '../integration/lib/dashboard.mjs';
@@ -28,7 +28,7 @@ const OTHER = 'https://other.example';
 const ACCEPTED = 10; // config fetches from SITE while it is allowed
 const NOT_SEEN = 'Not seen on any site yet: check the data-widget id in your page\'s embed tag.';
 
-describe('the Setup panel in Chromium', { timeout: 90000 }, () => {
+describe('the Setup panel in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let session;

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   startSuite, stopSuite,
   shotsLightDark,
 } from './lib/browser.mjs';
@@ -25,7 +25,7 @@ import { Visitor } from '../integration/lib/wsclient.mjs';
 
 const row = (id) => `[data-testid="conv-row"][data-id="${id}"]`;
 
-describe('dashboard: open, snoozed and resolved conversations', { timeout: 120000 }, () => {
+describe('dashboard: open, snoozed and resolved conversations', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let v; // {ctx, page, log}

@@ -15,7 +15,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean as assertCleanOf, axeSerious, dashLogin, dashShot, openDash, openPage,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeSerious, dashLogin, dashShot, openDash, openPage,
   overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { T, WHO, ROLE, req, rep } from '../integration/lib/storage.mjs';
@@ -42,7 +42,7 @@ async function axeAll(page, what) {
   return bad;
 }
 
-describe('dashboard for a team in Chromium', { timeout: 180000 }, () => {
+describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let owner;   // {ctx, page, log}: the owner's dashboard

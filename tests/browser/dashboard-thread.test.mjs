@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -79,7 +79,7 @@ async function screenBox(page, sel) {
 const inView = (b) => b.top >= b.viewTop - 1 && b.bottom <= b.viewBottom + 1;
 const outOfView = (b) => b.top >= b.viewBottom - 1 || b.bottom <= b.viewTop + 1;
 
-describe('the dashboard thread in Chromium', { timeout: 120000 }, () => {
+describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let session;

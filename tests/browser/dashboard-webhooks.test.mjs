@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
   overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { loginRequest, nextClient, setCookies, COOKIE } from '../integration/lib/dashboard.mjs';
@@ -38,7 +38,7 @@ async function codeReceiver() {
   return rx;
 }
 
-describe('dashboard webhooks in Chromium', { timeout: 90000 }, () => {
+describe('dashboard webhooks in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let rx;

@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, assertClean as assertCleanOf, axeAndPhone, axeLightDark, dashLogin, openDash,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeAndPhone, axeLightDark, dashLogin, openDash,
   openPage, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -24,7 +24,7 @@ const said = (m) => `You said: ${m}`;
 const assertClean = (page, log, what) => assertCleanOf(page, log, what,
   { allowConsole: /^Failed to load resource: the server responded with a status of 400/ });
 
-describe('dashboard widgets in Chromium', { timeout: 150000 }, () => {
+describe('dashboard widgets in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let owner;        // {ctx, page, log}: the dashboard, one page for the tests that build on each other

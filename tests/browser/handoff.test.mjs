@@ -19,7 +19,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, axeSerious, dashLogin, dashShot,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, axeSerious, dashLogin, dashShot,
   focused, openDash, openPage, overflow, part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
@@ -47,7 +47,7 @@ async function together(...fns) {
   return rs.map((r) => r.value);
 }
 
-describe('handoff and agents in Chromium', { timeout: 150000 }, () => {
+describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let owner; // {ctx, page, log}: the dashboard

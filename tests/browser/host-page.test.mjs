@@ -10,10 +10,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOTS, assertClean, openPage, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
+  SCREENSHOTS, SUITE_TIMEOUT, assertClean, openPage, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
-describe('the widget on a hostile host page', { timeout: 120000 }, () => {
+describe('the widget on a hostile host page', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
 

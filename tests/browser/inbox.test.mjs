@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, assertClean, axeSerious, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeSerious, dashLogin, openDash, openPage, overflow,
   part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -36,7 +36,7 @@ async function nextWhere(v, fn, what) {
   throw new Error(`no ${what} among 50 messages`);
 }
 
-describe('the inbox in Chromium', { timeout: 60000 }, () => {
+describe('the inbox in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let session;

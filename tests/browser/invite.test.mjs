@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, adminApi, assertClean, axeLightDark, launch, openPage, startStack, stopSuite,
+  DASHBOARD_PASSWORD, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, launch, openPage, startStack, stopSuite,
 } from './lib/browser.mjs';
 
 const PASSWORD = 'the invitee chose this';
@@ -17,7 +17,7 @@ let browser;
 before(async () => { browser = await launch(); });
 after(() => stopSuite({ browser }));
 
-describe('an invitation in Chromium', { timeout: 120000 }, () => {
+describe('an invitation in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   before(async () => { stack = await startStack({ env: { DASHBOARD_PASSWORD } }); });
   after(() => stopSuite({ stack }));

@@ -12,13 +12,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  PHONE, SCREENSHOTS, adminApi, axeLightDark, openPage, part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady,
+  PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, axeLightDark, openPage, part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady,
   waitReplyEnd,
 } from './lib/browser.mjs';
 
 const R = '#parley-chat-widget';
 
-describe('the widget shows the sources an answer cites', { timeout: 120000 }, () => {
+describe('the widget shows the sources an answer cites', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let desk;

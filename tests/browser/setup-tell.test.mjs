@@ -17,7 +17,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, adminApi, axeLightDark, dashLogin, openDash, openPage, part,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, axeLightDark, dashLogin, openDash, openPage, part,
   sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 import { freePort } from '../integration/lib/harness.mjs';
@@ -67,7 +67,7 @@ class Host {
   stop() { this.server.closeAllConnections(); return new Promise((r) => this.server.close(r)); }
 }
 
-describe('setup mistakes told', { timeout: 120000 }, () => {
+describe('setup mistakes told', { timeout: SUITE_TIMEOUT }, () => {
   let stack, browser, host, defaultWid;
   const admin = (m, p, b) => adminApi(stack, m, p, b);
   const setup = async (wid) => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, adminApi, dashLogin, openDash, openPage, part, sendByKeyboard, startSuite, stopSuite,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, dashLogin, openDash, openPage, part, sendByKeyboard, startSuite, stopSuite,
   waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
@@ -20,7 +20,7 @@ const R = '#parley-chat-widget';
 const inWidget = (page, fn) => page.locator(R).evaluate(fn, NAME);
 const waitWidget = (page, fn, what = String(fn)) => waitFor(() => inWidget(page, fn), 10000, what);
 
-describe('a team answers a visitor in Chromium', { timeout: 150000 }, () => {
+describe('a team answers a visitor in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let owner; // the owner's dashboard

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOTS, assertClean, axeSerious, conversationOfSession, openPage, part, sendByKeyboard, startSuite, stopSuite, stored, waitReady, waitReplyEnd,
+  SCREENSHOTS, SUITE_TIMEOUT, assertClean, axeSerious, conversationOfSession, openPage, part, sendByKeyboard, startSuite, stopSuite, stored, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
-describe('the test pages', { timeout: 120000 }, () => {
+describe('the test pages', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
 

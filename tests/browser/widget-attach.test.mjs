@@ -24,7 +24,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, openPage, part, sleep, startSuite, stopSuite, waitFor,
+  PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, openPage, part, sleep, startSuite, stopSuite, waitFor,
   waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
@@ -119,7 +119,7 @@ const bubbles = (page) => page.evaluate((r) => [...document.querySelector(r).sha
 
 const sendDisabled = (page) => page.$eval(part('send'), (b) => b.disabled);
 
-describe('the widget\'s attach part: files in the chat', { timeout: 180000 }, () => {
+describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let w; // the widget: images, PDFs and text, 1 MiB

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, openPage, part, sendByKeyboard, startSuite, stopSuite,
+  PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, openPage, part, sendByKeyboard, startSuite, stopSuite,
   waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
@@ -43,7 +43,7 @@ const launcherState = (page) => inWidget(page, ({ shadowRoot: root }) => {
   };
 });
 
-describe('widget controls: thumbs above the chip, labelled header buttons, the launcher closes', { timeout: 120000 }, () => {
+describe('widget controls: thumbs above the chip, labelled header buttons, the launcher closes', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let away; // English, away, thumbs

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  adminApi, assertClean, assertStreamed, assistantMessages, axeSerious, openPage, part, startSuite, stopSuite, waitFor, waitReady,
+  SUITE_TIMEOUT, adminApi, assertClean, assertStreamed, assistantMessages, axeSerious, openPage, part, startSuite, stopSuite, waitFor, waitReady,
   waitReplyEnd, watchReply,
 } from './lib/browser.mjs';
 
@@ -63,7 +63,7 @@ const notice = (page) => page.evaluate(() => {
   return { reason: o.getAttribute('data-reason') || '', text: o.hidden ? '' : o.textContent };
 });
 
-describe('the data-widget embed in Chromium', { timeout: 240000 }, () => {
+describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
 

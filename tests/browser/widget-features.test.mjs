@@ -23,7 +23,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  PHONE, SCREENSHOTS, adminApi, assertClean, axeLightDark, openPage, part, startSuite, stopSuite, waitFor, waitReady,
+  PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, openPage, part, startSuite, stopSuite, waitFor, waitReady,
   waitReplyEnd,
 } from './lib/browser.mjs';
 
@@ -31,7 +31,7 @@ const said = (m) => `You said: ${m}`; // the mock model's answer
 const R = '#parley-chat-widget';
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
-describe('widget parts, languages, layouts, unread, starters, proactive', { timeout: 120000 }, () => {
+describe('widget parts, languages, layouts, unread, starters, proactive', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let desk; // {ctx, page, log}: 1280×800

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOTS, adminApi, assertClean, axeLightDark, focused, openPage, part, pngSize, sendByKeyboard,
+  SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, focused, openPage, part, pngSize, sendByKeyboard,
   startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
@@ -30,7 +30,7 @@ const R = '#parley-chat-widget';
 // The mock model's marker: call name with args (JSON, percent-encoded, commas too).
 const call = (name, args) => `[[mock:call=${name},args=${encodeURIComponent(JSON.stringify(args)).replace(/,/g, '%2C')}]]`;
 
-describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looking up…"', { timeout: 120000 }, () => {
+describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looking up…"', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
   let api;

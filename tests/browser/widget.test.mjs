@@ -11,11 +11,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOTS, assertClean, assertStreamed, assistantMessages, axeSerious, conversationOfSession, focused,
+  SCREENSHOTS, SUITE_TIMEOUT, assertClean, assertStreamed, assistantMessages, axeSerious, conversationOfSession, focused,
   mockReply, openPage, part, pngSize, sendByKeyboard, startSuite, stopSuite, stored, waitReady, waitReplyEnd, waitStored, watchReply,
 } from './lib/browser.mjs';
 
-describe('the widget in Chromium', { timeout: 240000 }, () => {
+describe('the widget in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
 

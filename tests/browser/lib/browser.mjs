@@ -27,6 +27,11 @@ export { conversationOfSession, stored, waitStored } from '../../integration/lib
 export const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium-headless-shell';
 export const CHROMIUM_FULL = process.env.PARLEY_CHROMIUM_FULL || '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(REPO, 'build/test/screenshots');
+// A browser suite's bound (node:test's timeout on its describe): a guard
+// against a hang, not a figure. With six files side by side on 2 loaded
+// cores the slowest suites took about 2 minutes, and the bounds each file
+// had (1 to 3 minutes) stopped three of them midway.
+export const SUITE_TIMEOUT = 6 * 60 * 1000;
 const require = createRequire(import.meta.url);
 // required, not imported: an import of a CommonJS package has node's lexer
 // read its bundles for their export names first, a third of the 0.9 s of
