@@ -92,6 +92,8 @@ struct storec_req {
 	size_t len;
 };
 
+/* When storaged last sent anything (loop_now): said when requests time out. */
+static uint64_t sc_heard;
 static struct staddr sc_addrs[STADDR_LIST_MAX];
 static size_t sc_naddrs;
 static size_t sc_cur;			/* the address tried or connected */
@@ -555,6 +557,7 @@ storec_reply(struct pmsg *m)
 	char *msg = NULL;
 	size_t i;
 
+	sc_heard = loop_now();
 	if (m->fd >= 0) {
 		close(m->fd);
 		m->fd = -1;
@@ -649,6 +652,7 @@ storec_up(int fd, int registered)
 	const struct staddr *a = &sc_addrs[sc_cur];
 	int rc;
 
+	sc_heard = loop_now();
 	rc = a->kind == STADDR_TLS ? pchan_init_tls(&sc_ch, fd, sc_hello,
 	    sc_tls, a->host) : pchan_init(&sc_ch, fd, sc_hello);
 	if (rc < 0 || (!registered && loop_io_add(&sc_io, fd,
@@ -777,14 +781,27 @@ storec_tick(void *arg)
 	struct storec_req *r;
 	uint64_t now = loop_now();
 	size_t late = 0;
+	uint16_t first = 0;
+	int flushing = 0;
 
 	while ((r = TAILQ_FIRST(&sc_inflight)) != NULL && r->deadline <= now) {
-		late++;
+		if (late++ == 0) {
+			first = r->type;
+			flushing = r->answered;
+		}
 		storec_fail(r);
 	}
+	/*
+	 * Which request, whether only its confirmation was late (storaged
+	 * had answered early: the disk flush), and whether storaged said
+	 * anything meanwhile: a stalled storaged from a lost reply.
+	 */
 	if (late > 0)
-		log_warnx("storaged: %zu request(s) got no reply in %u ms", late,
-		    wconf.storage_timeout_ms);
+		log_warnx("storaged: %zu request(s) got no reply in %u ms "
+		    "(the first %s%s; storaged last heard from %llu ms ago)",
+		    late, wconf.storage_timeout_ms, proto_msg_name(first),
+		    flushing ? ", answered early, its flush unconfirmed" : "",
+		    (unsigned long long)(now - sc_heard));
 	late = 0;
 	while ((r = TAILQ_FIRST(&sc_waiting)) != NULL && r->deadline <= now) {
 		late++;
