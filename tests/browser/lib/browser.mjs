@@ -30,7 +30,7 @@ export const SCREENSHOTS = path.join(REPO, 'build/test/screenshots');
 // A browser suite's bound (node:test's timeout on its describe): a guard
 // against a hang, not a figure. With six files side by side on 2 loaded
 // cores the slowest suites took about 2 minutes, and the bounds each file
-// had (1 to 3 minutes) stopped three of them midway.
+// had (1 to 3 minutes) stopped one midway and left others within 5 %.
 export const SUITE_TIMEOUT = 6 * 60 * 1000;
 const require = createRequire(import.meta.url);
 // required, not imported: an import of a CommonJS package has node's lexer
