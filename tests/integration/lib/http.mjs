@@ -6,6 +6,12 @@
 // come back, in order. Every wait has a timeout.
 import net from 'node:net';
 
+// How long a response may take unless a test says (a guard against a
+// hang, not a figure): a worker's first login or session check hashes the
+// owner's password (scrypt) and stores it before it answers, and with six
+// test files side by side on 2 cores that once took over 5 s.
+export const RESPONSE_MS = 15000;
+
 export class TimeoutError extends Error {
   constructor(what) { super(`timeout: ${what}`); this.code = 'ETIMEOUT'; }
 }
@@ -171,7 +177,7 @@ export class Conn {
   }
 
   // The next response in order. Throws TimeoutError or ClosedError.
-  async response({ head = false, timeout = 5000 } = {}) {
+  async response({ head = false, timeout = RESPONSE_MS } = {}) {
     const deadline = Date.now() + timeout;
     for (;;) {
       const r = parseResponse(this.buf, { head, eof: this.ended || this.closed });
@@ -195,7 +201,7 @@ export class Conn {
   async request(method, path, opts = {}) {
     const ok = await this.write(buildRequest(method, path, { host: `${this.host}:${this.port}`, ...opts }));
     if (!ok && !this.buf.length) throw new ClosedError(`write failed: ${this.error ? this.error.code : 'not writable'}`);
-    return this.response({ head: method === 'HEAD', timeout: opts.timeout ?? 5000 });
+    return this.response({ head: method === 'HEAD', timeout: opts.timeout ?? RESPONSE_MS });
   }
 
   // Resolves true once the server has closed (FIN or reset), false on timeout.
