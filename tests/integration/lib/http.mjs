@@ -7,10 +7,10 @@
 import net from 'node:net';
 
 // How long a response may take unless a test says (a guard against a
-// hang, not a figure): a worker's first login or session check hashes the
-// owner's password (scrypt) and stores it before it answers, and with six
-// test files side by side on 2 cores that once took over 5 s.
-export const RESPONSE_MS = 15000;
+// hang, not a figure): a worker's first session check waits for its boot
+// (the owner's password hashed with scrypt and stored), and with six test
+// files side by side on 2 cores one such check took over 5 s.
+const RESPONSE_MS = 15000;
 
 export class TimeoutError extends Error {
   constructor(what) { super(`timeout: ${what}`); this.code = 'ETIMEOUT'; }
