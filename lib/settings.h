@@ -156,6 +156,7 @@ struct settings {
 	uint32_t model_idle_ms;	/* OPENAI_IDLE_TIMEOUT_MS */
 	uint32_t header_timeout_ms;	/* PARLEY_HEADER_TIMEOUT_MS */
 	uint32_t idle_timeout_ms;	/* PARLEY_IDLE_TIMEOUT_MS */
+	uint32_t storage_timeout_ms;	/* PARLEY_STORAGE_TIMEOUT_MS */
 	uint32_t max_conns_per_client;	/* PARLEY_MAX_CONNS_PER_CLIENT; 0 = no cap */
 	uint32_t max_ws_per_client;	/* PARLEY_MAX_WS_PER_CLIENT; 0 = no cap */
 	uint32_t body_kb_per_client;	/* PARLEY_MAX_BODY_KB_PER_CLIENT */

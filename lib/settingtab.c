@@ -324,6 +324,11 @@ const struct setting settings_table[] = {
 	    M | W | C, 0, "storaged's addresses, comma-separated (at most 8), "
 	    "each unix:/path or tls://HOST:PORT (HOST an IPv4 address, [IPv6] "
 	    "or a DNS name): the workers and parleyctl use the primary" },
+	{ "PARLEY_STORAGE_TIMEOUT_MS", SETTING_NUMBER, "5000", NULL, 100,
+	    300000, NULL, NULL, NULL, M | W, F(storage_timeout_ms),
+	    "a request to storaged with no answer within this fails (503 "
+	    "\"Storage unavailable\"); longer for a slow disk or a distant "
+	    "storaged" },
 	{ "PARLEY_STORAGED_LISTEN", SETTING_TEXT, NULL, NULL, 1,
 	    STADDR_TEXT_MAX - 1, NULL, check_listen, "tls://ADDR:PORT", S,
 	    F(storaged_listen), "storaged's network listener (TLS 1.3, "

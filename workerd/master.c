@@ -280,6 +280,7 @@ master_start(const char *name, int argc, char *argv[], char *envp[])
 	worker_conf_defaults();
 	wconf.header_timeout_ms = wsettings.header_timeout_ms;
 	wconf.idle_timeout_ms = wsettings.idle_timeout_ms;
+	wconf.storage_timeout_ms = wsettings.storage_timeout_ms;
 }
 
 void

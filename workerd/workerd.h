@@ -83,7 +83,7 @@ struct worker_conf {
 	uint32_t header_timeout_ms;	/* PARLEY_HEADER_TIMEOUT_MS */
 	uint32_t idle_timeout_ms;	/* PARLEY_IDLE_TIMEOUT_MS */
 	uint32_t linger_ms;		/* drain input this long after closing */
-	uint32_t storage_timeout_ms;	/* a storaged request gives up after this */
+	uint32_t storage_timeout_ms;	/* PARLEY_STORAGE_TIMEOUT_MS */
 };
 extern struct worker_conf wconf;
 /*

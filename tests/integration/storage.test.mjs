@@ -1,6 +1,7 @@
 // storaged killed with SIGKILL: admin requests get a quick 503; storaged
 // restarted: served again within a couple of seconds; and everything
-// storaged acknowledged before the kill is still there. Early answers,
+// storaged acknowledged before the kill is still there. storaged stalled
+// (SIGSTOP): 503 after PARLEY_STORAGE_TIMEOUT_MS. Early answers,
 // who may ask what, who asks; and the tests' own client (lib/storage.mjs)
 // against the C message table.
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { test } from 'node:test';
 import { BIN, pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { F, T, TABLE, WHO, WHO_TYPES, chatBegin, decodeAs, encodeAs, rep, req } from './lib/storage.mjs';
-import { chat } from './lib/chat.mjs';
+import { chat, sid } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const LIST = '/v1/admin/conversations';
@@ -138,6 +139,34 @@ test('storaged SIGKILL -> 503 after a bounded wait; restart -> served again; ack
 // (PROTO_F_EARLY) so the model is called while the disk flushes: the real
 // storaged answers early, then confirms once committed; requests that
 // change nothing get their one reply.
+// storaged alive but silent (SIGSTOP: its socket open, nothing read):
+// each request fails once PARLEY_STORAGE_TIMEOUT_MS has passed without an
+// answer, and the worker's log names the timeout it was given; once
+// storaged runs again it answers the next requests (its late replies to
+// the failed ones are dropped).
+test('PARLEY_STORAGE_TIMEOUT_MS: storaged stalled -> 503 once that long went by unanswered; running again -> served', { timeout: 60000 }, async (t) => {
+  const TIMEOUT_MS = 700;
+  const p = await startParley(t, { workers: 1, mock: true, env: { PARLEY_STORAGE_TIMEOUT_MS: String(TIMEOUT_MS) } });
+  assert.equal((await p.admin(`${LIST}?limit=1`)).status, 200);
+  const from = p.logs.masterd.length;
+  process.kill(p.storagedPid, 'SIGSTOP');
+  try {
+    const [r, ms] = await timed(() => p.admin(`${LIST}?limit=1`, { timeout: 30000 }));
+    assertJsonError(r, 503, 'Storage unavailable');
+    assert.ok(ms >= TIMEOUT_MS - 50, `503 after ${ms} ms, before the timeout`);
+    const c = await chat(p, sid(), 'anyone there?', { timeout: 30000 });
+    assertJsonError(c, 503, 'Storage unavailable');
+    await waitFor(() => p.logs.masterd.includes(`got no reply in ${TIMEOUT_MS} ms`, from), 5000,
+      'the worker logs the timeout it was given');
+  } finally {
+    process.kill(p.storagedPid, 'SIGCONT');
+  }
+  await waitFor(async () => (await p.admin(`${LIST}?limit=1`)).status === 200, 10000, 'served again');
+  const c = await chat(p, sid(), 'back?');
+  assert.equal(c.status, 200, c.body.toString());
+  assert.equal(c.json().message, 'You said: back?');
+});
+
 test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a confirmation', async (t) => {
   const p = await startParley(t, { workers: 1 });
   const st = await p.storage({ name: 'itest-early' });
