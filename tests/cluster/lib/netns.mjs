@@ -16,9 +16,11 @@
 // destroy() runs on its own at exit and on SIGINT/SIGTERM too. Making
 // namespaces needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN): without it
 // create() fails saying so; there is no fallback to loopback.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+
+import { spawnOwned } from '../../integration/lib/owned.mjs';
 
 // The address plan: 10.77.0.0/16 on the bridge; host H is 10.77.0.HOSTS[H].
 // The client host also carries the visitors' own addresses, 10.77.1.x
@@ -184,7 +186,7 @@ export class Cluster {
   // child_process.spawn of cmd inside host h.
   spawn(h, cmd, args = [], opts = {}) {
     const [c, a] = this.command(h, cmd, args);
-    return spawn(c, a, opts);
+    return spawnOwned(c, a, opts);
   }
 
   // For harness.mjs's Parley opts.wrap: starts a daemon inside host h.

@@ -5,7 +5,7 @@
 // proxy a test puts between a storaged and etcd, or between a standby and
 // its primary, to cut it off. With tls, etcd serves https only and asks
 // every client for a certificate of the cluster's CA.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { freePort, REPO, sleep } from './harness.mjs';
+import { spawnOwned } from './owned.mjs';
 
 export const ETCD_BIN = process.env.ETCD_BIN || '/usr/bin/etcd';
 
@@ -49,7 +50,7 @@ export class Etcd {
         '--trusted-ca-file', e.certs.ca, '--client-cert-auth');
     }
     const [cmd, argv] = wrap ? wrap(ETCD_BIN, args) : [ETCD_BIN, args];
-    e.proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    e.proc = spawnOwned(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     e.proc.stdout.on('data', (d) => { e.log += d; });
     e.proc.stderr.on('data', (d) => { e.log += d; });
     e.exited = new Promise((r) => e.proc.on('exit', r));

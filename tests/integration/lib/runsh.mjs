@@ -4,10 +4,10 @@
 // the release binaries in bin/ unless extraEnv names PARLEY_RUN_BIN.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 
 import { REPO, childPids, freePort, seeAll, seenAlive, sleep, within } from './harness.mjs';
 import { request } from './http.mjs';
+import { spawnOwned } from './owned.mjs';
 
 export const RUN = path.join(REPO, 'scripts/run.sh');
 
@@ -42,7 +42,7 @@ export class RunSh {
       PARLEY_RUN_DIR: path.join(this.dir, 'run'),
       PARLEY_LOG_LEVEL: 'info',
     }, this.extraEnv);
-    this.child = spawn(RUN, [], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawnOwned(RUN, [], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] }, () => this.kidsAlive());
     const onData = (d) => { this.out += d.toString('utf8'); };
     this.child.stdout.on('data', onData);
     this.child.stderr.on('data', onData);

@@ -2,11 +2,12 @@
 // the mails it received, parsed: email.test.mjs and the browser's away
 // test. STARTTLS and AUTH (user, password) are required unless plain.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 
 import { REPO, waitFor } from './harness.mjs';
+import { spawnOwned } from './owned.mjs';
 
 // A self-signed certificate for 127.0.0.1 in dir (cert.pem, key.pem).
 export function smtpCert(dir) {
@@ -30,7 +31,7 @@ export class Smtpd {
 
   async start() {
     const tls = this.plain ? ['-', '-'] : [path.join(this.dir, 'cert.pem'), path.join(this.dir, 'key.pem')];
-    this.proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests/integration/lib/smtpd.py'),
+    this.proc = spawnOwned('/usr/bin/python3', [path.join(REPO, 'tests/integration/lib/smtpd.py'),
       ...tls, this.user, this.password, String(this.port)],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     this.stderr = '';
