@@ -25,15 +25,18 @@
  * whose payload starts with who asks (the message table's who), the next
  * byte picks who among those storaged's server lets ask it (who_pick: the
  * known user's dashboard session as owner or agent, the install's key,
- * an organisation's key, parleyctl, the public). The rest of the input
+ * an organisation's key, parleyctl, the public, and the key of a second
+ * organisation the harness made). The rest of the input
  * is the payload. The rate table is small, so it fills and evicts.
  * A request that deletes, disables or renames the known widget is
  * followed by putting it back, so later inputs still reach it; one that
  * deletes the known conversation, by making a new one.
  *
  * Every reply must decode exactly as its layout in the message table
- * says (stmsgs.h), and the first types' replies hold what the store
- * promises (valid ids, bounded lists, results that go together). The
+ * says (stmsgs.h), carry no secret the admin API never shows, and no
+ * widget, agent, webhook, action, API key, knowledge source, contact or
+ * knowledge gap of another organisation than who asked; the first types' replies hold what the
+ * store promises (valid ids, bounded lists, results that go together). The
  * store lives across inputs (so its write-ahead log fills and
  * checkpoints, and requests meet what earlier ones stored), and is made
  * anew when its map is half full (store_renew_when_full).
@@ -49,10 +52,13 @@
 #include "ctlmsg.h"
 #include "dashmsg.h"
 #include "dispatch.h"
+#include "gapmsg.h"
 #include "hookmsg.h"
+#include "kbmsg.h"
 #include "keymsg.h"
 #include "log.h"
 #include "msgtab.h"
+#include "orgmsg.h"
 #include "proto.h"
 #include "stmsgs.h"
 #include "store.h"
@@ -83,7 +89,7 @@ static char known_hook[ST_HOOK_ID_LEN + 1];
 static char known_action[ST_ACTION_ID_LEN + 1];
 static char known_key[ST_KEY_ID_LEN + 1];
 /* Who asks, for a type whose payload starts with it (who_pick). */
-static struct st_who whos[6];
+static struct st_who whos[7];
 static size_t nwhos;
 static const uint8_t known_hash[ST_TOKEN_HASH_LEN] = {
 	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
@@ -92,13 +98,27 @@ static const uint8_t known_hash[ST_TOKEN_HASH_LEN] = {
 	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
 };
 
-/* Runs one request; aborts unless it succeeds. The reply is for r. */
+/*
+ * Runs one request as who (NULL: nobody, as dispatch_one); aborts unless
+ * it succeeds. The reply is for r.
+ */
 static void
-must(uint16_t type, struct penc *e, struct dreply *r)
+must_as(const struct st_who *who, uint16_t type, struct penc *e,
+    struct dreply *r)
 {
+	struct dbatch b;
+
 	if (e->err)
 		abort();
-	dispatch_one(st, rl, type, e->buf, e->len, r);
+	dispatch_begin(st, rl, &b, dispatch_is_write(type));
+	b.who = who;
+	dispatch_run(&b, type, e->buf, e->len, r);
+	if (dispatch_rerun(&b)) {
+		dreply_free(r);
+		dispatch_run(&b, type, e->buf, e->len, r);
+	}
+	if (dispatch_end(&b) < 0)
+		dreply_commit_failed(r);
 	penc_free(e);
 	if (r->err != 0) {
 		fprintf(stderr, "fuzz_dispatch: the harness's own %s failed: "
@@ -106,6 +126,12 @@ must(uint16_t type, struct penc *e, struct dreply *r)
 		    r->errmsg ? r->errmsg : "");
 		abort();
 	}
+}
+
+static void
+must(uint16_t type, struct penc *e, struct dreply *r)
+{
+	must_as(NULL, type, e, r);
 }
 
 /* The known widget (made when missing), enabled, with its session. */
@@ -282,7 +308,9 @@ known_agent_make(void)
  * The known user (the first owner, as DASHBOARD_PASSWORD makes it) and
  * who may ask: that user's dashboard session, as owner and as agent (the
  * role is who asks's, as the worker's router checked it), the install's
- * key, an organisation's key, parleyctl, and the public.
+ * key, an organisation's key, parleyctl, and the public; and the key of
+ * a second organisation (made here), so that what one organisation asks
+ * meets another's records (check_orgs).
  */
 static void
 whos_make(void)
@@ -291,8 +319,10 @@ whos_make(void)
 	    ST_PW_SALT_LEN, { 2 }, ST_PW_HASH_LEN, { 3 }, ST_USER_FP_LEN };
 	struct st_user_auth_req auth = { "fuzz@example.com" };
 	struct st_user_auth_rep u;
+	struct st_org o;
 	struct penc e;
 	struct dreply r;
+	struct pdec d;
 
 	penc_init(&e);
 	st_req_encode(&e, PROTO_ST_USER_BOOT, &boot);
@@ -320,6 +350,19 @@ whos_make(void)
 	whos[4] = (struct st_who){ ST_WHO_CTL, "uid 0", ST_WHO_ORG_DEFAULT,
 	    ST_ROLE_OWNER, "" };
 	whos[5] = (struct st_who){ ST_WHO_PUBLIC, "", "", ST_ROLE_NONE, "" };
+	memset(&o, 0, sizeof(o));
+	o.name = "Other";
+	penc_init(&e);
+	penc_org(&e, &o);
+	must_as(&whos[2], PROTO_ST_ORG_CREATE, &e, &r);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	if (pdec_org(&d, &o) < 0)
+		abort();
+	whos[6] = (struct st_who){ ST_WHO_ORGKEY, "key_other", "",
+	    ST_ROLE_ADMIN, "" };
+	strlcpy(whos[6].org, o.id, sizeof(whos[6].org));
+	st_org_free(&o);
+	dreply_free(&r);
 	nwhos = sizeof(whos) / sizeof(whos[0]);
 }
 
@@ -897,12 +940,116 @@ check_secrets(uint16_t type, const void *p)
 }
 
 /*
- * An error is a known code with its message; a reply decodes exactly by
- * its layout, carries no secret it must not (check_secrets), and the
- * first types' are checked further (check_rep).
+ * A record's organisation is org, or it aborts ("" reads as the default
+ * one's: a record stored before there were others).
  */
 static void
-check_reply(uint16_t type, const struct dreply *r)
+in_org(const char *rec_org, const char *org)
+{
+	if (strcmp(rec_org[0] != '\0' ? rec_org : ST_ORG_DEFAULT, org) != 0)
+		abort();
+}
+
+/*
+ * An organisation's records only: what someone of an organisation asked
+ * (a dashboard session, an organisation's key, the install's key acting
+ * for one) brings back widgets, agents, webhooks, actions, API keys,
+ * knowledge sources, contacts and knowledge gaps of that organisation
+ * alone; another's is absent.
+ */
+static void
+check_orgs(uint16_t type, const struct st_who *who, const void *p)
+{
+	const struct st_widgets *ws = p;
+	const struct st_agents *as = p;
+	const struct st_webhooks *hs = p;
+	const struct st_actions *acs = p;
+	const struct st_apikeys *ks = p;
+	const struct st_kbsources *ss = p;
+	const struct st_contact_page *cp = p;
+	const struct st_gap_list_rep *gs = p;
+	const union st_any *rep = p;
+	uint32_t i;
+
+	if (who == NULL || who->kind == ST_WHO_PUBLIC ||
+	    who->kind == ST_WHO_CTL)
+		return;
+	switch (type) {
+	case PROTO_ST_WIDGET_CREATE:
+	case PROTO_ST_WIDGET_UPDATE:
+	case PROTO_ST_WIDGET_GET:
+	case PROTO_ST_WIDGET_RESET_ID:
+		in_org(((const struct st_widget *)p)->org, who->org);
+		break;
+	case PROTO_ST_WIDGET_LIST:
+		for (i = 0; i < ws->n; i++)
+			in_org(ws->widgets[i].org, who->org);
+		break;
+	case PROTO_ST_AGENT_CREATE:
+	case PROTO_ST_AGENT_UPDATE:
+	case PROTO_ST_AGENT_GET:
+		in_org(((const struct st_agent *)p)->org, who->org);
+		break;
+	case PROTO_ST_AGENT_LIST:
+		for (i = 0; i < as->n; i++)
+			in_org(as->agents[i].org, who->org);
+		break;
+	case PROTO_ST_HOOK_CREATE:
+	case PROTO_ST_HOOK_UPDATE:
+	case PROTO_ST_HOOK_GET:
+		in_org(((const struct st_webhook *)p)->org, who->org);
+		break;
+	case PROTO_ST_HOOK_LIST:
+		for (i = 0; i < hs->n; i++)
+			in_org(hs->hooks[i].org, who->org);
+		break;
+	case PROTO_ST_ACTION_CREATE:
+	case PROTO_ST_ACTION_UPDATE:
+	case PROTO_ST_ACTION_GET:
+		in_org(((const struct st_action *)p)->org, who->org);
+		break;
+	case PROTO_ST_ACTION_LIST:
+		for (i = 0; i < acs->n; i++)
+			in_org(acs->actions[i].org, who->org);
+		break;
+	case PROTO_ST_KEY_CREATE:
+		in_org(((const struct st_apikey *)p)->org, who->org);
+		break;
+	case PROTO_ST_KEY_LIST:
+		for (i = 0; i < ks->n; i++)
+			in_org(ks->keys[i].org, who->org);
+		break;
+	case PROTO_ST_KB_SOURCE_CREATE:
+	case PROTO_ST_KB_SOURCE_UPDATE:
+	case PROTO_ST_KB_SOURCE_GET:
+		in_org(((const struct st_kbsource *)p)->org, who->org);
+		break;
+	case PROTO_ST_KB_SOURCE_LIST:
+		for (i = 0; i < ss->n; i++)
+			in_org(ss->sources[i].org, who->org);
+		break;
+	case PROTO_ST_CONTACT_LIST:
+		for (i = 0; i < cp->n; i++)
+			in_org(cp->contacts[i].org, who->org);
+		break;
+	case PROTO_ST_CONTACT_GET:
+		in_org(rep->cg.contact.org, who->org);
+		break;
+	case PROTO_ST_GAP_LIST:
+		for (i = 0; i < gs->n; i++)
+			in_org(gs->gaps[i].org, who->org);
+		break;
+	}
+}
+
+/*
+ * An error is a known code with its message; a reply decodes exactly by
+ * its layout, carries no secret it must not (check_secrets) nor another
+ * organisation's record than who asked (check_orgs), and the first
+ * types' are checked further (check_rep).
+ */
+static void
+check_reply(uint16_t type, const struct st_who *who, const struct dreply *r)
 {
 	union st_any rep;
 
@@ -917,6 +1064,7 @@ check_reply(uint16_t type, const struct dreply *r)
 	if (st_rep_decode(type, r->enc.buf, r->enc.len, &rep) < 0)
 		abort();
 	check_secrets(type, &rep);
+	check_orgs(type, who, &rep);
 	/* Past the first 48 types (data[1]'s): the layout's decode alone. */
 	if (type >= PROTO_ST_PING && type < PROTO_ST_PING + 0x30)
 		check_rep(type, &rep, r);
@@ -1031,7 +1179,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i <= twice; i++)
 			dreply_commit_failed(&r[i]);
 	for (i = 0; i <= twice; i++) {
-		check_reply(type, &r[i]);
+		check_reply(type, who, &r[i]);
 		/* Whichever it named, the known one may be gone. */
 		if (r[i].err == 0 && (type == PROTO_ST_CONV_DELETE ||
 		    type == PROTO_ST_PURGE))
