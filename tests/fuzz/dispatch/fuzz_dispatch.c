@@ -34,8 +34,8 @@
  *
  * Every reply must decode exactly as its layout in the message table
  * says (stmsgs.h), carry no secret the admin API never shows, and no
- * widget, agent, webhook, action, API key, knowledge source, contact or
- * knowledge gap of another organisation than who asked; the first types' replies hold what the
+ * widget, agent, webhook, action, API key, knowledge source, contact,
+ * knowledge gap or conversation of another organisation than who asked; the first types' replies hold what the
  * store promises (valid ids, bounded lists, results that go together). The
  * store lives across inputs (so its write-ahead log fills and
  * checkpoints, and requests meet what earlier ones stored), and is made
@@ -954,8 +954,8 @@ in_org(const char *rec_org, const char *org)
  * An organisation's records only: what someone of an organisation asked
  * (a dashboard session, an organisation's key, the install's key acting
  * for one) brings back widgets, agents, webhooks, actions, API keys,
- * knowledge sources, contacts and knowledge gaps of that organisation
- * alone; another's is absent.
+ * knowledge sources, contacts, knowledge gaps and conversations of that
+ * organisation alone; another's is absent.
  */
 static void
 check_orgs(uint16_t type, const struct st_who *who, const void *p)
@@ -968,6 +968,8 @@ check_orgs(uint16_t type, const struct st_who *who, const void *p)
 	const struct st_kbsources *ss = p;
 	const struct st_contact_page *cp = p;
 	const struct st_gap_list_rep *gs = p;
+	const struct st_convs *cs = p;
+	const struct st_handoff_set_rep *hs2 = p;
 	const union st_any *rep = p;
 	uint32_t i;
 
@@ -1034,6 +1036,27 @@ check_orgs(uint16_t type, const struct st_who *who, const void *p)
 		break;
 	case PROTO_ST_CONTACT_GET:
 		in_org(rep->cg.contact.org, who->org);
+		for (i = 0; i < rep->cg.n; i++)
+			in_org(rep->cg.convs[i].org, who->org);
+		break;
+	case PROTO_ST_CONV_LIST:
+	case PROTO_ST_CONV_QUERY:
+		for (i = 0; i < rep->page.n; i++)
+			in_org(rep->page.convs[i].org, who->org);
+		break;
+	case PROTO_ST_CONV_GET:
+		in_org(rep->cm.conv.org, who->org);
+		break;
+	case PROTO_ST_HANDOFF_SET:
+	case PROTO_ST_CONV_STATE:
+		in_org(hs2->conv.org, who->org);
+		break;
+	case PROTO_ST_HANDOFF_LIST:
+		for (i = 0; i < cs->n; i++)
+			in_org(cs->convs[i].org, who->org);
+		break;
+	case PROTO_ST_AGENT_MSG:
+		in_org(rep->mc.conv.org, who->org);
 		break;
 	case PROTO_ST_GAP_LIST:
 		for (i = 0; i < gs->n; i++)
