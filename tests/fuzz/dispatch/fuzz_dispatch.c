@@ -34,10 +34,11 @@
  *
  * Every reply must decode exactly as its layout in the message table
  * says (stmsgs.h), carry no secret the admin API never shows, and no
- * widget, agent, webhook, action, API key, knowledge source, contact,
- * knowledge gap or conversation of another organisation than who asked; the first types' replies hold what the
- * store promises (valid ids, bounded lists, results that go together). The
- * store lives across inputs (so its write-ahead log fills and
+ * widget, agent, webhook or delivery, action, API key, knowledge source,
+ * contact, knowledge gap or conversation of another organisation than
+ * who asked; the first types' replies hold what the store promises
+ * (valid ids, bounded lists, results that go together). The store
+ * lives across inputs (so its write-ahead log fills and
  * checkpoints, and requests meet what earlier ones stored), and is made
  * anew when its map is half full (store_renew_when_full).
  */
@@ -953,9 +954,9 @@ in_org(const char *rec_org, const char *org)
 /*
  * An organisation's records only: what someone of an organisation asked
  * (a dashboard session, an organisation's key, the install's key acting
- * for one) brings back widgets, agents, webhooks, actions, API keys,
- * knowledge sources, contacts, knowledge gaps and conversations of that
- * organisation alone; another's is absent.
+ * for one) brings back widgets, agents, webhooks and their deliveries,
+ * actions, API keys, knowledge sources, contacts, knowledge gaps and
+ * conversations of that organisation alone; another's is absent.
  */
 static void
 check_orgs(uint16_t type, const struct st_who *who, const void *p)
@@ -969,6 +970,7 @@ check_orgs(uint16_t type, const struct st_who *who, const void *p)
 	const struct st_contact_page *cp = p;
 	const struct st_gap_list_rep *gs = p;
 	const struct st_convs *cs = p;
+	const struct st_deliveries *ds = p;
 	const struct st_handoff_set_rep *hs2 = p;
 	const union st_any *rep = p;
 	uint32_t i;
@@ -1004,6 +1006,14 @@ check_orgs(uint16_t type, const struct st_who *who, const void *p)
 	case PROTO_ST_HOOK_LIST:
 		for (i = 0; i < hs->n; i++)
 			in_org(hs->hooks[i].org, who->org);
+		break;
+	case PROTO_ST_HOOK_RETRY:
+	case PROTO_ST_HOOK_TEST:
+		in_org(((const struct st_delivery *)p)->org, who->org);
+		break;
+	case PROTO_ST_HOOK_DELIVERIES:
+		for (i = 0; i < ds->n; i++)
+			in_org(ds->dlv[i].org, who->org);
 		break;
 	case PROTO_ST_ACTION_CREATE:
 	case PROTO_ST_ACTION_UPDATE:
