@@ -18,7 +18,7 @@
  * conversation's id for CONV_DELETE and MSG_PAGE, HANDOFF_SET, AGENT_MSG
  * and TYPING, a known agent's id for AGENT_UPDATE, _GET and _DELETE, the
  * last webhook, action and API key an input made (follow_made) for their
- * requests by id, the known widget and token hash for WS_REQUEST_HUMAN,
+ * requests by id, the known canned reply's file for ATT_ADMIN_READ, the known widget and token hash for WS_REQUEST_HUMAN,
  * WS_FEEDBACK and WS_RATING); bit
  * 0x40 runs the request twice in one batch; bit 0x10 moves the rate
  * counters' clock a minute on (each input moves it 1 ms). For a type
@@ -35,8 +35,8 @@
  * Every reply must decode exactly as its layout in the message table
  * says (stmsgs.h), carry no secret the admin API never shows, and no
  * widget, agent, webhook or delivery, action, API key, knowledge source,
- * contact, knowledge gap or conversation of another organisation than
- * who asked; the first types' replies hold what the store promises
+ * contact, knowledge gap, conversation or attachment of another
+ * organisation than who asked; the first types' replies hold what the store promises
  * (valid ids, bounded lists, results that go together). The store
  * lives across inputs (so its write-ahead log fills and
  * checkpoints, and requests meet what earlier ones stored), and is made
@@ -50,11 +50,13 @@
 
 #include "actionmsg.h"
 #include "agentmsg.h"
+#include "attmsg.h"
 #include "ctlmsg.h"
 #include "dashmsg.h"
 #include "dispatch.h"
 #include "gapmsg.h"
 #include "hookmsg.h"
+#include "inboxmsg.h"
 #include "kbmsg.h"
 #include "keymsg.h"
 #include "log.h"
@@ -89,6 +91,8 @@ static char known_agent[ST_ID_HEX + 1];
 static char known_hook[ST_HOOK_ID_LEN + 1];
 static char known_action[ST_ACTION_ID_LEN + 1];
 static char known_key[ST_KEY_ID_LEN + 1];
+/* A file of the default organisation's canned reply (known_canned_att). */
+static char known_att[ST_ATT_ID_LEN + 1];
 /* Who asks, for a type whose payload starts with it (who_pick). */
 static struct st_who whos[7];
 static size_t nwhos;
@@ -402,8 +406,55 @@ who_pick(uint16_t type, uint8_t sel)
 }
 
 /*
+ * A one-byte file the known user uploaded for a canned reply of the
+ * default organisation, and the reply naming it: a file a person of that
+ * organisation may read (ST_ATT_ADMIN_READ), and one of another may not.
+ */
+static void
+known_canned_att(void)
+{
+	struct st_att_new_req n = { "", { 0 }, 0, 0, "", "fuzz.txt", 1, "",
+	    0, 0, 0 };
+	struct st_att_put_req u;
+	struct st_canned_put_req c = { NULL, "fuzz", "Fuzz", 1, 1, NULL };
+	struct st_str id;
+	union st_any rep;
+	struct penc e;
+	struct dreply r;
+
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_ATT_ADMIN_NEW, &n);
+	must_as(&whos[0], PROTO_ST_ATT_ADMIN_NEW, &e, &r);
+	if (st_rep_decode(PROTO_ST_ATT_ADMIN_NEW, r.enc.buf, r.enc.len,
+	    &rep) < 0 || rep.an.result != ST_ATT_OK)
+		abort();
+	strlcpy(known_att, rep.an.id, sizeof(known_att));
+	st_rep_free(PROTO_ST_ATT_ADMIN_NEW, &rep);
+	dreply_free(&r);
+	memset(&u, 0, sizeof(u));
+	u.id = known_att;
+	u.widget_id = "";
+	u.type = ATTACH_TEXT;
+	u.scan = ST_ATT_CLEAN;
+	memset(u.hash, 0x5a, sizeof(u.hash));
+	u.hash_len = ST_ATT_HASH_LEN;
+	u.data.p = (const uint8_t *)"x";
+	u.data.len = 1;
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_ATT_ADMIN_PUT, &u);
+	must_as(&whos[0], PROTO_ST_ATT_ADMIN_PUT, &e, &r);
+	dreply_free(&r);
+	id.s = known_att;
+	c.atts = &id;
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_CANNED_PUT, &c);
+	must_as(&whos[0], PROTO_ST_CANNED_PUT, &e, &r);
+	dreply_free(&r);
+}
+
+/*
  * A new store in a new temporary directory, with the known widget,
- * conversation, agent and contact in it.
+ * conversation, agent, contact and canned reply's file in it.
  */
 static void
 store_make(void)
@@ -422,6 +473,7 @@ store_make(void)
 	known_widget();
 	known_agent_make();
 	whos_make();
+	known_canned_att();
 	penc_init(&e);
 	penc_str(&e, known_wid);
 	penc_bytes(&e, known_hash, sizeof(known_hash));
@@ -955,8 +1007,9 @@ in_org(const char *rec_org, const char *org)
  * An organisation's records only: what someone of an organisation asked
  * (a dashboard session, an organisation's key, the install's key acting
  * for one) brings back widgets, agents, webhooks and their deliveries,
- * actions, API keys, knowledge sources, contacts, knowledge gaps and
- * conversations of that organisation alone; another's is absent.
+ * actions, API keys, knowledge sources, contacts, knowledge gaps,
+ * conversations and files of that organisation alone; another's is
+ * absent.
  */
 static void
 check_orgs(uint16_t type, const struct st_who *who, const void *p)
@@ -1067,6 +1120,10 @@ check_orgs(uint16_t type, const struct st_who *who, const void *p)
 		break;
 	case PROTO_ST_AGENT_MSG:
 		in_org(rep->mc.conv.org, who->org);
+		break;
+	case PROTO_ST_ATT_ADMIN_READ:
+		if (rep->ar.result == ST_ATT_OK)
+			in_org(rep->ar.att.org, who->org);
 		break;
 	case PROTO_ST_GAP_LIST:
 		for (i = 0; i < gs->n; i++)
@@ -1189,6 +1246,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		penc_str(&e, known_action);
 	else if (type == PROTO_ST_KEY_DELETE)
 		penc_str(&e, known_key);
+	else if (type == PROTO_ST_ATT_ADMIN_READ)
+		penc_str(&e, known_att);
 	else
 		penc_str(&e, known);
 	/* proto's penc_raw() of 0 bytes into an empty encoder is NULL + 0 (UB). */
