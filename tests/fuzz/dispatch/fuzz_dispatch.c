@@ -18,16 +18,16 @@
  * conversation's id for CONV_DELETE and MSG_PAGE, HANDOFF_SET, AGENT_MSG
  * and TYPING, a known agent's id for AGENT_UPDATE, _GET and _DELETE, the
  * last webhook, action and API key an input made (follow_made) for their
- * requests by id, the known canned reply's file for ATT_ADMIN_READ, the known widget and token hash for WS_REQUEST_HUMAN,
- * WS_FEEDBACK and WS_RATING); bit
- * 0x40 runs the request twice in one batch; bit 0x10 moves the rate
- * counters' clock a minute on (each input moves it 1 ms). For a type
- * whose payload starts with who asks (the message table's who), the next
- * byte picks who among those storaged's server lets ask it (who_pick: the
- * known user's dashboard session as owner or agent, the install's key,
- * an organisation's key, parleyctl, the public, and the key of a second
- * organisation the harness made). The rest of the input
- * is the payload. The rate table is small, so it fills and evicts.
+ * requests by id, the known canned reply's file for ATT_ADMIN_READ, the
+ * known widget and token hash for WS_REQUEST_HUMAN, WS_FEEDBACK and
+ * WS_RATING); bit 0x40 runs the request twice in one batch; bit 0x10
+ * moves the rate counters' clock a minute on (each input moves it 1 ms).
+ * For a type whose payload starts with who asks (the message table's
+ * who), the next byte picks who among those storaged's server lets ask
+ * it (who_pick: the known user's dashboard session as owner or agent,
+ * the install's key, an organisation's key, parleyctl, the public, and
+ * the key of a second organisation the harness made). The rest of the
+ * input is the payload. The rate table is small, so it fills and evicts.
  * A request that deletes, disables or renames the known widget is
  * followed by putting it back, so later inputs still reach it; one that
  * deletes the known conversation, by making a new one.
@@ -36,9 +36,9 @@
  * says (stmsgs.h), carry no secret the admin API never shows, and no
  * widget, agent, webhook or delivery, action, API key, knowledge source,
  * contact, knowledge gap, conversation or attachment of another
- * organisation than who asked; the first types' replies hold what the store promises
- * (valid ids, bounded lists, results that go together). The store
- * lives across inputs (so its write-ahead log fills and
+ * organisation than who asked; the first types' replies hold what the
+ * store promises (valid ids, bounded lists, results that go together).
+ * The store lives across inputs (so its write-ahead log fills and
  * checkpoints, and requests meet what earlier ones stored), and is made
  * anew when its map is half full (store_renew_when_full).
  */
@@ -924,7 +924,10 @@ check_rep(uint16_t type, const void *p, const struct dreply *r)
 	}
 }
 
-/* A secret a reply must not carry: NULL or "" (scrubbed, as storaged sends it). */
+/*
+ * A secret a reply must not carry: NULL or "" (scrubbed, as storaged
+ * sends it).
+ */
 static int
 text_empty(const char *s)
 {
