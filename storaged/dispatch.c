@@ -623,14 +623,23 @@ dreply_free(struct dreply *r)
 }
 
 void
-dispatch_one(struct store *st, struct ratelimit *rl, uint16_t type,
-    const void *payload, size_t len, struct dreply *r)
+dispatch_one_as(struct store *st, struct ratelimit *rl,
+    const struct st_who *who, uint16_t type, const void *payload,
+    size_t len, struct dreply *r)
 {
 	struct dbatch b;
 
 	dispatch_begin(st, rl, &b, dispatch_is_write(type));
+	b.who = who;
 	/* Alone in its batch, it never runs twice (dispatch_rerun). */
 	dispatch_run(&b, type, payload, len, r);
 	if (dispatch_end(&b) < 0)
 		dreply_batch_failed(r, &b);
+}
+
+void
+dispatch_one(struct store *st, struct ratelimit *rl, uint16_t type,
+    const void *payload, size_t len, struct dreply *r)
+{
+	dispatch_one_as(st, rl, NULL, type, payload, len, r);
 }

@@ -168,7 +168,15 @@ void dreply_commit_failed(struct dreply *);
 void dreply_batch_failed(struct dreply *, const struct dbatch *);
 void dreply_free(struct dreply *);
 
-/* One request as a batch of its own: for tests, tools and fuzzing. */
+/*
+ * One request as a batch of its own, asked by who (NULL: nobody, as for
+ * a type not led by who asks), as server.c sets it on a batch: for
+ * tests, tools and fuzzing.
+ */
+void dispatch_one_as(struct store *, struct ratelimit *,
+    const struct st_who *who, uint16_t type, const void *payload,
+    size_t len, struct dreply *r);
+/* dispatch_one_as by nobody. */
 void dispatch_one(struct store *, struct ratelimit *, uint16_t type,
     const void *payload, size_t len, struct dreply *r);
 

@@ -135,10 +135,6 @@ test('storaged SIGKILL -> 503 after a bounded wait; restart -> served again; ack
   assert.deepEqual(missing, []);
 });
 
-// The chat turn asks storaged to answer ST_CHAT_BEGIN before its commit
-// (PROTO_F_EARLY) so the model is called while the disk flushes: the real
-// storaged answers early, then confirms once committed; requests that
-// change nothing get their one reply.
 // storaged alive but silent (SIGSTOP: its socket open, nothing read):
 // each request fails once PARLEY_STORAGE_TIMEOUT_MS has passed without an
 // answer, and the worker's log names the timeout it was given; once
@@ -167,6 +163,10 @@ test('PARLEY_STORAGE_TIMEOUT_MS: storaged stalled -> 503 once that long went by 
   assert.equal(c.json().message, 'You said: back?');
 });
 
+// The chat turn asks storaged to answer ST_CHAT_BEGIN before its commit
+// (PROTO_F_EARLY) so the model is called while the disk flushes: the real
+// storaged answers early, then confirms once committed; requests that
+// change nothing get their one reply.
 test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a confirmation', async (t) => {
   const p = await startParley(t, { workers: 1 });
   const st = await p.storage({ name: 'itest-early' });

@@ -104,26 +104,16 @@ static const uint8_t known_hash[ST_TOKEN_HASH_LEN] = {
 };
 
 /*
- * Runs one request as who (NULL: nobody, as dispatch_one); aborts unless
- * it succeeds. The reply is for r.
+ * Runs one request as who (NULL: nobody); aborts unless it succeeds. The
+ * reply is for r.
  */
 static void
 must_as(const struct st_who *who, uint16_t type, struct penc *e,
     struct dreply *r)
 {
-	struct dbatch b;
-
 	if (e->err)
 		abort();
-	dispatch_begin(st, rl, &b, dispatch_is_write(type));
-	b.who = who;
-	dispatch_run(&b, type, e->buf, e->len, r);
-	if (dispatch_rerun(&b)) {
-		dreply_free(r);
-		dispatch_run(&b, type, e->buf, e->len, r);
-	}
-	if (dispatch_end(&b) < 0)
-		dreply_commit_failed(r);
+	dispatch_one_as(st, rl, who, type, e->buf, e->len, r);
 	penc_free(e);
 	if (r->err != 0) {
 		fprintf(stderr, "fuzz_dispatch: the harness's own %s failed: "

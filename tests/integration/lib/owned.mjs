@@ -2,9 +2,10 @@
 // with them still running: a file that dies outside its own teardown (an
 // exception where no after() hook runs, a script that stops on an
 // assertion) leaves no parley-masterd, parley-storaged or mock behind for
-// the files after it. The same for the other servers the tests start
-// (etcd, the SMTP server, HAProxy and the cluster's clients, make run). The teardowns stop them first, as they always did;
-// this is only the net under them. (masterd's workers end with it.)
+// the files after it; nor etcd, the SMTP server, what the cluster tests
+// start in their namespaces, or make run's daemons. The teardowns stop
+// them first, as they always did; this is only the net under them.
+// (masterd's workers end with it.)
 import { spawn } from 'node:child_process';
 
 const live = new Set();

@@ -46,7 +46,6 @@ ask_as(struct fix *f, uint8_t kind, const char *org, uint16_t type,
     const void *req, struct dreply *r)
 {
 	struct st_who who;
-	struct dbatch b;
 	struct penc e;
 
 	memset(&who, 0, sizeof(who));
@@ -56,11 +55,9 @@ ask_as(struct fix *f, uint8_t kind, const char *org, uint16_t type,
 	who.role = kind == ST_WHO_PUBLIC ? ST_ROLE_NONE : ST_ROLE_OWNER;
 	penc_init(&e);
 	assert_int_equal(st_req_encode(&e, type, req), 0);
-	dispatch_begin(f->st, f->rl, &b, dispatch_is_write(type));
-	b.who = org != NULL || kind == ST_WHO_PUBLIC ? &who : NULL;
-	dispatch_run(&b, type, e.buf, e.len, r);
-	if (dispatch_end(&b) < 0)
-		dreply_commit_failed(r);
+	dispatch_one_as(f->st, f->rl,
+	    org != NULL || kind == ST_WHO_PUBLIC ? &who : NULL, type, e.buf,
+	    e.len, r);
 	penc_free(&e);
 	return r->err;
 }

@@ -44,7 +44,6 @@ ask_as(struct fix *f, const char *org, const char *user, uint16_t type,
     const void *req, void *rep, char gone[ST_USER_ID_MAX + 1])
 {
 	struct st_who who;
-	struct dbatch b;
 	struct dreply r;
 	struct penc e;
 	int err;
@@ -58,11 +57,8 @@ ask_as(struct fix *f, const char *org, const char *user, uint16_t type,
 	strlcpy(who.user, user, sizeof(who.user));
 	penc_init(&e);
 	assert_int_equal(st_req_encode(&e, type, req), 0);
-	dispatch_begin(f->st, f->rl, &b, dispatch_is_write(type));
-	b.who = org != NULL ? &who : NULL;
-	dispatch_run(&b, type, e.buf, e.len, &r);
-	if (dispatch_end(&b) < 0)
-		dreply_commit_failed(&r);
+	dispatch_one_as(f->st, f->rl, org != NULL ? &who : NULL, type, e.buf,
+	    e.len, &r);
 	penc_free(&e);
 	if ((err = r.err) == 0 && rep != NULL)
 		assert_int_equal(st_rep_decode(type, r.enc.buf, r.enc.len,

@@ -30,16 +30,11 @@ static inline int
 who_run(struct fix *f, const struct st_who *who, uint16_t type,
     const void *req, void *rep, struct dreply *r)
 {
-	struct dbatch b;
 	struct penc e;
 
 	penc_init(&e);
 	assert_int_equal(st_req_encode(&e, type, req), 0);
-	dispatch_begin(f->st, f->rl, &b, dispatch_is_write(type));
-	b.who = who;
-	dispatch_run(&b, type, e.buf, e.len, r);
-	if (dispatch_end(&b) < 0)
-		dreply_commit_failed(r);
+	dispatch_one_as(f->st, f->rl, who, type, e.buf, e.len, r);
 	penc_free(&e);
 	if (r->err == 0 && rep != NULL)
 		assert_int_equal(st_rep_decode(type, r->enc.buf, r->enc.len,
