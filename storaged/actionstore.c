@@ -90,6 +90,7 @@ static const struct store_entity action_entity = {
 	.idmin = ST_ACTION_ID_LEN,
 	.idmax = ST_ACTION_ID_LEN,
 	.max = ST_ACTIONS_MAX * ST_ORGS_MAX,
+	.org_max = ST_ACTIONS_MAX,
 	.mask_all = ST_ACF_ALL,
 	.id_valid = st_action_id_valid,
 	.invalid = action_invalid,

@@ -125,6 +125,7 @@ static const struct store_entity hook_entity = {
 	.idmin = ST_HOOK_ID_LEN,
 	.idmax = ST_HOOK_ID_LEN,
 	.max = ST_HOOKS_MAX * ST_ORGS_MAX,
+	.org_max = ST_HOOKS_MAX,
 	.mask_all = ST_HF_ALL,
 	.id_valid = st_hook_id_valid,
 	.invalid = hook_invalid,

@@ -143,6 +143,7 @@ static const struct store_entity kbsource_entity = {
 	.idmin = ST_KB_SOURCE_ID_LEN,
 	.idmax = ST_KB_SOURCE_ID_LEN,
 	.max = ST_KB_SOURCES_MAX * ST_ORGS_MAX,
+	.org_max = ST_KB_SOURCES_MAX,
 	.mask_all = ST_KSF_ALL,
 	.id_valid = st_kbsource_id_valid,
 	.invalid = kbsource_invalid,

@@ -147,6 +147,7 @@ static const struct store_entity key_entity = {
 	.idmin = ST_KEY_ID_LEN,
 	.idmax = ST_KEY_ID_LEN,
 	.max = ST_KEYS_MAX * ST_ORGS_MAX,
+	.org_max = ST_KEYS_MAX,
 	.id_valid = st_key_id_valid,
 	.invalid = key_invalid,
 	.admit = key_admit,

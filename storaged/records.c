@@ -329,60 +329,76 @@ entity_get(struct store_txn *t, const struct store_entity *e,
 	return t->err;
 }
 
+struct entity_listing {
+	const struct store_entity *e;
+	const char *org;		/* NULL: every organisation's */
+};
+
+/* One record of the list: taken when it is of the listing's org. */
 static int
 entity_load_item(struct store_txn *t, const char *id, void *item,
     const void *arg)
 {
-	return entity_load(t, arg, id, item);
+	const struct entity_listing *l = arg;
+	int rc;
+
+	if ((rc = entity_load(t, l->e, id, item)) != 0)
+		return rc;
+	if (entity_in_org(l->e, item, l->org))
+		return 0;
+	rl_free(l->e->layout, item);
+	return 2;
 }
 
-/* items (n of them) keep org's records only, in their order. */
-static uint32_t
-entity_keep_org(const struct store_entity *e, char *items, uint32_t n,
-    const char *org)
+/*
+ * The room a list of org's records needs: the records there are, and no
+ * more than e->max, nor than e->org_max of one organisation. (Room for
+ * e->max, every organisation's bound, was 208 MB zeroed for a list of
+ * knowledge sources.)
+ */
+static int
+entity_list_room(struct store_txn *t, const struct store_entity *e,
+    const char *org, uint32_t *room)
 {
-	size_t sz = e->layout->size;
-	uint32_t i, kept = 0;
+	MDB_stat ms;
+	int rc;
 
-	for (i = 0; i < n; i++) {
-		if (!entity_in_org(e, items + i * sz, org)) {
-			rl_free(e->layout, items + i * sz);
-			continue;
-		}
-		if (kept != i)
-			memcpy(items + kept * sz, items + i * sz, sz);
-		kept++;
-	}
-	return kept;
+	if ((rc = mdb_stat(t->txn, dbi(t, e->order), &ms)) != 0)
+		return txn_lmdb(t, rc, e->order_what);
+	*room = ms.ms_entries < e->max ? (uint32_t)ms.ms_entries : e->max;
+	if (org != NULL && e->org_max != 0 && e->org_max < *room)
+		*room = e->org_max;
+	return 0;
 }
 
 int
 entity_list(struct store_txn *t, const struct store_entity *e,
     const char *org, void **out, uint32_t *n)
 {
+	struct entity_listing l = { e, org };
 	struct order_list o = {
 		.index = dbi(t, e->order),
 		.what = e->what,
 		.idmin = e->idmin,
 		.idmax = e->idmax,
-		.max = e->max,
 		.size = e->layout->size,
 		.load = entity_load_item,
-		.arg = e,
+		.arg = &l,
 	};
 	void *items;
-	uint32_t cnt;
 
 	if (t->err)
 		return t->err;
-	if ((items = calloc(e->max, e->layout->size)) == NULL)
+	if (entity_list_room(t, e, org, &o.max) != 0)
+		return t->err;
+	/* One more: calloc(0) may be NULL. */
+	if ((items = calloc((size_t)o.max + 1, e->layout->size)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (order_list(t, &o, items, &cnt) != 0) {
-		entity_free_all(e, items, cnt);
+	if (order_list(t, &o, items, n) != 0) {
+		entity_free_all(e, items, *n);
 		return t->err;
 	}
 	*out = items;
-	*n = entity_keep_org(e, items, cnt, org);
 	return 0;
 }
 

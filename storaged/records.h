@@ -72,9 +72,12 @@ struct store_entity {
 	size_t org;
 	/* A new id's start before its 32 hex ("org_"), or NULL for none. */
 	const char *prefix;
-	/* Bytes of an id (idmax at most ST_WIDGET_MAX), and records at most. */
+	/*
+	 * Bytes of an id (idmax at most ST_WIDGET_MAX), records at most, and
+	 * at most of one organisation (0: max).
+	 */
 	size_t idmin, idmax;
-	uint32_t max;
+	uint32_t max, org_max;
 	uint64_t mask_all;		/* fields an update may name */
 	const char *first;		/* the id listed first, or NULL */
 	/* NULL: any id; else an id it refuses is absent. */
@@ -145,8 +148,8 @@ int entity_update(struct store_txn *, const struct store_entity *,
 int entity_get(struct store_txn *, const struct store_entity *,
     const char *org, const char *ref, void *out);
 /*
- * Every record of org (NULL: all), oldest first: *out (n of them), for
- * entity_free_all.
+ * Every record of org (NULL: all; of one, at most e->org_max), oldest
+ * first: *out (n of them), for entity_free_all.
  */
 int entity_list(struct store_txn *, const struct store_entity *,
     const char *org, void **out, uint32_t *n);

@@ -407,11 +407,12 @@ int index_walk(struct store_txn *, MDB_dbi index, const char *what,
     const char *cursor, const struct index_walk *, struct index_page *);
 /*
  * The records an order index (u64 created_at | id, idmin to idmax bytes
- * of id, idmax at most ST_WIDGET_MAX) names, oldest first, at most max:
- * load() reads each into the next of items (max of size bytes each),
- * given arg: 0 loaded, 1 absent (the index is then inconsistent), -1
- * failed. what ("widget") names them in errors. 0, or t's error; either
- * way *n are loaded, the caller's to free.
+ * of id, idmax at most ST_WIDGET_MAX) names, oldest first, at most max
+ * taken: load() reads each into the next of items (max of size bytes
+ * each), given arg: 0 taken, 2 passed over (the item left zeroed), 1
+ * absent (the index is then inconsistent), -1 failed. what ("widget")
+ * names them in errors. 0, or t's error; either way *n are taken, the
+ * caller's to free.
  */
 struct order_list {
 	MDB_dbi index;
