@@ -614,6 +614,28 @@ invites_sweep(struct store_txn *t, uint64_t now, const char *org,
 	*in_org = c.in_org;
 }
 
+/*
+ * Whether the pending invitation under hash is another organisation's
+ * than org: t then failed (a token names one invitation; one
+ * organisation's is never replaced by another's). 0 none, or org's own:
+ * the request again.
+ */
+static int
+invite_other_org(struct store_txn *t, const uint8_t *hash, const char *org)
+{
+	struct st_invite old;
+	int rc;
+
+	if ((rc = invite_load(t, hash, &old)) != 0)
+		return rc < 0 ? -1 : 0;
+	rc = strcmp(old.org, org) != 0;
+	st_invite_free(&old);
+	if (rc)
+		store_fail(t, PROTO_E_EXISTS, "token_hash: another "
+		    "organization's invitation has it");
+	return rc ? -1 : 0;
+}
+
 int
 store_user_invite(struct store_txn *t, const char *org,
     const struct st_user_invite_req *q, struct st_user_invite_rep *out)
@@ -656,6 +678,8 @@ store_user_invite(struct store_txn *t, const char *org,
 		return store_fail(t, PROTO_E_INVALID, "invitations: this "
 		    "server's ceiling of 20000 pending in all organizations "
 		    "is reached");
+	if (invite_other_org(t, q->token_hash, org) != 0)
+		return t->err;
 	strlcpy(iv.org, org, sizeof(iv.org));
 	iv.role = q->role;
 	iv.created_at = t->st->now();

@@ -318,11 +318,28 @@ test_users_invite(void **state)
 	assert_string_equal(l.m[0].name, "Ann");
 	assert_int_equal(l.m[0].role, ST_ROLE_ADMIN);
 	st_rep_free(PROTO_ST_USER_LIST, &l);
+
+	/*
+	 * A token is one invitation's: B's under the default organisation's
+	 * token is refused, and the default one's stays (taken into it);
+	 * the same request again in one organisation replaces its own.
+	 */
+	assert_int_equal(invite(f, "default", "d@x.test", ST_ROLE_AGENT, 8,
+	    &iv), 0);
+	assert_int_equal(invite(f, ob.id, "e@x.test", ST_ROLE_OWNER, 8, &iv),
+	    PROTO_E_EXISTS);
+	assert_int_equal(invite(f, "default", "d@x.test", ST_ROLE_AGENT, 8,
+	    &iv), 0);
+	assert_int_equal(iv.result, 0);
+	assert_int_equal(accept(f, 8, "D", &ac), 0);
+	assert_int_equal(ac.result, 0);
+	assert_string_equal(ac.d.org, "default");
+	assert_string_equal(ac.d.email, "d@x.test");
 	st_org_free(&ob);
 
 	assert_int_equal(ask(f, "default", PROTO_ST_USER_LIST, NULL, &l,
 	    NULL), 0);
-	assert_int_equal(l.n, 2);
+	assert_int_equal(l.n, 3);
 	assert_int_equal(strcmp(l.m[0].email, "ann@x.test") == 0 ?
 	    l.m[0].role : l.m[1].role, ST_ROLE_AGENT);
 	st_rep_free(PROTO_ST_USER_LIST, &l);
