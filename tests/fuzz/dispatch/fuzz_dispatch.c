@@ -26,7 +26,8 @@
  * who), the next byte picks who among those storaged's server lets ask
  * it (who_pick: the known user's dashboard session as owner or agent,
  * the install's key, an organisation's key, parleyctl, the public, and
- * the key of a second organisation the harness made). The rest of the
+ * the key and an owner's session of a second organisation the harness
+ * made). The rest of the
  * input is the payload. The rate table is small, so it fills and evicts.
  * A request that deletes, disables or renames the known widget is
  * followed by putting it back, so later inputs still reach it; one that
@@ -36,8 +37,11 @@
  * says (stmsgs.h), carry no secret the admin API never shows, and no
  * widget, agent, webhook or delivery, action, API key, knowledge source,
  * contact, knowledge gap, conversation or attachment of another
- * organisation than who asked; the first types' replies hold what the
- * store promises (valid ids, bounded lists, results that go together).
+ * organisation than who asked, nor any word only the other
+ * organisation's records hold (check_marks); what the second
+ * organisation asks must leave the first's records as they were
+ * (first_unchanged); the first types' replies hold what the store
+ * promises (valid ids, bounded lists, results that go together).
  * The store lives across inputs (so its write-ahead log fills and
  * checkpoints, and requests meet what earlier ones stored), and is made
  * anew when its map is half full (store_renew_when_full).
@@ -94,8 +98,19 @@ static char known_key[ST_KEY_ID_LEN + 1];
 /* A file of the default organisation's canned reply (known_canned_att). */
 static char known_att[ST_ATT_ID_LEN + 1];
 /* Who asks, for a type whose payload starts with it (who_pick). */
-static struct st_who whos[7];
+static struct st_who whos[8];
 static size_t nwhos;
+/*
+ * Text that only one organisation's records hold (check_marks): the
+ * first's in its known user's, agent's, contact's and canned reply's
+ * names, its widget's, a visitor's message and an invitation; the
+ * second's in records of the same kinds (other_org_make).
+ */
+#define MARK_FIRST	"zqv7firstorg3mk"
+#define MARK_OTHER	"zqv7otherorg3mk"
+/* The second organisation's widget (its public id) and its visitor. */
+static char other_wid[ST_WID_LEN + 1];
+static const uint8_t other_hash[ST_TOKEN_HASH_LEN] = { 0x6b, 0x6b, 0x6b };
 static const uint8_t known_hash[ST_TOKEN_HASH_LEN] = {
 	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
 	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
@@ -129,47 +144,31 @@ must(uint16_t type, struct penc *e, struct dreply *r)
 	must_as(NULL, type, e, r);
 }
 
-/* The known widget (made when missing), enabled, with its session. */
+/*
+ * Widget wid enabled (as who), reachable from any origin, no cap nor
+ * contact needed, with a visitor of token hash h who said text.
+ */
 static void
-known_widget(void)
+widget_visited(const struct st_who *who, const char *wid, const uint8_t *h,
+    const char *text)
 {
 	struct st_widget w;
 	struct penc e;
 	struct dreply r;
-	struct pdec d;
 
-	penc_init(&e);
-	penc_str(&e, known_wid);
-	dispatch_one(st, rl, PROTO_ST_WIDGET_GET, e.buf, e.len, &r);
-	penc_free(&e);
-	if (r.err == PROTO_E_NOT_FOUND) {
-		dreply_free(&r);
-		st_widget_defaults(&w);
-		penc_init(&e);
-		penc_widget(&e, &w);
-		must(PROTO_ST_WIDGET_CREATE, &e, &r);
-		pdec_init(&d, r.enc.buf, r.enc.len);
-		if (pdec_widget(&d, &w) < 0)
-			abort();
-		strlcpy(known_wid, w.widget_id, sizeof(known_wid));
-		st_widget_free(&w);
-	} else if (r.err != 0)
-		abort();
-	dreply_free(&r);
-	/* Enabled, reachable from any origin, no cap nor contact needed. */
 	st_widget_defaults(&w);
 	penc_init(&e);
-	penc_str(&e, known_wid);
+	penc_str(&e, wid);
 	penc_u64(&e, ST_WF_ENABLED | ST_WF_ORIGINS | ST_WF_DAILY_CAP |
 	    ST_WF_CONTACT_MODE);
 	penc_widget(&e, &w);
-	must(PROTO_ST_WIDGET_UPDATE, &e, &r);
+	must_as(who, PROTO_ST_WIDGET_UPDATE, &e, &r);
 	dreply_free(&r);
 	penc_init(&e);
-	penc_str(&e, known_wid);
+	penc_str(&e, wid);
 	penc_str(&e, "");
-	penc_bytes(&e, known_hash, sizeof(known_hash));
-	penc_bytes(&e, known_hash, sizeof(known_hash));
+	penc_bytes(&e, h, ST_TOKEN_HASH_LEN);
+	penc_bytes(&e, h, ST_TOKEN_HASH_LEN);
 	penc_u64(&e, 0);
 	penc_u32(&e, 1);
 	penc_u32(&e, 0);
@@ -178,9 +177,9 @@ known_widget(void)
 	dreply_free(&r);
 	/* Stored by its first message (ST_WS_OPEN stores none). */
 	penc_init(&e);
-	penc_str(&e, known_wid);
-	penc_bytes(&e, known_hash, sizeof(known_hash));
-	penc_str(&e, "hi");
+	penc_str(&e, wid);
+	penc_bytes(&e, h, ST_TOKEN_HASH_LEN);
+	penc_str(&e, text);
 	penc_str(&e, "");
 	penc_u32(&e, 60000);
 	penc_u32(&e, 0);
@@ -190,6 +189,49 @@ known_widget(void)
 	dispatch_one(st, rl, PROTO_ST_WS_BEGIN, e.buf, e.len, &r);
 	penc_free(&e);
 	dreply_free(&r);
+}
+
+/* A new widget named name, made as who: its public id in wid. */
+static void
+widget_make(const struct st_who *who, const char *name, char *wid)
+{
+	struct st_widget w;
+	struct penc e;
+	struct dreply r;
+	struct pdec d;
+
+	st_widget_defaults(&w);
+	if ((w.name = strdup(name)) == NULL)
+		abort();
+	penc_init(&e);
+	penc_widget(&e, &w);
+	st_widget_free(&w);
+	must_as(who, PROTO_ST_WIDGET_CREATE, &e, &r);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	if (pdec_widget(&d, &w) < 0)
+		abort();
+	strlcpy(wid, w.widget_id, ST_WID_LEN + 1);
+	st_widget_free(&w);
+	dreply_free(&r);
+}
+
+/* The known widget (made when missing), enabled, with its session. */
+static void
+known_widget(void)
+{
+	struct penc e;
+	struct dreply r;
+
+	penc_init(&e);
+	penc_str(&e, known_wid);
+	dispatch_one(st, rl, PROTO_ST_WIDGET_GET, e.buf, e.len, &r);
+	penc_free(&e);
+	if (r.err == PROTO_E_NOT_FOUND)
+		widget_make(NULL, MARK_FIRST, known_wid);
+	else if (r.err != 0)
+		abort();
+	dreply_free(&r);
+	widget_visited(NULL, known_wid, known_hash, MARK_FIRST);
 }
 
 static long long
@@ -267,35 +309,43 @@ follow_made(uint16_t type, const struct dreply *r)
 	st_rep_free(type, &rep);
 }
 
-/* The known agent, when missing (deleted, or not made yet). */
+/* A new agent named name, made as who: its id in id. */
 static void
-known_agent_make(void)
+agent_make(const struct st_who *who, const char *name, char *id)
 {
 	struct st_agent a;
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
 
+	st_agent_defaults(&a);
+	if ((a.name = strdup(name)) == NULL)
+		abort();
+	penc_init(&e);
+	penc_agent(&e, &a);
+	st_agent_free(&a);
+	must_as(who, PROTO_ST_AGENT_CREATE, &e, &r);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	if (pdec_agent(&d, &a) < 0)
+		abort();
+	strlcpy(id, a.id, ST_ID_HEX + 1);
+	st_agent_free(&a);
+	dreply_free(&r);
+}
+
+/* The known agent, when missing (deleted, or not made yet). */
+static void
+known_agent_make(void)
+{
+	struct penc e;
+	struct dreply r;
+
 	penc_init(&e);
 	penc_str(&e, known_agent);
 	dispatch_one(st, rl, PROTO_ST_AGENT_GET, e.buf, e.len, &r);
 	penc_free(&e);
-	if (r.err == 0) {
-		dreply_free(&r);
-		return;
-	}
-	dreply_free(&r);
-	st_agent_defaults(&a);
-	a.name = strdup("Fuzz");
-	penc_init(&e);
-	penc_agent(&e, &a);
-	st_agent_free(&a);
-	must(PROTO_ST_AGENT_CREATE, &e, &r);
-	pdec_init(&d, r.enc.buf, r.enc.len);
-	if (pdec_agent(&d, &a) < 0)
-		abort();
-	strlcpy(known_agent, a.id, sizeof(known_agent));
-	st_agent_free(&a);
+	if (r.err != 0)
+		agent_make(NULL, MARK_FIRST, known_agent);
 	dreply_free(&r);
 }
 
@@ -305,12 +355,13 @@ known_agent_make(void)
  * role is who asks's, as the worker's router checked it), the install's
  * key, an organisation's key, parleyctl, and the public; and the key of
  * a second organisation (made here), so that what one organisation asks
- * meets another's records (check_orgs).
+ * meets another's records (check_orgs). Its owner's session, whos[7],
+ * comes with its records (other_org_make).
  */
 static void
 whos_make(void)
 {
-	struct st_user_boot_req boot = { "fuzz@example.com", "Fuzz", { 1 },
+	struct st_user_boot_req boot = { "fuzz@example.com", MARK_FIRST, { 1 },
 	    ST_PW_SALT_LEN, { 2 }, ST_PW_HASH_LEN, { 3 }, ST_USER_FP_LEN };
 	struct st_user_auth_req auth = { "fuzz@example.com" };
 	struct st_user_auth_rep u;
@@ -358,7 +409,7 @@ whos_make(void)
 	strlcpy(whos[6].org, o.id, sizeof(whos[6].org));
 	st_org_free(&o);
 	dreply_free(&r);
-	nwhos = sizeof(whos) / sizeof(whos[0]);
+	nwhos = 7;
 }
 
 /*
@@ -406,7 +457,7 @@ known_canned_att(void)
 	struct st_att_new_req n = { "", { 0 }, 0, 0, "", "fuzz.txt", 1, "",
 	    0, 0, 0 };
 	struct st_att_put_req u;
-	struct st_canned_put_req c = { NULL, "fuzz", "Fuzz", 1, 1, NULL };
+	struct st_canned_put_req c = { NULL, "fuzz", MARK_FIRST, 1, 1, NULL };
 	struct st_str id;
 	union st_any rep;
 	struct penc e;
@@ -443,16 +494,110 @@ known_canned_att(void)
 }
 
 /*
- * A new store in a new temporary directory, with the known widget,
- * conversation, agent, contact and canned reply's file in it.
+ * The contact a visitor of widget wid (token hash h) gave, named name:
+ * its id in id.
  */
 static void
-store_make(void)
+contact_submit(const char *wid, const uint8_t *h, const char *name, char *id)
 {
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
 
+	penc_init(&e);
+	penc_str(&e, wid);
+	penc_bytes(&e, h, ST_TOKEN_HASH_LEN);
+	penc_str(&e, name);
+	penc_str(&e, "fuzz@example.com");
+	penc_str(&e, "+1 555 000 1234");
+	penc_str(&e, "");
+	penc_u32(&e, 0);
+	penc_u32(&e, 0);
+	must(PROTO_ST_CONTACT_SUBMIT, &e, &r);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	if (pdec_u8(&d) != ST_WS_OK)
+		abort();
+	pdec_strbuf(&d, id, ST_ID_HEX + 1);
+	if (d.err)
+		abort();
+	dreply_free(&r);
+}
+
+/* An invitation of email into who's organisation, its token hash all t. */
+static void
+invite_make(const struct st_who *who, const char *email, uint8_t t)
+{
+	struct st_user_invite_req q = { email, ST_ROLE_OWNER, { 0 },
+	    ST_INVITE_HASH_LEN };
+	struct st_user_invite_rep u;
+	struct penc e;
+	struct dreply r;
+
+	memset(q.token_hash, t, sizeof(q.token_hash));
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_USER_INVITE, &q);
+	must_as(who, PROTO_ST_USER_INVITE, &e, &r);
+	if (st_rep_decode(PROTO_ST_USER_INVITE, r.enc.buf, r.enc.len,
+	    &u) < 0 || u.result != 0)
+		abort();
+	st_rep_free(PROTO_ST_USER_INVITE, &u);
+	dreply_free(&r);
+}
+
+/*
+ * The second organisation's records, each holding MARK_OTHER where the
+ * first's hold MARK_FIRST: an owner (invited and accepted: whos[7] is
+ * their dashboard session), a pending invitation, a widget with a
+ * visitor's message and contact, an agent and a canned reply. whos[6],
+ * its key, is made by whos_make.
+ */
+static void
+other_org_make(void)
+{
+	struct st_who boss = { ST_WHO_KEY, "install", "", ST_ROLE_OWNER, "" };
+	struct st_invite_accept_req a = { { 0 }, ST_INVITE_HASH_LEN,
+	    MARK_OTHER, { 1 }, ST_PW_SALT_LEN, { 2 }, ST_PW_HASH_LEN, "" };
+	struct st_canned_put_req c = { NULL, "other", MARK_OTHER, 0, 0, NULL };
+	struct st_invite_accept_rep u;
+	char id[ST_ID_HEX + 1];
+	struct penc e;
+	struct dreply r;
+
+	strlcpy(boss.org, whos[6].org, sizeof(boss.org));
+	invite_make(&boss, MARK_OTHER "@example.com", 0x72);
+	memset(a.token_hash, 0x72, sizeof(a.token_hash));
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_INVITE_ACCEPT, &a);
+	must(PROTO_ST_INVITE_ACCEPT, &e, &r);
+	if (st_rep_decode(PROTO_ST_INVITE_ACCEPT, r.enc.buf, r.enc.len,
+	    &u) < 0 || u.result != 0)
+		abort();
+	whos[7] = (struct st_who){ ST_WHO_SESSION, "6b6b6b6b6b6b6b6b", "",
+	    ST_ROLE_OWNER, "" };
+	strlcpy(whos[7].org, whos[6].org, sizeof(whos[7].org));
+	strlcpy(whos[7].user, u.d.user, sizeof(whos[7].user));
+	st_rep_free(PROTO_ST_INVITE_ACCEPT, &u);
+	dreply_free(&r);
+	nwhos = sizeof(whos) / sizeof(whos[0]);
+	invite_make(&boss, "pending." MARK_OTHER "@example.com", 0x73);
+	widget_make(&whos[6], MARK_OTHER, other_wid);
+	widget_visited(&whos[6], other_wid, other_hash, MARK_OTHER);
+	contact_submit(other_wid, other_hash, MARK_OTHER, id);
+	agent_make(&whos[6], MARK_OTHER, id);
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_CANNED_PUT, &c);
+	must_as(&whos[7], PROTO_ST_CANNED_PUT, &e, &r);
+	dreply_free(&r);
+}
+
+/*
+ * A new store in a new temporary directory, with the known widget,
+ * conversation, agent, contact, canned reply's file and invitation in
+ * it, and the second organisation's records (other_org_make).
+ */
+static void
+store_make(void)
+{
 	strlcpy(dir, "/tmp/parley-fuzz-XXXXXX", sizeof(dir));
 	if (mkdtemp(dir) == NULL ||
 	    (st = store_open(dir, FUZZ_MAP_MB, STORE_F_NOSYNC)) == NULL)
@@ -464,23 +609,9 @@ store_make(void)
 	known_agent_make();
 	whos_make();
 	known_canned_att();
-	penc_init(&e);
-	penc_str(&e, known_wid);
-	penc_bytes(&e, known_hash, sizeof(known_hash));
-	penc_str(&e, "Fuzz");
-	penc_str(&e, "fuzz@example.com");
-	penc_str(&e, "+1 555 000 1234");
-	penc_str(&e, "");
-	penc_u32(&e, 0);
-	penc_u32(&e, 0);
-	must(PROTO_ST_CONTACT_SUBMIT, &e, &r);
-	pdec_init(&d, r.enc.buf, r.enc.len);
-	if (pdec_u8(&d) != ST_WS_OK)
-		abort();
-	pdec_strbuf(&d, known_contact, sizeof(known_contact));
-	if (d.err)
-		abort();
-	dreply_free(&r);
+	contact_submit(known_wid, known_hash, MARK_FIRST, known_contact);
+	invite_make(&whos[0], MARK_FIRST "@example.com", 0x71);
+	other_org_make();
 }
 
 /*
@@ -1126,6 +1257,110 @@ check_orgs(uint16_t type, const struct st_who *who, const void *p)
 }
 
 /*
+ * Whether buf holds mark. Compared a byte at a time, never by memmem:
+ * libFuzzer learns what memmem is asked for and would write the mark
+ * into another organisation's records itself.
+ */
+static int
+holds(const uint8_t *buf, size_t len, const char *mark)
+{
+	size_t i, j, n = strlen(mark);
+
+	for (i = 0; i + n <= len; i++) {
+		for (j = 0; j < n && buf[i + j] == (uint8_t)mark[j]; j++)
+			;
+		if (j == n)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Another organisation's text in no reply: what someone of the first or
+ * the second organisation asked brings back nothing of the other's
+ * records (check_orgs by the records' organisation; this by their
+ * content, in every type, members, invitations and messages too).
+ */
+static void
+check_marks(uint16_t type, const struct st_who *who, const struct dreply *r)
+{
+	const char *theirs;
+
+	if (who == NULL || who->kind == ST_WHO_PUBLIC ||
+	    who->kind == ST_WHO_CTL || r->err != 0)
+		return;
+	theirs = strcmp(who->org, whos[6].org) == 0 ? MARK_FIRST : MARK_OTHER;
+	if (holds(r->enc.buf, r->enc.len, theirs)) {
+		fprintf(stderr, "fuzz_dispatch: %s answered to %s of %s holds "
+		    "%s\n", proto_msg_name(type), who->id, who->org, theirs);
+		abort();
+	}
+}
+
+/*
+ * The first organisation's records as its owner reads them (first_read):
+ * every list of a whole kind that takes no page, the known contact and
+ * the known conversation with its messages. What the second organisation
+ * asks must leave them as they were (first_unchanged).
+ */
+static const uint16_t first_reads[] = { PROTO_ST_WIDGET_LIST,
+    PROTO_ST_AGENT_LIST, PROTO_ST_KEY_LIST, PROTO_ST_HOOK_LIST,
+    PROTO_ST_KB_SOURCE_LIST, PROTO_ST_ACTION_LIST, PROTO_ST_CANNED_LIST,
+    PROTO_ST_USER_LIST, PROTO_ST_INVITE_LIST, PROTO_ST_CONTACT_GET,
+    PROTO_ST_CONV_GET };
+#define NFIRST_READS	(sizeof(first_reads) / sizeof(first_reads[0]))
+
+/* Each of first_reads' answers (its error, then its bytes) in out[]. */
+static void
+first_read(struct penc out[NFIRST_READS])
+{
+	struct st_conv_get_req cg = { known, 20 };
+	struct st_id_req cid = { known_contact };
+	struct penc e;
+	struct dreply r;
+	size_t i;
+
+	for (i = 0; i < NFIRST_READS; i++) {
+		penc_init(&e);
+		if (first_reads[i] == PROTO_ST_CONTACT_GET)
+			st_req_encode(&e, first_reads[i], &cid);
+		else if (first_reads[i] == PROTO_ST_CONV_GET)
+			st_req_encode(&e, first_reads[i], &cg);
+		dispatch_one_as(st, rl, &whos[0], first_reads[i], e.buf, e.len,
+		    &r);
+		penc_free(&e);
+		penc_init(&out[i]);
+		penc_u32(&out[i], (uint32_t)r.err);
+		if (r.err == 0 && r.enc.len > 0)
+			penc_raw(&out[i], r.enc.buf, r.enc.len);
+		dreply_free(&r);
+	}
+}
+
+/* The first organisation's records read as before; before[] freed. */
+static void
+first_unchanged(uint16_t type, const struct st_who *who,
+    struct penc before[NFIRST_READS])
+{
+	struct penc after[NFIRST_READS];
+	size_t i;
+
+	first_read(after);
+	for (i = 0; i < NFIRST_READS; i++) {
+		if (after[i].len != before[i].len ||
+		    memcmp(after[i].buf, before[i].buf, after[i].len) != 0) {
+			fprintf(stderr, "fuzz_dispatch: %s as %s of %s changed "
+			    "what %s answers the first organisation\n",
+			    proto_msg_name(type), who->id, who->org,
+			    proto_msg_name(first_reads[i]));
+			abort();
+		}
+		penc_free(&before[i]);
+		penc_free(&after[i]);
+	}
+}
+
+/*
  * An error is a known code with its message; a reply decodes exactly by
  * its layout, carries no secret it must not (check_secrets) nor another
  * organisation's record than who asked (check_orgs), and the first
@@ -1136,9 +1371,10 @@ check_reply(uint16_t type, const struct st_who *who, const struct dreply *r)
 {
 	union st_any rep;
 
+	/* Never PROTO_E_NOT_PRIMARY: the store is no standby. */
 	if (r->err != 0) {
 		if (r->errmsg == NULL || r->err < PROTO_E_INTERNAL ||
-		    r->err > PROTO_E_NO_ORG)
+		    (r->err > PROTO_E_NO_ORG && r->err != PROTO_E_EXISTS))
 			abort();
 		return;
 	}
@@ -1148,6 +1384,7 @@ check_reply(uint16_t type, const struct st_who *who, const struct dreply *r)
 		abort();
 	check_secrets(type, &rep);
 	check_orgs(type, who, &rep);
+	check_marks(type, who, r);
 	/* Past the first 48 types (data[1]'s): the layout's decode alone. */
 	if (type >= PROTO_ST_PING && type < PROTO_ST_PING + 0x30)
 		check_rep(type, &rep, r);
@@ -1185,14 +1422,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dbatch b;
 	struct dreply r[2];
-	struct penc e;
+	struct penc e, before[NFIRST_READS];
 	struct st_widget w;
 	struct pdec d;
 	const struct proto_msg *m;
 	const struct st_who *who = NULL;
 	uint16_t type;
 	size_t skip = 1;
-	int i, twice, gone = 0, gone_conv = 0, gone_agent = 0;
+	int i, twice, other, gone = 0, gone_conv = 0, gone_agent = 0;
 
 	if (size < 1)
 		return 0;
@@ -1251,6 +1488,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 
+	/* The second organisation asks: the first's records stay as they are. */
+	other = who != NULL && strcmp(who->org, whos[6].org) == 0;
+	if (other)
+		first_read(before);
 	dispatch_begin(st, rl, &b, dispatch_is_write(type));
 	b.who = who;
 	for (i = 0; i <= twice; i++)
@@ -1287,6 +1528,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		dreply_free(&r[i]);
 	}
+	if (other)
+		first_unchanged(type, who, before);
 	/* The known widget went away or was disabled: put it back. */
 	if (gone)
 		known_widget();
