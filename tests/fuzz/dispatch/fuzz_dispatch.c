@@ -17,8 +17,9 @@
  * DASH_ATTEMPT, 0x3c, which takes a rate key), the known
  * conversation's id for CONV_DELETE and MSG_PAGE, HANDOFF_SET, AGENT_MSG
  * and TYPING, a known agent's id for AGENT_UPDATE, _GET and _DELETE, the
- * last webhook, action and API key an input made (follow_made) for their
- * requests by id, the known canned reply's file for ATT_ADMIN_READ, the
+ * last webhook, action and API key an input made (follow_made; the
+ * store's first webhook and key until then) for their requests by id,
+ * the known canned reply's file for ATT_ADMIN_READ, the
  * known widget and token hash for WS_REQUEST_HUMAN, WS_FEEDBACK and
  * WS_RATING); bit 0x40 runs the request twice in one batch; bit 0x10
  * moves the rate counters' clock a minute on (each input moves it 1 ms).
@@ -91,7 +92,10 @@ static char known[ST_ID_HEX + 1];
 static char known_wid[ST_WID_LEN + 1];
 static char known_contact[ST_ID_HEX + 1];
 static char known_agent[ST_ID_HEX + 1];
-/* The last webhook, action and API key an input made ("" none yet). */
+/*
+ * The last webhook, action and API key an input made (the first webhook
+ * and key: known_hook_and_key's; "" none yet).
+ */
 static char known_hook[ST_HOOK_ID_LEN + 1];
 static char known_action[ST_ACTION_ID_LEN + 1];
 static char known_key[ST_KEY_ID_LEN + 1];
@@ -591,9 +595,43 @@ other_org_make(void)
 }
 
 /*
+ * A webhook and an API key of the first organisation: the known ones
+ * until an input makes another (follow_made), so that the second
+ * organisation's requests by id meet the first's on a new store too.
+ */
+static void
+known_hook_and_key(void)
+{
+	struct st_webhook h;
+	struct st_key_create_req k = { .name = MARK_FIRST,
+	    .role = ST_ROLE_AGENT, .hash_len = ST_KEY_HASH_LEN };
+	struct penc e;
+	struct dreply r;
+
+	memset(&h, 0, sizeof(h));
+	h.url = "https://hooks.example/" MARK_FIRST;
+	h.events = ST_HE_ALL;
+	h.enabled = 1;
+	strlcpy(h.secret, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	    sizeof(h.secret));
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_HOOK_CREATE, &h);
+	must_as(&whos[0], PROTO_ST_HOOK_CREATE, &e, &r);
+	follow_made(PROTO_ST_HOOK_CREATE, &r);
+	dreply_free(&r);
+	memset(k.hash, 0x74, sizeof(k.hash));
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_KEY_CREATE, &k);
+	must_as(&whos[0], PROTO_ST_KEY_CREATE, &e, &r);
+	follow_made(PROTO_ST_KEY_CREATE, &r);
+	dreply_free(&r);
+}
+
+/*
  * A new store in a new temporary directory, with the known widget,
- * conversation, agent, contact, canned reply's file and invitation in
- * it, and the second organisation's records (other_org_make).
+ * conversation, agent, contact, canned reply's file, invitation, webhook
+ * and API key in it, and the second organisation's records
+ * (other_org_make).
  */
 static void
 store_make(void)
@@ -611,6 +649,7 @@ store_make(void)
 	known_canned_att();
 	contact_submit(known_wid, known_hash, MARK_FIRST, known_contact);
 	invite_make(&whos[0], MARK_FIRST "@example.com", 0x71);
+	known_hook_and_key();
 	other_org_make();
 }
 
