@@ -94,7 +94,7 @@ static char known_contact[ST_ID_HEX + 1];
 static char known_agent[ST_ID_HEX + 1];
 /*
  * The last webhook, action and API key an input made (the first webhook
- * and key: known_hook_and_key's; "" none yet).
+ * and key: store_make's; "" none yet).
  */
 static char known_hook[ST_HOOK_ID_LEN + 1];
 static char known_action[ST_ACTION_ID_LEN + 1];
@@ -106,9 +106,10 @@ static struct st_who whos[8];
 static size_t nwhos;
 /*
  * Text that only one organisation's records hold (check_marks): the
- * first's in its known user's, agent's, contact's and canned reply's
- * names, its widget's, a visitor's message and an invitation; the
- * second's in records of the same kinds (other_org_make).
+ * first's in its known user's, agent's, contact's, canned reply's and
+ * API key's names, its widget's, a webhook's address, a visitor's
+ * message and an invitation; the second's in records of the same kinds
+ * (other_org_make).
  */
 #define MARK_FIRST	"zqv7firstorg3mk"
 #define MARK_OTHER	"zqv7otherorg3mk"
@@ -549,11 +550,48 @@ invite_make(const struct st_who *who, const char *email, uint8_t t)
 }
 
 /*
+ * A webhook and an API key made as who, holding mark, the key's hash all
+ * h; the known ones when follow (follow_made).
+ */
+static void
+hook_and_key_make(const struct st_who *who, const char *mark, uint8_t h,
+    int follow)
+{
+	struct st_webhook w;
+	struct st_key_create_req k = { .name = mark, .role = ST_ROLE_AGENT,
+	    .hash_len = ST_KEY_HASH_LEN };
+	char url[64];
+	struct penc e;
+	struct dreply r;
+
+	memset(&w, 0, sizeof(w));
+	snprintf(url, sizeof(url), "https://hooks.example/%s", mark);
+	w.url = url;
+	w.events = ST_HE_ALL;
+	w.enabled = 1;
+	strlcpy(w.secret, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	    sizeof(w.secret));
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_HOOK_CREATE, &w);
+	must_as(who, PROTO_ST_HOOK_CREATE, &e, &r);
+	if (follow)
+		follow_made(PROTO_ST_HOOK_CREATE, &r);
+	dreply_free(&r);
+	memset(k.hash, h, sizeof(k.hash));
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_KEY_CREATE, &k);
+	must_as(who, PROTO_ST_KEY_CREATE, &e, &r);
+	if (follow)
+		follow_made(PROTO_ST_KEY_CREATE, &r);
+	dreply_free(&r);
+}
+
+/*
  * The second organisation's records, each holding MARK_OTHER where the
  * first's hold MARK_FIRST: an owner (invited and accepted: whos[7] is
  * their dashboard session), a pending invitation, a widget with a
- * visitor's message and contact, an agent and a canned reply. whos[6],
- * its key, is made by whos_make.
+ * visitor's message and contact, an agent, a webhook, an API key and a
+ * canned reply. whos[6], its key, is made by whos_make.
  */
 static void
 other_org_make(void)
@@ -588,42 +626,10 @@ other_org_make(void)
 	widget_visited(&whos[6], other_wid, other_hash, MARK_OTHER);
 	contact_submit(other_wid, other_hash, MARK_OTHER, id);
 	agent_make(&whos[6], MARK_OTHER, id);
+	hook_and_key_make(&whos[7], MARK_OTHER, 0x75, 0);
 	penc_init(&e);
 	st_req_encode(&e, PROTO_ST_CANNED_PUT, &c);
 	must_as(&whos[7], PROTO_ST_CANNED_PUT, &e, &r);
-	dreply_free(&r);
-}
-
-/*
- * A webhook and an API key of the first organisation: the known ones
- * until an input makes another (follow_made), so that the second
- * organisation's requests by id meet the first's on a new store too.
- */
-static void
-known_hook_and_key(void)
-{
-	struct st_webhook h;
-	struct st_key_create_req k = { .name = MARK_FIRST,
-	    .role = ST_ROLE_AGENT, .hash_len = ST_KEY_HASH_LEN };
-	struct penc e;
-	struct dreply r;
-
-	memset(&h, 0, sizeof(h));
-	h.url = "https://hooks.example/" MARK_FIRST;
-	h.events = ST_HE_ALL;
-	h.enabled = 1;
-	strlcpy(h.secret, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-	    sizeof(h.secret));
-	penc_init(&e);
-	st_req_encode(&e, PROTO_ST_HOOK_CREATE, &h);
-	must_as(&whos[0], PROTO_ST_HOOK_CREATE, &e, &r);
-	follow_made(PROTO_ST_HOOK_CREATE, &r);
-	dreply_free(&r);
-	memset(k.hash, 0x74, sizeof(k.hash));
-	penc_init(&e);
-	st_req_encode(&e, PROTO_ST_KEY_CREATE, &k);
-	must_as(&whos[0], PROTO_ST_KEY_CREATE, &e, &r);
-	follow_made(PROTO_ST_KEY_CREATE, &r);
 	dreply_free(&r);
 }
 
@@ -649,7 +655,8 @@ store_make(void)
 	known_canned_att();
 	contact_submit(known_wid, known_hash, MARK_FIRST, known_contact);
 	invite_make(&whos[0], MARK_FIRST "@example.com", 0x71);
-	known_hook_and_key();
+	/* The known ones until an input makes another (follow_made). */
+	hook_and_key_make(&whos[0], MARK_FIRST, 0x74, 1);
 	other_org_make();
 }
 
