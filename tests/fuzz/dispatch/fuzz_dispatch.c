@@ -19,7 +19,9 @@
  * and TYPING, a known agent's id for AGENT_UPDATE, _GET and _DELETE, the
  * last webhook, action and API key an input made (follow_made; the
  * store's first webhook and key until then) for their requests by id,
- * the known canned reply's file for ATT_ADMIN_READ, the
+ * the first organisation's knowledge source for KB_SOURCE_UPDATE, _GET,
+ * _DELETE, KB_SYNC and KB_PAGES, the known canned reply's file for
+ * ATT_ADMIN_READ, the
  * known widget and token hash for WS_REQUEST_HUMAN, WS_FEEDBACK and
  * WS_RATING); bit 0x40 runs the request twice in one batch; bit 0x10
  * moves the rate counters' clock a minute on (each input moves it 1 ms).
@@ -99,6 +101,8 @@ static char known_agent[ST_ID_HEX + 1];
 static char known_hook[ST_HOOK_ID_LEN + 1];
 static char known_action[ST_ACTION_ID_LEN + 1];
 static char known_key[ST_KEY_ID_LEN + 1];
+/* The first organisation's knowledge source (a question and answer). */
+static char known_source[ST_KB_SOURCE_ID_LEN + 1];
 /* A file of the default organisation's canned reply (known_canned_att). */
 static char known_att[ST_ATT_ID_LEN + 1];
 /* Who asks, for a type whose payload starts with it (who_pick). */
@@ -107,9 +111,9 @@ static size_t nwhos;
 /*
  * Text that only one organisation's records hold (check_marks): the
  * first's in its known user's, agent's, contact's, canned reply's and
- * API key's names, its widget's, a webhook's address, a visitor's
- * message and an invitation; the second's in records of the same kinds
- * (other_org_make).
+ * API key's names, its widget's, a webhook's address, a knowledge
+ * source's question and answer, a visitor's message and an invitation;
+ * the second's in records of the same kinds (other_org_make).
  */
 #define MARK_FIRST	"zqv7firstorg3mk"
 #define MARK_OTHER	"zqv7otherorg3mk"
@@ -586,12 +590,36 @@ hook_and_key_make(const struct st_who *who, const char *mark, uint8_t h,
 	dreply_free(&r);
 }
 
+/* A question-and-answer knowledge source made as who: its id in id. */
+static void
+source_make(const struct st_who *who, const char *mark, char *id)
+{
+	struct st_kbsource in, out;
+	struct penc e;
+	struct dreply r;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_QA;
+	in.question = (char *)mark;
+	in.answer = (char *)mark;
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_KB_SOURCE_CREATE, &in);
+	must_as(who, PROTO_ST_KB_SOURCE_CREATE, &e, &r);
+	if (st_rep_decode(PROTO_ST_KB_SOURCE_CREATE, r.enc.buf, r.enc.len,
+	    &out) < 0)
+		abort();
+	strlcpy(id, out.id, ST_KB_SOURCE_ID_LEN + 1);
+	st_rep_free(PROTO_ST_KB_SOURCE_CREATE, &out);
+	dreply_free(&r);
+}
+
 /*
  * The second organisation's records, each holding MARK_OTHER where the
  * first's hold MARK_FIRST: an owner (invited and accepted: whos[7] is
  * their dashboard session), a pending invitation, a widget with a
- * visitor's message and contact, an agent, a webhook, an API key and a
- * canned reply. whos[6], its key, is made by whos_make.
+ * visitor's message and contact, an agent, a webhook, an API key, a
+ * knowledge source and a canned reply. whos[6], its key, is made by
+ * whos_make.
  */
 static void
 other_org_make(void)
@@ -601,7 +629,7 @@ other_org_make(void)
 	    MARK_OTHER, { 1 }, ST_PW_SALT_LEN, { 2 }, ST_PW_HASH_LEN, "" };
 	struct st_canned_put_req c = { NULL, "other", MARK_OTHER, 0, 0, NULL };
 	struct st_invite_accept_rep u;
-	char id[ST_ID_HEX + 1];
+	char id[ST_KB_SOURCE_ID_LEN + 1];
 	struct penc e;
 	struct dreply r;
 
@@ -627,6 +655,7 @@ other_org_make(void)
 	contact_submit(other_wid, other_hash, MARK_OTHER, id);
 	agent_make(&whos[6], MARK_OTHER, id);
 	hook_and_key_make(&whos[7], MARK_OTHER, 0x75, 0);
+	source_make(&whos[7], MARK_OTHER, id);
 	penc_init(&e);
 	st_req_encode(&e, PROTO_ST_CANNED_PUT, &c);
 	must_as(&whos[7], PROTO_ST_CANNED_PUT, &e, &r);
@@ -635,9 +664,9 @@ other_org_make(void)
 
 /*
  * A new store in a new temporary directory, with the known widget,
- * conversation, agent, contact, canned reply's file, invitation, webhook
- * and API key in it, and the second organisation's records
- * (other_org_make).
+ * conversation, agent, contact, canned reply's file, invitation, webhook,
+ * API key and knowledge source in it, and the second organisation's
+ * records (other_org_make).
  */
 static void
 store_make(void)
@@ -657,6 +686,7 @@ store_make(void)
 	invite_make(&whos[0], MARK_FIRST "@example.com", 0x71);
 	/* The known ones until an input makes another (follow_made). */
 	hook_and_key_make(&whos[0], MARK_FIRST, 0x74, 1);
+	source_make(&whos[0], MARK_FIRST, known_source);
 	other_org_make();
 }
 
@@ -1522,6 +1552,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		penc_str(&e, known_action);
 	else if (type == PROTO_ST_KEY_DELETE)
 		penc_str(&e, known_key);
+	else if (type == PROTO_ST_KB_SOURCE_UPDATE ||
+	    type == PROTO_ST_KB_SOURCE_GET || type == PROTO_ST_KB_SOURCE_DELETE ||
+	    type == PROTO_ST_KB_SYNC || type == PROTO_ST_KB_PAGES)
+		penc_str(&e, known_source);
 	else if (type == PROTO_ST_ATT_ADMIN_READ)
 		penc_str(&e, known_att);
 	else
