@@ -70,6 +70,7 @@
 #include "msgtab.h"
 #include "orgmsg.h"
 #include "proto.h"
+#include "reportmsg.h"
 #include "stmsgs.h"
 #include "store.h"
 #include "storemsg.h"
@@ -1375,15 +1376,16 @@ check_marks(uint16_t type, const struct st_who *who, const struct dreply *r)
 
 /*
  * The first organisation's records as its owner reads them (first_read):
- * every list of a whole kind that takes no page, the known contact and
- * the known conversation with its messages. What the second organisation
- * asks must leave them as they were (first_unchanged).
+ * every list of a whole kind that takes no page, the known contact, the
+ * known conversation with its messages, and its reports' counts. What
+ * the second organisation asks must leave them as they were
+ * (first_unchanged).
  */
 static const uint16_t first_reads[] = { PROTO_ST_WIDGET_LIST,
     PROTO_ST_AGENT_LIST, PROTO_ST_KEY_LIST, PROTO_ST_HOOK_LIST,
     PROTO_ST_KB_SOURCE_LIST, PROTO_ST_ACTION_LIST, PROTO_ST_CANNED_LIST,
     PROTO_ST_USER_LIST, PROTO_ST_INVITE_LIST, PROTO_ST_CONTACT_GET,
-    PROTO_ST_CONV_GET };
+    PROTO_ST_CONV_GET, PROTO_ST_REPORT_GET };
 #define NFIRST_READS	(sizeof(first_reads) / sizeof(first_reads[0]))
 
 /* Each of first_reads' answers (its error, then its bytes) in out[]. */
@@ -1392,6 +1394,10 @@ first_read(struct penc out[NFIRST_READS])
 {
 	struct st_conv_get_req cg = { known, 20 };
 	struct st_id_req cid = { known_contact };
+	/* The store's clock is the wall clock: 200 days either side. */
+	uint64_t now = store_now(st);
+	struct st_report_get_req rg = { now - ST_REPORT_SPAN_MAX / 2,
+	    now + ST_REPORT_SPAN_MAX / 2, "", "" };
 	struct penc e;
 	struct dreply r;
 	size_t i;
@@ -1402,6 +1408,8 @@ first_read(struct penc out[NFIRST_READS])
 			st_req_encode(&e, first_reads[i], &cid);
 		else if (first_reads[i] == PROTO_ST_CONV_GET)
 			st_req_encode(&e, first_reads[i], &cg);
+		else if (first_reads[i] == PROTO_ST_REPORT_GET)
+			st_req_encode(&e, first_reads[i], &rg);
 		dispatch_one_as(st, rl, &whos[0], first_reads[i], e.buf, e.len,
 		    &r);
 		penc_free(&e);
