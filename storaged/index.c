@@ -74,10 +74,10 @@ order_list(struct store_txn *t, const struct order_list *o, void *items,
 			    o->what);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 		}
-		if (lrc != 0 && lrc != 2)
-			break;
 		if (lrc == 0)
 			(*n)++;
+		else if (lrc != 2)
+			break;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);

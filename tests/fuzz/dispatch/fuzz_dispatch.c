@@ -1194,6 +1194,25 @@ check_secrets(uint16_t type, const void *p)
 }
 
 /*
+ * Someone acting in one organisation: a dashboard session, an
+ * organisation's key, the install's key acting for one (not nobody,
+ * parleyctl or the public, who see every organisation's or none).
+ */
+static int
+of_an_org(const struct st_who *who)
+{
+	return who != NULL && who->kind != ST_WHO_PUBLIC &&
+	    who->kind != ST_WHO_CTL;
+}
+
+/* Someone of the second organisation (whos[6] and whos[7]). */
+static int
+of_other_org(const struct st_who *who)
+{
+	return of_an_org(who) && strcmp(who->org, whos[6].org) == 0;
+}
+
+/*
  * A record's organisation is org, or it aborts ("" reads as the default
  * one's: a record stored before there were others).
  */
@@ -1229,8 +1248,7 @@ check_orgs(uint16_t type, const struct st_who *who, const void *p)
 	const union st_any *rep = p;
 	uint32_t i;
 
-	if (who == NULL || who->kind == ST_WHO_PUBLIC ||
-	    who->kind == ST_WHO_CTL)
+	if (!of_an_org(who))
 		return;
 	switch (type) {
 	case PROTO_ST_WIDGET_CREATE:
@@ -1363,10 +1381,9 @@ check_marks(uint16_t type, const struct st_who *who, const struct dreply *r)
 {
 	const char *theirs;
 
-	if (who == NULL || who->kind == ST_WHO_PUBLIC ||
-	    who->kind == ST_WHO_CTL || r->err != 0)
+	if (!of_an_org(who))
 		return;
-	theirs = strcmp(who->org, whos[6].org) == 0 ? MARK_FIRST : MARK_OTHER;
+	theirs = of_other_org(who) ? MARK_FIRST : MARK_OTHER;
 	if (holds(r->enc.buf, r->enc.len, theirs)) {
 		fprintf(stderr, "fuzz_dispatch: %s answered to %s of %s holds "
 		    "%s\n", proto_msg_name(type), who->id, who->org, theirs);
@@ -1576,8 +1593,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 
-	/* The second organisation asks: the first's records stay as they are. */
-	other = who != NULL && strcmp(who->org, whos[6].org) == 0;
+	/*
+	 * The second organisation writes: the first's records stay as they
+	 * are. (A read runs in a read-only transaction: nothing to compare.)
+	 */
+	other = of_other_org(who) && dispatch_is_write(type);
 	if (other)
 		first_read(before);
 	dispatch_begin(st, rl, &b, dispatch_is_write(type));
