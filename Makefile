@@ -355,6 +355,14 @@ $(KBVECBENCH): $(call objs,release,tests/bench/kbvecbench.c $(call with_shared,s
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
+# What listing and adding to one organisation's records costs as the
+# organisations grow (tests/bench/orglists.c; make bench's lists section).
+ORGLISTS := build/release/bench/orglists
+$(call objs,release,tests/bench/orglists.c): INC := $(addprefix -I,$(DIR_storaged) $(SHARED_DIRS))
+$(ORGLISTS): $(call objs,release,tests/bench/orglists.c $(call with_shared,storaged))
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+
 # A storaged without the reports' rollups (-DPARLEY_BENCH_NO_ROLLUPS:
 # conv_save reads no stored record and moves no report row), for make
 # bench's rollups section: the rollups' cost to a turn, side by side. Its
@@ -369,7 +377,7 @@ $(NOROLLUPS): $(patsubst %.c,build/release/norollups/%.o,$(NOROLLUPS_SRC)) \
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
-bench: deps-bench all $(KB_BENCH) $(NOROLLUPS)
+bench: deps-bench all $(KB_BENCH) $(NOROLLUPS) $(ORGLISTS)
 	scripts/bench.sh
 
 # The PDF reader's speed (tests/bench/pdftime.c: pages per second of

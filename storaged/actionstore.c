@@ -4,6 +4,7 @@
  *
  *	actions       id ("act_" + 32 hex) -> action (ST_ACTION_ROWS)
  *	action_order  u64 created_at | id -> ()
+ *	action_org    org NUL u64 created_at | id -> () (records.c)
  *
  * A name is its organisation's once: it is the tool's name the model
  * calls. The headers' values leave storaged only in a turn's tools
@@ -19,7 +20,6 @@
 #include "stmsgs.h"
 #include "storeint.h"
 
-static const struct store_entity action_entity;
 
 static const char *
 action_invalid(const void *rec)
@@ -74,7 +74,7 @@ action_names(void *rec)
 	a->header_names[at] = '\0';
 }
 
-static const struct store_entity action_entity = {
+const struct store_entity action_entity = {
 	.what = "action",
 	.order_what = "action order",
 	.none = "no such action",
@@ -82,6 +82,7 @@ static const struct store_entity action_entity = {
 	.too_many = "actions: too many",
 	.dbi = offsetof(struct store, actions),
 	.order = offsetof(struct store, action_order),
+	.org_order = offsetof(struct store, action_org),
 	.fresh = offsetof(struct store, actions),
 	.layout = &st_action_layout,
 	ENTITY_MEMBERS(struct st_action),
@@ -140,26 +141,6 @@ store_action_tools(struct store_txn *t, const struct st_action_tools_req *q,
 	/* A failed request's reply is not sent, nor freed by the caller. */
 	if (t->err)
 		st_rep_free(PROTO_ST_ACTION_TOOLS, out);
-	return t->err;
-}
-
-int
-store_org_actions_sweep(struct store_txn *t, const char *org, uint32_t max,
-    uint32_t *n)
-{
-	struct st_action *as;
-	uint32_t na, i;
-
-	*n = 0;
-	if (t->err || max == 0)
-		return t->err;
-	if (entity_list(t, &action_entity, org, (void **)&as, &na) != 0)
-		return t->err;
-	for (i = 0; i < na && i < max && !t->err; i++)
-		entity_remove(t, &action_entity, &as[i]);
-	if (!t->err)
-		*n = i;
-	entity_free_all(&action_entity, as, na);
 	return t->err;
 }
 

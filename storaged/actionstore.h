@@ -20,11 +20,5 @@
  */
 int store_action_tools(struct store_txn *, const struct st_action_tools_req *q,
     struct st_actions *out);
-/*
- * A deleted organisation's actions, at most max of them removed; *n how
- * many.
- */
-int store_org_actions_sweep(struct store_txn *, const char *org,
-    uint32_t max, uint32_t *n);
 
 #endif

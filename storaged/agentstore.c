@@ -3,6 +3,7 @@
  *
  *	agents       id (32 hex) -> agent (penc_agent, with its api_key)
  *	agent_order  u64 created_at | id (32 hex) -> (nothing)
+ *	agent_org    org NUL u64 created_at | id -> () (records.c)
  *
  * Every value starts with its layout's format (record.h; every older
  * format still reads). The default agent is not stored: it is the
@@ -70,13 +71,14 @@ agent_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
 	return 0;
 }
 
-static const struct store_entity agent_entity = {
+const struct store_entity agent_entity = {
 	.what = "agent",
 	.order_what = "agent order",
 	.none = "no such agent",
 	.too_many = "agents: at most 1000",
 	.dbi = offsetof(struct store, agents),
 	.order = offsetof(struct store, agent_order),
+	.org_order = offsetof(struct store, agent_org),
 	.fresh = offsetof(struct store, agents),
 	.layout = &st_agent_layout,
 	ENTITY_MEMBERS(struct st_agent),

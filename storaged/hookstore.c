@@ -6,6 +6,7 @@
  *	               ST_WEBHOOK_ROWS, with its secret: the notifier signs
  *	               with it)
  *	webhook_order  u64 created_at | id -> ()
+ *	webhook_org    org NUL u64 created_at | id -> () (records.c)
  *	hook_org       org NUL id -> (): an organisation's, for the outbox
  *	               (every event looks here)
  *
@@ -36,7 +37,6 @@ hook_invalid(const void *rec)
 	return st_webhook_invalid(rec);
 }
 
-static const struct store_entity hook_entity;
 
 #define ORG_KEY_MAX	(ST_WHO_ORG_MAX + 1 + ST_HOOK_ID_LEN)
 
@@ -109,7 +109,7 @@ hook_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
 	return 0;
 }
 
-static const struct store_entity hook_entity = {
+const struct store_entity hook_entity = {
 	.what = "webhook",
 	.order_what = "webhook order",
 	.none = "no such webhook",
@@ -117,6 +117,7 @@ static const struct store_entity hook_entity = {
 	.too_many = "webhooks: too many",
 	.dbi = offsetof(struct store, webhooks),
 	.order = offsetof(struct store, webhook_order),
+	.org_order = offsetof(struct store, webhook_org),
 	.fresh = offsetof(struct store, webhooks),
 	.layout = &st_webhook_layout,
 	ENTITY_MEMBERS(struct st_webhook),
@@ -199,26 +200,6 @@ store_hook_delete(struct store_txn *t, const char *org, const char *id)
 		return t->err;
 	entity_remove(t, &hook_entity, &h);
 	st_webhook_free(&h);
-	return t->err;
-}
-
-int
-store_org_hooks_sweep(struct store_txn *t, const char *org, uint32_t max,
-    uint32_t *n)
-{
-	struct st_webhook *hs;
-	uint32_t nh, i;
-
-	*n = 0;
-	if (t->err || max == 0)
-		return t->err;
-	if (entity_list(t, &hook_entity, org, (void **)&hs, &nh) != 0)
-		return t->err;
-	for (i = 0; i < nh && i < max && !t->err; i++)
-		entity_remove(t, &hook_entity, &hs[i]);
-	if (!t->err)
-		*n = i;
-	entity_free_all(&hook_entity, hs, nh);
 	return t->err;
 }
 

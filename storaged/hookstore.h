@@ -47,9 +47,6 @@ void store_hook_outcome(struct store_txn *, const char *id, int ok);
 /* The ids of org's webhooks (at most ST_HOOKS_MAX): *n of them. */
 int store_org_hook_ids(struct store_txn *, const char *org,
     char ids[][ST_HOOK_ID_LEN + 1], uint32_t *n);
-/* A deleted organisation's webhooks, at most max of them: *n deleted. */
-int store_org_hooks_sweep(struct store_txn *, const char *org, uint32_t max,
-    uint32_t *n);
 void store_hooks_free(struct st_webhook *, uint32_t n);
 /*
  * The webhook event (one ST_HE_* bit) an event is, or 0: typing is none,

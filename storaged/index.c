@@ -44,12 +44,20 @@ cursor_key(struct store_txn *t, const char *cursor, uint8_t k[INDEX_KEY_LEN])
 	return 0;
 }
 
+/* The key lies past o's prefix: the walk is over. */
+static int
+order_past(const struct order_list *o, const MDB_val *k)
+{
+	return o->plen > 0 && (k->mv_size < o->plen ||
+	    memcmp(k->mv_data, o->prefix, o->plen) != 0);
+}
+
 int
 order_list(struct store_txn *t, const struct order_list *o, void *items,
     uint32_t *n)
 {
 	MDB_cursor *cur;
-	MDB_val k, v;
+	MDB_val k = { .mv_size = o->plen, .mv_data = (void *)o->prefix }, v;
 	char id[ST_WIDGET_MAX + 1], walk[64];
 	size_t len;
 	int rc, lrc;
@@ -57,16 +65,18 @@ order_list(struct store_txn *t, const struct order_list *o, void *items,
 	*n = 0;
 	if ((rc = mdb_cursor_open(t->txn, o->index, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && *n < o->max) {
-		if (k.mv_size < 8 + o->idmin || k.mv_size > 8 + o->idmax) {
+	rc = mdb_cursor_get(cur, &k, &v, o->plen > 0 ? MDB_SET_RANGE :
+	    MDB_FIRST);
+	while (rc == 0 && *n < o->max && !order_past(o, &k)) {
+		if (k.mv_size < o->plen + 8 + o->idmin ||
+		    k.mv_size > o->plen + 8 + o->idmax) {
 			log_warnx("%s order: key of %zu bytes", o->what,
 			    k.mv_size);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 			break;
 		}
-		len = k.mv_size - 8;
-		memcpy(id, (uint8_t *)k.mv_data + 8, len);
+		len = k.mv_size - o->plen - 8;
+		memcpy(id, (uint8_t *)k.mv_data + o->plen + 8, len);
 		id[len] = '\0';
 		if ((lrc = o->load(t, id, (char *)items + *n * o->size,
 		    o->arg)) == 1) {

@@ -4,6 +4,7 @@
  *
  *	kb_sources       id ("ks_" + 32 hex) -> source (ST_KBSOURCE_ROWS)
  *	kb_source_order  u64 created_at | id -> ()
+ *	kb_source_org    org NUL u64 created_at | id -> () (records.c)
  *	kb_gone          id -> (): a deleted source whose chunks the sweep
  *	                 has still to remove (kbindex.c's kb_source_clear,
  *	                 then its pages: kbpage.c, in bounded steps); a
@@ -41,7 +42,6 @@
 #define VEC_HITS	20
 #define FUSE_K		60
 
-static const struct store_entity kbsource_entity;
 
 static const char *
 kbsource_invalid(const void *rec)
@@ -127,7 +127,7 @@ kbsource_index_del(struct store_txn *t, const void *rec)
 	kbsource_due(t, &s, 0);
 }
 
-static const struct store_entity kbsource_entity = {
+const struct store_entity kbsource_entity = {
 	.what = "knowledge source",
 	.order_what = "knowledge source order",
 	.none = "no such source",
@@ -135,6 +135,7 @@ static const struct store_entity kbsource_entity = {
 	.too_many = "sources: too many",
 	.dbi = offsetof(struct store, kb_sources),
 	.order = offsetof(struct store, kb_source_order),
+	.org_order = offsetof(struct store, kb_source_org),
 	.fresh = offsetof(struct store, kb_sources),
 	.layout = &st_kbsource_layout,
 	ENTITY_MEMBERS(struct st_kbsource),
@@ -266,26 +267,6 @@ store_kbsource_delete(struct store_txn *t, const char *org, const char *id)
 		return t->err;
 	entity_remove(t, &kbsource_entity, &s);
 	st_kbsource_free(&s);
-	return t->err;
-}
-
-int
-store_org_kbsources_sweep(struct store_txn *t, const char *org,
-    uint32_t max, uint32_t *n)
-{
-	struct st_kbsource *ss;
-	uint32_t ns, i;
-
-	*n = 0;
-	if (t->err || max == 0)
-		return t->err;
-	if (entity_list(t, &kbsource_entity, org, (void **)&ss, &ns) != 0)
-		return t->err;
-	for (i = 0; i < ns && i < max && !t->err; i++)
-		entity_remove(t, &kbsource_entity, &ss[i]);
-	if (!t->err)
-		*n = i;
-	entity_free_all(&kbsource_entity, ss, ns);
 	return t->err;
 }
 

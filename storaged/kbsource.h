@@ -30,12 +30,6 @@ int store_kbsource_update(struct store_txn *, const char *org,
 int store_kbsource_delete(struct store_txn *, const char *org,
     const char *id);
 /*
- * A deleted organisation's sources, at most max of them removed (their
- * chunks left to store_kb_gone_sweep); *n how many.
- */
-int store_org_kbsources_sweep(struct store_txn *, const char *org,
-    uint32_t max, uint32_t *n);
-/*
  * One bounded step (at most max chunks) of the first deleted source's
  * chunks; *n 1 when there was one, *more 1 while one may be left.
  */

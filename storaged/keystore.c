@@ -27,8 +27,6 @@
 #include "stmsgs.h"
 #include "storeint.h"
 
-#define ORG_KEY_MAX	(ST_WHO_ORG_MAX + 1 + 8 + ST_KEY_ID_LEN)
-
 /* Its own check: a role of 1 to 3 (keymsg.c). */
 static const char *
 key_invalid(const void *rec)
@@ -36,29 +34,17 @@ key_invalid(const void *rec)
 	return st_apikey_invalid(rec);
 }
 
-static size_t
-org_key(const struct st_apikey *k, uint8_t out[ORG_KEY_MAX])
-{
-	size_t o = strlen(k->org);
-
-	memcpy(out, k->org, o + 1);
-	proto_put_be64(out + o + 1, k->created_at);
-	memcpy(out + o + 9, k->id, ST_KEY_ID_LEN);
-	return o + 9 + ST_KEY_ID_LEN;
-}
-
-/* A new key's entries beside its record: by hash, by organisation. */
+/* A new key's entry beside its record: by hash. */
 static int
 key_index_put(struct store_txn *t, void *rec)
 {
 	struct st_apikey *k = rec;
-	uint8_t ok[ORG_KEY_MAX], v[1 + ST_KEY_ID_LEN];
+	uint8_t v[1 + ST_KEY_ID_LEN];
 
 	v[0] = rec_version;
 	memcpy(v + 1, k->id, ST_KEY_ID_LEN);
 	db_put(t, t->st->apikey_hash, k->hash, ST_KEY_HASH_LEN, v, sizeof(v),
 	    "api key hash");
-	db_mark(t, t->st->apikey_org, ok, org_key(k, ok), "api key org");
 	return t->err ? -1 : 0;
 }
 
@@ -66,44 +52,9 @@ static void
 key_index_del(struct store_txn *t, const void *rec)
 {
 	const struct st_apikey *k = rec;
-	uint8_t ok[ORG_KEY_MAX];
 
 	db_del(t, t->st->apikey_hash, k->hash, ST_KEY_HASH_LEN,
 	    "api key hash");
-	db_del(t, t->st->apikey_org, ok, org_key(k, ok), "api key org");
-}
-
-/*
- * The ids of org's keys, oldest first, into ids (room for max): *n of
- * them, at most max (the walk stops there). 0, or t's error.
- */
-static int
-org_key_ids(struct store_txn *t, const char *org,
-    char (*ids)[ST_KEY_ID_LEN + 1], uint32_t max, uint32_t *n)
-{
-	size_t plen = strlen(org) + 1;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
-
-	*n = 0;
-	if (t->err)
-		return t->err;
-	if ((rc = mdb_cursor_open(t->txn, t->st->apikey_org, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor");
-	k.mv_size = plen;
-	k.mv_data = (void *)org;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && *n < max && k.mv_size == plen + 8 + ST_KEY_ID_LEN &&
-	    memcmp(k.mv_data, org, plen) == 0) {
-		memcpy(ids[*n], (char *)k.mv_data + plen + 8, ST_KEY_ID_LEN);
-		ids[(*n)++][ST_KEY_ID_LEN] = '\0';
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk api keys");
-	return t->err;
 }
 
 /* A new key: its organisation holds fewer than ST_KEYS_MAX. */
@@ -111,15 +62,14 @@ static int
 key_admit(struct store_txn *t, const void *rec, uint64_t mask)
 {
 	const struct st_apikey *k = rec;
-	char (*ids)[ST_KEY_ID_LEN + 1];
+	void *all;
 	uint32_t n;
 
-	if ((ids = calloc(ST_KEYS_MAX, sizeof(*ids))) == NULL)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (org_key_ids(t, k->org, ids, ST_KEYS_MAX, &n) == 0 &&
-	    n >= ST_KEYS_MAX)
+	if (entity_list(t, &key_entity, k->org, &all, &n) != 0)
+		return t->err;
+	entity_free_all(&key_entity, all, n);
+	if (n >= ST_KEYS_MAX)
 		store_fail(t, PROTO_E_INVALID, "api keys: at most 100");
-	free(ids);
 	return t->err;
 }
 
@@ -131,7 +81,7 @@ key_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
 	return store_fail(t, PROTO_E_UNSUPPORTED, "api keys do not change");
 }
 
-static const struct store_entity key_entity = {
+const struct store_entity key_entity = {
 	.what = "api key",
 	.order_what = "api key order",
 	.none = "no such api key",
@@ -139,6 +89,7 @@ static const struct store_entity key_entity = {
 	.too_many = "api keys: too many",
 	.dbi = offsetof(struct store, apikeys),
 	.order = offsetof(struct store, apikey_order),
+	.org_order = offsetof(struct store, apikey_org),
 	.fresh = offsetof(struct store, apikeys),
 	.layout = &st_apikey_layout,
 	ENTITY_MEMBERS(struct st_apikey),
@@ -189,40 +140,14 @@ int
 store_key_list(struct store_txn *t, const char *org, struct st_apikey **out,
     uint32_t *n)
 {
-	char (*ids)[ST_KEY_ID_LEN + 1] = NULL;
-	struct st_apikey *keys = NULL;
-	uint32_t nids, i = 0;
-	int rc;
+	void *all;
+	uint32_t i;
 
-	if (t->err)
+	if (entity_list(t, &key_entity, org, &all, n) != 0)
 		return t->err;
-	if ((ids = calloc(ST_KEYS_MAX, sizeof(*ids))) == NULL ||
-	    (keys = calloc(ST_KEYS_MAX, sizeof(*keys))) == NULL) {
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-		goto out;
-	}
-	if (org_key_ids(t, org, ids, ST_KEYS_MAX, &nids) != 0)
-		goto out;
-	for (i = 0; i < nids; i++) {
-		if ((rc = entity_load(t, &key_entity, ids[i], &keys[i])) != 0) {
-			if (rc == 1) {
-				log_warnx("api key org index names a missing "
-				    "key");
-				store_fail(t, PROTO_E_INTERNAL,
-				    "inconsistent index");
-			}
-			break;
-		}
-		key_scrub(&keys[i]);
-	}
-out:
-	free(ids);
-	if (t->err) {
-		store_keys_free(keys, i);
-		return t->err;
-	}
-	*out = keys;
-	*n = nids;
+	*out = all;
+	for (i = 0; i < *n; i++)
+		key_scrub(&(*out)[i]);
 	return 0;
 }
 
@@ -319,27 +244,6 @@ store_key_auth_rep(struct store_txn *t, const uint8_t *hash,
 	rep->k.role = k.role;
 	st_apikey_free(&k);
 	return 0;
-}
-
-int
-store_org_keys_sweep(struct store_txn *t, const char *org, uint32_t max,
-    uint32_t *n)
-{
-	char (*ids)[ST_KEY_ID_LEN + 1];
-	uint32_t nids, i;
-
-	*n = 0;
-	if (t->err || max == 0)
-		return t->err;
-	if ((ids = calloc(max, sizeof(*ids))) == NULL)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (org_key_ids(t, org, ids, max, &nids) == 0)
-		for (i = 0; i < nids && !t->err; i++)
-			store_key_delete(t, org, ids[i]);
-	free(ids);
-	if (!t->err)
-		*n = nids;
-	return t->err;
 }
 
 void

@@ -42,12 +42,6 @@ int store_key_auth(struct store_txn *, const uint8_t *hash,
  */
 int store_key_auth_rep(struct store_txn *, const uint8_t *hash,
     uint32_t hash_len, struct st_key_auth_rep *rep);
-/*
- * A deleted organisation's sweep (orgstore.c): at most max of org's keys
- * deleted with their indexes, *n how many. 0 or t's error.
- */
-int store_org_keys_sweep(struct store_txn *, const char *org, uint32_t max,
-    uint32_t *n);
 void store_keys_free(struct st_apikey *, uint32_t n);
 
 #endif

@@ -9,6 +9,7 @@
 #include "storeint.h"
 
 const struct store_module *const store_modules[] = {
+	&records_module,	/* fills older organisation orders */
 	&wsess_module,
 	&widgetstore_module,	/* makes the default widget */
 	&dashstore_module,

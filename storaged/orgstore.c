@@ -235,6 +235,24 @@ org_entities_sweep(struct store_txn *t, const char *org, uint32_t max,
 	return t->err;
 }
 
+/* At most max of org's API keys, webhooks, sources and actions: *n. */
+static int
+org_records_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	static const struct store_entity *const es[] = {
+		&key_entity, &hook_entity, &kbsource_entity, &action_entity,
+	};
+	uint32_t got;
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < sizeof(es) / sizeof(es[0]) && *n < max; i++)
+		if (entity_org_sweep(t, es[i], org, max - *n, &got) == 0)
+			*n += got;
+	return t->err;
+}
+
 /*
  * What a deleted organisation leaves, swept in this order (its
  * conversations first), each at most max records of it (*n how many).
@@ -244,13 +262,10 @@ static int (*const org_sweeps[])(struct store_txn *, const char *org,
 	org_convs_sweep,
 	store_org_contacts_sweep,
 	org_entities_sweep,
-	store_org_keys_sweep,
-	store_org_hooks_sweep,
+	org_records_sweep,
 	store_org_canned_sweep,
 	store_org_audit_sweep,
 	store_org_people_sweep,
-	store_org_kbsources_sweep,
-	store_org_actions_sweep,
 };
 
 int

@@ -4,11 +4,14 @@
  * API keys, webhooks, actions and knowledge sources are descriptors of
  * these, each with hooks for what is its own. A record is its version
  * byte and its rows' encoding (record.h) under its id; its order index
- * holds u64 created_at | id (see STORAGE.md).
+ * holds u64 created_at | id, and an entity with an organisation has an
+ * organisation order of org NUL u64 created_at | id, the walk of one
+ * organisation's list and sweep (see STORAGE.md).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "orgmsg.h"
 #include "random.h"
 #include "records.h"
@@ -60,6 +63,17 @@ order_key(const struct store_entity *e, const void *rec,
 	    *rec_time(rec, e->created_at));
 	memcpy(k + 8, id, n);
 	return 8 + n;
+}
+
+/* rec's key in e->org_order: its organisation, NUL, its order key. */
+static size_t
+org_order_key(const struct store_entity *e, const void *rec,
+    uint8_t k[ENTITY_ORG_KEY_MAX])
+{
+	size_t o = strlen(rec_org(e, rec)) + 1;
+
+	memcpy(k, rec_org(e, rec), o);
+	return o + order_key(e, rec, k + o);
 }
 
 /* A deep copy of src into dst: 0, or -1 out of memory (dst freed). */
@@ -179,7 +193,7 @@ entity_touch(struct store_txn *t, const struct store_entity *e, void *rec)
 void
 entity_add(struct store_txn *t, const struct store_entity *e, void *rec)
 {
-	uint8_t k[ENTITY_ORDER_KEY_MAX];
+	uint8_t k[ENTITY_ORDER_KEY_MAX], ok[ENTITY_ORG_KEY_MAX];
 
 	*rec_time(rec, e->created_at) = *rec_time(rec, e->updated_at) =
 	    t->st->now();
@@ -187,6 +201,9 @@ entity_add(struct store_txn *t, const struct store_entity *e, void *rec)
 		return;
 	entity_save(t, e, rec);
 	db_mark(t, dbi(t, e->order), k, order_key(e, rec, k), e->order_what);
+	if (e->org_order != 0)
+		db_mark(t, dbi(t, e->org_order), ok, org_order_key(e, rec, ok),
+		    e->order_what);
 }
 
 /* Room for one more record: 0, or -1 with t failed. */
@@ -389,6 +406,12 @@ entity_list(struct store_txn *t, const struct store_entity *e,
 
 	if (t->err)
 		return t->err;
+	/* One organisation's: its own order, not everyone's passed over. */
+	if (org != NULL && e->org_order != 0) {
+		o.index = dbi(t, e->org_order);
+		o.prefix = org;
+		o.plen = strlen(org) + 1;
+	}
 	if (entity_list_room(t, e, org, &o.max) != 0)
 		return t->err;
 	/* One more: calloc(0) may be NULL. */
@@ -407,12 +430,35 @@ entity_remove(struct store_txn *t, const struct store_entity *e,
     const void *rec)
 {
 	const char *id = rec_id(e, rec);
-	uint8_t k[ENTITY_ORDER_KEY_MAX];
+	uint8_t k[ENTITY_ORDER_KEY_MAX], ok[ENTITY_ORG_KEY_MAX];
 
 	if (e->index_del != NULL)
 		e->index_del(t, rec);
 	db_del(t, dbi(t, e->order), k, order_key(e, rec, k), e->order_what);
+	if (e->org_order != 0)
+		db_del(t, dbi(t, e->org_order), ok, org_order_key(e, rec, ok),
+		    e->order_what);
 	db_del(t, dbi(t, e->dbi), id, strlen(id), e->what);
+}
+
+int
+entity_org_sweep(struct store_txn *t, const struct store_entity *e,
+    const char *org, uint32_t max, uint32_t *n)
+{
+	void *items;
+	uint32_t got, i;
+
+	*n = 0;
+	if (t->err || max == 0)
+		return t->err;
+	if (entity_list(t, e, org, &items, &got) != 0)
+		return t->err;
+	for (i = 0; i < got && i < max && !t->err; i++)
+		entity_remove(t, e, (char *)items + (size_t)i * e->layout->size);
+	if (!t->err)
+		*n = i;
+	entity_free_all(e, items, got);
+	return t->err;
 }
 
 void
@@ -424,3 +470,83 @@ entity_free_all(const struct store_entity *e, void *items, uint32_t n)
 		rl_free(e->layout, (char *)items + (size_t)i * e->layout->size);
 	free(items);
 }
+
+/* ------------------------------------------------------------- at open */
+
+/* A record of e's order into its organisation order (item: room for one). */
+static int
+org_order_put(struct store_txn *t, const char *id, void *item,
+    const void *arg)
+{
+	const struct store_entity *e = arg;
+	uint8_t ok[ENTITY_ORG_KEY_MAX];
+	int rc;
+
+	if ((rc = entity_load(t, e, id, item)) != 0)
+		return rc;
+	db_mark(t, dbi(t, e->org_order), ok, org_order_key(e, item, ok),
+	    e->order_what);
+	rl_free(e->layout, item);
+	/* Passed over: each record is read into the same room. */
+	return t->err ? -1 : 2;
+}
+
+/*
+ * e's organisation order made again from its order when they do not
+ * hold as many records (a data directory of before it): 0, or t's error.
+ */
+static int
+org_order_fill(struct store_txn *t, const struct store_entity *e)
+{
+	struct order_list o = {
+		.index = dbi(t, e->order),
+		.what = e->what,
+		.idmin = e->idmin,
+		.idmax = e->idmax,
+		.max = UINT32_MAX,
+		.size = e->layout->size,
+		.load = org_order_put,
+		.arg = e,
+	};
+	MDB_stat all, own;
+	void *item;
+	uint32_t n;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, dbi(t, e->order), &all)) != 0 ||
+	    (rc = mdb_stat(t->txn, dbi(t, e->org_order), &own)) != 0)
+		return txn_lmdb(t, rc, e->order_what);
+	if (all.ms_entries == own.ms_entries)
+		return 0;
+	if ((rc = db_drop(t, dbi(t, e->org_order))) != 0)
+		return txn_lmdb(t, rc, e->order_what);
+	if ((item = calloc(1, e->layout->size)) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	order_list(t, &o, item, &n);
+	free(item);
+	if (!t->err)
+		log_info("%s: %zu records listed by organization",
+		    e->order_what, all.ms_entries);
+	return t->err;
+}
+
+static const struct store_entity *const org_entities[] = {
+	&widget_entity, &agent_entity, &key_entity, &hook_entity,
+	&kbsource_entity, &action_entity,
+};
+
+static int
+records_init(struct store_txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(org_entities) / sizeof(org_entities[0]); i++)
+		if (org_order_fill(t, org_entities[i]) != 0)
+			break;
+	return t->err;
+}
+
+const struct store_module records_module = {
+	.name = "records",
+	.init = records_init,
+};

@@ -1,7 +1,8 @@
 /*
  * The shape the stored entities with an id and a creation order share
  * (widgets, agents, organisations), written once in records.c: a record under its id,
- * an order index of u64 created_at | id, and the steps of their requests
+ * an order index of u64 created_at | id (and, for those of an
+ * organisation, one per organisation), and the steps of their requests
  * (load, save, create, update, get, list, delete). An entity is a
  * descriptor: where its records live, its codec, its checks, and hooks
  * for what is its own. Errors as store.h: each step does nothing when
@@ -44,6 +45,8 @@
 
 /* Longest order key: u64 created_at, then an id of at most idmax bytes. */
 #define ENTITY_ORDER_KEY_MAX	(8 + ST_WIDGET_MAX)
+/* Longest organisation order key: the organisation, NUL, an order key. */
+#define ENTITY_ORG_KEY_MAX	(ST_ORG_ID_MAX + 1 + ENTITY_ORDER_KEY_MAX)
 
 struct store_entity {
 	const char *what;		/* "widget": the logs */
@@ -53,6 +56,11 @@ struct store_entity {
 	/* Its databases, as offsetof(struct store, ...). */
 	size_t dbi;			/* id -> version byte, record */
 	size_t order;			/* u64 created_at | id -> () */
+	/*
+	 * With org: org NUL u64 created_at | id -> (), the organisation's
+	 * records, so a list of one organisation walks its own alone.
+	 */
+	size_t org_order;
 	size_t fresh;			/* a new id is absent from it */
 	/*
 	 * Its rows (record.h): its struct's size, its format, and how it
@@ -156,7 +164,21 @@ int entity_list(struct store_txn *, const struct store_entity *,
 /* The record rec names, its order entry and its indexes. */
 void entity_remove(struct store_txn *, const struct store_entity *,
     const void *rec);
+/*
+ * A deleted organisation's records: at most max of org's removed, with
+ * their order entries and indexes; *n how many.
+ */
+int entity_org_sweep(struct store_txn *, const struct store_entity *,
+    const char *org, uint32_t max, uint32_t *n);
 /* n records of items, then items. */
 void entity_free_all(const struct store_entity *, void *items, uint32_t n);
+
+/*
+ * The entities with an organisation (their own files), whose organisation
+ * orders records_module fills at open where they lack records (a data
+ * directory of before them, or one whose log replay stopped short).
+ */
+extern const struct store_entity widget_entity, agent_entity, key_entity,
+    hook_entity, kbsource_entity, action_entity;
 
 #endif

@@ -882,6 +882,12 @@ const struct store_db store_dbs[NDBS] = {
 	{ "att_conv", offsetof(struct store, att_conv) },
 	{ "att_extract", offsetof(struct store, att_extract) },
 	{ "att_text", offsetof(struct store, att_text) },
+	/* each organisation's records of an entity (records.c) */
+	{ "widget_org", offsetof(struct store, widget_org) },
+	{ "agent_org", offsetof(struct store, agent_org) },
+	{ "webhook_org", offsetof(struct store, webhook_org) },
+	{ "kb_source_org", offsetof(struct store, kb_source_org) },
+	{ "action_org", offsetof(struct store, action_org) },
 };
 
 MDB_dbi *

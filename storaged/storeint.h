@@ -25,7 +25,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		98
+#define NDBS		103
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -237,6 +237,12 @@ struct store {
 	MDB_dbi att_conv;	/* conversation id[16] | id[16] -> () */
 	MDB_dbi att_extract;	/* id[16] -> (): PDFs to read */
 	MDB_dbi att_text;	/* id[16] -> a PDF's text */
+	/* records.c: each organisation's records of an entity, oldest first */
+	MDB_dbi widget_org;	/* org NUL u64 created_at | id -> () */
+	MDB_dbi agent_org;
+	MDB_dbi webhook_org;
+	MDB_dbi kb_source_org;
+	MDB_dbi action_org;
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -406,17 +412,19 @@ struct index_walk {
 int index_walk(struct store_txn *, MDB_dbi index, const char *what,
     const char *cursor, const struct index_walk *, struct index_page *);
 /*
- * The records an order index (u64 created_at | id, idmin to idmax bytes
- * of id, idmax at most ST_WIDGET_MAX) names, oldest first, at most max
- * taken: load() reads each into the next of items (max of size bytes
- * each), given arg: 0 taken, 2 passed over (the item left zeroed), 1
- * absent (the index is then inconsistent), -1 failed. what ("widget")
- * names them in errors. 0, or t's error; either way *n are taken, the
- * caller's to free.
+ * The records an order index (prefix, then u64 created_at | id, idmin to
+ * idmax bytes of id, idmax at most ST_WIDGET_MAX) names after prefix,
+ * oldest first, at most max taken: load() reads each into the next of
+ * items (max of size bytes each), given arg: 0 taken, 2 passed over (the
+ * item left zeroed), 1 absent (the index is then inconsistent), -1
+ * failed. what ("widget") names them in errors. 0, or t's error; either
+ * way *n are taken, the caller's to free.
  */
 struct order_list {
 	MDB_dbi index;
 	const char *what;
+	const void *prefix;	/* the keys walked start with it (NULL: all) */
+	size_t plen;
 	size_t idmin, idmax;
 	uint32_t max;
 	size_t size;
@@ -615,6 +623,8 @@ extern const struct store_module convstate_module;	/* convstate.c */
 extern const struct store_module report_module;		/* rollups.c */
 extern const struct store_module gap_module;		/* gapstore.c */
 extern const struct store_module att_module;		/* attstore.c */
+/* records.c: an older data directory's organisation orders filled. */
+extern const struct store_module records_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

@@ -7,6 +7,7 @@
  *	widget_ids       public widget_id -> internal id
  *	widget_order     u64 created_at | internal id -> (nothing); the
  *	                 default widget's created_at counts as 0
+ *	widget_org       org NUL the same -> () (records.c)
  *	daily            internal id NUL u32 UTC day -> u32 user messages
  *
  * A deleted widget's visitor sessions go in the sweep's batches (wsess.c
@@ -92,13 +93,14 @@ widget_merge(struct store_txn *t, void *cur, void *req, uint64_t mask,
 	return 0;
 }
 
-static const struct store_entity widget_entity = {
+const struct store_entity widget_entity = {
 	.what = "widget",
 	.order_what = "widget order",
 	.none = "no such widget",
 	.too_many = "widgets: at most 1000",
 	.dbi = offsetof(struct store, widgets),
 	.order = offsetof(struct store, widget_order),
+	.org_order = offsetof(struct store, widget_org),
 	/*
 	 * 128 random bits: never "default", never an existing one, nor
 	 * one whose sessions the sweep has yet to remove.
