@@ -81,6 +81,11 @@
 #           through extraction,
 #           chunking and indexing, a page a committed batch, flushed and
 #           not (kbingest.c on the 127 en-US pages).
+#  lists    one organisation's records as the install holds more
+#           organisations (orglists.c, pinned, a store of its own): 20
+#           webhooks and 20 knowledge sources each for 10, 300 and 1,000
+#           organisations; an organisation's webhooks listed, and a source
+#           added to it, p50 and the records each decoded.
 # Then one table of the chat, streams and dbsize figures, nginx's and
 # Parley's side by side with the goals (report.mjs), and each
 # section's time. The raw figures of every round go to
@@ -91,7 +96,7 @@
 # minutes on 2 cores, a third of it loading 1M conversations):
 #   PARLEY_BIN [bin]             the build to measure (release: `make`)
 #   NGINX [/usr/sbin/nginx]      nginx binary (scripts/deps.sh bench: nginx-light)
-#   BENCH_ONLY [health,widget,chat,rollups,hooks,tools,streams,dbsize,dash,abuse,attach,knowledge]  sections to run
+#   BENCH_ONLY [health,widget,chat,rollups,hooks,tools,streams,dbsize,dash,abuse,attach,knowledge,lists]  sections to run
 #   BENCH_OUT [build/bench]      where the JSON goes
 #   BENCH_SYNC [full]            storaged's PARLEY_SYNC while measuring (the
 #                                goals are for full; interval to compare)
@@ -138,7 +143,7 @@ cd "$(dirname "$0")/.."
 
 BIN=${PARLEY_BIN:-bin}
 NGINX=${NGINX:-/usr/sbin/nginx}
-SECTIONS=${BENCH_ONLY:-health,widget,chat,rollups,hooks,tools,streams,dbsize,dash,abuse,attach,knowledge}
+SECTIONS=${BENCH_ONLY:-health,widget,chat,rollups,hooks,tools,streams,dbsize,dash,abuse,attach,knowledge,lists}
 NOROLLUPS=${BENCH_NOROLLUPS:-build/release/bench/parley-storaged-norollups}
 OUTDIR=${BENCH_OUT:-build/bench}
 DURATION=${BENCH_DURATION:-10s}
@@ -157,8 +162,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 want() { [[ ",$SECTIONS," == *",$1,"* ]]; }
 
 for s in ${SECTIONS//,/ }; do
-	case $s in health | widget | chat | rollups | hooks | tools | streams | dbsize | dash | abuse | attach | knowledge) ;;
-	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, rollups, hooks, tools, streams, dbsize, dash, abuse, attach, knowledge)" ;;
+	case $s in health | widget | chat | rollups | hooks | tools | streams | dbsize | dash | abuse | attach | knowledge | lists) ;;
+	*) die "BENCH_ONLY: no section '$s' (health, widget, chat, rollups, hooks, tools, streams, dbsize, dash, abuse, attach, knowledge, lists)" ;;
 	esac
 done
 for b in parley-masterd parley-workerd parley-fetch parley-storaged mockai; do
@@ -679,6 +684,17 @@ if want knowledge; then
 		die "the knowledge side rounds with embeddings failed"
 	stop_parley
 	section_end knowledge
+fi
+
+# ================================================================ lists
+if want lists; then
+	section_start lists
+	ol=${BENCH_ORGLISTS:-build/release/bench/orglists}
+	[ -x "$ol" ] || die "$ol is missing: run 'make bench' (it builds it)"
+	for orgs in 10 300 1000; do
+		run "$SERVER_CPU" "$ol" "$orgs" 20 200 || die "orglists at $orgs organisations failed"
+	done
+	section_end lists
 fi
 
 # ================================================================ the table
