@@ -267,36 +267,15 @@ org_prefix(const char *org, uint8_t out[ORG_PREFIX_MAX])
 static int
 count_get(struct store_txn *t, const char *org, uint64_t *n)
 {
-	struct pdec d;
-	int rc;
-
-	*n = 0;
-	if ((rc = rec_get(t, t->st->audit_counts, org, strlen(org), &d,
-	    "audit count")) != 0)
-		return rc < 0 ? -1 : 0;
-	*n = pdec_u64(&d);
-	if (pdec_done(&d) < 0) {
-		rec_corrupt(t, "audit count");
-		return -1;
-	}
-	return 0;
+	return rec_count_get(t, t->st->audit_counts, org, strlen(org), n,
+	    "audit count");
 }
 
 static void
 count_put(struct store_txn *t, const char *org, uint64_t n)
 {
-	struct penc e;
-
-	if (n == 0) {
-		db_del_quiet(t, t->st->audit_counts, org, strlen(org),
-		    "audit count");
-		return;
-	}
-	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
-	penc_u64(&e, n);
-	rec_put(t, t->st->audit_counts, org, strlen(org), &e, "audit count");
-	penc_free(&e);
+	rec_count_put(t, t->st->audit_counts, org, strlen(org), n,
+	    "audit count");
 }
 
 /* org's oldest entry and its index key are gone. */

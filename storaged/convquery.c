@@ -30,7 +30,6 @@
 #include "widgetstore.h"
 
 #define ACT_KEY_MAX	(INDEX_PREFIX_MAX + ACT_KEY_LEN)
-#define COUNT_REC_LEN	(1 + 8)
 /*
  * A search also ends after the conversation that takes it past this many
  * bytes of message records: storaged serves everyone from one loop, and
@@ -97,21 +96,8 @@ act_key_prefix(const MDB_val *k)
 static int
 count_get(struct store_txn *t, const uint8_t *k, size_t klen, uint64_t *n)
 {
-	MDB_val v;
-	int rc;
-
-	*n = 0;
-	if ((rc = db_get(t, t->st->conv_counts, k, klen, &v,
-	    "get conversation count")) != 0)
-		return rc < 0 ? -1 : 0;
-	if (v.mv_size != COUNT_REC_LEN ||
-	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
-		log_warnx("conversation count: record not understood");
-		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
-		return -1;
-	}
-	*n = proto_get_be64((uint8_t *)v.mv_data + 1);
-	return 0;
+	return rec_count_get(t, t->st->conv_counts, k, klen, n,
+	    "conversation count");
 }
 
 /* A count that reaches 0 goes, so an unknown part and an empty one agree. */
@@ -119,30 +105,10 @@ static void
 count_add(struct store_txn *t, const char *org, const char *widget,
     int delta)
 {
-	uint8_t k[INDEX_PREFIX_MAX], rec[COUNT_REC_LEN];
-	size_t klen = act_prefix(k, org, widget) - 1;
-	uint64_t n;
+	uint8_t k[INDEX_PREFIX_MAX];
 
-	if (count_get(t, k, klen, &n) < 0)
-		return;
-	if (delta < 0 && n < (uint64_t)-delta) {
-		log_warnx("count of widget \"%s\" would go below 0", widget);
-		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
-		return;
-	}
-	if (delta < 0)
-		n -= (uint64_t)-delta;
-	else
-		n += (uint64_t)delta;
-	if (n == 0) {
-		db_del(t, t->st->conv_counts, k, klen,
-		    "delete conversation count");
-		return;
-	}
-	rec[0] = ST_RECORD_VERSION;
-	proto_put_be64(rec + 1, n);
-	db_put(t, t->st->conv_counts, k, klen, rec, sizeof(rec),
-	    "put conversation count");
+	rec_count_add(t, t->st->conv_counts, k, act_prefix(k, org, widget) - 1,
+	    delta, "conversation count");
 }
 
 /*

@@ -680,6 +680,58 @@ rec_put_rows(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 }
 
 int
+rec_count_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    uint64_t *n, const char *what)
+{
+	struct pdec d;
+	int rc;
+
+	*n = 0;
+	if ((rc = rec_get(t, dbi, k, klen, &d, what)) != 0)
+		return rc < 0 ? -1 : 0;
+	*n = pdec_u64(&d);
+	if (pdec_done(&d) < 0) {
+		rec_corrupt(t, what);
+		return -1;
+	}
+	return 0;
+}
+
+void
+rec_count_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    uint64_t n, const char *what)
+{
+	struct penc e;
+
+	if (n == 0) {
+		db_del_quiet(t, dbi, k, klen, what);
+		return;
+	}
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u64(&e, n);
+	rec_put(t, dbi, k, klen, &e, what);
+	penc_free(&e);
+}
+
+void
+rec_count_add(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    int64_t delta, const char *what)
+{
+	uint64_t n;
+
+	if (rec_count_get(t, dbi, k, klen, &n, what) < 0)
+		return;
+	if (delta < 0 && n < (uint64_t)-delta) {
+		log_warnx("%s would go below 0", what);
+		store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
+		return;
+	}
+	rec_count_put(t, dbi, k, klen, delta < 0 ? n - (uint64_t)-delta :
+	    n + (uint64_t)delta, what);
+}
+
+int
 rec_dec_rows(struct store_txn *t, const MDB_val *v, const struct rlayout *l,
     void *rec, const char *what)
 {

@@ -384,6 +384,18 @@ int rec_load(struct store_txn *, MDB_dbi, const void *k, size_t klen,
 /* db_get() and rec_open(): 0 with d ready, 1 absent, -1 error. */
 int rec_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     struct pdec *d, const char *what);
+/*
+ * A count under k (version byte, u64; none is 0): rec_count_get's *n, 0
+ * or -1 with t failed. rec_count_put sets it, deleting it at 0 so an
+ * unknown key and an empty count agree; rec_count_add moves it by delta
+ * (below 0: the index is inconsistent, t failed).
+ */
+int rec_count_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    uint64_t *n, const char *what);
+void rec_count_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    uint64_t n, const char *what);
+void rec_count_add(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    int64_t delta, const char *what);
 
 /* A page of an index keyed [prefix] u64 | id[16], as ST_CONV_LIST pages. */
 struct index_page {

@@ -1,16 +1,19 @@
 /*
  * What one organisation's records cost to list and to add to, as the
  * install holds more organisations (make bench's lists section): a store
- * in a fresh temporary directory, ORGS organisations of PER webhooks and
- * PER knowledge sources (questions and answers) each, made round-robin
- * so that each organisation's records lie among everyone's. Then REPEAT
- * times, on an organisation drawn in turn: its webhooks listed (a read
- * batch), and one knowledge source added to it and deleted again (a
- * write batch: the create's check counts the organisation's sources).
- * Standard output: the p50 of each in µs and the records decoded for
- * each (store_costs), beside the total records of that kind.
+ * in a fresh temporary directory, ORGS organisations of PER webhooks, PER
+ * knowledge sources (questions and answers) and CONTACTS contacts (each
+ * a visitor's submission through the organisation's widget) each, made
+ * round-robin so that each organisation's records lie among everyone's.
+ * Then REPEAT times, on an organisation drawn in turn: its webhooks
+ * listed (a read batch), one knowledge source added to it and deleted
+ * again (a write batch: the create's check counts the organisation's
+ * sources), and the first page of its contacts (50, newest first, with
+ * their total) read. Standard output: the p50 of each in µs and the
+ * records decoded for each (store_costs), beside the total records of
+ * that kind.
  *
- *   orglists ORGS PER REPEAT
+ *   orglists ORGS PER REPEAT [CONTACTS]
  */
 #include <err.h>
 #include <stdio.h>
@@ -19,13 +22,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "contactstore.h"
 #include "hookstore.h"
 #include "kbsource.h"
 #include "log.h"
+#include "random.h"
+#include "stmsgs.h"
 #include "store.h"
+#include "widgetstore.h"
 
 #define SECRET	"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 #define BATCH	200	/* records a committed batch while filling */
+#define PAGE	50	/* contacts a page */
 
 static double
 now_us(void)
@@ -106,6 +114,91 @@ fill(struct store *st, unsigned orgs, unsigned per)
 	    "made in %.1f s\n", orgs, per, per, (now_us() - t0) / 1e6);
 }
 
+/* A widget for each organisation, its public id into wids[o]. */
+static void
+make_widgets(struct store *st, unsigned orgs, char (*wids)[ST_WIDGET_MAX + 1])
+{
+	struct store_txn t;
+	struct st_widget in, out;
+	char org[64];
+	unsigned o;
+
+	store_begin(st, &t, 0);
+	for (o = 0; o < orgs; o++) {
+		org_name(o, org, sizeof(org));
+		st_widget_defaults(&in);
+		if (store_widget_create(&t, org, &in, &out) != 0)
+			errx(1, "a widget for %s", org);
+		strlcpy(wids[o], out.widget_id, ST_WIDGET_MAX + 1);
+		st_widget_free(&in);
+		st_widget_free(&out);
+	}
+	if (store_commit(&t) != 0)
+		errx(1, "the widgets' batch failed");
+}
+
+/* per contacts of each organisation, each a new visitor's submission. */
+static void
+fill_contacts(struct store *st, unsigned orgs, unsigned per)
+{
+	char (*wids)[ST_WIDGET_MAX + 1], email[96];
+	uint8_t token[ST_TOKEN_HASH_LEN];
+	struct store_txn t;
+	struct st_contact c;
+	unsigned i, o, n = 0;
+	double t0 = now_us();
+	int result;
+
+	if ((wids = calloc(orgs, sizeof(*wids))) == NULL)
+		err(1, "calloc");
+	make_widgets(st, orgs, wids);
+	store_begin(st, &t, 0);
+	for (i = 0; i < per; i++)
+		for (o = 0; o < orgs; o++) {
+			proto_random(token, sizeof(token));
+			snprintf(email, sizeof(email), "c%u@o%u.example", i, o);
+			if (store_contact_submit(&t, wids[o], token, "Ann",
+			    email, "", &result, &c) != 0 || result != ST_WS_OK)
+				errx(1, "contact %u of organisation %u", i, o);
+			st_contact_free(&c);
+			if (++n % BATCH == 0) {
+				if (store_commit(&t) != 0)
+					errx(1, "contacts: a batch failed");
+				store_begin(st, &t, 0);
+			}
+		}
+	if (store_commit(&t) != 0)
+		errx(1, "contacts: the last batch failed");
+	free(wids);
+	printf("orglists: %u organisations x %u contacts made in %.1f s\n",
+	    orgs, per, (now_us() - t0) / 1e6);
+}
+
+/* One organisation's first page of contacts: its µs, its decodes. */
+static double
+page_once(struct store *st, const char *org, unsigned per, uint64_t *dec)
+{
+	struct store_txn t;
+	struct st_contact_page pg;
+	uint64_t d0, d1, puts;
+	double t0;
+
+	store_costs(st, &d0, &puts);
+	t0 = now_us();
+	store_begin(st, &t, 1);
+	t.org = org;
+	if (store_contact_list(&t, PAGE, "", &pg) != 0 ||
+	    pg.total != per || pg.n != (per < PAGE ? per : PAGE))
+		errx(1, "contacts of %s: %u of %llu", org, pg.n,
+		    (unsigned long long)pg.total);
+	st_rep_free(PROTO_ST_CONTACT_LIST, &pg);
+	store_abort(&t);
+	t0 = now_us() - t0;
+	store_costs(st, &d1, &puts);
+	*dec = d1 - d0;
+	return t0;
+}
+
 /* One organisation's webhooks listed: its µs, its decodes in *dec. */
 static double
 list_once(struct store *st, const char *org, unsigned per, uint64_t *dec)
@@ -163,15 +256,18 @@ int
 main(int argc, char **argv)
 {
 	char dir[] = "/tmp/parley-orglists-XXXXXX", org[64], path[128];
-	unsigned orgs, per, repeat, r;
-	uint64_t ldec = 0, adec = 0;
-	double *lus, *aus;
+	unsigned orgs, per, repeat, contacts = 0, r;
+	uint64_t ldec = 0, adec = 0, cdec = 0;
+	double *lus, *aus, *cus;
 	struct store *st;
 
-	if (argc != 4 || (orgs = atoi(argv[1])) == 0 ||
+	if ((argc != 4 && argc != 5) || (orgs = atoi(argv[1])) == 0 ||
 	    (per = atoi(argv[2])) == 0 || per > ST_HOOKS_MAX ||
 	    (repeat = atoi(argv[3])) == 0)
-		errx(2, "usage: orglists ORGS PER(1-%d) REPEAT", ST_HOOKS_MAX);
+		errx(2, "usage: orglists ORGS PER(1-%d) REPEAT [CONTACTS]",
+		    ST_HOOKS_MAX);
+	if (argc == 5)
+		contacts = atoi(argv[4]);
 	log_init("orglists");
 	log_set_level(LOG_LEVEL_WARN);
 	if (mkdtemp(dir) == NULL)
@@ -179,13 +275,18 @@ main(int argc, char **argv)
 	if ((st = store_open(dir, 4096, STORE_F_NOSYNC)) == NULL)
 		errx(1, "store_open %s", dir);
 	if ((lus = calloc(repeat, sizeof(*lus))) == NULL ||
-	    (aus = calloc(repeat, sizeof(*aus))) == NULL)
+	    (aus = calloc(repeat, sizeof(*aus))) == NULL ||
+	    (cus = calloc(repeat, sizeof(*cus))) == NULL)
 		err(1, "calloc");
 	fill(st, orgs, per);
+	if (contacts > 0)
+		fill_contacts(st, orgs, contacts);
 	for (r = 0; r < repeat; r++) {
 		org_name(r % orgs, org, sizeof(org));
 		lus[r] = list_once(st, org, per, &ldec);
 		aus[r] = add_once(st, org, &adec);
+		if (contacts > 0)
+			cus[r] = page_once(st, org, contacts, &cdec);
 	}
 	printf("orglists: an organisation's %u webhooks listed, of %u: "
 	    "p50 %.1f us, %llu records decoded\n", per, orgs * per,
@@ -193,6 +294,11 @@ main(int argc, char **argv)
 	printf("orglists: a source added to an organisation's %u, of %u: "
 	    "p50 %.1f us, %llu records decoded\n", per, orgs * per,
 	    p50(aus, repeat), (unsigned long long)adec);
+	if (contacts > 0)
+		printf("orglists: the first page of an organisation's %u "
+		    "contacts, of %u: p50 %.1f us, %llu records decoded\n",
+		    contacts, orgs * contacts, p50(cus, repeat),
+		    (unsigned long long)cdec);
 	store_close(st);
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	unlink(path);
@@ -203,5 +309,6 @@ main(int argc, char **argv)
 	rmdir(dir);
 	free(lus);
 	free(aus);
+	free(cus);
 	return 0;
 }
