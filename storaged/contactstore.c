@@ -7,6 +7,9 @@
  *	contact_email    SHA-256 of the email's key -> id[16]
  *	contact_phone    SHA-256 of the phone's key -> id[16]
  *	contact_created  u64 created_at | id[16] -> (nothing)
+ *	contact_org      org NUL u64 created_at | id[16] -> (nothing): an
+ *	                 organisation's, its list's walk
+ *	contact_counts   org -> u64 contacts (none at 0): its list's total
  *	contact_convs    contact id[16] | conversation id[16] -> (nothing)
  *	                 when the link is verified, else u8 1, str name,
  *	                 str email, str phone (what the visitor submitted)
@@ -42,6 +45,7 @@
 /* Visitor sessions one ST_CONTACT_SESSIONS looks at. */
 #define CONTACT_SESS_SCAN	1024
 #define CONTACT_KEY_LEN	INDEX_KEY_LEN
+#define ORG_ENTRY_MAX	(ST_WHO_ORG_MAX + 1 + CONTACT_KEY_LEN)
 
 /* ---------------------------------------------------------------- records */
 
@@ -255,9 +259,51 @@ rkeys_hash(struct store_txn *t, MDB_dbi dbi, const char *what)
 	return t->err ? -1 : 0;
 }
 
+/* Contact c's (id) entry in contact_org: org NUL u64 created_at | id. */
+static size_t
+org_entry_key(const struct st_contact *c, const uint8_t id[ID_LEN],
+    uint8_t k[ORG_ENTRY_MAX])
+{
+	size_t o = strlen(c->org) + 1;
+
+	memcpy(k, c->org, o);
+	proto_put_be64(k + o, c->created_at);
+	memcpy(k + o + 8, id, ID_LEN);
+	return o + CONTACT_KEY_LEN;
+}
+
+/* Contact c (id) listed in its organisation and counted. */
+static void
+org_entry_put(struct store_txn *t, const struct st_contact *c,
+    const uint8_t id[ID_LEN])
+{
+	uint8_t k[ORG_ENTRY_MAX];
+
+	db_mark(t, t->st->contact_org, k, org_entry_key(c, id, k),
+	    "put contact org");
+	rec_count_add(t, t->st->contact_counts, c->org, strlen(c->org), 1,
+	    "contact count");
+}
+
+/* Contact c (id) no more listed, when it was (contact_created's only are). */
+static void
+org_entry_del(struct store_txn *t, const struct st_contact *c,
+    const uint8_t id[ID_LEN])
+{
+	uint8_t k[ORG_ENTRY_MAX];
+	size_t klen = org_entry_key(c, id, k);
+	MDB_val v;
+
+	if (db_get(t, t->st->contact_org, k, klen, &v, "get contact org") != 0)
+		return;
+	db_del(t, t->st->contact_org, k, klen, "delete contact org");
+	rec_count_add(t, t->st->contact_counts, c->org, strlen(c->org), -1,
+	    "contact count");
+}
+
 /* The resolution indexes' keys hashed, once (a data directory before). */
 static int
-contactstore_init(struct store_txn *t)
+rkeys_init(struct store_txn *t)
 {
 	MDB_val v;
 	int rc;
@@ -269,6 +315,56 @@ contactstore_init(struct store_txn *t)
 	    rkeys_hash(t, t->st->contact_phone, "contact phone") == 0)
 		db_mark(t, t->st->meta, RKEYS_META, strlen(RKEYS_META),
 		    "put contact keys");
+	return t->err;
+}
+
+/*
+ * contact_org and contact_counts made again from contact_created when
+ * the two indexes do not hold as many entries (a data directory of
+ * before them): each listed contact read once.
+ */
+static int
+org_entries_init(struct store_txn *t)
+{
+	struct st_contact c;
+	MDB_stat all, own;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, t->st->contact_created, &all)) != 0 ||
+	    (rc = mdb_stat(t->txn, t->st->contact_org, &own)) != 0)
+		return txn_lmdb(t, rc, "stat");
+	if (all.ms_entries == own.ms_entries)
+		return 0;
+	if ((rc = db_drop(t, t->st->contact_org)) != 0 ||
+	    (rc = db_drop(t, t->st->contact_counts)) != 0)
+		return txn_lmdb(t, rc, "empty the contact org index");
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_created, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && !t->err) {
+		if (k.mv_size == CONTACT_KEY_LEN && contact_load(t,
+		    (uint8_t *)k.mv_data + 8, &c) == 0) {
+			org_entry_put(t, &c, (uint8_t *)k.mv_data + 8);
+			st_contact_free(&c);
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk contacts");
+	if (!t->err)
+		log_info("listed %zu contacts by organization",
+		    (size_t)all.ms_entries);
+	return t->err;
+}
+
+static int
+contactstore_init(struct store_txn *t)
+{
+	if (rkeys_init(t) == 0)
+		org_entries_init(t);
 	return t->err;
 }
 
@@ -385,6 +481,7 @@ contact_resolve(struct store_txn *t, const char *org, int erc,
 	memcpy(ck + 8, id, ID_LEN);
 	db_mark(t, t->st->contact_created, ck, sizeof(ck),
 	    "put contact created");
+	org_entry_put(t, c, id);
 	return t->err ? -1 : 0;
 }
 
@@ -788,6 +885,7 @@ contact_forget(struct store_txn *t, const uint8_t id[ID_LEN],
 	memcpy(ck + 8, id, ID_LEN);
 	db_del_quiet(t, t->st->contact_created, ck, sizeof(ck),
 	    "delete contact created");
+	org_entry_del(t, c, id);
 	db_del(t, t->st->contacts, id, ID_LEN, "delete contact");
 }
 
@@ -840,7 +938,8 @@ store_org_contacts_sweep(struct store_txn *t, const char *org, uint32_t max,
 	uint8_t (*ids)[CONTACT_KEY_LEN] = NULL, *links = NULL;
 	struct st_contact c;
 	MDB_cursor *cur;
-	MDB_val k, v;
+	MDB_val k = { .mv_size = strlen(org) + 1, .mv_data = (void *)org }, v;
+	size_t plen = k.mv_size;
 	uint32_t found = 0, i, nl, j;
 	int rc;
 
@@ -852,21 +951,17 @@ store_org_contacts_sweep(struct store_txn *t, const char *org, uint32_t max,
 		free(ids);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	}
-	if ((rc = mdb_cursor_open(t->txn, t->st->contact_created,
-	    &cur)) != 0) {
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_org, &cur)) != 0) {
 		free(ids);
 		free(links);
 		return txn_lmdb(t, rc, "cursor");
 	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && found < max && !t->err) {
-		if (k.mv_size == CONTACT_KEY_LEN && contact_load(t,
-		    (uint8_t *)k.mv_data + 8, &c) == 0) {
-			if (strcmp(c.org, org) == 0)
-				memcpy(ids[found++], k.mv_data,
-				    CONTACT_KEY_LEN);
-			st_contact_free(&c);
-		}
+	/* Its own entries: org NUL u64 created_at | id. */
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && found < max && k.mv_size == plen + CONTACT_KEY_LEN &&
+	    memcmp(k.mv_data, org, plen) == 0) {
+		memcpy(ids[found++], (uint8_t *)k.mv_data + plen,
+		    CONTACT_KEY_LEN);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
@@ -1092,37 +1187,21 @@ page_contact(struct store_txn *t, const uint8_t *id, void *c)
 	return contact_load(t, id, c);
 }
 
-/* index_walk()'s take: t->org's contacts, the others passed over. */
+/* index_walk()'s take: a contact of contact_org's walk. */
 static int
-take_org_contact(struct store_txn *t, const uint8_t *id, void *item,
-    void *arg)
+take_contact(struct store_txn *t, const uint8_t *id, void *item, void *arg)
 {
-	struct st_contact *c = item;
-	int rc;
-
 	(void)arg;
-	if ((rc = contact_load(t, id, c)) != 0)
-		return rc;
-	if (strcmp(c->org, t->org) == 0)
-		return 0;
-	st_contact_free(c);
-	return 2;
+	return contact_load(t, id, item);
 }
 
-/*
- * t->org's contacts: their count walks them all (no per-organisation
- * count is kept yet), the page as index_page's, newest first.
- */
+/* t->org's contacts: a page of its own entries, newest first, its count. */
 static void
 org_contact_page(struct store_txn *t, uint32_t limit, const char *cursor,
     struct index_page *pg)
 {
 	struct index_walk w;
-	struct st_contact c;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t total = 0;
-	int rc;
+	uint64_t total;
 
 	memset(pg, 0, sizeof(*pg));
 	if (t->err)
@@ -1131,28 +1210,16 @@ org_contact_page(struct store_txn *t, uint32_t limit, const char *cursor,
 		store_fail(t, PROTO_E_INVALID, "limit must be 1 to 200");
 		return;
 	}
-	if ((rc = mdb_cursor_open(t->txn, t->st->contact_created,
-	    &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return;
-	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && !t->err) {
-		if (k.mv_size == CONTACT_KEY_LEN && contact_load(t,
-		    (uint8_t *)k.mv_data + 8, &c) == 0) {
-			total += strcmp(c.org, t->org) == 0;
-			st_contact_free(&c);
-		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (t->err)
+	if (rec_count_get(t, t->st->contact_counts, t->org, strlen(t->org),
+	    &total, "contact count") < 0)
 		return;
 	memset(&w, 0, sizeof(w));
+	w.prefix = t->org;
+	w.plen = strlen(t->org) + 1;
 	w.limit = limit;
 	w.size = sizeof(struct st_contact);
-	w.take = take_org_contact;
-	index_walk(t, t->st->contact_created, "contact", cursor, &w, pg);
+	w.take = take_contact;
+	index_walk(t, t->st->contact_org, "contact", cursor, &w, pg);
 	pg->total = total;
 }
 

@@ -940,6 +940,9 @@ const struct store_db store_dbs[NDBS] = {
 	{ "webhook_org", offsetof(struct store, webhook_org) },
 	{ "kb_source_org", offsetof(struct store, kb_source_org) },
 	{ "action_org", offsetof(struct store, action_org) },
+	/* each organisation's contacts (contactstore.c) */
+	{ "contact_org", offsetof(struct store, contact_org) },
+	{ "contact_counts", offsetof(struct store, contact_counts) },
 };
 
 MDB_dbi *

@@ -25,7 +25,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		103
+#define NDBS		105
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -243,6 +243,9 @@ struct store {
 	MDB_dbi webhook_org;
 	MDB_dbi kb_source_org;
 	MDB_dbi action_org;
+	/* contactstore.c: each organisation's contacts, and how many */
+	MDB_dbi contact_org;	/* org NUL u64 created_at | id[16] -> () */
+	MDB_dbi contact_counts;	/* org -> u64 contacts */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };

@@ -719,6 +719,93 @@ test_contact_scoped(void **state)
 	st_widget_free(&wb);
 }
 
+/* org's first page of contacts (limit, after cursor): the records decoded. */
+static uint64_t
+contact_page(struct fix *f, const char *org, uint32_t limit,
+    const char *cursor, struct st_contact_page *pg)
+{
+	uint64_t d0, d1, puts;
+
+	store_costs(f->st, &d0, &puts);
+	assert_int_equal(ask(f, org, PROTO_ST_CONTACT_LIST,
+	    &(struct st_page_req){ limit, cursor }, pg), 0);
+	store_costs(f->st, &d1, &puts);
+	return d1 - d0;
+}
+
+/*
+ * An organisation's contacts are listed from its own index (contact_org)
+ * with its own count: a page reads the same records however many the
+ * others hold; emptied behind the store's back, both are made again at
+ * open.
+ */
+static void
+test_contact_org_index(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_ORG_ID_MAX + 1], b[ST_ORG_ID_MAX + 1], email[64];
+	char next[ST_CURSOR_MAX + 1];
+	struct st_widget wa, wb;
+	struct st_contact c, ids[3];
+	struct st_contact_page pg;
+	uint64_t alone;
+	int i;
+
+	org_new(f, "A", a);
+	org_new(f, "B", b);
+	widget_new(f, a, "Alpha", NULL, &wa);
+	widget_new(f, b, "Bee", NULL, &wb);
+	for (i = 0; i < 3; i++) {
+		fake_now += 1000;
+		snprintf(email, sizeof(email), "a%d@example.com", i);
+		contact_new(f, wa.widget_id, (uint8_t)(10 + i), email, &ids[i]);
+		fake_now += 1000;
+		snprintf(email, sizeof(email), "b%d@example.com", i);
+		contact_new(f, wb.widget_id, (uint8_t)(20 + i), email, &c);
+		st_contact_free(&c);
+	}
+	alone = contact_page(f, a, 200, "", &pg);
+	assert_int_equal(pg.total, 3);
+	st_rep_free(PROTO_ST_CONTACT_LIST, &pg);
+	for (i = 0; i < 30; i++) {
+		snprintf(email, sizeof(email), "more%d@example.com", i);
+		contact_new(f, wb.widget_id, (uint8_t)(100 + i), email, &c);
+		st_contact_free(&c);
+	}
+	/* Newest first, two a page, the count the organisation's. */
+	assert_int_equal(contact_page(f, a, 200, "", &pg), alone);
+	st_rep_free(PROTO_ST_CONTACT_LIST, &pg);
+	contact_page(f, a, 2, "", &pg);
+	assert_int_equal(pg.total, 3);
+	assert_int_equal(pg.n, 2);
+	assert_string_equal(pg.contacts[0].id, ids[2].id);
+	assert_string_equal(pg.contacts[1].id, ids[1].id);
+	assert_string_not_equal(pg.next_cursor, "");
+	strlcpy(next, pg.next_cursor, sizeof(next));
+	st_rep_free(PROTO_ST_CONTACT_LIST, &pg);
+	contact_page(f, a, 2, next, &pg);
+	assert_int_equal(pg.n, 1);
+	assert_string_equal(pg.contacts[0].id, ids[0].id);
+	assert_string_equal(pg.next_cursor, "");
+	st_rep_free(PROTO_ST_CONTACT_LIST, &pg);
+
+	db_empty(f, "contact_org", "contact_counts");
+	assert_int_equal(db_entries(f, "contact_org"), 36);
+	assert_int_equal(db_entries(f, "contact_counts"), 2);
+	contact_page(f, b, 200, "", &pg);
+	assert_int_equal(pg.total, 33);
+	assert_int_equal(pg.n, 33);
+	st_rep_free(PROTO_ST_CONTACT_LIST, &pg);
+	contact_page(f, a, 200, "", &pg);
+	assert_int_equal(pg.total, 3);
+	assert_string_equal(pg.contacts[2].id, ids[0].id);
+	st_rep_free(PROTO_ST_CONTACT_LIST, &pg);
+	for (i = 0; i < 3; i++)
+		st_contact_free(&ids[i]);
+	st_widget_free(&wa);
+	st_widget_free(&wb);
+}
+
 /* ---------------------------------------------------- deleting an org */
 
 /* An API key of org (hash bytes hb). */
@@ -893,7 +980,11 @@ test_org_delete_sweep(void **state)
 	assert_int_equal(db_entries(f, "contacts"), 0);
 	assert_int_equal(db_entries(f, "contact_email"), 0);
 	assert_int_equal(db_entries(f, "contact_created"), 0);
+	assert_int_equal(db_entries(f, "contact_org"), 0);
+	assert_int_equal(db_entries(f, "contact_counts"), 0);
 	assert_int_equal(db_entries(f, "contact_convs"), 0);
+	assert_int_equal(db_entries(f, "widget_org"), 1);
+	assert_int_equal(db_entries(f, "agent_org"), 0);
 	assert_int_equal(db_entries(f, "wsessions"), 0);
 	assert_int_equal(db_entries(f, "wsess_claims"), 0);
 	assert_int_equal(db_entries(f, "wsess_gone"), 0);
@@ -952,6 +1043,7 @@ main(void)
 		T(test_conv_scoped),
 		T(test_conv_v3_records),
 		T(test_contact_scoped),
+		T(test_contact_org_index),
 		T(test_org_delete_sweep),
 	};
 
