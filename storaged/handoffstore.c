@@ -4,10 +4,15 @@
  * dashboard lists the conversations waiting for a person, or answered by
  * one, without a scan (see STORAGE.md):
  *
- *	conv_handoff     u8 state | u64 since | id[16] -> (nothing), for
- *	                 states waiting_human and human
+ *	conv_handoff     org NUL u8 state | u64 since | id[16] -> (nothing),
+ *	                 for states waiting_human and human: an
+ *	                 organisation's list walks its own
  *	conv_handoff_at  id[16] -> u8 state, u64 since: the conversation's
  *	                 conv_handoff key, to remove it without a scan
+ *
+ * Older data directories keyed conv_handoff without the organisation
+ * (a state byte first, which no organisation id is): handoff_init moves
+ * their keys.
  *
  * Every value starts with ST_RECORD_VERSION.
  */
@@ -22,21 +27,29 @@
 #include "storeint.h"
 #include "usermsg.h"
 
-#define HKEY_LEN	(1 + 8 + ID_LEN)
+#define HKEY_LEN	(1 + 8 + ID_LEN)	/* after the organisation */
+#define HKEY_MAX	(ST_WHO_ORG_MAX + 1 + HKEY_LEN)
 
-static void
-hkey(uint8_t k[HKEY_LEN], int state, uint64_t since, const uint8_t id[ID_LEN])
+/* The key of org's conversation id, in state since: its length. */
+static size_t
+hkey(uint8_t k[HKEY_MAX], const char *org, int state, uint64_t since,
+    const uint8_t id[ID_LEN])
 {
-	k[0] = (uint8_t)state;
-	proto_put_be64(k + 1, since);
-	memcpy(k + 9, id, ID_LEN);
+	size_t o = strlen(org) + 1;
+
+	memcpy(k, org, o);
+	k[o] = (uint8_t)state;
+	proto_put_be64(k + o + 1, since);
+	memcpy(k + o + 9, id, ID_LEN);
+	return o + HKEY_LEN;
 }
 
-/* Removes the conversation's index entries, if it has them. */
+/* Removes conversation c's (id) index entries, if it has them. */
 static void
-handoff_unindex(struct store_txn *t, const uint8_t id[ID_LEN])
+handoff_unindex(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[ID_LEN])
 {
-	uint8_t k[HKEY_LEN];
+	uint8_t k[HKEY_MAX];
 	const uint8_t *p;
 	MDB_val v;
 	int rc;
@@ -50,20 +63,19 @@ handoff_unindex(struct store_txn *t, const uint8_t id[ID_LEN])
 		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
 		return;
 	}
-	hkey(k, p[1], proto_get_be64(p + 2), id);
-	db_del_quiet(t, t->st->conv_handoff, k, sizeof(k),
-	    "delete handoff index");
+	db_del_quiet(t, t->st->conv_handoff, k, hkey(k, c->org, p[1],
+	    proto_get_be64(p + 2), id), "delete handoff index");
 	db_del(t, t->st->conv_handoff_at, id, ID_LEN, "delete handoff time");
 }
 
 static void
-handoff_index(struct store_txn *t, const uint8_t id[ID_LEN], int state,
-    uint64_t since)
+handoff_index(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[ID_LEN], int state, uint64_t since)
 {
-	uint8_t k[HKEY_LEN], v[1 + 1 + 8];
+	uint8_t k[HKEY_MAX], v[1 + 1 + 8];
 
-	hkey(k, state, since, id);
-	db_mark(t, t->st->conv_handoff, k, sizeof(k), "put handoff index");
+	db_mark(t, t->st->conv_handoff, k, hkey(k, c->org, state, since, id),
+	    "put handoff index");
 	v[0] = ST_RECORD_VERSION;
 	v[1] = (uint8_t)state;
 	proto_put_be64(v + 2, since);
@@ -161,9 +173,9 @@ store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
 		return 0;
 	if (c->handoff != state) {
 		if (c->handoff != ST_HANDOFF_AI)
-			handoff_unindex(t, cid);
+			handoff_unindex(t, c, cid);
 		if (state != ST_HANDOFF_AI)
-			handoff_index(t, cid, state, t->st->now());
+			handoff_index(t, c, cid, state, t->st->now());
 	}
 	/* A person asked for, or answering: the assistant resolves it no more. */
 	if (state != ST_HANDOFF_AI)
@@ -223,7 +235,8 @@ store_handoff_list(struct store_txn *t, uint32_t limit, struct st_conv **out,
 {
 	struct st_conv *cs;
 	MDB_cursor *cur;
-	MDB_val k, v;
+	MDB_val k = { 0, NULL }, v;
+	size_t plen = t->org != NULL ? strlen(t->org) + 1 : 0;
 	uint32_t cnt = 0;
 	int rc, lrc;
 
@@ -238,24 +251,27 @@ store_handoff_list(struct store_txn *t, uint32_t limit, struct st_conv **out,
 		free(cs);
 		return txn_lmdb(t, rc, "cursor");
 	}
-	/* Keys sort by state (waiting_human 1 before human 2), then since. */
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && cnt < limit) {
-		if (k.mv_size != HKEY_LEN) {
+	/*
+	 * Who asks's organisation's keys (every one's when none), each
+	 * sorting by state (waiting_human 1 before human 2), then since.
+	 */
+	k.mv_size = plen;
+	k.mv_data = (void *)t->org;
+	rc = mdb_cursor_get(cur, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);
+	while (rc == 0 && cnt < limit && (plen == 0 ||
+	    (k.mv_size > plen && memcmp(k.mv_data, t->org, plen) == 0))) {
+		if (k.mv_size < HKEY_LEN + 2) {
 			log_warnx("handoff index: key of %zu bytes", k.mv_size);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 			break;
 		}
-		if ((lrc = conv_load(t, (uint8_t *)k.mv_data + 9,
-		    &cs[cnt])) < 0)
+		if ((lrc = conv_load(t, (uint8_t *)k.mv_data + k.mv_size -
+		    ID_LEN, &cs[cnt])) < 0)
 			break;
 		/* A missing conversation is passed over (logged). */
 		if (lrc == 1)
 			log_warnx("handoff index names a missing "
 			    "conversation");
-		/* Another organisation's is not who asks's to see. */
-		else if (t->org != NULL && strcmp(cs[cnt].org, t->org) != 0)
-			st_conv_free(&cs[cnt]);
 		else
 			cnt++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -280,10 +296,53 @@ handoff_conv_deleted(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN])
 {
 	if (c->handoff != ST_HANDOFF_AI)
-		handoff_unindex(t, id);
+		handoff_unindex(t, c, id);
+}
+
+/*
+ * An older data directory's keys (a state byte first: no organisation
+ * id starts so) moved under their conversation's organisation. They
+ * sort before every newer key, so the walk stops at the first of those.
+ */
+static int
+handoff_init(struct store_txn *t)
+{
+	uint8_t nk[HKEY_MAX];
+	struct st_conv c;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	const uint8_t *p;
+	size_t moved = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->st->conv_handoff, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && !t->err && k.mv_size == HKEY_LEN &&
+	    (p = k.mv_data)[0] <= ST_HANDOFF_MAX) {
+		if (conv_load(t, p + 9, &c) == 0) {
+			db_mark(t, t->st->conv_handoff, nk, hkey(nk, c.org,
+			    p[0], proto_get_be64(p + 1), p + 9),
+			    "put handoff index");
+			st_conv_free(&c);
+		}
+		if (!t->err && (rc = db_cursor_del(t, cur, t->st->conv_handoff,
+		    &k)) != 0)
+			txn_lmdb(t, rc, "delete an older handoff key");
+		moved++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk handoff index");
+	if (!t->err && moved > 0)
+		log_info("moved %zu handoff keys under their organizations",
+		    moved);
+	return t->err;
 }
 
 const struct store_module handoff_module = {
 	.name = "handoff",
+	.init = handoff_init,
 	.conv_deleted = handoff_conv_deleted,
 };

@@ -806,6 +806,117 @@ test_contact_org_index(void **state)
 	st_widget_free(&wb);
 }
 
+/* ----------------------------------------------------------- handoffs */
+
+/* A conversation of widget (internal id) waiting for a person: its id. */
+static void
+waiting_new(struct fix *f, const char *org, const char *widget,
+    const char *session, char id[ST_ID_HEX + 1])
+{
+	struct st_handoff_set_rep rep;
+	struct st_conv c;
+
+	conv_new(f, widget, session, &c);
+	fake_now += 1000;
+	assert_int_equal(ask(f, org, PROTO_ST_HANDOFF_SET,
+	    &(struct st_handoff_set_req){ c.id, ST_HANDOFF_WAITING, "", 0 },
+	    &rep), 0);
+	assert_int_equal(rep.changed, 1);
+	strlcpy(id, c.id, ST_ID_HEX + 1);
+	st_conv_free(&rep.conv);
+	st_conv_free(&c);
+}
+
+/* org's handoff list is ids (n, oldest first): the records it decoded. */
+static uint64_t
+handoffs_are(struct fix *f, const char *org, char ids[][ST_ID_HEX + 1],
+    uint32_t n)
+{
+	struct st_convs l;
+	uint64_t d0, d1, puts;
+	uint32_t i;
+
+	store_costs(f->st, &d0, &puts);
+	assert_int_equal(ask(f, org, PROTO_ST_HANDOFF_LIST,
+	    &(struct st_limit_req){ 200 }, &l), 0);
+	store_costs(f->st, &d1, &puts);
+	assert_int_equal(l.n, n);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(l.convs[i].id, ids[i]);
+		assert_string_equal(l.convs[i].org, org);
+	}
+	st_rep_free(PROTO_ST_HANDOFF_LIST, &l);
+	return d1 - d0;
+}
+
+/*
+ * The handoff index is keyed by organisation: a list reads its own
+ * conversations however many the others have waiting; an older data
+ * directory's keys (without the organisation) are moved at open.
+ */
+static void
+test_handoff_org_index(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_ORG_ID_MAX + 1], b[ST_ORG_ID_MAX + 1];
+	char as[2][ST_ID_HEX + 1], bs[3][ST_ID_HEX + 1], other[ST_ID_HEX + 1];
+	char sess[16];
+	struct st_widget wa, wb;
+	uint64_t alone;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_dbi dbi;
+	MDB_val k, v, ok, ov;
+	uint8_t old[64][25], version = ST_RECORD_VERSION;
+	size_t nold = 0, i;
+	int rc;
+
+	org_new(f, "A", a);
+	org_new(f, "B", b);
+	widget_new(f, a, "Alpha", NULL, &wa);
+	widget_new(f, b, "Bee", NULL, &wb);
+	waiting_new(f, b, wb.id, "b0", bs[0]);
+	waiting_new(f, a, wa.id, "a0", as[0]);
+	waiting_new(f, b, wb.id, "b1", bs[1]);
+	waiting_new(f, a, wa.id, "a1", as[1]);
+	waiting_new(f, b, wb.id, "b2", bs[2]);
+	alone = handoffs_are(f, a, as, 2);
+	for (i = 0; i < 20; i++) {
+		snprintf(sess, sizeof(sess), "more%zu", i);
+		waiting_new(f, b, wb.id, sess, other);
+	}
+	assert_int_equal(handoffs_are(f, a, as, 2), alone);
+
+	/* Keyed as before organisations, behind the store's back. */
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "conv_handoff", 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		assert_true(k.mv_size > 25 && nold < 64);
+		memcpy(old[nold++], (uint8_t *)k.mv_data + k.mv_size - 25, 25);
+	}
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	for (i = 0; i < nold; i++) {
+		ok.mv_size = 25;
+		ok.mv_data = old[i];
+		ov.mv_size = 1;
+		ov.mv_data = &version;
+		assert_int_equal(mdb_put(txn, dbi, &ok, &ov, 0), 0);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+
+	assert_int_equal(db_entries(f, "conv_handoff"), 25);
+	assert_int_equal(handoffs_are(f, a, as, 2), alone);
+	st_widget_free(&wa);
+	st_widget_free(&wb);
+}
+
 /* ---------------------------------------------------- deleting an org */
 
 /* An API key of org (hash bytes hb). */
@@ -1044,6 +1155,7 @@ main(void)
 		T(test_conv_v3_records),
 		T(test_contact_scoped),
 		T(test_contact_org_index),
+		T(test_handoff_org_index),
 		T(test_org_delete_sweep),
 	};
 
