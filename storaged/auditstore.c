@@ -254,15 +254,6 @@ store_audit_request(struct store_txn *t, const struct audit_req *q,
 	return store_audit_add(t, q->who->org, &e);
 }
 
-static size_t
-org_prefix(const char *org, uint8_t out[ORG_PREFIX_MAX])
-{
-	size_t n = strlen(org);
-
-	memcpy(out, org, n + 1);
-	return n + 1;
-}
-
 /* org's count: 0 when none. -1 with t failed. */
 static int
 count_get(struct store_txn *t, const char *org, uint64_t *n)
@@ -368,7 +359,7 @@ store_audit_add(struct store_txn *t, const char *org,
     struct st_audit_entry *e)
 {
 	uint8_t k[ORG_PREFIX_MAX + INDEX_KEY_LEN], id[ID_LEN];
-	size_t plen;
+	size_t klen;
 	uint64_t n;
 	struct penc enc;
 
@@ -379,15 +370,13 @@ store_audit_add(struct store_txn *t, const char *org,
 	e->at = t->st->now();
 	if (entry_id(t, org, e->at, id) < 0)
 		return t->err;
-	plen = org_prefix(org, k);
-	proto_put_be64(k + plen, e->at);
-	memcpy(k + plen + 8, id, ID_LEN);
+	klen = org_time_key(org, e->at, id, k);
 	penc_init(&enc);
 	penc_u8(&enc, ST_RECORD_VERSION);
 	pl_enc(&enc, &pl_audit_entry, e);
 	rec_put(t, t->st->audit, id, ID_LEN, &enc, "audit entry");
 	penc_free(&enc);
-	db_mark(t, t->st->audit_org, k, plen + INDEX_KEY_LEN, "audit index");
+	db_mark(t, t->st->audit_org, k, klen, "audit index");
 	if (count_get(t, org, &n) < 0)
 		return t->err;
 	for (n++; n > ST_AUDIT_MAX && t->err == 0; n--)

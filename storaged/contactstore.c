@@ -259,19 +259,6 @@ rkeys_hash(struct store_txn *t, MDB_dbi dbi, const char *what)
 	return t->err ? -1 : 0;
 }
 
-/* Contact c's (id) entry in contact_org: org NUL u64 created_at | id. */
-static size_t
-org_entry_key(const struct st_contact *c, const uint8_t id[ID_LEN],
-    uint8_t k[ORG_ENTRY_MAX])
-{
-	size_t o = strlen(c->org) + 1;
-
-	memcpy(k, c->org, o);
-	proto_put_be64(k + o, c->created_at);
-	memcpy(k + o + 8, id, ID_LEN);
-	return o + CONTACT_KEY_LEN;
-}
-
 /* Contact c (id) listed in its organisation and counted. */
 static void
 org_entry_put(struct store_txn *t, const struct st_contact *c,
@@ -279,8 +266,8 @@ org_entry_put(struct store_txn *t, const struct st_contact *c,
 {
 	uint8_t k[ORG_ENTRY_MAX];
 
-	db_mark(t, t->st->contact_org, k, org_entry_key(c, id, k),
-	    "put contact org");
+	db_mark(t, t->st->contact_org, k, org_time_key(c->org, c->created_at,
+	    id, k), "put contact org");
 	rec_count_add(t, t->st->contact_counts, c->org, strlen(c->org), 1,
 	    "contact count");
 }
@@ -291,7 +278,7 @@ org_entry_del(struct store_txn *t, const struct st_contact *c,
     const uint8_t id[ID_LEN])
 {
 	uint8_t k[ORG_ENTRY_MAX];
-	size_t klen = org_entry_key(c, id, k);
+	size_t klen = org_time_key(c->org, c->created_at, id, k);
 	MDB_val v;
 
 	if (db_get(t, t->st->contact_org, k, klen, &v, "get contact org") != 0)

@@ -35,9 +35,8 @@ static size_t
 hkey(uint8_t k[HKEY_MAX], const char *org, int state, uint64_t since,
     const uint8_t id[ID_LEN])
 {
-	size_t o = strlen(org) + 1;
+	size_t o = org_prefix(org, k);
 
-	memcpy(k, org, o);
 	k[o] = (uint8_t)state;
 	proto_put_be64(k + o + 1, since);
 	memcpy(k + o + 9, id, ID_LEN);

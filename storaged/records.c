@@ -70,9 +70,8 @@ static size_t
 org_order_key(const struct store_entity *e, const void *rec,
     uint8_t k[ENTITY_ORG_KEY_MAX])
 {
-	size_t o = strlen(rec_org(e, rec)) + 1;
+	size_t o = org_prefix(rec_org(e, rec), k);
 
-	memcpy(k, rec_org(e, rec), o);
 	return o + order_key(e, rec, k + o);
 }
 

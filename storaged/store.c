@@ -679,6 +679,26 @@ rec_put_rows(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	penc_free(&e);
 }
 
+size_t
+org_prefix(const char *org, uint8_t *out)
+{
+	size_t n = strlen(org) + 1;
+
+	memcpy(out, org, n);
+	return n;
+}
+
+size_t
+org_time_key(const char *org, uint64_t at, const uint8_t id[ID_LEN],
+    uint8_t *out)
+{
+	size_t o = org_prefix(org, out);
+
+	proto_put_be64(out + o, at);
+	memcpy(out + o + 8, id, ID_LEN);
+	return o + INDEX_KEY_LEN;
+}
+
 int
 rec_count_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     uint64_t *n, const char *what)

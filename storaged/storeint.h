@@ -388,6 +388,17 @@ int rec_load(struct store_txn *, MDB_dbi, const void *k, size_t klen,
 int rec_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     struct pdec *d, const char *what);
 /*
+ * The start of a key of org's: org and its NUL into out (room for
+ * ST_WHO_ORG_MAX + 1); their length.
+ */
+size_t org_prefix(const char *org, uint8_t *out);
+/*
+ * An index key of org's: org NUL u64 at | id (room for ST_WHO_ORG_MAX +
+ * 1 + INDEX_KEY_LEN), as index_walk() walks one organisation's; its length.
+ */
+size_t org_time_key(const char *org, uint64_t at, const uint8_t id[ID_LEN],
+    uint8_t *out);
+/*
  * A count under k (version byte, u64; none is 0): rec_count_get's *n, 0
  * or -1 with t failed. rec_count_put sets it, deleting it at 0 so an
  * unknown key and an empty count agree; rec_count_add moves it by delta

@@ -158,6 +158,30 @@ db_entries(struct fix *f, const char *db)
 	return ms.ms_entries;
 }
 
+/*
+ * Databases d1 and d2 (NULL: d1 alone) emptied behind the store's back,
+ * then it opens again.
+ */
+static inline void
+db_empty(struct fix *f, const char *d1, const char *d2)
+{
+	const char *dbs[2] = { d1, d2 };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int i;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	for (i = 0; i < 2 && dbs[i] != NULL; i++) {
+		assert_int_equal(mdb_dbi_open(txn, dbs[i], 0, &dbi), 0);
+		assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
 static inline void
 fix_free(struct fix *f)
 {

@@ -25,16 +25,23 @@
 #include "test_fixture.h"
 #include "test_who.h"
 
-#define SECRET	"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-
-static struct st_who OWNER_A;
+#define HOOK_SECRET	"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 static int
 setup(void **state)
 {
-	OWNER_A = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
-	    ST_ROLE_OWNER);
 	return fix_setup(state, "/tmp/parley-records-XXXXXX", 0);
+}
+
+/* Two new organisations, as the install's key makes them. */
+static void
+orgs_new(struct fix *f, struct st_who *a, struct st_who *b)
+{
+	struct st_who install = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+
+	*a = who_org_new(f, &install, "A");
+	*b = who_org_new(f, &install, "B");
 }
 
 /* A new webhook of who's organisation, a millisecond on; its id into id. */
@@ -47,7 +54,7 @@ hook_new(struct fix *f, const struct st_who *who, char id[ST_HOOK_ID_LEN + 1])
 	in.url = "https://x.example/";
 	in.events = ST_HE_ALL;
 	in.enabled = 1;
-	strlcpy(in.secret, SECRET, sizeof(in.secret));
+	strlcpy(in.secret, HOOK_SECRET, sizeof(in.secret));
 	fake_now++;	/* each one later: the order is by creation */
 	assert_int_equal(request_who(f, who, PROTO_ST_HOOK_CREATE, &in, &out,
 	    NULL), 0);
@@ -83,21 +90,22 @@ static void
 test_list_reads_its_own(void **state)
 {
 	struct fix *f = *state;
-	struct st_who b = who_org_new(f, &OWNER_A, "B");
-	char a[3][ST_HOOK_ID_LEN + 1], other[ST_HOOK_ID_LEN + 1];
+	struct st_who oa, ob;
+	char as[3][ST_HOOK_ID_LEN + 1], other[ST_HOOK_ID_LEN + 1];
 	uint64_t alone, among;
 	int i;
 
+	orgs_new(f, &oa, &ob);
 	/* Each organisation's among the other's, in creation order. */
-	hook_new(f, &b, other);
-	hook_new(f, &OWNER_A, a[0]);
-	hook_new(f, &b, other);
-	hook_new(f, &OWNER_A, a[1]);
-	hook_new(f, &OWNER_A, a[2]);
-	alone = hooks_are(f, &OWNER_A, a, 3);
+	hook_new(f, &ob, other);
+	hook_new(f, &oa, as[0]);
+	hook_new(f, &ob, other);
+	hook_new(f, &oa, as[1]);
+	hook_new(f, &oa, as[2]);
+	alone = hooks_are(f, &oa, as, 3);
 	for (i = 0; i < ST_HOOKS_MAX - 2; i++)
-		hook_new(f, &b, other);
-	among = hooks_are(f, &OWNER_A, a, 3);
+		hook_new(f, &ob, other);
+	among = hooks_are(f, &oa, as, 3);
 	assert_int_equal(among, alone);
 	assert_int_equal(db_entries(f, "webhook_org"), 3 + ST_HOOKS_MAX);
 }
@@ -107,31 +115,22 @@ static void
 test_filled_at_open(void **state)
 {
 	struct fix *f = *state;
-	struct st_who b = who_org_new(f, &OWNER_A, "B");
-	char a[2][ST_HOOK_ID_LEN + 1], bs[3][ST_HOOK_ID_LEN + 1];
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	struct st_who oa, ob;
+	char as[2][ST_HOOK_ID_LEN + 1], bs[3][ST_HOOK_ID_LEN + 1];
 
-	hook_new(f, &b, bs[0]);
-	hook_new(f, &OWNER_A, a[0]);
-	hook_new(f, &b, bs[1]);
-	hook_new(f, &b, bs[2]);
-	hook_new(f, &OWNER_A, a[1]);
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "webhook_org", 0, &dbi), 0);
-	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	fix_reopen(f);
+	orgs_new(f, &oa, &ob);
+	hook_new(f, &ob, bs[0]);
+	hook_new(f, &oa, as[0]);
+	hook_new(f, &ob, bs[1]);
+	hook_new(f, &ob, bs[2]);
+	hook_new(f, &oa, as[1]);
+	db_empty(f, "webhook_org", NULL);
 
 	assert_int_equal(db_entries(f, "webhook_org"), 5);
-	hooks_are(f, &OWNER_A, a, 2);
-	hooks_are(f, &b, bs, 3);
+	hooks_are(f, &oa, as, 2);
+	hooks_are(f, &ob, bs, 3);
 	/* Then kept: a new one goes in beside them. */
-	hook_new(f, &OWNER_A, a[1]);
+	hook_new(f, &oa, as[1]);
 	assert_int_equal(db_entries(f, "webhook_org"), 6);
 }
 
@@ -140,17 +139,18 @@ static void
 test_swept(void **state)
 {
 	struct fix *f = *state;
-	struct st_who b = who_org_new(f, &OWNER_A, "B");
-	char a[1][ST_HOOK_ID_LEN + 1], other[ST_HOOK_ID_LEN + 1];
+	struct st_who oa, ob;
+	char as[1][ST_HOOK_ID_LEN + 1], other[ST_HOOK_ID_LEN + 1];
 	struct store_txn t;
 	uint32_t n;
 	int more = 1, steps = 0;
 
-	hook_new(f, &b, other);
-	hook_new(f, &OWNER_A, a[0]);
-	hook_new(f, &b, other);
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_ORG_DELETE,
-	    &(struct st_id_req){ b.org }, NULL, NULL), 0);
+	orgs_new(f, &oa, &ob);
+	hook_new(f, &ob, other);
+	hook_new(f, &oa, as[0]);
+	hook_new(f, &ob, other);
+	assert_int_equal(request_who(f, &oa, PROTO_ST_ORG_DELETE,
+	    &(struct st_id_req){ ob.org }, NULL, NULL), 0);
 	while (more && steps++ < 20) {
 		store_begin(f->st, &t, 0);
 		assert_int_equal(store_org_sweep(&t, 1, &n, &more), 0);
@@ -158,7 +158,7 @@ test_swept(void **state)
 	}
 	assert_false(more);
 	assert_int_equal(db_entries(f, "webhook_org"), 1);
-	hooks_are(f, &OWNER_A, a, 1);
+	hooks_are(f, &oa, as, 1);
 }
 
 int

@@ -478,25 +478,6 @@ conv_new(struct fix *f, const char *widget, const char *session,
 	*out = rep.conv;
 }
 
-/* Databases d1 and d2 emptied behind the store's back, then it opens. */
-static void
-db_empty(struct fix *f, const char *d1, const char *d2)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, d1, 0, &dbi), 0);
-	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
-	assert_int_equal(mdb_dbi_open(txn, d2, 0, &dbi), 0);
-	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	fix_reopen(f);
-}
-
 /* who in org's conversations: total, and whether id is among them. */
 static uint64_t
 conv_list(struct fix *f, const char *org, const char *widget,
