@@ -6,14 +6,14 @@
  *	               ST_WEBHOOK_ROWS, with its secret: the notifier signs
  *	               with it)
  *	webhook_order  u64 created_at | id -> ()
- *	webhook_org    org NUL u64 created_at | id -> () (records.c)
- *	hook_org       org NUL id -> (): an organisation's, for the outbox
- *	               (every event looks here)
+ *	webhook_org    org NUL u64 created_at | id -> () (records.c): an
+ *	               organisation's, for its list and the outbox (every
+ *	               event looks here)
+ *	hook_org       retired (org NUL id -> ()): emptied at open
  *
  * Every value starts with its layout's format, ST_RECORD_VERSION; the
- * walks of its rows (record.h) copy and merge it. The admin API's list
- * walks them all (entity_list: at most ST_HOOKS_MAX per organisation); a
- * webhook deleted takes its deliveries with it (outbox.c).
+ * walks of its rows (record.h) copy and merge it. A webhook deleted takes
+ * its deliveries with it (outbox.c).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -38,38 +38,12 @@ hook_invalid(const void *rec)
 }
 
 
-#define ORG_KEY_MAX	(ST_WHO_ORG_MAX + 1 + ST_HOOK_ID_LEN)
-
-static size_t
-org_key(const char *org, const char *id, uint8_t out[ORG_KEY_MAX])
-{
-	size_t o = strlen(org);
-
-	memcpy(out, org, o + 1);
-	memcpy(out + o + 1, id, ST_HOOK_ID_LEN);
-	return o + 1 + ST_HOOK_ID_LEN;
-}
-
-static int
-hook_index_put(struct store_txn *t, void *rec)
-{
-	const struct st_webhook *h = rec;
-	uint8_t k[ORG_KEY_MAX];
-
-	db_mark(t, t->st->hook_org, k, org_key(h->org, h->id, k),
-	    "put webhook org");
-	return t->err ? -1 : 0;
-}
-
-/* Its organisation's entry, and its deliveries. */
+/* Its deliveries. */
 static void
 hook_index_del(struct store_txn *t, const void *rec)
 {
 	const struct st_webhook *h = rec;
-	uint8_t k[ORG_KEY_MAX];
 
-	db_del(t, t->st->hook_org, k, org_key(h->org, h->id, k),
-	    "delete webhook org");
 	store_outbox_hook_gone(t, h->id);
 }
 
@@ -132,7 +106,6 @@ const struct store_entity hook_entity = {
 	.invalid = hook_invalid,
 	.admit = hook_admit,
 	.merge = hook_merge,
-	.index_put = hook_index_put,
 	.index_del = hook_index_del,
 };
 
@@ -232,9 +205,9 @@ int
 store_org_hook_ids(struct store_txn *t, const char *org,
     char ids[][ST_HOOK_ID_LEN + 1], uint32_t *n)
 {
-	size_t plen = strlen(org) + 1;
 	MDB_cursor *cur;
-	MDB_val k, v;
+	MDB_val k = { .mv_size = strlen(org) + 1, .mv_data = (void *)org }, v;
+	size_t plen = k.mv_size;
 	MDB_stat ms;
 	int rc;
 
@@ -242,19 +215,18 @@ store_org_hook_ids(struct store_txn *t, const char *org,
 	if (t->err)
 		return t->err;
 	/* No webhook anywhere (the usual case): no walk. */
-	if ((rc = mdb_stat(t->txn, t->st->hook_org, &ms)) != 0)
+	if ((rc = mdb_stat(t->txn, t->st->webhook_org, &ms)) != 0)
 		return txn_lmdb(t, rc, "stat");
 	if (ms.ms_entries == 0)
 		return 0;
-	if ((rc = mdb_cursor_open(t->txn, t->st->hook_org, &cur)) != 0)
+	if ((rc = mdb_cursor_open(t->txn, t->st->webhook_org, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
-	k.mv_size = plen;
-	k.mv_data = (void *)org;
+	/* Its own entries: org NUL u64 created_at | id. */
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && *n < ST_HOOKS_MAX &&
-	    k.mv_size == plen + ST_HOOK_ID_LEN &&
+	    k.mv_size == plen + 8 + ST_HOOK_ID_LEN &&
 	    memcmp(k.mv_data, org, plen) == 0) {
-		memcpy(ids[*n], (char *)k.mv_data + plen, ST_HOOK_ID_LEN);
+		memcpy(ids[*n], (char *)k.mv_data + plen + 8, ST_HOOK_ID_LEN);
 		ids[(*n)++][ST_HOOK_ID_LEN] = '\0';
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
@@ -263,6 +235,32 @@ store_org_hook_ids(struct store_txn *t, const char *org,
 		txn_lmdb(t, rc, "walk webhook org");
 	return t->err;
 }
+
+/*
+ * The retired index (org NUL id), which storageds before webhook_org
+ * kept, emptied: its pages go back to the free list; nothing reads it.
+ */
+static int
+hookstore_init(struct store_txn *t)
+{
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, t->st->hook_org, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat");
+	if (ms.ms_entries == 0)
+		return 0;
+	if ((rc = db_drop(t, t->st->hook_org)) != 0)
+		return txn_lmdb(t, rc, "empty a retired index");
+	log_info("emptied the retired hook_org index (%zu entries)",
+	    (size_t)ms.ms_entries);
+	return 0;
+}
+
+const struct store_module hookstore_module = {
+	.name = "webhooks",
+	.init = hookstore_init,
+};
 
 void
 store_hooks_free(struct st_webhook *hs, uint32_t n)

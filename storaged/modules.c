@@ -25,5 +25,6 @@ const struct store_module *const store_modules[] = {
 	&report_module,		/* the reports' rollups; their backfill */
 	&gap_module,		/* a conversation's knowledge gaps */
 	&att_module,		/* a conversation's attachments */
+	&hookstore_module,	/* empties the retired hook_org */
 	NULL,
 };

@@ -177,7 +177,7 @@ struct store {
 	/* hookstore.c: webhooks (issue 23) */
 	MDB_dbi webhooks;	/* id ("wh_" + 32 hex) -> webhook */
 	MDB_dbi webhook_order;	/* u64 created_at | id -> () */
-	MDB_dbi hook_org;	/* org NUL id -> () */
+	MDB_dbi hook_org;	/* retired: emptied at open (hookstore.c) */
 	/* outbox.c: the deliveries */
 	MDB_dbi deliveries;	/* u64 seq -> delivery */
 	MDB_dbi delivery_due;	/* retired: moved into hook_due at open */
@@ -651,6 +651,8 @@ extern const struct store_module gap_module;		/* gapstore.c */
 extern const struct store_module att_module;		/* attstore.c */
 /* records.c: an older data directory's organisation orders filled. */
 extern const struct store_module records_module;
+/* hookstore.c: the retired hook_org emptied. */
+extern const struct store_module hookstore_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

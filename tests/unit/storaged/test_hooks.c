@@ -233,6 +233,28 @@ test_org_sweep(void **state)
 	assert_int_equal(db_entries(f, "webhook_order"), 1);
 }
 
+/* The retired index (org NUL id), as an older storaged left it, is emptied. */
+static void
+test_retired_index(void **state)
+{
+	struct fix *f = *state;
+	static const char key[] = "default\0wh_0123456789abcdef0123456789abcdef";
+	uint8_t version = ST_RECORD_VERSION;
+	MDB_val k = { sizeof(key) - 1, (void *)key }, v = { 1, &version };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "hook_org", 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+	assert_int_equal(db_entries(f, "hook_org"), 0);
+}
+
 int
 main(void)
 {
@@ -244,6 +266,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_update, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_org_sweep, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_retired_index, setup,
 		    fix_teardown),
 	};
 
