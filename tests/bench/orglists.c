@@ -14,6 +14,9 @@
  * that kind.
  *
  *   orglists ORGS PER REPEAT [CONTACTS]
+ *
+ * With CONTACTS, ORGS is at most 999: each has a widget, and an install
+ * holds at most ST_WIDGETS_MAX (the default one among them).
  */
 #include <err.h>
 #include <stdio.h>
