@@ -18,10 +18,11 @@
  * conversation's id for CONV_DELETE and MSG_PAGE, HANDOFF_SET, AGENT_MSG
  * and TYPING, a known agent's id for AGENT_UPDATE, _GET and _DELETE, the
  * last webhook, action and API key an input made (follow_made; the
- * store's first webhook and key until then) for their requests by id,
- * the first organisation's knowledge source for KB_SOURCE_UPDATE, _GET,
+ * store's first webhook, action and key until then) for their requests
+ * by id, the first organisation's knowledge source for KB_SOURCE_UPDATE, _GET,
  * _DELETE, KB_SYNC and KB_PAGES, the known canned reply's file for
- * ATT_ADMIN_READ, the
+ * ATT_ADMIN_READ, the second organisation and the known action for
+ * ACTION_TOOLS, the
  * known widget and token hash for WS_REQUEST_HUMAN, WS_FEEDBACK and
  * WS_RATING); bit 0x40 runs the request twice in one batch; bit 0x10
  * moves the rate counters' clock a minute on (each input moves it 1 ms).
@@ -591,6 +592,36 @@ hook_and_key_make(const struct st_who *who, const char *mark, uint8_t h,
 	dreply_free(&r);
 }
 
+/*
+ * An action made as who, its name and description mark; the known one
+ * when follow (follow_made).
+ */
+static void
+action_make(const struct st_who *who, const char *mark, int follow)
+{
+	struct st_action a;
+	struct penc e;
+	struct dreply r;
+
+	memset(&a, 0, sizeof(a));
+	strlcpy(a.name, mark, sizeof(a.name));
+	a.description = (char *)mark;
+	a.parameters = "{\"type\":\"object\"}";
+	a.method = ST_METHOD_GET;
+	a.url = "https://actions.example/lookup";
+	a.body = "";
+	a.headers = "";
+	a.timeout_ms = 5000;
+	a.max_response_bytes = 4096;
+	a.enabled = 1;
+	penc_init(&e);
+	st_req_encode(&e, PROTO_ST_ACTION_CREATE, &a);
+	must_as(who, PROTO_ST_ACTION_CREATE, &e, &r);
+	if (follow)
+		follow_made(PROTO_ST_ACTION_CREATE, &r);
+	dreply_free(&r);
+}
+
 /* A question-and-answer knowledge source made as who: its id in id. */
 static void
 source_make(const struct st_who *who, const char *mark, char *id)
@@ -618,9 +649,9 @@ source_make(const struct st_who *who, const char *mark, char *id)
  * The second organisation's records, each holding MARK_OTHER where the
  * first's hold MARK_FIRST: an owner (invited and accepted: whos[7] is
  * their dashboard session), a pending invitation, a widget with a
- * visitor's message and contact, an agent, a webhook, an API key, a
- * knowledge source and a canned reply. whos[6], its key, is made by
- * whos_make.
+ * visitor's message and contact, an agent, a webhook, an API key, an
+ * action, a knowledge source and a canned reply. whos[6], its key, is
+ * made by whos_make.
  */
 static void
 other_org_make(void)
@@ -656,6 +687,7 @@ other_org_make(void)
 	contact_submit(other_wid, other_hash, MARK_OTHER, id);
 	agent_make(&whos[6], MARK_OTHER, id);
 	hook_and_key_make(&whos[7], MARK_OTHER, 0x75, 0);
+	action_make(&whos[7], MARK_OTHER, 0);
 	source_make(&whos[7], MARK_OTHER, id);
 	penc_init(&e);
 	st_req_encode(&e, PROTO_ST_CANNED_PUT, &c);
@@ -666,8 +698,8 @@ other_org_make(void)
 /*
  * A new store in a new temporary directory, with the known widget,
  * conversation, agent, contact, canned reply's file, invitation, webhook,
- * API key and knowledge source in it, and the second organisation's
- * records (other_org_make).
+ * API key, action and knowledge source in it, and the second
+ * organisation's records (other_org_make).
  */
 static void
 store_make(void)
@@ -687,6 +719,7 @@ store_make(void)
 	invite_make(&whos[0], MARK_FIRST "@example.com", 0x71);
 	/* The known ones until an input makes another (follow_made). */
 	hook_and_key_make(&whos[0], MARK_FIRST, 0x74, 1);
+	action_make(&whos[0], MARK_FIRST, 1);
 	source_make(&whos[0], MARK_FIRST, known_source);
 	other_org_make();
 }
@@ -1493,6 +1526,29 @@ check_reply(uint16_t type, const struct st_who *who, const struct dreply *r)
 }
 
 /*
+ * A turn's tools (ST_ACTION_TOOLS: the worker asks for the conversation's
+ * organisation, named in the request, not by who asks): that
+ * organisation's actions alone.
+ */
+static void
+check_tools(uint16_t type, const struct penc *e, const struct dreply *r)
+{
+	struct st_action_tools_req q;
+	struct st_actions l;
+	uint32_t i;
+
+	if (type != PROTO_ST_ACTION_TOOLS || r->err != 0)
+		return;
+	if (st_req_decode(type, e->buf, e->len, &q) < 0 ||
+	    st_rep_decode(type, r->enc.buf, r->enc.len, &l) < 0)
+		abort();
+	for (i = 0; i < l.n; i++)
+		in_org(l.actions[i].org, q.org);
+	st_rep_free(type, &l);
+	st_req_free(type, &q);
+}
+
+/*
  * The request type an input picks (the head comment): replay.c's group,
  * so each type's inputs also run alone on a new store.
  */
@@ -1583,6 +1639,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		penc_str(&e, known_source);
 	else if (type == PROTO_ST_ATT_ADMIN_READ)
 		penc_str(&e, known_att);
+	else if (type == PROTO_ST_ACTION_TOOLS) {
+		/* The second organisation's turn naming the known action. */
+		penc_str(&e, whos[6].org);
+		penc_u32(&e, 1);
+		penc_str(&e, known_action);
+	}
 	else
 		penc_str(&e, known);
 	/* proto's penc_raw() of 0 bytes into an empty encoder is NULL + 0 (UB). */
@@ -1614,6 +1676,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			dreply_commit_failed(&r[i]);
 	for (i = 0; i <= twice; i++) {
 		check_reply(type, who, &r[i]);
+		check_tools(type, &e, &r[i]);
 		/* Whichever it named, the known one may be gone. */
 		if (r[i].err == 0 && (type == PROTO_ST_CONV_DELETE ||
 		    type == PROTO_ST_PURGE))
