@@ -26,5 +26,6 @@ const struct store_module *const store_modules[] = {
 	&gap_module,		/* a conversation's knowledge gaps */
 	&att_module,		/* a conversation's attachments */
 	&hookstore_module,	/* empties the retired hook_org */
+	&userstore_module,	/* lists older invitations by organisation */
 	NULL,
 };

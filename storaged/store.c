@@ -963,6 +963,8 @@ const struct store_db store_dbs[NDBS] = {
 	/* each organisation's contacts (contactstore.c) */
 	{ "contact_org", offsetof(struct store, contact_org) },
 	{ "contact_counts", offsetof(struct store, contact_counts) },
+	/* each organisation's invitations (userstore.c) */
+	{ "invite_org", offsetof(struct store, invite_org) },
 };
 
 MDB_dbi *

@@ -25,7 +25,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		105
+#define NDBS		106
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -246,6 +246,7 @@ struct store {
 	/* contactstore.c: each organisation's contacts, and how many */
 	MDB_dbi contact_org;	/* org NUL u64 created_at | id[16] -> () */
 	MDB_dbi contact_counts;	/* org -> u64 contacts */
+	MDB_dbi invite_org;	/* org NUL token hash -> (): userstore.c */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -653,6 +654,8 @@ extern const struct store_module att_module;		/* attstore.c */
 extern const struct store_module records_module;
 /* hookstore.c: the retired hook_org emptied. */
 extern const struct store_module hookstore_module;
+/* userstore.c: an older data directory's invitations listed by organisation. */
+extern const struct store_module userstore_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;

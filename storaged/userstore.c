@@ -6,6 +6,8 @@
  *	user_email   email (lowercase) -> id
  *	org_users    org id | 0 | user id -> (nothing): the members
  *	invites      SHA-256 of a token[32] -> invitation
+ *	invite_org   org NUL SHA-256 of a token[32] -> (nothing): an
+ *	             organisation's invitations, its list's and count's walk
  *
  * Every value starts with its format's version: a user's its layout's
  * (record.h: 2 added each membership's disabled flag; 1 still reads), an
@@ -523,44 +525,109 @@ invite_load(struct store_txn *t, const uint8_t *hash, struct st_invite *iv)
 	return invite_decode(t, &v, iv);
 }
 
+/* An invitation's entry in invite_org: org NUL hash. */
+static size_t
+invite_org_key(const char *org, const uint8_t *hash,
+    uint8_t k[ST_WHO_ORG_MAX + 1 + ST_INVITE_HASH_LEN])
+{
+	size_t o = org_prefix(org, k);
+
+	memcpy(k + o, hash, ST_INVITE_HASH_LEN);
+	return o + ST_INVITE_HASH_LEN;
+}
+
 static void
 invite_save(struct store_txn *t, const uint8_t *hash,
     const struct st_invite *iv)
 {
+	uint8_t k[ST_WHO_ORG_MAX + 1 + ST_INVITE_HASH_LEN];
+
 	rec_put_rows(t, t->st->invites, hash, ST_INVITE_HASH_LEN,
 	    &st_invite_layout, iv, "put invitation");
+	db_mark(t, t->st->invite_org, k, invite_org_key(iv->org, hash, k),
+	    "put invitation org");
 }
 
-typedef int (*invite_fn)(struct store_txn *, MDB_cursor *, const MDB_val *,
-    const struct st_invite *, void *);
+/* The organisation's entry of the invitation iv under hash deleted. */
+static void
+invite_drop_org(struct store_txn *t, const uint8_t *hash,
+    const struct st_invite *iv)
+{
+	uint8_t k[ST_WHO_ORG_MAX + 1 + ST_INVITE_HASH_LEN];
+
+	db_del_quiet(t, t->st->invite_org, k, invite_org_key(iv->org, hash, k),
+	    "delete invitation org");
+}
+
+/* The invitation iv under hash deleted, with its organisation's entry. */
+static void
+invite_drop(struct store_txn *t, const uint8_t *hash,
+    const struct st_invite *iv)
+{
+	db_del(t, t->st->invites, hash, ST_INVITE_HASH_LEN,
+	    "delete invitation");
+	invite_drop_org(t, hash, iv);
+}
+
+/* What an invite_fn tells its walk: bits of these. */
+#define INVITE_STOP	1	/* no more */
+#define INVITE_DROP	2	/* this one deleted */
+
+/* An invitation iv under hash: INVITE_STOP, INVITE_DROP, both, or 0. */
+typedef int (*invite_fn)(struct store_txn *, const uint8_t *hash,
+    const struct st_invite *iv, void *);
 
 /*
- * Calls fn for each stored invitation, expired or not, the cursor on it
- * (fn may delete it with invite_del_here): 0, or -1 with t failed. fn's
- * non-zero stops the walk.
+ * Calls fn for each of org's stored invitations (NULL: every
+ * organisation's), expired or not, through invite_org (or invites), and
+ * deletes those it says: 0, or -1 with t failed.
  */
 static int
-invites_walk(struct store_txn *t, invite_fn fn, void *arg)
+invites_walk(struct store_txn *t, const char *org, invite_fn fn, void *arg)
 {
+	uint8_t p[ST_WHO_ORG_MAX + 1], hash[ST_INVITE_HASH_LEN];
+	size_t plen = org != NULL ? org_prefix(org, p) : 0;
+	MDB_dbi dbi = org != NULL ? t->st->invite_org : t->st->invites;
 	struct st_invite iv;
 	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, op = MDB_FIRST;
+	MDB_val k = { plen, p }, v;
+	int rc, lrc, what, op = org != NULL ? MDB_SET_RANGE : MDB_FIRST;
 
 	if (t->err)
 		return -1;
-	if ((rc = mdb_cursor_open(t->txn, t->st->invites, &cur)) != 0)
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor"), -1;
 	while (!t->err && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
-		if (k.mv_size != ST_INVITE_HASH_LEN ||
-		    invite_decode(t, &v, &iv) != 0) {
+		if (k.mv_size < plen || memcmp(k.mv_data, p, plen) != 0) {
+			rc = MDB_NOTFOUND;	/* past the organisation's */
+			break;
+		}
+		lrc = -1;
+		if (k.mv_size == plen + ST_INVITE_HASH_LEN) {
+			memcpy(hash, (uint8_t *)k.mv_data + plen, sizeof(hash));
+			lrc = org != NULL ? invite_load(t, hash, &iv) :
+			    invite_decode(t, &v, &iv);
+		}
+		if (lrc != 0) {
 			if (!t->err)
 				store_fail(t, PROTO_E_INTERNAL,
 				    "inconsistent invitations");
 			break;
 		}
-		if (fn(t, cur, &k, &iv, arg) != 0)
+		what = fn(t, hash, &iv, arg);
+		if ((what & INVITE_DROP) &&
+		    (rc = db_cursor_del(t, cur, dbi, &k)) != 0)
+			txn_lmdb(t, rc, "delete invitation");
+		else if (what & INVITE_DROP) {
+			if (org != NULL)
+				db_del(t, t->st->invites, hash,
+				    ST_INVITE_HASH_LEN, "delete invitation");
+			else
+				invite_drop_org(t, hash, &iv);
+		}
+		st_invite_free(&iv);
+		if (what & INVITE_STOP)
 			break;
 	}
 	mdb_cursor_close(cur);
@@ -569,50 +636,92 @@ invites_walk(struct store_txn *t, invite_fn fn, void *arg)
 	return t->err ? -1 : 0;
 }
 
-/* The invitation under the walk's cursor deleted: 0, or -1 with t failed. */
 static int
-invite_del_here(struct store_txn *t, MDB_cursor *cur, const MDB_val *k)
+invite_count_one(struct store_txn *t, const uint8_t *hash,
+    const struct st_invite *iv, void *arg)
 {
-	int rc;
+	size_t *n = arg;
 
-	if ((rc = db_cursor_del(t, cur, t->st->invites, k)) != 0)
-		return txn_lmdb(t, rc, "delete invitation"), -1;
+	if (iv->expires_at <= t->st->now())
+		return INVITE_DROP;
+	(*n)++;
 	return 0;
 }
 
-struct invites_count {
-	uint64_t now;
-	const char *org;
-	size_t left, in_org;
-};
-
 static int
-invite_count_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+invite_expired(struct store_txn *t, const uint8_t *hash,
     const struct st_invite *iv, void *arg)
 {
-	struct invites_count *c = arg;
+	return iv->expires_at <= t->st->now() ? INVITE_DROP : 0;
+}
 
-	if (iv->expires_at <= c->now)
-		return invite_del_here(t, cur, k);
-	c->left++;
-	c->in_org += strcmp(iv->org, c->org) == 0;
+/*
+ * org's expired invitations deleted; *in_org: how many of its remain,
+ * *left: how many of every organisation's. At the install's ceiling, the
+ * others' expired ones are deleted too before they count.
+ */
+static void
+invites_sweep(struct store_txn *t, const char *org, size_t *left,
+    size_t *in_org)
+{
+	MDB_stat ms;
+	int rc;
+
+	*left = *in_org = 0;
+	if (invites_walk(t, org, invite_count_one, in_org) < 0)
+		return;
+	if ((rc = mdb_stat(t->txn, t->st->invites, &ms)) != 0) {
+		txn_lmdb(t, rc, "stat invitations");
+		return;
+	}
+	if (ms.ms_entries >= ST_INVITES_ALL_MAX &&
+	    (invites_walk(t, NULL, invite_expired, NULL) < 0 ||
+	    (rc = mdb_stat(t->txn, t->st->invites, &ms)) != 0)) {
+		if (rc != 0)
+			txn_lmdb(t, rc, "stat invitations");
+		return;
+	}
+	*left = ms.ms_entries;
+}
+
+static int
+invite_index_one(struct store_txn *t, const uint8_t *hash,
+    const struct st_invite *iv, void *arg)
+{
+	uint8_t k[ST_WHO_ORG_MAX + 1 + ST_INVITE_HASH_LEN];
+
+	db_mark(t, t->st->invite_org, k, invite_org_key(iv->org, hash, k),
+	    "put invitation org");
 	return 0;
 }
 
 /*
- * The expired invitations deleted; *left: how many remain, *in_org: how
- * many of them are org's.
+ * invite_org made again from invites when the two do not hold as many
+ * entries (a data directory of before it).
  */
-static void
-invites_sweep(struct store_txn *t, uint64_t now, const char *org,
-    size_t *left, size_t *in_org)
+static int
+userstore_init(struct store_txn *t)
 {
-	struct invites_count c = { now, org, 0, 0 };
+	MDB_stat all, own;
+	int rc;
 
-	(void)invites_walk(t, invite_count_one, &c);
-	*left = c.left;
-	*in_org = c.in_org;
+	if ((rc = mdb_stat(t->txn, t->st->invites, &all)) != 0 ||
+	    (rc = mdb_stat(t->txn, t->st->invite_org, &own)) != 0)
+		return txn_lmdb(t, rc, "stat invitations");
+	if (all.ms_entries == own.ms_entries)
+		return 0;
+	if ((rc = db_drop(t, t->st->invite_org)) != 0)
+		return txn_lmdb(t, rc, "empty the invitation org index");
+	if (invites_walk(t, NULL, invite_index_one, NULL) == 0)
+		log_info("listed %zu invitations by organization",
+		    (size_t)all.ms_entries);
+	return t->err;
 }
+
+const struct store_module userstore_module = {
+	.name = "users",
+	.init = userstore_init,
+};
 
 /*
  * Whether the pending invitation under hash is another organisation's
@@ -668,7 +777,7 @@ store_user_invite(struct store_txn *t, const char *org,
 			return 0;
 		}
 	}
-	invites_sweep(t, t->st->now(), org, &left, &in_org);
+	invites_sweep(t, org, &left, &in_org);
 	if (t->err)
 		return t->err;
 	if (in_org >= ST_INVITES_MAX)
@@ -714,8 +823,7 @@ invite_join(struct store_txn *t, const uint8_t *hash, const char *user,
 	if (st_user_member(&u, iv->org) == NULL &&
 	    member_add(t, &u, iv->org, iv->role) == 0)
 		user_changed(t, &u, 0, NULL);
-	db_del(t, t->st->invites, hash, ST_INVITE_HASH_LEN,
-	    "delete invitation");
+	invite_drop(t, hash, iv);
 	out->result = 2;
 	strlcpy(out->d.user, u.id, sizeof(out->d.user));
 	strlcpy(out->d.org, iv->org, sizeof(out->d.org));
@@ -759,8 +867,7 @@ invite_new(struct store_txn *t, const uint8_t *hash, struct st_invite *iv,
 	if (user_make(t, iv->email, q->name, q->salt, q->hash, iv->org,
 	    iv->role, &u) < 0)
 		return t->err;
-	db_del(t, t->st->invites, hash, ST_INVITE_HASH_LEN,
-	    "delete invitation");
+	invite_drop(t, hash, iv);
 	strlcpy(out->d.user, u.id, sizeof(out->d.user));
 	strlcpy(out->d.org, iv->org, sizeof(out->d.org));
 	strlcpy(out->d.email, iv->email, sizeof(out->d.email));
@@ -790,8 +897,8 @@ store_invite_accept(struct store_txn *t,
 	/* Expired, or its organisation is gone: spent for nothing. */
 	if (iv.expires_at <= t->st->now() ||
 	    (rc = store_org_exists(t, iv.org)) == 0) {
-		db_del(t, t->st->invites, q->token_hash, ST_INVITE_HASH_LEN,
-		    "delete invitation");
+		invite_drop(t, q->token_hash, &iv);
+		st_invite_free(&iv);
 		out->result = 1;
 		return t->err;
 	}
@@ -813,46 +920,44 @@ invite_id(const uint8_t *hash, char id[ST_INVITE_ID_MAX + 1])
 }
 
 struct invites_of {
-	const char *org;
-	uint64_t now;
 	invite_fn fn;
 	void *arg;
 };
 
 static int
-invite_of_org(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+invite_pending(struct store_txn *t, const uint8_t *hash,
     const struct st_invite *iv, void *arg)
 {
 	struct invites_of *o = arg;
 
-	if (iv->expires_at <= o->now || strcmp(iv->org, o->org) != 0)
+	if (iv->expires_at <= t->st->now())
 		return 0;
-	return o->fn(t, cur, k, iv, o->arg);
+	return o->fn(t, hash, iv, o->arg);
 }
 
 /*
  * Calls fn for each of org's pending invitations (expired ones are
- * skipped): 0, or -1 with t failed. fn's non-zero stops the walk.
+ * skipped): 0, or -1 with t failed.
  */
 static int
 invites_each(struct store_txn *t, const char *org, invite_fn fn, void *arg)
 {
-	struct invites_of o = { org, t->st->now(), fn, arg };
+	struct invites_of o = { fn, arg };
 
-	return invites_walk(t, invite_of_org, &o);
+	return invites_walk(t, org, invite_pending, &o);
 }
 
 static int
-invite_list_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+invite_list_one(struct store_txn *t, const uint8_t *hash,
     const struct st_invite *iv, void *arg)
 {
 	struct st_invites *out = arg;
 	struct st_invite_view *v;
 
 	if (out->n >= ST_INVITES_MAX)
-		return 1;
+		return INVITE_STOP;
 	v = &out->v[out->n++];
-	invite_id(k->mv_data, v->id);
+	invite_id(hash, v->id);
 	strlcpy(v->email, iv->email, sizeof(v->email));
 	v->role = iv->role;
 	v->created_at = iv->created_at;
@@ -882,18 +987,17 @@ struct revoke {
 };
 
 static int
-invite_revoke_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+invite_revoke_one(struct store_txn *t, const uint8_t *hash,
     const struct st_invite *iv, void *arg)
 {
 	struct revoke *r = arg;
 	char id[ST_INVITE_ID_MAX + 1];
 
-	invite_id(k->mv_data, id);
+	invite_id(hash, id);
 	if (strcmp(id, r->id) != 0)
 		return 0;
 	r->found = 1;
-	(void)invite_del_here(t, cur, k);
-	return 1;
+	return INVITE_DROP | INVITE_STOP;
 }
 
 int
@@ -1158,21 +1262,16 @@ org_members_sweep(struct store_txn *t, const char *org, uint32_t max,
 }
 
 struct invites_drop {
-	const char *org;
 	uint32_t max, n;
 };
 
 static int
-invite_drop_one(struct store_txn *t, MDB_cursor *cur, const MDB_val *k,
+invite_drop_one(struct store_txn *t, const uint8_t *hash,
     const struct st_invite *iv, void *arg)
 {
 	struct invites_drop *d = arg;
 
-	if (strcmp(iv->org, d->org) != 0)
-		return 0;
-	if (invite_del_here(t, cur, k) < 0)
-		return -1;
-	return ++d->n >= d->max;
+	return INVITE_DROP | (++d->n >= d->max ? INVITE_STOP : 0);
 }
 
 /* At most max of org's invitations deleted: *n. */
@@ -1180,12 +1279,12 @@ static int
 org_invites_sweep(struct store_txn *t, const char *org, uint32_t max,
     uint32_t *n)
 {
-	struct invites_drop d = { org, max, 0 };
+	struct invites_drop d = { max, 0 };
 
 	*n = 0;
 	if (max == 0)
 		return t->err;
-	(void)invites_walk(t, invite_drop_one, &d);
+	(void)invites_walk(t, org, invite_drop_one, &d);
 	*n = d.n;
 	return t->err;
 }

@@ -348,6 +348,82 @@ test_users_invite(void **state)
 	st_rep_free(PROTO_ST_USER_LIST, &l);
 }
 
+/* org's pending invitations are n: the records their list decoded. */
+static uint64_t
+invites_are(struct fix *f, const char *org, uint32_t n)
+{
+	struct st_invites l;
+	uint64_t d0, d1, puts;
+
+	store_costs(f->st, &d0, &puts);
+	assert_int_equal(ask(f, org, PROTO_ST_INVITE_LIST, NULL, &l, NULL), 0);
+	store_costs(f->st, &d1, &puts);
+	assert_int_equal(l.n, n);
+	st_rep_free(PROTO_ST_INVITE_LIST, &l);
+	return d1 - d0;
+}
+
+/*
+ * An organisation's invitations are walked through its own entries
+ * (invite_org): its list reads as many records however many the others
+ * have pending; the index is made again at open when it lacks entries,
+ * and a revoked, accepted or expired invitation leaves it.
+ */
+static void
+test_users_invite_org(void **state)
+{
+	struct fix *f = *state;
+	struct st_user_invite_rep iv;
+	struct st_invite_accept_rep ac;
+	struct st_org org, ob;
+	struct st_invites l;
+	char email[64], gone[ST_USER_ID_MAX + 1];
+	uint64_t alone;
+	int i;
+
+	(void)boot(f, 1, gone);
+	memset(&org, 0, sizeof(org));
+	org.name = "B";
+	assert_int_equal(request_dec(f, PROTO_ST_ORG_CREATE, &org, &ob), 0);
+	assert_int_equal(invite(f, "default", "a1@x.test", ST_ROLE_AGENT, 1,
+	    &iv), 0);
+	assert_int_equal(invite(f, "default", "a2@x.test", ST_ROLE_AGENT, 2,
+	    &iv), 0);
+	alone = invites_are(f, "default", 2);
+	for (i = 0; i < 20; i++) {
+		snprintf(email, sizeof(email), "b%d@x.test", i);
+		assert_int_equal(invite(f, ob.id, email, ST_ROLE_AGENT,
+		    (uint8_t)(100 + i), &iv), 0);
+	}
+	assert_int_equal(invites_are(f, "default", 2), alone);
+	assert_int_equal(db_entries(f, "invite_org"), 22);
+
+	db_empty(f, "invite_org", NULL);
+	assert_int_equal(db_entries(f, "invite_org"), 22);
+	assert_int_equal(invites_are(f, "default", 2), alone);
+	invites_are(f, ob.id, 20);
+
+	/* Revoked, accepted: gone from both. */
+	assert_int_equal(ask(f, "default", PROTO_ST_INVITE_LIST, NULL, &l,
+	    NULL), 0);
+	assert_int_equal(ask(f, "default", PROTO_ST_INVITE_REVOKE,
+	    &(struct st_id_req){ l.v[0].id }, NULL, NULL), 0);
+	st_rep_free(PROTO_ST_INVITE_LIST, &l);
+	assert_int_equal(accept(f, 100, "B0", &ac), 0);
+	assert_int_equal(ac.result, 0);
+	assert_int_equal(db_entries(f, "invites"), 20);
+	assert_int_equal(db_entries(f, "invite_org"), 20);
+	/* Expired: B's go at its next invitation, A's one stays. */
+	fake_now += 8 * DAY;
+	assert_int_equal(invite(f, ob.id, "late@x.test", ST_ROLE_AGENT, 99,
+	    &iv), 0);
+	assert_int_equal(db_entries(f, "invites"), 2);
+	assert_int_equal(db_entries(f, "invite_org"), 2);
+	invites_are(f, ob.id, 1);
+	invites_are(f, "default", 0);
+	st_org_free(&ob);
+}
+
 static int
 update(struct fix *f, const char *org, const char *id, uint32_t mask,
     uint8_t role, uint8_t disabled, struct st_user_update_rep *rep,
@@ -497,6 +573,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_users_boot, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_users_invite, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_users_invite_org, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_users_change, setup,
 		    fix_teardown),
