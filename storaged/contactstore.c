@@ -314,19 +314,16 @@ static int
 org_entries_init(struct store_txn *t)
 {
 	struct st_contact c;
-	MDB_stat all, own;
 	MDB_cursor *cur;
 	MDB_val k, v;
+	size_t all;
 	int rc;
 
-	if ((rc = mdb_stat(t->txn, t->st->contact_created, &all)) != 0 ||
-	    (rc = mdb_stat(t->txn, t->st->contact_org, &own)) != 0)
-		return txn_lmdb(t, rc, "stat");
-	if (all.ms_entries == own.ms_entries)
-		return 0;
-	if ((rc = db_drop(t, t->st->contact_org)) != 0 ||
-	    (rc = db_drop(t, t->st->contact_counts)) != 0)
-		return txn_lmdb(t, rc, "empty the contact org index");
+	if (index_stale(t, t->st->contact_created, t->st->contact_org,
+	    "contact org index", &all) <= 0)
+		return t->err;
+	if ((rc = db_drop(t, t->st->contact_counts)) != 0)
+		return txn_lmdb(t, rc, "empty the contact counts");
 	if ((rc = mdb_cursor_open(t->txn, t->st->contact_created, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
 	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
@@ -342,8 +339,7 @@ org_entries_init(struct store_txn *t)
 	if (!t->err && rc != MDB_NOTFOUND)
 		return txn_lmdb(t, rc, "walk contacts");
 	if (!t->err)
-		log_info("listed %zu contacts by organization",
-		    (size_t)all.ms_entries);
+		log_info("listed %zu contacts by organization", all);
 	return t->err;
 }
 

@@ -507,25 +507,20 @@ org_order_fill(struct store_txn *t, const struct store_entity *e)
 		.load = org_order_put,
 		.arg = e,
 	};
-	MDB_stat all, own;
 	void *item;
 	uint32_t n;
-	int rc;
+	size_t all;
 
-	if ((rc = mdb_stat(t->txn, dbi(t, e->order), &all)) != 0 ||
-	    (rc = mdb_stat(t->txn, dbi(t, e->org_order), &own)) != 0)
-		return txn_lmdb(t, rc, e->order_what);
-	if (all.ms_entries == own.ms_entries)
-		return 0;
-	if ((rc = db_drop(t, dbi(t, e->org_order))) != 0)
-		return txn_lmdb(t, rc, e->order_what);
+	if (index_stale(t, dbi(t, e->order), dbi(t, e->org_order),
+	    e->order_what, &all) <= 0)
+		return t->err;
 	if ((item = calloc(1, e->layout->size)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	order_list(t, &o, item, &n);
 	free(item);
 	if (!t->err)
 		log_info("%s: %zu records listed by organization",
-		    e->order_what, all.ms_entries);
+		    e->order_what, all);
 	return t->err;
 }
 

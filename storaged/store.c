@@ -700,6 +700,24 @@ org_time_key(const char *org, uint64_t at, const uint8_t id[ID_LEN],
 }
 
 int
+index_stale(struct store_txn *t, MDB_dbi source, MDB_dbi index,
+    const char *what, size_t *n)
+{
+	MDB_stat all, own;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, source, &all)) != 0 ||
+	    (rc = mdb_stat(t->txn, index, &own)) != 0)
+		return txn_lmdb(t, rc, what), -1;
+	*n = all.ms_entries;
+	if (all.ms_entries == own.ms_entries)
+		return 0;
+	if ((rc = db_drop(t, index)) != 0)
+		return txn_lmdb(t, rc, what), -1;
+	return 1;
+}
+
+int
 rec_count_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     uint64_t *n, const char *what)
 {

@@ -400,6 +400,14 @@ size_t org_prefix(const char *org, uint8_t *out);
 size_t org_time_key(const char *org, uint64_t at, const uint8_t id[ID_LEN],
     uint8_t *out);
 /*
+ * Whether index, made from source, is to be made again at open (a data
+ * directory of before it, a log replay cut short): 1 when the two do not
+ * hold as many entries, index then emptied; 0 when they do; -1 with t
+ * failed. *n: source's entries.
+ */
+int index_stale(struct store_txn *, MDB_dbi source, MDB_dbi index,
+    const char *what, size_t *n);
+/*
  * A count under k (version byte, u64; none is 0): rec_count_get's *n, 0
  * or -1 with t failed. rec_count_put sets it, deleting it at 0 so an
  * unknown key and an empty count agree; rec_count_add moves it by delta

@@ -702,19 +702,13 @@ invite_index_one(struct store_txn *t, const uint8_t *hash,
 static int
 userstore_init(struct store_txn *t)
 {
-	MDB_stat all, own;
-	int rc;
+	size_t all;
 
-	if ((rc = mdb_stat(t->txn, t->st->invites, &all)) != 0 ||
-	    (rc = mdb_stat(t->txn, t->st->invite_org, &own)) != 0)
-		return txn_lmdb(t, rc, "stat invitations");
-	if (all.ms_entries == own.ms_entries)
-		return 0;
-	if ((rc = db_drop(t, t->st->invite_org)) != 0)
-		return txn_lmdb(t, rc, "empty the invitation org index");
+	if (index_stale(t, t->st->invites, t->st->invite_org,
+	    "invitation org index", &all) <= 0)
+		return t->err;
 	if (invites_walk(t, NULL, invite_index_one, NULL) == 0)
-		log_info("listed %zu invitations by organization",
-		    (size_t)all.ms_entries);
+		log_info("listed %zu invitations by organization", all);
 	return t->err;
 }
 
