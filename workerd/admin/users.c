@@ -217,6 +217,8 @@ ADMIN_VIEW_ROUTE(invitations_list, PROTO_ST_INVITE_LIST, invitations_json,
 
 static const struct storec_answer invitation_errors[] = {
 	{ PROTO_E_NOT_FOUND, 404, "Invitation not found" },
+	/* Another organisation's invitation has the token's hash. */
+	{ PROTO_E_EXISTS, 409, "Invitation token already in use: try again" },
 	{ 0, 0, NULL },
 };
 
@@ -294,7 +296,8 @@ invited(const struct storec_result *r, void *arg)
 	if (admin_said_invalid(c, r, "Invalid invitation"))
 		goto out;
 	if (r->status != STOREC_OK) {
-		admin_answer(c, r, PROTO_ST_USER_INVITE, 201, NULL, NULL);
+		admin_answer(c, r, PROTO_ST_USER_INVITE, 201, NULL,
+		    invitation_errors);
 		goto out;
 	}
 	if (storec_decode(r, PROTO_ST_USER_INVITE, &rep) < 0) {

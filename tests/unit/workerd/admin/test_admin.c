@@ -543,6 +543,28 @@ test_admin_conv_delete(void **state)
 	peer_expect_none(&P, 50);
 }
 
+/*
+ * A new invitation under the hash of another organisation's (storaged's
+ * `exists`: two random 256-bit tokens alike) is 409, never a 500.
+ */
+static void
+test_admin_invite_exists(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+
+	tclient_request(&CL, "POST", "/v1/admin/users",
+	    "x-admin-api-key: " KEY "\r\nContent-Type: application/json\r\n",
+	    "{\"email\":\"ann@example.com\",\"role\":\"agent\"}");
+	peer_expect(&P, &pr, PROTO_ST_USER_INVITE);
+	peer_error(&P, &pr, PROTO_E_EXISTS,
+	    "token_hash: another organization's invitation has it");
+	admin_expect(&r, 409,
+	    "{\"error\":\"Invitation token already in use: try again\"}");
+	tresp_free(&r);
+	peer_expect_none(&P, 50);
+}
+
 int
 main(void)
 {
@@ -559,6 +581,7 @@ main(void)
 	const struct CMUnitTest peer_tests[] = {
 		cmocka_unit_test(test_admin_list_query_request),
 		cmocka_unit_test(test_admin_conv_delete),
+		cmocka_unit_test(test_admin_invite_exists),
 	};
 
 	log_init("test_admin");
