@@ -178,23 +178,13 @@ convquery_init(struct store_txn *t)
 		{ t->st->org_activity, "org_activity" },
 		{ t->st->org_counts, "org_counts" },
 	};
-	MDB_stat ms;
 	size_t i;
-	int rc;
 
 	if (index_build(t) != 0)
 		return t->err;
-	for (i = 0; i < sizeof(retired) / sizeof(retired[0]); i++) {
-		if ((rc = mdb_stat(t->txn, retired[i].dbi, &ms)) != 0)
-			return txn_lmdb(t, rc, "stat");
-		if (ms.ms_entries == 0)
-			continue;
-		if ((rc = db_drop(t, retired[i].dbi)) != 0)
-			return txn_lmdb(t, rc, "empty a retired index");
-		log_info("emptied the retired %s index (%zu entries)",
-		    retired[i].name, (size_t)ms.ms_entries);
-	}
-	return 0;
+	for (i = 0; i < sizeof(retired) / sizeof(retired[0]) && !t->err; i++)
+		db_retire(t, retired[i].dbi, retired[i].name);
+	return t->err;
 }
 
 static void

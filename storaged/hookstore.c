@@ -37,7 +37,6 @@ hook_invalid(const void *rec)
 	return st_webhook_invalid(rec);
 }
 
-
 /* Its deliveries. */
 static void
 hook_index_del(struct store_txn *t, const void *rec)
@@ -202,59 +201,32 @@ store_hook_outcome(struct store_txn *t, const char *id, int ok)
 }
 
 int
-store_org_hook_ids(struct store_txn *t, const char *org,
-    char ids[][ST_HOOK_ID_LEN + 1], uint32_t *n)
+store_org_hooks(struct store_txn *t, const char *org,
+    struct st_webhook **out, uint32_t *n)
 {
-	MDB_cursor *cur;
-	MDB_val k = { .mv_size = strlen(org) + 1, .mv_data = (void *)org }, v;
-	size_t plen = k.mv_size;
 	MDB_stat ms;
+	void *all;
 	int rc;
 
+	*out = NULL;
 	*n = 0;
 	if (t->err)
 		return t->err;
 	/* No webhook anywhere (the usual case): no walk. */
 	if ((rc = mdb_stat(t->txn, t->st->webhook_org, &ms)) != 0)
 		return txn_lmdb(t, rc, "stat");
-	if (ms.ms_entries == 0)
-		return 0;
-	if ((rc = mdb_cursor_open(t->txn, t->st->webhook_org, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor");
-	/* Its own entries: org NUL u64 created_at | id. */
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && *n < ST_HOOKS_MAX &&
-	    k.mv_size == plen + 8 + ST_HOOK_ID_LEN &&
-	    memcmp(k.mv_data, org, plen) == 0) {
-		memcpy(ids[*n], (char *)k.mv_data + plen + 8, ST_HOOK_ID_LEN);
-		ids[(*n)++][ST_HOOK_ID_LEN] = '\0';
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		txn_lmdb(t, rc, "walk webhook org");
+	if (ms.ms_entries > 0 &&
+	    entity_list(t, &hook_entity, org, &all, n) == 0)
+		*out = all;
 	return t->err;
 }
 
-/*
- * The retired index (org NUL id), which storageds before webhook_org
- * kept, emptied: its pages go back to the free list; nothing reads it.
- */
+/* The retired index (org NUL id): webhook_org holds what it held. */
 static int
 hookstore_init(struct store_txn *t)
 {
-	MDB_stat ms;
-	int rc;
-
-	if ((rc = mdb_stat(t->txn, t->st->hook_org, &ms)) != 0)
-		return txn_lmdb(t, rc, "stat");
-	if (ms.ms_entries == 0)
-		return 0;
-	if ((rc = db_drop(t, t->st->hook_org)) != 0)
-		return txn_lmdb(t, rc, "empty a retired index");
-	log_info("emptied the retired hook_org index (%zu entries)",
-	    (size_t)ms.ms_entries);
-	return 0;
+	db_retire(t, t->st->hook_org, "hook_org");
+	return t->err;
 }
 
 const struct store_module hookstore_module = {

@@ -44,9 +44,12 @@ int store_hook_load(struct store_txn *, const char *id, struct st_webhook *);
  * row disable it (disabled_at set).
  */
 void store_hook_outcome(struct store_txn *, const char *id, int ok);
-/* The ids of org's webhooks (at most ST_HOOKS_MAX): *n of them. */
-int store_org_hook_ids(struct store_txn *, const char *org,
-    char ids[][ST_HOOK_ID_LEN + 1], uint32_t *n);
+/*
+ * org's webhooks, oldest first, secrets and all (the outbox): *out (n
+ * of them, NULL for none), for store_hooks_free.
+ */
+int store_org_hooks(struct store_txn *, const char *org,
+    struct st_webhook **out, uint32_t *n);
 void store_hooks_free(struct st_webhook *, uint32_t n);
 /*
  * The webhook event (one ST_HE_* bit) an event is, or 0: typing is none,

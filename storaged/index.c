@@ -19,12 +19,19 @@
 #include "storeint.h"
 #include "util.h"
 
+/* The key starts with the plen bytes of prefix (every key does at 0). */
+static int
+key_in(const MDB_val *k, const void *prefix, size_t plen)
+{
+	return plen == 0 || (k->mv_size >= plen &&
+	    memcmp(k->mv_data, prefix, plen) == 0);
+}
+
 /* The key starts with the walk's prefix. */
 static int
 index_in(const struct index_walk *w, const MDB_val *k)
 {
-	return w->plen == 0 || (k->mv_size >= w->plen &&
-	    memcmp(k->mv_data, w->prefix, w->plen) == 0);
+	return key_in(k, w->prefix, w->plen);
 }
 
 /*
@@ -44,14 +51,6 @@ cursor_key(struct store_txn *t, const char *cursor, uint8_t k[INDEX_KEY_LEN])
 	return 0;
 }
 
-/* The key lies past o's prefix: the walk is over. */
-static int
-order_past(const struct order_list *o, const MDB_val *k)
-{
-	return o->plen > 0 && (k->mv_size < o->plen ||
-	    memcmp(k->mv_data, o->prefix, o->plen) != 0);
-}
-
 int
 order_list(struct store_txn *t, const struct order_list *o, void *items,
     uint32_t *n)
@@ -67,7 +66,7 @@ order_list(struct store_txn *t, const struct order_list *o, void *items,
 		return txn_lmdb(t, rc, "cursor");
 	rc = mdb_cursor_get(cur, &k, &v, o->plen > 0 ? MDB_SET_RANGE :
 	    MDB_FIRST);
-	while (rc == 0 && *n < o->max && !order_past(o, &k)) {
+	while (rc == 0 && *n < o->max && key_in(&k, o->prefix, o->plen)) {
 		if (k.mv_size < o->plen + 8 + o->idmin ||
 		    k.mv_size > o->plen + 8 + o->idmax) {
 			log_warnx("%s order: key of %zu bytes", o->what,

@@ -500,21 +500,17 @@ int
 store_outbox_event(struct store_txn *t, const char *org, uint32_t event,
     const void *payload, size_t len)
 {
-	char ids[ST_HOOKS_MAX][ST_HOOK_ID_LEN + 1];
-	struct st_webhook h;
+	struct st_webhook *hs;
 	uint32_t n, i;
 
 	if (t->err || event == 0)
 		return t->err;
-	if (store_org_hook_ids(t, org, ids, &n) != 0 || n == 0)
+	if (store_org_hooks(t, org, &hs, &n) != 0)
 		return t->err;
-	for (i = 0; i < n && !t->err; i++) {
-		if (store_hook_load(t, ids[i], &h) != 0)
-			break;
-		if (h.enabled && (h.events & event))
-			dlv_add(t, &h, event, payload, len, NULL);
-		st_webhook_free(&h);
-	}
+	for (i = 0; i < n && !t->err; i++)
+		if (hs[i].enabled && (hs[i].events & event))
+			dlv_add(t, &hs[i], event, payload, len, NULL);
+	store_hooks_free(hs, n);
 	return t->err;
 }
 

@@ -699,6 +699,26 @@ org_time_key(const char *org, uint64_t at, const uint8_t id[ID_LEN],
 	return o + INDEX_KEY_LEN;
 }
 
+void
+db_retire(struct store_txn *t, MDB_dbi dbi, const char *name)
+{
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, dbi, &ms)) != 0) {
+		txn_lmdb(t, rc, "stat");
+		return;
+	}
+	if (ms.ms_entries == 0)
+		return;
+	if ((rc = db_drop(t, dbi)) != 0) {
+		txn_lmdb(t, rc, "empty a retired index");
+		return;
+	}
+	log_info("emptied the retired %s index (%zu entries)", name,
+	    (size_t)ms.ms_entries);
+}
+
 int
 index_stale(struct store_txn *t, MDB_dbi source, MDB_dbi index,
     const char *what, size_t *n)

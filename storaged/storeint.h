@@ -400,6 +400,12 @@ size_t org_prefix(const char *org, uint8_t *out);
 size_t org_time_key(const char *org, uint64_t at, const uint8_t id[ID_LEN],
     uint8_t *out);
 /*
+ * A retired index, which older storageds kept and nothing reads now,
+ * emptied (at open): its pages go back to the free list. Logged when it
+ * held entries; t failed on an error.
+ */
+void db_retire(struct store_txn *, MDB_dbi, const char *name);
+/*
  * Whether index, made from source, is to be made again at open (a data
  * directory of before it, a log replay cut short): 1 when the two do not
  * hold as many entries, index then emptied; 0 when they do; -1 with t
