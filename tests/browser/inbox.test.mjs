@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeSerious, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SHOT_TIMEOUT, SUITE_TIMEOUT, adminApi, assertClean, axeSerious, dashLogin, openDash, openPage, overflow,
   part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -263,7 +263,7 @@ describe('the inbox in Chromium', { timeout: SUITE_TIMEOUT }, () => {
           await pg.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
           const o = await overflow(pg);
           assert.ok(o.scrollWidth <= o.innerWidth, `${name} ${colorScheme}: no sideways scroll: ${JSON.stringify(o)}`);
-          await pg.screenshot({ path: path.join(SCREENSHOTS, `inbox-${name}-${colorScheme}.png`), fullPage: name === 'desktop' });
+          await pg.screenshot({ path: path.join(SCREENSHOTS, `inbox-${name}-${colorScheme}.png`), fullPage: name === 'desktop', timeout: SHOT_TIMEOUT });
           found.push(...(await axeSerious(pg, `${name} ${colorScheme}`)).bad.map((v) => ({ state: `${name} ${colorScheme}`, ...v })));
         }
         return found;

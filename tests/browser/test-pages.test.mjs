@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOTS, SUITE_TIMEOUT, assertClean, axeSerious, conversationOfSession, openPage, part, sendByKeyboard, startSuite, stopSuite, stored, waitReady, waitReplyEnd,
+  SCREENSHOTS, SHOT_TIMEOUT, SUITE_TIMEOUT, assertClean, axeSerious, conversationOfSession, openPage, part, sendByKeyboard, startSuite, stopSuite, stored, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
 describe('the test pages', { timeout: SUITE_TIMEOUT }, () => {
@@ -116,7 +116,7 @@ describe('the test pages', { timeout: SUITE_TIMEOUT }, () => {
       assert.equal(await page.textContent('#token-count'), String(tokens.length));
       assert.match(await page.textContent('#ttft'), /^\d+ ms$/);
 
-      await page.screenshot({ path: path.join(SCREENSHOTS, 'headless-test-page.png'), fullPage: true });
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'headless-test-page.png'), fullPage: true, timeout: SHOT_TIMEOUT });
 
       // /chat (the widget's path) and /v1/chat (JSON) in the same session.
       await page.selectOption('#endpoint', '/chat');

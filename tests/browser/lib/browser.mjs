@@ -476,6 +476,13 @@ export async function axeLightDark(page, what) {
 // A phone-sized context (390x844, touch, mobile viewport) for screenshots.
 export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
 
+// A full-page screenshot's bound: a guard against a hang, not a figure
+// (Playwright's default is the page's 10 s, meant for a click). A full page
+// is rastered whole: the widget form on a phone (390 x 8,924 px) took
+// 0.74 s on a quiet machine, 3.3 s within make test on 2 cores, and once
+// more than 10 s on CI's.
+export const SHOT_TIMEOUT = 60000;
+
 // Saves build/test/screenshots/<name>-light.png and -dark.png (the page
 // in each colour scheme; fullPage: the whole page, else the viewport),
 // and leaves the page light.
@@ -483,7 +490,7 @@ export async function shotsLightDark(page, name, { fullPage = true } = {}) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   for (const colorScheme of ['light', 'dark']) {
     await page.emulateMedia({ colorScheme });
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${colorScheme}.png`), fullPage });
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${colorScheme}.png`), fullPage, timeout: SHOT_TIMEOUT });
   }
   await page.emulateMedia({ colorScheme: 'light' });
 }
@@ -506,7 +513,7 @@ export async function phoneReplyChecked(phone, shot, what) {
 export async function dashShot(page, name) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const file = path.join(SCREENSHOTS, `dashboard-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage: true, timeout: SHOT_TIMEOUT });
   return file;
 }
 
