@@ -18,7 +18,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, axeLightDark, dashLogin, dashShot, launch, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, LOGIN_TIMEOUT, PHONE, SUITE_TIMEOUT, axeLightDark, dashLogin, dashShot, launch, openDash, openPage, overflow,
   startStack, stopSuite,
 } from './lib/browser.mjs';
 import { chat, sid } from '../integration/lib/chat.mjs';
@@ -93,7 +93,7 @@ describe('dashboard login and session in Chromium', { timeout: SUITE_TIMEOUT }, 
       await page.fill('[data-testid="login-password"]', 'not the password at all');
       const t0 = Date.now();
       await page.click('[data-testid="login-submit"]');
-      await page.waitForFunction(() => document.querySelector('[data-testid="login-error"]').textContent.trim() !== '', null, { timeout: 8000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid="login-error"]').textContent.trim() !== '', null, { timeout: LOGIN_TIMEOUT });
       assert.ok(Date.now() - t0 >= 900, 'the answer took about a second');
       assert.match(await page.textContent('[data-testid="login-error"]'), /wrong password/i);
       assert.equal(await page.getAttribute('[data-testid="login-password"]', 'aria-invalid'), 'true');
@@ -103,7 +103,7 @@ describe('dashboard login and session in Chromium', { timeout: SUITE_TIMEOUT }, 
 
       await page.fill('[data-testid="login-password"]', DASHBOARD_PASSWORD);
       await page.click('[data-testid="login-submit"]');
-      await page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: 10000 });
+      await page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: LOGIN_TIMEOUT });
       await page.waitForSelector(`[data-testid="conv-row"][data-id="${convId}"]`, { timeout: 10000 });
       const c = (await ctx.cookies(stack.parleyOrigin)).find((x) => x.name === 'parley_session');
       assert.ok(c, 'the session cookie');
@@ -268,7 +268,7 @@ describe('the login limit in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       // The 11th, through the form, with the right password.
       await page.fill('[data-testid="login-password"]', DASHBOARD_PASSWORD);
       await page.click('[data-testid="login-submit"]');
-      await page.waitForFunction(() => document.querySelector('[data-testid="login-error"]').textContent.trim() !== '', null, { timeout: 8000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid="login-error"]').textContent.trim() !== '', null, { timeout: LOGIN_TIMEOUT });
       const msg = await page.textContent('[data-testid="login-error"]');
       assert.match(msg, /too many login attempts/i);
       assert.ok(await page.isVisible('[data-testid="login-error"]'), 'the message is visible');

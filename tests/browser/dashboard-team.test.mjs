@@ -15,7 +15,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeSerious, dashLogin, dashShot, openDash, openPage,
+  DASHBOARD_PASSWORD, LOGIN_TIMEOUT, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeSerious, dashLogin, dashShot, openDash, openPage,
   overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { T, WHO, ROLE, req, rep } from '../integration/lib/storage.mjs';
@@ -98,13 +98,13 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await page.fill('[data-testid="login-email"]', 'bea@example.com');
       await page.fill('[data-testid="login-password"]', 'not her password');
       await page.click('[data-testid="login-submit"]');
-      await page.waitForFunction(() => document.querySelector('[data-testid="login-error"]').textContent !== '', null, { timeout: 8000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid="login-error"]').textContent !== '', null, { timeout: LOGIN_TIMEOUT });
       assert.match(await page.textContent('[data-testid="login-error"]'), /wrong email or password/i);
       assert.equal(await page.getAttribute('[data-testid="login-email"]', 'aria-invalid'), 'true');
       assert.equal(await page.getAttribute('[data-testid="login-password"]', 'aria-invalid'), 'true');
       await page.fill('[data-testid="login-password"]', AGENT_PASSWORD);
       await page.click('[data-testid="login-submit"]');
-      await page.waitForSelector('[data-testid="whoami"]:not([hidden])', { timeout: 10000 });
+      await page.waitForSelector('[data-testid="whoami"]:not([hidden])', { timeout: LOGIN_TIMEOUT });
       assert.equal(await page.textContent('[data-testid="whoami-name"]'), 'Bea Agent');
       assert.equal(await page.textContent('[data-testid="whoami-role"]'), 'agent');
       for (const nav of ['users', 'api-keys', 'audit', 'widgets', 'agents']) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, launch, openPage, startStack, stopSuite,
+  DASHBOARD_PASSWORD, LOGIN_TIMEOUT, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, launch, openPage, startStack, stopSuite,
 } from './lib/browser.mjs';
 
 const PASSWORD = 'the invitee chose this';
@@ -49,7 +49,7 @@ describe('an invitation in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       assert.equal((await ctx.cookies(stack.parleyOrigin)).length, 0, 'nothing asked yet');
 
       await fill(page, 'Dee', PASSWORD, PASSWORD);
-      await page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: 10000 });
+      await page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: LOGIN_TIMEOUT });
       const s = await page.evaluate(async () => (await fetch('/dashboard/api/session')).json());
       assert.equal(s.user.email, 'dee@example.com');
       assert.equal(s.user.name, 'Dee');
@@ -64,7 +64,7 @@ describe('an invitation in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     try {
       await again.page.goto(url);
       await fill(again.page, 'Dee', PASSWORD, PASSWORD);
-      await again.page.waitForFunction(() => document.querySelector('[data-testid="invite-error"]').textContent.trim() !== '');
+      await again.page.waitForFunction(() => document.querySelector('[data-testid="invite-error"]').textContent.trim() !== '', null, { timeout: LOGIN_TIMEOUT });
       assert.equal(await again.page.textContent('[data-testid="invite-error"]'), 'Invitation not found or expired');
       assert.equal(new URL(again.page.url()).pathname, '/dashboard/invite');
       // The page's question whether someone is signed in (401), the spent token's 404.

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, dashLogin, openDash, openPage, part, sendByKeyboard, startSuite, stopSuite,
+  DASHBOARD_PASSWORD, LOGIN_TIMEOUT, PHONE, SUITE_TIMEOUT, adminApi, dashLogin, openDash, openPage, part, sendByKeyboard, startSuite, stopSuite,
   waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
@@ -57,7 +57,7 @@ describe('a team answers a visitor in Chromium', { timeout: SUITE_TIMEOUT }, () 
     await ana.page.fill('[data-testid="invite-password"]', PASSWORD);
     await ana.page.fill('[data-testid="invite-password2"]', PASSWORD);
     await ana.page.click('[data-testid="invite-submit"]');
-    await ana.page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: 10000 });
+    await ana.page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: LOGIN_TIMEOUT });
     await ana.page.waitForSelector('[data-testid="whoami-name"]');
     assert.equal(await ana.page.textContent('[data-testid="whoami-name"]'), NAME);
     assert.equal(await ana.page.textContent('[data-testid="whoami-role"]'), 'agent');

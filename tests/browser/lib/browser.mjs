@@ -483,6 +483,14 @@ export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, ha
 // more than 10 s on CI's.
 export const SHOT_TIMEOUT = 60000;
 
+// The bound on a password's answer through a page (a login, an
+// invitation's acceptance): a guard against a hang, not a figure. A wrong
+// password waits a second by design (DASH_WRONG_DELAY_MS), each password
+// is a scrypt (N=2^14, 72 ms on this machine) and the first a worker
+// serves three (the owner's password stored first): 1.1 to 1.5 s quiet,
+// 3.2 s beside ten busy loops, over 8 s once with six test files at a time.
+export const LOGIN_TIMEOUT = 30000;
+
 // Saves build/test/screenshots/<name>-light.png and -dark.png (the page
 // in each colour scheme; fullPage: the whole page, else the viewport),
 // and leaves the page light.
