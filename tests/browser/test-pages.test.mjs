@@ -52,7 +52,7 @@ describe('the test pages', { timeout: SUITE_TIMEOUT }, () => {
       assert.equal(s.messages[s.messages.length - 1].content, 'You said: hello test page');
 
       await page.click('#btn-reset');
-      await page.waitForFunction((old) => window.ParleyChat.sessionId !== old, sid, { timeout: 3000 });
+      await page.waitForFunction((old) => window.ParleyChat.sessionId !== old, sid);
       assert.equal(await page.textContent('#session'), await page.evaluate(() => window.ParleyChat.sessionId));
       assert.deepEqual(await page.evaluate(() => window.ParleyChat.messages()), []);
       await page.click('#btn-close');

@@ -181,7 +181,7 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
       // The token, per widget id, for the next page.
       assert.equal(await page.evaluate((id) => localStorage.getItem(`parley:${id}:token`), w.widget_id), session.session_token);
       await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
-        .querySelector('[data-part="announcer"]').textContent.includes('You said'), null, { timeout: 3000 });
+        .querySelector('[data-part="announcer"]').textContent.includes('You said'));
       // What the widget told of its visitor (issue 24), once a socket, and
       // the thread shows it; the contact names the visitor.
       const told = await page.evaluate(() => ({ url: location.href.split('#')[0], ua: navigator.userAgent, lang: navigator.language, tz: Intl.DateTimeFormat().resolvedOptions().timeZone }));

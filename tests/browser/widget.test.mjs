@@ -80,7 +80,7 @@ describe('the widget in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       assert.deepEqual(reply, [last.content], 'parley:reply carries the stored text');
       // Announced once, when finished (not token by token).
       await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
-        .querySelector('[data-part="announcer"]').textContent.includes('You said'), null, { timeout: 3000 });
+        .querySelector('[data-part="announcer"]').textContent.includes('You said'));
       assert.equal(await focused(page), 'input', 'the text area keeps the focus');
       await assertClean(page, log, 'send');
     });
