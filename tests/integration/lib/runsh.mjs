@@ -57,8 +57,10 @@ export class RunSh {
       this.seeKids();
       try {
         const r = await request(this.port, 'GET', '/health', { timeout: 2000 });
-        if (r.status === 200) return this;
-        last = `status ${r.status}`;
+        // Up when /health says so and run.sh has told the user (its
+        // "Parley on <url>" line comes after its own check, a moment later).
+        if (r.status === 200 && /^run: Parley on /m.test(this.out)) return this;
+        last = r.status === 200 ? 'healthy, run.sh has not said "Parley on" yet' : `status ${r.status}`;
       } catch (e) { last = e.message; }
       await sleep(100);
     }
