@@ -19,14 +19,6 @@
 #include "storeint.h"
 #include "util.h"
 
-/* The key starts with the plen bytes of prefix (every key does at 0). */
-static int
-key_in(const MDB_val *k, const void *prefix, size_t plen)
-{
-	return plen == 0 || (k->mv_size >= plen &&
-	    memcmp(k->mv_data, prefix, plen) == 0);
-}
-
 /* The key starts with the walk's prefix. */
 static int
 index_in(const struct index_walk *w, const MDB_val *k)

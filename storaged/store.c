@@ -699,6 +699,13 @@ org_time_key(const char *org, uint64_t at, const uint8_t id[ID_LEN],
 	return o + INDEX_KEY_LEN;
 }
 
+int
+key_in(const MDB_val *k, const void *prefix, size_t plen)
+{
+	return plen == 0 || (k->mv_size >= plen &&
+	    memcmp(k->mv_data, prefix, plen) == 0);
+}
+
 void
 db_retire(struct store_txn *t, MDB_dbi dbi, const char *name)
 {

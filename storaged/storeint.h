@@ -399,6 +399,8 @@ size_t org_prefix(const char *org, uint8_t *out);
  */
 size_t org_time_key(const char *org, uint64_t at, const uint8_t id[ID_LEN],
     uint8_t *out);
+/* Whether k starts with the plen bytes of prefix (every key does at 0). */
+int key_in(const MDB_val *k, const void *prefix, size_t plen);
 /*
  * A retired index, which older storageds kept and nothing reads now,
  * emptied (at open): its pages go back to the free list. Logged when it

@@ -599,7 +599,7 @@ invites_walk(struct store_txn *t, const char *org, invite_fn fn, void *arg)
 		return txn_lmdb(t, rc, "cursor"), -1;
 	while (!t->err && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
-		if (k.mv_size < plen || memcmp(k.mv_data, p, plen) != 0) {
+		if (!key_in(&k, p, plen)) {
 			rc = MDB_NOTFOUND;	/* past the organisation's */
 			break;
 		}
@@ -616,11 +616,11 @@ invites_walk(struct store_txn *t, const char *org, invite_fn fn, void *arg)
 			break;
 		}
 		what = fn(t, hash, &iv, arg);
-		if ((what & INVITE_DROP) &&
-		    (rc = db_cursor_del(t, cur, dbi, &k)) != 0)
-			txn_lmdb(t, rc, "delete invitation");
-		else if (what & INVITE_DROP) {
-			if (org != NULL)
+		/* The entry under the cursor, then the other database's. */
+		if (what & INVITE_DROP) {
+			if ((rc = db_cursor_del(t, cur, dbi, &k)) != 0)
+				txn_lmdb(t, rc, "delete invitation");
+			else if (org != NULL)
 				db_del(t, t->st->invites, hash,
 				    ST_INVITE_HASH_LEN, "delete invitation");
 			else
@@ -637,22 +637,35 @@ invites_walk(struct store_txn *t, const char *org, invite_fn fn, void *arg)
 }
 
 static int
+invite_expired(struct store_txn *t, const uint8_t *hash,
+    const struct st_invite *iv, void *arg)
+{
+	return iv->expires_at <= t->st->now() ? INVITE_DROP : 0;
+}
+
+static int
 invite_count_one(struct store_txn *t, const uint8_t *hash,
     const struct st_invite *iv, void *arg)
 {
 	size_t *n = arg;
 
-	if (iv->expires_at <= t->st->now())
+	if (invite_expired(t, hash, iv, NULL))
 		return INVITE_DROP;
 	(*n)++;
 	return 0;
 }
 
+/* How many invitations every organisation holds: 0, or -1 with t failed. */
 static int
-invite_expired(struct store_txn *t, const uint8_t *hash,
-    const struct st_invite *iv, void *arg)
+invites_total(struct store_txn *t, size_t *n)
 {
-	return iv->expires_at <= t->st->now() ? INVITE_DROP : 0;
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, t->st->invites, &ms)) != 0)
+		return txn_lmdb(t, rc, "stat invitations"), -1;
+	*n = ms.ms_entries;
+	return 0;
 }
 
 /*
@@ -664,24 +677,13 @@ static void
 invites_sweep(struct store_txn *t, const char *org, size_t *left,
     size_t *in_org)
 {
-	MDB_stat ms;
-	int rc;
-
 	*left = *in_org = 0;
-	if (invites_walk(t, org, invite_count_one, in_org) < 0)
+	if (invites_walk(t, org, invite_count_one, in_org) < 0 ||
+	    invites_total(t, left) < 0)
 		return;
-	if ((rc = mdb_stat(t->txn, t->st->invites, &ms)) != 0) {
-		txn_lmdb(t, rc, "stat invitations");
-		return;
-	}
-	if (ms.ms_entries >= ST_INVITES_ALL_MAX &&
-	    (invites_walk(t, NULL, invite_expired, NULL) < 0 ||
-	    (rc = mdb_stat(t->txn, t->st->invites, &ms)) != 0)) {
-		if (rc != 0)
-			txn_lmdb(t, rc, "stat invitations");
-		return;
-	}
-	*left = ms.ms_entries;
+	if (*left >= ST_INVITES_ALL_MAX &&
+	    invites_walk(t, NULL, invite_expired, NULL) == 0)
+		(void)invites_total(t, left);
 }
 
 static int
@@ -924,7 +926,7 @@ invite_pending(struct store_txn *t, const uint8_t *hash,
 {
 	struct invites_of *o = arg;
 
-	if (iv->expires_at <= t->st->now())
+	if (invite_expired(t, hash, iv, NULL))
 		return 0;
 	return o->fn(t, hash, iv, o->arg);
 }
