@@ -555,6 +555,21 @@ invite_make(const struct st_who *who, const char *email, uint8_t t)
 	dreply_free(&r);
 }
 
+/* A record of type's made as who from rec; the known one when follow. */
+static void
+made_as(const struct st_who *who, uint16_t type, const void *rec, int follow)
+{
+	struct penc e;
+	struct dreply r;
+
+	penc_init(&e);
+	st_req_encode(&e, type, rec);
+	must_as(who, type, &e, &r);
+	if (follow)
+		follow_made(type, &r);
+	dreply_free(&r);
+}
+
 /*
  * A webhook and an API key made as who, holding mark, the key's hash all
  * h; the known ones when follow (follow_made).
@@ -567,8 +582,6 @@ hook_and_key_make(const struct st_who *who, const char *mark, uint8_t h,
 	struct st_key_create_req k = { .name = mark, .role = ST_ROLE_AGENT,
 	    .hash_len = ST_KEY_HASH_LEN };
 	char url[64];
-	struct penc e;
-	struct dreply r;
 
 	memset(&w, 0, sizeof(w));
 	snprintf(url, sizeof(url), "https://hooks.example/%s", mark);
@@ -577,19 +590,9 @@ hook_and_key_make(const struct st_who *who, const char *mark, uint8_t h,
 	w.enabled = 1;
 	strlcpy(w.secret, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	    sizeof(w.secret));
-	penc_init(&e);
-	st_req_encode(&e, PROTO_ST_HOOK_CREATE, &w);
-	must_as(who, PROTO_ST_HOOK_CREATE, &e, &r);
-	if (follow)
-		follow_made(PROTO_ST_HOOK_CREATE, &r);
-	dreply_free(&r);
+	made_as(who, PROTO_ST_HOOK_CREATE, &w, follow);
 	memset(k.hash, h, sizeof(k.hash));
-	penc_init(&e);
-	st_req_encode(&e, PROTO_ST_KEY_CREATE, &k);
-	must_as(who, PROTO_ST_KEY_CREATE, &e, &r);
-	if (follow)
-		follow_made(PROTO_ST_KEY_CREATE, &r);
-	dreply_free(&r);
+	made_as(who, PROTO_ST_KEY_CREATE, &k, follow);
 }
 
 /*
@@ -600,8 +603,6 @@ static void
 action_make(const struct st_who *who, const char *mark, int follow)
 {
 	struct st_action a;
-	struct penc e;
-	struct dreply r;
 
 	memset(&a, 0, sizeof(a));
 	strlcpy(a.name, mark, sizeof(a.name));
@@ -614,12 +615,7 @@ action_make(const struct st_who *who, const char *mark, int follow)
 	a.timeout_ms = 5000;
 	a.max_response_bytes = 4096;
 	a.enabled = 1;
-	penc_init(&e);
-	st_req_encode(&e, PROTO_ST_ACTION_CREATE, &a);
-	must_as(who, PROTO_ST_ACTION_CREATE, &e, &r);
-	if (follow)
-		follow_made(PROTO_ST_ACTION_CREATE, &r);
-	dreply_free(&r);
+	made_as(who, PROTO_ST_ACTION_CREATE, &a, follow);
 }
 
 /* A question-and-answer knowledge source made as who: its id in id. */
