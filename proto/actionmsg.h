@@ -84,60 +84,9 @@ enum st_method {
 #define ST_ACF_ENABLED		0x0800
 
 /*
- * The action record, a row per field in stored order (record.h), of
- * format 1. name is the tool's name the model calls (unique in its
- * organisation); description tells the model when to use it;
- * parameters is a JSON Schema of the arguments, as JSON text (the admin
- * API shows and takes it as an object: workerd/admin/actions.c, which
- * checks it with workerd/actions/schema.c); url and body are templates
- * (workerd/actions/template.c: {{argument}}, {{visitor.external_id}},
- * {{visitor.email}}; body "" sends none); headers are sent with each
- * call, "Name: value" lines, never shown (header_names, storaged's
- * from them: each name and a newline, says which are set); changes_data: the visitor confirms each
- * call first; requires_verified: only a verified visitor's turn may call
- * it; timeout_ms and max_response_bytes null are ST_ACTION_TIMEOUT_DEF
- * and ST_ACTION_ANSWER_DEF.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
+ * Its rows (recordtab.h) and layout (actionmsg.c), and the mask of
+ * every field an update sets.
  */
-#define ST_ACTION_ROWS(F)						\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_ADM, ST_ACTION_ID_LEN, 0)				\
-	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
-	F(BUF, name, "name", 1, ST_ACF_NAME,				\
-	    RF_ADM, ST_ACTION_NAME_MAX, 0)				\
-	F(STR, description, "description", 1, ST_ACF_DESCRIPTION,	\
-	    RF_ADM, ST_ACTION_DESC_MAX, 1)				\
-	F(BYTES, parameters, "parameters", 1, ST_ACF_PARAMETERS,	\
-	    RF_ADM, ST_ACTION_SCHEMA_MAX, 0)				\
-	F(ENUM, method, "method", 1, ST_ACF_METHOD,			\
-	    RF_ADM, ST_METHOD_MAX, ST_METHOD_GET)			\
-	F(BYTES, url, "url", 1, ST_ACF_URL,				\
-	    RF_ADM, ST_ACTION_URL_MAX, 0)				\
-	F(BYTES, body, "body", 1, ST_ACF_BODY,				\
-	    RF_ADM, ST_ACTION_BODY_MAX, 0)				\
-	F(BYTES, headers, "headers", 1, ST_ACF_HEADERS,		\
-	    RF_HID, ST_ACTION_HLINES_MAX, 0)				\
-	F(BUF, header_names, "header_names", 1, RF_RO,			\
-	    RF_ADM, ST_ACTION_HNAMES_MAX, 0)				\
-	F(BOOL, changes_data, "changes_data", 1, ST_ACF_CHANGES,	\
-	    RF_ADM, 1, 0)						\
-	F(BOOL, requires_verified, "requires_verified", 1, ST_ACF_VERIFIED, \
-	    RF_ADM, 1, 0)						\
-	F(COUNT, timeout_ms, "timeout_ms", 1, ST_ACF_TIMEOUT,		\
-	    RF_ADM, ST_ACTION_TIMEOUT_MAX, 0)				\
-	F(COUNT, max_response_bytes, "max_response_bytes", 1, ST_ACF_ANSWER, \
-	    RF_ADM, ST_ACTION_ANSWER_MAX, 0)				\
-	F(BOOL, enabled, "enabled", 1, ST_ACF_ENABLED,			\
-	    RF_ADM, 1, 1)						\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)
-
-/* Its layout (actionmsg.c), and the mask of every field an update sets. */
 RL_RECORD(st_action, action, ST_ACTION_ROWS)
 #define ST_ACF_ALL	(0u ST_ACTION_ROWS(RF_MASK))
 

@@ -109,55 +109,7 @@ enum st_att_scan {
 };
 #define ST_ATT_SCAN_MAX		2
 
-/*
- * The attachment record, a row per field in stored order (record.h): its
- * id, organisation, the widget a visitor sent it through (its internal
- * id; "" a person's) and the visitor's session (its token's hash, hex;
- * "" a person's), the person's user id ("" a visitor's or a key's), its
- * conversation once named ("" before), name, type (enum attach_type),
- * size, bytes received, when made, when an upload not yet named is swept
- * (0 once named), state, scan, the key its links are signed with, and
- * its pieces' SHA-256s (hex, in order). Never shown as itself: the
- * message that names it shows its description (st_msg_att).
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_ATT_ROWS(F)							\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_HID, ST_ATT_ID_LEN, 0)					\
-	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_HID, ST_ORG_ID_MAX, 0)					\
-	F(BUF, widget, "widget", 1, RF_RO,				\
-	    RF_HID, ST_WIDGET_MAX, 0)					\
-	F(BUF, session, "session", 1, RF_RO,				\
-	    RF_HID, 2 * ST_TOKEN_HASH_LEN, 0)				\
-	F(BUF, author, "author_id", 1, RF_RO,				\
-	    RF_HID, ST_WHO_USER_MAX, 0)					\
-	F(BUF, conv_id, "conversation_id", 1, RF_RO,			\
-	    RF_HID, ST_ID_HEX, 0)					\
-	F(BUF, name, "name", 1, RF_RO,					\
-	    RF_HID, ST_ATT_NAME_MAX, 0)					\
-	F(U8, type, "type", 1, RF_RO,					\
-	    RF_HID, ATTACH_NTYPES - 1, 0)				\
-	F(U32, size, "size", 1, RF_RO,					\
-	    RF_HID, ST_ATT_MAX, 0)					\
-	F(U32, received, "received", 1, RF_RO,				\
-	    RF_HID, ST_ATT_MAX, 0)					\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(TIME, expires_at, "expires_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(U8, state, "state", 1, RF_RO,					\
-	    RF_HID, ST_ATT_CANNED, 0)					\
-	F(U8, scan, "scan", 1, RF_RO,					\
-	    RF_HID, ST_ATT_SCAN_MAX, 0)					\
-	F(BUF, key, "key", 1, RF_RO,					\
-	    RF_HID, ST_ATT_KEY_HEX, 0)					\
-	F(LIST, pieces, "pieces", 1, RF_RO,				\
-	    RF_HID, ST_ATT_PIECES_MAX, 2 * ST_ATT_HASH_LEN)
-
-/* Its layout (attmsg.c). */
+/* Its rows (recordtab.h) and layout (attmsg.c). */
 RL_RECORD(st_att, att, ST_ATT_ROWS)
 
 /* What an attachment request came to. */

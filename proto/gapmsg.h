@@ -48,39 +48,7 @@
 #define ST_GAP_LIST_MAX		500
 #define ST_GAP_DELETE_MAX	500
 
-/*
- * The gap record, a row per field in stored order (record.h): its id,
- * its organisation, conversation, widget and agent ("" the default
- * one), when the question was asked, the reasons (ST_GAP_*), the
- * question (cut at a character boundary) and its terms (up to
- * ST_GAP_TERMS_MAX hashes, 8 hex digits each, in the question's order,
- * each once). No request sets a row, and none is shown as itself: the
- * worker shows gaps grouped (workerd/admin/gaps.c writes their JSON).
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_GAP_ROWS(F)							\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_HID, ST_GAP_ID_HEX, 0)					\
-	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_HID, ST_ORG_ID_MAX, 0)					\
-	F(BUF, conv_id, "conversation_id", 1, RF_RO,			\
-	    RF_HID, ST_ID_HEX, 0)					\
-	F(BUF, widget, "widget_id", 1, RF_RO,				\
-	    RF_HID, ST_WIDGET_MAX, 0)					\
-	F(BUF, agent, "agent_id", 1, RF_RO,				\
-	    RF_HID, ST_ID_HEX, 0)					\
-	F(TIME, at, "at", 1, RF_RO,					\
-	    RF_HID, 0, 0)						\
-	F(U8, reasons, "reasons", 1, RF_RO,				\
-	    RF_HID, ST_GAP_REASONS_ALL, 0)				\
-	F(BYTES, question, "question", 1, RF_RO,			\
-	    RF_HID, ST_GAP_QUESTION_MAX, 0)				\
-	F(BUF, terms, "terms", 1, RF_RO,				\
-	    RF_HID, 8 * ST_GAP_TERMS_MAX, 0)
-
-/* Its layout (gapmsg.c). */
+/* Its rows (recordtab.h) and layout (gapmsg.c). */
 RL_RECORD(st_gap, gap, ST_GAP_ROWS)
 
 /* A reason's name ("handoff", ...) by its bit's index, or NULL. */

@@ -18,7 +18,7 @@
  *   ST_HOOK_DELETE  str id                                -> (empty)
  *     `not found` also for another organisation's webhook.
  *
- * A webhook: its rows below in order (ST_WEBHOOK_ROWS, record.h): str id
+ * A webhook: its rows in order (ST_WEBHOOK_ROWS, recordtab.h): str id
  * ("wh_" + 32 lowercase hex), str org, str url (1-2048 bytes, http or
  * https: the worker checks where it points), u32 events (ST_HE_* bits, at
  * least one), u8 enabled, str secret, u64 created_at, u64 updated_at, u32
@@ -51,7 +51,7 @@
  *                       now again; `not found` unless it is that hook's)
  *   ST_HOOK_TEST        str hook id       -> delivery (a webhook.test)
  *
- * A delivery: its rows below in order (ST_DELIVERY_ROWS, record.h): str
+ * A delivery: its rows in order (ST_DELIVERY_ROWS, recordtab.h): str
  * id ("dlv_" + 16 hex), str hook, str org, u32 event (one ST_HE_* bit, or
  * ST_HE_TEST), u8 status (ST_DLV_*), u32 attempts, u64 created_at, u64
  * next_at, u64 updated_at, u32 code (the last answer's HTTP status, 0
@@ -113,38 +113,9 @@ enum st_dlv_status {
 #define ST_HF_ENABLED		0x0004
 
 /*
- * The webhook record, a row per field in stored order (record.h), of
- * format 1. Its url is malloc'd; its events ST_HE_* bits (shown as their
- * names, workerd/admin/webhooks.c); its secret never shown but by the
- * create's reply ("" in the others) and zeroed when freed; a new one is
- * enabled.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
+ * Its rows (recordtab.h) and layout (hookmsg.c), and the mask of every
+ * field an update sets.
  */
-#define ST_WEBHOOK_ROWS(F)						\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_ADM, ST_HOOK_ID_LEN, 0)					\
-	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
-	F(BYTES, url, "url", 1, ST_HF_URL,				\
-	    RF_ADM, ST_HOOK_URL_MAX, 0)					\
-	F(U32, events, "events", 1, ST_HF_EVENTS,			\
-	    RF_ADM, ST_HE_ALL, 0)					\
-	F(BOOL, enabled, "enabled", 1, ST_HF_ENABLED,			\
-	    RF_ADM, 1, 1)						\
-	F(SECRET, secret, "secret", 1, RF_RO,				\
-	    RF_HID, ST_HOOK_SECRET_MAX, 0)				\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(U32, failures, "failures", 1, RF_RO,				\
-	    RF_ADM, UINT32_MAX, 0)					\
-	F(TIME, disabled_at, "disabled_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)
-
-/* Its layout (hookmsg.c), and the mask of every field an update sets. */
 RL_RECORD(st_webhook, webhook, ST_WEBHOOK_ROWS)
 #define ST_HF_ALL	(0u ST_WEBHOOK_ROWS(RF_MASK))
 
@@ -164,46 +135,7 @@ RL_RECORD(st_webhook, webhook, ST_WEBHOOK_ROWS)
 
 extern const struct rcodec st_payload_codec;
 
-/*
- * The delivery record, a row per field in stored order (record.h), of
- * format 1: storaged's alone (no request sets a row). Its event (one
- * ST_HE_* bit or ST_HE_TEST) is shown as its name, its code, error,
- * duration and next attempt as null when there are none
- * (workerd/admin/webhooks.c); its organisation and payload (NULL, none,
- * in lists) never.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_DELIVERY_ROWS(F)						\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_ADM, ST_DLV_ID_LEN, 0)					\
-	F(BUF, hook, "webhook_id", 1, RF_RO,				\
-	    RF_ADM, ST_HOOK_ID_LEN, 0)					\
-	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_HID, ST_WHO_ORG_MAX, 0)					\
-	F(U32, event, "event", 1, RF_RO,				\
-	    RF_ADM, ST_HE_MAX, 0)					\
-	F(ENUM, status, "status", 1, RF_RO,				\
-	    RF_ADM, ST_DLV_FAILED, ST_DLV_PENDING)			\
-	F(U32, attempts, "attempts", 1, RF_RO,				\
-	    RF_ADM, UINT32_MAX, 0)					\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, next_at, "next_attempt_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(U32, code, "response_code", 1, RF_RO,				\
-	    RF_ADM, UINT32_MAX, 0)					\
-	F(BUF, error, "last_error", 1, RF_RO,				\
-	    RF_ADM, ST_DLV_ERROR_MAX, 0)				\
-	F(U32, duration_ms, "duration_ms", 1, RF_RO,			\
-	    RF_ADM, UINT32_MAX, 0)					\
-	F(PAYLOAD, payload, "payload", 1, RF_RO,			\
-	    RF_HID, PROTO_MAX_PAYLOAD, 0)
-
-/* Its layout (hookmsg.c). */
+/* Its rows (recordtab.h) and layout (hookmsg.c). */
 RL_RECORD(st_delivery, delivery, ST_DELIVERY_ROWS)
 /* A status's name ("pending"; NULL out of range) and back (-1): its ENUM. */
 const char *st_status_name(int status);

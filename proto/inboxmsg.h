@@ -18,8 +18,8 @@
  *     its replies has the shortcut; `not found`: no such id there.
  *   ST_CANNED_DELETE  str id                             -> (empty)
  *
- * A canned reply: its rows below in order (str id, str shortcut, str
- * text, u64 created_at, u64 updated_at).
+ * A canned reply: its rows (recordtab.h) in order (str id, str
+ * shortcut, str text, u64 created_at, u64 updated_at).
  */
 #ifndef PARLEY_INBOXMSG_H
 #define PARLEY_INBOXMSG_H
@@ -38,32 +38,7 @@
 #define ST_CANNED_TEXT_CHARS	2000
 #define ST_CANNED_TEXT_MAX	(4 * ST_CANNED_TEXT_CHARS)	/* bytes */
 
-/*
- * The canned reply record, a row per field in stored order (record.h),
- * of format 2: its id ("cr_" + 32 lowercase hex), its shortcut (1-32 of
- * [a-z0-9_-]), its text (malloc'd, 1-2000 characters of UTF-8), its
- * times (ms; the admin API's JSON names them in camelCase), since format
- * 2 its files (attachments in state ST_ATT_CANNED, described as a
- * message's are). No row has
- * a bit: ST_CANNED_PUT sets shortcut and text whole, no update mask.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_CANNED_ROWS(F)						\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_ADM, ST_CANNED_ID_LEN, 0)				\
-	F(BUF, shortcut, "shortcut", 1, RF_RO,				\
-	    RF_ADM, ST_CANNED_SHORT_MAX, 0)				\
-	F(STR, text, "text", 1, RF_RO,					\
-	    RF_ADM, ST_CANNED_TEXT_CHARS, 1)				\
-	F(TIME, created_at, "createdAt", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, updated_at, "updatedAt", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(ATTS, atts, "attachments", 2, RF_RO, RF_ADM, ST_MSG_ATTS_MAX, 0)
-
-/* Its layout (inboxmsg.c). */
+/* Its rows (recordtab.h) and layout (inboxmsg.c). */
 RL_RECORD(st_canned, canned, ST_CANNED_ROWS)
 
 struct st_str;

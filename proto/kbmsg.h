@@ -136,100 +136,8 @@ enum st_sync_status {
 #define ST_KSF_SYNC_HOURS	0x0100
 #define ST_KSF_ALL		0x01ff
 
-/*
- * The chunk record, a row per field in stored order (record.h). org and
- * source_id say whose it is (a search sees its organisation's alone; a
- * source's deletion removes its chunks); lang is the language its words
- * were analysed in; the lengths are its fields' words as indexed. No
- * route shows a chunk yet: every row is hidden (RF_HID) until one does.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_KBCHUNK_ROWS(F)						\
-	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_HID, ST_WHO_ORG_MAX, 0)					\
-	F(BUF, source_id, "source_id", 1, RF_RO,			\
-	    RF_HID, ST_KB_SOURCE_ID_LEN, 0)				\
-	F(BUF, lang, "language", 1, RF_RO,				\
-	    RF_HID, ST_KB_LANG_MAX, 0)					\
-	F(BYTES, url, "url", 1, RF_RO,					\
-	    RF_HID, ST_KB_URL_MAX, 0)					\
-	F(STR, title, "title", 1, RF_RO,				\
-	    RF_HID, ST_KB_TITLE_MAX, 0)					\
-	F(STR, headings, "headings", 1, RF_RO,				\
-	    RF_HID, ST_KB_HEADINGS_MAX, 0)				\
-	F(BYTES, text, "text", 1, RF_RO,				\
-	    RF_HID, ST_KB_TEXT_MAX, 0)					\
-	F(U32, len_title, "len_title", 1, RF_RO,			\
-	    RF_HID, UINT32_MAX, 0)					\
-	F(U32, len_headings, "len_headings", 1, RF_RO,			\
-	    RF_HID, UINT32_MAX, 0)					\
-	F(U32, len_text, "len_text", 1, RF_RO,				\
-	    RF_HID, UINT32_MAX, 0)					\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)
-
-/* Its layout (kbmsg.c). */
+/* Its rows (recordtab.h) and layout (kbmsg.c). */
 RL_RECORD(st_kbchunk, kbchunk, ST_KBCHUNK_ROWS)
-
-/*
- * The source record, of format 2 (format 1: no embedding_tokens). A
- * crawl's url is its start page or
- * sitemap; a file's the name it was uploaded under; a qa's question and
- * answer are its one chunk. language: the widget language its words are
- * analysed in ("" is English). max_pages, max_depth: a crawl's bounds
- * (null: the fetcher's defaults); sync_hours: how often it syncs again
- * (null: on demand only). status, error, pages, chunks and the times are
- * storaged's; embed_tokens, the tokens the embedding model reported for
- * its pages (PARLEY_EMBED_MODEL), summed (at most UINT32_MAX).
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_KBSOURCE_ROWS(F)						\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_ADM, ST_KB_SOURCE_ID_LEN, 0)				\
-	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
-	F(ENUM, source_type, "type", 1, ST_KSF_TYPE,			\
-	    RF_ADM, ST_KB_TYPE_MAX, ST_KB_CRAWL)			\
-	F(STR, name, "name", 1, ST_KSF_NAME,				\
-	    RF_ADM, ST_KB_NAME_MAX, 0)					\
-	F(BYTES, url, "url", 1, ST_KSF_URL,				\
-	    RF_ADM, ST_KB_URL_MAX, 0)					\
-	F(BUF, lang, "language", 1, ST_KSF_LANG,			\
-	    RF_ADM, ST_KB_LANG_MAX, 0)					\
-	F(STR, question, "question", 1, ST_KSF_QUESTION,		\
-	    RF_ADM, ST_KB_QUESTION_MAX, 0)				\
-	F(BYTES, answer, "answer", 1, ST_KSF_ANSWER,			\
-	    RF_ADM, ST_KB_TEXT_MAX, 0)					\
-	F(COUNT, max_pages, "max_pages", 1, ST_KSF_MAX_PAGES,		\
-	    RF_ADM, ST_KB_PAGES_MAX, 0)				\
-	F(COUNT, max_depth, "max_depth", 1, ST_KSF_MAX_DEPTH,		\
-	    RF_ADM, ST_KB_DEPTH_MAX, 0)				\
-	F(COUNT, sync_hours, "sync_hours", 1, ST_KSF_SYNC_HOURS,	\
-	    RF_ADM, ST_KB_SYNC_HOURS_MAX, 0)				\
-	F(ENUM, sync_status, "status", 1, RF_RO,			\
-	    RF_ADM, ST_KB_STATUS_MAX, ST_KB_SYNCING)			\
-	F(BYTES, error, "error", 1, RF_RO,				\
-	    RF_ADM, ST_KB_ERROR_MAX, 0)				\
-	F(U32, pages, "pages", 1, RF_RO,				\
-	    RF_ADM, UINT32_MAX, 0)					\
-	F(U32, chunks, "chunks", 1, RF_RO,				\
-	    RF_ADM, UINT32_MAX, 0)					\
-	F(TIME, synced_at, "synced_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, next_sync_at, "next_sync_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, sync_id, "sync_id", 1, RF_RO,				\
-	    RF_HID, 0, 0)						\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(U32, embed_tokens, "embedding_tokens", 2, RF_RO,		\
-	    RF_ADM, UINT32_MAX, 0)
 
 RL_RECORD(st_kbsource, kbsource, ST_KBSOURCE_ROWS)
 
@@ -266,56 +174,6 @@ const char *st_kbsource_invalid(const struct st_kbsource *s);
 #define ST_KB_PAGE_SPACES_MAX	(ST_KB_SPACES_MAX * (ST_KB_SPACE_HEX + 1))
 #define ST_KB_PAGES_LIMIT_MAX	200	/* pages an ST_KB_PAGES lists */
 #define ST_KB_CURSOR_MAX	32	/* its cursor: a page key's hash, hex */
-
-/*
- * A page a crawl or file source read, of format 2: where (url, as
- * fetched after redirects), its title, the validators of a conditional
- * GET (etag, last_modified), the SHA-256 of its bytes, the HTTP status
- * (0: none, the fetch failed) and why it gave no chunks (error), its
- * chunk count, the sync that last saw it (seen: a sync id) and when;
- * since format 2, the links a link crawl follows from it (links_known:
- * links holds them, one a line, each after the crawl's start directory),
- * so that a re-sync asks it conditionally and on a 304 follows them
- * unread; and its parts: a page of more than ST_KB_PAGE_CHUNKS_MAX
- * chunks is stored as parts of that many, the first under its URL (with
- * parts, their count), the next ones under the URL and "#part-2", ...
- * (0 or 1: one part); and the vector spaces (st_kb_space) other than
- * the install's its chunks have vectors in, each id and a newline.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_KBPAGE_ROWS(F)						\
-	F(BUF, source_id, "source_id", 1, RF_RO,			\
-	    RF_ADM, ST_KB_SOURCE_ID_LEN, 0)				\
-	F(BYTES, url, "url", 1, RF_RO,					\
-	    RF_ADM, ST_KB_URL_MAX, 0)					\
-	F(STR, title, "title", 1, RF_RO,				\
-	    RF_ADM, ST_KB_TITLE_MAX, 0)					\
-	F(BYTES, etag, "etag", 1, RF_RO,				\
-	    RF_HID, ST_KB_ETAG_MAX, 0)					\
-	F(BYTES, last_modified, "last_modified", 1, RF_RO,		\
-	    RF_HID, ST_KB_LASTMOD_MAX, 0)				\
-	F(BUF, hash, "hash", 1, RF_RO,					\
-	    RF_HID, ST_KB_HASH_HEX, 0)					\
-	F(U32, code, "status_code", 1, RF_RO,				\
-	    RF_ADM, 999, 0)						\
-	F(BYTES, error, "error", 1, RF_RO,				\
-	    RF_ADM, ST_KB_ERROR_MAX, 0)				\
-	F(U32, chunks, "chunks", 1, RF_RO,				\
-	    RF_ADM, ST_KB_PAGE_CHUNKS_MAX, 0)				\
-	F(TIME, seen, "sync_id", 1, RF_RO,				\
-	    RF_HID, 0, 0)						\
-	F(TIME, fetched_at, "fetched_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(BYTES, links, "links", 2, RF_RO,				\
-	    RF_HID, ST_KB_LINKS_MAX, 0)					\
-	F(BOOL, links_known, "links_known", 2, RF_RO,			\
-	    RF_HID, 1, 0)						\
-	F(U32, parts, "parts", 2, RF_RO,				\
-	    RF_HID, ST_KB_PAGE_PARTS_MAX, 0)				\
-	F(BYTES, spaces, "spaces", 2, RF_RO,				\
-	    RF_HID, ST_KB_PAGE_SPACES_MAX, 0)
 
 RL_RECORD(st_kbpage, kbpage, ST_KBPAGE_ROWS)
 
@@ -373,11 +231,13 @@ struct st_kb_job {
 	uint32_t nspaces;
 };
 
+/* ST_KB_DUE's reply: the jobs due, n of them. */
 struct st_kb_jobs {
 	struct st_kb_job *jobs;
 	uint32_t n;
 };
 
+/* ST_KB_PAGE_GET's payload: a source's page by its url. */
 struct st_kb_page_get_req {
 	char source_id[ST_KB_SOURCE_ID_LEN + 1];
 	const char *url;
@@ -489,11 +349,16 @@ struct st_kb_hit {
 	uint8_t qa;		/* of a Q&A source: placed first (ST_KB_RETRIEVE) */
 };
 
+/* ST_KB_SEARCH's and ST_KB_RETRIEVE's reply: the passages found. */
 struct st_kb_hits {
 	struct st_kb_hit *hits;
 	uint32_t n;
 };
 
+/*
+ * ST_KB_RETRIEVE's payload: the organisation, the query, at most k
+ * passages, from the n sources named (a turn's agent's).
+ */
 struct st_kb_retrieve_req {
 	char org[ST_WHO_ORG_MAX + 1];
 	const char *query;

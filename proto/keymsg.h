@@ -23,7 +23,7 @@
  *   ST_AUDIT_NOTE   str action, str target               -> (empty)
  *     an action no request records itself (ST_AUDIT_NOTE_ACTIONS).
  *
- * A key, as sent: its rows below in order (ST_APIKEY_ROWS, record.h): str
+ * A key, as sent: its rows in order (ST_APIKEY_ROWS, recordtab.h): str
  * id ("key_" + 32 lowercase hex), str org, str name (1-100 characters), u8
  * role (enum st_role, agent to owner), bytes hash (32 stored; always empty
  * in a reply), u64 created_at, u64 updated_at, u64 last_used_at (0: never;
@@ -78,34 +78,7 @@
 
 extern const struct rcodec st_hash_codec;
 
-/*
- * The API key record, a row per field in stored order (record.h), of
- * format 1: its name malloc'd, 1-100 characters of UTF-8; its hash (32
- * stored, none in replies) and its organisation never shown, nor its
- * updated_at.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_APIKEY_ROWS(F)						\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_ADM, ST_KEY_ID_LEN, 0)					\
-	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_HID, ST_WHO_ORG_MAX, 0)					\
-	F(STR, name, "name", 1, ST_KF_NAME,				\
-	    RF_ADM, ST_KEY_NAME_MAX, 1)					\
-	F(U8, role, "role", 1, ST_KF_ROLE,				\
-	    RF_ADM, ST_ROLE_OWNER, 0)					\
-	F(HASH, hash, "hash", 1, RF_RO,					\
-	    RF_HID, ST_KEY_HASH_LEN, 0)					\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(TIME, last_used_at, "last_used_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)
-
-/* Its layout (keymsg.c). */
+/* Its rows (recordtab.h) and layout (keymsg.c). */
 RL_RECORD(st_apikey, apikey, ST_APIKEY_ROWS)
 
 struct st_audit_entry {

@@ -18,9 +18,9 @@
  *
  * A mail (one per event, to every member of the conversation's
  * organisation who wants that kind, enabled, at most ST_MAIL_RCPT_MAX):
- * its rows below in order (str id, str org, u32 kind, u32 attempts,
- * u64 created_at, u64 next_at, str error, u32 n, n x str recipient
- * email, bytes payload).
+ * its rows (recordtab.h) in order (str id, str org, u32 kind, u32
+ * attempts, u64 created_at, u64 next_at, str error, u32 n, n x str
+ * recipient email, bytes payload).
  */
 #ifndef PARLEY_MAILMSG_H
 #define PARLEY_MAILMSG_H
@@ -52,38 +52,7 @@
 #define ST_MAIL_WAITING_EVERY_MS	(10 * 60 * 1000)
 
 
-/*
- * The mail record, a row per field in stored order (record.h), of format
- * 1: its id ("ml_" + 16 hex: st_seq_id and st_seq_parse of hookmsg.h
- * with ST_MAIL_PREFIX), its organisation, kind (one ST_MAIL_* bit),
- * attempts, created_at and next_at, the last failure (error), its
- * recipients' emails (malloc'd) and the event. The notifier's alone:
- * never shown, no request sets a row.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_MAIL_ROWS(F)							\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_HID, ST_MAIL_ID_LEN, 0)					\
-	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_HID, ST_WHO_ORG_MAX, 0)					\
-	F(U32, kind, "kind", 1, RF_RO,					\
-	    RF_HID, ST_MAIL_ALL, 0)					\
-	F(U32, attempts, "attempts", 1, RF_RO,				\
-	    RF_HID, UINT32_MAX, 0)					\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(TIME, next_at, "next_at", 1, RF_RO,				\
-	    RF_HID, 0, 0)						\
-	F(BUF, error, "error", 1, RF_RO,				\
-	    RF_HID, ST_MAIL_ERROR_MAX, 0)				\
-	F(LIST, rcpt, "recipients", 1, RF_RO,				\
-	    RF_HID, ST_MAIL_RCPT_MAX, ST_EMAIL_MAX)			\
-	F(PAYLOAD, payload, "payload", 1, RF_RO,			\
-	    RF_HID, PROTO_MAX_PAYLOAD, 0)
-
-/* Its layout (mailmsg.c). */
+/* Its rows (recordtab.h) and layout (mailmsg.c). */
 RL_RECORD(st_mail, mail, ST_MAIL_ROWS)
 /* A kind's name ("handoff", "waiting", "contact"), or NULL. */
 const char *st_mail_kind_name(uint32_t bit);

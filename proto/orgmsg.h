@@ -22,8 +22,8 @@
  *   ST_ORG_DELETE  str id                                -> (empty)
  *     `invalid` for the default organisation.
  *
- * An org: its rows below in order (str id, str name, u64 created_at,
- * u64 updated_at, ms).
+ * An org: its rows (recordtab.h) in order (str id, str name, u64
+ * created_at, u64 updated_at, ms).
  */
 #ifndef PARLEY_ORGMSG_H
 #define PARLEY_ORGMSG_H
@@ -47,24 +47,9 @@ _Static_assert(ST_ORG_ID_MAX == ST_WHO_ORG_MAX, "who asks holds an org id");
 #define ST_OF_NAME		0x0001
 
 /*
- * The organisation record, a row per field in stored order (record.h),
- * of format 1: its id ("default", or "org_" and 32 lowercase hex), its
- * name (malloc'd, 1-100 characters of UTF-8), its times.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
+ * Its rows (recordtab.h) and layout (orgmsg.c), and the mask of every
+ * field an update sets.
  */
-#define ST_ORG_ROWS(F)							\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_ADM, ST_ORG_ID_MAX, 0)					\
-	F(STR, name, "name", 1, ST_OF_NAME,				\
-	    RF_ADM, ST_ORG_NAME_MAX, 1)					\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)
-
-/* Its layout (orgmsg.c), and the mask of every field an update sets. */
 RL_RECORD(st_org, org, ST_ORG_ROWS)
 #define ST_OF_ALL	(0u ST_ORG_ROWS(RF_MASK))
 /*

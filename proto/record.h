@@ -1,7 +1,8 @@
 /*
  * Stored records described once. A record (a widget, an agent, an
- * organisation, a conversation, a message) is a list of rows in its header, one per field in its
- * stored order, written as a list macro:
+ * organisation, a conversation, a message) is a list of rows, one per
+ * field in its stored order, written as a list macro (every record's in
+ * recordtab.h):
  *
  *	F(KIND, member, "json", since, bit, view, bound, x)
  *
@@ -9,12 +10,12 @@
  * (struct rlayout of RF_ROW rows) that one encoder, decoder, free, copy,
  * update merge and bounds check walk here, the admin API's JSON in and
  * out (workerd/admin/recjson.c), the test harness's codec (the tests
- * read the rows from the header) and the record's properties in the
+ * read the rows from recordtab.h) and the record's properties in the
  * OpenAPI document (scripts/openapi.mjs, at build time).
- * A field added is a row added; a record added is its rows and
- * RL_RECORD (the struct, its layout's extern and typed calls) in its
- * header, RL_LAYOUT in its .c, and its layout listed in rl_layouts
- * (layouts.c), which the fuzz target tests/fuzz/records and
+ * A field added is a row added; a record added is its rows in
+ * recordtab.h, RL_RECORD (the struct, its layout's extern and typed
+ * calls) in its header, RL_LAYOUT in its .c, and its layout listed in
+ * rl_layouts (layouts.c), which the fuzz target tests/fuzz/records and
  * tests/unit/proto/test_records.c walk.
  *
  * KIND, the member's C type, wire form (proto.h) and JSON:
@@ -381,5 +382,8 @@ int rl_enum_parse(const char *const *names, int n, const char *s);
 	{								\
 		return rl_enum_parse((names), (n), s);			\
 	}
+
+/* The records' rows, each a list macro this header's ones read. */
+#include "recordtab.h"
 
 #endif

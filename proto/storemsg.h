@@ -277,59 +277,6 @@ const char *st_resolved_by_name(int);
 int st_resolved_by_parse(const char *);
 /* A snooze's end at most this far ahead: a year. */
 #define ST_SNOOZE_MAX_MS	(366ull * 86400 * 1000)
-#define ST_CONV_ROWS(F)							\
-	F(BUF, id, "_id", 1, RF_RO, RF_ADM, ST_ID_HEX, 0)		\
-	F(BUF, widget, "widgetId", 1, RF_RO, RF_ADM, ST_WIDGET_MAX, 0)	\
-	F(BUF, session, "sessionId", 1, RF_RO, RF_ADM, ST_SESSION_MAX, 0) \
-	F(TIME, created_at, "createdAt", 1, RF_RO, RF_ADM, 0, 0)	\
-	F(TIME, updated_at, "updatedAt", 1, RF_RO, RF_ADM, 0, 0)	\
-	F(U32, message_count, "messageCount", 1, RF_RO, RF_ADM,		\
-	    UINT32_MAX, 0)						\
-	F(BYTES, last_message, "lastMessage", 1, RF_RO, RF_ADM,		\
-	    ST_CONTENT_MAX, 0)						\
-	F(BUF, contact_id, "contactId", 2, RF_RO, RF_ADM, ST_ID_HEX, 0)	\
-	F(ENUM, handoff, "handoff", 3, RF_RO, RF_ADM, ST_HANDOFF_MAX, 0)	\
-	F(BUF, org, "organizationId", 4, RF_RO, RF_ADM, ST_WHO_ORG_MAX, 0) \
-	F(BUF, assignee, "assignee", 5, RF_RO, RF_ADM, ST_WHO_USER_MAX, 0) \
-	F(BUF, assignee_name, "assigneeName", 5, RF_RO, RF_ADM,		\
-	    4 * ST_MSG_NAME_MAX, 0)					\
-	F(BYTES, last_visitor, "lastVisitorMessage", 6, RF_RO, RF_ADM,	\
-	    ST_CONTENT_MAX, 0)						\
-	F(TIME, visitor_at, "visitorAt", 6, RF_RO, RF_ADM, 0, 0)	\
-	F(VISITOR, visitor, "visitor", 6, RF_RO, RF_ADM, 0, 0)		\
-	F(BUF, visitor_name, "visitorName", 6, RF_RO, RF_ADM,		\
-	    ST_VISITOR_NAME_MAX, 0)					\
-	F(BOOL, unread, "unread", 6, RF_RO, RF_ADM, 1, 0)		\
-	F(U8, rating, "rating", 7, RF_RO, RF_ADM, ST_RATING_MAX, 0)	\
-	F(TEXT, rating_comment, "ratingComment", 7, RF_RO, RF_ADM,	\
-	    ST_RATING_COMMENT_CHARS, 0)					\
-	F(TIME, rated_at, "ratedAt", 7, RF_RO, RF_ADM, 0, 0)		\
-	F(U32, fb_up, "feedbackUp", 7, RF_RO, RF_ADM, UINT32_MAX, 0)	\
-	F(U32, fb_down, "feedbackDown", 7, RF_RO, RF_ADM, UINT32_MAX, 0) \
-	F(BUF, fb_agent, "feedbackAgentId", 7, RF_RO, RF_ADM, ST_ID_HEX, 0) \
-	F(ENUM, conv_state, "state", 8, RF_RO, RF_ADM, ST_CONV_STATE_MAX, 0) \
-	F(TIME, snoozed_until, "snoozed_until", 8, RF_RO, RF_ADM, 0, 0)	\
-	F(ENUM, resolved_by, "resolved_by", 8, RF_RO, RF_ADM,		\
-	    ST_RESOLVED_BY_MAX, 0)					\
-	F(TIME, resolved_at, "resolved_at", 8, RF_RO, RF_ADM, 0, 0)	\
-	F(BOOL, handed_off, "handed_off", 8, RF_RO, RF_ADM, 1, 0)	\
-	F(TIME, resolve_due, "resolve_due", 8, RF_RO, RF_HID, 0, 0)	\
-	F(BUF, agent_id, "agent_id", 8, RF_RO, RF_ADM, ST_ID_HEX, 0)	\
-	F(U32, visitor_msgs, "visitor_messages", 8, RF_RO, RF_ADM,	\
-	    UINT32_MAX, 0)						\
-	F(U32, answers, "answers", 8, RF_RO, RF_ADM, UINT32_MAX, 0)	\
-	F(U32, prompt_tokens, "prompt_tokens", 8, RF_RO, RF_ADM,	\
-	    UINT32_MAX, 0)						\
-	F(U32, completion_tokens, "completion_tokens", 8, RF_RO, RF_ADM, \
-	    UINT32_MAX, 0)						\
-	F(TIME, asked_at, "handoff_requested_at", 8, RF_RO, RF_ADM, 0, 0) \
-	F(TIME, person_at, "person_answered_at", 8, RF_RO, RF_ADM, 0, 0) \
-	F(BOOL, reported, "reported", 8, RF_RO, RF_HID, 1, 0)		\
-	F(BUF, human_by, "answered_by", 9, RF_RO, RF_ADM,		\
-	    ST_WHO_USER_MAX, 0)						\
-	F(BUF, human_by_name, "answered_by_name", 9, RF_RO, RF_ADM,	\
-	    4 * ST_MSG_NAME_MAX, 0)
-
 /*
  * VISITOR, the conversation's own kind: struct st_visitor visitor, its
  * five strings (penc_visitor); its JSON is the conversation's.
@@ -344,8 +291,9 @@ int st_resolved_by_parse(const char *);
 extern const struct rcodec st_conv_visitor_codec;
 
 /*
- * Its layout (storemsg.c): its refuse fails a decode of unread past 1 or
- * a rating past ST_RATING_MAX, as every decode of it (older formats too).
+ * Its rows (recordtab.h) and layout (storemsg.c): its refuse fails a
+ * decode of unread past 1 or a rating past ST_RATING_MAX, as every
+ * decode of it (older formats too).
  */
 RL_RECORD(st_conv, conv, ST_CONV_ROWS)
 
@@ -446,28 +394,10 @@ extern const struct rcodec st_msg_atts_codec;
 #define ST_TOOL_ANSWER_KEPT	4096	/* bytes of its answer kept */
 #define ST_TOOL_CALLS_MAX	32	/* calls a turn stores at most */
 #define ST_FEEDBACK_MAX		2	/* ST_FEEDBACK_DOWN */
-#define ST_MSG_ROWS(F)							\
-	F(BUF, id, "_id", 1, RF_RO, RF_ADM, ST_ID_HEX, 0)		\
-	F(BUF, conv_id, "conversationId", 1, RF_RO, RF_ADM, ST_ID_HEX, 0) \
-	F(BUF, role, "role", 1, RF_RO, RF_ADM, ST_ROLE_MAX, 0)		\
-	F(BUF, status, "status", 1, RF_RO, RF_ADM, ST_STATUS_MAX, 0)	\
-	F(TIME, created_at, "createdAt", 1, RF_RO, RF_ADM, 0, 0)	\
-	F(U32, prompt_tokens, "promptTokens", 1, RF_RO, RF_ADM,		\
-	    UINT32_MAX, 0)						\
-	F(U32, completion_tokens, "completionTokens", 1, RF_RO, RF_ADM,	\
-	    UINT32_MAX, 0)						\
-	F(BYTES, content, "content", 1, RF_RO, RF_ADM, ST_CONTENT_MAX, 0) \
-	F(BUF, name, "name", 2, RF_RO, RF_ADM, 4 * ST_MSG_NAME_MAX, 0)	\
-	F(BUF, author, "authorId", 3, RF_RO, RF_ADM, ST_WHO_USER_MAX, 0) \
-	F(U8, feedback, "feedback", 4, RF_RO, RF_ADM, ST_FEEDBACK_MAX, 0)	\
-	F(LIST, sources, "sources", 5, RF_RO, RF_ADM, ST_MSG_SOURCES_MAX,	\
-	    ST_MSG_SOURCE_ID_LEN)					\
-	F(U8, knowledge, "knowledge", 5, RF_RO, RF_ADM, ST_MSG_KB_MAX, 0)	\
-	F(BYTES, arguments, "arguments", 6, RF_RO, RF_ADM, ST_TOOL_ARGS_KEPT, 0) \
-	F(U32, duration_ms, "duration_ms", 6, RF_RO, RF_ADM, UINT32_MAX, 0) \
-	F(ATTS, atts, "attachments", 7, RF_RO, RF_ADM, ST_MSG_ATTS_MAX, 0)
-
-/* Its layout (storemsg.c): a feedback past ST_FEEDBACK_MAX fails a decode. */
+/*
+ * Its rows (recordtab.h) and layout (storemsg.c): a feedback past
+ * ST_FEEDBACK_MAX fails a decode.
+ */
 RL_RECORD(st_msg, msg, ST_MSG_ROWS)
 
 /*

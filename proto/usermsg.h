@@ -163,94 +163,13 @@ extern const struct rcodec st_members_codec;
 #define RF_NAMES_MEMBER_OFF	RF_NONAME
 extern const struct rcodec st_member_off_codec;
 
-/*
- * The user record, a row per field in stored order (record.h): its id,
- * email (lowercased, unique), display name (malloc'd), password (never
- * shown), the account's disabled flag (only read: records from before),
- * memberships, times; format 2 each membership's disabled flag (a
- * format 1 record has none: every membership enabled). Never shown as
- * itself (a member view is made of it), no request sets a row: the
- * user requests say what changes.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_USER_ROWS(F)							\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_HID, ST_USER_ID_MAX, 0)					\
-	F(BUF, email, "email", 1, RF_RO,				\
-	    RF_HID, ST_EMAIL_MAX, 0)					\
-	F(STR, name, "name", 1, RF_RO,					\
-	    RF_HID, ST_USER_NAME_MAX, 1)				\
-	F(PASSWORD, hash, "password", 1, RF_RO,				\
-	    RF_HID, 0, 0)						\
-	F(BOOL, disabled, "disabled", 1, RF_RO,				\
-	    RF_HID, 1, 0)						\
-	F(MEMBERS, mems, "memberships", 1, RF_RO,			\
-	    RF_HID, ST_MEMBERSHIPS_MAX, 0)				\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(MEMBER_OFF, mems_disabled, "memberships_disabled", 2, RF_RO,	\
-	    RF_HID, ST_MEMBERSHIPS_MAX, 0)
-
-/* Its layout (usermsg.c). */
+/* Its rows (recordtab.h) and layout (usermsg.c). */
 RL_RECORD(st_user, user, ST_USER_ROWS)
 
-/*
- * An invitation, storaged's alone (userstore.c: under the SHA-256 of
- * its token), a row per field in stored order: the organisation it is
- * into, the email invited, the role it gives, its times; format 2 its
- * claimed flag (accepted with a password for an account that exists:
- * nothing done). Never shown as itself (ST_INVITE_LIST's view is made
- * of it), no request sets a row.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_INVITE_ROWS(F)						\
-	F(BUF, org, "organization_id", 1, RF_RO,			\
-	    RF_HID, ST_ORG_ID_MAX, 0)					\
-	F(BUF, email, "email", 1, RF_RO,				\
-	    RF_HID, ST_EMAIL_MAX, 0)					\
-	F(U8, role, "role", 1, RF_RO,					\
-	    RF_HID, ST_ROLE_OWNER, 0)					\
-	F(TIME, expires_at, "expires_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(BOOL, claimed, "claimed", 2, RF_RO,				\
-	    RF_HID, 1, 0)
-
-/* Its layout (usermsg.c). */
+/* Its rows (recordtab.h) and layout (usermsg.c). */
 RL_RECORD(st_invite, invite, ST_INVITE_ROWS)
 
-/*
- * A dashboard session, storaged's alone (dashstore.c: under the SHA-256
- * of its id), a row per field in stored order: its CSRF token, its user
- * (format 2), when it expires and when it was made. Format 1 (one owner,
- * before there were users) held the password's fingerprint where format
- * 2 holds the user: read and dropped, so such a session has no user, is
- * never valid, and is only there to be deleted. Never shown, no request
- * sets a row.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_DSESS_ROWS(F)						\
-	F(BUF, csrf, "csrf", 1, RF_RO,					\
-	    RF_HID, ST_DASH_CSRF_LEN, 0)				\
-	F(GONE, fp, "fingerprint", 1, RF_RO,				\
-	    RF_HID, ST_DASH_FP_LEN, 2)					\
-	F(BUF, user, "user_id", 2, RF_RO,				\
-	    RF_HID, ST_USER_ID_MAX, 0)					\
-	F(TIME, expires_at, "expires_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)
-
-/* Its layout (usermsg.c). */
+/* Its rows (recordtab.h) and layout (usermsg.c). */
 RL_RECORD(st_dsess, dsess, ST_DSESS_ROWS)
 
 /*

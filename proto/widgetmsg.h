@@ -325,182 +325,23 @@ enum st_avail {
 extern const struct rcodec st_hours_codec;
 
 /*
- * The widget record, a row per field in stored order (record.h). Its
- * format is the newest row's since; an older record reads the rows it
- * lacks as their defaults. The identity secret (64 lowercase hex, ""
- * none) is set and removed only by ST_WIDGET_SECRET_SET/DEL, never by a
- * create or an update, never shown. A record stored before
- * organisations (format 3) reads as the default organisation's.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_WIDGET_ROWS(F)						\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_ADM, ST_WIDGET_MAX, 0)					\
-	F(BUF, widget_id, "widget_id", 1, RF_RO,			\
-	    RF_ADM, ST_WID_LEN, 0)					\
-	F(TEXT, name, "name", 1, ST_WF_NAME,				\
-	    RF_PUB, ST_NAME_MAX, 0)					\
-	F(TEXT, greeting, "greeting", 1, ST_WF_GREETING,		\
-	    RF_PUB, ST_GREETING_MAX, 0)					\
-	F(BUF, primary_color, "primary_color", 1, ST_WF_PRIMARY_COLOR,	\
-	    RF_PUB, ST_COLOR_LEN, 0)					\
-	F(BUF, text_color, "text_color", 1, ST_WF_TEXT_COLOR,		\
-	    RF_PUB, ST_COLOR_LEN, 0)					\
-	F(ENUM, position, "position", 1, ST_WF_POSITION,		\
-	    RF_PUB, ST_POS_BOTTOM_LEFT, 0)				\
-	F(ENUM, contact_mode, "contact_info_mode", 1, ST_WF_CONTACT_MODE, \
-	    RF_PUB, ST_CONTACT_REQUIRED, 0)				\
-	F(BOOL, collect_name, "collect_name", 1, ST_WF_COLLECT_NAME,	\
-	    RF_PUB, 1, 0)						\
-	F(BOOL, collect_email, "collect_email", 1, ST_WF_COLLECT_EMAIL,	\
-	    RF_PUB, 1, 0)						\
-	F(BOOL, collect_phone, "collect_phone", 1, ST_WF_COLLECT_PHONE,	\
-	    RF_PUB, 1, 0)						\
-	F(BOOL, enabled, "enabled", 1, ST_WF_ENABLED,			\
-	    RF_ADM, 1, 1)						\
-	F(LIST, origins, "allowed_origins", 1, ST_WF_ORIGINS,		\
-	    RF_ADM, ST_ORIGINS_MAX, ST_ORIGIN_MAX)			\
-	F(COUNT, daily_cap, "daily_message_cap", 1, ST_WF_DAILY_CAP,	\
-	    RF_ADM, UINT32_MAX, 0)					\
-	F(TEXT, system_prompt, "system_prompt", 1, ST_WF_SYSTEM_PROMPT,	\
-	    RF_ADM, ST_PROMPT_MAX, 0)					\
-	F(TEXT, model, "model", 1, ST_WF_MODEL,				\
-	    RF_ADM, ST_MODEL_MAX, 0)					\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(BUF, agent_id, "agent_id", 2, ST_WF_AGENT_ID,			\
-	    RF_ADM, ST_ID_HEX, 0)					\
-	F(BOOL, handoff_enabled, "handoff_enabled", 2, ST_WF_HANDOFF_ENABLED, \
-	    RF_PUB, 1, 0)						\
-	F(TEXT, handoff_label, "handoff_label", 2, ST_WF_HANDOFF_LABEL,	\
-	    RF_PUB, ST_HANDOFF_LABEL_MAX, 0)				\
-	F(BUF, org, "organization_id", 3, RF_RO,			\
-	    RF_ADM, ST_WHO_ORG_MAX, 0)					\
-	F(COUNT, retention_days, "retention_days", 4, ST_WF_RETENTION,	\
-	    RF_ADM, ST_RETENTION_DAYS_MAX, 0)				\
-	F(HOURS, hours, "business_hours", 5, ST_WF_HOURS,		\
-	    RF_ADM, ST_HOURS_MAX, 0)					\
-	F(TEXT, away_message, "away_message", 5, ST_WF_AWAY_MESSAGE,	\
-	    RF_ADM, ST_AWAY_MESSAGE_MAX, 0)				\
-	F(ARRAY, starters, "starter_questions", 6, ST_WF_STARTERS,	\
-	    RF_PUB, ST_STARTERS_MAX, 4 * ST_STARTER_MAX)		\
-	F(STR, proactive_message, "proactive_message", 6,		\
-	    ST_WF_PROACTIVE_MESSAGE, RF_PUB, ST_PROACTIVE_MAX, 0)	\
-	F(U32, proactive_delay_s, "proactive_delay_s", 6,		\
-	    ST_WF_PROACTIVE_DELAY, RF_PUB, ST_PROACTIVE_DELAY_MAX,	\
-	    ST_PROACTIVE_DELAY_DEF)					\
-	F(STR, proactive_path, "proactive_path", 6, ST_WF_PROACTIVE_PATH, \
-	    RF_PUB, ST_PROACTIVE_PATH_MAX, 0)				\
-	F(BUF, language, "language", 6, ST_WF_LANGUAGE,			\
-	    RF_PUB, ST_LANG_LEN, 0)					\
-	F(BOOL, identity_required, "identity_required", 6,		\
-	    ST_WF_IDENTITY_REQUIRED, RF_PUB, 1, 0)			\
-	F(SECRET, identity_secret, "identity_secret", 6, RF_RO,		\
-	    RF_ADM, ST_SECRET_HEX, 0)					\
-	F(BOOL, unread_sound, "unread_sound", 6, ST_WF_UNREAD_SOUND,	\
-	    RF_PUB, 1, 0)						\
-	F(BOOL, unread_title, "unread_title", 6, ST_WF_UNREAD_TITLE,	\
-	    RF_PUB, 1, 0)						\
-	F(BOOL, feedback_enabled, "feedback_enabled", 6, ST_WF_FEEDBACK, \
-	    RF_PUB, 1, 1)						\
-	F(BOOL, rating_enabled, "rating_enabled", 6, ST_WF_RATING,	\
-	    RF_PUB, 1, 0)						\
-	F(TEXT, reply_time, "reply_time", 7, ST_WF_REPLY_TIME,		\
-	    RF_PUB, ST_REPLY_TIME_MAX, 0)				\
-	F(ARRAY, attachment_types, "attachment_types", 8,		\
-	    ST_WF_ATTACH_TYPES, RF_PUB, ST_ATTACH_TYPES_MAX,		\
-	    ST_ATTACH_TYPE_LEN)						\
-	F(U32, attachment_max_mb, "attachment_max_mb", 8,		\
-	    ST_WF_ATTACH_MAX_MB, RF_PUB, ST_ATTACH_MB_MAX,		\
-	    ST_ATTACH_MB_DEFAULT)
-
-/*
  * A widget: its rows' members. Strings are malloc'd ("" none: JSON null
  * for TEXT); agent_id "" is the default agent; origins none: any origin
  * may embed it; daily_cap is user messages a UTC day (0 no cap);
  * retention_days deletes its conversations that many days after their
  * last activity (0 kept); language "" is the visitor's.
  */
-/* Its layout (widgetmsg.c), and the mask of every field an update sets. */
+/*
+ * Its rows (recordtab.h) and layout (widgetmsg.c), and the mask of
+ * every field an update sets.
+ */
 RL_RECORD(st_widget, widget, ST_WIDGET_ROWS)
 #define ST_WF_ALL	(0u ST_WIDGET_ROWS(RF_MASK))
 
-/*
- * The contact record, a row per field in stored order (record.h): its id
- * (32 lowercase hex), name (at most 200 characters), email (lowercased,
- * at most 254 bytes: st_email_normal) and phone (normalised,
- * st_phone_norm), "" each when not given, its times; format 2 (issue
- * 22) its organisation, its widget's when first submitted (an older
- * record reads as "default"; another organisation's same email or phone
- * is another contact); format 3 (issue 26) the site's user id a
- * verified identify named ("" none) and whether the contact is that
- * verified identity's; format 4 whether its email is one the site
- * signed (an identify's email_hash): set when a signed email is the
- * one stored, kept while it stays (a contact's email, once given, is
- * never changed). Strings are malloc'd. No request sets a row: a
- * submission or an identify makes and fills it in storaged.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_CONTACT_ROWS(F)						\
-	F(BUF, id, "id", 1, RF_RO,					\
-	    RF_ADM, ST_ID_HEX, 0)					\
-	F(TEXT, name, "name", 1, RF_RO,					\
-	    RF_ADM, ST_CONTACT_NAME_MAX, 0)				\
-	F(TEXT, email, "email", 1, RF_RO,				\
-	    RF_ADM, ST_EMAIL_MAX, 0)					\
-	F(TEXT, phone, "phone", 1, RF_RO,				\
-	    RF_ADM, ST_PHONE_MAX, 0)					\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)						\
-	F(BUF, org, "organization_id", 2, RF_RO,			\
-	    RF_HID, ST_WHO_ORG_MAX, 0)					\
-	F(TEXT, external_id, "external_id", 3, RF_RO,			\
-	    RF_ADM, ST_EXTERNAL_ID_MAX, 0)				\
-	F(BOOL, verified, "verified", 3, RF_RO,				\
-	    RF_ADM, 1, 0)						\
-	F(BOOL, email_verified, "email_verified", 4, RF_RO,		\
-	    RF_ADM, 1, 0)
-
-/* Its layout (widgetmsg.c). */
+/* Its rows (recordtab.h) and layout (widgetmsg.c). */
 RL_RECORD(st_contact, contact, ST_CONTACT_ROWS)
 
-/*
- * A visitor session, storaged's alone (wsess.c: under the SHA-256 of its
- * token), a row per field in stored order: its conversation's session id
- * ('~' and 32 hex digits: a name the HTTP API's sessionId cannot give,
- * so the conversation opens with the session token only), its widget's
- * internal id, when it was made and last active, its contact ("" none
- * yet); format 2 its expiry, its wsess_expiry key (0: not indexed yet).
- * Format 1 was written both without its expiry (before the index) and
- * with it, which reads as format 2 (wsess_load). Never shown, no request
- * sets a row.
- *
- *   kind     member             JSON                 since bit
- *            view     bound                      x
- */
-#define ST_WSESS_ROWS(F)						\
-	F(BUF, id, "session_id", 1, RF_RO,				\
-	    RF_HID, ST_ID_HEX + 1, 0)					\
-	F(BUF, widget, "widget", 1, RF_RO,				\
-	    RF_HID, ST_WIDGET_MAX, 0)					\
-	F(TIME, created_at, "created_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(TIME, active_at, "active_at", 1, RF_RO,			\
-	    RF_HID, 0, 0)						\
-	F(BUF, contact_id, "contact_id", 1, RF_RO,			\
-	    RF_HID, ST_ID_HEX, 0)					\
-	F(TIME, expires_at, "expires_at", 2, RF_RO,			\
-	    RF_HID, 0, 0)
-
-/* Its layout (widgetmsg.c). */
+/* Its rows (recordtab.h) and layout (widgetmsg.c). */
 RL_RECORD(st_wsess, wsess, ST_WSESS_ROWS)
 
 /*

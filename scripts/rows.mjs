@@ -1,7 +1,8 @@
 // The stored records described by rows (proto/record.h), read from the C
-// headers when this module loads: each `#define ST_<NAME>_ROWS(F)` list and
-// the struct whose members it makes, and the value of the headers' C
-// constants (constant()). Plain ESM, no npm packages: the build runs it
+// headers when this module loads: each `#define ST_<NAME>_ROWS(F)` list
+// (proto/recordtab.h) and the struct whose members it makes (its RL_RECORD,
+// in its own header), and the value of the headers' C constants
+// (constant()). Plain ESM, no npm packages: the build runs it
 // (scripts/openapi.mjs) and so do the tests (tests/integration/lib/records.mjs).
 import fs from 'node:fs';
 
@@ -32,10 +33,11 @@ const row = (a, file) => ({
 // Every record with rows: struct name -> [{kind, member, json, since, bit, view, bound, x, file}].
 function readRecords() {
   const records = new Map();
-  for (const f of headers(PROTO)) {
-    const text = fs.readFileSync(new URL(f, PROTO), 'utf8');
+  const texts = headers(PROTO).map((f) => [f, fs.readFileSync(new URL(f, PROTO), 'utf8')]);
+  const all = texts.map(([, text]) => text).join('\n');
+  for (const [f, text] of texts) {
     for (const m of text.matchAll(/^#define (ST_\w+_ROWS)\(F\)((?:.*\\\n)*.*)$/gm)) {
-      const owner = new RegExp(`RL_RECORD\\((\\w+), \\w+, ${m[1]}\\)`).exec(text);
+      const owner = new RegExp(`RL_RECORD\\((\\w+), \\w+, ${m[1]}\\)`).exec(all);
       if (!owner) throw new Error(`${f}: no struct made of ${m[1]}`);
       records.set(owner[1], rowCalls(m[2].replace(/\\\n/g, ' ')).map((a) => row(a, f)));
     }

@@ -9,7 +9,7 @@
  *	meta             "dash_fp_salt" -> the fingerprint salt[16]
  *
  * Every value starts with its format: ST_RECORD_VERSION, a session its
- * rows' (usermsg.h's ST_DSESS_ROWS).
+ * rows' (recordtab.h's ST_DSESS_ROWS).
  */
 #include <string.h>
 

@@ -2663,7 +2663,7 @@ test_ws_open_counts(void **state)
 
 /*
  * A visitor session's bytes as storaged stores them: format 2 (the rows
- * of widgetmsg.h's ST_WSESS_ROWS), its id ('~' and 32 hex digits), its
+ * of recordtab.h's ST_WSESS_ROWS), its id ('~' and 32 hex digits), its
  * widget's internal id, made and last active (now), no contact, and its
  * expiry (idle for the default). The same bytes under version 1 (as
  * format 1 wrote them once it had the expiry) read the same: the session
