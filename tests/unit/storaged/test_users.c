@@ -3,7 +3,9 @@
  * worker asks, who asks with it: the first owner (ST_USER_BOOT: made,
  * kept, its password replaced and its sessions ended), the login's
  * lookup by email in any case, invitations (spent once, expired, already
- * a member, an existing account joined without a session), the members' list, role and disabled changes (the last
+ * a member, an existing account joined without a session, the
+ * install's ceiling of pending ones), the members' list, role and
+ * disabled changes (the last
  * owner kept, a disabled user's sessions ended and told), delete (the
  * user gone with its last membership), a user's own profile, another
  * organisation's user not found, bad emails.
@@ -34,6 +36,9 @@ setup(void **state)
 	return fix_setup(state, "/tmp/parley-users-XXXXXX", 0);
 }
 
+/* The text of the last refusal ask_as met (static), NULL after a success. */
+static const char *said;
+
 /*
  * One request as a session of org's owner, of account user ("": none),
  * asks it (org NULL: nobody), its reply decoded into rep when 0; gone:
@@ -60,6 +65,7 @@ ask_as(struct fix *f, const char *org, const char *user, uint16_t type,
 	dispatch_one_as(f->st, f->rl, org != NULL ? &who : NULL, type, e.buf,
 	    e.len, &r);
 	penc_free(&e);
+	said = r.err != 0 ? r.errmsg : NULL;
 	if ((err = r.err) == 0 && rep != NULL)
 		assert_int_equal(st_rep_decode(type, r.enc.buf, r.enc.len,
 		    rep), 0);
@@ -424,6 +430,111 @@ test_users_invite_org(void **state)
 	st_org_free(&ob);
 }
 
+/*
+ * Copies of the invitations under tokens hbs[0..nh - 1] (each one's
+ * organisation, email and expiry), n of each under tokens of their own,
+ * written behind the store's back in one transaction; the store opens
+ * again, its organisation index made again from them.
+ */
+static void
+invite_copies(struct fix *f, const uint8_t *hbs, int nh, uint32_t n)
+{
+	uint8_t key[ST_INVITE_HASH_LEN], val[64][256];
+	MDB_val k, v[64];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint32_t i;
+	int j;
+
+	assert_true(nh <= 64);
+	for (j = 0; j < nh; j++) {
+		memset(key, hbs[j], sizeof(key));
+		v[j].mv_size = db_value(f, "invites", key, sizeof(key), val[j],
+		    sizeof(val[j]));
+		v[j].mv_data = val[j];
+	}
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "invites", 0, &dbi), 0);
+	memset(key, 0, sizeof(key));
+	key[0] = 0xc0;
+	k.mv_size = sizeof(key);
+	k.mv_data = key;
+	for (j = 0; j < nh; j++)
+		for (i = 0; i < n; i++) {
+			key[1] = (uint8_t)j;
+			memcpy(key + 2, &i, sizeof(i));
+			assert_int_equal(mdb_put(txn, dbi, &k, &v[j], 0), 0);
+		}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
+#define CEIL_ORGS	(ST_INVITES_ALL_MAX / ST_INVITES_MAX)
+
+/*
+ * The install's ceiling of pending invitations (ST_INVITES_ALL_MAX):
+ * with every one of CEIL_ORGS organisations at its own bound, an
+ * organisation with none is refused; once some of them expire, its next
+ * invitation deletes every organisation's expired ones first and is
+ * taken, the others left as they were.
+ */
+static void
+test_users_invite_ceiling(void **state)
+{
+	struct fix *f = *state;
+	struct st_user_invite_rep iv;
+	struct st_org org, ob[CEIL_ORGS];
+	char email[64], gone[ST_USER_ID_MAX + 1];
+	uint8_t hbs[2 * CEIL_ORGS];
+	int i;
+
+	(void)boot(f, 1, gone);
+	memset(&org, 0, sizeof(org));
+	for (i = 0; i < CEIL_ORGS; i++) {
+		snprintf(email, sizeof(email), "Org %d", i);
+		org.name = email;
+		assert_int_equal(request_dec(f, PROTO_ST_ORG_CREATE, &org,
+		    &ob[i]), 0);
+		hbs[i] = (uint8_t)(10 + i);
+		assert_int_equal(invite(f, ob[i].id, "early@x.test",
+		    ST_ROLE_AGENT, hbs[i], &iv), 0);
+	}
+	/* Half of each organisation's made two days later. */
+	fake_now += 2 * DAY;
+	for (i = 0; i < CEIL_ORGS; i++) {
+		hbs[CEIL_ORGS + i] = (uint8_t)(40 + i);
+		assert_int_equal(invite(f, ob[i].id, "late@x.test",
+		    ST_ROLE_AGENT, hbs[CEIL_ORGS + i], &iv), 0);
+	}
+	invite_copies(f, hbs, 2 * CEIL_ORGS, ST_INVITES_MAX / 2 - 1);
+	assert_int_equal(db_entries(f, "invites"), ST_INVITES_ALL_MAX);
+	assert_int_equal(db_entries(f, "invite_org"), ST_INVITES_ALL_MAX);
+	invites_are(f, ob[0].id, ST_INVITES_MAX);
+
+	/* The ceiling: refused, nothing written. */
+	assert_int_equal(invite(f, "default", "new@x.test", ST_ROLE_AGENT, 3,
+	    &iv), PROTO_E_INVALID);
+	assert_string_equal(said, "invitations: this server's ceiling of "
+	    "20000 pending in all organizations is reached");
+	assert_int_equal(db_entries(f, "invites"), ST_INVITES_ALL_MAX);
+
+	/* A week after the first half: those are deleted, then it is taken. */
+	fake_now += 6 * DAY;
+	assert_int_equal(invite(f, "default", "new@x.test", ST_ROLE_AGENT, 3,
+	    &iv), 0);
+	assert_int_equal(db_entries(f, "invites"), ST_INVITES_ALL_MAX / 2 + 1);
+	assert_int_equal(db_entries(f, "invite_org"),
+	    ST_INVITES_ALL_MAX / 2 + 1);
+	invites_are(f, "default", 1);
+	for (i = 0; i < CEIL_ORGS; i++) {
+		invites_are(f, ob[i].id, ST_INVITES_MAX / 2);
+		st_org_free(&ob[i]);
+	}
+}
+
 static int
 update(struct fix *f, const char *org, const char *id, uint32_t mask,
     uint8_t role, uint8_t disabled, struct st_user_update_rep *rep,
@@ -576,6 +687,8 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_users_invite_org, setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_users_invite_ceiling,
+		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_users_change, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_users_self, setup,
