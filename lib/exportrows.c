@@ -307,3 +307,17 @@ exprow_msg(struct penc *e, enum export_format fmt, const struct st_msg *m)
 
 	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));
 }
+
+uint32_t
+exprow_pages_next(uint32_t n, uint32_t *from, uint32_t next_conv,
+    uint32_t next_from)
+{
+	if (next_conv >= n)
+		return n;
+	if (next_conv == 0 && next_from <= *from) {
+		*from = 0;
+		return 1;
+	}
+	*from = next_from;
+	return next_conv;
+}

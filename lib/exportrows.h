@@ -62,4 +62,14 @@ int exprow_conv(struct penc *e, enum export_format,
     const struct st_conv *);
 int exprow_msg(struct penc *e, enum export_format, const struct st_msg *);
 
+/*
+ * Where the next ST_MSG_PAGES request of a messages export goes on after
+ * a reply to one of n conversation ids from *from that said next_conv
+ * and next_from: the ids to pass over (n: none left), *from its new
+ * value. A place that does not move on passes over one conversation,
+ * so the walk always ends.
+ */
+uint32_t exprow_pages_next(uint32_t n, uint32_t *from, uint32_t next_conv,
+    uint32_t next_from);
+
 #endif

@@ -179,28 +179,32 @@ put_row(const struct st_conv *cv, const struct st_msg *m)
 	penc_free(&e);
 }
 
-/* Every message of one conversation, page by page. */
+/*
+ * Every message of a page of conversations (those with messages), as
+ * many conversations a request as storaged's page holds (a conversation
+ * deleted meanwhile has none).
+ */
 static void
-export_msgs(const char *conv_id)
+export_msgs(const struct st_conv_page *cp)
 {
-	struct st_msg_page_req q = { conv_id, 0, ST_LIST_MAX };
-	struct st_msg_page_rep pg;
-	uint32_t i;
-	int rc;
+	struct st_str ids[ST_LIST_MAX];
+	struct st_msg_pages_req q = { ids, 0, 0, ST_LIST_MAX };
+	struct st_msg_pages_rep pg;
+	uint32_t i, skip;
 
-	do {
-		rc = exchange("export", PROTO_ST_MSG_PAGE, &q, -1,
-		    timeout_for(CTL_TIMEOUT_S), &pg);
-		/* Deleted since its page of conversations: nothing to say. */
-		if (rc == PROTO_E_NOT_FOUND)
-			return;
-		if (rc != 0)
-			die("export: %s", errbuf);
+	for (i = 0; i < cp->n && i < ST_LIST_MAX; i++)
+		if (cp->convs[i].message_count > 0)
+			ids[q.n++].s = cp->convs[i].id;
+	while (q.n > 0) {
+		ask("export", PROTO_ST_MSG_PAGES, &q, &pg);
 		for (i = 0; i < pg.n; i++)
 			put_row(NULL, &pg.msgs[i]);
-		q.from = pg.next;
-		st_rep_free(PROTO_ST_MSG_PAGE, &pg);
-	} while (q.from != 0);
+		skip = exprow_pages_next(q.n, &q.from, pg.next_conv,
+		    pg.next_from);
+		q.ids += skip;
+		q.n -= skip;
+		st_rep_free(PROTO_ST_MSG_PAGES, &pg);
+	}
 }
 
 static void
@@ -216,12 +220,11 @@ cmd_export(void)
 	do {
 		ask("export", PROTO_ST_CONV_QUERY, &q, &pg);
 		/* The page's conversations (or their messages), then the next. */
-		for (i = 0; i < pg.n; i++) {
-			if (args.rows == EXPORT_CONVS)
+		if (args.rows == EXPORT_MSGS)
+			export_msgs(&pg);
+		else
+			for (i = 0; i < pg.n; i++)
 				put_row(&pg.convs[i], NULL);
-			else if (pg.convs[i].message_count > 0)
-				export_msgs(pg.convs[i].id);
-		}
 		strlcpy(cursor, pg.next_cursor, sizeof(cursor));
 		st_rep_free(PROTO_ST_CONV_QUERY, &pg);
 	} while (cursor[0] != '\0');

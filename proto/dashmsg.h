@@ -86,6 +86,17 @@
  *       a reply would grow too large (never none while some are left).
  *       `not found` for an unknown conversation; `invalid` for a
  *       malformed id or limit.
+ *   ST_MSG_PAGES    u32 n, n x str conv_id (1..ST_LIST_MAX), u32 from,
+ *                   u32 limit (1..ST_LIST_MAX)
+ *       -> u32 n, n x msg, u32 next_conv, u32 next_from
+ *       Several conversations' messages in one request (an export's page
+ *       of conversations): each one's oldest first, in the order named,
+ *       from position `from` of the first. At most limit messages, fewer
+ *       when a reply would grow too large (never none while some are
+ *       left); go on with the ids from next_conv (n: no more) and from
+ *       next_from. A conversation that is not there (deleted, or another
+ *       organisation's) has none; `invalid` for a malformed id, count or
+ *       limit.
  */
 #ifndef PARLEY_DASHMSG_H
 #define PARLEY_DASHMSG_H

@@ -112,6 +112,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_conv_query_req, &pl_conv_page },
 	{ PROTO_ST_MSG_PAGE, "ST_MSG_PAGE", W | C, S, 0, 0, 1,
 	    &pl_msg_page_req, &pl_msg_page_rep },
+	{ PROTO_ST_MSG_PAGES, "ST_MSG_PAGES", W | C, S, 0, 0, 1,
+	    &pl_msg_pages_req, &pl_msg_pages_rep },
 	{ PROTO_ST_METRICS_PUT, "ST_METRICS_PUT", W, S, 0, 0, 0,
 	    &pl_mset, &pl_empty },
 	{ PROTO_ST_METRICS_GET, "ST_METRICS_GET", W, S, 0, 0, 0,

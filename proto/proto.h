@@ -86,6 +86,7 @@ enum proto_type {
 	PROTO_ST_CONV_DELETE = 0x36,
 	PROTO_ST_CONV_QUERY = 0x37,
 	PROTO_ST_MSG_PAGE = 0x39,	/* (0x38 is the event below) */
+	PROTO_ST_MSG_PAGES = 0xb6,	/* an export's: dashmsg.h */
 	/* metrics: see metricsmsg.h */
 	PROTO_ST_METRICS_PUT = 0x3a,
 	PROTO_ST_METRICS_GET = 0x3b,
@@ -258,7 +259,7 @@ enum proto_type {
 	PROTO_ST_ATT_ADMIN_READ = 0xb3,
 	PROTO_ST_ATT_EXTRACT_DUE = 0xb4,
 	PROTO_ST_ATT_TEXT_PUT = 0xb5,
-	PROTO_TYPE_MAX = 0xb6,	/* free: 0x7f */
+	PROTO_TYPE_MAX = 0xb7,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -448,6 +448,25 @@ static const struct pfield f_msg_page_rep[] = {
 };
 PLAYOUT(pl_msg_page_rep, struct st_msg_page_rep, f_msg_page_rep);
 
+static const struct pfield f_cid_str[] = {
+	PFSTR(struct st_str, s, ST_ID_HEX),
+};
+static PLAYOUT(pl_cid_str, struct st_str, f_cid_str);
+
+static const struct pfield f_msg_pages_req[] = {
+	PFLIST(struct st_msg_pages_req, ids, n, ST_LIST_MAX, pl_cid_str),
+	PFU32(struct st_msg_pages_req, from),
+	PFU32(struct st_msg_pages_req, limit),
+};
+PLAYOUT(pl_msg_pages_req, struct st_msg_pages_req, f_msg_pages_req);
+
+static const struct pfield f_msg_pages_rep[] = {
+	PFLIST(struct st_msg_pages_rep, msgs, n, ST_LIST_MAX, pl_msg),
+	PFU32(struct st_msg_pages_rep, next_conv),
+	PFU32(struct st_msg_pages_rep, next_from),
+};
+PLAYOUT(pl_msg_pages_rep, struct st_msg_pages_rep, f_msg_pages_rep);
+
 static const struct pfield f_conv_query_req[] = {
 	PFU32(struct st_conv_query_req, limit),
 	PFSTR(struct st_conv_query_req, cursor, ST_CURSOR_MAX),

@@ -149,6 +149,17 @@ struct st_msg_page_rep {
 	uint32_t n;
 	uint32_t next;		/* 0 = no more */
 };
+struct st_msg_pages_req {
+	struct st_str *ids;	/* conversation ids */
+	uint32_t n;
+	uint32_t from, limit;	/* from: ids[0]'s */
+};
+struct st_msg_pages_rep {
+	struct st_msg *msgs;
+	uint32_t n;
+	uint32_t next_conv;	/* the request's n = no more */
+	uint32_t next_from;	/* the message of ids[next_conv] to go on at */
+};
 struct st_conv_query_req {
 	uint32_t limit;
 	const char *cursor;
@@ -838,6 +849,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_conv_open_req, pl_conv_open_rep, pl_msg_append_req,
     pl_conv_get_req, pl_conv_get_rep, pl_session_history_req,
     pl_session_history_rep, pl_msg_page_req, pl_msg_page_rep,
+    pl_msg_pages_req, pl_msg_pages_rep,
     pl_conv_query_req, pl_chat_begin_req, pl_chat_begin_rep,
     pl_ws_begin_rep, pl_ws_open_req, pl_ws_open_rep, pl_ws_begin_req,
     pl_ws_session_req, pl_contact_submit_req, pl_contact_submit_rep,

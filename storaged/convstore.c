@@ -66,18 +66,30 @@ conv_id_parse(struct store_txn *t, const char *hex, uint8_t id[ID_LEN])
 	return 0;
 }
 
-int
-conv_get(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
+/*
+ * The conversation id into c when who asks may see it: 0; 1 when it is
+ * not there for them (another organisation's is absent to who asks, as
+ * an unknown id); -1 with t failed.
+ */
+static int
+conv_seen(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
 {
 	int rc;
 
-	/* Another organisation's is absent to who asks, as an unknown id. */
 	if ((rc = conv_load(t, id, c)) == 0 && t->org != NULL &&
 	    strcmp(c->org, t->org) != 0) {
 		st_conv_free(c);
 		rc = 1;
 	}
-	if (rc == 1)
+	return rc;
+}
+
+int
+conv_get(struct store_txn *t, const uint8_t id[ID_LEN], struct st_conv *c)
+{
+	int rc;
+
+	if ((rc = conv_seen(t, id, c)) == 1)
 		store_fail(t, PROTO_E_NOT_FOUND, "no such conversation");
 	return rc == 0 ? 0 : -1;
 }
@@ -1069,11 +1081,17 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 
 /* ---------------------------------------------------------------- paging */
 
-/* store_msg_page's walk: a page of at most limit, within max_bytes. */
+/*
+ * The walk of a page of messages: at most limit within max_bytes, over
+ * one conversation (store_msg_page) or several (store_msg_pages); conv
+ * and from say where it is, next_conv and next_from where the next page
+ * starts once it is full.
+ */
 struct page_fill {
 	struct store_msg_page *pg;
-	uint32_t limit, last;
+	uint32_t limit, conv, from, next_conv, next_from;
 	size_t max_bytes, used;
+	int full;
 };
 
 static int
@@ -1086,14 +1104,29 @@ page_fill_one(struct store_txn *t, const MDB_val *k, const MDB_val *v,
 	size_t sz = msg_rec_size(v);
 
 	if (pg->n == pf->limit || (pg->n > 0 && sz > pf->max_bytes - pf->used)) {
-		pg->next = pf->last + 1;
+		pf->full = 1;
+		pf->next_conv = pf->conv;
+		pf->next_from = proto_get_be32((const uint8_t *)k->mv_data +
+		    ID_LEN);
 		return 1;
 	}
 	if (msg_rec_decode(t, v, &pg->msgs[pg->n]) < 0)
 		return 1;
 	pg->n++;
 	pf->used += sz;
-	pf->last = proto_get_be32((const uint8_t *)k->mv_data + ID_LEN);
+	return 0;
+}
+
+/* pg made ready for limit messages (1 to ST_LIST_MAX): 0, or t failed. */
+static int
+page_alloc(struct store_txn *t, uint32_t limit, struct store_msg_page *pg)
+{
+	memset(pg, 0, sizeof(*pg));
+	if (limit < 1 || limit > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200");
+	if ((pg->msgs = calloc(limit, sizeof(*pg->msgs))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	return 0;
 }
 
@@ -1103,30 +1136,63 @@ store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
 {
 	uint8_t cid[ID_LEN];
 	struct store_msg_page pg;
-	struct page_fill pf = { &pg, limit, 0, max_bytes, 0 };
+	struct page_fill pf = { .pg = &pg, .limit = limit, .from = from,
+	    .max_bytes = max_bytes };
 	struct st_conv c;
 
 	if (t->err)
 		return t->err;
-	if (conv_id_parse(t, conv_id, cid) < 0)
+	if (conv_id_parse(t, conv_id, cid) < 0 ||
+	    page_alloc(t, limit, &pg) != 0)
 		return t->err;
-	if (limit < 1 || limit > ST_LIST_MAX)
-		return store_fail(t, PROTO_E_INVALID,
-		    "limit must be 1 to 200");
 	if (conv_get(t, cid, &c) < 0)
-		return t->err;
+		goto fail;
 	st_conv_free(&c);
-
-	memset(&pg, 0, sizeof(pg));
-	if ((pg.msgs = calloc(limit, sizeof(*pg.msgs))) == NULL)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	/* A position is a message's sequence number: they run 0, 1, 2... */
-	if (msgs_walk(t, cid, from, page_fill_one, &pf) < 0) {
-		store_msg_page_free(&pg);
-		return t->err;
-	}
+	if (msgs_walk(t, cid, from, page_fill_one, &pf) < 0)
+		goto fail;
+	pg.next = pf.full ? pf.next_from : 0;
 	*out = pg;
 	return 0;
+fail:
+	store_msg_page_free(&pg);
+	return t->err;
+}
+
+int
+store_msg_pages(struct store_txn *t, const struct st_str *ids, uint32_t n,
+    uint32_t from, uint32_t limit, size_t max_bytes,
+    struct store_msg_pages *out)
+{
+	uint8_t cid[ID_LEN];
+	struct store_msg_page pg;
+	struct page_fill pf = { .pg = &pg, .limit = limit, .from = from,
+	    .next_conv = n, .max_bytes = max_bytes };
+	struct st_conv c;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (n < 1 || n > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID, "ids: 1 to 200");
+	if (page_alloc(t, limit, &pg) != 0)
+		return t->err;
+	for (; pf.conv < n && !pf.full; pf.conv++, pf.from = 0) {
+		if (conv_id_parse(t, ids[pf.conv].s, cid) < 0 ||
+		    (rc = conv_seen(t, cid, &c)) < 0)
+			goto fail;
+		if (rc == 1)
+			continue;
+		st_conv_free(&c);
+		if (msgs_walk(t, cid, pf.from, page_fill_one, &pf) < 0)
+			goto fail;
+	}
+	*out = (struct store_msg_pages){ pg.n, pg.msgs, pf.next_conv,
+	    pf.next_from };
+	return 0;
+fail:
+	store_msg_page_free(&pg);
+	return t->err;
 }
 
 /* ---------------------------------------------------------------- free */

@@ -69,6 +69,7 @@
 struct store;
 struct st_agent;
 struct st_session_history_rep;
+struct st_str;
 
 struct store_txn {
 	struct store *st;
@@ -140,6 +141,13 @@ struct store_msg_page {
 	uint32_t n;
 	struct st_msg *msgs;	/* n, oldest first */
 	uint32_t next;		/* position after the last; 0 = no more */
+};
+/* What store_msg_pages() returns. */
+struct store_msg_pages {
+	uint32_t n;
+	struct st_msg *msgs;	/* n, each conversation's oldest first */
+	uint32_t next_conv;	/* the index of the id to go on with; n = none */
+	uint32_t next_from;	/* its position to go on at */
 };
 
 /*
@@ -417,6 +425,16 @@ int store_conv_delete(struct store_txn *, const char *conv_id);
 int store_msg_page(struct store_txn *, const char *conv_id, uint32_t from,
     uint32_t limit, size_t max_bytes, struct store_msg_page *out);
 void store_msg_page_free(struct store_msg_page *);
+/*
+ * ST_MSG_PAGES (dashmsg.h): the messages of the n conversations ids, each
+ * oldest first, from position from of ids[0], into out: at most limit,
+ * within max_bytes (never none while some are left); one who asks may
+ * not see, or that is gone, has none. Its msgs are freed by
+ * st_msgs_free.
+ */
+int store_msg_pages(struct store_txn *, const struct st_str *ids,
+    uint32_t n, uint32_t from, uint32_t limit, size_t max_bytes,
+    struct store_msg_pages *out);
 /*
  * ST_PURGE (ctlmsg.h): deletes up to max conversations whose updated_at
  * is before cutoff, oldest of each widget first; *more is 1 when some

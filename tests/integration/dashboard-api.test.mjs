@@ -517,10 +517,9 @@ describe('stacks of their own', { concurrency: true }, () => {
         });
       });
 
-      // An export's bound is a hang guard, not a figure: rows=messages is one
-      // storaged round trip a conversation, one after another (over 2,000
-      // here): 0.4 to 1.9 s quiet, over 30 s once with eight test files at a
-      // time, where each round trip waits its turn on the two cores.
+      // An export's bound is a hang guard, not a figure (rows=messages over
+      // the 2,000 conversations here was once over 30 s with eight test
+      // files at a time, when it took a storaged round trip a conversation).
       async function exp(query, session = admin) {
         return session.get(`/v1/admin/export?${query}`, { timeout: 120000 });
       }

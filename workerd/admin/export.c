@@ -2,8 +2,10 @@
  * GET /v1/admin/export: conversations or messages as JSON Lines or CSV,
  * streamed page by page (docs/dashboard.md), never built in memory.
  *
- * Conversations come from ST_CONV_QUERY (newest activity first), a
- * conversation's messages from ST_MSG_PAGE (oldest first). The next page
+ * Conversations come from ST_CONV_QUERY (newest activity first), the
+ * messages of a page of them from ST_MSG_PAGES (each conversation's
+ * oldest first, as many conversations a request as a page holds; one
+ * conversation= is ST_CONV_GET's first, for its 404). The next page
  * is asked for only once the client has taken most of the last one
  * (CONN_DRAIN_LOW), so a slow download holds one page, not the store.
  * The export is no snapshot: each page is read on its own, so messages
@@ -291,11 +293,11 @@ export_reply(struct export *x, const struct storec_result *r, uint16_t type,
 }
 
 /*
- * A page of conversations: their rows, or (rows=messages) the ids of
- * those with messages.
+ * n conversations (at most EXPORT_PAGE): their rows, or (rows=messages)
+ * the ids of those with messages, whose messages come next.
  */
 static int
-convs_page(struct export *x, const struct st_conv_page *p)
+convs_rows(struct export *x, const struct st_conv *convs, uint32_t n)
 {
 	uint32_t i;
 
@@ -303,18 +305,17 @@ convs_page(struct export *x, const struct st_conv_page *p)
 	x->ids = NULL;
 	x->nids = x->cur = 0;
 	x->from = 0;
-	if (x->p.rows == EXPORT_MSGS && p->n > 0 &&
-	    (x->ids = calloc(p->n, sizeof(*x->ids))) == NULL)
+	if (x->p.rows == EXPORT_MSGS && n > 0 &&
+	    (x->ids = calloc(n, sizeof(*x->ids))) == NULL)
 		return -1;
-	for (i = 0; i < p->n; i++) {
+	for (i = 0; i < n; i++) {
 		if (x->p.rows == EXPORT_CONVS) {
-			if (page_row(x, &p->convs[i], NULL) < 0)
+			if (page_row(x, &convs[i], NULL) < 0)
 				return -1;
-		} else if (p->convs[i].message_count > 0)
-			memcpy(x->ids[x->nids++], p->convs[i].id,
-			    sizeof(p->convs[i].id));
+		} else if (convs[i].message_count > 0)
+			memcpy(x->ids[x->nids++], convs[i].id,
+			    sizeof(convs[i].id));
 	}
-	strlcpy(x->cursor, p->next_cursor, sizeof(x->cursor));
 	return 0;
 }
 
@@ -327,7 +328,8 @@ convs_done(const struct storec_result *r, void *arg)
 
 	if (export_reply(x, r, PROTO_ST_CONV_QUERY, &p) < 0)
 		return;
-	err = convs_page(x, &p) < 0;
+	err = convs_rows(x, p.convs, p.n) < 0;
+	strlcpy(x->cursor, p.next_cursor, sizeof(x->cursor));
 	st_rep_free(PROTO_ST_CONV_QUERY, &p);
 	if (err) {
 		export_fail(x, NULL, NULL, "cannot make a page of rows");
@@ -337,7 +339,10 @@ convs_done(const struct storec_result *r, void *arg)
 	export_page_done(x, 0);
 }
 
-/* ST_CONV_GET: the one conversation of conversation= (one message at most). */
+/*
+ * ST_CONV_GET: the one conversation of conversation= (one message at
+ * most): its row, or (rows=messages) its messages next.
+ */
 static void
 conv_got(const struct storec_result *r, void *arg)
 {
@@ -347,40 +352,32 @@ conv_got(const struct storec_result *r, void *arg)
 
 	if (export_reply(x, r, PROTO_ST_CONV_GET, &cm) < 0)
 		return;
-	err = page_row(x, &cm.conv, NULL) < 0;
+	err = convs_rows(x, &cm.conv, 1) < 0;
 	st_rep_free(PROTO_ST_CONV_GET, &cm);
 	x->convs_done = 1;
 	export_page_done(x, err);
 }
 
-/* ST_MSG_PAGE: a conversation's messages from x->from. */
+/*
+ * ST_MSG_PAGES: the messages of ids[cur] on, from x->from; a conversation
+ * deleted meanwhile has none.
+ */
 static void
 msgs_done(const struct storec_result *r, void *arg)
 {
 	struct export *x = arg;
-	struct st_msg_page_rep mp;
+	struct st_msg_pages_rep mp;
+	size_t asked = x->nids - x->cur;
 	uint32_t i;
 	int err = 0;
 
-	if (r->status == STOREC_ERROR && r->code == PROTO_E_NOT_FOUND &&
-	    x->started) {
-		/* Deleted since its page of conversations was read. */
-		x->cur++;
-		x->from = 0;
-		export_next(x);
-		return;
-	}
-	if (export_reply(x, r, PROTO_ST_MSG_PAGE, &mp) < 0)
+	if (export_reply(x, r, PROTO_ST_MSG_PAGES, &mp) < 0)
 		return;
 	for (i = 0; i < mp.n && !err; i++)
 		err = page_row(x, NULL, &mp.msgs[i]) < 0;
-	/* A "next" that does not move on would never end. */
-	if (mp.next == 0 || mp.next <= x->from) {
-		x->cur++;
-		x->from = 0;
-	} else
-		x->from = mp.next;
-	st_rep_free(PROTO_ST_MSG_PAGE, &mp);
+	x->cur += exprow_pages_next((uint32_t)asked, &x->from, mp.next_conv,
+	    mp.next_from);
+	st_rep_free(PROTO_ST_MSG_PAGES, &mp);
 	export_page_done(x, err);
 }
 
@@ -396,16 +393,21 @@ static void
 export_next(struct export *x)
 {
 	struct st_conv_query_req cq;
-	struct st_msg_page_req mp;
+	struct st_msg_pages_req mp;
+	struct st_str ids[EXPORT_PAGE];
 	struct storec_result r;
 	uint16_t type;
+	size_t i;
 	int rv;
 
 	if (x->p.rows == EXPORT_MSGS && x->cur < x->nids) {
-		mp.conv_id = x->ids[x->cur];
+		for (i = x->cur; i < x->nids; i++)
+			ids[i - x->cur].s = x->ids[i];
+		mp.ids = ids;
+		mp.n = (uint32_t)(x->nids - x->cur);
 		mp.from = x->from;
 		mp.limit = EXPORT_PAGE;
-		type = PROTO_ST_MSG_PAGE;
+		type = PROTO_ST_MSG_PAGES;
 		rv = export_ask(x, type, &mp, msgs_done);
 	} else if (!x->convs_done) {
 		cq.limit = EXPORT_PAGE;
@@ -435,9 +437,7 @@ export_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct st_conv_get_req cg;
-	struct st_msg_page_req mp;
 	struct export *x;
-	int rv;
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		conn_send_error(c, 500, admin_headers, "Internal server error");
@@ -460,27 +460,13 @@ export_get(struct conn *c, struct http_request *req,
 		return;
 	}
 	/*
-	 * One conversation: its first request also tells whether it exists,
-	 * so an unknown one is a 404 before anything is sent.
+	 * One conversation: its first request tells whether it exists, so
+	 * an unknown one is a 404 before anything is sent.
 	 */
 	x->convs_done = 1;
-	if (x->p.rows == EXPORT_MSGS) {
-		if ((x->ids = calloc(1, sizeof(*x->ids))) == NULL) {
-			export_fail(x, NULL, NULL, "out of memory");
-			return;
-		}
-		memcpy(x->ids[0], x->p.conv, sizeof(x->ids[0]));
-		x->nids = 1;
-		mp.conv_id = x->p.conv;
-		mp.from = 0;
-		mp.limit = EXPORT_PAGE;
-		rv = export_ask(x, PROTO_ST_MSG_PAGE, &mp, msgs_done);
-	} else {
-		cg.conv_id = x->p.conv;
-		cg.max_messages = 1;	/* the conversation; one message at most */
-		rv = export_ask(x, PROTO_ST_CONV_GET, &cg, conv_got);
-	}
-	if (rv < 0) {
+	cg.conv_id = x->p.conv;
+	cg.max_messages = 1;	/* the conversation; one message at most */
+	if (export_ask(x, PROTO_ST_CONV_GET, &cg, conv_got) < 0) {
 		conn_drop_handler(&x->c, x);
 		export_free(x);
 		conn_send_error(c, 503, admin_headers, "Storage unavailable");

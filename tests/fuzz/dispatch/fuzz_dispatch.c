@@ -15,7 +15,8 @@
  * WS_BEGIN and CONTACT_SUBMIT, a known contact's id for CONTACT_GET, a
  * known owner session's token hash for the DASH requests (not
  * DASH_ATTEMPT, 0x3c, which takes a rate key), the known
- * conversation's id for CONV_DELETE and MSG_PAGE, HANDOFF_SET, AGENT_MSG
+ * conversation's id for CONV_DELETE and MSG_PAGE (MSG_PAGES: it alone,
+ * a count of 1 first), HANDOFF_SET, AGENT_MSG
  * and TYPING, a known agent's id for AGENT_UPDATE, _GET and _DELETE, the
  * last webhook, action and API key an input made (follow_made; the
  * store's first webhook, action and key until then) for their requests
@@ -1077,6 +1078,14 @@ check_rep(uint16_t type, const void *p, const struct dreply *r)
 		check_msgs(mp->msgs, mp->n, ST_LIST_MAX, 0);
 		break;
 	}
+	case PROTO_ST_MSG_PAGES: {
+		const struct st_msg_pages_rep *mp = p;
+
+		check_msgs(mp->msgs, mp->n, ST_LIST_MAX, 0);
+		if (mp->next_conv > ST_LIST_MAX)
+			abort();
+		break;
+	}
 	case PROTO_ST_PURGE: {
 		const struct st_purge_rep *pr = p;
 
@@ -1635,6 +1644,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		penc_str(&e, known_source);
 	else if (type == PROTO_ST_ATT_ADMIN_READ)
 		penc_str(&e, known_att);
+	else if (type == PROTO_ST_MSG_PAGES) {
+		penc_u32(&e, 1);
+		penc_str(&e, known);
+	}
 	else if (type == PROTO_ST_ACTION_TOOLS) {
 		/* The second organisation's turn naming the known action. */
 		penc_str(&e, whos[6].org);

@@ -1,7 +1,8 @@
 /*
  * The export rows (exportrows.c) that the HTTP export and parleyctl
  * export both write: CSV fields and their formula guard, the header
- * rows, conversations and messages as CSV and as JSON Lines.
+ * rows, conversations and messages as CSV and as JSON Lines; where a
+ * messages export's next request goes on.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -331,6 +332,33 @@ test_ctl_rows(void **state)
 	assert_string_equal(exprow_header(EXPORT_JSONL, EXPORT_MSGS), "");
 }
 
+/*
+ * exprow_pages_next: on within a conversation, at a later one, past the
+ * ids asked (done), and a reply that does not move on passes one over.
+ */
+static void
+test_pages_next(void **state)
+{
+	uint32_t from = 2;
+
+	assert_int_equal(exprow_pages_next(3, &from, 0, 5), 0);
+	assert_int_equal(from, 5);
+	assert_int_equal(exprow_pages_next(3, &from, 2, 0), 2);
+	assert_int_equal(from, 0);
+	from = 7;
+	assert_int_equal(exprow_pages_next(3, &from, 1, 4), 1);
+	assert_int_equal(from, 4);
+	assert_int_equal(exprow_pages_next(3, &from, 3, 0), 3);
+	assert_int_equal(exprow_pages_next(3, &from, 9, 9), 3);
+	/* Not moving on: the same place, or an earlier one. */
+	from = 4;
+	assert_int_equal(exprow_pages_next(3, &from, 0, 4), 1);
+	assert_int_equal(from, 0);
+	from = 4;
+	assert_int_equal(exprow_pages_next(1, &from, 0, 1), 1);
+	assert_int_equal(from, 0);
+}
+
 int
 main(void)
 {
@@ -339,6 +367,7 @@ main(void)
 		cmocka_unit_test(test_export_csv_owasp),
 		cmocka_unit_test(test_export_rows),
 		cmocka_unit_test(test_ctl_rows),
+		cmocka_unit_test(test_pages_next),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1372,6 +1372,168 @@ test_dstore_msg_page_bytes(void **state)
 	free(big);
 }
 
+/*
+ * ST_MSG_PAGES of the n conversations ids, from, limit, into p (next:
+ * next_conv, from2: next_from): the request's error.
+ */
+static int
+msg_pages(struct fix *f, const char *const *ids, uint32_t n, uint32_t from,
+    uint32_t limit, struct mpage *p, uint32_t *from2)
+{
+	struct st_str s[ST_LIST_MAX + 1];
+	struct st_msg_pages_req q = { s, n, from, limit };
+	struct st_msg_pages_rep rep;
+	struct dreply r;
+	struct penc e;
+	uint32_t i;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < n; i++)
+		s[i].s = ids[i];
+	penc_init(&e);
+	assert_int_equal(st_req_encode(&e, PROTO_ST_MSG_PAGES, &q), 0);
+	if ((err = request(f, PROTO_ST_MSG_PAGES, &e, &r)) == 0) {
+		p->len = r.enc.len;
+		assert_int_equal(st_rep_decode(PROTO_ST_MSG_PAGES, r.enc.buf,
+		    r.enc.len, &rep), 0);
+		assert_true(rep.n <= limit);
+		p->n = rep.n;
+		if (rep.n > 0)
+			memcpy(p->msgs, rep.msgs, rep.n * sizeof(*rep.msgs));
+		free(rep.msgs);
+		p->next = rep.next_conv;
+		*from2 = rep.next_from;
+	}
+	dreply_free(&r);
+	return err;
+}
+
+/* p's messages' contents are the n of the list (NULL-ended). */
+static void
+mpage_is(const struct mpage *p, ...)
+{
+	const char *want;
+	va_list ap;
+	uint32_t i = 0;
+
+	va_start(ap, p);
+	while ((want = va_arg(ap, const char *)) != NULL) {
+		assert_true(i < p->n);
+		assert_string_equal(p->msgs[i++].content, want);
+	}
+	va_end(ap);
+	assert_int_equal(i, p->n);
+}
+
+/*
+ * Several conversations' messages in one request: each one's oldest
+ * first in the order named, one with none or that is not there passed
+ * over, a page going on within a conversation or at a later one, and
+ * done (next_conv the count) when it ends at the last message.
+ */
+static void
+test_dstore_msg_pages(void **state)
+{
+	struct fix *f = *state;
+	char x[ST_ID_HEX + 1], y[ST_ID_HEX + 1], z[ST_ID_HEX + 1], s[16];
+	const char *ids[4] = { x, y, "0123456789abcdef0123456789abcdef", z };
+	struct mpage p;
+	uint32_t from2, i;
+
+	conv_id_new(f, "wa", "s1", x);
+	conv_id_new(f, "wa", "s2", y);
+	conv_id_new(f, "wa", "s3", z);
+	for (i = 0; i < 5; i++) {
+		snprintf(s, sizeof(s), "x%u", i);
+		say(f, x, s);
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(s, sizeof(s), "z%u", i);
+		say(f, z, s);
+	}
+	assert_int_equal(msg_pages(f, ids, 4, 0, 200, &p, &from2), 0);
+	mpage_is(&p, "x0", "x1", "x2", "x3", "x4", "z0", "z1", "z2", NULL);
+	assert_string_equal(p.msgs[5].conv_id, z);
+	assert_int_equal(p.next, 4);
+	mpage_free(&p);
+	/* Full within x, then at z's first, then at the very end. */
+	assert_int_equal(msg_pages(f, ids, 4, 0, 4, &p, &from2), 0);
+	mpage_is(&p, "x0", "x1", "x2", "x3", NULL);
+	assert_int_equal(p.next, 0);
+	assert_int_equal(from2, 4);
+	mpage_free(&p);
+	assert_int_equal(msg_pages(f, ids, 4, 2, 3, &p, &from2), 0);
+	mpage_is(&p, "x2", "x3", "x4", NULL);
+	assert_int_equal(p.next, 3);
+	assert_int_equal(from2, 0);
+	mpage_free(&p);
+	assert_int_equal(msg_pages(f, ids, 4, 4, 4, &p, &from2), 0);
+	mpage_is(&p, "x4", "z0", "z1", "z2", NULL);
+	assert_int_equal(p.next, 4);
+	mpage_free(&p);
+	/* From z on, from 1; nothing past the end. */
+	assert_int_equal(msg_pages(f, ids + 3, 1, 1, 10, &p, &from2), 0);
+	mpage_is(&p, "z1", "z2", NULL);
+	assert_int_equal(p.next, 1);
+	mpage_free(&p);
+	assert_int_equal(msg_pages(f, ids + 1, 2, 0, 10, &p, &from2), 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(p.next, 2);
+
+	assert_int_equal(msg_pages(f, ids, 0, 0, 10, &p, &from2),
+	    PROTO_E_INVALID);
+	assert_int_equal(msg_pages(f, ids, 4, 0, 0, &p, &from2),
+	    PROTO_E_INVALID);
+	assert_int_equal(msg_pages(f, ids, 4, 0, 201, &p, &from2),
+	    PROTO_E_INVALID);
+	ids[1] = "nope";
+	assert_int_equal(msg_pages(f, ids, 4, 0, 10, &p, &from2),
+	    PROTO_E_INVALID);
+}
+
+/* Pages of several conversations never outgrow a reply either. */
+static void
+test_dstore_msg_pages_bytes(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_ID_HEX + 1], b[ST_ID_HEX + 1];
+	const char *ids[2] = { a, b };
+	char *big = repeat('x', ST_CONTENT_MAX);
+	struct store_txn t;
+	struct st_msg m;
+	struct st_conv c;
+	struct mpage p;
+	uint32_t i, k, from = 0, at = 0, seen = 0, pages = 0;
+
+	conv_id_new(f, "wa", "s1", a);
+	conv_id_new(f, "wa", "s2", b);
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < 80; i++) {
+			memset(&m, 0, sizeof(m));
+			strlcpy(m.conv_id, ids[k], sizeof(m.conv_id));
+			strlcpy(m.role, "user", sizeof(m.role));
+			m.content = big;
+			assert_int_equal(store_msg_append(&t, &m, &c), 0);
+			st_conv_free(&c);
+		}
+	assert_int_equal(store_commit(&t), 0);
+	while (at < 2) {
+		assert_int_equal(msg_pages(f, ids + at, 2 - at, from, 200, &p,
+		    &from), 0);
+		assert_true(p.n > 0);
+		assert_true(p.len <= PROTO_MAX_PAYLOAD);
+		seen += p.n;
+		at += p.next;
+		pages++;
+		mpage_free(&p);
+	}
+	assert_int_equal(seen, 160);
+	assert_true(pages > 1);
+	free(big);
+}
+
 /* ------------------------------------------------ old data directories */
 
 static void
@@ -1822,6 +1984,8 @@ main(void)
 		T(test_dstore_delete_many_messages),
 		T(test_dstore_msg_page),
 		T(test_dstore_msg_page_bytes),
+		T(test_dstore_msg_pages),
+		T(test_dstore_msg_pages_bytes),
 		T(test_dstore_rebuild),
 		T(test_dstore_merge_paging),
 		T(test_dstore_merge_search),

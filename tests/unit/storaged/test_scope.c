@@ -520,6 +520,8 @@ test_conv_scoped(void **state)
 	struct st_widget wa, wb;
 	struct st_conv ca, ca2, cb, cd;
 	struct st_conv_msgs g;
+	struct st_msg_pages_rep mp;
+	struct penc e;
 	int has;
 
 	org_new(f, "A", a);
@@ -541,6 +543,18 @@ test_conv_scoped(void **state)
 	assert_int_equal(ask(f, b, PROTO_ST_MSG_PAGE,
 	    &(struct st_msg_page_req){ ca.id, 0, 10 }, NULL),
 	    PROTO_E_NOT_FOUND);
+	/* Several at once: another organisation's has none. */
+	append_payload(&e, ca.id, "user", "A's", "", 0, 0);
+	assert_int_equal(request_err(f, PROTO_ST_MSG_APPEND, &e), 0);
+	append_payload(&e, cb.id, "user", "B's", "", 0, 0);
+	assert_int_equal(request_err(f, PROTO_ST_MSG_APPEND, &e), 0);
+	assert_int_equal(ask(f, b, PROTO_ST_MSG_PAGES,
+	    &(struct st_msg_pages_req){ (struct st_str[]){ { ca.id },
+	    { cb.id } }, 2, 0, 10 }, &mp), 0);
+	assert_int_equal(mp.n, 1);
+	assert_string_equal(mp.msgs[0].content, "B's");
+	assert_int_equal(mp.next_conv, 2);
+	st_rep_free(PROTO_ST_MSG_PAGES, &mp);
 	assert_int_equal(ask(f, "default", PROTO_ST_CONV_DELETE,
 	    &(struct st_id_req){ ca.id }, NULL), PROTO_E_NOT_FOUND);
 	assert_int_equal(ask(f, b, PROTO_ST_CONV_DELETE,

@@ -156,26 +156,44 @@ check_query(const struct peer_req *pr, const char *cursor,
 	st_req_free(PROTO_ST_CONV_QUERY, &q);
 }
 
-/* ST_MSG_PAGE's payload: conv_id, from, limit. */
+/*
+ * ST_MSG_PAGES's payload: the conversations convs (nconvs of them, by
+ * number), from, limit.
+ */
 static void
-check_page(const struct peer_req *pr, int conv, uint32_t from)
+check_pages(const struct peer_req *pr, const int *convs, uint32_t nconvs,
+    uint32_t from)
 {
-	char s[64], want[64];
-	struct pdec d;
+	struct st_msg_pages_req q;
+	char want[64];
+	uint32_t i;
 
-	pdec_init(&d, pr->payload, pr->len);
-	pdec_strbuf(&d, s, sizeof(s));
-	snprintf(want, sizeof(want), "%032x", conv);
-	assert_string_equal(s, want);
-	assert_int_equal(pdec_u32(&d), from);
-	assert_int_equal(pdec_u32(&d), ST_LIST_MAX);
-	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(pr->type, PROTO_ST_MSG_PAGES);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(st_req_decode(PROTO_ST_MSG_PAGES, pr->payload,
+	    pr->len, &q), 0);
+	assert_int_equal(q.n, nconvs);
+	for (i = 0; i < nconvs; i++) {
+		snprintf(want, sizeof(want), "%032x", convs[i]);
+		assert_string_equal(q.ids[i].s, want);
+	}
+	assert_int_equal(q.from, from);
+	assert_int_equal(q.limit, ST_LIST_MAX);
+	st_req_free(PROTO_ST_MSG_PAGES, &q);
 }
 
-/* A page of conversations numbered first.., each with count messages. */
+/* The next request: ST_MSG_PAGES of conversation conv alone, from. */
 static void
-reply_convs(const struct peer_req *pr, int first, int n, uint32_t count,
-    const char *next)
+expect_pages_of(struct peer_req *pr, int conv, uint32_t from)
+{
+	peer_expect(&P, pr, PROTO_ST_MSG_PAGES);
+	check_pages(pr, &conv, 1, from);
+}
+
+/* A page of conversations numbered first.., each with counts[i] messages. */
+static void
+reply_conv_list(const struct peer_req *pr, int first, int n,
+    const uint32_t *counts, const char *next)
 {
 	struct st_conv c;
 	struct penc e;
@@ -185,7 +203,7 @@ reply_convs(const struct peer_req *pr, int first, int n, uint32_t count,
 	penc_u64(&e, 99);
 	penc_u32(&e, (uint32_t)n);
 	for (i = 0; i < n; i++) {
-		test_fill_conv(&c, first + i, count, "last");
+		test_fill_conv(&c, first + i, counts[i], "last");
 		penc_conv(&e, &c);
 		st_conv_free(&c);
 	}
@@ -193,25 +211,55 @@ reply_convs(const struct peer_req *pr, int first, int n, uint32_t count,
 	peer_reply_enc(&P, pr, &e);
 }
 
+/* reply_conv_list with count messages each. */
 static void
-reply_msgs(const struct peer_req *pr, int conv, int first, int n,
-    uint32_t next)
+reply_convs(const struct peer_req *pr, int first, int n, uint32_t count,
+    const char *next)
 {
-	struct st_msg m;
-	struct penc e;
+	uint32_t counts[ST_LIST_MAX];
+	int i;
+
+	for (i = 0; i < n; i++)
+		counts[i] = count;
+	reply_conv_list(pr, first, n, counts, next);
+}
+
+/*
+ * ST_MSG_PAGES's reply: messages first.. of conversation conv (n of
+ * them), then first2.. of conv2 (n2), and where to go on.
+ */
+static void
+reply_pages(const struct peer_req *pr, int conv, int first, int n,
+    int conv2, int first2, int n2, uint32_t next_conv, uint32_t next_from)
+{
+	struct st_msg m[8];
+	struct st_msg_pages_rep mp;
 	char text[32];
 	int i;
 
-	penc_init(&e);
-	penc_u32(&e, (uint32_t)n);
-	for (i = 0; i < n; i++) {
-		snprintf(text, sizeof(text), "m%d,%d", conv, first + i);
-		test_fill_msg(&m, conv, first + i, text);
-		penc_msg(&e, &m);
-		st_msg_free(&m);
+	assert_true(n + n2 <= 8);
+	for (i = 0; i < n + n2; i++) {
+		snprintf(text, sizeof(text), "m%d,%d", i < n ? conv : conv2,
+		    i < n ? first + i : first2 + i - n);
+		test_fill_msg(&m[i], i < n ? conv : conv2,
+		    i < n ? first + i : first2 + i - n, text);
 	}
-	penc_u32(&e, next);
-	peer_reply_enc(&P, pr, &e);
+	memset(&mp, 0, sizeof(mp));
+	mp.msgs = m;
+	mp.n = (uint32_t)(n + n2);
+	mp.next_conv = next_conv;
+	mp.next_from = next_from;
+	peer_reply_cut(&P, pr, &mp, 0);
+	for (i = 0; i < n + n2; i++)
+		st_msg_free(&m[i]);
+}
+
+/* reply_pages of one conversation's messages. */
+static void
+reply_msgs(const struct peer_req *pr, int conv, int first, int n,
+    uint32_t next_conv, uint32_t next_from)
+{
+	reply_pages(pr, conv, first, n, 0, 0, 0, next_conv, next_from);
 }
 
 static void
@@ -231,8 +279,7 @@ test_export_bad_requests(void **state)
 	/* An unknown conversation: 404 before anything is sent. */
 	get_noted("/v1/admin/export?format=csv&rows=messages&conversation="
 	    ID(9), ID(9));
-	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
-	check_page(&pr, 9, 0);
+	peer_expect(&P, &pr, PROTO_ST_CONV_GET);
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
 	tclient_expect_error(&CL, 404, "Conversation not found");
 	get_noted("/v1/admin/export?format=jsonl&rows=conversations&"
@@ -257,9 +304,17 @@ test_export_bad_requests(void **state)
 	tclient_expect_error(&CL, 401, "Unauthorized");
 }
 
+/*
+ * rows=messages: a page of conversations' messages asked for together,
+ * those without messages never named; each reply says where the next
+ * request goes on (within a conversation, at a later one, or past the
+ * page), and one that does not move on goes to the next conversation.
+ */
 static void
 test_export_messages_pages(void **state)
 {
+	static const uint32_t counts[] = { 3, 0, 1 };
+	static const int c13[] = { 1, 3 }, c56[] = { 5, 6 };
 	struct peer_req pr;
 	struct tresp r;
 	char v[128];
@@ -268,24 +323,29 @@ test_export_messages_pages(void **state)
 	    "");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	check_query(&pr, "", "w1");
-	/* Conversation 1 with messages, 2 without (never asked for). */
-	reply_convs(&pr, 1, 1, 3, "cur1");
-	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
-	check_page(&pr, 1, 0);
-	reply_msgs(&pr, 1, 0, 2, 2);
-	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
-	check_page(&pr, 1, 2);
-	reply_msgs(&pr, 1, 2, 1, 0);
+	/* Conversations 1 and 3 with messages, 2 without. */
+	reply_conv_list(&pr, 1, 3, counts, "cur1");
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGES);
+	check_pages(&pr, c13, 2, 0);
+	reply_msgs(&pr, 1, 0, 2, 0, 2);
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGES);
+	check_pages(&pr, c13, 2, 2);
+	reply_msgs(&pr, 1, 2, 1, 1, 0);
+	expect_pages_of(&pr, 3, 0);
+	reply_msgs(&pr, 3, 0, 1, 1, 0);
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	check_query(&pr, "cur1", "w1");
-	reply_convs(&pr, 2, 1, 0, "cur2");
+	reply_convs(&pr, 4, 1, 0, "cur2");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	check_query(&pr, "cur2", "w1");
-	reply_convs(&pr, 3, 1, 1, "");
-	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
-	check_page(&pr, 3, 0);
-	/* Deleted meanwhile: skipped, not a failure. */
-	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
+	reply_convs(&pr, 5, 2, 1, "");
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGES);
+	check_pages(&pr, c56, 2, 0);
+	/* Nothing, and no move: conversation 5 is passed over. */
+	reply_msgs(&pr, 5, 0, 0, 0, 0);
+	expect_pages_of(&pr, 6, 0);
+	/* Deleted meanwhile: storaged has none of it, and says it is done. */
+	reply_msgs(&pr, 6, 0, 0, 1, 0);
 
 	assert_true(tresp_wait(&CL, &CL.off, &r, 3000));
 	assert_int_equal(r.status, 200);
@@ -306,7 +366,9 @@ test_export_messages_pages(void **state)
 	    "000000000000000000000000000003e9,00000000000000000000000000000001,"
 	    "assistant,complete,\"m1,1\",1700000001001,1,2,,,,none,,\r\n"
 	    "000000000000000000000000000003ea,00000000000000000000000000000001,"
-	    "user,complete,\"m1,2\",1700000001002,2,4,,,,,,\r\n");
+	    "user,complete,\"m1,2\",1700000001002,2,4,,,,,,\r\n"
+	    "000000000000000000000000000003e8,00000000000000000000000000000003,"
+	    "user,complete,\"m3,0\",1700000001000,0,0,,,,,,\r\n");
 	tresp_free(&r);
 	peer_expect_none(&P, 50);
 	assert_int_equal(storec_inflight(), 0);
@@ -368,7 +430,7 @@ test_export_client_leaves(void **state)
 	get_noted("/v1/admin/export?format=csv&rows=messages", "");
 	peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 	reply_convs(&pr, 1, 1, 5, "");
-	peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
+	expect_pages_of(&pr, 1, 0);
 	assert_int_equal(storec_inflight(), 1);
 	/* The client goes: the request in flight is forgotten. */
 	close(CL.fd);
@@ -376,7 +438,7 @@ test_export_client_leaves(void **state)
 	drive_ms(50);
 	assert_int_equal(storec_inflight(), 0);
 	/* storaged's late answer finds nobody (ASan: no use after free). */
-	reply_msgs(&pr, 1, 0, 1, 0);
+	reply_msgs(&pr, 1, 0, 1, 1, 0);
 	drive_ms(50);
 	peer_expect_none(&P, 50);
 }
@@ -461,19 +523,23 @@ reply_convs_cut(const struct peer_req *pr, uint32_t count, const char *next,
 	st_conv_free(&c[1]);
 }
 
-/* ST_MSG_PAGE's: messages 0 and 1 of conversation conv, the last page. */
+/*
+ * ST_MSG_PAGES's: messages 0 and 1 of conversation conv, the next page
+ * at the request's next_conv.
+ */
 static void
-reply_msgs_cut(const struct peer_req *pr, int conv, int cut)
+reply_msgs_cut(const struct peer_req *pr, int conv, uint32_t next_conv,
+    int cut)
 {
 	struct st_msg m[2];
-	struct st_msg_page_rep mp;
+	struct st_msg_pages_rep mp;
 
 	test_fill_msg(&m[0], conv, 0, "first");
 	test_fill_msg(&m[1], conv, 1, "second");
 	memset(&mp, 0, sizeof(mp));
 	mp.msgs = m;
 	mp.n = 2;
-	mp.next = 0;
+	mp.next_conv = next_conv;
 	peer_reply_cut(&P, pr, &mp, cut);
 	st_msg_free(&m[0]);
 	st_msg_free(&m[1]);
@@ -533,8 +599,8 @@ expect_end(int cut, int started, const char *want)
 /*
  * Every storaged reply an export reads, whole, a byte short and a byte
  * over (its valid struct encoded by the table): ST_CONV_QUERY's first
- * page and a later one, ST_CONV_GET's (conversation=), ST_MSG_PAGE's
- * first (conversation=) and one after the head went out.
+ * page and a later one, ST_CONV_GET's (conversation=), ST_MSG_PAGES's
+ * (after the head went out: conversation= and a page of them).
  */
 static void
 test_export_malformed(void **state)
@@ -567,25 +633,25 @@ test_export_malformed(void **state)
 		reply_conv_cut(&pr, cut);
 		expect_end(cut, 0, "\"id\":\"" ID(5) "\"");
 
-		/* One conversation's messages. */
+		/* One conversation's messages: it is there, then they come. */
 		get_noted("/v1/admin/export?format=csv&rows=messages&"
-		    "conversation=" ID(1), ID(1));
-		peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
-		check_page(&pr, 1, 0);
-		reply_msgs_cut(&pr, 1, cut);
-		expect_end(cut, 0, ",second,");
+		    "conversation=" ID(5), ID(5));
+		peer_expect(&P, &pr, PROTO_ST_CONV_GET);
+		reply_conv_cut(&pr, 0);
+		expect_pages_of(&pr, 5, 0);
+		reply_msgs_cut(&pr, 5, 1, cut);
+		expect_end(cut, 1, cut == 0 ? ",second," : "id,conversationId,");
 
-		/* Messages after the head: conversation 1's cut, 2's empty. */
+		/* A page's: conversation 1's cut, then 2's empty. */
 		get_noted("/v1/admin/export?format=csv&rows=messages", "");
 		peer_expect(&P, &pr, PROTO_ST_CONV_QUERY);
 		reply_convs_cut(&pr, 2, "", 0);
-		peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
-		check_page(&pr, 1, 0);
-		reply_msgs_cut(&pr, 1, cut);
+		peer_expect(&P, &pr, PROTO_ST_MSG_PAGES);
+		check_pages(&pr, (const int[]){ 1, 2 }, 2, 0);
+		reply_msgs_cut(&pr, 1, 1, cut);
 		if (cut == 0) {
-			peer_expect(&P, &pr, PROTO_ST_MSG_PAGE);
-			check_page(&pr, 2, 0);
-			reply_msgs(&pr, 2, 0, 0, 0);
+			expect_pages_of(&pr, 2, 0);
+			reply_msgs(&pr, 2, 0, 0, 1, 0);
 		}
 		expect_end(cut, 1, cut == 0 ? ",second," : "id,conversationId,");
 	}
