@@ -12,12 +12,14 @@
  * with an empty confirmation (or the error, and the write never
  * happened). The worker shows the visitor nothing before the confirmation.
  *
- * A batch whose every request is flagged PROTO_F_SHARE (the worker's
+ * A batch whose every write is flagged PROTO_F_SHARE (the worker's
  * writes whose confirmation nobody waits for at once, while it has many
  * turns alive) shares its flush: it is logged unflushed and its replies
  * are held, like the replica mode's below, until a flush covers it
  * (server_share): up to SHARE_FLUSH_US later, or sooner when more have
- * gathered or a batch not flagged comes (which flushes as it commits).
+ * gathered or a batch with a write not flagged comes (which flushes as
+ * it commits). A request that wrote nothing does not decide: its reply
+ * waits behind the batch's records either way.
  * One flush for several turns' writes, where each paid its own.
  *
  * The requests of a client point into its channel's read buffer, so a
@@ -113,7 +115,8 @@
 /*
  * A batch of requests flagged PROTO_F_SHARE is logged unflushed and its
  * replies held: the flush waits up to SHARE_FLUSH_US for more batches to
- * share it, or for SHARE_FLUSH_MAX requests, or for a batch not flagged.
+ * share it, or for SHARE_FLUSH_MAX requests, or for a batch with a write
+ * not flagged.
  */
 #define SHARE_FLUSH_US	1000
 #define SHARE_FLUSH_MAX	64
@@ -1240,7 +1243,7 @@ server_flush(struct server *s)
 
 /*
  * After a batch of n requests: the records logged unflushed are flushed
- * now, unless every request of the batch was flagged PROTO_F_SHARE (its
+ * now, unless every write of the batch was flagged PROTO_F_SHARE (its
  * records among them): then once SHARE_FLUSH_MAX wait, or SHARE_FLUSH_US
  * after the first (server_step).
  */
@@ -1294,7 +1297,6 @@ server_batch(struct server *s)
 			sl = &s->batch[n++];
 			sl->c = c;
 			sl->q = q;
-			share &= (q->flags & PROTO_F_SHARE) != 0;
 			smetrics_request(q->type);
 			if (q->flags & PROTO_F_SHARE)
 				smetrics_shared_request();
@@ -1315,6 +1317,14 @@ server_batch(struct server *s)
 		}
 	for (i = 0; i < n; i++) {
 		sl = &s->batch[i];
+		/*
+		 * Only a write not flagged PROTO_F_SHARE flushes at once: a
+		 * request that wrote nothing (a read, a ping, a notifier's poll
+		 * with nothing due) has its reply held behind the batch's
+		 * records all the same (server_gate), so it shares the wait.
+		 */
+		if (sl->rep.wrote && !(sl->q->flags & PROTO_F_SHARE))
+			share = 0;
 		sl->early = (sl->q->flags & PROTO_F_EARLY) &&
 		    sl->rep.err == 0 && sl->rep.wrote && !sl->rep.late;
 		if (sl->early)
