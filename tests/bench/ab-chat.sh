@@ -5,15 +5,19 @@
 # medians over every round of added time to first token at c=1 (p50,
 # p99), server CPU per turn and turns/s at c=32, and for each thinking model
 # (BENCH_THINK_MS, default 5) its added TTFT p50 and CPU per turn beside
-# nginx's. Each checkout must be built (`make`) and have
-# tests/node_modules. Prints, never asserts.
+# nginx's. The two take turns going first. Each checkout must be built
+# (`make`) and have tests/node_modules; their paths may hold no spaces.
+# Prints, never asserts.
 #
 #   tests/bench/ab-chat.sh /path/to/old-checkout /path/to/new-checkout [N]
 set -euo pipefail
 a=$(cd "$1" && pwd); b=$(cd "$2" && pwd); n=${3:-7}
 out=$(mktemp); trap 'rm -f "$out"' EXIT
 for i in $(seq 1 "$n"); do
-  for d in "$a" "$b"; do
+  # Each goes first every other time: the second of a pair runs on a
+  # machine the first has warmed or loaded (seen to tilt every figure).
+  order="$a $b"; [ $((i % 2)) -eq 0 ] && order="$b $a"
+  for d in $order; do
     echo "ab-chat: $i/$n: $d" >&2
     (cd "$d" && BENCH_ONLY=chat BENCH_ROUNDS=${BENCH_ROUNDS:-3} \
       BENCH_TTFT_TURNS=${BENCH_TTFT_TURNS:-500} BENCH_TURN_SECONDS=${BENCH_TURN_SECONDS:-2} \
