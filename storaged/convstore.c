@@ -1088,8 +1088,8 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
  * starts once it is full.
  */
 struct page_fill {
-	struct store_msg_page *pg;
-	uint32_t limit, conv, from, next_conv, next_from;
+	struct st_msg *msgs;	/* limit of them, n filled */
+	uint32_t n, limit, conv, from, next_conv, next_from;
 	size_t max_bytes, used;
 	int full;
 };
@@ -1099,86 +1099,80 @@ page_fill_one(struct store_txn *t, const MDB_val *k, const MDB_val *v,
     void *arg)
 {
 	struct page_fill *pf = arg;
-	struct store_msg_page *pg = pf->pg;
 	/* The reply carries the record minus its version byte. */
 	size_t sz = msg_rec_size(v);
 
-	if (pg->n == pf->limit || (pg->n > 0 && sz > pf->max_bytes - pf->used)) {
+	if (pf->n == pf->limit || (pf->n > 0 && sz > pf->max_bytes - pf->used)) {
 		pf->full = 1;
 		pf->next_conv = pf->conv;
 		pf->next_from = proto_get_be32((const uint8_t *)k->mv_data +
 		    ID_LEN);
 		return 1;
 	}
-	if (msg_rec_decode(t, v, &pg->msgs[pg->n]) < 0)
+	if (msg_rec_decode(t, v, &pf->msgs[pf->n]) < 0)
 		return 1;
-	pg->n++;
+	pf->n++;
 	pf->used += sz;
 	return 0;
 }
 
-/* pg made ready for limit messages (1 to ST_LIST_MAX): 0, or t failed. */
+/* pf's room for its limit (1 to ST_LIST_MAX) of messages: 0, or t failed. */
 static int
-page_alloc(struct store_txn *t, uint32_t limit, struct store_msg_page *pg)
+page_alloc(struct store_txn *t, struct page_fill *pf)
 {
-	memset(pg, 0, sizeof(*pg));
-	if (limit < 1 || limit > ST_LIST_MAX)
+	if (pf->limit < 1 || pf->limit > ST_LIST_MAX)
 		return store_fail(t, PROTO_E_INVALID,
 		    "limit must be 1 to 200");
-	if ((pg->msgs = calloc(limit, sizeof(*pg->msgs))) == NULL)
+	if ((pf->msgs = calloc(pf->limit, sizeof(*pf->msgs))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	return 0;
 }
 
 int
-store_msg_page(struct store_txn *t, const char *conv_id, uint32_t from,
-    uint32_t limit, size_t max_bytes, struct store_msg_page *out)
+store_msg_page(struct store_txn *t, const struct st_msg_page_req *q,
+    size_t max_bytes, struct st_msg_page_rep *out)
 {
 	uint8_t cid[ID_LEN];
-	struct store_msg_page pg;
-	struct page_fill pf = { .pg = &pg, .limit = limit, .from = from,
+	struct page_fill pf = { .limit = q->limit, .from = q->from,
 	    .max_bytes = max_bytes };
 	struct st_conv c;
 
 	if (t->err)
 		return t->err;
-	if (conv_id_parse(t, conv_id, cid) < 0 ||
-	    page_alloc(t, limit, &pg) != 0)
+	if (conv_id_parse(t, q->conv_id, cid) < 0 || page_alloc(t, &pf) != 0)
 		return t->err;
 	if (conv_get(t, cid, &c) < 0)
 		goto fail;
 	st_conv_free(&c);
 	/* A position is a message's sequence number: they run 0, 1, 2... */
-	if (msgs_walk(t, cid, from, page_fill_one, &pf) < 0)
+	if (msgs_walk(t, cid, pf.from, page_fill_one, &pf) < 0)
 		goto fail;
-	pg.next = pf.full ? pf.next_from : 0;
-	*out = pg;
+	*out = (struct st_msg_page_rep){ pf.msgs, pf.n,
+	    pf.full ? pf.next_from : 0 };
 	return 0;
 fail:
-	store_msg_page_free(&pg);
+	st_msgs_free(pf.msgs, pf.n);
 	return t->err;
 }
 
 int
-store_msg_pages(struct store_txn *t, const struct st_str *ids, uint32_t n,
-    uint32_t from, uint32_t limit, size_t max_bytes,
-    struct store_msg_pages *out)
+store_msg_pages(struct store_txn *t, const struct st_msg_pages_req *q,
+    size_t max_bytes, struct st_msg_pages_rep *out)
 {
 	uint8_t cid[ID_LEN];
-	struct store_msg_page pg;
-	struct page_fill pf = { .pg = &pg, .limit = limit, .from = from,
-	    .next_conv = n, .max_bytes = max_bytes };
+	struct page_fill pf = { .limit = q->limit, .from = q->from,
+	    .next_conv = q->n, .max_bytes = max_bytes };
 	struct st_conv c;
 	int rc;
 
 	if (t->err)
 		return t->err;
-	if (n < 1 || n > ST_LIST_MAX)
+	if (q->n < 1 || q->n > ST_LIST_MAX)
 		return store_fail(t, PROTO_E_INVALID, "ids: 1 to 200");
-	if (page_alloc(t, limit, &pg) != 0)
+	if (page_alloc(t, &pf) != 0)
 		return t->err;
-	for (; pf.conv < n && !pf.full; pf.conv++, pf.from = 0) {
-		if (conv_id_parse(t, ids[pf.conv].s, cid) < 0 ||
+	for (; pf.conv < q->n && !pf.full; pf.conv++, pf.from = 0) {
+		if (conv_id_parse(t, q->ids[pf.conv].s, cid) < 0 ||
 		    (rc = conv_seen(t, cid, &c)) < 0)
 			goto fail;
 		if (rc == 1)
@@ -1187,22 +1181,15 @@ store_msg_pages(struct store_txn *t, const struct st_str *ids, uint32_t n,
 		if (msgs_walk(t, cid, pf.from, page_fill_one, &pf) < 0)
 			goto fail;
 	}
-	*out = (struct store_msg_pages){ pg.n, pg.msgs, pf.next_conv,
+	*out = (struct st_msg_pages_rep){ pf.msgs, pf.n, pf.next_conv,
 	    pf.next_from };
 	return 0;
 fail:
-	store_msg_page_free(&pg);
+	st_msgs_free(pf.msgs, pf.n);
 	return t->err;
 }
 
 /* ---------------------------------------------------------------- free */
-
-void
-store_msg_page_free(struct store_msg_page *pg)
-{
-	st_msgs_free(pg->msgs, pg->n);
-	memset(pg, 0, sizeof(*pg));
-}
 
 void
 store_chat_free(struct store_chat *c)

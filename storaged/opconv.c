@@ -302,31 +302,16 @@ int
 call_msg_page(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	const struct st_msg_page_req *q = req;
-	struct st_msg_page_rep *p = rep;
-	struct store_msg_page pg;
-
-	if (store_msg_page(t, q->conv_id, q->from, q->limit,
-	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &pg) != 0)
-		return t->err;
-	*p = (struct st_msg_page_rep){ pg.msgs, pg.n, pg.next };
-	return 0;
+	return store_msg_page(t, req, PROTO_MAX_PAYLOAD -
+	    DISPATCH_REPLY_MARGIN, rep);
 }
 
 int
 call_msg_pages(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
-	const struct st_msg_pages_req *q = req;
-	struct st_msg_pages_rep *p = rep;
-	struct store_msg_pages pg;
-
-	if (store_msg_pages(t, q->ids, q->n, q->from, q->limit,
-	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &pg) != 0)
-		return t->err;
-	*p = (struct st_msg_pages_rep){ pg.msgs, pg.n, pg.next_conv,
-	    pg.next_from };
-	return 0;
+	return store_msg_pages(t, req, PROTO_MAX_PAYLOAD -
+	    DISPATCH_REPLY_MARGIN, rep);
 }
 
 int

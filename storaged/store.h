@@ -69,7 +69,10 @@
 struct store;
 struct st_agent;
 struct st_session_history_rep;
-struct st_str;
+struct st_msg_page_req;
+struct st_msg_page_rep;
+struct st_msg_pages_req;
+struct st_msg_pages_rep;
 
 struct store_txn {
 	struct store *st;
@@ -136,19 +139,6 @@ struct store_chat {
 	struct st_msg *history;	/* n, oldest first, msg last */
 };
 
-/* What store_msg_page() returns. */
-struct store_msg_page {
-	uint32_t n;
-	struct st_msg *msgs;	/* n, oldest first */
-	uint32_t next;		/* position after the last; 0 = no more */
-};
-/* What store_msg_pages() returns. */
-struct store_msg_pages {
-	uint32_t n;
-	struct st_msg *msgs;	/* n, each conversation's oldest first */
-	uint32_t next_conv;	/* the index of the id to go on with; n = none */
-	uint32_t next_from;	/* its position to go on at */
-};
 
 /*
  * A module that keeps records of its own beside the conversations (the
@@ -419,22 +409,20 @@ int store_conv_query(struct store_txn *, uint32_t limit, const char *cursor,
 /* The conversation, its messages and every index entry naming it. */
 int store_conv_delete(struct store_txn *, const char *conv_id);
 /*
- * At most limit messages from position from, oldest first, within
- * max_bytes of encoded messages (at least one when any is left).
+ * ST_MSG_PAGE (dashmsg.h): at most q->limit messages of q's conversation
+ * from q->from, oldest first, within max_bytes of encoded messages (at
+ * least one when any is left), into out (its reply).
  */
-int store_msg_page(struct store_txn *, const char *conv_id, uint32_t from,
-    uint32_t limit, size_t max_bytes, struct store_msg_page *out);
-void store_msg_page_free(struct store_msg_page *);
+int store_msg_page(struct store_txn *, const struct st_msg_page_req *q,
+    size_t max_bytes, struct st_msg_page_rep *out);
 /*
- * ST_MSG_PAGES (dashmsg.h): the messages of the n conversations ids, each
- * oldest first, from position from of ids[0], into out: at most limit,
- * within max_bytes (never none while some are left); one who asks may
- * not see, or that is gone, has none. Its msgs are freed by
- * st_msgs_free.
+ * ST_MSG_PAGES (dashmsg.h): the messages of q's conversations, each
+ * oldest first, from q->from of the first, into out (its reply): at most
+ * q->limit, within max_bytes (never none while some are left); one who
+ * asks may not see, or that is gone, has none.
  */
-int store_msg_pages(struct store_txn *, const struct st_str *ids,
-    uint32_t n, uint32_t from, uint32_t limit, size_t max_bytes,
-    struct store_msg_pages *out);
+int store_msg_pages(struct store_txn *, const struct st_msg_pages_req *q,
+    size_t max_bytes, struct st_msg_pages_rep *out);
 /*
  * ST_PURGE (ctlmsg.h): deletes up to max conversations whose updated_at
  * is before cutoff, oldest of each widget first; *more is 1 when some
