@@ -85,7 +85,8 @@
  *       the first message; pass `next` to go on). Fewer than limit when
  *       a reply would grow too large (never none while some are left).
  *       `not found` for an unknown conversation; `invalid` for a
- *       malformed id or limit.
+ *       malformed id or limit. Answered for workers of the version
+ *       before: this version's ask ST_MSG_PAGES.
  *   ST_MSG_PAGES    u32 n, n x str conv_id (1..ST_LIST_MAX), u32 from,
  *                   u32 limit (1..ST_LIST_MAX)
  *       -> u32 n, n x msg, u32 next_conv, u32 next_from

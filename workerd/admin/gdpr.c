@@ -13,8 +13,8 @@
  * The export is streamed as export.c streams, one storaged page at a
  * time, the next asked for only once the client has taken most of the
  * last: the contact (ST_CONTACT_GET), a page of its conversations at a
- * time (ST_CONTACT_CONVS, in id order), each one's messages
- * (ST_MSG_PAGE), then the visitor sessions naming it twice over
+ * time (ST_CONTACT_CONVS, in id order), their messages a page at a time
+ * across them (ST_MSG_PAGES), then the visitor sessions naming it twice over
  * (ST_CONTACT_SESSIONS: first as sessions, then their submissions). A
  * contact that exists is noted in the audit log ("contact.export")
  * before a byte goes out; an erasure is recorded by storaged itself
@@ -36,9 +36,9 @@ struct cexport {
 	/* The page of conversations in hand, as ST_CONTACT_CONVS gave it. */
 	char (*ids)[ST_ID_HEX + 1];
 	char **heads;		/* each one's JSON, its last '}' cut off */
-	uint32_t *counts;	/* its message count */
 	uint32_t n, cur;
 	uint32_t from;		/* the next message of ids[cur] */
+	int open;		/* ids[cur]'s head written, its array not closed */
 	uint64_t convs;		/* conversations written */
 	int convs_done;		/* no page of them left */
 	uint32_t items;		/* written in the array being written */
@@ -68,10 +68,8 @@ page_free(struct cexport *x)
 		free(x->heads[i]);
 	free(x->heads);
 	free(x->ids);
-	free(x->counts);
 	x->heads = NULL;
 	x->ids = NULL;
-	x->counts = NULL;
 	x->n = x->cur = 0;
 }
 
@@ -229,7 +227,7 @@ cx_contact(struct cexport *x, const struct st_contact *ct)
 	return 0;
 }
 
-/* A page of conversations in hand: their ids, heads and counts. */
+/* A page of conversations in hand: their ids and heads. */
 static int
 convs_take(struct cexport *x, const struct st_contact_convs_rep *g)
 {
@@ -237,12 +235,10 @@ convs_take(struct cexport *x, const struct st_contact_convs_rep *g)
 
 	page_free(x);
 	if (g->n > 0 && ((x->ids = calloc(g->n, sizeof(*x->ids))) == NULL ||
-	    (x->heads = calloc(g->n, sizeof(*x->heads))) == NULL ||
-	    (x->counts = calloc(g->n, sizeof(*x->counts))) == NULL))
+	    (x->heads = calloc(g->n, sizeof(*x->heads))) == NULL))
 		return -1;
 	for (i = 0; i < g->n; i++) {
 		strlcpy(x->ids[i], g->convs[i].id, sizeof(x->ids[i]));
-		x->counts[i] = g->convs[i].message_count;
 		if ((x->heads[x->n++] = conv_head(g, i)) == NULL)
 			return -1;
 	}
@@ -313,38 +309,75 @@ contact_got(const struct storec_result *r, void *arg)
 		cx_unavailable(x, "ST_AUDIT_NOTE");
 }
 
-/* Conversation cur is written: its array closed, on to the next. */
+/* Conversation cur's head, its messages' array opened (once). */
 static void
-conv_end(struct cexport *x)
+conv_open(struct cexport *x)
 {
-	buf_adds(&x->page, "]}");
-	x->cur++;
-	x->from = 0;
+	if (x->open)
+		return;
+	if (x->convs++ > 0)
+		buf_adds(&x->page, ",");
+	buf_adds(&x->page, x->heads[x->cur]);
+	buf_adds(&x->page, ",\"messages\":[");
+	x->items = 0;
+	x->open = 1;
 }
 
+/* Conversations before index to are written whole: on to that one. */
+static void
+conv_close_to(struct cexport *x, uint32_t to)
+{
+	while (x->cur < to) {
+		conv_open(x);
+		buf_adds(&x->page, "]}");
+		x->open = 0;
+		x->cur++;
+		x->from = 0;
+	}
+}
+
+/* The conversation of the page from cur on named id; x->n when none. */
+static uint32_t
+conv_index(const struct cexport *x, const char *id)
+{
+	uint32_t i;
+
+	for (i = x->cur; i < x->n; i++)
+		if (strcmp(x->ids[i], id) == 0)
+			return i;
+	return x->n;
+}
+
+/*
+ * ST_MSG_PAGES: the messages of ids[cur] on, from x->from, each one's
+ * in turn; a conversation deleted meanwhile has none, and is written
+ * with none.
+ */
 static void
 msgs_got(const struct storec_result *r, void *arg)
 {
 	struct cexport *x = arg;
-	struct st_msg_page_rep mp;
-	uint32_t i;
+	struct st_msg_pages_rep mp;
+	uint32_t i, j, base = x->cur, from = x->from;
 	int err = 0;
 
-	if (r->status == STOREC_ERROR && r->code == PROTO_E_NOT_FOUND) {
-		conv_end(x);	/* deleted meanwhile */
-		cx_pump(x, 0);
+	if (cx_reply(x, r, PROTO_ST_MSG_PAGES, &mp) < 0)
 		return;
-	}
-	if (cx_reply(x, r, PROTO_ST_MSG_PAGE, &mp) < 0)
-		return;
-	for (i = 0; i < mp.n && !err; i++)
+	for (i = 0; i < mp.n && !err; i++) {
+		if ((j = conv_index(x, mp.msgs[i].conv_id)) == x->n) {
+			st_rep_free(PROTO_ST_MSG_PAGES, &mp);
+			cx_fail(x, NULL, "a message of no conversation asked");
+			return;
+		}
+		conv_close_to(x, j);
+		conv_open(x);
 		err = cx_item(x, admin_msg_json(&mp.msgs[i])) < 0;
-	/* A "next" that does not move on would never end. */
-	if (mp.next == 0 || mp.next <= x->from)
-		conv_end(x);
-	else
-		x->from = mp.next;
-	st_rep_free(PROTO_ST_MSG_PAGE, &mp);
+	}
+	j = base + exprow_pages_next(x->n - base, &from, mp.next_conv,
+	    mp.next_from);
+	st_rep_free(PROTO_ST_MSG_PAGES, &mp);
+	conv_close_to(x, j);
+	x->from = j < x->n ? from : 0;
 	cx_pump(x, err);
 }
 
@@ -424,43 +457,28 @@ sessions_got(const struct storec_result *r, void *arg)
 	cx_pump(x, err);
 }
 
-/* Conversation cur's head; with no message, all of it. 1 when done. */
-static int
-conv_start(struct cexport *x)
-{
-	if (x->convs++ > 0)
-		buf_adds(&x->page, ",");
-	buf_adds(&x->page, x->heads[x->cur]);
-	buf_adds(&x->page, ",\"messages\":[");
-	x->items = 0;
-	if (x->counts[x->cur] > 0)
-		return 0;
-	conv_end(x);
-	return 1;
-}
-
 /* Asks for what comes next, or ends the document. */
 static void
 cx_next(struct cexport *x)
 {
-	struct st_msg_page_req mp;
+	struct st_msg_pages_req mp;
+	struct st_str ids[ST_LIST_MAX];
 	struct st_contact_cursor_req cq;
 	struct conn *c;
 	uint16_t type;
+	uint32_t i;
 	int rv;
 
-	if (x->phase == CX_CONVS && x->cur < x->n && x->from == 0 &&
-	    conv_start(x)) {
-		cx_pump(x, 0);
-		return;
-	}
 	cq.id = x->id;
 	cq.cursor = x->cursor;
 	if (x->phase == CX_CONVS && x->cur < x->n) {
-		mp.conv_id = x->ids[x->cur];
+		for (i = x->cur; i < x->n; i++)
+			ids[i - x->cur].s = x->ids[i];
+		mp.ids = ids;
+		mp.n = x->n - x->cur;
 		mp.from = x->from;
 		mp.limit = ST_LIST_MAX;
-		type = PROTO_ST_MSG_PAGE;
+		type = PROTO_ST_MSG_PAGES;
 		rv = storec_ask(&x->c->who, type, &mp, msgs_got, x,
 		    &x->c->sreq);
 	} else if (x->phase == CX_CONVS && !x->convs_done) {

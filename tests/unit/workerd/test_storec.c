@@ -946,8 +946,9 @@ static const struct {
 	{ PROTO_ST_CONV_DELETE, ADMIN_WALK },
 	{ PROTO_ST_CONV_QUERY, ADMIN_WALK },
 	{ PROTO_ST_CONV_QUERY, EXPORT, "test_export_malformed" },
-	{ PROTO_ST_MSG_PAGE, GDPR, "test_contact_export_malformed" },
+	{ PROTO_ST_MSG_PAGE, NULL, NULL },	/* ST_MSG_PAGES instead */
 	{ PROTO_ST_MSG_PAGES, EXPORT, "test_export_malformed" },
+	{ PROTO_ST_MSG_PAGES, GDPR, "test_contact_export_malformed" },
 	{ PROTO_ST_METRICS_PUT, METRICS, "metrics_test_push_malformed" },
 	{ PROTO_ST_METRICS_GET, METRICS, "metrics_test_totals_malformed" },
 	{ PROTO_ST_AGENT_CREATE, ADMIN_WALK },

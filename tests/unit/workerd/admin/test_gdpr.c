@@ -1,8 +1,10 @@
 /*
  * GET /v1/admin/contacts/:id/export against a fake storaged: every reply
- * the export reads (ST_CONTACT_GET, ST_CONTACT_CONVS' pages, a
- * conversation's ST_MSG_PAGE, ST_CONTACT_SESSIONS' pages of sessions and
- * of submissions) answered whole, a byte short and a byte over.
+ * the export reads (ST_CONTACT_GET, ST_CONTACT_CONVS' pages, the
+ * messages of each page of conversations (ST_MSG_PAGES),
+ * ST_CONTACT_SESSIONS' pages of sessions and of submissions) answered
+ * whole, a byte short and a byte over; and a page of conversations whose
+ * messages come in two replies across them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,8 +27,9 @@ static struct tclient CL;
 
 /*
  * The export's requests in order, answered by the table: each asks type
- * (cursor, of the pages' types; conv, ST_MSG_PAGE's) and is answered with
- * next as its next cursor, conv its conversation of count messages.
+ * (cursor, of the pages' types; conv, ST_MSG_PAGES' one conversation) and
+ * is answered with next as its next cursor, conv its conversation of
+ * count messages.
  */
 static const struct step {
 	uint16_t type;
@@ -36,8 +39,9 @@ static const struct step {
 } steps[] = {
 	{ PROTO_ST_CONTACT_GET, NULL, NULL, 0, 0 },
 	{ PROTO_ST_CONTACT_CONVS, "", "c2", 1, 1 },
-	{ PROTO_ST_MSG_PAGE, NULL, NULL, 1, 0 },
+	{ PROTO_ST_MSG_PAGES, NULL, NULL, 1, 1 },
 	{ PROTO_ST_CONTACT_CONVS, "c2", "", 2, 0 },
+	{ PROTO_ST_MSG_PAGES, NULL, NULL, 2, 0 },
 	{ PROTO_ST_CONTACT_SESSIONS, "", "s2", 0, 0 },	/* sessions */
 	{ PROTO_ST_CONTACT_SESSIONS, "s2", "", 0, 0 },
 	{ PROTO_ST_CONTACT_SESSIONS, "", "", 0, 0 },	/* submissions */
@@ -90,28 +94,40 @@ answer_note(void)
 	peer_reply(&P, &pr, NULL, 0);
 }
 
+/* pr is ST_MSG_PAGES of conversations first .. first + n - 1, from. */
+static void
+check_pages(const struct peer_req *pr, int first, uint32_t n, uint32_t from)
+{
+	struct st_msg_pages_req mp;
+	char conv[ST_ID_HEX + 1];
+	uint32_t i;
+
+	assert_int_equal(st_req_decode(PROTO_ST_MSG_PAGES, pr->payload,
+	    pr->len, &mp), 0);
+	assert_int_equal(mp.n, n);
+	for (i = 0; i < n; i++) {
+		snprintf(conv, sizeof(conv), "%032x", first + (int)i);
+		assert_string_equal(mp.ids[i].s, conv);
+	}
+	assert_int_equal(mp.from, from);
+	assert_int_equal(mp.limit, ST_LIST_MAX);
+	st_req_free(PROTO_ST_MSG_PAGES, &mp);
+}
+
 /* pr asks what s says it should. */
 static void
 check_step(const struct peer_req *pr, const struct step *s)
 {
 	struct st_id_req one;
-	struct st_msg_page_req mp;
 	struct st_contact_cursor_req cq;
-	char conv[ST_ID_HEX + 1];
 
 	if (s->type == PROTO_ST_CONTACT_GET) {
 		assert_int_equal(st_req_decode(s->type, pr->payload, pr->len,
 		    &one), 0);
 		assert_string_equal(one.id, CONTACT);
 		st_req_free(s->type, &one);
-	} else if (s->type == PROTO_ST_MSG_PAGE) {
-		assert_int_equal(st_req_decode(s->type, pr->payload, pr->len,
-		    &mp), 0);
-		snprintf(conv, sizeof(conv), "%032x", s->conv);
-		assert_string_equal(mp.conv_id, conv);
-		assert_int_equal(mp.from, 0);
-		assert_int_equal(mp.limit, ST_LIST_MAX);
-		st_req_free(s->type, &mp);
+	} else if (s->type == PROTO_ST_MSG_PAGES) {
+		check_pages(pr, s->conv, 1, 0);
 	} else {
 		assert_int_equal(st_req_decode(s->type, pr->payload, pr->len,
 		    &cq), 0);
@@ -135,33 +151,63 @@ reply_contact(const struct peer_req *pr, int cut)
 	peer_reply_cut(&P, pr, &g, cut);
 }
 
-/* A page of one conversation, linked unverified. */
+/* A page of n conversations from first, linked unverified, then next. */
+static void
+reply_convs_n(const struct peer_req *pr, int first, uint32_t n,
+    uint32_t count, const char *next, int cut)
+{
+	struct st_clink l[3];
+	struct st_contact_convs_rep rep = { NULL, n, l, next };
+	struct st_conv c[3];
+	uint32_t i;
+
+	assert_true(n <= 3);
+	for (i = 0; i < n; i++) {
+		l[i] = (struct st_clink){ 1, "Jane", "jane@shop.example", "" };
+		test_fill_conv(&c[i], first + (int)i, count, "last");
+	}
+	rep.convs = c;
+	peer_reply_cut(&P, pr, &rep, cut);
+	for (i = 0; i < n; i++)
+		st_conv_free(&c[i]);
+}
+
 static void
 reply_convs(const struct peer_req *pr, const struct step *s, int cut)
 {
-	struct st_clink l = { 1, "Jane", "jane@shop.example", "" };
-	struct st_contact_convs_rep rep = { NULL, 1, &l, s->next };
-	struct st_conv c;
-
-	test_fill_conv(&c, s->conv, s->count, "last");
-	rep.convs = &c;
-	peer_reply_cut(&P, pr, &rep, cut);
-	st_conv_free(&c);
+	reply_convs_n(pr, s->conv, 1, s->count, s->next, cut);
 }
 
-/* Conversation conv's one message, the last page. */
+/*
+ * ST_MSG_PAGES' reply: message k (of n) of conversation convs[k], then
+ * where the next page starts.
+ */
+static void
+reply_pages(const struct peer_req *pr, const int *convs, uint32_t n,
+    uint32_t next_conv, uint32_t next_from, int cut)
+{
+	struct st_msg_pages_rep mp;
+	struct st_msg m[3];
+	uint32_t k;
+
+	assert_true(n <= 3);
+	for (k = 0; k < n; k++)
+		test_fill_msg(&m[k], convs[k], (int)k, "hello gdpr");
+	memset(&mp, 0, sizeof(mp));
+	mp.msgs = m;
+	mp.n = n;
+	mp.next_conv = next_conv;
+	mp.next_from = next_from;
+	peer_reply_cut(&P, pr, &mp, cut);
+	for (k = 0; k < n; k++)
+		st_msg_free(&m[k]);
+}
+
+/* Conversation conv's count (0 or 1) messages, none left. */
 static void
 reply_msgs(const struct peer_req *pr, const struct step *s, int cut)
 {
-	struct st_msg_page_rep mp;
-	struct st_msg m;
-
-	test_fill_msg(&m, s->conv, 0, "hello gdpr");
-	memset(&mp, 0, sizeof(mp));
-	mp.msgs = &m;
-	mp.n = 1;
-	peer_reply_cut(&P, pr, &mp, cut);
-	st_msg_free(&m);
+	reply_pages(pr, &s->conv, s->count, 1, 0, cut);
 }
 
 /* A page of one session with one submission. */
@@ -197,7 +243,7 @@ answer_step(size_t i, int cut)
 		reply_contact(&pr, cut);
 	else if (s->type == PROTO_ST_CONTACT_CONVS)
 		reply_convs(&pr, s, cut);
-	else if (s->type == PROTO_ST_MSG_PAGE)
+	else if (s->type == PROTO_ST_MSG_PAGES)
 		reply_msgs(&pr, s, cut);
 	else
 		reply_sessions(&pr, s, cut);
@@ -266,7 +312,7 @@ expect_end(size_t step, int cut)
 /*
  * Each reply of the export in turn, the ones before it whole, answered
  * whole, a byte short and a byte over: ST_CONTACT_GET, both pages of
- * ST_CONTACT_CONVS, ST_MSG_PAGE, both pages of sessions and the page of
+ * ST_CONTACT_CONVS, each one's ST_MSG_PAGES, both pages of sessions and the page of
  * submissions (ST_CONTACT_SESSIONS). The request ends as expect_end says.
  */
 static void
@@ -317,6 +363,98 @@ test_contact_export_note_malformed(void **state)
 	expect_end(1, 1);
 }
 
+/* The sessions' and submissions' empty pages; then the document. */
+static json_t *
+pages_end(void)
+{
+	struct st_contact_sess_rep rep = { NULL, 0, "" };
+	struct peer_req pr;
+	json_error_t jerr;
+	struct tresp r;
+	json_t *doc;
+
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_SESSIONS);
+	peer_reply_cut(&P, &pr, &rep, 0);
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_SESSIONS);
+	peer_reply_cut(&P, &pr, &rep, 0);
+	assert_true(tresp_wait(&CL, &CL.off, &r, 3000));
+	assert_int_equal(r.status, 200);
+	assert_true(r.complete);
+	doc = json_loadb(r.body, r.body_len, 0, &jerr);
+	tresp_free(&r);
+	assert_non_null(doc);
+	return doc;
+}
+
+/* Conversation i of doc: its id, and how many messages it holds. */
+static void
+check_conv(json_t *doc, size_t i, int conv, size_t nmsgs)
+{
+	json_t *c = json_array_get(json_object_get(doc, "conversations"), i);
+	json_t *msgs = json_object_get(c, "messages");
+	char id[ST_ID_HEX + 1];
+	size_t k;
+
+	snprintf(id, sizeof(id), "%032x", conv);
+	assert_string_equal(json_string_value(json_object_get(c, "_id")), id);
+	assert_int_equal(json_array_size(msgs), nmsgs);
+	for (k = 0; k < nmsgs; k++)
+		assert_string_equal(json_string_value(json_object_get(
+		    json_array_get(msgs, k), "conversationId")), id);
+}
+
+/*
+ * A page of three conversations, their messages in two replies: the first
+ * ends within conversation 1 (asked again from its third message), the
+ * second passes over conversation 2 (deleted meanwhile: none) to 3. Each
+ * message lands in its own conversation's array, 2 with none.
+ */
+static void
+test_contact_export_pages(void **state)
+{
+	static const int first[] = { 1, 1 }, second[] = { 1, 3 };
+	struct peer_req pr;
+	json_t *doc;
+
+	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT "/export",
+	    ADMIN, NULL);
+	answer_step(0, 0);
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_CONVS);
+	reply_convs_n(&pr, 1, 3, 3, "", 0);
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGES);
+	check_pages(&pr, 1, 3, 0);
+	reply_pages(&pr, first, 2, 0, 2, 0);
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGES);
+	check_pages(&pr, 1, 3, 2);
+	reply_pages(&pr, second, 2, 3, 0, 0);
+	doc = pages_end();
+	assert_int_equal(json_array_size(json_object_get(doc,
+	    "conversations")), 3);
+	check_conv(doc, 0, 1, 3);
+	check_conv(doc, 1, 2, 0);
+	check_conv(doc, 2, 3, 1);
+	json_decref(doc);
+	assert_int_equal(storec_inflight(), 0);
+	peer_expect_none(&P, 30);
+}
+
+/* A message of a conversation that was not asked: the stream is cut. */
+static void
+test_contact_export_stray_message(void **state)
+{
+	static const int stray[] = { 9 };
+	struct peer_req pr;
+
+	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT "/export",
+	    ADMIN, NULL);
+	answer_step(0, 0);
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_CONVS);
+	reply_convs_n(&pr, 1, 1, 1, "", 0);
+	peer_expect(&P, &pr, PROTO_ST_MSG_PAGES);
+	reply_pages(&pr, stray, 1, 1, 0, 0);
+	expect_end(1, 1);
+}
+
 int
 main(void)
 {
@@ -325,6 +463,11 @@ main(void)
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_contact_export_note_malformed, each_setup,
+		    each_teardown),
+		cmocka_unit_test_setup_teardown(test_contact_export_pages,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_contact_export_stray_message, each_setup,
 		    each_teardown),
 	};
 
