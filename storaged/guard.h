@@ -6,6 +6,14 @@
  * acknowledged after that would be lost at the next start, so store.c
  * refuses every write from then on (STORAGE.md, "The data directory
  * guarded").
+ *
+ * The directory is also watched with inotify: a name in it created,
+ * deleted or moved, or the directory itself deleted or moved, queues an
+ * event as the change is made. A quick check (each write batch's) reads
+ * that queue, one system call, and stats the paths only when something
+ * came; the full check (every second, and before a checkpoint) always
+ * stats them, for what no event tells: a directory above this one
+ * renamed.
  */
 #ifndef PARLEY_GUARD_H
 #define PARLEY_GUARD_H
@@ -26,19 +34,26 @@ struct guard {
 	size_t n;
 	char why[PATH_MAX + 64];	/* what changed, once failed */
 	int failed;		/* sticky: only a restart clears it */
+	int watching;		/* ifd is the directory's inotify watch */
+	int ifd;
 };
 
 /*
- * Watches path (dir/name, or dir alone when name is NULL) as it is now.
- * 0, or -1 logged (it cannot be stat'ed, the path is too long, or the
- * guard is full).
+ * Watches path (dir/name, or dir alone when name is NULL) as it is now;
+ * dir alone also gets its inotify watch (without one, where inotify
+ * cannot be had, every check is a full one: logged once). 0, or -1
+ * logged (it cannot be stat'ed, the path is too long, or the guard is
+ * full).
  */
 int guard_add(struct guard *, const char *dir, const char *name);
 /*
- * Stats every watched path: 0 while each names the file it named at
- * guard_add, else -1 with g->why saying which changed and how. Once it
- * has failed it fails without looking again. Logs nothing.
+ * 0 while each watched path names the file it named at guard_add, else
+ * -1 with g->why saying which changed and how. full: stats every path;
+ * else only when the directory's watch has news (or there is no watch).
+ * Once it has failed it fails without looking again. Logs nothing.
  */
-int guard_check(struct guard *);
+int guard_check(struct guard *, int full);
+/* The inotify watch closed (the paths stay as they were). */
+void guard_free(struct guard *);
 
 #endif

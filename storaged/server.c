@@ -37,8 +37,9 @@
  * queued): it subscribes again and reads back what it missed with
  * ST_EV_SINCE.
  *
- * The data directory is guarded (store_guard): every second here, and by
- * every batch that writes. Once it fails, every client is told, unasked
+ * The data directory is guarded (store_guard): every second here (its
+ * paths stat'ed), and by every batch that writes (the directory's
+ * inotify watch read; the paths stat'ed when it has news). Once it fails, every client is told, unasked
  * (ST_EV_STORE_FAILED), and so is each client that connects after: the
  * workers answer /health with 503.
  *
@@ -936,7 +937,7 @@ server_guard_tick(void *arg)
 {
 	struct server *s = arg;
 
-	if (store_guard(s->st) < 0)
+	if (store_guard(s->st, 1) < 0)
 		server_guard_told(s);
 	else
 		loop_timer_after(&s->guard, GUARD_MS);

@@ -298,7 +298,7 @@ batch_end(struct store_txn *t)
 	if (st->log.len == 0)
 		return 0;
 	/* Nothing is acknowledged into files someone removed or replaced. */
-	if (store_guard(st) < 0) {
+	if (store_guard(st, 0) < 0) {
 		store_fail(t, PROTO_E_UNAVAILABLE, STORE_GUARD_ERR);
 		store_undo(st);
 		oplog_clear(&st->log);
@@ -1156,7 +1156,7 @@ store_checkpoint(struct store *st)
 	if (st->ltxn == NULL || st->seq == st->ckpt_seq)
 		return 0;
 	/* The log keeps the records: a restart replays them where they are. */
-	if (store_guard(st) < 0)
+	if (store_guard(st, 1) < 0)
 		return -1;
 	rec[0] = ST_RECORD_VERSION;
 	proto_put_be64(rec + 1, st->seq);
@@ -1350,6 +1350,7 @@ env_close(struct store *st)
 	st->env = NULL;
 	wal_close(st->wal);
 	st->wal = NULL;
+	guard_free(&st->guard);
 }
 
 /* Closes without a checkpoint: what the log holds stays only there. */
@@ -1374,11 +1375,11 @@ store_close(struct store *st)
 }
 
 int
-store_guard(struct store *st)
+store_guard(struct store *st, int full)
 {
 	if (st->guard.failed)
 		return -1;
-	if (guard_check(&st->guard) == 0)
+	if (guard_check(&st->guard, full) == 0)
 		return 0;
 	log_errorx("PARLEY_DATA_DIR %s; every write is refused from now "
 	    "on, and /health answers 503, until parley-storaged is "
@@ -1629,7 +1630,7 @@ store_repl_apply(struct store *st, uint64_t seq, const uint8_t *body,
 int
 store_repl_flush(struct store *st)
 {
-	if (store_guard(st) < 0)
+	if (store_guard(st, 0) < 0)
 		return -1;
 	if (st->flags & STORE_F_NOSYNC)
 		return 0;

@@ -175,10 +175,12 @@ struct store *store_open(const char *dir, size_t map_size_mb, int flags);
  * and wal.log are the files store_open opened, else -1. The first
  * failure is logged (an error naming the path); from then on every write
  * fails with PROTO_E_UNAVAILABLE (STORE_GUARD_ERR), no checkpoint is
- * made, and only a restart clears it. A few stat(2) calls: every batch
- * that writes runs it before its log record, and server.c every second.
+ * made, and only a restart clears it. Every batch that writes runs it
+ * before its log record (full 0: one read of the directory's inotify
+ * watch, the paths stat'ed only when it has news), a checkpoint and
+ * server.c every second with full 1 (the paths stat'ed).
  */
-int store_guard(struct store *);
+int store_guard(struct store *, int full);
 /* What store_guard found changed ("PATH: removed"), or NULL while all is well. */
 const char *store_failed(const struct store *);
 /* store_open made a new database (an empty directory). */

@@ -1199,7 +1199,7 @@ test_guard(void **state)
 	assert_int_equal(store_created(f->st), 1);
 	open_new(f, "w", "s", &a);
 	assert_int_equal(append(f, a.id, "kept"), 0);
-	assert_int_equal(store_guard(f->st), 0);
+	assert_int_equal(store_guard(f->st, 1), 0);
 	assert_null(store_failed(f->st));
 
 	snprintf(data, sizeof(data), "%s/data.mdb", f->dir);
@@ -1215,7 +1215,7 @@ test_guard(void **state)
 	assert_int_equal(store_checkpoint(f->st), -1);
 	/* Put back, it stays failed: only a restart clears it. */
 	assert_int_equal(rename(moved, data), 0);
-	assert_int_equal(store_guard(f->st), -1);
+	assert_int_equal(store_guard(f->st, 1), -1);
 	assert_int_equal(do_get(f, a.id, 0, &g), 0);
 	thread_is(&g, 1, "kept");
 	thread_free(&g);
