@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { Parley } from '../integration/lib/harness.mjs';
+import { benchParley } from './lib.mjs';
 
 const BIN = process.env.PARLEY_BIN || path.resolve('bin');
 const N = Number(process.env.BENCH_C1_TURNS || 200);
@@ -25,11 +25,7 @@ function cpuUs(pid) {
   return ns / 1000;
 }
 
-const p = new Parley({
-  workers: 1,
-  mock: { bin: path.join(BIN, 'mockai') },
-  env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'full' },
-});
+const p = await benchParley(BIN);
 await p.start();
 try {
   let k = 0;

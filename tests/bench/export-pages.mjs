@@ -11,19 +11,15 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 
-import { Parley, pool } from '../integration/lib/harness.mjs';
-import { storageCounts } from './lib.mjs';
+import { pool } from '../integration/lib/harness.mjs';
+import { benchParley, storageCounts } from './lib.mjs';
 
 const BIN = process.env.PARLEY_BIN || path.resolve('bin');
 const CONVS = Number(process.env.BENCH_EXPORT_CONVS || 2000);
 const MSGS = Number(process.env.BENCH_EXPORT_MSGS || 3);
 const ROUNDS = Number(process.env.BENCH_EXPORT_ROUNDS || 5);
 
-const p = new Parley({
-  workers: 1,
-  mock: { bin: path.join(BIN, 'mockai') },
-  env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'full' },
-});
+const p = await benchParley(BIN);
 await p.start();
 try {
   const st = await p.storage({ name: 'bench-export' });

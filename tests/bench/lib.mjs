@@ -406,3 +406,15 @@ export function parleyArgs(script, more = []) {
   const pids = (s) => (s ? s.split(',').map(Number).filter(Boolean) : []);
   return { ...a, mock: Number(a.mock), parley: Number(a.parley), nginx: Number(a.nginx || 0), parleyPids: pids(a['parley-pids']), nginxPids: pids(a['nginx-pids']) };
 }
+
+// The stack the single-figure benches measure (export-pages.mjs,
+// c1-syscalls.mjs): one Parley of one worker on the build in bin, the mock
+// model of the same build, no rate limit, every commit flushed. Not started.
+export async function benchParley(bin) {
+  const { Parley } = await import('../integration/lib/harness.mjs');
+  return new Parley({
+    workers: 1,
+    mock: { bin: `${bin}/mockai` },
+    env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'full' },
+  });
+}

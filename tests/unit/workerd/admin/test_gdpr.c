@@ -404,6 +404,22 @@ check_conv(json_t *doc, size_t i, int conv, size_t nmsgs)
 }
 
 /*
+ * An export begun: the contact answered and noted, then one page of n
+ * conversations from 1 (count messages each, none after); *pr is the
+ * ST_MSG_PAGES that follows, not yet answered.
+ */
+static void
+export_to_pages(struct peer_req *pr, uint32_t n, uint32_t count)
+{
+	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT "/export",
+	    ADMIN, NULL);
+	answer_step(0, 0);
+	peer_expect(&P, pr, PROTO_ST_CONTACT_CONVS);
+	reply_convs_n(pr, 1, n, count, "", 0);
+	peer_expect(&P, pr, PROTO_ST_MSG_PAGES);
+}
+
+/*
  * A page of three conversations, their messages in two replies: the first
  * ends within conversation 1 (asked again from its third message), the
  * second passes over conversation 2 (deleted meanwhile: none) to 3. Each
@@ -416,12 +432,7 @@ test_contact_export_pages(void **state)
 	struct peer_req pr;
 	json_t *doc;
 
-	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT "/export",
-	    ADMIN, NULL);
-	answer_step(0, 0);
-	peer_expect(&P, &pr, PROTO_ST_CONTACT_CONVS);
-	reply_convs_n(&pr, 1, 3, 3, "", 0);
-	peer_expect(&P, &pr, PROTO_ST_MSG_PAGES);
+	export_to_pages(&pr, 3, 3);
 	check_pages(&pr, 1, 3, 0);
 	reply_pages(&pr, first, 2, 0, 2, 0);
 	peer_expect(&P, &pr, PROTO_ST_MSG_PAGES);
@@ -445,12 +456,7 @@ test_contact_export_stray_message(void **state)
 	static const int stray[] = { 9 };
 	struct peer_req pr;
 
-	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT "/export",
-	    ADMIN, NULL);
-	answer_step(0, 0);
-	peer_expect(&P, &pr, PROTO_ST_CONTACT_CONVS);
-	reply_convs_n(&pr, 1, 1, 1, "", 0);
-	peer_expect(&P, &pr, PROTO_ST_MSG_PAGES);
+	export_to_pages(&pr, 1, 1);
 	reply_pages(&pr, stray, 1, 1, 0, 0);
 	expect_end(1, 1);
 }
