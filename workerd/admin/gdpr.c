@@ -376,6 +376,11 @@ msgs_got(const struct storec_result *r, void *arg)
 	j = base + exprow_pages_next(x->n - base, &from, mp.next_conv,
 	    mp.next_from);
 	st_rep_free(PROTO_ST_MSG_PAGES, &mp);
+	if (j < x->cur) {
+		/* Its messages went past where it says the next page starts. */
+		cx_fail(x, NULL, "a page of messages that does not follow on");
+		return;
+	}
 	conv_close_to(x, j);
 	x->from = j < x->n ? from : 0;
 	cx_pump(x, err);
@@ -472,6 +477,7 @@ cx_next(struct cexport *x)
 	cq.id = x->id;
 	cq.cursor = x->cursor;
 	if (x->phase == CX_CONVS && x->cur < x->n) {
+		/* x->n is at most ST_LIST_MAX: ST_CONTACT_CONVS' bound. */
 		for (i = x->cur; i < x->n; i++)
 			ids[i - x->cur].s = x->ids[i];
 		mp.ids = ids;

@@ -449,15 +449,22 @@ test_contact_export_pages(void **state)
 	peer_expect_none(&P, 30);
 }
 
-/* A message of a conversation that was not asked: the stream is cut. */
+/*
+ * A message of a conversation that was not asked, or a reply whose
+ * messages went past where it says the next page starts: the stream is
+ * cut, never a document that nests them wrong.
+ */
 static void
 test_contact_export_stray_message(void **state)
 {
-	static const int stray[] = { 9 };
+	static const int stray[] = { 9 }, third[] = { 3 };
 	struct peer_req pr;
 
 	export_to_pages(&pr, 1, 1);
 	reply_pages(&pr, stray, 1, 1, 0, 0);
+	expect_end(1, 1);
+	export_to_pages(&pr, 3, 1);
+	reply_pages(&pr, third, 1, 1, 0, 0);
 	expect_end(1, 1);
 }
 
