@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// storaged's system calls and CPU per chat turn of a lone visitor (c=1):
-// one Parley (1 worker, PARLEY_SYNC=full, the mock model) on the build
-// PARLEY_BIN names (`make`: bin), BENCH_C1_TURNS (200) POST /v1/chat turns
-// one after another, each a new conversation: first storaged's CPU over
-// them (its threads' run time, /proc/PID/task/*/schedstat, in ns), then the
-// same count again under
-// `strace -c` (which slows it: only its counts are kept). Printed, never
-// asserted; loopback only.
+// What a lone visitor's chat turn (c=1) costs storaged and the worker in
+// CPU and system calls: one Parley (1 worker, PARLEY_SYNC=full, the mock
+// model) on the build PARLEY_BIN names (`make`: bin), BENCH_C1_TURNS (200)
+// POST /v1/chat turns one after another, each a new conversation: first
+// each program's CPU over them (its threads' run time,
+// /proc/PID/task/*/schedstat, in ns), then the same count again with each
+// under `strace -c` (which slows it: only its counts are kept). Printed,
+// never asserted; loopback only.
 //
 //   PARLEY_BIN=$PWD/bin node tests/bench/c1-syscalls.mjs
 import { spawn } from 'node:child_process';
@@ -18,11 +18,28 @@ import { benchParley } from './lib.mjs';
 
 const BIN = process.env.PARLEY_BIN || path.resolve('bin');
 const N = Number(process.env.BENCH_C1_TURNS || 200);
+
 function cpuUs(pid) {
   let ns = 0;
   for (const t of fs.readdirSync(`/proc/${pid}/task`))
     ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
   return ns / 1000;
+}
+
+// pid's system calls a turn over N more turns, under strace -c.
+async function callsPerTurn(pid, turn) {
+  const out = path.join(os.tmpdir(), `parley-c1-strace-${process.pid}-${pid}.txt`);
+  const tr = spawn('strace', ['-c', '-f', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 700));
+  for (let i = 0; i < N; i++) await turn();
+  tr.kill('SIGINT');
+  await new Promise((r) => tr.on('exit', r));
+  const rows = fs.readFileSync(out, 'utf8').split('\n')
+    .filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l))
+    .map((l) => { const f = l.trim().split(/\s+/); return [f.at(-1), Number(f[3]) / N]; })
+    .filter(([, c]) => c >= 0.05);
+  fs.rmSync(out, { force: true });
+  return rows.map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ');
 }
 
 const p = await benchParley(BIN);
@@ -37,24 +54,14 @@ try {
     if (r.status !== 200) throw new Error(`turn: ${r.status} ${r.text}`);
   };
   for (let i = 0; i < 20; i++) await turn();
-  const spid = p.procs.storaged.child.pid;
-  const c0 = cpuUs(spid);
+  const progs = { storaged: p.procs.storaged.child.pid, workerd: p.workerPids()[0] };
+  const c0 = Object.fromEntries(Object.entries(progs).map(([name, pid]) => [name, cpuUs(pid)]));
   for (let i = 0; i < N; i++) await turn();
-  const cpu = (cpuUs(spid) - c0) / N;
-
-  const out = path.join(os.tmpdir(), `parley-c1-strace-${process.pid}.txt`);
-  const tr = spawn('strace', ['-c', '-f', '-o', out, '-p', String(spid)], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 700));
-  for (let i = 0; i < N; i++) await turn();
-  tr.kill('SIGINT');
-  await new Promise((r) => tr.on('exit', r));
-  const rows = fs.readFileSync(out, 'utf8').split('\n')
-    .filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l))
-    .map((l) => { const f = l.trim().split(/\s+/); return [f.at(-1), Number(f[3]) / N]; })
-    .filter(([, c]) => c >= 0.05);
-  fs.rmSync(out, { force: true });
-  console.log(`bench: c1-syscalls (${BIN}, ${N} turns): storaged CPU ${cpu.toFixed(0)} us a turn; ` +
-    `system calls a turn: ${rows.map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ')}`);
+  const cpu = Object.entries(progs).map(([name, pid]) => `${name} ${((cpuUs(pid) - c0[name]) / N).toFixed(0)}`);
+  console.log(`bench: c1-syscalls (${BIN}, ${N} turns): CPU us a turn: ${cpu.join(', ')}`);
+  for (const [name, pid] of Object.entries(progs)) {
+    console.log(`  ${name}'s system calls a turn: ${await callsPerTurn(pid, turn)}`);
+  }
 } finally {
   await p.stop();
 }
