@@ -130,6 +130,48 @@ ipaddr_format(const struct ipaddr *a, char *out, size_t outsz)
 	out[0] = '\0';
 }
 
+void
+ipaddr_from_sockaddr(const struct sockaddr *sa, socklen_t len,
+    struct ipaddr *out)
+{
+	const struct sockaddr_in *s4;
+	const struct sockaddr_in6 *s6;
+
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(*s4)) {
+		s4 = (const struct sockaddr_in *)sa;
+		memcpy(out->a, &s4->sin_addr, 4);
+		out->family = 4;
+	} else if (sa->sa_family == AF_INET6 &&
+	    len >= (socklen_t)sizeof(*s6)) {
+		s6 = (const struct sockaddr_in6 *)sa;
+		memcpy(out->a, s6->sin6_addr.s6_addr, 16);
+		out->family = 6;
+		ipaddr_unmap(out);
+	}
+}
+
+void
+ipaddr_enc(uint8_t out[IPADDR_WIRE_LEN], const struct ipaddr *a)
+{
+	out[0] = (uint8_t)a->family;
+	memcpy(out + 1, a->a, 16);
+}
+
+int
+ipaddr_dec(const void *p, size_t len, struct ipaddr *out)
+{
+	const uint8_t *b = p;
+
+	memset(out, 0, sizeof(*out));
+	if (len != IPADDR_WIRE_LEN || (b[0] != 0 && b[0] != 4 && b[0] != 6))
+		return -1;
+	/* Only the family's bytes: the rest stays zero, as parsed ones are. */
+	out->family = b[0];
+	memcpy(out->a, b + 1, b[0] == 4 ? 4 : b[0] == 6 ? 16 : 0);
+	return 0;
+}
+
 static void
 ipnet_mask(struct ipnet *n)
 {

@@ -20,6 +20,8 @@
 #ifndef PARLEY_SETTINGS_H
 #define PARLEY_SETTINGS_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -282,6 +284,20 @@ int settings_production(settings_get_fn, void *arg);
 int ipaddr_parse(const char *s, size_t len, struct ipaddr *);
 /* Text form (IPv4 dotted, IPv6 RFC 5952, "local" when family is 0). */
 void ipaddr_format(const struct ipaddr *, char *out, size_t outsz);
+/*
+ * A socket address as accept4 or getpeername gave it (family 0 when it
+ * is not an IP one; an IPv4-mapped IPv6 address as IPv4).
+ */
+void ipaddr_from_sockaddr(const struct sockaddr *, socklen_t,
+    struct ipaddr *);
+/*
+ * An address on the wire, MW_CONN's payload (masterd hands a worker the
+ * client it accepted): u8 family (0, 4, 6), then the 16 bytes.
+ */
+#define IPADDR_WIRE_LEN	17
+void ipaddr_enc(uint8_t out[IPADDR_WIRE_LEN], const struct ipaddr *);
+/* 0, or -1 (another length, an unknown family) with *out zeroed. */
+int ipaddr_dec(const void *p, size_t len, struct ipaddr *out);
 /* "10.0.0.0/8", "fd00::/8", one address, or "1.2.3.4/32". 0 or -1. */
 int ipnet_parse(const char *s, size_t len, struct ipnet *);
 int ipnet_contains(const struct ipnet *, const struct ipaddr *);

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 
 #include "log.h"
 #include "masterd.h"
+#include "settings.h"
 
 void
 sockaddr_fmt(const void *sa, socklen_t salen, char *buf, size_t bufsz)
@@ -61,6 +63,27 @@ listener_name(struct listener *l)
 	sockaddr_fmt(&ss, len, l->name, sizeof(l->name));
 }
 
+/*
+ * TCP_NODELAY on the listener: each accepted socket inherits it (Linux
+ * copies it at accept), so no worker sets it a connection. Responses are
+ * written whole; Nagle would hold back their tail. A listener that is not
+ * TCP (a Unix socket from systemd) has none to set.
+ */
+static void
+listener_nodelay(struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int one = 1;
+
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return;
+	if (setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) < 0)
+		log_warn("%s: setsockopt TCP_NODELAY", l->name);
+}
+
 static void
 listener_adopt(struct listener *l, const struct config *cf)
 {
@@ -85,6 +108,7 @@ listener_adopt(struct listener *l, const struct config *cf)
 	l->fd = fd;
 	listener_name(l);
 	strlcat(l->name, " (from systemd)", sizeof(l->name));
+	listener_nodelay(l);
 }
 
 static void
@@ -131,6 +155,7 @@ listener_bind(struct listener *l, const struct config *cf)
 	}
 	l->fd = fd;
 	listener_name(l);
+	listener_nodelay(l);
 }
 
 void
@@ -151,14 +176,20 @@ listener_open(struct listener *l, const struct config *cf)
 void
 listener_accept(struct listener *l, long long now)
 {
+	struct sockaddr_storage ss;
+	struct ipaddr peer;
 	struct worker *w;
+	socklen_t len;
 	int fd, i;
 
 	for (i = 0; i < ACCEPT_BATCH && l->fd >= 0; i++) {
 		/* Choose first: without a worker the kernel keeps the queue. */
 		if ((w = workers_pick()) == NULL)
 			return;
-		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		len = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			switch (proto_accept_err(errno)) {
 			case PROTO_ACCEPT_EMPTY:
@@ -177,7 +208,8 @@ listener_accept(struct listener *l, long long now)
 				return;
 			}
 		}
-		worker_hand_conn(w, &fd);
+		ipaddr_from_sockaddr((struct sockaddr *)&ss, len, &peer);
+		worker_hand_conn(w, &fd, &peer);
 	}
 }
 

@@ -200,10 +200,12 @@ long long workers_next_deadline(long long now);
 /* The ready worker that should take the next connection; never a notifier. */
 struct worker *workers_pick(void);
 /*
- * Hands an accepted connection to w; *fdp becomes -1 (closed on failure,
- * and refused for a row that takes no connections). 0, or -1.
+ * Hands an accepted connection to w with its client's address (accept4's:
+ * the worker asks the socket nothing); *fdp becomes -1 (closed on
+ * failure, and refused for a row that takes no connections). 0, or -1.
  */
-int worker_hand_conn(struct worker *, int *fdp);
+struct ipaddr;
+int worker_hand_conn(struct worker *, int *fdp, const struct ipaddr *peer);
 
 static inline long long
 mono_ms(void)

@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "masterd.h"
+#include "settings.h"
 
 static TAILQ_HEAD(, worker) workers = TAILQ_HEAD_INITIALIZER(workers);
 
@@ -761,12 +762,14 @@ workers_pick(void)
  * row that takes no connections is refused by child_send.
  */
 int
-worker_hand_conn(struct worker *w, int *fdp)
+worker_hand_conn(struct worker *w, int *fdp, const struct ipaddr *peer)
 {
+	uint8_t b[IPADDR_WIRE_LEN];
 	int fd = *fdp;
 
 	*fdp = -1;
-	if (child_send(w, PROTO_MW_CONN, NULL, 0, fd) < 0) {
+	ipaddr_enc(b, peer);
+	if (child_send(w, PROTO_MW_CONN, b, sizeof(b), fd) < 0) {
 		log_warn("%s %u: MW_CONN", WHO(w));
 		return -1;
 	}

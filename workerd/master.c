@@ -85,6 +85,7 @@ master_gone(const char *why)
 static void
 master_msg(struct pmsg *m)
 {
+	struct ipaddr peer;
 	struct pdec d;
 	uint32_t grace, restarts;
 	uint8_t close_idle;
@@ -104,7 +105,9 @@ master_msg(struct pmsg *m)
 			close(m->fd);
 			return;
 		}
-		conn_new(m->fd);
+		/* An older masterd sends no address: the socket is asked. */
+		conn_new(m->fd, ipaddr_dec(m->payload, m->hdr.len, &peer) == 0 ?
+		    &peer : NULL);
 		m->fd = -1;
 		break;
 	case PROTO_MW_RESTARTS:

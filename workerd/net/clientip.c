@@ -25,33 +25,6 @@
 #define XFF_MAX_ENTRIES	64	/* walked at most; a longer chain is cut */
 
 void
-clientip_from_sockaddr(const struct sockaddr *sa, socklen_t len,
-    struct ipaddr *out)
-{
-	const struct sockaddr_in *s4;
-	const struct sockaddr_in6 *s6;
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
-
-	memset(out, 0, sizeof(*out));
-	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(*s4)) {
-		s4 = (const struct sockaddr_in *)sa;
-		memcpy(out->a, &s4->sin_addr, 4);
-		out->family = 4;
-	} else if (sa->sa_family == AF_INET6 &&
-	    len >= (socklen_t)sizeof(*s6)) {
-		s6 = (const struct sockaddr_in6 *)sa;
-		if (memcmp(s6->sin6_addr.s6_addr, mapped, 12) == 0) {
-			memcpy(out->a, s6->sin6_addr.s6_addr + 12, 4);
-			out->family = 4;
-		} else {
-			memcpy(out->a, s6->sin6_addr.s6_addr, 16);
-			out->family = 6;
-		}
-	}
-}
-
-void
 clientip_peer(int fd, struct ipaddr *out)
 {
 	struct sockaddr_storage ss;
@@ -62,7 +35,7 @@ clientip_peer(int fd, struct ipaddr *out)
 		memset(out, 0, sizeof(*out));
 		return;
 	}
-	clientip_from_sockaddr((struct sockaddr *)&ss, len, out);
+	ipaddr_from_sockaddr((struct sockaddr *)&ss, len, out);
 }
 
 /*

@@ -23,9 +23,7 @@
  * at start. conn_close() is the one teardown and says why it closed.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,20 +206,16 @@ conn_refuse(int fd)
 }
 
 struct conn *
-conn_new(int fd)
+conn_new(int fd, const struct ipaddr *given)
 {
 	struct clientcap *cap;
 	struct ipaddr peer;
 	struct conn *c;
-	int flags, one = 1;
 
-	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
-	    (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
-		log_warn("connection: fcntl");
-		close(fd);
-		return NULL;
-	}
-	clientip_peer(fd, &peer);
+	if (given != NULL)
+		peer = *given;
+	else
+		clientip_peer(fd, &peer);
 	if (clientcap_conn_take(&peer, &cap) != 0) {
 		if (log_wants(LOG_LEVEL_DEBUG)) {
 			char addr[64];
@@ -233,8 +227,6 @@ conn_new(int fd)
 		conn_refuse(fd);
 		return NULL;
 	}
-	/* Responses are written whole; don't let Nagle hold back the tail. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("connection");
 		clientcap_put(cap);

@@ -140,8 +140,13 @@ struct conn {
 void conn_hooks_set(const struct conn_hooks *);
 /* The hooks as set, for ws.c; every member callable. */
 const struct conn_hooks *conn_hooks(void);
-/* Takes an accepted client socket. Returns NULL (fd closed) on failure. */
-struct conn *conn_new(int fd);
+/*
+ * Takes an accepted client socket, non-blocking (masterd accepts with
+ * SOCK_NONBLOCK, and TCP_NODELAY comes from its listener), and its
+ * client's address; peer NULL: the socket is asked (getpeername).
+ * Returns NULL (fd closed) on failure.
+ */
+struct conn *conn_new(int fd, const struct ipaddr *peer);
 /*
  * The one teardown: aborts what answers c, closes the socket. why is a
  * short static reason, logged at debug level with the client and the
@@ -239,9 +244,6 @@ enum cors_verdict cors_check(const char *origin, const char **headers);
 
 /* ------------------------------------------------------------ clientip.c */
 
-struct sockaddr;
-void clientip_from_sockaddr(const struct sockaddr *, socklen_t,
-    struct ipaddr *);
 /* The peer of a connected socket (family 0 when not an IP socket). */
 void clientip_peer(int fd, struct ipaddr *);
 /*

@@ -126,7 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
 		return 0;
-	check((c = conn_new(sv[0])) != NULL, "conn_new");
+	check((c = conn_new(sv[0], NULL)) != NULL, "conn_new");
 	c->req = upgrade_request();
 	c->state = CONN_BUSY;
 	if (early > 0 && feeding) {

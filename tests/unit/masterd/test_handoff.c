@@ -1,9 +1,13 @@
 /*
  * Unit tests: handing an accepted fd to a worker over a real socketpair.
- * The fd must arrive (same open file) and masterd's copy must be closed,
- * also when the worker's end is gone, and when the child is the notifier
- * (whose row takes no connections: nothing is sent).
+ * The fd must arrive (same open file) with its client's address, and
+ * masterd's copy must be closed, also when the worker's end is gone, and
+ * when the child is the notifier (whose row takes no connections: nothing
+ * is sent). And the listener's TCP_NODELAY, which accepted sockets take.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -19,7 +23,18 @@
 
 #include "log.h"
 #include "masterd.h"
+#include "settings.h"
 #include "test_util.h"
+
+/* The address every hand-off here names. */
+static struct ipaddr
+client(void)
+{
+	struct ipaddr a;
+
+	assert_int_equal(ipaddr_parse("2001:db8::7", 11, &a), 0);
+	return a;
+}
 
 /* A worker record as workers.c keeps it, with a live channel. */
 static void
@@ -60,6 +75,7 @@ test_handoff_fd_arrives_master_copy_closed(void **state)
 	struct pchan wch;
 	struct pmsg m;
 	struct stat a, b;
+	struct ipaddr peer = client(), got;
 	int sv[2], conn[2], fd, before, after, i;
 	char buf[8];
 
@@ -76,7 +92,7 @@ test_handoff_fd_arrives_master_copy_closed(void **state)
 		assert_int_equal(fstat(conn[0], &a), 0);
 		before = count_fds();
 		fd = conn[0];
-		assert_int_equal(worker_hand_conn(&w, &fd), 0);
+		assert_int_equal(worker_hand_conn(&w, &fd, &peer), 0);
 		assert_int_equal(fd, -1);
 		assert_false(pchan_pending(&w.ch));
 		after = count_fds();
@@ -89,6 +105,9 @@ test_handoff_fd_arrives_master_copy_closed(void **state)
 		assert_int_equal(m.hdr.type, PROTO_MW_CONN);
 		assert_true(m.hdr.flags & PROTO_F_FD);
 		assert_true(m.fd >= 0);
+		/* The client's address comes with it. */
+		assert_int_equal(ipaddr_dec(m.payload, m.hdr.len, &got), 0);
+		assert_memory_equal(&got, &peer, sizeof(got));
 		assert_int_equal(fstat(m.fd, &b), 0);
 		assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
 		/* It is the client's connection: bytes go through. */
@@ -108,6 +127,7 @@ static void
 test_handoff_updates_pick_order(void **state)
 {
 	struct worker w1, w2;
+	struct ipaddr peer = client();
 	int a[2], b[2], conn[2], fd;
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
@@ -118,11 +138,11 @@ test_handoff_updates_pick_order(void **state)
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, conn), 0);
 	fd = conn[0];
-	assert_int_equal(worker_hand_conn(&w1, &fd), 0);
+	assert_int_equal(worker_hand_conn(&w1, &fd, &peer), 0);
 	close(conn[1]);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, conn), 0);
 	fd = conn[0];
-	assert_int_equal(worker_hand_conn(&w2, &fd), 0);
+	assert_int_equal(worker_hand_conn(&w2, &fd, &peer), 0);
 	close(conn[1]);
 	assert_true(w2.last_pick > w1.last_pick);
 
@@ -137,6 +157,7 @@ static void
 test_handoff_to_dead_worker_closes_fd(void **state)
 {
 	struct worker w;
+	struct ipaddr peer = client();
 	int sv[2], conn[2], fd, before;
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
@@ -148,7 +169,7 @@ test_handoff_to_dead_worker_closes_fd(void **state)
 	    conn), 0);
 	before = count_fds();
 	fd = conn[0];
-	assert_int_equal(worker_hand_conn(&w, &fd), -1);
+	assert_int_equal(worker_hand_conn(&w, &fd, &peer), -1);
 	assert_int_equal(fd, -1);
 	/* The connection and the channel are both closed. */
 	assert_int_equal(count_fds(), before - 2);
@@ -164,6 +185,7 @@ test_handoff_refused_to_notifier(void **state)
 	struct worker w;
 	struct pchan wch;
 	struct pmsg m;
+	struct ipaddr peer = client();
 	int sv[2], conn[2], fd, before;
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
@@ -178,7 +200,7 @@ test_handoff_refused_to_notifier(void **state)
 	    conn), 0);
 	before = count_fds();
 	fd = conn[0];
-	assert_int_equal(worker_hand_conn(&w, &fd), -1);
+	assert_int_equal(worker_hand_conn(&w, &fd, &peer), -1);
 	assert_int_equal(fd, -1);
 	assert_int_equal(count_fds(), before - 1);
 	assert_false(pchan_pending(&w.ch));
@@ -193,6 +215,47 @@ test_handoff_refused_to_notifier(void **state)
 	pchan_close(&wch);
 }
 
+/*
+ * The listener has TCP_NODELAY, and a socket accepted from it has it too
+ * (Linux copies it at accept): the worker sets nothing a connection.
+ */
+static void
+test_listener_nodelay(void **state)
+{
+	struct config cf;
+	struct listener l;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int c, a, on = 0;
+
+	memset(&cf, 0, sizeof(cf));
+	strlcpy(cf.host, "127.0.0.1", sizeof(cf.host));
+	cf.port = 0;
+	listener_open(&l, &cf);
+	assert_true(l.fd >= 0);
+	len = sizeof(on);
+	assert_int_equal(getsockopt(l.fd, IPPROTO_TCP, TCP_NODELAY, &on,
+	    &len), 0);
+	assert_int_equal(on, 1);
+
+	len = sizeof(ss);
+	assert_int_equal(getsockname(l.fd, (struct sockaddr *)&ss, &len), 0);
+	assert_true((c = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&ss, len), 0);
+	while ((a = accept4(l.fd, NULL, NULL, SOCK_NONBLOCK)) < 0 &&
+	    errno == EAGAIN)
+		usleep(1000);
+	assert_true(a >= 0);
+	on = 0;
+	len = sizeof(on);
+	assert_int_equal(getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &on, &len),
+	    0);
+	assert_int_equal(on, 1);
+	close(a);
+	close(c);
+	listener_close(&l);
+}
+
 int
 main(void)
 {
@@ -201,6 +264,7 @@ main(void)
 		cmocka_unit_test(test_handoff_updates_pick_order),
 		cmocka_unit_test(test_handoff_to_dead_worker_closes_fd),
 		cmocka_unit_test(test_handoff_refused_to_notifier),
+		cmocka_unit_test(test_listener_nodelay),
 	};
 
 	log_set_level(LOG_LEVEL_FATAL);	/* the dead-worker case warns */

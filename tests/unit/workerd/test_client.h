@@ -44,7 +44,7 @@ tclient_open(struct tclient *cl)
 		return -1;
 	cl->fd = sv[1];
 	router_wire();		/* as main.c does at start */
-	cl->c = conn_new(sv[0]);
+	cl->c = conn_new(sv[0], NULL);
 	return cl->c != NULL ? 0 : -1;
 }
 

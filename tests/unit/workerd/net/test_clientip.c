@@ -46,46 +46,6 @@ walk(const char *peer, const char *xff)
 }
 
 static void
-test_sockaddr(void **state)
-{
-	struct sockaddr_in s4;
-	struct sockaddr_in6 s6;
-	struct sockaddr_un su;
-	struct ipaddr a;
-	char buf[64];
-
-	memset(&s4, 0, sizeof(s4));
-	s4.sin_family = AF_INET;
-	inet_pton(AF_INET, "192.0.2.7", &s4.sin_addr);
-	clientip_from_sockaddr((struct sockaddr *)&s4, sizeof(s4), &a);
-	assert_int_equal(a.family, 4);
-	ipaddr_format(&a, buf, sizeof(buf));
-	assert_string_equal(buf, "192.0.2.7");
-
-	memset(&s6, 0, sizeof(s6));
-	s6.sin6_family = AF_INET6;
-	inet_pton(AF_INET6, "2001:db8::42", &s6.sin6_addr);
-	clientip_from_sockaddr((struct sockaddr *)&s6, sizeof(s6), &a);
-	assert_int_equal(a.family, 6);
-	ipaddr_format(&a, buf, sizeof(buf));
-	assert_string_equal(buf, "2001:db8::42");
-
-	/* A v4 client on a dual-stack socket is shown as IPv4. */
-	inet_pton(AF_INET6, "::ffff:198.51.100.1", &s6.sin6_addr);
-	clientip_from_sockaddr((struct sockaddr *)&s6, sizeof(s6), &a);
-	assert_int_equal(a.family, 4);
-	ipaddr_format(&a, buf, sizeof(buf));
-	assert_string_equal(buf, "198.51.100.1");
-
-	memset(&su, 0, sizeof(su));
-	su.sun_family = AF_UNIX;
-	clientip_from_sockaddr((struct sockaddr *)&su, sizeof(su), &a);
-	assert_int_equal(a.family, 0);
-	ipaddr_format(&a, buf, sizeof(buf));
-	assert_string_equal(buf, "local");
-}
-
-static void
 test_peer_of_socket(void **state)
 {
 	struct sockaddr_in sin;
@@ -282,7 +242,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sockaddr),
 		cmocka_unit_test(test_peer_of_socket),
 		cmocka_unit_test(test_untrusted_peer_ignores_xff),
 		cmocka_unit_test(test_trusted_walk),
