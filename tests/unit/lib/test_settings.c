@@ -884,44 +884,44 @@ test_msg(void **state)
 	penc_free(&e);
 }
 
+/* sa's address as ipaddr_from_sockaddr takes it, formatted; its family checked. */
+static const char *
+sockaddr_shown(const void *sa, socklen_t len, int family)
+{
+	static char buf[64];
+	struct ipaddr a;
+
+	ipaddr_from_sockaddr(sa, len, &a);
+	assert_int_equal(a.family, family);
+	ipaddr_format(&a, buf, sizeof(buf));
+	return buf;
+}
+
 static void
 test_sockaddr(void **state)
 {
 	struct sockaddr_in s4;
 	struct sockaddr_in6 s6;
 	struct sockaddr_un su;
-	struct ipaddr a;
-	char buf[64];
 
 	memset(&s4, 0, sizeof(s4));
 	s4.sin_family = AF_INET;
 	inet_pton(AF_INET, "192.0.2.7", &s4.sin_addr);
-	ipaddr_from_sockaddr((struct sockaddr *)&s4, sizeof(s4), &a);
-	assert_int_equal(a.family, 4);
-	ipaddr_format(&a, buf, sizeof(buf));
-	assert_string_equal(buf, "192.0.2.7");
+	assert_string_equal(sockaddr_shown(&s4, sizeof(s4), 4), "192.0.2.7");
 
 	memset(&s6, 0, sizeof(s6));
 	s6.sin6_family = AF_INET6;
 	inet_pton(AF_INET6, "2001:db8::42", &s6.sin6_addr);
-	ipaddr_from_sockaddr((struct sockaddr *)&s6, sizeof(s6), &a);
-	assert_int_equal(a.family, 6);
-	ipaddr_format(&a, buf, sizeof(buf));
-	assert_string_equal(buf, "2001:db8::42");
-
+	assert_string_equal(sockaddr_shown(&s6, sizeof(s6), 6),
+	    "2001:db8::42");
 	/* A v4 client on a dual-stack socket is shown as IPv4. */
 	inet_pton(AF_INET6, "::ffff:198.51.100.1", &s6.sin6_addr);
-	ipaddr_from_sockaddr((struct sockaddr *)&s6, sizeof(s6), &a);
-	assert_int_equal(a.family, 4);
-	ipaddr_format(&a, buf, sizeof(buf));
-	assert_string_equal(buf, "198.51.100.1");
+	assert_string_equal(sockaddr_shown(&s6, sizeof(s6), 4),
+	    "198.51.100.1");
 
 	memset(&su, 0, sizeof(su));
 	su.sun_family = AF_UNIX;
-	ipaddr_from_sockaddr((struct sockaddr *)&su, sizeof(su), &a);
-	assert_int_equal(a.family, 0);
-	ipaddr_format(&a, buf, sizeof(buf));
-	assert_string_equal(buf, "local");
+	assert_string_equal(sockaddr_shown(&su, sizeof(su), 0), "local");
 }
 
 /* MW_CONN's address on the wire: each family through and back; the rest refused. */
