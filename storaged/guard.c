@@ -43,8 +43,8 @@ guard_news(struct guard *g)
 		return 1;
 	while ((n = read(g->ifd, ev, sizeof(ev))) > 0)
 		news = 1;
-	if (n < 0 && errno != EAGAIN && errno != EINTR)
-		news = 1;
+	if (n < 0 && errno != EAGAIN)
+		news = 1;	/* unread, maybe: look */
 	return news;
 }
 

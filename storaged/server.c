@@ -39,9 +39,9 @@
  *
  * The data directory is guarded (store_guard): every second here (its
  * paths stat'ed), and by every batch that writes (the directory's
- * inotify watch read; the paths stat'ed when it has news). Once it fails, every client is told, unasked
- * (ST_EV_STORE_FAILED), and so is each client that connects after: the
- * workers answer /health with 503.
+ * inotify watch read; the paths stat'ed when it has news). Once it
+ * fails, every client is told, unasked (ST_EV_STORE_FAILED), and so is
+ * each client that connects after: the workers answer /health with 503.
  *
  * ST_BACKUP (parleyctl) is the one request that leaves the loop: a
  * compact copy of a large environment takes seconds, so a thread of its

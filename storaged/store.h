@@ -139,7 +139,6 @@ struct store_chat {
 	struct st_msg *history;	/* n, oldest first, msg last */
 };
 
-
 /*
  * A module that keeps records of its own beside the conversations (the
  * widgets, the per-widget conversation index), so that this layer calls

@@ -9,12 +9,10 @@
 // never asserted; loopback only.
 //
 //   PARLEY_BIN=$PWD/bin node tests/bench/c1-syscalls.mjs
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
-import { benchParley } from './lib.mjs';
+import { benchParley, syscallsPerTurn } from './lib.mjs';
 
 const BIN = process.env.PARLEY_BIN || path.resolve('bin');
 const N = Number(process.env.BENCH_C1_TURNS || 200);
@@ -24,22 +22,6 @@ function cpuUs(pid) {
   for (const t of fs.readdirSync(`/proc/${pid}/task`))
     ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
   return ns / 1000;
-}
-
-// pid's system calls a turn over N more turns, under strace -c.
-async function callsPerTurn(pid, turn) {
-  const out = path.join(os.tmpdir(), `parley-c1-strace-${process.pid}-${pid}.txt`);
-  const tr = spawn('strace', ['-c', '-f', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 700));
-  for (let i = 0; i < N; i++) await turn();
-  tr.kill('SIGINT');
-  await new Promise((r) => tr.on('exit', r));
-  const rows = fs.readFileSync(out, 'utf8').split('\n')
-    .filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l))
-    .map((l) => { const f = l.trim().split(/\s+/); return [f.at(-1), Number(f[3]) / N]; })
-    .filter(([, c]) => c >= 0.05);
-  fs.rmSync(out, { force: true });
-  return rows.map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ');
 }
 
 const p = await benchParley(BIN);
@@ -60,7 +42,12 @@ try {
   const cpu = Object.entries(progs).map(([name, pid]) => `${name} ${((cpuUs(pid) - c0[name]) / N).toFixed(0)}`);
   console.log(`bench: c1-syscalls (${BIN}, ${N} turns): CPU us a turn: ${cpu.join(', ')}`);
   for (const [name, pid] of Object.entries(progs)) {
-    console.log(`  ${name}'s system calls a turn: ${await callsPerTurn(pid, turn)}`);
+    const sc = await syscallsPerTurn([pid], async () => {
+      for (let i = 0; i < N; i++) await turn();
+      return N;
+    });
+    const by = sc ? Object.entries(sc.by).filter(([, c]) => c >= 0.05).sort((x, y) => y[1] - x[1]) : [];
+    console.log(`  ${name}'s system calls a turn: ${sc ? `${by.map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ')}, total ${sc.total.toFixed(2)}` : 'no strace'}`);
   }
 } finally {
   await p.stop();

@@ -11,11 +11,10 @@ import path from 'node:path';
 
 import { Parley } from '../integration/lib/harness.mjs';
 import { PASSWORD, loginRequest } from '../integration/lib/dashboard.mjs';
+import { median } from './lib.mjs';
 
 const BIN = process.env.PARLEY_BIN || path.resolve('bin');
 const ROUNDS = Number(process.env.BENCH_LOGIN_ROUNDS || 5);
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function timedLogin(p) {
   const t0 = process.hrtime.bigint();
