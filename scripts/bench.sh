@@ -110,7 +110,7 @@
 #            for the loop; BENCH_PERF [none] a folder: each c=32 run of
 #            nginx and Parley profiled (perf record -g on their
 #            processes), the hottest programs, libraries and symbols in
-#            <folder>/parley-r0.txt, parley-k20.txt... (perf slows the
+#            <folder>/parley-r0.txt, parley-k20-r0.txt... (perf slows the
 #            servers: a profiled run's rate and CPU are no figures)
 #   streams: BENCH_STREAMS [1000,4000] held on 1 worker each;
 #            BENCH_HOLD_STREAMS [10000] held on BENCH_HOLD_WORKERS [2]

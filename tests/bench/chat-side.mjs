@@ -55,9 +55,12 @@ const THINK_TURNS = Number(process.env.BENCH_THINK_TURNS || 300);
 const THINK_ROUNDS = Number(process.env.BENCH_THINK_ROUNDS || 3);
 const RUN = `s${process.pid}-${Date.now().toString(36)}`;
 // BENCH_PERF=DIR: each c=CONC run profiled (perfProfile), its report in
-// DIR: nginx-r0.txt, parley-r0.txt (round 1), parley-k20.txt (the model
-// thinking 20 ms)...
+// DIR: nginx-r0.txt, parley-r0.txt (round 1), parley-k20-r0.txt (the
+// model thinking 20 ms, round 1)...
 const PERF = process.env.BENCH_PERF || '';
+// A run's name from its session prefix: "r0", "k20-r0" (each profile
+// its own file: the thinking runs' once overwrote the rounds').
+const runName = (pre) => pre.slice(RUN.length + 1, -'-c-'.length);
 
 const sides = {
   direct: { port: a.mock, roots: [], req: (s, m) => mockReq(m), first: MOCK_FIRST, done: MOCK_DONE },
@@ -93,7 +96,7 @@ async function loopRound(label, pre, seconds) {
     const store0 = name === 'parley' ? await storageCounts(s.port, a.admin) : null;
     const before = cpuSnap(s.roots);
     const loop = () => loopRun(s.port, CONC, seconds, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
-    const x = PERF && name !== 'direct' ? await perfProfile(PERF, `${name}-${pre.split('-').at(-3)}`, s.roots, loop) : await loop();
+    const x = PERF && name !== 'direct' ? await perfProfile(PERF, `${name}-${runName(pre)}`, s.roots, loop) : await loop();
     const split = cpuSplit(before, s.roots);
     const store1 = store0 ? await storageCounts(s.port, a.admin) : null;
     const cpuUs = Object.values(split).reduce((n, v) => n + v.user + v.sys, 0);

@@ -254,7 +254,8 @@ conn_new(int fd, const struct ipaddr *given)
 	loop_defer_init(&c->draind, conn_draind, c);
 	loop_defer_init(&c->readd, conn_readd, c);
 	c->idle_since = c->opened = loop_now();
-	if (loop_io_add(&c->io, fd, EPOLLIN, conn_io, c) < 0) {
+	/* conn_update's set for CONN_READ: the first read changes none. */
+	if (loop_io_add(&c->io, fd, EPOLLIN | EPOLLRDHUP, conn_io, c) < 0) {
 		log_warn("connection: epoll_ctl");
 		clientcap_put(cap);
 		http_in_free(&c->in);
