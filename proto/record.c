@@ -369,14 +369,35 @@ rl_row_free(const struct rfield *f, void *rec)
 	explicit_bzero(AT(rec, f->off), f->size);
 }
 
+/* Whether row f of a record may hold an allocation (row_release's kinds). */
+static int
+row_owns(const struct rfield *f)
+{
+	switch (f->kind) {
+	case RF_TEXT:
+	case RF_STR:
+	case RF_BYTES:
+	case RF_LIST:
+	case RF_ARRAY:
+	case RF_OWN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void
 rl_free(const struct rlayout *l, void *rec)
 {
 	size_t i;
 
-	/* One zeroing of the whole, not one a row: a message's hot path. */
+	/*
+	 * One zeroing of the whole, not one a row, and no call for a row
+	 * that holds nothing (most of a conversation's): a turn's hot path.
+	 */
 	for (i = 0; i < l->nf; i++)
-		row_release(&l->f[i], rec);
+		if (row_owns(&l->f[i]))
+			row_release(&l->f[i], rec);
 	explicit_bzero(rec, l->size);
 }
 
