@@ -170,7 +170,8 @@ struct st_att_put_req {
 	/*
 	 * The first piece again, the file rewritten (its metadata taken
 	 * out: never bigger): the pieces stored so far let go, size the
-	 * file's new size.
+	 * file's new size. Without reset, size is the client's SIZE
+	 * (Content-Range), refused when not the upload's (0: unchecked).
 	 */
 	uint8_t reset;
 	uint32_t size;

@@ -115,7 +115,7 @@ chunk_ref(struct store_txn *t, const char *org, const uint8_t *hash,
 {
 	uint8_t k[CHUNK_KEY_MAX], rv[8];
 	size_t klen = chunk_key(k, org, hash);
-	uint32_t refs = 0;
+	uint32_t refs = 0, held = 0;
 	MDB_val v;
 	int rc;
 
@@ -123,16 +123,23 @@ chunk_ref(struct store_txn *t, const char *org, const uint8_t *hash,
 	if ((rc = db_get(t, t->st->att_refs, k, klen, &v,
 	    "get attachment piece count")) < 0)
 		return -1;
-	if (rc == 0 && v.mv_size == 8)
+	if (rc == 0 && v.mv_size == 8) {
 		refs = proto_get_be32(v.mv_data);
+		held = proto_get_be32((const uint8_t *)v.mv_data + 4);
+	}
 	if (refs == 0) {
 		db_put(t, t->st->att_chunks, k, klen, data, len,
 		    "put attachment piece");
-		*added = len;
+		*added = held = len;
 		usage_add(t, org, len);
 	}
+	/*
+	 * The length the usage counts stays the stored piece's: a copy's
+	 * reference (att_copy, no bytes) once wrote 0 here, and the last
+	 * holder's deletion then gave none of them back.
+	 */
 	proto_put_be32(rv, refs + 1);
-	proto_put_be32(rv + 4, len);
+	proto_put_be32(rv + 4, held);
 	db_put(t, t->st->att_refs, k, klen, rv, sizeof(rv),
 	    "put attachment piece count");
 	return t->err ? -1 : 0;
@@ -159,6 +166,10 @@ chunk_unref(struct store_txn *t, const char *org, const uint8_t *hash)
 		    "put attachment piece count");
 		return;
 	}
+	/* A count a copy zeroed (chunk_ref's note): the piece's own size. */
+	if (len == 0 && db_get(t, t->st->att_chunks, k, klen, &v,
+	    "get attachment piece") == 0)
+		len = (uint32_t)v.mv_size;
 	db_del(t, t->st->att_refs, k, klen, "delete attachment piece count");
 	db_del_quiet(t, t->st->att_chunks, k, klen, "delete attachment piece");
 	usage_add(t, org, -(int64_t)len);
@@ -426,6 +437,14 @@ piece_put(struct store_txn *t, const struct st_att_put_req *q,
 	    ST_ATT_HASH_LEN || (end < a->size && q->data.len != ST_ATT_PIECE))
 		return store_fail(t, PROTO_E_INVALID, "Content-Range: each "
 		    "piece but the last is 256 KiB, none past the size");
+	/*
+	 * The worker scans and strips the piece its Content-Range says is
+	 * the last: a SIZE over the upload's made the real last piece pass
+	 * as another, stored unscanned. (0: a worker of the version before.)
+	 */
+	if (q->size != 0 && q->size != a->size)
+		return store_fail(t, PROTO_E_INVALID, "Content-Range: SIZE "
+		    "is not the upload's size");
 	if (q->offset == 0) {
 		if ((rc = type_taken(t, a, q->type)) != 1) {
 			out->result = ST_ATT_TYPE;

@@ -86,9 +86,14 @@ describe('a turn calls the owner\'s API', () => {
     r = await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agentId });
     assert.equal(r.status, 200, r.text);
   });
+  // The test's own server closed even when stop() throws (a sanitizer
+  // report): left listening, it kept the file's process alive.
   after(async () => {
-    if (p) await p.stop();
-    if (api) api.close();
+    try {
+      if (p) await p.stop();
+    } finally {
+      if (api) api.close();
+    }
   });
 
   // The last model request's messages.
@@ -292,6 +297,37 @@ describe('a turn calls the owner\'s API', () => {
     assert.equal(frames.find((f) => f.type === 'message').content, 'The tools said: error: currency: must be a string');
     v.send({ type: 'tool_result', id: 'call_nope', result: 'x' });
     assert.equal((await v.next('error')).message, 'tool_result: no call waits for it');
+
+    // Tools over 16 KiB as JSON (a control character is 6 bytes there):
+    // refused, and nothing of them kept (ASan's leak check at the stop).
+    const big = Array.from({ length: 8 }, (_, i) => ({ name: `t${i}`, description: '\u0001'.repeat(1000),
+      parameters: { type: 'object' } }));
+    for (let i = 0; i < 3; i++) {
+      v.send({ type: 'tools', tools: big });
+      assert.equal((await v.next('error')).message, 'tools: at most 16384 bytes as JSON');
+    }
+
+    // A page tool named like one of the agent's actions is not offered:
+    // a call of that name is the action's (its confirmation asked, its
+    // API called), never the page's, whose answer would be stored as the
+    // action's.
+    v.send({ type: 'tools', tools: [{ name: 'cancel_order', description: 'The page cancels', parameters: { type: 'object' } },
+      { name: 'cart_total', description: 'What the visitor\'s cart holds', parameters: { type: 'object' } }] });
+    seen.length = 0;
+    v.send({ type: 'message', content: `cancel 9 ${call('cancel_order', { order_id: '9' })}` });
+    frames = [];
+    for (;;) {
+      const f = await v.next(undefined, 15000);
+      frames.push(f);
+      if (f.type === 'tool' && f.status === 'confirm') v.send({ type: 'confirm', id: f.id, ok: true });
+      if (f.type === 'typing_stop') break;
+    }
+    assert.ok(!frames.some((f) => f.status === 'page'), 'never handed to the page');
+    assert.deepEqual(frames.filter((f) => f.type === 'tool').map((f) => f.status), ['running', 'confirm', 'done']);
+    assert.deepEqual(seen.map((x) => [x.method, x.url]), [['POST', '/orders/9/cancel']]);
+    const offered = (await lastRequest()).tools.map((x) => x.function);
+    assert.deepEqual(offered.filter((x) => x.name === 'cancel_order').map((x) => x.description), ['Cancels an order']);
+    assert.ok(offered.some((x) => x.name === 'cart_total'), 'the page\'s other tool still offered');
     await v.close();
   });
 

@@ -38,9 +38,14 @@ describe('agents on two model servers', () => {
     await p.start();
   });
   after(async () => {
-    await p.stop();
-    await ma.stop();
-    await mb.stop();
+    // The mock models stopped even when stop() throws: left running,
+    // they kept the file's process alive.
+    try {
+      await p.stop();
+    } finally {
+      await ma.stop();
+      await mb.stop();
+    }
     assert.deepEqual(p.problems, []);
   });
 

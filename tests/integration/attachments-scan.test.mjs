@@ -3,7 +3,9 @@
 // of EICAR's test file): EICAR refused with 422 naming the signature and
 // nothing left of the upload; a clean file in several pieces kept (its
 // earlier pieces read back from storaged for the scan); clamd gone: 503
-// with PARLEY_CLAMD_UNAVAILABLE=refuse, kept with =accept.
+// with PARLEY_CLAMD_UNAVAILABLE=refuse, kept with =accept; a last piece
+// whose Content-Range SIZE is not the upload's refused, never stored
+// unscanned.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -68,8 +70,13 @@ describe('attachments scanned by clamd', { concurrency: 1 }, () => {
 
   before(async () => { clamd = await startClamd(); });
   after(async () => {
-    for (const p of stacks) await p.stop();
-    await clamd?.stop();
+    // clamd stopped even when a stop() throws: left running, it kept
+    // the file's process alive.
+    try {
+      for (const p of stacks) await p.stop();
+    } finally {
+      await clamd?.stop();
+    }
   });
 
   test('EICAR is refused and named; a clean file in pieces is kept', async () => {
@@ -82,6 +89,21 @@ describe('attachments scanned by clamd', { concurrency: 1 }, () => {
     const again = await p.request('PUT', `/api/widget/${w.widget_id}/attachments/${bad.id}`, {
       headers: { 'X-Parley-Session': token, 'Content-Range': `bytes 0-${plain.length - 1}/${plain.length}` }, body: plain });
     assert.equal(again.status, 404);
+    // A last piece whose Content-Range says a SIZE over the upload's
+    // (which the worker reads the last piece from): refused, never
+    // stored unscanned; the true SIZE then gets the scanner's word.
+    let r = await p.request('POST', `/api/widget/${w.widget_id}/attachments`, {
+      headers: { 'X-Parley-Session': token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'b.txt', size: EICAR.length }) });
+    assert.equal(r.status, 201, r.text);
+    const lie = r.json().id;
+    const put = (size) => p.request('PUT', `/api/widget/${w.widget_id}/attachments/${lie}`, {
+      headers: { 'X-Parley-Session': token, 'Content-Range': `bytes 0-${EICAR.length - 1}/${size}` }, body: EICAR });
+    r = await put(EICAR.length + 1);
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json().error, /SIZE is not the upload's size/);
+    r = await put(EICAR.length);
+    assert.equal(r.status, 422, r.text);
     // EICAR inside a picture's third piece, read back for the scan.
     const hidden = png(3 * 262144 + 500);
     EICAR.copy(hidden, 2 * 262144 + 100);

@@ -61,9 +61,14 @@ describe('conversation states', () => {
       events: ['conversation.state_changed'] });
     assert.equal(r.status, 201, r.text);
   });
+  // The test's own server closed even when stop() throws (a sanitizer
+  // report): left listening, it kept the file's process alive.
   after(async () => {
-    if (p) await p.stop();
-    if (hook) hook.close();
+    try {
+      if (p) await p.stop();
+    } finally {
+      if (hook) hook.close();
+    }
   });
 
   test('the assistant resolves a conversation once the visitor is silent for its agent\'s window', async () => {

@@ -131,8 +131,13 @@ describe('a data directory made by the release before organisations (tests/fixtu
   });
 
   after(async () => {
-    if (p) await p.stop();
-    if (upstream) await upstream.stop();
+    // The upstream stopped even when stop() throws: left running, it
+    // kept the file's process alive.
+    try {
+      if (p) await p.stop();
+    } finally {
+      if (upstream) await upstream.stop();
+    }
   });
 
   test('storaged counts every record as the fixture has them (parleyctl stats)', async () => {

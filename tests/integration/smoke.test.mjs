@@ -174,9 +174,14 @@ describe('make run (scripts/run.sh) settings', () => {
     await mock.start();
     const run = new RunSh(dir, { OPENAI_API_KEY: 'sk-test-0123456789abcdef', OPENAI_BASE_URL: mock.baseUrl });
     t.after(async () => {
-      await run.stop();
-      await mock.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      // The mock stopped even when run.stop() throws: left running, it
+      // kept the file's process alive.
+      try {
+        await run.stop();
+      } finally {
+        await mock.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
     await run.start();
     assert.doesNotMatch(run.out, /MOCK MODEL/);

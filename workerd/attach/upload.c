@@ -407,6 +407,8 @@ piece_req(struct conn *c, struct http_request *req, const char *hdrs,
 		return -1;
 	}
 	q->offset = (uint32_t)first;
+	/* storaged holds it to the upload's: this piece is the last if it is. */
+	q->size = (uint32_t)size;
 	*is_last = last + 1 == size;
 	q->data.p = (const uint8_t *)req->body;
 	q->data.len = (uint32_t)req->body_len;

@@ -171,6 +171,41 @@ array_text(json_t *arr)
 	return s;
 }
 
+/* The action named name, or -1. */
+static int
+action_named(const struct turn_tools *tt, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < tt->acts.n; i++)
+		if (strcmp(tt->acts.actions[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The page's tools less those named like one of the agent's actions: the
+ * owner's action keeps its name. Offered too, a page tool of that name
+ * took the action's calls: its API never called, its confirmation and
+ * verified-visitor checks skipped, and the visitor's answer stored as the
+ * action's.
+ */
+static void
+page_drop_actions(struct turn_tools *tt)
+{
+	const char *name;
+	size_t i = 0;
+
+	while (tt->page != NULL && i < json_array_size(tt->page)) {
+		name = json_string_value(json_object_get(json_object_get(
+		    json_array_get(tt->page, i), "function"), "name"));
+		if (name != NULL && action_named(tt, name) >= 0)
+			(void)json_array_remove(tt->page, i);
+		else
+			i++;
+	}
+}
+
 /* The "tools" array: each action as a function the model may call. */
 static char *
 tools_text(struct turn_tools *tt)
@@ -259,6 +294,7 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 	loop_timer_init(&tt->wait, wait_expired, tt);
 	tt->acts = *acts;
 	memset(acts, 0, sizeof(*acts));
+	page_drop_actions(tt);
 	toolcalls_init(&tt->tc);
 	loop_defer_init(&tt->ended, round_ended, tt);
 	tt->allow_private = action_private_ok(from->org);
@@ -354,17 +390,6 @@ tools_asked(const struct turn_tools *tt)
 
 /* ------------------------------------------------------------- a round */
 
-/* The action named name, or -1. */
-static int
-action_named(const struct turn_tools *tt, const char *name)
-{
-	uint32_t i;
-
-	for (i = 0; i < tt->acts.n; i++)
-		if (strcmp(tt->acts.actions[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
 
 /* The round's calls as the assistant's message has them: a JSON text. */
 static char *
@@ -965,11 +990,12 @@ tools_page_check(const json_t *tools, json_t **out)
 	json_array_foreach(tools, i, t)
 		if ((why = page_one(t, arr)) != NULL)
 			break;
-	if (why == NULL && ((s = json_dumps(arr, JSON_COMPACT)) == NULL ||
-	    strlen(s) > TOOLS_PAGE_BYTES))
-		why = "tools: at most 16384 bytes as JSON";
-	else if (why == NULL)
+	if (why == NULL) {
+		s = json_dumps(arr, JSON_COMPACT);
+		if (s == NULL || strlen(s) > TOOLS_PAGE_BYTES)
+			why = "tools: at most 16384 bytes as JSON";
 		free(s);
+	}
 	if (why != NULL) {
 		json_decref(arr);
 		return why;

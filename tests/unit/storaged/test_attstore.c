@@ -170,6 +170,31 @@ test_upload_rules(void **state)
 		assert_int_equal(request_st_err(f, PROTO_ST_ATT_PUT, &q),
 		    PROTO_E_INVALID);
 	}
+	/*
+	 * A SIZE (Content-Range's, which the worker reads the last piece
+	 * from) other than the upload's: refused, so a last piece cannot
+	 * pass for another one and skip the scan; the upload stays where
+	 * it stood, and the right SIZE ends it.
+	 */
+	att_new(f, 1, 100, 0, &n);
+	assert_int_equal(n.result, ST_ATT_OK);
+	strlcpy(id, n.id, sizeof(id));
+	{
+		struct st_att_put_req q = { .id = id,
+		    .widget_id = W.widget_id, .token_len = ST_TOKEN_HASH_LEN,
+		    .offset = 0, .type = ATTACH_PNG,
+		    .hash_len = ST_ATT_HASH_LEN, .data = { bytes_a, 100 },
+		    .size = 101 };
+
+		token(q.token, 1);
+		SHA256(q.data.p, q.data.len, q.hash);
+		assert_int_equal(request_st_err(f, PROTO_ST_ATT_PUT, &q),
+		    PROTO_E_INVALID);
+		q.size = 100;
+		assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &q, &p), 0);
+		assert_int_equal(p.result, ST_ATT_OK);
+		assert_int_equal(p.whole, 1);
+	}
 }
 
 static void
@@ -422,6 +447,17 @@ canned_read(struct fix *f, const char *id, int admin, size_t *len)
 	return result == ST_ATT_OK ? first : 0xff;
 }
 
+/* The bytes org's attachments count against its quota (once it had one). */
+static uint64_t
+org_usage(struct fix *f, const char *org)
+{
+	uint8_t b[8];
+
+	assert_int_equal(db_value(f, "att_usage", org, strlen(org), b,
+	    sizeof(b)), 8);
+	return proto_get_be64(b);
+}
+
 /*
  * A canned reply keeps a person's upload (never swept); a reply that
  * names it gets a copy (a new id, the same piece held twice) which goes
@@ -483,6 +519,28 @@ test_canned_files(void **state)
 	st_canned_free(&c);
 	assert_int_equal(db_entries(f, "atts"), 0);
 	assert_int_equal(db_entries(f, "att_chunks"), 0);
+	/* Its bytes given back to the quota with it (a copy held them too). */
+	assert_int_equal(org_usage(f, ST_ORG_DEFAULT), 0);
+	/*
+	 * A piece whose count a copy zeroed (as storaged did before): its
+	 * last holder's deletion still gives its bytes back.
+	 */
+	person_upload(f, "", 9, up);
+	assert_int_equal(org_usage(f, ST_ORG_DEFAULT), 10);
+	{
+		uint8_t k[sizeof(ST_ORG_DEFAULT) + ST_ATT_HASH_LEN], data[10],
+		    rv[8] = { 0, 0, 0, 1, 0, 0, 0, 0 };
+
+		memcpy(k, ST_ORG_DEFAULT, sizeof(ST_ORG_DEFAULT));
+		memset(data, 9, sizeof(data));
+		SHA256(data, sizeof(data), k + sizeof(ST_ORG_DEFAULT));
+		db_write(f, "att_refs", k, sizeof(k), rv, sizeof(rv));
+	}
+	assert_int_equal(request_st_err(f, PROTO_ST_ATT_ADMIN_PUT,
+	    &(struct st_att_put_req){ .id = up, .widget_id = "", .drop = 1 }),
+	    0);
+	assert_int_equal(db_entries(f, "att_chunks"), 0);
+	assert_int_equal(org_usage(f, ST_ORG_DEFAULT), 0);
 	/* Another file; the reply deleted takes it. */
 	person_upload(f, "", 8, up);
 	cq.natts = 1;
