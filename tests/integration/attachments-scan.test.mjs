@@ -9,14 +9,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 import { sleep } from './lib/http.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
-import { png, upload } from './lib/attach.mjs';
+import { PIECE, png, upload } from './lib/attach.mjs';
 
 const CLAMD = '/usr/sbin/clamd';
 // EICAR's test file, reversed so no scanner flags this source.
@@ -117,6 +118,61 @@ describe('attachments scanned by clamd', { concurrency: 1 }, () => {
     let m;
     do m = await v.next(); while (m.type !== 'typing_stop');
     v.ws.close();
+  });
+
+  // An image to strip is held whole in the worker, twice (the file and
+  // its stripped copy, then that copy and clamd's stream of it), against
+  // the worker's 64 MiB for images at once. A clamd of the test's holds
+  // the first image's verdict: 25 MiB (the widget's most) fits alone; a
+  // second of 8 MiB beside it (2 x 33 MiB held) is refused with 503 and
+  // deleted (counted once each, as before, it was taken).
+  test('images held for stripping count twice against the worker\'s 64 MiB', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-holdclamd-'));
+    const sock = path.join(dir, 'clamd.sock');
+    const conns = [];
+    let streamed = 0;
+    const fake = net.createServer((c) => {
+      conns.push(c);
+      c.on('data', (b) => { streamed += b.length; });
+      c.on('error', () => {});
+    });
+    await new Promise((r) => fake.listen(sock, r));
+    try {
+      const { p, w, token, v } = await stack({ PARLEY_CLAMD: `unix:${sock}`, PARLEY_MAP_SIZE_MB: '256' });
+      let r = await p.request('PATCH', `/v1/admin/widgets/${w.widget_id}`, {
+        headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ attachment_max_mb: 25 }) });
+      assert.equal(r.status, 200, r.text);
+      // The second image, all but its last piece.
+      const small = png(8 << 20);
+      const h = { 'X-Parley-Session': token, 'Content-Type': 'application/json' };
+      r = await p.request('POST', `/api/widget/${w.widget_id}/attachments`, { headers: h,
+        body: JSON.stringify({ name: 'b.png', size: small.length }) });
+      assert.equal(r.status, 201, r.text);
+      const id2 = r.json().id;
+      const put2 = (off) => p.request('PUT', `/api/widget/${w.widget_id}/attachments/${id2}`, {
+        headers: { 'X-Parley-Session': token, 'Content-Range': `bytes ${off}-${Math.min(off + PIECE, small.length) - 1}/${small.length}` },
+        body: small.subarray(off, off + PIECE) });
+      const lastOff = Math.floor((small.length - 1) / PIECE) * PIECE;
+      for (let off = 0; off < lastOff; off += PIECE) assert.equal((await put2(off)).status, 200);
+      // The first, whole: held while clamd says nothing.
+      const big = png(25 << 20);
+      const first = upload(p, w.widget_id, token, 'a.png', big);
+      await waitFor(() => streamed >= big.length, 60000, 'the first image streamed to clamd');
+      r = await put2(lastOff);
+      assert.equal(r.status, 503, r.text);
+      assert.match(r.json().error, /Too many uploads at once/);
+      // clamd gone: the first ends as the owner said (refused), and the
+      // second was deleted with its refusal.
+      for (const c of conns) c.destroy();
+      fake.close();
+      assert.equal((await first).status, 503);
+      assert.equal((await put2(0)).status, 404, 'the second upload deleted');
+      v.ws.close();
+    } finally {
+      fake.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('clamd away: refused (503), or kept unscanned when the owner says accept', async () => {

@@ -6,9 +6,11 @@
  * are read back from storaged one at a time (ST_ATT_READ, uploading mode).
  *
  * Stripping needs the image whole: it is put together in the worker (at
- * most ASSEMBLE_MAX bytes of uploads at once in a worker: past it, 503
- * and try again), stripped, scanned, and, when stripping changed it,
- * stored again from its first piece (ST_ATT_PUT reset) in its new size.
+ * most ASSEMBLE_MAX bytes held for images at once in a worker, each
+ * image counted twice: the file and its stripped copy, then that copy
+ * and clamd's stream of it; past it, 503 and try again), stripped,
+ * scanned, and, when stripping changed it, stored again from its first
+ * piece (ST_ATT_PUT reset) in its new size.
  * Without stripping the pieces go to clamd as they are read, the worker
  * holding one at a time (the next asked once clamd has taken all but
  * SCAN_QUEUE_MAX of them).
@@ -34,9 +36,9 @@
 #define SCAN_TIMEOUT_MS		10000	/* each wait on clamd */
 #define SCAN_QUEUE_MAX		(2 * ST_ATT_PIECE)
 #define SCAN_POLL_MS		5	/* clamd still taking the queue */
-#define ASSEMBLE_MAX		(64u << 20)	/* images put together at once */
+#define ASSEMBLE_MAX		(64u << 20)	/* held for images at once */
 
-static size_t assembled;	/* bytes of images put together now */
+static size_t assembled;	/* bytes held for images now */
 
 struct scan_job {
 	struct conn *c;
@@ -55,6 +57,7 @@ struct scan_job {
 	size_t flen, charged;
 	uint8_t *out;			/* stripped, outlen bytes */
 	size_t outlen, woff;		/* written back up to woff */
+	int changed;			/* stripping changed the file */
 };
 
 static void scan_next(struct scan_job *);
@@ -176,8 +179,7 @@ rewrite_next(struct scan_job *j)
 static void
 stored_ok(struct scan_job *j)
 {
-	if (j->out != NULL && (j->outlen != j->flen ||
-	    memcmp(j->out, j->file, j->flen) != 0)) {
+	if (j->out != NULL && j->changed) {
 		j->woff = 0;
 		rewrite_next(j);
 	} else
@@ -227,14 +229,16 @@ verdict(void *arg, const struct clamd_verdict *v)
 
 /*
  * The image (its first bytes, of type t) put together from here: room
- * for the whole file, charged to the worker's budget. 0, or -1 ended.
+ * for the whole file, charged to the worker's budget twice (the file
+ * and its stripped copy, both held while it is stripped). 0, or -1
+ * ended.
  */
 static int
 assemble_start(struct scan_job *j)
 {
 	size_t n = (size_t)j->q.offset + j->q.data.len;
 
-	if (assembled + n > ASSEMBLE_MAX) {
+	if (assembled + 2 * n > ASSEMBLE_MAX) {
 		job_end(j, 503, "Too many uploads at once, please try again");
 		return -1;
 	}
@@ -243,8 +247,8 @@ assemble_start(struct scan_job *j)
 		return -1;
 	}
 	j->flen = n;
-	j->charged = n;
-	assembled += n;
+	j->charged = 2 * n;
+	assembled += 2 * n;
 	return 0;
 }
 
@@ -265,7 +269,17 @@ assembled_all(struct scan_job *j)
 		job_end(j, 415, "file: a broken image");
 		return;
 	}
+	/*
+	 * The file itself is no longer needed. Its charge stays for a
+	 * scan: clamd_scan_feed copies the stripped file into its stream.
+	 */
+	j->changed = j->outlen != j->flen ||
+	    memcmp(j->out, j->file, j->flen) != 0;
+	free(j->file);
+	j->file = NULL;
 	if (j->scan == NULL) {
+		assembled -= j->flen;
+		j->charged -= j->flen;
 		stored_ok(j);
 		return;
 	}
