@@ -5,7 +5,7 @@
 // placeholders, a body that is not JSON, a GET with a body, a header the
 // call sets itself, a name given twice); another organisation's action is
 // 404 and never listed; an agent names actions by id (action_ids). The
-// address policy: 56 spellings of an internal address, of user info and of
+// address policy: 59 spellings of an internal address, of user info and of
 // a templated host refused on create and patch, for a tenant and for the
 // default organisation; with PARLEY_ACTIONS_ALLOW_PRIVATE=on (a second
 // stack) the default organisation may call a loopback API and a tenant
@@ -32,7 +32,7 @@ const PUBLIC = 'https://93.184.216.34/orders/{{order_id}}?customer={{visitor.ext
 const WHY = 'url: resolves to a private, loopback or link-local address';
 
 // Internal addresses in every spelling the webhooks' and agents' lists
-// hold, user info, and a host a placeholder could choose: 56 forms.
+// hold, user info, and a host a placeholder could choose: 59 forms.
 const REFUSED = [
   'http://127.0.0.1:9/h', 'http://127.0.0.1/orders/{{order_id}}', 'http://[::1]/h', 'https://10.0.0.1/h',
   'http://169.254.169.254/latest/meta-data/', 'http://169.254.169.254/v1', 'http://[::ffff:127.0.0.1]/h',
@@ -48,6 +48,9 @@ const REFUSED = [
   'http://127.255.255.254/h', 'http://0x7f.0.0.1/h', 'http://017700000001/h',
   // user info: another host than it seems
   'https://user:pw@93.184.216.34/h', 'https://user@93.184.216.34/h', 'https://93.184.216.34@127.0.0.1/h',
+  // a lone brace, which curl takes in user info, hiding the host
+  'http://93.184.216.34{x}@127.0.0.1:9/h', 'http://93.184.216.34{@localhost:9/h',
+  'http://93.184.216.34:80{x}@127.0.0.1:9/h',
   // a host a placeholder would choose
   'https://{{order_id}}/h', 'https://api.{{order_id}}.com/h', 'https://93.184.216.34{{order_id}}/h',
   'https://{{visitor.email}}/h', 'http://{{order_id}}:80/h',
@@ -190,8 +193,8 @@ describe('actions in the admin API, 2 workers', () => {
     assert.match(r.json().error, /^action_ids: /);
   });
 
-  test('56 internal, user-info and templated-host URLs refused on create and patch, tenant and default organisation', async () => {
-    assert.equal(REFUSED.length, 56);
+  test('59 internal, user-info and templated-host URLs refused on create and patch, tenant and default organisation', async () => {
+    assert.equal(REFUSED.length, 59);
     const t = await newOrg('Tenant');
     for (const org of [t, null]) {
       let r = await call('POST', A, order({ name: 'public' }), org);
@@ -252,6 +255,17 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
       r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '1' } });
       assert.equal(r.json().ok, false, 'no visitor id: the template cannot be filled');
       assert.equal(seen.length, 1, 'neither reached the API');
+      // An argument of .. as a path segment would climb to another
+      // endpoint of the API, with the action's headers: refused.
+      r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '..' }, visitor_external_id: 'cus_1' });
+      assert.equal(r.json().ok, false, r.text);
+      assert.match(r.json().error, /\. or \.\./);
+      assert.equal(seen.length, 1, 'it never reached the API');
+      // A lone brace (user info to curl) is refused even where private
+      // addresses are allowed.
+      r = await call('POST', A, order({ name: 'brace', url: `http://127.0.0.1:1{x}@127.0.0.1:${api.address().port}/h` }));
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.json().error, /^url: /);
       r = await call('POST', `${A}/${id}/test`, { arguments: [] });
       assert.equal(r.status, 400);
       assert.equal(r.json().error, 'arguments: must be an object');

@@ -77,6 +77,60 @@ url_path(const char *url)
 	return p + strcspn(p, "/?#");
 }
 
+/*
+ * Whether url has a brace outside its {{placeholders}}: the host is
+ * checked up to the first placeholder, and a lone { there (which curl
+ * takes in user info) hid the host the request went to.
+ */
+static int
+lone_brace(const char *url)
+{
+	char name[TPL_NAME_MAX + 1];
+	size_t span;
+
+	while (*url != '\0') {
+		if (url[0] == '{' && url[1] == '{' &&
+		    placeholder(url, name, &span) == 0) {
+			url += span;
+			continue;
+		}
+		if (*url == '{' || *url == '}')
+			return 1;
+		url++;
+	}
+	return 0;
+}
+
+/*
+ * Whether url's path has a "." or ".." segment. A value filled in keeps
+ * its dots (unreserved), and such a segment, removed by curl and by the
+ * server, climbed out of the path the owner wrote: to another endpoint
+ * of the same API, with the action's headers.
+ */
+static int
+dot_segment(const char *url)
+{
+	const char *p = url_path(url), *end, *seg;
+	size_t n;
+
+	if (p == NULL)
+		return 0;
+	end = p + strcspn(p, "?#");
+	while (p < end) {
+		if (*p == '/') {
+			p++;
+			continue;
+		}
+		seg = p;
+		while (p < end && *p != '/')
+			p++;
+		n = (size_t)(p - seg);
+		if ((n == 1 || n == 2) && seg[0] == '.' && seg[n - 1] == '.')
+			return 1;
+	}
+	return 0;
+}
+
 const char *
 tpl_check(enum tpl_kind kind, const char *tpl, const char *const *names,
     size_t n)
@@ -87,6 +141,10 @@ tpl_check(enum tpl_kind kind, const char *tpl, const char *const *names,
 
 	if (kind == TPL_URL && (path = url_path(tpl)) == NULL)
 		return "url: not an http(s) URL";
+	if (kind == TPL_URL && lone_brace(tpl))
+		return "url: a { or } outside a {{placeholder}}";
+	if (kind == TPL_URL && dot_segment(tpl))
+		return "url: a path segment of . or ..";
 	while ((p = strstr(p, "{{")) != NULL) {
 		if (placeholder(p, name, &span) < 0)
 			return "a {{placeholder}} not closed, or its name not of "
@@ -274,6 +332,10 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
 		goto out;
 	} else if (kind == TPL_JSON)
 		json_decref(val);
+	if (kind == TPL_URL && dot_segment(b.data)) {
+		*why = "an argument of . or .. as a segment of the URL's path";
+		goto out;
+	}
 	if ((*out = strdup(b.data)) == NULL) {
 		*why = "out of memory";
 		goto out;

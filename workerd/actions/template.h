@@ -7,8 +7,10 @@
  * what is filled in is never read again as a template.
  *
  * In a URL a value is percent-encoded (RFC 3986's unreserved characters
- * kept), so it cannot add a path segment, a query or another host; no
- * placeholder may stand before the path (tpl_check). In a JSON body a
+ * kept), so it cannot add a path segment, a query or another host; nor
+ * remove one: a filled URL whose path has a "." or ".." segment is
+ * refused. No placeholder may stand before the path, nor a brace outside
+ * one (tpl_check). In a JSON body a
  * placeholder inside a string literal takes the value JSON-escaped, and
  * one standing as a value takes it as a JSON value (a string quoted, a
  * number or true or false as written, an object or array whole); the

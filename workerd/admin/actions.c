@@ -231,10 +231,11 @@ templates_invalid(const struct st_action *a, uint64_t mask, int patch)
 static int
 url_target_of(const char *url, struct url_target *t, const char **why)
 {
-	char head[ST_ACTION_URL_MAX + 1];
+	char head[ST_ACTION_URL_MAX + 1], *ph;
 
 	strlcpy(head, url, sizeof(head));
-	head[strcspn(head, "{")] = '\0';
+	if ((ph = strstr(head, "{{")) != NULL)
+		*ph = '\0';
 	return urlpol_parse(head, t, why);
 }
 

@@ -78,6 +78,24 @@ test_url(void **state)
 	    "{}", "https://a.example/u/cus_42");
 	assert_refused(TPL_URL, "https://a.example/{{o}}", "{\"o\":{}}",
 	    &VISITOR, "object or array");
+	/*
+	 * A value of . or .. standing as a path segment (alone, or two
+	 * placeholders together) would climb out of the owner's path:
+	 * refused. Within a segment, in the query, or beside other
+	 * characters it is only text.
+	 */
+	assert_refused(TPL_URL, "https://a.example/shop/orders/{{a}}/{{b}}/"
+	    "status", "{\"a\":\"..\",\"b\":\"..\"}", &VISITOR, ". or ..");
+	assert_refused(TPL_URL, "https://a.example/shop/{{a}}/x",
+	    "{\"a\":\".\"}", &VISITOR, ". or ..");
+	assert_refused(TPL_URL, "https://a.example/shop/{{a}}{{b}}",
+	    "{\"a\":\".\",\"b\":\".\"}", &VISITOR, ". or ..");
+	assert_refused(TPL_URL, "https://a.example/shop/{{a}}?q=1",
+	    "{\"a\":\"..\"}", &VISITOR, ". or ..");
+	assert_fills(TPL_URL, "https://a.example/shop/v{{a}}/x?q={{a}}#{{a}}",
+	    "{\"a\":\"..\"}", "https://a.example/shop/v../x?q=..#..");
+	assert_fills(TPL_URL, "https://a.example/shop/{{a}}", "{\"a\":\"...\"}",
+	    "https://a.example/shop/...");
 }
 
 static void
@@ -149,6 +167,16 @@ test_check(void **state)
 	assert_non_null(tpl_check(TPL_JSON, "{{visitor.phone}}", names, 2));
 	assert_non_null(tpl_check(TPL_JSON, "{{a b}}", names, 2));
 	assert_non_null(tpl_check(TPL_JSON, "{{}}", names, 2));
+	/* A brace outside a placeholder: curl reads it as user info. */
+	assert_non_null(tpl_check(TPL_URL, "http://93.184.216.34{x}@127.0.0.1/"
+	    "{{n}}", names, 2));
+	assert_non_null(tpl_check(TPL_URL, "http://93.184.216.34{@localhost/",
+	    names, 2));
+	assert_non_null(tpl_check(TPL_URL, "https://a.example/o/{{n}}}",
+	    names, 2));
+	/* The owner's own dot segment. */
+	assert_non_null(tpl_check(TPL_URL, "https://a.example/a/../{{n}}",
+	    names, 2));
 }
 
 /* Past 64 KiB once filled: refused. */
