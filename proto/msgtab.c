@@ -349,6 +349,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_empty, &pl_repl_status },
 	{ PROTO_ST_EV_USER_GONE, "ST_EV_USER_GONE", S, W, 0, 0, 0,
 	    &pl_user_gone, NULL },
+	{ PROTO_ST_EV_CRED_GONE, "ST_EV_CRED_GONE", S, W, 0, 0, 0,
+	    &pl_cred_gone, NULL },
 	{ PROTO_ST_EV_WIDGET_GONE, "ST_EV_WIDGET_GONE", S, W, 0, 0, 0,
 	    &pl_widget_gone, NULL },
 	{ PROTO_ST_EV_STORE_FAILED, "ST_EV_STORE_FAILED", S, W | F, 0, 0, 0,

@@ -199,6 +199,8 @@ enum proto_type {
 	PROTO_ST_EV_LOST = 0x4d,
 	/* str user id: that user's sessions ended (usermsg.h) */
 	PROTO_ST_EV_USER_GONE = 0x70,
+	/* u8 who kind, str id: one session or key ended (stmsgs.h) */
+	PROTO_ST_EV_CRED_GONE = 0xb7,
 	/*
 	 * str what changed: the data directory was removed or replaced,
 	 * every write is refused until storaged restarts (storemsg.h)
@@ -259,7 +261,7 @@ enum proto_type {
 	PROTO_ST_ATT_ADMIN_READ = 0xb3,
 	PROTO_ST_ATT_EXTRACT_DUE = 0xb4,
 	PROTO_ST_ATT_TEXT_PUT = 0xb5,
-	PROTO_TYPE_MAX = 0xb7,	/* free: 0x7f */
+	PROTO_TYPE_MAX = 0xb8,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

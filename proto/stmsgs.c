@@ -1421,6 +1421,12 @@ static const struct pfield f_user_gone[] = {
 };
 PLAYOUT(pl_user_gone, struct st_user_gone, f_user_gone);
 
+static const struct pfield f_cred_gone[] = {
+	PFU8(struct st_cred_gone, kind),
+	PFBUF(struct st_cred_gone, id),
+};
+PLAYOUT(pl_cred_gone, struct st_cred_gone, f_cred_gone);
+
 /* ------------------------------------------------ replication (issue 25) */
 
 static const struct pfield f_repl_start_req[] = {

@@ -746,6 +746,17 @@ struct st_user_self_rep {
 struct st_user_gone {
 	char id[ST_USER_ID_MAX + 1];
 };
+/*
+ * ST_EV_CRED_GONE, storaged -> every client, unasked: one credential
+ * ended, a dashboard session logged out (kind ST_WHO_SESSION, id its
+ * who id) or an organisation's API key deleted (ST_WHO_ORGKEY, the key's
+ * id). Workers end the event streams opened with it, which checked it
+ * once, when they opened.
+ */
+struct st_cred_gone {
+	uint8_t kind;		/* enum st_who_kind; 0: none */
+	char id[ST_WHO_ID_MAX + 1];
+};
 
 /* ------------------------------------------------ the transport (issue 25) */
 
@@ -875,6 +886,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_members, pl_invites, pl_user_invite_req, pl_user_invite_rep,
     pl_user_update_req, pl_user_update_rep, pl_invite_accept_req,
     pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
+    pl_cred_gone,
     pl_user_self_req, pl_user_self_rep,
     pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,
     pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries,

@@ -448,6 +448,8 @@ op_call(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	/* What a failed call found too (a search's hits, a half-made page). */
 	st_rep_free(type, &rep);
 	req_end(&t, r);
+	if (r->err == 0 && o->cred_gone != NULL)
+		o->cred_gone(req, &r->cred_gone);
 }
 
 /* -------------------------------------------------------------- who asks */

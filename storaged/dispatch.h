@@ -80,6 +80,12 @@ struct dreply {
 	 */
 	char user_gone[ST_USER_ID_MAX + 1];
 	/*
+	 * A session or key the request ended (optab's cred_gone): once
+	 * committed, the server sends every client PROTO_ST_EV_CRED_GONE
+	 * with it. Kind 0 = none.
+	 */
+	struct st_cred_gone cred_gone;
+	/*
 	 * Never answered early, though it wrote (ST_CHAT_BEGIN and
 	 * ST_WS_BEGIN in handoff state human: no model call to overlap).
 	 */

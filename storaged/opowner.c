@@ -51,6 +51,18 @@ call_dash_logout(struct store_txn *t, struct dbatch *b, const void *req,
 	return store_dash_logout(t, q->token_hash, q->token_hash_len);
 }
 
+/* The session a logout ended, as a worker's who names it. */
+void
+gone_session(const void *req, struct st_cred_gone *out)
+{
+	const struct st_dash_logout_req *q = req;
+
+	if (q->token_hash_len < ST_DASH_WHO_BYTES)
+		return;
+	out->kind = ST_WHO_SESSION;
+	proto_hex_encode(q->token_hash, ST_DASH_WHO_BYTES, out->id);
+}
+
 int
 call_dash_salt(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
@@ -220,6 +232,16 @@ call_key_delete(struct store_txn *t, struct dbatch *b, const void *req,
 	const struct st_id_req *q = req;
 
 	return store_key_delete(t, b->who->org, q->id);
+}
+
+/* The key a deletion ended. */
+void
+gone_key(const void *req, struct st_cred_gone *out)
+{
+	const struct st_id_req *q = req;
+
+	out->kind = ST_WHO_ORGKEY;
+	strlcpy(out->id, q->id, sizeof(out->id));
 }
 
 int

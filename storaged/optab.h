@@ -14,6 +14,7 @@
 struct dbatch;
 struct dreply;
 struct store_txn;
+struct st_cred_gone;
 
 /* Who serves a type. */
 enum optab_by {
@@ -137,6 +138,11 @@ struct optab {
 	 * logged at every poll.
 	 */
 	uint8_t in_reserve;
+	/*
+	 * op_call: the credential a request that succeeded ended (a
+	 * logout's session, a deleted key), told to every worker.
+	 */
+	void (*cred_gone)(const void *req, struct st_cred_gone *out);
 };
 
 /* The row of type, or NULL for a type storaged does not receive. */
@@ -167,6 +173,9 @@ optab_call call_hook_due, call_hook_result, call_hook_deliveries,
     call_kb_retrieve, call_agent_embed, call_kb_due, call_kb_page_get,
     call_kb_page_put, call_kb_sync_done, call_kb_sync, call_kb_pages,
     call_kb_file_put, call_kb_file_get;
+/* The credentials op_call's rows end (opowner.c): optab's cred_gone. */
+void gone_session(const void *req, struct st_cred_gone *out);
+void gone_key(const void *req, struct st_cred_gone *out);
 /* The entities op_entity runs, each its store file's (widgetstore.c...). */
 extern const struct entity store_widget_entity, store_agent_entity,
     store_org_entity, store_hook_entity, store_kbsource_entity,

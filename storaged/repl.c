@@ -965,6 +965,7 @@ up_msg(const struct pmsg *m)
 		return up_role(m);
 	case PROTO_ST_EV_WIDGET_GONE:
 	case PROTO_ST_EV_USER_GONE:
+	case PROTO_ST_EV_CRED_GONE:
 	case PROTO_ST_EV_STORE_FAILED:
 		return 0;	/* told every client: the workers' business */
 	default:

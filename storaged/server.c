@@ -1380,6 +1380,9 @@ server_batch(struct server *s)
 			server_widget_gone(s, sl->rep.gone);
 		if (sl->rep.err == 0 && sl->rep.user_gone[0] != '\0')
 			server_user_gone(s, sl->rep.user_gone);
+		if (sl->rep.err == 0 && sl->rep.cred_gone.kind != 0)
+			server_tell_all(s, PROTO_ST_EV_CRED_GONE,
+			    &sl->rep.cred_gone, "a session or key");
 		for (j = 0; sl->rep.err == 0 && j < sl->rep.nevs; j++)
 			server_event(s, &sl->rep.evs[j]);
 		dreply_free(&sl->rep);

@@ -577,7 +577,8 @@ storec_reply(struct pmsg *m)
 			storec_role_heard(m);
 		} else if (m->hdr.id == 0 && (m->hdr.type == PROTO_ST_EV_WIDGET_GONE ||
 		    m->hdr.type == PROTO_ST_EV ||
-		    m->hdr.type == PROTO_ST_EV_USER_GONE)) {
+		    m->hdr.type == PROTO_ST_EV_USER_GONE ||
+		    m->hdr.type == PROTO_ST_EV_CRED_GONE)) {
 			for (i = 0; i < sc_nevent; i++)
 				sc_event[i](m->hdr.type, m->payload, m->hdr.len);
 		} else

@@ -182,3 +182,41 @@ test('event streams: one organisation cannot take them all; caps per organisatio
     return e.status === 200;
   }, 5000, 'a stream once the others closed');
 });
+
+// A stream's credential is checked once, when it opens: a key deleted or
+// a session logged out ends the streams opened with it at once (the
+// pings would keep them open for good), on every worker; the same
+// user's other session keeps its stream.
+test('event streams end with their key\'s deletion and their session\'s logout; another session\'s stays', { timeout: 60000 }, async (t) => {
+  const p = new Parley({ workers: 2, mock: true, env: { DASHBOARD_PASSWORD: PASSWORD } });
+  t.after(() => p.stop());
+  await p.start();
+  const k = await addKey(p, { role: 'agent' });
+  const other = await addKey(p, { role: 'agent' });
+  const byKey = [];
+  for (let i = 0; i < 2; i++) byKey.push(await Events.open(p, { key: false, headers: { 'x-admin-api-key': k.key } }));
+  const byOther = await Events.open(p, { key: false, headers: { 'x-admin-api-key': other.key } });
+  const s1 = await login(p);
+  const s2 = await login(p);
+  const byS1 = await Events.open(p, { key: false, headers: { Cookie: s1.cookieHeader } });
+  const byS2 = await Events.open(p, { key: false, headers: { Cookie: s2.cookieHeader } });
+  const all = [...byKey, byOther, byS1, byS2];
+  for (const e of all) assert.equal(e.status, 200);
+  await waitFor(() => all.every((e) => e.lastId !== null), 5000, 'every stream started');
+
+  let r = await p.request('DELETE', `/v1/admin/api-keys/${k.id}`, { headers: { 'x-admin-api-key': p.adminKey } });
+  assert.equal(r.status, 200, r.text);
+  await waitFor(() => byKey.every((e) => e.ended), 5000, 'the deleted key\'s streams ended');
+  r = await s1.request('POST', '/dashboard/api/logout');
+  assert.equal(r.status, 204, r.text);
+  await waitFor(() => byS1.ended, 5000, 'the logged-out session\'s stream ended');
+  // What else was open goes on: a new conversation reaches it.
+  r = await p.request('POST', '/v1/chat', { headers: { 'x-api-key': p.widgetKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ sessionId: 'after-revocation', message: 'hello' }) });
+  assert.equal(r.status, 200, r.text);
+  for (const e of [byOther, byS2]) {
+    await e.take((x) => x.event === 'conversation', 5000, 'the new conversation');
+    assert.equal(e.ended, false);
+  }
+  for (const e of all) e.close();
+});

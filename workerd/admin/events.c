@@ -396,6 +396,29 @@ events_user_gone(const uint8_t *payload, size_t len)
 	}
 }
 
+/*
+ * A session logged out or a key deleted (ST_EV_CRED_GONE): the streams
+ * opened with it end now. Their credential was checked once, when they
+ * opened, and the pings would keep them open for good.
+ */
+static void
+events_cred_gone(const uint8_t *payload, size_t len)
+{
+	struct evclient *ec, *next;
+	struct st_cred_gone g;
+
+	if (st_req_decode(PROTO_ST_EV_CRED_GONE, payload, len, &g) < 0) {
+		log_warnx("events: malformed ST_EV_CRED_GONE");
+		return;
+	}
+	for (ec = TAILQ_FIRST(&clients); ec != NULL; ec = next) {
+		next = TAILQ_NEXT(ec, entry);
+		if (ec->c->who.kind == g.kind &&
+		    strcmp(ec->c->who.id, g.id) == 0)
+			client_end(ec);
+	}
+}
+
 /* An event from storaged (every module gets it; ours are level 2's). */
 static void
 events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
@@ -408,6 +431,10 @@ events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
 
 	if (type == PROTO_ST_EV_USER_GONE) {
 		events_user_gone(payload, len);
+		return;
+	}
+	if (type == PROTO_ST_EV_CRED_GONE) {
+		events_cred_gone(payload, len);
 		return;
 	}
 	if (type != PROTO_ST_EV)

@@ -78,7 +78,7 @@ test_layouts(void **state)
 	assert_true(asked > 40);
 	/* the events (role among them), and replication's record, snapshot and
 	 * acknowledgement */
-	assert_int_equal(unasked, 9);
+	assert_int_equal(unasked, 10);
 	assert_ptr_equal(proto_msg(PROTO_ST_PING)->req, &pl_empty);
 	assert_ptr_equal(proto_msg(PROTO_ST_EV)->req, &pl_event);
 }
