@@ -5,7 +5,8 @@
 // reading: unsubscribed at 16 MiB queued, told ST_EV_LOST behind what it
 // had, able to subscribe again and catch up, while storaged goes on. And
 // the workers' streams (GET /v1/admin/events) counted per organisation
-// and per key, so one organisation cannot take every stream.
+// and per key, so one organisation cannot take every stream, and ended
+// with the key deleted or the session logged out that opened them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
