@@ -988,6 +988,12 @@ accept_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	if (rep.result == 1) {
+		/*
+		 * The new password was hashed for a token nobody holds: a
+		 * failure of the budget, as a wrong password's (else such
+		 * accepts kept the hash threads busy past it).
+		 */
+		dashauth_count_failure();
 		login_fail(l, 404, API_HEADERS, NO_INVITATION);
 		return;
 	}
