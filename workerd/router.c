@@ -530,6 +530,7 @@ router_dispatch(struct conn *c, struct http_request *req)
 
 	c->routed_us = proto_mono_us();
 	c->admin_session = 0;
+	c->session_expires = 0;
 	/* Nobody until the gate says (an admin route's) who asks. */
 	memset(&c->who, 0, sizeof(c->who));
 	rr = router_match(req->method, req->path, &m);

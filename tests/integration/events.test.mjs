@@ -8,15 +8,17 @@
 // and per key, so one organisation cannot take every stream, and ended
 // with the key deleted or the session logged out that opened them.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { test } from 'node:test';
 
 import { Parley, startParley, waitFor } from './lib/harness.mjs';
-import { login, PASSWORD } from './lib/dashboard.mjs';
+import { COOKIE, login, PASSWORD } from './lib/dashboard.mjs';
 import { Events } from './lib/events.mjs';
 import { addKey } from './lib/people.mjs';
 import { Dec, Enc, F, T, decAgent, decConv, decMsg } from './lib/storage.mjs';
 
 const KIND = { CREATED: 1, MESSAGE: 2, HANDOFF: 3, TYPING: 5 };
+const ST_DASH_LOGIN = 0x33;
 
 function decEv(payload) {
   const d = new Dec(payload);
@@ -188,7 +190,7 @@ test('event streams: one organisation cannot take them all; caps per organisatio
 // a session logged out ends the streams opened with it at once (the
 // pings would keep them open for good), on every worker; the same
 // user's other session keeps its stream.
-test('event streams end with their key\'s deletion and their session\'s logout; another session\'s stays', { timeout: 60000 }, async (t) => {
+test('event streams end with their key\'s deletion, their session\'s logout and its expiry; another session\'s stays', { timeout: 60000 }, async (t) => {
   const p = new Parley({ workers: 2, mock: true, env: { DASHBOARD_PASSWORD: PASSWORD } });
   t.after(() => p.stop());
   await p.start();
@@ -220,4 +222,19 @@ test('event streams end with their key\'s deletion and their session\'s logout; 
     assert.equal(e.ended, false);
   }
   for (const e of all) e.close();
+
+  // A session that ends by its expiry, as its 7 days do (stored here
+  // with 2 s left, over storaged's own socket): its stream ends then.
+  const owner = (await s2.get('/dashboard/api/session')).json().user;
+  const st = await p.storage();
+  const id = crypto.randomBytes(32);
+  try {
+    await st.call(ST_DASH_LOGIN, new Enc().bytes(crypto.createHash('sha256').update(id).digest())
+      .str(crypto.randomBytes(32).toString('hex')).str(owner.id).u64(Date.now() + 2000).done());
+  } finally { st.close(); }
+  const brief = await Events.open(p, { key: false, headers: { Cookie: `${COOKIE}=${id.toString('hex')}` } });
+  assert.equal(brief.status, 200);
+  await waitFor(() => brief.ended, 10000, 'the expired session\'s stream ended');
+  assert.equal((await p.get('/dashboard/api/session', { headers: { Cookie: `${COOKIE}=${id.toString('hex')}` } })).status, 401);
+  brief.close();
 });

@@ -1245,6 +1245,7 @@ gate_pass(struct check *k, const struct st_dash_session *s)
 	strlcpy(c->who.user, s->user, sizeof(c->who.user));
 	check_free(k);
 	c->admin_session = 1;
+	c->session_expires = s->expires_at;
 	router_run(c, req, &m);
 }
 

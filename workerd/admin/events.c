@@ -73,6 +73,7 @@ struct evclient {
 	char org[ST_WHO_ORG_MAX + 1];	/* who asks's organisation */
 	/* Whose streams it counts in (stream_owner); "" for none. */
 	char owner[ST_WHO_ID_MAX + ST_WHO_USER_MAX + 4];
+	struct loop_timer expiry;	/* a session's stream: its end */
 };
 
 static TAILQ_HEAD(evclist, evclient) clients = TAILQ_HEAD_INITIALIZER(clients);
@@ -185,6 +186,7 @@ client_free(struct evclient *ec)
 {
 	if (ec->sreq != NULL)
 		storec_cancel(ec->sreq);
+	loop_timer_stop(&ec->expiry);
 	TAILQ_REMOVE(&clients, ec, entry);
 	nclients--;
 	free(ec);
@@ -224,6 +226,13 @@ static void
 client_end(struct evclient *ec)
 {
 	conn_stream_end(client_detach(ec));
+}
+
+/* The session that opened the stream is over: its reconnect meets 401. */
+static void
+session_over(void *arg)
+{
+	client_end(arg);
 }
 
 /* Writes text; a client that does not read is closed. 0, or -1 closed. */
@@ -698,6 +707,14 @@ events_get(struct conn *c, struct http_request *req,
 		loop_timer_after(&presence_timer, presence_ms());
 	}
 	presence_tell(ec);
+	/*
+	 * A session's stream ends with the session: checked once, when it
+	 * opened, it would outlive its 7 days.
+	 */
+	loop_timer_init(&ec->expiry, session_over, ec);
+	if (c->who.kind == ST_WHO_SESSION && c->session_expires != 0)
+		loop_timer_after(&ec->expiry, c->session_expires >
+		    proto_wall_ms() ? c->session_expires - proto_wall_ms() : 0);
 	c->hctx = ec;
 	c->abort = events_abort;
 	c->abort_on_eof = 1;

@@ -121,6 +121,7 @@ struct conn {
 	struct clientcap_body body;	/* the body being read, charged */
 	const char *cors_hdrs;	/* CORS header lines for this answer (static) */
 	int admin_session;	/* a dashboard session allowed this request */
+	uint64_t session_expires;	/* its end (wall ms); 0 none */
 	struct st_who who;	/* who asks (the router's gate), for storaged */
 	int route_ix;		/* router_route() index of the request; -1 none */
 	enum conn_stream stream;
