@@ -401,6 +401,14 @@ describe('people', { concurrency: true }, () => {
       assert.match(r.headers['retry-after'] || '', /^\d+$/);
       // And so is a login from that client.
       assertJsonError(await loginRequest(p, PASSWORD, { localAddress: from }), 429, 'Too many login attempts, try again later');
+      // The signed-in account's acceptance ({"token"} alone) counts too.
+      const m = await addMember(p, { role: 'agent' });
+      const from2 = nextClient();
+      const mine = () => p.request('POST', ACCEPT, { headers: m.session.headers({ json: true }), localAddress: from2,
+        body: JSON.stringify({ token: crypto.randomBytes(32).toString('hex') }) });
+      const ten = await Promise.all(Array.from({ length: 10 }, mine));
+      for (const x of ten) assertJsonError(x, 404, 'Invitation not found or expired');
+      assertJsonError(await mine(), 429, 'Too many login attempts, try again later');
     });
   });
 

@@ -467,6 +467,9 @@ struct login {
 	int accept;
 	uint8_t token_hash[ST_INVITE_HASH_LEN];
 	char *name;
+	/* Accepted by the signed-in account: its session's hash. */
+	int signed_in;
+	uint8_t session[ST_DASH_HASH_LEN];
 };
 
 /* A session's user and organisations, into o (GET /dashboard/api/session). */
@@ -827,6 +830,8 @@ login_check(struct login *l)
  * ST_DASH_ATTEMPT -> struct st_rate_verdict: limited 1, this client's
  * count; 2, the failed-login budget of every client.
  */
+static void accept_as_signed_in(struct login *);
+
 static void
 login_counted(const struct storec_result *r, void *arg)
 {
@@ -855,7 +860,10 @@ login_counted(const struct storec_result *r, void *arg)
 		    "Too many failed logins on this server, try again later");
 		return;
 	}
-	login_check(l);
+	if (l->signed_in)
+		accept_as_signed_in(l);
+	else
+		login_check(l);
 }
 
 /*
@@ -1465,32 +1473,65 @@ check_start(struct conn *c, struct http_request *req, enum check_kind kind,
 	}
 }
 
+/*
+ * The signed-in account's acceptance ({"token"} alone, a session): 0
+ * with l's token and session set; else -1 with the answer sent.
+ */
+static int
+signed_in_body(struct conn *c, struct http_request *req, struct login *l)
+{
+	if (accept_signed_in(req, l->token_hash) != 1) {
+		conn_send_error(c, 404, API_HEADERS, NO_INVITATION);
+		return -1;
+	}
+	if (session_hash(req, l->session) <= 0) {
+		conn_send_error(c, 401, API_HEADERS, "Sign in as the invited "
+		    "account to accept, or give a name and a password for a "
+		    "new one");
+		return -1;
+	}
+	l->signed_in = 1;
+	return 0;
+}
+
+/* The attempt was not limited: the session checked, then the invitation. */
+static void
+accept_as_signed_in(struct login *l)
+{
+	uint8_t token[ST_INVITE_HASH_LEN], hash[ST_DASH_HASH_LEN];
+	struct conn *c = login_detach(l);
+
+	memcpy(token, l->token_hash, sizeof(token));
+	memcpy(hash, l->session, sizeof(hash));
+	login_free(l);
+	check_start(c, c->req, CHECK_ACCEPT, hash, NULL, API_HEADERS, token);
+	OPENSSL_cleanse(token, sizeof(token));
+	OPENSSL_cleanse(hash, sizeof(hash));
+}
+
 void
 dashauth_accept_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	uint8_t token[ST_INVITE_HASH_LEN], hash[ST_DASH_HASH_LEN];
+	uint8_t token[ST_INVITE_HASH_LEN];
 
 	if (!proto_json_ctype(http_header(req, "content-type"))) {
 		conn_send_error(c, 415, API_HEADERS,
 		    "Content-Type must be application/json");
 		return;
 	}
+	/* Either way a login attempt of the client: the same 429s. */
 	switch (accept_signed_in(req, token)) {
 	case 0:
 		login_start(c, req, 1, accept_body);
-		return;
+		break;
 	case -1:
 		conn_send_error(c, 404, API_HEADERS, NO_INVITATION);
-		return;
+		break;
+	default:
+		login_start(c, req, 1, signed_in_body);
+		break;
 	}
-	if (session_hash(req, hash) <= 0)
-		conn_send_error(c, 401, API_HEADERS, "Sign in as the invited "
-		    "account to accept, or give a name and a password for a "
-		    "new one");
-	else
-		check_start(c, req, CHECK_ACCEPT, hash, NULL, API_HEADERS,
-		    token);
 	OPENSSL_cleanse(token, sizeof(token));
 }
 
