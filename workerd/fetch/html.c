@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/encoding.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/uri.h>
@@ -1202,9 +1203,49 @@ attr_work_ok(const char *bytes, size_t len)
 	return 1;
 }
 
+/*
+ * 1 when libxml2 would decode the markup's own characters from other
+ * bytes than their ASCII ones under the encoding named low: the count of
+ * attributes before the parse (attr_work_ok) reads ASCII, and would not
+ * see such a page's tags. The decoder itself is asked (its iconv or ICU
+ * converter), not a list of names: a list missed EBCDIC pages by the
+ * dozen (CSIBM037, IBM1153...), and their quadratic attribute lists took
+ * libxml2 minutes. UTF-16 and UTF-32 keep '<' as 0x3C beside zero bytes,
+ * which the count reads.
+ */
+static int
+charset_not_ascii(const char *low)
+{
+	static const char probe[] = "<a b='c' d=\"e\"/>\t\n\r =";
+	xmlCharEncodingHandlerPtr h;
+	xmlBufferPtr in, out;
+	int bad = 1;
+
+	if (strncmp(low, "utf-16", 6) == 0 || strncmp(low, "utf-32", 6) == 0 ||
+	    strncmp(low, "utf16", 5) == 0 || strncmp(low, "utf32", 5) == 0 ||
+	    strncmp(low, "ucs-", 4) == 0)
+		return 0;
+	/* An encoding libxml2 does not know is not decoded as one. */
+	if ((h = xmlFindCharEncodingHandler(low)) == NULL)
+		return 0;
+	in = xmlBufferCreate();
+	out = xmlBufferCreate();
+	if (in != NULL && out != NULL &&
+	    xmlBufferAdd(in, (const xmlChar *)probe, sizeof(probe) - 1) == 0 &&
+	    xmlCharEncInFunc(h, out, in) >= 0 &&
+	    (size_t)xmlBufferLength(out) == sizeof(probe) - 1 &&
+	    memcmp(xmlBufferContent(out), probe, sizeof(probe) - 1) == 0)
+		bad = 0;
+	xmlBufferFree(in);
+	xmlBufferFree(out);
+	(void)xmlCharEncCloseFunc(h);
+	return bad;
+}
+
 /* 1 when label (n bytes) names an encoding where '<' is not the byte
- * 0x3C (UTF-7, EBCDIC: "ebcdic-...", IBM's and cp's EBCDIC pages) or
- * where shifted bytes may look like a quote or a '>' (ISO-2022, HZ). */
+ * 0x3C (UTF-7, EBCDIC: "ebcdic-...", IBM's and cp's EBCDIC pages, and
+ * any other charset_not_ascii finds) or where shifted bytes may look
+ * like a quote or a '>' (ISO-2022, HZ). */
 static int
 charset_label_refused(const char *label, size_t n)
 {
@@ -1232,21 +1273,28 @@ charset_label_refused(const char *label, size_t n)
 	else if (strncmp(low, "cp", 2) == 0)
 		num = low + 2;
 	else
-		return 0;
+		return charset_not_ascii(low);
 	num += strspn(num, "-_0");
 	for (i = 0; i < sizeof(ebcdic) / sizeof(ebcdic[0]); i++)
 		if (strcmp(num, ebcdic[i]) == 0)
 			return 1;
-	return 0;
+	return charset_not_ascii(low);
 }
 
-/* 1 when a label after one of key's occurrences in the bytes names one
- * (charset_label_refused). */
+#define LABELS_MAX	32	/* distinct labels a page's scan asks about */
+
+/*
+ * 1 when a label after one of key's occurrences in the bytes names one
+ * (charset_label_refused). Each distinct label is asked once (the
+ * decoder's lookup is not free), and a page of more than LABELS_MAX of
+ * them is refused rather than asked about each.
+ */
 static int
 labels_refused(const char *bytes, size_t len, const char *key)
 {
 	const char *p = bytes, *end = bytes + len, *v;
-	size_t n, kn = strlen(key);
+	const char *seen[LABELS_MAX];
+	size_t seen_n[LABELS_MAX], nseen = 0, n, i, kn = strlen(key);
 
 	while (p < end && (p = memmem(p, (size_t)(end - p), key, kn)) != NULL) {
 		for (v = p + kn; v < end && (*v == ' ' || *v == '=' || *v == '"' ||
@@ -1256,9 +1304,16 @@ labels_refused(const char *bytes, size_t len, const char *key)
 		    v[n] != ' ' && v[n] != ';' && v[n] != '>' && v[n] != '/' &&
 		    v[n] != '?'; n++)
 			;
-		if (charset_label_refused(v, n))
-			return 1;
 		p += kn;
+		for (i = 0; i < nseen && (seen_n[i] != n ||
+		    strncasecmp(seen[i], v, n) != 0); i++)
+			;
+		if (i < nseen)
+			continue;
+		if (nseen == LABELS_MAX || charset_label_refused(v, n))
+			return 1;
+		seen[nseen] = v;
+		seen_n[nseen++] = n;
 	}
 	return 0;
 }

@@ -427,6 +427,47 @@ test_broken(void **state)
 	assert_int_equal(html_extract("<meta charset=cp1252><p>x</p>", 29, BASE,
 	    NULL, &doc, &why), 0);
 	fetch_doc_free(&doc);
+	/*
+	 * EBCDIC under names no list had (the decoder is asked): the
+	 * caller's, or a meta's in ASCII before EBCDIC bytes. Their
+	 * quadratic attribute lists took libxml2 minutes.
+	 */
+	assert_int_equal(html_extract("<p>x</p>", 8, BASE, "CSIBM037", &doc,
+	    &why), -1);
+	assert_string_equal(why, "html: charset refused");
+	assert_int_equal(html_extract("<p>x</p>", 8, BASE, "IBM1153", &doc,
+	    &why), -1);
+	assert_int_equal(html_extract("<meta http-equiv=Content-Type content="
+	    "\"text/html; charset=CSIBM037\">\x4c\x97\x6e", 71, BASE, NULL,
+	    &doc, &why), -1);
+	assert_string_equal(why, "html: charset refused");
+	/* ASCII-keeping ones still read, UTF-16 too. */
+	assert_int_equal(html_extract("<p>x</p>", 8, BASE, "KOI8-R", &doc,
+	    &why), 0);
+	fetch_doc_free(&doc);
+	assert_int_equal(html_extract("<p>x</p>", 8, BASE, "Shift_JIS", &doc,
+	    &why), 0);
+	fetch_doc_free(&doc);
+	assert_int_equal(html_extract("<p>x</p>", 8, BASE, "utf-16le", &doc,
+	    &why), 0);
+	fetch_doc_free(&doc);
+	/* A label is asked once; more than 32 distinct ones refuse the page. */
+	{
+		char many[40 * 24];
+		size_t i, o = 0;
+
+		for (i = 0; i < 40; i++)
+			o += (size_t)sprintf(many + o, "<p>charset=l%zu</p>", i);
+		assert_int_equal(html_extract(many, o, BASE, NULL, &doc, &why),
+		    -1);
+		assert_string_equal(why, "html: charset refused");
+		o = 0;
+		for (i = 0; i < 40; i++)
+			o += (size_t)sprintf(many + o, "<p>charset=utf-8</p>");
+		assert_int_equal(html_extract(many, o, BASE, NULL, &doc, &why),
+		    0);
+		fetch_doc_free(&doc);
+	}
 	/* Over the input bound. */
 	assert_int_equal(html_extract("x", FETCH_INPUT_MAX + 1, BASE, NULL,
 	    &doc, &why), -1);
