@@ -38,9 +38,18 @@ function pageGiven(c, value) {
     h('span', { class: 'muted', 'data-testid': 'contact-page-given' }, '(given by the page, not verified)'));
 }
 
+// A mailto: link to email, each side of its last @ encoded: a visitor's
+// address may hold ? & = %, which a link of it as it is read as the
+// mail's own headers (a Bcc, a subject, a body).
+function mailtoHref(email) {
+  const at = email.lastIndexOf('@');
+  if (at < 0) return `mailto:${encodeURIComponent(email)}`;
+  return `mailto:${encodeURIComponent(email.slice(0, at))}@${encodeURIComponent(email.slice(at + 1))}`;
+}
+
 // A contact's email: marked verified when the site signed it.
 function emailShown(c) {
-  const link = h('a', { href: `mailto:${c.email}` }, c.email);
+  const link = h('a', { href: mailtoHref(c.email) }, c.email);
   if (!c.email_verified) return pageGiven(c, link);
   return h('span', null, link, ' ',
     h('span', { class: 'badge badge-ok', 'data-testid': 'contact-email-verified',

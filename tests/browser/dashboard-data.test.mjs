@@ -166,6 +166,19 @@ describe('dashboard conversations and contacts in Chromium', { timeout: SUITE_TI
         await page.waitForSelector('[data-testid="conv-contact-unverified"]');
         await openDash(page, stack, `#/conversations/${xssConv}`, '[data-testid="conv-contact-link"]');
         assert.equal(await page.locator('[data-testid="conv-contact-unverified"]').count(), 0);
+        // An email with ? & = %: its mailto: link has them encoded, so a
+        // click opens a mail to that address alone (no Bcc or subject).
+        const sly = 'help@shop.example?bcc=eve%40evil.example&subject=x';
+        const mv = await Visitor.open(stack.parley, w.widget_id);
+        await mv.next('session');
+        mv.send({ type: 'contact_info', name: 'Sly', email: sly });
+        assert.equal((await mv.next()).type, 'contact_info_saved');
+        await mv.close();
+        const slyId = (await admin('GET', '/v1/admin/contacts?limit=100')).json.contacts.find((c) => c.email === sly).id;
+        await openDash(page, stack, `#/contacts/${slyId}`, '[data-testid="contact-email"] a');
+        assert.equal(await page.getAttribute('[data-testid="contact-email"] a', 'href'),
+          'mailto:help@shop.example%3Fbcc%3Deve%2540evil.example%26subject%3Dx');
+        assert.equal(await page.textContent('[data-testid="contact-email"] a'), sly);
         await page.waitForTimeout(200);
         assert.deepEqual(log.dialogs, [], 'no dialog');
         assert.equal(await page.locator('#view img, #view script, #view b').count(), 0, 'no element from the payloads');

@@ -75,6 +75,12 @@ describe('attachments', { concurrency: 1 }, () => {
     assert.equal(up.json.type, 'image/png');
     assert.equal(up.json.size, photo.length);
     assert.equal(up.json.name, 'bent fork.png');
+    // Characters that change how a name reads are taken out of it: a
+    // right-to-left override showed "invoice\u202efdp.hta" as
+    // "invoiceath.pdf" in the dashboard.
+    const bidi = await upload(p, w.widget_id, token, 'invoice\u202efdp\u200b\u2066.hta', Buffer.from('just text\n'));
+    assert.equal(bidi.status, 200, JSON.stringify(bidi.json));
+    assert.equal(bidi.json.name, 'invoicefdp.hta');
 
     v.send({ type: 'message', content: '', attachments: [up.id] });
     await v.next('typing_start');

@@ -121,6 +121,29 @@ att_ids_json(const json_t *a, struct st_str ids[ST_MSG_ATTS_MAX],
 	return NULL;
 }
 
+/*
+ * Whether the character at p (k bytes of UTF-8) is one that changes how
+ * the text around it is shown and not a letter: the bidi controls
+ * (U+202E made "invoice\u202efdp.hta" read as "invoiceath.pdf"), the
+ * zero-width ones, the word joiners and the byte order mark.
+ */
+static int
+format_char(const unsigned char *p, size_t k)
+{
+	uint32_t cp;
+
+	if (k == 2)
+		cp = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+	else if (k == 3)
+		cp = (uint32_t)(p[0] & 0x0f) << 12 |
+		    (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+	else
+		return 0;
+	return cp == 0x061c || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) ||
+	    cp == 0xfeff;
+}
+
 void
 att_name_clean(const char *in, char *out, size_t outsz)
 {
@@ -137,7 +160,8 @@ att_name_clean(const char *in, char *out, size_t outsz)
 		k = ch < 0x80 ? 1 : ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : 2;
 		if (strnlen(p, k) < k || n + k + 1 > outsz)
 			break;
-		if (ch < 0x20 || ch == 0x7f || ch == '"')
+		if (ch < 0x20 || ch == 0x7f || ch == '"' ||
+		    format_char((const unsigned char *)p, k))
 			continue;
 		memcpy(out + n, p, k);
 		n += k;
