@@ -1,7 +1,9 @@
 /*
  * libFuzzer target for the fetcher's document readers
  * (workerd/fetch/html.c): the input read as an HTML page (html_extract,
- * libxml2's HTML parser and our walk of its tree), as Markdown
+ * libxml2's HTML parser and our walk of its tree; then again, past its
+ * first byte, under the charset that byte picks: one whose '<' is
+ * another byte must be refused), as Markdown
  * (md_extract) and as plain text (text_extract), each result then
  * chunked (chunk_doc, the defaults). Properties are checked, abort()
  * otherwise: every block's text is valid UTF-8 of its stated length, not
@@ -71,14 +73,27 @@ check_doc(const struct fetch_doc *doc, int with_links)
 	}
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/*
+ * The charsets an HTTP header may give, picked by the input's first
+ * byte for a second read of the rest: ASCII-keeping ones, UTF-16, and
+ * ones whose '<' is another byte (the last three, always refused).
+ */
+static const char *const charsets[] = {
+	"utf-8", "iso-8859-1", "windows-1252", "shift_jis", "koi8-r",
+	"utf-16le", "x-unknown", "", "CSIBM037", "IBM1153", "utf-7",
+};
+#define CHARSETS	(sizeof(charsets) / sizeof(charsets[0]))
+#define REFUSED_FROM	8	/* charsets[8...]: never read */
+
+/* data read as an HTML page under charset (NULL: none given). */
+static void
+html_one(const uint8_t *data, size_t size, const char *charset)
 {
 	struct fetch_doc doc;
 	const char *why;
 
 	if (html_extract((const char *)data, size, "https://example.com/dir/page",
-	    NULL, &doc, &why) == 0) {
+	    charset, &doc, &why) == 0) {
 		check(why == NULL, "accepted with a reason");
 		check_doc(&doc, 1);
 		check_chunks(&doc);
@@ -86,6 +101,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(why != NULL && strncmp(why, "html: ", 6) == 0 &&
 		    doc.blocks == NULL && doc.links == NULL, "refused, not clean");
 	fetch_doc_free(&doc);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fetch_doc doc;
+	const char *why;
+	size_t k;
+
+	html_one(data, size, NULL);
+	if (size > 0) {
+		k = data[0] % CHARSETS;
+		html_one(data + 1, size - 1, charsets[k]);
+		if (k >= REFUSED_FROM && size > 1) {
+			check(html_extract((const char *)data + 1, size - 1,
+			    "https://example.com/", charsets[k], &doc, &why) < 0 &&
+			    strcmp(why, "html: charset refused") == 0,
+			    "a charset whose '<' is another byte read");
+			fetch_doc_free(&doc);
+		}
+	}
 
 	check(md_extract((const char *)data, size, &doc, &why) == 0, "markdown");
 	check_doc(&doc, 0);
