@@ -826,12 +826,12 @@ login_check(struct login *l)
 	}
 }
 
+static void accept_as_signed_in(struct login *);
+
 /*
  * ST_DASH_ATTEMPT -> struct st_rate_verdict: limited 1, this client's
  * count; 2, the failed-login budget of every client.
  */
-static void accept_as_signed_in(struct login *);
-
 static void
 login_counted(const struct storec_result *r, void *arg)
 {

@@ -386,44 +386,33 @@ client_since(struct evclient *ec)
 
 /* ------------------------------------------------------------ events */
 
-/* A user's sessions ended (ST_EV_USER_GONE): its streams end now. */
-static void
-events_user_gone(const uint8_t *payload, size_t len)
-{
-	struct evclient *ec, *next;
-	struct st_user_gone g;
-
-	if (st_req_decode(PROTO_ST_EV_USER_GONE, payload, len, &g) < 0) {
-		log_warnx("events: malformed ST_EV_USER_GONE");
-		return;
-	}
-	for (ec = TAILQ_FIRST(&clients); ec != NULL; ec = next) {
-		next = TAILQ_NEXT(ec, entry);
-		if (ec->c->who.kind == ST_WHO_SESSION &&
-		    strcmp(ec->c->who.user, g.id) == 0)
-			client_end(ec);
-	}
-}
-
 /*
- * A session logged out or a key deleted (ST_EV_CRED_GONE): the streams
- * opened with it end now. Their credential was checked once, when they
- * opened, and the pings would keep them open for good.
+ * A credential ended: a user's sessions (ST_EV_USER_GONE: disabled,
+ * deleted, a new password), or one session logged out or a key deleted
+ * (ST_EV_CRED_GONE). The streams opened with it end now: their
+ * credential was checked once, when they opened, and the pings would
+ * keep them open for good.
  */
 static void
-events_cred_gone(const uint8_t *payload, size_t len)
+events_gone(uint16_t type, const uint8_t *payload, size_t len)
 {
 	struct evclient *ec, *next;
-	struct st_cred_gone g;
+	union {
+		struct st_user_gone user;
+		struct st_cred_gone cred;
+	} g;
+	const struct st_who *w;
 
-	if (st_req_decode(PROTO_ST_EV_CRED_GONE, payload, len, &g) < 0) {
-		log_warnx("events: malformed ST_EV_CRED_GONE");
+	if (st_req_decode(type, payload, len, &g) < 0) {
+		log_warnx("events: malformed %s", proto_msg_name(type));
 		return;
 	}
 	for (ec = TAILQ_FIRST(&clients); ec != NULL; ec = next) {
 		next = TAILQ_NEXT(ec, entry);
-		if (ec->c->who.kind == g.kind &&
-		    strcmp(ec->c->who.id, g.id) == 0)
+		w = &ec->c->who;
+		if (type == PROTO_ST_EV_USER_GONE ?
+		    w->kind == ST_WHO_SESSION && strcmp(w->user, g.user.id) == 0 :
+		    w->kind == g.cred.kind && strcmp(w->id, g.cred.id) == 0)
 			client_end(ec);
 	}
 }
@@ -438,12 +427,8 @@ events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
 	uint64_t epoch, seq;
 	int rc;
 
-	if (type == PROTO_ST_EV_USER_GONE) {
-		events_user_gone(payload, len);
-		return;
-	}
-	if (type == PROTO_ST_EV_CRED_GONE) {
-		events_cred_gone(payload, len);
+	if (type == PROTO_ST_EV_USER_GONE || type == PROTO_ST_EV_CRED_GONE) {
+		events_gone(type, payload, len);
 		return;
 	}
 	if (type != PROTO_ST_EV)
@@ -654,6 +639,7 @@ events_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct evclient *ec;
+	uint64_t now;
 
 	if (worker_quitting()) {
 		conn_send_error(c, 503, admin_headers, "Shutting down");
@@ -712,9 +698,11 @@ events_get(struct conn *c, struct http_request *req,
 	 * opened, it would outlive its 7 days.
 	 */
 	loop_timer_init(&ec->expiry, session_over, ec);
-	if (c->who.kind == ST_WHO_SESSION && c->session_expires != 0)
-		loop_timer_after(&ec->expiry, c->session_expires >
-		    proto_wall_ms() ? c->session_expires - proto_wall_ms() : 0);
+	if (c->who.kind == ST_WHO_SESSION && c->session_expires != 0) {
+		now = proto_wall_ms();
+		loop_timer_after(&ec->expiry, c->session_expires > now ?
+		    c->session_expires - now : 0);
+	}
 	c->hctx = ec;
 	c->abort = events_abort;
 	c->abort_on_eof = 1;
