@@ -60,6 +60,9 @@ export class ApiError extends Error {
   }
 }
 
+// Set once the page is on its way out. A second location.replace would
+// abort the first navigation, so the 401s that follow a logout (the event
+// stream's session check) must not navigate again.
 let leaving = false;
 
 /** To the login page, remembering the route to come back to. */
@@ -69,6 +72,20 @@ export function toLogin() {
   try {
     if (/^#\/[\w\-/?=&%.~]*$/.test(location.hash)) sessionStorage.setItem(RETURN_KEY, location.hash);
   } catch { /* storage may be off */ }
+  location.replace(LOGIN_URL);
+}
+
+/**
+ * Ends the session and goes to the login page, with no route to come back
+ * to (the next person to sign in starts afresh). Marked as leaving before the
+ * request: the ended session's event stream fails at once and its 401 must
+ * not start a second navigation.
+ */
+export async function logout() {
+  leaving = true;
+  try {
+    await api(endpoints.logout, { method: 'POST' });
+  } catch { /* gone either way */ }
   location.replace(LOGIN_URL);
 }
 

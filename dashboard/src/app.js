@@ -8,7 +8,7 @@
 // instead of being rendered again.
 
 import {
-  api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, takeReturnRoute, isAbort,
+  api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, logout, takeReturnRoute, isAbort,
 } from './api.js';
 import { h, clear, viewError, lifetime, avatar } from './dom.js';
 import * as conversations from './conversations.js';
@@ -217,13 +217,9 @@ function showError(e) {
   main.append(viewError(msg));
 }
 
-async function logout(ev) {
-  const btn = ev.currentTarget;
-  btn.disabled = true;
-  try {
-    await api(endpoints.logout, { method: 'POST' });
-  } catch { /* gone either way */ }
-  location.replace('/dashboard/login');
+function onLogout(ev) {
+  ev.currentTarget.disabled = true;
+  logout();
 }
 
 /*
@@ -289,7 +285,7 @@ async function start() {
     const title = main.querySelector('h1');
     (title || mainLandmark).focus();
   });
-  document.getElementById('logout').addEventListener('click', logout);
+  document.getElementById('logout').addEventListener('click', onLogout);
   setupNotify();
   flashEl.addEventListener('click', clearFlash);
   try {

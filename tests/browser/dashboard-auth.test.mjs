@@ -193,8 +193,20 @@ describe('dashboard login and session in Chromium', { timeout: SUITE_TIMEOUT }, 
       await openDash(page, stack, '#/conversations', `[data-testid="conv-row"][data-id="${convId}"]`);
       await page.click(`[data-testid="conv-row"][data-id="${convId}"] [data-testid="conv-link"]`);
       await page.waitForSelector('[data-testid="thread-message"]');
+      // The login page's load is held for a second, so that a second
+      // navigation (the ended event stream's 401) would abort the first.
+      const loginLoads = [];
+      page.on('request', (r) => {
+        if (r.isNavigationRequest() && new URL(r.url()).pathname === '/dashboard/login') loginLoads.push(r.url());
+      });
+      await page.route('**/dashboard/login', async (route) => {
+        await new Promise((r) => setTimeout(r, 1000));
+        await route.continue();
+      });
       await page.click('[data-testid="logout"]');
       await waitLoginPage(page);
+      await page.unrouteAll({ behavior: 'wait' });
+      assert.equal(loginLoads.length, 1, `one navigation to the login page: ${loginLoads.join(' ')}`);
       const left = (await ctx.cookies(stack.parleyOrigin)).find((x) => x.name === 'parley_session');
       assert.ok(!left || left.value === '', 'the cookie is cleared');
       await page.goBack().catch(() => {});
