@@ -224,7 +224,7 @@ store_members_each(struct store_txn *t, const char *org,
 	struct st_user u;
 	MDB_cursor *cur;
 	MDB_val key, v;
-	int rc, op = MDB_SET_RANGE;
+	int rc, stop = 0, op = MDB_SET_RANGE;
 
 	if (t->err)
 		return -1;
@@ -248,13 +248,14 @@ store_members_each(struct store_txn *t, const char *org,
 				    "inconsistent index");
 			break;
 		}
-		rc = fn(t, &u, arg);
+		stop = fn(t, &u, arg) < 0;
 		st_user_free(&u);
-		if (rc < 0)
+		if (stop)
 			break;
 	}
 	mdb_cursor_close(cur);
-	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+	/* A stop asked by fn is no LMDB error (mailbox.c's recipient cap). */
+	if (!t->err && !stop && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "members");
 	return t->err ? -1 : 0;
 }

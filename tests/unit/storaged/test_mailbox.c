@@ -327,6 +327,37 @@ test_pending_bound(void **state)
 	assert_int_equal(entries(f, "mail_due"), ST_MAIL_PENDING_MAX);
 }
 
+/*
+ * ST_MAIL_RCPT_MAX members who chose the kind, then one more: each
+ * handoff is stored and its mail goes to the first ST_MAIL_RCPT_MAX
+ * (the cap's stop was once taken for an LMDB error, failing the handoff).
+ */
+static void
+test_rcpt_cap(void **state)
+{
+	struct fix *f = *state;
+	char u[ST_USER_ID_MAX + 1], conv[ST_ID_HEX + 1], email[32];
+	struct st_mails m;
+	uint32_t i, j;
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+	fix_conv_new(f, "s1", conv);
+	for (i = 0; i < ST_MAIL_RCPT_MAX + 1; i++) {
+		snprintf(email, sizeof(email), "m%u@example.com", i);
+		who_user_new(f, ST_ORG_DEFAULT, email, "Someone", u);
+		choose(f, u, ST_MAIL_HANDOFF);
+		if (i < ST_MAIL_RCPT_MAX - 1)
+			continue;
+		handoff(f, conv, ST_HANDOFF_WAITING);
+		handoff(f, conv, ST_HANDOFF_AI);
+	}
+	due(f, 16, &m);
+	assert_int_equal(m.n, 2);
+	for (j = 0; j < m.n; j++)
+		assert_int_equal(m.mails[j].nrcpt, ST_MAIL_RCPT_MAX);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+}
+
 int
 main(void)
 {
@@ -338,6 +369,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_waiting, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pending_bound, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_rcpt_cap, setup,
 		    fix_teardown),
 	};
 
