@@ -734,6 +734,7 @@ settings_parse_for(struct settings *st, unsigned int procs,
     settings_get_fn get, void *arg, char *err, size_t errsz)
 {
 	const struct setting *r;
+	const char *v;
 	size_t i;
 
 	memset(st, 0, sizeof(*st));
@@ -742,8 +743,14 @@ settings_parse_for(struct settings *st, unsigned int procs,
 	st->production = settings_production(get, arg);
 	for (i = 0; i < settings_count; i++) {
 		r = &settings_table[i];
-		if (parse_row(st, r, (r->procs & procs) ? get(r->name, arg) :
-		    NULL, err, errsz) < 0)
+		v = (r->procs & procs) ? get(r->name, arg) : NULL;
+		/* The children's decoder refuses more (settings_msg_decode). */
+		if (v != NULL && strlen(v) > SETTINGS_VALUE_MAX) {
+			fail(err, errsz, "%s must be at most %d bytes",
+			    r->name, SETTINGS_VALUE_MAX);
+			goto fail;
+		}
+		if (parse_row(st, r, v, err, errsz) < 0)
 			goto fail;
 	}
 	if ((procs & (SETTINGS_P_MASTERD | SETTINGS_P_WORKERD)) &&

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -884,6 +885,52 @@ test_msg(void **state)
 	penc_free(&e);
 }
 
+/*
+ * A value longer than the workers' decoder takes is refused by masterd's
+ * parse, naming it: a list (CORS_ORIGIN) or a number with leading zeros
+ * once passed masterd and stopped every worker. At the bound it passes.
+ */
+static void
+test_value_max(void **state)
+{
+	struct settings st;
+	struct penc e;
+	char err[SETTINGS_ERR_MAX];
+	size_t n = SETTINGS_VALUE_MAX + 1, head = strlen("https://a.example ");
+	char *v = malloc(n + 1);
+	const char *kv[] = { "CORS_ORIGIN", v, NULL };
+
+	assert_non_null(v);
+	/* "https://a.example" and spaces: a list masterd read entry by entry */
+	memset(v, ' ', n);
+	memcpy(v, "https://a.example ", head);
+	v[n] = '\0';
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_MASTERD, get, kv,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CORS_ORIGIN must be at most 65536 bytes"));
+	/* zeros before a number */
+	kv[0] = "PARLEY_IDLE_TIMEOUT_MS";
+	memset(v, '0', n);
+	memcpy(v + n - 5, "60000", 5);
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_MASTERD, get, kv,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "PARLEY_IDLE_TIMEOUT_MS must be at most"));
+	/* One byte fewer: masterd takes it, and so does a worker. */
+	memmove(v, v + 1, n);
+	assert_int_equal(settings_parse_for(&st, SETTINGS_P_MASTERD, get, kv,
+	    err, sizeof(err)), 0);
+	assert_int_equal(st.idle_timeout_ms, 60000);
+	settings_free(&st);
+	penc_init(&e);
+	settings_msg_encode(&e, get, kv);
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), 0);
+	assert_int_equal(st.idle_timeout_ms, 60000);
+	settings_free(&st);
+	penc_free(&e);
+	free(v);
+}
+
 /* sa's address as ipaddr_from_sockaddr takes it, formatted; its family checked. */
 static const char *
 sockaddr_shown(const void *sa, socklen_t len, int family)
@@ -983,6 +1030,7 @@ main(void)
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_procs),
 		cmocka_unit_test(test_msg),
+		cmocka_unit_test(test_value_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
