@@ -412,6 +412,23 @@ tzif_offset(const struct tzinfo *tz, int64_t t)
 	return tz->off[tz->idx[lo]];
 }
 
+int64_t
+tzif_day_start(const struct tzinfo *tz, int64_t day)
+{
+	/* Every offset is within OFF_MAX: the day starts between the two. */
+	int64_t lo = day * DAY_SECS - OFF_MAX, hi = day * DAY_SECS + OFF_MAX;
+	int64_t mid;
+
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (floor_div(mid + tzif_offset(tz, mid), DAY_SECS) < day)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return hi * 1000;
+}
+
 /* ---------------------------------------------------------------- names */
 
 int

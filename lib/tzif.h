@@ -63,6 +63,14 @@ void civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 /* The offset (seconds east of UTC) in force at the UTC instant t (seconds). */
 int32_t tzif_offset(const struct tzinfo *tz, int64_t t);
 /*
+ * The first instant (ms since the epoch, <0 before it) of the local date
+ * day (days since 1970-01-01) in tz: its midnight, or where a gap that
+ * skips midnight ends (clocks put forward at 00:00, as America/Santiago's).
+ * A binary search over the seconds around it, which takes the local date
+ * to go only forward there.
+ */
+int64_t tzif_day_start(const struct tzinfo *tz, int64_t day);
+/*
  * A POSIX TZ string ("EST5EDT,M3.2.0,M11.1.0") into r: 0, or -1 when
  * malformed (the TZif footer's grammar, RFC 8536 section 3.3.1).
  */

@@ -31,7 +31,8 @@
 #include "storemsg.h"
 
 #define ST_REPORT_SPAN_MAX	(400ull * 86400 * 1000)	/* ms */
-#define ST_REPORT_ROWS_MAX	100000
+/* As many rows as one reply holds: over it, the range is refused (400). */
+#define ST_REPORT_ROWS_MAX	45000
 #define ST_REPORT_DEFAULT_AGENT	"default"
 
 /*
@@ -81,6 +82,11 @@ struct st_report_rep {
 	uint32_t n;
 	uint8_t ready;
 };
+
+/* A row on the wire: u32 hour, str agent (u32 length), the counts. */
+#define ST_REPORT_ROW_WIRE_MAX	(4 + 4 + ST_ID_HEX + 8 * ST_RC_N)
+_Static_assert((uint64_t)ST_REPORT_ROWS_MAX * ST_REPORT_ROW_WIRE_MAX + 64 <=
+    PROTO_MAX_PAYLOAD, "a reply of ST_REPORT_ROWS_MAX rows encodes");
 
 /* A count's name ("conversations"), or NULL. */
 const char *st_report_count_name(int);

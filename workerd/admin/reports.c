@@ -76,18 +76,6 @@ date_fmt(int64_t days, char out[11])
 	snprintf(out, 11, "%04d-%02d-%02d", (int)y, m, d);
 }
 
-/* The UTC instant (ms) the local day starts at in zone. */
-static int64_t
-day_start(const struct tzinfo *zone, int64_t day)
-{
-	int64_t local = day * DAY_MS;
-	int32_t off = tzif_offset(zone, local / 1000);
-
-	/* The offset at the guess, then at the instant it gives. */
-	off = tzif_offset(zone, (local - (int64_t)off * 1000) / 1000);
-	return local - (int64_t)off * 1000;
-}
-
 /* ?from=&to=&tz=&widget_id=&agent_id= into q and the storaged request. */
 static const char *
 report_query(const char *query, struct report_q *q,
@@ -95,7 +83,7 @@ report_query(const char *query, struct report_q *q,
     char agent[ST_ID_HEX + 1])
 {
 	char from[16] = "", to[16] = "";
-	int64_t now, today;
+	int64_t now, today, start;
 	int r;
 
 	strlcpy(q->tz, "UTC", sizeof(q->tz));
@@ -132,8 +120,10 @@ report_query(const char *query, struct report_q *q,
 	    ST_ID_HEX + 1)) < 0 || (r > 0 && !st_id_valid(agent) &&
 	    strcmp(agent, ST_REPORT_DEFAULT_AGENT) != 0)))
 		return "agent_id: must be an agent's id or default";
-	sq->from = (uint64_t)day_start(q->zone, q->from_day);
-	sq->to = (uint64_t)day_start(q->zone, q->to_day + 1);
+	/* 1970-01-01 east of UTC starts before the epoch: from it. */
+	start = tzif_day_start(q->zone, q->from_day);
+	sq->from = start > 0 ? (uint64_t)start : 0;
+	sq->to = (uint64_t)tzif_day_start(q->zone, q->to_day + 1);
 	sq->widget = widget;
 	sq->agent = agent;
 	return NULL;
@@ -329,6 +319,7 @@ report_done(const struct storec_result *res, void *arg)
 	size_t len;
 	json_t *v;
 
+	memset(&r, 0, sizeof(r));	/* report_free's, when the zone is gone */
 	conn_let_go(c);
 	if (res->status != STOREC_OK) {
 		if (!admin_said_invalid(c, res, NULL))
@@ -339,7 +330,12 @@ report_done(const struct storec_result *res, void *arg)
 		    "decode");
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 	} else {
-		if (report_make(q, &rep, &r) < 0)
+		/*
+		 * Asked again: while storaged answered, TZ_CACHE_MAX other
+		 * zones may have taken the slot q->zone points to.
+		 */
+		if ((q->zone = tz_get(q->tz)) == NULL ||
+		    report_make(q, &rep, &r) < 0)
 			conn_send_error(c, 500, admin_headers,
 			    "Internal server error");
 		else if (q->csv) {

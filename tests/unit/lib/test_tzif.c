@@ -65,6 +65,59 @@ test_known_offsets(void **state)
 	assert_ptr_equal(tz_get("Europe/Paris"), tz_get("Europe/Paris"));
 }
 
+/* The local date (days since the epoch) of the UTC instant t (seconds). */
+static int64_t
+local_date(const struct tzinfo *tz, int64_t t)
+{
+	int64_t l = t + tzif_offset(tz, t);
+
+	return l >= 0 ? l / 86400 : -((-l + 86399) / 86400);
+}
+
+/*
+ * tzif_day_start: the day's first second is on it, the one before on the
+ * day before. Where clocks go forward at midnight west of UTC (Santiago,
+ * Havana, the Azores) midnight does not exist and the day starts an hour
+ * later: the offset at the guessed instant once gave 23:00 the day before.
+ */
+static void
+test_day_start(void **state)
+{
+	static const struct {
+		const char *zone;
+		int y, m, d;
+		int64_t utc_hour;	/* the day's start, hours into the UTC day */
+	} days[] = {
+		{ "America/Santiago", 2026, 9, 6, 4 },	/* 00:00 -04 -> 01:00 -03 */
+		{ "America/Havana", 2026, 3, 8, 5 },	/* 00:00 -05 -> 01:00 -04 */
+		{ "Atlantic/Azores", 2026, 3, 29, 1 },	/* 00:00 -01 -> 01:00 +00 */
+		{ "Africa/Cairo", 2026, 4, 24, -2 },	/* 00:00 +02 -> 01:00 +03 */
+		{ "Europe/Paris", 2026, 3, 29, -1 },
+		{ "America/Santiago", 2026, 4, 5, 4 },	/* 24:00 -03 is 23:00 -04 */
+		{ "UTC", 2026, 11, 29, 0 },
+		{ "Asia/Tokyo", 1970, 1, 1, -9 },	/* before the epoch */
+	};
+	const struct tzinfo *tz;
+	int64_t day, t;
+	size_t i;
+
+	for (i = 0; i < sizeof(days) / sizeof(days[0]); i++) {
+		tz = tz_get(days[i].zone);
+		assert_non_null(tz);
+		day = days_from_civil(days[i].y, days[i].m, days[i].d);
+		t = tzif_day_start(tz, day);
+		assert_int_equal(t % 1000, 0);
+		t /= 1000;
+		if (t != day * 86400 + days[i].utc_hour * 3600)
+			fail_msg("%s %d-%d-%d: starts at %lld, not %lld",
+			    days[i].zone, days[i].y, days[i].m, days[i].d,
+			    (long long)t, (long long)(day * 86400 +
+			    days[i].utc_hour * 3600));
+		assert_int_equal(local_date(tz, t), day);
+		assert_int_equal(local_date(tz, t - 1), day - 1);
+	}
+}
+
 static void
 test_names(void **state)
 {
@@ -317,6 +370,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_offsets),
+		cmocka_unit_test(test_day_start),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_parse),
