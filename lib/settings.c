@@ -389,6 +389,11 @@ parse_secret(const struct setting *r, const char *v, int production,
 	if (r->check != NULL && !r->check(v))
 		return fail(err, errsz, "%s must be %s (its %zu characters "
 		    "are not shown)", r->name, r->rule, n);
+	/* A request's header value is trimmed: such a key never matches. */
+	if (r->min == SETTINGS_KEY_MIN && len > 0 && (isspace((unsigned char)
+	    v[0]) || isspace((unsigned char)v[len - 1])))
+		return fail(err, errsz, "%s must not begin or end with white "
+		    "space (its %zu characters are not shown)", r->name, n);
 	if ((*out = strdup(v)) == NULL)
 		return fail(err, errsz, "%s: out of memory", r->name);
 	return 0;

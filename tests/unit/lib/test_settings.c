@@ -105,6 +105,21 @@ test_keys(void **state)
 	assert_int_equal(parse(&st, err, sizeof(err), "DASHBOARD_PASSWORD",
 	    "short", NULL), -1);
 	assert_non_null(strstr(err, "DASHBOARD_PASSWORD must be at least 12"));
+	/*
+	 * A key with white space at an end could never match (a header's
+	 * value is trimmed): refused, without the key. Inside, it is taken.
+	 */
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_API_KEY",
+	    " " KEY24, NULL), -1);
+	assert_non_null(strstr(err, "WIDGET_API_KEY must not begin or end "
+	    "with white space"));
+	assert_null(strstr(err, KEY24));
+	assert_int_equal(parse(&st, err, sizeof(err), "ADMIN_API_KEY",
+	    KEY24 "\t", NULL), -1);
+	assert_non_null(strstr(err, "ADMIN_API_KEY must not begin"));
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_API_KEY",
+	    "abcdefghijkl mnopqrstuvwx", NULL), 0);
+	settings_free(&st);
 
 	/* Characters, not bytes: 23 two-byte characters are too few. */
 	{
