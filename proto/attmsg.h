@@ -91,6 +91,15 @@ const char *attach_mime(enum attach_type);
 int attach_is_image(enum attach_type);
 /* Its short name ("png", "pdf", "text"), or NULL. */
 const char *attach_name(enum attach_type);
+/*
+ * The name a file of type t is shown and saved under: name itself when
+ * its extension is one of the type's, else name with the type's first
+ * added ("invoice.bat" as text is "invoice.bat.txt"; a file saved by its
+ * name then opens as what it is). Cut to outsz - 1 bytes at a UTF-8
+ * character's start, keeping the extension.
+ */
+void attach_name_typed(const char *name, enum attach_type t, char *out,
+    size_t outsz);
 
 /* An upload's or an attachment's state. */
 enum st_att_state {

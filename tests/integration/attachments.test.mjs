@@ -80,9 +80,13 @@ describe('attachments', { concurrency: 1 }, () => {
     // "invoiceath.pdf" in the dashboard.
     const bidi = await upload(p, w.widget_id, token, 'invoice\u202efdp\u200b\u2066.hta', Buffer.from('just text\n'));
     assert.equal(bidi.status, 200, JSON.stringify(bidi.json));
-    assert.equal(bidi.json.name, 'invoicefdp.hta');
+    // A name is shown and saved with its type's extension: this text
+    // saved as ".hta" would run when opened.
+    assert.equal(bidi.json.name, 'invoicefdp.hta.txt');
+    const kept = await upload(p, w.widget_id, token, 'Notes.TXT', Buffer.from('just text\n'));
+    assert.equal(kept.json.name, 'Notes.TXT');
 
-    v.send({ type: 'message', content: '', attachments: [up.id] });
+    v.send({ type: 'message', content: '', attachments: [up.id, bidi.id] });
     await v.next('typing_start');
     let m;
     do m = await v.next(); while (m.type !== 'message');
@@ -90,8 +94,12 @@ describe('attachments', { concurrency: 1 }, () => {
     const conv = (await admin('GET', '/v1/admin/conversations')).json().conversations[0];
     const g = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).json();
     const mine = g.messages.find((x) => x.role === 'user');
-    assert.equal(mine.attachments.length, 1);
-    const a = mine.attachments[0];
+    assert.equal(mine.attachments.length, 2);
+    const [a, text] = mine.attachments;
+    assert.deepEqual([text.name, text.type], ['invoicefdp.hta.txt', 'text/plain; charset=utf-8']);
+    const saved = await p.admin(text.url);
+    assert.equal(saved.status, 200);
+    assert.match(saved.headers['content-disposition'], /^attachment; filename="invoicefdp\.hta\.txt"; filename\*=UTF-8''invoicefdp\.hta\.txt$/);
     assert.deepEqual([a.id, a.name, a.type, a.size], [up.id, 'bent fork.png', 'image/png', photo.length]);
     assert.equal(a.url, `/v1/admin/conversations/${conv._id}/attachments/${up.id}`);
 

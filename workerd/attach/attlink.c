@@ -60,7 +60,7 @@ static json_t *
 att_one(const struct st_msg_att *a, const char *wid, const char *conv_id,
     uint64_t exp)
 {
-	char url[256], sig[ATT_SIG_HEX + 1];
+	char url[256], sig[ATT_SIG_HEX + 1], name[ST_ATT_NAME_MAX + 1];
 	const char *mime = attach_mime(a->type);
 
 	if (wid == NULL && conv_id == NULL)
@@ -75,8 +75,10 @@ att_one(const struct st_msg_att *a, const char *wid, const char *conv_id,
 		    "/api/widget/", wid, a->id, (unsigned long long)exp, sig);
 	else
 		url[0] = '\0';	/* an attachment without a key: no link */
+	/* The name the download gets (serve.c's disposition). */
+	attach_name_typed(a->name, a->type, name, sizeof(name));
 	return json_pack("{s:s, s:s, s:s, s:I, s:s?}", "id", a->id, "name",
-	    a->name, "type", mime != NULL ? mime : "application/octet-stream",
+	    name, "type", mime != NULL ? mime : "application/octet-stream",
 	    "size", (json_int_t)a->size, "url", url[0] != '\0' ? url : NULL);
 }
 

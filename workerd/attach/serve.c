@@ -76,18 +76,21 @@ serve_end(struct serve *s, int status, const char *msg)
 }
 
 /*
- * The file's name as a header: an ASCII fallback (others as '_') and the
- * name itself, percent-encoded (RFC 6266, RFC 8187).
+ * The file's name as a header, with its type's extension
+ * (attach_name_typed): an ASCII fallback (others as '_') and the name
+ * itself, percent-encoded (RFC 6266, RFC 8187).
  */
 static void
 disposition(const struct st_att *a, char *out, size_t outsz)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	char name[ST_ATT_NAME_MAX + 1];
 	char ascii[ST_ATT_NAME_MAX + 1], pct[3 * ST_ATT_NAME_MAX + 1];
 	const unsigned char *p;
 	size_t i = 0, j = 0;
 
-	for (p = (const unsigned char *)a->name; *p != '\0'; p++) {
+	attach_name_typed(a->name, a->type, name, sizeof(name));
+	for (p = (const unsigned char *)name; *p != '\0'; p++) {
 		ascii[i++] = *p >= 0x20 && *p < 0x7f && *p != '"' &&
 		    *p != '\\' ? (char)*p : '_';
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||

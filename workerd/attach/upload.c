@@ -365,6 +365,7 @@ piece_done(const struct storec_result *r, void *arg)
 {
 	struct conn *c = arg;
 	const char *hdrs = headers_of(c), *mime;
+	char name[ST_ATT_NAME_MAX + 1];
 	struct st_att_put_rep rep;
 
 	if (failed(c, r, hdrs, PROTO_ST_ATT_PUT, &rep))
@@ -377,12 +378,16 @@ piece_done(const struct storec_result *r, void *arg)
 	else if (!rep.whole)
 		conn_send_json(c, 200, hdrs, json_pack("{s:s, s:I}", "id",
 		    rep.att.id, "received", (json_int_t)rep.received));
-	else
+	else {
+		/* Named as the message's and the download's will be. */
+		attach_name_typed(rep.att.name, rep.att.type, name,
+		    sizeof(name));
 		conn_send_json(c, 200, hdrs, json_pack("{s:s, s:I, s:b, s:s, "
 		    "s:s, s:I}", "id", rep.att.id, "received",
 		    (json_int_t)rep.received, "complete", 1, "name",
-		    rep.att.name, "type", mime != NULL ? mime : "",
+		    name, "type", mime != NULL ? mime : "",
 		    "size", (json_int_t)rep.att.size));
+	}
 	st_rep_free(PROTO_ST_ATT_PUT, &rep);
 }
 

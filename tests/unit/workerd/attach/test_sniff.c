@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "attmsg.h"
 #include "sniff.h"
 
 #define S(lit)	(lit), sizeof(lit) - 1
@@ -101,6 +102,58 @@ test_near_misses(void **state)
 	assert_string_equal(why, "the file is empty");
 }
 
+/*
+ * The name a sniffed file is shown and saved under: its own when its
+ * extension is one of the type's (any case), else the type's added, cut
+ * to fit at a character's start.
+ */
+static void
+test_name_typed(void **state)
+{
+	static const struct {
+		const char *name;
+		enum attach_type t;
+		const char *want;
+	} cases[] = {
+		{ "bent fork.png", ATTACH_PNG, "bent fork.png" },
+		{ "photo.PNG", ATTACH_PNG, "photo.PNG" },
+		{ "photo.png", ATTACH_JPEG, "photo.png.jpg" },
+		{ "photo.JPEG", ATTACH_JPEG, "photo.JPEG" },
+		{ "invoice.hta", ATTACH_TEXT, "invoice.hta.txt" },
+		{ "page.html", ATTACH_TEXT, "page.html.txt" },
+		{ "data.csv", ATTACH_TEXT, "data.csv" },
+		{ "README", ATTACH_TEXT, "README.txt" },
+		{ "report.", ATTACH_PDF, "report..pdf" },
+		{ "report.pdf.exe", ATTACH_PDF, "report.pdf.exe.pdf" },
+		{ "a.bat", ATTACH_NONE, "a.bat" },
+	};
+	char out[ST_ATT_NAME_MAX + 1], longname[ST_ATT_NAME_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		attach_name_typed(cases[i].name, cases[i].t, out, sizeof(out));
+		assert_string_equal(out, cases[i].want);
+	}
+	/* 99 two-byte characters and "x.sh": 98 of them kept, and ".txt". */
+	longname[0] = '\0';
+	for (i = 0; i < 99; i++)
+		strlcat(longname, "\xc3\xa9", sizeof(longname));
+	strlcat(longname, "x.sh", sizeof(longname));
+	attach_name_typed(longname, ATTACH_TEXT, out, sizeof(out));
+	assert_int_equal(strlen(out), 196 + 4);
+	assert_memory_equal(out, longname, 196);
+	assert_string_equal(out + 196, ".txt");
+	/* "a", 98 of them and ".sh": the cut falls inside one, before it. */
+	strlcpy(longname, "a", sizeof(longname));
+	for (i = 0; i < 98; i++)
+		strlcat(longname, "\xc3\xa9", sizeof(longname));
+	strlcat(longname, ".sh", sizeof(longname));
+	attach_name_typed(longname, ATTACH_TEXT, out, sizeof(out));
+	assert_int_equal(strlen(out), 195 + 4);
+	assert_memory_equal(out, longname, 195);
+	assert_string_equal(out + 195, ".txt");
+}
+
 int
 main(void)
 {
@@ -108,6 +161,7 @@ main(void)
 		cmocka_unit_test(test_signatures),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_near_misses),
+		cmocka_unit_test(test_name_typed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
