@@ -291,6 +291,16 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
 			*why = "a {{placeholder}} out of shape";
 			goto out;
 		}
+		/*
+		 * The template's backslash would escape the value's first
+		 * byte: with a value's \" it made \\", and the rest of the
+		 * value stood outside the string.
+		 */
+		if (esc) {
+			*why = "body: a {{placeholder}} right after a "
+			    "backslash";
+			goto out;
+		}
 		spot = kind == TPL_URL ? SPOT_URL : in_str ? SPOT_STRING :
 		    SPOT_VALUE;
 		if ((field = visitor_field(name)) >= 0) {

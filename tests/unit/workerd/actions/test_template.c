@@ -117,6 +117,15 @@ test_json(void **state)
 	    "object or array");
 	assert_refused(TPL_JSON, "{\"a\": {{a}} {{a}}}", "{\"a\":1}", &VISITOR,
 	    "not JSON once filled");
+	/*
+	 * A backslash of the template before a placeholder would escape
+	 * the value's first byte (its \" made \\", ending the string):
+	 * refused. An escaped backslash before it is only a backslash.
+	 */
+	assert_refused(TPL_JSON, "{\"a\":\"x\\{{v}}\"}", "{\"v\":\"1\"}",
+	    &VISITOR, "right after a backslash");
+	assert_fills(TPL_JSON, "{\"a\":\"x\\\\{{v}}\"}",
+	    "{\"v\":\"\\\"\"}", "{\"a\":\"x\\\\\\\"\"}");
 }
 
 /* The visitor's fields come from the visitor alone. */
