@@ -163,6 +163,11 @@ enum st_chat_result {
 	 * WebSocket carries: the HTTP chat API is refused, nothing stored.
 	 */
 	ST_CHAT_IDENTITY = 5,
+	/*
+	 * A new session over the widget's new sessions a minute
+	 * (WIDGET_NEW_SESSIONS_PER_MINUTE, retry_after_ms): nothing stored.
+	 */
+	ST_CHAT_BUSY = 6,
 };
 
 /*

@@ -873,6 +873,20 @@ store_chat_history(const struct st_agent *a, uint32_t asked)
 }
 
 int
+store_chat_session_exists(struct store_txn *t, const char *widget,
+    const char *session)
+{
+	uint8_t skey[SESS_KEY_MAX], id[ID_LEN];
+	size_t klen;
+	int rc;
+
+	if (t->err || sess_key(t, widget, session, skey, &klen) < 0 ||
+	    (rc = sess_find(t, skey, klen, id)) < 0)
+		return -1;
+	return rc == 0;
+}
+
+int
 store_chat_begin(struct store_txn *t, const char *widget,
     const char *session, const char *org, const char *content,
     const struct att_claim *claim, uint32_t history_max, size_t max_bytes,

@@ -243,6 +243,14 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		return;
+	/* A new session counts against the widget's, as ST_WS_BEGIN's. */
+	if (store_chat_session_exists(&t, q->widget, q->session) == 0 &&
+	    (limited = new_session_count(b, r, q->widget, &retry)) != 0) {
+		store_abort(&t);	/* nothing written yet */
+		if (limited > 0)
+			reply_begin_no(r, type, ST_CHAT_BUSY, retry);
+		return;
+	}
 	t.visitor = store_visitor_told(&q->visitor);
 	/*
 	 * The widget's switch and daily cap, in the txn that stores the

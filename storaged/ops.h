@@ -156,4 +156,14 @@ void reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
 /* A begin's content as checked: a message of files alone has no words. */
 const char *begin_content(const char *content, uint32_t natts);
 
+/* ------------------------------------- opvisitor.c: the widget's visitors */
+
+/*
+ * A new visitor session of the widget (its id as the request names it)
+ * counts against its new sessions per minute (store_wsess_new_max): 1
+ * limited (*retry set), 0 not, -1 with r failed.
+ */
+int new_session_count(struct dbatch *b, struct dreply *r, const char *wid,
+    uint64_t *retry);
+
 #endif /* PARLEY_OPS_H */

@@ -19,12 +19,7 @@
 #include "widgetstore.h"
 #include "wsconvstore.h"
 
-/*
- * A new visitor session of the widget (public id) counts against its new
- * sessions per minute (store_wsess_new_max): 1 limited (*retry set), 0
- * not, -1 with r failed.
- */
-static int
+int
 new_session_count(struct dbatch *b, struct dreply *r, const char *wid,
     uint64_t *retry)
 {

@@ -357,6 +357,13 @@ int store_chat_begin(struct store_txn *t, const char *widget,
     const struct att_claim *claim, uint32_t history_max, size_t max_bytes,
     struct store_chat *out);
 /*
+ * Whether (widget, session) has its conversation already, which
+ * store_chat_begin would then not create: 1 it has, 0 not, -1 t failed.
+ * Reads only.
+ */
+int store_chat_session_exists(struct store_txn *t, const char *widget,
+    const char *session);
+/*
  * NULL when store_chat_begin() accepts these, else why not: widget
  * and session as store_conv_open(), content 1 to ST_CONTENT_MAX bytes of
  * UTF-8, history_max 1 to ST_HISTORY_MAX. Lets a caller refuse before it

@@ -465,6 +465,9 @@ http_refused(void *fe, int code, uint64_t retry_ms)
 	case ST_CHAT_CAPPED:
 		send_limited(c, retry_ms, CHAT_CAPPED_TEXT);
 		return;
+	case ST_CHAT_BUSY:
+		send_limited(c, retry_ms, WSCHAT_BUSY_TEXT);
+		return;
 	case ST_CHAT_IDENTITY:
 		conn_send_error(c, 403, JSON_HEADERS, "Identity required");
 		return;

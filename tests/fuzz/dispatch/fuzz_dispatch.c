@@ -861,6 +861,7 @@ check_chat(const struct st_begin_rep *rep)
 		check_begin_ok(&rep->ok, rep->result == ST_CHAT_HUMAN);
 		break;
 	case ST_CHAT_LIMITED:
+	case ST_CHAT_BUSY:
 		if (rep->retry_ms < 1 || rep->retry_ms > UINT32_MAX)
 			abort();
 		break;

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { BIN, Parley, pool, sleep, waitFor } from '../lib/harness.mjs';
 import { Dec, Enc, T } from '../lib/storage.mjs';
+import { chat, sid } from '../lib/chat.mjs';
 import { createWidget, Visitor } from '../lib/wsclient.mjs';
 
 const FLOOD = 6000;
@@ -249,6 +250,19 @@ describe('visitor sessions under attack', () => {
     assert.match((await third.next('error')).message, /Too many new conversations/);
     assert.equal((await stats(p)).visitorSessions, before0 + 1, 'the third stored nothing');
     await old.turn('still here');
+    // The HTTP chat API's new sessionIds count for the default widget
+    // (with its own client addresses, so the per-client limit is not it).
+    const convs0 = (await stats(p)).conversations;
+    const http = (session, client) => chat(p, session, 'hi', { headers: { 'X-Forwarded-For': client } });
+    const s1 = sid('busy');
+    assert.equal((await http(s1, '203.0.113.30')).status, 200);
+    assert.equal((await http(sid('busy'), '203.0.113.31')).status, 200);
+    const over = await http(sid('busy'), '203.0.113.32');
+    assert.equal(over.status, 429, over.text);
+    assert.match(over.json().error, /Too many new conversations/);
+    assert.ok(Number(over.headers['retry-after']) >= 1, 'Retry-After');
+    assert.equal((await stats(p)).conversations, convs0 + 2, 'the third stored nothing');
+    assert.equal((await http(s1, '203.0.113.30')).status, 200, 'a known session goes on');
     // Another widget has its own count.
     const w2 = await createWidget(p);
     const elsewhere = await Visitor.open(p, w2.widget_id, xff('203.0.113.23'));
