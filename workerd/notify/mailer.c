@@ -6,8 +6,10 @@
  *
  * - Polling: every POLL_MS while fewer than NOTIFY_MAIL_INFLIGHT mails
  *   are being sent, ST_MAIL_DUE (max = the room left); each mail is
- *   leased for ST_HOOK_LEASE_MS: one never answered comes back then (at
- *   least once; its Message-ID is the same on every attempt).
+ *   leased for PARLEY_NOTIFY_LEASE_MS: one never answered comes back then
+ *   (at least once; its Message-ID is the same on every attempt). One
+ *   that comes back while it is still being sent (a lease shorter than
+ *   the send) is dropped (notify_held): never two sends of it at a time.
  * - Sending: one SMTP transaction per mail, every recipient in RCPT TO
  *   (one refused does not stop the others) and none in a header: To is
  *   the recipient when there is one, else "undisclosed-recipients:;".
@@ -277,6 +279,11 @@ due_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	for (i = 0; i < ms.n; i++) {
+		if (notify_held(ms.mails[i].id)) {
+			log_debug("mail %s is being sent already",
+			    ms.mails[i].id);
+			continue;	/* freed with the reply */
+		}
 		if ((m = malloc(sizeof(*m))) == NULL) {
 			log_warn("mailer: mail");
 			break;	/* the rest come back with their lease */
@@ -338,6 +345,17 @@ size_t
 mailer_busy(void)
 {
 	return nsending + results;
+}
+
+int
+mailer_holds(const char *id)
+{
+	struct msend *s;
+
+	TAILQ_FOREACH(s, &sends, entry)
+		if (strcmp(s->m->id, id) == 0)
+			return 1;
+	return 0;
 }
 
 void

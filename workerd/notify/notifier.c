@@ -35,6 +35,8 @@
  *   payload).
  * - Email (SMTP_URL set): the mail outbox is mailer.c's, on the same
  *   loop and multi handle (at most NOTIFY_MAIL_INFLIGHT mails at once).
+ *   A mail taken again while it is being sent (its lease shorter than
+ *   the send) is dropped as a webhook job is: notify_held covers both.
  * - Quitting (MW_QUIT with its grace, masterd gone, SIGTERM/SIGINT with
  *   PARLEY_SHUTDOWN_TIMEOUT_MS): no more polling, the waiting jobs are
  *   dropped, the attempts in flight may end (and be answered) within the
@@ -169,16 +171,15 @@ hook_waiting(const char *hook)
 	return n;
 }
 
-/* 1 when a job of the delivery id is waiting here or in flight. */
-static int
-job_held(const char *id)
+int
+notify_held(const char *id)
 {
 	struct waiting *w;
 
 	TAILQ_FOREACH(w, &waitq, entry)
 		if (strcmp(w->job->d.id, id) == 0)
 			return 1;
-	return deliver_holds(id);
+	return deliver_holds(id) || mailer_holds(id);
 }
 
 /* A job taken from storaged: started, queued, or dropped (its lease). */
@@ -187,7 +188,7 @@ job_take(struct st_hook_job *job)
 {
 	struct waiting *w;
 
-	if (job_held(job->d.id)) {
+	if (notify_held(job->d.id)) {
 		log_debug("webhook %s: delivery %s is under way already",
 		    job->d.hook, job->d.id);
 		job_drop(job);

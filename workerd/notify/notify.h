@@ -219,6 +219,8 @@ void notify_subject(struct buf *out, const char *s);
 void mailer_start(void (*idle)(void));
 void mailer_quit(void);
 size_t mailer_busy(void);
+/* 1 when the mail id is being sent (taken, its outcome not yet told). */
+int mailer_holds(const char *id);
 void mailer_shutdown(void);
 
 /*
@@ -241,5 +243,12 @@ void resolver_quit(void);
  * main's exit status.
  */
 int notifier_run(const struct settings *);
+/*
+ * 1 when this notifier holds the job or mail id (a webhook delivery
+ * waiting or in flight, a mail being sent), else 0. What storaged hands
+ * out again while it is held (its lease ran out mid-attempt) is dropped
+ * by its taker: one attempt of a job at a time (PARLEY_NOTIFY_LEASE_MS).
+ */
+int notify_held(const char *id);
 
 #endif

@@ -19,11 +19,13 @@ export function smtpCert(dir) {
 
 // The SMTP server: its JSON lines as they come.
 export class Smtpd {
-  // plain: no STARTTLS offered, AUTH taken in clear.
-  constructor(dir, port, { plain = false, user, password } = {}) {
+  // plain: no STARTTLS offered, AUTH taken in clear. rcptDelayMs: each
+  // RCPT TO answered that long after it came.
+  constructor(dir, port, { plain = false, user, password, rcptDelayMs = 0 } = {}) {
     this.dir = dir;
     this.port = port;
     this.plain = plain;
+    this.rcptDelayMs = rcptDelayMs;
     this.user = user;
     this.password = password;
     this.lines = [];
@@ -32,7 +34,7 @@ export class Smtpd {
   async start() {
     const tls = this.plain ? ['-', '-'] : [path.join(this.dir, 'cert.pem'), path.join(this.dir, 'key.pem')];
     this.proc = spawnOwned('/usr/bin/python3', [path.join(REPO, 'tests/integration/lib/smtpd.py'),
-      ...tls, this.user, this.password, String(this.port)],
+      ...tls, this.user, this.password, String(this.port), String(this.rcptDelayMs)],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     this.stderr = '';
     this.proc.stderr.on('data', (d) => { this.stderr += d; });

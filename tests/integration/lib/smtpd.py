@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """A real SMTP server for tests/integration/email.test.mjs (aiosmtpd).
 
-Usage: smtpd.py CERT KEY USER PASSWORD [PORT]
+Usage: smtpd.py CERT KEY USER PASSWORD [PORT [RCPT_DELAY_MS]]
 
 Listens on 127.0.0.1 (PORT, or a free one), requires STARTTLS before
 anything else (the certificate and key given) and AUTH with USER and
 PASSWORD. With CERT "-": a plain server, no STARTTLS offered, AUTH
 accepted in clear (what a client that must not send a password in
-clear has to refuse). Prints one JSON line per event on stdout:
+clear has to refuse). RCPT_DELAY_MS: each RCPT TO is answered that
+long after it came (a slow server; other sessions go on meanwhile).
+Prints one JSON line per event on stdout:
   {"ready": port}                          once listening
   {"auth": user, "ok": bool, "tls": bool}   each AUTH attempt
   {"mail_from", "rcpt_tos", "data", "tls", "peer"}  each message received
@@ -29,6 +31,15 @@ def say(obj):
 
 
 class Handler:
+    def __init__(self, rcpt_delay_ms=0):
+        self.rcpt_delay = rcpt_delay_ms / 1000
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_delay > 0:
+            await asyncio.sleep(self.rcpt_delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         say({
             "mail_from": envelope.mail_from,
@@ -68,16 +79,17 @@ READY_TIMEOUT = 30
 def main():
     cert, key, user, password = sys.argv[1:5]
     port = int(sys.argv[5]) if len(sys.argv) > 5 else free_port()
+    handler = Handler(int(sys.argv[6]) if len(sys.argv) > 6 else 0)
     if cert == "-":
         controller = Controller(
-            Handler(), hostname="127.0.0.1", port=port,
+            handler, hostname="127.0.0.1", port=port,
             authenticator=Auth(user, password), auth_required=True,
             auth_require_tls=False, server_hostname="localhost", ready_timeout=READY_TIMEOUT)
     else:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert, key)
         controller = Controller(
-            Handler(), hostname="127.0.0.1", port=port,
+            handler, hostname="127.0.0.1", port=port,
             tls_context=ctx, require_starttls=True,
             authenticator=Auth(user, password), auth_required=True,
             auth_require_tls=True, server_hostname="localhost", ready_timeout=READY_TIMEOUT)

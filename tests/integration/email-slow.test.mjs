@@ -1,0 +1,74 @@
+// Email notifications through a slow SMTP server (Debian's aiosmtpd,
+// lib/smtpd.py, STARTTLS and AUTH as in email.test.mjs) that answers each
+// RCPT TO RCPT_DELAY_MS after it came, with PARLEY_NOTIFY_LEASE_MS at its
+// least (1 s): a send outlives its mail's lease.
+//
+//   - a mail taken again while it is being sent (storaged hands it out
+//     again once its lease is over, every poll) is not sent again beside
+//     it: one handoff, one message, one attempt (the lease is documented
+//     so: never two runs of a job at a time by the same notifier).
+//
+// Every wait is bounded; the Parley and the server stop in after().
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, freePort, sleep, waitFor } from './lib/harness.mjs';
+import { addMember } from './lib/people.mjs';
+import { Smtpd, smtpCert } from './lib/smtp.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const USER = 'mailer';
+const PASSWORD = 'smtp pass 1234';
+const RCPT_DELAY_MS = 3000;
+const LEASE_MS = 1000;
+
+describe('email through a slow SMTP server, a lease shorter than a send', { timeout: 120000 }, () => {
+  let p, smtpd, dir, wd;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-email-slow-'));
+    smtpCert(dir);
+    smtpd = new Smtpd(dir, await freePort(), { user: USER, password: PASSWORD, rcptDelayMs: RCPT_DELAY_MS });
+    await smtpd.start();
+    p = new Parley({
+      workers: 1,
+      mock: true,
+      env: {
+        RATE_LIMIT_MAX_REQUESTS: '0',
+        SMTP_URL: `smtp://127.0.0.1:${smtpd.port}`,
+        SMTP_USER: USER,
+        SMTP_PASSWORD: PASSWORD,
+        SMTP_FROM: 'parley@example.com',
+        SMTP_CA_FILE: path.join(dir, 'cert.pem'),
+        PARLEY_NOTIFY_LEASE_MS: String(LEASE_MS),
+      },
+    });
+    await p.start();
+    const u = await addMember(p, { role: 'agent' });
+    const r = await u.session.request('PUT', '/v1/admin/notifications', { body: { handoff_requested: true } });
+    assert.equal(r.status, 200, r.text);
+    wd = await createWidget(p, { handoff_enabled: true });
+  });
+  after(async () => {
+    if (smtpd) await smtpd.stop();
+    if (p) await p.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a mail whose lease ends while it is being sent is sent once', async () => {
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('one handoff, one mail');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await v.close();
+    await waitFor(() => smtpd.mails.length >= 1, 20000, 'the handoff mail');
+    // Copies taken meanwhile would be in their RCPT wait now: let them end.
+    await sleep(RCPT_DELAY_MS + 2000);
+    const ids = smtpd.mails.map((m) => m.headers['message-id'][0]);
+    assert.deepEqual(ids, [ids[0]], `one message, not ${ids.length}`);
+    assert.doesNotMatch(p.tail('masterd', 1e6), /mail ml_[0-9a-f]{16} \(handoff\), attempt \d+ failed/);
+  });
+});
