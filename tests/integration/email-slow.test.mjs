@@ -1,12 +1,19 @@
 // Email notifications through a slow SMTP server (Debian's aiosmtpd,
 // lib/smtpd.py, STARTTLS and AUTH as in email.test.mjs) that answers each
-// RCPT TO RCPT_DELAY_MS after it came, with PARLEY_NOTIFY_LEASE_MS at its
-// least (1 s): a send outlives its mail's lease.
+// RCPT TO RCPT_DELAY_MS after it came and the end of each message
+// DATA_HOLD_MS after it came, with PARLEY_NOTIFY_LEASE_MS at its least
+// (1 s): a send outlives its mail's lease.
 //
 //   - a mail taken again while it is being sent (storaged hands it out
 //     again once its lease is over, every poll) is not sent again beside
 //     it: one handoff, one message, one attempt (the lease is documented
-//     so: never two runs of a job at a time by the same notifier).
+//     so: never two runs of a job at a time by the same notifier);
+//   - while the server holds its answer to a mail's DATA, the notifier
+//     goes on: a webhook event made then arrives within WEBHOOK_MS, well
+//     before the hold ends (libcurl 7.88 waits for that answer in a
+//     blocking loop: on the notifier's loop it held every webhook, every
+//     storaged reply and the signals until the server answered), and the
+//     mail's outcome reaches storaged once the server answers.
 //
 // Every wait is bounded; the Parley and the server stop in after().
 import assert from 'node:assert/strict';
@@ -16,22 +23,27 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, freePort, sleep, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
+import { receiver } from './lib/receiver.mjs';
 import { Smtpd, smtpCert } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const USER = 'mailer';
 const PASSWORD = 'smtp pass 1234';
 const RCPT_DELAY_MS = 3000;
+const DATA_HOLD_MS = 8000;
+const WEBHOOK_MS = 4000;           // a webhook's latency during the hold, at most
 const LEASE_MS = 1000;
 
 describe('email through a slow SMTP server, a lease shorter than a send', { timeout: 120000 }, () => {
-  let p, smtpd, dir, wd;
+  let p, smtpd, dir, wd, rx;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-email-slow-'));
     smtpCert(dir);
-    smtpd = new Smtpd(dir, await freePort(), { user: USER, password: PASSWORD, rcptDelayMs: RCPT_DELAY_MS });
+    smtpd = new Smtpd(dir, await freePort(),
+      { user: USER, password: PASSWORD, rcptDelayMs: RCPT_DELAY_MS, dataDelayMs: DATA_HOLD_MS });
     await smtpd.start();
+    rx = await receiver((req, res) => res.end('ok'));
     p = new Parley({
       workers: 1,
       mock: true,
@@ -43,6 +55,7 @@ describe('email through a slow SMTP server, a lease shorter than a send', { time
         SMTP_FROM: 'parley@example.com',
         SMTP_CA_FILE: path.join(dir, 'cert.pem'),
         PARLEY_NOTIFY_LEASE_MS: String(LEASE_MS),
+        PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on',
       },
     });
     await p.start();
@@ -53,6 +66,7 @@ describe('email through a slow SMTP server, a lease shorter than a send', { time
   });
   after(async () => {
     if (smtpd) await smtpd.stop();
+    if (rx) await rx.close();
     if (p) await p.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -65,10 +79,39 @@ describe('email through a slow SMTP server, a lease shorter than a send', { time
     assert.equal((await v.next('handoff')).state, 'waiting_human');
     await v.close();
     await waitFor(() => smtpd.mails.length >= 1, 20000, 'the handoff mail');
-    // Copies taken meanwhile would be in their RCPT wait now: let them end.
-    await sleep(RCPT_DELAY_MS + 2000);
+    // Copies taken meanwhile come a second or more after it: wait for
+    // them, and for the server's answer to it (then storaged drops it).
+    await sleep(DATA_HOLD_MS + 2000);
     const ids = smtpd.mails.map((m) => m.headers['message-id'][0]);
     assert.deepEqual(ids, [ids[0]], `one message, not ${ids.length}`);
     assert.doesNotMatch(p.tail('masterd', 1e6), /mail ml_[0-9a-f]{16} \(handoff\), attempt \d+ failed/);
+  });
+
+  test('while the server holds its answer to a DATA, a webhook arrives promptly', async () => {
+    const r = await p.adminJson('POST', '/v1/admin/webhooks', { url: rx.url('/h'), events: ['message.created'] });
+    assert.equal(r.status, 201, r.text);
+    const before = smtpd.mails.length;
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('a person, please');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await v.close();
+    await waitFor(() => smtpd.mails.length > before, 20000, 'the mail, its answer held');
+    const held = Date.now();
+    const w = await Visitor.open(p, wd.widget_id);
+    await w.next('session');
+    const t = Date.now();
+    await w.turn('during the hold');
+    await waitFor(() => rx.hits.some((h) => h.body.includes('during the hold')), 20000, 'the webhook');
+    await w.close();
+    const at = rx.hits.find((h) => h.body.includes('during the hold')).at;
+    assert.ok(at - t < WEBHOOK_MS, `the webhook came ${at - t} ms after its message, ` +
+      `${at - held} ms into the server's ${DATA_HOLD_MS} ms hold`);
+    // The server answers: the outcome goes to storaged, the mail is not sent again.
+    await sleep(Math.max(0, held + DATA_HOLD_MS + 2000 - Date.now()));
+    assert.equal(smtpd.mails.length, before + 1);
+    const log = p.tail('masterd', 1e6);
+    assert.doesNotMatch(log, /ST_MAIL_RESULT failed|attempt \d+ failed/);
   });
 });

@@ -1,6 +1,6 @@
 /*
  * libcurl's multi interface on the loop (curlloop.c), written once for
- * the notifier's deliveries and mails, the fetcher's crawls and the
+ * the notifier's deliveries, the fetcher's crawls and the
  * embedding client: a multi handle whose sockets the loop watches
  * (curlsock.c's table), curl's timer on a loop timer ("now" as a deferred
  * call), and each finished transfer handed back to its owner, outside

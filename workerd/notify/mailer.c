@@ -1,8 +1,10 @@
 /*
  * The notifier's email (issue 23, item 4): with SMTP_URL set, the
  * notifier also takes the due mails from storaged's mail outbox and
- * sends each with libcurl's SMTP on deliver.c's multi handle (the same
- * loop wiring as the webhooks').
+ * sends each with libcurl's SMTP on a mail thread (mailpool.c: libcurl
+ * 7.88 blocks while it waits for the answer to the end of DATA and to
+ * QUIT, which froze the loop); the outbox, each message and each outcome
+ * stay the loop's.
  *
  * - Polling: every POLL_MS while fewer than NOTIFY_MAIL_INFLIGHT mails
  *   are being sent, ST_MAIL_DUE (max = the room left); each mail is
@@ -16,7 +18,8 @@
  *   smtp:// must upgrade with STARTTLS (CURLUSESSL_ALL: no password and
  *   no mail in clear), smtps:// is TLS from the start; the server's
  *   certificate is verified (SMTP_CA_FILE, else the system's). Connecting
- *   NOTIFY_CONNECT_MS, the whole transaction NOTIFY_TIMEOUT_MS.
+ *   NOTIFY_CONNECT_MS, the whole transaction NOTIFY_TIMEOUT_MS (its QUIT
+ *   too: mailpool.c).
  * - Its outcome: ST_MAIL_RESULT ok, or the error and retry_at (backoff.c's
  *   schedule, as a webhook's), 0 when none is left or the mail cannot be
  *   written (its payload); storaged then drops it. A failure is logged
@@ -38,7 +41,7 @@
 #define IDLE_POLL_MS	1000
 
 struct msend {
-	struct curlloop_xfer x;		/* first */
+	struct mailpool_job j;		/* first */
 	TAILQ_ENTRY(msend) entry;
 	struct st_mail *m;
 	struct buf msg;
@@ -102,10 +105,8 @@ mail_answer(struct st_mail *m, const char *error, int final)
 static void
 msend_free(struct msend *s)
 {
-	if (s->x.easy != NULL) {
-		deliver_xfer_remove(&s->x);
-		curl_easy_cleanup(s->x.easy);
-	}
+	if (s->j.easy != NULL)
+		curl_easy_cleanup(s->j.easy);	/* never performed */
 	curl_slist_free_all(s->rcpt);
 	buf_free(&s->msg);
 	free(s);
@@ -113,11 +114,13 @@ msend_free(struct msend *s)
 
 static void poll_soon(void);
 
+/* The thread is done with s (mailpool.c): its outcome, on the loop. */
 static void
-msend_done(struct curlloop_xfer *x, CURLcode rc)
+msend_done(struct mailpool_job *j)
 {
-	struct msend *s = (struct msend *)(void *)x;
+	struct msend *s = (struct msend *)(void *)j;
 	struct st_mail *m = s->m;
+	CURLcode rc = j->rc;
 
 	TAILQ_REMOVE(&sends, s, entry);
 	nsending--;
@@ -129,7 +132,7 @@ msend_done(struct curlloop_xfer *x, CURLcode rc)
 	on_idle();
 }
 
-/* curl reads the message to send. */
+/* curl reads the message to send (on the mail thread). */
 static size_t
 msg_read(char *p, size_t size, size_t n, void *arg)
 {
@@ -147,7 +150,7 @@ msg_read(char *p, size_t size, size_t n, void *arg)
 static int
 msend_setup(struct msend *s)
 {
-	CURL *e = s->x.easy;
+	CURL *e = s->j.easy;
 	char from[ST_EMAIL_MAX + 3];
 	int bad = 0;
 
@@ -222,7 +225,7 @@ msend_prepare(struct msend *s, const struct st_mail *m, int *final)
 		*final = 1;
 		return "no recipient";
 	}
-	if ((s->x.easy = curl_easy_init()) == NULL || msend_setup(s) < 0)
+	if ((s->j.easy = curl_easy_init()) == NULL || msend_setup(s) < 0)
 		return "curl: cannot set up the transfer";
 	return NULL;
 }
@@ -240,9 +243,9 @@ mail_send(struct st_mail *m)
 		return;
 	}
 	buf_init(&s->msg);
-	s->x.done = msend_done;
+	s->j.done = msend_done;
 	if ((why = msend_prepare(s, m, &final)) == NULL &&
-	    deliver_xfer_add(&s->x) < 0)
+	    mailpool_submit(&s->j) < 0)
 		why = "curl: cannot start the transfer";
 	if (why != NULL) {
 		mail_answer(m, why, final);
@@ -326,6 +329,8 @@ mailer_start(void (*idle)(void))
 	/* masterd sends one (http://localhost:PORT unless set): a fallback. */
 	snprintf(default_url, sizeof(default_url), "http://localhost:%u",
 	    wsettings.port);
+	if (mailpool_start() < 0)
+		fatalx("notifier: cannot start the mail threads");
 	running = 1;
 	log_info("email on: %s, from %s", wsettings.smtp_url,
 	    wsettings.smtp_from);
@@ -364,6 +369,7 @@ mailer_shutdown(void)
 	struct msend *s;
 
 	mailer_quit();
+	mailpool_shutdown();
 	while ((s = TAILQ_FIRST(&sends)) != NULL) {
 		TAILQ_REMOVE(&sends, s, entry);
 		nsending--;

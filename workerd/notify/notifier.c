@@ -34,7 +34,9 @@
  *   row). A failed attempt is logged (never its secret, signature or
  *   payload).
  * - Email (SMTP_URL set): the mail outbox is mailer.c's, on the same
- *   loop and multi handle (at most NOTIFY_MAIL_INFLIGHT mails at once).
+ *   loop, each send on a mail thread (mailpool.c; at most
+ *   NOTIFY_MAIL_INFLIGHT mails at once): a slow SMTP server holds no
+ *   webhook, no storaged reply and no signal.
  *   A mail taken again while it is being sent (its lease shorter than
  *   the send) is dropped as a webhook job is: notify_held covers both.
  * - Quitting (MW_QUIT with its grace, masterd gone, SIGTERM/SIGINT with

@@ -11,6 +11,8 @@
  *	deliver.c	one attempt: the signed POST, libcurl on the loop, the
  *			address checked as curl connects
  *	mailfmt.c, mailer.c	email: the message, and sending it
+ *	mailpool.c	the mail threads: each send off the loop (libcurl's
+ *			SMTP blocks in its end of DATA and its QUIT)
  *	notifier.c	the notifier role: its process, its loop
  */
 #ifndef PARLEY_NOTIFY_H
@@ -18,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -155,7 +158,7 @@ int deliver_holds(const char *id);
 /* Drops every attempt (no outcome told) and the multi handle. */
 void deliver_shutdown(void);
 /*
- * Another kind of transfer (mailer.c's, the fetcher's) on deliver.c's
+ * Another kind of transfer (the fetcher's) on deliver.c's
  * multi handle (net/curlloop.h: curlloop_add's and curlloop_remove's
  * contract). deliver_xfer_add: 0, or -1 when it cannot start (done is
  * not called).
@@ -208,13 +211,46 @@ void notify_subject(struct buf *out, const char *s);
 #define NOTIFY_MAIL_INFLIGHT	4	/* mails being sent at once */
 
 /*
+ * The mail threads (mailpool.c): one job is one curl_easy_perform of its
+ * easy handle on a thread of the pool, never on the loop. The thread
+ * owns the job from submit to done: it sets started and rc, and cleans
+ * easy up (NULL then); done is called on the loop.
+ */
+#define MAILPOOL_THREADS	NOTIFY_MAIL_INFLIGHT
+struct mailpool_job {
+	TAILQ_ENTRY(mailpool_job) entry;	/* the pool's queue */
+	CURL *easy;			/* set up by the owner */
+	void (*done)(struct mailpool_job *);
+	CURLcode rc;			/* curl_easy_perform's */
+	long long started;		/* proto_mono_ms() as it began */
+};
+/*
+ * The pipe the loop watches and the threads (after deliver_init: curl's
+ * global state is set up). 0, or -1 (nothing started).
+ */
+int mailpool_start(void);
+/*
+ * j queued for a thread, its progress callback set (it ends the transfer
+ * past NOTIFY_TIMEOUT_MS, QUIT included, or at mailpool_shutdown). 0, or
+ * -1 (not started, MAILPOOL_THREADS jobs already): done is not called.
+ */
+int mailpool_submit(struct mailpool_job *j);
+/*
+ * The transfers under way ended (within about a second), the threads
+ * joined, the pipe closed. The jobs not yet done are their owners'
+ * again, done never called (easy NULL for those performed).
+ */
+void mailpool_shutdown(void);
+
+/*
  * The mail side of the notifier (mailer.c): with SMTP_URL set it polls
- * storaged's mail outbox (ST_MAIL_DUE), sends each mail with libcurl
- * (STARTTLS required on smtp://, the certificate verified), and answers
- * ST_MAIL_RESULT (a retry by backoff.c's schedule). mailer_start: after
- * deliver_init; idle is called each time a send or an answer ends.
+ * storaged's mail outbox (ST_MAIL_DUE), sends each mail with libcurl on
+ * a mail thread (STARTTLS required on smtp://, the certificate verified),
+ * and answers ST_MAIL_RESULT (a retry by backoff.c's schedule) from the
+ * loop. mailer_start: after deliver_init (fatal when the mail threads
+ * cannot start); idle is called each time a send or an answer ends.
  * mailer_quit: no more polling. mailer_busy: sends and answers not yet
- * ended. mailer_shutdown: the sends dropped (before deliver_shutdown).
+ * ended. mailer_shutdown: the sends ended and dropped, the threads joined.
  */
 void mailer_start(void (*idle)(void));
 void mailer_quit(void);

@@ -20,12 +20,14 @@ export function smtpCert(dir) {
 // The SMTP server: its JSON lines as they come.
 export class Smtpd {
   // plain: no STARTTLS offered, AUTH taken in clear. rcptDelayMs: each
-  // RCPT TO answered that long after it came.
-  constructor(dir, port, { plain = false, user, password, rcptDelayMs = 0 } = {}) {
+  // RCPT TO answered that long after it came; dataDelayMs: each message's
+  // end likewise (it is in mails at once).
+  constructor(dir, port, { plain = false, user, password, rcptDelayMs = 0, dataDelayMs = 0 } = {}) {
     this.dir = dir;
     this.port = port;
     this.plain = plain;
     this.rcptDelayMs = rcptDelayMs;
+    this.dataDelayMs = dataDelayMs;
     this.user = user;
     this.password = password;
     this.lines = [];
@@ -34,7 +36,8 @@ export class Smtpd {
   async start() {
     const tls = this.plain ? ['-', '-'] : [path.join(this.dir, 'cert.pem'), path.join(this.dir, 'key.pem')];
     this.proc = spawnOwned('/usr/bin/python3', [path.join(REPO, 'tests/integration/lib/smtpd.py'),
-      ...tls, this.user, this.password, String(this.port), String(this.rcptDelayMs)],
+      ...tls, this.user, this.password, String(this.port), String(this.rcptDelayMs),
+      String(this.dataDelayMs)],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     this.stderr = '';
     this.proc.stderr.on('data', (d) => { this.stderr += d; });

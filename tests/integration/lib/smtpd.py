@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """A real SMTP server for tests/integration/email.test.mjs (aiosmtpd).
 
-Usage: smtpd.py CERT KEY USER PASSWORD [PORT [RCPT_DELAY_MS]]
+Usage: smtpd.py CERT KEY USER PASSWORD [PORT [RCPT_DELAY_MS [DATA_DELAY_MS]]]
 
 Listens on 127.0.0.1 (PORT, or a free one), requires STARTTLS before
 anything else (the certificate and key given) and AUTH with USER and
 PASSWORD. With CERT "-": a plain server, no STARTTLS offered, AUTH
 accepted in clear (what a client that must not send a password in
 clear has to refuse). RCPT_DELAY_MS: each RCPT TO is answered that
-long after it came (a slow server; other sessions go on meanwhile).
+long after it came; DATA_DELAY_MS: the end of each message likewise,
+once it is printed (a slow server; other sessions go on meanwhile).
 Prints one JSON line per event on stdout:
   {"ready": port}                          once listening
   {"auth": user, "ok": bool, "tls": bool}   each AUTH attempt
@@ -31,8 +32,9 @@ def say(obj):
 
 
 class Handler:
-    def __init__(self, rcpt_delay_ms=0):
+    def __init__(self, rcpt_delay_ms=0, data_delay_ms=0):
         self.rcpt_delay = rcpt_delay_ms / 1000
+        self.data_delay = data_delay_ms / 1000
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_delay > 0:
@@ -48,6 +50,8 @@ class Handler:
             "tls": session.ssl is not None,
             "peer": session.peer[0],
         })
+        if self.data_delay > 0:
+            await asyncio.sleep(self.data_delay)
         return "250 OK"
 
 
@@ -79,7 +83,7 @@ READY_TIMEOUT = 30
 def main():
     cert, key, user, password = sys.argv[1:5]
     port = int(sys.argv[5]) if len(sys.argv) > 5 else free_port()
-    handler = Handler(int(sys.argv[6]) if len(sys.argv) > 6 else 0)
+    handler = Handler(*(int(a) for a in sys.argv[6:8]))
     if cert == "-":
         controller = Controller(
             handler, hostname="127.0.0.1", port=port,

@@ -1,0 +1,217 @@
+/*
+ * The mail threads (issue 23, item 4): the notifier's SMTP off its loop.
+ * libcurl 7.88 waits for the server's answer to the end of DATA
+ * (smtp_done calls smtp_block_statemach) and to QUIT (smtp_disconnect)
+ * in a blocking loop, even under the multi interface: on the loop, a
+ * server slow to answer froze the webhooks, storaged's replies and the
+ * signals for up to NOTIFY_TIMEOUT_MS per mail. So each mail is one
+ * curl_easy_perform on one of MAILPOOL_THREADS threads.
+ *
+ * Only the job crosses threads, as in admin/hashpool.c: the loop sets up
+ * the job's easy handle and queues the job (under the mutex); a thread
+ * takes it, performs it, cleans the handle up (its connection closes
+ * there: CURLOPT_FORBID_REUSE) and writes the job's address into a pipe;
+ * the loop reads the pipe and calls the job's done. A thread touches
+ * nothing else: no log, no loop, no storaged, no address policy (the
+ * SMTP server is the operator's SMTP_URL, never a tenant's).
+ *
+ * Bounds: at most MAILPOOL_THREADS jobs between submit and done (the
+ * mailer never has more than NOTIFY_MAIL_INFLIGHT at once; a submit past
+ * it is refused). Each transfer keeps curl's NOTIFY_CONNECT_MS and
+ * NOTIFY_TIMEOUT_MS, and a progress callback ends it past
+ * NOTIFY_TIMEOUT_MS (curl's own timeout leaves the QUIT out, which
+ * waits up to 2 minutes) or once mailpool_shutdown has begun: curl calls
+ * it at least once a second, also while it waits for a server, so the
+ * threads are joined within about a second.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "notify.h"
+#include "workerd.h"
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	TAILQ_HEAD(, mailpool_job) queue;	/* under mu */
+	atomic_int stop;	/* set under mu: transfers end, threads leave */
+	/* The loop's alone. */
+	int started;
+	pthread_t th[MAILPOOL_THREADS];
+	int nth;
+	int pfd[2];		/* ended jobs: threads write, the loop reads */
+	struct loop_io io;
+	size_t pending;		/* submitted, done not yet called */
+} mp = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+	.queue = TAILQ_HEAD_INITIALIZER(mp.queue),
+	.pfd = { -1, -1 },
+};
+
+/* curl's progress callback, on the thread: nonzero ends the transfer. */
+static int
+mp_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	const struct mailpool_job *j = arg;
+
+	return atomic_load(&mp.stop) ||
+	    proto_mono_ms() - j->started > NOTIFY_TIMEOUT_MS;
+}
+
+/* One job, on its thread: performed, its handle cleaned up, handed back. */
+static void
+mp_perform(struct mailpool_job *j)
+{
+	ssize_t n;
+
+	j->started = proto_mono_ms();
+	j->rc = curl_easy_perform(j->easy);
+	curl_easy_cleanup(j->easy);
+	j->easy = NULL;
+	/* A pointer is far below PIPE_BUF: written whole or not at all. */
+	do
+		n = write(mp.pfd[1], &j, sizeof(j));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(j))
+		fatal("mail threads: pipe write");
+}
+
+/* A mail thread: performs what the queue holds until told to stop. */
+static void *
+mp_thread(void *arg)
+{
+	struct mailpool_job *j;
+
+	pthread_mutex_lock(&mp.mu);
+	for (;;) {
+		while (!atomic_load(&mp.stop) && TAILQ_EMPTY(&mp.queue))
+			pthread_cond_wait(&mp.cv, &mp.mu);
+		if (atomic_load(&mp.stop))
+			break;
+		j = TAILQ_FIRST(&mp.queue);
+		TAILQ_REMOVE(&mp.queue, j, entry);
+		pthread_mutex_unlock(&mp.mu);
+		mp_perform(j);
+		pthread_mutex_lock(&mp.mu);
+	}
+	pthread_mutex_unlock(&mp.mu);
+	return NULL;
+}
+
+/* The ended jobs the pipe holds, each told to its owner. */
+static void
+mp_io(int fd, uint32_t events, void *arg)
+{
+	struct mailpool_job *j;
+
+	while (read(fd, &j, sizeof(j)) == (ssize_t)sizeof(j)) {
+		mp.pending--;
+		j->done(j);
+	}
+}
+
+/* The threads, signals blocked (they are the loop's). 0, or -1. */
+static int
+mp_threads(void)
+{
+	sigset_t all, old;
+	int i, rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < MAILPOOL_THREADS; i++) {
+		if ((rc = pthread_create(&mp.th[i], NULL, mp_thread,
+		    NULL)) != 0) {
+			errno = rc;
+			log_warn("mail threads: thread");
+			break;
+		}
+		mp.nth++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return mp.nth > 0 ? 0 : -1;
+}
+
+int
+mailpool_start(void)
+{
+	if (mp.started)
+		return 0;
+	if (pipe2(mp.pfd, O_CLOEXEC) < 0) {
+		log_warn("mail threads: pipe");
+		return -1;
+	}
+	/* Only the loop's end waits for nothing. */
+	if (fcntl(mp.pfd[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    loop_io_add(&mp.io, mp.pfd[0], EPOLLIN, mp_io, NULL) < 0) {
+		log_warn("mail threads: watch pipe");
+		goto fail;
+	}
+	mp.started = 1;
+	if (mp_threads() < 0) {
+		mailpool_shutdown();
+		return -1;
+	}
+	return 0;
+fail:
+	close(mp.pfd[0]);
+	close(mp.pfd[1]);
+	mp.pfd[0] = mp.pfd[1] = -1;
+	return -1;
+}
+
+int
+mailpool_submit(struct mailpool_job *j)
+{
+	int bad = 0;
+
+	if (!mp.started || mp.pending >= MAILPOOL_THREADS)
+		return -1;
+	bad |= curl_easy_setopt(j->easy, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
+	bad |= curl_easy_setopt(j->easy, CURLOPT_XFERINFOFUNCTION,
+	    mp_progress) != CURLE_OK;
+	bad |= curl_easy_setopt(j->easy, CURLOPT_XFERINFODATA, j) !=
+	    CURLE_OK;
+	if (bad)
+		return -1;
+	mp.pending++;
+	pthread_mutex_lock(&mp.mu);
+	TAILQ_INSERT_TAIL(&mp.queue, j, entry);
+	pthread_cond_signal(&mp.cv);
+	pthread_mutex_unlock(&mp.mu);
+	return 0;
+}
+
+void
+mailpool_shutdown(void)
+{
+	int i;
+
+	if (!mp.started)
+		return;
+	pthread_mutex_lock(&mp.mu);
+	atomic_store(&mp.stop, 1);
+	pthread_cond_broadcast(&mp.cv);
+	pthread_mutex_unlock(&mp.mu);
+	for (i = 0; i < mp.nth; i++)
+		pthread_join(mp.th[i], NULL);
+	mp.nth = 0;
+	/* What ended, what was queued: the owners' now, no done called. */
+	TAILQ_INIT(&mp.queue);
+	mp.pending = 0;
+	loop_io_del(&mp.io);
+	close(mp.pfd[0]);
+	close(mp.pfd[1]);
+	mp.pfd[0] = mp.pfd[1] = -1;
+	atomic_store(&mp.stop, 0);
+	mp.started = 0;
+}
