@@ -245,18 +245,22 @@ store_replay(struct store *st, uint64_t upto)
 /*
  * Undoes a failed batch: what it wrote is gone; nothing that was
  * acknowledged is (not a record whose append failed, even if it reached
- * the file). A log that cannot be replayed leaves the process no state to
- * trust: it exits, and the next start replays from the disk.
+ * the file: a spent number is kept, its record never replayed). A log
+ * that cannot be replayed leaves the process no state to trust: it
+ * exits, and the next start replays from the disk.
  */
 static void
 store_undo(struct store *st)
 {
-	uint64_t acked = st->seq;
+	uint64_t last = st->seq, acked = last;
 
+	if (st->spent != 0 && st->spent == last)
+		acked = last - 1;
 	if (store_replay(st, acked) < 0 || st->seq != acked)
 		fatalx("store: cannot replay the log after a failed batch");
 	log_info("store: a failed batch was undone (%llu records replayed)",
 	    (unsigned long long)(st->seq - st->ckpt_seq));
+	st->seq = last;
 }
 
 /*
@@ -278,6 +282,34 @@ log_append(struct store *st)
 		return -1;
 	(void)store_flush(st);
 	return 0;
+}
+
+/*
+ * A batch whose record could not be appended: undone, its number spent.
+ * The record may be in the file all the same (a flush that failed, or a
+ * write that half happened), and the kernel may still write it out: the
+ * checkpoint records its number in wal_seq, so no start replays it, and
+ * the log starts again behind it (a log that failed refuses appends until
+ * a reset). Without that checkpoint its header is zeroed, so a restart
+ * stops before it; and a checkpoint that failed on a failing disk exits
+ * (not one the data directory's guard refused: that one stays up,
+ * refusing writes).
+ */
+static void
+append_failed(struct store *st)
+{
+	store_undo(st);
+	st->spent = ++st->seq;
+	if (store_checkpoint(st) == 0) {
+		wal_reset(st->wal);
+		return;
+	}
+	(void)wal_unwrite(st->wal);
+	if (st->guard.failed)
+		return;
+	fatalx("store: cannot checkpoint past refused record %llu; exiting: "
+	    "its header is zeroed, so the next start does not replay it",
+	    (unsigned long long)st->seq);
 }
 
 /* A batch ends: its changes are logged as one record, or undone. */
@@ -306,17 +338,7 @@ batch_end(struct store_txn *t)
 	}
 	if (log_append(st) < 0) {
 		store_fail(t, PROTO_E_INTERNAL, "storage error");
-		store_undo(st);
-		/*
-		 * The failed record may be in the file all the same (a
-		 * flush that failed, or a write that half happened). Its
-		 * number is spent: the checkpoint records it, so the next
-		 * start never replays it, and the log starts again behind
-		 * it (a log that failed refuses appends until a reset).
-		 */
-		st->seq++;
-		if (store_checkpoint(st) == 0)
-			wal_reset(st->wal);
+		append_failed(st);
 		/* Replication hears of the number spent (no record has it). */
 		if (st->on_record != NULL)
 			st->on_record(st->on_record_arg, st->seq, NULL, 0);
@@ -1179,6 +1201,7 @@ store_checkpoint(struct store *st)
 	    (unsigned long long)(proto_mono_us() - t0));
 	st->ckpt_seq = st->seq;
 	st->unflushed = 0;
+	st->spent = 0;		/* recorded: below every record to come */
 	wal_reset(st->wal);
 	wal_due_set(st);
 	return 0;
@@ -1680,7 +1703,7 @@ store_swap(struct store *st, const char *path)
 	else
 		(void)dir_sync(st->dir);
 	memset(&st->guard, 0, sizeof(st->guard));
-	st->seq = st->ckpt_seq = 0;
+	st->seq = st->ckpt_seq = st->spent = 0;
 	st->cfg_gen++;		/* another database */
 	if (env_open(st) < 0)
 		fatalx("%s: cannot open the database again after a snapshot",

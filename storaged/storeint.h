@@ -68,6 +68,11 @@ struct store {
 	uint64_t ckpt_seq;	/* the last record LMDB holds, committed */
 	uint64_t replay_upto;	/* a replay stops after this record */
 	/*
+	 * The number of a record whose append failed while no checkpoint
+	 * has recorded it yet (0: none): no replay applies it (store_undo).
+	 */
+	uint64_t spent;
+	/*
 	 * A batch that shares its flush (store_defer_flush) is logged
 	 * unflushed: unflushed is the first such record not yet flushed
 	 * (0: none), the next flush of the log covers it.

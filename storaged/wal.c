@@ -20,6 +20,7 @@ struct wal {
 	int sync;
 	int broken;		/* an append failed: none until wal_reset() */
 	size_t off;		/* where the next record goes */
+	size_t last;		/* where the last record written or tried began */
 	size_t size;		/* the file's size: zeros from the last record on */
 	char path[PATH_MAX];
 };
@@ -270,6 +271,7 @@ wal_write(struct wal *w, uint64_t seq, const void *body, size_t len)
 		log_warnx("%s: not appending after a failed append", w->path);
 		return -1;
 	}
+	w->last = w->off;	/* tried: what wal_unwrite() takes out */
 	if (len == 0 || len > WAL_BODY_MAX) {
 		log_warnx("%s: record of %zu bytes", w->path, len);
 		return -1;
@@ -306,17 +308,33 @@ wal_sync(struct wal *w)
 	return 0;
 }
 
-int
-wal_clear(struct wal *w)
+/* The header at off zeroed and flushed: a scan stops there. 0, or -1 logged. */
+static int
+zero_header(struct wal *w, size_t off)
 {
 	static const uint8_t zeros[WAL_HDR_LEN];
 
-	if (pwrite_all(w->fd, zeros, sizeof(zeros), 0) < 0 || wal_sync(w) < 0) {
-		log_warn("%s: clear", w->path);
+	if (pwrite_all(w->fd, zeros, sizeof(zeros), (off_t)off) < 0 ||
+	    wal_sync(w) < 0) {
+		log_warn("%s: zeroing the header at %zu", w->path, off);
 		return -1;
 	}
+	return 0;
+}
+
+int
+wal_clear(struct wal *w)
+{
+	if (zero_header(w, 0) < 0)
+		return -1;
 	wal_reset(w);
 	return 0;
+}
+
+int
+wal_unwrite(struct wal *w)
+{
+	return zero_header(w, w->last);
 }
 
 void

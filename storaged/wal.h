@@ -70,6 +70,14 @@ void wal_reset(struct wal *);
  * then wal_reset(). 0, or -1 logged.
  */
 int wal_clear(struct wal *);
+/*
+ * The last record written, or tried by an append that failed, taken out
+ * of the log: its header zeroed, then flushed, so no scan reads it or
+ * past it (a refused batch's record, which a restart must not replay).
+ * The zeros are in the file even when the flush fails: a later read
+ * sees them, though a power loss may leave the record. 0, or -1 logged.
+ */
+int wal_unwrite(struct wal *);
 /* Bytes appended since the last reset. */
 size_t wal_used(const struct wal *);
 

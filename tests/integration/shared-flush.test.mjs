@@ -4,6 +4,9 @@
 // a flagged write is confirmed only once a flush has covered it, a flush
 // that fails loses nothing that was confirmed (storaged exits; the next
 // start replays), and a worker flags only while many turns are alive.
+// And a write's own flush failing with the checkpoint after it (a failing
+// disk fails both): storaged exits before anything reads the refused
+// write, and the next start does not replay it.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -70,6 +73,40 @@ test('a flagged write whose shared flush fails is never confirmed: storaged exit
   st = await p.storage({ name: 'itest-share-2' });
   const got = await st.convGet(kept);
   assert.deepEqual(got.messages.map((m) => m.content), ['confirmed first']);
+});
+
+test('a write whose flush fails, then the checkpoint that would spend its number: storaged exits, and a restart has the confirmed write and not the refused one', { timeout: 30000 }, async (t) => {
+  const p = await startParley(t, { masterd: false, env: {
+    ASAN_OPTIONS: `abort_on_error=0:halt_on_error=1:detect_leaks=0:print_summary=1:exitcode=66:${ASAN_SPEED}` } });
+  let st = await p.storage({ name: 'itest-ckpt' });
+  t.after(() => st.close());
+  const sessions = async () => (await st.convList(100)).convs.map((c) => c.session);
+  const s0 = `ckpt-${crypto.randomBytes(4).toString('hex')}`;
+  rep(T.ST_CHAT_BEGIN, await st.call(T.ST_CHAT_BEGIN, begin(s0, 'confirmed first')));
+
+  // Every flush fails from here: the write's own, then LMDB's at the
+  // checkpoint. Before, the checkpoint's undo replayed the refused record
+  // (in the page cache, its CRC right): reads served it, and the next
+  // checkpoint or start kept it.
+  const tr = await failSyncs(p.storagedPid);
+  t.after(() => { try { tr.kill('SIGKILL'); } catch { /* gone */ } });
+  p.expectExit('storaged', { codes: [1] });
+  const s1 = `ckpt-${crypto.randomBytes(4).toString('hex')}`;
+  const res = await st.call(T.ST_CHAT_BEGIN, begin(s1, 'refused'), { timeout: 10000 })
+    .then(() => 'stored', (e) => e.message);
+  const read = await sessions().catch((e) => e.message);
+  assert.equal(res, 'storage connection closed', `the refused write, then a read: ${res}; ${JSON.stringify(read)}`);
+  const ex = await within(p.procs.storaged.exit, 10000);
+  assert.equal(ex?.code, 1, 'storaged exited');
+  assert.match(p.logs.storaged, /cannot checkpoint past refused record \d+; exiting/);
+
+  // Started again on the same data (the disk well again): the confirmed
+  // write is there, the refused one is not.
+  tr.kill('SIGKILL');
+  await p.startStoraged();
+  st.close();
+  st = await p.storage({ name: 'itest-ckpt-2' });
+  assert.deepEqual(await sessions(), [s0]);
 });
 
 test('a worker flags its turns\' writes PROTO_F_SHARE only while many turns are alive; every turn is answered and stored', { timeout: 60000 }, async (t) => {

@@ -3,7 +3,8 @@
  * acknowledged is there after the process dies at any moment, a log torn
  * at any byte of its last record recovers without that record, a
  * checkpoint killed midway recovers, a failed batch is undone, a flush
- * the disk fails is refused and never comes back, and a log that skips
+ * the disk fails is refused and never comes back (even when the disk
+ * fails the checkpoint after it too), and a log that skips
  * records LMDB needs is refused. Crashes are real: a child process writes
  * and is killed (or _exits without closing the store). A failing disk is
  * fdatasync() answering EIO (defined below, so wal.c and LMDB call it),
@@ -539,6 +540,60 @@ test_shared_flush_fails(void **state)
 	assert_int_equal(turns_in(f->st), 5);
 }
 
+/*
+ * A child process opens dir's store (PARLEY_SYNC=full) and stores turn
+ * n; then the disk fails every flush: turn n + 1's, so it is refused,
+ * and the checkpoint's that would spend its number, and the one of the
+ * zeros over its header. Returns the child's exit status (5: it went on
+ * serving).
+ */
+static int
+checkpoint_fails(const char *dir, int n)
+{
+	struct store *st;
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == 0) {
+		if ((st = store_open(dir, 64, 0)) == NULL)
+			_exit(2);
+		log_set_level(LOG_LEVEL_FATAL + 1);
+		if (write_turn(st, n) != 0)
+			_exit(3);
+		fail_syncs = 1000;
+		if (write_turn(st, n + 1) != PROTO_E_INTERNAL)
+			_exit(4);
+		_exit(5);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * A refused turn whose number no checkpoint could record (the disk fails
+ * LMDB's flush too): the process exits rather than go on with a number
+ * it cannot spend (its undo replayed the refused record from the page
+ * cache, which reads then served, and the next checkpoint kept), and the
+ * next start does not replay it: its header was zeroed. The turns
+ * acknowledged before it stay.
+ */
+static void
+test_failed_checkpoint(void **state)
+{
+	struct fix *f = *state;
+
+	assert_int_equal(write_turn(f->st, 0), 0);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(checkpoint_fails(f->dir, 1), 1);
+	reopen_synced(f);
+	assert_int_equal(turns_in(f->st), 2);
+	assert_int_equal(write_turn(f->st, 3), 0);
+	reopen_synced(f);
+	assert_int_equal(turns_in(f->st), 3);
+}
+
 /* LMDB older than the log's first record: refused, not silently short. */
 static void
 test_gap_refused(void **state)
@@ -643,6 +698,7 @@ main(void)
 		T(test_failed_batch_undone),
 		T(test_failed_sync),
 		T(test_shared_flush_fails),
+		T(test_failed_checkpoint),
 		T(test_gap_refused),
 		T(test_churn_in_small_map),
 		T(test_churn_tiny_batches),
