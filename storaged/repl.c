@@ -83,6 +83,7 @@ static struct {
 
 	/* A standby: its link to the primary. */
 	char *primary;
+	int checked;		/* a primary checked our data (repl_readable) */
 	struct pchan up;
 	struct loop_io up_io;
 	int up_fd;		/* -1 when not linked */
@@ -313,6 +314,12 @@ int
 repl_writable(void)
 {
 	return R.role == ST_REPL_PRIMARY && cluster_writable();
+}
+
+int
+repl_readable(void)
+{
+	return R.role == ST_REPL_PRIMARY || R.checked;
 }
 
 int
@@ -816,6 +823,17 @@ up_open(void)
 	R.down_logged = 0;
 }
 
+/* The primary found our data its own (how): reads are answered. */
+static void
+up_checked(const char *how)
+{
+	if (R.checked)
+		return;
+	R.checked = 1;
+	log_info("replication: the primary checked this data (%s): reads are "
+	    "answered", how);
+}
+
 static int
 up_started(const struct pmsg *m)
 {
@@ -837,6 +855,8 @@ up_started(const struct pmsg *m)
 	    "%llu)%s", (unsigned long long)rep.term,
 	    (unsigned long long)rep.seq, rep.snapshot ?
 	    ": a snapshot first" : "");
+	if (!rep.snapshot)
+		up_checked("it resumed our stream in its term");
 	return 0;
 }
 
@@ -922,6 +942,7 @@ up_snap(const struct pmsg *m)
 	    "record %llu", (unsigned long long)R.sbytes,
 	    (unsigned long long)store_term(R.st),
 	    (unsigned long long)store_seq(R.st));
+	up_checked("its snapshot");
 	return 1;
 }
 
@@ -1033,6 +1054,7 @@ standby_begin(const char *primary)
 	free(R.primary);
 	R.primary = p;
 	R.role = ST_REPL_STANDBY;
+	R.checked = 0;		/* until this primary checks our data */
 	store_on_record(R.st, NULL, NULL);
 	R.retry_ms = 0;
 	R.retry_at = 0;
@@ -1157,6 +1179,7 @@ repl_fence(void)
 	if (R.role != ST_REPL_PRIMARY)
 		return;
 	R.role = ST_REPL_FENCED;
+	R.checked = 0;		/* our tail may be unacknowledged */
 	server_set_role(R.srv, ST_REPL_FENCED, NULL);
 	server_hold_fail(R.srv);
 	sweep_stop();
@@ -1167,7 +1190,8 @@ repl_fence(void)
 	bl_clear();
 	R.in_sync = R.alone = 0;
 	log_warnx("replication: fenced: no write is accepted or "
-	    "acknowledged from now on");
+	    "acknowledged from now on, no read answered until a primary "
+	    "checks this data");
 	publish();
 }
 

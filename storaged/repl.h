@@ -9,8 +9,9 @@
  * replay), flushes, and acknowledges (ST_REPL_ACK). With PARLEY_SYNC=
  * replica a batch's replies leave only once the standby acknowledged its
  * record (server.c holds them: repl_gate), unless the standby is away and
- * the cluster agreed to go on alone (cluster.h). storaged/STORAGE.md,
- * "Replication", has the contract.
+ * the cluster agreed to go on alone (cluster.h). A standby, or a fenced
+ * primary, answers reads only once a primary checked its data
+ * (repl_readable). storaged/STORAGE.md, "Replication", has the contract.
  */
 #ifndef PARLEY_REPL_H
 #define PARLEY_REPL_H
@@ -32,6 +33,9 @@ struct store;
 #define REPL_CATCHUP_LAG	64
 /* A standby dials its primary again after 100 ms, doubling up to this. */
 #define REPL_RETRY_MAX_MS	2000
+/* A read refused while repl_readable() says no. */
+#define REPL_UNCHECKED_ERR	"this storaged's data is not checked against " \
+				"the primary yet"
 /* The name of the snapshot a standby receives, in its data directory. */
 #define REPL_SNAP_FILE		"snapshot.mdb.part"
 
@@ -81,6 +85,15 @@ uint64_t repl_gate(void);
  * before it runs writes.
  */
 int repl_writable(void);
+/*
+ * Whether reads may be answered from the store: a primary's always; a
+ * standby's or a fenced storaged's once a primary checked its data (it
+ * resumed our stream in its own term, or its snapshot was swapped in),
+ * until the next repl_follow() or repl_fence(). Until then the data may
+ * hold a tail no primary acknowledged (an old primary's): every read is
+ * refused, unavailable with REPL_UNCHECKED_ERR.
+ */
+int repl_readable(void);
 /* Whether who (a server's client) is the standby streaming from us. */
 int repl_is_standby(const void *who);
 /*

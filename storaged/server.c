@@ -261,6 +261,7 @@ struct server {
 	int role;
 	char primary[STADDR_TEXT_MAX];
 	int writes;		/* this batch may write (repl_writable) */
+	int reads;		/* this batch may read (repl_readable) */
 	TAILQ_HEAD(, held) held;	/* in the order they were made */
 	uint64_t hold_seq;	/* > 0: what is sent now waits for this record */
 };
@@ -1118,18 +1119,29 @@ server_who_bad(struct client *c, struct slot *sl)
 }
 
 /*
- * A write sent to a standby, a fenced primary or one past its lease's
- * fence time: refused, in its place ("not primary": the workers go to
- * the primary). 1 when refused.
+ * What this storaged's role refuses, in its place: a write sent to a
+ * standby, a fenced primary or one past its lease's fence time ("not
+ * primary": the workers go to the primary); a read sent to a standby or
+ * a fenced storaged whose data no primary has checked yet (unavailable:
+ * it may hold a tail no primary acknowledged, repl_readable), but for a
+ * ping, which reads nothing. 1 when refused.
  */
 static int
 server_not_primary(struct server *s, struct slot *sl)
 {
-	if (s->writes || !dispatch_is_write(sl->q->type))
+	int code = PROTO_E_NOT_PRIMARY;
+	const char *why = "not primary";
+
+	if (!dispatch_is_write(sl->q->type)) {
+		if (s->reads || sl->q->type == PROTO_ST_PING)
+			return 0;
+		code = PROTO_E_UNAVAILABLE;
+		why = REPL_UNCHECKED_ERR;
+	} else if (s->writes)
 		return 0;
 	memset(&sl->rep, 0, sizeof(sl->rep));
 	penc_init(&sl->rep.enc);
-	reply_fail(&sl->rep, PROTO_E_NOT_PRIMARY, "not primary");
+	reply_fail(&sl->rep, code, why);
 	return 1;
 }
 
@@ -1278,6 +1290,7 @@ server_batch(struct server *s)
 
 	/* Once per batch: the lease's fence time is read from the clock. */
 	s->writes = s->role == ST_REPL_PRIMARY && repl_writable();
+	s->reads = repl_readable();
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		if (!client_runnable(c))
 			continue;
@@ -1424,11 +1437,25 @@ backup_error(struct client *c, uint32_t id, uint32_t code, const char *msg)
 		client_kill(c);
 }
 
+/* Why a backup cannot start now (unavailable), or NULL. */
+static const char *
+backup_busy(const struct server *s)
+{
+	if (s->bk.running)
+		return "busy: a backup is already running";
+	if (s->quitting)
+		return "storaged is stopping";
+	if (!repl_readable())
+		return REPL_UNCHECKED_ERR;	/* a read of our data */
+	return NULL;
+}
+
 /* Takes m's fd whatever happens. */
 static void
 backup_start(struct server *s, struct client *c, const struct pmsg *m)
 {
 	struct backup *bk = &s->bk;
+	const char *busy;
 	struct stat sb;
 	int fl, rc;
 
@@ -1446,10 +1473,9 @@ backup_start(struct server *s, struct client *c, const struct pmsg *m)
 		    "backup needs an empty regular file open for writing");
 		return;
 	}
-	if (bk->running || s->quitting) {
+	if ((busy = backup_busy(s)) != NULL) {
 		close(m->fd);
-		backup_error(c, m->hdr.id, PROTO_E_UNAVAILABLE, bk->running ?
-		    "busy: a backup is already running" : "storaged is stopping");
+		backup_error(c, m->hdr.id, PROTO_E_UNAVAILABLE, busy);
 		return;
 	}
 	/* The copy reads LMDB's last commit: every acknowledged write first. */

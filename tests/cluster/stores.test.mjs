@@ -9,8 +9,11 @@
 //   a printed time, writes are acknowledged again, and the client's
 //   record against the export of the new primary (the admin API, through
 //   the front hosts) finds every acknowledged write: `acknowledged writes
-//   lost: 0`. st1 restarted rejoins as the standby of st2, by a snapshot,
-//   and holds the same data (parleyctl export of both).
+//   lost: 0`. A write sent to st1 once cut off is never acknowledged. st1
+//   restarted with its link still down answers no read: no primary has
+//   checked its data, whose tail st2 never had (that write, at least); then,
+//   its link up, it rejoins as the standby of st2, by a snapshot, and holds
+//   the same data (parleyctl export of both).
 // - A TLS client without a certificate of the cluster's CA, or with one
 //   of another CA (made by the same script), is refused at st1's
 //   handshake; one of the cluster is served.
@@ -24,6 +27,7 @@
 // cluster-test, PARLEY_CLUSTER_FULL=1): two workers per front host, the
 // writers run longer before and after it.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -99,6 +103,15 @@ describe(`storaged hosts: a primary and its hot standby over mutual TLS (${MODE}
 
     const tCut = Date.now();
     await c.cluster.cut('st1');
+    // A write sent to st1 itself (its Unix socket) once it is cut off: it
+    // may be logged there, while st1 still holds its lease, but it is
+    // never acknowledged (its standby cannot have it): a tail st2 lacks.
+    const tail = `never-acked-${crypto.randomBytes(4).toString('hex')}`;
+    // As parleyctl exports a session id (lib/exportrows.c).
+    const tailRow = `sha256:${crypto.createHash('sha256').update(tail).digest('hex').slice(0, 24)}`;
+    const direct = await st.node('st1').storage({ as: 'parley-workerd' });
+    t.after(() => direct.close());
+    const tailRes = direct.convOpen('default', tail, { timeout: WAIT_MS }).then(() => 'acknowledged', (e) => e.message);
     const { primaryAt, killedAt } = await st.failover('st1', 'st2');
     const { at: backAt } = await c.client.call('load.after', { at: primaryAt, timeout: WAIT_MS });
     await c.client.call('load.more', { n: AFTER, timeout: WAIT_MS });
@@ -111,15 +124,26 @@ describe(`storaged hosts: a primary and its hot standby over mutual TLS (${MODE}
     t.diagnostic(`${load.summary}`);
     t.diagnostic(`acknowledged ${check.total} writes (${check.turns} turns); found in st2's export ${check.found.turns} turns, ${check.found.messages} messages, ${check.found.widgets} widgets, ${check.found.contacts} contacts; acknowledged writes lost: ${check.nproblems}`);
     assert.deepEqual(check.problems, []);
+    assert.notEqual(await tailRes, 'acknowledged', 'a write to st1 once cut off');
 
-    // st1 back: the standby of st2, by a snapshot (its term is older), then
-    // the same data as st2.
+    // st1 restarted, still cut off: neither etcd nor st2 has told it
+    // whether its data is st2's, and it may end in records st2 never had
+    // (the write above): it answers no read until a primary checked it
+    // (before, it exported its stale tail for as long as it stayed cut).
     const t0 = Date.now();
-    const said = await st.rejoin('st1');
+    const from = await st.restartCut('st1');
+    const early = await st.node('st1').ctl(['export', '--rows', 'conversations']);
+    assert.equal(early.code, 1, `st1 exported its data unchecked: ${early.stdout.includes(tailRow) ? 'with' : 'without'} ${tail}`);
+    assert.match(early.stderr, /not checked against the primary yet \(unavailable\)/);
+    // Its link up: the standby of st2, by a snapshot (its term is older),
+    // then the same data as st2, without the tail.
+    const said = await st.rejoin('st1', from);
     assert.match(said, /took a snapshot of \d+ bytes: term \d+/);
+    assert.match(said, /the primary checked this data \(its snapshot\): reads are answered/);
     const [a, b] = [await st.dump('st2'), await st.dump('st1')];
     assert.ok(a.msgs.split('\n').length > BEFORE / 2, 'there is something to compare');
     assert.deepEqual(b, a);
+    assert.ok(!b.convs.includes(tailRow), 'the write st1 never had acknowledged is gone');
     const r = await st.role('st1');
     assert.equal(r.role, 'standby');
     t.diagnostic(`st1 restarted: the standby of st2 in ${ms(Date.now() - t0)} (a snapshot, then the records); its export is st2's (${a.msgs.split('\n').length - 1} messages)`);

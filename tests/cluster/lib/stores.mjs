@@ -10,7 +10,8 @@
 //   s.node('st1')                       // its Parley (harness.mjs): logs, ctl()
 //   s.frontEnv('front1')                // PARLEY_STORAGED and the front's certificate
 //   await s.failover('st1', 'st2')      // st1 cut off already: st2 primary, st1 killed
-//   await s.rejoin('st1')               // st1 back, as the standby of the other
+//   const from = await s.restartCut('st1')  // st1 restarted, its link still down
+//   await s.rejoin('st1', from)         // st1 back, as the standby of the other
 //   await s.caughtUp('st2', 'st1'); await s.dump('st1')
 //   await s.stop()
 //
@@ -167,14 +168,24 @@ export class Stores {
     return { primaryAt, killedAt };
   }
 
-  // h (killed) back: its link up, restarted as the standby of the primary;
-  // resolves once it caught up. Its log from the restart on.
-  async rejoin(h) {
+  // h (killed) restarted as the standby of the primary, its link still
+  // down: it reaches neither etcd nor the primary. Where its log is at the
+  // restart, for rejoin().
+  async restartCut(h) {
     const p = this.nodes[h];
-    await this.cluster.join(h);
     const from = p.logs.storaged.length;
     p.opts.env = this.envOf(h, { standbyOf: this.primary });
     await p.startStoraged();
+    return from;
+  }
+
+  // h (killed) back: its link up, restarted (unless restartCut did, from
+  // its log offset then) as the standby of the primary; resolves once it
+  // caught up. Its log from the restart on.
+  async rejoin(h, from) {
+    const p = this.nodes[h];
+    await this.cluster.join(h);
+    if (from === undefined) from = await this.restartCut(h);
     await this.caughtUp(this.primary, h, `${h} back as the standby of ${this.primary}`);
     return p.logs.storaged.slice(from);
   }
