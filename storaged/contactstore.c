@@ -1140,6 +1140,8 @@ store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
 		return t->err;
 	contact_forget(t, g.id, &c);
 	st_contact_free(&c);
+	/* The live events that name it go once the batch commits. */
+	store_forget(t, g.id);
 	gone_save(t, &g);
 	if (gone_step(t, &g, max, &n, &left) == 0)
 		*done = !left;

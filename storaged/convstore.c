@@ -1069,6 +1069,8 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 			store_modules[i]->conv_deleted(t, &c, cid);
 	if (t->conv_gone != NULL)
 		t->conv_gone(t, &c);
+	/* Its live events go once the batch commits (store_forgotten). */
+	store_forget(t, cid);
 	msgs_delete(t, cid);
 	/*
 	 * The session's next message makes a new conversation. Visitor

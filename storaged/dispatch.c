@@ -103,6 +103,8 @@ reply_event(struct dreply *r, const struct st_event *ev, int visitor)
 	d->mail_kind = store_event_mail(ev);
 	strlcpy(d->org, ev->conv.org, sizeof(d->org));
 	strlcpy(d->conv, ev->conv.id, sizeof(d->conv));
+	strlcpy(d->contact, ev->kind == ST_EV_CONTACT ? ev->contact.id :
+	    ev->conv.contact_id, sizeof(d->contact));
 	penc_init(&d->enc);
 	(void)st_req_encode(&d->enc, PROTO_ST_EV, ev);
 }
@@ -132,7 +134,13 @@ event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 	event_msg(b, r, &conv, &c->msg);
 }
 
-/* A conversation a request deleted (store.h's conv_gone): the dashboards' and webhooks'. */
+/*
+ * A conversation a request deleted (store.h's conv_gone): the dashboards'
+ * and webhooks'. It tells what the conversation was, never what it held
+ * (an erasure's event must not write it again, nor the ring keep it): no
+ * message text, rating comment or visitor details, and the made-up name,
+ * not its contact's.
+ */
 static void
 event_conv_gone(struct store_txn *t, const struct st_conv *c)
 {
@@ -142,7 +150,13 @@ event_conv_gone(struct store_txn *t, const struct st_conv *c)
 	ev.at = store_now(t->st);
 	ev.kind = ST_EV_CONV_DELETED;
 	ev.conv = *c;
-	event_visitor_name(t, &ev.conv);
+	ev.conv.last_message = NULL;
+	ev.conv.last_visitor = NULL;
+	ev.conv.rating_comment = NULL;
+	ev.conv.unread = 0;
+	memset(&ev.conv.visitor, 0, sizeof(ev.conv.visitor));
+	st_visitor_name_gen(c->session, ev.conv.visitor_name,
+	    sizeof(ev.conv.visitor_name));
 	reply_event(t->conv_gone_arg, &ev, 0);
 }
 

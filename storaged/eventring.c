@@ -5,12 +5,22 @@
 #include "eventring.h"
 #include "log.h"
 #include "random.h"
+#include "util.h"
+
+#define EV_ID_LEN	(ST_ID_HEX / 2)
 
 struct evslot {
 	uint64_t seq;
-	uint8_t *buf;		/* the whole encoding, numbered */
+	uint8_t *buf;		/* the whole encoding, numbered; NULL forgotten */
 	size_t len;
+	uint8_t kind;		/* enum st_ev_kind */
+	uint8_t ids;		/* EV_HAS_*: which of conv and contact it has */
+	uint8_t conv[EV_ID_LEN];
+	uint8_t contact[EV_ID_LEN];
 };
+
+#define EV_HAS_CONV	1
+#define EV_HAS_CONTACT	2
 
 struct evring {
 	uint64_t epoch;
@@ -74,6 +84,18 @@ evring_evict(struct evring *r)
 /* An event's epoch and seq: its first bytes (agentmsg.h). */
 #define EV_NUMBER_LEN	16
 
+/* ev's kind and ids into its slot s, for evring_forget. */
+static void
+slot_ids(struct evslot *s, const struct devent *ev)
+{
+	s->kind = ev->kind;
+	s->ids = 0;
+	if (proto_hex_decode(ev->conv, s->conv, EV_ID_LEN) == 0)
+		s->ids |= EV_HAS_CONV;
+	if (proto_hex_decode(ev->contact, s->contact, EV_ID_LEN) == 0)
+		s->ids |= EV_HAS_CONTACT;
+}
+
 int
 evring_add(struct evring *r, const struct devent *ev, struct penc *out)
 {
@@ -103,6 +125,7 @@ evring_add(struct evring *r, const struct devent *ev, struct penc *out)
 	s->seq = seq;
 	s->buf = copy;
 	s->len = out->len;
+	slot_ids(s, ev);
 	r->count++;
 	r->bytes += out->len;
 	return 0;
@@ -137,6 +160,8 @@ evring_since(const struct evring *r, uint64_t epoch, uint64_t seq,
 		return -1;
 	for (i = start; i < r->count && rep->n < n; i++) {
 		s = &r->slots[(r->head + i) % ST_EV_RING_EVENTS];
+		if (s->buf == NULL)
+			continue;	/* forgotten */
 		if (rep->n > 0 && (used >= max_bytes ||
 		    4 + s->len > max_bytes - used))
 			break;
@@ -145,6 +170,45 @@ evring_since(const struct evring *r, uint64_t epoch, uint64_t seq,
 		used += 4 + s->len;
 	}
 	return 0;
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, EV_ID_LEN);
+}
+
+/* 1 when slot s is of one of the n sorted ids. */
+static int
+slot_named(const struct evslot *s, const uint8_t *ids, size_t n)
+{
+	return ((s->ids & EV_HAS_CONV) &&
+	    bsearch(s->conv, ids, n, EV_ID_LEN, id_cmp) != NULL) ||
+	    ((s->ids & EV_HAS_CONTACT) &&
+	    bsearch(s->contact, ids, n, EV_ID_LEN, id_cmp) != NULL);
+}
+
+size_t
+evring_forget(struct evring *r, uint8_t *ids, size_t n)
+{
+	struct evslot *s;
+	size_t i, gone = 0;
+
+	if (n == 0 || r->count == 0)
+		return 0;
+	qsort(ids, n, EV_ID_LEN, id_cmp);
+	for (i = 0; i < r->count; i++) {
+		s = &r->slots[(r->head + i) % ST_EV_RING_EVENTS];
+		if (s->buf == NULL || s->kind == ST_EV_CONV_DELETED ||
+		    !slot_named(s, ids, n))
+			continue;
+		r->bytes -= s->len;
+		free(s->buf);
+		s->buf = NULL;
+		s->len = 0;
+		gone++;
+	}
+	return gone;
 }
 
 int

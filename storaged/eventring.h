@@ -10,7 +10,11 @@
  * The ring holds the newest ST_EV_RING_EVENTS events within
  * ST_EV_RING_BYTES of encodings (typing events are never kept and carry
  * seq 0), so a client that missed some (a worker restarting its stream)
- * reads them back with ST_EV_SINCE, or learns they are gone.
+ * reads them back with ST_EV_SINCE, or learns they are gone. What a
+ * committed batch deleted leaves it (evring_forget): a deleted
+ * conversation's events and an erased or deleted contact's are read
+ * back by nobody, but for the conversation_deleted event, which tells
+ * nothing of what the conversation held.
  */
 #ifndef PARLEY_EVENTS_H
 #define PARLEY_EVENTS_H
@@ -37,6 +41,8 @@ struct devent {
 	/* The mails' (mailbox.c): its kind (ST_MAIL_*, 0 none), its conversation. */
 	uint32_t mail_kind;
 	char conv[ST_ID_HEX + 1];
+	/* Its contact's id (the conversation's, a contact event's): "" none. */
+	char contact[ST_ID_HEX + 1];
 };
 
 struct evring;
@@ -70,6 +76,13 @@ int evring_add(struct evring *, const struct devent *ev, struct penc *out);
  */
 int evring_since(const struct evring *, uint64_t epoch, uint64_t seq,
     uint32_t max, size_t max_bytes, struct st_ev_since_rep *rep);
+/*
+ * The events of the n conversations and contacts ids (16 bytes each;
+ * sorted here) are dropped from the ring, but conversation_deleted
+ * events (dispatch.c blanks them): ST_EV_SINCE passes over them, their
+ * seqs still count. Returns how many went.
+ */
+size_t evring_forget(struct evring *, uint8_t *ids, size_t n);
 /* 1 when a subscriber at level (ST_EV_LEVEL_*) gets ev. */
 int ev_wanted(int level, const struct devent *ev);
 void devent_free(struct devent *);

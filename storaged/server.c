@@ -980,6 +980,24 @@ server_event(struct server *s, const struct devent *ev)
 	penc_free(&e);
 }
 
+/*
+ * The events of what the committed batches deleted (store_forgotten:
+ * conversations, contacts; a sweep's too) leave the ring, before it is
+ * read and after a batch's own events joined it.
+ */
+static void
+server_forget(struct server *s)
+{
+	uint8_t *ids;
+	size_t n, gone;
+
+	if ((ids = store_forgotten(s->st, &n)) == NULL)
+		return;
+	if ((gone = evring_forget(s->ev, ids, n)) > 0)
+		log_debug("events: %zu of %zu deleted conversations and "
+		    "contacts forgotten", gone, n);
+}
+
 /* r fails with code and msg (static): what it had encoded is dropped. */
 static void
 reply_fail(struct dreply *r, int code, const char *msg)
@@ -1031,6 +1049,7 @@ ev_since(struct server *s, const struct req *q, struct dreply *r)
 		reply_fail(r, PROTO_E_INVALID, "max must be 1 to 1000");
 		return;
 	}
+	server_forget(s);
 	if (evring_since(s->ev, in.epoch, in.seq, in.max,
 	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &rep) < 0) {
 		reply_fail(r, PROTO_E_INTERNAL, "out of memory");
@@ -1400,6 +1419,7 @@ server_batch(struct server *s)
 			server_event(s, &sl->rep.evs[j]);
 		dreply_free(&sl->rep);
 	}
+	server_forget(s);
 	s->hold_seq = 0;
 	TAILQ_FOREACH(c, &s->clients, entry)
 		c->batch_bytes = 0;

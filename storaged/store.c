@@ -197,6 +197,7 @@ store_begin_child(struct store_txn *parent, struct store_txn *c)
 	c->view = 0;
 	c->child = 1;
 	c->log_mark = c->st->log.len;
+	c->forget_mark = c->st->forget.len;
 	if ((rc = mdb_txn_begin(c->st->env, parent->txn, 0, &c->txn)) != 0) {
 		c->txn = NULL;
 		txn_lmdb(c, rc, "begin nested");
@@ -312,9 +313,31 @@ append_failed(struct store *st)
 	    (unsigned long long)st->seq);
 }
 
+/* A nested txn's changes are undone: its part of the log and its notes. */
+static void
+child_undone(struct store_txn *t)
+{
+	t->st->cfg_gen++;	/* its writes are undone */
+	t->st->log.len = t->log_mark;
+	t->st->forget.len = t->forget_mark;
+}
+
+/*
+ * A batch's notes (store_forget) once it ended: kept for store_forgotten
+ * when it committed (ok), else dropped.
+ */
+static void
+forget_end(struct store *st, int ok)
+{
+	if (ok && st->forget.len > 0)
+		penc_raw(&st->forgot, st->forget.buf, st->forget.len);
+	st->forget.len = 0;
+	st->forget.err = 0;
+}
+
 /* A batch ends: its changes are logged as one record, or undone. */
 static int
-batch_end(struct store_txn *t)
+batch_log(struct store_txn *t)
 {
 	struct store *st = t->st;
 
@@ -356,6 +379,15 @@ batch_end(struct store_txn *t)
 	return 0;
 }
 
+static int
+batch_end(struct store_txn *t)
+{
+	int rc = batch_log(t);
+
+	forget_end(t->st, rc == 0);
+	return rc;
+}
+
 int
 store_commit(struct store_txn *t)
 {
@@ -372,16 +404,14 @@ store_commit(struct store_txn *t)
 	if (t->err) {
 		mdb_txn_abort(t->txn);
 		t->txn = NULL;
-		t->st->log.len = t->log_mark;
-		t->st->cfg_gen++;	/* its writes are undone */
+		child_undone(t);
 		return t->err;
 	}
 	rc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
 	if (rc != 0) {
-		t->st->cfg_gen++;	/* its writes are undone */
+		child_undone(t);
 		txn_lmdb(t, rc, "commit nested");
-		t->st->log.len = t->log_mark;
 		/* A child that failed to fold in leaves its parent in doubt. */
 		store_fail(t->parent, PROTO_E_INTERNAL, "storage error");
 	} else if (t->wrote)
@@ -406,8 +436,32 @@ store_abort(struct store_txn *t)
 	}
 	mdb_txn_abort(t->txn);
 	t->txn = NULL;
-	t->st->cfg_gen++;	/* its writes are undone */
-	t->st->log.len = t->log_mark;
+	child_undone(t);
+}
+
+int
+store_forget(struct store_txn *t, const uint8_t *id)
+{
+	if (t->err)
+		return t->err;
+	penc_raw(&t->st->forget, id, ID_LEN);
+	if (t->st->forget.err)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	return 0;
+}
+
+uint8_t *
+store_forgotten(struct store *st, size_t *n)
+{
+	*n = st->forgot.len / ID_LEN;
+	st->forgot.len = 0;
+	/* Out of memory once: what it held is lost, and so are its ids. */
+	if (st->forgot.err) {
+		log_warnx("store: deleted conversations' ids lost: out of "
+		    "memory");
+		st->forgot.err = 0;
+	}
+	return *n > 0 ? st->forgot.buf : NULL;
 }
 
 /* A write may run in t: 0, or -1 with the sticky error set. */
@@ -1382,6 +1436,8 @@ store_close_now(struct store *st)
 {
 	env_close(st);
 	oplog_free(&st->log);
+	penc_free(&st->forget);
+	penc_free(&st->forgot);
 	store_takes_free(st);
 	store_presence_free(st);
 	store_setup_free(st);

@@ -82,6 +82,7 @@ struct store_txn {
 	int view;		/* shares its parent's txn (read-only, or store_begin_shared) */
 	int top;		/* a batch (store_begin): commits to the log */
 	size_t log_mark;	/* a child: the batch's log before it began */
+	size_t forget_mark;	/* a child: the batch's store_forget before it */
 	struct store_txn *parent;
 	int err;		/* sticky: the first PROTO_E_* code, 0 while all is well */
 	int wrote;		/* a put or delete succeeded (a child's folds in on commit) */
@@ -250,6 +251,20 @@ uint64_t store_flushed(const struct store *);
  */
 void store_on_record(struct store *, void (*fn)(void *, uint64_t,
     const uint8_t *, size_t), void *arg);
+/*
+ * What the write batches committed since the last call deleted: *n ids
+ * of 16 bytes (conversations deleted, contacts erased or deleted; the
+ * caller may reorder them), valid until the next batch commits, then
+ * forgotten here; NULL when none. The live events' ring drops their
+ * events (server.c), so no answer holds them once the batch is done.
+ */
+uint8_t *store_forgotten(struct store *, size_t *n);
+/*
+ * Notes in t's batch a conversation deleted or a contact erased or
+ * deleted (id, 16 bytes) for store_forgotten once it commits; a nested
+ * txn undone undoes its notes. 0, or t's error (out of memory fails t).
+ */
+int store_forget(struct store_txn *t, const uint8_t *id);
 /* LMDB meta "repl_term" as the open transaction sees it; 0 when never set. */
 uint64_t store_term(struct store *);
 /* Writes the term as a logged batch of its own, then checkpoints. 0, or -1 logged. */

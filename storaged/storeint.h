@@ -85,6 +85,12 @@ struct store {
 	int map_reserved;	/* in the map's last 1/STORE_MAP_RESERVE */
 	uint64_t map_used, map_size;	/* map_use at the last checkpoint */
 	struct oplog log;	/* the running write batch's changes */
+	/*
+	 * The conversations and contacts (16-byte ids) the running write
+	 * batch deleted (store_forget), and those of the batches committed
+	 * since store_forgotten last took them.
+	 */
+	struct penc forget, forgot;
 	/* What requests cost, for tests and logs (store_costs). */
 	uint64_t ndecodes;	/* records opened to decode */
 	uint64_t nputs;		/* keys written */

@@ -9,7 +9,9 @@
 //     admin answer (contacts, search, conversations, exports, the audit
 //     log) and no backup made afterwards (parleyctl backup, LMDB's
 //     compacting copy) holds a byte of the email, name, phone or
-//     messages, while a backup made before does (the check can fail);
+//     messages, while a backup made before does (the check can fail),
+//     nor do the events GET /v1/admin/events replays from before the
+//     visits (storaged's ring: the two conversation_deleted alone);
 //   - DELETE without erase keeps the conversations, unlinked;
 //   - a widget's retention_days is set and cleared (its deletions are
 //     storaged's sweep's, on the store's clock: tests/unit/storaged/
@@ -20,8 +22,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { BIN, Parley } from './lib/harness.mjs';
+import { BIN, Parley, waitFor } from './lib/harness.mjs';
 import { mockReply } from './lib/chat.mjs';
+import { Events } from './lib/events.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
@@ -72,6 +75,11 @@ describe('a contact exported and erased on request', () => {
     });
     assert.equal(r.status, 201, r.text);
     ids.widget = r.json().widget_id;
+    // Where a stream resumes from to have every event since replayed.
+    const ev = await Events.open(p);
+    await waitFor(() => ev.lastId !== null, 5000, 'the first event id');
+    ids.firstEvent = ev.lastId;
+    ev.close();
     await visit(who.said, { name: who.name, email: who.email, phone: who.phone });
     await visit(who.again, { email: who.email });
     const c = (await call('GET', '/v1/admin/contacts?limit=200')).json().contacts;
@@ -170,6 +178,19 @@ describe('a contact exported and erased on request', () => {
     for (const [u, text] of answers) for (const s of strings) assert.ok(!text.includes(s), `${u} holds ${s}`);
     const audit = (await call('GET', '/v1/admin/audit?limit=200')).json().entries;
     assert.ok(audit.some((e) => e.action === 'contact.erase' && e.target === ids.contact), 'contact.erase audited');
+
+    // The event stream replays the ring storaged keeps: the conversations'
+    // deletions alone, which tell nothing of what they held.
+    const ev = await Events.open(p, { lastEventId: ids.firstEvent });
+    try {
+      await waitFor(() => ev.events.filter((e) => e.event === 'conversation_deleted').length === 2, 5000,
+        'the deletions replayed');
+    } finally {
+      ev.close();
+    }
+    assert.deepEqual(ev.events.map((e) => e.event), ['conversation_deleted', 'conversation_deleted'], ev.text);
+    const replayed = JSON.stringify(ev.events);
+    for (const s of strings) assert.ok(!replayed.includes(s), `the events replayed hold ${s}`);
 
     const afterFile = path.join(p.tmp, 'after.mdb');
     b = await ctl(['-S', p.sockPath, 'backup', afterFile]);
