@@ -179,6 +179,18 @@ pdec_event_kind(const void *payload, size_t len)
 }
 
 int
+pdec_event_conv(const void *payload, size_t len, char id[ST_ID_HEX + 1])
+{
+	struct st_event ev;
+	struct pdec d;
+
+	pdec_init(&d, payload, len);
+	event_head(&d, &ev);
+	pdec_strbuf(&d, id, ST_ID_HEX + 1);
+	return d.err || !st_id_valid(id) ? -1 : 0;
+}
+
+int
 pdec_event(struct pdec *d, struct st_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));

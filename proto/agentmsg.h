@@ -218,6 +218,11 @@ void penc_event(struct penc *, const struct st_event *);
 int pdec_event(struct pdec *, struct st_event *);
 /* An event payload's kind (ST_EV_*) without decoding the rest; -1 if short. */
 int pdec_event_kind(const void *payload, size_t len);
+/*
+ * An event payload's conversation's id (the first of its rows) into id
+ * without decoding the rest: 0, or -1 if short or not an id.
+ */
+int pdec_event_conv(const void *payload, size_t len, char id[ST_ID_HEX + 1]);
 
 /* "ai", "waiting_human", "human"; NULL for another value. */
 const char *st_handoff_name(int state);

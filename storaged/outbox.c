@@ -9,6 +9,8 @@
  *	                 pending delivery, at its soonest next_at
  *	hook_deliveries  hook id | u64 seq -> (): a webhook's, oldest first
  *	hook_counts      hook id -> u32 pending, u32 kept
+ *	conv_deliveries  conversation id[16] | u64 seq -> (): the deliveries
+ *	                 of an event of a conversation
  *	meta "dlv_seq"   the last seq given
  *
  * A delivery is written in the transaction of the event that causes it,
@@ -18,7 +20,9 @@
  * due deliveries), and answers each; one it never
  * answers is due again when the lease ends. A webhook keeps at most
  * ST_HOOK_PENDING_MAX pending (past it, its oldest pending fails) and
- * ST_HOOK_LOG_MAX finished ones (the oldest go as others finish).
+ * ST_HOOK_LOG_MAX finished ones (the oldest go as others finish). A
+ * conversation deleted takes its deliveries' payloads (dlv_erase): its
+ * pending ones fail, and none can be retried.
  *
  * Every value starts with ST_RECORD_VERSION.
  */
@@ -36,6 +40,12 @@
 #define DH_KEY_LEN	(8 + ST_HOOK_ID_LEN)
 #define HD_KEY_LEN	(ST_HOOK_ID_LEN + 8)
 #define COUNTS_LEN	(1 + 4 + 4)
+#define CD_KEY_LEN	(ID_LEN + 8)
+/* meta: conv_deliveries holds the deliveries stored before it. */
+#define CD_META		"conv_deliveries_filled"
+/* A delivery erased with its conversation: its last_error, its retry's. */
+#define DLV_ERASED_ERROR	"conversation deleted"
+#define DLV_ERASED	"delivery erased: its conversation was deleted"
 /* Finished deliveries a webhook's log trim looks at, at most. */
 #define TRIM_SCAN	64
 
@@ -316,6 +326,40 @@ counts_put(struct store_txn *t, const char *hook, uint32_t pending,
 	    "put delivery counts");
 }
 
+/*
+ * d's key in conv_deliveries (seq its key in deliveries): 1, or 0 when
+ * it tells of no conversation (a test's, or one erased).
+ */
+static int
+cd_key(const struct st_delivery *d, uint64_t seq, uint8_t k[CD_KEY_LEN])
+{
+	char hex[ST_ID_HEX + 1];
+
+	if (d->event == ST_HE_TEST || d->payload_len == 0 ||
+	    pdec_event_conv(d->payload, d->payload_len, hex) < 0 ||
+	    proto_hex_decode(hex, k, ID_LEN) < 0)
+		return 0;
+	proto_put_be64(k + ID_LEN, seq);
+	return 1;
+}
+
+/* d (stored under seq) is in its conversation's deliveries (on), or not. */
+static void
+cd_set(struct store_txn *t, const struct st_delivery *d, uint64_t seq,
+    int on)
+{
+	uint8_t k[CD_KEY_LEN];
+
+	if (!cd_key(d, seq, k))
+		return;
+	if (on)
+		db_mark(t, t->st->conv_deliveries, k, sizeof(k),
+		    "put conversation delivery");
+	else
+		db_del_quiet(t, t->st->conv_deliveries, k, sizeof(k),
+		    "delete conversation delivery");
+}
+
 /* Removes a delivery and its entries (d as stored, seq its key). */
 static void
 dlv_remove(struct store_txn *t, uint64_t seq, const struct st_delivery *d)
@@ -329,6 +373,42 @@ dlv_remove(struct store_txn *t, uint64_t seq, const struct st_delivery *d)
 	hd_key(hk, d->hook, seq);
 	db_del(t, t->st->hook_deliveries, hk, sizeof(hk),
 	    "delete webhook delivery");
+	cd_set(t, d, seq, 0);
+}
+
+/*
+ * The seqs of the first keys prefix | u64 seq of index, lowest first, at
+ * most max: *n. 0, or -1 with t failed.
+ */
+static int
+prefix_seqs(struct store_txn *t, MDB_dbi index, const void *prefix,
+    size_t plen, uint64_t *seqs, uint32_t max, uint32_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, index, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	k.mv_size = plen;
+	k.mv_data = (void *)(uintptr_t)prefix;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && *n < max && k.mv_size == plen + 8 &&
+	    memcmp(k.mv_data, prefix, plen) == 0) {
+		seqs[(*n)++] = proto_get_be64((uint8_t *)k.mv_data + plen);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "walk deliveries");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -339,34 +419,8 @@ static int
 hook_oldest(struct store_txn *t, const char *hook, uint64_t *seqs,
     uint32_t max, uint32_t *n)
 {
-	uint8_t k0[HD_KEY_LEN];
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
-
-	*n = 0;
-	if (t->err)
-		return -1;
-	if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return -1;
-	}
-	hd_key(k0, hook, 0);
-	k.mv_size = sizeof(k0);
-	k.mv_data = k0;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && *n < max && k.mv_size == HD_KEY_LEN &&
-	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0) {
-		seqs[(*n)++] = proto_get_be64((uint8_t *)k.mv_data +
-		    ST_HOOK_ID_LEN);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		txn_lmdb(t, rc, "walk webhook deliveries");
-		return -1;
-	}
-	return 0;
+	return prefix_seqs(t, t->st->hook_deliveries, hook, ST_HOOK_ID_LEN,
+	    seqs, max, n);
 }
 
 /* ---------------------------------------------------------------- trim */
@@ -404,12 +458,12 @@ log_trim(struct store_txn *t, const char *hook)
 /* ------------------------------------------------------------- finish */
 
 /*
- * d (stored under seq, pending) finished: delivered, or failed. Its due
- * entry goes, the counts and its webhook's failures follow.
+ * d (stored under seq, pending) ended as status: its due entry goes, the
+ * counts follow, and its webhook's failures when counted.
  */
 static void
-dlv_finish(struct store_txn *t, uint64_t seq, struct st_delivery *d,
-    uint8_t status)
+dlv_end(struct store_txn *t, uint64_t seq, struct st_delivery *d,
+    uint8_t status, int counted)
 {
 	uint32_t pending, kept;
 
@@ -419,9 +473,17 @@ dlv_finish(struct store_txn *t, uint64_t seq, struct st_delivery *d,
 	dlv_save(t, seq, d);
 	if (counts_get(t, d->hook, &pending, &kept) == 0)
 		counts_put(t, d->hook, pending > 0 ? pending - 1 : 0, kept);
-	if (d->event != ST_HE_TEST)
+	if (counted)
 		store_hook_outcome(t, d->hook, status == ST_DLV_DELIVERED);
 	log_trim(t, d->hook);
+}
+
+/* d (stored under seq, pending) finished: delivered, or failed. */
+static void
+dlv_finish(struct store_txn *t, uint64_t seq, struct st_delivery *d,
+    uint8_t status)
+{
+	dlv_end(t, seq, d, status, d->event != ST_HE_TEST);
 }
 
 /* ---------------------------------------------------------------- add */
@@ -482,6 +544,7 @@ dlv_add(struct store_txn *t, const struct st_webhook *h, uint32_t event,
 	d.payload = (uint8_t *)payload;		/* not ours: not freed */
 	d.payload_len = (uint32_t)len;
 	dlv_save(t, seq, &d);
+	cd_set(t, &d, seq, 1);
 	due_put(t, h->id, d.next_at, seq);
 	hd_key(hk, h->id, seq);
 	db_mark(t, t->st->hook_deliveries, hk, sizeof(hk),
@@ -836,6 +899,10 @@ store_hook_retry(struct store_txn *t, const char *org, const char *hook,
 		st_delivery_free(&d);
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such delivery");
 	}
+	if (d.payload_len == 0) {
+		st_delivery_free(&d);
+		return store_fail(t, PROTO_E_INVALID, DLV_ERASED);
+	}
 	if (d.status == ST_DLV_PENDING)
 		due_del(t, d.hook, d.next_at, seq);
 	else if (counts_get(t, d.hook, &pending, &kept) == 0)
@@ -906,7 +973,101 @@ store_hook_jobs_free(struct st_hook_job *js, uint32_t n)
 	free(js);
 }
 
+/* ------------------------------------------------------------- erasure */
+
+/*
+ * d (stored under seq) of a conversation being deleted keeps no payload:
+ * pending, it fails (not counted against its webhook: nothing is wrong
+ * with it); finished, it stays as it ended. Its conv_deliveries entry is
+ * the caller's.
+ */
+static void
+dlv_erase(struct store_txn *t, uint64_t seq, struct st_delivery *d)
+{
+	free(d->payload);
+	d->payload = NULL;
+	d->payload_len = 0;
+	if (d->status != ST_DLV_PENDING) {
+		dlv_save(t, seq, d);
+		return;
+	}
+	strlcpy(d->error, DLV_ERASED_ERROR, sizeof(d->error));
+	dlv_end(t, seq, d, ST_DLV_FAILED, 0);
+}
+
+/*
+ * A conversation deleted (store_module's conv_deleted): its deliveries'
+ * payloads go (dlv_erase), pending and finished, so that neither a
+ * retry nor a backup holds what it said. As many as its organisation's
+ * webhooks keep, at most 20 times ST_HOOK_PENDING_MAX plus
+ * ST_HOOK_LOG_MAX.
+ */
+static void
+outbox_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[16])
+{
+	struct st_delivery d;
+	uint64_t seqs[TRIM_SCAN];
+	uint8_t k[CD_KEY_LEN];
+	uint32_t n, i;
+
+	memcpy(k, id, ID_LEN);
+	/* A batch at a time: each erasure changes the tree the walk reads. */
+	while (prefix_seqs(t, t->st->conv_deliveries, id, ID_LEN, seqs,
+	    TRIM_SCAN, &n) == 0 && n > 0)
+		for (i = 0; i < n && !t->err; i++) {
+			proto_put_be64(k + ID_LEN, seqs[i]);
+			db_del_quiet(t, t->st->conv_deliveries, k, sizeof(k),
+			    "delete conversation delivery");
+			/* Absent when a trim of this walk's took it. */
+			if (dlv_load(t, seqs[i], &d) != 0)
+				continue;
+			dlv_erase(t, seqs[i], &d);
+			st_delivery_free(&d);
+		}
+}
+
 /* ---------------------------------------------------------------- open */
+
+/*
+ * conv_deliveries filled once from the deliveries stored before it (an
+ * older data directory), each read once; meta CD_META then says so.
+ */
+static int
+cd_init(struct store_txn *t)
+{
+	struct st_delivery d;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, CD_META, strlen(CD_META), &v,
+	    "get conversation deliveries")) != 1)
+		return rc < 0 ? t->err : 0;
+	if ((rc = mdb_cursor_open(t->txn, t->st->deliveries, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && !t->err) {
+		if (k.mv_size == 8 && dlv_load(t, proto_get_be64(k.mv_data),
+		    &d) == 0) {
+			cd_set(t, &d, proto_get_be64(k.mv_data), 1);
+			st_delivery_free(&d);
+			n++;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (t->err)
+		return t->err;
+	if (rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk the deliveries");
+	db_mark(t, t->st->meta, CD_META, strlen(CD_META),
+	    "put conversation deliveries");
+	if (n > 0)
+		log_info("%zu deliveries listed by conversation", n);
+	return t->err;
+}
 
 /*
  * A data directory from before hook_due (issue 23's first slice) has its
@@ -943,15 +1104,16 @@ outbox_init(struct store_txn *t)
 		return t->err;
 	if (rc != MDB_NOTFOUND)
 		return txn_lmdb(t, rc, "walk the retired due index");
-	if (moved == 0)
-		return 0;
-	if ((rc = db_drop(t, t->st->delivery_due)) != 0)
-		return txn_lmdb(t, rc, "empty the retired due index");
-	log_info("moved %zu due deliveries into hook_due", moved);
-	return 0;
+	if (moved > 0) {
+		if ((rc = db_drop(t, t->st->delivery_due)) != 0)
+			return txn_lmdb(t, rc, "empty the retired due index");
+		log_info("moved %zu due deliveries into hook_due", moved);
+	}
+	return cd_init(t);
 }
 
 const struct store_module outbox_module = {
 	.name = "outbox",
 	.init = outbox_init,
+	.conv_deleted = outbox_conv_deleted,
 };

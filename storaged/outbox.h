@@ -47,13 +47,19 @@ int store_hook_result(struct store_txn *, const char *id, int ok,
 int store_hook_deliveries(struct store_txn *, const char *org,
     const char *hook, uint32_t limit, const char *cursor,
     struct st_delivery **out, uint32_t *n, char *next_cursor);
-/* ST_HOOK_RETRY: org's webhook hook's delivery due now again. */
+/*
+ * ST_HOOK_RETRY: org's webhook hook's delivery due now again; invalid
+ * when its conversation was deleted (its payload erased).
+ */
 int store_hook_retry(struct store_txn *, const char *org, const char *hook,
     const char *id, struct st_delivery *out);
 /* ST_HOOK_TEST: a webhook.test delivery of org's webhook hook, due now. */
 int store_hook_test(struct store_txn *, const char *org, const char *hook,
     struct st_delivery *out);
-/* Every delivery of a webhook being deleted. */
+/*
+ * Every delivery of a webhook being deleted. (A conversation deleted
+ * erases its deliveries' payloads: outbox_module's conv_deleted.)
+ */
 void store_outbox_hook_gone(struct store_txn *, const char *hook);
 /*
  * What the outboxes share (the webhooks' here, the mails' in mailbox.c):

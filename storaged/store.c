@@ -1086,6 +1086,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "contact_counts", offsetof(struct store, contact_counts) },
 	/* each organisation's invitations (userstore.c) */
 	{ "invite_org", offsetof(struct store, invite_org) },
+	/* a conversation's webhook deliveries (outbox.c) */
+	{ "conv_deliveries", offsetof(struct store, conv_deliveries) },
 };
 
 MDB_dbi *

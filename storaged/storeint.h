@@ -25,7 +25,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		106
+#define NDBS		107
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -258,6 +258,8 @@ struct store {
 	MDB_dbi contact_org;	/* org NUL u64 created_at | id[16] -> () */
 	MDB_dbi contact_counts;	/* org -> u64 contacts */
 	MDB_dbi invite_org;	/* org NUL token hash -> (): userstore.c */
+	/* outbox.c: a conversation's webhook deliveries */
+	MDB_dbi conv_deliveries;	/* conversation id[16] | u64 seq -> () */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };

@@ -10,18 +10,22 @@
 // them delivered with 200. A 500 is retried (~5 s later, the same
 // webhook-id) and ends delivered after 2 attempts; a 302 is not followed
 // (its target never hit; the delivery pending with code 302); a slow
-// receiver does not delay a fast one. Last, with the setting turned off
+// receiver does not delay a fast one. A contact erased (erase=all): its
+// conversation.deleted tells none of what it held, its other deliveries
+// keep no payload (a pending one fails, uncounted; a retry is 410), and a
+// backup made afterwards holds none of it. Last, with the setting turned off
 // (masterd restarted in a mount namespace whose /etc/hosts maps a name to
 // 127.0.0.1): that name is refused at creation (resolved off the loop),
 // a name that does not resolve too, and a delivery to 127.0.0.1 or to
 // the name (made while allowed) is refused before any connection. Every wait is bounded.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
-import { Parley, sleep, waitFor } from './lib/harness.mjs';
+import { BIN, Parley, sleep, waitFor } from './lib/harness.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
@@ -88,16 +92,18 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     v.send({ type: 'contact_info', name: 'Jane', email: 'jane@example.com' });
     await v.next('contact_info_saved');
     await v.close();
+    const want = ['conversation.created', 'message.created:user', 'message.created:assistant', 'handoff.requested',
+      'handoff.changed', 'message.created:agent', 'contact.created', 'conversation.deleted'];
+    const kind = (b) => (b.type === 'message.created' ? `${b.type}:${b.data.message.role}` : b.type);
+    // Delivered before the deletion, which takes what is still pending.
+    await waitFor(async () => want.slice(0, -1).every((k) => rx.hits.some((h) => kind(JSON.parse(h.body)) === k)) &&
+      (await deliveries(w.id)).every((d) => d.status === 'delivered'), 10000, 'every event type but the deletion');
     // The conversation as the admin API shows it, then deleted.
     const conv = (await p.admin(`/v1/admin/conversations/${convId}`)).json().conversation;
     r = await p.adminJson('DELETE', `/v1/admin/conversations/${convId}`);
     assert.ok(r.status === 200 || r.status === 204, r.text);
-
-    const want = ['conversation.created', 'message.created:user', 'message.created:assistant', 'handoff.requested',
-      'handoff.changed', 'message.created:agent', 'contact.created', 'conversation.deleted'];
-    const kind = (b) => (b.type === 'message.created' ? `${b.type}:${b.data.message.role}` : b.type);
-    await waitFor(() => want.every((k) => rx.hits.some((h) => kind(JSON.parse(h.body)) === k)), 10000,
-      'every event type');
+    await waitFor(() => rx.hits.some((h) => kind(JSON.parse(h.body)) === 'conversation.deleted'), 10000,
+      'conversation.deleted');
     const ids = new Set();
     const api = await checkerFor(p);
     for (const hit of rx.hits) {
@@ -136,6 +142,73 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     assert.equal(m.status, 200, m.text);
     const shared = Number(/^parley_storage_shared_requests_total (\d+)$/m.exec(m.text)?.[1]);
     assert.ok(shared >= ds.length, `flagged requests ${shared}, deliveries ${ds.length}`);
+  });
+
+  test("an erased conversation's deliveries keep no payload: conversation.deleted tells none of it, a pending one fails, a retry is 410", async () => {
+    const tag = Date.now().toString(36);
+    const said = `my secret plan is ${tag}-BLUEBERRY`;
+    const who = { name: `Zelda ${tag}`, email: `zelda.${tag}@example.org` };
+    const ok = await recv((req, res) => res.end('ok'));
+    const down = await recv((req, res) => { res.statusCode = 500; res.end(); });
+    const w = await make(ok.url('/erase'), ['message.created', 'contact.created', 'conversation.deleted']);
+    const wd = await make(down.url('/down'), ['message.created']);
+    const widget = await createWidget(p, { contact_info_mode: 'optional', collect_email: true, collect_name: true });
+    const v = await Visitor.open(p, widget.widget_id);
+    await v.next('session');
+    await v.turn(said);
+    v.send({ type: 'contact_info', ...who });
+    await v.next('contact_info_saved');
+    await v.close();
+    await waitFor(() => ok.hits.some((h) => h.body.includes(said)) && ok.hits.some((h) => h.body.includes(who.email)),
+      10000, 'the deliveries');
+    // The failing webhook's first attempts answered 500: pending, retried in ~5 s.
+    await waitFor(async () => (await deliveries(wd.id)).some((d) => d.response_code === 500), 5000, 'a 500 recorded');
+    const convId = JSON.parse(ok.hits[0].body).data.conversation._id;
+    const contact = (await p.admin('/v1/admin/contacts?limit=200')).json().contacts.find((c) => c.email === who.email);
+    let r = await p.adminJson('DELETE', `/v1/admin/contacts/${contact.id}?erase=all`);
+    assert.equal(r.status, 200, r.text);
+
+    const deleted = (h) => JSON.parse(h.body).type === 'conversation.deleted';
+    await waitFor(() => ok.hits.some(deleted), 10000, 'conversation.deleted');
+    const del = ok.hits.find(deleted);
+    verify(w.secret, del);
+    for (const s of [said, who.name, who.email]) assert.ok(!del.body.includes(s), `conversation.deleted holds ${s}`);
+    const conv = JSON.parse(del.body).data.conversation;
+    assert.equal(conv._id, convId);
+    assert.equal(conv.contactId, contact.id);
+    assert.equal(conv.lastMessage, '');
+    assert.equal(conv.lastVisitorMessage, '');
+
+    // Pending: failed, not counted against its webhook; finished: kept, without payload.
+    const pending = await deliveries(wd.id);
+    assert.ok(pending.length >= 1);
+    for (const d of pending) {
+      assert.equal(d.status, 'failed', JSON.stringify(d));
+      assert.equal(d.last_error, 'conversation deleted');
+    }
+    assert.equal((await p.admin(`${H}/${wd.id}`)).json().failures, 0);
+    const ds = await deliveries(w.id);
+    const before = ok.hits.length;
+    let sent = 0;
+    for (const [hook, d] of [...ds.map((d) => [w.id, d]), ...pending.map((d) => [wd.id, d])]) {
+      r = await p.request('POST', `${H}/${hook}/deliveries/${d.id}/retry`, { headers: { 'x-admin-api-key': p.adminKey } });
+      if (d.event === 'conversation.deleted') {
+        assert.equal(r.status, 200, r.text);
+        sent++;
+        continue;
+      }
+      assert.equal(r.status, 410, `${d.event}: ${r.status} ${r.text}`);
+      assert.deepEqual(r.json(), { error: 'Delivery erased: its conversation was deleted' });
+    }
+    assert.equal(sent, 1);
+    await waitFor(() => ok.hits.length >= before + sent, 10000, 'the retried conversation.deleted');
+    await sleep(300);
+    for (const h of ok.hits.slice(before)) assert.ok(deleted(h), h.body);
+    // Nor does storaged keep it: a backup made now holds none of it.
+    const bk = path.join(p.tmp, 'erased.mdb');
+    execFileSync(path.join(BIN, 'parleyctl'), ['-S', p.sockPath, 'backup', bk], { timeout: 60000 });
+    const bytes = fs.readFileSync(bk);
+    for (const s of [said, who.name, who.email]) assert.ok(!bytes.includes(Buffer.from(s)), `the backup holds ${s}`);
   });
 
   test('a 500 is retried with the same webhook-id, then delivered', async () => {
