@@ -28,7 +28,8 @@
 static int
 setup(void **state)
 {
-	return fix_setup(state, "/tmp/parley-convstate-XXXXXX", 0);
+	/* Rate counters: a new HTTP chat session counts against its widget. */
+	return fix_setup(state, "/tmp/parley-convstate-XXXXXX", 1);
 }
 
 /* A visitor's message in session of widget wid (HTTP chat): the conversation. */
