@@ -57,9 +57,11 @@ typedef int (*conv_change_fn)(struct store_txn *, const uint8_t *cid,
 
 /*
  * conv_id changed by fn (req its request): the reply {changed, conv}, as
- * who asks sees it, and when it changed an event of kind for the
- * dashboards and webhooks, not the visitor (ST_EV_HANDOFF: its state as
- * it is and the assignee's name).
+ * who asks sees it, and when it changed an event of kind, not for the
+ * visitor: ST_EV_STATE for the dashboards and webhooks; ST_EV_HANDOFF
+ * (an assignment: its state as it is and the assignee's name) for the
+ * dashboards alone, as its state did not change: no webhook or mail
+ * "handoff requested" or "changed" again.
  */
 static void
 conv_change(struct dbatch *b, uint16_t type, const char *conv_id,
@@ -69,6 +71,7 @@ conv_change(struct dbatch *b, uint16_t type, const char *conv_id,
 	struct st_event ev;
 	uint8_t cid[16];
 	struct store_txn t;
+	size_t nevs = r->nevs;
 	int changed;
 
 	if (req_begin(b, &t, r, type) < 0)
@@ -84,6 +87,9 @@ conv_change(struct dbatch *b, uint16_t type, const char *conv_id,
 				strlcpy(ev.name, rep.conv.assignee_name,
 				    sizeof(ev.name));
 				reply_event(r, &ev, 0);
+				if (kind == ST_EV_HANDOFF && r->nevs > nevs)
+					r->evs[nevs].hook_event =
+					    r->evs[nevs].mail_kind = 0;
 			}
 		}
 		st_conv_free(&rep.conv);

@@ -22,6 +22,7 @@
 #include <lmdb.h>
 
 #include "agentmsg.h"
+#include "hookmsg.h"
 #include "log.h"
 #include "mailbox.h"
 #include "mailmsg.h"
@@ -358,6 +359,51 @@ test_rcpt_cap(void **state)
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
 }
 
+/*
+ * An assignment changes no handoff state: it tells the dashboards alone.
+ * Assigning a conversation that waits for a person once re-sent the
+ * "handoff requested" mail and webhook to everyone.
+ */
+static void
+test_assign_no_mail(void **state)
+{
+	struct fix *f = *state;
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_webhook in, h;
+	struct st_handoff_set_rep rep;
+	char a[ST_USER_ID_MAX + 1], conv[ST_ID_HEX + 1];
+	size_t dlv;
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
+	choose(f, a, ST_MAIL_ALL);
+	memset(&in, 0, sizeof(in));
+	in.url = "https://hooks.example/in";
+	in.events = ST_HE_ALL;
+	in.enabled = 1;
+	strlcpy(in.secret, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	    sizeof(in.secret));
+	assert_int_equal(request_who(f, &key, PROTO_ST_HOOK_CREATE, &in, &h,
+	    NULL), 0);
+	st_webhook_free(&h);
+	fix_conv_new(f, "s1", conv);
+	handoff(f, conv, ST_HANDOFF_WAITING);
+	assert_int_equal(entries(f, "mails"), 1);
+	dlv = entries(f, "deliveries");
+	assert_true(dlv > 0);
+	assert_int_equal(request_who(f, &key, PROTO_ST_CONV_ASSIGN,
+	    &(struct st_conv_assign_req){ conv, a }, &rep, NULL), 0);
+	assert_int_equal(rep.changed, 1);
+	st_conv_free(&rep.conv);
+	assert_int_equal(request_who(f, &key, PROTO_ST_CONV_ASSIGN,
+	    &(struct st_conv_assign_req){ conv, "" }, &rep, NULL), 0);
+	assert_int_equal(rep.changed, 1);
+	st_conv_free(&rep.conv);
+	assert_int_equal(entries(f, "mails"), 1);
+	assert_int_equal(entries(f, "deliveries"), dlv);
+}
+
 int
 main(void)
 {
@@ -371,6 +417,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pending_bound, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_rcpt_cap, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_assign_no_mail, setup,
 		    fix_teardown),
 	};
 
