@@ -270,7 +270,12 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(noKey.status, 401);
     assert.equal((await p.get('/v1/admin/events')).status, 401);
     assert.equal((await p.admin('/v1/admin/conversations?handoff=closed')).status, 400);
-    assert.equal((await p.admin('/v1/admin/conversations?handoff=open&q=x')).status, 400);
+    // handoff=open takes no other filter: each is refused, never ignored.
+    for (const other of ['q=x', 'widget=x', 'assignee=unassigned', 'state=resolved', 'knowledge=not_found']) {
+      const r = await p.admin(`/v1/admin/conversations?handoff=open&${other}`);
+      assert.equal(r.status, 400, other);
+      assert.ok(r.json().error, other);
+    }
 
     const w = await createWidget(p);
     const v = await Visitor.open(p, w.widget_id);

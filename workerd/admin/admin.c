@@ -145,16 +145,20 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 		return -1;
 	if (query == NULL)
 		return 0;
-	/* handoff=open: the conversations a person is wanted in, alone. */
+	/*
+	 * handoff=open: the conversations a person is wanted in, alone: no
+	 * other filter (each one is refused rather than ignored).
+	 */
 	if ((r = http_query_param(query, "handoff", v, sizeof(v))) < 0 ||
 	    (r > 0 && strcmp(v, "open") != 0))
 		return -1;
 	if (r > 0) {
 		q->handoff_open = 1;
 		return q->cursor[0] != '\0' || http_query_param(query, "widget",
-		    q->widget, sizeof(q->widget)) != 0 || http_query_param(query,
-		    "q", q->q, sizeof(q->q)) != 0 || http_query_param(query,
-		    "assignee", q->assignee, sizeof(q->assignee)) != 0 ? -1 : 0;
+		    NULL, 0) != 0 || http_query_param(query, "q", NULL, 0) !=
+		    0 || http_query_param(query, "assignee", NULL, 0) != 0 ||
+		    http_query_param(query, "state", NULL, 0) != 0 ||
+		    http_query_param(query, "knowledge", NULL, 0) != 0 ? -1 : 0;
 	}
 	/* Present means 1-64 characters: "widget=" is not "every widget". */
 	if ((r = http_query_param(query, "widget", q->widget,
