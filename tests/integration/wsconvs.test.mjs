@@ -40,7 +40,7 @@ describe('WebSocket: several conversations a session', () => {
   let p;
   let w;
   before(async () => {
-    p = new Parley({ workers: 2, mock: { chunks: 2, delayMs: 1 }, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    p = new Parley({ workers: 2, mock: { chunks: 2, delayMs: 1 }, env: { RATE_LIMIT_MAX_REQUESTS: '0', TRUST_PROXY: '127.0.0.1' } });
     await p.start();
     w = await createWidget(p);
   });
@@ -180,6 +180,30 @@ describe('WebSocket: several conversations a session', () => {
     while (sent < 30) { await list(sock); sent++; }
     assert.match((await ask(sock, { type: 'conversations' }, 'error')).message, /^Too many requests/);
     await sock.close();
+  });
+
+  test('a client reads at most 30 times a minute, whatever its sockets', async () => {
+    // A client of its own (X-Forwarded-For: TRUST_PROXY) on two sockets
+    // (a socket's own bound is 30): 20 lists on one, the other's 11th is
+    // refused, by the count storaged keeps for the client.
+    const headers = { 'X-Forwarded-For': '198.51.100.40' };
+    const a = await Visitor.open(p, w.widget_id, { headers });
+    const { session_token: token } = await a.next('session');
+    await a.turn('many readers');
+    const b = await Visitor.open(p, w.widget_id, { token, headers });
+    await b.next('session');
+    await b.next('history');
+    for (let i = 0; i < 20; i++) await list(a);
+    for (let i = 0; i < 10; i++) await list(b);
+    const over = await ask(b, { type: 'conversations' }, 'error');
+    assert.match(over.message, /^Too many requests\. Please wait \d+ seconds/);
+    const c = (await p.admin('/v1/admin/conversations?limit=200')).json().conversations
+      .find((x) => x.lastMessage === mockReply('many readers'));
+    assert.match((await ask(a, { type: 'open_conversation', id: c._id }, 'error')).message, /^Too many requests/);
+    // Another client reads on.
+    const { v } = await visitorWith(p, w.widget_id, 'someone else');
+    assert.equal((await list(v)).length, 1);
+    await Promise.all([a, b, v].map((x) => x.close()));
   });
 
   test('a new conversation acknowledged survives a kill -9 of storaged', { timeout: 30000 }, async () => {

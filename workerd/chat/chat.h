@@ -340,6 +340,9 @@ struct wsconvs {
 	struct storec_req *req;
 	uint64_t window;		/* when this minute of asks began */
 	unsigned int asks;
+	/* A read waiting for the client's count (ST_RATE_HIT). */
+	enum wsmsg_type pend_type;
+	char pend_conv[ST_ID_HEX + 1];
 };
 /* open_conversation's id (a string, its form checked with it): 0 or -1. */
 int wsconvs_parse_open(struct wsmsg *m);
@@ -359,6 +362,7 @@ struct wsess_io {
 	const uint8_t *hash;	/* ST_TOKEN_HASH_LEN bytes */
 	int stored, resuming, busy;
 	struct wsconvs *cv;
+	const char *convs_key;	/* its client's count of these frames */
 };
 void wschat_io(struct wsess *s, struct wsess_io *io);
 /* An error frame of text msg to s (wschat_send above sends any). */

@@ -139,6 +139,7 @@ struct wsess {
 	int resuming;			/* the resume's request is in flight */
 	size_t nmsgs;			/* messages the visitor sent */
 	char resume_key[ST_RATE_KEY_MAX + 1];	/* its resume count */
+	char convs_key[ST_RATE_KEY_MAX + 1];	/* its wsconvs.c frames' */
 	char upgrade_key[ST_RATE_KEY_MAX + 1];	/* its upgrade's; "" counted */
 	char fb_key[ST_RATE_KEY_MAX + 1];	/* its client's feedback count */
 	/* What the ST_WS_OPEN in flight counts, in order (open_send). */
@@ -1605,6 +1606,7 @@ wschat_io(struct wsess *s, struct wsess_io *io)
 	io->resuming = s->resuming;
 	io->busy = s->turn != NULL || !STAILQ_EMPTY(&s->held);
 	io->cv = &s->convs;
+	io->convs_key = s->convs_key;
 }
 
 void
@@ -1708,6 +1710,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	token_hash(s->new_token, s->new_hash);
 	clientip_key(c, req, "ip:", s->rate_key, sizeof(s->rate_key));
 	clientip_key(c, req, "resume:", s->resume_key, sizeof(s->resume_key));
+	clientip_key(c, req, "convs:", s->convs_key, sizeof(s->convs_key));
 	if (wsettings.rate_max != 0)
 		clientip_key(c, req, FB_PREFIX, s->fb_key, sizeof(s->fb_key));
 	origin = http_header(req, "origin");

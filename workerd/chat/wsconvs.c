@@ -15,7 +15,9 @@
  *					   error "Conversation not found"
  *
  * One request in flight a socket, CONVS_ASKS_MAX a minute; more get an
- * error and nothing is asked. A socket with no session stored yet is
+ * error and nothing is asked. The list and a past conversation, which
+ * read histories, also count against the client's CONVS_ASKS_MAX a
+ * minute, in storaged (ST_RATE_HIT), so more sockets do not read more. A socket with no session stored yet is
  * answered here: nothing to end, nothing listed, nothing found.
  */
 #include <stdio.h>
@@ -24,9 +26,10 @@
 #include "chat.h"
 #include "exportrows.h"
 #include "log.h"
+#include "resp.h"
 #include "workerd.h"
 
-#define CONVS_ASKS_MAX		30	/* frames a socket may send a minute */
+#define CONVS_ASKS_MAX		30	/* frames a socket, and reads a client, a minute */
 #define CONVS_WINDOW_MS		60000
 #define NOT_FOUND_TEXT		"Conversation not found"
 #define CONVS_WRONG_TEXT	"Something went wrong. Please try again."
@@ -197,14 +200,81 @@ answer_unstored(struct wsess *s, const struct wsmsg *m)
 		wschat_send_error(s, NOT_FOUND_TEXT);
 }
 
-void
-wsconvs_frame(struct wsess *s, struct wsmsg *m)
+#define UNAVAILABLE_TEXT	"The chat is unavailable right now. Please " \
+				"try again."
+
+/* The frame cv holds asked of storaged, the socket's io as it is now. */
+static void
+ask(struct wsess *s, const struct wsess_io *io)
 {
 	struct st_ws_session_req sq = { .token_len = ST_TOKEN_HASH_LEN };
 	struct st_ws_conv_read_req rq = { .token_len = ST_TOKEN_HASH_LEN,
 	    .history_max = ST_HISTORY_MAX };
-	struct wsess_io io;
+	struct wsconvs *cv = io->cv;
 	int rc;
+
+	sq.widget_id = rq.widget_id = io->wid;
+	memcpy(sq.token, io->hash, ST_TOKEN_HASH_LEN);
+	memcpy(rq.token, io->hash, ST_TOKEN_HASH_LEN);
+	rq.conv_id = cv->pend_conv;
+	if (cv->pend_type == WSMSG_NEW_CONV)
+		rc = storec_ask(NULL, PROTO_ST_WS_CONV_NEW, &sq, new_done, s,
+		    &cv->req);
+	else if (cv->pend_type == WSMSG_CONV_LIST)
+		rc = storec_ask(NULL, PROTO_ST_WS_CONV_LIST, &sq, list_done, s,
+		    &cv->req);
+	else
+		rc = storec_ask(NULL, PROTO_ST_WS_CONV_READ, &rq, read_done, s,
+		    &cv->req);
+	if (rc < 0)
+		wschat_send_error(s, UNAVAILABLE_TEXT);
+}
+
+/* ST_RATE_HIT of the client's history reads -> struct st_rate_verdict */
+static void
+counted(const struct storec_result *r, void *arg)
+{
+	struct wsess *s = arg;
+	struct st_rate_verdict v;
+	struct wsess_io io;
+	char msg[128];
+
+	if (answer(s, r, PROTO_ST_RATE_HIT, &v) < 0)
+		return;
+	if (v.limited) {
+		snprintf(msg, sizeof(msg), "Too many requests. Please wait "
+		    "%llu seconds and try again.",
+		    (unsigned long long)resp_retry_secs(v.retry_ms));
+		wschat_send_error(s, msg);
+		return;
+	}
+	wschat_io(s, &io);
+	ask(s, &io);
+}
+
+/*
+ * A read (the list, a past conversation) counts first against its
+ * client's, CONVS_ASKS_MAX a minute in storaged: across the client's
+ * sockets and the workers, so that more sockets do not read more.
+ */
+static void
+count_then_ask(struct wsess *s, const struct wsess_io *io)
+{
+	struct st_rate_hit h;
+
+	memset(&h, 0, sizeof(h));
+	strlcpy(h.key, io->convs_key, sizeof(h.key));
+	h.window_ms = CONVS_WINDOW_MS;
+	h.max = CONVS_ASKS_MAX;
+	if (storec_ask(NULL, PROTO_ST_RATE_HIT, &h, counted, s,
+	    &io->cv->req) < 0)
+		wschat_send_error(s, UNAVAILABLE_TEXT);
+}
+
+void
+wsconvs_frame(struct wsess *s, struct wsmsg *m)
+{
+	struct wsess_io io;
 
 	wschat_io(s, &io);
 	if (!allowed(s, &io))
@@ -222,20 +292,11 @@ wsconvs_frame(struct wsess *s, struct wsmsg *m)
 		answer_unstored(s, m);
 		return;
 	}
-	sq.widget_id = rq.widget_id = io.wid;
-	memcpy(sq.token, io.hash, ST_TOKEN_HASH_LEN);
-	memcpy(rq.token, io.hash, ST_TOKEN_HASH_LEN);
-	rq.conv_id = m->conv_id;
-	if (m->type == WSMSG_NEW_CONV)
-		rc = storec_ask(NULL, PROTO_ST_WS_CONV_NEW, &sq, new_done, s,
-		    &io.cv->req);
-	else if (m->type == WSMSG_CONV_LIST)
-		rc = storec_ask(NULL, PROTO_ST_WS_CONV_LIST, &sq, list_done, s,
-		    &io.cv->req);
+	io.cv->pend_type = m->type;
+	strlcpy(io.cv->pend_conv, m->type == WSMSG_CONV_OPEN ? m->conv_id : "",
+	    sizeof(io.cv->pend_conv));
+	if (m->type == WSMSG_NEW_CONV || io.convs_key[0] == '\0')
+		ask(s, &io);
 	else
-		rc = storec_ask(NULL, PROTO_ST_WS_CONV_READ, &rq, read_done, s,
-		    &io.cv->req);
-	if (rc < 0)
-		wschat_send_error(s, "The chat is unavailable right now. "
-		    "Please try again.");
+		count_then_ask(s, &io);
 }
