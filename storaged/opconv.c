@@ -286,8 +286,9 @@ op_session_history(struct dbatch *b, uint16_t type, const void *req,
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
+	/* As much as a resume shows: a long conversation costs no more. */
 	if (store_session_history(&t, q->widget, q->session, q->max_messages,
-	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &found, &f) == 0) {
+	    ST_WS_HISTORY_BYTES, &found, &f) == 0) {
 		if (store_session_shown(&t, q->widget, found ? &f : NULL,
 		    &rep) == 0)
 			reply_enc(r, type, &rep);

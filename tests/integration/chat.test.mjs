@@ -465,6 +465,22 @@ describe('chat endpoints', () => {
       for (let i = 1; i < msgs.length; i++) assert.ok(msgs[i].createdAt >= msgs[i - 1].createdAt);
     });
 
+    test('a long conversation is read within 256 KiB of messages, the newest kept', async () => {
+      const s = sid();
+      const r0 = await chat(p, s, 'the start');
+      assert.equal(r0.status, 200, r0.text);
+      const st = await p.storage();
+      const body = 'x'.repeat(15 * 1024);
+      for (let i = 0; i < 40; i++) await st.msgAppend(r0.json().conversationId, i % 2 ? 'assistant' : 'user', `m${i} ${body}`);
+      st.close();
+      const r = await p.get(`/v1/chat/history?sessionId=${encodeURIComponent(s)}`, { headers: { 'x-api-key': p.widgetKey } });
+      assert.equal(r.status, 200, r.text);
+      const msgs = r.json().messages;
+      const bytes = msgs.reduce((n, m) => n + Buffer.byteLength(m.content), 0);
+      assert.ok(bytes <= 256 * 1024 && msgs.length >= 10 && msgs.length < 42, `${msgs.length} messages, ${bytes} bytes`);
+      assert.equal(msgs.at(-1).content, `m39 ${body}`);
+    });
+
     test('an unknown session has no messages; a bad sessionId is 400; no key is 401', async () => {
       const r = checked('GET', '/v1/chat/history', await p.get(`/v1/chat/history?sessionId=${sid('none')}`, { headers: { 'x-api-key': p.widgetKey } }));
       assert.equal(r.status, 200, r.text);
