@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { chat, sid, streamTurn } from './lib/chat.mjs';
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
@@ -143,6 +143,21 @@ describe('answers from the agent\'s knowledge', () => {
     r = await chat(p, s, 'and after that?');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json().sources, undefined);
+    // The visitor leaving while the rewrite is asked ends it: a model that
+    // never answers held it (its idle timer is a minute; keep-alive
+    // comments would reset it for ever).
+    const active = async () => Number(((await p.admin('/metrics')).text.match(/^parley_upstream_active (\d+)$/m) || [])[1]);
+    const wid = (await p.admin('/v1/admin/widgets')).json().widgets.find((x) => x.id === 'default').widget_id;
+    const v = await Visitor.open(p, wid);
+    await v.next('session');
+    await v.turn('how long is the kettle warranty?');
+    const forced = (await p.mock.stats()).forced_failures;
+    await p.mock._json('POST', '/_mock/fail', { path: '/v1/chat/completions', status: 500, count: 1, stall: true });
+    v.send({ type: 'message', content: 'and after that?' });
+    await waitFor(async () => (await p.mock.stats()).forced_failures > forced, 5000, 'the rewrite asked');
+    assert.equal(await active(), 1);
+    await v.close();
+    await waitFor(async () => (await active()) === 0, 5000, 'the rewrite given up with its visitor');
     r = await admin('PATCH', `/v1/admin/agents/${agent.id}`, { rewrite_follow_ups: false });
     assert.equal(r.status, 200);
   });

@@ -102,6 +102,7 @@ static void turn_prepare(struct turn *, struct st_begin_rep *);
 static int is_set(const char *);
 static void turn_store(struct turn *);
 static void turn_event(uint16_t, const uint8_t *, size_t);
+static void turn_go_on(struct turn *);
 
 /* Every turn alive here, of every front end: a takeover stops its own. */
 static TAILQ_HEAD(, turn) live = TAILQ_HEAD_INITIALIZER(live);
@@ -248,10 +249,30 @@ turn_storage_cause(const struct turn *t, const struct storec_result *r,
 	return TURN_C_UNAVAILABLE;
 }
 
+/*
+ * A follow-up's rewrite still asked of the model ends with the turn's
+ * client (or a person taking over): its held reply goes on, to an
+ * interrupted end (turn_go_on). 1 when there was one. A rewrite has no
+ * deadline but its idle timer, which a model's keep-alive comments reset.
+ */
+static int
+rewrite_abandon(struct turn *t)
+{
+	if (t->rup == NULL)
+		return 0;
+	ups->cancel(t->rup);
+	t->rup = NULL;
+	buf_free(&t->rewritten);
+	turn_go_on(t);
+	return 1;
+}
+
 void
 turn_cancel(struct turn *t)
 {
 	t->fe = NULL;
+	if (rewrite_abandon(t))
+		return;
 	if (t->phase != TURN_MODEL)
 		return;	/* begin_done or the store finishes */
 	model_stop(t);
@@ -264,6 +285,8 @@ void
 turn_stop(struct turn *t)
 {
 	t->stopped = 1;
+	if (rewrite_abandon(t))
+		return;
 	if (t->phase != TURN_MODEL)
 		return;	/* begin_ok sees stopped; a finished reply stands */
 	model_stop(t);
@@ -1356,8 +1379,6 @@ turn_retrieve(struct turn *t, struct st_begin_rep *rep)
 }
 
 /* ------------------------------------------------- the agent's actions */
-
-static void turn_go_on(struct turn *);
 
 /* The files read (or left out): the turn goes on with its held reply. */
 static void
