@@ -6,14 +6,18 @@
  *	mail_due     u64 next_at | u64 seq -> (): every mail is pending
  *	mail_counts  org -> u32 mails pending
  *	mail_convs   conv id[16] -> u64 its last "waiting" mail's time
+ *	conv_mails   conv id[16] | u64 seq -> (): the mails of an event of
+ *	             a conversation (outbox.c's outq_conv_*)
  *	user_notify  user id -> u32 the emails the user chose (ST_MAIL_*)
  *	meta "mail_seq"  the last seq given
+ *	meta "conv_mails_filled"  conv_mails holds the mails stored before it
  *
  * A mail is written in the transaction of the event that causes it, so
  * either both are stored or neither. The notifier leases what is due
  * (the due index and sequence are outbox.c's, shared) and answers each:
  * one it never answers is due again when its lease ends (at least
- * once). A mail sent, or out of retries, goes; nothing else is kept.
+ * once). A mail sent, or out of retries, goes; nothing else is kept. A
+ * conversation deleted takes its pending mails: none tells of it after.
  *
  * Every value starts with ST_RECORD_VERSION (a mail's: its layout's
  * format, 1).
@@ -31,6 +35,7 @@
 #include "userstore.h"
 
 #define SEQ_KEY		"mail_seq"
+#define CM_META		"conv_mails_filled"
 #define U32_REC		(1 + 4)
 #define U64_REC		(1 + 8)
 /* Messages a "waiting" check looks back at, at most. */
@@ -214,20 +219,6 @@ waiting_mark(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t now)
 	    "put conversation mail");
 }
 
-/* A conversation deleted: its "waiting" mail's time goes with it. */
-static void
-mail_conv_deleted(struct store_txn *t, const struct st_conv *c,
-    const uint8_t id[16])
-{
-	db_del_quiet(t, t->st->mail_convs, id, ID_LEN,
-	    "delete conversation mail");
-}
-
-const struct store_module mailbox_module = {
-	.name = "mailbox",
-	.conv_deleted = mail_conv_deleted,
-};
-
 void
 store_mail_user_gone(struct store_txn *t, const char *user)
 {
@@ -258,7 +249,18 @@ mail_load(struct store_txn *t, uint64_t seq, struct st_mail *m)
 	    "mail");
 }
 
-/* A mail (stored under seq) goes, and its organisation's count. */
+/* m (stored under seq) is in its conversation's mails (on), or not. */
+static void
+cm_set(struct store_txn *t, const struct st_mail *m, uint64_t seq, int on)
+{
+	outq_conv_set(t, t->st->conv_mails, m->payload, m->payload_len, seq,
+	    on);
+}
+
+/*
+ * A mail (stored under seq) goes, with its entries, and its
+ * organisation's count.
+ */
 static void
 mail_remove(struct store_txn *t, uint64_t seq, const struct st_mail *m)
 {
@@ -267,12 +269,69 @@ mail_remove(struct store_txn *t, uint64_t seq, const struct st_mail *m)
 
 	proto_put_be64(k, seq);
 	db_del(t, t->st->mails, k, sizeof(k), "delete mail");
+	cm_set(t, m, seq, 0);
 	outq_due_move(t, t->st->mail_due, seq, m->next_at, 0);
 	if (u32_get(t, t->st->mail_counts, m->org, &pending,
 	    "mail counts") == 0)
 		u32_put(t, t->st->mail_counts, m->org,
 		    pending > 0 ? pending - 1 : 0, "mail counts");
 }
+
+/* ---------------------------------------------------------- erasure */
+
+/*
+ * The mail stored under seq, of a conversation being deleted, goes (its
+ * conv_mails entry is outq_conv_take's). Absent: nothing.
+ */
+static void
+mail_erase(struct store_txn *t, uint64_t seq)
+{
+	struct st_mail m;
+
+	if (mail_load(t, seq, &m) != 0)
+		return;
+	mail_remove(t, seq, &m);
+	st_mail_free(&m);
+}
+
+/*
+ * A conversation deleted (store_module's conv_deleted): its pending
+ * mails go, so that none sends what it said after, and its "waiting"
+ * mail's time. At most its organisation's ST_MAIL_PENDING_MAX.
+ */
+static void
+mail_conv_deleted(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[16])
+{
+	outq_conv_take(t, t->st->conv_mails, id, mail_erase);
+	db_del_quiet(t, t->st->mail_convs, id, ID_LEN,
+	    "delete conversation mail");
+}
+
+/* The mail stored under seq listed in conv_mails (at open). */
+static void
+cm_fill(struct store_txn *t, uint64_t seq)
+{
+	struct st_mail m;
+
+	if (mail_load(t, seq, &m) != 0)
+		return;
+	cm_set(t, &m, seq, 1);
+	st_mail_free(&m);
+}
+
+/* An older data directory's mails listed by conversation, once. */
+static int
+mail_init(struct store_txn *t)
+{
+	return outq_conv_fill(t, t->st->mails, CM_META, cm_fill, "mails");
+}
+
+const struct store_module mailbox_module = {
+	.name = "mailbox",
+	.init = mail_init,
+	.conv_deleted = mail_conv_deleted,
+};
 
 /* -------------------------------------------------------------- add */
 
@@ -287,6 +346,7 @@ mail_add(struct store_txn *t, struct st_mail *m, uint32_t pending)
 	st_seq_id(ST_MAIL_PREFIX, seq, m->id);
 	m->created_at = m->next_at = t->st->now();
 	mail_save(t, seq, m);
+	cm_set(t, m, seq, 1);
 	outq_due_move(t, t->st->mail_due, seq, 0, m->next_at);
 	u32_put(t, t->st->mail_counts, m->org, pending + 1, "mail counts");
 }

@@ -40,7 +40,7 @@
 #define DH_KEY_LEN	(8 + ST_HOOK_ID_LEN)
 #define HD_KEY_LEN	(ST_HOOK_ID_LEN + 8)
 #define COUNTS_LEN	(1 + 4 + 4)
-#define CD_KEY_LEN	(ID_LEN + 8)
+#define CONV_KEY_LEN	(ID_LEN + 8)	/* conversation id | u64 seq */
 /* meta: conv_deliveries holds the deliveries stored before it. */
 #define CD_META		"conv_deliveries_filled"
 /* A delivery erased with its conversation: its last_error, its retry's. */
@@ -140,6 +140,112 @@ outq_seq_next(struct store_txn *t, const char *key)
 	db_put(t, t->st->meta, key, strlen(key), rec, sizeof(rec),
 	    "put outbox seq");
 	return t->err ? 0 : seq;
+}
+
+int
+outq_prefix_seqs(struct store_txn *t, MDB_dbi index, const void *prefix,
+    size_t plen, uint64_t *seqs, uint32_t max, uint32_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, index, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	k.mv_size = plen;
+	k.mv_data = (void *)(uintptr_t)prefix;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && *n < max && k.mv_size == plen + 8 &&
+	    memcmp(k.mv_data, prefix, plen) == 0) {
+		seqs[(*n)++] = proto_get_be64((uint8_t *)k.mv_data + plen);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "walk an outbox index");
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------- a conversation's, shared with mailbox.c */
+
+void
+outq_conv_set(struct store_txn *t, MDB_dbi index, const void *payload,
+    size_t len, uint64_t seq, int on)
+{
+	char hex[ST_ID_HEX + 1];
+	uint8_t k[CONV_KEY_LEN];
+
+	/* None when it tells of no conversation (erased, or not an event). */
+	if (len == 0 || pdec_event_conv(payload, len, hex) < 0 ||
+	    proto_hex_decode(hex, k, ID_LEN) < 0)
+		return;
+	proto_put_be64(k + ID_LEN, seq);
+	if (on)
+		db_mark(t, index, k, sizeof(k), "put conversation entry");
+	else
+		db_del_quiet(t, index, k, sizeof(k),
+		    "delete conversation entry");
+}
+
+void
+outq_conv_take(struct store_txn *t, MDB_dbi index, const uint8_t id[16],
+    void (*take)(struct store_txn *, uint64_t seq))
+{
+	uint64_t seqs[TRIM_SCAN];
+	uint8_t k[CONV_KEY_LEN];
+	uint32_t n, i;
+
+	memcpy(k, id, ID_LEN);
+	/* A batch at a time: each take changes the trees the walk reads. */
+	while (outq_prefix_seqs(t, index, id, ID_LEN, seqs, TRIM_SCAN,
+	    &n) == 0 && n > 0)
+		for (i = 0; i < n && !t->err; i++) {
+			proto_put_be64(k + ID_LEN, seqs[i]);
+			db_del_quiet(t, index, k, sizeof(k),
+			    "delete conversation entry");
+			take(t, seqs[i]);
+		}
+}
+
+int
+outq_conv_fill(struct store_txn *t, MDB_dbi recs, const char *meta,
+    void (*each)(struct store_txn *, uint64_t seq), const char *what)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, meta, strlen(meta), &v,
+	    "get a conversation index's mark")) != 1)
+		return rc < 0 ? t->err : 0;
+	if ((rc = mdb_cursor_open(t->txn, recs, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && !t->err) {
+		if (k.mv_size == 8) {
+			each(t, proto_get_be64(k.mv_data));
+			n++;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (t->err)
+		return t->err;
+	if (rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk an outbox");
+	db_mark(t, t->st->meta, meta, strlen(meta),
+	    "put a conversation index's mark");
+	if (n > 0)
+		log_info("%zu %s listed by conversation", n, what);
+	return t->err;
 }
 
 static void
@@ -326,38 +432,14 @@ counts_put(struct store_txn *t, const char *hook, uint32_t pending,
 	    "put delivery counts");
 }
 
-/*
- * d's key in conv_deliveries (seq its key in deliveries): 1, or 0 when
- * it tells of no conversation (a test's, or one erased).
- */
-static int
-cd_key(const struct st_delivery *d, uint64_t seq, uint8_t k[CD_KEY_LEN])
-{
-	char hex[ST_ID_HEX + 1];
-
-	if (d->event == ST_HE_TEST || d->payload_len == 0 ||
-	    pdec_event_conv(d->payload, d->payload_len, hex) < 0 ||
-	    proto_hex_decode(hex, k, ID_LEN) < 0)
-		return 0;
-	proto_put_be64(k + ID_LEN, seq);
-	return 1;
-}
-
 /* d (stored under seq) is in its conversation's deliveries (on), or not. */
 static void
 cd_set(struct store_txn *t, const struct st_delivery *d, uint64_t seq,
     int on)
 {
-	uint8_t k[CD_KEY_LEN];
-
-	if (!cd_key(d, seq, k))
-		return;
-	if (on)
-		db_mark(t, t->st->conv_deliveries, k, sizeof(k),
-		    "put conversation delivery");
-	else
-		db_del_quiet(t, t->st->conv_deliveries, k, sizeof(k),
-		    "delete conversation delivery");
+	if (d->event != ST_HE_TEST)
+		outq_conv_set(t, t->st->conv_deliveries, d->payload,
+		    d->payload_len, seq, on);
 }
 
 /* Removes a delivery and its entries (d as stored, seq its key). */
@@ -377,41 +459,6 @@ dlv_remove(struct store_txn *t, uint64_t seq, const struct st_delivery *d)
 }
 
 /*
- * The seqs of the first keys prefix | u64 seq of index, lowest first, at
- * most max: *n. 0, or -1 with t failed.
- */
-static int
-prefix_seqs(struct store_txn *t, MDB_dbi index, const void *prefix,
-    size_t plen, uint64_t *seqs, uint32_t max, uint32_t *n)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
-
-	*n = 0;
-	if (t->err)
-		return -1;
-	if ((rc = mdb_cursor_open(t->txn, index, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return -1;
-	}
-	k.mv_size = plen;
-	k.mv_data = (void *)(uintptr_t)prefix;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && *n < max && k.mv_size == plen + 8 &&
-	    memcmp(k.mv_data, prefix, plen) == 0) {
-		seqs[(*n)++] = proto_get_be64((uint8_t *)k.mv_data + plen);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		txn_lmdb(t, rc, "walk deliveries");
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * The seqs of hook's oldest deliveries, oldest first, at most max: *n.
  * 0, or -1 with t failed.
  */
@@ -419,8 +466,8 @@ static int
 hook_oldest(struct store_txn *t, const char *hook, uint64_t *seqs,
     uint32_t max, uint32_t *n)
 {
-	return prefix_seqs(t, t->st->hook_deliveries, hook, ST_HOOK_ID_LEN,
-	    seqs, max, n);
+	return outq_prefix_seqs(t, t->st->hook_deliveries, hook,
+	    ST_HOOK_ID_LEN, seqs, max, n);
 }
 
 /* ---------------------------------------------------------------- trim */
@@ -976,23 +1023,28 @@ store_hook_jobs_free(struct st_hook_job *js, uint32_t n)
 /* ------------------------------------------------------------- erasure */
 
 /*
- * d (stored under seq) of a conversation being deleted keeps no payload:
- * pending, it fails (not counted against its webhook: nothing is wrong
- * with it); finished, it stays as it ended. Its conv_deliveries entry is
- * the caller's.
+ * The delivery stored under seq, of a conversation being deleted, keeps
+ * no payload: pending, it fails (not counted against its webhook:
+ * nothing is wrong with it); finished, it stays as it ended. Absent (a
+ * trim of the same deletion took it): nothing.
  */
 static void
-dlv_erase(struct store_txn *t, uint64_t seq, struct st_delivery *d)
+dlv_erase(struct store_txn *t, uint64_t seq)
 {
-	free(d->payload);
-	d->payload = NULL;
-	d->payload_len = 0;
-	if (d->status != ST_DLV_PENDING) {
-		dlv_save(t, seq, d);
+	struct st_delivery d;
+
+	if (dlv_load(t, seq, &d) != 0)
 		return;
+	free(d.payload);
+	d.payload = NULL;
+	d.payload_len = 0;
+	if (d.status != ST_DLV_PENDING)
+		dlv_save(t, seq, &d);
+	else {
+		strlcpy(d.error, DLV_ERASED_ERROR, sizeof(d.error));
+		dlv_end(t, seq, &d, ST_DLV_FAILED, 0);
 	}
-	strlcpy(d->error, DLV_ERASED_ERROR, sizeof(d->error));
-	dlv_end(t, seq, d, ST_DLV_FAILED, 0);
+	st_delivery_free(&d);
 }
 
 /*
@@ -1006,67 +1058,21 @@ static void
 outbox_conv_deleted(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[16])
 {
-	struct st_delivery d;
-	uint64_t seqs[TRIM_SCAN];
-	uint8_t k[CD_KEY_LEN];
-	uint32_t n, i;
-
-	memcpy(k, id, ID_LEN);
-	/* A batch at a time: each erasure changes the tree the walk reads. */
-	while (prefix_seqs(t, t->st->conv_deliveries, id, ID_LEN, seqs,
-	    TRIM_SCAN, &n) == 0 && n > 0)
-		for (i = 0; i < n && !t->err; i++) {
-			proto_put_be64(k + ID_LEN, seqs[i]);
-			db_del_quiet(t, t->st->conv_deliveries, k, sizeof(k),
-			    "delete conversation delivery");
-			/* Absent when a trim of this walk's took it. */
-			if (dlv_load(t, seqs[i], &d) != 0)
-				continue;
-			dlv_erase(t, seqs[i], &d);
-			st_delivery_free(&d);
-		}
+	outq_conv_take(t, t->st->conv_deliveries, id, dlv_erase);
 }
 
 /* ---------------------------------------------------------------- open */
 
-/*
- * conv_deliveries filled once from the deliveries stored before it (an
- * older data directory), each read once; meta CD_META then says so.
- */
-static int
-cd_init(struct store_txn *t)
+/* The delivery stored under seq listed in conv_deliveries (at open). */
+static void
+cd_fill(struct store_txn *t, uint64_t seq)
 {
 	struct st_delivery d;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t n = 0;
-	int rc;
 
-	if ((rc = db_get(t, t->st->meta, CD_META, strlen(CD_META), &v,
-	    "get conversation deliveries")) != 1)
-		return rc < 0 ? t->err : 0;
-	if ((rc = mdb_cursor_open(t->txn, t->st->deliveries, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor");
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && !t->err) {
-		if (k.mv_size == 8 && dlv_load(t, proto_get_be64(k.mv_data),
-		    &d) == 0) {
-			cd_set(t, &d, proto_get_be64(k.mv_data), 1);
-			st_delivery_free(&d);
-			n++;
-		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (t->err)
-		return t->err;
-	if (rc != MDB_NOTFOUND)
-		return txn_lmdb(t, rc, "walk the deliveries");
-	db_mark(t, t->st->meta, CD_META, strlen(CD_META),
-	    "put conversation deliveries");
-	if (n > 0)
-		log_info("%zu deliveries listed by conversation", n);
-	return t->err;
+	if (dlv_load(t, seq, &d) != 0)
+		return;
+	cd_set(t, &d, seq, 1);
+	st_delivery_free(&d);
 }
 
 /*
@@ -1109,7 +1115,9 @@ outbox_init(struct store_txn *t)
 			return txn_lmdb(t, rc, "empty the retired due index");
 		log_info("moved %zu due deliveries into hook_due", moved);
 	}
-	return cd_init(t);
+	/* An older data directory's deliveries listed by conversation. */
+	return outq_conv_fill(t, t->st->deliveries, CD_META, cd_fill,
+	    "deliveries");
 }
 
 const struct store_module outbox_module = {

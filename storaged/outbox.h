@@ -76,6 +76,35 @@ void outq_due_move(struct store_txn *, MDB_dbi due, uint64_t seq,
 int outq_due_scan(struct store_txn *, MDB_dbi due, uint64_t now,
     uint64_t *seqs, uint32_t max, uint32_t *n);
 uint64_t outq_seq_next(struct store_txn *, const char *key);
+/*
+ * The seqs of index's first keys prefix (plen bytes) | u64 seq, lowest
+ * first, at most max, into seqs (*n). 0, or -1 with t failed.
+ */
+int outq_prefix_seqs(struct store_txn *, MDB_dbi index, const void *prefix,
+    size_t plen, uint64_t *seqs, uint32_t max, uint32_t *n);
+/*
+ * An outbox's conversation index (conversation id[16] | u64 seq -> ():
+ * the webhooks' conv_deliveries, the mails' conv_mails), so that a
+ * conversation deleted finds what it wrote.
+ *
+ * outq_conv_set: the record stored under seq, of payload (an event as
+ * ST_EV carries it: the conversation's id is its head, pdec_event_conv),
+ * is in index (on) or not; nothing when the payload names none (empty,
+ * or not an event).
+ * outq_conv_take: every entry of conversation id goes, a batch at a
+ * time; take(t, seq) after each, which loads the record (it may be gone)
+ * and does what the deletion asks of it.
+ * outq_conv_fill: once per data directory (its meta key `meta` unset: a
+ * directory from before the index), each(t, seq) for every record of
+ * recs (u64 seq -> record), which puts it in the index; then `meta` says
+ * so (what names the records in the log). 0, or t's error.
+ */
+void outq_conv_set(struct store_txn *, MDB_dbi index, const void *payload,
+    size_t len, uint64_t seq, int on);
+void outq_conv_take(struct store_txn *, MDB_dbi index, const uint8_t id[16],
+    void (*take)(struct store_txn *, uint64_t seq));
+int outq_conv_fill(struct store_txn *, MDB_dbi recs, const char *meta,
+    void (*each)(struct store_txn *, uint64_t seq), const char *what);
 void store_deliveries_free(struct st_delivery *, uint32_t n);
 void store_hook_jobs_free(struct st_hook_job *, uint32_t n);
 

@@ -1088,6 +1088,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "invite_org", offsetof(struct store, invite_org) },
 	/* a conversation's webhook deliveries (outbox.c) */
 	{ "conv_deliveries", offsetof(struct store, conv_deliveries) },
+	/* a conversation's pending mails (mailbox.c) */
+	{ "conv_mails", offsetof(struct store, conv_mails) },
 };
 
 MDB_dbi *

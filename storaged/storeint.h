@@ -25,7 +25,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		107
+#define NDBS		108
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -260,6 +260,8 @@ struct store {
 	MDB_dbi invite_org;	/* org NUL token hash -> (): userstore.c */
 	/* outbox.c: a conversation's webhook deliveries */
 	MDB_dbi conv_deliveries;	/* conversation id[16] | u64 seq -> () */
+	/* mailbox.c: a conversation's pending mails */
+	MDB_dbi conv_mails;	/* conversation id[16] | u64 seq -> () */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -670,7 +672,10 @@ extern const struct store_module orgstore_module;
 extern const struct store_module contactstore_module;
 /* outbox.c: a data directory's older due index moved into hook_due. */
 extern const struct store_module outbox_module;
-/* mailbox.c: a deleted conversation's last "waiting" mail goes. */
+/*
+ * mailbox.c: a deleted conversation's pending mails and last "waiting"
+ * mail's time go; an older data directory's mails listed by conversation.
+ */
 extern const struct store_module mailbox_module;
 extern const struct store_module inbox_module;	/* inbox.c: read marks */
 /* feedbackstore.c: a deleted conversation's thumbs and rating leave the counts. */

@@ -9,7 +9,9 @@
  * deletes a mail sent or out of retries; a visitor's message in `human`
  * writes a "waiting" mail only when no agent wrote for 2 minutes, and
  * once per conversation per 10 minutes; kept across a reopen; a deleted
- * conversation's and user's records go with them; the pending bound.
+ * conversation's and user's records go with them, the conversation's
+ * pending mails too (an older data directory's listed by conversation at
+ * open); the pending bound.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -299,6 +301,159 @@ test_waiting(void **state)
 	assert_int_equal(entries(f, "user_notify"), 0);
 }
 
+/* The organisation's pending count as mail_counts holds it (0 absent). */
+static uint32_t
+pending_of(struct fix *f, const char *org)
+{
+	uint8_t rec[8];
+
+	if (entries(f, "mail_counts") == 0)
+		return 0;
+	assert_int_equal(db_value(f, "mail_counts", org, strlen(org), rec,
+	    sizeof(rec)), 5);
+	store_mail_settings(f->st, 1);
+	return proto_get_be32(rec + 1);
+}
+
+/* The mails due now (a new lease): their conversations' ids, one each. */
+static uint32_t
+due_convs(struct fix *f, char convs[][ST_ID_HEX + 1], uint32_t max)
+{
+	struct st_mails m;
+	struct st_event ev;
+	struct pdec d;
+	uint32_t i;
+
+	due(f, 16, &m);
+	assert_true(m.n <= max);
+	for (i = 0; i < m.n; i++) {
+		pdec_init(&d, m.mails[i].payload, m.mails[i].payload_len);
+		assert_int_equal(pdec_event(&d, &ev), 0);
+		strlcpy(convs[i], ev.conv.id, ST_ID_HEX + 1);
+		st_event_free(&ev);
+	}
+	i = m.n;
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	return i;
+}
+
+/*
+ * c1 with two mails pending (the first leased), c2 with one: into id,
+ * the leased one's id.
+ */
+static void
+two_convs_mailed(struct fix *f, const char *c1, const char *c2,
+    char id[ST_MAIL_ID_LEN + 1])
+{
+	struct st_mails m;
+
+	handoff(f, c1, ST_HANDOFF_WAITING);
+	due(f, 1, &m);
+	assert_int_equal(m.n, 1);
+	strlcpy(id, m.mails[0].id, ST_MAIL_ID_LEN + 1);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	handoff(f, c1, ST_HANDOFF_AI);
+	handoff(f, c1, ST_HANDOFF_WAITING);
+	handoff(f, c2, ST_HANDOFF_WAITING);
+	assert_int_equal(entries(f, "mails"), 3);
+	assert_int_equal(entries(f, "mail_due"), 3);
+	assert_int_equal(pending_of(f, ST_ORG_DEFAULT), 3);
+}
+
+/*
+ * c1 deleted: its mails go (the leased one too: a late answer changes
+ * nothing), with their due entries and the count; c2's stays, and is the
+ * one sent. A deleted conversation's mail once stayed, and was sent
+ * with what the visitor wrote after an erasure.
+ */
+static void
+c1_deleted(struct fix *f, const char *c1, const char *c2, const char *id)
+{
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	char convs[4][ST_ID_HEX + 1];
+
+	assert_int_equal(request_who(f, &key, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ c1 }, NULL, NULL), 0);
+	assert_int_equal(entries(f, "mails"), 1);
+	assert_int_equal(entries(f, "mail_due"), 1);
+	assert_int_equal(pending_of(f, ST_ORG_DEFAULT), 1);
+	assert_int_equal(entries(f, "conv_mails"), 1);
+	assert_int_equal(result(f, id, 1, 0), 0);
+	assert_int_equal(entries(f, "mails"), 1);
+	fake_now += 60000;	/* past every lease */
+	assert_int_equal(due_convs(f, convs, 4), 1);
+	assert_string_equal(convs[0], c2);
+	/* c2's deleted: nothing of either is left. */
+	assert_int_equal(request_who(f, &key, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ c2 }, NULL, NULL), 0);
+	assert_int_equal(entries(f, "mails"), 0);
+	assert_int_equal(entries(f, "mail_due"), 0);
+	assert_int_equal(entries(f, "mail_counts"), 0);
+	assert_int_equal(entries(f, "conv_mails"), 0);
+}
+
+static void
+test_conv_deleted_mails(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_USER_ID_MAX + 1], c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1];
+	char id[ST_MAIL_ID_LEN + 1];
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
+	choose(f, a, ST_MAIL_ALL);
+	fix_conv_new(f, "s1", c1);
+	fix_conv_new(f, "s2", c2);
+	two_convs_mailed(f, c1, c2, id);
+	c1_deleted(f, c1, c2, id);
+}
+
+/*
+ * conv_mails emptied and its meta mark gone behind the store's back (a
+ * data directory from before it), then the store opened again.
+ */
+static void
+conv_mails_unfilled(struct fix *f)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "conv_mails", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	k.mv_size = strlen("conv_mails_filled");
+	k.mv_data = "conv_mails_filled";
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+	store_mail_settings(f->st, 1);
+}
+
+/* An older data directory's mails are listed by conversation at open. */
+static void
+test_conv_mails_filled(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_USER_ID_MAX + 1], c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1];
+	char id[ST_MAIL_ID_LEN + 1];
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
+	choose(f, a, ST_MAIL_ALL);
+	fix_conv_new(f, "s1", c1);
+	fix_conv_new(f, "s2", c2);
+	two_convs_mailed(f, c1, c2, id);
+	conv_mails_unfilled(f);		/* then opened: filled */
+	assert_int_equal(entries(f, "conv_mails"), 3);
+	c1_deleted(f, c1, c2, id);
+}
+
 /* An organisation holds at most ST_MAIL_PENDING_MAX pending mails. */
 static void
 test_pending_bound(void **state)
@@ -413,6 +568,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_handoff_mail, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_waiting, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_conv_deleted_mails,
+		    setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_conv_mails_filled, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pending_bound, setup,
 		    fix_teardown),
