@@ -108,10 +108,10 @@ reply_rep(struct peer_req *pr, uint16_t flags, const void *rep)
 	penc_free(&e);
 }
 
-/* A feedback or rating frame's count for the client (ST_RATE_HIT on its
- * "fb:" key), answered as counted. */
+/* A frame's count for the client (ST_RATE_HIT on its key of prefix),
+ * answered as counted. */
 static void
-fb_counted(void)
+client_counted(const char *prefix)
 {
 	const struct st_rate_verdict v = { 0, 0 };
 	struct st_rate_hit h;
@@ -119,8 +119,15 @@ fb_counted(void)
 
 	peer_expect(&P, &pr, PROTO_ST_RATE_HIT);
 	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &h), 0);
-	assert_memory_equal(h.key, "fb:", 3);
+	assert_memory_equal(h.key, prefix, strlen(prefix));
 	reply_rep(&pr, 0, &v);
+}
+
+/* A feedback or rating frame's count ("fb:"). */
+static void
+fb_counted(void)
+{
+	client_counted("fb:");
 }
 
 /*
@@ -768,12 +775,14 @@ test_ws_convs_malformed(void **state)
 		reply_conv_new(&pr);
 		expect_text(&cl, WRONG);
 		send_text(&cl, "{\"type\":\"conversations\"}");
+		client_counted("convs:");
 		peer_expect(&P, &pr, PROTO_ST_WS_CONV_LIST);
 		next_cut = cut;
 		reply_conv_list(&pr);
 		expect_text(&cl, WRONG);
 		send_text(&cl, "{\"type\":\"open_conversation\",\"id\":\""
 		    CONV "\"}");
+		client_counted("convs:");
 		peer_expect(&P, &pr, PROTO_ST_WS_CONV_READ);
 		next_cut = cut;
 		reply_conv_read(&pr);
@@ -790,12 +799,14 @@ test_ws_convs_malformed(void **state)
 	reply_conv_new(&pr);
 	expect_text(&cl, "{\"type\":\"conversation_new\"}");
 	send_text(&cl, "{\"type\":\"conversations\"}");
+	client_counted("convs:");
 	peer_expect(&P, &pr, PROTO_ST_WS_CONV_LIST);
 	reply_conv_list(&pr);
 	expect_text(&cl, "{\"type\":\"conversations\",\"conversations\":"
 	    "[{\"id\":\"" CONV "\",\"started_at\":1,\"updated_at\":2,"
 	    "\"preview\":\"hi\",\"current\":true}]}");
 	send_text(&cl, "{\"type\":\"open_conversation\",\"id\":\"" CONV "\"}");
+	client_counted("convs:");
 	peer_expect(&P, &pr, PROTO_ST_WS_CONV_READ);
 	reply_conv_read(&pr);
 	expect_text(&cl, "{\"type\":\"history\",\"messages\":[{\"role\":"
