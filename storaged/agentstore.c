@@ -45,10 +45,71 @@ text_or_empty(const char *s)
 	return s != NULL ? s : "";
 }
 
+/* 1 when id is one of the n ids. */
+static int
+listed(char *const *ids, uint32_t n, const char *id)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Each of the n ids a request gives that the agent did not name before
+ * (kept, nkept) is one of org's records of e: 0, or -1 with t failed
+ * (invalid: bad). An id named before stays even once its record is gone
+ * (a turn passes over it), so an agent read and sent back is taken.
+ */
+static int
+refs_admit(struct store_txn *t, const struct store_entity *e,
+    const char *org, char *const *ids, uint32_t n, char *const *kept,
+    uint32_t nkept, const char *bad)
+{
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (listed(kept, nkept, ids[i]))
+			continue;
+		if ((rc = entity_known(t, e, org, ids[i])) < 0)
+			return -1;
+		if (rc == 0) {
+			store_fail(t, PROTO_E_INVALID, bad);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * req's actions and knowledge sources, where mask sets them, are org's
+ * (old: the agent before, or NULL for a new one): 0, or -1 (t failed).
+ */
+static int
+agent_refs(struct store_txn *t, const char *org, const struct st_agent *old,
+    const struct st_agent *req, uint64_t mask)
+{
+	if ((mask & ST_AF_ACTIONS) && refs_admit(t, &action_entity, org,
+	    req->actions, req->nactions, old != NULL ? old->actions : NULL,
+	    old != NULL ? old->nactions : 0, "action_ids: no such action") < 0)
+		return -1;
+	if ((mask & ST_AF_KNOWLEDGE) && refs_admit(t, &kbsource_entity, org,
+	    req->knowledge_sources, req->nknowledge_sources,
+	    old != NULL ? old->knowledge_sources : NULL,
+	    old != NULL ? old->nknowledge_sources : 0,
+	    "knowledge_source_ids: no such knowledge source") < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Moves the masked fields over (their rows, record.h); req frees what
  * they replaced. A key never follows its agent to a new server unless
- * the update sets one: it is cleared then.
+ * the update sets one: it is cleared then. New actions and sources must
+ * be the organisation's (agent_refs).
  */
 static int
 agent_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
@@ -56,6 +117,8 @@ agent_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
 {
 	struct st_agent *cur = curp, *req = reqp;
 
+	if (agent_refs(t, cur->org, cur, req, mask) < 0)
+		return -1;
 	if ((mask & ST_AF_BASE_URL) && !(mask & ST_AF_API_KEY) &&
 	    strcmp(text_or_empty(cur->base_url),
 	    text_or_empty(req->base_url)) != 0 &&
@@ -119,7 +182,8 @@ int
 store_agent_create(struct store_txn *t, const char *org,
     const struct st_agent *in, struct st_agent *out)
 {
-	if (entity_create(t, &agent_entity, org, in, out) != 0)
+	if (agent_refs(t, org, NULL, in, ST_AF_ALL) < 0 ||
+	    entity_create(t, &agent_entity, org, in, out) != 0)
 		return t->err;
 	return agent_space_sync(t, out, ST_AF_ALL);
 }

@@ -147,6 +147,27 @@ entity_exists(struct store_txn *t, const struct store_entity *e,
 }
 
 int
+entity_known(struct store_txn *t, const struct store_entity *e,
+    const char *org, const char *id)
+{
+	void *rec;
+	int rc;
+
+	if (t->err)
+		return -1;
+	if ((rec = calloc(1, e->layout->size)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	if ((rc = entity_load(t, e, id, rec)) == 0) {
+		rc = entity_in_org(e, rec, org) ? 0 : 1;
+		rl_free(e->layout, rec);
+	}
+	free(rec);
+	return rc < 0 ? -1 : rc == 0;
+}
+
+int
 entity_must(struct store_txn *t, const struct store_entity *e,
     const char *org, const char *ref, void *rec)
 {

@@ -127,6 +127,12 @@ int entity_exists(struct store_txn *, const struct store_entity *,
  */
 int entity_must(struct store_txn *, const struct store_entity *,
     const char *org, const char *ref, void *rec);
+/*
+ * Whether id names one of org's records of e (a reference a request
+ * gives): 1 it does, 0 not (absent, or another organisation's), -1 error.
+ */
+int entity_known(struct store_txn *, const struct store_entity *,
+    const char *org, const char *id);
 /* 1 when rec belongs to org (or org is NULL, or e has no organisation). */
 int entity_in_org(const struct store_entity *, const void *rec,
     const char *org);

@@ -79,7 +79,11 @@ describe('a turn calls the owner\'s API', () => {
     ];
     const o = (await admin('POST', '/v1/admin/organizations', { name: 'Other' })).json().id;
     const theirs = await action({ name: 'their_orders', url: 'https://93.184.216.34/orders/{{order_id}}' }, o);
+    // Another organisation's action is refused, as an unknown one.
     let r = await admin('POST', '/v1/admin/agents', { name: 'Shop', action_ids: [...ids, theirs] });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json().error, 'action_ids: no such action');
+    r = await admin('POST', '/v1/admin/agents', { name: 'Shop', action_ids: ids });
     assert.equal(r.status, 201, r.text);
     agentId = r.json().id;
     dw = (await admin('GET', '/v1/admin/widgets')).json().widgets[0];

@@ -191,6 +191,27 @@ describe('actions in the admin API, 2 workers', () => {
     r = await call('POST', '/v1/admin/agents', { name: 'Bad', action_ids: ['order_status'] }, b);
     assert.equal(r.status, 400);
     assert.match(r.json().error, /^action_ids: /);
+    // Ours is refused to B's agent, as an id no action has.
+    r = await call('POST', A, order({ name: 'a_only' }));
+    assert.equal(r.status, 201, r.text);
+    const ours = r.json().id;
+    for (const id of [ours, `act_${'0'.repeat(32)}`]) {
+      r = await call('POST', '/v1/admin/agents', { name: 'Mixed', action_ids: [theirs, id] }, b);
+      assert.equal(r.status, 400, id);
+      assert.equal(r.json().error, 'action_ids: no such action');
+    }
+    // An action deleted stays named by its agent, which may be sent back
+    // as read; a new unknown id is still refused.
+    r = await call('POST', '/v1/admin/agents', { name: 'Shop 2', action_ids: [ours] });
+    assert.equal(r.status, 201, r.text);
+    const agent = r.json().id;
+    assert.equal((await call('DELETE', `${A}/${ours}`)).status, 200);
+    const read = (await call('GET', `/v1/admin/agents/${agent}`)).json();
+    assert.deepEqual(read.action_ids, [ours]);
+    r = await call('PATCH', `/v1/admin/agents/${agent}`, { name: 'Shop 3', action_ids: read.action_ids });
+    assert.equal(r.status, 200, r.text);
+    r = await call('PATCH', `/v1/admin/agents/${agent}`, { action_ids: [ours, theirs] });
+    assert.equal(r.status, 400, r.text);
   });
 
   test('59 internal, user-info and templated-host URLs refused on create and patch, tenant and default organisation', async () => {

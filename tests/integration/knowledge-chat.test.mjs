@@ -223,7 +223,8 @@ describe('answers from the agent\'s knowledge', () => {
       answer: 'Their warranty is ten years.' }, inB);
     assert.equal(r.status, 201, r.text);
     r = await admin('PATCH', `/v1/admin/agents/${agent.id}`, { knowledge_source_ids: [src.id, r.json().id] });
-    assert.equal(r.status, 200, r.text);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json().error, 'knowledge_source_ids: no such knowledge source');
     r = await chat(p, sid('kb'), 'what is the warranty?');
     assert.equal(r.json().sources.length, 1);
     assert.equal(r.json().sources[0].source_id, src.id);

@@ -249,6 +249,14 @@ test('a value for every row: through the admin API, storaged and LMDB, back the 
   const api = await checkerFor(p);
   const c = await p.storage({ as: 'parley-workerd' });
   t.after(() => c.close());
+  // An agent names actions and sources of its organisation: real ones.
+  let r = await p.adminJson('POST', '/v1/admin/actions', { name: 'order_status', description: 'An order',
+    parameters: { type: 'object', properties: { id: { type: 'string' } } }, url: 'https://93.184.216.34/orders/{{id}}' });
+  assert.equal(r.status, 201, r.text);
+  FORMED.action_ids = [r.json().id];
+  r = await p.adminJson('POST', '/v1/admin/knowledge/sources', { type: 'qa', question: 'Q?', answer: 'A.' });
+  assert.equal(r.status, 201, r.text);
+  FORMED.knowledge_source_ids = [r.json().id];
   for (const [rec, rows] of API_RECORDS) {
     const v = VIEWS[rec];
     const a = API[rec];
