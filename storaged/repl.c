@@ -996,50 +996,61 @@ up_msg(const struct pmsg *m)
 	}
 }
 
-/* What the primary sent: applied, flushed once, acknowledged. */
-static void
-up_io(int fd, uint32_t events, void *arg)
+/*
+ * Reads and takes what the primary sent until the socket is drained; *moved
+ * when the store moved. NULL, or why the link is to end (what came before
+ * it is taken all the same).
+ */
+static const char *
+up_read(int *moved)
 {
 	struct pmsg m;
 	ssize_t n;
-	int r, moved = 0;
+	int r;
+
+	for (;;) {
+		if ((n = pchan_read(&R.up)) == 0)
+			return "closed by the primary";
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? NULL :
+			    strerror(errno);
+		while ((r = pchan_next(&R.up, &m)) == 1) {
+			if ((r = up_msg(&m)) < 0)
+				return "a message it could not take";
+			*moved |= r;
+		}
+		if (r < 0)
+			return "protocol error";
+	}
+}
+
+/*
+ * What the primary sent: applied, flushed once, acknowledged. The records
+ * are flushed also when the link ends in the read that brought them: the
+ * ST_REPL_START of the next link says they are held (store_seq), and the
+ * primary takes that as their acknowledgement.
+ */
+static void
+up_io(int fd, uint32_t events, void *arg)
+{
+	const char *why;
+	int moved = 0;
 
 	if ((events & EPOLLOUT) && pchan_flush(&R.up) < 0 &&
 	    errno != EAGAIN) {
 		up_close(strerror(errno));
 		return;
 	}
-	for (;;) {
-		if ((n = pchan_read(&R.up)) == 0) {
-			up_close("closed by the primary");
-			return;
-		}
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			up_close(strerror(errno));
-			return;
-		}
-		while ((r = pchan_next(&R.up, &m)) == 1) {
-			if ((r = up_msg(&m)) < 0) {
-				up_close("a message it could not take");
-				return;
-			}
-			moved |= r;
-		}
-		if (r < 0) {
-			up_close("protocol error");
-			return;
-		}
+	why = up_read(&moved);
+	if (moved && store_repl_flush(R.st) < 0)
+		fatalx("replication: cannot flush %s; exiting (a restart "
+		    "follows the primary from what is on disk)", WAL_FILE);
+	if (why != NULL) {
+		up_close(why);
+		return;
 	}
-	if (moved) {
-		if (store_repl_flush(R.st) < 0)
-			fatalx("replication: cannot flush %s; exiting (a "
-			    "restart follows the primary from what is on "
-			    "disk)", WAL_FILE);
-		if (up_ack() < 0)
-			return;
-	}
+	if (moved && up_ack() < 0)
+		return;
 	(void)loop_io_mod(&R.up_io, pchan_events(&R.up, 1));
 	publish();
 }

@@ -1,0 +1,80 @@
+// A standby acknowledges only what is on its disk (storaged/STORAGE.md,
+// "Replication"): the records it applied are flushed before it says it
+// holds them, also when the link ends in the same read as they came. It
+// asks the stream again from its last record (ST_REPL_START), and the
+// primary takes that as acknowledged: it released the replies held for
+// them (PARLEY_SYNC=replica) though the standby had never flushed them,
+// so a power loss of the standby, then of the primary's machine, lost
+// writes the primary had said were on two machines.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+
+import { ASAN_SPEED, Parley, waitFor, within } from './lib/harness.mjs';
+import { T, req } from './lib/storage.mjs';
+import { caughtUp, role } from './lib/standby.mjs';
+
+// LeakSanitizer cannot run in a process strace holds.
+const NO_LSAN = { ASAN_OPTIONS: `abort_on_error=0:halt_on_error=1:detect_leaks=0:print_summary=1:exitcode=66:${ASAN_SPEED}` };
+
+// strace attached to pid, every fdatasync from now on failing with EIO
+// (as shared-flush.test.mjs). Resolves once attached.
+function failSyncs(pid) {
+  const tr = spawn('strace', ['-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:error=EIO',
+    '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    tr.stderr.on('data', (d) => {
+      err += d;
+      if (/attached/.test(err)) resolve(tr);
+    });
+    tr.on('error', reject);
+    tr.on('exit', (code) => reject(new Error(`strace exited (${code}): ${err}`)));
+  });
+}
+
+test('a standby whose link ends in the read that brought records flushes them before it asks the stream again: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
+  const p = new Parley({ masterd: false, env: { PARLEY_SYNC: 'replica', PARLEY_REPLICA_WAIT: 'block' } });
+  t.after(() => p.stop());
+  await p.start();
+  const s = new Parley({ masterd: false, env: { ...NO_LSAN, PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${p.sockPath}` } });
+  t.after(() => s.stop());
+  await s.start();
+  await caughtUp(p, s);
+  const c = await p.storage({ as: 'parley-workerd' });
+  t.after(() => c.close());
+  const conv = await c.convOpen('default', 'flush-standby');
+  await caughtUp(p, s);
+
+  // The standby's disk fails every flush from here; it is stopped, so the
+  // record and the end of its link wait in its socket, to be read at once.
+  const tr = await failSyncs(s.storagedPid);
+  t.after(() => { try { tr.kill('SIGKILL'); } catch { /* gone */ } });
+  process.kill(s.storagedPid, 'SIGSTOP');
+  t.after(() => { try { process.kill(s.storagedPid, 'SIGCONT'); } catch { /* gone */ } });
+  const seq = (await role(p)).seq;
+  const pending = c.msgAppend(conv.conv.id, 'user', 'never on the standby\'s disk', 'complete', 0, 0, { timeout: 30000 });
+  pending.catch(() => {});
+  await waitFor(async () => (await role(p)).seq === seq + 1, 5000, 'the primary appended the write');
+
+  // Another standby asks the stream: the primary drops this one's link.
+  const from = p.logs.storaged.length;
+  const other = await p.storage({ name: 'itest-other-standby', as: 'parley-storaged' });
+  await other.call(T.ST_REPL_START, req(T.ST_REPL_START, { term: 0, last_seq: 0, addr: '' }));
+  await waitFor(async () => /the standby's stream ended: another standby connected/.test(p.logs.storaged.slice(from)),
+    5000, 'the primary dropped the standby');
+  other.close();
+
+  s.expectExit('storaged', { codes: [1] });
+  process.kill(s.storagedPid, 'SIGCONT');
+  // It applied the record and met the end of its link in one read. Before,
+  // it closed without a flush and asked the stream again from that record,
+  // and the primary released the reply: acknowledged, never on its disk.
+  const answered = await within(pending.then(() => 'answered'), 4000);
+  assert.equal(answered, null, `the reply left; the standby said:\n${s.logs.storaged.slice(-1500)}`);
+  const ex = await within(s.procs.storaged.exit, 10000);
+  assert.equal(ex?.code, 1, 'the standby exited');
+  assert.match(s.logs.storaged, /replication: cannot flush wal\.log; exiting/);
+  const r = await role(p);
+  assert.ok(!r.linked && r.acked <= seq, `the primary counts the write as on the standby: ${JSON.stringify(r)}`);
+});
