@@ -286,21 +286,17 @@ log_append(struct store *st)
 }
 
 /*
- * A batch whose record could not be appended: undone, its number spent.
- * The record may be in the file all the same (a flush that failed, or a
- * write that half happened), and the kernel may still write it out: the
- * checkpoint records its number in wal_seq, so no start replays it, and
- * the log starts again behind it (a log that failed refuses appends until
- * a reset). Without that checkpoint its header is zeroed, so a restart
- * stops before it; and a checkpoint that failed on a failing disk exits
- * (not one the data directory's guard refused: that one stays up,
- * refusing writes).
+ * The log's last record, seq, written (or tried) and refused, LMDB
+ * undone: the log starts again behind it once a checkpoint holds what
+ * came before, and no append goes after it. Without that checkpoint its
+ * header is zeroed, so a restart stops before it; and a checkpoint that
+ * failed on a failing disk exits (not one the data directory's guard
+ * refused: that one stays up, refusing writes). whose: "" or where the
+ * record came from, for the message.
  */
 static void
-append_failed(struct store *st)
+refused_past(struct store *st, uint64_t seq, const char *whose)
 {
-	store_undo(st);
-	st->spent = ++st->seq;
 	if (store_checkpoint(st) == 0) {
 		wal_reset(st->wal);
 		return;
@@ -308,9 +304,25 @@ append_failed(struct store *st)
 	(void)wal_unwrite(st->wal);
 	if (st->guard.failed)
 		return;
-	fatalx("store: cannot checkpoint past refused record %llu; exiting: "
+	fatalx("store: cannot checkpoint past refused record %llu%s; exiting: "
 	    "its header is zeroed, so the next start does not replay it",
-	    (unsigned long long)st->seq);
+	    (unsigned long long)seq, whose);
+}
+
+/*
+ * A batch whose record could not be appended: undone, its number spent.
+ * The record may be in the file all the same (a flush that failed, or a
+ * write that half happened), and the kernel may still write it out: the
+ * checkpoint records its number in wal_seq, so no start replays it, and
+ * the log starts again behind it (a log that failed refuses appends until
+ * a reset); without it, refused_past.
+ */
+static void
+append_failed(struct store *st)
+{
+	store_undo(st);
+	st->spent = ++st->seq;
+	refused_past(st, st->seq, "");
 }
 
 /* A nested txn's changes are undone: its part of the log and its notes. */
@@ -1700,10 +1712,14 @@ store_repl_apply(struct store *st, uint64_t seq, const uint8_t *body,
 	if (oplog_apply(st, st->ltxn, body, len) < 0) {
 		log_errorx("store: record %llu from the primary cannot be "
 		    "applied", (unsigned long long)seq);
-		/* LMDB as it was before; the record's bytes written over. */
+		/*
+		 * LMDB as it was before; the record's bytes written over, or,
+		 * the checkpoint failing, zeroed and the standby gone: the
+		 * next record, the same seq sent again, would follow it in
+		 * the log, where no replay goes past it.
+		 */
 		store_undo(st);
-		if (store_checkpoint(st) == 0)
-			wal_reset(st->wal);
+		refused_past(st, seq, " from the primary");
 		return -1;
 	}
 	st->seq = seq;

@@ -273,7 +273,10 @@ int store_set_term(struct store *, uint64_t term);
  * A standby: the primary's record seq appended to the log (not flushed:
  * store_repl_flush) and applied to the open transaction. 0 applied; 1
  * already held (seq at or below store_seq: a snapshot had it); -1 not
- * the next one, or it failed (logged; nothing of it is kept).
+ * the next one, or it failed (logged; nothing of it is kept). A record
+ * written to the log that fails to apply is taken out by a checkpoint;
+ * when that fails too, its header is zeroed and the process exits
+ * (fatalx), unless the data directory's guard refused it.
  */
 int store_repl_apply(struct store *, uint64_t seq, const uint8_t *body,
     size_t len);

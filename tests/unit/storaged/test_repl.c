@@ -5,19 +5,42 @@
  * already skipped; a snapshot (store_backup's copy) swapped in with
  * store_swap, then the records after it; the term in meta, across the
  * stream and a reopen; a standby opened with STORE_F_STANDBY writes
- * nothing of its own.
+ * nothing of its own; a record it wrote to its log but could not apply,
+ * with the checkpoint after it failing too (fdatasync() answering EIO,
+ * defined below, so wal.c and LMDB call it), never in the way of a
+ * restart's replay.
  */
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <fcntl.h>
 
+#include "log.h"
 #include "test_fixture.h"
 
 #define MAXREC	64
+
+/* The next this many fdatasync() calls fail with EIO, as a dying disk's. */
+static int fail_syncs;
+
+int
+fdatasync(int fd)
+{
+	if (fail_syncs > 0) {
+		fail_syncs--;
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
 
 /* What store_on_record told, copied. */
 static struct {
@@ -171,11 +194,108 @@ test_stream_and_snapshot(void **state)
 	fix_free(p);
 }
 
+/*
+ * A child process opens the standby's store in dir (synced, as storaged
+ * has it) and takes the primary's records 0 to 2; record 1 comes first
+ * with a body it cannot apply (naming a database it lacks; in life an
+ * apply that fails on a full map or a failing disk) while the disk fails
+ * every flush, so the checkpoint after the failed apply fails too; then
+ * the disk is well again, and records 1 and 2 come as the primary sends
+ * them again. Returns the child's exit status: 1 when it exited at the
+ * failed checkpoint (fatalx), 5 when it went on and acknowledged them.
+ */
+static int
+refused_record(const char *dir)
+{
+	struct store *st;
+	uint8_t *bad;
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == 0) {
+		if ((st = store_open(dir, 64, STORE_F_STANDBY)) == NULL)
+			_exit(2);
+		log_set_level(LOG_LEVEL_FATAL + 1);
+		if (store_repl_apply(st, recs.seq[0], recs.body[0],
+		    recs.len[0]) != 0 || (bad = malloc(recs.len[1])) == NULL)
+			_exit(3);
+		memcpy(bad, recs.body[1], recs.len[1]);
+		bad[1] = 0xff;		/* its first effect's database */
+		fail_syncs = 1000;
+		if (store_repl_apply(st, recs.seq[1], bad, recs.len[1]) != -1)
+			_exit(4);
+		fail_syncs = 0;
+		if (store_repl_apply(st, recs.seq[1], recs.body[1],
+		    recs.len[1]) != 0 || store_repl_apply(st, recs.seq[2],
+		    recs.body[2], recs.len[2]) != 0 || store_repl_flush(st) != 0)
+			_exit(6);
+		_exit(5);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * A record the standby wrote to its log and could not apply, when the
+ * checkpoint that would start the log again behind it fails: the standby
+ * exits, the record's header zeroed, and a restart replays what came
+ * before and takes the stream from there. It went on before, appending
+ * the primary's records after the one it had refused: a restart stopped
+ * at that record, which it could not apply ("records are missing" for
+ * the acknowledged ones behind it), or, had it applied it, at the copy
+ * that followed with the same seq.
+ */
+static void
+test_refused_record(void **state)
+{
+	struct fix *p = fix_new("/tmp/parley-repl-p-XXXXXX");
+	char sdir[64] = "/tmp/parley-repl-s-XXXXXX", snap[128];
+	struct store *s;
+	size_t i;
+	int fd, status;
+
+	/* The standby begins from the primary's snapshot. */
+	s = standby_open(sdir);
+	snprintf(snap, sizeof(snap), "%s/snapshot.mdb.part", sdir);
+	assert_int_equal(store_checkpoint(p->st), 0);
+	assert_true((fd = open(snap, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(store_backup(p->st, fd), 0);
+	close(fd);
+	assert_int_equal(store_swap(s, snap), 0);
+	store_close(s);
+	store_on_record(p->st, capture, NULL);
+	write_one(p->st, "a", "one");
+	write_one(p->st, "a", "two");
+	write_one(p->st, "b", "three");
+	assert_int_equal(recs.n, 3);
+
+	status = refused_record(sdir);
+	/* The restart: what came before the refused record, and the stream. */
+	assert_non_null(s = store_open(sdir, 64, STORE_F_STANDBY));
+	assert_int_equal(status, 1);
+	assert_int_equal(store_seq(s), recs.seq[0]);
+	for (i = 1; i < recs.n; i++)
+		assert_int_equal(store_repl_apply(s, recs.seq[i], recs.body[i],
+		    recs.len[i]), 0);
+	assert_int_equal(store_repl_flush(s), 0);
+	store_close(s);
+	assert_non_null(s = store_open(sdir, 64, STORE_F_STANDBY));
+	assert_int_equal(store_seq(s), store_seq(p->st));
+	assert_int_equal(stats(s).messages, 3);
+
+	store_close(s);
+	rm_env(sdir);
+	recs_free();
+	fix_free(p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stream_and_snapshot),
+		cmocka_unit_test(test_refused_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
