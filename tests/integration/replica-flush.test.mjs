@@ -7,31 +7,14 @@
 // so a power loss of the standby, then of the primary's machine, lost
 // writes the primary had said were on two machines.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 
-import { ASAN_SPEED, Parley, waitFor, within } from './lib/harness.mjs';
+import { Parley, waitFor, within } from './lib/harness.mjs';
+import { NO_LSAN, failSyncs } from './lib/faults.mjs';
 import { T, req } from './lib/storage.mjs';
 import { caughtUp, role } from './lib/standby.mjs';
 
-// LeakSanitizer cannot run in a process strace holds.
-const NO_LSAN = { ASAN_OPTIONS: `abort_on_error=0:halt_on_error=1:detect_leaks=0:print_summary=1:exitcode=66:${ASAN_SPEED}` };
 
-// strace attached to pid, every fdatasync from now on failing with EIO
-// (as shared-flush.test.mjs). Resolves once attached.
-function failSyncs(pid) {
-  const tr = spawn('strace', ['-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:error=EIO',
-    '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    tr.stderr.on('data', (d) => {
-      err += d;
-      if (/attached/.test(err)) resolve(tr);
-    });
-    tr.on('error', reject);
-    tr.on('exit', (code) => reject(new Error(`strace exited (${code}): ${err}`)));
-  });
-}
 
 test('a standby whose link ends in the read that brought records flushes them before it asks the stream again: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
   const p = new Parley({ masterd: false, env: { PARLEY_SYNC: 'replica', PARLEY_REPLICA_WAIT: 'block' } });

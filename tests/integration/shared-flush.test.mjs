@@ -9,35 +9,19 @@
 // write, and the next start does not replay it.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 
-import { ASAN_SPEED, startParley, within } from './lib/harness.mjs';
+import { startParley, within } from './lib/harness.mjs';
+import { NO_LSAN, failSyncs } from './lib/faults.mjs';
 import { sid, streamTurn } from './lib/chat.mjs';
 import { F, T, chatBegin as begin, rep } from './lib/storage.mjs';
 
 
-// strace attached to pid, every fdatasync from now on failing with EIO
-// (its fault injection: the real call is not made). Resolves once attached.
-function failSyncs(pid) {
-  const tr = spawn('strace', ['-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:error=EIO',
-    '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    tr.stderr.on('data', (d) => {
-      err += d;
-      if (/attached/.test(err)) resolve(tr);
-    });
-    tr.on('error', reject);
-    tr.on('exit', (code) => reject(new Error(`strace exited (${code}): ${err}`)));
-  });
-}
 
 test('a flagged write whose shared flush fails is never confirmed: storaged exits, and a restart keeps every confirmed write', { timeout: 30000 }, async (t) => {
   // LeakSanitizer cannot run in a process strace holds: it would fail
   // storaged's exit whatever it found, so this Parley runs without it.
-  const p = await startParley(t, { workers: 1, env: {
-    ASAN_OPTIONS: `abort_on_error=0:halt_on_error=1:detect_leaks=0:print_summary=1:exitcode=66:${ASAN_SPEED}` } });
+  const p = await startParley(t, { workers: 1, env: { ...NO_LSAN } });
   let st = await p.storage({ name: 'itest-share' });
   t.after(() => st.close());
 
@@ -76,8 +60,7 @@ test('a flagged write whose shared flush fails is never confirmed: storaged exit
 });
 
 test('a write whose flush fails, then the checkpoint that would spend its number: storaged exits, and a restart has the confirmed write and not the refused one', { timeout: 30000 }, async (t) => {
-  const p = await startParley(t, { masterd: false, env: {
-    ASAN_OPTIONS: `abort_on_error=0:halt_on_error=1:detect_leaks=0:print_summary=1:exitcode=66:${ASAN_SPEED}` } });
+  const p = await startParley(t, { masterd: false, env: { ...NO_LSAN } });
   let st = await p.storage({ name: 'itest-ckpt' });
   t.after(() => st.close());
   const sessions = async () => (await st.convList(100)).convs.map((c) => c.session);
