@@ -313,7 +313,8 @@ DPASS="bench $(hex 12)"	# the dashboard owner (the inbox figures)
 unset LISTEN_FDS LISTEN_PID NOTIFY_SOCKET OPENAI_API_KEY PARLEY_ENV NODE_ENV TRUST_PROXY MAX_HISTORY_MESSAGES \
 	PARLEY_SYNC PARLEY_SYNC_INTERVAL_MS PARLEY_WORKERS PARLEY_DATA_DIR PARLEY_RUN_DIR PORT
 # Parley's environment, in PENV (for env): every client here is 127.0.0.1,
-# so no per-client cap or rate limit; a map large enough for 1M
+# so no per-client cap or rate limit, nor a widget's new sessions a minute
+# (most turns are a new session); a map large enough for 1M
 # conversations (~2 GB; the default is 1 GiB).
 parley_env() {	# data-dir workers; the run folder (sockets) is in $tmp
 	RUNDIR="$tmp/$(basename "$1").run"
@@ -322,6 +323,7 @@ parley_env() {	# data-dir workers; the run folder (sockets) is in $tmp
 		PORT="${PPORT:-0}" PARLEY_WORKERS="$2" PARLEY_LOG_LEVEL=warn
 		OPENAI_BASE_URL="http://127.0.0.1:$MPORT/v1" WIDGET_API_KEY="$WKEY" ADMIN_API_KEY="$AKEY"
 		RATE_LIMIT_MAX_REQUESTS=0 PARLEY_MAX_CONNS_PER_CLIENT=0 PARLEY_MAP_SIZE_MB=16384
+		WIDGET_NEW_SESSIONS_PER_MINUTE=0
 		CORS_ORIGIN='*' PARLEY_WEBHOOK_ALLOW_PRIVATE=on DASHBOARD_PASSWORD="$DPASS"
 		"${PENV_EXTRA[@]}")
 }

@@ -128,7 +128,7 @@ async function turns(p, wid, withImage, n) {
 const cpuText = (c) => `workers ${c.workers.toFixed(2)}, storaged ${c.storaged.toFixed(2)}, mock model ${c.mock.toFixed(2)}`;
 
 const p = new Parley({ workers: 2, mock: true, env: {
-  RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ATTACH_RATE_MB: '100000', PARLEY_ATTACH_QUOTA_MB: '0',
+  RATE_LIMIT_MAX_REQUESTS: '0', WIDGET_NEW_SESSIONS_PER_MINUTE: '0', PARLEY_ATTACH_RATE_MB: '100000', PARLEY_ATTACH_QUOTA_MB: '0',
   PARLEY_MAX_BODY_MB: '256', PARLEY_MAP_SIZE_MB: '4096', PARLEY_ATTACH_STRIP: process.env.BENCH_STRIP || 'on',
 } });
 await p.start();

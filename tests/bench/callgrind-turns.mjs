@@ -27,7 +27,7 @@ const p = new Parley({
   workers: 1, startTimeoutMs: 60000, waitAllWorkers: false,
   wrap: { storaged: vg('storaged'), masterd: vg('masterd') },
   mock: { chunks: 3, firstDelayMs: Number(process.env.BENCH_THINK_MS || 0), bin: path.join(BIN, 'mockai') },
-  env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'full' },
+  env: { RATE_LIMIT_MAX_REQUESTS: '0', WIDGET_NEW_SESSIONS_PER_MINUTE: '0', PARLEY_SYNC: 'full' },
 });
 await p.start();
 try {

@@ -415,6 +415,6 @@ export async function benchParley(bin) {
   return new Parley({
     workers: 1,
     mock: { bin: `${bin}/mockai` },
-    env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'full' },
+    env: { RATE_LIMIT_MAX_REQUESTS: '0', WIDGET_NEW_SESSIONS_PER_MINUTE: '0', PARLEY_SYNC: 'full' },
   });
 }

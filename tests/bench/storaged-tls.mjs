@@ -21,7 +21,7 @@ async function run(clusterTls) {
   const p = new Parley({
     workers: WORKERS, logLevel: 'warn', clusterTls,
     mock: { chunks: 1, bin: path.join(BIN, 'mockai') },
-    env: { RATE_LIMIT_MAX_REQUESTS: '0' },
+    env: { RATE_LIMIT_MAX_REQUESTS: '0', WIDGET_NEW_SESSIONS_PER_MINUTE: '0' },
   });
   await p.start();
   try {

@@ -33,7 +33,7 @@ for (const ms of THINK) {
   const p = new Parley({
     workers: 1, logLevel: 'debug',
     mock: { chunks: 3, firstDelayMs: ms, bin: path.join(BIN, 'mockai') },
-    env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'full' },
+    env: { RATE_LIMIT_MAX_REQUESTS: '0', WIDGET_NEW_SESSIONS_PER_MINUTE: '0', PARLEY_SYNC: 'full' },
   });
   await p.start();
   if (PIN) {
