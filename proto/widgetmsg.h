@@ -404,7 +404,8 @@ void st_widget_hide_secret(struct st_widget *);
 /*
  * 1 when hash (64 lowercase hex) is HMAC-SHA256 of id keyed with secret
  * (its 64 characters as they are), compared in constant time; 0 when it
- * is not, or secret is "" (proto/identity.c).
+ * is not, or secret is "", or id begins with ST_EMAIL_HASH_PREFIX (its
+ * message would be an email's) (proto/identity.c).
  */
 int st_identity_ok(const char *secret, const char *id, const char *hash);
 /*

@@ -511,6 +511,13 @@ test_identity_ok(void **state)
 	    1);
 	assert_int_equal(st_identity_email_ok(secret, "eve@example.com",
 	    email_mac), 0);
+	/*
+	 * An id of "email:" and an address would sign that address: never
+	 * verified, whatever its hash (here the email's own, which is the
+	 * id's HMAC too).
+	 */
+	assert_int_equal(st_identity_ok(secret, "email:ada@example.com",
+	    email_mac), 0);
 	assert_int_equal(st_identity_email_ok("", "ada@example.com",
 	    email_mac), 0);
 	assert_int_equal(st_identity_email_ok(secret, "", ""), 0);
