@@ -83,7 +83,9 @@
  *       In one write transaction, checked in this order: the widget
  *       (NO_WIDGET), the session (NO_SESSION; with create, no session
  *       under token_hash means a new visitor: its session is made here,
- *       with this message), the contact requirement
+ *       with this message), verified visitors only (IDENTITY: the
+ *       widget's identity_required and the session's own identify
+ *       verified none, a new visitor included), the contact requirement
  *       (CONTACT: mode required and no contact yet), the rate limit as
  *       ST_RATE_HIT (LIMITED), for a new session its widget's new
  *       sessions per minute (BUSY: storaged's
@@ -100,8 +102,8 @@
  *                      str email, str phone, str rate_key,
  *                      u32 window_ms, u32 rate_max (0: not counted)
  *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION, LIMITED, TOO_MANY,
- *          BUSY), and when OK: contact (as stored); when LIMITED: u64
- *          retry_after_ms
+ *          BUSY, IDENTITY: as ST_WS_BEGIN's, nothing written), and when
+ *          OK: contact (as stored); when LIMITED: u64 retry_after_ms
  *       A token_hash naming no session is a new visitor's: its session
  *       is made here (counted as in ST_WS_BEGIN: BUSY over the limit).
  *       Fields "" when not given; at least one must be; email and phone

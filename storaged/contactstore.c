@@ -506,6 +506,23 @@ sess_verified(struct store_txn *t, const struct st_wsess *s,
 }
 
 int
+store_wsess_verified(struct store_txn *t,
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const struct st_wsess *s)
+{
+	struct st_contact c;
+	struct claim cl;
+	uint8_t id[ID_LEN];
+	int rc;
+
+	if (claim_load(t, token_hash, &cl) < 0)
+		return -1;
+	if ((rc = sess_verified(t, s, &cl, id, &c)) == 1)
+		st_contact_free(&c);
+	claim_free(&cl);
+	return rc;
+}
+
+int
 store_contact_submit(struct store_txn *t, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
     const char *in_email, const char *in_phone, int *result,
@@ -521,6 +538,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
 	const char *bad;
 	int erc = 1, prc = 1, rc, changed = 0, isnew = 0, own, vrc;
+	int id_required;
 	size_t i;
 
 	if (t->err)
@@ -542,6 +560,16 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 		return 0;
 	}
 	rc = wsess_load(t, token_hash, &s);
+	/*
+	 * A widget of verified visitors only: a socket opened before it
+	 * became one may still send (its worker was told at its open).
+	 */
+	id_required = w.identity_required;
+	if (rc == 1 && id_required) {
+		st_widget_free(&w);
+		*result = ST_WS_IDENTITY;
+		return 0;
+	}
 	/* A new visitor's first contact submission stores its session. */
 	if (rc == 1 && wsess_create(t, w.id, token_hash, t->st->wsess_idle_ms,
 	    &s) == 0)
@@ -572,6 +600,11 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	 * Either way erc and prc say whether a contact holds them.
 	 */
 	vrc = sess_verified(t, &s, &cl, id, &c);
+	if (vrc == 0 && id_required) {
+		claim_free(&cl);
+		*result = ST_WS_IDENTITY;
+		return 0;
+	}
 	if (email[0] != '\0')
 		erc = id_index_get(t, t->st->contact_email, ekey, eid,
 		    "get contact email");

@@ -38,8 +38,9 @@ const char *store_contact_invalid(const char *name, const char *email,
     const char *phone);
 /*
  * *result ST_WS_OK (out set: the contact as stored), NO_WIDGET,
- * NO_SESSION or TOO_MANY (the session's ST_CONTACT_SUBMITS_MAX are used:
- * nothing written). A contact the session did not make is never changed:
+ * NO_SESSION, TOO_MANY (the session's ST_CONTACT_SUBMITS_MAX are used:
+ * nothing written) or IDENTITY (the widget takes only verified visitors
+ * and the session's own identify verified none: nothing written). A contact the session did not make is never changed:
  * the session and its conversation are linked to it unverified, with what
  * was submitted kept on the link. A token_hash that names no session
  * makes one (a new visitor's first contact submission).
@@ -48,6 +49,12 @@ int store_contact_submit(struct store_txn *, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
     const char *email, const char *phone, int *result,
     struct st_contact *out);
+/*
+ * Whether session s (its token_hash) is a verified visitor's: its own
+ * identify linked it to a verified contact. 1 it is, 0 not, -1 error.
+ */
+int store_wsess_verified(struct store_txn *, const uint8_t
+    token_hash[ST_TOKEN_HASH_LEN], const struct st_wsess *s);
 /*
  * ST_WS_IDENTIFY (widgetmsg.h): rep says how it went; when verified, out
  * is the contact as stored (else zeroed); *created: a new visitor's

@@ -20,6 +20,7 @@
 
 #include "agentmsg.h"
 #include "attstore.h"
+#include "contactstore.h"
 #include "log.h"
 #include "presence.h"
 #include "random.h"
@@ -351,7 +352,15 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 	    b.widget.id) != 0 || !wsess_live(&b.sess, t->st->now(),
 	    idle_or_default(idle_ms))))
 		b.result = ST_WS_NO_SESSION;
-	else if (b.widget.contact_mode == ST_CONTACT_REQUIRED &&
+	else if (b.widget.identity_required && (b.creating ||
+	    (rc = store_wsess_verified(t, token_hash, &b.sess)) != 1)) {
+		/* A socket opened before the widget took verified visitors only. */
+		if (!b.creating && rc < 0) {
+			st_widget_free(&b.widget);
+			return t->err;
+		}
+		b.result = ST_WS_IDENTITY;
+	} else if (b.widget.contact_mode == ST_CONTACT_REQUIRED &&
 	    b.sess.contact_id[0] == '\0')
 		b.result = ST_WS_CONTACT;
 	else

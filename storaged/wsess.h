@@ -117,8 +117,8 @@ int store_wsess_sweep(struct store_txn *, uint32_t max, uint64_t deadline_us,
 
 /*
  * ST_WS_BEGIN in two halves, so that the caller counts the rate limit in
- * between: the checks (widget, session, contact requirement; result OK
- * or why not), then, when the caller found it allowed, the daily cap, the
+ * between: the checks (widget, session, verified visitors only, contact
+ * requirement; result OK or why not), then, when the caller found it allowed, the daily cap, the
  * count and the chat turn.
  */
 int store_ws_begin_check(struct store_txn *, const char *widget_id,

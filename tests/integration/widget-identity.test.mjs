@@ -214,6 +214,32 @@ describe('identify over the WebSocket', () => {
     v.close();
   });
 
+  test('identity_required turned on: sockets open before it are refused too, by storaged', async () => {
+    const { w, secret } = await widgetWithSecret({ contact_info_mode: 'optional', collect_email: true });
+    const old = await open(w);
+    await old.turn('before the switch');
+    const fresh = await open(w);
+    const ok = await open(w);
+    assert.deepEqual(await identify(ok, { id: 'switch-user', hash: mac(secret, 'switch-user') }), { type: 'identity', verified: true, required: false });
+    assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
+    const refused = async (v, frame) => {
+      v.send(frame);
+      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
+    };
+    // A stored session and a new visitor, each told required: false at its open.
+    await refused(old, { type: 'message', content: 'after the switch' });
+    await refused(old, { type: 'contact_info', email: 'old@example.com' });
+    await refused(fresh, { type: 'message', content: 'a new visitor' });
+    await refused(fresh, { type: 'contact_info', email: 'fresh@example.com' });
+    const convs = await conversationsOf(w);
+    assert.equal(convs.length, 1, 'only the conversation from before');
+    const g = await p.admin(`/v1/admin/conversations/${convs[0]._id}`);
+    assert.equal(g.json().messages.filter((m) => m.role === 'user').length, 1);
+    // The verified socket chats on.
+    await ok.turn('verified, after the switch');
+    await Promise.all([old, fresh, ok].map((v) => v.close()));
+  });
+
   test('identity_required on the default widget: the HTTP chat API, which carries no identity, is refused', async () => {
     const def = (await call('GET', W)).json().widgets[0];
     assert.equal(def.id, 'default');

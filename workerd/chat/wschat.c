@@ -668,6 +668,21 @@ ws_gone(struct wsess *s, int result)
 	}
 }
 
+/*
+ * storaged's refusal of an unverified visitor's write: the widget takes
+ * only verified visitors since this socket opened (it was told then).
+ * The socket refuses the next ones itself. 1 when refused, else 0.
+ */
+static int
+ws_identity_refused(struct wsess *s, int result)
+{
+	if (result != ST_WS_IDENTITY)
+		return 0;
+	s->ident.required = 1;
+	wsend_error(s, "Identity required");
+	return 1;
+}
+
 /* storaged's reply to request name was not what it should be. */
 static void
 wsend_malformed(struct wsess *s, const char *name)
@@ -683,7 +698,7 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 	struct wsess *s = fe;
 
 	turn_over(s);
-	if (ws_gone(s, result))
+	if (ws_gone(s, result) || ws_identity_refused(s, result))
 		return;
 	switch (result) {
 	case ST_WS_CONTACT:
@@ -971,7 +986,7 @@ contact_done(const struct storec_result *r, void *arg)
 	result = rep.result;
 	retry = rep.retry_ms;
 	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
-	if (ws_gone(s, result))
+	if (ws_gone(s, result) || ws_identity_refused(s, result))
 		return;
 	if (result == ST_WS_TOO_MANY) {
 		wsend_error(s, "Your details were already saved. Please "

@@ -884,7 +884,8 @@ check_ws_begin(const struct st_begin_rep *rep, const struct dreply *r)
 {
 	uint8_t res = rep->result;
 
-	if (res > ST_WS_HUMAN || res == ST_WS_ORIGIN || res == ST_WS_TOO_MANY)
+	if ((res > ST_WS_HUMAN && res != ST_WS_IDENTITY) ||
+	    res == ST_WS_ORIGIN || res == ST_WS_TOO_MANY)
 		abort();
 	if ((res == ST_WS_LIMITED || res == ST_WS_CAPPED ||
 	    res == ST_WS_BUSY) ? rep->retry_ms < 1 : rep->retry_ms != 0)
@@ -1044,7 +1045,8 @@ check_rep(uint16_t type, const void *p, const struct dreply *r)
 
 		if (res != ST_WS_OK && res != ST_WS_NO_WIDGET &&
 		    res != ST_WS_NO_SESSION && res != ST_WS_LIMITED &&
-		    res != ST_WS_TOO_MANY && res != ST_WS_BUSY)
+		    res != ST_WS_TOO_MANY && res != ST_WS_BUSY &&
+		    res != ST_WS_IDENTITY)
 			abort();
 		if (res == ST_WS_OK)
 			check_contact(&rep->csr.contact);
