@@ -132,8 +132,9 @@ enum st_att_result {
 	ST_ATT_FULL,		/* the organisation's storage quota reached */
 	ST_ATT_NO_UPLOAD,	/* no such upload or attachment (or not yours) */
 	ST_ATT_ORDER,		/* a piece not where the upload stands */
+	ST_ATT_IDENTITY,	/* the widget takes verified visitors only */
 };
-#define ST_ATT_RESULT_MAX	ST_ATT_ORDER
+#define ST_ATT_RESULT_MAX	ST_ATT_IDENTITY
 
 /*
  * A visitor's upload goes through a widget by its public id with its

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "attstore.h"
+#include "contactstore.h"
 #include "log.h"
 #include "random.h"
 #include "storeint.h"
@@ -274,6 +275,24 @@ upload_widget(struct store_txn *t, int api, const char *widget_id,
 }
 
 /*
+ * Whether the visitor of upload q is verified, for a widget that takes
+ * verified visitors only: its session's own identify verified it (the
+ * chat API's, which carries no identity, never). 1 yes, 0 no, -1 error.
+ */
+static int
+upload_verified(struct store_txn *t, const struct st_att_new_req *q)
+{
+	struct st_wsess s;
+	int rc;
+
+	if (q->api || q->token_len != ST_TOKEN_HASH_LEN)
+		return 0;
+	if ((rc = wsess_load(t, q->token, &s)) != 0)
+		return rc < 0 ? -1 : 0;
+	return store_wsess_verified(t, q->token, &s);
+}
+
+/*
  * Who may upload where: a visitor through an enabled widget that takes
  * attachments (*max its limit), a person to a conversation of theirs or
  * (no conversation) for a canned reply of their organisation (t->org;
@@ -320,6 +339,13 @@ new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
 		return -1;
 	if (rc == 1) {
 		out->result = ST_ATT_NO_WIDGET;
+		return 0;
+	}
+	if (w.identity_required && (rc = upload_verified(t, q)) != 1) {
+		st_widget_free(&w);
+		if (rc < 0)
+			return -1;
+		out->result = ST_ATT_IDENTITY;
 		return 0;
 	}
 	out->max = w.attachment_max_mb * ST_ATT_MB;

@@ -12,6 +12,7 @@ import { Parley } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { chat } from './lib/chat.mjs';
+import { upload } from './lib/attach.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
 const W = '/v1/admin/widgets';
@@ -107,9 +108,10 @@ describe('identify over the WebSocket', () => {
     return { w, secret };
   }
 
+  // A socket of w; v.token its session's token.
   async function open(w) {
     const v = await Visitor.open(p, w.widget_id);
-    await v.next('session');
+    v.token = (await v.next('session')).session_token;
     return v;
   }
 
@@ -190,9 +192,11 @@ describe('identify over the WebSocket', () => {
   });
 
   test('identity_required: an unverified socket\'s writes are refused and nothing is stored', async () => {
-    const { w, secret } = await widgetWithSecret({ handoff_enabled: true, contact_info_mode: 'optional', collect_email: true });
+    const { w, secret } = await widgetWithSecret({ handoff_enabled: true, contact_info_mode: 'optional', collect_email: true,
+      attachment_types: ['text'] });
     assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
     const v = await open(w);
+    const { token } = v;
     const refused = async (frame) => {
       v.send(frame);
       assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
@@ -203,11 +207,18 @@ describe('identify over the WebSocket', () => {
     const id = 'required-user';
     assert.deepEqual(await identify(v, { id, hash: mac(secret, 'other') }), { type: 'identity', verified: false, required: true });
     await refused({ type: 'message', content: 'hello again' });
+    // Its files too (a socket's session, or one never stored).
+    for (const tok of [token, 'x'.repeat(43)]) {
+      const up = await upload(p, w.widget_id, tok, 'notes.txt', Buffer.from('some notes\n'));
+      assert.equal(up.status, 403, JSON.stringify(up.json));
+      assert.equal(up.json.error, 'Identity required');
+    }
     assert.deepEqual(await conversationsOf(w), [], 'nothing stored');
     assert.equal(await contactOf(id), null);
-    // Verified: it may chat.
+    // Verified: it may chat, and send files.
     assert.deepEqual(await identify(v, { id, hash: mac(secret, id) }), { type: 'identity', verified: true, required: true });
     await v.turn('hello, verified');
+    assert.equal((await upload(p, w.widget_id, token, 'notes.txt', Buffer.from('some notes\n'))).status, 200);
     const c = await contactOf(id);
     assert.equal(c.verified, true);
     assert.equal(c.conversations.length, 1);

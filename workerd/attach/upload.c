@@ -52,6 +52,7 @@ static const struct {
 	[ST_ATT_NO_UPLOAD] = { 404, "no such upload" },
 	[ST_ATT_ORDER] = { 409, "Content-Range: not where the upload stands; "
 	    "send from received" },
+	[ST_ATT_IDENTITY] = { 403, "Identity required" },
 };
 
 /* The chat API's (its CORS headers are the router's). */
