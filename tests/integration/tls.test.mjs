@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -130,6 +131,21 @@ describe('TLS and its refusals', { concurrency: true }, () => {
       const r = await p.raw(Buffer.from('\x16\x03\x01\x00\x05hello garbage that is not TLS\r\n\r\n', 'latin1'));
       assert.ok(r.closed, 'closed');
       assert.equal((await httpsRequest(p.port, 'GET', '/health', { ca: c1.pem })).status, 200);
+    });
+
+    test('a byte of a TLS record, then silence: every worker goes on serving', async () => {
+      // OpenSSL holds the byte; a worker that read again at once for it
+      // served nothing else, and no timer fired.
+      const held = await Promise.all(Array.from({ length: 4 }, () => new Promise((resolve, reject) => {
+        const s = net.connect(p.port, '127.0.0.1', () => s.write(Buffer.from([0x16]), () => resolve(s)));
+        s.on('error', reject);
+      })));
+      await sleep(300);
+      for (let i = 0; i < 8; i++) {
+        const r = await httpsRequest(p.port, 'GET', '/health', { ca: c1.pem, timeout: 3000 });
+        assert.equal(r.status, 200);
+      }
+      for (const s of held) s.destroy();
     });
 
     test('a chat stream over TLS', async () => {

@@ -91,11 +91,16 @@ tlsio_ready(const struct tlsio *t, uint32_t ev)
 	return ev;
 }
 
-/* Input decrypted or buffered inside TLS: read it, epoll will not say. */
+/*
+ * Input decrypted or buffered inside TLS: read it, epoll will not say.
+ * Not after a read that wanted more: what TLS holds then is part of a
+ * record, which only the socket's next bytes complete (read again at
+ * once, a byte of a record held the worker in a loop of empty reads).
+ */
 static inline int
 tlsio_pending(const struct tlsio *t)
 {
-	return t->ssl != NULL && SSL_has_pending(t->ssl);
+	return t->ssl != NULL && t->rwait != EPOLLIN && SSL_has_pending(t->ssl);
 }
 
 /* The handshake is still going on. */
