@@ -305,7 +305,7 @@ const struct setting settings_table[] = {
 	    "parley-workerd beside parley-masterd", 1, 1024, NULL,
 	    check_plain, "a path", M, F(workerd), "the worker program" },
 	{ "PARLEY_SHUTDOWN_TIMEOUT_MS", SETTING_NUMBER, "10000", NULL, 0,
-	    86400000, NULL, NULL, NULL, M, F(shutdown_ms),
+	    86400000, NULL, NULL, NULL, M | W, F(shutdown_ms),
 	    "how long a stop or a reload lets requests in flight finish" },
 	{ "PARLEY_USER", SETTING_TEXT, NULL, NULL, 1, 32, NULL, check_user,
 	    "a user name (letters, digits, . _ -)", M | S, F(user),

@@ -48,7 +48,7 @@ on_signal(int signo)
 		return;
 	}
 	log_info("%s: quitting", strsignal(signo));
-	worker_quit(10000, 1);
+	worker_quit(wsettings.shutdown_ms, 1);
 }
 
 /* Tells masterd this worker takes connections, once. */

@@ -79,7 +79,7 @@ master_gone(const char *why)
 	pchan_close(&mch);
 	loop_timer_stop(&load_timer);
 	loop_defer_cancel(&flush_defer);
-	quit_cb(10000, 1);
+	quit_cb(wsettings.shutdown_ms, 1);
 }
 
 static void
@@ -124,7 +124,7 @@ master_msg(struct pmsg *m)
 		close_idle = pdec_u8(&d);
 		if (pdec_done(&d) < 0) {
 			log_warnx("malformed MW_QUIT");
-			grace = 10000;
+			grace = wsettings.shutdown_ms;
 			close_idle = 1;
 		}
 		quit_cb(grace, close_idle);

@@ -244,4 +244,16 @@ describe('webhook durability: crashes and a receiver outage', { timeout: 120000 
     t.diagnostic(`restart with a delivery in flight took ${stopMs} ms (grace ${GRACE_MS} ms)`);
     assert.ok(stopMs < GRACE_MS + 8000, `the restart took ${stopMs} ms`);
   });
+
+  test('a notifier or a worker that quits by itself takes the same grace', async () => {
+    // SIGTERM to each alone (masterd starts another): each says its grace.
+    for (const [pid, name] of [[p.notifierPid(), 'parley-notify'], [p.workerPids()[0], 'parley-workerd']]) {
+      const from = p.logs.masterd.length;
+      process.kill(pid, 'SIGTERM');
+      const said = new RegExp(`${name}\\[${pid}\\]: info: quitting: .*grace (\\d+) ms`);
+      await waitFor(() => said.test(p.logs.masterd.slice(from)), 5000, `${name} quitting`);
+      assert.equal(Number(said.exec(p.logs.masterd.slice(from))[1]), GRACE_MS, name);
+    }
+    await p.waitNotifierReady(10000);
+  });
 });
