@@ -211,25 +211,6 @@ begin_content(const char *content, uint32_t natts)
 	return natts > 0 && content[0] == '\0' ? "-" : content;
 }
 
-/*
- * A new session of the HTTP chat counted against widget's new sessions
- * a minute, under its public id as a WebSocket visitor's is: one budget
- * a widget. As new_session_count, -1 with r failed.
- */
-static int
-chat_new_session(struct dbatch *b, struct dreply *r, struct store_txn *t,
-    const char *widget, uint64_t *retry)
-{
-	char wid[ST_WID_LEN + 1];
-	int rc;
-
-	if ((rc = store_widget_public_id(t, widget, wid)) < 0) {
-		reply_error(r, t->err, t->errmsg);
-		return -1;
-	}
-	return new_session_count(b, r, rc == 0 ? wid : widget, retry);
-}
-
 void
 op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -264,7 +245,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 		return;
 	/* A new session counts against the widget's, as ST_WS_BEGIN's. */
 	if (store_chat_session_exists(&t, q->widget, q->session) == 0 &&
-	    (limited = chat_new_session(b, r, &t, q->widget, &retry)) != 0) {
+	    (limited = new_session_count(b, r, q->widget, &retry)) != 0) {
 		store_abort(&t);	/* nothing written yet */
 		if (limited > 0)
 			reply_begin_no(r, type, ST_CHAT_BUSY, retry);

@@ -490,22 +490,6 @@ widget_usable(struct store_txn *t, const char *widget_id, struct st_widget *w)
 }
 
 int
-store_widget_public_id(struct store_txn *t, const char *id,
-    char out[ST_WID_LEN + 1])
-{
-	struct st_widget w;
-	int rc;
-
-	if (t->err)
-		return -1;
-	if ((rc = widget_load(t, id, &w)) != 0)
-		return rc;
-	strlcpy(out, w.widget_id, ST_WID_LEN + 1);
-	st_widget_free(&w);
-	return 0;
-}
-
-int
 store_widget_disabled(struct store_txn *t, const char *id)
 {
 	struct st_widget w;

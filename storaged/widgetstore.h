@@ -88,12 +88,6 @@ int store_chat_widget_take(struct store_txn *, const char *id, int *result,
  */
 int store_chat_refused(int result);
 /*
- * The public id (wid_...) of the widget of internal id id, into out: 0,
- * 1 when no widget has that id, -1 with t failed.
- */
-int store_widget_public_id(struct store_txn *, const char *id,
-    char out[ST_WID_LEN + 1]);
-/*
  * 1 when the widget of internal id id is stored and disabled, 0 when it is
  * enabled or absent (a free name, as store_chat_widget_take has it), -1
  * on error (the txn's). Reads only.
