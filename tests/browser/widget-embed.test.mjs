@@ -457,6 +457,64 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
       }
     });
 
+    // A shared browser: the next user signed in on it gets a session of its
+    // own, never the last one's conversation (its token was kept per widget
+    // alone, resumed for anyone, and its history shown).
+    test('identify on a shared browser: the next user signed in starts anew, also from a token kept without its user', async () => {
+      const mac = (secret, id) => crypto.createHmac('sha256', secret).update(id).digest('hex');
+      const w = await createWidget({ name: 'Shared', contact_info_mode: 'none' });
+      const secret = (await admin('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).json.identity_secret;
+      const user = (id) => new URLSearchParams({ 'user-id': id, 'user-hash': mac(secret, id) });
+      const alice = `alice-${crypto.randomBytes(4).toString('hex')}`;
+      const bob = `bob-${crypto.randomBytes(4).toString('hex')}`;
+      const carol = `carol-${crypto.randomBytes(4).toString('hex')}`;
+      const shownText = (page) => page.evaluate(() => window.ParleyChat.messages().map((m) => m.content).join('\n'));
+      const convOf = async (ext) => {
+        const c = (await admin('GET', '/v1/admin/contacts?limit=100')).json.contacts.find((x) => x.external_id === ext);
+        return c ? (await admin('GET', `/v1/admin/contacts/${c.id}`)).json.conversations : [];
+      };
+      const say = async (page, text) => {
+        if (!(await page.evaluate(() => window.ParleyChat.isOpen))) await page.click(part('launcher'));
+        await waitConnected(page);
+        await page.fill(part('input'), text);
+        await page.press(part('input'), 'Enter');
+        return waitReplyEnd(page);
+      };
+      const verified = (page, n) => page.waitForFunction((k) => window.__events.filter((e) => e.name === 'identity' &&
+        e.detail.verified).length >= k, n, { timeout: 10000 });
+      const s = await openPage(browser);
+      try {
+        await s.page.goto(`${stack.host.widgetEmbedUrl(w.widget_id)}&${user(alice)}`);
+        await waitReady(s.page);
+        await say(s.page, 'alice private: 1 Main St');
+        await verified(s.page, 1);
+        // Bob, on the same browser: nothing of Alice's shown, his own conversation.
+        await s.page.goto(`${stack.host.widgetEmbedUrl(w.widget_id)}&${user(bob)}`);
+        await waitReady(s.page);
+        await say(s.page, 'bob here');
+        await verified(s.page, 1);
+        assert.doesNotMatch(await shownText(s.page), /alice private/);
+        assert.equal((await convOf(alice)).length, 1);
+        assert.equal((await convOf(bob)).length, 1);
+        // A token kept without its user (as a widget of the version before
+        // kept it): Carol resumes Bob's session, the server says it is
+        // taken, and the widget starts a new one for her.
+        await s.page.evaluate((wid) => localStorage.removeItem(`parley:${wid}:user`), w.widget_id);
+        await s.page.goto(`${stack.host.widgetEmbedUrl(w.widget_id)}&${user(carol)}`);
+        await waitReady(s.page);
+        await s.page.waitForFunction(() => window.__events.some((e) => e.name === 'identity' && e.detail.taken), null, { timeout: 10000 });
+        await s.page.waitForFunction(() => window.__events.some((e) => e.name === 'reset'), null, { timeout: 10000 });
+        await verified(s.page, 1);
+        assert.doesNotMatch(await shownText(s.page), /bob here/);
+        await say(s.page, 'carol now');
+        assert.equal((await convOf(carol)).length, 1);
+        assert.equal((await convOf(bob)).length, 1, 'Bob\'s conversation got nothing of Carol\'s');
+        await assertClean(s.page, s.log, 'shared browser');
+      } finally {
+        await s.ctx.close();
+      }
+    });
+
     // Issue 26: verified identity. Two browser contexts (two devices) of one
     // signed-in user are one contact, verified; a forged hash on a widget that
     // requires an identity is refused and nothing is stored.

@@ -263,6 +263,12 @@ function mount(script, cfg, base, broken, lang) {
   // The signed-in user the page names (data-user-*, ParleyChat.identify): {id, name, email, hash, email_hash}
   let ident = ds.userId && { id: ds.userId, name: ds.userName, email: ds.userEmail, hash: ds.userHash, email_hash: ds.userEmailHash };
   const identify = () => ident && ws.send(JSON.stringify({ ...ident, type: 'identify' }));
+  // A session a verified user had (its id kept beside the token) is theirs
+  // alone: another user, or nobody, signed in on this browser starts anew.
+  if (wsMode && store.get(key('user')) && store.get(key('user')) !== (ident ? ident.id : '')) {
+    store.del(key('token'));
+    store.del(key('user'));
+  }
   let sessionId = store.get(wsMode ? key('token') : SESSION_KEY);
   let restore = !!sessionId && SESSION_RE.test(sessionId); // ask the server for history once
   if (!restore && !wsMode) store.set(SESSION_KEY, (sessionId = newSessionId()));
@@ -834,7 +840,13 @@ function mount(script, cfg, base, broken, lang) {
         unread((f.name || T.agentName) + ': ' + f.content);
         if (typeof f.id === 'string' && f.id) store.set(seenKey, f.id);
       }
-    } else if (type === 'identity') emit(type, f), flush();
+    } else if (type === 'identity') {
+      emit(type, f);
+      // another user's session (a shared browser): this user's starts anew
+      if (f.taken) return api.reset(), 0;
+      if (f.verified && ident) store.set(key('user'), ident.id);
+      flush();
+    }
     else if (type === 'handoff') {
       // the answer to a message while a person answers (a state this page
       // did not know, e.g. after a reload): no reply is coming
@@ -1181,6 +1193,7 @@ function mount(script, cfg, base, broken, lang) {
       if (wsMode) {
         // the server starts a new session for a socket without a token
         store.del(key('token'));
+        store.del(key('user'));
         sessionId = null;
         setHand('ai');
         handStatus.hidden = true;
