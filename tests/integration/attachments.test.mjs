@@ -152,6 +152,19 @@ describe('attachments', { concurrency: 1 }, () => {
     const convs = (await admin('GET', '/v1/admin/conversations')).json().conversations;
     const conv = convs[0];
     const pic = png(2000);
+    // A body with a NUL in the name, or a field it does not take: 400.
+    for (const [body, error] of [[{ name: 'report\u0000.exe.txt', size: 5 }, /^name: /],
+      [{ name: 'a.txt', size: 5, zz: 1 }, /^body: unknown field/]]) {
+      const bad = await admin('POST', `/v1/admin/conversations/${conv._id}/attachments`, body);
+      assert.equal(bad.status, 400, bad.text);
+      assert.match(bad.json().error, error);
+    }
+    // An id no upload can have is no upload's (it was 503 for one too long to encode).
+    for (const bad of ['a'.repeat(40), `att_${'0'.repeat(40)}`, 'att_nope']) {
+      const d = await p.request('DELETE', `/v1/admin/canned-replies/attachments/${bad}`, { headers: { 'x-admin-api-key': p.adminKey } });
+      assert.equal(d.status, 404, `${bad}: ${d.text}`);
+      assert.equal(d.json().error, 'no such upload');
+    }
     let r = await admin('POST', `/v1/admin/conversations/${conv._id}/attachments`, { name: 'fix.png', size: pic.length });
     assert.equal(r.status, 201, r.text);
     const { id } = r.json();

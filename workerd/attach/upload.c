@@ -154,20 +154,29 @@ new_done(const struct storec_result *r, void *arg)
 }
 
 /*
- * A new upload's body, {"name", "size"}, into q (name cleaned into
- * name): NULL, or why not.
+ * A new upload's body, {"name", "size"} (and the chat API's
+ * "sessionId"), into q (name cleaned into name): NULL, or why not.
  */
 static const char *
 new_body(struct conn *c, struct http_request *req, json_t **root,
     char name[ST_ATT_NAME_MAX + 1], struct st_att_new_req *q)
 {
-	json_t *n, *s;
+	const char *k;
+	json_t *n, *s, *v;
 
 	if ((*root = admin_json_body(c, req)) == NULL)
 		return "";
+	if (!json_is_object(*root))
+		return "body: must be a JSON object";
+	json_object_foreach(*root, k, v)
+		if (strcmp(k, "name") != 0 && strcmp(k, "size") != 0 &&
+		    strcmp(k, "sessionId") != 0)
+			return "body: unknown field";
 	n = json_object_get(*root, "name");
 	s = json_object_get(*root, "size");
-	if (!json_is_object(*root) || !json_is_string(n))
+	/* Its text is what is kept: a NUL would cut it short. */
+	if (!json_is_string(n) || strlen(json_string_value(n)) !=
+	    json_string_length(n))
 		return "name: the file's name, a string";
 	if (!json_is_integer(s) || json_integer_value(s) < 1 ||
 	    json_integer_value(s) > ST_ATT_MAX)
@@ -457,6 +466,21 @@ scanned(struct conn *c, struct st_att_put_req *q, int status, const char *msg)
 	conn_send_error(c, status, hdrs, msg);
 }
 
+/*
+ * An upload id no upload can have (not att_ and 32 hex): 404 no such
+ * upload, answered here (too long, it would not even encode for storaged).
+ * 1 when answered.
+ */
+static int
+no_such_upload(struct conn *c, const char *hdrs, const char *id)
+{
+	if (strlen(id) == ST_ATT_ID_LEN && strncmp(id, "att_", 4) == 0 &&
+	    strspn(id + 4, "0123456789abcdef") == ST_ATT_ID_LEN - 4)
+		return 0;
+	refused(c, hdrs, ST_ATT_NO_UPLOAD, 0, 0, 0);
+	return 1;
+}
+
 /* A visitor's or an API client's piece q (owner set), or its DELETE. */
 static void
 client_piece(struct conn *c, struct http_request *req,
@@ -465,6 +489,8 @@ client_piece(struct conn *c, struct http_request *req,
 	const char *hdrs = headers_of(c);
 	int last = 0;
 
+	if (no_such_upload(c, hdrs, q->id))
+		return;
 	if (req->method == HTTP_DELETE)
 		q->drop = 1;
 	else if (piece_req(c, req, hdrs, q, &last) < 0)
@@ -524,6 +550,8 @@ person_piece(struct conn *c, struct http_request *req, const char *id)
 	struct st_att_put_req q;
 	int last = 0;
 
+	if (no_such_upload(c, admin_headers, id))
+		return;
 	memset(&q, 0, sizeof(q));
 	q.widget_id = "";
 	q.id = id;
