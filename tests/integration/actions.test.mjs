@@ -290,6 +290,14 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
       r = await call('POST', `${A}/${id}/test`, { arguments: [] });
       assert.equal(r.status, 400);
       assert.equal(r.json().error, 'arguments: must be an object');
+      // A body that is no object, and an id with a NUL, are refused (they
+      // ran as {} and as the id cut at the NUL).
+      for (const [body, error] of [[null, /^body: /], [[], /^body: /], ['s', /^body: /],
+        [{ arguments: { order_id: '1' }, visitor_external_id: 'cus\u00001' }, /^visitor_external_id: /]]) {
+        r = await call('POST', `${A}/${id}/test`, body);
+        assert.equal(r.status, 400, JSON.stringify(body));
+        assert.match(r.json().error, error);
+      }
       // A sample email stands for a signed one in {{visitor.email}}.
       r = await call('POST', A, order({ name: 'dry_mail', url: url.replace('{{visitor.external_id}}', '{{visitor.email}}') }));
       assert.equal(r.status, 201, r.text);

@@ -174,11 +174,15 @@ actions_test(struct conn *c, struct http_request *req,
 	args = json_object_get(root, "arguments");
 	vid = json_object_get(root, "visitor_external_id");
 	email = json_object_get(root, "visitor_email");
-	if (args != NULL && !json_is_object(args))
+	if (!json_is_object(root))
+		bad = "body: must be a JSON object";
+	else if (args != NULL && !json_is_object(args))
 		bad = "arguments: must be an object";
 	else if (vid != NULL && (!json_is_string(vid) ||
-	    json_string_length(vid) == 0 || json_string_length(vid) > 128))
-		bad = "visitor_external_id: must be a string of 1 to 128 bytes";
+	    json_string_length(vid) == 0 || json_string_length(vid) > 128 ||
+	    strlen(json_string_value(vid)) != json_string_length(vid)))
+		bad = "visitor_external_id: must be a string of 1 to 128 bytes, "
+		    "no NUL";
 	else if (email != NULL && (!json_is_string(email) ||
 	    !st_email_valid(json_string_value(email))))
 		bad = "visitor_email: not a valid address";
