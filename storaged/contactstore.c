@@ -505,20 +505,34 @@ sess_verified(struct store_txn *t, const struct st_wsess *s,
 	return 0;
 }
 
+/*
+ * sess_verified of session s under hash, its claim loaded here: 1 with c
+ * loaded (st_contact_free it), 0 none, -1 error.
+ */
+static int
+claim_verified(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct st_wsess *s, struct st_contact *c)
+{
+	struct claim cl;
+	uint8_t id[ID_LEN];
+	int rc;
+
+	if (claim_load(t, hash, &cl) < 0)
+		return -1;
+	rc = sess_verified(t, s, &cl, id, c);
+	claim_free(&cl);
+	return rc;
+}
+
 int
 store_wsess_verified(struct store_txn *t,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const struct st_wsess *s)
 {
 	struct st_contact c;
-	struct claim cl;
-	uint8_t id[ID_LEN];
 	int rc;
 
-	if (claim_load(t, token_hash, &cl) < 0)
-		return -1;
-	if ((rc = sess_verified(t, s, &cl, id, &c)) == 1)
+	if ((rc = claim_verified(t, token_hash, s, &c)) == 1)
 		st_contact_free(&c);
-	claim_free(&cl);
 	return rc;
 }
 
@@ -690,15 +704,9 @@ ident_taken(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
     const struct st_wsess *s, const char *ext)
 {
 	struct st_contact c;
-	struct claim cl;
-	uint8_t id[ID_LEN];
 	int rc;
 
-	if (claim_load(t, hash, &cl) < 0)
-		return -1;
-	rc = sess_verified(t, s, &cl, id, &c);
-	claim_free(&cl);
-	if (rc != 1)
+	if ((rc = claim_verified(t, hash, s, &c)) != 1)
 		return rc;
 	rc = strcmp(c.external_id, ext) != 0;
 	st_contact_free(&c);
