@@ -404,6 +404,16 @@ count_headers(const struct http_request *r, const char *lname)
 	return n;
 }
 
+/*
+ * The headers that say who asks: once each. The first is the one read,
+ * so a second one a proxy adds (an organisation, a key) would lose to
+ * the client's own.
+ */
+static const char *const who_headers[] = {
+	"authorization", "x-api-key", "x-widget-api-key", "x-admin-api-key",
+	"x-organization-id", "x-csrf-token", "x-parley-session", NULL
+};
+
 /* path and query from the URL (origin-form, absolute-form, "*", CONNECT). */
 static int
 split_url(struct http_in *h, int is_connect)
@@ -471,7 +481,7 @@ on_headers_complete(http_parser *p)
 	struct conn_tokens ct = { 0, 0 };
 	struct te_tokens tt = { 0, 0 };
 	const char *expect;
-	int ncl, nte, nhost;
+	int ncl, nte, nhost, i;
 
 	if (r == NULL)
 		return fail(h, 500, "no request");
@@ -512,6 +522,10 @@ on_headers_complete(http_parser *p)
 		return fail(h, 400, "missing Host header");
 	if (nhost == 1 && !host_value_ok(http_header(r, "host")))
 		return fail(h, 400, "invalid Host header");
+
+	for (i = 0; who_headers[i] != NULL; i++)
+		if (count_headers(r, who_headers[i]) > 1)
+			return fail(h, 400, "a header of who asks given twice");
 
 	ncl = count_headers(r, "content-length");
 	nte = count_headers(r, "transfer-encoding");

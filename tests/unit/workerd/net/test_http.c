@@ -663,6 +663,13 @@ test_bad_requests(void **state)
 		  "Content-Length: 5\r\n\r\n", 400),
 		R("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
 		  "Content-Length: 5\r\n\r\n", 400),
+		/* A header of who asks twice: the first would win. */
+		R("GET / HTTP/1.1\r\nHost: a\r\nX-Organization-Id: o1\r\n"
+		  "X-Organization-Id: o2\r\n\r\n", 400),
+		R("GET / HTTP/1.1\r\nHost: a\r\nx-admin-api-key: k\r\n"
+		  "X-Admin-Api-Key: k\r\n\r\n", 400),
+		R("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: a\r\n"
+		  "Authorization: b\r\n\r\n", 400),
 		/* Two Content-Lengths, same or different. */
 		R("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
 		  "Content-Length: 5\r\n\r\nhello", 400),
