@@ -147,6 +147,12 @@ test('event streams: one organisation cannot take them all; caps per organisatio
   const p = new Parley({ workers: 1, env: { DASHBOARD_PASSWORD: PASSWORD, ADMIN_EVENTS_MAX_CLIENTS: '20' } });
   t.after(() => p.stop());
   await p.start();
+  // A query that does not read is refused before any stream opens.
+  for (const q of ['?%zz', '?last_event_id=%zz']) {
+    const bad = await p.request('GET', `/v1/admin/events${q}`, { headers: { 'x-admin-api-key': p.adminKey } });
+    assert.equal(bad.status, 400, q);
+    assert.equal(bad.json().error, 'Invalid query parameters');
+  }
   let r = await p.request('POST', '/v1/admin/organizations', {
     headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'Noisy' }),
   });

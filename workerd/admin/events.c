@@ -645,6 +645,13 @@ events_get(struct conn *c, struct http_request *req,
 		conn_send_error(c, 503, admin_headers, "Shutting down");
 		return;
 	}
+	/* A bad escape anywhere makes the query unreadable, as elsewhere. */
+	if (req->query != NULL && http_query_param(req->query,
+	    "last_event_id", NULL, 0) < 0) {
+		conn_send_error(c, 400, admin_headers,
+		    "Invalid query parameters");
+		return;
+	}
 	if (nclients >= wsettings.admin_events_max) {
 		conn_send_error(c, 503, "Retry-After: 5\r\nCache-Control: "
 		    "no-store\r\n", "Too many event streams");
