@@ -310,19 +310,13 @@ store_agent_users_free(char **wids, uint32_t n)
 int
 store_agent_check(struct store_txn *t, const char *org, const char *id)
 {
-	struct st_agent a;
 	int rc;
 
 	if (t->err)
 		return t->err;
 	if (id[0] == '\0' || strcmp(id, ST_AGENT_DEFAULT) == 0)
 		return 0;
-	if ((rc = entity_load(t, &agent_entity, id, &a)) == 0 &&
-	    !entity_in_org(&agent_entity, &a, org))
-		rc = 1;
-	if (rc >= 0)
-		st_agent_free(&a);
-	if (rc == 1)
+	if ((rc = entity_known(t, &agent_entity, org, id)) == 0)
 		return store_fail(t, PROTO_E_INVALID, "agent_id: no such agent");
 	return t->err;
 }

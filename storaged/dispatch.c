@@ -86,7 +86,7 @@ event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 }
 
 void
-reply_event(struct dreply *r, const struct st_event *ev, int visitor)
+reply_event(struct dreply *r, const struct st_event *ev, int to)
 {
 	struct devent *d;
 
@@ -98,9 +98,9 @@ reply_event(struct dreply *r, const struct st_event *ev, int visitor)
 	d = &r->evs[r->nevs++];
 	memset(d, 0, sizeof(*d));
 	d->kind = ev->kind;
-	d->visitor = visitor;
-	d->hook_event = store_event_hook(ev);
-	d->mail_kind = store_event_mail(ev);
+	d->visitor = (to & EV_VISITOR) != 0;
+	d->hook_event = to & EV_NO_OUTBOX ? 0 : store_event_hook(ev);
+	d->mail_kind = to & EV_NO_OUTBOX ? 0 : store_event_mail(ev);
 	strlcpy(d->org, ev->conv.org, sizeof(d->org));
 	strlcpy(d->conv, ev->conv.id, sizeof(d->conv));
 	strlcpy(d->contact, ev->kind == ST_EV_CONTACT ? ev->contact.id :
@@ -117,7 +117,7 @@ event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
 
 	event_init(b, &ev, ST_EV_MESSAGE, c);
 	ev.msg = *m;
-	reply_event(r, &ev, strcmp(m->role, "agent") == 0);
+	reply_event(r, &ev, strcmp(m->role, "agent") == 0 ? EV_VISITOR : 0);
 }
 
 void
@@ -172,7 +172,7 @@ event_state(struct dbatch *b, struct dreply *r, uint8_t kind,
 	else
 		ev.state = v;
 	strlcpy(ev.name, name, sizeof(ev.name));
-	reply_event(r, &ev, 1);
+	reply_event(r, &ev, EV_VISITOR);
 }
 
 static void

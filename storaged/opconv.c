@@ -15,6 +15,7 @@
 #include "ops.h"
 #include "optab.h"
 #include "widgetstore.h"
+#include "wsess.h"
 
 int
 call_conv_open(struct store_txn *t, struct dbatch *b, const void *req,
@@ -243,8 +244,12 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	/* A new session counts against the widget's, as ST_WS_BEGIN's. */
-	if (store_chat_session_exists(&t, q->widget, q->session) == 0 &&
+	/*
+	 * A new session counts against the widget's, as ST_WS_BEGIN's (the
+	 * session looked up only when there is a limit to count it in).
+	 */
+	if (store_wsess_new_max(t.st) != 0 &&
+	    store_chat_session_exists(&t, q->widget, q->session) == 0 &&
 	    (limited = new_session_count(b, r, q->widget, &retry)) != 0) {
 		store_abort(&t);	/* nothing written yet */
 		if (limited > 0)

@@ -71,7 +71,6 @@ conv_change(struct dbatch *b, uint16_t type, const char *conv_id,
 	struct st_event ev;
 	uint8_t cid[16];
 	struct store_txn t;
-	size_t nevs = r->nevs;
 	int changed;
 
 	if (req_begin(b, &t, r, type) < 0)
@@ -86,10 +85,8 @@ conv_change(struct dbatch *b, uint16_t type, const char *conv_id,
 				ev.state = rep.conv.handoff;
 				strlcpy(ev.name, rep.conv.assignee_name,
 				    sizeof(ev.name));
-				reply_event(r, &ev, 0);
-				if (kind == ST_EV_HANDOFF && r->nevs > nevs)
-					r->evs[nevs].hook_event =
-					    r->evs[nevs].mail_kind = 0;
+				reply_event(r, &ev, kind == ST_EV_HANDOFF ?
+				    EV_NO_OUTBOX : 0);
 			}
 		}
 		st_conv_free(&rep.conv);

@@ -57,9 +57,12 @@ void event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 /*
  * ev as an event r made, encoded by the table (ST_EV); the server
  * numbers it once the batch commits. Out of memory it is lost (logged),
- * and the request stands.
+ * and the request stands. to: EV_* flags, 0 the dashboards and, by its
+ * kind, the webhooks and mails.
  */
-void reply_event(struct dreply *r, const struct st_event *ev, int visitor);
+#define EV_VISITOR	1	/* the visitor's socket hears it too */
+#define EV_NO_OUTBOX	2	/* no webhook delivery nor mail: the dashboards' */
+void reply_event(struct dreply *r, const struct st_event *ev, int to);
 
 /* A message stored in c: visitors hear of an agent's only. */
 void event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,

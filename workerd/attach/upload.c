@@ -474,8 +474,7 @@ scanned(struct conn *c, struct st_att_put_req *q, int status, const char *msg)
 static int
 no_such_upload(struct conn *c, const char *hdrs, const char *id)
 {
-	if (strlen(id) == ST_ATT_ID_LEN && strncmp(id, "att_", 4) == 0 &&
-	    strspn(id + 4, "0123456789abcdef") == ST_ATT_ID_LEN - 4)
+	if (st_prefixed_id_valid(id, "att_"))
 		return 0;
 	refused(c, hdrs, ST_ATT_NO_UPLOAD, 0, 0, 0);
 	return 1;

@@ -367,6 +367,12 @@ struct wsess_io {
 void wschat_io(struct wsess *s, struct wsess_io *io);
 /* An error frame of text msg to s (wschat_send above sends any). */
 void wschat_send_error(struct wsess *s, const char *msg);
+/*
+ * A refusal's words with its wait: "<what>. Please wait N seconds and try
+ * again." into buf (N: retry_ms in whole seconds, resp_retry_secs).
+ */
+void wschat_wait_text(char *buf, size_t size, const char *what,
+    uint64_t retry_ms);
 /* The visitor's words for refusals the socket's add-ons share. */
 #define WSCHAT_RESUMING_TEXT	"Your conversation is being restored."
 #define WSCHAT_BUSY_TEXT	"Too many new conversations are starting " \

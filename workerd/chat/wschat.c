@@ -636,15 +636,20 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 		wsend_type(s, "typing_stop");
 }
 
+void
+wschat_wait_text(char *buf, size_t size, const char *what, uint64_t retry_ms)
+{
+	snprintf(buf, size, "%s. Please wait %llu seconds and try again.",
+	    what, (unsigned long long)resp_retry_secs(retry_ms));
+}
+
 /* The per-client rate limit's refusal, with its wait. */
 static void
 wsend_limited(struct wsess *s, uint64_t retry_ms)
 {
 	char msg[160];
 
-	snprintf(msg, sizeof(msg), "Too many messages. Please wait %llu "
-	    "seconds and try again.",
-	    (unsigned long long)resp_retry_secs(retry_ms));
+	wschat_wait_text(msg, sizeof(msg), "Too many messages", retry_ms);
 	wsend_error(s, msg);
 }
 

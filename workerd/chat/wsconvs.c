@@ -26,7 +26,6 @@
 #include "chat.h"
 #include "exportrows.h"
 #include "log.h"
-#include "resp.h"
 #include "workerd.h"
 
 #define CONVS_ASKS_MAX		30	/* frames a socket, and reads a client, a minute */
@@ -242,9 +241,8 @@ counted(const struct storec_result *r, void *arg)
 	if (answer(s, r, PROTO_ST_RATE_HIT, &v) < 0)
 		return;
 	if (v.limited) {
-		snprintf(msg, sizeof(msg), "Too many requests. Please wait "
-		    "%llu seconds and try again.",
-		    (unsigned long long)resp_retry_secs(v.retry_ms));
+		wschat_wait_text(msg, sizeof(msg), "Too many requests",
+		    v.retry_ms);
 		wschat_send_error(s, msg);
 		return;
 	}

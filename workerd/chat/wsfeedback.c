@@ -306,9 +306,8 @@ rate_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	if (v.limited) {
-		snprintf(msg, sizeof(msg), "Too much feedback. Please wait "
-		    "%llu seconds and try again.",
-		    (unsigned long long)resp_retry_secs(v.retry_ms));
+		wschat_wait_text(msg, sizeof(msg), "Too much feedback",
+		    v.retry_ms);
 		wsfb_error(f, msg);
 		return;
 	}

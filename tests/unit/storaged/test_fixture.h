@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -156,6 +157,33 @@ db_entries(struct fix *f, const char *db)
 	mdb_env_close(env);
 	fix_reopen(f);
 	return ms.ms_entries;
+}
+
+/*
+ * The store of dir (store_open's flags) opened in a child process, its
+ * log quiet, and given to fn with arg; fn ends the child with an exit
+ * status of its own (returning from it: 0). Returns that status, 2 when
+ * the store did not open, -1 when a signal ended the child. For what must
+ * exit (fatalx) or leave a store as a crash would.
+ */
+static inline int
+fix_in_child(const char *dir, int flags,
+    void (*fn)(struct store *, void *), void *arg)
+{
+	struct store *st;
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == 0) {
+		if ((st = store_open(dir, 64, flags)) == NULL)
+			_exit(2);
+		log_set_level(LOG_LEVEL_FATAL + 1);
+		fn(st, arg);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /*

@@ -338,15 +338,21 @@ due_convs(struct fix *f, char convs[][ST_ID_HEX + 1], uint32_t max)
 }
 
 /*
- * c1 with two mails pending (the first leased), c2 with one: into id,
- * the leased one's id.
+ * A member who chose every mail; conversations c1 with two mails pending
+ * (the first leased) and c2 with one: into id, the leased one's id.
  */
 static void
-two_convs_mailed(struct fix *f, const char *c1, const char *c2,
-    char id[ST_MAIL_ID_LEN + 1])
+two_convs_mailed(struct fix *f, char c1[ST_ID_HEX + 1],
+    char c2[ST_ID_HEX + 1], char id[ST_MAIL_ID_LEN + 1])
 {
+	char a[ST_USER_ID_MAX + 1];
 	struct st_mails m;
 
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
+	choose(f, a, ST_MAIL_ALL);
+	fix_conv_new(f, "s1", c1);
+	fix_conv_new(f, "s2", c2);
 	handoff(f, c1, ST_HANDOFF_WAITING);
 	due(f, 1, &m);
 	assert_int_equal(m.n, 1);
@@ -397,14 +403,9 @@ static void
 test_conv_deleted_mails(void **state)
 {
 	struct fix *f = *state;
-	char a[ST_USER_ID_MAX + 1], c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1];
+	char c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1];
 	char id[ST_MAIL_ID_LEN + 1];
 
-	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
-	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
-	choose(f, a, ST_MAIL_ALL);
-	fix_conv_new(f, "s1", c1);
-	fix_conv_new(f, "s2", c2);
 	two_convs_mailed(f, c1, c2, id);
 	c1_deleted(f, c1, c2, id);
 }
@@ -440,14 +441,9 @@ static void
 test_conv_mails_filled(void **state)
 {
 	struct fix *f = *state;
-	char a[ST_USER_ID_MAX + 1], c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1];
+	char c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1];
 	char id[ST_MAIL_ID_LEN + 1];
 
-	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
-	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
-	choose(f, a, ST_MAIL_ALL);
-	fix_conv_new(f, "s1", c1);
-	fix_conv_new(f, "s2", c2);
 	two_convs_mailed(f, c1, c2, id);
 	conv_mails_unfilled(f);		/* then opened: filled */
 	assert_int_equal(entries(f, "conv_mails"), 3);

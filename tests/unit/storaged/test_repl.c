@@ -194,6 +194,28 @@ test_stream_and_snapshot(void **state)
 	fix_free(p);
 }
 
+/* refused_record's child: the records as its comment says. */
+static void
+refused_child(struct store *st, void *arg)
+{
+	uint8_t *bad;
+
+	if (store_repl_apply(st, recs.seq[0], recs.body[0],
+	    recs.len[0]) != 0 || (bad = malloc(recs.len[1])) == NULL)
+		_exit(3);
+	memcpy(bad, recs.body[1], recs.len[1]);
+	bad[1] = 0xff;		/* its first effect's database */
+	fail_syncs = 1000;
+	if (store_repl_apply(st, recs.seq[1], bad, recs.len[1]) != -1)
+		_exit(4);
+	fail_syncs = 0;
+	if (store_repl_apply(st, recs.seq[1], recs.body[1],
+	    recs.len[1]) != 0 || store_repl_apply(st, recs.seq[2],
+	    recs.body[2], recs.len[2]) != 0 || store_repl_flush(st) != 0)
+		_exit(6);
+	_exit(5);
+}
+
 /*
  * A child process opens the standby's store in dir (synced, as storaged
  * has it) and takes the primary's records 0 to 2; record 1 comes first
@@ -207,33 +229,7 @@ test_stream_and_snapshot(void **state)
 static int
 refused_record(const char *dir)
 {
-	struct store *st;
-	uint8_t *bad;
-	pid_t pid;
-	int status;
-
-	if ((pid = fork()) == 0) {
-		if ((st = store_open(dir, 64, STORE_F_STANDBY)) == NULL)
-			_exit(2);
-		log_set_level(LOG_LEVEL_FATAL + 1);
-		if (store_repl_apply(st, recs.seq[0], recs.body[0],
-		    recs.len[0]) != 0 || (bad = malloc(recs.len[1])) == NULL)
-			_exit(3);
-		memcpy(bad, recs.body[1], recs.len[1]);
-		bad[1] = 0xff;		/* its first effect's database */
-		fail_syncs = 1000;
-		if (store_repl_apply(st, recs.seq[1], bad, recs.len[1]) != -1)
-			_exit(4);
-		fail_syncs = 0;
-		if (store_repl_apply(st, recs.seq[1], recs.body[1],
-		    recs.len[1]) != 0 || store_repl_apply(st, recs.seq[2],
-		    recs.body[2], recs.len[2]) != 0 || store_repl_flush(st) != 0)
-			_exit(6);
-		_exit(5);
-	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return fix_in_child(dir, STORE_F_STANDBY, refused_child, NULL);
 }
 
 /*

@@ -470,6 +470,29 @@ test_failed_sync(void **state)
 	assert_int_equal(turns_in(f->st), 5);
 }
 
+/* A child's turns: turn n, then what follows it (then). */
+struct turns {
+	int n, then;
+};
+
+/* deferred_flush_fails' child. */
+static void
+deferred_child(struct store *st, void *arg)
+{
+	const struct turns *t = arg;
+
+	store_defer_flush(st, 1);
+	if (write_turn(st, t->n) != 0 || store_flushed(st) >= store_seq(st))
+		_exit(3);
+	store_defer_flush(st, 0);
+	fail_syncs = 1;
+	if (t->then == 0)
+		(void)store_flush(st);
+	else
+		(void)write_turn(st, t->n + 1);
+	_exit(4);
+}
+
 /*
  * A child process opens dir's store (PARLEY_SYNC=full), logs turn n
  * without its flush (store_defer_flush, a shared flush's batch), then
@@ -479,28 +502,9 @@ test_failed_sync(void **state)
 static int
 deferred_flush_fails(const char *dir, int n, int then)
 {
-	struct store *st;
-	pid_t pid;
-	int status;
+	struct turns t = { n, then };
 
-	if ((pid = fork()) == 0) {
-		if ((st = store_open(dir, 64, 0)) == NULL)
-			_exit(2);
-		log_set_level(LOG_LEVEL_FATAL + 1);
-		store_defer_flush(st, 1);
-		if (write_turn(st, n) != 0 || store_flushed(st) >= store_seq(st))
-			_exit(3);
-		store_defer_flush(st, 0);
-		fail_syncs = 1;
-		if (then == 0)
-			(void)store_flush(st);
-		else
-			(void)write_turn(st, n + 1);
-		_exit(4);
-	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return fix_in_child(dir, 0, deferred_child, &t);
 }
 
 /*
@@ -540,6 +544,20 @@ test_shared_flush_fails(void **state)
 	assert_int_equal(turns_in(f->st), 5);
 }
 
+/* checkpoint_fails' child: turn n, then n + 1 on a failing disk. */
+static void
+checkpoint_child(struct store *st, void *arg)
+{
+	const struct turns *t = arg;
+
+	if (write_turn(st, t->n) != 0)
+		_exit(3);
+	fail_syncs = 1000;
+	if (write_turn(st, t->n + 1) != PROTO_E_INTERNAL)
+		_exit(4);
+	_exit(5);
+}
+
 /*
  * A child process opens dir's store (PARLEY_SYNC=full) and stores turn
  * n; then the disk fails every flush: turn n + 1's, so it is refused,
@@ -550,24 +568,9 @@ test_shared_flush_fails(void **state)
 static int
 checkpoint_fails(const char *dir, int n)
 {
-	struct store *st;
-	pid_t pid;
-	int status;
+	struct turns t = { n, 1 };
 
-	if ((pid = fork()) == 0) {
-		if ((st = store_open(dir, 64, 0)) == NULL)
-			_exit(2);
-		log_set_level(LOG_LEVEL_FATAL + 1);
-		if (write_turn(st, n) != 0)
-			_exit(3);
-		fail_syncs = 1000;
-		if (write_turn(st, n + 1) != PROTO_E_INTERNAL)
-			_exit(4);
-		_exit(5);
-	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return fix_in_child(dir, 0, checkpoint_child, &t);
 }
 
 /*

@@ -103,6 +103,26 @@ test_near_misses(void **state)
 }
 
 /*
+ * A text file's name of head, n "é" and tail, too long for ".txt": its
+ * first keep bytes kept, then ".txt".
+ */
+static void
+name_cut(const char *head, size_t n, const char *tail, size_t keep)
+{
+	char out[ST_ATT_NAME_MAX + 1], name[ST_ATT_NAME_MAX + 1];
+	size_t i;
+
+	strlcpy(name, head, sizeof(name));
+	for (i = 0; i < n; i++)
+		strlcat(name, "\xc3\xa9", sizeof(name));
+	strlcat(name, tail, sizeof(name));
+	attach_name_typed(name, ATTACH_TEXT, out, sizeof(out));
+	assert_int_equal(strlen(out), keep + 4);
+	assert_memory_equal(out, name, keep);
+	assert_string_equal(out + keep, ".txt");
+}
+
+/*
  * The name a sniffed file is shown and saved under: its own when its
  * extension is one of the type's (any case), else the type's added, cut
  * to fit at a character's start.
@@ -127,7 +147,7 @@ test_name_typed(void **state)
 		{ "report.pdf.exe", ATTACH_PDF, "report.pdf.exe.pdf" },
 		{ "a.bat", ATTACH_NONE, "a.bat" },
 	};
-	char out[ST_ATT_NAME_MAX + 1], longname[ST_ATT_NAME_MAX + 1];
+	char out[ST_ATT_NAME_MAX + 1];
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -135,23 +155,9 @@ test_name_typed(void **state)
 		assert_string_equal(out, cases[i].want);
 	}
 	/* 99 two-byte characters and "x.sh": 98 of them kept, and ".txt". */
-	longname[0] = '\0';
-	for (i = 0; i < 99; i++)
-		strlcat(longname, "\xc3\xa9", sizeof(longname));
-	strlcat(longname, "x.sh", sizeof(longname));
-	attach_name_typed(longname, ATTACH_TEXT, out, sizeof(out));
-	assert_int_equal(strlen(out), 196 + 4);
-	assert_memory_equal(out, longname, 196);
-	assert_string_equal(out + 196, ".txt");
+	name_cut("", 99, "x.sh", 196);
 	/* "a", 98 of them and ".sh": the cut falls inside one, before it. */
-	strlcpy(longname, "a", sizeof(longname));
-	for (i = 0; i < 98; i++)
-		strlcat(longname, "\xc3\xa9", sizeof(longname));
-	strlcat(longname, ".sh", sizeof(longname));
-	attach_name_typed(longname, ATTACH_TEXT, out, sizeof(out));
-	assert_int_equal(strlen(out), 195 + 4);
-	assert_memory_equal(out, longname, 195);
-	assert_string_equal(out + 195, ".txt");
+	name_cut("a", 98, ".sh", 195);
 }
 
 int
