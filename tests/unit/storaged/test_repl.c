@@ -25,22 +25,9 @@
 
 #include "log.h"
 #include "test_fixture.h"
+#include "test_failsync.h"
 
 #define MAXREC	64
-
-/* The next this many fdatasync() calls fail with EIO, as a dying disk's. */
-static int fail_syncs;
-
-int
-fdatasync(int fd)
-{
-	if (fail_syncs > 0) {
-		fail_syncs--;
-		errno = EIO;
-		return -1;
-	}
-	return (int)syscall(SYS_fdatasync, fd);
-}
 
 /* What store_on_record told, copied. */
 static struct {

@@ -35,20 +35,7 @@
 #include "test_fixture.h"
 #include "util.h"
 #include "wal.h"
-
-/* The next this many fdatasync() calls fail with EIO, as a dying disk's. */
-static int fail_syncs;
-
-int
-fdatasync(int fd)
-{
-	if (fail_syncs > 0) {
-		fail_syncs--;
-		errno = EIO;
-		return -1;
-	}
-	return (int)syscall(SYS_fdatasync, fd);
-}
+#include "test_failsync.h"
 
 /* The next this many pwritev() calls fail with EIO (the log's appends). */
 static int fail_writes;
