@@ -523,8 +523,10 @@ function handoffDock(ctx, id, reply, assign, actionError) {
     btn.disabled = true;
     try {
       const r = await api(endpoints.handoff(id), { method: 'POST', body: { state: st } });
-      set((r && r.conversation && r.conversation.handoff) || st);
-      if (r && r.conversation && r.conversation.assignee !== undefined) assign.show(r.conversation.assignee);
+      const c = r && r.conversation;
+      // A colleague may have taken over first (changed: false): say who.
+      set((c && c.handoff) || st, otherAnswering(ctx, c));
+      if (c && c.assignee !== undefined) assign.show(c.assignee);
       (st === 'human' ? reply.text : takeBtn).focus();
     } catch (e) {
       if (isAbort(e)) return;

@@ -111,6 +111,7 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     w = r.json;
     await wsVisitor('tech', ['What does shipping cost?', 'And to Norway?']);
     await wsVisitor('hand', ['I need a person, please']);
+    await wsVisitor('race', ['Anyone there? A person, please']);
     await wsVisitor('long', [...Array(LONG_TURNS).keys()].map((i) => `question ${i + 1} of a long conversation`));
     session = await logged;
   });
@@ -268,6 +269,30 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       } finally { await phone.ctx.close(); }
       assert.deepEqual(bad, []);
       await assertClean(page, log, 'take-over');
+    } finally { await ctx.close(); }
+  });
+
+  test('a take-over lost to a colleague: the notice names the colleague', async () => {
+    const { id, v } = convs.race;
+    v.send({ type: 'request_human' });
+    await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${id}`)).json.conversation.handoff === 'waiting_human',
+      5000, 'waiting for a person');
+    const colleague = await addMember(stack.parley, { role: 'agent', name: 'Dana Faster' });
+    const { ctx, page } = await openPage(browser);
+    try {
+      // No live events: only the take-over's own answer tells this page.
+      await page.route('**/v1/admin/events**', () => {});
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
+      await assertOneNotice(page, 'waiting', 'Waiting for a person');
+      const r = await colleague.session.request('POST', `/v1/admin/conversations/${id}/handoff`, { body: { state: 'human' } });
+      assert.equal(r.status, 200, r.text);
+      const answered = page.waitForResponse((res) => res.url().endsWith(`/conversations/${encodeURIComponent(id)}/handoff`));
+      await page.click('[data-testid="take-over"]');
+      const got = await (await answered).json();
+      assert.equal(got.changed, false, 'the colleague was first');
+      await page.waitForSelector('[data-testid="hand-back"]:not([hidden])');
+      await assertOneNotice(page, 'taken over first by a colleague', 'Dana Faster is answering');
     } finally { await ctx.close(); }
   });
 
