@@ -956,7 +956,9 @@ struct st_repl_status {
 	uint8_t role;		/* enum st_repl_role */
 	uint64_t term;		/* LMDB's repl_term */
 	uint64_t seq;		/* the last log record on this storaged's disk */
-	uint8_t linked;		/* a primary: a standby streams; a standby: to its primary */
+	uint8_t linked;		/* a primary: a standby streams; a standby:
+				 * its primary streams to it, its data
+				 * checked (no snapshot still to come) */
 	uint64_t acked;		/* a primary: the standby's last acknowledged record */
 	uint8_t in_sync;	/* a primary: the standby has every acknowledged write */
 	uint8_t alone;		/* a primary: acknowledging without the standby */

@@ -1228,7 +1228,8 @@ repl_status(struct st_repl_status *s)
 		s->in_sync = (uint8_t)R.in_sync;
 		s->alone = (uint8_t)R.alone;
 	} else {
-		s->linked = R.up_fd >= 0 && R.up_started;
+		/* Streaming: not while a snapshot is still to come. */
+		s->linked = R.up_fd >= 0 && R.up_started && R.checked;
 		s->acked = s->seq;
 	}
 }
