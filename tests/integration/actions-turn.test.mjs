@@ -468,6 +468,10 @@ describe('a turn calls the owner\'s API', () => {
     assert.equal(message.content, 'The tools said: [1] How long is the kettle warranty?\nThe warranty lasts two years from purchase.');
     assert.deepEqual(message.sources.map((s) => [s.n, s.source_id]), [[1, src]], 'cited as the prompt\'s passages are');
     assert.ok((await lastRequest()).tools.some((x) => x.function.name === 'search_knowledge'));
+    // A passage the prompt has already: the search gives it its number again, no second one.
+    const again = await v.turn(`How long is the kettle warranty? ${call('search_knowledge', { query: 'kettle warranty' })}`);
+    assert.equal(again.message.content, 'The tools said: [1] How long is the kettle warranty?\nThe warranty lasts two years from purchase.');
+    assert.deepEqual(again.message.sources.map((s) => [s.n, s.source_id]), [[1, src]], 'cited once');
     await v.close();
   });
 

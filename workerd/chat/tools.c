@@ -611,10 +611,24 @@ handoff_done(const struct storec_result *res, void *arg)
 	    TOOL_DONE, 0);
 }
 
+/* The number the turn gave passage h already (1 up), 0 when none. */
+static uint32_t
+kb_number(const struct st_kb_hits *kb, const struct st_kb_hit *h)
+{
+	uint32_t i;
+
+	for (i = 0; i < kb->n; i++)
+		if (kb->hits[i].chunk_id == h->chunk_id &&
+		    strcmp(kb->hits[i].source_id, h->source_id) == 0)
+			return i + 1;
+	return 0;
+}
+
 /*
- * The passages storaged found, added to the turn's after its own (at
- * most TOOLS_KB_MAX in all), as the model reads them: "[n] Title (url)"
- * and the text. r's answer; NULL out of memory.
+ * The passages storaged found, as the model reads them: "[n] Title (url)"
+ * and the text. One the turn has already keeps its number (cited once);
+ * a new one is added after the turn's (at most TOOLS_KB_MAX in all). r's
+ * answer; NULL out of memory.
  */
 static char *
 search_text(struct turn_tools *tt, struct st_kb_hits *found)
@@ -622,19 +636,22 @@ search_text(struct turn_tools *tt, struct st_kb_hits *found)
 	struct st_kb_hits *kb = tt->kb;
 	struct st_kb_hit *h;
 	struct buf b;
-	uint32_t i;
+	uint32_t i, n;
 
 	buf_init(&b);
-	for (i = 0; i < found->n && kb->n < TOOLS_KB_MAX; i++) {
-		if ((h = reallocarray(kb->hits, kb->n + 1, sizeof(*h))) == NULL)
-			break;
-		kb->hits = h;
-		kb->hits[kb->n] = found->hits[i];
-		memset(&found->hits[i], 0, sizeof(found->hits[i]));
-		h = &kb->hits[kb->n++];
+	for (i = 0; i < found->n; i++) {
+		if ((n = kb_number(kb, &found->hits[i])) == 0) {
+			if (kb->n >= TOOLS_KB_MAX || (h = reallocarray(kb->hits,
+			    kb->n + 1, sizeof(*h))) == NULL)
+				continue;
+			kb->hits = h;
+			kb->hits[kb->n] = found->hits[i];
+			memset(&found->hits[i], 0, sizeof(found->hits[i]));
+			n = ++kb->n;
+		}
 		if (b.len > 0)
 			buf_adds(&b, "\n\n");
-		turn_passage_add(&b, kb->n, h);
+		turn_passage_add(&b, n, &kb->hits[n - 1]);
 	}
 	if (b.len == 0)
 		buf_adds(&b, "Nothing more was found in the knowledge base.");
