@@ -273,17 +273,17 @@ void handoff_list(struct conn *, uint32_t limit);
 /* An owner's display name: 1-100 characters, no control characters. */
 int handoff_name_valid(const char *s, size_t len);
 /*
- * 1 when a typing state for conv, asked in organisation org, may go to
- * storaged at now (ms): not when the same state went less than
- * HANDOFF_TYPING_MS ago. It is then remembered (a few dozen
- * conversations, the oldest forgotten first). Per organisation, so that
- * another organisation's request for the id neither is answered without
- * storaged (its 404) nor holds back the owner's own typing.
+ * 1 when who's typing state for conv may go to storaged at now (ms): not
+ * when who's same state went less than HANDOFF_TYPING_MS ago. It is then
+ * remembered (a few dozen, the oldest forgotten first). Per caller (its
+ * organisation, session or key), so that another organisation's request
+ * for the id neither is answered without storaged (its 404) nor holds
+ * back the owner's own typing, and a colleague's typing is not held back.
  */
-int handoff_typing_pass(const char *org, const char *conv, int on,
+int handoff_typing_pass(const struct st_who *who, const char *conv, int on,
     uint64_t now);
-/* Forgets org's conv (storaged refused it: the next request asks again). */
-void handoff_typing_forget(const char *org, const char *conv);
+/* Forgets who's conv (storaged refused it: the next request asks again). */
+void handoff_typing_forget(const struct st_who *who, const char *conv);
 void handoff_typing_reset(void);	/* tests */
 
 /* -------------------------------------------------------------- events.c */

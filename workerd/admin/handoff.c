@@ -23,9 +23,10 @@
  * dashboard session, its user's account name (storaged signs the
  * message with it, and a session taking over becomes the conversation's
  * assignee); a key has no person: the body's "name", else
- * DASHBOARD_AGENT_NAME. Typing is bounded per conversation in each worker:
- * the same state again within HANDOFF_TYPING_MS is answered but not sent,
- * so a key held down does not flood storaged and the visitors.
+ * DASHBOARD_AGENT_NAME. Typing is bounded per person (session or key) and
+ * conversation in each worker: the same state again within
+ * HANDOFF_TYPING_MS is answered but not sent, so a key held down does not
+ * flood storaged and the visitors, and two people typing are both told.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,9 @@
 #define TYPING_PREFIX	"/v1/admin/conversations/"
 
 struct typing_slot {
-	char org[ST_ORG_ID_MAX + 1];
+	uint8_t kind;			/* who types: st_who's kind, id, org */
+	char id[ST_WHO_ID_MAX + 1];
+	char org[ST_WHO_ORG_MAX + 1];
 	char conv[ST_ID_HEX + 1];
 	uint64_t at;
 	int on;
@@ -71,8 +74,17 @@ handoff_name_valid(const char *s, size_t len)
 	return chars >= 1 && chars <= ST_MSG_NAME_MAX && !chat_blank(s, len);
 }
 
+/* Whether slot t is who's typing in conv. */
+static int
+typing_is(const struct typing_slot *t, const struct st_who *who,
+    const char *conv)
+{
+	return t->kind == who->kind && strcmp(t->conv, conv) == 0 &&
+	    strcmp(t->id, who->id) == 0 && strcmp(t->org, who->org) == 0;
+}
+
 int
-handoff_typing_pass(const char *org, const char *conv, int on,
+handoff_typing_pass(const struct st_who *who, const char *conv, int on,
     uint64_t now)
 {
 	struct typing_slot *t, *oldest = &typing[0];
@@ -80,7 +92,7 @@ handoff_typing_pass(const char *org, const char *conv, int on,
 
 	for (i = 0; i < TYPING_SLOTS; i++) {
 		t = &typing[i];
-		if (strcmp(t->conv, conv) == 0 && strcmp(t->org, org) == 0) {
+		if (typing_is(t, who, conv)) {
 			if (t->on == on && now < t->at + HANDOFF_TYPING_MS)
 				return 0;
 			t->on = on;
@@ -90,7 +102,9 @@ handoff_typing_pass(const char *org, const char *conv, int on,
 		if (t->at < oldest->at)
 			oldest = t;
 	}
-	strlcpy(oldest->org, org, sizeof(oldest->org));
+	oldest->kind = who->kind;
+	strlcpy(oldest->id, who->id, sizeof(oldest->id));
+	strlcpy(oldest->org, who->org, sizeof(oldest->org));
 	strlcpy(oldest->conv, conv, sizeof(oldest->conv));
 	oldest->on = on;
 	oldest->at = now;
@@ -98,13 +112,12 @@ handoff_typing_pass(const char *org, const char *conv, int on,
 }
 
 void
-handoff_typing_forget(const char *org, const char *conv)
+handoff_typing_forget(const struct st_who *who, const char *conv)
 {
 	size_t i;
 
 	for (i = 0; i < TYPING_SLOTS; i++)
-		if (strcmp(typing[i].conv, conv) == 0 &&
-		    strcmp(typing[i].org, org) == 0)
+		if (typing_is(&typing[i], who, conv))
 			memset(&typing[i], 0, sizeof(typing[i]));
 }
 
@@ -238,7 +251,7 @@ typing_done(const struct storec_result *r, void *arg)
 	    strncmp(c->req->path, TYPING_PREFIX, strlen(TYPING_PREFIX)) == 0) {
 		strlcpy(conv, c->req->path + strlen(TYPING_PREFIX),
 		    sizeof(conv));
-		handoff_typing_forget(c->who.org, conv);
+		handoff_typing_forget(&c->who, conv);
 	}
 	admin_answer(c, r, PROTO_ST_TYPING, 204, NULL, conv_errors);
 }
@@ -328,7 +341,7 @@ handoff_typing_post(struct conn *c, struct http_request *req,
 		why = "typing: must be true or false";
 	else if ((ty.name = body_name(root)) == NULL)
 		why = NAME_INVALID;
-	else if (!handoff_typing_pass(c->who.org, ty.conv_id, ty.on,
+	else if (!handoff_typing_pass(&c->who, ty.conv_id, ty.on,
 	    loop_now()))
 		conn_send(c, 204, admin_headers, NULL, NULL, 0);
 	else
