@@ -1418,6 +1418,7 @@ PLAYOUT(pl_user_self_rep, struct st_user_self_rep, f_user_self_rep);
 
 static const struct pfield f_user_gone[] = {
 	PFBUF(struct st_user_gone, id),
+	PFBUF(struct st_user_gone, keep),
 };
 PLAYOUT(pl_user_gone, struct st_user_gone, f_user_gone);
 

@@ -745,6 +745,7 @@ struct st_user_self_rep {
 };
 struct st_user_gone {
 	char id[ST_USER_ID_MAX + 1];
+	char keep[ST_WHO_ID_MAX + 1];	/* a session not ended (its who id), "" */
 };
 /*
  * ST_EV_CRED_GONE, storaged -> every client, unasked: one credential

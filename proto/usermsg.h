@@ -65,7 +65,9 @@
  *       refused), its member view in who asks's organisation. A
  *       password set ends the user's other sessions, not who asks's.
  *   ST_EV_USER_GONE storaged -> every client, unasked: str user id whose
- *                   sessions just ended (disabled, deleted, password set)
+ *                   sessions just ended (disabled, deleted, password set),
+ *                   str keep: the who id of the one session that did not
+ *                   (its own new password's), "" none
  *
  * A member: str id, str email, str name, u8 role, u8 disabled,
  * u64 created_at, u64 updated_at.

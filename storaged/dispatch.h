@@ -75,10 +75,11 @@ struct dreply {
 	char gone[ST_WID_LEN + 1];
 	/*
 	 * A user whose dashboard sessions the request ended (disabled,
-	 * deleted, a new password): once committed, the server sends every
-	 * client PROTO_ST_EV_USER_GONE with it. "" = none.
+	 * deleted, a new password; keep the session a new password of one's
+	 * own kept): once committed, the server sends every client
+	 * PROTO_ST_EV_USER_GONE with it. id "" = none.
 	 */
-	char user_gone[ST_USER_ID_MAX + 1];
+	struct st_user_gone user_gone;
 	/*
 	 * A session or key the request ended (optab's cred_gone): once
 	 * committed, the server sends every client PROTO_ST_EV_CRED_GONE

@@ -298,6 +298,11 @@ op_user(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	/* What a failed request made too (a member's view), as op_call. */
 	st_rep_free(type, &rep);
 	req_end(&t, r);
-	if (r->err == 0)
-		strlcpy(r->user_gone, gone, sizeof(r->user_gone));
+	if (r->err != 0 || gone[0] == '\0')
+		return;
+	strlcpy(r->user_gone.id, gone, sizeof(r->user_gone.id));
+	/* One's own new password keeps the session that set it. */
+	if (type == PROTO_ST_USER_SELF && b->who != NULL)
+		strlcpy(r->user_gone.keep, b->who->id,
+		    sizeof(r->user_gone.keep));
 }

@@ -911,15 +911,6 @@ server_widget_gone(struct server *s, const char *widget_id)
 	server_tell_all(s, PROTO_ST_EV_WIDGET_GONE, &gone, widget_id);
 }
 
-static void
-server_user_gone(struct server *s, const char *user)
-{
-	struct st_user_gone gone;
-
-	strlcpy(gone.id, user, sizeof(gone.id));
-	server_tell_all(s, PROTO_ST_EV_USER_GONE, &gone, user);
-}
-
 /* Once the guard has failed (a batch's check or the timer's): every client told, once. */
 static void
 server_guard_told(struct server *s)
@@ -1410,8 +1401,9 @@ server_batch(struct server *s)
 		sl = &s->batch[i];
 		if (sl->rep.err == 0 && sl->rep.gone[0] != '\0')
 			server_widget_gone(s, sl->rep.gone);
-		if (sl->rep.err == 0 && sl->rep.user_gone[0] != '\0')
-			server_user_gone(s, sl->rep.user_gone);
+		if (sl->rep.err == 0 && sl->rep.user_gone.id[0] != '\0')
+			server_tell_all(s, PROTO_ST_EV_USER_GONE,
+			    &sl->rep.user_gone, sl->rep.user_gone.id);
 		if (sl->rep.err == 0 && sl->rep.cred_gone.kind != 0)
 			server_tell_all(s, PROTO_ST_EV_CRED_GONE,
 			    &sl->rep.cred_gone, "a session or key");

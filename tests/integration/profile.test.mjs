@@ -13,7 +13,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
+import { Events } from './lib/events.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { PASSWORD, login, loginRequest, nextClient } from './lib/dashboard.mjs';
 import { checkerFor } from './lib/openapi.mjs';
@@ -94,10 +95,22 @@ describe('a user\'s own profile', { concurrency: 1 }, () => {
     assert.ok(Date.now() - t0 >= 900, 'a wrong password waits as a login does');
     assert.equal((await other.get(P)).status, 200, 'a wrong guess ends nothing');
 
+    // Each session's event stream, open across the change.
+    const streams = [];
+    for (const s of [bo.session, other]) streams.push(await Events.open(p, { key: false, headers: { Cookie: s.cookieHeader } }));
+    const [mine, theirs] = streams;
+    await waitFor(() => streams.every((e) => e.lastId !== null), 5000, 'both streams started');
     let r = await bo.session.request('POST', PW, { body: { current_password: bo.password, new_password: next } });
     assert.equal(r.status, 204, r.text);
     assert.equal((await bo.session.get(P)).status, 200, 'this session stays');
     assert.equal((await other.get(P)).status, 401, 'the other one ended');
+    await waitFor(() => theirs.ended, 5000, 'the other session\'s stream ended');
+    r = await p.request('POST', '/v1/chat', { headers: { 'x-api-key': p.widgetKey, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ sessionId: 'after-a-new-password', message: 'hello' }) });
+    assert.equal(r.status, 200, r.text);
+    await mine.take((x) => x.event === 'conversation', 5000, 'a new conversation, on this session\'s stream');
+    assert.equal(mine.ended, false, 'this session\'s stream stays');
+    for (const e of streams) e.close();
     assert.equal((await loginRequest(p, bo.password, { email: bo.email })).status, 401, 'the old password is gone');
     const again = await login(p, next, { email: bo.email });
     assert.equal((await again.get(P)).json().id, bo.id);

@@ -411,7 +411,8 @@ events_gone(uint16_t type, const uint8_t *payload, size_t len)
 		next = TAILQ_NEXT(ec, entry);
 		w = &ec->c->who;
 		if (type == PROTO_ST_EV_USER_GONE ?
-		    w->kind == ST_WHO_SESSION && strcmp(w->user, g.user.id) == 0 :
+		    w->kind == ST_WHO_SESSION && strcmp(w->user, g.user.id) == 0 &&
+		    strcmp(w->id, g.user.keep) != 0 :
 		    w->kind == g.cred.kind && strcmp(w->id, g.cred.id) == 0)
 			client_end(ec);
 	}

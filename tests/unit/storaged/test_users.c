@@ -70,7 +70,7 @@ ask_as(struct fix *f, const char *org, const char *user, uint16_t type,
 		assert_int_equal(st_rep_decode(type, r.enc.buf, r.enc.len,
 		    rep), 0);
 	if (gone != NULL)
-		strlcpy(gone, r.user_gone, ST_USER_ID_MAX + 1);
+		strlcpy(gone, r.user_gone.id, ST_USER_ID_MAX + 1);
 	dreply_free(&r);
 	return err;
 }
