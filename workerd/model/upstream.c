@@ -368,15 +368,16 @@ utf8_cut(const char *s, size_t len, size_t max)
 }
 
 /*
- * The length of key (8 bytes or more) when s starts with it, in any case,
- * else 0: a model that upper-cases what it echoes leaks it all the same.
+ * The length of key (any non-empty one: a short key is a secret all the
+ * same) when s starts with it, in any case, else 0: a model that
+ * upper-cases what it echoes leaks it all the same.
  */
 static size_t
 key_at(const char *s, size_t len, const char *key)
 {
 	size_t klen = key != NULL ? strlen(key) : 0;
 
-	return klen >= 8 && len >= klen && strncasecmp(s, key, klen) == 0 ?
+	return klen > 0 && len >= klen && strncasecmp(s, key, klen) == 0 ?
 	    klen : 0;
 }
 
@@ -408,8 +409,8 @@ safe_text(const struct upstream *u, const char *s, size_t len)
 	char *out;
 	size_t i, o = 0, klen;
 
-	/* Each mask is at most 3 bytes longer than what it hides. */
-	if ((out = malloc(2 * len + 8)) == NULL)
+	/* Each mask is at most 3 times as long as what it hides. */
+	if ((out = malloc(3 * len + 1)) == NULL)
 		return NULL;
 	for (i = 0; i < len; ) {
 		if ((klen = key_at(s + i, len - i, api_key)) > 0 ||

@@ -1165,10 +1165,10 @@ test_agent_request(void **state)
 
 /*
  * A model that answers 401 with body b to a turn with the agent's own key
- * "agent.secret.0123": the transfer's result in *x (x_free after).
+ * key: the transfer's result in *x (x_free after).
  */
 static void
-agent_401(const char *b, struct xfer *x)
+agent_401_key(const char *b, const char *key, struct xfer *x)
 {
 	struct upstream_msg m = { .role = "user", .content = "hi" };
 	struct upstream_req req;
@@ -1185,7 +1185,7 @@ agent_401(const char *b, struct xfer *x)
 	req.msgs = &m;
 	req.nmsgs = 1;
 	req.base_url = url;
-	req.api_key = "agent.secret.0123";
+	req.api_key = key;
 	x_init(x);
 	x->u = upstream_start(&req, &xcbs, x);
 	assert_non_null(x->u);
@@ -1193,6 +1193,13 @@ agent_401(const char *b, struct xfer *x)
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	assert_int_equal(x->res.status, UPSTREAM_HTTP_ERROR);
+}
+
+/* agent_401_key with the agent's key "agent.secret.0123". */
+static void
+agent_401(const char *b, struct xfer *x)
+{
+	agent_401_key(b, "agent.secret.0123", x);
 }
 
 /* A model's error text that echoes the agent's own key: masked. */
@@ -1204,6 +1211,26 @@ test_agent_key_masked(void **state)
 	agent_401("{\"error\":{\"message\":\"Key agent.secret.0123 is not "
 	    "valid\"}}", &x);
 	assert_string_equal(x.res.error, "Key *** is not valid");
+	x_free(&x);
+}
+
+/*
+ * A key shorter than 8 bytes is masked as well; a one-byte key echoed
+ * over and over makes a text three times as long before the cut.
+ */
+static void
+test_short_key_masked(void **state)
+{
+	static struct xfer x;
+
+	agent_401_key("{\"error\":{\"message\":\"Key k3Y is not "
+	    "valid\"}}", "K3y", &x);
+	assert_string_equal(x.res.error, "Key *** is not valid");
+	x_free(&x);
+	agent_401_key("{\"error\":{\"message\":\"qqqqqqqqqqqqqqqqqqqq\"}}",
+	    "q", &x);
+	assert_string_equal(x.res.error,
+	    "************************************************************");
 	x_free(&x);
 }
 
@@ -1644,6 +1671,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_agent_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reuse_per_base_url, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_key_masked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_key_masked, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_key_masked_before_cut, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
