@@ -60,28 +60,29 @@ check_clamd(const char *v)
 
 /*
  * PARLEY_MODEL_ALLOW_HOSTS: comma-separated hosts (names or addresses:
- * letters, digits, '.', '-', '_', ':'), spaces around each ignored, none
- * empty (workerd/net/urlpolicy.c reads it).
+ * letters, digits, '.', '-', '_', ':'), spaces and tabs around each
+ * ignored as workerd/net/urlpolicy.c's reader ignores them, none empty and
+ * none with a space inside (such an entry would never match).
  */
 static int
 check_hosts(const char *v)
 {
-	size_t n = 0;
+	size_t n;
 
-	for (; *v != '\0'; v++) {
-		if (*v == ',') {
-			if (n == 0)
-				return 0;
-			n = 0;
-		} else if (*v == ' ')
-			continue;
-		else if (!isalnum((unsigned char)*v) &&
-		    strchr(".-_:", *v) == NULL)
+	for (;;) {
+		v += strspn(v, " \t");
+		for (n = 0; isalnum((unsigned char)v[n]) ||
+		    (v[n] != '\0' && strchr(".-_:", v[n]) != NULL); n++)
+			;
+		if (n == 0)
 			return 0;
-		else
-			n++;
+		v += n;
+		v += strspn(v, " \t");
+		if (*v == '\0')
+			return 1;
+		if (*v++ != ',')
+			return 0;
 	}
-	return n > 0;
 }
 
 /* storaged's network listener: a tls:// address (staddr.c). */
@@ -579,7 +580,8 @@ const struct setting settings_table[] = {
 	    "and link-local addresses (an internal API); other "
 	    "organisations' never" },
 	{ "PARLEY_MODEL_ALLOW_HOSTS", SETTING_TEXT, NULL, NULL, 1, 4096,
-	    NULL, check_hosts, "comma-separated host names or addresses",
+	    NULL, check_hosts, "comma-separated host names or addresses "
+	    "(spaces around a comma, none inside a host)",
 	    M | W, F(model_allow_hosts),
 	    "hosts any organisation's agents may use as their model server "
 	    "whatever address they have (install-wide)" },

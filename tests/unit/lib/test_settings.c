@@ -409,6 +409,37 @@ test_trust_proxy(void **state)
 	assert_non_null(strstr(err, "1.2.3.4/40"));
 }
 
+/*
+ * PARLEY_MODEL_ALLOW_HOSTS: spaces or tabs around a comma are taken (the
+ * workers' reader trims them), an empty entry or a space inside one is
+ * refused at start with an error naming the variable.
+ */
+static void
+test_model_allow_hosts(void **state)
+{
+	static const char *good[] = { "a.example.com, b.example.com",
+	    " a.example ,\tb:1 ", "10.0.0.5", "ollama.lan,fe80::1" };
+	static const char *bad[] = { "a.example .com", "a, b c", "a,,b",
+	    "a,", " , ", "a;b", "a,\nb" };
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (parse(&st, err, sizeof(err), "PARLEY_MODEL_ALLOW_HOSTS",
+		    good[i], NULL) != 0)
+			fail_msg("\"%s\" refused: %s", good[i], err);
+		assert_string_equal(st.model_allow_hosts, good[i]);
+		settings_free(&st);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(&st, err, sizeof(err), "PARLEY_MODEL_ALLOW_HOSTS",
+		    bad[i], NULL) != -1)
+			fail_msg("\"%s\" taken", bad[i]);
+		assert_non_null(strstr(err, "PARLEY_MODEL_ALLOW_HOSTS must "));
+	}
+}
+
 static void
 test_tls(void **state)
 {
@@ -1037,6 +1068,7 @@ main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_trust_proxy),
+		cmocka_unit_test(test_model_allow_hosts),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_storaged),
 		cmocka_unit_test(test_smtp),
