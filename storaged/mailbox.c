@@ -132,8 +132,9 @@ rcpt_take(struct store_txn *t, struct st_user *u, void *arg)
 	struct rcpts *r = arg;
 	uint32_t mask;
 
-	if (st_user_acts(u, r->org) == NULL || u32_get(t, t->st->user_notify, u->id, &mask,
-	    "user emails") < 0 || !(mask & r->kind))
+	if (st_user_acts(u, r->org) == NULL ||
+	    u32_get(t, t->st->user_notify, u->id, &mask, "user emails") < 0 ||
+	    !(mask & r->kind))
 		return t->err ? -1 : 0;
 	if ((r->m->rcpt[r->m->nrcpt] = strdup(u->email)) == NULL) {
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
