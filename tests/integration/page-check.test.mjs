@@ -11,7 +11,8 @@
 // are 502 with the reason; a 404 page is searched and its status given.
 // The client leaving while the page is slow stops the fetch (the page's
 // connection closed long before the 10 s timeout).
-// Bad bodies are 400, an unknown widget 404 (before the body is judged).
+// Bad bodies are 400, an unknown widget 404 (before the body is judged,
+// its Content-Type and JSON too).
 // A second stack without the setting refuses loopback with 400 naming
 // PARLEY_KNOWLEDGE_ALLOW_PRIVATE: literals and "localhost" before any
 // fetch, and loopback spelled as one number (2130706433, not a literal to
@@ -215,6 +216,16 @@ describe('check my page', () => {
     assert.deepEqual(r.json(), { error: 'Widget not found' });
     r = await call('POST', `/v1/admin/widgets/${WRONG}/check-page`, {});
     assert.equal(r.status, 404, 'the widget before the body');
+    for (const [type, body] of [['application/json', '{"url":'], ['text/plain', 'x']]) {
+      r = await p.request('POST', `/v1/admin/widgets/${WRONG}/check-page`,
+        { headers: { 'x-admin-api-key': p.adminKey, 'content-type': type }, body });
+      assert.equal(r.status, 404, `the widget before the body's ${type}: ${r.text}`);
+      r = await p.request('POST', `/v1/admin/widgets/${wid}/check-page`,
+        { headers: { 'x-admin-api-key': p.adminKey, 'content-type': type }, body });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json().error, type === 'text/plain' ?
+        'Content-Type must be application/json' : 'Invalid JSON body');
+    }
     r = await call('POST', '/v1/admin/widgets/nope/check-page', { url: site.url('/right') });
     assert.equal(r.status, 404, r.text);
   });

@@ -603,20 +603,30 @@ admin_take_text(json_t *v, char **dst, int nullable)
 }
 
 json_t *
-admin_json_body(struct conn *c, struct http_request *req)
+admin_json_parse(struct http_request *req, const char **why)
 {
 	json_error_t jerr;
 	json_t *root;
 
 	if (!proto_json_ctype(http_header(req, "content-type"))) {
-		conn_send_error(c, 400, admin_headers,
-		    "Content-Type must be application/json");
+		*why = "Content-Type must be application/json";
 		return NULL;
 	}
 	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
 	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (root == NULL)
-		conn_send_error(c, 400, admin_headers, "Invalid JSON body");
+		*why = "Invalid JSON body";
+	return root;
+}
+
+json_t *
+admin_json_body(struct conn *c, struct http_request *req)
+{
+	const char *why;
+	json_t *root;
+
+	if ((root = admin_json_parse(req, &why)) == NULL)
+		conn_send_error(c, 400, admin_headers, why);
 	return root;
 }
 

@@ -119,6 +119,11 @@ int admin_said_invalid(struct conn *, const struct storec_result *,
  */
 json_t *admin_json_body(struct conn *, struct http_request *);
 /*
+ * admin_json_body not answering: NULL with *why the 400's message, for a
+ * handler that judges the body only after something else (a 404).
+ */
+json_t *admin_json_parse(struct http_request *, const char **why);
+/*
  * A body field's string (or, when nullable, null: "") into *dst, its
  * old value wiped (it may be a key) and freed. NULL, or what is wrong
  * ("must be a string"); "" out of memory.

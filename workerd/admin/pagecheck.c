@@ -5,8 +5,9 @@
  *	POST /v1/admin/widgets/:wid/check-page	{"url": "https://..."}
  *		-> 200 {"url", "status", "found", "tags", "truncated", "message"}
  *
- * The widget is found first (404 for none of who asks's organisation),
- * then the body is judged (400), then the page fetched: one GET on this
+ * The widget is found first (404 for none of who asks's organisation,
+ * whatever the body), then the body is judged (400: its Content-Type, its
+ * JSON, its url), then the page fetched: one GET on this
  * module's own multi handle of libcurl on the worker's loop
  * (net/curlloop.c), at most PAGE_MAX bytes read (then it stops and what
  * came is searched), PAGE_MS in all, at most REDIRECTS_MAX redirects, no
@@ -396,12 +397,19 @@ widget_got(const struct storec_result *r, void *arg)
 	c->abort_on_eof = 1;
 }
 
-/* The body's url copied into pc->url, or its fault in pc->bad. 0, or -1 out of memory. */
+/*
+ * The body's url copied into pc->url, or its fault (its Content-Type, its
+ * JSON, its shape) in pc->bad. 0, or -1 out of memory.
+ */
 static int
-body_take(struct page_check *pc, json_t *root)
+body_take(struct page_check *pc, struct http_request *req)
 {
-	json_t *u = json_object_get(root, "url");
+	json_t *root, *u;
+	int rc = 0;
 
+	if ((root = admin_json_parse(req, &pc->bad)) == NULL)
+		return 0;
+	u = json_object_get(root, "url");
 	if (!json_is_object(root))
 		pc->bad = "body: must be a JSON object";
 	else if (u == NULL)
@@ -409,8 +417,9 @@ body_take(struct page_check *pc, json_t *root)
 	else if (!json_is_string(u))
 		pc->bad = "url: must be a string";
 	else if ((pc->url = strdup(json_string_value(u))) == NULL)
-		return -1;
-	return 0;
+		rc = -1;
+	json_decref(root);
+	return rc;
 }
 
 /* POST /v1/admin/widgets/:wid/check-page */
@@ -420,20 +429,15 @@ widgets_check_page(struct conn *c, struct http_request *req,
 {
 	struct st_id_req one;
 	struct page_check *pc;
-	json_t *root;
 
 	if ((one.id = admin_path_id(c, m, widget_id_valid,
 	    "Widget not found")) == NULL)
 		return;
-	if ((root = admin_json_body(c, req)) == NULL)
-		return;
-	if ((pc = calloc(1, sizeof(*pc))) == NULL || body_take(pc, root) < 0) {
-		json_decref(root);
+	if ((pc = calloc(1, sizeof(*pc))) == NULL || body_take(pc, req) < 0) {
 		check_free(pc);
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		return;
 	}
-	json_decref(root);
 	pc->c = c;
 	strlcpy(pc->wid, one.id, sizeof(pc->wid));
 	conn_hold(c, pc, check_free);
