@@ -206,6 +206,8 @@ method_of(const char *m)
 		return HTTP_PUT;
 	if (strcmp(m, "delete") == 0)
 		return HTTP_DELETE;
+	if (strcmp(m, "options") == 0)
+		return HTTP_OPTIONS;
 	fail_msg("unexpected method %s", m);
 	return HTTP_DELETE;
 }
@@ -322,6 +324,12 @@ test_paths_are_routed(void **state)
 		{ "post", "/v1/admin/conversations/{conversationId}/attachments" },
 		{ "put", "/v1/admin/conversations/{conversationId}/attachments/"
 		    "{attachment_id}" },
+		{ "delete", "/v1/admin/conversations/{conversationId}/"
+		    "attachments/{attachment_id}" },
+		{ "options", "/api/widget/{widget_id}/config" },
+		{ "options", "/api/widget/{widget_id}/attachments" },
+		{ "options", "/api/widget/{widget_id}/attachments/"
+		    "{attachment_id}" },
 	};
 	struct route_match m;
 	json_t *paths, *item, *op, *resp;
@@ -358,7 +366,7 @@ test_paths_are_routed(void **state)
 			 * languages), which any site may load, the widget's
 			 * CSP report, which any page sends, and a visitor's
 			 * upload pieces, which any page may send with the
-			 * session token.
+			 * session token (and their preflights).
 			 */
 			if (m.route->fn == static_bundle_get ||
 			    m.route->fn == static_mod_get) {
@@ -368,10 +376,16 @@ test_paths_are_routed(void **state)
 				    "Access-Control-Allow-Origin"));
 			} else if (m.route->fn != setup_report_post &&
 			    !(m.route->fn == att_visitor_piece &&
-			    strcmp(meth, "get") != 0))
+			    strcmp(meth, "get") != 0) &&
+			    !(m.route->fn == att_visitor_new &&
+			    strcmp(meth, "options") == 0))
 				/* (the widget's CSP report: any page's) */
 				assert_non_null(json_object_get(resp, "403"));
 			assert_non_null(json_object_get(op, "security"));
+			/* x-organization-id naming none: 404. */
+			if ((m.route->flags & R_ADMIN) &&
+			    json_object_get(resp, "404") == NULL)
+				fail_msg("%s %s: no 404", meth, path);
 		}
 	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
@@ -381,6 +395,30 @@ test_paths_are_routed(void **state)
 			    routes[i].path);
 }
 
+/* The profile's and the knowledge gaps' bodies over their limit: 413. */
+static void
+test_bodies_too_large(void **state)
+{
+	static const struct {
+		const char *method, *path;
+	} ops[] = {
+		{ "patch", "/v1/admin/profile" },
+		{ "post", "/v1/admin/profile/password" },
+		{ "post", "/v1/admin/knowledge-gaps/resolve" },
+	};
+	json_t *op;
+	size_t i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		op = json_object_get(json_object_get(json_object_get(doc,
+		    "paths"), ops[i].path), ops[i].method);
+		assert_non_null(op);
+		if (json_object_get(json_object_get(op, "responses"),
+		    "413") == NULL)
+			fail_msg("%s %s: no 413", ops[i].method, ops[i].path);
+	}
+}
+
 int
 main(void)
 {
@@ -388,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_served),
 		cmocka_unit_test(test_refs_and_schemas),
 		cmocka_unit_test(test_paths_are_routed),
+		cmocka_unit_test(test_bodies_too_large),
 		cmocka_unit_test(test_openapi_admin_security),
 	};
 
