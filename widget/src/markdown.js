@@ -26,27 +26,74 @@ export function safeUrl(s) {
 
 const link = (href) => h('a', { href, target: '_blank', rel: 'noopener noreferrer' });
 
-// 1 code, 2 bold, 3 italic, 4+5 [text](url), 6 bare URL
-const INLINE =
-  /`([^`\n]+)`|\*\*(?=\S)([\s\S]*?\S)\*\*|\*(?=[^\s*])([\s\S]*?[^\s*])\*|\[([^\]\n]+)\]\(\s*<?([^\s)>]+)>?(?:\s+"[^"\n]*")?\s*\)|\b(https?:\/\/[^\s<>]*[^\s<>.,:;!?"')\]*])/;
+// The inline constructs, tried at each `, *, [ and h from the left, the first
+// that matches taken: `code`; **bold** (a non-space after the opening ** and
+// before the closing); *italic* (neither a space nor a * after the opening *
+// and before the closing); [text](url "title") (no ] or line break in the
+// text; the url may be in <>); a bare http(s) URL at a word's start, without
+// its trailing punctuation. Each closing delimiter is found by a forward
+// search whose answer is kept for the next opener: one regex's lazy search
+// again from each unmatched * or [ was quadratic (seconds for a reply with
+// thousands of them, and a streaming reply renders on every frame).
+const URL_AT = /https?:\/\/[^\s<>]*[^\s<>.,:;!?"')\]*]/y;
+const LINK_END = />?(?:\s+"[^"\n]*")?\s*\)/y;
 
 export function inline(s, el, noLinks) {
-  let m;
-  while (s && (m = INLINE.exec(s))) {
-    if (m.index) el.append(s.slice(0, m.index));
-    if (m[1] != null) el.append(h('code', 0, m[1]));
-    else if (m[2] != null) inline(m[2], el.appendChild(h('strong')), noLinks);
-    else if (m[3] != null) inline(m[3], el.appendChild(h('em')), noLinks);
-    else if (m[4] != null) {
-      const u = !noLinks && safeUrl(m[5]);
-      inline(m[4], u ? el.appendChild(link(u)) : el, true);
-    } else {
-      const u = !noLinks && safeUrl(m[6]);
-      (u ? el.appendChild(link(u)) : el).append(m[6]);
+  // first(re)(k): the last index of re's first match (re global) at or
+  // after k, s.length if none; kept while k stays between the k searched
+  // from and it, so a scan that only moves forward searches s once.
+  const first = (re, k0 = -1, at = -1) => (k) =>
+    k < k0 || k > at ? ((re.lastIndex = k0 = k), (at = re.test(s) ? re.lastIndex - 1 : s.length)) : at;
+  const codeEnd = first(/[`\n]/g); // the closing ` (or the line's end)
+  const boldEnd = first(/\S\*\*/g); // the closing ** (its last *)
+  const emEnd = first(/[^\s*]\*/g); // the closing *
+  const textEnd = first(/[\]\n]/g); // the ] after a link's text (or the line's end)
+  const nonSpace = first(/\S/g);
+  const urlEnd = first(/[\s)>]/g);
+  let lastUrlEnd = -1; // the last url's end tried, and where its link ends (false: nowhere)
+  let lastEnd;
+  let from = 0; // the text not yet shown starts here
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    let j = 0; // the end of the construct that starts at i, if one does
+    let tag; // code, strong, em, or a for [text](url)
+    let t; // its text
+    let href; // a link's url (a bare one's is its text)
+    let e;
+    if (c === '`') {
+      e = codeEnd(i + 1);
+      if (s[e] === '`' && e > i + 1) (tag = 'code'), (t = s.slice(i + 1, e)), (j = e + 1);
+    } else if (c === '*') {
+      if (s[i + 1] === '*' && /\S/.test(s[i + 2] || ' ') && (e = boldEnd(i + 2)) < s.length) (tag = 'strong'), (t = s.slice(i + 2, e - 1)), (j = e + 1);
+      else if (/[^\s*]/.test(s[i + 1] || ' ') && (e = emEnd(i + 1)) < s.length) (tag = 'em'), (t = s.slice(i + 1, e)), (j = e + 1);
+    } else if (c === '[') {
+      e = textEnd(i + 1);
+      if (s[e] === ']' && e > i + 1 && s[e + 1] === '(') {
+        const u = nonSpace(e + 2);
+        const lt = s[u] === '<' && urlEnd(u + 1) > u + 1; // (<url>), but (<) is the url <
+        const ue = urlEnd(u + lt);
+        if (ue > u) {
+          if (ue !== lastUrlEnd) (LINK_END.lastIndex = lastUrlEnd = ue), (lastEnd = LINK_END.test(s) && LINK_END.lastIndex);
+          if (lastEnd) (tag = 'a'), (t = s.slice(i + 1, e)), (href = s.slice(u + lt, ue)), (j = lastEnd);
+        }
+      }
+    } else if (c === 'h' && (i === from || !/\w/.test(s[i - 1]))) {
+      URL_AT.lastIndex = i;
+      if (URL_AT.test(s)) (j = URL_AT.lastIndex), (href = t = s.slice(i, j));
     }
-    s = s.slice(m.index + m[0].length);
+    if (!j) continue;
+    if (i > from) el.append(s.slice(from, i));
+    if (tag === 'code') el.append(h(tag, 0, t));
+    else if (!href) inline(t, el.appendChild(h(tag)), noLinks);
+    else {
+      const u = !noLinks && safeUrl(href);
+      const a = u ? el.appendChild(link(u)) : el;
+      tag ? inline(t, a, true) : a.append(t);
+    }
+    from = j;
+    i = j - 1;
   }
-  if (s) el.append(s);
+  if (from < s.length) el.append(s.slice(from));
   return el;
 }
 

@@ -1,0 +1,129 @@
+// The widget's Markdown (widget/src/markdown.js) in Chromium: a reply
+// full of unmatched * or [ renders in linear time (one regex's lazy search
+// again from each of them took seconds per render, and a streaming reply
+// renders on every frame: the visitor's page froze), and ordinary Markdown
+// renders as before. The module is loaded from widget/src by the page; a
+// reply of 15,000 unmatched ** also streams through the widget itself.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  REPO, SUITE_TIMEOUT, assertClean, openPage, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
+} from './lib/browser.mjs';
+
+// A page of its own origin whose /<name>.js are widget/src's files.
+const ORIGIN = 'http://markdown.parley.test';
+async function modulePage(browser) {
+  const o = await openPage(browser);
+  await o.ctx.route(`${ORIGIN}/**`, (route) => {
+    const name = new URL(route.request().url()).pathname.slice(1);
+    if (!/^[a-z]+\.js$/.test(name)) return route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>markdown</title>' });
+    return route.fulfill({ status: 200, contentType: 'text/javascript', body: fs.readFileSync(path.join(REPO, 'widget/src', name)) });
+  });
+  await o.page.goto(`${ORIGIN}/`);
+  return o;
+}
+
+// Each text rendered by markdown() in the page: its HTML and the time it took (ms).
+function render(page, texts) {
+  return page.evaluate(async (all) => {
+    const { markdown } = await import('/markdown.js');
+    return all.map((t) => {
+      const t0 = performance.now();
+      const f = markdown(t);
+      const ms = performance.now() - t0;
+      const d = document.createElement('div');
+      d.append(f);
+      return { html: d.innerHTML, text: d.textContent, ms };
+    });
+  }, texts);
+}
+
+// Each render took 7-130 ms here (2 cores, busy), and 5-12 s before (the
+// linear "[" 55 ms both times): a bound over 7 times above the one and
+// five times below the other.
+const BOUND_MS = 1000;
+// Through the widget no task took 50 ms (none reported), and one took
+// 3.4 s before: ten times and seven times.
+const TASK_MS = 500;
+
+describe('the widget\'s Markdown in Chromium', { timeout: SUITE_TIMEOUT }, () => {
+  let stack;
+  let browser;
+
+  before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 8, delayMs: 60 } })); });
+  after(() => stopSuite({ stack, browser }));
+
+  test('unmatched * and [ by the ten thousand render in linear time', async () => {
+    const { page, log, ctx } = await modulePage(browser);
+    try {
+      const cases = {
+        'a *': 50000, // italic never closed (a space before each *)
+        '*a ': 50000,
+        '**a ': 40000, // bold never closed
+        '[': 40000, // a link's text never closed
+        '[a](b': 30000, // a link's url never closed
+      };
+      const texts = Object.entries(cases).map(([t, n]) => t.repeat(n));
+      const out = await render(page, texts);
+      const took = Object.keys(cases).map((t, i) => `${JSON.stringify(t)}: ${out[i].ms.toFixed(1)} ms`).join(', ');
+      console.log(`# markdown of ${Object.values(cases).join(', ')} repeats: ${took}`);
+      for (const [i, t] of texts.entries()) {
+        assert.equal(out[i].text, t, 'shown as it is');
+        assert.ok(!/<(strong|em|a|code)\b/.test(out[i].html), `no markup made of ${JSON.stringify(t.slice(0, 5))}`);
+        assert.ok(out[i].ms < BOUND_MS, `rendered in under ${BOUND_MS} ms: ${took}`);
+      }
+      await assertClean(page, log, 'markdown');
+    } finally { await ctx.close(); }
+  });
+
+  test('ordinary Markdown renders as before, and markup stays text', async () => {
+    const { page, log, ctx } = await modulePage(browser);
+    try {
+      const A = (href, text) => `<a href="${href}" target="_blank" rel="noopener noreferrer">${text}</a>`;
+      const cases = [
+        ['**bold** and *italic*, `code`, [a link](https://example.com/ "t") and https://example.org/x.',
+          `<p><strong>bold</strong> and <em>italic</em>, <code>code</code>, ${A('https://example.com/', 'a link')} and ${A('https://example.org/x', 'https://example.org/x')}.</p>`],
+        ['**bold *and italic* inside** and *italic with `code`*',
+          '<p><strong>bold <em>and italic</em> inside</strong> and <em>italic with <code>code</code></em></p>'],
+        ['a ** b, 2 * 3 * 4, *not closed and **neither',
+          '<p>a ** b, 2 * 3 * 4, *not closed and **neither</p>'],
+        ['***x*** and *****', '<p><strong>*x</strong>* and <strong>*</strong></p>'],
+        ['[**bold link**](<https://example.com/a>) [x](javascript:alert%281%29) [y](mailto:a@b.c)',
+          `<p>${A('https://example.com/a', '<strong>bold link</strong>')} x ${A('mailto:a@b.c', 'y')}</p>`],
+        ['- one *1*\n- two **2**\n\n# Title *t*\n\n```\n**not bold**\n```',
+          '<ul><li>one <em>1</em></li><li>two <strong>2</strong></li></ul><p data-md="heading"><strong>Title <em>t</em></strong></p><pre tabindex="0"><code>**not bold**</code></pre>'],
+        ['<img src=x onerror=alert(1)> **<b>x</b>** `<script>`',
+          '<p>&lt;img src=x onerror=alert(1)&gt; <strong>&lt;b&gt;x&lt;/b&gt;</strong> <code>&lt;script&gt;</code></p>'],
+      ];
+      const out = await render(page, cases.map((c) => c[0]));
+      for (const [i, [md, html]] of cases.entries()) assert.equal(out[i].html, html, JSON.stringify(md));
+      await assertClean(page, log, 'markdown');
+    } finally { await ctx.close(); }
+  });
+
+  test('through the widget: a streamed reply of 15,000 unmatched ** never holds the page for long', async () => {
+    const { page, log, ctx } = await openPage(browser);
+    try {
+      // The page's long tasks (over 50 ms), from its start.
+      await page.addInitScript(() => {
+        window.__long = [];
+        new PerformanceObserver((l) => window.__long.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask', buffered: true });
+      });
+      await page.goto(`${stack.host.origin}/embed.html`);
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await sendByKeyboard(page, '[[mock:reply=%2A%2Aa%20,repeat=15000,chunks=8]]');
+      const m = await waitReplyEnd(page, 120000);
+      assert.equal(m.state, 'done');
+      assert.ok(m.text === '**a '.repeat(15000), `the reply shown as it is (${m.text.length} characters)`);
+      const long = await page.evaluate(() => window.__long);
+      const most = Math.max(0, ...long);
+      console.log(`# the longest task while it streamed: ${most.toFixed(0)} ms (${long.length} over 50 ms)`);
+      assert.ok(most < TASK_MS, `no task over ${TASK_MS} ms: ${long.map((d) => d.toFixed(0)).join(', ')}`);
+      await assertClean(page, log, 'a reply of unmatched *');
+    } finally { await ctx.close(); }
+  });
+});
