@@ -457,6 +457,48 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
       }
     });
 
+    // A shared browser: reset() (the page's "log out") kept the contact key,
+    // so the next visitor was never asked for theirs (the optional form
+    // skipped) and chatted as a visitor who had given one.
+    test('reset() forgets the visitor: the contact key goes with the session, and the next one is asked for theirs', async () => {
+      const w = await createWidget({ name: 'Kiosk', contact_info_mode: 'optional', collect_email: true });
+      const { ctx, page, log } = await openPage(browser);
+      const rec = recordFrames(page);
+      // The widget's keys in localStorage (parley:<id>:<key>), after `act` in the page.
+      const keys = (act = '') => page.evaluate(([id, a]) => {
+        if (a === 'hand') localStorage.setItem(`parley:${id}:hand`, 'human'); // what a session handed to a person keeps
+        if (a === 'reset') window.ParleyChat.reset();
+        return Object.keys(localStorage).filter((k) => k.startsWith(`parley:${id}:`)).map((k) => k.slice(`parley:${id}:`.length)).sort();
+      }, [w.widget_id, act]);
+      try {
+        await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+        await waitReady(page);
+        await page.click(part('launcher'));
+        await page.waitForSelector(part('contact'), { state: 'visible' });
+        const email = `${part('contact')} input[name="email"]`;
+        await page.fill(email, 'first@example.com');
+        await page.press(email, 'Enter');
+        await page.waitForSelector(part('contact'), { state: 'detached', timeout: 5000 });
+        await waitFor(() => rec.received.some((f) => f.type === 'contact_info_saved'), 5000, 'contact_info_saved');
+        const first = rec.received.find((f) => f.type === 'session').session_token;
+        assert.deepEqual(await keys('hand'), ['contact', 'hand', 'open', 'token']);
+
+        assert.deepEqual(await keys('reset'), ['open'], 'only whether the panel is open is kept');
+        // The new session: the server knows no contact for it, and the form asks again.
+        await waitFor(() => rec.received.filter((f) => f.type === 'session').length === 2, 10000, 'a new session');
+        const next = rec.received.filter((f) => f.type === 'session')[1];
+        assert.notEqual(next.session_token, first);
+        assert.equal(next.contact_info_submitted, false);
+        await page.waitForSelector(part('contact'), { state: 'visible', timeout: 5000 });
+        assert.equal(await page.inputValue(email), '', 'the form is empty');
+        assert.equal(rec.sent.filter((f) => f.type === 'contact_info').length, 1, 'nothing sent for the new session');
+        assert.deepEqual(await keys(), ['open', 'token']);
+        await assertClean(page, log, 'reset');
+      } finally {
+        await ctx.close();
+      }
+    });
+
     // A shared browser: the next user signed in on it gets a session of its
     // own, never the last one's conversation (its token was kept per widget
     // alone, resumed for anyone, and its history shown).

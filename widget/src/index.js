@@ -1191,11 +1191,15 @@ function mount(script, cfg, base, broken, lang) {
       clearError();
       while (welcome.nextSibling) welcome.nextSibling.remove();
       if (wsMode) {
-        // the server starts a new session for a socket without a token
+        // the server starts a new session for a socket without a token; the
+        // visitor's contact (saved or skipped) and handoff go too: a shared
+        // browser's next visitor is asked for their own
         store.del(key('token'));
         store.del(key('user'));
+        store.del(key('contact'));
         sessionId = null;
         setHand('ai');
+        store.del(key('hand'));
         handStatus.hidden = true;
         talked = false;
         closeWs();
