@@ -527,6 +527,17 @@ static const struct pfield f_begin_ok[] = {
 };
 static PLAYOUT(pl_begin_ok, struct st_begin_ok, f_begin_ok);
 
+/* f_begin_ok, and whether the session is a verified visitor's. */
+static const struct pfield f_ws_begin_ok[] = {
+	PFREC(struct st_begin_ok, agent, pl_agent),
+	PFU8(struct st_begin_ok, created),
+	PFBUF(struct st_begin_ok, conv.id),
+	PFSTR(struct st_begin_ok, conv.visitor.language, ST_VISITOR_LANG_MAX),
+	PFLIST(struct st_begin_ok, history, nhistory, ANYN, pl_msg_pair),
+	PFU8(struct st_begin_ok, verified),
+};
+static PLAYOUT(pl_ws_begin_ok, struct st_begin_ok, f_ws_begin_ok);
+
 static const struct pfield f_chat_begin_rep[] = {
 	PFU8(struct st_begin_rep, result),
 	PFU64(struct st_begin_rep, retry_ms),
@@ -539,7 +550,7 @@ static const struct pfield f_ws_begin_rep[] = {
 	PFU8(struct st_begin_rep, result),
 	PFU64(struct st_begin_rep, retry_ms),
 	PFWHEN(struct st_begin_rep, result,
-	    (1u << ST_WS_OK) | (1u << ST_WS_HUMAN), ok, pl_begin_ok),
+	    (1u << ST_WS_OK) | (1u << ST_WS_HUMAN), ok, pl_ws_begin_ok),
 };
 PLAYOUT(pl_ws_begin_rep, struct st_begin_rep, f_ws_begin_rep);
 

@@ -203,6 +203,8 @@ struct st_begin_ok {
 	struct st_conv conv;
 	struct st_msg *history;
 	uint32_t nhistory;
+	/* ST_WS_BEGIN's alone: the session is a verified visitor's */
+	uint8_t verified;
 };
 /* ST_CHAT_BEGIN (result ST_CHAT_*) and ST_WS_BEGIN (result ST_WS_*). */
 struct st_begin_rep {

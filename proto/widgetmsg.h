@@ -79,13 +79,17 @@
  *          and when OK or HUMAN: agent (agentmsg.h: the effective one,
  *          the widget's own model and prompt merged in), u8 created,
  *          conv, msg (the user message just stored), u32 n,
- *          n x (str role, str content) (HUMAN: n is 0)
+ *          n x (str role, str content) (HUMAN: n is 0), u8 verified
+ *          (the session is a verified visitor's, with the widget's
+ *          secret now: the worker forgets a verification it holds
+ *          when 0)
  *       In one write transaction, checked in this order: the widget
  *       (NO_WIDGET), the session (NO_SESSION; with create, no session
  *       under token_hash means a new visitor: its session is made here,
  *       with this message), verified visitors only (IDENTITY: the
  *       widget's identity_required and the session's own identify
- *       verified none, a new visitor included), the contact requirement
+ *       verified none with the widget's secret now, a new visitor
+ *       included), the contact requirement
  *       (CONTACT: mode required and no contact yet), the rate limit as
  *       ST_RATE_HIT (LIMITED), for a new session its widget's new
  *       sessions per minute (BUSY: storaged's

@@ -275,12 +275,14 @@ upload_widget(struct store_txn *t, int api, const char *widget_id,
 }
 
 /*
- * Whether the visitor of upload q is verified, for a widget that takes
- * verified visitors only: its session's own identify verified it (the
- * chat API's, which carries no identity, never). 1 yes, 0 no, -1 error.
+ * Whether the visitor of upload q is verified, for widget w that takes
+ * verified visitors only: its session's own identify verified it, with
+ * w's secret now (the chat API's, which carries no identity, never). 1
+ * yes, 0 no, -1 error.
  */
 static int
-upload_verified(struct store_txn *t, const struct st_att_new_req *q)
+upload_verified(struct store_txn *t, const struct st_att_new_req *q,
+    const struct st_widget *w)
 {
 	struct st_wsess s;
 	int rc;
@@ -289,7 +291,7 @@ upload_verified(struct store_txn *t, const struct st_att_new_req *q)
 		return 0;
 	if ((rc = wsess_load(t, q->token, &s)) != 0)
 		return rc < 0 ? -1 : 0;
-	return store_wsess_verified(t, q->token, &s);
+	return store_wsess_verified(t, q->token, &s, w->identity_secret);
 }
 
 /*
@@ -341,7 +343,7 @@ new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
 		out->result = ST_ATT_NO_WIDGET;
 		return 0;
 	}
-	if (w.identity_required && (rc = upload_verified(t, q)) != 1) {
+	if (w.identity_required && (rc = upload_verified(t, q, &w)) != 1) {
 		st_widget_free(&w);
 		if (rc < 0)
 			return -1;

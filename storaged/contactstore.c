@@ -15,7 +15,9 @@
  *	                 str email, str phone (what the visitor submitted)
  *	wsess_claims     token hash[32] -> u32 submissions, str own (the
  *	                 contact the session made, hex or ""), u8 unverified,
- *	                 str name, str email, str phone (its last submission)
+ *	                 str name, str email, str phone (its last submission),
+ *	                 str key (format 2: the secret's tag of its verified
+ *	                 identify, "" none; format 1 reads "")
  *	contact_ext      SHA-256 of org, " id:", a verified identify's
  *	                 external id -> id[16] (issue 26)
  *	contact_gone     id[16] -> u8 erase, u8 haspos, token hash[32]: a
@@ -23,7 +25,8 @@
  *	                 are still being ended (erased or unlinked)
  *
  * Every value starts with ST_RECORD_VERSION, but a contact's, with its
- * layout's format (record.h; every older format still reads).
+ * layout's format (record.h; every older format still reads), and a
+ * claim's, with CLAIM_VERSION.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +49,9 @@
 #define CONTACT_SESS_SCAN	1024
 #define CONTACT_KEY_LEN	INDEX_KEY_LEN
 #define ORG_ENTRY_MAX	(ST_WHO_ORG_MAX + 1 + CONTACT_KEY_LEN)
+#define CLAIM_VERSION	2	/* a claim's format: 2 added its key */
+#define KEY_TAG_LEN	16	/* bytes of a secret's SHA-256 in its tag */
+#define KEY_TAG_HEX	(2 * KEY_TAG_LEN)
 
 /* ---------------------------------------------------------------- records */
 
@@ -55,7 +61,26 @@ struct claim {
 	char own[ST_ID_HEX + 1];	/* the contact it made, "" = none */
 	int unverified;			/* its contact is one it did not make */
 	char *name, *email, *phone;	/* its last submission, normalised */
+	/* key_tag() of the secret its verified identify held, "" none */
+	char key[KEY_TAG_HEX + 1];
 };
+
+/*
+ * The tag of identity secret secret, into tag: the hex of the first
+ * KEY_TAG_LEN bytes of its SHA-256 ("" for no secret). A verification
+ * holds only while its widget's secret has the tag it was made with.
+ */
+static void
+key_tag(const char *secret, char tag[KEY_TAG_HEX + 1])
+{
+	uint8_t h[PROTO_SHA256_LEN];
+
+	tag[0] = '\0';
+	if (secret[0] == '\0')
+		return;
+	proto_sha256(secret, strlen(secret), h);
+	proto_hex_encode(h, KEY_TAG_LEN, tag);
+}
 
 static void
 claim_free(struct claim *cl)
@@ -72,18 +97,24 @@ claim_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
     struct claim *cl)
 {
 	struct pdec d;
-	int rc;
+	MDB_val v;
+	int rc, ver;
 
 	memset(cl, 0, sizeof(*cl));
-	if ((rc = rec_get(t, t->st->wsess_claims, hash, ST_TOKEN_HASH_LEN, &d,
+	if ((rc = db_get(t, t->st->wsess_claims, hash, ST_TOKEN_HASH_LEN, &v,
 	    "contact claim")) != 0)
 		return rc;
+	if ((ver = rec_open_ver(t, &v, &d, CLAIM_VERSION,
+	    "contact claim")) < 0)
+		return -1;
 	cl->count = pdec_u32(&d);
 	pdec_strbuf(&d, cl->own, sizeof(cl->own));
 	cl->unverified = pdec_u8(&d) != 0;
 	cl->name = pdec_strdup(&d, 4 * ST_CONTACT_NAME_MAX);
 	cl->email = pdec_strdup(&d, ST_EMAIL_MAX);
 	cl->phone = pdec_strdup(&d, ST_PHONE_MAX);
+	if (ver >= 2)
+		pdec_strbuf(&d, cl->key, sizeof(cl->key));
 	if (pdec_done(&d) < 0) {
 		claim_free(cl);
 		rec_corrupt(t, "contact claim");
@@ -101,13 +132,14 @@ claim_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	if (t->err)
 		return;
 	penc_init(&e);
-	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u8(&e, CLAIM_VERSION);
 	penc_u32(&e, cl->count);
 	penc_str(&e, cl->own);
 	penc_u8(&e, (uint8_t)cl->unverified);
 	penc_str(&e, cl->name);
 	penc_str(&e, cl->email);
 	penc_str(&e, cl->phone);
+	penc_str(&e, cl->key);
 	rec_put(t, t->st->wsess_claims, hash, ST_TOKEN_HASH_LEN, &e,
 	    "put contact claim");
 	penc_free(&e);
@@ -484,17 +516,21 @@ claim_note(struct store_txn *t, struct claim *cl, const char *name,
 /*
  * Session s's verified contact (issue 26): the one its own verified
  * identify linked (its claim owns it, not as a name the contact form
- * matched: naming a verified contact's email proves nothing). 1 with c
- * loaded (st_contact_free it) and its id in id, 0 none, -1 error.
+ * matched: naming a verified contact's email proves nothing), with the
+ * secret of tag (key_tag) its widget holds now: one the owner changed
+ * or removed since verifies nothing. 1 with c loaded (st_contact_free
+ * it) and its id in id, 0 none, -1 error.
  */
 static int
 sess_verified(struct store_txn *t, const struct st_wsess *s,
-    const struct claim *cl, uint8_t id[ID_LEN], struct st_contact *c)
+    const struct claim *cl, const char *tag, uint8_t id[ID_LEN],
+    struct st_contact *c)
 {
 	int rc;
 
 	if (!st_id_valid(s->contact_id) || cl->unverified ||
-	    strcmp(cl->own, s->contact_id) != 0)
+	    strcmp(cl->own, s->contact_id) != 0 || cl->key[0] == '\0' ||
+	    strcmp(cl->key, tag) != 0)
 		return 0;
 	proto_hex_decode(s->contact_id, id, ID_LEN);
 	if ((rc = contact_load(t, id, c)) != 0)
@@ -506,12 +542,13 @@ sess_verified(struct store_txn *t, const struct st_wsess *s,
 }
 
 /*
- * sess_verified of session s under hash, its claim loaded here: 1 with c
- * loaded (st_contact_free it), 0 none, -1 error.
+ * sess_verified of session s under hash (tag its widget's key_tag), its
+ * claim loaded here: 1 with c loaded (st_contact_free it), 0 none, -1
+ * error.
  */
 static int
 claim_verified(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct st_wsess *s, struct st_contact *c)
+    const struct st_wsess *s, const char *tag, struct st_contact *c)
 {
 	struct claim cl;
 	uint8_t id[ID_LEN];
@@ -519,19 +556,22 @@ claim_verified(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 
 	if (claim_load(t, hash, &cl) < 0)
 		return -1;
-	rc = sess_verified(t, s, &cl, id, c);
+	rc = sess_verified(t, s, &cl, tag, id, c);
 	claim_free(&cl);
 	return rc;
 }
 
 int
 store_wsess_verified(struct store_txn *t,
-    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const struct st_wsess *s)
+    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const struct st_wsess *s,
+    const char *secret)
 {
 	struct st_contact c;
+	char tag[KEY_TAG_HEX + 1];
 	int rc;
 
-	if ((rc = claim_verified(t, token_hash, s, &c)) == 1)
+	key_tag(secret, tag);
+	if ((rc = claim_verified(t, token_hash, s, tag, &c)) == 1)
 		st_contact_free(&c);
 	return rc;
 }
@@ -547,7 +587,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	struct st_contact c;
 	struct claim cl;
 	char email[ST_EMAIL_MAX + 1], phone[ST_PHONE_MAX + 1];
-	char org[ST_WHO_ORG_MAX + 1];
+	char org[ST_WHO_ORG_MAX + 1], tag[KEY_TAG_HEX + 1];
 	uint8_t ekey[RKEY_LEN], pkey[RKEY_LEN];
 	uint8_t eid[ID_LEN], pid[ID_LEN], id[ID_LEN], cid[ID_LEN];
 	const char *bad;
@@ -599,6 +639,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	strlcpy(org, w.org, sizeof(org));
 	org_key(org, email, ekey);
 	org_key(org, phone, pkey);
+	key_tag(w.identity_secret, tag);
 	st_widget_free(&w);
 	if (claim_load(t, token_hash, &cl) < 0)
 		return t->err;
@@ -613,7 +654,10 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	 * else Loquent's resolution: the email's contact, else the phone's.
 	 * Either way erc and prc say whether a contact holds them.
 	 */
-	vrc = sess_verified(t, &s, &cl, id, &c);
+	vrc = sess_verified(t, &s, &cl, tag, id, &c);
+	/* An identify of a secret since changed owns nothing any more. */
+	if (vrc == 0 && cl.key[0] != '\0' && strcmp(cl.key, tag) != 0)
+		cl.own[0] = cl.key[0] = '\0';
 	if (vrc == 0 && id_required) {
 		claim_free(&cl);
 		*result = ST_WS_IDENTITY;
@@ -660,8 +704,10 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 			c.updated_at = t->st->now();
 		contact_save(t, id, &c);
 	}
-	if (isnew)
+	if (isnew) {
 		strlcpy(cl.own, c.id, sizeof(cl.own));
+		cl.key[0] = '\0';	/* not a verified identify's */
+	}
 	cl.unverified = !own;
 	if (claim_note(t, &cl, name, email, phone) == 0)
 		claim_save(t, token_hash, &cl);
@@ -696,17 +742,17 @@ ext_key(const char *org, const char *ext, uint8_t k[RKEY_LEN])
 
 /*
  * Whether session s (under hash) is another external id's: its own
- * verified identify linked a contact of another id. 1 (taken), 0 not,
- * -1 error.
+ * verified identify, with the secret of tag, linked a contact of another
+ * id. 1 (taken), 0 not, -1 error.
  */
 static int
 ident_taken(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct st_wsess *s, const char *ext)
+    const struct st_wsess *s, const char *ext, const char *tag)
 {
 	struct st_contact c;
 	int rc;
 
-	if ((rc = claim_verified(t, hash, s, &c)) != 1)
+	if ((rc = claim_verified(t, hash, s, tag, &c)) != 1)
 		return rc;
 	rc = strcmp(c.external_id, ext) != 0;
 	st_contact_free(&c);
@@ -789,11 +835,12 @@ ident_listed(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
  * The session and its conversations (the current one and the earlier
  * ones it lists, wsconvstore.c) point at contact c, verified: the session's
  * claim owns it (its later conversations' links are verified, and its
- * contact submissions fill what c lacks).
+ * contact submissions fill what c lacks) while its widget's secret is the
+ * one of tag, the one that verified it.
  */
 static void
 ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    struct st_wsess *s, const struct st_contact *c)
+    struct st_wsess *s, const struct st_contact *c, const char *tag)
 {
 	uint8_t cid[ID_LEN];
 	struct claim cl;
@@ -802,6 +849,7 @@ ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 		return;
 	cl.unverified = 0;
 	strlcpy(cl.own, c->id, sizeof(cl.own));
+	strlcpy(cl.key, tag, sizeof(cl.key));
 	claim_save(t, hash, &cl);
 	if (strcmp(s->contact_id, c->id) != 0) {
 		strlcpy(s->contact_id, c->id, sizeof(s->contact_id));
@@ -822,6 +870,7 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 	struct st_wsess s;
 	struct st_contact c;
 	uint8_t id[ID_LEN];
+	char tag[KEY_TAG_HEX + 1];
 	int rc, email_signed;
 
 	memset(rep, 0, sizeof(*rep));
@@ -837,6 +886,7 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 	/* A wrong or missing hash, or no secret: nothing is trusted. */
 	if (!st_identity_ok(w.identity_secret, q->external_id, q->hash))
 		goto out;
+	key_tag(w.identity_secret, tag);
 	rc = wsess_load(t, q->token, &s);
 	/* A new visitor's verified identify stores its session. */
 	if (rc == 1 && wsess_create(t, w.id, q->token, t->st->wsess_idle_ms,
@@ -849,7 +899,7 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 			rep->result = ST_WS_NO_SESSION;
 		goto out;
 	}
-	if ((rc = ident_taken(t, q->token, &s, q->external_id)) != 0) {
+	if ((rc = ident_taken(t, q->token, &s, q->external_id, tag)) != 0) {
 		rep->taken = rc > 0;
 		goto out;
 	}
@@ -861,7 +911,7 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 		st_contact_free(&c);
 		goto out;
 	}
-	ident_link(t, q->token, &s, &c);
+	ident_link(t, q->token, &s, &c, tag);
 	rep->verified = t->err == 0;
 	rep->email_verified = rep->verified && email_signed;
 	strlcpy(rep->contact_id, c.id, sizeof(rep->contact_id));
@@ -1585,17 +1635,24 @@ store_contact_sessions(struct store_txn *t, const char *contact_id,
 
 /*
  * A conversation just made for a session with a contact: its link says
- * what the session's claim says (conv_open_contact made it verified).
+ * what the session's claim says (conv_open_contact made it verified); a
+ * verified identify's is not, when made with a secret other than the
+ * widget's (secret, now).
  */
 void
 claim_link_conv(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct st_wsess *s, const struct st_conv *conv)
+    const struct st_wsess *s, const struct st_conv *conv,
+    const char *secret)
 {
 	uint8_t key[CC_KEY_LEN];
+	char tag[KEY_TAG_HEX + 1];
 	struct claim cl;
 
 	if (s->contact_id[0] == '\0' || claim_load(t, hash, &cl) != 0)
 		return;
+	key_tag(secret, tag);
+	if (cl.key[0] != '\0' && strcmp(cl.key, tag) != 0)
+		cl.unverified = 1;
 	if (cl.unverified &&
 	    proto_hex_decode(s->contact_id, key, ID_LEN) == 0 &&
 	    proto_hex_decode(conv->id, key + ID_LEN, ID_LEN) == 0)

@@ -51,10 +51,13 @@ int store_contact_submit(struct store_txn *, const char *widget_id,
     struct st_contact *out);
 /*
  * Whether session s (its token_hash) is a verified visitor's: its own
- * identify linked it to a verified contact. 1 it is, 0 not, -1 error.
+ * identify linked it to a verified contact, checked against secret, its
+ * widget's identity secret now (one changed or removed since verifies
+ * nothing). 1 it is, 0 not, -1 error.
  */
 int store_wsess_verified(struct store_txn *, const uint8_t
-    token_hash[ST_TOKEN_HASH_LEN], const struct st_wsess *s);
+    token_hash[ST_TOKEN_HASH_LEN], const struct st_wsess *s,
+    const char *secret);
 /*
  * ST_WS_IDENTIFY (widgetmsg.h): rep says how it went; when verified, out
  * is the contact as stored (else zeroed); *created: a new visitor's

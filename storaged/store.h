@@ -138,6 +138,7 @@ struct store_chat {
 	struct st_msg msg;	/* the user message just stored */
 	uint32_t n;
 	struct st_msg *history;	/* n, oldest first, msg last */
+	int verified;		/* ST_WS_BEGIN: a verified visitor's session */
 };
 
 /*

@@ -591,11 +591,12 @@ int wsconvs_owns(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
 
 /*
  * contactstore.c: a conversation just made for a session with a contact
- * is linked to it as the session's claim says.
+ * is linked to it as the session's claim says (secret: its widget's
+ * identity secret, which a verified claim must have been made with).
  */
 void claim_link_conv(struct store_txn *,
     const uint8_t hash[ST_TOKEN_HASH_LEN], const struct st_wsess *,
-    const struct st_conv *);
+    const struct st_conv *, const char *secret);
 
 /*
  * A conversation a request names, each step 0 or -1 with the request

@@ -352,15 +352,14 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 	    b.widget.id) != 0 || !wsess_live(&b.sess, t->st->now(),
 	    idle_or_default(idle_ms))))
 		b.result = ST_WS_NO_SESSION;
-	else if (b.widget.identity_required && (b.creating ||
-	    (rc = store_wsess_verified(t, token_hash, &b.sess)) != 1)) {
+	else if (!b.creating && (b.verified = store_wsess_verified(t,
+	    token_hash, &b.sess, b.widget.identity_secret)) < 0) {
+		st_widget_free(&b.widget);
+		return t->err;
+	} else if (b.widget.identity_required && !b.verified)
 		/* A socket opened before the widget took verified visitors only. */
-		if (!b.creating && rc < 0) {
-			st_widget_free(&b.widget);
-			return t->err;
-		}
 		b.result = ST_WS_IDENTITY;
-	} else if (b.widget.contact_mode == ST_CONTACT_REQUIRED &&
+	else if (b.widget.contact_mode == ST_CONTACT_REQUIRED &&
 	    b.sess.contact_id[0] == '\0')
 		b.result = ST_WS_CONTACT;
 	else
@@ -496,8 +495,10 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 	    b->sess.contact_id, b->widget.org, content, &claim, history_max,
 	    max_bytes, &b->chat) != 0)
 		return t->err;
+	b->chat.verified = b->verified;
 	if (b->chat.created) {
-		claim_link_conv(t, b->token_hash, &b->sess, &b->chat.conv);
+		claim_link_conv(t, b->token_hash, &b->sess, &b->chat.conv,
+		    b->widget.identity_secret);
 		wsconvs_note_conv(t, b->token_hash, &b->chat.conv);
 	}
 	/* A visitor who chats is active. */

@@ -41,6 +41,7 @@ struct store_ws_begin {
 	struct st_wsess sess;	/* the check's session */
 	uint8_t token_hash[ST_TOKEN_HASH_LEN];
 	int creating;			/* no session yet: run makes it */
+	int verified;			/* a verified visitor's session */
 	uint64_t idle_ms;		/* the request's (0 = the default) */
 	struct store_chat chat;		/* when OK */
 };

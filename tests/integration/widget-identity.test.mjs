@@ -251,6 +251,42 @@ describe('identify over the WebSocket', () => {
     await Promise.all([old, fresh, ok].map((v) => v.close()));
   });
 
+  test('a secret changed or removed: a verification made with the old one no longer counts', async () => {
+    const { w, secret } = await widgetWithSecret();
+    assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
+    const id = 'rotated-user';
+    const v = await open(w);
+    assert.deepEqual(await identify(v, { id, hash: mac(secret, id) }), { type: 'identity', verified: true, required: true });
+    await v.turn('verified with the first secret');
+    // The owner rotates it (it leaked): the socket, verified with the old
+    // one, is refused by storaged, and then by itself.
+    const s2 = (await call('POST', `${W}/${w.widget_id}/identity-secret`)).json().identity_secret;
+    for (const frame of [{ type: 'message', content: 'after the rotation' },
+      { type: 'contact_info', email: 'rot@example.com' }, { type: 'message', content: 'again' }]) {
+      v.send(frame);
+      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
+    }
+    // The old secret's hash verifies nothing; the new one's does, on the same socket.
+    assert.deepEqual(await identify(v, { id, hash: mac(secret, id) }), { type: 'identity', verified: false, required: true });
+    assert.deepEqual(await identify(v, { id, hash: mac(s2, id) }), { type: 'identity', verified: true, required: true });
+    await v.turn('verified with the second secret');
+    assert.equal((await contactOf(id)).conversations.length, 1);
+
+    // Removed (identity_required goes off with it): the socket chats on,
+    // unverified, so it may identify again (not 'already verified'), and
+    // its next conversation is no verified link of the contact.
+    assert.equal((await call('DELETE', `${W}/${w.widget_id}/identity-secret`)).status, 200);
+    await v.turn('after the removal');
+    assert.deepEqual(await identify(v, { id, hash: mac(s2, id) }), { type: 'identity', verified: false, required: false });
+    v.send({ type: 'new_conversation' });
+    await v.next('conversation_new');
+    await v.turn('a new conversation, unverified');
+    const links = (await contactOf(id)).conversations;
+    assert.equal(links.length, 2);
+    assert.deepEqual(links.map((x) => x.contactVerified).sort(), [false, true]);
+    v.close();
+  });
+
   test('identity_required on the default widget: the HTTP chat API, which carries no identity, is refused', async () => {
     const def = (await call('GET', W)).json().widgets[0];
     assert.equal(def.id, 'default');

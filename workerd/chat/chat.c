@@ -632,13 +632,13 @@ stream_human(void *fe, const char *conv_id)
 static const struct turn_ops json_ops = {
 	"chat", &nturns, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
 	NULL, NULL, NULL, json_done, http_error, http_refused, json_human,
-	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 static const struct turn_ops stream_ops = {
 	"chat", &nturns, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
 	stream_start, stream_token, stream_busy, stream_done, http_error,
 	http_refused, stream_human, stream_tool, NULL, NULL, NULL, NULL, NULL,
-	NULL, NULL,
+	NULL, NULL, NULL,
 };
 
 /* The client is gone: the turn goes on without it. */

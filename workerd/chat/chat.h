@@ -272,6 +272,12 @@ void wsident_open(struct wsident *, const struct st_widget *);
  */
 int wsident_refuses(const struct wsident *);
 /*
+ * storaged found the socket's session not a verified visitor's (its
+ * widget's secret changed or went since the identify): the socket is
+ * unverified again, and may identify anew.
+ */
+void wsident_revoke(struct wsident *);
+/*
  * {"type":"identify"} of socket s (widget wid, session token hash):
  * ST_WS_IDENTIFY, answered with {"type":"identity","verified","required"}.
  * At most WSIDENT_ASKS_MAX a socket, one at a time (else an error).

@@ -1523,6 +1523,8 @@ begin_ok(struct turn *t, const struct storec_result *r)
 		turn_free(t);
 		goto out;
 	}
+	if (t->fe != NULL && t->ops->unverified != NULL && !rep.ok.verified)
+		t->ops->unverified(t->fe);
 	strlcpy(t->conv_id, rep.ok.conv.id, sizeof(t->conv_id));
 	t->unconfirmed = r->early;
 	if (rep.result == t->ops->result_human) {

@@ -177,6 +177,13 @@ struct turn_ops {
 	int (*has_contact_form)(void *fe);
 	int (*contact_form)(void *fe, const char *id, const char *name,
 	    const char *reason);
+	/*
+	 * Optional: begin's reply (result_ok or result_human) said the
+	 * visitor's session is not a verified one (ok.verified 0): the
+	 * front end forgets a verification of its own before the turn's
+	 * actions read visitor.
+	 */
+	void (*unverified)(void *fe);
 };
 
 /*

@@ -675,8 +675,9 @@ ws_gone(struct wsess *s, int result)
 
 /*
  * storaged's refusal of an unverified visitor's write: the widget takes
- * only verified visitors since this socket opened (it was told then).
- * The socket refuses the next ones itself. 1 when refused, else 0.
+ * only verified visitors since this socket opened (it was told then),
+ * or its secret changed since the socket's identify. The socket refuses
+ * the next ones itself until it identifies. 1 when refused, else 0.
  */
 static int
 ws_identity_refused(struct wsess *s, int result)
@@ -684,6 +685,8 @@ ws_identity_refused(struct wsess *s, int result)
 	if (result != ST_WS_IDENTITY)
 		return 0;
 	s->ident.required = 1;
+	/* Verified with a secret the widget no longer holds: identify anew. */
+	wsident_revoke(&s->ident);
 	wsend_error(s, "Identity required");
 	return 1;
 }
@@ -764,6 +767,20 @@ ws_visitor(void *fe, struct tpl_visitor *v)
 	return wsident_visitor(&s->ident, v);
 }
 
+/*
+ * storaged took the message of a session it found unverified: the
+ * socket's own verification goes (its secret changed since), and the
+ * widget does not require one (not any more, if this socket was told).
+ */
+static void
+ws_unverified(void *fe)
+{
+	struct wsess *s = fe;
+
+	s->ident.required = 0;
+	wsident_revoke(&s->ident);
+}
+
 /* The widget has a person to hand over to (its handoff). */
 static int
 ws_can_hand_over(void *fe)
@@ -835,7 +852,7 @@ static const struct turn_ops ws_ops = {
 	"wschat", &nturns, PROTO_ST_WS_BEGIN, ST_WS_OK, ST_WS_HUMAN,
 	ws_start, ws_token, ws_busy, ws_done, ws_error, ws_refused, ws_human,
 	ws_tool, ws_visitor, ws_can_hand_over, ws_confirm, ws_page_tools,
-	ws_page_call, ws_has_contact_form, ws_contact_form,
+	ws_page_call, ws_has_contact_form, ws_contact_form, ws_unverified,
 };
 
 /* {"type":"tools","tools":[...]}: the page's own tools, for its next turns. */

@@ -62,7 +62,6 @@ identity_send(struct wsident *id, struct wsess *s, int taken)
 	wschat_send(s, o);
 }
 
-/* ST_WS_IDENTIFY -> struct st_ws_identify_rep */
 /* The identify's fields let go. */
 static void
 ident_forget(struct wsident *id)
@@ -73,6 +72,17 @@ ident_forget(struct wsident *id)
 	id->email = NULL;
 }
 
+void
+wsident_revoke(struct wsident *id)
+{
+	/* Verified, no identify is in flight: its fields are free to go. */
+	if (!id->verified)
+		return;
+	id->verified = 0;
+	ident_forget(id);
+}
+
+/* ST_WS_IDENTIFY -> struct st_ws_identify_rep */
 static void
 identify_done(const struct storec_result *r, void *arg)
 {

@@ -324,6 +324,7 @@ struct wsbegin {
 	uint32_t n;
 	char roles[16][ST_ROLE_MAX + 1];
 	char *contents[16];
+	int verified;		/* a verified visitor's session */
 	int wrote, touched;
 };
 
@@ -365,6 +366,7 @@ ws_begin_full(struct fix *f, const char *wid, uint8_t tb, const char *content,
 			b->created = pdec_u8(&d);
 			fix_dec_begin_conv(&d, id, lang);
 			dec_pairs(&d, &b->n, b->roles, b->contents);
+			b->verified = pdec_u8(&d);
 		}
 		assert_int_equal(pdec_done(&d), 0);
 		/* Only an OK turn writes, so only it may be answered early. */

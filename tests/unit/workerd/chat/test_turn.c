@@ -122,13 +122,13 @@ fe_refused(void *fe, int code, uint64_t retry_ms)
 static const struct turn_ops fe_ops = {
 	"test", &FE.alive, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
 	fe_start, fe_token, fe_busy, fe_done, fe_error, fe_refused, fe_human,
-	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 /* A front end that shows nothing before the end (as the JSON answer). */
 static const struct turn_ops fe_quiet_ops = {
 	"test", &FE.alive, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
 	NULL, NULL, NULL, fe_done, fe_error, fe_refused, NULL, NULL, NULL,
-	NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* ------------------------------------------------------------ setup */
