@@ -109,7 +109,9 @@
  *          BUSY, IDENTITY: as ST_WS_BEGIN's, nothing written), and when
  *          OK: contact (as stored); when LIMITED: u64 retry_after_ms
  *       A token_hash naming no session is a new visitor's: its session
- *       is made here (counted as in ST_WS_BEGIN: BUSY over the limit).
+ *       is made here (counted as in ST_WS_BEGIN: BUSY over the limit);
+ *       one of another widget, or idle past storaged's session span, is
+ *       NO_SESSION (as ST_WS_BEGIN's), nothing written.
  *       Fields "" when not given; at least one must be; email and phone
  *       must be valid (st_email_valid, st_phone_norm) else `invalid`.
  *       Then the submission is counted against the rate limit as
@@ -132,7 +134,9 @@
  *       identity secret and hash is the lowercase hex of
  *       HMAC-SHA256(key: the secret's 64 hex characters, message: the
  *       external id), compared in constant time (st_identity_ok).
- *       Unverified, nothing is written. Verified: the session (made here
+ *       Unverified, nothing is written. A session of another widget, or
+ *       idle past storaged's session span, is NO_SESSION (nothing
+ *       written, verified 0). Verified: the session (made here
  *       for a new visitor, counted as in ST_CONTACT_SUBMIT: BUSY) points
  *       at its organisation's contact of that external id (contact_ext;
  *       made when none, name and email filled when it lacks them, a bad

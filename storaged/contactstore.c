@@ -628,7 +628,8 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	if (rc == 1 && wsess_create(t, w.id, token_hash, t->st->wsess_idle_ms,
 	    &s) == 0)
 		rc = 0;
-	if (rc != 0 || strcmp(s.widget, w.id) != 0) {
+	/* Another widget's session, or one idle past its span: none. */
+	if (rc != 0 || !wsess_current(t, &s, w.id)) {
 		st_widget_free(&w);
 		if (rc < 0)
 			return t->err;
@@ -894,7 +895,8 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 		rc = 0;
 		*created = 1;
 	}
-	if (rc != 0 || strcmp(s.widget, w.id) != 0) {
+	/* Another widget's session, or one idle past its span: none. */
+	if (rc != 0 || !wsess_current(t, &s, w.id)) {
 		if (rc >= 0)
 			rep->result = ST_WS_NO_SESSION;
 		goto out;

@@ -537,6 +537,12 @@ int wsess_create(struct store_txn *, const char *widget,
     const uint8_t hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
     struct st_wsess *);
 /*
+ * 1 when session s is widget's (internal id) and active within
+ * storaged's session span (not expired), else 0.
+ */
+int wsess_current(struct store_txn *, const struct st_wsess *,
+    const char *widget);
+/*
  * A contact's erasure (contactstore.c): the next max visitor sessions
  * after pos (from the first when !*haspos) are looked at; those naming
  * contact (hex) are deleted with their claims (erase) or forget it

@@ -185,6 +185,14 @@ wsess_create(struct store_txn *t, const char *widget,
 }
 
 int
+wsess_current(struct store_txn *t, const struct st_wsess *s,
+    const char *widget)
+{
+	return strcmp(s->widget, widget) == 0 && wsess_live(s, t->st->now(),
+	    idle_or_default(t->st->wsess_idle_ms));
+}
+
+int
 store_wsess_exists(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN])
 {
 	MDB_val v;
@@ -389,8 +397,7 @@ wsess_find(struct store_txn *t, const char *widget_id,
 	if ((rc = wsess_load(t, hash, s)) == 1 && absent_ok) {
 		memset(s, 0, sizeof(*s));
 		*result = ST_WS_OK;
-	} else if (rc == 0 && strcmp(s->widget, w.id) == 0 && wsess_live(s,
-	    t->st->now(), idle_or_default(t->st->wsess_idle_ms)))
+	} else if (rc == 0 && wsess_current(t, s, w.id))
 		*result = ST_WS_OK;
 	st_widget_free(&w);
 	return t->err;
@@ -452,8 +459,7 @@ store_ws_conv_of(struct store_txn *t, const char *widget_id,
 		st_widget_free(&w);
 		return t->err;
 	}
-	if (rc == 1 || strcmp(s.widget, w.id) != 0 || !wsess_live(&s,
-	    t->st->now(), idle_or_default(t->st->wsess_idle_ms)))
+	if (rc == 1 || !wsess_current(t, &s, w.id))
 		*result = ST_WS_NO_SESSION;
 	else if (conv_hex[0] != '\0')
 		*result = ws_conv_named(t, token_hash, &s, conv_hex, cid,

@@ -3305,6 +3305,58 @@ test_identify_named_by_form(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * A session idle past storaged's span is gone for an identify and a
+ * contact submission as it is for a message (ST_WS_BEGIN): NO_SESSION,
+ * not verified, nothing stored.
+ */
+static void
+test_expired_identify_submit(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_secret_rep sec;
+	struct st_contact c;
+	struct st_ws_identify_req q = { .token_len = ST_TOKEN_HASH_LEN,
+	    .external_id = "late-user", .name = "", .email = "",
+	    .email_hash = "" };
+	struct st_ws_identify_rep rep;
+	char sig[ST_SECRET_HEX + 1], id[ST_ID_HEX + 1];
+	int result;
+
+	w_new(f, "Idle", &a);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &sec), 0);
+	identify_ok(f, a.widget_id, sec.secret, 1, "late-user", id);
+	ws_new(f, a.widget_id, 2);
+	assert_int_equal(contact_submit(f, a.widget_id, 2, "Early", "", "",
+	    &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	st_contact_free(&c);
+
+	fake_now += ST_SESSION_IDLE_MS + 1;
+	sign(sec.secret, "late-user", sig);
+	q.widget_id = a.widget_id;
+	q.hash = sig;
+	hash(q.token, 2);
+	assert_int_equal(request_dec(f, PROTO_ST_WS_IDENTIFY, &q, &rep), 0);
+	assert_int_equal(rep.result, ST_WS_NO_SESSION);
+	assert_int_equal(rep.verified, 0);
+	assert_string_equal(rep.contact_id, "");
+	st_rep_free(PROTO_ST_WS_IDENTIFY, &rep);
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "Late",
+	    "late@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_NO_SESSION);
+	/* As a message of either finds it. */
+	assert_int_equal(ws_say_stored(f, a.widget_id, 1, "hi"),
+	    ST_WS_NO_SESSION);
+	assert_int_equal(ws_say_stored(f, a.widget_id, 2, "hi"),
+	    ST_WS_NO_SESSION);
+	/* Nothing was stored: the one contact of each, as before. */
+	contact_email_is(f, id, "", 0);
+	st_widget_free(&a);
+}
+
 int
 main(void)
 {
@@ -3316,6 +3368,7 @@ main(void)
 		T(test_identify_email),
 		T(test_identify_submit),
 		T(test_identify_named_by_form),
+		T(test_expired_identify_submit),
 		T(test_widget_create_get_list),
 		T(test_widget_update),
 		T(test_widget_reset_id),
