@@ -21,7 +21,7 @@
  *   ST_ATT_PUT      str id, str widget_id, bytes token (a visitor's; a
  *                   person's: "", none), u32 offset, u8 type, u8 scan, u8
  *                   drop, bytes hash, bytes data, u64 quota, u8 reset,
- *                   u32 size
+ *                   u32 size, str conv_id
  *                           -> u8 result, u32 received, u8 whole, att
  *     The piece at offset (where the upload stands, else ST_ATT_ORDER
  *     with received: send from there). Every piece but the last is
@@ -30,7 +30,9 @@
  *     description). drop: the upload is deleted instead (cancelled, or
  *     refused by the scan). reset: the first piece of the file rewritten
  *     by the worker (an image without its metadata), size its new size,
- *     no bigger: what was stored of it goes.
+ *     no bigger: what was stored of it goes. conv_id (a person's): the
+ *     conversation of the request's path, "" a canned reply's: an upload
+ *     made for another is no such upload.
  *   ST_ATT_READ     str id, u32 piece, u8 mode
  *                           -> u8 result, attachment, bytes data, str text
  *     An attachment a message names and its piece-th piece: a visitor's
@@ -185,6 +187,11 @@ struct st_att_put_req {
 	 */
 	uint8_t reset;
 	uint32_t size;
+	/*
+	 * A person's: the conversation the path names ("" the canned
+	 * replies'), the one the upload was made for, else ST_ATT_NO_UPLOAD.
+	 */
+	const char *conv_id;
 };
 
 struct st_att_put_rep {

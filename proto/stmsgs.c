@@ -1643,6 +1643,7 @@ static const struct pfield f_att_put_req[] = {
 	PFU64(struct st_att_put_req, quota),
 	PFU8(struct st_att_put_req, reset),
 	PFU32(struct st_att_put_req, size),
+	PFCLIP(struct st_att_put_req, conv_id, ST_ID_HEX),
 };
 PLAYOUT(pl_att_put_req, struct st_att_put_req, f_att_put_req);
 

@@ -299,7 +299,8 @@ upload_verified(struct store_txn *t, const struct st_att_new_req *q,
  * attachments (*max its limit), a person to a conversation of theirs or
  * (no conversation) for a canned reply of their organisation (t->org;
  * none: the default one). Sets
- * a's organisation, widget, session, author, out->result when refused.
+ * a's organisation, widget, session, author, a person's conversation,
+ * out->result when refused.
  */
 static int
 new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
@@ -333,6 +334,8 @@ new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
 		}
 		strlcpy(a->org, c.org, sizeof(a->org));
 		st_conv_free(&c);
+		/* Its conversation's: completed, deleted, named only there. */
+		proto_hex_encode(cid, ID_LEN, a->conv_id);
 		strlcpy(a->author, author, sizeof(a->author));
 		out->max = ST_ATT_MAX;
 		return 0;
@@ -409,7 +412,8 @@ store_att_new(struct store_txn *t, const struct st_att_new_req *q,
 
 /*
  * The upload a put names is the asker's: a visitor's through the same
- * widget and session, a person's of org. 1 yes, 0 no, -1 (t failed).
+ * widget and session, a person's of org made for the conversation the
+ * put names ("" a canned reply's). 1 yes, 0 no, -1 (t failed).
  */
 static int
 put_owns(struct store_txn *t, const struct st_att_put_req *q, int admin,
@@ -420,7 +424,9 @@ put_owns(struct store_txn *t, const struct st_att_put_req *q, int admin,
 	int rc, own;
 
 	if (admin)
-		return org_sees(t, a->org) && a->session[0] == '\0';
+		return org_sees(t, a->org) && a->session[0] == '\0' &&
+		    strcmp(a->conv_id, q->conv_id != NULL ? q->conv_id :
+		    "") == 0;
 	session_hex(q->token, q->token_len, sess);
 	if (sess[0] == '\0' || strcmp(sess, a->session) != 0)
 		return 0;
@@ -816,14 +822,16 @@ att_copy(struct store_txn *t, uint8_t k[ID_LEN], struct st_att *a)
 }
 
 /*
- * Claim c's upload id is the claimer's and whole (a person's canned
- * reply's file: a copy of it): 0, or -1 (t failed).
+ * Claim c's upload id is the claimer's and whole, made for conversation
+ * cid or none (a person's canned reply's file: a copy of it): 0, or -1
+ * (t failed).
  */
 static int
 claim_one(struct store_txn *t, const struct att_claim *c, const char *id,
     const uint8_t cid[ID_LEN], const char *org, struct st_msg_att *out)
 {
 	uint8_t k[ID_LEN], ck[CONV_KEY_LEN];
+	char hex[ST_ID_HEX + 1];
 	struct st_att a;
 	int rc, own;
 
@@ -837,6 +845,8 @@ claim_one(struct store_txn *t, const struct att_claim *c, const char *id,
 	own = rc == 0 && strcmp(a.org, org) == 0 && (c->session != NULL ?
 	    strcmp(a.session, c->session) == 0 && strcmp(a.widget,
 	    c->widget) == 0 : a.session[0] == '\0');
+	proto_hex_encode(cid, ID_LEN, hex);
+	own = own && (a.conv_id[0] == '\0' || strcmp(a.conv_id, hex) == 0);
 	if (!own || a.state != ST_ATT_COMPLETE) {
 		st_att_free(&a);
 		return store_fail(t, PROTO_E_INVALID, "attachments: no such "

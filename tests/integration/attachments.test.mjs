@@ -5,7 +5,9 @@
 // by the visitor through a signed link; the type decided by the bytes
 // (an HTML page named .png is text; a zip declared as text is refused);
 // the widget's types and size limit; a piece out of order; a stranger's
-// token; a cut upload swept; a conversation's deletion taking its files.
+// token; a cut upload swept; a conversation's deletion taking its files;
+// a person's upload completed, deleted or named through its own
+// conversation only.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -256,6 +258,63 @@ describe('attachments', { concurrency: 1 }, () => {
     r = await admin('POST', '/v1/admin/canned-replies', { shortcut: 'nope', text: 'x', attachments: [`att_${'0'.repeat(32)}`] });
     assert.equal(r.status, 400);
     assert.match(r.json().error, /attachments/);
+  });
+
+  test('a person\'s upload is its conversation\'s: another\'s path, or the canned replies\', neither completes nor deletes it', async () => {
+    // Two conversations of the organisation, A and B.
+    const convs = [];
+    for (const hello of ['Hello A', 'Hello B']) {
+      const { v } = await visitor();
+      await v.turn(hello);
+      convs.push((await admin('GET', '/v1/admin/conversations')).json().conversations[0]._id);
+      v.ws.close();
+    }
+    const [a, b] = convs;
+    assert.notEqual(a, b);
+    const key = { 'x-admin-api-key': p.adminKey };
+    const pic = png(1500);
+    const whole = { ...key, 'Content-Range': `bytes 0-${pic.length - 1}/${pic.length}` };
+    const put = (base, id) => p.request('PUT', `${base}/${id}`, { headers: whole, body: pic });
+    const del = (base, id) => p.request('DELETE', `${base}/${id}`, { headers: key });
+    const [pathA, pathB, canned] = [`/v1/admin/conversations/${a}/attachments`,
+      `/v1/admin/conversations/${b}/attachments`, '/v1/admin/canned-replies/attachments'];
+    const made = async (base) => {
+      const r = await admin('POST', base, { name: 'fix.png', size: pic.length });
+      assert.equal(r.status, 201, r.text);
+      return r.json().id;
+    };
+    const refused = (r, what) => {
+      assert.equal(r.status, 404, `${what}: ${r.text}`);
+      assert.equal(r.json().error, 'no such upload', what);
+    };
+    // A's upload: through B's path or the canned replies', no such upload.
+    const id = await made(pathA);
+    refused(await put(pathB, id), 'completed through B');
+    refused(await put(canned, id), 'completed through the canned replies');
+    refused(await del(pathB, id), 'deleted through B');
+    refused(await del(canned, id), 'deleted through the canned replies');
+    // Through A's it completes, whole still (nothing of it was taken).
+    let r = await put(pathA, id);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().complete, true);
+    // B's messages, and a canned reply, cannot name it; A's can.
+    r = await admin('POST', `/v1/admin/conversations/${b}/messages`, { content: '', attachments: [id], name: 'Dana' });
+    assert.equal(r.status, 400, r.text);
+    r = await admin('POST', '/v1/admin/canned-replies', { shortcut: 'theirs', text: 'x', attachments: [id] });
+    assert.equal(r.status, 400, r.text);
+    r = await admin('POST', `/v1/admin/conversations/${a}/messages`, { content: '', attachments: [id], name: 'Dana' });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await p.admin(`${pathA}/${id}`)).status, 200);
+    assert.equal((await p.admin(`${pathB}/${id}`)).status, 404);
+    // A canned reply's upload: not through a conversation's path.
+    const own = await made(canned);
+    refused(await put(pathA, own), 'a canned upload completed through A');
+    refused(await del(pathA, own), 'a canned upload deleted through A');
+    assert.equal((await del(canned, own)).status, 204);
+    // Another of A's deleted through A's path: gone.
+    const gone = await made(pathA);
+    assert.equal((await del(pathA, gone)).status, 204);
+    refused(await put(pathA, gone), 'a deleted upload');
   });
 
   test('an agent with vision sees the visitor\'s picture as an image_url part; one without, its name', async () => {

@@ -46,6 +46,7 @@ struct scan_job {
 	/* q's strings, the route's: its match is gone once the handler returns */
 	char id[ST_ATT_ID_LEN + 1];
 	char wid[ST_WID_ARG_MAX + 1];
+	char conv[ST_ID_HEX + 1];
 	uint32_t piece, before;		/* read up to piece, of before */
 	struct clamd_scan *scan;	/* NULL: no scanning */
 	struct storec_req *sreq;
@@ -407,6 +408,9 @@ att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 	strlcpy(j->wid, q->widget_id, sizeof(j->wid));
 	j->q.id = j->id;
 	j->q.widget_id = j->wid;
+	strlcpy(j->conv, q->conv_id != NULL ? q->conv_id : "",
+	    sizeof(j->conv));
+	j->q.conv_id = j->conv;
 	j->fn = fn;
 	j->before = q->offset / ST_ATT_PIECE;
 	loop_timer_init(&j->wait, waited, j);

@@ -542,9 +542,14 @@ att_chat_piece(struct conn *c, struct http_request *req,
 		client_piece(c, req, &q);
 }
 
-/* A person's piece of upload id, or its DELETE. */
+/*
+ * A person's piece of upload id, or its DELETE, through the path of
+ * conversation conv ("" the canned replies'): storaged refuses an upload
+ * made for another as no such upload.
+ */
 static void
-person_piece(struct conn *c, struct http_request *req, const char *id)
+person_piece(struct conn *c, struct http_request *req, const char *conv,
+    const char *id)
 {
 	struct st_att_put_req q;
 	int last = 0;
@@ -554,6 +559,7 @@ person_piece(struct conn *c, struct http_request *req, const char *id)
 	memset(&q, 0, sizeof(q));
 	q.widget_id = "";
 	q.id = id;
+	q.conv_id = conv;
 	if (req->method == HTTP_DELETE)
 		q.drop = 1;
 	else if (piece_req(c, req, admin_headers, &q, &last) < 0)
@@ -569,7 +575,7 @@ att_admin_piece(struct conn *c, struct http_request *req,
 	if (req->method == HTTP_GET || req->method == HTTP_HEAD)
 		att_admin_get(c, req, m);
 	else if (admin_id_param(c, req, m, "id: a conversation's id") != NULL)
-		person_piece(c, req, m->param[1]);
+		person_piece(c, req, m->param[0], m->param[1]);
 }
 
 void
@@ -579,5 +585,5 @@ att_canned_piece(struct conn *c, struct http_request *req,
 	if (req->method == HTTP_GET || req->method == HTTP_HEAD)
 		att_canned_get(c, req, m);
 	else
-		person_piece(c, req, m->param[0]);
+		person_piece(c, req, "", m->param[0]);
 }

@@ -243,11 +243,13 @@ test_person_reply_deleted(void **state)
 	struct st_str ids[1];
 	struct st_agent_msg_req am = { .content = "", .name = "Ana",
 	    .atts = ids, .natts = 1 };
-	char conv[ST_ID_HEX + 1], id[ST_ATT_ID_LEN + 1];
+	char conv[ST_ID_HEX + 1], other[ST_ID_HEX + 1];
+	char id[ST_ATT_ID_LEN + 1];
 	struct st_att_new_rep n;
 	struct st_att_put_rep p;
 	struct st_att_read_rep r;
 	struct st_msg_conv mc;
+	int i;
 
 	fix_conv_new(f, "s1", conv);
 	q.conv_id = conv;
@@ -258,6 +260,16 @@ test_person_reply_deleted(void **state)
 	pq.id = id;
 	SHA256(bytes_b, 300, pq.hash);
 	pq.scan = ST_ATT_CLEAN;
+	/* Another conversation's path, or the canned replies': none. */
+	fix_conv_new(f, "s2", other);
+	for (i = 0; i < 2; i++) {
+		pq.conv_id = i == 0 ? other : "";
+		assert_int_equal(request_dec(f, PROTO_ST_ATT_ADMIN_PUT, &pq,
+		    &p), 0);
+		assert_int_equal(p.result, ST_ATT_NO_UPLOAD);
+		st_rep_free(PROTO_ST_ATT_ADMIN_PUT, &p);
+	}
+	pq.conv_id = conv;
 	assert_int_equal(request_dec(f, PROTO_ST_ATT_ADMIN_PUT, &pq, &p), 0);
 	assert_int_equal(p.whole, 1);
 	/* Not named yet: nobody reads it. */
@@ -312,6 +324,7 @@ person_upload(struct fix *f, const char *conv, uint8_t b,
 	assert_int_equal(n.result, ST_ATT_OK);
 	strlcpy(id, n.id, ST_ATT_ID_LEN + 1);
 	pq.id = id;
+	pq.conv_id = conv;
 	pq.data.p = data;
 	pq.data.len = sizeof(data);
 	SHA256(data, sizeof(data), pq.hash);
