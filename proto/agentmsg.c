@@ -191,6 +191,27 @@ pdec_event_conv(const void *payload, size_t len, char id[ST_ID_HEX + 1])
 }
 
 int
+pdec_event_contact(const void *payload, size_t len, char id[ST_ID_HEX + 1])
+{
+	struct st_event ev;
+	struct pdec d;
+	int rc = -1;
+
+	id[0] = '\0';
+	if (pdec_event_kind(payload, len) != ST_EV_CONTACT)
+		return -1;
+	pdec_init(&d, payload, len);
+	if (pdec_event(&d, &ev) < 0)
+		return -1;
+	if (st_id_valid(ev.contact.id)) {
+		strlcpy(id, ev.contact.id, ST_ID_HEX + 1);
+		rc = 0;
+	}
+	st_event_free(&ev);
+	return rc;
+}
+
+int
 pdec_event(struct pdec *d, struct st_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));

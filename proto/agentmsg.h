@@ -223,6 +223,13 @@ int pdec_event_kind(const void *payload, size_t len);
  * without decoding the rest: 0, or -1 if short or not an id.
  */
 int pdec_event_conv(const void *payload, size_t len, char id[ST_ID_HEX + 1]);
+/*
+ * A contact event's payload's contact id (ST_EV_CONTACT: the contact it
+ * saved) into id: 0, or -1 for another kind, or a payload that does not
+ * decode.
+ */
+int pdec_event_contact(const void *payload, size_t len,
+    char id[ST_ID_HEX + 1]);
 
 /* "ai", "waiting_human", "human"; NULL for another value. */
 const char *st_handoff_name(int state);

@@ -325,7 +325,8 @@ cm_fill(struct store_txn *t, uint64_t seq)
 static int
 mail_init(struct store_txn *t)
 {
-	return outq_conv_fill(t, t->st->mails, CM_META, cm_fill, "mails");
+	return outq_conv_fill(t, t->st->mails, CM_META, cm_fill, "mails",
+	    "conversation");
 }
 
 const struct store_module mailbox_module = {

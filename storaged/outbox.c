@@ -11,6 +11,8 @@
  *	hook_counts      hook id -> u32 pending, u32 kept
  *	conv_deliveries  conversation id[16] | u64 seq -> (): the deliveries
  *	                 of an event of a conversation
+ *	contact_deliveries contact id[16] | u64 seq -> (): the deliveries of
+ *	                 a contact's event (contact.created: its details)
  *	meta "dlv_seq"   the last seq given
  *
  * A delivery is written in the transaction of the event that causes it,
@@ -22,7 +24,8 @@
  * ST_HOOK_PENDING_MAX pending (past it, its oldest pending fails) and
  * ST_HOOK_LOG_MAX finished ones (the oldest go as others finish). A
  * conversation deleted takes its deliveries' payloads (dlv_erase): its
- * pending ones fail, and none can be retried.
+ * pending ones fail, and none can be retried; so does a contact deleted,
+ * erased or not, its own events' (outbox_contact_gone).
  *
  * Every value starts with ST_RECORD_VERSION.
  */
@@ -43,9 +46,16 @@
 #define CONV_KEY_LEN	(ID_LEN + 8)	/* conversation id | u64 seq */
 /* meta: conv_deliveries holds the deliveries stored before it. */
 #define CD_META		"conv_deliveries_filled"
-/* A delivery erased with its conversation: its last_error, its retry's. */
+/* meta: contact_deliveries holds the deliveries stored before it. */
+#define KD_META		"contact_deliveries_filled"
+/*
+ * A delivery erased with its conversation, or its contact: its
+ * last_error; a retry's answer.
+ */
 #define DLV_ERASED_ERROR	"conversation deleted"
-#define DLV_ERASED	"delivery erased: its conversation was deleted"
+#define DLV_ERASED_CONTACT	"contact deleted"
+#define DLV_ERASED	"delivery erased: its conversation or contact was " \
+	"deleted"
 /* Finished deliveries a webhook's log trim looks at, at most. */
 #define TRIM_SCAN	64
 
@@ -216,7 +226,8 @@ outq_conv_take(struct store_txn *t, MDB_dbi index, const uint8_t id[16],
 
 int
 outq_conv_fill(struct store_txn *t, MDB_dbi recs, const char *meta,
-    void (*each)(struct store_txn *, uint64_t seq), const char *what)
+    void (*each)(struct store_txn *, uint64_t seq), const char *what,
+    const char *by)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -244,7 +255,7 @@ outq_conv_fill(struct store_txn *t, MDB_dbi recs, const char *meta,
 	db_mark(t, t->st->meta, meta, strlen(meta),
 	    "put a conversation index's mark");
 	if (n > 0)
-		log_info("%zu %s listed by conversation", n, what);
+		log_info("%zu %s listed by %s", n, what, by);
 	return t->err;
 }
 
@@ -432,14 +443,43 @@ counts_put(struct store_txn *t, const char *hook, uint32_t pending,
 	    "put delivery counts");
 }
 
-/* d (stored under seq) is in its conversation's deliveries (on), or not. */
+/*
+ * d (stored under seq) is in its contact's deliveries (on), or not: a
+ * contact event's, while it has its payload.
+ */
+static void
+kd_set(struct store_txn *t, const struct st_delivery *d, uint64_t seq,
+    int on)
+{
+	char hex[ST_ID_HEX + 1];
+	uint8_t k[ID_LEN + 8];
+
+	if (d->event != ST_HE_CONTACT_CREATED || d->payload_len == 0 ||
+	    pdec_event_contact(d->payload, d->payload_len, hex) < 0)
+		return;
+	proto_hex_decode(hex, k, ID_LEN);
+	proto_put_be64(k + ID_LEN, seq);
+	if (on)
+		db_mark(t, t->st->contact_deliveries, k, sizeof(k),
+		    "put contact delivery");
+	else
+		db_del_quiet(t, t->st->contact_deliveries, k, sizeof(k),
+		    "delete contact delivery");
+}
+
+/*
+ * d (stored under seq) is in its conversation's deliveries and its
+ * contact's (on), or in neither.
+ */
 static void
 cd_set(struct store_txn *t, const struct st_delivery *d, uint64_t seq,
     int on)
 {
-	if (d->event != ST_HE_TEST)
-		outq_conv_set(t, t->st->conv_deliveries, d->payload,
-		    d->payload_len, seq, on);
+	if (d->event == ST_HE_TEST)
+		return;
+	outq_conv_set(t, t->st->conv_deliveries, d->payload,
+	    d->payload_len, seq, on);
+	kd_set(t, d, seq, on);
 }
 
 /* Removes a delivery and its entries (d as stored, seq its key). */
@@ -1023,28 +1063,44 @@ store_hook_jobs_free(struct st_hook_job *js, uint32_t n)
 /* ------------------------------------------------------------- erasure */
 
 /*
- * The delivery stored under seq, of a conversation being deleted, keeps
- * no payload: pending, it fails (not counted against its webhook:
- * nothing is wrong with it); finished, it stays as it ended. Absent (a
- * trim of the same deletion took it): nothing.
+ * The delivery stored under seq, of a conversation or a contact being
+ * deleted, keeps no payload (nor the index entries its payload made):
+ * pending, it fails with why (not counted against its webhook: nothing
+ * is wrong with it); finished, it stays as it ended. Absent (a trim of
+ * the same deletion took it): nothing.
  */
 static void
-dlv_erase(struct store_txn *t, uint64_t seq)
+dlv_wipe(struct store_txn *t, uint64_t seq, const char *why)
 {
 	struct st_delivery d;
 
 	if (dlv_load(t, seq, &d) != 0)
 		return;
+	cd_set(t, &d, seq, 0);
 	free(d.payload);
 	d.payload = NULL;
 	d.payload_len = 0;
 	if (d.status != ST_DLV_PENDING)
 		dlv_save(t, seq, &d);
 	else {
-		strlcpy(d.error, DLV_ERASED_ERROR, sizeof(d.error));
+		strlcpy(d.error, why, sizeof(d.error));
 		dlv_end(t, seq, &d, ST_DLV_FAILED, 0);
 	}
 	st_delivery_free(&d);
+}
+
+/* dlv_wipe of a conversation's delivery. */
+static void
+dlv_erase(struct store_txn *t, uint64_t seq)
+{
+	dlv_wipe(t, seq, DLV_ERASED_ERROR);
+}
+
+/* dlv_wipe of a contact's delivery. */
+static void
+dlv_contact_erase(struct store_txn *t, uint64_t seq)
+{
+	dlv_wipe(t, seq, DLV_ERASED_CONTACT);
 }
 
 /*
@@ -1061,6 +1117,12 @@ outbox_conv_deleted(struct store_txn *t, const struct st_conv *c,
 	outq_conv_take(t, t->st->conv_deliveries, id, dlv_erase);
 }
 
+void
+outbox_contact_gone(struct store_txn *t, const uint8_t id[16])
+{
+	outq_conv_take(t, t->st->contact_deliveries, id, dlv_contact_erase);
+}
+
 /* ---------------------------------------------------------------- open */
 
 /* The delivery stored under seq listed in conv_deliveries (at open). */
@@ -1071,7 +1133,21 @@ cd_fill(struct store_txn *t, uint64_t seq)
 
 	if (dlv_load(t, seq, &d) != 0)
 		return;
-	cd_set(t, &d, seq, 1);
+	if (d.event != ST_HE_TEST)
+		outq_conv_set(t, t->st->conv_deliveries, d.payload,
+		    d.payload_len, seq, 1);
+	st_delivery_free(&d);
+}
+
+/* The delivery stored under seq listed in contact_deliveries (at open). */
+static void
+kd_fill(struct store_txn *t, uint64_t seq)
+{
+	struct st_delivery d;
+
+	if (dlv_load(t, seq, &d) != 0)
+		return;
+	kd_set(t, &d, seq, 1);
 	st_delivery_free(&d);
 }
 
@@ -1116,8 +1192,12 @@ outbox_init(struct store_txn *t)
 		log_info("moved %zu due deliveries into hook_due", moved);
 	}
 	/* An older data directory's deliveries listed by conversation. */
-	return outq_conv_fill(t, t->st->deliveries, CD_META, cd_fill,
-	    "deliveries");
+	if (outq_conv_fill(t, t->st->deliveries, CD_META, cd_fill,
+	    "deliveries", "conversation") != 0)
+		return t->err;
+	/* And by contact (a directory of before contact_deliveries). */
+	return outq_conv_fill(t, t->st->deliveries, KD_META, kd_fill,
+	    "deliveries", "contact");
 }
 
 const struct store_module outbox_module = {

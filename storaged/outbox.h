@@ -49,7 +49,7 @@ int store_hook_deliveries(struct store_txn *, const char *org,
     struct st_delivery **out, uint32_t *n, char *next_cursor);
 /*
  * ST_HOOK_RETRY: org's webhook hook's delivery due now again; invalid
- * when its conversation was deleted (its payload erased).
+ * when its conversation or its contact was deleted (its payload erased).
  */
 int store_hook_retry(struct store_txn *, const char *org, const char *hook,
     const char *id, struct st_delivery *out);
@@ -61,6 +61,13 @@ int store_hook_test(struct store_txn *, const char *org, const char *hook,
  * erases its deliveries' payloads: outbox_module's conv_deleted.)
  */
 void store_outbox_hook_gone(struct store_txn *, const char *hook);
+/*
+ * A contact (id) deleted, erased or not: its events' deliveries
+ * (contact.created, its details) keep no payload, listed by
+ * contact_deliveries; a pending one fails ("contact deleted", not
+ * counted against its webhook), none can be retried.
+ */
+void outbox_contact_gone(struct store_txn *, const uint8_t id[16]);
 /*
  * What the outboxes share (the webhooks' here, the mails' in mailbox.c):
  * a due index (u64 at | u64 seq -> ()) and a sequence in meta.
@@ -97,14 +104,16 @@ int outq_prefix_seqs(struct store_txn *, MDB_dbi index, const void *prefix,
  * outq_conv_fill: once per data directory (its meta key `meta` unset: a
  * directory from before the index), each(t, seq) for every record of
  * recs (u64 seq -> record), which puts it in the index; then `meta` says
- * so (what names the records in the log). 0, or t's error.
+ * so (what names the records in the log, by what the index lists them
+ * by). 0, or t's error. (outbox.c fills its contact index so too.)
  */
 void outq_conv_set(struct store_txn *, MDB_dbi index, const void *payload,
     size_t len, uint64_t seq, int on);
 void outq_conv_take(struct store_txn *, MDB_dbi index, const uint8_t id[16],
     void (*take)(struct store_txn *, uint64_t seq));
 int outq_conv_fill(struct store_txn *, MDB_dbi recs, const char *meta,
-    void (*each)(struct store_txn *, uint64_t seq), const char *what);
+    void (*each)(struct store_txn *, uint64_t seq), const char *what,
+    const char *by);
 void store_deliveries_free(struct st_delivery *, uint32_t n);
 void store_hook_jobs_free(struct st_hook_job *, uint32_t n);
 

@@ -1102,6 +1102,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "conv_deliveries", offsetof(struct store, conv_deliveries) },
 	/* a conversation's pending mails (mailbox.c) */
 	{ "conv_mails", offsetof(struct store, conv_mails) },
+	/* a contact's webhook deliveries (outbox.c) */
+	{ "contact_deliveries", offsetof(struct store, contact_deliveries) },
 };
 
 MDB_dbi *

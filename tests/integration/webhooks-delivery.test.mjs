@@ -13,7 +13,12 @@
 // receiver does not delay a fast one. A contact erased (erase=all): its
 // conversation.deleted tells none of what it held, its other deliveries
 // keep no payload (a pending one fails, uncounted; a retry is 410), and a
-// backup made afterwards holds none of it. Last, with the setting turned off
+// backup made afterwards holds none of it. A contact deleted without an
+// erase: its contact.created deliveries keep no payload (a pending one
+// fails, "contact deleted", uncounted; a retry is 410), its
+// conversation's are still sent, and a backup's deliveries hold no
+// email. Last, with
+// the setting turned off
 // (masterd restarted in a mount namespace whose /etc/hosts maps a name to
 // 127.0.0.1): that name is refused at creation (resolved off the loop),
 // a name that does not resolve too, and a delivery to 127.0.0.1 or to
@@ -32,6 +37,7 @@ import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const H = '/v1/admin/webhooks';
 const REFUSED = 'address refused: private, loopback or link-local';
+const ERASED = 'Delivery erased: its conversation or contact was deleted';
 
 describe('webhook deliveries, 1 worker and the notifier', () => {
   let p;
@@ -198,7 +204,7 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
         continue;
       }
       assert.equal(r.status, 410, `${d.event}: ${r.status} ${r.text}`);
-      assert.deepEqual(r.json(), { error: 'Delivery erased: its conversation was deleted' });
+      assert.deepEqual(r.json(), { error: ERASED });
     }
     assert.equal(sent, 1);
     await waitFor(() => ok.hits.length >= before + sent, 10000, 'the retried conversation.deleted');
@@ -209,6 +215,67 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     execFileSync(path.join(BIN, 'parleyctl'), ['-S', p.sockPath, 'backup', bk], { timeout: 60000 });
     const bytes = fs.readFileSync(bk);
     for (const s of [said, who.name, who.email]) assert.ok(!bytes.includes(Buffer.from(s)), `the backup holds ${s}`);
+  });
+
+  test("a contact deleted without an erase: its contact.created deliveries keep no payload, a pending one fails, a retry is 410", async () => {
+    const tag = Date.now().toString(36);
+    const said = `kept words ${tag}`;
+    const who = { name: `Quinn ${tag}`, email: `quinn.${tag}@example.org` };
+    const ok = await recv((req, res) => res.end('ok'));
+    const down = await recv((req, res) => { res.statusCode = 500; res.end(); });
+    const w = await make(ok.url('/contact'), ['message.created', 'contact.created']);
+    const wd = await make(down.url('/contact-down'), ['contact.created']);
+    const widget = await createWidget(p, { contact_info_mode: 'optional', collect_email: true, collect_name: true });
+    const v = await Visitor.open(p, widget.widget_id);
+    await v.next('session');
+    await v.turn(said);
+    v.send({ type: 'contact_info', ...who });
+    await v.next('contact_info_saved');
+    await v.close();
+    await waitFor(() => ok.hits.some((h) => h.body.includes(who.email)), 10000, 'contact.created delivered');
+    await waitFor(async () => (await deliveries(wd.id)).some((d) => d.response_code === 500), 5000, 'a 500 recorded');
+    const contact = (await p.admin('/v1/admin/contacts?limit=200')).json().contacts.find((c) => c.email === who.email);
+    let r = await p.adminJson('DELETE', `/v1/admin/contacts/${contact.id}`);
+    assert.equal(r.status, 200, r.text);
+
+    // Pending: failed, not counted against its webhook.
+    const pending = await deliveries(wd.id);
+    assert.equal(pending.length, 1);
+    assert.equal(pending[0].status, 'failed', JSON.stringify(pending[0]));
+    assert.equal(pending[0].last_error, 'contact deleted');
+    assert.equal((await p.admin(`${H}/${wd.id}`)).json().failures, 0);
+    // Finished: kept as it ended, but no retry sends it again; the
+    // conversation's own deliveries (it stays) still can be.
+    const ds = await deliveries(w.id);
+    const events = ds.map((d) => d.event).sort();
+    assert.ok(events.includes('contact.created') && events.includes('message.created'), events.join());
+    const before = ok.hits.length;
+    let sent = 0;
+    for (const [hook, d] of [...ds.map((d) => [w.id, d]), [wd.id, pending[0]]]) {
+      r = await p.request('POST', `${H}/${hook}/deliveries/${d.id}/retry`, { headers: { 'x-admin-api-key': p.adminKey } });
+      if (d.event === 'contact.created') {
+        assert.equal(r.status, 410, `${d.event}: ${r.status} ${r.text}`);
+        assert.deepEqual(r.json(), { error: ERASED });
+        continue;
+      }
+      assert.equal(r.status, 200, r.text);
+      sent++;
+    }
+    assert.ok(sent >= 1);
+    await waitFor(() => ok.hits.length >= before + sent, 10000, 'the retried message.created');
+    await sleep(300);
+    for (const h of ok.hits.slice(before)) {
+      assert.equal(JSON.parse(h.body).type, 'message.created', h.body);
+      assert.ok(!h.body.includes(who.email), 'a retry sent the email');
+    }
+    // Nor does the outbox keep it: a backup made now holds no email in
+    // its deliveries (mdb_dump's hex; the visitor's session, kept
+    // without an erase, still holds its own last submission).
+    const bk = path.join(p.tmp, 'contact-deleted.mdb');
+    execFileSync(path.join(BIN, 'parleyctl'), ['-S', p.sockPath, 'backup', bk], { timeout: 60000 });
+    const dump = execFileSync('mdb_dump', ['-n', '-s', 'deliveries', bk], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    assert.match(dump, /^HEADER=END$/m);
+    assert.ok(!dump.replace(/\s/g, '').includes(Buffer.from(who.email).toString('hex')), 'the deliveries hold the email');
   });
 
   test('a 500 is retried with the same webhook-id, then delivered', async () => {

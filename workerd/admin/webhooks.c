@@ -14,7 +14,8 @@
  *						"nextCursor"}, newest first
  *	POST   /v1/admin/webhooks/:hook_id/deliveries/:delivery_id/retry
  *						200 the delivery, due now; 410
- *						when its conversation was deleted
+ *						when its conversation or its
+ *						contact was deleted
  *	POST   /v1/admin/webhooks/:hook_id/test	202 a webhook.test delivery
  *
  * A webhook is {id, organization_id, url, events, enabled, failures,
@@ -359,11 +360,14 @@ static const struct storec_answer dlv_errors[] = {
 	{ 0, 0, NULL },
 };
 
-/* Invalid: its payload went with its conversation (outbox.c's dlv_erase). */
+/*
+ * Invalid: its payload went with its conversation or its contact
+ * (outbox.c's dlv_wipe).
+ */
 static const struct storec_answer retry_errors[] = {
 	{ PROTO_E_NOT_FOUND, 404, "Delivery not found" },
-	{ PROTO_E_INVALID, 410, "Delivery erased: its conversation was "
-	    "deleted" },
+	{ PROTO_E_INVALID, 410, "Delivery erased: its conversation or "
+	    "contact was deleted" },
 	{ 0, 0, NULL },
 };
 

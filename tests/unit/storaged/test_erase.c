@@ -8,7 +8,10 @@
  * ST_CONTACT_CONVS page the sessions and conversations of a contact; a compacting copy made after erasures
  * holds no byte of an erased email or phone (their index keys are hashed,
  * and an older data directory's are hashed at open); a widget's
- * retention deletes its old conversations in the sweep's batches.
+ * retention deletes its old conversations in the sweep's batches; a
+ * contact deleted without erase takes its contact.created deliveries'
+ * payloads (listed by contact_deliveries, filled at open for an older
+ * data directory).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,8 +24,10 @@
 #include <lmdb.h>
 
 #include "contactstore.h"
+#include "hookmsg.h"
 #include "stmsgs.h"
 #include "test_fixture.h"
+#include "test_who.h"
 #include "widgetmsg.h"
 
 #define DBS_MAX	128
@@ -511,6 +516,69 @@ test_keys_hashed_at_open(void **state)
 }
 
 /*
+ * A contact's contact.created delivery, pending, listed by
+ * contact_deliveries (emptied and its mark gone, as a data directory of
+ * before it: filled at open); the contact deleted without erase: the
+ * delivery failed ("contact deleted"), its payload gone (a retry is
+ * invalid), its entry too.
+ */
+static void
+test_delete_wipes_deliveries(void **state)
+{
+	struct fix *f = *state;
+	struct st_who own = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1];
+	struct st_webhook in, h;
+	struct st_deliveries l;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k;
+	int err;
+
+	memset(&in, 0, sizeof(in));
+	in.url = "https://hooks.example/in";
+	in.events = ST_HE_CONTACT_CREATED;
+	in.enabled = 1;
+	strlcpy(in.secret, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	    sizeof(in.secret));
+	assert_int_equal(request_who(f, &own, PROTO_ST_HOOK_CREATE, &in, &h,
+	    NULL), 0);
+	widget_new(f, wid);
+	turn(f, wid, 1, "hello");
+	submit(f, wid, 1, "Zed", "zed@example.com", "", id);
+	assert_int_equal(db_entries(f, "deliveries"), 1);
+	assert_int_equal(db_entries(f, "contact_deliveries"), 1);
+	fix_reopen(f);	/* checkpointed */
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "contact_deliveries", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	k.mv_size = strlen("contact_deliveries_filled");
+	k.mv_data = "contact_deliveries_filled";
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+	assert_int_equal(db_entries(f, "contact_deliveries"), 1);
+	assert_int_equal(erase(f, id, 0, &err), 1);
+	assert_int_equal(db_entries(f, "contact_deliveries"), 0);
+	assert_int_equal(db_entries(f, "deliveries"), 1);
+	assert_int_equal(request_who(f, &own, PROTO_ST_HOOK_DELIVERIES,
+	    &(struct st_id_page_req){ h.id, 10, "" }, &l, NULL), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.dlv[0].status, ST_DLV_FAILED);
+	assert_string_equal(l.dlv[0].error, "contact deleted");
+	assert_int_equal(request_who(f, &own, PROTO_ST_HOOK_RETRY,
+	    &(struct st_hook_retry_req){ h.id, l.dlv[0].id }, NULL, NULL),
+	    PROTO_E_INVALID);
+	st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l);
+	st_webhook_free(&h);
+}
+
+/*
  * A widget's retention: its conversations last active more than
  * retention_days ago go (with their messages) in the sweep's batches;
  * newer ones, another widget's, and the contacts stay.
@@ -633,6 +701,8 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_keys_hashed_at_open, setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_wipes_deliveries,
+		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_convs_paged, setup,
