@@ -7,9 +7,12 @@
  * stream passes its StreamMaxLength). A verdict closes the connection at
  * once and reaches the caller from a deferred call, which then frees the
  * scan; the loop_io stays valid until that round ends (loop.h). Nothing
- * of the file is ever logged or put in a verdict.
+ * of the file is ever logged or put in a verdict. A scan past the
+ * worker's CLAMD_SCANS_MAX connections waits in `waiting', its timer
+ * bounding the wait; a connection closed lets the first waiting in.
  */
 #include <sys/epoll.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -33,6 +36,10 @@ static const char instream[] = "zINSTREAM";
 #define QUOTE_MAX	120
 
 struct clamd_scan {
+	TAILQ_ENTRY(clamd_scan) entry;	/* in waiting, while queued */
+	struct clamd_addr a;		/* where to connect once let in */
+	int queued;			/* waits for a connection */
+	int slot;			/* holds one of CLAMD_SCANS_MAX */
 	struct loop_io io;
 	struct loop_timer timer;	/* clamd making no progress */
 	struct loop_defer defer;	/* done, then the free */
@@ -51,6 +58,11 @@ struct clamd_scan {
 	void (*done)(void *, const struct clamd_verdict *);
 	void *arg;
 };
+
+/* The scans waiting for a connection, first started first; how many. */
+static TAILQ_HEAD(, clamd_scan) waiting = TAILQ_HEAD_INITIALIZER(waiting);
+static size_t nwaiting;
+static size_t nslots;		/* connections held (or being made) */
 
 /* ------------------------------------------------------------ the reply */
 
@@ -140,7 +152,12 @@ scan_deliver(void *arg)
 	free(s);
 }
 
-/* The connection closed, what was queued dropped, the free deferred. */
+static void let_in(void);
+
+/*
+ * The connection closed (or the wait left), what was queued dropped, the
+ * free deferred; a connection given up lets the next waiting scan in.
+ */
 static void
 scan_close(struct clamd_scan *s)
 {
@@ -152,6 +169,16 @@ scan_close(struct clamd_scan *s)
 	buf_free(&s->out);
 	s->over = 1;
 	loop_defer(&s->defer);
+	if (s->queued) {
+		TAILQ_REMOVE(&waiting, s, entry);
+		nwaiting--;
+		s->queued = 0;
+	}
+	if (s->slot) {
+		s->slot = 0;
+		nslots--;
+		let_in();
+	}
 }
 
 /* The verdict's why: the address, then what (cut to fit). */
@@ -347,12 +374,32 @@ scan_io(int fd, uint32_t events, void *arg)
 	scan_watch(s, progress);
 }
 
+/* Busy: why, printf-style, after the address; the file never sent. */
+static void __attribute__((format(printf, 2, 3)))
+scan_busy(struct clamd_scan *s, const char *fmt, ...)
+{
+	char why[CLAMD_WHY_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	memset(&s->v, 0, sizeof(s->v));
+	s->v.result = CLAMD_BUSY;
+	scan_why(s, why);
+	log_debug("clamd %s", s->v.why);
+	scan_close(s);
+}
+
 static void
 scan_timeout(void *arg)
 {
 	struct clamd_scan *s = arg;
 
-	if (s->connecting)
+	if (s->queued)
+		scan_busy(s, "no connection free in %u ms (%d scans at once "
+		    "in a worker)", s->timeout_ms, CLAMD_SCANS_MAX);
+	else if (s->connecting)
 		scan_fail(s, "connect: no answer in %u ms", s->timeout_ms);
 	else if (buf_pending(&s->out) > 0)
 		scan_fail(s, "it took no bytes in %u ms", s->timeout_ms);
@@ -388,6 +435,69 @@ scan_connect(struct clamd_scan *s, const struct clamd_addr *a)
 	loop_timer_after(&s->timer, s->timeout_ms);
 }
 
+/* s takes a connection: connects (a failure its verdict, deferred). */
+static void
+scan_begin(struct clamd_scan *s)
+{
+	s->slot = 1;
+	nslots++;
+	scan_connect(s, &s->a);
+}
+
+/*
+ * The first waiting scans connect while there is room; what they were
+ * fed meanwhile is written once connected (EPOLLOUT watched from the
+ * start).
+ */
+static void
+let_in(void)
+{
+	struct clamd_scan *s;
+
+	while (nslots < CLAMD_SCANS_MAX &&
+	    (s = TAILQ_FIRST(&waiting)) != NULL) {
+		TAILQ_REMOVE(&waiting, s, entry);
+		nwaiting--;
+		s->queued = 0;
+		loop_timer_stop(&s->timer);
+		scan_begin(s);
+	}
+}
+
+/*
+ * A new scan connects, or waits its turn (its timer running), or, with
+ * CLAMD_WAITING_MAX waiting already, is busy at once (deferred).
+ */
+static void
+scan_admit(struct clamd_scan *s)
+{
+	if (nslots < CLAMD_SCANS_MAX && nwaiting == 0) {
+		scan_begin(s);
+		return;
+	}
+	if (nwaiting >= CLAMD_WAITING_MAX) {
+		scan_busy(s, "%d scans at once in a worker and %d waiting",
+		    CLAMD_SCANS_MAX, CLAMD_WAITING_MAX);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&waiting, s, entry);
+	nwaiting++;
+	s->queued = 1;
+	loop_timer_after(&s->timer, s->timeout_ms);
+}
+
+/* What was fed or finished goes out, when s has a connection. */
+static void
+scan_push(struct clamd_scan *s)
+{
+	if (s->queued)
+		return;
+	if (!s->connecting)
+		scan_watch(s, scan_write(s));
+	else
+		scan_watch(s, 0);
+}
+
 struct clamd_scan *
 clamd_scan_start(const struct clamd_addr *a, uint32_t timeout_ms,
     void (*done)(void *, const struct clamd_verdict *), void *arg)
@@ -401,6 +511,7 @@ clamd_scan_start(const struct clamd_addr *a, uint32_t timeout_ms,
 	loop_timer_init(&s->timer, scan_timeout, s);
 	loop_defer_init(&s->defer, scan_deliver, s);
 	strlcpy(s->addr, a->text, sizeof(s->addr));
+	s->a = *a;
 	s->timeout_ms = timeout_ms;
 	s->done = done;
 	s->arg = arg;
@@ -410,7 +521,7 @@ clamd_scan_start(const struct clamd_addr *a, uint32_t timeout_ms,
 		free(s);
 		return NULL;
 	}
-	scan_connect(s, a);
+	scan_admit(s);
 	return s;
 }
 
@@ -435,10 +546,7 @@ clamd_scan_feed(struct clamd_scan *s, const void *buf, size_t len)
 		scan_fail(s, "out of memory for the stream");
 		return -1;
 	}
-	if (!s->connecting)
-		scan_watch(s, scan_write(s));
-	else
-		scan_watch(s, 0);
+	scan_push(s);
 	return s->over ? -1 : 0;
 }
 
@@ -461,10 +569,7 @@ clamd_scan_finish(struct clamd_scan *s)
 		return;
 	}
 	s->finished = 1;
-	if (!s->connecting)
-		scan_watch(s, scan_write(s));
-	else
-		scan_watch(s, 0);
+	scan_push(s);
 }
 
 void

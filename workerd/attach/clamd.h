@@ -10,6 +10,12 @@
  * from the loop, never from inside a clamd_scan_* call. done may come
  * before finish (clamd away, a stream over clamd's StreamMaxLength):
  * stop feeding then. clamd_scan_cancel drops a scan without its done.
+ *
+ * A worker holds at most CLAMD_SCANS_MAX connections to clamd (every
+ * address together); a scan started past them waits for one, in order,
+ * its bytes fed meanwhile held (clamd_scan_queued says how many). Past
+ * CLAMD_WAITING_MAX waiting, or after waiting its timeout_ms, its
+ * verdict is CLAMD_BUSY: try again later.
  */
 #ifndef PARLEY_CLAMD_H
 #define PARLEY_CLAMD_H
@@ -23,7 +29,8 @@
  * What clamd said. A zeroed verdict is CLAMD_UNAVAILABLE, never clean.
  * The upload path stores a file only on CLAMD_CLEAN; CLAMD_TOO_LARGE is
  * "could not scan" like CLAMD_UNAVAILABLE (PARLEY_CLAMD_UNAVAILABLE
- * decides), told apart so the log can say what to change.
+ * decides), told apart so the log can say what to change. CLAMD_BUSY
+ * is this worker's own: too many scans at once, the file never sent.
  */
 enum clamd_result {
 	CLAMD_UNAVAILABLE = 0,	/* no verdict: connect refused, timeout,
@@ -32,7 +39,16 @@ enum clamd_result {
 	CLAMD_INFECTED,		/* "stream: NAME FOUND": name set */
 	CLAMD_TOO_LARGE,	/* "INSTREAM size limit exceeded. ERROR": the
 				   file is over clamd's StreamMaxLength */
+	CLAMD_BUSY,		/* never sent: CLAMD_WAITING_MAX scans were
+				   waiting, or this one waited timeout_ms */
 };
+
+/*
+ * Scans connected to clamd at once in one worker, at most; the next
+ * CLAMD_WAITING_MAX wait for a connection in the order they started.
+ */
+#define CLAMD_SCANS_MAX		8
+#define CLAMD_WAITING_MAX	32
 
 #define CLAMD_NAME_MAX	128	/* bytes of a signature's name kept */
 #define CLAMD_WHY_MAX	256
@@ -43,9 +59,10 @@ struct clamd_verdict {
 	/* CLAMD_INFECTED: the signature ("Win.Test.EICAR_HDB-1"), printable
 	   ASCII (others '?'), cut at CLAMD_NAME_MAX bytes; else "" */
 	char name[CLAMD_NAME_MAX + 1];
-	/* CLAMD_UNAVAILABLE, CLAMD_TOO_LARGE: one line saying why, with the
-	   address ("unix:/run/clamav/clamd.ctl: connect: No such file or
-	   directory"); else "". Never any of the file's bytes. */
+	/* CLAMD_UNAVAILABLE, CLAMD_TOO_LARGE, CLAMD_BUSY: one line saying
+	   why, with the address ("unix:/run/clamav/clamd.ctl: connect: No
+	   such file or directory"); else "". Never any of the file's
+	   bytes. */
 	char why[CLAMD_WHY_MAX];
 };
 

@@ -19,7 +19,10 @@
  * refused (422), the upload deleted, the refusal logged with the
  * signature's name. No verdict (clamd away, silent, over its
  * StreamMaxLength): as PARLEY_CLAMD_UNAVAILABLE says, refused (503) or
- * kept marked as not scanned. A broken image: refused (415).
+ * kept marked as not scanned. Too many scans at once (CLAMD_SCANS_MAX
+ * connected and CLAMD_WAITING_MAX waiting, or a wait for a connection
+ * past SCAN_TIMEOUT_MS): refused (503) whatever it says, never kept
+ * unscanned. A broken image: refused (415).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +214,13 @@ verdict(void *arg, const struct clamd_verdict *v)
 		snprintf(msg, sizeof(msg), "file: refused by the virus scanner "
 		    "(%s)", v->name);
 		job_end(j, 422, msg);
+		return;
+	case CLAMD_BUSY:
+		/* Never kept unscanned: a flood must not get files past. */
+		log_warnx("attachments: upload %s refused: %s", j->q.id,
+		    v->why);
+		job_end(j, 503, "file: too many uploads are being scanned; "
+		    "try again in a moment");
 		return;
 	default:
 		break;

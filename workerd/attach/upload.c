@@ -22,6 +22,7 @@
 #include "workerd.h"
 
 #define ATT_WINDOW_MS	60000u		/* a client's bytes are counted a minute */
+#define SCAN_RETRY_AFTER "2"		/* seconds, after a 503 of the scan */
 
 /* Any page may upload: the session token is what the routes trust. */
 #define PUBLIC_CORS							\
@@ -453,6 +454,7 @@ scanned(struct conn *c, struct st_att_put_req *q, int status, const char *msg)
 {
 	const char *hdrs = headers_of(c);
 	uint16_t type = put_type(c);
+	char h[512];
 
 	if (status == 0) {
 		ask(c, type, q, piece_done, hdrs);
@@ -463,7 +465,10 @@ scanned(struct conn *c, struct st_att_put_req *q, int status, const char *msg)
 	q->data.len = 0;
 	(void)storec_ask(type == PROTO_ST_ATT_PUT ? NULL : &c->who, type, q,
 	    dropped, NULL, NULL);
-	conn_send_error(c, status, hdrs, msg);
+	/* A 503 (busy, clamd or storaged away) is worth another try. */
+	snprintf(h, sizeof(h), "%s%s", hdrs, status == 503 ?
+	    "Retry-After: " SCAN_RETRY_AFTER "\r\n" : "");
+	conn_send_error(c, status, h, msg);
 }
 
 /*

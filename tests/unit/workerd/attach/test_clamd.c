@@ -16,12 +16,15 @@
  * its socket full); a fake clamd's bad replies (malformed, too long,
  * none, an OK before the end); no done from inside a call, cancel
  * without done; clamd killed (unavailable at once, both sockets). No
- * descriptor is left open. The address parser and the reply parser
- * on their own first.
+ * descriptor is left open. The worker's cap on connections to clamd
+ * (CLAMD_SCANS_MAX, then CLAMD_WAITING_MAX waiting in order, then busy)
+ * against a listener served by hand. The address parser and the reply
+ * parser on their own first.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -830,6 +833,120 @@ test_deferred_and_cancel(void **state)
 	assert_int_equal(count_fds(), fds);
 }
 
+/* ------------------------------------------------- the worker's cap */
+
+#define NCAP	(CLAMD_SCANS_MAX + CLAMD_WAITING_MAX)
+
+/*
+ * One connection of lfd's queue served as clamd would: its stream read
+ * to the chunk of length 0, "stream: OK" answered, closed. 0, or -1
+ * (nothing to accept, or no stream, within 2 s).
+ */
+static int
+serve_one(int lfd)
+{
+	struct timeval tv = { 2, 0 };
+	uint8_t head[10], len4[4], sink[64];
+	uint32_t n;
+	int fd, rc = -1;
+
+	(void)setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if ((fd = accept(lfd, NULL, NULL)) < 0)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (recv(fd, head, sizeof(head), MSG_WAITALL) != sizeof(head))
+		goto out;
+	for (;;) {
+		if (recv(fd, len4, 4, MSG_WAITALL) != 4)
+			goto out;
+		if ((n = proto_get_be32(len4)) == 0)
+			break;
+		if (n > sizeof(sink) ||
+		    recv(fd, sink, n, MSG_WAITALL) != (ssize_t)n)
+			goto out;
+	}
+	rc = send(fd, "stream: OK", 11, MSG_NOSIGNAL) == 11 ? 0 : -1;
+out:
+	close(fd);
+	return rc;
+}
+
+/*
+ * At most CLAMD_SCANS_MAX connections at once: NCAP scans started at
+ * once (each fed and finished) hold CLAMD_SCANS_MAX descriptors, the
+ * rest waiting; one more is busy at once, naming the cap. Served one at
+ * a time, each verdict lets the next waiting scan in, in the order they
+ * started, never more connections than the cap; all clean in the end.
+ * A wait past its timeout is busy too.
+ */
+static void
+test_cap(void **state)
+{
+	static struct result r[NCAP + 1];
+	struct clamd_addr a;
+	long long t0;
+	int lfd, fds, i, k;
+
+	addr(&a, "unix:%s/cap.sock", cd.dir);
+	lfd = silent_listener(&a);
+	assert_int_equal(listen(lfd, 128), 0);
+	fds = count_fds();
+	loop_clock();
+	for (i = 0; i < NCAP; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].scan = clamd_scan_start(&a, SCAN_MS, on_done, &r[i]);
+		assert_non_null(r[i].scan);
+		feed_ok(&r[i], "abc", 3);
+		clamd_scan_finish(r[i].scan);
+	}
+	loop_once(0);
+	if (count_fds() != fds + CLAMD_SCANS_MAX)
+		fail_msg("%d connections open, not %d", count_fds() - fds,
+		    CLAMD_SCANS_MAX);
+	/* One more than can wait: busy, told from the loop. */
+	start(&r[NCAP], &a, SCAN_MS);
+	assert_int_equal(r[NCAP].got, 0);
+	loop_once(0);
+	assert_int_equal(r[NCAP].got, 1);
+	assert_int_equal(r[NCAP].v.result, CLAMD_BUSY);
+	assert_non_null(strstr(r[NCAP].v.why, "8 scans at once in a worker "
+	    "and 32 waiting"));
+	for (k = 0; k < NCAP; k++) {
+		loop_once(0);
+		loop_once(0);
+		assert_int_equal(serve_one(lfd), 0);
+		run_until(&r[k], SCAN_MS);
+		/* In order: scan k is the one served, none after it done. */
+		assert_int_equal(r[k].got, 1);
+		if (r[k].v.result != CLAMD_CLEAN)
+			fail_msg("scan %d: %d (%s)", k, r[k].v.result,
+			    r[k].v.why);
+		for (i = k + 1; i < NCAP; i++)
+			assert_int_equal(r[i].got, 0);
+		if (count_fds() > fds + CLAMD_SCANS_MAX)
+			fail_msg("%d connections open after %d served",
+			    count_fds() - fds, k + 1);
+	}
+	loop_once(0);
+	assert_int_equal(count_fds(), fds);
+
+	/* Every connection held: a scan waits, busy after its timeout. */
+	for (i = 0; i < CLAMD_SCANS_MAX; i++)
+		start(&r[i], &a, SCAN_MS);
+	t0 = proto_mono_ms();
+	start(&r[NCAP], &a, SILENT_MS);
+	run_until(&r[NCAP], SILENT_MS + 2000);
+	assert_int_equal(r[NCAP].v.result, CLAMD_BUSY);
+	assert_non_null(strstr(r[NCAP].v.why, "no connection free in 300 ms"));
+	if (r[NCAP].at - t0 < SILENT_MS - 20)
+		fail_msg("busy after %lld ms", r[NCAP].at - t0);
+	for (i = 0; i < CLAMD_SCANS_MAX; i++)
+		cancel(&r[i]);
+	loop_once(0);
+	close(lfd);
+	assert_int_equal(count_fds(), fds - 1);
+}
+
 /* clamd gone (killed, its socket file left): unavailable at once. */
 static void
 test_stopped(void **state)
@@ -863,6 +980,7 @@ main(void)
 		cmocka_unit_test_teardown(test_silent, drain),
 		cmocka_unit_test_teardown(test_fake_replies, drain),
 		cmocka_unit_test_teardown(test_deferred_and_cancel, drain),
+		cmocka_unit_test_teardown(test_cap, drain),
 		/* Last: clamd is killed. */
 		cmocka_unit_test_teardown(test_stopped, drain),
 	};
