@@ -174,6 +174,7 @@ struct settings {
 	uint32_t attach_quota_mb;	/* PARLEY_ATTACH_QUOTA_MB; 0 = none */
 	uint32_t attach_rate_mb;	/* PARLEY_ATTACH_RATE_MB */
 	int attach_strip;		/* PARLEY_ATTACH_STRIP */
+	uint32_t vision_memory_mb;	/* PARLEY_VISION_MEMORY_MB */
 	char *clamd;			/* PARLEY_CLAMD; NULL = no scanning */
 	int clamd_unavailable;	/* PARLEY_CLAMD_UNAVAILABLE, enum above */
 	char *model_allow_hosts;	/* PARLEY_MODEL_ALLOW_HOSTS; NULL none */

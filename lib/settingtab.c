@@ -563,6 +563,12 @@ const struct setting settings_table[] = {
 	    NULL, M | W, F(attach_strip),
 	    "JPEG, PNG and WebP uploads kept without their metadata (where a "
 	    "photo was taken, the camera, comments)" },
+	{ "PARLEY_VISION_MEMORY_MB", SETTING_NUMBER, "128", NULL, 1, 65536,
+	    NULL, NULL, NULL, M | W, F(vision_memory_mb),
+	    "MiB of images the turns of a worker may hold at once for an "
+	    "agent with vision (each counted with its base64 copy in the "
+	    "model request); an image past it is left out of its turn, the "
+	    "model told so" },
 	{ "PARLEY_CLAMD", SETTING_TEXT, NULL, NULL, 1, CLAMD_ADDR_TEXT_MAX - 1,
 	    NULL, check_clamd, "unix:/path or tcp:HOST:PORT (HOST an IPv4 "
 	    "address or [IPv6], no name)", M | W, F(clamd),

@@ -7,7 +7,9 @@
 // the widget's types and size limit; a piece out of order; a stranger's
 // token; a cut upload swept; a conversation's deletion taking its files;
 // a person's upload completed, deleted or named through its own
-// conversation only.
+// conversation only;
+// PARLEY_VISION_MEMORY_MB: an image past a worker's bound left out of its
+// turn, the model told, shown again once another turn's images are freed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -630,5 +632,68 @@ describe('attachments', { concurrency: 1 }, () => {
     assert.ok(codes.indexOf(429) <= 30, codes.join(' '));
     assert.ok(codes.slice(codes.indexOf(429)).every((c) => c === 429), codes.join(' '));
     v.ws.close();
+  });
+});
+
+// PARLEY_VISION_MEMORY_MB: the images all the turns of a worker hold at
+// once, each with its base64 copy in the model request.
+describe('images held for vision, bounded per worker', { concurrency: 1 }, () => {
+  let p;
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_VISION_MEMORY_MB: '1' } });
+    await p.start();
+  });
+  after(() => p?.stop());
+
+  async function turnEnds(v) {
+    let m;
+    do m = await v.next(); while (m.type !== 'typing_stop');
+  }
+  async function completions() {
+    return (await p.mock.requests()).filter((x) => x.path.endsWith('/chat/completions'));
+  }
+
+  test('an image past the worker\'s bound is left out of its turn, the model told; shown once a turn gives its room back', async () => {
+    const r = await p.adminJson('POST', '/v1/admin/agents', { name: 'Eyes', vision: true });
+    assert.equal(r.status, 201, r.text);
+    const w = await createWidget(p, { agent_id: r.json().id, attachment_types: ['image'], attachment_max_mb: 1 });
+    const open = async () => {
+      const v = await Visitor.open(p, w.widget_id);
+      return { v, token: (await v.next('session')).session_token };
+    };
+    const a = await open();
+    const b = await open();
+    // Each 160,000 bytes and 213,336 of base64: two fit in 1 MiB, not three.
+    const ids = [];
+    for (const name of ['a1.png', 'a2.png', 'b.png']) {
+      const up = await upload(p, w.widget_id, (name === 'b.png' ? b : a).token, name, png(160000));
+      assert.equal(up.status, 200, JSON.stringify(up.json));
+      ids.push(up.id);
+    }
+    // a's turn holds its two images while the model waits 3 s.
+    const seen = (await p.mock.stats()).images;
+    a.v.send({ type: 'message', content: 'hold on [[mock:first_delay=3000]]', attachments: ids.slice(0, 2) });
+    await waitFor(async () => (await p.mock.stats()).images >= seen + 2, 10000, 'a\'s images at the model');
+    await p.mock.clearRequests();
+    b.v.send({ type: 'message', content: 'What is this?', attachments: [ids[2]] });
+    await turnEnds(b.v);
+    let calls = await completions();
+    assert.equal(calls.length, 1);
+    const last = calls[0].body.messages.at(-1);
+    assert.equal(typeof last.content, 'string', 'no image part: the worker\'s images are full');
+    assert.match(last.content, /^What is this\?\n\n\[Attached: b\.png \(image\/png, 157 KB\)\]\n\[b\.png: not shown to you now: too many images at once on this server; the visitor may send it again in a moment\]$/);
+    // a's turn over: its room given back, b's picture goes with b's next turn.
+    await turnEnds(a.v);
+    await p.mock.clearRequests();
+    b.v.send({ type: 'message', content: 'And now?' });
+    await turnEnds(b.v);
+    calls = await completions();
+    assert.equal(calls.length, 1);
+    assert.ok(calls[0].body, 'the request parsed');
+    const parts = calls[0].body.messages.flatMap((x) => (Array.isArray(x.content) ? x.content : []));
+    assert.equal(parts.filter((x) => x.type === 'image_url').length, 1);
+    a.v.ws.close();
+    b.v.ws.close();
   });
 });

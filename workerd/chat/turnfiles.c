@@ -12,6 +12,14 @@
  * out (logged), never the turn. A PDF's text is the fetcher's to read
  * (workerd/fetch/attextract.c: the untrusted bytes parsed there); what it
  * has read by the turn (at most TF_TEXTS PDFs) follows its message.
+ *
+ * The images the turns of a worker hold at once are bounded together
+ * (PARLEY_VISION_MEMORY_MB): each is charged from its pick to its turn's
+ * end, with its base64 copy in the model request (upstream.c, one body
+ * at a time per turn). An image past the bound is left out of its turn,
+ * logged, and the model told so after its message's files line: the turn
+ * goes on, neither refused nor held (the images of the last TF_RECENT
+ * messages go with every later turn: a refusal would refuse a "thanks").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +46,12 @@ struct tf_image {
 	char name[ST_ATT_NAME_MAX + 1];
 	uint32_t full;			/* a text file's whole size */
 	uint32_t size, got;		/* bytes to read, read */
+	uint64_t charged;		/* of images_held, an image's */
 	struct upstream_image up;	/* data: malloc'd, size bytes */
 };
+
+/* Bytes the turns here hold for images, with their base64: image_cost. */
+static uint64_t images_held;
 
 struct turn_files {
 	uint32_t nmsgs;
@@ -91,9 +103,67 @@ pick(struct turn_files *f, uint32_t i, const struct st_msg_att *a,
 	im->up.mime = attach_mime(a->type);
 }
 
+/* An image of size bytes as charged: itself and its base64 copy. */
+static uint64_t
+image_cost(uint32_t size)
+{
+	return (uint64_t)size + 4 * (((uint64_t)size + 2) / 3);
+}
+
+/* 1 when an image of size bytes fits the worker's images now. */
+static int
+image_fits(uint32_t size)
+{
+	return images_held + image_cost(size) <=
+	    (uint64_t)wsettings.vision_memory_mb << 20;
+}
+
+/* The image just picked charged to the worker's images. */
+static void
+image_charge(struct tf_image *im)
+{
+	im->charged = image_cost(im->size);
+	images_held += im->charged;
+}
+
+/* What im was charged given back (its bytes freed, or about to be). */
+static void
+image_release(struct tf_image *im)
+{
+	images_held -= im->charged;
+	im->charged = 0;
+}
+
+/*
+ * Image a of message i left out, the worker's images full: logged, and
+ * the model told after the message's files line.
+ */
+static void
+image_busy(struct turn_files *f, uint32_t i, const struct st_msg_att *a)
+{
+	char *note = f->notes[i];
+	struct buf b;
+
+	log_warnx("turn: image %s not shown to the model: %llu bytes of "
+	    "images held in this worker, at most %u MiB "
+	    "(PARLEY_VISION_MEMORY_MB)", a->id,
+	    (unsigned long long)images_held, wsettings.vision_memory_mb);
+	if (note == NULL)
+		return;
+	buf_init(&b);
+	buf_addf(&b, "%s\n[%s: not shown to you now: too many images at "
+	    "once on this server; the visitor may send it again in a "
+	    "moment]", note, a->name);
+	if ((note = buf_cstr(&b)) == NULL)
+		return;
+	free(f->notes[i]);
+	f->notes[i] = note;
+}
+
 /*
  * The newest text files (always) and images (vision) of the visitor's
- * recent messages, within the bounds.
+ * recent messages, within the bounds; an image past the worker's
+ * images left out (image_busy).
  */
 static void
 files_pick(struct turn_files *f, const struct st_msg *h, uint32_t n,
@@ -120,7 +190,12 @@ files_pick(struct turn_files *f, const struct st_msg *h, uint32_t n,
 			} else if (vision && attach_is_image(a->type) &&
 			    nimg < TF_IMAGES && a->size <= TF_IMAGE_MAX &&
 			    bytes + a->size <= TF_BYTES) {
+				if (!image_fits(a->size)) {
+					image_busy(f, i, a);
+					continue;
+				}
 				pick(f, i, a, a->size, 0);
+				image_charge(&f->img[f->nimg - 1]);
 				bytes += a->size;
 				nimg++;
 			}
@@ -225,6 +300,7 @@ image_drop(struct turn_files *f, uint32_t k, const char *why)
 	free((void *)f->img[k].up.data);
 	f->img[k].up.data = NULL;
 	f->img[k].up.len = 0;
+	image_release(&f->img[k]);
 	f->img[k].got = f->img[k].size;	/* nothing more to read */
 }
 
@@ -360,7 +436,9 @@ turn_files_free(struct turn_files *f)
 	for (i = 0; i < f->nmsgs; i++)
 		free(f->notes[i]);
 	free(f->notes);
-	for (i = 0; i < f->nimg; i++)
+	for (i = 0; i < f->nimg; i++) {
 		free((void *)f->img[i].up.data);
+		image_release(&f->img[i]);
+	}
 	free(f);
 }

@@ -17,7 +17,10 @@ struct turn_files;
 /*
  * The files of history h[0..n) (the begin reply's, which must outlive
  * it), the images picked when vision: NULL when no message has any (or
- * out of memory: logged, the turn goes on without them).
+ * out of memory: logged, the turn goes on without them). The images
+ * picked are charged to the worker's PARLEY_VISION_MEMORY_MB until
+ * turn_files_free; one past it is left out, its message's text saying
+ * so to the model.
  */
 struct turn_files *turn_files_new(const struct st_msg *h, uint32_t n,
     int vision);
