@@ -180,6 +180,7 @@ struct settings {
 	char *model_allow_hosts;	/* PARLEY_MODEL_ALLOW_HOSTS; NULL none */
 	uint32_t notify_retry_ms;	/* PARLEY_NOTIFY_RETRY_MS */
 	uint32_t fetch_memory_mb;	/* PARLEY_FETCH_MEMORY_MB */
+	uint32_t fetch_cpu_seconds;	/* PARLEY_FETCH_CPU_SECONDS */
 	uint32_t fetch_max_pages;	/* PARLEY_FETCH_MAX_PAGES */
 	uint32_t fetch_max_depth;	/* PARLEY_FETCH_MAX_DEPTH */
 	uint32_t fetch_page_mb;		/* PARLEY_FETCH_PAGE_MB */

@@ -596,6 +596,11 @@ const struct setting settings_table[] = {
 	    NULL, NULL, NULL, M | W, F(fetch_memory_mb),
 	    "the fetcher's address space at most, in MiB: a document that "
 	    "makes a parser allocate without end ends the fetcher alone" },
+	{ "PARLEY_FETCH_CPU_SECONDS", SETTING_NUMBER, "60", NULL, 1, 3600,
+	    NULL, NULL, NULL, M | W, F(fetch_cpu_seconds),
+	    "CPU time one stretch of the fetcher's work (a document read) "
+	    "may use, in seconds: a document that makes a parser spin ends "
+	    "the fetcher alone" },
 	{ "PARLEY_FETCH_MAX_PAGES", SETTING_NUMBER, "10000", NULL, 1, 100000,
 	    NULL, NULL, NULL, M | W, F(fetch_max_pages),
 	    "pages one sync of a crawl fetches at most (a source's "

@@ -467,6 +467,11 @@ worker_log_exit(const struct worker *w, int status)
 		if (w->killed)
 			log_info("%s %u (pid %d) killed", WHO(w),
 			    (int)w->pid);
+		else if (sig == SIGXCPU)	/* the fetcher's RLIMIT_CPU */
+			log_warnx("%s %u (pid %d) ended at its CPU time "
+			    "bound: the work it was doing is dropped, the "
+			    "document it read named in its log", WHO(w),
+			    (int)w->pid);
 		else
 			log_warnx("%s %u (pid %d) killed by signal %d (%s)%s",
 			    WHO(w), (int)w->pid, sig, strsignal(sig),

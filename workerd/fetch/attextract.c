@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "attextract.h"
+#include "fetcher.h"
 #include "html.h"
 #include "log.h"
 #include "pdf.h"
@@ -95,9 +96,13 @@ extract(void)
 	struct st_att_text_req q = { X.id, text };
 	struct fetch_doc doc;
 	const char *why;
+	int rc;
 
 	text[0] = '\0';
-	if (pdf_extract_limits(X.file, X.size, &lim, &doc, &why) < 0)
+	fetcher_reading("PDF attachment", X.id);
+	rc = pdf_extract_limits(X.file, X.size, &lim, &doc, &why);
+	fetcher_reading(NULL, NULL);
+	if (rc < 0)
 		log_info("attachments: %s: no text read: %s", X.id, why);
 	else {
 		doc_text(&doc, text, sizeof(text));

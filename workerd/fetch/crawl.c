@@ -51,6 +51,7 @@
 #include "chunk.h"
 #include "crawl.h"
 #include "embed.h"
+#include "fetcher.h"
 #include "html.h"
 #include "log.h"
 #include "notify.h"
@@ -944,7 +945,7 @@ page_embed(struct fetch *f)
 
 /* The reader for f's answer by its type (and name): 0, or -1 and why. */
 static int
-read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
+read_doc_type(struct fetch *f, struct fetch_doc *doc, const char **why)
 {
 	const char *u = f->final_url != NULL ? f->final_url : f->url;
 	char charset[64] = "";
@@ -970,6 +971,41 @@ read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
 		return pdf_extract(f->body.data, f->body.len, doc, why);
 	*why = "a type the knowledge base does not read";
 	return -1;
+}
+
+#ifdef PARLEY_TEST_HOOKS
+/*
+ * The test build's alone (Makefile): an answer of this type spins as a
+ * parser might on a crafted document, for the CPU time bound's test.
+ */
+static void
+spin_hook(const char *ctype)
+{
+	volatile unsigned long spins = 0;
+
+	if (strncasecmp(ctype, "application/x-parley-test-spin", 30) == 0)
+		for (;;)
+			spins++;
+}
+#else
+#define spin_hook(ctype)	((void)0)
+#endif
+
+/* read_doc_type, the fetcher told what it reads (fetcher_reading). */
+static int
+read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
+{
+	int rc;
+
+	if (f->kind == F_FILE)
+		fetcher_reading("file of knowledge source", f->cr->job.id);
+	else
+		fetcher_reading("page", f->final_url != NULL ? f->final_url :
+		    f->url);
+	spin_hook(f->ctype);
+	rc = read_doc_type(f, doc, why);
+	fetcher_reading(NULL, NULL);
+	return rc;
 }
 
 /*
@@ -1167,15 +1203,18 @@ sitemap_read(struct fetch *f)
 {
 	struct crawl *c = f->cr;
 	struct sitemap sm;
-	const char *why;
+	const char *why = "not read";
 	size_t i;
+	int rc;
 
-	if (f->code < 200 || f->code > 299 ||
-	    sitemap_parse(f->body.data, f->body.len, &sm, &why) < 0) {
+	fetcher_reading("sitemap", f->url);
+	rc = f->code >= 200 && f->code <= 299 ?
+	    sitemap_parse(f->body.data, f->body.len, &sm, &why) : -1;
+	fetcher_reading(NULL, NULL);
+	if (rc < 0) {
 		if (f->start)
 			c->start_failed = 1;
-		crawl_fail(c, "sitemap", f->code < 200 || f->code > 299 ?
-		    "not read" : why);
+		crawl_fail(c, "sitemap", why);
 		fetch_free(f);
 		return;
 	}
@@ -1195,9 +1234,11 @@ robots_read(struct fetch *f)
 
 	c->robots_done = 1;
 	if (f->code >= 200 && f->code <= 299) {
+		fetcher_reading("robots.txt", f->url);
 		if (robots_parse(f->body.data, f->body.len, &c->robots,
 		    &why) < 0)
 			robots_deny_all(&c->robots);
+		fetcher_reading(NULL, NULL);
 	} else if (f->code == 0 || f->code >= 500)
 		robots_deny_all(&c->robots);
 	fetch_free(f);

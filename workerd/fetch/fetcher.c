@@ -11,7 +11,8 @@
  * ST_ATT_READ and ST_ATT_TEXT_PUT (attextract.c), none led by who
  * asks), its own
  * address-space limit (PARLEY_FETCH_MEMORY_MB, set before anything is
- * fetched and never raised again), and outgoing connections under the
+ * fetched and never raised again), its own CPU time bound (below,
+ * limit_cpu), and outgoing connections under the
  * same address policy as webhooks (no private, loopback or link-local
  * address unless the source is the default organisation's and
  * PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on).
@@ -25,9 +26,11 @@
  */
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "attextract.h"
 #include "crawl.h"
@@ -41,14 +44,25 @@
 #define POLL_MS		250
 #define IDLE_POLL_MS	1000
 #define LEASE_MARGIN_MS	60000
+/* The CPU time bound moved on this often (cpu_rearm). */
+#define CPU_REARM_MS	1000
 
 static struct {
 	struct crawl_conf conf;
 	struct crawl *crawl;
 	struct storec_req *due_req;
 	struct loop_timer poll;
+	struct loop_timer cpu;
+	rlim_t cpu_s;		/* PARLEY_FETCH_CPU_SECONDS */
 	int quitting;
 } F;
+
+/*
+ * The line on_xcpu writes: what is being read (fetcher_reading), made
+ * before, as a signal handler may not format. Length 0: nothing read.
+ */
+static char xcpu_line[600];
+static volatile sig_atomic_t xcpu_len;
 
 static void poll_due(void *);
 
@@ -114,6 +128,7 @@ fetcher_quit(uint32_t grace_ms, int close_idle)
 	    "lease brings it back)" : "");
 	F.quitting = 1;
 	loop_timer_stop(&F.poll);
+	loop_timer_stop(&F.cpu);
 	attextract_stop();
 	storec_cancel(F.due_req);
 	F.due_req = NULL;
@@ -156,6 +171,99 @@ limit_memory(unsigned mb)
 #endif
 }
 
+/* CPU seconds this process has used, both user and system, rounded up. */
+static rlim_t
+cpu_used(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (rlim_t)ru.ru_utime.tv_sec + (rlim_t)ru.ru_stime.tv_sec + 1;
+}
+
+/*
+ * RLIMIT_CPU's soft limit moved to the CPU used and F.cpu_s more, every
+ * CPU_REARM_MS while the loop turns: a turn that holds the loop (a
+ * parser that spins on a document) past that much CPU time gets
+ * SIGXCPU (on_xcpu). The hard limit is left as it is: the process is
+ * long-lived, and one lowered could never be raised again; the soft
+ * limit is at most the hard one.
+ */
+static void
+cpu_rearm(void *arg)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_CPU, &rl) == 0) {
+		rl.rlim_cur = cpu_used() + F.cpu_s;
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_CPU, &rl) < 0)
+			log_warn("setrlimit RLIMIT_CPU");
+	}
+	loop_timer_after(&F.cpu, CPU_REARM_MS);
+}
+
+/*
+ * SIGXCPU: a turn of the loop used its CPU time. What was being read is
+ * logged (async-signal-safe: one write of a line made before), then the
+ * signal's own action ends the process, no core written: masterd logs
+ * it and starts another; the sync it was in comes back with its lease.
+ */
+static void
+on_xcpu(int signo)
+{
+	static const char none[] = "<4>" FETCHER_NAME ": error: CPU time "
+	    "bound (PARLEY_FETCH_CPU_SECONDS) used up: the fetcher ends\n";
+	struct rlimit nocore = { 0, 0 };
+	ssize_t n;
+
+	if (xcpu_len > 0)
+		n = write(STDERR_FILENO, xcpu_line, (size_t)xcpu_len);
+	else
+		n = write(STDERR_FILENO, none, sizeof(none) - 1);
+	(void)n;
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	signal(signo, SIG_DFL);
+	raise(signo);
+}
+
+void
+fetcher_reading(const char *what, const char *name)
+{
+	int n;
+
+	xcpu_len = 0;
+	if (what == NULL)
+		return;
+	n = snprintf(xcpu_line, sizeof(xcpu_line), "<4>%s[%d]: error: "
+	    "%s %.400s: CPU time bound (PARLEY_FETCH_CPU_SECONDS, %us) used "
+	    "up reading it: the fetcher ends\n", FETCHER_NAME, (int)getpid(),
+	    what, name != NULL ? name : "", (unsigned)F.cpu_s);
+	if (n > 0 && (size_t)n >= sizeof(xcpu_line)) {
+		n = sizeof(xcpu_line) - 1;
+		xcpu_line[n - 1] = '\n';
+	}
+	xcpu_len = n > 0 ? n : 0;
+}
+
+/* The CPU time bound set (cpu_rearm), and SIGXCPU's handler. */
+static void
+limit_cpu(unsigned seconds)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_xcpu;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGXCPU, &sa, NULL) < 0)
+		fatal("sigaction SIGXCPU");
+	F.cpu_s = seconds;
+	loop_timer_init(&F.cpu, cpu_rearm, NULL);
+	cpu_rearm(NULL);
+}
+
 int
 fetcher_run(const struct settings *set)
 {
@@ -173,6 +281,7 @@ fetcher_run(const struct settings *set)
 	loop_signal(SIGTERM, on_signal);
 	loop_signal(SIGINT, on_signal);
 	loop_timer_init(&F.poll, poll_due, NULL);
+	limit_cpu(set->fetch_cpu_seconds);
 	if (deliver_init(no_hooks) < 0 || embed_init() < 0)
 		fatalx("fetcher: cannot set up libcurl");
 	F.conf.embed = embed_install(EMBED_FOR_PAGES);

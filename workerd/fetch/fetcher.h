@@ -10,6 +10,13 @@
 /* Its comm, process title and log name. */
 #define FETCHER_NAME		"parley-fetch"
 
+/*
+ * What the fetcher reads now (what: "page", "sitemap", ...; name its
+ * URL or id), named in the log if its CPU time bound runs out while it
+ * is read; what NULL: nothing.
+ */
+void fetcher_reading(const char *what, const char *name);
+
 /* The fetcher's loop, after masterd's settings: until told to quit. */
 int fetcher_run(const struct settings *);
 
