@@ -13,8 +13,9 @@
 // conditionally (If-None-Match), a redirect at both hops, a 304 kept
 // without re-reading; a URL that stops redirecting is read whole. A start
 // URL that fails leaves the source failed with its reason, its old pages
-// kept. The fetcher is one process beside the notifier, named
-// parley-fetch.
+// kept. Each redirect hop is checked before it is asked: a path robots.txt
+// disallows, or another host, is not asked and the page says why. The
+// fetcher is one process beside the notifier, named parley-fetch.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -296,6 +297,39 @@ describe('the fetcher crawls a site on loopback', () => {
     assert.ok(got.get('/docs/faq-old').chunks >= 1);
     assert.equal((await found('zebra stripes'))[0].url, site.url('/docs/faq-old'));
     files.set('/docs/faq-old', { redirect: '/docs/faq' });
+    assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
+  });
+
+  test('each redirect hop is checked before it is asked: robots.txt on the same host, another host refused', async () => {
+    const port = new URL(site.url('/')).port;
+    files.set('/docs/to-private', { redirect: '/docs/private/moved' });
+    files.set('/docs/private/moved', { body: page('Moved', '<p>Robots forbid this narwhal page.</p>') });
+    files.set('/docs/away', { redirect: `http://localhost:${port}/docs/elsewhere` });
+    files.set('/docs/elsewhere', { body: page('Elsewhere', '<p>Another host holds this ocelot page.</p>') });
+    files.set('/docs/hops.xml', { type: 'application/xml', body: `<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <url><loc>${site.url('/docs/to-private')}</loc></url>
+  <url><loc>${site.url('/docs/away')}</loc></url>
+  <url><loc>${site.url('/docs/warranty')}</loc></url>
+</urlset>` });
+    const before = site.hits.length;
+    const r = await call('POST', S, { type: 'crawl', url: site.url('/docs/hops.xml') });
+    assert.equal(r.status, 201, r.text);
+    const s = await synced(r.json().id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    const paths = site.hits.slice(before).map((h) => h.path);
+    assert.ok(paths.includes('/docs/to-private') && paths.includes('/docs/away'));
+    assert.ok(!paths.includes('/docs/private/moved'), 'a redirect to a disallowed path fetched');
+    assert.ok(!paths.includes('/docs/elsewhere'), 'a redirect to another host asked');
+    const got = await pages(s.id);
+    assert.deepEqual([...got.keys()].sort(), ['/docs/away', '/docs/to-private', '/docs/warranty']);
+    assert.equal(got.get('/docs/to-private').error,
+      `redirected to a page robots.txt disallows: ${site.url('/docs/private/moved')}`);
+    assert.equal(got.get('/docs/to-private').chunks, 0);
+    assert.equal(got.get('/docs/away').error,
+      `redirected off the site: http://localhost:${port}/docs/elsewhere`);
+    assert.equal(got.get('/docs/away').chunks, 0);
+    for (const q of ['narwhal', 'ocelot']) assert.equal((await found(q)).length, 0, q);
     assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
   });
 

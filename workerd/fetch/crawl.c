@@ -10,9 +10,12 @@
  *    depth 0. Else it is the first page, and each page's links under the
  *    start URL's directory on the same host are followed, to max_depth.
  * 3. A page: its last validators asked of storaged (ST_KB_PAGE_GET), a
- *    conditional GET (redirects followed on the same host, at most 5; the
- *    address checked as curl connects), its bytes hashed; unchanged (304,
- *    or the same SHA-256) it is kept as it is, else read by html.c (or as
+ *    conditional GET (redirects followed on the same host, at most 5,
+ *    each hop's path checked against robots.txt before it is asked, one
+ *    to another host or a disallowed path not asked: the page put with
+ *    why; the address checked as curl connects), its bytes hashed;
+ *    unchanged (304, or the same SHA-256) it is kept as it is, else read
+ *    by html.c (or as
  *    Markdown or text; a PDF by pdf.c) and chunk.c, and put
  *    (ST_KB_PAGE_PUT; a long page as parts of ST_KB_PAGE_CHUNKS_MAX
  *    chunks, one put each, the later ones under "#part-N" and kept
@@ -92,6 +95,7 @@ struct fetch {
 	struct urlpol_guard guard;	/* the crawl's allow_private; refused */
 	long code;
 	char *final_url;	/* where the answer came from */
+	const char *refused;	/* why a redirect went unasked (on_prereq) */
 	int aliased;		/* the requested URL put too */
 	char ctype[128];
 	char etag[ST_KB_ETAG_MAX + 1];
@@ -314,6 +318,31 @@ header_of(CURL *e, const char *name, char *out, size_t outsz)
 static void fetch_ended(struct curlloop_xfer *, CURLcode);
 
 /*
+ * Each request of f's before it is sent, a redirect's too
+ * (CURLOPT_PREREQFUNCTION, where CURLINFO_EFFECTIVE_URL is the URL
+ * about to be asked): a redirect off the start's host and port is
+ * refused, and a page's to a path robots.txt disallows, as todo_next
+ * refuses a URL. robots.txt itself and the first request pass.
+ */
+static int
+on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+	struct fetch *f = arg;
+	char *u = NULL;
+
+	if (f->kind == F_ROBOTS || curl_easy_getinfo(f->x.easy,
+	    CURLINFO_EFFECTIVE_URL, &u) != CURLE_OK || u == NULL ||
+	    strcmp(u, f->url) == 0)
+		return CURL_PREREQFUNC_OK;
+	if (!in_scope(f->cr, u, 1))
+		f->refused = "redirected off the site";
+	else if (f->kind == F_PAGE && !robots_ok(f->cr, u))
+		f->refused = "redirected to a page robots.txt disallows";
+	return f->refused != NULL ? CURL_PREREQFUNC_ABORT :
+	    CURL_PREREQFUNC_OK;
+}
+
+/*
  * Whether f's page is read for its links: a page of a crawl that follows
  * links (not a sitemap's), short of the depth bound. Its links are what
  * keeps the pages it leads to: on a 304 its stored links are followed;
@@ -386,6 +415,9 @@ fetch_curl(struct fetch *f)
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
 	    "http,https") != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PREREQDATA, f) != CURLE_OK;
 	snprintf(ua, sizeof(ua), "Parley/%s (knowledge base; robots token "
 	    "parley)", parley_version);
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, ua) != CURLE_OK;
@@ -1244,6 +1276,31 @@ robots_read(struct fetch *f)
 	fetch_free(f);
 }
 
+/*
+ * f's redirect refused before it was asked (on_prereq): a page put with
+ * why and where it led, without validators; a sitemap fails as unread.
+ */
+static void
+hop_refused(struct fetch *f)
+{
+	struct crawl *c = f->cr;
+	char why[ERR_MAX + 1];
+
+	snprintf(why, sizeof(why), "%s: %s", f->refused,
+	    f->final_url != NULL ? f->final_url : "");
+	free(f->final_url);
+	f->final_url = NULL;
+	f->etag[0] = f->lastmod[0] = '\0';
+	if (f->kind != F_SITEMAP) {
+		page_put(f, 0, "", NULL, 0, why, NULL, 0);
+		return;
+	}
+	if (f->start)
+		c->start_failed = 1;
+	crawl_fail(c, "sitemap", why);
+	fetch_free(f);
+}
+
 static void
 fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 {
@@ -1267,6 +1324,10 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 	x->easy = NULL;
 	if (f->kind == F_ROBOTS) {
 		robots_read(f);
+		return;
+	}
+	if (f->refused != NULL) {
+		hop_refused(f);
 		return;
 	}
 	if (rc != CURLE_OK || f->body.err) {
