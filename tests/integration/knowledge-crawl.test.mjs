@@ -13,11 +13,12 @@
 // conditionally (If-None-Match), a redirect at both hops, a 304 kept
 // without re-reading; a URL that stops redirecting is read whole. A start
 // URL that fails leaves the source failed with its reason, its old pages
-// kept. Each redirect hop is checked before it is asked: a path robots.txt
+// kept. A gzipped sitemap (.xml.gz) is unzipped, to 50 MB at most. Each redirect hop is checked before it is asked: a path robots.txt
 // disallows, or another host, is not asked and the page says why. The
 // fetcher is one process beside the notifier, named parley-fetch.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley, waitFor } from './lib/harness.mjs';
@@ -330,6 +331,38 @@ describe('the fetcher crawls a site on loopback', () => {
       `redirected off the site: http://localhost:${port}/docs/elsewhere`);
     assert.equal(got.get('/docs/away').chunks, 0);
     for (const q of ['narwhal', 'ocelot']) assert.equal((await found(q)).length, 0, q);
+    assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
+  });
+
+  test('a gzipped sitemap (.xml.gz) is unzipped and read, an index\'s too; a zip bomb fails the sync', async () => {
+    const urlset = (...paths) => `<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+${paths.map((x) => `  <url><loc>${site.url(x)}</loc></url>`).join('\n')}
+</urlset>`;
+    files.set('/docs/sitemap.xml.gz', { type: 'application/gzip', body: zlib.gzipSync(urlset('/docs/descaling')) });
+    files.set('/docs/more.xml.gz', { type: 'application/x-gzip', body: zlib.gzipSync(urlset('/docs/warranty')) });
+    files.set('/docs/index.xml', { type: 'application/xml', body: `<?xml version="1.0" encoding="UTF-8"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <sitemap><loc>${site.url('/docs/more.xml.gz')}</loc></sitemap>
+</sitemapindex>` });
+    let r = await call('POST', S, { type: 'crawl', url: site.url('/docs/sitemap.xml.gz') });
+    assert.equal(r.status, 201, r.text);
+    let s = await synced(r.json().id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    assert.deepEqual([...(await pages(s.id)).keys()], ['/docs/descaling']);
+    assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
+    r = await call('POST', S, { type: 'crawl', url: site.url('/docs/index.xml') });
+    s = await synced(r.json().id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    assert.deepEqual([...(await pages(s.id)).keys()], ['/docs/warranty']);
+    assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
+    // 60 MB of white space in about 60 KB: refused past 50 MB unzipped.
+    files.set('/docs/bomb.xml.gz', { type: 'application/gzip',
+      body: zlib.gzipSync(Buffer.concat([Buffer.from(urlset()), Buffer.alloc(60 << 20, 32)]), { level: 9 }) });
+    r = await call('POST', S, { type: 'crawl', url: site.url('/docs/bomb.xml.gz') });
+    s = await synced(r.json().id, 0);
+    assert.equal(s.status, 'failed');
+    assert.equal(s.error, 'sitemap: sitemap: over 50 MB unzipped');
     assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
   });
 

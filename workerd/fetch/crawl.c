@@ -5,7 +5,8 @@
  *    other than 2xx allows everything, but for a 5xx or no answer at all,
  *    which allows nothing (RFC 9309 2.3.1). Its Crawl-delay, if any,
  *    spaces the fetches (one at a time then).
- * 2. The start URL is a sitemap when its path ends in ".xml": its pages
+ * 2. The start URL is a sitemap when its path ends in ".xml" or ".xml.gz"
+ *    (gzip, unzipped by sitemap.c): its pages
  *    (and an index's sitemaps, at most SITEMAPS_MAX) are the crawl's, at
  *    depth 0. Else it is the first page, and each page's links under the
  *    start URL's directory on the same host are followed, to max_depth.
@@ -254,6 +255,16 @@ robots_ok(const struct crawl *c, const char *url)
 	if (urlpol_parse(url, &t, &why) < 0)
 		return 0;
 	return robots_allowed(&c->robots, t.path);
+}
+
+/* 1 when a start URL's path names a sitemap: ".xml", ".xml.gz". */
+static int
+sitemap_path(const char *path)
+{
+	size_t n = strlen(path);
+
+	return (n > 4 && strcasecmp(path + n - 4, ".xml") == 0) ||
+	    (n > 7 && strcasecmp(path + n - 7, ".xml.gz") == 0);
 }
 
 /* url queued, unless seen, out of scope or over a bound. */
@@ -1595,10 +1606,8 @@ crawl_start(struct st_kb_job *job, const struct crawl_conf *conf,
 	n = slash != NULL ? (size_t)(slash - c->start.path) + 1 : 1;
 	snprintf(c->prefix, sizeof(c->prefix), "%.*s", (int)n,
 	    slash != NULL ? c->start.path : "/");
-	n = strlen(c->start.path);
-	p = todo_add(c, c->job.url, 0, n > 4 &&
-	    strcasecmp(c->start.path + n - 4, ".xml") == 0 ? F_SITEMAP :
-	    F_PAGE);
+	p = todo_add(c, c->job.url, 0, sitemap_path(c->start.path) ?
+	    F_SITEMAP : F_PAGE);
 	if (p != NULL)
 		p->start = 1;
 	/* robots.txt first, before anything it may forbid. */

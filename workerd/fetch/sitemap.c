@@ -4,15 +4,18 @@
  * the entries kept), the parser's options are NONET without NOENT,
  * DTDLOAD or HUGE, and the internal-subset callback stops the parse at a
  * DOCTYPE, before any entity is declared. Errors go to a handler that
- * drops them.
+ * drops them. A gzip file (a sitemap.xml.gz) is unzipped first by zlib,
+ * to at most SITEMAP_BYTES_MAX.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#define ZLIB_CONST
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
+#include <zlib.h>
 
 #include "html.h"		/* fetch_markup_check */
 #include "sitemap.h"
@@ -329,8 +332,9 @@ on_generic_error(void *ctx, const char *fmt, ...)
 	(void)fmt;
 }
 
-int
-sitemap_parse(const char *bytes, size_t len, struct sitemap *sm,
+/* The XML of a sitemap, as sitemap_parse says, its length checked. */
+static int
+xml_parse(const char *bytes, size_t len, struct sitemap *sm,
     const char **why)
 {
 	xmlSAXHandler sax;
@@ -338,11 +342,6 @@ sitemap_parse(const char *bytes, size_t len, struct sitemap *sm,
 	size_t first = len < 4 ? len : 4;
 	int rc = -1;
 
-	memset(sm, 0, sizeof(*sm));
-	if (len > SITEMAP_BYTES_MAX) {
-		*why = "sitemap: over 50 MB";
-		return -1;
-	}
 	switch (fetch_markup_check(bytes, len, NULL)) {
 	case FETCH_MARKUP_CHARSET:
 		*why = "sitemap: encoding refused";
@@ -406,5 +405,114 @@ out:
 	free(rd);
 	if (rc < 0)
 		sitemap_free(sm);
+	return rc;
+}
+
+/* 1 when bytes (len) start as a gzip file does (RFC 1952's ID1, ID2). */
+static int
+is_gzip(const char *bytes, size_t len)
+{
+	return len >= 2 && (unsigned char)bytes[0] == 0x1f &&
+	    (unsigned char)bytes[1] == 0x8b;
+}
+
+/*
+ * z's next output into *buf (*cap bytes, grown twice over, to at most
+ * SITEMAP_BYTES_MAX + 1, where it is over), *n of them used: inflate's
+ * return, Z_MEM_ERROR when the buffer cannot grow.
+ */
+static int
+inflate_more(z_stream *z, char **buf, size_t *cap, size_t *n)
+{
+	size_t want;
+	char *nb;
+	int zr;
+
+	if (*n == *cap) {
+		want = *cap == 0 ? 64 * 1024 : *cap * 2;
+		if (want > SITEMAP_BYTES_MAX + 1)
+			want = SITEMAP_BYTES_MAX + 1;
+		if ((nb = realloc(*buf, want)) == NULL)
+			return Z_MEM_ERROR;
+		*buf = nb;
+		*cap = want;
+	}
+	z->next_out = (Bytef *)*buf + *n;
+	z->avail_out = (uInt)(*cap - *n);
+	zr = inflate(z, Z_NO_FLUSH);
+	*n = *cap - z->avail_out;
+	return zr;
+}
+
+/*
+ * gz's gzip members (len bytes; what follows the last, not one, is
+ * ignored as gzip(1) does) unzipped into *out (*outlen bytes; free it),
+ * at most SITEMAP_BYTES_MAX: 0, or -1 and *why ("sitemap: over 50 MB
+ * unzipped", a zip bomb among them; "sitemap: not valid gzip",
+ * "sitemap: out of memory").
+ */
+static int
+gunzip(const char *gz, size_t len, char **out, size_t *outlen,
+    const char **why)
+{
+	z_stream z;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	int zr;
+
+	memset(&z, 0, sizeof(z));
+	*why = "sitemap: out of memory";
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)	/* gzip alone */
+		return -1;
+	z.next_in = (const Bytef *)gz;
+	z.avail_in = (uInt)len;		/* at most SITEMAP_BYTES_MAX */
+	for (;;) {
+		zr = inflate_more(&z, &buf, &cap, &n);
+		if (n > SITEMAP_BYTES_MAX) {
+			*why = "sitemap: over 50 MB unzipped";
+			goto fail;
+		}
+		if (zr == Z_STREAM_END && !is_gzip((const char *)z.next_in,
+		    z.avail_in))
+			break;
+		if (zr == Z_STREAM_END)
+			zr = inflateReset(&z);
+		if (zr == Z_MEM_ERROR)
+			goto fail;
+		/* Z_BUF_ERROR with room left: no more input, a file cut. */
+		if (zr != Z_OK && (zr != Z_BUF_ERROR || z.avail_out > 0)) {
+			*why = "sitemap: not valid gzip";
+			goto fail;
+		}
+	}
+	inflateEnd(&z);
+	*out = buf;
+	*outlen = n;
+	return 0;
+fail:
+	inflateEnd(&z);
+	free(buf);
+	return -1;
+}
+
+int
+sitemap_parse(const char *bytes, size_t len, struct sitemap *sm,
+    const char **why)
+{
+	char *xml;
+	size_t n;
+	int rc;
+
+	memset(sm, 0, sizeof(*sm));
+	if (len > SITEMAP_BYTES_MAX) {
+		*why = "sitemap: over 50 MB";
+		return -1;
+	}
+	if (!is_gzip(bytes, len))
+		return xml_parse(bytes, len, sm, why);
+	if (gunzip(bytes, len, &xml, &n, why) < 0)
+		return -1;
+	rc = xml_parse(xml, n, sm, why);
+	free(xml);
 	return rc;
 }

@@ -5,8 +5,9 @@
  * parser: no network, no DTD at all (a document with a DOCTYPE is
  * refused before its internal subset is read, so no external entity is
  * ever fetched and no entity expanded: no XXE, no billion laughs). Pure:
- * the fetcher gets (and gunzips) the file and decides which hosts the
- * locations may name; this reads the bytes.
+ * the fetcher gets the file and decides which hosts the locations may
+ * name; this reads the bytes, gunzipped first when they are gzip's (a
+ * sitemap.xml.gz).
  */
 #ifndef PARLEY_FETCH_SITEMAP_H
 #define PARLEY_FETCH_SITEMAP_H
@@ -31,7 +32,10 @@ struct sitemap {
 
 /*
  * Reads a sitemap or a sitemap index (len bytes, at most
- * SITEMAP_BYTES_MAX; any encoding libxml2 knows). The elements are
+ * SITEMAP_BYTES_MAX; any encoding libxml2 knows), or a gzip file of one
+ * (by its first two bytes; unzipped by zlib to at most
+ * SITEMAP_BYTES_MAX, else "sitemap: over 50 MB unzipped"; "sitemap: not
+ * valid gzip" when it is not, or cut). The elements are
  * matched by local name in the root's namespace (the protocol's or
  * none), <loc> and <lastmod> as direct children of an entry only (an
  * image extension's <image:loc> is not one). 0 with *sm filled (free it

@@ -6,7 +6,8 @@
  * URL, a parameter entity) and entity expansion (billion laughs) give no
  * content and no blow-up; an undeclared entity, broken or cut XML and
  * another root refused; 50,000 entries kept of more; the 50 MB bound; W3C
- * datetimes.
+ * datetimes; a gzip file (sitemap.xml.gz) unzipped, two members joined,
+ * one cut or corrupt refused, a zip bomb stopped at 50 MB unzipped.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <zlib.h>
 
 #include "sitemap.h"
 
@@ -229,6 +232,91 @@ test_bound(void **state)
 	free(xml);
 }
 
+/*
+ * len bytes of data gzipped (a member of its own) after the *n bytes of
+ * *gz, which grows.
+ */
+static void
+gzip_add(char **gz, size_t *n, const char *data, size_t len)
+{
+	z_stream z;
+	size_t room;
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 9,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	room = deflateBound(&z, len) + 64;
+	assert_non_null(*gz = realloc(*gz, *n + room));
+	z.next_in = (Bytef *)(uintptr_t)data;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)*gz + *n;
+	z.avail_out = (uInt)room;
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	*n += room - z.avail_out;
+	deflateEnd(&z);
+}
+
+static void
+test_gzip(void **state)
+{
+	const char *a = "<urlset " NS "><url><loc>https://e.example/a</loc>"
+	    "</url><url><loc>https://e.example/b</loc></url></urlset>";
+	struct sitemap sm;
+	const char *why = "unset";
+	char *gz = NULL;
+	size_t n = 0;
+
+	gzip_add(&gz, &n, a, strlen(a));
+	assert_int_equal(sitemap_parse(gz, n, &sm, &why), 0);
+	assert_null(why);
+	assert_int_equal(sm.nurls, 2);
+	assert_string_equal(sm.urls[1].loc, "https://e.example/b");
+	sitemap_free(&sm);
+	/* Bytes that are not a member after it: ignored, as gzip(1) does. */
+	assert_non_null(gz = realloc(gz, n + 4));
+	memcpy(gz + n, "\0\0\0\0", 4);
+	assert_int_equal(sitemap_parse(gz, n + 4, &sm, &why), 0);
+	sitemap_free(&sm);
+	/* Cut, or corrupt: refused. */
+	assert_int_equal(sitemap_parse(gz, n - 12, &sm, &why), -1);
+	assert_string_equal(why, "sitemap: not valid gzip");
+	assert_null(sm.urls);
+	gz[12] ^= 0x55;
+	assert_int_equal(sitemap_parse(gz, n, &sm, &why), -1);
+	assert_string_equal(why, "sitemap: not valid gzip");
+	free(gz);
+	/* Two members: one file. */
+	gz = NULL;
+	n = 0;
+	gzip_add(&gz, &n, a, 40);
+	gzip_add(&gz, &n, a + 40, strlen(a) - 40);
+	assert_int_equal(sitemap_parse(gz, n, &sm, &why), 0);
+	assert_int_equal(sm.nurls, 2);
+	sitemap_free(&sm);
+	free(gz);
+}
+
+/* 60 MB of white space in 60 KB: stopped at 50 MB, quickly. */
+static void
+test_gzip_bomb(void **state)
+{
+	size_t big = 60u << 20, n = 0;
+	char *xml = malloc(big), *gz = NULL;
+	struct sitemap sm;
+	const char *why = NULL;
+
+	assert_non_null(xml);
+	memset(xml, ' ', big);
+	memcpy(xml, "<urlset " NS ">", strlen("<urlset " NS ">"));
+	gzip_add(&gz, &n, xml, big);
+	free(xml);
+	assert_true(n < 200 * 1024);
+	assert_int_equal(sitemap_parse(gz, n, &sm, &why), -1);
+	assert_string_equal(why, "sitemap: over 50 MB unzipped");
+	assert_null(sm.urls);
+	free(gz);
+}
+
 static void
 test_datetime(void **state)
 {
@@ -257,6 +345,8 @@ main(void)
 		cmocka_unit_test(test_billion_laughs),
 		cmocka_unit_test(test_not_sitemaps),
 		cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_gzip),
+		cmocka_unit_test(test_gzip_bomb),
 		cmocka_unit_test(test_datetime),
 	};
 
