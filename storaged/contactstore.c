@@ -36,6 +36,7 @@
 
 #include "contactstore.h"
 #include "log.h"
+#include "mailbox.h"
 #include "outbox.h"
 #include "random.h"
 #include "sha256.h"
@@ -1236,8 +1237,9 @@ store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
 	st_contact_free(&c);
 	/* The live events that name it go once the batch commits. */
 	store_forget(t, g.id);
-	/* Its webhook deliveries keep none of it (erased or not). */
+	/* Its webhook deliveries and mails keep none of it (erased or not). */
 	outbox_contact_gone(t, g.id);
+	store_mail_contact_gone(t, g.id);
 	gone_save(t, &g);
 	if (gone_step(t, &g, max, &n, &left) == 0)
 		*done = !left;

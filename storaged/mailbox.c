@@ -8,16 +8,20 @@
  *	mail_convs   conv id[16] -> u64 its last "waiting" mail's time
  *	conv_mails   conv id[16] | u64 seq -> (): the mails of an event of
  *	             a conversation (outbox.c's outq_conv_*)
+ *	contact_mails  contact id[16] | u64 seq -> (): the "new contact"
+ *	             mails of a contact (outq_contact_set)
  *	user_notify  user id -> u32 the emails the user chose (ST_MAIL_*)
  *	meta "mail_seq"  the last seq given
  *	meta "conv_mails_filled"  conv_mails holds the mails stored before it
+ *	meta "contact_mails_filled"  contact_mails does
  *
  * A mail is written in the transaction of the event that causes it, so
  * either both are stored or neither. The notifier leases what is due
  * (the due index and sequence are outbox.c's, shared) and answers each:
  * one it never answers is due again when its lease ends (at least
  * once). A mail sent, or out of retries, goes; nothing else is kept. A
- * conversation deleted takes its pending mails: none tells of it after.
+ * conversation deleted takes its pending mails: none tells of it after;
+ * a contact deleted, erased or not, its "new contact" mails.
  *
  * Every value starts with ST_RECORD_VERSION (a mail's: its layout's
  * format, 1).
@@ -36,6 +40,7 @@
 
 #define SEQ_KEY		"mail_seq"
 #define CM_META		"conv_mails_filled"
+#define KM_META		"contact_mails_filled"
 #define U32_REC		(1 + 4)
 #define U64_REC		(1 + 8)
 /* Messages a "waiting" check looks back at, at most. */
@@ -250,12 +255,25 @@ mail_load(struct store_txn *t, uint64_t seq, struct st_mail *m)
 	    "mail");
 }
 
-/* m (stored under seq) is in its conversation's mails (on), or not. */
+/* m (stored under seq) is in its contact's mails (on), or not. */
+static void
+km_set(struct store_txn *t, const struct st_mail *m, uint64_t seq, int on)
+{
+	if (m->kind == ST_MAIL_CONTACT)
+		outq_contact_set(t, t->st->contact_mails, m->payload,
+		    m->payload_len, seq, on);
+}
+
+/*
+ * m (stored under seq) is in its conversation's mails and, a "new
+ * contact" mail, its contact's (on), or in neither.
+ */
 static void
 cm_set(struct store_txn *t, const struct st_mail *m, uint64_t seq, int on)
 {
 	outq_conv_set(t, t->st->conv_mails, m->payload, m->payload_len, seq,
 	    on);
+	km_set(t, m, seq, on);
 }
 
 /*
@@ -281,8 +299,9 @@ mail_remove(struct store_txn *t, uint64_t seq, const struct st_mail *m)
 /* ---------------------------------------------------------- erasure */
 
 /*
- * The mail stored under seq, of a conversation being deleted, goes (its
- * conv_mails entry is outq_conv_take's). Absent: nothing.
+ * The mail stored under seq, of a conversation or a contact being
+ * deleted, goes (the entry that named it is outq_conv_take's). Absent:
+ * nothing.
  */
 static void
 mail_erase(struct store_txn *t, uint64_t seq)
@@ -309,6 +328,12 @@ mail_conv_deleted(struct store_txn *t, const struct st_conv *c,
 	    "delete conversation mail");
 }
 
+void
+store_mail_contact_gone(struct store_txn *t, const uint8_t id[16])
+{
+	outq_conv_take(t, t->st->contact_mails, id, mail_erase);
+}
+
 /* The mail stored under seq listed in conv_mails (at open). */
 static void
 cm_fill(struct store_txn *t, uint64_t seq)
@@ -317,16 +342,35 @@ cm_fill(struct store_txn *t, uint64_t seq)
 
 	if (mail_load(t, seq, &m) != 0)
 		return;
-	cm_set(t, &m, seq, 1);
+	outq_conv_set(t, t->st->conv_mails, m.payload, m.payload_len, seq,
+	    1);
 	st_mail_free(&m);
 }
 
-/* An older data directory's mails listed by conversation, once. */
+/* The mail stored under seq listed in contact_mails (at open). */
+static void
+km_fill(struct store_txn *t, uint64_t seq)
+{
+	struct st_mail m;
+
+	if (mail_load(t, seq, &m) != 0)
+		return;
+	km_set(t, &m, seq, 1);
+	st_mail_free(&m);
+}
+
+/*
+ * An older data directory's mails listed by conversation, and by
+ * contact (a directory of before contact_mails), once each.
+ */
 static int
 mail_init(struct store_txn *t)
 {
-	return outq_conv_fill(t, t->st->mails, CM_META, cm_fill, "mails",
-	    "conversation");
+	if (outq_conv_fill(t, t->st->mails, CM_META, cm_fill, "mails",
+	    "conversation") != 0)
+		return t->err;
+	return outq_conv_fill(t, t->st->mails, KM_META, km_fill, "mails",
+	    "contact");
 }
 
 const struct store_module mailbox_module = {

@@ -21,6 +21,12 @@ struct st_event;
 void store_mail_settings(struct store *, int on);
 /* A user deleted: their choice goes. */
 void store_mail_user_gone(struct store_txn *, const char *user);
+/*
+ * A contact (id) deleted, erased or not: its pending "new contact" mails
+ * (ST_MAIL_CONTACT, its details), listed by contact_mails, go as a sent
+ * one does; at most its organisation's ST_MAIL_PENDING_MAX.
+ */
+void store_mail_contact_gone(struct store_txn *, const uint8_t id[16]);
 /* ST_NOTIFY_GET: user's choice (ST_MAIL_* bits; 0 when never set). */
 int store_notify_get(struct store_txn *, const char *user, uint32_t *mask);
 /* ST_NOTIFY_SET: user's choice becomes mask (only ST_MAIL_ALL bits). */

@@ -18,7 +18,7 @@ const struct store_module *const store_modules[] = {
 	&orgstore_module,	/* makes the default organisation */
 	&contactstore_module,	/* hashes older email and phone keys */
 	&outbox_module,		/* moves older due deliveries */
-	&mailbox_module,	/* lists older mails by conversation */
+	&mailbox_module,	/* lists older mails by conversation, contact */
 	&inbox_module,		/* its read marks (issue 24) */
 	&feedback_module,	/* its feedback counts (issue 26) */
 	&convstate_module,	/* the assistant's resolutions */

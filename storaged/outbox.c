@@ -183,7 +183,7 @@ outq_prefix_seqs(struct store_txn *t, MDB_dbi index, const void *prefix,
 	return 0;
 }
 
-/* ------------------------------- a conversation's, shared with mailbox.c */
+/* ------------------ a conversation's, a contact's: shared with mailbox.c */
 
 void
 outq_conv_set(struct store_txn *t, MDB_dbi index, const void *payload,
@@ -222,6 +222,24 @@ outq_conv_take(struct store_txn *t, MDB_dbi index, const uint8_t id[16],
 			    "delete conversation entry");
 			take(t, seqs[i]);
 		}
+}
+
+void
+outq_contact_set(struct store_txn *t, MDB_dbi index, const void *payload,
+    size_t len, uint64_t seq, int on)
+{
+	char hex[ST_ID_HEX + 1];
+	uint8_t k[CONV_KEY_LEN];
+
+	/* None when it tells of no contact (erased, or another event). */
+	if (len == 0 || pdec_event_contact(payload, len, hex) < 0 ||
+	    proto_hex_decode(hex, k, ID_LEN) < 0)
+		return;
+	proto_put_be64(k + ID_LEN, seq);
+	if (on)
+		db_mark(t, index, k, sizeof(k), "put contact entry");
+	else
+		db_del_quiet(t, index, k, sizeof(k), "delete contact entry");
 }
 
 int
@@ -451,20 +469,9 @@ static void
 kd_set(struct store_txn *t, const struct st_delivery *d, uint64_t seq,
     int on)
 {
-	char hex[ST_ID_HEX + 1];
-	uint8_t k[ID_LEN + 8];
-
-	if (d->event != ST_HE_CONTACT_CREATED || d->payload_len == 0 ||
-	    pdec_event_contact(d->payload, d->payload_len, hex) < 0)
-		return;
-	proto_hex_decode(hex, k, ID_LEN);
-	proto_put_be64(k + ID_LEN, seq);
-	if (on)
-		db_mark(t, t->st->contact_deliveries, k, sizeof(k),
-		    "put contact delivery");
-	else
-		db_del_quiet(t, t->st->contact_deliveries, k, sizeof(k),
-		    "delete contact delivery");
+	if (d->event == ST_HE_CONTACT_CREATED)
+		outq_contact_set(t, t->st->contact_deliveries, d->payload,
+		    d->payload_len, seq, on);
 }
 
 /*

@@ -92,7 +92,9 @@ int outq_prefix_seqs(struct store_txn *, MDB_dbi index, const void *prefix,
 /*
  * An outbox's conversation index (conversation id[16] | u64 seq -> ():
  * the webhooks' conv_deliveries, the mails' conv_mails), so that a
- * conversation deleted finds what it wrote.
+ * conversation deleted finds what it wrote; and its contact index
+ * (contact id[16] | u64 seq -> (): contact_deliveries, contact_mails),
+ * so that a contact deleted finds what told of it.
  *
  * outq_conv_set: the record stored under seq, of payload (an event as
  * ST_EV carries it: the conversation's id is its head, pdec_event_conv),
@@ -105,8 +107,14 @@ int outq_prefix_seqs(struct store_txn *, MDB_dbi index, const void *prefix,
  * directory from before the index), each(t, seq) for every record of
  * recs (u64 seq -> record), which puts it in the index; then `meta` says
  * so (what names the records in the log, by what the index lists them
- * by). 0, or t's error. (outbox.c fills its contact index so too.)
+ * by). 0, or t's error.
+ * outq_contact_set: as outq_conv_set, by the contact a contact event's
+ * payload saved (pdec_event_contact); nothing for another event, or an
+ * empty payload. outq_conv_take and outq_conv_fill serve a contact
+ * index as well (its key is as long).
  */
+void outq_contact_set(struct store_txn *, MDB_dbi index,
+    const void *payload, size_t len, uint64_t seq, int on);
 void outq_conv_set(struct store_txn *, MDB_dbi index, const void *payload,
     size_t len, uint64_t seq, int on);
 void outq_conv_take(struct store_txn *, MDB_dbi index, const uint8_t id[16],

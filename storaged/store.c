@@ -1104,6 +1104,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "conv_mails", offsetof(struct store, conv_mails) },
 	/* a contact's webhook deliveries (outbox.c) */
 	{ "contact_deliveries", offsetof(struct store, contact_deliveries) },
+	/* a contact's pending "new contact" mails (mailbox.c) */
+	{ "contact_mails", offsetof(struct store, contact_mails) },
 };
 
 MDB_dbi *

@@ -15,6 +15,10 @@
 //     parts (text/plain, text/html with the visitor's <script> escaped, the
 //     dashboard link);
 //   - a new contact (its name with <b>): one mail, to the one who chose it;
+//   - a contact deleted (without an erase: its conversation stays) while
+//     its mail waits for a retry (the server down): once the server is up
+//     and the retry's time is past, the mail is not sent (it once was,
+//     with the deleted contact's name and email);
 //   - a visitor writing in `human`: one "waiting" mail; writing again
 //     within 10 minutes makes none; in a conversation where an agent just
 //     wrote, none either;
@@ -199,6 +203,32 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
       smtpd.mails.map((x) => x.subject).join('\n'));
     await v.close();
     await other.v.close();
+  });
+
+  test('a contact deleted while its mail waits for a retry: the mail is not sent', async () => {
+    const NAME = 'Gone Soon';
+    const EMAIL = 'gone.soon@example.org';
+    const fails = () => (p.tail('masterd', 1e7).match(/\(contact\), attempt 1 failed/g) || []).length;
+    const before = fails();
+    await smtpd.stop();
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('hello');
+    v.send({ type: 'contact_info', name: NAME, email: EMAIL });
+    await v.next('contact_info_saved');
+    await v.close();
+    await waitFor(() => fails() > before, 10000, 'a first attempt that fails (nothing listens)');
+    const failedAt = Date.now();
+    const contact = (await p.admin('/v1/admin/contacts?limit=200')).json().contacts.find((c) => c.email === EMAIL);
+    const r = await p.adminJson('DELETE', `/v1/admin/contacts/${contact.id}`);
+    assert.equal(r.status, 200, r.text);
+    await smtpd.start();
+    // Past its retry (backoff.c: at most 5 s after the failure), then a
+    // mail due later: what was due before it has been sent.
+    await sleep(Math.max(0, failedAt + 6000 - Date.now()));
+    await marker();
+    const about = smtpd.lines.filter((l) => l.data !== undefined && (l.data.includes(EMAIL) || l.data.includes(NAME)));
+    assert.deepEqual(about, [], 'no mail about the deleted contact');
   });
 
   test('a server that offers no STARTTLS gets neither the password nor the mail', async () => {

@@ -40,16 +40,19 @@ export class Smtpd {
       String(this.dataDelayMs)],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     this.stderr = '';
+    // Its own lines: a server started again is ready when it says so.
+    const from = this.lines.length;
+    const ready = () => this.lines.slice(from).some((l) => l.ready);
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.lines.push(JSON.parse(l)));
     // Ready, or gone: a server that could not start says why (its stderr).
     try {
-      await waitFor(() => this.lines.some((l) => l.ready) || this.proc.exitCode !== null, 40000, 'smtpd ready');
+      await waitFor(() => ready() || this.proc.exitCode !== null, 40000, 'smtpd ready');
     } catch (err) {
       err.message += `; its stderr: ${this.stderr}`;
       throw err;
     }
-    assert.ok(this.lines.some((l) => l.ready), `smtpd exited ${this.proc.exitCode} before it was ready: ${this.stderr}`);
+    assert.ok(ready(), `smtpd exited ${this.proc.exitCode} before it was ready: ${this.stderr}`);
   }
 
   get mails() { return this.lines.filter((l) => l.data !== undefined).map(parseMail); }

@@ -11,7 +11,8 @@
  * once per conversation per 10 minutes; kept across a reopen; a deleted
  * conversation's and user's records go with them, the conversation's
  * pending mails too (an older data directory's listed by conversation at
- * open); the pending bound.
+ * open); a deleted contact's "new contact" mails, erased or not (an older
+ * data directory's listed by contact at open); the pending bound.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include "mailmsg.h"
 #include "stmsgs.h"
 #include "usermsg.h"
+#include "widgetmsg.h"
 #include "test_fixture.h"
 #include "test_who.h"
 
@@ -37,6 +39,13 @@ static int
 setup(void **state)
 {
 	return fix_setup(state, "/tmp/parley-mailbox-XXXXXX", 0);
+}
+
+/* setup() with rate-limit counters: a visitor's requests count. */
+static int
+setup_rl(void **state)
+{
+	return fix_setup(state, "/tmp/parley-mailbox-XXXXXX", 1);
 }
 
 /*
@@ -411,11 +420,11 @@ test_conv_deleted_mails(void **state)
 }
 
 /*
- * conv_mails emptied and its meta mark gone behind the store's back (a
- * data directory from before it), then the store opened again.
+ * An index (db) emptied and its meta mark gone behind the store's back
+ * (a data directory from before it), then the store opened again.
  */
 static void
-conv_mails_unfilled(struct fix *f)
+index_unfilled(struct fix *f, const char *db, const char *mark)
 {
 	MDB_env *env;
 	MDB_txn *txn;
@@ -424,11 +433,11 @@ conv_mails_unfilled(struct fix *f)
 
 	env_open(f, &env);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "conv_mails", 0, &dbi), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
 	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
 	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	k.mv_size = strlen("conv_mails_filled");
-	k.mv_data = "conv_mails_filled";
+	k.mv_size = strlen(mark);
+	k.mv_data = (void *)(uintptr_t)mark;
 	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
@@ -445,9 +454,163 @@ test_conv_mails_filled(void **state)
 	char id[ST_MAIL_ID_LEN + 1];
 
 	two_convs_mailed(f, c1, c2, id);
-	conv_mails_unfilled(f);		/* then opened: filled */
+	index_unfilled(f, "conv_mails", "conv_mails_filled");
 	assert_int_equal(entries(f, "conv_mails"), 3);
 	c1_deleted(f, c1, c2, id);
+}
+
+/* The widget's public id visitors use, into wid. */
+static void
+widget_new(struct fix *f, char wid[ST_WID_ARG_MAX + 1])
+{
+	struct st_widget in, out;
+
+	st_widget_defaults(&in);
+	in.name = strdup("Shop");
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_CREATE, &in, &out),
+	    0);
+	strlcpy(wid, out.widget_id, ST_WID_ARG_MAX + 1);
+	st_widget_free(&in);
+	st_widget_free(&out);
+}
+
+/*
+ * Visitor tb says hello (its session and conversation made if new), then
+ * submits name and email: the contact's id into id.
+ */
+static void
+visitor_contact(struct fix *f, const char *wid, uint8_t tb,
+    const char *name, const char *email, char id[ST_ID_HEX + 1])
+{
+	struct st_ws_begin_req b = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .content = "hello",
+	    .rate_key = "", .window_ms = 60000, .history_max = 20,
+	    .create = 1 };
+	struct st_contact_submit_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
+	    .phone = "", .rate_key = "", .window_ms = 60000 };
+	struct st_contact_submit_rep rep;
+	struct dreply r;
+
+	memset(b.token, tb, sizeof(b.token));
+	assert_int_equal(request_st(f, PROTO_ST_WS_BEGIN, &b, &r), 0);
+	assert_int_equal(r.enc.buf[0], ST_WS_OK);
+	dreply_free(&r);
+	memset(q.token, tb, sizeof(q.token));
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q, &rep),
+	    0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	strlcpy(id, rep.contact.id, ST_ID_HEX + 1);
+	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
+}
+
+/* ST_CONTACT_ERASE of contact id (all: erase=all), done in one step. */
+static void
+contact_delete(struct fix *f, const char *id, int all)
+{
+	struct st_u8_rep done;
+
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_ERASE,
+	    &(struct st_contact_erase_req){ id, (uint8_t)all }, &done), 0);
+	assert_int_equal(done.v, 1);
+}
+
+/*
+ * A member who chose every mail; contact zed with two "new contact"
+ * mails pending (its visitor submitted twice; the first leased), then
+ * contact kim with one: into id, the leased one's id.
+ */
+static void
+two_contacts_mailed(struct fix *f, char zed[ST_ID_HEX + 1],
+    char kim[ST_ID_HEX + 1], char id[ST_MAIL_ID_LEN + 1])
+{
+	char a[ST_USER_ID_MAX + 1], wid[ST_WID_ARG_MAX + 1];
+	char again[ST_ID_HEX + 1];
+	struct st_mails m;
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
+	choose(f, a, ST_MAIL_ALL);
+	widget_new(f, wid);
+	visitor_contact(f, wid, 1, "Zed", "zed@example.com", zed);
+	due(f, 1, &m);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.mails[0].kind, ST_MAIL_CONTACT);
+	strlcpy(id, m.mails[0].id, ST_MAIL_ID_LEN + 1);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	visitor_contact(f, wid, 1, "Zed Quux", "zed@example.com", again);
+	assert_string_equal(again, zed);
+	visitor_contact(f, wid, 2, "Kim", "kim@example.com", kim);
+	assert_int_equal(entries(f, "mails"), 3);
+	assert_int_equal(entries(f, "contact_mails"), 3);
+	assert_int_equal(pending_of(f, ST_ORG_DEFAULT), 3);
+}
+
+/*
+ * zed deleted without an erase (its conversation stays): its mails go
+ * (the leased one too: a late answer changes nothing), with their due
+ * and conv_mails entries and the count; kim's stays, and is the one
+ * sent. A deleted contact's mail once stayed, and was sent with its
+ * name and email. kim erased: nothing of either is left.
+ */
+static void
+zed_deleted(struct fix *f, const char *zed, const char *kim,
+    const char *id)
+{
+	struct st_mails m;
+	struct st_event ev;
+	struct pdec d;
+
+	contact_delete(f, zed, 0);
+	assert_int_equal(entries(f, "mails"), 1);
+	assert_int_equal(entries(f, "mail_due"), 1);
+	assert_int_equal(entries(f, "conv_mails"), 1);
+	assert_int_equal(entries(f, "contact_mails"), 1);
+	assert_int_equal(pending_of(f, ST_ORG_DEFAULT), 1);
+	assert_int_equal(result(f, id, 1, 0), 0);
+	assert_int_equal(entries(f, "mails"), 1);
+	fake_now += 60000;	/* past every lease */
+	due(f, 16, &m);
+	assert_int_equal(m.n, 1);
+	pdec_init(&d, m.mails[0].payload, m.mails[0].payload_len);
+	assert_int_equal(pdec_event(&d, &ev), 0);
+	assert_string_equal(ev.contact.id, kim);
+	st_event_free(&ev);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	contact_delete(f, kim, 1);
+	assert_int_equal(entries(f, "mails"), 0);
+	assert_int_equal(entries(f, "mail_due"), 0);
+	assert_int_equal(entries(f, "mail_counts"), 0);
+	assert_int_equal(entries(f, "conv_mails"), 0);
+	assert_int_equal(entries(f, "contact_mails"), 0);
+}
+
+static void
+test_contact_deleted_mails(void **state)
+{
+	struct fix *f = *state;
+	char zed[ST_ID_HEX + 1], kim[ST_ID_HEX + 1];
+	char id[ST_MAIL_ID_LEN + 1];
+
+	two_contacts_mailed(f, zed, kim, id);
+	zed_deleted(f, zed, kim, id);
+}
+
+/*
+ * An older data directory's mails are listed by contact at open
+ * (contact_mails emptied and its mark gone behind the store's back).
+ */
+static void
+test_contact_mails_filled(void **state)
+{
+	struct fix *f = *state;
+	char zed[ST_ID_HEX + 1], kim[ST_ID_HEX + 1];
+	char id[ST_MAIL_ID_LEN + 1];
+
+	two_contacts_mailed(f, zed, kim, id);
+	index_unfilled(f, "contact_mails", "contact_mails_filled");
+	assert_int_equal(entries(f, "contact_mails"), 3);
+	zed_deleted(f, zed, kim, id);
 }
 
 /* An organisation holds at most ST_MAIL_PENDING_MAX pending mails. */
@@ -569,6 +732,10 @@ main(void)
 		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_conv_mails_filled, setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_contact_deleted_mails,
+		    setup_rl, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_contact_mails_filled,
+		    setup_rl, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pending_bound, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_rcpt_cap, setup,
