@@ -139,20 +139,24 @@ started_other() {
 }
 
 pids=()
+# Also when the terminal is gone (SIGHUP, a closed window or SSH session):
+# its output may then fail, which must not end this script before what it
+# started has stopped.
 stop() {	# [exit status]
 	local rc=${1:-0}
-	trap - INT TERM
-	echo "run: stopping"
+	trap - INT TERM HUP
+	trap '' PIPE
+	echo "run: stopping" 2>/dev/null || true
 	# masterd first, so workers finish with storage (and the model) still
 	# there; then storaged; the mock model last.
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
 		kill -TERM "${pids[i]}" 2>/dev/null || true
 		wait "${pids[i]}" 2>/dev/null || true
 	done
-	echo "run: stopped"
+	echo "run: stopped" 2>/dev/null || true
 	exit "$rc"
 }
-trap stop INT TERM
+trap stop INT TERM HUP
 
 # Each process runs in its own session so that a Ctrl-C reaches only this
 # script, which then asks each one once to stop gracefully (a second

@@ -11,7 +11,8 @@
 //  - a second make run on the same port stops before starting anything,
 //    printing no URL and no password; one whose masterd cannot bind
 //    stops too, printing none;
-//  - a CRLF env file is refused with the line's number.
+//  - a CRLF env file is refused with the line's number;
+//  - a closed terminal (SIGHUP, the output gone) stops all it started.
 // (The .env rules case by case: tests/unit/lib/test_envfile.c.)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -116,6 +117,15 @@ describe('make run on a laptop', () => {
     assert.ok(!fs.existsSync(path.join(dir, 'run2')), 'nothing was started');
     const health = await request(run.port, 'GET', '/health');
     assert.equal(health.status, 200, 'the first one still serves');
+  });
+
+  test('the terminal closed (SIGHUP, its output gone): everything it started stops', async () => {
+    run.child.stdout.destroy();
+    run.child.stderr.destroy();
+    const st = await run.stop('SIGHUP');
+    assert.equal(st.stuck, false, 'run.sh ended');
+    assert.deepEqual(st.leftBehind, [], 'nothing it started is left running');
+    run = null;
   });
 });
 
