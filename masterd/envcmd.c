@@ -8,6 +8,9 @@
  *		(a value may hold a newline), the last assignment of each
  *		name; exit 1 with "FILE: line N: why" on stderr when the
  *		file cannot be read as systemd would read it.
+ *	parley-masterd --check FILE
+ *		the settings checked as systemd would give them from FILE
+ *		(envcmd_load), the environment's under them.
  *	parley-masterd --env-fill FILE NAME...
  *		each NAME whose value in FILE is missing or empty gets 40
  *		random letters and digits, written into its last
@@ -120,6 +123,21 @@ env_fill(const char *path, int nnames, char *names[])
 	free(buf);
 	envfile_free(&ef);
 	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+void
+envcmd_load(const char *path)
+{
+	struct envfile ef;
+	char err[ENVFILE_ERR_MAX];
+	size_t i;
+
+	if (envfile_read(&ef, path, NULL, NULL, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	for (i = 0; i < ef.n; i++)
+		if (setenv(ef.v[i].name, ef.v[i].value, 1) < 0)
+			fatal("setenv %s", ef.v[i].name);
+	envfile_free(&ef);
 }
 
 int

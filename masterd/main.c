@@ -256,11 +256,13 @@ main(int argc, char *argv[])
 	}
 	if (argc > 1 && strncmp(argv[1], "--env", 5) == 0)
 		return envcmd_main(argc, argv);	/* make run's .env reader */
-	check = argc == 2 && strcmp(argv[1], "--check") == 0;
+	check = (argc == 2 || argc == 3) && strcmp(argv[1], "--check") == 0;
 	if (argc > 1 && !check)
-		fatalx("usage: %s [--check | --settings | --version | "
+		fatalx("usage: %s [--check [FILE] | --settings | --version | "
 		    "--env FILE | --env-fill FILE NAME...] (settings come "
 		    "from the environment: parley.env(5))", MASTERD_NAME);
+	if (check && argc == 3)
+		envcmd_load(argv[2]);	/* as systemd reads the file */
 
 	/*
 	 * Every setting, the workers' and storaged's too: refuse a bad one

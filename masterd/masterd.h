@@ -88,6 +88,13 @@ void config_load(struct config *, const struct settings *);
 /* envcmd.c: `--env FILE`, `--env-fill FILE NAME...` (argv[1] is the
    option); the exit status. */
 int envcmd_main(int argc, char *argv[]);
+/*
+ * `--check FILE`: every variable of the env file at path set in this
+ * process's environment, as systemd's EnvironmentFile= gives them (one
+ * reader: lib/envfile.c); exits 1 naming the line when it cannot be
+ * read so.
+ */
+void envcmd_load(const char *path);
 
 /* procs.c */
 /* The children masterd runs; a role is its row's index. */

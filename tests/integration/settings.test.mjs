@@ -11,7 +11,8 @@
 //    parley-storaged the same for its own; a secret's value is never
 //    printed;
 //  - `make run` (scripts/run.sh) with PARLEY_HEADER_TIMEOUT_MS=abc exits 1
-//    at once, having started nothing.
+//    at once, having started nothing;
+//  - `parley-masterd --check FILE` reads FILE as systemd does.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -251,6 +252,25 @@ describe('a bad value stops the daemon at start', () => {
     await closed;
     assert.ok(fs.existsSync(MARK), `the fake worker ran:\n${err}`);
     assert.match(err, /worker 1 started/);
+  });
+
+  test('--check FILE reads the file as systemd does: a value with spaces and a ; comment are fine, a bad value and a bad line named', async () => {
+    const f = path.join(TMP, 'parley.env');
+    fs.writeFileSync(f, '; a comment\nSYSTEM_PROMPT=You are a concise assistant\nMAX_HISTORY_MESSAGES="12"\n');
+    let r = await runOnce(MASTERD, ok, ['--check', f]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /the settings are valid/);
+    fs.writeFileSync(f, 'SYSTEM_PROMPT=You are concise\nMAX_HISTORY_MESSAGES=twelve\n');
+    r = await runOnce(MASTERD, ok, ['--check', f]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /MAX_HISTORY_MESSAGES/);
+    fs.writeFileSync(f, 'PORT=4000\r\n');
+    r = await runOnce(MASTERD, ok, ['--check', f]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /parley\.env: line 1: ends in CR LF/);
+    r = await runOnce(MASTERD, ok, ['--check', path.join(TMP, 'none.env')]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /none\.env/);
   });
 
   test('every setting, every kind of bad value (masterd, and storaged for its own)', async () => {

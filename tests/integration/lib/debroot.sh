@@ -57,7 +57,7 @@ for p in parley-masterd parley-workerd parley-fetch parley-storaged parley parle
 done
 MANPAGER=cat MANWIDTH=80 man -l /usr/share/man/man5/parley.env.5.gz 2>&1 | head -n 4
 step check
-(set -a; . /etc/parley/parley.env; exec /usr/sbin/parley-masterd --check) 2>&1 && echo "check passed" || echo "check failed"
+/usr/sbin/parley-masterd --check /etc/parley/parley.env 2>&1 && echo "check passed" || echo "check failed"
 
 # The owner edits the environment file; storaged would have made its data.
 echo "# edited by the owner" >> /etc/parley/parley.env
