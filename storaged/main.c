@@ -117,18 +117,21 @@ mkdir_p(const char *dir, const struct privuser *pu)
 }
 
 /*
- * Held for our whole life: two storaged racing for the same socket would
- * otherwise both find it stale, and one would unlink the other's.
+ * Lock file name in dir, held for our whole life: in the run directory,
+ * two storaged racing for the same socket would otherwise both find it
+ * stale, and one would unlink the other's; in the data directory, a
+ * second one (another run directory) would open the same LMDB and log,
+ * and wait for ever on the first's write lock. The fd.
  */
 static int
-lock_rundir(const char *rundir)
+lock_dir(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", rundir,
-	    STORAGED_LOCK) >= sizeof(path))
-		fatalx("%s: path too long", rundir);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path))
+		fatalx("%s: path too long", dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		fatal("%s", path);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -145,7 +148,7 @@ static struct {
 	struct settings set;
 	struct privuser pu;
 	char sockpath[PATH_MAX];
-	int lockfd;
+	int lockfd, datalockfd;
 	struct store *st;
 	struct ratelimit *rl;
 	struct server *srv;
@@ -155,7 +158,7 @@ static struct {
 	struct ssl_ctx_st *tctx;
 	int tfd;
 	char tname[STADDR_TEXT_MAX];
-} S = { .lockfd = -1, .tfd = -1 };
+} S = { .lockfd = -1, .datalockfd = -1, .tfd = -1 };
 
 /* Settings (a bad one exits 1), then -v. */
 static void
@@ -216,7 +219,8 @@ setup_dirs(void)
 	mkdir_p(S.set.run_dir, &S.pu);
 	/* Started as root: nothing below needs it. */
 	privdrop_apply(&S.pu);
-	S.lockfd = lock_rundir(S.set.run_dir);
+	S.lockfd = lock_dir(S.set.run_dir, STORAGED_LOCK);
+	S.datalockfd = lock_dir(S.set.data_dir, STORAGED_DATA_LOCK);
 }
 
 static void
@@ -353,6 +357,7 @@ teardown(void)
 	ratelimit_free(S.rl);
 	store_close(S.st);
 	close(S.lockfd);
+	close(S.datalockfd);
 	settings_free(&S.set);
 }
 

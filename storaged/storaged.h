@@ -43,7 +43,8 @@
 
 #define STORAGED_NAME		"parley-storaged"
 #define STORAGED_SOCK		"storaged.sock"
-#define STORAGED_LOCK		"storaged.lock"
+#define STORAGED_LOCK		"storaged.lock"	/* in the run directory */
+#define STORAGED_DATA_LOCK	"storaged.data.lock"	/* in the data directory */
 
 /* A client whose unread replies pass this is not read until it drains. */
 #define CLIENT_WQ_MAX		(16u * 1024 * 1024)

@@ -4,13 +4,15 @@
 // refuse every write (503 JSON) and /health answer 503 within 5 s, and no
 // turn sent after the first refusal came back is acknowledged; storaged
 // restarted makes a new database and serves again; data.mdb replaced by
-// another file (mv) is noticed too. One stack, two workers.
+// another file (mv) is noticed too; a second storaged on the same data
+// directory stops at once. One stack, two workers.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, waitFor } from './lib/harness.mjs';
+import { BIN, Parley, waitFor } from './lib/harness.mjs';
 import { chat, sid } from './lib/chat.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 
@@ -55,6 +57,15 @@ describe('the data directory guarded', () => {
   test('a first start in an empty directory says so, at warning level', () => {
     const re = new RegExp(`\\]: warn: created a new database in ${p.dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`);
     assert.match(p.logs.storaged, re);
+  });
+
+  test('a second storaged on the same data directory (another run directory) stops at once, naming the lock', async () => {
+    const env = { ...p.env(), PARLEY_RUN_DIR: path.join(p.tmp, 'run2') };
+    const r = spawnSync(path.join(BIN, 'parley-storaged'), [], { env, encoding: 'utf8', timeout: 10000, killSignal: 'SIGKILL' });
+    assert.equal(r.signal, null, `it waited (killed by the test's timeout):\n${r.stderr}`);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /another storaged is running \(.*storaged\.data\.lock is locked\)/);
+    assert.equal((await health(p)).status, 200, 'the first one serves on');
   });
 
   test('rm -rf under chat turns: writes refused, /health 503, nothing acknowledged after', async () => {
