@@ -9,7 +9,7 @@
  *	conv_mails   conv id[16] | u64 seq -> (): the mails of an event of
  *	             a conversation (outbox.c's outq_conv_*)
  *	contact_mails  contact id[16] | u64 seq -> (): the "new contact"
- *	             mails of a contact (outq_contact_set)
+ *	             mails of a contact (outq_id_set)
  *	user_notify  user id -> u32 the emails the user chose (ST_MAIL_*)
  *	meta "mail_seq"  the last seq given
  *	meta "conv_mails_filled"  conv_mails holds the mails stored before it
@@ -260,8 +260,8 @@ static void
 km_set(struct store_txn *t, const struct st_mail *m, uint64_t seq, int on)
 {
 	if (m->kind == ST_MAIL_CONTACT)
-		outq_contact_set(t, t->st->contact_mails, m->payload,
-		    m->payload_len, seq, on);
+		outq_id_set(t, t->st->contact_mails, pdec_event_contact,
+		    m->payload, m->payload_len, seq, on);
 }
 
 /*
@@ -271,8 +271,8 @@ km_set(struct store_txn *t, const struct st_mail *m, uint64_t seq, int on)
 static void
 cm_set(struct store_txn *t, const struct st_mail *m, uint64_t seq, int on)
 {
-	outq_conv_set(t, t->st->conv_mails, m->payload, m->payload_len, seq,
-	    on);
+	outq_id_set(t, t->st->conv_mails, pdec_event_conv, m->payload,
+	    m->payload_len, seq, on);
 	km_set(t, m, seq, on);
 }
 
@@ -342,8 +342,8 @@ cm_fill(struct store_txn *t, uint64_t seq)
 
 	if (mail_load(t, seq, &m) != 0)
 		return;
-	outq_conv_set(t, t->st->conv_mails, m.payload, m.payload_len, seq,
-	    1);
+	outq_id_set(t, t->st->conv_mails, pdec_event_conv, m.payload,
+	    m.payload_len, seq, 1);
 	st_mail_free(&m);
 }
 

@@ -186,22 +186,23 @@ outq_prefix_seqs(struct store_txn *t, MDB_dbi index, const void *prefix,
 /* ------------------ a conversation's, a contact's: shared with mailbox.c */
 
 void
-outq_conv_set(struct store_txn *t, MDB_dbi index, const void *payload,
+outq_id_set(struct store_txn *t, MDB_dbi index,
+    int (*id_of)(const void *, size_t, char *), const void *payload,
     size_t len, uint64_t seq, int on)
 {
 	char hex[ST_ID_HEX + 1];
 	uint8_t k[CONV_KEY_LEN];
 
-	/* None when it tells of no conversation (erased, or not an event). */
-	if (len == 0 || pdec_event_conv(payload, len, hex) < 0 ||
+	/* None when it tells of no such id (erased, or another event). */
+	if (len == 0 || id_of(payload, len, hex) < 0 ||
 	    proto_hex_decode(hex, k, ID_LEN) < 0)
 		return;
 	proto_put_be64(k + ID_LEN, seq);
 	if (on)
-		db_mark(t, index, k, sizeof(k), "put conversation entry");
+		db_mark(t, index, k, sizeof(k), "put outbox index entry");
 	else
 		db_del_quiet(t, index, k, sizeof(k),
-		    "delete conversation entry");
+		    "delete outbox index entry");
 }
 
 void
@@ -219,27 +220,9 @@ outq_conv_take(struct store_txn *t, MDB_dbi index, const uint8_t id[16],
 		for (i = 0; i < n && !t->err; i++) {
 			proto_put_be64(k + ID_LEN, seqs[i]);
 			db_del_quiet(t, index, k, sizeof(k),
-			    "delete conversation entry");
+			    "delete outbox index entry");
 			take(t, seqs[i]);
 		}
-}
-
-void
-outq_contact_set(struct store_txn *t, MDB_dbi index, const void *payload,
-    size_t len, uint64_t seq, int on)
-{
-	char hex[ST_ID_HEX + 1];
-	uint8_t k[CONV_KEY_LEN];
-
-	/* None when it tells of no contact (erased, or another event). */
-	if (len == 0 || pdec_event_contact(payload, len, hex) < 0 ||
-	    proto_hex_decode(hex, k, ID_LEN) < 0)
-		return;
-	proto_put_be64(k + ID_LEN, seq);
-	if (on)
-		db_mark(t, index, k, sizeof(k), "put contact entry");
-	else
-		db_del_quiet(t, index, k, sizeof(k), "delete contact entry");
 }
 
 int
@@ -470,8 +453,8 @@ kd_set(struct store_txn *t, const struct st_delivery *d, uint64_t seq,
     int on)
 {
 	if (d->event == ST_HE_CONTACT_CREATED)
-		outq_contact_set(t, t->st->contact_deliveries, d->payload,
-		    d->payload_len, seq, on);
+		outq_id_set(t, t->st->contact_deliveries, pdec_event_contact,
+		    d->payload, d->payload_len, seq, on);
 }
 
 /*
@@ -484,7 +467,7 @@ cd_set(struct store_txn *t, const struct st_delivery *d, uint64_t seq,
 {
 	if (d->event == ST_HE_TEST)
 		return;
-	outq_conv_set(t, t->st->conv_deliveries, d->payload,
+	outq_id_set(t, t->st->conv_deliveries, pdec_event_conv, d->payload,
 	    d->payload_len, seq, on);
 	kd_set(t, d, seq, on);
 }
@@ -1141,8 +1124,8 @@ cd_fill(struct store_txn *t, uint64_t seq)
 	if (dlv_load(t, seq, &d) != 0)
 		return;
 	if (d.event != ST_HE_TEST)
-		outq_conv_set(t, t->st->conv_deliveries, d.payload,
-		    d.payload_len, seq, 1);
+		outq_id_set(t, t->st->conv_deliveries, pdec_event_conv,
+		    d.payload, d.payload_len, seq, 1);
 	st_delivery_free(&d);
 }
 

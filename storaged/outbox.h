@@ -96,10 +96,12 @@ int outq_prefix_seqs(struct store_txn *, MDB_dbi index, const void *prefix,
  * (contact id[16] | u64 seq -> (): contact_deliveries, contact_mails),
  * so that a contact deleted finds what told of it.
  *
- * outq_conv_set: the record stored under seq, of payload (an event as
- * ST_EV carries it: the conversation's id is its head, pdec_event_conv),
- * is in index (on) or not; nothing when the payload names none (empty,
- * or not an event).
+ * outq_id_set: the record stored under seq, of payload (an event as
+ * ST_EV carries it), is in index (on) or not, under the id id_of reads
+ * in the payload: pdec_event_conv (the conversation's id, its head) for
+ * a conversation index, pdec_event_contact (the contact a contact event
+ * saved) for a contact index; nothing when the payload names none
+ * (empty, or another event).
  * outq_conv_take: every entry of conversation id goes, a batch at a
  * time; take(t, seq) after each, which loads the record (it may be gone)
  * and does what the deletion asks of it.
@@ -108,14 +110,11 @@ int outq_prefix_seqs(struct store_txn *, MDB_dbi index, const void *prefix,
  * recs (u64 seq -> record), which puts it in the index; then `meta` says
  * so (what names the records in the log, by what the index lists them
  * by). 0, or t's error.
- * outq_contact_set: as outq_conv_set, by the contact a contact event's
- * payload saved (pdec_event_contact); nothing for another event, or an
- * empty payload. outq_conv_take and outq_conv_fill serve a contact
- * index as well (its key is as long).
+ * outq_conv_take and outq_conv_fill serve a contact index as well (its
+ * key is as long).
  */
-void outq_contact_set(struct store_txn *, MDB_dbi index,
-    const void *payload, size_t len, uint64_t seq, int on);
-void outq_conv_set(struct store_txn *, MDB_dbi index, const void *payload,
+void outq_id_set(struct store_txn *, MDB_dbi index,
+    int (*id_of)(const void *, size_t, char *), const void *payload,
     size_t len, uint64_t seq, int on);
 void outq_conv_take(struct store_txn *, MDB_dbi index, const uint8_t id[16],
     void (*take)(struct store_txn *, uint64_t seq));

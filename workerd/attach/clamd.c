@@ -190,9 +190,13 @@ scan_why(struct clamd_scan *s, const char *what)
 	strlcat(s->v.why, what, sizeof(s->v.why));
 }
 
-/* Unavailable: why, printf-style, after the address. */
-static void __attribute__((format(printf, 2, 3)))
-scan_fail(struct clamd_scan *s, const char *fmt, ...)
+/*
+ * The scan ends with verdict result (CLAMD_UNAVAILABLE, or CLAMD_BUSY: the
+ * file never sent) and why, printf-style, after the address.
+ */
+static void __attribute__((format(printf, 3, 4)))
+scan_end(struct clamd_scan *s, enum clamd_result result, const char *fmt,
+    ...)
 {
 	char why[CLAMD_WHY_MAX];
 	va_list ap;
@@ -201,11 +205,14 @@ scan_fail(struct clamd_scan *s, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	memset(&s->v, 0, sizeof(s->v));
-	s->v.result = CLAMD_UNAVAILABLE;
+	s->v.result = result;
 	scan_why(s, why);
 	log_debug("clamd %s", s->v.why);
 	scan_close(s);
 }
+
+/* Unavailable: why, printf-style, after the address. */
+#define scan_fail(s, ...)	scan_end((s), CLAMD_UNAVAILABLE, __VA_ARGS__)
 
 /* The reply read (up to its NUL, or all there was): the verdict. */
 static void
@@ -374,31 +381,15 @@ scan_io(int fd, uint32_t events, void *arg)
 	scan_watch(s, progress);
 }
 
-/* Busy: why, printf-style, after the address; the file never sent. */
-static void __attribute__((format(printf, 2, 3)))
-scan_busy(struct clamd_scan *s, const char *fmt, ...)
-{
-	char why[CLAMD_WHY_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	memset(&s->v, 0, sizeof(s->v));
-	s->v.result = CLAMD_BUSY;
-	scan_why(s, why);
-	log_debug("clamd %s", s->v.why);
-	scan_close(s);
-}
-
 static void
 scan_timeout(void *arg)
 {
 	struct clamd_scan *s = arg;
 
 	if (s->queued)
-		scan_busy(s, "no connection free in %u ms (%d scans at once "
-		    "in a worker)", s->timeout_ms, CLAMD_SCANS_MAX);
+		scan_end(s, CLAMD_BUSY, "no connection free in %u ms (%d "
+		    "scans at once in a worker)", s->timeout_ms,
+		    CLAMD_SCANS_MAX);
 	else if (s->connecting)
 		scan_fail(s, "connect: no answer in %u ms", s->timeout_ms);
 	else if (buf_pending(&s->out) > 0)
@@ -476,8 +467,8 @@ scan_admit(struct clamd_scan *s)
 		return;
 	}
 	if (nwaiting >= CLAMD_WAITING_MAX) {
-		scan_busy(s, "%d scans at once in a worker and %d waiting",
-		    CLAMD_SCANS_MAX, CLAMD_WAITING_MAX);
+		scan_end(s, CLAMD_BUSY, "%d scans at once in a worker and "
+		    "%d waiting", CLAMD_SCANS_MAX, CLAMD_WAITING_MAX);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&waiting, s, entry);
