@@ -18,12 +18,14 @@
  *   ST_DASH_LOGIN   bytes token_hash (32), str csrf (64 hex),
  *                   str user id, u64 expires_at (ms)       -> (empty)
  *       Stores the session (replacing one with the same token_hash). In
- *       the same transaction, deletes every expired session; when
- *       ST_DASH_SESSIONS_MAX remain, the one that expires first goes to
- *       make room. `invalid` on a malformed field (a length, csrf not 64
- *       lowercase hex digits) or an expires_at not after storaged's now;
- *       `not found` for a user that does not exist or is disabled. A
- *       session is valid while now < expires_at.
+ *       the same transaction, deletes every expired session; when the
+ *       user has ST_DASH_USER_SESSIONS_MAX, its own that expires first
+ *       goes to make room (one user's logins never end another's); when
+ *       ST_DASH_SESSIONS_MAX remain in all, the one that expires first
+ *       goes (the last resort). `invalid` on a malformed field (a
+ *       length, csrf not 64 lowercase hex digits) or an expires_at not
+ *       after storaged's now; `not found` for a user that does not
+ *       exist or is disabled. A session is valid while now < expires_at.
  *   ST_DASH_CHECK   bytes token_hash (32), str org ("" = the user's
  *                   first), u8 want_orgs
  *       -> u8 valid (ST_DASH_INVALID, _VALID, _NOT_MEMBER), and when
@@ -108,7 +110,8 @@
 #define ST_DASH_HASH_LEN	32	/* SHA-256 of the session id */
 #define ST_DASH_FP_LEN		32	/* password fingerprint */
 #define ST_DASH_CSRF_LEN	64	/* hex digits */
-#define ST_DASH_SESSIONS_MAX	1000	/* owner sessions kept at once */
+#define ST_DASH_SESSIONS_MAX	1000	/* sessions kept at once, in all */
+#define ST_DASH_USER_SESSIONS_MAX 20	/* sessions kept at once, a user's */
 #define ST_DASH_SALT_LEN	16	/* the install's fingerprint salt */
 /* Who asks for a session: the hex of its hash's first bytes. */
 #define ST_DASH_WHO_BYTES	8

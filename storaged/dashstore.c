@@ -205,6 +205,75 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep)
 		log_debug("sessions: %zu expired deleted", swept);
 }
 
+/*
+ * How many sessions user has into *n and, when any, the hash of the one
+ * that expires first into first. 0, or -1 (t failed).
+ */
+static int
+dsess_user_first(struct store_txn *t, const char *user, size_t *n,
+    uint8_t first[ST_DASH_HASH_LEN])
+{
+	size_t plen = strlen(user);
+	uint64_t soonest = UINT64_MAX;
+	struct st_dsess s;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if (t->err)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->dsess_user, &cur)) != 0) {
+		txn_lmdb(t, rc, "cursor");
+		return -1;
+	}
+	k.mv_data = (void *)user;
+	k.mv_size = plen;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && key_in(&k, user, plen);
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		/* Another user's, whose id starts with this one. */
+		if (k.mv_size != plen + ST_DASH_HASH_LEN)
+			continue;
+		if ((rc = dsess_load(t, (uint8_t *)k.mv_data + plen, &s)) < 0)
+			break;
+		if (rc == 1)
+			continue;
+		(*n)++;
+		if (s.expires_at < soonest) {
+			soonest = s.expires_at;
+			memcpy(first, (uint8_t *)k.mv_data + plen,
+			    ST_DASH_HASH_LEN);
+		}
+	}
+	mdb_cursor_close(cur);
+	/* rc 0: past the user's keys. */
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "sessions of a user");
+	return t->err ? -1 : 0;
+}
+
+/*
+ * While user has ST_DASH_USER_SESSIONS_MAX sessions or more, the one
+ * that expires first goes: so one user's logins make room among its
+ * own sessions only, never another's.
+ */
+static void
+dsess_user_trim(struct store_txn *t, const char *user)
+{
+	uint8_t first[ST_DASH_HASH_LEN];
+	size_t n, ended = 0;
+
+	while (dsess_user_first(t, user, &n, first) == 0 &&
+	    n >= ST_DASH_USER_SESSIONS_MAX) {
+		dsess_drop(t, first);
+		ended++;
+	}
+	if (!t->err && ended > 0)
+		log_info("sessions of %s at %d: ended the %zu expiring first",
+		    user, ST_DASH_USER_SESSIONS_MAX, ended);
+}
+
 int
 dsess_end_user(struct store_txn *t, const char *user, const char *keep)
 {
@@ -299,8 +368,14 @@ store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
 	st_user_free(&u);
 	if (rc)
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such user");
-	/* The same token again replaces its session. */
+	/*
+	 * The same token again replaces its session; the expired go; then
+	 * room among the user's own, and only then, the last resort, among
+	 * every user's.
+	 */
 	dsess_drop(t, hash);
+	dsess_trim(t, now, SIZE_MAX);
+	dsess_user_trim(t, user);
 	dsess_trim(t, now, ST_DASH_SESSIONS_MAX - 1);
 	memset(&s, 0, sizeof(s));
 	memcpy(s.csrf, csrf, sizeof(s.csrf));

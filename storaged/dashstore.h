@@ -21,8 +21,9 @@ struct ratelimit;
  * Stores a user's session (hash: ST_DASH_HASH_LEN bytes, csrf:
  * ST_DASH_CSRF_LEN lowercase hex, expires_at in the future; user: a
  * user that exists and is not disabled, else "not found"), after
- * deleting the expired ones and, at ST_DASH_SESSIONS_MAX, the one that
- * expires first.
+ * deleting the expired ones, the user's own that expires first while it
+ * has ST_DASH_USER_SESSIONS_MAX, and then, at ST_DASH_SESSIONS_MAX in
+ * all, the one that expires first.
  */
 int store_dash_login(struct store_txn *, const uint8_t *hash, size_t hlen,
     const char *csrf, const char *user, uint64_t expires_at);

@@ -700,9 +700,14 @@ test_dstore_session_sweep_cap(void **state)
 	assert_int_equal(check(f, 3, 7, csrf, &exp), 1);
 	assert_int_equal(check(f, 4, 7, csrf, &exp), 1);
 
-	/* Fill up to the cap: sessions 3 and 4 and the rest, later expiries. */
-	user_of(f, 7, 1, id);
+	/*
+	 * Fill up to the cap: sessions 3 and 4 and the rest, later expiries,
+	 * of users under their own cap.
+	 */
 	for (i = 0; i < ST_DASH_SESSIONS_MAX - 2; i++) {
+		if (i % (ST_DASH_USER_SESSIONS_MAX - 1) == 0)
+			user_of(f, (uint8_t)(10 + i /
+			    (ST_DASH_USER_SESSIONS_MAX - 1)), 1, id);
 		memset(h, 0, sizeof(h));
 		h[0] = 0xaa;
 		h[1] = (uint8_t)(i >> 8);
@@ -718,6 +723,59 @@ test_dstore_session_sweep_cap(void **state)
 	assert_int_equal(check(f, 3, 7, csrf, &exp), 0);
 	assert_int_equal(check(f, 4, 7, csrf, &exp), 1);
 	assert_int_equal(check(f, 5, 7, csrf, &exp), 1);
+}
+
+/*
+ * A user's logins make room among its own sessions: at
+ * ST_DASH_USER_SESSIONS_MAX, its own that expires first goes, never
+ * another user's.
+ */
+static void
+test_dstore_session_user_cap(void **state)
+{
+	struct fix *f = *state;
+	char csrf[ST_DASH_CSRF_LEN + 1], id[ST_USER_ID_MAX + 1];
+	uint8_t h[ST_DASH_HASH_LEN];
+	uint64_t exp;
+	int i;
+
+	/*
+	 * B's session expires before any of A's; A logs in more often than
+	 * the install keeps sessions.
+	 */
+	assert_int_equal(login(f, 1, CSRF1, 8, T0 + HOUR), 0);
+	user_of(f, 7, 1, id);
+	memset(h, 0, sizeof(h));
+	h[0] = 0xaa;
+	for (i = 0; i < ST_DASH_SESSIONS_MAX + 10; i++) {
+		h[1] = (uint8_t)(i >> 8);
+		h[2] = (uint8_t)i;
+		assert_int_equal(login_raw(f, h, sizeof(h), CSRF2, id,
+		    T0 + 2 * HOUR + (uint64_t)i), 0);
+	}
+	assert_int_equal(check(f, 1, 8, csrf, &exp), 1);
+	assert_int_equal(db_entries(f, "dsessions"),
+	    ST_DASH_USER_SESSIONS_MAX + 1);
+	assert_int_equal(db_entries(f, "dsess_user"),
+	    ST_DASH_USER_SESSIONS_MAX + 1);
+	assert_int_equal(db_entries(f, "dsess_expiry"),
+	    ST_DASH_USER_SESSIONS_MAX + 1);
+
+	/*
+	 * A keeps the ones that expire last: one that expires after the
+	 * rest outlives the next ST_DASH_USER_SESSIONS_MAX - 1 logins.
+	 */
+	assert_int_equal(login(f, 2, CSRF1, 7, T0 + 9 * HOUR), 0);
+	for (i = 0; i < ST_DASH_USER_SESSIONS_MAX - 1; i++)
+		assert_int_equal(login(f, (uint8_t)(100 + i), CSRF1, 7,
+		    T0 + 3 * HOUR + (uint64_t)i), 0);
+	assert_int_equal(check(f, 2, 7, csrf, &exp), 1);
+	for (i = 0; i < ST_DASH_USER_SESSIONS_MAX - 1; i++)
+		assert_int_equal(check(f, (uint8_t)(100 + i), 7, csrf, &exp),
+		    1);
+	assert_int_equal(check(f, 1, 8, csrf, &exp), 1);
+	assert_int_equal(db_entries(f, "dsessions"),
+	    ST_DASH_USER_SESSIONS_MAX + 1);
 }
 
 /* ------------------------------------------------ query */
@@ -1974,6 +2032,7 @@ main(void)
 		T(test_dstore_login_budget),
 		T(test_dstore_login_attempt_invalid),
 		T(test_dstore_session_sweep_cap),
+		T(test_dstore_session_user_cap),
 		T(test_dstore_query_widget),
 		T(test_dstore_query_paging),
 		T(test_dstore_search),
