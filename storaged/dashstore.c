@@ -148,18 +148,41 @@ dsess_drop(struct store_txn *t, const uint8_t *hash)
 }
 
 /*
- * From the front of the expiry index: every session expired by now,
- * then the ones that expire first while more than keep remain.
+ * dsess_drop(), of a session ended to make room when e is not NULL: it
+ * goes into e (struct dash_ended).
  */
 static void
-dsess_trim(struct store_txn *t, uint64_t now, size_t keep)
+dsess_evict(struct store_txn *t, const uint8_t *hash, struct dash_ended *e)
+{
+	struct st_dsess s;
+
+	if (dsess_load(t, hash, &s) != 0)
+		return;
+	dsess_delete(t, hash, &s);
+	if (t->err || e == NULL)
+		return;
+	if (e->cred.kind == 0) {
+		e->cred.kind = ST_WHO_SESSION;
+		proto_hex_encode(hash, ST_DASH_WHO_BYTES, e->cred.id);
+	} else
+		strlcpy(e->user.id, s.user, sizeof(e->user.id));
+}
+
+/*
+ * From the front of the expiry index: every session expired by now,
+ * then the ones that expire first while more than keep remain (those
+ * into e).
+ */
+static void
+dsess_trim(struct store_txn *t, uint64_t now, size_t keep,
+    struct dash_ended *e)
 {
 	uint8_t hash[ST_DASH_HASH_LEN];
 	MDB_cursor *cur;
 	MDB_stat ms;
 	MDB_val k, v;
 	size_t swept = 0, evicted = 0;
-	int rc;
+	int rc, live;
 
 	if (t->err)
 		return;
@@ -177,17 +200,17 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep)
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 			break;
 		}
-		if (proto_get_be64(k.mv_data) > now) {
+		if ((live = proto_get_be64(k.mv_data) > now)) {
 			if (ms.ms_entries <= keep)
 				break;
 			evicted++;
 		} else
 			swept++;
 		memcpy(hash, (uint8_t *)k.mv_data + 8, sizeof(hash));
-		/* The cursor's position goes with what dsess_drop deletes. */
+		/* The cursor's position goes with what dsess_evict deletes. */
 		mdb_cursor_close(cur);
 		cur = NULL;
-		dsess_drop(t, hash);
+		dsess_evict(t, hash, live ? e : NULL);
 		if (t->err)
 			break;
 		if ((rc = mdb_cursor_open(t->txn, t->st->dsess_expiry,
@@ -255,18 +278,18 @@ dsess_user_first(struct store_txn *t, const char *user, size_t *n,
 
 /*
  * While user has ST_DASH_USER_SESSIONS_MAX sessions or more, the one
- * that expires first goes: so one user's logins make room among its
- * own sessions only, never another's.
+ * that expires first goes (into e): so one user's logins make room
+ * among its own sessions only, never another's.
  */
 static void
-dsess_user_trim(struct store_txn *t, const char *user)
+dsess_user_trim(struct store_txn *t, const char *user, struct dash_ended *e)
 {
 	uint8_t first[ST_DASH_HASH_LEN];
 	size_t n, ended = 0;
 
 	while (dsess_user_first(t, user, &n, first) == 0 &&
 	    n >= ST_DASH_USER_SESSIONS_MAX) {
-		dsess_drop(t, first);
+		dsess_evict(t, first, e);
 		ended++;
 	}
 	if (!t->err && ended > 0)
@@ -346,13 +369,15 @@ token_hash_bad(struct store_txn *t, size_t hlen)
 
 int
 store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
-    const char *csrf, const char *user, uint64_t expires_at)
+    const char *csrf, const char *user, uint64_t expires_at,
+    struct dash_ended *ended)
 {
 	struct st_user u;
 	struct st_dsess s;
 	uint64_t now;
 	int rc;
 
+	memset(ended, 0, sizeof(*ended));
 	if (token_hash_bad(t, hlen))
 		return t->err;
 	if (!csrf_valid(csrf))
@@ -374,9 +399,11 @@ store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
 	 * every user's.
 	 */
 	dsess_drop(t, hash);
-	dsess_trim(t, now, SIZE_MAX);
-	dsess_user_trim(t, user);
-	dsess_trim(t, now, ST_DASH_SESSIONS_MAX - 1);
+	dsess_trim(t, now, SIZE_MAX, ended);
+	dsess_user_trim(t, user, ended);
+	dsess_trim(t, now, ST_DASH_SESSIONS_MAX - 1, ended);
+	if (ended->user.id[0] != '\0')
+		proto_hex_encode(hash, ST_DASH_WHO_BYTES, ended->user.keep);
 	memset(&s, 0, sizeof(s));
 	memcpy(s.csrf, csrf, sizeof(s.csrf));
 	strlcpy(s.user, user, sizeof(s.user));

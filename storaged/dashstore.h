@@ -18,15 +18,32 @@
 struct ratelimit;
 
 /*
+ * The live sessions a login ended to make room (not the expired it
+ * deleted: their event streams end at their expiry), for the workers'
+ * streams (dispatch.h's cred_gone, user_gone). While both caps held
+ * before it, a login ends one at most: its user's when the user was at
+ * ST_DASH_USER_SESSIONS_MAX (the install then has one less than
+ * ST_DASH_SESSIONS_MAX), else one at the install's cap. Several only
+ * of a user over its cap from before there was one: that user, whose
+ * streams but the new session's then end (they open again if theirs
+ * still holds). ST_DASH_SESSIONS_MAX is never lowered.
+ */
+struct dash_ended {
+	struct st_cred_gone cred;	/* the first; kind 0: none */
+	struct st_user_gone user;	/* a later one's user; id "": none */
+};
+
+/*
  * Stores a user's session (hash: ST_DASH_HASH_LEN bytes, csrf:
  * ST_DASH_CSRF_LEN lowercase hex, expires_at in the future; user: a
  * user that exists and is not disabled, else "not found"), after
  * deleting the expired ones, the user's own that expires first while it
  * has ST_DASH_USER_SESSIONS_MAX, and then, at ST_DASH_SESSIONS_MAX in
- * all, the one that expires first.
+ * all, the one that expires first: those into *ended.
  */
 int store_dash_login(struct store_txn *, const uint8_t *hash, size_t hlen,
-    const char *csrf, const char *user, uint64_t expires_at);
+    const char *csrf, const char *user, uint64_t expires_at,
+    struct dash_ended *ended);
 /*
  * Reads only. out->valid ST_DASH_VALID (a stored session, not expired,
  * of a user not disabled, in org when org is not "": else in its first

@@ -75,13 +75,15 @@ struct dreply {
 	char gone[ST_WID_LEN + 1];
 	/*
 	 * A user whose dashboard sessions the request ended (disabled,
-	 * deleted, a new password; keep the session a new password of one's
-	 * own kept): once committed, the server sends every client
+	 * deleted, a new password, a login past the user's cap of a user
+	 * over it; keep the session a new password of one's own, or the
+	 * login, kept): once committed, the server sends every client
 	 * PROTO_ST_EV_USER_GONE with it. id "" = none.
 	 */
 	struct st_user_gone user_gone;
 	/*
-	 * A session or key the request ended (optab's cred_gone): once
+	 * A session or key the request ended (optab's cred_gone; a
+	 * login's, the session it ended to make room): once
 	 * committed, the server sends every client PROTO_ST_EV_CRED_GONE
 	 * with it. Kind 0 = none.
 	 */

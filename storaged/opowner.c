@@ -22,14 +22,28 @@
 #include "userstore.h"
 #include "widgetstore.h"
 
-int
-call_dash_login(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
+/*
+ * ST_DASH_LOGIN (an empty reply): a session it ended to make room is
+ * told to every worker once committed, as a logout's (dreply's
+ * cred_gone; several of its user: user_gone, dashstore.h).
+ */
+void
+op_dash_login(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
 {
 	const struct st_dash_login_req *q = req;
+	struct dash_ended ended;
+	struct store_txn t;
 
-	return store_dash_login(t, q->token_hash, q->token_hash_len, q->csrf,
-	    q->user, q->expires_at);
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	store_dash_login(&t, q->token_hash, q->token_hash_len, q->csrf,
+	    q->user, q->expires_at, &ended);
+	req_end(&t, r);
+	if (r->err != 0)
+		return;
+	r->cred_gone = ended.cred;
+	r->user_gone = ended.user;
 }
 
 int

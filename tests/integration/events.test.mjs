@@ -6,7 +6,8 @@
 // had, able to subscribe again and catch up, while storaged goes on. And
 // the workers' streams (GET /v1/admin/events) counted per organisation
 // and per key, so one organisation cannot take every stream, and ended
-// with the key deleted or the session logged out that opened them.
+// with the key deleted or the session logged out that opened them, or
+// the session a login past its user's cap ended.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
@@ -243,4 +244,43 @@ test('event streams end with their key\'s deletion, their session\'s logout and 
   await waitFor(() => brief.ended, 10000, 'the expired session\'s stream ended');
   assert.equal((await p.get('/dashboard/api/session', { headers: { Cookie: `${COOKIE}=${id.toString('hex')}` } })).status, 401);
   brief.close();
+});
+
+// A login past its user's cap (ST_DASH_USER_SESSIONS_MAX, 20) ends that
+// user's session that expires first: its stream ends too, at once, as a
+// logout's does (ST_EV_CRED_GONE); the user's other session keeps its.
+test('a session a login ended to make room ends its event stream', { timeout: 60000 }, async (t) => {
+  const p = new Parley({ workers: 2, mock: true, env: { DASHBOARD_PASSWORD: PASSWORD } });
+  t.after(() => p.stop());
+  await p.start();
+  const s1 = await login(p);
+  const s2 = await login(p);
+  const byS1 = await Events.open(p, { key: false, headers: { Cookie: s1.cookieHeader } });
+  const byS2 = await Events.open(p, { key: false, headers: { Cookie: s2.cookieHeader } });
+  for (const e of [byS1, byS2]) assert.equal(e.status, 200);
+  await waitFor(() => byS1.lastId !== null && byS2.lastId !== null, 5000, 'both streams started');
+
+  // 18 more sessions of the user (over storaged's socket: no login
+  // limit), each expiring after s1 and s2: the user has 20.
+  const owner = (await s2.get('/dashboard/api/session')).json().user;
+  const st = await p.storage();
+  t.after(() => st.close());
+  const more = () => st.call(ST_DASH_LOGIN, new Enc()
+    .bytes(crypto.createHash('sha256').update(crypto.randomBytes(32)).digest())
+    .str(crypto.randomBytes(32).toString('hex')).str(owner.id)
+    .u64(Date.now() + 8 * 86400000).done());
+  for (let i = 0; i < 18; i++) await more();
+  assert.equal((await s1.get('/dashboard/api/session')).status, 200);
+  assert.equal(byS1.ended, false);
+  // One more: s1, the one that expires first, makes room.
+  await more();
+  await waitFor(() => byS1.ended, 5000, 'the ended session\'s stream ended');
+  assert.equal((await s1.get('/dashboard/api/session')).status, 401);
+  assert.equal((await s2.get('/dashboard/api/session')).status, 200);
+  const r = await p.request('POST', '/v1/chat', { headers: { 'x-api-key': p.widgetKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ sessionId: 'after-eviction', message: 'hello' }) });
+  assert.equal(r.status, 200, r.text);
+  await byS2.take((x) => x.event === 'conversation', 5000, 'the new conversation');
+  assert.equal(byS2.ended, false);
+  for (const e of [byS1, byS2]) e.close();
 });

@@ -330,6 +330,39 @@ static const char CSRF1[] =
 static const char CSRF2[] =
     "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
+/*
+ * login() of session hb by user ub, asserting it worked, and what its
+ * reply says it ended to make room: the session's who id into cred
+ * ("" for none) and the user into user ("" for none).
+ */
+static void
+login_ended(struct fix *f, uint8_t hb, uint8_t ub, uint64_t expires,
+    char cred[ST_WHO_ID_MAX + 1], char user[ST_USER_ID_MAX + 1])
+{
+	uint8_t h[ST_DASH_HASH_LEN];
+	char id[ST_USER_ID_MAX + 1], keep[ST_WHO_ID_MAX + 1];
+	struct penc e;
+	struct dreply r;
+
+	fill(h, sizeof(h), hb);
+	user_of(f, ub, 1, id);
+	penc_init(&e);
+	penc_bytes(&e, h, sizeof(h));
+	penc_str(&e, CSRF1);
+	penc_str(&e, id);
+	penc_u64(&e, expires);
+	assert_int_equal(request(f, PROTO_ST_DASH_LOGIN, &e, &r), 0);
+	assert_int_equal(r.cred_gone.kind,
+	    r.cred_gone.id[0] != '\0' ? ST_WHO_SESSION : 0);
+	strlcpy(cred, r.cred_gone.id, ST_WHO_ID_MAX + 1);
+	strlcpy(user, r.user_gone.id, ST_USER_ID_MAX + 1);
+	/* The new session is never ended. */
+	proto_hex_encode(h, ST_DASH_WHO_BYTES, keep);
+	if (user[0] != '\0')
+		assert_string_equal(r.user_gone.keep, keep);
+	dreply_free(&r);
+}
+
 static void
 test_dstore_session_cycle(void **state)
 {
@@ -684,7 +717,8 @@ static void
 test_dstore_session_sweep_cap(void **state)
 {
 	struct fix *f = *state;
-	char csrf[ST_DASH_CSRF_LEN + 1];
+	char csrf[ST_DASH_CSRF_LEN + 1], cred[ST_WHO_ID_MAX + 1];
+	char user[ST_USER_ID_MAX + 1];
 	uint8_t h[ST_DASH_HASH_LEN];
 	char id[ST_USER_ID_MAX + 1];
 	uint64_t exp;
@@ -694,7 +728,10 @@ test_dstore_session_sweep_cap(void **state)
 	assert_int_equal(login(f, 2, CSRF1, 7, T0 + 2 * HOUR), 0);
 	assert_int_equal(login(f, 3, CSRF1, 7, T0 + 5 * HOUR), 0);
 	fake_now = T0 + 2 * HOUR;
-	assert_int_equal(login(f, 4, CSRF1, 7, T0 + 6 * HOUR), 0);
+	/* The expired ones are not told: their streams end at expiry. */
+	login_ended(f, 4, 7, T0 + 6 * HOUR, cred, user);
+	assert_string_equal(cred, "");
+	assert_string_equal(user, "");
 	assert_int_equal(db_entries(f, "dsessions"), 2);
 	assert_int_equal(db_entries(f, "dsess_expiry"), 2);
 	assert_int_equal(check(f, 3, 7, csrf, &exp), 1);
@@ -716,8 +753,10 @@ test_dstore_session_sweep_cap(void **state)
 		    T0 + 10 * HOUR + (uint64_t)i), 0);
 	}
 	assert_int_equal(db_entries(f, "dsessions"), ST_DASH_SESSIONS_MAX);
-	/* One more: the one that expires first (3) makes room. */
-	assert_int_equal(login(f, 5, CSRF1, 7, T0 + 20 * HOUR), 0);
+	/* One more: the one that expires first (3) makes room, told. */
+	login_ended(f, 5, 7, T0 + 20 * HOUR, cred, user);
+	assert_string_equal(cred, "0303030303030303");
+	assert_string_equal(user, "");
 	assert_int_equal(db_entries(f, "dsessions"), ST_DASH_SESSIONS_MAX);
 	assert_int_equal(db_entries(f, "dsess_expiry"), ST_DASH_SESSIONS_MAX);
 	assert_int_equal(check(f, 3, 7, csrf, &exp), 0);
@@ -735,6 +774,7 @@ test_dstore_session_user_cap(void **state)
 {
 	struct fix *f = *state;
 	char csrf[ST_DASH_CSRF_LEN + 1], id[ST_USER_ID_MAX + 1];
+	char cred[ST_WHO_ID_MAX + 1], user[ST_USER_ID_MAX + 1];
 	uint8_t h[ST_DASH_HASH_LEN];
 	uint64_t exp;
 	int i;
@@ -765,7 +805,10 @@ test_dstore_session_user_cap(void **state)
 	 * A keeps the ones that expire last: one that expires after the
 	 * rest outlives the next ST_DASH_USER_SESSIONS_MAX - 1 logins.
 	 */
-	assert_int_equal(login(f, 2, CSRF1, 7, T0 + 9 * HOUR), 0);
+	login_ended(f, 2, 7, T0 + 9 * HOUR, cred, user);
+	/* The reply names the one it ended, A's 991st, for the workers. */
+	assert_string_equal(cred, "aa03de0000000000");
+	assert_string_equal(user, "");
 	for (i = 0; i < ST_DASH_USER_SESSIONS_MAX - 1; i++)
 		assert_int_equal(login(f, (uint8_t)(100 + i), CSRF1, 7,
 		    T0 + 3 * HOUR + (uint64_t)i), 0);
@@ -776,6 +819,53 @@ test_dstore_session_user_cap(void **state)
 	assert_int_equal(check(f, 1, 8, csrf, &exp), 1);
 	assert_int_equal(db_entries(f, "dsessions"),
 	    ST_DASH_USER_SESSIONS_MAX + 1);
+}
+
+/*
+ * A user over its cap from before there was one (sessions written as an
+ * older storaged kept them): its next login ends the ones that expire
+ * first down to the cap, told as the user (its streams end but the new
+ * session's); another user's session stays.
+ */
+static void
+test_dstore_session_user_over_cap(void **state)
+{
+	struct fix *f = *state;
+	char want[512], hc[2 * ST_DASH_CSRF_LEN + 1];
+	char hu[2 * ST_USER_ID_MAX + 1], id[ST_USER_ID_MAX + 1];
+	char csrf[ST_DASH_CSRF_LEN + 1], cred[ST_WHO_ID_MAX + 1];
+	char user[ST_USER_ID_MAX + 1];
+	uint8_t h[ST_DASH_HASH_LEN], k[ST_USER_ID_MAX + ST_DASH_HASH_LEN];
+	uint64_t exp, at;
+	int i, n = ST_DASH_USER_SESSIONS_MAX + 3;
+
+	assert_int_equal(login(f, 1, CSRF1, 8, T0 + HOUR), 0);
+	user_of(f, 7, 1, id);
+	for (i = 0; i < n; i++) {
+		fill(h, sizeof(h), (uint8_t)(10 + i));
+		at = T0 + 2 * HOUR + (uint64_t)i;
+		snprintf(want, sizeof(want), "02" "00000040%s" "%08zx%s"
+		    "%016llx" "%016llx", hex_of(CSRF1, hc), strlen(id),
+		    hex_of(id, hu), (unsigned long long)at,
+		    (unsigned long long)T0);
+		db_put_hex(f, "dsessions", h, sizeof(h), want);
+		proto_put_be64(k, at);
+		memcpy(k + 8, h, sizeof(h));
+		db_put_hex(f, "dsess_expiry", k, 8 + sizeof(h), "01");
+		memcpy(k, id, strlen(id));
+		memcpy(k + strlen(id), h, sizeof(h));
+		db_put_hex(f, "dsess_user", k, strlen(id) + sizeof(h), "01");
+	}
+	login_ended(f, 2, 7, T0 + 9 * HOUR, cred, user);
+	assert_string_equal(cred, "0a0a0a0a0a0a0a0a");
+	assert_string_equal(user, id);
+	assert_int_equal(db_entries(f, "dsess_user"),
+	    ST_DASH_USER_SESSIONS_MAX + 1);
+	for (i = 0; i < n; i++)
+		assert_int_equal(check(f, (uint8_t)(10 + i), 7, csrf, &exp),
+		    i >= n - ST_DASH_USER_SESSIONS_MAX + 1);
+	assert_int_equal(check(f, 2, 7, csrf, &exp), 1);
+	assert_int_equal(check(f, 1, 8, csrf, &exp), 1);
 }
 
 /* ------------------------------------------------ query */
@@ -2033,6 +2123,7 @@ main(void)
 		T(test_dstore_login_attempt_invalid),
 		T(test_dstore_session_sweep_cap),
 		T(test_dstore_session_user_cap),
+		T(test_dstore_session_user_over_cap),
 		T(test_dstore_query_widget),
 		T(test_dstore_query_paging),
 		T(test_dstore_search),
