@@ -543,11 +543,20 @@ ask_done(struct crawl *c)
 		crawl_end(c);
 }
 
-/* A failure of the whole sync ("part: what"), told at its end. */
+/*
+ * A failure of the whole sync ("part: what"; part NULL: what names its
+ * part itself, as sitemap.c's reasons do), told at its end. The first
+ * failure stays.
+ */
 static void
 crawl_fail(struct crawl *c, const char *part, const char *what)
 {
-	if (c->why[0] == '\0')
+	if (c->why[0] != '\0')
+		return;
+	if (part == NULL)
+		snprintf(c->why, sizeof(c->why), "%.*s",
+		    (int)(sizeof(c->why) - 32), what);
+	else
 		snprintf(c->why, sizeof(c->why), "%s: %.*s", part,
 		    (int)(sizeof(c->why) - 32), what);
 }
@@ -1246,7 +1255,7 @@ sitemap_read(struct fetch *f)
 {
 	struct crawl *c = f->cr;
 	struct sitemap sm;
-	const char *why = "not read";
+	const char *why = "sitemap: not read";	/* sitemap.c's are so */
 	size_t i;
 	int rc;
 
@@ -1257,7 +1266,7 @@ sitemap_read(struct fetch *f)
 	if (rc < 0) {
 		if (f->start)
 			c->start_failed = 1;
-		crawl_fail(c, "sitemap", why);
+		crawl_fail(c, NULL, why);
 		fetch_free(f);
 		return;
 	}
