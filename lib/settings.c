@@ -758,6 +758,7 @@ settings_parse_for(struct settings *st, unsigned int procs,
 		if (parse_row(st, r, v, err, errsz) < 0)
 			goto fail;
 	}
+	st->public_url_set = st->public_url != NULL;
 	if ((procs & (SETTINGS_P_MASTERD | SETTINGS_P_WORKERD)) &&
 	    (parse_cors(st, get("CORS_ORIGIN", arg), err, errsz) < 0 ||
 	    parse_trust(st, get("TRUST_PROXY", arg), err, errsz) < 0 ||
@@ -860,7 +861,8 @@ settings_free(struct settings *st)
 #define MSG_NAME_MAX	64
 
 void
-settings_msg_encode(struct penc *e, settings_get_fn get, void *arg)
+settings_msg_encode(struct penc *e, settings_get_fn get, void *arg,
+    int public_url_set)
 {
 	const struct setting *r;
 	const char *v;
@@ -881,6 +883,7 @@ settings_msg_encode(struct penc *e, settings_get_fn get, void *arg)
 		penc_str(e, r->name);
 		penc_str(e, v);
 	}
+	penc_u8(e, public_url_set ? 1 : 0);
 }
 
 /* The decoded pairs, read by settings_parse_for() as its variables. */
@@ -936,6 +939,7 @@ settings_msg_decode(struct settings *st, const void *buf, size_t len,
 	struct msg_vars mv;
 	struct pdec d;
 	uint32_t n, i;
+	uint8_t public_url_set;
 	int rv = -1;
 
 	memset(st, 0, sizeof(*st));
@@ -950,6 +954,11 @@ settings_msg_decode(struct settings *st, const void *buf, size_t len,
 	for (i = 0; i < n; i++)
 		if (msg_pair(&mv, &d, err, errsz) < 0)
 			goto done;
+	public_url_set = pdec_u8(&d);
+	if (d.err || public_url_set > 1) {
+		fail(err, errsz, "settings message: bad public_url_set");
+		goto done;
+	}
 	if (pdec_done(&d) < 0) {
 		fail(err, errsz, "settings message: bytes after the last "
 		    "setting");
@@ -957,6 +966,8 @@ settings_msg_decode(struct settings *st, const void *buf, size_t len,
 	}
 	rv = settings_parse_for(st, SETTINGS_P_WORKERD, msg_get, &mv, err,
 	    errsz);
+	if (rv == 0)
+		st->public_url_set = public_url_set;
 done:
 	for (i = 0; i < mv.n; i++)
 		free_secret(&mv.value[i]);

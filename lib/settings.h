@@ -196,7 +196,11 @@ struct settings {
 	char *smtp_password;	/* SMTP_PASSWORD */
 	char *smtp_from;	/* SMTP_FROM */
 	char *smtp_ca_file;	/* SMTP_CA_FILE; NULL = the system's */
-	char *public_url;	/* PARLEY_PUBLIC_URL; NULL = http://localhost:PORT */
+	/* PARLEY_PUBLIC_URL; NULL = http://localhost:PORT (the workers:
+	   masterd sends that) */
+	char *public_url;
+	int public_url_set;	/* the operator set PARLEY_PUBLIC_URL (the
+				   workers: as masterd says, not its default) */
 	int log_level;		/* PARLEY_LOG_LEVEL, enum log_level (log.h) */
 	char *parley_env;	/* PARLEY_ENV */
 	char *node_env;		/* NODE_ENV */
@@ -269,13 +273,18 @@ void settings_print_table(void);
 
 /*
  * PROTO_MW_SETTINGS: every workerd setting that is set, as read by get:
- * u32 count, then count times (str name, str value). Errors stick in e.
+ * u32 count, then count times (str name, str value); then u8
+ * public_url_set: whether the operator set PARLEY_PUBLIC_URL, which get
+ * may give as its default (masterd's http://localhost:PORT). Errors
+ * stick in e.
  */
-void settings_msg_encode(struct penc *e, settings_get_fn, void *arg);
+void settings_msg_encode(struct penc *e, settings_get_fn, void *arg,
+    int public_url_set);
 /*
  * Decodes PROTO_MW_SETTINGS from another process and parses it as
- * settings_parse_for(SETTINGS_P_WORKERD) would: 0, or -1 with a message
- * in err (unknown or repeated name, too long, truncated, a bad value).
+ * settings_parse_for(SETTINGS_P_WORKERD) would, public_url_set as the
+ * message says: 0, or -1 with a message in err (unknown or repeated
+ * name, too long, truncated, a bad value).
  */
 int settings_msg_decode(struct settings *, const void *buf, size_t len,
     char *err, size_t errsz);

@@ -675,7 +675,8 @@ const struct setting settings_table[] = {
 	{ "PARLEY_PUBLIC_URL", SETTING_TEXT, NULL, "http://localhost:<PORT>",
 	    1, 512, NULL, check_url, "a URL (https://chat.example.com)",
 	    M | W, F(public_url),
-	    "where the dashboard is reached, for the links in emails" },
+	    "where the dashboard is reached, for the links in emails and "
+	    "invitations (unset: an invitation's is the request's Host)" },
 	/* Logging. */
 	{ "PARLEY_LOG_LEVEL", SETTING_CHOICE, "info", NULL, 0, 0,
 	    "debug|info|warn", NULL, NULL, M | W | S, F(log_level),

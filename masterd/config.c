@@ -136,7 +136,8 @@ program_paths(struct config *cf, const char *set)
 
 /*
  * The workers' variables: the environment's, but PARLEY_PUBLIC_URL's
- * default, which needs PORT (masterd's alone): http://localhost:PORT.
+ * default, which needs PORT (masterd's alone): http://localhost:PORT
+ * (the message says it is the default: workers_settings).
  */
 static const char *
 workers_env(const char *name, void *arg)
@@ -151,14 +152,17 @@ workers_env(const char *name, void *arg)
 	return url;
 }
 
-/* What the workers get as PROTO_MW_SETTINGS, encoded once. */
+/*
+ * What the workers get as PROTO_MW_SETTINGS, encoded once: with whether
+ * PARLEY_PUBLIC_URL is st's (the operator's) or workers_env's default.
+ */
 static void
-workers_settings(struct config *cf)
+workers_settings(struct config *cf, const struct settings *st)
 {
 	struct penc e;
 
 	penc_init(&e);
-	settings_msg_encode(&e, workers_env, cf);
+	settings_msg_encode(&e, workers_env, cf, st->public_url_set);
 	if (e.err)
 		fatalx("the workers' settings do not fit in a message");
 	cf->wsettings = e.buf;
@@ -189,5 +193,5 @@ config_load(struct config *cf, const struct settings *st)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	program_paths(cf, st->workerd);
-	workers_settings(cf);
+	workers_settings(cf, st);
 }

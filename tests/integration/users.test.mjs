@@ -5,7 +5,8 @@
 // (as documented); an organisation the user is not in is 404 on every
 // worker (a new DASHBOARD_PASSWORD ending the owner's sessions is
 // dashboard-api.test.mjs's "a password change"). Invitations: POST
-// /v1/admin/users (owners; the link shown once), accepted at
+// /v1/admin/users (owners; the link shown once, at PARLEY_PUBLIC_URL when set,
+// else at the request's Host), accepted at
 // /dashboard/api/invitations/accept (fields named, spent once, answered alike
 // whether or not the email has an account, an existing account joins only
 // signed in as itself, the login's per-client limit: 429).
@@ -435,10 +436,13 @@ describe('people', { concurrency: true }, () => {
     });
   });
 
-  describe('people: DASHBOARD_OWNER_EMAIL', { concurrency: 1 }, () => {
+  describe('people: DASHBOARD_OWNER_EMAIL, PARLEY_PUBLIC_URL', { concurrency: 1 }, () => {
+    const PUBLIC = 'https://chat.example.com/parley/';
     let p;
     before(async () => {
-      p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_OWNER_EMAIL: 'Boss@Example.COM' } });
+      p = new Parley({ workers: 2, env: {
+        DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_OWNER_EMAIL: 'Boss@Example.COM', PARLEY_PUBLIC_URL: PUBLIC,
+      } });
       await p.start();
     });
     after(() => p?.stop());
@@ -451,6 +455,24 @@ describe('people', { concurrency: true }, () => {
       const b = await login(p);
       assert.equal((await b.get('/dashboard/api/session')).json().user.id, me.user.id);
       assertJsonError(await loginRequest(p, PASSWORD, { email: 'owner@localhost' }), 401, 'Wrong email or password');
+    });
+
+    // (Unset, the link's origin is the request's Host: "POST /v1/admin/users: 201", above.)
+    test('PARLEY_PUBLIC_URL set: the invitation link starts with it (its slash not doubled), not the Host; accepted, it works', async () => {
+      const s = await login(p, PASSWORD, { email: 'boss@example.com' });
+      for (const r of [await invite(p, { email: 'dee@example.com', role: 'agent' }, s),
+        await invite(p, { email: 'dee@example.com', role: 'agent' })]) {
+        assert.equal(r.status, 201, r.text);
+        assert.match(r.json().url, /^https:\/\/chat\.example\.com\/parley\/dashboard\/invite#[0-9a-f]{64}$/);
+      }
+      const made = await invite(p, { email: 'dee@example.com', role: 'agent' }, s);
+      const token = made.json().url.split('#')[1];
+      const a = await acceptRequest(p, { token, name: 'Dee', password: NEW_PASSWORD });
+      assert.equal(a.status, 200, a.text);
+      const d = await login(p, NEW_PASSWORD, { email: 'dee@example.com' });
+      const me = (await d.get('/dashboard/api/session')).json();
+      assert.equal(me.user.email, 'dee@example.com');
+      assert.deepEqual(me.organization, { id: 'default', role: 'agent' });
     });
   });
 });

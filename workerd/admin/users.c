@@ -29,8 +29,10 @@
  *
  * An invitation's token is made here: 32 random bytes, 64 hex in the
  * link's fragment (a fragment never reaches a server's log); storaged
- * keeps its SHA-256 for ST_INVITE_MS. The link's origin is the request's
- * Host, https in production (there is no public URL setting).
+ * keeps its SHA-256 for ST_INVITE_MS. The link starts with
+ * PARLEY_PUBLIC_URL when the operator set it (as the emails' links do),
+ * else with the request's Host, https in production (masterd sends the
+ * workers a default URL when it is unset, and says so: public_url_set).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -346,6 +348,36 @@ invite_body(json_t *root, struct st_user_invite_req *q,
 }
 
 /*
+ * The link to hex into iv: PARLEY_PUBLIC_URL's (its trailing slashes
+ * left out) when set, else the request's Host's. 0, or -1 out of memory.
+ */
+static int
+invite_url(struct http_request *req, const char *hex, struct invnew *iv)
+{
+	const char *base = wsettings.public_url, *host;
+	size_t n;
+	int w;
+
+	if (wsettings.public_url_set && base != NULL) {
+		for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
+			;
+		w = asprintf(&iv->url, "%.*s" INVITE_PATH "%s", (int)n,
+		    base, hex);
+	} else {
+		host = http_header(req, "host");
+		w = asprintf(&iv->url, "%s://%s" INVITE_PATH "%s",
+		    resp_production() ? "https" : "http",
+		    host != NULL ? host : "localhost", hex);
+	}
+	if (w < 0) {
+		iv->url = NULL;
+		return -1;
+	}
+	iv->len = (size_t)w;
+	return 0;
+}
+
+/*
  * A token into q (its SHA-256) and the link that carries it into iv:
  * 0, or -1 out of memory.
  */
@@ -355,24 +387,16 @@ invite_make(struct http_request *req, struct invnew *iv,
 {
 	uint8_t tok[INVITE_TOKEN_BYTES];
 	char hex[2 * INVITE_TOKEN_BYTES + 1];
-	const char *host = http_header(req, "host");
-	int n;
+	int rc;
 
 	proto_random(tok, sizeof(tok));
 	proto_hex_encode(tok, sizeof(tok), hex);
 	proto_sha256(tok, sizeof(tok), q->token_hash);
 	q->token_hash_len = sizeof(q->token_hash);
-	n = asprintf(&iv->url, "%s://%s" INVITE_PATH "%s",
-	    resp_production() ? "https" : "http",
-	    host != NULL ? host : "localhost", hex);
+	rc = invite_url(req, hex, iv);
 	OPENSSL_cleanse(tok, sizeof(tok));
 	OPENSSL_cleanse(hex, sizeof(hex));
-	if (n < 0) {
-		iv->url = NULL;
-		return -1;
-	}
-	iv->len = (size_t)n;
-	return 0;
+	return rc;
 }
 
 void

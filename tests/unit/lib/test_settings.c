@@ -871,7 +871,7 @@ test_msg(void **state)
 	uint32_t n;
 
 	penc_init(&e);
-	settings_msg_encode(&e, get, kv);
+	settings_msg_encode(&e, get, kv, 0);
 	assert_false(e.err);
 	/* Only the workers' settings go: not PORT, not PARLEY_DATA_DIR. */
 	pdec_init(&d, e.buf, e.len);
@@ -886,6 +886,8 @@ test_msg(void **state)
 	assert_int_equal(st.idle_timeout_ms, 1234);
 	assert_string_equal(st.system_prompt, "Be brief.");
 	assert_int_equal(st.port, 4000);
+	assert_null(st.public_url);
+	assert_false(st.public_url_set);
 	settings_free(&st);
 
 	/* Cut short, or a byte too many. */
@@ -920,6 +922,7 @@ test_msg(void **state)
 	penc_u32(&e, 1);
 	penc_str(&e, "MAX_HISTORY_MESSAGES");
 	penc_str(&e, "0");
+	penc_u8(&e, 0);
 	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "MAX_HISTORY_MESSAGES must be"));
@@ -928,6 +931,63 @@ test_msg(void **state)
 	penc_u32(&e, 100000);
 	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
 	    sizeof(err)), -1);
+	penc_free(&e);
+}
+
+/*
+ * PARLEY_PUBLIC_URL as the workers get it: masterd sends its default when
+ * unset (workers_env), and whether the operator set it, which the
+ * invitation links need (users.c): the value alone cannot tell.
+ */
+static void
+test_msg_public_url(void **state)
+{
+	const char *set[] = { "PARLEY_PUBLIC_URL", "https://chat.example.com/",
+	    NULL };
+	const char *dflt[] = { "PARLEY_PUBLIC_URL", "http://localhost:4000",
+	    NULL };
+	struct settings st;
+	struct penc e;
+	char err[SETTINGS_ERR_MAX];
+
+	/* masterd's own: set or not. */
+	assert_int_equal(parse(&st, err, sizeof(err), NULL), 0);
+	assert_false(st.public_url_set);
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_PUBLIC_URL",
+	    "https://chat.example.com/", NULL), 0);
+	assert_true(st.public_url_set);
+	settings_free(&st);
+	/* The workers': as the message says. */
+	penc_init(&e);
+	settings_msg_encode(&e, get, set, 1);
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), 0);
+	assert_string_equal(st.public_url, "https://chat.example.com/");
+	assert_true(st.public_url_set);
+	settings_free(&st);
+	penc_free(&e);
+	penc_init(&e);
+	settings_msg_encode(&e, get, dflt, 0);
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), 0);
+	assert_string_equal(st.public_url, "http://localhost:4000");
+	assert_false(st.public_url_set);
+	settings_free(&st);
+	penc_free(&e);
+	/* Neither 0 nor 1; none. */
+	penc_init(&e);
+	penc_u32(&e, 0);
+	penc_u8(&e, 2);
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "public_url_set"));
+	penc_free(&e);
+	penc_init(&e);
+	penc_u32(&e, 0);
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "public_url_set"));
 	penc_free(&e);
 }
 
@@ -968,7 +1028,7 @@ test_value_max(void **state)
 	assert_int_equal(st.idle_timeout_ms, 60000);
 	settings_free(&st);
 	penc_init(&e);
-	settings_msg_encode(&e, get, kv);
+	settings_msg_encode(&e, get, kv, 0);
 	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
 	    sizeof(err)), 0);
 	assert_int_equal(st.idle_timeout_ms, 60000);
@@ -1077,6 +1137,7 @@ main(void)
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_procs),
 		cmocka_unit_test(test_msg),
+		cmocka_unit_test(test_msg_public_url),
 		cmocka_unit_test(test_value_max),
 	};
 
