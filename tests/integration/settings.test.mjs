@@ -4,6 +4,9 @@
 //    docs/internals.md's settings table) name each one with its default,
 //    and the README's short configuration table names only settings, each
 //    with its default;
+//  - docs/parley.env.example shows every setting, commented out at its
+//    default, reads as systemd reads it and fails --check in production,
+//    naming the keys to set;
 //  - a bad value of each (not a number, out of range, blank, too long, a
 //    bad pattern, as its type allows) stops parley-masterd within 5 s with
 //    exit status 1 and one line naming the variable, before any worker is
@@ -14,7 +17,7 @@
 //    at once, having started nothing;
 //  - `parley-masterd --check FILE` reads FILE as systemd does.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -202,6 +205,44 @@ describe('the settings table', () => {
       }
     });
   }
+
+  // docs/parley.env.example (installed as /etc/parley/parley.env) shows
+  // every setting once: uncommented (set on purpose: PARLEY_ENV), or
+  // commented out at its default: "#NAME=default", "#NAME=" when it is
+  // unset, and where the default is a description ("one per core") any
+  // value, its comments saying "unset: <the description>". An example
+  // goes on a "# e.g." line, never on the assignment.
+  test('docs/parley.env.example shows every setting, commented out at its default', () => {
+    const lines = fs.readFileSync(path.join(REPO, 'docs/parley.env.example'), 'utf8').split('\n');
+    const assign = /^(#?)([A-Z][A-Z0-9_]+)=(.*)$/;
+    const named = lines.map((l) => l.match(assign)?.[2]).filter(Boolean);
+    for (const n of named) assert.ok(rows.some((r) => r.name === n), `parley.env.example names ${n}, which is no setting`);
+    for (const r of rows) {
+      const at = lines.flatMap((l, i) => (l.match(assign)?.[2] === r.name ? [i] : []));
+      assert.equal(at.length, 1, `parley.env.example: ${r.name} on ${at.length} lines, not 1`);
+      const [, hash, , value] = lines[at[0]].match(assign);
+      if (!hash) continue;
+      if (value === r.default || (r.default === 'unset' && value === '')) continue;
+      // Its comments: the comment lines right above and right below.
+      const near = [];
+      for (let i = at[0] - 1; i >= 0 && /^#/.test(lines[i]) && !assign.test(lines[i]); i--) near.push(lines[i]);
+      for (let i = at[0] + 1; i < lines.length && /^#/.test(lines[i]) && !assign.test(lines[i]); i++) near.push(lines[i]);
+      assert.ok(r.default !== 'unset' && near.join(' ').includes(`unset: ${r.default}`),
+        `parley.env.example: "${lines[at[0]]}", but ${r.name} defaults to "${r.default}"`);
+    }
+  });
+
+  test('docs/parley.env.example reads as systemd reads it, and fails --check in production naming the keys', () => {
+    const file = path.join(REPO, 'docs/parley.env.example');
+    const env = baseEnv(new Set(rows.map((r) => r.name)));
+    // --env prints what is read, NUL-terminated: only the uncommented lines.
+    const read = execFileSync(MASTERD, ['--env', file], { encoding: 'utf8', env });
+    assert.deepEqual(read.split('\0').filter(Boolean),
+      ['PARLEY_DATA_DIR=/var/lib/parley', 'PARLEY_RUN_DIR=/run/parley', 'PARLEY_ENV=production']);
+    const r = spawnSync(MASTERD, ['--check', file], { encoding: 'utf8', env });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /WIDGET_API_KEY, ADMIN_API_KEY, DASHBOARD_PASSWORD/);
+  });
 
   test("the README's configuration table names settings with their defaults", () => {
     const shown = markdownTable('README.md', '## Configuration');
