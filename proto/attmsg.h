@@ -33,13 +33,16 @@
  *     no bigger: what was stored of it goes. conv_id (a person's): the
  *     conversation of the request's path, "" a canned reply's: an upload
  *     made for another is no such upload.
- *   ST_ATT_READ     str id, u32 piece, u8 mode
+ *   ST_ATT_READ     str id, u32 piece, u8 mode, str widget_id
  *                           -> u8 result, attachment, bytes data, str text
  *     An attachment a message names and its piece-th piece: a visitor's
  *     (through a link the worker signs with its key) or the model's.
  *     mode (enum st_att_read_mode): a piece of an upload still arriving
  *     instead (its scan), of one in any state (the fetcher), or a named
- *     PDF's text alone.
+ *     PDF's text alone. A visitor's link (ST_ATT_READ_LINK) holds under
+ *     its conversation's widget alone: widget_id the public id of the
+ *     link's path ("" the chat API's, the default widget); another is
+ *     ST_ATT_NO_WIDGET.
  *   ST_ATT_ADMIN_NEW, ST_ATT_ADMIN_PUT, ST_ATT_ADMIN_READ
  *     The same, led by who asks: a person's upload to a conversation of
  *     their organisation, and any attachment of it.
@@ -126,7 +129,8 @@ RL_RECORD(st_att, att, ST_ATT_ROWS)
 /* What an attachment request came to. */
 enum st_att_result {
 	ST_ATT_OK = 0,
-	ST_ATT_NO_WIDGET,	/* no such widget, or it is off */
+	ST_ATT_NO_WIDGET,	/* no such widget, or it is off; a link
+				   under another widget (ST_ATT_READ_LINK) */
 	ST_ATT_OFF,		/* the widget takes no attachments */
 	ST_ATT_TOO_BIG,		/* over the widget's size limit */
 	ST_ATT_TYPE,		/* a type the widget does not take */
@@ -208,6 +212,9 @@ enum st_att_read_mode {
 	ST_ATT_READ_ANY = 2,		/* a piece, whatever its state (the
 					   fetcher's extraction) */
 	ST_ATT_READ_TEXT = 3,		/* a named PDF's text alone */
+	ST_ATT_READ_LINK = 4,		/* as NAMED, through a visitor's link
+					   under widget_id: another widget's
+					   file is ST_ATT_NO_WIDGET */
 };
 #define ST_ATT_TEXT_KEPT	(16u << 10)	/* bytes of a PDF's text kept */
 
@@ -215,6 +222,8 @@ struct st_att_read_req {
 	const char *id;
 	uint32_t piece;
 	uint8_t mode;			/* enum st_att_read_mode */
+	/* ST_ATT_READ_LINK: the link's public wid_, "" the chat API's */
+	const char *widget_id;
 };
 
 struct st_att_read_rep {

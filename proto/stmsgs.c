@@ -1659,6 +1659,7 @@ static const struct pfield f_att_read_req[] = {
 	PFCLIP(struct st_att_read_req, id, ST_ATT_ID_LEN),
 	PFU32(struct st_att_read_req, piece),
 	PFU8(struct st_att_read_req, mode),
+	PFCLIP(struct st_att_read_req, widget_id, ST_WID_ARG_MAX),
 };
 PLAYOUT(pl_att_read_req, struct st_att_read_req, f_att_read_req);
 

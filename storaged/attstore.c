@@ -27,6 +27,7 @@
 #include "random.h"
 #include "storeint.h"
 #include "util.h"
+#include "widgetstore.h"
 
 #define CHUNK_KEY_MAX	(ST_ORG_ID_MAX + 1 + ST_ATT_HASH_LEN)
 #define DUE_KEY_LEN	(8 + ID_LEN)
@@ -574,6 +575,33 @@ readable(uint8_t mode, int admin, uint8_t state)
 	return state == ST_ATT_BOUND || (admin && state == ST_ATT_CANNED);
 }
 
+/*
+ * Whether named attachment a is widget_id's (a visitor's link's public
+ * wid_, "" the chat API's: the default widget), its conversation's
+ * widget: 1 yes, 0 no, -1 error (t failed).
+ */
+static int
+link_widget_ok(struct store_txn *t, const char *widget_id,
+    const struct st_att *a)
+{
+	char id[ST_WIDGET_MAX + 1];
+	uint8_t cid[ID_LEN];
+	struct st_conv c;
+	int rc, ok;
+
+	if (widget_id == NULL || widget_id[0] == '\0')
+		strlcpy(id, ST_DEFAULT_WIDGET, sizeof(id));
+	else if ((rc = store_widget_internal_id(t, widget_id, id)) != 0)
+		return rc < 0 ? -1 : 0;
+	if (proto_hex_decode(a->conv_id, cid, ID_LEN) != 0)
+		return 0;
+	if ((rc = conv_load(t, cid, &c)) != 0)
+		return rc < 0 ? -1 : 0;
+	ok = strcmp(c.widget, id) == 0;
+	st_conv_free(&c);
+	return ok;
+}
+
 int
 store_att_read(struct store_txn *t, const struct st_att_read_req *q,
     int admin, struct st_att_read_rep *out)
@@ -592,6 +620,12 @@ store_att_read(struct store_txn *t, const struct st_att_read_req *q,
 		st_att_free(&out->att);
 		out->result = ST_ATT_NO_UPLOAD;
 		return 0;
+	}
+	if (q->mode == ST_ATT_READ_LINK &&
+	    (rc = link_widget_ok(t, q->widget_id, &out->att)) != 1) {
+		st_att_free(&out->att);
+		out->result = ST_ATT_NO_WIDGET;
+		return rc < 0 ? t->err : 0;
 	}
 	if (q->mode == ST_ATT_READ_TEXT)
 		return att_text_get(t, k, out);

@@ -146,6 +146,13 @@ describe('attachments', { concurrency: 1 }, () => {
     const later = a.url.replace(/exp=(\d+)/, (s, e) => `exp=${Number(e) + 1}`);
     assert.equal((await p.get(later)).status, 403);
     assert.equal((await p.get(a.url.replace(/\?.*/, ''))).status, 403);
+    // The same link under another widget's path: refused as a forged one.
+    const other = await createWidget(p, { name: 'Other', attachment_types: ['pdf'] });
+    const elsewhere = await p.get(a.url.replace(w.widget_id, other.widget_id));
+    assert.equal(elsewhere.status, 403);
+    assert.equal(elsewhere.text, (await p.get(forged)).text);
+    assert.equal((await p.get(a.url.replace(/^\/api\/widget\/[^/]+/, '/v1/chat'))).status, 403);
+    assert.equal((await p.get(a.url)).status, 200);
     again.ws.close();
   });
 
@@ -392,7 +399,7 @@ describe('attachments', { concurrency: 1 }, () => {
     const st = await p.storage({ name: 'itest-pdf-text' });
     try {
       await waitFor(async () => {
-        const r = rep(T.ST_ATT_READ, await st.call(T.ST_ATT_READ, req(T.ST_ATT_READ, { id: up.id, piece: 0, mode: 3 })));
+        const r = rep(T.ST_ATT_READ, await st.call(T.ST_ATT_READ, req(T.ST_ATT_READ, { id: up.id, piece: 0, mode: 3, widget_id: '' })));
         return r.result === 0 && r.text !== '';
       }, 30000, 'the fetcher kept the PDF\'s text');
     } finally { st.close(); }

@@ -367,7 +367,7 @@ static void
 scan_next(struct scan_job *j)
 {
 	struct st_att_read_req q = { j->q.id, j->piece,
-	    ST_ATT_READ_UPLOADING };
+	    ST_ATT_READ_UPLOADING, NULL };
 
 	if (j->finished)
 		return;

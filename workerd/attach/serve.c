@@ -29,6 +29,9 @@ static const char dash_headers[] = "Cache-Control: private, no-cache\r\n"
     SAFE_HEADERS;
 static const char refused_headers[] = "Cache-Control: no-store\r\n"
     "Access-Control-Allow-Origin: *\r\n";
+/* A visitor's link refused: expired, forged, or under another widget. */
+static const char link_refused[] = "This link has expired or is not "
+    "valid: open the conversation again for a new one";
 
 /* A download being served. */
 struct serve {
@@ -38,6 +41,7 @@ struct serve {
 	char id[ST_ATT_ID_LEN + 1];
 	char conv[ST_ID_HEX + 1];
 	char exp[24], sig[ATT_SIG_HEX + 1];	/* a visitor's link */
+	char wid[ST_WID_ARG_MAX + 1];	/* its path's widget, "" the API's */
 	uint32_t piece, npieces;
 };
 
@@ -119,8 +123,7 @@ serve_start(struct serve *s, const struct st_att *a)
 	if (s->admin ? strcmp(a->conv_id, s->conv) != 0 :
 	    !att_link_ok(a->key, s->id, s->exp, s->sig, proto_wall_ms())) {
 		serve_end(s, s->admin ? 404 : 403, s->admin ?
-		    "no such attachment" : "This link has expired or is not "
-		    "valid: open the conversation again for a new one");
+		    "no such attachment" : link_refused);
 		return -1;
 	}
 	if (mime == NULL) {
@@ -173,7 +176,9 @@ read_done(const struct storec_result *r, void *arg)
 		serve_end(s, 500, "a reply that does not decode");
 		return;
 	}
-	if (rep.result != ST_ATT_OK)
+	if (rep.result == ST_ATT_NO_WIDGET)
+		serve_end(s, 403, link_refused);	/* another's path */
+	else if (rep.result != ST_ATT_OK)
 		serve_end(s, 404, "no such attachment");
 	else if (s->started || serve_start(s, &rep.att) == 0) {
 		conn_stream_write(s->c, rep.data.p, rep.data.len);
@@ -190,7 +195,8 @@ read_done(const struct storec_result *r, void *arg)
 static void
 serve_next(struct serve *s)
 {
-	struct st_att_read_req q = { s->id, s->piece, 0 };
+	struct st_att_read_req q = { s->id, s->piece, s->admin ?
+	    ST_ATT_READ_NAMED : ST_ATT_READ_LINK, s->wid };
 
 	if (storec_ask(s->admin ? &s->c->who : NULL, s->admin ?
 	    PROTO_ST_ATT_ADMIN_READ : PROTO_ST_ATT_READ, &q, read_done, s,
@@ -200,11 +206,13 @@ serve_next(struct serve *s)
 
 /*
  * A download of attachment id begun: a person's of conversation conv
- * (admin), else a visitor's signed link (query's exp and sig).
+ * (admin), else a visitor's signed link (query's exp and sig) under
+ * widget wid (its public id, "" the chat API's): a file of another
+ * widget's conversation is refused as a forged link is.
  */
 static void
 serve_begin(struct conn *c, const char *conv, const char *id, int admin,
-    const char *query)
+    const char *query, const char *wid)
 {
 	struct serve *s;
 
@@ -220,6 +228,7 @@ serve_begin(struct conn *c, const char *conv, const char *id, int admin,
 	s->admin = admin;
 	strlcpy(s->id, id, sizeof(s->id));
 	strlcpy(s->conv, conv, sizeof(s->conv));
+	strlcpy(s->wid, wid, sizeof(s->wid));
 	if (!admin && (http_query_param(query, "exp", s->exp,
 	    sizeof(s->exp)) != 1 || http_query_param(query, "sig", s->sig,
 	    sizeof(s->sig)) != 1)) {
@@ -238,21 +247,21 @@ void
 att_visitor_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	serve_begin(c, "", m->param[1], 0, req->query);
+	serve_begin(c, "", m->param[1], 0, req->query, m->param[0]);
 }
 
 void
 att_chat_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	serve_begin(c, "", m->param[0], 0, req->query);
+	serve_begin(c, "", m->param[0], 0, req->query, "");
 }
 
 void
 att_canned_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	serve_begin(c, "", m->param[0], 1, req->query);
+	serve_begin(c, "", m->param[0], 1, req->query, "");
 }
 
 void
@@ -260,5 +269,6 @@ att_admin_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	if (admin_id_param(c, req, m, "id: a conversation's id") != NULL)
-		serve_begin(c, m->param[0], m->param[1], 1, req->query);
+		serve_begin(c, m->param[0], m->param[1], 1, req->query,
+		    "");
 }

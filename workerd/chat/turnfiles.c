@@ -371,6 +371,7 @@ fetch_next(struct turn_files *f)
 	q.id = im->id;
 	q.piece = im->got / ST_ATT_PIECE;
 	q.mode = im->pdf ? ST_ATT_READ_TEXT : ST_ATT_READ_NAMED;
+	q.widget_id = NULL;
 	if (storec_ask(NULL, PROTO_ST_ATT_READ, &q, piece_read, f,
 	    &f->req) < 0) {
 		image_drop(f, f->next, "storaged unavailable");

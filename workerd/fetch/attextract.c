@@ -146,7 +146,7 @@ static void
 read_next(void)
 {
 	struct st_att_read_req q = { X.id, X.got / ST_ATT_PIECE,
-	    ST_ATT_READ_ANY };
+	    ST_ATT_READ_ANY, NULL };
 
 	if (storec_ask(NULL, PROTO_ST_ATT_READ, &q, piece_read, NULL,
 	    &X.req) < 0)

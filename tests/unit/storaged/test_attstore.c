@@ -239,7 +239,7 @@ test_person_reply_deleted(void **state)
 	struct st_att_put_req pq = { .widget_id = "", .offset = 0,
 	    .type = ATTACH_PDF, .hash_len = ST_ATT_HASH_LEN,
 	    .data = { bytes_b, 300 } };
-	struct st_att_read_req rq = { "", 0, 0 };
+	struct st_att_read_req rq = { "", 0, 0, NULL };
 	struct st_str ids[1];
 	struct st_agent_msg_req am = { .content = "", .name = "Ana",
 	    .atts = ids, .natts = 1 };
@@ -442,7 +442,7 @@ canned_put(struct fix *f, const struct st_canned_put_req *q,
 static uint8_t
 canned_read(struct fix *f, const char *id, int admin, size_t *len)
 {
-	struct st_att_read_req rq = { id, 0, 0 };
+	struct st_att_read_req rq = { id, 0, 0, NULL };
 	uint16_t type = admin ? PROTO_ST_ATT_ADMIN_READ : PROTO_ST_ATT_READ;
 	struct st_att_read_rep r;
 	struct dreply d;
