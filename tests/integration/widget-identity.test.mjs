@@ -273,10 +273,16 @@ describe('identify over the WebSocket', () => {
     assert.equal((await contactOf(id)).conversations.length, 1);
 
     // Removed (identity_required goes off with it): the socket chats on,
-    // unverified, so it may identify again (not 'already verified'), and
-    // its next conversation is no verified link of the contact.
+    // unverified, the page told so before its answer, so it may identify
+    // again (not 'already verified'), and its next conversation is no
+    // verified link of the contact.
     assert.equal((await call('DELETE', `${W}/${w.widget_id}/identity-secret`)).status, 200);
-    await v.turn('after the removal');
+    v.send({ type: 'message', content: 'after the removal' });
+    assert.deepEqual(await v.next(), { type: 'identity', verified: false, required: false });
+    await v.next('typing_start');
+    let m;
+    do m = await v.next(); while (m.type !== 'typing_stop');
+    await v.turn('told once: an unverified socket is not told again');
     assert.deepEqual(await identify(v, { id, hash: mac(s2, id) }), { type: 'identity', verified: false, required: false });
     v.send({ type: 'new_conversation' });
     await v.next('conversation_new');

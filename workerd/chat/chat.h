@@ -278,6 +278,14 @@ int wsident_refuses(const struct wsident *);
  */
 void wsident_revoke(struct wsident *);
 /*
+ * storaged took a message of the socket's session as an unverified
+ * visitor's on a widget that does not require one: the socket's
+ * verification, if it had one, goes (wsident_revoke) and the page is
+ * told, {"type":"identity","verified":false,"required":false}, so its
+ * state is the server's; a socket that was not verified is told nothing.
+ */
+void wsident_lapsed(struct wsident *, struct wsess *);
+/*
  * {"type":"identify"} of socket s (widget wid, session token hash):
  * ST_WS_IDENTIFY, answered with {"type":"identity","verified","required"}.
  * At most WSIDENT_ASKS_MAX a socket, one at a time (else an error).

@@ -769,16 +769,16 @@ ws_visitor(void *fe, struct tpl_visitor *v)
 
 /*
  * storaged took the message of a session it found unverified: the
- * socket's own verification goes (its secret changed since), and the
- * widget does not require one (not any more, if this socket was told).
+ * socket's own verification goes (its secret changed since), the page
+ * told, and the widget does not require one (not any more, if this
+ * socket was told).
  */
 static void
 ws_unverified(void *fe)
 {
 	struct wsess *s = fe;
 
-	s->ident.required = 0;
-	wsident_revoke(&s->ident);
+	wsident_lapsed(&s->ident, s);
 }
 
 /* The widget has a person to hand over to (its handoff). */

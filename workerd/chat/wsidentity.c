@@ -5,6 +5,8 @@
  *	-> {"type":"identify","id","name","email","hash","email_hash"}
  *	<- {"type":"identity","verified":bool,"required":bool}
  *	   (and "email_verified":bool when the identify had an email_hash)
+ *	<- the same, unasked, verified false, when storaged finds a verified
+ *	   socket's session unverified (its widget's secret changed)
  *
  * The page's server signs its signed-in user's id: hash is the lowercase
  * hex of HMAC-SHA256(the widget's identity secret, id); and may sign the
@@ -80,6 +82,17 @@ wsident_revoke(struct wsident *id)
 		return;
 	id->verified = 0;
 	ident_forget(id);
+}
+
+void
+wsident_lapsed(struct wsident *id, struct wsess *s)
+{
+	int was = id->verified;
+
+	id->required = 0;
+	wsident_revoke(id);
+	if (was)
+		identity_send(id, s, 0);
 }
 
 /* ST_WS_IDENTIFY -> struct st_ws_identify_rep */
