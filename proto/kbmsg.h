@@ -55,7 +55,9 @@
  *                    -> u8 more: ok, the pages this sync did not see
  *                    removed (a bounded step: more 1, ask again), then
  *                    the source ready; not ok, failed with error (its
- *                    pages kept)
+ *                    pages kept); ok ST_KB_SYNC_AGAIN: the sync cut
+ *                    short to be taken again at once (due now, a new
+ *                    sync id; its pages kept, the source syncing)
  *   `not found` for a page put or done whose sync has ended (the source
  *   deleted, changed, or leased again).
  *
@@ -267,6 +269,9 @@ struct st_kb_page_put_rep {
 	uint32_t pages;
 	uint32_t chunks;
 };
+
+/* ST_KB_SYNC_DONE's ok: the sync taken again at once (crawl_recover). */
+#define ST_KB_SYNC_AGAIN	2
 
 struct st_kb_sync_done_req {
 	char source_id[ST_KB_SOURCE_ID_LEN + 1];

@@ -558,6 +558,12 @@ store_kb_sync_done(struct store_txn *t, const struct st_kb_sync_done_req *q,
 	*more = 0;
 	if (t->err || sync_source(t, q->source_id, q->sync_id, &s) < 0)
 		return t->err;
+	if (q->ok == ST_KB_SYNC_AGAIN) {
+		/* Its lease cut short: due now, ST_KB_DUE's next. */
+		kbsource_due(t, &s, now);
+		kbsource_save(t, &s);
+		goto out;
+	}
 	if (q->ok && unseen_drop(t, &s, q->sync_id, &left) < 0)
 		goto out;
 	if (left) {

@@ -2,32 +2,46 @@
 // page that makes the reader spin (the test build's own type,
 // application/x-parley-test-spin: crawl.c's spin_hook) ends the fetcher
 // within the bound, its log naming the page, masterd's saying why; masterd
-// starts another, which syncs the next source. Without the bound the
-// fetcher spun for ever.
+// starts another, which finds what the last one read (parley-fetch.spun
+// in the run directory), stores that page as failed and takes its sync
+// again at once: the sync completes with the site's other pages, the page
+// that spins not read again. Without the bound the fetcher spun for ever;
+// without the record each fetcher read the page again when the sync's
+// lease ran out, and ended again.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Parley, waitFor } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 
 const S = '/v1/admin/knowledge/sources';
+const ENDED = /ended at its CPU time bound/;
 
 describe('the fetcher\'s CPU time bound', () => {
   let p;
   let site;
   let call;
 
+  function html(res, body) {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<html><head><title>Teapot</title></head><body><main>${body}</main></body></html>`);
+  }
+
   function serve(req, res) {
-    if (req.url === '/spin/') {
+    if (req.url === '/site/') {
+      html(res, '<h1>Teapots</h1><p>Our teapots, and how to keep them.</p>' +
+        '<a href="/site/spin">spin</a> <a href="/site/care">care</a>');
+      return;
+    }
+    if (req.url === '/site/spin') {
       res.writeHead(200, { 'content-type': 'application/x-parley-test-spin' });
       res.end('spins the reader');
       return;
     }
-    if (req.url === '/docs/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end('<html><head><title>Teapot</title></head><body><main><h1>Teapot</h1>' +
-        '<p>The teapot spout is cleaned with a pipe brush.</p></main></body></html>');
+    if (req.url === '/site/care') {
+      html(res, '<h1>Care</h1><p>The teapot spout is cleaned with a pipe brush.</p>');
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -50,31 +64,55 @@ describe('the fetcher\'s CPU time bound', () => {
     }
   });
 
-  test('a page that spins its reader ends the fetcher, named; another takes over', async () => {
-    await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
-    const [first] = p.fetcherPids();
-    const t0 = Date.now();
-    let r = await call('POST', S, { type: 'crawl', url: site.url('/spin/') });
-    assert.equal(r.status, 201, r.text);
-    const spin = r.json().id;
-    await waitFor(() => /ended at its CPU time bound/.test(p.logs.masterd), 30000,
-      'masterd logs the fetcher ended at its CPU time bound');
-    assert.ok(Date.now() - t0 < 30000);
-    assert.match(p.logs.masterd, new RegExp(`parley-fetch\\[${first}\\]: error: page ` +
-      `${site.url('/spin/').replace(/[.?]/g, '\\$&')}: CPU time bound`));
-    assert.doesNotMatch(p.logs.masterd, /core dumped/);
-    // Another fetcher, which reads the next source.
-    await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000,
-      'a new fetcher');
-    r = await call('POST', S, { type: 'crawl', url: site.url('/docs/') });
-    assert.equal(r.status, 201, r.text);
-    let s;
-    await waitFor(async () => {
-      s = (await call('GET', `${S}/${r.json().id}`)).json();
-      return s.status !== 'syncing';
-    }, 20000, 'the next source synced');
-    assert.equal(s.status, 'ready', s.error);
-    // The spinning source's sync was dropped: its lease brings it back.
-    assert.equal((await call('GET', `${S}/${spin}`)).json().status, 'syncing');
-  });
+  async function pages(id) {
+    const r = await call('GET', `${S}/${id}/pages?limit=50`);
+    assert.equal(r.status, 200, r.text);
+    return new Map(r.json().pages.map((x) => [new URL(x.url).pathname, x]));
+  }
+
+  test('a page that spins ends the fetcher, named; the next stores it failed, the sync completes',
+    async () => {
+      await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
+      const [first] = p.fetcherPids();
+      const t0 = Date.now();
+      const r = await call('POST', S, { type: 'crawl', url: site.url('/site/') });
+      assert.equal(r.status, 201, r.text);
+      const id = r.json().id;
+      await waitFor(() => ENDED.test(p.logs.masterd), 30000,
+        'masterd logs the fetcher ended at its CPU time bound');
+      assert.ok(Date.now() - t0 < 30000);
+      assert.match(p.logs.masterd, new RegExp(`parley-fetch\\[${first}\\]: error: page ` +
+        `${site.url('/site/spin').replace(/[.?]/g, '\\$&')}: CPU time bound`));
+      assert.doesNotMatch(p.logs.masterd, /core dumped/);
+      // Another fetcher, which stores the page as failed and syncs the
+      // source again at once, well before its lease (2 h 1 min) runs out.
+      await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000,
+        'a new fetcher');
+      let s;
+      await waitFor(async () => {
+        s = (await call('GET', `${S}/${id}`)).json();
+        return s.status !== 'syncing';
+      }, 20000, 'the source synced');
+      assert.equal(s.status, 'ready', s.error);
+      const got = await pages(id);
+      assert.deepEqual([...got.keys()].sort(), ['/site/', '/site/care', '/site/spin']);
+      assert.equal(got.get('/site/spin').error, 'took more than 1 s of CPU to read');
+      assert.equal(got.get('/site/spin').chunks, 0);
+      assert.equal(got.get('/site/care').error, '');
+      assert.ok(got.get('/site/care').chunks > 0);
+      // Synced again, the page is not read again: the fetcher lives on.
+      const again = p.fetcherPids()[0];
+      const before1 = s.synced_at;
+      const sr = await call('POST', `${S}/${id}/sync`);
+      assert.ok(sr.status < 300, sr.text);
+      await waitFor(async () => {
+        s = (await call('GET', `${S}/${id}`)).json();
+        return s.status !== 'syncing' && s.synced_at !== before1;
+      }, 20000, 'the source synced again');
+      await sleep(3000);
+      assert.equal(s.status, 'ready', s.error);
+      assert.equal((await pages(id)).get('/site/spin').error, 'took more than 1 s of CPU to read');
+      assert.equal(p.logs.masterd.split(ENDED.source).length - 1, 1, p.logs.masterd);
+      assert.deepEqual(p.fetcherPids(), [again]);
+    });
 });

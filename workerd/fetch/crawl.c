@@ -74,6 +74,12 @@
 #define FETCH_MS	30000	/* one fetch, whole */
 #define SEEN_MIN	1024	/* the seen table's first size */
 #define ERR_MAX		200	/* bytes of a page's error */
+/*
+ * A page's error when the fetcher ended at its CPU time bound reading
+ * it (crawl_recover; spun_before); kept unread this long after.
+ */
+#define SPUN_ERROR	"took more than %u s of CPU to read"
+#define SPUN_FRESH_MS	600000
 /* A redirected URL's error, before where it led. */
 #define ALIAS_ERROR	"redirected to "
 
@@ -157,6 +163,7 @@ struct crawl {
 	uint64_t deadline, next_start;
 	int robots_done, cut, start_failed, ending, stopped;
 	int embed_warned;	/* an embedding failure logged this sync */
+	int again;		/* ended to be taken again (crawl_recover) */
 	char why[ERR_MAX + 1];	/* the sync's error, if it fails */
 	struct storec_req *done_req;
 	struct loop_defer pump;
@@ -536,7 +543,7 @@ ask_done(struct crawl *c)
 	memset(&q, 0, sizeof(q));
 	strlcpy(q.source_id, c->job.id, sizeof(q.source_id));
 	q.sync_id = c->job.sync_id;
-	q.ok = (uint8_t)ok;
+	q.ok = c->again ? ST_KB_SYNC_AGAIN : (uint8_t)ok;
 	q.error = ok ? "" : c->why;
 	if (storec_ask(NULL, PROTO_ST_KB_SYNC_DONE, &q, done_answered, c,
 	    &c->done_req) < 0)
@@ -1043,6 +1050,25 @@ spin_hook(const char *ctype)
 #define spin_hook(ctype)	((void)0)
 #endif
 
+/*
+ * The record of what f is read as (kind: "page", "file", "sitemap",
+ * "robots.txt") kept for the next fetcher, should this one end at its
+ * CPU time bound reading it (fetcher_reading_sync, crawl_recover): one
+ * line, "kind, source id, sync id, HTTP status, hash ("-": none), URL",
+ * tab-separated. After fetcher_reading.
+ */
+static void
+reading_sync(const struct fetch *f, const char *kind)
+{
+	char rec[ST_KB_URL_MAX + 256];
+
+	snprintf(rec, sizeof(rec), "%s\t%s\t%llu\t%ld\t%s\t%s\n", kind,
+	    f->cr->job.id, (unsigned long long)f->cr->job.sync_id, f->code,
+	    f->hash[0] != '\0' ? f->hash : "-",
+	    f->final_url != NULL ? f->final_url : f->url);
+	fetcher_reading_sync(rec);
+}
+
 /* read_doc_type, the fetcher told what it reads (fetcher_reading). */
 static int
 read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
@@ -1054,6 +1080,7 @@ read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
 	else
 		fetcher_reading("page", f->final_url != NULL ? f->final_url :
 		    f->url);
+	reading_sync(f, f->kind == F_FILE ? "file" : "page");
 	spin_hook(f->ctype);
 	rc = read_doc_type(f, doc, why);
 	fetcher_reading(NULL, NULL);
@@ -1178,6 +1205,38 @@ keep_through(struct fetch *f, const char *why)
 	return 1;
 }
 
+/*
+ * Whether f's page is kept unread: the last fetcher ended at its CPU
+ * time bound reading it (stored with SPUN_ERROR by crawl_recover), and
+ * its bytes are the same, or that was less than SPUN_FRESH_MS before
+ * this sync began (the sync taken again in its place: a page that
+ * changes at each fetch is not read again in it either).
+ */
+static int
+spun_before(const struct fetch *f)
+{
+	unsigned s;
+	int n = 0;
+
+	if (!f->had_old || f->old.error == NULL ||
+	    sscanf(f->old.error, SPUN_ERROR "%n", &s, &n) != 1 || n == 0)
+		return 0;
+	return strcmp(f->old.hash, f->hash) == 0 ||
+	    f->cr->job.sync_id < f->old.fetched_at + SPUN_FRESH_MS;
+}
+
+/* f's page kept unread with its error (spun_before); a file's fails. */
+static void
+spun_keep(struct fetch *f)
+{
+	log_info("knowledge page %s: not read (%s)", f->url, f->old.error);
+	if (f->kind == F_FILE) {
+		f->cr->start_failed = 1;
+		crawl_fail(f->cr, "file", f->old.error);
+	}
+	page_keep(f, f->old.error);
+}
+
 /* The page's answer, its old page (by the URL it came from) known. */
 static void
 page_answered(struct fetch *f)
@@ -1219,6 +1278,10 @@ page_answered(struct fetch *f)
 	}
 	proto_sha256(f->body.data, f->body.len, h);
 	proto_hex_encode(h, sizeof(h), f->hash);
+	if (spun_before(f)) {
+		spun_keep(f);
+		return;
+	}
 	if (f->had_old && f->old.hash[0] != '\0' &&
 	    strcmp(f->old.hash, f->hash) == 0 && spaces_held(f)) {
 		/* The same bytes: kept, read for their links alone. */
@@ -1260,6 +1323,7 @@ sitemap_read(struct fetch *f)
 	int rc;
 
 	fetcher_reading("sitemap", f->url);
+	reading_sync(f, "sitemap");
 	rc = f->code >= 200 && f->code <= 299 ?
 	    sitemap_parse(f->body.data, f->body.len, &sm, &why) : -1;
 	fetcher_reading(NULL, NULL);
@@ -1287,6 +1351,7 @@ robots_read(struct fetch *f)
 	c->robots_done = 1;
 	if (f->code >= 200 && f->code <= 299) {
 		fetcher_reading("robots.txt", f->url);
+		reading_sync(f, "robots.txt");
 		if (robots_parse(f->body.data, f->body.len, &c->robots,
 		    &why) < 0)
 			robots_deny_all(&c->robots);
@@ -1546,6 +1611,25 @@ crawl_tick(void *arg)
 	crawl_pump(arg);
 }
 
+/* A crawl of nothing yet under conf, its end told done(arg); NULL. */
+static struct crawl *
+crawl_new(const struct crawl_conf *conf, void (*done)(void *), void *arg)
+{
+	struct crawl *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->conf = *conf;
+	c->done = done;
+	c->arg = arg;
+	TAILQ_INIT(&c->todo);
+	TAILQ_INIT(&c->fetches);
+	loop_defer_init(&c->pump, crawl_pump, c);
+	loop_timer_init(&c->tm, crawl_tick, c);
+	c->deadline = loop_now() + c->conf.time_ms;
+	return c;
+}
+
 struct crawl *
 crawl_start(struct st_kb_job *job, const struct crawl_conf *conf,
     void (*done)(void *), void *arg)
@@ -1557,13 +1641,12 @@ crawl_start(struct st_kb_job *job, const struct crawl_conf *conf,
 	uint32_t i;
 	size_t n;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = crawl_new(conf, done, arg)) == NULL)
 		return NULL;	/* the job still its owner's */
 	c->job = job->s;
 	c->spaces = job->spaces;
 	c->nspaces = job->nspaces;
 	memset(job, 0, sizeof(*job));
-	c->conf = *conf;
 	for (i = 0; i < c->nspaces; i++)
 		embed_conf_own(&c->econf[i], EMBED_FOR_PAGES,
 		    c->spaces[i].base_url, c->spaces[i].api_key,
@@ -1572,13 +1655,6 @@ crawl_start(struct st_kb_job *job, const struct crawl_conf *conf,
 		c->conf.max_pages = c->job.max_pages;
 	if (c->job.max_depth > 0 && c->job.max_depth < c->conf.max_depth)
 		c->conf.max_depth = c->job.max_depth;
-	c->done = done;
-	c->arg = arg;
-	TAILQ_INIT(&c->todo);
-	TAILQ_INIT(&c->fetches);
-	loop_defer_init(&c->pump, crawl_pump, c);
-	loop_timer_init(&c->tm, crawl_tick, c);
-	c->deadline = loop_now() + c->conf.time_ms;
 	log_info("knowledge source %s: sync %llu of %s", c->job.id,
 	    (unsigned long long)c->job.sync_id, c->job.url);
 	/* A file: its one page, by its name, no robots.txt. */
@@ -1632,5 +1708,74 @@ crawl_start(struct st_kb_job *job, const struct crawl_conf *conf,
 		fetch_start(c, p);
 	}
 	loop_defer(&c->pump);
+	return c;
+}
+
+/*
+ * rec (reading_sync's line) parsed into c's job and f: kind into kind.
+ * 0, or -1 (not such a line).
+ */
+static int
+spun_parse(const char *rec, struct crawl *c, struct fetch *f,
+    char kind[16])
+{
+	char id[ST_KB_SOURCE_ID_LEN + 2];
+	unsigned long long sync;
+	int n = 0;
+	size_t len;
+
+	if (sscanf(rec, "%15[^\t]\t%36[^\t]\t%llu\t%ld\t%64[^\t]\t%n", kind,
+	    id, &sync, &f->code, f->hash, &n) != 5 || n == 0 ||
+	    !st_kbsource_id_valid(id) || (len = strcspn(rec + n, "\n")) == 0 ||
+	    len > ST_KB_URL_MAX || (f->url = strndup(rec + n, len)) == NULL)
+		return -1;
+	_Static_assert(ST_KB_SOURCE_ID_LEN + 1 == 36, "%36[ above");
+	_Static_assert(ST_KB_HASH_HEX == 64, "%64[ above");
+	strlcpy(c->job.id, id, sizeof(c->job.id));
+	c->job.sync_id = sync;
+	if (strcmp(f->hash, "-") == 0)
+		f->hash[0] = '\0';
+	return 0;
+}
+
+struct crawl *
+crawl_recover(const char *rec, const struct crawl_conf *conf,
+    unsigned cpu_s, void (*done)(void *), void *arg)
+{
+	char kind[16], why[64];
+	struct crawl *c;
+	struct fetch *f;
+
+	if ((c = crawl_new(conf, done, arg)) == NULL)
+		return NULL;
+	c->robots_done = 1;
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		crawl_free(c);
+		return NULL;
+	}
+	f->cr = c;
+	f->kind = F_PAGE;
+	buf_init(&f->body);
+	TAILQ_INSERT_TAIL(&c->fetches, f, entry);
+	c->inflight++;
+	if (spun_parse(rec, c, f, kind) < 0) {
+		log_warnx("the last fetcher's record of what it read: not "
+		    "understood");
+		crawl_free(c);
+		return NULL;
+	}
+	snprintf(why, sizeof(why), SPUN_ERROR, cpu_s);
+	log_warnx("knowledge source %s: %s %s: %s", c->job.id, kind, f->url,
+	    why);
+	if (strcmp(kind, "page") == 0 || strcmp(kind, "file") == 0) {
+		/* Its page failed, the sync taken again at once. */
+		c->again = 1;
+		page_put(f, 0, "", NULL, 0, why, NULL, 0);
+		return c;
+	}
+	/* A sitemap or robots.txt: the sync fails. */
+	c->start_failed = 1;
+	snprintf(c->why, sizeof(c->why), "%s %.100s: %s", kind, f->url, why);
+	fetch_free(f);
 	return c;
 }

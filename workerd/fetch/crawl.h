@@ -40,6 +40,18 @@ struct embed_conf;
  */
 struct crawl *crawl_start(struct st_kb_job *job,
     const struct crawl_conf *conf, void (*done)(void *), void *arg);
+/*
+ * What the last fetcher read when it ended at its CPU time bound (rec: a
+ * record crawl.c made, fetcher_reading_sync), told to storaged as a
+ * sync of its own: a page or a file source's file put as failed, "took
+ * more than cpu_s s of CPU to read" (a sync reading it again keeps it
+ * so, unread, while its bytes are the same), and its sync ended to be
+ * taken again at once (ST_KB_SYNC_AGAIN); a sitemap or robots.txt fails
+ * its sync. done(arg) once told; NULL out of memory or rec not
+ * understood (done not called).
+ */
+struct crawl *crawl_recover(const char *rec, const struct crawl_conf *conf,
+    unsigned cpu_s, void (*done)(void *), void *arg);
 /* Stops c at once (quitting): transfers dropped, nothing told; c freed. */
 void crawl_stop(struct crawl *c);
 

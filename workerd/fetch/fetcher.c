@@ -24,6 +24,8 @@
  * masterd gone, SIGTERM): the sync is dropped at once; its lease brings
  * it back.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +48,8 @@
 #define LEASE_MARGIN_MS	60000
 /* The CPU time bound moved on this often (cpu_rearm). */
 #define CPU_REARM_MS	1000
+/* In PARLEY_RUN_DIR: what the fetcher read when it spun (on_xcpu). */
+#define SPUN_FILE	"parley-fetch.spun"
 
 static struct {
 	struct crawl_conf conf;
@@ -54,6 +58,7 @@ static struct {
 	struct loop_timer poll;
 	struct loop_timer cpu;
 	rlim_t cpu_s;		/* PARLEY_FETCH_CPU_SECONDS */
+	char *spun;		/* the last fetcher's SPUN_FILE, to recover */
 	int quitting;
 } F;
 
@@ -63,6 +68,13 @@ static struct {
  */
 static char xcpu_line[600];
 static volatile sig_atomic_t xcpu_len;
+/*
+ * What on_xcpu writes to SPUN_FILE (spun_fd, -1: none) for the next
+ * fetcher (spun_recover): a sync's record (fetcher_reading_sync).
+ */
+static char spun_rec[ST_KB_URL_MAX + 256];
+static volatile sig_atomic_t spun_len;
+static int spun_fd = -1;
 
 static void poll_due(void *);
 
@@ -101,6 +113,24 @@ due_done(const struct storec_result *r, void *arg)
 		loop_timer_after(&F.poll, js.n == 0 ? IDLE_POLL_MS : POLL_MS);
 }
 
+/*
+ * The last fetcher's record of what it read when it ended at its CPU
+ * time bound told to storaged (crawl_recover) as F.crawl, before any
+ * sync is taken; given up when it cannot be.
+ */
+static void
+spun_recover(void)
+{
+	char *rec = F.spun;
+
+	F.spun = NULL;
+	F.crawl = crawl_recover(rec, &F.conf, (unsigned)F.cpu_s, crawl_over,
+	    NULL);
+	free(rec);
+	if (F.crawl == NULL)
+		loop_timer_after(&F.poll, POLL_MS);
+}
+
 static void
 poll_due(void *arg)
 {
@@ -110,6 +140,10 @@ poll_due(void *arg)
 		return;
 	if (!storec_connected()) {
 		loop_timer_after(&F.poll, POLL_MS);
+		return;
+	}
+	if (F.spun != NULL) {
+		spun_recover();
 		return;
 	}
 	q.max = 1;
@@ -207,9 +241,12 @@ cpu_rearm(void *arg)
 
 /*
  * SIGXCPU: a turn of the loop used its CPU time. What was being read is
- * logged (async-signal-safe: one write of a line made before), then the
- * signal's own action ends the process, no core written: masterd logs
- * it and starts another; the sync it was in comes back with its lease.
+ * logged (async-signal-safe: one write of a line made before), and a
+ * sync's record of it written to SPUN_FILE, then the signal's own
+ * action ends the process, no core written: masterd logs it and starts
+ * another, which reads SPUN_FILE (spun_take): the page is stored as
+ * failed and its sync taken again at once (crawl_recover). Without a
+ * record the sync comes back with its lease.
  */
 static void
 on_xcpu(int signo)
@@ -219,6 +256,8 @@ on_xcpu(int signo)
 	struct rlimit nocore = { 0, 0 };
 	ssize_t n;
 
+	if (spun_len > 0 && spun_fd >= 0)
+		n = write(spun_fd, spun_rec, (size_t)spun_len);
 	if (xcpu_len > 0)
 		n = write(STDERR_FILENO, xcpu_line, (size_t)xcpu_len);
 	else
@@ -235,6 +274,7 @@ fetcher_reading(const char *what, const char *name)
 	int n;
 
 	xcpu_len = 0;
+	spun_len = 0;
 	if (what == NULL)
 		return;
 	n = snprintf(xcpu_line, sizeof(xcpu_line), "<4>%s[%d]: error: "
@@ -246,6 +286,47 @@ fetcher_reading(const char *what, const char *name)
 		xcpu_line[n - 1] = '\n';
 	}
 	xcpu_len = n > 0 ? n : 0;
+}
+
+void
+fetcher_reading_sync(const char *rec)
+{
+	size_t n = strlen(rec);
+
+	spun_len = 0;
+	if (n >= sizeof(spun_rec))
+		return;		/* not cut: crawl_recover would not read it */
+	memcpy(spun_rec, rec, n);
+	spun_len = (sig_atomic_t)n;
+}
+
+/*
+ * SPUN_FILE in dir read into F.spun (the last fetcher ended at its CPU
+ * time bound: what it read), then emptied and kept open as spun_fd for
+ * on_xcpu. A run directory we cannot write: logged, no record kept.
+ */
+static void
+spun_take(const char *dir)
+{
+	char path[1024], buf[sizeof(spun_rec)];
+	ssize_t n = 0;
+	int fd;
+
+	if (dir == NULL || (size_t)snprintf(path, sizeof(path), "%s/%s",
+	    dir, SPUN_FILE) >= sizeof(path))
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n > 0) {
+		buf[n] = '\0';
+		F.spun = strdup(buf);
+	}
+	spun_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (spun_fd < 0)
+		log_warnx("%s: %s: a sync that spins comes back with its "
+		    "lease", path, strerror(errno));
 }
 
 /* The CPU time bound set (cpu_rearm), and SIGXCPU's handler. */
@@ -282,6 +363,7 @@ fetcher_run(const struct settings *set)
 	loop_signal(SIGINT, on_signal);
 	loop_timer_init(&F.poll, poll_due, NULL);
 	limit_cpu(set->fetch_cpu_seconds);
+	spun_take(set->run_dir);
 	if (deliver_init(no_hooks) < 0 || embed_init() < 0)
 		fatalx("fetcher: cannot set up libcurl");
 	F.conf.embed = embed_install(EMBED_FOR_PAGES);
@@ -296,6 +378,9 @@ fetcher_run(const struct settings *set)
 
 	loop_run();
 	crawl_stop(F.crawl);
+	free(F.spun);
+	if (spun_fd >= 0)
+		close(spun_fd);
 	embed_shutdown();
 	deliver_shutdown();
 	storec_shutdown();

@@ -17,6 +17,14 @@
  */
 void fetcher_reading(const char *what, const char *name);
 
+/*
+ * What a sync reads now as a record (crawl.c's, a line: crawl_recover
+ * reads it), after fetcher_reading: should the CPU time bound run out
+ * while it is read, it is left for the next fetcher, which stores the
+ * page as failed. fetcher_reading clears it.
+ */
+void fetcher_reading_sync(const char *rec);
+
 /* The fetcher's loop, after masterd's settings: until told to quit. */
 int fetcher_run(const struct settings *);
 
