@@ -60,6 +60,16 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     receivers.push(r);
     return r;
   }
+  // A widget's visitor says said, then leaves contact details who.
+  async function visitorSays(said, who) {
+    const widget = await createWidget(p, { contact_info_mode: 'optional', collect_email: true, collect_name: true });
+    const v = await Visitor.open(p, widget.widget_id);
+    await v.next('session');
+    await v.turn(said);
+    v.send({ type: 'contact_info', ...who });
+    await v.next('contact_info_saved');
+    await v.close();
+  }
   function verify(secret, hit) {
     assert.doesNotThrow(() => new Webhook(secret).verify(hit.body, hit.headers), hit.path);
     assert.equal(hit.headers['content-type'], 'application/json');
@@ -158,13 +168,7 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     const down = await recv((req, res) => { res.statusCode = 500; res.end(); });
     const w = await make(ok.url('/erase'), ['message.created', 'contact.created', 'conversation.deleted']);
     const wd = await make(down.url('/down'), ['message.created']);
-    const widget = await createWidget(p, { contact_info_mode: 'optional', collect_email: true, collect_name: true });
-    const v = await Visitor.open(p, widget.widget_id);
-    await v.next('session');
-    await v.turn(said);
-    v.send({ type: 'contact_info', ...who });
-    await v.next('contact_info_saved');
-    await v.close();
+    await visitorSays(said, who);
     await waitFor(() => ok.hits.some((h) => h.body.includes(said)) && ok.hits.some((h) => h.body.includes(who.email)),
       10000, 'the deliveries');
     // The failing webhook's first attempts answered 500: pending, retried in ~5 s.
@@ -225,13 +229,7 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     const down = await recv((req, res) => { res.statusCode = 500; res.end(); });
     const w = await make(ok.url('/contact'), ['message.created', 'contact.created']);
     const wd = await make(down.url('/contact-down'), ['contact.created']);
-    const widget = await createWidget(p, { contact_info_mode: 'optional', collect_email: true, collect_name: true });
-    const v = await Visitor.open(p, widget.widget_id);
-    await v.next('session');
-    await v.turn(said);
-    v.send({ type: 'contact_info', ...who });
-    await v.next('contact_info_saved');
-    await v.close();
+    await visitorSays(said, who);
     await waitFor(() => ok.hits.some((h) => h.body.includes(who.email)), 10000, 'contact.created delivered');
     await waitFor(async () => (await deliveries(wd.id)).some((d) => d.response_code === 500), 5000, 'a 500 recorded');
     const contact = (await p.admin('/v1/admin/contacts?limit=200')).json().contacts.find((c) => c.email === who.email);

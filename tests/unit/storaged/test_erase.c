@@ -111,55 +111,6 @@ count_of(const struct counts *c, const char *name)
 	return 0;
 }
 
-/* The widget's public id visitors use, into wid. */
-static void
-widget_new(struct fix *f, char wid[ST_WID_ARG_MAX + 1])
-{
-	struct st_widget in, out;
-
-	st_widget_defaults(&in);
-	in.name = strdup("Shop");
-	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_CREATE, &in, &out),
-	    0);
-	strlcpy(wid, out.widget_id, ST_WID_ARG_MAX + 1);
-	st_widget_free(&in);
-	st_widget_free(&out);
-}
-
-/* Visitor tb's chat turn saying content (its session made if new). */
-static void
-turn(struct fix *f, const char *wid, uint8_t tb, const char *content)
-{
-	struct st_ws_begin_req q = { .widget_id = wid,
-	    .token_len = ST_TOKEN_HASH_LEN, .content = content,
-	    .rate_key = "", .window_ms = 60000, .history_max = 20,
-	    .create = 1 };
-	struct dreply r;
-
-	memset(q.token, tb, sizeof(q.token));
-	assert_int_equal(request_st(f, PROTO_ST_WS_BEGIN, &q, &r), 0);
-	assert_int_equal(r.enc.buf[0], ST_WS_OK);
-	dreply_free(&r);
-}
-
-/* Visitor tb's contact submission: the contact's id into id. */
-static void
-submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
-    const char *email, const char *phone, char id[ST_ID_HEX + 1])
-{
-	struct st_contact_submit_req q = { .widget_id = wid,
-	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
-	    .phone = phone, .rate_key = "", .window_ms = 60000 };
-	struct st_contact_submit_rep rep;
-
-	memset(q.token, tb, sizeof(q.token));
-	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q, &rep),
-	    0);
-	assert_int_equal(rep.result, ST_WS_OK);
-	strlcpy(id, rep.contact.id, ST_ID_HEX + 1);
-	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
-}
-
 /* Visitor tb leaves its conversation: its next turn opens another. */
 static void
 new_conv(struct fix *f, const char *wid, uint8_t tb)
@@ -199,18 +150,18 @@ populate(struct fix *f, char wid[ST_WID_ARG_MAX + 1], char id[ST_ID_HEX + 1],
 {
 	char id2[ST_ID_HEX + 1];
 
-	widget_new(f, wid);
-	turn(f, wid, 9, "the control visitor");
-	submit(f, wid, 9, "Kim", "kim@example.com", "", keep);
+	fix_widget_wid(f, "Shop", wid);
+	fix_ws_turn(f, wid, 9, "the control visitor");
+	fix_contact_submit(f, wid, 9, "Kim", "kim@example.com", "", keep);
 	counts_take(f, before);
-	turn(f, wid, 1, "my plan is BLUEBERRY");
-	submit(f, wid, 1, "Zed Quux", "zed@example.com", "+1 555 000 1111",
+	fix_ws_turn(f, wid, 1, "my plan is BLUEBERRY");
+	fix_contact_submit(f, wid, 1, "Zed Quux", "zed@example.com", "+1 555 000 1111",
 	    id);
-	turn(f, wid, 1, "and more");
-	turn(f, wid, 2, "another device");
-	submit(f, wid, 2, "Zed", "ZED@example.com", "", id2);
+	fix_ws_turn(f, wid, 1, "and more");
+	fix_ws_turn(f, wid, 2, "another device");
+	fix_contact_submit(f, wid, 2, "Zed", "ZED@example.com", "", id2);
 	assert_string_equal(id2, id);
-	submit(f, wid, 3, "", "zed@example.com", "", id2);
+	fix_contact_submit(f, wid, 3, "", "zed@example.com", "", id2);
 	assert_string_equal(id2, id);
 }
 
@@ -229,7 +180,7 @@ test_erase_all(void **state)
 	populate(f, wid, id, keep, &before);
 	/* Visitor 1's second conversation (issue 26) and its list go too. */
 	new_conv(f, wid, 1);
-	turn(f, wid, 1, "a second conversation");
+	fix_ws_turn(f, wid, 1, "a second conversation");
 	counts_take(f, &mid);
 	assert_int_equal(count_of(&mid, "convs"), count_of(&before, "convs") +
 	    3);
@@ -254,7 +205,7 @@ test_erase_all(void **state)
 	assert_string_equal(g.contact.email, "kim@example.com");
 	st_rep_free(PROTO_ST_CONTACT_GET, &g);
 	/* A visitor of the erased contact starts afresh. */
-	turn(f, wid, 1, "hello again");
+	fix_ws_turn(f, wid, 1, "hello again");
 }
 
 /*
@@ -276,8 +227,8 @@ test_erase_resumes(void **state)
 
 	populate(f, wid, id, keep, &before);
 	for (tb = 20; tb < 26; tb++) {
-		turn(f, wid, tb, "one of many");
-		submit(f, wid, tb, "", "zed@example.com", "", id2);
+		fix_ws_turn(f, wid, tb, "one of many");
+		fix_contact_submit(f, wid, tb, "", "zed@example.com", "", id2);
 	}
 	store_begin(f->st, &t, 0);
 	assert_int_equal(store_contact_erase(&t, id, 1, 2, &done), 0);
@@ -334,7 +285,7 @@ test_delete_unlinks(void **state)
 		    strcmp(pg.convs[i].contact_id, keep) == 0);
 	st_rep_free(PROTO_ST_CONV_LIST, &pg);
 	/* The email is free again: the next visitor naming it makes one. */
-	submit(f, wid, 1, "", "zed@example.com", "", id2);
+	fix_contact_submit(f, wid, 1, "", "zed@example.com", "", id2);
 	assert_string_not_equal(id2, id);
 }
 
@@ -434,7 +385,7 @@ test_erased_not_in_backup(void **state)
 	int i, err, n = 2000;
 
 	assert_non_null(ids = calloc((size_t)n, sizeof(*ids)));
-	widget_new(f, wid);
+	fix_widget_wid(f, "Shop", wid);
 	for (i = 0; i < n; i++) {
 		struct st_contact_submit_req q = { .widget_id = wid,
 		    .token_len = ST_TOKEN_HASH_LEN, .name = "", .email = email,
@@ -488,8 +439,8 @@ test_keys_hashed_at_open(void **state)
 	MDB_dbi dbi;
 	MDB_val k, d;
 
-	widget_new(f, wid);
-	submit(f, wid, 1, "", email, "", id);
+	fix_widget_wid(f, "Shop", wid);
+	fix_contact_submit(f, wid, 1, "", email, "", id);
 	fix_reopen(f);	/* checkpointed */
 	env_open(f, &env);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
@@ -510,7 +461,7 @@ test_keys_hashed_at_open(void **state)
 	mdb_env_close(env);
 	fix_reopen(f);
 	assert_int_equal(db_entries(f, "contact_email"), 1);
-	submit(f, wid, 2, "", email, "", id2);
+	fix_contact_submit(f, wid, 2, "", email, "", id2);
 	assert_string_equal(id2, id);
 	assert_int_equal(db_entries(f, "contacts"), 1);
 }
@@ -531,10 +482,6 @@ test_delete_wipes_deliveries(void **state)
 	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1];
 	struct st_webhook in, h;
 	struct st_deliveries l;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k;
 	int err;
 
 	memset(&in, 0, sizeof(in));
@@ -545,23 +492,13 @@ test_delete_wipes_deliveries(void **state)
 	    sizeof(in.secret));
 	assert_int_equal(request_who(f, &own, PROTO_ST_HOOK_CREATE, &in, &h,
 	    NULL), 0);
-	widget_new(f, wid);
-	turn(f, wid, 1, "hello");
-	submit(f, wid, 1, "Zed", "zed@example.com", "", id);
+	fix_widget_wid(f, "Shop", wid);
+	fix_ws_turn(f, wid, 1, "hello");
+	fix_contact_submit(f, wid, 1, "Zed", "zed@example.com", "", id);
 	assert_int_equal(db_entries(f, "deliveries"), 1);
 	assert_int_equal(db_entries(f, "contact_deliveries"), 1);
 	fix_reopen(f);	/* checkpointed */
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "contact_deliveries", 0, &dbi), 0);
-	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
-	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	k.mv_size = strlen("contact_deliveries_filled");
-	k.mv_data = "contact_deliveries_filled";
-	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	fix_reopen(f);
+	fix_index_unfilled(f, "contact_deliveries", "contact_deliveries_filled");
 	assert_int_equal(db_entries(f, "contact_deliveries"), 1);
 	assert_int_equal(erase(f, id, 0, &err), 1);
 	assert_int_equal(db_entries(f, "contact_deliveries"), 0);
@@ -597,14 +534,14 @@ test_retention(void **state)
 	uint8_t tb;
 	int more = 1, steps = 0;
 
-	widget_new(f, wid);
-	widget_new(f, other);
+	fix_widget_wid(f, "Shop", wid);
+	fix_widget_wid(f, "Shop", other);
 	for (tb = 1; tb <= 5; tb++)
-		turn(f, wid, tb, "an old conversation");
-	submit(f, wid, 1, "", "old@example.com", "", id);
-	turn(f, other, 9, "another widget's, as old");
+		fix_ws_turn(f, wid, tb, "an old conversation");
+	fix_contact_submit(f, wid, 1, "", "old@example.com", "", id);
+	fix_ws_turn(f, other, 9, "another widget's, as old");
 	fake_now += 31 * 86400000ull;
-	turn(f, wid, 10, "a recent conversation");
+	fix_ws_turn(f, wid, 10, "a recent conversation");
 	counts_take(f, &before);
 
 	memset(&u, 0, sizeof(u));
@@ -660,10 +597,10 @@ test_convs_paged(void **state)
 	uint32_t seen = 0, i, pages = 0;
 	int tb;
 
-	widget_new(f, wid);
+	fix_widget_wid(f, "Shop", wid);
 	for (tb = 1; tb <= ST_LIST_MAX + 1; tb++) {
-		turn(f, wid, (uint8_t)tb, "hello");
-		submit(f, wid, (uint8_t)tb, "", "many@example.com", "",
+		fix_ws_turn(f, wid, (uint8_t)tb, "hello");
+		fix_contact_submit(f, wid, (uint8_t)tb, "", "many@example.com", "",
 		    tb == 1 ? id : id2);
 	}
 	do {

@@ -210,6 +210,32 @@ db_empty(struct fix *f, const char *d1, const char *d2)
 	fix_reopen(f);
 }
 
+/*
+ * An index (db) emptied and its meta mark gone behind the store's back
+ * (a data directory from before the index), then the store opened again:
+ * it fills the index at open.
+ */
+static inline void
+fix_index_unfilled(struct fix *f, const char *db, const char *mark)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	k.mv_size = strlen(mark);
+	k.mv_data = (void *)(uintptr_t)mark;
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
 static inline void
 fix_free(struct fix *f)
 {
@@ -325,6 +351,52 @@ fix_widget_new(struct fix *f, const char *name, struct st_widget *out)
 	in.name = strdup(name);
 	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_CREATE, &in, out), 0);
 	st_widget_free(&in);
+}
+
+/* fix_widget_new's widget: its public id, visitors' own, into wid. */
+static inline void
+fix_widget_wid(struct fix *f, const char *name, char wid[ST_WID_ARG_MAX + 1])
+{
+	struct st_widget w;
+
+	fix_widget_new(f, name, &w);
+	strlcpy(wid, w.widget_id, ST_WID_ARG_MAX + 1);
+	st_widget_free(&w);
+}
+
+/* Visitor tb's chat turn saying content (its session made if new). */
+static inline void
+fix_ws_turn(struct fix *f, const char *wid, uint8_t tb, const char *content)
+{
+	struct st_ws_begin_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .content = content,
+	    .rate_key = "", .window_ms = 60000, .history_max = 20,
+	    .create = 1 };
+	struct dreply r;
+
+	memset(q.token, tb, sizeof(q.token));
+	assert_int_equal(request_st(f, PROTO_ST_WS_BEGIN, &q, &r), 0);
+	assert_int_equal(r.enc.buf[0], ST_WS_OK);
+	dreply_free(&r);
+}
+
+/* Visitor tb's contact submission: the contact's id into id. */
+static inline void
+fix_contact_submit(struct fix *f, const char *wid, uint8_t tb,
+    const char *name, const char *email, const char *phone,
+    char id[ST_ID_HEX + 1])
+{
+	struct st_contact_submit_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
+	    .phone = phone, .rate_key = "", .window_ms = 60000 };
+	struct st_contact_submit_rep rep;
+
+	memset(q.token, tb, sizeof(q.token));
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q, &rep),
+	    0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	strlcpy(id, rep.contact.id, ST_ID_HEX + 1);
+	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
 }
 
 /* request() for its error code alone. */

@@ -419,29 +419,11 @@ test_conv_deleted_mails(void **state)
 	c1_deleted(f, c1, c2, id);
 }
 
-/*
- * An index (db) emptied and its meta mark gone behind the store's back
- * (a data directory from before it), then the store opened again.
- */
+/* fix_index_unfilled, the mails' settings set again (SMTP_URL set). */
 static void
 index_unfilled(struct fix *f, const char *db, const char *mark)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
-	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	k.mv_size = strlen(mark);
-	k.mv_data = (void *)(uintptr_t)mark;
-	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	fix_reopen(f);
+	fix_index_unfilled(f, db, mark);
 	store_mail_settings(f->st, 1);
 }
 
@@ -459,21 +441,6 @@ test_conv_mails_filled(void **state)
 	c1_deleted(f, c1, c2, id);
 }
 
-/* The widget's public id visitors use, into wid. */
-static void
-widget_new(struct fix *f, char wid[ST_WID_ARG_MAX + 1])
-{
-	struct st_widget in, out;
-
-	st_widget_defaults(&in);
-	in.name = strdup("Shop");
-	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_CREATE, &in, &out),
-	    0);
-	strlcpy(wid, out.widget_id, ST_WID_ARG_MAX + 1);
-	st_widget_free(&in);
-	st_widget_free(&out);
-}
-
 /*
  * Visitor tb says hello (its session and conversation made if new), then
  * submits name and email: the contact's id into id.
@@ -482,26 +449,8 @@ static void
 visitor_contact(struct fix *f, const char *wid, uint8_t tb,
     const char *name, const char *email, char id[ST_ID_HEX + 1])
 {
-	struct st_ws_begin_req b = { .widget_id = wid,
-	    .token_len = ST_TOKEN_HASH_LEN, .content = "hello",
-	    .rate_key = "", .window_ms = 60000, .history_max = 20,
-	    .create = 1 };
-	struct st_contact_submit_req q = { .widget_id = wid,
-	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
-	    .phone = "", .rate_key = "", .window_ms = 60000 };
-	struct st_contact_submit_rep rep;
-	struct dreply r;
-
-	memset(b.token, tb, sizeof(b.token));
-	assert_int_equal(request_st(f, PROTO_ST_WS_BEGIN, &b, &r), 0);
-	assert_int_equal(r.enc.buf[0], ST_WS_OK);
-	dreply_free(&r);
-	memset(q.token, tb, sizeof(q.token));
-	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q, &rep),
-	    0);
-	assert_int_equal(rep.result, ST_WS_OK);
-	strlcpy(id, rep.contact.id, ST_ID_HEX + 1);
-	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
+	fix_ws_turn(f, wid, tb, "hello");
+	fix_contact_submit(f, wid, tb, name, email, "", id);
 }
 
 /* ST_CONTACT_ERASE of contact id (all: erase=all), done in one step. */
@@ -531,7 +480,7 @@ two_contacts_mailed(struct fix *f, char zed[ST_ID_HEX + 1],
 	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
 	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
 	choose(f, a, ST_MAIL_ALL);
-	widget_new(f, wid);
+	fix_widget_wid(f, "Shop", wid);
 	visitor_contact(f, wid, 1, "Zed", "zed@example.com", zed);
 	due(f, 1, &m);
 	assert_int_equal(m.n, 1);

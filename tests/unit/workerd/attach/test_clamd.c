@@ -694,6 +694,34 @@ test_silent(void **state)
 	assert_int_equal(count_fds(), fds);
 }
 
+/*
+ * What a client sends clamd on fd read as clamd reads it: the command,
+ * then chunks up to the one of length 0. 0, or -1 (cut short).
+ */
+static int
+read_instream(int fd)
+{
+	uint8_t head[10], len4[4], sink[4096];
+	uint32_t n;
+	ssize_t got;
+
+	if (recv(fd, head, sizeof(head), MSG_WAITALL) != sizeof(head))
+		return -1;
+	for (;;) {
+		if (recv(fd, len4, 4, MSG_WAITALL) != 4)
+			return -1;
+		if ((n = proto_get_be32(len4)) == 0)
+			return 0;
+		while (n > 0) {
+			got = recv(fd, sink, n < sizeof(sink) ? n :
+			    sizeof(sink), 0);
+			if (got <= 0)
+				return -1;
+			n -= (uint32_t)got;
+		}
+	}
+}
+
 /* A fake clamd: reads the stream (or not), answers reply, closes. */
 struct fake {
 	int lfd;
@@ -706,30 +734,12 @@ static void *
 fake_run(void *arg)
 {
 	struct fake *f = arg;
-	uint8_t head[10], len4[4], sink[4096];
-	uint32_t n;
-	ssize_t got;
 	int fd;
 
 	if ((fd = accept(f->lfd, NULL, NULL)) < 0)
 		return NULL;
-	if (f->read_stream) {
-		if (recv(fd, head, sizeof(head), MSG_WAITALL) != sizeof(head))
-			goto out;
-		for (;;) {
-			if (recv(fd, len4, 4, MSG_WAITALL) != 4)
-				goto out;
-			if ((n = proto_get_be32(len4)) == 0)
-				break;
-			while (n > 0) {
-				got = recv(fd, sink, n < sizeof(sink) ? n :
-				    sizeof(sink), 0);
-				if (got <= 0)
-					goto out;
-				n -= (uint32_t)got;
-			}
-		}
-	}
+	if (f->read_stream && read_instream(fd) < 0)
+		goto out;
 	if (f->len > 0)
 		(void)send(fd, f->reply, f->len, MSG_NOSIGNAL);
 	if (!f->read_stream)
@@ -846,27 +856,14 @@ static int
 serve_one(int lfd)
 {
 	struct timeval tv = { 2, 0 };
-	uint8_t head[10], len4[4], sink[64];
-	uint32_t n;
 	int fd, rc = -1;
 
 	(void)setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if ((fd = accept(lfd, NULL, NULL)) < 0)
 		return -1;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (recv(fd, head, sizeof(head), MSG_WAITALL) != sizeof(head))
-		goto out;
-	for (;;) {
-		if (recv(fd, len4, 4, MSG_WAITALL) != 4)
-			goto out;
-		if ((n = proto_get_be32(len4)) == 0)
-			break;
-		if (n > sizeof(sink) ||
-		    recv(fd, sink, n, MSG_WAITALL) != (ssize_t)n)
-			goto out;
-	}
-	rc = send(fd, "stream: OK", 11, MSG_NOSIGNAL) == 11 ? 0 : -1;
-out:
+	if (read_instream(fd) == 0)
+		rc = send(fd, "stream: OK", 11, MSG_NOSIGNAL) == 11 ? 0 : -1;
 	close(fd);
 	return rc;
 }
