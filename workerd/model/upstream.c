@@ -1,75 +1,54 @@
 /*
- * The upstream model client (upstream.h): libcurl's multi interface driven
- * by the worker's own epoll loop.
- *
- * curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when
- * to call it back (CURLMOPT_TIMERFUNCTION); we register the sockets with
- * the loop and call curl_multi_socket_action from the loop's io and timer
- * callbacks. Replies are parsed as they arrive (sse.c) and each content
- * delta goes straight to the caller: no timer or batching on that path.
+ * The upstream model client (upstream.h): a streamed chat completion
+ * written and read by hand on a connection libcurl made (mconn.c), inside
+ * the worker's own epoll loop.
  *
  * Choices:
- * - HTTP/1.1, one connection per stream in flight, kept in the multi
- *   handle's connection cache (UP_MAXCONNECTS) for the next request. Not
- *   HTTP/2: pausing a stream in libcurl 7.88's HTTP/2 code is not reliable,
- *   and on HTTP/1.1 a pause is plain TCP backpressure on that stream alone.
- * - Several multi handles ("shards"), each with at most UP_SHARD_XFERS
- *   transfers: libcurl 7.88 walks every connection of its cache when a
- *   transfer starts (looking for one to reuse) and when one ends (looking
- *   for the oldest idle one to close); with 4,000 streams on one multi
- *   handle those walks took about a tenth of the worker's CPU. A new
- *   transfer goes to the first shard with room, so the first one's idle
- *   connections are the ones reused; shards are made as needed and kept
- *   until upstream_shutdown.
- * - Memory per stream: a 1 KiB receive buffer once many transfers are in
- *   flight (UP_BIGBUF_XFERS; 4 KiB before, where a fast reply costs fewer
- *   reads); the request body freed once sent (body_release); the SSE
- *   buffer freed between events (sse_release).
- * - Backpressure: the write callback asks can_write() before consuming
- *   anything; 0 pauses the transfer (CURL_WRITEFUNC_PAUSE: curl keeps the
- *   bytes it read, at most about one receive buffer, and stops reading the
- *   socket), and upstream_resume() lifts the pause.
- * - Timeouts: curl's connect timeout, and our own idle timer on the loop
- *   (no byte for OPENAI_IDLE_TIMEOUT_MS while not paused). curl's low-speed
- *   limits are not used: they would also fire on a paused transfer.
- * - curl forbids adding or removing handles from inside its callbacks, and
- *   the caller's callbacks run inside curl's write callback. Whatever the
- *   caller asks from there (cancel, start, resume) is done from a deferred
- *   call (loop_defer) once curl has returned. upstream_resume() is always
- *   deferred, so it never calls back into the caller before returning.
+ * - HTTP/1.1, one connection per stream in flight, kept idle per origin
+ *   for the next request (mconn.c). libcurl makes each connection (name
+ *   lookup, a proxy's tunnel, TLS, the address guard); the request and
+ *   the answer's framing (libhttp_parser, as the worker's server side
+ *   uses) are ours: libcurl's per-transfer HTTP layer cost a turn more
+ *   CPU than the rest of this client, and two poll() calls. Not HTTP/2:
+ *   on HTTP/1.1 a pause is plain TCP backpressure on that stream alone.
+ * - Replies are parsed as they arrive (sse.c) and each content delta goes
+ *   straight to the caller: no timer or batching on that path. One
+ *   receive buffer serves every transfer (each read is parsed whole
+ *   before the next), so an open stream holds none.
+ * - Backpressure: can_write() is asked before each read of the socket
+ *   (at most UP_READ bytes); 0 pauses the transfer: the socket is not
+ *   read (the server's writes wait in TCP) until upstream_resume().
+ * - Timeouts: the connect's (libcurl's), and our own idle timer on the
+ *   loop (no byte for OPENAI_IDLE_TIMEOUT_MS while not paused).
+ * - A kept connection the server closed before any byte of the answer:
+ *   the request goes again on another connection, as libcurl did; at
+ *   most UP_TRIES connections in all.
  * - Redirects are not followed (a 3xx is an HTTP error). Proxies named by
- *   the usual environment variables (https_proxy, no_proxy, ...) are used,
- *   as libcurl does by default.
+ *   the usual environment variables (https_proxy, no_proxy, ...) are used
+ *   as libcurl does, through a tunnel (CONNECT) for http:// too.
  * - Per request (an agent's, turn.c): its own base URL, API key,
- *   temperature and max_tokens. A request with the deployment's URL and
- *   key shares the one header list; one with its own gets its own list,
- *   freed (and wiped) with the transfer. Connections are reused per
- *   base URL by the multi handle's cache itself: it matches a finished
- *   connection to a new transfer by scheme, host and port (and TLS
- *   options), whatever easy handle either used, so agents on the same
- *   server share idle connections and each server keeps its own; the
- *   cache's size bounds them all together. The key is not part of a
- *   connection (it is a header of each request).
- * - An API key only goes into the Authorization header; it is never
- *   logged, and error texts taken from the model's replies are scrubbed of
- *   anything that looks like a key (the deployment's, the request's, and
- *   "sk-..."). CURLOPT_VERBOSE is never set.
+ *   temperature and max_tokens. Connections are kept per origin (scheme,
+ *   host and port), whichever request used them: agents on the same
+ *   server share idle connections. The key is not part of a connection
+ *   (it is a header of each request).
+ * - An API key only goes into the Authorization header; the request's
+ *   bytes are wiped when freed; it is never logged, and error texts taken
+ *   from the model's replies are scrubbed of anything that looks like a
+ *   key (the deployment's, the request's, and "sk-...").
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
+#include <http_parser.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
-#include "curlsock.h"
 #include "log.h"
+#include "mconn.h"
 #include "sse.h"
 #include "upstream.h"
 #include "urlpolicy.h"
@@ -79,44 +58,33 @@
 #define UP_DEFAULT_MODEL	"gpt-4.1-mini"
 #define UP_DEFAULT_PROMPT	"You are a concise and helpful AI assistant " \
 				"embedded in a support chat widget."
-/*
- * curl's receive buffer per transfer: 4 KiB while few transfers are in
- * flight (a fast reply comes in one or two reads), 1 KiB past
- * UP_BIGBUF_XFERS (memory per open stream; an SSE event is ~250 bytes).
- */
-#define UP_BUFFERSIZE		4096
-#define UP_BUFFERSIZE_MANY	1024
-#define UP_BIGBUF_XFERS		64
-#define UP_MAXCONNECTS		256	/* idle connections kept for reuse (shard 0) */
-#define UP_SHARD_MAXCONNECTS	32	/* the same for each further shard */
-#define UP_SHARD_XFERS		256	/* transfers per multi handle */
-#define UP_SHARDS_MAX		64	/* beyond: the least loaded takes more */
+#define UP_READ			4096	/* bytes a read; can_write between */
+#define UP_TRIES		3	/* connections a request may be sent on */
 #define UP_ERRBODY_MAX		4096	/* of a non-2xx body, read for its message */
 #define UP_ERRMSG_MAX		200	/* bytes of that message reported */
-#define UP_SPARE_EASY		16	/* finished easy handles kept for reuse */
 
-/* One multi handle, its timer and its share of the transfers. */
-struct shard {
-	CURLM *multi;
-	struct loop_timer mtimer;
-	struct loop_defer mkick;
-	int kicking;		/* inside the mkick call */
-	int nxfers;		/* transfers on it, added or about to be */
+/* Where requests to one URL go. */
+struct target {
+	char *url;	/* the completions URL */
+	char *path;	/* its request target: "/v1/chat/completions" */
+	char *host;	/* its Host header: "api.openai.com", "[::1]:8080" */
+	char *basic;	/* the URL's "user:password" in base64, or NULL */
 };
 
 struct upstream {
 	TAILQ_ENTRY(upstream) entry;
-	struct shard *sh;
-	CURL *easy;
+	struct mconn *mc;	/* NULL between connections */
 	struct upstream_cbs cbs;
 	void *arg;
-	char *body;		/* the request (curl reads it, does not copy) */
-	size_t blen;		/* its length */
-	struct curl_slist *hdrs;	/* its own headers, or NULL: the shared */
+	struct target own;	/* an agent's URL, or all NULL: the deployment's */
+	char *req;		/* the request's bytes, head and body */
+	size_t rlen;		/* their length */
+	size_t sent;		/* of them, on this connection */
 	char *key;		/* its own API key, to mask in error texts */
+	http_parser hp;
 	struct sse sse;
 	struct loop_timer idle;
-	struct loop_defer defer;	/* add, resume or cancel outside curl */
+	struct loop_defer defer;	/* resume or cancel outside callbacks */
 	uint64_t last_rx;	/* loop time of the last byte received */
 	uint64_t start_us;	/* metrics: started, first byte of the body */
 	uint64_t first_us;
@@ -126,233 +94,43 @@ struct upstream {
 	const char *fail;	/* set once the transfer is known to fail */
 	enum upstream_status fail_status;
 	int http_status;
+	int tries;		/* connections the request went on */
 	uint32_t prompt_tokens;
 	uint32_t completion_tokens;
-	unsigned added:1;	/* in the multi handle */
-	unsigned add_pending:1;
 	unsigned resume_pending:1;
 	unsigned paused:1;
 	unsigned cancelled:1;
 	unsigned ending:1;	/* on_done is running: cancel is a no-op */
+	unsigned in_io:1;	/* reading: a cancel frees from the defer */
+	unsigned reused:1;	/* this connection was kept from before */
+	unsigned rx:1;		/* a byte of the answer came on it */
+	unsigned interim:1;	/* a 1xx answer is being read */
+	unsigned complete:1;	/* the answer was read to its end */
 	unsigned got_status:1;
 	unsigned got_done:1;	/* data: [DONE] */
 	unsigned finished:1;	/* a finish_reason */
 	unsigned tool_finish:1;	/* ... of "tool_calls" */
-	struct urlpol_guard guard;	/* a guarded transfer's (guard()) */
+	unsigned guarded:1;	/* held to guard */
+	struct urlpol_guard guard;
 };
 
 static TAILQ_HEAD(, upstream) transfers = TAILQ_HEAD_INITIALIZER(transfers);
 
-static struct shard *shards[UP_SHARDS_MAX];
-static int nshards;
-static struct curl_slist *headers;
-static char *url, *model, *system_prompt, *api_key;
+static struct target dep;	/* OPENAI_BASE_URL's */
+static char *auth_line;		/* "Authorization: Bearer KEY\r\n", or NULL */
+static char *model, *system_prompt, *api_key;
 static uint32_t connect_ms, idle_ms;
 static char idle_text[64];
-static int in_curl;		/* inside a curl call that may run our callbacks */
 static int nactive;
+static int ready;
 static int curl_ready;
 static int curl_openssl;	/* libcurl's TLS is OpenSSL: ssl_ctx_cb applies */
+static char rbuf[UP_READ];	/* every transfer's reads */
+static http_parser_settings hp_settings;
 
-/*
- * Easy handles of finished transfers, reset and kept for the next ones:
- * making and freeing one per request cost more than resetting it.
- */
-static CURL *spare[UP_SPARE_EASY];
-static int nspare;
-
-/*
- * Sockets curl asked us to watch, indexed by fd; never freed before
- * shutdown. When curl stops watching one (CURL_POLL_REMOVE), it is most
- * often a finished transfer's connection going back to the cache, to be
- * watched again by the next transfer: it stays registered ("parked"), so
- * that costs no epoll_ctl either way. A parked socket that has news (the
- * server closed it) is deregistered then; curl finds out itself when it
- * next looks at it. curl closes its sockets through sock_close(), which
- * deregisters them first, so a parked entry never outlives its socket.
- */
-struct usock {
-	struct loop_io io;	/* first: a curlsock entry */
-	int parked;
-};
-static struct curlsock_tab socks = CURLSOCK_TAB(struct usock, "upstream");
-
-static void check_done(struct shard *);
 static void destroy(struct upstream *);
-
-static CURL *
-easy_get(void)
-{
-	return nspare > 0 ? spare[--nspare] : curl_easy_init();
-}
-
-/* Out of the multi handle already. */
-static void
-easy_put(CURL *e)
-{
-	if (e == NULL)
-		return;
-	if (nspare == UP_SPARE_EASY) {
-		curl_easy_cleanup(e);
-		return;
-	}
-	curl_easy_reset(e);
-	spare[nspare++] = e;
-}
-
-/* ------------------------------------------------------- curl <-> loop */
-
-static void
-sock_io(int fd, uint32_t events, void *arg)
-{
-	struct shard *sh = arg;
-	struct usock *us = curlsock_get(&socks, fd);
-	int running;
-
-	if (us != NULL && us->parked) {
-		loop_io_del(&us->io);
-		us->parked = 0;
-		return;
-	}
-
-	in_curl++;
-	curl_multi_socket_action(sh->multi, fd, curlsock_action(events),
-	    &running);
-	in_curl--;
-	check_done(sh);
-}
-
-static int
-sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct usock *us;
-
-	if (s < 0)
-		return 0;
-	if (what == CURL_POLL_REMOVE) {
-		if ((us = curlsock_get(&socks, s)) != NULL && us->io.fd >= 0)
-			us->parked = 1;
-		return 0;
-	}
-	us = curlsock_watch(&socks, s, what, sock_io, userp);
-	us->parked = 0;
-	return 0;
-}
-
-/* curl closes a socket (CURLOPT_CLOSESOCKETFUNCTION): watched no more. */
-static int
-sock_close(void *clientp, curl_socket_t s)
-{
-	struct usock *us;
-
-	if ((us = curlsock_get(&socks, s)) != NULL) {
-		loop_io_del(&us->io);
-		us->parked = 0;
-	}
-	return close(s);
-}
-
-static void
-shard_timeout(struct shard *sh, int kick)
-{
-	int running;
-
-	in_curl++;
-	sh->kicking = kick;
-	curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	sh->kicking = 0;
-	in_curl--;
-	check_done(sh);
-}
-
-static void
-mtimer_fire(void *arg)
-{
-	shard_timeout(arg, 0);
-}
-
-static void
-mkick_fire(void *arg)
-{
-	shard_timeout(arg, 1);
-}
-
-/*
- * curl's timer. "Now" (a new transfer, a resumed one) runs from a deferred
- * call at the end of this loop round, which saves arming the timerfd and
- * a trip through epoll. Asked "now" again from inside that call (curl
- * wants to read on), it waits for the next round, so one busy transfer
- * cannot keep the loop from everything else.
- */
-static int
-timer_cb(CURLM *m, long ms, void *userp)
-{
-	struct shard *sh = userp;
-
-	loop_timer_stop(&sh->mtimer);
-	loop_defer_cancel(&sh->mkick);
-	if (ms == 0 && !sh->kicking)
-		loop_defer(&sh->mkick);
-	else if (ms >= 0)
-		loop_timer_after(&sh->mtimer, (uint64_t)ms);
-	return 0;
-}
-
-/* A new multi handle; NULL when out of memory. */
-static struct shard *
-shard_new(long maxconnects)
-{
-	struct shard *sh;
-
-	if ((sh = calloc(1, sizeof(*sh))) == NULL)
-		return NULL;
-	if ((sh->multi = curl_multi_init()) == NULL) {
-		free(sh);
-		return NULL;
-	}
-	curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
-	curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
-	curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, maxconnects);
-	curl_multi_setopt(sh->multi, CURLMOPT_PIPELINING,
-	    (long)CURLPIPE_NOTHING);
-	loop_timer_init(&sh->mtimer, mtimer_fire, sh);
-	loop_defer_init(&sh->mkick, mkick_fire, sh);
-	return sh;
-}
-
-/* Only once its transfers are gone. */
-static void
-shard_free(struct shard *sh)
-{
-	loop_timer_stop(&sh->mtimer);
-	loop_defer_cancel(&sh->mkick);
-	curl_multi_cleanup(sh->multi);
-	free(sh);
-}
-
-/*
- * The shard a new transfer goes to: the first with room, else a new one,
- * else (UP_SHARDS_MAX of them full) the least loaded. NULL: out of memory.
- */
-static struct shard *
-shard_pick(void)
-{
-	struct shard *best = NULL;
-	int i;
-
-	for (i = 0; i < nshards; i++) {
-		if (shards[i]->nxfers < UP_SHARD_XFERS)
-			return shards[i];
-		if (best == NULL || shards[i]->nxfers < best->nxfers)
-			best = shards[i];
-	}
-	if (nshards < UP_SHARDS_MAX &&
-	    (shards[nshards] = shard_new(UP_SHARD_MAXCONNECTS)) != NULL)
-		return shards[nshards++];
-	return best;
-}
+static void conn_cb(void *, enum mconn_event, CURLcode);
+static void conn_opts(struct upstream *, struct mconn_opts *);
 
 /* ---------------------------------------------------------- the end */
 
@@ -480,14 +258,14 @@ status_ok(int code)
 	"address, which its organisation may not use"
 
 /*
- * Holds transfer c of u to the address policy when req's base_url is an
- * agent's its organisation may not point at private addresses: each
- * address checked as its socket opens, no connection reused (one opened
- * for another URL was not checked), no proxy (urlpol_curl_guard). 0, -1
- * for a base_url the policy does not read, or a CURLcode's bits.
+ * Whether u's connections are held to the address policy: when req's
+ * base_url is an agent's whose organisation may not point at private
+ * addresses, each address is checked as its socket opens, on a new
+ * connection never kept (mconn.c). 0, or -1 for a base_url the policy
+ * does not read.
  */
 static int
-guard(struct upstream *u, CURL *c, const struct upstream_req *req)
+guard(struct upstream *u, const struct upstream_req *req)
 {
 	struct url_target t;
 	const char *why;
@@ -499,22 +277,32 @@ guard(struct upstream *u, CURL *c, const struct upstream_req *req)
 		log_warnx("upstream: an agent's %s", why);
 		return -1;
 	}
-	if (urlpol_model_private_ok(req->org, t.host,
+	if (!urlpol_model_private_ok(req->org, t.host,
 	    wsettings.model_allow_private, wsettings.model_allow_hosts))
-		return 0;
-	return urlpol_curl_guard(c, &u->guard);
+		u->guarded = 1;
+	return 0;
 }
 
-/* What a transfer that curl reports done with rc came to. */
+/* What a connection that could not be made came to. */
 static enum upstream_status
-classify(struct upstream *u, CURLcode rc, const char **text)
+connect_failed(struct upstream *u, CURLcode rc, const char **text)
 {
-	long code = 0;
+	if (u->guard.refused) {
+		*text = UP_REFUSED_TEXT;
+		return UPSTREAM_BROKEN;
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		*text = "connecting to the model timed out";
+		return UPSTREAM_TIMEOUT;
+	}
+	*text = curl_easy_strerror(rc);
+	return UPSTREAM_BROKEN;
+}
 
-	if (!u->got_status &&
-	    curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &code) ==
-	    CURLE_OK)
-		u->http_status = (int)code;
+/* What an answer that ended (read whole, or cut) came to. */
+static enum upstream_status
+classify(struct upstream *u, const char **text)
+{
 	if (u->fail != NULL) {
 		*text = u->fail;
 		return u->fail_status;
@@ -527,42 +315,8 @@ classify(struct upstream *u, CURLcode rc, const char **text)
 		*text = "";
 		return UPSTREAM_OK;
 	}
-	if (u->guard.refused) {
-		*text = UP_REFUSED_TEXT;
-		return UPSTREAM_BROKEN;
-	}
-	if (rc == CURLE_OPERATION_TIMEDOUT) {
-		*text = "connecting to the model timed out";
-		return UPSTREAM_TIMEOUT;
-	}
-	if (rc == CURLE_OK) {
-		*text = "the model's stream ended before it was complete";
-		return UPSTREAM_BROKEN;
-	}
-	*text = curl_easy_strerror(rc);
+	*text = "the model's stream ended before it was complete";
 	return UPSTREAM_BROKEN;
-}
-
-static void
-detach(struct upstream *u)
-{
-	loop_timer_stop(&u->idle);
-	loop_defer_cancel(&u->defer);
-	if (u->added) {
-		curl_multi_remove_handle(u->sh->multi, u->easy);
-		u->added = 0;
-	}
-}
-
-/* Frees a header list, wiping what it held (an Authorization line). */
-static void
-headers_free(struct curl_slist *h)
-{
-	struct curl_slist *p;
-
-	for (p = h; p != NULL; p = p->next)
-		explicit_bzero(p->data, strlen(p->data));
-	curl_slist_free_all(h);
 }
 
 /* Frees a string, wiping it first. */
@@ -575,31 +329,136 @@ secret_free(char *s)
 	}
 }
 
-/* Frees a transfer; never calls the caller. Not from inside curl. */
+static void
+target_free(struct target *t)
+{
+	free(t->url);
+	free(t->path);
+	free(t->host);
+	secret_free(t->basic);
+	memset(t, 0, sizeof(*t));
+}
+
+/* "user:password" in base64 (malloc'd), or NULL. */
+static char *
+basic_of(const char *user, const char *pw)
+{
+	char *plain = NULL, *out = NULL;
+	int len;
+
+	if ((len = asprintf(&plain, "%s:%s", user, pw ? pw : "")) < 0)
+		return NULL;
+	if ((out = malloc(4 * ((size_t)len + 2) / 3 + 1)) != NULL)
+		EVP_EncodeBlock((unsigned char *)out, (unsigned char *)plain,
+		    len);
+	secret_free(plain);
+	return out;
+}
+
+/*
+ * url's request target, Host and credentials into t, which owns url from
+ * here (freed by target_free, also on failure). 0, or -1: not a URL
+ * libcurl reads, or out of memory.
+ */
+static int
+target_parse(char *url, struct target *t)
+{
+	char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+	char *user = NULL, *pw = NULL;
+	CURLU *h;
+	int r = -1;
+
+	memset(t, 0, sizeof(*t));
+	t->url = url;
+	if ((h = curl_url()) == NULL)
+		goto out;
+	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto out;
+	(void)curl_url_get(h, CURLUPART_PORT, &port, 0);
+	(void)curl_url_get(h, CURLUPART_QUERY, &query, 0);
+	if (asprintf(&t->host, "%s%s%s", host, port ? ":" : "",
+	    port ? port : "") < 0 || asprintf(&t->path, "%s%s%s", path,
+	    query ? "?" : "", query ? query : "") < 0)
+		goto out;
+	if (curl_url_get(h, CURLUPART_USER, &user, CURLU_URLDECODE) ==
+	    CURLUE_OK) {
+		(void)curl_url_get(h, CURLUPART_PASSWORD, &pw,
+		    CURLU_URLDECODE);
+		if ((t->basic = basic_of(user, pw)) == NULL)
+			goto out;
+	}
+	r = 0;
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(query);
+	if (user != NULL)
+		explicit_bzero(user, strlen(user));
+	if (pw != NULL)
+		explicit_bzero(pw, strlen(pw));
+	curl_free(user);
+	curl_free(pw);
+	if (h != NULL)
+		curl_url_cleanup(h);
+	if (r < 0) {
+		t->url = NULL;	/* asprintf may have left it half set */
+		target_free(t);
+		free(url);
+	}
+	return r;
+}
+
+/* The request's bytes, wiped (its Authorization line) and freed. */
+static void
+request_free(struct upstream *u)
+{
+	if (u->req != NULL) {
+		explicit_bzero(u->req, u->rlen);
+		free(u->req);
+		u->req = NULL;
+	}
+}
+
+/* Off its connection (kept when keep), its timer and defer stopped. */
+static void
+detach(struct upstream *u, int keep)
+{
+	loop_timer_stop(&u->idle);
+	loop_defer_cancel(&u->defer);
+	mconn_put(u->mc, keep);
+	u->mc = NULL;
+}
+
+/* Frees a transfer; never calls the caller. Not while it reads. */
 static void
 destroy(struct upstream *u)
 {
-	detach(u);
-	u->sh->nxfers--;
-	easy_put(u->easy);
-	headers_free(u->hdrs);
+	detach(u, 0);
+	target_free(&u->own);
+	request_free(u);
 	secret_free(u->key);
 	sse_free(&u->sse);
-	free(u->body);
 	free(u->errbody);
 	free(u->errmsg);
 	TAILQ_REMOVE(&transfers, u, entry);
 	free(u);
 }
 
-/* Ends a transfer: out of the multi handle, on_done, freed. */
+/*
+ * Ends a transfer: its connection given back (kept when keep: before
+ * on_done, so a request on_done starts may take it), on_done, freed.
+ */
 static void
-finish(struct upstream *u, enum upstream_status st, const char *text)
+finish(struct upstream *u, enum upstream_status st, const char *text,
+    int keep)
 {
 	struct upstream_result r;
 
 	nactive--;
-	detach(u);
+	detach(u, keep);
 	memset(&r, 0, sizeof(r));
 	r.status = st;
 	r.http_status = u->http_status;
@@ -617,35 +476,15 @@ finish(struct upstream *u, enum upstream_status st, const char *text)
 	destroy(u);
 }
 
+/* An answer that ended or was cut: classified, finished. */
 static void
-check_done(struct shard *sh)
+finish_answer(struct upstream *u, int keep)
 {
-	struct upstream *u;
-	CURLMsg *m;
-	CURLcode rc;
-	CURL *e;
-	char *priv;
-	const char *text;
 	enum upstream_status st;
-	int left;
+	const char *text;
 
-	while ((m = curl_multi_info_read(sh->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		e = m->easy_handle;
-		rc = m->data.result;
-		priv = NULL;
-		if (curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv) !=
-		    CURLE_OK || priv == NULL)
-			continue;
-		u = (struct upstream *)(void *)priv;
-		if (u->cancelled) {
-			destroy(u);
-			continue;
-		}
-		st = classify(u, rc, &text);
-		finish(u, st, text);
-	}
+	st = classify(u, &text);
+	finish(u, st, text, keep && st != UPSTREAM_BROKEN);
 }
 
 static void
@@ -672,12 +511,11 @@ idle_fire(void *arg)
 		return;
 	}
 	if (u->got_done || u->finished)
-		finish(u, UPSTREAM_OK, "");
+		finish(u, UPSTREAM_OK, "", 0);
 	else
-		finish(u, UPSTREAM_TIMEOUT, idle_text);
+		finish(u, UPSTREAM_TIMEOUT, idle_text, 0);
 }
 
-/* One SSE event of a 2xx reply. */
 static int
 on_event(void *arg, const struct sse_event *ev)
 {
@@ -718,80 +556,216 @@ on_event(void *arg, const struct sse_event *ev)
 	return u->cancelled ? 3 : 0;
 }
 
-static size_t
-header_cb(char *p, size_t size, size_t nmemb, void *arg)
+/* The answer's head has come: its status (a 1xx: another follows). */
+static int
+on_headers(http_parser *p)
 {
-	struct upstream *u = arg;
+	struct upstream *u = p->data;
 
-	u->last_rx = loop_now();
-	return size * nmemb;
+	u->interim = p->status_code >= 100 && p->status_code <= 199;
+	if (u->interim)
+		return 0;
+	u->http_status = (int)p->status_code;
+	u->got_status = 1;
+	/* The answer has begun: the request is not sent again. */
+	request_free(u);
+	return 0;
 }
 
-/*
- * Frees the request body once curl has sent all of it: the reply has
- * begun, and curl sends a request again only before any byte of a reply
- * came (redirects are not followed, no authentication scheme resends).
- * A long history is not kept for the whole reply.
- */
-static void
-body_release(struct upstream *u)
+/* A piece of the answer's body, its framing (chunks) taken off. */
+static int
+on_body(http_parser *p, const char *at, size_t n)
 {
-	curl_off_t sent = 0;
+	struct upstream *u = p->data;
+	size_t room;
 
-	if (u->body == NULL ||
-	    curl_easy_getinfo(u->easy, CURLINFO_SIZE_UPLOAD_T, &sent) !=
-	    CURLE_OK || sent < (curl_off_t)u->blen)
-		return;
-	free(u->body);
-	u->body = NULL;
-}
-
-static size_t
-write_cb(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct upstream *u = arg;
-	size_t n = size * nmemb, room;
-	long code = 0;
-
-	if (u->cancelled || u->fail != NULL)
-		return 0;	/* stops the transfer */
-	u->last_rx = loop_now();
+	if (u->interim)
+		return 0;
 	if (u->first_us == 0)
 		u->first_us = proto_mono_us();
-	if (!u->got_status) {
-		if (curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE,
-		    &code) == CURLE_OK)
-			u->http_status = (int)code;
-		u->got_status = 1;
-	}
-	body_release(u);
 	if (!status_ok(u->http_status)) {
 		/* Keep the start of the error body for its message. */
 		if (u->errbody == NULL &&
 		    (u->errbody = malloc(UP_ERRBODY_MAX)) == NULL)
-			return 0;
+			return -1;
 		room = UP_ERRBODY_MAX - u->errlen;
-		memcpy(u->errbody + u->errlen, p, n < room ? n : room);
+		memcpy(u->errbody + u->errlen, at, n < room ? n : room);
 		u->errlen += n < room ? n : room;
-		return n <= room ? n : 0;	/* enough read: stop */
+		if (n >= room)
+			http_parser_pause(p, 1);	/* enough read */
+		return 0;
 	}
 	if (u->got_done)
-		return n;	/* what follows [DONE] is ignored */
-	if (!u->cbs.can_write(u->arg)) {
-		if (u->cancelled)
-			return 0;
-		u->paused = 1;
-		loop_timer_stop(&u->idle);
-		return CURL_WRITEFUNC_PAUSE;
-	}
-	if (u->cancelled)
-		return 0;
-	if (sse_feed(&u->sse, p, n, NULL) == SSE_TOO_BIG)
+		return 0;	/* what follows [DONE] is ignored */
+	if (sse_feed(&u->sse, at, n, NULL) == SSE_TOO_BIG)
 		fail(u, UPSTREAM_BROKEN, "an event from the model is too big");
 	if (u->cancelled || u->fail != NULL)
+		http_parser_pause(p, 1);
+	return 0;
+}
+
+static int
+on_complete(http_parser *p)
+{
+	struct upstream *u = p->data;
+
+	if (u->interim) {
+		u->interim = 0;
 		return 0;
-	sse_release(&u->sse);	/* the next piece comes 20-200 ms later */
-	return n;
+	}
+	u->complete = 1;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/*
+ * The request again on another connection, when this one was kept from
+ * before and ended before any byte of the answer (the server had closed
+ * it). 1 when it goes again, else 0.
+ */
+static int
+send_again(struct upstream *u)
+{
+	struct mconn_opts o;
+	int reused;
+
+	if (!u->reused || u->rx || u->req == NULL || u->tries >= UP_TRIES)
+		return 0;
+	mconn_put(u->mc, 0);
+	conn_opts(u, &o);
+	if ((u->mc = mconn_take(&o, conn_cb, u, &reused)) == NULL) {
+		fail(u, UPSTREAM_BROKEN, "could not start the request");
+		return 0;
+	}
+	u->reused = reused;
+	u->tries++;
+	u->sent = 0;
+	return 1;
+}
+
+/*
+ * The transport failed (rc), or the server closed (rc CURLE_OK): the
+ * request goes again (send_again: 1), or the answer ends as far as it
+ * came and u is freed (0).
+ */
+static int
+conn_lost(struct upstream *u, CURLcode rc)
+{
+	if (send_again(u))
+		return 1;
+	if (rc == CURLE_OK) {
+		/* An answer framed by the close ends here. */
+		if (!u->complete && u->fail == NULL)
+			(void)http_parser_execute(&u->hp, &hp_settings, NULL, 0);
+	} else
+		fail(u, UPSTREAM_BROKEN, curl_easy_strerror(rc));
+	finish_answer(u, 0);
+	return 0;
+}
+
+/*
+ * Reads and parses what the server sent until the socket is drained, the
+ * caller has no room (paused), or the answer ended. The caller's
+ * callbacks run from here: one that cancels u frees it from the defer.
+ */
+static void
+read_answer(struct upstream *u)
+{
+	size_t got, used;
+	CURLcode rc;
+
+	u->in_io = 1;
+	for (;;) {
+		if (u->got_status && status_ok(u->http_status) &&
+		    !u->got_done && !u->cbs.can_write(u->arg)) {
+			if (u->cancelled)
+				break;
+			u->paused = 1;
+			loop_timer_stop(&u->idle);
+			mconn_want(u->mc, 0, 0);
+			break;
+		}
+		if (u->cancelled)
+			break;
+		rc = mconn_recv(u->mc, rbuf, sizeof(rbuf), &got);
+		if (rc == CURLE_AGAIN)
+			break;
+		if (rc != CURLE_OK || got == 0) {
+			u->in_io = 0;
+			(void)conn_lost(u, rc);
+			return;
+		}
+		u->rx = 1;
+		u->last_rx = loop_now();
+		used = http_parser_execute(&u->hp, &hp_settings, rbuf, got);
+		sse_release(&u->sse);
+		if (u->cancelled)
+			break;
+		if (u->fail != NULL || u->complete || u->errlen ==
+		    UP_ERRBODY_MAX) {
+			u->in_io = 0;
+			/* Kept only when read exactly to its end. */
+			finish_answer(u, u->complete && used == got &&
+			    http_should_keep_alive(&u->hp));
+			return;
+		}
+		if (HTTP_PARSER_ERRNO(&u->hp) != HPE_OK) {
+			u->in_io = 0;
+			fail(u, UPSTREAM_BROKEN,
+			    "malformed HTTP answer from the model");
+			finish_answer(u, 0);
+			return;
+		}
+	}
+	u->in_io = 0;
+	if (u->cancelled)
+		loop_defer(&u->defer);
+}
+
+/* Sends what is left of the request; 0, or -1 when u was finished. */
+static int
+send_request(struct upstream *u)
+{
+	size_t n;
+	CURLcode rc;
+
+	while (u->req != NULL && u->sent < u->rlen) {
+		rc = mconn_send(u->mc, u->req + u->sent, u->rlen - u->sent,
+		    &n);
+		if (rc == CURLE_AGAIN) {
+			mconn_want(u->mc, 1, 1);
+			return 0;
+		}
+		if (rc != CURLE_OK)
+			return conn_lost(u, rc) ? 0 : -1;
+		u->sent += n;
+	}
+	mconn_want(u->mc, 1, 0);
+	return 0;
+}
+
+/* The connection's news: connected (or not), or its socket is ready. */
+static void
+conn_cb(void *arg, enum mconn_event ev, CURLcode rc)
+{
+	struct upstream *u = arg;
+	enum upstream_status st;
+	const char *text;
+
+	if (ev == MCONN_READY && rc != CURLE_OK) {
+		st = connect_failed(u, rc, &text);
+		finish(u, st, text, 0);
+		return;
+	}
+	if (ev == MCONN_READY) {
+		u->rx = 0;
+		http_parser_init(&u->hp, HTTP_RESPONSE);
+		u->hp.data = u;
+	}
+	if (u->req != NULL && u->sent < u->rlen && send_request(u) < 0)
+		return;
+	if (!u->paused && ev == MCONN_IO)
+		read_answer(u);
 }
 
 /* ------------------------------------------------ deferred actions */
@@ -799,27 +773,14 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 static void
 do_resume(struct upstream *u)
 {
-	enum upstream_status st;
-	const char *text;
-	CURLcode rc;
-
 	if (!u->paused)
 		return;
 	u->paused = 0;
 	u->last_rx = loop_now();
 	loop_timer_after(&u->idle, idle_ms);
-	/* curl hands over what it kept, maybe pausing again at once. */
-	in_curl++;
-	rc = curl_easy_pause(u->easy, CURLPAUSE_CONT);
-	in_curl--;
-	if (u->cancelled) {
-		destroy(u);
-		return;
-	}
-	if (rc != CURLE_OK) {
-		st = classify(u, rc, &text);
-		finish(u, st, text);
-	}
+	mconn_want(u->mc, 1, 0);
+	/* What TLS holds decrypted would not wake the loop: read now. */
+	read_answer(u);
 }
 
 static void
@@ -830,14 +791,6 @@ deferred(void *arg)
 	if (u->cancelled) {
 		destroy(u);
 		return;
-	}
-	if (u->add_pending) {
-		u->add_pending = 0;
-		if (curl_multi_add_handle(u->sh->multi, u->easy) != CURLM_OK) {
-			finish(u, UPSTREAM_BROKEN, "could not start the request");
-			return;
-		}
-		u->added = 1;
 	}
 	if (u->resume_pending) {
 		u->resume_pending = 0;
@@ -858,7 +811,6 @@ ssl_ctx_cb(CURL *c, void *ctx, void *arg)
 	SSL_CTX_set_mode((SSL_CTX *)ctx, SSL_MODE_RELEASE_BUFFERS);
 	return CURLE_OK;
 }
-
 /* "temperature":0.7 from 700: the shortest decimal of milli / 1000. */
 static void
 add_temperature(struct buf *b, uint32_t milli)
@@ -1045,148 +997,151 @@ completions_url(const char *base)
 }
 
 /*
- * The headers of a request with an API key of its own (key "" for none):
- * the shared ones with that Authorization line. NULL: out of memory, or
- * a key that does not fit on a header line.
+ * "Authorization: Bearer KEY\r\n" (malloc'd) for key, or NULL for ""; *bad
+ * set when key cannot go on a header line or memory ran out.
  */
-static struct curl_slist *
-headers_with_key(const char *key)
+static char *
+auth_of(const char *key, int *bad)
 {
-	struct curl_slist *h;
-	char *auth = NULL;
+	char *line = NULL;
 
+	*bad = 0;
 	if (strpbrk(key, "\r\n") != NULL)
-		return NULL;
-	if (*key != '\0' && asprintf(&auth, "Authorization: Bearer %s",
-	    key) < 0)
-		return NULL;
-	if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
-	    NULL || curl_slist_append(h, "Accept: text/event-stream") == NULL ||
-	    curl_slist_append(h, "Expect:") == NULL ||
-	    curl_slist_append(h, "User-Agent: parley") == NULL ||
-	    (auth != NULL && curl_slist_append(h, auth) == NULL)) {
-		headers_free(h);
-		h = NULL;
+		*bad = 1;
+	else if (*key != '\0' && asprintf(&line, "Authorization: Bearer "
+	    "%s\r\n", key) < 0) {
+		line = NULL;
+		*bad = 1;
 	}
-	secret_free(auth);
-	return h;
+	return line;
 }
 
 /*
- * The request's own URL and headers, when it has them: *urlp (malloc'd,
- * NULL for the deployment's) and u->hdrs, u->key. 0, or -1.
+ * The request's own URL and key, when it has them: u->own, u->key. 0, or
+ * -1 (logged).
  */
 static int
-request_target(struct upstream *u, const struct upstream_req *req,
-    char **urlp)
+request_target(struct upstream *u, const struct upstream_req *req)
 {
-	*urlp = NULL;
+	char *own_url;
+
 	if (req->base_url != NULL && *req->base_url != '\0' &&
-	    (*urlp = completions_url(req->base_url)) == NULL) {
+	    ((own_url = completions_url(req->base_url)) == NULL ||
+	    target_parse(own_url, &u->own) < 0)) {
 		log_warnx("upstream: an agent's base URL is not an http:// or "
 		    "https:// URL");
 		return -1;
 	}
-	if (req->api_key == NULL)
-		return 0;
-	if ((u->hdrs = headers_with_key(req->api_key)) == NULL ||
-	    (*req->api_key != '\0' &&
+	if (req->api_key != NULL && *req->api_key != '\0' &&
+	    (strpbrk(req->api_key, "\r\n") != NULL ||
 	    (u->key = strdup(req->api_key)) == NULL)) {
 		log_warnx("upstream: an agent's API key cannot be sent");
-		free(*urlp);
-		*urlp = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The request's bytes into u->req: its head (the Authorization line the
+ * request's key's, the deployment's, or the URL's credentials), then the
+ * body. Room for all of it is taken at once: no copy of the key is left
+ * in memory freed by a growing buffer. 0, or -1.
+ */
+static int
+build_request(struct upstream *u, const struct upstream_req *req)
+{
+	const struct target *t = u->own.url ? &u->own : &dep;
+	char *body, *own_auth = NULL, num[32];
+	const char *auth;
+	size_t blen;
+	struct buf b;
+	int bad = 0;
+
+	if ((body = build_body(req, &blen)) == NULL)
+		return -1;
+	auth = auth_line;
+	if (req->api_key != NULL)
+		auth = own_auth = auth_of(req->api_key, &bad);
+	if (auth == NULL && t->basic != NULL && !bad &&
+	    asprintf(&own_auth, "Authorization: Basic %s\r\n", t->basic) > 0)
+		auth = own_auth;
+	snprintf(num, sizeof(num), "%zu", blen);
+	buf_init(&b);
+	if (!bad)
+		(void)buf_reserve(&b, 160 + strlen(t->path) + strlen(t->host) +
+		    (auth ? strlen(auth) : 0) + strlen(num) + blen);
+	buf_adds(&b, "POST ");
+	buf_adds(&b, t->path);
+	buf_adds(&b, " HTTP/1.1\r\nHost: ");
+	buf_adds(&b, t->host);
+	buf_adds(&b, "\r\nUser-Agent: parley\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Accept: text/event-stream\r\n");
+	buf_adds(&b, auth);
+	buf_adds(&b, "Content-Length: ");
+	buf_adds(&b, num);
+	buf_adds(&b, "\r\n\r\n");
+	buf_add(&b, body, blen);
+	free(body);
+	secret_free(own_auth);
+	u->req = b.data;
+	u->rlen = b.len;
+	if (bad || b.err) {
+		log_warnx("upstream: the request cannot be made");
+		request_free(u);
+		return -1;
+	}
+	return 0;
+}
+
+/* The connection options of u's request. */
+static void
+conn_opts(struct upstream *u, struct mconn_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->url = u->own.url ? u->own.url : dep.url;
+	o->connect_ms = (long)connect_ms;
+	o->guard = u->guarded ? &u->guard : NULL;
+	o->ssl_ctx = curl_openssl ? ssl_ctx_cb : NULL;
 }
 
 struct upstream *
 upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
     void *arg)
 {
+	struct mconn_opts o;
 	struct upstream *u;
-	struct shard *sh;
-	CURLcode e = CURLE_OK;
-	char *own_url = NULL;
-	CURL *c;
+	int reused;
 
-	if (nshards == 0 || cbs == NULL || cbs->can_write == NULL ||
+	if (!ready || cbs == NULL || cbs->can_write == NULL ||
 	    cbs->on_delta == NULL || cbs->on_done == NULL)
 		return NULL;
-	if ((sh = shard_pick()) == NULL || (u = calloc(1, sizeof(*u))) == NULL)
+	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
-	if (request_target(u, req, &own_url) < 0 ||
-	    (u->body = build_body(req, &u->blen)) == NULL ||
-	    (u->easy = c = easy_get()) == NULL) {
-		headers_free(u->hdrs);
-		secret_free(u->key);
-		free(own_url);
-		free(u->body);
-		free(u);
-		return NULL;
-	}
 	u->cbs = *cbs;
 	u->arg = arg;
-	/* curl copies the URL; the header list it only points at. */
-	e |= curl_easy_setopt(c, CURLOPT_URL, own_url ? own_url : url);
-	free(own_url);
-	e |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	e |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);	/* never */
-	if (guard(u, c, req) != 0)
-		e |= CURLE_BAD_FUNCTION_ARGUMENT;
-	e |= curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
-	    (long)CURL_HTTP_VERSION_1_1);
-	e |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, u->hdrs ? u->hdrs :
-	    headers);
-	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, u->body);
-	e |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)u->blen);
-	e |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-	e |= curl_easy_setopt(c, CURLOPT_WRITEDATA, u);
-	e |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-	e |= curl_easy_setopt(c, CURLOPT_HEADERDATA, u);
-	e |= curl_easy_setopt(c, CURLOPT_PRIVATE, u);
-	e |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	e |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, sock_close);
-	e |= curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 30L);
-	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 15L);
-	e |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-	e |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, nactive < UP_BIGBUF_XFERS ?
-	    (long)UP_BUFFERSIZE : (long)UP_BUFFERSIZE_MANY);
-	if (curl_openssl)
-		e |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
-	if (e != CURLE_OK) {
-		easy_put(c);
-		headers_free(u->hdrs);
-		secret_free(u->key);
-		free(u->body);
-		free(u);
-		return NULL;
-	}
 	sse_init(&u->sse, 0, on_event, u);
 	loop_timer_init(&u->idle, idle_fire, u);
 	loop_defer_init(&u->defer, deferred, u);
 	TAILQ_INSERT_TAIL(&transfers, u, entry);
-	u->sh = sh;
-	sh->nxfers++;
+	if (request_target(u, req) < 0 || guard(u, req) < 0 ||
+	    build_request(u, req) < 0) {
+		destroy(u);
+		return NULL;
+	}
+	conn_opts(u, &o);
+	if ((u->mc = mconn_take(&o, conn_cb, u, &reused)) == NULL) {
+		destroy(u);
+		return NULL;
+	}
+	u->reused = reused;
+	u->tries = 1;
 	nactive++;
 	u->last_rx = loop_now();
 	loop_timer_after(&u->idle, idle_ms);
-	if (in_curl) {
-		/* From inside a callback: curl refuses new handles now. */
-		u->add_pending = 1;
-		loop_defer(&u->defer);
-	} else if (curl_multi_add_handle(sh->multi, c) != CURLM_OK) {
-		nactive--;
-		destroy(u);
-		return NULL;
-	} else
-		u->added = 1;
 	u->start_us = proto_mono_us();
 	metrics_upstream_start();
-	/* curl's timer callback asked for a call soon: it connects from there. */
+	/* MCONN_READY comes from the loop: nothing is called back here. */
 	return u;
 }
 
@@ -1208,13 +1163,12 @@ upstream_cancel(struct upstream *u)
 	nactive--;
 	metrics_upstream_cancel();
 	loop_timer_stop(&u->idle);
-	if (in_curl) {
-		loop_defer(&u->defer);	/* curl is on the stack */
+	if (u->in_io) {
+		loop_defer(&u->defer);	/* read_answer is on the stack */
 		return;
 	}
 	destroy(u);
 }
-
 int
 upstream_active(void)
 {
@@ -1249,10 +1203,11 @@ upstream_init(void)
 {
 	const curl_version_info_data *vi;
 	const char *k;
-	char *base = NULL, shown[256];
+	char *base = NULL, *cu, shown[256];
 	size_t klen;
+	int bad;
 
-	if (nshards > 0)
+	if (ready)
 		upstream_shutdown();
 	connect_ms = wsettings.connect_timeout_ms;
 	idle_ms = wsettings.model_idle_ms;
@@ -1260,8 +1215,8 @@ upstream_init(void)
 	    "no data from the model for %u ms", idle_ms);
 	if ((base = setting_or(wsettings.openai_base_url, UP_DEFAULT_BASE)) == NULL)
 		goto nomem;
-	if ((url = completions_url(base)) == NULL) {
-		log_warnx("OPENAI_BASE_URL must start with http:// or https://");
+	if ((cu = completions_url(base)) == NULL || target_parse(cu, &dep) < 0) {
+		log_warnx("OPENAI_BASE_URL must be an http:// or https:// URL");
 		goto fail;
 	}
 	free(base);
@@ -1287,7 +1242,8 @@ upstream_init(void)
 				goto nomem;
 		}
 	}
-	if ((headers = headers_with_key(api_key ? api_key : "")) == NULL)
+	auth_line = auth_of(api_key ? api_key : "", &bad);
+	if (bad)
 		goto nomem;
 
 	if (!curl_ready) {
@@ -1301,11 +1257,12 @@ upstream_init(void)
 		curl_openssl = vi != NULL && vi->ssl_version != NULL &&
 		    strncmp(vi->ssl_version, "OpenSSL/", 8) == 0;
 	}
-	if ((shards[0] = shard_new(UP_MAXCONNECTS)) == NULL)
-		goto nomem;
-	nshards = 1;
+	hp_settings.on_headers_complete = on_headers;
+	hp_settings.on_body = on_body;
+	hp_settings.on_message_complete = on_complete;
+	ready = 1;
 	nactive = 0;
-	upstream_url_shown(url, shown, sizeof(shown));
+	upstream_url_shown(dep.url, shown, sizeof(shown));
 	log_info("upstream: %s, model %s, API key %s, timeouts connect %u ms, "
 	    "idle %u ms", shown, model, api_key ? "set" : "not set",
 	    connect_ms, idle_ms);
@@ -1325,23 +1282,15 @@ upstream_shutdown(void)
 
 	while ((u = TAILQ_FIRST(&transfers)) != NULL)
 		destroy(u);
-	while (nspare > 0)
-		curl_easy_cleanup(spare[--nspare]);
 	nactive = 0;
-	while (nshards > 0) {
-		shard_free(shards[--nshards]);
-		shards[nshards] = NULL;
-	}
-	curlsock_free(&socks);
-	headers_free(headers);
-	headers = NULL;
-	if (api_key != NULL) {
-		explicit_bzero(api_key, strlen(api_key));
-		free(api_key);
-		api_key = NULL;
-	}
-	free(url);
+	ready = 0;
+	mconn_shutdown();
+	secret_free(auth_line);
+	auth_line = NULL;
+	secret_free(api_key);
+	api_key = NULL;
+	target_free(&dep);
 	free(model);
 	free(system_prompt);
-	url = model = system_prompt = NULL;
+	model = system_prompt = NULL;
 }

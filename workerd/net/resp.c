@@ -28,8 +28,7 @@ buf_free(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Room for n more bytes at the end; 0 or -1 (err set). */
-static int
+int
 buf_reserve(struct buf *b, size_t n)
 {
 	size_t need, ncap;

@@ -20,6 +20,8 @@ struct buf {
 
 void buf_init(struct buf *);
 void buf_free(struct buf *);
+/* Room for n more bytes at the end; 0 or -1 (err set). */
+int buf_reserve(struct buf *, size_t n);
 void buf_add(struct buf *, const void *, size_t);
 void buf_adds(struct buf *, const char *);
 /*

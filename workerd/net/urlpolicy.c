@@ -126,15 +126,24 @@ urlpol_socket(void *guard, curlsocktype purpose, struct curl_sockaddr *a)
 }
 
 int
-urlpol_curl_guard(CURL *e, struct urlpol_guard *g)
+urlpol_curl_guard_socket(CURL *e, struct urlpol_guard *g)
 {
 	CURLcode rc = CURLE_OK;
 
 	rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, urlpol_socket);
 	rc |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, g);
+	rc |= curl_easy_setopt(e, CURLOPT_PROXY, "");
+	return (int)rc;
+}
+
+int
+urlpol_curl_guard(CURL *e, struct urlpol_guard *g)
+{
+	CURLcode rc = CURLE_OK;
+
+	rc |= urlpol_curl_guard_socket(e, g);
 	rc |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-	rc |= curl_easy_setopt(e, CURLOPT_PROXY, "");
 	return (int)rc;
 }
 

@@ -63,6 +63,12 @@ curl_socket_t urlpol_socket(void *guard, curlsocktype purpose,
  */
 int urlpol_curl_guard(CURL *e, struct urlpol_guard *g);
 /*
+ * The same without "a new connection, not kept after": for a connection
+ * its owner never gives back to be reused (model/mconn.c's, connect-only:
+ * FORBID_REUSE would close it as soon as it is made).
+ */
+int urlpol_curl_guard_socket(CURL *e, struct urlpol_guard *g);
+/*
  * Transfer e held to g (urlpol_curl_guard) and its answer's bytes given
  * to write with arg. 0, or -1.
  */

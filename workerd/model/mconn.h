@@ -1,0 +1,74 @@
+/*
+ * Connections to model servers, for the model client (upstream.c): each
+ * one made by libcurl (name lookup, a proxy's tunnel, TLS, the address
+ * guard) with CURLOPT_CONNECT_ONLY on a multi handle of its own, then
+ * written and read by its owner with curl_easy_send and curl_easy_recv
+ * (the request and its streamed answer are the owner's HTTP), and kept
+ * idle per origin for the next request. Why: libcurl's HTTP layer cost
+ * a streamed turn more CPU than the rest of the worker's model client,
+ * and two poll() calls (docs/benchmarks.md). Why a multi handle each:
+ * libcurl 7.88 counts a connect-only connection as idle in its multi
+ * handle's cache and prunes it there (unread input counts as dead), so a
+ * connection shares its handle with nothing. The code is in mconn.c.
+ */
+#ifndef PARLEY_MCONN_H
+#define PARLEY_MCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "urlpolicy.h"
+
+struct mconn;
+
+enum mconn_event {
+	MCONN_READY,	/* connected (rc CURLE_OK), or not (rc says why) */
+	MCONN_IO,	/* the socket is readable or writable, or closed */
+};
+
+/*
+ * The owner's callback, always from the loop, never from inside an
+ * mconn_* call: it may call any of them, mconn_put included.
+ */
+typedef void (*mconn_cb)(void *arg, enum mconn_event, CURLcode rc);
+
+struct mconn_opts {
+	const char *url;	/* the request's; its origin is connected */
+	long connect_ms;	/* the connect timeout */
+	/*
+	 * NULL: any address, and the connection is kept for reuse. Else
+	 * each address is checked as its socket opens (urlpol_socket), no
+	 * proxy, and the connection never goes back to the idle ones.
+	 */
+	struct urlpol_guard *guard;
+	/* Called with each new connection's SSL_CTX when TLS is OpenSSL. */
+	curl_ssl_ctx_callback ssl_ctx;
+};
+
+/*
+ * A connection to opts->url's origin (scheme, host, port): an idle one
+ * kept from an earlier request (*reused 1), or a new one connecting. Its
+ * MCONN_READY comes from a deferred call or when connected. NULL: the URL
+ * has no origin libcurl reads, or out of memory.
+ */
+struct mconn *mconn_take(const struct mconn_opts *, mconn_cb, void *arg,
+    int *reused);
+/* Which socket events the owner waits for (MCONN_IO): none, in, out. */
+void mconn_want(struct mconn *, int in, int out);
+/* curl_easy_send's and curl_easy_recv's: CURLE_AGAIN means wait. */
+CURLcode mconn_send(struct mconn *, const char *, size_t, size_t *sent);
+CURLcode mconn_recv(struct mconn *, char *, size_t, size_t *got);
+/*
+ * Done with it: kept idle for the next request to its origin when keep
+ * (the answer was read to its end, the server keeps it open) and there
+ * is room, else closed. No callback comes after this.
+ */
+void mconn_put(struct mconn *, int keep);
+/* Idle connections kept now (tests, metrics). */
+int mconn_idle(void);
+/* Every connection closed (the owners' first): at shutdown. */
+void mconn_shutdown(void);
+
+#endif
