@@ -14,20 +14,49 @@
 #include <unistd.h>
 
 /*
- * A one-shot server: accepts one connection, reads the request, writes
- * reply, then closes (hold 0) or keeps the connection open (hold 1) until
- * killed. Returns its port; *pid is the child.
+ * Reads one request from fd: its head, then Content-Length bytes of body.
+ * 0, or -1 when the peer closed or sent more than 64 KiB.
  */
 static int
-canned(const char *reply, size_t len, int hold, pid_t *pid)
+canned_request(int fd)
+{
+	char buf[65536];
+	size_t got = 0;
+	ssize_t n;
+	char *h, *cl;
+
+	for (;;) {
+		if ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) <= 0)
+			return -1;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if ((h = strstr(buf, "\r\n\r\n")) != NULL &&
+		    (cl = strcasestr(buf, "content-length:")) != NULL &&
+		    got >= (size_t)(h + 4 - buf) + strtoul(cl + 15, NULL, 10))
+			return 0;
+	}
+}
+
+/* Writes len bytes of reply to fd; 0 or -1. */
+static int
+canned_write(int fd, const char *reply, size_t len)
+{
+	size_t off;
+	ssize_t n;
+
+	for (off = 0; off < len; off += (size_t)n)
+		if ((n = write(fd, reply + off, len - off)) <= 0)
+			return -1;
+	return 0;
+}
+
+/* A listening socket on a loopback port of its own; *port is it. */
+static int
+canned_listen(int *port)
 {
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof(sin);
-	char buf[65536];
-	size_t got = 0, off;
-	ssize_t n;
-	int lfd, fd;
-	char *h, *cl;
+	int lfd;
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&sin, 0, sizeof(sin));
@@ -36,31 +65,32 @@ canned(const char *reply, size_t len, int hold, pid_t *pid)
 	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(listen(lfd, 4), 0);
 	getsockname(lfd, (struct sockaddr *)&sin, &sl);
+	*port = ntohs(sin.sin_port);
+	return lfd;
+}
+
+/*
+ * A one-shot server: accepts one connection, reads the request, writes
+ * reply, then closes (hold 0) or keeps the connection open (hold 1) until
+ * killed. Returns its port; *pid is the child.
+ */
+static int
+canned(const char *reply, size_t len, int hold, pid_t *pid)
+{
+	int lfd, fd, port;
+
+	lfd = canned_listen(&port);
 	if ((*pid = fork()) == 0) {
-		if ((fd = accept(lfd, NULL, NULL)) < 0)
+		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
+		    canned_request(fd) < 0 || canned_write(fd, reply, len) < 0)
 			_exit(1);
-		/* The head, then Content-Length bytes of body. */
-		for (;;) {
-			if ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) <= 0)
-				_exit(1);
-			got += (size_t)n;
-			buf[got] = '\0';
-			if ((h = strstr(buf, "\r\n\r\n")) != NULL &&
-			    (cl = strcasestr(buf, "content-length:")) != NULL &&
-			    got >= (size_t)(h + 4 - buf) + strtoul(cl + 15,
-			    NULL, 10))
-				break;
-		}
-		for (off = 0; off < len; off += (size_t)n)
-			if ((n = write(fd, reply + off, len - off)) <= 0)
-				_exit(1);
 		if (hold)
 			pause();
 		close(fd);
 		_exit(0);
 	}
 	close(lfd);
-	return ntohs(sin.sin_port);
+	return port;
 }
 
 #endif

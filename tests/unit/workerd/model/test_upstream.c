@@ -1555,6 +1555,14 @@ test_canned_replies(void **state)
 	assert_string_equal(x.text, "ab\nc");
 	x_free(&x);
 
+	/* An interim 1xx answer first: skipped, the real one read. */
+	r = "HTTP/1.1 100 Continue\r\n\r\n" SSE_HEAD CHUNK("after 100")
+	    "data: [DONE]\n\n";
+	canned_run(r, strlen(r), 0, NULL, &x);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "after 100");
+	x_free(&x);
+
 	/* finish_reason and then the connection closes: complete. */
 	r = SSE_HEAD CHUNK("x")
 	    "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
@@ -1652,6 +1660,55 @@ test_canned_replies(void **state)
 	x_free(&x);
 }
 
+/*
+ * A kept connection the server closes just as the next request reaches
+ * it (its keep-alive ran out at that moment): no byte of an answer came,
+ * so the request goes again on a new connection and completes. The
+ * server answers the first request, drops the second on the same
+ * connection, answers it on a second one, and exits 0 only then.
+ */
+static void
+test_kept_connection_dropped_at_request(void **state)
+{
+	const char *body = CHUNK("again") "data: [DONE]\n\n";
+	static struct xfer x;
+	char reply[512], url[64];
+	int lfd, fd, port, st, i;
+	size_t len;
+	pid_t pid;
+
+	len = (size_t)snprintf(reply, sizeof(reply), "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: text/event-stream\r\nContent-Length: %zu\r\n"
+	    "\r\n%s", strlen(body), body);
+	lfd = canned_listen(&port);
+	if ((pid = fork()) == 0) {
+		alarm(10);	/* never left waiting for a request not sent */
+		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
+		    canned_request(fd) < 0 || canned_write(fd, reply, len) < 0 ||
+		    canned_request(fd) < 0)
+			_exit(1);
+		close(fd);
+		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
+		    canned_request(fd) < 0 || canned_write(fd, reply, len) < 0)
+			_exit(2);
+		close(fd);
+		_exit(0);
+	}
+	close(lfd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", port);
+	reinit(url, NULL, NULL);
+	for (i = 0; i < 2; i++) {
+		x_init(&x);
+		run(&x, i == 0 ? "one" : "two", 5000);
+		assert_int_equal(x.res.status, UPSTREAM_OK);
+		assert_string_equal(x.text, "again");
+		x_free(&x);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int
 main(void)
 {
@@ -1668,6 +1725,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_start_inside_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_connection_closed_by_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_connection_dropped_at_request,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reuse_per_base_url, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_key_masked, setup, teardown),
