@@ -237,11 +237,14 @@ describe('identify over the WebSocket', () => {
       v.send(frame);
       assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
     };
-    // A stored session and a new visitor, each told required: false at its open.
-    await refused(old, { type: 'message', content: 'after the switch' });
-    await refused(old, { type: 'contact_info', email: 'old@example.com' });
-    await refused(fresh, { type: 'message', content: 'a new visitor' });
-    await refused(fresh, { type: 'contact_info', email: 'fresh@example.com' });
+    // A stored session and a new visitor, each told required: false at its
+    // open, are told required: true with storaged's refusal, once.
+    for (const [v, who] of [[old, 'old'], [fresh, 'fresh']]) {
+      v.send({ type: 'message', content: `${who}: after the switch` });
+      assert.deepEqual(await v.next(), { type: 'identity', verified: false, required: true }, who);
+      assert.deepEqual(await v.next(), { type: 'error', message: 'Identity required' }, who);
+      await refused(v, { type: 'contact_info', email: `${who}@example.com` });
+    }
     const convs = await conversationsOf(w);
     assert.equal(convs.length, 1, 'only the conversation from before');
     const g = await p.admin(`/v1/admin/conversations/${convs[0]._id}`);
@@ -259,10 +262,13 @@ describe('identify over the WebSocket', () => {
     assert.deepEqual(await identify(v, { id, hash: mac(secret, id) }), { type: 'identity', verified: true, required: true });
     await v.turn('verified with the first secret');
     // The owner rotates it (it leaked): the socket, verified with the old
-    // one, is refused by storaged, and then by itself.
+    // one, is refused by storaged, the page told it is no longer verified
+    // (before the error, so it may identify again), and then by itself.
     const s2 = (await call('POST', `${W}/${w.widget_id}/identity-secret`)).json().identity_secret;
-    for (const frame of [{ type: 'message', content: 'after the rotation' },
-      { type: 'contact_info', email: 'rot@example.com' }, { type: 'message', content: 'again' }]) {
+    v.send({ type: 'message', content: 'after the rotation' });
+    assert.deepEqual(await v.next(), { type: 'identity', verified: false, required: true });
+    assert.deepEqual(await v.next(), { type: 'error', message: 'Identity required' });
+    for (const frame of [{ type: 'contact_info', email: 'rot@example.com' }, { type: 'message', content: 'again' }]) {
       v.send(frame);
       assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
     }

@@ -278,13 +278,15 @@ int wsident_refuses(const struct wsident *);
  */
 void wsident_revoke(struct wsident *);
 /*
- * storaged took a message of the socket's session as an unverified
- * visitor's on a widget that does not require one: the socket's
- * verification, if it had one, goes (wsident_revoke) and the page is
- * told, {"type":"identity","verified":false,"required":false}, so its
- * state is the server's; a socket that was not verified is told nothing.
+ * storaged found the socket's session an unverified visitor's, on a
+ * widget that requires one (required 1: it refused the write) or not (0:
+ * it took the message): the socket's verification, if it had one, goes
+ * (wsident_revoke) and the page is told,
+ * {"type":"identity","verified":false,"required":bool}, so its state is
+ * the server's and it may identify again; a socket that was not
+ * verified and already knew required is told nothing.
  */
-void wsident_lapsed(struct wsident *, struct wsess *);
+void wsident_lapsed(struct wsident *, struct wsess *, int required);
 /*
  * {"type":"identify"} of socket s (widget wid, session token hash):
  * ST_WS_IDENTIFY, answered with {"type":"identity","verified","required"}.

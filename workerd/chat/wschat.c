@@ -684,9 +684,11 @@ ws_identity_refused(struct wsess *s, int result)
 {
 	if (result != ST_WS_IDENTITY)
 		return 0;
-	s->ident.required = 1;
-	/* Verified with a secret the widget no longer holds: identify anew. */
-	wsident_revoke(&s->ident);
+	/*
+	 * Verified with a secret the widget no longer holds, or told it was
+	 * not required: the page is told (identity) so it identifies anew.
+	 */
+	wsident_lapsed(&s->ident, s, 1);
 	wsend_error(s, "Identity required");
 	return 1;
 }
@@ -778,7 +780,7 @@ ws_unverified(void *fe)
 {
 	struct wsess *s = fe;
 
-	wsident_lapsed(&s->ident, s);
+	wsident_lapsed(&s->ident, s, 0);
 }
 
 /* The widget has a person to hand over to (its handoff). */

@@ -6,7 +6,8 @@
  *	<- {"type":"identity","verified":bool,"required":bool}
  *	   (and "email_verified":bool when the identify had an email_hash)
  *	<- the same, unasked, verified false, when storaged finds a verified
- *	   socket's session unverified (its widget's secret changed)
+ *	   socket's session unverified (its widget's secret changed), or
+ *	   tells it that its widget now requires an identity
  *
  * The page's server signs its signed-in user's id: hash is the lowercase
  * hex of HMAC-SHA256(the widget's identity secret, id); and may sign the
@@ -85,13 +86,14 @@ wsident_revoke(struct wsident *id)
 }
 
 void
-wsident_lapsed(struct wsident *id, struct wsess *s)
+wsident_lapsed(struct wsident *id, struct wsess *s, int required)
 {
-	int was = id->verified;
+	/* Told only what changes the page's state: none changed, nothing. */
+	int told = id->verified || id->required != (required != 0);
 
-	id->required = 0;
+	id->required = required != 0;
 	wsident_revoke(id);
-	if (was)
+	if (told)
 		identity_send(id, s, 0);
 }
 
