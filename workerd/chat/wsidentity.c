@@ -4,7 +4,9 @@
  *
  *	-> {"type":"identify","id","name","email","hash","email_hash"}
  *	<- {"type":"identity","verified":bool,"required":bool}
- *	   (and "email_verified":bool when the identify had an email_hash)
+ *	   (and "email_verified":bool when the identify had an email_hash;
+ *	   none when its session expired meanwhile: closed 4001, as for a
+ *	   message, or 4004 when its widget went)
  *	<- the same, unasked, verified false, when storaged finds a verified
  *	   socket's session unverified (its widget's secret changed), or
  *	   tells it that its widget now requires an identity
@@ -116,6 +118,14 @@ identify_done(const struct storec_result *r, void *arg)
 	if (rep.result == ST_WS_BUSY) {
 		ident_forget(id);
 		wschat_send_error(s, WSCHAT_BUSY_TEXT);
+		return;
+	}
+	/*
+	 * Its session expired meanwhile (or its widget went): the socket
+	 * ends now, as on a message's such answer, not at its next frame.
+	 */
+	if (wschat_gone(s, rep.result)) {
+		ident_forget(id);
 		return;
 	}
 	if (rep.result == ST_WS_OK && rep.verified) {

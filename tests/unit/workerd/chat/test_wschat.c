@@ -610,6 +610,39 @@ test_ws_identify_resuming(void **state)
 }
 
 /*
+ * An identify answered NO_SESSION (the session expired meanwhile) or
+ * NO_WIDGET: the socket is closed at once, 4001 or 4004, as a message so
+ * answered closes it, with no identity frame before.
+ */
+static void
+test_ws_identify_gone(void **state)
+{
+	static const struct {
+		uint8_t result;
+		uint16_t code;
+	} c[] = {
+		{ ST_WS_NO_SESSION, 4001 },
+		{ ST_WS_NO_WIDGET, WS_CLOSE_WIDGET_GONE },
+	};
+	struct st_ws_identify_rep rep;
+	struct tclient cl;
+	struct peer_req pr;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		open_socket(&cl);
+		send_text(&cl, IDENTIFY);
+		peer_expect(&P, &pr, PROTO_ST_WS_IDENTIFY);
+		memset(&rep, 0, sizeof(rep));
+		rep.result = c[i].result;
+		reply_rep(&pr, 0, &rep);
+		expect_close(&cl, c[i].code);
+		tclient_close(&cl);
+		drive_ms(20);
+	}
+}
+
+/*
  * Issue 26: feedback and rating frames whose replies come a byte short or
  * over fail cleanly (the visitor reads an error), and whole ones answer.
  */
@@ -829,6 +862,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ws_requests_malformed,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_identify_resuming,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_identify_gone,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_feedback_malformed,
 		    each_setup, each_teardown),
