@@ -17,7 +17,9 @@
  *	                 contact the session made, hex or ""), u8 unverified,
  *	                 str name, str email, str phone (its last submission),
  *	                 str key (format 2: the secret's tag of its verified
- *	                 identify, "" none; format 1 reads "")
+ *	                 identify, "" none; format 1 reads ""), str to
+ *	                 (format 3: the contact its last submission went to,
+ *	                 hex, "" none or unknown; older formats read "")
  *	contact_ext      SHA-256 of org, " id:", a verified identify's
  *	                 external id -> id[16] (issue 26)
  *	contact_gone     id[16] -> u8 erase, u8 haspos, token hash[32]: a
@@ -51,7 +53,8 @@
 #define CONTACT_SESS_SCAN	1024
 #define CONTACT_KEY_LEN	INDEX_KEY_LEN
 #define ORG_ENTRY_MAX	(ST_WHO_ORG_MAX + 1 + CONTACT_KEY_LEN)
-#define CLAIM_VERSION	2	/* a claim's format: 2 added its key */
+/* A claim's format: 2 added its key, 3 its last submission's contact. */
+#define CLAIM_VERSION	3
 #define KEY_TAG_LEN	16	/* bytes of a secret's SHA-256 in its tag */
 #define KEY_TAG_HEX	(2 * KEY_TAG_LEN)
 
@@ -65,6 +68,8 @@ struct claim {
 	char *name, *email, *phone;	/* its last submission, normalised */
 	/* key_tag() of the secret its verified identify held, "" none */
 	char key[KEY_TAG_HEX + 1];
+	/* the contact its last submission went to, "" none or unknown */
+	char to[ST_ID_HEX + 1];
 };
 
 /*
@@ -117,6 +122,8 @@ claim_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	cl->phone = pdec_strdup(&d, ST_PHONE_MAX);
 	if (ver >= 2)
 		pdec_strbuf(&d, cl->key, sizeof(cl->key));
+	if (ver >= 3)
+		pdec_strbuf(&d, cl->to, sizeof(cl->to));
 	if (pdec_done(&d) < 0) {
 		claim_free(cl);
 		rec_corrupt(t, "contact claim");
@@ -142,6 +149,7 @@ claim_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	penc_str(&e, cl->email);
 	penc_str(&e, cl->phone);
 	penc_str(&e, cl->key);
+	penc_str(&e, cl->to);
 	rec_put(t, t->st->wsess_claims, hash, ST_TOKEN_HASH_LEN, &e,
 	    "put contact claim");
 	penc_free(&e);
@@ -712,6 +720,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 		cl.key[0] = '\0';	/* not a verified identify's */
 	}
 	cl.unverified = !own;
+	strlcpy(cl.to, c.id, sizeof(cl.to));
 	if (claim_note(t, &cl, name, email, phone) == 0)
 		claim_save(t, token_hash, &cl);
 	/* The session, and its conversation if it has one, point at it. */
@@ -1664,6 +1673,33 @@ claim_link_conv(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	    proto_hex_decode(s->contact_id, key, ID_LEN) == 0 &&
 	    proto_hex_decode(conv->id, key + ID_LEN, ID_LEN) == 0)
 		link_put(t, key, &cl);
+	claim_free(&cl);
+}
+
+void
+claim_contact_gone(struct store_txn *t,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], const struct st_wsess *s,
+    const char *contact)
+{
+	struct claim cl;
+
+	if (t->err || claim_load(t, hash, &cl) != 0)
+		return;
+	/*
+	 * Its last submission's contact; a claim of before format 3 does
+	 * not say, and the session's contact is the one it went to unless
+	 * a verified identify moved it since.
+	 */
+	if (strcmp(cl.to[0] != '\0' ? cl.to : s->contact_id, contact) == 0 &&
+	    (cl.to[0] != '\0' || (cl.name != NULL && cl.name[0] != '\0') ||
+	    (cl.email != NULL && cl.email[0] != '\0') ||
+	    (cl.phone != NULL && cl.phone[0] != '\0')) &&
+	    set_field(t, &cl.name, "") == 0 &&
+	    set_field(t, &cl.email, "") == 0 &&
+	    set_field(t, &cl.phone, "") == 0) {
+		cl.to[0] = '\0';
+		claim_save(t, hash, &cl);
+	}
 	claim_free(&cl);
 }
 

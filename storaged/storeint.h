@@ -550,8 +550,10 @@ int wsess_current(struct store_txn *, const struct st_wsess *,
  * A contact's erasure (contactstore.c): the next max visitor sessions
  * after pos (from the first when !*haspos) are looked at; those naming
  * contact (hex) are deleted with their claims (erase) or forget it
- * (contact_id ""). pos is set to the last looked at, *end to 1 when none
- * is left after it. 0, or t's error.
+ * (contact_id ""), and any other whose last contact submission went to
+ * it keeps none of it in its claim (claim_contact_gone). pos is set to
+ * the last looked at, *end to 1 when none is left after it. 0, or t's
+ * error.
  */
 int wsess_contact_sweep(struct store_txn *, const char *contact, int erase,
     uint8_t pos[ST_TOKEN_HASH_LEN], int *haspos, uint32_t max, int *end);
@@ -607,6 +609,16 @@ int wsconvs_owns(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
 void claim_link_conv(struct store_txn *,
     const uint8_t hash[ST_TOKEN_HASH_LEN], const struct st_wsess *,
     const struct st_conv *, const char *secret);
+/*
+ * contactstore.c: contact (hex) deleted, erased or not: the claim of
+ * session s under hash, when its last submission went to that contact
+ * (a claim of before format 3, which does not say: when s names it),
+ * keeps none of what was submitted (name, email, phone ""); its count,
+ * the contact it made and its verified identify's tag stay.
+ */
+void claim_contact_gone(struct store_txn *,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], const struct st_wsess *s,
+    const char *contact);
 
 /*
  * A conversation a request names, each step 0 or -1 with the request

@@ -861,8 +861,12 @@ wsess_contact_sweep(struct store_txn *t, const char *contact, int erase,
 	}
 	for (i = 0; i < n && !t->err; i++) {
 		k = keys + (size_t)i * ST_TOKEN_HASH_LEN;
-		if (wsess_load(t, k, &s) != 0 ||
-		    strcmp(s.contact_id, contact) != 0)
+		if (wsess_load(t, k, &s) != 0)
+			continue;
+		/* What it submitted to the contact leaves its claim. */
+		if (strcmp(s.contact_id, contact) != 0 || !erase)
+			claim_contact_gone(t, k, &s, contact);
+		if (strcmp(s.contact_id, contact) != 0)
 			continue;
 		if (erase)
 			wsess_delete(t, k, &s);

@@ -12,7 +12,9 @@
 //     messages, while a backup made before does (the check can fail),
 //     nor do the events GET /v1/admin/events replays from before the
 //     visits (storaged's ring: the two conversation_deleted alone);
-//   - DELETE without erase keeps the conversations, unlinked;
+//   - DELETE without erase keeps the conversations, unlinked, and the
+//     visitor's session keeps nothing it submitted (no backup made
+//     afterwards holds the name or email);
 //   - a widget's retention_days is set and cleared (its deletions are
 //     storaged's sweep's, on the store's clock: tests/unit/storaged/
 //     test_erase.c).
@@ -212,7 +214,8 @@ describe('a contact exported and erased on request', () => {
 
   test('without erase: the contact goes, its conversations stay unlinked', async () => {
     const mark = `kept ${tag}-KIWI`;
-    await visit(mark, { email: `kiwi.${tag}@example.org` });
+    const kiwi = { name: `Kiwi Fruitwell ${tag}`, email: `kiwi.${tag}@example.org` };
+    await visit(mark, kiwi);
     const c = (await call('GET', '/v1/admin/contacts?limit=200')).json().contacts;
     assert.equal(c.length, 1);
     let r = await call('DELETE', `/v1/admin/contacts/${c[0].id}`);
@@ -226,5 +229,12 @@ describe('a contact exported and erased on request', () => {
     assert.equal(convs[0].lastMessage, mockReply(mark));
     const audit = (await call('GET', '/v1/admin/audit?limit=200')).json().entries;
     assert.ok(audit.some((e) => e.action === 'contact.delete' && e.target === c[0].id), 'contact.delete audited');
+    // Nor does the visitor's session keep what it submitted (its claim):
+    // a backup made now holds neither the name nor the email.
+    const bk = path.join(p.tmp, 'deleted.mdb');
+    const b = await ctl(['-S', p.sockPath, 'backup', bk]);
+    assert.equal(b.code, 0, b.stderr);
+    const bytes = fs.readFileSync(bk);
+    for (const s of [kiwi.name, kiwi.email]) assert.ok(!bytes.includes(Buffer.from(s)), `the backup holds ${s}`);
   });
 });

@@ -3305,6 +3305,115 @@ test_identify_named_by_form(void **state)
 	st_widget_free(&a);
 }
 
+/* Whether session tb's claim (its record's bytes) holds s. */
+static int
+claim_holds(struct fix *f, uint8_t tb, const char *s)
+{
+	uint8_t h[ST_TOKEN_HASH_LEN], buf[1024];
+	size_t n;
+
+	hash(h, tb);
+	n = db_value(f, "wsess_claims", h, sizeof(h), buf, sizeof(buf));
+	return memmem(buf, n, s, strlen(s)) != NULL;
+}
+
+/* ST_CONTACT_ERASE of contact id (erase: all): done in the request. */
+static void
+contact_delete(struct fix *f, const char *id, int erase)
+{
+	struct st_u8_rep done;
+
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_ERASE,
+	    &(struct st_contact_erase_req){ id, (uint8_t)erase }, &done), 0);
+	assert_int_equal(done.v, 1);
+}
+
+/*
+ * A contact deleted without erase: the claims of the sessions whose last
+ * submission went to it (the one that made it, one that named it, one
+ * an identify moved to another contact since) keep none of what they
+ * submitted, in their records' bytes, and the rest of the claim stays
+ * (the count, the verified identify); another contact's sessions keep
+ * theirs. A claim of format 2 (before it said where its submission went)
+ * is the session's contact's.
+ */
+static void
+test_contact_delete_claims(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_secret_rep sec;
+	struct st_contact c;
+	uint8_t h[ST_TOKEN_HASH_LEN], buf[1024];
+	char zed[ST_ID_HEX + 1], ivy[ST_ID_HEX + 1], old[ST_ID_HEX + 1];
+	char vid[ST_ID_HEX + 1], id[ST_ID_HEX + 1];
+	uint8_t tb;
+	size_t n;
+	int result;
+
+	w_new(f, "Claims", &a);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &sec), 0);
+	for (tb = 1; tb <= 5; tb++)
+		ws_new(f, a.widget_id, tb);
+	/* 1 makes Zed, 2 names it, 4 is another contact's. */
+	submit_ok(f, a.widget_id, 1, "Zed Quux", "zed@example.com",
+	    "+1 555 000 1111", zed);
+	submit_ok(f, a.widget_id, 2, "Mallory", "ZED@example.com", "", id);
+	assert_string_equal(id, zed);
+	submit_ok(f, a.widget_id, 4, "Kim", "kim@example.com", "", id);
+	/* 3 makes Ivy, then its verified identify is another contact. */
+	submit_ok(f, a.widget_id, 3, "Ivy Lane", "ivy@example.com", "", ivy);
+	identify_ok(f, a.widget_id, sec.secret, 3, "user-3", vid);
+	assert_string_not_equal(vid, ivy);
+	assert_true(claim_holds(f, 1, "zed@example.com"));
+	assert_true(claim_holds(f, 2, "Mallory"));
+	assert_true(claim_holds(f, 3, "ivy@example.com"));
+
+	contact_delete(f, zed, 0);
+	for (tb = 1; tb <= 2; tb++) {
+		assert_false(claim_holds(f, tb, "zed@example.com"));
+		assert_false(claim_holds(f, tb, "Zed Quux"));
+		assert_false(claim_holds(f, tb, "+15550001111"));
+		assert_false(claim_holds(f, tb, "Mallory"));
+	}
+	assert_true(claim_holds(f, 4, "kim@example.com"));
+	assert_true(claim_holds(f, 4, "Kim"));
+	assert_true(claim_holds(f, 3, "ivy@example.com"));
+
+	/* Ivy: session 3 names its verified contact, its claim went to Ivy. */
+	contact_delete(f, ivy, 0);
+	assert_false(claim_holds(f, 3, "ivy@example.com"));
+	assert_false(claim_holds(f, 3, "Ivy Lane"));
+	/* Still user-3's verified session: a submission is its contact's. */
+	submit_ok(f, a.widget_id, 3, "", "new3@example.com", "", id);
+	assert_string_equal(id, vid);
+	/* Session 1's count stays: two more, then no more. */
+	submit_ok(f, a.widget_id, 1, "", "one@example.com", "", id);
+	submit_ok(f, a.widget_id, 1, "", "two@example.com", "", id);
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "",
+	    "three@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_TOO_MANY);
+
+	/* A format 2 claim: its last str (to, the contact's id) was not. */
+	submit_ok(f, a.widget_id, 5, "Old Format", "old@example.com", "", old);
+	hash(h, 5);
+	n = db_value(f, "wsess_claims", h, sizeof(h), buf, sizeof(buf));
+	assert_int_equal(buf[0], 3);
+	assert_true(n > 4 + ST_ID_HEX);
+	assert_memory_equal(buf + n - 4 - ST_ID_HEX, "\0\0\0\40", 4);
+	assert_memory_equal(buf + n - ST_ID_HEX, old, ST_ID_HEX);
+	buf[0] = 2;
+	db_write(f, "wsess_claims", h, sizeof(h), buf, n - 4 - ST_ID_HEX);
+	assert_true(claim_holds(f, 5, "old@example.com"));
+	contact_delete(f, old, 0);
+	assert_false(claim_holds(f, 5, "old@example.com"));
+	assert_false(claim_holds(f, 5, "Old Format"));
+	assert_int_equal(db_version(f, "wsess_claims", h, sizeof(h)), 3);
+	assert_true(claim_holds(f, 4, "kim@example.com"));
+	st_widget_free(&a);
+}
+
 /*
  * A session idle past storaged's span is gone for an identify and a
  * contact submission as it is for a message (ST_WS_BEGIN): NO_SESSION,
@@ -3368,6 +3477,7 @@ main(void)
 		T(test_identify_email),
 		T(test_identify_submit),
 		T(test_identify_named_by_form),
+		T(test_contact_delete_claims),
 		T(test_expired_identify_submit),
 		T(test_widget_create_get_list),
 		T(test_widget_update),
