@@ -1,8 +1,9 @@
 // The proxy variables (docs/configuration.md, "Outbound proxy"). The
 // model's requests honour them, as libcurl reads them
-// (workerd/model/upstream.c): with http_proxy set the worker asks the
-// proxy for the model's URL (absolute form) and the reply streams through
-// it; a host no_proxy names is asked directly. The requests the address
+// (workerd/model/mconn.c): with http_proxy set the worker's connection to
+// the model is a tunnel through the proxy (CONNECT host:port, an http://
+// model's too) and the reply streams through it; a host no_proxy names is
+// asked directly. The requests the address
 // policy guards never use them (workerd/net/urlpolicy.c urlpol_curl_io):
 // with http_proxy set, the knowledge base's crawl and the dashboard's page
 // check reach the site themselves and the proxy sees nothing. The proxy is
@@ -10,6 +11,7 @@
 // mock speaks no TLS).
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley, waitFor } from './lib/harness.mjs';
@@ -18,7 +20,8 @@ import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 
 // A forward proxy: each request (its URL absolute) sent on to its origin,
-// the answer streamed back as it comes. seen: the URLs asked of it.
+// the answer streamed back as it comes; a CONNECT tunnels to its host and
+// port. seen: what was asked of it ("POST http://...", "CONNECT h:p").
 function forwardProxy() {
   const seen = [];
   const server = http.createServer((req, res) => {
@@ -40,6 +43,18 @@ function forwardProxy() {
     out.on('error', () => res.destroy());
     req.pipe(out);
   });
+  server.on('connect', (req, sock, head) => {
+    seen.push(`CONNECT ${req.url}`);
+    const [host, port] = req.url.split(':');
+    const out = net.connect(Number(port), host, () => {
+      sock.write('HTTP/1.1 200 Connection established\r\n\r\n');
+      out.write(head);
+      out.pipe(sock);
+      sock.pipe(out);
+    });
+    out.on('error', () => sock.destroy());
+    sock.on('error', () => out.destroy());
+  });
   return { seen, server };
 }
 
@@ -53,7 +68,7 @@ describe('the proxy variables', { timeout: 60000 }, () => {
   });
   after(() => new Promise((r) => proxy.server.close(r)));
 
-  test('http_proxy: the model is asked through the proxy, and the reply streams whole', async () => {
+  test('http_proxy: the model is asked through a tunnel of the proxy, and the reply streams whole', async () => {
     const p = new Parley({ mock: true, env: { http_proxy: proxyUrl } });
     await p.start();
     try {
@@ -61,7 +76,7 @@ describe('the proxy variables', { timeout: 60000 }, () => {
       const s = await streamTurn(p, sid('px'), 'hello via the proxy');
       assert.equal(s.status, 200, s.body.toString());
       assert.equal(s.event('done')?.message, mockReply('hello via the proxy'));
-      assert.deepEqual(proxy.seen, [`POST ${p.mock.baseUrl}/chat/completions`]);
+      assert.deepEqual(proxy.seen, [`CONNECT ${new URL(p.mock.baseUrl).host}`]);
     } finally {
       await p.stop();
     }

@@ -228,9 +228,14 @@ connect_opts(CURL *c, const struct mconn_opts *o)
 	e |= curl_easy_setopt(c, CURLOPT_URL, o->url);
 	e |= curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
 	e |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* Through an HTTP proxy, a tunnel for http:// too: our requests
-	 * are the origin's, not a proxy's. */
+	/*
+	 * Through an HTTP proxy, a tunnel for http:// too: the owner's
+	 * requests are written for the origin, not for a proxy.
+	 */
 	e |= curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	/* TLS offers http/1.1 alone (ALPN): the owner speaks nothing else. */
+	e |= curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+	    (long)CURL_HTTP_VERSION_1_1);
 	e |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	e |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, sock_close);
 	e |= curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);

@@ -1,7 +1,7 @@
 /*
  * A canned one-shot HTTP server for workerd's unit tests: the answers a
  * real server (the mock model) never gives. Asserts with cmocka: include
- * this after <cmocka.h>, in one test file.
+ * this after <cmocka.h>. Inline: a file may use some of them only.
  */
 #ifndef PARLEY_TEST_CANNED_H
 #define PARLEY_TEST_CANNED_H
@@ -17,7 +17,7 @@
  * Reads one request from fd: its head, then Content-Length bytes of body.
  * 0, or -1 when the peer closed or sent more than 64 KiB.
  */
-static int
+static inline int
 canned_request(int fd)
 {
 	char buf[65536];
@@ -38,7 +38,7 @@ canned_request(int fd)
 }
 
 /* Writes len bytes of reply to fd; 0 or -1. */
-static int
+static inline int
 canned_write(int fd, const char *reply, size_t len)
 {
 	size_t off;
@@ -51,7 +51,7 @@ canned_write(int fd, const char *reply, size_t len)
 }
 
 /* A listening socket on a loopback port of its own; *port is it. */
-static int
+static inline int
 canned_listen(int *port)
 {
 	struct sockaddr_in sin;
@@ -74,7 +74,7 @@ canned_listen(int *port)
  * reply, then closes (hold 0) or keeps the connection open (hold 1) until
  * killed. Returns its port; *pid is the child.
  */
-static int
+static inline int
 canned(const char *reply, size_t len, int hold, pid_t *pid)
 {
 	int lfd, fd, port;

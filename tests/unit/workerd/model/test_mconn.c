@@ -1,0 +1,212 @@
+/*
+ * Connections to model servers (model/mconn.c) over TLS: libcurl makes
+ * the connection and the owner speaks HTTP/1.1 on it, so the handshake
+ * must offer http/1.1 alone. A TLS server of the test's own (a forked
+ * child, OpenSSL) picks h2 whenever the client offers it, and writes the
+ * protocol it picked; the test's certificate is trusted through the
+ * connection's SSL_CTX callback.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "loop.h"
+#include "mconn.h"
+#include "test_canned.h"
+
+static X509 *cert;
+static EVP_PKEY *key;
+
+/* A self-signed P-256 certificate for "localhost". */
+static void
+make_cert(void)
+{
+	X509_NAME *name;
+
+	assert_non_null(key = EVP_EC_gen("P-256"));
+	assert_non_null(cert = X509_new());
+	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+	X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+	X509_set_pubkey(cert, key);
+	name = X509_get_subject_name(cert);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"localhost", -1, -1, 0);
+	X509_set_issuer_name(cert, name);
+	assert_true(X509_sign(cert, key, EVP_sha256()) > 0);
+}
+
+/* The server's choice: h2 when offered, else http/1.1. */
+static int
+alpn_pick(SSL *s, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char h2[] = "\x02h2", h1[] = "\x08http/1.1";
+	unsigned char *sel;
+
+	if (SSL_select_next_proto(&sel, outlen, h2, 3, in, inlen) ==
+	    OPENSSL_NPN_NEGOTIATED || SSL_select_next_proto(&sel, outlen,
+	    h1, 9, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+		*out = sel;
+		return SSL_TLSEXT_ERR_OK;
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+/* The child: one TLS connection, "alpn=<picked>\n" written, then held. */
+static int
+tls_server(pid_t *pid)
+{
+	const unsigned char *p;
+	unsigned int plen;
+	char line[64];
+	SSL_CTX *ctx;
+	int lfd, fd, port;
+	SSL *s;
+
+	lfd = canned_listen(&port);
+	if ((*pid = fork()) == 0) {
+		alarm(10);
+		ctx = SSL_CTX_new(TLS_server_method());
+		if (ctx == NULL || SSL_CTX_use_certificate(ctx, cert) != 1 ||
+		    SSL_CTX_use_PrivateKey(ctx, key) != 1)
+			_exit(1);
+		SSL_CTX_set_alpn_select_cb(ctx, alpn_pick, NULL);
+		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
+		    (s = SSL_new(ctx)) == NULL || SSL_set_fd(s, fd) != 1 ||
+		    SSL_accept(s) != 1)
+			_exit(2);
+		SSL_get0_alpn_selected(s, &p, &plen);
+		snprintf(line, sizeof(line), "alpn=%.*s\n", (int)plen,
+		    plen ? (const char *)p : "");
+		if (SSL_write(s, line, (int)strlen(line)) <= 0)
+			_exit(3);
+		(void)SSL_read(s, line, sizeof(line));	/* until it closes */
+		_exit(0);
+	}
+	close(lfd);
+	return port;
+}
+
+/* Trusts the test's certificate on a new connection's SSL_CTX. */
+static CURLcode
+trust_test_cert(CURL *c, void *ctx, void *arg)
+{
+	X509_STORE_add_cert(SSL_CTX_get_cert_store((SSL_CTX *)ctx), cert);
+	return CURLE_OK;
+}
+
+struct seen {
+	int ready, io;
+	CURLcode rc;
+};
+
+static void
+on_conn(void *arg, enum mconn_event ev, CURLcode rc)
+{
+	struct seen *s = arg;
+
+	if (ev == MCONN_READY) {
+		s->ready = 1;
+		s->rc = rc;
+	} else
+		s->io = 1;
+}
+
+/* Runs the loop until *flag is set or ms pass. */
+static int
+drive_until(int *flag, int ms)
+{
+	uint64_t end = loop_clock() + (uint64_t)ms;
+
+	while (!*flag && loop_clock() < end)
+		loop_once(20);
+	return *flag;
+}
+
+static void
+test_tls_offers_http11_alone(void **state)
+{
+	struct mconn_opts o;
+	struct mconn *mc;
+	struct seen seen;
+	char url[64], buf[64];
+	size_t got = 0, n;
+	int port, reused, st;
+	pid_t pid;
+
+	port = tls_server(&pid);
+	snprintf(url, sizeof(url), "https://localhost:%d/v1/chat/completions",
+	    port);
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.connect_ms = 5000;
+	o.ssl_ctx = trust_test_cert;
+	memset(&seen, 0, sizeof(seen));
+	assert_non_null(mc = mconn_take(&o, on_conn, &seen, &reused));
+	assert_int_equal(reused, 0);
+	assert_true(drive_until(&seen.ready, 5000));
+	assert_int_equal(seen.rc, CURLE_OK);
+	mconn_want(mc, 1, 0);
+	while (got < sizeof(buf) - 1 && memchr(buf, '\n', got) == NULL) {
+		seen.io = 0;
+		if (mconn_recv(mc, buf + got, sizeof(buf) - 1 - got, &n) ==
+		    CURLE_AGAIN) {
+			assert_true(drive_until(&seen.io, 5000));
+			continue;
+		}
+		assert_true(n > 0);
+		got += n;
+	}
+	buf[got] = '\0';
+	assert_string_equal(buf, "alpn=http/1.1\n");
+	mconn_put(mc, 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static int
+group_setup(void **state)
+{
+	static const char *proxies[] = { "http_proxy", "HTTP_PROXY",
+	    "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+	size_t i;
+
+	for (i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++)
+		unsetenv(proxies[i]);
+	loop_init();
+	make_cert();
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	mconn_shutdown();
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tls_offers_http11_alone),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
