@@ -326,7 +326,7 @@ mconn_take(const struct mconn_opts *o, mconn_cb cb, void *arg, int *reused)
 		*reused = 1;
 		mc->cb = cb;
 		mc->arg = arg;
-		mconn_want(mc, 0, 0);
+		/* Still watched for input (no epoll_ctl): the owner's now. */
 		loop_defer(&mc->kick);
 		return mc;
 	}

@@ -103,6 +103,7 @@ struct upstream {
 	unsigned ending:1;	/* on_done is running: cancel is a no-op */
 	unsigned in_io:1;	/* reading: a cancel frees from the defer */
 	unsigned reused:1;	/* this connection was kept from before */
+	unsigned ready:1;	/* this connection's MCONN_READY came */
 	unsigned rx:1;		/* a byte of the answer came on it */
 	unsigned interim:1;	/* a 1xx answer is being read */
 	unsigned complete:1;	/* the answer was read to its end */
@@ -638,6 +639,7 @@ send_again(struct upstream *u)
 		return 0;
 	}
 	u->reused = reused;
+	u->ready = 0;
 	u->tries++;
 	u->sent = 0;
 	return 1;
@@ -757,7 +759,10 @@ conn_cb(void *arg, enum mconn_event ev, CURLcode rc)
 		finish(u, st, text, 0);
 		return;
 	}
+	if (ev == MCONN_IO && !u->ready)
+		return;		/* a kept connection's news before its READY */
 	if (ev == MCONN_READY) {
+		u->ready = 1;
 		u->rx = 0;
 		http_parser_init(&u->hp, HTTP_RESPONSE);
 		u->hp.data = u;
