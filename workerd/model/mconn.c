@@ -24,7 +24,14 @@
 
 #define MCONN_IDLE_MAX		256	/* idle connections kept, all origins */
 #define MCONN_MAXAGE_MS		118000	/* idle longer: not reused (curl's) */
-#define MCONN_BUFFERSIZE	1024	/* curl's buffer: the connect's alone */
+/*
+ * curl's buffer, which also caps each curl_easy_recv: 4 KiB while few
+ * connections are open (a fast answer comes in one read), 1 KiB past
+ * MCONN_BIGBUF_CONNS (memory per open stream; an SSE event is ~250 bytes).
+ */
+#define MCONN_BUFFERSIZE	4096
+#define MCONN_BUFFERSIZE_MANY	1024
+#define MCONN_BIGBUF_CONNS	64
 
 enum mconn_state { MC_CONNECTING, MC_BUSY, MC_IDLE, MC_FAILED };
 
@@ -48,6 +55,7 @@ TAILQ_HEAD(mconn_list, mconn);
 static struct mconn_list idle = TAILQ_HEAD_INITIALIZER(idle);
 static struct mconn_list busy = TAILQ_HEAD_INITIALIZER(busy);
 static int nidle;
+static int nconns;		/* open, idle or not */
 
 /* A socket's entry: the loop's watch, its connection. */
 struct msock {
@@ -217,6 +225,7 @@ mc_close(struct mconn *mc)
 	curl_multi_cleanup(mc->multi);
 	free(mc->origin);
 	free(mc);
+	nconns--;
 }
 
 /* The connect-only transfer's options. 0, or a CURLcode's bits. */
@@ -243,7 +252,8 @@ connect_opts(CURL *c, const struct mconn_opts *o)
 	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 30L);
 	e |= curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 15L);
 	e |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o->connect_ms);
-	e |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)MCONN_BUFFERSIZE);
+	e |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, nconns < MCONN_BIGBUF_CONNS ?
+	    (long)MCONN_BUFFERSIZE : (long)MCONN_BUFFERSIZE_MANY);
 	if (o->ssl_ctx != NULL)
 		e |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, o->ssl_ctx);
 	if (o->guard != NULL)
@@ -280,6 +290,7 @@ mc_new(const struct mconn_opts *o, char *origin)
 	curl_multi_setopt(mc->multi, CURLMOPT_TIMERDATA, mc);
 	mc->state = MC_CONNECTING;
 	TAILQ_INSERT_TAIL(&busy, mc, entry);
+	nconns++;
 	/* curl's timer callback asks for a call "now": it connects then. */
 	if (curl_multi_add_handle(mc->multi, mc->easy) != CURLM_OK) {
 		mc->origin = NULL;	/* the caller's still */

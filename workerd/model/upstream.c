@@ -88,6 +88,8 @@ struct upstream {
 	uint64_t last_rx;	/* loop time of the last byte received */
 	uint64_t start_us;	/* metrics: started, first byte of the body */
 	uint64_t first_us;
+	char *held;		/* what came after the head, waiting for room */
+	size_t heldlen;
 	char *errbody;		/* start of a non-2xx reply */
 	size_t errlen;
 	char *errmsg;		/* error text we own */
@@ -106,6 +108,7 @@ struct upstream {
 	unsigned ready:1;	/* this connection's MCONN_READY came */
 	unsigned rx:1;		/* a byte of the answer came on it */
 	unsigned interim:1;	/* a 1xx answer is being read */
+	unsigned head_pause:1;	/* the parser stopped after a 2xx head */
 	unsigned complete:1;	/* the answer was read to its end */
 	unsigned got_status:1;
 	unsigned got_done:1;	/* data: [DONE] */
@@ -442,6 +445,7 @@ destroy(struct upstream *u)
 	request_free(u);
 	secret_free(u->key);
 	sse_free(&u->sse);
+	free(u->held);
 	free(u->errbody);
 	free(u->errmsg);
 	TAILQ_REMOVE(&transfers, u, entry);
@@ -570,6 +574,11 @@ on_headers(http_parser *p)
 	u->got_status = 1;
 	/* The answer has begun: the request is not sent again. */
 	request_free(u);
+	/* A stream's body waits for the caller's room (feed). */
+	if (status_ok(u->http_status)) {
+		u->head_pause = 1;
+		http_parser_pause(p, 1);
+	}
 	return 0;
 }
 
@@ -666,6 +675,76 @@ conn_lost(struct upstream *u, CURLcode rc)
 }
 
 /*
+ * Whether the caller has room for more of a stream (can_write); when not,
+ * the transfer pauses: its socket is not read until upstream_resume.
+ */
+static int
+room(struct upstream *u)
+{
+	if (!u->got_status || !status_ok(u->http_status) || u->got_done ||
+	    u->cbs.can_write(u->arg))
+		return 1;
+	if (!u->cancelled) {
+		u->paused = 1;
+		loop_timer_stop(&u->idle);
+		mconn_want(u->mc, 0, 0);
+	}
+	return 0;
+}
+
+enum fed { FED_ON, FED_HELD, FED_ENDED, FED_CANCELLED };
+
+/*
+ * Gives n bytes of the answer to the parser. A stream's body is asked
+ * room for first (the parser stops after the head): without it, the rest
+ * is held (u->held) for upstream_resume. FED_ENDED: u was finished and
+ * freed.
+ */
+static enum fed
+feed(struct upstream *u, const char *p, size_t n)
+{
+	size_t used;
+
+	for (;;) {
+		used = http_parser_execute(&u->hp, &hp_settings, p, n);
+		sse_release(&u->sse);
+		if (u->cancelled)
+			return FED_CANCELLED;
+		if (u->fail != NULL || u->complete || u->errlen ==
+		    UP_ERRBODY_MAX) {
+			/* Kept only when read exactly to its end. */
+			finish_answer(u, u->complete && used == n &&
+			    http_should_keep_alive(&u->hp));
+			return FED_ENDED;
+		}
+		if (!u->head_pause || HTTP_PARSER_ERRNO(&u->hp) != HPE_PAUSED)
+			break;
+		u->head_pause = 0;
+		http_parser_pause(&u->hp, 0);
+		p += used;
+		n -= used;
+		if (n > 0 && !room(u)) {
+			if (u->cancelled)
+				return FED_CANCELLED;
+			if ((u->held = malloc(n)) == NULL) {
+				fail(u, UPSTREAM_BROKEN, "out of memory");
+				finish_answer(u, 0);
+				return FED_ENDED;
+			}
+			memcpy(u->held, p, n);
+			u->heldlen = n;
+			return FED_HELD;
+		}
+	}
+	if (HTTP_PARSER_ERRNO(&u->hp) != HPE_OK) {
+		fail(u, UPSTREAM_BROKEN, "malformed HTTP answer from the model");
+		finish_answer(u, 0);
+		return FED_ENDED;
+	}
+	return FED_ON;
+}
+
+/*
  * Reads and parses what the server sent until the socket is drained, the
  * caller has no room (paused), or the answer ended. The caller's
  * callbacks run from here: one that cancels u frees it from the defer.
@@ -673,22 +752,12 @@ conn_lost(struct upstream *u, CURLcode rc)
 static void
 read_answer(struct upstream *u)
 {
-	size_t got, used;
+	enum fed f = FED_ON;
+	size_t got;
 	CURLcode rc;
 
 	u->in_io = 1;
-	for (;;) {
-		if (u->got_status && status_ok(u->http_status) &&
-		    !u->got_done && !u->cbs.can_write(u->arg)) {
-			if (u->cancelled)
-				break;
-			u->paused = 1;
-			loop_timer_stop(&u->idle);
-			mconn_want(u->mc, 0, 0);
-			break;
-		}
-		if (u->cancelled)
-			break;
+	while (f == FED_ON && room(u) && !u->cancelled) {
 		rc = mconn_recv(u->mc, rbuf, sizeof(rbuf), &got);
 		if (rc == CURLE_AGAIN)
 			break;
@@ -699,25 +768,8 @@ read_answer(struct upstream *u)
 		}
 		u->rx = 1;
 		u->last_rx = loop_now();
-		used = http_parser_execute(&u->hp, &hp_settings, rbuf, got);
-		sse_release(&u->sse);
-		if (u->cancelled)
-			break;
-		if (u->fail != NULL || u->complete || u->errlen ==
-		    UP_ERRBODY_MAX) {
-			u->in_io = 0;
-			/* Kept only when read exactly to its end. */
-			finish_answer(u, u->complete && used == got &&
-			    http_should_keep_alive(&u->hp));
+		if ((f = feed(u, rbuf, got)) == FED_ENDED)
 			return;
-		}
-		if (HTTP_PARSER_ERRNO(&u->hp) != HPE_OK) {
-			u->in_io = 0;
-			fail(u, UPSTREAM_BROKEN,
-			    "malformed HTTP answer from the model");
-			finish_answer(u, 0);
-			return;
-		}
 	}
 	u->in_io = 0;
 	if (u->cancelled)
@@ -764,6 +816,7 @@ conn_cb(void *arg, enum mconn_event ev, CURLcode rc)
 	if (ev == MCONN_READY) {
 		u->ready = 1;
 		u->rx = 0;
+		u->head_pause = 0;
 		http_parser_init(&u->hp, HTTP_RESPONSE);
 		u->hp.data = u;
 	}
@@ -778,12 +831,29 @@ conn_cb(void *arg, enum mconn_event ev, CURLcode rc)
 static void
 do_resume(struct upstream *u)
 {
+	enum fed f;
+	char *held;
+
 	if (!u->paused)
 		return;
 	u->paused = 0;
 	u->last_rx = loop_now();
 	loop_timer_after(&u->idle, idle_ms);
 	mconn_want(u->mc, 1, 0);
+	if ((held = u->held) != NULL) {
+		/* What came with the head: the caller has room now. */
+		u->held = NULL;
+		u->in_io = 1;
+		f = feed(u, held, u->heldlen);
+		free(held);
+		if (f == FED_ENDED)
+			return;
+		u->in_io = 0;
+		if (u->cancelled) {
+			loop_defer(&u->defer);
+			return;
+		}
+	}
 	/* What TLS holds decrypted would not wake the loop: read now. */
 	read_answer(u);
 }
