@@ -43,10 +43,10 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-#include <http_parser.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "answer.h"
 #include "log.h"
 #include "mconn.h"
 #include "sse.h"
@@ -60,7 +60,6 @@
 				"embedded in a support chat widget."
 #define UP_READ			4096	/* bytes a read; can_write between */
 #define UP_TRIES		3	/* connections a request may be sent on */
-#define UP_ERRBODY_MAX		4096	/* of a non-2xx body, read for its message */
 #define UP_ERRMSG_MAX		200	/* bytes of that message reported */
 
 /* Where requests to one URL go. */
@@ -81,8 +80,7 @@ struct upstream {
 	size_t rlen;		/* their length */
 	size_t sent;		/* of them, on this connection */
 	char *key;		/* its own API key, to mask in error texts */
-	http_parser hp;
-	struct sse sse;
+	struct answer ans;	/* the answer on this connection */
 	struct loop_timer idle;
 	struct loop_defer defer;	/* resume or cancel outside callbacks */
 	uint64_t last_rx;	/* loop time of the last byte received */
@@ -90,8 +88,6 @@ struct upstream {
 	uint64_t first_us;
 	char *held;		/* what came after the head, waiting for room */
 	size_t heldlen;
-	char *errbody;		/* start of a non-2xx reply */
-	size_t errlen;
 	char *errmsg;		/* error text we own */
 	const char *fail;	/* set once the transfer is known to fail */
 	enum upstream_status fail_status;
@@ -107,9 +103,6 @@ struct upstream {
 	unsigned reused:1;	/* this connection was kept from before */
 	unsigned ready:1;	/* this connection's MCONN_READY came */
 	unsigned rx:1;		/* a byte of the answer came on it */
-	unsigned interim:1;	/* a 1xx answer is being read */
-	unsigned head_pause:1;	/* the parser stopped after a 2xx head */
-	unsigned complete:1;	/* the answer was read to its end */
 	unsigned got_status:1;
 	unsigned got_done:1;	/* data: [DONE] */
 	unsigned finished:1;	/* a finish_reason */
@@ -130,7 +123,6 @@ static int ready;
 static int curl_ready;
 static int curl_openssl;	/* libcurl's TLS is OpenSSL: ssl_ctx_cb applies */
 static char rbuf[UP_READ];	/* every transfer's reads */
-static http_parser_settings hp_settings;
 
 static void destroy(struct upstream *);
 static void conn_cb(void *, enum mconn_event, CURLcode);
@@ -231,8 +223,8 @@ http_error_text(struct upstream *u)
 	json_t *root, *err, *msg = NULL;
 	char buf[64];
 
-	if (u->errbody != NULL && (root = json_loadb(u->errbody, u->errlen, 0,
-	    NULL)) != NULL) {
+	if (u->ans.errbody != NULL && (root = json_loadb(u->ans.errbody,
+	    u->ans.errlen, 0, NULL)) != NULL) {
 		err = json_object_get(root, "error");
 		if (json_is_object(err))
 			msg = json_object_get(err, "message");
@@ -444,9 +436,8 @@ destroy(struct upstream *u)
 	target_free(&u->own);
 	request_free(u);
 	secret_free(u->key);
-	sse_free(&u->sse);
+	answer_free(&u->ans);
 	free(u->held);
-	free(u->errbody);
 	free(u->errmsg);
 	TAILQ_REMOVE(&transfers, u, entry);
 	free(u);
@@ -529,7 +520,7 @@ on_event(void *arg, const struct sse_event *ev)
 
 	if (sse_is_done(ev->data, ev->len)) {
 		u->got_done = 1;
-		return 1;
+		return ANSWER_CB_DONE;
 	}
 	if (sse_chunk_parse(ev->data, ev->len, &c) < 0) {
 		fail(u, UPSTREAM_BROKEN, "malformed event from the model");
@@ -559,73 +550,6 @@ on_event(void *arg, const struct sse_event *ev)
 		u->cbs.on_delta(u->arg, c.content, c.content_len);
 	sse_chunk_free(&c);
 	return u->cancelled ? 3 : 0;
-}
-
-/* The answer's head has come: its status (a 1xx: another follows). */
-static int
-on_headers(http_parser *p)
-{
-	struct upstream *u = p->data;
-
-	u->interim = p->status_code >= 100 && p->status_code <= 199;
-	if (u->interim)
-		return 0;
-	u->http_status = (int)p->status_code;
-	u->got_status = 1;
-	/* The answer has begun: the request is not sent again. */
-	request_free(u);
-	/* A stream's body waits for the caller's room (feed). */
-	if (status_ok(u->http_status)) {
-		u->head_pause = 1;
-		http_parser_pause(p, 1);
-	}
-	return 0;
-}
-
-/* A piece of the answer's body, its framing (chunks) taken off. */
-static int
-on_body(http_parser *p, const char *at, size_t n)
-{
-	struct upstream *u = p->data;
-	size_t room;
-
-	if (u->interim)
-		return 0;
-	if (u->first_us == 0)
-		u->first_us = proto_mono_us();
-	if (!status_ok(u->http_status)) {
-		/* Keep the start of the error body for its message. */
-		if (u->errbody == NULL &&
-		    (u->errbody = malloc(UP_ERRBODY_MAX)) == NULL)
-			return -1;
-		room = UP_ERRBODY_MAX - u->errlen;
-		memcpy(u->errbody + u->errlen, at, n < room ? n : room);
-		u->errlen += n < room ? n : room;
-		if (n >= room)
-			http_parser_pause(p, 1);	/* enough read */
-		return 0;
-	}
-	if (u->got_done)
-		return 0;	/* what follows [DONE] is ignored */
-	if (sse_feed(&u->sse, at, n, NULL) == SSE_TOO_BIG)
-		fail(u, UPSTREAM_BROKEN, "an event from the model is too big");
-	if (u->cancelled || u->fail != NULL)
-		http_parser_pause(p, 1);
-	return 0;
-}
-
-static int
-on_complete(http_parser *p)
-{
-	struct upstream *u = p->data;
-
-	if (u->interim) {
-		u->interim = 0;
-		return 0;
-	}
-	u->complete = 1;
-	http_parser_pause(p, 1);
-	return 0;
 }
 
 /*
@@ -666,8 +590,8 @@ conn_lost(struct upstream *u, CURLcode rc)
 		return 1;
 	if (rc == CURLE_OK) {
 		/* An answer framed by the close ends here. */
-		if (!u->complete && u->fail == NULL)
-			(void)http_parser_execute(&u->hp, &hp_settings, NULL, 0);
+		if (u->fail == NULL)
+			(void)answer_eof(&u->ans);
 	} else
 		fail(u, UPSTREAM_BROKEN, curl_easy_strerror(rc));
 	finish_answer(u, 0);
@@ -695,35 +619,51 @@ room(struct upstream *u)
 enum fed { FED_ON, FED_HELD, FED_ENDED, FED_CANCELLED };
 
 /*
- * Gives n bytes of the answer to the parser. A stream's body is asked
- * room for first (the parser stops after the head): without it, the rest
+ * Gives n bytes of the answer to its reader. A stream's body is asked
+ * room for first (the reader stops after the head): without it, the rest
  * is held (u->held) for upstream_resume. FED_ENDED: u was finished and
  * freed.
  */
 static enum fed
 feed(struct upstream *u, const char *p, size_t n)
 {
+	enum answer_step st;
 	size_t used;
 
 	for (;;) {
-		used = http_parser_execute(&u->hp, &hp_settings, p, n);
-		sse_release(&u->sse);
+		st = answer_feed(&u->ans, p, n, &used);
+		if (!u->got_status && u->ans.status != 0) {
+			u->got_status = 1;
+			u->http_status = u->ans.status;
+			/* The answer has begun: the request is not sent again. */
+			request_free(u);
+		}
+		if (u->first_us == 0 && u->ans.body_seen)
+			u->first_us = proto_mono_us();
 		if (u->cancelled)
 			return FED_CANCELLED;
-		if (u->fail != NULL || u->complete || u->errlen ==
-		    UP_ERRBODY_MAX) {
+		switch (st) {
+		case ANSWER_MORE:
+			return FED_ON;
+		case ANSWER_HEAD:
+			break;
+		case ANSWER_END:
 			/* Kept only when read exactly to its end. */
-			finish_answer(u, u->complete && used == n &&
-			    http_should_keep_alive(&u->hp));
+			finish_answer(u, answer_keep(&u->ans) && used == n);
+			return FED_ENDED;
+		case ANSWER_STOP:
+			finish_answer(u, 0);	/* on_event set u->fail */
+			return FED_ENDED;
+		case ANSWER_BAD:
+			fail(u, UPSTREAM_BROKEN, u->ans.why);
+			finish_answer(u, 0);
 			return FED_ENDED;
 		}
-		if (!u->head_pause || HTTP_PARSER_ERRNO(&u->hp) != HPE_PAUSED)
-			break;
-		u->head_pause = 0;
-		http_parser_pause(&u->hp, 0);
 		p += used;
 		n -= used;
-		if (n > 0 && !room(u)) {
+		if (n == 0)
+			return FED_ON;
+		if (!room(u)) {
 			if (u->cancelled)
 				return FED_CANCELLED;
 			if ((u->held = malloc(n)) == NULL) {
@@ -736,12 +676,6 @@ feed(struct upstream *u, const char *p, size_t n)
 			return FED_HELD;
 		}
 	}
-	if (HTTP_PARSER_ERRNO(&u->hp) != HPE_OK) {
-		fail(u, UPSTREAM_BROKEN, "malformed HTTP answer from the model");
-		finish_answer(u, 0);
-		return FED_ENDED;
-	}
-	return FED_ON;
 }
 
 /*
@@ -816,9 +750,8 @@ conn_cb(void *arg, enum mconn_event ev, CURLcode rc)
 	if (ev == MCONN_READY) {
 		u->ready = 1;
 		u->rx = 0;
-		u->head_pause = 0;
-		http_parser_init(&u->hp, HTTP_RESPONSE);
-		u->hp.data = u;
+		answer_free(&u->ans);
+		answer_init(&u->ans, on_event, u);
 	}
 	if (u->req != NULL && u->sent < u->rlen && send_request(u) < 0)
 		return;
@@ -1195,7 +1128,6 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 		return NULL;
 	u->cbs = *cbs;
 	u->arg = arg;
-	sse_init(&u->sse, 0, on_event, u);
 	loop_timer_init(&u->idle, idle_fire, u);
 	loop_defer_init(&u->defer, deferred, u);
 	TAILQ_INSERT_TAIL(&transfers, u, entry);
@@ -1332,9 +1264,6 @@ upstream_init(void)
 		curl_openssl = vi != NULL && vi->ssl_version != NULL &&
 		    strncmp(vi->ssl_version, "OpenSSL/", 8) == 0;
 	}
-	hp_settings.on_headers_complete = on_headers;
-	hp_settings.on_body = on_body;
-	hp_settings.on_message_complete = on_complete;
 	ready = 1;
 	nactive = 0;
 	upstream_url_shown(dep.url, shown, sizeof(shown));
