@@ -7,14 +7,20 @@
  * BUSY (curl's connect-only transfer is done; the owner watches the
  * socket through mconn_want and reads and writes it) -> IDLE (kept for
  * the next request to its origin, watched for the server closing it) or
- * closed. A socket stays registered with the loop from curl's first use
+ * closed. A plain TCP connection (http://, no proxy) keeps only its
+ * socket once made (plain_take): read and written with recv and send,
+ * no libcurl handle held for it. Over TLS or through a proxy, curl's
+ * handles stay: the TLS state is curl's (curl_easy_send, curl_easy_recv). A socket stays registered with the loop from curl's first use
  * of it to its close (sock_close), so a connection going BUSY or IDLE
  * costs no epoll_ctl beyond the change of interest.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "curlsock.h"
@@ -38,9 +44,10 @@ enum mconn_state { MC_CONNECTING, MC_BUSY, MC_IDLE, MC_FAILED };
 struct mconn {
 	TAILQ_ENTRY(mconn) entry;	/* idle: the idle list; else all */
 	char *origin;		/* "https://host:port", lowercased */
-	CURLM *multi;
+	CURLM *multi;		/* NULL once a plain one is connected */
 	CURL *easy;
 	curl_socket_t fd;	/* once connected */
+	int plain;		/* plain TCP: the socket alone once connected */
 	enum mconn_state state;
 	int guarded;		/* never kept idle */
 	mconn_cb cb;
@@ -88,6 +95,44 @@ origin_of(const char *url)
 	return o;
 }
 
+/* Whether libcurl may take a proxy from the environment. */
+static int
+proxy_env(void)
+{
+	static const char *names[] = { "http_proxy", "HTTP_PROXY",
+	    "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((v = getenv(names[i])) != NULL && *v != '\0')
+			return 1;
+	return 0;
+}
+
+/*
+ * A plain TCP connection, made, is the socket alone: a copy of curl's
+ * descriptor is kept (the same socket, non-blocking as curl set it) and
+ * curl's handles are freed (a multi handle is some 38 KiB). 0, or -1:
+ * curl's are kept and used.
+ */
+static int
+plain_take(struct mconn *mc)
+{
+	int fd;
+
+	if ((fd = fcntl(mc->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -1;
+	/* curl closes its descriptor (sock_close); the socket stays open. */
+	curl_multi_remove_handle(mc->multi, mc->easy);
+	curl_easy_cleanup(mc->easy);
+	curl_multi_cleanup(mc->multi);
+	mc->easy = NULL;
+	mc->multi = NULL;
+	mc->fd = fd;
+	return 0;
+}
+
 /* ------------------------------------------------- the loop <-> curl */
 
 static void
@@ -110,6 +155,8 @@ drive(struct mconn *mc, curl_socket_t fd, int action)
 			mc->rc = CURLE_COULDNT_CONNECT;
 		loop_timer_stop(&mc->timer);
 		loop_defer_cancel(&mc->kick);
+		if (mc->state == MC_BUSY && mc->plain && plain_take(mc) < 0)
+			mc->plain = 0;
 		if (mc->state == MC_BUSY)
 			mconn_want(mc, 0, 0);
 		/* The owner may put it back from here: nothing after. */
@@ -212,6 +259,8 @@ timer_cb(CURLM *m, long ms, void *userp)
 static void
 mc_close(struct mconn *mc)
 {
+	struct msock *ms;
+
 	if (mc->state == MC_IDLE) {
 		TAILQ_REMOVE(&idle, mc, entry);
 		nidle--;
@@ -219,10 +268,17 @@ mc_close(struct mconn *mc)
 		TAILQ_REMOVE(&busy, mc, entry);
 	loop_timer_stop(&mc->timer);
 	loop_defer_cancel(&mc->kick);
-	/* A connect-only handle's removal closes its connection. */
-	curl_multi_remove_handle(mc->multi, mc->easy);
-	curl_easy_cleanup(mc->easy);
-	curl_multi_cleanup(mc->multi);
+	if (mc->multi == NULL) {
+		/* A plain one's own socket. */
+		if ((ms = curlsock_get(&socks, mc->fd)) != NULL)
+			loop_io_del(&ms->io);
+		close(mc->fd);
+	} else {
+		/* A connect-only handle's removal closes its connection. */
+		curl_multi_remove_handle(mc->multi, mc->easy);
+		curl_easy_cleanup(mc->easy);
+		curl_multi_cleanup(mc->multi);
+	}
 	free(mc->origin);
 	free(mc);
 	nconns--;
@@ -272,6 +328,7 @@ mc_new(const struct mconn_opts *o, char *origin)
 	mc->origin = origin;
 	mc->fd = CURL_SOCKET_BAD;
 	mc->guarded = o->guard != NULL;
+	mc->plain = strncmp(origin, "http:", 5) == 0 && !proxy_env();
 	loop_timer_init(&mc->timer, timer_fire, mc);
 	loop_defer_init(&mc->kick, kick_fire, mc);
 	if ((mc->multi = curl_multi_init()) == NULL ||
@@ -362,15 +419,33 @@ mconn_want(struct mconn *mc, int in, int out)
 CURLcode
 mconn_send(struct mconn *mc, const char *p, size_t len, size_t *sent)
 {
+	ssize_t n;
+
 	*sent = 0;
-	return curl_easy_send(mc->easy, p, len, sent);
+	if (mc->multi != NULL)
+		return curl_easy_send(mc->easy, p, len, sent);
+	if ((n = send(mc->fd, p, len, MSG_NOSIGNAL)) >= 0) {
+		*sent = (size_t)n;
+		return CURLE_OK;
+	}
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ?
+	    CURLE_AGAIN : CURLE_SEND_ERROR;
 }
 
 CURLcode
 mconn_recv(struct mconn *mc, char *p, size_t len, size_t *got)
 {
+	ssize_t n;
+
 	*got = 0;
-	return curl_easy_recv(mc->easy, p, len, got);
+	if (mc->multi != NULL)
+		return curl_easy_recv(mc->easy, p, len, got);
+	if ((n = recv(mc->fd, p, len, 0)) >= 0) {
+		*got = (size_t)n;
+		return CURLE_OK;
+	}
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ?
+	    CURLE_AGAIN : CURLE_RECV_ERROR;
 }
 
 void
