@@ -94,10 +94,12 @@
  *       ST_RATE_HIT (LIMITED), for a new session its widget's new
  *       sessions per minute (BUSY: storaged's
  *       WIDGET_NEW_SESSIONS_PER_MINUTE, counted in the rate table under
- *       "newsess:" + widget_id), the daily cap (CAPPED: the widget's count
- *       of user messages this UTC day already at daily_cap; the count is
- *       in LMDB, so it survives restarts). Then: count one message, find
- *       or create the session's conversation (widget = the widget's
+ *       "newsess:" + the widget's internal id, as ST_CHAT_BEGIN's new
+ *       sessions of the default widget are), the daily cap (CAPPED: the
+ *       widget's count of user messages this UTC day already at
+ *       daily_cap; the count is in LMDB, so it survives restarts).
+ *       Then: count one message, find or create the session's
+ *       conversation (widget = the widget's
  *       internal id, session = the session's id, contact = the
  *       session's), append the user message, return the history as
  *       ST_CHAT_BEGIN does. Answered early with PROTO_F_EARLY.

@@ -162,9 +162,11 @@ const char *begin_content(const char *content, uint32_t natts);
 /* ------------------------------------- opvisitor.c: the widget's visitors */
 
 /*
- * A new visitor session of the widget (its id as the request names it)
- * counts against its new sessions per minute (store_wsess_new_max): 1
- * limited (*retry set), 0 not, -1 with r failed.
+ * A new visitor session of the widget whose internal id is wid counts
+ * against its new sessions per minute (store_wsess_new_max): 1 limited
+ * (*retry set), 0 not, -1 with r failed. The internal id whichever way
+ * the session starts (the HTTP chat's "default", a WebSocket's widget):
+ * one budget per widget, which a reset of its public id does not renew.
  */
 int new_session_count(struct dbatch *b, struct dreply *r, const char *wid,
     uint64_t *retry);

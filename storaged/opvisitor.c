@@ -115,8 +115,8 @@ ws_begin_counted(struct dbatch *b, struct dreply *r,
 		wb->retry_after_ms = retry;
 		return limited;
 	}
-	/* A new visitor: its widget's count too. */
-	if (wb->creating && (limited = new_session_count(b, r, q->widget_id,
+	/* A new visitor: its widget's count too (by its internal id). */
+	if (wb->creating && (limited = new_session_count(b, r, wb->widget.id,
 	    &retry)) != 0) {
 		wb->result = ST_WS_BUSY;
 		wb->retry_after_ms = retry;
@@ -212,6 +212,7 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 	struct st_contact_submit_rep rep;
 	struct store_txn t;
 	uint64_t retry;
+	char wid[ST_WIDGET_MAX + 1];
 	int result, limited, rc;
 
 	if (req_check(r, store_contact_invalid(q->name, q->email,
@@ -229,9 +230,13 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 	}
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	/* A new visitor's first submission makes its session: counted. */
+	/*
+	 * A new visitor's first submission makes its session: counted, under
+	 * the widget's internal id (an unknown widget's is NO_WIDGET below).
+	 */
 	if ((rc = store_wsess_exists(&t, q->token)) == 0 &&
-	    (rc = new_session_count(b, r, q->widget_id, &retry)) != 0) {
+	    (rc = store_widget_internal_id(&t, q->widget_id, wid)) == 0 &&
+	    (rc = new_session_count(b, r, wid, &retry)) != 0) {
 		store_abort(&t);
 		if (rc > 0)
 			reply_enc(r, type, &(struct st_contact_submit_rep){
@@ -265,12 +270,14 @@ op_ws_identify(struct dbatch *b, uint16_t type, const void *req,
 	struct st_contact ct;
 	struct store_txn t;
 	uint64_t retry;
+	char wid[ST_WIDGET_MAX + 1];
 	int created, rc;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_ws_identify(&t, q, &rep, &ct, &created) == 0 && created &&
-	    (rc = new_session_count(b, r, q->widget_id, &retry)) != 0) {
+	    store_widget_internal_id(&t, q->widget_id, wid) == 0 &&
+	    (rc = new_session_count(b, r, wid, &retry)) != 0) {
 		store_abort(&t);
 		st_contact_free(&ct);
 		if (rc > 0)

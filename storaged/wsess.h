@@ -85,7 +85,8 @@ uint32_t store_wsess_new_max(const struct store *);
 /*
  * A new session counts against its widget's new sessions per minute
  * (store_wsess_new_max): in the rate counter of key (WSESS_NEW_PREFIX
- * and the widget's public id wid), over WSESS_NEW_WINDOW_MS.
+ * and the widget's internal id wid: one count whichever way the session
+ * starts, the HTTP chat's "default" included), over WSESS_NEW_WINDOW_MS.
  */
 #define WSESS_NEW_WINDOW_MS	60000
 #define WSESS_NEW_PREFIX	"newsess:"

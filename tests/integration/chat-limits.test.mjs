@@ -11,6 +11,7 @@ import { Parley, sleep } from './lib/harness.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import { assertGoodStream, chat, sid, streamTurn } from './lib/chat.mjs';
 import { checkerFor } from './lib/openapi.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const N = 5;
 const WINDOW_MS = 3000;
@@ -154,6 +155,105 @@ describe('rate limit without TRUST_PROXY', () => {
       assertJsonError(r, 429, TOO_MANY);
       const ra = Number(r.headers['retry-after']);
       assert.ok(ra >= 1 && ra <= 60, `Retry-After ${r.headers['retry-after']}`);
+    }
+  });
+});
+
+// WIDGET_NEW_SESSIONS_PER_MINUTE is one budget per widget, whichever way a
+// session starts: the HTTP chat API's new sessionIds are the default
+// widget's, so they and that widget's new WebSocket visitors count
+// together. One client (X-Forwarded-For) throughout, under its own
+// RATE_LIMIT_MAX_REQUESTS, so only the widget's budget refuses.
+describe('WIDGET_NEW_SESSIONS_PER_MINUTE: one budget for the HTTP chat and the WebSocket', () => {
+  const BUDGET = 2;
+  const BUSY = 'Too many new conversations are starting right now. Please try again in a minute.';
+  const client = { 'X-Forwarded-For': '198.51.100.90' };
+  let p;
+  let wid;   // the default widget's public id
+  before(async () => {
+    p = new Parley({ workers: 2, mock: true, env: {
+      WIDGET_NEW_SESSIONS_PER_MINUTE: String(BUDGET), TRUST_PROXY: '127.0.0.1' } });
+    await p.start();
+    const r = await p.admin('/v1/admin/widgets');
+    assert.equal(r.status, 200, r.text);
+    wid = r.json().widgets.find((w) => w.id === 'default').widget_id;
+  });
+  after(async () => {
+    if (!p) return;
+    await p.stop();
+    assert.deepEqual(p.problems, []);
+  });
+
+  const httpNew = () => chat(p, sid('budget'), 'hello', { headers: client });
+  const assertBusy429 = (r, what) => {
+    assert.equal(r.status, 429, `${what}: ${r.text}`);
+    assert.deepEqual(r.json(), { error: BUSY }, what);
+    assert.ok(Number(r.headers['retry-after']) >= 1, `${what}: Retry-After`);
+  };
+  const wsVisitor = async () => {
+    const v = await Visitor.open(p, wid, { headers: client });
+    await v.next('session');
+    return v;
+  };
+
+  test('spent over HTTP: a new WebSocket visitor of the default widget is refused, its message and its contact details', async () => {
+    for (let i = 0; i < BUDGET; i++) {
+      const r = await httpNew();
+      assert.equal(r.status, 200, `HTTP new session ${i + 1}: ${r.text}`);
+    }
+    assertBusy429(await httpNew(), 'HTTP new session over the budget');
+    const v = await wsVisitor();
+    try {
+      v.send({ type: 'message', content: 'a new conversation' });
+      assert.equal((await v.next('error')).message, BUSY, 'the WebSocket new session counts in the same budget');
+      v.send({ type: 'contact_info', name: 'Tess', email: 'tess@example.com' });
+      assert.equal((await v.next('error')).message, BUSY, 'a contact submission that would start one too');
+    } finally {
+      await v.close();
+    }
+  });
+
+  test('spent over the WebSocket: a new HTTP chat session is refused with 429', async () => {
+    await p.restartStoraged();   // the counts are storaged's memory: a fresh minute
+    const vs = [];
+    try {
+      for (let i = 0; i < BUDGET; i++) {
+        const v = await wsVisitor();
+        vs.push(v);
+        await v.turn(`ws new session ${i + 1}`);
+      }
+      const over = await wsVisitor();
+      vs.push(over);
+      over.send({ type: 'message', content: 'one too many' });
+      assert.equal((await over.next('error')).message, BUSY, 'WebSocket new session over the budget');
+      assertBusy429(await httpNew(), 'the HTTP new session counts in the same budget');
+      // Sessions already made go on.
+      await vs[0].turn('still here');
+    } finally {
+      await Promise.all(vs.map((v) => v.close()));
+    }
+  });
+
+  test('a widget\'s budget is its own, and a reset of its public id does not renew it', async () => {
+    const w = await createWidget(p);   // another widget: a budget of its own
+    const vs = [];
+    const visitor = async (id) => {
+      const v = await Visitor.open(p, id, { headers: client });
+      vs.push(v);
+      await v.next('session');
+      return v;
+    };
+    try {
+      for (let i = 0; i < BUDGET; i++) await (await visitor(w.widget_id)).turn(`new session ${i + 1}`);
+      const r = await p.adminJson('POST', `/v1/admin/widgets/${w.widget_id}/reset-id`);
+      assert.equal(r.status, 200, r.text);
+      const fresh = r.json().widget_id;
+      assert.notEqual(fresh, w.widget_id);
+      const over = await visitor(fresh);
+      over.send({ type: 'message', content: 'under a new public id' });
+      assert.equal((await over.next('error')).message, BUSY, 'the same widget, the same budget');
+    } finally {
+      await Promise.all(vs.map((v) => v.close()));
     }
   });
 });

@@ -3103,6 +3103,103 @@ identify_ok(struct fix *f, const char *wid, const char *secret, uint8_t tb,
 	strlcpy(id, rep.contact_id, ST_ID_HEX + 1);
 }
 
+/* ST_CHAT_BEGIN's result for session of widget w (internal id). */
+static int
+http_new(struct fix *f, const char *w, const char *session)
+{
+	const struct st_chat_begin_req q = { .widget = w, .session = session,
+	    .content = "hi", .rate_key = "", .history_max = 30 };
+	struct dreply r;
+	struct pdec d;
+	int result;
+
+	assert_int_equal(request_st(f, PROTO_ST_CHAT_BEGIN, &q, &r), 0);
+	pdec_init(&d, r.enc.buf, r.enc.len);
+	result = pdec_u8(&d);
+	dreply_free(&r);
+	return result;
+}
+
+/* Session tb's verified identify of ext on wid (secret): its result. */
+static int
+identify_result(struct fix *f, const char *wid, const char *secret,
+    uint8_t tb, const char *ext)
+{
+	struct st_ws_identify_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN, .external_id = ext, .name = "",
+	    .email = "" };
+	struct st_ws_identify_rep rep;
+	char hex[ST_SECRET_HEX + 1];
+	int result;
+
+	sign(secret, ext, hex);
+	q.hash = hex;
+	hash(q.token, tb);
+	assert_int_equal(request_dec(f, PROTO_ST_WS_IDENTIFY, &q, &rep), 0);
+	result = rep.result;
+	st_rep_free(PROTO_ST_WS_IDENTIFY, &rep);
+	return result;
+}
+
+/*
+ * WIDGET_NEW_SESSIONS_PER_MINUTE is one count per widget whichever way
+ * its sessions start: the default widget's HTTP chat sessions and its
+ * WebSocket visitors' (a message, a contact submission, an identify)
+ * together, and a widget's under a reset public id as under the old one.
+ */
+static void
+test_new_sessions_one_budget(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget d, a, b;
+	struct st_secret_rep sec;
+	struct st_contact c;
+	char gone[ST_WID_LEN + 1];
+	int result;
+
+	default_widget(f, &d);
+	store_wsess_settings(f->st, 0, 2);
+	/* Spent over HTTP: the default widget's visitors start none. */
+	assert_int_equal(http_new(f, ST_DEFAULT_WIDGET, "budget-1"),
+	    ST_CHAT_OK);
+	assert_int_equal(http_new(f, ST_DEFAULT_WIDGET, "budget-2"),
+	    ST_CHAT_OK);
+	assert_int_equal(http_new(f, ST_DEFAULT_WIDGET, "budget-3"),
+	    ST_CHAT_BUSY);
+	assert_int_equal(ws_say(f, d.widget_id, 1, "hi"), ST_WS_BUSY);
+	assert_int_equal(contact_submit(f, d.widget_id, 1, "Tim", "", "",
+	    &result, &c), 0);
+	assert_int_equal(result, ST_WS_BUSY);
+	/* A minute later, spent over the WebSocket: HTTP starts none. */
+	fake_mono += MIN;
+	assert_int_equal(ws_say(f, d.widget_id, 2, "hi"), ST_WS_OK);
+	assert_int_equal(ws_say(f, d.widget_id, 3, "hi"), ST_WS_OK);
+	assert_int_equal(http_new(f, ST_DEFAULT_WIDGET, "budget-4"),
+	    ST_CHAT_BUSY);
+	/* Sessions already made go on. */
+	assert_int_equal(http_new(f, ST_DEFAULT_WIDGET, "budget-1"),
+	    ST_CHAT_OK);
+	assert_int_equal(ws_say(f, d.widget_id, 2, "again"), ST_WS_OK);
+
+	/* Another widget: its own count, which a new public id keeps. */
+	w_new(f, "Budget", &a);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &sec), 0);
+	assert_int_equal(ws_say(f, a.widget_id, 4, "hi"), ST_WS_OK);
+	assert_int_equal(identify_result(f, a.widget_id, sec.secret, 5,
+	    "user-5"), ST_WS_OK);
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_RESET_ID, a.widget_id,
+	    &b, gone), 0);
+	assert_int_equal(ws_say(f, b.widget_id, 6, "hi"), ST_WS_BUSY);
+	assert_int_equal(contact_submit(f, b.widget_id, 6, "Ann", "", "",
+	    &result, &c), 0);
+	assert_int_equal(result, ST_WS_BUSY);
+	st_rep_free(PROTO_ST_WIDGET_SECRET_SET, &sec);
+	st_widget_free(&d);
+	st_widget_free(&a);
+	st_widget_free(&b);
+}
+
 /*
  * A verified session's contact submission fills what its contact lacks,
  * but never an email or phone another contact holds: that contact keeps
@@ -3502,6 +3599,7 @@ main(void)
 		T(test_bad_payloads),
 		T(test_widget_limit),
 		T(test_lazy_sessions),
+		T(test_new_sessions_one_budget),
 		T(test_sweep_expired),
 		T(test_sweep_widget_delete),
 		T(test_wsess_bytes),
