@@ -876,7 +876,8 @@ ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 
 int
 store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
-    struct st_ws_identify_rep *rep, struct st_contact *out, int *created)
+    int (*may_create)(void *arg, const char *widget), void *arg,
+    struct st_ws_identify_rep *rep, struct st_contact *out)
 {
 	struct st_widget w;
 	struct st_wsess s;
@@ -887,7 +888,6 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 
 	memset(rep, 0, sizeof(*rep));
 	memset(out, 0, sizeof(*out));
-	*created = 0;
 	if (t->err)
 		return t->err;
 	if ((rc = widget_usable(t, q->widget_id, &w)) != 0) {
@@ -900,12 +900,14 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 		goto out;
 	key_tag(w.identity_secret, tag);
 	rc = wsess_load(t, q->token, &s);
-	/* A new visitor's verified identify stores its session. */
-	if (rc == 1 && wsess_create(t, w.id, q->token, t->st->wsess_idle_ms,
-	    &s) == 0) {
-		rc = 0;
-		*created = 1;
+	/* A new visitor's verified identify stores its session, if it may. */
+	if (rc == 1 && may_create != NULL && may_create(arg, w.id) != 0) {
+		rep->result = ST_WS_BUSY;
+		goto out;
 	}
+	if (rc == 1 && wsess_create(t, w.id, q->token, t->st->wsess_idle_ms,
+	    &s) == 0)
+		rc = 0;
 	/* Another widget's session, or one idle past its span: none. */
 	if (rc != 0 || !wsess_current(t, &s, w.id)) {
 		if (rc >= 0)

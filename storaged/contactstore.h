@@ -60,12 +60,16 @@ int store_wsess_verified(struct store_txn *, const uint8_t
     const char *secret);
 /*
  * ST_WS_IDENTIFY (widgetmsg.h): rep says how it went; when verified, out
- * is the contact as stored (else zeroed); *created: a new visitor's
- * session was made (for the caller to count). Nothing is written unless
- * verified. The txn's error.
+ * is the contact as stored (else zeroed). Nothing is written unless
+ * verified. A new visitor's session is made only when may_create (NULL:
+ * always) answers 0 for it (arg, the widget's internal id), asked before
+ * anything is written: else nothing is, rep->result is ST_WS_BUSY and the
+ * caller has may_create's answer (a write cannot be undone alone in a
+ * batch's own txn). The txn's error.
  */
 int store_ws_identify(struct store_txn *, const struct st_ws_identify_req *,
-    struct st_ws_identify_rep *rep, struct st_contact *out, int *created);
+    int (*may_create)(void *arg, const char *widget), void *arg,
+    struct st_ws_identify_rep *rep, struct st_contact *out);
 /*
  * A deleted organisation's contacts (issue 22, orgstore.c's sweep): at
  * most max of them removed, with their index keys and links; *n how many

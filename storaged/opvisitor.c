@@ -257,9 +257,27 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
+/* A new visitor's session an identify would make, counted before. */
+struct ident_count {
+	struct dbatch *b;
+	struct dreply *r;
+	int limited;		/* new_session_count's answer */
+};
+
+static int
+ident_may_create(void *arg, const char *widget)
+{
+	struct ident_count *ic = arg;
+	uint64_t retry;
+
+	return ic->limited = new_session_count(ic->b, ic->r, widget, &retry);
+}
+
 /*
  * ST_WS_IDENTIFY: a visitor's identify (issue 26); a new visitor's
- * session made by it counts as ST_CONTACT_SUBMIT's (BUSY: nothing kept).
+ * session made by it counts as ST_CONTACT_SUBMIT's, before it is written
+ * (BUSY: nothing kept; counted after, the batch's own txn could not undo
+ * the session alone and the visitor got an error instead).
  */
 void
 op_ws_identify(struct dbatch *b, uint16_t type, const void *req,
@@ -269,18 +287,16 @@ op_ws_identify(struct dbatch *b, uint16_t type, const void *req,
 	struct st_ws_identify_rep rep;
 	struct st_contact ct;
 	struct store_txn t;
-	uint64_t retry;
-	char wid[ST_WIDGET_MAX + 1];
-	int created, rc;
+	struct ident_count ic = { b, r, 0 };
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_ws_identify(&t, q, &rep, &ct, &created) == 0 && created &&
-	    store_widget_internal_id(&t, q->widget_id, wid) == 0 &&
-	    (rc = new_session_count(b, r, wid, &retry)) != 0) {
+	if (store_ws_identify(&t, q, ident_may_create, &ic, &rep, &ct) == 0 &&
+	    ic.limited != 0) {
+		/* Nothing written: BUSY, or r failed. */
 		store_abort(&t);
 		st_contact_free(&ct);
-		if (rc > 0)
+		if (ic.limited > 0)
 			reply_enc(r, type, &(struct st_ws_identify_rep){
 			    .result = ST_WS_BUSY });
 		return;

@@ -5,6 +5,7 @@
 // (unauthenticated requests count); X-Forwarded-For counts only from a
 // peer in TRUST_PROXY, and then per forwarded address.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley, sleep } from './lib/harness.mjs';
@@ -231,6 +232,35 @@ describe('WIDGET_NEW_SESSIONS_PER_MINUTE: one budget for the HTTP chat and the W
       await vs[0].turn('still here');
     } finally {
       await Promise.all(vs.map((v) => v.close()));
+    }
+  });
+
+  test('spent over HTTP: a new visitor\'s verified identify on the default widget gets the error, and no session', async () => {
+    await p.restartStoraged();   // a fresh minute
+    const secret = (await p.adminJson('POST', `/v1/admin/widgets/${wid}/identity-secret`)).json().identity_secret;
+    assert.match(secret || '', /^[0-9a-f]{64}$/);
+    try {
+      for (let i = 0; i < BUDGET; i++) assert.equal((await httpNew()).status, 200);
+      const v = await Visitor.open(p, wid, { headers: client });
+      try {
+        const token = (await v.next('session')).session_token;
+        const id = 'budget-user';
+        v.send({ type: 'identify', id, hash: crypto.createHmac('sha256', secret).update(id).digest('hex') });
+        assert.equal((await v.next('error')).message, BUSY, 'not "Your sign-in could not be checked"');
+        // Nothing was kept: a resume of its token finds no session.
+        const r = await Visitor.open(p, wid, { headers: client });
+        try {
+          await r.next('session');
+          r.send({ type: 'resume', token });
+          assert.equal((await r.next('session')).resumed, false);
+        } finally {
+          await r.close();
+        }
+      } finally {
+        await v.close();
+      }
+    } finally {
+      assert.equal((await p.adminJson('DELETE', `/v1/admin/widgets/${wid}/identity-secret`)).status, 200);
     }
   });
 

@@ -3194,6 +3194,19 @@ test_new_sessions_one_budget(void **state)
 	assert_int_equal(contact_submit(f, b.widget_id, 6, "Ann", "", "",
 	    &result, &c), 0);
 	assert_int_equal(result, ST_WS_BUSY);
+	/*
+	 * An identify that would make a session: BUSY, nothing kept (counted
+	 * after making it, its batch's txn could not undo it alone: error).
+	 */
+	assert_int_equal(identify_result(f, b.widget_id, sec.secret, 7,
+	    "user-7"), ST_WS_BUSY);
+	assert_int_equal(ws_say_stored(f, b.widget_id, 7, "hi"),
+	    ST_WS_NO_SESSION);
+	/* A minute later it is made. */
+	fake_mono += MIN;
+	assert_int_equal(identify_result(f, b.widget_id, sec.secret, 7,
+	    "user-7"), ST_WS_OK);
+	assert_int_equal(ws_say_stored(f, b.widget_id, 7, "hi"), ST_WS_OK);
 	st_rep_free(PROTO_ST_WIDGET_SECRET_SET, &sec);
 	st_widget_free(&d);
 	st_widget_free(&a);
