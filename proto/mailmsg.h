@@ -15,6 +15,10 @@
  *                  notifier's; each leased for lease_ms)
  *   ST_MAIL_RESULT str id, u8 ok, str error, u64 retry_at (0: no retry
  *                  left)                                 -> (empty)
+ *   ST_MAIL_CHECK  str id -> (empty): the mail is still to be sent;
+ *                  `not found` when it is gone (its conversation or
+ *                  contact deleted since it was leased: the notifier
+ *                  asks as its message ends, and sends nothing then)
  *
  * A mail (one per event, to every member of the conversation's
  * organisation who wants that kind, enabled, at most ST_MAIL_RCPT_MAX):

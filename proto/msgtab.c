@@ -267,6 +267,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_mail_due_req, &pl_mails },
 	{ PROTO_ST_MAIL_RESULT, "ST_MAIL_RESULT", W, S, 1, 0, 0,
 	    &pl_mail_result_req, &pl_empty },
+	{ PROTO_ST_MAIL_CHECK, "ST_MAIL_CHECK", W, S, 0, 0, 0,
+	    &pl_mail_id_req, &pl_empty },
 	/* The inbox (issue 24): read marks, canned replies. */
 	{ PROTO_ST_CONV_READ, "ST_CONV_READ", W, S, 1, 0, 1,
 	    &pl_cid_req, &pl_empty },

@@ -161,6 +161,7 @@ enum proto_type {
 	PROTO_ST_NOTIFY_SET = 0x7c,
 	PROTO_ST_MAIL_DUE = 0x7d,
 	PROTO_ST_MAIL_RESULT = 0x7e,
+	PROTO_ST_MAIL_CHECK = 0xb8,
 	/* the inbox (issue 24): see inboxmsg.h */
 	PROTO_ST_CONV_READ = 0x6d,
 	PROTO_ST_CANNED_LIST = 0x6e,
@@ -261,7 +262,7 @@ enum proto_type {
 	PROTO_ST_ATT_ADMIN_READ = 0xb3,
 	PROTO_ST_ATT_EXTRACT_DUE = 0xb4,
 	PROTO_ST_ATT_TEXT_PUT = 0xb5,
-	PROTO_TYPE_MAX = 0xb8,	/* free: 0x7f */
+	PROTO_TYPE_MAX = 0xb9,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -957,6 +957,11 @@ static const struct pfield f_mail_result_req[] = {
 };
 PLAYOUT(pl_mail_result_req, struct st_mail_result_req, f_mail_result_req);
 
+static const struct pfield f_mail_id_req[] = {
+	PFSTR(struct st_id_req, id, ST_MAIL_ID_LEN),
+};
+PLAYOUT(pl_mail_id_req, struct st_id_req, f_mail_id_req);
+
 static const struct pfield f_orgs[] = {
 	PFLIST(struct st_orgs, orgs, n, ST_ORGS_MAX, pl_org),
 };

@@ -21,7 +21,9 @@
  * one it never answers is due again when its lease ends (at least
  * once). A mail sent, or out of retries, goes; nothing else is kept. A
  * conversation deleted takes its pending mails: none tells of it after;
- * a contact deleted, erased or not, its "new contact" mails.
+ * a contact deleted, erased or not, its "new contact" mails. Those
+ * already leased go too: the notifier asks (ST_MAIL_CHECK) as each
+ * message ends, and one gone is never sent.
  *
  * Every value starts with ST_RECORD_VERSION (a mail's: its layout's
  * format, 1).
@@ -514,6 +516,23 @@ store_mail_result(struct store_txn *t, const char *id, int ok,
 		mail_save(t, seq, &m);
 	}
 	st_mail_free(&m);
+	return t->err;
+}
+
+int
+store_mail_check(struct store_txn *t, const char *id)
+{
+	struct st_mail m;
+	uint64_t seq;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if (st_seq_parse(ST_MAIL_PREFIX, id, &seq) < 0 ||
+	    (rc = mail_load(t, seq, &m)) == 1)
+		return store_fail(t, PROTO_E_NOT_FOUND, "no such mail");
+	if (rc == 0)
+		st_mail_free(&m);
 	return t->err;
 }
 

@@ -60,5 +60,13 @@ int store_mail_due(struct store_txn *, uint32_t max, uint32_t lease_ms,
  */
 int store_mail_result(struct store_txn *, const char *id, int ok,
     const char *error, uint64_t retry_at);
+/*
+ * ST_MAIL_CHECK: 0 while the mail id is pending (leased or not); `not
+ * found` once it is gone: its conversation or contact deleted (or
+ * erased) since it was leased, or answered. Reads only. The notifier
+ * asks right before it ends the mail's message, and sends nothing when
+ * it is gone.
+ */
+int store_mail_check(struct store_txn *, const char *id);
 
 #endif

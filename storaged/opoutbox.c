@@ -61,6 +61,15 @@ call_mail_result(struct store_txn *t, struct dbatch *b, const void *req,
 }
 
 int
+call_mail_check(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	const struct st_id_req *q = req;
+
+	return store_mail_check(t, q->id);
+}
+
+int
 call_hook_deliveries(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {

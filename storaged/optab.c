@@ -213,6 +213,8 @@ static const struct optab rows[PROTO_TYPE_MAX] = {
 	    .call = call_mail_due, .in_reserve = 1),
 	ROW(PROTO_ST_MAIL_RESULT, OPT_STORE, .run = op_call,
 	    .call = call_mail_result, .in_reserve = 1),
+	ROW(PROTO_ST_MAIL_CHECK, OPT_STORE, .run = op_call,
+	    .call = call_mail_check),
 	ROW(PROTO_ST_CONV_READ, OPT_STORE, .run = op_call,
 	    .call = call_conv_read),
 	ROW(PROTO_ST_CANNED_LIST, OPT_STORE, .run = op_call,

@@ -162,7 +162,7 @@ optab_op op_ping, op_msg_append, op_conv_page, op_conv_get, op_chat_begin,
 /* The store calls op_call runs (the op*.c files), each its row's. */
 optab_call call_hook_due, call_hook_result, call_hook_deliveries,
     call_hook_retry, call_hook_test, call_notify_get, call_notify_set,
-    call_mail_due, call_mail_result, call_dash_check,
+    call_mail_due, call_mail_result, call_mail_check, call_dash_check,
     call_dash_logout, call_dash_salt, call_report_get, call_gap_list,
     call_gap_delete, call_stats, call_purge, call_key_create, call_key_list,
     call_key_delete, call_key_auth, call_audit_list, call_conv_open,

@@ -13,7 +13,13 @@
 //     before the hold ends (libcurl 7.88 waits for that answer in a
 //     blocking loop: on the notifier's loop it held every webhook, every
 //     storaged reply and the signals until the server answered), and the
-//     mail's outcome reaches storaged once the server answers.
+//     mail's outcome reaches storaged once the server answers;
+//   - a conversation deleted while its mail is being sent (the notifier
+//     has leased it, logged in, and waits RCPT_DELAY_MS for its RCPT TO
+//     to be answered) is not sent: the notifier asks storaged as the
+//     message would end (ST_MAIL_CHECK), finds it gone and aborts, so the
+//     server receives no message (one was sent: the visitor's words went
+//     out after the owner deleted them).
 //
 // Every wait is bounded; the Parley and the server stop in after().
 import assert from 'node:assert/strict';
@@ -113,5 +119,32 @@ describe('email through a slow SMTP server, a lease shorter than a send', { time
     assert.equal(smtpd.mails.length, before + 1);
     const log = p.tail('masterd', 1e6);
     assert.doesNotMatch(log, /ST_MAIL_RESULT failed|attempt \d+ failed/);
+  });
+
+  test('a conversation deleted while its mail is being sent: the mail is not sent', async () => {
+    const own = await createWidget(p, { handoff_enabled: true });
+    const before = smtpd.mails.length;
+    const logins = () => smtpd.lines.filter((l) => l.auth !== undefined).length;
+    const loggedIn = logins();
+    const v = await Visitor.open(p, own.widget_id);
+    await v.next('session');
+    await v.turn('words deleted before they were mailed');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await v.close();
+    // The notifier took the mail and logged in: its RCPT TO waits.
+    await waitFor(() => logins() > loggedIn, 10000, 'the notifier at the server');
+    const r = await p.admin('/v1/admin/conversations?limit=200');
+    assert.equal(r.status, 200, r.text);
+    const conv = r.json().conversations.find((c) => c.widgetId === own.id);
+    assert.ok(conv, 'the conversation is listed');
+    assert.equal((await p.adminJson('DELETE', `/v1/admin/conversations/${conv._id}`)).status, 204);
+    // The RCPT TO answered, the message would end; well past it, none came.
+    await sleep(RCPT_DELAY_MS + 3000);
+    assert.equal(smtpd.mails.length, before, `sent after its conversation was deleted: ${
+      smtpd.mails.slice(before).map((m) => m.subject).join('\n')}`);
+    await waitFor(() => /\(handoff\): its conversation or contact was deleted as it was sent: not sent/
+      .test(p.tail('masterd', 1e6)), 5000, 'the notifier dropping the mail');
+    assert.doesNotMatch(p.tail('masterd', 1e6), /ST_MAIL_RESULT failed|attempt \d+ failed/);
   });
 });

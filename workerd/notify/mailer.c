@@ -20,6 +20,17 @@
  *   certificate is verified (SMTP_CA_FILE, else the system's). Connecting
  *   NOTIFY_CONNECT_MS, the whole transaction NOTIFY_TIMEOUT_MS (its QUIT
  *   too: mailpool.c).
+ * - Still to be sent? A mail's conversation or contact may be deleted
+ *   while it is being sent (storaged then drops the mail, leased or
+ *   not). When curl has read the whole message and would end it (the
+ *   end of DATA, after which the server delivers), the mail thread
+ *   waits at its gate (mailpool_gate) while the loop asks storaged
+ *   ST_MAIL_CHECK: pending, the message ends and is sent; gone, the
+ *   transfer is aborted before its end, so the server delivers nothing,
+ *   and no outcome is told (the mail is no longer there). When storaged
+ *   cannot say, nothing is sent either: a failed attempt, retried. The
+ *   window left is that answer's way to the server, not the whole SMTP
+ *   transaction: one round trip more per mail, none on the chat path.
  * - Its outcome: ST_MAIL_RESULT ok, or the error and retry_at (backoff.c's
  *   schedule, as a webhook's), 0 when none is left or the mail cannot be
  *   written (its payload); storaged then drops it. A failure is logged
@@ -48,6 +59,11 @@ struct msend {
 	size_t sent;			/* bytes of msg read by curl */
 	struct curl_slist *rcpt;
 	char err[CURL_ERROR_SIZE];
+	int gated;			/* the thread's: at the gate once */
+	/* The loop's: the ST_MAIL_CHECK asked at the gate, and its answer. */
+	struct storec_req *check;
+	int gone;			/* the mail is gone: not sent */
+	const char *why;		/* storaged could not say */
 };
 
 static TAILQ_HEAD(, msend) sends = TAILQ_HEAD_INITIALIZER(sends);
@@ -125,20 +141,73 @@ msend_done(struct mailpool_job *j)
 	TAILQ_REMOVE(&sends, s, entry);
 	nsending--;
 	s->m = NULL;
-	mail_answer(m, rc == CURLE_OK ? NULL : s->err[0] != '\0' ? s->err :
-	    curl_easy_strerror(rc), 0);
+	storec_cancel(s->check);	/* the thread stopped waiting */
+	s->check = NULL;
+	if (s->gone && rc != CURLE_OK) {
+		/* storaged dropped it: nothing to answer. */
+		log_info("mail %s (%s): its conversation or contact was "
+		    "deleted as it was sent: not sent", m->id,
+		    st_mail_kind_name(m->kind) ? st_mail_kind_name(m->kind) :
+		    "?");
+		st_mail_free(m);
+		free(m);
+	} else
+		mail_answer(m, rc == CURLE_OK ? NULL : s->why != NULL ?
+		    s->why : s->err[0] != '\0' ? s->err :
+		    curl_easy_strerror(rc), 0);
 	msend_free(s);
 	poll_soon();
 	on_idle();
 }
 
-/* curl reads the message to send (on the mail thread). */
+/* storaged's answer to the gate's ST_MAIL_CHECK (on the loop). */
+static void
+check_done(const struct storec_result *r, void *arg)
+{
+	struct msend *s = arg;
+
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_NOT_FOUND)
+		s->gone = 1;
+	else if (r->status != STOREC_OK)
+		s->why = "storaged cannot tell whether the mail is still to "
+		    "be sent";
+	mailpool_gate_answer(&s->j, r->status == STOREC_OK);
+}
+
+/*
+ * s's thread waits at its gate, its message read whole (on the loop):
+ * is the mail still to be sent?
+ */
+static void
+msend_gate(struct mailpool_job *j)
+{
+	struct msend *s = (struct msend *)(void *)j;
+	struct st_id_req q = { s->m->id };
+
+	if (storec_ask(NULL, PROTO_ST_MAIL_CHECK, &q, check_done, s,
+	    &s->check) < 0) {
+		s->why = "storaged cannot tell whether the mail is still to "
+		    "be sent";
+		mailpool_gate_answer(j, 0);
+	}
+}
+
+/*
+ * curl reads the message to send (on the mail thread). Before it may
+ * end the message (a read of 0), the gate: a mail gone meanwhile aborts
+ * the transfer, its message unended.
+ */
 static size_t
 msg_read(char *p, size_t size, size_t n, void *arg)
 {
 	struct msend *s = arg;
 	size_t left = s->msg.len - s->sent, want = size * n;
 
+	if (left == 0 && !s->gated) {
+		s->gated = 1;
+		if (!mailpool_gate(&s->j))
+			return CURL_READFUNC_ABORT;
+	}
 	if (want > left)
 		want = left;
 	memcpy(p, s->msg.data + s->sent, want);
@@ -244,6 +313,7 @@ mail_send(struct st_mail *m)
 	}
 	buf_init(&s->msg);
 	s->j.done = msend_done;
+	s->j.gate = msend_gate;
 	if ((why = msend_prepare(s, m, &final)) == NULL &&
 	    mailpool_submit(&s->j) < 0)
 		why = "curl: cannot start the transfer";
@@ -373,6 +443,7 @@ mailer_shutdown(void)
 	while ((s = TAILQ_FIRST(&sends)) != NULL) {
 		TAILQ_REMOVE(&sends, s, entry);
 		nsending--;
+		storec_cancel(s->check);
 		if (s->m != NULL) {
 			st_mail_free(s->m);
 			free(s->m);

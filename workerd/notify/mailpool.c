@@ -15,6 +15,14 @@
  * nothing else: no log, no loop, no storaged, no address policy (the
  * SMTP server is the operator's SMTP_URL, never a tenant's).
  *
+ * A gate (mailpool_gate): a job's thread, in one of its curl callbacks,
+ * writes the job into the pipe marked as a gate and waits (gcv, under
+ * the mutex); the loop calls the job's gate, which asks what it must
+ * (the mailer: storaged, whether the mail is still to be sent) and
+ * answers with mailpool_gate_answer. The wait is bounded as the
+ * transfer is (NOTIFY_TIMEOUT_MS from its start) and ends at
+ * mailpool_shutdown: a job never answered does not go on.
+ *
  * Bounds: at most MAILPOOL_THREADS jobs between submit and done (the
  * mailer never has more than NOTIFY_MAIL_INFLIGHT at once; a submit past
  * it is refused). Each transfer keeps curl's NOTIFY_CONNECT_MS and
@@ -31,6 +39,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -39,7 +48,9 @@
 
 static struct {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;	/* the queue's */
+	pthread_cond_t gcv;	/* the gates' answers (CLOCK_MONOTONIC) */
+	int gcv_init;		/* the loop's */
 	TAILQ_HEAD(, mailpool_job) queue;	/* under mu */
 	atomic_int stop;	/* set under mu: transfers end, threads leave */
 	/* The loop's alone. */
@@ -56,6 +67,26 @@ static struct {
 	.pfd = { -1, -1 },
 };
 
+/* What a thread writes into the pipe: a job ended, or at its gate. */
+struct mp_note {
+	struct mailpool_job *j;
+	int gate;
+};
+
+/* n into the pipe, from a thread. */
+static void
+mp_write(const struct mp_note *n)
+{
+	ssize_t w;
+
+	/* Far below PIPE_BUF: written whole or not at all. */
+	do
+		w = write(mp.pfd[1], n, sizeof(*n));
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)sizeof(*n))
+		fatal("mail threads: pipe write");
+}
+
 /* curl's progress callback, on the thread: nonzero ends the transfer. */
 static int
 mp_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
@@ -71,18 +102,53 @@ mp_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 static void
 mp_perform(struct mailpool_job *j)
 {
-	ssize_t n;
-
 	j->started = proto_mono_ms();
 	j->rc = curl_easy_perform(j->easy);
 	curl_easy_cleanup(j->easy);
 	j->easy = NULL;
-	/* A pointer is far below PIPE_BUF: written whole or not at all. */
-	do
-		n = write(mp.pfd[1], &j, sizeof(j));
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(j))
-		fatal("mail threads: pipe write");
+	mp_write(&(struct mp_note){ j, 0 });
+}
+
+enum { GATE_NONE, GATE_ASKED, GATE_GO, GATE_STOP };
+
+int
+mailpool_gate(struct mailpool_job *j)
+{
+	long long until = j->started + NOTIFY_TIMEOUT_MS, now;
+	struct timespec ts;
+	int go;
+
+	pthread_mutex_lock(&mp.mu);
+	j->gate_state = GATE_ASKED;
+	pthread_mutex_unlock(&mp.mu);
+	mp_write(&(struct mp_note){ j, 1 });
+	pthread_mutex_lock(&mp.mu);
+	while (j->gate_state == GATE_ASKED && !atomic_load(&mp.stop) &&
+	    (now = proto_mono_ms()) < until) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (until - now) / 1000;
+		ts.tv_nsec += (long)((until - now) % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&mp.gcv, &mp.mu, &ts);
+	}
+	go = j->gate_state == GATE_GO && !atomic_load(&mp.stop);
+	j->gate_state = GATE_NONE;	/* a late answer finds nobody */
+	pthread_mutex_unlock(&mp.mu);
+	return go;
+}
+
+void
+mailpool_gate_answer(struct mailpool_job *j, int go)
+{
+	pthread_mutex_lock(&mp.mu);
+	if (j->gate_state == GATE_ASKED) {
+		j->gate_state = go ? GATE_GO : GATE_STOP;
+		pthread_cond_broadcast(&mp.gcv);
+	}
+	pthread_mutex_unlock(&mp.mu);
 }
 
 /* A mail thread: performs what the queue holds until told to stop. */
@@ -107,15 +173,25 @@ mp_thread(void *arg)
 	return NULL;
 }
 
-/* The ended jobs the pipe holds, each told to its owner. */
+/*
+ * What the pipe holds, each told to its owner: a job ended (done), a job
+ * at its gate (gate; one without is let on).
+ */
 static void
 mp_io(int fd, uint32_t events, void *arg)
 {
-	struct mailpool_job *j;
+	struct mp_note n;
 
-	while (read(fd, &j, sizeof(j)) == (ssize_t)sizeof(j)) {
+	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n)) {
+		if (n.gate) {
+			if (n.j->gate != NULL)
+				n.j->gate(n.j);
+			else
+				mailpool_gate_answer(n.j, 1);
+			continue;
+		}
 		mp.pending--;
-		j->done(j);
+		n.j->done(n.j);
 	}
 }
 
@@ -144,8 +220,20 @@ mp_threads(void)
 int
 mailpool_start(void)
 {
+	pthread_condattr_t ca;
+
 	if (mp.started)
 		return 0;
+	if (!mp.gcv_init) {
+		if (pthread_condattr_init(&ca) != 0 ||
+		    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+		    pthread_cond_init(&mp.gcv, &ca) != 0) {
+			log_warnx("mail threads: condition variable");
+			return -1;
+		}
+		pthread_condattr_destroy(&ca);
+		mp.gcv_init = 1;
+	}
 	if (pipe2(mp.pfd, O_CLOEXEC) < 0) {
 		log_warn("mail threads: pipe");
 		return -1;
@@ -201,6 +289,7 @@ mailpool_shutdown(void)
 	pthread_mutex_lock(&mp.mu);
 	atomic_store(&mp.stop, 1);
 	pthread_cond_broadcast(&mp.cv);
+	pthread_cond_broadcast(&mp.gcv);
 	pthread_mutex_unlock(&mp.mu);
 	for (i = 0; i < mp.nth; i++)
 		pthread_join(mp.th[i], NULL);

@@ -214,15 +214,20 @@ void notify_subject(struct buf *out, const char *s);
  * The mail threads (mailpool.c): one job is one curl_easy_perform of its
  * easy handle on a thread of the pool, never on the loop. The thread
  * owns the job from submit to done: it sets started and rc, and cleans
- * easy up (NULL then); done is called on the loop.
+ * easy up (NULL then); done is called on the loop. A job may stop at a
+ * gate (mailpool_gate, from one of its curl callbacks) until the loop
+ * lets it on: gate is called on the loop, and its owner answers with
+ * mailpool_gate_answer.
  */
 #define MAILPOOL_THREADS	NOTIFY_MAIL_INFLIGHT
 struct mailpool_job {
 	TAILQ_ENTRY(mailpool_job) entry;	/* the pool's queue */
 	CURL *easy;			/* set up by the owner */
 	void (*done)(struct mailpool_job *);
+	void (*gate)(struct mailpool_job *);	/* NULL: it has none */
 	CURLcode rc;			/* curl_easy_perform's */
 	long long started;		/* proto_mono_ms() as it began */
+	int gate_state;			/* under the pool's mutex */
 };
 /*
  * The pipe the loop watches and the threads (after deliver_init: curl's
@@ -241,6 +246,18 @@ int mailpool_submit(struct mailpool_job *j);
  * again, done never called (easy NULL for those performed).
  */
 void mailpool_shutdown(void);
+/*
+ * On j's thread (in a curl callback of j): j->gate(j) called on the loop,
+ * and its answer waited for, until NOTIFY_TIMEOUT_MS after j started or
+ * mailpool_shutdown. 1: go on; 0: do not (the answer, the time is up,
+ * the pool stops). At most once per job.
+ */
+int mailpool_gate(struct mailpool_job *j);
+/*
+ * On the loop: the answer to j's gate (go 1: on). Nothing when j's
+ * thread no longer waits.
+ */
+void mailpool_gate_answer(struct mailpool_job *j, int go);
 
 /*
  * The mail side of the notifier (mailer.c): with SMTP_URL set it polls

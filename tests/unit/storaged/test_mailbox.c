@@ -12,7 +12,9 @@
  * conversation's and user's records go with them, the conversation's
  * pending mails too (an older data directory's listed by conversation at
  * open); a deleted contact's "new contact" mails, erased or not (an older
- * data directory's listed by contact at open); the pending bound.
+ * data directory's listed by contact at open); ST_MAIL_CHECK, which the
+ * notifier asks as a leased mail's message ends, says such a mail is
+ * gone (and one still pending is there); the pending bound.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -350,6 +352,14 @@ due_convs(struct fix *f, char convs[][ST_ID_HEX + 1], uint32_t max)
  * A member who chose every mail; conversations c1 with two mails pending
  * (the first leased) and c2 with one: into id, the leased one's id.
  */
+/* ST_MAIL_CHECK of id: 0 (still to be sent), or the error's code. */
+static int
+check(struct fix *f, const char *id)
+{
+	return request_who(f, NULL, PROTO_ST_MAIL_CHECK,
+	    &(struct st_id_req){ id }, NULL, NULL);
+}
+
 static void
 two_convs_mailed(struct fix *f, char c1[ST_ID_HEX + 1],
     char c2[ST_ID_HEX + 1], char id[ST_MAIL_ID_LEN + 1])
@@ -379,7 +389,9 @@ two_convs_mailed(struct fix *f, char c1[ST_ID_HEX + 1],
  * c1 deleted: its mails go (the leased one too: a late answer changes
  * nothing), with their due entries and the count; c2's stays, and is the
  * one sent. A deleted conversation's mail once stayed, and was sent
- * with what the visitor wrote after an erasure.
+ * with what the visitor wrote after an erasure. The leased one, in the
+ * notifier's hands, is pending until then and gone after (ST_MAIL_CHECK:
+ * the notifier then does not send it; it once did).
  */
 static void
 c1_deleted(struct fix *f, const char *c1, const char *c2, const char *id)
@@ -388,8 +400,10 @@ c1_deleted(struct fix *f, const char *c1, const char *c2, const char *id)
 	    ST_ROLE_OWNER);
 	char convs[4][ST_ID_HEX + 1];
 
+	assert_int_equal(check(f, id), 0);
 	assert_int_equal(request_who(f, &key, PROTO_ST_CONV_DELETE,
 	    &(struct st_id_req){ c1 }, NULL, NULL), 0);
+	assert_int_equal(check(f, id), PROTO_E_NOT_FOUND);
 	assert_int_equal(entries(f, "mails"), 1);
 	assert_int_equal(entries(f, "mail_due"), 1);
 	assert_int_equal(pending_of(f, ST_ORG_DEFAULT), 1);
@@ -500,7 +514,8 @@ two_contacts_mailed(struct fix *f, char zed[ST_ID_HEX + 1],
  * (the leased one too: a late answer changes nothing), with their due
  * and conv_mails entries and the count; kim's stays, and is the one
  * sent. A deleted contact's mail once stayed, and was sent with its
- * name and email. kim erased: nothing of either is left.
+ * name and email; the leased one is gone to ST_MAIL_CHECK (the notifier
+ * then does not send it). kim erased: nothing of either is left.
  */
 static void
 zed_deleted(struct fix *f, const char *zed, const char *kim,
@@ -510,7 +525,9 @@ zed_deleted(struct fix *f, const char *zed, const char *kim,
 	struct st_event ev;
 	struct pdec d;
 
+	assert_int_equal(check(f, id), 0);
 	contact_delete(f, zed, 0);
+	assert_int_equal(check(f, id), PROTO_E_NOT_FOUND);
 	assert_int_equal(entries(f, "mails"), 1);
 	assert_int_equal(entries(f, "mail_due"), 1);
 	assert_int_equal(entries(f, "conv_mails"), 1);
@@ -525,6 +542,8 @@ zed_deleted(struct fix *f, const char *zed, const char *kim,
 	assert_int_equal(pdec_event(&d, &ev), 0);
 	assert_string_equal(ev.contact.id, kim);
 	st_event_free(&ev);
+	assert_int_equal(check(f, m.mails[0].id), 0);
+	assert_int_equal(check(f, "ml_nonsense"), PROTO_E_NOT_FOUND);
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
 	contact_delete(f, kim, 1);
 	assert_int_equal(entries(f, "mails"), 0);

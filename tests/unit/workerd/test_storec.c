@@ -604,6 +604,7 @@ test_outbox_malformed(void **state)
 	    200, "", 12, 0 };
 	const struct st_mail_result_req mres = { "ml_0000000000000001", 1, "",
 	    0 };
+	const struct st_id_req mcheck = { "ml_0000000000000001" };
 	struct st_hook_job job;
 	struct st_hook_jobs jobs = { &job, 1, 0 };
 	struct st_mail mail;
@@ -622,6 +623,8 @@ test_outbox_malformed(void **state)
 	reply_whole_only(PROTO_ST_MAIL_DUE, &mdue, &mails);
 	assert_int_equal(ask_any(PROTO_ST_MAIL_RESULT, &mres, "", 0), 0);
 	assert_int_equal(ask_any(PROTO_ST_MAIL_RESULT, &mres, "x", 1), -1);
+	assert_int_equal(ask_any(PROTO_ST_MAIL_CHECK, &mcheck, "", 0), 0);
+	assert_int_equal(ask_any(PROTO_ST_MAIL_CHECK, &mcheck, "x", 1), -1);
 	/* The assistant's resolutions' (resolver.c): u8 more. */
 	reply_whole_only(PROTO_ST_CONV_RESOLVE_DUE, &rdue, &more);
 	storec_shutdown();
@@ -1015,6 +1018,7 @@ static const struct {
 	{ PROTO_ST_NOTIFY_SET, ADMIN_WALK },
 	{ PROTO_ST_MAIL_DUE, STOREC, "test_outbox_malformed" },
 	{ PROTO_ST_MAIL_RESULT, STOREC, "test_outbox_malformed" },
+	{ PROTO_ST_MAIL_CHECK, STOREC, "test_outbox_malformed" },
 	/* The inbox (admin.c's read, canned.c). */
 	{ PROTO_ST_CONV_READ, ADMIN_WALK },
 	{ PROTO_ST_CANNED_LIST, ADMIN_WALK },
