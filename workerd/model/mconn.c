@@ -26,6 +26,7 @@
 #include "curlsock.h"
 #include "log.h"
 #include "mconn.h"
+#include "settings.h"
 #include "workerd.h"
 
 #define MCONN_IDLE_MAX		256	/* idle connections kept, all origins */
@@ -95,7 +96,10 @@ origin_of(const char *url)
 	return o;
 }
 
-/* Whether libcurl may take a proxy from the environment. */
+/*
+ * Whether libcurl may take a proxy from the environment (its variables,
+ * not Parley's settings; read through the settings module all the same).
+ */
 static int
 proxy_env(void)
 {
@@ -105,7 +109,7 @@ proxy_env(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if ((v = getenv(names[i])) != NULL && *v != '\0')
+		if ((v = settings_env(names[i], NULL)) != NULL && *v != '\0')
 			return 1;
 	return 0;
 }
