@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "../fuzzhash.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,19 +38,6 @@ check(int cond, const char *what)
 		fprintf(stderr, "fuzz_answer: %s\n", what);
 		abort();
 	}
-}
-
-static uint64_t
-fnv(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= c[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
 }
 
 static int
@@ -92,7 +80,7 @@ read_answer(const char *p, size_t n, size_t cut, struct run *r)
 	enum answer_step st;
 
 	memset(r, 0, sizeof(*r));
-	r->hash = 0xcbf29ce484222325ULL;
+	r->hash = FNV_START;
 	answer_init(&a, on_event, r);
 	st = give(&a, p, cut);
 	if (st == ANSWER_MORE)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "sse.h"
+#include "../fuzzhash.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,19 +36,6 @@ check(int cond, const char *what)
 		fprintf(stderr, "fuzz_sse: %s\n", what);
 		abort();
 	}
-}
-
-static uint64_t
-fnv(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= c[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
 }
 
 /* Both chunk readers must come to the same thing. */
@@ -161,7 +149,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
 	memset(&c, 0, sizeof(c));
-	a.hash = b.hash = c.hash = 0xcbf29ce484222325ULL;
+	a.hash = b.hash = c.hash = FNV_START;
 	sse_init(&pa, max, on_event, &a);
 	sse_init(&pb, max, on_event, &b);
 	sse_init(&pc, max, on_event, &c);

@@ -13,6 +13,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* libcurl honours the proxy variables; the test servers are on loopback. */
+static inline void
+canned_no_proxy(void)
+{
+	static const char *proxies[] = { "http_proxy", "HTTP_PROXY",
+	    "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+	size_t i;
+
+	for (i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++)
+		unsetenv(proxies[i]);
+}
+
 /*
  * Reads one request from fd: its head, then Content-Length bytes of body.
  * 0, or -1 when the peer closed or sent more than 64 KiB.

@@ -25,28 +25,10 @@
 #include "loop.h"
 #include "mconn.h"
 #include "test_canned.h"
+#include "test_cert.h"
 
 static X509 *cert;
 static EVP_PKEY *key;
-
-/* A self-signed P-256 certificate for "localhost". */
-static void
-make_cert(void)
-{
-	X509_NAME *name;
-
-	assert_non_null(key = EVP_EC_gen("P-256"));
-	assert_non_null(cert = X509_new());
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	X509_set_pubkey(cert, key);
-	name = X509_get_subject_name(cert);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"localhost", -1, -1, 0);
-	X509_set_issuer_name(cert, name);
-	assert_true(X509_sign(cert, key, EVP_sha256()) > 0);
-}
 
 /* The server's choice: h2 when offered, else http/1.1. */
 static int
@@ -181,14 +163,9 @@ test_tls_offers_http11_alone(void **state)
 static int
 group_setup(void **state)
 {
-	static const char *proxies[] = { "http_proxy", "HTTP_PROXY",
-	    "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
-	size_t i;
-
-	for (i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++)
-		unsetenv(proxies[i]);
+	canned_no_proxy();
 	loop_init();
-	make_cert();
+	test_cert_make(&cert, &key);
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 

@@ -373,13 +373,7 @@ run(struct xfer *x, const char *content, int ms)
 static int
 group_setup(void **state)
 {
-	static const char *proxies[] = { "http_proxy", "HTTP_PROXY",
-	    "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
-	size_t i;
-
-	/* libcurl honours these; the mock is on loopback. */
-	for (i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++)
-		unsetenv(proxies[i]);
+	canned_no_proxy();
 	signal(SIGPIPE, SIG_IGN);
 	loop_init();
 	worker_conf_defaults();
@@ -804,6 +798,7 @@ static void
 test_cancel(void **state)
 {
 	static struct xfer x;
+	int n;
 
 	/* From inside on_delta: no callback afterwards. */
 	stats_reset();
@@ -818,17 +813,23 @@ test_cancel(void **state)
 	assert_int_equal(stat_of("active_streams"), 0);
 	x_free(&x);
 
-	/* From outside any callback, mid-stream. */
+	/*
+	 * From outside any callback, mid-stream: nothing more after it. (A
+	 * loaded machine may read two of the 50 ms chunks at once: what came
+	 * before the cancel is counted then, not assumed to be 2.)
+	 */
 	x_init(&x);
 	x_start(&x, "slow [[mock:chunks=50,delay=50]]");
 	while (x.ndeltas < 2)
 		loop_once(10);
+	n = x.ndeltas;
 	upstream_cancel(x.u);
 	x.u = NULL;
 	assert_true(aborted_within(2));
 	drive_ms(100);
 	assert_int_equal(x.done, 0);
-	assert_int_equal(x.ndeltas, 2);
+	assert_int_equal(x.ndeltas, n);
+	assert_true(n < 50);
 	x_free(&x);
 
 	/* From inside can_write. */

@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "site.h"
+#include "test_cert.h"
 #include "test_client.h"
 #include "tlsctx.h"
 
@@ -36,20 +37,9 @@ make_cert(const char *dir)
 {
 	EVP_PKEY *pk;
 	X509 *x;
-	X509_NAME *name;
 	FILE *f;
 
-	assert_non_null(pk = EVP_EC_gen("P-256"));
-	assert_non_null(x = X509_new());
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, pk);
-	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"localhost", -1, -1, 0);
-	X509_set_issuer_name(x, name);
-	assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
+	test_cert_make(&x, &pk);
 	snprintf(certpath, sizeof(certpath), "%s/cert.pem", dir);
 	snprintf(keypath, sizeof(keypath), "%s/key.pem", dir);
 	assert_non_null(f = fopen(certpath, "w"));
