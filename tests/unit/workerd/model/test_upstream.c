@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -1710,6 +1711,135 @@ test_kept_connection_dropped_at_request(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* ------------------------------------------------- through a proxy */
+
+/* Copies what each side sends to the other until one closes. */
+static void
+relay(int a, int b)
+{
+	struct pollfd p[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
+	char buf[4096];
+	ssize_t n;
+	int i;
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0)
+			return;
+		for (i = 0; i < 2; i++) {
+			if (p[i].revents == 0)
+				continue;
+			if ((n = read(p[i].fd, buf, sizeof(buf))) <= 0 ||
+			    canned_write(p[1 - i].fd, buf, (size_t)n) < 0)
+				return;
+		}
+	}
+}
+
+/*
+ * An HTTP proxy that only tunnels (CONNECT host:port, to 127.0.0.1): a
+ * child that forks one more for each connection. Its port; *pid.
+ */
+static int
+tunnel_proxy(pid_t *pid)
+{
+	char buf[1024];
+	size_t got;
+	ssize_t n;
+	int lfd, fd, up, port;
+	struct sockaddr_in sin;
+	char *colon;
+
+	lfd = canned_listen(&port);
+	if ((*pid = fork()) != 0) {
+		close(lfd);
+		return port;
+	}
+	alarm(60);
+	for (;;) {
+		if ((fd = accept(lfd, NULL, NULL)) < 0)
+			_exit(1);
+		if (fork() != 0) {
+			close(fd);
+			continue;
+		}
+		alarm(60);
+		buf[0] = '\0';
+		for (got = 0; strstr(buf, "\r\n\r\n") == NULL; got += (size_t)n) {
+			if (got == sizeof(buf) - 1 ||
+			    (n = read(fd, buf + got, sizeof(buf) - 1 - got)) <= 0)
+				_exit(1);
+			buf[got + (size_t)n] = '\0';
+		}
+		if (strncmp(buf, "CONNECT ", 8) != 0 ||
+		    (colon = strchr(buf + 8, ':')) == NULL)
+			_exit(1);
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin.sin_port = htons((uint16_t)atoi(colon + 1));
+		if ((up = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+		    connect(up, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+			_exit(1);
+		if (canned_write(fd, "HTTP/1.1 200 Connection established"
+		    "\r\n\r\n", 39) < 0)
+			_exit(1);
+		relay(fd, up);
+		_exit(0);
+	}
+}
+
+/*
+ * Through a proxy the connection keeps curl's handles (curl_easy_send,
+ * curl_easy_recv: the TLS path's too), not a socket of its own: a reply,
+ * a stream paused after every delta, a cancel mid-stream, the same as on
+ * a plain connection. The proxy only tunnels: a request not made through
+ * it would fail.
+ */
+static void
+test_through_proxy(void **state)
+{
+	char *want = repeated("abcdefghij", 300), url[64];
+	static struct xfer x;
+	int ports[8], st;
+	pid_t pid;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", tunnel_proxy(&pid));
+	setenv("http_proxy", url, 1);
+	reinit(base_url, NULL, NULL);
+
+	x_init(&x);
+	run(&x, "through [[mock:chunks=4]]", 5000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "You said: through");
+	x_free(&x);
+	/* Its kept connection is the proxy's: none of ours to the mock. */
+	assert_int_equal(conns_to_mock(ports, 8), 0);
+
+	x_init(&x);
+	x.block_every = 1;
+	x.block_ms = 0;
+	run(&x, "[[mock:reply=abcdefghij,repeat=300,chunks=300]]", 30000);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, want);
+	assert_true(x.npaused > 10);
+	x_free(&x);
+
+	stats_reset();
+	x_init(&x);
+	x_start(&x, "slow [[mock:chunks=50,delay=50]]");
+	while (x.ndeltas < 2)
+		loop_once(10);
+	upstream_cancel(x.u);
+	x.u = NULL;
+	assert_true(aborted_within(1));
+	x_free(&x);
+
+	unsetenv("http_proxy");
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	free(want);
+}
+
 int
 main(void)
 {
@@ -1742,6 +1872,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_canned_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_through_proxy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
