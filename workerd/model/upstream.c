@@ -648,8 +648,13 @@ feed(struct upstream *u, const char *p, size_t n)
 		case ANSWER_HEAD:
 			break;
 		case ANSWER_END:
-			/* Kept only when read exactly to its end. */
-			finish_answer(u, answer_keep(&u->ans) && used == n);
+			/*
+			 * Kept only when read exactly to its end, and its
+			 * request went out whole (a server may answer before
+			 * it read all of a long body: it still expects the rest).
+			 */
+			finish_answer(u, answer_keep(&u->ans) && used == n &&
+			    u->sent == u->rlen);
 			return FED_ENDED;
 		case ANSWER_STOP:
 			finish_answer(u, 0);	/* on_event set u->fail */
@@ -755,7 +760,8 @@ conn_cb(void *arg, enum mconn_event ev, CURLcode rc)
 	}
 	if (u->req != NULL && u->sent < u->rlen && send_request(u) < 0)
 		return;
-	if (!u->paused && ev == MCONN_IO)
+	/* send_again may have put a connection not ready yet in its place. */
+	if (!u->paused && ev == MCONN_IO && u->ready)
 		read_answer(u);
 }
 

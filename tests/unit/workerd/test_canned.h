@@ -49,6 +49,47 @@ canned_request(int fd)
 	}
 }
 
+/*
+ * Reads a request's head from fd (and what came of its body with it):
+ * its Content-Length, *body_got those bytes; -1 when the peer closed.
+ */
+static inline long
+canned_head(int fd, size_t *body_got)
+{
+	static char buf[65536];
+	size_t got = 0;
+	ssize_t n;
+	char *h, *cl;
+
+	for (;;) {
+		if (got == sizeof(buf) - 1 ||
+		    (n = read(fd, buf + got, sizeof(buf) - 1 - got)) <= 0)
+			return -1;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if ((h = strstr(buf, "\r\n\r\n")) != NULL &&
+		    (cl = strcasestr(buf, "content-length:")) != NULL) {
+			*body_got = got - (size_t)(h + 4 - buf);
+			return strtol(cl + 15, NULL, 10);
+		}
+	}
+}
+
+/* Reads and drops n bytes from fd; 0, or -1 when the peer closed. */
+static inline int
+canned_discard(int fd, size_t n)
+{
+	static char buf[65536];
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = read(fd, buf, n < sizeof(buf) ? n : sizeof(buf))) <= 0)
+			return -1;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
 /* Writes len bytes of reply to fd; 0 or -1. */
 static inline int
 canned_write(int fd, const char *reply, size_t len)

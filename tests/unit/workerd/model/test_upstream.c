@@ -1711,6 +1711,136 @@ test_kept_connection_dropped_at_request(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A request of 8 MiB (a history with pictures): more than socket buffers. */
+static char *
+big_message(void)
+{
+	size_t n = 8u * 1024 * 1024;
+	char *c = malloc(n + 1);
+
+	assert_non_null(c);
+	memset(c, 'a', n);
+	c[n] = '\0';
+	return c;
+}
+
+/* A streamed reply of "text" framed by its Content-Length, into buf. */
+static size_t
+sse_reply(char *buf, size_t bufsz, const char *body)
+{
+	return (size_t)snprintf(buf, bufsz, "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: text/event-stream\r\nContent-Length: %zu\r\n"
+	    "\r\n%s", strlen(body), body);
+}
+
+/*
+ * A server that answers (401, keep-alive) once it has read a long
+ * request's head, before its body: the client stops sending, so the
+ * connection must not be kept (the server would read the next request as
+ * the rest of that body). The next request gets a new connection.
+ */
+static void
+test_early_answer_not_kept(void **state)
+{
+	const char *e401 = "HTTP/1.1 401 Unauthorized\r\n"
+	    "Content-Length: 2\r\n\r\n{}";
+	static struct xfer x;
+	char reply[512], url[64], *big;
+	int lfd, fd, port, st;
+	size_t len, bg;
+	long cl;
+	pid_t pid;
+
+	len = sse_reply(reply, sizeof(reply), CHUNK("second") "data: [DONE]\n\n");
+	lfd = canned_listen(&port);
+	if ((pid = fork()) == 0) {
+		alarm(10);
+		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
+		    (cl = canned_head(fd, &bg)) < 0 ||
+		    canned_write(fd, e401, strlen(e401)) < 0)
+			_exit(1);
+		usleep(200000);	/* it reads the rest of the body later */
+		if (canned_discard(fd, (size_t)cl - bg) == 0) {
+			/* Kept by the client: the next request comes here. */
+			if (canned_request(fd) < 0 ||
+			    canned_write(fd, reply, len) < 0)
+				_exit(2);
+			_exit(0);
+		}
+		close(fd);
+		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
+		    canned_request(fd) < 0 || canned_write(fd, reply, len) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	close(lfd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", port);
+	reinit(url, "2000", NULL);
+	big = big_message();
+	x_init(&x);
+	run(&x, big, 5000);
+	free(big);
+	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
+	assert_int_equal(x.res.http_status, 401);
+	x_free(&x);
+	x_init(&x);
+	run(&x, "two", 6000);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	assert_int_equal(x.res.status, UPSTREAM_OK);
+	assert_string_equal(x.text, "second");
+	x_free(&x);
+}
+
+/*
+ * A kept connection the server resets while a long request is being
+ * written (the send fails on a socket event): the request goes again on
+ * a new connection, read only once that one is ready.
+ */
+static void
+test_kept_connection_reset_mid_send(void **state)
+{
+	static struct xfer x;
+	char reply[512], url[64], *big, tmp[4096];
+	int lfd, fd, port, st, i;
+	size_t len, bg;
+	long cl;
+	pid_t pid;
+
+	len = sse_reply(reply, sizeof(reply), CHUNK("again") "data: [DONE]\n\n");
+	lfd = canned_listen(&port);
+	if ((pid = fork()) == 0) {
+		alarm(10);
+		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
+		    canned_request(fd) < 0 || canned_write(fd, reply, len) < 0 ||
+		    read(fd, tmp, sizeof(tmp)) <= 0)
+			_exit(1);
+		usleep(300000);
+		close(fd);	/* unread bytes: a reset */
+		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
+		    (cl = canned_head(fd, &bg)) < 0 ||
+		    canned_discard(fd, (size_t)cl - bg) < 0 ||
+		    canned_write(fd, reply, len) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(lfd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", port);
+	reinit(url, NULL, NULL);
+	big = big_message();
+	for (i = 0; i < 2; i++) {
+		x_init(&x);
+		run(&x, i == 0 ? "one" : big, 8000);
+		assert_int_equal(x.res.status, UPSTREAM_OK);
+		assert_string_equal(x.text, "again");
+		x_free(&x);
+	}
+	free(big);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* ------------------------------------------------- through a proxy */
 
 /* Copies what each side sends to the other until one closes. */
@@ -1873,6 +2003,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_canned_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_through_proxy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_early_answer_not_kept, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_kept_connection_reset_mid_send,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
