@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Parley, waitFor } from './lib/harness.mjs';
-import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { adminCaller } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 
 const S = '/v1/admin/knowledge/sources';
@@ -53,8 +53,7 @@ describe('the fetcher\'s CPU time bound', () => {
     p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on',
       PARLEY_FETCH_CPU_SECONDS: '1', RATE_LIMIT_MAX_REQUESTS: '0' } });
     await p.start();
-    const api = await checkerFor(p);
-    call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
+    call = await adminCaller(p);
   });
   after(async () => {
     try {

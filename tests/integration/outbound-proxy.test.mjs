@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, waitFor } from './lib/harness.mjs';
 import { mockReply, sid, streamTurn } from './lib/chat.mjs';
-import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { adminCaller } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 
 // A forward proxy: each request (its URL absolute) sent on to its origin,
@@ -108,8 +108,7 @@ describe('the proxy variables', { timeout: 60000 }, () => {
     });
     await p.start();
     try {
-      const api = await checkerFor(p);
-      const call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
+      const call = await adminCaller(p);
       proxy.seen.length = 0;
       let r = await call('POST', '/v1/admin/knowledge/sources', { type: 'crawl', url: site.url('/docs/') });
       assert.equal(r.status, 201, r.text);

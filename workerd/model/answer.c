@@ -10,12 +10,6 @@
 #include "answer.h"
 
 static int
-status_ok(int code)
-{
-	return code >= 200 && code <= 299;
-}
-
-static int
 on_headers(http_parser *p)
 {
 	struct answer *a = p->data;
@@ -24,7 +18,7 @@ on_headers(http_parser *p)
 	if (a->interim)
 		return 0;
 	a->status = (int)p->status_code;
-	if (status_ok(a->status)) {
+	if (answer_ok(a->status)) {
 		a->head_pause = 1;
 		http_parser_pause(p, 1);
 	}
@@ -53,7 +47,7 @@ on_body(http_parser *p, const char *at, size_t n)
 	if (a->interim)
 		return 0;
 	a->body_seen = 1;
-	if (!status_ok(a->status)) {
+	if (!answer_ok(a->status)) {
 		if (a->errbody == NULL &&
 		    (a->errbody = malloc(ANSWER_ERRBODY_MAX)) == NULL)
 			return bad(p, "out of memory");

@@ -43,6 +43,13 @@ enum answer_step {
 	ANSWER_BAD,	/* not an HTTP answer, an event over the limit: why */
 };
 
+/* Whether an answer's status is a 2xx: a stream; else an error's body. */
+static inline int
+answer_ok(int status)
+{
+	return status >= 200 && status <= 299;
+}
+
 /*
  * Ready for an answer; each event of a 2xx body goes to on_event, which
  * returns 0, ANSWER_CB_DONE, or a value > 1 that stops the feed.

@@ -243,12 +243,6 @@ http_error_text(struct upstream *u)
 	return u->errmsg ? u->errmsg : "error from the model";
 }
 
-static int
-status_ok(int code)
-{
-	return code >= 200 && code <= 299;
-}
-
 #define UP_REFUSED_TEXT \
 	"the agent's model server is at a private, loopback or link-local " \
 	"address, which its organisation may not use"
@@ -303,7 +297,7 @@ classify(struct upstream *u, const char **text)
 		*text = u->fail;
 		return u->fail_status;
 	}
-	if (u->http_status != 0 && !status_ok(u->http_status)) {
+	if (u->http_status != 0 && !answer_ok(u->http_status)) {
 		*text = http_error_text(u);
 		return UPSTREAM_HTTP_ERROR;
 	}
@@ -605,7 +599,7 @@ conn_lost(struct upstream *u, CURLcode rc)
 static int
 room(struct upstream *u)
 {
-	if (!u->got_status || !status_ok(u->http_status) || u->got_done ||
+	if (!u->got_status || !answer_ok(u->http_status) || u->got_done ||
 	    u->cbs.can_write(u->arg))
 		return 1;
 	if (!u->cancelled) {

@@ -148,6 +148,12 @@ export async function checkerFor(p) {
   return new ResponseChecker(r.json());
 }
 
+// call(method, path, body): adminCall on p, checked against p's document.
+export async function adminCaller(p) {
+  const api = await checkerFor(p);
+  return (method, path, body) => adminCall(p, api, method, path, body);
+}
+
 // method path on p with the install key (and headers); a body that is not
 // a string is sent as JSON (application/json unless headers say another
 // type). The answer is checked against the document by api unless raw.

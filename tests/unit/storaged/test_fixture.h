@@ -188,15 +188,17 @@ fix_in_child(const char *dir, int flags,
 
 /*
  * Databases d1 and d2 (NULL: d1 alone) emptied behind the store's back,
- * then it opens again.
+ * and meta's mark (NULL: none) deleted, then it opens again.
  */
 static inline void
-db_empty(struct fix *f, const char *d1, const char *d2)
+db_empty_unmarked(struct fix *f, const char *d1, const char *d2,
+    const char *mark)
 {
 	const char *dbs[2] = { d1, d2 };
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
+	MDB_val k;
 	int i;
 
 	env_open(f, &env);
@@ -205,9 +207,22 @@ db_empty(struct fix *f, const char *d1, const char *d2)
 		assert_int_equal(mdb_dbi_open(txn, dbs[i], 0, &dbi), 0);
 		assert_int_equal(mdb_drop(txn, dbi, 0), 0);
 	}
+	if (mark != NULL) {
+		assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+		k.mv_size = strlen(mark);
+		k.mv_data = (void *)(uintptr_t)mark;
+		assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	}
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	fix_reopen(f);
+}
+
+/* Databases d1 and d2 (NULL: d1 alone) emptied, then it opens again. */
+static inline void
+db_empty(struct fix *f, const char *d1, const char *d2)
+{
+	db_empty_unmarked(f, d1, d2, NULL);
 }
 
 /*
@@ -218,22 +233,7 @@ db_empty(struct fix *f, const char *d1, const char *d2)
 static inline void
 fix_index_unfilled(struct fix *f, const char *db, const char *mark)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k;
-
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
-	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	k.mv_size = strlen(mark);
-	k.mv_data = (void *)(uintptr_t)mark;
-	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	fix_reopen(f);
+	db_empty_unmarked(f, db, NULL, mark);
 }
 
 static inline void
