@@ -557,3 +557,32 @@ describe('chat endpoints', () => {
     }
   });
 });
+
+// With a model whose first text comes quickly, "start" waits for it (at
+// most 50 ms), so the head, start and the first token go in one packet;
+// a slow one's start is not held longer. One worker: its model timing.
+describe('the stream\'s first packet', () => {
+  let q;
+  before(async () => {
+    q = new Parley({ workers: 1, mock: { chunks: 2 }, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await q.start();
+    for (let i = 0; i < 2; i++) assertGoodStream(await streamTurn(q, sid(), 'warm up'));
+  });
+  after(() => q && q.stop());
+
+  test('a quick model: start comes with the first token, not alone before it', async () => {
+    const st = await streamTurn(q, sid(), 'quick [[mock:first_delay=30]]');
+    assertGoodStream(st, 'You said: quick');
+    const [start, token] = st.events;
+    assert.ok(token.at >= 25, `the model took its 30 ms: token at ${token.at} ms`);
+    assert.ok(token.at - start.at <= 5, `start at ${start.at} ms, first token at ${token.at} ms: one packet`);
+  });
+
+  test('a model slower than the hold: start comes within it, long before the token', async () => {
+    const st = await streamTurn(q, sid(), 'slow [[mock:first_delay=600]]');
+    assertGoodStream(st, 'You said: slow');
+    const [start, token] = st.events;
+    assert.ok(token.at >= 590, `token at ${token.at} ms`);
+    assert.ok(start.at < 400, `start at ${start.at} ms: held 50 ms at most`);
+  });
+});

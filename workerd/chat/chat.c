@@ -16,7 +16,8 @@
  *
  * The turn (turn.c) runs the rest: the model, the reply stored, the
  * client leaving, every failure. This file says how the turn is shown:
- * as an NDJSON stream ("start" once the user message is on disk, a
+ * as an NDJSON stream ("start" once the user message is on disk, with
+ * the first token when a quick model's is due within 50 ms, a
  * "token" per delta, "done" once the reply is stored, or "error") or as
  * one JSON answer; a failure before anything was streamed is a JSON
  * error with its status (503, 500, 502, 504).
@@ -528,6 +529,9 @@ stream_start(void *fe, const char *conv_id)
 	}
 	send_event(c, "start", "conversationId", conv_id, strlen(conv_id),
 	    NULL, NULL);
+	/* With a quick model: one packet for the head, start and text. */
+	if (turn_hold_ms() > 0)
+		conn_stream_hold(c, turn_hold_ms());
 	return 0;
 }
 

@@ -359,6 +359,13 @@ turn_send_tokens(struct turn *t)
 	t->streamed = t->reply.len;
 }
 
+uint64_t
+turn_hold_ms(void)
+{
+	return model_first_us != 0 && model_first_us < TURN_HOLD_MS * 1000 ?
+	    TURN_HOLD_MS : 0;
+}
+
 void
 turn_drained(struct turn *t)
 {

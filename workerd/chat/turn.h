@@ -223,6 +223,14 @@ void turn_cancel(struct turn *);
 void turn_stop(struct turn *);
 /* The client's output drained: a waiting model goes on. */
 void turn_drained(struct turn *);
+/*
+ * How long a front end may hold what it shows first ("start") for the
+ * model's first text to go with it: TURN_HOLD_MS while that text has
+ * lately come within it of the request, else 0 (shown at once: a
+ * person perceives no 50 ms, but a slow model's wait they would).
+ */
+#define TURN_HOLD_MS	50
+uint64_t turn_hold_ms(void);
 
 /* The model client the turns use (upstream.h); tests swap it. */
 struct turn_upstream_ops {

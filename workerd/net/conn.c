@@ -416,6 +416,8 @@ conn_deadline(const struct conn *c)
 	/* Output that makes no progress for this long is given up. */
 	if (buf_pending(&c->out) > 0 && c->write_since != 0)
 		d = c->write_since + wconf.header_timeout_ms;
+	if (c->hold_until != 0 && c->hold_until < d)
+		d = c->hold_until;
 	switch (c->state) {
 	case CONN_READ:
 		if (tlsio_handshaking(&c->tls))
@@ -453,6 +455,12 @@ conn_timeout(void *arg)
 		return;
 	if (loop_now() < d) {
 		loop_timer_at(&c->timer, d);
+		return;
+	}
+	if (c->hold_until != 0 && d == c->hold_until) {
+		/* The held output's time is up: it leaves alone. */
+		c->hold_until = 0;
+		conn_settle(c);
 		return;
 	}
 	if (c->state == CONN_READ && http_in_busy(&c->in) &&
@@ -508,7 +516,7 @@ conn_update(struct conn *c)
 	default:
 		break;
 	}
-	if (out > 0)
+	if (out > 0 && c->hold_until == 0)
 		ev |= EPOLLOUT;
 	/* Decrypted input waiting inside TLS brings no event: go get it. */
 	if ((ev & EPOLLIN) && c->state == CONN_READ && tlsio_pending(&c->tls))
@@ -536,6 +544,11 @@ conn_flush(struct conn *c)
 		log_warnx("connection %d: out of memory for output", c->fd);
 		conn_close(c, "out of memory");
 		return;
+	}
+	if (c->hold_until != 0) {
+		if (loop_now() < c->hold_until)
+			return;		/* conn_update arms the timer */
+		c->hold_until = 0;
 	}
 	before = buf_pending(&c->out);
 	if (tlsio_flush(c->fd, &c->tls, &c->out) == -1) {
@@ -693,6 +706,7 @@ conn_finish(struct conn *c)
 	conn_let_go(c);
 	c->cors_hdrs = NULL;
 	c->stream = STREAM_NONE;
+	c->hold_until = 0;
 	c->drain_armed = 0;
 	loop_defer_cancel(&c->draind);
 	c->idle_since = loop_now();
@@ -1030,6 +1044,7 @@ conn_stream_write(struct conn *c, const void *data, size_t len)
 
 	if (c->state != CONN_BUSY || c->stream == STREAM_NONE || len == 0)
 		return;
+	c->hold_until = 0;
 	before = buf_pending(&c->out);
 	if (c->stream == STREAM_CHUNKED)
 		resp_chunk(&c->out, data, len);
@@ -1046,6 +1061,7 @@ conn_stream_end(struct conn *c)
 
 	if (c->state != CONN_BUSY || c->stream == STREAM_NONE)
 		return;
+	c->hold_until = 0;
 	if (c->stream == STREAM_CHUNKED) {
 		before = buf_pending(&c->out);
 		resp_chunked_end(&c->out);
@@ -1053,6 +1069,13 @@ conn_stream_end(struct conn *c)
 	}
 	loop_defer_cancel(&c->flushd);
 	conn_finish(c);
+}
+
+void
+conn_stream_hold(struct conn *c, uint64_t ms)
+{
+	if (c->state == CONN_BUSY && c->stream != STREAM_NONE)
+		c->hold_until = loop_now() + ms;
 }
 
 size_t

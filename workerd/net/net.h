@@ -96,6 +96,7 @@ struct conn {
 	uint64_t idle_since;
 	uint64_t write_since;	/* last write progress while output waits */
 	uint64_t linger_until;
+	uint64_t hold_until;	/* conn_stream_hold's end; 0 none */
 	/*
 	 * A handler that answers later keeps its state here. sreq is
 	 * cancelled and abort() called if the connection goes away first.
@@ -219,6 +220,12 @@ int conn_stream_start(struct conn *, int status, const char *headers,
     const char *ctype);
 void conn_stream_write(struct conn *, const void *, size_t);
 void conn_stream_end(struct conn *);
+/*
+ * What the stream queued so far leaves with its next write or end, or
+ * ms from now, whichever is first: one packet (and one wake-up of the
+ * client) where two would go, when more is known to follow soon.
+ */
+void conn_stream_hold(struct conn *, uint64_t ms);
 /* Output not yet written to the socket. */
 size_t conn_out_pending(const struct conn *);
 /* Calls cb (from a deferred call) once output falls to CONN_DRAIN_LOW. */

@@ -996,6 +996,57 @@ test_admin_errors_over_http(void **state)
 	storec_shutdown();
 }
 
+/*
+ * A stream whose queued output is held (conn_stream_hold) sends nothing
+ * until its next write, which leaves with it in one piece, or until the
+ * hold's time is up, when it leaves alone.
+ */
+static void
+test_stream_hold(void **state)
+{
+	struct tclient cl;
+	struct peer_req pr;
+	uint64_t start;
+
+	assert_int_equal(peer_connect(&P), 0);
+	assert_int_equal(tclient_open(&cl), 0);
+	/* A request that waits on storaged: the connection answers later. */
+	send_str(&cl, ADMIN_GET("/v1/admin/conversations"));
+	assert_int_equal(peer_recv(&P, &pr, 1000), 0);
+	assert_int_equal(conn_stream_start(cl.c, 200, "", "text/plain"), 0);
+	conn_stream_write(cl.c, "first", 5);
+	conn_stream_hold(cl.c, 5000);
+	drive_ms(30);
+	tclient_pump(&cl);
+	assert_int_equal(cl.len, 0);		/* held */
+	conn_stream_write(cl.c, "second", 6);
+	start = loop_clock();
+	while (strstr(cl.buf != NULL ? cl.buf : "", "second") == NULL) {
+		assert_true(loop_clock() - start < 2000);
+		loop_once(10);
+		tclient_pump(&cl);
+	}
+	/* Both came in the one write that the second made. */
+	assert_non_null(strstr(cl.buf, "200"));
+	assert_non_null(strstr(cl.buf, "first"));
+
+	/* Held alone: out once its time is up, not before. */
+	conn_stream_write(cl.c, "third", 5);
+	conn_stream_hold(cl.c, 150);
+	start = loop_clock();
+	while (strstr(cl.buf, "third") == NULL) {
+		assert_true(loop_clock() - start < 2000);
+		loop_once(10);
+		tclient_pump(&cl);
+	}
+	assert_true(loop_clock() - start >= 140);
+	conn_stream_end(cl.c);
+	drive_ms(10);
+	tclient_pump(&cl);
+	assert_non_null(strstr(cl.buf, "0\r\n\r\n"));
+	tclient_close(&cl);
+}
+
 static void
 test_client_leaves_mid_request(void **state)
 {
@@ -1269,6 +1320,7 @@ main(void)
 		cmocka_unit_test(test_connection_close_and_http10),
 		cmocka_unit_test(test_half_close_still_answered),
 		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_stream_hold),
 		cmocka_unit_test(test_async_keeps_order),
 		cmocka_unit_test(test_input_while_busy),
 		cmocka_unit_test(test_admin_storage_errors),
