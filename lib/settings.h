@@ -150,6 +150,7 @@ struct settings {
 	char *dashboard_owner_email;	/* DASHBOARD_OWNER_EMAIL */
 	char *openai_key;	/* OPENAI_API_KEY */
 	char *openai_base_url;	/* OPENAI_BASE_URL */
+	char *model_ca;		/* PARLEY_MODEL_CA */
 	char *openai_model;	/* OPENAI_MODEL */
 	char *system_prompt;	/* SYSTEM_PROMPT */
 	/* PARLEY_ANSWER_IN_VISITOR_LANGUAGE: the default agent's (issue 26) */

@@ -437,6 +437,10 @@ const struct setting settings_table[] = {
 	    1, 2048, NULL, check_url, "a URL starting with http:// or "
 	    "https://", M | W, F(openai_base_url),
 	    "any OpenAI-compatible server (/chat/completions is appended)" },
+	{ "PARLEY_MODEL_CA", SETTING_TEXT, NULL, NULL, 1, 1024, NULL,
+	    check_plain, "a path", M | W, F(model_ca),
+	    "PEM CA certificates a model server's may also be signed by, "
+	    "besides the system's" },
 	{ "OPENAI_MODEL", SETTING_TEXT, "gpt-4.1-mini", NULL, 1, 256, NULL,
 	    check_token, "a name without spaces", M | W, F(openai_model),
 	    "model name sent upstream" },

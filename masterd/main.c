@@ -183,6 +183,7 @@ static void
 tls_check(const struct settings *st)
 {
 	char err[SETTINGS_ERR_MAX];
+	STACK_OF(X509) *cas;
 	SSL_CTX *ctx;
 
 	if (st->tls_cert != NULL) {
@@ -190,6 +191,12 @@ tls_check(const struct settings *st)
 		    sizeof(err))) == NULL)
 			fatalx("%s", err);
 		SSL_CTX_free(ctx);
+	}
+	if (st->model_ca != NULL) {
+		if ((cas = tls_ca_read("PARLEY_MODEL_CA", st->model_ca, err,
+		    sizeof(err))) == NULL)
+			fatalx("%s", err);
+		sk_X509_pop_free(cas, X509_free);
 	}
 	/* The workers' side of the cluster's TLS (PARLEY_STORAGED). */
 	if (staddr_any_tls(st->storaged, st->nstoraged)) {

@@ -37,6 +37,7 @@
 #include <openssl/x509v3.h>
 
 #include "tlschan.h"
+#include "tlsctx.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ the BIO */
@@ -111,22 +112,6 @@ bio_method(void)
 
 /* ------------------------------------------------------------ contexts */
 
-/* OpenSSL's reason for the last error, and the queue cleared. */
-static void
-ssl_reason(char *buf, size_t sz)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *r;
-
-	if (e == 0)
-		snprintf(buf, sz, "unknown error");
-	else if ((r = ERR_reason_error_string(e)) != NULL)
-		snprintf(buf, sz, "%s", r);
-	else
-		ERR_error_string_n(e, buf, sz);
-	ERR_clear_error();
-}
-
 static int
 readable(const char *name, const char *path, char *err, size_t errsz)
 {
@@ -179,13 +164,13 @@ ctx_load(SSL_CTX *ctx, const char *ca, const char *cert, const char *key,
 	char why[256];
 
 	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-		ssl_reason(why, sizeof(why));
+		tls_reason(why, sizeof(why));
 		snprintf(err, errsz, "PARLEY_CLUSTER_CA=%s: not a PEM "
 		    "certificate: %s", ca, why);
 		return -1;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		ssl_reason(why, sizeof(why));
+		tls_reason(why, sizeof(why));
 		snprintf(err, errsz, "PARLEY_CLUSTER_CERT=%s: not a PEM "
 		    "certificate: %s", cert, why);
 		return -1;
@@ -194,7 +179,7 @@ ctx_load(SSL_CTX *ctx, const char *ca, const char *cert, const char *key,
 		if (ERR_GET_REASON(ERR_peek_last_error()) ==
 		    X509_R_KEY_VALUES_MISMATCH)
 			goto mismatch;
-		ssl_reason(why, sizeof(why));
+		tls_reason(why, sizeof(why));
 		snprintf(err, errsz, "PARLEY_CLUSTER_KEY=%s: not a PEM private "
 		    "key: %s", key, why);
 		return -1;
@@ -222,7 +207,7 @@ tlschan_ctx_new(int server, const char *ca, const char *cert,
 		return NULL;
 	if ((ctx = SSL_CTX_new(server ? TLS_server_method() :
 	    TLS_client_method())) == NULL) {
-		ssl_reason(why, sizeof(why));
+		tls_reason(why, sizeof(why));
 		snprintf(err, errsz, "cluster TLS: cannot make a context: %s",
 		    why);
 		return NULL;
@@ -249,24 +234,6 @@ fail:
 
 /* ------------------------------------------------------------ channels */
 
-/* IPv4 or IPv6 literal: checked as an IP, else as a DNS name. */
-static int
-set_peer_name(SSL *ssl, const char *host)
-{
-	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-	unsigned char a[16];
-
-	if (inet_pton(AF_INET, host, a) == 1 ||
-	    inet_pton(AF_INET6, host, a) == 1)
-		return X509_VERIFY_PARAM_set1_ip_asc(vp, host) == 1 ? 0 : -1;
-	X509_VERIFY_PARAM_set_hostflags(vp,
-	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	if (X509_VERIFY_PARAM_set1_host(vp, host, 0) != 1 ||
-	    SSL_set_tlsext_host_name(ssl, host) != 1)
-		return -1;
-	return 0;
-}
-
 int
 tlschan_start(struct pchan *ch, SSL_CTX *ctx, const char *host)
 {
@@ -283,7 +250,7 @@ tlschan_start(struct pchan *ch, SSL_CTX *ctx, const char *host)
 		SSL_set_accept_state(ch->ssl);
 		ch->tls_hs_want = PCHAN_IN;
 	} else {
-		if (set_peer_name(ch->ssl, host) < 0)
+		if (tls_peer_name(ch->ssl, host) < 0)
 			goto fail;
 		SSL_set_connect_state(ch->ssl);
 		ch->tls_hs_want = PCHAN_OUT;
@@ -292,7 +259,7 @@ tlschan_start(struct pchan *ch, SSL_CTX *ctx, const char *host)
 		goto fail;
 	return 0;
 fail:
-	ssl_reason(ch->tls_why, sizeof(ch->tls_why));
+	tls_reason(ch->tls_why, sizeof(ch->tls_why));
 	errno = ENOMEM;
 	return -1;
 }
@@ -331,7 +298,7 @@ tls_failed(struct pchan *ch, int r)
 		    X509_verify_cert_error_string(v));
 		ERR_clear_error();
 	} else
-		ssl_reason(ch->tls_why, sizeof(ch->tls_why));
+		tls_reason(ch->tls_why, sizeof(ch->tls_why));
 	errno = EPROTO;
 	return -1;
 }

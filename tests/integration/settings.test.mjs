@@ -331,6 +331,8 @@ describe('a bad value stops the daemon at start', () => {
     const cluster = { PARLEY_STORAGED: 'tls://127.0.0.1:4100', PARLEY_CLUSTER_CERT: '/etc/hostname', PARLEY_CLUSTER_KEY: '/etc/hostname' };
     cases.push({ r: rows.find((r) => r.name === 'PARLEY_CLUSTER_CA'), label: 'unreadable', value: '/nonexistent/ca.pem', extra: cluster, bin: REL_MASTERD, says: 'PARLEY_CLUSTER_CA=/nonexistent/ca.pem: cannot read' });
     cases.push({ r: rows.find((r) => r.name === 'PARLEY_CLUSTER_CA'), label: 'not PEM', value: '/etc/hostname', extra: cluster, bin: REL_MASTERD, says: 'PARLEY_CLUSTER_CA=/etc/hostname: not a PEM certificate' });
+    cases.push({ r: rows.find((r) => r.name === 'PARLEY_MODEL_CA'), label: 'unreadable', value: '/nonexistent/ca.pem', extra: {}, bin: REL_MASTERD, says: 'PARLEY_MODEL_CA=/nonexistent/ca.pem: cannot read' });
+    cases.push({ r: rows.find((r) => r.name === 'PARLEY_MODEL_CA'), label: 'not PEM', value: '/etc/hostname', extra: {}, bin: REL_MASTERD, says: 'PARLEY_MODEL_CA=/etc/hostname: not a PEM certificate' });
     cases.push({ r: rows.find((r) => r.name === 'PARLEY_STORAGED_LISTEN'), label: 'files not PEM', value: 'tls://127.0.0.1:1', extra: { PARLEY_CLUSTER_CA: '/etc/hostname', PARLEY_CLUSTER_CERT: '/etc/hostname', PARLEY_CLUSTER_KEY: '/etc/hostname' }, bin: REL_STORAGED, says: 'PARLEY_CLUSTER_CA=/etc/hostname: not a PEM certificate' });
     assert.ok(rows.every((r) => cases.some((c) => c.r === r)), 'a case for every setting');
 

@@ -34,6 +34,7 @@
 #include "embed.h"
 #include "kbmsg.h"
 #include "log.h"
+#include "modelca.h"
 #include "random.h"
 #include "resp.h"
 #include "urlpolicy.h"
@@ -407,6 +408,7 @@ easy_setup(struct embed_job *j, CURL *e)
 	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
 	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	rc |= modelca_curl(e);
 	/* gzip or deflate when the server offers it; the bound is on what it inflates to. */
 	rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
@@ -747,7 +749,8 @@ embed_init(void)
 {
 	if (ready)
 		return 0;
-	if (curlloop_init(&cloop, 16) < 0)
+	if (curlloop_init(&cloop, 16) < 0 ||
+	    modelca_init(wsettings.model_ca) < 0)
 		return -1;
 	install_read();
 	ready = 1;

@@ -7,25 +7,34 @@
  * BUSY (curl's connect-only transfer is done; the owner watches the
  * socket through mconn_want and reads and writes it) -> IDLE (kept for
  * the next request to its origin, watched for the server closing it) or
- * closed. A plain TCP connection (http://, no proxy) keeps only its
- * socket once made (plain_take): read and written with recv and send,
- * no libcurl handle held for it. Over TLS or through a proxy, curl's
- * handles stay: the TLS state is curl's (curl_easy_send, curl_easy_recv). A socket stays registered with the loop from curl's first use
- * of it to its close (sock_close), so a connection going BUSY or IDLE
- * costs no epoll_ctl beyond the change of interest.
+ * closed. Without a proxy, a connection keeps only its socket once
+ * libcurl made it (plain_take), no libcurl handle held for it (a multi
+ * handle is some 38 KiB): http:// is read and written with recv and
+ * send; https:// is TCP by curl, then TLS here (tls.c's OpenSSL on the
+ * socket: HANDSHAKE, then SSL_read and SSL_write), checked as libcurl
+ * checks it (its CA files, the host's name, TLS 1.2 or later). Through
+ * a proxy, curl's handles stay and the TLS state is curl's
+ * (curl_easy_send, curl_easy_recv). A socket stays registered with the
+ * loop from curl's first use of it to its close (sock_close), so a
+ * connection going BUSY or IDLE costs no epoll_ctl beyond the change of
+ * interest.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+
 #include "curlsock.h"
 #include "log.h"
 #include "mconn.h"
+#include "mtls.h"
 #include "settings.h"
 #include "workerd.h"
 
@@ -40,7 +49,7 @@
 #define MCONN_BUFFERSIZE_MANY	1024
 #define MCONN_BIGBUF_CONNS	64
 
-enum mconn_state { MC_CONNECTING, MC_BUSY, MC_IDLE, MC_FAILED };
+enum mconn_state { MC_CONNECTING, MC_HANDSHAKE, MC_BUSY, MC_IDLE, MC_FAILED };
 
 struct mconn {
 	TAILQ_ENTRY(mconn) entry;	/* idle: the idle list; else all */
@@ -48,7 +57,13 @@ struct mconn {
 	CURLM *multi;		/* NULL once a plain one is connected */
 	CURL *easy;
 	curl_socket_t fd;	/* once connected */
-	int plain;		/* plain TCP: the socket alone once connected */
+	int plain;		/* no proxy: the socket alone once connected */
+	/* https:// without a proxy: TLS here (mtls.c), checked for this host. */
+	char *tls_host;		/* until the handshake is over (malloc'd) */
+	struct ssl_st *ssl;	/* once curl's TCP connection is taken */
+	int tls_want_out;	/* the last TLS call waits to write */
+	curl_ssl_ctx_callback ssl_cb;	/* the owner's, for the context */
+	uint64_t deadline;	/* the connect's end: the handshake's too */
 	enum mconn_state state;
 	int guarded;		/* never kept idle */
 	mconn_cb cb;
@@ -72,6 +87,7 @@ struct msock {
 static struct curlsock_tab socks = CURLSOCK_TAB(struct msock, "model");
 
 static void mc_close(struct mconn *);
+static void sock_io(int, uint32_t, void *);
 
 /* ------------------------------------------------------- the origin */
 
@@ -115,56 +131,166 @@ proxy_env(void)
 }
 
 /*
- * A plain TCP connection, made, is the socket alone: a copy of curl's
- * descriptor is kept (the same socket, non-blocking as curl set it) and
- * curl's handles are freed (a multi handle is some 38 KiB). 0, or -1:
- * curl's are kept and used.
+ * An https:// origin reached without a proxy: curl makes the TCP
+ * connection to "http://host:port/" (*tcp_url, malloc'd) and the TLS is
+ * ours, checked for *host (malloc'd: an IDN in punycode, an IPv6 address
+ * without its brackets). 0, or -1: curl's TLS it is.
  */
 static int
-plain_take(struct mconn *mc)
+tls_target(const char *url, char **host, char **tcp_url)
 {
-	int fd;
+	char *h = NULL, *port = NULL;
+	unsigned int flags = 0;
+	CURLU *u;
+	size_t n;
+	int rc = -1;
 
-	if ((fd = fcntl(mc->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+#ifdef CURLU_PUNYCODE
+	flags = CURLU_PUNYCODE;
+#endif
+	if ((u = curl_url()) == NULL)
 		return -1;
-	/* curl closes its descriptor (sock_close); the socket stays open. */
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, flags) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK || asprintf(tcp_url, "http://%s:%s/", h, port) < 0)
+		goto out;
+	n = strlen(h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']')
+		*host = strndup(h + 1, n - 2);
+	else
+		*host = strdup(h);
+	if (*host == NULL) {
+		free(*tcp_url);
+		goto out;
+	}
+	rc = 0;
+out:
+	curl_free(h);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* Frees curl's handles; curl closes its descriptor (sock_close). */
+static void
+curl_let_go(struct mconn *mc)
+{
 	curl_multi_remove_handle(mc->multi, mc->easy);
 	curl_easy_cleanup(mc->easy);
 	curl_multi_cleanup(mc->multi);
 	mc->easy = NULL;
 	mc->multi = NULL;
+}
+
+/*
+ * A connection made without a proxy is the socket alone: a copy of
+ * curl's descriptor is kept (the same socket, non-blocking as curl set
+ * it) and curl's handles are freed (a multi handle is some 38 KiB); with
+ * its TLS started when it is https:// (mc->tls_host). 0, or -1: nothing
+ * taken (plain: curl's handles are kept and used).
+ */
+static int
+socket_take(struct mconn *mc)
+{
+	int fd;
+
+	if ((fd = fcntl(mc->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -1;
+	if (mc->tls_host != NULL && (mc->ssl = mtls_new(fd, mc->tls_host,
+	    mc->easy, mc->ssl_cb)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	curl_let_go(mc);
 	mc->fd = fd;
 	return 0;
 }
 
 /* ------------------------------------------------- the loop <-> curl */
 
+/* Watches mc's socket for in, out (none: 0, 0). */
+static void
+watch(struct mconn *mc, int in, int out)
+{
+	(void)curlsock_watch(&socks, mc->fd, (in ? CURL_POLL_IN : 0) |
+	    (out ? CURL_POLL_OUT : 0), sock_io, mc);
+}
+
+/* The connect's end (MC_BUSY: made; MC_FAILED: rc says why), told. */
+static void
+connected(struct mconn *mc, CURLcode rc)
+{
+	mc->rc = rc;
+	loop_timer_stop(&mc->timer);
+	loop_defer_cancel(&mc->kick);
+	free(mc->tls_host);
+	mc->tls_host = NULL;
+	if (mc->state == MC_BUSY)
+		mconn_want(mc, 0, 0);
+	/* The owner may put it back from here: nothing after. */
+	mc->cb(mc->arg, MCONN_READY, rc);
+}
+
+/* The TLS handshake's next step, from the loop. */
+static void
+tls_step(struct mconn *mc)
+{
+	CURLcode rc = CURLE_OK;
+
+	switch (mtls_handshake(mc->ssl, mc->tls_host, &rc)) {
+	case MTLS_WANT_IN:
+		watch(mc, 1, 0);
+		return;
+	case MTLS_WANT_OUT:
+		watch(mc, 0, 1);
+		return;
+	case MTLS_DONE:
+		mc->state = MC_BUSY;
+		break;
+	case MTLS_FAILED:
+		mc->state = MC_FAILED;
+		break;
+	}
+	connected(mc, rc);
+}
+
 static void
 drive(struct mconn *mc, curl_socket_t fd, int action)
 {
 	CURLMsg *m;
+	CURLcode rc;
 	int running, left;
 
 	curl_multi_socket_action(mc->multi, fd, action, &running);
 	while ((m = curl_multi_info_read(mc->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE || mc->state != MC_CONNECTING)
 			continue;
-		mc->rc = m->data.result;
+		rc = m->data.result;
 		mc->state = MC_FAILED;
-		if (mc->rc == CURLE_OK && curl_easy_getinfo(mc->easy,
+		if (rc == CURLE_OK && curl_easy_getinfo(mc->easy,
 		    CURLINFO_ACTIVESOCKET, &mc->fd) == CURLE_OK &&
 		    mc->fd != CURL_SOCKET_BAD)
 			mc->state = MC_BUSY;
-		else if (mc->rc == CURLE_OK)
-			mc->rc = CURLE_COULDNT_CONNECT;
+		else if (rc == CURLE_OK)
+			rc = CURLE_COULDNT_CONNECT;
 		loop_timer_stop(&mc->timer);
 		loop_defer_cancel(&mc->kick);
-		if (mc->state == MC_BUSY && mc->plain && plain_take(mc) < 0)
+		if (mc->state == MC_BUSY && mc->plain && socket_take(mc) < 0) {
 			mc->plain = 0;
-		if (mc->state == MC_BUSY)
-			mconn_want(mc, 0, 0);
-		/* The owner may put it back from here: nothing after. */
-		mc->cb(mc->arg, MCONN_READY, mc->rc);
+			if (mc->tls_host != NULL) {
+				/* curl made TCP alone: no TLS, no connection. */
+				mc->state = MC_FAILED;
+				rc = CURLE_SSL_CONNECT_ERROR;
+			}
+		}
+		if (mc->state == MC_BUSY && mc->ssl != NULL) {
+			mc->state = MC_HANDSHAKE;
+			loop_timer_at(&mc->timer, mc->deadline);
+			tls_step(mc);
+			return;
+		}
+		connected(mc, rc);
 		return;
 	}
 }
@@ -177,6 +303,9 @@ sock_io(int fd, uint32_t events, void *arg)
 	switch (mc->state) {
 	case MC_CONNECTING:
 		drive(mc, fd, curlsock_action(events));
+		break;
+	case MC_HANDSHAKE:
+		tls_step(mc);
 		break;
 	case MC_BUSY:
 		mc->cb(mc->arg, MCONN_IO, CURLE_OK);
@@ -225,6 +354,13 @@ timer_fire(void *arg)
 {
 	struct mconn *mc = arg;
 
+	if (mc->state == MC_HANDSHAKE) {
+		log_warnx("model TLS: %s: handshake timed out", mc->tls_host);
+		mc->state = MC_FAILED;
+		watch(mc, 0, 0);
+		connected(mc, CURLE_OPERATION_TIMEDOUT);
+		return;
+	}
 	drive(mc, CURL_SOCKET_TIMEOUT, 0);
 }
 
@@ -273,16 +409,15 @@ mc_close(struct mconn *mc)
 	loop_timer_stop(&mc->timer);
 	loop_defer_cancel(&mc->kick);
 	if (mc->multi == NULL) {
-		/* A plain one's own socket. */
+		/* Its own socket. */
 		if ((ms = curlsock_get(&socks, mc->fd)) != NULL)
 			loop_io_del(&ms->io);
+		if (mc->ssl != NULL)
+			mtls_free(mc->ssl);
 		close(mc->fd);
-	} else {
-		/* A connect-only handle's removal closes its connection. */
-		curl_multi_remove_handle(mc->multi, mc->easy);
-		curl_easy_cleanup(mc->easy);
-		curl_multi_cleanup(mc->multi);
-	}
+	} else	/* A connect-only handle's removal closes its connection. */
+		curl_let_go(mc);
+	free(mc->tls_host);
 	free(mc->origin);
 	free(mc);
 	nconns--;
@@ -290,11 +425,11 @@ mc_close(struct mconn *mc)
 
 /* The connect-only transfer's options. 0, or a CURLcode's bits. */
 static int
-connect_opts(CURL *c, const struct mconn_opts *o)
+connect_opts(CURL *c, const struct mconn_opts *o, const char *url)
 {
 	CURLcode e = CURLE_OK;
 
-	e |= curl_easy_setopt(c, CURLOPT_URL, o->url);
+	e |= curl_easy_setopt(c, CURLOPT_URL, url);
 	e |= curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
 	e |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	/*
@@ -314,8 +449,9 @@ connect_opts(CURL *c, const struct mconn_opts *o)
 	e |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o->connect_ms);
 	e |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, nconns < MCONN_BIGBUF_CONNS ?
 	    (long)MCONN_BUFFERSIZE : (long)MCONN_BUFFERSIZE_MANY);
+	/* Refused when curl's TLS is not OpenSSL's: then it goes without. */
 	if (o->ssl_ctx != NULL)
-		e |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, o->ssl_ctx);
+		(void)curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, o->ssl_ctx);
 	if (o->guard != NULL)
 		e |= urlpol_curl_guard_socket(c, o->guard);
 	return (int)e;
@@ -326,22 +462,32 @@ static struct mconn *
 mc_new(const struct mconn_opts *o, char *origin)
 {
 	struct mconn *mc;
+	char *tcp_url = NULL;
+	int bad;
 
 	if ((mc = calloc(1, sizeof(*mc))) == NULL)
 		return NULL;
 	mc->origin = origin;
 	mc->fd = CURL_SOCKET_BAD;
 	mc->guarded = o->guard != NULL;
-	mc->plain = strncmp(origin, "http:", 5) == 0 && !proxy_env();
+	mc->ssl_cb = o->ssl_ctx;
+	mc->deadline = loop_now() + (uint64_t)o->connect_ms;
+	if (!proxy_env())
+		mc->plain = strncmp(origin, "http:", 5) == 0 ||
+		    (strncmp(origin, "https:", 6) == 0 &&
+		    tls_target(o->url, &mc->tls_host, &tcp_url) == 0);
 	loop_timer_init(&mc->timer, timer_fire, mc);
 	loop_defer_init(&mc->kick, kick_fire, mc);
-	if ((mc->multi = curl_multi_init()) == NULL ||
+	bad = (mc->multi = curl_multi_init()) == NULL ||
 	    (mc->easy = curl_easy_init()) == NULL ||
-	    connect_opts(mc->easy, o) != 0) {
+	    connect_opts(mc->easy, o, tcp_url != NULL ? tcp_url : o->url) != 0;
+	free(tcp_url);		/* curl keeps a copy */
+	if (bad) {
 		if (mc->easy != NULL)
 			curl_easy_cleanup(mc->easy);
 		if (mc->multi != NULL)
 			curl_multi_cleanup(mc->multi);
+		free(mc->tls_host);
 		free(mc);
 		return NULL;
 	}
@@ -414,10 +560,12 @@ mconn_take(const struct mconn_opts *o, mconn_cb cb, void *arg, int *reused)
 void
 mconn_want(struct mconn *mc, int in, int out)
 {
+	/* TLS may have to write to read on: then writable is news too. */
+	if (mc->ssl != NULL && mc->tls_want_out && (in || out))
+		out = 1;
 	/* Registered here when curl connected without waiting on it. */
 	if (mc->fd != CURL_SOCKET_BAD)
-		(void)curlsock_watch(&socks, mc->fd, (in ? CURL_POLL_IN : 0) |
-		    (out ? CURL_POLL_OUT : 0), sock_io, mc);
+		watch(mc, in, out);
 }
 
 CURLcode
@@ -428,6 +576,8 @@ mconn_send(struct mconn *mc, const char *p, size_t len, size_t *sent)
 	*sent = 0;
 	if (mc->multi != NULL)
 		return curl_easy_send(mc->easy, p, len, sent);
+	if (mc->ssl != NULL)
+		return mtls_send(mc->ssl, p, len, sent, &mc->tls_want_out);
 	if ((n = send(mc->fd, p, len, MSG_NOSIGNAL)) >= 0) {
 		*sent = (size_t)n;
 		return CURLE_OK;
@@ -444,6 +594,8 @@ mconn_recv(struct mconn *mc, char *p, size_t len, size_t *got)
 	*got = 0;
 	if (mc->multi != NULL)
 		return curl_easy_recv(mc->easy, p, len, got);
+	if (mc->ssl != NULL)
+		return mtls_recv(mc->ssl, p, len, got, &mc->tls_want_out);
 	if ((n = recv(mc->fd, p, len, 0)) >= 0) {
 		*got = (size_t)n;
 		return CURLE_OK;
@@ -494,4 +646,5 @@ mconn_shutdown(void)
 	while ((mc = TAILQ_FIRST(&busy)) != NULL)
 		mc_close(mc);
 	curlsock_free(&socks);
+	mtls_shutdown();
 }

@@ -1,15 +1,18 @@
 /*
  * Connections to model servers, for the model client (upstream.c): each
- * one made by libcurl (name lookup, a proxy's tunnel, TLS, the address
- * guard) with CURLOPT_CONNECT_ONLY on a multi handle of its own, then
- * written and read by its owner with curl_easy_send and curl_easy_recv
- * (the request and its streamed answer are the owner's HTTP), and kept
- * idle per origin for the next request. Why: libcurl's HTTP layer cost
- * a streamed turn more CPU than the rest of the worker's model client,
- * and two poll() calls (docs/benchmarks.md). Why a multi handle each:
- * libcurl 7.88 counts a connect-only connection as idle in its multi
- * handle's cache and prunes it there (unread input counts as dead), so a
- * connection shares its handle with nothing. The code is in mconn.c.
+ * one made by libcurl (name lookup, a proxy's tunnel, the address guard;
+ * through a proxy, TLS too) with CURLOPT_CONNECT_ONLY on a multi handle
+ * of its own, then written and read by its owner (the request and its
+ * streamed answer are the owner's HTTP), and kept idle per origin for
+ * the next request. Without a proxy, once made, a connection is its
+ * socket alone, with the worker's own TLS for https:// (mtls.h). Why:
+ * libcurl's HTTP layer cost a streamed turn more CPU than the rest of the
+ * worker's model client, and two poll() calls (docs/benchmarks.md); and
+ * libcurl's handles kept for a connection's life are some 40 KiB an open
+ * stream. Why a multi handle each while connecting: libcurl 7.88 counts
+ * a connect-only connection as idle in its multi handle's cache and
+ * prunes it there (unread input counts as dead), so a connection shares
+ * its handle with nothing. The code is in mconn.c.
  */
 #ifndef PARLEY_MCONN_H
 #define PARLEY_MCONN_H
@@ -43,7 +46,10 @@ struct mconn_opts {
 	 * proxy, and the connection never goes back to the idle ones.
 	 */
 	struct urlpol_guard *guard;
-	/* Called with each new connection's SSL_CTX when TLS is OpenSSL. */
+	/*
+	 * Called with a new SSL_CTX: curl's for each connection through a
+	 * proxy (when its TLS is OpenSSL), the worker's own once (mtls.h).
+	 */
 	curl_ssl_ctx_callback ssl_ctx;
 };
 
@@ -57,7 +63,7 @@ struct mconn *mconn_take(const struct mconn_opts *, mconn_cb, void *arg,
     int *reused);
 /* Which socket events the owner waits for (MCONN_IO): none, in, out. */
 void mconn_want(struct mconn *, int in, int out);
-/* curl_easy_send's and curl_easy_recv's: CURLE_AGAIN means wait. */
+/* As curl_easy_send and curl_easy_recv: CURLE_AGAIN means wait. */
 CURLcode mconn_send(struct mconn *, const char *, size_t, size_t *sent);
 CURLcode mconn_recv(struct mconn *, char *, size_t, size_t *got);
 /*

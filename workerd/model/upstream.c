@@ -49,6 +49,7 @@
 #include "answer.h"
 #include "log.h"
 #include "mconn.h"
+#include "modelca.h"
 #include "sse.h"
 #include "upstream.h"
 #include "urlpolicy.h"
@@ -121,7 +122,6 @@ static char idle_text[64];
 static int nactive;
 static int ready;
 static int curl_ready;
-static int curl_openssl;	/* libcurl's TLS is OpenSSL: ssl_ctx_cb applies */
 static char rbuf[UP_READ];	/* every transfer's reads */
 
 static void destroy(struct upstream *);
@@ -808,17 +808,6 @@ deferred(void *arg)
 
 /* ------------------------------------------------------------- API */
 
-/*
- * Each TLS connection gets OpenSSL's 16 KiB read and write buffers; with
- * SSL_MODE_RELEASE_BUFFERS they are freed whenever they are empty, which
- * for a stream of small events is most of the time.
- */
-static CURLcode
-ssl_ctx_cb(CURL *c, void *ctx, void *arg)
-{
-	SSL_CTX_set_mode((SSL_CTX *)ctx, SSL_MODE_RELEASE_BUFFERS);
-	return CURLE_OK;
-}
 /* "temperature":0.7 from 700: the shortest decimal of milli / 1000. */
 static void
 add_temperature(struct buf *b, uint32_t milli)
@@ -1110,7 +1099,7 @@ conn_opts(struct upstream *u, struct mconn_opts *o)
 	o->url = u->own.url ? u->own.url : dep.url;
 	o->connect_ms = (long)connect_ms;
 	o->guard = u->guarded ? &u->guard : NULL;
-	o->ssl_ctx = curl_openssl ? ssl_ctx_cb : NULL;
+	o->ssl_ctx = modelca_ssl_ctx;
 }
 
 struct upstream *
@@ -1208,7 +1197,6 @@ setting_or(const char *v, const char *def)
 int
 upstream_init(void)
 {
-	const curl_version_info_data *vi;
 	const char *k;
 	char *base = NULL, *cu, shown[256];
 	size_t klen;
@@ -1260,10 +1248,9 @@ upstream_init(void)
 			goto fail;
 		}
 		curl_ready = 1;
-		vi = curl_version_info(CURLVERSION_NOW);
-		curl_openssl = vi != NULL && vi->ssl_version != NULL &&
-		    strncmp(vi->ssl_version, "OpenSSL/", 8) == 0;
 	}
+	if (modelca_init(wsettings.model_ca) < 0)
+		goto fail;
 	ready = 1;
 	nactive = 0;
 	upstream_url_shown(dep.url, shown, sizeof(shown));

@@ -1,10 +1,14 @@
 /*
- * Connections to model servers (model/mconn.c) over TLS: libcurl makes
- * the connection and the owner speaks HTTP/1.1 on it, so the handshake
- * must offer http/1.1 alone. A TLS server of the test's own (a forked
- * child, OpenSSL) picks h2 whenever the client offers it, and writes the
- * protocol it picked; the test's certificate is trusted through the
- * connection's SSL_CTX callback.
+ * Connections to model servers (model/mconn.c, model/mtls.c) over TLS:
+ * libcurl makes the TCP connection, the TLS is the worker's own and the
+ * owner speaks HTTP/1.1 on it, so the handshake must offer http/1.1
+ * alone: a TLS server of the test's own (a forked child, OpenSSL) picks
+ * h2 whenever the client offers it, and writes the protocol it picked.
+ * The server is checked: a certificate nobody trusts, or one for another
+ * name, fails the connection. A long answer is read whole in small reads
+ * (what TLS holds decrypted is read before the socket is waited on), and
+ * the server's close ends it. The test's certificate is trusted through
+ * the connection's SSL_CTX callback.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,10 +51,17 @@ alpn_pick(SSL *s, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_NOACK;
 }
 
-/* The child: one TLS connection, "alpn=<picked>\n" written, then held. */
+#define LONG_ANSWER	(200 * 1024)
+
+/*
+ * The child: one TLS connection, "alpn=<picked>\n" written, then held
+ * until the client closes; or (longer) LONG_ANSWER bytes of 'x' written
+ * and the connection closed with close_notify.
+ */
 static int
-tls_server(pid_t *pid)
+tls_server(pid_t *pid, int longer)
 {
+	static char big[LONG_ANSWER];
 	const unsigned char *p;
 	unsigned int plen;
 	char line[64];
@@ -70,6 +81,13 @@ tls_server(pid_t *pid)
 		    (s = SSL_new(ctx)) == NULL || SSL_set_fd(s, fd) != 1 ||
 		    SSL_accept(s) != 1)
 			_exit(2);
+		if (longer) {
+			memset(big, 'x', sizeof(big));
+			if (SSL_write(s, big, (int)sizeof(big)) != (int)sizeof(big))
+				_exit(4);
+			(void)SSL_shutdown(s);
+			_exit(0);
+		}
 		SSL_get0_alpn_selected(s, &p, &plen);
 		snprintf(line, sizeof(line), "alpn=%.*s\n", (int)plen,
 		    plen ? (const char *)p : "");
@@ -129,7 +147,7 @@ test_tls_offers_http11_alone(void **state)
 	int port, reused, st;
 	pid_t pid;
 
-	port = tls_server(&pid);
+	port = tls_server(&pid, 0);
 	snprintf(url, sizeof(url), "https://localhost:%d/v1/chat/completions",
 	    port);
 	memset(&o, 0, sizeof(o));
@@ -160,6 +178,102 @@ test_tls_offers_http11_alone(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A connection to url's server; its MCONN_READY's rc. */
+static CURLcode
+tls_connect(const char *url, curl_ssl_ctx_callback trust, struct mconn **mcp,
+    struct seen *seen)
+{
+	struct mconn_opts o;
+	int reused;
+
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.connect_ms = 5000;
+	o.ssl_ctx = trust;
+	memset(seen, 0, sizeof(*seen));
+	assert_non_null(*mcp = mconn_take(&o, on_conn, seen, &reused));
+	assert_true(drive_until(&seen->ready, 5000));
+	return seen->rc;
+}
+
+/* Reaps the server child, whatever became of it. */
+static void
+reap(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+static void
+test_tls_untrusted_refused(void **state)
+{
+	struct mconn *mc;
+	struct seen seen;
+	char url[64];
+	pid_t pid;
+
+	snprintf(url, sizeof(url), "https://localhost:%d/v1",
+	    tls_server(&pid, 0));
+	assert_int_equal(tls_connect(url, NULL, &mc, &seen),
+	    CURLE_PEER_FAILED_VERIFICATION);
+	mconn_put(mc, 0);
+	reap(pid);
+}
+
+static void
+test_tls_other_name_refused(void **state)
+{
+	struct mconn *mc;
+	struct seen seen;
+	char url[64];
+	pid_t pid;
+
+	/* Trusted, but made for "localhost", not this address. */
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/v1",
+	    tls_server(&pid, 0));
+	assert_int_equal(tls_connect(url, trust_test_cert, &mc, &seen),
+	    CURLE_PEER_FAILED_VERIFICATION);
+	mconn_put(mc, 0);
+	reap(pid);
+}
+
+static void
+test_tls_long_answer_whole(void **state)
+{
+	struct mconn *mc;
+	struct seen seen;
+	char url[64], buf[1000];
+	size_t total = 0, n;
+	CURLcode rc;
+	pid_t pid;
+	int st;
+
+	snprintf(url, sizeof(url), "https://localhost:%d/v1",
+	    tls_server(&pid, 1));
+	assert_int_equal(tls_connect(url, trust_test_cert, &mc, &seen),
+	    CURLE_OK);
+	mconn_want(mc, 1, 0);
+	for (;;) {
+		seen.io = 0;
+		if ((rc = mconn_recv(mc, buf, sizeof(buf), &n)) == CURLE_AGAIN) {
+			assert_true(drive_until(&seen.io, 5000));
+			continue;
+		}
+		assert_int_equal(rc, CURLE_OK);
+		if (n == 0)
+			break;		/* the server's close_notify */
+		assert_int_equal(memchr(buf, 'x', n) == buf ? 0 : 1, 0);
+		total += n;
+	}
+	assert_int_equal(total, LONG_ANSWER);
+	mconn_put(mc, 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static int
 group_setup(void **state)
 {
@@ -183,6 +297,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tls_offers_http11_alone),
+		cmocka_unit_test(test_tls_untrusted_refused),
+		cmocka_unit_test(test_tls_other_name_refused),
+		cmocka_unit_test(test_tls_long_answer_whole),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

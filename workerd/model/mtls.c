@@ -1,0 +1,222 @@
+/*
+ * TLS on a model connection's socket (mtls.h): a client context made at
+ * the first https:// connection with libcurl's CA defaults (one for each
+ * owner's callback: the worker has one); each connection an SSL on the
+ * socket, its handshake driven by mconn.c from the loop, then read and
+ * written for its owner.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "log.h"
+#include "mtls.h"
+#include "tlsctx.h"
+
+/* The contexts, by the callback they were made with. */
+#define MTLS_CTXS	4
+static struct {
+	curl_ssl_ctx_callback cb;
+	SSL_CTX *ctx;
+} ctxs[MTLS_CTXS];
+static int nctxs;
+
+/*
+ * The worker's client context: TLS 1.2 or later, the server's
+ * certificate checked against what libcurl would trust (its default CA
+ * file and folder: the system's), http/1.1 offered alone, OpenSSL's
+ * buffers freed whenever empty (an open stream is idle most of the time).
+ */
+static SSL_CTX *
+ctx_get(CURL *easy, curl_ssl_ctx_callback cb)
+{
+	static const unsigned char alpn[] = "\x08http/1.1";
+	char *cafile = NULL, *capath = NULL, why[256];
+	SSL_CTX *ctx;
+	int i, ok;
+
+	for (i = 0; i < nctxs; i++)
+		if (ctxs[i].cb == cb)
+			return ctxs[i].ctx;
+	if (nctxs == MTLS_CTXS) {
+		log_warnx("model TLS: more than %d kinds of context",
+		    MTLS_CTXS);
+		return NULL;
+	}
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0) {
+		tls_reason(why, sizeof(why));
+		log_warnx("model TLS: no context: %s", why);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	(void)curl_easy_getinfo(easy, CURLINFO_CAINFO, &cafile);
+	(void)curl_easy_getinfo(easy, CURLINFO_CAPATH, &capath);
+	if (cafile == NULL && capath == NULL)
+		ok = SSL_CTX_set_default_verify_paths(ctx);
+	else
+		ok = SSL_CTX_load_verify_locations(ctx, cafile, capath);
+	if (ok != 1) {
+		/* Then no server is trusted: each connection says so. */
+		tls_reason(why, sizeof(why));
+		log_warnx("model TLS: the CA certificates (%s, %s): %s",
+		    cafile != NULL ? cafile : "-", capath != NULL ? capath :
+		    "-", why);
+	}
+	/* The owner's part, as libcurl calls CURLOPT_SSL_CTX_FUNCTION. */
+	if (cb != NULL && cb(easy, ctx, NULL) != CURLE_OK) {
+		log_warnx("model TLS: the context's callback failed");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	ERR_clear_error();
+	ctxs[nctxs].cb = cb;
+	ctxs[nctxs++].ctx = ctx;
+	return ctx;
+}
+
+struct ssl_st *
+mtls_new(int fd, const char *host, CURL *easy, curl_ssl_ctx_callback cb)
+{
+	char why[256];
+	SSL_CTX *c;
+	SSL *ssl = NULL;
+
+	if ((c = ctx_get(easy, cb)) == NULL)
+		return NULL;
+	ERR_clear_error();
+	if ((ssl = SSL_new(c)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
+	    tls_peer_name(ssl, host) < 0) {
+		tls_reason(why, sizeof(why));
+		log_warnx("model TLS: %s: %s", host, why);
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_connect_state(ssl);
+	return ssl;
+}
+
+/* SSL_get_error's waits; 0 for anything else. */
+static enum mtls_step
+waits(SSL *ssl, int r)
+{
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return MTLS_WANT_IN;
+	case SSL_ERROR_WANT_WRITE:
+		return MTLS_WANT_OUT;
+	default:
+		return MTLS_FAILED;
+	}
+}
+
+enum mtls_step
+mtls_handshake(struct ssl_st *ssl, const char *host, CURLcode *rc)
+{
+	enum mtls_step st;
+	char why[256];
+	long v;
+	int r;
+
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(ssl)) == 1)
+		return MTLS_DONE;
+	if ((st = waits(ssl, r)) != MTLS_FAILED)
+		return st;
+	if ((v = SSL_get_verify_result(ssl)) != X509_V_OK) {
+		ERR_clear_error();
+		log_warnx("model TLS: %s: certificate: %s", host,
+		    X509_verify_cert_error_string(v));
+		*rc = CURLE_PEER_FAILED_VERIFICATION;
+	} else {
+		if (ERR_peek_error() == 0)
+			snprintf(why, sizeof(why), "%s", errno != 0 ?
+			    strerror(errno) : "connection closed");
+		else
+			tls_reason(why, sizeof(why));
+		log_warnx("model TLS: %s: handshake: %s", host, why);
+		*rc = CURLE_SSL_CONNECT_ERROR;
+	}
+	return MTLS_FAILED;
+}
+
+CURLcode
+mtls_recv(struct ssl_st *ssl, char *p, size_t len, size_t *got,
+    int *want_out)
+{
+	int n;
+
+	*got = 0;
+	*want_out = 0;
+	ERR_clear_error();
+	if ((n = SSL_read(ssl, p, len > INT_MAX ? INT_MAX : (int)len)) > 0) {
+		*got = (size_t)n;
+		return CURLE_OK;
+	}
+	switch (SSL_get_error(ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		return CURLE_AGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		*want_out = 1;
+		return CURLE_AGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return CURLE_OK;	/* closed: 0 bytes */
+	default:
+		/* SSL_OP_IGNORE_UNEXPECTED_EOF: an EOF is ZERO_RETURN. */
+		ERR_clear_error();
+		return CURLE_RECV_ERROR;
+	}
+}
+
+CURLcode
+mtls_send(struct ssl_st *ssl, const char *p, size_t len, size_t *sent,
+    int *want_out)
+{
+	int n;
+
+	*sent = 0;
+	*want_out = 0;
+	if (len == 0)
+		return CURLE_OK;
+	ERR_clear_error();
+	if ((n = SSL_write(ssl, p, len > INT_MAX ? INT_MAX : (int)len)) > 0) {
+		*sent = (size_t)n;
+		return CURLE_OK;
+	}
+	switch (SSL_get_error(ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		return CURLE_AGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		*want_out = 1;
+		return CURLE_AGAIN;
+	default:
+		ERR_clear_error();
+		return CURLE_SEND_ERROR;
+	}
+}
+
+void
+mtls_free(struct ssl_st *ssl)
+{
+	SSL_free(ssl);
+}
+
+void
+mtls_shutdown(void)
+{
+	while (nctxs > 0)
+		SSL_CTX_free(ctxs[--nctxs].ctx);
+}
