@@ -537,6 +537,9 @@ ws_start(void *fe, const char *conv_id)
 	s->stored = 1;		/* the first message made it, if need be */
 	wsess_set_conv(s, conv_id);
 	wsend_type(fe, "typing_start");
+	/* With a quick model: one packet for typing_start and the text. */
+	if (turn_hold_ms() > 0)
+		ws_hold(s->ws, turn_hold_ms());
 	return 0;
 }
 

@@ -61,6 +61,7 @@ struct ws {
 	uint64_t last_rx;		/* last message or control frame */
 	uint64_t last_ping;
 	uint64_t close_at;		/* closing: cut the handshake then */
+	uint64_t hold_until;		/* ws_hold's end; 0 none */
 	uint16_t sent_code;		/* our close frame's code; 0 none */
 	int rfail;			/* the peer's side ended: EOF or error */
 	int broken;			/* write error or no memory: drop */
@@ -558,6 +559,13 @@ ws_flush(struct ws *ws)
 		ws->broken = 1;
 		return;
 	}
+	if (ws->hold_until != 0) {
+		/* A closing socket holds nothing back. */
+		if (loop_now() < ws->hold_until && ws->close_at == 0 &&
+		    ws->sent_code == 0)
+			return;		/* ws_settle arms the timer */
+		ws->hold_until = 0;
+	}
 	if (tlsio_flush(ws->fd, &ws->tls, &ws->out) == -1) {
 		log_debug("websocket %d: send: %s", ws->fd, strerror(errno));
 		ws->broken = 1;
@@ -588,7 +596,9 @@ ws_deadline(const struct ws *ws)
 	d = ws->last_rx + ws_idle_ms;
 	t = (ws->last_ping > ws->last_rx ? ws->last_ping : ws->last_rx) +
 	    ws_ping_ms;
-	return t < d ? t : d;
+	if (t < d)
+		d = t;
+	return ws->hold_until != 0 && ws->hold_until < d ? ws->hold_until : d;
 }
 
 /* After any work on ws: frame, write, end or wait for the next event. */
@@ -651,7 +661,7 @@ ws_settle(struct ws *ws)
 		rd = 0;
 	if (rd || ws->lingering)
 		ev |= EPOLLIN;
-	if (buf_pending(&ws->out) > 0)
+	if (buf_pending(&ws->out) > 0 && ws->hold_until == 0)
 		ev |= EPOLLOUT;
 	/* Input held inside TLS brings no event (a round cut short). */
 	if (rd && !ws->lingering && tlsio_pending(&ws->tls))
@@ -702,6 +712,12 @@ ws_timeout(void *arg)
 		loop_timer_at(&ws->timer, d);
 		return;
 	}
+	if (d == ws->hold_until) {
+		/* The held output's time is up: it leaves alone. */
+		ws->hold_until = 0;
+		ws_settle(ws);
+		return;
+	}
 	if (ws->close_at != 0) {
 		ws_finish(ws, "closing handshake timed out");
 		return;
@@ -747,6 +763,13 @@ ws_draind(void *arg)
 
 /* ------------------------------------------------------------ owner */
 
+void
+ws_hold(struct ws *ws, uint64_t ms)
+{
+	if (!ws->dead && ws->close_at == 0 && ws->sent_code == 0)
+		ws->hold_until = loop_now() + ms;
+}
+
 size_t
 ws_out_pending(const struct ws *ws)
 {
@@ -768,6 +791,7 @@ ws_send_text(struct ws *ws, const char *data, size_t len)
 		ws_close(ws, WS_CLOSE_POLICY, "output limit");
 		return -1;
 	}
+	ws->hold_until = 0;	/* what was held goes with this */
 	memset(&m, 0, sizeof(m));
 	m.opcode = WSLAY_TEXT_FRAME;
 	m.msg = (const uint8_t *)data;
@@ -801,6 +825,7 @@ ws_close(struct ws *ws, uint16_t code, const char *reason)
 	if (wslay_event_queue_close(ws->ctx, code, (const uint8_t *)reason,
 	    len) != 0)
 		return;
+	ws->hold_until = 0;
 	ws_pump(ws);
 	ws->close_at = loop_now() + ws_closing_ms;
 	loop_defer(&ws->flushd);

@@ -93,6 +93,11 @@ struct ws *ws_accept(struct conn *c, const struct http_request *,
  * the ws is closing, or would go over WS_OUT_MAX (it then closes, 1008).
  */
 int ws_send_text(struct ws *, const char *data, size_t len);
+/*
+ * What was sent so far leaves with the next message or close, or ms from
+ * now, whichever is first (conn_stream_hold's, for a socket).
+ */
+void ws_hold(struct ws *, uint64_t ms);
 size_t ws_out_pending(const struct ws *);
 /*
  * Starts the closing handshake with code and reason (at most 123 bytes);

@@ -823,6 +823,47 @@ test_ws_close_from_owner(void **state)
 	owner_free(&o);
 }
 
+/*
+ * What ws_hold holds leaves with the next message, not alone before it;
+ * held alone it leaves when its time is up; a close is never held.
+ */
+static void
+test_ws_hold(void **state)
+{
+	struct tclient cl;
+	struct owner o;
+	size_t off;
+	uint64_t start;
+
+	open_ws(&cl, &o, &off);
+	assert_int_equal(ws_send_text(o.ws, "first", 5), 0);
+	ws_hold(o.ws, 5000);
+	drive_ms(30);
+	tclient_pump(&cl);
+	assert_int_equal(cl.len, off);		/* held */
+	assert_int_equal(ws_send_text(o.ws, "second", 6), 0);
+	expect_text(&cl, &off, "first");
+	expect_text(&cl, &off, "second");
+
+	assert_int_equal(ws_send_text(o.ws, "third", 5), 0);
+	ws_hold(o.ws, 150);
+	start = loop_clock();
+	expect_text(&cl, &off, "third");
+	assert_true(loop_clock() - start >= 140);
+
+	assert_int_equal(ws_send_text(o.ws, "fourth", 6), 0);
+	ws_hold(o.ws, 5000);
+	ws_close(o.ws, WS_CLOSE_NORMAL, "done");
+	start = loop_clock();
+	expect_text(&cl, &off, "fourth");
+	expect_close(&cl, &off, WS_CLOSE_NORMAL);
+	assert_true(loop_clock() - start < 2000);
+	send_frame(&cl, 1, 0x8, "\x03\xe8", 2);
+	assert_true(tclient_wait_eof(&cl, 2000));
+	tclient_close(&cl);
+	owner_free(&o);
+}
+
 /* A reason over the frame's 123 bytes is cut between characters. */
 static void
 test_ws_close_reason_cut(void **state)
@@ -1108,6 +1149,7 @@ main(void)
 		cmocka_unit_test(test_ws_close_handshake),
 		cmocka_unit_test(test_ws_close_logged),
 		cmocka_unit_test(test_ws_close_from_owner),
+		cmocka_unit_test(test_ws_hold),
 		cmocka_unit_test(test_ws_close_reason_cut),
 		cmocka_unit_test(test_ws_client_vanishes),
 		cmocka_unit_test(test_ws_backpressure),
