@@ -62,6 +62,7 @@ struct mconn {
 	char *tls_host;		/* until the handshake is over (malloc'd) */
 	struct ssl_st *ssl;	/* once curl's TCP connection is taken */
 	int tls_want_out;	/* the last TLS call waits to write */
+	int want_in, want_out;	/* what the owner waits for (mconn_want) */
 	curl_ssl_ctx_callback ssl_cb;	/* the owner's, for the context */
 	uint64_t deadline;	/* the connect's end: the handshake's too */
 	enum mconn_state state;
@@ -162,6 +163,7 @@ tls_target(const char *url, char **host, char **tcp_url)
 		*host = strdup(h);
 	if (*host == NULL) {
 		free(*tcp_url);
+		*tcp_url = NULL;
 		goto out;
 	}
 	rc = 0;
@@ -329,9 +331,13 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 	if (s < 0)
 		return 0;
 	if (what == CURL_POLL_REMOVE) {
-		/* Kept registered: the owner watches it next. */
-		if ((ms = curlsock_get(&socks, s)) != NULL && ms->io.fd >= 0)
-			(void)loop_io_mod(&ms->io, 0);
+		/*
+		 * Not watched any more: curl may close it itself (its
+		 * resolver's socketpair, not through sock_close), and its
+		 * number come back as another socket's.
+		 */
+		if ((ms = curlsock_get(&socks, s)) != NULL)
+			loop_io_del(&ms->io);
 		return 0;
 	}
 	(void)curlsock_watch(&socks, s, what, sock_io, mc);
@@ -557,27 +563,54 @@ mconn_take(const struct mconn_opts *o, mconn_cb cb, void *arg, int *reused)
 	return mc;
 }
 
+/*
+ * The socket watched for what the owner waits for, and for writable too
+ * while TLS has to write to go on (it may, to read).
+ */
+static void
+want_apply(struct mconn *mc)
+{
+	int out = mc->want_out || (mc->ssl != NULL && mc->tls_want_out &&
+	    mc->want_in);
+
+	/* Registered here when curl connected without waiting on it. */
+	if (mc->fd != CURL_SOCKET_BAD)
+		watch(mc, mc->want_in, out);
+}
+
 void
 mconn_want(struct mconn *mc, int in, int out)
 {
-	/* TLS may have to write to read on: then writable is news too. */
-	if (mc->ssl != NULL && mc->tls_want_out && (in || out))
-		out = 1;
-	/* Registered here when curl connected without waiting on it. */
-	if (mc->fd != CURL_SOCKET_BAD)
-		watch(mc, in, out);
+	mc->want_in = in;
+	mc->want_out = out;
+	want_apply(mc);
+}
+
+/* After a TLS call: a change of whether it waits to write, applied. */
+static CURLcode
+tls_done(struct mconn *mc, CURLcode rc, int want_out)
+{
+	if (want_out != mc->tls_want_out) {
+		mc->tls_want_out = want_out;
+		want_apply(mc);
+	}
+	return rc;
 }
 
 CURLcode
 mconn_send(struct mconn *mc, const char *p, size_t len, size_t *sent)
 {
+	CURLcode rc;
 	ssize_t n;
+	int w;
 
 	*sent = 0;
 	if (mc->multi != NULL)
 		return curl_easy_send(mc->easy, p, len, sent);
-	if (mc->ssl != NULL)
-		return mtls_send(mc->ssl, p, len, sent, &mc->tls_want_out);
+	if (mc->ssl != NULL) {
+		rc = mtls_send(mc->ssl, p, len, sent, &w);
+		return tls_done(mc, rc, w);
+	}
 	if ((n = send(mc->fd, p, len, MSG_NOSIGNAL)) >= 0) {
 		*sent = (size_t)n;
 		return CURLE_OK;
@@ -589,13 +622,17 @@ mconn_send(struct mconn *mc, const char *p, size_t len, size_t *sent)
 CURLcode
 mconn_recv(struct mconn *mc, char *p, size_t len, size_t *got)
 {
+	CURLcode rc;
 	ssize_t n;
+	int w;
 
 	*got = 0;
 	if (mc->multi != NULL)
 		return curl_easy_recv(mc->easy, p, len, got);
-	if (mc->ssl != NULL)
-		return mtls_recv(mc->ssl, p, len, got, &mc->tls_want_out);
+	if (mc->ssl != NULL) {
+		rc = mtls_recv(mc->ssl, p, len, got, &w);
+		return tls_done(mc, rc, w);
+	}
 	if ((n = recv(mc->fd, p, len, 0)) >= 0) {
 		*got = (size_t)n;
 		return CURLE_OK;

@@ -3,6 +3,7 @@
  * that only grows (doubling from 64 slots), entries made on first use
  * and freed with the table.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -52,11 +53,16 @@ curlsock_watch(struct curlsock_tab *t, curl_socket_t s, int what,
 		ev |= EPOLLIN;
 	if (what & CURL_POLL_OUT)
 		ev |= EPOLLOUT;
-	if (io->fd < 0) {
-		if (loop_io_add(io, s, ev, cb, arg) < 0)
-			log_warn("%s: watching socket %d", t->who, s);
-	} else if (loop_io_mod(io, ev) < 0)
-		log_warn("%s: socket %d", t->who, s);
+	if (io->fd >= 0 && loop_io_mod(io, ev) < 0) {
+		if (errno != ENOENT) {
+			log_warn("%s: socket %d", t->who, s);
+			return io;
+		}
+		/* Closed behind our back, and its number given out again. */
+		loop_io_del(io);
+	}
+	if (io->fd < 0 && loop_io_add(io, s, ev, cb, arg) < 0)
+		log_warn("%s: watching socket %d", t->who, s);
 	return io;
 }
 

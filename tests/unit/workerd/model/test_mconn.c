@@ -274,6 +274,47 @@ test_tls_long_answer_whole(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* strdup failing for "localhost" while fail_localhost: an OOM there. */
+static int fail_localhost;
+char *strdup(const char *);
+char *
+strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (fail_localhost && strcmp(s, "localhost") == 0)
+		return NULL;
+	if ((p = malloc(n)) != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+/*
+ * Out of memory for the host's name: curl's TLS it is then (nothing
+ * freed twice, nothing used once freed: ASan), the closed port told.
+ */
+static void
+test_tls_host_copy_fails(void **state)
+{
+	struct mconn_opts o;
+	struct mconn *mc;
+	struct seen seen;
+	int reused;
+
+	memset(&o, 0, sizeof(o));
+	o.url = "https://localhost:9/v1";
+	o.connect_ms = 2000;
+	memset(&seen, 0, sizeof(seen));
+	fail_localhost = 1;
+	mc = mconn_take(&o, on_conn, &seen, &reused);
+	fail_localhost = 0;
+	assert_non_null(mc);
+	assert_true(drive_until(&seen.ready, 5000));
+	assert_int_not_equal(seen.rc, CURLE_OK);
+	mconn_put(mc, 0);
+}
+
 static int
 group_setup(void **state)
 {
@@ -300,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_tls_untrusted_refused),
 		cmocka_unit_test(test_tls_other_name_refused),
 		cmocka_unit_test(test_tls_long_answer_whole),
+		cmocka_unit_test(test_tls_host_copy_fails),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -2,7 +2,8 @@
  * The sockets curl asks the loop to watch (curlsock.c): entries made on
  * first use and found again by fd, the table grown past a large fd, the
  * epoll interest of curl's CURL_POLL_* and the CURL_CSELECT_* of epoll's
- * events.
+ * events, and a socket closed behind the table's back whose number comes
+ * back as another's: watched all the same.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,40 @@ struct ent {
 static void
 on_io(int fd, uint32_t events, void *arg)
 {
+}
+
+static void
+on_mark(int fd, uint32_t events, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void
+test_number_reused(void **state)
+{
+	struct curlsock_tab t = CURLSOCK_TAB(struct ent, "test");
+	int a[2], b[2], old = 0, seen = 0, i;
+
+	loop_init();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	assert_non_null(curlsock_watch(&t, a[0], 0, on_mark, &old));
+	/* Closed without the table knowing (curl's resolver does that). */
+	close(a[0]);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+	if (b[0] != a[0]) {	/* the lowest number: most likely a[0]'s */
+		assert_int_equal(dup2(b[0], a[0]), a[0]);
+		close(b[0]);
+	}
+	assert_non_null(curlsock_watch(&t, a[0], CURL_POLL_IN, on_mark, &seen));
+	assert_int_equal(write(b[1], "x", 1), 1);
+	for (i = 0; i < 10 && seen == 0; i++)
+		loop_once(50);
+	assert_true(seen > 0);
+	assert_int_equal(old, 0);
+	curlsock_free(&t);
+	close(a[0]);
+	close(a[1]);
+	close(b[1]);
 }
 
 static void
@@ -87,6 +122,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_number_reused),
 		cmocka_unit_test(test_action),
 	};
 
