@@ -442,6 +442,19 @@ conn_deadline(const struct conn *c)
 	return d;
 }
 
+/*
+ * A hold ended by more output (or the answer's end): its timer, when
+ * still set for it, is stopped (conn_update sets the next deadline).
+ */
+static void
+hold_end(struct conn *c)
+{
+	if (c->hold_until != 0 && loop_timer_armed(&c->timer) &&
+	    c->timer.at == c->hold_until)
+		loop_timer_stop(&c->timer);
+	c->hold_until = 0;
+}
+
 static void
 conn_timeout(void *arg)
 {
@@ -706,7 +719,7 @@ conn_finish(struct conn *c)
 	conn_let_go(c);
 	c->cors_hdrs = NULL;
 	c->stream = STREAM_NONE;
-	c->hold_until = 0;
+	hold_end(c);
 	c->drain_armed = 0;
 	loop_defer_cancel(&c->draind);
 	c->idle_since = loop_now();
@@ -1044,7 +1057,7 @@ conn_stream_write(struct conn *c, const void *data, size_t len)
 
 	if (c->state != CONN_BUSY || c->stream == STREAM_NONE || len == 0)
 		return;
-	c->hold_until = 0;
+	hold_end(c);
 	before = buf_pending(&c->out);
 	if (c->stream == STREAM_CHUNKED)
 		resp_chunk(&c->out, data, len);
@@ -1061,7 +1074,7 @@ conn_stream_end(struct conn *c)
 
 	if (c->state != CONN_BUSY || c->stream == STREAM_NONE)
 		return;
-	c->hold_until = 0;
+	hold_end(c);
 	if (c->stream == STREAM_CHUNKED) {
 		before = buf_pending(&c->out);
 		resp_chunked_end(&c->out);

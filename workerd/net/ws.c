@@ -601,6 +601,20 @@ ws_deadline(const struct ws *ws)
 	return ws->hold_until != 0 && ws->hold_until < d ? ws->hold_until : d;
 }
 
+/*
+ * A hold ended by more output or a close: its timer, when still set for
+ * it, goes to the next deadline.
+ */
+static void
+hold_end(struct ws *ws)
+{
+	uint64_t at = ws->hold_until;
+
+	ws->hold_until = 0;
+	if (at != 0 && loop_timer_armed(&ws->timer) && ws->timer.at == at)
+		loop_timer_at(&ws->timer, ws_deadline(ws));
+}
+
 /* After any work on ws: frame, write, end or wait for the next event. */
 static void
 ws_settle(struct ws *ws)
@@ -791,7 +805,7 @@ ws_send_text(struct ws *ws, const char *data, size_t len)
 		ws_close(ws, WS_CLOSE_POLICY, "output limit");
 		return -1;
 	}
-	ws->hold_until = 0;	/* what was held goes with this */
+	hold_end(ws);	/* what was held goes with this */
 	memset(&m, 0, sizeof(m));
 	m.opcode = WSLAY_TEXT_FRAME;
 	m.msg = (const uint8_t *)data;
@@ -825,7 +839,7 @@ ws_close(struct ws *ws, uint16_t code, const char *reason)
 	if (wslay_event_queue_close(ws->ctx, code, (const uint8_t *)reason,
 	    len) != 0)
 		return;
-	ws->hold_until = 0;
+	hold_end(ws);
 	ws_pump(ws);
 	ws->close_at = loop_now() + ws_closing_ms;
 	loop_defer(&ws->flushd);
