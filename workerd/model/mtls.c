@@ -153,6 +153,32 @@ mtls_handshake(struct ssl_st *ssl, const char *host, CURLcode *rc)
 	return MTLS_FAILED;
 }
 
+/*
+ * What SSL_read's or SSL_write's n <= 0 means: CURLE_AGAIN (*want_out
+ * set when TLS waits to write), CURLE_OK for a read of the server's
+ * close (with SSL_OP_IGNORE_UNEXPECTED_EOF, one without close_notify
+ * too), else err.
+ */
+static CURLcode
+io_failed(SSL *ssl, int n, int *want_out, CURLcode err)
+{
+	switch (SSL_get_error(ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		return CURLE_AGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		*want_out = 1;
+		return CURLE_AGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		if (err == CURLE_RECV_ERROR)
+			return CURLE_OK;	/* closed: 0 bytes */
+		break;
+	default:
+		break;
+	}
+	ERR_clear_error();
+	return err;
+}
+
 CURLcode
 mtls_recv(struct ssl_st *ssl, char *p, size_t len, size_t *got,
     int *want_out)
@@ -166,19 +192,7 @@ mtls_recv(struct ssl_st *ssl, char *p, size_t len, size_t *got,
 		*got = (size_t)n;
 		return CURLE_OK;
 	}
-	switch (SSL_get_error(ssl, n)) {
-	case SSL_ERROR_WANT_READ:
-		return CURLE_AGAIN;
-	case SSL_ERROR_WANT_WRITE:
-		*want_out = 1;
-		return CURLE_AGAIN;
-	case SSL_ERROR_ZERO_RETURN:
-		return CURLE_OK;	/* closed: 0 bytes */
-	default:
-		/* SSL_OP_IGNORE_UNEXPECTED_EOF: an EOF is ZERO_RETURN. */
-		ERR_clear_error();
-		return CURLE_RECV_ERROR;
-	}
+	return io_failed(ssl, n, want_out, CURLE_RECV_ERROR);
 }
 
 CURLcode
@@ -196,16 +210,7 @@ mtls_send(struct ssl_st *ssl, const char *p, size_t len, size_t *sent,
 		*sent = (size_t)n;
 		return CURLE_OK;
 	}
-	switch (SSL_get_error(ssl, n)) {
-	case SSL_ERROR_WANT_READ:
-		return CURLE_AGAIN;
-	case SSL_ERROR_WANT_WRITE:
-		*want_out = 1;
-		return CURLE_AGAIN;
-	default:
-		ERR_clear_error();
-		return CURLE_SEND_ERROR;
-	}
+	return io_failed(ssl, n, want_out, CURLE_SEND_ERROR);
 }
 
 void

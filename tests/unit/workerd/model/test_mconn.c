@@ -206,37 +206,34 @@ reap(pid_t pid)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 }
 
+/* A connection to host's test server, trusted or not: refused. */
 static void
-test_tls_untrusted_refused(void **state)
+refused(const char *host, curl_ssl_ctx_callback trust)
 {
 	struct mconn *mc;
 	struct seen seen;
 	char url[64];
 	pid_t pid;
 
-	snprintf(url, sizeof(url), "https://localhost:%d/v1",
+	snprintf(url, sizeof(url), "https://%s:%d/v1", host,
 	    tls_server(&pid, 0));
-	assert_int_equal(tls_connect(url, NULL, &mc, &seen),
+	assert_int_equal(tls_connect(url, trust, &mc, &seen),
 	    CURLE_PEER_FAILED_VERIFICATION);
 	mconn_put(mc, 0);
 	reap(pid);
 }
 
 static void
+test_tls_untrusted_refused(void **state)
+{
+	refused("localhost", NULL);
+}
+
+static void
 test_tls_other_name_refused(void **state)
 {
-	struct mconn *mc;
-	struct seen seen;
-	char url[64];
-	pid_t pid;
-
 	/* Trusted, but made for "localhost", not this address. */
-	snprintf(url, sizeof(url), "https://127.0.0.1:%d/v1",
-	    tls_server(&pid, 0));
-	assert_int_equal(tls_connect(url, trust_test_cert, &mc, &seen),
-	    CURLE_PEER_FAILED_VERIFICATION);
-	mconn_put(mc, 0);
-	reap(pid);
+	refused("127.0.0.1", trust_test_cert);
 }
 
 static void
