@@ -359,11 +359,21 @@ turn_send_tokens(struct turn *t)
 	t->streamed = t->reply.len;
 }
 
+/* Tests that drive the model by hand hold nothing (test_chat.c: 0). */
+static uint64_t hold_ms = TURN_HOLD_MS;
+void turn_set_hold_ms(uint64_t ms);
+
+void
+turn_set_hold_ms(uint64_t ms)
+{
+	hold_ms = ms;
+}
+
 uint64_t
 turn_hold_ms(void)
 {
-	return model_first_us != 0 && model_first_us < TURN_HOLD_MS * 1000 ?
-	    TURN_HOLD_MS : 0;
+	return model_first_us != 0 && model_first_us < hold_ms * 1000 ?
+	    hold_ms : 0;
 }
 
 void
