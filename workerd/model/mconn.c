@@ -200,7 +200,7 @@ socket_take(struct mconn *mc)
 	if ((fd = fcntl(mc->fd, F_DUPFD_CLOEXEC, 0)) < 0)
 		return -1;
 	if (mc->tls_host != NULL && (mc->ssl = mtls_new(fd, mc->tls_host,
-	    mc->easy, mc->ssl_cb)) == NULL) {
+	    mc->origin, mc->easy, mc->ssl_cb)) == NULL) {
 		close(fd);
 		return -1;
 	}

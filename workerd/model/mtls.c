@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -25,6 +26,64 @@ static struct {
 	SSL_CTX *ctx;
 } ctxs[MTLS_CTXS];
 static int nctxs;
+
+/*
+ * The last session each server gave (a TLS 1.3 ticket, or a 1.2
+ * session), by context and origin: the next connection there resumes
+ * it, as libcurl's cache did (no certificate chain sent and checked
+ * again). The oldest makes room.
+ */
+#define MTLS_SESSIONS	64
+static struct {
+	SSL_CTX *ctx;
+	char *origin;
+	SSL_SESSION *sess;
+	uint64_t stamp;
+} sessions[MTLS_SESSIONS];
+static uint64_t session_stamp;
+static int origin_index = -1;	/* SSL ex_data: the connection's origin */
+
+/* The slot of ctx's origin: -1 when none holds it. */
+static int
+session_find(const SSL_CTX *c, const char *origin)
+{
+	int i;
+
+	for (i = 0; i < MTLS_SESSIONS; i++)
+		if (sessions[i].origin != NULL && sessions[i].ctx == c &&
+		    strcmp(sessions[i].origin, origin) == 0)
+			return i;
+	return -1;
+}
+
+/* A server's new session (SSL_CTX_sess_set_new_cb): 1 when kept. */
+static int
+session_new(SSL *ssl, SSL_SESSION *sess)
+{
+	const char *origin = SSL_get_ex_data(ssl, origin_index);
+	SSL_CTX *c = SSL_get_SSL_CTX(ssl);
+	char *copy;
+	int i, slot;
+
+	if (origin == NULL || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	if ((slot = session_find(c, origin)) < 0) {
+		if ((copy = strdup(origin)) == NULL)
+			return 0;
+		for (slot = 0, i = 1; i < MTLS_SESSIONS; i++)
+			if (sessions[slot].origin != NULL &&
+			    (sessions[i].origin == NULL ||
+			    sessions[i].stamp < sessions[slot].stamp))
+				slot = i;
+		free(sessions[slot].origin);
+		sessions[slot].origin = copy;
+		sessions[slot].ctx = c;
+	}
+	SSL_SESSION_free(sessions[slot].sess);
+	sessions[slot].sess = sess;
+	sessions[slot].stamp = ++session_stamp;
+	return 1;
+}
 
 /*
  * The worker's client context: TLS 1.2 or later, the server's
@@ -58,7 +117,9 @@ ctx_get(CURL *easy, curl_ssl_ctx_callback cb)
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, session_new);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -89,17 +150,25 @@ ctx_get(CURL *easy, curl_ssl_ctx_callback cb)
 }
 
 struct ssl_st *
-mtls_new(int fd, const char *host, CURL *easy, curl_ssl_ctx_callback cb)
+mtls_new(int fd, const char *host, const char *origin, CURL *easy,
+    curl_ssl_ctx_callback cb)
 {
 	char why[256];
 	SSL_CTX *c;
 	SSL *ssl = NULL;
+	int i;
 
+	if (origin_index < 0 && (origin_index = SSL_get_ex_new_index(0,
+	    NULL, NULL, NULL, NULL)) < 0)
+		return NULL;
 	if ((c = ctx_get(easy, cb)) == NULL)
 		return NULL;
 	ERR_clear_error();
 	if ((ssl = SSL_new(c)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
-	    tls_peer_name(ssl, host) < 0) {
+	    tls_peer_name(ssl, host) < 0 ||
+	    SSL_set_ex_data(ssl, origin_index, (void *)origin) != 1 ||
+	    ((i = session_find(c, origin)) >= 0 &&
+	    SSL_set_session(ssl, sessions[i].sess) != 1)) {
 		tls_reason(why, sizeof(why));
 		log_warnx("model TLS: %s: %s", host, why);
 		SSL_free(ssl);
@@ -108,6 +177,7 @@ mtls_new(int fd, const char *host, CURL *easy, curl_ssl_ctx_callback cb)
 	SSL_set_connect_state(ssl);
 	return ssl;
 }
+
 
 /* SSL_get_error's waits; 0 for anything else. */
 static enum mtls_step
@@ -216,12 +286,26 @@ mtls_send(struct ssl_st *ssl, const char *p, size_t len, size_t *sent,
 void
 mtls_free(struct ssl_st *ssl)
 {
+	/*
+	 * close_notify, when the socket takes it: without it OpenSSL
+	 * counts the connection's session as bad and no longer resumes it.
+	 */
+	if (ssl != NULL && SSL_is_init_finished(ssl))
+		(void)SSL_shutdown(ssl);
+	ERR_clear_error();
 	SSL_free(ssl);
 }
 
 void
 mtls_shutdown(void)
 {
+	int i;
+
+	for (i = 0; i < MTLS_SESSIONS; i++) {
+		SSL_SESSION_free(sessions[i].sess);
+		free(sessions[i].origin);
+		memset(&sessions[i], 0, sizeof(sessions[i]));
+	}
 	while (nctxs > 0)
 		SSL_CTX_free(ctxs[--nctxs].ctx);
 }

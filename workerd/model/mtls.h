@@ -26,13 +26,15 @@ enum mtls_step {
 
 /*
  * TLS for the connected socket fd to host (a DNS name or an IP literal,
- * no brackets). easy: a handle of the connection's, for libcurl's CA
- * defaults. cb (NULL: none) is called with a new context, as libcurl
- * calls CURLOPT_SSL_CTX_FUNCTION; a context is made once for each cb
- * (the worker has one). NULL, logged, when it cannot start.
+ * no brackets), resuming the last session of origin ("https://host:port":
+ * kept as long as the connection). easy: a handle of the connection's,
+ * for libcurl's CA defaults. cb (NULL: none) is called with a new
+ * context, as libcurl calls CURLOPT_SSL_CTX_FUNCTION; a context is made
+ * once for each cb (the worker has one). NULL, logged, when it cannot
+ * start.
  */
-struct ssl_st *mtls_new(int fd, const char *host, CURL *easy,
-    curl_ssl_ctx_callback cb);
+struct ssl_st *mtls_new(int fd, const char *host, const char *origin,
+    CURL *easy, curl_ssl_ctx_callback cb);
 /* The handshake's next step; on MTLS_FAILED, *rc is libcurl's code. */
 enum mtls_step mtls_handshake(struct ssl_st *, const char *host,
     CURLcode *rc);
@@ -45,7 +47,7 @@ CURLcode mtls_recv(struct ssl_st *, char *, size_t, size_t *got,
     int *want_out);
 CURLcode mtls_send(struct ssl_st *, const char *, size_t, size_t *sent,
     int *want_out);
-/* Frees the TLS state (not the socket). */
+/* Says close_notify if it can, frees the TLS state (not the socket). */
 void mtls_free(struct ssl_st *);
 /* The shared context freed: at shutdown. */
 void mtls_shutdown(void);

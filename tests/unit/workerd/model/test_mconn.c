@@ -53,20 +53,24 @@ alpn_pick(SSL *s, const unsigned char **out, unsigned char *outlen,
 
 #define LONG_ANSWER	(200 * 1024)
 
+enum serve { SERVE_ALPN, SERVE_LONG, SERVE_RESUMED };
+
 /*
  * The child: one TLS connection, "alpn=<picked>\n" written, then held
- * until the client closes; or (longer) LONG_ANSWER bytes of 'x' written
- * and the connection closed with close_notify.
+ * until the client closes; or (SERVE_LONG) LONG_ANSWER bytes of 'x'
+ * written and the connection closed with close_notify; or
+ * (SERVE_RESUMED) two connections one after the other, each told
+ * "resumed=<0 or 1>\n" and held until the client closes.
  */
 static int
-tls_server(pid_t *pid, int longer)
+tls_server(pid_t *pid, enum serve what)
 {
 	static char big[LONG_ANSWER];
 	const unsigned char *p;
 	unsigned int plen;
 	char line[64];
 	SSL_CTX *ctx;
-	int lfd, fd, port;
+	int lfd, fd, port, i;
 	SSL *s;
 
 	lfd = canned_listen(&port);
@@ -77,11 +81,24 @@ tls_server(pid_t *pid, int longer)
 		    SSL_CTX_use_PrivateKey(ctx, key) != 1)
 			_exit(1);
 		SSL_CTX_set_alpn_select_cb(ctx, alpn_pick, NULL);
-		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
-		    (s = SSL_new(ctx)) == NULL || SSL_set_fd(s, fd) != 1 ||
-		    SSL_accept(s) != 1)
-			_exit(2);
-		if (longer) {
+		for (i = 0; i < (what == SERVE_RESUMED ? 2 : 1); i++) {
+			if ((fd = accept(lfd, NULL, NULL)) < 0 ||
+			    (s = SSL_new(ctx)) == NULL ||
+			    SSL_set_fd(s, fd) != 1 || SSL_accept(s) != 1)
+				_exit(2);
+			if (what != SERVE_RESUMED)
+				break;
+			snprintf(line, sizeof(line), "resumed=%d\n",
+			    SSL_session_reused(s));
+			if (SSL_write(s, line, (int)strlen(line)) <= 0)
+				_exit(3);
+			(void)SSL_read(s, line, sizeof(line));
+			SSL_free(s);
+			close(fd);
+		}
+		if (what == SERVE_RESUMED)
+			_exit(0);
+		if (what == SERVE_LONG) {
 			memset(big, 'x', sizeof(big));
 			if (SSL_write(s, big, (int)sizeof(big)) != (int)sizeof(big))
 				_exit(4);
@@ -147,7 +164,7 @@ test_tls_offers_http11_alone(void **state)
 	int port, reused, st;
 	pid_t pid;
 
-	port = tls_server(&pid, 0);
+	port = tls_server(&pid, SERVE_ALPN);
 	snprintf(url, sizeof(url), "https://localhost:%d/v1/chat/completions",
 	    port);
 	memset(&o, 0, sizeof(o));
@@ -216,7 +233,7 @@ refused(const char *host, curl_ssl_ctx_callback trust)
 	pid_t pid;
 
 	snprintf(url, sizeof(url), "https://%s:%d/v1", host,
-	    tls_server(&pid, 0));
+	    tls_server(&pid, SERVE_ALPN));
 	assert_int_equal(tls_connect(url, trust, &mc, &seen),
 	    CURLE_PEER_FAILED_VERIFICATION);
 	mconn_put(mc, 0);
@@ -248,7 +265,7 @@ test_tls_long_answer_whole(void **state)
 	int st;
 
 	snprintf(url, sizeof(url), "https://localhost:%d/v1",
-	    tls_server(&pid, 1));
+	    tls_server(&pid, SERVE_LONG));
 	assert_int_equal(tls_connect(url, trust_test_cert, &mc, &seen),
 	    CURLE_OK);
 	mconn_want(mc, 1, 0);
@@ -266,6 +283,51 @@ test_tls_long_answer_whole(void **state)
 	}
 	assert_int_equal(total, LONG_ANSWER);
 	mconn_put(mc, 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* The connection's first line (up to '\n'), into buf. */
+static void
+read_line(struct mconn *mc, struct seen *seen, char *buf, size_t size)
+{
+	size_t got = 0, n;
+
+	mconn_want(mc, 1, 0);
+	while (got < size - 1 && memchr(buf, '\n', got) == NULL) {
+		seen->io = 0;
+		if (mconn_recv(mc, buf + got, size - 1 - got, &n) ==
+		    CURLE_AGAIN) {
+			assert_true(drive_until(&seen->io, 5000));
+			continue;
+		}
+		assert_true(n > 0);
+		got += n;
+	}
+	buf[got] = '\0';
+}
+
+/* A second connection to a server resumes the first one's session. */
+static void
+test_tls_session_resumed(void **state)
+{
+	struct mconn *mc;
+	struct seen seen;
+	char url[64], line[64];
+	pid_t pid;
+	int st, i;
+
+	snprintf(url, sizeof(url), "https://localhost:%d/v1",
+	    tls_server(&pid, SERVE_RESUMED));
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(tls_connect(url, trust_test_cert, &mc, &seen),
+		    CURLE_OK);
+		read_line(mc, &seen, line, sizeof(line));
+		assert_string_equal(line, i == 0 ? "resumed=0\n" :
+		    "resumed=1\n");
+		mconn_put(mc, 0);	/* closed: the next one is new */
+	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
@@ -339,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_tls_other_name_refused),
 		cmocka_unit_test(test_tls_long_answer_whole),
 		cmocka_unit_test(test_tls_host_copy_fails),
+		cmocka_unit_test(test_tls_session_resumed),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
