@@ -412,7 +412,10 @@ up_delta(void *arg, const char *text, size_t len)
 		return;
 	if (t->at_first == 0) {
 		t->at_first = proto_mono_us();
-		if (t->at_model != 0)
+		/* The first sample seeds the average: 0 is "none yet". */
+		if (t->at_model != 0 && model_first_us == 0)
+			model_first_us = t->at_first - t->at_model + 1;
+		else if (t->at_model != 0)
 			model_first_us = (7 * model_first_us + (t->at_first -
 			    t->at_model)) / 8;
 	}
