@@ -530,8 +530,7 @@ stream_start(void *fe, const char *conv_id)
 	send_event(c, "start", "conversationId", conv_id, strlen(conv_id),
 	    NULL, NULL);
 	/* With a quick model: one packet for the head, start and text. */
-	if (turn_hold_ms() > 0)
-		conn_stream_hold(c, turn_hold_ms());
+	conn_stream_hold(c, turn_hold_ms());
 	return 0;
 }
 

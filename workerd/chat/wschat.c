@@ -538,8 +538,7 @@ ws_start(void *fe, const char *conv_id)
 	wsess_set_conv(s, conv_id);
 	wsend_type(fe, "typing_start");
 	/* With a quick model: one packet for typing_start and the text. */
-	if (turn_hold_ms() > 0)
-		ws_hold(s->ws, turn_hold_ms());
+	ws_hold(s->ws, turn_hold_ms());
 	return 0;
 }
 

@@ -8,16 +8,15 @@
  * socket through mconn_want and reads and writes it) -> IDLE (kept for
  * the next request to its origin, watched for the server closing it) or
  * closed. Without a proxy, a connection keeps only its socket once
- * libcurl made it (plain_take), no libcurl handle held for it (a multi
+ * libcurl made it (socket_take), no libcurl handle held for it (a multi
  * handle is some 38 KiB): http:// is read and written with recv and
- * send; https:// is TCP by curl, then TLS here (tls.c's OpenSSL on the
+ * send; https:// is TCP by curl, then TLS here (mtls.c's OpenSSL on the
  * socket: HANDSHAKE, then SSL_read and SSL_write), checked as libcurl
  * checks it (its CA files, the host's name, TLS 1.2 or later). Through
  * a proxy, curl's handles stay and the TLS state is curl's
- * (curl_easy_send, curl_easy_recv). A socket stays registered with the
- * loop from curl's first use of it to its close (sock_close), so a
- * connection going BUSY or IDLE costs no epoll_ctl beyond the change of
- * interest.
+ * (curl_easy_send, curl_easy_recv). A socket curl stops watching is
+ * let go (curl may close it itself); an idle connection stays watched,
+ * so one taken again costs no epoll_ctl beyond the change of interest.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -92,12 +91,8 @@ static void sock_io(int, uint32_t, void *);
 
 /* ------------------------------------------------------- the origin */
 
-/*
- * url's "scheme://authority", lowercased (the key idle connections are
- * matched by): malloc'd, or NULL when url has no "://".
- */
-static char *
-origin_of(const char *url)
+char *
+mconn_origin(const char *url)
 {
 	const char *p = strstr(url, "://");
 	size_t len, i;
@@ -390,12 +385,7 @@ timer_cb(CURLM *m, long ms, void *userp)
 {
 	struct mconn *mc = userp;
 
-	loop_timer_stop(&mc->timer);
-	loop_defer_cancel(&mc->kick);
-	if (ms == 0)
-		loop_defer(&mc->kick);
-	else if (ms > 0)
-		loop_timer_after(&mc->timer, (uint64_t)ms);
+	curlsock_timer(&mc->timer, &mc->kick, ms);
 	return 0;
 }
 
@@ -465,7 +455,7 @@ connect_opts(CURL *c, const struct mconn_opts *o, const char *url)
 
 /* A new connection to o->url, connecting; NULL when it cannot start. */
 static struct mconn *
-mc_new(const struct mconn_opts *o, char *origin)
+mc_new(const struct mconn_opts *o)
 {
 	struct mconn *mc;
 	char *tcp_url = NULL;
@@ -473,14 +463,17 @@ mc_new(const struct mconn_opts *o, char *origin)
 
 	if ((mc = calloc(1, sizeof(*mc))) == NULL)
 		return NULL;
-	mc->origin = origin;
+	if ((mc->origin = strdup(o->origin)) == NULL) {
+		free(mc);
+		return NULL;
+	}
 	mc->fd = CURL_SOCKET_BAD;
 	mc->guarded = o->guard != NULL;
 	mc->ssl_cb = o->ssl_ctx;
 	mc->deadline = loop_now() + (uint64_t)o->connect_ms;
 	if (!proxy_env())
-		mc->plain = strncmp(origin, "http:", 5) == 0 ||
-		    (strncmp(origin, "https:", 6) == 0 &&
+		mc->plain = strncmp(o->origin, "http:", 5) == 0 ||
+		    (strncmp(o->origin, "https:", 6) == 0 &&
 		    tls_target(o->url, &mc->tls_host, &tcp_url) == 0);
 	loop_timer_init(&mc->timer, timer_fire, mc);
 	loop_defer_init(&mc->kick, kick_fire, mc);
@@ -494,6 +487,7 @@ mc_new(const struct mconn_opts *o, char *origin)
 		if (mc->multi != NULL)
 			curl_multi_cleanup(mc->multi);
 		free(mc->tls_host);
+		free(mc->origin);
 		free(mc);
 		return NULL;
 	}
@@ -506,7 +500,6 @@ mc_new(const struct mconn_opts *o, char *origin)
 	nconns++;
 	/* curl's timer callback asks for a call "now": it connects then. */
 	if (curl_multi_add_handle(mc->multi, mc->easy) != CURLM_OK) {
-		mc->origin = NULL;	/* the caller's still */
 		mc_close(mc);
 		return NULL;
 	}
@@ -540,13 +533,11 @@ struct mconn *
 mconn_take(const struct mconn_opts *o, mconn_cb cb, void *arg, int *reused)
 {
 	struct mconn *mc = NULL;
-	char *origin;
 
 	*reused = 0;
-	if ((origin = origin_of(o->url)) == NULL)
+	if (o->origin == NULL)
 		return NULL;
-	if (o->guard == NULL && (mc = idle_take(origin)) != NULL) {
-		free(origin);
+	if (o->guard == NULL && (mc = idle_take(o->origin)) != NULL) {
 		*reused = 1;
 		mc->cb = cb;
 		mc->arg = arg;
@@ -554,10 +545,8 @@ mconn_take(const struct mconn_opts *o, mconn_cb cb, void *arg, int *reused)
 		loop_defer(&mc->kick);
 		return mc;
 	}
-	if ((mc = mc_new(o, origin)) == NULL) {
-		free(origin);
+	if ((mc = mc_new(o)) == NULL)
 		return NULL;
-	}
 	mc->cb = cb;
 	mc->arg = arg;
 	return mc;

@@ -39,6 +39,7 @@ typedef void (*mconn_cb)(void *arg, enum mconn_event, CURLcode rc);
 
 struct mconn_opts {
 	const char *url;	/* the request's; its origin is connected */
+	const char *origin;	/* mconn_origin(url), kept by the owner */
 	long connect_ms;	/* the connect timeout */
 	/*
 	 * NULL: any address, and the connection is kept for reuse. Else
@@ -53,6 +54,12 @@ struct mconn_opts {
 	curl_ssl_ctx_callback ssl_ctx;
 };
 
+/*
+ * url's origin, the key idle connections are matched by: its scheme and
+ * authority, lowercased (malloc'd), or NULL when url has no "://" or out
+ * of memory. Made once per URL by the owner, not per request.
+ */
+char *mconn_origin(const char *url);
 /*
  * A connection to opts->url's origin (scheme, host, port): an idle one
  * kept from an earlier request (*reused 1), or a new one connecting. Its

@@ -69,6 +69,7 @@ struct target {
 	char *path;	/* its request target: "/v1/chat/completions" */
 	char *host;	/* its Host header: "api.openai.com", "[::1]:8080" */
 	char *basic;	/* the URL's "user:password" in base64, or NULL */
+	char *origin;	/* its connections' key (mconn_origin) */
 };
 
 struct upstream {
@@ -326,6 +327,7 @@ target_free(struct target *t)
 	free(t->path);
 	free(t->host);
 	secret_free(t->basic);
+	free(t->origin);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -370,7 +372,8 @@ target_parse(char *url, struct target *t)
 	(void)curl_url_get(h, CURLUPART_QUERY, &query, 0);
 	if (asprintf(&t->host, "%s%s%s", host, port ? ":" : "",
 	    port ? port : "") < 0 || asprintf(&t->path, "%s%s%s", path,
-	    query ? "?" : "", query ? query : "") < 0)
+	    query ? "?" : "", query ? query : "") < 0 ||
+	    (t->origin = mconn_origin(url)) == NULL)
 		goto out;
 	if (curl_url_get(h, CURLUPART_USER, &user, CURLU_URLDECODE) ==
 	    CURLUE_OK) {
@@ -1097,6 +1100,7 @@ conn_opts(struct upstream *u, struct mconn_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->url = u->own.url ? u->own.url : dep.url;
+	o->origin = u->own.url ? u->own.origin : dep.origin;
 	o->connect_ms = (long)connect_ms;
 	o->guard = u->guarded ? &u->guard : NULL;
 	o->ssl_ctx = modelca_ssl_ctx;

@@ -1074,7 +1074,6 @@ conn_stream_end(struct conn *c)
 
 	if (c->state != CONN_BUSY || c->stream == STREAM_NONE)
 		return;
-	hold_end(c);
 	if (c->stream == STREAM_CHUNKED) {
 		before = buf_pending(&c->out);
 		resp_chunked_end(&c->out);
@@ -1087,7 +1086,7 @@ conn_stream_end(struct conn *c)
 void
 conn_stream_hold(struct conn *c, uint64_t ms)
 {
-	if (c->state == CONN_BUSY && c->stream != STREAM_NONE)
+	if (ms > 0 && c->state == CONN_BUSY && c->stream != STREAM_NONE)
 		c->hold_until = loop_now() + ms;
 }
 

@@ -86,12 +86,7 @@ timer_cb(CURLM *m, long ms, void *userp)
 {
 	struct curlloop *cl = userp;
 
-	loop_timer_stop(&cl->tm);
-	loop_defer_cancel(&cl->kick);
-	if (ms == 0)
-		loop_defer(&cl->kick);
-	else if (ms > 0)
-		loop_timer_after(&cl->tm, (uint64_t)ms);
+	curlsock_timer(&cl->tm, &cl->kick, ms);
 	return 0;
 }
 

@@ -82,6 +82,17 @@ curlsock_free(struct curlsock_tab *t)
 	t->n = 0;
 }
 
+void
+curlsock_timer(struct loop_timer *tm, struct loop_defer *kick, long ms)
+{
+	loop_timer_stop(tm);
+	loop_defer_cancel(kick);
+	if (ms == 0)
+		loop_defer(kick);
+	else if (ms > 0)
+		loop_timer_after(tm, (uint64_t)ms);
+}
+
 int
 curlsock_action(uint32_t events)
 {

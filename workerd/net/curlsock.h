@@ -40,5 +40,11 @@ void *curlsock_watch(struct curlsock_tab *, curl_socket_t s, int what,
 void curlsock_free(struct curlsock_tab *);
 /* curl_multi_socket_action's CURL_CSELECT_* bits for epoll's events. */
 int curlsock_action(uint32_t events);
+/*
+ * What CURLMOPT_TIMERFUNCTION's ms asks of a multi handle's timer and
+ * "now" call: -1 neither, 0 kick (deferred to the end of the loop
+ * round: no timerfd), else the timer in ms.
+ */
+void curlsock_timer(struct loop_timer *, struct loop_defer *kick, long ms);
 
 #endif

@@ -223,7 +223,8 @@ void conn_stream_end(struct conn *);
 /*
  * What the stream queued so far leaves with its next write or end, or
  * ms from now, whichever is first: one packet (and one wake-up of the
- * client) where two would go, when more is known to follow soon.
+ * client) where two would go, when more is known to follow soon. 0:
+ * nothing held.
  */
 void conn_stream_hold(struct conn *, uint64_t ms);
 /* Output not yet written to the socket. */

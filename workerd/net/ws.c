@@ -780,7 +780,7 @@ ws_draind(void *arg)
 void
 ws_hold(struct ws *ws, uint64_t ms)
 {
-	if (!ws->dead && ws->close_at == 0 && ws->sent_code == 0)
+	if (ms > 0 && !ws->dead && ws->close_at == 0 && ws->sent_code == 0)
 		ws->hold_until = loop_now() + ms;
 }
 

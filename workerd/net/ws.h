@@ -95,7 +95,8 @@ struct ws *ws_accept(struct conn *c, const struct http_request *,
 int ws_send_text(struct ws *, const char *data, size_t len);
 /*
  * What was sent so far leaves with the next message or close, or ms from
- * now, whichever is first (conn_stream_hold's, for a socket).
+ * now, whichever is first (conn_stream_hold's, for a socket). 0: nothing
+ * held.
  */
 void ws_hold(struct ws *, uint64_t ms);
 size_t ws_out_pending(const struct ws *);

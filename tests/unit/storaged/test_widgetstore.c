@@ -3083,21 +3083,30 @@ sign(const char *secret, const char *msg, char hex[ST_SECRET_HEX + 1])
 	proto_hex_encode(mac, n, hex);
 }
 
-/* Session tb's verified identify of ext on wid (secret): its contact id. */
+/* Session tb's identify of ext on wid, signed with secret: *rep. */
 static void
-identify_ok(struct fix *f, const char *wid, const char *secret, uint8_t tb,
-    const char *ext, char id[ST_ID_HEX + 1])
+identify_signed(struct fix *f, const char *wid, const char *secret,
+    uint8_t tb, const char *ext, struct st_ws_identify_rep *rep)
 {
 	struct st_ws_identify_req q = { .widget_id = wid,
 	    .token_len = ST_TOKEN_HASH_LEN, .external_id = ext, .name = "",
 	    .email = "" };
-	struct st_ws_identify_rep rep;
 	char hex[ST_SECRET_HEX + 1];
 
 	sign(secret, ext, hex);
 	q.hash = hex;
 	hash(q.token, tb);
-	assert_int_equal(request_dec(f, PROTO_ST_WS_IDENTIFY, &q, &rep), 0);
+	assert_int_equal(request_dec(f, PROTO_ST_WS_IDENTIFY, &q, rep), 0);
+}
+
+/* Session tb's verified identify of ext on wid (secret): its contact id. */
+static void
+identify_ok(struct fix *f, const char *wid, const char *secret, uint8_t tb,
+    const char *ext, char id[ST_ID_HEX + 1])
+{
+	struct st_ws_identify_rep rep;
+
+	identify_signed(f, wid, secret, tb, ext, &rep);
 	assert_int_equal(rep.result, ST_WS_OK);
 	assert_int_equal(rep.verified, 1);
 	strlcpy(id, rep.contact_id, ST_ID_HEX + 1);
@@ -3125,17 +3134,10 @@ static int
 identify_result(struct fix *f, const char *wid, const char *secret,
     uint8_t tb, const char *ext)
 {
-	struct st_ws_identify_req q = { .widget_id = wid,
-	    .token_len = ST_TOKEN_HASH_LEN, .external_id = ext, .name = "",
-	    .email = "" };
 	struct st_ws_identify_rep rep;
-	char hex[ST_SECRET_HEX + 1];
 	int result;
 
-	sign(secret, ext, hex);
-	q.hash = hex;
-	hash(q.token, tb);
-	assert_int_equal(request_dec(f, PROTO_ST_WS_IDENTIFY, &q, &rep), 0);
+	identify_signed(f, wid, secret, tb, ext, &rep);
 	result = rep.result;
 	st_rep_free(PROTO_ST_WS_IDENTIFY, &rep);
 	return result;

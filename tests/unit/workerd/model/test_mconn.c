@@ -153,46 +153,36 @@ drive_until(int *flag, int ms)
 	return *flag;
 }
 
+/* The server child has exited, and cleanly. */
 static void
-test_tls_offers_http11_alone(void **state)
+server_exited(pid_t pid)
 {
-	struct mconn_opts o;
-	struct mconn *mc;
-	struct seen seen;
-	char url[64], buf[64];
-	size_t got = 0, n;
-	int port, reused, st;
-	pid_t pid;
+	int st;
 
-	port = tls_server(&pid, SERVE_ALPN);
-	snprintf(url, sizeof(url), "https://localhost:%d/v1/chat/completions",
-	    port);
-	memset(&o, 0, sizeof(o));
-	o.url = url;
-	o.connect_ms = 5000;
-	o.ssl_ctx = trust_test_cert;
-	memset(&seen, 0, sizeof(seen));
-	assert_non_null(mc = mconn_take(&o, on_conn, &seen, &reused));
-	assert_int_equal(reused, 0);
-	assert_true(drive_until(&seen.ready, 5000));
-	assert_int_equal(seen.rc, CURLE_OK);
-	mconn_want(mc, 1, 0);
-	while (got < sizeof(buf) - 1 && memchr(buf, '\n', got) == NULL) {
-		seen.io = 0;
-		if (mconn_recv(mc, buf + got, sizeof(buf) - 1 - got, &n) ==
-		    CURLE_AGAIN) {
-			assert_true(drive_until(&seen.io, 5000));
-			continue;
-		}
-		assert_true(n > 0);
-		got += n;
-	}
-	buf[got] = '\0';
-	assert_string_equal(buf, "alpn=http/1.1\n");
-	mconn_put(mc, 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* A new connection to url's server (connect_ms): mconn_take's answer. */
+static struct mconn *
+take(const char *url, long connect_ms, curl_ssl_ctx_callback trust,
+    struct seen *seen)
+{
+	struct mconn_opts o;
+	struct mconn *mc;
+	int reused;
+
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	assert_non_null(o.origin = mconn_origin(url));
+	o.connect_ms = connect_ms;
+	o.ssl_ctx = trust;
+	memset(seen, 0, sizeof(*seen));
+	mc = mconn_take(&o, on_conn, seen, &reused);
+	assert_int_equal(reused, 0);
+	free((char *)o.origin);
+	return mc;
 }
 
 /* A connection to url's server; its MCONN_READY's rc. */
@@ -200,15 +190,7 @@ static CURLcode
 tls_connect(const char *url, curl_ssl_ctx_callback trust, struct mconn **mcp,
     struct seen *seen)
 {
-	struct mconn_opts o;
-	int reused;
-
-	memset(&o, 0, sizeof(o));
-	o.url = url;
-	o.connect_ms = 5000;
-	o.ssl_ctx = trust;
-	memset(seen, 0, sizeof(*seen));
-	assert_non_null(*mcp = mconn_take(&o, on_conn, seen, &reused));
+	assert_non_null(*mcp = take(url, 5000, trust, seen));
 	assert_true(drive_until(&seen->ready, 5000));
 	return seen->rc;
 }
@@ -262,7 +244,6 @@ test_tls_long_answer_whole(void **state)
 	size_t total = 0, n;
 	CURLcode rc;
 	pid_t pid;
-	int st;
 
 	snprintf(url, sizeof(url), "https://localhost:%d/v1",
 	    tls_server(&pid, SERVE_LONG));
@@ -283,9 +264,7 @@ test_tls_long_answer_whole(void **state)
 	}
 	assert_int_equal(total, LONG_ANSWER);
 	mconn_put(mc, 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	server_exited(pid);
 }
 
 /* The connection's first line (up to '\n'), into buf. */
@@ -308,6 +287,24 @@ read_line(struct mconn *mc, struct seen *seen, char *buf, size_t size)
 	buf[got] = '\0';
 }
 
+static void
+test_tls_offers_http11_alone(void **state)
+{
+	struct mconn *mc;
+	struct seen seen;
+	char url[64], line[64];
+	pid_t pid;
+
+	snprintf(url, sizeof(url), "https://localhost:%d/v1/chat/completions",
+	    tls_server(&pid, SERVE_ALPN));
+	assert_int_equal(tls_connect(url, trust_test_cert, &mc, &seen),
+	    CURLE_OK);
+	read_line(mc, &seen, line, sizeof(line));
+	assert_string_equal(line, "alpn=http/1.1\n");
+	mconn_put(mc, 0);
+	server_exited(pid);
+}
+
 /* A second connection to a server resumes the first one's session. */
 static void
 test_tls_session_resumed(void **state)
@@ -316,7 +313,7 @@ test_tls_session_resumed(void **state)
 	struct seen seen;
 	char url[64], line[64];
 	pid_t pid;
-	int st, i;
+	int i;
 
 	snprintf(url, sizeof(url), "https://localhost:%d/v1",
 	    tls_server(&pid, SERVE_RESUMED));
@@ -328,9 +325,7 @@ test_tls_session_resumed(void **state)
 		    "resumed=1\n");
 		mconn_put(mc, 0);	/* closed: the next one is new */
 	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	server_exited(pid);
 }
 
 /* strdup failing for "localhost" while fail_localhost: an OOM there. */
@@ -356,17 +351,11 @@ strdup(const char *s)
 static void
 test_tls_host_copy_fails(void **state)
 {
-	struct mconn_opts o;
 	struct mconn *mc;
 	struct seen seen;
-	int reused;
 
-	memset(&o, 0, sizeof(o));
-	o.url = "https://localhost:9/v1";
-	o.connect_ms = 2000;
-	memset(&seen, 0, sizeof(seen));
 	fail_localhost = 1;
-	mc = mconn_take(&o, on_conn, &seen, &reused);
+	mc = take("https://localhost:9/v1", 2000, NULL, &seen);
 	fail_localhost = 0;
 	assert_non_null(mc);
 	assert_true(drive_until(&seen.ready, 5000));
