@@ -86,6 +86,27 @@ test_jstr_valid(void **state)
 	same_as_jansson(all, 127);
 }
 
+/*
+ * Each byte that needs a look, at each place of three 8-byte words of
+ * plain text: buf_add_jstr looks at runs eight bytes at a time.
+ */
+static void
+test_jstr_word_edges(void **state)
+{
+	static const char *odd[] = { "\"", "\\", "\x01", "\x1f", "\n",
+	    "\x7f", " ", "\xc3\xa9", "\xe2\x80\xa8", "\xf0\x9f\x98\x80" };
+	char s[40];
+	size_t i, pos, n;
+
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		for (pos = 0; pos <= 24; pos++) {
+			n = strlen(odd[i]);
+			memset(s, 'x', sizeof(s));
+			memcpy(s + pos, odd[i], n);
+			same_as_jansson(s, 24 + n);
+		}
+}
+
 static void
 test_jstr_invalid(void **state)
 {
@@ -214,6 +235,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jstr_valid),
 		cmocka_unit_test(test_jstr_invalid),
+		cmocka_unit_test(test_jstr_word_edges),
 		cmocka_unit_test(test_chunk_agree),
 		cmocka_unit_test(test_chunk_fast_used),
 	};
