@@ -255,16 +255,89 @@ export async function syscallsPerTurn(roots, run) {
   return { total: total / turns, by, turns };
 }
 
+// perfProfile's sampling rate: a sample stands for 1/PERF_HZ s of CPU.
+const PERF_HZ = 2999;
+
+// What one sample was doing, by its call chain (leaf first: {sym, dso}):
+// in the kernel, the system call it came through (a disk flush, a
+// loopback TCP or Unix socket, epoll_wait...) or none (an interrupt, the
+// scheduler); in user space, the library, malloc and free, or the
+// program's own code.
+function samplePart(comm, frames) {
+  const leaf = frames[0];
+  if (leaf.dso === '[kernel.kallsyms]') {
+    // The system call's own frame is often a tail call: its callees say.
+    const has = (re) => frames.some((f) => re.test(f.sym));
+    if (!has(/^do_syscall_64$/)) return 'kernel: interrupts, softirqs, scheduling';
+    if (has(/^do_fsync$|^ext4_sync_file$/)) return 'kernel: disk flush (fdatasync)';
+    if (has(/^do_epoll_wait$|^do_epoll_ctl$/)) return 'kernel: epoll';
+    if (has(/^unix_stream_/)) return 'kernel: Unix socket (storaged channel)';
+    if (has(/^tcp_|^__tcp_|^inet_/)) return 'kernel: TCP over loopback (client, model)';
+    if (has(/^vfs_write$|^ext4_/)) return 'kernel: file write (log)';
+    return 'kernel: other system calls';
+  }
+  const lib = leaf.dso.replace(/^.*\//, '').replace(/\.so.*$/, '');
+  if (lib === 'libc') {
+    if (/malloc|free|calloc|realloc|tcache|unlink_chunk|_int_|memalign/.test(leaf.sym)) return 'user: malloc and free';
+    return 'user: libc (memcpy, strings, other)';
+  }
+  if (lib.startsWith(comm) || lib.startsWith('nginx')) return `user: ${comm}'s own code`;
+  return `user: ${lib}`;
+}
+
+// Each program's CPU µs a turn by part (samplePart) from perf's samples
+// in data, hz samples a second of CPU: a text table, largest first.
+async function perfParts(data, hz, turns) {
+  const out = await new Promise((res) => {
+    let t = '';
+    const r = spawn('perf', ['script', '-i', data, '-F', 'comm,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    r.stdout.setEncoding('latin1');
+    r.stdout.on('data', (b) => { t += b; });
+    r.on('close', () => res(t));
+    r.on('error', () => res(''));
+  });
+  const by = new Map();
+  for (const block of out.split('\n\n')) {
+    const lines = block.split('\n').filter((l) => l.trim());
+    if (lines.length < 2) continue;
+    const comm = lines[0].trim();
+    const frames = lines.slice(1).map((l) => {
+      const m = /^\s*[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$/.exec(l);
+      return m ? { sym: m[1].replace(/\+0x[0-9a-f]+$/, ''), dso: m[2] } : { sym: '?', dso: '?' };
+    });
+    const key = `${comm}\t${samplePart(comm, frames)}`;
+    by.set(key, (by.get(key) || 0) + 1);
+  }
+  if (!turns || by.size === 0) return '(no samples)\n';
+  const perTurn = (n) => (n * 1e6) / hz / turns;
+  const progs = new Map();
+  for (const [key, n] of by) {
+    const [comm, part] = key.split('\t');
+    if (!progs.has(comm)) progs.set(comm, []);
+    progs.get(comm).push([part, n]);
+  }
+  let text = '';
+  for (const [comm, rows] of progs) {
+    const all = rows.reduce((a, [, n]) => a + n, 0);
+    if (perTurn(all) < 0.5) continue;
+    text += `  ${comm}: ${perTurn(all).toFixed(1)}\n`;
+    for (const [part, n] of rows.sort((a, b) => b[1] - a[1]))
+      if (perTurn(n) >= 0.3) text += `    ${perTurn(n).toFixed(1).padStart(6)}  ${part}\n`;
+  }
+  return text;
+}
+
 // Where the servers' CPU goes while run() drives them: `perf record -g`
 // on their processes (BENCH_PERF=DIR: make bench's profile of the c=32
 // runs; perf slows them a little, so this run's rate is no figure), then
-// the hottest symbols by process and by call site, as text in DIR/name.txt
-// (the samples in DIR/name.data for `perf report -i`). Returns run()'s.
+// the hottest symbols by process and by call site, and each program's
+// CPU µs a turn by part (perfParts), as text in DIR/name.txt (the samples
+// in DIR/name.data for `perf report -i`). Returns run()'s.
 export async function perfProfile(dir, name, roots, run) {
   fs.mkdirSync(dir, { recursive: true });
   const data = `${dir}/${name}.data`;
   const pids = serverPids(roots).join(',');
-  const rec = spawn('perf', ['record', '-q', '-g', '-F', '2999', '-o', data, '-p', pids], { stdio: 'ignore' });
+  const rec = spawn('perf', ['record', '-q', '-g', '-F', String(PERF_HZ), '-o', data, '-p', pids], { stdio: 'ignore' });
   const failed = new Promise((res) => rec.on('error', () => res(true)));
   if (await Promise.race([failed, sleep(300)])) { process.stderr.write('bench: perf is missing: no profile\n'); return run(); }
   const x = await run();
@@ -278,8 +351,10 @@ export async function perfProfile(dir, name, roots, run) {
     r.on('close', () => res(out.split('\n').filter((l) => l && !l.startsWith('#')).join('\n')));
     r.on('error', () => res(''));
   });
+  const parts = await perfParts(data, PERF_HZ, x.turns);
   const text = `== ${name}: by program and library\n${await report('comm,dso')}\n\n` +
-    `== ${name}: hottest symbols\n${await report('comm,sym')}\n`;
+    `== ${name}: hottest symbols\n${await report('comm,sym')}\n\n` +
+    `== ${name}: CPU µs a turn by part (${x.turns} turns)\n${parts}`;
   fs.writeFileSync(`${dir}/${name}.txt`, text);
   process.stderr.write(`bench: profile of ${name} in ${dir}/${name}.txt\n`);
   return x;
