@@ -30,6 +30,9 @@
 #include "util.h"
 #include "wal.h"
 
+/* rec_put_rows' kept buffer gives back what grew past this (a KB page). */
+#define PUT_KEEP_MAX	(64 * 1024)
+
 const uint8_t rec_version = ST_RECORD_VERSION;
 
 /* ---------------------------------------------------------------- helpers */
@@ -756,15 +759,19 @@ void
 rec_put_rows(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     const struct rlayout *l, const void *rec, const char *what)
 {
-	struct penc e;
+	struct penc *e = &t->st->put;
 
 	if (t->err)
 		return;
-	penc_init(&e);
-	penc_u8(&e, (uint8_t)rl_version(l));
-	rl_enc(&e, l, rec);
-	rec_put(t, dbi, k, klen, &e, what);
-	penc_free(&e);
+	e->len = 0;
+	e->err = 0;
+	penc_u8(e, (uint8_t)rl_version(l));
+	rl_enc(e, l, rec);
+	rec_put(t, dbi, k, klen, e, what);
+	/* LMDB copied it: no record's bytes (a key, a secret) stay here. */
+	explicit_bzero(e->buf, e->len);
+	if (e->cap > PUT_KEEP_MAX)
+		penc_free(e);
 }
 
 size_t
@@ -1458,6 +1465,7 @@ store_close_now(struct store *st)
 	oplog_free(&st->log);
 	penc_free(&st->forget);
 	penc_free(&st->forgot);
+	penc_free(&st->put);
 	store_takes_free(st);
 	store_presence_free(st);
 	store_setup_free(st);

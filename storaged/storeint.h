@@ -91,6 +91,11 @@ struct store {
 	 * since store_forgotten last took them.
 	 */
 	struct penc forget, forgot;
+	/*
+	 * rec_put_rows' encoding, kept from put to put (wiped after each):
+	 * a turn puts some eight records, each grew a buffer of its own.
+	 */
+	struct penc put;
 	/* What requests cost, for tests and logs (store_costs). */
 	uint64_t ndecodes;	/* records opened to decode */
 	uint64_t nputs;		/* keys written */
