@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 /* ---- UTF-8 (strict: no overlongs, surrogates or code points past U+10FFFF) ---- */
@@ -31,6 +32,37 @@ int proto_zeroed(const void *s, size_t n);
  * five tests, for the model's stream read and every JSON string written.
  */
 extern const unsigned char proto_json_plain[256];
+
+/*
+ * How many of the n bytes at p, from the first, proto_json_plain holds:
+ * eight a step. In each 8-byte word, (x - ones) & ~x & highs marks the
+ * bytes of x that are zero; a borrow only marks bytes above the first
+ * one, so the lowest mark of "below 0x20, '"', '\\' or a high bit" is
+ * the first byte that needs a look.
+ */
+static inline size_t
+proto_json_plain_len(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	uint64_t w, q, b, stop;
+
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, p + i, sizeof(w));
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		stop = (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+		    ((b - ones) & ~b) | w) & highs;
+		if (stop != 0)
+			return i + (size_t)(__builtin_ctzll(stop) >> 3);
+	}
+#endif
+	while (i < n && proto_json_plain[p[i]])
+		i++;
+	return i;
+}
 
 /* ---- arrays ---- */
 /*

@@ -515,8 +515,7 @@ js_string(struct jscan *s, struct jval *v, int *escaped)
 	v->raw = p;
 	while (p < end) {
 		/* Printable ASCII other than '"' and '\\' needs no look. */
-		while (p < end && proto_json_plain[*p])
-			p++;
+		p += proto_json_plain_len(p, (size_t)(end - p));
 		if (p == end)
 			break;
 		if (*p == '"') {

@@ -123,33 +123,6 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/*
- * How many of the n bytes at p, from the first, a JSON string holds as
- * they are (proto_json_plain): eight a step while none is a control
- * byte, '"', '\\' or past ASCII. A message's text is mostly such runs.
- */
-static size_t
-json_plain_run(const unsigned char *p, size_t n)
-{
-	const uint64_t ones = 0x0101010101010101ULL;
-	const uint64_t highs = 0x8080808080808080ULL;
-	uint64_t w, q, b;
-	size_t i = 0;
-
-	for (; n - i >= 8; i += 8) {
-		memcpy(&w, p + i, sizeof(w));
-		/* (x - ones) & ~x & highs: some byte of x is zero (exact). */
-		q = w ^ (ones * '"');
-		b = w ^ (ones * '\\');
-		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
-		    ((b - ones) & ~b) | w) & highs)
-			break;
-	}
-	while (i < n && proto_json_plain[p[i]])
-		i++;
-	return i;
-}
-
 void
 buf_add_jstr(struct buf *b, const char *str, size_t len)
 {
@@ -166,7 +139,7 @@ buf_add_jstr(struct buf *b, const char *str, size_t len)
 	buf_add(b, "\"", 1);
 	while (i < len) {
 		/* Printable ASCII but '"' and '\\': copied as a run. */
-		if ((n = json_plain_run(s + i, len - i)) > 0) {
+		if ((n = proto_json_plain_len(s + i, len - i)) > 0) {
 			i += n;
 			run += n;
 			continue;

@@ -124,6 +124,49 @@ test_json_ctype(void **state)
 	assert_false(proto_json_ctype("application/js"));
 }
 
+/* The byte loop proto_json_plain_len must agree with. */
+static size_t
+plain_len_bytes(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && proto_json_plain[p[i]])
+		i++;
+	return i;
+}
+
+/*
+ * Every byte value at every place of 24 plain bytes, and runs of every
+ * length: the word-at-a-time run stops at the first byte that needs a
+ * look, never before (a borrow only marks bytes after it) nor after.
+ */
+static void
+test_json_plain_len(void **state)
+{
+	unsigned char s[40];
+	size_t pos, n;
+	int c;
+
+	(void)state;
+	for (c = 0; c < 256; c++)
+		for (pos = 0; pos < 24; pos++) {
+			memset(s, 'x', sizeof(s));
+			s[pos] = (unsigned char)c;
+			/* A byte below it that borrows: a zero, '!' under '"'. */
+			if (pos > 0)
+				s[pos - 1] = (unsigned char)(c & 1 ? 0x21 : 0x5d);
+			for (n = pos; n <= 24; n += 8)
+				assert_int_equal(proto_json_plain_len(s, n),
+				    plain_len_bytes(s, n));
+			assert_int_equal(proto_json_plain_len(s, 24),
+			    proto_json_plain[c] ? 24 : pos);
+		}
+	for (n = 0; n <= 40; n++) {
+		memset(s, 'a', sizeof(s));
+		assert_int_equal(proto_json_plain_len(s, n), n);
+	}
+}
+
 /* Every errno of errs[0..n) means want. */
 static void
 accept_errs(const int *errs, size_t n, enum proto_accept want)
@@ -189,6 +232,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_be),
 		cmocka_unit_test(test_json_ctype),
+		cmocka_unit_test(test_json_plain_len),
 		cmocka_unit_test(test_accept_err),
 		cmocka_unit_test(test_grow),
 	};
