@@ -961,25 +961,107 @@ js_usage(struct jscan *s, struct jchunk *j)
 	return r;
 }
 
-/* 0 with c filled, or -1: ask jansson. */
+/*
+ * The members before the first one read and the comma after them, as
+ * this chunk has them: kept in *pf once the chunk is read whole
+ * (chunk_fast). A chunk whose first member is read, more keys than
+ * SSE_PREFIX_KEYS or SSE_PREFIX_MAX bytes before it: nothing to keep.
+ */
+struct prefix_mark {
+	const unsigned char *end;	/* NULL: none */
+	int nkeys;
+};
+
+/* *pf made from the data's first mark->end bytes and o's keys. */
+static void
+prefix_keep(struct sse_prefix *pf, const char *data,
+    const struct prefix_mark *m, const struct jobj *o)
+{
+	size_t len = (size_t)(m->end - (const unsigned char *)data);
+	char *b;
+	int i;
+
+	if ((b = malloc(len)) == NULL)
+		return;		/* the next chunk is read whole: no harm */
+	memcpy(b, data, len);
+	free(pf->bytes);
+	pf->bytes = b;
+	pf->len = (uint16_t)len;
+	pf->nkeys = (uint8_t)m->nkeys;
+	for (i = 0; i < m->nkeys; i++) {
+		pf->koff[i] = (uint16_t)(o->key[i] - (const unsigned char *)data);
+		pf->klen[i] = (uint16_t)o->klen[i];
+	}
+}
+
+/*
+ * Where the scan of data starts: after the stream's prefix when data
+ * begins with its bytes (the object open, its keys so far as they were),
+ * else at the start. 1 resumed, 0 not, -1 not an object.
+ */
 static int
-chunk_fast(const char *data, size_t len, struct sse_chunk *c)
+scan_start(const struct sse_prefix *pf, const char *data, size_t len,
+    struct jscan *s, struct jobj *o)
+{
+	int i;
+
+	s->p = (const unsigned char *)data;
+	s->end = s->p + len;
+	s->depth = 0;
+	if (pf != NULL && pf->bytes != NULL && len > pf->len &&
+	    memcmp(data, pf->bytes, pf->len) == 0) {
+		/* At the prefix's last byte, its comma: the next member's. */
+		s->p += pf->len - 1;
+		s->depth = 1;
+		o->n = pf->nkeys;
+		for (i = 0; i < o->n; i++) {
+			o->key[i] = (const unsigned char *)data + pf->koff[i];
+			o->klen[i] = pf->klen[i];
+		}
+		return 1;
+	}
+	return js_obj_open(s, o) < 0 ? -1 : 0;
+}
+
+/* 0 with c filled, or -1: ask jansson. pf: the stream's prefix, or NULL. */
+static int
+chunk_fast(struct sse_prefix *pf, const char *data, size_t len,
+    struct sse_chunk *c)
 {
 	struct jscan s;
 	struct jchunk j;
 	struct jobj o;
 	struct jval v, *text;
-	const unsigned char *k;
+	struct prefix_mark mark = { NULL, 0 };
+	const unsigned char *k, *at;
 	size_t klen, n;
-	int r;
+	int r, resumed, read, was_read = 0;
 
 	memset(&j, 0, sizeof(j));
-	s.p = (const unsigned char *)data;
-	s.end = s.p + len;
-	s.depth = 0;
-	if (js_obj_open(&s, &o) < 0)
+	if ((resumed = scan_start(pf, data, len, &s, &o)) < 0)
 		return -1;
-	while ((r = js_obj_next(&s, &o, &k, &klen)) == 1) {
+	for (;;) {
+		at = s.p;
+		if ((r = js_obj_next(&s, &o, &k, &klen)) != 1)
+			break;
+		read = JS_KEY(k, klen, "error") || JS_KEY(k, klen, "choices") ||
+		    JS_KEY(k, klen, "usage");
+		/*
+		 * The members before the first read one and the comma after
+		 * them (which ends their last value: a number cannot run on
+		 * into the next chunk's bytes): the next prefix.
+		 */
+		if (read && !resumed && !was_read && o.n > 1 &&
+		    o.n - 1 <= SSE_PREFIX_KEYS) {
+			while (*at != ',')
+				at++;	/* whitespace: js_obj_next took a comma */
+			if ((size_t)(at + 1 - (const unsigned char *)data) <=
+			    SSE_PREFIX_MAX) {
+				mark.end = at + 1;
+				mark.nkeys = o.n - 1;
+			}
+		}
+		was_read |= read;
 		if (JS_KEY(k, klen, "error"))
 			r = js_error(&s, &j);
 		else if (JS_KEY(k, klen, "choices"))
@@ -993,6 +1075,8 @@ chunk_fast(const char *data, size_t len, struct sse_chunk *c)
 	}
 	if (r < 0 || js_peek(&s) != -1)
 		return -1;
+	if (pf != NULL && mark.end != NULL)
+		prefix_keep(pf, data, &mark, &o);
 
 	memset(c, 0, sizeof(*c));
 	if (j.error_set) {
@@ -1028,11 +1112,25 @@ chunk_fast(const char *data, size_t len, struct sse_chunk *c)
 }
 
 int
-sse_chunk_parse(const char *data, size_t len, struct sse_chunk *c)
+sse_chunk_parse_in(struct sse_prefix *pf, const char *data, size_t len,
+    struct sse_chunk *c)
 {
-	if (chunk_fast(data, len, c) == 0)
+	if (chunk_fast(pf, data, len, c) == 0)
 		return 0;
 	return sse_chunk_parse_json(data, len, c);
+}
+
+int
+sse_chunk_parse(const char *data, size_t len, struct sse_chunk *c)
+{
+	return sse_chunk_parse_in(NULL, data, len, c);
+}
+
+void
+sse_prefix_free(struct sse_prefix *pf)
+{
+	free(pf->bytes);
+	memset(pf, 0, sizeof(*pf));
 }
 
 void

@@ -106,6 +106,29 @@ struct sse_chunk {
  * when it is not JSON or not shaped like a chunk (then nothing to free).
  */
 int sse_chunk_parse(const char *data, size_t len, struct sse_chunk *);
+
+/*
+ * What a stream's chunks repeat: every chunk of one answer begins with
+ * the same members ("id", "object", "created", "model"...) before its
+ * "choices". The fast scanner keeps the bytes of those members as the
+ * last chunk read had them, and the keys among them, and reads a chunk
+ * that begins with the same bytes on from there (the same bytes, the
+ * same scan: only memcmp'ed). Zeroed to start; sse_prefix_free once the
+ * stream is done.
+ */
+#define SSE_PREFIX_MAX	512	/* bytes kept at most */
+#define SSE_PREFIX_KEYS	8	/* keys before the first read member */
+struct sse_prefix {
+	char *bytes;		/* NULL: none yet */
+	uint16_t len;
+	uint8_t nkeys;
+	uint16_t koff[SSE_PREFIX_KEYS];	/* each key's offset in bytes */
+	uint16_t klen[SSE_PREFIX_KEYS];
+};
+/* sse_chunk_parse with a stream's prefix (NULL: none), which it updates. */
+int sse_chunk_parse_in(struct sse_prefix *, const char *data, size_t len,
+    struct sse_chunk *);
+void sse_prefix_free(struct sse_prefix *);
 /*
  * The same with jansson alone. sse_chunk_parse tries a fast scanner first
  * and comes here for anything it cannot judge; tests and fuzz_sse.c check

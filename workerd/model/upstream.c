@@ -83,6 +83,7 @@ struct upstream {
 	size_t sent;		/* of them, on this connection */
 	char *key;		/* its own API key, to mask in error texts */
 	struct answer ans;	/* the answer on this connection */
+	struct sse_prefix prefix;	/* what its chunks repeat (sse.h) */
 	struct loop_timer idle;
 	struct loop_defer defer;	/* resume or cancel outside callbacks */
 	uint64_t last_rx;	/* loop time of the last byte received */
@@ -434,6 +435,7 @@ destroy(struct upstream *u)
 	request_free(u);
 	secret_free(u->key);
 	answer_free(&u->ans);
+	sse_prefix_free(&u->prefix);
 	free(u->held);
 	free(u->errmsg);
 	TAILQ_REMOVE(&transfers, u, entry);
@@ -519,7 +521,7 @@ on_event(void *arg, const struct sse_event *ev)
 		u->got_done = 1;
 		return ANSWER_CB_DONE;
 	}
-	if (sse_chunk_parse(ev->data, ev->len, &c) < 0) {
+	if (sse_chunk_parse_in(&u->prefix, ev->data, ev->len, &c) < 0) {
 		fail(u, UPSTREAM_BROKEN, "malformed event from the model");
 		return 2;
 	}

@@ -9,7 +9,9 @@
  * short inputs) one byte at a time. All three must see exactly the same
  * events and end the same way (abort() otherwise). Every event's data
  * also goes through sse_is_done and sse_chunk_parse, whose fast reader
- * must agree with jansson's (sse_chunk_parse_json) on everything.
+ * must agree with jansson's (sse_chunk_parse_json) on everything, and
+ * through sse_chunk_parse_in with the prefix the input's earlier events
+ * left, which must read it as sse_chunk_parse does (and as fast).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@ struct seen {
 	size_t max;
 	int stop;	/* stop at "stop" events */
 	int decode;	/* run the chunk decoder */
+	struct sse_prefix pf;	/* what the input's chunks repeat */
 };
 
 static void
@@ -60,16 +63,24 @@ same_chunk(const struct sse_chunk *a, const struct sse_chunk *b)
 }
 
 static void
-decode(const struct sse_event *ev)
+decode(struct seen *s, const struct sse_event *ev)
 {
-	struct sse_chunk c, j;
-	int rc, rj;
+	struct sse_chunk c, j, p;
+	int rc, rj, rp;
 
 	if (sse_is_done(ev->data, ev->len))
 		return;
 	rc = sse_chunk_parse(ev->data, ev->len, &c);
 	rj = sse_chunk_parse_json(ev->data, ev->len, &j);
+	rp = sse_chunk_parse_in(&s->pf, ev->data, ev->len, &p);
 	check(rc == rj, "the fast reader and jansson disagree");
+	check(rc == rp, "read on after the prefix, another outcome");
+	if (rp == 0) {
+		check((p.root == NULL) == (c.root == NULL),
+		    "read on after the prefix, another reader");
+		same_chunk(&p, &c);
+		sse_chunk_free(&p);
+	}
 	if (rc < 0) {
 		check(c.root == NULL && c.text == NULL,
 		    "something left after a failed parse");
@@ -105,7 +116,7 @@ on_event(void *arg, const struct sse_event *ev)
 	s->hash = fnv(s->hash, &ev->len, sizeof(ev->len));
 	s->hash = fnv(s->hash, ev->data, ev->len);
 	if (s->decode)
-		decode(ev);
+		decode(s, ev);
 	if (s->stop && ev->len == 4 && memcmp(ev->data, "stop", 4) == 0)
 		return 1;
 	return 0;
@@ -176,5 +187,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sse_free(&pa);
 	sse_free(&pb);
 	sse_free(&pc);
+	sse_prefix_free(&b.pf);
 	return 0;
 }
