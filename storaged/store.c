@@ -769,7 +769,8 @@ rec_put_rows(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	rl_enc(e, l, rec);
 	rec_put(t, dbi, k, klen, e, what);
 	/* LMDB copied it: no record's bytes (a key, a secret) stay here. */
-	explicit_bzero(e->buf, e->len);
+	if (e->buf != NULL)
+		explicit_bzero(e->buf, e->len);
 	if (e->cap > PUT_KEEP_MAX)
 		penc_free(e);
 }

@@ -258,6 +258,19 @@ export async function syscallsPerTurn(roots, run) {
 // perfProfile's sampling rate: a sample stands for 1/PERF_HZ s of CPU.
 const PERF_HZ = 2999;
 
+// What `perf args` prints ('' when it cannot run), read as latin1: a
+// symbol's bytes are not always UTF-8.
+function perfText(args) {
+  return new Promise((res) => {
+    let out = '';
+    const r = spawn('perf', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    r.stdout.setEncoding('latin1');
+    r.stdout.on('data', (b) => { out += b; });
+    r.on('close', () => res(out));
+    r.on('error', () => res(''));
+  });
+}
+
 // What one sample was doing, by its call chain (leaf first: {sym, dso}):
 // in the kernel, the system call it came through (a disk flush, a
 // loopback TCP or Unix socket, epoll_wait...) or none (an interrupt, the
@@ -288,14 +301,7 @@ function samplePart(comm, frames) {
 // Each program's CPU µs a turn by part (samplePart) from perf's samples
 // in data, hz samples a second of CPU: a text table, largest first.
 async function perfParts(data, hz, turns) {
-  const out = await new Promise((res) => {
-    let t = '';
-    const r = spawn('perf', ['script', '-i', data, '-F', 'comm,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    r.stdout.setEncoding('latin1');
-    r.stdout.on('data', (b) => { t += b; });
-    r.on('close', () => res(t));
-    r.on('error', () => res(''));
-  });
+  const out = await perfText(['script', '-i', data, '-F', 'comm,ip,sym,dso']);
   const by = new Map();
   for (const block of out.split('\n\n')) {
     const lines = block.split('\n').filter((l) => l.trim());
@@ -343,14 +349,9 @@ export async function perfProfile(dir, name, roots, run) {
   const x = await run();
   rec.kill('SIGINT');
   await new Promise((res) => rec.on('exit', res));
-  const report = (sort) => new Promise((res) => {
-    let out = '';
-    const r = spawn('perf', ['report', '-i', data, '--stdio', '--no-children', '--percent-limit', '0.7',
-      '-g', 'none', '--sort', sort], { stdio: ['ignore', 'pipe', 'ignore'] });
-    r.stdout.on('data', (b) => { out += b; });
-    r.on('close', () => res(out.split('\n').filter((l) => l && !l.startsWith('#')).join('\n')));
-    r.on('error', () => res(''));
-  });
+  const report = async (sort) => (await perfText(['report', '-i', data, '--stdio', '--no-children',
+    '--percent-limit', '0.7', '-g', 'none', '--sort', sort]))
+    .split('\n').filter((l) => l && !l.startsWith('#')).join('\n');
   const parts = await perfParts(data, PERF_HZ, x.turns);
   const text = `== ${name}: by program and library\n${await report('comm,dso')}\n\n` +
     `== ${name}: hottest symbols\n${await report('comm,sym')}\n\n` +

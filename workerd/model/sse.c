@@ -972,6 +972,25 @@ struct prefix_mark {
 	int nkeys;
 };
 
+/*
+ * The mark at the first read member, whose scan began at at with nkeys
+ * keys before it: up to the comma after them (which ends their last
+ * value: a number cannot run on into the next chunk's bytes).
+ */
+static void
+prefix_mark(struct prefix_mark *m, const char *data,
+    const unsigned char *at, int nkeys)
+{
+	if (nkeys < 1 || nkeys > SSE_PREFIX_KEYS)
+		return;
+	while (*at != ',')
+		at++;	/* whitespace: js_obj_next took a comma */
+	if ((size_t)(at + 1 - (const unsigned char *)data) > SSE_PREFIX_MAX)
+		return;
+	m->end = at + 1;
+	m->nkeys = nkeys;
+}
+
 /* *pf made from the data's first mark->end bytes and o's keys. */
 static void
 prefix_keep(struct sse_prefix *pf, const char *data,
@@ -1046,21 +1065,9 @@ chunk_fast(struct sse_prefix *pf, const char *data, size_t len,
 			break;
 		read = JS_KEY(k, klen, "error") || JS_KEY(k, klen, "choices") ||
 		    JS_KEY(k, klen, "usage");
-		/*
-		 * The members before the first read one and the comma after
-		 * them (which ends their last value: a number cannot run on
-		 * into the next chunk's bytes): the next prefix.
-		 */
-		if (read && !resumed && !was_read && o.n > 1 &&
-		    o.n - 1 <= SSE_PREFIX_KEYS) {
-			while (*at != ',')
-				at++;	/* whitespace: js_obj_next took a comma */
-			if ((size_t)(at + 1 - (const unsigned char *)data) <=
-			    SSE_PREFIX_MAX) {
-				mark.end = at + 1;
-				mark.nkeys = o.n - 1;
-			}
-		}
+		/* The members before the first read one: the next prefix. */
+		if (read && !was_read && !resumed)
+			prefix_mark(&mark, data, at, o.n - 1);
 		was_read |= read;
 		if (JS_KEY(k, klen, "error"))
 			r = js_error(&s, &j);

@@ -2,7 +2,8 @@
  * The hot path's JSON without jansson, checked against jansson:
  * buf_add_jstr (resp.c) must write what json_dumps writes (plus the
  * U+2028/U+2029 escapes chat_ndjson adds), and the chunk scanner in
- * sse_chunk_parse must read every chunk as sse_chunk_parse_json does.
+ * sse_chunk_parse must read every chunk as sse_chunk_parse_json does,
+ * and as it reads it alone when read on after a stream's prefix.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,6 +128,23 @@ test_jstr_invalid(void **state)
 	buf_free(&b);
 }
 
+/* Two reads of one chunk came to the same fields. */
+static void
+same_fields(const struct sse_chunk *a, const struct sse_chunk *j)
+{
+	assert_int_equal(a->content == NULL, j->content == NULL);
+	assert_int_equal(a->content_len, j->content_len);
+	if (a->content != NULL)
+		assert_memory_equal(a->content, j->content, a->content_len);
+	assert_int_equal(a->finished, j->finished);
+	assert_int_equal(a->has_usage, j->has_usage);
+	assert_int_equal(a->prompt_tokens, j->prompt_tokens);
+	assert_int_equal(a->completion_tokens, j->completion_tokens);
+	assert_int_equal(a->error == NULL, j->error == NULL);
+	if (a->error != NULL)
+		assert_string_equal(a->error, j->error);
+}
+
 /* Both readers must agree on the outcome and every field. */
 static void
 agree(const char *s)
@@ -140,17 +158,7 @@ agree(const char *s)
 		fail_msg("fast %d, jansson %d: %s", ra, rj, s);
 	if (ra < 0)
 		return;
-	assert_int_equal(a.content == NULL, j.content == NULL);
-	assert_int_equal(a.content_len, j.content_len);
-	if (a.content != NULL)
-		assert_memory_equal(a.content, j.content, a.content_len);
-	assert_int_equal(a.finished, j.finished);
-	assert_int_equal(a.has_usage, j.has_usage);
-	assert_int_equal(a.prompt_tokens, j.prompt_tokens);
-	assert_int_equal(a.completion_tokens, j.completion_tokens);
-	assert_int_equal(a.error == NULL, j.error == NULL);
-	if (a.error != NULL)
-		assert_string_equal(a.error, j.error);
+	same_fields(&a, &j);
 	sse_chunk_free(&a);
 	sse_chunk_free(&j);
 }
@@ -229,6 +237,63 @@ test_chunk_fast_used(void **state)
 	assert_null(c.text);
 }
 
+/* A stream's chunks: read with its prefix as each would be read alone. */
+#define HEAD	"{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\"," \
+		"\"created\":1700000000,\"model\":\"m\","
+static void
+test_chunk_prefix(void **state)
+{
+	static const char *chunks[] = {
+		HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}",
+		HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}",
+		/* The same bytes, then the end: read as alone. */
+		HEAD "\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}",
+		/* A key of the prefix again: refused as alone (jansson's). */
+		HEAD "\"model\":\"n\",\"choices\":[]}",
+		/* The prefix's last value a number, which the next runs on:
+		 * its comma is the prefix's, so this one is read whole. */
+		"{\"id\":\"y\",\"created\":17,\"choices\":[]}",
+		"{\"id\":\"y\",\"created\":175,\"choices\":[{\"delta\":"
+		    "{\"content\":\"5\"}}]}",
+		/* A read member first: nothing before it to keep. */
+		"{\"error\":\"e\",\"choices\":[]}",
+		"{\"error\":\"e\",\"choices\":[]}",
+		/* Another head: read whole, and kept in its place. */
+		"{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"!\"}}]}",
+		"{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"?\"}}]}",
+		"{\"id\":\"x\"}",
+		"{\"id\":\"x\",\"usage\":{\"prompt_tokens\":3}}",
+	};
+	struct sse_prefix pf = { 0 };
+	struct sse_chunk a, b;
+	size_t i;
+	int ra, rb;
+
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		ra = sse_chunk_parse_in(&pf, chunks[i], strlen(chunks[i]), &a);
+		rb = sse_chunk_parse(chunks[i], strlen(chunks[i]), &b);
+		assert_int_equal(ra, rb);
+		if (i == 0) {
+			/* What the first kept: the members before "choices". */
+			assert_non_null(pf.bytes);
+			assert_int_equal(pf.len, strlen(HEAD));
+			assert_int_equal(pf.nkeys, 4);
+		}
+		if (ra < 0)
+			continue;
+		/* Read on after the prefix, not handed to jansson. */
+		if (b.root == NULL)
+			assert_null(a.root);
+		same_fields(&a, &b);
+		sse_chunk_free(&a);
+		sse_chunk_free(&b);
+	}
+	assert_int_equal(pf.len, strlen("{\"id\":\"x\","));
+	assert_memory_equal(pf.bytes, "{\"id\":\"x\",", pf.len);
+	sse_prefix_free(&pf);
+	assert_null(pf.bytes);
+}
+
 int
 main(void)
 {
@@ -238,6 +303,7 @@ main(void)
 		cmocka_unit_test(test_jstr_word_edges),
 		cmocka_unit_test(test_chunk_agree),
 		cmocka_unit_test(test_chunk_fast_used),
+		cmocka_unit_test(test_chunk_prefix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

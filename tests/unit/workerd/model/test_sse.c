@@ -556,74 +556,6 @@ test_chunk_malformed(void **state)
 	}
 }
 
-/* A stream's chunks: read with its prefix as each would be read alone. */
-#define HEAD	"{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\"," \
-		"\"created\":1700000000,\"model\":\"m\","
-static void
-test_chunk_prefix(void **state)
-{
-	static const char *chunks[] = {
-		HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}",
-		HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}",
-		/* The same bytes, then the end: read as alone. */
-		HEAD "\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}",
-		/* A key of the prefix again: refused as alone (jansson's). */
-		HEAD "\"model\":\"n\",\"choices\":[]}",
-		/* The prefix's last value a number, which the next runs on:
-		 * its comma is the prefix's, so this one is read whole. */
-		"{\"id\":\"y\",\"created\":17,\"choices\":[]}",
-		"{\"id\":\"y\",\"created\":175,\"choices\":[{\"delta\":"
-		    "{\"content\":\"5\"}}]}",
-		/* A read member first: nothing before it to keep. */
-		"{\"error\":\"e\",\"choices\":[]}",
-		"{\"error\":\"e\",\"choices\":[]}",
-		/* Another head: read whole, and kept in its place. */
-		"{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"!\"}}]}",
-		"{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"?\"}}]}",
-		"{\"id\":\"x\"}",
-		"{\"id\":\"x\",\"usage\":{\"prompt_tokens\":3}}",
-	};
-	struct sse_prefix pf = { 0 };
-	struct sse_chunk a, b;
-	size_t i;
-	int ra, rb;
-
-	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
-		ra = sse_chunk_parse_in(&pf, chunks[i], strlen(chunks[i]), &a);
-		rb = sse_chunk_parse(chunks[i], strlen(chunks[i]), &b);
-		assert_int_equal(ra, rb);
-		if (i == 0) {
-			/* What the first kept: the members before "choices". */
-			assert_non_null(pf.bytes);
-			assert_int_equal(pf.len, strlen(HEAD));
-			assert_int_equal(pf.nkeys, 4);
-		}
-		if (ra < 0)
-			continue;
-		/* Read on after the prefix, not handed to jansson. */
-		if (b.root == NULL)
-			assert_null(a.root);
-		assert_int_equal(a.content_len, b.content_len);
-		if (a.content != NULL)
-			assert_memory_equal(a.content, b.content, a.content_len);
-		else
-			assert_null(b.content);
-		assert_int_equal(a.finished, b.finished);
-		assert_int_equal(a.has_usage, b.has_usage);
-		assert_int_equal(a.prompt_tokens, b.prompt_tokens);
-		if (b.error != NULL)
-			assert_string_equal(a.error, b.error);
-		else
-			assert_null(a.error);
-		sse_chunk_free(&a);
-		sse_chunk_free(&b);
-	}
-	assert_int_equal(pf.len, strlen("{\"id\":\"x\","));
-	assert_memory_equal(pf.bytes, "{\"id\":\"x\",", pf.len);
-	sse_prefix_free(&pf);
-	assert_null(pf.bytes);
-}
-
 int
 main(void)
 {
@@ -644,7 +576,6 @@ main(void)
 		cmocka_unit_test(test_chunk_content),
 		cmocka_unit_test(test_chunk_error),
 		cmocka_unit_test(test_chunk_malformed),
-		cmocka_unit_test(test_chunk_prefix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
