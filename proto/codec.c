@@ -280,6 +280,16 @@ str_dup(struct pdec *d, size_t max, size_t keep)
 	return s;
 }
 
+const uint8_t *
+pdec_str(struct pdec *d, size_t max, size_t *lenp)
+{
+	const uint8_t *p;
+
+	if ((p = str_take(d, max, lenp)) == NULL)
+		*lenp = 0;
+	return p;
+}
+
 char *
 pdec_strdup(struct pdec *d, size_t max)
 {

@@ -339,6 +339,12 @@ char *pdec_strdup(struct pdec *, size_t max);
 char *pdec_strclip(struct pdec *, size_t keep);
 /* Copies into buf (NUL-terminated); longer than bufsz-1 or a NUL is an error. */
 void pdec_strbuf(struct pdec *, char *buf, size_t bufsz);
+/*
+ * A string field in place, checked as pdec_strdup checks it (longer than
+ * max or a NUL is an error): its bytes (valid while the input is, not
+ * NUL-terminated), *lenp of them; NULL on error.
+ */
+const uint8_t *pdec_str(struct pdec *, size_t max, size_t *lenp);
 /* 0 when every byte was consumed and no error occurred; -1 otherwise. */
 int pdec_done(struct pdec *);
 

@@ -182,21 +182,29 @@ rl_enc_as(struct penc *e, const struct rlayout *l, const void *rec,
 
 /* ------------------------------------------------------------ decoding */
 
+/* A LIST or ARRAY row's count of strings, checked (0 when d failed). */
+static uint32_t
+strings_count(struct pdec *d, const struct rfield *f)
+{
+	uint32_t n = pdec_u32(d);
+
+	/* Each string takes its 4-byte length at least. */
+	if (d->err || n > f->bound || n > (d->len - d->off) / 4) {
+		d->err = 1;
+		return 0;
+	}
+	return n;
+}
+
 static void
 dec_strings(struct pdec *d, const struct rfield *f, void *rec)
 {
 	uint32_t n, i;
 	char **a;
 
-	n = pdec_u32(d);
-	/* Each string takes its 4-byte length at least. */
-	if (d->err || n > f->bound || n > (d->len - d->off) / 4) {
-		d->err = 1;
+	if ((n = strings_count(d, f)) == 0)
 		return;
-	}
 	if (f->kind == RF_LIST) {
-		if (n == 0)
-			return;
 		if ((a = calloc(n, sizeof(*a))) == NULL) {
 			d->err = 1;
 			return;
@@ -256,6 +264,54 @@ dec_field(struct pdec *d, const struct rfield *f, void *rec)
 	}
 }
 
+/* Whether row f is strings only: what rl_dec_rows can leave unread. */
+static int
+row_strings(const struct rfield *f)
+{
+	switch (f->kind) {
+	case RF_BUF:
+	case RF_SECRET:
+	case RF_TEXT:
+	case RF_STR:
+	case RF_BYTES:
+	case RF_LIST:
+	case RF_ARRAY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Row f (row_strings) read and checked as dec_field reads it, nothing
+ * kept: rec's row stays zero.
+ */
+static void
+skip_field(struct pdec *d, const struct rfield *f)
+{
+	uint32_t n, i;
+	size_t len;
+
+	switch (f->kind) {
+	case RF_BUF:
+	case RF_SECRET:
+		(void)pdec_str(d, f->size - 1, &len);
+		break;
+	case RF_TEXT:
+	case RF_STR:
+		(void)pdec_str(d, TEXT_BYTES(f), &len);
+		break;
+	case RF_BYTES:
+		(void)pdec_str(d, f->bound, &len);
+		break;
+	default:
+		n = strings_count(d, f);
+		for (i = 0; i < n && !d->err; i++)
+			(void)pdec_str(d, f->x, &len);
+		break;
+	}
+}
+
 /* Row f's default in rec (zeroed); with strs, its strings "" too. */
 static int
 set_default(const struct rfield *f, void *rec, int strs)
@@ -299,16 +355,30 @@ rl_defaults(const struct rlayout *l, void *rec)
 int
 rl_dec(struct pdec *d, const struct rlayout *l, void *rec, int version)
 {
+	return rl_dec_rows(d, l, rec, version, RL_ALL_ROWS);
+}
+
+int
+rl_dec_rows(struct pdec *d, const struct rlayout *l, void *rec, int version,
+    uint64_t rows)
+{
+	const struct rfield *f;
 	size_t i;
+	int kept;
 
 	memset(rec, 0, l->size);
 	if (version < 1 || version > rl_version(l))
 		d->err = 1;
 	for (i = 0; i < l->nf && !d->err; i++) {
-		if (row_in(&l->f[i], version))
-			dec_field(d, &l->f[i], rec);
-		else if (set_default(&l->f[i], rec, 1) < 0)
-			d->err = 1;
+		f = &l->f[i];
+		kept = i >= 64 || (rows >> i & 1) != 0 || !row_strings(f);
+		if (!row_in(f, version)) {
+			if (set_default(f, rec, kept) < 0)
+				d->err = 1;
+		} else if (kept)
+			dec_field(d, f, rec);
+		else
+			skip_field(d, f);
 	}
 	if (!d->err && l->refuse != NULL && l->refuse(rec))
 		d->err = 1;

@@ -299,6 +299,19 @@ void rl_enc_as(struct penc *, const struct rlayout *, const void *rec,
  * rec freed and zeroed (a record the layout's refuse refuses too).
  */
 int rl_dec(struct pdec *, const struct rlayout *, void *rec, int version);
+/*
+ * rl_dec keeping only the strings of the rows in rows (RL_ROW(i) each,
+ * i its index in the layout; a row past the 64th is always kept): a row
+ * of strings only (BUF, SECRET, TEXT, STR, BYTES, LIST, ARRAY) not in
+ * rows is read and checked as rl_dec checks it, and left zero ("" a
+ * buffer, NULL a pointer, none a list); every other row is read. For a
+ * walk over many records that reads a few of their rows (a turn's
+ * history). The layout's refuse sees the record as kept.
+ */
+int rl_dec_rows(struct pdec *, const struct rlayout *, void *rec,
+    int version, uint64_t rows);
+#define RL_ROW(i)	(UINT64_C(1) << (i))
+#define RL_ALL_ROWS	UINT64_MAX
 /* Frees what rec holds (zeroed or decoded) and zeroes it. */
 void rl_free(const struct rlayout *, void *rec);
 /* Frees the n records of the array recs (malloc'd, or NULL), then recs. */

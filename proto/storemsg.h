@@ -404,6 +404,10 @@ extern const struct rcodec st_msg_atts_codec;
  * ST_FEEDBACK_MAX fails a decode.
  */
 RL_RECORD(st_msg, msg, ST_MSG_ROWS)
+/* Each row's index, ST_MSG_ROW_role...: RL_ROW(ST_MSG_ROW_role). */
+#define ST_MSG_ROW_INDEX(K, m, json, since, bit, view, bound, x)	\
+	ST_MSG_ROW_##m,
+enum st_msg_row { ST_MSG_ROWS(ST_MSG_ROW_INDEX) ST_MSG_NROWS };
 
 /*
  * Who asks, both ways: 0, or -1 (a kind past ST_WHO_MAX, a role past

@@ -354,15 +354,14 @@ search_msgs(struct store_txn *t, struct search *s, const uint8_t id[ID_LEN])
 
 /*
  * 1 when conversation id holds an answer whose knowledge search found
- * nothing, 0 when not, -1 on an error; each message decoded whole (its
- * bytes counted as a search's).
+ * nothing, 0 when not, -1 on an error; each message read (its bytes
+ * counted as a search's).
  */
 static int
 gap_in_msgs(struct store_txn *t, struct search *s, const uint8_t id[ID_LEN])
 {
 	uint8_t probe[MSG_KEY_LEN];
 	struct st_msg m;
-	struct pdec d;
 	MDB_val k, v;
 	int rc, gap = 0;
 
@@ -373,15 +372,9 @@ gap_in_msgs(struct store_txn *t, struct search *s, const uint8_t id[ID_LEN])
 	while (!gap && rc == 0 && k.mv_size == MSG_KEY_LEN &&
 	    memcmp(k.mv_data, id, ID_LEN) == 0) {
 		s->read += v.mv_size;
-		if (rec_open_ver(t, &v, &d, MSG_RECORD_VERSION,
-		    "message") < 0)
+		/* The knowledge row alone: no string copied. */
+		if (msg_rec_decode_rows(t, &v, &m, 0) < 0)
 			return -1;
-		memset(&m, 0, sizeof(m));
-		if (rl_dec(&d, &st_msg_layout, &m, ((const uint8_t *)
-		    v.mv_data)[0]) < 0) {
-			rec_corrupt(t, "message");
-			return -1;
-		}
 		gap = m.knowledge == ST_MSG_KB_NOT_FOUND;
 		st_msg_free(&m);
 		rc = mdb_cursor_get(s->msgs, &k, &v, MDB_NEXT);

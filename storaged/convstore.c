@@ -720,6 +720,15 @@ struct reply_stack {
 	unsigned depth;
 };
 
+/* What history_skips reads of a message. */
+#define HISTORY_WALK_ROWS	(RL_ROW(ST_MSG_ROW_role) | RL_ROW(ST_MSG_ROW_status))
+/*
+ * What a turn's begin reply carries of each history message (stmsgs.c's
+ * pl_msg_pair: role, content, files): the other strings are not copied.
+ */
+#define TURN_HISTORY_ROWS	(RL_ROW(ST_MSG_ROW_role) | \
+	RL_ROW(ST_MSG_ROW_content) | RL_ROW(ST_MSG_ROW_atts))
+
 /* Whether the walk back leaves this message out of the history. */
 static int
 history_skips(struct reply_stack *rs, const struct st_msg *m)
@@ -753,14 +762,18 @@ history_skips(struct reply_stack *rs, const struct st_msg *m)
  * messages. A failed turn is a "failed" message and, for a failed
  * assistant reply, the user message it answered: each reply, kept or
  * failed, pairs with the nearest earlier user message not yet paired
- * (records carry no link, so pairing is by position). Walks the conversation's keys backwards from its end, so a long
- * conversation costs what is returned, not its length; a run of
+ * (records carry no link, so pairing is by position). Walks the
+ * conversation's keys backwards from its end, so a long conversation
+ * costs what is returned, not its length; a run of
  * STORE_HISTORY_SKIP_MAX failed messages also ends the walk. *more is set
- * when the walk stopped before the start of the conversation.
+ * when the walk stopped before the start of the conversation. Each
+ * message holds the strings of rows (rl_dec_rows: RL_ALL_ROWS, or what
+ * its reply carries) and the role and status the walk reads.
  */
 int
 msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
-    size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more)
+    size_t max_bytes, uint64_t rows, struct st_msg **out, uint32_t *nout,
+    int *more)
 {
 	uint8_t probe[MSG_KEY_LEN];
 	struct st_msg *msgs = NULL, tmp;
@@ -795,7 +808,7 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 			*more = 1;
 			break;
 		}
-		if (msg_rec_decode(t, &v, &tmp) < 0)
+		if (msg_rec_decode_rows(t, &v, &tmp, rows | HISTORY_WALK_ROWS) < 0)
 			break;
 		if (history_skips(&replies, &tmp)) {
 			st_msg_free(&tmp);
@@ -947,8 +960,8 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 		*out = c;
 		return 0;
 	}
-	if (msgs_newest(t, cid, history_max, max_bytes, &c.history, &c.n,
-	    &more) < 0) {
+	if (msgs_newest(t, cid, history_max, max_bytes, TURN_HISTORY_ROWS,
+	    &c.history, &c.n, &more) < 0) {
 		st_msg_free(&c.msg);
 		st_conv_free(&c.conv);
 		return t->err;
@@ -975,8 +988,8 @@ store_session_history(struct store_txn *t, const char *widget,
 	memset(&f, 0, sizeof(f));
 	if (sess_conv(t, id, &f.conv) < 0)
 		return t->err;
-	if (msgs_newest(t, id, max_messages, max_bytes, &f.msgs, &f.n,
-	    &f.truncated) < 0) {
+	if (msgs_newest(t, id, max_messages, max_bytes, RL_ALL_ROWS, &f.msgs,
+	    &f.n, &f.truncated) < 0) {
 		st_conv_free(&f.conv);
 		return t->err;
 	}

@@ -173,7 +173,7 @@ conv_quiet(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t now)
 	    rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST) : rc;
 	while (rc == 0 && n++ < QUIET_SCAN && k.mv_size == MSG_KEY_LEN &&
 	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
-		if (msg_rec_decode(t, &v, &m) < 0)
+		if (msg_rec_decode_rows(t, &v, &m, RL_ROW(ST_MSG_ROW_role)) < 0)
 			break;
 		rc = m.created_at + ST_MAIL_QUIET_MS < now ? 1 :
 		    strcmp(m.role, "agent") == 0 ? 2 : 0;

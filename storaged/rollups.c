@@ -335,7 +335,7 @@ count_msg(struct store_txn *t, const MDB_val *k, const MDB_val *v,
 	struct st_conv *c = arg;
 	struct st_msg m;
 
-	if (msg_rec_decode(t, v, &m) < 0)
+	if (msg_rec_decode_rows(t, v, &m, RL_ROW(ST_MSG_ROW_role)) < 0)
 		return 1;
 	report_msg_counted(c, &m);
 	st_msg_free(&m);

@@ -737,12 +737,6 @@ rec_corrupt(struct store_txn *t, const char *what)
 }
 
 /* On failure m holds nothing: the caller does not count it. */
-int
-msg_rec_decode(struct store_txn *t, const MDB_val *v, struct st_msg *m)
-{
-	return rec_dec_rows(t, v, &st_msg_layout, m, "message");
-}
-
 void
 rec_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     struct penc *e, const char *what)
@@ -892,9 +886,10 @@ rec_count_add(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	    n + (uint64_t)delta, what);
 }
 
-int
-rec_dec_rows(struct store_txn *t, const MDB_val *v, const struct rlayout *l,
-    void *rec, const char *what)
+/* rec_dec_rows keeping the strings of rows only (rl_dec_rows). */
+static int
+rec_dec_only(struct store_txn *t, const MDB_val *v, const struct rlayout *l,
+    void *rec, uint64_t rows, const char *what)
 {
 	struct pdec d;
 	int ver;
@@ -904,12 +899,32 @@ rec_dec_rows(struct store_txn *t, const MDB_val *v, const struct rlayout *l,
 		memset(rec, 0, l->size);
 		return -1;
 	}
-	if (rl_dec(&d, l, rec, ver) < 0 || pdec_done(&d) < 0) {
+	if (rl_dec_rows(&d, l, rec, ver, rows) < 0 || pdec_done(&d) < 0) {
 		rl_free(l, rec);
 		rec_corrupt(t, what);
 		return -1;
 	}
 	return 0;
+}
+
+int
+rec_dec_rows(struct store_txn *t, const MDB_val *v, const struct rlayout *l,
+    void *rec, const char *what)
+{
+	return rec_dec_only(t, v, l, rec, RL_ALL_ROWS, what);
+}
+
+int
+msg_rec_decode(struct store_txn *t, const MDB_val *v, struct st_msg *m)
+{
+	return rec_dec_rows(t, v, &st_msg_layout, m, "message");
+}
+
+int
+msg_rec_decode_rows(struct store_txn *t, const MDB_val *v, struct st_msg *m,
+    uint64_t rows)
+{
+	return rec_dec_only(t, v, &st_msg_layout, m, rows, "message");
 }
 
 int

@@ -386,6 +386,13 @@ size_t msg_rec_size(const MDB_val *);
 void rec_corrupt(struct store_txn *, const char *what);
 /* A message record into m: 0, or -1 with the error set and m empty. */
 int msg_rec_decode(struct store_txn *, const MDB_val *, struct st_msg *);
+/*
+ * msg_rec_decode keeping only the strings of rows (rl_dec_rows: each
+ * RL_ROW(ST_MSG_ROW_role)...; its numbers always): for a walk that reads
+ * a message's role, not its content.
+ */
+int msg_rec_decode_rows(struct store_txn *, const MDB_val *, struct st_msg *,
+    uint64_t rows);
 /* Encodes a record behind its version byte (penc_fn writes the rest). */
 void rec_put(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     struct penc *e, const char *what);
@@ -676,7 +683,8 @@ int msg_find(struct store_txn *, const uint8_t cid[ID_LEN],
 void msg_save(struct store_txn *, const uint8_t key[MSG_KEY_LEN],
     const struct st_msg *m);
 int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
-    size_t max_bytes, struct st_msg **out, uint32_t *nout, int *more);
+    size_t max_bytes, uint64_t rows, struct st_msg **out, uint32_t *nout,
+    int *more);
 
 /*
  * The modules (store_module in store.h), each its file's records:

@@ -172,7 +172,8 @@ conv_preview(struct store_txn *t, const uint8_t cid[ID_LEN],
 	for (i = 0; rc == 0 && !found && i < PREVIEW_SCAN &&
 	    k.mv_size == MSG_KEY_LEN && memcmp(k.mv_data, cid, ID_LEN) == 0;
 	    i++) {
-		if (msg_rec_decode(t, &v, &m) < 0)
+		if (msg_rec_decode_rows(t, &v, &m, RL_ROW(ST_MSG_ROW_role) |
+		    RL_ROW(ST_MSG_ROW_content)) < 0)
 			break;
 		if ((found = strcmp(m.role, "user") == 0))
 			strlcpy(out, m.content, st_utf8_prefix(m.content,
@@ -299,8 +300,8 @@ store_ws_conv_read(struct store_txn *t, const char *widget_id,
 	strlcpy(out->conv_id, conv_id, sizeof(out->conv_id));
 	if (max_bytes == 0 || max_bytes > ST_WS_HISTORY_BYTES)
 		max_bytes = ST_WS_HISTORY_BYTES;
-	if (msgs_newest(t, cid, history_max, max_bytes, &out->history,
-	    &out->nhistory, &more) < 0) {
+	if (msgs_newest(t, cid, history_max, max_bytes, RL_ALL_ROWS,
+	    &out->history, &out->nhistory, &more) < 0) {
 		st_rep_free(PROTO_ST_WS_CONV_READ, out);
 		return t->err;
 	}

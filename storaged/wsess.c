@@ -249,8 +249,8 @@ ws_history(struct store_txn *t, const char *widget, const char *session,
 	}
 	if (max_bytes == 0 || max_bytes > ST_WS_HISTORY_BYTES)
 		max_bytes = ST_WS_HISTORY_BYTES;
-	msgs_newest(t, cid, history_max, max_bytes, &o->history, &o->n,
-	    &o->more);
+	msgs_newest(t, cid, history_max, max_bytes, RL_ALL_ROWS, &o->history,
+	    &o->n, &o->more);
 }
 
 int

@@ -7,8 +7,11 @@
  * its copy are encoded in the current format: the two must be the same
  * bytes, which read at the current format encode to themselves again
  * (and, read at the current format, are what rl_dec took of the input).
- * A failed decode, and each free, leave the record zeroed. Everything is
- * freed (LeakSanitizer checks). The seeds, a few records of each layout
+ * A failed decode, and each free, leave the record zeroed. The input is
+ * also read keeping some rows' strings only (rl_dec_rows, the rows a hash
+ * of the input picks), without the layout's refuse both ways: it reads
+ * when the whole read does, as that record with the rows of strings not
+ * kept emptied. Everything is freed (LeakSanitizer checks). The seeds, a few records of each layout
  * in each format, are written by tests/unit/proto/test_records.c.
  */
 #include <stdint.h>
@@ -79,6 +82,65 @@ check_again(const struct rlayout *l, void *rec, const struct penc *e)
 	rl_free(l, rec);
 }
 
+/* Whether rl_dec_rows may leave row f unkept: strings only. */
+static int
+strings_row(const struct rfield *f)
+{
+	return f->kind == RF_BUF || f->kind == RF_SECRET ||
+	    f->kind == RF_TEXT || f->kind == RF_STR || f->kind == RF_BYTES ||
+	    f->kind == RF_LIST || f->kind == RF_ARRAY;
+}
+
+/* Which rows check_rows keeps: a hash of the input (FNV-1a). */
+static uint64_t
+rows_of(const uint8_t *data, size_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < size && i < 64; i++)
+		h = (h ^ data[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * data read as version by l without its refuse, whole and keeping rows
+ * only: both read or neither; when they do, the second is the first
+ * with its unkept rows of strings emptied.
+ */
+static void
+check_rows(const struct rlayout *l0, const uint8_t *data, size_t size,
+    int version, void *full, void *part)
+{
+	struct rlayout l = *l0;
+	uint64_t rows = rows_of(data, size);
+	struct penc a, b;
+	struct pdec d;
+	int fa, fb;
+	size_t i;
+
+	l.refuse = NULL;
+	pdec_init(&d, data, size);
+	fa = rl_dec(&d, &l, full, version);
+	pdec_init(&d, data, size);
+	fb = rl_dec_rows(&d, &l, part, version, rows);
+	if (fa != fb)
+		abort();
+	if (fa < 0)
+		return;
+	for (i = 0; i < l.nf; i++)
+		if (i < 64 && (rows >> i & 1) == 0 && strings_row(&l.f[i]))
+			rl_row_free(&l.f[i], full);
+	encode(&a, &l, full);
+	encode(&b, &l, part);
+	if (!same(&a, &b))
+		abort();
+	penc_free(&a);
+	penc_free(&b);
+	rl_free(&l, full);
+	rl_free(&l, part);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -101,6 +163,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(rec);
 		return 0;
 	}
+	check_rows(l, data, size, version, rec, cp);
 	memset(rec, 0xa5, l->size);
 	pdec_init(&d, data, size);
 	if (rl_dec(&d, l, rec, version) < 0) {

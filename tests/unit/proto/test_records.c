@@ -6,8 +6,10 @@
  * bounds that still decode) are written in each record format, the
  * current one and every older one (the rows newer than it left out), and
  * read back as the sample with the newer rows at their defaults; a copy
- * encodes the same; cut anywhere, a record fails to decode and is left
- * zeroed (ASan: and nothing leaks). A kind of a record's own (RF_OWN)
+ * encodes the same; read keeping none, every other or all of its rows'
+ * strings (rl_dec_rows), it is the whole read with the strings not kept
+ * emptied; cut anywhere, a record fails to decode and is left zeroed
+ * (ASan: and nothing leaks). A kind of a record's own (RF_OWN)
  * has its samples here, in its wire form.
  *
  * With RECORDS_SEED_DIR set, each sample in each format is also written
@@ -640,6 +642,62 @@ check_cut(const struct rlayout *l, const struct penc *e, int version,
 	pdec_init(&d, e->buf, cut);
 	assert_int_equal(rl_dec(&d, l, rec, version), -1);
 	assert_true(proto_zeroed(rec, l->size));
+	/* Rows not kept are still read: a cut in one fails too. */
+	memset(rec, 0xa5, l->size);
+	pdec_init(&d, e->buf, cut);
+	assert_int_equal(rl_dec_rows(&d, l, rec, version, 0), -1);
+	assert_true(proto_zeroed(rec, l->size));
+}
+
+/* Whether rl_dec_rows may leave row f unkept: strings only. */
+static int
+strings_row(const struct rfield *f)
+{
+	return f->kind == RF_BUF || f->kind == RF_SECRET ||
+	    f->kind == RF_TEXT || f->kind == RF_STR || f->kind == RF_BYTES ||
+	    f->kind == RF_LIST || f->kind == RF_ARRAY;
+}
+
+/*
+ * e (format version, whole: full is its rl_dec) read keeping rows only:
+ * read to its end, it is full with every other row of strings emptied
+ * (its rows of strings not kept zero), and every other row as full has it.
+ */
+static void
+check_rows(const struct rlayout *l, const struct penc *e, int version,
+    const void *full, uint64_t rows)
+{
+	struct penc want, got;
+	struct pdec d;
+	void *part, *cp;
+	size_t i;
+
+	assert_non_null(part = malloc(l->size));
+	assert_non_null(cp = malloc(l->size));
+	memset(part, 0xa5, l->size);
+	pdec_init(&d, e->buf, e->len);
+	assert_int_equal(rl_dec_rows(&d, l, part, version, rows), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(rl_copy(l, cp, full), 0);
+	for (i = 0; i < l->nf; i++) {
+		if (i < 64 && (rows >> i & 1) == 0 && strings_row(&l->f[i])) {
+			assert_true(proto_zeroed(AT(part, l->f[i].off),
+			    l->f[i].size));
+			rl_row_free(&l->f[i], cp);
+		}
+	}
+	penc_init(&want);
+	penc_init(&got);
+	rl_enc(&want, l, cp);
+	rl_enc(&got, l, part);
+	assert_same(&want, &got);
+	penc_free(&want);
+	penc_free(&got);
+	rl_free(l, cp);
+	rl_free(l, part);
+	assert_true(proto_zeroed(part, l->size));
+	free(cp);
+	free(part);
 }
 
 /* e cut anywhere (at 64 places or so when long, and a byte short). */
@@ -740,6 +798,11 @@ check_sample(size_t li, enum sample s)
 		rl_enc(&got, l, back);
 		assert_same(&want, &got);
 		penc_free(&got);
+		/* Read keeping none, every other, all of its rows. */
+		check_rows(&plain, &old, v, back, 0);
+		check_rows(&plain, &old, v, back, 0x5555555555555555ull);
+		check_rows(&plain, &old, v, back, 0xaaaaaaaaaaaaaaaaull);
+		check_rows(&plain, &old, v, back, RL_ALL_ROWS);
 		/* A copy encodes the same; freed, each is zeroed. */
 		assert_int_equal(rl_copy(l, cp, back), 0);
 		penc_init(&got);
