@@ -79,7 +79,7 @@ struct st_convs {
 };
 /*
  * A message stored and its conversation after (ST_AGENT_MSG); ST_MSG_APPEND's
- * reply carries the message alone (pl_msg_stored: conv left zero).
+ * reply carries the message's id alone (pl_msg_stored: the rest zero).
  */
 struct st_msg_conv {
 	struct st_msg msg;

@@ -598,6 +598,7 @@ test_conv_v1_rewritten(void **state)
 {
 	struct fix *f = *state;
 	struct st_msg_conv mc;
+	struct st_conv_msgs g;
 	char id[ST_ID_HEX + 1], hex[4096], h[2 * ST_ID_HEX + 1];
 	uint8_t k[ST_ID_HEX / 2], val[VAL_MAX];
 	size_t n;
@@ -610,10 +611,20 @@ test_conv_v1_rewritten(void **state)
 	assert_int_equal(request_dec(f, PROTO_ST_MSG_APPEND,
 	    &(struct st_msg_append_req){ id, "assistant", "ok", "complete",
 	    0, 0, NULL, 0, 0, NULL, 0 }, &mc), 0);
-	/* The reply is the message stored; the count is in the bytes below. */
-	assert_string_equal(mc.msg.role, "assistant");
-	assert_string_equal(mc.msg.content, "ok");
-	assert_string_equal(mc.msg.conv_id, id);
+	/*
+	 * The reply is the stored message's id alone (the rest zero): the
+	 * message is the conversation's one; the count is in the bytes below.
+	 */
+	assert_int_equal(strlen(mc.msg.id), ST_ID_HEX);
+	assert_null(mc.msg.content);
+	assert_string_equal(mc.msg.role, "");
+	conv_get(f, id, &g);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.msgs[0].id, mc.msg.id);
+	assert_string_equal(g.msgs[0].role, "assistant");
+	assert_string_equal(g.msgs[0].content, "ok");
+	assert_string_equal(g.msgs[0].conv_id, id);
+	st_rep_free(PROTO_ST_CONV_GET, &g);
 	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
 	n = db_value(f, "convs", k, sizeof(k), val, sizeof(val));
 	snprintf(hex, sizeof(hex), "09" "00000020%s" "000000057769642d31"
