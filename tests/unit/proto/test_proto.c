@@ -565,6 +565,29 @@ test_visitor_name_gen(void **state)
 		differ += strcmp(a, b) != 0;
 	}
 	assert_true(differ >= 18);
+	/* "Word Word N", N 1 to 99; a short buffer holds its start, ended. */
+	for (i = 0; i < 2000; i++) {
+		char w1[16], w2[16], s[32], cut[12];
+		unsigned int n;
+		int used = 0;
+		size_t len, k;
+
+		snprintf(s, sizeof(s), "sess-%d", i);
+		st_visitor_name_gen(s, a, sizeof(a));
+		assert_int_equal(sscanf(a, "%15s %15s %u%n", w1, w2, &n, &used),
+		    3);
+		assert_int_equal((size_t)used, strlen(a));
+		assert_true(n >= 1 && n <= 99);
+		snprintf(b, sizeof(b), "%s %s %u", w1, w2, n);
+		assert_string_equal(a, b);
+		len = strlen(a);
+		for (k = 1; k <= sizeof(cut) && k <= len + 1; k++) {
+			memset(cut, 'x', sizeof(cut));
+			st_visitor_name_gen(s, cut, k);
+			assert_int_equal(strlen(cut), k - 1);
+			assert_memory_equal(cut, a, k - 1);
+		}
+	}
 }
 
 static void
