@@ -97,37 +97,42 @@ slot_ids(struct evslot *s, const struct devent *ev)
 }
 
 int
-evring_add(struct evring *r, const struct devent *ev, struct penc *out)
+evring_add(struct evring *r, struct devent *ev, const uint8_t **buf,
+    size_t *len)
 {
 	struct evslot *s;
 	uint64_t seq;
-	uint8_t *copy = NULL;
+	uint8_t *kept;
 
-	penc_init(out);
-	seq = ev->kind == ST_EV_TYPING ? 0 : r->last + 1;
-	penc_raw(out, ev->enc.buf, ev->enc.len);
-	if (out->err || ev->enc.err || out->len < EV_NUMBER_LEN ||
-	    (seq != 0 && (copy = malloc(out->len)) == NULL)) {
+	*buf = NULL;
+	*len = 0;
+	if (ev->enc.err || ev->enc.len < EV_NUMBER_LEN) {
 		log_warnx("events: out of memory: an event is lost");
-		penc_free(out);
 		return -1;
 	}
-	proto_put_be64(out->buf, r->epoch);
-	proto_put_be64(out->buf + 8, seq);
+	seq = ev->kind == ST_EV_TYPING ? 0 : r->last + 1;
+	proto_put_be64(ev->enc.buf, r->epoch);
+	proto_put_be64(ev->enc.buf + 8, seq);
+	*buf = ev->enc.buf;
+	*len = ev->enc.len;
 	if (seq == 0)
 		return 0;
-	memcpy(copy, out->buf, out->len);
+	/* The ring takes the encoding itself, cut to its length. */
+	if ((kept = realloc(ev->enc.buf, ev->enc.len)) == NULL)
+		kept = ev->enc.buf;
+	penc_init(&ev->enc);
 	r->last = seq;
 	while (r->count > 0 && (r->count == ST_EV_RING_EVENTS ||
-	    r->bytes + out->len > ST_EV_RING_BYTES))
+	    r->bytes + *len > ST_EV_RING_BYTES))
 		evring_evict(r);
 	s = &r->slots[(r->head + r->count) % ST_EV_RING_EVENTS];
 	s->seq = seq;
-	s->buf = copy;
-	s->len = out->len;
+	s->buf = kept;
+	s->len = *len;
 	slot_ids(s, ev);
 	r->count++;
-	r->bytes += out->len;
+	r->bytes += *len;
+	*buf = kept;
 	return 0;
 }
 

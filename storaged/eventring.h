@@ -59,13 +59,16 @@ struct evring_stats {
 };
 struct evring_stats evring_stats(const struct evring *);
 /*
- * Numbers ev (the next seq; typing: 0), copies it into out with its
- * epoch and seq (out initialised here; the caller frees it) and keeps a
- * copy in the ring, evicting the oldest past either bound. 0, or -1 out
- * of memory or when ev did not encode (the event is then lost, not
+ * Numbers ev (the next seq; typing: 0): its epoch and seq written into
+ * its encoding's first bytes. The ring keeps that encoding, taken from
+ * ev (ev->enc left empty; a typing event's stays ev's), evicting the
+ * oldest past either bound. *buf and *len: the numbered encoding, valid
+ * until the ring next changes (a typing event's: until ev is freed).
+ * 0, or -1 when ev did not encode (the event is then lost, not
  * numbered).
  */
-int evring_add(struct evring *, const struct devent *ev, struct penc *out);
+int evring_add(struct evring *, struct devent *ev, const uint8_t **buf,
+    size_t *len);
 /*
  * ST_EV_SINCE's reply struct: result OK with the events after seq,
  * oldest first, at most max of them and within max_bytes of encoded

@@ -940,17 +940,18 @@ server_guard_tick(void *arg)
  * then queued for each subscriber that wants it.
  */
 static void
-server_event(struct server *s, const struct devent *ev)
+server_event(struct server *s, struct devent *ev)
 {
 	struct client *c;
-	struct penc e;
+	const uint8_t *buf;
+	size_t len;
 
-	if (evring_add(s->ev, ev, &e) < 0)
+	if (evring_add(s->ev, ev, &buf, &len) < 0)
 		return;
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		if (c->dead || !ev_wanted(c->ev_level, ev))
 			continue;
-		if (c->ch.wq_bytes + c->held_bytes + PROTO_HDR_LEN + e.len >
+		if (c->ch.wq_bytes + c->held_bytes + PROTO_HDR_LEN + len >
 		    CLIENT_WQ_MAX) {
 			log_warnx("client %llu (%s): events unsubscribed: "
 			    "%zu bytes queued", c->serial, client_name(c),
@@ -962,13 +963,12 @@ server_event(struct server *s, const struct devent *ev)
 				client_kill(c);
 			continue;
 		}
-		if (client_send(s, c, PROTO_ST_EV, 0, 0, e.buf, e.len) < 0) {
+		if (client_send(s, c, PROTO_ST_EV, 0, 0, buf, len) < 0) {
 			log_warn("client %llu (%s): queue event", c->serial,
 			    client_name(c));
 			client_kill(c);
 		}
 	}
-	penc_free(&e);
 }
 
 /*
