@@ -126,6 +126,58 @@ proxy_env(void)
 	return 0;
 }
 
+int
+mconn_url_parse(const char *url, struct mconn_url *p)
+{
+	unsigned int host_flags = 0;
+	CURLU *u;
+	int rc = -1;
+
+#ifdef CURLU_PUNYCODE
+	host_flags = CURLU_PUNYCODE;
+#endif
+	memset(p, 0, sizeof(*p));
+	if ((u = curl_url()) == NULL)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &p->host, host_flags) ==
+	    CURLUE_OK && curl_url_get(u, CURLUPART_PATH, &p->path, 0) ==
+	    CURLUE_OK) {
+		(void)curl_url_get(u, CURLUPART_PORT, &p->port, 0);
+		(void)curl_url_get(u, CURLUPART_QUERY, &p->query, 0);
+		(void)curl_url_get(u, CURLUPART_USER, &p->user,
+		    CURLU_URLDECODE);
+		(void)curl_url_get(u, CURLUPART_PASSWORD, &p->password,
+		    CURLU_URLDECODE);
+		rc = 0;
+	}
+	curl_url_cleanup(u);
+	if (rc < 0)
+		mconn_url_free(p);
+	return rc;
+}
+
+/* curl_free's a secret, wiped first. */
+static void
+curl_free_secret(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+	curl_free(s);
+}
+
+void
+mconn_url_free(struct mconn_url *p)
+{
+	curl_free(p->host);
+	curl_free(p->port);
+	curl_free(p->path);
+	curl_free(p->query);
+	curl_free_secret(p->user);
+	curl_free_secret(p->password);
+	memset(p, 0, sizeof(*p));
+}
+
 /*
  * An https:// origin reached without a proxy: curl makes the TCP
  * connection to "http://host:port/" (*tcp_url, malloc'd) and the TLS is
@@ -135,38 +187,26 @@ proxy_env(void)
 static int
 tls_target(const char *url, char **host, char **tcp_url)
 {
-	char *h = NULL, *port = NULL;
-	unsigned int flags = 0;
-	CURLU *u;
+	struct mconn_url p;
+	const char *h;
 	size_t n;
-	int rc = -1;
 
-#ifdef CURLU_PUNYCODE
-	flags = CURLU_PUNYCODE;
-#endif
-	if ((u = curl_url()) == NULL)
+	if (mconn_url_parse(url, &p) < 0)
 		return -1;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &h, flags) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
-	    CURLUE_OK || asprintf(tcp_url, "http://%s:%s/", h, port) < 0)
-		goto out;
+	h = p.host;
 	n = strlen(h);
-	if (n >= 2 && h[0] == '[' && h[n - 1] == ']')
-		*host = strndup(h + 1, n - 2);
-	else
-		*host = strdup(h);
-	if (*host == NULL) {
-		free(*tcp_url);
-		*tcp_url = NULL;
-		goto out;
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
 	}
-	rc = 0;
-out:
-	curl_free(h);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return rc;
+	*host = strndup(h, n);
+	if (*host != NULL && asprintf(tcp_url, "http://%s:%s/", p.host,
+	    p.port != NULL ? p.port : "443") < 0) {
+		free(*host);
+		*host = NULL;
+	}
+	mconn_url_free(&p);
+	return *host != NULL ? 0 : -1;
 }
 
 /* Frees curl's handles; curl closes its descriptor (sock_close). */

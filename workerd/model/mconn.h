@@ -61,6 +61,19 @@ struct mconn_opts {
  */
 char *mconn_origin(const char *url);
 /*
+ * A URL's parts as libcurl reads it (curl_url_get: a host in punycode
+ * where curl has it, an IPv6 address in its brackets; the credentials
+ * URL-decoded), for the model client's connection and request: each
+ * NULL when the URL has none (the host and path never). 0, or -1 (not a
+ * URL libcurl reads, or out of memory: all freed). mconn_url_free frees
+ * them, the credentials wiped first.
+ */
+struct mconn_url {
+	char *host, *port, *path, *query, *user, *password;
+};
+int mconn_url_parse(const char *url, struct mconn_url *);
+void mconn_url_free(struct mconn_url *);
+/*
  * A connection to opts->url's origin (scheme, host, port): an idle one
  * kept from an earlier request (*reused 1), or a new one connecting. Its
  * MCONN_READY comes from a deferred call or when connected. NULL: the URL

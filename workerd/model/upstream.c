@@ -356,47 +356,24 @@ basic_of(const char *user, const char *pw)
 static int
 target_parse(char *url, struct target *t)
 {
-	char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-	char *user = NULL, *pw = NULL;
-	CURLU *h;
+	struct mconn_url p;
 	int r = -1;
 
 	memset(t, 0, sizeof(*t));
 	t->url = url;
-	if ((h = curl_url()) == NULL)
+	if (mconn_url_parse(url, &p) < 0)
 		goto out;
-	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(h, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-		goto out;
-	(void)curl_url_get(h, CURLUPART_PORT, &port, 0);
-	(void)curl_url_get(h, CURLUPART_QUERY, &query, 0);
-	if (asprintf(&t->host, "%s%s%s", host, port ? ":" : "",
-	    port ? port : "") < 0 || asprintf(&t->path, "%s%s%s", path,
-	    query ? "?" : "", query ? query : "") < 0 ||
+	if (asprintf(&t->host, "%s%s%s", p.host, p.port ? ":" : "",
+	    p.port ? p.port : "") < 0 || asprintf(&t->path, "%s%s%s", p.path,
+	    p.query ? "?" : "", p.query ? p.query : "") < 0 ||
 	    (t->origin = mconn_origin(url)) == NULL)
 		goto out;
-	if (curl_url_get(h, CURLUPART_USER, &user, CURLU_URLDECODE) ==
-	    CURLUE_OK) {
-		(void)curl_url_get(h, CURLUPART_PASSWORD, &pw,
-		    CURLU_URLDECODE);
-		if ((t->basic = basic_of(user, pw)) == NULL)
-			goto out;
-	}
+	if (p.user != NULL && (t->basic = basic_of(p.user, p.password)) ==
+	    NULL)
+		goto out;
 	r = 0;
 out:
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_free(query);
-	if (user != NULL)
-		explicit_bzero(user, strlen(user));
-	if (pw != NULL)
-		explicit_bzero(pw, strlen(pw));
-	curl_free(user);
-	curl_free(pw);
-	if (h != NULL)
-		curl_url_cleanup(h);
+	mconn_url_free(&p);
 	if (r < 0) {
 		t->url = NULL;	/* asprintf may have left it half set */
 		target_free(t);

@@ -1130,6 +1130,20 @@ test_agent_request(void **state)
 	assert_null(body_of(r, "max_tokens"));
 	json_decref(r);
 
+	/*
+	 * Credentials in its URL, no key: Basic, URL-decoded ("bob:hunter
+	 * 22"); the path without them.
+	 */
+	snprintf(own, sizeof(own), "http://bob:hunter%%2022@127.0.0.1:%d/",
+	    mock_port);
+	r = run_req(&req);
+	assert_string_equal(hdr(r, "authorization"),
+	    "Basic Ym9iOmh1bnRlciAyMg==");
+	assert_string_equal(json_string_value(json_object_get(r, "path")),
+	    "/chat/completions");
+	json_decref(r);
+	snprintf(own, sizeof(own), "http://127.0.0.1:%d//", mock_port);
+
 	/* The deployment's server and key, the agent's model only. */
 	req.base_url = NULL;
 	req.api_key = NULL;
