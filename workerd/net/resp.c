@@ -63,21 +63,6 @@ buf_reserve(struct buf *b, size_t n)
 	return 0;
 }
 
-void
-buf_add(struct buf *b, const void *p, size_t n)
-{
-	if (n == 0 || buf_reserve(b, n) != 0)
-		return;
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-}
-
-void
-buf_adds(struct buf *b, const char *s)
-{
-	if (s != NULL)
-		buf_add(b, s, strlen(s));
-}
 
 char *
 buf_cstr(struct buf *b)

@@ -7,6 +7,7 @@
 #define PARLEY_RESP_H
 
 #include <stddef.h>
+#include <string.h>
 #include <time.h>
 
 /* A growable byte buffer (output queues, bodies being built). */
@@ -22,8 +23,28 @@ void buf_init(struct buf *);
 void buf_free(struct buf *);
 /* Room for n more bytes at the end; 0 or -1 (err set). */
 int buf_reserve(struct buf *, size_t n);
-void buf_add(struct buf *, const void *, size_t);
-void buf_adds(struct buf *, const char *);
+
+/*
+ * Appends n bytes (nothing once err is set). Inline: most appends fit,
+ * and a literal's length and copy are then the compiler's.
+ */
+static inline void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0 || b->err || (n > b->cap - b->len &&
+	    buf_reserve(b, n) != 0))
+		return;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+/* Appends the string s (NULL: nothing). */
+static inline void
+buf_adds(struct buf *b, const char *s)
+{
+	if (s != NULL)
+		buf_add(b, s, strlen(s));
+}
 /*
  * What a buffer built (nothing consumed) as a C string, NUL-ended: its
  * bytes handed over (malloc'd; the buffer is to be dropped, not freed),
