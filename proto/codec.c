@@ -68,6 +68,17 @@ penc_room(struct penc *e, size_t n)
 	return nb;
 }
 
+int
+penc_reserve(struct penc *e, size_t n)
+{
+	if (n == 0)
+		return e->err ? -1 : 0;
+	if (penc_room(e, n) == NULL)
+		return -1;
+	e->len -= n;
+	return 0;
+}
+
 void
 penc_raw(struct penc *e, const void *p, size_t n)
 {

@@ -304,6 +304,12 @@ struct penc {
 
 void penc_init(struct penc *);
 void penc_free(struct penc *);
+/*
+ * Room for n more bytes allocated now, for an encoding whose size is
+ * known roughly (one allocation, not a doubling from 256): 0, or -1
+ * with e failed.
+ */
+int penc_reserve(struct penc *, size_t n);
 void penc_u8(struct penc *, uint8_t);
 void penc_u16(struct penc *, uint16_t);
 void penc_u32(struct penc *, uint32_t);

@@ -24,6 +24,9 @@
 #include "outbox.h"
 #include "widgetstore.h"
 
+/* Bytes an event's encoding starts with (reply_event). */
+#define EVENT_ENC_HINT	4096
+
 static void reply_events_free(struct dreply *);
 
 void
@@ -106,6 +109,8 @@ reply_event(struct dreply *r, const struct st_event *ev, int to)
 	strlcpy(d->contact, ev->kind == ST_EV_CONTACT ? ev->contact.id :
 	    ev->conv.contact_id, sizeof(d->contact));
 	penc_init(&d->enc);
+	/* Most carry a conversation: some 2 to 4 KiB (the ring trims it). */
+	(void)penc_reserve(&d->enc, EVENT_ENC_HINT);
 	(void)st_req_encode(&d->enc, PROTO_ST_EV, ev);
 }
 

@@ -131,6 +131,34 @@ test_encoder_limit(void **state)
 	free(big);
 }
 
+/* Room reserved: allocated at once, nothing written; the bounds kept. */
+static void
+test_encoder_reserve(void **state)
+{
+	struct penc e, f;
+
+	penc_init(&e);
+	penc_init(&f);
+	assert_int_equal(penc_reserve(&e, 0), 0);
+	assert_null(e.buf);
+	assert_int_equal(penc_reserve(&e, 5000), 0);
+	assert_int_equal(e.len, 0);
+	assert_true(e.cap >= 5000);
+	penc_str(&e, "after the room");
+	penc_u32(&e, 7);
+	penc_str(&f, "after the room");
+	penc_u32(&f, 7);
+	assert_int_equal(e.len, f.len);
+	assert_memory_equal(e.buf, f.buf, f.len);
+	assert_true(e.cap >= 5000);
+	/* Past the largest payload: failed, sticky. */
+	assert_int_equal(penc_reserve(&e, PROTO_MAX_PAYLOAD), -1);
+	assert_int_equal(e.err, 1);
+	assert_int_equal(penc_reserve(&e, 0), -1);
+	penc_free(&e);
+	penc_free(&f);
+}
+
 /* Two channels joined by a socketpair, HELLO exchanged. */
 struct pair {
 	struct pchan a, b;
@@ -613,6 +641,7 @@ main(void)
 		cmocka_unit_test(test_codec_roundtrip),
 		cmocka_unit_test(test_decoder_bounds),
 		cmocka_unit_test(test_encoder_limit),
+		cmocka_unit_test(test_encoder_reserve),
 		cmocka_unit_test(test_channel_messages),
 		cmocka_unit_test(test_channel_byte_by_byte),
 		cmocka_unit_test(test_channel_max_size),
