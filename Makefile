@@ -34,7 +34,10 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwsl
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(PKG_CFLAGS) -MMD -MP
-REL_CFLAGS  := $(BASE_CFLAGS) -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
+# -flto: the release programs optimised whole, calls across files inlined
+# (callgrind-turns: a turn's instructions 3.5 % fewer in the worker, 4.4 %
+# in storaged; the release build 23 s -> 33 s on 2 cores).
+REL_CFLAGS  := $(BASE_CFLAGS) -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2 -flto=auto
 SAN         := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # The test build: line tables only (-g1), all a sanitizer's report or a
 # backtrace reads, and a quarter less compile time than -g; the tests'

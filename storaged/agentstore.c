@@ -245,8 +245,8 @@ static int
 agent_users(struct store_txn *t, const char *org, const char *id,
     char ***wids, uint32_t *n)
 {
-	struct st_widget *ws;
-	uint32_t nw, i, cnt = 0;
+	struct st_widget *ws = NULL;
+	uint32_t nw = 0, i, cnt = 0;
 	char **out;
 
 	if (store_widget_list(t, org, &ws, &nw) != 0)

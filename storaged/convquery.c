@@ -689,9 +689,9 @@ int
 store_retention_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
     int *more)
 {
-	struct st_widget *ws;
+	struct st_widget *ws = NULL;
 	uint64_t now, keep;
-	uint32_t nw, i, got;
+	uint32_t nw = 0, i, got;
 	int left = 0;
 
 	*n = 0;

@@ -287,7 +287,7 @@ op_session_history(struct dbatch *b, uint16_t type, const void *req,
 	struct st_session_history_rep rep;
 	struct store_txn t;
 	struct store_conv_full f;
-	int found;
+	int found = 0;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;

@@ -213,7 +213,7 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 	struct store_txn t;
 	uint64_t retry;
 	char wid[ST_WIDGET_MAX + 1];
-	int result, limited, rc;
+	int result = 0, limited, rc;
 
 	if (req_check(r, store_contact_invalid(q->name, q->email,
 	    q->phone)) < 0)

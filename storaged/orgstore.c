@@ -213,10 +213,10 @@ static int
 org_entities_sweep(struct store_txn *t, const char *org, uint32_t max,
     uint32_t *n)
 {
-	struct st_widget *ws;
-	struct st_agent *as;
+	struct st_widget *ws = NULL;
+	struct st_agent *as = NULL;
 	char **wids;
-	uint32_t nw, na, nu, i;
+	uint32_t nw = 0, na = 0, nu, i;
 
 	*n = 0;
 	if (store_widget_list(t, org, &ws, &nw) != 0)
