@@ -721,7 +721,8 @@ struct reply_stack {
 };
 
 /* What history_skips reads of a message. */
-#define HISTORY_WALK_ROWS	(RL_ROW(ST_MSG_ROW_role) | RL_ROW(ST_MSG_ROW_status))
+#define HISTORY_WALK_ROWS	(RL_ROW(ST_MSG_ROW_role) | \
+	RL_ROW(ST_MSG_ROW_status))
 /*
  * What a turn's begin reply carries of each history message (stmsgs.c's
  * pl_msg_pair: role, content, files): the other strings are not copied.
@@ -808,7 +809,8 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 			*more = 1;
 			break;
 		}
-		if (msg_rec_decode_rows(t, &v, &tmp, rows | HISTORY_WALK_ROWS) < 0)
+		if (msg_rec_decode_rows(t, &v, &tmp,
+		    rows | HISTORY_WALK_ROWS) < 0)
 			break;
 		if (history_skips(&replies, &tmp)) {
 			st_msg_free(&tmp);

@@ -11,8 +11,9 @@
  * also read keeping some rows' strings only (rl_dec_rows, the rows a hash
  * of the input picks), without the layout's refuse both ways: it reads
  * when the whole read does, as that record with the rows of strings not
- * kept emptied. Everything is freed (LeakSanitizer checks). The seeds, a few records of each layout
- * in each format, are written by tests/unit/proto/test_records.c.
+ * kept emptied. Everything is freed (LeakSanitizer checks). The seeds,
+ * a few records of each layout in each format, are written by
+ * tests/unit/proto/test_records.c.
  */
 #include <stdint.h>
 #include <stdlib.h>
