@@ -196,6 +196,28 @@ strings_count(struct pdec *d, const struct rfield *f)
 	return n;
 }
 
+/*
+ * The bytes one string of row f may hold, as its read checks them: a
+ * buffer's room less its NUL, a text's characters at 4 bytes, a list's
+ * each string.
+ */
+static size_t
+str_max(const struct rfield *f)
+{
+	switch (f->kind) {
+	case RF_BUF:
+	case RF_SECRET:
+		return f->size - 1;
+	case RF_TEXT:
+	case RF_STR:
+		return TEXT_BYTES(f);
+	case RF_BYTES:
+		return f->bound;
+	default:
+		return f->x;
+	}
+}
+
 static void
 dec_strings(struct pdec *d, const struct rfield *f, void *rec)
 {
@@ -213,7 +235,7 @@ dec_strings(struct pdec *d, const struct rfield *f, void *rec)
 	} else
 		a = (char **)(void *)AT(rec, f->off);
 	for (i = 0; i < n && !d->err; i++) {
-		a[i] = pdec_strdup(d, f->x);
+		a[i] = pdec_strdup(d, str_max(f));
 		put_u32(rec, f->count, i + 1);
 	}
 }
@@ -230,10 +252,8 @@ dec_field(struct pdec *d, const struct rfield *f, void *rec)
 		break;
 	case RF_TEXT:
 	case RF_STR:
-		put_ptr(rec, f->off, pdec_strdup(d, TEXT_BYTES(f)));
-		break;
 	case RF_BYTES:
-		put_ptr(rec, f->off, pdec_strdup(d, f->bound));
+		put_ptr(rec, f->off, pdec_strdup(d, str_max(f)));
 		break;
 	case RF_BOOL:
 	case RF_ENUM:
@@ -264,9 +284,8 @@ dec_field(struct pdec *d, const struct rfield *f, void *rec)
 	}
 }
 
-/* Whether row f is strings only: what rl_dec_rows can leave unread. */
-static int
-row_strings(const struct rfield *f)
+int
+rl_row_strings(const struct rfield *f)
 {
 	switch (f->kind) {
 	case RF_BUF:
@@ -283,33 +302,19 @@ row_strings(const struct rfield *f)
 }
 
 /*
- * Row f (row_strings) read and checked as dec_field reads it, nothing
+ * Row f (rl_row_strings) read and checked as dec_field reads it, nothing
  * kept: rec's row stays zero.
  */
 static void
 skip_field(struct pdec *d, const struct rfield *f)
 {
-	uint32_t n, i;
+	uint32_t n = 1, i;
 	size_t len;
 
-	switch (f->kind) {
-	case RF_BUF:
-	case RF_SECRET:
-		(void)pdec_str(d, f->size - 1, &len);
-		break;
-	case RF_TEXT:
-	case RF_STR:
-		(void)pdec_str(d, TEXT_BYTES(f), &len);
-		break;
-	case RF_BYTES:
-		(void)pdec_str(d, f->bound, &len);
-		break;
-	default:
+	if (f->kind == RF_LIST || f->kind == RF_ARRAY)
 		n = strings_count(d, f);
-		for (i = 0; i < n && !d->err; i++)
-			(void)pdec_str(d, f->x, &len);
-		break;
-	}
+	for (i = 0; i < n && !d->err; i++)
+		(void)pdec_str(d, str_max(f), &len);
 }
 
 /* Row f's default in rec (zeroed); with strs, its strings "" too. */
@@ -371,7 +376,7 @@ rl_dec_rows(struct pdec *d, const struct rlayout *l, void *rec, int version,
 		d->err = 1;
 	for (i = 0; i < l->nf && !d->err; i++) {
 		f = &l->f[i];
-		kept = i >= 64 || (rows >> i & 1) != 0 || !row_strings(f);
+		kept = i >= 64 || (rows >> i & 1) != 0 || !rl_row_strings(f);
 		if (!row_in(f, version)) {
 			if (set_default(f, rec, kept) < 0)
 				d->err = 1;

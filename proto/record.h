@@ -310,6 +310,8 @@ int rl_dec(struct pdec *, const struct rlayout *, void *rec, int version);
  */
 int rl_dec_rows(struct pdec *, const struct rlayout *, void *rec,
     int version, uint64_t rows);
+/* Whether rl_dec_rows may leave row f unkept: a row of strings only. */
+int rl_row_strings(const struct rfield *);
 #define RL_ROW(i)	(UINT64_C(1) << (i))
 #define RL_ALL_ROWS	UINT64_MAX
 /* Frees what rec holds (zeroed or decoded) and zeroes it. */

@@ -83,15 +83,6 @@ check_again(const struct rlayout *l, void *rec, const struct penc *e)
 	rl_free(l, rec);
 }
 
-/* Whether rl_dec_rows may leave row f unkept: strings only. */
-static int
-strings_row(const struct rfield *f)
-{
-	return f->kind == RF_BUF || f->kind == RF_SECRET ||
-	    f->kind == RF_TEXT || f->kind == RF_STR || f->kind == RF_BYTES ||
-	    f->kind == RF_LIST || f->kind == RF_ARRAY;
-}
-
 /* Which rows check_rows keeps: a hash of the input (FNV-1a). */
 static uint64_t
 rows_of(const uint8_t *data, size_t size)
@@ -130,7 +121,7 @@ check_rows(const struct rlayout *l0, const uint8_t *data, size_t size,
 	if (fa < 0)
 		return;
 	for (i = 0; i < l.nf; i++)
-		if (i < 64 && (rows >> i & 1) == 0 && strings_row(&l.f[i]))
+		if (i < 64 && (rows >> i & 1) == 0 && rl_row_strings(&l.f[i]))
 			rl_row_free(&l.f[i], full);
 	encode(&a, &l, full);
 	encode(&b, &l, part);

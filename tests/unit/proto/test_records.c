@@ -649,15 +649,6 @@ check_cut(const struct rlayout *l, const struct penc *e, int version,
 	assert_true(proto_zeroed(rec, l->size));
 }
 
-/* Whether rl_dec_rows may leave row f unkept: strings only. */
-static int
-strings_row(const struct rfield *f)
-{
-	return f->kind == RF_BUF || f->kind == RF_SECRET ||
-	    f->kind == RF_TEXT || f->kind == RF_STR || f->kind == RF_BYTES ||
-	    f->kind == RF_LIST || f->kind == RF_ARRAY;
-}
-
 /*
  * e (format version, whole: full is its rl_dec) read keeping rows only:
  * read to its end, it is full with every other row of strings emptied
@@ -680,7 +671,8 @@ check_rows(const struct rlayout *l, const struct penc *e, int version,
 	assert_int_equal(pdec_done(&d), 0);
 	assert_int_equal(rl_copy(l, cp, full), 0);
 	for (i = 0; i < l->nf; i++) {
-		if (i < 64 && (rows >> i & 1) == 0 && strings_row(&l->f[i])) {
+		if (i < 64 && (rows >> i & 1) == 0 &&
+		    rl_row_strings(&l->f[i])) {
 			assert_true(proto_zeroed(AT(part, l->f[i].off),
 			    l->f[i].size));
 			rl_row_free(&l->f[i], cp);
