@@ -240,6 +240,26 @@ proto_zeroed(const void *s, size_t n)
 	return 1;
 }
 
+uint64_t
+proto_fnv1a(uint64_t h, const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+uint64_t
+proto_fnv1a_u64(uint64_t h, uint64_t v)
+{
+	uint8_t b[8];
+
+	proto_put_be64(b, v);
+	return proto_fnv1a(h, b, sizeof(b));
+}
+
 void *
 proto_grow(void *arr, size_t *cap, size_t n, size_t size, size_t first,
     size_t max)

@@ -1,8 +1,8 @@
 /*
  * Small helpers every Parley program shares, one definition each:
  * UTF-8 checks and counts, JSON's plain bytes, a growing array, hex,
- * big-endian byte order, the JSON Content-Type check and what a failed
- * accept means. All names carry the proto_ prefix; proto.h includes this
+ * big-endian byte order, FNV-1a, the JSON Content-Type check and what a
+ * failed accept means. All names carry the proto_ prefix; proto.h includes this
  * header. The code is in util.c.
  */
 #ifndef PARLEY_UTIL_H
@@ -93,6 +93,13 @@ void proto_put_be32(uint8_t *p, uint32_t v);	/* p[0..4) = v */
 uint32_t proto_get_be32(const uint8_t *p);	/* v from p[0..4) */
 void proto_put_be64(uint8_t *p, uint64_t v);	/* p[0..8) = v */
 uint64_t proto_get_be64(const uint8_t *p);	/* v from p[0..8) */
+
+/* ---- FNV-1a, 64 bits (unkeyed: no table of untrusted keys) ---- */
+#define PROTO_FNV_START	0xcbf29ce484222325ULL
+/* h (PROTO_FNV_START for a new one) carried over the n bytes at s. */
+uint64_t proto_fnv1a(uint64_t h, const void *s, size_t n);
+/* The same over v's 8 bytes, big-endian: alike on every machine. */
+uint64_t proto_fnv1a_u64(uint64_t h, uint64_t v);
 
 /* ---- HTTP ---- */
 /*

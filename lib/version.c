@@ -12,11 +12,19 @@
 const char parley_version[] = PARLEY_VERSION;
 
 void
-version_arg(int argc, char *argv[], const char *name)
+version_arg(int argc, char *argv[], const char *name, unsigned int protocol,
+    uint64_t layouts)
 {
+	int rv;
+
 	if (argc != 2 || strcmp(argv[1], "--version") != 0)
 		return;
-	if (printf("%s %s\n", name, parley_version) < 0 || fflush(stdout) != 0)
+	if (protocol == 0)
+		rv = printf("%s %s\n", name, parley_version);
+	else
+		rv = printf("%s %s (protocol %u, messages %016llx)\n", name,
+		    parley_version, protocol, (unsigned long long)layouts);
+	if (rv < 0 || fflush(stdout) != 0)
 		exit(1);
 	exit(0);
 }

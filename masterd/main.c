@@ -25,6 +25,7 @@
 #include "settings.h"
 #include "tlsctx.h"
 #include "tlschan.h"
+#include "msgtab.h"
 #include "version.h"
 
 extern char **environ;
@@ -252,7 +253,8 @@ main(int argc, char *argv[])
 	sigset_t orig;
 	int check;
 
-	version_arg(argc, argv, MASTERD_NAME);
+	version_arg(argc, argv, MASTERD_NAME, PROTO_VERSION,
+	    proto_layouts_id());
 	setproctitle_init(argc, argv, environ);
 	setproctitle("-%s", MASTERD_NAME);
 	log_init(MASTERD_NAME);

@@ -30,6 +30,7 @@
 #include "tlschan.h"
 #include "usermsg.h"
 #include "util.h"
+#include "msgtab.h"
 #include "version.h"
 
 #define PW_MAX		1024	/* characters, as DASHBOARD_PASSWORD */
@@ -463,7 +464,8 @@ connect_storaged(void)
 int
 main(int argc, char *argv[])
 {
-	version_arg(argc, argv, CTL_NAME);
+	version_arg(argc, argv, CTL_NAME, PROTO_VERSION,
+	    proto_layouts_id());
 	if (ctl_parse(argc, argv, &args, errbuf, sizeof(errbuf)) < 0) {
 		/* -h asked for it: no error. */
 		if (errbuf[0] == '\0') {

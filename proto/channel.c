@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 
 #include "log.h"
+#include "msgtab.h"
 #include "proto.h"
 #include "tlschan.h"
 
@@ -140,6 +141,7 @@ pchan_init(struct pchan *ch, int fd, const char *myname)
 	penc_init(&e);
 	penc_u32(&e, PROTO_VERSION);
 	penc_str(&e, myname);
+	penc_u64(&e, proto_layouts_id());
 	rv = e.err ? -1 : pchan_send(ch, PROTO_HELLO, 0, 0, e.buf, e.len, -1);
 	penc_free(&e);
 	return rv;
@@ -250,17 +252,27 @@ pchan_hello(struct pchan *ch, const struct pmsg *m)
 {
 	struct pdec d;
 	uint32_t version;
+	uint64_t layouts = 0;
 
 	pdec_init(&d, m->payload, m->hdr.len);
 	version = pdec_u32(&d);
 	pdec_strbuf(&d, ch->peer, sizeof(ch->peer));
-	if (pdec_done(&d) < 0) {
+	if (version == PROTO_VERSION)
+		layouts = pdec_u64(&d);
+	if (d.err || (version == PROTO_VERSION && pdec_done(&d) < 0)) {
 		log_warnx("channel: malformed HELLO");
 		return -1;
 	}
 	if (version != PROTO_VERSION) {
 		log_warnx("channel: peer %s speaks protocol %u, we speak %u",
 		    ch->peer, version, PROTO_VERSION);
+		return -1;
+	}
+	if (layouts != proto_layouts_id()) {
+		log_warnx("channel: peer %s's messages are laid out otherwise "
+		    "(%016llx, ours %016llx): another build; run one release "
+		    "on every machine", ch->peer, (unsigned long long)layouts,
+		    (unsigned long long)proto_layouts_id());
 		return -1;
 	}
 	ch->hello_seen = 1;

@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "msgcodec.h"
+#include "record.h"
+#include "util.h"
 
-const struct playout pl_empty = { "empty", 0, NULL, 0, NULL, NULL, NULL };
+const struct playout pl_empty = { "empty", 0, NULL, 0, NULL, NULL, NULL, NULL };
 
 #define AT(s, off)	((unsigned char *)(s) + (off))
 #define CAT(s, off)	((const unsigned char *)(s) + (off))
@@ -311,4 +313,26 @@ pl_free(const struct playout *l, void *s)
 {
 	free_fields(l, s);
 	memset(s, 0, l->size);
+}
+
+uint64_t
+pl_fingerprint(uint64_t h, const struct playout *l)
+{
+	const struct pfield *f;
+	size_t i;
+
+	if (l->rows != NULL)
+		return rl_fingerprint(h, l->rows);
+	if (l->enc != NULL)
+		return proto_fnv1a(h, l->name, strlen(l->name) + 1);
+	h = proto_fnv1a_u64(h, l->nf);
+	for (i = 0; i < l->nf; i++) {
+		f = &l->f[i];
+		h = proto_fnv1a_u64(h, f->kind);
+		h = proto_fnv1a_u64(h, f->flags);
+		h = proto_fnv1a_u64(h, f->max);
+		if (f->sub != NULL)
+			h = pl_fingerprint(h, f->sub);
+	}
+	return h;
 }

@@ -53,6 +53,7 @@ enum pf_kind {
 #define PF_F_SAMEN	0x08
 
 struct playout;
+struct rlayout;
 
 struct pfield {
 	uint8_t kind;		/* enum pf_kind */
@@ -76,6 +77,8 @@ struct playout {
 	void (*enc)(struct penc *, const void *);
 	int (*dec)(struct pdec *, void *);
 	void (*free)(void *);
+	/* A record with rows (record.h): its layout, which enc follows. */
+	const struct rlayout *rows;
 };
 
 /* Field makers: T is the struct, M its member. */
@@ -100,11 +103,11 @@ struct playout {
 /* A layout of fields; NAME's struct is T. */
 #define PLAYOUT(NAME, T, FIELDS) \
 	const struct playout NAME = { #T, sizeof(T), FIELDS, \
-	    sizeof(FIELDS) / sizeof(FIELDS[0]), NULL, NULL, NULL }
+	    sizeof(FIELDS) / sizeof(FIELDS[0]), NULL, NULL, NULL, NULL }
 /* The same, freed by FREE (a whole record) rather than field by field. */
 #define PLAYOUT_FREE(NAME, T, FIELDS, FREE) \
 	const struct playout NAME = { #T, sizeof(T), FIELDS, \
-	    sizeof(FIELDS) / sizeof(FIELDS[0]), NULL, NULL, FREE }
+	    sizeof(FIELDS) / sizeof(FIELDS[0]), NULL, NULL, FREE, NULL }
 /* The layout of nothing: an empty payload. */
 extern const struct playout pl_empty;
 
@@ -123,5 +126,12 @@ int pl_decode(const struct playout *l, const void *payload, size_t len,
     void *s);
 /* Frees what decoding allocated in s (zeroed or decoded) and zeroes s. */
 void pl_free(const struct playout *l, void *s);
+/*
+ * h carried over what l's wire form depends on: each field's kind,
+ * flags and bound, its sub-layout's in turn; a record with rows, its
+ * rows' (rl_fingerprint); a codec of its own, only its name. Not
+ * offsets or sizes, which differ from machine to machine.
+ */
+uint64_t pl_fingerprint(uint64_t h, const struct playout *l);
 
 #endif

@@ -417,6 +417,25 @@ proto_peer_of(const char *hello_name)
 	return 0;
 }
 
+uint64_t
+proto_layouts_id(void)
+{
+	const struct proto_msg *m;
+	uint64_t h = PROTO_FNV_START;
+	size_t i;
+
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		m = &msgs[i];
+		h = proto_fnv1a_u64(h, m->type);
+		h = proto_fnv1a_u64(h, m->from);
+		h = proto_fnv1a_u64(h, m->to);
+		h = proto_fnv1a_u64(h, m->who);
+		h = m->req != NULL ? pl_fingerprint(h, m->req) : h;
+		h = m->rep != NULL ? pl_fingerprint(h, m->rep) : h;
+	}
+	return h;
+}
+
 int
 proto_may_send(int peer, uint16_t type, int to)
 {

@@ -47,6 +47,14 @@ struct proto_msg {
 const struct proto_msg *proto_msg(uint16_t type);
 /* The i-th row (0, 1, ...), or NULL past the last: to walk the table. */
 const struct proto_msg *proto_msg_at(size_t i);
+/*
+ * The table's fingerprint: of each row's type, senders, receivers, who
+ * asks and its payloads' layouts (pl_fingerprint). Every HELLO carries
+ * it, so two builds whose messages would not decode each other's refuse
+ * at the start rather than turn by turn; alike on every machine of one
+ * build, whatever its CPU.
+ */
+uint64_t proto_layouts_id(void);
 /* The PROTO_PEER_* a HELLO's process name says, or 0 for any other. */
 int proto_peer_of(const char *hello_name);
 /* 1 when peer (PROTO_PEER_*) may send type to the process to, else 0. */

@@ -18,7 +18,11 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
-#define PROTO_VERSION		1
+/*
+ * HELLO's version: 2 added the message table's fingerprint
+ * (proto_layouts_id), which a peer's must equal too.
+ */
+#define PROTO_VERSION		2
 #define PROTO_HDR_LEN		12
 #define PROTO_MAX_PAYLOAD	(8u * 1024 * 1024)
 /* Received fds that may wait for their message before the peer is cut off. */
@@ -47,7 +51,7 @@
  * reads that.
  */
 enum proto_type {
-	PROTO_HELLO = 1,		/* u32 version, str process name */
+	PROTO_HELLO = 1,		/* u32 version, str name, u64 layouts */
 
 	/* masterd <-> workerd */
 	PROTO_MW_CONN = 0x10,		/* fd: an accepted client connection */

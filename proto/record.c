@@ -34,6 +34,26 @@ rl_version(const struct rlayout *l)
 	return v;
 }
 
+uint64_t
+rl_fingerprint(uint64_t h, const struct rlayout *l)
+{
+	const struct rfield *f;
+	size_t i;
+
+	h = proto_fnv1a_u64(h, l->nf);
+	for (i = 0; i < l->nf; i++) {
+		f = &l->f[i];
+		h = proto_fnv1a_u64(h, f->kind);
+		if (f->kind == RF_OWN)
+			h = proto_fnv1a(h, f->codec->kind,
+			    strlen(f->codec->kind) + 1);
+		h = proto_fnv1a_u64(h, f->since);
+		h = proto_fnv1a_u64(h, f->bound);
+		h = proto_fnv1a_u64(h, f->x);
+	}
+	return h;
+}
+
 /* Whether format version has row f. */
 static int
 row_in(const struct rfield *f, int version)

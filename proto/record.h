@@ -283,6 +283,12 @@ extern const size_t rl_nlayouts;
 
 /* The record format it writes: the newest row's since (a GONE row's x). */
 int rl_version(const struct rlayout *);
+/*
+ * h carried over what the record's wire form depends on: each row's
+ * kind (an own kind's name), since, bound and x, in order; not offsets
+ * or sizes, which differ from machine to machine (msgtab.h's id).
+ */
+uint64_t rl_fingerprint(uint64_t h, const struct rlayout *);
 /* rec zeroed, then each number's default (x). */
 void rl_defaults(const struct rlayout *, void *rec);
 /* Appends rec in the current format (a sticky error in e). */

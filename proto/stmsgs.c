@@ -22,7 +22,7 @@
 	static void NAME##_free(void *s)				\
 	{ FREE((T *)s); }						\
 	const struct playout NAME = { #T, sizeof(T), NULL, 0,		\
-	    NAME##_enc, NAME##_dec, NAME##_free }
+	    NAME##_enc, NAME##_dec, NAME##_free, NULL }
 
 /* A record with rows (record.h): the walks of its layout L. */
 #define ROWS(NAME, T, L)						\
@@ -33,7 +33,7 @@
 	static void NAME##_free(void *s)				\
 	{ rl_free(&(L), s); }						\
 	const struct playout NAME = { #T, sizeof(T), NULL, 0,		\
-	    NAME##_enc, NAME##_dec, NAME##_free }
+	    NAME##_enc, NAME##_dec, NAME##_free, &(L) }
 
 static void
 stats_free(struct st_stats *s)
@@ -53,8 +53,8 @@ mseries_enc(struct penc *e, const struct mseries *s)
 	ms_enc(e, s->kind, s->name, s->labels, s->value);
 }
 
-RECORD(pl_conv, struct st_conv, penc_conv, pdec_conv, st_conv_free);
-RECORD(pl_msg, struct st_msg, penc_msg, pdec_msg, st_msg_free);
+ROWS(pl_conv, struct st_conv, st_conv_layout);
+ROWS(pl_msg, struct st_msg, st_msg_layout);
 ROWS(pl_widget, struct st_widget, st_widget_layout);
 ROWS(pl_agent, struct st_agent, st_agent_layout);
 ROWS(pl_org, struct st_org, st_org_layout);

@@ -417,15 +417,10 @@ st_visitor_name_gen(const char *session, char *buf, size_t bufsz)
 		"Raven", "Robin", "Seal", "Stork", "Tapir", "Walrus",
 		"Wombat", "Yak",
 	};
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *p;
+	uint64_t h = proto_fnv1a(PROTO_FNV_START, session, strlen(session));
 	unsigned int n;
 	char num[4];
 
-	for (p = (const unsigned char *)session; *p != '\0'; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ULL;
-	}
 	/* "%s %s %u" by hand: snprintf was two of a turn's costlier calls. */
 	n = (unsigned int)((h >> 10) % 99) + 1;
 	num[0] = ' ';

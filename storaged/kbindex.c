@@ -814,11 +814,7 @@ query_terms(struct store_txn *t, const char *lang, const char *query,
 static uint64_t
 page_hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; s != NULL && *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-	return h;
+	return proto_fnv1a(PROTO_FNV_START, s, s != NULL ? strlen(s) : 0);
 }
 
 /* Occurrences of the query's terms in a search's candidates. */

@@ -33,6 +33,7 @@
 #include "storaged.h"
 #include "store.h"
 #include "widgetstore.h"
+#include "msgtab.h"
 #include "version.h"
 
 /* PARLEY_SYNC (enum settings_sync): how a group commit reaches the disk. */
@@ -364,7 +365,8 @@ teardown(void)
 int
 main(int argc, char *argv[], char *envp[])
 {
-	version_arg(argc, argv, STORAGED_NAME);
+	version_arg(argc, argv, STORAGED_NAME, PROTO_VERSION,
+	    proto_layouts_id());
 	setproctitle_init(argc, argv, envp);
 	log_init(STORAGED_NAME);
 	setup_settings(argc, argv);

@@ -30,6 +30,7 @@
 #include "static.h"
 #include "upstream.h"
 #include "workerd.h"
+#include "msgtab.h"
 #include "version.h"
 
 /* How long a new worker waits for storaged before it is ready anyway. */
@@ -142,7 +143,8 @@ main(int argc, char *argv[], char *envp[])
 {
 	const struct role *role;
 
-	version_arg(argc, argv, WORKERD_NAME);
+	version_arg(argc, argv, WORKERD_NAME, PROTO_VERSION,
+	    proto_layouts_id());
 	log_init(WORKERD_NAME);
 	role = role_of(argc, argv);
 	master_start(role->name, argc, argv, envp);

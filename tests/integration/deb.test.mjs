@@ -15,6 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { REPO } from './lib/harness.mjs';
+import { layoutsId, PROTO_VERSION } from './lib/storage.mjs';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-deb-'));
 const OUT = path.join(TMP, 'out');
@@ -109,10 +110,12 @@ describe('the Debian package', () => {
     assert.equal(shell, '/usr/sbin/nologin');
   });
 
-  test('stripped binaries; --version prints debian/changelog\'s version', () => {
+  test('stripped binaries; --version prints debian/changelog\'s version and one message table', () => {
     for (const line of steps['debug-sections'].filter(Boolean)) assert.match(line, / 0$/, `${line}: no .debug_info, no .symtab`);
-    assert.deepEqual(steps.versions.filter(Boolean),
-      ['parley-masterd', 'parley-workerd', 'parley-fetch', 'parley-storaged', 'parleyctl'].map((b) => `${b} ${VERSION}`));
+    const versions = steps.versions.filter(Boolean);
+    const table = ` (protocol ${PROTO_VERSION}, messages ${layoutsId().toString(16).padStart(16, '0')})`;
+    assert.deepEqual(versions,
+      ['parley-masterd', 'parley-workerd', 'parley-fetch', 'parley-storaged', 'parleyctl'].map((b) => `${b} ${VERSION}${table}`));
   });
 
   test('every manual page reads with man -l, the aliases of parley(8) too', () => {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { BIN, childPids, pool, seenAlive, startParley, waitFor } from './lib/harness.mjs';
-import { T } from './lib/storage.mjs';
+import { helloFrame, T } from './lib/storage.mjs';
 
 const WAIT = 10000;
 
@@ -165,16 +165,13 @@ const frame = (type, payload = Buffer.alloc(0)) => {
   h.writeUInt32BE(payload.length, 4);
   return Buffer.concat([h, payload]);
 };
-const name = Buffer.from('parley-workerd');
-const hello = Buffer.alloc(8);
-hello.writeUInt32BE(1, 0);
-hello.writeUInt32BE(name.length, 4);
+const hello = Buffer.from('${helloFrame('parley-workerd').toString('hex')}', 'hex');
 const load = Buffer.alloc(4);
 const s = new net.Socket({ fd: 3, readable: true, writable: true });
 s.on('data', () => {});
 s.on('end', () => process.exit(0));
 s.on('error', () => process.exit(0));
-s.write(Buffer.concat([frame(${T.HELLO}, Buffer.concat([hello, name])), frame(${T.WM_READY}), frame(${T.WM_LOAD}, load)]));
+s.write(Buffer.concat([hello, frame(${T.WM_READY}), frame(${T.WM_LOAD}, load)]));
 `;
 
 test('a notifier that sends WM_LOAD breaks its channel and is replaced; the workers go on', { timeout: 60000 }, async (t) => {

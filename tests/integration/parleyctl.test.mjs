@@ -20,7 +20,7 @@ import { describe, test } from 'node:test';
 
 import { BIN, StorageClient, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { chat, mockReply, sid } from './lib/chat.mjs';
-import { Enc, F, frame, PROTO_VERSION, T } from './lib/storage.mjs';
+import { Enc, F, frame, helloFrame, T } from './lib/storage.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { login, loginRequest } from './lib/dashboard.mjs';
 
@@ -145,7 +145,7 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
       const fake = path.join(p.tmp, 'fake-storaged.sock');
       const server = net.createServer((c) => {
         c.on('error', () => {});
-        c.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parley-storaged').done()));
+        c.write(helloFrame('parley-storaged'));
         let buf = Buffer.alloc(0);
         c.on('data', (d) => {
           buf = Buffer.concat([buf, d]);

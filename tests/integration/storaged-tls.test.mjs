@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { BIN, freePort, Parley, REPO, waitFor, within } from './lib/harness.mjs';
 import { chat, mockReply, sid } from './lib/chat.mjs';
-import { Enc, F, frame, PROTO_VERSION, T, tlsProbe } from './lib/storage.mjs';
+import { F, frame, helloFrame, T, tlsProbe } from './lib/storage.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const CTL = path.join(BIN, 'parleyctl');
@@ -93,7 +93,7 @@ describe('storaged over TLS', () => {
       });
     });
     s.on('secureConnect', () => {
-      s.write(Buffer.concat([frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parleyctl').done()), frame(T.ST_BACKUP, 0, 7, Buffer.alloc(0))]));
+      s.write(Buffer.concat([helloFrame('parleyctl'), frame(T.ST_BACKUP, 0, 7, Buffer.alloc(0))]));
     });
     const m = await within(replied, 5000);
     s.destroy();
@@ -116,7 +116,7 @@ describe('storaged over TLS', () => {
     const plain = await new Promise((resolve) => {
       const s = net.connect(p.cluster.port, '127.0.0.1');
       let data = Buffer.alloc(0);
-      s.on('connect', () => s.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parley-workerd').done())));
+      s.on('connect', () => s.write(helloFrame('parley-workerd')));
       s.on('data', (d) => { data = Buffer.concat([data, d]); });
       s.on('error', () => {});
       s.on('close', () => resolve(data));

@@ -159,7 +159,7 @@ main(int argc, char *argv[])
 	const char *host = "127.0.0.1", *port_file = NULL;
 	int port = 0, ch, listen_fd;
 
-	version_arg(argc, argv, "mockai");
+	version_arg(argc, argv, "mockai", 0, 0);
 	log_init("mockai");
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {

@@ -8,13 +8,15 @@
  */
 #include "fetcher.h"
 #include "log.h"
+#include "msgtab.h"
 #include "version.h"
 #include "workerd.h"
 
 int
 main(int argc, char *argv[], char *envp[])
 {
-	version_arg(argc, argv, FETCHER_NAME);
+	version_arg(argc, argv, FETCHER_NAME, PROTO_VERSION,
+	    proto_layouts_id());
 	log_init(FETCHER_NAME);
 	if (argc != 1)
 		fatalx("usage: %s [--version] (started by parley-masterd: "

@@ -2,7 +2,9 @@
  * libFuzzer target for the channel decoder: arbitrary bytes arrive from a
  * peer in two writes, and every message that decodes has its payload read
  * as each storaged request and record type would read it (who asks, the
- * rate hit and its verdict too).
+ * rate hit and its verdict too). The first byte says where the writes
+ * split and (its top bit clear) that the peer's own HELLO, which carries
+ * a fingerprint no fuzzer guesses, goes first; set, the bytes are all.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,10 +75,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int inited;
-	struct pchan ch;
+	struct pchan ch, peer;
 	struct pmsg m;
 	size_t split;
-	int sv[2];
+	int sv[2], hello;
 
 	if (!inited) {
 		log_init("fuzz_proto");
@@ -92,16 +94,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(sv[1]);
 		return 0;
 	}
-	split = data[0] % size;
+	hello = !(data[0] & 0x80);
+	split = (size_t)(data[0] & 0x7f) % size;
 	data++;
 	size--;
 	if (split > size)
 		split = size;
+	/* pchan_init takes sv[0] (and closes it in any case). */
+	if (hello && (pchan_init(&peer, sv[0], "parley-storaged") < 0 ||
+	    pchan_flush(&peer) != 1)) {
+		pchan_close(&peer);
+		sv[0] = -1;
+		goto out;
+	}
 	if (split > 0 && write(sv[0], data, split) < 0)
 		goto out;
 	if (size > split && write(sv[0], data + split, size - split) < 0)
 		goto out;
-	close(sv[0]);
+	if (hello)
+		pchan_close(&peer);
+	else
+		close(sv[0]);
 	sv[0] = -1;
 	while (pchan_read(&ch) > 0) {
 		while (pchan_next(&ch, &m) == 1) {
@@ -111,7 +124,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 out:
-	if (sv[0] >= 0)
+	if (sv[0] >= 0 && hello)
+		pchan_close(&peer);
+	else if (sv[0] >= 0)
 		close(sv[0]);
 	pchan_close(&ch);
 	return 0;

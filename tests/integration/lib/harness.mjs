@@ -14,8 +14,8 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
+import { BIN, REPO } from './bin.mjs';
 import { Conn, request as httpRequest, sleep } from './http.mjs';
 import { MockAI } from './mockai.mjs';
 import { spawnOwned } from './owned.mjs';
@@ -25,8 +25,7 @@ export { Conn, sleep } from './http.mjs';
 export { MockAI } from './mockai.mjs';
 export { StorageClient } from './storage.mjs';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const BIN = process.env.PARLEY_BIN || path.join(REPO, 'build/test/bin');
+export { BIN, REPO } from './bin.mjs';
 
 // ASan zeroes the shadow of a large block with mmap past 64 KiB by
 // default; storaged's LMDB allocates 3 MiB in every nested transaction

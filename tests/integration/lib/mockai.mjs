@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { BIN } from './bin.mjs';
 import { Conn, sleep } from './http.mjs';
 import { spawnOwned } from './owned.mjs';
 
-const BIN = process.env.PARLEY_BIN || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../build/test/bin');
 
 const SANITIZER_PATTERNS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:', 'SUMMARY: UndefinedBehaviorSanitizer'];
 

@@ -3,7 +3,8 @@
 //
 // Frame: u16 type | u16 flags | u32 length | u32 id, big-endian, then the
 // payload. Strings are u32 length + bytes. Both sides start with
-// HELLO {u32 version, str name}.
+// HELLO {u32 version, str name, u64 layouts}: the message table's
+// fingerprint, which the built programs print with --version.
 //
 // The message table is read from the C sources when this module loads:
 // the type numbers (proto.h), which types carry who asks and each type's
@@ -14,13 +15,16 @@
 // (stmsgs.c's RECORD: a due job, an event...) have theirs below, and
 // those with rows (its ROWS: a widget, an agent, an organisation, a
 // webhook, a delivery, an API key, a canned reply, a contact, a mail, a
-// user; and a conversation and a message, RECORD there) theirs from
+// user, a conversation, a message) theirs from
 // records.mjs; storage.test.mjs checks every payload against the C
 // encodings test_stmsgs writes at each test build.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import tls from 'node:tls';
 
+import { BIN } from './bin.mjs';
 import { rowCodec } from './records.mjs';
 
 const PROTO = new URL('../../../proto/', import.meta.url);
@@ -138,7 +142,20 @@ export const WHO_TYPES = new Set([...TABLE.rows.values()].filter((r) => r.who).m
 export const WHO = { PUBLIC: 0, KEY: 1, SESSION: 2, CTL: 3, ORGKEY: 4 };
 // A role in an organisation (proto/storemsg.h, enum st_role).
 export const ROLE = { NONE: 0, AGENT: 1, ADMIN: 2, OWNER: 3 };
-export const PROTO_VERSION = 1;
+export const PROTO_VERSION = 2;
+// The message table's fingerprint (proto/msgtab.h's proto_layouts_id),
+// which every HELLO carries and a peer's must equal: the built
+// programs', as parley-storaged --version prints it (a BigInt).
+let layouts = null;
+export function layoutsId() {
+  if (layouts === null) {
+    const v = execFileSync(path.join(BIN, 'parley-storaged'), ['--version'], { encoding: 'utf8' });
+    const m = /\(protocol (\d+), messages ([0-9a-f]{16})\)$/m.exec(v);
+    if (!m || Number(m[1]) !== PROTO_VERSION) throw new Error(`parley-storaged --version: ${v.trim()}`);
+    layouts = BigInt(`0x${m[2]}`);
+  }
+  return layouts;
+}
 const HDR = 12;
 const MAX_PAYLOAD = 8 * 1024 * 1024;
 
@@ -178,6 +195,10 @@ export function frame(type, flags, id, payload = Buffer.alloc(0)) {
   h.writeUInt32BE(id >>> 0, 8);
   return Buffer.concat([h, payload]);
 }
+
+// The HELLO of a process named as (its name decides what storaged lets it
+// ask), with this build's version and message table.
+export const helloFrame = (as) => frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str(as).u64(layoutsId()).done());
 
 // A conversation and a message (proto/storemsg.h): their rows' codecs
 // (records.mjs), the values their C members (a conversation's visitor:
@@ -396,7 +417,7 @@ export class StorageClient {
       sock.once('connect', () => {
         const c = new StorageClient(sock, name);
         c.as = as;
-        sock.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str(as).done()));
+        sock.write(helloFrame(as));
         c._helloWaiter = (err) => {
           clearTimeout(t);
           if (err) { sock.destroy(); reject(err); } else resolve(c);
@@ -422,8 +443,10 @@ export class StorageClient {
           const dd = new Dec(payload);
           const version = dd.u32();
           const name = dd.str();
-          this.peerHello = { version, name };
+          const layoutsOf = version === PROTO_VERSION ? dd.u64n() : null;
+          this.peerHello = { version, name, layouts: layoutsOf };
           if (version !== PROTO_VERSION) throw new Error(`storaged HELLO version ${version}`);
+          if (layoutsOf !== layoutsId()) throw new Error(`storaged HELLO layouts ${layoutsOf.toString(16)}`);
           if (this._helloWaiter) { this._helloWaiter(null); this._helloWaiter = null; }
         } catch (e) { this._fail(e); return; }
         continue;
@@ -581,7 +604,7 @@ export function tlsProbe(port, opts, { sendHello = true, host = '127.0.0.1', tim
     const done = (r) => { clearTimeout(t); s.destroy(); resolve({ ...r, closedMs: Date.now() - t0 }); };
     t = setTimeout(() => done({ hello: false, error: `nothing within ${timeout} ms` }), timeout);
     s.on('secureConnect', () => {
-      if (sendHello) s.write(frame(T.HELLO, 0, 0, new Enc().u32(PROTO_VERSION).str('parley-workerd').done()));
+      if (sendHello) s.write(helloFrame('parley-workerd'));
     });
     s.on('data', (d) => {
       buf = Buffer.concat([buf, d]);

@@ -1,8 +1,10 @@
 /*
  * The message table (proto/msgtab.c): one row per type, each type once,
  * names as proto.h's (PROTO_ + name), storaged's requests only to it,
- * each of storaged's messages with its layouts (stmsgs.h), and
- * proto/PROTOCOL.md's list of message types the same set of types.
+ * each of storaged's messages with its layouts (stmsgs.h), the table's
+ * fingerprint moved by what a payload's bytes depend on and by nothing
+ * else, and proto/PROTOCOL.md's list of message types the same set of
+ * types.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +17,9 @@
 #include <string.h>
 
 #include "msgtab.h"
+#include "record.h"
 #include "stmsgs.h"
+#include "storemsg.h"
 
 static void
 test_rows(void **state)
@@ -144,6 +148,99 @@ doc_types(int listed[PROTO_TYPE_MAX])
 	}
 }
 
+/* A copy of l's fields (l has fields) in fs, and l over them in c. */
+static void
+copy_layout(const struct playout *l, struct pfield *fs, struct playout *c)
+{
+	memcpy(fs, l->f, l->nf * sizeof(*fs));
+	*c = *l;
+	c->f = fs;
+}
+
+/* A storaged reply whose list's elements are a layout of fields. */
+static const struct playout *
+list_parent(size_t *at)
+{
+	const struct proto_msg *m;
+	size_t i, j;
+
+	for (i = 0; (m = proto_msg_at(i)) != NULL; i++)
+		for (j = 0; m->rep != NULL && j < m->rep->nf; j++)
+			if (m->rep->f[j].kind == PF_LIST &&
+			    m->rep->f[j].sub->nf > 0) {
+				*at = j;
+				return m->rep;
+			}
+	return NULL;
+}
+
+/*
+ * The table's fingerprint, which every HELLO carries: the same each
+ * time; moved by a field's bound, kind or flags, a list element's field
+ * (a layout inside a layout), a record row's bound or format; not by
+ * where a member is (offsets differ between machines, the wire does not).
+ */
+static void
+test_fingerprint(void **state)
+{
+	struct pfield fs[64], subfs[64];
+	struct playout c, subc;
+	struct rfield *rows;
+	struct rlayout rc;
+	const struct playout *parent;
+	uint64_t h0, rh0;
+	size_t at;
+
+	assert_true(proto_layouts_id() != 0);
+	assert_true(proto_layouts_id() == proto_layouts_id());
+
+	h0 = pl_fingerprint(PROTO_FNV_START, &pl_rate_hit);
+	assert_true(pl_rate_hit.nf > 0 && pl_rate_hit.nf <= 64);
+	copy_layout(&pl_rate_hit, fs, &c);
+	assert_true(pl_fingerprint(PROTO_FNV_START, &c) == h0);
+	fs[0].off += 8;
+	assert_true(pl_fingerprint(PROTO_FNV_START, &c) == h0);
+	fs[0].max++;
+	assert_true(pl_fingerprint(PROTO_FNV_START, &c) != h0);
+	copy_layout(&pl_rate_hit, fs, &c);
+	fs[c.nf - 1].kind = fs[c.nf - 1].kind == PF_U8 ? PF_U32 : PF_U8;
+	assert_true(pl_fingerprint(PROTO_FNV_START, &c) != h0);
+	copy_layout(&pl_rate_hit, fs, &c);
+	fs[0].flags ^= PF_F_CLIP;
+	assert_true(pl_fingerprint(PROTO_FNV_START, &c) != h0);
+	c.nf--;
+	assert_true(pl_fingerprint(PROTO_FNV_START, &c) != h0);
+
+	parent = list_parent(&at);
+	assert_non_null(parent);
+	assert_true(parent->nf <= 64 && parent->f[at].sub->nf <= 64);
+	h0 = pl_fingerprint(PROTO_FNV_START, parent);
+	copy_layout(parent, fs, &c);
+	copy_layout(parent->f[at].sub, subfs, &subc);
+	fs[at].sub = &subc;
+	assert_true(pl_fingerprint(PROTO_FNV_START, &c) == h0);
+	subfs[subc.nf - 1].max++;
+	assert_true(pl_fingerprint(PROTO_FNV_START, &c) != h0);
+
+	/* A record with rows: its message layout is its rows'. */
+	assert_ptr_equal(pl_widget.rows, &st_widget_layout);
+	rh0 = rl_fingerprint(PROTO_FNV_START, &st_widget_layout);
+	assert_true(pl_fingerprint(PROTO_FNV_START, &pl_widget) == rh0);
+	rows = malloc(st_widget_layout.nf * sizeof(*rows));
+	assert_non_null(rows);
+	memcpy(rows, st_widget_layout.f, st_widget_layout.nf * sizeof(*rows));
+	rc = st_widget_layout;
+	rc.f = rows;
+	rows[1].off += 8;
+	assert_true(rl_fingerprint(PROTO_FNV_START, &rc) == rh0);
+	rows[1].bound++;
+	assert_true(rl_fingerprint(PROTO_FNV_START, &rc) != rh0);
+	rows[1].bound--;
+	rows[rc.nf - 1].since++;
+	assert_true(rl_fingerprint(PROTO_FNV_START, &rc) != rh0);
+	free(rows);
+}
+
 static void
 test_protocol_md(void **state)
 {
@@ -166,6 +263,7 @@ main(void)
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_who_may_send),
+		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_protocol_md),
 	};
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "msgtab.h"
 #include "proto.h"
 #include "storemsg.h"
 #include "test_util.h"
@@ -275,11 +276,12 @@ test_channel_byte_by_byte(void **state)
 	assert_int_equal(pchan_init(&ch, sv[1], "test"), 0);
 	penc_init(&e);
 	/* HELLO, then a PING with a 5-byte payload. */
-	h = (struct proto_hdr){ PROTO_HELLO, 0, 4 + 4 + 4, 0 };
+	h = (struct proto_hdr){ PROTO_HELLO, 0, 4 + 4 + 4 + 8, 0 };
 	proto_hdr_pack(&h, hdr);
 	penc_raw(&e, hdr, sizeof(hdr));
 	penc_u32(&e, PROTO_VERSION);
 	penc_str(&e, "peer");
+	penc_u64(&e, proto_layouts_id());
 	h = (struct proto_hdr){ PROTO_ST_PING, 0, 5, 77 };
 	proto_hdr_pack(&h, hdr);
 	penc_raw(&e, hdr, sizeof(hdr));
@@ -310,16 +312,30 @@ raw_send(int fd, uint16_t type, uint16_t flags, const void *p, uint32_t len)
 		assert_int_equal(write(fd, p, len), (ssize_t)len);
 }
 
+/* A HELLO of version, then *layouts unless NULL, then extra zero bytes. */
 static void
-raw_hello(int fd, uint32_t version)
+raw_hello_as(int fd, uint32_t version, const uint64_t *layouts, size_t extra)
 {
 	struct penc e;
 
 	penc_init(&e);
 	penc_u32(&e, version);
 	penc_str(&e, "raw");
+	if (layouts != NULL)
+		penc_u64(&e, *layouts);
+	while (extra-- > 0)
+		penc_u8(&e, 0);
 	raw_send(fd, PROTO_HELLO, 0, e.buf, (uint32_t)e.len);
 	penc_free(&e);
+}
+
+/* A HELLO of version with this build's message table. */
+static void
+raw_hello(int fd, uint32_t version)
+{
+	uint64_t id = proto_layouts_id();
+
+	raw_hello_as(fd, version, &id, 0);
 }
 
 /* Each case: what the peer sends decides that pchan_next fails. */
@@ -349,6 +365,22 @@ static void send_fd_flag_without_fd(int fd) { raw_hello(fd, PROTO_VERSION); raw_
 static void send_unknown_type(int fd) { raw_hello(fd, PROTO_VERSION); raw_send(fd, 0x3fff, 0, NULL, 0); }
 static void send_type_zero(int fd) { raw_hello(fd, PROTO_VERSION); raw_send(fd, 0, 0, NULL, 0); }
 static void send_bad_hello(int fd) { raw_send(fd, PROTO_HELLO, 0, "ab", 2); }
+/* Version 1's HELLO had no fingerprint: an older build is told apart. */
+static void send_old_hello(int fd) { raw_hello_as(fd, 1, NULL, 0); }
+static void send_no_layouts(int fd) { raw_hello_as(fd, PROTO_VERSION, NULL, 0); }
+static void send_hello_and_more(int fd)
+{
+	uint64_t id = proto_layouts_id();
+
+	raw_hello_as(fd, PROTO_VERSION, &id, 1);
+}
+/* Another build: one bit of the table's fingerprint other. */
+static void send_other_layouts(int fd)
+{
+	uint64_t id = proto_layouts_id() ^ 1;
+
+	raw_hello_as(fd, PROTO_VERSION, &id, 0);
+}
 
 static void
 send_oversize(int fd)
@@ -372,6 +404,30 @@ test_channel_protocol_errors(void **state)
 	expect_protocol_error(send_type_zero);
 	expect_protocol_error(send_bad_hello);
 	expect_protocol_error(send_oversize);
+	expect_protocol_error(send_old_hello);
+	expect_protocol_error(send_no_layouts);
+	expect_protocol_error(send_hello_and_more);
+	expect_protocol_error(send_other_layouts);
+}
+
+/* This build's HELLO is taken, and what follows it read. */
+static void
+test_channel_hello_accepted(void **state)
+{
+	int sv[2];
+	struct pchan ch;
+	struct pmsg m;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(pchan_init(&ch, sv[1], "test"), 0);
+	raw_hello(sv[0], PROTO_VERSION);
+	raw_send(sv[0], PROTO_ST_PING, 0, NULL, 0);
+	assert_true(pchan_read(&ch) > 0);
+	assert_int_equal(pchan_next(&ch, &m), 1);
+	assert_int_equal(m.hdr.type, PROTO_ST_PING);
+	assert_true(ch.hello_seen);
+	pchan_close(&ch);
+	close(sv[0]);
 }
 
 static void
@@ -646,6 +702,7 @@ main(void)
 		cmocka_unit_test(test_channel_byte_by_byte),
 		cmocka_unit_test(test_channel_max_size),
 		cmocka_unit_test(test_channel_protocol_errors),
+		cmocka_unit_test(test_channel_hello_accepted),
 		cmocka_unit_test(test_fd_passing),
 		cmocka_unit_test(test_fd_no_leak_on_close),
 		cmocka_unit_test(test_fd_truncated_control),

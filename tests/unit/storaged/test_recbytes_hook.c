@@ -102,7 +102,7 @@ job_free(void *j)
 }
 
 static const struct playout pl_job = { "st_hook_job",
-    sizeof(struct st_hook_job), NULL, 0, job_enc, job_dec, job_free };
+    sizeof(struct st_hook_job), NULL, 0, job_enc, job_dec, job_free, NULL };
 
 static int
 setup(void **state)
