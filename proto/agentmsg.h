@@ -61,7 +61,10 @@
  * account name, and name is ignored; a key's (no person) is its name.
  * An agent message stores its author's user id ("" for a key's).
  *
- *   ST_EV_SUBSCRIBE  u8 level (ST_EV_LEVEL_*)       -> u64 epoch, u64 last_seq
+ *   ST_EV_SUBSCRIBE  u8 level (ST_EV_LEVEL_*)       -> u64 epoch, u64 last_seq,
+ *                                                     bytes id key (16)
+ *     The id key: the ring's, random, under which the dashboards'
+ *     streams show an event's epoch and seq (workerd/admin/events.c).
  *   ST_EV_SINCE      u64 epoch, u64 seq, u32 max (1-1000)
  *                                           -> u8 result (ST_EV_OK,
  *                                              ST_EV_GONE), u64 epoch,
@@ -160,6 +163,9 @@ enum st_ev_kind {
 	ST_EV_CONV_DELETED = 6,
 	ST_EV_STATE = 7,	/* its state changed (st_conv.conv_state) */
 };
+
+/* ST_EV_SUBSCRIBE's id key: an AES-128 key. */
+#define ST_EV_KEY_LEN	16
 
 /* ST_EV_SUBSCRIBE levels. */
 enum st_ev_level {

@@ -1030,6 +1030,7 @@ PLAYOUT(pl_ev_subscribe_req, struct st_ev_subscribe_req,
 static const struct pfield f_ev_subscribe_rep[] = {
 	PFU64(struct st_ev_subscribe_rep, epoch),
 	PFU64(struct st_ev_subscribe_rep, last_seq),
+	PFBYTES(struct st_ev_subscribe_rep, id_key, id_key_len, PF_F_EXACT),
 };
 PLAYOUT(pl_ev_subscribe_rep, struct st_ev_subscribe_rep,
     f_ev_subscribe_rep);

@@ -533,6 +533,8 @@ struct st_ev_subscribe_req {
 };
 struct st_ev_subscribe_rep {
 	uint64_t epoch, last_seq;
+	uint8_t id_key[ST_EV_KEY_LEN];	/* the ring's (eventring.h) */
+	uint32_t id_key_len;
 };
 struct st_ev_since_req {
 	uint64_t epoch, seq;

@@ -25,6 +25,7 @@ struct evslot {
 struct evring {
 	uint64_t epoch;
 	uint64_t last;		/* the last seq handed out */
+	uint8_t id_key[ST_EV_KEY_LEN];	/* the streams' ids' (evring_stats) */
 	struct evslot *slots;	/* ST_EV_RING_EVENTS, circular */
 	size_t head;		/* the oldest */
 	size_t count;
@@ -45,6 +46,7 @@ evring_new(void)
 	}
 	/* A new run: clients from the last one find their seqs gone. */
 	proto_random(&r->epoch, sizeof(r->epoch));
+	proto_random(r->id_key, sizeof(r->id_key));
 	return r;
 }
 
@@ -58,14 +60,17 @@ evring_free(struct evring *r)
 	for (i = 0; i < r->count; i++)
 		free(r->slots[(r->head + i) % ST_EV_RING_EVENTS].buf);
 	free(r->slots);
+	explicit_bzero(r->id_key, sizeof(r->id_key));
 	free(r);
 }
 
 struct evring_stats
 evring_stats(const struct evring *r)
 {
-	struct evring_stats st = { r->epoch, r->last, r->count, r->bytes };
+	struct evring_stats st = { .epoch = r->epoch, .last = r->last,
+	    .count = r->count, .bytes = r->bytes };
 
+	memcpy(st.id_key, r->id_key, sizeof(st.id_key));
 	return st;
 }
 

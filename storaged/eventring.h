@@ -53,6 +53,12 @@ void evring_free(struct evring *);
 /* What a ring holds now, for a subscriber's first reply, tests and logs. */
 struct evring_stats {
 	uint64_t epoch;		/* the ring's random epoch */
+	/*
+	 * Random, as the epoch: the key under which the dashboards' streams
+	 * show an event's epoch and seq (workerd/admin/events.c), so that
+	 * no organisation counts another's events by its ids.
+	 */
+	uint8_t id_key[ST_EV_KEY_LEN];
 	uint64_t last;		/* the last seq handed out (0: none yet) */
 	size_t count;		/* events kept */
 	size_t bytes;		/* their encoded bytes */

@@ -1025,7 +1025,10 @@ ev_subscribe(struct server *s, struct client *c, const struct req *q,
 	ring = evring_stats(s->ev);
 	rep.epoch = ring.epoch;
 	rep.last_seq = ring.last;
+	memcpy(rep.id_key, ring.id_key, sizeof(rep.id_key));
+	rep.id_key_len = sizeof(rep.id_key);
 	(void)st_rep_encode(&r->enc, q->type, &rep);
+	OPENSSL_cleanse(&ring, sizeof(ring));
 }
 
 /* ST_EV_SINCE: the events the ring still holds after a seq. */

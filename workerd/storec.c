@@ -173,7 +173,7 @@ storec_ev_level_confirmed(void)
 	return sc_state == SC_UP && sc_sub_req == NULL ? sc_level_sent : -1;
 }
 
-/* ST_EV_SUBSCRIBE -> u64 epoch, u64 last_seq */
+/* ST_EV_SUBSCRIBE -> u64 epoch, u64 last_seq, bytes id key */
 static void
 storec_sub_done(const struct storec_result *r, void *arg)
 {
@@ -198,7 +198,9 @@ storec_sub_done(const struct storec_result *r, void *arg)
 	    level, (unsigned long long)rep.epoch,
 	    (unsigned long long)rep.last_seq);
 	if (sc_subscribed != NULL)
-		sc_subscribed(level, rep.epoch, rep.last_seq, again);
+		sc_subscribed(level, rep.epoch, rep.last_seq, rep.id_key,
+		    again);
+	OPENSSL_cleanse(&rep, sizeof(rep));
 	storec_ev_sync();	/* it may have changed meanwhile */
 }
 

@@ -323,11 +323,12 @@ void storec_ev_level(uint8_t level);
 /* The level storaged confirmed on this connection; -1 none (or down). */
 int storec_ev_level_confirmed(void);
 /*
- * Called when storaged confirmed a level: its epoch and last seq then;
- * again is 1 when this follows a reconnect (events in between are lost).
+ * Called when storaged confirmed a level: its epoch and last seq then,
+ * and its ring's id key (ST_EV_KEY_LEN bytes); again is 1 when this
+ * follows a reconnect (events in between are lost).
  */
 typedef void (*storec_sub_cb)(uint8_t level, uint64_t epoch,
-    uint64_t last_seq, int again);
+    uint64_t last_seq, const uint8_t *id_key, int again);
 void storec_on_subscribed(storec_sub_cb);
 int storec_connected(void);
 /* cb is called each time the connection to storaged becomes usable. */

@@ -8,6 +8,7 @@
 // person answers. The 4-worker latency run and the restarts are
 // handoff-e2e's (the lead's).
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley, sleep, waitFor } from './lib/harness.mjs';
@@ -77,7 +78,8 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal((await v.next('handoff')).state, 'waiting_human');
     const waiting = await ev.take(handoffOf(convId), 5000, 'handoff waiting_human');
     assert.equal(waiting.data.state, 'waiting_human');
-    assert.match(waiting.id, /^[0-9a-f]{1,16}-\d+$/);
+    // Opaque ids (the ring's epoch and seq encrypted): nothing to count by.
+    assert.match(waiting.id, /^[0-9a-f]{32}$/);
     const open = await p.admin('/v1/admin/conversations?handoff=open');
     assert.equal(open.status, 200);
     assert.ok(open.json().conversations.some((c) => c._id === convId && c.handoff === 'waiting_human'));
@@ -90,7 +92,10 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(r.json().changed, true);
     assert.equal(r.json().conversation.handoff, 'human');
     assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human', name: 'Ada' });
-    assert.equal((await ev.take(handoffOf(convId))).data.name, 'Ada');
+    const human = await ev.take(handoffOf(convId));
+    assert.equal(human.data.name, 'Ada');
+    assert.match(human.id, /^[0-9a-f]{32}$/);
+    assert.notEqual(human.id.slice(0, 16), waiting.id.slice(0, 16), 'the next event\'s id shares nothing with the last');
     r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'human' });
     assert.equal(r.json().changed, false);
 
@@ -150,12 +155,17 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     const first = await ev2.take(() => true);
     assert.equal(first.event, 'handoff');
     assert.equal(first.data.state, 'human');
-    const [epoch, seq] = waiting.id.split('-');
-    assert.equal(first.id, `${epoch}-${Number(seq) + 1}`);
+    assert.equal(first.id, human.id, 'the event after it, with the id the live stream gave it');
     await ev2.take((e) => e.event === 'message' && e.data.message.role === 'agent');
     ev2.close();
-    // ?last_event_id= as well; an id from another run: reset.
-    const ev3 = await Events.open(p, { query: `?last_event_id=${epoch === '1' ? '2' : '1'}-5` });
+    // ?last_event_id= as well; an id of another run's key (or made up),
+    // and one of the old form (epoch-seq): reset.
+    for (const old of [`${waiting.id[0] === '0' ? '1' : '0'}${waiting.id.slice(1)}`, '1-5']) {
+      const evx = await Events.open(p, { query: `?last_event_id=${old}` });
+      assert.equal((await evx.take(() => true)).event, 'reset', old);
+      evx.close();
+    }
+    const ev3 = await Events.open(p, { query: `?last_event_id=${crypto.randomBytes(16).toString('hex')}` });
     const reset = await ev3.take(() => true);
     assert.equal(reset.event, 'reset');
     assert.deepEqual(reset.data, {});

@@ -310,10 +310,12 @@ void events_quit(void);
 size_t events_clients(void);
 /*
  * One event as SSE text appended to out ("id:", "event:", "data:" and a
- * blank line), its data built as the admin API's JSON: 0; 1 for an event
- * the stream does not carry (typing), nothing appended; -1 on error.
+ * blank line), its data built as the admin API's JSON and its id under
+ * key (events_id_make): 0; 1 for an event the stream does not carry
+ * (typing), nothing appended; -1 on error.
  */
-int events_format(struct buf *out, const struct st_event *);
+int events_format(struct buf *out, const struct st_event *,
+    const uint8_t key[ST_EV_KEY_LEN]);
 /*
  * The data object of an event as the admin API's JSON (the stream's
  * "data:", a webhook's "data"): {"conversation"} for a new one, with
@@ -323,8 +325,23 @@ int events_format(struct buf *out, const struct st_event *);
  * without data (typing).
  */
 json_t *events_data(const struct st_event *, const char **name);
-/* "<epoch hex>-<seq>" (1-16 hex digits, decimal seq): 0, or -1. */
-int events_last_id_parse(const char *s, uint64_t *epoch, uint64_t *seq);
+/*
+ * An event's id as a stream shows it: its epoch and seq (16 bytes,
+ * big-endian) as one AES-128 block under key, the ring's (storaged's, at
+ * the subscription), in 32 hex digits. Opaque: a seq counts every
+ * organisation's events, which another's stream must not read off its
+ * ids. 0, or -1 (OpenSSL failed).
+ */
+#define EVENTS_ID_LEN	32
+int events_id_make(const uint8_t key[ST_EV_KEY_LEN], uint64_t epoch,
+    uint64_t seq, char out[EVENTS_ID_LEN + 1]);
+/*
+ * A Last-Event-ID read back under key: 0, or -1 when it is not 32 hex
+ * digits. An id made under another key (storaged restarted or failed
+ * over since) reads as an epoch the ring does not have: a reset.
+ */
+int events_id_parse(const uint8_t key[ST_EV_KEY_LEN], const char *s,
+    uint64_t *epoch, uint64_t *seq);
 
 /* ------------------------------------------------------------ dashauth.c */
 

@@ -4,12 +4,13 @@
  *
  *	retry: 2000
  *
- *	id: <epoch hex>-<seq>
+ *	id: <32 hex digits: the event's epoch and seq, encrypted>
  *	event: conversation | message | handoff | contact
  *	data: {"conversation":{...}, ...}
  *
  * storaged numbers its events per run (epoch, seq) and keeps the newest in
- * a ring. While this worker has clients it subscribes to every event
+ * a ring; a stream shows the pair encrypted under the ring's key
+ * (events_id_make), since seq counts every organisation's events. While this worker has clients it subscribes to every event
  * (level 2, storec_ev_level); it sends each one to every client, built
  * with the admin API's own JSON (admin_conv_json, admin_msg_json,
  * contact_json). A client starts once the subscription is confirmed:
@@ -44,6 +45,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "admin.h"
 #include "agentmsg.h"
 #include "log.h"
@@ -68,6 +71,8 @@ struct evclient {
 	struct conn *c;
 	enum evc_state state;
 	int resume;			/* a Last-Event-ID was given */
+	/* The Last-Event-ID, read once the ring's key is known. */
+	char resume_id[EVENTS_ID_LEN + 1];
 	uint64_t epoch, seq;		/* the last event it has */
 	struct storec_req *sreq;
 	char org[ST_WHO_ORG_MAX + 1];	/* who asks's organisation */
@@ -81,34 +86,56 @@ static size_t nclients;
 static struct loop_timer ping_timer, linger_timer, presence_timer;
 static int timers_ready;
 static uint64_t ev_epoch, ev_seq;	/* the newest event seen at level 2 */
+static uint8_t ev_key[ST_EV_KEY_LEN];	/* the ring's id key (level 2's) */
 static struct buf evtext;		/* one event's text, reused */
 
 static void client_since(struct evclient *);
 
 /* ------------------------------------------------------------- pure */
 
-int
-events_last_id_parse(const char *s, uint64_t *epoch, uint64_t *seq)
+/* One AES-128 block under key, one way (enc 1) or back: 0, or -1. */
+static int
+id_block(const uint8_t key[ST_EV_KEY_LEN], const uint8_t in[16],
+    uint8_t out[16], int enc)
 {
-	uint64_t e = 0, q = 0;
-	size_t i = 0, n;
-	int d;
+	EVP_CIPHER_CTX *x;
+	int n = 0, ok;
 
-	for (n = 0; (d = proto_hex_digit((unsigned char)s[i])) >= 0; i++, n++)
-		e = e << 4 | (uint64_t)d;
-	if (n < 1 || n > 16 || s[i++] != '-')
+	if ((x = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
-	for (n = 0; s[i] >= '0' && s[i] <= '9'; i++, n++) {
-		d = s[i] - '0';
-		if (q > UINT64_MAX / 10 || (q == UINT64_MAX / 10 &&
-		    (uint64_t)d > UINT64_MAX % 10))
-			return -1;
-		q = q * 10 + (uint64_t)d;
-	}
-	if (n < 1 || s[i] != '\0')
+	ok = EVP_CipherInit_ex(x, EVP_aes_128_ecb(), NULL, key, NULL,
+	    enc) == 1 && EVP_CIPHER_CTX_set_padding(x, 0) == 1 &&
+	    EVP_CipherUpdate(x, out, &n, in, 16) == 1 && n == 16;
+	EVP_CIPHER_CTX_free(x);
+	return ok ? 0 : -1;
+}
+
+int
+events_id_make(const uint8_t key[ST_EV_KEY_LEN], uint64_t epoch,
+    uint64_t seq, char out[EVENTS_ID_LEN + 1])
+{
+	uint8_t plain[16], block[16];
+
+	proto_put_be64(plain, epoch);
+	proto_put_be64(plain + 8, seq);
+	if (id_block(key, plain, block, 1) < 0)
 		return -1;
-	*epoch = e;
-	*seq = q;
+	proto_hex_encode(block, sizeof(block), out);
+	return 0;
+}
+
+int
+events_id_parse(const uint8_t key[ST_EV_KEY_LEN], const char *s,
+    uint64_t *epoch, uint64_t *seq)
+{
+	uint8_t plain[16], block[16];
+
+	if (strlen(s) != EVENTS_ID_LEN ||
+	    proto_hex_decode(s, block, sizeof(block)) < 0 ||
+	    id_block(key, block, plain, 0) < 0)
+		return -1;
+	*epoch = proto_get_be64(plain);
+	*seq = proto_get_be64(plain + 8);
 	return 0;
 }
 
@@ -153,22 +180,24 @@ events_data(const struct st_event *ev, const char **name)
 }
 
 int
-events_format(struct buf *out, const struct st_event *ev)
+events_format(struct buf *out, const struct st_event *ev,
+    const uint8_t key[ST_EV_KEY_LEN])
 {
+	char id[EVENTS_ID_LEN + 1];
 	const char *name = NULL;
 	json_t *data;
 	char *text;
 
 	if (ev->kind == ST_EV_TYPING || ev->seq == 0)
 		return 1;	/* the visitors' only; never in the ring */
-	if ((data = events_data(ev, &name)) == NULL)
+	if (events_id_make(key, ev->epoch, ev->seq, id) < 0 ||
+	    (data = events_data(ev, &name)) == NULL)
 		return -1;
 	text = json_dumps(data, JSON_COMPACT);
 	json_decref(data);
 	if (text == NULL)
 		return -1;
-	buf_addf(out, "id: %" PRIx64 "-%" PRIu64 "\nevent: %s\ndata: %s\n\n",
-	    ev->epoch, ev->seq, name, text);
+	buf_addf(out, "id: %s\nevent: %s\ndata: %s\n\n", id, name, text);
 	free(text);
 	return out->err ? -1 : 0;
 }
@@ -282,24 +311,39 @@ static void
 client_live(struct evclient *ec, uint64_t epoch, uint64_t seq,
     const char *event)
 {
-	char line[96];
+	char line[96], id[EVENTS_ID_LEN + 1];
 
 	ec->state = EVC_LIVE;
 	ec->epoch = epoch;
 	ec->seq = seq;
-	snprintf(line, sizeof(line), "id: %" PRIx64 "-%" PRIu64
-	    "\nevent: %s\ndata: " EVENTS_RESET_DATA "\n\n", epoch, seq, event);
+	if (events_id_make(ev_key, epoch, seq, id) < 0) {
+		log_warnx("events: cannot make an event id");
+		client_end(ec);
+		return;
+	}
+	snprintf(line, sizeof(line), "id: %s\nevent: %s\ndata: "
+	    EVENTS_RESET_DATA "\n\n", id, event);
 	client_write(ec, line, strlen(line));
 }
 
-/* The subscription is confirmed: the client may start. */
+/*
+ * The subscription is confirmed (the ring's key known): the client may
+ * start. A Last-Event-ID that does not read resumes nothing: its events
+ * are gone (reset).
+ */
 static void
 client_begin(struct evclient *ec)
 {
-	if (ec->resume)
-		client_since(ec);
-	else
+	if (!ec->resume) {
 		client_live(ec, ev_epoch, ev_seq, "ready");
+		return;
+	}
+	if (events_id_parse(ev_key, ec->resume_id, &ec->epoch,
+	    &ec->seq) < 0) {
+		ec->epoch = 0;
+		ec->seq = UINT64_MAX;
+	}
+	client_since(ec);
 }
 
 /*
@@ -322,7 +366,7 @@ since_events(struct evclient *ec, const struct st_ev_since_rep *sr)
 			return -1;
 		}
 		evtext.len = evtext.off = 0;
-		rc = events_format(&evtext, &ev);
+		rc = events_format(&evtext, &ev, ev_key);
 		if (rc == 0)
 			rc = client_event(ec, &ev, &evtext);
 		st_req_free(PROTO_ST_EV, &ev);
@@ -449,7 +493,7 @@ events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
 		return;
 	}
 	evtext.len = evtext.off = 0;
-	if ((rc = events_format(&evtext, &ev)) < 0)
+	if ((rc = events_format(&evtext, &ev, ev_key)) < 0)
 		log_warnx("events: cannot encode an event");
 	for (ec = TAILQ_FIRST(&clients); rc == 0 && ec != NULL; ec = next) {
 		next = TAILQ_NEXT(ec, entry);
@@ -465,7 +509,7 @@ events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
 /* storaged confirmed a level. */
 static void
 events_subscribed(uint8_t level, uint64_t epoch, uint64_t last_seq,
-    int again)
+    const uint8_t *id_key, int again)
 {
 	struct evclient *ec, *next;
 
@@ -473,6 +517,7 @@ events_subscribed(uint8_t level, uint64_t epoch, uint64_t last_seq,
 		return;
 	ev_epoch = epoch;
 	ev_seq = last_seq;
+	memcpy(ev_key, id_key, sizeof(ev_key));
 	for (ec = TAILQ_FIRST(&clients); ec != NULL; ec = next) {
 		next = TAILQ_NEXT(ec, entry);
 		if (ec->state == EVC_WAIT)
@@ -614,7 +659,11 @@ streams_capped(struct conn *c, const struct evclient *ec)
 	return -1;
 }
 
-/* Last-Event-ID, else ?last_event_id=: 1 given (maybe malformed), 0 not. */
+/*
+ * Last-Event-ID, else ?last_event_id=, kept for client_begin: 1 given
+ * (maybe malformed: one too long is kept empty, which reads as none), 0
+ * not.
+ */
 static int
 last_id(struct http_request *req, struct evclient *ec)
 {
@@ -627,11 +676,8 @@ last_id(struct http_request *req, struct evclient *ec)
 			return 0;
 		h = v;
 	}
-	/* A malformed one resumes nothing: its events are gone (reset). */
-	if (events_last_id_parse(h, &ec->epoch, &ec->seq) < 0) {
-		ec->epoch = 0;
-		ec->seq = UINT64_MAX;
-	}
+	if (strlen(h) < sizeof(ec->resume_id))
+		memcpy(ec->resume_id, h, strlen(h) + 1);
 	return 1;
 }
 

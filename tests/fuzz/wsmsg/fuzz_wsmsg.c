@@ -16,7 +16,6 @@
  * chat API's body (chat.c). A message's attachments are at most 5 upload
  * ids, and then its words may be none.
  */
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,22 +36,25 @@ check(int cond, const char *what)
 	}
 }
 
-/* events_last_id_parse: no crash; an accepted id prints back the same. */
+/*
+ * events_id_parse: no crash; an accepted id is 32 lowercase hex digits,
+ * and the id of what it reads is itself.
+ */
 static void
 last_event_id(const uint8_t *data, size_t size)
 {
-	char s[128], again[64];
-	uint64_t e, q, e2, q2;
+	static const uint8_t key[ST_EV_KEY_LEN] = { 'f', 'u', 'z', 'z' };
+	char s[128], again[EVENTS_ID_LEN + 1];
+	uint64_t e, q;
 
 	if (size >= sizeof(s))
 		return;		/* the header is cut well before this */
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (events_last_id_parse(s, &e, &q) < 0)
+	if (events_id_parse(key, s, &e, &q) < 0)
 		return;
-	snprintf(again, sizeof(again), "%" PRIx64 "-%" PRIu64, e, q);
-	check(events_last_id_parse(again, &e2, &q2) == 0 && e2 == e &&
-	    q2 == q, "a Last-Event-ID does not read back");
+	check(events_id_make(key, e, q, again) == 0 &&
+	    strcmp(again, s) == 0, "a Last-Event-ID does not read back");
 }
 
 /* A message's upload ids: at most 5, each "att_" and 32 hex digits. */

@@ -131,8 +131,11 @@ test_numbering(void **state)
 
 	assert_non_null(r);
 	assert_non_null(r2);
-	/* A new run, a new epoch. */
+	/* A new run, a new epoch and id key (random: not all zero). */
 	assert_true(evring_stats(r).epoch != evring_stats(r2).epoch);
+	assert_memory_not_equal(evring_stats(r).id_key,
+	    evring_stats(r2).id_key, ST_EV_KEY_LEN);
+	assert_false(proto_zeroed(evring_stats(r).id_key, ST_EV_KEY_LEN));
 	assert_int_equal(evring_stats(r).last, 0);
 	assert_int_equal(add(r, ST_EV_CONV_CREATED, 0), 1);
 	assert_int_equal(add(r, ST_EV_MESSAGE, 10), 2);

@@ -724,6 +724,7 @@ test_fetcher_malformed(void **state)
 static int ev_a, ev_b, sub_calls, sub_again;
 static uint8_t sub_level;
 static uint64_t sub_epoch, sub_seq;
+static uint8_t sub_key[ST_EV_KEY_LEN];
 
 static void
 on_ev_a(uint16_t type, const uint8_t *payload, size_t len)
@@ -739,21 +740,27 @@ on_ev_b(uint16_t type, const uint8_t *payload, size_t len)
 }
 
 static void
-on_sub(uint8_t level, uint64_t epoch, uint64_t last_seq, int again)
+on_sub(uint8_t level, uint64_t epoch, uint64_t last_seq,
+    const uint8_t *id_key, int again)
 {
 	sub_calls++;
 	sub_level = level;
 	sub_epoch = epoch;
 	sub_seq = last_seq;
+	memcpy(sub_key, id_key, sizeof(sub_key));
 	sub_again = again;
 }
 
-/* The next request is ST_EV_SUBSCRIBE(level): answered epoch, seq. */
+/*
+ * The next request is ST_EV_SUBSCRIBE(level): answered epoch, seq and
+ * an id key of epoch's low byte, 16 times.
+ */
 static void
 expect_subscribe(uint8_t level, uint64_t epoch, uint64_t seq)
 {
 	struct peer_req r;
 	struct penc e;
+	uint8_t key[ST_EV_KEY_LEN];
 	int before = sub_calls, i;
 
 	peer_expect(&P, &r, PROTO_ST_EV_SUBSCRIBE);
@@ -763,11 +770,14 @@ expect_subscribe(uint8_t level, uint64_t epoch, uint64_t seq)
 	penc_init(&e);
 	penc_u64(&e, epoch);
 	penc_u64(&e, seq);
+	memset(key, (int)(epoch & 0xff), sizeof(key));
+	penc_bytes(&e, key, sizeof(key));
 	peer_reply_enc(&P, &r, &e);
 	for (i = 0; i < 200 && sub_calls == before; i++)
 		drive_ms(5);
 	assert_int_equal(sub_level, level);
 	assert_true(sub_epoch == epoch && sub_seq == seq);
+	assert_memory_equal(sub_key, key, sizeof(key));
 	assert_int_equal(storec_ev_level_confirmed(), level);
 }
 
@@ -840,7 +850,8 @@ test_event_subscription(void **state)
 static void
 test_subscribe_malformed(void **state)
 {
-	const struct st_ev_subscribe_rep rep = { 0xab, 9 };
+	const struct st_ev_subscribe_rep rep = { 0xab, 9, { 1, 2, 3 },
+	    ST_EV_KEY_LEN };
 	struct peer_req r;
 	int cut, before;
 

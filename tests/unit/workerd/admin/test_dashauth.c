@@ -798,7 +798,7 @@ test_dash_session(void **state)
 static void
 test_events_presence(void **state)
 {
-	const struct st_ev_subscribe_rep sub = { 0xab, 9 };
+	const struct st_ev_subscribe_rep sub = { 0xab, 9, { 7 }, ST_EV_KEY_LEN };
 	struct tclient key;
 	struct peer_req pr;
 	uint32_t was = wsettings.away_after_ms;

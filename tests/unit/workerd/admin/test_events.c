@@ -1,8 +1,8 @@
 /*
  * GET /v1/admin/events' pure parts: an event as SSE text (the admin API's
- * JSON in its data line) and the Last-Event-ID it resumes from; and, with
- * a fake storaged, a catch-up (ST_EV_SINCE) whose reply does not decode
- * and an event (ST_EV) that does not.
+ * JSON in its data line) and its id, which a Last-Event-ID resumes from;
+ * and, with a fake storaged, a catch-up (ST_EV_SINCE) whose reply does
+ * not decode and an event (ST_EV) that does not.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,22 @@
 #include "test_client.h"
 #include "test_util.h"
 #include "workerd.h"
+
+/* The ring's id key the fake storaged gives (and format's). */
+static const uint8_t IDKEY[ST_EV_KEY_LEN] = {
+	0x5a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+};
+
+/* The id of (epoch, seq) under IDKEY, in a static buffer. */
+static const char *
+idof(uint64_t epoch, uint64_t seq)
+{
+	static char id[EVENTS_ID_LEN + 1];
+
+	assert_int_equal(events_id_make(IDKEY, epoch, seq, id), 0);
+	return id;
+}
 
 /* An event of kind on conversation 1, epoch 0xab, seq 7. */
 static void
@@ -39,7 +55,7 @@ format(const struct st_event *ev, int *rc)
 	char *s;
 
 	buf_init(&b);
-	*rc = events_format(&b, ev);
+	*rc = events_format(&b, ev, IDKEY);
 	buf_add(&b, "", 1);
 	s = *rc == 0 ? strdup(b.data) : NULL;
 	if (*rc != 0)
@@ -70,8 +86,8 @@ test_format_conversation(void **state)
 	fill_event(&ev, ST_EV_CONV_CREATED);
 	s = format(&ev, &rc);
 	assert_int_equal(rc, 0);
-	snprintf(want, sizeof(want), "id: ab-7\nevent: conversation\n"
-	    "data: {\"conversation\":%s}\n\n", conv_json);
+	snprintf(want, sizeof(want), "id: %s\nevent: conversation\n"
+	    "data: {\"conversation\":%s}\n\n", idof(0xab, 7), conv_json);
 	assert_string_equal(s, want);
 	free(s);
 	st_event_free(&ev);
@@ -81,8 +97,7 @@ static void
 test_format_message(void **state)
 {
 	struct st_event ev;
-	const char *prefix;
-	char *s;
+	char prefix[256], *s;
 	int rc;
 
 	fill_event(&ev, ST_EV_MESSAGE);
@@ -93,8 +108,9 @@ test_format_message(void **state)
 	ev.epoch = 0xfedcba9876543210ULL;
 	s = format(&ev, &rc);
 	assert_int_equal(rc, 0);
-	prefix = "id: fedcba9876543210-12345678901234\n"
-	    "event: message\ndata: {\"conversation\":{";
+	snprintf(prefix, sizeof(prefix), "id: %s\n"
+	    "event: message\ndata: {\"conversation\":{",
+	    idof(0xfedcba9876543210ULL, 12345678901234ULL));
 	assert_true(strncmp(s, prefix, strlen(prefix)) == 0);
 	/* One data line: the newline in the content is escaped. */
 	assert_non_null(strstr(s, "\"content\":\"line one\\nline two\""));
@@ -125,9 +141,9 @@ test_format_handoff_contact(void **state)
 	ev.state = ST_HANDOFF_WAITING;
 	s = format(&ev, &rc);
 	assert_int_equal(rc, 0);
-	snprintf(want, sizeof(want), "id: ab-7\nevent: handoff\n"
+	snprintf(want, sizeof(want), "id: %s\nevent: handoff\n"
 	    "data: {\"conversation\":%s,\"state\":\"waiting_human\","
-	    "\"name\":\"\"}\n\n", conv_json);
+	    "\"name\":\"\"}\n\n", idof(0xab, 7), conv_json);
 	assert_string_equal(s, want);
 	free(s);
 	st_event_free(&ev);
@@ -138,7 +154,9 @@ test_format_handoff_contact(void **state)
 	ev.contact.phone = strdup("");
 	s = format(&ev, &rc);
 	assert_int_equal(rc, 0);
-	assert_true(strncmp(s, "id: ab-7\nevent: contact\n", 24) == 0);
+	snprintf(want, sizeof(want), "id: %s\nevent: contact\n",
+	    idof(0xab, 7));
+	assert_true(strncmp(s, want, strlen(want)) == 0);
 	assert_non_null(strstr(s, ",\"contact\":{"));
 	assert_non_null(strstr(s, "\"g@example.com\""));
 	free(s);
@@ -165,27 +183,62 @@ test_format_not_sent(void **state)
 	st_event_free(&ev);
 }
 
-static void
-test_last_id(void **state)
+/* Bits in which two ids (32 hex digits each) differ. */
+static int
+bits_apart(const char *a, const char *b)
 {
-	static const char *bad[] = {
-		"", "-", "ab", "ab-", "-7", "ab-7x", "xy-7", "ab--7", "ab-+7",
-		"ab-7 ", " ab-7", "12345678901234567-1",
-		"ab-18446744073709551616", "ab-99999999999999999999",
+	uint8_t x[16], y[16];
+	int i, n = 0;
+
+	assert_int_equal(proto_hex_decode(a, x, sizeof(x)), 0);
+	assert_int_equal(proto_hex_decode(b, y, sizeof(y)), 0);
+	for (i = 0; i < 16; i++)
+		n += __builtin_popcount((unsigned)(x[i] ^ y[i]));
+	return n;
+}
+
+/*
+ * An event's id: AES-128 of (epoch, seq) (FIPS-197's example: key
+ * 00..0f, block 00112233..ff), read back under its key; consecutive
+ * seqs' ids far apart (nothing to count by); under another key another
+ * (epoch, seq); anything but 32 lowercase hex digits refused, untouched.
+ */
+static void
+test_event_ids(void **state)
+{
+	static const uint8_t fips[ST_EV_KEY_LEN] = {
+		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 	};
-	uint64_t e, q;
+	static const char *bad[] = {
+		"", "ab-7", "69c4e0d86a7b0430d8cdb78070b4c55",
+		"69c4e0d86a7b0430d8cdb78070b4c55a0",
+		"69C4E0D86A7B0430D8CDB78070B4C55A",
+		"69c4e0d86a7b0430d8cdb78070b4c55g",
+		" 69c4e0d86a7b0430d8cdb78070b4c55a",
+	};
+	char id[EVENTS_ID_LEN + 1], next[EVENTS_ID_LEN + 1];
+	uint64_t e, q, seqs[] = { 0, 1, 7, 8, 1u << 20, UINT64_MAX };
 	size_t i;
 
-	assert_int_equal(events_last_id_parse("ab-7", &e, &q), 0);
-	assert_true(e == 0xab && q == 7);
-	assert_int_equal(events_last_id_parse("FFFFFFFFFFFFFFFF-0", &e, &q), 0);
-	assert_true(e == UINT64_MAX && q == 0);
-	assert_int_equal(events_last_id_parse("0-18446744073709551615", &e,
-	    &q), 0);
-	assert_true(e == 0 && q == UINT64_MAX - 0);
+	assert_int_equal(events_id_make(fips, 0x0011223344556677ULL,
+	    0x8899aabbccddeeffULL, id), 0);
+	assert_string_equal(id, "69c4e0d86a7b0430d8cdb78070b4c55a");
+	assert_int_equal(events_id_parse(fips, id, &e, &q), 0);
+	assert_true(e == 0x0011223344556677ULL && q == 0x8899aabbccddeeffULL);
+	for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+		assert_int_equal(events_id_make(IDKEY, 0xab, seqs[i], id), 0);
+		assert_int_equal(strlen(id), EVENTS_ID_LEN);
+		assert_int_equal(events_id_parse(IDKEY, id, &e, &q), 0);
+		assert_true(e == 0xab && q == seqs[i]);
+		assert_int_equal(events_id_make(IDKEY, 0xab, seqs[i] + 1,
+		    next), 0);
+		assert_true(bits_apart(id, next) >= 32);
+		assert_int_equal(events_id_parse(fips, id, &e, &q), 0);
+		assert_false(e == 0xab);
+	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		e = q = 42;
-		assert_int_equal(events_last_id_parse(bad[i], &e, &q), -1);
+		assert_int_equal(events_id_parse(IDKEY, bad[i], &e, &q), -1);
 		assert_true(e == 42 && q == 42);	/* untouched */
 	}
 }
@@ -218,7 +271,9 @@ teardown(void **state)
 static void
 next_request(struct peer_req *pr)
 {
-	const struct st_ev_subscribe_rep sub = { 0xab, 9 };
+	struct st_ev_subscribe_rep sub = { 0xab, 9, { 0 }, ST_EV_KEY_LEN };
+
+	memcpy(sub.id_key, IDKEY, sizeof(IDKEY));
 
 	assert_int_equal(peer_recv(&P, pr, 2000), 0);
 	if (pr->type != PROTO_ST_EV_SUBSCRIBE)
@@ -230,7 +285,7 @@ next_request(struct peer_req *pr)
 }
 
 /*
- * ST_EV_SINCE's reply to a client at ab-7, cut: OK with events 8 and 9
+ * ST_EV_SINCE's reply to a client at (0xab, 7), cut: OK with events 8 and 9
  * (their SSE text appended to text), or GONE with none.
  */
 static void
@@ -255,14 +310,15 @@ reply_since(const struct peer_req *pr, uint8_t result, int cut,
 		blob[i].p = e[i].buf;
 		blob[i].len = (uint32_t)e[i].len;
 		if (result == ST_EV_OK)
-			assert_int_equal(events_format(text, &ev), 0);
+			assert_int_equal(events_format(text, &ev, IDKEY), 0);
 		st_event_free(&ev);
 	}
 	if (result == ST_EV_OK) {
 		rep.events = blob;
 		rep.n = 2;
 	} else
-		buf_adds(text, "id: ab-9\nevent: reset\ndata: {}\n\n");
+		buf_addf(text, "id: %s\nevent: reset\ndata: {}\n\n",
+		    idof(0xab, 9));
 	peer_reply_cut(&P, pr, &rep, cut);
 	penc_free(&e[0]);
 	penc_free(&e[1]);
@@ -293,7 +349,7 @@ expect_body(struct tclient *cl, const char *want)
 }
 
 /*
- * A catch-up from Last-Event-ID ab-7, ST_EV_SINCE answered OK (two events)
+ * A catch-up from the Last-Event-ID of (0xab, 7), ST_EV_SINCE answered OK (two events)
  * or GONE, whole, a byte short and a byte over (its valid struct encoded
  * by the table): whole, the events or the reset, and the stream goes on
  * live; else it ends at once as for a failed catch-up (its final chunk:
@@ -309,16 +365,18 @@ test_since_malformed(void **state)
 	struct tclient cl;
 	struct tresp r;
 	struct buf want;
+	char head[256];
 	size_t i;
 	int cut;
 
+	snprintf(head, sizeof(head), "x-admin-api-key: " KEY "\r\n"
+	    "Last-Event-ID: %s\r\n", idof(0xab, 7));
 	assert_int_equal(peer_connect(&P), 0);
 	for (i = 0; i < sizeof(results); i++)
 		for (cut = -1; cut <= 1; cut++) {
 			assert_int_equal(tclient_open(&cl), 0);
-			tclient_request(&cl, "GET", "/v1/admin/events",
-			    "x-admin-api-key: " KEY "\r\nLast-Event-ID: ab-7"
-			    "\r\n", NULL);
+			tclient_request(&cl, "GET", "/v1/admin/events", head,
+			    NULL);
 			next_request(&pr);
 			assert_int_equal(pr.type, PROTO_ST_EV_SINCE);
 			assert_int_equal(st_req_decode(PROTO_ST_EV_SINCE,
@@ -360,12 +418,14 @@ test_event_malformed(void **state)
 	struct tclient cl;
 	struct buf want;
 	struct penc e;
+	char head[256];
 	size_t i;
 
+	snprintf(head, sizeof(head), "x-admin-api-key: " KEY "\r\n"
+	    "Last-Event-ID: %s\r\n", idof(0xab, 7));
 	assert_int_equal(peer_connect(&P), 0);
 	assert_int_equal(tclient_open(&cl), 0);
-	tclient_request(&cl, "GET", "/v1/admin/events", "x-admin-api-key: "
-	    KEY "\r\nLast-Event-ID: ab-7\r\n", NULL);
+	tclient_request(&cl, "GET", "/v1/admin/events", head, NULL);
 	next_request(&pr);
 	assert_int_equal(pr.type, PROTO_ST_EV_SINCE);
 	buf_init(&want);
@@ -386,7 +446,7 @@ test_event_malformed(void **state)
 		penc_free(&e);
 		drive_ms(30);
 		if (cuts[i] == 0)
-			assert_int_equal(events_format(&want, &ev), 0);
+			assert_int_equal(events_format(&want, &ev, IDKEY), 0);
 		st_event_free(&ev);
 		buf_add(&want, "", 1);
 		expect_body(&cl, want.data);
@@ -405,7 +465,7 @@ main(void)
 		cmocka_unit_test(test_format_message),
 		cmocka_unit_test(test_format_handoff_contact),
 		cmocka_unit_test(test_format_not_sent),
-		cmocka_unit_test(test_last_id),
+		cmocka_unit_test(test_event_ids),
 		cmocka_unit_test(test_since_malformed),
 		cmocka_unit_test(test_event_malformed),
 	};
