@@ -6,6 +6,7 @@
  * who may ask what read it; proto/PROTOCOL.md's list is checked against
  * it (tests/unit/proto/test_msgtab.c).
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -417,8 +418,12 @@ proto_peer_of(const char *hello_name)
 	return 0;
 }
 
-uint64_t
-proto_layouts_id(void)
+/* The table's fingerprint, walked once (about 700,000 instructions). */
+static pthread_once_t layouts_once = PTHREAD_ONCE_INIT;
+static uint64_t layouts_id;
+
+static void
+layouts_walk(void)
 {
 	const struct proto_msg *m;
 	uint64_t h = PROTO_FNV_START;
@@ -433,7 +438,14 @@ proto_layouts_id(void)
 		h = m->req != NULL ? pl_fingerprint(h, m->req) : h;
 		h = m->rep != NULL ? pl_fingerprint(h, m->rep) : h;
 	}
-	return h;
+	layouts_id = h;
+}
+
+uint64_t
+proto_layouts_id(void)
+{
+	pthread_once(&layouts_once, layouts_walk);
+	return layouts_id;
 }
 
 int
