@@ -164,7 +164,7 @@ enum st_ev_kind {
 	ST_EV_STATE = 7,	/* its state changed (st_conv.conv_state) */
 };
 
-/* ST_EV_SUBSCRIBE's id key: an AES-128 key. */
+/* ST_EV_SUBSCRIBE's id key: an AES-128 key (lib/aesblock.h). */
 #define ST_EV_KEY_LEN	16
 
 /* ST_EV_SUBSCRIBE levels. */

@@ -187,14 +187,25 @@ st_seq_parse(const char *prefix, const char *id, uint64_t *seq)
 	return 0;
 }
 
-void
-st_dlv_id(uint64_t seq, char id[ST_DLV_ID_LEN + 1])
+int
+st_dlv_id_valid(const char *id)
 {
-	st_seq_id(ST_DLV_PREFIX, seq, id);
+	uint64_t seq;
+	size_t i, n = strlen(id);
+
+	if (st_dlv_old_seq(id, &seq) == 0)
+		return 1;
+	if (n != ST_DLV_ID_LEN || strncmp(id, ST_DLV_PREFIX, 4) != 0)
+		return 0;
+	for (i = 4; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
 }
 
 int
-st_dlv_seq(const char *id, uint64_t *seq)
+st_dlv_old_seq(const char *id, uint64_t *seq)
 {
 	return st_seq_parse(ST_DLV_PREFIX, id, seq);
 }

@@ -90,7 +90,13 @@
 
 /* The outbox's bounds and times. */
 #define ST_DLV_PREFIX		"dlv_"
-#define ST_DLV_ID_LEN		(4 + 16)	/* "dlv_" + u64 seq in hex */
+/*
+ * "dlv_" + 32 hex: its number under the install's id key (storaged's
+ * seqid.c), opaque; a delivery made before is "dlv_" + its number in 16
+ * hex (ST_DLV_ID_OLD_LEN), which still names it.
+ */
+#define ST_DLV_ID_LEN		(4 + ST_ID_HEX)
+#define ST_DLV_ID_OLD_LEN	(4 + 16)
 #define ST_DLV_ERROR_MAX	200
 #define ST_HOOK_DUE_MAX		64	/* jobs a ST_HOOK_DUE takes */
 #define ST_HOOK_DUE_BYTES	(1024u * 1024)	/* payloads in one reply */
@@ -168,9 +174,13 @@ int pdec_hook_job(struct pdec *, struct st_hook_job *);
  */
 void st_seq_id(const char *prefix, uint64_t seq, char *out);
 int st_seq_parse(const char *prefix, const char *id, uint64_t *seq);
-/* A delivery's id from its sequence number, and back (0, or -1). */
-void st_dlv_id(uint64_t seq, char id[ST_DLV_ID_LEN + 1]);
-int st_dlv_seq(const char *id, uint64_t *seq);
+/*
+ * 1 when id has a delivery id's shape (ST_DLV_ID_LEN, or an older
+ * ST_DLV_ID_OLD_LEN one), else 0; which delivery it names is storaged's.
+ */
+int st_dlv_id_valid(const char *id);
+/* An older delivery id's sequence number (0), or -1 for any other id. */
+int st_dlv_old_seq(const char *id, uint64_t *seq);
 /* 1 when s can name a webhook: "wh_" + 32 lowercase hex. */
 int st_hook_id_valid(const char *s);
 /* An event's bit by its name ("message.created"), or 0. */

@@ -346,9 +346,19 @@ struct st_kb_search_req {
 	char space[ST_KB_SPACE_HEX + 1];	/* qvec's ("" the install's) */
 };
 
+/*
+ * A chunk's id as the search shows it: "kc_" + 32 hex, its number under
+ * the install's id key (storaged's seqid.c): the numbers count every
+ * organisation's chunks.
+ */
+#define ST_KB_CHUNK_PREFIX	"kc_"
+#define ST_KB_CHUNK_REF_LEN	(3 + ST_ID_HEX)
+
 struct st_kb_hit {
 	char source_id[ST_KB_SOURCE_ID_LEN + 1];
-	uint64_t chunk_id;
+	uint64_t chunk_id;	/* storaged's own: never shown */
+	/* ST_KB_SEARCH's (the admin API's): chunk_id shown; "" in a retrieve. */
+	char chunk_ref[ST_KB_CHUNK_REF_LEN + 1];
 	char *url, *title, *headings, *text;	/* malloc'd */
 	uint32_t score;		/* millionths */
 	uint8_t qa;		/* of a Q&A source: placed first (ST_KB_RETRIEVE) */

@@ -1749,6 +1749,7 @@ PLAYOUT(pl_kb_search_req, struct st_kb_search_req, f_kb_search_req);
 static const struct pfield f_kb_hit[] = {
 	PFBUF(struct st_kb_hit, source_id),
 	PFU64(struct st_kb_hit, chunk_id),
+	PFBUF(struct st_kb_hit, chunk_ref),
 	PFSTR(struct st_kb_hit, url, ST_KB_URL_MAX),
 	PFSTR(struct st_kb_hit, title, 4 * ST_KB_TITLE_MAX),
 	PFSTR(struct st_kb_hit, headings, 4 * ST_KB_HEADINGS_MAX),

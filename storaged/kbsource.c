@@ -592,8 +592,8 @@ agent_search(struct store_txn *t, const char *org,
 	return t->err;
 }
 
-int
-store_kb_search(struct store_txn *t, const char *org,
+static int
+search_hits(struct store_txn *t, const char *org,
     const struct st_kb_search_req *q, struct st_kb_hits *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -610,6 +610,20 @@ store_kb_search(struct store_txn *t, const char *org,
 		hits_dedup(out);
 		hits_cut(out, q->k);
 	}
+	return t->err;
+}
+
+/* The hits, each chunk's id as the admin API shows it (store_seq_show). */
+int
+store_kb_search(struct store_txn *t, const char *org,
+    const struct st_kb_search_req *q, struct st_kb_hits *out)
+{
+	uint32_t i;
+
+	if (search_hits(t, org, q, out) == 0)
+		for (i = 0; i < out->n && !t->err; i++)
+			(void)store_seq_show(t, ST_KB_CHUNK_PREFIX,
+			    out->hits[i].chunk_id, out->hits[i].chunk_ref);
 	return t->err;
 }
 

@@ -612,7 +612,8 @@ dlv_add(struct store_txn *t, const struct st_webhook *h, uint32_t event,
 	    (seq = outq_seq_next(t, SEQ_KEY)) == 0)
 		return;
 	memset(&d, 0, sizeof(d));
-	st_dlv_id(seq, d.id);
+	if (store_seq_show(t, ST_DLV_PREFIX, seq, d.id) != 0)
+		return;
 	strlcpy(d.hook, h->id, sizeof(d.hook));
 	strlcpy(d.org, h->org, sizeof(d.org));
 	d.event = event;
@@ -851,6 +852,18 @@ store_hook_due(struct store_txn *t, const struct st_hook_due_req *q,
 
 /* ------------------------------------------------------------- answers */
 
+/*
+ * The number of a delivery's id (an older one's too): 0, 1 not an id of
+ * this install's, -1 t failed.
+ */
+static int
+dlv_seq(struct store_txn *t, const char *id, uint64_t *seq)
+{
+	if (st_dlv_old_seq(id, seq) == 0)
+		return 0;
+	return store_seq_read(t, ST_DLV_PREFIX, id, seq);
+}
+
 /* org's delivery by id: 0 loaded (its seq), or -1 with t failed. */
 static int
 dlv_must(struct store_txn *t, const char *org, const char *id,
@@ -858,8 +871,9 @@ dlv_must(struct store_txn *t, const char *org, const char *id,
 {
 	int rc;
 
-	if (st_dlv_seq(id, seq) < 0)
-		return store_fail(t, PROTO_E_NOT_FOUND, "no such delivery");
+	if (dlv_seq(t, id, seq) != 0)
+		return t->err ? -1 : store_fail(t, PROTO_E_NOT_FOUND,
+		    "no such delivery");
 	if ((rc = dlv_load(t, *seq, d)) != 0)
 		return rc < 0 ? -1 : store_fail(t, PROTO_E_NOT_FOUND,
 		    "no such delivery");
@@ -920,8 +934,9 @@ store_hook_deliveries(struct store_txn *t, const char *org,
 		return t->err;
 	if (limit < 1 || limit > ST_LIST_MAX)
 		return store_fail(t, PROTO_E_INVALID, "limit must be 1 to 200");
-	if (cursor[0] != '\0' && st_dlv_seq(cursor, &from) < 0)
-		return store_fail(t, PROTO_E_INVALID, "malformed cursor");
+	if (cursor[0] != '\0' && dlv_seq(t, cursor, &from) != 0)
+		return t->err ? t->err : store_fail(t, PROTO_E_INVALID,
+		    "malformed cursor");
 	if (store_hook_get(t, org, hook, &h) != 0)
 		return t->err;
 	st_webhook_free(&h);

@@ -687,6 +687,20 @@ int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
     int *more);
 
 /*
+ * seqid.c: a number of an install-wide sequence (a delivery's, a
+ * knowledge chunk's) as the id an organisation sees: prefix, then
+ * ST_ID_HEX hex digits of one block under the install's id key (out:
+ * strlen(prefix) + ST_ID_HEX + 1 bytes), which tells nothing of how many
+ * came between two: 0, or t failed. And back: 0 read, 1 not one of
+ * prefix's ids under this key (malformed, made up, another kind's), -1
+ * t failed.
+ */
+int store_seq_show(struct store_txn *, const char *prefix, uint64_t seq,
+    char *out);
+int store_seq_read(struct store_txn *, const char *prefix, const char *id,
+    uint64_t *seq);
+
+/*
  * The modules (store_module in store.h), each its file's records:
  * wsess.c sets the session defaults and moves older data directories'
  * sessions on (expiry backfill, namespace); widgetstore.c makes the
@@ -700,6 +714,8 @@ extern const struct store_module wsess_module;
 extern const struct store_module widgetstore_module;
 extern const struct store_module dashstore_module;
 extern const struct store_module convquery_module;
+/* seqid.c makes the install's id key (store_seq_show). */
+extern const struct store_module seqid_module;
 /* handoffstore.c: a deleted conversation leaves the handoff index. */
 extern const struct store_module handoff_module;
 /* orgstore.c makes the default organisation when missing. */

@@ -73,7 +73,7 @@ describe('knowledge sources and search, 2 workers', () => {
     assert.equal(hits[0].title, 'How do I return an order?');
     assert.match(hits[0].text, /30 days/);
     assert.ok(hits[0].score > 0);
-    assert.match(hits[0].chunk_id, /^[0-9]+$/);
+    assert.match(hits[0].chunk_id, /^kc_[0-9a-f]{32}$/);
 
     const pr = await call('PATCH', `${S}/${s.id}`, { answer: 'Returns are free for 60 days; print the label online.' });
     assert.equal(pr.status, 200, pr.text);

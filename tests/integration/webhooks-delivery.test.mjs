@@ -129,7 +129,7 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
       assert.ok(!ids.has(hit.headers['webhook-id']), 'a webhook-id once');
       ids.add(hit.headers['webhook-id']);
       seen.add(hit.headers['webhook-id']);
-      assert.match(hit.headers['webhook-id'], /^dlv_[0-9a-f]{16}$/);
+      assert.match(hit.headers['webhook-id'], /^dlv_[0-9a-f]{32}$/);
       assert.match(b.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       assert.equal(b.data.conversation._id, convId, hit.body);
     }

@@ -232,7 +232,7 @@ describe('PARLEY_WEBHOOK_ALLOW_PRIVATE=on', () => {
     // The visitor's message, the answer's, the conversation: newest first.
     assert.deepEqual(ds.map((d) => d.event), ['message.created', 'message.created', 'conversation.created']);
     for (const d of ds) {
-      assert.match(d.id, /^dlv_[0-9a-f]{16}$/);
+      assert.match(d.id, /^dlv_[0-9a-f]{32}$/);
       assert.equal(d.webhook_id, w.id);
       assert.equal(d.status, 'pending');
       // The notifier may have tried already: refused, retried in 5 s.

@@ -45,9 +45,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "admin.h"
+#include "aesblock.h"
 #include "agentmsg.h"
 #include "log.h"
 #include "widgetmsg.h"
@@ -93,23 +92,6 @@ static void client_since(struct evclient *);
 
 /* ------------------------------------------------------------- pure */
 
-/* One AES-128 block under key, one way (enc 1) or back: 0, or -1. */
-static int
-id_block(const uint8_t key[ST_EV_KEY_LEN], const uint8_t in[16],
-    uint8_t out[16], int enc)
-{
-	EVP_CIPHER_CTX *x;
-	int n = 0, ok;
-
-	if ((x = EVP_CIPHER_CTX_new()) == NULL)
-		return -1;
-	ok = EVP_CipherInit_ex(x, EVP_aes_128_ecb(), NULL, key, NULL,
-	    enc) == 1 && EVP_CIPHER_CTX_set_padding(x, 0) == 1 &&
-	    EVP_CipherUpdate(x, out, &n, in, 16) == 1 && n == 16;
-	EVP_CIPHER_CTX_free(x);
-	return ok ? 0 : -1;
-}
-
 int
 events_id_make(const uint8_t key[ST_EV_KEY_LEN], uint64_t epoch,
     uint64_t seq, char out[EVENTS_ID_LEN + 1])
@@ -118,7 +100,7 @@ events_id_make(const uint8_t key[ST_EV_KEY_LEN], uint64_t epoch,
 
 	proto_put_be64(plain, epoch);
 	proto_put_be64(plain + 8, seq);
-	if (id_block(key, plain, block, 1) < 0)
+	if (proto_aes_block(key, plain, block, 1) < 0)
 		return -1;
 	proto_hex_encode(block, sizeof(block), out);
 	return 0;
@@ -132,7 +114,7 @@ events_id_parse(const uint8_t key[ST_EV_KEY_LEN], const char *s,
 
 	if (strlen(s) != EVENTS_ID_LEN ||
 	    proto_hex_decode(s, block, sizeof(block)) < 0 ||
-	    id_block(key, block, plain, 0) < 0)
+	    proto_aes_block(key, block, plain, 0) < 0)
 		return -1;
 	*epoch = proto_get_be64(plain);
 	*seq = proto_get_be64(plain + 8);

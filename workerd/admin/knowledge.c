@@ -150,11 +150,9 @@ static json_t *
 hit_json(const void *item, int *status)
 {
 	const struct st_kb_hit *h = item;
-	char id[24];
 
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)h->chunk_id);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f}",
-	    "source_id", h->source_id, "chunk_id", id,
+	    "source_id", h->source_id, "chunk_id", h->chunk_ref,
 	    "url", h->url != NULL ? h->url : "",
 	    "title", h->title != NULL ? h->title : "",
 	    "headings", h->headings != NULL ? h->headings : "",

@@ -404,12 +404,11 @@ webhooks_retry(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct st_hook_retry_req q;
-	uint64_t seq;
 
 	if ((q.hook = admin_entity_id(&hook_entity, c, m, 0)) == NULL)
 		return;
 	q.id = m->nparams > 1 ? m->param[1] : "";
-	if (st_dlv_seq(q.id, &seq) < 0) {
+	if (!st_dlv_id_valid(q.id)) {
 		conn_send_error(c, 404, admin_headers, "Delivery not found");
 		return;
 	}

@@ -183,7 +183,7 @@ sample_delivery(void *p)
 {
 	struct st_delivery *d = p;
 
-	st_dlv_id(0x1234, d->id);
+	strlcpy(d->id, ST_DLV_PREFIX HEX, sizeof(d->id));
 	strlcpy(d->hook, ST_HOOK_PREFIX HEX, sizeof(d->hook));
 	strlcpy(d->org, ST_ORG_PREFIX HEX, sizeof(d->org));
 	d->event = ST_HE_MESSAGE_CREATED;

@@ -25,9 +25,11 @@
 
 #include "agentmsg.h"
 #include "hookmsg.h"
+#include "kbmsg.h"
 #include "log.h"
 #include "orgmsg.h"
 #include "stmsgs.h"
+#include "storeint.h"
 #include "test_fixture.h"
 #include "test_who.h"
 
@@ -339,6 +341,21 @@ test_failures_disable(void **state)
 	st_webhook_free(&h);
 }
 
+/* The number a delivery id names (store_seq_read): -1 for none. */
+static int64_t
+dlv_num(struct fix *f, const char *id)
+{
+	struct store_txn t;
+	uint64_t seq = 0;
+	int rc;
+
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	rc = store_seq_read(&t, ST_DLV_PREFIX, id, &seq);
+	store_abort(&t);
+	assert_true(rc >= 0);
+	return rc == 0 ? (int64_t)seq : -1;
+}
+
 static void
 test_list_pages(void **state)
 {
@@ -355,11 +372,12 @@ test_list_pages(void **state)
 	}
 	list(f, h.id, 3, "", &l);
 	assert_int_equal(l.n, 3);
-	assert_true(strcmp(l.dlv[0].id, l.dlv[1].id) > 0);	/* newest first */
+	/* Newest first: by the numbers the opaque ids stand for. */
+	assert_true(dlv_num(f, l.dlv[0].id) > dlv_num(f, l.dlv[1].id));
 	assert_string_equal(l.next_cursor, l.dlv[2].id);
 	list(f, h.id, 3, l.next_cursor, &l2);
 	assert_int_equal(l2.n, 2);
-	assert_true(strcmp(l2.dlv[0].id, l.dlv[2].id) < 0);
+	assert_true(dlv_num(f, l2.dlv[0].id) < dlv_num(f, l.dlv[2].id));
 	assert_string_equal(l2.next_cursor, "");
 	st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l);
 	st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l2);
@@ -372,6 +390,76 @@ test_list_pages(void **state)
 		assert_int_equal(request_who(f, &b, PROTO_ST_HOOK_DELIVERIES,
 		    &q, NULL, NULL), PROTO_E_NO_ORG);
 	}
+	st_webhook_free(&h);
+}
+
+/*
+ * A delivery's id is "dlv_" and 32 hex digits that read back to its
+ * number under this install's key alone: neighbours' ids far apart, a
+ * digit changed or another kind's prefix names nothing, another store's
+ * key reads it as nothing; the number in the older spelling ("dlv_" and
+ * 16 hex digits) still names it.
+ */
+static void
+test_ids_opaque(void **state)
+{
+	struct fix *f = *state;
+	struct st_deliveries l;
+	struct st_webhook h;
+	struct store_txn t;
+	char old[ST_DLV_ID_OLD_LEN + 1], bad[ST_DLV_ID_LEN + 1];
+	uint64_t seq;
+	int i, apart = 0;
+
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h);
+	turn(f, "s1", "one");
+	turn(f, "s2", "two");
+	list(f, h.id, 10, "", &l);
+	assert_int_equal(l.n, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(strlen(l.dlv[i].id), ST_DLV_ID_LEN);
+		assert_true(st_dlv_id_valid(l.dlv[i].id));
+	}
+	assert_int_equal(dlv_num(f, l.dlv[0].id), dlv_num(f, l.dlv[1].id) + 1);
+	for (i = 4; i < ST_DLV_ID_LEN; i++)
+		apart += l.dlv[0].id[i] != l.dlv[1].id[i];
+	assert_true(apart >= 16);	/* of 32 digits: about 30 differ */
+	strlcpy(bad, l.dlv[0].id, sizeof(bad));
+	bad[10] = bad[10] == '0' ? '1' : '0';
+	assert_int_equal(dlv_num(f, bad), -1);
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(store_seq_read(&t, ST_KB_CHUNK_PREFIX, l.dlv[0].id,
+	    &seq), 1);
+	memcpy(bad, ST_KB_CHUNK_PREFIX, 3);
+	memmove(bad + 3, l.dlv[0].id + 4, ST_ID_HEX + 1);
+	assert_int_equal(store_seq_read(&t, ST_KB_CHUNK_PREFIX, bad, &seq),
+	    1);
+	store_abort(&t);
+	/* The older spelling of its number: the same delivery. */
+	st_seq_id(ST_DLV_PREFIX, (uint64_t)dlv_num(f, l.dlv[0].id), old);
+	assert_true(st_dlv_id_valid(old));
+	{
+		struct st_delivery d;
+
+		assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_RETRY,
+		    &(struct st_hook_retry_req){ h.id, old }, &d, NULL), 0);
+		assert_string_equal(d.id, l.dlv[0].id);
+		st_delivery_free(&d);
+	}
+	/*
+	 * Another install's key (seqid.c's meta row, written over): the id
+	 * names nothing.
+	 */
+	{
+		uint8_t key[1 + 16] = { ST_RECORD_VERSION, 'o', 't', 'h' };
+
+		assert_int_equal(store_begin(f->st, &t, 0), 0);
+		db_put(&t, t.st->meta, "seq_id_key", strlen("seq_id_key"), key,
+		    sizeof(key), "put id key");
+		assert_int_equal(store_commit(&t), 0);
+	}
+	assert_int_equal(dlv_num(f, l.dlv[0].id), -1);
+	st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l);
 	st_webhook_free(&h);
 }
 
@@ -525,6 +613,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ids_opaque, setup,
+		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_written_with_the_event,
 		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_conv_deleted, setup,

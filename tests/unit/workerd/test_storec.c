@@ -612,7 +612,8 @@ test_outbox_malformed(void **state)
 
 	assert_int_equal(peer_connect(&P), 0);
 	memset(&job, 0, sizeof(job));
-	st_dlv_id(1, job.d.id);
+	strlcpy(job.d.id, ST_DLV_PREFIX "0123456789abcdef0123456789abcdef",
+	    sizeof(job.d.id));
 	job.url = "https://hooks.example/";
 	reply_whole_only(PROTO_ST_HOOK_DUE, &due, &jobs);
 	assert_int_equal(ask_any(PROTO_ST_HOOK_RESULT, &res, "", 0), 0);
