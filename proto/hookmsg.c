@@ -193,7 +193,7 @@ st_dlv_id_valid(const char *id)
 	uint64_t seq;
 	size_t i, n = strlen(id);
 
-	if (st_dlv_old_seq(id, &seq) == 0)
+	if (st_seq_parse(ST_DLV_PREFIX, id, &seq) == 0)
 		return 1;
 	if (n != ST_DLV_ID_LEN || strncmp(id, ST_DLV_PREFIX, 4) != 0)
 		return 0;
@@ -204,11 +204,6 @@ st_dlv_id_valid(const char *id)
 	return 1;
 }
 
-int
-st_dlv_old_seq(const char *id, uint64_t *seq)
-{
-	return st_seq_parse(ST_DLV_PREFIX, id, seq);
-}
 
 /* http:// or https://, a host, no spaces, controls or non-ASCII. */
 static int

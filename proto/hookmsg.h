@@ -179,8 +179,6 @@ int st_seq_parse(const char *prefix, const char *id, uint64_t *seq);
  * ST_DLV_ID_OLD_LEN one), else 0; which delivery it names is storaged's.
  */
 int st_dlv_id_valid(const char *id);
-/* An older delivery id's sequence number (0), or -1 for any other id. */
-int st_dlv_old_seq(const char *id, uint64_t *seq);
 /* 1 when s can name a webhook: "wh_" + 32 lowercase hex. */
 int st_hook_id_valid(const char *s);
 /* An event's bit by its name ("message.created"), or 0. */

@@ -45,7 +45,8 @@
 #define ST_MAIL_ALL		0x0007
 
 #define ST_MAIL_PREFIX		"ml_"
-#define ST_MAIL_ID_LEN		(3 + 16)	/* "ml_" + u64 seq in hex */
+/* "ml_" + 32 hex: its number, opaque (storaged's seqid.c); before, 16 hex. */
+#define ST_MAIL_ID_LEN		(3 + ST_ID_HEX)
 #define ST_MAIL_RCPT_MAX	50	/* recipients of one mail */
 #define ST_MAIL_PENDING_MAX	1000	/* per organisation: past it, none */
 #define ST_MAIL_DUE_MAX		16	/* mails an ST_MAIL_DUE takes */

@@ -391,7 +391,8 @@ mail_add(struct store_txn *t, struct st_mail *m, uint32_t pending)
 
 	if ((seq = outq_seq_next(t, SEQ_KEY)) == 0)
 		return;
-	st_seq_id(ST_MAIL_PREFIX, seq, m->id);
+	if (store_seq_show(t, ST_MAIL_PREFIX, seq, m->id) != 0)
+		return;
 	m->created_at = m->next_at = t->st->now();
 	mail_save(t, seq, m);
 	cm_set(t, m, seq, 1);
@@ -498,8 +499,9 @@ store_mail_result(struct store_txn *t, const char *id, int ok,
 
 	if (t->err)
 		return t->err;
-	if (st_seq_parse(ST_MAIL_PREFIX, id, &seq) < 0)
-		return store_fail(t, PROTO_E_NOT_FOUND, "no such mail");
+	if ((rc = store_seq_read(t, ST_MAIL_PREFIX, id, &seq)) != 0)
+		return rc < 0 ? t->err : store_fail(t, PROTO_E_NOT_FOUND,
+		    "no such mail");
 	if ((rc = mail_load(t, seq, &m)) != 0)
 		return rc < 0 ? t->err : 0;
 	if (ok || retry_at == 0) {
@@ -528,8 +530,9 @@ store_mail_check(struct store_txn *t, const char *id)
 
 	if (t->err)
 		return t->err;
-	if (st_seq_parse(ST_MAIL_PREFIX, id, &seq) < 0 ||
-	    (rc = mail_load(t, seq, &m)) == 1)
+	if ((rc = store_seq_read(t, ST_MAIL_PREFIX, id, &seq)) < 0)
+		return t->err;
+	if (rc == 1 || (rc = mail_load(t, seq, &m)) == 1)
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such mail");
 	if (rc == 0)
 		st_mail_free(&m);

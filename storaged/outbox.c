@@ -852,18 +852,6 @@ store_hook_due(struct store_txn *t, const struct st_hook_due_req *q,
 
 /* ------------------------------------------------------------- answers */
 
-/*
- * The number of a delivery's id (an older one's too): 0, 1 not an id of
- * this install's, -1 t failed.
- */
-static int
-dlv_seq(struct store_txn *t, const char *id, uint64_t *seq)
-{
-	if (st_dlv_old_seq(id, seq) == 0)
-		return 0;
-	return store_seq_read(t, ST_DLV_PREFIX, id, seq);
-}
-
 /* org's delivery by id: 0 loaded (its seq), or -1 with t failed. */
 static int
 dlv_must(struct store_txn *t, const char *org, const char *id,
@@ -871,7 +859,7 @@ dlv_must(struct store_txn *t, const char *org, const char *id,
 {
 	int rc;
 
-	if (dlv_seq(t, id, seq) != 0)
+	if (store_seq_read(t, ST_DLV_PREFIX, id, seq) != 0)
 		return t->err ? -1 : store_fail(t, PROTO_E_NOT_FOUND,
 		    "no such delivery");
 	if ((rc = dlv_load(t, *seq, d)) != 0)
@@ -934,7 +922,8 @@ store_hook_deliveries(struct store_txn *t, const char *org,
 		return t->err;
 	if (limit < 1 || limit > ST_LIST_MAX)
 		return store_fail(t, PROTO_E_INVALID, "limit must be 1 to 200");
-	if (cursor[0] != '\0' && dlv_seq(t, cursor, &from) != 0)
+	if (cursor[0] != '\0' && store_seq_read(t, ST_DLV_PREFIX, cursor,
+	    &from) != 0)
 		return t->err ? t->err : store_fail(t, PROTO_E_INVALID,
 		    "malformed cursor");
 	if (store_hook_get(t, org, hook, &h) != 0)

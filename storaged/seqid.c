@@ -6,7 +6,10 @@
  * two of its own. So an id shows its number as one AES-128 block (the
  * number, then the id's prefix as a tag) under the install's id key,
  * made once with the store, and reads back under the same key; an id of
- * another key or kind reads as no number (its tag does not match).
+ * another key or kind reads as no number (its tag does not match). An id
+ * made before (the prefix and the number in 16 hex, st_seq_id) still
+ * reads as its number: such ids stay stored in older records, and who
+ * names a number finds only what is its own, as with any id.
  *
  *	meta             "seq_id_key" -> format, the key[16]
  */
@@ -15,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "aesblock.h"
+#include "hookmsg.h"
 #include "log.h"
 #include "random.h"
 #include "storeint.h"
@@ -99,6 +103,8 @@ store_seq_read(struct store_txn *t, const char *prefix, const char *id,
 
 	if (t->err)
 		return -1;
+	if (st_seq_parse(prefix, id, seq) == 0)
+		return 0;	/* an id stored before: its number as it is */
 	if (strlen(id) != n + ST_ID_HEX || strncmp(id, prefix, n) != 0 ||
 	    proto_hex_decode(id + n, b, sizeof(b)) < 0)
 		return 1;

@@ -693,7 +693,7 @@ int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
  * strlen(prefix) + ST_ID_HEX + 1 bytes), which tells nothing of how many
  * came between two: 0, or t failed. And back: 0 read, 1 not one of
  * prefix's ids under this key (malformed, made up, another kind's), -1
- * t failed.
+ * t failed; an older id (prefix and the number in 16 hex) reads too.
  */
 int store_seq_show(struct store_txn *, const char *prefix, uint64_t seq,
     char *out);

@@ -90,7 +90,7 @@ describe('email through a slow SMTP server, a lease shorter than a send', { time
     await sleep(DATA_HOLD_MS + 2000);
     const ids = smtpd.mails.map((m) => m.headers['message-id'][0]);
     assert.deepEqual(ids, [ids[0]], `one message, not ${ids.length}`);
-    assert.doesNotMatch(p.tail('masterd', 1e6), /mail ml_[0-9a-f]{16} \(handoff\), attempt \d+ failed/);
+    assert.doesNotMatch(p.tail('masterd', 1e6), /mail ml_[0-9a-f]{32} \(handoff\), attempt \d+ failed/);
   });
 
   test('while the server holds its answer to a DATA, a webhook arrives promptly', async () => {

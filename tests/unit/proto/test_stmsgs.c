@@ -216,7 +216,7 @@ sample_mail(void *p)
 {
 	struct st_mail *m = p;
 
-	st_seq_id(ST_MAIL_PREFIX, 0x5678, m->id);
+	strlcpy(m->id, ST_MAIL_PREFIX HEX, sizeof(m->id));
 	strlcpy(m->org, ST_ORG_PREFIX HEX, sizeof(m->org));
 	m->kind = ST_MAIL_WAITING;
 	m->attempts = 2;
