@@ -5,8 +5,7 @@
  * count the others' by its own ids. One block of a number that never
  * repeats under one key is a random-looking permutation of it.
  *
- * The cipher is fetched once per process (as sha256.c's digest): OpenSSL 3
- * looks it up in the provider tables on every EVP_aes_128_ecb() init.
+ * The code is in primitives.c, the cipher fetched once per process.
  */
 #ifndef PARLEY_AESBLOCK_H
 #define PARLEY_AESBLOCK_H

@@ -190,11 +190,8 @@ st_seq_parse(const char *prefix, const char *id, uint64_t *seq)
 int
 st_dlv_id_valid(const char *id)
 {
-	uint64_t seq;
 	size_t i, n = strlen(id);
 
-	if (st_seq_parse(ST_DLV_PREFIX, id, &seq) == 0)
-		return 1;
 	if (n != ST_DLV_ID_LEN || strncmp(id, ST_DLV_PREFIX, 4) != 0)
 		return 0;
 	for (i = 4; i < n; i++)

@@ -92,11 +92,10 @@
 #define ST_DLV_PREFIX		"dlv_"
 /*
  * "dlv_" + 32 hex: its number under the install's id key (storaged's
- * seqid.c), opaque; a delivery made before is "dlv_" + its number in 16
- * hex (ST_DLV_ID_OLD_LEN), which still names it.
+ * seqid.c), opaque. (A delivery stored before, whose stored id is its
+ * number in 16 hex, is shown so too.)
  */
 #define ST_DLV_ID_LEN		(4 + ST_ID_HEX)
-#define ST_DLV_ID_OLD_LEN	(4 + 16)
 #define ST_DLV_ERROR_MAX	200
 #define ST_HOOK_DUE_MAX		64	/* jobs a ST_HOOK_DUE takes */
 #define ST_HOOK_DUE_BYTES	(1024u * 1024)	/* payloads in one reply */
@@ -174,10 +173,7 @@ int pdec_hook_job(struct pdec *, struct st_hook_job *);
  */
 void st_seq_id(const char *prefix, uint64_t seq, char *out);
 int st_seq_parse(const char *prefix, const char *id, uint64_t *seq);
-/*
- * 1 when id has a delivery id's shape (ST_DLV_ID_LEN, or an older
- * ST_DLV_ID_OLD_LEN one), else 0; which delivery it names is storaged's.
- */
+/* 1 when id has a delivery id's shape, else 0; which it names is storaged's. */
 int st_dlv_id_valid(const char *id);
 /* 1 when s can name a webhook: "wh_" + 32 lowercase hex. */
 int st_hook_id_valid(const char *s);

@@ -45,7 +45,7 @@
 #define ST_MAIL_ALL		0x0007
 
 #define ST_MAIL_PREFIX		"ml_"
-/* "ml_" + 32 hex: its number, opaque (storaged's seqid.c); before, 16 hex. */
+/* "ml_" + 32 hex: its number, opaque (storaged's seqid.c). */
 #define ST_MAIL_ID_LEN		(3 + ST_ID_HEX)
 #define ST_MAIL_RCPT_MAX	50	/* recipients of one mail */
 #define ST_MAIL_PENDING_MAX	1000	/* per organisation: past it, none */

@@ -11,13 +11,11 @@
  * Every value starts with its format: ST_RECORD_VERSION, a session its
  * rows' (recordtab.h's ST_DSESS_ROWS).
  */
+#include <stdlib.h>
 #include <string.h>
-
-#include <openssl/crypto.h>
 
 #include "dashstore.h"
 #include "log.h"
-#include "random.h"
 #include "orgstore.h"
 #include "ratelimit.h"
 #include "stmsgs.h"
@@ -34,39 +32,17 @@
 static int
 salt_init(struct store_txn *t)
 {
-	uint8_t rec[1 + ST_DASH_SALT_LEN];
-	MDB_val v;
-	int rc;
-
-	if ((rc = db_get(t, t->st->meta, SALT_KEY, strlen(SALT_KEY), &v,
-	    "get fingerprint salt")) <= 0)
-		return rc;
-	rec[0] = ST_RECORD_VERSION;
-	proto_random(rec + 1, ST_DASH_SALT_LEN);
-	db_put(t, t->st->meta, SALT_KEY, strlen(SALT_KEY), rec, sizeof(rec),
-	    "put fingerprint salt");
-	log_info("made this install's dashboard fingerprint salt");
-	return t->err;
+	return meta_secret_make(t, SALT_KEY, ST_DASH_SALT_LEN,
+	    "dashboard fingerprint salt");
 }
 
 int
 store_dash_salt(struct store_txn *t, uint8_t salt[ST_DASH_SALT_LEN])
 {
-	MDB_val v;
-	int rc;
-
 	if (t->err)
 		return t->err;
-	if ((rc = db_get(t, t->st->meta, SALT_KEY, strlen(SALT_KEY), &v,
-	    "get fingerprint salt")) < 0)
-		return t->err;
-	if (rc > 0 || v.mv_size != 1 + ST_DASH_SALT_LEN ||
-	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
-		rec_corrupt(t, "fingerprint salt");
-		return t->err;
-	}
-	memcpy(salt, (uint8_t *)v.mv_data + 1, ST_DASH_SALT_LEN);
-	return 0;
+	return meta_secret_get(t, SALT_KEY, salt, ST_DASH_SALT_LEN,
+	    "fingerprint salt");
 }
 
 const struct store_module dashstore_module = {

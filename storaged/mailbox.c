@@ -251,10 +251,18 @@ static int
 mail_load(struct store_txn *t, uint64_t seq, struct st_mail *m)
 {
 	uint8_t k[8];
+	int rc;
 
 	proto_put_be64(k, seq);
-	return rec_load(t, t->st->mails, k, sizeof(k), &st_mail_layout, m,
-	    "mail");
+	if ((rc = rec_load(t, t->st->mails, k, sizeof(k), &st_mail_layout, m,
+	    "mail")) != 0)
+		return rc;
+	/* Its id is its number's (one stored before: an older spelling). */
+	if (store_seq_show(t, ST_MAIL_PREFIX, seq, m->id) != 0) {
+		st_mail_free(m);
+		return -1;
+	}
+	return 0;
 }
 
 /* m (stored under seq) is in its contact's mails (on), or not. */

@@ -301,6 +301,11 @@ dlv_load(struct store_txn *t, uint64_t seq, struct st_delivery *d)
 		rec_corrupt(t, "delivery");
 		return -1;
 	}
+	/* Its id is its number's (one stored before: an older spelling). */
+	if (store_seq_show(t, ST_DLV_PREFIX, seq, d->id) != 0) {
+		st_delivery_free(d);
+		return -1;
+	}
 	return 0;
 }
 

@@ -6,10 +6,12 @@
  * two of its own. So an id shows its number as one AES-128 block (the
  * number, then the id's prefix as a tag) under the install's id key,
  * made once with the store, and reads back under the same key; an id of
- * another key or kind reads as no number (its tag does not match). An id
- * made before (the prefix and the number in 16 hex, st_seq_id) still
- * reads as its number: such ids stay stored in older records, and who
- * names a number finds only what is its own, as with any id.
+ * another key or kind reads as no number (its tag does not match). A
+ * record stored before with its number as its id (the prefix and 16 hex,
+ * st_seq_id) is shown by its number's id too (outbox.c's dlv_load,
+ * mailbox.c's mail_load): an id that spells a number is never read, or
+ * one organisation could walk a list's cursor to the number behind each
+ * of its ids.
  *
  *	meta             "seq_id_key" -> format, the key[16]
  */
@@ -18,9 +20,6 @@
 #include <openssl/crypto.h>
 
 #include "aesblock.h"
-#include "hookmsg.h"
-#include "log.h"
-#include "random.h"
 #include "storeint.h"
 
 #define KEY_KEY		"seq_id_key"
@@ -28,20 +27,7 @@
 static int
 seqid_init(struct store_txn *t)
 {
-	uint8_t rec[1 + PROTO_AES_KEY_LEN];
-	MDB_val v;
-	int rc;
-
-	if ((rc = db_get(t, t->st->meta, KEY_KEY, strlen(KEY_KEY), &v,
-	    "get id key")) <= 0)
-		return rc;
-	rec[0] = ST_RECORD_VERSION;
-	proto_random(rec + 1, PROTO_AES_KEY_LEN);
-	db_put(t, t->st->meta, KEY_KEY, strlen(KEY_KEY), rec, sizeof(rec),
-	    "put id key");
-	OPENSSL_cleanse(rec, sizeof(rec));
-	log_info("made this install's id key");
-	return t->err;
+	return meta_secret_make(t, KEY_KEY, PROTO_AES_KEY_LEN, "id key");
 }
 
 const struct store_module seqid_module = {
@@ -54,20 +40,15 @@ static int
 seq_block(struct store_txn *t, const uint8_t in[PROTO_AES_BLOCK_LEN],
     uint8_t out[PROTO_AES_BLOCK_LEN], int enc)
 {
-	MDB_val v;
-	int rc;
+	uint8_t key[PROTO_AES_KEY_LEN];
+	int rc = 0;
 
-	if ((rc = db_get(t, t->st->meta, KEY_KEY, strlen(KEY_KEY), &v,
-	    "get id key")) < 0)
+	if (meta_secret_get(t, KEY_KEY, key, sizeof(key), "id key") != 0)
 		return t->err;
-	if (rc > 0 || v.mv_size != 1 + PROTO_AES_KEY_LEN ||
-	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
-		rec_corrupt(t, "id key");
-		return t->err;
-	}
-	if (proto_aes_block((uint8_t *)v.mv_data + 1, in, out, enc) < 0)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	return 0;
+	if (proto_aes_block(key, in, out, enc) < 0)
+		rc = store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
 }
 
 /* The plain block: seq, then the prefix's first 8 bytes (NUL padded). */
@@ -103,8 +84,6 @@ store_seq_read(struct store_txn *t, const char *prefix, const char *id,
 
 	if (t->err)
 		return -1;
-	if (st_seq_parse(prefix, id, seq) == 0)
-		return 0;	/* an id stored before: its number as it is */
 	if (strlen(id) != n + ST_ID_HEX || strncmp(id, prefix, n) != 0 ||
 	    proto_hex_decode(id + n, b, sizeof(b)) < 0)
 		return 1;

@@ -736,6 +736,46 @@ rec_corrupt(struct store_txn *t, const char *what)
 	store_fail(t, PROTO_E_INTERNAL, "unreadable record");
 }
 
+#define META_SECRET_MAX	64
+
+int
+meta_secret_make(struct store_txn *t, const char *key, size_t n,
+    const char *what)
+{
+	uint8_t rec[1 + META_SECRET_MAX];
+	MDB_val v;
+	int rc;
+
+	if (n > META_SECRET_MAX)
+		return store_fail(t, PROTO_E_INTERNAL, "secret too long");
+	if ((rc = db_get(t, t->st->meta, key, strlen(key), &v, what)) <= 0)
+		return rc;
+	rec[0] = ST_RECORD_VERSION;
+	proto_random(rec + 1, n);
+	db_put(t, t->st->meta, key, strlen(key), rec, 1 + n, what);
+	explicit_bzero(rec, sizeof(rec));
+	log_info("made this install's %s", what);
+	return t->err;
+}
+
+int
+meta_secret_get(struct store_txn *t, const char *key, void *out, size_t n,
+    const char *what)
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, key, strlen(key), &v, what)) < 0)
+		return t->err;
+	if (rc > 0 || v.mv_size != 1 + n ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		rec_corrupt(t, what);
+		return t->err;
+	}
+	memcpy(out, (uint8_t *)v.mv_data + 1, n);
+	return 0;
+}
+
 /* On failure m holds nothing: the caller does not count it. */
 void
 rec_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,

@@ -384,6 +384,17 @@ int rec_open_ver(struct store_txn *, const MDB_val *, struct pdec *,
 /* The reply bytes of a message record (its version 2 encoding). */
 size_t msg_rec_size(const MDB_val *);
 void rec_corrupt(struct store_txn *, const char *what);
+/*
+ * A secret of the install kept in meta under key: its version byte and
+ * n random bytes (at most 64), made when missing (a module's init, in
+ * the transaction that opens the store; logged as "made this install's
+ * <what>"), never changed after: 0, or t failed. meta_secret_get reads
+ * it into out: 0, or t failed (missing or not understood: corrupt).
+ */
+int meta_secret_make(struct store_txn *, const char *key, size_t n,
+    const char *what);
+int meta_secret_get(struct store_txn *, const char *key, void *out,
+    size_t n, const char *what);
 /* A message record into m: 0, or -1 with the error set and m empty. */
 int msg_rec_decode(struct store_txn *, const MDB_val *, struct st_msg *);
 /*
@@ -693,7 +704,7 @@ int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
  * strlen(prefix) + ST_ID_HEX + 1 bytes), which tells nothing of how many
  * came between two: 0, or t failed. And back: 0 read, 1 not one of
  * prefix's ids under this key (malformed, made up, another kind's), -1
- * t failed; an older id (prefix and the number in 16 hex) reads too.
+ * t failed. A record's id is its number's, whatever it stored.
  */
 int store_seq_show(struct store_txn *, const char *prefix, uint64_t seq,
     char *out);

@@ -226,7 +226,7 @@ test_handoff_mail(void **state)
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
 	/*
 	 * Its id (its Message-ID too): its number, opaque (seqid.c); the
-	 * same number in the older spelling names it as well.
+	 * same number in the older spelling names nothing.
 	 */
 	assert_int_equal(strlen(id), ST_MAIL_ID_LEN);
 	{
@@ -238,9 +238,8 @@ test_handoff_mail(void **state)
 		assert_int_equal(store_seq_read(&t, ST_MAIL_PREFIX, id, &seq),
 		    0);
 		store_abort(&t);
+		assert_int_equal(check(f, id), 0);
 		st_seq_id(ST_MAIL_PREFIX, seq, old);
-		assert_int_equal(check(f, old), 0);
-		old[3] = old[3] == '0' ? '1' : '0';	/* another number */
 		assert_int_equal(check(f, old), PROTO_E_NOT_FOUND);
 	}
 

@@ -282,7 +282,10 @@ test_hook_lmdb(void **state)
 	assert_string_equal(g.secret, "");
 	st_webhook_free(&g);
 
-	/* A format-1 value stored by hand reads back. */
+	/*
+	 * A format-1 value stored by hand (as before opaque ids: its number
+	 * its id) reads back, shown by its number's opaque id.
+	 */
 	snprintf(hex, sizeof(hex), "01" "00000023%s" HEX_DEFAULT HEX_URL
 	    "00000011" "00" HEX_SECRET HEX_T1 HEX_T2 "00000005" HEX_T3,
 	    hex_of(out.id, id));
@@ -480,6 +483,12 @@ test_delivery_lmdb(void **state)
 		assert_int_equal(request_who(f, &OWNER,
 		    PROTO_ST_HOOK_DELIVERIES, &q, &l, NULL), 0);
 		assert_int_equal(l.n, 1);
+		assert_int_equal(strlen(l.dlv[0].id), ST_DLV_ID_LEN);
+		assert_int_equal(store_begin(f->st, &t, 1), 0);
+		assert_int_equal(store_seq_read(&t, ST_DLV_PREFIX, l.dlv[0].id,
+		    &n), 0);
+		store_abort(&t);
+		assert_true(n == 1);
 		assert_int_equal(l.dlv[0].status, ST_DLV_FAILED);
 		assert_int_equal(l.dlv[0].attempts, 4);
 		assert_int_equal(l.dlv[0].next_at, T0 + 2);

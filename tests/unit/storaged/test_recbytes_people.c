@@ -20,6 +20,7 @@
 #include "mailbox.h"
 #include "mailmsg.h"
 #include "stmsgs.h"
+#include "storeint.h"
 #include "usermsg.h"
 #include "util.h"
 #include "widgetmsg.h"
@@ -93,7 +94,9 @@ static const char user_empty[] = HEX_NONE HEX_NONE HEX_NONE HEX_Z16 HEX_Z32
     HEX_Z32 "00" HEX_NONE HEX_Z64 HEX_Z64 HEX_NONE;
 
 /* A mail to a@ and b@, of payload 01 02 03, its next_at hex. */
-#define HEX_MAIL(next)	HEX_MAIL_ID HEX_ORG_ID "00000001" "00000002" \
+#define HEX_MAIL(next)	HEX_MAIL_ID HEX_MAIL_REST(next)
+/* The same after its id. */
+#define HEX_MAIL_REST(next)	HEX_ORG_ID "00000001" "00000002" \
 	HEX_T0 next HEX_ERROR "00000002" HEX_RCPT_A HEX_RCPT_B \
 	"00000003" "010203"
 static const char mail_full[] = HEX_MAIL(HEX_T1);
@@ -593,7 +596,11 @@ test_mail_lmdb(void **state)
 {
 	struct fix *f = *state;
 	struct st_mails m;
+	struct store_txn t;
 	uint8_t k[16];
+	uint64_t seq = 0;
+	char shown[ST_MAIL_ID_LEN + 1], hid[2 * ST_MAIL_ID_LEN + 1];
+	char hex[2048];
 
 	fake_now = T0 + 9;
 	proto_put_be64(k, 7);
@@ -605,10 +612,22 @@ test_mail_lmdb(void **state)
 	assert_int_equal(request_who(f, NULL, PROTO_ST_MAIL_DUE,
 	    &(struct st_mail_due_req){ 16, 60000 }, &m, NULL), 0);
 	assert_int_equal(m.n, 1);
+	/*
+	 * Stored with its number as its id (before opaque ids): shown, and
+	 * stored again, by its number's opaque id (seqid.c).
+	 */
+	strlcpy(shown, m.mails[0].id, sizeof(shown));
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(store_seq_read(&t, ST_MAIL_PREFIX, shown, &seq), 0);
+	store_abort(&t);
+	assert_true(seq == 7);
+	strlcpy(m.mails[0].id, MAIL_ID, sizeof(m.mails[0].id));
 	assert_mail(&m.mails[0], ORG_ID, T0 + 9 + 60000);
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
 	proto_put_be64(k, 7);
-	assert_stored(f, "mails", k, 8, "01" HEX_MAIL("0000018bcfe65269"));
+	snprintf(hex, sizeof(hex), "01" "00000023%s"
+	    HEX_MAIL_REST("0000018bcfe65269"), hex_of(shown, hid));
+	assert_stored(f, "mails", k, 8, hex);
 }
 
 /*

@@ -411,7 +411,8 @@ route_path(const char *pattern, char *out, size_t outsz)
 		if (e == NULL)
 			e = p + strlen(p);
 		if (strncmp(p, "/:delivery_id", 13) == 0)
-			strlcat(out, "/dlv_0123456789abcdef", outsz);
+			strlcat(out, "/dlv_0123456789abcdef0123456789abcdef",
+			    outsz);
 		else if (p[1] == ':') {
 			strlcat(out, strncmp(p, "/:wid", 5) == 0 ? "/wid_" :
 			    strncmp(p, "/:org_id", 8) == 0 ? "/org_" :

@@ -1,0 +1,52 @@
+/*
+ * SHA-256 (sha256.h) and one AES-128 block (aesblock.h), their OpenSSL
+ * algorithms fetched once per process: OpenSSL 3 looks an algorithm up in
+ * the provider tables on every SHA256() or EVP_aes_128_ecb() init, two
+ * thirds of the cost for a short input.
+ */
+#include <pthread.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "aesblock.h"
+#include "sha256.h"
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static EVP_MD *md;		/* kept for the process's life */
+static EVP_CIPHER *aes;
+
+static void
+fetch(void)
+{
+	md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	aes = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+}
+
+void
+proto_sha256(const void *in, size_t len, uint8_t out[PROTO_SHA256_LEN])
+{
+	(void)pthread_once(&once, fetch);
+	/* Out of memory or no provider: OpenSSL's own one-shot, as before. */
+	if (md == NULL || EVP_Digest(in, len, out, NULL, md, NULL) != 1)
+		SHA256(in, len, out);
+}
+
+int
+proto_aes_block(const uint8_t key[PROTO_AES_KEY_LEN],
+    const uint8_t in[PROTO_AES_BLOCK_LEN], uint8_t out[PROTO_AES_BLOCK_LEN],
+    int enc)
+{
+	EVP_CIPHER_CTX *x;
+	int n = 0, ok;
+
+	(void)pthread_once(&once, fetch);
+	if (aes == NULL || (x = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_CipherInit_ex2(x, aes, key, NULL, enc, NULL) == 1 &&
+	    EVP_CIPHER_CTX_set_padding(x, 0) == 1 &&
+	    EVP_CipherUpdate(x, out, &n, in, PROTO_AES_BLOCK_LEN) == 1 &&
+	    n == PROTO_AES_BLOCK_LEN;
+	EVP_CIPHER_CTX_free(x);
+	return ok ? 0 : -1;
+}
