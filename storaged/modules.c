@@ -13,6 +13,7 @@ const struct store_module *const store_modules[] = {
 	&wsess_module,
 	&widgetstore_module,	/* makes the default widget */
 	&dashstore_module,
+	&seqid_module,		/* the id key, before what shows an id */
 	&convquery_module,
 	&handoff_module,
 	&orgstore_module,	/* makes the default organisation */
@@ -27,6 +28,5 @@ const struct store_module *const store_modules[] = {
 	&att_module,		/* a conversation's attachments */
 	&hookstore_module,	/* empties the retired hook_org */
 	&userstore_module,	/* lists older invitations by organisation */
-	&seqid_module,		/* makes the install's id key */
 	NULL,
 };

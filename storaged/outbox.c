@@ -934,6 +934,17 @@ store_hook_deliveries(struct store_txn *t, const char *org,
 	if (store_hook_get(t, org, hook, &h) != 0)
 		return t->err;
 	st_webhook_free(&h);
+	/*
+	 * A cursor is one of this webhook's deliveries: another's (another
+	 * organisation's webhook-id) would say where it falls among them.
+	 */
+	if (cursor[0] != '\0') {
+		hd_key(k0, hook, from);
+		if ((rc = db_get(t, t->st->hook_deliveries, k0, sizeof(k0), &v,
+		    "get webhook delivery")) != 0)
+			return rc < 0 ? t->err : store_fail(t,
+			    PROTO_E_INVALID, "malformed cursor");
+	}
 	if ((ds = calloc(limit, sizeof(*ds))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries, &cur)) != 0) {

@@ -466,6 +466,99 @@ test_ids_opaque(void **state)
 	st_webhook_free(&h);
 }
 
+/*
+ * A list's cursor is one of its webhook's deliveries: another
+ * organisation's delivery id (a webhook-id its receiver saw), or another
+ * webhook's, is refused as a made-up one is, not taken to say where it
+ * falls among ours.
+ */
+static void
+test_cursor_own(void **state)
+{
+	struct fix *f = *state;
+	struct st_webhook h, h2, hb;
+	struct st_delivery theirs, mine;
+	struct st_org in, out;
+	struct st_who b;
+	struct st_id_page_req q;
+
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h);
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h2);
+	turn(f, "s1", "one");
+	memset(&in, 0, sizeof(in));
+	in.name = "B";
+	assert_int_equal(request_who(f, &OWNER, PROTO_ST_ORG_CREATE, &in,
+	    &out, NULL), 0);
+	b = who_of(ST_WHO_KEY, "install", out.id, ST_ROLE_OWNER);
+	st_org_free(&out);
+	hook_new(f, &b, ST_HE_ALL, &hb);
+	assert_int_equal(request_who(f, &b, PROTO_ST_HOOK_TEST,
+	    &(struct st_id_req){ hb.id }, &theirs, NULL), 0);
+	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_TEST,
+	    &(struct st_id_req){ h2.id }, &mine, NULL), 0);
+	turn(f, "s2", "two");
+	q = (struct st_id_page_req){ h.id, 10, theirs.id };
+	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_DELIVERIES, &q,
+	    NULL, NULL), PROTO_E_INVALID);
+	q.cursor = mine.id;	/* ours, of the other webhook */
+	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_DELIVERIES, &q,
+	    NULL, NULL), PROTO_E_INVALID);
+	{
+		struct st_deliveries l, l2;
+
+		q = (struct st_id_page_req){ h.id, 1, "" };
+		assert_int_equal(request_who(f, &OWNER,
+		    PROTO_ST_HOOK_DELIVERIES, &q, &l, NULL), 0);
+		assert_int_equal(l.n, 1);
+		q.cursor = l.next_cursor;	/* its own: the next page */
+		assert_int_equal(request_who(f, &OWNER,
+		    PROTO_ST_HOOK_DELIVERIES, &q, &l2, NULL), 0);
+		assert_int_equal(l2.n, 1);
+		assert_string_not_equal(l2.dlv[0].id, l.dlv[0].id);
+		st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l2);
+		st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l);
+	}
+	st_delivery_free(&theirs);
+	st_delivery_free(&mine);
+	st_webhook_free(&h);
+	st_webhook_free(&h2);
+	st_webhook_free(&hb);
+}
+
+/*
+ * A data directory from before the id key, whose older deliveries and
+ * mails the open still indexes (their marks missing): the key is made
+ * first, so the open shows their ids and goes on.
+ */
+static void
+test_upgrade_makes_key_first(void **state)
+{
+	struct fix *f = *state;
+	struct st_deliveries l;
+	struct st_webhook h;
+	struct store_txn t;
+	static const char *const gone[] = {
+		"seq_id_key", "conv_deliveries_filled",
+		"contact_deliveries_filled", "conv_mails_filled",
+		"contact_mails_filled",
+	};
+	size_t i;
+
+	hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &h);
+	turn(f, "s1", "one");
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		db_del_quiet(&t, t.st->meta, gone[i], strlen(gone[i]),
+		    "del mark");
+	assert_int_equal(store_commit(&t), 0);
+	fix_reopen(f);
+	list(f, h.id, 10, "", &l);
+	assert_int_equal(l.n, 1);
+	assert_true(dlv_num(f, l.dlv[0].id) >= 1);
+	st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l);
+	st_webhook_free(&h);
+}
+
 /* ST_HOOK_DUE with rooms: held webhooks' room, per_hook for the rest. */
 static void
 due_room(struct fix *f, uint32_t per_hook, const char *hook, uint32_t room,
@@ -618,6 +711,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ids_opaque, setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_own, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_makes_key_first,
+		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_written_with_the_event,
 		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_conv_deleted, setup,
