@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import { BIN, pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
-import { F, T, TABLE, WHO, WHO_TYPES, chatBegin, decodeAs, encodeAs, rep, req } from './lib/storage.mjs';
+import { Enc, F, PROTO_VERSION, T, TABLE, WHO, WHO_TYPES, chatBegin, decodeAs, encodeAs, frame, layoutsId, rep, req } from './lib/storage.mjs';
 import { chat, sid } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
@@ -249,6 +250,33 @@ test('a worker\'s ST_PURGE, ST_STATS and ST_BACKUP are refused and logged; parle
   w.close();
   ctl.close();
   other.close();
+});
+
+// A process of another build: its HELLO's message table (proto_layouts_id)
+// differs by one bit. storaged closes the channel before anything is
+// asked, says why in its log, and a process of this build is served.
+test('a process of another build is refused at its HELLO, the reason logged', async (t) => {
+  const p = await startParley(t, { workers: 1 });
+  const hello = new Enc().u32(PROTO_VERSION).str('parley-workerd').u64(layoutsId() ^ 1n).done();
+  const r = await new Promise((resolve) => {
+    const s = net.connect({ path: p.sockPath });
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => { s.destroy(); resolve({ closed: false, got }); }, 5000);
+    s.on('connect', () => s.write(Buffer.concat([frame(T.HELLO, 0, 0, hello), frame(T.ST_PING, 0, 1)])));
+    s.on('data', (d) => { got = Buffer.concat([got, d]); });
+    s.on('error', () => {});
+    s.on('close', () => { clearTimeout(timer); resolve({ closed: true, got }); });
+  });
+  assert.ok(r.closed, 'storaged closes the channel');
+  const types = [];
+  for (let off = 0; off + 12 <= r.got.length; off += 12 + r.got.readUInt32BE(off + 4)) types.push(r.got.readUInt16BE(off));
+  assert.equal(types[0], T.HELLO, 'its own HELLO first');
+  assert.ok(!types.includes(T.ST_PING), `the ping is never answered: ${types}`);
+  await waitFor(() => /parley-workerd's messages are laid out otherwise \([0-9a-f]{16}, ours [0-9a-f]{16}\): another build/.test(p.logs.storaged),
+    5000, 'the reason in storaged\'s log');
+  const same = await p.storage({ name: 'same-build' });
+  assert.equal(await same.ping(), true);
+  same.close();
 });
 
 // Who asks (issue 21): the types whose payload starts with it are the
