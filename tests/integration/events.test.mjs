@@ -284,3 +284,42 @@ test('a session a login ended to make room ends its event stream', { timeout: 60
   assert.equal(byS2.ended, false);
   for (const e of [byS1, byS2]) e.close();
 });
+
+// A dashboard that resumes after more than a page (1000) of another
+// organisation's events: it pages through them (sent none of them) to its
+// own event, in order, and goes live; the worker once asked for the same
+// page of others' events forever, for as long as the stream stayed open.
+test('a resume past a page of another organisation\'s events reaches its own and goes live', { timeout: 90000 }, async (t) => {
+  const p = await startParley(t, { workers: 1 });
+  const ev = await Events.open(p);
+  t.after(() => ev.close());
+  const ready = await ev.take((e) => e.event === 'ready');
+  ev.close();
+  let r = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Other' });
+  assert.equal(r.status, 201, r.text);
+  const other = r.json().id;
+  r = await p.request('POST', '/v1/admin/widgets', {
+    headers: { 'x-admin-api-key': p.adminKey, 'x-organization-id': other, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Theirs' }),
+  });
+  assert.equal(r.status, 201, r.text);
+  const theirs = r.json().id;	// the internal id: storaged's name of it
+  const st = await p.storage({ name: 'other-org-writer' });
+  t.after(() => st.close());
+  const { conv } = await st.convOpen(theirs, `busy-${crypto.randomBytes(4).toString('hex')}`);
+  for (let i = 0; i < 1100; i++) await st.msgAppend(conv.id, i % 2 ? 'assistant' : 'user', `theirs ${i}`);
+  const mine = await st.convOpen('default', `mine-${crypto.randomBytes(4).toString('hex')}`);
+  await st.msgAppend(mine.conv.id, 'user', 'ours after theirs');
+
+  const back = await Events.open(p, { lastEventId: ready.id });
+  t.after(() => back.close());
+  assert.equal(back.status, 200, back.text);
+  const got = await back.take((e) => e.event === 'message', 10000, 'our message, past their 1100');
+  assert.equal(got.data.message.content, 'ours after theirs');
+  assert.ok(!back.events.some((e) => e.event === 'reset'), 'no reset: nothing of ours left the ring');
+  assert.ok(back.events.concat([got]).every((e) => e.event !== 'message' || e.data.conversation._id !== conv.id),
+    'none of theirs');
+  // Live now: the next of ours comes as it happens.
+  await st.msgAppend(mine.conv.id, 'user', 'ours, live');
+  assert.equal((await back.take((e) => e.event === 'message', 5000, 'a live one')).data.message.content, 'ours, live');
+});

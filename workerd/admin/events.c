@@ -329,8 +329,11 @@ client_begin(struct evclient *ec)
 }
 
 /*
- * The events of a catch-up page to the client: 0, or -1 when one does
- * not decode (the client ended) or the client was closed.
+ * The events of a catch-up page to the client, its own sent: 0, or -1
+ * when one does not decode (the client ended) or the client was closed.
+ * The client is past every event of the page, its own or not: the next
+ * page starts after the last (a page of other organisations' events
+ * alone was asked again and again).
  */
 static int
 since_events(struct evclient *ec, const struct st_ev_since_rep *sr)
@@ -351,6 +354,8 @@ since_events(struct evclient *ec, const struct st_ev_since_rep *sr)
 		rc = events_format(&evtext, &ev, ev_key);
 		if (rc == 0)
 			rc = client_event(ec, &ev, &evtext);
+		if (rc >= 0 && ev.epoch == ec->epoch && ev.seq > ec->seq)
+			ec->seq = ev.seq;
 		st_req_free(PROTO_ST_EV, &ev);
 		if (rc < 0)
 			return -1;	/* closed */
@@ -359,8 +364,10 @@ since_events(struct evclient *ec, const struct st_ev_since_rep *sr)
 }
 
 /*
- * ST_EV_SINCE's page of events after the client's last: sent, and more
- * asked for while a full page came.
+ * ST_EV_SINCE's page of events after the client's last: sent, and the
+ * next page asked for while the page ends before the ring's last (a
+ * page is cut at ST_EV_SINCE_MAX events or at the reply's bytes); an
+ * empty one leaves nothing after it but forgotten events.
  */
 static void
 since_done(const struct storec_result *r, void *arg)
@@ -382,8 +389,8 @@ since_done(const struct storec_result *r, void *arg)
 	}
 	if (sr.result != ST_EV_OK)
 		client_live(ec, sr.epoch, sr.last_seq, "reset");
-	else if ((rc = since_events(ec, &sr)) == 0 &&
-	    sr.n == ST_EV_SINCE_MAX && ec->seq < sr.last_seq)
+	else if ((rc = since_events(ec, &sr)) == 0 && sr.n > 0 &&
+	    ec->seq < sr.last_seq)
 		client_since(ec);	/* the next page */
 	else if (rc == 0) {
 		ec->state = EVC_LIVE;
