@@ -323,3 +323,32 @@ test('a resume past a page of another organisation\'s events reaches its own and
   await st.msgAppend(mine.conv.id, 'user', 'ours, live');
   assert.equal((await back.take((e) => e.event === 'message', 5000, 'a live one')).data.message.content, 'ours, live');
 });
+
+// A dashboard that resumes after more of its own events than a stream
+// may hold unread (EVENTS_OUT_MAX, 512 KiB): it is sent them as it reads,
+// all of them in order, not closed as a client that does not read (which
+// it then met again at every reconnect).
+test('a resume past more of its own events than the stream holds unread gets them all, as it reads', { timeout: 90000 }, async (t) => {
+  const p = await startParley(t, { workers: 1 });
+  const ev = await Events.open(p);
+  t.after(() => ev.close());
+  const ready = await ev.take((e) => e.event === 'ready');
+  ev.close();
+  const st = await p.storage({ name: 'own-org-writer' });
+  t.after(() => st.close());
+  const { conv } = await st.convOpen('default', `busy-${crypto.randomBytes(4).toString('hex')}`);
+  const N = 1500;
+  const text = 'x'.repeat(600);	// some 1.5 KiB an event: about 2 MiB in all
+  for (let i = 0; i < N; i++) await st.msgAppend(conv.id, i % 2 ? 'assistant' : 'user', `${i} ${text}`);
+
+  const back = await Events.open(p, { lastEventId: ready.id });
+  t.after(() => back.close());
+  for (let i = 0; i < N; i++) {
+    const m = await back.take((e) => e.event === 'message', 10000, `message ${i}`);
+    assert.equal(m.data.message.content, `${i} ${text}`);
+  }
+  assert.ok(!back.ended, 'the stream goes on');
+  assert.doesNotMatch(p.tail('masterd', 100000), /a client is not reading/);
+  await st.msgAppend(conv.id, 'user', 'live');
+  assert.equal((await back.take((e) => e.event === 'message', 5000, 'a live one')).data.message.content, 'live');
+});

@@ -329,11 +329,20 @@ client_begin(struct evclient *ec)
 }
 
 /*
- * The events of a catch-up page to the client, its own sent: 0, or -1
- * when one does not decode (the client ended) or the client was closed.
- * The client is past every event of the page, its own or not: the next
- * page starts after the last (a page of other organisations' events
- * alone was asked again and again).
+ * A catch-up stops writing once this much waits unread, and goes on once
+ * the client has read it (a page may hold far more than the stream's
+ * bound, EVENTS_OUT_MAX: it was closed as not reading, and again at each
+ * reconnect).
+ */
+#define EVENTS_CATCHUP_HIGH	(EVENTS_OUT_MAX / 2)
+
+/*
+ * The events of a catch-up page to the client, its own sent, up to
+ * EVENTS_CATCHUP_HIGH waiting: 0, or -1 when one does not decode (the
+ * client ended) or the client was closed. The client is past every event
+ * of the page it went through, its own or not: the next page starts
+ * after the last (a page of other organisations' events alone was asked
+ * again and again).
  */
 static int
 since_events(struct evclient *ec, const struct st_ev_since_rep *sr)
@@ -359,15 +368,28 @@ since_events(struct evclient *ec, const struct st_ev_since_rep *sr)
 		st_req_free(PROTO_ST_EV, &ev);
 		if (rc < 0)
 			return -1;	/* closed */
+		if (conn_out_pending(ec->c) > EVENTS_CATCHUP_HIGH)
+			break;		/* the rest when it has read */
 	}
 	return 0;
+}
+
+/* A catch-up waiting for its client to read: the next page. */
+static void
+since_drained(struct conn *c)
+{
+	struct evclient *ec = c->hctx;
+
+	if (ec != NULL && ec->state == EVC_CATCHUP && ec->sreq == NULL)
+		client_since(ec);
 }
 
 /*
  * ST_EV_SINCE's page of events after the client's last: sent, and the
  * next page asked for while the page ends before the ring's last (a
- * page is cut at ST_EV_SINCE_MAX events or at the reply's bytes); an
- * empty one leaves nothing after it but forgotten events.
+ * page is cut at ST_EV_SINCE_MAX events or at the reply's bytes, or
+ * since_events stopped it for the client to read); an empty one leaves
+ * nothing after it but forgotten events.
  */
 static void
 since_done(const struct storec_result *r, void *arg)
@@ -390,8 +412,13 @@ since_done(const struct storec_result *r, void *arg)
 	if (sr.result != ST_EV_OK)
 		client_live(ec, sr.epoch, sr.last_seq, "reset");
 	else if ((rc = since_events(ec, &sr)) == 0 && sr.n > 0 &&
-	    ec->seq < sr.last_seq)
-		client_since(ec);	/* the next page */
+	    ec->seq < sr.last_seq) {
+		/* The next page, once what waits unread is read. */
+		if (conn_out_pending(ec->c) > EVENTS_CATCHUP_HIGH)
+			conn_watch_drain(ec->c, since_drained);
+		else
+			client_since(ec);
+	}
 	else if (rc == 0) {
 		ec->state = EVC_LIVE;
 		if (ec->epoch != sr.epoch || ec->seq < sr.last_seq) {
