@@ -285,16 +285,23 @@ test('a session a login ended to make room ends its event stream', { timeout: 60
   for (const e of [byS1, byS2]) e.close();
 });
 
+// The id a new stream is live from (its ready event's); the stream closed.
+async function liveFrom(p) {
+  const ev = await Events.open(p);
+  try {
+    return (await ev.take((e) => e.event === 'ready')).id;
+  } finally {
+    ev.close();
+  }
+}
+
 // A dashboard that resumes after more than a page (1000) of another
 // organisation's events: it pages through them (sent none of them) to its
 // own event, in order, and goes live; the worker once asked for the same
 // page of others' events forever, for as long as the stream stayed open.
 test('a resume past a page of another organisation\'s events reaches its own and goes live', { timeout: 90000 }, async (t) => {
   const p = await startParley(t, { workers: 1 });
-  const ev = await Events.open(p);
-  t.after(() => ev.close());
-  const ready = await ev.take((e) => e.event === 'ready');
-  ev.close();
+  const readyId = await liveFrom(p);
   let r = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Other' });
   assert.equal(r.status, 201, r.text);
   const other = r.json().id;
@@ -311,7 +318,7 @@ test('a resume past a page of another organisation\'s events reaches its own and
   const mine = await st.convOpen('default', `mine-${crypto.randomBytes(4).toString('hex')}`);
   await st.msgAppend(mine.conv.id, 'user', 'ours after theirs');
 
-  const back = await Events.open(p, { lastEventId: ready.id });
+  const back = await Events.open(p, { lastEventId: readyId });
   t.after(() => back.close());
   assert.equal(back.status, 200, back.text);
   const got = await back.take((e) => e.event === 'message', 10000, 'our message, past their 1100');
@@ -330,10 +337,7 @@ test('a resume past a page of another organisation\'s events reaches its own and
 // it then met again at every reconnect).
 test('a resume past more of its own events than the stream holds unread gets them all, as it reads', { timeout: 90000 }, async (t) => {
   const p = await startParley(t, { workers: 1 });
-  const ev = await Events.open(p);
-  t.after(() => ev.close());
-  const ready = await ev.take((e) => e.event === 'ready');
-  ev.close();
+  const readyId = await liveFrom(p);
   const st = await p.storage({ name: 'own-org-writer' });
   t.after(() => st.close());
   const { conv } = await st.convOpen('default', `busy-${crypto.randomBytes(4).toString('hex')}`);
@@ -341,7 +345,7 @@ test('a resume past more of its own events than the stream holds unread gets the
   const text = 'x'.repeat(600);	// some 1.5 KiB an event: about 2 MiB in all
   for (let i = 0; i < N; i++) await st.msgAppend(conv.id, i % 2 ? 'assistant' : 'user', `${i} ${text}`);
 
-  const back = await Events.open(p, { lastEventId: ready.id });
+  const back = await Events.open(p, { lastEventId: readyId });
   t.after(() => back.close());
   for (let i = 0; i < N; i++) {
     const m = await back.take((e) => e.event === 'message', 10000, `message ${i}`);
