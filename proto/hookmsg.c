@@ -159,48 +159,11 @@ pdec_hook_job(struct pdec *d, struct st_hook_job *j)
 	return 0;
 }
 
-void
-st_seq_id(const char *prefix, uint64_t seq, char *out)
-{
-	size_t n = strlen(prefix);
-	uint8_t b[8];
-
-	proto_put_be64(b, seq);
-	memcpy(out, prefix, n);
-	proto_hex_encode(b, sizeof(b), out + n);
-}
-
-int
-st_seq_parse(const char *prefix, const char *id, uint64_t *seq)
-{
-	size_t n = strlen(prefix), i;
-	uint8_t b[8];
-
-	if (strlen(id) != n + 16 || strncmp(id, prefix, n) != 0)
-		return -1;
-	for (i = n; id[i] != '\0'; i++)	/* lowercase only: one spelling */
-		if (id[i] >= 'A' && id[i] <= 'F')
-			return -1;
-	if (proto_hex_decode(id + n, b, sizeof(b)) < 0)
-		return -1;
-	*seq = proto_get_be64(b);
-	return 0;
-}
-
 int
 st_dlv_id_valid(const char *id)
 {
-	size_t i, n = strlen(id);
-
-	if (n != ST_DLV_ID_LEN || strncmp(id, ST_DLV_PREFIX, 4) != 0)
-		return 0;
-	for (i = 4; i < n; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return 1;
+	return st_prefixed_id_valid(id, ST_DLV_PREFIX);
 }
-
 
 /* http:// or https://, a host, no spaces, controls or non-ASCII. */
 static int

@@ -167,12 +167,6 @@ void st_hook_job_free(struct st_hook_job *);
 void penc_hook_job(struct penc *, const struct st_hook_job *);
 /* 0, or -1 on a decode error (the struct is then freed and zeroed). */
 int pdec_hook_job(struct pdec *, struct st_hook_job *);
-/*
- * An outbox id: prefix and a sequence number in 16 lowercase hex (out:
- * strlen(prefix) + 17 bytes); and back, in that one spelling (0, or -1).
- */
-void st_seq_id(const char *prefix, uint64_t seq, char *out);
-int st_seq_parse(const char *prefix, const char *id, uint64_t *seq);
 /* 1 when id has a delivery id's shape, else 0; which it names is storaged's. */
 int st_dlv_id_valid(const char *id);
 /* 1 when s can name a webhook: "wh_" + 32 lowercase hex. */

@@ -357,7 +357,7 @@ struct st_kb_search_req {
 struct st_kb_hit {
 	char source_id[ST_KB_SOURCE_ID_LEN + 1];
 	uint64_t chunk_id;	/* storaged's own: never shown */
-	/* ST_KB_SEARCH's (the admin API's): chunk_id shown; "" in a retrieve. */
+	/* chunk_id as ST_KB_SEARCH shows it; "" in a retrieve. */
 	char chunk_ref[ST_KB_CHUNK_REF_LEN + 1];
 	char *url, *title, *headings, *text;	/* malloc'd */
 	uint32_t score;		/* millionths */

@@ -555,8 +555,9 @@
 
 /*
  * The mail record, a row per field in stored order (record.h), of format
- * 1: its id ("ml_" + 16 hex: st_seq_id and st_seq_parse of hookmsg.h
- * with ST_MAIL_PREFIX), its organisation, kind (one ST_MAIL_* bit),
+ * 1: its id ("ml_" + 32 hex: its number as storaged's seqid.c shows
+ * it; "ml_" + the number in 16 hex in one stored before, shown so too),
+ * its organisation, kind (one ST_MAIL_* bit),
  * attempts, created_at and next_at, the last failure (error), its
  * recipients' emails (malloc'd) and the event. The notifier's alone:
  * never shown, no request sets a row.

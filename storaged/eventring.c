@@ -25,7 +25,7 @@ struct evslot {
 struct evring {
 	uint64_t epoch;
 	uint64_t last;		/* the last seq handed out */
-	uint8_t id_key[ST_EV_KEY_LEN];	/* the streams' ids' (evring_stats) */
+	uint8_t id_key[ST_EV_KEY_LEN];	/* evring_stats' */
 	struct evslot *slots;	/* ST_EV_RING_EVENTS, circular */
 	size_t head;		/* the oldest */
 	size_t count;

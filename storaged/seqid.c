@@ -7,8 +7,8 @@
  * number, then the id's prefix as a tag) under the install's id key,
  * made once with the store, and reads back under the same key; an id of
  * another key or kind reads as no number (its tag does not match). A
- * record stored before with its number as its id (the prefix and 16 hex,
- * st_seq_id) is shown by its number's id too (outbox.c's dlv_load,
+ * record stored before with its number as its id (the prefix and the
+ * number in 16 hex) is shown by its number's id too (outbox.c's dlv_load,
  * mailbox.c's mail_load): an id that spells a number is never read, or
  * one organisation could walk a list's cursor to the number behind each
  * of its ids.
@@ -84,7 +84,8 @@ store_seq_read(struct store_txn *t, const char *prefix, const char *id,
 
 	if (t->err)
 		return -1;
-	if (strlen(id) != n + ST_ID_HEX || strncmp(id, prefix, n) != 0 ||
+	/* proto_hex_decode takes exactly ST_ID_HEX digits, then the end. */
+	if (strncmp(id, prefix, n) != 0 ||
 	    proto_hex_decode(id + n, b, sizeof(b)) < 0)
 		return 1;
 	if (seq_block(t, b, b, 0) != 0)

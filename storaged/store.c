@@ -776,7 +776,6 @@ meta_secret_get(struct store_txn *t, const char *key, void *out, size_t n,
 	return 0;
 }
 
-/* On failure m holds nothing: the caller does not count it. */
 void
 rec_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     struct penc *e, const char *what)
@@ -954,6 +953,7 @@ rec_dec_rows(struct store_txn *t, const MDB_val *v, const struct rlayout *l,
 	return rec_dec_only(t, v, l, rec, RL_ALL_ROWS, what);
 }
 
+/* On failure m holds nothing: the caller does not count it. */
 int
 msg_rec_decode(struct store_txn *t, const MDB_val *v, struct st_msg *m)
 {

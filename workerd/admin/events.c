@@ -10,8 +10,9 @@
  *
  * storaged numbers its events per run (epoch, seq) and keeps the newest in
  * a ring; a stream shows the pair encrypted under the ring's key
- * (events_id_make), since seq counts every organisation's events. While this worker has clients it subscribes to every event
- * (level 2, storec_ev_level); it sends each one to every client, built
+ * (events_id_make), since seq counts every organisation's events. While
+ * this worker has clients it subscribes to every event (level 2,
+ * storec_ev_level); it sends each one to every client, built
  * with the admin API's own JSON (admin_conv_json, admin_msg_json,
  * contact_json). A client starts once the subscription is confirmed:
  * with Last-Event-ID (the header, or ?last_event_id=) it is first sent
@@ -112,8 +113,8 @@ events_id_parse(const uint8_t key[ST_EV_KEY_LEN], const char *s,
 {
 	uint8_t plain[16], block[16];
 
-	if (strlen(s) != EVENTS_ID_LEN ||
-	    proto_hex_decode(s, block, sizeof(block)) < 0 ||
+	/* proto_hex_decode takes exactly EVENTS_ID_LEN digits, then the end. */
+	if (proto_hex_decode(s, block, sizeof(block)) < 0 ||
 	    proto_aes_block(key, block, plain, 0) < 0)
 		return -1;
 	*epoch = proto_get_be64(plain);

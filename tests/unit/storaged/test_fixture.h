@@ -36,6 +36,21 @@ fake_clock(void)
 	return fake_now;
 }
 
+/*
+ * A delivery's or a mail's id as versions before opaque ids spelled it:
+ * prefix, then seq in 16 lowercase hex (out: strlen(prefix) + 17 bytes).
+ */
+static inline void
+fix_old_seq_id(const char *prefix, uint64_t seq, char *out)
+{
+	size_t n = strlen(prefix);
+	uint8_t b[8];
+
+	proto_put_be64(b, seq);
+	memcpy(out, prefix, n);
+	proto_hex_encode(b, sizeof(b), out + n);
+}
+
 struct fix {
 	char dir[64];
 	struct store *st;

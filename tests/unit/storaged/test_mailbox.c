@@ -239,7 +239,7 @@ test_handoff_mail(void **state)
 		    0);
 		store_abort(&t);
 		assert_int_equal(check(f, id), 0);
-		st_seq_id(ST_MAIL_PREFIX, seq, old);
+		fix_old_seq_id(ST_MAIL_PREFIX, seq, old);
 		assert_int_equal(check(f, old), PROTO_E_NOT_FOUND);
 	}
 

@@ -620,7 +620,8 @@ test_outbox_malformed(void **state)
 	assert_int_equal(ask_any(PROTO_ST_HOOK_RESULT, &res, "x", 1), -1);
 	/* The mail outbox's, alike (mailer.c). */
 	memset(&mail, 0, sizeof(mail));
-	st_seq_id(ST_MAIL_PREFIX, 1, mail.id);
+	strlcpy(mail.id, ST_MAIL_PREFIX "0123456789abcdef0123456789abcdef",
+	    sizeof(mail.id));
 	reply_whole_only(PROTO_ST_MAIL_DUE, &mdue, &mails);
 	assert_int_equal(ask_any(PROTO_ST_MAIL_RESULT, &mres, "", 0), 0);
 	assert_int_equal(ask_any(PROTO_ST_MAIL_RESULT, &mres, "x", 1), -1);

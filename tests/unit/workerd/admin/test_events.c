@@ -248,6 +248,18 @@ test_event_ids(void **state)
 #define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
 #define RETRY	"retry: 2000\n\n"
 
+/* A stream opened on cl with the install's key, resuming after (0xab, 7). */
+static void
+open_resumed(struct tclient *cl)
+{
+	char head[256];
+
+	assert_int_equal(tclient_open(cl), 0);
+	snprintf(head, sizeof(head), "x-admin-api-key: %s\r\n"
+	    "Last-Event-ID: %s\r\n", KEY, idof(0xab, 7));
+	tclient_request(cl, "GET", "/v1/admin/events", head, NULL);
+}
+
 static struct peer P;
 
 static int
@@ -406,7 +418,7 @@ expect_body(struct tclient *cl, const char *want)
 }
 
 /*
- * A catch-up from the Last-Event-ID of (0xab, 7), ST_EV_SINCE answered OK (two events)
+ * A catch-up after (0xab, 7), ST_EV_SINCE answered OK (two events)
  * or GONE, whole, a byte short and a byte over (its valid struct encoded
  * by the table): whole, the events or the reset, and the stream goes on
  * live; else it ends at once as for a failed catch-up (its final chunk:
@@ -422,18 +434,13 @@ test_since_malformed(void **state)
 	struct tclient cl;
 	struct tresp r;
 	struct buf want;
-	char head[256];
 	size_t i;
 	int cut;
 
-	snprintf(head, sizeof(head), "x-admin-api-key: " KEY "\r\n"
-	    "Last-Event-ID: %s\r\n", idof(0xab, 7));
 	assert_int_equal(peer_connect(&P), 0);
 	for (i = 0; i < sizeof(results); i++)
 		for (cut = -1; cut <= 1; cut++) {
-			assert_int_equal(tclient_open(&cl), 0);
-			tclient_request(&cl, "GET", "/v1/admin/events", head,
-			    NULL);
+			open_resumed(&cl);
 			next_request(&pr);
 			assert_int_equal(pr.type, PROTO_ST_EV_SINCE);
 			assert_int_equal(st_req_decode(PROTO_ST_EV_SINCE,
@@ -479,13 +486,9 @@ test_since_pages(void **state)
 	struct peer_req pr;
 	struct tclient cl;
 	struct buf want;
-	char head[256];
 
-	snprintf(head, sizeof(head), "x-admin-api-key: " KEY "\r\n"
-	    "Last-Event-ID: %s\r\n", idof(0xab, 7));
 	assert_int_equal(peer_connect(&P), 0);
-	assert_int_equal(tclient_open(&cl), 0);
-	tclient_request(&cl, "GET", "/v1/admin/events", head, NULL);
+	open_resumed(&cl);
 	buf_init(&want);
 	buf_adds(&want, RETRY);
 	next_request(&pr);
@@ -518,14 +521,10 @@ test_event_malformed(void **state)
 	struct tclient cl;
 	struct buf want;
 	struct penc e;
-	char head[256];
 	size_t i;
 
-	snprintf(head, sizeof(head), "x-admin-api-key: " KEY "\r\n"
-	    "Last-Event-ID: %s\r\n", idof(0xab, 7));
 	assert_int_equal(peer_connect(&P), 0);
-	assert_int_equal(tclient_open(&cl), 0);
-	tclient_request(&cl, "GET", "/v1/admin/events", head, NULL);
+	open_resumed(&cl);
 	next_request(&pr);
 	assert_int_equal(pr.type, PROTO_ST_EV_SINCE);
 	buf_init(&want);
