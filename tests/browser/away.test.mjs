@@ -160,6 +160,48 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await assertClean(o, owner.log, 'dashboard');
   });
 
+  // What the visitor is told answers what is stored: the server's handoff
+  // state, held here, is what shows the confirmation (the widget once showed
+  // it as it sent request_human, and a reader could find the conversation
+  // still "ai" after the visitor saw "Thanks!").
+  test('the confirmation and the waiting line come with the server\'s answer, not before', async () => {
+    const { ctx, page } = await openPage(browser);
+    try {
+      const held = [];
+      let route = null;
+      await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+        route = ws;
+        const server = ws.connectToServer();
+        ws.onMessage((m) => server.send(m));
+        server.onMessage((m) => (JSON.parse(m).type === 'handoff' ? held.push(m) : ws.send(m)));
+      });
+      const status = () => inWidget(page, ({ shadowRoot: root }) => {
+        const s = root.querySelector('[data-part="handoff-status"]');
+        return { status: s.hidden ? '' : s.textContent, form: !!root.querySelector('[data-part="away"]'),
+          button: root.querySelector('[data-part="handoff"]').hidden };
+      });
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await sendByKeyboard(page, 'hello again');
+      await waitReplyEnd(page);
+      await page.click(part('handoff'));
+      await page.waitForSelector(`${R} [data-part="away"]`);
+      await page.fill(`${R} [data-part="away"] input[name="email"]`, 'second@example.com');
+      await page.press(`${R} [data-part="away"] input[name="email"]`, 'Enter');
+      await waitFor(() => held.length === 1, 10000, 'the server\'s handoff (held)');
+      // Stored by now; the page, not yet told, still shows the form.
+      await page.waitForTimeout(300);
+      assert.deepEqual(await status(), { status: '', form: true, button: true });
+      route.send(held[0]);
+      await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="away"]')
+        && root.querySelector('[data-part="handoff-status"]').textContent === 'Thanks! We got your message and will reply by email.', 'the confirmation');
+      assert.deepEqual(await status(), { status: 'Thanks! We got your message and will reply by email.', form: false, button: true });
+    } finally {
+      await ctx.close();
+    }
+  });
+
   test('the dashboard\'s widget form: the time zone, a line a day, the away message', async () => {
     const o = owner.page;
     await openDash(o, stack, `#/widgets/${w.widget_id}`, '[data-testid="widget-form"]');

@@ -667,6 +667,7 @@ function mount(script, cfg, base, broken, lang) {
   // whether a message was left.
   let away = cfg && cfg.availability;
   let leftMsg = false;
+  let asking = false; // request_human sent, the server's handoff not yet here
   let talked = false; // a visitor message is in the list: "Talk to a person" may show
   // The attach part: att(u) → the ids of the files ready to go with a
   // message (u: its bubble, which then shows them), att.n how many,
@@ -739,6 +740,7 @@ function mount(script, cfg, base, broken, lang) {
       ws = null;
       up = false;
       if (cur) finish(cur, null, { message: 'connection lost', quiet: 1 }); // history brings the rest
+      asking = false;
       if (form) form.busy = false; // its answer was lost with the socket: it may be sent again
       const d = Math.min(15000, 500 * 2 ** tries++);
       wsTimer = setTimeout(
@@ -848,6 +850,9 @@ function mount(script, cfg, base, broken, lang) {
       flush();
     }
     else if (type === 'handoff') {
+      // stored: the away form goes, the status line says so (never before)
+      asking = false;
+      if (leftMsg) hideForm(true);
       // the answer to a message while a person answers (a state this page
       // did not know, e.g. after a reload): no reply is coming
       if (f.state === 'human' && cur && !cur.text) {
@@ -871,13 +876,12 @@ function mount(script, cfg, base, broken, lang) {
       sync();
     } else if (type === 'contact_info_saved') {
       if (form && form.away && form.busy) {
-        // the email is stored: now the conversation waits for a person
+        // the email is stored: now a person is asked (the form stays busy)
         leftMsg = true;
-        ws.send('{"type":"request_human"}');
-        hideForm();
-        setHand('waiting_human');
+        askHuman();
       } else doneForm();
     } else if (type === 'error') {
+      asking = false;
       const err = { message: String(f.message || T.errorText), show: 1 };
       if (form && form.busy) form.err.textContent = err.message; // the contact info was refused
       else if (cur) finish(cur, null, err);
@@ -983,7 +987,7 @@ function mount(script, cfg, base, broken, lang) {
     else {
       sendBtn.disabled = !up || !!cur || needForm || att.busy;
       if (form) form.save.disabled = !up || !!form.busy;
-      handBtn.hidden = !(cfg.handoff_enabled && talked && hand === 'ai' && !gone) || !!(form && form.away);
+      handBtn.hidden = !(cfg.handoff_enabled && talked && hand === 'ai' && !gone && !asking) || !!(form && form.away);
       handBtn.disabled = !up || !!cur; // asked once the visitor's message is stored
       const label = away && away.away ? T.awayLabel : T.handoffLabel;
       if (handBtn.textContent !== label) handBtn.textContent = label;
@@ -1041,10 +1045,15 @@ function mount(script, cfg, base, broken, lang) {
     const f = shadow.activeElement === handBtn;
     ws.send('{"type":"availability"}'); // the state now, for what follows
     if (away && away.away) return showForm('away');
-    ws.send('{"type":"request_human"}');
-    setHand('waiting_human');
+    askHuman();
     if (f) input.focus();
   });
+  // A person, please: the handoff state shows once the server has stored it.
+  function askHuman() {
+    asking = true;
+    ws.send('{"type":"request_human"}');
+    sync();
+  }
   on(input, 'input', grow);
   on(input, 'keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
