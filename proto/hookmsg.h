@@ -96,6 +96,13 @@
  * number in 16 hex, is shown so too.)
  */
 #define ST_DLV_ID_LEN		(4 + ST_ID_HEX)
+/*
+ * A deliveries list's cursor: "dlc_" + 32 hex, the number of the last
+ * delivery listed under the same key as an id but its own kind, so a
+ * delivery id (a webhook-id any receiver sees) is never a cursor, and a
+ * cursor outlives its delivery leaving the bounded log.
+ */
+#define ST_DLV_CURSOR_PREFIX	"dlc_"
 #define ST_DLV_ERROR_MAX	200
 #define ST_HOOK_DUE_MAX		64	/* jobs a ST_HOOK_DUE takes */
 #define ST_HOOK_DUE_BYTES	(1024u * 1024)	/* payloads in one reply */

@@ -915,7 +915,7 @@ store_hook_deliveries(struct store_txn *t, const char *org,
 	struct st_webhook h;
 	struct st_delivery *ds;
 	uint8_t k0[HD_KEY_LEN];
-	uint64_t from = UINT64_MAX, seq;
+	uint64_t from = UINT64_MAX, seq = 0;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
@@ -927,24 +927,17 @@ store_hook_deliveries(struct store_txn *t, const char *org,
 		return t->err;
 	if (limit < 1 || limit > ST_LIST_MAX)
 		return store_fail(t, PROTO_E_INVALID, "limit must be 1 to 200");
-	if (cursor[0] != '\0' && store_seq_read(t, ST_DLV_PREFIX, cursor,
-	    &from) != 0)
+	/*
+	 * A cursor is a list's own kind (hookmsg.h): a delivery id, another
+	 * organisation's webhook-id, would say where it falls among ours.
+	 */
+	if (cursor[0] != '\0' && store_seq_read(t, ST_DLV_CURSOR_PREFIX,
+	    cursor, &from) != 0)
 		return t->err ? t->err : store_fail(t, PROTO_E_INVALID,
 		    "malformed cursor");
 	if (store_hook_get(t, org, hook, &h) != 0)
 		return t->err;
 	st_webhook_free(&h);
-	/*
-	 * A cursor is one of this webhook's deliveries: another's (another
-	 * organisation's webhook-id) would say where it falls among them.
-	 */
-	if (cursor[0] != '\0') {
-		hd_key(k0, hook, from);
-		if ((rc = db_get(t, t->st->hook_deliveries, k0, sizeof(k0), &v,
-		    "get webhook delivery")) != 0)
-			return rc < 0 ? t->err : store_fail(t,
-			    PROTO_E_INVALID, "malformed cursor");
-	}
 	if ((ds = calloc(limit, sizeof(*ds))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	if ((rc = mdb_cursor_open(t->txn, t->st->hook_deliveries, &cur)) != 0) {
@@ -971,7 +964,7 @@ store_hook_deliveries(struct store_txn *t, const char *org,
 	}
 	if (rc == 0 && *n == limit && k.mv_size == HD_KEY_LEN &&
 	    memcmp(k.mv_data, hook, ST_HOOK_ID_LEN) == 0)
-		strlcpy(next_cursor, ds[*n - 1].id, ST_CURSOR_MAX + 1);
+		(void)store_seq_show(t, ST_DLV_CURSOR_PREFIX, seq, next_cursor);
 	mdb_cursor_close(cur);
 	if (t->err) {
 		store_deliveries_free(ds, *n);

@@ -246,9 +246,12 @@ describe('PARLEY_WEBHOOK_ALLOW_PRIVATE=on', () => {
     r = await call('GET', `${H}/${w.id}/deliveries?limit=2`);
     assert.equal(r.json().deliveries.length, 2);
     const next = r.json().nextCursor;
-    assert.equal(next, ds[1].id);
+    // Its own kind, opaque: never a delivery's id (a webhook-id any receiver sees).
+    assert.match(next, /^dlc_[0-9a-f]{32}$/);
     r = await call('GET', `${H}/${w.id}/deliveries?limit=2&cursor=${next}`);
     assert.deepEqual(r.json().deliveries.map((d) => d.id), [ds[2].id]);
+    r = await call('GET', `${H}/${w.id}/deliveries?limit=2&cursor=${ds[1].id}`);
+    assert.equal(r.status, 400, r.text);
     assert.equal((await call('GET', `${H}/${w.id}/deliveries?limit=0`)).status, 400);
 
     r = await call('POST', `${H}/${w.id}/test`);

@@ -348,6 +348,21 @@ dlv_num(struct fix *f, const char *id)
 	return rc == 0 ? (int64_t)seq : -1;
 }
 
+/* The number a list's cursor stands for, or -1 when it reads as none. */
+static int64_t
+cursor_num(struct fix *f, const char *cursor)
+{
+	struct store_txn t;
+	uint64_t seq = 0;
+	int rc;
+
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	rc = store_seq_read(&t, ST_DLV_CURSOR_PREFIX, cursor, &seq);
+	store_abort(&t);
+	assert_true(rc >= 0);
+	return rc == 0 ? (int64_t)seq : -1;
+}
+
 static void
 test_list_pages(void **state)
 {
@@ -366,7 +381,9 @@ test_list_pages(void **state)
 	assert_int_equal(l.n, 3);
 	/* Newest first: by the numbers the opaque ids stand for. */
 	assert_true(dlv_num(f, l.dlv[0].id) > dlv_num(f, l.dlv[1].id));
-	assert_string_equal(l.next_cursor, l.dlv[2].id);
+	/* The cursor: its own kind, the number of the last one listed. */
+	assert_int_equal(strncmp(l.next_cursor, ST_DLV_CURSOR_PREFIX, 4), 0);
+	assert_int_equal(cursor_num(f, l.next_cursor), dlv_num(f, l.dlv[2].id));
 	list(f, h.id, 3, l.next_cursor, &l2);
 	assert_int_equal(l2.n, 2);
 	assert_true(dlv_num(f, l2.dlv[0].id) < dlv_num(f, l.dlv[2].id));
@@ -458,11 +475,26 @@ test_ids_opaque(void **state)
 	st_webhook_free(&h);
 }
 
+/* Delivery seq leaves webhook hook's log index (what a trim takes first). */
+static void
+hook_index_drop(struct fix *f, const char *hook, uint64_t seq)
+{
+	uint8_t k[ST_HOOK_ID_LEN + 8];
+	struct store_txn t;
+
+	memcpy(k, hook, ST_HOOK_ID_LEN);
+	proto_put_be64(k + ST_HOOK_ID_LEN, seq);
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	db_del(&t, t.st->hook_deliveries, k, sizeof(k),
+	    "del webhook delivery");
+	assert_int_equal(store_commit(&t), 0);
+}
+
 /*
- * A list's cursor is one of its webhook's deliveries: another
- * organisation's delivery id (a webhook-id its receiver saw), or another
- * webhook's, is refused as a made-up one is, not taken to say where it
- * falls among ours.
+ * A list's cursor is a cursor: a delivery id, another organisation's (a
+ * webhook-id its receiver saw) or our own, is refused as a made-up one
+ * is, not taken to say where it falls among ours. A cursor whose
+ * delivery has since left the log (trimmed) still gives the next page.
  */
 static void
 test_cursor_own(void **state)
@@ -502,6 +534,17 @@ test_cursor_own(void **state)
 		assert_int_equal(l2.n, 1);
 		assert_string_not_equal(l2.dlv[0].id, l.dlv[0].id);
 		st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l2);
+		/* Its delivery gone from the webhook's log, as a trim does. */
+		hook_index_drop(f, h.id, (uint64_t)dlv_num(f, l.dlv[0].id));
+		assert_int_equal(request_who(f, &OWNER,
+		    PROTO_ST_HOOK_DELIVERIES, &q, &l2, NULL), 0);
+		assert_int_equal(l2.n, 1);
+		assert_true(dlv_num(f, l2.dlv[0].id) <
+		    cursor_num(f, l.next_cursor));
+		st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l2);
+		q.cursor = l.dlv[0].id;	/* our own delivery's id */
+		assert_int_equal(request_who(f, &OWNER,
+		    PROTO_ST_HOOK_DELIVERIES, &q, NULL, NULL), PROTO_E_INVALID);
 		st_rep_free(PROTO_ST_HOOK_DELIVERIES, &l);
 	}
 	st_delivery_free(&theirs);
