@@ -65,13 +65,15 @@
  *                                                     bytes id key (16)
  *     The id key: the ring's, random, under which the dashboards'
  *     streams show an event's epoch and seq (workerd/admin/events.c).
- *   ST_EV_SINCE      u64 epoch, u64 seq, u32 max (1-1000)
+ *   ST_EV_SINCE      u64 epoch, u64 seq, u32 max (1-1000), str org
  *                                           -> u8 result (ST_EV_OK,
  *                                              ST_EV_GONE), u64 epoch,
  *                                              u64 last_seq, u32 n,
  *                                              n x bytes event
- *     The events after seq still in the ring, oldest first. GONE: the
- *     epoch is another run's, or events after seq left the ring.
+ *     The events after seq still in the ring, oldest first (every
+ *     organisation's). GONE: the epoch is another run's, or events of
+ *     org's ("" the default's) after seq left the ring; the others'
+ *     leaving it is not told.
  *   ST_EV            storaged -> subscribed clients, unasked (flags 0,
  *                    id 0): event
  *

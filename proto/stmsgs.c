@@ -1039,6 +1039,7 @@ static const struct pfield f_ev_since_req[] = {
 	PFU64(struct st_ev_since_req, epoch),
 	PFU64(struct st_ev_since_req, seq),
 	PFU32(struct st_ev_since_req, max),
+	PFBUF(struct st_ev_since_req, org),
 };
 PLAYOUT(pl_ev_since_req, struct st_ev_since_req, f_ev_since_req);
 

@@ -539,6 +539,7 @@ struct st_ev_subscribe_rep {
 struct st_ev_since_req {
 	uint64_t epoch, seq;
 	uint32_t max;
+	char org[ST_WHO_ORG_MAX + 1];	/* whose events are wanted */
 };
 /*
  * An event as bytes (ST_EV_SINCE's list): decoding checks that they

@@ -11,6 +11,7 @@
 
 struct evslot {
 	uint64_t seq;
+	uint64_t org;		/* org_key of its organisation */
 	uint8_t *buf;		/* the whole encoding, numbered; NULL forgotten */
 	size_t len;
 	uint8_t kind;		/* enum st_ev_kind */
@@ -22,6 +23,22 @@ struct evslot {
 #define EV_HAS_CONV	1
 #define EV_HAS_CONTACT	2
 
+/*
+ * An organisation's newest event to leave the ring (evicted, not
+ * forgotten): a resume of its own from before it is gone, one from after
+ * it finds every event of its own still here, however many of the
+ * others' left. org 0: a free place.
+ */
+struct evmark {
+	uint64_t org;
+	uint64_t seq;
+};
+
+/* Places for marks, a power of two: ST_ORGS_MAX and room to spare. */
+#define EV_MARKS	2048
+/* Past this many, one more organisation's eviction marks every one. */
+#define EV_MARKS_MAX	(EV_MARKS / 4 * 3)
+
 struct evring {
 	uint64_t epoch;
 	uint64_t last;		/* the last seq handed out */
@@ -30,6 +47,9 @@ struct evring {
 	size_t head;		/* the oldest */
 	size_t count;
 	size_t bytes;		/* of the kept encodings */
+	struct evmark *marks;	/* EV_MARKS, open addressing by org */
+	size_t nmarks;
+	uint64_t all_gone;	/* newest eviction marked for every org */
 };
 
 struct evring *
@@ -40,7 +60,8 @@ evring_new(void)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	if ((r->slots = calloc(ST_EV_RING_EVENTS, sizeof(*r->slots))) ==
-	    NULL) {
+	    NULL || (r->marks = calloc(EV_MARKS, sizeof(*r->marks))) == NULL) {
+		free(r->slots);
 		free(r);
 		return NULL;
 	}
@@ -60,6 +81,7 @@ evring_free(struct evring *r)
 	for (i = 0; i < r->count; i++)
 		free(r->slots[(r->head + i) % ST_EV_RING_EVENTS].buf);
 	free(r->slots);
+	free(r->marks);
 	explicit_bzero(r->id_key, sizeof(r->id_key));
 	free(r);
 }
@@ -74,11 +96,66 @@ evring_stats(const struct evring *r)
 	return st;
 }
 
+/*
+ * An organisation's name as a mark's key (never 0): "" is the default
+ * organisation's, as the dashboards read an event (workerd's events.c).
+ * Two names of one key would only reset one's resume for the other's
+ * evictions, as every resume did before marks.
+ */
+static uint64_t
+org_key(const char *org)
+{
+	uint64_t h;
+
+	if (org[0] == '\0')
+		org = ST_WHO_ORG_DEFAULT;
+	h = proto_fnv1a(PROTO_FNV_START, org, strlen(org));
+	return h != 0 ? h : 1;
+}
+
+/* org's place among the marks: its own, or the free one it would take. */
+static struct evmark *
+mark_place(const struct evring *r, uint64_t org)
+{
+	size_t i = (size_t)org & (EV_MARKS - 1);
+
+	while (r->marks[i].org != 0 && r->marks[i].org != org)
+		i = (i + 1) & (EV_MARKS - 1);
+	return &r->marks[i];
+}
+
+/* Event seq of org left the ring. */
+static void
+mark_evicted(struct evring *r, uint64_t org, uint64_t seq)
+{
+	struct evmark *m = mark_place(r, org);
+
+	if (m->org == 0 && r->nmarks >= EV_MARKS_MAX) {
+		r->all_gone = seq;	/* no room: as before marks */
+		return;
+	}
+	if (m->org == 0)
+		r->nmarks++;
+	m->org = org;
+	m->seq = seq;
+}
+
+/* 1 when an event of org after seq has left the ring. */
+static int
+evicted_after(const struct evring *r, const char *org, uint64_t seq)
+{
+	const struct evmark *m = mark_place(r, org_key(org));
+
+	return r->all_gone > seq || (m->org != 0 && m->seq > seq);
+}
+
 static void
 evring_evict(struct evring *r)
 {
 	struct evslot *s = &r->slots[r->head];
 
+	if (s->buf != NULL)	/* a forgotten one is nobody's to read */
+		mark_evicted(r, s->org, s->seq);
 	r->bytes -= s->len;
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
@@ -94,6 +171,7 @@ static void
 slot_ids(struct evslot *s, const struct devent *ev)
 {
 	s->kind = ev->kind;
+	s->org = org_key(ev->org);
 	s->ids = 0;
 	if (proto_hex_decode(ev->conv, s->conv, EV_ID_LEN) == 0)
 		s->ids |= EV_HAS_CONV;
@@ -145,8 +223,9 @@ evring_add(struct evring *r, struct devent *ev, const uint8_t **buf,
 #define SINCE_HEAD_LEN	21
 
 int
-evring_since(const struct evring *r, uint64_t epoch, uint64_t seq,
-    uint32_t max, size_t max_bytes, struct st_ev_since_rep *rep)
+evring_since(const struct evring *r, const char *org, uint64_t epoch,
+    uint64_t seq, uint32_t max, size_t max_bytes,
+    struct st_ev_since_rep *rep)
 {
 	const struct evslot *s;
 	uint64_t first;
@@ -154,14 +233,18 @@ evring_since(const struct evring *r, uint64_t epoch, uint64_t seq,
 
 	memset(rep, 0, sizeof(*rep));
 	first = r->count > 0 ? r->slots[r->head].seq : r->last + 1;
-	rep->result = epoch != r->epoch || seq > r->last || seq + 1 < first ?
+	rep->result = epoch != r->epoch || seq > r->last ||
+	    (seq + 1 < first && evicted_after(r, org, seq)) ?
 	    ST_EV_GONE : ST_EV_OK;
 	rep->epoch = r->epoch;
 	rep->last_seq = r->last;
 	if (rep->result == ST_EV_GONE)
 		return 0;
-	/* Kept in order from first: seq's successor is start places on. */
-	start = (size_t)(seq + 1 - first);
+	/*
+	 * Kept in order from first: seq's successor is start places on (or
+	 * left with the others' alone: from the first).
+	 */
+	start = seq + 1 < first ? 0 : (size_t)(seq + 1 - first);
 	if ((n = r->count - start) > max)
 		n = max;
 	if (n == 0)

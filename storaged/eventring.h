@@ -79,12 +79,15 @@ int evring_add(struct evring *, struct devent *ev, const uint8_t **buf,
  * ST_EV_SINCE's reply struct: result OK with the events after seq,
  * oldest first, at most max of them and within max_bytes of encoded
  * reply (at least one when any is left); GONE (none) when epoch is not
- * this ring's, seq is past the last, or an event after seq has left the
- * ring. The events point into the ring (valid until it next changes);
- * free rep->events. 0, or -1 out of memory.
+ * this ring's, seq is past the last, or an event of org's ("" the
+ * default's) after seq has left the ring: the others' leaving does not
+ * make it GONE, so a resume tells one organisation nothing of how busy
+ * the others were. The events point into the ring (valid until it next
+ * changes); free rep->events. 0, or -1 out of memory.
  */
-int evring_since(const struct evring *, uint64_t epoch, uint64_t seq,
-    uint32_t max, size_t max_bytes, struct st_ev_since_rep *rep);
+int evring_since(const struct evring *, const char *org, uint64_t epoch,
+    uint64_t seq, uint32_t max, size_t max_bytes,
+    struct st_ev_since_rep *rep);
 /*
  * The events of the n conversations and contacts ids (16 bytes each;
  * sorted here) are dropped from the ring, but conversation_deleted

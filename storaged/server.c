@@ -1044,7 +1044,7 @@ ev_since(struct server *s, const struct req *q, struct dreply *r)
 		return;
 	}
 	server_forget(s);
-	if (evring_since(s->ev, in.epoch, in.seq, in.max,
+	if (evring_since(s->ev, in.org, in.epoch, in.seq, in.max,
 	    PROTO_MAX_PAYLOAD - DISPATCH_REPLY_MARGIN, &rep) < 0) {
 		reply_fail(r, PROTO_E_INTERNAL, "out of memory");
 		return;

@@ -16,8 +16,9 @@
  * with the admin API's own JSON (admin_conv_json, admin_msg_json,
  * contact_json). A client starts once the subscription is confirmed:
  * with Last-Event-ID (the header, or ?last_event_id=) it is first sent
- * what it missed (ST_EV_SINCE), or "event: reset" when that left the ring
- * or storaged restarted since; without one it is sent an id line alone
+ * what it missed (ST_EV_SINCE), or "event: reset" when its own events
+ * since left the ring (the others' leaving is not told: a resume counts
+ * nobody's activity) or storaged restarted since; without one it is sent an id line alone
  * (no event), so that its reconnect resumes from there.
  *
  * A comment ": ping" every EVENTS_PING_MS keeps proxies from closing an
@@ -440,6 +441,7 @@ client_since(struct evclient *ec)
 	since.epoch = ec->epoch;
 	since.seq = ec->seq;
 	since.max = ST_EV_SINCE_MAX;
+	strlcpy(since.org, ec->org, sizeof(since.org));
 	if (storec_ask(NULL, PROTO_ST_EV_SINCE, &since, since_done, ec,
 	    &ec->sreq) < 0)
 		client_end(ec);

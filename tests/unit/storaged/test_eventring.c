@@ -3,6 +3,7 @@
  * kept out, ST_EV_SINCE's answers (ok, gone, bounded), eviction by count
  * and by bytes, and which subscriber level gets which event.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,9 +18,13 @@
 #include "log.h"
 #include "stmsgs.h"
 
-/* An event of kind about a conversation, with pad bytes of content. */
+/*
+ * An event of kind about a conversation of organisation org ("" the
+ * default's), with pad bytes of content.
+ */
 static void
-dev_make(struct devent *ev, uint8_t kind, int visitor, size_t pad)
+dev_make_org(struct devent *ev, uint8_t kind, int visitor, size_t pad,
+    const char *org)
 {
 	struct st_event e;
 
@@ -32,6 +37,8 @@ dev_make(struct devent *ev, uint8_t kind, int visitor, size_t pad)
 	    sizeof(e.conv.id));
 	strlcpy(e.conv.widget, "default", sizeof(e.conv.widget));
 	strlcpy(e.conv.session, "s", sizeof(e.conv.session));
+	strlcpy(e.conv.org, org, sizeof(e.conv.org));
+	strlcpy(ev->org, org, sizeof(ev->org));	/* as reply_event does */
 	switch (kind) {
 	case ST_EV_MESSAGE:
 		strlcpy(e.msg.role, visitor ? "agent" : "user",
@@ -52,9 +59,15 @@ dev_make(struct devent *ev, uint8_t kind, int visitor, size_t pad)
 	free(e.msg.content);
 }
 
-/* Adds an event; its whole encoding decodes back with seq. */
+static void
+dev_make(struct devent *ev, uint8_t kind, int visitor, size_t pad)
+{
+	dev_make_org(ev, kind, visitor, pad, "");
+}
+
+/* Adds an event of org's; its whole encoding decodes back with seq. */
 static uint64_t
-add(struct evring *r, uint8_t kind, size_t pad)
+add_org(struct evring *r, uint8_t kind, size_t pad, const char *org)
 {
 	struct devent ev;
 	struct st_event g;
@@ -63,7 +76,7 @@ add(struct evring *r, uint8_t kind, size_t pad)
 	size_t len, was;
 	uint64_t seq;
 
-	dev_make(&ev, kind, 0, pad);
+	dev_make_org(&ev, kind, 0, pad, org);
 	was = ev.enc.len;
 	assert_int_equal(evring_add(r, &ev, &buf, &len), 0);
 	assert_int_equal(len, was);
@@ -85,13 +98,20 @@ add(struct evring *r, uint8_t kind, size_t pad)
 	return seq;
 }
 
+static uint64_t
+add(struct evring *r, uint8_t kind, size_t pad)
+{
+	return add_org(r, kind, pad, "");
+}
+
 /*
- * ST_EV_SINCE: the result, last seq, and the seqs it returned; its reply
- * encoded and decoded back by the table.
+ * ST_EV_SINCE for org: the result, last seq, and the seqs it returned;
+ * its reply encoded and decoded back by the table.
  */
 static int
-since(struct evring *r, uint64_t epoch, uint64_t seq, uint32_t max,
-    size_t max_bytes, uint64_t *last, uint64_t *seqs, uint32_t *n)
+since_org(struct evring *r, const char *org, uint64_t epoch, uint64_t seq,
+    uint32_t max, size_t max_bytes, uint64_t *last, uint64_t *seqs,
+    uint32_t *n)
 {
 	struct st_ev_since_rep rep, back;
 	struct st_event g;
@@ -100,7 +120,8 @@ since(struct evring *r, uint64_t epoch, uint64_t seq, uint32_t max,
 	uint32_t i;
 	int res;
 
-	assert_int_equal(evring_since(r, epoch, seq, max, max_bytes, &rep), 0);
+	assert_int_equal(evring_since(r, org, epoch, seq, max, max_bytes,
+	    &rep), 0);
 	penc_init(&e);
 	assert_int_equal(st_rep_encode(&e, PROTO_ST_EV_SINCE, &rep), 0);
 	free(rep.events);
@@ -120,6 +141,15 @@ since(struct evring *r, uint64_t epoch, uint64_t seq, uint32_t max,
 	st_rep_free(PROTO_ST_EV_SINCE, &back);
 	penc_free(&e);
 	return res;
+}
+
+/* ST_EV_SINCE for the default organisation (its events are ""'s). */
+static int
+since(struct evring *r, uint64_t epoch, uint64_t seq, uint32_t max,
+    size_t max_bytes, uint64_t *last, uint64_t *seqs, uint32_t *n)
+{
+	return since_org(r, ST_WHO_ORG_DEFAULT, epoch, seq, max, max_bytes,
+	    last, seqs, n);
 }
 
 static void
@@ -202,6 +232,83 @@ test_evict_count(void **state)
 	evring_free(r);
 }
 
+/*
+ * Only an organisation's own events leaving the ring make its resume
+ * GONE: a resume from before the others' evicted events reads on from
+ * the ring's oldest, its own all there; one of its own evicted after the
+ * resume's seq makes it GONE. (Before marks, any eviction after seq did:
+ * a coarse count of the others' activity.)
+ */
+static void
+test_evict_per_org(void **state)
+{
+	struct evring *r = evring_new();
+	uint64_t last, seqs[4], i, a1, a2, ep;
+	uint32_t n;
+
+	ep = evring_stats(r).epoch;
+	a1 = add_org(r, ST_EV_CONV_CREATED, 0, "org_a");
+	a2 = add_org(r, ST_EV_CONV_CREATED, 0, "org_a");
+	/* B's busy hour pushes A's two and everything else out. */
+	for (i = 0; i < ST_EV_RING_EVENTS + 5; i++)
+		add_org(r, ST_EV_CONV_CREATED, 0, "org_b");
+	assert_true(a2 + 1 < ST_EV_RING_EVENTS);
+	/* A, from after its last: the others' leaving is not told. */
+	assert_int_equal(since_org(r, "org_a", ep, a2, 4, 1 << 20, &last, seqs,
+	    &n), ST_EV_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(seqs[0], evring_stats(r).last - ST_EV_RING_EVENTS + 1);
+	/* A, from between its two: its second left, GONE. */
+	assert_int_equal(since_org(r, "org_a", ep, a1, 4, 1 << 20, &last, seqs,
+	    &n), ST_EV_GONE);
+	/* B, from the same place: its own left after it, GONE. */
+	assert_int_equal(since_org(r, "org_b", ep, a2, 4, 1 << 20, &last, seqs,
+	    &n), ST_EV_GONE);
+	/* C, never evicted: any seq of this run reads on. */
+	assert_int_equal(since_org(r, "org_c", ep, 0, 4, 1 << 20, &last, seqs,
+	    &n), ST_EV_OK);
+	/* The default organisation's name and "" are one. */
+	add(r, ST_EV_CONV_CREATED, 0);
+	for (i = 0; i < ST_EV_RING_EVENTS; i++)
+		add_org(r, ST_EV_CONV_CREATED, 0, "org_b");
+	assert_int_equal(since(r, ep, last, 4, 1 << 20, &last, seqs, &n),
+	    ST_EV_GONE);
+	assert_int_equal(since_org(r, "org_a", ep, a2, 4, 1 << 20, &last, seqs,
+	    &n), ST_EV_OK);
+	/* Another run's epoch is still GONE. */
+	assert_int_equal(since_org(r, "org_c", ep + 1, 0, 4, 1 << 20, &last,
+	    seqs, &n), ST_EV_GONE);
+	evring_free(r);
+}
+
+/*
+ * More organisations evicted than the marks hold: past them, an eviction
+ * counts for every organisation (GONE, as before marks), never a
+ * resume told OK past its own missing events.
+ */
+static void
+test_evict_marks_full(void **state)
+{
+	struct evring *r = evring_new();
+	uint64_t last, seqs[4], i, ep, mine;
+	uint32_t n;
+	char org[32];
+
+	ep = evring_stats(r).epoch;
+	mine = add_org(r, ST_EV_CONV_CREATED, 0, "org_mine");
+	for (i = 0; i < 3 * ST_EV_RING_EVENTS; i++) {
+		snprintf(org, sizeof(org), "org_%" PRIu64, i);
+		add_org(r, ST_EV_CONV_CREATED, 0, org);
+	}
+	/* Its own went first, marked: GONE from before it. */
+	assert_int_equal(since_org(r, "org_mine", ep, mine - 1, 4, 1 << 20,
+	    &last, seqs, &n), ST_EV_GONE);
+	/* Some 2,000 organisations since: the marks are full, so GONE. */
+	assert_int_equal(since_org(r, "org_new", ep, mine, 4, 1 << 20, &last,
+	    seqs, &n), ST_EV_GONE);
+	evring_free(r);
+}
+
 static void
 test_evict_bytes(void **state)
 {
@@ -268,6 +375,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbering),
 		cmocka_unit_test(test_evict_count),
+		cmocka_unit_test(test_evict_per_org),
+		cmocka_unit_test(test_evict_marks_full),
 		cmocka_unit_test(test_evict_bytes),
 		cmocka_unit_test(test_levels),
 	};

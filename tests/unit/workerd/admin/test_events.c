@@ -391,6 +391,8 @@ expect_since(struct peer_req *pr, uint64_t seq)
 	    pr->len, &since), 0);
 	assert_true(since.epoch == 0xab);
 	assert_int_equal(since.seq, seq);
+	/* Whose: the stream's (the install's key: the default's). */
+	assert_string_equal(since.org, ST_WHO_ORG_DEFAULT);
 }
 
 /* The stream so far is want, and goes on (within 2 s). */
