@@ -202,6 +202,42 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     }
   });
 
+  // ParleyChat.reset() while the answer is on its way (held here): the old
+  // socket's answer never comes, and the new session is not left with a busy
+  // form and no "Leave a message" button (the review's repro).
+  test('a reset while asking: the new session has its button, no busy form', async () => {
+    const { ctx, page } = await openPage(browser);
+    try {
+      const held = [];
+      let sockets = 0;
+      await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+        const first = ++sockets === 1;
+        const server = ws.connectToServer();
+        ws.onMessage((m) => server.send(m));
+        server.onMessage((m) => (first && JSON.parse(m).type === 'handoff' ? held.push(m) : ws.send(m)));
+      });
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await sendByKeyboard(page, 'before the reset');
+      await waitReplyEnd(page);
+      await page.click(part('handoff'));
+      await page.fill(`${R} [data-part="away"] input[name="email"]`, 'third@example.com');
+      await page.press(`${R} [data-part="away"] input[name="email"]`, 'Enter');
+      await waitFor(() => held.length === 1, 10000, 'the server\'s handoff (held)');
+      await page.evaluate(() => window.ParleyChat.reset());
+      await waitFor(() => sockets === 2, 10000, 'the new session\'s socket');
+      await sendByKeyboard(page, 'a new visitor');
+      assert.equal((await waitReplyEnd(page)).text, 'You said: a new visitor');
+      await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="handoff"]').hidden, 'the button back');
+      assert.deepEqual(await inWidget(page, ({ shadowRoot: root }) => ({
+        form: !!root.querySelector('[data-part="away"]'), status: root.querySelector('[data-part="handoff-status"]').hidden,
+      })), { form: false, status: true });
+    } finally {
+      await ctx.close();
+    }
+  });
+
   test('the dashboard\'s widget form: the time zone, a line a day, the away message', async () => {
     const o = owner.page;
     await openDash(o, stack, `#/widgets/${w.widget_id}`, '[data-testid="widget-form"]');

@@ -933,6 +933,7 @@ function mount(script, cfg, base, broken, lang) {
             : T.waitingText;
     handStatus.hidden = !handStatus.textContent;
     if (state !== 'human') typing(false);
+    if (state !== 'waiting_human') leftMsg = false; // the message left is answered
     sync();
   }
 
@@ -1207,6 +1208,9 @@ function mount(script, cfg, base, broken, lang) {
         store.del(key('user'));
         store.del(key('contact'));
         sessionId = null;
+        // an answer to the old session's request_human never comes
+        asking = leftMsg = false;
+        hideForm(true);
         setHand('ai');
         store.del(key('hand'));
         handStatus.hidden = true;
