@@ -81,9 +81,11 @@ int evring_add(struct evring *, struct devent *ev, const uint8_t **buf,
  * reply (at least one when any is left); GONE (none) when epoch is not
  * this ring's, seq is past the last, or an event of org's ("" the
  * default's) after seq has left the ring: the others' leaving does not
- * make it GONE, so a resume tells one organisation nothing of how busy
- * the others were. The events point into the ring (valid until it next
- * changes); free rep->events. 0, or -1 out of memory.
+ * make it GONE, so a dashboard away while others are busy resumes. (An
+ * organisation's own event leaving still says the ring turned over, as
+ * any bounded ring does: a coarse clock of everyone's events it can read
+ * from an event of its own.) The events point into the ring (valid until
+ * it next changes); free rep->events. 0, or -1 out of memory.
  */
 int evring_since(const struct evring *, const char *org, uint64_t epoch,
     uint64_t seq, uint32_t max, size_t max_bytes,

@@ -300,8 +300,8 @@ async function liveFrom(p) {
 // own event, in order, and goes live; the worker once asked for the same
 // page of others' events forever, for as long as the stream stayed open.
 // More of them than the ring keeps (ST_EV_RING_EVENTS, 4,096): only its
-// own leaving the ring resets a resume, so the reset no longer tells one
-// organisation how busy the others were.
+// own leaving the ring resets a resume, so a dashboard away while another
+// organisation is busy resumes instead of starting over.
 test('a resume past a page, and past the ring, of another organisation\'s events reaches its own and goes live', { timeout: 90000 }, async (t) => {
   const p = await startParley(t, { workers: 1 });
   const readyId = await liveFrom(p);

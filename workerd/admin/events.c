@@ -17,9 +17,9 @@
  * contact_json). A client starts once the subscription is confirmed:
  * with Last-Event-ID (the header, or ?last_event_id=) it is first sent
  * what it missed (ST_EV_SINCE), or "event: reset" when its own events
- * since left the ring (the others' leaving is not told: a resume counts
- * nobody's activity) or storaged restarted since; without one it is sent an id line alone
- * (no event), so that its reconnect resumes from there.
+ * since left the ring (the others' leaving it does not reset it) or
+ * storaged restarted since; without one it is sent an id line alone (no
+ * event), so that its reconnect resumes from there.
  *
  * A comment ": ping" every EVENTS_PING_MS keeps proxies from closing an
  * idle stream. Each worker takes at most ADMIN_EVENTS_MAX_CLIENTS streams
