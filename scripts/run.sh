@@ -127,13 +127,16 @@ alive() {
 	set -- $st	# state, parent
 	[ "$1" != Z ] && [ "$2" = "$$" ]
 }
-# Whether process $1 has a child that runs another program (masterd's
-# workers are parley-workerd; a sanitizer's helper at exit is not).
-started_other() {
-	local c me
-	me=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
+# Whether process $1 has started a worker (a child running parley-workerd).
+# Not "a child of another name than its own": its own name, read while the
+# forked shell had yet to exec masterd, was bash's or setsid's, and a loaded
+# machine let masterd fail its bind and leave a sanitizer's helper (its own
+# name) before the children were read: the URLs were printed for a masterd
+# that was exiting.
+started_worker() {
+	local c
 	for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
-		[ "$(cat "/proc/$c/comm" 2>/dev/null || echo "$me")" != "$me" ] && return 0
+		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = parley-workerd ] && return 0
 	done
 	return 1
 }
@@ -199,7 +202,7 @@ pids+=("$mpid")
 # stop, printing no URL and no password.
 for _ in $(seq 1 400); do
 	# Still ours once its child is seen: the pid was not given again.
-	started_other "$mpid" && alive "$mpid" && break
+	started_worker "$mpid" && alive "$mpid" && break
 	if ! alive "$mpid"; then
 		echo "run: parley-masterd could not start (its message is above; is another Parley on $url_host:$PORT?)" >&2
 		stop 1
