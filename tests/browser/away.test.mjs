@@ -33,6 +33,20 @@ const SMTP_PASSWORD = 'smtp pass 1234';
 const inWidget = (page, fn, arg) => page.locator(R).evaluate(fn, arg);
 const waitWidget = (page, fn, what = String(fn), arg) => waitFor(() => inWidget(page, fn, arg), 10000, what);
 
+// The page's widget sockets through the test: the first socket's handoff
+// frames are held (in held, sent on by route.send), the rest pass.
+async function holdHandoff(page) {
+  const sock = { held: [], route: null, sockets: 0 };
+  await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+    const first = ++sock.sockets === 1;
+    if (first) sock.route = ws;
+    const server = ws.connectToServer();
+    ws.onMessage((m) => server.send(m));
+    server.onMessage((m) => (first && JSON.parse(m).type === 'handoff' ? sock.held.push(m) : ws.send(m)));
+  });
+  return sock;
+}
+
 describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
@@ -167,14 +181,8 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   test('the confirmation and the waiting line come with the server\'s answer, not before', async () => {
     const { ctx, page } = await openPage(browser);
     try {
-      const held = [];
-      let route = null;
-      await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
-        route = ws;
-        const server = ws.connectToServer();
-        ws.onMessage((m) => server.send(m));
-        server.onMessage((m) => (JSON.parse(m).type === 'handoff' ? held.push(m) : ws.send(m)));
-      });
+      const sock = await holdHandoff(page);
+      const { held } = sock;
       const status = () => inWidget(page, ({ shadowRoot: root }) => {
         const s = root.querySelector('[data-part="handoff-status"]');
         return { status: s.hidden ? '' : s.textContent, form: !!root.querySelector('[data-part="away"]'),
@@ -193,7 +201,7 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       // Stored by now; the page, not yet told, still shows the form.
       await page.waitForTimeout(300);
       assert.deepEqual(await status(), { status: '', form: true, button: true });
-      route.send(held[0]);
+      sock.route.send(held[0]);
       await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="away"]')
         && root.querySelector('[data-part="handoff-status"]').textContent === 'Thanks! We got your message and will reply by email.', 'the confirmation');
       assert.deepEqual(await status(), { status: 'Thanks! We got your message and will reply by email.', form: false, button: true });
@@ -208,14 +216,8 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   test('a reset while asking: the new session has its button, no busy form', async () => {
     const { ctx, page } = await openPage(browser);
     try {
-      const held = [];
-      let sockets = 0;
-      await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
-        const first = ++sockets === 1;
-        const server = ws.connectToServer();
-        ws.onMessage((m) => server.send(m));
-        server.onMessage((m) => (first && JSON.parse(m).type === 'handoff' ? held.push(m) : ws.send(m)));
-      });
+      const sock = await holdHandoff(page);
+      const { held } = sock;
       await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
       await waitReady(page);
       await page.click(part('launcher'));
@@ -226,7 +228,7 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await page.press(`${R} [data-part="away"] input[name="email"]`, 'Enter');
       await waitFor(() => held.length === 1, 10000, 'the server\'s handoff (held)');
       await page.evaluate(() => window.ParleyChat.reset());
-      await waitFor(() => sockets === 2, 10000, 'the new session\'s socket');
+      await waitFor(() => sock.sockets === 2, 10000, 'the new session\'s socket');
       await sendByKeyboard(page, 'a new visitor');
       assert.equal((await waitReplyEnd(page)).text, 'You said: a new visitor');
       await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="handoff"]').hidden, 'the button back');

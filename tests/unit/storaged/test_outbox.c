@@ -333,34 +333,33 @@ test_failures_disable(void **state)
 	st_webhook_free(&h);
 }
 
-/* The number a delivery id names (store_seq_read): -1 for none. */
+/* The number an opaque id of prefix names (store_seq_read): -1 for none. */
 static int64_t
-dlv_num(struct fix *f, const char *id)
+seq_num(struct fix *f, const char *prefix, const char *id)
 {
 	struct store_txn t;
 	uint64_t seq = 0;
 	int rc;
 
 	assert_int_equal(store_begin(f->st, &t, 1), 0);
-	rc = store_seq_read(&t, ST_DLV_PREFIX, id, &seq);
+	rc = store_seq_read(&t, prefix, id, &seq);
 	store_abort(&t);
 	assert_true(rc >= 0);
 	return rc == 0 ? (int64_t)seq : -1;
 }
 
-/* The number a list's cursor stands for, or -1 when it reads as none. */
+/* The number a delivery id names: -1 for none. */
+static int64_t
+dlv_num(struct fix *f, const char *id)
+{
+	return seq_num(f, ST_DLV_PREFIX, id);
+}
+
+/* The number a list's cursor stands for: -1 for none. */
 static int64_t
 cursor_num(struct fix *f, const char *cursor)
 {
-	struct store_txn t;
-	uint64_t seq = 0;
-	int rc;
-
-	assert_int_equal(store_begin(f->st, &t, 1), 0);
-	rc = store_seq_read(&t, ST_DLV_CURSOR_PREFIX, cursor, &seq);
-	store_abort(&t);
-	assert_true(rc >= 0);
-	return rc == 0 ? (int64_t)seq : -1;
+	return seq_num(f, ST_DLV_CURSOR_PREFIX, cursor);
 }
 
 static void
