@@ -47,6 +47,21 @@ async function holdHandoff(page) {
   return sock;
 }
 
+// On the widget's page at url (away): a message, then "Leave a message"
+// with email, until the server's handoff answer is held (sock: holdHandoff's).
+async function leaveMessage(page, url, sock, said, email) {
+  await page.goto(url);
+  await waitReady(page);
+  await page.click(part('launcher'));
+  await sendByKeyboard(page, said);
+  await waitReplyEnd(page);
+  await page.click(part('handoff'));
+  await page.waitForSelector(`${R} [data-part="away"]`);
+  await page.fill(`${R} [data-part="away"] input[name="email"]`, email);
+  await page.press(`${R} [data-part="away"] input[name="email"]`, 'Enter');
+  await waitFor(() => sock.held.length === 1, 10000, 'the server\'s handoff (held)');
+}
+
 describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
@@ -188,16 +203,7 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
         return { status: s.hidden ? '' : s.textContent, form: !!root.querySelector('[data-part="away"]'),
           button: root.querySelector('[data-part="handoff"]').hidden };
       });
-      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-      await waitReady(page);
-      await page.click(part('launcher'));
-      await sendByKeyboard(page, 'hello again');
-      await waitReplyEnd(page);
-      await page.click(part('handoff'));
-      await page.waitForSelector(`${R} [data-part="away"]`);
-      await page.fill(`${R} [data-part="away"] input[name="email"]`, 'second@example.com');
-      await page.press(`${R} [data-part="away"] input[name="email"]`, 'Enter');
-      await waitFor(() => held.length === 1, 10000, 'the server\'s handoff (held)');
+      await leaveMessage(page, stack.host.widgetEmbedUrl(w.widget_id), sock, 'hello again', 'second@example.com');
       // Stored by now; the page, not yet told, still shows the form.
       await page.waitForTimeout(300);
       assert.deepEqual(await status(), { status: '', form: true, button: true });
@@ -217,16 +223,7 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     const { ctx, page } = await openPage(browser);
     try {
       const sock = await holdHandoff(page);
-      const { held } = sock;
-      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-      await waitReady(page);
-      await page.click(part('launcher'));
-      await sendByKeyboard(page, 'before the reset');
-      await waitReplyEnd(page);
-      await page.click(part('handoff'));
-      await page.fill(`${R} [data-part="away"] input[name="email"]`, 'third@example.com');
-      await page.press(`${R} [data-part="away"] input[name="email"]`, 'Enter');
-      await waitFor(() => held.length === 1, 10000, 'the server\'s handoff (held)');
+      await leaveMessage(page, stack.host.widgetEmbedUrl(w.widget_id), sock, 'before the reset', 'third@example.com');
       await page.evaluate(() => window.ParleyChat.reset());
       await waitFor(() => sock.sockets === 2, 10000, 'the new session\'s socket');
       await sendByKeyboard(page, 'a new visitor');
