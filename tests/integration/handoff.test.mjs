@@ -373,4 +373,31 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(await writeCommits(), before);
     await v.close();
   });
+
+  // Messages sent while a person answers wait, each for the one before to
+  // be stored (wschat.c's held); a visitor who closes the tab meanwhile
+  // has them stored all the same, in order (they were dropped with the
+  // socket: found by a review, its repro).
+  test('messages held for a person are stored in order when the visitor leaves at once', async () => {
+    const w = await createWidget(p, { handoff_enabled: true });
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    await v.turn('hello');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    let r = await p.admin('/v1/admin/conversations?handoff=open');
+    const conv = r.json().conversations.find((c) => c.widgetId === w.id);
+    r = await p.adminJson('POST', `/v1/admin/conversations/${conv._id}/handoff`, { state: 'human' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await v.next('handoff')).state, 'human');
+    const said = ['one', 'two', 'three', 'four'];
+    for (const t of said) v.send({ type: 'message', content: t });
+    v.ws.close();
+    await v.closed;
+    const users = async () => (await p.admin(`/v1/admin/conversations/${conv._id}`)).json().messages
+      .filter((m) => m.role === 'user').map((m) => m.content);
+    await waitFor(async () => (await users()).length === 1 + said.length, 5000, 'every message stored')
+      .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await users())}`); });
+    assert.deepEqual(await users(), ['hello', ...said]);
+  });
 });

@@ -367,11 +367,11 @@ wsend_handoff(struct wsess *s, int state, const char *name)
 	wsfb_handoff(&s->fb, old, state);	/* handed back: rating_request */
 }
 
+static void held_leave(struct wsess *);
+
 static void
 wsess_free(struct wsess *s)
 {
-	struct held_msg *h;
-
 	if (s->sreq != NULL)
 		storec_cancel(s->sreq);
 	if (s->hreq != NULL)
@@ -387,10 +387,7 @@ wsess_free(struct wsess *s)
 		turn_cancel(s->turn);	/* it goes on without the visitor */
 	loop_defer_cancel(&s->held_defer);
 	loop_defer_cancel(&s->handoff_defer);
-	while ((h = STAILQ_FIRST(&s->held)) != NULL) {
-		STAILQ_REMOVE_HEAD(&s->held, entry);
-		free(h);
-	}
+	held_leave(s);
 	LIST_REMOVE(s, entry);
 	clientcap_put(s->cap);
 	st_visitor_free(&s->visitor);
@@ -897,10 +894,14 @@ idle_ms(void)
 	return (uint64_t)wsettings.session_idle_days * 86400000ull;
 }
 
-/* Starts the turn of the visitor's message (ST_WS_BEGIN), with its files. */
-static void
-message_begin(struct wsess *s, const char *content, const struct st_str *atts,
-    uint32_t natts)
+/*
+ * The turn of s's visitor's message (ST_WS_BEGIN), with its files, told to
+ * fe (s, or NULL: nobody, the visitor gone); NULL with *why when it could
+ * not start.
+ */
+static struct turn *
+message_turn(struct wsess *s, void *fe, const char *content,
+    const struct st_str *atts, uint32_t natts, enum turn_cause *why)
 {
 	struct st_ws_begin_req req = {
 		.widget_id = s->wid,
@@ -916,12 +917,43 @@ message_begin(struct wsess *s, const char *content, const struct st_str *atts,
 		.atts = (struct st_str *)(uintptr_t)atts,
 		.natts = natts,
 	};
-	enum turn_cause why;
 
 	memcpy(req.token, s->hash, sizeof(req.token));
-	s->turn = turn_start(&ws_ops, s, &req, &why);
-	if (s->turn == NULL)
+	return turn_start(&ws_ops, fe, &req, why);
+}
+
+/* Starts the turn of the visitor's message, the socket's one. */
+static void
+message_begin(struct wsess *s, const char *content, const struct st_str *atts,
+    uint32_t natts)
+{
+	enum turn_cause why;
+
+	if ((s->turn = message_turn(s, s, content, atts, natts, &why)) == NULL)
 		ws_error(s, TURN_AT_BEGIN, why, 0);
+}
+
+/*
+ * The oldest held message, out of the queue: its turn told to fe (see
+ * message_turn); 0, or -1 when it could not start (*why).
+ */
+static int
+held_start(struct wsess *s, void *fe, enum turn_cause *why)
+{
+	struct held_msg *h = STAILQ_FIRST(&s->held);
+	struct st_str atts[ST_MSG_ATTS_MAX];
+	struct turn *t;
+	uint32_t i;
+
+	STAILQ_REMOVE_HEAD(&s->held, entry);
+	s->nheld--;
+	for (i = 0; i < h->natts; i++)
+		atts[i].s = h->atts[i];
+	t = message_turn(s, fe, h->text, atts, h->natts, why);
+	if (fe != NULL)
+		s->turn = t;
+	free(h);
+	return t != NULL ? 0 : -1;
 }
 
 /* The oldest held message's turn (turn_over deferred it). */
@@ -929,20 +961,30 @@ static void
 held_run(void *arg)
 {
 	struct wsess *s = arg;
-	struct held_msg *h;
+	enum turn_cause why;
 
-	if ((h = STAILQ_FIRST(&s->held)) == NULL || s->turn != NULL)
+	if (STAILQ_EMPTY(&s->held) || s->turn != NULL || s->ws == NULL)
 		return;
-	struct st_str atts[ST_MSG_ATTS_MAX];
-	uint32_t i;
+	if (held_start(s, s, &why) < 0)
+		ws_error(s, TURN_AT_BEGIN, why, 0);
+}
 
-	STAILQ_REMOVE_HEAD(&s->held, entry);
-	s->nheld--;
-	for (i = 0; i < h->natts; i++)
-		atts[i].s = h->atts[i];
-	if (s->ws != NULL)
-		message_begin(s, h->text, atts, h->natts);
-	free(h);
+/*
+ * The visitor left with messages held (a person answers): they are
+ * stored all the same, in order, each a turn that tells nobody. Their
+ * begins go to storaged now, after the turn in flight's, on the one
+ * channel it reads in order (a person answers: no model waits on them).
+ */
+static void
+held_leave(struct wsess *s)
+{
+	enum turn_cause why;
+
+	while (!STAILQ_EMPTY(&s->held))
+		if (held_start(s, NULL, &why) < 0)
+			log_warnx("wschat: a message held for a person is "
+			    "lost: %s", why == TURN_C_UNAVAILABLE ?
+			    "storaged unavailable" : "out of memory");
 }
 
 /* Holds m for after the turn in flight; 0, or -1 when it cannot be. */
