@@ -451,14 +451,17 @@ describe('attachments', { concurrency: 1 }, () => {
   test('a photo\'s metadata is taken out before it is kept: where it was taken is gone, the picture whole', async () => {
     const { v, token } = await visitor();
     // A JPEG: JFIF, an EXIF segment with a position, a comment, then the
-    // tables and a scan of 700 KB: three pieces, the metadata in the first.
+    // tables and a scan of 700 KB: three pieces, the metadata in the first;
+    // after its end, a second image with its own EXIF (as a phone's preview
+    // or gain map is), in the last piece: dropped with it.
     const head = Buffer.from('ffd8ffe000104a46494600010100000100010000', 'hex');
     const gps = 'GPSLatitude 59.9139N GPSLongitude 10.7522E';
     const exif = Buffer.concat([Buffer.from([0xff, 0xe1, 0, 2 + 6 + gps.length]), Buffer.from('Exif\0\0', 'latin1'), Buffer.from(gps)]);
     const com = Buffer.concat([Buffer.from([0xff, 0xfe, 0, 2 + 9]), Buffer.from('my street')]);
     const scan = crypto.randomBytes(700000).map((b) => (b === 0xff ? 0xfe : b));
     const rest = Buffer.concat([Buffer.from('ffdb00040001ffda0004010211', 'hex'), scan, Buffer.from('ffd9', 'hex')]);
-    const jpeg = Buffer.concat([head, exif, com, rest]);
+    const second = Buffer.concat([head, exif, Buffer.from('ffda0004010211aabbffd9', 'hex')]);
+    const jpeg = Buffer.concat([head, exif, com, rest, second]);
     const up = await upload(p, w.widget_id, token, 'street.jpg', jpeg);
     assert.equal(up.status, 200, JSON.stringify(up.json));
     assert.equal(up.json.type, 'image/jpeg');

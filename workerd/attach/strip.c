@@ -1,7 +1,9 @@
 /*
  * Metadata out of an image (strip.h), by walking its container, never
- * its image data: a JPEG's segments up to its scan (SOS, after which the
- * data runs to EOI and is copied whole), a PNG's chunks (length, type,
+ * decoding its image data: a JPEG's segments, and its scans' data up to
+ * the next marker (so a progressive JPEG's later segments are walked
+ * too) until EOI (what follows, such as a second image with its own
+ * EXIF, is dropped); a PNG's chunks (length, type,
  * data, CRC), a WebP's RIFF chunks. Each segment or chunk is either
  * copied whole or dropped whole, so what is kept is byte for byte the
  * file's. Written here rather than taken from a library: the libraries
@@ -22,11 +24,36 @@ put(uint8_t *out, size_t *o, const uint8_t *p, size_t n)
 	*o += n;
 }
 
-/* A JPEG marker whose segment is metadata: APP1, APP13, COM. */
+/*
+ * A JPEG segment (marker m, its n bytes after the length at p) that is
+ * metadata: APP1, APP13, COM, and APP2's Multi-Picture index (which
+ * names the images after EOI, dropped); APP2's ICC profile is kept.
+ */
 static int
-jpeg_meta(uint8_t m)
+jpeg_meta(uint8_t m, const uint8_t *p, size_t n)
 {
-	return m == 0xe1 || m == 0xed || m == 0xfe;
+	return m == 0xe1 || m == 0xed || m == 0xfe ||
+	    (m == 0xe2 && n >= 4 && memcmp(p, "MPF", 4) == 0);
+}
+
+/*
+ * The end of the entropy-coded data from in + i: the first FF that starts
+ * a marker (not a stuffed FF 00, not a restart marker FF D0-D7), or len.
+ */
+static size_t
+jpeg_scan_end(const uint8_t *in, size_t len, size_t i)
+{
+	const uint8_t *ff;
+
+	while (i < len && (ff = memchr(in + i, 0xff, len - i)) != NULL) {
+		i = (size_t)(ff - in);
+		if (i + 1 == len)
+			return len;	/* cut after an FF: what it has */
+		if (in[i + 1] != 0x00 && (in[i + 1] < 0xd0 || in[i + 1] > 0xd7))
+			return i;
+		i += 2;
+	}
+	return len;
 }
 
 static int
@@ -64,11 +91,19 @@ strip_jpeg(const uint8_t *in, size_t len, uint8_t *out, size_t *o)
 		if (seg < 2 || i + 2 + seg > len)
 			return -1;
 		if (m == 0xda) {
-			/* SOS: the scan and everything after it, whole. */
-			put(out, o, in + i, len - i);
-			return 0;
+			/*
+			 * SOS: its header and its data, whole; then the
+			 * segments go on (a progressive JPEG's next tables and
+			 * scans, metadata between them dropped) up to EOI. A
+			 * file cut in its scan keeps what it has.
+			 */
+			seg = jpeg_scan_end(in, len, i + 2 + seg) - i;
+			put(out, o, in + i, seg);
+			if ((i += seg) == len)
+				return 0;
+			continue;
 		}
-		if (!jpeg_meta(m))
+		if (!jpeg_meta(m, in + i + 4, seg - 2))
 			put(out, o, in + i, 2 + seg);
 		i += 2 + seg;
 	}

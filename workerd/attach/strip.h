@@ -14,7 +14,8 @@
 /*
  * The len bytes of image in (of type t, as attach_sniff said) copied into
  * out (room for len bytes: stripping never adds any) without their
- * metadata: a JPEG's APP1 (EXIF, XMP), APP13 (IPTC) and COM segments; a
+ * metadata: a JPEG's APP1 (EXIF, XMP), APP13 (IPTC), COM and APP2
+ * Multi-Picture segments, wherever they are, and what follows its EOI; a
  * PNG's tEXt, zTXt, iTXt, eXIf and tIME chunks; a WebP's EXIF and XMP
  * chunks (and their flags in its VP8X header). The image data and what
  * shows it (a JPEG's JFIF, ICC and Adobe segments, every other chunk) are

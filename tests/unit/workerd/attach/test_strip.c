@@ -8,7 +8,11 @@
  * is refused; GIF, PDF and text are kept as they are;
  * a segment or chunk past the file's end, a JPEG's FF 00 where a marker
  * must be, or a PNG without IEND, is refused; stripping twice changes
- * nothing more.
+ * nothing more. A JPEG's metadata between its scans (progressive) goes,
+ * and so does what follows its EOI (a second image with its own EXIF,
+ * and the Multi-Picture index naming it), its ICC profile stays; its
+ * scan's data (stuffed bytes, restart markers) is kept whole, and a file
+ * cut in its scan keeps what it has.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +78,46 @@ test_jpeg(void **state)
 	 */
 	strip(ATTACH_JPEG, S("\xff\xd8" "\xff\xfe\x00\x03" "x" "\xff\x00\x00\x04"
 	    "ab" "\xff\xd9"), out, -1);
+}
+
+/* A scan's header and data: a stuffed FF 00 and a restart marker in it. */
+#define JPEG_SCAN	"\xff\xda\x00\x04\x01\x02" "\x11\xff\x00\x22\xff\xd3\x33"
+#define JPEG_DHT	"\xff\xc4\x00\x04\x00\x01"
+#define JPEG_ICC	"\xff\xe2\x00\x0f" "ICC_PROFILE\x00\x01"
+#define JPEG_MPF	"\xff\xe2\x00\x0a" "MPF\x00" "II*\x00"
+
+static void
+test_jpeg_after_scan(void **state)
+{
+	/* Progressive: tables, EXIF and a comment between two scans. */
+	static const char prog[] = JPEG_HEAD JPEG_ICC JPEG_MPF JPEG_SCAN
+	    JPEG_DHT JPEG_EXIF JPEG_COM JPEG_SCAN "\xff\xd9";
+	static const char prog_want[] = JPEG_HEAD JPEG_ICC JPEG_SCAN JPEG_DHT
+	    JPEG_SCAN "\xff\xd9";
+	/* A second image after EOI, with its own EXIF (a preview, a gain map). */
+	static const char two[] = JPEG_HEAD JPEG_SCAN "\xff\xd9"
+	    JPEG_HEAD JPEG_EXIF JPEG_SCAN "\xff\xd9";
+	static const char two_want[] = JPEG_HEAD JPEG_SCAN "\xff\xd9";
+	/* Cut in its scan (no EOI), even after an FF: what it has. */
+	static const char cut[] = JPEG_HEAD JPEG_EXIF JPEG_SCAN "\x44\xff";
+	static const char cut_want[] = JPEG_HEAD JPEG_SCAN "\x44\xff";
+	uint8_t out[256];
+	size_t n;
+
+	(void)state;
+	n = strip(ATTACH_JPEG, S(prog), out, 0);
+	assert_int_equal(n, sizeof(prog_want) - 1);
+	assert_memory_equal(out, prog_want, n);
+	n = strip(ATTACH_JPEG, S(two), out, 0);
+	assert_int_equal(n, sizeof(two_want) - 1);
+	assert_memory_equal(out, two_want, n);
+	assert_false(has(out, n, "GPS"));
+	n = strip(ATTACH_JPEG, S(cut), out, 0);
+	assert_int_equal(n, sizeof(cut_want) - 1);
+	assert_memory_equal(out, cut_want, n);
+	/* After a scan, a segment past the file's end is refused too. */
+	strip(ATTACH_JPEG, S(JPEG_HEAD JPEG_SCAN "\xff\xe1\x40\x00" "Exif"),
+	    out, -1);
 }
 
 #define PNG_SIG		"\x89PNG\r\n\x1a\n"
@@ -150,6 +194,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jpeg),
+		cmocka_unit_test(test_jpeg_after_scan),
 		cmocka_unit_test(test_png),
 		cmocka_unit_test(test_webp),
 		cmocka_unit_test(test_kept),
