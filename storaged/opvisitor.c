@@ -7,6 +7,7 @@
  * for, and attachments. The rules are the store files' (wsess.c,
  * contactstore.c, wsconvstore.c, attstore.c...).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,23 +394,43 @@ call_contact_sessions(struct store_txn *t, struct dbatch *b,
 }
 
 /*
+ * One client's share of its organisation's attachment quota in an
+ * upload's pending hour: a quarter of it, or the largest file when that is
+ * more. Uploads no message names are kept that hour and count against the
+ * quota, so without a share one address could fill it and leave every
+ * upload refused, the staff's too.
+ */
+#define ATT_CLIENT_SHARE	4
+#define ATT_SHARE_KEY		"att-hour:"
+
+/*
  * A visitor's new upload counts its KiB against its client's bytes a
- * window first, in memory as a message's count is, a piece's worth at
- * least (so tiny uploads cannot heap up records): 0 allowed, 1 limited
- * (rep's retry set), -1 with r failed.
+ * window first, then against its share of the quota an hour, in memory
+ * as a message's count is, a piece's worth at least (so tiny uploads
+ * cannot heap up records): 0 allowed, 1 limited (rep's retry set), -1
+ * with r failed.
  */
 static int
 att_counted(struct dbatch *b, struct dreply *r, const struct st_att_new_req *q,
     struct st_att_new_rep *rep)
 {
-	uint64_t retry = 0;
-	int limited;
+	char key[sizeof(ATT_SHARE_KEY) + ST_RATE_KEY_MAX];
+	uint32_t kib = (q->size > ST_ATT_PIECE ? q->size : ST_ATT_PIECE) / 1024;
+	uint64_t retry = 0, share;
+	int limited = 0;
 
 	if (q->rate_bytes == 0)
 		return 0;
-	if ((limited = rate_count_n(b, r, q->rate_key, q->window_ms,
-	    q->rate_bytes / 1024, (q->size > ST_ATT_PIECE ? q->size :
-	    ST_ATT_PIECE) / 1024, &retry)) == 1) {
+	limited = rate_count_n(b, r, q->rate_key, q->window_ms,
+	    q->rate_bytes / 1024, kib, &retry);
+	if (limited == 0 && q->quota != 0) {
+		share = q->quota / ATT_CLIENT_SHARE > ST_ATT_MAX ?
+		    q->quota / ATT_CLIENT_SHARE : ST_ATT_MAX;
+		snprintf(key, sizeof(key), ATT_SHARE_KEY "%s", q->rate_key);
+		limited = rate_count_n(b, r, key, ST_ATT_PENDING_MS,
+		    (uint32_t)(share / 1024), kib, &retry);
+	}
+	if (limited == 1) {
 		rep->result = ST_ATT_RATE;
 		rep->retry_ms = retry;
 	}

@@ -426,6 +426,44 @@ test_rewrite_and_rate(void **state)
 	assert_true(n.retry_ms > 0);
 }
 
+/*
+ * One client's share of the organisation's quota an hour: a quarter of
+ * it, or the largest file when that is more (40 MiB: 25 MiB, twenty-five
+ * 1 MiB files), its uploads counted as they begin whether or not a message names
+ * them; then refused for the rest of the hour while another client
+ * uploads. Without a quota, no share.
+ */
+static void
+test_client_share(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_new_rep n;
+	struct st_att_new_req nq = { .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "a.png",
+	    .size = ST_ATT_MB, .rate_key = "att:9.9.9.8",
+	    .window_ms = 60000, .rate_bytes = 1000 * ST_ATT_MB,
+	    .quota = 40ull * ST_ATT_MB };
+	int i;
+
+	token(nq.token, 6);
+	for (i = 0; i < 25; i++) {
+		assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+		assert_int_equal(n.result, ST_ATT_OK);
+	}
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_RATE);
+	assert_true(n.retry_ms > 60000 && n.retry_ms <= ST_ATT_PENDING_MS);
+	/* Another client has its own share. */
+	nq.rate_key = "att:9.9.9.7";
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OK);
+	/* No quota: no share (the minute's bytes alone). */
+	nq.rate_key = "att:9.9.9.8";
+	nq.quota = 0;
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OK);
+}
+
 /* The install's key, of the default organisation. */
 static const struct st_who KEY = { .kind = ST_WHO_KEY, .id = "install",
     .org = ST_ORG_DEFAULT, .role = ST_ROLE_OWNER };
@@ -653,6 +691,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_person_reply_deleted,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewrite_and_rate, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_client_share, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_files_per_conversation,
 		    setup, teardown),
