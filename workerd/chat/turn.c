@@ -50,6 +50,7 @@ struct turn {
 	struct upstream *up;
 	struct loop_defer defer;	/* model finished/capped/abandoned */
 	int unconfirmed;		/* begin answered, not yet on disk */
+	int unverified;			/* the begin found the identity lapsed */
 	int shown;			/* ops->start was called */
 	int capped;			/* reached ST_CONTENT_MAX: stop the model */
 	int paused;			/* the model waits for the client to drain */
@@ -1494,6 +1495,21 @@ turn_fetch_tools(struct turn *t, struct st_begin_rep *rep)
 /* ------------------------------------------------------------ begin */
 
 /* The begin request's commit, after its early answer started the turn. */
+/*
+ * The begin found the visitor's identity no longer verified: the front
+ * end is told once what it answers is on disk (an early answer may yet
+ * fail to commit), before anything else of the turn.
+ */
+static void
+turn_tell_unverified(struct turn *t)
+{
+	if (!t->unverified)
+		return;
+	t->unverified = 0;
+	if (t->fe != NULL && t->ops->unverified != NULL)
+		t->ops->unverified(t->fe);
+}
+
 static void
 begin_confirmed(struct turn *t, const struct storec_result *r)
 {
@@ -1505,6 +1521,7 @@ begin_confirmed(struct turn *t, const struct storec_result *r)
 		    turn_storage_cause(t, r, "starting the turn"));
 		return;
 	}
+	turn_tell_unverified(t);
 	if (t->phase == TURN_PERSON) {
 		turn_human(t);
 		return;
@@ -1543,10 +1560,11 @@ begin_ok(struct turn *t, const struct storec_result *r)
 		turn_free(t);
 		goto out;
 	}
-	if (t->fe != NULL && t->ops->unverified != NULL && !rep.ok.verified)
-		t->ops->unverified(t->fe);
+	t->unverified = !rep.ok.verified;
 	strlcpy(t->conv_id, rep.ok.conv.id, sizeof(t->conv_id));
 	t->unconfirmed = r->early;
+	if (!t->unconfirmed)
+		turn_tell_unverified(t);
 	if (rep.result == t->ops->result_human) {
 		/* Nothing answers the history: a person does. */
 		t->phase = TURN_PERSON;

@@ -37,6 +37,8 @@
 		"\"Something went wrong. Please try again.\"}"
 #define NOT_SAVED	"{\"type\":\"error\",\"message\":" \
 		"\"Your conversation could not be saved. Please try again.\"}"
+#define NOT_SAVED_MSG	"{\"type\":\"error\",\"message\":" \
+		"\"Your message could not be saved. Please try again.\"}"
 #define AVAIL(away, reason) "{\"type\":\"availability\",\"away\":" away \
 		",\"reason\":" reason ",\"message\":\"" ST_DEFAULT_AWAY_MESSAGE "\"}"
 
@@ -853,11 +855,60 @@ test_ws_convs_malformed(void **state)
 	tclient_close(&cl);
 }
 
+/*
+ * The begin's early answer says the visitor's identity has lapsed (its
+ * widget's secret changed): the visitor is told (identity, verified
+ * false) only once the begin is on disk, before the turn's own frames; a
+ * begin whose commit then fails tells it nothing but the error. (It was
+ * told at the early answer: a review's find, its repro.)
+ */
+static void
+test_ws_unverified_on_disk(void **state)
+{
+	struct tclient cl;
+	struct peer_req pr;
+
+	open_socket(&cl);
+	send_text(&cl, IDENTIFY);
+	peer_expect(&P, &pr, PROTO_ST_WS_IDENTIFY);
+	reply_identify(&pr);
+	expect_text(&cl, "{\"type\":\"identity\",\"verified\":true,"
+	    "\"required\":false}");
+	send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
+	reply_begin(&pr, 1);		/* early: not on disk yet */
+	drive_ms(50);
+	tclient_pump(&cl);
+	assert_true(cl.buf == NULL || cl.len == cl.off);
+	peer_error(&P, &pr, PROTO_E_INTERNAL, "storage error");
+	expect_text(&cl, NOT_SAVED_MSG);
+	/* Again, and on disk this time: the identity first, then the turn. */
+	send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
+	reply_begin(&pr, 1);
+	drive_ms(20);
+	peer_reply(&P, &pr, "", 0);
+	expect_text(&cl, "{\"type\":\"identity\",\"verified\":false,"
+	    "\"required\":false}");
+	expect_text(&cl, "{\"type\":\"typing_start\"}");
+	F.cbs.on_delta(F.arg, "ok", 2);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
+	peer_expect(&P, &pr, PROTO_ST_MSG_APPEND);
+	reply_append(&pr);
+	expect_text(&cl, "{\"type\":\"token\",\"token\":\"ok\"}");
+	expect_text_start(&cl, "{\"type\":\"message\",\"role\":"
+	    "\"assistant\"");
+	expect_text(&cl, "{\"type\":\"typing_stop\"}");
+	tclient_close(&cl);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ws_open_malformed,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_unverified_on_disk,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_availability,
 		    each_setup, each_teardown),
