@@ -1364,6 +1364,33 @@ store_recover(struct store *st, const char *dir)
  * that LMDB lacks replayed and checkpointed. 0, or -1 logged (nothing
  * left open).
  */
+static int dir_sync(const char *);
+
+/*
+ * The data directory's entries (data.mdb, the log, the directory itself
+ * in its parent, all perhaps made just now) made durable: an fdatasync
+ * of a new file need not write the entry that names it, and a first
+ * start's acknowledged writes must not vanish with it on power loss.
+ */
+static void
+dir_entries_sync(const char *dir)
+{
+	char parent[PATH_MAX];
+	char *slash;
+
+	(void)dir_sync(dir);
+	if (strlcpy(parent, dir, sizeof(parent)) >= sizeof(parent))
+		return;
+	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
+	    slash != parent)
+		*slash = '\0';		/* "a/b/" is "a/b" */
+	if ((slash = strrchr(parent, '/')) == NULL)
+		strlcpy(parent, ".", sizeof(parent));
+	else
+		slash[slash == parent] = '\0';	/* "/b": "/" */
+	(void)dir_sync(parent);
+}
+
 static int
 env_open(struct store *st)
 {
@@ -1427,6 +1454,8 @@ env_open(struct store *st)
 		env_close(st);
 		return -1;
 	}
+	if (!(st->flags & STORE_F_NOSYNC))
+		dir_entries_sync(dir);
 	wal_due_set(st);
 	return 0;
 
