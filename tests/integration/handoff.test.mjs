@@ -348,18 +348,24 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(stored.at(-1).content, done.message);
   });
 
+  // A visitor of a new handoff widget who said text, then asked for a person.
+  async function askedForPerson(text) {
+    const w = await createWidget(p, { handoff_enabled: true });
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    await v.turn(text);
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    return { w, v };
+  }
+
   test('request_human asked again stores nothing, and is limited per session', async () => {
     const writeCommits = async () => {
       const r = await p.get('/metrics', { headers: { 'x-admin-api-key': p.adminKey } });
       assert.equal(r.status, 200);
       return Number(/^parley_storage_commits_total\{mode="write"\} (\d+)$/m.exec(r.text)[1]);
     };
-    const w = await createWidget(p, { handoff_enabled: true });
-    const v = await Visitor.open(p, w.widget_id);
-    await v.next('session');
-    await v.turn('a person, please');
-    v.send({ type: 'request_human' });
-    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    const { v } = await askedForPerson('a person, please');
     const before = await writeCommits();
     // Nine more this minute: the state again, from the worker alone.
     for (let i = 0; i < 9; i++) {
@@ -379,12 +385,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
   // has them stored all the same, in order (they were dropped with the
   // socket: found by a review, its repro).
   test('messages held for a person are stored in order when the visitor leaves at once', async () => {
-    const w = await createWidget(p, { handoff_enabled: true });
-    const v = await Visitor.open(p, w.widget_id);
-    await v.next('session');
-    await v.turn('hello');
-    v.send({ type: 'request_human' });
-    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    const { w, v } = await askedForPerson('hello');
     let r = await p.admin('/v1/admin/conversations?handoff=open');
     const conv = r.json().conversations.find((c) => c.widgetId === w.id);
     r = await p.adminJson('POST', `/v1/admin/conversations/${conv._id}/handoff`, { state: 'human' });

@@ -343,6 +343,26 @@ expect_text_start(struct tclient *cl, const char *prefix)
 		fail_msg("got %.*s, want %s...", (int)len, data, prefix);
 }
 
+/*
+ * A begun turn answered to the end: typing_start, the model's "ok", its
+ * store (ST_MSG_APPEND), then the token, the message and typing_stop.
+ */
+static void
+turn_answered(struct tclient *cl)
+{
+	struct peer_req pr;
+
+	expect_text(cl, "{\"type\":\"typing_start\"}");
+	F.cbs.on_delta(F.arg, "ok", 2);
+	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
+	peer_expect(&P, &pr, PROTO_ST_MSG_APPEND);
+	reply_append(&pr);
+	expect_text(cl, "{\"type\":\"token\",\"token\":\"ok\"}");
+	expect_text_start(cl, "{\"type\":\"message\",\"role\":"
+	    "\"assistant\"");
+	expect_text(cl, "{\"type\":\"typing_stop\"}");
+}
+
 /* The next frame closes the socket with code. */
 static void
 expect_close(struct tclient *cl, uint16_t code)
@@ -675,14 +695,7 @@ test_ws_feedback_malformed(void **state)
 	send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
 	peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
 	reply_begin(&pr, 0);
-	expect_text(&cl, "{\"type\":\"typing_start\"}");
-	F.cbs.on_delta(F.arg, "ok", 2);
-	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
-	peer_expect(&P, &pr, PROTO_ST_MSG_APPEND);
-	reply_append(&pr);
-	expect_text(&cl, "{\"type\":\"token\",\"token\":\"ok\"}");
-	expect_text_start(&cl, "{\"type\":\"message\",\"role\":\"assistant\"");
-	expect_text(&cl, "{\"type\":\"typing_stop\"}");
+	turn_answered(&cl);
 	for (cut = -1; cut <= 1; cut += 2) {
 		send_text(&cl, FB_FRAME);
 		fb_counted();
@@ -890,15 +903,7 @@ test_ws_unverified_on_disk(void **state)
 	peer_reply(&P, &pr, "", 0);
 	expect_text(&cl, "{\"type\":\"identity\",\"verified\":false,"
 	    "\"required\":false}");
-	expect_text(&cl, "{\"type\":\"typing_start\"}");
-	F.cbs.on_delta(F.arg, "ok", 2);
-	fake_model_done(UPSTREAM_OK, NULL, 1, 1);
-	peer_expect(&P, &pr, PROTO_ST_MSG_APPEND);
-	reply_append(&pr);
-	expect_text(&cl, "{\"type\":\"token\",\"token\":\"ok\"}");
-	expect_text_start(&cl, "{\"type\":\"message\",\"role\":"
-	    "\"assistant\"");
-	expect_text(&cl, "{\"type\":\"typing_stop\"}");
+	turn_answered(&cl);
 	tclient_close(&cl);
 }
 
