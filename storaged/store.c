@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1359,12 +1360,21 @@ store_recover(struct store *st, const char *dir)
 	return store_checkpoint(st);
 }
 
-/*
- * The environment and the log of st->dir opened, and the log's records
- * that LMDB lacks replayed and checkpointed. 0, or -1 logged (nothing
- * left open).
- */
-static int dir_sync(const char *);
+/* fsync of a directory: a rename in it made durable. 0, or -1 logged. */
+static int
+dir_sync(const char *dir)
+{
+	int fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_warn("%s", dir);
+		return -1;
+	}
+	if ((rc = fsync(fd)) < 0)
+		log_warn("fsync %s", dir);
+	close(fd);
+	return rc;
+}
 
 /*
  * The data directory's entries (data.mdb, the log, the directory itself
@@ -1376,21 +1386,17 @@ static void
 dir_entries_sync(const char *dir)
 {
 	char parent[PATH_MAX];
-	char *slash;
 
 	(void)dir_sync(dir);
-	if (strlcpy(parent, dir, sizeof(parent)) >= sizeof(parent))
-		return;
-	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
-	    slash != parent)
-		*slash = '\0';		/* "a/b/" is "a/b" */
-	if ((slash = strrchr(parent, '/')) == NULL)
-		strlcpy(parent, ".", sizeof(parent));
-	else
-		slash[slash == parent] = '\0';	/* "/b": "/" */
-	(void)dir_sync(parent);
+	if (strlcpy(parent, dir, sizeof(parent)) < sizeof(parent))
+		(void)dir_sync(dirname(parent));
 }
 
+/*
+ * The environment and the log of st->dir opened, and the log's records
+ * that LMDB lacks replayed and checkpointed. 0, or -1 logged (nothing
+ * left open).
+ */
 static int
 env_open(struct store *st)
 {
@@ -1831,22 +1837,6 @@ store_repl_flush(struct store *st)
 	if (st->flags & STORE_F_NOSYNC)
 		return 0;
 	return wal_sync(st->wal);
-}
-
-/* fsync of a directory: a rename in it made durable. 0, or -1 logged. */
-static int
-dir_sync(const char *dir)
-{
-	int fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		log_warn("%s", dir);
-		return -1;
-	}
-	if ((rc = fsync(fd)) < 0)
-		log_warn("fsync %s", dir);
-	close(fd);
-	return rc;
 }
 
 int

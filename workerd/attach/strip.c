@@ -3,8 +3,8 @@
  * decoding its image data: a JPEG's segments, and its scans' data up to
  * the next marker (so a progressive JPEG's later segments are walked
  * too) until EOI (what follows, such as a second image with its own
- * EXIF, is dropped); a PNG's chunks (length, type,
- * data, CRC), a WebP's RIFF chunks. Each segment or chunk is either
+ * EXIF, is dropped); a PNG's chunks (length, type, data, CRC); a WebP's
+ * RIFF chunks. Each segment or chunk is either
  * copied whole or dropped whole, so what is kept is byte for byte the
  * file's. Written here rather than taken from a library: the libraries
  * that rewrite images (libvips, ImageMagick) decode and re-encode them,
