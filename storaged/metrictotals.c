@@ -29,6 +29,9 @@ static const uint64_t batch_bounds[] = {
 static struct mhist commit_h, batch_h;
 static uint64_t commits[2], commit_fails, log_flushes, shared_requests;
 static uint64_t requests[PROTO_TYPE_MAX];
+/* Records read and written, by their place in rl_layouts. */
+#define NRECORDS	32
+static uint64_t rec_counts[2][NRECORDS];
 /* Replication's state (smetrics_replica); repl_set 0 until told. */
 static struct st_repl_status repl;
 static uint64_t repl_outs;
@@ -131,6 +134,43 @@ smetrics_commit(uint64_t us, size_t nreq, int write, int failed)
 		commit_fails++;
 	mh_observe(&commit_h, commit_bounds, NCOMMIT, us);
 	mh_observe(&batch_h, batch_bounds, NBATCH, nreq);
+}
+
+void
+smetrics_record(const struct rlayout *l, int write)
+{
+	size_t i;
+
+	for (i = 0; i < rl_nlayouts && i < NRECORDS; i++)
+		if (rl_layouts[i] == l) {
+			rec_counts[write ? 1 : 0][i]++;
+			return;
+		}
+}
+
+/* The records' reads and writes that are not 0. */
+static uint32_t
+records_enc(struct penc *e)
+{
+	static const char *const names[2] = {
+		"parley_storage_record_reads_total",
+		"parley_storage_record_writes_total"
+	};
+	char lab[64];
+	uint32_t n = 0;
+	size_t i;
+	int w;
+
+	for (w = 0; w < 2; w++)
+		for (i = 0; i < rl_nlayouts && i < NRECORDS; i++) {
+			if (rec_counts[w][i] == 0)
+				continue;
+			snprintf(lab, sizeof(lab), "record=\"%s\"",
+			    rl_layouts[i]->name);
+			ms_enc(e, MS_COUNTER, names[w], lab, rec_counts[w][i]);
+			n++;
+		}
+	return n;
 }
 
 void
@@ -248,6 +288,7 @@ smetrics_get(struct penc *e, struct smgauges *const *gs, size_t ng)
 		    requests[t]);
 		n++;
 	}
+	n += records_enc(e);
 	n += replica_enc(e);
 	n += map_enc(e);
 	mh_enc(e, &n, "parley_storage_commit_seconds", "", commit_bounds,
@@ -268,6 +309,7 @@ smetrics_reset(void)
 	memset(&batch_h, 0, sizeof(batch_h));
 	memset(commits, 0, sizeof(commits));
 	memset(requests, 0, sizeof(requests));
+	memset(rec_counts, 0, sizeof(rec_counts));
 	commit_fails = log_flushes = shared_requests = 0;
 	repl_set = 0;
 	repl_outs = 0;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "metricsmsg.h"
+#include "record.h"
 #include "stmsgs.h"
 
 /* A client's latest gauges; zeroed by the owner, freed by smetrics_gone. */
@@ -30,6 +31,12 @@ void smetrics_get(struct penc *, struct smgauges *const *gs, size_t ng);
 /* One request of a batch; a batch's commit (µs) and its size. */
 void smetrics_request(uint16_t type);
 void smetrics_commit(uint64_t us, size_t nreq, int write, int failed);
+/*
+ * One stored record decoded (write 0) or encoded and put (write 1), by
+ * its layout (one of rl_layouts): parley_storage_record_reads_total and
+ * _writes_total, what a request costs in records.
+ */
+void smetrics_record(const struct rlayout *, int write);
 /* One flush of the write-ahead log (wal_sync), whatever made it. */
 void smetrics_log_flush(void);
 /* One request flagged PROTO_F_SHARE (its flush may be shared). */

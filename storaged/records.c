@@ -98,17 +98,9 @@ static int
 entity_decode(struct store_txn *t, const struct store_entity *e,
     const MDB_val *v, void *rec)
 {
-	struct pdec d;
-	int ver;
-
 	/* An older record: its layout reads it as it is. */
-	if ((ver = rec_open_ver(t, v, &d, rl_version(e->layout), e->what)) < 0)
+	if (rec_dec_rows(t, v, e->layout, rec, e->what) < 0)
 		return -1;
-	if (rl_dec(&d, e->layout, rec, ver) < 0 || pdec_done(&d) < 0) {
-		rl_free(e->layout, rec);
-		rec_corrupt(t, e->what);
-		return -1;
-	}
 	/* Stored before organisations: the first one's. */
 	if (rec_org(e, rec) != NULL && rec_org(e, rec)[0] == '\0')
 		strlcpy(rec_org(e, rec), ST_ORG_DEFAULT, ST_ORG_ID_MAX + 1);
@@ -190,15 +182,9 @@ entity_save(struct store_txn *t, const struct store_entity *e,
     const void *rec)
 {
 	const char *id = rec_id(e, rec);
-	struct penc enc;
 
-	if (t->err)
-		return;
-	penc_init(&enc);
-	penc_u8(&enc, (uint8_t)rl_version(e->layout));
-	rl_enc(&enc, e->layout, rec);
-	rec_put(t, dbi(t, e->dbi), id, strlen(id), &enc, e->what);
-	penc_free(&enc);
+	rec_put_rows(t, dbi(t, e->dbi), id, strlen(id), e->layout, rec,
+	    e->what);
 }
 
 void

@@ -24,6 +24,7 @@
 #include "agentmsg.h"
 #include "dashmsg.h"
 #include "log.h"
+#include "metrictotals.h"
 #include "random.h"
 #include "presence.h"
 #include "setupcounts.h"
@@ -801,6 +802,7 @@ rec_put_rows(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	e->err = 0;
 	penc_u8(e, (uint8_t)rl_version(l));
 	rl_enc(e, l, rec);
+	smetrics_record(l, 1);
 	rec_put(t, dbi, k, klen, e, what);
 	/* LMDB copied it: no record's bytes (a key, a secret) stay here. */
 	if (e->buf != NULL)
@@ -939,6 +941,7 @@ rec_dec_only(struct store_txn *t, const MDB_val *v, const struct rlayout *l,
 		memset(rec, 0, l->size);
 		return -1;
 	}
+	smetrics_record(l, 0);
 	if (rl_dec_rows(&d, l, rec, ver, rows) < 0 || pdec_done(&d) < 0) {
 		rl_free(l, rec);
 		rec_corrupt(t, what);

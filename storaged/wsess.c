@@ -22,6 +22,7 @@
 #include "attstore.h"
 #include "contactstore.h"
 #include "log.h"
+#include "metrictotals.h"
 #include "presence.h"
 #include "random.h"
 #include "storeint.h"
@@ -34,6 +35,8 @@
 #define WSNS_KEY	"wsess_namespace"
 /* Outside the HTTP API's sessionId alphabet ([A-Za-z0-9._:-]). */
 #define WS_SESSION_MARK	'~'
+/* A chat turn stores a session's activity at most this often (touch_due). */
+#define WSESS_TOUCH_MS	60000ull
 
 /* ---------------------------------------------------------------- records */
 
@@ -84,8 +87,10 @@ wsess_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	if (v.mv_size > 1 && ((const uint8_t *)v.mv_data)[0] == 1) {
 		pdec_init(&d, (const uint8_t *)v.mv_data + 1, v.mv_size - 1);
 		if (rl_dec(&d, &st_wsess_layout, s, 2) == 0 &&
-		    pdec_done(&d) == 0)
+		    pdec_done(&d) == 0) {
+			smetrics_record(&st_wsess_layout, 0);
 			return 0;
+		}
 	}
 	return rec_dec_rows(t, &v, &st_wsess_layout, s, "visitor session");
 }
@@ -138,6 +143,27 @@ static int
 wsess_live(const struct st_wsess *s, uint64_t now, uint64_t idle_ms)
 {
 	return now < s->active_at || now - s->active_at <= idle_ms;
+}
+
+/*
+ * Whether a message at now moves s's activity time: once a thousandth of
+ * the idle time has passed since the one stored, and at most a minute
+ * (WSESS_TOUCH_MS), not at every message, which would write the session
+ * and move its expiry entry each time. A session then expires at most
+ * that much early, and its activity time reads that much old. One with
+ * no expiry yet (stored before the index) is touched at once.
+ */
+static int
+touch_due(const struct st_wsess *s, uint64_t now, uint64_t idle_ms)
+{
+	uint64_t step = idle_or_default(idle_ms) / 1000;
+
+	if (step > WSESS_TOUCH_MS)
+		step = WSESS_TOUCH_MS;
+	/* One stored before the expiry index is indexed by its first use. */
+	if (s->expires_at == 0)
+		return 1;
+	return now > s->active_at && now - s->active_at >= step;
 }
 
 /* s was active now: its activity time and expiry move, then it is saved. */
@@ -507,8 +533,8 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 		    b->widget.identity_secret);
 		wsconvs_note_conv(t, b->token_hash, &b->chat.conv);
 	}
-	/* A visitor who chats is active. */
-	if (now > b->sess.active_at)
+	/* A visitor who chats is active (stored once a step: touch_due). */
+	if (touch_due(&b->sess, now, b->idle_ms))
 		wsess_touch(t, b->token_hash, &b->sess, now, b->idle_ms);
 	if (t->err) {
 		store_chat_free(&b->chat);

@@ -31,6 +31,8 @@
 // counts are used): on a virtual machine each costs microseconds. And
 // what the disk takes to flush a 400-byte write, the floor under Parley's
 // first token (diskFlush).
+// Then storaged's round trips and the stored records it reads and writes
+// for a visitor's first message and for a later one (c=1, 100 each).
 // Then every Parley turn that completed is checked stored (admin API: the
 // conversations' messageCount = 2 per turn).
 // The raw figures of every round go to --out (JSON, key "chat"); the
@@ -41,7 +43,7 @@
 //        --out FILE
 import {
   MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, cpuSnap, cpuSplit,
-  die, diskFlush, loopRun, mockConfig, mockReq, parleyArgs, perfProfile, parleyReq, saveJson, storageCounts, storedMessages, syscallsPerTurn, ttftRun,
+  die, diskFlush, loopRun, mockConfig, mockReq, parleyArgs, perfProfile, parleyReq, saveJson, storageCounts, storageWork, storedMessages, syscallsPerTurn, ttftRun, workPer,
 } from './lib.mjs';
 
 const a = parleyArgs('chat-side.mjs', ['nginx', 'nginx-pids', 'out']);
@@ -166,6 +168,24 @@ for (const name of ['nginx', 'parley']) {
   });
 }
 
+// storaged's work for a message: WORK_TURNS visitors' first messages (each
+// a new conversation), then a later message of each, at c=1: its round
+// trips (requests by type) and the stored records it read and wrote (by
+// record) per message, from Parley's /metrics before and after.
+const WORK_TURNS = 100;
+const work = {};
+for (const [step, text] of [['first', 'hello'], ['later', 'and again']]) {
+  process.stderr.write(`bench: chat: storaged's work for a ${step} message, ${WORK_TURNS} at c=1...\n`);
+  const pre = `${RUN}-work-`;
+  const w0 = await storageWork(a.parley, a.admin);
+  const x = await ttftRun(`work ${step}`, a.parley, (i) => parleyReq(a.key, `${pre}${i}`, text), PARLEY_FIRST, PARLEY_DONE, WORK_TURNS, 0);
+  const w1 = await storageWork(a.parley, a.admin);
+  // the second metrics read is one ST_METRICS_GET, left out above
+  work[step] = { n: x.n, requests: workPer(w0.requests, w1.requests, x.n), records: workPer(w0.records, w1.records, x.n) };
+  parleyTurns += x.n;
+  if (step === 'first') prefixes.push(pre);
+}
+
 // The floor under the first token: what this disk takes to flush a small
 // write (storaged's log record: one write, one fdatasync), wall and CPU.
 const flush = diskFlush(500);
@@ -174,7 +194,7 @@ process.stderr.write('bench: checking every Parley turn stored (admin API)...\n'
 const st = await storedMessages(a.parley, a.admin, prefixes);
 const msgs = Object.values(st).reduce((n, x) => n + x.msgs, 0);
 const out = {
-  rounds, thinking, syscalls, flush, conc: CONC, ttftTurns: TTFT_TURNS, turnSeconds: TURN_SECONDS,
+  rounds, thinking, syscalls, work, flush, conc: CONC, ttftTurns: TTFT_TURNS, turnSeconds: TURN_SECONDS,
   stored: { expected: 2 * parleyTurns, msgs }, seconds: (Date.now() - t0) / 1000,
 };
 saveJson(a.out, 'chat', out);

@@ -171,6 +171,26 @@ export async function storageCounts(port, admin) {
   return { commits: sum('parley_storage_commits_total'), requests: sum('parley_storage_requests_total'),
     flushes: sum('parley_storage_log_flushes_total'), shared: sum('parley_storage_shared_requests_total') };
 }
+// storaged's work so far (Parley's /metrics, with the admin key): its
+// requests by type and the stored records it read and wrote by record
+// ("read conversation", "wrote message"), the metrics' own requests and
+// the background polls left out (they come when they will).
+export async function storageWork(port, admin) {
+  const r = await http(port, 'GET', '/metrics', { headers: { 'x-admin-api-key': admin } });
+  const requests = {};
+  const records = {};
+  for (const m of r.body.matchAll(/^parley_storage_requests_total\{type="([A-Z_]+)"\} (\d+)$/gm))
+    if (!/^ST_(METRICS_|HOOK_|KB_DUE|ATT_EXTRACT_DUE|CONV_RESOLVE_DUE)/.test(m[1])) requests[m[1]] = Number(m[2]);
+  for (const m of r.body.matchAll(/^parley_storage_record_(read|write)s_total\{record="([a-z]+)"\} (\d+)$/gm))
+    records[`${m[1] === 'read' ? 'read' : 'wrote'} ${m[2]}`] = Number(m[3]);
+  return { requests, records };
+}
+// What grew from a to b (storageWork's), divided by n: {key: per n}.
+export function workPer(a, b, n) {
+  const out = {};
+  for (const [k, v] of Object.entries(b)) if (v > (a[k] || 0)) out[k] = (v - (a[k] || 0)) / n;
+  return out;
+}
 export async function mockStats(port) { return JSON.parse((await http(port, 'GET', '/_mock/stats')).body); }
 
 // ------------------------------------------------------------ processes

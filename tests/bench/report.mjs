@@ -88,6 +88,10 @@ if (c) {
   const sc = c.syscalls || {};
   const top = (x) => Object.entries(x.by).sort((p, q) => q[1] - p[1]).slice(0, 8).map(([k, v]) => `${k} ${f(v, 2)}`).join(', ');
   if (sc.nginx && sc.parley) notes.push(`  system calls per turn at c=${c.conc} (strace -c, one run each): nginx ${f(sc.nginx.total, 1)} (${top(sc.nginx)}); Parley ${f(sc.parley.total, 1)} (${top(sc.parley)})`);
+  // storaged's work for a message: round trips and records read and written
+  const each = (x) => Object.entries(x).sort().map(([k, v]) => `${k} ${f(v, 2)}`).join(', ');
+  for (const [step, w] of Object.entries(c.work || {}))
+    notes.push(`  storaged for a ${step} message (c=1, ${w.n} messages, per message): round trips ${f(Object.values(w.requests).reduce((n, v) => n + v, 0), 2)} (${each(w.requests)}); records ${each(w.records)}`);
   if (c.flush) notes.push(`  this disk, a 400-byte write + fdatasync (the floor under Parley's first token): p50 ${f(c.flush.p50, 0)} us, p99 ${f(c.flush.p99, 0)} us of wall time, ${f(c.flush.cpuUs, 0)} us of CPU each (${c.flush.n} times back to back)${c.flush.spacedP50 !== undefined ? `; 1 ms apart, as a lone visitor's turns flush: p50 ${f(c.flush.spacedP50, 0)} us, p99 ${f(c.flush.spacedP99, 0)} us` : ''}`);
   rs.forEach((r, i) => notes.push(`  round ${i + 1}: added TTFT p50/p99 nginx ${f(r.ttft.nginx.added.p50, 3)}/${f(r.ttft.nginx.added.p99, 3)}, Parley ${f(r.ttft.parley.added.p50, 3)}/${f(r.ttft.parley.added.p99, 3)} ms; turns/s nginx ${f(r.loop.nginx.rate, 0)}, Parley ${f(r.loop.parley.rate, 0)}; CPU us/turn nginx ${f(r.loop.nginx.cpuUsPerTurn, 0)}, Parley ${f(r.loop.parley.cpuUsPerTurn, 0)}`));
 }

@@ -1,7 +1,9 @@
-// storaged round trips of a widget visitor (issue 21, part 5), counted by
-// storaged itself (parley_storage_requests_total by type, the metrics'
-// own pushes and the notifier's and the fetcher's polls left out): a new visitor's first message, a returning
-// visitor's first message (resumed by its token), and a later message.
+// storaged round trips of a widget visitor, and the stored records they
+// read and write, counted by storaged itself (parley_storage_requests_total
+// by type, the metrics' own pushes and the notifier's and the fetcher's
+// polls left out; parley_storage_record_reads_total and _writes_total by
+// record): a new visitor's first message, a returning visitor's first
+// message (resumed by its token), and a later message.
 // Printed as the tests' diagnostics; the counts are asserted, so a change
 // that adds a round trip to the visitor's path shows here.
 import assert from 'node:assert/strict';
@@ -12,15 +14,21 @@ import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const BACKGROUND = new Set(['ST_CONV_RESOLVE_DUE', 'ST_KB_DUE', 'ST_ATT_EXTRACT_DUE']);
 
+// storaged's counts: its requests by type, and the stored records it
+// read and wrote by record ("read conversation", "wrote message").
 async function requests(p) {
   const r = await p.get('/metrics', { headers: { 'x-admin-api-key': p.adminKey } });
   assert.equal(r.status, 200);
   const out = new Map();
+  const recs = new Map();
   for (const m of r.text.matchAll(/^parley_storage_requests_total\{type="([A-Z_]+)"\} (\d+)$/gm))
     // Not a visitor's: the workers' metrics, the notifier's polls (the
     // webhooks', the resolver's ST_CONV_RESOLVE_DUE each second) and the
     // fetcher's (ST_KB_DUE, ST_ATT_EXTRACT_DUE), which come when they will.
     if (!m[1].startsWith('ST_METRICS_') && !BACKGROUND.has(m[1]) && !m[1].startsWith('ST_HOOK_')) out.set(m[1], Number(m[2]));
+  for (const m of r.text.matchAll(/^parley_storage_record_(read|write)s_total\{record="([a-z]+)"\} (\d+)$/gm))
+    recs.set(`${m[1] === 'read' ? 'read' : 'wrote'} ${m[2]}`, Number(m[3]));
+  out.recs = recs;
   return out;
 }
 
@@ -48,7 +56,8 @@ describe('storaged round trips of a widget visitor', () => {
     const a = await requests(p);
     const out = await step();
     await sleep(50);
-    return { ...diff(a, await requests(p)), out };
+    const b = await requests(p);
+    return { ...diff(a, b), recs: diff(a.recs, b.recs), out };
   }
 
   test('new visitor, returning visitor, later message', async (t) => {
@@ -73,11 +82,27 @@ describe('storaged round trips of a widget visitor', () => {
     t.diagnostic(`new visitor, connect and first message: ${fmt(first)}`);
     t.diagnostic(`returning visitor, connect, resume and first message: ${fmt(back)}`);
     t.diagnostic(`a later message: ${fmt(later)}`);
+    t.diagnostic(`records, new visitor: ${fmt(first.recs)}`);
+    t.diagnostic(`records, returning visitor: ${fmt(back.recs)}`);
+    t.diagnostic(`records, later message: ${fmt(later.recs)}`);
     // Before issue 21: 4 (ST_RATE_HIT, ST_WS_OPEN, ST_WS_BEGIN,
     // ST_MSG_APPEND) and 6 (ST_RATE_HIT x2, ST_WS_OPEN x2, ...): the
     // upgrade's and the resume's counts are ST_WS_OPEN's own now.
     assert.deepEqual(first.d, { ST_WS_OPEN: 1, ST_WS_BEGIN: 1, ST_MSG_APPEND: 1 });
     assert.deepEqual(back.d, { ST_WS_OPEN: 2, ST_WS_BEGIN: 1, ST_MSG_APPEND: 1 });
     assert.deepEqual(later.d, { ST_WS_BEGIN: 1, ST_MSG_APPEND: 1 });
+    // The records each reads and writes: the conversation once by the
+    // begin and once by the append, the history's messages (the newest,
+    // the one just stored among them), the widget once; the session is
+    // written with the first message only (a minute's activity is one
+    // write: storaged/wsess.c, touch_due).
+    assert.deepEqual(first.recs.d, {
+      'read widget': 2, 'read conversation': 1, 'read message': 1,
+      'wrote wsession': 1, 'wrote conversation': 2, 'wrote message': 2,
+    });
+    assert.deepEqual(later.recs.d, {
+      'read wsession': 1, 'read widget': 1, 'read conversation': 2, 'read message': 3,
+      'wrote conversation': 2, 'wrote message': 2,
+    });
   });
 });

@@ -154,6 +154,10 @@ static const struct family {
 	    "changed the store)." },
 	{ "parley_storage_commit_failures_total", "counter",
 	    "Write transactions that failed to commit." },
+	{ "parley_storage_record_reads_total", "counter",
+	    "Stored records storaged decoded, by record." },
+	{ "parley_storage_record_writes_total", "counter",
+	    "Records storaged encoded and stored, by record." },
 	{ "parley_storage_log_flushes_total", "counter",
 	    "Flushes of the write-ahead log to disk: a write commit's, one "
 	    "shared by the commits of several chat turns, or PARLEY_SYNC="

@@ -13,6 +13,7 @@
 
 #include "metrictotals.h"
 #include "stmsgs.h"
+#include "storemsg.h"
 
 struct got {
 	struct mseries *v;
@@ -234,12 +235,47 @@ smetrics_test_own(void **state)
 	smetrics_reset();
 }
 
+/* Every record layout has its reads and writes counted, by its name. */
+static void
+smetrics_test_records(void **state)
+{
+	struct got r;
+	size_t i;
+
+	(void)state;
+	smetrics_reset();
+	for (i = 0; i < rl_nlayouts; i++) {
+		smetrics_record(rl_layouts[i], 0);
+		smetrics_record(rl_layouts[i], 1);
+		smetrics_record(rl_layouts[i], 1);
+	}
+	smetrics_record(&st_conv_layout, 0);
+	get(&r, NULL, 0);
+	for (i = 0; i < rl_nlayouts; i++) {
+		char lab[64];
+
+		snprintf(lab, sizeof(lab), "record=\"%s\"",
+		    rl_layouts[i]->name);
+		assert_int_equal(value(&r, "parley_storage_record_reads_total",
+		    lab), rl_layouts[i] == &st_conv_layout ? 2 : 1);
+		assert_int_equal(value(&r,
+		    "parley_storage_record_writes_total", lab), 2);
+	}
+	free(r.v);
+	smetrics_reset();
+	get(&r, NULL, 0);
+	assert_int_equal(value(&r, "parley_storage_record_reads_total",
+	    "record=\"conversation\""), -1);
+	free(r.v);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(smetrics_test_merge),
 		cmocka_unit_test(smetrics_test_own),
+		cmocka_unit_test(smetrics_test_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2669,14 +2669,16 @@ test_ws_open_counts(void **state)
  * widget's internal id, made and last active (now), no contact, and its
  * expiry (idle for the default). The same bytes under version 1 (as
  * format 1 wrote them once it had the expiry) read the same: the session
- * goes on, and its use moves its expiry.
+ * goes on, and its use moves its expiry. A message within a minute of
+ * the last stored activity leaves the session as it is (wsess.c's
+ * touch_due); one a minute later moves it.
  */
 static void
 test_wsess_bytes(void **state)
 {
 	struct fix *f = *state;
 	struct st_widget a;
-	uint8_t h[ST_TOKEN_HASH_LEN], buf[512];
+	uint8_t h[ST_TOKEN_HASH_LEN], buf[512], again[512];
 	char s[ST_WIDGET_MAX + 1];
 	struct pdec d;
 	size_t n;
@@ -2703,11 +2705,23 @@ test_wsess_bytes(void **state)
 
 	buf[0] = 1;
 	db_write(f, "wsessions", h, sizeof(h), buf, n);
-	fake_now += 10;
+	fake_now += 59999;
 	assert_int_equal(ws_say_stored(f, a.widget_id, 5, "y"), ST_WS_OK);
+	assert_int_equal(db_value(f, "wsessions", h, sizeof(h), again,
+	    sizeof(again)), n);
+	assert_memory_equal(again, buf, n);	/* not written again */
+	fake_now += 1;
+	assert_int_equal(ws_say_stored(f, a.widget_id, 5, "z"), ST_WS_OK);
 	assert_int_equal(db_value(f, "wsessions", h, sizeof(h), buf,
 	    sizeof(buf)), n);
 	assert_int_equal(buf[0], 2);
+	pdec_init(&d, buf + 1, n - 1);
+	pdec_strbuf(&d, s, sizeof(s));
+	pdec_strbuf(&d, s, sizeof(s));
+	pdec_u64(&d);
+	assert_int_equal(pdec_u64(&d), fake_now);	/* active now */
+	pdec_strbuf(&d, s, sizeof(s));
+	assert_int_equal(pdec_u64(&d), fake_now + ST_SESSION_IDLE_MS);
 	assert_int_equal(db_entries(f, "wsess_expiry"), 1);
 	st_widget_free(&a);
 }
