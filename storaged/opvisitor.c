@@ -133,9 +133,8 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	const struct st_ws_begin_req *q = req;
 	struct store_txn t;
 	struct store_ws_begin wb;
-	struct st_agent a;
 	const char *bad;
-	int counted, agent = 0;
+	int counted;
 
 	/*
 	 * What cannot run is refused before anything is counted. A message
@@ -162,13 +161,11 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 			store_ws_begin_free(&wb);
 			return;
 		}
-		if (counted == 0 &&
-		    store_begin_agent(&t, &wb.widget, &a) == 0) {
-			agent = 1;
-			t.agent = &a;
+		if (counted == 0) {
+			t.agent = &wb.agent;
 			store_ws_begin_run(&t, &wb, q->content, q->atts,
-			    q->natts, store_chat_history(&a, q->history_max),
-			    DISPATCH_CHAT_HISTORY_BYTES);
+			    q->natts, store_chat_history(&wb.agent,
+			    q->history_max), DISPATCH_CHAT_HISTORY_BYTES);
 			if (t.err == 0 && wb.result == ST_WS_OK &&
 			    wb.chat.human)
 				wb.result = ST_WS_HUMAN;
@@ -176,12 +173,10 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	}
 	/* The effective agent only: storaged merged the widget in. */
 	if (t.err == 0 && (wb.result == ST_WS_OK || wb.result == ST_WS_HUMAN))
-		reply_begin(b, r, type, wb.result, wb.retry_after_ms, &a,
-		    &wb.chat);
+		reply_begin(b, r, type, wb.result, wb.retry_after_ms,
+		    &wb.agent, &wb.chat);
 	else if (t.err == 0)
 		reply_begin_no(r, type, wb.result, wb.retry_after_ms);
-	if (agent)
-		st_agent_free(&a);
 	store_ws_begin_free(&wb);
 	req_end(&t, r);
 }

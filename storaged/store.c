@@ -529,11 +529,14 @@ db_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	return -1;
 }
 
-/* A write to dbi: what the begins' cache read of widgets and agents goes. */
+/*
+ * A write to dbi: what the begins' cache read of widgets, their public
+ * ids and agents goes.
+ */
 static void
 cfg_write(struct store *st, MDB_dbi dbi)
 {
-	if (dbi == st->widgets || dbi == st->agents)
+	if (dbi == st->widgets || dbi == st->agents || dbi == st->widget_ids)
 		st->cfg_gen++;
 }
 

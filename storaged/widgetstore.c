@@ -569,13 +569,21 @@ daily_take(struct store_txn *t, const char *id, uint32_t cap, uint64_t now,
 
 struct widget_take {
 	uint64_t gen;		/* st->cfg_gen when read; 0 an empty slot */
+	int by_public;		/* id: the public id (a WebSocket begin's) */
 	char id[ST_WIDGET_MAX + 1];
 	int found;		/* 0: no such widget (the default agent) */
 	int result;		/* ST_WS_OK, ST_WS_NO_WIDGET, ST_WS_IDENTITY */
-	uint32_t daily_cap;
-	char org[ST_WHO_ORG_MAX + 1];
+	struct store_ws_widget w;	/* found: what a begin checks */
 	struct st_agent agent;	/* store_begin_agent's, with result OK */
 };
+
+/* Slot k emptied (the identity secret wiped). */
+static void
+take_clear(struct widget_take *k)
+{
+	st_agent_free(&k->agent);
+	explicit_bzero(k, sizeof(*k));
+}
 
 void
 store_takes_free(struct store *st)
@@ -585,30 +593,52 @@ store_takes_free(struct store *st)
 	if (st->takes == NULL)
 		return;
 	for (i = 0; i < WIDGET_TAKES; i++)
-		st_agent_free(&st->takes[i].agent);
+		take_clear(&st->takes[i]);
 	free(st->takes);
 	st->takes = NULL;
 }
 
-/* Widget id's slot, read at this cfg_gen; NULL when none is. */
+/*
+ * Widget id's slot (by_public: id is its public id), read at this
+ * cfg_gen; NULL when none is.
+ */
 static struct widget_take *
-take_find(struct store *st, const char *id)
+take_find(struct store *st, const char *id, int by_public)
 {
 	size_t i;
 
 	for (i = 0; st->takes != NULL && i < WIDGET_TAKES; i++)
 		if (st->takes[i].gen != 0 && st->takes[i].gen == st->cfg_gen &&
+		    st->takes[i].by_public == by_public &&
 		    strcmp(st->takes[i].id, id) == 0)
 			return &st->takes[i];
 	return NULL;
 }
 
+/* What a begin checks of w, into k (its result: the chat API's). */
+static void
+take_widget(struct widget_take *k, const struct st_widget *w)
+{
+	strlcpy(k->w.id, w->id, sizeof(k->w.id));
+	strlcpy(k->w.org, w->org, sizeof(k->w.org));
+	memcpy(k->w.identity_secret, w->identity_secret,
+	    sizeof(k->w.identity_secret));
+	k->w.daily_cap = w->daily_cap;
+	k->w.identity_required = w->identity_required;
+	k->w.contact_mode = w->contact_mode;
+	if (!w->enabled)
+		k->result = ST_WS_NO_WIDGET;
+	else if (w->identity_required)
+		k->result = ST_WS_IDENTITY;
+}
+
 /*
- * Reads widget id and its agent as a begin wants them into a slot (one
- * read before this cfg_gen, or the next in turn). NULL with t failed.
+ * Reads widget id (by_public: by its public id) and its agent as a begin
+ * wants them into a slot (one read before this cfg_gen, or the next in
+ * turn). NULL with t failed.
  */
 static struct widget_take *
-take_load(struct store_txn *t, const char *id)
+take_load(struct store_txn *t, const char *id, int by_public)
 {
 	struct store *st = t->st;
 	struct widget_take *k;
@@ -625,34 +655,62 @@ take_load(struct store_txn *t, const char *id)
 		if (st->takes[i].gen != st->cfg_gen)
 			break;
 	k = &st->takes[i];
-	st_agent_free(&k->agent);
-	memset(k, 0, sizeof(*k));
-	if ((rc = widget_load(t, id, &w)) < 0)
+	take_clear(k);
+	if ((rc = by_public ? widget_find(t, id, &w) :
+	    widget_load(t, id, &w)) < 0)
 		return NULL;
+	k->by_public = by_public;
 	strlcpy(k->id, id, sizeof(k->id));
 	k->found = rc == 0;
 	k->result = ST_WS_OK;
-	strlcpy(k->org, rc == 0 ? w.org : ST_WHO_ORG_DEFAULT, sizeof(k->org));
-	if (rc == 0) {
-		k->daily_cap = w.daily_cap;
-		if (!w.enabled)
-			k->result = ST_WS_NO_WIDGET;
-		else if (w.identity_required)
-			k->result = ST_WS_IDENTITY;
-	}
-	/* Absent: a free name, answered by the default agent. */
-	if (k->result == ST_WS_OK)
+	strlcpy(k->w.org, ST_WHO_ORG_DEFAULT, sizeof(k->w.org));
+	if (rc == 0)
+		take_widget(k, &w);
+	/*
+	 * Absent: a free name, answered by the default agent. A WebSocket
+	 * begin checks identity itself (a verified visitor is let in).
+	 */
+	if (k->result == ST_WS_OK || (by_public &&
+	    k->result == ST_WS_IDENTITY))
 		store_begin_agent(t, rc == 0 ? &w : NULL, &k->agent);
 	if (rc == 0)
 		st_widget_free(&w);
 	if (t->err) {
-		st_agent_free(&k->agent);
-		memset(k, 0, sizeof(*k));
+		take_clear(k);
 		return NULL;
 	}
-	/* At cfg_gen 0 (a store never replayed nor written) it is not kept. */
-	k->gen = st->cfg_gen;
+	/*
+	 * At cfg_gen 0 (a store never replayed nor written) it is not kept,
+	 * nor a public id no widget has (anyone may send one).
+	 */
+	if (!by_public || k->found)
+		k->gen = st->cfg_gen;
 	return k;
+}
+
+int
+store_ws_widget_take(struct store_txn *t, const char *widget_id,
+    struct store_ws_widget *w, struct st_agent *agent)
+{
+	const struct widget_take *k;
+
+	memset(w, 0, sizeof(*w));
+	memset(agent, 0, sizeof(*agent));
+	if (t->err)
+		return -1;
+	if (strlen(widget_id) > ST_WIDGET_MAX)
+		return 1;
+	if ((k = take_find(t->st, widget_id, 1)) == NULL &&
+	    (k = take_load(t, widget_id, 1)) == NULL)
+		return -1;
+	if (!k->found || k->result == ST_WS_NO_WIDGET)
+		return 1;
+	if (st_agent_copy(agent, &k->agent) < 0) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	*w = k->w;
+	return 0;
 }
 
 int
@@ -670,13 +728,13 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 	/* An id no widget can have is read as absent, not kept. */
 	if (strlen(id) > ST_WIDGET_MAX)
 		return store_begin_agent(t, NULL, agent);
-	if ((k = take_find(t->st, id)) == NULL &&
-	    (k = take_load(t, id)) == NULL)
+	if ((k = take_find(t->st, id, 0)) == NULL &&
+	    (k = take_load(t, id, 0)) == NULL)
 		return t->err;
-	strlcpy(org, k->org, ST_WHO_ORG_MAX + 1);
+	strlcpy(org, k->w.org, ST_WHO_ORG_MAX + 1);
 	if ((*result = k->result) != ST_WS_OK)
 		return 0;
-	if (k->found && (rc = daily_take(t, k->id, k->daily_cap,
+	if (k->found && (rc = daily_take(t, k->id, k->w.daily_cap,
 	    t->st->now(), retry_ms)) != 0) {
 		if (rc == 1)
 			*result = ST_WS_CAPPED;

@@ -82,6 +82,14 @@ int store_widget_secret_del(struct store_txn *, const char *org,
 int store_chat_widget_take(struct store_txn *, const char *id, int *result,
     uint64_t *retry_ms, struct st_agent *agent, char org[ST_WHO_ORG_MAX + 1]);
 /*
+ * The enabled widget of public id widget_id as a WebSocket begin reads
+ * it, into *w, and the agent its turns answer with (store_begin_agent's;
+ * the caller frees it): 0; 1 no such widget or disabled; -1 t failed.
+ * w and agent are zeroed first.
+ */
+int store_ws_widget_take(struct store_txn *, const char *widget_id,
+    struct store_ws_widget *w, struct st_agent *agent);
+/*
  * The chat's answer (ST_CHAT_*) to a turn its widget refused, by
  * store_chat_widget_take's result (not ST_WS_OK): capped, identity only,
  * else disabled.

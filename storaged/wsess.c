@@ -26,6 +26,7 @@
 #include "presence.h"
 #include "random.h"
 #include "storeint.h"
+#include "widgetstore.h"
 #include "wsess.h"
 
 #define WSESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_TOKEN_HASH_LEN)
@@ -365,7 +366,8 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 		return t->err;
 	memset(&b, 0, sizeof(b));
 	memcpy(b.token_hash, token_hash, ST_TOKEN_HASH_LEN);
-	if ((rc = widget_usable(t, widget_id, &b.widget)) < 0)
+	if ((rc = store_ws_widget_take(t, widget_id, &b.widget,
+	    &b.agent)) < 0)
 		return t->err;
 	if (rc == 1) {
 		b.result = ST_WS_NO_WIDGET;
@@ -373,7 +375,7 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 		return 0;
 	}
 	if ((rc = wsess_load(t, token_hash, &b.sess)) < 0) {
-		st_widget_free(&b.widget);
+		store_ws_begin_free(&b);
 		return t->err;
 	}
 	b.idle_ms = idle_ms;
@@ -388,7 +390,7 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 		b.result = ST_WS_NO_SESSION;
 	else if (!b.creating && (b.verified = store_wsess_verified(t,
 	    token_hash, &b.sess, b.widget.identity_secret)) < 0) {
-		st_widget_free(&b.widget);
+		store_ws_begin_free(&b);
 		return t->err;
 	} else if (b.widget.identity_required && !b.verified)
 		/* A socket opened before the widget took verified visitors only. */
@@ -399,7 +401,7 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 	else
 		b.result = ST_WS_OK;
 	if (b.result != ST_WS_OK)
-		st_widget_free(&b.widget);
+		st_agent_free(&b.agent);
 	*out = b;
 	return 0;
 }
@@ -515,7 +517,6 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 		return t->err;
 	if (rc == 1) {
 		b->result = ST_WS_CAPPED;
-		st_widget_free(&b->widget);
 		return 0;
 	}
 	/* The session is stored with its first message, or not at all. */
@@ -554,9 +555,9 @@ store_ws_open_free(struct store_ws_open *o)
 void
 store_ws_begin_free(struct store_ws_begin *b)
 {
-	st_widget_free(&b->widget);
+	st_agent_free(&b->agent);
 	store_chat_free(&b->chat);
-	memset(b, 0, sizeof(*b));
+	explicit_bzero(b, sizeof(*b));	/* the widget's identity secret */
 }
 
 /* ---------------------------------------------------------------- sweep */

@@ -13,12 +13,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agentmsg.h"
 #include "store.h"
 #include "widgetmsg.h"
 
 struct st_ws_open_ok;
 
 /* A visitor session as stored: widgetmsg.h's struct st_wsess. */
+
+/*
+ * What a WebSocket chat begin checks of its widget: kept with the
+ * begins' cache (widgetstore.h's store_ws_widget_take) while the
+ * widgets and agents stay as they were, so a visitor's message decodes
+ * neither the widget nor its agent.
+ */
+struct store_ws_widget {
+	char id[ST_WIDGET_MAX + 1];	/* internal */
+	char org[ST_WHO_ORG_MAX + 1];
+	char identity_secret[sizeof(((struct st_widget *)0)->identity_secret)];
+	uint32_t daily_cap;
+	uint8_t identity_required;
+	uint8_t contact_mode;		/* ST_CONTACT_* */
+};
 
 struct store_ws_open {
 	int result;			/* ST_WS_OK, NO_WIDGET, ORIGIN */
@@ -37,7 +53,8 @@ struct store_ws_open {
 struct store_ws_begin {
 	int result;			/* ST_WS_* */
 	uint64_t retry_after_ms;	/* LIMITED, CAPPED */
-	struct st_widget widget;	/* when OK (and kept from the check on) */
+	struct store_ws_widget widget;	/* when OK (and kept from the check on) */
+	struct st_agent agent;		/* the widget's, when OK */
 	struct st_wsess sess;	/* the check's session */
 	uint8_t token_hash[ST_TOKEN_HASH_LEN];
 	int creating;			/* no session yet: run makes it */

@@ -1270,6 +1270,56 @@ test_ws_begin(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * A WebSocket begin reads its widget from the begins' cache (widgetstore.c's
+ * takes, kept while the widgets stay as they were): each change made after
+ * the widget was read is seen by the next message.
+ */
+static void
+test_ws_begin_cache_sees_changes(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, b, in, out;
+	char gone[ST_WID_LEN + 1];
+
+	w_new(f, "Kept", &a);
+	ws_new(f, a.widget_id, 1);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "one"), ST_WS_OK);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "two"), ST_WS_OK);
+	/* Disabled: refused; enabled again: answered. */
+	st_widget_defaults(&in);
+	in.enabled = 0;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_ENABLED, &in, &out,
+	    gone), 0);
+	st_widget_free(&out);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "off"), ST_WS_NO_WIDGET);
+	in.enabled = 1;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_ENABLED, &in, &out,
+	    gone), 0);
+	st_widget_free(&out);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "on"), ST_WS_OK);
+	/* A daily cap below today's count: capped at once. */
+	in.daily_cap = 1;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_DAILY_CAP, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "more"), ST_WS_CAPPED);
+	in.daily_cap = 0;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_DAILY_CAP, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "uncapped"), ST_WS_OK);
+	/* A new public id: the old one is unknown at once. */
+	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_RESET_ID, a.widget_id,
+	    &b, gone), 0);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "old id"),
+	    ST_WS_NO_WIDGET);
+	assert_int_equal(ws_say(f, b.widget_id, 1, "new id"), ST_WS_OK);
+	st_widget_free(&b);
+	st_widget_free(&in);
+	st_widget_free(&a);
+}
+
 static void
 test_ws_begin_capped(void **state)
 {
@@ -3615,6 +3665,7 @@ main(void)
 		T(test_ws_open_history_capped),
 		T(test_ws_begin),
 		T(test_ws_begin_capped),
+		T(test_ws_begin_cache_sees_changes),
 		T(test_batch_rerun),
 		T(test_chat_begin_widget),
 		T(test_contact_submit),
