@@ -166,7 +166,7 @@ store_resolve_due(struct store_txn *t, uint32_t max, struct st_conv **out,
     uint32_t *n, int *more)
 {
 	uint8_t k[DUE_KEY_LEN];
-	struct st_conv *cs;
+	struct st_conv *cs = NULL;
 	MDB_cursor *cur;
 	MDB_val key, v;
 	uint64_t now = t->st->now();
@@ -180,8 +180,6 @@ store_resolve_due(struct store_txn *t, uint32_t max, struct st_conv **out,
 		return t->err;
 	if (max < 1 || max > CONVSTATE_DUE_MAX)
 		return store_fail(t, PROTO_E_INVALID, "max must be 1 to 64");
-	if ((cs = calloc(max, sizeof(*cs))) == NULL)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	/* Stale keys count too: a request reads at most 4 x max of them. */
 	while (got < max && looked < 4 * max && !t->err) {
 		if ((rc = mdb_cursor_open(t->txn, t->st->conv_resolve,
@@ -208,6 +206,14 @@ store_resolve_due(struct store_txn *t, uint32_t max, struct st_conv **out,
 		if (proto_get_be64(k) > now)
 			break;
 		looked++;
+		/*
+		 * Made for the first one due: the notifier asks every second,
+		 * and 64 records zeroed each time for none was most of it.
+		 */
+		if (cs == NULL && (cs = calloc(max, sizeof(*cs))) == NULL) {
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+			break;
+		}
 		if ((rc = resolve_one(t, k, &cs[got])) < 0)
 			break;
 		got += (uint32_t)rc;

@@ -42,7 +42,8 @@ int store_conv_set_state(struct store_txn *t, const uint8_t cid[16],
  * The conversations the assistant resolves now (their time has come, and
  * nobody was asked for or changed their state since), at most max
  * (1..CONVSTATE_DUE_MAX), each resolved and saved: *out (n of them, as
- * saved; st_convs_free'd by the caller), *more 1 when others are due.
+ * saved; st_convs_free'd by the caller; NULL when none), *more 1 when
+ * others are due.
  */
 int store_resolve_due(struct store_txn *t, uint32_t max,
     struct st_conv **out, uint32_t *n, int *more);
