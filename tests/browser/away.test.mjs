@@ -193,7 +193,7 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   // state, held here, is what shows the confirmation (the widget once showed
   // it as it sent request_human, and a reader could find the conversation
   // still "ai" after the visitor saw "Thanks!").
-  test('the confirmation and the waiting line come with the server\'s answer, not before', async () => {
+  test('the confirmation and the waiting line come with the server\'s answer, not before, and stay over a reload', async () => {
     const { ctx, page } = await openPage(browser);
     try {
       const sock = await holdHandoff(page);
@@ -211,6 +211,11 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="away"]')
         && root.querySelector('[data-part="handoff-status"]').textContent === 'Thanks! We got your message and will reply by email.', 'the confirmation');
       assert.deepEqual(await status(), { status: 'Thanks! We got your message and will reply by email.', form: false, button: true });
+      // Kept over a reload: still the message left, not the waiting line.
+      await page.reload();
+      await waitReady(page);
+      await waitWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent
+        === 'Thanks! We got your message and will reply by email.', 'the confirmation after a reload');
     } finally {
       await ctx.close();
     }

@@ -73,13 +73,8 @@ const TEXT = {
   originText: 'This chat is not available on this site.',
   disabledText: 'This chat is disabled.',
   cspText: 'This page blocks the chat.',
-  // layouts, unread, proactive, starters
+  // the expanded layout (the parts' own texts are theirs: ctx.text)
   labelExpand: 'Expand chat',
-  labelOpenUnread: 'Open chat, {count} unread',
-  labelDismiss: 'Dismiss',
-  startersLabel: 'Suggested questions',
-  // the knowledge an answer cites (the sources part)
-  sourcesLabel: 'Sources',
 };
 
 // The page's CSP blocked a request to this origin (securitypolicyviolation;
@@ -666,7 +661,8 @@ function mount(script, cfg, base, broken, lang) {
   // Away mode: the server's availability ({away, reason, message}) and
   // whether a message was left.
   let away = cfg && cfg.availability;
-  let leftMsg = false;
+  // a message left (the away form) and not yet answered, kept over a reload
+  let leftMsg = store.get(key('hand')) == 'left';
   let asking = false; // request_human sent, the server's handoff not yet here
   let talked = false; // a visitor message is in the list: "Talk to a person" may show
   // The attach part: att(u) → the ids of the files ready to go with a
@@ -920,7 +916,8 @@ function mount(script, cfg, base, broken, lang) {
   function setHand(state, name) {
     if (!/^(ai|waiting_human|human)$/.test(state) || state === hand) return;
     const was = hand;
-    store.set(key('hand'), (hand = state));
+    hand = state;
+    store.set(key('hand'), leftMsg && state == 'waiting_human' ? 'left' : state);
     handStatus.textContent =
       state === 'human'
         ? T.joinedText.replace('{name}', name || T.agentName)
@@ -1150,7 +1147,7 @@ function mount(script, cfg, base, broken, lang) {
   if (wsMode) {
     if (+store.get(key('unread'))) part('unread');
     // a person is (to be) on it: their replies come while the panel is closed too
-    if (/hu/.test(store.get(key('hand')))) {
+    if (/hu|left/.test(store.get(key('hand')))) {
       wanted = true;
       connect();
     }

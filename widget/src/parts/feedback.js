@@ -22,6 +22,7 @@ const TEXT = {
   rateStars: '{count} of 5',
   rateComment: 'Comment (optional)',
   rateThanks: 'Thanks for your feedback!',
+  labelDismiss: 'Dismiss',
 };
 
 export default function (ctx) {

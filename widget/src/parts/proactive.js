@@ -4,8 +4,16 @@
 // as the assistant's first message in the list and, while the panel is
 // closed, in a bubble beside the launcher (a click opens the panel; x
 // dismisses it), counted unread.
+
+// This part's texts (English; every src/lang/<code>.js has them too),
+// in ctx.T once given to ctx.text.
+const TEXT = {
+  labelDismiss: 'Dismiss',
+};
+
 export default function (ctx) {
-  const { h, T, cfg, store, on } = ctx;
+  const { h, cfg, store, on } = ctx;
+  const T = ctx.text(TEXT);
   const k = ctx.key('proactive');
   const day = new Date().toISOString().slice(0, 10);
   const text = String(cfg.proactive_message || '');

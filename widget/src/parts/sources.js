@@ -5,8 +5,16 @@
 // Returns show(sources): under the newest answer of the assistant.
 import CSS from './sources.css';
 
+// This part's texts (English; every src/lang/<code>.js has them too),
+// in ctx.T once given to ctx.text.
+const TEXT = {
+  sourcesLabel: 'Sources',
+};
+
+
 export default function (ctx) {
-  const { h, T, list } = ctx;
+  const { h, list } = ctx;
+  const T = ctx.text(TEXT);
   ctx.css(CSS);
 
   const web = (u) => typeof u === 'string' && /^https?:\/\//i.test(u);

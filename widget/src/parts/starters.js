@@ -2,8 +2,16 @@
 // starter_questions) as buttons above the composer, until the
 // conversation has a message of the visitor's or a person's (again after
 // reset() and in a new conversation); a click sends the question.
+
+// This part's texts (English; every src/lang/<code>.js has them too),
+// in ctx.T once given to ctx.text.
+const TEXT = {
+  startersLabel: 'Suggested questions',
+};
+
 export default function (ctx) {
-  const { h, T, cfg, on, host } = ctx;
+  const { h, cfg, on, host } = ctx;
+  const T = ctx.text(TEXT);
   const qs = (Array.isArray(cfg.starter_questions) ? cfg.starter_questions : []).filter((q) => typeof q === 'string' && q.trim());
   if (!qs.length) return;
   const box = h(

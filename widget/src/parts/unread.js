@@ -6,9 +6,16 @@
 // Returns add(): one more unread message (the core announces it).
 const MARK = /^\(\d+\+?\) /;
 
+// This part's texts (English; every src/lang/<code>.js has them too),
+// in ctx.T once given to ctx.text.
+const TEXT = {
+  labelOpenUnread: 'Open chat, {count} unread',
+};
+
 export default function (ctx) {
   if (!ctx.host.isConnected) return; // destroy() came while this part loaded: the page's title stays
-  const { T, h, cfg, store, launcher } = ctx;
+  const { h, cfg, store, launcher } = ctx;
+  const T = ctx.text(TEXT);
   const k = ctx.key('unread');
   let n = +store.get(k) || 0;
   const badge = h('span', { 'data-part': 'badge', 'aria-hidden': 'true', hidden: true });
