@@ -473,6 +473,45 @@ conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
 	st_conv_free(&c);
 }
 
+/* What ident_listed and submit_listed link a conversation to. */
+struct ident_to {
+	const char *id;			/* the contact, hex */
+	const struct claim *cl;
+};
+
+/* A listed conversation of the session, when still stored: linked. */
+static void
+ident_listed(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
+{
+	const struct ident_to *to = arg;
+	MDB_val v;
+
+	if (db_get(t, t->st->convs, cid, ID_LEN, &v,
+	    "get conversation") == 0)
+		conv_link(t, cid, to->id, to->cl);
+}
+
+/*
+ * A listed conversation of the session that no contact has: linked (a
+ * submission, unverified, moves no link another contact holds). Without
+ * it, the visitor's conversations before "New conversation" were left
+ * out of their contact's export and erasure.
+ */
+static void
+submit_listed(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
+{
+	const struct ident_to *to = arg;
+	struct st_conv c;
+	int none;
+
+	if (conv_load(t, cid, &c) != 0)
+		return;
+	none = c.contact_id[0] == '\0';
+	st_conv_free(&c);
+	if (none)
+		conv_link(t, cid, to->id, to->cl);
+}
+
 /* The contact of id, or a new one when none matched (isnew). */
 static int
 contact_resolve(struct store_txn *t, const char *org, int erc,
@@ -730,6 +769,9 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	}
 	if (sess_conv_id(t, s.widget, s.id, cid) == 0)
 		conv_link(t, cid, c.id, &cl);
+	/* And its earlier ones no contact has yet: the same visitor's. */
+	wsconvs_each(t, token_hash, submit_listed,
+	    &(struct ident_to){ .id = c.id, .cl = &cl });
 	claim_free(&cl);
 	if (t->err) {
 		st_contact_free(&c);
@@ -823,24 +865,6 @@ ident_contact(struct store_txn *t, const char *org, const char *ext,
 		c->updated_at = t->st->now();
 	contact_save(t, id, c);
 	return t->err ? -1 : 0;
-}
-
-/* What ident_listed links a conversation to. */
-struct ident_to {
-	const char *id;			/* the contact, hex */
-	const struct claim *cl;
-};
-
-/* A listed conversation of the session, when still stored: linked. */
-static void
-ident_listed(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
-{
-	const struct ident_to *to = arg;
-	MDB_val v;
-
-	if (db_get(t, t->st->convs, cid, ID_LEN, &v,
-	    "get conversation") == 0)
-		conv_link(t, cid, to->id, to->cl);
 }
 
 /*

@@ -1,8 +1,11 @@
 // A visitor's data on request (issue 22 item 6, GDPR articles 15 and 17).
-// A widget visitor chats and gives a distinctive name, email and phone; a
-// second session of the same visitor names the contact too. Then:
+// A widget visitor chats, starts a new conversation ("New conversation"),
+// chats again and gives a distinctive name, email and phone; a second
+// session of the same visitor names the contact too. Then:
 //   - GET /v1/admin/contacts/:id/export is one JSON document holding the
-//     contact, its conversations with every message, the sessions and
+//     contact, its conversations with every message (the one before the
+//     new conversation too: the form links the session's earlier
+//     conversations that no contact has), the sessions and
 //     their submissions; audited as contact.export; another
 //     organisation's contact is 404; an agent's key is 403;
 //   - DELETE /v1/admin/contacts/:id?erase=all ends it all: afterwards no
@@ -11,7 +14,7 @@
 //     compacting copy) holds a byte of the email, name, phone or
 //     messages, while a backup made before does (the check can fail),
 //     nor do the events GET /v1/admin/events replays from before the
-//     visits (storaged's ring: the two conversation_deleted alone);
+//     visits (storaged's ring: the three conversation_deleted alone);
 //   - DELETE without erase keeps the conversations, unlinked, and the
 //     visitor's session keeps nothing it submitted (no backup made
 //     afterwards holds the name or email);
@@ -48,6 +51,7 @@ describe('a contact exported and erased on request', () => {
     phoneDigits: '+447700900123',
     said: `my secret plan is ${tag}-BLUEBERRY`,
     again: `second session says ${tag}-MANGO`,
+    early: `before a new conversation ${tag}-PAPAYA`,
   };
   const ids = {};
 
@@ -57,10 +61,16 @@ describe('a contact exported and erased on request', () => {
     return r;
   }
 
-  // A visitor of the widget: a turn, then its contact details.
-  async function visit(text, contact) {
+  // A visitor of the widget: a turn (after an earlier conversation's, when
+  // given), then its contact details.
+  async function visit(text, contact, earlier) {
     const v = await Visitor.open(p, ids.widget);
     await v.next('session');
+    if (earlier) {
+      await v.turn(earlier);
+      v.send({ type: 'new_conversation' });
+      await v.next('conversation_new');
+    }
     const { message } = await v.turn(text);
     assert.equal(message.content, mockReply(text));
     v.send({ type: 'contact_info', ...contact });
@@ -82,7 +92,7 @@ describe('a contact exported and erased on request', () => {
     await waitFor(() => ev.lastId !== null, 5000, 'the first event id');
     ids.firstEvent = ev.lastId;
     ev.close();
-    await visit(who.said, { name: who.name, email: who.email, phone: who.phone });
+    await visit(who.said, { name: who.name, email: who.email, phone: who.phone }, who.early);
     await visit(who.again, { email: who.email });
     const c = (await call('GET', '/v1/admin/contacts?limit=200')).json().contacts;
     assert.equal(c.length, 1);
@@ -104,15 +114,15 @@ describe('a contact exported and erased on request', () => {
     assert.equal(doc.contact.name, who.name);
     assert.equal(doc.contact.email, who.email);
     assert.equal(doc.contact.phone, who.phoneDigits);
-    assert.equal(doc.conversations.length, 2);
+    assert.equal(doc.conversations.length, 3);
     const texts = doc.conversations.flatMap((cv) => cv.messages.map((m) => `${m.role}: ${m.content}`)).sort();
     assert.deepEqual(texts, [
-      `assistant: ${mockReply(who.again)}`, `assistant: ${mockReply(who.said)}`,
-      `user: ${who.again}`, `user: ${who.said}`,
+      `assistant: ${mockReply(who.again)}`, `assistant: ${mockReply(who.said)}`, `assistant: ${mockReply(who.early)}`,
+      `user: ${who.again}`, `user: ${who.said}`, `user: ${who.early}`,
     ].sort());
     for (const cv of doc.conversations) assert.equal(cv.contactId, ids.contact);
     // The second session named a contact it did not make: unverified.
-    assert.deepEqual(doc.conversations.map((cv) => cv.contactVerified).sort(), [false, true]);
+    assert.deepEqual(doc.conversations.map((cv) => cv.contactVerified).sort(), [false, true, true]);
     assert.equal(doc.sessions.length, 2);
     for (const s of doc.sessions) assert.match(s.session, /^sha256:[0-9a-f]{24}$/);
     assert.equal(doc.submissions.length, 2);
@@ -151,12 +161,13 @@ describe('a contact exported and erased on request', () => {
   });
 
   test('erase=all leaves no byte of the contact in any answer or backup', async () => {
-    const strings = [who.name, who.email, who.phoneDigits, who.said, who.again, `${tag}-BLUEBERRY`, `${tag}-MANGO`];
+    const strings = [who.name, who.email, who.phoneDigits, who.said, who.again, who.early, `${tag}-BLUEBERRY`, `${tag}-MANGO`,
+      `${tag}-PAPAYA`];
     const before = path.join(p.tmp, 'before.mdb');
     let b = await ctl(['-S', p.sockPath, 'backup', before]);
     assert.equal(b.code, 0, b.stderr);
     const held = fs.readFileSync(before);
-    for (const s of [who.email, who.name, `${tag}-BLUEBERRY`]) assert.ok(held.includes(Buffer.from(s)), `the backup before holds ${s}`);
+    for (const s of [who.email, who.name, `${tag}-BLUEBERRY`, `${tag}-PAPAYA`]) assert.ok(held.includes(Buffer.from(s)), `the backup before holds ${s}`);
 
     let r = await call('DELETE', `/v1/admin/contacts/${ids.contact}?erase=all`);
     assert.equal(r.status, 200, r.text);
@@ -185,12 +196,12 @@ describe('a contact exported and erased on request', () => {
     // deletions alone, which tell nothing of what they held.
     const ev = await Events.open(p, { lastEventId: ids.firstEvent });
     try {
-      await waitFor(() => ev.events.filter((e) => e.event === 'conversation_deleted').length === 2, 5000,
+      await waitFor(() => ev.events.filter((e) => e.event === 'conversation_deleted').length === 3, 5000,
         'the deletions replayed');
     } finally {
       ev.close();
     }
-    assert.deepEqual(ev.events.map((e) => e.event), ['conversation_deleted', 'conversation_deleted'], ev.text);
+    assert.deepEqual(ev.events.map((e) => e.event), ['conversation_deleted', 'conversation_deleted', 'conversation_deleted'], ev.text);
     const replayed = JSON.stringify(ev.events);
     for (const s of strings) assert.ok(!replayed.includes(s), `the events replayed hold ${s}`);
 
