@@ -16,7 +16,8 @@
  * Requests (reply payloads after "->"); errors as PROTO_F_ERROR replies.
  *
  *   ST_DASH_LOGIN   bytes token_hash (32), str csrf (64 hex),
- *                   str user id, u64 expires_at (ms)       -> (empty)
+ *                   str user id, u64 expires_at (ms),
+ *                   bytes pw_hash (32 or none)             -> (empty)
  *       Stores the session (replacing one with the same token_hash). In
  *       the same transaction, deletes every expired session; when the
  *       user has ST_DASH_USER_SESSIONS_MAX, its own that expires first
@@ -25,7 +26,11 @@
  *       goes (the last resort). `invalid` on a malformed field (a
  *       length, csrf not 64 lowercase hex digits) or an expires_at not
  *       after storaged's now; `not found` for a user that does not
- *       exist or is disabled. A session is valid while now < expires_at.
+ *       exist or is disabled, or whose password hash is no longer
+ *       pw_hash (the one the worker checked the password against: a
+ *       password changed while the login hashed its attempt ends the
+ *       user's sessions, and this one too). A session is valid while
+ *       now < expires_at.
  *   ST_DASH_CHECK   bytes token_hash (32), str org ("" = the user's
  *                   first), u8 want_orgs
  *       -> u8 valid (ST_DASH_INVALID, _VALID, _NOT_MEMBER), and when

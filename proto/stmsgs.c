@@ -1058,6 +1058,8 @@ static const struct pfield f_dash_login_req[] = {
 	PFCLIP(struct st_dash_login_req, csrf, ST_DASH_CSRF_LEN),
 	PFBUF(struct st_dash_login_req, user),
 	PFU64(struct st_dash_login_req, expires_at),
+	PFBYTES(struct st_dash_login_req, pw_hash, pw_hash_len,
+	    PF_F_EXACT | PF_F_NONE),
 };
 PLAYOUT(pl_dash_login_req, struct st_dash_login_req, f_dash_login_req);
 

@@ -567,6 +567,9 @@ struct st_dash_login_req {
 	const char *csrf;		/* clipped, for its check */
 	char user[ST_USER_ID_MAX + 1];	/* whose session */
 	uint64_t expires_at;
+	/* the password hash the login checked (none: not checked here) */
+	uint8_t pw_hash[ST_PW_HASH_LEN];
+	uint32_t pw_hash_len;
 };
 struct st_dash_check_req {
 	uint8_t token_hash[ST_DASH_HASH_LEN];

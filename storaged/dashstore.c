@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "dashstore.h"
 #include "log.h"
 #include "orgstore.h"
@@ -344,28 +346,34 @@ token_hash_bad(struct store_txn *t, size_t hlen)
 }
 
 int
-store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
-    const char *csrf, const char *user, uint64_t expires_at,
+store_dash_login(struct store_txn *t, const struct st_dash_login_req *q,
     struct dash_ended *ended)
 {
+	const uint8_t *hash = q->token_hash;
+	const char *user = q->user;
 	struct st_user u;
 	struct st_dsess s;
 	uint64_t now;
 	int rc;
 
 	memset(ended, 0, sizeof(*ended));
-	if (token_hash_bad(t, hlen))
+	if (token_hash_bad(t, q->token_hash_len))
 		return t->err;
-	if (!csrf_valid(csrf))
+	if (!csrf_valid(q->csrf))
 		return store_fail(t, PROTO_E_INVALID,
 		    "csrf must be 64 lowercase hex digits");
 	now = t->st->now();
-	if (expires_at <= now)
+	if (q->expires_at <= now)
 		return store_fail(t, PROTO_E_INVALID,
 		    "expires_at must be in the future");
 	if ((rc = user_load(t, user, &u)) < 0)
 		return t->err;
-	rc = rc == 1 || u.disabled;
+	/*
+	 * A password changed since the worker read the hash it checked ended
+	 * the user's sessions: a login of the old one makes none.
+	 */
+	rc = rc == 1 || u.disabled || (q->pw_hash_len == sizeof(u.hash) &&
+	    CRYPTO_memcmp(u.hash, q->pw_hash, sizeof(u.hash)) != 0);
 	st_user_free(&u);
 	if (rc)
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such user");
@@ -381,9 +389,9 @@ store_dash_login(struct store_txn *t, const uint8_t *hash, size_t hlen,
 	if (ended->user.id[0] != '\0')
 		proto_hex_encode(hash, ST_DASH_WHO_BYTES, ended->user.keep);
 	memset(&s, 0, sizeof(s));
-	memcpy(s.csrf, csrf, sizeof(s.csrf));
+	memcpy(s.csrf, q->csrf, sizeof(s.csrf));
 	strlcpy(s.user, user, sizeof(s.user));
-	s.expires_at = expires_at;
+	s.expires_at = q->expires_at;
 	s.created_at = now;
 	dsess_save(t, hash, &s);
 	return t->err;

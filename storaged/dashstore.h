@@ -36,13 +36,13 @@ struct dash_ended {
 /*
  * Stores a user's session (hash: ST_DASH_HASH_LEN bytes, csrf:
  * ST_DASH_CSRF_LEN lowercase hex, expires_at in the future; user: a
- * user that exists and is not disabled, else "not found"), after
+ * user that exists and is not disabled, and whose password hash is
+ * q->pw_hash when one is given, else "not found"), after
  * deleting the expired ones, the user's own that expires first while it
  * has ST_DASH_USER_SESSIONS_MAX, and then, at ST_DASH_SESSIONS_MAX in
  * all, the one that expires first: those into *ended.
  */
-int store_dash_login(struct store_txn *, const uint8_t *hash, size_t hlen,
-    const char *csrf, const char *user, uint64_t expires_at,
+int store_dash_login(struct store_txn *, const struct st_dash_login_req *q,
     struct dash_ended *ended);
 /*
  * Reads only. out->valid ST_DASH_VALID (a stored session, not expired,

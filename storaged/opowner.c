@@ -37,8 +37,7 @@ op_dash_login(struct dbatch *b, uint16_t type, const void *req,
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	store_dash_login(&t, q->token_hash, q->token_hash_len, q->csrf,
-	    q->user, q->expires_at, &ended);
+	store_dash_login(&t, q, &ended);
 	req_end(&t, r);
 	if (r->err != 0)
 		return;

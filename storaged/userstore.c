@@ -294,6 +294,18 @@ last_owner(struct store_txn *t, const char *org, const struct st_user *u)
 
 /* ------------------------------------------------------------- changes */
 
+/* Whether u has a membership not disabled. */
+static int
+acts_anywhere(const struct st_user *u)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (!u->mems[i].disabled)
+			return 1;
+	return 0;
+}
+
 /* u's changes saved; its sessions end when end (gone set). */
 static void
 user_changed(struct store_txn *t, struct st_user *u, int end,
@@ -1049,12 +1061,17 @@ store_user_update(struct store_txn *t, const char *org,
 	}
 	if (q->mask & ST_UF_ROLE)
 		m->role = q->role;
-	/* In org only: the account, its sessions, its other memberships stay. */
+	/*
+	 * In org only: the account and its other memberships stay, and its
+	 * sessions while it may still act somewhere. Disabled in its last,
+	 * they end (a session that can act nowhere could not even log out,
+	 * and came back with the membership).
+	 */
 	if ((q->mask & ST_UF_DISABLED) && q->disabled != m->disabled) {
 		m->disabled = q->disabled;
 		end = m->disabled;
 	}
-	user_changed(t, &u, 0, NULL);
+	user_changed(t, &u, end && !acts_anywhere(&u), gone);
 	/* Its event streams end (and open again where it still may act). */
 	if (end)
 		strlcpy(gone, u.id, ST_USER_ID_MAX + 1);

@@ -678,9 +678,13 @@ login_store(struct login *l)
 	l->expires = proto_wall_ms() + (uint64_t)DASH_SESSION_SECS * 1000;
 	strlcpy(req.user, l->u.id, sizeof(req.user));
 	req.expires_at = l->expires;
+	/* The hash it was checked against: a password changed since wins. */
+	memcpy(req.pw_hash, l->u.hash, sizeof(req.pw_hash));
+	req.pw_hash_len = sizeof(req.pw_hash);
 	if (storec_ask(NULL, PROTO_ST_DASH_LOGIN, &req, login_stored, l,
 	    &l->c->sreq) < 0)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+	OPENSSL_cleanse(&req, sizeof(req));
 }
 
 /*

@@ -242,9 +242,13 @@ user_of(struct fix *f, uint8_t ub, uint8_t fpb, char id[ST_USER_ID_MAX + 1])
 	strlcpy(id, rep.s.id, ST_USER_ID_MAX + 1);
 }
 
+/*
+ * ST_DASH_LOGIN of session h (hlen bytes) for user, with pw the password
+ * hash the login checked (ST_PW_HASH_LEN bytes; NULL none).
+ */
 static int
-login_raw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
-    const char *user, uint64_t expires)
+login_pw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
+    const char *user, uint64_t expires, const uint8_t *pw)
 {
 	struct penc e;
 	struct dreply r;
@@ -255,10 +259,18 @@ login_raw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
 	penc_str(&e, csrf);
 	penc_str(&e, user);
 	penc_u64(&e, expires);
+	penc_bytes(&e, pw, pw != NULL ? ST_PW_HASH_LEN : 0);
 	if ((err = request(f, PROTO_ST_DASH_LOGIN, &e, &r)) == 0)
 		assert_int_equal(r.enc.len, 0);
 	dreply_free(&r);
 	return err;
+}
+
+static int
+login_raw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
+    const char *user, uint64_t expires)
+{
+	return login_pw(f, h, hlen, csrf, user, expires, NULL);
 }
 
 /* Session hb of user ub (made when missing). */
@@ -351,6 +363,7 @@ login_ended(struct fix *f, uint8_t hb, uint8_t ub, uint64_t expires,
 	penc_str(&e, CSRF1);
 	penc_str(&e, id);
 	penc_u64(&e, expires);
+	penc_bytes(&e, NULL, 0);
 	assert_int_equal(request(f, PROTO_ST_DASH_LOGIN, &e, &r), 0);
 	assert_int_equal(r.cred_gone.kind,
 	    r.cred_gone.id[0] != '\0' ? ST_WHO_SESSION : 0);
@@ -662,7 +675,7 @@ static void
 test_dstore_session_invalid(void **state)
 {
 	struct fix *f = *state;
-	uint8_t h[ST_DASH_HASH_LEN + 1];
+	uint8_t h[ST_DASH_HASH_LEN + 1], pw[ST_PW_HASH_LEN];
 	struct penc e;
 	char bad[ST_DASH_CSRF_LEN + 1], id[ST_USER_ID_MAX + 1];
 
@@ -678,6 +691,20 @@ test_dstore_session_invalid(void **state)
 	    PROTO_E_NOT_FOUND);
 	assert_int_equal(login_raw(f, h, ST_DASH_HASH_LEN, CSRF1, "", T0 + HOUR),
 	    PROTO_E_NOT_FOUND);
+	/*
+	 * The password hash the worker checked the attempt against is no
+	 * longer the user's (a password changed while it hashed): no session.
+	 * The user's own (user_of's hash is its byte) makes one.
+	 */
+	fill(pw, sizeof(pw), 9);
+	assert_int_equal(login_pw(f, h, ST_DASH_HASH_LEN, CSRF1, id, T0 + HOUR,
+	    pw), PROTO_E_NOT_FOUND);
+	assert_int_equal(db_entries(f, "dsessions"), 0);
+	fill(pw, sizeof(pw), 2);
+	assert_int_equal(login_pw(f, h, ST_DASH_HASH_LEN, CSRF1, id, T0 + HOUR,
+	    pw), 0);
+	assert_int_equal(db_entries(f, "dsessions"), 1);
+	assert_int_equal(logout(f, 1), 0);
 	/* csrf: 64 lowercase hex digits exactly. */
 	strlcpy(bad, CSRF1, sizeof(bad));
 	bad[10] = 'A';

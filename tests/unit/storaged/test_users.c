@@ -552,9 +552,10 @@ test_users_change(void **state)
 	struct st_user_invite_rep iv;
 	struct st_invite_accept_rep ac;
 	struct st_user_update_rep up;
+	struct st_org org, ob;
 	struct st_u8_rep v;
 	char owner[ST_USER_ID_MAX + 1], ann[ST_USER_ID_MAX + 1];
-	char gone[ST_USER_ID_MAX + 1];
+	char cat[ST_USER_ID_MAX + 1], gone[ST_USER_ID_MAX + 1];
 	uint8_t hb;
 
 	(void)boot(f, 1, gone);
@@ -591,10 +592,41 @@ test_users_change(void **state)
 	st_rep_free(PROTO_ST_USER_UPDATE, &up);
 
 	/*
-	 * Disabled in this organisation: its session acts here no more (and
-	 * its streams are told to end), the session itself kept for the
-	 * account's other organisations.
+	 * Cat, an agent in a second organisation too, disabled in one: her
+	 * session acts there no more (her streams are told to end) and is
+	 * kept for the other; disabled in her last, it ends (it could not
+	 * even log out, and came back when she was enabled again).
 	 */
+	assert_int_equal(invite(f, "default", "cat@x.test", ST_ROLE_AGENT, 5,
+	    &iv), 0);
+	assert_int_equal(accept(f, 5, "Cat", &ac), 0);
+	strlcpy(cat, ac.d.user, sizeof(cat));
+	memset(&org, 0, sizeof(org));
+	org.name = "B";
+	assert_int_equal(request_dec(f, PROTO_ST_ORG_CREATE, &org, &ob), 0);
+	assert_int_equal(invite(f, ob.id, "cat@x.test", ST_ROLE_AGENT, 6,
+	    &iv), 0);
+	assert_int_equal(accept_as(f, 6, cat, &ac), 0);
+	assert_int_equal(ac.result, 2);
+	session(f, 9, cat);
+	assert_int_equal(update(f, "default", cat, ST_UF_DISABLED, 0, 1,
+	    &up, gone), 0);
+	st_rep_free(PROTO_ST_USER_UPDATE, &up);
+	assert_string_equal(gone, cat);
+	assert_int_equal(check(f, 9, "default"), ST_DASH_NOT_MEMBER);
+	assert_int_equal(check(f, 9, ""), ST_DASH_VALID);
+	assert_int_equal(update(f, ob.id, cat, ST_UF_DISABLED, 0, 1, &up,
+	    gone), 0);
+	st_rep_free(PROTO_ST_USER_UPDATE, &up);
+	assert_string_equal(gone, cat);
+	assert_int_equal(check(f, 9, ""), ST_DASH_INVALID);
+	assert_int_equal(update(f, ob.id, cat, ST_UF_DISABLED, 0, 0, &up,
+	    gone), 0);
+	st_rep_free(PROTO_ST_USER_UPDATE, &up);
+	assert_int_equal(check(f, 9, ""), ST_DASH_INVALID);	/* ended */
+	st_org_free(&ob);
+
+	/* The same of the owner, in its one organisation: the session ends. */
 	session(f, 8, owner);
 	assert_int_equal(check(f, 8, ""), ST_DASH_VALID);
 	assert_int_equal(update(f, "default", owner, ST_UF_DISABLED, 0, 1,
@@ -604,8 +636,8 @@ test_users_change(void **state)
 	st_rep_free(PROTO_ST_USER_UPDATE, &up);
 	assert_string_equal(gone, owner);
 	assert_int_equal(check(f, 8, ""), ST_DASH_INVALID);
-	assert_int_equal(check(f, 8, "default"), ST_DASH_NOT_MEMBER);
-	assert_int_equal(db_entries(f, "dsess_user"), 1);
+	assert_int_equal(check(f, 8, "default"), ST_DASH_INVALID);
+	assert_int_equal(db_entries(f, "dsess_user"), 0);
 
 	/* Deleted with its last membership: its email free again. */
 	assert_int_equal(ask(f, "default", PROTO_ST_USER_DELETE,
@@ -613,8 +645,8 @@ test_users_change(void **state)
 	assert_int_equal(v.v, 0);
 	assert_string_equal(gone, owner);
 	assert_int_equal(auth(f, ST_OWNER_EMAIL, owner, &hb), 0);
-	assert_int_equal(db_entries(f, "users"), 1);
-	assert_int_equal(db_entries(f, "org_users"), 1);
+	assert_int_equal(db_entries(f, "users"), 2);	/* Ann, Cat */
+	assert_int_equal(db_entries(f, "org_users"), 3);	/* Cat in two */
 	assert_int_equal(ask(f, "default", PROTO_ST_USER_DELETE,
 	    &(struct st_id_req){ owner }, &v, gone), PROTO_E_NOT_FOUND);
 }

@@ -607,8 +607,9 @@ test_dash_login(void **state)
 		loop_once(5);
 
 	/*
-	 * Right: the user's hash matches, the session stored with its user,
-	 * then 200 with the cookie.
+	 * Right: the user's hash matches, the session stored with its user
+	 * and the hash checked (storaged refuses it if the password changed
+	 * meanwhile), then 200 with the cookie.
 	 */
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
@@ -624,6 +625,10 @@ test_dash_login(void **state)
 	assert_string_equal(user, USER);
 	(void)p;
 	exp = pdec_u64(&d);
+	/* The hash it checked the password against: the user's as read. */
+	p = pdec_bytes(&d, &n);
+	assert_int_equal(n, ST_PW_HASH_LEN);
+	assert_memory_equal(p, user_hash(), ST_PW_HASH_LEN);
 	assert_int_equal(pdec_done(&d), 0);
 	assert_true(exp > proto_wall_ms() + 604800000ULL - 60000);
 	assert_true(exp <= proto_wall_ms() + 604800000ULL);
