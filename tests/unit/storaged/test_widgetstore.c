@@ -1271,6 +1271,21 @@ test_ws_begin(void **state)
 }
 
 /*
+ * Widget wid changed (in's fields of mask), then visitor 1's message:
+ * its result.
+ */
+static int
+changed_said(struct fix *f, const char *wid, uint64_t mask,
+    const struct st_widget *in, const char *content)
+{
+	struct st_widget out;
+
+	assert_int_equal(w_update(f, wid, mask, in, &out, NULL), 0);
+	st_widget_free(&out);
+	return ws_say(f, wid, 1, content);
+}
+
+/*
  * A WebSocket begin reads its widget from the begins' cache (widgetstore.c's
  * takes, kept while the widgets stay as they were): each change made after
  * the widget was read is seen by the next message.
@@ -1279,7 +1294,7 @@ static void
 test_ws_begin_cache_sees_changes(void **state)
 {
 	struct fix *f = *state;
-	struct st_widget a, b, in, out;
+	struct st_widget a, b, in;
 	char gone[ST_WID_LEN + 1];
 
 	w_new(f, "Kept", &a);
@@ -1289,26 +1304,18 @@ test_ws_begin_cache_sees_changes(void **state)
 	/* Disabled: refused; enabled again: answered. */
 	st_widget_defaults(&in);
 	in.enabled = 0;
-	assert_int_equal(w_update(f, a.widget_id, ST_WF_ENABLED, &in, &out,
-	    gone), 0);
-	st_widget_free(&out);
-	assert_int_equal(ws_say(f, a.widget_id, 1, "off"), ST_WS_NO_WIDGET);
+	assert_int_equal(changed_said(f, a.widget_id, ST_WF_ENABLED, &in,
+	    "off"), ST_WS_NO_WIDGET);
 	in.enabled = 1;
-	assert_int_equal(w_update(f, a.widget_id, ST_WF_ENABLED, &in, &out,
-	    gone), 0);
-	st_widget_free(&out);
-	assert_int_equal(ws_say(f, a.widget_id, 1, "on"), ST_WS_OK);
+	assert_int_equal(changed_said(f, a.widget_id, ST_WF_ENABLED, &in,
+	    "on"), ST_WS_OK);
 	/* A daily cap below today's count: capped at once. */
 	in.daily_cap = 1;
-	assert_int_equal(w_update(f, a.widget_id, ST_WF_DAILY_CAP, &in, &out,
-	    NULL), 0);
-	st_widget_free(&out);
-	assert_int_equal(ws_say(f, a.widget_id, 1, "more"), ST_WS_CAPPED);
+	assert_int_equal(changed_said(f, a.widget_id, ST_WF_DAILY_CAP, &in,
+	    "more"), ST_WS_CAPPED);
 	in.daily_cap = 0;
-	assert_int_equal(w_update(f, a.widget_id, ST_WF_DAILY_CAP, &in, &out,
-	    NULL), 0);
-	st_widget_free(&out);
-	assert_int_equal(ws_say(f, a.widget_id, 1, "uncapped"), ST_WS_OK);
+	assert_int_equal(changed_said(f, a.widget_id, ST_WF_DAILY_CAP, &in,
+	    "uncapped"), ST_WS_OK);
 	/* A new public id: the old one is unknown at once. */
 	assert_int_equal(w_simple(f, PROTO_ST_WIDGET_RESET_ID, a.widget_id,
 	    &b, gone), 0);
