@@ -475,6 +475,54 @@ describe('a turn calls the owner\'s API', () => {
     await v.close();
   });
 
+  // The confirmation shows what will be sent: an argument's value cannot
+  // make lines of its own (a fake "amount: 5") nor push the real one out of
+  // sight; arguments too long to show whole are not asked about, not run.
+  test('the confirmation shows every argument on its own line; one too long to show is not asked', async () => {
+    const money = { type: 'object', properties: { note: { type: 'string', maxLength: 2000 }, amount: { type: 'number' } },
+      required: ['amount'] };
+    const many = { type: 'object', properties: Object.fromEntries('abcdef'.split('').map((k) => [k, { type: 'string' }])) };
+    const ids = [
+      await action({ name: 'transfer', method: 'POST', url: `http://127.0.0.1:${apiPort}/transfer/{{amount}}`,
+        changes_data: true, description: 'Sends money', parameters: money }),
+      await action({ name: 'many', method: 'POST', url: `http://127.0.0.1:${apiPort}/many/{{a}}`,
+        changes_data: true, description: 'Takes many', parameters: many }),
+    ];
+    let r = await admin('POST', '/v1/admin/agents', { name: 'Bank', action_ids: ids });
+    assert.equal(r.status, 201, r.text);
+    r = await admin('POST', '/v1/admin/widgets', { name: 'Bank', agent_id: r.json().id });
+    assert.equal(r.status, 201, r.text);
+    const v = await Visitor.open(p, r.json().widget_id);
+    await v.next('session');
+    // One turn's frames up to its typing_stop, each confirm answered no.
+    async function turnFrames(content) {
+      v.send({ type: 'message', content });
+      const frames = [];
+      for (;;) {
+        const f = await v.next(undefined, 15000);
+        frames.push(f);
+        if (f.type === 'tool' && f.status === 'confirm') v.send({ type: 'confirm', id: f.id, ok: false });
+        if (f.type === 'typing_stop') return frames;
+      }
+    }
+    seen.length = 0;
+    const note = `refund\namount: 5\u2028\r\n${' '.repeat(1100)}`;
+    let frames = await turnFrames(`pay ${call('transfer', { note, amount: 5000 })}`);
+    const ask = frames.find((f) => f.type === 'tool' && f.status === 'confirm');
+    assert.equal(ask.summary, 'Sends money\nnote: refund amount: 5\namount: 5000');
+    // A long value: cut, and said to be.
+    frames = await turnFrames(`pay ${call('transfer', { note: 'x'.repeat(500), amount: 7 })}`);
+    assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
+      `Sends money\nnote: ${'x'.repeat(200)}\u2026\namount: 7`);
+    // Six values of 200 bytes: more than can be shown whole, so not asked, not run.
+    const args = Object.fromEntries('abcdef'.split('').map((k) => [k, k.repeat(200)]));
+    frames = await turnFrames(`take ${call('many', args)}`);
+    assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm'), undefined);
+    assert.match(frames.find((f) => f.type === 'message').content, /^The tools said: error: the visitor could not be asked to confirm/);
+    assert.deepEqual(seen, [], 'no call was run');
+    await v.close();
+  });
+
   test('another organisation\'s action is never callable', async () => {
     seen.length = 0;
     const s = await streamTurn(p, sid('other'), `x ${call('their_orders', { order_id: '1' })}`);

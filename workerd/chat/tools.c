@@ -713,39 +713,99 @@ handoff_start(struct turn_tools *tt, struct tool_run *r)
 
 /*
  * What a call will do, in words, for the visitor: the action's
- * description, then each argument as "name: value" (a string as it is,
- * another value as JSON), at most SUMMARY_MAX bytes. NULL out of memory.
+ * description (at most SUMMARY_DESC_MAX bytes, "…" after one cut), then
+ * each argument as "name: value" on a line of its own (a string as it
+ * is, another value as JSON), each value at most SUMMARY_VALUE_MAX bytes
+ * ("…" after one cut). The model writes the arguments, so a value cannot
+ * make a line of its own or hide one: its control characters, line and
+ * paragraph separators and direction overrides are spaces, its runs of
+ * white space one, none at its ends. NULL when the arguments take more than
+ * SUMMARY_ARGS_MAX bytes (the visitor is not asked what cannot be shown
+ * whole) or out of memory.
  */
-#define SUMMARY_MAX	1000
+#define SUMMARY_DESC_MAX	300
+#define SUMMARY_ARGS_MAX	1000
+#define SUMMARY_VALUE_MAX	200
+
+/* The bytes of a character at s that a summary shows as a space, or 0. */
+static size_t
+summary_space(const unsigned char *s)
+{
+	if (s[0] < 0x20 || s[0] == 0x7f || s[0] == ' ')
+		return 1;
+	if (s[0] == 0xc2 && s[1] == 0x85)		/* NEL */
+		return 2;
+	/* U+2028, U+2029, U+202A-U+202E, U+2066-U+2069 */
+	if (s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0xa8 && s[2] <= 0xae)
+		return 3;
+	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+		return 3;
+	return 0;
+}
+
+/* Appends text to b, at most max bytes of it, "…" after one cut. */
+static void
+summary_cut(struct buf *b, const char *text, size_t len, size_t max)
+{
+	if (chat_utf8_append(b, text, len, max) < len)
+		buf_adds(b, "\u2026");
+}
+
+/* Appends value v to b as summary_text shows it. */
+static void
+summary_value(struct buf *b, const char *v)
+{
+	const unsigned char *s = (const unsigned char *)v;
+	struct buf one;
+	size_t n;
+
+	buf_init(&one);
+	while (*s != '\0') {
+		if ((n = summary_space(s)) == 0) {
+			buf_add(&one, s++, 1);
+			continue;
+		}
+		if (one.len > 0 && one.data[one.len - 1] != ' ')
+			buf_add(&one, " ", 1);
+		s += n;
+	}
+	if (one.len > 0 && one.data[one.len - 1] == ' ')
+		one.len--;
+	summary_cut(b, one.data != NULL ? one.data : "", one.len,
+	    SUMMARY_VALUE_MAX);
+	buf_free(&one);
+}
+
 static char *
 summary_text(const struct st_action *a, const json_t *args)
 {
-	const char *k;
-	struct buf b, out;
+	const char *k, *d = a->description != NULL ? a->description : a->name;
+	struct buf b;
+	size_t start;
 	json_t *v;
 	char *s;
 
 	buf_init(&b);
-	buf_adds(&b, a->description != NULL ? a->description : a->name);
+	summary_cut(&b, d, strlen(d), SUMMARY_DESC_MAX);
+	start = b.len;
 	json_object_foreach((json_t *)args, k, v) {
 		buf_addf(&b, "\n%s: ", k);
 		if (json_is_string(v))
-			buf_adds(&b, json_string_value(v));
+			summary_value(&b, json_string_value(v));
 		else if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) !=
 		    NULL) {
-			buf_adds(&b, s);
+			summary_value(&b, s);
 			free(s);
 		}
 	}
-	buf_init(&out);
-	chat_utf8_append(&out, b.data != NULL ? b.data : "", b.len, SUMMARY_MAX);
-	buf_add(&out, "", 1);
-	buf_free(&b);
-	if (out.err) {
-		buf_free(&out);
+	if (b.len - start > SUMMARY_ARGS_MAX)
+		b.err = 1;
+	buf_add(&b, "", 1);
+	if (b.err) {
+		buf_free(&b);
 		return NULL;
 	}
-	return out.data;
+	return b.data;
 }
 
 /* r waits for the visitor's yes (asked), or is refused. */
@@ -758,7 +818,8 @@ confirm_ask(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 	    tt->cbs.ask(tt->arg, tc->id, r->name, summary) < 0) {
 		free(summary);
 		run_end(r, strdup("error: the visitor could not be asked to "
-		    "confirm; it was not done"), TOOL_FAILED, 0);
+		    "confirm (arguments too long to show whole?); it was not "
+		    "done"), TOOL_FAILED, 0);
 		return;
 	}
 	free(summary);

@@ -156,7 +156,7 @@ int
 toolcalls_end(struct toolcalls *tc)
 {
 	struct tool_call *c;
-	uint32_t i;
+	uint32_t i, j;
 
 	if (tc->err)
 		return -1;
@@ -167,6 +167,13 @@ toolcalls_end(struct toolcalls *tc)
 		c = &tc->calls[i];
 		if (c->id[0] == '\0')
 			return refuse(tc, "tool call: without an id");
+		/*
+		 * A visitor's yes names its call by id: two calls of one id
+		 * would let a yes to one run the other.
+		 */
+		for (j = 0; j < i; j++)
+			if (strcmp(tc->calls[j].id, c->id) == 0)
+				return refuse(tc, "tool call: two with one id");
 		if (!name_ok(c->name))
 			return refuse(tc, "tool call: a name not of "
 			    "[A-Za-z0-9_-]");

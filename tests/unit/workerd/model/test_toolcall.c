@@ -145,6 +145,10 @@ test_refused(void **state)
 	    "without an id");
 	refused(TC("{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"f\"}}"),
 	    1, "without an id");
+	/* Two calls of one id: a visitor's yes to one would run the other. */
+	refused(TC("{\"index\":0,\"id\":\"dup\",\"function\":{\"name\":"
+	    "\"f\"}},{\"index\":1,\"id\":\"dup\",\"function\":{\"name\":"
+	    "\"g\"}}"), 1, "two with one id");
 	refused(TC("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":"
 	    "\"get order\"}}"), 1, "a name not");
 	refused(TC("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\","
