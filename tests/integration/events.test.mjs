@@ -237,7 +237,7 @@ test('event streams end with their key\'s deletion, their session\'s logout and 
   const id = crypto.randomBytes(32);
   try {
     await st.call(ST_DASH_LOGIN, new Enc().bytes(crypto.createHash('sha256').update(id).digest())
-      .str(crypto.randomBytes(32).toString('hex')).str(owner.id).u64(Date.now() + 2000).done());
+      .str(crypto.randomBytes(32).toString('hex')).str(owner.id).u64(Date.now() + 2000).bytes(Buffer.alloc(0)).done());
   } finally { st.close(); }
   const brief = await Events.open(p, { key: false, headers: { Cookie: `${COOKIE}=${id.toString('hex')}` } });
   assert.equal(brief.status, 200);
@@ -268,7 +268,7 @@ test('a session a login ended to make room ends its event stream', { timeout: 60
   const more = () => st.call(ST_DASH_LOGIN, new Enc()
     .bytes(crypto.createHash('sha256').update(crypto.randomBytes(32)).digest())
     .str(crypto.randomBytes(32).toString('hex')).str(owner.id)
-    .u64(Date.now() + 8 * 86400000).done());
+    .u64(Date.now() + 8 * 86400000).bytes(Buffer.alloc(0)).done());
   for (let i = 0; i < 18; i++) await more();
   assert.equal((await s1.get('/dashboard/api/session')).status, 200);
   assert.equal(byS1.ended, false);

@@ -55,7 +55,7 @@ describe('login abuse (2 workers, TRUST_PROXY=loopback)', { timeout: 120000 }, (
       const seed = (user) => {
         const id = crypto.randomBytes(32);
         return s.call(ST_DASH_LOGIN, new Enc().bytes(crypto.createHash('sha256').update(id).digest())
-          .str(crypto.randomBytes(32).toString('hex')).str(user).u64(Date.now() + 3600000).done())
+          .str(crypto.randomBytes(32).toString('hex')).str(user).u64(Date.now() + 3600000).bytes(Buffer.alloc(0)).done())
           .then(() => ({ Cookie: `${COOKIE}=${id.toString('hex')}` }));
       };
       // Sessions of older versions had no user: they read as invalid.
