@@ -71,6 +71,7 @@ struct ws {
 	int high;			/* output reached WS_OUT_MAX / 4 */
 	int owed;			/* sent since output was last empty */
 	int dead;
+	uint32_t frags;			/* frames of the message coming in */
 	struct ipaddr peer;		/* the socket's peer (logs) */
 	uint64_t opened;		/* when the HTTP connection began */
 };
@@ -293,8 +294,11 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 	ws->last_rx = loop_now();
 	switch (m->opcode) {
 	case WSLAY_TEXT_FRAME:
-		/* Our close is out: the owner asked to hear no more. */
-		if (ws->close_at != 0)
+		/*
+		 * Our close is out: the owner asked to hear no more; or the
+		 * message was refused for its fragments (ws_frame_cb).
+		 */
+		if (ws->close_at != 0 || ws->frags > WS_FRAGMENTS_MAX)
 			return;
 		/* wslay checks this too; the owner relies on it. */
 		if (!proto_utf8_valid(m->msg, m->msg_length)) {
@@ -321,9 +325,25 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 	}
 }
 
+/* A frame begins: a message in more than WS_FRAGMENTS_MAX is refused. */
+static void
+ws_frame_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_frame_recv_start_arg *f, void *arg)
+{
+	struct ws *ws = arg;
+
+	(void)ctx;
+	if (f->opcode >= WSLAY_CONNECTION_CLOSE)	/* control frames */
+		return;
+	ws->frags = f->opcode == WSLAY_CONTINUATION_FRAME ? ws->frags + 1 : 1;
+	if (ws->frags == WS_FRAGMENTS_MAX + 1)
+		ws_fail(ws, WS_CLOSE_TOO_BIG, "message in too many fragments");
+}
+
 static const struct wslay_event_callbacks ws_callbacks = {
 	.recv_callback = ws_recv_cb,
 	.send_callback = ws_send_cb,
+	.on_frame_recv_start_callback = ws_frame_cb,
 	.on_msg_recv_callback = ws_msg_cb,
 };
 

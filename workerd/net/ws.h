@@ -3,8 +3,11 @@
  * OpenSSL) and framing with wslay's event API, on a connection taken over
  * from conn.c once the 101 answer is queued.
  *
- * Limits: a text message of at most WS_MESSAGE_MAX bytes (larger: close
- * 1009); binary messages are refused (close 1003); text that is not UTF-8
+ * Limits: a text message of at most WS_MESSAGE_MAX bytes in at most
+ * WS_FRAGMENTS_MAX frames (larger, or more: close 1009; wslay keeps each
+ * fragment in an allocation of its own, so a message of 1-byte fragments
+ * would cost a hundred times its bytes); binary messages are refused
+ * (close 1003); text that is not UTF-8
  * closes 1007; protocol errors 1002 (wslay's). A ping goes out after
  * WS_PING_MS of silence from the peer, and a peer silent for WS_IDLE_MS
  * (no pong, no message) is dropped without a closing handshake. A closing
@@ -27,6 +30,7 @@
 #include <stdint.h>
 
 #define WS_MESSAGE_MAX	(64u * 1024)
+#define WS_FRAGMENTS_MAX	256
 /* The largest message sent is the resume's history (wschat.c): 512 KiB. */
 #define WS_OUT_MAX	(576u * 1024)
 #define WS_READ_PAUSE	(32u * 1024)

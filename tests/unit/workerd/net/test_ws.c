@@ -564,6 +564,47 @@ test_ws_fragments(void **state)
 	owner_free(&o);
 }
 
+/*
+ * A message in WS_FRAGMENTS_MAX frames is taken (a ping between them
+ * counts for nothing); in one more it is refused, its last frame final
+ * or not (the close goes before the ping's pong, which wslay then
+ * drops): wslay keeps each fragment in an allocation of its own.
+ */
+static void
+many_fragments(void)
+{
+	struct tclient cl;
+	struct owner o;
+	struct wframe f;
+	char want[WS_FRAGMENTS_MAX + 1];
+	size_t off;
+	int i, n;
+
+	for (n = WS_FRAGMENTS_MAX; n <= WS_FRAGMENTS_MAX + 1; n++) {
+		open_ws(&cl, &o, &off);
+		for (i = 0; i < n; i++) {
+			send_frame(&cl, i == n - 1, i == 0 ? 0x1 : 0x0, "f",
+			    1);
+			if (i == 10)
+				send_frame(&cl, 1, 0x9, "", 0);
+		}
+		if (n == WS_FRAGMENTS_MAX) {
+			next_frame(&cl, &off, &f);
+			assert_int_equal(f.opcode, 0xa);  /* the ping's pong */
+			memset(want, 'f', WS_FRAGMENTS_MAX);
+			want[WS_FRAGMENTS_MAX] = '\0';
+			expect_text(&cl, &off, want);
+			assert_int_equal(o.ntext, 1);
+			tclient_close(&cl);
+			assert_true(drive_until(&o.nclose, 1000));
+		} else {
+			expect_failed(&cl, &off, &o, WS_CLOSE_TOO_BIG);
+			assert_int_equal(o.ntext, 0);
+		}
+		owner_free(&o);
+	}
+}
+
 static void
 test_ws_too_big(void **state)
 {
@@ -588,7 +629,10 @@ test_ws_too_big(void **state)
 	assert_int_equal(o.ntext, 0);
 	owner_free(&o);
 	free(big);
+	many_fragments();
 }
+
+
 
 static void
 test_ws_binary(void **state)
