@@ -10,7 +10,8 @@
 // them delivered with 200. A 500 is retried (~5 s later, the same
 // webhook-id) and ends delivered after 2 attempts; a 302 is not followed
 // (its target never hit; the delivery pending with code 302); a slow
-// receiver does not delay a fast one. A contact erased (erase=all): its
+// receiver does not delay a fast one; a delivery not yet under way when
+// its webhook is disabled is never sent. A contact erased (erase=all): its
 // conversation.deleted tells none of what it held, its other deliveries
 // keep no payload (a pending one fails, uncounted; a retry is 410), and a
 // backup made afterwards holds none of it. A contact deleted without an
@@ -328,6 +329,25 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     // At most 4 in flight to one webhook.
     assert.equal(slow.hits.length, 4);
     for (const h of fast.hits) verify(wf.secret, h);
+  });
+
+  // The notifier takes a delivery only to start it: one still due when
+  // its webhook is disabled stays in storaged, which fails it (before, up
+  // to 8 waited in the notifier, and went out after the change).
+  test('a delivery not yet under way when its webhook is disabled is not sent', async () => {
+    const SLOW = 2000;
+    const rx = await recv((req, res) => setTimeout(() => res.end('ok'), SLOW));
+    const w = await make(rx.url('/soon-off'));
+    for (let i = 0; i < 7; i++) assert.equal((await p.adminJson('POST', `${H}/${w.id}/test`)).status, 202);
+    await waitFor(() => rx.hits.length >= 4, 5000, '4 in flight');
+    const r = await p.adminJson('PATCH', `${H}/${w.id}`, { enabled: false });
+    assert.equal(r.status, 200, r.text);
+    const off = Date.now();
+    await sleep(2 * SLOW + 1500);
+    assert.deepEqual(rx.hits.filter((h) => h.at > off).map((h) => h.at - off), [], 'none sent after the change');
+    assert.equal(rx.hits.length, 4);
+    const ds = await deliveries(w.id);
+    assert.deepEqual(ds.map((d) => d.status).sort(), ['delivered', 'delivered', 'delivered', 'delivered', 'failed', 'failed', 'failed']);
   });
 
   test('PARLEY_WEBHOOK_ALLOW_PRIVATE off: a name resolving to loopback refused at creation; literal and name refused before connecting', async () => {

@@ -12,7 +12,7 @@
  *
  * - Polling: every POLL_MS, while it holds fewer than HELD_MAX jobs,
  *   it asks storaged's outbox for the due deliveries (ST_HOOK_DUE, no
- *   who, max = the room left, and each webhook's room: HOOK_HELD less
+ *   who, max = the room left, and each webhook's room: HOOK_INFLIGHT less
  *   what it holds of it; at once again after a full answer, and when an
  *   attempt ends if storaged said it left due ones). Each
  *   job is leased to it for PARLEY_NOTIFY_LEASE_MS: one it never answers
@@ -21,10 +21,11 @@
  *   than an attempt) is dropped: one attempt of a delivery at a time.
  * - Caps: at most HOOK_INFLIGHT attempts in flight per webhook and
  *   HELD_MAX in all, so that a slow or dead receiver holds only its own
- *   few slots. A job whose webhook is at its cap waits in a local queue,
- *   at most HOOK_WAITING per webhook, which storaged's per-webhook room
- *   ensures (a job past it, should one come, is dropped here and comes
- *   back when its lease ends).
+ *   few slots. A job is taken only to start at once: none waits here,
+ *   where a webhook deleted, disabled or sent elsewhere, or a
+ *   conversation deleted, would not stop it (storaged checks those when
+ *   it leases one). A job past its webhook's cap, should one come, is
+ *   dropped and comes back when its lease ends.
  * - An attempt is deliver.c's (libcurl, signed, the address checked as
  *   curl connects: no private address unless PARLEY_WEBHOOK_ALLOW_PRIVATE,
  *   no redirect). Its outcome goes back as ST_HOOK_RESULT: ok on a 2xx;
@@ -40,16 +41,14 @@
  *   A mail taken again while it is being sent (its lease shorter than
  *   the send) is dropped as a webhook job is: notify_held covers both.
  * - Quitting (MW_QUIT with its grace, masterd gone, SIGTERM/SIGINT with
- *   PARLEY_SHUTDOWN_TIMEOUT_MS): no more polling, the waiting jobs are
- *   dropped, the attempts in flight may end (and be answered) within the
- *   grace; then it leaves. What was not answered comes back when its
+ *   PARLEY_SHUTDOWN_TIMEOUT_MS): no more polling, the attempts in
+ *   flight may end (and be answered) within the grace; then it leaves. What was not answered comes back when its
  *   lease ends.
  */
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include "hookmsg.h"
 #include "log.h"
@@ -61,21 +60,12 @@
 #define POLL_MS		250	/* between two ST_HOOK_DUE while there is room */
 /* After one that found nothing due: an idle install asks once a second. */
 #define IDLE_POLL_MS	1000
-#define HELD_MAX	ST_HOOK_DUE_MAX	/* jobs held: in flight and waiting */
+#define HELD_MAX	ST_HOOK_DUE_MAX	/* attempts in flight in all */
 #define HOOK_INFLIGHT	4	/* attempts in flight to one webhook */
-#define HOOK_WAITING	8	/* jobs of one webhook waiting for a slot */
-#define HOOK_HELD	(HOOK_INFLIGHT + HOOK_WAITING)	/* per webhook */
 
-struct waiting {
-	TAILQ_ENTRY(waiting) entry;
-	struct st_hook_job *job;
-};
-
-static TAILQ_HEAD(, waiting) waitq = TAILQ_HEAD_INITIALIZER(waitq);
-static size_t nwaiting;
 static int quitting;
 static struct loop_timer poll_timer, grace_timer;
-static struct loop_defer pump_defer, poll_defer;
+static struct loop_defer leave_defer, poll_defer;
 static struct storec_req *due_req;
 static size_t results;		/* ST_HOOK_RESULT unanswered */
 static int more_due;		/* the last ST_HOOK_DUE left due ones */
@@ -153,7 +143,7 @@ on_done(struct st_hook_job *job, const struct notify_outcome *o)
 	    result_done, NULL, NULL) == 0)
 		results++;
 	job_drop(job);
-	loop_defer(&pump_defer);
+	loop_defer(&leave_defer);
 	/* A slot is free: what storaged left for want of room comes now. */
 	if (more_due && !quitting)
 		loop_defer(&poll_defer);
@@ -161,88 +151,36 @@ on_done(struct st_hook_job *job, const struct notify_outcome *o)
 
 /* ------------------------------------------------------------- jobs */
 
-static unsigned int
-hook_waiting(const char *hook)
-{
-	struct waiting *w;
-	unsigned int n = 0;
-
-	TAILQ_FOREACH(w, &waitq, entry)
-		if (strcmp(w->job->d.hook, hook) == 0)
-			n++;
-	return n;
-}
-
 int
 notify_held(const char *id)
 {
-	struct waiting *w;
-
-	TAILQ_FOREACH(w, &waitq, entry)
-		if (strcmp(w->job->d.id, id) == 0)
-			return 1;
 	return deliver_holds(id) || mailer_holds(id);
 }
 
-/* A job taken from storaged: started, queued, or dropped (its lease). */
+/* A job taken from storaged: started, or dropped (its lease). */
 static void
 job_take(struct st_hook_job *job)
 {
-	struct waiting *w;
-
 	if (notify_held(job->d.id)) {
 		log_debug("webhook %s: delivery %s is under way already",
 		    job->d.hook, job->d.id);
 		job_drop(job);
 		return;
 	}
-	if (deliver_hook_inflight(job->d.hook) < HOOK_INFLIGHT) {
-		deliver_start(job, wsettings.webhook_allow_private);
-		return;
-	}
-	if (hook_waiting(job->d.hook) >= HOOK_WAITING ||
-	    (w = calloc(1, sizeof(*w))) == NULL) {
+	if (deliver_hook_inflight(job->d.hook) >= HOOK_INFLIGHT) {
 		log_debug("webhook %s: delivery %s left for its lease",
 		    job->d.hook, job->d.id);
 		job_drop(job);
 		return;
 	}
-	w->job = job;
-	TAILQ_INSERT_TAIL(&waitq, w, entry);
-	nwaiting++;
+	deliver_start(job, wsettings.webhook_allow_private);
 }
 
-/* Starts the waiting jobs whose webhook has a free slot. */
 static void
-pump(void *arg)
+leave_if_done(void *arg)
 {
-	struct waiting *w, *next;
-	struct st_hook_job *job;
-
-	for (w = TAILQ_FIRST(&waitq); w != NULL; w = next) {
-		next = TAILQ_NEXT(w, entry);
-		if (deliver_hook_inflight(w->job->d.hook) >= HOOK_INFLIGHT)
-			continue;
-		TAILQ_REMOVE(&waitq, w, entry);
-		nwaiting--;
-		job = w->job;
-		free(w);
-		deliver_start(job, wsettings.webhook_allow_private);
-	}
+	(void)arg;
 	maybe_leave();
-}
-
-static void
-waiting_drop(void)
-{
-	struct waiting *w;
-
-	while ((w = TAILQ_FIRST(&waitq)) != NULL) {
-		TAILQ_REMOVE(&waitq, w, entry);
-		nwaiting--;
-		job_drop(w->job);
-		free(w);
-	}
 }
 
 /* ---------------------------------------------------------- polling */
@@ -262,7 +200,7 @@ held_count(const struct st_hook_job *job, void *arg)
 			return;		/* cannot be: HELD_MAX jobs in all */
 		strlcpy(q->held[i].hook, job->d.hook,
 		    sizeof(q->held[i].hook));
-		q->held[i].room = HOOK_HELD;
+		q->held[i].room = HOOK_INFLIGHT;
 		q->nheld++;
 	}
 	if (q->held[i].room > 0)
@@ -273,19 +211,15 @@ held_count(const struct st_hook_job *job, void *arg)
 static void
 held_list(struct st_hook_due_req *q, struct st_hook_room *held)
 {
-	struct waiting *w;
-
 	q->held = held;
 	q->nheld = 0;
-	TAILQ_FOREACH(w, &waitq, entry)
-		held_count(w->job, q);
 	deliver_each(held_count, q);
 }
 
 static size_t
 room(void)
 {
-	size_t held = deliver_inflight() + nwaiting;
+	size_t held = deliver_inflight();
 
 	return held < HELD_MAX ? HELD_MAX - held : 0;
 }
@@ -342,7 +276,7 @@ poll_due(void *arg)
 	}
 	q.max = (uint32_t)n;
 	q.lease_ms = wsettings.notify_lease_ms;
-	q.per_hook = HOOK_HELD;
+	q.per_hook = HOOK_INFLIGHT;
 	held_list(&q, held);
 	if (storec_ask(NULL, PROTO_ST_HOOK_DUE, &q, due_done,
 	    (void *)(uintptr_t)q.max, &due_req) < 0)
@@ -374,7 +308,6 @@ notifier_quit(uint32_t grace_ms, int close_idle)
 		loop_defer_cancel(&poll_defer);
 		storec_cancel(due_req);
 		due_req = NULL;
-		waiting_drop();
 		mailer_quit();
 		resolver_quit();
 	}
@@ -405,7 +338,7 @@ notifier_run(const struct settings *set)
 	loop_signal(SIGINT, on_signal);
 	loop_timer_init(&poll_timer, poll_due, NULL);
 	loop_timer_init(&grace_timer, grace_over, NULL);
-	loop_defer_init(&pump_defer, pump, NULL);
+	loop_defer_init(&leave_defer, leave_if_done, NULL);
 	loop_defer_init(&poll_defer, poll_due, NULL);
 	if (deliver_init(on_done) < 0)
 		fatalx("notifier: cannot set up libcurl");
@@ -419,7 +352,6 @@ notifier_run(const struct settings *set)
 	loop_timer_after(&poll_timer, POLL_MS);
 
 	loop_run();
-	waiting_drop();
 	mailer_shutdown();
 	deliver_shutdown();
 	storec_shutdown();
