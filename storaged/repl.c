@@ -77,6 +77,8 @@ static struct {
 	int alone;		/* replies leave without the standby */
 	int cluster_out;	/* the cluster agreed no standby is in sync */
 	int out_asked;		/* cluster_standby_out called, no answer yet */
+	/* Sync changes asked of the cluster (out or in), which it takes in order. */
+	uint64_t sync_asks;
 	int away_logged;
 	uint64_t catchup_to;	/* in sync once acknowledged this far */
 	uint64_t outs;		/* times the standby went out of sync */
@@ -224,6 +226,17 @@ backlog_keep(void)
 
 /* ---------------------------------------------------------------- sync state */
 
+static void went_alone(void *);
+
+/* The cluster asked to agree that no standby is in sync (went_alone). */
+static void
+ask_out(void)
+{
+	R.out_asked = 1;
+	cluster_standby_out(went_alone, (void *)(uintptr_t)++R.sync_asks);
+}
+
+/* arg: the sync_asks of the "out" the cluster agreed to. */
 static void
 went_alone(void *arg)
 {
@@ -234,6 +247,16 @@ went_alone(void *arg)
 	 */
 	if (R.role != ST_REPL_PRIMARY || R.in_sync)
 		return;
+	/*
+	 * Back in sync and away again since: the cluster ends with the "in"
+	 * asked after this answer, so out is asked again (going alone now
+	 * would let etcd name, as holding every acknowledged write, a
+	 * standby that lacks them).
+	 */
+	if ((uint64_t)(uintptr_t)arg != R.sync_asks) {
+		ask_out();
+		return;
+	}
 	R.cluster_out = 1;
 	R.alone = 1;
 	log_warnx("replication: the standby is out of sync; acknowledging "
@@ -263,11 +286,9 @@ standby_away(const char *why)
 	if (R.set.wait_block || R.alone)
 		return;
 	if (R.cluster_out)
-		went_alone(NULL);
-	else if (!R.out_asked) {
-		R.out_asked = 1;
-		cluster_standby_out(went_alone, NULL);
-	}
+		went_alone((void *)(uintptr_t)R.sync_asks);
+	else if (!R.out_asked)
+		ask_out();
 	publish();
 }
 
@@ -295,6 +316,7 @@ standby_progress(void)
 	    (unsigned long long)R.acked);
 	if (R.set.sync_replica) {
 		R.cluster_out = 0;
+		R.sync_asks++;
 		cluster_standby_in(R.sbaddr);
 	}
 }

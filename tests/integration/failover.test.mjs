@@ -238,6 +238,49 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     assert.match(s.logs.storaged, /PARLEY_ROLE is auto: PARLEY_ADVERTISE \(this storaged's address\) must be set too/);
   });
 
+  // The primary cut off from etcd while its standby goes away, comes back
+  // in sync and goes away again: etcd takes "out" then "in" in order, so
+  // the primary acknowledges alone only after a second "out" (before, the
+  // first "out"'s answer let it, and etcd then named in sync a standby
+  // lacking what it acknowledged).
+  test('a standby away, back in sync and away again while etcd is unreachable: etcd names no standby in sync once the primary acknowledges alone', { timeout: 60000 }, async (t) => {
+    const toEtcd = await Proxy.start(etcd.port);
+    t.after(() => toEtcd.cut());
+    // A lease long enough to outlast the cut (etcd away for some seconds).
+    const env = { PARLEY_LEASE_TTL_S: '15' };
+    const a = await startAuto(t, 'flap', { etcdUrl: `http://127.0.0.1:${toEtcd.port}`, env });
+    await primaryOf(a, 'flap');
+    const b = await startAuto(t, 'flap', { env });
+    await pair(a, b, 'flap');
+    const c = await a.storage({ as: 'parley-workerd' });
+    t.after(() => c.close());
+    const conv = (await c.convOpen('default', 'flap-session')).conv;
+    await c.msgAppend(conv.id, 'user', 'm0', 'complete', 0, 0, { timeout: 10000 });
+
+    try {
+      let from = a.logs.storaged.length;
+      toEtcd.cut();
+      process.kill(b.storagedPid, 'SIGSTOP');
+      const m1 = c.msgAppend(conv.id, 'user', 'm1', 'complete', 0, 0, { timeout: 20000 });
+      await logged(a, /standby away/, 'away', { from });
+      process.kill(b.storagedPid, 'SIGCONT');
+      assert.ok(await within(m1, 10000), 'm1 acknowledged once b has it');
+      await logged(a, /the standby is in sync at record/, 'b in sync again', { from });
+      from = a.logs.storaged.length;
+      process.kill(b.storagedPid, 'SIGSTOP');
+      const m2 = c.msgAppend(conv.id, 'user', 'm2', 'complete', 0, 0, { timeout: 20000 });
+      await logged(a, /standby away/, 'away again', { from });
+      await toEtcd.restore();
+      assert.ok(await within(m2, 15000), 'm2 acknowledged alone');
+      // Acknowledged alone: etcd names no standby in sync, and stays so.
+      await waitFor(async () => (await etcd.get('/flap/'))['/flap/sync'] === '', 5000, 'sync emptied');
+      await sleep(1500);
+      assert.equal((await etcd.get('/flap/'))['/flap/sync'], '', 'etcd still names no standby in sync');
+    } finally {
+      process.kill(b.storagedPid, 'SIGCONT'); // so that it can stop
+    }
+  });
+
   test('a standby out of sync (the primary acknowledged alone) never campaigns, even with no primary', { timeout: 60000 }, async (t) => {
     const a = await startAuto(t, 'stale', { proxied: true });
     await primaryOf(a, 'stale');
