@@ -1399,36 +1399,6 @@ dir_entries_sync(const char *dir)
 }
 
 /*
- * 0 when data.mdb holds every page its meta says it has; -1 logged when
- * it is shorter (a copy cut short, a disk that filled while it was
- * made): LMDB maps the file and would fault (SIGBUS) on the first read
- * of a page past its end, killing storaged with no word of why.
- */
-static int
-env_whole(MDB_env *env, const char *dir)
-{
-	char path[PATH_MAX];
-	MDB_envinfo info;
-	MDB_stat ms;
-	struct stat sb;
-	uint64_t need;
-
-	if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &ms) != 0 ||
-	    (size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
-	    sizeof(path) || stat(path, &sb) != 0) {
-		log_warnx("%s: cannot read the size of data.mdb", dir);
-		return -1;
-	}
-	need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
-	if ((uint64_t)sb.st_size >= need)
-		return 0;
-	log_warnx("%s: data.mdb is %lld bytes, but its pages reach %llu: "
-	    "a copy cut short? Restore a whole backup", dir,
-	    (long long)sb.st_size, (unsigned long long)need);
-	return -1;
-}
-
-/*
  * The environment and the log of st->dir opened, and the log's records
  * that LMDB lacks replayed and checkpointed. 0, or -1 logged (nothing
  * left open).
@@ -1459,11 +1429,6 @@ env_open(struct store *st)
 	if ((rc = mdb_env_open(st->env, dir,
 	    (st->flags & STORE_F_NOSYNC) ? MDB_NOSYNC : 0, 0600)) != 0)
 		goto fail;
-	if (env_whole(st->env, dir) < 0) {
-		mdb_env_close(st->env);
-		st->env = NULL;
-		return -1;
-	}
 	/* Reader slots left by a storaged that died would pin old pages. */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
 		log_info("%s: cleared %d stale reader slots", dir, dead);

@@ -8,10 +8,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -1348,49 +1344,11 @@ test_schema_version(void **state)
 	fix_reopen(f);
 }
 
-/*
- * A data.mdb cut short (a copy that did not finish) is refused at open,
- * said why, not mapped and faulted on past its end (SIGBUS, no word);
- * the whole file back, it opens.
- */
-static void
-test_data_cut_short(void **state)
-{
-	struct fix *f = *state;
-	char path[PATH_MAX];
-	struct stat sb;
-	char *whole;
-	FILE *fp;
-
-	store_close(f->st);
-	f->st = NULL;
-	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
-	assert_int_equal(stat(path, &sb), 0);
-	assert_true(sb.st_size > 4 * 4096);
-	assert_non_null(whole = malloc((size_t)sb.st_size));
-	assert_non_null(fp = fopen(path, "rb"));
-	assert_int_equal(fread(whole, 1, (size_t)sb.st_size, fp),
-	    (size_t)sb.st_size);
-	fclose(fp);
-	assert_int_equal(truncate(path, sb.st_size - 4096), 0);
-	log_set_level(LOG_LEVEL_FATAL);
-	assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
-	log_set_level(LOG_LEVEL_INFO);
-	assert_non_null(fp = fopen(path, "wb"));
-	assert_int_equal(fwrite(whole, 1, (size_t)sb.st_size, fp),
-	    (size_t)sb.st_size);
-	fclose(fp);
-	free(whole);
-	fix_reopen(f);
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ping_and_unknown, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_data_cut_short, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ids_by_time, setup,
 		    teardown),
