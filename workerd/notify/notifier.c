@@ -176,6 +176,7 @@ job_take(struct st_hook_job *job)
 	deliver_start(job, wsettings.webhook_allow_private);
 }
 
+/* After an attempt's end, from the loop: a quitting notifier may leave. */
 static void
 leave_if_done(void *arg)
 {

@@ -298,7 +298,7 @@ void resolver_quit(void);
 int notifier_run(const struct settings *);
 /*
  * 1 when this notifier holds the job or mail id (a webhook delivery
- * waiting or in flight, a mail being sent), else 0. What storaged hands
+ * in flight, a mail being sent), else 0. What storaged hands
  * out again while it is held (its lease ran out mid-attempt) is dropped
  * by its taker: one attempt of a job at a time (PARLEY_NOTIFY_LEASE_MS).
  */
