@@ -436,12 +436,14 @@ set_field(struct store_txn *t, char **field, const char *val)
 }
 
 /*
- * Points conversation cid at contact id (hex), moving its link; the link
- * says what cl says (verified or not, and what was submitted).
+ * Points conversation cid at contact id (hex), moving its link (move 0:
+ * only a conversation no contact holds, as an unverified submission
+ * leaves what is linked alone); the link says what cl says (verified or
+ * not, and what was submitted).
  */
 static void
 conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
-    const struct claim *cl)
+    const struct claim *cl, int move)
 {
 	struct st_conv c;
 	uint8_t key[CC_KEY_LEN];
@@ -454,6 +456,10 @@ conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
 			    "conversation");
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 		}
+		return;
+	}
+	if (!move && c.contact_id[0] != '\0') {
+		st_conv_free(&c);
 		return;
 	}
 	if (strcmp(c.contact_id, id) != 0) {
@@ -473,43 +479,29 @@ conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
 	st_conv_free(&c);
 }
 
-/* What ident_listed and submit_listed link a conversation to. */
-struct ident_to {
+/* What listed_link links a conversation to, and how (conv_link's move). */
+struct link_to {
 	const char *id;			/* the contact, hex */
 	const struct claim *cl;
+	int move;
 };
 
-/* A listed conversation of the session, when still stored: linked. */
+/*
+ * A listed conversation of the session (wsconvs_each's), when still
+ * stored: linked as to says. An identify moves their links; a
+ * submission links those no contact holds yet (without it, the
+ * visitor's conversations before "New conversation" were left out of
+ * their contact's export and erasure).
+ */
 static void
-ident_listed(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
+listed_link(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
 {
-	const struct ident_to *to = arg;
+	const struct link_to *to = arg;
 	MDB_val v;
 
 	if (db_get(t, t->st->convs, cid, ID_LEN, &v,
 	    "get conversation") == 0)
-		conv_link(t, cid, to->id, to->cl);
-}
-
-/*
- * A listed conversation of the session that no contact has: linked (a
- * submission, unverified, moves no link another contact holds). Without
- * it, the visitor's conversations before "New conversation" were left
- * out of their contact's export and erasure.
- */
-static void
-submit_listed(struct store_txn *t, const uint8_t cid[ID_LEN], void *arg)
-{
-	const struct ident_to *to = arg;
-	struct st_conv c;
-	int none;
-
-	if (conv_load(t, cid, &c) != 0)
-		return;
-	none = c.contact_id[0] == '\0';
-	st_conv_free(&c);
-	if (none)
-		conv_link(t, cid, to->id, to->cl);
+		conv_link(t, cid, to->id, to->cl, to->move);
 }
 
 /* The contact of id, or a new one when none matched (isnew). */
@@ -768,10 +760,10 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 		wsess_save(t, token_hash, &s, s.expires_at);
 	}
 	if (sess_conv_id(t, s.widget, s.id, cid) == 0)
-		conv_link(t, cid, c.id, &cl);
+		conv_link(t, cid, c.id, &cl, 1);
 	/* And its earlier ones no contact has yet: the same visitor's. */
-	wsconvs_each(t, token_hash, submit_listed,
-	    &(struct ident_to){ .id = c.id, .cl = &cl });
+	wsconvs_each(t, token_hash, listed_link,
+	    &(struct link_to){ .id = c.id, .cl = &cl, .move = 0 });
 	claim_free(&cl);
 	if (t->err) {
 		st_contact_free(&c);
@@ -892,9 +884,9 @@ ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 		wsess_save(t, hash, s, s->expires_at);
 	}
 	if (sess_conv_id(t, s->widget, s->id, cid) == 0)
-		conv_link(t, cid, c->id, &cl);
-	wsconvs_each(t, hash, ident_listed,
-	    &(struct ident_to){ .id = c->id, .cl = &cl });
+		conv_link(t, cid, c->id, &cl, 1);
+	wsconvs_each(t, hash, listed_link,
+	    &(struct link_to){ .id = c->id, .cl = &cl, .move = 1 });
 	claim_free(&cl);
 }
 

@@ -159,11 +159,11 @@ touch_due(const struct st_wsess *s, uint64_t now, uint64_t idle_ms)
 {
 	uint64_t step = idle_or_default(idle_ms) / 1000;
 
-	if (step > WSESS_TOUCH_MS)
-		step = WSESS_TOUCH_MS;
 	/* One stored before the expiry index is indexed by its first use. */
 	if (s->expires_at == 0)
 		return 1;
+	if (step > WSESS_TOUCH_MS)
+		step = WSESS_TOUCH_MS;
 	return now > s->active_at && now - s->active_at >= step;
 }
 
