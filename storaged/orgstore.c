@@ -34,15 +34,9 @@
 #define DEFAULT_NAME	"Default"
 
 static const struct store_entity org_entity = {
-	.what = "organization",
-	.order_what = "organization order",
-	.none = "no such organization",
-	.too_many = "organizations: at most 1000",
-	.dbi = offsetof(struct store, orgs),
-	.order = offsetof(struct store, org_order),
-	.fresh = offsetof(struct store, orgs),
-	.layout = &st_org_layout,
-	ENTITY_MEMBERS(struct st_org),
+	ENTITY_NAMES("organization", "no such organization",
+	    "organizations: at most 1000"),
+	ENTITY_RECORD(org, orgs, org_order),
 	.prefix = ST_ORG_PREFIX,
 	.idmin = sizeof(ST_ORG_DEFAULT) - 1,
 	.idmax = ST_ORG_ID_MAX,

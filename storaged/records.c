@@ -234,7 +234,9 @@ entity_room(struct store_txn *t, const struct store_entity *e)
 static void
 entity_new_id(struct store_txn *t, const struct store_entity *e, void *rec)
 {
-	(void)fresh_hex_id(t, dbi(t, e->fresh), e->prefix != NULL ?
+	size_t fresh = e->fresh != 0 ? e->fresh : e->dbi;
+
+	(void)fresh_hex_id(t, dbi(t, fresh), e->prefix != NULL ?
 	    e->prefix : "", rec_id(e, rec), e->what);
 }
 

@@ -34,6 +34,38 @@
 	.updated_at = offsetof(T, updated_at)
 
 /*
+ * A descriptor's names, from WHAT (a string literal): "widget", "widget
+ * order" for its order index, NONE for a reference to none, TOO_MANY
+ * past its bound.
+ */
+#define ENTITY_NAMES(WHAT, NONE, TOO_MANY)				\
+	.what = WHAT, .order_what = WHAT " order",			\
+	.none = NONE, .too_many = TOO_MANY
+
+/*
+ * A descriptor's record: struct st_NAME under its layout st_NAME_layout,
+ * records in DBI and their order in ORDER (members of struct store).
+ */
+#define ENTITY_RECORD(NAME, DBI, ORDER)					\
+	.dbi = offsetof(struct store, DBI),				\
+	.order = offsetof(struct store, ORDER),				\
+	.layout = &st_##NAME##_layout,					\
+	ENTITY_MEMBERS(struct st_##NAME)
+
+/*
+ * A descriptor's organisation: struct st_NAME's org, the organisation's
+ * order in ORG_ORDER, at most PER_ORG records of each organisation.
+ */
+#define ENTITY_OF_ORG(NAME, ORG_ORDER, PER_ORG)				\
+	.org_order = offsetof(struct store, ORG_ORDER),			\
+	.org = offsetof(struct st_##NAME, org),				\
+	.max = (PER_ORG) * ST_ORGS_MAX, .org_max = (PER_ORG)
+
+/* A descriptor's new ids: PREFIX then 32 hex, LEN bytes, VALID's. */
+#define ENTITY_IDS(PREFIX, LEN, VALID)					\
+	.prefix = PREFIX, .idmin = LEN, .idmax = LEN, .id_valid = VALID
+
+/*
  * NAME_copy and NAME_invalid: a record's copy and check (COPY, INVALID
  * of T) as a descriptor's copy and invalid.
  */
@@ -61,7 +93,7 @@ struct store_entity {
 	 * records, so a list of one organisation walks its own alone.
 	 */
 	size_t org_order;
-	size_t fresh;			/* a new id is absent from it */
+	size_t fresh;			/* a new id is absent from it (0: dbi) */
 	/*
 	 * Its rows (record.h): its struct's size, its format, and how it
 	 * is encoded, read (the older formats too), freed.

@@ -94,21 +94,15 @@ widget_merge(struct store_txn *t, void *cur, void *req, uint64_t mask,
 }
 
 const struct store_entity widget_entity = {
-	.what = "widget",
-	.order_what = "widget order",
-	.none = "no such widget",
-	.too_many = "widgets: at most 1000",
-	.dbi = offsetof(struct store, widgets),
-	.order = offsetof(struct store, widget_order),
+	ENTITY_NAMES("widget", "no such widget", "widgets: at most 1000"),
+	ENTITY_RECORD(widget, widgets, widget_order),
 	.org_order = offsetof(struct store, widget_org),
+	.org = offsetof(struct st_widget, org),
 	/*
 	 * 128 random bits: never "default", never an existing one, nor
 	 * one whose sessions the sweep has yet to remove.
 	 */
 	.fresh = offsetof(struct store, wsess_gone),
-	.layout = &st_widget_layout,
-	ENTITY_MEMBERS(struct st_widget),
-	.org = offsetof(struct st_widget, org),
 	.idmin = 1,
 	.idmax = ST_WIDGET_MAX,
 	.max = ST_WIDGETS_MAX,

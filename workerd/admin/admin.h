@@ -204,6 +204,21 @@ void admin_view_get(struct conn *, struct http_request *,
 		admin_view_get(c, req, &v);				\
 	}
 /*
+ * A route P asking storaged a request of type naming the path's id
+ * alone, ID (an expression of c and m; NULL: it has answered c), its
+ * reply answered as struct admin_reply's status, fn, own and text say.
+ */
+#define ADMIN_ID_ROUTE(P, ID, type, status, fn, own, text)		\
+	void P(struct conn *c, struct http_request *req,		\
+	    const struct route_match *m)				\
+	{								\
+		static const struct admin_reply how = {			\
+			(type), (status), (fn), (own), (text)		\
+		};							\
+									\
+		admin_ask_id(c, (ID), &how);				\
+	}
+/*
  * 0 when c is a dashboard user's (a session with a user); else -1,
  * answered 403 "<what> a dashboard user's own: sign in to the dashboard"
  * (a key has no user to act for).

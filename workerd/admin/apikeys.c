@@ -275,14 +275,6 @@ out:
 	json_decref(root);
 }
 
-static const struct admin_reply deleted = {
-	PROTO_ST_KEY_DELETE, 200, admin_deleted_json, key_errors, 0
-};
-
-void
-apikeys_delete(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_ask_id(c, admin_path_id(c, m, st_key_id_valid,
-	    "API key not found"), &deleted);
-}
+ADMIN_ID_ROUTE(apikeys_delete, admin_path_id(c, m, st_key_id_valid,
+    "API key not found"), PROTO_ST_KEY_DELETE, 200, admin_deleted_json,
+    key_errors, 0)

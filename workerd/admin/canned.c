@@ -71,9 +71,6 @@ static const struct admin_reply created = {
 static const struct admin_reply updated = {
 	PROTO_ST_CANNED_PUT, 200, canned_item, canned_errors, 1
 };
-static const struct admin_reply deleted = {
-	PROTO_ST_CANNED_DELETE, 204, NULL, canned_errors, 1
-};
 
 void
 canned_list(struct conn *c, struct http_request *req,
@@ -166,9 +163,5 @@ canned_update(struct conn *c, struct http_request *req,
 		canned_put(c, req, id, &updated);
 }
 
-void
-canned_delete(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_ask_id(c, canned_id(c, m), &deleted);
-}
+ADMIN_ID_ROUTE(canned_delete, canned_id(c, m), PROTO_ST_CANNED_DELETE, 204,
+    NULL, canned_errors, 1)

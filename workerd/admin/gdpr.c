@@ -554,14 +554,13 @@ erase_json(const void *rep, int *status)
 	return json_pack("{s:b}", "erasing", !done->v);
 }
 
-static const struct admin_reply erased = {
-	PROTO_ST_CONTACT_ERASE, 200, erase_json, contact_errors, 0
-};
-
 void
 contacts_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
+	static const struct admin_reply erased = {
+		PROTO_ST_CONTACT_ERASE, 200, erase_json, contact_errors, 0
+	};
 	struct st_contact_erase_req q;
 	char v[8];
 	int rc;

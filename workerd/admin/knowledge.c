@@ -445,11 +445,10 @@ void
 knowledge_search(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_kb_search_req q;
+	struct st_kb_search_req q = { 0 };
 	const char *bad;
 	json_t *root;
 
-	memset(&q, 0, sizeof(q));
 	if ((root = admin_json_body(c, req)) == NULL)
 		return;
 	if ((bad = search_body(root, &q)) != NULL)
@@ -461,16 +460,8 @@ knowledge_search(struct conn *c, struct http_request *req,
 
 /* ------------------------------------------------------ sync and pages */
 
-static const struct admin_reply synced = {
-	PROTO_ST_KB_SYNC, 200, source_json, source_errors, 1
-};
-
-void
-knowledge_sources_sync(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_ask_id(c, admin_entity_id(&kb_source_entity, c, m, 0), &synced);
-}
+ADMIN_ID_ROUTE(knowledge_sources_sync, admin_entity_id(&kb_source_entity, c,
+    m, 0), PROTO_ST_KB_SYNC, 200, source_json, source_errors, 1)
 
 static json_t *
 page_json(const void *item, int *status)

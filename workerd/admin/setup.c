@@ -167,19 +167,6 @@ static const struct storec_answer setup_errors[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct admin_reply setup_got = {
-	PROTO_ST_SETUP_GET, 200, setup_json, setup_errors, 0
-};
-
 /* GET /v1/admin/widgets/:wid/setup */
-void
-widgets_setup_get(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	struct st_id_req one;
-
-	(void)req;
-	if ((one.id = admin_path_id(c, m, widget_id_valid,
-	    "Widget not found")) != NULL)
-		admin_ask_reply(c, &one, &setup_got);
-}
+ADMIN_ID_ROUTE(widgets_setup_get, admin_path_id(c, m, widget_id_valid,
+    "Widget not found"), PROTO_ST_SETUP_GET, 200, setup_json, setup_errors, 0)

@@ -175,16 +175,8 @@ deleted_json(const void *rep, int *status)
 }
 
 /* ST_USER_DELETE -> struct st_u8_rep */
-static const struct admin_reply delete_done = {
-	PROTO_ST_USER_DELETE, 200, deleted_json, user_errors, 0
-};
-
-void
-users_delete(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_ask_id(c, user_param(c, m), &delete_done);
-}
+ADMIN_ID_ROUTE(users_delete, user_param(c, m), PROTO_ST_USER_DELETE, 200,
+    deleted_json, user_errors, 0)
 
 static json_t *
 invitation_json(const void *rep, int *status)
@@ -231,17 +223,9 @@ revoked_json(const void *rep, int *status)
 }
 
 /* ST_INVITE_REVOKE -> (empty) */
-static const struct admin_reply revoked = {
-	PROTO_ST_INVITE_REVOKE, 200, revoked_json, invitation_errors, 0
-};
-
-void
-invitations_revoke(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_ask_id(c, admin_path_id(c, m, st_invite_id_valid,
-	    "Invitation not found"), &revoked);
-}
+ADMIN_ID_ROUTE(invitations_revoke, admin_path_id(c, m, st_invite_id_valid,
+    "Invitation not found"), PROTO_ST_INVITE_REVOKE, 200, revoked_json,
+    invitation_errors, 0)
 
 /* An invitation under way: its link (with the token) until the answer. */
 struct invnew {

@@ -394,15 +394,14 @@ webhooks_deliveries(struct conn *c, struct http_request *req,
 	admin_ask_reply(c, &q, &dlv_listed);
 }
 
-static const struct admin_reply retried = {
-	PROTO_ST_HOOK_RETRY, 200, delivery_json, retry_errors, 0
-};
-
 /* The delivery must be the webhook's the path names (else 404). */
 void
 webhooks_retry(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
+	static const struct admin_reply retried = {
+		PROTO_ST_HOOK_RETRY, 200, delivery_json, retry_errors, 0
+	};
 	struct st_hook_retry_req q;
 
 	if ((q.hook = admin_entity_id(&hook_entity, c, m, 0)) == NULL)
@@ -415,13 +414,5 @@ webhooks_retry(struct conn *c, struct http_request *req,
 	admin_ask_reply(c, &q, &retried);
 }
 
-static const struct admin_reply tested = {
-	PROTO_ST_HOOK_TEST, 202, test_json, dlv_errors, 0
-};
-
-void
-webhooks_test(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	admin_ask_id(c, admin_entity_id(&hook_entity, c, m, 0), &tested);
-}
+ADMIN_ID_ROUTE(webhooks_test, admin_entity_id(&hook_entity, c, m, 0),
+    PROTO_ST_HOOK_TEST, 202, test_json, dlv_errors, 0)

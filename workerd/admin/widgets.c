@@ -589,15 +589,22 @@ reset_done(const struct storec_result *r, void *arg)
 	    200, widget_one_json);
 }
 
-void
-widgets_reset_id(struct conn *c, struct http_request *req,
-    const struct route_match *m)
+/* storaged's request of type naming the route's widget; its answer to cb. */
+static void
+widget_ask(struct conn *c, const struct route_match *m, uint16_t type,
+    storec_cb cb)
 {
 	struct st_id_req one;
 
 	if ((one.id = admin_entity_id(&widget_entity, c, m, 1)) != NULL)
-		admin_ask(c, PROTO_ST_WIDGET_RESET_ID, &one, reset_done,
-		    admin_headers);
+		admin_ask(c, type, &one, cb, admin_headers);
+}
+
+void
+widgets_reset_id(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	widget_ask(c, m, PROTO_ST_WIDGET_RESET_ID, reset_done);
 }
 
 /* {"identity_secret": hex}: the one time it is shown. */
@@ -627,40 +634,22 @@ void
 widgets_secret_set(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_id_req one;
-
-	if ((one.id = admin_entity_id(&widget_entity, c, m, 1)) != NULL)
-		admin_ask(c, PROTO_ST_WIDGET_SECRET_SET, &one, secret_made,
-		    admin_headers);
+	widget_ask(c, m, PROTO_ST_WIDGET_SECRET_SET, secret_made);
 }
 
 void
 widgets_secret_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	struct st_id_req one;
-
-	if ((one.id = admin_entity_id(&widget_entity, c, m, 1)) != NULL)
-		admin_ask(c, PROTO_ST_WIDGET_SECRET_DEL, &one, secret_removed,
-		    admin_headers);
+	widget_ask(c, m, PROTO_ST_WIDGET_SECRET_DEL, secret_removed);
 }
-
-static const struct admin_reply contact_got = {
-	PROTO_ST_CONTACT_GET, 200, contact_get_json, contact_get_errors, 0
-};
 
 ADMIN_VIEW_ROUTE(widgets_contacts_list, PROTO_ST_CONTACT_LIST,
     contact_page_json, contact_list_errors, 1)
 
-void
-widgets_contact_get(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	struct st_id_req one;
-
-	if ((one.id = admin_id_param(c, req, m, "Invalid contactId")) != NULL)
-		admin_ask_reply(c, &one, &contact_got);
-}
+ADMIN_ID_ROUTE(widgets_contact_get, admin_id_param(c, req, m,
+    "Invalid contactId"), PROTO_ST_CONTACT_GET, 200, contact_get_json,
+    contact_get_errors, 0)
 
 /* ------------------------------------------------------- public config */
 
