@@ -9,8 +9,9 @@
  * widget's id as conversations name it (widgetId), agent_id an agent's or
  * "default". storaged answers the hours of the range (ST_REPORT_GET, in
  * UTC); here they become the zone's days (an hour counts on the day its
- * start falls in: exact for whole-hour offsets), its hours of the day,
- * the agents' totals, and the totals with their rates:
+ * start falls in, and not at all when that is outside the range: exact
+ * for whole-hour offsets, half an hour early for +05:30), its hours of
+ * the day, the agents' totals, and the totals with their rates:
  *
  *	{"from","to","tz","ready","totals":{counts, rates},
  *	 "days":[{"date", counts}...],	every day of the range
@@ -212,9 +213,15 @@ report_make(const struct report_q *q, const struct st_report_rep *rep,
 		start = (int64_t)row->hour * HOUR_MS;
 		local = start + (int64_t)tzif_offset(q->zone, start / 1000) *
 		    1000;
+		/*
+		 * A zone a half or quarter hour off UTC has an hour that
+		 * starts before the first day (or ends after the last):
+		 * left out of everything, so the totals are the days' sum.
+		 */
 		day = local / DAY_MS - q->from_day;
-		if (day >= 0 && day < r->ndays)
-			sums_add(&r->days[day], row->v);
+		if (day < 0 || day >= r->ndays)
+			continue;
+		sums_add(&r->days[day], row->v);
 		r->hours[(local % DAY_MS) / HOUR_MS].v[ST_RC_conversations] +=
 		    row->v[ST_RC_conversations];
 		sums_add(&r->total, row->v);
