@@ -399,18 +399,35 @@ parse_secret(const struct setting *r, const char *v, int production,
 	return 0;
 }
 
+/* Longest quote of a value in an error, and its NUL. */
+#define QUOTED_MAX	81
+
+/*
+ * v as an error may quote it (into shown, QUOTED_MAX bytes): a URL's
+ * password hidden (SMTP_URL, PARLEY_ETCD…), for errors reach the logs.
+ */
+static const char *
+quoted(const char *v, char shown[QUOTED_MAX])
+{
+	proto_url_shown(v, shown, QUOTED_MAX);
+	return shown;
+}
+
+/* A text's value v into *out, or fail with why. */
 static int
 parse_text(const struct setting *r, const char *v, char **out, char *err,
     size_t errsz)
 {
 	size_t len = strlen(v);
+	char shown[QUOTED_MAX];
 
 	if (len > r->max)
 		return fail(err, errsz, "%s must be at most %u bytes, not %zu "
-		    "(\"%.40s...\")", r->name, r->max, len, v);
+		    "(\"%.40s...\")", r->name, r->max, len,
+		    quoted(v, shown));
 	if (r->check != NULL && !r->check(v))
 		return fail(err, errsz, "%s must be %s, not \"%.80s\"",
-		    r->name, r->rule, v);
+		    r->name, r->rule, quoted(v, shown));
 	if ((*out = strdup(v)) == NULL)
 		return fail(err, errsz, "%s: out of memory", r->name);
 	return 0;
@@ -422,6 +439,7 @@ parse_row(struct settings *st, const struct setting *r, const char *v,
     char *err, size_t errsz)
 {
 	char *field = (char *)st + r->off;
+	char shown[QUOTED_MAX];
 	int i;
 
 	if (unset(v))
@@ -433,7 +451,7 @@ parse_row(struct settings *st, const struct setting *r, const char *v,
 		if (number(v, r->min, r->max, (uint32_t *)(void *)field) < 0)
 			return fail(err, errsz, "%s must be a whole number "
 			    "from %u to %u, not \"%.40s\"", r->name, r->min,
-			    r->max, v);
+			    r->max, quoted(v, shown));
 		return 0;
 	case SETTING_TEXT:
 		return parse_text(r, v, (char **)(void *)field, err, errsz);
@@ -443,14 +461,14 @@ parse_row(struct settings *st, const struct setting *r, const char *v,
 	case SETTING_CHOICE:
 		if ((i = choice(r->choices, v)) < 0)
 			return fail(err, errsz, "%s must be one of %s, not "
-			    "\"%.40s\"", r->name, r->choices, v);
+			    "\"%.40s\"", r->name, r->choices, quoted(v, shown));
 		*(int *)(void *)field = i;
 		return 0;
 	case SETTING_BOOL:
 		if ((i = parse_bool(v)) < 0)
 			return fail(err, errsz, "%s must be on or off (or "
 			    "true/false, yes/no, 1/0), not \"%.40s\"", r->name,
-			    v);
+			    quoted(v, shown));
 		*(int *)(void *)field = i;
 		return 0;
 	default:

@@ -79,6 +79,38 @@ proto_text_fits(const char *s, size_t max)
 	return n >= 0 && (size_t)n <= max;
 }
 
+/* --------------------------------------------------------------- URLs */
+
+void
+proto_url_shown(const char *u, char *out, size_t outsz)
+{
+	const char *p, *auth;
+	size_t n, o = 0;
+
+	while (*u != '\0' && o + 1 < outsz) {
+		if ((p = strstr(u, "://")) == NULL)
+			p = u + strlen(u);
+		else
+			p += 3;
+		/* The scheme and "://" as they are. */
+		n = (size_t)(p - u);
+		if (n > outsz - 1 - o)
+			n = outsz - 1 - o;
+		memcpy(out + o, u, n);
+		o += n;
+		u = p;
+		/* An authority's user info ends at '@', before any of these. */
+		auth = u + strcspn(u, "@/?#, \t");
+		if (*auth == '@' && o + 1 < outsz) {
+			n = 3 < outsz - 1 - o ? 3 : outsz - 1 - o;
+			memcpy(out + o, "***", n);
+			o += n;
+			u = auth;
+		}
+	}
+	out[o] = '\0';
+}
+
 /* ---------------------------------------------------------------- hex */
 
 void

@@ -75,6 +75,14 @@ proto_json_plain_len(const unsigned char *p, size_t n)
 void *proto_grow(void *arr, size_t *cap, size_t n, size_t size, size_t first,
     size_t max);
 
+/* ---- URLs ---- */
+/*
+ * u as it may be shown (a log line, an error, an answer): each
+ * "user:password@" after a "://" (u may be a list of URLs) replaced by
+ * "***@". Cut to outsz (> 0); 2 * strlen(u) + 1 bytes always fit.
+ */
+void proto_url_shown(const char *u, char *out, size_t outsz);
+
 /* ---- hex ---- */
 /* Writes n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
 void proto_hex_encode(const void *in, size_t n, char *out);

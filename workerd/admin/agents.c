@@ -63,7 +63,7 @@ temperature_json(uint32_t milli)
 	    json_real(milli / 1000.0);
 }
 
-/* A URL for an answer, its password hidden (upstream_url_shown); "" null. */
+/* A URL for an answer, its password hidden (proto_url_shown); "" null. */
 static json_t *
 url_shown(const char *u)
 {
@@ -73,10 +73,10 @@ url_shown(const char *u)
 
 	if (u == NULL || *u == '\0')
 		return json_null();
-	n = strlen(u) + 4;
+	n = 2 * strlen(u) + 1;
 	if ((s = malloc(n)) == NULL)
 		return NULL;
-	upstream_url_shown(u, s, n);
+	proto_url_shown(u, s, n);
 	v = exprow_text(s);
 	free(s);
 	return v;

@@ -1148,27 +1148,11 @@ upstream_cancel(struct upstream *u)
 	}
 	destroy(u);
 }
+
 int
 upstream_active(void)
 {
 	return nactive;
-}
-
-void
-upstream_url_shown(const char *u, char *out, size_t outsz)
-{
-	const char *p = strstr(u, "://"), *at, *slash;
-
-	if (p != NULL) {
-		p += 3;
-		at = strchr(p, '@');
-		slash = strchr(p, '/');
-		if (at != NULL && (slash == NULL || at < slash)) {
-			snprintf(out, outsz, "%.*s***%s", (int)(p - u), u, at);
-			return;
-		}
-	}
-	strlcpy(out, u, outsz);
 }
 
 static char *
@@ -1236,7 +1220,7 @@ upstream_init(void)
 		goto fail;
 	ready = 1;
 	nactive = 0;
-	upstream_url_shown(dep.url, shown, sizeof(shown));
+	proto_url_shown(dep.url, shown, sizeof(shown));
 	log_info("upstream: %s, model %s, API key %s, timeouts connect %u ms, "
 	    "idle %u ms", shown, model, api_key ? "set" : "not set",
 	    connect_ms, idle_ms);

@@ -153,12 +153,6 @@ void upstream_resume(struct upstream *);
  * not be used again.
  */
 void upstream_cancel(struct upstream *);
-/*
- * u as it may be shown (a log line, an answer): any "user:password@"
- * after the scheme replaced by "***@". Cut to outsz; strlen(u) + 4 always
- * fits.
- */
-void upstream_url_shown(const char *u, char *out, size_t outsz);
 /* Transfers in flight (metrics, tests). */
 int upstream_active(void);
 

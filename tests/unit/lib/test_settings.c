@@ -669,6 +669,15 @@ test_smtp(void **state)
 		    bad_urls[i], "SMTP_FROM", "a@b.c", NULL), -1);
 		assert_non_null(strstr(err, "SMTP_URL"));
 	}
+	/* A refused URL's password is not in the error (it is logged). */
+	assert_int_equal(parse(&st, err, sizeof(err), "SMTP_URL",
+	    "smtp://user:s3cret@mail.example.com", "SMTP_FROM", "a@b.c",
+	    NULL), -1);
+	assert_non_null(strstr(err, "\"smtp://***@mail.example.com\""));
+	assert_null(strstr(err, "s3cret"));
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_ETCD",
+	    "http://root:s3cret@etcd,http://root:s3cret@[::1", NULL), -1);
+	assert_null(strstr(err, "s3cret"));
 	assert_int_equal(parse(&st, err, sizeof(err), "SMTP_URL",
 	    "smtp://mail.example.com", NULL), -1);
 	assert_non_null(strstr(err, "SMTP_FROM"));

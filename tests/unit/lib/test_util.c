@@ -223,6 +223,33 @@ test_grow(void **state)
 	free(a);
 }
 
+/* A URL's password hidden, each of a list's, cut to the room. */
+static void
+test_url_shown(void **state)
+{
+	char out[64];
+	const char *u;
+
+	proto_url_shown("https://u:pw@host/v1", out, sizeof(out));
+	assert_string_equal(out, "https://***@host/v1");
+	proto_url_shown("https://host/a@b", out, sizeof(out));
+	assert_string_equal(out, "https://host/a@b");
+	proto_url_shown("http://a:1@h1,http://b:2@h2", out, sizeof(out));
+	assert_string_equal(out, "http://***@h1,http://***@h2");
+	proto_url_shown("no url at all", out, sizeof(out));
+	assert_string_equal(out, "no url at all");
+	proto_url_shown("smtp://@h", out, sizeof(out));
+	assert_string_equal(out, "smtp://***@h");
+	proto_url_shown("https://user:secret@host", out, 12);
+	assert_string_equal(out, "https://***");
+	proto_url_shown("https://user:secret@host", out, 9);
+	assert_string_equal(out, "https://");
+	/* 2 * strlen + 1 fits the worst: every "://" with an empty user. */
+	u = "a://@a://@";
+	proto_url_shown(u, out, 2 * strlen(u) + 1);
+	assert_string_equal(out, "a://***@a://***@");
+}
+
 int
 main(void)
 {
@@ -230,6 +257,7 @@ main(void)
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_chars),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_url_shown),
 		cmocka_unit_test(test_be),
 		cmocka_unit_test(test_json_ctype),
 		cmocka_unit_test(test_json_plain_len),
