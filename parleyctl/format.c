@@ -1,7 +1,9 @@
 /*
  * What parleyctl prints: stats, widgets and users. The export rows are
  * lib/exportrows.c's, the HTTP export's (docs/dashboard.md) byte for
- * byte; the integration test compares the two.
+ * byte; the integration test compares the two. A table's cells come from
+ * dashboard users and visitors: their control characters never reach the
+ * terminal.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -112,13 +114,42 @@ ctl_print_role(FILE *f, const struct st_repl_status *s, int json)
 	    s->acked) < 0 ? -1 : 0;
 }
 
+/* ------------------------------------------------------------ cells */
+
+/*
+ * A table cell's text s fit for a terminal, into out (outsz > 0): each
+ * byte of a C0 or C1 control character or DEL becomes '?', so a name
+ * can neither move the cursor, retitle the window nor draw a row; the
+ * length stays (the columns line up). Cut to outsz.
+ */
+static const char *
+cell(const char *s, char *out, size_t outsz)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; p[i] != '\0' && i + 1 < outsz; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			out[i] = '?';
+		/* U+0080..U+009F: 0xc2 then 0x80..0x9f. */
+		else if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
+			out[i] = '?';
+			if (i + 2 < outsz)
+				out[++i] = '?';
+		} else
+			out[i] = (char)p[i];
+	}
+	out[i] = '\0';
+	return out;
+}
+
 /* ------------------------------------------------------------ widgets */
 
 int
 ctl_print_widgets(FILE *f, const struct st_widget *w, uint32_t n, int json)
 {
 	json_t *a, *o;
-	char cap[16];
+	char cap[16], name[4 * ST_NAME_MAX + 1];
 	size_t wpub = strlen("PUBLIC ID"), wid = strlen("ID"), l;
 	uint32_t i;
 	int err = 0;
@@ -163,7 +194,8 @@ ctl_print_widgets(FILE *f, const struct st_widget *w, uint32_t n, int json)
 		if (fprintf(f, "%-*s  %-*s  %-7s  %-9s  %s\n", (int)wpub,
 		    w[i].widget_id, (int)wid, w[i].id,
 		    w[i].enabled ? "yes" : "no", cap,
-		    w[i].name != NULL && w[i].name[0] ? w[i].name : "-") < 0)
+		    w[i].name != NULL && w[i].name[0] ? cell(w[i].name, name,
+		    sizeof(name)) : "-") < 0)
 			return -1;
 	}
 	return 0;
@@ -177,6 +209,7 @@ ctl_print_users(FILE *f, const struct st_member_view *m, uint32_t n)
 	size_t wemail = strlen("EMAIL"), l;
 	uint32_t i;
 	const char *role;
+	char email[ST_EMAIL_MAX + 1], name[4 * ST_USER_NAME_MAX + 1];
 
 	for (i = 0; i < n; i++)
 		if ((l = strlen(m[i].email)) > wemail)
@@ -187,9 +220,10 @@ ctl_print_users(FILE *f, const struct st_member_view *m, uint32_t n)
 	for (i = 0; i < n; i++) {
 		role = st_role_name(m[i].role);
 		if (fprintf(f, "%-*s  %-*s  %-5s  %-8s  %s\n", ST_USER_ID_MAX,
-		    m[i].id, (int)wemail, m[i].email,
-		    role != NULL ? role : "-", m[i].disabled ? "yes" : "no",
-		    m[i].name != NULL ? m[i].name : "") < 0)
+		    m[i].id, (int)wemail, cell(m[i].email, email,
+		    sizeof(email)), role != NULL ? role : "-",
+		    m[i].disabled ? "yes" : "no", m[i].name != NULL ?
+		    cell(m[i].name, name, sizeof(name)) : "") < 0)
 			return -1;
 	}
 	return 0;

@@ -264,6 +264,14 @@ test_widgets_out(void **state)
 	    "{\"id\":\"shop\",\"widget_id\":\"wid_22\",\"name\":null,"
 	    "\"enabled\":false,\"daily_message_cap\":50}]\n");
 	free(buf);
+	/* A widget's name as a user's: no control character printed. */
+	free(w[1].name);
+	assert_non_null(w[1].name = strdup("evil\x1b]0;pwned\x07\r\nfake"));
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(ctl_print_widgets(f, &w[1], 1, 0), 0);
+	printed(&buf, &len, f);
+	assert_non_null(strstr(buf, "evil?]0;pwned???fake\n"));
+	free(buf);
 	st_widget_free(&w[0]);
 	st_widget_free(&w[1]);
 }
@@ -298,6 +306,14 @@ test_users_out(void **state)
 	    "no        Owner\n"
 	    "usr_fedcba9876543210fedcba9876543210  a@x.test         agent  "
 	    "yes       Ann\n");
+	free(buf);
+	/* A name's escapes, CR, BEL and C1 controls never reach a terminal. */
+	m[1].name = (char *)"Bob\x1b[2K\r\x1b]0;owned\x07\xc2\x9b" "2J\x7f"
+	    "\xc3\xa9";
+	assert_non_null(f = open_memstream(&buf, &len));
+	assert_int_equal(ctl_print_users(f, &m[1], 1), 0);
+	printed(&buf, &len, f);
+	assert_non_null(strstr(buf, "Bob?[2K??]0;owned???2J?\xc3\xa9\n"));
 	free(buf);
 }
 
