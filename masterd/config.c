@@ -127,9 +127,15 @@ program_paths(struct config *cf, const char *set)
 	    sizeof(cf->prog[0]))
 		fatalx("PARLEY_WORKERD is too long");
 	beside_self(FETCH_NAME, cf->prog[PROG_FETCH], sizeof(cf->prog[0]));
+}
+
+void
+config_programs_check(const struct config *cf)
+{
 	/* Fail now with a clear message rather than respawn in vain. */
-	if (access(workerd, X_OK) < 0)
-		fatal("worker program %s (set PARLEY_WORKERD)", workerd);
+	if (access(cf->prog[PROG_WORKERD], X_OK) < 0)
+		fatal("worker program %s (set PARLEY_WORKERD)",
+		    cf->prog[PROG_WORKERD]);
 	if (access(cf->prog[PROG_FETCH], X_OK) < 0)
 		fatal("fetcher program %s", cf->prog[PROG_FETCH]);
 }

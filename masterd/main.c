@@ -9,6 +9,7 @@
  * process cycle); every deadline is one loop timer.
  */
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -209,6 +210,43 @@ tls_check(const struct settings *st)
 }
 
 /*
+ * What the children open, their programs and the TLS files, checked as
+ * they will open them: as PARLEY_USER when we are root and drop to it (a
+ * file only root may read fails here, not in every worker's start, for
+ * ever), in a child that drops first; else as we are. Fatal when not.
+ */
+static void
+files_check(const struct config *cf, const struct settings *st,
+    const struct privuser *pu)
+{
+	char err[256];
+	pid_t pid;
+	int status;
+
+	if (!pu->set || geteuid() != 0) {
+		tls_check(st);
+		config_programs_check(cf);
+		return;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		fatal("fork");
+	if (pid == 0) {
+		if (privdrop_to(pu, err, sizeof(err)) < 0)
+			fatalx("cannot become %s: %s", pu->name, err);
+		tls_check(st);
+		config_programs_check(cf);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			fatal("waitpid");
+	/* The child has said why. */
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		exit(1);
+}
+
+/*
  * --check in production: the keys the chat API, the admin API and the
  * dashboard's login need (unset, each answers 503), all named at once,
  * with whatever else the settings say is wrong. Returns when all are set.
@@ -283,7 +321,7 @@ main(int argc, char *argv[])
 	settings_load(&settings, SETTINGS_P_ALL);
 	config_load(&M.cf, &settings);
 	privdrop_init(&pu, settings.user);
-	tls_check(&settings);
+	files_check(&M.cf, &settings, &pu);
 	settings_free(&settings);
 	if (check) {
 		/* make run asks before it starts anything. */

@@ -84,6 +84,8 @@ int parse_host(const char *, char *, size_t);
 struct settings;
 /* From the checked settings (settings_load) and systemd's variables. */
 void config_load(struct config *, const struct settings *);
+/* The programs of cf can be run by us (as we are now); else fatal. */
+void config_programs_check(const struct config *cf);
 
 /* envcmd.c: `--env FILE`, `--env-fill FILE NAME...` (argv[1] is the
    option); the exit status. */

@@ -15,7 +15,9 @@
 //    printed;
 //  - `make run` (scripts/run.sh) with PARLEY_HEADER_TIMEOUT_MS=abc exits 1
 //    at once, having started nothing;
-//  - `parley-masterd --check FILE` reads FILE as systemd does.
+//  - `parley-masterd --check FILE` reads FILE as systemd does;
+//  - as root with PARLEY_USER, a TLS key only root may read is refused
+//    at once: the workers, started as that user, could never read it.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -312,6 +314,33 @@ describe('a bad value stops the daemon at start', () => {
     r = await runOnce(MASTERD, ok, ['--check', path.join(TMP, 'none.env')]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /none\.env/);
+  });
+
+  test('as root with PARLEY_USER=nobody, a TLS key only root reads is refused (the workers run as nobody)', async () => {
+    assert.equal(process.getuid(), 0, 'the suite runs as root (CI does)');
+    // Beside masterd (a folder nobody may enter): its fetcher; a fake worker.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-privfiles-'));
+    try {
+      fs.chmodSync(dir, 0o755);
+      for (const p of ['parley-masterd', 'parley-fetch']) fs.copyFileSync(path.join(BIN, p), path.join(dir, p));
+      for (const p of ['parley-masterd', 'parley-fetch']) fs.chmodSync(path.join(dir, p), 0o755);
+      fs.writeFileSync(path.join(dir, 'fake-workerd'), '#!/bin/sh\n', { mode: 0o755 });
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'),
+        '-out', path.join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+      fs.chmodSync(path.join(dir, 'cert.pem'), 0o644);
+      fs.chmodSync(path.join(dir, 'key.pem'), 0o600);
+      const env = { ...ok, PARLEY_USER: 'nobody', PARLEY_WORKERD: path.join(dir, 'fake-workerd'),
+        TLS_CERT: path.join(dir, 'cert.pem'), TLS_KEY: path.join(dir, 'key.pem') };
+      let r = await runOnce(path.join(dir, 'parley-masterd'), env, ['--check']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /TLS_KEY=.*key\.pem: cannot read: Permission denied/);
+      fs.chmodSync(path.join(dir, 'key.pem'), 0o644);
+      r = await runOnce(path.join(dir, 'parley-masterd'), env, ['--check']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /the settings are valid/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('every setting, every kind of bad value (masterd, and storaged for its own)', async () => {
