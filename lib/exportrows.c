@@ -101,17 +101,25 @@ exprow_ms(uint64_t ms)
 	return json_integer((json_int_t)ms);
 }
 
+char *
+exprow_dumps(json_t *v, int err)
+{
+	char *s;
+
+	if ((v = exprow_odone(v, err)) == NULL)
+		return NULL;
+	/* Not JSON_ENSURE_ASCII: UTF-8 as it is; newlines come escaped. */
+	s = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	return s;
+}
+
 int
 exprow_line(struct penc *e, json_t *v, int err)
 {
 	char *s;
 
-	if ((v = exprow_odone(v, err)) == NULL)
-		return -1;
-	/* Not JSON_ENSURE_ASCII: UTF-8 as it is; newlines come escaped. */
-	s = json_dumps(v, JSON_COMPACT);
-	json_decref(v);
-	if (s == NULL)
+	if ((s = exprow_dumps(v, err)) == NULL)
 		return -1;
 	adds(e, s);
 	adds(e, "\n");

@@ -40,9 +40,11 @@ json_t *exprow_ms(uint64_t ms);
 /* A JSON array of the n strings s (as exprow_text); NULL out of memory. */
 json_t *exprow_list(char *const *s, uint32_t n);
 /*
- * v (stolen; NULL, or err set, fails) as one compact line onto e,
- * UTF-8 as it is. 0, or -1.
+ * v (stolen; NULL, or err set, fails) as compact JSON, UTF-8 as it is:
+ * malloc'd, or NULL.
  */
+char *exprow_dumps(json_t *v, int err);
+/* exprow_dumps(v, err) as one line onto e. 0, or -1. */
 int exprow_line(struct penc *e, json_t *v, int err);
 
 enum export_format { EXPORT_JSONL, EXPORT_CSV };

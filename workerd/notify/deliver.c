@@ -128,11 +128,7 @@ notify_body(struct buf *out, const struct st_hook_job *job)
 	exprow_oset(o, "type", exprow_text(name), &err);
 	exprow_oset(o, "timestamp", exprow_text(when), &err);
 	exprow_oset(o, "data", data, &err);
-	if ((o = exprow_odone(o, err)) == NULL)
-		return -1;
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (text == NULL)
+	if ((text = exprow_dumps(o, err)) == NULL)
 		return -1;
 	buf_adds(out, text);
 	free(text);
