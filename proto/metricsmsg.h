@@ -12,11 +12,14 @@
  * format says. A histogram is its _bucket (cumulative, le label), _sum and
  * _count series.
  *
- *   ST_METRICS_PUT  set                          -> (empty)
+ *   ST_METRICS_PUT  u64 instance, u64 seq, set   -> (empty)
  *       A worker, every second: its counters' increase since its last
  *       acknowledged PUT, and its gauges' current values. storaged adds
  *       the counters to its totals (so they survive the worker), keeps the
  *       gauges of that connection until it closes, keeps the largest MS_MAX.
+ *       instance is the worker's (random, made when it starts), seq the
+ *       push's number: an unacknowledged push goes again with the same seq
+ *       and the same growth, and storaged adds no seq of an instance twice.
  *   ST_METRICS_GET  (empty)                      -> set
  *       The totals, the gauges of the live connections, storaged's own.
  */

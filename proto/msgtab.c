@@ -116,7 +116,7 @@ static const struct proto_msg msgs[] = {
 	{ PROTO_ST_MSG_PAGES, "ST_MSG_PAGES", W | C, S, 0, 0, 1,
 	    &pl_msg_pages_req, &pl_msg_pages_rep },
 	{ PROTO_ST_METRICS_PUT, "ST_METRICS_PUT", W, S, 0, 0, 0,
-	    &pl_mset, &pl_empty },
+	    &pl_mput, &pl_empty },
 	{ PROTO_ST_METRICS_GET, "ST_METRICS_GET", W, S, 0, 0, 0,
 	    &pl_empty, &pl_mset_all },
 	{ PROTO_ST_BACKUP, "ST_BACKUP", C, S, 0, 0, 0,

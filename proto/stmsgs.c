@@ -1122,6 +1122,13 @@ static const struct pfield f_mset[] = {
 };
 PLAYOUT(pl_mset, struct st_mset, f_mset);
 
+static const struct pfield f_mput[] = {
+	PFU64(struct st_mput, instance),
+	PFU64(struct st_mput, seq),
+	PFREC(struct st_mput, set, pl_mset),
+};
+PLAYOUT(pl_mput, struct st_mput, f_mput);
+
 /*
  * ST_METRICS_GET's set: storaged's own series and the totals of every
  * worker's (up to MS_SERIES_MAX of those alone), as the worker reads it.

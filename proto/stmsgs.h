@@ -786,6 +786,18 @@ struct st_mset {
 	struct mseries *series;
 	uint32_t n;
 };
+/*
+ * ST_METRICS_PUT: a worker's push. instance is the worker's (random,
+ * made once when it starts), seq its push's number: a push resent after
+ * a timeout or a lost connection keeps both, and its growth, so storaged
+ * adds it once (metrictotals.c). The worker writes the two with penc_u64,
+ * then the set with ms_enc.
+ */
+struct st_mput {
+	uint64_t instance;
+	uint64_t seq;
+	struct st_mset set;
+};
 struct st_purge_req {
 	uint64_t cutoff_ms;
 	uint32_t max;
@@ -888,7 +900,7 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
     pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,
     pl_dash_logout_req, pl_dash_salt_rep, pl_dash_attempt_req, pl_mset,
-    pl_mset_all, pl_purge_req, pl_purge_rep, pl_widget_gone,
+    pl_mput, pl_mset_all, pl_purge_req, pl_purge_rep, pl_widget_gone,
     pl_key_create_req, pl_apikeys, pl_key_auth_req, pl_key_auth_rep,
     pl_audit_entry, pl_audit_page, pl_audit_note_req,
     pl_user_auth_req, pl_user_auth_rep, pl_user_boot_req, pl_u8_rep,

@@ -3,6 +3,14 @@
  * since its last acknowledged push, so they are added here and outlive
  * the worker: a restart never makes a counter go backwards. Its gauges
  * are only true while it lives, so they stay with its connection.
+ *
+ * Exactly once: a push the worker saw fail (a timeout, a lost connection)
+ * may have been added here already, or may still be, from this socket's
+ * buffer. The worker sends it again with the same growth under the same
+ * (instance, seq), and a seq not greater than its instance's last one
+ * added is acknowledged and not added again (its gauges still replace).
+ * All of it, the totals and the last seqs, lives in memory only: a
+ * storaged restart starts the totals again anyway.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +23,21 @@
 static struct mseries *totals;
 static size_t ntotals, captotals;
 static int full_logged;
+
+/*
+ * The last seq added, per worker instance. Bounded: at most NINSTANCES,
+ * the least recently seen one dropped to make room, whose next push is
+ * then simply added (a duplicate of it could count twice, which takes
+ * more than NINSTANCES workers pushing between its send and its resend).
+ * A restarted worker is a new instance; the old one ages out.
+ */
+#define NINSTANCES	256
+static struct seen {
+	uint64_t instance;
+	uint64_t seq;
+	uint64_t used;		/* seen_clock when last seen; 0: free */
+} seen[NINSTANCES];
+static uint64_t seen_clock;
 
 /* storaged's own. */
 static const uint64_t commit_bounds[] = {
@@ -82,12 +105,35 @@ total_add(const struct mseries *k)
 	totals[ntotals++] = *k;
 }
 
-int
-smetrics_put(struct smgauges *g, const struct st_mset *set)
+/* The entry of instance: its own, else a free one, else the least recent. */
+static struct seen *
+seen_of(uint64_t instance)
+{
+	struct seen *old = &seen[0];
+	size_t i;
+
+	for (i = 0; i < NINSTANCES; i++)
+		if (seen[i].used != 0 && seen[i].instance == instance)
+			return &seen[i];
+	for (i = 0; i < NINSTANCES; i++) {
+		if (seen[i].used == 0)
+			return &seen[i];
+		if (seen[i].used < old->used)
+			old = &seen[i];
+	}
+	return old;
+}
+
+/*
+ * The gauges of set into *gvp (a new array, NULL when none), *np of
+ * them. 0, or -1 out of memory.
+ */
+static int
+gauges_of(const struct st_mset *set, struct mseries **gvp, size_t *np)
 {
 	struct mseries *gv = NULL, *o;
 	const struct mseries *s;
-	uint32_t i, ng = 0;
+	size_t i, ng = 0;
 
 	for (i = 0; i < set->n; i++)
 		if ((set->series[i].kind & MS_KIND_MASK) == MS_GAUGE)
@@ -98,13 +144,38 @@ smetrics_put(struct smgauges *g, const struct st_mset *set)
 	for (i = 0; i < set->n; i++) {
 		s = &set->series[i];
 		if ((s->kind & MS_KIND_MASK) != MS_GAUGE)
-			total_add(s);
+			continue;
 		/* A name twice in one set: the last one stands. */
-		else if ((o = find(gv, ng, s)) != NULL)
+		if ((o = find(gv, ng, s)) != NULL)
 			*o = *s;
 		else
 			gv[ng++] = *s;
 	}
+	*gvp = gv;
+	*np = ng;
+	return 0;
+}
+
+int
+smetrics_put(struct smgauges *g, const struct st_mput *put)
+{
+	struct mseries *gv;
+	struct seen *sn;
+	size_t i, ng;
+
+	if (gauges_of(&put->set, &gv, &ng) < 0)
+		return -1;
+	sn = seen_of(put->instance);
+	if (sn->used == 0 || sn->instance != put->instance ||
+	    put->seq > sn->seq) {
+		for (i = 0; i < put->set.n; i++)
+			if ((put->set.series[i].kind & MS_KIND_MASK) !=
+			    MS_GAUGE)
+				total_add(&put->set.series[i]);
+		sn->instance = put->instance;
+		sn->seq = put->seq;
+	}
+	sn->used = ++seen_clock;
 	free(g->s);
 	g->s = gv;
 	g->n = ng;
@@ -304,6 +375,8 @@ smetrics_reset(void)
 	free(totals);
 	totals = NULL;
 	ntotals = captotals = 0;
+	memset(seen, 0, sizeof(seen));
+	seen_clock = 0;
 	full_logged = 0;
 	memset(&commit_h, 0, sizeof(commit_h));
 	memset(&batch_h, 0, sizeof(batch_h));

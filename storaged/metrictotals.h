@@ -20,10 +20,12 @@ struct smgauges {
 };
 
 /*
- * ST_METRICS_PUT's set (decoded, so well-formed) from the client owning
- * g. 0, or -1 out of memory (nothing changed).
+ * ST_METRICS_PUT (decoded, so well-formed) from the client owning g: its
+ * counters added unless its instance's last seq added is put->seq or
+ * greater (a push resent), its gauges replacing g's either way. 0, or -1
+ * out of memory (nothing changed).
  */
-int smetrics_put(struct smgauges *g, const struct st_mset *set);
+int smetrics_put(struct smgauges *g, const struct st_mput *put);
 /* The client closed: its gauges stop counting (its counters stay). */
 void smetrics_gone(struct smgauges *g);
 /* ST_METRICS_GET's reply; the live gauges are those of gs[0..ng). */

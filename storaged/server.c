@@ -1203,19 +1203,19 @@ server_route(struct server *s, struct client *c, struct slot *sl,
 	}
 }
 
-/* ST_METRICS_PUT: the client's counters added, its gauges kept. */
+/* ST_METRICS_PUT: the client's counters added (once), its gauges kept. */
 static void
 server_metrics_put(struct client *c, const struct req *q, struct dreply *r)
 {
-	struct st_mset set;
+	struct st_mput put;
 
-	if (st_req_decode(q->type, q->payload, q->len, &set) < 0) {
+	if (st_req_decode(q->type, q->payload, q->len, &put) < 0) {
 		reply_fail(r, PROTO_E_INVALID, "malformed metrics");
 		return;
 	}
-	if (smetrics_put(&c->mg, &set) < 0)
+	if (smetrics_put(&c->mg, &put) < 0)
 		reply_fail(r, PROTO_E_INTERNAL, "out of memory");
-	st_req_free(q->type, &set);
+	st_req_free(q->type, &put);
 }
 
 /*

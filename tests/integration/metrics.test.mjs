@@ -4,7 +4,9 @@
 // +Inf equal to _count), with totals over every worker: chat turns, a
 // stream, a WebSocket turn and 404s move their counters by exactly what
 // was sent; a worker killed by SIGKILL bumps parley_worker_restarts_total
-// and no counter goes backwards; without storaged a worker answers alone.
+// and no counter goes backwards; without storaged a worker answers alone;
+// a push that timed out while storaged was stopped (SIGSTOP), and that
+// storaged then ran all the same, is counted once, not once per resend.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -303,5 +305,58 @@ describe('GET /metrics, 2 workers', () => {
     const g = await scrapeUntil((x) => val(x, 'parley_storage_up') === 1 && val(x, 'parley_workers') === 2, 8000);
     assert.equal(val(g, 'parley_storage_up'), 1);
     assert.equal(val(g, 'parley_workers'), 2);
+  });
+});
+
+describe('GET /metrics, pushes that time out', () => {
+  let p;
+  before(async () => {
+    p = new Parley({
+      workers: 1,
+      env: { RATE_LIMIT_MAX_REQUESTS: '1000000', PARLEY_METRICS_OPEN: 'loopback', PARLEY_STORAGE_TIMEOUT_MS: '300' },
+    });
+    await p.start();
+  });
+  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+
+  async function scrape() {
+    const r = await p.get('/metrics');
+    assert.equal(r.status, 200, r.text);
+    return parseProm(r.text);
+  }
+
+  // storaged stopped 3.6 s: the worker's pushes of the 404s time out (300 ms)
+  // and go again, while each one waits in storaged's socket and runs when it
+  // wakes. The 404s count once (they counted 4 times: 40 for 10).
+  test('a push resent after a timeout is added once', { timeout: 30000 }, async () => {
+    const N = 10;
+    const L = http('other', 'other', 404);
+    let a;
+    for (let i = 0; i < 40; i++) {
+      a = await scrape();
+      if (val(a, 'parley_storage_up') === 1 && val(a, 'parley_workers') === 1) break;
+      await sleep(100);
+    }
+    assert.equal(val(a, 'parley_storage_up'), 1);
+    for (let i = 0; i < N; i++) assert.equal((await p.get(`/nope/${i}`)).status, 404);
+    process.kill(p.storagedPid, 'SIGSTOP');
+    try {
+      await sleep(3600);
+    } finally {
+      process.kill(p.storagedPid, 'SIGCONT');
+    }
+    // The pushes queued while it slept run before this scrape's own.
+    let b;
+    for (let i = 0; i < 40; i++) {
+      b = await scrape();
+      if (val(b, 'parley_storage_up') === 1) break;
+      await sleep(100);
+    }
+    assert.equal(val(b, 'parley_storage_up'), 1);
+    assert.equal(val(b, ...L) - val(a, ...L), N);
+    // And later, once every resend has had its answer.
+    await sleep(1500);
+    const c = await scrape();
+    assert.equal(val(c, ...L) - val(a, ...L), N);
   });
 });

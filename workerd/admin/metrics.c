@@ -10,6 +10,13 @@
  * order, so the answer includes this worker's latest), then asks for the
  * totals. Without storaged it shows this worker's own, storage_up 0.
  *
+ * Exactly once: a push that timed out or lost its connection may still
+ * be added by storaged. So each push carries this worker's instance id
+ * (random, made once) and a sequence number, and until one is
+ * acknowledged it goes again as it was: the same number, the same growth
+ * (the snapshot inflight less acked; what grew meanwhile waits for the
+ * next number). storaged adds a number once (metrictotals.c).
+ *
  * Who may read: anyone with the admin key. Without it, only when
  * PARLEY_METRICS_OPEN=loopback (off by default: a reverse proxy on the
  * same host that adds no forwarding header would open it to everyone),
@@ -27,6 +34,7 @@
 #include "chat.h"
 #include "log.h"
 #include "metricsmsg.h"
+#include "random.h"
 #include "upstream.h"
 #include "workerd.h"
 #include "ws.h"
@@ -90,6 +98,9 @@ struct wmetrics {
 };
 
 static struct wmetrics cur, acked, inflight;
+static uint64_t instance;	/* ST_METRICS_PUT's; 0 until made */
+static uint64_t seq = 1;	/* the pending push's, or the next one's */
+static int pending;		/* inflight - acked not yet acknowledged */
 static struct storec_req *push_req;
 static struct loop_timer push_timer;
 static uint32_t restarts;
@@ -308,10 +319,11 @@ http_labels(char *out, size_t outsz, size_t r, size_t slot)
 	}								\
 } while (0)
 
-void
-metrics_encode(struct penc *e, const struct wmetrics *old)
+/* w's series into e, as metrics_encode says of cur. */
+static void
+encode_set(struct penc *e, const struct wmetrics *w,
+    const struct wmetrics *old)
 {
-	const struct wmetrics *w = &cur;
 	char lab[MS_LABELS_MAX + 1];
 	uint32_t n = 0;
 	size_t at, r, sl, k;
@@ -368,6 +380,12 @@ metrics_encode(struct penc *e, const struct wmetrics *old)
 	ms_enc(e, MS_MAX, "parley_worker_restarts_total", "", restarts);
 	n += 7;
 	ms_set_end(e, at, n);
+}
+
+void
+metrics_encode(struct penc *e, const struct wmetrics *old)
+{
+	encode_set(e, &cur, old);
 }
 
 /* ---------------------------------------------------------- rendering */
@@ -567,10 +585,26 @@ push_done(const struct storec_result *r, void *arg)
 	 * growth goes again with the next push.
 	 */
 	if (r->status == STOREC_OK &&
-	    storec_decode(r, PROTO_ST_METRICS_PUT, &none) == 0)
+	    storec_decode(r, PROTO_ST_METRICS_PUT, &none) == 0) {
 		acked = inflight;
+		pending = 0;
+		seq++;
+	}
 }
 
+/* This worker's instance id, made the first time. */
+static uint64_t
+instance_id(void)
+{
+	while (instance == 0)
+		proto_random(&instance, sizeof(instance));
+	return instance;
+}
+
+/*
+ * ST_METRICS_PUT: the pending push again when there is one (the same seq,
+ * the same growth; only the gauges are new), else a new one of cur.
+ */
 static void
 push(void)
 {
@@ -578,9 +612,14 @@ push(void)
 
 	if (push_req != NULL || !storec_connected())
 		return;
+	if (!pending) {
+		inflight = cur;
+		pending = 1;
+	}
 	penc_init(&e);
-	inflight = cur;
-	metrics_encode(&e, &acked);
+	penc_u64(&e, instance_id());
+	penc_u64(&e, seq);
+	encode_set(&e, &inflight, &acked);
 	(void)storec_send(PROTO_ST_METRICS_PUT, &e, push_done, NULL,
 	    &push_req);
 }
@@ -595,6 +634,7 @@ push_tick(void *arg)
 void
 metrics_init(void)
 {
+	(void)instance_id();
 	loop_timer_init(&push_timer, push_tick, NULL);
 	loop_timer_after(&push_timer, METRICS_PUSH_MS);
 	inited = 1;
@@ -610,6 +650,11 @@ metrics_shutdown(void)
 	inited = 0;
 	memset(&cur, 0, sizeof(cur));
 	memset(&acked, 0, sizeof(acked));
+	memset(&inflight, 0, sizeof(inflight));
+	/* Counting starts again: a new instance for storaged. */
+	instance = 0;
+	seq = 1;
+	pending = 0;
 	restarts = 0;
 }
 
@@ -669,17 +714,19 @@ answer(struct conn *c, const struct st_mset *set, int storage_up)
 static void
 answer_own(struct conn *c)
 {
-	struct st_mset own;
+	struct st_mput own;
 	struct penc e;
 	int rv = -1;
 
 	memset(&own, 0, sizeof(own));
 	penc_init(&e);
+	penc_u64(&e, 0);
+	penc_u64(&e, 0);
 	metrics_encode(&e, NULL);
 	if (!e.err)
 		rv = st_req_decode(PROTO_ST_METRICS_PUT, e.buf, e.len, &own);
 	penc_free(&e);
-	answer(c, rv == 0 ? &own : NULL, 0);
+	answer(c, rv == 0 ? &own.set : NULL, 0);
 	st_req_free(PROTO_ST_METRICS_PUT, &own);
 }
 

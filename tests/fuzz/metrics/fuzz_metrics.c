@@ -18,14 +18,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static struct smgauges a, b;
 	struct smgauges *gs[2] = { &a, &b };
+	struct st_mput put;
 	struct st_mset set;
 	struct penc e;
 
-	/* The input twice, from two clients; then one of them goes. */
-	if (st_req_decode(PROTO_ST_METRICS_PUT, data, len, &set) == 0) {
-		(void)smetrics_put(&a, &set);
-		(void)smetrics_put(&b, &set);
-		st_req_free(PROTO_ST_METRICS_PUT, &set);
+	/*
+	 * The input twice, from two clients (the second a resend: the same
+	 * instance and seq); then one of them goes.
+	 */
+	if (st_req_decode(PROTO_ST_METRICS_PUT, data, len, &put) == 0) {
+		(void)smetrics_put(&a, &put);
+		(void)smetrics_put(&b, &put);
+		st_req_free(PROTO_ST_METRICS_PUT, &put);
 	}
 	penc_init(&e);
 	smetrics_get(&e, gs, 2);

@@ -1,7 +1,8 @@
 /*
  * storaged's metric totals: workers' counter growth summed and kept after
  * they go, gauges only while their connection lives, the largest MS_MAX,
- * a malformed push changing nothing, and storaged's own series.
+ * a malformed push changing nothing, a push resent (its instance and seq
+ * again) added once, and storaged's own series.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,26 +28,31 @@ struct got {
 static int
 push(struct smgauges *g, const void *payload, size_t len)
 {
-	struct st_mset set;
+	struct st_mput put;
 	int rc;
 
-	if (st_req_decode(PROTO_ST_METRICS_PUT, payload, len, &set) < 0)
+	if (st_req_decode(PROTO_ST_METRICS_PUT, payload, len, &put) < 0)
 		return -1;
-	rc = smetrics_put(g, &set);
-	st_req_free(PROTO_ST_METRICS_PUT, &set);
+	rc = smetrics_put(g, &put);
+	st_req_free(PROTO_ST_METRICS_PUT, &put);
 	return rc;
 }
 
+/*
+ * A push of instance's number seq: n series (kind, name, labels, value)
+ * from ap; its result must be rc.
+ */
 static void
-put(struct smgauges *g, int rc, uint32_t n, ...)
+vput(struct smgauges *g, uint64_t instance, uint64_t seq, int rc,
+    uint32_t n, va_list ap)
 {
 	struct penc e;
-	va_list ap;
 	uint32_t i;
 
 	penc_init(&e);
+	penc_u64(&e, instance);
+	penc_u64(&e, seq);
 	penc_u32(&e, n);
-	va_start(ap, n);
 	for (i = 0; i < n; i++) {
 		int kind = va_arg(ap, int);
 		const char *name = va_arg(ap, const char *);
@@ -55,10 +61,33 @@ put(struct smgauges *g, int rc, uint32_t n, ...)
 
 		ms_enc(&e, (uint8_t)kind, name, labels, v);
 	}
-	va_end(ap);
 	assert_int_equal(e.err, 0);
 	assert_int_equal(push(g, e.buf, e.len), rc);
 	penc_free(&e);
+}
+
+/* A push of g's client as one instance, each with a new number. */
+static void
+put(struct smgauges *g, int rc, uint32_t n, ...)
+{
+	static uint64_t seq;
+	va_list ap;
+
+	va_start(ap, n);
+	vput(g, (uint64_t)(uintptr_t)g, ++seq, rc, n, ap);
+	va_end(ap);
+}
+
+/* A push of instance's number seq. */
+static void
+put_seq(struct smgauges *g, uint64_t instance, uint64_t seq, int rc,
+    uint32_t n, ...)
+{
+	va_list ap;
+
+	va_start(ap, n);
+	vput(g, instance, seq, rc, n, ap);
+	va_end(ap);
 }
 
 /* The reply of ST_METRICS_GET, decoded by the table. */
@@ -155,20 +184,89 @@ smetrics_test_merge(void **state)
 	assert_int_equal(value(&r, "y", ""), -1);
 	free(r.v);
 
-	/* A count that lies, trailing bytes. */
+	/* A count that lies, trailing bytes, a short head (instance, seq). */
 	{
-		uint8_t junk[] = { 0, 0, 0, 9 };
-		uint8_t trail[] = { 0, 0, 0, 0, 1 };
+		uint8_t junk[20] = { [1] = 1, [19] = 9 };
+		uint8_t trail[21] = { [1] = 2, [20] = 1 };
 
 		assert_int_equal(push(&b, junk, sizeof(junk)), -1);
 		assert_int_equal(push(&b, trail, sizeof(trail)), -1);
-		assert_int_equal(push(&b, junk, 2), -1);
+		assert_int_equal(push(&b, junk, 18), -1);
+		assert_int_equal(push(&b, junk, 10), -1);
 	}
 	smetrics_gone(&b);
 	get(&r, NULL, 0);
 	assert_int_equal(value(&r, "g", ""), -1);
 	assert_int_equal(value(&r, "x_total", "k=\"1\""), 8);
 	free(r.v);
+	smetrics_reset();
+}
+
+/*
+ * A push resent (it timed out at the worker, but storaged had it): the
+ * same instance and seq adds once, its gauges still replace; a greater
+ * seq adds; another instance's same seq adds; a smaller seq adds nothing.
+ */
+static void
+smetrics_test_resent(void **state)
+{
+	struct smgauges a, *one[1] = { &a };
+	struct got r;
+	int i;
+
+	(void)state;
+	smetrics_reset();
+	memset(&a, 0, sizeof(a));
+	for (i = 0; i < 2; i++)
+		put_seq(&a, 7, 1, 0, 2,
+		    MS_COUNTER, "x_total", "", U(10),
+		    MS_GAUGE, "g", "", U(1 + i));
+	get(&r, one, 1);
+	assert_int_equal(value(&r, "x_total", ""), 10);
+	assert_int_equal(value(&r, "g", ""), 2);
+	free(r.v);
+
+	put_seq(&a, 7, 2, 0, 1, MS_COUNTER, "x_total", "", U(5));
+	put_seq(&a, 8, 2, 0, 1, MS_COUNTER, "x_total", "", U(3));
+	put_seq(&a, 7, 1, 0, 1, MS_COUNTER, "x_total", "", U(100));
+	put_seq(&a, 7, 2, 0, 1, MS_COUNTER, "x_total", "", U(100));
+	put_seq(&a, 8, 2, 0, 1, MS_COUNTER, "x_total", "", U(100));
+	get(&r, one, 1);
+	assert_int_equal(value(&r, "x_total", ""), 18);
+	free(r.v);
+	smetrics_gone(&a);
+	smetrics_reset();
+}
+
+/*
+ * The table of instances is bounded: 256 more instances push, and the
+ * least recently seen one (7) is dropped, so its next push is added; the
+ * others are still known.
+ */
+static void
+smetrics_test_instances_bound(void **state)
+{
+	struct smgauges a;
+	struct got r;
+	uint64_t k;
+
+	(void)state;
+	smetrics_reset();
+	memset(&a, 0, sizeof(a));
+	put_seq(&a, 7, 1, 0, 1, MS_COUNTER, "x_total", "", U(1));
+	put_seq(&a, 9, 1, 0, 1, MS_COUNTER, "x_total", "", U(1));
+	for (k = 0; k < 255; k++) {
+		/* 9 seen again each time: never the least recent. */
+		put_seq(&a, 1000 + k, 1, 0, 1, MS_COUNTER, "y_total", "",
+		    U(1));
+		put_seq(&a, 9, 1, 0, 1, MS_COUNTER, "x_total", "", U(1));
+	}
+	put_seq(&a, 7, 1, 0, 1, MS_COUNTER, "x_total", "", U(1));
+	get(&r, NULL, 0);
+	assert_int_equal(value(&r, "x_total", ""), 3);
+	assert_int_equal(value(&r, "y_total", ""), 255);
+	free(r.v);
+	smetrics_gone(&a);
 	smetrics_reset();
 }
 
@@ -274,6 +372,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(smetrics_test_merge),
+		cmocka_unit_test(smetrics_test_resent),
+		cmocka_unit_test(smetrics_test_instances_bound),
 		cmocka_unit_test(smetrics_test_own),
 		cmocka_unit_test(smetrics_test_records),
 	};

@@ -4,7 +4,7 @@
  * seconds, sorted whatever the input order), the access check, and the
  * series a worker pushes; with a fake storaged, its replies to the push
  * (ST_METRICS_PUT) and to the totals asked (ST_METRICS_GET) that do not
- * decode.
+ * decode, and a push not acknowledged resent as it was.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -408,6 +408,9 @@ peer_down(void **state)
 	return 0;
 }
 
+/* The instance and seq of the last push ask_metrics saw. */
+static uint64_t pushed_instance, pushed_seq;
+
 /*
  * GET /metrics on cl: its push comes first, answered (cut, empty), and
  * *health set to the /health 200s it pushed (0 when none).
@@ -417,17 +420,20 @@ ask_metrics(struct tclient *cl, int cut, uint64_t *health)
 {
 	const struct mseries *s;
 	struct peer_req pr;
-	struct st_mset set;
+	struct st_mput put;
 	char none;
 
 	tclient_request(cl, "GET", "/metrics", "x-admin-api-key: " KEY "\r\n",
 	    NULL);
 	peer_expect(&P, &pr, PROTO_ST_METRICS_PUT);
 	assert_int_equal(st_req_decode(PROTO_ST_METRICS_PUT, pr.payload, pr.len,
-	    &set), 0);
-	s = find(set.series, set.n, "parley_http_requests_total", HEALTH);
+	    &put), 0);
+	s = find(put.set.series, put.set.n, "parley_http_requests_total",
+	    HEALTH);
 	*health = s != NULL ? s->value : 0;
-	st_req_free(PROTO_ST_METRICS_PUT, &set);
+	pushed_instance = put.instance;
+	pushed_seq = put.seq;
+	st_req_free(PROTO_ST_METRICS_PUT, &put);
 	peer_reply_cut(&P, &pr, &none, cut);
 }
 
@@ -516,6 +522,58 @@ metrics_test_push_malformed(void **state)
 	tclient_close(&cl);
 }
 
+/* GET /metrics answered by the totals, whatever they are. */
+static void
+scrape(struct tclient *cl, int cut, uint64_t *health)
+{
+	struct tresp r;
+
+	ask_metrics(cl, cut, health);
+	reply_totals(0);
+	tclient_expect(cl, &r, 200);
+	tresp_free(&r);
+}
+
+/*
+ * A push not acknowledged (storaged may have added it all the same) goes
+ * again as it was: the same instance, the same seq, the same growth, not
+ * what grew since; the next number only after an acknowledgement.
+ */
+static void
+metrics_test_push_resent(void **state)
+{
+	struct tclient cl;
+	uint64_t health, inst, seq;
+
+	(void)state;
+	assert_int_equal(tclient_open(&cl), 0);
+	metrics_shutdown();
+	metrics_http(0, 200);
+	metrics_http(0, 200);
+	scrape(&cl, 1, &health);
+	assert_int_equal(health, 2);
+	inst = pushed_instance;
+	seq = pushed_seq;
+	assert_true(inst != 0);
+	metrics_http(0, 200);
+	metrics_http(0, 200);
+	metrics_http(0, 200);
+	scrape(&cl, 0, &health);
+	assert_int_equal(health, 2);
+	assert_true(pushed_instance == inst);
+	assert_true(pushed_seq == seq);
+	/* Acknowledged: what grew meanwhile goes under the next number. */
+	scrape(&cl, 0, &health);
+	assert_int_equal(health, 3);
+	assert_true(pushed_instance == inst);
+	assert_true(pushed_seq == seq + 1);
+	scrape(&cl, 0, &health);
+	assert_int_equal(health, 0);
+	assert_true(pushed_seq == seq + 2);
+	assert_int_equal(storec_inflight(), 0);
+	tclient_close(&cl);
+}
+
 int
 main(void)
 {
@@ -530,6 +588,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(metrics_test_totals_malformed,
 		    peer_up, peer_down),
 		cmocka_unit_test_setup_teardown(metrics_test_push_malformed,
+		    peer_up, peer_down),
+		cmocka_unit_test_setup_teardown(metrics_test_push_resent,
 		    peer_up, peer_down),
 	};
 
