@@ -603,7 +603,7 @@ instance_id(void)
 
 /*
  * ST_METRICS_PUT: the pending push again when there is one (the same seq,
- * the same growth; only the gauges are new), else a new one of cur.
+ * the same growth, its snapshot's gauges), else a new one of cur.
  */
 static void
 push(void)
