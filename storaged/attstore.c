@@ -271,7 +271,7 @@ static int
 upload_widget(struct store_txn *t, int api, const char *widget_id,
     struct st_widget *w)
 {
-	return api ? widget_on(widget_load(t, ST_DEFAULT_WIDGET, w), w) :
+	return api ? widget_on(t, widget_load(t, ST_DEFAULT_WIDGET, w), w) :
 	    widget_usable(t, widget_id, w);
 }
 

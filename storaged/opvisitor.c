@@ -582,7 +582,8 @@ call_widget_avail(struct store_txn *t, struct dbatch *b, const void *req,
 	const struct st_id_req *q = req;
 	struct st_widget_avail_rep *a = rep;
 
-	if (store_widget_get(t, who_org(b), q->id, &a->widget) != 0)
+	if (store_widget_get(t, who_org(b), q->id, &a->widget) != 0 ||
+	    store_widget_visible(t, &a->widget) != 0)
 		return t->err;
 	st_widget_hide_secret(&a->widget);
 	a->staffed = (uint8_t)store_presence_staffed(b->txn.st,

@@ -531,12 +531,13 @@ db_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 
 /*
  * A write to dbi: what the begins' cache read of widgets, their public
- * ids and agents goes.
+ * ids, agents and organisations goes.
  */
 static void
 cfg_write(struct store *st, MDB_dbi dbi)
 {
-	if (dbi == st->widgets || dbi == st->agents || dbi == st->widget_ids)
+	if (dbi == st->widgets || dbi == st->agents || dbi == st->widget_ids ||
+	    dbi == st->orgs)
 		st->cfg_gen++;
 }
 

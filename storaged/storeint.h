@@ -537,10 +537,10 @@ int widget_load(struct store_txn *, const char *id, struct st_widget *);
 int widget_usable(struct store_txn *, const char *widget_id,
     struct st_widget *);
 /*
- * rc, a widget load's (0 w loaded), kept when w is enabled; 1 (w freed)
- * when it is off.
+ * rc, a widget load's (0 w loaded), kept when w is enabled and its
+ * organisation is (not deleted); 1 (w freed) when not; -1 t failed.
  */
-int widget_on(int rc, struct st_widget *w);
+int widget_on(struct store_txn *, int rc, struct st_widget *w);
 /*
  * Counts one message against widget id's daily cap (0: none): 0 counted,
  * 1 the cap is reached (nothing counted; *retry_ms to the next UTC day),

@@ -29,6 +29,7 @@
 #include "agentstore.h"
 #include "log.h"
 #include "orgmsg.h"
+#include "orgstore.h"
 #include "random.h"
 #include "records.h"
 #include "stmsgs.h"
@@ -467,20 +468,52 @@ store_widget_secret_del(struct store_txn *t, const char *org,
 	return widget_change(t, org, widget_id, secret_remove, out);
 }
 
-/* An enabled widget of this public id: 0, 1 when none, -1 error. */
-int
-widget_on(int rc, struct st_widget *w)
+/*
+ * 1 when w's organisation was deleted (the sweep has yet to remove w):
+ * "unreachable at once" holds for its visitors too. 0, or -1 t failed.
+ */
+static int
+widget_orphan(struct store_txn *t, const struct st_widget *w)
 {
-	if (rc != 0 || w->enabled)
+	int rc;
+
+	if (strcmp(w->org, ST_ORG_DEFAULT) == 0)
+		return 0;
+	rc = store_org_exists(t, w->org);
+	return rc < 0 ? -1 : rc == 0;
+}
+
+int
+widget_on(struct store_txn *t, int rc, struct st_widget *w)
+{
+	int orphan;
+
+	if (rc != 0)
 		return rc;
+	if (w->enabled && (orphan = widget_orphan(t, w)) == 0)
+		return 0;
 	st_widget_free(w);
-	return 1;
+	return t->err ? -1 : 1;
 }
 
 int
 widget_usable(struct store_txn *t, const char *widget_id, struct st_widget *w)
 {
-	return widget_on(widget_find(t, widget_id, w), w);
+	return widget_on(t, widget_find(t, widget_id, w), w);
+}
+
+int
+store_widget_visible(struct store_txn *t, struct st_widget *w)
+{
+	int rc;
+
+	if ((rc = widget_orphan(t, w)) == 0)
+		return 0;
+	st_widget_free(w);
+	memset(w, 0, sizeof(*w));
+	if (rc > 0)
+		store_fail(t, PROTO_E_NOT_FOUND, "no such widget");
+	return -1;
 }
 
 int
@@ -493,9 +526,9 @@ store_widget_disabled(struct store_txn *t, const char *id)
 		return -1;
 	if ((rc = widget_load(t, id, &w)) != 0)
 		return rc < 0 ? -1 : 0;
-	off = !w.enabled;
+	off = !w.enabled || widget_orphan(t, &w) != 0;
 	st_widget_free(&w);
-	return off;
+	return t->err ? -1 : off;
 }
 
 void
@@ -660,6 +693,8 @@ take_load(struct store_txn *t, const char *id, int by_public)
 	strlcpy(k->w.org, ST_WHO_ORG_DEFAULT, sizeof(k->w.org));
 	if (rc == 0)
 		take_widget(k, &w);
+	if (rc == 0 && widget_orphan(t, &w) != 0)
+		k->result = ST_WS_NO_WIDGET;
 	/*
 	 * Absent: a free name, answered by the default agent. A WebSocket
 	 * begin checks identity itself (a verified visitor is let in).

@@ -96,11 +96,17 @@ int store_ws_widget_take(struct store_txn *, const char *widget_id,
  */
 int store_chat_refused(int result);
 /*
- * 1 when the widget of internal id id is stored and disabled, 0 when it is
- * enabled or absent (a free name, as store_chat_widget_take has it), -1
- * on error (the txn's). Reads only.
+ * 1 when the widget of internal id id is stored and disabled (or its
+ * organisation deleted), 0 when it is enabled or absent (a free name, as
+ * store_chat_widget_take has it), -1 on error (the txn's). Reads only.
  */
 int store_widget_disabled(struct store_txn *, const char *id);
+/*
+ * 0 when w, a visitor's (the public config's), may be shown: its
+ * organisation was not deleted. Else -1, w freed and zeroed, t failed
+ * (no such widget).
+ */
+int store_widget_visible(struct store_txn *, struct st_widget *w);
 
 void store_widgets_free(struct st_widget *, uint32_t n);
 

@@ -3,7 +3,9 @@
 // which exists from the start and cannot be deleted (409); the 400s
 // naming the field, 404 for an unknown or malformed id, 401 without the
 // key, 403 for a dashboard session (the install key only: R_INSTALL in
-// the router); what was made survives a storaged restart. Every JSON
+// the router); what was made survives a storaged restart; a deleted
+// organisation's widgets answer no visitor at once, before the sweep
+// removes them. Every JSON
 // answer is validated against the OpenAPI document the server serves.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +14,7 @@ import { Parley } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { login, PASSWORD } from './lib/dashboard.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { Visitor } from './lib/wsclient.mjs';
 
 const O = '/v1/admin/organizations';
 const ID_RE = /^org_[0-9a-f]{32}$/;
@@ -171,6 +174,22 @@ describe('organizations admin API', () => {
     for (const bad of [UNKNOWN, 'nope', '%zz', 'x'.repeat(40)]) {
       assertJsonError(await call('GET', `/v1/admin/widgets?organization_id=${bad}`), 404, NOT_FOUND);
     }
+  });
+
+  test('a deleted organisation\'s widget answers no visitor at once: config 404, no new socket, an open one closed at its message', async () => {
+    const c = await create('Leaving');
+    const made = await call('POST', '/v1/admin/widgets', { name: 'Gone soon' }, { headers: { 'x-organization-id': c.id } });
+    assert.equal(made.status, 201, made.text);
+    const wid = made.json().widget_id;
+    assert.equal((await p.get(`/api/widget/${wid}/config`)).status, 200);
+    const open = await Visitor.open(p, wid);
+    await open.next('session');
+    assert.equal((await call('DELETE', `${O}/${c.id}`)).status, 200);
+    // At once: the sweep that removes its widgets comes later.
+    assertJsonError(await p.get(`/api/widget/${wid}/config`), 404, 'Widget not found');
+    await assert.rejects(Visitor.open(p, wid), (e) => e.status === 404);
+    open.send({ type: 'message', content: 'hello after the delete' });
+    assert.equal(await open.waitClose(3000), 4004, 'the open socket is closed, its message not answered');
   });
 
   test('organizations survive a storaged restart', async () => {
