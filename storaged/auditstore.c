@@ -153,6 +153,28 @@ audit_pick_contact_erase(const void *req, const uint8_t *rep, size_t replen)
 	    "contact.erase" : "contact.delete";
 }
 
+/*
+ * ST_GAP_DELETE: only when a gap went (the reply's u64 count); a delete
+ * of none, which anyone with the role may send at will, would push the
+ * log's older entries out for nothing.
+ */
+const char *
+audit_pick_gap_delete(const void *req, const uint8_t *rep, size_t replen)
+{
+	return replen >= 8 && proto_get_be64(rep) != 0 ?
+	    "knowledge_gap.delete" : NULL;
+}
+
+/* ST_CANNED_PUT: a new reply (no id asked), or one changed. */
+const char *
+audit_pick_canned_put(const void *req, const uint8_t *rep, size_t replen)
+{
+	const struct st_canned_put_req *q = req;
+
+	return q->id != NULL && q->id[0] != '\0' ? "canned_reply.update" :
+	    "canned_reply.create";
+}
+
 /* ST_AUDIT_NOTE: its action, checked before it ran. */
 const char *
 audit_pick_note(const void *req, const uint8_t *rep, size_t replen)

@@ -283,11 +283,18 @@ op_audit_note(struct dbatch *b, uint16_t type, const void *req,
 	const struct st_audit_note_req *q = req;
 	struct store_txn t;
 
+	uint8_t id[ID_LEN];
+	struct st_conv c;
+
 	if (req_org(b, r) < 0 || req_check(r,
 	    st_audit_note_action(q->action) ? NULL :
 	    "action: not one a note may record") < 0 ||
 	    req_begin(b, &t, r, type) < 0)
 		return;
+	/* An export of one conversation: the organisation's, else none. */
+	if (strcmp(q->action, "export") == 0 && q->target != NULL &&
+	    q->target[0] != '\0' && conv_by_hex(&t, q->target, id, &c) == 0)
+		st_conv_free(&c);
 	req_end(&t, r);
 }
 

@@ -187,6 +187,7 @@ audit_pick audit_pick_handoff, audit_pick_assign, audit_pick_state,
     audit_pick_invite, audit_pick_update, audit_pick_delete,
     audit_pick_user_set, audit_pick_user_self, audit_pick_join,
     audit_pick_contact_erase,
-    audit_pick_note, audit_pick_kb_file;
+    audit_pick_note, audit_pick_kb_file, audit_pick_gap_delete,
+    audit_pick_canned_put;
 
 #endif

@@ -9,7 +9,9 @@
  * writes them itself, in the transaction of the change each records
  * (storaged/auditstore.c's table). An export is a series of reads, so
  * the worker records it: GET /v1/admin/export runs audit_export_get,
- * which notes "export" (ST_AUDIT_NOTE) and only then starts it.
+ * which notes "export" (ST_AUDIT_NOTE: storaged refuses the note of a
+ * conversation the organisation does not have, so a 404 is never in the
+ * log) and only then starts it; a HEAD is no export and notes nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +82,12 @@ struct note {
 	void (*cb)(struct conn *, int ok);
 };
 
+/* An export's conversation none of the organisation's: nothing noted. */
+static const struct storec_answer note_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Conversation not found" },
+	{ 0, 0, NULL },
+};
+
 static void
 noted(const struct storec_result *r, void *arg)
 {
@@ -97,7 +105,7 @@ noted(const struct storec_result *r, void *arg)
 		return;
 	}
 	/* Not recorded: not done either. */
-	admin_answer(c, r, PROTO_ST_AUDIT_NOTE, 200, NULL, NULL);
+	admin_answer(c, r, PROTO_ST_AUDIT_NOTE, 200, NULL, note_errors);
 	cb(c, 0);
 }
 
@@ -147,7 +155,8 @@ audit_export_get(struct conn *c, struct http_request *req,
 {
 	struct export_params ep;
 
-	if (export_params_parse(req->query, &ep) < 0) {
+	if (export_params_parse(req->query, &ep) < 0 ||
+	    req->method == HTTP_HEAD) {
 		export_get(c, req, m);
 		return;
 	}

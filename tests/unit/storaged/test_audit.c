@@ -18,6 +18,8 @@
 #include <lmdb.h>
 
 #include "auditstore.h"
+#include "gapmsg.h"
+#include "inboxmsg.h"
 #include "keymsg.h"
 #include "log.h"
 #include "orgmsg.h"
@@ -76,6 +78,34 @@ total(struct fix *f, const struct st_who *who)
 	n = l.total;
 	st_rep_free(PROTO_ST_AUDIT_LIST, &l);
 	return n;
+}
+
+/* A canned reply made, changed and deleted: an entry each, its id. */
+static void
+canned_actions(struct fix *f)
+{
+	struct st_canned_put_req q = { .id = "", .shortcut = "hi",
+	    .text = "Hello" };
+	struct st_canned c;
+	char id[ST_CANNED_ID_LEN + 1];
+
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_CANNED_PUT, &q, &c,
+	    NULL), 0);
+	strlcpy(id, c.id, sizeof(id));
+	st_canned_free(&c);
+	newest_is(f, &A, "canned_reply.create", id);
+	fake_now++;
+	q.id = id;
+	q.text = "Hello there";
+	assert_int_equal(request_who(f, &A, PROTO_ST_CANNED_PUT, &q, &c,
+	    NULL), 0);
+	st_canned_free(&c);
+	newest_is(f, &A, "canned_reply.update", id);
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_CANNED_DELETE,
+	    &(struct st_id_req){ id }, NULL, NULL), 0);
+	newest_is(f, &A, "canned_reply.delete", id);
 }
 
 /* Each request of the table, as who: its entry, and the time moves on. */
@@ -197,10 +227,18 @@ test_each_action(void **state)
 	    NULL), 0);
 	newest_is(f, &A, "export", "");
 	note.target = cid;
+	/* Deleted above: an export of it is a 404, noted nowhere. */
+	assert_int_equal(request_who(f, &A, PROTO_ST_AUDIT_NOTE, &note, NULL,
+	    NULL), PROTO_E_NOT_FOUND);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_CONV_OPEN, &co, &cor,
+	    NULL), 0);
+	note.target = cor.conv.id;
 	assert_int_equal(request_who(f, &A, PROTO_ST_AUDIT_NOTE, &note, NULL,
 	    NULL), 0);
-	newest_is(f, &A, "export", cid);
+	newest_is(f, &A, "export", cor.conv.id);
+	st_conv_free(&cor.conv);
 	assert_int_equal(total(f, &A), 15);
+	canned_actions(f);
 }
 
 /* An invitation into who's organisation of email (token hash bytes hb). */
@@ -240,7 +278,8 @@ test_user_actions(void **state)
 	struct st_user_update_rep upr;
 	struct st_audit_page l;
 	struct st_u8_rep v;
-	char ann[ST_USER_ID_MAX + 1];
+	struct st_invites il;
+	char ann[ST_USER_ID_MAX + 1], inv[ST_INVITE_ID_MAX + 1];
 
 	assert_int_equal(request_who(f, NULL, PROTO_ST_USER_BOOT, &boot, &v,
 	    NULL), 0);
@@ -279,6 +318,19 @@ test_user_actions(void **state)
 	assert_int_equal(v.v, 0);
 	newest_is(f, &A, "user.delete", ann);
 	assert_int_equal(total(f, &A), 4);
+	/* An invitation revoked: its id. */
+	fake_now++;
+	assert_int_equal(invite(f, &A, "bob@example.com", 3, &iv), 0);
+	assert_int_equal(request_who(f, &A, PROTO_ST_INVITE_LIST, NULL, &il,
+	    NULL), 0);
+	assert_int_equal(il.n, 1);
+	strlcpy(inv, il.v[0].id, sizeof(inv));
+	st_rep_free(PROTO_ST_INVITE_LIST, &il);
+	fake_now++;
+	assert_int_equal(request_who(f, &A, PROTO_ST_INVITE_REVOKE,
+	    &(struct st_id_req){ inv }, NULL, NULL), 0);
+	newest_is(f, &A, "user.invite_revoke", inv);
+	assert_int_equal(total(f, &A), 6);
 
 	/* Refused or changing nothing: no entry. */
 	fake_now++;
@@ -296,7 +348,7 @@ test_user_actions(void **state)
 	assert_int_equal(request_who(f, NULL, PROTO_ST_INVITE_ACCEPT, &ac,
 	    &acr, NULL), 0);
 	assert_int_equal(acr.result, 1);
-	assert_int_equal(total(f, &A), 4);
+	assert_int_equal(total(f, &A), 6);
 }
 
 /* parleyctl's ST_USER_SET: user.add, user.password; none when refused. */
@@ -344,6 +396,9 @@ test_no_entry(void **state)
 	struct fix *f = *state;
 	struct st_audit_note_req note = { "widget.delete", "" };
 	struct st_widget w;
+	struct st_str gid[1] = { { "0123456789abcdef0123456789abcdef01234567" } };
+	struct st_gap_delete_req gq = { gid, 1 };
+	struct st_u64 gone;
 
 	assert_int_equal(request_who(f, &A, PROTO_ST_WIDGET_DELETE,
 	    &(struct st_id_req){ "wid_nope" }, NULL, NULL), PROTO_E_NOT_FOUND);
@@ -356,6 +411,13 @@ test_no_entry(void **state)
 	/* Reads leave none. */
 	assert_int_equal(request_who(f, &A, PROTO_ST_WIDGET_LIST, NULL, NULL,
 	    NULL), 0);
+	/*
+	 * Resolving gaps that are not there deletes none: no entry (a
+	 * flood of them would push the log's older entries out).
+	 */
+	assert_int_equal(request_who(f, &A, PROTO_ST_GAP_DELETE, &gq, &gone,
+	    NULL), 0);
+	assert_int_equal(gone.v, 0);
 	/* Nobody asking (a test, a tool of old): none. */
 	st_widget_defaults(&w);
 	assert_int_equal(request_who(f, NULL, PROTO_ST_WIDGET_CREATE, &w, NULL,
@@ -370,7 +432,7 @@ static void
 test_pages_and_orgs(void **state)
 {
 	struct fix *f = *state;
-	struct st_audit_note_req note = { "export", "" };
+	struct st_audit_note_req note = { "contact.export", "" };
 	struct st_audit_page l;
 	struct st_who ctl = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
 	    ST_ROLE_OWNER);

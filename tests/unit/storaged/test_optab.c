@@ -165,7 +165,10 @@ static const struct {
 	{ PROTO_ST_INVITE_ACCEPT, NULL, AUD_JOIN },
 	{ PROTO_ST_USER_SET, NULL, AUD_REP_U8 },
 	{ PROTO_ST_USER_SELF, NULL, AUD_REP_U8 },
-	{ PROTO_ST_GAP_DELETE, "knowledge_gap.delete", AUD_NONE },
+	{ PROTO_ST_GAP_DELETE, NULL, AUD_NONE },
+	{ PROTO_ST_INVITE_REVOKE, "user.invite_revoke", AUD_REQ },
+	{ PROTO_ST_CANNED_PUT, NULL, AUD_REP },
+	{ PROTO_ST_CANNED_DELETE, "canned_reply.delete", AUD_REQ },
 };
 
 #define NAUDITED	(sizeof(audited) / sizeof(audited[0]))
