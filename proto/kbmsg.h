@@ -57,7 +57,10 @@
  *                    the source ready; not ok, failed with error (its
  *                    pages kept); ok ST_KB_SYNC_AGAIN: the sync cut
  *                    short to be taken again at once (due now, a new
- *                    sync id; its pages kept, the source syncing)
+ *                    sync id; its pages kept, the source syncing); ok
+ *                    ST_KB_SYNC_PARTIAL: a part of the site not read
+ *                    this time, the source ready with error naming it,
+ *                    the pages this sync did not see kept
  *   `not found` for a page put or done whose sync has ended (the source
  *   deleted, changed, or leased again).
  *
@@ -272,6 +275,12 @@ struct st_kb_page_put_rep {
 
 /* ST_KB_SYNC_DONE's ok: the sync taken again at once (crawl_recover). */
 #define ST_KB_SYNC_AGAIN	2
+/*
+ * ST_KB_SYNC_DONE's ok: the sync read the site but a part of it (a
+ * sitemap, a page whose links are not known): the source ready, error
+ * naming that part, the pages it did not see kept.
+ */
+#define ST_KB_SYNC_PARTIAL	3
 
 struct st_kb_sync_done_req {
 	char source_id[ST_KB_SOURCE_ID_LEN + 1];

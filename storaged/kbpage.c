@@ -564,7 +564,8 @@ store_kb_sync_done(struct store_txn *t, const struct st_kb_sync_done_req *q,
 		kbsource_save(t, &s);
 		goto out;
 	}
-	if (q->ok && unseen_drop(t, &s, q->sync_id, &left) < 0)
+	/* Partial: its unseen pages may be where the unread part leads. */
+	if (q->ok == 1 && unseen_drop(t, &s, q->sync_id, &left) < 0)
 		goto out;
 	if (left) {
 		*more = 1;
@@ -572,8 +573,8 @@ store_kb_sync_done(struct store_txn *t, const struct st_kb_sync_done_req *q,
 		goto out;
 	}
 	free(s.error);
-	if ((s.error = strdup(q->ok || q->error == NULL ? "" : q->error)) ==
-	    NULL) {
+	if ((s.error = strdup(q->ok == 1 || q->error == NULL ? "" :
+	    q->error)) == NULL) {
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 		goto out;
 	}

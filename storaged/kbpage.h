@@ -32,7 +32,8 @@ int store_kb_page_put(struct store_txn *, const struct st_kb_page_put_req *q,
  * The end of sync q->sync_id: ok, a bounded step removing the pages it
  * did not see (*more 1: ask again), then the source ready; not ok, the
  * source failed (its pages kept); ST_KB_SYNC_AGAIN, due again now (its
- * lease cut short). `not found` once that sync has ended.
+ * lease cut short); ST_KB_SYNC_PARTIAL, ready with q->error, its pages
+ * kept. `not found` once that sync has ended.
  */
 int store_kb_sync_done(struct store_txn *,
     const struct st_kb_sync_done_req *q, uint8_t *more);

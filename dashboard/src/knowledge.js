@@ -39,6 +39,10 @@ function statusCell(s) {
       : { 'aria-label': 'Syncing' }));
   }
   if (s.status === 'failed' && s.error) kids.push(h('p', { class: 'field-error', 'data-testid': 'source-error' }, s.error));
+  // Ready with an error: a part of the site not read this time, its pages kept.
+  if (s.status === 'ready' && s.error) {
+    kids.push(h('p', { class: 'hint', 'data-testid': 'source-error' }, `Partly read, earlier pages kept: ${s.error}`));
+  }
   return h('td', { 'data-label': 'Status' }, ...kids);
 }
 

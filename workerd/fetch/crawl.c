@@ -3,13 +3,15 @@
  *
  * 1. robots.txt of the start URL's origin is fetched first: an answer
  *    other than 2xx allows everything, but for a 5xx or no answer at all,
- *    which allows nothing (RFC 9309 2.3.1). Its Crawl-delay, if any,
- *    spaces the fetches (one at a time then).
+ *    which allows nothing (RFC 9309 2.3.1): the sync fails then, as when
+ *    it forbids the start URL. Its Crawl-delay, if any, spaces the
+ *    fetches (one at a time then).
  * 2. The start URL is a sitemap when its path ends in ".xml" or ".xml.gz"
  *    (gzip, unzipped by sitemap.c): its pages
  *    (and an index's sitemaps, at most SITEMAPS_MAX) are the crawl's, at
- *    depth 0. Else it is the first page, and each page's links under the
- *    start URL's directory on the same host are followed, to max_depth.
+ *    depth 0 (an index's sitemap not read: the sync partial). Else it is
+ *    the first page, and each page's links under the start URL's
+ *    directory on the same host are followed, to max_depth.
  * 3. A page: its last validators asked of storaged (ST_KB_PAGE_GET), a
  *    conditional GET (redirects followed on the same host, at most 5,
  *    each hop's path checked against robots.txt before it is asked, one
@@ -23,22 +25,26 @@
  *    with the first). A 4xx or 5xx, a network error, a type we cannot
  *    read or a noindex page is put with its status and error and no
  *    chunk, but for a failure that may pass (no answer, a 5xx, a 429) of
- *    a page with text: its text is kept, the failure its error. A redirected URL is put too, without chunks, with the
- *    validators of the page it led to: the next sync asks it
- *    conditionally, the redirect followed with them.
+ *    a page with text: its text is kept, the failure its error. A
+ *    redirected URL is put too, without chunks, with the validators of
+ *    the page it led to: the next sync asks it conditionally, the
+ *    redirect followed with them.
  *    A link crawl's page is stored with its links (those under the
  *    start URL's directory): they keep the pages they lead to (a page no
  *    longer linked is removed), so a 304 to a page read for its links
- *    (short of the depth bound) follows its stored links. A page stored
- *    without them (before they were kept, or too many) is asked whole
- *    and, unchanged, read for its links alone.
+ *    (short of the depth bound) follows its stored links, as does a
+ *    failure that may pass. A page stored without them (before they were
+ *    kept, or too many) is asked whole and, unchanged, read for its links
+ *    alone; failing for now, the sync is partial.
  * 4. A file source is one page: its bytes asked of storaged
  *    (ST_KB_FILE_GET) in place of a GET, read by its content type, kept
  *    when its bytes did not change, its HTML's links never followed.
  * 5. When nothing is left, or a bound is reached, ST_KB_SYNC_DONE (asked
  *    again while storaged has more to remove): ok, unless the start URL
- *    failed or the time bound cut the sync (then the pages already
- *    stored are kept). storaged's "sync ended" (the source deleted,
+ *    or robots.txt failed or the time bound cut the sync (then the pages
+ *    already stored are kept); ST_KB_SYNC_PARTIAL when a part of the site
+ *    could not be read (the pages the sync did not see kept, the first
+ *    such part its error). storaged's "sync ended" (the source deleted,
  *    changed or leased again) stops the crawl at once, nothing told.
  */
 #include <ctype.h>
@@ -162,6 +168,11 @@ struct crawl {
 	unsigned sitemaps;
 	uint64_t deadline, next_start;
 	int robots_done, cut, start_failed, ending, stopped;
+	/*
+	 * A part of the site not read this time (a sitemap, or a page whose
+	 * links are not known): the pages the sync did not see are kept.
+	 */
+	int partial;
 	int embed_warned;	/* an embedding failure logged this sync */
 	int again;		/* ended to be taken again (crawl_recover) */
 	char why[ERR_MAX + 1];	/* the sync's error, if it fails */
@@ -543,8 +554,9 @@ ask_done(struct crawl *c)
 	memset(&q, 0, sizeof(q));
 	strlcpy(q.source_id, c->job.id, sizeof(q.source_id));
 	q.sync_id = c->job.sync_id;
-	q.ok = c->again ? ST_KB_SYNC_AGAIN : (uint8_t)ok;
-	q.error = ok ? "" : c->why;
+	q.ok = c->again ? ST_KB_SYNC_AGAIN : !ok ? 0 : c->partial ?
+	    ST_KB_SYNC_PARTIAL : 1;
+	q.error = ok && !c->partial ? "" : c->why;
 	if (storec_ask(NULL, PROTO_ST_KB_SYNC_DONE, &q, done_answered, c,
 	    &c->done_req) < 0)
 		crawl_end(c);
@@ -566,6 +578,22 @@ crawl_fail(struct crawl *c, const char *part, const char *what)
 	else
 		snprintf(c->why, sizeof(c->why), "%s: %.*s", part,
 		    (int)(sizeof(c->why) - 32), what);
+}
+
+/*
+ * A part of the site not read this time ("kind url: what"): the sync
+ * ends partial, what its error (crawl_fail's first), its unseen pages
+ * kept, for they may be where that part leads.
+ */
+static void
+crawl_partial(struct crawl *c, const char *kind, const char *url,
+    const char *what)
+{
+	char part[ERR_MAX + 1];
+
+	c->partial = 1;
+	snprintf(part, sizeof(part), "%s %.120s", kind, url);
+	crawl_fail(c, part, what);
 }
 
 static void
@@ -1189,16 +1217,36 @@ page_read(struct fetch *f)
 }
 
 /*
- * A failure that may pass (no answer, a 5xx, a 429) of a page stored
- * with text: the text kept, the failure its error (why). 1 when kept.
+ * f's page not read this time (why): the links it was stored with
+ * followed, as a 304's, so the pages they lead to are seen; not known,
+ * the crawl is partial (those pages kept).
+ */
+static void
+links_through(struct fetch *f, const char *why)
+{
+	if (!wants_links(f))
+		return;
+	if (f->had_old && f->old.links_known)
+		links_replay(f);
+	else
+		crawl_partial(f->cr, "page", f->url, why);
+}
+
+/*
+ * A failure that may pass (no answer, a 5xx, a 429) of a page: its
+ * stored links followed (links_through); stored with text, the text
+ * kept, the failure its error (why). 1 when kept.
  */
 static int
 keep_through(struct fetch *f, const char *why)
 {
 	char e[ERR_MAX + 1];
 
-	if (!f->had_old || f->old.chunks == 0 || f->guard.refused ||
-	    f->too_big || (f->code != 0 && f->code < 500 && f->code != 429))
+	if (f->guard.refused || f->too_big ||
+	    (f->code != 0 && f->code < 500 && f->code != 429))
+		return 0;
+	links_through(f, why);
+	if (!f->had_old || f->old.chunks == 0)
 		return 0;
 	snprintf(e, sizeof(e), "%s (the last version kept)", why);
 	page_keep(f, e);
@@ -1225,7 +1273,10 @@ spun_before(const struct fetch *f)
 	    f->cr->job.sync_id < f->old.fetched_at + SPUN_FRESH_MS;
 }
 
-/* f's page kept unread with its error (spun_before); a file's fails. */
+/*
+ * f's page kept unread with its error (spun_before), its stored links
+ * followed (links_through); a file's fails.
+ */
 static void
 spun_keep(struct fetch *f)
 {
@@ -1234,6 +1285,7 @@ spun_keep(struct fetch *f)
 		f->cr->start_failed = 1;
 		crawl_fail(f->cr, "file", f->old.error);
 	}
+	links_through(f, f->old.error);
 	page_keep(f, f->old.error);
 }
 
@@ -1312,26 +1364,49 @@ old_got(const struct storec_result *r, void *arg)
 	page_answered(f);
 }
 
+/*
+ * Sitemap f not read (why): the start's fails the sync ("sitemap:
+ * why"), another's makes it partial ("sitemap URL: why"); f freed.
+ */
+static void
+sitemap_failed(struct fetch *f, const char *why)
+{
+	struct crawl *c = f->cr;
+
+	if (f->start) {
+		c->start_failed = 1;
+		crawl_fail(c, "sitemap", why);
+	} else
+		crawl_partial(c, "sitemap", f->url, why);
+	fetch_free(f);
+}
+
 /* A sitemap read: its pages (or sitemaps) queued. */
 static void
 sitemap_read(struct fetch *f)
 {
 	struct crawl *c = f->cr;
 	struct sitemap sm;
-	const char *why = "sitemap: not read";	/* sitemap.c's are so */
+	const char *why = NULL, *pfx = "sitemap: ";	/* sitemap.c's */
+	char code[32];
 	size_t i;
 	int rc;
 
+	if (f->code < 200 || f->code > 299) {
+		snprintf(code, sizeof(code), "HTTP %ld", f->code);
+		sitemap_failed(f, f->start ? "not read" : code);
+		return;
+	}
 	fetcher_reading("sitemap", f->url);
 	reading_sync(f, "sitemap");
-	rc = f->code >= 200 && f->code <= 299 ?
-	    sitemap_parse(f->body.data, f->body.len, &sm, &why) : -1;
+	rc = sitemap_parse(f->body.data, f->body.len, &sm, &why);
 	fetcher_reading(NULL, NULL);
 	if (rc < 0) {
-		if (f->start)
-			c->start_failed = 1;
-		crawl_fail(c, NULL, why);
-		fetch_free(f);
+		if (why == NULL)
+			why = "not read";
+		else if (strncmp(why, pfx, strlen(pfx)) == 0)
+			why += strlen(pfx);
+		sitemap_failed(f, why);
 		return;
 	}
 	for (i = 0; i < sm.nurls; i++)
@@ -1341,23 +1416,36 @@ sitemap_read(struct fetch *f)
 	fetch_free(f);
 }
 
-/* robots.txt's answer: its rules, or everything allowed or not. */
+/*
+ * robots.txt's answer: its rules, or everything allowed or not. Nothing
+ * allowed for a 5xx or no answer: the sync fails, its pages kept (the
+ * site may answer next time).
+ */
 static void
 robots_read(struct fetch *f)
 {
 	struct crawl *c = f->cr;
 	const char *why;
+	char code[32];
 
 	c->robots_done = 1;
 	if (f->code >= 200 && f->code <= 299) {
 		fetcher_reading("robots.txt", f->url);
 		reading_sync(f, "robots.txt");
 		if (robots_parse(f->body.data, f->body.len, &c->robots,
-		    &why) < 0)
+		    &why) < 0) {
 			robots_deny_all(&c->robots);
+			c->start_failed = 1;
+			crawl_fail(c, NULL, why);	/* "robots: ..." */
+		}
 		fetcher_reading(NULL, NULL);
-	} else if (f->code == 0 || f->code >= 500)
+	} else if (f->code == 0 || f->code >= 500) {
 		robots_deny_all(&c->robots);
+		snprintf(code, sizeof(code), "HTTP %ld", f->code);
+		c->start_failed = 1;
+		crawl_fail(c, "robots.txt", f->code != 0 ? code :
+		    f->err[0] != '\0' ? f->err : "no answer");
+	}
 	fetch_free(f);
 }
 
@@ -1368,7 +1456,6 @@ robots_read(struct fetch *f)
 static void
 hop_refused(struct fetch *f)
 {
-	struct crawl *c = f->cr;
 	char why[ERR_MAX + 1];
 
 	snprintf(why, sizeof(why), "%s: %s", f->refused,
@@ -1380,10 +1467,7 @@ hop_refused(struct fetch *f)
 		page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
-	if (f->start)
-		c->start_failed = 1;
-	crawl_fail(c, "sitemap", why);
-	fetch_free(f);
+	sitemap_failed(f, why);
 }
 
 static void
@@ -1424,10 +1508,9 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 			c->start_failed = 1;
 			crawl_fail(c, "start URL", why);
 		}
-		if (f->kind == F_SITEMAP) {
-			crawl_fail(c, "sitemap", why);
-			fetch_free(f);
-		} else if (!keep_through(f, why))
+		if (f->kind == F_SITEMAP)
+			sitemap_failed(f, why);
+		else if (!keep_through(f, why))
 			page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
@@ -1553,7 +1636,10 @@ fetch_start(struct crawl *c, struct pending *p)
 
 /* ------------------------------------------------------------ the pump */
 
-/* The next URL robots.txt lets us fetch, or NULL. */
+/*
+ * The next URL robots.txt lets us fetch, or NULL. A start URL it
+ * forbids fails the sync.
+ */
 static struct pending *
 todo_next(struct crawl *c)
 {
@@ -1564,6 +1650,10 @@ todo_next(struct crawl *c)
 		c->ntodo--;
 		if (p->kind != F_PAGE || robots_ok(c, p->url))
 			return p;	/* robots.txt is a site's: not a file's */
+		if (p->start) {
+			c->start_failed = 1;
+			crawl_fail(c, "start URL", "disallowed by robots.txt");
+		}
 		free(p->url);
 		free(p);
 	}

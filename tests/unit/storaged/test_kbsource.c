@@ -404,7 +404,9 @@ sync_done(struct fix *f, const struct st_kbsource *s, uint64_t sync_id,
 	strlcpy(q.source_id, s->id, sizeof(q.source_id));
 	q.sync_id = sync_id;
 	q.ok = (uint8_t)ok;
-	q.error = ok ? "" : "start page: HTTP 500";
+	q.error = ok == 1 ? "" : ok == ST_KB_SYNC_PARTIAL ?
+	    "sitemap https://shop.example/a.xml: HTTP 503" :
+	    "start page: HTTP 500";
 	rc = request_who(f, NULL, PROTO_ST_KB_SYNC_DONE, &q, &rep, NULL);
 	if (rc == 0 && more != NULL)
 		*more = rep.v;
@@ -490,6 +492,48 @@ test_crawl_sync(void **state)
 	assert_int_equal(db_entries(f, "kb_chunks"), 0);
 	assert_int_equal(db_entries(f, "kb_post"), 0);
 	assert_int_equal(db_entries(f, "kb_due"), 0);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+	st_kbsource_free(&job2);
+}
+
+/*
+ * A partial sync (a part of the site not read): the source ready, its
+ * error kept, the pages the sync did not see kept.
+ */
+static void
+test_sync_partial(void **state)
+{
+	struct fix *f = *state;
+	static const char *const a[] = { "Kettles boil water fast." };
+	struct st_kbsource s, job, job2, got;
+	struct st_kb_page_put_rep rep;
+	uint8_t more = 1;
+
+	crawl_new(f, "https://shop.example/", 0, &s, &job);
+	assert_int_equal(page_put(f, &job, job.sync_id,
+	    "https://shop.example/k", a, 1, 0, &rep), 0);
+	assert_int_equal(page_put(f, &job, job.sync_id,
+	    "https://shop.example/t", a, 1, 0, &rep), 0);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SYNC,
+	    &(struct st_id_req){ s.id }, &got, NULL), 0);
+	st_kbsource_free(&got);
+	assert_int_equal(due_one(f, &job2), 1);
+	/* /t unseen, kept; the source ready with why. */
+	assert_int_equal(page_put(f, &job2, job2.sync_id,
+	    "https://shop.example/k", NULL, 0, 1, &rep), 0);
+	assert_int_equal(sync_done(f, &job2, job2.sync_id, ST_KB_SYNC_PARTIAL,
+	    &more), 0);
+	assert_int_equal(more, 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_GET,
+	    &(struct st_id_req){ s.id }, &got, NULL), 0);
+	assert_int_equal(got.sync_status, ST_KB_READY);
+	assert_string_equal(got.error,
+	    "sitemap https://shop.example/a.xml: HTTP 503");
+	assert_int_equal(got.pages, 2);
+	assert_int_equal(db_entries(f, "kb_pages"), 2);
+	st_kbsource_free(&got);
 	st_kbsource_free(&s);
 	st_kbsource_free(&job);
 	st_kbsource_free(&job2);
@@ -1141,6 +1185,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_org_sweep, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_crawl_sync, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_sync_partial, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_listed, setup,
 		    fix_teardown),

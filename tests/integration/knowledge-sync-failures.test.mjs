@@ -1,0 +1,141 @@
+// A re-sync that cannot read a part of a site keeps the pages it did not
+// reach (served on 127.0.0.1, PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on): a hub
+// page answering 503 keeps its text and its stored links are followed,
+// so the pages under it stay; robots.txt answering 503 crawls nothing
+// and fails the sync, every page kept; a child sitemap answering 503
+// leaves the source ready, its error naming that sitemap, its pages
+// kept, and the error gone once it answers again.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { Parley, waitFor } from './lib/harness.mjs';
+import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { receiver } from './lib/receiver.mjs';
+
+const S = '/v1/admin/knowledge/sources';
+const WAIT = 15000;
+const page = (t, b) => '<!doctype html><html lang="en"><head>' +
+  `<title>${t}</title></head><body><main><h1>${t}</h1>${b}</main></body></html>`;
+
+let p;
+let site;
+let call;
+let files;
+const down = new Set();	// paths answering 503 for now
+
+before(async () => {
+  site = await receiver((req, res) => {
+    if (down.has(req.url)) {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('busy');
+      return;
+    }
+    const f = files[req.url];
+    if (!f) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': f[0] });
+    res.end(f[1]);
+  });
+  const u = (x) => site.url(x);
+  const urlset = (x) => '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' +
+    `<url><loc>${u(x)}</loc></url></urlset>`;
+  files = {
+    '/docs/': ['text/html', page('Home', '<p>Welcome home.</p><a href="/docs/hub">Hub</a>')],
+    '/docs/hub': ['text/html', page('Hub', '<p>The hub lists guides.</p><a href="/docs/a">A</a> <a href="/docs/b">B</a>')],
+    '/docs/a': ['text/html', page('Guide A', '<p>The capybara guide explains everything.</p>')],
+    '/docs/b': ['text/html', page('Guide B', '<p>The axolotl guide explains the rest.</p>')],
+    '/sitemap.xml': ['application/xml', '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' +
+      `<sitemap><loc>${u('/sm1.xml')}</loc></sitemap><sitemap><loc>${u('/sm2.xml')}</loc></sitemap></sitemapindex>`],
+    '/sm1.xml': ['application/xml', urlset('/docs/a')],
+    '/sm2.xml': ['application/xml', urlset('/docs/b')],
+  };
+  p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
+  await p.start();
+  const api = await checkerFor(p);
+  call = (m, path, body) => adminCall(p, api, m, path, body);
+});
+
+after(async () => {
+  try {
+    if (p) await p.stop();
+  } finally {
+    if (site) await site.close();
+  }
+});
+
+async function synced(id, since) {
+  let s;
+  await waitFor(async () => {
+    s = (await call('GET', `${S}/${id}`)).json();
+    return s.status !== 'syncing' && s.synced_at > since;
+  }, WAIT, 'synced');
+  return s;
+}
+
+async function pages(id) {
+  const r = (await call('GET', `${S}/${id}/pages?limit=50`)).json();
+  return new Map(r.pages.map((x) => [new URL(x.url).pathname, x]));
+}
+
+const found = async (q) => (await call('POST', '/v1/admin/knowledge/search', { query: q, k: 5 })).json().results.map((x) => x.url);
+
+/* The source re-synced while paths answer 503. */
+async function resync(s, paths) {
+  paths.forEach((x) => down.add(x));
+  try {
+    assert.equal((await call('POST', `${S}/${s.id}/sync`)).status, 200);
+    return await synced(s.id, s.synced_at);
+  } finally {
+    paths.forEach((x) => down.delete(x));
+  }
+}
+
+let crawl;
+
+test('a hub page answering 503 keeps its text, its stored links followed: the pages under it stay', async () => {
+  const r = await call('POST', S, { type: 'crawl', url: site.url('/docs/') });
+  assert.equal(r.status, 201, r.text);
+  crawl = await synced(r.json().id, 0);
+  assert.equal(crawl.status, 'ready', crawl.error);
+  assert.equal(crawl.pages, 4);
+  const s = await resync(crawl, ['/docs/hub']);
+  assert.equal(s.status, 'ready', s.error);
+  assert.equal(s.pages, 4);
+  const got = await pages(s.id);
+  assert.equal(got.get('/docs/hub').error, 'HTTP 503 (the last version kept)');
+  assert.ok(got.has('/docs/a') && got.has('/docs/b'), [...got.keys()].join(' '));
+  assert.ok((await found('capybara')).length > 0, 'a page under the hub removed');
+  crawl = s;
+});
+
+test('robots.txt answering 503 crawls nothing and fails the sync, its pages kept', async () => {
+  const before = site.hits.length;
+  const s = await resync(crawl, ['/robots.txt']);
+  assert.equal(s.status, 'failed');
+  assert.equal(s.error, 'robots.txt: HTTP 503');
+  assert.deepEqual(site.hits.slice(before).map((h) => h.path), ['/robots.txt']);
+  assert.equal(s.pages, 4);
+  assert.ok((await found('capybara')).length > 0, 'the pages removed');
+  crawl = s;
+});
+
+test('a child sitemap answering 503: the source ready, its error naming it, its pages kept', async () => {
+  const r = await call('POST', S, { type: 'crawl', url: site.url('/sitemap.xml') });
+  let s = await synced(r.json().id, 0);
+  assert.equal(s.status, 'ready', s.error);
+  assert.equal(s.pages, 2);
+  s = await resync(s, ['/sm1.xml']);
+  assert.equal(s.status, 'ready');
+  assert.equal(s.error, `sitemap ${site.url('/sm1.xml')}: HTTP 503`);
+  assert.equal(s.pages, 2);
+  assert.ok((await pages(s.id)).has('/docs/a'), 'the page of the unread sitemap removed');
+  // Read again, the error is gone.
+  assert.equal((await call('POST', `${S}/${s.id}/sync`)).status, 200);
+  s = await synced(s.id, s.synced_at);
+  assert.equal(s.status, 'ready');
+  assert.equal(s.error, '');
+  assert.equal(s.pages, 2);
+});
