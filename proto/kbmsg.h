@@ -66,12 +66,14 @@
  *
  * The admin API's:
  *
- *   ST_KB_SYNC       str id -> source (syncing, due now; who asks)
+ *   ST_KB_SYNC       str id -> source (syncing, due now, a sync of it
+ *                    running ended; who asks)
  *   ST_KB_FILE_PUT   str id, str content type, bytes (at most 7 MiB),
  *                    u32 offset, u32 total -> source, u32 received,
  *                    u32 total, u8 stored: a
  *                    file source's file, kept until the source is
- *                    deleted; syncing, due now. total 0: bytes are the
+ *                    deleted; syncing, due now (a sync of it running
+ *                    ended). total 0: bytes are the
  *                    whole file. Else they are a piece of a file of
  *                    total bytes at offset (an upload in pieces, each
  *                    within a client's body budget): offset 0 starts the

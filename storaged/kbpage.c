@@ -587,13 +587,15 @@ out:
 	return t->err;
 }
 
-/* out syncing, due now and saved; freed when t failed. t->err. */
+/*
+ * out syncing, due now (a sync of it running ended) and saved; freed
+ * when t failed. t->err.
+ */
 static int
 sync_now(struct store_txn *t, struct st_kbsource *out)
 {
 	if (!t->err) {
-		out->sync_status = ST_KB_SYNCING;
-		kbsource_due(t, out, t->st->now());
+		kbsource_resync(t, out, t->st->now());
 		kbsource_save(t, out);
 	}
 	if (t->err)

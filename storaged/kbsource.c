@@ -113,6 +113,19 @@ kbsource_due(struct store_txn *t, struct st_kbsource *s, uint64_t at)
 	}
 }
 
+void
+kbsource_resync(struct store_txn *t, struct st_kbsource *s, uint64_t at)
+{
+	/*
+	 * A sync running reads what the source was: ended, else its done
+	 * would make the source ready and lose this one. ST_KB_DUE's next
+	 * sync id is later still.
+	 */
+	s->sync_id++;
+	s->sync_status = ST_KB_SYNCING;
+	kbsource_due(t, s, at);
+}
+
 /*
  * Its chunks and pages go in the sweep's steps; until then a search
  * skips them. It is due no more.
@@ -193,11 +206,10 @@ kbsource_refresh(struct store_txn *t, struct st_kbsource *s)
 		return;
 	}
 	/* A file waits for its bytes (ST_KB_FILE_PUT) before it is due. */
-	s->sync_status = ST_KB_SYNCING;
 	if (s->source_type == ST_KB_FILE && kb_file_has(t, s->id) != 1)
-		kbsource_due(t, s, 0);
+		kbsource_resync(t, s, 0);
 	else
-		kbsource_due(t, s, t->st->now());
+		kbsource_resync(t, s, t->st->now());
 }
 
 /* out refreshed and saved; freed when t failed. */

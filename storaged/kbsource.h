@@ -64,5 +64,12 @@ void kbsource_save(struct store_txn *, struct st_kbsource *s);
  * due. The caller saves s.
  */
 void kbsource_due(struct store_txn *, struct st_kbsource *s, uint64_t at);
+/*
+ * s (a crawl or file source) to be synced again at at (0: not due):
+ * syncing, a sync of it running ended (its sync id moved on: its next
+ * ask is `not found`). The caller saves s.
+ */
+void kbsource_resync(struct store_txn *, struct st_kbsource *s,
+    uint64_t at);
 
 #endif

@@ -45,7 +45,8 @@
  *    already stored are kept); ST_KB_SYNC_PARTIAL when a part of the site
  *    could not be read (the pages the sync did not see kept, the first
  *    such part its error). storaged's "sync ended" (the source deleted,
- *    changed or leased again) stops the crawl at once, nothing told.
+ *    changed, synced again on demand, or leased again: its sync id moved
+ *    on) stops the crawl at once, nothing told.
  */
 #include <ctype.h>
 #include <stdio.h>

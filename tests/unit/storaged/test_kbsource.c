@@ -498,6 +498,45 @@ test_crawl_sync(void **state)
 }
 
 /*
+ * A source synced again while its sync runs: that sync ended (its puts
+ * and done `not found`), a new one due now.
+ */
+static void
+test_sync_again(void **state)
+{
+	struct fix *f = *state;
+	static const char *const a[] = { "Kettles boil water fast." };
+	struct st_kbsource s, job, job2, got;
+	struct st_kb_page_put_rep rep;
+	uint8_t more = 1;
+
+	crawl_new(f, "https://shop.example/", 0, &s, &job);
+	assert_int_equal(page_put(f, &job, job.sync_id,
+	    "https://shop.example/k", a, 1, 0, &rep), 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SYNC,
+	    &(struct st_id_req){ s.id }, &got, NULL), 0);
+	assert_int_equal(got.sync_status, ST_KB_SYNCING);
+	st_kbsource_free(&got);
+	assert_int_equal(page_put(f, &job, job.sync_id,
+	    "https://shop.example/t", a, 1, 0, &rep), PROTO_E_NOT_FOUND);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more),
+	    PROTO_E_NOT_FOUND);
+	assert_int_equal(due_one(f, &job2), 1);
+	assert_true(job2.sync_id > job.sync_id);
+	assert_int_equal(page_put(f, &job2, job2.sync_id,
+	    "https://shop.example/t", a, 1, 0, &rep), 0);
+	assert_int_equal(sync_done(f, &job2, job2.sync_id, 1, &more), 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_GET,
+	    &(struct st_id_req){ s.id }, &got, NULL), 0);
+	assert_int_equal(got.sync_status, ST_KB_READY);
+	assert_int_equal(got.pages, 1);
+	st_kbsource_free(&got);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+	st_kbsource_free(&job2);
+}
+
+/*
  * A partial sync (a part of the site not read): the source ready, its
  * error kept, the pages the sync did not see kept.
  */
@@ -1187,6 +1226,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crawl_sync, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_sync_partial, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_sync_again, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_listed, setup,
 		    fix_teardown),
