@@ -34,13 +34,20 @@
  *
  *   ST_HOOK_DUE         u32 max (1-64), u32 lease_ms (1000-3600000:
  *                       PARLEY_NOTIFY_LEASE_MS), u32 per_hook (1-64),
- *                       u32 n, n x (str hook id, u32 room) (at most 64)
+ *                       u32 n, n x (str hook id, u32 room) (at most
+ *                       256), u32 per_org (0-256), u32 n, n x (str org,
+ *                       u32 held) (at most 256, their held 256 in all)
  *                       -> u32 n, n x job, u8 more (the notifier; each
  *                       job leased for lease_ms; at most about 1 MiB of
  *                       payloads; at most room jobs of a webhook listed,
  *                       per_hook of another, webhooks whose deliveries
- *                       are due first before the others; more: due ones
- *                       were left)
+ *                       are due first before the others; an
+ *                       organisation's share: with per_org, none of a
+ *                       webhook whose organisation's held, listed, and
+ *                       the jobs of this answer reach per_org, so that
+ *                       one organisation's slow receivers never hold
+ *                       every slot; 0: no share; more: due ones were
+ *                       left)
  *   ST_HOOK_RESULT      str id, u8 ok, u32 code, str error, u32
  *                       duration_ms, u64 retry_at (0: no retry left)
  *                                                        -> (empty)
@@ -105,6 +112,8 @@
 #define ST_DLV_CURSOR_PREFIX	"dlc_"
 #define ST_DLV_ERROR_MAX	200
 #define ST_HOOK_DUE_MAX		64	/* jobs a ST_HOOK_DUE takes */
+/* Jobs the notifier holds at once: ST_HOOK_DUE's held lists, its share. */
+#define ST_HOOK_HELD_MAX	256
 #define ST_HOOK_DUE_BYTES	(1024u * 1024)	/* payloads in one reply */
 /* A job taken and not answered is due again after lease_ms, in these bounds. */
 #define ST_HOOK_LEASE_MIN	1000

@@ -889,12 +889,21 @@ static const struct pfield f_hook_room[] = {
 };
 PLAYOUT(pl_hook_room, struct st_hook_room, f_hook_room);
 
+static const struct pfield f_org_held[] = {
+	PFBUF(struct st_org_held, org),
+	PFU32(struct st_org_held, held),
+};
+PLAYOUT(pl_org_held, struct st_org_held, f_org_held);
+
 static const struct pfield f_hook_due_req[] = {
 	PFU32(struct st_hook_due_req, max),
 	PFU32(struct st_hook_due_req, lease_ms),
 	PFU32(struct st_hook_due_req, per_hook),
-	PFLIST(struct st_hook_due_req, held, nheld, ST_HOOK_DUE_MAX,
+	PFLIST(struct st_hook_due_req, held, nheld, ST_HOOK_HELD_MAX,
 	    pl_hook_room),
+	PFU32(struct st_hook_due_req, per_org),
+	PFLIST(struct st_hook_due_req, orgs, norgs, ST_HOOK_HELD_MAX,
+	    pl_org_held),
 };
 PLAYOUT(pl_hook_due_req, struct st_hook_due_req, f_hook_due_req);
 

@@ -816,12 +816,20 @@ struct st_hook_room {
 	char hook[ST_HOOK_ID_LEN + 1];
 	uint32_t room;
 };
+/* An organisation the notifier holds jobs of, and how many. */
+struct st_org_held {
+	char org[ST_WHO_ORG_MAX + 1];
+	uint32_t held;
+};
 struct st_hook_due_req {
 	uint32_t max;
 	uint32_t lease_ms;
 	uint32_t per_hook;		/* a webhook not in held: at most this */
-	struct st_hook_room *held;	/* at most ST_HOOK_DUE_MAX */
+	struct st_hook_room *held;	/* at most ST_HOOK_HELD_MAX */
 	uint32_t nheld;
+	uint32_t per_org;		/* an organisation's share; 0 none */
+	struct st_org_held *orgs;	/* at most ST_HOOK_HELD_MAX */
+	uint32_t norgs;
 };
 /* ST_MAIL_DUE: at most max mails, each leased for lease_ms. */
 struct st_mail_due_req {

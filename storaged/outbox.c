@@ -19,7 +19,11 @@
  * so either both are stored or neither. The notifier leases what is due
  * (next_at moves its lease_ms ahead), a few of each webhook at a time
  * (the webhooks soonest due first: a backlog on one never hides another's
- * due deliveries), and answers each; one it never
+ * due deliveries) and no more of an organisation than its share of the
+ * notifier's slots (per_org, against what the notifier says it holds of
+ * each organisation: one organisation's slow receivers never hold every
+ * slot; each webhook looked at costs a read of its record for its org),
+ * and answers each; one it never
  * answers is due again when the lease ends. A webhook keeps at most
  * ST_HOOK_PENDING_MAX pending (past it, its oldest pending fails) and
  * ST_HOOK_LOG_MAX finished ones (the oldest go as others finish). A
@@ -750,16 +754,131 @@ hook_due_seqs(struct store_txn *t, const char *hook, uint64_t now,
 }
 
 /*
+ * An organisation's share in one ST_HOOK_DUE: what the notifier holds
+ * of it (q->orgs) and what this answer took. Each webhook looked at
+ * adds at most one entry, so look + norgs entries are enough.
+ */
+struct org_use {
+	char org[ST_WHO_ORG_MAX + 1];
+	uint32_t used;
+};
+struct org_tally {
+	struct org_use *u;
+	uint32_t n, cap;
+};
+
+/* The tally of q's orgs, room for more entries: 0, or -1 (t failed). */
+static int
+tally_init(struct store_txn *t, const struct st_hook_due_req *q,
+    uint32_t more, struct org_tally *ot)
+{
+	uint32_t i;
+
+	ot->n = 0;
+	ot->cap = q->norgs + more;
+	if ((ot->u = calloc(ot->cap, sizeof(*ot->u))) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < q->norgs; i++) {
+		strlcpy(ot->u[i].org, q->orgs[i].org, sizeof(ot->u[i].org));
+		ot->u[i].used = q->orgs[i].held;
+	}
+	ot->n = q->norgs;
+	return 0;
+}
+
+/* org's entry, added at 0 when new; NULL only past the cap (cannot be). */
+static struct org_use *
+tally_of(struct org_tally *ot, const char *org)
+{
+	uint32_t i;
+
+	for (i = 0; i < ot->n; i++)
+		if (strcmp(ot->u[i].org, org) == 0)
+			return &ot->u[i];
+	if (ot->n == ot->cap)
+		return NULL;
+	strlcpy(ot->u[ot->n].org, org, sizeof(ot->u[ot->n].org));
+	ot->u[ot->n].used = 0;
+	return &ot->u[ot->n++];
+}
+
+/*
+ * hook's organisation's entry in ot (one record read), or NULL: no share
+ * to keep (none asked, the webhook gone: job_take fails its deliveries).
+ */
+static struct org_use *
+hook_org(struct store_txn *t, const struct st_hook_due_req *q,
+    struct org_tally *ot, const char *hook)
+{
+	struct st_webhook h;
+	struct org_use *u;
+
+	if (q->per_org == 0 || store_hook_load(t, hook, &h) != 0)
+		return NULL;
+	u = tally_of(ot, h.org);
+	st_webhook_free(&h);
+	return u;
+}
+
+/*
+ * The webhooks to look at: with a share, the webhooks of organisations
+ * at it are passed by as well, at most ST_HOOKS_MAX of each such
+ * organisation, and at most (held + max) / per_org of them can be.
+ */
+static uint32_t
+due_look(const struct st_hook_due_req *q)
+{
+	uint32_t look = q->max + q->nheld + 1, held = 0, i;
+
+	if (q->per_org == 0)
+		return look;
+	for (i = 0; i < q->norgs; i++)
+		held += q->orgs[i].held;
+	return look + (held + q->max) / q->per_org * ST_HOOKS_MAX;
+}
+
+/*
+ * hook's due seqs within its room and its organisation's share (its
+ * record read only when it has room); 1 when some due ones are left.
+ */
+static int
+hook_take(struct store_txn *t, const struct st_hook_due_req *q,
+    struct org_tally *ot, const char *hook, uint64_t now, uint64_t *seqs,
+    uint32_t *ns)
+{
+	struct org_use *u = NULL;
+	uint32_t room = hook_room(q, hook), before = *ns;
+	int left;
+
+	if (room > 0 && (u = hook_org(t, q, ot, hook)) != NULL) {
+		if (u->used >= q->per_org)
+			return 1;
+		if (room > q->per_org - u->used)
+			room = q->per_org - u->used;
+	}
+	if (t->err)
+		return 0;
+	left = hook_due_seqs(t, hook, now, room, seqs, ns, q->max);
+	if (u != NULL)
+		u->used += *ns - before;
+	return left;
+}
+
+/*
  * The seqs to take, at most max: the webhooks soonest due first, each
- * within its room. Looks at max + nheld + 1 webhooks at most: past the
- * webhooks with no room, each one seen gives a job or ends the walk.
+ * within its room and its organisation's share. Looks at due_look(q)
+ * webhooks at most: past the webhooks with no room and those of an
+ * organisation at its share, each one seen gives a job or ends the walk.
  */
 static void
 due_seqs(struct store_txn *t, const struct st_hook_due_req *q, uint64_t now,
     uint64_t *seqs, uint32_t *ns, uint8_t *more)
 {
 	char (*hooks)[ST_HOOK_ID_LEN + 1];
-	uint32_t nh = 0, look = q->max + q->nheld + 1, i;
+	uint32_t nh = 0, look = due_look(q), i;
+	struct org_tally ot;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
@@ -769,8 +888,13 @@ due_seqs(struct store_txn *t, const struct st_hook_due_req *q, uint64_t now,
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 		return;
 	}
+	if (tally_init(t, q, look, &ot) < 0) {
+		free(hooks);
+		return;
+	}
 	if ((rc = mdb_cursor_open(t->txn, t->st->due_hooks, &cur)) != 0) {
 		free(hooks);
+		free(ot.u);
 		txn_lmdb(t, rc, "cursor");
 		return;
 	}
@@ -793,11 +917,27 @@ due_seqs(struct store_txn *t, const struct st_hook_due_req *q, uint64_t now,
 			*more = 1;
 			break;
 		}
-		if (hook_due_seqs(t, hooks[i], now, hook_room(q, hooks[i]),
-		    seqs, ns, q->max))
+		if (hook_take(t, q, &ot, hooks[i], now, seqs, ns))
 			*more = 1;
 	}
 	free(hooks);
+	free(ot.u);
+}
+
+/* NULL when q's share is well formed, else what is wrong (static). */
+static const char *
+share_invalid(const struct st_hook_due_req *q)
+{
+	uint32_t held = 0, i;
+
+	if (q->per_org > ST_HOOK_HELD_MAX)
+		return "per_org must be 0 to 256";
+	for (i = 0; i < q->norgs; i++) {
+		if (q->orgs[i].held > ST_HOOK_HELD_MAX - held)
+			return "orgs must hold 256 in all at most";
+		held += q->orgs[i].held;
+	}
+	return NULL;
 }
 
 int
@@ -822,6 +962,8 @@ store_hook_due(struct store_txn *t, const struct st_hook_due_req *q,
 	if (q->lease_ms < ST_HOOK_LEASE_MIN || q->lease_ms > ST_HOOK_LEASE_MAX)
 		return store_fail(t, PROTO_E_INVALID,
 		    "lease_ms must be 1000 to 3600000");
+	if (share_invalid(q) != NULL)
+		return store_fail(t, PROTO_E_INVALID, share_invalid(q));
 	now = t->st->now();
 	due_seqs(t, q, now, seqs, &ns, &out->more);
 	if (t->err)

@@ -28,9 +28,12 @@ int store_outbox_event(struct store_txn *, const char *org, uint32_t event,
  * webhook's url and secret, leased (due again at now + q->lease_ms,
  * ST_HOOK_LEASE_MIN to _MAX), at most about ST_HOOK_DUE_BYTES of
  * payloads: the webhooks soonest due first, at most the room q gives
- * each (its held entry, else per_hook), a webhook's soonest due first.
- * out->more: due ones were left. A due delivery whose webhook is gone
- * or disabled fails instead. out is for store_hook_jobs_free (jobs, n).
+ * each (its held entry, else per_hook), a webhook's soonest due first;
+ * with q->per_org, an organisation's jobs (what q->orgs says the notifier
+ * holds of it, and those of this answer) at most per_org: a webhook of an
+ * organisation at its share is passed by (each webhook looked at with
+ * room costs a read of its record). out->more: due ones were left. A due
+ * delivery whose webhook is gone or disabled fails instead. out is for store_hook_jobs_free (jobs, n).
  */
 int store_hook_due(struct store_txn *, const struct st_hook_due_req *q,
     struct st_hook_jobs *out);

@@ -12,19 +12,26 @@
  *
  * - Polling: every POLL_MS, while it holds fewer than HELD_MAX jobs,
  *   it asks storaged's outbox for the due deliveries (ST_HOOK_DUE, no
- *   who, max = the room left, and each webhook's room: HOOK_INFLIGHT less
- *   what it holds of it; at once again after a full answer, and when an
+ *   who, max = the room left (ST_HOOK_DUE_MAX at most), each webhook's
+ *   room: HOOK_INFLIGHT less what it holds of it, and each
+ *   organisation's count against ORG_SHARE; at once again after a full
+ *   answer, and when an
  *   attempt ends if storaged said it left due ones). Each
  *   job is leased to it for PARLEY_NOTIFY_LEASE_MS: one it never answers
  *   comes back then (at least once; receivers drop duplicates by
  *   webhook-id). A job it takes while it still holds it (a lease shorter
  *   than an attempt) is dropped: one attempt of a delivery at a time.
- * - Caps: at most HOOK_INFLIGHT attempts in flight per webhook and
- *   HELD_MAX in all, so that a slow or dead receiver holds only its own
- *   few slots. A job is taken only to start at once: none waits here,
- *   where a webhook deleted, disabled or sent elsewhere, or a
- *   conversation deleted, would not stop it (storaged checks those when
- *   it leases one). A job past its webhook's cap, should one come, is
+ * - Caps: at most HOOK_INFLIGHT attempts in flight per webhook,
+ *   ORG_SHARE (32) per organisation and HELD_MAX (256) in all, so that a
+ *   slow or dead receiver holds only its own few slots and one
+ *   organisation's slow receivers (up to ST_HOOKS_MAX webhooks) only
+ *   its share: every other organisation's deliveries still go. The
+ *   share is storaged's to keep: ST_HOOK_DUE says per_org and what is
+ *   held of each organisation, and passes by the webhooks of one at it.
+ *   A job is taken only to start at once: none waits here, where a
+ *   webhook deleted, disabled or sent elsewhere, or a conversation
+ *   deleted, would not stop it (storaged checks those when it leases
+ *   one). A job past its webhook's cap, should one come, is
  *   dropped and comes back when its lease ends.
  * - An attempt is deliver.c's (libcurl, signed, the address checked as
  *   curl connects: no private address unless PARLEY_WEBHOOK_ALLOW_PRIVATE,
@@ -60,8 +67,19 @@
 #define POLL_MS		250	/* between two ST_HOOK_DUE while there is room */
 /* After one that found nothing due: an idle install asks once a second. */
 #define IDLE_POLL_MS	1000
-#define HELD_MAX	ST_HOOK_DUE_MAX	/* attempts in flight in all */
+/*
+ * Attempts in flight in all. An attempt costs a curl handle, its
+ * socket and its body (under PROTO_MAX_PAYLOAD; most a few KiB) and
+ * nothing while it waits, on one loop.
+ */
+#define HELD_MAX	ST_HOOK_HELD_MAX
 #define HOOK_INFLIGHT	4	/* attempts in flight to one webhook */
+/*
+ * Attempts in flight to one organisation's webhooks: an eighth of
+ * HELD_MAX, so eight organisations with slow receivers are needed to
+ * fill it (storaged keeps it, ST_HOOK_DUE's per_org).
+ */
+#define ORG_SHARE	(HELD_MAX / 8)
 
 static int quitting;
 static struct loop_timer poll_timer, grace_timer;
@@ -186,13 +204,33 @@ leave_if_done(void *arg)
 
 /* ---------------------------------------------------------- polling */
 
-/* Counts job's webhook in the held list (arg): an entry per webhook. */
+/* Counts job's organisation in the orgs list (q): an entry per org. */
+static void
+org_count(const struct st_hook_job *job, struct st_hook_due_req *q)
+{
+	uint32_t i;
+
+	for (i = 0; i < q->norgs; i++)
+		if (strcmp(q->orgs[i].org, job->d.org) == 0)
+			break;
+	if (i == q->norgs) {
+		if (q->norgs == HELD_MAX)
+			return;		/* cannot be: HELD_MAX jobs in all */
+		strlcpy(q->orgs[i].org, job->d.org, sizeof(q->orgs[i].org));
+		q->orgs[i].held = 0;
+		q->norgs++;
+	}
+	q->orgs[i].held++;
+}
+
+/* Counts job in the held lists (arg): its webhook's room, its org's. */
 static void
 held_count(const struct st_hook_job *job, void *arg)
 {
 	struct st_hook_due_req *q = arg;
 	uint32_t i;
 
+	org_count(job, q);
 	for (i = 0; i < q->nheld; i++)
 		if (strcmp(q->held[i].hook, job->d.hook) == 0)
 			break;
@@ -208,12 +246,18 @@ held_count(const struct st_hook_job *job, void *arg)
 		q->held[i].room--;
 }
 
-/* The webhooks this notifier holds jobs of, with the room each has left. */
+/*
+ * The webhooks this notifier holds jobs of, with the room each has left,
+ * and the organisations, with how many each holds.
+ */
 static void
-held_list(struct st_hook_due_req *q, struct st_hook_room *held)
+held_list(struct st_hook_due_req *q, struct st_hook_room *held,
+    struct st_org_held *orgs)
 {
 	q->held = held;
 	q->nheld = 0;
+	q->orgs = orgs;
+	q->norgs = 0;
 	deliver_each(held_count, q);
 }
 
@@ -265,7 +309,8 @@ due_done(const struct storec_result *r, void *arg)
 static void
 poll_due(void *arg)
 {
-	struct st_hook_room held[HELD_MAX];
+	static struct st_hook_room held[HELD_MAX];
+	static struct st_org_held orgs[HELD_MAX];
 	struct st_hook_due_req q;
 	size_t n;
 
@@ -275,10 +320,11 @@ poll_due(void *arg)
 		loop_timer_after(&poll_timer, POLL_MS);
 		return;
 	}
-	q.max = (uint32_t)n;
+	q.max = (uint32_t)(n < ST_HOOK_DUE_MAX ? n : ST_HOOK_DUE_MAX);
 	q.lease_ms = wsettings.notify_lease_ms;
 	q.per_hook = HOOK_INFLIGHT;
-	held_list(&q, held);
+	q.per_org = ORG_SHARE;
+	held_list(&q, held, orgs);
 	if (storec_ask(NULL, PROTO_ST_HOOK_DUE, &q, due_done,
 	    (void *)(uintptr_t)q.max, &due_req) < 0)
 		loop_timer_after(&poll_timer, POLL_MS);

@@ -9,7 +9,8 @@
  * webhook, which then gets none; ST_HOOK_DELIVERIES lists newest first
  * and pages; ST_HOOK_RETRY and ST_HOOK_TEST; a conversation's delete
  * is a conversation.deleted event and delivery; each webhook's room in
- * ST_HOOK_DUE (a backlog never hides another webhook's), the first
+ * ST_HOOK_DUE (a backlog never hides another webhook's), each
+ * organisation's share in it (one's never holds every slot), the first
  * slice's due index moved at open; a deleted webhook takes its
  * deliveries with it; the pending bound; kept across a reopen.
  */
@@ -667,6 +668,103 @@ test_due_per_webhook(void **state)
 	st_webhook_free(&b);
 }
 
+/* ST_HOOK_DUE with a share: per_org, org holding held (NULL: none). */
+static int
+due_share(struct fix *f, uint32_t per_org, const char *org, uint32_t held,
+    struct st_hook_jobs *j)
+{
+	struct st_org_held oh;
+	struct st_hook_due_req q = { .max = 64, .lease_ms = LEASE_MS,
+	    .per_hook = 4, .per_org = per_org, .orgs = &oh,
+	    .norgs = org != NULL };
+
+	if (org != NULL) {
+		strlcpy(oh.org, org, sizeof(oh.org));
+		oh.held = held;
+	}
+	return request_who(f, NULL, PROTO_ST_HOOK_DUE, &q, j, NULL);
+}
+
+/* n webhook.test deliveries of who's webhook h, due now. */
+static void
+tests_of(struct fix *f, const struct st_who *who, const struct st_webhook *h,
+    int n)
+{
+	struct st_delivery d;
+
+	while (n-- > 0) {
+		assert_int_equal(request_who(f, who, PROTO_ST_HOOK_TEST,
+		    &(struct st_id_req){ h->id }, &d, NULL), 0);
+		st_delivery_free(&d);
+	}
+}
+
+/* Jobs of org's webhooks in j. */
+static uint32_t
+jobs_of_org(const struct st_hook_jobs *j, const char *org)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < j->n; i++)
+		n += strcmp(j->jobs[i].d.org, org) == 0;
+	return n;
+}
+
+/*
+ * An organisation's share: with per_org, an organisation's jobs (what
+ * the notifier says it holds of it and what the answer takes) stay
+ * within it, whatever its webhooks' rooms; another organisation's
+ * webhook, due later, still gets its own. A share out of bounds, or held
+ * counts past ST_HOOK_HELD_MAX in all, are refused.
+ */
+static void
+test_due_org_share(void **state)
+{
+	struct fix *f = *state;
+	struct st_webhook a[3], hb;
+	struct st_hook_jobs j;
+	struct st_who b;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		hook_new(f, &OWNER, ST_HE_MESSAGE_CREATED, &a[i]);
+		tests_of(f, &OWNER, &a[i], 4);
+	}
+	b = who_org_new(f, &OWNER, "B");
+	hook_new(f, &b, ST_HE_ALL, &hb);
+	tests_of(f, &b, &hb, 2);
+
+	/* 12 of ours due, 4 a webhook: the share, 6, of them; b's 2. */
+	assert_int_equal(due_share(f, 6, NULL, 0, &j), 0);
+	assert_int_equal(jobs_of_org(&j, a[0].org), 6);
+	assert_int_equal(jobs_of(&j, hb.id), 2);
+	assert_int_equal(j.n, 8);
+	assert_int_equal(j.more, 1);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+	/* Ours held at the share: none of ours; then 2 below it: 2. */
+	assert_int_equal(due_share(f, 6, a[0].org, 6, &j), 0);
+	assert_int_equal(j.n, 0);
+	assert_int_equal(j.more, 1);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+	assert_int_equal(due_share(f, 6, a[0].org, 4, &j), 0);
+	assert_int_equal(jobs_of_org(&j, a[0].org), 2);
+	assert_int_equal(j.n, 2);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+	/* No share: the rest, 4, each webhook within its room. */
+	assert_int_equal(due_share(f, 0, a[0].org, 8, &j), 0);
+	assert_int_equal(jobs_of_org(&j, a[0].org), 4);
+	assert_int_equal(j.more, 0);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+
+	assert_int_equal(due_share(f, ST_HOOK_HELD_MAX + 1, NULL, 0, &j),
+	    PROTO_E_INVALID);
+	assert_int_equal(due_share(f, 6, a[0].org, ST_HOOK_HELD_MAX + 1,
+	    &j), PROTO_E_INVALID);
+	for (i = 0; i < 3; i++)
+		st_webhook_free(&a[i]);
+	st_webhook_free(&hb);
+}
+
 /* A data directory with the first slice's due index has it moved at open. */
 static void
 test_due_index_moved(void **state)
@@ -750,6 +848,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_due_per_webhook, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_due_index_moved, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_due_org_share, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_lease_result_retry, setup,
 		    fix_teardown),
