@@ -82,15 +82,14 @@ struct note {
 	void (*cb)(struct conn *, int ok);
 };
 
-/* An export's conversation none of the organisation's: nothing noted. */
-static const struct storec_answer note_errors[] = {
-	{ PROTO_E_NOT_FOUND, 404, "Conversation not found" },
-	{ 0, 0, NULL },
-};
-
 static void
 noted(const struct storec_result *r, void *arg)
 {
+	/* An export's conversation none of the organisation's: not noted. */
+	static const struct storec_answer note_errors[] = {
+		{ PROTO_E_NOT_FOUND, 404, "Conversation not found" },
+		{ 0, 0, NULL },
+	};
 	struct conn *c = arg;
 	struct note *n = c->hctx;
 	void (*cb)(struct conn *, int) = n->cb;
