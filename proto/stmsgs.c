@@ -345,6 +345,7 @@ static const struct pfield f_msg_shown[] = {
 	PFBUF(struct st_msg, id),		/* issue 26: the thumbs name it */
 	PFU8(struct st_msg, feedback),
 	PFLIST(struct st_msg, atts, natts, ST_MSG_ATTS_MAX, pl_msg_att),
+	PFBUF(struct st_msg, status),	/* an interrupted reply shows so */
 };
 /*
  * Freed as a whole message: storaged's replies hold what it read of the

@@ -235,7 +235,7 @@ struct st_ws_open_ok {
 	struct st_widget widget;
 	uint8_t resumed, contact_submitted;
 	char conv_id[ST_ID_HEX + 1];	/* "" when none yet */
-	struct st_msg *history;		/* role, content and name of each */
+	struct st_msg *history;	/* role, content, name, id, feedback, status */
 	uint32_t nhistory;
 	uint8_t more, handoff;
 	/* handoff human: its assignee's display name, "" when none */
@@ -299,7 +299,7 @@ struct st_ws_conv_read_req {
 struct st_ws_conv_read_rep {
 	uint8_t result;			/* OK, NO_WIDGET, NO_SESSION, NO_CONV */
 	char conv_id[ST_ID_HEX + 1];
-	struct st_msg *history;		/* role, content and name of each */
+	struct st_msg *history;	/* role, content, name, id, feedback, status */
 	uint32_t nhistory;
 	uint8_t more;			/* older messages were left out */
 };

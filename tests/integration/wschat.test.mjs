@@ -74,7 +74,7 @@ describe('WebSocket chat, 4 workers', () => {
     assert.equal(h.messages[1].id, message.id);
     assert.deepEqual(h.messages.map(({ id, ...m }) => (assert.match(id, /^[0-9a-f]{32}$/), m)), [
       { role: 'user', content: said },
-      { role: 'assistant', content: mockReply('hello over ws'), feedback: null },
+      { role: 'assistant', content: mockReply('hello over ws'), feedback: null, status: 'complete' },
     ]);
     // The next turn goes into the same conversation, with the history sent to the model.
     await v2.turn('second');

@@ -74,7 +74,7 @@ describe('WebSocket: several conversations a session', () => {
     // Each message with its id, an answer with its thumb (issue 26's feedback).
     assert.deepEqual(old.messages.map(({ id, ...m }) => (assert.match(id, /^[0-9a-f]{32}$/), m)), [
       { role: 'user', content: 'first question' },
-      { role: 'assistant', content: mockReply('first question'), feedback: null },
+      { role: 'assistant', content: mockReply('first question'), feedback: null, status: 'complete' },
     ]);
     // The socket still talks in the new one.
     await v.turn('third');

@@ -405,10 +405,13 @@ function mount(script, cfg, base, broken, lang) {
   // One message: <div data-part=message data-role data-state>
   //   <span class=sr>You: </span><div data-part=content>…</div></div>
   // A person's (role agent) shows their name: <div data-part=name>Ann</div>.
+  // A history's reply of status interrupted (cut off by a lost socket, or
+  // stopped) shows as a stopped one, its note after it: it never ended.
   function bubble(role, text, state, name) {
+    state = { interrupted: 'stopped', pending: state }[state] || 'done';
     const c = h('div', { 'data-part': 'content', dir: 'auto' });
     const ag = role === 'agent';
-    const m = h('div', { 'data-part': 'message', 'data-role': role, 'data-state': role === 'user' ? null : state || 'done' }, [
+    const m = h('div', { 'data-part': 'message', 'data-role': role, 'data-state': role === 'user' ? null : state }, [
       ag
         ? h('div', { 'data-part': 'name', dir: 'auto' }, String(name || T.agentName))
         : h('span', { class: 'sr' }, (role === 'user' ? T.labelYou : T.title) + ': '),
@@ -416,10 +419,15 @@ function mount(script, cfg, base, broken, lang) {
     ]);
     if (role === 'user') c.append(text);
     else if (text != null) c.append(markdown(text));
+    if (state == 'stopped') note(c);
     m.c = c;
     m.t = text || ''; // the raw text, for messages()
     return m;
   }
+
+  // the typing indicator: its words, three animated dots
+  const dots = (t) => h('span', { 'data-part': 'typing' }, [t, h('i'), h('i'), h('i')]);
+  const note = (c) => c.append(h('span', { 'data-part': 'note' }, T.stoppedText));
 
   const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 48;
   const toBottom = () => {
@@ -511,7 +519,7 @@ function mount(script, cfg, base, broken, lang) {
     t.m = add(bubble('assistant', null, 'pending'));
     t.c = t.m.c;
     t.m.setAttribute('aria-busy', 'true');
-    t.c.append(h('span', { 'data-part': 'typing' }, [T.thinkingText, h('i'), h('i'), h('i')]));
+    t.c.append(dots(T.thinkingText));
     return t;
   }
 
@@ -547,7 +555,7 @@ function mount(script, cfg, base, broken, lang) {
       announce(t.c.textContent);
       emit('reply', { sessionId, conversationId, text: done });
     } else if (state === 'stopped') {
-      if (t.text) t.c.append(h('span', { 'data-part': 'note' }, T.stoppedText));
+      if (t.text) note(t.c);
       emit('stop', { sessionId, text: t.text });
     } else {
       failed = t.text ? m : null;
@@ -820,9 +828,9 @@ function mount(script, cfg, base, broken, lang) {
       const msgs = shown(f.messages);
       const fr = doc.createDocumentFragment();
       // .d: the frame's message (its id and feedback, for the feedback part)
-      msgs.forEach((m) => (fr.appendChild(bubble(m.role, m.content, 0, m.name)).d = m));
+      msgs.forEach((m) => (fr.appendChild(bubble(m.role, m.content, m.status, m.name)).d = m));
       clearError();
-      [].slice.call(list.children).forEach((el) => el === welcome || el.keep || (cur && (el === cur.u || el === cur.m)) || el.remove());
+      [...list.children].forEach((el) => el === welcome || el.keep || (cur && (el === cur.u || el === cur.m)) || el.remove());
       typer = null;
       list.insertBefore(fr, welcome.nextSibling);
       talked = talked || msgs.some((m) => m.role === 'user');
@@ -941,7 +949,7 @@ function mount(script, cfg, base, broken, lang) {
     typer = null;
     if (!name) return;
     typer = add(bubble('agent', null, 'pending', name));
-    typer.c.append(h('span', { 'data-part': 'typing' }, [T.typingText, h('i'), h('i'), h('i')]));
+    typer.c.append(dots(T.typingText));
     typerTimer = setTimeout(typing, 20000); // a typing_stop lost with its dashboard
   }
 
@@ -1186,8 +1194,7 @@ function mount(script, cfg, base, broken, lang) {
     // What the list shows (welcome and error boxes left out), raw text:
     // [{role: 'user'|'assistant', content, state}]; state '' for user.
     messages: () =>
-      [].slice
-        .call(list.children)
+      [...list.children]
         .filter((m) => m.c && m !== welcome && m !== typer)
         .map((m) => ({ role: m.getAttribute('data-role'), content: m.t, state: m.getAttribute('data-state') || '' })),
     // A new session: a new id, the list emptied (welcome kept), storage cleared.
@@ -1256,7 +1263,7 @@ function mount(script, cfg, base, broken, lang) {
   }
   const script =
     doc.currentScript ||
-    [].slice.call(doc.querySelectorAll('script[data-api-url],script[data-widget]')).pop() ||
+    [...doc.querySelectorAll('script[data-api-url],script[data-widget]')].pop() ||
     h('script'); // no tag found: mount() logs what is missing
   src = script;
   const wid = (script.dataset.widget || '').trim();

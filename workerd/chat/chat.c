@@ -892,7 +892,9 @@ chat_post_stream(struct conn *c, struct http_request *req,
 
 /*
  * The messages of a session's history as JSON (a reply cut before its
- * first word is not shown; a person's reply says who). NULL out of memory.
+ * first word is not shown; a person's reply says who; an assistant's
+ * reply its status, "interrupted" when cut off or stopped). NULL out of
+ * memory.
  */
 static json_t *
 history_json(const struct st_msg *msgs, uint32_t n)
@@ -911,6 +913,12 @@ history_json(const struct st_msg *msgs, uint32_t n)
 		if (item != NULL && strcmp(msgs[i].role, "agent") == 0 &&
 		    json_object_set_new(item, "name",
 		    exprow_text(msgs[i].name)) < 0) {
+			json_decref(item);
+			item = NULL;
+		}
+		if (item != NULL && strcmp(msgs[i].role, "assistant") == 0 &&
+		    json_object_set_new(item, "status",
+		    exprow_text(msgs[i].status)) < 0) {
 			json_decref(item);
 			item = NULL;
 		}

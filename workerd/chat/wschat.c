@@ -1449,7 +1449,9 @@ wsend_history(struct wsess *s, json_t *hist, int more, const char *conv_id,
 
 /*
  * One message of the history: {role, content, id}, "name" on a person's,
- * "feedback" ("up", "down", null) on an assistant's. NULL out of memory.
+ * "feedback" ("up", "down", null) and "status" ("complete", or
+ * "interrupted": cut off by a lost socket or stopped) on an assistant's.
+ * NULL out of memory.
  */
 static json_t *
 history_item(const struct st_msg *m, const char *wid)
@@ -1463,9 +1465,11 @@ history_item(const struct st_msg *m, const char *wid)
 		return NULL;
 	if (strcmp(m->role, "agent") == 0)
 		exprow_oset(item, "name", exprow_text(m->name), &err);
-	if (strcmp(m->role, "assistant") == 0)
+	if (strcmp(m->role, "assistant") == 0) {
 		exprow_oset(item, "feedback", fb != NULL ? json_string(fb) :
 		    json_null(), &err);
+		exprow_oset(item, "status", exprow_text(m->status), &err);
+	}
 	/* Files, the visitor's or a person's: links through widget wid. */
 	if (m->natts > 0)
 		exprow_oset(item, "attachments", att_json(m->atts, m->natts,

@@ -129,7 +129,7 @@ export default function (ctx) {
     asked = '';
     // the messages the chat itself would show (no system ones, none empty)
     // (.d: each message, as the core's history keeps it: the attach part shows its files)
-    thread.replaceChildren(...shown(f.messages).map((m) => Object.assign(ctx.bubble(m.role, m.content, 0, m.name), { d: m })));
+    thread.replaceChildren(...shown(f.messages).map((m) => Object.assign(ctx.bubble(m.role, m.content, m.status, m.name), { d: m })));
     show('thread');
   });
   ctx.onFrame('conversation_new', () => {

@@ -146,7 +146,8 @@ export default (ctx) => ({
       const msgs = await history(historyUrl(apiUrl, sessionId), key, signal);
       if (stale()) return;
       const f = document.createDocumentFragment();
-      msgs.forEach((m) => f.append(ctx.bubble(m.role, m.content, 0, m.name)));
+      // (status interrupted: a reply cut off or stopped, shown as stopped)
+      msgs.forEach((m) => f.append(ctx.bubble(m.role, m.content, m.status, m.name)));
       const l = ctx.list;
       l.insertBefore(f, l.firstChild.nextSibling);
       l.scrollTop = l.scrollHeight;

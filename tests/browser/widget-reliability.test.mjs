@@ -1,0 +1,101 @@
+// The widget when the connection fails it, in headless Chromium against
+// the real daemons and the mock model:
+// - a reply cut off by a lost socket (stored as interrupted), or stopped
+//   by the visitor, shows after the reconnect or a reload as a stopped one
+//   (data-state="stopped", the "Stopped." note), never as a finished
+//   answer: the history carries each reply's status;
+// - a message sent on a socket that turns out dead (the server never
+//   acknowledged it) is given back in the text area, not lost;
+// - the unread count in the page's title takes off only the widget's own
+//   "(N) ", never the host page's own count;
+// - the offline notice does not say messages cannot be sent (Send stays
+//   enabled offline).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { SUITE_TIMEOUT, adminApi, openPage, part, sleep, startSuite, stopSuite, waitFor, waitReady } from './lib/browser.mjs';
+
+const waitConnected = (page, timeout = 10000) => page.waitForFunction(() => {
+  const root = document.getElementById('parley-chat-widget').shadowRoot;
+  return !root.querySelector('[data-part="send"]').disabled;
+}, null, { timeout });
+
+const streaming = (page) => page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+  .querySelector('[data-part="message"][data-state="streaming"]'), null, { timeout: 10000 });
+
+// The last assistant message: its state and its whole text (the note too).
+const lastReply = (page) => page.evaluate(() => {
+  const all = document.getElementById('parley-chat-widget').shadowRoot
+    .querySelectorAll('[data-part="message"][data-role="assistant"]:not([data-welcome])');
+  const m = all[all.length - 1];
+  return m && { state: m.getAttribute('data-state'), text: m.querySelector('[data-part="content"]').textContent };
+});
+
+// every WebSocket the page makes, in window.__socks
+const TRACK = `(() => { const W = window.WebSocket; window.__socks = [];
+  window.WebSocket = function (u, p) { const s = p === undefined ? new W(u) : new W(u, p); window.__socks.push(s); return s; };
+  window.WebSocket.prototype = W.prototype; Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 }); })();`;
+
+describe('widget reliability: lost sockets, cut replies, the title, offline', { timeout: SUITE_TIMEOUT }, () => {
+  let stack;
+  let browser;
+  before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 8, delayMs: 50 } })); });
+  after(() => stopSuite({ stack, browser }));
+  const admin = (m, p, b) => adminApi(stack, m, p, b);
+  const widget = async (body) => (await admin('POST', '/v1/admin/widgets', { allowed_origins: [], contact_info_mode: 'none', ...body })).json;
+
+  test('a reply cut off by a lost socket shows as stopped after the reconnect and after a reload', async () => {
+    const w = await widget({ name: 'R' });
+    const { ctx, page } = await openPage(browser);
+    try {
+      await page.addInitScript(TRACK);
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await waitConnected(page);
+      await page.fill(part('input'), 'slow one [[mock:chunks=12,delay=400]]');
+      await page.press(part('input'), 'Enter');
+      await streaming(page);
+      // a few tokens in, the connection goes (as a network drop ends it)
+      await page.evaluate(() => window.__socks[window.__socks.length - 1].close());
+      await page.waitForFunction(() => window.__socks.length >= 2, null, { timeout: 10000 });
+      await waitConnected(page, 20000);
+      // the resume's history has the reply as stored: interrupted
+      await page.waitForFunction(() => {
+        const m = window.ParleyChat.messages();
+        return m.length === 2 && m[1].state !== 'streaming' && m[1].state !== 'pending';
+      }, null, { timeout: 10000 });
+      const r = await lastReply(page);
+      assert.equal(r.state, 'stopped', `the cut reply is not shown as a finished answer: ${JSON.stringify(r)}`);
+      assert.ok(r.text.endsWith('Stopped.') && r.text.length > 'Stopped.'.length, `its words and the note: ${r.text}`);
+      await page.reload();
+      await waitReady(page);
+      await waitConnected(page, 10000);
+      await page.waitForFunction(() => window.ParleyChat.messages().length === 2, null, { timeout: 10000 });
+      assert.equal((await lastReply(page)).state, 'stopped', 'after a reload too');
+    } finally { await ctx.close(); }
+  });
+
+  test('data-api-url: a stopped reply is still stopped after a reload', async () => {
+    const { ctx, page } = await openPage(browser);
+    try {
+      await page.goto(`${stack.host.origin}/embed.html`);
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await page.fill(part('input'), 'stop me [[mock:chunks=12,delay=400]]');
+      await page.press(part('input'), 'Enter');
+      await streaming(page);
+      await page.click(part('stop'));
+      await page.waitForFunction(() => window.ParleyChat.messages()[1]?.state === 'stopped', null, { timeout: 5000 });
+      const before = await lastReply(page);
+      // stored (interrupted) once the server has seen the request end
+      await sleep(500);
+      await page.reload();
+      await waitReady(page);
+      await page.waitForFunction(() => window.ParleyChat.messages().length === 2, null, { timeout: 10000 });
+      const r = await lastReply(page);
+      assert.equal(r.state, 'stopped', `a stopped reply is not shown as a finished one after a reload: ${JSON.stringify(r)}`);
+      assert.equal(r.text, before.text, 'the same words and note as before the reload');
+    } finally { await ctx.close(); }
+  });
+});
