@@ -98,4 +98,35 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       assert.equal(r.text, before.text, 'the same words and note as before the reload');
     } finally { await ctx.close(); }
   });
+
+  test('unread title: only the widget\'s own count comes off, the page\'s own "(5) " stays', async () => {
+    const w = await widget({ name: 'U', handoff_enabled: true, unread_title: true });
+    const { ctx, page } = await openPage(browser);
+    try {
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await waitConnected(page);
+      await page.fill(part('input'), 'unread please');
+      await page.press(part('input'), 'Enter');
+      await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 2 && m[1].state === 'done'; }, null, { timeout: 10000 });
+      const conv = (await admin('GET', '/v1/admin/conversations?limit=50')).json.conversations.find((c) => c.lastVisitorMessage === 'unread please');
+      assert.equal((await admin('POST', `/v1/admin/conversations/${conv._id}/handoff`, { state: 'human', name: 'Dana' })).status, 200);
+      await page.waitForFunction(() => /Dana/.test(document.getElementById('parley-chat-widget').shadowRoot
+        .querySelector('[data-part="handoff-status"]').textContent), null, { timeout: 5000 });
+      await page.click(part('close'));
+      await page.evaluate(() => { document.title = '(5) Inbox'; }); // the host app's own unread count
+      await admin('POST', `/v1/admin/conversations/${conv._id}/messages`, { content: 'Dana here', name: 'Dana' });
+      await page.waitForSelector(part('badge'), { state: 'visible', timeout: 5000 });
+      await waitFor(async () => (await page.title()) === '(1) (5) Inbox', 5000, 'the count before the page\'s title');
+      await page.click(part('launcher'));
+      await waitFor(async () => (await page.title()) !== '(1) (5) Inbox', 5000, 'the count taken off on open');
+      assert.equal(await page.title(), '(5) Inbox', 'the page title given back as the page had it');
+      // the page's own count with the panel closed and nothing unread: left alone
+      await page.click(part('close'));
+      await page.evaluate(() => { document.title = '(7) Inbox'; });
+      await page.evaluate(() => window.ParleyChat.destroy());
+      assert.equal(await page.title(), '(7) Inbox');
+    } finally { await ctx.close(); }
+  });
 });

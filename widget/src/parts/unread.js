@@ -4,7 +4,6 @@
 // the widget's config a short beep (unread_sound, WebAudio, no file) and
 // "(N) " before the page's title (unread_title, restored on open).
 // Returns add(): one more unread message (the core announces it).
-const MARK = /^\(\d+\+?\) /;
 
 // This part's texts (English; every src/lang/<code>.js has them too),
 // in ctx.T once given to ctx.text.
@@ -18,6 +17,14 @@ export default function (ctx) {
   const T = ctx.text(TEXT);
   const k = ctx.key('unread');
   let n = +store.get(k) || 0;
+  // The "(N) " this part put before the title ('' none): only that comes
+  // off, and only while the title still starts with it (the page's own
+  // "(5) Inbox" is the page's).
+  let mark = '';
+  const unmark = () => {
+    const t = document.title;
+    return mark && t.startsWith(mark) ? t.slice(mark.length) : t;
+  };
   const badge = h('span', { 'data-part': 'badge', 'aria-hidden': 'true', hidden: true });
   launcher.append(badge);
   ctx.css(
@@ -29,8 +36,10 @@ export default function (ctx) {
     badge.textContent = c;
     badge.hidden = !n;
     if (!ctx.isOpen()) launcher.setAttribute('aria-label', n ? T.labelOpenUnread.replace('{count}', c) : T.labelOpen);
-    const t = document.title.replace(MARK, '');
-    if (cfg.unread_title) document.title = n ? '(' + c + ') ' + t : t;
+    if (!cfg.unread_title) return;
+    const t = unmark();
+    mark = n ? '(' + c + ') ' : '';
+    if (document.title !== mark + t) document.title = mark + t;
   }
 
   function beep() {
@@ -59,7 +68,7 @@ export default function (ctx) {
   ctx.on(ctx.host, 'parley:open', clear);
   // a new session (reset) has nothing unread; a removed widget (destroy) gives the page its title back
   ctx.on(ctx.host, 'parley:reset', clear);
-  ctx.on(ctx.host, 'parley:destroy', () => cfg.unread_title && (document.title = document.title.replace(MARK, '')));
+  ctx.on(ctx.host, 'parley:destroy', () => mark && (document.title = unmark()));
   // loaded with the panel open (a reload of an open panel, a count another
   // tab kept): nothing is unread, and no open event is coming
   ctx.isOpen() ? clear() : show();
