@@ -129,4 +129,34 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       assert.equal(await page.title(), '(7) Inbox');
     } finally { await ctx.close(); }
   });
+
+  test('offline: the notice does not say messages cannot be sent while Send takes them', async () => {
+    const w = await widget({ name: 'O' });
+    const { ctx, page } = await openPage(browser);
+    try {
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await waitConnected(page);
+      const state = () => page.evaluate(() => {
+        const r = document.getElementById('parley-chat-widget').shadowRoot;
+        const o = r.querySelector('[data-part="offline"]');
+        return { notice: o.hidden ? '' : o.textContent, reason: o.getAttribute('data-reason'), send: !r.querySelector('[data-part="send"]').disabled };
+      });
+      await ctx.setOffline(true);
+      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+        .querySelector('[data-part="offline"]').getAttribute('data-reason') === 'offline', null, { timeout: 5000 });
+      const off = await state();
+      assert.equal(off.send, true, 'Send stays enabled offline (the open socket takes the message)');
+      assert.ok(off.notice && !/cannot be sent/i.test(off.notice), `the notice matches what Send does: ${off.notice}`);
+      // what it says holds: a message sent now goes through once the network is back
+      await page.fill(part('input'), 'typed offline');
+      await page.press(part('input'), 'Enter');
+      await sleep(300);
+      await ctx.setOffline(false);
+      await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 2 && m[1].state === 'done'; }, null, { timeout: 15000 });
+      assert.deepEqual((await page.evaluate(() => window.ParleyChat.messages())).map((m) => m.content), ['typed offline', 'You said: typed offline']);
+      assert.equal((await state()).notice, '');
+    } finally { await ctx.close(); }
+  });
 });

@@ -45,7 +45,8 @@ const TEXT = {
   thinkingText: 'Thinking',
   errorText: 'Something went wrong. Please try again.',
   retryText: 'Retry',
-  offlineText: 'You are offline. Messages cannot be sent until the connection is back.',
+  // (not "cannot be sent": Send stays enabled, and a socket still open carries it)
+  offlineText: 'You are offline. Messages may not go through.',
   rateLimitText: 'Too many messages. Please wait {seconds} seconds and try again.',
   stoppedText: 'Stopped.',
   // data-widget mode only

@@ -14,7 +14,7 @@ export default {
   thinkingText: 'Denke nach',
   errorText: 'Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.',
   retryText: 'Erneut versuchen',
-  offlineText: 'Sie sind offline. Nachrichten können erst gesendet werden, wenn die Verbindung wieder besteht.',
+  offlineText: 'Sie sind offline. Nachrichten kommen möglicherweise nicht an.',
   rateLimitText: 'Zu viele Nachrichten. Bitte warten Sie {seconds} Sekunden und versuchen Sie es dann erneut.',
   stoppedText: 'Abgebrochen.',
   reconnectingText: 'Verbindung wird wiederhergestellt…',

@@ -14,7 +14,7 @@ export default {
   thinkingText: 'Pensando',
   errorText: 'Algo salió mal. Inténtalo de nuevo.',
   retryText: 'Reintentar',
-  offlineText: 'No tienes conexión. Los mensajes no se podrán enviar hasta que vuelva la conexión.',
+  offlineText: 'No tienes conexión. Es posible que los mensajes no se envíen.',
   rateLimitText: 'Demasiados mensajes. Espera {seconds} segundos e inténtalo de nuevo.',
   stoppedText: 'Detenido.',
   reconnectingText: 'Reconectando…',

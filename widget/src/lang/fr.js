@@ -14,7 +14,7 @@ export default {
   thinkingText: 'Réflexion en cours',
   errorText: 'Un problème est survenu. Veuillez réessayer.',
   retryText: 'Réessayer',
-  offlineText: 'Vous êtes hors ligne. Les messages ne pourront être envoyés qu’une fois la connexion rétablie.',
+  offlineText: 'Vous êtes hors ligne. Les messages risquent de ne pas partir.',
   rateLimitText: 'Trop de messages. Veuillez patienter {seconds} secondes puis réessayer.',
   stoppedText: 'Arrêté.',
   reconnectingText: 'Reconnexion…',

@@ -14,7 +14,7 @@ export default {
   thinkingText: 'Sto pensando',
   errorText: 'Qualcosa è andato storto. Riprova.',
   retryText: 'Riprova',
-  offlineText: 'Sei offline. Non è possibile inviare messaggi finché la connessione non torna.',
+  offlineText: 'Sei offline. I messaggi potrebbero non essere inviati.',
   rateLimitText: 'Troppi messaggi. Attendi {seconds} secondi e riprova.',
   stoppedText: 'Interrotto.',
   reconnectingText: 'Riconnessione…',

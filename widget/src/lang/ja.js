@@ -14,7 +14,7 @@ export default {
   thinkingText: '考え中',
   errorText: '問題が発生しました。もう一度お試しください。',
   retryText: '再試行',
-  offlineText: 'オフラインです。接続が回復するまでメッセージを送信できません。',
+  offlineText: 'オフラインです。メッセージが送信されない可能性があります。',
   rateLimitText: 'メッセージが多すぎます。{seconds} 秒待ってから、もう一度お試しください。',
   stoppedText: '停止しました。',
   reconnectingText: '再接続中…',

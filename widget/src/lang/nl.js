@@ -14,7 +14,7 @@ export default {
   thinkingText: 'Aan het nadenken',
   errorText: 'Er ging iets mis. Probeer het opnieuw.',
   retryText: 'Opnieuw proberen',
-  offlineText: 'Je bent offline. Berichten kunnen pas worden verzonden als de verbinding terug is.',
+  offlineText: 'Je bent offline. Berichten komen mogelijk niet aan.',
   rateLimitText: 'Te veel berichten. Wacht {seconds} seconden en probeer het opnieuw.',
   stoppedText: 'Gestopt.',
   reconnectingText: 'Opnieuw verbinden…',

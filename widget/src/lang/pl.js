@@ -14,7 +14,7 @@ export default {
   thinkingText: 'Myślę',
   errorText: 'Coś poszło nie tak. Spróbuj ponownie.',
   retryText: 'Spróbuj ponownie',
-  offlineText: 'Jesteś offline. Wiadomości nie można wysłać, dopóki połączenie nie wróci.',
+  offlineText: 'Jesteś offline. Wiadomości mogą nie zostać wysłane.',
   rateLimitText: 'Zbyt wiele wiadomości. Odczekaj {seconds} s i spróbuj ponownie.',
   stoppedText: 'Zatrzymano.',
   reconnectingText: 'Ponowne łączenie…',

@@ -14,7 +14,7 @@ export default {
   thinkingText: 'Pensando',
   errorText: 'Algo deu errado. Tente novamente.',
   retryText: 'Tentar novamente',
-  offlineText: 'Você está offline. As mensagens só poderão ser enviadas quando a conexão voltar.',
+  offlineText: 'Você está offline. As mensagens podem não ser enviadas.',
   rateLimitText: 'Mensagens demais. Aguarde {seconds} segundos e tente novamente.',
   stoppedText: 'Interrompido.',
   reconnectingText: 'Reconectando…',

@@ -14,7 +14,7 @@ export default {
   thinkingText: 'Düşünüyor',
   errorText: 'Bir şeyler ters gitti. Lütfen tekrar deneyin.',
   retryText: 'Tekrar dene',
-  offlineText: 'Çevrimdışısınız. Bağlantı geri gelene kadar mesaj gönderilemez.',
+  offlineText: 'Çevrimdışısınız. Mesajlar gönderilemeyebilir.',
   rateLimitText: 'Çok fazla mesaj gönderildi. Lütfen {seconds} saniye bekleyip tekrar deneyin.',
   stoppedText: 'Durduruldu.',
   reconnectingText: 'Yeniden bağlanıyor…',

@@ -14,7 +14,7 @@ export default {
   thinkingText: '正在思考',
   errorText: '出了点问题，请重试。',
   retryText: '重试',
-  offlineText: '你已离线。连接恢复前无法发送消息。',
+  offlineText: '你已离线。消息可能无法发送。',
   rateLimitText: '消息过多。请等待 {seconds} 秒后重试。',
   stoppedText: '已停止。',
   reconnectingText: '正在重新连接…',
