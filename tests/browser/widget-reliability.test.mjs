@@ -5,7 +5,9 @@
 //   (data-state="stopped", the "Stopped." note), never as a finished
 //   answer: the history carries each reply's status;
 // - a message sent on a socket that turns out dead (the server never
-//   acknowledged it) is given back in the text area, not lost;
+//   acknowledged it) is given back in the text area, not lost; one the
+//   server acknowledged (typing_start, or while a person answers the
+//   handoff state again) stays sent;
 // - the unread count in the page's title takes off only the widget's own
 //   "(N) ", never the host page's own count;
 // - the offline notice does not say messages cannot be sent (Send stays
@@ -157,6 +159,72 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 2 && m[1].state === 'done'; }, null, { timeout: 15000 });
       assert.deepEqual((await page.evaluate(() => window.ParleyChat.messages())).map((m) => m.content), ['typed offline', 'You said: typed offline']);
       assert.equal((await state()).notice, '');
+    } finally { await ctx.close(); }
+  });
+
+  test('a message sent on a socket that turns out dead comes back in the text area', async () => {
+    const w = await widget({ name: 'D' });
+    const { ctx, page } = await openPage(browser);
+    const victims = [];
+    try {
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await waitConnected(page);
+      await page.fill(part('input'), 'first');
+      await page.press(part('input'), 'Enter');
+      await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 2 && m[1].state === 'done'; }, null, { timeout: 10000 });
+      // the worker holding the socket stops answering (a laptop asleep, a dead NAT entry)
+      victims.push(...new Set(stack.parley.connectionOwners(stack.parley.workerPids()).values()));
+      assert.ok(victims.length > 0, 'the worker holding the socket');
+      for (const pid of victims) process.kill(pid, 'SIGSTOP');
+      await page.fill(part('input'), 'my important question');
+      await page.press(part('input'), 'Enter');
+      await sleep(300);
+      assert.equal(await page.inputValue(part('input')), '', 'sent: the text area emptied');
+      // then it is gone: the socket closes, the message was never acknowledged
+      for (const pid of victims.splice(0)) process.kill(pid, 'SIGKILL');
+      await waitConnected(page, 30000);
+      await sleep(1000); // the resume's history replaces the list
+      const r = await page.evaluate(() => ({ msgs: window.ParleyChat.messages().map((m) => m.content),
+        input: document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="input"]').value }));
+      assert.equal(r.input, 'my important question', `given back to send again: ${JSON.stringify(r)}`);
+      assert.deepEqual(r.msgs, ['first', 'You said: first'], 'not shown as sent');
+      // sent again, it is answered
+      await page.press(part('input'), 'Enter');
+      await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 4 && m[3].state === 'done'; }, null, { timeout: 10000 });
+    } finally {
+      for (const pid of victims) process.kill(pid, 'SIGKILL');
+      await ctx.close();
+    }
+  });
+
+  test('while a person answers, a stored message stays sent when the socket closes later', async () => {
+    const w = await widget({ name: 'P', handoff_enabled: true });
+    const { ctx, page } = await openPage(browser);
+    try {
+      await page.addInitScript(TRACK);
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await waitConnected(page);
+      await page.fill(part('input'), 'person please');
+      await page.press(part('input'), 'Enter');
+      await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 2 && m[1].state === 'done'; }, null, { timeout: 10000 });
+      const conv = (await admin('GET', '/v1/admin/conversations?limit=50')).json.conversations.find((c) => c.lastVisitorMessage === 'person please');
+      assert.equal((await admin('POST', `/v1/admin/conversations/${conv._id}/handoff`, { state: 'human', name: 'Dana' })).status, 200);
+      await page.waitForFunction(() => /Dana/.test(document.getElementById('parley-chat-widget').shadowRoot
+        .querySelector('[data-part="handoff-status"]').textContent), null, { timeout: 5000 });
+      await page.fill(part('input'), 'for Dana');
+      await page.press(part('input'), 'Enter');
+      await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${conv._id}`)).json.messages.some((m) => m.content === 'for Dana'), 5000, 'stored');
+      await sleep(300);
+      await page.evaluate(() => window.__socks[window.__socks.length - 1].close());
+      await page.waitForFunction(() => window.__socks.length >= 2, null, { timeout: 10000 });
+      await waitConnected(page, 20000);
+      await sleep(500);
+      assert.equal(await page.inputValue(part('input')), '', 'not given back: the server said it is stored');
+      assert.deepEqual((await page.evaluate(() => window.ParleyChat.messages())).map((m) => m.content), ['person please', 'You said: person please', 'for Dana']);
     } finally { await ctx.close(); }
   });
 });

@@ -83,6 +83,8 @@ describe('handoff across 4 workers', () => {
       const m = await ev.take((e) => e.event === 'message' && e.data.message.role === 'user', 10000, `user message ${i}`).catch((e) => { throw new Error(`${e.message}; the visitor got ${JSON.stringify(v.inbox)}`); });
       assert.equal(m.data.message.content, `are you there ${i}?`);
       assert.equal(m.data.conversation._id, conv.id);
+      // the state again: stored (the widget's acknowledgement)
+      assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human' });
     }
     // Three at once: each waits for the store of the one before, not for
     // a reply that will not come.
@@ -94,6 +96,7 @@ describe('handoff across 4 workers', () => {
       // 'quick two' waited for its deferred start, it passed it (wschat.c's
       // on_message now holds it behind).
       assert.equal(m.data.message.content, text, `the visitor got ${JSON.stringify(v.inbox)}`);
+      assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human' });
     }
     assert.equal((await p.mock.requests()).length, before, 'the model was not called while a person answers');
     assert.ok(!v.inbox.some((m) => m.type === 'typing_start' || m.type === 'token' || m.type === 'error'), JSON.stringify(v.inbox));

@@ -104,6 +104,8 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     v.send({ type: 'message', content: 'is anyone there?' });
     const live = await ev.take((e) => e.event === 'message' && e.data.conversation._id === convId, 5000, 'the visitor message');
     assert.equal(live.data.message.content, 'is anyone there?');
+    // the state again, which says the message is stored (the widget's acknowledgement)
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human' });
     await sleep(200);
     assert.equal((await p.mock.completions()).length, 0, 'no model call while a person answers');
     assert.ok(!v.inbox.some((m) => m.type === 'typing_start' || m.type === 'token'), JSON.stringify(v.inbox));

@@ -240,7 +240,7 @@ function mount(script, cfg, base, broken, lang) {
   } else {
     const ac = (ds.accentColor || '').trim();
     accent = COLOR_RE.test(ac) ? ac : DEFAULT_ACCENT;
-    if (ac && accent !== ac) console.warn(LOG, 'data-accent-color must be #rgb or #rrggbb; using', DEFAULT_ACCENT);
+    if (ac && accent !== ac) tell('accent', apiUrl); // (the setup part's line)
     accentFg = textOn(accent);
     left = ds.position === 'left';
   }
@@ -272,6 +272,9 @@ function mount(script, cfg, base, broken, lang) {
   let isOpen = false;
   let historyP = null; // the history fetch, once started
   let cur = null; // the turn in flight: {ac, m, c, text, raf, gen}
+  // data-widget mode: the visitor's message sent, not yet acknowledged
+  // (typing_start, handoff or error: the server has it)
+  let unsent = null;
   let gen = 0; // bumped by reset(): late answers for an old session are dropped
   let lastText = ''; // what Retry sends again
   let failed = null; // the failed reply's bubble (removed by Retry)
@@ -647,7 +650,7 @@ function mount(script, cfg, base, broken, lang) {
       cur.ac.abort();
       if (cur.res) cur.res(false);
     }
-    cur = null;
+    cur = unsent = null;
   }
 
   // ---- data-widget mode: the WebSocket ------------------------------------------
@@ -745,6 +748,14 @@ function mount(script, cfg, base, broken, lang) {
       ws = null;
       up = false;
       if (cur) finish(cur, null, { message: 'connection lost', quiet: 1 }); // history brings the rest
+      // a message the server never acknowledged was not stored: its text
+      // goes back in the text area, to send again once connected
+      if (unsent) {
+        input.value = unsent.t + (input.value && '\n' + input.value);
+        unsent.remove();
+        unsent = null;
+        grow();
+      }
       asking = false;
       if (form) form.busy = false; // its answer was lost with the socket: it may be sent again
       const d = Math.min(15000, 500 * 2 ** tries++);
@@ -856,7 +867,7 @@ function mount(script, cfg, base, broken, lang) {
     }
     else if (type === 'handoff') {
       // stored: the away form goes, the status line says so (never before)
-      asking = false;
+      asking = unsent = null;
       if (leftMsg) hideForm(true);
       // the answer to a message while a person answers (a state this page
       // did not know, e.g. after a reload): no reply is coming
@@ -868,7 +879,7 @@ function mount(script, cfg, base, broken, lang) {
       }
       setHand(f.state, f.name);
     }
-    else if (type === 'typing_start') cur || turn();
+    else if (type === 'typing_start') (unsent = null), cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
     else if (type === 'message') {
       if (f.role !== 'user' && typeof f.content === 'string') finish(cur || turn(), f.content);
@@ -886,7 +897,7 @@ function mount(script, cfg, base, broken, lang) {
         askHuman();
       } else doneForm();
     } else if (type === 'error') {
-      asking = false;
+      asking = unsent = null;
       const err = { message: String(f.message || T.errorText), show: 1 };
       if (form && form.busy) form.err.textContent = err.message; // the contact info was refused
       else if (cur) finish(cur, null, err);
@@ -911,7 +922,7 @@ function mount(script, cfg, base, broken, lang) {
     if (sendBtn.disabled) return false;
     clearError();
     if (form && !form.away) doneForm(); // optional form: writing instead is skipping it
-    const u = add(bubble('user', text));
+    const u = (unsent = add(bubble('user', text)));
     talked = true;
     // a person answers: no reply from the assistant is coming
     const t = hand === 'human' ? null : turn(u);

@@ -733,7 +733,9 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 
 /*
  * A person answers this conversation: the message is stored, and the
- * visitor sees no assistant typing (the widget shows it as sent).
+ * visitor sees no assistant typing. The state comes back even when the
+ * socket knew it: it says the message is stored (the widget holds a
+ * message unconfirmed until then, as it does until typing_start).
  */
 static void
 ws_human(void *fe, const char *conv_id)
@@ -743,6 +745,8 @@ ws_human(void *fe, const char *conv_id)
 	turn_over(s);
 	s->stored = 1;
 	wsess_set_conv(s, conv_id);
+	if (s->handoff == ST_HANDOFF_HUMAN)
+		s->handoff = HANDOFF_UNKNOWN;
 	wsend_handoff(s, ST_HANDOFF_HUMAN, NULL);
 }
 

@@ -1,8 +1,8 @@
 // Part "setup": the console's line for each setup failure the server made
 // known (a refused key, a site not in CORS_ORIGIN or not in the widget's
 // allowed origins, a disabled widget) or that the page's CSP caused (the
-// socket blocked): the fix, named. Cold code, so not in the core: the
-// core's tell() loads this file (before the widget mounts, too), says the
+// socket blocked), and a data-accent-color that is not a colour: the fix,
+// named. Cold code, so not in the core: the core's tell() loads this file (before the widget mounts, too), says the
 // line once per reason and only then shows the state. Unlike the other
 // parts its default export is say(why, url, wid), not a function of ctx.
 // An unreachable server is the core's own line: this file could not load
@@ -14,6 +14,8 @@ export default function say(why, u, wid) {
     '[parley]',
     {
       key: "data-api-key refused (401): use the server's WIDGET_API_KEY",
+      // (a mistake of the tag's, not the server's: cold code all the same)
+      accent: 'data-accent-color must be #rgb or #rrggbb; using #0ea5e9',
       cors: site + ' is not in CORS_ORIGIN: add it there',
       origin: site + ' is not in the allowed origins of widget ' + wid + dash,
       disabled: 'widget ' + (wid || 'default') + ' is disabled: enable it' + dash,
