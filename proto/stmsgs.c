@@ -1471,6 +1471,7 @@ PLAYOUT(pl_cred_gone, struct st_cred_gone, f_cred_gone);
 static const struct pfield f_repl_start_req[] = {
 	PFU64(struct st_repl_start_req, term),
 	PFU64(struct st_repl_start_req, last_seq),
+	PFBYTES(struct st_repl_start_req, digest, digest_len, PF_F_EXACT),
 	PFSTR(struct st_repl_start_req, addr, ST_REPL_ADDR_MAX),
 };
 PLAYOUT(pl_repl_start_req, struct st_repl_start_req, f_repl_start_req);

@@ -952,13 +952,18 @@ struct st_blob {
 };
 /* A storaged's address as others reach it (PARLEY_ADVERTISE), at most. */
 #define ST_REPL_ADDR_MAX	255
+/* Bytes of a history's digest (storaged's store_digest: SHA-256). */
+#define ST_REPL_DIGEST_LEN	32
 /*
  * ST_REPL_START: what the standby holds (its LMDB's repl_term, its last
- * record) and its PARLEY_ADVERTISE ("" unset): the name the primary
- * records in etcd once it is in sync.
+ * record, the digest of its records up to that one) and its
+ * PARLEY_ADVERTISE ("" unset): the name the primary records in etcd once
+ * it is in sync.
  */
 struct st_repl_start_req {
 	uint64_t term, last_seq;
+	uint8_t digest[ST_REPL_DIGEST_LEN];
+	uint32_t digest_len;	/* always ST_REPL_DIGEST_LEN */
 	const char *addr;
 };
 /* Its reply: the primary's term and last record; snapshot 1: one comes first. */

@@ -31,11 +31,12 @@
 
 #define TICK_MS		250
 
-/* A record of the backlog: a copy of its body. */
+/* A record of the backlog: a copy of its body, the history's digest before. */
 struct rrec {
 	uint64_t seq;
 	size_t len;
 	uint8_t *body;
+	uint8_t pre[STORE_DIGEST_LEN];
 };
 
 /* The snapshot a primary sends: a thread copies LMDB into a pipe. */
@@ -173,7 +174,8 @@ bl_room(void)
  * bound; a standby that still needed one of those starts again.
  */
 static void
-on_record(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+on_record(void *arg, uint64_t seq, const uint8_t *pre, const uint8_t *body,
+    size_t len)
 {
 	struct rrec *r;
 	uint64_t need = R.sent + 1;
@@ -195,6 +197,7 @@ on_record(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 		return;
 	}
 	memcpy(r->body, body, len);
+	memcpy(r->pre, pre, sizeof(r->pre));
 	r->seq = seq;
 	r->len = len;
 	R.bln++;
@@ -585,6 +588,23 @@ start_reply(void *who, struct pchan *ch, const struct pmsg *m,
 	penc_free(&e);
 }
 
+/*
+ * Whether the standby holding term sterm, records up to slast and their
+ * digest sdig resumes from the backlog (its records are ours, and the
+ * backlog holds those after them); 0 with *why: a snapshot first.
+ */
+static int
+resumable(uint64_t sterm, uint64_t slast, const uint8_t *sdig,
+    const char **why)
+{
+	const struct rrec *next = NULL;
+
+	if (slast < store_seq(R.st))
+		next = bl_find(slast + 1);
+	return store_repl_resumable(R.st, sterm, slast, sdig,
+	    next != NULL ? next->pre : NULL, why);
+}
+
 /* ST_REPL_START: resume from the backlog, or a snapshot first. */
 static int
 start_stream(void *who, struct pchan *ch, const struct pmsg *m)
@@ -593,12 +613,15 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	struct st_repl_start_rep rep;
 	uint64_t term = store_term(R.st), seq = store_seq(R.st);
 	uint64_t sterm, slast;	/* what the standby holds */
+	uint8_t sdig[STORE_DIGEST_LEN];
+	const char *why = NULL;
 	int resume;
 
 	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0)
 		return -1;
 	sterm = in.term;
 	slast = in.last_seq;
+	memcpy(sdig, in.digest, sizeof(sdig));
 	strlcpy(R.sbaddr, in.addr, sizeof(R.sbaddr));
 	st_req_free(m->hdr.type, &in);
 	if (R.role != ST_REPL_PRIMARY) {
@@ -611,8 +634,7 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	/* The records after a snapshot taken now are kept from here on. */
 	R.standby_seen = 1;
 	backlog_keep();
-	resume = sterm == term && slast <= seq &&
-	    (slast == seq || bl_find(slast + 1) != NULL);
+	resume = resumable(sterm, slast, sdig, &why);
 	R.sb = who;
 	R.sbch = ch;
 	R.acked = resume ? slast : 0;
@@ -625,9 +647,10 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 		return 0;
 	}
 	log_info("replication: a standby%s%s (term %llu, record %llu) streams "
-	    "from record %llu%s", R.sbaddr[0] != '\0' ? " at " : "", R.sbaddr,
-	    (unsigned long long)sterm, (unsigned long long)slast,
-	    (unsigned long long)R.sent, resume ? "" : " after a snapshot");
+	    "from record %llu%s%s%s", R.sbaddr[0] != '\0' ? " at " : "",
+	    R.sbaddr, (unsigned long long)sterm, (unsigned long long)slast,
+	    (unsigned long long)R.sent, resume ? "" : " after a snapshot",
+	    resume ? "" : ": ", resume ? "" : why);
 	rep.term = term;
 	rep.seq = seq;
 	rep.snapshot = !resume;
@@ -828,6 +851,8 @@ up_open(void)
 	R.up_fd = fd;
 	q.term = store_term(R.st);
 	q.last_seq = store_seq(R.st);
+	memcpy(q.digest, store_digest(R.st), sizeof(q.digest));
+	q.digest_len = sizeof(q.digest);
 	q.addr = R.set.advertise != NULL ? R.set.advertise : "";
 	penc_init(&e);
 	if (st_req_encode(&e, PROTO_ST_REPL_START, &q) < 0 ||

@@ -3,7 +3,8 @@
  *
  * A primary keeps its recent log records in memory (the backlog) and
  * streams them to the one standby that asked (ST_REPL_START), or first a
- * snapshot of its data when the standby's term differs or the records it
+ * snapshot of its data when the standby's term differs, its records are
+ * not the primary's (the history's digest: store_digest) or the records it
  * lacks left the backlog. A standby appends each record to its own log
  * with the same seq, applies it to its LMDB transaction (storelog.c's
  * replay), flushes, and acknowledges (ST_REPL_ACK). With PARLEY_SYNC=

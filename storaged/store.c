@@ -28,6 +28,7 @@
 #include "random.h"
 #include "presence.h"
 #include "setupcounts.h"
+#include "sha256.h"
 #include "storeint.h"
 #include "util.h"
 #include "wal.h"
@@ -223,6 +224,18 @@ view_end(struct store_txn *t)
 		t->parent->wrote = 1;
 }
 
+/* d, the digest of the records before seq, carried over record seq. */
+static void
+digest_chain(uint8_t *d, uint64_t seq, const uint8_t *body, size_t len)
+{
+	uint8_t buf[STORE_DIGEST_LEN + 8 + PROTO_SHA256_LEN];
+
+	memcpy(buf, d, STORE_DIGEST_LEN);
+	proto_put_be64(buf + STORE_DIGEST_LEN, seq);
+	proto_sha256(body, len, buf + STORE_DIGEST_LEN + 8);
+	proto_sha256(buf, sizeof(buf), d);
+}
+
 static int replay_one(void *, uint64_t, const uint8_t *, size_t);
 static void store_close_now(struct store *);
 static void env_close(struct store *);
@@ -242,6 +255,7 @@ store_replay(struct store *st, uint64_t upto)
 	st->cfg_gen++;		/* what was read may be undone */
 	oplog_clear(&st->log);
 	st->seq = st->ckpt_seq;
+	memcpy(st->digest, st->ckpt_digest, sizeof(st->digest));
 	st->replay_upto = upto;
 	if (ltxn_begin(st) != 0 || wal_scan(st->wal, replay_one, st) < 0)
 		return -1;
@@ -357,6 +371,7 @@ static int
 batch_log(struct store_txn *t)
 {
 	struct store *st = t->st;
+	uint8_t pre[STORE_DIGEST_LEN];
 
 	t->txn = NULL;
 	if (t->err == 0 && st->log.err)
@@ -381,7 +396,8 @@ batch_log(struct store_txn *t)
 		append_failed(st);
 		/* Replication hears of the number spent (no record has it). */
 		if (st->on_record != NULL)
-			st->on_record(st->on_record_arg, st->seq, NULL, 0);
+			st->on_record(st->on_record_arg, st->seq, NULL, NULL,
+			    0);
 		return t->err;
 	}
 	st->seq++;
@@ -389,8 +405,10 @@ batch_log(struct store_txn *t)
 		st->unflushed = 0;	/* the flush covered every record */
 	else if (st->unflushed == 0)
 		st->unflushed = st->seq;
+	memcpy(pre, st->digest, sizeof(pre));
+	digest_chain(st->digest, st->seq, st->log.buf, st->log.len);
 	if (st->on_record != NULL)
-		st->on_record(st->on_record_arg, st->seq, st->log.buf,
+		st->on_record(st->on_record_arg, st->seq, pre, st->log.buf,
 		    st->log.len);
 	oplog_clear(&st->log);
 	return 0;
@@ -1205,6 +1223,73 @@ wal_seq_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq)
 	return rc;
 }
 
+/* meta "wal_digest": u8 version, be64 seq, the digest of the records to seq. */
+static const MDB_val wal_digest_key = { .mv_size = 10,
+    .mv_data = "wal_digest" };
+#define WAL_DIGEST_REC	(1 + 8 + STORE_DIGEST_LEN)
+
+/*
+ * The digest of the records up to the checkpoint (wal_seq, ckpt) into
+ * d: 0 with *known 1; 0 with *known 0 when absent, or kept for another
+ * record (an older storaged checkpointed since); or an LMDB code.
+ */
+static int
+wal_digest_get(MDB_txn *txn, MDB_dbi meta, uint64_t ckpt, uint8_t *d,
+    int *known)
+{
+	const uint8_t *p;
+	MDB_val v;
+	int rc;
+
+	*known = 0;
+	if ((rc = mdb_get(txn, meta, (MDB_val *)&wal_digest_key, &v)) ==
+	    MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	p = v.mv_data;
+	if (v.mv_size != WAL_DIGEST_REC || p[0] != ST_RECORD_VERSION ||
+	    proto_get_be64(p + 1) != ckpt)
+		return 0;
+	memcpy(d, p + 9, STORE_DIGEST_LEN);
+	*known = 1;
+	return 0;
+}
+
+/* meta "wal_digest" of seq and d put in txn. 0, or an LMDB code. */
+static int
+wal_digest_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq, const uint8_t *d)
+{
+	uint8_t rec[WAL_DIGEST_REC];
+	MDB_val v = { .mv_size = sizeof(rec), .mv_data = rec };
+
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be64(rec + 1, seq);
+	memcpy(rec + 9, d, STORE_DIGEST_LEN);
+	return mdb_put(txn, meta, (MDB_val *)&wal_digest_key, &v, 0);
+}
+
+/*
+ * The digest checkpointed read into st->ckpt_digest; when unknown, a
+ * random one, recorded in txn: no other store's history has it.
+ * 0, or an LMDB code.
+ */
+static int
+ckpt_digest_load(struct store *st, MDB_txn *txn)
+{
+	int known, rc;
+
+	if ((rc = wal_digest_get(txn, st->meta, st->ckpt_seq,
+	    st->ckpt_digest, &known)) != 0 || known)
+		return rc;
+	if (!st->created)
+		log_info("%s: no digest of its records' history (kept from "
+		    "2026-11-30 on): a standby of it takes a snapshot",
+		    st->dir);
+	proto_random(st->ckpt_digest, sizeof(st->ckpt_digest));
+	return wal_digest_put(txn, st->meta, st->ckpt_seq, st->ckpt_digest);
+}
+
 /* One record of the log at open or undo (wal_scan's callback). */
 static int
 replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
@@ -1224,6 +1309,7 @@ replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 		    (unsigned long long)seq);
 		return -1;
 	}
+	digest_chain(st->digest, seq, body, len);
 	st->seq = seq;
 	return 0;
 }
@@ -1329,6 +1415,8 @@ store_checkpoint(struct store *st)
 	proto_put_be64(rec + 1, st->seq);
 	rc = mdb_put(st->ltxn, st->meta, (MDB_val *)&wal_seq_key, &v, 0);
 	if (rc == 0)
+		rc = wal_digest_put(st->ltxn, st->meta, st->seq, st->digest);
+	if (rc == 0)
 		rc = mdb_txn_commit(st->ltxn);
 	else
 		mdb_txn_abort(st->ltxn);
@@ -1345,6 +1433,7 @@ store_checkpoint(struct store *st)
 	    (unsigned long long)st->seq, wal_used(st->wal),
 	    (unsigned long long)(proto_mono_us() - t0));
 	st->ckpt_seq = st->seq;
+	memcpy(st->ckpt_digest, st->digest, sizeof(st->ckpt_digest));
 	st->unflushed = 0;
 	st->spent = 0;		/* recorded: below every record to come */
 	wal_reset(st->wal);
@@ -1453,6 +1542,9 @@ env_open(struct store *st)
 	}
 	what = "read wal_seq";
 	if ((rc = wal_seq_get(txn, st->meta, &st->ckpt_seq)) != 0)
+		goto fail;
+	what = "wal_digest";
+	if ((rc = ckpt_digest_load(st, txn)) != 0)
 		goto fail;
 	what = "commit";
 	rc = mdb_txn_commit(txn);
@@ -1761,10 +1853,41 @@ store_flushed(const struct store *st)
 
 void
 store_on_record(struct store *st, void (*fn)(void *, uint64_t,
-    const uint8_t *, size_t), void *arg)
+    const uint8_t *, const uint8_t *, size_t), void *arg)
 {
 	st->on_record = fn;
 	st->on_record_arg = arg;
+}
+
+const uint8_t *
+store_digest(const struct store *st)
+{
+	return st->digest;
+}
+
+int
+store_repl_resumable(struct store *st, uint64_t sterm, uint64_t slast,
+    const uint8_t *sdigest, const uint8_t *next_pre, const char **why)
+{
+	const uint8_t *ours;
+
+	if (sterm != store_term(st)) {
+		*why = "its term is not ours";
+		return 0;
+	}
+	if (slast > st->seq) {
+		*why = "it holds records past our last";
+		return 0;
+	}
+	if ((ours = slast == st->seq ? st->digest : next_pre) == NULL) {
+		*why = "the backlog lacks the records after its last";
+		return 0;
+	}
+	if (memcmp(ours, sdigest, STORE_DIGEST_LEN) != 0) {
+		*why = "its records are not ours (their digest differs)";
+		return 0;
+	}
+	return 1;
 }
 
 uint64_t
@@ -1832,6 +1955,7 @@ store_repl_apply(struct store *st, uint64_t seq, const uint8_t *body,
 		refused_past(st, seq, " from the primary");
 		return -1;
 	}
+	digest_chain(st->digest, seq, body, len);
 	st->seq = seq;
 	return 0;
 }

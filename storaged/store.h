@@ -20,6 +20,7 @@
 #include <lmdb.h>
 
 #include "ctlmsg.h"
+#include "stmsgs.h"
 #include "storemsg.h"
 
 /* Bumped when the layout of the databases changes incompatibly. */
@@ -223,6 +224,8 @@ int store_backup(struct store *, int fd);
 int store_init(struct store *);
 
 /* Replication (issue 25, storaged/repl.c; STORAGE.md "Replication"). */
+/* Bytes of the history's digest (store_digest). */
+#define STORE_DIGEST_LEN	ST_REPL_DIGEST_LEN
 /* The data directory store_open was given. */
 const char *store_dir(const struct store *);
 /* The last record appended to the log (or replayed, or applied). */
@@ -245,13 +248,36 @@ int store_flush(struct store *);
 /* The last record on disk: store_seq, or the one before the first unflushed. */
 uint64_t store_flushed(const struct store *);
 /*
- * fn(arg, seq, body, len) is told of every record a batch appends, once
- * it is in the log (flushed unless STORE_F_NOSYNC or store_defer_flush:
- * see store_flushed), before its replies;
- * body NULL: seq was spent by an append that failed (no record has it).
+ * fn(arg, seq, pre, body, len) is told of every record a batch appends,
+ * once it is in the log (flushed unless STORE_F_NOSYNC or
+ * store_defer_flush: see store_flushed), before its replies; pre is the
+ * history's digest before it (store_digest at seq - 1). body (and pre)
+ * NULL: seq was spent by an append that failed (no record has it).
  */
 void store_on_record(struct store *, void (*fn)(void *, uint64_t,
-    const uint8_t *, size_t), void *arg);
+    const uint8_t *, const uint8_t *, size_t), void *arg);
+/*
+ * The digest of the history up to store_seq (STORE_DIGEST_LEN bytes,
+ * valid until the next record): each record's chained to the one before,
+ * D(seq) = SHA-256(D(seq - 1) | be64 seq | SHA-256(body)), a primary's
+ * as it appends and a standby's as it applies the same records, so two
+ * stores with the same digest at the same seq hold the same records.
+ * Kept with the checkpoint (meta "wal_digest", with its seq) and carried
+ * on over the log at a replay. Data without it (from before it was kept,
+ * or a checkpoint by such a storaged since) begins at a random digest:
+ * no other store's, so a standby of it takes one snapshot.
+ */
+const uint8_t *store_digest(const struct store *);
+/*
+ * Whether a standby holding term sterm, records up to slast and their
+ * digest sdigest may resume our stream (ST_REPL_START): the same term,
+ * slast at most our last record, and sdigest our digest at slast:
+ * store_digest when slast is our last, else next_pre, the digest before
+ * record slast + 1 as the backlog kept it (NULL: the backlog lacks that
+ * record). 1, or 0 with *why (static): it needs a snapshot.
+ */
+int store_repl_resumable(struct store *, uint64_t sterm, uint64_t slast,
+    const uint8_t *sdigest, const uint8_t *next_pre, const char **why);
 /*
  * What the write batches committed since the last call deleted: *n ids
  * of 16 bytes (conversations deleted, contacts erased or deleted; the

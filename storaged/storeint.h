@@ -68,6 +68,13 @@ struct store {
 	uint64_t ckpt_seq;	/* the last record LMDB holds, committed */
 	uint64_t replay_upto;	/* a replay stops after this record */
 	/*
+	 * The history's digest (store_digest): of the records up to seq,
+	 * and of those up to ckpt_seq (meta "wal_digest"), where a replay
+	 * begins again.
+	 */
+	uint8_t digest[STORE_DIGEST_LEN];
+	uint8_t ckpt_digest[STORE_DIGEST_LEN];
+	/*
 	 * The number of a record whose append failed while no checkpoint
 	 * has recorded it yet (0: none): no replay applies it (store_undo).
 	 */
@@ -106,7 +113,8 @@ struct store {
 	size_t map_size_mb;
 	int flags;
 	/* Told of each record appended (store_on_record: replication). */
-	void (*on_record)(void *, uint64_t, const uint8_t *, size_t);
+	void (*on_record)(void *, uint64_t, const uint8_t *, const uint8_t *,
+	    size_t);
 	void *on_record_arg;
 	/*
 	 * An open database's place in store_dbs[] plus one, by its handle

@@ -141,10 +141,12 @@ static int one_by_one;
 static uint64_t logged;
 
 static void
-on_record(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+on_record(void *arg, uint64_t seq, const uint8_t *pre, const uint8_t *body,
+    size_t len)
 {
 	(void)arg;
 	(void)seq;
+	(void)pre;
 	if (body != NULL)
 		logged += len;
 }

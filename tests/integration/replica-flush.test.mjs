@@ -43,7 +43,7 @@ test('a standby whose link ends in the read that brought records flushes them be
   // Another standby asks the stream: the primary drops this one's link.
   const from = p.logs.storaged.length;
   const other = await p.storage({ name: 'itest-other-standby', as: 'parley-storaged' });
-  await other.call(T.ST_REPL_START, req(T.ST_REPL_START, { term: 0, last_seq: 0, addr: '' }));
+  await other.call(T.ST_REPL_START, req(T.ST_REPL_START, { term: 0, last_seq: 0, digest: Buffer.alloc(32), addr: '' }));
   await waitFor(async () => /the standby's stream ended: another standby connected/.test(p.logs.storaged.slice(from)),
     5000, 'the primary dropped the standby');
   other.close();

@@ -8,7 +8,10 @@
  * nothing of its own; a record it wrote to its log but could not apply,
  * with the checkpoint after it failing too (fdatasync() answering EIO,
  * defined below, so wal.c and LMDB call it), never in the way of a
- * restart's replay.
+ * restart's replay; the history's digest (store_digest) the same on both
+ * sides, kept across reopens, replays and snapshots, and the resume
+ * decision it makes (store_repl_resumable): a primary restored from an
+ * older backup is not resumed by a standby holding other records.
  */
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,14 +36,18 @@
 static struct {
 	uint64_t seq[MAXREC];
 	uint8_t *body[MAXREC];
+	uint8_t pre[MAXREC][STORE_DIGEST_LEN];
 	size_t len[MAXREC];
 	size_t n;
 } recs;
 
 static void
-capture(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+capture(void *arg, uint64_t seq, const uint8_t *pre, const uint8_t *body,
+    size_t len)
 {
 	assert_non_null(body);
+	assert_non_null(pre);
+	memcpy(recs.pre[recs.n], pre, STORE_DIGEST_LEN);
 	assert_true(recs.n < MAXREC);
 	recs.seq[recs.n] = seq;
 	assert_non_null(recs.body[recs.n] = malloc(len));
@@ -273,12 +280,200 @@ test_refused_record(void **state)
 	fix_free(p);
 }
 
+/* A compact copy of st's data into path (a backup, a snapshot). */
+static void
+copy_to(struct store *st, const char *path)
+{
+	int fd;
+
+	assert_int_equal(store_checkpoint(st), 0);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(store_backup(st, fd), 0);
+	close(fd);
+}
+
+/* crashed_child: a record, its digest into the file arg, no checkpoint. */
+static void
+crashed_child(struct store *st, void *arg)
+{
+	FILE *f;
+
+	write_one(st, "z", "not checkpointed");
+	if ((f = fopen(arg, "wb")) == NULL || fwrite(store_digest(st), 1,
+	    STORE_DIGEST_LEN, f) != STORE_DIGEST_LEN || fclose(f) != 0)
+		_exit(3);
+	_exit(0);
+}
+
+/* The digest of the store of dir after a crash's replay equals what it was. */
+static void
+digest_replayed(const char *dir)
+{
+	uint8_t d[STORE_DIGEST_LEN];
+	char path[128];
+	struct store *st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.digest", dir);
+	assert_int_equal(fix_in_child(dir, STORE_F_NOSYNC, crashed_child,
+	    path), 0);
+	assert_non_null(f = fopen(path, "rb"));
+	assert_int_equal(fread(d, 1, sizeof(d), f), sizeof(d));
+	fclose(f);
+	unlink(path);
+	assert_non_null(st = store_open(dir, 64, STORE_F_NOSYNC));
+	assert_memory_equal(store_digest(st), d, sizeof(d));
+	store_close(st);
+}
+
+/*
+ * The resume decision (store_repl_resumable, as repl.c's ST_REPL_START
+ * asks it). A standby with the primary's records resumes, at the
+ * primary's last record or from the backlog (the digest kept before the
+ * next record), also after both reopen and after a crash's replay. A
+ * primary restored from an older backup, in the same term, that then
+ * wrote other records up to and past the standby's last: the standby's
+ * last record number is the primary's and its term too, but not its
+ * records, so it takes a snapshot (it resumed before: only the term and
+ * the number were compared). Data whose digest is unknown (from before
+ * it was kept) never resumes either; a snapshot gives the standby the
+ * primary's digest.
+ */
+static void
+test_resume_digest(void **state)
+{
+	struct fix *p = fix_new("/tmp/parley-repl-p-XXXXXX");
+	char sdir[64] = "/tmp/parley-repl-s-XXXXXX", snap[128], bk[128];
+	char rdir[64] = "/tmp/parley-repl-r-XXXXXX", path[128];
+	uint8_t at_backup[STORE_DIGEST_LEN];
+	struct store *s = standby_open(sdir), *r;
+	const char *why;
+	uint64_t bseq, slast;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta;
+	MDB_val k = { .mv_size = 10, .mv_data = "wal_digest" };
+	size_t i;
+
+	assert_int_equal(store_set_term(p->st, 1), 0);
+	write_one(p->st, "a", "one");
+	/* A new standby: another term, another digest. */
+	assert_int_equal(store_repl_resumable(p->st, store_term(s),
+	    store_seq(s), store_digest(s), NULL, &why), 0);
+	snprintf(snap, sizeof(snap), "%s/snapshot.mdb.part", sdir);
+	copy_to(p->st, snap);
+	assert_int_equal(store_swap(s, snap), 0);
+	assert_memory_equal(store_digest(s), store_digest(p->st),
+	    STORE_DIGEST_LEN);
+	assert_int_equal(store_repl_resumable(p->st, 1, store_seq(s),
+	    store_digest(s), NULL, &why), 1);
+
+	/* The stream: the digest before each record is the standby's. */
+	store_on_record(p->st, capture, NULL);
+	write_one(p->st, "a", "two");
+	write_one(p->st, "b", "three");
+	for (i = 0; i < recs.n; i++) {
+		assert_memory_equal(recs.pre[i], store_digest(s),
+		    STORE_DIGEST_LEN);
+		assert_int_equal(store_repl_apply(s, recs.seq[i], recs.body[i],
+		    recs.len[i]), 0);
+	}
+	assert_memory_equal(store_digest(s), store_digest(p->st),
+	    STORE_DIGEST_LEN);
+	store_close(s);
+	assert_non_null(s = store_open(sdir, 64, STORE_F_STANDBY |
+	    STORE_F_NOSYNC));
+	fix_reopen(p);
+	assert_int_equal(store_repl_resumable(p->st, 1, store_seq(s),
+	    store_digest(s), NULL, &why), 1);
+
+	/* A backup; then a record the standby gets and the backup lacks. */
+	snprintf(bk, sizeof(bk), "%s/backup.mdb", p->dir);
+	copy_to(p->st, bk);
+	recs_free();
+	store_on_record(p->st, capture, NULL);
+	write_one(p->st, "z", "again");
+	write_one(p->st, "c", "only on the old primary");
+	bseq = recs.seq[0] - 1;
+	for (i = 0; i < recs.n; i++)
+		assert_int_equal(store_repl_apply(s, recs.seq[i], recs.body[i],
+		    recs.len[i]), 0);
+	memcpy(at_backup, recs.pre[0], sizeof(at_backup));
+	slast = store_seq(s);
+	assert_int_equal(slast, store_seq(p->st));
+
+	/* The primary restored from the backup: its term, fewer records. */
+	assert_non_null(mkdtemp(rdir));
+	snprintf(path, sizeof(path), "%s/data.mdb", rdir);
+	assert_int_equal(rename(bk, path), 0);
+	assert_non_null(r = store_open(rdir, 64, STORE_F_NOSYNC));
+	store_set_clock(r, fake_clock);
+	assert_int_equal(store_seq(r), bseq);
+	assert_int_equal(store_term(r), 1);
+	assert_memory_equal(store_digest(r), at_backup, STORE_DIGEST_LEN);
+	recs_free();
+	store_on_record(r, capture, NULL);
+	for (i = 0; store_seq(r) <= slast; i++)
+		write_one(r, "d", "written after the restore");
+	/* Its backlog: the record after the standby's last, and its digest. */
+	assert_int_equal(recs.seq[slast - bseq], slast + 1);
+	assert_int_equal(store_repl_resumable(r, 1, slast, store_digest(s),
+	    recs.pre[slast - bseq], &why), 0);
+	assert_non_null(strstr(why, "digest"));
+	/* At its own last record too, and short of the backlog. */
+	assert_int_equal(store_repl_resumable(r, 1, slast, store_digest(s),
+	    NULL, &why), 0);
+	/* A standby at the backup's record is the same history: it resumes. */
+	assert_int_equal(store_repl_resumable(r, 1, bseq, at_backup,
+	    recs.pre[0], &why), 1);
+	assert_int_equal(store_repl_resumable(r, 2, bseq, at_backup,
+	    recs.pre[0], &why), 0);
+
+	/* The standby's data from before the digest was kept: a snapshot. */
+	store_close(s);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
+	assert_int_equal(mdb_env_open(env, sdir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_non_null(s = store_open(sdir, 64, STORE_F_STANDBY |
+	    STORE_F_NOSYNC));
+	assert_int_equal(store_seq(s), slast);
+	assert_int_equal(store_repl_resumable(p->st, 1, slast,
+	    store_digest(s), NULL, &why), 0);
+	/* Once made, it is kept: a reopen has the same. */
+	memcpy(at_backup, store_digest(s), sizeof(at_backup));
+	store_close(s);
+	assert_non_null(s = store_open(sdir, 64, STORE_F_STANDBY |
+	    STORE_F_NOSYNC));
+	assert_memory_equal(store_digest(s), at_backup, STORE_DIGEST_LEN);
+	/* A snapshot of the restored primary: its digest. */
+	copy_to(r, snap);
+	assert_int_equal(store_swap(s, snap), 0);
+	assert_int_equal(store_repl_resumable(r, 1, store_seq(s),
+	    store_digest(s), NULL, &why), 1);
+
+	/* A crash's replay has the digest it had (the child opens it). */
+	store_close(r);
+	digest_replayed(rdir);
+
+	store_close(s);
+	rm_env(sdir);
+	rm_env(rdir);
+	recs_free();
+	fix_free(p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stream_and_snapshot),
 		cmocka_unit_test(test_refused_record),
+		cmocka_unit_test(test_resume_digest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,120 @@
+// A primary that starts again in its own term with fewer records than its
+// standby applied, then writes other records under the numbers the standby
+// already holds: the standby must not resume its stream (the histories
+// differ though the term and the last record's number agree), but take a
+// snapshot, so both hold the primary's data. Before the history's digest
+// (store_digest, ST_REPL_START's digest) the standby resumed: it kept a
+// conversation the primary no longer had, lacked the primary's records of
+// the same numbers, and answered reads as "checked".
+//
+// Two ways to get there: the primary restored from an older backup (any
+// PARLEY_SYNC), and a power loss of a primary with PARLEY_SYNC=interval
+// (records streamed from its page cache, never synced there; shown by
+// putting back the files as they were at the last sync).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { Parley } from './lib/harness.mjs';
+import { caughtUp, role, dump } from './lib/standby.mjs';
+
+// A primary and its standby, one conversation written and streamed.
+async function pair(t, sync) {
+  const env = { PARLEY_SYNC: sync };
+  if (sync === 'interval') env.PARLEY_SYNC_INTERVAL_MS = '60000';
+  const p = new Parley({ masterd: false, env });
+  t.after(() => p.stop());
+  await p.start();
+  const s = new Parley({ masterd: false, env: { PARLEY_ROLE: 'standby',
+    PARLEY_PRIMARY: `unix:${p.sockPath}` } });
+  t.after(() => s.stop());
+  await s.start();
+  await open(p, 'base-session');
+  await caughtUp(p, s);
+  return { p, s };
+}
+
+// A conversation opened on p: one record.
+async function open(p, session) {
+  const c = await p.storage({ as: 'parley-workerd' });
+  try {
+    return await c.convOpen('default', session);
+  } finally {
+    c.close();
+  }
+}
+
+// keep() saved p's files; conversation A is written and streamed; both
+// machines go down; restore() puts the primary's files back; the primary
+// writes other conversations up to the standby's last record number (its
+// backlog begins with the standby's connection: the standby's ST_REPL_START
+// is checked against its last record); the standby comes back. Its data must be the primary's, then and after
+// a new write.
+async function diverge(t, p, s, keep, restore) {
+  await keep();
+  const a = await open(p, 'session-A-only-on-old-primary');
+  await caughtUp(p, s);
+  const sRole = await role(s);
+  assert.match((await dump(s)).convs, new RegExp(a.conv.id));
+
+  await s.killStoraged('SIGKILL');
+  await p.killStoraged('SIGKILL');
+  restore();
+  await p.startStoraged();
+  for (let i = 0; (await role(p)).seq < sRole.seq; i++) {
+    assert.ok(i < 20, 'the primary writes up to the standby\'s last');
+    await open(p, `session-B${i}-after-restart`);
+  }
+  const pRole = await role(p);
+  assert.equal(pRole.term, sRole.term, 'the same term');
+  assert.equal(pRole.seq, sRole.seq, 'the same last record number');
+
+  const from = p.logs.storaged.length;
+  await s.startStoraged();
+  await caughtUp(p, s);
+  assert.match(p.logs.storaged.slice(from),
+    /after a snapshot: its records are not ours/);
+  let [dp, ds] = [await dump(p), await dump(s)];
+  assert.doesNotMatch(dp.convs, new RegExp(a.conv.id));
+  assert.doesNotMatch(ds.convs, new RegExp(a.conv.id),
+    'no conversation survives on the standby alone');
+  assert.deepEqual(ds, dp, 'the standby holds the primary\'s data');
+
+  // The stream goes on from there.
+  const c = await open(p, 'session-C-after-the-snapshot');
+  await caughtUp(p, s);
+  [dp, ds] = [await dump(p), await dump(s)];
+  assert.match(ds.convs, new RegExp(c.conv.id));
+  assert.deepEqual(ds, dp);
+}
+
+test('a primary restored from an older backup: the standby takes a snapshot',
+  { timeout: 90000 }, async (t) => {
+    const { p, s } = await pair(t, 'full');
+    const bk = path.join(p.tmp, 'backup.mdb');
+    await diverge(t, p, s, async () => {
+      const b = await p.ctl(['backup', bk]);
+      assert.equal(b.code, 0, b.stderr);
+    }, () => {
+      // As STORAGE.md says: an empty directory, the backup as data.mdb.
+      fs.rmSync(p.dataDir, { recursive: true, force: true });
+      fs.mkdirSync(p.dataDir);
+      fs.copyFileSync(bk, path.join(p.dataDir, 'data.mdb'));
+    });
+  });
+
+test('PARLEY_SYNC=interval, the primary\'s unsynced records lost: a snapshot',
+  { timeout: 90000 }, async (t) => {
+    const { p, s } = await pair(t, 'interval');
+    const disk = path.join(p.tmp, 'disk-at-last-sync');
+    const files = ['data.mdb', 'wal.log'];
+    await diverge(t, p, s, async () => {
+      fs.mkdirSync(disk);
+      for (const f of files)
+        fs.copyFileSync(path.join(p.dataDir, f), path.join(disk, f));
+    }, () => {
+      for (const f of files)
+        fs.copyFileSync(path.join(disk, f), path.join(p.dataDir, f));
+    });
+  });
