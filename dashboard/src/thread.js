@@ -438,8 +438,13 @@ function replyBox(ctx, id, onSent) {
     }
   });
   ctx.onLeave(() => typing(false));
+  // From a submit to its answer: Ctrl+Enter's requestSubmit() fires submit
+  // with Send disabled, and the text stays in the box until the server has
+  // stored it, so a second submit meanwhile would post the reply again.
+  let sending = false;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    if (sending) return;
     const content = text.value.trim();
     if (!content && !files.count()) {
       replyStatus.textContent = 'Write a message first.';
@@ -447,6 +452,7 @@ function replyBox(ctx, id, onSent) {
       return;
     }
     typing(false);
+    sending = true;
     sendBtn.disabled = true;
     try {
       let attachments = [];
@@ -474,6 +480,7 @@ function replyBox(ctx, id, onSent) {
       if (isAbort(e)) return;
       replyStatus.textContent = `Not sent: ${e.message}`;
     } finally {
+      sending = false;
       sendBtn.disabled = false;
       text.focus();
     }

@@ -1,0 +1,100 @@
+// The dashboard's thread when things go wrong around it, in headless
+// Chromium against one Parley with the mock model: a reply sent by
+// Ctrl+Enter twice during a slow send (stored once); a conversation
+// deleted elsewhere while open (the thread says so and the dock is shut,
+// from the stream's event or from the send's 404); a reply being typed
+// when the session ends (kept for the same person, never shown to
+// another); a colleague taking over, seen by polling (the notice names
+// them); and an agent (no Delete or Export, which the server refuses; the
+// admins' and owners' pages typed by hand say they are not allowed).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, SUITE_TIMEOUT, adminApi, dashLogin, openDash, openPage, startSuite, stopSuite,
+} from './lib/browser.mjs';
+import { Visitor } from '../integration/lib/wsclient.mjs';
+import { login } from '../integration/lib/dashboard.mjs';
+import { addMember } from '../integration/lib/people.mjs';
+
+const WAIT = { timeout: 10000 };
+
+describe('the dashboard thread when things go wrong, in Chromium', { timeout: SUITE_TIMEOUT }, () => {
+  let stack;
+  let browser;
+  let w;
+  let session; // the owner's, shared by the tests that never log out
+  const visitors = [];
+  const admin = (method, p, body) => adminApi(stack, method, p, body);
+
+  // A new conversation (one visitor turn), by its id.
+  async function conv(text) {
+    const v = await Visitor.open(stack.parley, w.widget_id);
+    visitors.push(v);
+    await v.next('session');
+    await v.turn(text);
+    const list = await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}&limit=50`);
+    const c = list.json.conversations.find((x) => x.lastVisitorMessage === text);
+    assert.ok(c, list.text);
+    return c._id;
+  }
+
+  // The thread of id opened by session's person and taken over, the reply box shown.
+  async function takeOver(page, id) {
+    await openDash(page, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
+    await page.click('[data-testid="take-over"]');
+    await page.waitForSelector('[data-testid="reply-form"]:not([hidden])', WAIT);
+  }
+
+  // Whether the thread's controls can still be used.
+  function dockState(page) {
+    return page.evaluate(() => {
+      const q = (t) => document.querySelector(`[data-testid="${t}"]`);
+      return {
+        note: q('poll-status').textContent,
+        input: !q('reply-input').disabled,
+        send: !q('reply-send').disabled,
+        takeOver: !q('take-over').disabled,
+        handBack: !q('hand-back').disabled,
+        del: !q('delete-conv').disabled,
+      };
+    });
+  }
+  const SHUT = { note: 'This conversation has been deleted.', input: false, send: false, takeOver: false, handBack: false, del: false };
+
+  before(async () => {
+    ({ stack, browser } = await startSuite({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } }));
+    const r = await admin('POST', '/v1/admin/widgets', { name: 'Reliability shop', allowed_origins: [], handoff_enabled: true });
+    assert.equal(r.status, 201, r.text);
+    w = r.json;
+    session = await login(stack.parley);
+  });
+  after(async () => {
+    for (const v of visitors) await v.close().catch(() => {});
+    await stopSuite({ stack, browser });
+  });
+
+  test('Ctrl+Enter pressed again while the reply is being sent: the reply is stored once', async () => {
+    const id = await conv('double send please');
+    const { ctx, page } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      // a slow network: the reply's POST takes 1.5 s
+      await page.route(/\/v1\/admin\/conversations\/[^/]+\/messages$/, async (route) => {
+        if (route.request().method() === 'POST') await new Promise((r) => setTimeout(r, 1500));
+        await route.continue();
+      });
+      await takeOver(page, id);
+      await page.fill('[data-testid="reply-input"]', 'only once');
+      await page.keyboard.press('Control+Enter');
+      await page.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sending…', null, WAIT);
+      await page.keyboard.press('Control+Enter');
+      await page.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sent.', null, WAIT);
+      // a second POST, had there been one, ends 1.5 s after the first
+      await page.waitForTimeout(2000);
+      const msgs = (await admin('GET', `/v1/admin/conversations/${id}`)).json.messages;
+      assert.equal(msgs.filter((m) => m.role === 'agent' && m.content === 'only once').length, 1, 'the reply stored once');
+      assert.equal(await page.inputValue('[data-testid="reply-input"]'), '', 'the box emptied once sent');
+    } finally { await ctx.close(); }
+  });
+});
