@@ -388,9 +388,10 @@ const STATES = ['ai', 'waiting_human', 'human'];
  * conversation). Files come by Attach, a drop on the box or a paste into
  * it (attach.js: uploaded as they come; the reply names them, its text
  * then optional). onSent(message)
- * gets what the server stored. Returns {form, text, typing(on)}.
+ * gets what the server stored; onGone() a 404 (the conversation deleted).
+ * Returns {form, text, typing(on), close()} (close: nothing to reply to).
  */
-function replyBox(ctx, id, onSent) {
+function replyBox(ctx, id, onSent, onGone) {
   const text = h('textarea', {
     id: 'reply-text', name: 'content', rows: '2', maxlength: '65536', 'data-testid': 'reply-input',
     'aria-describedby': 'reply-hint', placeholder: 'Write a reply, or / for a canned reply',
@@ -442,9 +443,10 @@ function replyBox(ctx, id, onSent) {
   // with Send disabled, and the text stays in the box until the server has
   // stored it, so a second submit meanwhile would post the reply again.
   let sending = false;
+  let closed = false;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    if (sending) return;
+    if (sending || closed) return;
     const content = text.value.trim();
     if (!content && !files.count()) {
       replyStatus.textContent = 'Write a message first.';
@@ -478,14 +480,26 @@ function replyBox(ctx, id, onSent) {
       replyStatus.textContent = 'Sent.';
     } catch (e) {
       if (isAbort(e)) return;
+      if (e.status === 404) {
+        replyStatus.textContent = 'Not sent: this conversation has been deleted.';
+        onGone();
+        return;
+      }
       replyStatus.textContent = `Not sent: ${e.message}`;
     } finally {
       sending = false;
-      sendBtn.disabled = false;
-      text.focus();
+      sendBtn.disabled = closed;
+      if (!closed) text.focus();
     }
   });
-  return { form, text, typing };
+  // The conversation is gone: the box stays (its text may be worth
+  // copying) but nothing in it acts any more.
+  function close() {
+    closed = true;
+    typing(false);
+    for (const el of form.elements) el.disabled = true;
+  }
+  return { form, text, typing, close };
 }
 
 /*
@@ -494,12 +508,14 @@ function replyBox(ctx, id, onSent) {
  * live, is said once, and nothing else repeats it); the reply box shown
  * while a person answers. assign: the assign control (the server may make
  * the conversation yours). Returns {el, set(state, name)}: the state as
- * the server says now, name who changed it when the stream says so.
+ * the server says now, name who changed it when the stream says so;
+ * close() when the conversation is deleted.
  */
 function handoffDock(ctx, id, reply, assign, actionError) {
   const myName = ctx.session && ctx.session.user ? ctx.session.user.name : null;
   let hstate = null;
   let by = null;
+  let closed = false;
   const stateBadge = h('span', { 'data-testid': 'handoff-state' });
   const hText = h('span', { class: 'hint handoff-text', 'data-testid': 'handoff-status' });
   const notice = h('p', { class: 'handoff-notice', role: 'status', 'data-testid': 'handoff-notice' }, stateBadge, ' ', hText);
@@ -540,12 +556,18 @@ function handoffDock(ctx, id, reply, assign, actionError) {
       actionError.textContent = `Could not change the handoff: ${e.message}`;
       actionError.hidden = false;
     } finally {
-      btn.disabled = false;
+      btn.disabled = closed;
     }
   }
   takeBtn.addEventListener('click', () => change('human', takeBtn));
   backBtn.addEventListener('click', () => change('ai', backBtn));
-  return { el, set };
+  // The conversation is gone: no take-over or hand-back to offer.
+  function close() {
+    closed = true;
+    takeBtn.disabled = true;
+    backBtn.disabled = true;
+  }
+  return { el, set, close };
 }
 
 /* The thread's loading state, or its error, in pane. */
@@ -686,7 +708,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     if (gap > 0 || opening) el.scrollTop += gap;
   }
 
-  const reply = replyBox(ctx, id, (m) => showAdded(merge([m])));
+  const reply = replyBox(ctx, id, (m) => showAdded(merge([m])), () => gone());
   const dock = handoffDock(ctx, id, reply, assign, actionError);
   dock.set(conv.handoff || 'ai', otherAnswering(ctx, conv));
   dockEl.append(dock.el, reply.form);
@@ -739,6 +761,17 @@ export async function renderThread(pane, ctx, id, hooks) {
     if (c.assignee !== undefined && posts === assign.posts()) assign.show(c.assignee);
     if (c.state) convState.show(c);
   }
+  // The conversation deleted elsewhere (its event, or a 404 on a poll or
+  // a reply): said where the live state is said, and nothing here acts
+  // on it any more (the stream's event alone used to leave it all usable).
+  function gone() {
+    stop();
+    pollNote.textContent = 'This conversation has been deleted.';
+    liveNote.textContent = 'This conversation has been deleted.';
+    reply.close();
+    dock.close();
+    del.disabled = true;
+  }
   async function poll() {
     if (busy || stopped || ctx.signal.aborted) return;
     busy = true;
@@ -752,8 +785,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     } catch (e) {
       if (isAbort(e) || stopped) return;
       if (e.status === 404) {
-        stop();
-        pollNote.textContent = 'This conversation has been deleted.';
+        gone();
         return;
       }
       pollNote.textContent = `Could not refresh (${e.message}); trying again.`;
@@ -770,6 +802,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     }
     const c = d && d.conversation;
     if (!c || String(c._id) !== id) return;
+    if (type === 'conversation_deleted') return void gone();
     showConv(c, assign.posts(), type === 'handoff' ? d.name : null);
     if (type === 'message' && d.message) showAdded(merge([d.message]));
   }));

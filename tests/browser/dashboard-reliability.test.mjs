@@ -97,4 +97,40 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
       assert.equal(await page.inputValue('[data-testid="reply-input"]'), '', 'the box emptied once sent');
     } finally { await ctx.close(); }
   });
+
+  test('a conversation deleted elsewhere while open, the stream live: the thread says so and shuts its dock', async () => {
+    const id = await conv('delete me while open');
+    const { ctx, page } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, WAIT);
+      await page.click('[data-testid="take-over"]');
+      await page.waitForSelector('[data-testid="reply-form"]:not([hidden])', WAIT);
+      assert.equal((await admin('DELETE', `/v1/admin/conversations/${id}`)).status, 204);
+      // the list drops its row: the event came
+      await page.waitForFunction((x) => !document.querySelector(`[data-testid="conv-row"][data-id="${x}"]`), id, WAIT);
+      await page.waitForFunction(() => /deleted/.test(document.querySelector('[data-testid="poll-status"]').textContent), null, WAIT)
+        .catch(() => {});
+      assert.deepEqual(await dockState(page), SHUT);
+    } finally { await ctx.close(); }
+  });
+
+  test('a conversation deleted elsewhere with no event to say so: the send\'s 404 says it and shuts the dock', async () => {
+    const id = await conv('deleted under my reply');
+    const { ctx, page } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      // the stream never answers: no event, and no polling either
+      await page.route(/\/v1\/admin\/events/, () => {});
+      await takeOver(page, id);
+      assert.equal((await admin('DELETE', `/v1/admin/conversations/${id}`)).status, 204);
+      await page.fill('[data-testid="reply-input"]', 'hello?');
+      await page.click('[data-testid="reply-send"]');
+      await page.waitForFunction(() => /^Not sent/.test(document.querySelector('[data-testid="reply-status"]').textContent), null, WAIT);
+      assert.match(await page.textContent('[data-testid="reply-status"]'), /deleted/);
+      assert.deepEqual(await dockState(page), SHUT);
+      assert.equal(await page.inputValue('[data-testid="reply-input"]'), 'hello?', 'the text kept to copy');
+    } finally { await ctx.close(); }
+  });
 });
