@@ -8,6 +8,7 @@ export const LOGIN_URL = '/dashboard/login';
 const RETURN_KEY = 'parley.returnTo';
 
 const ORG_KEY = 'parley.org';
+const DRAFT_KEY = 'parley.draft.';
 
 let csrfToken = null;
 let orgId = null;
@@ -83,6 +84,7 @@ export function toLogin() {
  */
 export async function logout() {
   leaving = true;
+  clearDrafts();
   try {
     await api(endpoints.logout, { method: 'POST' });
   } catch { /* gone either way */ }
@@ -296,6 +298,39 @@ export function widgetNames(widgets) {
   const m = new Map();
   for (const w of widgets) m.set(w.id, widgetLabel(w));
   return m;
+}
+
+/*
+ * A reply being typed, kept in the tab (sessionStorage) until it is sent:
+ * a session that ends sends the page to the login page, and whoever signs
+ * in again finds their reply where they left it. Keyed by the user too, so
+ * that another person signing in in the same tab never sees it; an
+ * explicit logout clears them all (the next person starts afresh).
+ */
+const draftKey = (userId, convId) => `${DRAFT_KEY}${userId || ''}.${convId}`;
+
+/** The kept draft of userId's reply in conversation convId, or ''. */
+export function loadDraft(userId, convId) {
+  try { return sessionStorage.getItem(draftKey(userId, convId)) || ''; } catch { return ''; }
+}
+
+/** Keeps text as the draft (blank: none). */
+export function saveDraft(userId, convId, text) {
+  try {
+    if (String(text).trim()) sessionStorage.setItem(draftKey(userId, convId), text);
+    else sessionStorage.removeItem(draftKey(userId, convId));
+  } catch { /* storage may be off or full: only a convenience */ }
+}
+
+function clearDrafts() {
+  try {
+    const keys = [];
+    for (let i = 0; i < sessionStorage.length; i++) {
+      const k = sessionStorage.key(i);
+      if (k && k.startsWith(DRAFT_KEY)) keys.push(k);
+    }
+    for (const k of keys) sessionStorage.removeItem(k);
+  } catch { /* storage may be off */ }
 }
 
 export function takeReturnRoute() {

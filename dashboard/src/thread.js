@@ -8,7 +8,9 @@
 // reply box with its canned replies ("/", their files with them). New
 // messages and the handoff state come live (live.js).
 
-import { api, endpoints, isAbort, loadWidgets, widgetNames, ApiError, roleAtLeast, sessionRole, loadList } from './api.js';
+import {
+  api, endpoints, isAbort, loadWidgets, widgetNames, ApiError, roleAtLeast, sessionRole, loadList, loadDraft, saveDraft,
+} from './api.js';
 import { onEvent, liveMode } from './live.js';
 import {
   h, clear, timeEl, updateTimeEl, relTimeEl, refreshRelTimes, plural, preview, confirmDialog, downloadLink, showLoadError,
@@ -398,6 +400,10 @@ function replyBox(ctx, id, onSent, onGone) {
   });
   const sendBtn = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'reply-send' }, 'Send');
   const replyStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'reply-status' });
+  // The draft survives a session's end (api.js): back where it was left.
+  const userId = ctx.session && ctx.session.user ? ctx.session.user.id : '';
+  text.value = loadDraft(userId, id);
+  const keepDraft = () => saveDraft(userId, id, text.value);
   const files = replyFiles(ctx, id, (t) => { replyStatus.textContent = t; });
   let typingOn = false;
   let typingAt = 0;
@@ -418,6 +424,7 @@ function replyBox(ctx, id, onSent, onGone) {
   const picker = cannedPicker(text, {
     onInsert: (it) => {
       typed();
+      keepDraft();
       files.addKept(it.attachments, `/${it.shortcut}`);
     },
   });
@@ -431,7 +438,10 @@ function replyBox(ctx, id, onSent, onGone) {
         `. Attach, drop or paste up to ${MAX_FILES} files of ${humanSize(MAX_BYTES)}.`),
       replyStatus));
   takeFiles(form, text, files.add);
-  text.addEventListener('input', typed);
+  text.addEventListener('input', () => {
+    typed();
+    keepDraft();
+  });
   text.addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
       ev.preventDefault();
@@ -476,6 +486,7 @@ function replyBox(ctx, id, onSent, onGone) {
       const r = await api(endpoints.convMessages(id), { method: 'POST', body });
       if (r && r.message) onSent(r.message);
       text.value = '';
+      keepDraft();
       files.sent(attachments);
       replyStatus.textContent = 'Sent.';
     } catch (e) {

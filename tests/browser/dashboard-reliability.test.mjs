@@ -133,4 +133,52 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
       assert.equal(await page.inputValue('[data-testid="reply-input"]'), 'hello?', 'the text kept to copy');
     } finally { await ctx.close(); }
   });
+
+  test('the session ends while a reply is typed: the reply is back after signing in again, not for another person in the tab', async () => {
+    const id = await conv('session ends while typing');
+    const mine = await login(stack.parley);
+    const typed = 'a long careful answer to the visitor';
+    const { ctx, page } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, mine);
+      await takeOver(page, id);
+      await page.fill('[data-testid="reply-input"]', typed);
+      // the session ends (expiry, or logged out elsewhere): nothing clicked,
+      // the event stream's drop checks the session, whose 401 leaves the page
+      assert.equal((await mine.request('POST', '/dashboard/api/logout')).status, 204);
+      await page.waitForURL(/\/dashboard\/login/, WAIT);
+      await ctx.clearCookies();
+      const again = await login(stack.parley);
+      await dashLogin(stack, ctx, again);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="reply-form"]:not([hidden])');
+      assert.equal(await page.inputValue('[data-testid="reply-input"]'), typed, 'the typed reply is kept');
+
+      // another person signs in in the same tab: the draft is not theirs
+      const other = await addMember(stack.parley, { role: 'agent', name: 'Olga Other' });
+      await ctx.clearCookies();
+      await dashLogin(stack, ctx, other.session);
+      await page.goto('about:blank'); // the same URL again would only be a hash change
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="reply-input"]');
+      assert.equal(await page.inputValue('[data-testid="reply-input"]'), '', 'another person does not see the draft');
+
+      // back to the owner: sent, the draft is gone (a reload shows an empty box)
+      await ctx.clearCookies();
+      await dashLogin(stack, ctx, again);
+      await page.goto('about:blank');
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="reply-input"]');
+      await page.waitForFunction((t) => document.querySelector('[data-testid="reply-input"]').value === t, typed, WAIT);
+      await page.click('[data-testid="reply-send"]');
+      await page.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sent.', null, WAIT);
+      await page.reload();
+      await page.waitForSelector('[data-testid="reply-input"]', WAIT);
+      assert.equal(await page.inputValue('[data-testid="reply-input"]'), '', 'a sent reply is no draft');
+
+      // Log out clicked: the next person to sign in in this tab starts afresh
+      await page.fill('[data-testid="reply-input"]', 'left behind');
+      await page.click('#logout');
+      await page.waitForURL(/\/dashboard\/login/, WAIT);
+      assert.equal(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('parley.draft.')).length), 0,
+        'no draft kept after Log out');
+    } finally { await ctx.close(); }
+  });
 });
