@@ -543,9 +543,14 @@ function handoffDock(ctx, id, reply, assign, actionError) {
     if (hText.textContent !== text) hText.textContent = text;
   }
   function set(st, name) {
-    if (!STATES.includes(st) || st === hstate) return;
+    if (!STATES.includes(st)) return;
+    const who = st === 'human' && name && name !== myName ? String(name) : null;
+    // Who answers may change while the state does not: a snapshot (a poll,
+    // the fetch after a stream's reset) can show a colleague's take-over
+    // after a hand-back it never saw, human to human.
+    if (st === hstate && who === by) return;
     hstate = st;
-    by = st === 'human' && name && name !== myName ? String(name) : null;
+    by = who;
     takeBtn.hidden = st === 'human';
     backBtn.hidden = st !== 'human';
     reply.form.hidden = st !== 'human';

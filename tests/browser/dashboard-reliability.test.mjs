@@ -181,4 +181,28 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
         'no draft kept after Log out');
     } finally { await ctx.close(); }
   });
+
+  test('stream down (polling): a colleague takes over between two polls after my hand-back elsewhere: the notice names them', async () => {
+    const id = await conv('stale notice please');
+    const colleague = await addMember(stack.parley, { role: 'agent', name: 'Cleo Colleague' });
+    const { ctx, page } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await page.route(/\/v1\/admin\/events/, (route) => route.abort());
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'poll', null, { timeout: 20000 });
+      await takeOver(page, id);
+      assert.equal(await page.textContent('[data-testid="handoff-state"]'), 'You are answering');
+      // the polls fail while both changes are made: the next one sees both at once
+      const threadGet = new RegExp(`/v1/admin/conversations/${id}$`);
+      await page.route(threadGet, (route) => (route.request().method() === 'GET' ? route.abort() : route.continue()));
+      assert.equal((await session.request('POST', `/v1/admin/conversations/${id}/handoff`, { body: { state: 'ai' } })).status, 200);
+      const r = await colleague.session.request('POST', `/v1/admin/conversations/${id}/handoff`, { body: { state: 'human' } });
+      assert.equal(r.status, 200, r.text);
+      await page.unroute(threadGet);
+      await page.waitForFunction(() => document.querySelector('[data-testid="handoff-state"]').textContent === 'Cleo Colleague is answering', null, WAIT)
+        .catch(() => {});
+      assert.equal(await page.textContent('[data-testid="handoff-state"]'), 'Cleo Colleague is answering');
+    } finally { await ctx.close(); }
+  });
 });
