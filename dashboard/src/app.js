@@ -134,6 +134,17 @@ function matchRoute(path) {
   return null;
 }
 
+/*
+ * The lowest role a route is for: its section's nav item's data-min-role
+ * (index.html), the same that hides the item. A hash typed by hand must
+ * not render a page (a form) whose every request the server refuses.
+ */
+function minRole(r) {
+  const a = document.querySelector(`nav [data-nav="${r.nav}"]`);
+  const item = a && a.closest('[data-min-role]');
+  return item ? item.dataset.minRole : null;
+}
+
 /* A route's argument: the id in the path, decoded (undefined without). */
 function routeArg(m) {
   return m[1] !== undefined ? decodeURIComponent(m[1]) : undefined;
@@ -182,12 +193,22 @@ function route() {
     },
   };
   clear(main);
+  const role = session && session.organization ? session.organization.role || '' : '';
+  const min = matched ? minRole(matched.r) : null;
   if (!matched) {
     setNav(null);
     ctx.setTitle('Not found');
     main.append(
       h('h1', { tabindex: '-1', class: 'page-title' }, 'Page not found'),
       h('p', null, 'There is nothing at this address. ', h('a', { href: '#/conversations' }, 'Go to the conversations'), '.'),
+    );
+  } else if (min && !roleAtLeast(role, min)) {
+    setNav(null);
+    ctx.setTitle('Not allowed');
+    main.append(
+      h('h1', { tabindex: '-1', class: 'page-title' }, 'Not allowed'),
+      h('p', { 'data-testid': 'not-allowed' }, `This page is for the ${min === 'owner' ? 'owners' : 'admins and owners'}; your role is ${role || 'unknown'}. `,
+        h('a', { href: '#/conversations' }, 'Go to the conversations'), '.'),
     );
   } else {
     setNav(matched.r.nav);

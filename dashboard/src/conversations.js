@@ -7,7 +7,9 @@
 // resolved, all: convstate.js), filters and the search stay in the hash's
 // query (?state=&widget=&q=&assignee=), with or without a thread.
 
-import { api, endpoints, isAbort, loadWidgets, moreBusy, moreDone, widgetNames } from './api.js';
+import {
+  api, endpoints, isAbort, loadWidgets, moreBusy, moreDone, widgetNames, roleAtLeast, sessionRole,
+} from './api.js';
 import { onEvent } from './live.js';
 import {
   h, clear, lifetime, timeEl, relTimeEl, refreshRelTimes, plural, preview, downloadLink, viewError, cardTable,
@@ -228,7 +230,9 @@ function listPane(ctx, initial, openId) {
 
   const el = h('section', { class: 'inbox-pane inbox-list-pane', 'aria-labelledby': 'inbox-title', 'data-testid': 'inbox-list' },
     h('div', { class: 'inbox-list-head' },
-      h('div', { class: 'page-head' }, h('h1', { class: 'page-title', id: 'inbox-title', tabindex: '-1' }, 'Conversations'), count, exportMenu),
+      h('div', { class: 'page-head' }, h('h1', { class: 'page-title', id: 'inbox-title', tabindex: '-1' }, 'Conversations'), count,
+        // the export is for admins and owners (an agent's is refused: 403)
+        roleAtLeast(sessionRole(ctx), 'admin') ? exportMenu : null),
       folderBar,
       searchForm,
       h('div', { class: 'inbox-filters' }, filter, assignee.field)),

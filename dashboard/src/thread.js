@@ -653,7 +653,10 @@ export async function renderThread(pane, ctx, id, hooks) {
 
   const assign = assignControl(ctx, id, choices, actionError);
   assign.show(conv.assignee);
-  const del = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-conv' }, 'Delete conversation');
+  // Deleting a conversation and exporting are for admins and owners (the
+  // server's route table: an agent gets 403), so an agent is offered neither.
+  const admin = roleAtLeast(sessionRole(ctx), 'admin');
+  const del = admin ? h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-conv' }, 'Delete conversation') : null;
   const exp = (format, label) => downloadLink(
     endpoints.exportUrl({ format, rows: 'messages', conversation: id }), label, `export-thread-${format}`);
   // Delete last, after the technical details: under the messages on a
@@ -661,10 +664,10 @@ export async function renderThread(pane, ctx, id, hooks) {
   const details = h('aside', { class: 'conv-details', 'aria-label': 'Details', 'data-testid': 'conv-details' },
     h('h3', null, 'Visitor'), visitor.el,
     h('h3', null, 'Conversation'), meta, assign.el,
-    h('div', { class: 'export-inline', role: 'group', 'aria-label': 'Export this conversation' },
-      h('span', { class: 'export-label' }, 'Export:'), exp('jsonl', 'JSON Lines'), exp('csv', 'CSV')),
+    admin ? h('div', { class: 'export-inline', role: 'group', 'aria-label': 'Export this conversation' },
+      h('span', { class: 'export-label' }, 'Export:'), exp('jsonl', 'JSON Lines'), exp('csv', 'CSV')) : null,
     tech.el,
-    h('div', { class: 'actions' }, del));
+    del ? h('div', { class: 'actions' }, del) : null);
 
   const list = h('ol', { class: 'thread', 'data-testid': 'thread-messages', 'aria-label': 'Messages' });
   const liveNote = h('p', { class: 'visually-hidden', 'aria-live': 'polite', 'data-testid': 'thread-status' });
@@ -786,7 +789,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     liveNote.textContent = 'This conversation has been deleted.';
     reply.close();
     dock.close();
-    del.disabled = true;
+    if (del) del.disabled = true;
   }
   async function poll() {
     if (busy || stopped || ctx.signal.aborted) return;
@@ -824,7 +827,7 @@ export async function renderThread(pane, ctx, id, hooks) {
   }));
   ctx.onLeave(stop);
 
-  del.addEventListener('click', async () => {
+  if (del) del.addEventListener('click', async () => {
     const n = known.size;
     const ok = await confirmDialog({
       title: 'Delete this conversation?',

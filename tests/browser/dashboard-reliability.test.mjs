@@ -205,4 +205,48 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
       assert.equal(await page.textContent('[data-testid="handoff-state"]'), 'Cleo Colleague is answering');
     } finally { await ctx.close(); }
   });
+
+  test('an agent: no Delete or Export (the server refuses them); the admins\' and owners\' pages typed in say not allowed', async () => {
+    const id = await conv('agent role probe');
+    const m = await addMember(stack.parley, { role: 'agent', name: 'Andy Agent' });
+    const { ctx, page } = await openPage(browser);
+    try {
+      // what the server refuses an agent
+      assert.equal((await m.session.request('DELETE', `/v1/admin/conversations/${id}`)).status, 403);
+      assert.equal((await m.session.request('GET', `/v1/admin/export?format=csv&rows=messages&conversation=${id}`)).status, 403);
+      await dashLogin(stack, ctx, m.session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
+      await page.waitForSelector('[data-testid="conv-row"]', WAIT);
+      const shown = await page.evaluate(() => ['delete-conv', 'export-thread-csv', 'export-thread-jsonl', 'export-menu']
+        .filter((t) => { const e = document.querySelector(`[data-testid="${t}"]`); return e && e.getClientRects().length > 0; }));
+      assert.deepEqual(shown, [], 'an agent is offered no control the server refuses them');
+      for (const route of ['#/widgets', '#/widgets/new', '#/agents', '#/agents/new', '#/webhooks', '#/users', '#/api-keys', '#/audit', '#/reports']) {
+        await openDash(page, stack, route, 'h1');
+        await page.waitForSelector('[data-testid="not-allowed"]', { timeout: 5000 }).catch(() => {});
+        const st = await page.evaluate(() => ({
+          h1: document.querySelector('main h1').textContent,
+          forms: document.querySelectorAll('main form').length,
+        }));
+        assert.deepEqual(st, { h1: 'Not allowed', forms: 0 }, route);
+      }
+      // what an agent may open still opens
+      await openDash(page, stack, '#/contacts', 'h1');
+      assert.notEqual(await page.textContent('main h1'), 'Not allowed');
+    } finally { await ctx.close(); }
+  });
+
+  test('an owner still has Delete and Export', async () => {
+    const id = await conv('owner role probe');
+    const { ctx, page } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
+      await page.waitForSelector('[data-testid="conv-row"]', WAIT);
+      for (const t of ['delete-conv', 'export-thread-csv', 'export-thread-jsonl', 'export-menu']) {
+        assert.ok(await page.isVisible(`[data-testid="${t}"]`), t);
+      }
+      await openDash(page, stack, '#/widgets', 'h1');
+      assert.notEqual(await page.textContent('main h1'), 'Not allowed');
+    } finally { await ctx.close(); }
+  });
 });
