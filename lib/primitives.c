@@ -44,6 +44,24 @@ proto_sha256(const void *in, size_t len, uint8_t out[PROTO_SHA256_LEN])
 }
 
 int
+proto_sha256_two(const void *a, size_t alen, const void *b, size_t blen,
+    uint8_t out[PROTO_SHA256_LEN])
+{
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	(void)pthread_once(&md_once, md_fetch);
+	if (md == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, a, alen) == 1 &&
+	    EVP_DigestUpdate(ctx, b, blen) == 1 &&
+	    EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+int
 proto_aes_block(const uint8_t key[PROTO_AES_KEY_LEN],
     const uint8_t in[PROTO_AES_BLOCK_LEN], uint8_t out[PROTO_AES_BLOCK_LEN],
     int enc)

@@ -17,5 +17,11 @@
 
 /* out = SHA-256 of in[0..len). Thread-safe. */
 void proto_sha256(const void *in, size_t len, uint8_t out[PROTO_SHA256_LEN]);
+/*
+ * out = SHA-256 of a[0..alen) then b[0..blen), one pass, no copy.
+ * 0, or -1 (out of memory, no provider: out unset). Thread-safe.
+ */
+int proto_sha256_two(const void *a, size_t alen, const void *b, size_t blen,
+    uint8_t out[PROTO_SHA256_LEN]);
 
 #endif

@@ -299,6 +299,9 @@ setup_server(void)
 	    sync_modes[S.set.sync_mode].flags |
 	    (rs.role != ST_REPL_PRIMARY ? STORE_F_STANDBY : 0))) == NULL)
 		fatalx("%s: cannot open the store", S.set.data_dir);
+	/* The history's digest, for a standby that may resume from it. */
+	if (rs.expect_standby)
+		store_digest_on(S.st);
 	/* A mistyped PARLEY_DATA_DIR shows here. */
 	if (store_created(S.st))
 		log_warnx("created a new database in %s", S.set.data_dir);

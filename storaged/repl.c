@@ -223,8 +223,10 @@ static void
 backlog_keep(void)
 {
 	if (R.role == ST_REPL_PRIMARY && (R.set.expect_standby ||
-	    R.standby_seen))
+	    R.standby_seen)) {
+		store_digest_on(R.st);
 		store_on_record(R.st, on_record, NULL);
+	}
 }
 
 /* ---------------------------------------------------------------- sync state */

@@ -269,6 +269,14 @@ void store_on_record(struct store *, void (*fn)(void *, uint64_t,
  */
 const uint8_t *store_digest(const struct store *);
 /*
+ * From now on the records appended are chained into the digest: for a
+ * store with a standby, expected or seen. Until then (a single-host
+ * install) they are not, and a resume from this store's history is
+ * refused (store_repl_resumable) until the next checkpoint gives it a
+ * new one.
+ */
+void store_digest_on(struct store *);
+/*
  * Whether a standby holding term sterm, records up to slast and their
  * digest sdigest may resume our stream (ST_REPL_START): the same term,
  * slast at most our last record, and sdigest our digest at slast:

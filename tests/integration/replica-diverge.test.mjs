@@ -74,7 +74,10 @@ async function diverge(t, p, s, keep, restore) {
   await s.startStoraged();
   await caughtUp(p, s);
   assert.match(p.logs.storaged.slice(from),
-    /after a snapshot: its records are not ours/);
+    // A primary that expects no standby (no PARLEY_STORAGED_LISTEN, no
+    // PARLEY_SYNC=replica) chains no record until one connects: its
+    // history is then unknown, which refuses the resume as surely.
+    /after a snapshot: (its records are not ours|our records since the last checkpoint have no digest)/);
   let [dp, ds] = [await dump(p), await dump(s)];
   assert.doesNotMatch(dp.convs, new RegExp(a.conv.id));
   assert.doesNotMatch(ds.convs, new RegExp(a.conv.id),

@@ -298,6 +298,7 @@ crashed_child(struct store *st, void *arg)
 {
 	FILE *f;
 
+	store_digest_on(st);
 	write_one(st, "z", "not checkpointed");
 	if ((f = fopen(arg, "wb")) == NULL || fwrite(store_digest(st), 1,
 	    STORE_DIGEST_LEN, f) != STORE_DIGEST_LEN || fclose(f) != 0)
@@ -356,6 +357,8 @@ test_resume_digest(void **state)
 	size_t i;
 
 	assert_int_equal(store_set_term(p->st, 1), 0);
+	/* A primary with a standby chains its records (repl.c's). */
+	store_digest_on(p->st);
 	write_one(p->st, "a", "one");
 	/* A new standby: another term, another digest. */
 	assert_int_equal(store_repl_resumable(p->st, store_term(s),
@@ -384,6 +387,7 @@ test_resume_digest(void **state)
 	assert_non_null(s = store_open(sdir, 64, STORE_F_STANDBY |
 	    STORE_F_NOSYNC));
 	fix_reopen(p);
+	store_digest_on(p->st);
 	assert_int_equal(store_repl_resumable(p->st, 1, store_seq(s),
 	    store_digest(s), NULL, &why), 1);
 
@@ -408,6 +412,7 @@ test_resume_digest(void **state)
 	assert_int_equal(rename(bk, path), 0);
 	assert_non_null(r = store_open(rdir, 64, STORE_F_NOSYNC));
 	store_set_clock(r, fake_clock);
+	store_digest_on(r);
 	assert_int_equal(store_seq(r), bseq);
 	assert_int_equal(store_term(r), 1);
 	assert_memory_equal(store_digest(r), at_backup, STORE_DIGEST_LEN);
@@ -467,6 +472,49 @@ test_resume_digest(void **state)
 	fix_free(p);
 }
 
+/*
+ * A primary that chains nothing (no standby expected nor seen: a
+ * single-host install pays nothing for the digest): its history is
+ * unknown after a record, no resume, until a checkpoint gives it a new
+ * one, which a snapshot then carries.
+ */
+static void
+test_digest_off(void **state)
+{
+	struct fix *p = fix_new("/tmp/parley-repl-p-XXXXXX");
+	char sdir[64] = "/tmp/parley-repl-s-XXXXXX", snap[128];
+	uint8_t before[STORE_DIGEST_LEN];
+	struct store *s = standby_open(sdir);
+	const char *why;
+
+	assert_int_equal(store_set_term(p->st, 1), 0);
+	memcpy(before, store_digest(p->st), sizeof(before));
+	write_one(p->st, "a", "one");
+	assert_memory_equal(store_digest(p->st), before, sizeof(before));
+	assert_int_equal(store_repl_resumable(p->st, 1, store_seq(p->st),
+	    store_digest(p->st), NULL, &why), 0);
+	assert_non_null(strstr(why, "no digest"));
+	/* A standby arrives: a snapshot, its checkpoint a new history. */
+	store_digest_on(p->st);
+	snprintf(snap, sizeof(snap), "%s/snapshot.mdb.part", sdir);
+	copy_to(p->st, snap);
+	assert_memory_not_equal(store_digest(p->st), before, sizeof(before));
+	assert_int_equal(store_swap(s, snap), 0);
+	assert_int_equal(store_repl_resumable(p->st, 1, store_seq(s),
+	    store_digest(s), NULL, &why), 1);
+	recs_free();
+	store_on_record(p->st, capture, NULL);
+	write_one(p->st, "b", "two");
+	assert_int_equal(store_repl_apply(s, recs.seq[0], recs.body[0],
+	    recs.len[0]), 0);
+	assert_memory_equal(store_digest(s), store_digest(p->st),
+	    STORE_DIGEST_LEN);
+	store_close(s);
+	rm_env(sdir);
+	recs_free();
+	fix_free(p);
+}
+
 int
 main(void)
 {
@@ -474,6 +522,7 @@ main(void)
 		cmocka_unit_test(test_stream_and_snapshot),
 		cmocka_unit_test(test_refused_record),
 		cmocka_unit_test(test_resume_digest),
+		cmocka_unit_test(test_digest_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
