@@ -189,7 +189,7 @@ static void
 dec_triples(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
     char *contents[16], char names[16][4 * ST_MSG_NAME_MAX + 1])
 {
-	char id[ST_ID_HEX + 1];
+	char id[ST_ID_HEX + 1], status[32];
 	uint32_t i;
 
 	*n = pdec_u32(d);
@@ -203,6 +203,9 @@ dec_triples(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
 		assert_true(st_id_valid(id));
 		assert_int_equal(pdec_u8(d), ST_FEEDBACK_NONE);
 		assert_int_equal(pdec_u32(d), 0);	/* no attachments */
+		/* The status a cut reply shows by; these were whole. */
+		pdec_strbuf(d, status, sizeof(status));
+		assert_string_equal(status, "complete");
 	}
 }
 

@@ -1468,7 +1468,7 @@ test_history(void **state)
 	    "{\"role\":\"user\",\"content\":\"hi \\\"there\\\"\","
 	    "\"createdAt\":1700000000001},"
 	    "{\"role\":\"assistant\",\"content\":\"Hello\","
-	    "\"createdAt\":1700000000003}]}");
+	    "\"createdAt\":1700000000003,\"status\":\"complete\"}]}");
 	tresp_free(&r);
 
 	/* A session never seen. */
