@@ -50,7 +50,7 @@ struct turn_tools {
 	char **own;			/* the strings the messages point to */
 	size_t nown, capown;
 	struct toolcalls tc;
-	int asked;			/* a delta came since the last round */
+	int asked;			/* a call asked since the last round */
 	uint32_t rounds;
 	struct tool_run runs[TOOLCALLS_MAX];
 	uint32_t nruns, pending;
@@ -378,6 +378,9 @@ tools_request(struct turn_tools *tt, struct upstream_req *out)
 void
 tools_delta(struct turn_tools *tt, const json_t *tool_calls)
 {
+	/* "tool_calls": [] beside a text delta asks for nothing. */
+	if (json_is_array(tool_calls) && json_array_size(tool_calls) == 0)
+		return;
 	tt->asked = 1;
 	(void)toolcalls_add(&tt->tc, tool_calls);	/* sticky: tools_run says */
 }

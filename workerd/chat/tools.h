@@ -144,9 +144,15 @@ void tools_free(struct turn_tools *);
  * rounds are used up). Valid until the next round starts or tools_free.
  */
 void tools_request(struct turn_tools *, struct upstream_req *out);
-/* A chunk's tool_calls (upstream's on_tools). */
+/*
+ * A chunk's tool_calls (upstream's on_tools). An empty array (which some
+ * servers send beside each text delta) is no call: ignored.
+ */
 void tools_delta(struct turn_tools *, const json_t *tool_calls);
-/* 1 when the model's answer asked for calls. */
+/*
+ * 1 when the model's answer asked for calls: a delta of at least one
+ * (or one out of shape, which tools_run refuses). 0: a plain answer.
+ */
 int tools_asked(const struct turn_tools *);
 /*
  * The calls of the turn's rounds so far, as stored before its answer
