@@ -165,4 +165,20 @@ describe('a model server that is odd but legal', () => {
     const m = await answer(s);
     assert.deepEqual([m.status, m.content], ['complete', 'plain answer']);
   });
+  test('a body left open after [DONE]: done at once, that connection not kept', async () => {
+    const t0 = Date.now();
+    const s = await streamTurn(p, sid('dh'), 'donehang');
+    const ms = Date.now() - t0;
+    const { tokens, done } = shown(s);
+    assert.equal(done.message, 'all done');
+    assert.equal(tokens, 'all done');
+    assert.ok(ms < IDLE_MS / 2, `done came ${ms} ms after the question (idle timeout ${IDLE_MS} ms)`);
+    const m = await answer(s);
+    assert.deepEqual([m.status, m.content], ['complete', 'all done']);
+    // Its end never came: the connection cannot carry another request.
+    await new Promise((r) => { if (hung.destroyed) r(); else { hung.once('close', r); setTimeout(r, 2000); } });
+    assert.ok(hung.destroyed, 'the connection left open was closed');
+    const s2 = await streamTurn(p, sid('dh'), 'and then');
+    assert.equal(shown(s2).done.message, 'default');
+  });
 });

@@ -20,6 +20,8 @@
  *   read (the server's writes wait in TCP) until upstream_resume().
  * - Timeouts: the connect's (libcurl's), and our own idle timer on the
  *   loop (no byte for OPENAI_IDLE_TIMEOUT_MS while not paused).
+ * - "data: [DONE]" ends the answer at once: the connection is kept when
+ *   the body's end came with it (in the same read), else closed.
  * - A kept connection the server closed before any byte of the answer:
  *   the request goes again on another connection, as libcurl did; at
  *   most UP_TRIES connections in all.
@@ -620,7 +622,15 @@ feed(struct upstream *u, const char *p, size_t n)
 			return FED_CANCELLED;
 		switch (st) {
 		case ANSWER_MORE:
-			return FED_ON;
+			if (!u->ans.done)
+				return FED_ON;
+			/*
+			 * [DONE] came, its body's end has not: the answer is
+			 * whole, the connection not kept (a server or proxy
+			 * that holds the body open would hold the turn).
+			 */
+			finish_answer(u, 0);
+			return FED_ENDED;
 		case ANSWER_HEAD:
 			break;
 		case ANSWER_END:
