@@ -181,4 +181,19 @@ describe('a model server that is odd but legal', () => {
     const s2 = await streamTurn(p, sid('dh'), 'and then');
     assert.equal(shown(s2).done.message, 'default');
   });
+
+  test('a tool round keeps the words before its calls, the rounds apart', async () => {
+    const n = requests.length;
+    const s = await streamTurn(p, sid('pt'), 'pretext');
+    const { tokens, done } = shown(s);
+    const want = 'Let me check.\n\ntools answered';
+    assert.equal(done.message, want);
+    assert.equal(tokens, want, 'what is shown is what done says');
+    const m = await answer(s);
+    assert.deepEqual([m.status, m.content], ['complete', want]);
+    assert.equal(requests.length, n + 2);
+    const asked = requests[n + 1].messages.filter((x) => x.role === 'assistant' && x.tool_calls);
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0].content, 'Let me check.', 'the model reads what it said before its calls');
+  });
 });

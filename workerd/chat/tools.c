@@ -109,6 +109,23 @@ keep(struct turn_tools *tt, const char *s, int *err)
 	return c;
 }
 
+/* The n bytes at s kept (NUL-terminated): the copy, or NULL and *err. */
+static char *
+keep_n(struct turn_tools *tt, const char *s, size_t n, int *err)
+{
+	char *c, *k;
+
+	if (*err)
+		return NULL;
+	if ((c = strndup(s, n)) == NULL) {
+		*err = 1;
+		return NULL;
+	}
+	k = keep(tt, c, err);
+	free(c);
+	return k;
+}
+
 /* 1 when name is a built-in tool's (a page's tool may not take it). */
 static int
 tools_builtin(const char *name)
@@ -1158,8 +1175,8 @@ run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 }
 
 int
-tools_run(struct turn_tools *tt, const struct tools_cbs *cbs, void *arg,
-    const char **why)
+tools_run(struct turn_tools *tt, const char *said, size_t saidlen,
+    const struct tools_cbs *cbs, void *arg, const char **why)
 {
 	char *calls;
 	uint32_t i;
@@ -1178,7 +1195,9 @@ tools_run(struct turn_tools *tt, const struct tools_cbs *cbs, void *arg,
 		return -1;
 	}
 	tt->msgs[tt->nmsgs].role = "assistant";
-	tt->msgs[tt->nmsgs].content = NULL;
+	/* What the model said before its calls, for it to read next round. */
+	tt->msgs[tt->nmsgs].content = saidlen > 0 ?
+	    keep_n(tt, said, saidlen, &err) : NULL;
 	tt->msgs[tt->nmsgs].tool_calls = keep(tt, calls, &err);
 	free(calls);
 	if (err) {

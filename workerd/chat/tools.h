@@ -161,7 +161,9 @@ int tools_asked(const struct turn_tools *);
 uint32_t tools_records(const struct turn_tools *,
     const struct st_tool_rec **out);
 /*
- * The round's calls run: 0, with step called for each call's start and
+ * The round's calls run, the model's answer that asked for them recorded
+ * for the next request: its text (said, saidlen bytes of UTF-8; 0: none,
+ * null) and its calls. 0, with step called for each call's start and
  * end and ran once when all have ended (from the loop, never from inside
  * tools_run); -1 with *why (static) when the round does not read (the
  * turn fails: nothing was called). A call of an action that changes data
@@ -169,8 +171,8 @@ uint32_t tools_records(const struct turn_tools *,
  * refused), at most TOOLS_CONFIRM_MS; a no, or no answer, goes back to
  * the model.
  */
-int tools_run(struct turn_tools *, const struct tools_cbs *cbs, void *arg,
-    const char **why);
+int tools_run(struct turn_tools *, const char *said, size_t saidlen,
+    const struct tools_cbs *cbs, void *arg, const char **why);
 /*
  * The visitor's answer to the confirmation of call id (yes 1: run it),
  * or their skip of its contact form (yes 0): 0, or -1 when no call of

@@ -58,6 +58,8 @@ struct turn {
 	char conv_id[ST_ID_HEX + 1];
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
+	size_t round_at;		/* where this round's text starts */
+	int new_round;			/* the next text begins a round */
 	struct turn_outcome out;
 	/* The agent's knowledge: the begin reply held while it is searched. */
 	struct st_begin_rep *held;
@@ -403,11 +405,45 @@ up_can_write(void *arg)
 	return 0;
 }
 
+/*
+ * text appended to the reply, at most what storaged keeps; past it the
+ * model is stopped. 0, or -1 when capped.
+ */
+static int
+reply_add(struct turn *t, const char *text, size_t len)
+{
+	size_t used;
+
+	used = chat_utf8_append(&t->reply, text, len,
+	    ST_CONTENT_MAX - buf_pending(&t->reply));
+	if (used == len)
+		return 0;
+	/* storaged keeps 64 KiB of a message: stop the model here. */
+	log_warnx("%s: reply reached %u bytes; stopping the model",
+	    t->ops->name, ST_CONTENT_MAX);
+	t->capped = 1;
+	loop_defer(&t->defer);
+	return -1;
+}
+
+/*
+ * A round after tool calls begins its text: after earlier text, a blank
+ * line keeps the two apart (sent as a token too: what is shown is what
+ * is stored). Its own text starts after it (round_at).
+ */
+static void
+round_begin(struct turn *t)
+{
+	t->new_round = 0;
+	if (!chat_blank(t->reply.data, t->reply.len))
+		(void)reply_add(t, "\n\n", 2);
+	t->round_at = t->reply.len;
+}
+
 static void
 up_delta(void *arg, const char *text, size_t len)
 {
 	struct turn *t = arg;
-	size_t used;
 
 	if (t->phase != TURN_MODEL || t->capped || len == 0)
 		return;
@@ -420,15 +456,10 @@ up_delta(void *arg, const char *text, size_t len)
 			model_first_us = (7 * model_first_us + (t->at_first -
 			    t->at_model)) / 8;
 	}
-	used = chat_utf8_append(&t->reply, text, len,
-	    ST_CONTENT_MAX - buf_pending(&t->reply));
-	if (used < len) {
-		/* storaged keeps 64 KiB of a message: stop the model here. */
-		log_warnx("%s: reply reached %u bytes; stopping the model",
-		    t->ops->name, ST_CONTENT_MAX);
-		t->capped = 1;
-		loop_defer(&t->defer);
-	}
+	if (t->new_round)
+		round_begin(t);
+	if (!t->capped)
+		(void)reply_add(t, text, len);
 	turn_send_tokens(t);
 }
 
@@ -500,6 +531,7 @@ tool_ran(void *arg)
 
 	if (t->phase != TURN_MODEL)
 		return;		/* left or stopped meanwhile: stored already */
+	t->new_round = 1;
 	tools_request(t->tools, &req);
 	if ((t->up = ups->start(&req, &model_cbs, t)) == NULL) {
 		log_warnx("%s: the model request after the tools could not be "
@@ -581,7 +613,9 @@ turn_tools_run(struct turn *t)
 	    t->ops->page_call != NULL ? tool_page : NULL,
 	    t->ops->contact_form != NULL ? tool_form : NULL };
 
-	if (tools_run(t->tools, &cbs, t, &why) == 0)
+	/* The round's own text: what the model said before its calls. */
+	if (tools_run(t->tools, t->reply.len > t->round_at ? t->reply.data +
+	    t->round_at : NULL, t->reply.len - t->round_at, &cbs, t, &why) == 0)
 		return;
 	snprintf(text, sizeof(text), "the model's tool calls were refused: %s",
 	    why);
