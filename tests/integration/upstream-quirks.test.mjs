@@ -196,4 +196,13 @@ describe('a model server that is odd but legal', () => {
     assert.equal(asked.length, 1);
     assert.equal(asked[0].content, 'Let me check.', 'the model reads what it said before its calls');
   });
+
+  test('a \\u0000 in the content is taken, the NUL dropped', async () => {
+    const s = await streamTurn(p, sid('nul'), 'nulbyte');
+    const { tokens, done } = shown(s);
+    assert.equal(done.message, 'before ab');
+    assert.equal(tokens, 'before ab');
+    const m = await answer(s);
+    assert.deepEqual([m.status, m.content], ['complete', 'before ab']);
+  });
 });

@@ -342,6 +342,32 @@ count_of(json_t *v)
 	return count_clamp((long long)n);
 }
 
+/*
+ * The content string v into c: as it is, or, when it holds a NUL (a
+ * \u0000), a copy without them (c->text). 0, or -1 out of memory.
+ */
+static int
+content_set(struct sse_chunk *c, const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t i, n = json_string_length(v), o = 0;
+
+	if (memchr(s, '\0', n) == NULL) {
+		c->content = s;
+		c->content_len = n;
+		return 0;
+	}
+	if ((c->text = malloc(n + 1)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (s[i] != '\0')
+			c->text[o++] = s[i];
+	c->text[o] = '\0';
+	c->content = c->text;
+	c->content_len = o;
+	return 0;
+}
+
 int
 sse_chunk_parse_json(const char *data, size_t len, struct sse_chunk *c)
 {
@@ -349,8 +375,8 @@ sse_chunk_parse_json(const char *data, size_t len, struct sse_chunk *c)
 	json_t *tools;
 
 	memset(c, 0, sizeof(*c));
-	if ((root = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL)) ==
-	    NULL)
+	if ((root = json_loadb(data, len, JSON_REJECT_DUPLICATES |
+	    JSON_ALLOW_NUL, NULL)) == NULL)
 		return -1;
 	if (!json_is_object(root))
 		goto bad;
@@ -384,11 +410,9 @@ sse_chunk_parse_json(const char *data, size_t len, struct sse_chunk *c)
 					content = json_object_get(delta,
 					    "refusal");
 				if (content != NULL && !json_is_null(content)) {
-					if (!json_is_string(content))
+					if (!json_is_string(content) ||
+					    content_set(c, content) < 0)
 						goto bad;
-					c->content = json_string_value(content);
-					c->content_len = json_string_length(
-					    content);
 				}
 				tools = json_object_get(delta, "tool_calls");
 				if (tools != NULL && !json_is_null(tools))
@@ -417,6 +441,7 @@ sse_chunk_parse_json(const char *data, size_t len, struct sse_chunk *c)
 	return 0;
 bad:
 	json_decref(root);
+	free(c->text);
 	memset(c, 0, sizeof(*c));
 	return -1;
 }
@@ -500,8 +525,9 @@ js_hex4(const unsigned char *p, const unsigned char *end, uint32_t *v)
 
 /*
  * A string, its '"' next. jansson refuses control bytes, bad UTF-8, an
- * unknown escape, a lone or reversed surrogate and \u0000 (without
- * JSON_ALLOW_NUL); so do we.
+ * unknown escape and a lone or reversed surrogate; so do we. A \u0000,
+ * which jansson takes (JSON_ALLOW_NUL) and the content drops, is left
+ * to jansson too.
  */
 static int
 js_string(struct jscan *s, struct jval *v, int *escaped)

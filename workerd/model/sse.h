@@ -80,7 +80,9 @@ void sse_free(struct sse *);
 /*
  * One chat.completion.chunk (the data of an SSE event), decoded.
  * content and error point into root or text and live until
- * sse_chunk_free; both are NUL-terminated.
+ * sse_chunk_free; both are NUL-terminated. A \u0000 in the JSON is taken
+ * (it is legal): content never holds a NUL (each is dropped), an error
+ * ends at its first.
  */
 struct sse_chunk {
 	json_t *root;		/* read by jansson, or NULL */
