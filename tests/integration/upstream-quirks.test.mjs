@@ -205,4 +205,11 @@ describe('a model server that is odd but legal', () => {
     const m = await answer(s);
     assert.deepEqual([m.status, m.content], ['complete', 'before ab']);
   });
+
+  test('an HTTP error whose body is not JSON: its status said once', async () => {
+    const s = await streamTurn(p, sid('pe'), 'plainerr');
+    assert.equal(s.events.at(-1)?.type, 'error', JSON.stringify(s.events));
+    const m = await answer(s);
+    assert.deepEqual([m.status, m.content], ['failed', 'model answered HTTP 429']);
+  });
 });

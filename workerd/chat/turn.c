@@ -471,15 +471,16 @@ model_error(const char *who, const struct upstream_result *r)
 	struct buf b;
 	char *s;
 
+	/* The status once: not again in words of the client's own. */
 	if (r->status == UPSTREAM_HTTP_ERROR && r->error != NULL &&
-	    r->error[0] != '\0')
+	    r->error[0] != '\0' && !r->error_ours)
 		snprintf(text, sizeof(text), "model answered HTTP %d: %s",
 		    r->http_status, r->error);
-	else if (r->error != NULL && r->error[0] != '\0')
-		snprintf(text, sizeof(text), "%s", r->error);
 	else if (r->status == UPSTREAM_HTTP_ERROR)
 		snprintf(text, sizeof(text), "model answered HTTP %d",
 		    r->http_status);
+	else if (r->error != NULL && r->error[0] != '\0')
+		snprintf(text, sizeof(text), "%s", r->error);
 	else if (r->status == UPSTREAM_TIMEOUT)
 		snprintf(text, sizeof(text), "model timed out");
 	else

@@ -113,6 +113,7 @@ struct upstream {
 	unsigned finished:1;	/* a finish_reason */
 	unsigned tool_finish:1;	/* ... of "tool_calls" */
 	unsigned guarded:1;	/* held to guard */
+	unsigned errmsg_ours:1;	/* errmsg is ours: the body said none */
 	struct urlpol_guard guard;
 };
 
@@ -243,6 +244,7 @@ http_error_text(struct upstream *u)
 		snprintf(buf, sizeof(buf), "HTTP %d from the model",
 		    u->http_status);
 		u->errmsg = strdup(buf);
+		u->errmsg_ours = 1;
 	}
 	return u->errmsg ? u->errmsg : "error from the model";
 }
@@ -437,6 +439,7 @@ finish(struct upstream *u, enum upstream_status st, const char *text,
 	r.status = st;
 	r.http_status = u->http_status;
 	r.error = text != NULL ? text : "";
+	r.error_ours = st == UPSTREAM_HTTP_ERROR && u->errmsg_ours;
 	r.prompt_tokens = u->prompt_tokens;
 	r.completion_tokens = u->completion_tokens;
 	r.tool_finish = u->tool_finish;

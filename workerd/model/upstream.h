@@ -94,6 +94,11 @@ struct upstream_result {
 	enum upstream_status status;
 	int http_status;		/* the model's HTTP status, 0 if none */
 	const char *error;		/* for logs and the stored failed turn; never secrets */
+	/*
+	 * HTTP_ERROR: error is ours ("HTTP 429 from the model"), the body
+	 * gave no message (not JSON, or cut at ANSWER_ERRBODY_MAX).
+	 */
+	int error_ours;
 	uint32_t prompt_tokens;		/* from the usage chunk, 0 if none */
 	uint32_t completion_tokens;
 	int tool_finish;		/* the finish_reason was "tool_calls" */

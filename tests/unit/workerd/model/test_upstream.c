@@ -1650,6 +1650,7 @@ test_canned_replies(void **state)
 	assert_int_equal(x.res.http_status, 401);
 	assert_string_equal(x.res.error,
 	    "Incorrect API key provided: sk-***. See docs.");
+	assert_false(x.res.error_ours);
 	x_free(&x);
 
 	/* A non-JSON error page. */
@@ -1659,6 +1660,8 @@ test_canned_replies(void **state)
 	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
 	assert_int_equal(x.res.http_status, 502);
 	assert_string_equal(x.res.error, "HTTP 502 from the model");
+	/* Ours: the turn says the status once. */
+	assert_true(x.res.error_ours);
 	x_free(&x);
 
 	/* A huge error body is not read to its end. */
