@@ -33,6 +33,7 @@ function lastUser(body) {
 // One answer on c, chunked, its events as the visitor's words ask.
 function serve(c, body) {
   const text = lastUser(body);
+  const rewrite = /search query for the knowledge base/.test(body.messages[0].content);
   const w = (s) => { const b = Buffer.from(s); c.write(`${b.length.toString(16)}\r\n`); c.write(b); c.write('\r\n'); };
   const end = () => c.write('0\r\n\r\n');
   if (text.includes('plainerr')) {
@@ -41,6 +42,16 @@ function serve(c, body) {
     return;
   }
   c.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n');
+  if (text.includes('usagefollow')) {
+    // The follow-up's rewrite, then the answer: each with its usage.
+    w(ev(chunk({ content: rewrite ? 'kettle warranty' : 'two years' })));
+    w(ev(fin()));
+    w(ev({ id: 'c1', object: 'chat.completion.chunk', choices: [],
+      usage: rewrite ? { prompt_tokens: 100, completion_tokens: 7 } : { prompt_tokens: 1000, completion_tokens: 70 } }));
+    w('data: [DONE]\n\n');
+    end();
+    return;
+  }
   if (body.messages.at(-1).role === 'tool') {
     w(ev(chunk({ content: 'tools answered' })));
     w(ev(fin()));
@@ -211,5 +222,26 @@ describe('a model server that is odd but legal', () => {
     assert.equal(s.events.at(-1)?.type, 'error', JSON.stringify(s.events));
     const m = await answer(s);
     assert.deepEqual([m.status, m.content], ['failed', 'model answered HTTP 429']);
+  });
+
+  test('a follow-up\'s rewrite counts in the turn\'s tokens', async () => {
+    let r = await admin('POST', '/v1/admin/knowledge/sources', { type: 'qa',
+      question: 'How long is the kettle warranty?', answer: 'Two years from purchase.' });
+    assert.equal(r.status, 201, r.text);
+    r = await admin('POST', '/v1/admin/agents', { name: 'Helper', knowledge_source_ids: [r.json().id],
+      rewrite_follow_ups: true });
+    assert.equal(r.status, 201, r.text);
+    const dw = (await admin('GET', '/v1/admin/widgets')).json().widgets[0];
+    r = await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: r.json().id });
+    assert.equal(r.status, 200, r.text);
+    const s = sid('rw');
+    shown(await streamTurn(p, s, 'how long is the kettle warranty?'));
+    const n = requests.length;
+    const t = await streamTurn(p, s, 'usagefollow: and after that?');
+    assert.equal(shown(t).done.message, 'two years');
+    assert.equal(requests.length, n + 2, 'the rewrite, then the answer');
+    assert.match(requests[n].messages[0].content, /search query for the knowledge base/);
+    const m = await answer(t);
+    assert.deepEqual([m.promptTokens, m.completionTokens], [1100, 77]);
   });
 });

@@ -1328,6 +1328,9 @@ rewrite_done(void *arg, const struct upstream_result *r)
 	struct turn *t = arg;
 
 	t->rup = NULL;
+	/* The rewrite's tokens are the turn's too. */
+	t->out.prompt_tokens += r->prompt_tokens;
+	t->out.completion_tokens += r->completion_tokens;
 	if (r->status != UPSTREAM_OK || t->rewritten.err)
 		log_warnx("%s: the follow-up was not rewritten (%s): searched "
 		    "as asked", t->ops->name, r->error);
