@@ -528,18 +528,25 @@ who_org_gone(struct dbatch *b)
 }
 
 /*
- * The map's last part is kept for who signs in (store.h,
- * STORE_MAP_RESERVE): nobody's write (a visitor's, a turn's, a page
- * fetched for the knowledge base) is refused there, but the rows that
- * say in_reserve (optab.h).
+ * Why the map's room refuses op's write now (store_write_refused), or
+ * NULL: its last part is kept for who signs in (STORE_MAP_RESERVE), and
+ * its floor for signing in, the rows that say in_reserve and the deletes
+ * (STORE_MAP_FLOOR, optab.h), as is a stalled store's.
  */
-static int
-map_keeps_reserve(const struct dbatch *b, const struct optab *op)
+static const char *
+map_refuses(const struct dbatch *b, const struct optab *op)
 {
-	/* The flag first: every request passes here, and it is rarely set. */
-	return store_map_reserved(b->txn.st) && !op->in_reserve &&
-	    (b->who == NULL || b->who->kind == ST_WHO_PUBLIC) &&
-	    dispatch_is_write(op->type);
+	enum store_writer who = STORE_W_SIGNED;
+	const char *why;
+
+	if (op->in_reserve || op->frees)
+		who = STORE_W_ROOM;
+	else if (b->who == NULL || b->who->kind == ST_WHO_PUBLIC)
+		who = STORE_W_NOBODY;
+	/* The store first: every request passes here, and it rarely refuses. */
+	if ((why = store_write_refused(b->txn.st, who)) == NULL)
+		return NULL;
+	return dispatch_is_write(op->type) ? why : NULL;
 }
 
 void
@@ -548,6 +555,7 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 {
 	const struct optab *op;
 	union st_any req;
+	const char *full;
 	int was_ok = b->txn.err == 0;
 
 	memset(r, 0, sizeof(*r));
@@ -568,8 +576,8 @@ dispatch_run(struct dbatch *b, uint16_t type, const void *payload,
 		r->audit = &aq;
 		if (who_org_gone(b))
 			reply_error(r, PROTO_E_NO_ORG, "no such organisation");
-		else if (map_keeps_reserve(b, op))
-			reply_error(r, PROTO_E_UNAVAILABLE, STORE_FULL_ERR);
+		else if ((full = map_refuses(b, op)) != NULL)
+			reply_error(r, PROTO_E_UNAVAILABLE, full);
 		else
 			op->run(b, type, &req, r);
 		r->audit = NULL;

@@ -139,6 +139,11 @@ struct optab {
 	 */
 	uint8_t in_reserve;
 	/*
+	 * A write that makes room (a delete, a purge): taken, as the
+	 * in_reserve rows, in the map's floor (store.h, STORE_MAP_FLOOR).
+	 */
+	uint8_t frees;
+	/*
 	 * op_call: the credential a request that succeeded ended (a
 	 * logout's session, a deleted key), told to every worker.
 	 */

@@ -39,7 +39,9 @@
  *
  * The data directory is guarded (store_guard): every second here (its
  * paths stat'ed), and by every batch that writes (the directory's
- * inotify watch read; the paths stat'ed when it has news). Once it
+ * inotify watch read; the paths stat'ed when it has news). A store
+ * stalled for want of room (store_stalled: a full map) has its
+ * checkpoint tried again at the same tick. Once the guard
  * fails, every client is told, unasked (ST_EV_STORE_FAILED), and so is
  * each client that connects after: the workers answer /health with 503.
  *
@@ -924,15 +926,21 @@ server_guard_told(struct server *s)
 	server_tell_all(s, PROTO_ST_EV_STORE_FAILED, &m, "data directory");
 }
 
+/*
+ * Every GUARD_MS: the guard, and a stalled store's checkpoint tried
+ * again (store_retry: writes resume once it commits).
+ */
 static void
 server_guard_tick(void *arg)
 {
 	struct server *s = arg;
 
-	if (store_guard(s->st, 1) < 0)
+	if (store_guard(s->st, 1) < 0) {
 		server_guard_told(s);
-	else
-		loop_timer_after(&s->guard, GUARD_MS);
+		return;
+	}
+	(void)store_retry(s->st);
+	loop_timer_after(&s->guard, GUARD_MS);
 }
 
 /*

@@ -82,12 +82,22 @@ store_fail(struct store_txn *t, int code, const char *msg)
 	return t->err;
 }
 
-/* An LMDB failure: the detail goes to the log, the client hears "internal". */
+/*
+ * An LMDB failure: the detail goes to the log, the client hears
+ * "internal", or that the store is full (MDB_MAP_FULL). A full map, or
+ * a txn LMDB calls unusable since, counts as written (write_failed):
+ * wherever it came from (a cursor's put, a count), LMDB has left the
+ * txn unusable, and only the batch's undo begins it again.
+ */
 int
 txn_lmdb(struct store_txn *t, int rc, const char *what)
 {
 	log_warnx("lmdb: %s: %s%s", what, mdb_strerror(rc),
 	    rc == MDB_MAP_FULL ? " (raise PARLEY_MAP_SIZE_MB)" : "");
+	if (rc == MDB_MAP_FULL || rc == MDB_BAD_TXN)
+		t->wrote = 1;
+	if (rc == MDB_MAP_FULL)
+		return store_fail(t, PROTO_E_UNAVAILABLE, STORE_FULL_ERR);
 	return store_fail(t, PROTO_E_INTERNAL, "storage error");
 }
 
@@ -169,8 +179,9 @@ store_begin(struct store *st, struct store_txn *t, int rdonly)
 	/*
 	 * A full log is checkpointed before the next batch, not at the end
 	 * of the one that filled it: that one's replies are not held up.
+	 * A stalled store's is tried again by store_retry, not here.
 	 */
-	if (wal_used(st->wal) >= st->wal_due)
+	if (wal_used(st->wal) >= st->wal_due && st->stall == NULL)
 		(void)store_checkpoint(st);
 	if ((rc = ltxn_begin(st)) != 0)
 		return txn_lmdb(t, rc, "begin");
@@ -1350,6 +1361,15 @@ map_use(struct store *st, MDB_txn *txn, uint64_t *used, uint64_t *size)
 	return 0;
 }
 
+/* The map's last 1/part, and at least n times STORE_MAP_FLOOR_MIN. */
+static uint64_t
+map_part(uint64_t size, uint64_t part, uint64_t n)
+{
+	if (size / part < n * STORE_MAP_FLOOR_MIN)
+		return n * STORE_MAP_FLOOR_MIN;
+	return size / part;
+}
+
 /*
  * How much log the next checkpoint waits for: wal_max, or less when the
  * map is short of room. The open txn takes map pages that only a commit
@@ -1379,7 +1399,8 @@ wal_due_set(struct store *st)
 	if (room / STORE_MAP_PER_LOG < st->wal_due)
 		st->wal_due = (size_t)(room / STORE_MAP_PER_LOG);
 	st->map_short = used > size / 2;
-	st->map_reserved = room < size / STORE_MAP_RESERVE;
+	st->map_reserved = room < map_part(size, STORE_MAP_RESERVE, 2);
+	st->map_floor = room < map_part(size, STORE_MAP_FLOOR, 1);
 	if (st->map_reserved && !was_reserved)
 		log_errorx("store: %llu of the map's %llu MiB used: only "
 		    "requests of who signs in may write now (delete "
@@ -1401,6 +1422,66 @@ int
 store_map_reserved(const struct store *st)
 {
 	return st->map_reserved;
+}
+
+const char *
+store_write_refused(const struct store *st, enum store_writer who)
+{
+	if ((st->stall != NULL || st->map_floor) && who != STORE_W_ROOM)
+		return STORE_FULL_ERR;
+	if (st->map_reserved && who == STORE_W_NOBODY)
+		return STORE_FULL_ERR;
+	return NULL;
+}
+
+const char *
+store_stalled(const struct store *st)
+{
+	return st->stall;
+}
+
+/*
+ * A checkpoint failed with rc: for want of the map's room, the store
+ * stalls (store_stalled), logged once.
+ */
+static void
+stall_on(struct store *st, int rc)
+{
+	/* Stalled already: told, and store_retry tries each second. */
+	if (rc != MDB_MAP_FULL || st->stall != NULL)
+		return;
+	st->stall = STORE_FULL_ERR;
+	log_errorx("store: %s: cannot checkpoint: the map is full (delete "
+	    "conversations, or raise PARLEY_MAP_SIZE_MB and restart "
+	    "parley-storaged); writes are refused, reads served, and the "
+	    "log keeps the records until a checkpoint commits (tried every "
+	    "second)", st->dir);
+}
+
+/* A checkpoint committed: a stalled store writes again. */
+static void
+stall_off(struct store *st)
+{
+	if (st->stall == NULL)
+		return;
+	log_info("store: %s: a checkpoint committed: writes resume",
+	    st->dir);
+	st->stall = NULL;
+}
+
+int
+store_retry(struct store *st)
+{
+	if (st->guard.failed)
+		return -1;
+	if (st->stall != NULL && store_checkpoint(st) < 0)
+		return -1;
+	if (st->init_due && st->stall == NULL) {
+		st->init_due = 0;
+		if (store_init(st) < 0)
+			st->init_due = 1;
+	}
+	return st->stall != NULL ? -1 : 0;
 }
 
 void
@@ -1442,6 +1523,7 @@ store_checkpoint(struct store *st)
 		/* Still all in the log: begin from it again. */
 		log_warnx("lmdb: checkpoint: %s", mdb_strerror(rc));
 		store_undo(st);
+		stall_on(st, rc);
 		return -1;
 	}
 	/* Synced: the log's records are LMDB's now; the log starts again. */
@@ -1455,6 +1537,7 @@ store_checkpoint(struct store *st)
 	st->spent = 0;		/* recorded: below every record to come */
 	wal_reset(st->wal);
 	wal_due_set(st);
+	stall_off(st);
 	return 0;
 }
 
@@ -1470,7 +1553,10 @@ store_recover(struct store *st, const char *dir)
 		return 0;
 	log_info("%s: replayed %llu records of %s that LMDB lacked", dir,
 	    (unsigned long long)(st->seq - st->ckpt_seq), WAL_FILE);
-	return store_checkpoint(st);
+	/* Without room to commit them: served from the open txn, stalled. */
+	if (store_checkpoint(st) < 0 && st->stall == NULL)
+		return -1;
+	return 0;
 }
 
 /* fsync of a directory: a rename in it made durable. 0, or -1 logged. */
@@ -1642,7 +1728,9 @@ store_open(const char *dir, size_t map_size_mb, int flags)
 	 * the retired global index is emptied. Not on a standby: its
 	 * records are its primary's, in its primary's order.
 	 */
-	if (!(flags & STORE_F_STANDBY) && store_init(st) < 0) {
+	if (st->stall != NULL)
+		st->init_due = !(flags & STORE_F_STANDBY);
+	else if (!(flags & STORE_F_STANDBY) && store_init(st) < 0) {
 		store_close(st);
 		return NULL;
 	}

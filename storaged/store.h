@@ -54,8 +54,28 @@
  * PROTO_E_UNAVAILABLE and STORE_FULL_ERR.
  */
 #define STORE_MAP_RESERVE	16
+/*
+ * And in its last 1/STORE_MAP_FLOOR (at least STORE_MAP_FLOOR_MIN), only
+ * signing in, the in_reserve rows and the deletes (optab.h) may write:
+ * who signs in gets STORE_FULL_ERR too, so no write fills the map
+ * (MDB_MAP_FULL, which fails a checkpoint: store_stalled).
+ */
+#define STORE_MAP_FLOOR		32
+/*
+ * At least this much for the floor, and twice it for the reserve: in a
+ * small map a 32nd is less than an owner's batch and a delete's commit
+ * take (every database's path copied, the free list written).
+ */
+#define STORE_MAP_FLOOR_MIN	(256 * 1024)
 #define STORE_FULL_ERR	"the store is full: delete conversations, or " \
 	"raise PARLEY_MAP_SIZE_MB"
+
+/* Who writes, for store_write_refused. */
+enum store_writer {
+	STORE_W_NOBODY,		/* a visitor's, a turn's: no who asks */
+	STORE_W_SIGNED,		/* an owner's, an API key's, an agent's */
+	STORE_W_ROOM		/* signing in, in_reserve, a delete (optab.h) */
+};
 
 /* The error message of a write refused by the guard (store_guard). */
 #define STORE_GUARD_ERR	"data directory removed or replaced: restart " \
@@ -168,7 +188,9 @@ extern const struct store_module *const store_modules[];
 /*
  * Opens (creating if needed) the environment in dir, a directory that must
  * exist, replays the write-ahead log's records that LMDB lacks (a crash),
- * checkpoints them, and runs every module's init. Returns NULL on
+ * checkpoints them, and runs every module's init. A checkpoint that
+ * fails for want of room leaves the store open and stalled
+ * (store_stalled; the init waits for store_retry). Returns NULL on
  * failure, logged (a log that skips records it needs is a failure).
  */
 struct store *store_open(const char *dir, size_t map_size_mb, int flags);
@@ -196,6 +218,25 @@ void store_set_wal_max(struct store *, size_t bytes);
 size_t store_checkpoint_every(const struct store *);
 /* In the map's last 1/STORE_MAP_RESERVE (as of the last checkpoint). */
 int store_map_reserved(const struct store *);
+/*
+ * Why a write of who is refused now (PROTO_E_UNAVAILABLE), or NULL: a
+ * stalled store (store_stalled), the map's floor (STORE_MAP_FLOOR) or
+ * its reserve (STORE_MAP_RESERVE), as of the last checkpoint.
+ */
+const char *store_write_refused(const struct store *, enum store_writer who);
+/*
+ * A checkpoint failed for want of room (MDB_MAP_FULL: STORE_FULL_ERR):
+ * the records stay in the log and in the open txn, reads are served,
+ * and writes are refused with that message (but STORE_W_ROOM's, which
+ * may make room) until a checkpoint commits. NULL while all is well.
+ */
+const char *store_stalled(const struct store *);
+/*
+ * A stalled store's checkpoint tried again (server.c, every second),
+ * then what store_open left undone for it (store_init). 0 writable, -1
+ * still stalled (or the guard failed).
+ */
+int store_retry(struct store *);
 /* The map's bytes in use and its size, as of the last checkpoint. */
 void store_map_state(const struct store *, uint64_t *used, uint64_t *size);
 /* Checkpoints, then closes. */

@@ -99,6 +99,13 @@ struct store {
 	size_t wal_due;		/* or this, when the map is short of room */
 	int map_short;		/* over half the map used: warned once */
 	int map_reserved;	/* in the map's last 1/STORE_MAP_RESERVE */
+	int map_floor;		/* in the map's last 1/STORE_MAP_FLOOR */
+	/*
+	 * A checkpoint failed for want of room (store_stalled): why.
+	 * init_due: store_open's init waits for the checkpoint that ends it.
+	 */
+	const char *stall;
+	int init_due;
 	uint64_t map_used, map_size;	/* map_use at the last checkpoint */
 	struct oplog log;	/* the running write batch's changes */
 	/*

@@ -110,6 +110,11 @@ sweep_tick(void *arg)
 	/* Nothing is written once the data directory's guard failed. */
 	if (store_failed(W.st) != NULL)
 		return;
+	/* Nor while the store is stalled (store_retry): later. */
+	if (store_stalled(W.st) != NULL) {
+		loop_timer_after(&W.tm, SWEEP_IDLE_MS);
+		return;
+	}
 	if (sweep_step(W.st, SWEEP_BATCH, SWEEP_BUDGET_US, &o) == 0 && o.more)
 		loop_timer_after(&W.tm, SWEEP_BUSY_MS);
 	else

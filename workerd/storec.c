@@ -1180,3 +1180,15 @@ storec_http_error(const struct storec_result *r,
 	*msg = "Storage unavailable";
 	return 503;
 }
+
+const char *
+storec_full_text(const struct storec_result *r)
+{
+	if (r->status != STOREC_ERROR || r->code != PROTO_E_UNAVAILABLE ||
+	    r->message == NULL)
+		return NULL;
+	if (strncmp(r->message, "the store is full", 17) == 0)
+		return "Storage full: delete conversations, or raise "
+		    "PARLEY_MAP_SIZE_MB and restart parley-storaged";
+	return NULL;
+}

@@ -655,6 +655,8 @@ admin_failed(struct conn *c, const struct storec_result *r,
 	if (r->status == STOREC_OK)
 		return 0;
 	status = storec_http_error(r, own, "admin", &msg);
+	if (status == 503 && storec_full_text(r) != NULL)
+		msg = storec_full_text(r);
 	conn_send_error(c, status, admin_headers, msg);
 	return 1;
 }

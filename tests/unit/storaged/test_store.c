@@ -1007,7 +1007,9 @@ test_map_full(void **state)
 		if (r.err == 0)
 			ok++;
 		else {
-			assert_int_equal(r.err, PROTO_E_INTERNAL);
+			/* Full (unavailable), the rest "to be run again". */
+			assert_true(r.err == PROTO_E_UNAVAILABLE ||
+			    r.err == PROTO_E_INTERNAL);
 			failed++;
 		}
 		dreply_free(&r);
@@ -1098,6 +1100,69 @@ test_map_reserve(void **state)
 	for (i = 0; i < n; i++)
 		st_conv_free(&c[i]);
 	st_conv_free(&again);
+	free(big);
+}
+
+/*
+ * The map's last thirty-second (STORE_MAP_FLOOR): who signs in writes in
+ * the reserve, but is refused there as unavailable ("the store is full")
+ * before the map is full, so no checkpoint fails (the store never
+ * stalls); the owner's deletes still run, and the store opens again at
+ * the same size.
+ */
+static void
+test_map_floor(void **state)
+{
+	struct fix *f = *state;
+	struct st_who owner = who_of(ST_WHO_KEY, "install",
+	    ST_WHO_ORG_DEFAULT, ST_ROLE_OWNER);
+	struct st_conv c[64];
+	struct dreply r;
+	struct penc e;
+	char sess[16];
+	char *big = repeat('m', ST_CONTENT_MAX);
+	char *answer = repeat('a', 8192);
+	int i, j, n, created, err = 0, owned = 0;
+
+	fix_reopen_map(f, 4);
+	log_set_level(LOG_LEVEL_FATAL);
+	for (n = 0; n < 64 && err == 0; n++) {
+		snprintf(sess, sizeof(sess), "s%d", n);
+		if ((err = do_open(f, "w", sess, &c[n], &created)) != 0)
+			break;
+		for (j = 0; j < 8 && err == 0; j++)
+			err = append(f, c[n].id, big);
+	}
+	assert_int_equal(err, PROTO_E_UNAVAILABLE);
+	/* The owner's own writes go on in the reserve, up to the floor. */
+	for (i = 0; i < 400; i++) {
+		append_payload(&e, c[0].id, "assistant", answer, "", 0, 0);
+		dispatch_one_as(f->st, f->rl, &owner, PROTO_ST_MSG_APPEND,
+		    e.buf, e.len, &r);
+		penc_free(&e);
+		err = r.err;
+		if (err != 0)
+			assert_non_null(strstr(r.errmsg, "the store is full"));
+		dreply_free(&r);
+		if (err != 0)
+			break;
+		owned++;
+	}
+	assert_int_equal(err, PROTO_E_UNAVAILABLE);
+	assert_true(owned > 0);
+	assert_null(store_stalled(f->st));
+	/* The deletes run, and the store opens again at the same size. */
+	for (i = 0; i < n / 2; i++) {
+		assert_int_equal(who_run(f, &owner, PROTO_ST_CONV_DELETE,
+		    &(struct st_id_req){ c[i].id }, NULL, &r), 0);
+		dreply_free(&r);
+	}
+	fix_reopen_map(f, 4);
+	assert_int_equal(append(f, c[n - 1].id, "room again"), 0);
+	log_set_level(LOG_LEVEL_INFO);
+	for (i = 0; i < n; i++)
+		st_conv_free(&c[i]);
+	free(answer);
 	free(big);
 }
 
@@ -1384,6 +1449,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_map_reserve, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_map_full, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_map_floor, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shared_flush, setup,
 		    teardown),
