@@ -40,7 +40,7 @@
  * The data directory is guarded (store_guard): every second here (its
  * paths stat'ed), and by every batch that writes (the directory's
  * inotify watch read; the paths stat'ed when it has news). A store
- * stalled for want of room (store_stalled: a full map) has its
+ * stalled for want of room (store_stalled: a full map or disk) has its
  * checkpoint tried again at the same tick. Once the guard
  * fails, every client is told, unasked (ST_EV_STORE_FAILED), and so is
  * each client that connects after: the workers answer /health with 503.

@@ -10,6 +10,7 @@
  * the durability rules.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -330,7 +331,8 @@ log_append(struct store *st)
  * came before, and no append goes after it. Without that checkpoint its
  * header is zeroed, so a restart stops before it; and a checkpoint that
  * failed on a failing disk exits (not one the data directory's guard
- * refused: that one stays up, refusing writes). whose: "" or where the
+ * refused, nor one that failed for want of room, a full disk or map:
+ * those stay up, refusing writes, store_stalled). whose: "" or where the
  * record came from, for the message.
  */
 static void
@@ -343,6 +345,11 @@ refused_past(struct store *st, uint64_t seq, const char *whose)
 	(void)wal_unwrite(st->wal);
 	if (st->guard.failed)
 		return;
+	/* No room: up, refusing every write (the log takes none now). */
+	if (st->stall != NULL) {
+		st->stall_all = 1;
+		return;
+	}
 	fatalx("store: cannot checkpoint past refused record %llu%s; exiting: "
 	    "its header is zeroed, so the next start does not replay it",
 	    (unsigned long long)seq, whose);
@@ -412,7 +419,10 @@ batch_log(struct store_txn *t)
 		return t->err;
 	}
 	if (log_append(st) < 0) {
-		store_fail(t, PROTO_E_INTERNAL, "storage error");
+		if (errno == ENOSPC || errno == EDQUOT)
+			store_fail(t, PROTO_E_UNAVAILABLE, STORE_DISK_FULL_ERR);
+		else
+			store_fail(t, PROTO_E_INTERNAL, "storage error");
 		append_failed(st);
 		/* Replication hears of the number spent (no record has it). */
 		if (st->on_record != NULL)
@@ -530,6 +540,10 @@ writable(struct store_txn *t)
 		return -1;
 	if (t->st->guard.failed) {
 		store_fail(t, PROTO_E_UNAVAILABLE, STORE_GUARD_ERR);
+		return -1;
+	}
+	if (t->st->stall_all) {
+		store_fail(t, PROTO_E_UNAVAILABLE, t->st->stall);
 		return -1;
 	}
 	if (t->rdonly) {
@@ -1427,6 +1441,8 @@ store_map_reserved(const struct store *st)
 const char *
 store_write_refused(const struct store *st, enum store_writer who)
 {
+	if (st->stall_all)
+		return st->stall;
 	if ((st->stall != NULL || st->map_floor) && who != STORE_W_ROOM)
 		return STORE_FULL_ERR;
 	if (st->map_reserved && who == STORE_W_NOBODY)
@@ -1441,21 +1457,50 @@ store_stalled(const struct store *st)
 }
 
 /*
- * A checkpoint failed with rc: for want of the map's room, the store
- * stalls (store_stalled), logged once.
+ * The data directory's disk has less than DISK_SHORT bytes left for us:
+ * LMDB answers a short write (a full disk) with EIO, which a failing
+ * disk gives too, and only the room left tells them apart.
+ */
+#define DISK_SHORT	(1024 * 1024)
+
+static int
+disk_short(const char *dir)
+{
+	struct statvfs sv;
+
+	if (statvfs(dir, &sv) < 0)
+		return 0;
+	return (uint64_t)sv.f_bavail * sv.f_frsize < DISK_SHORT;
+}
+
+/*
+ * A checkpoint failed with rc: for want of room (the map's or the
+ * disk's, not a failing disk), the store stalls (store_stalled), logged
+ * once.
  */
 static void
 stall_on(struct store *st, int rc)
 {
-	/* Stalled already: told, and store_retry tries each second. */
-	if (rc != MDB_MAP_FULL || st->stall != NULL)
+	const char *was = st->stall;
+
+	if (rc != MDB_MAP_FULL && rc != ENOSPC && rc != EDQUOT && rc != EIO)
 		return;
-	st->stall = STORE_FULL_ERR;
-	log_errorx("store: %s: cannot checkpoint: the map is full (delete "
-	    "conversations, or raise PARLEY_MAP_SIZE_MB and restart "
-	    "parley-storaged); writes are refused, reads served, and the "
-	    "log keeps the records until a checkpoint commits (tried every "
-	    "second)", st->dir);
+	if (rc == EIO && !disk_short(st->dir))
+		return;
+	if (rc != MDB_MAP_FULL) {
+		st->stall_all = 1;
+		st->stall = STORE_DISK_FULL_ERR;
+	} else if (st->stall == NULL)
+		st->stall = STORE_FULL_ERR;
+	/* Told already: store_retry tries again each second. */
+	if (was == st->stall)
+		return;
+	log_errorx("store: %s: cannot checkpoint: %s; writes are refused, "
+	    "reads served, and the log keeps the records until a "
+	    "checkpoint commits (tried every second)", st->dir,
+	    rc == MDB_MAP_FULL ? "the map is full (delete conversations, "
+	    "or raise PARLEY_MAP_SIZE_MB and restart parley-storaged)" :
+	    "the disk is full (free space on the data directory's disk)");
 }
 
 /* A checkpoint committed: a stalled store writes again. */
@@ -1467,6 +1512,7 @@ stall_off(struct store *st)
 	log_info("store: %s: a checkpoint committed: writes resume",
 	    st->dir);
 	st->stall = NULL;
+	st->stall_all = 0;
 }
 
 int

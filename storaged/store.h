@@ -70,6 +70,10 @@
 #define STORE_FULL_ERR	"the store is full: delete conversations, or " \
 	"raise PARLEY_MAP_SIZE_MB"
 
+/* The error message of a write refused while the disk is full. */
+#define STORE_DISK_FULL_ERR	"disk full: free space on the data " \
+	"directory's disk"
+
 /* Who writes, for store_write_refused. */
 enum store_writer {
 	STORE_W_NOBODY,		/* a visitor's, a turn's: no who asks */
@@ -225,10 +229,12 @@ int store_map_reserved(const struct store *);
  */
 const char *store_write_refused(const struct store *, enum store_writer who);
 /*
- * A checkpoint failed for want of room (MDB_MAP_FULL: STORE_FULL_ERR):
- * the records stay in the log and in the open txn, reads are served,
- * and writes are refused with that message (but STORE_W_ROOM's, which
- * may make room) until a checkpoint commits. NULL while all is well.
+ * A checkpoint failed for want of room (MDB_MAP_FULL: STORE_FULL_ERR; a
+ * full disk, ENOSPC, EDQUOT, or EIO with under 1 MiB left on it:
+ * STORE_DISK_FULL_ERR): the records stay in the log and in the open
+ * txn, reads are served, and writes are refused with that message (a
+ * full map takes STORE_W_ROOM's, which may make room) until a checkpoint
+ * commits. NULL while all is well.
  */
 const char *store_stalled(const struct store *);
 /*

@@ -101,10 +101,13 @@ struct store {
 	int map_reserved;	/* in the map's last 1/STORE_MAP_RESERVE */
 	int map_floor;		/* in the map's last 1/STORE_MAP_FLOOR */
 	/*
-	 * A checkpoint failed for want of room (store_stalled): why.
-	 * init_due: store_open's init waits for the checkpoint that ends it.
+	 * A checkpoint failed for want of room (store_stalled): why, and
+	 * whether every write is refused (a full disk; a full map takes
+	 * STORE_W_ROOM's). init_due: store_open's init waits for the
+	 * checkpoint that ends it.
 	 */
 	const char *stall;
+	int stall_all;
 	int init_due;
 	uint64_t map_used, map_size;	/* map_use at the last checkpoint */
 	struct oplog log;	/* the running write batch's changes */

@@ -1190,5 +1190,8 @@ storec_full_text(const struct storec_result *r)
 	if (strncmp(r->message, "the store is full", 17) == 0)
 		return "Storage full: delete conversations, or raise "
 		    "PARLEY_MAP_SIZE_MB and restart parley-storaged";
+	if (strncmp(r->message, "disk full", 9) == 0)
+		return "Storage full: the disk of the data directory is full; "
+		    "free space on it";
 	return NULL;
 }

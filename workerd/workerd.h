@@ -412,7 +412,7 @@ int storec_http_error(const struct storec_result *,
     const struct storec_answer *own, const char *who, const char **msg);
 /*
  * The owner's text for storaged refusing a write because its store is
- * full (its map: storaged/store.h), or NULL for any other
+ * full (its map, or its disk: storaged/store.h), or NULL for any other
  * answer: what to do, where a visitor hears "Storage unavailable".
  */
 const char *storec_full_text(const struct storec_result *);

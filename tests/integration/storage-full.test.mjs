@@ -1,11 +1,17 @@
-// A full store (storaged/STORAGE.md, "The map's floor"): the floor keeps
-// the owner's own writes from filling the map, so the owner's deletes
-// still run and storaged still starts.
+// A full store (storaged/STORAGE.md, "The map's floor" and "A stalled
+// store"): the floor keeps the owner's own writes from filling the map, so
+// the owner's deletes still run and storaged still starts; a full disk
+// leaves storaged up, serving reads and refusing writes with 503, until
+// there is room again.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 
-import { sleep, startParley } from './lib/harness.mjs';
-import { chat, sid } from './lib/chat.mjs';
+import { pool, sleep, startParley, waitFor } from './lib/harness.mjs';
+import { chat, sid, sessionShown } from './lib/chat.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -85,4 +91,75 @@ test('the owner\'s writes stop at the map\'s floor: deletes still run, storaged 
   const after = new Set((await listSoon(p)).map((c) => c._id));
   for (const id of kept) assert.ok(after.has(id), `conversation ${id} kept`);
   for (const id of convs.slice(0, Math.ceil(convs.length / 2))) assert.ok(!after.has(id), `deleted ${id} stays deleted`);
+});
+
+// Mounts a tmpfs of mb MiB at dir (root only): null when it cannot.
+function mountSmall(dir, mb) {
+  fs.mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mb}m`, 'tmpfs', dir], { stdio: 'ignore' });
+    return dir;
+  } catch {
+    return null;
+  }
+}
+
+function freeKiB(dir) {
+  return Number(execFileSync('df', ['-k', dir]).toString().trim().split('\n').pop().split(/\s+/)[3]);
+}
+
+test('a full disk: storaged stays up, serves reads, refuses writes, and writes again once there is room', { timeout: 300000 }, async (t) => {
+  const small = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-full-'));
+  if (!mountSmall(small, 20)) {
+    fs.rmSync(small, { recursive: true, force: true });
+    t.skip('needs root to mount a tmpfs');
+    return;
+  }
+  t.after(() => {
+    try { execFileSync('umount', ['-l', small]); } catch { /* gone */ }
+    fs.rmSync(small, { recursive: true, force: true });
+  });
+  const dataDir = path.join(small, 'data');
+  const p = await startParley(t, { workers: 1, mock: true, env: { PARLEY_DATA_DIR: dataDir, PARLEY_MAP_SIZE_MB: '64', RATE_LIMIT_MAX_REQUESTS: '0' } });
+  const ballast = path.join(small, 'ballast');
+  execFileSync('dd', ['if=/dev/zero', `of=${ballast}`, 'bs=1024', `count=${freeKiB(small) - 3 * 1024}`], { stdio: 'ignore' });
+  const msg = 'z'.repeat(3990);
+  const acked = [];
+  let refused = null;
+  let i = 0;
+  await pool(Array.from({ length: 3 }), 3, async () => {
+    while (!refused && i < 5000) {
+      const s = sid('d');
+      const r = await chat(p, s, `${i++} ${msg}`);
+      if (r.status === 200) acked.push(s);
+      else refused = r;
+    }
+  });
+  assert.ok(refused, 'the disk filled');
+  assert.match(p.logs.storaged, /cannot checkpoint: the disk is full/);
+  assert.equal(refused.status, 503, refused.text);
+  await sleep(1500);
+  assert.equal(p.procs.storaged.exited, false, `storaged is up:\n${p.logs.storaged.slice(-2000)}`);
+  // Reads are served; the owner hears why writes are refused.
+  assert.equal((await p.admin(`${LIST}?limit=5`)).status, 200);
+  const w = await p.adminJson('POST', '/v1/admin/knowledge/sources', { type: 'qa', question: 'while the disk is full', answer: 'no' });
+  assert.equal(w.status, 503, w.text);
+  assert.match(w.json().error, /Storage full: the disk of the data directory is full/);
+  // Killed and started again while the disk is still full: it starts,
+  // its checkpoint of the replayed log refused, and serves reads.
+  await p.killStoraged('SIGKILL');
+  const before = p.logs.storaged.length;
+  await p.startStoraged();
+  assert.match(p.logs.storaged.slice(before), /cannot checkpoint: the disk is full/);
+  await waitFor(async () => (await p.admin(`${LIST}?limit=5`)).status === 200, 20000, 'reads while full');
+  // Room again: writes resume without a restart.
+  fs.rmSync(ballast);
+  await waitFor(async () => (await chat(p, sid('room'), 'hello after room')).status === 200, 20000, 'writes once there is room', 500);
+  // Every acknowledged turn is there, after a kill -9 too.
+  await p.killStoraged('SIGKILL');
+  await p.startStoraged();
+  const shown = new Set((await listSoon(p)).map((c) => c.sessionId));
+  const missing = acked.filter((s) => !shown.has(sessionShown(s)));
+  assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged turns lost`);
+  await p.killStoraged('SIGKILL');
 });
