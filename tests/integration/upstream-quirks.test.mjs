@@ -74,6 +74,13 @@ function serve(c, body) {
     hung = c;	// no last chunk: the body left open
     return;
   }
+  if (text.includes('donesplit')) {
+    w(ev(chunk({ content: 'split end' })));
+    w(ev(fin()));
+    w('data: [DONE]\n\n');
+    setTimeout(end, 10);	// the last chunk in a read of its own
+    return;
+  }
   if (text.includes('pretext')) {
     w(ev(chunk({ content: 'Let me check.' })));
     w(ev(chunk({ tool_calls: [{ index: 0, id: 'call_p', type: 'function',
@@ -191,6 +198,15 @@ describe('a model server that is odd but legal', () => {
     assert.ok(hung.destroyed, 'the connection left open was closed');
     const s2 = await streamTurn(p, sid('dh'), 'and then');
     assert.equal(shown(s2).done.message, 'default');
+  });
+
+  test('[DONE], then the body\'s end in a read of its own: the connection is kept', async () => {
+    const s = await streamTurn(p, sid('ds'), 'donesplit');
+    assert.equal(shown(s).done.message, 'split end');
+    const open = new Set(sockets);
+    const s2 = await streamTurn(p, sid('ds'), 'and again');
+    assert.equal(shown(s2).done.message, 'default');
+    assert.ok([...sockets].every((c) => open.has(c)), 'no new connection: the kept one carried it');
   });
 
   test('a tool round keeps the words before its calls, the rounds apart', async () => {

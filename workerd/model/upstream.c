@@ -20,8 +20,8 @@
  *   read (the server's writes wait in TCP) until upstream_resume().
  * - Timeouts: the connect's (libcurl's), and our own idle timer on the
  *   loop (no byte for OPENAI_IDLE_TIMEOUT_MS while not paused).
- * - "data: [DONE]" ends the answer at once: the connection is kept when
- *   the body's end came with it (in the same read), else closed.
+ * - "data: [DONE]" ends the answer: the connection is kept when the
+ *   body's end comes within UP_DONE_GRACE_MS, else closed.
  * - A kept connection the server closed before any byte of the answer:
  *   the request goes again on another connection, as libcurl did; at
  *   most UP_TRIES connections in all.
@@ -64,6 +64,12 @@
 #define UP_READ			4096	/* bytes a read; can_write between */
 #define UP_TRIES		3	/* connections a request may be sent on */
 #define UP_ERRMSG_MAX		200	/* bytes of that message reported */
+/*
+ * After data: [DONE], how long the body's end may take to come (then the
+ * connection is kept): a server's last chunk may come in a read of its
+ * own; one that holds the body open holds the turn no longer than this.
+ */
+#define UP_DONE_GRACE_MS	50
 
 /* Where requests to one URL go. */
 struct target {
@@ -114,6 +120,7 @@ struct upstream {
 	unsigned tool_finish:1;	/* ... of "tool_calls" */
 	unsigned guarded:1;	/* held to guard */
 	unsigned errmsg_ours:1;	/* errmsg is ours: the body said none */
+	unsigned done_grace:1;	/* [DONE] read, the body's end awaited */
 	struct urlpol_guard guard;
 };
 
@@ -483,6 +490,10 @@ idle_fire(void *arg)
 
 	if (u->paused || u->cancelled)
 		return;
+	if (u->done_grace) {
+		finish_answer(u, 0);
+		return;
+	}
 	if (now - u->last_rx < idle_ms) {
 		loop_timer_at(&u->idle, u->last_rx + idle_ms);
 		return;
@@ -625,15 +636,17 @@ feed(struct upstream *u, const char *p, size_t n)
 			return FED_CANCELLED;
 		switch (st) {
 		case ANSWER_MORE:
-			if (!u->ans.done)
-				return FED_ON;
 			/*
-			 * [DONE] came, its body's end has not: the answer is
-			 * whole, the connection not kept (a server or proxy
-			 * that holds the body open would hold the turn).
+			 * [DONE] came, its body's end has not: a short wait
+			 * for it (idle_fire then ends the answer, the
+			 * connection not kept: a server or proxy that holds
+			 * the body open would hold the turn).
 			 */
-			finish_answer(u, 0);
-			return FED_ENDED;
+			if (u->ans.done && !u->done_grace) {
+				u->done_grace = 1;
+				loop_timer_after(&u->idle, UP_DONE_GRACE_MS);
+			}
+			return FED_ON;
 		case ANSWER_HEAD:
 			break;
 		case ANSWER_END:
@@ -766,7 +779,7 @@ do_resume(struct upstream *u)
 		return;
 	u->paused = 0;
 	u->last_rx = loop_now();
-	loop_timer_after(&u->idle, idle_ms);
+	loop_timer_after(&u->idle, u->done_grace ? UP_DONE_GRACE_MS : idle_ms);
 	mconn_want(u->mc, 1, 0);
 	if ((held = u->held) != NULL) {
 		/* What came with the head: the caller has room now. */
