@@ -83,7 +83,11 @@ const convName = (id) => CONV_NAMES.find((n) => FX.conversations[n].id === id);
 // The fixture's history of a conversation as a WebSocket resume shows it.
 function wsHistory(name) {
   return FX.conversations[name].messages.filter((m) => m.status !== 'failed')
-    .map((m) => (m.name ? { role: m.role, content: m.content, name: m.name } : { role: m.role, content: m.content }));
+    .map((m) => {
+      const h = m.name ? { role: m.role, content: m.content, name: m.name } : { role: m.role, content: m.content };
+      // An assistant's reply says whether it was whole (a cut one shows as stopped).
+      return m.role === 'assistant' ? { ...h, status: m.status } : h;
+    });
 }
 
 function parleyctl(p, args) {
