@@ -45,6 +45,19 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
   after(() => stopSuite({ stack, browser }));
   const admin = (m, p, b) => adminApi(stack, m, p, b);
   const widget = async (body) => (await admin('POST', '/v1/admin/widgets', { allowed_origins: [], contact_info_mode: 'none', ...body })).json;
+  // The panel opened, text sent and answered, then Dana takes the conversation over: its summary.
+  async function handedToDana(page, text) {
+    await page.click(part('launcher'));
+    await waitConnected(page);
+    await page.fill(part('input'), text);
+    await page.press(part('input'), 'Enter');
+    await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 2 && m[1].state === 'done'; }, null, { timeout: 10000 });
+    const conv = (await admin('GET', '/v1/admin/conversations?limit=50')).json.conversations.find((c) => c.lastVisitorMessage === text);
+    assert.equal((await admin('POST', `/v1/admin/conversations/${conv._id}/handoff`, { state: 'human', name: 'Dana' })).status, 200);
+    await page.waitForFunction(() => /Dana/.test(document.getElementById('parley-chat-widget').shadowRoot
+      .querySelector('[data-part="handoff-status"]').textContent), null, { timeout: 5000 });
+    return conv;
+  }
 
   test('a reply cut off by a lost socket shows as stopped after the reconnect and after a reload', async () => {
     const w = await widget({ name: 'R' });
@@ -107,15 +120,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     try {
       await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
       await waitReady(page);
-      await page.click(part('launcher'));
-      await waitConnected(page);
-      await page.fill(part('input'), 'unread please');
-      await page.press(part('input'), 'Enter');
-      await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 2 && m[1].state === 'done'; }, null, { timeout: 10000 });
-      const conv = (await admin('GET', '/v1/admin/conversations?limit=50')).json.conversations.find((c) => c.lastVisitorMessage === 'unread please');
-      assert.equal((await admin('POST', `/v1/admin/conversations/${conv._id}/handoff`, { state: 'human', name: 'Dana' })).status, 200);
-      await page.waitForFunction(() => /Dana/.test(document.getElementById('parley-chat-widget').shadowRoot
-        .querySelector('[data-part="handoff-status"]').textContent), null, { timeout: 5000 });
+      const conv = await handedToDana(page, 'unread please');
       await page.click(part('close'));
       await page.evaluate(() => { document.title = '(5) Inbox'; }); // the host app's own unread count
       await admin('POST', `/v1/admin/conversations/${conv._id}/messages`, { content: 'Dana here', name: 'Dana' });
@@ -206,15 +211,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await page.addInitScript(TRACK);
       await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
       await waitReady(page);
-      await page.click(part('launcher'));
-      await waitConnected(page);
-      await page.fill(part('input'), 'person please');
-      await page.press(part('input'), 'Enter');
-      await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 2 && m[1].state === 'done'; }, null, { timeout: 10000 });
-      const conv = (await admin('GET', '/v1/admin/conversations?limit=50')).json.conversations.find((c) => c.lastVisitorMessage === 'person please');
-      assert.equal((await admin('POST', `/v1/admin/conversations/${conv._id}/handoff`, { state: 'human', name: 'Dana' })).status, 200);
-      await page.waitForFunction(() => /Dana/.test(document.getElementById('parley-chat-widget').shadowRoot
-        .querySelector('[data-part="handoff-status"]').textContent), null, { timeout: 5000 });
+      const conv = await handedToDana(page, 'person please');
       await page.fill(part('input'), 'for Dana');
       await page.press(part('input'), 'Enter');
       await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${conv._id}`)).json.messages.some((m) => m.content === 'for Dana'), 5000, 'stored');
