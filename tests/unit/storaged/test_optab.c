@@ -169,6 +169,9 @@ static const struct {
 	{ PROTO_ST_INVITE_REVOKE, "user.invite_revoke", AUD_REQ },
 	{ PROTO_ST_CANNED_PUT, NULL, AUD_REP },
 	{ PROTO_ST_CANNED_DELETE, "canned_reply.delete", AUD_REQ },
+	{ PROTO_ST_ORG_CREATE, "organization.create", AUD_REP },
+	{ PROTO_ST_ORG_UPDATE, "organization.update", AUD_REQ },
+	{ PROTO_ST_ORG_DELETE, "organization.delete", AUD_REQ },
 };
 
 #define NAUDITED	(sizeof(audited) / sizeof(audited[0]))
