@@ -215,8 +215,13 @@ cmd_export(void)
 	struct st_conv_query_req q = { ST_LIST_MAX, cursor, args.widget, "",
 	    ST_ASSIGNED_ANY, "", 0, 0 };
 	struct st_conv_page pg;
+	struct st_audit_note_req note = { "export", "" };
+	union st_any none;
 	uint32_t i;
 
+	/* In the organisation's log, as the HTTP export's, before a row. */
+	ask("export", PROTO_ST_AUDIT_NOTE, &note, &none);
+	st_rep_free(PROTO_ST_AUDIT_NOTE, &none);
 	fputs(exprow_header(args.format, args.rows), stdout);
 	do {
 		ask("export", PROTO_ST_CONV_QUERY, &q, &pg);

@@ -214,7 +214,7 @@ static const struct proto_msg msgs[] = {
 	    &pl_key_auth_req, &pl_key_auth_rep },
 	{ PROTO_ST_AUDIT_LIST, "ST_AUDIT_LIST", W, S, 0, 0, 1,
 	    &pl_page_req, &pl_audit_page },
-	{ PROTO_ST_AUDIT_NOTE, "ST_AUDIT_NOTE", W, S, 1, 0, 1,
+	{ PROTO_ST_AUDIT_NOTE, "ST_AUDIT_NOTE", W | C, S, 1, 0, 1,
 	    &pl_audit_note_req, &pl_empty },
 	{ PROTO_ST_USER_AUTH, "ST_USER_AUTH", W, S, 0, 0, 0,
 	    &pl_user_auth_req, &pl_user_auth_rep },

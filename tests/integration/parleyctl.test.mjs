@@ -125,6 +125,11 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
       }));
       // The default: JSON Lines of conversations.
       assert.equal(jsonl(await ok([...S, 'export'])).length, 6);
+      // Each export is in the audit log, parleyctl's as the API's.
+      const log = (await p.admin('/v1/admin/audit?limit=200')).json().entries;
+      const exports = log.filter((e) => e.action === 'export');
+      assert.equal(exports.filter((e) => e.who.kind === 'parleyctl').length, 9);
+      assert.equal(exports.filter((e) => e.who.kind === 'install_key').length, 8);
     });
 
     await t.test('purge: nothing is that old; its arguments', async () => {
