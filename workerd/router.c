@@ -56,7 +56,7 @@ static const struct route routes[] = {
 	    0 },
 	{ M_GET,	"/ready",			router_ready_get, 0, 0,
 	    0 },
-	{ M_GET,	"/metrics",			metrics_get, 0, 0, 0 },
+	{ M_GET,	"/metrics",			metrics_get, R_EXACT, 0, 0 },
 	{ M_GET,	"/v1/openapi.json",		openapi_get, 0, 0, 0 },
 	{ M_POST,	"/v1/chat",			chat_post_v1, 0,
 	    ROUTE_BODY_CHAT, 0 },
@@ -458,6 +458,8 @@ router_match(enum http_method method, const char *path, struct route_match *m)
 		len--;
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		r = &routes[i];
+		if ((r->flags & R_EXACT) && path[len] != '\0')
+			continue;
 		if ((rv = path_match(r->pattern, path, len, m)) == 0)
 			continue;
 		if (r->methods & want) {

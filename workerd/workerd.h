@@ -153,6 +153,11 @@ typedef void (*route_fn)(struct conn *, struct http_request *,
 #define R_PUBLIC	0x04	/* any Origin: no CORS_ORIGIN check, no CORS headers */
 /* With R_ADMIN: the install key only; a dashboard session is 403. */
 #define R_INSTALL	0x08
+/*
+ * The path exactly, not with a trailing slash as the others: a proxy's
+ * rule for the exact path (docs/haproxy.cfg's deny of /metrics) covers it.
+ */
+#define R_EXACT		0x10
 
 struct route {
 	unsigned int methods;

@@ -306,6 +306,12 @@ describe('GET /metrics, 2 workers', () => {
     assert.equal(val(g, 'parley_storage_up'), 1);
     assert.equal(val(g, 'parley_workers'), 2);
   });
+
+  test('the path exactly: /metrics/ is 404, so a proxy\'s deny of /metrics (docs/haproxy.cfg) is not passed by it', async () => {
+    for (const path of ['/metrics/', '/metrics/?x=1'])
+      assert.equal((await p.get(path, { headers: { 'x-admin-api-key': p.adminKey } })).status, 404, path);
+    assert.equal((await p.get('/metrics', { headers: { 'x-admin-api-key': p.adminKey } })).status, 200);
+  });
 });
 
 describe('GET /metrics, pushes that time out', () => {
