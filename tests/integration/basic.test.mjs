@@ -131,11 +131,13 @@ describe('basic HTTP', () => {
         assert.ok(await c.waitClose(2000), `${label}: server closes the connection`);
       } finally { c.destroy(); }
     }
-    // HTTP/1.0 with keep-alive asked for stays open
+    // HTTP/1.0 with keep-alive asked for stays open, and says so (1.0 reuses only then)
     const c = await p.connect();
     try {
       await c.write(buildRequest('GET', '/health', { version: 'HTTP/1.0', headers: { Connection: 'keep-alive' } }));
-      assert.equal((await c.response()).status, 200);
+      const first = await c.response();
+      assert.equal(first.status, 200);
+      assert.equal(first.headers.connection, 'keep-alive');
       await c.write(buildRequest('GET', '/health', { version: 'HTTP/1.0', headers: { Connection: 'keep-alive' } }));
       assert.equal((await c.response()).status, 200);
     } finally { c.destroy(); }

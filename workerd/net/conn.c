@@ -963,6 +963,9 @@ conn_answering(struct conn *c, struct answer *a, int status,
 		c->keep_alive = 0;
 	memset(o, 0, sizeof(*o));
 	o->keep_alive = c->keep_alive;
+	/* An HTTP/1.0 client reuses the connection only when told to. */
+	if (c->keep_alive && c->req != NULL && c->req->http_minor == 0)
+		o->keep_alive = RESP_KEEP_SAID;
 	o->content_type = ctype;
 	o->extra_headers = conn_headers(c, headers, &a->hdrs);
 	o->head_only = c->head_only;

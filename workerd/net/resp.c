@@ -353,6 +353,8 @@ write_head(struct buf *out, int status, const struct resp_opts *o,
 		    "includeSubDomains\r\n");
 	if (o != NULL && !o->keep_alive)
 		buf_adds(out, "Connection: close\r\n");
+	else if (o != NULL && o->keep_alive == RESP_KEEP_SAID)
+		buf_adds(out, "Connection: keep-alive\r\n");
 	if (o != NULL && o->extra_headers != NULL &&
 	    (n = strlen(o->extra_headers)) > 0) {
 		buf_add(out, o->extra_headers, n);

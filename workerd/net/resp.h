@@ -80,8 +80,14 @@ int resp_production(void);
  * A NULL resp_opts means keep-alive, JSON, no extra headers.
  * 1xx, 204 and 304 responses carry no body, Content-Type or Content-Length.
  */
+#define RESP_KEEP_SAID	2
+
 struct resp_opts {
-	int keep_alive;			/* 0 adds "Connection: close" */
+	/*
+	 * 0 adds "Connection: close"; RESP_KEEP_SAID "Connection:
+	 * keep-alive" (HTTP/1.0 keeps a connection only when told so).
+	 */
+	int keep_alive;
 	const char *content_type;	/* default "application/json; charset=utf-8" */
 	const char *extra_headers;
 	int head_only;			/* HEAD: headers with Content-Length, no body */
