@@ -218,10 +218,18 @@ cmd_export(void)
 	struct st_audit_note_req note = { "export", "" };
 	union st_any none;
 	uint32_t i;
+	int rc;
 
-	/* In the organisation's log, as the HTTP export's, before a row. */
-	ask("export", PROTO_ST_AUDIT_NOTE, &note, &none);
-	st_rep_free(PROTO_ST_AUDIT_NOTE, &none);
+	/*
+	 * In the organisation's log, as the HTTP export's, before a row. A
+	 * standby writes nothing, its primary's log included: an export of
+	 * its copy (a read) is noted nowhere.
+	 */
+	if ((rc = exchange("export", PROTO_ST_AUDIT_NOTE, &note, -1,
+	    timeout_for(CTL_TIMEOUT_S), &none)) == 0)
+		st_rep_free(PROTO_ST_AUDIT_NOTE, &none);
+	else if (rc != PROTO_E_NOT_PRIMARY)
+		die("export: %s", errbuf);
 	fputs(exprow_header(args.format, args.rows), stdout);
 	do {
 		ask("export", PROTO_ST_CONV_QUERY, &q, &pg);
