@@ -235,6 +235,37 @@ fail:
 /* ------------------------------------------------------------ channels */
 
 int
+tlschan_peer_role(const struct pchan *ch)
+{
+	X509 *x;
+	X509_NAME *n;
+	ASN1_STRING *v;
+	const unsigned char *d;
+	int i, len;
+
+	if (ch->ssl == NULL || !ch->tls_up ||
+	    SSL_get_verify_result(ch->ssl) != X509_V_OK ||
+	    (x = SSL_get0_peer_certificate(ch->ssl)) == NULL ||
+	    (n = X509_get_subject_name(x)) == NULL)
+		return TLSCHAN_ROLE_OTHER;
+	if ((i = X509_NAME_get_index_by_NID(n, NID_organizationalUnitName,
+	    -1)) < 0)
+		return TLSCHAN_ROLE_NONE;
+	if (X509_NAME_get_index_by_NID(n, NID_organizationalUnitName, i) >= 0)
+		return TLSCHAN_ROLE_OTHER;
+	if ((v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i))) ==
+	    NULL)
+		return TLSCHAN_ROLE_OTHER;
+	d = ASN1_STRING_get0_data(v);
+	len = ASN1_STRING_length(v);
+	if (len == 8 && memcmp(d, "storaged", 8) == 0)
+		return TLSCHAN_ROLE_STORAGED;
+	if (len == 5 && memcmp(d, "front", 5) == 0)
+		return TLSCHAN_ROLE_FRONT;
+	return TLSCHAN_ROLE_OTHER;
+}
+
+int
 tlschan_start(struct pchan *ch, SSL_CTX *ctx, const char *host)
 {
 	BIO_METHOD *m;

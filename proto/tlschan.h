@@ -22,6 +22,21 @@
 struct ssl_ctx_st *tlschan_ctx_new(int server, const char *ca,
     const char *cert, const char *key, char *err, size_t errsz);
 
+/*
+ * The role a peer's certificate names: the one organizationalUnitName of
+ * its subject (scripts/cluster-certs.sh makes OU=storaged or OU=front).
+ */
+#define TLSCHAN_ROLE_OTHER	0	/* an unknown OU, or several */
+#define TLSCHAN_ROLE_NONE	1	/* no OU: made before roles were */
+#define TLSCHAN_ROLE_STORAGED	2	/* a storaged host */
+#define TLSCHAN_ROLE_FRONT	3	/* a front host: workers, parleyctl */
+
+/*
+ * The TLSCHAN_ROLE_* of the certificate ch's peer proved at the
+ * handshake; TLSCHAN_ROLE_OTHER before it is done, or without one.
+ */
+int tlschan_peer_role(const struct pchan *ch);
+
 /* ---- channel.c's side; ch->ssl is set ---- */
 /* Makes ch's TLS over ch->fd (host: see pchan_init_tls). 0 or -1. */
 int tlschan_start(struct pchan *, struct ssl_ctx_st *, const char *host);

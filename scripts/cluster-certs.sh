@@ -3,20 +3,26 @@
 # storaged's TLS listener and its clients (workers, parleyctl) verify each
 # other against the CA (PARLEY_CLUSTER_CA, _CERT, _KEY).
 #
-#   scripts/cluster-certs.sh DIR NAME[=ADDR,...] ...
+#   scripts/cluster-certs.sh DIR --storaged NAME[=ADDR,...] ... \
+#       --front NAME[=ADDR,...] ...
 #
+# Each NAME takes the role of the --storaged or --front before it, in its
+# subject's OU: storaged lets a host be anything to another storaged (a
+# standby among them); front is every client but a standby (workers, the
+# notifier, the fetcher, parleyctl). A NAME before either stops the script.
 # DIR/ca.pem and DIR/ca.key (0600) are made unless both exist already
 # (then they sign the new nodes: a node added later joins the same CA).
 # Per NAME: DIR/NAME.pem and DIR/NAME.key (0600), an EC P-256 key, valid
-# a year, extendedKeyUsage serverAuth and clientAuth (a node may be both),
-# subjectAltName DNS:NAME plus each ADDR (an IP address, or a DNS name).
+# a year, subject OU=ROLE and CN=NAME, extendedKeyUsage serverAuth and
+# clientAuth (a node may be both), subjectAltName DNS:NAME plus each ADDR
+# (an IP address, or a DNS name).
 # Nothing is ever overwritten: a NAME whose files exist stops the script
 # before it makes anything. Needs bash and the openssl command line.
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 DIR NAME[=IP-or-DNS,...] ..." >&2
-	echo "  e.g. $0 /etc/parley/cluster db1=10.0.0.5 db2=10.0.0.6 web1 web2" >&2
+	echo "usage: $0 DIR --storaged|--front NAME[=IP-or-DNS,...] ..." >&2
+	echo "  e.g. $0 /etc/parley/cluster --storaged db1=10.0.0.5 db2=10.0.0.6 --front web1 web2" >&2
 	exit 2
 }
 
@@ -58,8 +64,26 @@ san_of() {
 	echo "$san"
 }
 
+# The NAMEs (specs) and their roles, in order.
+specs=()
+roles=()
+role=""
+for arg in "$@"; do
+	case $arg in
+	--storaged) role=storaged ;;
+	--front) role=front ;;
+	-*) usage ;;
+	*)
+		[ -n "$role" ] || die "\"$arg\": no role: put --storaged or --front before it"
+		specs+=("$arg")
+		roles+=("$role")
+		;;
+	esac
+done
+[ ${#specs[@]} -ge 1 ] || usage
+
 # Check everything before making anything.
-for spec in "$@"; do
+for spec in "${specs[@]}"; do
 	name=${spec%%=*}
 	valid_name "$name" || die "\"$name\": a name is letters, digits, dots and dashes"
 	[ "$name" != ca ] || die "\"ca\" is the CA's own file name: pick another"
@@ -94,12 +118,14 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for spec in "$@"; do
+for i in "${!specs[@]}"; do
+	spec=${specs[$i]}
+	role=${roles[$i]}
 	name=${spec%%=*}
 	san=$(san_of "$spec")
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
 	    -out "$dir/$name.key" 2>/dev/null
-	openssl req -new -key "$dir/$name.key" -subj "/CN=$name" \
+	openssl req -new -key "$dir/$name.key" -subj "/OU=$role/CN=$name" \
 	    -out "$tmp/$name.csr"
 	cat >"$tmp/$name.ext" <<EOF
 basicConstraints=critical,CA:FALSE
@@ -113,7 +139,7 @@ EOF
 	    -out "$dir/$name.pem" 2>/dev/null
 	chmod 0600 "$dir/$name.key"
 	chmod 0644 "$dir/$name.pem"
-	made+=("$dir/$name.pem + $dir/$name.key ($san)")
+	made+=("$dir/$name.pem + $dir/$name.key ($role: $san)")
 done
 echo "cluster-certs: made"
 for m in "${made[@]}"; do

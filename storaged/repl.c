@@ -71,6 +71,7 @@ static struct {
 	char sbaddr[ST_REPL_ADDR_MAX + 1];	/* its PARLEY_ADVERTISE */
 	uint64_t sent;		/* the last record sent (or in the snapshot) */
 	uint64_t acked;		/* the last record the standby has on disk */
+	uint64_t snap_top;	/* its snapshot holds no record past it; 0 */
 	long long waiting_since;	/* an acknowledgement is awaited; 0 none */
 	struct snap snap;
 	/* PARLEY_SYNC=replica: the standby's state as the replies see it. */
@@ -489,6 +490,8 @@ snap_io(int fd, uint32_t events, void *arg)
 		m.chunk.p = R.buf;
 		m.chunk.len = (uint32_t)n;
 		if (n == 0) {
+			/* The copy is done: it holds nothing past our last. */
+			R.snap_top = store_seq(R.st);
 			snap_end();
 			if (sn->rc != 0) {
 				standby_gone("the snapshot's copy failed");
@@ -641,6 +644,7 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	R.sbch = ch;
 	R.acked = resume ? slast : 0;
 	R.sent = slast;
+	R.snap_top = 0;
 	R.waiting_since = 0;
 	if (!resume && snap_start() < 0) {
 		R.sb = NULL;
@@ -662,19 +666,24 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	return 0;
 }
 
-/* ST_REPL_ACK: every record up to seq is on the standby's disk. */
+/*
+ * ST_REPL_ACK: every record up to seq is on the standby's disk. A record
+ * it was never sent (past R.sent, or past what its snapshot may hold)
+ * ends its stream: -1.
+ */
 static int
 ack(void *who, const struct pmsg *m)
 {
 	struct st_u64 in;
+	uint64_t top = R.sent > R.snap_top ? R.sent : R.snap_top;
 
 	if (who != R.sb || R.snap.on)
 		return 0;	/* a standby we dropped, still talking */
 	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0 ||
-	    in.v > store_seq(R.st)) {
+	    in.v > top) {
 		log_warnx("replication: the standby acknowledged record %llu, "
-		    "past the last (%llu)", (unsigned long long)in.v,
-		    (unsigned long long)store_seq(R.st));
+		    "past the last it was sent (%llu)",
+		    (unsigned long long)in.v, (unsigned long long)top);
 		return -1;
 	}
 	/* A snapshot may hold more than its checkpoint said. */

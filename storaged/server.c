@@ -177,6 +177,7 @@ struct client {
 	struct smgauges mg;	/* its latest ST_METRICS_PUT gauges */
 	int ev_level;		/* ST_EV_LEVEL_*: the events it is sent */
 	int peer;		/* PROTO_PEER_* its HELLO named; 0 until known */
+	int peer_known;		/* peer final: its certificate checked */
 	char addr[64];		/* a TLS client's address and port; "" on the socket */
 	int handshaking;	/* TLS: counted in nhandshakes until it is done */
 	struct peer_ip ip;	/* TLS: its address, as the caps count it */
@@ -301,14 +302,67 @@ static void client_read(struct server *, struct client *);
 static int server_repl(struct server *, struct client *, const struct pmsg *);
 
 /*
+ * The PROTO_PEER_* a TLS client's certificate (its role, tlschan.h) lets
+ * its HELLO name: a storaged host's any; a front host's any but a
+ * standby's; one made before roles the same (an upgrade keeps the front
+ * hosts up); one of a role we do not know none.
+ */
+static int
+role_peers(int role)
+{
+	const int front = PROTO_PEER_WORKERD | PROTO_PEER_CTL |
+	    PROTO_PEER_MASTERD | PROTO_PEER_FETCHER;
+
+	switch (role) {
+	case TLSCHAN_ROLE_STORAGED:
+		return front | PROTO_PEER_STORAGED;
+	case TLSCHAN_ROLE_FRONT:
+	case TLSCHAN_ROLE_NONE:
+		return front;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The PROTO_PEER_* c's HELLO named, once it has: on the Unix socket that
+ * kind; over TLS only one its certificate's role permits (role_peers),
+ * else 0, so every request of c is refused (logged once).
+ */
+static int
+client_peer_of(struct client *c)
+{
+	int peer = proto_peer_of(c->ch.peer), role;
+
+	if (c->ch.ssl == NULL || peer == 0)
+		return peer;
+	role = tlschan_peer_role(&c->ch);
+	if (role_peers(role) & peer)
+		return peer;
+	if (role == TLSCHAN_ROLE_NONE)
+		log_warnx("client %llu (%s): says %s, but its certificate "
+		    "names no role (made before roles): refused; reissue "
+		    "it with scripts/cluster-certs.sh --storaged",
+		    c->serial, c->addr, client_name(c));
+	else
+		log_warnx("client %llu (%s): says %s, which its certificate's "
+		    "role (%s) may not: refused", c->serial, c->addr,
+		    client_name(c), role == TLSCHAN_ROLE_FRONT ? "front" :
+		    "unknown");
+	return 0;
+}
+
+/*
  * Which process may ask what is its row in msgtab.c, by the process its
  * HELLO named: 1 when c may send type, else 0 (logged).
  */
 static int
 client_may_send(struct client *c, uint16_t type)
 {
-	if (c->peer == 0)
-		c->peer = proto_peer_of(c->ch.peer);
+	if (!c->peer_known && c->ch.peer[0] != '\0') {
+		c->peer = client_peer_of(c);
+		c->peer_known = 1;
+	}
 	if (proto_may_send(c->peer, type, PROTO_PEER_STORAGED))
 		return 1;
 	log_warnx("client %llu (%s): refused %s: not a request it may send",

@@ -4,7 +4,12 @@
 // refuses a backup there; a client without a certificate, one from
 // another CA and a plaintext one are refused at the handshake while the
 // others are served; the handshake caps (64, 8 per address, 16 kept for
-// addresses that completed a handshake) and deadline (5 s) hold.
+// addresses that completed a handshake) and deadline (5 s) hold. A
+// certificate's role (its OU, scripts/cluster-certs.sh) says what its
+// HELLO may be: a front host's, or one made before roles, saying
+// parley-storaged is refused ST_REPL_START (no snapshot, the real standby
+// streams on) while parleyctl with it is served; a storaged host's
+// replicates.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +20,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { BIN, freePort, Parley, REPO, waitFor, within } from './lib/harness.mjs';
 import { chat, mockReply, sid } from './lib/chat.mjs';
-import { F, frame, helloFrame, T, tlsProbe } from './lib/storage.mjs';
+import { Enc, F, frame, helloFrame, T, tlsProbe } from './lib/storage.mjs';
+import { caughtUp, role } from './lib/standby.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const CTL = path.join(BIN, 'parleyctl');
@@ -45,7 +51,7 @@ describe('storaged over TLS', () => {
     certs = { ca: path.join(d, 'ca.pem'), cert: path.join(d, 'node.pem'), key: path.join(d, 'node.key') };
     // Another CA, with a certificate of the same name.
     other = path.join(p.tmp, 'other');
-    const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [other, 'node=127.0.0.1'], { encoding: 'utf8' });
+    const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [other, '--storaged', 'node=127.0.0.1'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
   });
   after(async () => { if (p) await p.stop(); });
@@ -175,5 +181,101 @@ describe('storaged over TLS', () => {
     const again = await tlsProbe(p.cluster.port, tlsOpts);
     assert.ok(again.hello, 'served again once they are gone');
     assert.ok(Date.now() - t0 < 30000);
+  });
+});
+
+// A client over TLS with certs ({ca, cert, key}) whose HELLO says as:
+// {s, frames, reply(id)} (every frame it got; the reply to request id).
+function peer(port, certs, as) {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ...certs });
+    const frames = [];
+    const waits = new Map();
+    let buf = Buffer.alloc(0);
+    s.on('error', reject);
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 12 && buf.length >= 12 + buf.readUInt32BE(4)) {
+        const m = { type: buf.readUInt16BE(0), flags: buf.readUInt16BE(2), id: buf.readUInt32BE(8), payload: buf.subarray(12, 12 + buf.readUInt32BE(4)) };
+        buf = buf.subarray(12 + buf.readUInt32BE(4));
+        frames.push(m);
+        if ((m.flags & F.REPLY) && waits.has(m.id)) waits.get(m.id)(m);
+      }
+    });
+    s.on('secureConnect', () => {
+      s.write(helloFrame(as));
+      resolve({ s, frames, reply: (id) => within(new Promise((r) => waits.set(id, r)), 5000) });
+    });
+  });
+}
+
+describe('a certificate\'s role says what its HELLO may be', () => {
+  let p, sb, dir, ca;
+  const files = (name) => ({ ca, cert: fs.readFileSync(path.join(dir, `${name}.pem`)), key: fs.readFileSync(path.join(dir, `${name}.key`)) });
+  const ctlEnv = (name) => ({ PARLEY_STORAGED: p.cluster.addr, PARLEY_CLUSTER_CA: path.join(dir, 'ca.pem'), PARLEY_CLUSTER_CERT: path.join(dir, `${name}.pem`), PARLEY_CLUSTER_KEY: path.join(dir, `${name}.key`) });
+  // A standby's ST_REPL_START from name's certificate: refused, and not
+  // one snapshot or record byte comes; its ST_REPL_ACK changes nothing.
+  async function refusedStandby(name) {
+    const c = await peer(p.cluster.port, files(name), 'parley-storaged');
+    try {
+      const start = new Enc().u64(0).u64(0).bytes(Buffer.alloc(32)).str('10.6.6.6:1').done();
+      c.s.write(frame(T.ST_REPL_START, 0, 1, start));
+      const m = await c.reply(1);
+      assert.ok(m, 'ST_REPL_START answered');
+      assert.equal(m.flags, F.REPLY | F.ERROR);
+      assert.match(m.payload.subarray(8).toString(), /^not a request this process may send$/);
+      const seq = (await role(p)).seq;
+      c.s.write(frame(T.ST_REPL_ACK, 0, 2, new Enc().u64(seq + 5).done()));
+      assert.ok(await c.reply(2), 'ST_REPL_ACK answered');
+      await new Promise((r) => setTimeout(r, 300));
+      const repl = c.frames.filter((f) => f.type === T.ST_REPL_SNAP || f.type === T.ST_REPL_REC);
+      assert.equal(repl.length, 0, 'no snapshot, no record');
+    } finally {
+      c.s.destroy();
+    }
+  }
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, clusterTls: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_SYNC: 'replica' } });
+    await p.start();
+    dir = p.cluster.dir;
+    ca = fs.readFileSync(path.join(dir, 'ca.pem'));
+    // The standby, with the harness's certificate (--storaged node).
+    sb = new Parley({ masterd: false, env: { PARLEY_ROLE: 'standby', PARLEY_PRIMARY: p.cluster.addr, PARLEY_CLUSTER_CA: path.join(dir, 'ca.pem'), PARLEY_CLUSTER_CERT: path.join(dir, 'node.pem'), PARLEY_CLUSTER_KEY: path.join(dir, 'node.key') } });
+    await sb.start();
+    const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [dir, '--front', 'web1'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    // One made as the script did before roles: no OU.
+    const run = (args) => { const x = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' }); assert.equal(x.status, 0, x.stderr); };
+    fs.writeFileSync(path.join(dir, 'old.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:old\n');
+    run(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'old.key']);
+    run(['req', '-new', '-key', 'old.key', '-subj', '/CN=old', '-out', 'old.csr']);
+    run(['x509', '-req', '-in', 'old.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '0x1234', '-days', '2', '-sha256', '-extfile', 'old.ext', '-out', 'old.pem']);
+    for (let i = 0; i < 3; i++) assert.equal((await chat(p, sid('role'), `before ${i}`)).status, 200);
+    await caughtUp(p, sb, 'the standby (a storaged certificate) linked over TLS');
+  });
+  after(async () => {
+    if (sb) await sb.stop();
+    if (p) await p.stop();
+  });
+
+  test('a front host\'s certificate saying parley-storaged: no snapshot, the standby streams on; parleyctl with it is served', async () => {
+    await refusedStandby('web1');
+    await waitFor(() => /says parley-storaged, which its certificate's role \(front\) may not: refused/.test(p.logs.storaged), 5000, 'the refusal logged');
+    assert.doesNotMatch(p.logs.storaged, /another standby connected/);
+    assert.equal((await chat(p, sid('role'), 'after the front host')).status, 200);
+    await caughtUp(p, sb, 'the standby still streams');
+    const r = await ctl(['stats', '--json'], ctlEnv('web1'));
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('a certificate made before roles saying parley-storaged: refused, with a line to reissue it; parleyctl with it is served', async () => {
+    await refusedStandby('old');
+    await waitFor(() => /says parley-storaged, but its certificate names no role \(made before roles\): refused; reissue it with scripts\/cluster-certs\.sh --storaged/.test(p.logs.storaged), 5000, 'the refusal logged');
+    assert.doesNotMatch(p.logs.storaged, /another standby connected/);
+    assert.equal((await chat(p, sid('role'), 'after the old certificate')).status, 200);
+    await caughtUp(p, sb, 'the standby still streams');
+    const r = await ctl(['stats', '--json'], ctlEnv('old'));
+    assert.equal(r.code, 0, r.stderr);
   });
 });

@@ -36,7 +36,8 @@ export const MODE = 'auto';
 const WAIT_MS = 20000;
 
 // Makes the cluster's CA and a certificate for each name (NAME or
-// NAME=ADDR) in dir with scripts/cluster-certs.sh; returns dir.
+// NAME=ADDR, each after its role: --storaged or --front) in dir with
+// scripts/cluster-certs.sh; returns dir.
 export function makeCerts(dir, names) {
   const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [dir, ...names], { encoding: 'utf8', timeout: 30000 });
   if (r.status !== 0) throw new Error(`cluster-certs.sh ${names.join(' ')}: ${r.stderr || r.error}`);
@@ -49,8 +50,8 @@ export class Stores {
     this.client = client;
     this.env = env;
     this.certs = path.join(tmp, 'certs');
-    makeCerts(this.certs, [...STORES.map((h) => `${h}=${cluster.addr(h)}`), ...fronts, 'client']);
-    this.otherCerts = makeCerts(path.join(tmp, 'other-ca'), ['client']);
+    makeCerts(this.certs, ['--storaged', ...STORES.map((h) => `${h}=${cluster.addr(h)}`), '--front', ...fronts, 'client']);
+    this.otherCerts = makeCerts(path.join(tmp, 'other-ca'), ['--front', 'client']);
     this.nodes = {};
     this.primary = 'st1';
   }

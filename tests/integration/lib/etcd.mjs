@@ -118,7 +118,7 @@ export class Etcd {
 // A CA and a node "node" for 127.0.0.1 in dir (scripts/cluster-certs.sh):
 // {dir, ca, cert, key, env}.
 export function makeCerts(dir) {
-  const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [dir, 'node=127.0.0.1'], { encoding: 'utf8' });
+  const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [dir, '--storaged', 'node=127.0.0.1'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cluster-certs.sh: ${r.stderr}`);
   const c = { dir, ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'node.pem'), key: path.join(dir, 'node.key') };
   c.env = { PARLEY_CLUSTER_CA: c.ca, PARLEY_CLUSTER_CERT: c.cert, PARLEY_CLUSTER_KEY: c.key };

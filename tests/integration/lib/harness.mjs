@@ -322,7 +322,7 @@ export class Parley {
     const o = this.opts.clusterTls;
     if (!o || this.cluster) return;
     const dir = path.join(this.tmp, 'cluster');
-    const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [dir, 'node=127.0.0.1'], { encoding: 'utf8' });
+    const r = spawnSync(path.join(REPO, 'scripts/cluster-certs.sh'), [dir, '--storaged', 'node=127.0.0.1'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`cluster-certs.sh: ${r.stderr}`);
     const port = await freePort();
     const addr = `tls://127.0.0.1:${port}`;

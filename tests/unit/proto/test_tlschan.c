@@ -63,6 +63,21 @@ ctx_of(int server, const char *d, const char *ca_dir, const char *name)
 	return ctx;
 }
 
+/* A certificate name.pem (and .key) of subject subj, of dir's CA. */
+static void
+certify(const char *name, const char *subj)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "cd %s && openssl genpkey -algorithm EC "
+	    "-pkeyopt ec_paramgen_curve:P-256 -out %s.key 2>/dev/null && "
+	    "openssl req -new -key %s.key -subj %s -out %s.csr && "
+	    "openssl x509 -req -in %s.csr -CA ca.pem -CAkey ca.key "
+	    "-set_serial 0x%lx -days 2 -out %s.pem 2>/dev/null", dir, name,
+	    name, subj, name, name, (unsigned long)random() + 1, name);
+	assert_int_equal(system(cmd), 0);
+}
+
 static int
 setup(void **state)
 {
@@ -73,10 +88,13 @@ setup(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(other, sizeof(other), "%s/other", dir);
 	snprintf(cmd, sizeof(cmd), "scripts/cluster-certs.sh %s/c "
-	    "srv=127.0.0.1 cli >/dev/null && scripts/cluster-certs.sh %s "
-	    "cli >/dev/null", dir, other);
+	    "--storaged srv=127.0.0.1 --front cli >/dev/null && "
+	    "scripts/cluster-certs.sh %s --front cli >/dev/null", dir, other);
 	assert_int_equal(system(cmd), 0);
 	strlcat(dir, "/c", sizeof(dir));
+	/* Made by hand: one with no OU (before roles), one of another OU. */
+	certify("old", "/CN=old");
+	certify("adm", "/OU=admin/CN=adm");
 	return 0;
 }
 
@@ -287,6 +305,35 @@ expect_refused(SSL_CTX *sctx, SSL_CTX *cctx, const char *host,
 	tpair_end(&p);
 }
 
+/* The role a certificate names, after the handshake (OTHER before). */
+static void
+test_roles(void **state)
+{
+	static const struct {
+		const char *name;
+		int role;
+	} t[] = {
+		{ "cli", TLSCHAN_ROLE_FRONT },
+		{ "srv", TLSCHAN_ROLE_STORAGED },
+		{ "old", TLSCHAN_ROLE_NONE },
+		{ "adm", TLSCHAN_ROLE_OTHER },
+	};
+	struct tpair p;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		tpair_start(&p, ctx_of(1, dir, dir, "srv"),
+		    ctx_of(0, dir, dir, t[i].name), "127.0.0.1");
+		assert_int_equal(tlschan_peer_role(&p.s), TLSCHAN_ROLE_OTHER);
+		assert_int_equal(drive(&p.s, &p.c, 5000), 0);
+		assert_int_equal(tlschan_peer_role(&p.s), t[i].role);
+		/* The client sees the server's: a storaged host's. */
+		assert_int_equal(tlschan_peer_role(&p.c),
+		    TLSCHAN_ROLE_STORAGED);
+		tpair_end(&p);
+	}
+}
+
 static void
 test_refusals(void **state)
 {
@@ -357,6 +404,7 @@ main(void)
 		cmocka_unit_test(test_batched_records),
 		cmocka_unit_test(test_large_and_buffered),
 		cmocka_unit_test(test_no_fd_over_tls),
+		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_plaintext_peer),
 	};
