@@ -180,8 +180,13 @@ struct client {
 	int peer_known;		/* peer final: its certificate checked */
 	char addr[64];		/* a TLS client's address and port; "" on the socket */
 	int handshaking;	/* TLS: counted in nhandshakes until it is done */
+	int hello_wait;		/* TLS: handshake done, no HELLO yet */
 	struct peer_ip ip;	/* TLS: its address, as the caps count it */
-	long long hs_deadline;	/* ... and closed if not done by then */
+	/*
+	 * ... and closed if not done by then; then the same time again for
+	 * its HELLO (a certified peer that says nothing holds no slot).
+	 */
+	long long hs_deadline;
 	size_t held_bytes;	/* of its messages held for the standby */
 };
 
@@ -627,6 +632,8 @@ client_tls_done(struct server *s, struct client *c)
 		return;
 	c->handshaking = 0;
 	s->nhandshakes--;
+	c->hello_wait = 1;
+	c->hs_deadline = proto_mono_ms() + HANDSHAKE_MS;
 	/* Done means its certificate was checked: its address is known. */
 	server_certify(s, &c->ip);
 	log_debug("client %llu (%s): TLS handshake done", c->serial, c->addr);
@@ -1841,6 +1848,12 @@ server_step(struct server *s)
 			if (c->handshaking && now >= c->hs_deadline)
 				client_refused(s, c, "no handshake in time");
 		}
+		if (c->hello_wait && !c->dead) {
+			if (c->ch.peer[0] != '\0')
+				c->hello_wait = 0;
+			else if (now >= c->hs_deadline)
+				client_refused(s, c, "no HELLO in time");
+		}
 		/* Said all it had to say and heard every answer. */
 		if (c->eof && c->next == c->nreqs && !pchan_pending(&c->ch))
 			client_kill(c);
@@ -1869,9 +1882,9 @@ server_timeout(struct server *s)
 		if (client_runnable(c))
 			return 0;
 	t = s->lpaused_at != 0 ? ACCEPT_PAUSE_MS : -1;
-	/* A handshake's deadline. */
+	/* A handshake's deadline, or its HELLO's. */
 	TAILQ_FOREACH(c, &s->clients, entry) {
-		if (!c->handshaking)
+		if (!c->handshaking && !c->hello_wait)
 			continue;
 		left = c->hs_deadline - proto_mono_ms();
 		if (left < 0)

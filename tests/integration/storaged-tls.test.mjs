@@ -111,6 +111,19 @@ describe('storaged over TLS', () => {
     assert.match(m.payload.subarray(8).toString(), /^backup needs the Unix socket: run parleyctl backup on the storaged host$/);
   });
 
+  test('a certified peer that never says HELLO is closed after the handshake\'s deadline (5 s), not held', async () => {
+    const s = tls.connect({ host: '127.0.0.1', port: p.cluster.port, ca: fs.readFileSync(certs.ca), cert: fs.readFileSync(certs.cert), key: fs.readFileSync(certs.key) });
+    s.on('error', () => {});
+    s.resume();	// read, so that storaged's close is seen
+    await new Promise((resolve) => s.once('secureConnect', resolve));
+    const t0 = Date.now();
+    const closed = new Promise((resolve) => s.once('close', () => resolve(true)));
+    assert.ok(await within(closed, 9000), 'closed by storaged');
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 4000, `closed after ${ms} ms: the deadline, not at once`);
+    await waitFor(() => /no HELLO in time/.test(p.logs.storaged), 2000, 'the reason logged');
+  });
+
   test('no certificate, another CA, plaintext: refused at the handshake; the others are served meanwhile', async () => {
     const ca = fs.readFileSync(certs.ca);
     const good = await tlsProbe(p.cluster.port, { ca, cert: fs.readFileSync(certs.cert), key: fs.readFileSync(certs.key) });
