@@ -4,7 +4,8 @@
 // so the pages under it stay; robots.txt answering 503 crawls nothing
 // and fails the sync, every page kept; a child sitemap answering 503
 // leaves the source ready, its error naming that sitemap, its pages
-// kept, and the error gone once it answers again.
+// kept, and the error gone once it answers again; an index listing more
+// sitemaps than a sync reads keeps the pages of those it did not read.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -138,4 +139,30 @@ test('a child sitemap answering 503: the source ready, its error naming it, its 
   assert.equal(s.status, 'ready');
   assert.equal(s.error, '');
   assert.equal(s.pages, 2);
+});
+
+test('an index listing more sitemaps than a sync reads: the source ready, its error naming the first unread, its pages kept', async () => {
+  const u = (x) => site.url(x);
+  const index = (locs) => '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' +
+    locs.map((x) => `<sitemap><loc>${u(x)}</loc></sitemap>`).join('') + '</sitemapindex>';
+  files['/big-index.xml'] = ['application/xml', index(['/sm1.xml', '/sm2.xml'])];
+  const r = await call('POST', S, { type: 'crawl', url: u('/big-index.xml') });
+  assert.equal(r.status, 201, r.text);
+  let s = await synced(r.json().id, 0);
+  assert.equal(s.status, 'ready', s.error);
+  assert.equal(s.pages, 2);
+  // The index grows: 60 sitemaps of an empty part first, the two read before last.
+  const filler = [];
+  for (let i = 0; i < 60; i++) {
+    filler.push(`/filler${i}.xml`);
+    files[`/filler${i}.xml`] = ['application/xml', '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' +
+      `<url><loc>${u('/docs/')}</loc></url></urlset>`];
+  }
+  files['/big-index.xml'] = ['application/xml', index([...filler, '/sm1.xml', '/sm2.xml'])];
+  assert.equal((await call('POST', `${S}/${s.id}/sync`)).status, 200);
+  s = await synced(s.id, s.synced_at);
+  assert.equal(s.status, 'ready');
+  assert.match(s.error, /^sitemap http:\/\/[^ ]+\/filler\d+\.xml: not read, over 50 sitemaps in one sync$/);
+  const got = await pages(s.id);
+  assert.ok(got.has('/docs/a') && got.has('/docs/b'), [...got.keys()].join(' '));
 });

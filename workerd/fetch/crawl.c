@@ -9,7 +9,8 @@
  * 2. The start URL is a sitemap when its path ends in ".xml" or ".xml.gz"
  *    (gzip, unzipped by sitemap.c): its pages
  *    (and an index's sitemaps, at most SITEMAPS_MAX) are the crawl's, at
- *    depth 0 (an index's sitemap not read: the sync partial). Else it is
+ *    depth 0 (an index's sitemap not read, or past the bound: the sync
+ *    partial). Else it is
  *    the first page, and each page's links under the start URL's
  *    directory on the same host are followed, to max_depth.
  * 3. A page: its last validators asked of storaged (ST_KB_PAGE_GET), a
@@ -76,6 +77,7 @@
 #include "workerd.h"
 
 #define SITEMAPS_MAX	50	/* sitemaps read in one sync */
+#define SITEMAPS_OVER	"not read, over 50 sitemaps in one sync"
 #define REDIRECTS_MAX	5
 #define CONNECT_MS	10000
 #define FETCH_MS	30000	/* one fetch, whole */
@@ -187,6 +189,8 @@ struct crawl {
 static void fetch_free(struct fetch *);
 static void embeds_free(struct fetch *);
 static void crawl_pump(void *);
+static void crawl_partial(struct crawl *, const char *, const char *,
+    const char *);
 
 /* --------------------------------------------------------------- helpers */
 
@@ -199,6 +203,27 @@ url_hash(const char *url)
 	proto_sha256(url, strlen(url), h);
 	memcpy(&v, h, sizeof(v));
 	return v != 0 ? v : 1;
+}
+
+/* The slot of the seen set holding h, or the empty one it would take. */
+static size_t
+seen_slot(const struct crawl *c, uint64_t h)
+{
+	size_t i;
+
+	for (i = h % c->seen_cap; c->seen[i] != 0; i = (i + 1) % c->seen_cap)
+		if (c->seen[i] == h)
+			break;
+	return i;
+}
+
+/* 1 when url was seen; the set unchanged. */
+static int
+seen_has(const struct crawl *c, const char *url)
+{
+	uint64_t h = url_hash(url);
+
+	return c->seen_cap > 0 && c->seen[seen_slot(c, h)] == h;
 }
 
 /* 1 when url was not seen (now it is), 0 seen, -1 out of memory. */
@@ -225,9 +250,8 @@ seen_add(struct crawl *c, const char *url)
 		c->seen = t;
 		c->seen_cap = cap;
 	}
-	for (i = h % c->seen_cap; c->seen[i] != 0; i = (i + 1) % c->seen_cap)
-		if (c->seen[i] == h)
-			return 0;
+	if (c->seen[i = seen_slot(c, h)] == h)
+		return 0;
 	c->seen[i] = h;
 	c->nseen++;
 	return 1;
@@ -296,12 +320,17 @@ todo_add(struct crawl *c, const char *url, unsigned depth,
 	if (kind == F_PAGE && (depth > c->conf.max_depth ||
 	    !in_scope(c, url, c->sitemaps > 0)))
 		return NULL;
-	if (kind == F_SITEMAP && (c->sitemaps >= SITEMAPS_MAX ||
-	    !in_scope(c, url, 1)))
+	if (kind == F_SITEMAP && !in_scope(c, url, 1))
 		return NULL;
 	/* Room for a few times the pages: links seen are not fetched. */
-	if (c->ntodo >= 4 * (size_t)c->conf.max_pages + 64)
+	if (kind == F_PAGE && c->ntodo >= 4 * (size_t)c->conf.max_pages + 64)
 		return NULL;
+	/* A sitemap not read may list pages stored before: they stay. */
+	if (kind == F_SITEMAP && c->sitemaps >= SITEMAPS_MAX) {
+		if (!seen_has(c, url))
+			crawl_partial(c, "sitemap", url, SITEMAPS_OVER);
+		return NULL;
+	}
 	if (seen_add(c, url) != 1)
 		return NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
