@@ -559,7 +559,8 @@ claim_note(struct store_txn *t, struct claim *cl, const char *name,
  * identify linked (its claim owns it, not as a name the contact form
  * matched: naming a verified contact's email proves nothing), with the
  * secret of tag (key_tag) its widget holds now: one the owner changed
- * or removed since verifies nothing. 1 with c loaded (st_contact_free
+ * or removed since verifies nothing (tag NULL: whatever the secret, the
+ * contact the session belongs to). 1 with c loaded (st_contact_free
  * it) and its id in id, 0 none, -1 error.
  */
 static int
@@ -571,7 +572,7 @@ sess_verified(struct store_txn *t, const struct st_wsess *s,
 
 	if (!st_id_valid(s->contact_id) || cl->unverified ||
 	    strcmp(cl->own, s->contact_id) != 0 || cl->key[0] == '\0' ||
-	    strcmp(cl->key, tag) != 0)
+	    (tag != NULL && strcmp(cl->key, tag) != 0))
 		return 0;
 	proto_hex_decode(s->contact_id, id, ID_LEN);
 	if ((rc = contact_load(t, id, c)) != 0)
@@ -788,17 +789,20 @@ ext_key(const char *org, const char *ext, uint8_t k[RKEY_LEN])
 
 /*
  * Whether session s (under hash) is another external id's: its own
- * verified identify, with the secret of tag, linked a contact of another
- * id. 1 (taken), 0 not, -1 error.
+ * verified identify linked a contact of another id. With any secret,
+ * the one of then or the one of now: a secret rotated stops the session
+ * counting as verified, but it stays that person's, with its
+ * conversations (another id's identify would move them to its contact).
+ * 1 (taken), 0 not, -1 error.
  */
 static int
 ident_taken(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
-    const struct st_wsess *s, const char *ext, const char *tag)
+    const struct st_wsess *s, const char *ext)
 {
 	struct st_contact c;
 	int rc;
 
-	if ((rc = claim_verified(t, hash, s, tag, &c)) != 1)
+	if ((rc = claim_verified(t, hash, s, NULL, &c)) != 1)
 		return rc;
 	rc = strcmp(c.external_id, ext) != 0;
 	st_contact_free(&c);
@@ -930,7 +934,7 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 			rep->result = ST_WS_NO_SESSION;
 		goto out;
 	}
-	if ((rc = ident_taken(t, q->token, &s, q->external_id, tag)) != 0) {
+	if ((rc = ident_taken(t, q->token, &s, q->external_id)) != 0) {
 		rep->taken = rc > 0;
 		goto out;
 	}

@@ -254,6 +254,32 @@ describe('identify over the WebSocket', () => {
     await Promise.all([old, fresh, ok].map((v) => v.close()));
   });
 
+  test('a session verified as one id stays hers after a rotation: another id\'s identify on it is taken, her conversations stay', async () => {
+    const { w, secret } = await widgetWithSecret();
+    const a = `a-${crypto.randomBytes(4).toString('hex')}`;
+    const b = `b-${crypto.randomBytes(4).toString('hex')}`;
+    const v = await open(w);
+    assert.equal((await identify(v, { id: a, hash: mac(secret, a) })).verified, true);
+    await v.turn('my account number is 12345');
+    v.close();
+    const s2 = (await call('POST', `${W}/${w.widget_id}/identity-secret`)).json().identity_secret;
+    // Another signed-in user on the same browser session, signed with the new secret.
+    const vb = await Visitor.open(p, w.widget_id, { token: v.token });
+    await vb.next('session');
+    await vb.next('history');
+    assert.deepEqual(await identify(vb, { id: b, hash: mac(s2, b) }), { type: 'identity', verified: false, required: false, taken: true });
+    vb.close();
+    assert.equal((await contactOf(a)).conversations.length, 1, 'her conversation moved away');
+    assert.equal(await contactOf(b), null, 'the other id given her session');
+    // She herself, with the new secret, is verified again on it.
+    const va = await Visitor.open(p, w.widget_id, { token: v.token });
+    await va.next('session');
+    await va.next('history');
+    assert.deepEqual(await identify(va, { id: a, hash: mac(s2, a) }), { type: 'identity', verified: true, required: false });
+    assert.equal((await contactOf(a)).conversations.length, 1);
+    va.close();
+  });
+
   test('a secret changed or removed: a verification made with the old one no longer counts', async () => {
     const { w, secret } = await widgetWithSecret();
     assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
