@@ -152,6 +152,8 @@ etcd_parse_grant(const char *buf, size_t len, int64_t *id)
 /*
  * The keepalive endpoint streams: {"result": {...}} per renewal, one here
  * (the request body held one). A result without a TTL: the lease is gone.
+ * A TTL past etcd's own longest is no reply of etcd's (and its
+ * milliseconds would overflow).
  */
 int
 etcd_parse_keepalive(const char *buf, size_t len, int64_t *ttl_s)
@@ -163,7 +165,7 @@ etcd_parse_keepalive(const char *buf, size_t len, int64_t *ttl_s)
 		return -1;
 	r = json_object_get(j, "result");
 	if (json_is_object(r) && get_i64(r, "TTL", ttl_s) == 0 &&
-	    *ttl_s >= 0)
+	    *ttl_s >= 0 && *ttl_s <= ETCD_TTL_MAX)
 		rc = *ttl_s > 0;
 	json_decref(j);
 	return rc;
@@ -268,6 +270,13 @@ reply_error(struct etcd *e, long status)
 	json_decref(j);
 }
 
+/* The next call goes to the next endpoint (a failed one was asked). */
+static void
+next_endpoint(struct etcd *e)
+{
+	e->ep = (e->ep + 1) % e->neps;
+}
+
 /*
  * A failure whose detail in curl's buffer says what TLS refused on our
  * side (etcd's certificate, our files), the same at every try: worth the
@@ -286,8 +295,10 @@ tls_detail(CURLcode cc)
 
 /*
  * POSTs req (taken) to path of the endpoint in use: the HTTP status,
- * the body in e->rep; -1 when no answer came (e->err says why; the next
- * call goes to the next endpoint).
+ * the body in e->rep; -1 when no answer came (e->err says why). After
+ * anything but a 200 the next call goes to the next endpoint: a member
+ * that answers an error (a learner's 503 "rpc not supported", one that
+ * lost its leader) would be asked for ever, the others never.
  */
 static long
 post(struct etcd *e, const char *path, json_t *req, int timeout_ms)
@@ -317,26 +328,32 @@ post(struct etcd *e, const char *path, json_t *req, int timeout_ms)
 		    e->cerr[0] != '\0' ? e->cerr : curl_easy_strerror(cc),
 		    e->https && (cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) ?
 		    " (does etcd take PARLEY_CLUSTER_CERT?)" : "");
-		e->ep = (e->ep + 1) % e->neps;
+		next_endpoint(e);
 		goto done;
 	}
 	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 200)
 		e->err[0] = '\0';
-	else
+	else {
 		reply_error(e, status);
+		next_endpoint(e);
+	}
 done:
 	free(body);
 	json_decref(req);
 	return status;
 }
 
-/* Marks a 200 whose body the parser refused. Returns -1. */
+/*
+ * Marks a 200 whose body the parser refused; the next call goes to the
+ * next endpoint. Returns -1.
+ */
 static int
 malformed(struct etcd *e, const char *what)
 {
 	snprintf(e->err, sizeof(e->err), "%s: a %s reply we cannot read",
 	    e->eps[e->ep], what);
+	next_endpoint(e);
 	return -1;
 }
 

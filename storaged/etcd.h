@@ -92,6 +92,9 @@ int etcd_range(struct etcd *, const char *prefix, int timeout_ms,
 int etcd_txn(struct etcd *, const struct etcd_cmp *, size_t ncmp,
     const struct etcd_put *, size_t nput, int timeout_ms, int64_t *rev);
 
+/* etcd's longest lease (its MaxLeaseTTL): a TTL past it is malformed. */
+#define ETCD_TTL_MAX	9000000000LL
+
 /* The replies (buf: the body of a 200): as the calls above, -1 malformed. */
 int etcd_parse_grant(const char *buf, size_t len, int64_t *id);
 int etcd_parse_keepalive(const char *buf, size_t len, int64_t *ttl_s);

@@ -27,6 +27,7 @@ import { after, before, describe, test } from 'node:test';
 import { checkAgainstExport, startLoad } from './lib/crashload.mjs';
 import { Etcd, Proxy } from './lib/etcd.mjs';
 import { Parley, refused, sleep, waitFor, within } from './lib/harness.mjs';
+import { receiver } from './lib/receiver.mjs';
 import { caughtUp, role, sameData } from './lib/standby.mjs';
 import { T } from './lib/storage.mjs';
 
@@ -222,6 +223,17 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     assert.equal(found.hits.length, 1);
     assert.equal(found.hits[0].source_id, src.id);
     assert.deepEqual(JSON.parse((await etcd.get('/term/'))['/term/primary']), { addr: b.advertise, term: t2 });
+  });
+
+  test('an etcd endpoint answering errors (a learner\'s 503) is passed over: the next one makes it primary', { timeout: 60000 }, async (t) => {
+    const learner = await receiver((req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end('{"error":"etcdserver: rpc not supported for learner","code":14,"message":"etcdserver: rpc not supported for learner"}');
+    });
+    t.after(() => learner.close());
+    const a = await startAuto(t, 'learner', { etcdUrl: `${learner.url('')},${etcd.url}` });
+    await primaryOf(a, 'learner');
+    assert.ok(learner.hits.length > 0, 'the first endpoint asked');
   });
 
   test('auto needs PARLEY_ETCD and PARLEY_ADVERTISE: masterd and storaged refuse to start without, naming what is missing', async (t) => {

@@ -36,6 +36,13 @@ test_grant_keepalive(void **state)
 	/* Revoked or expired: a result without a TTL. */
 	assert_int_equal(etcd_parse_keepalive(S("{\"result\":{\"header\":{},"
 	    "\"ID\":\"7\"}}"), &n), 0);
+	/* Past etcd's longest: no reply of etcd's (its ms would overflow). */
+	assert_int_equal(etcd_parse_keepalive(S("{\"result\":{\"ID\":\"7\","
+	    "\"TTL\":\"9223372036854775807\"}}"), &n), -1);
+	assert_int_equal(etcd_parse_keepalive(S("{\"result\":{\"ID\":\"7\","
+	    "\"TTL\":\"9000000001\"}}"), &n), -1);
+	assert_int_equal(etcd_parse_keepalive(S("{\"result\":{\"ID\":\"7\","
+	    "\"TTL\":\"9000000000\"}}"), &n), 1);
 	assert_int_equal(etcd_parse_keepalive(S("{\"error\":{\"grpc_code\":14,"
 	    "\"message\":\"unavailable\"}}"), &n), -1);
 	assert_int_equal(etcd_parse_keepalive(S("{\"result\":{\"TTL\":\"x\"}}"),
