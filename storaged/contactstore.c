@@ -622,7 +622,7 @@ int
 store_contact_submit(struct store_txn *t, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
     const char *in_email, const char *in_phone, int *result,
-    struct st_contact *out)
+    struct st_contact *out, int *created)
 {
 	struct st_widget w;
 	struct st_wsess s;
@@ -772,6 +772,7 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	}
 	*result = ST_WS_OK;
 	*out = c;
+	*created = isnew;
 	return 0;
 }
 
@@ -820,11 +821,11 @@ ident_taken(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 static int
 ident_contact(struct store_txn *t, const char *org, const char *ext,
     const char *name, const char *in_email, int email_signed,
-    uint8_t id[ID_LEN], struct st_contact *c)
+    uint8_t id[ID_LEN], struct st_contact *c, int *isnew_out)
 {
 	char email[ST_EMAIL_MAX + 1];
 	uint8_t xk[RKEY_LEN], ek[RKEY_LEN], xid[ID_LEN], eid[ID_LEN];
-	int xrc, isnew, erc = 0;
+	int xrc, isnew = 0, erc = 0;
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
@@ -860,6 +861,7 @@ ident_contact(struct store_txn *t, const char *org, const char *ext,
 	if (!isnew && t->st->now() > c->updated_at)
 		c->updated_at = t->st->now();
 	contact_save(t, id, c);
+	*isnew_out = isnew;
 	return t->err ? -1 : 0;
 }
 
@@ -897,7 +899,7 @@ ident_link(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 int
 store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
     int (*may_create)(void *arg, const char *widget), void *arg,
-    struct st_ws_identify_rep *rep, struct st_contact *out)
+    struct st_ws_identify_rep *rep, struct st_contact *out, int *created)
 {
 	struct st_widget w;
 	struct st_wsess s;
@@ -908,6 +910,7 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 
 	memset(rep, 0, sizeof(*rep));
 	memset(out, 0, sizeof(*out));
+	*created = 0;
 	if (t->err)
 		return t->err;
 	if ((rc = widget_usable(t, q->widget_id, &w)) != 0) {
@@ -942,7 +945,7 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 	email_signed = st_identity_email_ok(w.identity_secret, q->email,
 	    q->email_hash);
 	if (ident_contact(t, w.org, q->external_id, q->name, q->email,
-	    email_signed, id, &c) < 0) {
+	    email_signed, id, &c, created) < 0) {
 		st_contact_free(&c);
 		goto out;
 	}
@@ -1008,6 +1011,27 @@ links_of(struct store_txn *t, const uint8_t id[ID_LEN], uint8_t *keys,
 {
 	return txn_keys(t, t->st->contact_convs, "walk contact conversations",
 	    id, ID_LEN, 0, ID_LEN, CC_KEY_LEN, keys, max, n);
+}
+
+int
+store_contact_first_conv(struct store_txn *t, const struct st_conv *c,
+    struct st_contact *out)
+{
+	uint8_t id[ID_LEN], keys[2 * CC_KEY_LEN];
+	uint32_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err || c->contact_id[0] == '\0' ||
+	    proto_hex_decode(c->contact_id, id, ID_LEN) != 0)
+		return t->err ? -1 : 0;
+	if (links_of(t, id, keys, 2, &n) < 0)
+		return -1;
+	if (n != 1)
+		return 0;
+	if ((rc = contact_load(t, id, out)) != 0)
+		return rc < 0 ? -1 : 0;
+	return 1;
 }
 
 /*

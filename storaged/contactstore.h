@@ -43,11 +43,19 @@ const char *store_contact_invalid(const char *name, const char *email,
  * and the session's own identify verified none: nothing written). A contact the session did not make is never changed:
  * the session and its conversation are linked to it unverified, with what
  * was submitted kept on the link. A token_hash that names no session
- * makes one (a new visitor's first contact submission).
+ * makes one (a new visitor's first contact submission). *created: 1
+ * when the contact was made by this submission.
  */
 int store_contact_submit(struct store_txn *, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
     const char *email, const char *phone, int *result,
+    struct st_contact *out, int *created);
+/*
+ * Whether conversation c, just made, is its contact's first (a contact
+ * left before any conversation, or a verified identify's, is announced
+ * with it): 1 with out loaded (st_contact_free it), 0 not, -1 error.
+ */
+int store_contact_first_conv(struct store_txn *, const struct st_conv *c,
     struct st_contact *out);
 /*
  * Whether session s (its token_hash) is a verified visitor's: its own
@@ -65,11 +73,12 @@ int store_wsess_verified(struct store_txn *, const uint8_t
  * always) answers 0 for it (arg, the widget's internal id), asked before
  * anything is written: else nothing is, rep->result is ST_WS_BUSY and the
  * caller has may_create's answer (a write cannot be undone alone in a
- * batch's own txn). The txn's error.
+ * batch's own txn). *created: 1 when the identify made the contact. The
+ * txn's error.
  */
 int store_ws_identify(struct store_txn *, const struct st_ws_identify_req *,
     int (*may_create)(void *arg, const char *widget), void *arg,
-    struct st_ws_identify_rep *rep, struct st_contact *out);
+    struct st_ws_identify_rep *rep, struct st_contact *out, int *created);
 /*
  * A deleted organisation's contacts (issue 22, orgstore.c's sweep): at
  * most max of them removed, with their index keys and links; *n how many

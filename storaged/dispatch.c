@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contactstore.h"
 #include "dispatch.h"
 #include "hookstore.h"
 #include "log.h"
@@ -125,6 +126,27 @@ event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
 	reply_event(r, &ev, strcmp(m->role, "agent") == 0 ? EV_VISITOR : 0);
 }
 
+/*
+ * A new conversation that is its contact's first: the contact's event
+ * (its webhook and mail), which a contact left before any conversation
+ * could not have when it was made.
+ */
+static void
+event_contact_first(struct dbatch *b, struct dreply *r,
+    const struct st_conv *conv)
+{
+	struct st_event ev;
+	struct st_contact ct;
+
+	if (conv->contact_id[0] == '\0' || store_contact_first_conv(
+	    b->req != NULL ? b->req : &b->txn, conv, &ct) != 1)
+		return;
+	event_init(b, &ev, ST_EV_CONTACT, conv);
+	ev.contact = ct;
+	reply_event(r, &ev, 0);
+	st_contact_free(&ct);
+}
+
 void
 event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 {
@@ -135,9 +157,11 @@ event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 	if (c->created) {
 		event_init(b, &ev, ST_EV_CONV_CREATED, &conv);
 		reply_event(r, &ev, 0);
+		event_contact_first(b, r, &conv);
 	}
 	event_msg(b, r, &conv, &c->msg);
 }
+
 
 /*
  * A conversation a request deleted (store.h's conv_gone): the dashboards'

@@ -181,10 +181,16 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-/* A contact saved: an event when the session has a conversation. */
+/*
+ * A contact saved: an event when the session has a conversation, for
+ * the dashboards alone unless created (its webhook and mail are once a
+ * contact: a contact made before any conversation has them with its
+ * first, event_begin).
+ */
 static void
 event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
-    const char *wid, const uint8_t *token, const struct st_contact *ct)
+    const char *wid, const uint8_t *token, const struct st_contact *ct,
+    int created)
 {
 	struct st_event ev;
 	struct st_conv c;
@@ -196,7 +202,7 @@ event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
 		return;
 	event_init(b, &ev, ST_EV_CONTACT, &c);
 	ev.contact = *ct;
-	reply_event(r, &ev, 0);
+	reply_event(r, &ev, created ? 0 : EV_NO_OUTBOX);
 	st_conv_free(&c);
 }
 
@@ -209,7 +215,7 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 	struct store_txn t;
 	uint64_t retry;
 	char wid[ST_WIDGET_MAX + 1];
-	int result = 0, limited, rc;
+	int result = 0, limited, rc, created = 0;
 
 	if (req_check(r, store_contact_invalid(q->name, q->email,
 	    q->phone)) < 0)
@@ -241,12 +247,13 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 	}
 	memset(&rep, 0, sizeof(rep));
 	if (rc >= 0 && store_contact_submit(&t, q->widget_id, q->token,
-	    q->name, q->email, q->phone, &result, &rep.contact) == 0) {
+	    q->name, q->email, q->phone, &result, &rep.contact,
+	    &created) == 0) {
 		rep.result = (uint8_t)result;
 		reply_enc(r, type, &rep);
 		if (result == ST_WS_OK) {
 			event_contact(b, r, &t, q->widget_id, q->token,
-			    &rep.contact);
+			    &rep.contact, created);
 			st_contact_free(&rep.contact);
 		}
 	}
@@ -284,10 +291,12 @@ op_ws_identify(struct dbatch *b, uint16_t type, const void *req,
 	struct st_contact ct;
 	struct store_txn t;
 	struct ident_count ic = { b, r, 0 };
+	int created;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_ws_identify(&t, q, ident_may_create, &ic, &rep, &ct) == 0 &&
+	if (store_ws_identify(&t, q, ident_may_create, &ic, &rep, &ct,
+	    &created) == 0 &&
 	    ic.limited != 0) {
 		/* Nothing written: BUSY, or r failed. */
 		store_abort(&t);
@@ -300,7 +309,8 @@ op_ws_identify(struct dbatch *b, uint16_t type, const void *req,
 	if (t.err == 0) {
 		reply_enc(r, type, &rep);
 		if (rep.verified)
-			event_contact(b, r, &t, q->widget_id, q->token, &ct);
+			event_contact(b, r, &t, q->widget_id, q->token, &ct,
+			    created);
 	}
 	st_contact_free(&ct);
 	req_end(&t, r);

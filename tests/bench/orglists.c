@@ -150,7 +150,7 @@ fill_contacts(struct store *st, unsigned orgs, unsigned per)
 	struct st_contact c;
 	unsigned i, o, n = 0;
 	double t0 = now_us();
-	int result;
+	int result, created;
 
 	if ((wids = calloc(orgs, sizeof(*wids))) == NULL)
 		err(1, "calloc");
@@ -161,7 +161,8 @@ fill_contacts(struct store *st, unsigned orgs, unsigned per)
 			proto_random(token, sizeof(token));
 			snprintf(email, sizeof(email), "c%u@o%u.example", i, o);
 			if (store_contact_submit(&t, wids[o], token, "Ann",
-			    email, "", &result, &c) != 0 || result != ST_WS_OK)
+			    email, "", &result, &c, &created) != 0 ||
+			    result != ST_WS_OK)
 				errx(1, "contact %u of organisation %u", i, o);
 			st_contact_free(&c);
 			if (++n % BATCH == 0) {

@@ -26,6 +26,7 @@
 // the name (made while allowed) is refused before any connection. Every wait is bounded.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -348,6 +349,62 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     assert.equal(rx.hits.length, 4);
     const ds = await deliveries(w.id);
     assert.deepEqual(ds.map((d) => d.status).sort(), ['delivered', 'delivered', 'delivered', 'delivered', 'failed', 'failed', 'failed']);
+  });
+
+  test('contact.created once a contact: its details sent again, or another visitor naming it, make none; one left before the first message comes with that conversation', async () => {
+    const rx = await recv((req, res) => res.end('ok'));
+    const w = await make(rx.url('/contacts'), ['contact.created']);
+    const tag = Date.now().toString(36);
+    const ann = `ann.${tag}@example.org`;
+    const bea = `bea.${tag}@example.org`;
+    const wd = await createWidget(p, { contact_info_mode: 'optional', collect_email: true, collect_name: true });
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('hello');
+    for (let i = 0; i < 3; i++) {
+      v.send({ type: 'contact_info', name: 'Ann', email: ann });
+      await v.next('contact_info_saved');
+    }
+    await v.close();
+    const v2 = await Visitor.open(p, wd.widget_id);
+    await v2.next('session');
+    await v2.turn('me too');
+    v2.send({ type: 'contact_info', name: 'Mallory', email: ann });
+    await v2.next('contact_info_saved');
+    await v2.close();
+    // The form before the first message (required): no conversation yet.
+    const wr = await createWidget(p, { contact_info_mode: 'required', collect_email: true, collect_name: true });
+    const v3 = await Visitor.open(p, wr.widget_id);
+    await v3.next('session');
+    v3.send({ type: 'contact_info', name: 'Bea', email: bea });
+    await v3.next('contact_info_saved');
+    await v3.turn('hello after the form');
+    await v3.close();
+    // A signed-in visitor identifies on each page she opens: one contact.
+    const wi = await createWidget(p, {});
+    const secret = (await p.adminJson('POST', `/v1/admin/widgets/${wi.widget_id}/identity-secret`)).json().identity_secret;
+    const cy = `cy-${tag}`;
+    const hash = crypto.createHmac('sha256', secret).update(cy).digest('hex');
+    let token;
+    for (let i = 0; i < 3; i++) {
+      const vi = await Visitor.open(p, wi.widget_id, token ? { token } : {});
+      token = (await vi.next('session')).session_token;
+      if (i > 0) await vi.next('history');
+      vi.send({ type: 'identify', id: cy, email: `cy.${tag}@example.org`, hash });
+      assert.equal((await vi.next('identity')).verified, true);
+      if (i === 0) await vi.turn('signed in');
+      await vi.close();
+    }
+    // Each event's delivery is stored with it: they are all listed now.
+    const ds = await deliveries(w.id);
+    await waitFor(() => rx.hits.length >= ds.length, 10000, 'delivered');
+    const got = rx.hits.map((h) => JSON.parse(h.body).data);
+    assert.deepEqual(got.map((d) => d.contact.email).sort(), [ann, bea, `cy.${tag}@example.org`]);
+    const b = got.find((d) => d.contact.email === bea);
+    assert.equal(b.conversation.contactId, b.contact.id);
+    assert.equal(b.conversation.lastVisitorMessage, 'hello after the form');
+    assert.equal(ds.length, 3);
+    assert.equal((await p.adminJson('DELETE', `${H}/${w.id}`)).status, 200);
   });
 
   test('PARLEY_WEBHOOK_ALLOW_PRIVATE off: a name resolving to loopback refused at creation; literal and name refused before connecting', async () => {
