@@ -210,6 +210,8 @@ chunk_terms(struct store_txn *t, const struct st_kbchunk *c,
 		terms_free(ts);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
 	}
+	if (ts->n > KB_QUERY_TERMS_MAX)
+		ts->n = KB_QUERY_TERMS_MAX;
 	return 0;
 }
 
@@ -407,6 +409,17 @@ kb_chunk_get(struct store_txn *t, uint64_t id, struct st_kbchunk *c)
 	proto_put_be64(ik, id);
 	return rec_load(t, t->st->kb_chunks, ik, sizeof(ik), &st_kbchunk_layout,
 	    c, "knowledge chunk");
+}
+
+int
+kb_chunk_who(struct store_txn *t, uint64_t id, struct st_kbchunk *c)
+{
+	uint8_t ik[8];
+
+	proto_put_be64(ik, id);
+	return rec_load_rows(t, t->st->kb_chunks, ik, sizeof(ik),
+	    &st_kbchunk_layout, c, RL_ROW(ST_KBCHUNK_ROW_org) |
+	    RL_ROW(ST_KBCHUNK_ROW_source_id), "knowledge chunk");
 }
 
 /*
@@ -721,8 +734,27 @@ heap_offer(struct kb_hit *h, uint32_t *n, uint32_t m, uint64_t id, double sc)
 }
 
 /*
- * The first stage: the m best chunks of the n lists l by BM25F into top
- * (best first), *nt how many. Document at a time with MaxScore (Turtle
+ * 1 when chunk id of score sc would enter the min-heap h of nt (room
+ * for m) and fl keeps it (its *asked-th question: past KB_FILTER_MAX,
+ * no), else 0; -1 with t failed.
+ */
+static int
+heap_admits(struct store_txn *t, const struct kb_filter *fl,
+    const struct kb_hit *h, uint32_t nt, uint32_t m, uint64_t id, double sc,
+    uint32_t *asked)
+{
+	if (nt == m && sc <= h[0].score)
+		return 0;
+	if (fl == NULL)
+		return 1;
+	if ((*asked)++ >= KB_FILTER_MAX)
+		return 0;
+	return fl->keep(t, id, fl->arg);
+}
+
+/*
+ * The first stage: the m best chunks of the n lists l by BM25F that fl
+ * keeps (NULL: any) into top (best first), *nt how many. Document at a time with MaxScore (Turtle
  * and Flood 1995): the lists sorted by what they add at most, those
  * whose sum stays under the m-th best score so far cannot bring a chunk
  * in alone, so they are only looked up (a seek) for the chunks the
@@ -730,12 +762,15 @@ heap_offer(struct kb_hit *h, uint32_t *n, uint32_t m, uint64_t id, double sc)
  */
 static int
 first_stage(struct store_txn *t, struct kb_list *l, size_t n,
-    const struct kb_norm *nm, uint32_t m, struct kb_hit *top, uint32_t *nt)
+    const struct kb_norm *nm, const struct kb_filter *fl, uint32_t m,
+    struct kb_hit *top, uint32_t *nt)
 {
 	double cum[KB_QUERY_TERMS_MAX], theta = 0, sc;
 	struct kb_list x;
 	uint64_t d;
 	size_t i, j, e = 0;
+	uint32_t asked = 0;
+	int rc;
 
 	*nt = 0;
 	for (i = 1; i < n; i++)
@@ -769,7 +804,10 @@ first_stage(struct store_txn *t, struct kb_list *l, size_t n,
 				sc += l[i].qw * post_score(l[i].v.mv_data,
 				    l[i].idf, nm);
 		}
-		heap_offer(top, nt, m, d, sc);
+		if ((rc = heap_admits(t, fl, top, *nt, m, d, sc, &asked)) < 0)
+			return -1;
+		if (rc == 1)
+			heap_offer(top, nt, m, d, sc);
 		if (*nt == m) {
 			theta = top[0].score;
 			while (e < n && cum[e] <= theta)
@@ -802,8 +840,6 @@ query_terms(struct store_txn *t, const char *lang, const char *query,
 		terms_free(ts);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
 	}
-	if (ts->n > KB_QUERY_TERMS_MAX)
-		ts->n = KB_QUERY_TERMS_MAX;
 	return 0;
 }
 
@@ -928,8 +964,8 @@ rerank(struct store_txn *t, const char *org, const struct kb_terms *ts,
 
 int
 kb_search(struct store_txn *t, const char *org, const char *lang,
-    const char *query, size_t qlen, uint32_t k, struct kb_hit *hits,
-    uint32_t *n)
+    const char *query, size_t qlen, uint32_t k, const struct kb_filter *fl,
+    struct kb_hit *hits, uint32_t *n)
 {
 	struct kb_hit top[KB_RERANK_MAX > ST_KB_SEARCH_K_MAX ? KB_RERANK_MAX :
 	    ST_KB_SEARCH_K_MAX];
@@ -967,7 +1003,7 @@ kb_search(struct store_txn *t, const char *org, const char *lang,
 		else if (l[nl].cur != NULL)
 			mdb_cursor_close(l[nl].cur);
 	}
-	if (!t->err && first_stage(t, l, nl, &nm, k > KB_RERANK_MAX ? k :
+	if (!t->err && first_stage(t, l, nl, &nm, fl, k > KB_RERANK_MAX ? k :
 	    KB_RERANK_MAX, top, &nt) == 0)
 		rerank(t, org, &ts, idf, avg[1] + avg[2], top, nt, k, hits, n);
 	for (i = 0; i < nl; i++)

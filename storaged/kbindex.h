@@ -39,6 +39,24 @@ struct kb_hit {
 	double score;
 };
 
+/*
+ * What a search may find: keep says of chunk id 1 (it may be a hit), 0
+ * (not: another agent's source, a deleted one) or -1 (t failed). A
+ * search asks it of a chunk only when the chunk would enter its best
+ * so far, before ranking it there: chunks it refuses crowd out none it
+ * keeps. NULL: every chunk may.
+ */
+struct kb_filter {
+	int (*keep)(struct store_txn *, uint64_t id, void *arg);
+	void *arg;
+};
+/*
+ * A lexical search asks its filter at most this many times (each a
+ * chunk's record read): past it, no chunk more is kept. Its cost stays
+ * bounded when the filter refuses most of what matches.
+ */
+#define KB_FILTER_MAX		20000
+
 /* Sifts hit i down the min-heap h of n hits (the worst at the top). */
 void kb_hit_sift(struct kb_hit *h, uint32_t n, uint32_t i);
 /* Best first, then by id: qsort's order of hits. */
@@ -71,16 +89,21 @@ int kb_source_clear(struct store_txn *, const char *source, uint32_t max,
 
 /*
  * The k (1 to ST_KB_SEARCH_K_MAX) best chunks of org for query (UTF-8,
- * at most ST_KB_QUERY_MAX bytes, analysed as language lang), best first,
- * into hits (room for k); *n how many. A query of no words finds none.
- * 0, or -1.
+ * at most ST_KB_QUERY_MAX bytes, analysed as language lang) that fl
+ * keeps (NULL: any), best first, into hits (room for k); *n how many.
+ * A query of no words finds none. 0, or -1.
  */
 int kb_search(struct store_txn *, const char *org, const char *lang,
-    const char *query, size_t qlen, uint32_t k, struct kb_hit *hits,
-    uint32_t *n);
+    const char *query, size_t qlen, uint32_t k, const struct kb_filter *fl,
+    struct kb_hit *hits, uint32_t *n);
 
 /* Chunk id into c (zeroed here): 0, 1 when absent, or -1. */
 int kb_chunk_get(struct store_txn *, uint64_t id, struct st_kbchunk *c);
+/*
+ * kb_chunk_get of chunk id's org and source_id alone (its strings left
+ * unread): a search's filter. 0, 1 when absent, or -1.
+ */
+int kb_chunk_who(struct store_txn *, uint64_t id, struct st_kbchunk *c);
 
 /* How many chunks org has indexed (0 on error). */
 uint32_t kb_chunk_count(struct store_txn *, const char *org);

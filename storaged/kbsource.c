@@ -407,9 +407,72 @@ hit_keep(struct store_txn *t, const char *org, uint64_t id, double score,
 }
 
 /*
+ * What a search of org keeps (kbindex.h's kb_filter): chunks of the
+ * listed sources (NULL: any) that are not deleted, each source's
+ * verdict remembered (the first SRC_SEEN_MAX sources a search meets).
+ */
+#define SRC_SEEN_MAX	64
+struct src_filter {
+	const char *org;
+	const struct st_str *sources;
+	uint32_t nsources, nseen;
+	struct {
+		char id[ST_KB_SOURCE_ID_LEN + 1];
+		int keep;
+	} seen[SRC_SEEN_MAX];
+};
+
+/* kb_filter's keep over a struct src_filter: 1, 0, or -1. */
+static int
+src_keep(struct store_txn *t, uint64_t id, void *arg)
+{
+	struct src_filter *f = arg;
+	struct st_kbchunk c;
+	uint32_t i;
+	int rc, keep;
+
+	if ((rc = kb_chunk_who(t, id, &c)) != 0)
+		return rc < 0 ? -1 : 0;
+	keep = strcmp(c.org, f->org) == 0;
+	for (i = 0; keep && i < f->nseen; i++)
+		if (strcmp(f->seen[i].id, c.source_id) == 0)
+			break;
+	if (keep && i < f->nseen)
+		keep = f->seen[i].keep;
+	else if (keep) {
+		if ((rc = source_gone(t, c.source_id)) < 0)
+			keep = -1;
+		else
+			keep = rc == 0 && source_listed(c.source_id,
+			    f->sources, f->nsources);
+		if (keep >= 0 && f->nseen < SRC_SEEN_MAX) {
+			memcpy(f->seen[f->nseen].id, c.source_id,
+			    sizeof(f->seen[0].id));
+			f->seen[f->nseen++].keep = keep;
+		}
+	}
+	st_kbchunk_free(&c);
+	return keep;
+}
+
+/* f set to keep org's chunks of the n sources (NULL: any) not deleted. */
+static void
+src_filter_init(struct src_filter *f, struct kb_filter *fl, const char *org,
+    const struct st_str *sources, uint32_t n)
+{
+	f->org = org;
+	f->sources = sources;
+	f->nsources = n;
+	f->nseen = 0;
+	fl->keep = src_keep;
+	fl->arg = f;
+}
+
+/*
  * Org's best chunks for query in language lang, added to out (room for
  * want more) while out holds fewer than want: of the listed sources
- * (NULL: any), of no deleted source. 0, or t's error.
+ * (NULL: any), of no deleted source, filtered inside the search (chunks
+ * of other sources outranking them crowd none out). 0, or t's error.
  */
 static int
 hits_add(struct store_txn *t, const char *org, const char *lang,
@@ -417,11 +480,18 @@ hits_add(struct store_txn *t, const char *org, const char *lang,
     uint32_t nsources, struct st_kb_hits *out)
 {
 	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
+	struct src_filter f;
+	struct kb_filter fl;
 	uint32_t n = 0, i, k;
 
-	/* Room for chunks of deleted or other sources. */
+	/*
+	 * Twice want, as deep a first stage as before the filter (kbrank.h:
+	 * the candidates reranked): the chunks want takes rank the same.
+	 */
+	src_filter_init(&f, &fl, org, sources, nsources);
 	k = want * 2 > ST_KB_SEARCH_K_MAX ? ST_KB_SEARCH_K_MAX : want * 2;
-	if (kb_search(t, org, lang, query, strlen(query), k, hits, &n) < 0)
+	if (kb_search(t, org, lang, query, strlen(query), k, &fl, hits,
+	    &n) < 0)
 		return t->err;
 	for (i = 0; i < n && out->n < want && !t->err; i++)
 		(void)hit_keep(t, org, hits[i].id, hits[i].score, sources,
@@ -469,6 +539,8 @@ vec_fuse(struct store_txn *t, const char *org, const char *space,
 	char buf[KB_VEC_NAME_MAX + 1];
 	const char *name = kb_vec_space(org, space, buf);
 	struct kb_hit vh[2 * VEC_HITS];
+	struct src_filter sf;
+	struct kb_filter fl;
 	double fused[ST_AGENT_SOURCES_MAX * ST_KB_SEARCH_K_MAX + VEC_HITS];
 	uint32_t lex = out->n, rank = 0, i, j;
 	size_t nv = 0;
@@ -486,7 +558,9 @@ vec_fuse(struct store_txn *t, const char *org, const char *space,
 		    "finite, or all zero");
 	if (kb_vec_dim(t, name) != qv->dim || t->err)
 		return t->err;
-	if (kb_vec_search(t, name, x, qv->dim, 2 * VEC_HITS, vh, &nv) < 0)
+	src_filter_init(&sf, &fl, org, sources, nsources);
+	if (kb_vec_search(t, name, x, qv->dim, 2 * VEC_HITS, &fl, vh,
+	    &nv) < 0)
 		return t->err;
 	for (i = 0; i < lex; i++)
 		fused[i] = 1.0 / (FUSE_K + i + 1);

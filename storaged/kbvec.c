@@ -1165,6 +1165,15 @@ pos_cmp(const void *a, const void *b)
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
+/* 1 when chunk id at score s would enter the k best in hits (n so far). */
+static int
+hit_enters(const struct kb_hit *hits, size_t n, unsigned k, uint64_t id,
+    double s)
+{
+	return n < k || s > hits[0].score || (s == hits[0].score &&
+	    id < hits[0].id);
+}
+
 /* Offers chunk id at score s to the k best in hits (n so far). */
 static void
 hit_offer(struct kb_hit *hits, size_t *n, unsigned k, uint64_t id,
@@ -1188,18 +1197,20 @@ hit_offer(struct kb_hit *hits, size_t *n, unsigned k, uint64_t id,
 
 /*
  * The candidates rescored with their int8 vectors (in position order: a
- * segment read once), the k best into hits, best first: how many. -1
- * with t failed.
+ * segment read once), the k best that fl keeps (NULL: any) into hits,
+ * best first: how many. -1 with t failed.
  */
 static long
 rescore(struct store_txn *t, uint8_t *k, size_t plen, const float *x,
-    const struct kind *kd, uint32_t dim, struct cands *c, unsigned kk,
-    struct kb_hit *hits)
+    const struct kind *kd, uint32_t dim, struct cands *c,
+    const struct kb_filter *fl, unsigned kk, struct kb_hit *hits)
 {
 	const uint8_t *e = NULL;
 	uint32_t i, s, cur = UINT32_MAX;
 	size_t n = 0;
 	long sn = 0;
+	double cs;
+	int keep;
 	MDB_val v;
 
 	qsort(c->v, c->n, sizeof(c->v[0]), pos_cmp);
@@ -1213,8 +1224,16 @@ rescore(struct store_txn *t, uint8_t *k, size_t plen, const float *x,
 			rec_corrupt(t, kd->what);
 			return -1;
 		}
-		hit_offer(hits, &n, kk, c->v[i].id, cosine(x, e +
-		    (c->v[i].pos % kd->per) * kd->esz, dim));
+		cs = cosine(x, e + (c->v[i].pos % kd->per) * kd->esz, dim);
+		if (!hit_enters(hits, n, kk, c->v[i].id, cs))
+			continue;
+		if (fl != NULL && (keep = fl->keep(t, c->v[i].id,
+		    fl->arg)) != 1) {
+			if (keep < 0)
+				return -1;
+			continue;
+		}
+		hit_offer(hits, &n, kk, c->v[i].id, cs);
 	}
 	qsort(hits, n, sizeof(hits[0]), kb_hit_cmp);
 	return (long)n;
@@ -1222,7 +1241,8 @@ rescore(struct store_txn *t, uint8_t *k, size_t plen, const float *x,
 
 int
 kb_vec_search(struct store_txn *t, const char *org, const float *q,
-    uint32_t dim, unsigned k, struct kb_hit *hits, size_t *n)
+    uint32_t dim, unsigned k, const struct kb_filter *fl,
+    struct kb_hit *hits, size_t *n)
 {
 	uint8_t key[KEY_MAX];
 	uint64_t qcode[WORDS_MAX];
@@ -1254,7 +1274,8 @@ kb_vec_search(struct store_txn *t, const char *org, const float *q,
 		goto done;
 	sign_code(x, &sh, (uint8_t *)qcode);
 	if (scan_codes(t, key, plen, &sh, &codes, qcode, &c) < 0 ||
-	    (got = rescore(t, key, plen, x, &q8, dim, &c, k, hits)) < 0)
+	    (got = rescore(t, key, plen, x, &q8, dim, &c, fl, k,
+	    hits)) < 0)
 		goto done;
 	*n = (size_t)got;
 done:

@@ -95,13 +95,16 @@ int kb_vec_remove_many(struct store_txn *, const char *org, uint32_t n,
 /*
  * The k (1 to ST_KB_SEARCH_K_MAX) chunks of org whose vectors are
  * nearest q (dim floats, finite, not all zero; the organisation's
- * dimension) by cosine, best first (equal scores: lower id first), into
- * hits (room for k); *n how many. An organisation without vectors finds
- * none. Reads only: runs in a read-only batch. 0, or -1
- * (PROTO_E_INVALID: k, dim or q refused).
+ * dimension) by cosine that fl keeps (NULL: any; asked of the
+ * KB_VEC_CANDIDATES rescored only, as they would enter the k best),
+ * best first (equal scores: lower id first), into hits (room for k); *n
+ * how many. An organisation without vectors finds none. Reads only:
+ * runs in a read-only batch. 0, or -1 (PROTO_E_INVALID: k, dim or q
+ * refused).
  */
 int kb_vec_search(struct store_txn *, const char *org, const float *q,
-    uint32_t dim, unsigned k, struct kb_hit *hits, size_t *n);
+    uint32_t dim, unsigned k, const struct kb_filter *fl,
+    struct kb_hit *hits, size_t *n);
 
 /*
  * 1 when v (dim floats, 1 to KB_VEC_DIM_MAX) may be put or searched:

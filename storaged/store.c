@@ -1045,6 +1045,20 @@ rec_load(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	return rec_dec_rows(t, &v, l, rec, what);
 }
 
+int
+rec_load_rows(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const struct rlayout *l, void *rec, uint64_t rows, const char *what)
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, dbi, k, klen, &v, what)) != 0) {
+		memset(rec, 0, l->size);
+		return rc;
+	}
+	return rec_dec_only(t, &v, l, rec, rows, what);
+}
+
 /* ---------------------------------------------------------------- env */
 
 /* The schema record, written when absent (*created = 1: a new database). */

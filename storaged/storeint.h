@@ -453,6 +453,9 @@ int rec_dec_rows(struct store_txn *, const MDB_val *v,
  */
 int rec_load(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     const struct rlayout *, void *rec, const char *what);
+/* rec_load keeping the strings of rows only (rl_dec_rows). */
+int rec_load_rows(struct store_txn *, MDB_dbi, const void *k, size_t klen,
+    const struct rlayout *, void *rec, uint64_t rows, const char *what);
 
 /* db_get() and rec_open(): 0 with d ready, 1 absent, -1 error. */
 int rec_get(struct store_txn *, MDB_dbi, const void *k, size_t klen,

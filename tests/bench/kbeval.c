@@ -216,7 +216,7 @@ main(int argc, char *argv[])
 			continue;
 		}
 		if (store_begin(st, &t, 1) < 0 || kb_search(&t, ORG, "en",
-		    line, len, k, hits, &nh) < 0)
+		    line, len, k, NULL, hits, &nh) < 0)
 			errx(1, "search: %s", t.errmsg ? t.errmsg : "failed");
 		store_abort(&t);
 		ms[nq++] = now_ms() - t0;

@@ -199,7 +199,7 @@ parley_search(struct engines *e, const char *q)
 	double t0 = now_ms();
 
 	if (store_begin(e->st, &t, 1) < 0 ||
-	    kb_search(&t, ORG, "en", q, strlen(q), K, hits, &nh) < 0)
+	    kb_search(&t, ORG, "en", q, strlen(q), K, NULL, hits, &nh) < 0)
 		errx(1, "search: %s", t.errmsg ? t.errmsg : "failed");
 	store_abort(&t);
 	return now_ms() - t0;

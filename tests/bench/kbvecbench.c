@@ -279,7 +279,7 @@ search_all(struct store *st, const struct data *d, const struct queries *qs,
 		t0 = now_ms();
 		c0 = cpu_ms();
 		if (store_begin(st, &t, 1) != 0 || kb_vec_search(&t, ORG,
-		    qs->q + (size_t)i * d->dim, d->dim, K, hits, &n) != 0)
+		    qs->q + (size_t)i * d->dim, d->dim, K, NULL, hits, &n) != 0)
 			errx(1, "search: %s", t.errmsg ? t.errmsg : "failed");
 		store_abort(&t);
 		ms[i] = now_ms() - t0;

@@ -69,8 +69,8 @@ search(struct fix *f, const char *org, const char *q, uint32_t k,
 	uint32_t n = 0, i;
 
 	assert_int_equal(store_begin(f->st, &t, 1), 0);
-	assert_int_equal(kb_search(&t, org, "en", q, strlen(q), k, hits, &n),
-	    0);
+	assert_int_equal(kb_search(&t, org, "en", q, strlen(q), k, NULL, hits,
+	    &n), 0);
 	store_abort(&t);
 	for (i = 1; i < n; i++)
 		assert_true(hits[i - 1].score >= hits[i].score);
@@ -348,12 +348,12 @@ test_bounds(void **state)
 	memset(big, 'a', ST_KB_QUERY_MAX + 1);
 	assert_int_equal(store_begin(f->st, &t, 1), 0);
 	assert_int_equal(kb_search(&t, "default", "en", big, strlen(big), 5,
-	    hits, &n), -1);
+	    NULL, hits, &n), -1);
 	assert_int_equal(t.err, PROTO_E_INVALID);
 	store_abort(&t);
 	assert_int_equal(store_begin(f->st, &t, 1), 0);
 	assert_int_equal(kb_search(&t, "default", "en", "text", 4,
-	    ST_KB_SEARCH_K_MAX + 1, hits, &n), -1);
+	    ST_KB_SEARCH_K_MAX + 1, NULL, hits, &n), -1);
 	store_abort(&t);
 	free(big);
 	/* A chunk with no organisation or source is refused. */

@@ -116,7 +116,8 @@ search(struct fix *f, const char *org, const float *q, uint32_t dim,
 	size_t n = 99, i;
 
 	assert_int_equal(store_begin(f->st, &t, 1), 0);
-	assert_int_equal(kb_vec_search(&t, org, q, dim, k, hits, &n), 0);
+	assert_int_equal(kb_vec_search(&t, org, q, dim, k, NULL, hits, &n),
+	    0);
 	store_abort(&t);
 	assert_true(n <= k);
 	for (i = 1; i < n; i++)
@@ -135,7 +136,8 @@ search_err(struct fix *f, const char *org, const float *q, uint32_t dim,
 	int err;
 
 	assert_int_equal(store_begin(f->st, &t, 1), 0);
-	assert_int_equal(kb_vec_search(&t, org, q, dim, k, hits, &n), -1);
+	assert_int_equal(kb_vec_search(&t, org, q, dim, k, NULL, hits, &n),
+	    -1);
 	err = t.err;
 	store_abort(&t);
 	assert_int_equal(n, 0);

@@ -1,0 +1,65 @@
+// What a turn's search finds at the edges: an agent tied to a few sources
+// finds its own passages when the organisation's other sources match the
+// question better (the search keeps the agent's chunks before it ranks,
+// kbindex.h's kb_filter).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { chat, sid } from './lib/chat.mjs';
+import { Parley } from './lib/harness.mjs';
+
+const NONE = "I'm sorry, I don't know the answer to that from what I have been given. Would you like to talk to a person?";
+
+describe('retrieval at the edges', { concurrency: 1 }, () => {
+  let p;
+
+  const admin = (method, path, body) => p.request(method, path, {
+    headers: { 'content-type': 'application/json', 'x-admin-api-key': p.adminKey },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const qa = async (question, answer) => {
+    const r = await admin('POST', '/v1/admin/knowledge/sources', { type: 'qa', question, answer });
+    assert.equal(r.status, 201, r.text);
+    return r.json();
+  };
+  // A knowledge-only agent of sources, the default widget's.
+  const agentOf = async (name, sources) => {
+    let r = await admin('POST', '/v1/admin/agents', { name, knowledge_source_ids: sources, knowledge_only: true });
+    assert.equal(r.status, 201, r.text);
+    const agent = r.json();
+    const dw = (await admin('GET', '/v1/admin/widgets')).json().widgets[0];
+    r = await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agent.id });
+    assert.equal(r.status, 200, r.text);
+    return agent;
+  };
+  const knowledgeOf = async (conv) => {
+    const r = await admin('GET', `/v1/admin/conversations/${conv}`);
+    assert.equal(r.status, 200, r.text);
+    return r.json().messages.filter((m) => m.role === 'assistant').pop().knowledge;
+  };
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+  });
+  after(async () => {
+    if (p) await p.stop();
+  });
+
+  test('an agent\'s own passage is found when 12 other sources match better', async () => {
+    const mine = await qa('Kettle app login', 'To reset your password open the kettle app settings.');
+    const agent = await agentOf('Kettle', [mine.id]);
+    for (let i = 0; i < 12; i++)
+      await qa(`Password reset for toaster model T${i}`, `Password reset: hold the T${i} button to reset the password.`);
+    let r = await admin('POST', '/v1/admin/knowledge/search', { query: 'password reset', k: 50 });
+    const all = r.json().results.map((x) => x.title);
+    assert.ok(all.indexOf('Kettle app login') >= 12, JSON.stringify(all));
+    r = await admin('POST', '/v1/admin/knowledge/search', { query: 'password reset', k: 5, agent_id: agent.id });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json().results.map((x) => x.source_id), [mine.id]);
+    r = await chat(p, sid('kb'), 'password reset');
+    assert.equal(r.status, 200, r.text);
+    assert.notEqual(r.json().message, NONE);
+    assert.deepEqual(r.json().sources.map((x) => x.source_id), [mine.id]);
+  });
+});
