@@ -1,7 +1,8 @@
 // What a turn's search finds at the edges: an agent tied to a few sources
 // finds its own passages when the organisation's other sources match the
 // question better (the search keeps the agent's chunks before it ranks,
-// kbindex.h's kb_filter).
+// kbindex.h's kb_filter); a question over ST_KB_QUERY_MAX bytes is
+// searched by its first 2,000 bytes, cut at a character.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -61,5 +62,27 @@ describe('retrieval at the edges', { concurrency: 1 }, () => {
     assert.equal(r.status, 200, r.text);
     assert.notEqual(r.json().message, NONE);
     assert.deepEqual(r.json().sources.map((x) => x.source_id), [mine.id]);
+  });
+
+  test('a question over 2,000 bytes is searched by its first 2,000, cut at a character', async () => {
+    const src = await qa('How long is the blender warranty?', 'The blender warranty lasts two years from purchase.');
+    await agentOf('Blender', [src.id]);
+    // 29 bytes, then two-byte characters: byte 2,000 falls inside one.
+    const pad = 'ж'.repeat(1000);
+    let q = 'what is the blender warranty? ' + pad;
+    assert.ok(Buffer.byteLength(q) > 2000 && Buffer.byteLength(q) % 2 === 0);
+    let r = await chat(p, sid('kb'), q);
+    assert.equal(r.status, 200, r.text);
+    assert.notEqual(r.json().message, NONE);
+    assert.deepEqual(r.json().sources.map((x) => x.source_id), [src.id]);
+    assert.equal(await knowledgeOf(r.json().conversationId), 'found');
+    // Nothing found: the agent says so, the model not asked, a gap kept.
+    const n0 = (await p.mock.completions()).length;
+    q = 'do you sell microwaves? ' + pad;
+    r = await chat(p, sid('kb'), q);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().message, NONE);
+    assert.equal((await p.mock.completions()).length, n0, 'the model was not asked');
+    assert.equal(await knowledgeOf(r.json().conversationId), 'not_found');
   });
 });

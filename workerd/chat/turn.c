@@ -1158,9 +1158,13 @@ turn_found(struct turn *t)
 		st_kb_hit_clear(&t->kb.hits[i]);
 	if (t->kb.n > KNOWLEDGE_PASSAGES)
 		t->kb.n = KNOWLEDGE_PASSAGES;
+	/*
+	 * A search that failed found nothing too: an agent that answers only
+	 * from its sources does not answer freely (stored as not searched).
+	 */
 	if (t->fe == NULL || t->stopped)
 		turn_finish(t, "interrupted");
-	else if (t->kb.n == 0 && rep->ok.agent.knowledge_only && t->searched)
+	else if (t->kb.n == 0 && rep->ok.agent.knowledge_only)
 		turn_know_nothing(t);
 	else
 		turn_answer(t, &rep->ok);
@@ -1227,7 +1231,7 @@ retrieved(const struct storec_result *r, void *arg)
 /*
  * The held agent's knowledge sources searched for the user's question,
  * with its embedding r (NULL: by its words alone); without storaged's
- * answer, the model answers without them.
+ * answer, as though none was found (turn_found).
  */
 static void
 turn_search(struct turn *t, const struct embed_result *r)
@@ -1259,11 +1263,8 @@ turn_search(struct turn *t, const struct embed_result *r)
 	}
 	if (storec_ask(NULL, PROTO_ST_KB_RETRIEVE, &q, retrieved, t,
 	    &t->kreq) < 0) {
-		t->held = NULL;
-		t->phase = TURN_BEGIN;
-		turn_answer(t, &rep->ok);
-		begin_rep_free(t->ops->begin_type, rep);
-		free(rep);
+		log_warnx("%s: knowledge search: not sent", t->ops->name);
+		turn_found(t);
 	}
 }
 
@@ -1281,16 +1282,38 @@ turn_embedded(void *arg, const struct embed_result *r)
 }
 
 /*
- * What is searched (the rewritten follow-up, or the question), embedded
- * first when the agent or the install has an embedding model.
+ * A copy of the first ST_KB_QUERY_MAX bytes of s (valid UTF-8), cut
+ * before a character that would not fit whole: what a search takes (a
+ * visitor's message may be 4,000 characters, 16 KB). NULL out of memory.
+ */
+static char *
+query_cut(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > ST_KB_QUERY_MAX)
+		for (n = ST_KB_QUERY_MAX; n > 0 &&
+		    ((unsigned char)s[n] & 0xc0) == 0x80; n--)
+			;
+	return strndup(s, n);
+}
+
+/*
+ * What is searched (the rewritten follow-up, or the question: its first
+ * ST_KB_QUERY_MAX bytes), embedded first when the agent or the install
+ * has an embedding model.
  */
 static void
 turn_find(struct turn *t)
 {
 	const struct embed_conf *ec = embed_for_agent(&t->held->ok.agent,
 	    EMBED_FOR_QUERY, &t->econf, t->kspace);
-	const char *query = t->kquery != NULL ? t->kquery :
-	    last_question(&t->held->ok);
+	const char *query;
+
+	if (t->kquery == NULL &&
+	    strlen(last_question(&t->held->ok)) > ST_KB_QUERY_MAX)
+		t->kquery = query_cut(last_question(&t->held->ok));
+	query = t->kquery != NULL ? t->kquery : last_question(&t->held->ok);
 
 	if (ec != NULL && (t->ejob = embed_start(ec, &query, 1,
 	    turn_embedded, t)) != NULL)
