@@ -210,8 +210,6 @@ chunk_terms(struct store_txn *t, const struct st_kbchunk *c,
 		terms_free(ts);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
 	}
-	if (ts->n > KB_QUERY_TERMS_MAX)
-		ts->n = KB_QUERY_TERMS_MAX;
 	return 0;
 }
 
@@ -818,7 +816,10 @@ first_stage(struct store_txn *t, struct kb_list *l, size_t n,
 	return t->err ? -1 : 0;
 }
 
-/* The query's distinct terms into ts (counts in tf[0]). 0, or -1. */
+/*
+ * The query's distinct terms into ts (counts in tf[0]), in byte order,
+ * all of them (terms_rarest keeps KB_QUERY_TERMS_MAX). 0, or -1.
+ */
 static int
 query_terms(struct store_txn *t, const char *lang, const char *query,
     size_t qlen, struct kb_terms *ts)
@@ -841,6 +842,63 @@ query_terms(struct store_txn *t, const char *lang, const char *query,
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
 	}
 	return 0;
+}
+
+/* A query term's rarity: its idf and its place in byte order. */
+struct kb_rare {
+	double idf;
+	size_t i;
+};
+
+/* Rarest first (highest idf), then in byte order. */
+static int
+rare_cmp(const void *a, const void *b)
+{
+	const struct kb_rare *x = a, *y = b;
+
+	if (x->idf != y->idf)
+		return x->idf > y->idf ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * A query of more than KB_QUERY_TERMS_MAX distinct terms (ts, in byte
+ * order) cut to its rarest in org (highest idf: those that tell its
+ * chunks apart; a term no chunk holds last), kept in byte order: what a
+ * long question is searched by does not hang on how its words sort.
+ * 0, or -1 (ts freed).
+ */
+static int
+terms_rarest(struct store_txn *t, const char *org, const struct kb_stats *s,
+    struct kb_terms *ts)
+{
+	struct kb_rare *r;
+	struct kb_term *v;
+	size_t i;
+
+	if (ts->n <= KB_QUERY_TERMS_MAX)
+		return 0;
+	r = calloc(ts->n, sizeof(*r));
+	v = calloc(KB_QUERY_TERMS_MAX, sizeof(*v));
+	for (i = 0; r != NULL && v != NULL && i < ts->n && !t->err; i++) {
+		r[i].i = i;
+		(void)term_idf(t, org, &ts->v[i], s, &r[i].idf);
+	}
+	if (!t->err && (r == NULL || v == NULL))
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if (!t->err) {
+		qsort(r, ts->n, sizeof(*r), rare_cmp);
+		for (i = 0; i < KB_QUERY_TERMS_MAX; i++)
+			v[i] = ts->v[r[i].i];
+		qsort(v, KB_QUERY_TERMS_MAX, sizeof(*v), term_cmp);
+		memcpy(ts->v, v, KB_QUERY_TERMS_MAX * sizeof(*v));
+		ts->n = KB_QUERY_TERMS_MAX;
+	}
+	free(r);
+	free(v);
+	if (t->err)
+		terms_free(ts);
+	return t->err ? -1 : 0;
 }
 
 /*
@@ -989,7 +1047,8 @@ kb_search(struct store_txn *t, const char *org, const char *lang,
 	for (f = 0; f < KB_FIELDS; f++)
 		avg[f] = s.words[f] > 0 ? (double)s.words[f] / s.n : 1;
 	norm_set(&nm, avg);
-	if (query_terms(t, lang, query, qlen, &ts) < 0)
+	if (query_terms(t, lang, query, qlen, &ts) < 0 ||
+	    terms_rarest(t, org, &s, &ts) < 0)
 		return -1;
 	memset(l, 0, sizeof(l));
 	for (i = 0; i < ts.n && !t->err; i++) {

@@ -2,7 +2,9 @@
 // finds its own passages when the organisation's other sources match the
 // question better (the search keeps the agent's chunks before it ranks,
 // kbindex.h's kb_filter); a question over ST_KB_QUERY_MAX bytes is
-// searched by its first 2,000 bytes, cut at a character.
+// searched by its first 2,000 bytes, cut at a character; a question of
+// more than 32 distinct terms is searched by the 32 rarest, not by the
+// 32 first in byte order.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -84,5 +86,19 @@ describe('retrieval at the edges', { concurrency: 1 }, () => {
     assert.equal(r.json().message, NONE);
     assert.equal((await p.mock.completions()).length, n0, 'the model was not asked');
     assert.equal(await knowledgeOf(r.json().conversationId), 'not_found');
+  });
+
+  test('a question of more than 32 distinct terms keeps its rarest', async () => {
+    const src = await qa('How long is the grinder guarantee?', 'The grinder guarantee lasts two years.');
+    const words = 'bought my daughter a lovely new black steel electric device at your big downtown branch ' +
+      'store because our old cheap plastic broken noisy leaky ugly one finally died after eight good years; ' +
+      'anyway here is my question about it, since the box, the receipt, the bag, the card and the manual all ' +
+      'got lost during a busy chaotic house move in april; absolutely amazing awful basic brilliant clean ' +
+      'classic dear elegant extra fancy fine glass handy heavy huge:';
+    for (const q of ['grinder guarantee? ' + words, words + ' grinder guarantee?']) {
+      const r = await admin('POST', '/v1/admin/knowledge/search', { query: q, k: 5 });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().results[0]?.source_id, src.id, q.slice(0, 40));
+    }
   });
 });
