@@ -92,8 +92,13 @@ int store_who_person(struct store_txn *, const struct st_who *who,
  * place and saved) and its index entries. from_ai_only: only a
  * conversation in state ai changes. Taking over (human) by a user (by
  * not NULL, by->user set) makes it the assignee unless one is set;
- * handing back keeps the assignee. *changed 0 when nothing changed.
+ * handing back keeps the assignee. Asking for a person (waiting_human)
+ * opens a snoozed or resolved conversation again, as a visitor's message
+ * does. *changed 0 when nothing changed, else HANDOFF_CHANGED, with
+ * HANDOFF_REOPENED when it was opened again (a state event is due).
  */
+#define HANDOFF_CHANGED		1
+#define HANDOFF_REOPENED	2
 int store_handoff_set(struct store_txn *, const uint8_t cid[16],
     struct st_conv *c, int state, int from_ai_only,
     const struct store_person *by, int *changed);

@@ -79,6 +79,20 @@ conv_state_person(struct store_txn *t, const uint8_t cid[ID_LEN],
 	resolve_unarm(t, cid, c);
 }
 
+int
+conv_state_asked(struct store_txn *t, const uint8_t cid[ID_LEN],
+    struct st_conv *c)
+{
+	conv_state_person(t, cid, c);
+	if (t->err)
+		return 0;
+	conv_state_view(t, c);
+	if (c->conv_state == ST_STATE_OPEN)
+		return 0;
+	state_open(c);
+	return 1;
+}
+
 void
 conv_state_view(struct store_txn *t, struct st_conv *c)
 {

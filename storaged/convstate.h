@@ -31,6 +31,13 @@ void conv_state_visitor(struct store_txn *t, const uint8_t cid[16],
 void conv_state_person(struct store_txn *t, const uint8_t cid[16],
     struct st_conv *c);
 /*
+ * A person was asked for in c (cid; saved by the caller): as
+ * conv_state_person, and open again, as a visitor's message opens it. 1
+ * when it was snoozed or resolved (its state changed), else 0.
+ */
+int conv_state_asked(struct store_txn *t, const uint8_t cid[16],
+    struct st_conv *c);
+/*
  * A person sets c's (cid) state: open; snoozed until (a time within
  * ST_SNOOZE_MAX_MS of now); resolved (by a person, now). until is 0 but
  * for snoozed. *changed 1 when it was not so already (saved; not

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentstore.h"
 #include "contactstore.h"
 #include "dispatch.h"
 #include "hookstore.h"
@@ -202,6 +203,20 @@ event_state(struct dbatch *b, struct dreply *r, uint8_t kind,
 		ev.state = v;
 	strlcpy(ev.name, name, sizeof(ev.name));
 	reply_event(r, &ev, EV_VISITOR);
+}
+
+void
+event_handoff(struct dbatch *b, struct dreply *r, const struct st_conv *c,
+    int changed, uint8_t state, const char *name)
+{
+	struct st_event ev;
+
+	event_state(b, r, ST_EV_HANDOFF, c, state, name);
+	if ((changed & HANDOFF_REOPENED) == 0)
+		return;
+	event_init(b, &ev, ST_EV_STATE, c);
+	ev.state = c->handoff;
+	reply_event(r, &ev, 0);
 }
 
 static void

@@ -155,7 +155,7 @@ store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
     struct st_conv *c, int state, int from_ai_only,
     const struct store_person *by, int *changed)
 {
-	int assign;
+	int assign, reopened = 0;
 
 	if (t->err)
 		return t->err;
@@ -176,8 +176,13 @@ store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
 		if (state != ST_HANDOFF_AI)
 			handoff_index(t, c, cid, state, t->st->now());
 	}
-	/* A person asked for, or answering: the assistant resolves it no more. */
-	if (state != ST_HANDOFF_AI)
+	/*
+	 * A person asked for, or answering: the assistant resolves it no
+	 * more; asked for: open again (a snooze or resolution is over).
+	 */
+	if (state == ST_HANDOFF_WAITING)
+		reopened = conv_state_asked(t, cid, c);
+	else if (state != ST_HANDOFF_AI)
 		conv_state_person(t, cid, c);
 	/* A person asked for: the question before it is a gap. */
 	if (state == ST_HANDOFF_WAITING)
@@ -200,7 +205,7 @@ store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
 	c->handoff = (uint8_t)state;
 	conv_save(t, cid, c);
 	if (t->err == 0)
-		*changed = 1;
+		*changed = HANDOFF_CHANGED | (reopened ? HANDOFF_REOPENED : 0);
 	return t->err;
 }
 

@@ -40,10 +40,10 @@ op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
 		if (store_handoff_set(&t, cid, &rep.conv, q->state,
 		    q->from_ai_only != 0, &by, &changed) == 0) {
 			store_conv_view(&t, who_user(b), &rep.conv);
-			rep.changed = (uint8_t)changed;
+			rep.changed = changed != 0;
 			reply_enc(r, type, &rep);
 			if (changed)
-				event_state(b, r, ST_EV_HANDOFF, &rep.conv,
+				event_handoff(b, r, &rep.conv, changed,
 				    q->state, by.name);
 		}
 		st_conv_free(&rep.conv);
@@ -225,10 +225,10 @@ op_turn_handoff(struct dbatch *b, uint16_t type, const void *req,
 	if (store_conv_find(&t, q->id, cid, &c) == 0) {
 		if (store_handoff_set(&t, cid, &c, ST_HANDOFF_WAITING, 1, NULL,
 		    &changed) == 0) {
-			rep.v = (uint8_t)changed;
+			rep.v = changed != 0;
 			reply_enc(r, type, &rep);
 			if (changed)
-				event_state(b, r, ST_EV_HANDOFF, &c,
+				event_handoff(b, r, &c, changed,
 				    ST_HANDOFF_WAITING, "");
 		}
 		st_conv_free(&c);

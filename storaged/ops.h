@@ -79,6 +79,14 @@ void event_begin(struct dbatch *b, struct dreply *r,
 void event_state(struct dbatch *b, struct dreply *r, uint8_t kind,
     const struct st_conv *c, uint8_t v, const char *name);
 
+/*
+ * A handoff store_handoff_set changed in c to state (changed: its
+ * flags, not 0), by name: ST_EV_HANDOFF (event_state's), and ST_EV_STATE
+ * for the dashboards and webhooks when it opened c again.
+ */
+void event_handoff(struct dbatch *b, struct dreply *r,
+    const struct st_conv *c, int changed, uint8_t state, const char *name);
+
 /* The batch can run this request. 0, or -1 with r failed. */
 int req_runnable(struct dbatch *b, struct dreply *r, uint16_t type);
 

@@ -505,11 +505,11 @@ op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
 			store_handoff_set(&t, cid, &rep.conv,
 			    ST_HANDOFF_WAITING, 1, NULL, &changed);
 		rep.result = (uint8_t)result;
-		rep.changed = (uint8_t)changed;
+		rep.changed = changed != 0;
 		reply_enc(r, type, &rep);
 		if (result == ST_WS_OK) {
 			if (changed)
-				event_state(b, r, ST_EV_HANDOFF, &rep.conv,
+				event_handoff(b, r, &rep.conv, changed,
 				    ST_HANDOFF_WAITING, "");
 			st_conv_free(&rep.conv);
 		}

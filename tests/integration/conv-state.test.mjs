@@ -4,7 +4,8 @@
 // not one in which a person was asked for; a person resolves, snoozes and
 // reopens it (PATCH /v1/admin/conversations/{id}), audited, the answers
 // checked against the OpenAPI document; ?state= lists one folder; the
-// visitor writing again reopens it; bad input is a 400 naming the field;
+// visitor writing again reopens it, and so does asking for a person (the
+// visitor's request_human, the dashboard's waiting_human); bad input is a 400 naming the field;
 // another organisation's conversation is a 404; the webhook event
 // conversation.state_changed carries the conversation with its state.
 import assert from 'node:assert/strict';
@@ -104,6 +105,51 @@ describe('conversation states', () => {
     assert.equal(c.handoff, 'waiting_human');
     assert.equal(c.state, 'open');
     await v.close();
+  });
+
+  // Asking for a person (the visitor's request_human, the dashboard's
+  // waiting_human) opens it again, as the visitor's message does: in the
+  // Open folder, the resolution or snooze gone, and the webhook hears it.
+  test('a person asked for in a resolved or snoozed conversation opens it again', async () => {
+    const reopened = async (id, what) => {
+      const c = await conv(id);
+      assert.equal(c.handoff, 'waiting_human', what);
+      assert.equal(c.state, 'open', what);
+      assert.equal(c.resolved_by, null, what);
+      assert.equal(c.resolved_at, null, what);
+      assert.equal(c.snoozed_until, null, what);
+      assert.ok((await folder('open')).includes(id), what);
+      await waitFor(() => delivered.some((d) => d.type === 'conversation.state_changed' &&
+        d.data.conversation._id === id && d.data.conversation.state === 'open' &&
+        d.data.conversation.handoff === 'waiting_human'), 8000, `the webhook: ${what}`);
+    };
+
+    // Resolved by the assistant, then the visitor asks for a person.
+    const a = await turnOn(1, 'hello again');
+    await waitFor(async () => (await conv(a.id)).state === 'resolved', 8000, 'resolved by the assistant');
+    a.v.send({ type: 'request_human' });
+    assert.equal((await a.v.next('handoff')).state, 'waiting_human');
+    await reopened(a.id, 'assistant-resolved, request_human');
+    await a.v.close();
+
+    // Snoozed by a person, then the visitor asks for a person.
+    const s = await turnOn(0, 'a snooze');
+    let r = await admin('PATCH', `/v1/admin/conversations/${s.id}`, { state: 'snoozed', snoozed_until: Date.now() + 3600000 });
+    assert.equal(r.status, 200, r.text);
+    s.v.send({ type: 'request_human' });
+    assert.equal((await s.v.next('handoff')).state, 'waiting_human');
+    await reopened(s.id, 'snoozed, request_human');
+    await s.v.close();
+
+    // Resolved by a person, then the dashboard moves it to waiting_human.
+    const d = await turnOn(0, 'resolved by a person');
+    r = await admin('PATCH', `/v1/admin/conversations/${d.id}`, { state: 'resolved' });
+    assert.equal(r.status, 200, r.text);
+    r = await admin('POST', `/v1/admin/conversations/${d.id}/handoff`, { state: 'waiting_human' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().conversation.state, 'open');
+    await reopened(d.id, 'person-resolved, waiting_human');
+    await d.v.close();
   });
 
   test('a person resolves, snoozes and reopens it; audited; refused out of bounds', async () => {
