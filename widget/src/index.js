@@ -676,6 +676,7 @@ function mount(script, cfg, base, broken, lang) {
   // a message left (the away form) and not yet answered, kept over a reload
   let leftMsg = store.get(key('hand')) == 'left';
   let asking = false; // request_human sent, the server's handoff not yet here
+  let picking; // the handoff button pressed, its availability not yet here (a timer)
   let talked = false; // a visitor message is in the list: "Talk to a person" may show
   // The attach part: att(u) → the ids of the files ready to go with a
   // message (u: its bubble, which then shows them), att.n how many,
@@ -890,6 +891,7 @@ function mount(script, cfg, base, broken, lang) {
     else if (type === 'availability') {
       away = f;
       sync();
+      if (picking) choose(); // the press waited for it
     } else if (type === 'contact_info_saved') {
       if (form && form.away && form.busy) {
         // the email is stored: now a person is asked (the form stays busy)
@@ -1058,14 +1060,21 @@ function mount(script, cfg, base, broken, lang) {
     input.focus();
   });
   on(stopBtn, 'click', stop);
+  // Pressed: the availability now is asked for, and its answer (or, none
+  // within 2 s, the one known) picks "Leave a message" or a person (choose).
   on(handBtn, 'click', () => {
-    if (!up) return;
+    if (!up || picking) return;
+    ws.send('{"type":"availability"}');
+    picking = setTimeout(choose, 2000);
+  });
+  function choose() {
+    picking = clearTimeout(picking); // (undefined: none)
     const f = shadow.activeElement === handBtn;
-    ws.send('{"type":"availability"}'); // the state now, for what follows
+    if (!up) return;
     if (away && away.away) return showForm('away');
     askHuman();
     if (f) input.focus();
-  });
+  }
   // A person, please: the handoff state shows once the server has stored it.
   function askHuman() {
     asking = true;
@@ -1226,6 +1235,7 @@ function mount(script, cfg, base, broken, lang) {
         sessionId = null;
         // an answer to the old session's request_human never comes
         asking = leftMsg = false;
+        picking = clearTimeout(picking); // nor is a press's choice made for it
         hideForm(true);
         setHand('ai');
         store.del(key('hand'));
