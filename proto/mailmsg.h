@@ -21,7 +21,9 @@
  *                  asks as its message ends, and sends nothing then)
  *
  * A mail (one per event, to every member of the conversation's
- * organisation who wants that kind, enabled, at most ST_MAIL_RCPT_MAX):
+ * organisation who wants that kind, enabled, at most ST_MAIL_RCPT_MAX;
+ * ST_MAIL_DUE hands it out to those of them who still are, and drops it
+ * when none is):
  * its rows (recordtab.h) in order (str id, str org, u32 kind, u32
  * attempts, u64 created_at, u64 next_at, str error, u32 n, n x str
  * recipient email, bytes payload).

@@ -150,6 +150,57 @@ rcpt_take(struct store_txn *t, struct st_user *u, void *arg)
 	return ++r->m->nrcpt == ST_MAIL_RCPT_MAX ? -1 : 0;
 }
 
+/* The recipients of a mail still to get it, as it is handed out. */
+struct still {
+	uint32_t kind;
+	struct st_mail *m;
+	uint8_t keep[ST_MAIL_RCPT_MAX];
+};
+
+/* A member who chose the kind keeps their place among m's recipients. */
+static int
+rcpt_still(struct store_txn *t, struct st_user *u, void *arg)
+{
+	struct still *s = arg;
+	uint32_t mask, i;
+
+	if (st_user_acts(u, s->m->org) == NULL ||
+	    u32_get(t, t->st->user_notify, u->id, &mask, "user emails") < 0 ||
+	    !(mask & s->kind))
+		return t->err ? -1 : 0;
+	for (i = 0; i < s->m->nrcpt && i < ST_MAIL_RCPT_MAX; i++)
+		if (strcmp(s->m->rcpt[i], u->email) == 0)
+			s->keep[i] = 1;
+	return 0;
+}
+
+/*
+ * m's recipients cut to those who are still enabled members of its
+ * organisation and still chose its kind (one removed, disabled or who
+ * unsubscribed since it was written gets nothing): how many are left,
+ * or -1 (t failed).
+ */
+static int
+rcpt_recheck(struct store_txn *t, struct st_mail *m)
+{
+	struct still s;
+	uint32_t i, n = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = m->kind;
+	s.m = m;
+	if (store_members_each(t, m->org, rcpt_still, &s) != 0)
+		return -1;
+	for (i = 0; i < m->nrcpt; i++) {
+		if (i < ST_MAIL_RCPT_MAX && s.keep[i])
+			m->rcpt[n++] = m->rcpt[i];
+		else
+			free(m->rcpt[i]);
+	}
+	m->nrcpt = n;
+	return (int)n;
+}
+
 /* ------------------------------------------------------------ waiting */
 
 /*
@@ -453,6 +504,19 @@ store_mail_event(struct store_txn *t, const char *org, const char *conv,
 
 /* ---------------------------------------------------------------- due */
 
+/*
+ * The mail stored under seq (m) goes unsent: none of its recipients
+ * still wants it.
+ */
+static void
+mail_unwanted(struct store_txn *t, uint64_t seq, struct st_mail *m)
+{
+	log_info("mail %s (%s, organisation %s): none of its recipients is "
+	    "still a member who wants it: not sent", m->id,
+	    st_mail_kind_name(m->kind), m->org);
+	mail_remove(t, seq, m);
+}
+
 int
 store_mail_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
     struct st_mail **out, uint32_t *n)
@@ -482,6 +546,12 @@ store_mail_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
 				store_fail(t, PROTO_E_INTERNAL,
 				    "inconsistent index");
 			break;
+		}
+		if ((rc = rcpt_recheck(t, &ms[*n])) <= 0) {
+			if (rc == 0)
+				mail_unwanted(t, seqs[i], &ms[*n]);
+			st_mail_free(&ms[*n]);
+			continue;
 		}
 		outq_due_move(t, t->st->mail_due, seqs[i], ms[*n].next_at,
 		    now + lease_ms);

@@ -275,6 +275,42 @@ test_handoff_mail(void **state)
 	assert_int_equal(result(f, "ml_nonsense", 1, 0), PROTO_E_NOT_FOUND);
 }
 
+/*
+ * A mail handed out goes to those of its recipients who still chose its
+ * kind; none left, it goes unsent.
+ */
+static void
+test_rcpt_recheck(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_USER_ID_MAX + 1], c[ST_USER_ID_MAX + 1];
+	char conv[ST_ID_HEX + 1];
+	struct st_mails m;
+
+	store_mail_settings(f->st, 1);
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
+	who_user_new(f, ST_ORG_DEFAULT, "c@example.com", "Someone", c);
+	choose(f, a, ST_MAIL_HANDOFF);
+	choose(f, c, ST_MAIL_ALL);
+	fix_conv_new(f, "s1", conv);
+	handoff(f, conv, ST_HANDOFF_WAITING);
+	choose(f, a, ST_MAIL_CONTACT);	/* no more handoffs */
+	due(f, 16, &m);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.mails[0].nrcpt, 1);
+	assert_string_equal(m.mails[0].rcpt[0], "c@example.com");
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+
+	choose(f, c, 0);
+	fake_now += 60000;	/* the lease */
+	due(f, 16, &m);
+	assert_int_equal(m.n, 0);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	assert_int_equal(entries(f, "mails"), 0);
+	assert_int_equal(entries(f, "mail_due"), 0);
+	assert_int_equal(entries(f, "mail_counts"), 0);
+}
+
 static void
 test_waiting(void **state)
 {
@@ -723,6 +759,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_choice, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_handoff_mail, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_rcpt_recheck, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_waiting, setup,
 		    fix_teardown),

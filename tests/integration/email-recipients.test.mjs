@@ -1,0 +1,98 @@
+// Who receives a mail, decided again as it is sent, through a real SMTP
+// server (Debian's aiosmtpd, lib/smtpd.py, STARTTLS and AUTH as in
+// email.test.mjs), PARLEY_NOTIFY_RETRY_MS 1 s:
+//
+//   - members removed, disabled or unsubscribed while their mail waits for
+//     a retry (the server down at first) get nothing: a mail is written
+//     with the recipients of its time, and storaged hands it out with only
+//     those who are still enabled members of its organisation and still
+//     chose its kind (they all got it, however long its retries went on);
+//     a mail none of whose recipients is left is dropped unsent (logged).
+//
+// Every wait is bounded; the Parley and the server stop in after().
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, freePort, waitFor } from './lib/harness.mjs';
+import { addMember } from './lib/people.mjs';
+import { Smtpd, smtpCert } from './lib/smtp.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const N = '/v1/admin/notifications';
+const USER = 'mailer';
+const PASSWORD = 'smtp pass 1234';
+
+describe('the recipients of a mail, checked as it is sent', { timeout: 120000 }, () => {
+  let p, smtpd, dir, port, wd;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-email-rcpt-'));
+    smtpCert(dir);
+    port = await freePort();
+    p = new Parley({
+      workers: 1,
+      mock: true,
+      env: {
+        RATE_LIMIT_MAX_REQUESTS: '0',
+        SMTP_URL: `smtp://127.0.0.1:${port}`,
+        SMTP_USER: USER,
+        SMTP_PASSWORD: PASSWORD,
+        SMTP_FROM: 'parley@example.com',
+        SMTP_CA_FILE: path.join(dir, 'cert.pem'),
+        PARLEY_NOTIFY_RETRY_MS: '1000',
+      },
+    });
+    await p.start();
+    wd = await createWidget(p, { handoff_enabled: true, contact_info_mode: 'optional', collect_name: true, collect_email: true });
+  });
+  after(async () => {
+    if (smtpd) await smtpd.stop();
+    if (p) await p.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  // member chooses exactly body's emails.
+  async function choose(member, body) {
+    const r = await member.session.request('PUT', N, { body });
+    assert.equal(r.status, 200, r.text);
+  }
+
+  test('removed, disabled, unsubscribed while the mail waits: not sent to them', async () => {
+    const stays = await addMember(p, { role: 'owner' });
+    const removed = await addMember(p, { role: 'agent' });
+    const disabled = await addMember(p, { role: 'agent' });
+    const unsubscribed = await addMember(p, { role: 'agent' });
+    for (const m of [stays, removed, disabled]) await choose(m, { handoff_requested: true });
+    // The only one who wants "new contact" mails: that mail is left with nobody.
+    await choose(unsubscribed, { handoff_requested: true, new_contact: true });
+
+    // Nothing listens on port: each mail's first attempt fails.
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('please mail the members of now');
+    v.send({ type: 'contact_info', name: 'Ann Example', email: 'ann@example.org' });
+    await v.next('contact_info_saved');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await v.close();
+    await waitFor(() => /\(handoff\), attempt 1 failed/.test(p.tail('masterd', 1e6)) &&
+      /\(contact\), attempt 1 failed/.test(p.tail('masterd', 1e6)), 20000, 'both mails\' first attempts');
+
+    let r = await p.adminJson('DELETE', `/v1/admin/users/${removed.id}`);
+    assert.equal(r.status, 200, r.text);
+    r = await p.adminJson('PATCH', `/v1/admin/users/${disabled.id}`, { disabled: true });
+    assert.equal(r.status, 200, r.text);
+    await choose(unsubscribed, {});
+
+    smtpd = new Smtpd(dir, port, { user: USER, password: PASSWORD });
+    await smtpd.start();
+    // The one who stays chose handoffs alone: theirs is the handoff mail.
+    await waitFor(() => smtpd.mails.some((m) => m.rcpt_tos.includes(stays.email)), 30000, 'the handoff mail, retried');
+    assert.deepEqual(smtpd.mails.find((m) => m.rcpt_tos.includes(stays.email)).rcpt_tos, [stays.email]);
+    await waitFor(() => /mail ml_[0-9a-f]+ \(contact, organisation \S+\): none of its recipients is still a member who wants it: not sent/
+      .test(p.tail('storaged', 1e6)), 30000, 'the contact mail dropped');
+    assert.deepEqual(smtpd.mails.map((m) => m.rcpt_tos), [[stays.email]]);
+  });
+});
