@@ -191,6 +191,7 @@ struct settings {
 	uint32_t embed_min_score;	/* PARLEY_EMBED_MIN_SCORE, thousandths */
 	char *rerank_model;		/* PARLEY_RERANK_MODEL; NULL = off */
 	uint32_t notify_lease_ms;	/* PARLEY_NOTIFY_LEASE_MS */
+	uint32_t smtp_data_end_ms;	/* PARLEY_SMTP_DATA_END_MS */
 	/* email (issue 23): SMTP_URL NULL = off; the password wiped */
 	char *smtp_url;		/* SMTP_URL (storaged: only whether set) */
 	char *smtp_user;	/* SMTP_USER */

@@ -652,6 +652,11 @@ const struct setting settings_table[] = {
 	    3600000, NULL, NULL, NULL, M | W, F(notify_lease_ms),
 	    "how long a notification the notifier took and never answered "
 	    "(it crashed) waits before it is taken again" },
+	{ "PARLEY_SMTP_DATA_END_MS", SETTING_NUMBER, "600000", NULL, 1000,
+	    3600000, NULL, NULL, NULL, M | W, F(smtp_data_end_ms),
+	    "how long the notifier waits for the SMTP server's answer to "
+	    "the end of a message (RFC 5321's 10 minutes; shorter is for "
+	    "tests)" },
 	/* Away mode (issue 23). */
 	{ "PARLEY_AWAY_AFTER_MS", SETTING_NUMBER, "120000", NULL, 1000,
 	    86400000, NULL, NULL, NULL, M | W | S, F(away_after_ms),

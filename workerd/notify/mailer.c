@@ -18,8 +18,11 @@
  *   smtp:// must upgrade with STARTTLS (CURLUSESSL_ALL: no password and
  *   no mail in clear), smtps:// is TLS from the start; the server's
  *   certificate is verified (SMTP_CA_FILE, else the system's). Connecting
- *   NOTIFY_CONNECT_MS, the whole transaction NOTIFY_TIMEOUT_MS (its QUIT
- *   too: mailpool.c).
+ *   NOTIFY_CONNECT_MS, the transaction up to its message's end
+ *   NOTIFY_TIMEOUT_MS; then the server's answer to it (and the QUIT)
+ *   PARLEY_SMTP_DATA_END_MS more, 10 minutes (RFC 5321 4.5.3.2.6: it
+ *   delivers as it answers, so one cut short gets the message again at
+ *   the retry; mailpool.c).
  * - Still to be sent? A mail's conversation or contact may be deleted
  *   while it is being sent (storaged then drops the mail, leased or
  *   not). When curl has read the whole message and would end it (the
@@ -103,7 +106,11 @@ mail_answer(struct st_mail *m, const char *error, int final)
 		q.retry_at = proto_wall_ms() + notify_backoff_from(
 		    wsettings.notify_retry_ms, attempts, rnd);
 	}
-	if (error != NULL)
+	if (error == NULL)
+		log_info("mail %s (%s) sent", m->id,
+		    st_mail_kind_name(m->kind) ? st_mail_kind_name(m->kind) :
+		    "?");
+	else
 		log_info("mail %s (%s), attempt %u failed: %s%s", m->id,
 		    st_mail_kind_name(m->kind) ? st_mail_kind_name(m->kind) :
 		    "?", attempts, error, q.retry_at == 0 ?
@@ -212,6 +219,8 @@ msg_read(char *p, size_t size, size_t n, void *arg)
 		want = left;
 	memcpy(p, s->msg.data + s->sent, want);
 	s->sent += want;
+	if (want == 0)
+		mailpool_ended(&s->j);	/* the server's answer: minutes */
 	return want;
 }
 
@@ -228,6 +237,11 @@ msend_setup(struct msend *s)
 	    0;
 	bad |= curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL) !=
 	    CURLE_OK;
+	/* The answer to the end of DATA may take end_ms (mailpool.c). */
+	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+	    (long)NOTIFY_TIMEOUT_MS + (long)s->j.end_ms) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+	    (long)(s->j.end_ms + 999) / 1000) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
 	if (wsettings.smtp_ca_file != NULL)
@@ -314,6 +328,7 @@ mail_send(struct st_mail *m)
 	buf_init(&s->msg);
 	s->j.done = msend_done;
 	s->j.gate = msend_gate;
+	s->j.end_ms = wsettings.smtp_data_end_ms;
 	if ((why = msend_prepare(s, m, &final)) == NULL &&
 	    mailpool_submit(&s->j) < 0)
 		why = "curl: cannot start the transfer";

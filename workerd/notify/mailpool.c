@@ -23,12 +23,18 @@
  * transfer is (NOTIFY_TIMEOUT_MS from its start) and ends at
  * mailpool_shutdown: a job never answered does not go on.
  *
+ * The end (mailpool_ended): once a job's thread has sent all it sends
+ * (the mailer: its message ended), its transfer may last the job's
+ * end_ms more (PARLEY_SMTP_DATA_END_MS, 10 minutes: the server delivers
+ * as it answers the end of DATA, and one slower than NOTIFY_TIMEOUT_MS
+ * got the whole message again at every retry).
+ *
  * Bounds: at most MAILPOOL_THREADS jobs between submit and done (the
  * mailer never has more than NOTIFY_MAIL_INFLIGHT at once; a submit past
- * it is refused). Each transfer keeps curl's NOTIFY_CONNECT_MS and
- * NOTIFY_TIMEOUT_MS, and a progress callback ends it past
- * NOTIFY_TIMEOUT_MS (curl's own timeout leaves the QUIT out, which
- * waits up to 2 minutes) or once mailpool_shutdown has begun: curl calls
+ * it is refused). Each transfer keeps curl's NOTIFY_CONNECT_MS, and a
+ * progress callback ends it past NOTIFY_TIMEOUT_MS, or end_ms after
+ * mailpool_ended (curl's own timeout leaves the QUIT out, which waits
+ * up to 2 minutes), or once mailpool_shutdown has begun: curl calls
  * it at least once a second, also while it waits for a server, so the
  * threads are joined within about a second.
  */
@@ -94,8 +100,7 @@ mp_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 {
 	const struct mailpool_job *j = arg;
 
-	return atomic_load(&mp.stop) ||
-	    proto_mono_ms() - j->started > NOTIFY_TIMEOUT_MS;
+	return atomic_load(&mp.stop) || proto_mono_ms() > j->until;
 }
 
 /* One job, on its thread: performed, its handle cleaned up, handed back. */
@@ -103,6 +108,7 @@ static void
 mp_perform(struct mailpool_job *j)
 {
 	j->started = proto_mono_ms();
+	j->until = j->started + NOTIFY_TIMEOUT_MS;
 	j->rc = curl_easy_perform(j->easy);
 	curl_easy_cleanup(j->easy);
 	j->easy = NULL;
@@ -114,7 +120,7 @@ enum { GATE_NONE, GATE_ASKED, GATE_GO, GATE_STOP };
 int
 mailpool_gate(struct mailpool_job *j)
 {
-	long long until = j->started + NOTIFY_TIMEOUT_MS, now;
+	long long until = j->until, now;
 	struct timespec ts;
 	int go;
 
@@ -138,6 +144,12 @@ mailpool_gate(struct mailpool_job *j)
 	j->gate_state = GATE_NONE;	/* a late answer finds nobody */
 	pthread_mutex_unlock(&mp.mu);
 	return go;
+}
+
+void
+mailpool_ended(struct mailpool_job *j)
+{
+	j->until = proto_mono_ms() + j->end_ms;
 }
 
 void

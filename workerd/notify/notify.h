@@ -226,7 +226,9 @@ struct mailpool_job {
 	void (*done)(struct mailpool_job *);
 	void (*gate)(struct mailpool_job *);	/* NULL: it has none */
 	CURLcode rc;			/* curl_easy_perform's */
+	uint32_t end_ms;		/* the owner's: the wait after the end */
 	long long started;		/* proto_mono_ms() as it began */
+	long long until;		/* the thread's: its end at the latest */
 	int gate_state;			/* under the pool's mutex */
 };
 /*
@@ -236,7 +238,8 @@ struct mailpool_job {
 int mailpool_start(void);
 /*
  * j queued for a thread, its progress callback set (it ends the transfer
- * past NOTIFY_TIMEOUT_MS, QUIT included, or at mailpool_shutdown). 0, or
+ * past NOTIFY_TIMEOUT_MS, QUIT included, or end_ms after mailpool_ended,
+ * or at mailpool_shutdown). 0, or
  * -1 (not started, MAILPOOL_THREADS jobs already): done is not called.
  */
 int mailpool_submit(struct mailpool_job *j);
@@ -253,6 +256,13 @@ void mailpool_shutdown(void);
  * the pool stops). At most once per job.
  */
 int mailpool_gate(struct mailpool_job *j);
+/*
+ * On j's thread (in a curl callback of j): what j sends is all sent; its
+ * transfer may now last j->end_ms more, past NOTIFY_TIMEOUT_MS (the
+ * server's answer to a message's end, RFC 5321 4.5.3.2.6: 10 minutes,
+ * and the QUIT after it), still ended at mailpool_shutdown.
+ */
+void mailpool_ended(struct mailpool_job *j);
 /*
  * On the loop: the answer to j's gate (go 1: on). Nothing when j's
  * thread no longer waits.

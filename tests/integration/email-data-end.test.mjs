@@ -1,0 +1,93 @@
+// The SMTP server's answer to the end of a message, slower than the
+// notifier's 15 s bound on the rest of a transaction (Debian's aiosmtpd,
+// lib/smtpd.py, STARTTLS and AUTH as in email.test.mjs, answering the end
+// of each message DATA_HOLD_MS after it came):
+//
+//   - the notifier waits for it (RFC 5321 4.5.3.2.6: 10 minutes,
+//     PARLEY_SMTP_DATA_END_MS): one message, one attempt, sent. Cut at
+//     15 s, the attempt failed and the server, which delivers as it
+//     answers, got the whole message again at every retry;
+//   - a stop while the notifier waits for that answer ends the transfer:
+//     the notifier leaves after its grace (PARLEY_SHUTDOWN_TIMEOUT_MS),
+//     not killed by masterd.
+//
+// Every wait is bounded; the Parley and the server stop in after().
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, freePort, waitFor } from './lib/harness.mjs';
+import { addMember } from './lib/people.mjs';
+import { Smtpd, smtpCert } from './lib/smtp.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
+
+const USER = 'mailer';
+const PASSWORD = 'smtp pass 1234';
+const DATA_HOLD_MS = 20000;        // past NOTIFY_TIMEOUT_MS (15 s)
+const SHUTDOWN_MS = 2000;
+
+describe('a server slow to answer the end of a message', { timeout: 150000 }, () => {
+  let p, smtpd, dir, wd;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-email-end-'));
+    smtpCert(dir);
+    smtpd = new Smtpd(dir, await freePort(), { user: USER, password: PASSWORD, dataDelayMs: DATA_HOLD_MS });
+    await smtpd.start();
+    p = new Parley({
+      workers: 1,
+      mock: true,
+      shutdownTimeoutMs: SHUTDOWN_MS,
+      env: {
+        RATE_LIMIT_MAX_REQUESTS: '0',
+        SMTP_URL: `smtp://127.0.0.1:${smtpd.port}`,
+        SMTP_USER: USER,
+        SMTP_PASSWORD: PASSWORD,
+        SMTP_FROM: 'parley@example.com',
+        SMTP_CA_FILE: path.join(dir, 'cert.pem'),
+        PARLEY_NOTIFY_RETRY_MS: '1000',
+      },
+    });
+    await p.start();
+    const u = await addMember(p, { role: 'agent' });
+    const r = await u.session.request('PUT', '/v1/admin/notifications', { body: { handoff_requested: true } });
+    assert.equal(r.status, 200, r.text);
+    wd = await createWidget(p, { handoff_enabled: true });
+  });
+  after(async () => {
+    if (smtpd) await smtpd.stop();
+    if (p) await p.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function handoff(text) {
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn(text);
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await v.close();
+  }
+
+  test('its answer waited for: one message, sent once', async () => {
+    await handoff('answer me slowly');
+    await waitFor(() => smtpd.mails.length >= 1, 20000, 'the handoff mail');
+    // Its outcome: sent (logged), or the attempt failed (the bug).
+    const log = () => p.tail('masterd', 1e6);
+    await waitFor(() => /mail ml_[0-9a-f]+ \(handoff\) sent|attempt \d+ failed/.test(log()),
+      DATA_HOLD_MS + 20000, 'the mail\'s outcome');
+    assert.deepEqual(log().split('\n').filter((l) => /attempt \d+ failed/.test(l)), []);
+    assert.equal(smtpd.mails.length, 1);
+  });
+
+  test('a stop while the answer is awaited ends the transfer', async () => {
+    const before = smtpd.mails.length;
+    await handoff('stop while I wait');
+    await waitFor(() => smtpd.mails.length > before, 20000, 'the mail, its answer held');
+    const stopping = p;
+    p = null;
+    await stopping.stop();
+    assert.doesNotMatch(stopping.tail('masterd', 1e6), /notifier \d+ \(pid \d+\) killed by signal/);
+  });
+});
