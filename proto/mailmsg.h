@@ -14,7 +14,9 @@
  *                  PARLEY_NOTIFY_LEASE_MS) -> u32 n, n x mail (the
  *                  notifier's; each leased for lease_ms)
  *   ST_MAIL_RESULT str id, u8 ok, str error, u64 retry_at (0: no retry
- *                  left)                                 -> (empty)
+ *                  left), u32 n, n x str recipient (retried: those it
+ *                  is still for, the others got it or refused it for
+ *                  good; none: all)                      -> (empty)
  *   ST_MAIL_CHECK  str id -> (empty): the mail is still to be sent;
  *                  `not found` when it is gone (its conversation or
  *                  contact deleted since it was leased: the notifier

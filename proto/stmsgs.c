@@ -960,11 +960,18 @@ static const struct pfield f_mails[] = {
 };
 PLAYOUT(pl_mails, struct st_mails, f_mails);
 
+static const struct pfield f_email_str[] = {
+	PFSTR(struct st_str, s, ST_EMAIL_MAX),
+};
+static PLAYOUT(pl_email_str, struct st_str, f_email_str);
+
 static const struct pfield f_mail_result_req[] = {
 	PFSTR(struct st_mail_result_req, id, ST_MAIL_ID_LEN),
 	PFU8(struct st_mail_result_req, ok),
 	PFCLIP(struct st_mail_result_req, error, ST_MAIL_ERROR_MAX),
 	PFU64(struct st_mail_result_req, retry_at),
+	PFLIST(struct st_mail_result_req, rcpt, nrcpt, ST_MAIL_RCPT_MAX,
+	    pl_email_str),
 };
 PLAYOUT(pl_mail_result_req, struct st_mail_result_req, f_mail_result_req);
 

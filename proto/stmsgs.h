@@ -873,6 +873,9 @@ struct st_mail_result_req {
 	uint8_t ok;
 	const char *error;
 	uint64_t retry_at;	/* 0: no retry left */
+	/* Retried: the recipients it is still for (none: all of them). */
+	struct st_str *rcpt;
+	uint32_t nrcpt;
 };
 
 /* --------------------------------------------------------- the layouts */

@@ -567,9 +567,34 @@ store_mail_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
 	return 0;
 }
 
+/*
+ * m's recipients cut to those in keep (nkeep of them; none: all kept):
+ * how many are left.
+ */
+static uint32_t
+rcpt_keep(struct st_mail *m, const struct st_str *keep, uint32_t nkeep)
+{
+	uint32_t i, j, n = 0;
+
+	if (nkeep == 0)
+		return m->nrcpt;
+	for (i = 0; i < m->nrcpt; i++) {
+		for (j = 0; j < nkeep; j++)
+			if (strcmp(m->rcpt[i], keep[j].s) == 0)
+				break;
+		if (j < nkeep)
+			m->rcpt[n++] = m->rcpt[i];
+		else
+			free(m->rcpt[i]);
+	}
+	m->nrcpt = n;
+	return n;
+}
+
 int
 store_mail_result(struct store_txn *t, const char *id, int ok,
-    const char *error, uint64_t retry_at)
+    const char *error, uint64_t retry_at, const struct st_str *keep,
+    uint32_t nkeep)
 {
 	struct st_mail m;
 	uint64_t seq;
@@ -582,7 +607,7 @@ store_mail_result(struct store_txn *t, const char *id, int ok,
 		    "no such mail");
 	if ((rc = mail_load(t, seq, &m)) != 0)
 		return rc < 0 ? t->err : 0;
-	if (ok || retry_at == 0) {
+	if (ok || retry_at == 0 || rcpt_keep(&m, keep, nkeep) == 0) {
 		if (!ok)
 			log_warnx("mail %s (%s, organisation %s) failed after "
 			    "%u attempts: %s", m.id, st_mail_kind_name(m.kind),

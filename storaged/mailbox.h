@@ -55,11 +55,14 @@ uint32_t store_event_mail(const struct st_event *);
 int store_mail_due(struct store_txn *, uint32_t max, uint32_t lease_ms,
     struct st_mail **out, uint32_t *n);
 /*
- * ST_MAIL_RESULT: ok, sent (the mail goes); else retried at retry_at, or
- * dropped when 0 (logged). A mail no longer there (a late answer): 0.
+ * ST_MAIL_RESULT: ok, sent (the mail goes); else retried at retry_at,
+ * for those of its recipients in keep when nkeep > 0 (the rest got it or
+ * refused it for good), or dropped when retry_at is 0 (logged). A mail
+ * no longer there (a late answer): 0.
  */
 int store_mail_result(struct store_txn *, const char *id, int ok,
-    const char *error, uint64_t retry_at);
+    const char *error, uint64_t retry_at, const struct st_str *keep,
+    uint32_t nkeep);
 /*
  * ST_MAIL_CHECK: 0 while the mail id is pending (leased or not); `not
  * found` once it is gone: its conversation or contact deleted (or

@@ -57,7 +57,8 @@ call_mail_result(struct store_txn *t, struct dbatch *b, const void *req,
 {
 	const struct st_mail_result_req *q = req;
 
-	return store_mail_result(t, q->id, q->ok != 0, q->error, q->retry_at);
+	return store_mail_result(t, q->id, q->ok != 0, q->error, q->retry_at,
+	    q->rcpt, q->nrcpt);
 }
 
 int

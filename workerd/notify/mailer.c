@@ -15,6 +15,12 @@
  * - Sending: one SMTP transaction per mail, every recipient in RCPT TO
  *   (one refused does not stop the others) and none in a header: To is
  *   the recipient when there is one, else "undisclosed-recipients:;".
+ *   Each RCPT TO's answer is read as it comes (curl's debug callback:
+ *   libcurl 7.88 goes on without a refused recipient and tells nobody,
+ *   so one refused for now, a 4xx, lost the mail). A mail sent to some
+ *   is retried for those refused with a 4xx alone; one refused with a
+ *   5xx is dropped (logged); a transaction that failed is retried for
+ *   all but those (ST_MAIL_RESULT's recipients).
  *   smtp:// must upgrade with STARTTLS (CURLUSESSL_ALL: no password and
  *   no mail in clear), smtps:// is TLS from the start; the server's
  *   certificate is verified (SMTP_CA_FILE, else the system's). Connecting
@@ -40,8 +46,10 @@
  *   (the mail's id and curl's error; never the password or the text).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 
 #include "log.h"
@@ -61,6 +69,11 @@ struct msend {
 	struct buf msg;
 	size_t sent;			/* bytes of msg read by curl */
 	struct curl_slist *rcpt;
+	/* The thread's until done: each RCPT TO's answer (0: none yet). */
+	uint16_t code[ST_MAIL_RCPT_MAX];
+	uint32_t nasked;		/* RCPT TOs sent */
+	int asking;			/* the last one's answer awaited */
+	char refusal[128];		/* the last 4xx or 5xx line */
 	char err[CURL_ERROR_SIZE];
 	int gated;			/* the thread's: at the gate once */
 	/* The loop's: the ST_MAIL_CHECK asked at the gate, and its answer. */
@@ -89,9 +102,13 @@ result_done(const struct storec_result *r, void *arg)
 	on_idle();
 }
 
-/* m's outcome to storaged; m is freed. error NULL: sent. */
+/*
+ * m's outcome to storaged; m is freed. error NULL: sent. Retried, for the
+ * nkeep recipients of keep (0: all of them).
+ */
 static void
-mail_answer(struct st_mail *m, const char *error, int final)
+mail_answer_for(struct st_mail *m, const char *error, int final,
+    struct st_str *keep, uint32_t nkeep)
 {
 	struct st_mail_result_req q;
 	unsigned int attempts = m->attempts + 1;
@@ -101,6 +118,8 @@ mail_answer(struct st_mail *m, const char *error, int final)
 	q.id = m->id;
 	q.ok = error == NULL;
 	q.error = error != NULL ? error : "";
+	q.rcpt = keep;
+	q.nrcpt = nkeep;
 	if (error != NULL && !final && !notify_backoff_done(attempts)) {
 		proto_random(&rnd, sizeof(rnd));
 		q.retry_at = proto_wall_ms() + notify_backoff_from(
@@ -123,6 +142,13 @@ mail_answer(struct st_mail *m, const char *error, int final)
 	free(m);
 }
 
+/* m's outcome to storaged, for all its recipients; m is freed. */
+static void
+mail_answer(struct st_mail *m, const char *error, int final)
+{
+	mail_answer_for(m, error, final, NULL, 0);
+}
+
 /* ----------------------------------------------------------- sending */
 
 static void
@@ -137,6 +163,58 @@ msend_free(struct msend *s)
 
 static void poll_soon(void);
 
+/*
+ * s's mail's outcome by each recipient's answer, sent (rc, curl's) or
+ * not: the recipients to try again in keep (*nkeep; those refused with a
+ * 4xx, and all but those refused with a 5xx when nothing was sent), the
+ * 5xx ones logged. NULL when none is left to try, else why.
+ */
+static const char *
+rcpt_outcome(struct msend *s, CURLcode rc, struct st_str *keep,
+    uint32_t *nkeep, char *why, size_t whylen)
+{
+	const struct st_mail *m = s->m;
+	uint32_t i, n = 0, temp = 0;
+
+	for (i = 0; i < m->nrcpt && i < ST_MAIL_RCPT_MAX; i++) {
+		if (s->code[i] >= 500) {
+			log_warnx("mail %s (%s): recipient %s refused for good "
+			    "(%u): not sent to them", m->id,
+			    st_mail_kind_name(m->kind) ?
+			    st_mail_kind_name(m->kind) : "?", m->rcpt[i],
+			    s->code[i]);
+			continue;
+		}
+		temp += s->code[i] >= 400;
+		if (rc != CURLE_OK || s->code[i] >= 400)
+			keep[n++].s = m->rcpt[i];
+	}
+	*nkeep = n;
+	if (rc == CURLE_OK && temp == 0)
+		return NULL;
+	if (rc != CURLE_OK)
+		return s->why != NULL ? s->why : s->err[0] != '\0' ? s->err :
+		    curl_easy_strerror(rc);
+	snprintf(why, whylen, "sent to some, %u recipient%s refused for now: "
+	    "%s", temp, temp == 1 ? "" : "s", s->refusal);
+	return why;
+}
+
+/* s's outcome (curl's rc) to storaged; s's mail is freed. */
+static void
+msend_answer(struct msend *s, CURLcode rc)
+{
+	struct st_str keep[ST_MAIL_RCPT_MAX];
+	char why[256];
+	const char *error;
+	uint32_t nkeep;
+
+	error = rcpt_outcome(s, rc, keep, &nkeep, why, sizeof(why));
+	/* Left for none: every recipient refused it for good. */
+	mail_answer_for(s->m, error, error != NULL && nkeep == 0, keep, nkeep);
+	s->m = NULL;
+}
+
 /* The thread is done with s (mailpool.c): its outcome, on the loop. */
 static void
 msend_done(struct mailpool_job *j)
@@ -147,7 +225,6 @@ msend_done(struct mailpool_job *j)
 
 	TAILQ_REMOVE(&sends, s, entry);
 	nsending--;
-	s->m = NULL;
 	storec_cancel(s->check);	/* the thread stopped waiting */
 	s->check = NULL;
 	if (s->gone && rc != CURLE_OK) {
@@ -158,10 +235,9 @@ msend_done(struct mailpool_job *j)
 		    "?");
 		st_mail_free(m);
 		free(m);
+		s->m = NULL;
 	} else
-		mail_answer(m, rc == CURLE_OK ? NULL : s->why != NULL ?
-		    s->why : s->err[0] != '\0' ? s->err :
-		    curl_easy_strerror(rc), 0);
+		msend_answer(s, rc);
 	msend_free(s);
 	poll_soon();
 	on_idle();
@@ -224,6 +300,42 @@ msg_read(char *p, size_t size, size_t n, void *arg)
 	return want;
 }
 
+/*
+ * curl's SMTP conversation (on the mail thread): each RCPT TO sent, and
+ * the code of its answer's last line, kept in s->code in the order of
+ * s's recipients (curl sends them in that order, one at a time).
+ */
+static int
+rcpt_debug(CURL *e, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct msend *s = arg;
+	unsigned int code;
+	size_t n;
+
+	if (type == CURLINFO_HEADER_OUT && size >= 5 &&
+	    strncasecmp(data, "RCPT ", 5) == 0) {
+		s->asking = s->nasked++ < ST_MAIL_RCPT_MAX;
+		return 0;
+	}
+	if (type != CURLINFO_HEADER_IN || !s->asking || size < 3 ||
+	    (size > 3 && data[3] == '-'))
+		return 0;
+	for (n = 0, code = 0; n < 3; n++) {
+		if (data[n] < '0' || data[n] > '9')
+			return 0;
+		code = code * 10 + (unsigned int)(data[n] - '0');
+	}
+	s->asking = 0;
+	s->code[s->nasked - 1] = (uint16_t)code;
+	if (code >= 400) {
+		for (n = 0; n < size && n + 1 < sizeof(s->refusal) &&
+		    data[n] != '\r' && data[n] != '\n'; n++)
+			s->refusal[n] = data[n];
+		s->refusal[n] = '\0';
+	}
+	return 0;
+}
+
 /* The easy handle of s: 0, or -1. */
 static int
 msend_setup(struct msend *s)
@@ -262,6 +374,10 @@ msend_setup(struct msend *s)
 	bad |= curl_easy_setopt(e, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L) !=
 	    CURLE_OK;
 #endif
+	bad |= curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, rcpt_debug) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_DEBUGDATA, s) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_VERBOSE, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_READFUNCTION, msg_read) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_READDATA, s) != CURLE_OK;

@@ -21,13 +21,15 @@ export function smtpCert(dir) {
 export class Smtpd {
   // plain: no STARTTLS offered, AUTH taken in clear. rcptDelayMs: each
   // RCPT TO answered that long after it came; dataDelayMs: each message's
-  // end likewise (it is in mails at once).
-  constructor(dir, port, { plain = false, user, password, rcptDelayMs = 0, dataDelayMs = 0 } = {}) {
+  // end likewise (it is in mails at once). rcptReplies: a JSON file
+  // {address: reply line} the server reads at each RCPT TO (smtpd.py).
+  constructor(dir, port, { plain = false, user, password, rcptDelayMs = 0, dataDelayMs = 0, rcptReplies = '-' } = {}) {
     this.dir = dir;
     this.port = port;
     this.plain = plain;
     this.rcptDelayMs = rcptDelayMs;
     this.dataDelayMs = dataDelayMs;
+    this.rcptReplies = rcptReplies;
     this.user = user;
     this.password = password;
     this.lines = [];
@@ -37,7 +39,7 @@ export class Smtpd {
     const tls = this.plain ? ['-', '-'] : [path.join(this.dir, 'cert.pem'), path.join(this.dir, 'key.pem')];
     this.proc = spawnOwned('/usr/bin/python3', [path.join(REPO, 'tests/integration/lib/smtpd.py'),
       ...tls, this.user, this.password, String(this.port), String(this.rcptDelayMs),
-      String(this.dataDelayMs)],
+      String(this.dataDelayMs), this.rcptReplies],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     this.stderr = '';
     // Its own lines: a server started again is ready when it says so.

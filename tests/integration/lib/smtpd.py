@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A real SMTP server for tests/integration/email.test.mjs (aiosmtpd).
 
-Usage: smtpd.py CERT KEY USER PASSWORD [PORT [RCPT_DELAY_MS [DATA_DELAY_MS]]]
+Usage: smtpd.py CERT KEY USER PASSWORD [PORT [RCPT_DELAY_MS [DATA_DELAY_MS
+                 [RCPT_REPLIES]]]]
 
 Listens on 127.0.0.1 (PORT, or a free one), requires STARTTLS before
 anything else (the certificate and key given) and AUTH with USER and
@@ -10,8 +11,13 @@ accepted in clear (what a client that must not send a password in
 clear has to refuse). RCPT_DELAY_MS: each RCPT TO is answered that
 long after it came; DATA_DELAY_MS: the end of each message likewise,
 once it is printed (a slow server; other sessions go on meanwhile).
+RCPT_REPLIES ("-": none): a JSON file {address: reply line}, read at
+each RCPT TO: an address in it is answered that line (a refusal, "450
+4.2.0 Greylisted", is not a recipient of the message), any other "250
+OK". The test may rewrite it between sessions.
 Prints one JSON line per event on stdout:
   {"ready": port}                          once listening
+  {"rcpt": address, "reply": line}          each RCPT TO answered
   {"auth": user, "ok": bool, "tls": bool}   each AUTH attempt
   {"mail_from", "rcpt_tos", "data", "tls", "peer"}  each message received
 """
@@ -31,16 +37,28 @@ def say(obj):
     sys.stdout.flush()
 
 
+def rcpt_reply(path, address):
+    """The line RCPT_REPLIES gives address, else "250 OK"."""
+    if path == "-":
+        return "250 OK"
+    with open(path) as f:
+        return json.load(f).get(address, "250 OK")
+
+
 class Handler:
-    def __init__(self, rcpt_delay_ms=0, data_delay_ms=0):
+    def __init__(self, rcpt_delay_ms=0, data_delay_ms=0, rcpt_replies="-"):
         self.rcpt_delay = rcpt_delay_ms / 1000
         self.data_delay = data_delay_ms / 1000
+        self.rcpt_replies = rcpt_replies
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_delay > 0:
             await asyncio.sleep(self.rcpt_delay)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
+        reply = rcpt_reply(self.rcpt_replies, address)
+        say({"rcpt": address, "reply": reply})
+        if reply.startswith("250"):
+            envelope.rcpt_tos.append(address)
+        return reply
 
     async def handle_DATA(self, server, session, envelope):
         say({
@@ -83,7 +101,8 @@ READY_TIMEOUT = 30
 def main():
     cert, key, user, password = sys.argv[1:5]
     port = int(sys.argv[5]) if len(sys.argv) > 5 else free_port()
-    handler = Handler(*(int(a) for a in sys.argv[6:8]))
+    handler = Handler(*(int(a) for a in sys.argv[6:8]),
+                      *sys.argv[8:9])
     if cert == "-":
         controller = Controller(
             handler, hostname="127.0.0.1", port=port,

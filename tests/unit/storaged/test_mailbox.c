@@ -6,7 +6,8 @@
  * members who chose it (not to one who did not, not to a disabled one),
  * none with email off; ST_MAIL_DUE leases (taken again only when the
  * lease ends: at least once), ST_MAIL_RESULT retries at retry_at, or
- * deletes a mail sent or out of retries; a visitor's message in `human`
+ * deletes a mail sent or out of retries, retries one for the recipients
+ * it names; a visitor's message in `human`
  * writes a "waiting" mail only when no agent wrote for 2 minutes, and
  * once per conversation per 10 minutes; kept across a reopen; a deleted
  * conversation's and user's records go with them, the conversation's
@@ -133,7 +134,18 @@ static int
 result(struct fix *f, const char *id, int ok, uint64_t retry_at)
 {
 	struct st_mail_result_req q = { id, (uint8_t)ok, ok ? "" :
-	    "connection refused", retry_at };
+	    "connection refused", retry_at, NULL, 0 };
+
+	return request_who(f, NULL, PROTO_ST_MAIL_RESULT, &q, NULL, NULL);
+}
+
+/* A failure retried for the recipients of keep (n of them). */
+static int
+result_for(struct fix *f, const char *id, uint64_t retry_at,
+    struct st_str *keep, uint32_t n)
+{
+	struct st_mail_result_req q = { id, 0, "450 greylisted", retry_at,
+	    keep, n };
 
 	return request_who(f, NULL, PROTO_ST_MAIL_RESULT, &q, NULL, NULL);
 }
@@ -712,6 +724,49 @@ test_rcpt_cap(void **state)
  * Assigning a conversation that waits for a person once re-sent the
  * "handoff requested" mail and webhook to everyone.
  */
+/*
+ * ST_MAIL_RESULT retried for some recipients (those refused for now):
+ * the mail is due again for them alone; one naming none of its
+ * recipients drops it.
+ */
+static void
+test_rcpt_result(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_USER_ID_MAX + 1], c[ST_USER_ID_MAX + 1];
+	char conv[ST_ID_HEX + 1], id[ST_MAIL_ID_LEN + 1];
+	struct st_str keep[] = { { "c@example.com" } };
+	struct st_str other[] = { { "x@example.com" } };
+	struct st_mails m;
+
+	store_mail_settings(f->st, 1);
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
+	who_user_new(f, ST_ORG_DEFAULT, "c@example.com", "Someone", c);
+	choose(f, a, ST_MAIL_HANDOFF);
+	choose(f, c, ST_MAIL_HANDOFF);
+	fix_conv_new(f, "s1", conv);
+	handoff(f, conv, ST_HANDOFF_WAITING);
+	due(f, 16, &m);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.mails[0].nrcpt, 2);
+	strlcpy(id, m.mails[0].id, sizeof(id));
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+
+	assert_int_equal(result_for(f, id, fake_now + 5000, keep, 1), 0);
+	fake_now += 5000;
+	due(f, 16, &m);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.mails[0].nrcpt, 1);
+	assert_string_equal(m.mails[0].rcpt[0], "c@example.com");
+	assert_int_equal(m.mails[0].attempts, 1);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+
+	assert_int_equal(result_for(f, id, fake_now + 5000, other, 1), 0);
+	assert_int_equal(entries(f, "mails"), 0);
+	assert_int_equal(entries(f, "mail_due"), 0);
+	assert_int_equal(entries(f, "mail_counts"), 0);
+}
+
 static void
 test_assign_no_mail(void **state)
 {
@@ -775,6 +830,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pending_bound, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_rcpt_cap, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_rcpt_result, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_assign_no_mail, setup,
 		    fix_teardown),

@@ -603,7 +603,7 @@ test_outbox_malformed(void **state)
 	const struct st_hook_result_req res = { "dlv_0000000000000001", 1,
 	    200, "", 12, 0 };
 	const struct st_mail_result_req mres = { "ml_0000000000000001", 1, "",
-	    0 };
+	    0, NULL, 0 };
 	const struct st_id_req mcheck = { "ml_0000000000000001" };
 	struct st_hook_job job;
 	struct st_hook_jobs jobs = { &job, 1, 0 };
