@@ -588,6 +588,36 @@ test_user_lmdb(void **state)
 }
 
 /*
+ * The mail's two recipients, members of its organisation who chose its
+ * kind: it is handed out to those alone (mailbox.c's rcpt_recheck).
+ */
+static void
+mail_members(struct fix *f)
+{
+	const char *emails[] = { "a@example.com", "b@example.com" };
+	char id[ST_USER_ID_MAX + 1];
+	struct st_who w;
+	struct st_notify rep;
+	uint8_t okey[8 + sizeof(ORG_ID) - 1];
+	size_t i;
+
+	/* Its organisation, "Acme", as test_recbytes.c stores one. */
+	db_put_hex(f, "orgs", ORG_ID, strlen(ORG_ID), "01" HEX_ORG_ID
+	    "00000004" "41636d65" HEX_T0 HEX_T0);
+	proto_put_be64(okey, T0);
+	memcpy(okey + 8, ORG_ID, strlen(ORG_ID));
+	db_write(f, "org_order", okey, sizeof(okey), "", 0);
+	for (i = 0; i < 2; i++) {
+		who_user_new(f, ORG_ID, emails[i], "Someone", id);
+		w = who_of(ST_WHO_SESSION, "0123456789abcdef", ORG_ID,
+		    ST_ROLE_AGENT);
+		strlcpy(w.user, id, sizeof(w.user));
+		assert_int_equal(request_who(f, &w, PROTO_ST_NOTIFY_SET,
+		    &(struct st_notify){ ST_MAIL_HANDOFF }, &rep, NULL), 0);
+	}
+}
+
+/*
  * A mail stored as format 1 is due as it was, and leased it is written
  * again, its next_at the lease's end.
  */
@@ -603,6 +633,7 @@ test_mail_lmdb(void **state)
 	char hex[2048];
 
 	fake_now = T0 + 9;
+	mail_members(f);
 	proto_put_be64(k, 7);
 	db_put_hex(f, "mails", k, 8, "01" HEX_MAIL(HEX_T1));
 	proto_put_be64(k, T0 + 1);
