@@ -148,6 +148,32 @@ describe('WebSocket: several conversations a session', () => {
     await v.close();
   });
 
+  test('another tab began a new conversation: the tab told its handoff state, and its request for a person stored', async () => {
+    const wh = await createWidget(p, { handoff_enabled: true });
+    const { v: a, token } = await visitorWith(p, wh.widget_id, 'hello from tab A');
+    const b = await Visitor.open(p, wh.widget_id, { token });
+    await b.next('session');
+    await b.next('history');
+    b.send({ type: 'request_human' });
+    assert.equal((await b.next('handoff')).state, 'waiting_human');
+    assert.equal((await a.next('handoff')).state, 'waiting_human');
+    a.send({ type: 'new_conversation' });
+    assert.deepEqual(await a.next(), { type: 'handoff', state: 'ai' });
+    await a.next('conversation_new');
+    // B's next message goes to the new conversation, which waits for nobody.
+    b.send({ type: 'message', content: 'tab B writes in the new conversation' });
+    assert.deepEqual(await b.next(), { type: 'handoff', state: 'ai' });
+    let m;
+    do m = await b.next(); while (m.type !== 'typing_stop');
+    const cur = (await list(b)).find((c) => c.current);
+    b.send({ type: 'request_human' });
+    assert.equal((await b.next('handoff')).state, 'waiting_human');
+    const got = (await p.admin(`/v1/admin/conversations/${cur.id}`)).json().conversation;
+    assert.equal(got.handoff, 'waiting_human');
+    await a.close();
+    await b.close();
+  });
+
   test('the list keeps the newest 50; a socket asks at most 30 times a minute', async () => {
     const { v, token } = await visitorWith(p, w.widget_id, 'c0');
     let sock = v;

@@ -519,7 +519,7 @@ json_done(void *fe, const char *conv_id, const char *msg_id,
 
 /* A stream's status line and "start" event. */
 static int
-stream_start(void *fe, const char *conv_id)
+stream_start(void *fe, const char *conv_id, int handoff)
 {
 	struct conn *c = fe;
 
@@ -619,7 +619,7 @@ stream_human(void *fe, const char *conv_id)
 {
 	struct conn *c = fe;
 
-	if (stream_start(c, conv_id) < 0)
+	if (stream_start(c, conv_id, ST_HANDOFF_HUMAN) < 0)
 		return;
 	turn_conn_detach(c);
 	send_event(c, "handoff", "state", "human", strlen("human"), NULL,

@@ -56,6 +56,7 @@ struct turn {
 	int paused;			/* the model waits for the client to drain */
 	int stopped;			/* turn_stop: no model; interrupted */
 	char conv_id[ST_ID_HEX + 1];
+	uint8_t handoff;		/* the conversation's, at the begin */
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
 	size_t round_at;		/* where this round's text starts */
@@ -335,7 +336,7 @@ turn_show(struct turn *t)
 	if (t->fe == NULL || t->ops->start == NULL ||
 	    t->out.cause == TURN_C_INTERNAL)
 		return;	/* an internal failure is answered as a whole */
-	if (t->ops->start(t->fe, t->conv_id) < 0)
+	if (t->ops->start(t->fe, t->conv_id, t->handoff) < 0)
 		turn_cancel(t);
 	else
 		t->shown = 1;
@@ -1623,6 +1624,7 @@ begin_ok(struct turn *t, const struct storec_result *r)
 	}
 	t->unverified = !rep.ok.verified;
 	strlcpy(t->conv_id, rep.ok.conv.id, sizeof(t->conv_id));
+	t->handoff = rep.ok.conv.handoff;
 	t->unconfirmed = r->early;
 	if (!t->unconfirmed)
 		turn_tell_unverified(t);

@@ -105,10 +105,12 @@ struct turn_ops {
 	uint8_t result_ok, result_human;
 	/*
 	 * Optional. The user message is on disk: show the turn (its status
-	 * line, "start", "typing_start"). -1: the client cannot be answered;
-	 * the front end let go of it and the turn goes on as if it left.
+	 * line, "start", "typing_start"); handoff is the conversation's state
+	 * (enum st_handoff) as the begin found it. -1: the client cannot be
+	 * answered; the front end let go of it and the turn goes on as if it
+	 * left.
 	 */
-	int (*start)(void *fe, const char *conv_id);
+	int (*start)(void *fe, const char *conv_id, int handoff);
 	/* Optional. Reply text the client has not seen yet (len > 0). */
 	void (*token)(void *fe, const char *text, size_t len);
 	/*

@@ -527,11 +527,19 @@ wschat_event(uint16_t type, const uint8_t *payload, size_t len)
 /* ------------------------------------------------------------ turns */
 
 static int
-ws_start(void *fe, const char *conv_id)
+ws_start(void *fe, const char *conv_id, int handoff)
 {
 	struct wsess *s = fe;
 
 	s->stored = 1;		/* the first message made it, if need be */
+	/*
+	 * Another tab began a new conversation: what the socket knew of the
+	 * old one's handoff is not this one's (a request_human answered from
+	 * it would store nothing).
+	 */
+	if (s->conv[0] != '\0' && strcmp(s->conv, conv_id) != 0 &&
+	    st_handoff_name(handoff) != NULL)
+		wsend_handoff(s, handoff, NULL);
 	wsess_set_conv(s, conv_id);
 	wsend_type(fe, "typing_start");
 	/* With a quick model: one packet for typing_start and the text. */
@@ -1424,6 +1432,7 @@ wsend_history(struct wsess *s, json_t *hist, int more, const char *conv_id,
 {
 	json_t *o;
 	char *text = NULL;
+	size_t envelope;
 	int pass;
 
 	for (pass = 0; pass < 2; pass++) {
@@ -1436,10 +1445,13 @@ wsend_history(struct wsess *s, json_t *hist, int more, const char *conv_id,
 		json_decref(o);
 		if (text == NULL || strlen(text) <= HISTORY_SEND_MAX)
 			break;
+		/* What the rest adds to the array (no longer once truncated). */
+		envelope = strlen(text) - json_dumpb(hist, NULL, 0,
+		    JSON_COMPACT);
 		free(text);
 		text = NULL;
-		/* What the envelope adds to the array: well under 64 bytes. */
-		more = history_trim(hist, HISTORY_SEND_MAX - 64) || more;
+		more = history_trim(hist, envelope < HISTORY_SEND_MAX ?
+		    HISTORY_SEND_MAX - envelope : 0) || more;
 	}
 	json_decref(hist);
 	if (text == NULL) {
