@@ -561,12 +561,17 @@ describe('chat endpoints', () => {
 // With a model whose first text comes quickly, "start" waits for it (at
 // most 50 ms), so the head, start and the first token go in one packet;
 // a slow one's start is not held longer. One worker: its model timing.
+// The worker holds only while its average of the model's first-token
+// times (each new one weighs 1/8) is under the hold: the warm-up's first
+// turn, a cold connection on a loaded machine, may take hundreds of ms,
+// which 2 warm-ups left at 3/4 of its weight (the test then failed now
+// and then); after 30 it weighs under 2 %.
 describe('the stream\'s first packet', () => {
   let q;
   before(async () => {
     q = new Parley({ workers: 1, mock: { chunks: 2 }, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
     await q.start();
-    for (let i = 0; i < 2; i++) assertGoodStream(await streamTurn(q, sid(), 'warm up'));
+    for (let i = 0; i < 30; i++) assertGoodStream(await streamTurn(q, sid(), 'warm up'));
   });
   after(() => q && q.stop());
 
