@@ -155,9 +155,11 @@ describe('attachments scanned by clamd', { concurrency: 1 }, () => {
         body: small.subarray(off, off + PIECE) });
       const lastOff = Math.floor((small.length - 1) / PIECE) * PIECE;
       for (let off = 0; off < lastOff; off += PIECE) assert.equal((await put2(off)).status, 200);
-      // The first, whole: held while clamd says nothing.
+      // The first, whole: held while clamd says nothing (its last piece's
+      // answer awaited as long as the streaming may take on a loaded
+      // machine, and more: it comes once clamd is gone, below).
       const big = png(25 << 20);
-      const first = upload(p, w.widget_id, token, 'a.png', big);
+      const first = upload(p, w.widget_id, token, 'a.png', big, { timeout: 120000 });
       await waitFor(() => streamed >= big.length, 60000, 'the first image streamed to clamd');
       r = await put2(lastOff);
       assert.equal(r.status, 503, r.text);

@@ -38,8 +38,9 @@ export function png(n = 4000, extra = []) {
 
 // Uploads data as name through widget wid with the visitor's token (from
 // localAddress, when given): {status, json} of the refusal, or of the last
-// piece.
-export async function upload(p, wid, token, name, data, { pieceSize = PIECE, localAddress } = {}) {
+// piece (each answer awaited timeout ms at most: the http client's own
+// bound when not given).
+export async function upload(p, wid, token, name, data, { pieceSize = PIECE, localAddress, timeout } = {}) {
   const h = { 'X-Parley-Session': token, 'Content-Type': 'application/json' };
   let r = await p.request('POST', `/api/widget/${wid}/attachments`, { localAddress, headers: h, body: JSON.stringify({ name, size: data.length }) });
   if (r.status !== 201) return { status: r.status, json: r.json(), headers: r.headers };
@@ -50,6 +51,7 @@ export async function upload(p, wid, token, name, data, { pieceSize = PIECE, loc
       localAddress,
       headers: { 'X-Parley-Session': token, 'Content-Range': `bytes ${off}-${off + piece.length - 1}/${data.length}` },
       body: piece,
+      timeout,
     });
     if (r.status !== 200) return { status: r.status, json: r.json(), id };
   }
