@@ -17,7 +17,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { freePort } from '../integration/lib/harness.mjs';
-import { Smtpd, smtpCert } from '../integration/lib/smtp.mjs';
+import { SMTP_PASSWORD, SMTP_USER, Smtpd, smtpCert, smtpEnv } from '../integration/lib/smtp.mjs';
 
 import {
   DASHBOARD_PASSWORD, SUITE_TIMEOUT, adminApi, assertClean, axeSerious, dashLogin, openDash, openPage, part, sendByKeyboard,
@@ -28,8 +28,6 @@ const R = '#parley-chat-widget';
 const AWAY = 'We are closed <b>right now</b> & back at 9.';
 const EMAIL = 'visitor@example.com';
 const PUBLIC = 'https://chat.example.com';
-const SMTP_USER = 'mailer';
-const SMTP_PASSWORD = 'smtp pass 1234';
 const inWidget = (page, fn, arg) => page.locator(R).evaluate(fn, arg);
 const waitWidget = (page, fn, what = String(fn), arg) => waitFor(() => inWidget(page, fn, arg), 10000, what);
 
@@ -73,14 +71,13 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
 
   before(async () => {
     const dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-away-mail-'));
-    const ca = smtpCert(dir);
+    smtpCert(dir);
     smtpd = new Smtpd(dir, await freePort(), { user: SMTP_USER, password: SMTP_PASSWORD });
     await smtpd.start();
     ({ stack, browser } = await startSuite({
       mock: { chunks: 2, delayMs: 10 },
       env: {
-        DASHBOARD_PASSWORD, SMTP_URL: `smtp://127.0.0.1:${smtpd.port}`, SMTP_USER, SMTP_PASSWORD,
-        SMTP_FROM: 'parley@example.com', SMTP_CA_FILE: ca, PARLEY_PUBLIC_URL: PUBLIC,
+        ...smtpEnv(dir, smtpd.port), DASHBOARD_PASSWORD, PARLEY_PUBLIC_URL: PUBLIC,
       },
     }));
     const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {

@@ -19,11 +19,9 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, freePort, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
-import { Smtpd, smtpCert } from './lib/smtp.mjs';
+import { SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpCert, smtpEnv } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
-const USER = 'mailer';
-const PASSWORD = 'smtp pass 1234';
 const DATA_HOLD_MS = 20000;        // past NOTIFY_TIMEOUT_MS (15 s)
 const SHUTDOWN_MS = 2000;
 
@@ -39,15 +37,9 @@ describe('a server slow to answer the end of a message', { timeout: 150000 }, ()
       workers: 1,
       mock: true,
       shutdownTimeoutMs: SHUTDOWN_MS,
-      env: {
-        RATE_LIMIT_MAX_REQUESTS: '0',
-        SMTP_URL: `smtp://127.0.0.1:${smtpd.port}`,
-        SMTP_USER: USER,
-        SMTP_PASSWORD: PASSWORD,
-        SMTP_FROM: 'parley@example.com',
-        SMTP_CA_FILE: path.join(dir, 'cert.pem'),
+      env: smtpEnv(dir, smtpd.port, {
         PARLEY_NOTIFY_RETRY_MS: '1000',
-      },
+      }),
     });
     await p.start();
     const u = await addMember(p, { role: 'agent' });

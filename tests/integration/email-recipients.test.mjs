@@ -23,12 +23,10 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, freePort, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
-import { Smtpd, smtpCert } from './lib/smtp.mjs';
+import { SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpCert, smtpEnv } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const N = '/v1/admin/notifications';
-const USER = 'mailer';
-const PASSWORD = 'smtp pass 1234';
 
 describe('the recipients of a mail, checked as it is sent', { timeout: 120000 }, () => {
   let p, smtpd, dir, port, wd, replies;
@@ -42,15 +40,9 @@ describe('the recipients of a mail, checked as it is sent', { timeout: 120000 },
     p = new Parley({
       workers: 1,
       mock: true,
-      env: {
-        RATE_LIMIT_MAX_REQUESTS: '0',
-        SMTP_URL: `smtp://127.0.0.1:${port}`,
-        SMTP_USER: USER,
-        SMTP_PASSWORD: PASSWORD,
-        SMTP_FROM: 'parley@example.com',
-        SMTP_CA_FILE: path.join(dir, 'cert.pem'),
+      env: smtpEnv(dir, port, {
         PARLEY_NOTIFY_RETRY_MS: '1000',
-      },
+      }),
     });
     await p.start();
     wd = await createWidget(p, { handoff_enabled: true, contact_info_mode: 'optional', collect_name: true, collect_email: true });

@@ -30,11 +30,9 @@ import { after, before, describe, test } from 'node:test';
 import { Parley, freePort, sleep, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
 import { receiver } from './lib/receiver.mjs';
-import { Smtpd, smtpCert } from './lib/smtp.mjs';
+import { SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpCert, smtpEnv } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
-const USER = 'mailer';
-const PASSWORD = 'smtp pass 1234';
 const RCPT_DELAY_MS = 3000;
 const DATA_HOLD_MS = 8000;
 const WEBHOOK_MS = 4000;           // a webhook's latency during the hold, at most
@@ -53,16 +51,10 @@ describe('email through a slow SMTP server, a lease shorter than a send', { time
     p = new Parley({
       workers: 1,
       mock: true,
-      env: {
-        RATE_LIMIT_MAX_REQUESTS: '0',
-        SMTP_URL: `smtp://127.0.0.1:${smtpd.port}`,
-        SMTP_USER: USER,
-        SMTP_PASSWORD: PASSWORD,
-        SMTP_FROM: 'parley@example.com',
-        SMTP_CA_FILE: path.join(dir, 'cert.pem'),
+      env: smtpEnv(dir, smtpd.port, {
         PARLEY_NOTIFY_LEASE_MS: String(LEASE_MS),
         PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on',
-      },
+      }),
     });
     await p.start();
     const u = await addMember(p, { role: 'agent' });

@@ -33,13 +33,10 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, freePort, sleep, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
-import { Smtpd, smtpCert } from './lib/smtp.mjs';
+import { SMTP_FROM as FROM, SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpCert, smtpEnv } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const N = '/v1/admin/notifications';
-const FROM = 'parley@example.com';
-const USER = 'mailer';
-const PASSWORD = 'smtp pass 1234';
 const PUBLIC = 'https://chat.example.com';
 
 describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () => {
@@ -53,15 +50,9 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     p = new Parley({
       workers: 1,
       mock: true,
-      env: {
-        RATE_LIMIT_MAX_REQUESTS: '0',
-        SMTP_URL: `smtp://127.0.0.1:${port}`,
-        SMTP_USER: USER,
-        SMTP_PASSWORD: PASSWORD,
-        SMTP_FROM: FROM,
-        SMTP_CA_FILE: path.join(dir, 'cert.pem'),
+      env: smtpEnv(dir, port, {
         PARLEY_PUBLIC_URL: `${PUBLIC}/`,
-      },
+      }),
     });
     await p.start();
     all = await addMember(p, { role: 'owner' });

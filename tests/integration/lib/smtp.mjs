@@ -17,6 +17,20 @@ export function smtpCert(dir) {
   return path.join(dir, 'cert.pem');
 }
 
+// The test server's account and the sender, as every mail test uses them.
+export const SMTP_USER = 'mailer';
+export const SMTP_PASSWORD = 'smtp pass 1234';
+export const SMTP_FROM = 'parley@example.com';
+
+// A Parley's settings to send through the server on port (dir: smtpCert's),
+// with more; the rate limit off (a test's visitors are one client).
+export function smtpEnv(dir, port, more = {}) {
+  return {
+    RATE_LIMIT_MAX_REQUESTS: '0', SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_USER, SMTP_PASSWORD, SMTP_FROM,
+    SMTP_CA_FILE: path.join(dir, 'cert.pem'), ...more,
+  };
+}
+
 // The SMTP server: its JSON lines as they come.
 export class Smtpd {
   // plain: no STARTTLS offered, AUTH taken in clear. rcptDelayMs: each
