@@ -39,6 +39,7 @@ static struct {
 	uint64_t picks;		/* MW_CONN counter, for round-robin ties */
 	int stopping;
 	int reloading;		/* READY=1 is owed to systemd */
+	int reload_failed;	/* systemd's STATUS says a reload failed */
 } W;
 
 /* Each row's state, by role (procs.c). */
@@ -149,6 +150,7 @@ startup_failed(const struct proc *p, long long now)
 	 */
 	if (W.reloading) {
 		W.reloading = 0;
+		W.reload_failed = 1;
 		log_warnx("reload failed: the previous %ss keep serving",
 		    p->name);
 		snprintf(st, sizeof(st), "READY=1\nSTATUS=reload failed: new "
@@ -616,11 +618,15 @@ row_maintain(const struct proc *p, long long now, int *readyp)
 	return done;
 }
 
-/* "reload done: 2 new workers serving, 1 new notifier" */
+/*
+ * "reload done: 2 new workers serving, 1 new notifier", logged, and told
+ * systemd: READY=1 when a reload was pending, and a STATUS replacing a
+ * failure it was told of (a start that failed once, then worked).
+ */
 static void
 reload_done(const int ready[ROLE_MAX])
 {
-	char more[128];
+	char more[128], st[256];
 	size_t len = 0;
 	int i, n;
 
@@ -632,11 +638,21 @@ reload_done(const int ready[ROLE_MAX])
 			break;
 		len += (size_t)n;
 	}
-	log_info("reload done: %d new workers serving%s", ready[ROLE_WORKER],
+	log_info("reload done: %d new workers serving%s%s",
+	    ready[ROLE_WORKER], more, W.reload_failed && !W.reloading ?
+	    " (after the failure logged above)" : "");
+	snprintf(st, sizeof(st), "%sSTATUS=reload done: %d new workers "
+	    "serving%s", W.reloading ? "READY=1\n" : "", ready[ROLE_WORKER],
 	    more);
+	proto_sd_notify(W.reload_failed ? st : "READY=1");
+	W.reloading = 0;
+	W.reload_failed = 0;
 }
 
-/* Every row of the table, then READY=1 once a reload is done for all. */
+/*
+ * Every row of the table, then, once a reload is done for all, READY=1
+ * (or the STATUS of a reload reported failed that has now succeeded).
+ */
 void
 workers_maintain(long long now)
 {
@@ -646,11 +662,8 @@ workers_maintain(long long now)
 		return;
 	for (i = 0; i < ROLE_MAX; i++)
 		done &= row_maintain(proc_of(i), now, &ready[i]);
-	if (W.reloading && done) {
-		W.reloading = 0;
+	if ((W.reloading || W.reload_failed) && done)
 		reload_done(ready);
-		proto_sd_notify("READY=1");
-	}
 }
 
 void
@@ -688,6 +701,7 @@ workers_stop(long long now)
 
 	W.stopping = 1;
 	W.reloading = 0;
+	W.reload_failed = 0;
 	TAILQ_FOREACH(w, &workers, entry) {
 		if (w->pid <= 0)
 			continue;

@@ -2,10 +2,13 @@
 // and is replaced within a second; SIGHUP replaces every worker without
 // failing a request; SIGTERM lets in-flight requests finish, then exits 0.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 
-import { Conn, sleep, startParley } from './lib/harness.mjs';
+import { BIN, Conn, sleep, startParley, waitFor } from './lib/harness.mjs';
 
 // A client that sends one request at a time on one keep-alive connection
 // until stopped. Every request sent must be answered 200. When the server
@@ -255,3 +258,55 @@ function readStat(pid) {
     return s.slice(s.lastIndexOf(')') + 2).split(' ')[0];
   } catch { return 'gone'; }
 }
+
+// systemd's side of sd_notify: a datagram socket at sock whose messages
+// are appended to log, one a line (Node has no Unix datagram socket).
+const NOTIFY_LISTENER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], 'a', buffering=1)
+print('listening', flush=True)
+while True:
+    out.write(s.recv(4096).decode().replace('\\n', ' | ') + '\\n')
+`;
+
+// A worker of the new generation that fails to start once (a transient
+// failure) makes masterd report the reload failed; the backoff's retry
+// works, and the report must then say the reload is done, not stay failed.
+test('SIGHUP: one new worker failing its start once, then the reload completes: logged done, systemd told', { timeout: 60000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-reload-once-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'notify');
+  const log = path.join(dir, 'notify.log');
+  fs.writeFileSync(log, '');
+  const py = spawn('python3', ['-c', NOTIFY_LISTENER, sock, log], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => py.kill());
+  await new Promise((resolve, reject) => {
+    py.stdout.once('data', resolve);
+    py.once('exit', (c) => reject(new Error(`notify listener exited ${c}`)));
+  });
+  const once = path.join(dir, 'fail-once');
+  const wrapper = path.join(dir, 'workerd');
+  fs.writeFileSync(wrapper, `#!/bin/sh
+if [ "$1" != --role ] && rm '${once}' 2>/dev/null; then exit 3; fi
+exec '${path.join(BIN, 'parley-workerd')}' "$@"
+`, { mode: 0o755 });
+  const p = await startParley(t, { workers: 2, shutdownTimeoutMs: 1000, env: { PARLEY_WORKERD: wrapper, NOTIFY_SOCKET: sock } });
+  const old = p.workerPids();
+  fs.writeFileSync(once, '');
+  p.signalMaster('SIGHUP');
+  await p.waitWorkerCount(2, 15000, (pids) => pids.every((x) => !old.includes(x)));
+  assert.match(p.logs.masterd, /exited with status 3/, 'one new worker failed its start');
+  assert.match(p.logs.masterd, /reload failed: the previous workers keep serving/);
+  await waitFor(() => /reload done: 2 new workers serving/.test(p.logs.masterd), 10000, 'the reload logged done');
+  await waitFor(() => /STATUS=reload done: 2 new workers serving/.test(fs.readFileSync(log, 'utf8')), 10000,
+    'systemd told the reload is done');
+  const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
+  t.diagnostic(lines.join('\n'));
+  const failed = lines.findIndex((l) => /STATUS=reload failed/.test(l));
+  assert.ok(failed >= 0, 'the failure was reported');
+  assert.match(lines.at(-1), /STATUS=reload done/, 'the last STATUS says done');
+  assert.ok(lines.findLastIndex((l) => /STATUS=reload done/.test(l)) > failed);
+  assert.equal((await p.get('/health')).status, 200);
+});
