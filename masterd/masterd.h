@@ -57,6 +57,11 @@
  */
 #define CHAN_SOFT_BYTES		(1024)
 #define CHAN_HARD_BYTES		(16 * 1024)
+/*
+ * Connections taken back from a lost worker's queue, waiting for another
+ * worker (workers.c); past this many the oldest is closed.
+ */
+#define PARKED_MAX		4096
 
 /* The programs masterd's children run, found beside masterd (config.c). */
 enum proc_prog {

@@ -50,6 +50,19 @@ static struct row {
 	uint32_t nstarted;	/* started so far: the next one's num */
 } rows[ROLE_MAX];
 
+/*
+ * Connections taken back from a lost worker's channel queue (never sent
+ * to it), oldest first: each goes to another worker as one can take it
+ * (workers_maintain).
+ */
+static struct {
+	struct parked {
+		int fd;
+		struct ipaddr peer;
+	} q[PARKED_MAX];
+	size_t head, n;
+} P;
+
 /* For "%s %u": "worker 3", "notifier 1". */
 #define WHO(w)	(w)->proc->name, (w)->num
 
@@ -160,6 +173,85 @@ startup_failed(const struct proc *p, long long now)
 	}
 }
 
+/*
+ * Keeps fd for the next worker that can take it; 1 when the oldest kept
+ * was closed to make room (PARKED_MAX).
+ */
+static int
+conn_park(int fd, const struct ipaddr *peer)
+{
+	struct parked *k;
+	int dropped = 0;
+
+	if (P.n == PARKED_MAX) {
+		close(P.q[P.head].fd);
+		P.head = (P.head + 1) % PARKED_MAX;
+		P.n--;
+		dropped = 1;
+	}
+	k = &P.q[(P.head + P.n) % PARKED_MAX];
+	k->fd = fd;
+	k->peer = *peer;
+	P.n++;
+	return dropped;
+}
+
+/*
+ * The connections w's queue holds whole (MW_CONN frames none of whose
+ * bytes, nor the fd, left): parked for another worker, not closed with
+ * the channel. Those already written to its socket are lost with it.
+ */
+static void
+conns_take_back(struct worker *w)
+{
+	uint8_t b[IPADDR_WIRE_LEN];
+	struct ipaddr peer;
+	size_t len, n = 0, dropped = 0;
+	int fd;
+
+	while ((fd = pchan_unqueue_fd(&w->ch, PROTO_MW_CONN, b, sizeof(b),
+	    &len)) >= 0) {
+		if (ipaddr_dec(b, len, &peer) < 0)
+			memset(&peer, 0, sizeof(peer));
+		dropped += (size_t)conn_park(fd, &peer);
+		n++;
+	}
+	if (n > 0)
+		log_info("%s %u (pid %d) lost: %zu connections not yet sent "
+		    "to it go to another worker", WHO(w), (int)w->pid, n);
+	if (dropped > 0)
+		log_warnx("%zu connections waiting for a worker closed: more "
+		    "than %d waited", dropped, PARKED_MAX);
+}
+
+/* Parked connections to the workers that can take them, oldest first. */
+static void
+conns_unpark(void)
+{
+	struct parked k;
+	struct worker *w;
+
+	while (P.n > 0 && (w = workers_pick()) != NULL) {
+		k = P.q[P.head];
+		P.head = (P.head + 1) % PARKED_MAX;
+		P.n--;
+		worker_hand_conn(w, &k.fd, &k.peer);
+	}
+}
+
+/* Closes the parked connections: no worker will take them (a stop). */
+static void
+conns_drop_parked(void)
+{
+	if (P.n > 0)
+		log_warnx("%zu connections waiting for a worker closed: "
+		    "stopping", P.n);
+	for (; P.n > 0; P.n--) {
+		close(P.q[P.head].fd);
+		P.head = (P.head + 1) % PARKED_MAX;
+	}
+}
+
 /* The channel is finished: a closed socket, an error or a bad message. */
 static void
 channel_gone(struct worker *w, long long now)
@@ -170,7 +262,8 @@ channel_gone(struct worker *w, long long now)
 		return;
 	/* Freed only between rounds of the loop (workers_reap). */
 	loop_io_del(&w->io);
-	/* Connections still queued are closed here; nothing else can be done. */
+	conns_take_back(w);
+	/* What else is still queued (fds of other rows' messages) is closed. */
 	pchan_close(&w->ch);
 	w->ch_open = 0;
 	w->ev_out = 0;
@@ -662,6 +755,7 @@ workers_maintain(long long now)
 		return;
 	for (i = 0; i < ROLE_MAX; i++)
 		done &= row_maintain(proc_of(i), now, &ready[i]);
+	conns_unpark();
 	if ((W.reloading || W.reload_failed) && done)
 		reload_done(ready);
 }
@@ -702,6 +796,7 @@ workers_stop(long long now)
 	W.stopping = 1;
 	W.reloading = 0;
 	W.reload_failed = 0;
+	conns_drop_parked();
 	TAILQ_FOREACH(w, &workers, entry) {
 		if (w->pid <= 0)
 			continue;

@@ -182,6 +182,30 @@ pchan_close(struct pchan *ch)
 	ch->wq_bytes = 0;
 }
 
+int
+pchan_unqueue_fd(struct pchan *ch, uint16_t type, void *buf, size_t cap,
+    size_t *lenp)
+{
+	struct proto_hdr h;
+	struct pframe *f;
+	int fd;
+
+	TAILQ_FOREACH(f, &ch->wq, entry) {
+		if (f->off != 0 || f->fd < 0 ||
+		    proto_hdr_unpack(f->data, &h) < 0 || h.type != type)
+			continue;
+		TAILQ_REMOVE(&ch->wq, f, entry);
+		ch->wq_bytes -= f->len;
+		*lenp = f->len - PROTO_HDR_LEN < cap ?
+		    f->len - PROTO_HDR_LEN : cap;
+		memcpy(buf, f->data + PROTO_HDR_LEN, *lenp);
+		fd = f->fd;
+		free(f);
+		return fd;
+	}
+	return -1;
+}
+
 ssize_t
 pchan_read(struct pchan *ch)
 {

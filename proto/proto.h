@@ -448,6 +448,14 @@ const char *pchan_why(const struct pchan *);
 /* Closes the socket, every queued frame's fd and every unclaimed fd. */
 void pchan_close(struct pchan *);
 /*
+ * Takes out of the queue the first frame of type carrying an fd of
+ * which no byte was written yet (its fd has not left): the fd is the
+ * caller's, returned, and the payload copied to buf, *lenp bytes (cut
+ * at cap). -1 when there is no such frame.
+ */
+int pchan_unqueue_fd(struct pchan *, uint16_t type, void *buf, size_t cap,
+    size_t *lenp);
+/*
  * Reads what the socket has. Returns >0 bytes read, 0 on EOF, -1 on error
  * (errno EAGAIN when there is nothing to read yet).
  */

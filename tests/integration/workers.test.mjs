@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -308,5 +309,63 @@ exec '${path.join(BIN, 'parley-workerd')}' "$@"
   assert.ok(failed >= 0, 'the failure was reported');
   assert.match(lines.at(-1), /STATUS=reload done/, 'the last STATUS says done');
   assert.ok(lines.findLastIndex((l) => /STATUS=reload done/.test(l)) > failed);
+  assert.equal((await p.get('/health')).status, 200);
+});
+
+// Connections accepted and not yet handed (the listener's backlog):
+// rx_queue of the LISTEN socket on port in /proc/net/tcp.
+function acceptBacklog(port) {
+  for (const line of fs.readFileSync('/proc/net/tcp', 'latin1').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || f[3] !== '0A' || parseInt(f[1].split(':').pop(), 16) !== port) continue;
+    return parseInt(f[4].split(':')[1], 16);
+  }
+  return 0;
+}
+
+// A worker that stopped reading its channel and then died: the
+// connections masterd still held in its own queue for it (never written
+// to the channel) go to the new worker; only those in the dead socket's
+// kernel buffer are lost.
+test('a stuck worker killed: the connections masterd still queued for it go to its replacement', { timeout: 90000 }, async (t) => {
+  const N = 1200;
+  const p = await startParley(t, { workers: 1, shutdownTimeoutMs: 1000 });
+  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));	// past its start-up window
+  const [a] = p.workerPids();
+  process.kill(a, 'SIGSTOP');
+  const socks = [];
+  t.after(() => { for (const s of socks) s.destroy(); });
+  let connected = 0;
+  const results = [];
+  for (let i = 0; i < N; i++) {
+    results.push(new Promise((resolve) => {
+      const s = net.connect(p.port, '127.0.0.1');
+      socks.push(s);
+      let got = '';
+      s.on('connect', () => { connected++; s.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'); });
+      s.on('data', (d) => { got += d; });
+      s.on('error', () => {});
+      s.on('close', () => resolve(got.startsWith('HTTP/1.1 200') ? 'answered' : 'lost'));
+      s.setTimeout(30000, () => s.destroy());
+    }));
+    if (i % 50 === 49) await sleep(20);
+  }
+  await waitFor(() => connected === N, 20000, 'every client connected');
+  await waitFor(() => /worker 1 \(pid \d+\) is not reading its channel/.test(p.logs.masterd), 20000,
+    'masterd holds connections in its own queue for the stuck worker');
+  // Settled: the backlog stops changing (masterd accepts no more).
+  let backlog = -1;
+  await waitFor(() => { const b = acceptBacklog(p.port); const same = b === backlog; backlog = b; return same; }, 10000, 'the backlog settles', 200);
+  process.kill(a, 'SIGKILL');
+  const out = await Promise.all(results);
+  const answered = out.filter((r) => r === 'answered').length;
+  const handed = N - backlog;	// accepted by masterd for worker 1
+  const m = /worker 1 \(pid \d+\) lost: (\d+) connections not yet sent to it go to another worker/.exec(p.logs.masterd);
+  t.diagnostic(`${N} clients, ${backlog} in the backlog, ${handed} accepted for worker 1, ${answered} answered; masterd: ${m?.[0] ?? 'no take-back logged'}`);
+  const requeued = m ? Number(m[1]) : 0;
+  assert.ok(requeued > 0, 'masterd took back the connections it still held');
+  // Those in the backlog and those masterd took back are all answered;
+  // only the ones in the dead worker's socket buffer are lost.
+  assert.equal(answered, backlog + requeued, `answered: ${answered}, backlog ${backlog} + taken back ${requeued}`);
   assert.equal((await p.get('/health')).status, 200);
 });
