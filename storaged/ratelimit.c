@@ -3,11 +3,12 @@
  *
  * A hash table of windows, chained, keyed by SipHash-2-4 under a random
  * key (the keys come from clients: no one may aim them at one bucket), and
- * a queue of the same windows in order of their start. A window starts at
- * "now" on a monotonic clock, so appending at the tail keeps the queue
- * sorted and the head is always the oldest window: with one window length
- * per key (the usual case, one setting per deployment) the expired ones are
- * exactly a prefix of the queue, which is what the sweep pops.
+ * a binary min-heap of the same windows by the time they end. Windows are
+ * of many lengths (a day for a chat limit, ten seconds for a resume): an
+ * order by start would put a long live window before short expired ones,
+ * while by end the expired windows are always those at the top of the heap,
+ * and when the table is full the live window to give up is the top too,
+ * the one ending soonest.
  */
 #include <sys/queue.h>
 
@@ -25,7 +26,7 @@
 
 struct rl_entry {
 	LIST_ENTRY(rl_entry) chain;	/* in its bucket */
-	TAILQ_ENTRY(rl_entry) age;	/* by window start, oldest first */
+	size_t slot;			/* its index in the heap */
 	long long start;		/* window start, monotonic ms */
 	uint32_t window_ms;		/* of the last request: when it ends */
 	uint32_t count;			/* requests counted in this window */
@@ -40,9 +41,10 @@ struct ratelimit {
 	struct rl_bucket *buckets;
 	size_t nbuckets;	/* a power of two */
 	size_t maxbuckets;
-	size_t n;
+	size_t n;		/* keys held, the heap's length */
 	size_t max_keys;
-	TAILQ_HEAD(, rl_entry) queue;
+	struct rl_entry **heap;	/* by window end, soonest at 0 */
+	size_t heapcap;
 	uint8_t seed[16];
 	long long (*now)(void);
 	uint64_t evicted;
@@ -132,7 +134,6 @@ ratelimit_new(size_t max_keys)
 	}
 	for (i = 0; i < rl->nbuckets; i++)
 		LIST_INIT(&rl->buckets[i]);
-	TAILQ_INIT(&rl->queue);
 	proto_random(rl->seed, sizeof(rl->seed));
 	rl->now = proto_mono_ms;
 	return rl;
@@ -141,14 +142,13 @@ ratelimit_new(size_t max_keys)
 void
 ratelimit_free(struct ratelimit *rl)
 {
-	struct rl_entry *e;
+	size_t i;
 
 	if (rl == NULL)
 		return;
-	while ((e = TAILQ_FIRST(&rl->queue)) != NULL) {
-		TAILQ_REMOVE(&rl->queue, e, age);
-		free(e);
-	}
+	for (i = 0; i < rl->n; i++)
+		free(rl->heap[i]);
+	free(rl->heap);
 	free(rl->buckets);
 	free(rl);
 }
@@ -167,30 +167,129 @@ ratelimit_stats(const struct ratelimit *rl)
 	return st;
 }
 
+/* When e's window ends, monotonic ms. */
+static long long
+window_end(const struct rl_entry *e)
+{
+	return e->start + (long long)e->window_ms;
+}
+
+/* Whether e's window is over at now. */
 static int
 expired(const struct rl_entry *e, long long now)
 {
-	return now - e->start >= (long long)e->window_ms;
+	return now >= window_end(e);
 }
 
+/* ---------------------------------------------------------------- heap */
+
+/* Puts e at heap index i. */
+static void
+heap_set(struct ratelimit *rl, size_t i, struct rl_entry *e)
+{
+	rl->heap[i] = e;
+	e->slot = i;
+}
+
+/* Moves the entry at i up while it ends before its parent. */
+static void
+heap_up(struct ratelimit *rl, size_t i)
+{
+	struct rl_entry *e = rl->heap[i];
+
+	while (i > 0 && window_end(e) < window_end(rl->heap[(i - 1) / 2])) {
+		heap_set(rl, i, rl->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(rl, i, e);
+}
+
+/* Moves the entry at i down while a child ends before it. */
+static void
+heap_down(struct ratelimit *rl, size_t i)
+{
+	struct rl_entry *e = rl->heap[i];
+	size_t c;
+
+	while ((c = 2 * i + 1) < rl->n) {
+		if (c + 1 < rl->n &&
+		    window_end(rl->heap[c + 1]) < window_end(rl->heap[c]))
+			c++;
+		if (window_end(rl->heap[c]) >= window_end(e))
+			break;
+		heap_set(rl, i, rl->heap[c]);
+		i = c;
+	}
+	heap_set(rl, i, e);
+}
+
+/* Restores the order after e's window end changed. */
+static void
+heap_fix(struct ratelimit *rl, struct rl_entry *e)
+{
+	heap_up(rl, e->slot);
+	heap_down(rl, e->slot);
+}
+
+/* Room in the heap for one more entry: 0, or -1 on ENOMEM. */
+static int
+heap_reserve(struct ratelimit *rl)
+{
+	struct rl_entry **nh;
+	size_t cap;
+
+	if (rl->n < rl->heapcap)
+		return 0;
+	cap = rl->heapcap == 0 ? BUCKETS_MIN : rl->heapcap * 2;
+	if (cap > rl->max_keys)
+		cap = rl->max_keys;
+	if (cap <= rl->n || cap > SIZE_MAX / sizeof(*nh) ||
+	    (nh = realloc(rl->heap, cap * sizeof(*nh))) == NULL)
+		return -1;
+	rl->heap = nh;
+	rl->heapcap = cap;
+	return 0;
+}
+
+/* Adds e (its window set) to the heap; heap_reserve() made room. */
+static void
+heap_push(struct ratelimit *rl, struct rl_entry *e)
+{
+	heap_set(rl, rl->n++, e);
+	heap_up(rl, e->slot);
+}
+
+/* Takes e out of the heap. */
+static void
+heap_remove(struct ratelimit *rl, struct rl_entry *e)
+{
+	struct rl_entry *last = rl->heap[--rl->n];
+
+	if (last == e)
+		return;
+	heap_set(rl, e->slot, last);
+	heap_fix(rl, last);
+}
+
+/* ---------------------------------------------------------------- windows */
+
+/* Forgets e: out of its chain and the heap, freed. */
 static void
 entry_drop(struct ratelimit *rl, struct rl_entry *e)
 {
 	LIST_REMOVE(e, chain);
-	TAILQ_REMOVE(&rl->queue, e, age);
-	rl->n--;
+	heap_remove(rl, e);
 	free(e);
 }
 
+/* Drops up to budget expired windows, soonest ended first; how many. */
 static size_t
 sweep(struct ratelimit *rl, long long now, size_t budget)
 {
-	struct rl_entry *e;
 	size_t n = 0;
 
-	while (n < budget && (e = TAILQ_FIRST(&rl->queue)) != NULL &&
-	    expired(e, now)) {
-		entry_drop(rl, e);
+	while (n < budget && rl->n > 0 && expired(rl->heap[0], now)) {
+		entry_drop(rl, rl->heap[0]);
 		n++;
 	}
 	return n;
@@ -199,7 +298,7 @@ sweep(struct ratelimit *rl, long long now, size_t budget)
 size_t
 ratelimit_sweep(struct ratelimit *rl, size_t budget)
 {
-	if (TAILQ_EMPTY(&rl->queue))
+	if (rl->n == 0)
 		return 0;
 	return sweep(rl, rl->now(), budget);
 }
@@ -218,9 +317,11 @@ grow(struct ratelimit *rl)
 	}
 	for (i = 0; i < n; i++)
 		LIST_INIT(&nb[i]);
-	/* Every entry is on the queue: walk that rather than the chains. */
-	TAILQ_FOREACH(e, &rl->queue, age)
+	/* Every entry is in the heap: walk that rather than the chains. */
+	for (i = 0; i < rl->n; i++) {
+		e = rl->heap[i];
 		LIST_INSERT_HEAD(&nb[e->hash & (n - 1)], e, chain);
+	}
 	free(rl->buckets);
 	rl->buckets = nb;
 	rl->nbuckets = n;
@@ -238,7 +339,10 @@ lookup(struct ratelimit *rl, const void *key, size_t klen, uint64_t h)
 	return NULL;
 }
 
-/* Room for one more key: expired windows go first, then the oldest. */
+/*
+ * Room for one more key: every expired window goes first, then the live
+ * one that ends soonest (the least of a limit lost).
+ */
 static void
 make_room(struct ratelimit *rl, long long now)
 {
@@ -247,7 +351,7 @@ make_room(struct ratelimit *rl, long long now)
 	sweep(rl, now, SIZE_MAX);
 	if (rl->n < rl->max_keys)
 		return;
-	entry_drop(rl, TAILQ_FIRST(&rl->queue));
+	entry_drop(rl, rl->heap[0]);
 	rl->evicted++;
 	if (rl->evict_logged_at == 0 ||
 	    now - rl->evict_logged_at >= EVICT_LOG_MS) {
@@ -257,6 +361,38 @@ make_room(struct ratelimit *rl, long long now)
 		rl->evicted_logged = rl->evicted;
 		rl->evict_logged_at = now != 0 ? now : 1;
 	}
+}
+
+/*
+ * A new window for key (hash h) starting at now, in the table and the
+ * heap with a length of 0 (the caller sets it, then fixes the heap);
+ * room made first. NULL on ENOMEM or a key too long.
+ */
+static struct rl_entry *
+entry_new(struct ratelimit *rl, const void *key, size_t klen, uint64_t h,
+    long long now)
+{
+	struct rl_entry *e;
+
+	if (klen > UINT32_MAX || klen > SIZE_MAX - sizeof(*e) ||
+	    (e = malloc(sizeof(*e) + klen)) == NULL)
+		return NULL;
+	make_room(rl, now);
+	if (heap_reserve(rl) < 0) {
+		free(e);
+		return NULL;
+	}
+	memset(e, 0, sizeof(*e));
+	e->start = now;
+	e->hash = h;
+	e->klen = (uint32_t)klen;
+	if (klen > 0)
+		memcpy(e->key, key, klen);
+	if (rl->n >= rl->nbuckets && rl->nbuckets < rl->maxbuckets)
+		grow(rl);
+	LIST_INSERT_HEAD(&rl->buckets[h & (rl->nbuckets - 1)], e, chain);
+	heap_push(rl, e);
+	return e;
 }
 
 int
@@ -303,34 +439,17 @@ ratelimit_hit_n(struct ratelimit *rl, const void *key, size_t klen,
 	sweep(rl, now, RATELIMIT_SWEEP_HIT);
 	h = ratelimit_siphash(rl->seed, key, klen);
 
-	if ((e = lookup(rl, key, klen, h)) != NULL &&
-	    now - e->start >= (long long)window_ms) {
+	if ((e = lookup(rl, key, klen, h)) == NULL) {
+		if ((e = entry_new(rl, key, klen, h, now)) == NULL)
+			return -1;
+	} else if (now - e->start >= (long long)window_ms) {
 		/* Its window is over: this request starts the next one. */
 		e->start = now;
 		e->count = 0;
-		TAILQ_REMOVE(&rl->queue, e, age);
-		TAILQ_INSERT_TAIL(&rl->queue, e, age);
 	}
-	if (e == NULL) {
-		if (klen > UINT32_MAX ||
-		    klen > SIZE_MAX - sizeof(*e) ||
-		    (e = malloc(sizeof(*e) + klen)) == NULL)
-			return -1;
-		make_room(rl, now);
-		memset(e, 0, sizeof(*e));
-		e->start = now;
-		e->hash = h;
-		e->klen = (uint32_t)klen;
-		if (klen > 0)
-			memcpy(e->key, key, klen);
-		if (rl->n >= rl->nbuckets && rl->nbuckets < rl->maxbuckets)
-			grow(rl);
-		LIST_INSERT_HEAD(&rl->buckets[h & (rl->nbuckets - 1)], e,
-		    chain);
-		TAILQ_INSERT_TAIL(&rl->queue, e, age);
-		rl->n++;
-	}
+	/* The request's length applies, so the window may end elsewhere. */
 	e->window_ms = window_ms;
+	heap_fix(rl, e);
 	if ((uint64_t)e->count + n > rate_max) {
 		/* now - start < window_ms here, so at least 1. */
 		*retry_after_ms = (uint64_t)(e->start + window_ms - now);

@@ -8,10 +8,11 @@
  * A request over the limit is refused and not counted; it is told how long
  * until the window ends. rate_max 0 means no limit (nothing is counted).
  *
- * Memory is bounded: windows are kept in order of their start, expired ones
- * are swept a few at a time on every hit and every loop turn, and a full
- * table makes room by dropping expired windows first, then the oldest live
- * one (whose key then starts afresh: the limit errs open, never closed).
+ * Memory is bounded: windows are kept in order of their end (whatever
+ * their lengths), expired ones are swept a few at a time on every hit and
+ * every loop turn, and a full table makes room by dropping every expired
+ * window first, then the live one that ends soonest (whose key then starts
+ * afresh: the limit errs open, never closed).
  */
 #ifndef PARLEY_RATELIMIT_H
 #define PARLEY_RATELIMIT_H

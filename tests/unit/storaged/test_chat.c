@@ -481,6 +481,64 @@ test_rate_table_full(void **state)
 	ratelimit_free(rl);
 }
 
+/* ratelimit_hit() of key on rl, its retry dropped. */
+static int
+rl_hit(struct ratelimit *rl, const char *key, uint32_t window, uint32_t max)
+{
+	uint64_t retry;
+
+	return ratelimit_hit(rl, key, strlen(key), window, max, &retry);
+}
+
+/*
+ * Windows of different lengths (a chat limit's minute, a resume's ten
+ * seconds) in one table: the short ones that ended are swept and make room
+ * though a long live one started before them, and a full table gives up
+ * the live window that ends soonest, not the one that started first.
+ */
+static void
+test_rate_mixed_lengths(void **state)
+{
+	struct ratelimit *rl;
+
+	(void)state;
+	assert_non_null(rl = ratelimit_new(3));
+	ratelimit_set_clock(rl, fake_mono_clock);
+	fake_mono = M0;
+	assert_int_equal(rl_hit(rl, "ip:A", MIN, 1), 0);
+	assert_int_equal(rl_hit(rl, "resume:B", 10000, 5), 0);
+	assert_int_equal(rl_hit(rl, "resume:C", 10000, 5), 0);
+	/* B and C ended; A runs to M0 + MIN. */
+	fake_mono = M0 + 20000;
+	assert_int_equal(ratelimit_sweep(rl, 256), 2);
+	assert_int_equal(ratelimit_stats(rl).count, 1);
+
+	/* Full again, two of them ended: they make room, A stays. */
+	assert_int_equal(rl_hit(rl, "resume:B", 10000, 5), 0);
+	assert_int_equal(rl_hit(rl, "resume:C", 10000, 5), 0);
+	fake_mono = M0 + 30000;
+	log_set_level(LOG_LEVEL_FATAL);
+	assert_int_equal(rl_hit(rl, "resume:D", 10000, 5), 0);
+	assert_true(ratelimit_stats(rl).evicted == 0);
+	assert_int_equal(rl_hit(rl, "ip:A", MIN, 1), 1);
+
+	/* All live: E ends first, so E goes, not A, the oldest. */
+	assert_int_equal(rl_hit(rl, "resume:E", 1000, 1), 0);
+	assert_int_equal(ratelimit_stats(rl).count, 3);
+	assert_int_equal(rl_hit(rl, "resume:F", 10000, 1), 0);
+	assert_true(ratelimit_stats(rl).evicted == 1);
+	log_set_level(LOG_LEVEL_INFO);
+	assert_int_equal(rl_hit(rl, "ip:A", MIN, 1), 1);
+	assert_int_equal(rl_hit(rl, "resume:D", 10000, 1), 1);
+
+	/* A request of a shorter length moves its window's end. */
+	assert_int_equal(rl_hit(rl, "ip:A", 30001, 1), 1);
+	fake_mono = M0 + 30001;
+	assert_int_equal(ratelimit_sweep(rl, 256), 1);
+	assert_int_equal(rl_hit(rl, "ip:A", MIN, 1), 0);
+	ratelimit_free(rl);
+}
+
 static void
 test_rate_hit_invalid(void **state)
 {
@@ -1273,6 +1331,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_table_full, setup,
 		    teardown),
+		cmocka_unit_test(test_rate_mixed_lengths),
 		cmocka_unit_test_setup_teardown(test_rate_hit_invalid, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rate_hit_batches, setup,
