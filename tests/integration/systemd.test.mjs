@@ -7,6 +7,10 @@
 //    overall exposure of at most 2.0 (printed to the test log);
 //  - masterd started by systemd-socket-activate serves /health and a chat
 //    turn through the inherited socket (LISTEN_FDS);
+//  - on an inherited Unix socket (ListenStream=/path) the peer is the local
+//    proxy: each visitor its X-Forwarded-For names is a client of its own
+//    (RATE_LIMIT_MAX_REQUESTS), and its connections are not capped
+//    (PARLEY_MAX_CONNS_PER_CLIENT), with no TRUST_PROXY;
 //  - started as root with PARLEY_USER=nobody, storaged and masterd (on a
 //    port below 1024) and every worker run as nobody once bound.
 // The tools come from Debian's systemd package (scripts/deps.sh test).
@@ -126,6 +130,39 @@ describe('socket activation', () => {
     // The log lines carry syslog priorities for journald.
     assert.match(p.logs.masterd, /^<6>parley-masterd\[\d+\]: info: listening/m);
     assert.equal(p.workerPids().length, p.workers);
+  });
+
+  test('on a Unix socket the proxy is trusted: each visitor is a client, the proxy is not capped', async (t) => {
+    const ssa = tool('systemd-socket-activate');
+    let sock;
+    const wrap = {
+      masterd: (bin, env) => [ssa, ['-l', sock,
+        ...Object.keys(env).flatMap((k) => ['-E', k]), bin], env],
+    };
+    // One worker: every connection counts against the same caps.
+    const p = new Parley({
+      mock: true, wrap, workers: 1,
+      env: { PORT: '1', RATE_LIMIT_MAX_REQUESTS: '1', PARLEY_MAX_CONNS_PER_CLIENT: '1' },
+    });
+    t.after(() => p.stop());
+    sock = path.join(p.tmp, 'parley.sock');
+    p.opts.port = sock;	// the harness connects to a string as a Unix socket
+    await p.start();
+    assert.match(p.logs.masterd, /listening on .*parley\.sock \(from systemd\)/);
+    // An idle keep-alive connection of the proxy, held open.
+    const held = await p.connect();
+    t.after(() => held.destroy());
+    assert.equal((await held.request('GET', '/health')).status, 200);
+    const via = (ip) => chat(p, sid(), `hello from ${ip}`, { headers: { 'X-Forwarded-For': ip } });
+    for (const ip of ['203.0.113.1', '203.0.113.2', '2001:db8:1::5']) {
+      const r = await via(ip);
+      assert.equal(r.status, 200, `${ip}: ${r.text}`);
+      assert.equal(r.json().message, `You said: hello from ${ip}`);
+    }
+    // Each visitor has its own limit: the first one is at it now.
+    const again = await via('203.0.113.1');
+    assert.equal(again.status, 429, again.text);
+    assert.ok(Number(again.headers['retry-after']) >= 1, JSON.stringify(again.headers));
   });
 });
 

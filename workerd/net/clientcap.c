@@ -8,8 +8,9 @@
  * The counts are per worker: masterd spreads connections over the
  * workers, so one client holds at most workers x cap in all, and never
  * more than its cap of any one worker's share. A trusted proxy's own
- * connections are not capped (it carries many clients); their WebSockets
- * are, by the client it names.
+ * connections (clientip_trusted: TRUST_PROXY's, or any on a Unix socket)
+ * are not capped (it carries many clients); their WebSockets are, by the
+ * client it names.
  *
  * The bytes of request bodies being read are counted the same way
  * (PARLEY_MAX_BODY_KB_PER_CLIENT, by clientip_of), with their total in
@@ -214,7 +215,7 @@ int
 clientcap_conn_take(const struct ipaddr *peer, struct clientcap **out)
 {
 	*out = NULL;
-	if (ipnet_any(wsettings.trust, wsettings.ntrust, peer))
+	if (clientip_trusted(peer, wsettings.trust, wsettings.ntrust))
 		return 0;
 	return clientcap_take(CLIENTCAP_CONN, peer,
 	    wsettings.max_conns_per_client, out);

@@ -2,9 +2,12 @@
  * Who the client is, for rate limits and logs.
  *
  * The address is the socket's peer. X-Forwarded-For counts only when that
- * peer is a proxy we trust (TRUST_PROXY): the list is walked from the
- * right (the entry our proxy added), trusted proxies are skipped, and the
- * first address that is not trusted is the client. So a client cannot
+ * peer is a proxy we trust: one in TRUST_PROXY, or any peer on a Unix
+ * socket (systemd's ListenStream=/path): only a process on this host can
+ * reach one, and it is the local proxy in front of us (clientip_trusted).
+ * The list is walked from the right (the entry our proxy added), trusted
+ * proxies are skipped, and the first address that is not trusted is the
+ * client. So a client cannot
  * pick its own rate-limit key by sending the header itself, and a chain
  * of trusted proxies is followed back to the real client. An entry that
  * is not an IP address ends the walk with the peer's address.
@@ -70,6 +73,13 @@ xff_split(const char *xff, const char *start[], size_t len[], int max)
 }
 
 int
+clientip_trusted(const struct ipaddr *peer, const struct ipnet *trust,
+    size_t ntrust)
+{
+	return peer->family == 0 || ipnet_any(trust, ntrust, peer);
+}
+
+int
 clientip_xff(const struct ipaddr *peer, const char *xff,
     const struct ipnet *trust, size_t ntrust, struct ipaddr *out)
 {
@@ -79,7 +89,7 @@ clientip_xff(const struct ipaddr *peer, const char *xff,
 	int n, i;
 
 	*out = *peer;
-	if (xff == NULL || ntrust == 0 || !ipnet_any(trust, ntrust, peer))
+	if (xff == NULL || !clientip_trusted(peer, trust, ntrust))
 		return 0;
 	if ((n = xff_split(xff, start, len, XFF_MAX_ENTRIES)) < 0) {
 		/* Only the right end matters; walk the last entries. */
@@ -116,8 +126,7 @@ clientip_of(const struct conn *c, const struct http_request *req,
 	int i, n = 0;
 
 	*out = c->peer;
-	if (wsettings.ntrust == 0 || !ipnet_any(wsettings.trust,
-	    wsettings.ntrust, &c->peer))
+	if (!clientip_trusted(&c->peer, wsettings.trust, wsettings.ntrust))
 		return;
 	/* Several X-Forwarded-For lines are one list, in order. */
 	buf_init(&b);

@@ -256,8 +256,16 @@ enum cors_verdict cors_check(const char *origin, const char **headers);
 /* The peer of a connected socket (family 0 when not an IP socket). */
 void clientip_peer(int fd, struct ipaddr *);
 /*
- * The client behind a trusted proxy: walks xff from the right while the
- * hops are in trust. 1 when an address from xff was taken, 0 when *out
+ * Whether peer is a proxy whose X-Forwarded-For counts and whose own
+ * connections are not capped: one in trust, or a peer that is not an IP
+ * address (family 0: a Unix socket, reached only from this host, by the
+ * proxy in front of us).
+ */
+int clientip_trusted(const struct ipaddr *peer, const struct ipnet *trust,
+    size_t ntrust);
+/*
+ * The client behind a trusted proxy (clientip_trusted): walks xff from
+ * the right while the hops are in trust. 1 when an address from xff was taken, 0 when *out
  * is the peer (untrusted peer, no header, or a malformed entry).
  */
 int clientip_xff(const struct ipaddr *peer, const char *xff,
@@ -297,7 +305,7 @@ uint32_t clientcap_count(enum clientcap_kind, const struct ipaddr *ip);
 size_t clientcap_clients(enum clientcap_kind);
 /*
  * clientcap_take for a new connection from peer, with
- * wsettings.max_conns_per_client; a trusted proxy (wsettings.trust) is
+ * wsettings.max_conns_per_client; a trusted proxy (clientip_trusted) is
  * not counted.
  */
 int clientcap_conn_take(const struct ipaddr *peer, struct clientcap **out);

@@ -139,12 +139,16 @@ export class Conn {
 
   // localAddress: another loopback source address (127.0.0.2, ...), to be
   // another client for per-client limits.
+  // port a string: the path of a Unix socket (Host: localhost:80).
   static open(port, { host = '127.0.0.1', timeout = 5000, localAddress } = {}) {
+    const unix = typeof port === 'string';
     return new Promise((resolve, reject) => {
-      const sock = net.connect(localAddress ? { port, host, localAddress } : { port, host });
-      sock.setNoDelay(true);
+      const sock = unix ? net.connect({ path: port })
+        : net.connect(localAddress ? { port, host, localAddress } : { port, host });
+      if (!unix) sock.setNoDelay(true);
       const t = setTimeout(() => { sock.destroy(); reject(new TimeoutError(`connect ${host}:${port}`)); }, timeout);
-      sock.once('connect', () => { clearTimeout(t); sock.removeListener('error', onErr); resolve(new Conn(sock, { port, host })); });
+      const named = unix ? { port: 80, host: 'localhost' } : { port, host };
+      sock.once('connect', () => { clearTimeout(t); sock.removeListener('error', onErr); resolve(new Conn(sock, named)); });
       const onErr = (e) => { clearTimeout(t); reject(e); };
       sock.once('error', onErr);
     });

@@ -135,7 +135,7 @@ test_settings(void **state)
 {
 	struct ipnet lo;
 	struct clientcap *h, *x;
-	struct ipaddr p = ip("127.0.0.9"), q = ip("127.0.0.10");
+	struct ipaddr p = ip("127.0.0.9"), q = ip("127.0.0.10"), u;
 	struct http_request req;
 	struct http_header hs[4];
 	struct conn c;
@@ -154,6 +154,16 @@ test_settings(void **state)
 	assert_null(h);
 	assert_int_equal(clientcap_conn_take(&p, &x), 0);
 	assert_null(x);
+	/* A peer on a Unix socket is the local proxy: not capped either. */
+	wsettings.trust = NULL;
+	wsettings.ntrust = 0;
+	memset(&u, 0, sizeof(u));
+	assert_int_equal(clientcap_conn_take(&u, &h), 0);
+	assert_null(h);
+	assert_int_equal(clientcap_conn_take(&u, &x), 0);
+	assert_null(x);
+	wsettings.trust = &lo;
+	wsettings.ntrust = 1;
 
 	/* WebSockets: by the client a trusted proxy names. */
 	memset(&c, 0, sizeof(c));

@@ -193,6 +193,49 @@ test_of_request(void **state)
 	memset(&wsettings, 0, sizeof(wsettings));
 }
 
+/*
+ * A peer on a Unix socket (systemd's ListenStream=/path) is the local
+ * proxy in front of us, trusted with no TRUST_PROXY naming it: each
+ * visitor it forwards is its own client, not all of them the proxy.
+ */
+static void
+test_unix_peer_is_proxy(void **state)
+{
+	struct http_request req;
+	struct http_header hs[1];
+	struct conn c;
+	struct ipaddr a;
+	char buf[64];
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	memset(&c, 0, sizeof(c));
+	clientip_peer(sv[0], &c.peer);
+	close(sv[0]);
+	close(sv[1]);
+	assert_int_equal(c.peer.family, 0);
+	memset(&req, 0, sizeof(req));
+	req.headers = hs;
+	req.headers[0].name = "x-forwarded-for";
+	req.headers[0].value = "6.6.6.6, 198.51.100.1";
+	req.nheaders = 1;
+	memset(&wsettings, 0, sizeof(wsettings));
+	clientip_of(&c, &req, &a);
+	ipaddr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "198.51.100.1");
+	/* TRUST_PROXY names other hops, walked as behind any trusted peer. */
+	set_trust("198.51.100.0/24");
+	wsettings.trust = trust;
+	wsettings.ntrust = ntrust;
+	clientip_of(&c, &req, &a);
+	ipaddr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "6.6.6.6");
+	memset(&wsettings, 0, sizeof(wsettings));
+	assert_int_equal(clientip_xff(&c.peer, "203.0.113.9", NULL, 0, &a), 1);
+	ipaddr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "203.0.113.9");
+}
+
 /* Per-client keys: IPv4 whole, IPv6 by its /64, behind a trusted proxy too. */
 static void
 test_key(void **state)
@@ -248,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_malformed_falls_back),
 		cmocka_unit_test(test_long_chain),
 		cmocka_unit_test(test_of_request),
+		cmocka_unit_test(test_unix_peer_is_proxy),
 		cmocka_unit_test(test_key),
 	};
 
