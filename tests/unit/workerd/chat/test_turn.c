@@ -70,7 +70,7 @@ fe_log(const char *fmt, ...)
 }
 
 static int
-fe_start(void *fe, const char *conv_id)
+fe_start(void *fe, const char *conv_id, int handoff)
 {
 	assert_ptr_equal(fe, &FE);
 	fe_log("start %s", conv_id);
