@@ -1,7 +1,8 @@
 // Issue 26's widget platform in headless Chromium, against the real daemons
 // and the mock model: the parts and languages the core imports only when
 // needed (English loads no language file; German by data-lang, Arabic by
-// <html lang> and right to left, Japanese by the widget's config, a
+// <html lang> and right to left, not for a three-letter "arn", Japanese
+// by the widget's config, a
 // data-* text over the language, a failed load falling back to English),
 // the layouts (inline and fullpage at desktop and phone sizes, an inline
 // widget without its element falling back to the bubble, the expand
@@ -164,6 +165,14 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     assert.ok(sendX < inputX, `rtl: Send is left of the text area (${sendX}, ${inputX})`);
     await shot(page, 'ar');
     assert.deepEqual(await axeLightDark(page, 'Arabic, open'), []);
+
+    // A language of three letters is not the one of its first two: Mapudungun
+    // (arn) is not Arabic; the browser's (English here) is taken instead.
+    await go(desk, '/', { w: plain.widget_id, lang: 'arn' });
+    await openPanel(page);
+    assert.equal(await page.textContent(part('send')), 'Send');
+    assert.equal(await page.getAttribute(part('root'), 'dir'), 'ltr');
+    assert.equal(await page.getAttribute(part('root'), 'lang'), 'en');
 
     // The config's language wins over the page's.
     await go(desk, '/', { w: ja.widget_id, lang: 'de' });

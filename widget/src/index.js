@@ -26,7 +26,7 @@ const COLOR_RE = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 const DEFAULT_ACCENT = '#0ea5e9';
 const WIDGET_RE = /^[A-Za-z0-9_-]{1,128}$/;
 // the languages of widget/src/lang/ (English is TEXT, never loaded)
-const LANG_RE = /^(en|es|pt|fr|de|it|nl|pl|tr|ar|ja|zh)$/;
+const LANG_RE = /^(en|es|pt|fr|de|it|nl|pl|tr|ar|ja|zh)(?![a-z])/;
 const LOG = '[parley]';
 
 // Visible (and spoken) strings; each one is replaced by the data-* attribute
@@ -185,16 +185,17 @@ const originOf = (script) => new URL(script.src || '/', location.href).origin;
 const load = (script, path) => import(originOf(script) + '/widget/' + path + '.js?v=' + BUILD).then((m) => m.default);
 
 // The language: the widget's config, else data-lang, else the page's
-// <html lang>, else the browser's; the first one given that we have
-// (en when none). Resolves [code, texts]; English loads nothing, and a
-// file that fails to load leaves English (the console says why, unless
-// the widget is broken: its own warning says it all).
+// <html lang>, else the browser's; the first one given that we have,
+// its primary subtag whole ("arn" is not "ar"; en when none). Resolves
+// [code, texts]; English loads nothing, and a file that fails to load
+// leaves English (the console says why, unless the widget is broken: its
+// own warning says it all).
 function texts(script, cfg, broken) {
   let code = 'en';
   for (const v of [cfg && cfg.language, script.dataset.lang, doc.documentElement.lang, navigator.language]) {
-    const c = String(v || '').slice(0, 2).toLowerCase();
+    const c = String(v || '').toLowerCase();
     if (LANG_RE.test(c)) {
-      code = c;
+      code = c.slice(0, 2);
       break;
     }
   }
