@@ -844,23 +844,6 @@ query_terms(struct store_txn *t, const char *lang, const char *query,
 	return 0;
 }
 
-/* A query term's rarity: its idf and its place in byte order. */
-struct kb_rare {
-	double idf;
-	size_t i;
-};
-
-/* Rarest first (highest idf), then in byte order. */
-static int
-rare_cmp(const void *a, const void *b)
-{
-	const struct kb_rare *x = a, *y = b;
-
-	if (x->idf != y->idf)
-		return x->idf > y->idf ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
-
 /*
  * A query of more than KB_QUERY_TERMS_MAX distinct terms (ts, in byte
  * order) cut to its rarest in org (highest idf: those that tell its
@@ -872,7 +855,7 @@ static int
 terms_rarest(struct store_txn *t, const char *org, const struct kb_stats *s,
     struct kb_terms *ts)
 {
-	struct kb_rare *r;
+	struct kb_hit *r;	/* a term's idf as the score, its place the id */
 	struct kb_term *v;
 	size_t i;
 
@@ -881,15 +864,16 @@ terms_rarest(struct store_txn *t, const char *org, const struct kb_stats *s,
 	r = calloc(ts->n, sizeof(*r));
 	v = calloc(KB_QUERY_TERMS_MAX, sizeof(*v));
 	for (i = 0; r != NULL && v != NULL && i < ts->n && !t->err; i++) {
-		r[i].i = i;
-		(void)term_idf(t, org, &ts->v[i], s, &r[i].idf);
+		r[i].id = i;
+		(void)term_idf(t, org, &ts->v[i], s, &r[i].score);
 	}
 	if (!t->err && (r == NULL || v == NULL))
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	if (!t->err) {
-		qsort(r, ts->n, sizeof(*r), rare_cmp);
+		/* Rarest first (highest idf), then in byte order. */
+		qsort(r, ts->n, sizeof(*r), kb_hit_cmp);
 		for (i = 0; i < KB_QUERY_TERMS_MAX; i++)
-			v[i] = ts->v[r[i].i];
+			v[i] = ts->v[r[i].id];
 		qsort(v, KB_QUERY_TERMS_MAX, sizeof(*v), term_cmp);
 		memcpy(ts->v, v, KB_QUERY_TERMS_MAX * sizeof(*v));
 		ts->n = KB_QUERY_TERMS_MAX;
