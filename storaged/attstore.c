@@ -1097,6 +1097,45 @@ store_att_sweep(struct store_txn *t, uint32_t max, uint32_t *n, int *more)
 	return t->err;
 }
 
+/* att_due's keys walked a batch at a time. */
+#define DUE_WALK	256
+
+void
+att_session_gone(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN])
+{
+	uint8_t keys[DUE_WALK * DUE_KEY_LEN], pos[DUE_KEY_LEN], id[ID_LEN];
+	char sess[2 * ST_TOKEN_HASH_LEN + 1], hex[ST_ATT_ID_LEN + 1];
+	const uint8_t *k;
+	struct st_att a;
+	uint32_t n, i;
+	int haspos = 0;
+
+	session_hex(hash, ST_TOKEN_HASH_LEN, sess);
+	memcpy(hex, "att_", 4);
+	/* At most an hour of uploads wait there: walked whole. */
+	do {
+		if (txn_keys(t, t->st->att_due, "walk attachments due", pos,
+		    haspos ? DUE_KEY_LEN : 0, 1, 0, DUE_KEY_LEN, keys, DUE_WALK,
+		    &n) < 0)
+			return;
+		for (i = 0; i < n && !t->err; i++) {
+			k = keys + (size_t)i * DUE_KEY_LEN;
+			proto_hex_encode(k + 8, ID_LEN, hex + 4);
+			if (att_load(t, hex, id, &a) != 0)
+				continue;
+			if (strcmp(a.session, sess) == 0 &&
+			    a.conv_id[0] == '\0')
+				att_drop(t, id, &a);
+			st_att_free(&a);
+		}
+		if (n > 0) {
+			memcpy(pos, keys + (size_t)(n - 1) * DUE_KEY_LEN,
+			    DUE_KEY_LEN);
+			haspos = 1;
+		}
+	} while (n == DUE_WALK && !t->err);
+}
+
 uint64_t
 store_att_usage(struct store_txn *t, const char *org)
 {

@@ -71,6 +71,13 @@ void att_canned_drop(struct store_txn *, const struct st_msg_att *a,
  */
 int store_att_sweep(struct store_txn *, uint32_t max, uint32_t *n,
     int *more);
+/*
+ * The uploads of the session of token hash that no message named yet
+ * deleted with their pieces: its erasure leaves none of them (they would
+ * wait their hour to be swept, and a backup meanwhile keep them).
+ */
+void att_session_gone(struct store_txn *,
+    const uint8_t hash[ST_TOKEN_HASH_LEN]);
 /* ST_ATT_EXTRACT_DUE: a PDF whose text to read, taken off the queue. */
 int store_att_extract_due(struct store_txn *, struct st_att_due_rep *out);
 /* ST_ATT_TEXT_PUT: a PDF's text kept with it (nothing when it is gone). */

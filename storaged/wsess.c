@@ -895,9 +895,10 @@ wsess_contact_sweep(struct store_txn *t, const char *contact, int erase,
 			claim_contact_gone(t, k, &s, contact);
 		if (strcmp(s.contact_id, contact) != 0)
 			continue;
-		if (erase)
+		if (erase) {
+			att_session_gone(t, k);
 			wsess_delete(t, k, &s);
-		else {
+		} else {
 			s.contact_id[0] = '\0';
 			wsess_save(t, k, &s, s.expires_at);
 		}

@@ -12,7 +12,8 @@
 //     admin answer (contacts, search, conversations, exports, the audit
 //     log) and no backup made afterwards (parleyctl backup, LMDB's
 //     compacting copy) holds a byte of the email, name, phone or
-//     messages, while a backup made before does (the check can fail),
+//     messages, nor of a file it uploaded and never sent, while a backup
+//     made before does (the check can fail),
 //     nor do the events GET /v1/admin/events replays from before the
 //     visits (storaged's ring: the three conversation_deleted alone);
 //   - DELETE without erase keeps the conversations, unlinked, and the
@@ -28,6 +29,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { BIN, Parley, waitFor } from './lib/harness.mjs';
+import { upload } from './lib/attach.mjs';
 import { mockReply } from './lib/chat.mjs';
 import { Events } from './lib/events.mjs';
 import { checkerFor } from './lib/openapi.mjs';
@@ -52,6 +54,8 @@ describe('a contact exported and erased on request', () => {
     said: `my secret plan is ${tag}-BLUEBERRY`,
     again: `second session says ${tag}-MANGO`,
     early: `before a new conversation ${tag}-PAPAYA`,
+    unsent: `${tag}-UNSENT.txt`,	// a file uploaded, never sent
+    unsentBody: `my passport number ${tag}-KUMQUAT`,
   };
   const ids = {};
 
@@ -62,10 +66,11 @@ describe('a contact exported and erased on request', () => {
   }
 
   // A visitor of the widget: a turn (after an earlier conversation's, when
-  // given), then its contact details.
-  async function visit(text, contact, earlier) {
+  // given), a file it uploads and never sends (when given), then its
+  // contact details.
+  async function visit(text, contact, earlier, unsent) {
     const v = await Visitor.open(p, ids.widget);
-    await v.next('session');
+    const { session_token: token } = await v.next('session');
     if (earlier) {
       await v.turn(earlier);
       v.send({ type: 'new_conversation' });
@@ -73,6 +78,7 @@ describe('a contact exported and erased on request', () => {
     }
     const { message } = await v.turn(text);
     assert.equal(message.content, mockReply(text));
+    if (unsent) assert.equal((await upload(p, ids.widget, token, unsent.name, Buffer.from(unsent.body))).status, 200);
     v.send({ type: 'contact_info', ...contact });
     await v.next('contact_info_saved');
     await v.close();
@@ -84,6 +90,7 @@ describe('a contact exported and erased on request', () => {
     api = await checkerFor(p);
     const r = await p.adminJson('POST', '/v1/admin/widgets', {
       name: 'Shop', contact_info_mode: 'optional', collect_name: true, collect_email: true, collect_phone: true,
+      attachment_types: ['text'],
     });
     assert.equal(r.status, 201, r.text);
     ids.widget = r.json().widget_id;
@@ -92,7 +99,8 @@ describe('a contact exported and erased on request', () => {
     await waitFor(() => ev.lastId !== null, 5000, 'the first event id');
     ids.firstEvent = ev.lastId;
     ev.close();
-    await visit(who.said, { name: who.name, email: who.email, phone: who.phone }, who.early);
+    await visit(who.said, { name: who.name, email: who.email, phone: who.phone }, who.early,
+      { name: who.unsent, body: who.unsentBody });
     await visit(who.again, { email: who.email });
     const c = (await call('GET', '/v1/admin/contacts?limit=200')).json().contacts;
     assert.equal(c.length, 1);
@@ -162,12 +170,14 @@ describe('a contact exported and erased on request', () => {
 
   test('erase=all leaves no byte of the contact in any answer or backup', async () => {
     const strings = [who.name, who.email, who.phoneDigits, who.said, who.again, who.early, `${tag}-BLUEBERRY`, `${tag}-MANGO`,
-      `${tag}-PAPAYA`];
+      `${tag}-PAPAYA`, who.unsent, `${tag}-KUMQUAT`];
     const before = path.join(p.tmp, 'before.mdb');
     let b = await ctl(['-S', p.sockPath, 'backup', before]);
     assert.equal(b.code, 0, b.stderr);
     const held = fs.readFileSync(before);
-    for (const s of [who.email, who.name, `${tag}-BLUEBERRY`, `${tag}-PAPAYA`]) assert.ok(held.includes(Buffer.from(s)), `the backup before holds ${s}`);
+    for (const s of [who.email, who.name, `${tag}-BLUEBERRY`, `${tag}-PAPAYA`, who.unsent, `${tag}-KUMQUAT`]) {
+      assert.ok(held.includes(Buffer.from(s)), `the backup before holds ${s}`);
+    }
 
     let r = await call('DELETE', `/v1/admin/contacts/${ids.contact}?erase=all`);
     assert.equal(r.status, 200, r.text);
