@@ -7,7 +7,10 @@
 // again at once: the sync completes with the site's other pages, the page
 // that spins not read again. Without the bound the fetcher spun for ever;
 // without the record each fetcher read the page again when the sync's
-// lease ran out, and ended again.
+// lease ran out, and ended again. A page whose reading aborts (as poppler
+// does out of memory: the test build's application/x-parley-test-abort)
+// is recovered the same way, its error saying so; it once left its
+// source syncing until the lease ran out (2 hours), and again after.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,7 +43,16 @@ describe('the fetcher\'s CPU time bound', () => {
       res.end('spins the reader');
       return;
     }
-    if (req.url === '/site/care') {
+    if (req.url === '/abort/') {
+      html(res, '<h1>Kettles</h1><p>Our kettles.</p><a href="/abort/manual.pdf">manual</a> <a href="/abort/care">care</a>');
+      return;
+    }
+    if (req.url === '/abort/manual.pdf') {
+      res.writeHead(200, { 'content-type': 'application/x-parley-test-abort' });
+      res.end('runs the reader out of memory');
+      return;
+    }
+    if (req.url === '/site/care' || req.url === '/abort/care') {
       html(res, '<h1>Care</h1><p>The teapot spout is cleaned with a pipe brush.</p>');
       return;
     }
@@ -113,5 +125,29 @@ describe('the fetcher\'s CPU time bound', () => {
       assert.equal((await pages(id)).get('/site/spin').error, 'took more than 1 s of CPU to read');
       assert.equal(p.logs.masterd.split(ENDED.source).length - 1, 1, p.logs.masterd);
       assert.deepEqual(p.fetcherPids(), [again]);
+    });
+
+  test('a page whose reading aborts (out of memory) ends the fetcher, named; the next stores it failed, the sync completes',
+    async () => {
+      await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
+      const [first] = p.fetcherPids();
+      const r = await call('POST', S, { type: 'crawl', url: site.url('/abort/') });
+      assert.equal(r.status, 201, r.text);
+      const id = r.json().id;
+      await waitFor(() => /out of memory, or a fault, reading it/.test(p.logs.masterd), 30000,
+        'the fetcher names the page it ended on');
+      assert.match(p.logs.masterd, new RegExp(`parley-fetch\\[${first}\\]: error: page ` +
+        `${site.url('/abort/manual.pdf').replace(/[.?]/g, '\\$&')}: out of memory`));
+      await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000, 'a new fetcher');
+      let s;
+      await waitFor(async () => {
+        s = (await call('GET', `${S}/${id}`)).json();
+        return s.status !== 'syncing';
+      }, 20000, 'the source synced');
+      assert.equal(s.status, 'ready', s.error);
+      const got = await pages(id);
+      assert.deepEqual([...got.keys()].sort(), ['/abort/', '/abort/care', '/abort/manual.pdf']);
+      assert.equal(got.get('/abort/manual.pdf').error, 'the fetcher ended reading it (out of memory, or a fault)');
+      assert.ok(got.get('/abort/care').chunks > 0);
     });
 });

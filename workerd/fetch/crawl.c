@@ -85,9 +85,11 @@
 #define ERR_MAX		200	/* bytes of a page's error */
 /*
  * A page's error when the fetcher ended at its CPU time bound reading
- * it (crawl_recover; spun_before); kept unread this long after.
+ * it, or crashed (out of memory: poppler aborts) (crawl_recover;
+ * spun_before); kept unread this long after.
  */
 #define SPUN_ERROR	"took more than %u s of CPU to read"
+#define SPUN_CRASH	"the fetcher ended reading it (out of memory, or a fault)"
 #define SPUN_FRESH_MS	600000
 /* A redirected URL's error, before where it led. */
 #define ALIAS_ERROR	"redirected to "
@@ -1093,7 +1095,8 @@ read_doc_type(struct fetch *f, struct fetch_doc *doc, const char **why)
 #ifdef PARLEY_TEST_HOOKS
 /*
  * The test build's alone (Makefile): an answer of this type spins as a
- * parser might on a crafted document, for the CPU time bound's test.
+ * parser might on a crafted document, for the CPU time bound's test; of
+ * the abort type it aborts as poppler does out of memory (bad_alloc).
  */
 static void
 spin_hook(const char *ctype)
@@ -1103,6 +1106,8 @@ spin_hook(const char *ctype)
 	if (strncasecmp(ctype, "application/x-parley-test-spin", 30) == 0)
 		for (;;)
 			spins++;
+	if (strncasecmp(ctype, "application/x-parley-test-abort", 31) == 0)
+		abort();
 }
 #else
 #define spin_hook(ctype)	((void)0)
@@ -1297,7 +1302,8 @@ spun_before(const struct fetch *f)
 	int n = 0;
 
 	if (!f->had_old || f->old.error == NULL ||
-	    sscanf(f->old.error, SPUN_ERROR "%n", &s, &n) != 1 || n == 0)
+	    (strcmp(f->old.error, SPUN_CRASH) != 0 &&
+	    (sscanf(f->old.error, SPUN_ERROR "%n", &s, &n) != 1 || n == 0)))
 		return 0;
 	return strcmp(f->old.hash, f->hash) == 0 ||
 	    f->cr->job.sync_id < f->old.fetched_at + SPUN_FRESH_MS;
@@ -1878,13 +1884,17 @@ crawl_recover(const char *rec, const struct crawl_conf *conf,
 	buf_init(&f->body);
 	TAILQ_INSERT_TAIL(&c->fetches, f, entry);
 	c->inflight++;
-	if (spun_parse(rec, c, f, kind) < 0) {
+	/* A crash's record starts with "!" (fetcher.c's on_fatal). */
+	if (spun_parse(rec + (rec[0] == '!'), c, f, kind) < 0) {
 		log_warnx("the last fetcher's record of what it read: not "
 		    "understood");
 		crawl_free(c);
 		return NULL;
 	}
-	snprintf(why, sizeof(why), SPUN_ERROR, cpu_s);
+	if (rec[0] == '!')
+		snprintf(why, sizeof(why), "%s", SPUN_CRASH);
+	else
+		snprintf(why, sizeof(why), SPUN_ERROR, cpu_s);
 	log_warnx("knowledge source %s: %s %s: %s", c->job.id, kind, f->url,
 	    why);
 	if (strcmp(kind, "page") == 0 || strcmp(kind, "file") == 0) {

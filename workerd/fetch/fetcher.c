@@ -48,7 +48,7 @@
 #define LEASE_MARGIN_MS	60000
 /* The CPU time bound moved on this often (cpu_rearm). */
 #define CPU_REARM_MS	1000
-/* In PARLEY_RUN_DIR: what the fetcher read when it spun (on_xcpu). */
+/* In PARLEY_RUN_DIR: what the fetcher read when it spun (on_fatal). */
 #define SPUN_FILE	"parley-fetch.spun"
 
 static struct {
@@ -63,14 +63,16 @@ static struct {
 } F;
 
 /*
- * The line on_xcpu writes: what is being read (fetcher_reading), made
- * before, as a signal handler may not format. Length 0: nothing read.
+ * The lines on_fatal writes: what is being read (fetcher_reading), at
+ * the CPU time bound or at a crash, made before, as a signal handler may
+ * not format. Length 0: nothing read.
  */
-static char xcpu_line[600];
-static volatile sig_atomic_t xcpu_len;
+static char xcpu_line[600], crash_line[600];
+static volatile sig_atomic_t xcpu_len, crash_len;
 /*
- * What on_xcpu writes to SPUN_FILE (spun_fd, -1: none) for the next
- * fetcher (spun_recover): a sync's record (fetcher_reading_sync).
+ * What on_fatal writes to SPUN_FILE (spun_fd, -1: none) for the next
+ * fetcher (spun_recover): a sync's record (fetcher_reading_sync), after
+ * a "!" when a crash ended it, not the CPU time bound.
  */
 static char spun_rec[ST_KB_URL_MAX + 256];
 static volatile sig_atomic_t spun_len;
@@ -220,7 +222,7 @@ cpu_used(void)
  * RLIMIT_CPU's soft limit moved to the CPU used and F.cpu_s more, every
  * CPU_REARM_MS while the loop turns: a turn that holds the loop (a
  * parser that spins on a document) past that much CPU time gets
- * SIGXCPU (on_xcpu). The hard limit is left as it is: the process is
+ * SIGXCPU (on_fatal). The hard limit is left as it is: the process is
  * long-lived, and one lowered could never be raised again; the soft
  * limit is at most the hard one.
  */
@@ -240,32 +242,52 @@ cpu_rearm(void *arg)
 }
 
 /*
- * SIGXCPU: a turn of the loop used its CPU time. What was being read is
- * logged (async-signal-safe: one write of a line made before), and a
- * sync's record of it written to SPUN_FILE, then the signal's own
- * action ends the process, no core written: masterd logs it and starts
- * another, which reads SPUN_FILE (spun_take): the page is stored as
- * failed and its sync taken again at once (crawl_recover). Without a
- * record the sync comes back with its lease.
+ * SIGXCPU: a turn of the loop used its CPU time; SIGABRT, SIGSEGV,
+ * SIGBUS: a parser ran out of memory (poppler's std::bad_alloc aborts)
+ * or failed. What was being read is logged (async-signal-safe: one
+ * write of a line made before), and a sync's record of it written to
+ * SPUN_FILE, then the signal's own action ends the process, no core
+ * written: masterd logs it and starts another, which reads SPUN_FILE
+ * (spun_take): the page is stored as failed and its sync taken again at
+ * once (crawl_recover). Without a record the sync comes back with its
+ * lease (2 hours), the crash's page read again then.
  */
 static void
-on_xcpu(int signo)
+on_fatal(int signo)
 {
-	static const char none[] = "<4>" FETCHER_NAME ": error: CPU time "
+	static const char cpu[] = "<4>" FETCHER_NAME ": error: CPU time "
 	    "bound (PARLEY_FETCH_CPU_SECONDS) used up: the fetcher ends\n";
+	static const char crash[] = "<4>" FETCHER_NAME ": error: the fetcher "
+	    "ends (out of memory, or a fault)\n";
 	struct rlimit nocore = { 0, 0 };
-	ssize_t n;
+	int spun = signo == SIGXCPU;
+	ssize_t n = 0;
 
-	if (spun_len > 0 && spun_fd >= 0)
+	if (spun_len > 0 && spun_fd >= 0 && (spun || write(spun_fd, "!",
+	    1) == 1))
 		n = write(spun_fd, spun_rec, (size_t)spun_len);
-	if (xcpu_len > 0)
+	if (spun && xcpu_len > 0)
 		n = write(STDERR_FILENO, xcpu_line, (size_t)xcpu_len);
+	else if (!spun && crash_len > 0)
+		n = write(STDERR_FILENO, crash_line, (size_t)crash_len);
 	else
-		n = write(STDERR_FILENO, none, sizeof(none) - 1);
+		n = write(STDERR_FILENO, spun ? cpu : crash, spun ?
+		    sizeof(cpu) - 1 : sizeof(crash) - 1);
 	(void)n;
 	(void)setrlimit(RLIMIT_CORE, &nocore);
 	signal(signo, SIG_DFL);
 	raise(signo);
+}
+
+/* The length of a line snprintf made (n) in buf, cut to end in '\n'. */
+static int
+line_cut(char *buf, size_t size, int n)
+{
+	if (n > 0 && (size_t)n >= size) {
+		n = (int)size - 1;
+		buf[n - 1] = '\n';
+	}
+	return n > 0 ? n : 0;
 }
 
 void
@@ -273,7 +295,7 @@ fetcher_reading(const char *what, const char *name)
 {
 	int n;
 
-	xcpu_len = 0;
+	xcpu_len = crash_len = 0;
 	spun_len = 0;
 	if (what == NULL)
 		return;
@@ -281,11 +303,12 @@ fetcher_reading(const char *what, const char *name)
 	    "%s %.400s: CPU time bound (PARLEY_FETCH_CPU_SECONDS, %us) used "
 	    "up reading it: the fetcher ends\n", FETCHER_NAME, (int)getpid(),
 	    what, name != NULL ? name : "", (unsigned)F.cpu_s);
-	if (n > 0 && (size_t)n >= sizeof(xcpu_line)) {
-		n = sizeof(xcpu_line) - 1;
-		xcpu_line[n - 1] = '\n';
-	}
-	xcpu_len = n > 0 ? n : 0;
+	xcpu_len = line_cut(xcpu_line, sizeof(xcpu_line), n);
+	n = snprintf(crash_line, sizeof(crash_line), "<4>%s[%d]: error: "
+	    "%s %.400s: out of memory, or a fault, reading it: the fetcher "
+	    "ends\n", FETCHER_NAME, (int)getpid(), what,
+	    name != NULL ? name : "");
+	crash_len = line_cut(crash_line, sizeof(crash_line), n);
 }
 
 void
@@ -303,7 +326,7 @@ fetcher_reading_sync(const char *rec)
 /*
  * SPUN_FILE in dir read into F.spun (the last fetcher ended at its CPU
  * time bound: what it read), then emptied and kept open as spun_fd for
- * on_xcpu. A run directory we cannot write: logged, no record kept.
+ * on_fatal. A run directory we cannot write: logged, no record kept.
  */
 static void
 spun_take(const char *dir)
@@ -329,17 +352,28 @@ spun_take(const char *dir)
 		    "lease", path, strerror(errno));
 }
 
-/* The CPU time bound set (cpu_rearm), and SIGXCPU's handler. */
+/*
+ * The CPU time bound set (cpu_rearm), and on_fatal the handler of
+ * SIGXCPU and of a crash's signals (a fault's not under
+ * AddressSanitizer, whose own handler reports it).
+ */
 static void
 limit_cpu(unsigned seconds)
 {
+	static const int sigs[] = { SIGXCPU, SIGABRT,
+#if !defined(__SANITIZE_ADDRESS__)
+	    SIGSEGV, SIGBUS,
+#endif
+	};
 	struct sigaction sa;
+	size_t i;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_xcpu;
+	sa.sa_handler = on_fatal;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGXCPU, &sa, NULL) < 0)
-		fatal("sigaction SIGXCPU");
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			fatal("sigaction");
 	F.cpu_s = seconds;
 	loop_timer_init(&F.cpu, cpu_rearm, NULL);
 	cpu_rearm(NULL);
