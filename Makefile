@@ -209,12 +209,12 @@ build/fuzz/%.o: %.c
 # version.c is the one object that knows the version (debian/changelog).
 $(foreach f,release test fuzz,build/$(f)/lib/version.o): debian/changelog
 $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION='"$(VERSION)"'
-# The test build's fetcher spins on a page of a type of its own
-# (crawl.c, spin_hook): the CPU time bound's test. Never in a release.
+# The test build's fetcher spins or aborts on a page of a type of its own
+# (crawl.c, spin_hook), and aborts on a PDF attachment of an opening of
+# its own (attextract.c, abort_hook): the CPU time bound's and the
+# crash's tests. Never in a release.
 build/test/workerd/fetch/crawl.o: INC += -DPARLEY_TEST_HOOKS
-# The test build's fetcher spins on a page of a type of its own
-# (crawl.c, spin_hook): the CPU time bound's test. Never in a release.
-build/test/workerd/fetch/crawl.o: INC += -DPARLEY_TEST_HOOKS
+build/test/workerd/fetch/attextract.o: INC += -DPARLEY_TEST_HOOKS
 
 # The OpenAPI document openapi.c embeds (.incbin) is generated: the
 # template workerd/site/openapi.json with the record schemas' row-backed

@@ -10,14 +10,19 @@
 // lease ran out, and ended again. A page whose reading aborts (as poppler
 // does out of memory: the test build's application/x-parley-test-abort)
 // is recovered the same way, its error saying so; it once left its
-// source syncing until the lease ran out (2 hours), and again after.
+// source syncing until the lease ran out (2 hours), and again after. A
+// visitor's PDF attachment that ends the fetcher (the test build's abort
+// opening) has the sync it was running beside taken again at once: it
+// once waited for its lease.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { upload } from './lib/attach.mjs';
 import { Parley, waitFor } from './lib/harness.mjs';
 import { adminCaller } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const S = '/v1/admin/knowledge/sources';
 const ENDED = /ended at its CPU time bound/;
@@ -32,7 +37,17 @@ describe('the fetcher\'s CPU time bound', () => {
     res.end(`<html><head><title>Teapot</title></head><body><main>${body}</main></body></html>`);
   }
 
+  let held = null;	// /slow/wait's answers, held until released
   function serve(req, res) {
+    if (req.url === '/slow/') {
+      html(res, '<h1>Mugs</h1><p>Our mugs.</p><a href="/slow/wait">wait</a>');
+      return;
+    }
+    if (req.url === '/slow/wait') {
+      if (held) held.push(() => html(res, '<h1>Wait</h1><p>The mug handle is glazed twice.</p>'));
+      else html(res, '<h1>Wait</h1><p>The mug handle is glazed twice.</p>');
+      return;
+    }
     if (req.url === '/site/') {
       html(res, '<h1>Teapots</h1><p>Our teapots, and how to keep them.</p>' +
         '<a href="/site/spin">spin</a> <a href="/site/care">care</a>');
@@ -150,4 +165,33 @@ describe('the fetcher\'s CPU time bound', () => {
       assert.equal(got.get('/abort/manual.pdf').error, 'the fetcher ended reading it (out of memory, or a fault)');
       assert.ok(got.get('/abort/care').chunks > 0);
     });
+
+  test('a visitor\'s PDF attachment that ends the fetcher: the sync running beside it is taken again at once', async () => {
+    await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
+    const [first] = p.fetcherPids();
+    held = [];
+    const r = await call('POST', S, { type: 'crawl', url: site.url('/slow/') });
+    assert.equal(r.status, 201, r.text);
+    const id = r.json().id;
+    await waitFor(() => held.length > 0, 20000, 'the sync waits for a page');
+    const w = await createWidget(p, { attachment_types: ['pdf'] });
+    const v = await Visitor.open(p, w.widget_id);
+    const { session_token: token } = await v.next('session');
+    const up = await upload(p, w.widget_id, token, 'manual.pdf', Buffer.from('%PDF-1.0\n% parley-test-abort\n%%EOF\n'));
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    await waitFor(() => /PDF attachment att_[0-9a-f]+: out of memory, or a fault, reading it/.test(p.logs.masterd), 30000,
+      'the fetcher ends on the attachment');
+    const answers = held;
+    held = null;	// answered at once from now on
+    for (const a of answers) a();
+    await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000, 'a new fetcher');
+    let s;
+    await waitFor(async () => {
+      s = (await call('GET', `${S}/${id}`)).json();
+      return s.status !== 'syncing';
+    }, 20000, 'the source synced, well before its lease');
+    assert.equal(s.status, 'ready', s.error);
+    assert.ok((await pages(id)).get('/slow/wait').chunks > 0);
+    v.close();
+  });
 });

@@ -1864,6 +1864,16 @@ spun_parse(const char *rec, struct crawl *c, struct fetch *f,
 	return 0;
 }
 
+void
+crawl_reading_elsewhere(const struct crawl *c)
+{
+	char rec[ST_KB_SOURCE_ID_LEN + 64];
+
+	snprintf(rec, sizeof(rec), "sync\t%s\t%llu\t0\t-\t-\n", c->job.id,
+	    (unsigned long long)c->job.sync_id);
+	fetcher_reading_sync(rec);
+}
+
 struct crawl *
 crawl_recover(const char *rec, const struct crawl_conf *conf,
     unsigned cpu_s, void (*done)(void *), void *arg)
@@ -1890,6 +1900,14 @@ crawl_recover(const char *rec, const struct crawl_conf *conf,
 		    "understood");
 		crawl_free(c);
 		return NULL;
+	}
+	if (strcmp(kind, "sync") == 0) {
+		/* It read a visitor's attachment: the sync taken again. */
+		log_warnx("knowledge source %s: its sync ended with the "
+		    "fetcher: taken again", c->job.id);
+		c->again = 1;
+		fetch_free(f);
+		return c;
 	}
 	if (rec[0] == '!')
 		snprintf(why, sizeof(why), "%s", SPUN_CRASH);

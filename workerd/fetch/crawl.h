@@ -41,17 +41,25 @@ struct embed_conf;
 struct crawl *crawl_start(struct st_kb_job *job,
     const struct crawl_conf *conf, void (*done)(void *), void *arg);
 /*
- * What the last fetcher read when it ended at its CPU time bound (rec: a
- * record crawl.c made, fetcher_reading_sync), told to storaged as a
- * sync of its own: a page or a file source's file put as failed, "took
- * more than cpu_s s of CPU to read" (a sync reading it again keeps it
- * so, unread, while its bytes are the same), and its sync ended to be
- * taken again at once (ST_KB_SYNC_AGAIN); a sitemap or robots.txt fails
- * its sync. done(arg) once told; NULL out of memory or rec not
- * understood (done not called).
+ * What the last fetcher read when it ended at its CPU time bound or
+ * crashed (rec: a record crawl.c made, fetcher_reading_sync), told to
+ * storaged as a sync of its own: a page or a file source's file put as
+ * failed, "took more than cpu_s s of CPU to read" or "the fetcher ended
+ * reading it (...)" (a sync reading it again keeps it so, unread, while
+ * its bytes are the same), and its sync ended to be taken again at once
+ * (ST_KB_SYNC_AGAIN); a sync that was reading nothing of its own (the
+ * fetcher read a visitor's attachment) is ended so alone; a sitemap or
+ * robots.txt fails its sync. done(arg) once told; NULL out of memory or
+ * rec not understood (done not called).
  */
 struct crawl *crawl_recover(const char *rec, const struct crawl_conf *conf,
     unsigned cpu_s, void (*done)(void *), void *arg);
+/*
+ * c's sync alone as the record (fetcher_reading_sync), after
+ * fetcher_reading of something not c's: should the fetcher end reading
+ * it, the next takes c's sync again at once, not after its lease.
+ */
+void crawl_reading_elsewhere(const struct crawl *c);
 /* Stops c at once (quitting): transfers dropped, nothing told; c freed. */
 void crawl_stop(struct crawl *c);
 

@@ -323,6 +323,13 @@ fetcher_reading_sync(const char *rec)
 	spun_len = (sig_atomic_t)n;
 }
 
+void
+fetcher_reading_elsewhere(void)
+{
+	if (F.crawl != NULL)
+		crawl_reading_elsewhere(F.crawl);
+}
+
 /*
  * SPUN_FILE in dir read into F.spun (the last fetcher ended at its CPU
  * time bound: what it read), then emptied and kept open as spun_fd for

@@ -24,6 +24,12 @@ void fetcher_reading(const char *what, const char *name);
  * page as failed. fetcher_reading clears it.
  */
 void fetcher_reading_sync(const char *rec);
+/*
+ * After fetcher_reading of something no sync reads (a visitor's
+ * attachment): the running sync's record (crawl_reading_elsewhere), if
+ * one runs.
+ */
+void fetcher_reading_elsewhere(void);
 
 /* The fetcher's loop, after masterd's settings: until told to quit. */
 int fetcher_run(const struct settings *);
