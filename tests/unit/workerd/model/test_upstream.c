@@ -1770,7 +1770,7 @@ test_early_answer_not_kept(void **state)
 	len = sse_reply(reply, sizeof(reply), CHUNK("second") "data: [DONE]\n\n");
 	lfd = canned_listen(&port);
 	if ((pid = fork()) == 0) {
-		alarm(10);
+		alarm(30);
 		if ((fd = accept(lfd, NULL, NULL)) < 0 ||
 		    (cl = canned_head(fd, &bg)) < 0 ||
 		    canned_write(fd, e401, strlen(e401)) < 0)
@@ -1791,16 +1791,20 @@ test_early_answer_not_kept(void **state)
 	}
 	close(lfd);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", port);
-	reinit(url, "2000", NULL);
+	/*
+	 * The idle bound well above what a loaded machine takes to answer
+	 * (2 s timed the 401 out once, beside a full make test and builds).
+	 */
+	reinit(url, "10000", NULL);
 	big = big_message();
 	x_init(&x);
-	run(&x, big, 5000);
+	run(&x, big, 15000);
 	free(big);
 	assert_int_equal(x.res.status, UPSTREAM_HTTP_ERROR);
 	assert_int_equal(x.res.http_status, 401);
 	x_free(&x);
 	x_init(&x);
-	run(&x, "two", 6000);
+	run(&x, "two", 15000);
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	assert_int_equal(x.res.status, UPSTREAM_OK);
