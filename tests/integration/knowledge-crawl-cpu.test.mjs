@@ -96,6 +96,19 @@ describe('the fetcher\'s CPU time bound', () => {
     return new Map(r.json().pages.map((x) => [new URL(x.url).pathname, x]));
   }
 
+  // A fetcher other than first, then source id synced by it, well before
+  // its lease (2 h 1 min) runs out: the source, ready.
+  async function recovered(id, first) {
+    await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000, 'a new fetcher');
+    let s;
+    await waitFor(async () => {
+      s = (await call('GET', `${S}/${id}`)).json();
+      return s.status !== 'syncing';
+    }, 20000, 'the source synced');
+    assert.equal(s.status, 'ready', s.error);
+    return s;
+  }
+
   test('a page that spins ends the fetcher, named; the next stores it failed, the sync completes',
     async () => {
       await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
@@ -111,15 +124,8 @@ describe('the fetcher\'s CPU time bound', () => {
         `${site.url('/site/spin').replace(/[.?]/g, '\\$&')}: CPU time bound`));
       assert.doesNotMatch(p.logs.masterd, /core dumped/);
       // Another fetcher, which stores the page as failed and syncs the
-      // source again at once, well before its lease (2 h 1 min) runs out.
-      await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000,
-        'a new fetcher');
-      let s;
-      await waitFor(async () => {
-        s = (await call('GET', `${S}/${id}`)).json();
-        return s.status !== 'syncing';
-      }, 20000, 'the source synced');
-      assert.equal(s.status, 'ready', s.error);
+      // source again at once.
+      let s = await recovered(id, first);
       const got = await pages(id);
       assert.deepEqual([...got.keys()].sort(), ['/site/', '/site/care', '/site/spin']);
       assert.equal(got.get('/site/spin').error, 'took more than 1 s of CPU to read');
@@ -153,13 +159,7 @@ describe('the fetcher\'s CPU time bound', () => {
         'the fetcher names the page it ended on');
       assert.match(p.logs.masterd, new RegExp(`parley-fetch\\[${first}\\]: error: page ` +
         `${site.url('/abort/manual.pdf').replace(/[.?]/g, '\\$&')}: out of memory`));
-      await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000, 'a new fetcher');
-      let s;
-      await waitFor(async () => {
-        s = (await call('GET', `${S}/${id}`)).json();
-        return s.status !== 'syncing';
-      }, 20000, 'the source synced');
-      assert.equal(s.status, 'ready', s.error);
+      await recovered(id, first);
       const got = await pages(id);
       assert.deepEqual([...got.keys()].sort(), ['/abort/', '/abort/care', '/abort/manual.pdf']);
       assert.equal(got.get('/abort/manual.pdf').error, 'the fetcher ended reading it (out of memory, or a fault)');
@@ -184,13 +184,7 @@ describe('the fetcher\'s CPU time bound', () => {
     const answers = held;
     held = null;	// answered at once from now on
     for (const a of answers) a();
-    await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000, 'a new fetcher');
-    let s;
-    await waitFor(async () => {
-      s = (await call('GET', `${S}/${id}`)).json();
-      return s.status !== 'syncing';
-    }, 20000, 'the source synced, well before its lease');
-    assert.equal(s.status, 'ready', s.error);
+    await recovered(id, first);
     assert.ok((await pages(id)).get('/slow/wait').chunks > 0);
     v.close();
   });
