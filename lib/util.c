@@ -71,6 +71,16 @@ proto_utf8_chars(const void *s, size_t n)
 	return chars;
 }
 
+size_t
+proto_utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
 int
 proto_text_fits(const char *s, size_t max)
 {

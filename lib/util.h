@@ -22,6 +22,12 @@ size_t proto_utf8_char_len(const unsigned char *s, size_t n);
 int proto_utf8_valid(const void *s, size_t n);
 /* Characters (code points) in s[0..n), or -1 when it is not well-formed UTF-8. */
 ssize_t proto_utf8_chars(const void *s, size_t n);
+/*
+ * The most bytes of s (valid UTF-8, len bytes) within max, not cutting a
+ * character: len when it fits, else max less the continuation bytes a
+ * cut there would split.
+ */
+size_t proto_utf8_cut(const char *s, size_t len, size_t max);
 /* 1 when the string s is valid UTF-8 of at most max characters. */
 int proto_text_fits(const char *s, size_t max);
 /* 1 when the n bytes at s are all zero (a struct freed or reset). */

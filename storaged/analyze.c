@@ -18,6 +18,7 @@
 #include "analyze.h"
 #include "foldtab.h"
 #include "langtab.h"
+#include "util.h"
 
 /* A compound's part short enough to be joined, in bytes. */
 #define JOIN_PART_MAX	10
@@ -135,25 +136,6 @@ utf8_next(const unsigned char **pp, const unsigned char *end)
 	return CP_BAD;
 }
 
-/* The length of the UTF-8 character led by byte b (b a lead byte). */
-static size_t
-utf8_len(unsigned char b)
-{
-	return b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
-}
-
-/* The most bytes of s (valid UTF-8, len bytes) within max, whole characters. */
-static size_t
-utf8_cut(const char *s, size_t len, size_t max)
-{
-	size_t n = 0, c;
-
-	while (n < len && (c = utf8_len((unsigned char)s[n])) <= max - n &&
-	    c <= len - n)
-		n += c;
-	return n;
-}
-
 /* ---------------------------------------------------------------- terms */
 
 /* Hands a term to the caller, within the bound. */
@@ -206,7 +188,7 @@ word_out(struct an_run *r, const char *w, size_t len, uint32_t pos)
 		return;
 	}
 	term_out(r, (const char *)s,
-	    utf8_cut((const char *)s, (size_t)slen, AN_TERM_MAX), pos);
+	    proto_utf8_cut((const char *)s, (size_t)slen, AN_TERM_MAX), pos);
 }
 
 /* The next word's position; the last one past UINT32_MAX words. */

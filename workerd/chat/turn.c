@@ -1283,23 +1283,6 @@ turn_embedded(void *arg, const struct embed_result *r)
 }
 
 /*
- * A copy of the first ST_KB_QUERY_MAX bytes of s (valid UTF-8), cut
- * before a character that would not fit whole: what a search takes (a
- * visitor's message may be 4,000 characters, 16 KB). NULL out of memory.
- */
-static char *
-query_cut(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n > ST_KB_QUERY_MAX)
-		for (n = ST_KB_QUERY_MAX; n > 0 &&
-		    ((unsigned char)s[n] & 0xc0) == 0x80; n--)
-			;
-	return strndup(s, n);
-}
-
-/*
  * What is searched (the rewritten follow-up, or the question: its first
  * ST_KB_QUERY_MAX bytes), embedded first when the agent or the install
  * has an embedding model.
@@ -1309,12 +1292,15 @@ turn_find(struct turn *t)
 {
 	const struct embed_conf *ec = embed_for_agent(&t->held->ok.agent,
 	    EMBED_FOR_QUERY, &t->econf, t->kspace);
-	const char *query;
+	const char *query = last_question(&t->held->ok);
+	size_t n = strlen(query);
 
-	if (t->kquery == NULL &&
-	    strlen(last_question(&t->held->ok)) > ST_KB_QUERY_MAX)
-		t->kquery = query_cut(last_question(&t->held->ok));
-	query = t->kquery != NULL ? t->kquery : last_question(&t->held->ok);
+	/* A visitor's message may be 4,000 characters, 16 KB. */
+	if (t->kquery == NULL && n > ST_KB_QUERY_MAX)
+		t->kquery = strndup(query, proto_utf8_cut(query, n,
+		    ST_KB_QUERY_MAX));
+	if (t->kquery != NULL)
+		query = t->kquery;
 
 	if (ec != NULL && (t->ejob = embed_start(ec, &query, 1,
 	    turn_embedded, t)) != NULL)

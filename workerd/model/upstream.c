@@ -142,17 +142,6 @@ static void conn_opts(struct upstream *, struct mconn_opts *);
 
 /* ---------------------------------------------------------- the end */
 
-/* Copies at most max bytes of s, not cutting a UTF-8 sequence. */
-static size_t
-utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
 /*
  * The length of key (any non-empty one: a short key is a secret all the
  * same) when s starts with it, in any case, else 0: a model that
@@ -224,7 +213,7 @@ safe_text(const struct upstream *u, const char *s, size_t len)
 		    ' ' : s[i];
 		i++;
 	}
-	out[utf8_cut(out, o, UP_ERRMSG_MAX)] = '\0';
+	out[proto_utf8_cut(out, o, UP_ERRMSG_MAX)] = '\0';
 	return out;
 }
 
