@@ -382,28 +382,23 @@ source_listed(const char *id, const struct st_str *sources, uint32_t n)
 }
 
 /*
- * Chunk id as out's next hit with score, when it is org's, of a listed
- * source (NULL: any) that is not deleted: 1 added, 0 not, -1 t failed.
+ * Chunk id as out's next hit with score: one a search's src_filter kept
+ * (org's, of a listed source, not deleted: checked there, in the same
+ * txn). 1 added, 0 not (gone), -1 t failed.
  */
 static int
-hit_keep(struct store_txn *t, const char *org, uint64_t id, double score,
-    const struct st_str *sources, uint32_t nsources, struct st_kb_hits *out)
+hit_add(struct store_txn *t, uint64_t id, double score,
+    struct st_kb_hits *out)
 {
 	struct st_kbchunk c;
-	int rc, added = 0;
+	int rc;
 
 	if ((rc = kb_chunk_get(t, id, &c)) != 0)
 		return rc < 0 ? -1 : 0;	/* 1: gone (a race is none: one txn) */
-	/* Never another organisation's, whatever the index says. */
-	if (strcmp(c.org, org) == 0 &&
-	    source_listed(c.source_id, sources, nsources) &&
-	    (rc = source_gone(t, c.source_id)) == 0) {
-		out->hits[out->n].chunk_id = id;
-		hit_take(&out->hits[out->n++], &c, score);
-		added = 1;
-	}
+	out->hits[out->n].chunk_id = id;
+	hit_take(&out->hits[out->n++], &c, score);
 	st_kbchunk_free(&c);
-	return t->err ? -1 : added;
+	return 1;
 }
 
 /*
@@ -494,8 +489,7 @@ hits_add(struct store_txn *t, const char *org, const char *lang,
 	    &n) < 0)
 		return t->err;
 	for (i = 0; i < n && out->n < want && !t->err; i++)
-		(void)hit_keep(t, org, hits[i].id, hits[i].score, sources,
-		    nsources, out);
+		(void)hit_add(t, hits[i].id, hits[i].score, out);
 	return t->err;
 }
 
@@ -571,7 +565,7 @@ vec_fuse(struct store_txn *t, const char *org, const char *space,
 			fused[j] += f;
 			rank++;
 		} else if (vh[i].score * 1e6 >= qv->min_score &&
-		    hit_keep(t, org, vh[i].id, 0, sources, nsources, out) == 1) {
+		    hit_add(t, vh[i].id, 0, out) == 1) {
 			fused[out->n - 1] = f;
 			rank++;
 		}
