@@ -132,17 +132,29 @@ struct rcpts {
 	struct st_mail *m;
 };
 
+/* 1 when u is an enabled member of org who chose mails of kind, 0, -1. */
+static int
+member_wants(struct store_txn *t, const struct st_user *u, const char *org,
+    uint32_t kind)
+{
+	uint32_t mask;
+
+	if (st_user_acts(u, org) == NULL)
+		return 0;
+	if (u32_get(t, t->st->user_notify, u->id, &mask, "user emails") < 0)
+		return -1;
+	return (mask & kind) != 0;
+}
+
 /* A member who chose the kind is a recipient; -1 once there are enough. */
 static int
 rcpt_take(struct store_txn *t, struct st_user *u, void *arg)
 {
 	struct rcpts *r = arg;
-	uint32_t mask;
+	int rc;
 
-	if (st_user_acts(u, r->org) == NULL ||
-	    u32_get(t, t->st->user_notify, u->id, &mask, "user emails") < 0 ||
-	    !(mask & r->kind))
-		return t->err ? -1 : 0;
+	if ((rc = member_wants(t, u, r->org, r->kind)) != 1)
+		return rc;
 	if ((r->m->rcpt[r->m->nrcpt] = strdup(u->email)) == NULL) {
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 		return -1;
@@ -150,9 +162,24 @@ rcpt_take(struct store_txn *t, struct st_user *u, void *arg)
 	return ++r->m->nrcpt == ST_MAIL_RCPT_MAX ? -1 : 0;
 }
 
+/* m's recipients cut to those keep marks (in order): how many are left. */
+static uint32_t
+rcpt_cut(struct st_mail *m, const uint8_t keep[ST_MAIL_RCPT_MAX])
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < m->nrcpt; i++) {
+		if (i < ST_MAIL_RCPT_MAX && keep[i])
+			m->rcpt[n++] = m->rcpt[i];
+		else
+			free(m->rcpt[i]);
+	}
+	m->nrcpt = n;
+	return n;
+}
+
 /* The recipients of a mail still to get it, as it is handed out. */
 struct still {
-	uint32_t kind;
 	struct st_mail *m;
 	uint8_t keep[ST_MAIL_RCPT_MAX];
 };
@@ -162,12 +189,11 @@ static int
 rcpt_still(struct store_txn *t, struct st_user *u, void *arg)
 {
 	struct still *s = arg;
-	uint32_t mask, i;
+	uint32_t i;
+	int rc;
 
-	if (st_user_acts(u, s->m->org) == NULL ||
-	    u32_get(t, t->st->user_notify, u->id, &mask, "user emails") < 0 ||
-	    !(mask & s->kind))
-		return t->err ? -1 : 0;
+	if ((rc = member_wants(t, u, s->m->org, s->m->kind)) != 1)
+		return rc;
 	for (i = 0; i < s->m->nrcpt && i < ST_MAIL_RCPT_MAX; i++)
 		if (strcmp(s->m->rcpt[i], u->email) == 0)
 			s->keep[i] = 1;
@@ -184,21 +210,12 @@ static int
 rcpt_recheck(struct store_txn *t, struct st_mail *m)
 {
 	struct still s;
-	uint32_t i, n = 0;
 
 	memset(&s, 0, sizeof(s));
-	s.kind = m->kind;
 	s.m = m;
 	if (store_members_each(t, m->org, rcpt_still, &s) != 0)
 		return -1;
-	for (i = 0; i < m->nrcpt; i++) {
-		if (i < ST_MAIL_RCPT_MAX && s.keep[i])
-			m->rcpt[n++] = m->rcpt[i];
-		else
-			free(m->rcpt[i]);
-	}
-	m->nrcpt = n;
-	return (int)n;
+	return (int)rcpt_cut(m, s.keep);
 }
 
 /* ------------------------------------------------------------ waiting */
@@ -574,21 +591,16 @@ store_mail_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
 static uint32_t
 rcpt_keep(struct st_mail *m, const struct st_str *keep, uint32_t nkeep)
 {
-	uint32_t i, j, n = 0;
+	uint8_t marks[ST_MAIL_RCPT_MAX];
+	uint32_t i, j;
 
 	if (nkeep == 0)
 		return m->nrcpt;
-	for (i = 0; i < m->nrcpt; i++) {
-		for (j = 0; j < nkeep; j++)
-			if (strcmp(m->rcpt[i], keep[j].s) == 0)
-				break;
-		if (j < nkeep)
-			m->rcpt[n++] = m->rcpt[i];
-		else
-			free(m->rcpt[i]);
-	}
-	m->nrcpt = n;
-	return n;
+	memset(marks, 0, sizeof(marks));
+	for (i = 0; i < m->nrcpt && i < ST_MAIL_RCPT_MAX; i++)
+		for (j = 0; j < nkeep && !marks[i]; j++)
+			marks[i] = strcmp(m->rcpt[i], keep[j].s) == 0;
+	return rcpt_cut(m, marks);
 }
 
 int
