@@ -38,6 +38,35 @@ log_procname(void)
 	return log_name;
 }
 
+/*
+ * msg into out (outlen > 0) with each control byte written as \xNN: a
+ * value from outside (a URL, a server's answer) never starts a line of
+ * its own in the journal, nor moves a terminal's cursor.
+ */
+static void
+log_clean(char *out, size_t outlen, const char *msg)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	size_t n = 0;
+
+	for (p = (const unsigned char *)msg; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			if (n + 1 >= outlen)
+				break;
+			out[n++] = (char)*p;
+			continue;
+		}
+		if (n + 4 >= outlen)
+			break;
+		out[n++] = '\\';
+		out[n++] = 'x';
+		out[n++] = hex[*p >> 4];
+		out[n++] = hex[*p & 15];
+	}
+	out[n] = '\0';
+}
+
 /* syslog priorities: 3 err, 4 warning, 6 info, 7 debug. */
 static void
 log_emit(enum log_level level, int with_errno, int saved_errno,
@@ -53,13 +82,14 @@ log_emit(enum log_level level, int with_errno, int saved_errno,
 		[LOG_LEVEL_ERROR] = { 3, "error" },
 		[LOG_LEVEL_FATAL] = { 3, "fatal" },
 	};
-	char msg[1024];
+	char raw[1024], msg[1024];
 	char line[1200];
 	int n;
 
 	if (level < log_min)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_clean(msg, sizeof(msg), raw);
 	if (with_errno)
 		n = snprintf(line, sizeof(line), "<%d>%s[%d]: %s: %s: %s\n",
 		    lv[level].prio, log_name, (int)getpid(), lv[level].word,
@@ -70,8 +100,10 @@ log_emit(enum log_level level, int with_errno, int saved_errno,
 		    msg);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(line))
+	if ((size_t)n >= sizeof(line)) {	/* cut: still one line */
 		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
 	/* One write per line so lines from several processes never interleave. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
