@@ -69,11 +69,7 @@ struct msend {
 	struct buf msg;
 	size_t sent;			/* bytes of msg read by curl */
 	struct curl_slist *rcpt;
-	/* The thread's until done: each RCPT TO's answer (0: none yet). */
-	uint16_t code[ST_MAIL_RCPT_MAX];
-	uint32_t nasked;		/* RCPT TOs sent */
-	int asking;			/* the last one's answer awaited */
-	char refusal[128];		/* the last 4xx or 5xx line */
+	struct rcpt_answers ans;	/* the thread's until done */
 	char err[CURL_ERROR_SIZE];
 	int gated;			/* the thread's: at the gate once */
 	/* The loop's: the ST_MAIL_CHECK asked at the gate, and its answer. */
@@ -177,16 +173,16 @@ rcpt_outcome(struct msend *s, CURLcode rc, struct st_str *keep,
 	uint32_t i, n = 0, temp = 0;
 
 	for (i = 0; i < m->nrcpt && i < ST_MAIL_RCPT_MAX; i++) {
-		if (s->code[i] >= 500) {
+		if (s->ans.code[i] >= 500) {
 			log_warnx("mail %s (%s): recipient %s refused for good "
 			    "(%u): not sent to them", m->id,
 			    st_mail_kind_name(m->kind) ?
 			    st_mail_kind_name(m->kind) : "?", m->rcpt[i],
-			    s->code[i]);
+			    s->ans.code[i]);
 			continue;
 		}
-		temp += s->code[i] >= 400;
-		if (rc != CURLE_OK || s->code[i] >= 400)
+		temp += s->ans.code[i] >= 400;
+		if (rc != CURLE_OK || s->ans.code[i] >= 400)
 			keep[n++].s = m->rcpt[i];
 	}
 	*nkeep = n;
@@ -196,7 +192,7 @@ rcpt_outcome(struct msend *s, CURLcode rc, struct st_str *keep,
 		return s->why != NULL ? s->why : s->err[0] != '\0' ? s->err :
 		    curl_easy_strerror(rc);
 	snprintf(why, whylen, "sent to some, %u recipient%s refused for now: "
-	    "%s", temp, temp == 1 ? "" : "s", s->refusal);
+	    "%s", temp, temp == 1 ? "" : "s", s->ans.refusal);
 	return why;
 }
 
@@ -300,39 +296,46 @@ msg_read(char *p, size_t size, size_t n, void *arg)
 	return want;
 }
 
-/*
- * curl's SMTP conversation (on the mail thread): each RCPT TO sent, and
- * the code of its answer's last line, kept in s->code in the order of
- * s's recipients (curl sends them in that order, one at a time).
- */
+void
+rcpt_answers_read(struct rcpt_answers *a, int out, const char *data,
+    size_t size)
+{
+	unsigned int code;
+	size_t n;
+
+	if (out) {
+		if (size >= 5 && strncasecmp(data, "RCPT ", 5) == 0)
+			a->asking = a->nasked++ < ST_MAIL_RCPT_MAX;
+		return;
+	}
+	if (!a->asking || size < 3 || (size > 3 && data[3] == '-'))
+		return;
+	for (n = 0, code = 0; n < 3; n++) {
+		if (data[n] < '0' || data[n] > '9')
+			return;
+		code = code * 10 + (unsigned int)(data[n] - '0');
+	}
+	if (code < 100 || code > 599)	/* not a reply (RFC 5321 4.2) */
+		return;
+	a->asking = 0;
+	a->code[a->nasked - 1] = (uint16_t)code;
+	if (code < 400)
+		return;
+	for (n = 0; n < size && n + 1 < sizeof(a->refusal) &&
+	    data[n] != '\r' && data[n] != '\n'; n++)
+		a->refusal[n] = data[n];
+	a->refusal[n] = '\0';
+}
+
+/* curl's SMTP conversation, on the mail thread (rcpt_answers_read). */
 static int
 rcpt_debug(CURL *e, curl_infotype type, char *data, size_t size, void *arg)
 {
 	struct msend *s = arg;
-	unsigned int code;
-	size_t n;
 
-	if (type == CURLINFO_HEADER_OUT && size >= 5 &&
-	    strncasecmp(data, "RCPT ", 5) == 0) {
-		s->asking = s->nasked++ < ST_MAIL_RCPT_MAX;
-		return 0;
-	}
-	if (type != CURLINFO_HEADER_IN || !s->asking || size < 3 ||
-	    (size > 3 && data[3] == '-'))
-		return 0;
-	for (n = 0, code = 0; n < 3; n++) {
-		if (data[n] < '0' || data[n] > '9')
-			return 0;
-		code = code * 10 + (unsigned int)(data[n] - '0');
-	}
-	s->asking = 0;
-	s->code[s->nasked - 1] = (uint16_t)code;
-	if (code >= 400) {
-		for (n = 0; n < size && n + 1 < sizeof(s->refusal) &&
-		    data[n] != '\r' && data[n] != '\n'; n++)
-			s->refusal[n] = data[n];
-		s->refusal[n] = '\0';
-	}
+	if (type == CURLINFO_HEADER_OUT || type == CURLINFO_HEADER_IN)
+		rcpt_answers_read(&s->ans, type == CURLINFO_HEADER_OUT, data,
+		    size);
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include <curl/curl.h>
 
 #include "curlloop.h"
+#include "mailmsg.h"
 
 struct settings;
 
@@ -285,6 +286,24 @@ size_t mailer_busy(void);
 /* 1 when the mail id is being sent (taken, its outcome not yet told). */
 int mailer_holds(const char *id);
 void mailer_shutdown(void);
+
+/*
+ * Each RCPT TO's answer, read from curl's SMTP conversation (mailer.c;
+ * libcurl 7.88 goes on past a refused recipient and tells nobody).
+ */
+struct rcpt_answers {
+	uint16_t code[ST_MAIL_RCPT_MAX];	/* each one's code, 0: none */
+	uint32_t nasked;		/* RCPT TOs sent */
+	int asking;			/* the last one's answer awaited */
+	char refusal[128];		/* the last 4xx or 5xx line */
+};
+/*
+ * One line of the conversation into a (zeroed first): out, a line curl
+ * sent, else one the server sent (size bytes, not NUL-ended). A reply's
+ * last line gives the code of the RCPT TO it answers, in their order.
+ */
+void rcpt_answers_read(struct rcpt_answers *a, int out, const char *data,
+    size_t size);
 
 /*
  * The assistant's resolutions (resolver.c): resolver_start polls
