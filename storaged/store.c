@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1656,6 +1657,36 @@ dir_entries_sync(const char *dir)
  * that LMDB lacks replayed and checkpointed. 0, or -1 logged (nothing
  * left open).
  */
+/*
+ * 0 when data.mdb holds every page its last commit names, else -1 and
+ * why logged: a file cut short (a backup copied in part, a disk that
+ * filled) would be mapped past its end, and the first read of a missing
+ * page kills the process with SIGBUS.
+ */
+static int
+env_whole(struct store *st, const char *dir)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat sb;
+	uint64_t need;
+	int fd;
+
+	if (mdb_env_info(st->env, &info) != 0 ||
+	    mdb_env_stat(st->env, &ms) != 0 ||
+	    mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0) {
+		log_warn("%s: data.mdb: cannot read its size", dir);
+		return -1;
+	}
+	need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	if ((uint64_t)sb.st_size >= need)
+		return 0;
+	log_warnx("%s: data.mdb is cut short: %jd bytes where its last "
+	    "commit needs %ju (copied in part?); restore a whole copy", dir,
+	    (intmax_t)sb.st_size, (uintmax_t)need);
+	return -1;
+}
+
 static int
 env_open(struct store *st)
 {
@@ -1682,6 +1713,11 @@ env_open(struct store *st)
 	if ((rc = mdb_env_open(st->env, dir,
 	    (st->flags & STORE_F_NOSYNC) ? MDB_NOSYNC : 0, 0600)) != 0)
 		goto fail;
+	if (env_whole(st, dir) < 0) {
+		mdb_env_close(st->env);
+		st->env = NULL;
+		return -1;
+	}
 	/* Reader slots left by a storaged that died would pin old pages. */
 	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
 		log_info("%s: cleared %d stale reader slots", dir, dead);
