@@ -126,6 +126,7 @@ struct settings {
 	uint32_t workers;	/* PARLEY_WORKERS; 0 = one per core */
 	char *workerd;		/* PARLEY_WORKERD; NULL = beside masterd */
 	uint32_t shutdown_ms;	/* PARLEY_SHUTDOWN_TIMEOUT_MS */
+	uint32_t stall_ms;	/* PARLEY_WORKER_STALL_MS */
 	char *user;		/* PARLEY_USER; NULL = stay who we are */
 	/* storaged (and PARLEY_RUN_DIR for the workers and parleyctl) */
 	char *data_dir;		/* PARLEY_DATA_DIR */

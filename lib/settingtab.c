@@ -308,6 +308,10 @@ const struct setting settings_table[] = {
 	{ "PARLEY_SHUTDOWN_TIMEOUT_MS", SETTING_NUMBER, "10000", NULL, 0,
 	    86400000, NULL, NULL, NULL, M | W, F(shutdown_ms),
 	    "how long a stop or a reload lets requests in flight finish" },
+	{ "PARLEY_WORKER_STALL_MS", SETTING_NUMBER, "30000", NULL, 1000,
+	    3600000, NULL, NULL, NULL, M, F(stall_ms),
+	    "a worker (or the notifier) that answers masterd nothing this "
+	    "long is stuck: it is killed and another started" },
 	{ "PARLEY_USER", SETTING_TEXT, NULL, NULL, 1, 32, NULL, check_user,
 	    "a user name (letters, digits, . _ -)", M | S, F(user),
 	    "started as root: the user to become once the port is bound or "

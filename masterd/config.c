@@ -189,6 +189,7 @@ config_load(struct config *cf, const struct settings *st)
 	else
 		cf->nworkers = default_workers(sysconf(_SC_NPROCESSORS_ONLN));
 	cf->grace_ms = (int)st->shutdown_ms;
+	cf->stall_ms = (int)st->stall_ms;
 	lpid = getenv("LISTEN_PID");
 	lfds = getenv("LISTEN_FDS");
 	if (parse_listen_fds(lpid, lfds, getpid(), &cf->listen_fds) < 0)

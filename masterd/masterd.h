@@ -75,6 +75,7 @@ struct config {
 	int port;
 	int nworkers;
 	int grace_ms;
+	int stall_ms;		/* a child silent this long is stuck */
 	int listen_fds;		/* >0: systemd handed us fd 3 */
 	char prog[PROG_MAX][PATH_MAX];	/* each program's path (config.c) */
 	uint8_t *wsettings;	/* PROTO_MW_SETTINGS's payload */
@@ -191,6 +192,9 @@ struct worker {
 	int clogged;		/* channel queue past CHAN_HARD_BYTES */
 	long long started;
 	long long kill_at;	/* 0: no deadline */
+	long long heard;	/* its last message (watched rows) */
+	long long ping_at;	/* its next MW_PING */
+	uint32_t pings;		/* MW_PINGs sent */
 	uint32_t load;		/* last WM_LOAD */
 	uint32_t sent;		/* MW_CONN sent since that report */
 	uint64_t last_pick;

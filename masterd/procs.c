@@ -7,7 +7,10 @@
  * row alike; a row without MW_CONN among what it gets never takes a
  * connection (workers_pick). A message a child may not send breaks its
  * channel (worker_msg); one it does not get is never sent to it
- * (child_send). Pure data and lookups, no I/O: tests/unit/masterd/
+ * (child_send). A row that gets MW_PING is watched: a child of it that
+ * answers nothing for PARLEY_WORKER_STALL_MS is stuck, and killed
+ * (workers.c); the fetcher is not (its loop reads a whole document at a
+ * time, and its CPU time has a bound of its own). Pure data and lookups, no I/O: tests/unit/masterd/
  * test_procs.c checks the table against proto/msgtab.c.
  */
 #include <stddef.h>
@@ -23,16 +26,16 @@ static const struct proc procs[ROLE_MAX] = {
 	[ROLE_WORKER] = { "worker", ROLE_WORKER, PROG_WORKERD, NULL,
 	    PROC_N_WORKERS,
 	    { PROTO_MW_SETTINGS, PROTO_MW_CONN, PROTO_MW_QUIT,
-	      PROTO_MW_RESTARTS },
-	    { PROTO_WM_READY, PROTO_WM_LOAD } },
+	      PROTO_MW_RESTARTS, PROTO_MW_PING },
+	    { PROTO_WM_READY, PROTO_WM_LOAD, PROTO_WM_PONG } },
 	/*
 	 * One for the whole install: webhooks go out once per event, not
 	 * once per worker (docs/internals.md, "Worker life").
 	 */
 	[ROLE_NOTIFIER] = { "notifier", ROLE_NOTIFIER, PROG_WORKERD,
 	    "notifier", 1,
-	    { PROTO_MW_SETTINGS, PROTO_MW_QUIT },
-	    { PROTO_WM_READY } },
+	    { PROTO_MW_SETTINGS, PROTO_MW_QUIT, PROTO_MW_PING },
+	    { PROTO_WM_READY, PROTO_WM_PONG } },
 	/*
 	 * One: it fetches and parses the documents of every organisation's
 	 * knowledge sources, apart from the workers (workerd/fetch/fetcher.c):

@@ -68,6 +68,13 @@ static struct {
 
 static void worker_lost(struct worker *, long long);
 
+/* How often a watched child is asked whether its loop turns. */
+static long long
+ping_every(void)
+{
+	return (W.cf != NULL ? W.cf->stall_ms : 30000) / 4;
+}
+
 /*
  * Queues a message to w when its row gets that type (procs.c). fd, if
  * any, is the channel's from here: closed once sent, or now on failure.
@@ -463,6 +470,7 @@ worker_msg(struct worker *w, const struct pmsg *m, long long now)
 		return -1;
 	}
 	pdec_init(&d, m->payload, m->hdr.len);
+	w->heard = now;
 	switch (m->hdr.type) {
 	case PROTO_WM_READY:
 		if (pdec_done(&d) < 0)
@@ -472,6 +480,12 @@ worker_msg(struct worker *w, const struct pmsg *m, long long now)
 			log_info("%s %u (pid %d) ready after %lld ms",
 			    WHO(w), (int)w->pid, now - w->started);
 		w->ready = 1;
+		w->ping_at = now + ping_every();
+		return 0;
+	case PROTO_WM_PONG:
+		(void)pdec_u32(&d);
+		if (pdec_done(&d) < 0)
+			break;
 		return 0;
 	case PROTO_WM_LOAD:
 		load = pdec_u32(&d);
@@ -598,9 +612,50 @@ workers_reap(long long now)
 		log_warn("waitpid");
 }
 
+/* 1 when w is watched (its row gets MW_PING) and now answers for itself. */
+static int
+watched(const struct worker *w)
+{
+	return w->ready && !w->quitting && !w->killed && w->pid > 0 &&
+	    w->ch_open && W.cf != NULL && proc_gets(w->proc, PROTO_MW_PING);
+}
+
+/*
+ * A watched child that said nothing for stall_ms is stuck (its loop does
+ * not turn: a deadlock, a stop, an endless loop) and holds its visitors
+ * for ever: killed, its queued connections to the others, a replacement
+ * started. Else it is pinged when due. 1 when w was killed.
+ */
+static int
+watch(struct worker *w, long long now)
+{
+	struct penc e;
+
+	if (!watched(w))
+		return 0;
+	if (now - w->heard >= W.cf->stall_ms) {
+		log_errorx("%s %u (pid %d) answered nothing for %lld ms "
+		    "(PARLEY_WORKER_STALL_MS): stuck, killing it", WHO(w),
+		    (int)w->pid, now - w->heard);
+		worker_kill(w);
+		channel_gone(w, now);
+		return 1;
+	}
+	if (now < w->ping_at)
+		return 0;
+	w->ping_at = now + ping_every();
+	penc_init(&e);
+	penc_u32(&e, ++w->pings);
+	if (!e.err && child_send(w, PROTO_MW_PING, e.buf, e.len, -1) == 0)
+		worker_flush(w, now);
+	penc_free(&e);
+	return 0;
+}
+
 /*
  * Deadlines: SIGKILL after the grace, or when a worker hangs before
- * WM_READY (it would hold a slot forever); the end of each start-up window.
+ * WM_READY (it would hold a slot forever), or stops answering once
+ * ready; the end of each start-up window.
  */
 void
 workers_tick(long long now)
@@ -608,6 +663,8 @@ workers_tick(long long now)
 	struct worker *w;
 
 	TAILQ_FOREACH(w, &workers, entry) {
+		if (watch(w, now))
+			continue;
 		if (w->pid > 0 && !w->killed && w->kill_at != 0 &&
 		    now >= w->kill_at) {
 			log_warnx("%s %u (pid %d) still running after the "
@@ -647,6 +704,10 @@ workers_next_deadline(long long now)
 			EARLIEST(w->started + STARTUP_WINDOW_MS);
 		if (w->pid > 0 && !w->killed && !w->ready && !w->quitting)
 			EARLIEST(w->started + READY_TIMEOUT_MS);
+		if (watched(w)) {
+			EARLIEST(w->ping_at);
+			EARLIEST(w->heard + W.cf->stall_ms);
+		}
 	}
 	for (i = 0; i < ROLE_MAX; i++)
 		if (!W.stopping && rows[i].throttle_until > now)

@@ -61,6 +61,8 @@ enum proto_type {
 	PROTO_MW_RESTARTS = 0x14,	/* u32 workers replaced since start (metrics) */
 	/* right after HELLO: u32 n, n x (str name, str value); settings.h */
 	PROTO_MW_SETTINGS = 0x15,
+	PROTO_MW_PING = 0x16,		/* u32 n: are you turning? */
+	PROTO_WM_PONG = 0x17,		/* u32 n, the ping's: yes */
 
 	/* clients -> storaged (reply: same type, PROTO_F_REPLY) */
 	PROTO_ST_PING = 0x20,		/* -> (empty) */

@@ -2,8 +2,9 @@
  * The channel to parley-masterd: the settings come first (MW_SETTINGS,
  * read before the loop starts), accepted connections come in as MW_CONN
  * with the fd riding along, MW_QUIT asks us to leave, MW_RESTARTS brings
- * masterd's count of replaced workers for /metrics; we answer WM_READY
- * once and WM_LOAD when the connection count changes (at most every
+ * masterd's count of replaced workers for /metrics, MW_PING asks whether
+ * the loop turns (WM_PONG: masterd kills a child silent for
+ * PARLEY_WORKER_STALL_MS); we answer WM_READY once and WM_LOAD when the connection count changes (at most every
  * 50 ms, so a burst of connections costs one message). Every child of
  * masterd opens it the same way (master_start): a worker, the notifier
  * (notify/notifier.c) and the fetcher (parley-fetch, fetch/main.c); the
@@ -117,6 +118,15 @@ master_msg(struct pmsg *m)
 			log_warnx("malformed MW_RESTARTS");
 		else
 			metrics_restarts(restarts);
+		break;
+	case PROTO_MW_PING:
+		/* Answered from the loop: that it turns is the answer. */
+		pdec_init(&d, m->payload, m->hdr.len);
+		(void)pdec_u32(&d);
+		if (pdec_done(&d) < 0)
+			log_warnx("malformed MW_PING");
+		else
+			master_send(PROTO_WM_PONG, m->payload, m->hdr.len);
 		break;
 	case PROTO_MW_QUIT:
 		pdec_init(&d, m->payload, m->hdr.len);

@@ -329,7 +329,8 @@ function acceptBacklog(port) {
 // kernel buffer are lost.
 test('a stuck worker killed: the connections masterd still queued for it go to its replacement', { timeout: 90000 }, async (t) => {
   const N = 1200;
-  const p = await startParley(t, { workers: 1, shutdownTimeoutMs: 1000 });
+  // masterd's own watch (below) is left for later: this test kills it.
+  const p = await startParley(t, { workers: 1, shutdownTimeoutMs: 1000, env: { PARLEY_WORKER_STALL_MS: '600000' } });
   await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));	// past its start-up window
   const [a] = p.workerPids();
   process.kill(a, 'SIGSTOP');
@@ -368,4 +369,31 @@ test('a stuck worker killed: the connections masterd still queued for it go to i
   // only the ones in the dead worker's socket buffer are lost.
   assert.equal(answered, backlog + requeued, `answered: ${answered}, backlog ${backlog} + taken back ${requeued}`);
   assert.equal((await p.get('/health')).status, 200);
+});
+
+// A worker whose loop stopped turning (here SIGSTOP; a deadlock or an
+// endless loop alike) answers masterd's pings nothing: after
+// PARLEY_WORKER_STALL_MS masterd kills it and starts another, where it
+// held a share of the visitors for ever. A worker that answers is left.
+test('a worker that answers nothing for PARLEY_WORKER_STALL_MS is killed and replaced', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 2, env: { PARLEY_WORKER_STALL_MS: '1500' } });
+  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));	// past the start-up window
+  const [a, b] = p.workerPids();
+  const stopped = Date.now();
+  process.kill(a, 'SIGSTOP');
+  t.after(() => { try { process.kill(a, 'SIGKILL'); } catch {} });
+  const stuck = new RegExp(`worker \\d+ \\(pid ${a}\\) answered nothing for (\\d+) ms \\(PARLEY_WORKER_STALL_MS\\): stuck, killing it`);
+  await waitFor(() => stuck.test(p.logs.masterd), 15000, 'masterd found the stopped worker stuck');
+  const silent = Number(stuck.exec(p.logs.masterd)[1]);
+  assert.ok(silent >= 1500, `killed after ${silent} ms of silence, not before the bound`);
+  // Its last answer came up to a ping's interval (a quarter) before the stop.
+  assert.ok(Date.now() - stopped >= 1500 * 3 / 4, `killed ${Date.now() - stopped} ms after the stop`);
+  const pids = await p.waitWorkerCount(2, 15000, (x) => !x.includes(a));
+  assert.ok(pids.includes(b), 'the worker that answers was left running');
+  // Every new connection is answered now (half of them went to the stopped one).
+  for (let i = 0; i < 20; i++) assert.equal((await p.get('/health')).status, 200);
+  // Pings go on: the two running stay through several more bounds.
+  await sleep(4000);
+  assert.equal(p.logs.masterd.match(/stuck, killing it/g).length, 1, p.logs.masterd);
+  assert.deepEqual(p.workerPids().sort(), pids.sort());
 });
