@@ -135,10 +135,21 @@ export class Proxy {
   static async start(target, { listen } = {}) {
     const p = new Proxy();
     p.target = target;
-    if (typeof target === 'string') p.path = listen;
-    else p.port = await freePort();
-    await p.restore();
-    return p;
+    if (typeof target === 'string') {
+      p.path = listen;
+      await p.restore();
+      return p;
+    }
+    // A free port may be taken before it is bound (another test's): another.
+    for (let i = 0; ; i++) {
+      p.port = await freePort();
+      try {
+        await p.restore();
+        return p;
+      } catch (e) {
+        if (e.code !== 'EADDRINUSE' || i >= 10) throw e;
+      }
+    }
   }
 
   restore() {
