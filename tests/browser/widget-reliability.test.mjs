@@ -91,6 +91,45 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     } finally { await ctx.close(); }
   });
 
+  // The proactive message is not stored: a resume's history used to put it
+  // below the whole conversation, as if the assistant had just said it.
+  test('the proactive message keeps its place when a reconnect replaces the list', async () => {
+    const w = await widget({ name: 'P', proactive_message: 'PROACTIVE hello', proactive_delay_s: 0 });
+    const { ctx, page } = await openPage(browser);
+    const texts = () => page.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content}`));
+    try {
+      await page.addInitScript(TRACK);
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await waitConnected(page);
+      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-proactive]'), null, { timeout: 10000 });
+      for (const q of ['first question', 'second question']) {
+        const k = (await texts()).length;
+        await page.fill(part('input'), q);
+        await page.press(part('input'), 'Enter');
+        await page.waitForFunction((n) => { const m = window.ParleyChat.messages(); return m.length === n + 2 && m[n + 1].state === 'done'; }, k, { timeout: 10000 });
+      }
+      const shown = await texts();
+      assert.equal(shown[0], 'assistant: PROACTIVE hello');
+      assert.equal(shown.length, 5);
+      // each history the widget renders (the resume's), counted
+      await page.evaluate(() => { window.__hist = 0; document.getElementById('parley-chat-widget').addEventListener('parley:history', () => window.__hist++); });
+      await page.evaluate(() => window.__socks[window.__socks.length - 1].close());
+      await page.waitForFunction(() => window.__hist === 1, null, { timeout: 20000 });
+      assert.deepEqual(await texts(), shown, 'the same order after the reconnect');
+      // Sent after it once more, then a reconnect: still first.
+      await page.fill(part('input'), 'third question');
+      await page.press(part('input'), 'Enter');
+      await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 7 && m[6].state === 'done'; }, null, { timeout: 10000 });
+      const again = await texts();
+      await page.evaluate(() => window.__socks[window.__socks.length - 1].close());
+      await page.waitForFunction(() => window.__hist === 2, null, { timeout: 20000 });
+      assert.deepEqual(await texts(), again);
+      assert.equal(again[0], 'assistant: PROACTIVE hello');
+    } finally { await ctx.close(); }
+  });
+
   test('data-api-url: a stopped reply is still stopped after a reload', async () => {
     const { ctx, page } = await openPage(browser);
     try {

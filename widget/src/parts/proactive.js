@@ -23,6 +23,20 @@ export default function (ctx) {
   m.keep = 1; // stays when the history replaces the list
   m.setAttribute('data-proactive', '');
   ctx.add(m);
+  // It is not stored: a history (a reconnect) puts it back before the
+  // messages sent since it showed (n), after the others.
+  let n = 0;
+  on(ctx.host, 'parley:send', (e) => e.detail.retry || n++);
+  on(ctx.host, 'parley:reply', () => n++);
+  on(ctx.host, 'parley:stop', () => n++);
+  on(ctx.host, 'parley:error', () => n && n--);
+  ctx.onFrame('message', (f) => f.role === 'agent' && n++);
+  on(ctx.host, 'parley:history', (e) => {
+    const h = e.detail.messages;
+    const d = h[Math.max(0, h.length - n)];
+    const at = d && [...ctx.list.children].find((x) => x.d === d);
+    if (at) ctx.list.insertBefore(m, at);
+  });
   if (ctx.isOpen()) return ctx.announce(T.title + ': ' + text);
   const show = h('button', { type: 'button', 'data-part': 'proactive-open', dir: 'auto' }, text);
   const x = h('button', { type: 'button', 'data-part': 'proactive-dismiss', 'aria-label': T.labelDismiss }, ctx.icon('M6 6l12 12M18 6L6 18', 1));
