@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -37,6 +38,7 @@ static struct {
 	uint32_t next_id;
 	unsigned gen;		/* current generation, of every row */
 	uint64_t picks;		/* MW_CONN counter, for round-robin ties */
+	uint32_t run;		/* our start, wall seconds (MW_RESTARTS) */
 	int stopping;
 	int reloading;		/* READY=1 is owed to systemd */
 	int reload_failed;	/* systemd's STATUS says a reload failed */
@@ -101,22 +103,22 @@ static void
 send_restarts(const struct proc *p, struct worker *only)
 {
 	struct worker *w;
-	uint32_t n = rows[p->role].restarts;
-	uint8_t b[4];
+	struct penc e;
 
 	if (!proc_gets(p, PROTO_MW_RESTARTS))
 		return;
-	b[0] = (uint8_t)(n >> 24);
-	b[1] = (uint8_t)(n >> 16);
-	b[2] = (uint8_t)(n >> 8);
-	b[3] = (uint8_t)n;
+	penc_init(&e);
+	penc_u32(&e, rows[p->role].restarts);
+	penc_u32(&e, W.run);
 	TAILQ_FOREACH(w, &workers, entry) {
-		if (w->proc != p || (only != NULL && w != only) || !w->ch_open)
+		if (e.err || w->proc != p || (only != NULL && w != only) ||
+		    !w->ch_open)
 			continue;
 		/* Written when the loop sees EPOLLOUT (workers_sync). */
-		if (child_send(w, PROTO_MW_RESTARTS, b, sizeof(b), -1) < 0)
+		if (child_send(w, PROTO_MW_RESTARTS, e.buf, e.len, -1) < 0)
 			log_warn("%s %u: MW_RESTARTS", WHO(w));
 	}
+	penc_free(&e);
 }
 
 void
@@ -124,6 +126,7 @@ workers_init(const struct config *cf, const sigset_t *childmask)
 {
 	W.cf = cf;
 	W.childmask = *childmask;
+	W.run = (uint32_t)time(NULL);
 }
 
 static struct worker *

@@ -106,7 +106,8 @@ ms_dec(struct pdec *d, struct mseries *s)
 	pdec_strbuf(d, s->name, sizeof(s->name));
 	pdec_strbuf(d, s->labels, sizeof(s->labels));
 	s->value = pdec_u64(d);
-	if (d->err || (s->kind & MS_KIND_MASK) > MS_MAX ||
+	s->base = 0;
+	if (d->err || (s->kind & MS_KIND_MASK) > MS_RUN ||
 	    (s->kind & ~(MS_KIND_MASK | MS_MICRO)) != 0 ||
 	    !ms_name_ok(s->name) || !ms_labels_ok(s->labels)) {
 		d->err = 1;

@@ -6,7 +6,7 @@
  *
  *	u32 n, n x (u8 kind, str name, str labels, u64 value)
  *
- * kind is MS_COUNTER, MS_GAUGE or MS_MAX, or'ed with MS_MICRO when value
+ * kind is MS_COUNTER, MS_GAUGE or MS_RUN, or'ed with MS_MICRO when value
  * is in microseconds (shown in seconds). labels is "" or the inside of the
  * braces: name="value"{,name="value"}, values escaped as the exposition
  * format says. A histogram is its _bucket (cumulative, le label), _sum and
@@ -16,7 +16,8 @@
  *       A worker, every second: its counters' increase since its last
  *       acknowledged PUT, and its gauges' current values. storaged adds
  *       the counters to its totals (so they survive the worker), keeps the
- *       gauges of that connection until it closes, keeps the largest MS_MAX.
+ *       gauges of that connection until it closes, and each MS_RUN's
+ *       newest run.
  *       instance is the worker's (random, made when it starts), seq the
  *       push's number: an unacknowledged push goes again with the same seq
  *       and the same growth, and storaged adds no seq of an instance twice.
@@ -33,7 +34,18 @@
 
 #define MS_COUNTER	0
 #define MS_GAUGE	1
-#define MS_MAX		2	/* the largest value any peer reported */
+/*
+ * A count a process hands to every worker (masterd's replaced workers,
+ * MW_RESTARTS), from 0 at each of its starts: value is MS_RUN_VALUE(run,
+ * n), run its start (wall seconds). storaged keeps the newest run's
+ * largest n and adds each older run's last to it, so the total goes on
+ * growing across runs; a late push of an older run is ignored. It is
+ * answered as a counter.
+ */
+#define MS_RUN		2
+#define MS_RUN_VALUE(run, n)	(((uint64_t)(run) << 32) | (uint32_t)(n))
+#define MS_RUN_OF(v)		((uint32_t)((v) >> 32))
+#define MS_RUN_N(v)		((uint32_t)(v))
 #define MS_KIND_MASK	0x0f
 #define MS_MICRO	0x10
 
@@ -46,6 +58,7 @@ struct mseries {
 	char name[MS_NAME_MAX + 1];
 	char labels[MS_LABELS_MAX + 1];
 	uint64_t value;
+	uint64_t base;		/* MS_RUN, in storaged's totals: older runs' */
 };
 
 /* [a-zA-Z_:][a-zA-Z0-9_:]* */

@@ -77,17 +77,29 @@ find(struct mseries *v, size_t n, const struct mseries *k)
 	return NULL;
 }
 
-/* Adds k into totals: counters sum, MS_MAX keeps the largest. */
+/* k, an MS_RUN series, into its total t (metricsmsg.h). */
+static void
+run_add(struct mseries *t, const struct mseries *k)
+{
+	if (MS_RUN_OF(k->value) < MS_RUN_OF(t->value))
+		return;			/* a late push of an older run */
+	if (MS_RUN_OF(k->value) > MS_RUN_OF(t->value)) {
+		t->base += MS_RUN_N(t->value);
+		t->value = k->value;
+	} else if (k->value > t->value)
+		t->value = k->value;
+}
+
+/* Adds k into totals: counters sum, MS_RUN as run_add says. */
 static void
 total_add(const struct mseries *k)
 {
 	struct mseries *t, *nv;
 
 	if ((t = find(totals, ntotals, k)) != NULL) {
-		if ((t->kind & MS_KIND_MASK) == MS_MAX) {
-			if (k->value > t->value)
-				t->value = k->value;
-		} else
+		if ((t->kind & MS_KIND_MASK) == MS_RUN)
+			run_add(t, k);
+		else
 			t->value += k->value;
 		return;
 	}
@@ -102,7 +114,8 @@ total_add(const struct mseries *k)
 	    MS_SERIES_MAX)) == NULL)
 		return;
 	totals = nv;
-	totals[ntotals++] = *k;
+	totals[ntotals] = *k;
+	totals[ntotals++].base = 0;
 }
 
 /* The entry of instance: its own, else a free one, else the least recent. */
@@ -318,8 +331,12 @@ smetrics_get(struct penc *e, struct smgauges *const *gs, size_t ng)
 
 	at = ms_set_begin(e);
 	for (i = 0; i < ntotals; i++, n++)
-		ms_enc(e, totals[i].kind, totals[i].name, totals[i].labels,
-		    totals[i].value);
+		if ((totals[i].kind & MS_KIND_MASK) == MS_RUN)
+			ms_enc(e, MS_COUNTER, totals[i].name, totals[i].labels,
+			    totals[i].base + MS_RUN_N(totals[i].value));
+		else
+			ms_enc(e, totals[i].kind, totals[i].name,
+			    totals[i].labels, totals[i].value);
 	/* The gauges of every live worker, summed. */
 	for (i = 0; i < ng; i++)
 		cap += gs[i]->n;

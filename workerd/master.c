@@ -88,7 +88,7 @@ master_msg(struct pmsg *m)
 {
 	struct ipaddr peer;
 	struct pdec d;
-	uint32_t grace, restarts;
+	uint32_t grace, restarts, run;
 	uint8_t close_idle;
 
 	switch (m->hdr.type) {
@@ -114,10 +114,11 @@ master_msg(struct pmsg *m)
 	case PROTO_MW_RESTARTS:
 		pdec_init(&d, m->payload, m->hdr.len);
 		restarts = pdec_u32(&d);
+		run = pdec_u32(&d);
 		if (pdec_done(&d) < 0)
 			log_warnx("malformed MW_RESTARTS");
 		else
-			metrics_restarts(restarts);
+			metrics_restarts(restarts, run);
 		break;
 	case PROTO_MW_PING:
 		/* Answered from the loop: that it turns is the answer. */

@@ -291,6 +291,25 @@ describe('GET /metrics, 2 workers', () => {
     }
   });
 
+  // masterd restarted alone (storaged up): its count of replaced workers
+  // starts from 0, and the total used to stay at the largest ever seen,
+  // so the next crashes were not counted.
+  test('masterd restarted, storaged up: the restarts go on counting', { timeout: 60000 }, async () => {
+    const before = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
+    const r1 = val(before, 'parley_worker_restarts_total');
+    assert.ok(r1 >= 1, 'the test before replaced a worker');
+    await p.restartMaster();
+    await p.waitWorkerCount(2, 15000);
+    await sleep(2600);	// past the new workers' start-up window
+    const after = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
+    assert.equal(val(after, 'parley_worker_restarts_total'), r1, 'stopping with masterd is no restart');
+    const workers = p.workerPids();
+    process.kill(workers[0], 'SIGKILL');
+    await p.waitWorkerCount(2, 10000, (pids) => !pids.includes(workers[0]));
+    const c = await scrapeUntil((x) => val(x, 'parley_worker_restarts_total') === r1 + 1 && val(x, 'parley_workers') === 2);
+    assert.equal(val(c, 'parley_worker_restarts_total'), r1 + 1);
+  });
+
   test('storaged down: each worker answers with its own numbers and parley_storage_up 0', { timeout: 30000 }, async () => {
     await p.killStoraged('SIGKILL');
     for (let i = 0; i < 3; i++) assert.equal((await p.get(`/gone/${i}`)).status, 404);

@@ -103,7 +103,7 @@ static uint64_t seq = 1;	/* the pending push's, or the next one's */
 static int pending;		/* inflight - acked not yet acknowledged */
 static struct storec_req *push_req;
 static struct loop_timer push_timer;
-static uint32_t restarts;
+static uint32_t restarts, restarts_run;	/* MW_RESTARTS: n, masterd's run */
 static int inited;
 
 /* What Prometheus shows for each family. */
@@ -184,6 +184,23 @@ static const struct family {
 	{ "parley_storage_map_reserved", "gauge",
 	    "1 while the map's last sixteenth is left: only who signs in may "
 	    "write (visitors get 503)." },
+	{ "parley_replica_term", "gauge",
+	    "This storaged's replication term, its role as the label." },
+	{ "parley_replica_seq", "gauge",
+	    "The last record this storaged holds." },
+	{ "parley_replica_connected", "gauge",
+	    "1 while the standby (or, on a standby, the primary) is linked." },
+	{ "parley_replica_acked_seq", "gauge",
+	    "The last record the standby acknowledged." },
+	{ "parley_replica_lag_records", "gauge",
+	    "Records the standby has yet to acknowledge." },
+	{ "parley_replica_in_sync", "gauge",
+	    "1 while the standby is in sync." },
+	{ "parley_replica_alone", "gauge",
+	    "1 while the primary acknowledges writes without its standby "
+	    "(PARLEY_REPLICA_WAIT=degrade)." },
+	{ "parley_replica_out_of_sync_total", "counter",
+	    "Times the standby fell out of sync." },
 	{ "parley_storage_commit_seconds", "histogram",
 	    "Time of one commit, the disk sync included." },
 	{ "parley_storage_batch_requests", "histogram",
@@ -266,9 +283,10 @@ metrics_feedback(uint8_t value)
 }
 
 void
-metrics_restarts(uint32_t n)
+metrics_restarts(uint32_t n, uint32_t run)
 {
 	restarts = n;
+	restarts_run = run;
 }
 
 /* ---------------------------------------------------------- encoding */
@@ -377,7 +395,8 @@ encode_set(struct penc *e, const struct wmetrics *w,
 	    chat_turns() + wschat_turns());
 	ms_enc(e, MS_GAUGE, "parley_upstream_active", "",
 	    (uint64_t)upstream_active());
-	ms_enc(e, MS_MAX, "parley_worker_restarts_total", "", restarts);
+	ms_enc(e, MS_RUN, "parley_worker_restarts_total", "",
+	    MS_RUN_VALUE(restarts_run, restarts));
 	n += 7;
 	ms_set_end(e, at, n);
 }
@@ -501,7 +520,10 @@ metrics_render(struct buf *b, struct mseries *v, size_t n)
 		buf_adds(b, k[i].s->name);
 		if (k[i].s->labels[0] != '\0')
 			buf_addf(b, "{%s}", k[i].s->labels);
-		if (k[i].s->kind & MS_MICRO)
+		if ((k[i].s->kind & MS_KIND_MASK) == MS_RUN)	/* our own */
+			buf_addf(b, " %lu\n", (unsigned long)MS_RUN_N(
+			    k[i].s->value));
+		else if (k[i].s->kind & MS_MICRO)
 			buf_addf(b, " %llu.%06llu\n",
 			    (unsigned long long)(k[i].s->value / 1000000),
 			    (unsigned long long)(k[i].s->value % 1000000));
@@ -655,7 +677,7 @@ metrics_shutdown(void)
 	instance = 0;
 	seq = 1;
 	pending = 0;
-	restarts = 0;
+	restarts = restarts_run = 0;
 }
 
 /* ---------------------------------------------------------- the route */

@@ -1,6 +1,6 @@
 /*
  * storaged's metric totals: workers' counter growth summed and kept after
- * they go, gauges only while their connection lives, the largest MS_MAX,
+ * they go, gauges only while their connection lives, MS_RUN's runs added,
  * a malformed push changing nothing, a push resent (its instance and seq
  * again) added once, and storaged's own series.
  */
@@ -134,12 +134,12 @@ smetrics_test_merge(void **state)
 	put(&a, 0, 4,
 	    MS_COUNTER, "x_total", "k=\"1\"", U(3),
 	    MS_GAUGE, "g", "", U(2),
-	    MS_MAX, "r_total", "", U(1),
+	    MS_RUN, "r_total", "", MS_RUN_VALUE(10, 1),
 	    MS_COUNTER | MS_MICRO, "t_sum", "", U(1500));
 	put(&b, 0, 3,
 	    MS_COUNTER, "x_total", "k=\"1\"", U(4),
 	    MS_GAUGE, "g", "", U(5),
-	    MS_MAX, "r_total", "", U(3));
+	    MS_RUN, "r_total", "", MS_RUN_VALUE(10, 3));
 	get(&r, both, 2);
 	assert_int_equal(value(&r, "x_total", "k=\"1\""), 7);
 	assert_int_equal(value(&r, "g", ""), 7);
@@ -161,7 +161,7 @@ smetrics_test_merge(void **state)
 	    MS_COUNTER, "x_total", "k=\"1\"", U(1),
 	    MS_COUNTER, "x_total", "k=\"2\"", U(9),
 	    MS_GAUGE, "g", "", U(1),
-	    MS_MAX, "r_total", "", U(2));
+	    MS_RUN, "r_total", "", MS_RUN_VALUE(10, 2));
 	get(&r, onlyb, 1);
 	assert_int_equal(value(&r, "x_total", "k=\"1\""), 8);
 	assert_int_equal(value(&r, "x_total", "k=\"2\""), 9);
@@ -207,6 +207,39 @@ smetrics_test_merge(void **state)
  * same instance and seq adds once, its gauges still replace; a greater
  * seq adds; another instance's same seq adds; a smaller seq adds nothing.
  */
+/*
+ * masterd's restarts (MS_RUN): a new run (masterd started again, its count
+ * from 0) adds to the last run's count, where the largest value froze the
+ * total until the new count passed the old; a late push of the old run is
+ * ignored; answered as a counter.
+ */
+static void
+smetrics_test_runs(void **state)
+{
+	struct smgauges a;
+	struct got r;
+
+	smetrics_reset();
+	memset(&a, 0, sizeof(a));
+	put(&a, 0, 1, MS_RUN, "r_total", "", MS_RUN_VALUE(10, 3));
+	put(&a, 0, 1, MS_RUN, "r_total", "", MS_RUN_VALUE(20, 0));
+	get(&r, NULL, 0);
+	assert_int_equal(value(&r, "r_total", ""), 3);
+	free(r.v);
+	put(&a, 0, 1, MS_RUN, "r_total", "", MS_RUN_VALUE(20, 1));
+	put(&a, 0, 1, MS_RUN, "r_total", "", MS_RUN_VALUE(10, 5));
+	get(&r, NULL, 0);
+	assert_int_equal(value(&r, "r_total", ""), 4);
+	free(r.v);
+	put(&a, 0, 1, MS_RUN, "r_total", "", MS_RUN_VALUE(20, 2));
+	put(&a, 0, 1, MS_RUN, "r_total", "", MS_RUN_VALUE(30, 1));
+	get(&r, NULL, 0);
+	assert_int_equal(value(&r, "r_total", ""), 6);
+	assert_int_equal(r.v[0].kind, MS_COUNTER);
+	free(r.v);
+	smetrics_gone(&a);
+}
+
 static void
 smetrics_test_resent(void **state)
 {
@@ -372,6 +405,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(smetrics_test_merge),
+		cmocka_unit_test(smetrics_test_runs),
 		cmocka_unit_test(smetrics_test_resent),
 		cmocka_unit_test(smetrics_test_instances_bound),
 		cmocka_unit_test(smetrics_test_own),
