@@ -50,6 +50,13 @@ describe('the hot standby', { concurrency: true }, () => {
     await sameData(p, s);
     const [rp, rs] = [await role(p), await role(s)];
     assert.deepEqual([rp.role, rp.inSync, rs.role, rs.term], ['primary', true, 'standby', rp.term]);
+    // /metrics says the replication series' types (they were untyped).
+    const m = (await p.admin('/metrics')).text;
+    for (const [n, ty] of [['parley_replica_connected', 'gauge'], ['parley_replica_in_sync', 'gauge'], ['parley_replica_out_of_sync_total', 'counter']]) {
+      assert.match(m, new RegExp(`^# HELP ${n} .+\n# TYPE ${n} ${ty}$`, 'm'));
+    }
+    assert.doesNotMatch(m, /untyped/);
+    assert.match(m, /^parley_replica_in_sync 1$/m);
 
     // A standby refuses writes and answers reads.
     const c = await s.storage({ as: 'parley-workerd' });
