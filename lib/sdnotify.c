@@ -1,4 +1,8 @@
-/* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET. */
+/*
+ * systemd's readiness protocol: one datagram to $NOTIFY_SOCKET; and its
+ * watchdog (WatchdogSec=), fed from the loop.
+ */
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +11,11 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "proto.h"
+
+static struct loop_timer wd_timer;
+static uint64_t wd_every_ms;
 
 void
 proto_sd_notify(const char *state)
@@ -39,4 +47,40 @@ proto_sd_notify(const char *state)
 	    (struct sockaddr *)&sun, slen) < 0)
 		log_warn("sd_notify: send %s", state);
 	close(fd);
+}
+
+static void
+wd_tick(void *arg)
+{
+	proto_sd_notify("WATCHDOG=1");
+	loop_timer_after(&wd_timer, wd_every_ms);
+}
+
+void
+proto_sd_watchdog(void)
+{
+	const char *us = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	unsigned long long v;
+	char *end;
+
+	if (us == NULL || us[0] == '\0')
+		return;
+	errno = 0;
+	v = strtoull(us, &end, 10);
+	if (pid != NULL && pid[0] != '\0' &&
+	    strtoll(pid, NULL, 10) != (long long)getpid())
+		v = 0;			/* another process's */
+	else if (errno != 0 || *end != '\0' || v == 0) {
+		log_warnx("WATCHDOG_USEC \"%s\" is not a number of "
+		    "microseconds: no watchdog", us);
+		v = 0;
+	}
+	/* Ours alone: a child must not feed it for us. */
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	if (v == 0)
+		return;
+	wd_every_ms = v / 2000 > 0 ? v / 2000 : 1;	/* twice per period */
+	loop_timer_init(&wd_timer, wd_tick, NULL);
+	wd_tick(NULL);
 }

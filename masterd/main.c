@@ -342,6 +342,7 @@ main(int argc, char *argv[])
 	log_info("listening on %s with %d worker%s", M.l.name, M.cf.nworkers,
 	    M.cf.nworkers == 1 ? "" : "s");
 	proto_sd_notify("READY=1");
+	proto_sd_watchdog();
 
 	serve();
 

@@ -512,5 +512,12 @@ uint64_t proto_wall_ms(void);	/* CLOCK_REALTIME, ms since the epoch, for records
 /* ---- systemd readiness (sd_notify without libsystemd) ---- */
 /* Sends state ("READY=1", "STOPPING=1", ...) to $NOTIFY_SOCKET when set. */
 void proto_sd_notify(const char *state);
+/*
+ * With WATCHDOG_USEC set for this process (systemd's WatchdogSec=),
+ * WATCHDOG=1 twice per period from the loop (loop_init first): a loop
+ * that stops turning gets the service killed and restarted. Both
+ * variables are unset, so children do not inherit them.
+ */
+void proto_sd_watchdog(void);
 
 #endif

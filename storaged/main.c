@@ -378,6 +378,7 @@ main(int argc, char *argv[], char *envp[])
 	setup_dirs();
 	setup_server();
 	proto_sd_notify("READY=1");
+	proto_sd_watchdog();
 	serve();
 	teardown();
 	log_info("exiting");

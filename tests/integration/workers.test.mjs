@@ -397,3 +397,35 @@ test('a worker that answers nothing for PARLEY_WORKER_STALL_MS is killed and rep
   assert.equal(p.logs.masterd.match(/stuck, killing it/g).length, 1, p.logs.masterd);
   assert.deepEqual(p.workerPids().sort(), pids.sort());
 });
+
+// systemd's watchdog (WatchdogSec=): masterd and storaged feed it from
+// their loops, twice per WATCHDOG_USEC; stopped, they feed nothing (so
+// systemd would kill and restart them), and their children never do.
+test('WATCHDOG_USEC: masterd and storaged send WATCHDOG=1 from their loops, nothing while stopped', { timeout: 60000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-watchdog-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'notify');
+  const log = path.join(dir, 'notify.log');
+  fs.writeFileSync(log, '');
+  const py = spawn('python3', ['-c', NOTIFY_LISTENER, sock, log], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => py.kill());
+  await new Promise((resolve, reject) => {
+    py.stdout.once('data', resolve);
+    py.once('exit', (c) => reject(new Error(`notify listener exited ${c}`)));
+  });
+  const p = await startParley(t, { workers: 2, env: { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '400000' } });
+  const fed = () => fs.readFileSync(log, 'utf8').split('\n').filter((l) => l === 'WATCHDOG=1').length;
+  await waitFor(() => fed() >= 8, 10000, 'WATCHDOG=1 every 200 ms');
+  const both = [p.masterPid, p.storagedPid];
+  for (const pid of both) process.kill(pid, 'SIGSTOP');
+  let resumed = false;
+  t.after(() => { if (!resumed) for (const pid of both) process.kill(pid, 'SIGCONT'); });
+  await sleep(500);	// what was sent before the stop has arrived
+  const still = fed();
+  await sleep(1500);
+  assert.equal(fed(), still, 'nothing fed while their loops are stopped (the workers feed nothing)');
+  for (const pid of both) process.kill(pid, 'SIGCONT');
+  resumed = true;
+  await waitFor(() => fed() >= still + 4, 10000, 'fed again once they run');
+  assert.equal((await p.get('/health')).status, 200);
+});
