@@ -952,6 +952,9 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 		st_msg_free(&c.msg);
 		return t->err;
 	}
+	/* The visitor writing again opens it (conv_state_visitor). */
+	conv_state_view(t, &conv);	/* a snooze past: open already */
+	c.reopened = !c.created && conv.conv_state != ST_STATE_OPEN;
 	if (msg_append_to(t, &c.msg, cid, &conv, !c.created, &c.conv) != 0) {
 		st_msg_free(&c.msg);
 		return t->err;

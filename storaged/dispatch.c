@@ -161,6 +161,11 @@ event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 		event_contact_first(b, r, &conv);
 	}
 	event_msg(b, r, &conv, &c->msg);
+	/* Resolved or snoozed before: its state event and webhook. */
+	if (c->reopened) {
+		event_init(b, &ev, ST_EV_STATE, &conv);
+		reply_event(r, &ev, 0);
+	}
 }
 
 

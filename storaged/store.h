@@ -158,6 +158,7 @@ struct store_conv_full {
 /* What store_chat_begin() returns. */
 struct store_chat {
 	int created;		/* the conversation is new */
+	int reopened;		/* it was resolved or snoozed: open again */
 	int human;		/* in handoff state human: no history (n 0) */
 	struct st_conv conv;	/* as updated by the user message */
 	struct st_msg msg;	/* the user message just stored */

@@ -86,14 +86,41 @@ describe('conversation states', () => {
     await waitFor(() => delivered.some((d) => d.type === 'conversation.state_changed' &&
       d.data.conversation._id === id && d.data.conversation.state === 'resolved'), 8000, 'the webhook');
 
-    // The visitor writes again: open, and resolved again after the window.
+    // The visitor writes again: open, the webhook told (as docs/api.md
+    // says; it was not), and resolved again after the window.
     await v.turn('one more thing');
     c = await conv(id);
     assert.equal(c.state, 'open');
     assert.equal(c.resolved_by, null);
     assert.equal(c.resolved_at, null);
+    await waitFor(() => delivered.some((d) => d.type === 'conversation.state_changed' &&
+      d.data.conversation._id === id && d.data.conversation.state === 'open'), 8000, 'the webhook of the reopening');
     await waitFor(async () => (await conv(id)).state === 'resolved', 8000, 'resolved again');
     await v.close();
+  });
+
+  // Snoozed by a person, the visitor writes: open again, the webhook told;
+  // a snooze already past is open already: no second state event.
+  test('the visitor writing in a snoozed conversation opens it again, with its webhook', async () => {
+    const s = await turnOn(0, 'snooze me');
+    let r = await admin('PATCH', `/v1/admin/conversations/${s.id}`, { state: 'snoozed', snoozed_until: Date.now() + 3600000 });
+    assert.equal(r.status, 200, r.text);
+    const states = () => delivered.filter((d) => d.type === 'conversation.state_changed' && d.data.conversation._id === s.id);
+    await waitFor(() => states().some((d) => d.data.conversation.state === 'snoozed'), 8000, 'the snooze\'s webhook');
+    await s.v.turn('back again');
+    assert.equal((await conv(s.id)).state, 'open');
+    await waitFor(() => states().some((d) => d.data.conversation.state === 'open'), 8000, 'the reopening\'s webhook');
+    // Snoozed for 1.5 s: once past, a message changes no state.
+    const until = Date.now() + 1500;
+    r = await admin('PATCH', `/v1/admin/conversations/${s.id}`, { state: 'snoozed', snoozed_until: until });
+    assert.equal(r.status, 200, r.text);
+    await waitFor(() => states().filter((d) => d.data.conversation.state === 'snoozed').length === 2, 8000, 'the second snooze\'s webhook');
+    await new Promise((res) => setTimeout(res, Math.max(0, until + 300 - Date.now())));
+    const before = states().length;
+    await s.v.turn('after the snooze');
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(states().length, before, 'no state event for a snooze already past');
+    await s.v.close();
   });
 
   test('not when a person was asked for', async () => {
