@@ -758,14 +758,16 @@ struct st_user_gone {
 /*
  * ST_EV_CRED_GONE, storaged -> every client, unasked: one credential
  * ended, a dashboard session logged out (kind ST_WHO_SESSION, id its
- * who id) or an organisation's API key deleted (ST_WHO_ORGKEY, the key's
- * id). Workers end the event streams opened with it, which checked it
- * once, when they opened.
+ * who id), an organisation's API key deleted (ST_WHO_ORGKEY, the key's
+ * id), or a whole organisation deleted (ST_CRED_ORG, its id: every
+ * session, key and install key acting in it). Workers end the event
+ * streams opened with it, which checked it once, when they opened.
  */
 struct st_cred_gone {
-	uint8_t kind;		/* enum st_who_kind; 0: none */
+	uint8_t kind;		/* enum st_who_kind, or ST_CRED_ORG; 0: none */
 	char id[ST_WHO_ID_MAX + 1];
 };
+#define ST_CRED_ORG	0x80
 
 /* ------------------------------------------------ the transport (issue 25) */
 

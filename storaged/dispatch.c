@@ -493,6 +493,8 @@ op_entity(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 	if (gone != NULL)
 		reply_gone(r, gone);
+	if (r->err == 0 && optab(type)->cred_gone != NULL)
+		optab(type)->cred_gone(req, &r->cred_gone);
 }
 
 /* The common frame of a store call (optab.h's optab_call). */

@@ -247,6 +247,16 @@ call_key_delete(struct store_txn *t, struct dbatch *b, const void *req,
 	return store_key_delete(t, b->who->org, q->id);
 }
 
+/* The organisation a deletion ended: every stream acting in it. */
+void
+gone_org(const void *req, struct st_cred_gone *out)
+{
+	const struct st_id_req *q = req;
+
+	out->kind = ST_CRED_ORG;
+	strlcpy(out->id, q->id, sizeof(out->id));
+}
+
 /* The key a deletion ended. */
 void
 gone_key(const void *req, struct st_cred_gone *out)

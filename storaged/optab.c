@@ -156,7 +156,7 @@ static const struct optab rows[PROTO_TYPE_MAX] = {
 	    .ent = &store_org_entity),
 	ROW(PROTO_ST_ORG_DELETE, OPT_STORE, .run = op_entity,
 	    .ent = &store_org_entity, .action = "organization.delete",
-	    .target = AUD_REQ),
+	    .target = AUD_REQ, .cred_gone = gone_org),
 	ROW(PROTO_ST_KEY_CREATE, OPT_STORE, .run = op_call,
 	    .call = call_key_create, .in_org = 1, .action = "apikey.create",
 	    .target = AUD_REP),

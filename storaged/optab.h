@@ -181,6 +181,7 @@ optab_call call_hook_due, call_hook_result, call_hook_deliveries,
     call_kb_file_put, call_kb_file_get;
 /* The credentials op_call's rows end (opowner.c): optab's cred_gone. */
 void gone_session(const void *req, struct st_cred_gone *out);
+void gone_org(const void *req, struct st_cred_gone *out);
 void gone_key(const void *req, struct st_cred_gone *out);
 /* The entities op_entity runs, each its store file's (widgetstore.c...). */
 extern const struct entity store_widget_entity, store_agent_entity,

@@ -10,10 +10,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { login, PASSWORD } from './lib/dashboard.mjs';
+import { Events } from './lib/events.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { addKey, addMember } from './lib/people.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
 const O = '/v1/admin/organizations';
@@ -190,6 +192,31 @@ describe('organizations admin API', () => {
     await assert.rejects(Visitor.open(p, wid), (e) => e.status === 404);
     open.send({ type: 'message', content: 'hello after the delete' });
     assert.equal(await open.waitClose(3000), 4004, 'the open socket is closed, its message not answered');
+  });
+
+  // Its event streams end with it, as a logout's or a deleted key's do:
+  // its owner's, its key's and the install key's acting in it were left
+  // open for good (pings, a slot of each cap, presence).
+  test('a deleted organisation\'s open event streams end at once; another organisation\'s stays', async () => {
+    const c = await create('Streams');
+    const m = await addMember(p, { org: c.id, role: 'owner' });
+    const k = await addKey(p, { org: c.id, role: 'agent' });
+    const streams = {
+      session: await Events.open(p, { key: false, headers: { Cookie: m.session.cookieHeader, 'x-organization-id': c.id } }),
+      key: await Events.open(p, { key: false, headers: { 'x-admin-api-key': k.key } }),
+      install: await Events.open(p, { headers: { 'x-organization-id': c.id } }),
+    };
+    const other = await Events.open(p);
+    try {
+      for (const [n, e] of Object.entries({ ...streams, other })) assert.equal(e.status, 200, n);
+      await waitFor(() => [...Object.values(streams), other].every((e) => e.lastId !== null), 5000, 'the streams started');
+      assert.equal((await call('DELETE', `${O}/${c.id}`)).status, 200);
+      await waitFor(() => Object.values(streams).every((e) => e.ended), 5000,
+        `ended: ${JSON.stringify(Object.fromEntries(Object.entries(streams).map(([n, e]) => [n, e.ended])))}`);
+      assert.equal(other.ended, false, 'the default organisation\'s stream stays');
+    } finally {
+      for (const e of [...Object.values(streams), other]) e.close();
+    }
   });
 
   test('organizations survive a storaged restart', async () => {

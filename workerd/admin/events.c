@@ -451,8 +451,8 @@ client_since(struct evclient *ec)
 
 /*
  * A credential ended: a user's sessions (ST_EV_USER_GONE: disabled,
- * deleted, a new password), or one session logged out or a key deleted
- * (ST_EV_CRED_GONE). The streams opened with it end now: their
+ * deleted, a new password), or one session logged out, a key deleted or
+ * a whole organisation (ST_EV_CRED_GONE). The streams opened with it end now: their
  * credential was checked once, when they opened, and the pings would
  * keep them open for good.
  */
@@ -476,6 +476,7 @@ events_gone(uint16_t type, const uint8_t *payload, size_t len)
 		if (type == PROTO_ST_EV_USER_GONE ?
 		    w->kind == ST_WHO_SESSION && strcmp(w->user, g.user.id) == 0 &&
 		    strcmp(w->id, g.user.keep) != 0 :
+		    g.cred.kind == ST_CRED_ORG ? strcmp(ec->org, g.cred.id) == 0 :
 		    w->kind == g.cred.kind && strcmp(w->id, g.cred.id) == 0)
 			client_end(ec);
 	}
