@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1658,10 +1659,12 @@ dir_entries_sync(const char *dir)
  * left open).
  */
 /*
- * 0 when data.mdb holds every page its last commit names, else -1 and
- * why logged: a file cut short (a backup copied in part, a disk that
- * filled) would be mapped past its end, and the first read of a missing
- * page kills the process with SIGBUS.
+ * 0 when a restored data.mdb holds every page its last commit names,
+ * else -1 and why logged: a backup copied in part would be mapped past
+ * its end, and the first read of a missing page kills the process with
+ * SIGBUS. A backup (a compact copy) is exactly its pages long; a store
+ * of ours (its WAL beside it) may end short of pages its last commit
+ * freed (LMDB's loose pages are never written), so it is not checked.
  */
 static int
 env_whole(struct store *st, const char *dir)
@@ -1669,9 +1672,13 @@ env_whole(struct store *st, const char *dir)
 	MDB_envinfo info;
 	MDB_stat ms;
 	struct stat sb;
+	char wal[PATH_MAX];
 	uint64_t need;
 	int fd;
 
+	snprintf(wal, sizeof(wal), "%s/%s", dir, WAL_FILE);
+	if (stat(wal, &sb) == 0)
+		return 0;
 	if (mdb_env_info(st->env, &info) != 0 ||
 	    mdb_env_stat(st->env, &ms) != 0 ||
 	    mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0) {
