@@ -192,7 +192,7 @@ struct worker {
 	int clogged;		/* channel queue past CHAN_HARD_BYTES */
 	long long started;
 	long long kill_at;	/* 0: no deadline */
-	long long heard;	/* its last message (watched rows) */
+	long long ping_out;	/* its oldest MW_PING unanswered; 0: none */
 	long long ping_at;	/* its next MW_PING */
 	uint32_t pings;		/* MW_PINGs sent */
 	uint32_t load;		/* last WM_LOAD */

@@ -23,11 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "masterd.h"
+#include "metricsmsg.h"
 #include "settings.h"
 
 static TAILQ_HEAD(, worker) workers = TAILQ_HEAD_INITIALIZER(workers);
@@ -38,7 +38,7 @@ static struct {
 	uint32_t next_id;
 	unsigned gen;		/* current generation, of every row */
 	uint64_t picks;		/* MW_CONN counter, for round-robin ties */
-	uint32_t run;		/* our start, wall seconds (MW_RESTARTS) */
+	uint64_t run;		/* our start (MW_RESTARTS, metricsmsg.h) */
 	int stopping;
 	int reloading;		/* READY=1 is owed to systemd */
 	int reload_failed;	/* systemd's STATUS says a reload failed */
@@ -109,7 +109,7 @@ send_restarts(const struct proc *p, struct worker *only)
 		return;
 	penc_init(&e);
 	penc_u32(&e, rows[p->role].restarts);
-	penc_u32(&e, W.run);
+	penc_u64(&e, W.run);
 	TAILQ_FOREACH(w, &workers, entry) {
 		if (e.err || w->proc != p || (only != NULL && w != only) ||
 		    !w->ch_open)
@@ -126,7 +126,8 @@ workers_init(const struct config *cf, const sigset_t *childmask)
 {
 	W.cf = cf;
 	W.childmask = *childmask;
-	W.run = (uint32_t)time(NULL);
+	W.run = proto_wall_ms() > MS_RUN_EPOCH_MS ?
+	    proto_wall_ms() - MS_RUN_EPOCH_MS : 1;
 }
 
 static struct worker *
@@ -473,7 +474,7 @@ worker_msg(struct worker *w, const struct pmsg *m, long long now)
 		return -1;
 	}
 	pdec_init(&d, m->payload, m->hdr.len);
-	w->heard = now;
+	w->ping_out = 0;	/* any message answers the pings */
 	switch (m->hdr.type) {
 	case PROTO_WM_READY:
 		if (pdec_done(&d) < 0)
@@ -624,10 +625,12 @@ watched(const struct worker *w)
 }
 
 /*
- * A watched child that said nothing for stall_ms is stuck (its loop does
- * not turn: a deadlock, a stop, an endless loop) and holds its visitors
- * for ever: killed, its queued connections to the others, a replacement
- * started. Else it is pinged when due. 1 when w was killed.
+ * A watched child that answered nothing to a ping for stall_ms is stuck
+ * (its loop does not turn: a deadlock, a stop, an endless loop) and holds
+ * its visitors for ever: killed, its queued connections to the others, a
+ * replacement started. Else it is pinged when due. Timed from the ping,
+ * not the last answer: masterd's own loop late (stopped, swapped out)
+ * sent none meanwhile, and kills nobody for that. 1 when w was killed.
  */
 static int
 watch(struct worker *w, long long now)
@@ -636,10 +639,10 @@ watch(struct worker *w, long long now)
 
 	if (!watched(w))
 		return 0;
-	if (now - w->heard >= W.cf->stall_ms) {
+	if (w->ping_out != 0 && now - w->ping_out >= W.cf->stall_ms) {
 		log_errorx("%s %u (pid %d) answered nothing for %lld ms "
 		    "(PARLEY_WORKER_STALL_MS): stuck, killing it", WHO(w),
-		    (int)w->pid, now - w->heard);
+		    (int)w->pid, now - w->ping_out);
 		worker_kill(w);
 		channel_gone(w, now);
 		return 1;
@@ -647,6 +650,8 @@ watch(struct worker *w, long long now)
 	if (now < w->ping_at)
 		return 0;
 	w->ping_at = now + ping_every();
+	if (w->ping_out == 0)
+		w->ping_out = now;
 	penc_init(&e);
 	penc_u32(&e, ++w->pings);
 	if (!e.err && child_send(w, PROTO_MW_PING, e.buf, e.len, -1) == 0)
@@ -709,7 +714,8 @@ workers_next_deadline(long long now)
 			EARLIEST(w->started + READY_TIMEOUT_MS);
 		if (watched(w)) {
 			EARLIEST(w->ping_at);
-			EARLIEST(w->heard + W.cf->stall_ms);
+			if (w->ping_out != 0)
+				EARLIEST(w->ping_out + W.cf->stall_ms);
 		}
 	}
 	for (i = 0; i < ROLE_MAX; i++)

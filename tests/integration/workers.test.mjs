@@ -392,10 +392,17 @@ test('a worker that answers nothing for PARLEY_WORKER_STALL_MS is killed and rep
   assert.ok(pids.includes(b), 'the worker that answers was left running');
   // Every new connection is answered now (half of them went to the stopped one).
   for (let i = 0; i < 20; i++) assert.equal((await p.get('/health')).status, 200);
-  // Pings go on: the two running stay through several more bounds.
-  await sleep(4000);
+  // Pings go on: the two running stay through several more bounds; and
+  // masterd's own loop late (stopped past the bound) kills nobody: it
+  // sent no ping meanwhile, and times the silence from one.
+  await sleep(3000);
+  process.kill(p.masterPid, 'SIGSTOP');
+  await sleep(2500);
+  process.kill(p.masterPid, 'SIGCONT');
+  await sleep(3000);
   assert.equal(p.logs.masterd.match(/stuck, killing it/g).length, 1, p.logs.masterd);
   assert.deepEqual(p.workerPids().sort(), pids.sort());
+  assert.equal((await p.get('/health')).status, 200);
 });
 
 // systemd's watchdog (WatchdogSec=): masterd and storaged feed it from
