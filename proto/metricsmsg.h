@@ -37,15 +37,20 @@
 /*
  * A count a process hands to every worker (masterd's replaced workers,
  * MW_RESTARTS), from 0 at each of its starts: value is MS_RUN_VALUE(run,
- * n), run its start (wall seconds). storaged keeps the newest run's
+ * n), run its start (wall ms since MS_RUN_EPOCH_MS: two starts never
+ * share one), n at most MS_RUN_N_MAX. storaged keeps the newest run's
  * largest n and adds each older run's last to it, so the total goes on
- * growing across runs; a late push of an older run is ignored. It is
- * answered as a counter.
+ * growing across runs; a late push of an older run (its workers still
+ * quitting) is ignored. A clock set back before the last run's start
+ * holds the total until it passes it. It is answered as a counter.
  */
 #define MS_RUN		2
-#define MS_RUN_VALUE(run, n)	(((uint64_t)(run) << 32) | (uint32_t)(n))
-#define MS_RUN_OF(v)		((uint32_t)((v) >> 32))
-#define MS_RUN_N(v)		((uint32_t)(v))
+#define MS_RUN_EPOCH_MS		1577836800000ull	/* 2020-01-01 */
+#define MS_RUN_N_MAX		0xfffffu		/* 20 bits */
+#define MS_RUN_VALUE(run, n)	(((uint64_t)(run) << 20) | \
+	((n) < MS_RUN_N_MAX ? (uint64_t)(n) : MS_RUN_N_MAX))
+#define MS_RUN_OF(v)		((v) >> 20)
+#define MS_RUN_N(v)		((uint32_t)((v) & MS_RUN_N_MAX))
 #define MS_KIND_MASK	0x0f
 #define MS_MICRO	0x10
 

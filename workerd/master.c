@@ -88,7 +88,8 @@ master_msg(struct pmsg *m)
 {
 	struct ipaddr peer;
 	struct pdec d;
-	uint32_t grace, restarts, run;
+	uint32_t grace, restarts;
+	uint64_t run;
 	uint8_t close_idle;
 
 	switch (m->hdr.type) {
@@ -114,7 +115,7 @@ master_msg(struct pmsg *m)
 	case PROTO_MW_RESTARTS:
 		pdec_init(&d, m->payload, m->hdr.len);
 		restarts = pdec_u32(&d);
-		run = pdec_u32(&d);
+		run = pdec_u64(&d);
 		if (pdec_done(&d) < 0)
 			log_warnx("malformed MW_RESTARTS");
 		else

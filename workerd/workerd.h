@@ -247,7 +247,7 @@ void metrics_tool_call(int ok, uint32_t ms);
 /* A visitor's thumb given (ST_FEEDBACK_UP, _DOWN), or a rating (0). */
 void metrics_feedback(uint8_t value);
 /* masterd's count of replaced workers (PROTO_MW_RESTARTS). */
-void metrics_restarts(uint32_t n, uint32_t run);
+void metrics_restarts(uint32_t n, uint64_t run);
 /*
  * 0: the peer may read /metrics, else 401. Without the admin key only
  * with wsettings.metrics_open loopback, and a loopback peer that is not in

@@ -103,7 +103,8 @@ static uint64_t seq = 1;	/* the pending push's, or the next one's */
 static int pending;		/* inflight - acked not yet acknowledged */
 static struct storec_req *push_req;
 static struct loop_timer push_timer;
-static uint32_t restarts, restarts_run;	/* MW_RESTARTS: n, masterd's run */
+static uint32_t restarts;		/* MW_RESTARTS: n, */
+static uint64_t restarts_run;		/* and masterd's run */
 static int inited;
 
 /* What Prometheus shows for each family. */
@@ -283,7 +284,7 @@ metrics_feedback(uint8_t value)
 }
 
 void
-metrics_restarts(uint32_t n, uint32_t run)
+metrics_restarts(uint32_t n, uint64_t run)
 {
 	restarts = n;
 	restarts_run = run;

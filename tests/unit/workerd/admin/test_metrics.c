@@ -334,7 +334,7 @@ metrics_test_counting(void **state)
 	metrics_upstream_start();
 	metrics_upstream_done(2, 0, 30000, 0, 0);
 	metrics_upstream_cancel();
-	metrics_restarts(3, 1700000000);
+	metrics_restarts(3, 1700000000000ull);
 
 	penc_init(&e);
 	metrics_encode(&e, NULL);
@@ -372,7 +372,7 @@ metrics_test_counting(void **state)
 	assert_int_equal(s->kind, MS_COUNTER | MS_MICRO);
 	assert_non_null(s = find(v, n, "parley_worker_restarts_total", ""));
 	assert_int_equal(s->kind, MS_RUN);
-	assert_int_equal(s->value, MS_RUN_VALUE(1700000000, 3));
+	assert_int_equal(s->value, MS_RUN_VALUE(1700000000000ull, 3));
 	assert_non_null(s = find(v, n, "parley_workers", ""));
 	assert_int_equal(s->kind, MS_GAUGE);
 	/* Every series renders; the text passes the checks of the labels. */
