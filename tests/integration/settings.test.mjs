@@ -432,7 +432,7 @@ describe('a bad value stops the daemon at start', () => {
 
 describe('the settings module is the only reader of the environment', () => {
   // systemd's and masterd's hand-over variables are read where they are used.
-  const HANDOVER = new Set(['LISTEN_PID', 'LISTEN_FDS', 'NOTIFY_SOCKET', 'PARLEY_CHANNEL_FD']);
+  const HANDOVER = new Set(['LISTEN_PID', 'LISTEN_FDS', 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'PARLEY_CHANNEL_FD']);
 
   test('getenv appears only in lib/settings.c, apart from the hand-over variables', () => {
     const found = [];
