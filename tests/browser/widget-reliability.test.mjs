@@ -38,6 +38,15 @@ const TRACK = `(() => { const W = window.WebSocket; window.__socks = [];
   window.WebSocket = function (u, p) { const s = p === undefined ? new W(u) : new W(u, p); window.__socks.push(s); return s; };
   window.WebSocket.prototype = W.prototype; Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 }); })();`;
 
+// w's embed in page, its sockets tracked, the panel open and connected.
+async function openTracked(page, w, host) {
+  await page.addInitScript(TRACK);
+  await page.goto(host.widgetEmbedUrl(w.widget_id));
+  await waitReady(page);
+  await page.click(part('launcher'));
+  await waitConnected(page);
+}
+
 describe('widget reliability: lost sockets, cut replies, the title, offline', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
@@ -63,11 +72,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     const w = await widget({ name: 'R' });
     const { ctx, page } = await openPage(browser);
     try {
-      await page.addInitScript(TRACK);
-      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-      await waitReady(page);
-      await page.click(part('launcher'));
-      await waitConnected(page);
+      await openTracked(page, w, stack.host);
       await page.fill(part('input'), 'slow one [[mock:chunks=12,delay=400]]');
       await page.press(part('input'), 'Enter');
       await streaming(page);
@@ -98,11 +103,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     const { ctx, page } = await openPage(browser);
     const texts = () => page.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content}`));
     try {
-      await page.addInitScript(TRACK);
-      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-      await waitReady(page);
-      await page.click(part('launcher'));
-      await waitConnected(page);
+      await openTracked(page, w, stack.host);
       await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-proactive]'), null, { timeout: 10000 });
       for (const q of ['first question', 'second question']) {
         const k = (await texts()).length;

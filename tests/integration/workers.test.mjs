@@ -272,11 +272,10 @@ while True:
     out.write(s.recv(4096).decode().replace('\\n', ' | ') + '\\n')
 `;
 
-// A worker of the new generation that fails to start once (a transient
-// failure) makes masterd report the reload failed; the backoff's retry
-// works, and the report must then say the reload is done, not stay failed.
-test('SIGHUP: one new worker failing its start once, then the reload completes: logged done, systemd told', { timeout: 60000 }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-reload-once-'));
+// A stand-in for systemd's notify socket in a folder of its own: each
+// datagram a line of log (NOTIFY_LISTENER), until the test ends.
+async function notifyListener(t, prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const sock = path.join(dir, 'notify');
   const log = path.join(dir, 'notify.log');
@@ -287,6 +286,14 @@ test('SIGHUP: one new worker failing its start once, then the reload completes: 
     py.stdout.once('data', resolve);
     py.once('exit', (c) => reject(new Error(`notify listener exited ${c}`)));
   });
+  return { dir, sock, log };
+}
+
+// A worker of the new generation that fails to start once (a transient
+// failure) makes masterd report the reload failed; the backoff's retry
+// works, and the report must then say the reload is done, not stay failed.
+test('SIGHUP: one new worker failing its start once, then the reload completes: logged done, systemd told', { timeout: 60000 }, async (t) => {
+  const { dir, sock, log } = await notifyListener(t, 'parley-reload-once-');
   const once = path.join(dir, 'fail-once');
   const wrapper = path.join(dir, 'workerd');
   fs.writeFileSync(wrapper, `#!/bin/sh
@@ -409,17 +416,7 @@ test('a worker that answers nothing for PARLEY_WORKER_STALL_MS is killed and rep
 // their loops, twice per WATCHDOG_USEC; stopped, they feed nothing (so
 // systemd would kill and restart them), and their children never do.
 test('WATCHDOG_USEC: masterd and storaged send WATCHDOG=1 from their loops, nothing while stopped', { timeout: 60000 }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-watchdog-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const sock = path.join(dir, 'notify');
-  const log = path.join(dir, 'notify.log');
-  fs.writeFileSync(log, '');
-  const py = spawn('python3', ['-c', NOTIFY_LISTENER, sock, log], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => py.kill());
-  await new Promise((resolve, reject) => {
-    py.stdout.once('data', resolve);
-    py.once('exit', (c) => reject(new Error(`notify listener exited ${c}`)));
-  });
+  const { sock, log } = await notifyListener(t, 'parley-watchdog-');
   const p = await startParley(t, { workers: 2, env: { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '400000' } });
   const fed = () => fs.readFileSync(log, 'utf8').split('\n').filter((l) => l === 'WATCHDOG=1').length;
   await waitFor(() => fed() >= 8, 10000, 'WATCHDOG=1 every 200 ms');
