@@ -49,6 +49,14 @@ st_action_name_valid(const char *s)
 	return n > 0 && n <= ST_ACTION_NAME_MAX && s[n] == '\0';
 }
 
+int
+st_tool_builtin(const char *name)
+{
+	return strcmp(name, ST_TOOL_HANDOFF) == 0 ||
+	    strcmp(name, ST_TOOL_SEARCH) == 0 ||
+	    strcmp(name, ST_TOOL_CONTACT) == 0;
+}
+
 /* RFC 9110's tchar. */
 static int
 tchar(unsigned char c)
@@ -129,6 +137,9 @@ st_action_invalid(const struct st_action *a)
 
 	if ((why = rl_invalid(&st_action_layout, a)) != NULL)
 		return why;
+	if (st_tool_builtin(S(a->name)))
+		return "name: " ST_TOOL_HANDOFF ", " ST_TOOL_SEARCH " and "
+		    ST_TOOL_CONTACT " are the built-in tools'";
 	if (!st_action_name_valid(a->name))
 		return "name: must be 1-64 characters of A-Z, a-z, 0-9, _ "
 		    "and -";

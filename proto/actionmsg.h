@@ -98,6 +98,16 @@ int st_action_id_valid(const char *s);
 /* 1 when s is a tool's name: 1-64 bytes of [A-Za-z0-9_-]. */
 int st_action_name_valid(const char *s);
 /*
+ * The tools a turn may offer of its own (workerd/chat/tools.c): no action
+ * may take their names, or the model would get one name twice and its
+ * calls would never reach the action.
+ */
+#define ST_TOOL_HANDOFF		"transfer_to_human"	/* the hand-over */
+#define ST_TOOL_SEARCH		"search_knowledge"	/* the knowledge search */
+#define ST_TOOL_CONTACT		"collect_contact"	/* the contact form */
+/* 1 when name is one of those. */
+int st_tool_builtin(const char *name);
+/*
  * 1 when s is a header's name: 1-64 bytes of an HTTP token, none of
  * those the transfer sets itself (Host, Content-Length,
  * Transfer-Encoding, Connection, Content-Type: the body is JSON).

@@ -61,6 +61,19 @@ url_valid(const char *u)
 	return 0;
 }
 
+/* 1 when one of the n ids of v is given twice. */
+static int
+id_twice(char *const *v, uint32_t n)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(S(v[i]), S(v[j])) == 0)
+				return 1;
+	return 0;
+}
+
 /*
  * The agent's own rules, checked here rather than by its rows' bounds
  * (rl_invalid): the model's characters, temperature's unset, the URL,
@@ -115,6 +128,11 @@ st_agent_invalid(const struct st_agent *a)
 		if (!st_prefixed_id_valid(S(a->actions[i]), "act_"))
 			return "action_ids: each an action's id (act_ and 32 "
 			    "lowercase hex)";
+	/* Twice, an action would be offered the model twice. */
+	if (id_twice(a->actions, a->nactions))
+		return "action_ids: each at most once";
+	if (id_twice(a->knowledge_sources, a->nknowledge_sources))
+		return "knowledge_source_ids: each at most once";
 	return NULL;
 }
 

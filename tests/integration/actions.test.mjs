@@ -156,6 +156,9 @@ describe('actions in the admin API, 2 workers', () => {
       [order({ header_names: ['x'] }), /^header_names: read-only$/],
       [order({ color: 'red' }), /^color: unknown field$/],
       [order({ timeout_ms: 60000 }), /^timeout_ms: must be an integer from 1 to 30000, or null$/],
+      // a built-in tool's name: the model got it twice, its calls the built-in's
+      ...['transfer_to_human', 'search_knowledge', 'collect_contact'].map((name) =>
+        [order({ name }), /^name: transfer_to_human, search_knowledge and collect_contact are the built-in tools'$/]),
     ];
     for (const [body, want] of cases) {
       const r = await call('POST', A, JSON.parse(JSON.stringify(body)));
@@ -191,6 +194,14 @@ describe('actions in the admin API, 2 workers', () => {
     r = await call('POST', '/v1/admin/agents', { name: 'Bad', action_ids: ['order_status'] }, b);
     assert.equal(r.status, 400);
     assert.match(r.json().error, /^action_ids: /);
+    // One action named twice was offered the model twice under one name.
+    r = await call('POST', '/v1/admin/agents', { name: 'Twice', action_ids: [theirs, theirs] }, b);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json().error, 'action_ids: each at most once');
+    const ks = `ks_${'1'.repeat(32)}`;
+    r = await call('POST', '/v1/admin/agents', { name: 'Twice', knowledge_source_ids: [ks, ks] }, b);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json().error, 'knowledge_source_ids: each at most once');
     // Ours is refused to B's agent, as an id no action has.
     r = await call('POST', A, order({ name: 'a_only' }));
     assert.equal(r.status, 201, r.text);

@@ -126,14 +126,6 @@ keep_n(struct turn_tools *tt, const char *s, size_t n, int *err)
 	return k;
 }
 
-/* 1 when name is a built-in tool's (a page's tool may not take it). */
-static int
-tools_builtin(const char *name)
-{
-	return strcmp(name, TOOL_HANDOFF) == 0 ||
-	    strcmp(name, TOOL_SEARCH) == 0 || strcmp(name, TOOL_CONTACT) == 0;
-}
-
 /* The hand-over as a function the model may call (TOOL_HANDOFF). */
 static json_t *
 handoff_function(void)
@@ -223,6 +215,21 @@ page_drop_actions(struct turn_tools *tt)
 	}
 }
 
+/* 1 when action i's name is a built-in's or an earlier action's. */
+static int
+act_offered(const struct turn_tools *tt, uint32_t i)
+{
+	uint32_t j;
+
+	if (st_tool_builtin(tt->acts.actions[i].name))
+		return 1;
+	for (j = 0; j < i; j++)
+		if (strcmp(tt->acts.actions[j].name,
+		    tt->acts.actions[i].name) == 0)
+			return 1;
+	return 0;
+}
+
 /* The "tools" array: each action as a function the model may call. */
 static char *
 tools_text(struct turn_tools *tt)
@@ -243,6 +250,9 @@ tools_text(struct turn_tools *tt)
 	    tt->page) < 0)
 		goto fail;
 	for (i = 0; arr != NULL && i < tt->acts.n; i++) {
+		/* An agent stored before each name was refused twice. */
+		if (act_offered(tt, i))
+			continue;
 		f = json_pack("{s:s, s:{s:s, s:s, s:O}}", "type", "function",
 		    "function", "name", tt->acts.actions[i].name,
 		    "description", tt->acts.actions[i].description,
@@ -1052,7 +1062,7 @@ page_one(const json_t *t, json_t *arr)
 
 	if (!json_is_object(t) || !json_is_string(name) ||
 	    !st_action_name_valid(json_string_value(name)) ||
-	    tools_builtin(json_string_value(name)))
+	    st_tool_builtin(json_string_value(name)))
 		return "tools: each needs a name of A-Z, a-z, 0-9, _ and -";
 	json_array_foreach(arr, i, f)
 		if (strcmp(json_string_value(json_object_get(json_object_get(f,

@@ -45,9 +45,9 @@
 #include "upstream.h"
 
 #define TOOLS_ROUNDS_MAX	4	/* rounds of calls in one turn */
-#define TOOL_HANDOFF		"transfer_to_human"	/* the built-in hand-over */
-#define TOOL_SEARCH		"search_knowledge"	/* the built-in search */
-#define TOOL_CONTACT		"collect_contact"	/* the contact form */
+#define TOOL_HANDOFF		ST_TOOL_HANDOFF	/* actionmsg.h */
+#define TOOL_SEARCH		ST_TOOL_SEARCH
+#define TOOL_CONTACT		ST_TOOL_CONTACT
 #define TOOLS_REASON_MAX	200	/* bytes of the form's reason */
 #define TOOLS_SEARCH_K		5	/* passages a search gives */
 #define TOOLS_KB_MAX		20	/* passages a turn holds in all */
