@@ -310,8 +310,9 @@ const struct setting settings_table[] = {
 	    "how long a stop or a reload lets requests in flight finish" },
 	{ "PARLEY_WORKER_STALL_MS", SETTING_NUMBER, "30000", NULL, 1000,
 	    3600000, NULL, NULL, NULL, M, F(stall_ms),
-	    "a worker (or the notifier) that answers masterd nothing this "
-	    "long is stuck: it is killed and another started" },
+	    "a worker (or the notifier) that leaves masterd's ping "
+	    "unanswered this long is stuck: it is killed and another "
+	    "started" },
 	{ "PARLEY_USER", SETTING_TEXT, NULL, NULL, 1, 32, NULL, check_user,
 	    "a user name (letters, digits, . _ -)", M | S, F(user),
 	    "started as root: the user to become once the port is bound or "
