@@ -44,9 +44,12 @@
  *     agent's handoff_tool; no who: the turn's worker asks): waiting
  *     for one, from state ai only (changed 0: it was not in the
  *     assistant's hands); the handoff event as a visitor's request's.
- *   ST_HANDOFF_LIST  u32 limit (1-200)      -> u32 n, n x conv (state
+ *   ST_HANDOFF_LIST  u32 limit (1-200), str cursor ("" the first)
+ *                                           -> a conversation page (state
  *                                              waiting_human then human,
- *                                              oldest since first in each)
+ *                                              oldest since first in each;
+ *                                              total: all of them, the
+ *                                              cursor: the last one's key)
  *   ST_CONV_ASSIGN   str conv_id, str user_id ("" nobody)
  *                                           -> u8 changed, conv
  *     The user must be an enabled member of the conversation's

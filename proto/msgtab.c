@@ -166,7 +166,7 @@ static const struct proto_msg msgs[] = {
 	{ PROTO_ST_EV_SINCE, "ST_EV_SINCE", W, S, 0, 0, 0,
 	    &pl_ev_since_req, &pl_ev_since_rep },
 	{ PROTO_ST_HANDOFF_LIST, "ST_HANDOFF_LIST", W, S, 0, 0, 1,
-	    &pl_limit_req, &pl_convs },
+	    &pl_page_req, &pl_conv_page },
 	{ PROTO_ST_CONV_ASSIGN, "ST_CONV_ASSIGN", W, S, 1, 0, 1,
 	    &pl_conv_assign_req, &pl_handoff_set_rep },
 	{ PROTO_ST_CONV_STATE, "ST_CONV_STATE", W, S, 1, 0, 1,

@@ -297,10 +297,6 @@ static const struct pfield f_conv_page[] = {
 };
 PLAYOUT(pl_conv_page, struct st_conv_page, f_conv_page);
 
-static const struct pfield f_convs[] = {
-	PFLIST(struct st_convs, convs, n, ST_HANDOFF_LIST_MAX, pl_conv),
-};
-PLAYOUT(pl_convs, struct st_convs, f_convs);
 
 static const struct pfield f_msg_conv[] = {
 	PFREC(struct st_msg_conv, msg, pl_msg),

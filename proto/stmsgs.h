@@ -72,11 +72,6 @@ struct st_conv_page {
 	uint32_t n;
 	const char *next_cursor;	/* "" = the end */
 };
-/* Conversations, no page (ST_HANDOFF_LIST). */
-struct st_convs {
-	struct st_conv *convs;
-	uint32_t n;
-};
 /*
  * A message stored and its conversation after (ST_AGENT_MSG); ST_MSG_APPEND's
  * reply carries the message's id alone (pl_msg_stored: the rest zero).
@@ -890,7 +885,7 @@ extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
-    pl_conv_page, pl_convs, pl_msg_conv, pl_msg_stored, pl_u64,
+    pl_conv_page, pl_msg_conv, pl_msg_stored, pl_u64,
     pl_conv_open_req, pl_conv_open_rep, pl_msg_append_req,
     pl_conv_get_req, pl_conv_get_rep, pl_session_history_req,
     pl_session_history_rep, pl_msg_page_req, pl_msg_page_rep,

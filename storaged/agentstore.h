@@ -112,9 +112,11 @@ int store_conv_assign(struct store_txn *, const uint8_t cid[16],
 /*
  * ST_HANDOFF_LIST: at most limit (1 to ST_HANDOFF_LIST_MAX)
  * conversations in state waiting_human, then human, each oldest first
- * (by when they entered it).
+ * (by when they entered it), after cursor ("" the first: else the hex of
+ * the last one's key, as out->next_cursor gives it); out->total: all of
+ * them. out as store_list_free frees it.
  */
 int store_handoff_list(struct store_txn *, uint32_t limit,
-    struct st_conv **out, uint32_t *n);
+    const char *cursor, struct store_list *out);
 
 #endif

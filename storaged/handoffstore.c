@@ -233,64 +233,118 @@ store_conv_assign(struct store_txn *t, const uint8_t cid[ID_LEN],
 	return t->err;
 }
 
-int
-store_handoff_list(struct store_txn *t, uint32_t limit, struct st_conv **out,
-    uint32_t *n)
+/* 1 when k is a key of the organisation prefix (plen bytes; 0: all). */
+static int
+in_scope(const MDB_val *k, const char *org, size_t plen)
 {
-	struct st_conv *cs;
+	return plen == 0 || (k->mv_size > plen &&
+	    memcmp(k->mv_data, org, plen) == 0);
+}
+
+/* The keys of who asks's organisation (every one's when none). */
+static uint64_t
+handoff_count(MDB_cursor *cur, const char *org, size_t plen)
+{
+	MDB_val k = { plen, (void *)org }, v;
+	uint64_t total = 0;
+	int rc;
+
+	rc = mdb_cursor_get(cur, &k, &v, plen > 0 ? MDB_SET_RANGE :
+	    MDB_FIRST);
+	for (; rc == 0 && in_scope(&k, org, plen); total++)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	return total;
+}
+
+/*
+ * Where a page starts: the first key of the scope, or the one after the
+ * key whose last HKEY_LEN bytes are after (a cursor; gone since, the
+ * next one). LMDB's answer: 0 with the cursor on it, or MDB_NOTFOUND.
+ */
+static int
+handoff_seek(MDB_cursor *cur, const char *org, size_t plen,
+    const uint8_t *after, MDB_val *k)
+{
+	uint8_t key[HKEY_MAX];
+	MDB_val v;
+	int rc;
+
+	memcpy(key, org, plen);
+	if (after != NULL)
+		memcpy(key + plen, after, HKEY_LEN);
+	k->mv_data = key;
+	k->mv_size = plen + (after != NULL ? HKEY_LEN : 0);
+	if (k->mv_size == 0)
+		return mdb_cursor_get(cur, k, &v, MDB_FIRST);
+	rc = mdb_cursor_get(cur, k, &v, MDB_SET_RANGE);
+	if (rc == 0 && after != NULL && k->mv_size == plen + HKEY_LEN &&
+	    memcmp(k->mv_data, key, plen + HKEY_LEN) == 0)
+		rc = mdb_cursor_get(cur, k, &v, MDB_NEXT);
+	return rc;
+}
+
+int
+store_handoff_list(struct store_txn *t, uint32_t limit, const char *cursor,
+    struct store_list *out)
+{
 	MDB_cursor *cur;
-	MDB_val k = { 0, NULL }, v;
+	MDB_val k, v;
 	size_t plen = t->org != NULL ? strlen(t->org) + 1 : 0;
-	uint32_t cnt = 0;
+	const char *org = t->org != NULL ? t->org : "";
+	uint8_t last[HKEY_LEN], after[HKEY_LEN];
 	int rc, lrc;
 
+	memset(out, 0, sizeof(*out));
 	if (t->err)
 		return t->err;
 	if (limit < 1 || limit > ST_HANDOFF_LIST_MAX)
 		return store_fail(t, PROTO_E_INVALID,
 		    "limit must be 1 to 200");
-	if ((cs = calloc(limit, sizeof(*cs))) == NULL)
+	if (cursor[0] != '\0' && (strlen(cursor) != 2 * HKEY_LEN ||
+	    proto_hex_decode(cursor, after, HKEY_LEN) < 0))
+		return store_fail(t, PROTO_E_INVALID, "bad cursor");
+	if ((out->convs = calloc(limit, sizeof(*out->convs))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	if ((rc = mdb_cursor_open(t->txn, t->st->conv_handoff, &cur)) != 0) {
-		free(cs);
+		store_list_free(out);
 		return txn_lmdb(t, rc, "cursor");
 	}
 	/*
 	 * Who asks's organisation's keys (every one's when none), each
 	 * sorting by state (waiting_human 1 before human 2), then since.
 	 */
-	k.mv_size = plen;
-	k.mv_data = (void *)t->org;
-	rc = mdb_cursor_get(cur, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);
-	while (rc == 0 && cnt < limit && (plen == 0 ||
-	    (k.mv_size > plen && memcmp(k.mv_data, t->org, plen) == 0))) {
+	out->total = handoff_count(cur, org, plen);
+	rc = handoff_seek(cur, org, plen, cursor[0] != '\0' ? after : NULL, &k);
+	while (rc == 0 && in_scope(&k, org, plen)) {
 		if (k.mv_size < HKEY_LEN + 2) {
 			log_warnx("handoff index: key of %zu bytes", k.mv_size);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 			break;
 		}
+		if (out->n == limit) {		/* one more: a next page */
+			proto_hex_encode(last, HKEY_LEN, out->next_cursor);
+			break;
+		}
 		if ((lrc = conv_load(t, (uint8_t *)k.mv_data + k.mv_size -
-		    ID_LEN, &cs[cnt])) < 0)
+		    ID_LEN, &out->convs[out->n])) < 0)
 			break;
 		/* A missing conversation is passed over (logged). */
 		if (lrc == 1)
 			log_warnx("handoff index names a missing "
 			    "conversation");
 		else
-			cnt++;
+			out->n++;
+		memcpy(last, (uint8_t *)k.mv_data + k.mv_size - HKEY_LEN,
+		    HKEY_LEN);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "walk handoff index");
 	if (t->err) {
-		while (cnt > 0)
-			st_conv_free(&cs[--cnt]);
-		free(cs);
+		store_list_free(out);
 		return t->err;
 	}
-	*out = cs;
-	*n = cnt;
 	return 0;
 }
 

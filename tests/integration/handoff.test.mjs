@@ -361,6 +361,44 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     return { w, v };
   }
 
+  // The list pages, as every list does: past limit (100 by default, 200 at
+  // most) those waiting longest were out of reach, total said the page's
+  // size and a cursor was refused.
+  test('handoff=open pages with a cursor: every open handoff once, total all of them', async () => {
+    const mine = [];
+    for (let i = 0; i < 5; i++) {
+      const { w, v } = await askedForPerson(`page ${i}`);
+      mine.push(w.id);
+      await v.close();
+    }
+    // One taken over: human comes after every waiting_human.
+    let r = await p.admin('/v1/admin/conversations?handoff=open&limit=200');
+    const taken = r.json().conversations.find((c) => c.widgetId === mine[2]);
+    assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${taken._id}/handoff`, { state: 'human' })).status, 200);
+    const whole = (await p.admin('/v1/admin/conversations?handoff=open&limit=200')).json();
+    assert.equal(whole.total, whole.conversations.length);
+    assert.equal(whole.nextCursor, null);
+    const seen = [];
+    let cursor = '';
+    for (let i = 0; i < 100; i++) {
+      r = await p.admin(`/v1/admin/conversations?handoff=open&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(r.status, 200, r.text);
+      const page = r.json();
+      assert.equal(page.total, whole.total, 'total: all of them, not the page');
+      assert.ok(page.conversations.length <= 2);
+      seen.push(...page.conversations.map((c) => c._id));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    assert.deepEqual(seen, whole.conversations.map((c) => c._id), 'the pages, in order, are the whole list once');
+    for (const id of mine) assert.ok(whole.conversations.some((c) => c.widgetId === id));
+    const states = whole.conversations.map((c) => c.handoff);
+    assert.ok(states.lastIndexOf('waiting_human') < states.indexOf('human'), states.join(','));
+    for (const bad of ['zz', 'f'.repeat(48), 'g'.repeat(50)]) {
+      assert.equal((await p.admin(`/v1/admin/conversations?handoff=open&cursor=${bad}`)).status, 400, bad);
+    }
+  });
+
   test('request_human asked again stores nothing, and is limited per session', async () => {
     const writeCommits = async () => {
       const r = await p.get('/metrics', { headers: { 'x-admin-api-key': p.adminKey } });

@@ -154,7 +154,7 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 		return -1;
 	if (r > 0) {
 		q->handoff_open = 1;
-		return q->cursor[0] != '\0' || http_query_param(query, "widget",
+		return http_query_param(query, "widget",
 		    NULL, 0) != 0 || http_query_param(query, "q", NULL, 0) !=
 		    0 || http_query_param(query, "assignee", NULL, 0) != 0 ||
 		    http_query_param(query, "state", NULL, 0) != 0 ||
@@ -548,7 +548,7 @@ admin_gate(struct conn *c, struct http_request *req,
 }
 
 /* A cursor storaged does not recognise is the client's fault. */
-static const struct storec_answer list_errors[] = {
+const struct storec_answer admin_list_errors[] = {
 	{ PROTO_E_INVALID, 400, "Invalid query parameters" },
 	{ 0, 0, NULL },
 };
@@ -707,7 +707,7 @@ admin_answer(struct conn *c, const struct storec_result *r, uint16_t type,
 }
 
 static const struct admin_reply conv_listed = {
-	PROTO_ST_CONV_QUERY, 200, admin_conv_page_json, list_errors, 0
+	PROTO_ST_CONV_QUERY, 200, admin_conv_page_json, admin_list_errors, 0
 };
 static const struct admin_reply conv_deleted = {
 	PROTO_ST_CONV_DELETE, 204, NULL, delete_errors, 0
@@ -835,7 +835,7 @@ admin_conv_list(struct conn *c, struct http_request *req,
 		return;
 	}
 	if (q.handoff_open) {
-		handoff_list(c, q.limit);
+		handoff_list(c, q.limit, q.cursor);
 		return;
 	}
 	/* A key has no person to be: only a dashboard session has "mine". */

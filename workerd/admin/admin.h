@@ -56,6 +56,8 @@ struct admin_conv_q {
 int admin_conv_query(const char *query, struct admin_conv_q *q);
 struct storec_result;
 struct storec_answer;
+/* A list's cursor storaged refuses (PROTO_E_INVALID): 400, the client's. */
+extern const struct storec_answer admin_list_errors[];
 
 /* Cache-Control for every admin answer. */
 extern const char admin_headers[];
@@ -289,7 +291,7 @@ void reports_csv_get(struct conn *, struct http_request *,
 void handoff_assign_post(struct conn *, struct http_request *,
     const struct route_match *);
 /* GET /v1/admin/conversations?handoff=open (gated): ST_HANDOFF_LIST. */
-void handoff_list(struct conn *, uint32_t limit);
+void handoff_list(struct conn *, uint32_t limit, const char *cursor);
 /* An owner's display name: 1-100 characters, no control characters. */
 int handoff_name_valid(const char *s, size_t len);
 /*

@@ -70,12 +70,8 @@ page_json(const void *rep, int *status)
 	    entry_json), p->total, p->next_cursor);
 }
 
-static const struct storec_answer list_errors[] = {
-	{ PROTO_E_INVALID, 400, "Invalid query parameters" },
-	{ 0, 0, NULL },
-};
-
-ADMIN_VIEW_ROUTE(audit_get, PROTO_ST_AUDIT_LIST, page_json, list_errors, 1)
+ADMIN_VIEW_ROUTE(audit_get, PROTO_ST_AUDIT_LIST, page_json, admin_list_errors,
+    1)
 
 /* A note under way: what runs once it is recorded. */
 struct note {

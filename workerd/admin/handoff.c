@@ -413,25 +413,26 @@ handoff_state_patch(struct conn *c, struct http_request *req,
 	body_done(c, root, why);
 }
 
-/* ST_HANDOFF_LIST's conversations, as a list page without a cursor. */
+/* ST_HANDOFF_LIST's page of conversations. */
 static json_t *
 list_json(const void *rep, int *status)
 {
-	const struct st_convs *l = rep;
+	const struct st_conv_page *l = rep;
 
 	return admin_page_json("conversations", ADMIN_ITEMS_JSON(l->convs,
-	    l->n, admin_conv_item), l->n, "");
+	    l->n, admin_conv_item), l->total, l->next_cursor);
 }
 
 static const struct admin_reply list_done = {
-	PROTO_ST_HANDOFF_LIST, 200, list_json, NULL, 0
+	PROTO_ST_HANDOFF_LIST, 200, list_json, admin_list_errors, 0
 };
 
 void
-handoff_list(struct conn *c, uint32_t limit)
+handoff_list(struct conn *c, uint32_t limit, const char *cursor)
 {
-	struct st_limit_req lim;
+	struct st_page_req q;
 
-	lim.limit = limit < ST_HANDOFF_LIST_MAX ? limit : ST_HANDOFF_LIST_MAX;
-	admin_ask_reply(c, &lim, &list_done);
+	q.limit = limit < ST_HANDOFF_LIST_MAX ? limit : ST_HANDOFF_LIST_MAX;
+	q.cursor = cursor;
+	admin_ask_reply(c, &q, &list_done);
 }

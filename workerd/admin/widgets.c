@@ -552,11 +552,6 @@ static const struct storec_answer widget_errors[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct storec_answer contact_list_errors[] = {
-	{ PROTO_E_INVALID, 400, "Invalid query parameters" },
-	{ 0, 0, NULL },
-};
-
 static const struct storec_answer contact_get_errors[] = {
 	{ PROTO_E_NOT_FOUND, 404, "Contact not found" },
 	{ PROTO_E_INVALID, 400, "Invalid contactId" },
@@ -645,7 +640,7 @@ widgets_secret_delete(struct conn *c, struct http_request *req,
 }
 
 ADMIN_VIEW_ROUTE(widgets_contacts_list, PROTO_ST_CONTACT_LIST,
-    contact_page_json, contact_list_errors, 1)
+    contact_page_json, admin_list_errors, 1)
 
 ADMIN_ID_ROUTE(widgets_contact_get, admin_id_param(c, req, m,
     "Invalid contactId"), PROTO_ST_CONTACT_GET, 200, contact_get_json,

@@ -1153,9 +1153,11 @@ check_rep(uint16_t type, const void *p, const struct dreply *r)
 		break;
 	}
 	case PROTO_ST_HANDOFF_LIST: {
-		const struct st_convs *cs = p;
+		const struct st_conv_page *cs = p;
 
 		check_convs(cs->convs, cs->n, ST_HANDOFF_LIST_MAX);
+		if (cs->total < cs->n)
+			abort();
 		for (i = 0; i < cs->n; i++)
 			if (cs->convs[i].handoff == ST_HANDOFF_AI)
 				abort();
@@ -1286,7 +1288,7 @@ check_orgs(uint16_t type, const struct st_who *who, const void *p)
 	const struct st_kbsources *ss = p;
 	const struct st_contact_page *cp = p;
 	const struct st_gap_list_rep *gs = p;
-	const struct st_convs *cs = p;
+	const struct st_conv_page *cs = p;
 	const struct st_deliveries *ds = p;
 	const struct st_handoff_set_rep *hs2 = p;
 	const union st_any *rep = p;

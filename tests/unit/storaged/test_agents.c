@@ -245,11 +245,11 @@ static uint32_t
 handoff_list(struct fix *f, uint32_t limit, char ids[8][ST_ID_HEX + 1],
     int states[8])
 {
-	struct st_convs rep;
+	struct st_conv_page rep;
 	uint32_t i, n;
 
 	assert_int_equal(request_dec(f, PROTO_ST_HANDOFF_LIST,
-	    &(struct st_limit_req){ limit }, &rep), 0);
+	    &(struct st_page_req){ limit, "" }, &rep), 0);
 	n = rep.n;
 	assert_true(n <= 8);
 	for (i = 0; i < n; i++) {
@@ -607,9 +607,15 @@ test_handoff_states(void **state)
 	assert_int_equal(handoff_set(f, "00000000000000000000000000000000",
 	    ST_HANDOFF_HUMAN, "", 0, &changed, &now), PROTO_E_NOT_FOUND);
 	assert_int_equal(request_st_err(f, PROTO_ST_HANDOFF_LIST,
-	    &(struct st_limit_req){ 0 }), PROTO_E_INVALID);
+	    &(struct st_page_req){ 0, "" }), PROTO_E_INVALID);
 	assert_int_equal(request_st_err(f, PROTO_ST_HANDOFF_LIST,
-	    &(struct st_limit_req){ 201 }), PROTO_E_INVALID);
+	    &(struct st_page_req){ 201, "" }), PROTO_E_INVALID);
+	/* A cursor not of 50 hex digits (a conversation list's is 48). */
+	assert_int_equal(request_st_err(f, PROTO_ST_HANDOFF_LIST,
+	    &(struct st_page_req){ 10, "zz" }), PROTO_E_INVALID);
+	assert_int_equal(request_st_err(f, PROTO_ST_HANDOFF_LIST,
+	    &(struct st_page_req){ 10, "ffffffffffffffffffffffffffffffffffffffffffffffff" }),
+	    PROTO_E_INVALID);
 
 	/* Deleting a conversation removes its index entries. */
 	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,

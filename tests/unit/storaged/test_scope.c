@@ -827,13 +827,13 @@ static uint64_t
 handoffs_are(struct fix *f, const char *org, char ids[][ST_ID_HEX + 1],
     uint32_t n)
 {
-	struct st_convs l;
+	struct st_conv_page l;
 	uint64_t d0, d1, puts;
 	uint32_t i;
 
 	store_costs(f->st, &d0, &puts);
 	assert_int_equal(ask(f, org, PROTO_ST_HANDOFF_LIST,
-	    &(struct st_limit_req){ 200 }, &l), 0);
+	    &(struct st_page_req){ 200, "" }, &l), 0);
 	store_costs(f->st, &d1, &puts);
 	assert_int_equal(l.n, n);
 	for (i = 0; i < n; i++) {

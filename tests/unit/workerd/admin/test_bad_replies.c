@@ -83,9 +83,9 @@ static void
 test_handoff_list_malformed(void **state)
 {
 	struct peer_req pr;
-	struct st_limit_req lim;
+	struct st_page_req q;
 	struct st_conv c[2];
-	struct st_convs convs;
+	struct st_conv_page page;
 	int cut;
 
 	for (cut = -1; cut <= 1; cut++) {
@@ -94,14 +94,15 @@ test_handoff_list_malformed(void **state)
 		    NULL);
 		peer_expect(&P, &pr, PROTO_ST_HANDOFF_LIST);
 		assert_int_equal(st_req_decode(PROTO_ST_HANDOFF_LIST,
-		    pr.payload, pr.len, &lim), 0);
-		assert_int_equal(lim.limit, 7);
+		    pr.payload, pr.len, &q), 0);
+		assert_int_equal(q.limit, 7);
+		assert_string_equal(q.cursor, "");
+		st_req_free(PROTO_ST_HANDOFF_LIST, &q);
 		test_fill_conv(&c[0], 1, 2, "help");
 		test_fill_conv(&c[1], 2, 3, "a person, please");
 		c[0].handoff = c[1].handoff = ST_HANDOFF_WAITING;
-		convs.convs = c;
-		convs.n = 2;
-		peer_reply_cut(&P, &pr, &convs, cut);
+		page = (struct st_conv_page){ 2, c, 2, "" };
+		peer_reply_cut(&P, &pr, &page, cut);
 		st_conv_free(&c[0]);
 		st_conv_free(&c[1]);
 		expect_answer(cut, 200, "\"lastMessage\":\"a person, please\"");
