@@ -463,6 +463,16 @@ op_rate_hit(struct dbatch *b, uint16_t type, const void *req,
 
 /* ------------------------------ widgets, agents, organisations, webhooks */
 
+/* The session, key or organisation a request of type ended, if any. */
+static void
+reply_cred_gone(struct dreply *r, uint16_t type, const void *req)
+{
+	const struct optab *o = optab(type);
+
+	if (r->err == 0 && o->cred_gone != NULL)
+		o->cred_gone(req, &r->cred_gone);
+}
+
 /* The public widget id stops working once the batch commits. */
 static void
 reply_gone(struct dreply *r, const char *wid)
@@ -493,8 +503,7 @@ op_entity(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 	if (gone != NULL)
 		reply_gone(r, gone);
-	if (r->err == 0 && optab(type)->cred_gone != NULL)
-		optab(type)->cred_gone(req, &r->cred_gone);
+	reply_cred_gone(r, type, req);
 }
 
 /* The common frame of a store call (optab.h's optab_call). */
@@ -513,8 +522,7 @@ op_call(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	/* What a failed call found too (a search's hits, a half-made page). */
 	st_rep_free(type, &rep);
 	req_end(&t, r);
-	if (r->err == 0 && o->cred_gone != NULL)
-		o->cred_gone(req, &r->cred_gone);
+	reply_cred_gone(r, type, req);
 }
 
 /* -------------------------------------------------------------- who asks */

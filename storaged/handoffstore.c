@@ -233,14 +233,6 @@ store_conv_assign(struct store_txn *t, const uint8_t cid[ID_LEN],
 	return t->err;
 }
 
-/* 1 when k is a key of the organisation prefix (plen bytes; 0: all). */
-static int
-in_scope(const MDB_val *k, const char *org, size_t plen)
-{
-	return plen == 0 || (k->mv_size > plen &&
-	    memcmp(k->mv_data, org, plen) == 0);
-}
-
 /* The keys of who asks's organisation (every one's when none). */
 static uint64_t
 handoff_count(MDB_cursor *cur, const char *org, size_t plen)
@@ -251,7 +243,7 @@ handoff_count(MDB_cursor *cur, const char *org, size_t plen)
 
 	rc = mdb_cursor_get(cur, &k, &v, plen > 0 ? MDB_SET_RANGE :
 	    MDB_FIRST);
-	for (; rc == 0 && in_scope(&k, org, plen); total++)
+	for (; rc == 0 && key_in(&k, org, plen); total++)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	return total;
 }
@@ -315,7 +307,7 @@ store_handoff_list(struct store_txn *t, uint32_t limit, const char *cursor,
 	 */
 	out->total = handoff_count(cur, org, plen);
 	rc = handoff_seek(cur, org, plen, cursor[0] != '\0' ? after : NULL, &k);
-	while (rc == 0 && in_scope(&k, org, plen)) {
+	while (rc == 0 && key_in(&k, org, plen)) {
 		if (k.mv_size < HKEY_LEN + 2) {
 			log_warnx("handoff index: key of %zu bytes", k.mv_size);
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");

@@ -134,7 +134,10 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	msg_store(b, type, &m, NULL, q, NULL, r);
 }
 
-/* A page of conversations: every one (ST_CONV_LIST) or a query's. */
+/*
+ * A page of conversations: every one (ST_CONV_LIST), a query's, or those
+ * a person is wanted in (ST_HANDOFF_LIST).
+ */
 void
 op_conv_page(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -149,6 +152,8 @@ op_conv_page(struct dbatch *b, uint16_t type, const void *req,
 		return;
 	if ((type == PROTO_ST_CONV_LIST ?
 	    store_conv_list(&t, p->limit, p->cursor, &l) :
+	    type == PROTO_ST_HANDOFF_LIST ?
+	    store_handoff_list(&t, p->limit, p->cursor, &l) :
 	    store_conv_query(&t, q->limit, q->cursor, q->widget, q->q,
 	    q->assigned, q->assignee != NULL ? q->assignee : "", q->gaps,
 	    q->state, &l)) == 0 &&

@@ -236,30 +236,6 @@ op_turn_handoff(struct dbatch *b, uint16_t type, const void *req,
 	req_end(&t, r);
 }
 
-/* The conversations waiting for a person, as who asks sees them. */
-int
-call_handoff_list(struct store_txn *t, struct dbatch *b, const void *req,
-    void *rep)
-{
-	const struct st_page_req *q = req;
-	struct st_conv_page *page = rep;
-	struct store_list l;
-
-	if (store_handoff_list(t, q->limit, q->cursor, &l) != 0)
-		return t->err;
-	store_convs_view(t, who_user(b), l.convs, l.n, 1);
-	/* The reply is encoded before st_rep_free (op_call): strdup'ed. */
-	*page = (struct st_conv_page){ l.total, l.convs, l.n,
-	    strdup(l.next_cursor) };
-	if (page->next_cursor == NULL) {
-		page->convs = NULL;
-		page->n = 0;
-		store_list_free(&l);
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	}
-	return 0;
-}
-
 /* Canned replies: who asks's organisation's, listed, put, deleted. */
 int
 call_canned_list(struct store_txn *t, struct dbatch *b, const void *req,
