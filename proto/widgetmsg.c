@@ -140,21 +140,26 @@ away_invalid(const struct st_widget *w)
 	return hours_invalid(w);
 }
 
-static const char *const langs[] = {
+/* In ST_LANG_* order. */
+static const char *const langs[ST_LANGS] = {
 	"en", "es", "pt", "fr", "de", "it", "nl", "pl", "tr", "ar", "ja", "zh",
 };
 
 int
-st_widget_lang_valid(const char *s)
+st_widget_lang_index(const char *s, size_t len)
 {
 	size_t i;
 
-	if (s[0] == '\0')
-		return 1;
 	for (i = 0; i < sizeof(langs) / sizeof(langs[0]); i++)
-		if (strcmp(s, langs[i]) == 0)
-			return 1;
-	return 0;
+		if (strlen(langs[i]) == len && memcmp(s, langs[i], len) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+st_widget_lang_valid(const char *s)
+{
+	return s[0] == '\0' || st_widget_lang_index(s, strlen(s)) >= 0;
 }
 
 int
@@ -447,9 +452,3 @@ st_avail_reason(int avail)
 	    avail == ST_AVAIL_NOBODY ? "nobody" : NULL;
 }
 
-const char *
-st_away_message(const struct st_widget *w)
-{
-	return w->away_message != NULL && w->away_message[0] != '\0' ?
-	    w->away_message : ST_DEFAULT_AWAY_MESSAGE;
-}

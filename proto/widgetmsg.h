@@ -236,6 +236,7 @@
 #define ST_SECRET_HEX		64	/* an identity secret: 32 bytes, hex */
 #define ST_SECRET_HIDDEN	"*"	/* a set secret in storaged's replies */
 #define ST_EXTERNAL_ID_MAX	128	/* characters of an identify's id */
+/* English; the other languages: workerd/chat/vtext.c VT_AWAY. */
 #define ST_DEFAULT_AWAY_MESSAGE	"We're away right now. Leave your email " \
 				"and we'll get back to you."
 
@@ -398,11 +399,18 @@ int st_widget_availability(const struct st_widget *w, int staffed,
     int64_t now_s);
 /* "hours", "nobody", or NULL for ST_AVAIL_OPEN. */
 const char *st_avail_reason(int avail);
-/* The away message a visitor sees: the widget's, else the default. */
-const char *st_away_message(const struct st_widget *w);
 /* "mon".."sun" for 0..6 and back (-1 when unknown). */
 const char *st_day_name(int day);
 int st_day_parse(const char *s);
+/*
+ * The widget languages, in this order: ST_LANG_EN is 0 (English, the
+ * default), then "es", "pt", "fr", "de", "it", "nl", "pl", "tr", "ar",
+ * "ja", "zh".
+ */
+#define ST_LANG_EN	0
+#define ST_LANGS	12
+/* s's first len bytes name one (exactly, lowercase): its index; else -1. */
+int st_widget_lang_index(const char *s, size_t len);
 /* 1 when s is "" or one of the widget languages ("en", "es", ...). */
 int st_widget_lang_valid(const char *s);
 /* 1 when s is ST_SECRET_HEX lowercase hex digits. */

@@ -101,7 +101,7 @@ describe('feedback on answers and ratings, 2 workers', () => {
     // Another session cannot touch this one's answers, before or after it has a conversation.
     const b = await Visitor.open(p, w.widget_id);
     await b.next('session');
-    assert.deepEqual(await thumb(b, m1, 'down'), { type: 'error', message: 'Please send a message first.' });
+    assert.deepEqual(await thumb(b, m1, 'down'), { type: 'error', message: 'Please send a message first.', code: 'message_first' });
     await b.turn('my own question');
     assert.deepEqual(await thumb(b, m1, 'down'), { type: 'error', message: 'message_id: no such answer in this conversation' });
     b.send({ type: 'rating', score: 1 });

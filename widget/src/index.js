@@ -906,7 +906,7 @@ function mount(script, cfg, base, broken, lang) {
       else if (cur) finish(cur, null, err);
       else showError(err);
       if (form) form.busy = false;
-      if (/contact/i.test(err.message)) {
+      if (f.code == 'contact_required') {
         needForm = required;
         showForm('contact');
       }

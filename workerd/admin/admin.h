@@ -703,17 +703,20 @@ struct st_contact;
 /*
  * The admin JSON of a widget, of a contact; the public config subset
  * (with "availability" when handoff is on: staffed is storaged's word
- * that a dashboard of its organisation is open).
+ * that a dashboard of its organisation is open; lang the visitor's
+ * vtext_accept, for a default away message).
  */
 json_t *widget_json(const struct st_widget *);
-json_t *widget_public_json(const struct st_widget *, int staffed);
+json_t *widget_public_json(const struct st_widget *, int staffed,
+    int lang);
 /*
  * The widget's availability now (away mode, issue 23): {"away", "reason",
  * "message"}, with "type": type first unless type is NULL (the
- * WebSocket's message). NULL out of memory.
+ * WebSocket's message); the message the widget's, else away_default (a
+ * vtext VT_AWAY). NULL out of memory.
  */
 json_t *widget_avail_json(const struct st_widget *, int staffed,
-    const char *type);
+    const char *type, const char *away_default);
 /* A contact as the admin API shows it: its rows (recjson.c). */
 json_t *contact_json(const struct st_contact *);
 /* s as JSON text, "" (or NULL) as null: a field a contact may not have. */

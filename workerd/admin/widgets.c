@@ -53,11 +53,12 @@
 
 #include "admin.h"
 #include "agentmsg.h"
+#include "vtext.h"
 #include "widgetmsg.h"
 #include "workerd.h"
 
 static const char config_headers[] =
-    "Cache-Control: no-cache\r\nVary: Origin\r\n";
+    "Cache-Control: no-cache\r\nVary: Origin, Accept-Language\r\n";
 /*
  * "This widget does not exist" is public knowledge: any page may read it,
  * so an embed whose widget was deleted or re-keyed can stop retrying.
@@ -135,10 +136,12 @@ hours_json(const struct st_widget *w)
 
 /*
  * "availability" for the public config and the WebSocket (with type):
- * {"away", "reason", "message"}; NULL out of memory.
+ * {"away", "reason", "message"}, the message the widget's or else
+ * away_default; NULL out of memory.
  */
 json_t *
-widget_avail_json(const struct st_widget *w, int staffed, const char *type)
+widget_avail_json(const struct st_widget *w, int staffed, const char *type,
+    const char *away_default)
 {
 	int avail = st_widget_availability(w, staffed, (int64_t)(proto_wall_ms() /
 	    1000));
@@ -153,7 +156,8 @@ widget_avail_json(const struct st_widget *w, int staffed, const char *type)
 	exprow_oset(o, "away", json_boolean(avail != ST_AVAIL_OPEN), &err);
 	exprow_oset(o, "reason", why != NULL ? json_string(why) : json_null(),
 	    &err);
-	exprow_oset(o, "message", exprow_text(st_away_message(w)), &err);
+	exprow_oset(o, "message", exprow_text(w->away_message != NULL &&
+	    w->away_message[0] != '\0' ? w->away_message : away_default), &err);
 	return exprow_odone(o, err);
 }
 
@@ -189,7 +193,7 @@ widget_json(const struct st_widget *w)
 }
 
 json_t *
-widget_public_json(const struct st_widget *w, int staffed)
+widget_public_json(const struct st_widget *w, int staffed, int lang)
 {
 	json_t *o;
 	int err = 0;
@@ -199,7 +203,7 @@ widget_public_json(const struct st_widget *w, int staffed)
 	rec_json_fields(o, &st_widget_layout, w, RF_PUB, widget_own, &err);
 	if (w->handoff_enabled)
 		exprow_oset(o, "availability", widget_avail_json(w, staffed,
-		    NULL), &err);
+		    NULL, vtext(vtext_lang(w->language, lang), VT_AWAY)), &err);
 	return exprow_odone(o, err);
 }
 
@@ -717,7 +721,8 @@ config_done(const struct storec_result *r, void *arg)
 			conn_send(c, 204, hdrs, NULL, NULL, 0);
 		} else
 			conn_send_json(c, 200, hdrs, widget_public_json(w,
-			    rep.staffed));
+			    rep.staffed, vtext_accept(http_header(c->req,
+			    "accept-language"))));
 	}
 	st_rep_free(PROTO_ST_WIDGET_AVAIL, &rep);
 }

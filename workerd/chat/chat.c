@@ -464,10 +464,10 @@ http_refused(void *fe, int code, uint64_t retry_ms)
 		conn_send_error(c, 403, JSON_HEADERS, CHAT_DISABLED_TEXT);
 		return;
 	case ST_CHAT_CAPPED:
-		send_limited(c, retry_ms, CHAT_CAPPED_TEXT);
+		send_limited(c, retry_ms, vtext(ST_LANG_EN, VT_CAPPED));
 		return;
 	case ST_CHAT_BUSY:
-		send_limited(c, retry_ms, WSCHAT_BUSY_TEXT);
+		send_limited(c, retry_ms, vtext(ST_LANG_EN, VT_BUSY));
 		return;
 	case ST_CHAT_IDENTITY:
 		conn_send_error(c, 403, JSON_HEADERS, "Identity required");

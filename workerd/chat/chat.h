@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "stmsgs.h"
+#include "vtext.h"
 #include "workerd.h"
 
 /* ---------------------------------------------------------------- chat.c */
@@ -29,8 +30,6 @@
 #define CHAT_ATTS_REFUSED	"attachments: each an upload of this " \
 				"session, whole and named once; a " \
 				"conversation holds at most 50 files"
-#define CHAT_CAPPED_TEXT	"This chat has reached its daily message " \
-				"limit. Please come back tomorrow."
 
 enum chat_body {
 	CHAT_BODY_OK,
@@ -381,19 +380,14 @@ struct wsess_io {
 	const char *convs_key;	/* its client's count of these frames */
 };
 void wschat_io(struct wsess *s, struct wsess_io *io);
-/* An error frame of text msg to s (wschat_send above sends any). */
+/* An error frame of text msg to s, a mistake of the page's: English. */
 void wschat_send_error(struct wsess *s, const char *msg);
 /*
- * A refusal's words with its wait: "<what>. Please wait N seconds and try
- * again." into buf (N: retry_ms in whole seconds, resp_retry_secs).
+ * The visitor told text id (vtext.h) in the socket's language, as an
+ * "error" frame with its code; with its wait (retry_ms) filled in.
  */
-void wschat_wait_text(char *buf, size_t size, const char *what,
-    uint64_t retry_ms);
-/* The visitor's words for refusals the socket's add-ons share. */
-#define WSCHAT_RESUMING_TEXT	"Your conversation is being restored."
-#define WSCHAT_BUSY_TEXT	"Too many new conversations are starting " \
-				"right now. Please try again in a minute."
-#define WSCHAT_FIRST_TEXT	"Please send a message first."
+void wschat_say(struct wsess *s, enum vtext_id id);
+void wschat_say_wait(struct wsess *s, enum vtext_id id, uint64_t retry_ms);
 /* A storaged result that ends the socket (NO_WIDGET, NO_SESSION): 1 closed. */
 int wschat_gone(struct wsess *s, int result);
 /*

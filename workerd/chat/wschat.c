@@ -74,6 +74,7 @@
 #include "random.h"
 #include "stmsgs.h"
 #include "turn.h"
+#include "vtext.h"
 #include "widgetmsg.h"
 #include "workerd.h"
 #include "ws.h"
@@ -103,9 +104,6 @@
 /* request_human per session and minute: a button a visitor may press again. */
 #define HUMAN_ASKS_MAX		10
 #define HUMAN_WINDOW_MS		60000
-#define HUMAN_TOO_MANY_TEXT	"You have asked for a person several times. " \
-			"Please wait a minute."
-#define WRONG_TEXT	"Something went wrong. Please try again."
 /* {"type":"availability"} asks per socket and minute. */
 #define AVAIL_ASKS_MAX		10
 
@@ -132,7 +130,10 @@ struct wsess {
 	char rate_key[ST_RATE_KEY_MAX + 1];
 	char origin[ST_ORIGIN_MAX + 2];	/* longer ones are refused */
 	int contact_submitted;
-	int contact_form;		/* the widget asks for some details */
+	int contact_form;
+	/* The language its "error" frames speak (vtext.h): ST_LANG_*. */
+	int accepted;			/* its Accept-Language's */
+	int lang;			/* the widget's, else accepted */		/* the widget asks for some details */
 	struct clientcap *cap;		/* its count in PARLEY_MAX_WS_PER_CLIENT */
 	/* Lazy sessions and the resume message. */
 	int stored;			/* a session is stored under hash */
@@ -284,10 +285,25 @@ wsend_type(struct wsess *s, const char *type)
 	wsend(s, json_pack("{s:s}", "type", type));
 }
 
+/* A mistake of the page's (a frame's field, a call): said in English. */
 static void
 wsend_error(struct wsess *s, const char *msg)
 {
 	wsend(s, json_pack("{s:s, s:s}", "type", "error", "message", msg));
+}
+
+/* Something the visitor reads: in the socket's language, with its code. */
+static void
+wsend_say_text(struct wsess *s, enum vtext_id id, const char *text)
+{
+	wsend(s, json_pack("{s:s, s:s, s:s}", "type", "error", "message",
+	    text, "code", vtext_code(id)));
+}
+
+static void
+wsend_say(struct wsess *s, enum vtext_id id)
+{
+	wsend_say_text(s, id, vtext(s->lang, id));
 }
 
 /*
@@ -616,48 +632,32 @@ static void
 ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 {
 	struct wsess *s = fe;
-	const char *msg;
-
 	turn_over(s);
-	switch (at) {
-	case TURN_AT_BEGIN:
-		msg = why == TURN_C_MALFORMED || why == TURN_C_INTERNAL ?
-		    WRONG_TEXT : why == TURN_C_INVALID ? CHAT_ATTS_REFUSED :
-		    "The chat is unavailable right now. Please try again.";
-		break;
-	case TURN_AT_COMMIT:
-		msg = "Your message could not be saved. Please try again.";
-		break;
-	case TURN_AT_MODEL:
-		msg = "The assistant could not answer right now. Please try "
-		    "again.";
-		break;
-	case TURN_AT_STORE:
-	default:
-		msg = "Your conversation could not be saved. Please try "
-		    "again.";
-		break;
-	}
-	wsend_error(s, msg);
+	if (at == TURN_AT_BEGIN && why == TURN_C_INVALID)
+		wsend_error(s, CHAT_ATTS_REFUSED);
+	else
+		wsend_say(s, at == TURN_AT_BEGIN ? (why == TURN_C_MALFORMED ||
+		    why == TURN_C_INTERNAL ? VT_WRONG : VT_UNAVAILABLE) :
+		    at == TURN_AT_COMMIT ? VT_MSG_UNSAVED :
+		    at == TURN_AT_MODEL ? VT_MODEL_FAILED : VT_CONV_UNSAVED);
 	if (shown)
 		wsend_type(s, "typing_stop");
 }
 
 void
-wschat_wait_text(char *buf, size_t size, const char *what, uint64_t retry_ms)
+wschat_say_wait(struct wsess *s, enum vtext_id id, uint64_t retry_ms)
 {
-	snprintf(buf, size, "%s. Please wait %llu seconds and try again.",
-	    what, (unsigned long long)resp_retry_secs(retry_ms));
+	char msg[VTEXT_WAIT_MAX];
+
+	vtext_wait(msg, sizeof(msg), s->lang, id, retry_ms);
+	wsend_say_text(s, id, msg);
 }
 
 /* The per-client rate limit's refusal, with its wait. */
 static void
 wsend_limited(struct wsess *s, uint64_t retry_ms)
 {
-	char msg[160];
-
-	wschat_wait_text(msg, sizeof(msg), "Too many messages", retry_ms);
-	wsend_error(s, msg);
+	wschat_say_wait(s, VT_TOO_MANY_MESSAGES, retry_ms);
 }
 
 /*
@@ -705,7 +705,7 @@ static void
 wsend_malformed(struct wsess *s, const char *name)
 {
 	log_warnx("wschat: malformed %s reply", name);
-	wsend_error(s, WRONG_TEXT);
+	wsend_say(s, VT_WRONG);
 }
 
 /* storaged's refusal of a message (ST_WS_BEGIN's result). */
@@ -719,22 +719,20 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 		return;
 	switch (result) {
 	case ST_WS_CONTACT:
-		wsend_error(s, "Please share your contact details before "
-		    "chatting.");
+		wsend_say(s, VT_CONTACT_FIRST);
 		return;
 	case ST_WS_LIMITED:
 		wsend_limited(s, retry_ms);
 		return;
 	case ST_WS_CAPPED:
-		wsend_error(s, "This chat has reached its daily message "
-		    "limit. Please come back tomorrow.");
+		wsend_say(s, VT_CAPPED);
 		return;
 	case ST_WS_BUSY:
-		wsend_error(s, WSCHAT_BUSY_TEXT);
+		wsend_say(s, VT_BUSY);
 		return;
 	default:
 		log_warnx("wschat: ST_WS_BEGIN result %d", result);
-		wsend_error(s, WRONG_TEXT);
+		wsend_say(s, VT_WRONG);
 		return;
 	}
 }
@@ -1021,7 +1019,7 @@ void
 wschat_on_message(struct wsess *s, struct wsmsg *m)
 {
 	if (s->resuming) {
-		wsend_error(s, WSCHAT_RESUMING_TEXT);
+		wsend_say(s, VT_RESUMING);
 		return;
 	}
 	/*
@@ -1032,7 +1030,7 @@ wschat_on_message(struct wsess *s, struct wsmsg *m)
 	 */
 	if (s->turn != NULL || !STAILQ_EMPTY(&s->held)) {
 		if (held_add(s, m) < 0)
-			wsend_error(s, "Please wait for the reply to finish.");
+			wsend_say(s, VT_WAIT_REPLY);
 		return;
 	}
 	message_begin(s, m->content, m->atts, m->natts);
@@ -1055,12 +1053,11 @@ contact_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	if (r->status != STOREC_OK) {
-		wsend_error(s, "Your details could not be saved. Please try "
-		    "again.");
+		wsend_say(s, VT_DETAILS_UNSAVED);
 		return;
 	}
 	if (storec_decode(r, PROTO_ST_CONTACT_SUBMIT, &rep) < 0) {
-		wsend_error(s, WRONG_TEXT);
+		wsend_say(s, VT_WRONG);
 		return;
 	}
 	result = rep.result;
@@ -1069,8 +1066,7 @@ contact_done(const struct storec_result *r, void *arg)
 	if (ws_gone(s, result) || ws_identity_refused(s, result))
 		return;
 	if (result == ST_WS_TOO_MANY) {
-		wsend_error(s, "Your details were already saved. Please "
-		    "continue in the chat.");
+		wsend_say(s, VT_DETAILS_ALREADY);
 		return;
 	}
 	if (result == ST_WS_LIMITED) {
@@ -1078,7 +1074,7 @@ contact_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	if (result == ST_WS_BUSY) {
-		wsend_error(s, WSCHAT_BUSY_TEXT);
+		wsend_say(s, VT_BUSY);
 		return;
 	}
 	if (result != ST_WS_OK) {
@@ -1111,11 +1107,11 @@ wschat_on_contact(struct wsess *s, struct wsmsg *m)
 	};
 
 	if (s->resuming) {
-		wsend_error(s, WSCHAT_RESUMING_TEXT);
+		wsend_say(s, VT_RESUMING);
 		return;
 	}
 	if (s->sreq != NULL) {
-		wsend_error(s, "Your details are being saved.");
+		wsend_say(s, VT_DETAILS_SAVING);
 		return;
 	}
 	memcpy(req.token, s->hash, sizeof(req.token));
@@ -1124,8 +1120,7 @@ wschat_on_contact(struct wsess *s, struct wsmsg *m)
 	strlcpy(phone, m->phone, sizeof(phone));
 	if (storec_ask(NULL, PROTO_ST_CONTACT_SUBMIT, &req, contact_done, s,
 	    &s->sreq) < 0)
-		wsend_error(s, "Your details could not be saved. Please try "
-		    "again.");
+		wsend_say(s, VT_DETAILS_UNSAVED);
 }
 
 /* ------------------------------------------------------------ handoff */
@@ -1143,18 +1138,17 @@ human_done(const struct storec_result *r, void *arg)
 	if (r->status != STOREC_OK) {
 		if (r->status == STOREC_ERROR)
 			log_warnx("wschat: ST_WS_REQUEST_HUMAN: %s", r->message);
-		wsend_error(s, "Your request could not be sent. Please try "
-		    "again.");
+		wsend_say(s, VT_REQUEST_UNSENT);
 		return;
 	}
 	if (storec_decode(r, PROTO_ST_WS_REQUEST_HUMAN, &rep) < 0) {
-		wsend_error(s, WRONG_TEXT);
+		wsend_say(s, VT_WRONG);
 		return;
 	}
 	if (ws_gone(s, rep.result))
 		;
 	else if (rep.result == ST_WS_NO_CONV)
-		wsend_error(s, WSCHAT_FIRST_TEXT);
+		wsend_say(s, VT_FIRST);
 	else if (rep.result != ST_WS_OK)
 		wsend_malformed(s, "ST_WS_REQUEST_HUMAN");
 	else {
@@ -1199,17 +1193,17 @@ wschat_on_request_human(struct wsess *s, struct wsmsg *m)
 		return;
 	}
 	if (s->resuming) {
-		wsend_error(s, WSCHAT_RESUMING_TEXT);
+		wsend_say(s, VT_RESUMING);
 		return;
 	}
 	if (!s->stored) {
-		wsend_error(s, WSCHAT_FIRST_TEXT);
+		wsend_say(s, VT_FIRST);
 		return;
 	}
 	if (s->hreq != NULL)
 		return;		/* asked already; its answer comes */
 	if (!human_ask_allowed(s)) {
-		wsend_error(s, HUMAN_TOO_MANY_TEXT);
+		wsend_say(s, VT_HUMAN_TOO_MANY);
 		return;
 	}
 	if (s->handoff == ST_HANDOFF_WAITING || s->handoff == ST_HANDOFF_HUMAN) {
@@ -1222,8 +1216,7 @@ wschat_on_request_human(struct wsess *s, struct wsmsg *m)
 	memcpy(req.token, s->hash, sizeof(req.token));
 	if (storec_ask(NULL, PROTO_ST_WS_REQUEST_HUMAN, &req, human_done, s,
 	    &s->hreq) < 0)
-		wsend_error(s, "Your request could not be sent. Please try "
-		    "again.");
+		wsend_say(s, VT_REQUEST_UNSENT);
 }
 
 /* ---------------------------------------------------------- away mode */
@@ -1244,7 +1237,7 @@ avail_done(const struct storec_result *r, void *arg)
 		return;
 	if (rep.widget.handoff_enabled)
 		wsend(s, widget_avail_json(&rep.widget, rep.staffed,
-		    "availability"));
+		    "availability", vtext(s->lang, VT_AWAY)));
 	st_rep_free(PROTO_ST_WIDGET_AVAIL, &rep);
 }
 
@@ -1561,6 +1554,7 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 		return;
 	}
 	s->handoff_enabled = ok->widget.handoff_enabled != 0;
+	s->lang = vtext_lang(ok->widget.language, s->accepted);
 	/* The widget's thumbs and rating (issue 26), as last read. */
 	s->fb.feedback_enabled = ok->widget.feedback_enabled != 0;
 	s->fb.rating_enabled = ok->widget.rating_enabled != 0;
@@ -1611,7 +1605,7 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 		json_decref(hist);
 	if (s->handoff_enabled)
 		wsend(s, widget_avail_json(&ok->widget, ok->staffed,
-		    "availability"));
+		    "availability", vtext(s->lang, VT_AWAY)));
 }
 
 /* ST_WS_OPEN -> struct st_ws_open_rep */
@@ -1718,6 +1712,12 @@ wschat_send_error(struct wsess *s, const char *msg)
 	wsend_error(s, msg);
 }
 
+void
+wschat_say(struct wsess *s, enum vtext_id id)
+{
+	wsend_say(s, id);
+}
+
 int
 wschat_gone(struct wsess *s, int result)
 {
@@ -1755,7 +1755,7 @@ wschat_send_history(struct wsess *s, const struct st_msg *h, uint32_t n,
 	json_t *hist;
 
 	if ((hist = history_json(h, n, s->wid)) == NULL) {
-		wsend_error(s, WRONG_TEXT);
+		wsend_say(s, VT_WRONG);
 		return;
 	}
 	wsend_history(s, hist, more, conv_id != NULL ? conv_id : "",
@@ -1816,6 +1816,8 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	clientip_key(c, req, "convs:", s->convs_key, sizeof(s->convs_key));
 	if (wsettings.rate_max != 0)
 		clientip_key(c, req, FB_PREFIX, s->fb_key, sizeof(s->fb_key));
+	s->accepted = vtext_accept(http_header(req, "accept-language"));
+	s->lang = s->accepted;
 	origin = http_header(req, "origin");
 	strlcpy(s->origin, origin != NULL ? origin : "", sizeof(s->origin));
 	/* Every upgrade counts, in a count of its own beside the messages'. */

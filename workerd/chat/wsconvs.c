@@ -30,8 +30,6 @@
 
 #define CONVS_ASKS_MAX		30	/* frames a socket, and reads a client, a minute */
 #define CONVS_WINDOW_MS		60000
-#define NOT_FOUND_TEXT		"Conversation not found"
-#define CONVS_WRONG_TEXT	"Something went wrong. Please try again."
 
 /* ------------------------------------------------------------ parsing */
 
@@ -64,11 +62,11 @@ answer(struct wsess *s, const struct storec_result *r, uint16_t type,
 		if (r->status == STOREC_ERROR)
 			log_warnx("wsconvs: %s: %s", proto_msg_name(type),
 			    r->message);
-		wschat_send_error(s, CONVS_WRONG_TEXT);
+		wschat_say(s, VT_WRONG);
 		return -1;
 	}
 	if (storec_decode(r, type, rep) < 0) {
-		wschat_send_error(s, CONVS_WRONG_TEXT);
+		wschat_say(s, VT_WRONG);
 		return -1;
 	}
 	return 0;
@@ -86,7 +84,7 @@ new_done(const struct storec_result *r, void *arg)
 	if (wschat_gone(s, rep.result))
 		;
 	else if (rep.result != ST_WS_OK)
-		wschat_send_error(s, CONVS_WRONG_TEXT);
+		wschat_say(s, VT_WRONG);
 	else {
 		wschat_conv_left(s, rep.ended);
 		wschat_send(s, json_pack("{s:s}", "type", "conversation_new"));
@@ -129,7 +127,7 @@ list_done(const struct storec_result *r, void *arg)
 		;
 	else if (rep.result != ST_WS_OK ||
 	    (o = list_json(rep.convs, rep.n)) == NULL)
-		wschat_send_error(s, CONVS_WRONG_TEXT);
+		wschat_say(s, VT_WRONG);
 	else
 		wschat_send(s, o);
 	st_rep_free(PROTO_ST_WS_CONV_LIST, &rep);
@@ -147,9 +145,9 @@ read_done(const struct storec_result *r, void *arg)
 	if (wschat_gone(s, rep.result))
 		;
 	else if (rep.result == ST_WS_NO_CONV)
-		wschat_send_error(s, NOT_FOUND_TEXT);
+		wschat_say(s, VT_CONV_NOT_FOUND);
 	else if (rep.result != ST_WS_OK)
-		wschat_send_error(s, CONVS_WRONG_TEXT);
+		wschat_say(s, VT_WRONG);
 	else
 		wschat_send_history(s, rep.history, rep.nhistory, rep.more,
 		    rep.conv_id, 1);
@@ -166,12 +164,11 @@ allowed(struct wsess *s, const struct wsess_io *io)
 	uint64_t now = loop_now();
 
 	if (io->resuming) {
-		wschat_send_error(s, WSCHAT_RESUMING_TEXT);
+		wschat_say(s, VT_RESUMING);
 		return 0;
 	}
 	if (cv->req != NULL) {
-		wschat_send_error(s, "Please wait for the answer to your "
-		    "last request.");
+		wschat_say(s, VT_WAIT_REQUEST);
 		return 0;
 	}
 	if (now - cv->window >= CONVS_WINDOW_MS) {
@@ -179,8 +176,7 @@ allowed(struct wsess *s, const struct wsess_io *io)
 		cv->asks = 0;
 	}
 	if (++cv->asks > CONVS_ASKS_MAX) {
-		wschat_send_error(s, "Too many requests. Please wait a "
-		    "minute.");
+		wschat_say(s, VT_REQUESTS_MINUTE);
 		return 0;
 	}
 	return 1;
@@ -196,11 +192,8 @@ answer_unstored(struct wsess *s, const struct wsmsg *m)
 		wschat_send(s, json_pack("{s:s, s:[]}", "type",
 		    "conversations", "conversations"));
 	else
-		wschat_send_error(s, NOT_FOUND_TEXT);
+		wschat_say(s, VT_CONV_NOT_FOUND);
 }
-
-#define UNAVAILABLE_TEXT	"The chat is unavailable right now. Please " \
-				"try again."
 
 /* The frame cv holds asked of storaged, the socket's io as it is now. */
 static void
@@ -226,7 +219,7 @@ ask(struct wsess *s, const struct wsess_io *io)
 		rc = storec_ask(NULL, PROTO_ST_WS_CONV_READ, &rq, read_done, s,
 		    &cv->req);
 	if (rc < 0)
-		wschat_send_error(s, UNAVAILABLE_TEXT);
+		wschat_say(s, VT_UNAVAILABLE);
 }
 
 /* ST_RATE_HIT of the client's history reads -> struct st_rate_verdict */
@@ -236,14 +229,11 @@ counted(const struct storec_result *r, void *arg)
 	struct wsess *s = arg;
 	struct st_rate_verdict v;
 	struct wsess_io io;
-	char msg[128];
 
 	if (answer(s, r, PROTO_ST_RATE_HIT, &v) < 0)
 		return;
 	if (v.limited) {
-		wschat_wait_text(msg, sizeof(msg), "Too many requests",
-		    v.retry_ms);
-		wschat_send_error(s, msg);
+		wschat_say_wait(s, VT_TOO_MANY_REQUESTS, v.retry_ms);
 		return;
 	}
 	wschat_io(s, &io);
@@ -266,7 +256,7 @@ count_then_ask(struct wsess *s, const struct wsess_io *io)
 	h.max = CONVS_ASKS_MAX;
 	if (storec_ask(NULL, PROTO_ST_RATE_HIT, &h, counted, s,
 	    &io->cv->req) < 0)
-		wschat_send_error(s, UNAVAILABLE_TEXT);
+		wschat_say(s, VT_UNAVAILABLE);
 }
 
 void
@@ -279,11 +269,11 @@ wsconvs_frame(struct wsess *s, struct wsmsg *m)
 		return;
 	/* The reply being written still goes into the current one. */
 	if (m->type == WSMSG_NEW_CONV && io.busy) {
-		wschat_send_error(s, "Please wait for the reply to finish.");
+		wschat_say(s, VT_WAIT_REPLY);
 		return;
 	}
 	if (m->type == WSMSG_CONV_OPEN && !st_id_valid(m->conv_id)) {
-		wschat_send_error(s, NOT_FOUND_TEXT);
+		wschat_say(s, VT_CONV_NOT_FOUND);
 		return;
 	}
 	if (!io.stored) {

@@ -35,8 +35,6 @@
 
 #define FB_FRAMES_MAX	30		/* feedback and rating frames a minute */
 #define FB_WINDOW_MS	60000
-#define FB_WAIT_TEXT	"Please wait a moment and try again."
-#define FB_FAIL_TEXT	"Your feedback could not be saved. Please try again."
 
 /* ------------------------------------------------------------ parsing */
 
@@ -109,38 +107,53 @@ wsfb_free(struct wsfb *f)
 	f->req = NULL;
 }
 
+/* A mistake of the page's: said in English. */
 static void
 wsfb_error(struct wsfb *f, const char *msg)
 {
 	wschat_send_error(f->s, msg);
 }
 
-/* The storaged result that refuses a frame, as the visitor reads it. */
-static const char *
-result_text(uint8_t result)
+/* Something the visitor reads: in their language. */
+static void
+wsfb_say(struct wsfb *f, enum vtext_id id)
+{
+	wschat_say(f->s, id);
+}
+
+/* The storaged result that refuses a frame, told to the visitor. */
+static void
+result_refused(struct wsfb *f, uint8_t result)
 {
 	switch (result) {
 	case ST_WS_NO_MSG:
-		return "message_id: no such answer in this conversation";
+		wsfb_error(f, "message_id: no such answer in this "
+		    "conversation");
+		break;
 	case ST_WS_NO_CONV:
-		return WSCHAT_FIRST_TEXT;
+		wsfb_say(f, VT_FIRST);
+		break;
 	case ST_WS_NO_SESSION:
 	case ST_WS_NO_WIDGET:
-		return "This chat session has ended. Please reload the page.";
+		wsfb_say(f, VT_SESSION_ENDED);
+		break;
 	default:
-		return NULL;
+		wsfb_say(f, VT_FB_UNSAVED);
+		break;
 	}
 }
 
-/* What a request's failure tells the visitor: storaged's invalid text, else FB_FAIL_TEXT. */
-static const char *
-failed_text(const struct storec_result *r)
+/* A request's failure told to the visitor: storaged's invalid text, else VT_FB_UNSAVED. */
+static void
+failed(struct wsfb *f, const struct storec_result *r)
 {
-	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID)
-		return r->message;
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID) {
+		wsfb_error(f, r->message);
+		return;
+	}
 	if (r->status == STOREC_ERROR)
 		log_warnx("wsfeedback: %s", r->message);
-	return FB_FAIL_TEXT;
+	wsfb_say(f, VT_FB_UNSAVED);
 }
 
 /* The value the reply repeats, as the frame said it. */
@@ -161,20 +174,17 @@ static int
 reply_stored(struct wsfb *f, const struct storec_result *r, uint16_t type,
     void *rep, const uint8_t *result)
 {
-	const char *bad;
-
 	if (r->status != STOREC_OK) {
-		wsfb_error(f, failed_text(r));
+		failed(f, r);
 		return 0;
 	}
 	if (storec_decode(r, type, rep) < 0) {
-		wsfb_error(f, FB_FAIL_TEXT);
+		wsfb_say(f, VT_FB_UNSAVED);
 		return 0;
 	}
 	if (*result == ST_WS_OK)
 		return 1;
-	bad = result_text(*result);
-	wsfb_error(f, bad != NULL ? bad : FB_FAIL_TEXT);
+	result_refused(f, *result);
 	st_rep_free(type, rep);
 	return 0;
 }
@@ -228,12 +238,12 @@ wsfb_allowed(struct wsfb *f)
 	uint64_t now = loop_now();
 
 	if (*f->resuming) {
-		wsfb_error(f, WSCHAT_RESUMING_TEXT);
+		wsfb_say(f, VT_RESUMING);
 		return 0;
 	}
 	/* No conversation known yet: no answer to rate. */
 	if (wsfb_conv(f)[0] == '\0') {
-		wsfb_error(f, WSCHAT_FIRST_TEXT);
+		wsfb_say(f, VT_FIRST);
 		return 0;
 	}
 	if (now - f->window >= FB_WINDOW_MS) {
@@ -241,7 +251,7 @@ wsfb_allowed(struct wsfb *f)
 		f->asks = 0;
 	}
 	if (++f->asks > FB_FRAMES_MAX || f->req != NULL) {
-		wsfb_error(f, FB_WAIT_TEXT);
+		wsfb_say(f, VT_FB_WAIT);
 		return 0;
 	}
 	return 1;
@@ -262,7 +272,7 @@ send_feedback(struct wsfb *f)
 	memcpy(req.token, f->hash, sizeof(req.token));
 	if (storec_ask(NULL, PROTO_ST_WS_FEEDBACK, &req, feedback_done, f,
 	    &f->req) < 0)
-		wsfb_error(f, FB_FAIL_TEXT);
+		wsfb_say(f, VT_FB_UNSAVED);
 }
 
 /* The pending rating (f->pend_*) to storaged. */
@@ -280,7 +290,7 @@ send_rating(struct wsfb *f)
 	memcpy(req.token, f->hash, sizeof(req.token));
 	if (storec_ask(NULL, PROTO_ST_WS_RATING, &req, rating_done, f,
 	    &f->req) < 0)
-		wsfb_error(f, FB_FAIL_TEXT);
+		wsfb_say(f, VT_FB_UNSAVED);
 }
 
 static void
@@ -298,17 +308,13 @@ rate_done(const struct storec_result *r, void *arg)
 {
 	struct wsfb *f = arg;
 	struct st_rate_verdict v;
-	char msg[160];
-
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_RATE_HIT, &v) < 0) {
-		wsfb_error(f, failed_text(r));
+		failed(f, r);
 		return;
 	}
 	if (v.limited) {
-		wschat_wait_text(msg, sizeof(msg), "Too much feedback",
-		    v.retry_ms);
-		wsfb_error(f, msg);
+		wschat_say_wait(f->s, VT_TOO_MUCH_FEEDBACK, v.retry_ms);
 		return;
 	}
 	send_pending(f);
@@ -338,7 +344,7 @@ on_frame(struct wsfb *f, const struct wsmsg *m)
 	h.max = wsettings.rate_max;
 	if (storec_ask(NULL, PROTO_ST_RATE_HIT, &h, rate_done, f,
 	    &f->req) < 0)
-		wsfb_error(f, FB_FAIL_TEXT);
+		wsfb_say(f, VT_FB_UNSAVED);
 }
 
 void

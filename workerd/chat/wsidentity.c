@@ -111,13 +111,12 @@ identify_done(const struct storec_result *r, void *arg)
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_WS_IDENTIFY, &rep) < 0) {
 		ident_forget(id);	/* unchecked: kept for nothing */
-		wschat_send_error(s, "Your sign-in could not be checked. Please try "
-		    "again.");
+		wschat_say(s, VT_SIGNIN_UNCHECKED);
 		return;
 	}
 	if (rep.result == ST_WS_BUSY) {
 		ident_forget(id);
-		wschat_send_error(s, WSCHAT_BUSY_TEXT);
+		wschat_say(s, VT_BUSY);
 		return;
 	}
 	/*
@@ -162,7 +161,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	 */
 	wschat_io(s, &io);
 	if (io.resuming) {
-		wschat_send_error(s, WSCHAT_RESUMING_TEXT);
+		wschat_say(s, VT_RESUMING);
 		return;
 	}
 	if (++id->asks > WSIDENT_ASKS_MAX) {
@@ -193,8 +192,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	    (id->email_signed && m->email[0] != '\0' &&
 	    (id->email = strdup(m->email)) == NULL)) {
 		ident_forget(id);
-		wschat_send_error(s, "Your sign-in could not be checked. Please try "
-		    "again.");
+		wschat_say(s, VT_SIGNIN_UNCHECKED);
 		return;
 	}
 	id->s = s;
@@ -202,8 +200,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	    &id->req) < 0) {
 		id->s = NULL;
 		ident_forget(id);
-		wschat_send_error(s, "Your sign-in could not be checked. Please try "
-		    "again.");
+		wschat_say(s, VT_SIGNIN_UNCHECKED);
 	}
 }
 

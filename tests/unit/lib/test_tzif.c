@@ -281,7 +281,6 @@ test_availability(void **state)
 	    ST_AVAIL_OPEN);
 	assert_int_equal(st_widget_availability(&w, 1, 1795453200),
 	    ST_AVAIL_HOURS);
-	assert_string_equal(st_away_message(&w), ST_DEFAULT_AWAY_MESSAGE);
 }
 
 static void

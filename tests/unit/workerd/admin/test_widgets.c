@@ -164,7 +164,7 @@ test_widget_json(void **state)
 	assert_non_null(strstr(s, "\"handoff_enabled\":true,"
 	    "\"handoff_label\":\"Ask us\""));
 	free(s);
-	s = test_dump(widget_public_json(&w, 1));
+	s = test_dump(widget_public_json(&w, 1, ST_LANG_EN));
 	assert_null(strstr(s, "agent_id"));
 	assert_non_null(strstr(s, "\"handoff_label\":\"Ask us\""));
 	free(s);
@@ -174,7 +174,7 @@ test_widget_json(void **state)
 	w.agent_id[0] = '\0';
 
 	/* The public subset: nothing internal. */
-	s = test_dump(widget_public_json(&w, 1));
+	s = test_dump(widget_public_json(&w, 1, ST_LANG_EN));
 	assert_shown(s, RF_PUB, 0, (const char *const[]){
 	    "\"name\":null", "\"greeting\":\"Hi \\\"there\\\"\"",
 	    "\"primary_color\":\"#4f46e5\"", "\"text_color\":\"#ffffff\"",
@@ -308,26 +308,38 @@ test_hours_json(void **state)
 	    "\"away_message\":\"Back <soon>\""));
 	free(s);
 	/* The public config: availability only with the handoff button. */
-	s = test_dump(widget_public_json(&w, 1));
+	s = test_dump(widget_public_json(&w, 1, ST_LANG_EN));
 	assert_null(strstr(s, "availability"));
 	assert_null(strstr(s, "business_hours"));
 	free(s);
 	w.handoff_enabled = 1;
 	w.nhours = 0;		/* a zone, no hours: always away */
-	s = test_dump(widget_public_json(&w, 1));
+	s = test_dump(widget_public_json(&w, 1, ST_LANG_EN));
 	assert_non_null(strstr(s, "\"availability\":{\"away\":true,"
 	    "\"reason\":\"hours\",\"message\":\"Back <soon>\"}"));
 	free(s);
 	w.timezone[0] = '\0';
-	s = test_dump(widget_avail_json(&w, 0, "availability"));
+	s = test_dump(widget_avail_json(&w, 0, "availability", "unused"));
 	assert_string_equal(s, "{\"type\":\"availability\",\"away\":true,"
 	    "\"reason\":\"nobody\",\"message\":\"Back <soon>\"}");
 	free(s);
 	free(w.away_message);
 	w.away_message = strdup("");
-	s = test_dump(widget_avail_json(&w, 1, NULL));
+	s = test_dump(widget_avail_json(&w, 1, NULL, "Zur\u00fcck bald"));
 	assert_string_equal(s, "{\"away\":false,\"reason\":null,"
-	    "\"message\":\"" ST_DEFAULT_AWAY_MESSAGE "\"}");
+	    "\"message\":\"Zur\u00fcck bald\"}");
+	free(s);
+	/* The public config's default: the widget's language, else the visitor's. */
+	s = test_dump(widget_public_json(&w, 1, 4));
+	assert_non_null(strstr(s, "\"message\":\"Wir sind gerade nicht da."));
+	free(s);
+	strlcpy(w.language, "fr", sizeof(w.language));
+	s = test_dump(widget_public_json(&w, 1, 4));
+	assert_non_null(strstr(s, "\"message\":\"Nous sommes absents"));
+	free(s);
+	w.language[0] = '\0';
+	s = test_dump(widget_public_json(&w, 1, ST_LANG_EN));
+	assert_non_null(strstr(s, "\"message\":\"" ST_DEFAULT_AWAY_MESSAGE));
 	free(s);
 	st_widget_free(&w);
 	/* null: no hours again. */
@@ -1134,7 +1146,7 @@ test_config(void **state)
 	    "\"rating_enabled\":false", NULL });
 	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Origin", v,
 	    sizeof(v)), "https://shop.example");
-	assert_string_equal(tresp_header(&r, "Vary", v, sizeof(v)), "Origin");
+	assert_string_equal(tresp_header(&r, "Vary", v, sizeof(v)), "Origin, Accept-Language");
 	assert_string_equal(tresp_header(&r, "Cache-Control", v, sizeof(v)),
 	    "no-cache");
 	tresp_free(&r);

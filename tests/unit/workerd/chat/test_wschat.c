@@ -34,11 +34,13 @@
 			"Sec-WebSocket-Key: " WSKEY "\r\n" \
 			"Origin: https://site.example\r\n"
 #define WRONG	"{\"type\":\"error\",\"message\":" \
-		"\"Something went wrong. Please try again.\"}"
+		"\"Something went wrong. Please try again.\",\"code\":\"internal\"}"
 #define NOT_SAVED	"{\"type\":\"error\",\"message\":" \
-		"\"Your conversation could not be saved. Please try again.\"}"
+		"\"Your conversation could not be saved. Please try again.\"," \
+		"\"code\":\"reply_not_saved\"}"
 #define NOT_SAVED_MSG	"{\"type\":\"error\",\"message\":" \
-		"\"Your message could not be saved. Please try again.\"}"
+		"\"Your message could not be saved. Please try again.\"," \
+		"\"code\":\"message_not_saved\"}"
 #define AVAIL(away, reason) "{\"type\":\"availability\",\"away\":" away \
 		",\"reason\":" reason ",\"message\":\"" ST_DEFAULT_AWAY_MESSAGE "\"}"
 
@@ -263,7 +265,8 @@ reply_identify(struct peer_req *pr)
 			"0123456789abcdef0123456789abcdef" \
 			"0123456789abcdef0123456789abcdef\"}"
 #define NOT_CHECKED	"{\"type\":\"error\",\"message\":\"Your sign-in " \
-			"could not be checked. Please try again.\"}"
+			"could not be checked. Please try again.\"," \
+			"\"code\":\"identity_not_checked\"}"
 
 /* --------------------------------------------------- the visitor's side */
 
@@ -621,7 +624,7 @@ test_ws_identify_resuming(void **state)
 	send_text(&cl, "{\"type\":\"resume\",\"token\":\"" TOKEN "\"}");
 	send_text(&cl, IDENTIFY);
 	expect_text(&cl, "{\"type\":\"error\",\"message\":"
-	    "\"Your conversation is being restored.\"}");
+	    "\"Your conversation is being restored.\",\"code\":\"resuming\"}");
 	expect_open(&pr, 1, 1);
 	peer_expect_none(&P, 50);
 	reply_open(&pr);
@@ -673,7 +676,8 @@ test_ws_identify_gone(void **state)
  * over fail cleanly (the visitor reads an error), and whole ones answer.
  */
 #define FB_FAILED	"{\"type\":\"error\",\"message\":" \
-	"\"Your feedback could not be saved. Please try again.\"}"
+	"\"Your feedback could not be saved. Please try again.\"," \
+	"\"code\":\"feedback_not_saved\"}"
 #define FB_FRAME	"{\"type\":\"feedback\",\"message_id\":\"" CONV \
 	"\",\"value\":\"up\"}"
 
@@ -691,7 +695,7 @@ test_ws_feedback_malformed(void **state)
 	/* Before a turn the socket knows no conversation: nothing asked. */
 	send_text(&cl, FB_FRAME);
 	expect_text(&cl, "{\"type\":\"error\",\"message\":"
-	    "\"Please send a message first.\"}");
+	    "\"Please send a message first.\",\"code\":\"message_first\"}");
 	send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
 	peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
 	reply_begin(&pr, 0);
@@ -843,7 +847,7 @@ test_ws_convs_malformed(void **state)
 	/* A malformed id: refused here, nothing asked. */
 	send_text(&cl, "{\"type\":\"open_conversation\",\"id\":\"ZZ\"}");
 	expect_text(&cl, "{\"type\":\"error\",\"message\":"
-	    "\"Conversation not found\"}");
+	    "\"Conversation not found\",\"code\":\"conversation_not_found\"}");
 	peer_expect_none(&P, 50);
 
 	send_text(&cl, "{\"type\":\"new_conversation\"}");
