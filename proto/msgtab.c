@@ -86,7 +86,7 @@ static const struct proto_msg msgs[] = {
 	{ PROTO_ST_CONTACT_LIST, "ST_CONTACT_LIST", W, S, 0, 0, 1,
 	    &pl_page_req, &pl_contact_page },
 	{ PROTO_ST_CONTACT_GET, "ST_CONTACT_GET", W, S, 0, 0, 1,
-	    &pl_cid_req, &pl_contact_get_rep },
+	    &pl_contact_get_req, &pl_contact_get_rep },
 	{ PROTO_ST_CONTACT_ERASE, "ST_CONTACT_ERASE", W, S, 1, 0, 1,
 	    &pl_contact_erase_req, &pl_u8_rep },
 	{ PROTO_ST_CONTACT_SESSIONS, "ST_CONTACT_SESSIONS", W, S, 0, 0, 1,

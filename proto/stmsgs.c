@@ -762,8 +762,17 @@ static const struct pfield f_contact_get_rep[] = {
 	PFLIST(struct st_contact_get_rep, convs, n, ST_LIST_MAX, pl_conv),
 	PFLIST_SAMEN(struct st_contact_get_rep, links, n, ST_LIST_MAX,
 	    pl_clink),
+	PFU64(struct st_contact_get_rep, total),
+	PFBUF(struct st_contact_get_rep, next_cursor),
 };
 PLAYOUT(pl_contact_get_rep, struct st_contact_get_rep, f_contact_get_rep);
+
+static const struct pfield f_contact_get_req[] = {
+	PFSTR(struct st_id_page_req, id, ST_ID_HEX),
+	PFU32(struct st_id_page_req, limit),
+	PFSTR(struct st_id_page_req, cursor, ST_CONTACT_CURSOR_LEN),
+};
+PLAYOUT(pl_contact_get_req, struct st_id_page_req, f_contact_get_req);
 
 static const struct pfield f_contact_erase_req[] = {
 	PFSTR(struct st_contact_erase_req, id, ST_ID_HEX),

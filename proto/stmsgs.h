@@ -399,6 +399,8 @@ struct st_contact_get_rep {
 	struct st_conv *convs;		/* newest activity first */
 	uint32_t n;
 	struct st_clink *links;		/* n: convs[i]'s link */
+	uint64_t total;			/* the contact's conversations, all */
+	char next_cursor[ST_CURSOR_MAX + 1];	/* "" = no more */
 };
 /* ST_CONTACT_ERASE: a contact deleted, with (erase 1) or without its data. */
 struct st_contact_erase_req {
@@ -894,7 +896,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
     pl_ws_begin_rep, pl_ws_open_req, pl_ws_open_rep, pl_ws_begin_req,
     pl_ws_session_req, pl_contact_submit_req, pl_contact_submit_rep,
     pl_secret_rep, pl_ws_identify_req, pl_ws_identify_rep,
-    pl_contact_page, pl_contact_get_rep, pl_contact_erase_req,
+    pl_contact_page, pl_contact_get_req, pl_contact_get_rep,
+    pl_contact_erase_req,
     pl_contact_cursor_req, pl_contact_sess_rep, pl_contact_convs_rep,
     pl_widget_update_req,
     pl_widgets, pl_agent_update_req, pl_agents, pl_agent_delete_rep,

@@ -374,6 +374,20 @@ st_email_valid(const char *s)
 }
 
 int
+st_contact_cursor_valid(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return 1;
+	for (i = 0; i < 16; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return st_id_valid(s + 16);
+}
+
+int
 st_phone_norm(const char *s, char *out, size_t outsz)
 {
 	size_t o = 0, digits = 0;

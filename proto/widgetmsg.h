@@ -150,11 +150,16 @@
  *   ST_CONTACT_LIST    u32 limit (1..ST_LIST_MAX), str cursor ("" newest)
  *       -> u64 total, u32 n, n x contact, str next_cursor ("" = end)
  *       Newest first (created_at), paged through an index.
- *   ST_CONTACT_GET     str contact_id
- *       -> contact, u32 n, n x conv (its conversations, newest activity
- *          first, at most ST_LIST_MAX), n x (u8 unverified, str name,
+ *   ST_CONTACT_GET     str contact_id, u32 limit (1..ST_LIST_MAX), str
+ *                      cursor ("" = the first)
+ *       -> contact, u32 n, n x conv (a page of its conversations, newest
+ *          activity first, at most limit), n x (u8 unverified, str name,
  *          str email, str phone): each conversation's link, with what
- *          the visitor submitted when unverified ("" otherwise)
+ *          the visitor submitted when unverified ("" otherwise), u64
+ *          total (all its conversations), str next_cursor ("" = no more)
+ *       The cursor (st_contact_cursor_valid) is the page's last
+ *       conversation's updated_at and id: the next page is those after
+ *       it in that order (one gone since is no matter).
  *   ST_CONTACT_ERASE   str contact_id, u8 erase -> u8 done
  *       The contact leaves every answer at once (record, email and phone
  *       keys) and is noted in contact_gone; then, in steps of at most 256
@@ -206,6 +211,8 @@
 #define ST_CONTACT_NAME_MAX	200	/* characters */
 #define ST_EMAIL_MAX		254	/* bytes */
 #define ST_PHONE_MAX		32	/* bytes as given */
+/* A contact's conversations' cursor: 16 hex of updated_at, then the id. */
+#define ST_CONTACT_CURSOR_LEN	(16 + ST_ID_HEX)
 #define ST_DEFAULT_COLOR	"#4f46e5"
 #define ST_DEFAULT_TEXT_COLOR	"#ffffff"
 #define ST_SESSION_IDLE_MS	(30ull * 24 * 3600 * 1000)	/* default: 30 days */
@@ -447,6 +454,11 @@ int st_origin_valid(const char *s);
 int st_origin_allowed(const struct st_widget *w, const char *origin);
 /* 1 when s is a plausible e-mail address (local@domain.tld, no spaces). */
 int st_email_valid(const char *s);
+/*
+ * 1 when s is "" or an ST_CONTACT_GET cursor: 16 lowercase hex digits
+ * (a conversation's updated_at) then its id (st_id_valid).
+ */
+int st_contact_cursor_valid(const char *s);
 /*
  * Normalises a phone number into out (digits with an optional leading +;
  * spaces, dots, dashes and parentheses dropped): 0, or -1 when it is not

@@ -87,7 +87,7 @@ export const SCHEMAS = {
   // input, CannedReplyInput, is the template's, which requires both.
   st_canned: { read: 'CannedReply' },
   // Made and filled by storaged alone: no input.
-  st_contact: { read: 'Contact', also: { read: { ContactDetail: ['conversations'] } } },
+  st_contact: { read: 'Contact', also: { read: { ContactDetail: ['conversations', 'conversationsTotal', 'conversationsNextCursor'] } } },
   // The notifier's alone, never shown: no schema.
   st_mail: {},
   // Shown only as a member (ST_USER_LIST's member view): no schema.

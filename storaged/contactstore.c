@@ -1551,18 +1551,69 @@ store_contact_convs(struct store_txn *t, const char *contact_id,
 	return 0;
 }
 
+/*
+ * Where a page after cursor (st_contact_cursor_valid, not "") starts in
+ * cl's n, sorted by conv_newer: the first after the cursor's place.
+ */
+static size_t
+page_start(const struct conv_link *cl, size_t n, const char *cursor)
+{
+	char at[17];
+	uint64_t since;
+	size_t i;
+
+	memcpy(at, cursor, 16);
+	at[16] = '\0';
+	since = strtoull(at, NULL, 16);
+	for (i = 0; i < n; i++)
+		if (cl[i].conv.updated_at < since ||
+		    (cl[i].conv.updated_at == since &&
+		    strcmp(cl[i].conv.id, cursor + 16) < 0))
+			break;
+	return i;
+}
+
+/* The first limit of cl's n from start into f; the others freed. */
+static void
+page_take(struct store_txn *t, struct conv_link *cl, size_t n,
+    size_t start, uint32_t limit, struct store_contact_full *f)
+{
+	const struct st_conv *last;
+	size_t i, end = start + limit < n ? start + limit : n;
+
+	for (i = 0; i < n; i++)
+		if (i < start || i >= end) {
+			st_conv_free(&cl[i].conv);
+			store_clink_free(&cl[i].link);
+		}
+	f->total = n;
+	if (end < n && end > start) {
+		last = &cl[end - 1].conv;
+		snprintf(f->next_cursor, sizeof(f->next_cursor),
+		    "%016llx%s", (unsigned long long)last->updated_at,
+		    last->id);
+	}
+	if (start > 0 && end > start)
+		memmove(cl, cl + start, (end - start) * sizeof(*cl));
+	full_take(t, cl, end - start, f);
+}
+
 int
 store_contact_get(struct store_txn *t, const char *contact_id,
-    struct store_contact_full *out)
+    uint32_t limit, const char *cursor, struct store_contact_full *out)
 {
 	struct store_contact_full f;
 	struct conv_link *cl;
-	uint8_t id[ID_LEN];
 	size_t n;
+	uint8_t id[ID_LEN];
 	int rc;
 
 	if (t->err)
 		return t->err;
+	if (limit < 1 || limit > ST_LIST_MAX ||
+	    !st_contact_cursor_valid(cursor))
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200, cursor a contact's");
 	memset(&f, 0, sizeof(f));
 	if (contact_asked(t, contact_id, id, &f.contact) < 0)
 		return t->err;
@@ -1573,7 +1624,11 @@ store_contact_get(struct store_txn *t, const char *contact_id,
 	rc = contact_convs(t, id, NULL, 0, &cl, &n);
 	if (rc == 0 && n > 1)
 		qsort(cl, n, sizeof(*cl), conv_newer);
-	full_take(t, cl, n, &f);
+	if (rc == 0)
+		page_take(t, cl, n, cursor[0] != '\0' ?
+		    page_start(cl, n, cursor) : 0, limit, &f);
+	else
+		full_take(t, cl, n, &f);
 	if (t->err) {
 		store_contact_full_free(&f);
 		return t->err;
@@ -1599,6 +1654,8 @@ store_contact_get_rep(struct st_contact_get_rep *rep,
 	rep->contact = f->contact;
 	rep->convs = f->convs;
 	rep->n = f->n;
+	rep->total = f->total;
+	strlcpy(rep->next_cursor, f->next_cursor, sizeof(rep->next_cursor));
 	for (i = 0; i < f->n; i++)
 		rep->links[i] = (struct st_clink){
 		    (uint8_t)f->links[i].unverified, f->links[i].name,

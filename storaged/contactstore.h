@@ -26,7 +26,8 @@ struct store_contact_full {
 	uint32_t n;
 	struct st_conv *convs;		/* n, newest activity first */
 	struct store_clink *links;	/* n, convs[i]'s link */
-	char next_cursor[ST_ID_HEX + 1];	/* ST_CONTACT_CONVS's */
+	uint64_t total;			/* ST_CONTACT_GET's: all of them */
+	char next_cursor[ST_CURSOR_MAX + 1];	/* "" = no more */
 };
 
 /*
@@ -110,10 +111,17 @@ int store_contact_gone_sweep(struct store_txn *, uint32_t max, uint32_t *n,
  */
 int store_contact_list(struct store_txn *, uint32_t limit,
     const char *cursor, struct st_contact_page *out);
-int store_contact_get(struct store_txn *, const char *contact_id,
-    struct store_contact_full *out);
 /*
- * f as ST_CONTACT_GET's reply rep: the contact and its conversations,
+ * ST_CONTACT_GET: the contact and a page of its conversations, newest
+ * activity first: at most limit (1..ST_LIST_MAX) after cursor ("" from
+ * the first, else st_contact_cursor_valid: else PROTO_E_INVALID), total
+ * all of them, next_cursor the page's last when more follow, else "".
+ */
+int store_contact_get(struct store_txn *, const char *contact_id,
+    uint32_t limit, const char *cursor, struct store_contact_full *out);
+/*
+ * f as ST_CONTACT_GET's reply rep: the contact and its conversations
+ * (with total and next_cursor),
  * their links pointing at f's strings (rep->links, malloc'd, to free
  * before f). 0, or -1 out of memory.
  */

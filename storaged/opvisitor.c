@@ -329,14 +329,14 @@ void
 op_contact_get(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
-	const struct st_id_req *q = req;
+	const struct st_id_page_req *q = req;
 	struct st_contact_get_rep rep;
 	struct store_txn t;
 	struct store_contact_full f;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (store_contact_get(&t, q->id, &f) == 0) {
+	if (store_contact_get(&t, q->id, q->limit, q->cursor, &f) == 0) {
 		store_convs_view(&t, who_user(b), f.convs, f.n, 1);
 		if (store_contact_get_rep(&rep, &f) == 0) {
 			reply_enc(r, type, &rep);

@@ -11,6 +11,7 @@ import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { RECORDS, shownDefaults } from './lib/records.mjs';
 import { Enc } from './lib/storage.mjs';
+import { Visitor } from './lib/wsclient.mjs';
 
 const W = '/v1/admin/widgets';
 const C = '/v1/admin/contacts';
@@ -546,6 +547,84 @@ describe('widget admin API', () => {
     }
     for (const cur of ['zzzz', 'x'.repeat(300)]) {
       assertJsonError(await call('GET', `${C}?cursor=${cur}`), 400);
+    }
+  });
+});
+
+// GET /v1/admin/contacts/:id?limit=&cursor=: a contact's conversations
+// paged like every list (before, at most 200 and no cursor).
+describe('a contact\'s conversations, paged', () => {
+  let p;
+  let api;
+  const N = 5;
+  const call = (...a) => adminCall(p, api, ...a);
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    api = await checkerFor(p);
+  });
+  after(async () => {
+    if (p) await p.stop();
+  });
+
+  // One visitor leaves its email, then has N conversations in all: each
+  // linked to the contact. The contact's id.
+  async function contactWithConversations() {
+    const w = (await call('POST', W, { contact_info_mode: 'optional', collect_email: true })).json();
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    await v.turn('the first');
+    v.send({ type: 'contact_info', email: `paged-${Date.now()}@example.com` });
+    await v.next('contact_info_saved');
+    for (let i = 1; i < N; i++) {
+      v.send({ type: 'new_conversation' });
+      await v.next('conversation_new');
+      await v.turn(`conversation ${i}`);
+    }
+    await v.close();
+    const c = (await call('GET', C)).json().contacts;
+    assert.equal(c.length, 1);
+    return c[0].id;
+  }
+
+  test('each conversation once, newest activity first, with the total; a bad cursor is 400', async () => {
+    const id = await contactWithConversations();
+    // Without limit: every one (up to 200) in one answer, as before.
+    const all = await call('GET', `${C}/${id}`);
+    assert.equal(all.status, 200, all.text);
+    const whole = all.json();
+    assert.equal(whole.conversations.length, N);
+    assert.equal(whole.conversationsTotal, N);
+    assert.equal(whole.conversationsNextCursor, null);
+    const want = whole.conversations.map((c) => c._id);
+    assert.equal(new Set(want).size, N);
+    for (let i = 1; i < N; i++) {
+      assert.ok(whole.conversations[i - 1].updatedAt >= whole.conversations[i].updatedAt, 'newest activity first');
+    }
+
+    const got = [];
+    let cursor = '';
+    let pages = 0;
+    do {
+      const r = await call('GET', `${C}/${id}?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(r.status, 200, r.text);
+      const j = r.json();
+      assert.equal(j.id, id);
+      assert.equal(j.conversationsTotal, N);
+      assert.ok(j.conversations.length <= 2);
+      for (const c of j.conversations) assert.equal(c.contactVerified, true);
+      got.push(...j.conversations.map((c) => c._id));
+      cursor = j.conversationsNextCursor;
+      pages++;
+      assert.ok(pages <= N, 'the pages end');
+    } while (cursor);
+    assert.equal(pages, Math.ceil(N / 2));
+    assert.deepEqual(got, want, 'each once, in order');
+
+    for (const q of ['cursor=zzzz', `cursor=${'0'.repeat(47)}`, `cursor=${'x'.repeat(48)}`, 'limit=0', 'limit=201',
+      'limit=x']) {
+      assertJsonError(await call('GET', `${C}/${id}?${q}`), 400, 'Invalid query parameters');
     }
   });
 });

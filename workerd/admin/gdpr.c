@@ -520,7 +520,7 @@ contacts_export(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	struct cexport *x;
-	struct st_id_req one;
+	struct st_id_page_req one;
 	const char *id;
 
 	if ((id = admin_id_param(c, req, m, "Invalid contactId")) == NULL)
@@ -537,7 +537,8 @@ contacts_export(struct conn *c, struct http_request *req,
 	c->abort = cx_abort;
 	/* A client that leaves a long download cancels it at once. */
 	c->abort_on_eof = 1;
-	one.id = x->id;
+	/* The contact alone: its conversations come a page at a time. */
+	one = (struct st_id_page_req){ x->id, 1, "" };
 	if (storec_ask(&c->who, PROTO_ST_CONTACT_GET, &one, contact_got, x,
 	    &c->sreq) < 0)
 		cx_unavailable(x, "ST_CONTACT_GET");

@@ -13,7 +13,8 @@
  *	DELETE /v1/admin/widgets/:wid/identity-secret
  *						the widget, without one
  *	GET    /v1/admin/contacts		?limit=&cursor=, a page
- *	GET    /v1/admin/contacts/:id		contact + conversations
+ *	GET    /v1/admin/contacts/:id		contact + conversations,
+ *						?limit=&cursor=, a page
  *	GET    /api/widget/:wid/config		the public subset
  *
  * :wid is the public widget_id; one that cannot be one is 404 at once.
@@ -530,7 +531,10 @@ contact_link_json(json_t *cv, const struct st_clink *l, int *err)
 		    err);
 }
 
-/* The contact with "conversations", each with its link. */
+/*
+ * The contact with "conversations" (a page), each with its link, and
+ * "conversationsTotal", "conversationsNextCursor" (null at the end).
+ */
 json_t *
 contact_get_json(const void *rep, int *status)
 {
@@ -546,6 +550,11 @@ contact_get_json(const void *rep, int *status)
 		contact_link_json(json_array_get(arr, i), &g->links[i],
 		    &err);
 	exprow_oset(root, "conversations", arr, &err);
+	exprow_oset(root, "conversationsTotal",
+	    json_integer((json_int_t)g->total), &err);
+	exprow_oset(root, "conversationsNextCursor",
+	    g->next_cursor[0] != '\0' ? exprow_text(g->next_cursor) :
+	    json_null(), &err);
 	return exprow_odone(root, err);
 }
 
@@ -646,9 +655,35 @@ widgets_secret_delete(struct conn *c, struct http_request *req,
 ADMIN_VIEW_ROUTE(widgets_contacts_list, PROTO_ST_CONTACT_LIST,
     contact_page_json, admin_list_errors, 1)
 
-ADMIN_ID_ROUTE(widgets_contact_get, admin_id_param(c, req, m,
-    "Invalid contactId"), PROTO_ST_CONTACT_GET, 200, contact_get_json,
-    contact_get_errors, 0)
+/*
+ * The contact and a page of its conversations (?limit=&cursor=): without
+ * limit, ST_LIST_MAX, as before it paged.
+ */
+void
+widgets_contact_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	static const struct admin_reply got = {
+		PROTO_ST_CONTACT_GET, 200, contact_get_json,
+		contact_get_errors, 0
+	};
+	char cursor[ST_CURSOR_MAX + 1];
+	struct st_id_page_req q;
+
+	if ((q.id = admin_id_param(c, req, m, "Invalid contactId")) == NULL)
+		return;
+	if (admin_list_query(req->query, &q.limit, cursor,
+	    sizeof(cursor)) < 0 || !st_contact_cursor_valid(cursor)) {
+		conn_send_error(c, 400, admin_headers,
+		    "Invalid query parameters");
+		return;
+	}
+	if (req->query == NULL ||
+	    http_query_param(req->query, "limit", NULL, 0) == 0)
+		q.limit = ST_LIST_MAX;
+	q.cursor = cursor;
+	admin_ask_reply(c, &q, &got);
+}
 
 /* ------------------------------------------------------- public config */
 

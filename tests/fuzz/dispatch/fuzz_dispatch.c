@@ -1456,7 +1456,7 @@ static void
 first_read(struct penc out[NFIRST_READS])
 {
 	struct st_conv_get_req cg = { known, 20 };
-	struct st_id_req cid = { known_contact };
+	struct st_id_page_req cid = { known_contact, ST_LIST_MAX, "" };
 	/* The store's clock is the wall clock: 200 days either side. */
 	uint64_t now = store_now(st);
 	struct st_report_get_req rg = { now - ST_REPORT_SPAN_MAX / 2,

@@ -200,7 +200,7 @@ test_erase_all(void **state)
 	assert_int_equal(err, PROTO_E_INVALID);
 	/* The control visitor's contact is whole. */
 	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_GET,
-	    &(struct st_id_req){ keep }, &g), 0);
+	    &(struct st_id_page_req){ keep, ST_LIST_MAX, "" }, &g), 0);
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.contact.email, "kim@example.com");
 	st_rep_free(PROTO_ST_CONTACT_GET, &g);

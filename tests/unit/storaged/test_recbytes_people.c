@@ -412,7 +412,7 @@ static void
 contact_get(struct fix *f, struct st_contact_get_rep *g)
 {
 	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_GET,
-	    &(struct st_id_req){ CONTACT_ID }, g), 0);
+	    &(struct st_id_page_req){ CONTACT_ID, ST_LIST_MAX, "" }, g), 0);
 	assert_contact_body(&g->contact);
 }
 
@@ -456,7 +456,7 @@ test_contact_formats(void **state)
 	db_put_hex(f, "contacts", id, sizeof(id), "05" HEX_CONTACT_ID
 	    HEX_CONTACT_BODY HEX_DEFAULT HEX_EXT "01" "01");
 	assert_int_not_equal(request_dec(f, PROTO_ST_CONTACT_GET,
-	    &(struct st_id_req){ CONTACT_ID }, &g), 0);
+	    &(struct st_id_page_req){ CONTACT_ID, ST_LIST_MAX, "" }, &g), 0);
 }
 
 /* A contact submitted from a new visitor session is stored as format 4. */

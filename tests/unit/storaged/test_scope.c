@@ -699,9 +699,9 @@ test_contact_scoped(void **state)
 	assert_string_equal(ca2.id, ca.id);
 
 	assert_int_equal(ask(f, b, PROTO_ST_CONTACT_GET,
-	    &(struct st_id_req){ ca.id }, NULL), PROTO_E_NOT_FOUND);
+	    &(struct st_id_page_req){ ca.id, ST_LIST_MAX, "" }, NULL), PROTO_E_NOT_FOUND);
 	assert_int_equal(ask(f, "default", PROTO_ST_CONTACT_GET,
-	    &(struct st_id_req){ ca.id }, NULL), PROTO_E_NOT_FOUND);
+	    &(struct st_id_page_req){ ca.id, ST_LIST_MAX, "" }, NULL), PROTO_E_NOT_FOUND);
 	assert_int_equal(contact_list(f, a, ca.id, &has), 1);
 	assert_true(has);
 	assert_int_equal(contact_list(f, b, cb.id, &has), 1);

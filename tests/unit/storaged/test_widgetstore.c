@@ -505,6 +505,8 @@ contact_get(struct fix *f, const char *id, struct cfull *g)
 	memset(g, 0, sizeof(*g));
 	penc_init(&e);
 	penc_str(&e, id);
+	penc_u32(&e, ST_LIST_MAX);
+	penc_str(&e, "");
 	if ((err = request(f, PROTO_ST_CONTACT_GET, &e, &r)) == 0) {
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		assert_int_equal(pdec_contact(&d, &g->c), 0);
@@ -520,6 +522,9 @@ contact_get(struct fix *f, const char *id, struct cfull *g)
 			pdec_strbuf(&d, g->sub_phone[i],
 			    sizeof(g->sub_phone[i]));
 		}
+		/* All of them, one page: total n, no next cursor. */
+		assert_int_equal(pdec_u64(&d), g->n);
+		assert_int_equal(pdec_u32(&d), 0);
 		assert_int_equal(pdec_done(&d), 0);
 	}
 	dreply_free(&r);
@@ -3302,7 +3307,7 @@ contact_email_is(struct fix *f, const char *id, const char *email,
 	struct st_contact_get_rep g;
 
 	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_GET,
-	    &(struct st_id_req){ id }, &g), 0);
+	    &(struct st_id_page_req){ id, ST_LIST_MAX, "" }, &g), 0);
 	assert_string_equal(g.contact.email, email);
 	assert_int_equal(g.contact.email_verified, verified);
 	st_rep_free(PROTO_ST_CONTACT_GET, &g);

@@ -118,13 +118,16 @@ check_pages(const struct peer_req *pr, int first, uint32_t n, uint32_t from)
 static void
 check_step(const struct peer_req *pr, const struct step *s)
 {
-	struct st_id_req one;
+	struct st_id_page_req one;
 	struct st_contact_cursor_req cq;
 
 	if (s->type == PROTO_ST_CONTACT_GET) {
 		assert_int_equal(st_req_decode(s->type, pr->payload, pr->len,
 		    &one), 0);
 		assert_string_equal(one.id, CONTACT);
+		/* The contact alone: its conversations are the pages'. */
+		assert_int_equal(one.limit, 1);
+		assert_string_equal(one.cursor, "");
 		st_req_free(s->type, &one);
 	} else if (s->type == PROTO_ST_MSG_PAGES) {
 		check_pages(pr, s->conv, 1, 0);

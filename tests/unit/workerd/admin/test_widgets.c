@@ -613,7 +613,12 @@ test_replies(void **state)
 	penc_str(&e, "<b>Mallory</b>");
 	penc_str(&e, "ada@example.com");
 	penc_str(&e, "");
+	/* A page of 3 with more after it. */
+	penc_u64(&e, 3);
+	penc_str(&e, "0000018b2f1c3a00" CONTACT);
 	s = test_dump(REPLY(PROTO_ST_CONTACT_GET, contact_get_json, e.len));
+	assert_non_null(strstr(s, "\"conversationsTotal\":3,"
+	    "\"conversationsNextCursor\":\"0000018b2f1c3a00" CONTACT "\""));
 	assert_true(strncmp(s, "{\"id\":\"00000000000000000000000000000005\"",
 	    40) == 0);
 	assert_non_null(strstr(s, ",\"conversations\":[{\"_id\":"));
@@ -637,8 +642,12 @@ test_replies(void **state)
 	penc_str(&e, "");
 	penc_str(&e, "");
 	penc_str(&e, "");
+	penc_u64(&e, 1);
+	penc_str(&e, "");
 	s = test_dump(REPLY(PROTO_ST_CONTACT_GET, contact_get_json, e.len));
 	assert_non_null(strstr(s, "\"contactVerified\":true}"));
+	assert_non_null(strstr(s, "\"conversationsTotal\":1,"
+	    "\"conversationsNextCursor\":null"));
 	assert_null(strstr(s, "submitted"));
 	free(s);
 	penc_free(&e);
@@ -1069,10 +1078,36 @@ test_contacts(void **state)
 	peer_expect(&P, &pr, PROTO_ST_CONTACT_GET);
 	pdec_init(&d, pr.payload, pr.len);
 	pdec_strbuf(&d, id, sizeof(id));
+	/* Without limit: ST_LIST_MAX, as before the conversations paged. */
+	assert_int_equal(pdec_u32(&d), ST_LIST_MAX);
+	pdec_strbuf(&d, cursor, sizeof(cursor));
 	assert_int_equal(pdec_done(&d), 0);
 	assert_string_equal(id, CONTACT);
+	assert_string_equal(cursor, "");
 	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
 	tclient_expect_error(&CL, 404, "Contact not found");
+
+	/* A page: limit and cursor passed on. */
+	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT
+	    "?limit=2&cursor=0000018b2f1c3a00" CONTACT, ADMIN, NULL);
+	peer_expect(&P, &pr, PROTO_ST_CONTACT_GET);
+	pdec_init(&d, pr.payload, pr.len);
+	pdec_strbuf(&d, id, sizeof(id));
+	assert_int_equal(pdec_u32(&d), 2);
+	pdec_strbuf(&d, cursor, sizeof(cursor));
+	assert_int_equal(pdec_done(&d), 0);
+	assert_string_equal(cursor, "0000018b2f1c3a00" CONTACT);
+	peer_error(&P, &pr, PROTO_E_NOT_FOUND, "not found");
+	tclient_expect_error(&CL, 404, "Contact not found");
+
+	/* A cursor no page gave, a bad limit: 400, storaged not asked. */
+	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT
+	    "?cursor=zz", ADMIN, NULL);
+	tclient_expect_error(&CL, 400, "Invalid query parameters");
+	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT
+	    "?limit=0", ADMIN, NULL);
+	tclient_expect_error(&CL, 400, "Invalid query parameters");
+	peer_expect_none(&P, 50);
 
 	tclient_request(&CL, "GET", "/v1/admin/contacts/" CONTACT, ADMIN, NULL);
 	peer_expect(&P, &pr, PROTO_ST_CONTACT_GET);
@@ -1081,9 +1116,12 @@ test_contacts(void **state)
 	penc_contact(&e, &ct);
 	st_contact_free(&ct);
 	penc_u32(&e, 0);
+	penc_u64(&e, 0);
+	penc_str(&e, "");
 	peer_reply_enc(&P, &pr, &e);
 	tclient_expect(&CL, &r, 200);
-	assert_non_null(strstr(r.body, "\"conversations\":[]}"));
+	assert_non_null(strstr(r.body, "\"conversations\":[],"
+	    "\"conversationsTotal\":0,\"conversationsNextCursor\":null}"));
 	tresp_free(&r);
 	tclient_close(&CL);
 }
