@@ -423,4 +423,42 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     await page.waitForSelector(part('starter'), { timeout: 5000 });
     assert.deepEqual(await page.evaluate(() => window.ParleyChat.messages()), []);
   });
+
+  test('the proactive bubble on a non-ASCII path: proactive_path matches location.pathname decoded; a malformed escape is the path as it is, never an error', async () => {
+    const { page, log } = desk;
+    const [preise, rabatt] = await Promise.all([
+      widget({ name: 'Preise', proactive_message: 'Fragen zu den Preisen?', proactive_delay_s: 0, proactive_path: '/f/preise-für*' }),
+      widget({ name: 'Rabatt', proactive_message: 'Ein Rabatt?', proactive_delay_s: 0, proactive_path: '/f/rabatt-*' }),
+    ]);
+    // The browser's pathname is /f/preise-f%C3%BCr-2024: matched decoded.
+    await go(desk, '/preise-für-2024', { w: preise.widget_id });
+    assert.equal(await page.evaluate(() => location.pathname), '/f/preise-f%C3%BCr-2024');
+    await page.waitForSelector(part('proactive-open'));
+    assert.equal(await page.textContent(part('proactive-open')), 'Fragen zu den Preisen?');
+    await assertClean(page, log, 'proactive on a non-ASCII path');
+
+    // Not on another non-ASCII path: the part may load, and shows nothing.
+    await page.evaluate((k) => localStorage.removeItem(k), `parley:${preise.widget_id}:proactive`);
+    let loaded = page.waitForResponse((r) => r.url().includes('/widget/parts/proactive.js'), { timeout: 5000 }).catch(() => null);
+    await go(desk, '/größen', { w: preise.widget_id });
+    await loaded;
+    await page.waitForTimeout(300);
+    assert.equal(await page.locator(part('proactive')).count(), 0, 'off its path');
+    assert.equal(await page.evaluate((k) => localStorage.getItem(k), `parley:${preise.widget_id}:proactive`), null);
+
+    // A malformed escape (a % not followed by two hex digits): decoding
+    // fails, the path is matched as it is, and the widget works on.
+    loaded = page.waitForResponse((r) => r.url().includes('/widget/parts/proactive.js'), { timeout: 5000 }).catch(() => null);
+    await go(desk, '/preise-für-100%', { w: preise.widget_id });
+    assert.equal(await page.evaluate(() => location.pathname), '/f/preise-f%C3%BCr-100%');
+    await loaded;
+    await page.waitForTimeout(300);
+    assert.equal(await page.locator(part('proactive')).count(), 0, 'the raw path does not match /f/preise-für*');
+    await go(desk, '/rabatt-100%', { w: rabatt.widget_id });
+    await page.waitForSelector(part('proactive-open'));
+    assert.equal(await page.textContent(part('proactive-open')), 'Ein Rabatt?');
+    await openPanel(page);
+    await page.click(part('close'));
+    await assertClean(page, log, 'proactive on a malformed path');
+  });
 });

@@ -710,11 +710,15 @@ function mount(script, cfg, base, broken, lang) {
 
   // The proactive message: after proactive_delay_s, on a path that
   // proactive_path matches (* any run of characters), once a day (UTC)
-  // per visitor; the proactive part shows it (and notes the day).
+  // per visitor; the proactive part checks the path (decoded) exactly,
+  // shows it (and notes the day). Here only a loose test keeps the part
+  // off the pages it cannot match: each run of characters not in [\w/-]
+  // (a *, a dot, an ü percent-encoded in location.pathname) matches any
+  // (a letter, digit, _, / or - the page's URL writes as an escape is not
+  // decoded here: its path is not matched).
   function proactive() {
-    const p = String(cfg.proactive_path || '');
-    const re = new RegExp('^' + p.split('*').map((x) => x.replace(/[\\^$.|?+()[\]{}]/g, '\\$&')).join('.*') + '$');
-    if (!cfg.proactive_message || pinned || store.get(key('proactive')) === new Date().toISOString().slice(0, 10) || (p && !re.test(location.pathname))) return;
+    const re = new RegExp('^' + String(cfg.proactive_path || '*').replace(/[^\w/-]+/g, '.*') + '$');
+    if (!cfg.proactive_message || pinned || store.get(key('proactive')) === new Date().toISOString().slice(0, 10) || !re.test(location.pathname)) return;
     setTimeout(() => life.signal.aborted || part('proactive'), (cfg.proactive_delay_s ?? 10) * 1000);
   }
 
