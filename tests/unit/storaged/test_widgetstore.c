@@ -491,10 +491,14 @@ struct cfull {
 	int unverified[8];
 	char sub_name[8][64], sub_email[8][ST_EMAIL_MAX + 1];
 	char sub_phone[8][ST_PHONE_MAX + 1];
+	uint64_t total;
+	char next[ST_CURSOR_MAX + 1];
 };
 
+/* ST_CONTACT_GET's page of limit after cursor into g: 0, or the error. */
 static int
-contact_get(struct fix *f, const char *id, struct cfull *g)
+contact_page(struct fix *f, const char *id, uint32_t limit,
+    const char *cursor, struct cfull *g)
 {
 	struct penc e;
 	struct dreply r;
@@ -505,8 +509,8 @@ contact_get(struct fix *f, const char *id, struct cfull *g)
 	memset(g, 0, sizeof(*g));
 	penc_init(&e);
 	penc_str(&e, id);
-	penc_u32(&e, ST_LIST_MAX);
-	penc_str(&e, "");
+	penc_u32(&e, limit);
+	penc_str(&e, cursor);
 	if ((err = request(f, PROTO_ST_CONTACT_GET, &e, &r)) == 0) {
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		assert_int_equal(pdec_contact(&d, &g->c), 0);
@@ -522,12 +526,24 @@ contact_get(struct fix *f, const char *id, struct cfull *g)
 			pdec_strbuf(&d, g->sub_phone[i],
 			    sizeof(g->sub_phone[i]));
 		}
-		/* All of them, one page: total n, no next cursor. */
-		assert_int_equal(pdec_u64(&d), g->n);
-		assert_int_equal(pdec_u32(&d), 0);
+		g->total = pdec_u64(&d);
+		pdec_strbuf(&d, g->next, sizeof(g->next));
 		assert_int_equal(pdec_done(&d), 0);
 	}
 	dreply_free(&r);
+	return err;
+}
+
+/* The contact and every one of its conversations, one page. */
+static int
+contact_get(struct fix *f, const char *id, struct cfull *g)
+{
+	int err;
+
+	if ((err = contact_page(f, id, ST_LIST_MAX, "", g)) == 0) {
+		assert_int_equal(g->total, g->n);
+		assert_string_equal(g->next, "");
+	}
 	return err;
 }
 
@@ -1726,6 +1742,92 @@ test_contact_links(void **state)
 	assert_int_equal(contact_get(f, "00000000000000000000000000000000",
 	    &g), PROTO_E_NOT_FOUND);
 	assert_int_equal(contact_get(f, "nope", &g), PROTO_E_INVALID);
+	st_widget_free(&a);
+}
+
+/*
+ * ST_CONTACT_GET pages the contact's conversations, newest activity first
+ * (a tie by id, highest first): limit, a cursor that goes on after its
+ * place (its conversation gone since too), total all of them; a bad
+ * limit or cursor is invalid.
+ */
+static void
+test_contact_pages(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct wsbegin b;
+	struct cfull g, all;
+	char id[ST_ID_HEX + 1], other[ST_ID_HEX + 1];
+	char cursor[ST_CURSOR_MAX + 1], first[ST_CURSOR_MAX + 1];
+	char mine[4][ST_ID_HEX + 1];	/* session i's conversation */
+	uint32_t i, n = 0;
+
+	w_new(f, "W", &a);
+	for (i = 1; i <= 3; i++) {
+		ws_new(f, a.widget_id, i);
+		/* Sessions 2 and 3 at the same time: a tie. */
+		if (i != 3)
+			fake_now += 100;
+		submit_ok(f, a.widget_id, i, "", "pam@example.com", "", other);
+		if (i == 1)
+			strlcpy(id, other, sizeof(id));
+		assert_string_equal(other, id);
+		assert_int_equal(ws_begin_full(f, a.widget_id, i, "q", 0, 0,
+		    &b), 0);
+		strlcpy(mine[i], b.conv.id, sizeof(mine[i]));
+		wsbegin_free(&b);
+	}
+	assert_int_equal(contact_get(f, id, &all), 0);
+	assert_int_equal(all.n, 3);
+	assert_true(all.convs[0].updated_at == all.convs[1].updated_at);
+	assert_true(strcmp(all.convs[0].id, all.convs[1].id) > 0);
+	assert_true(all.convs[1].updated_at > all.convs[2].updated_at);
+
+	/* One a page: each once, in order, total 3, the last page ends. */
+	cursor[0] = '\0';
+	do {
+		assert_int_equal(contact_page(f, id, 1, cursor, &g), 0);
+		assert_int_equal(g.total, 3);
+		assert_int_equal(g.n, 1);
+		assert_string_equal(g.convs[0].id, all.convs[n].id);
+		assert_true(n < 3);
+		if (n++ == 0)
+			strlcpy(first, g.next, sizeof(first));
+		strlcpy(cursor, g.next, sizeof(cursor));
+		assert_true(cursor[0] == '\0' || st_contact_cursor_valid(cursor));
+		cfull_free(&g);
+	} while (cursor[0] != '\0');
+	assert_int_equal(n, 3);
+	assert_int_equal(contact_page(f, id, 2, first, &g), 0);
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.next, "");
+	cfull_free(&g);
+
+	/* The first page's conversation moves to another contact: its cursor
+	 * still goes on after its place. */
+	for (i = 1; i < 3 && strcmp(mine[i], all.convs[0].id) != 0; i++)
+		;
+	assert_string_equal(mine[i], all.convs[0].id);
+	submit_ok(f, a.widget_id, i, "", "sam@example.com", "", other);
+	assert_string_not_equal(other, id);
+	assert_int_equal(contact_page(f, id, 1, first, &g), 0);
+	assert_int_equal(g.total, 2);
+	assert_string_equal(g.convs[0].id, all.convs[1].id);
+	strlcpy(cursor, g.next, sizeof(cursor));
+	cfull_free(&g);
+	assert_int_equal(contact_page(f, id, 1, cursor, &g), 0);
+	assert_string_equal(g.convs[0].id, all.convs[2].id);
+	assert_string_equal(g.next, "");
+	cfull_free(&g);
+
+	assert_int_equal(contact_page(f, id, 0, "", &g), PROTO_E_INVALID);
+	assert_int_equal(contact_page(f, id, ST_LIST_MAX + 1, "", &g),
+	    PROTO_E_INVALID);
+	assert_int_equal(contact_page(f, id, 1, "zz", &g), PROTO_E_INVALID);
+	first[3] = 'G';
+	assert_int_equal(contact_page(f, id, 1, first, &g), PROTO_E_INVALID);
+	cfull_free(&all);
 	st_widget_free(&a);
 }
 
@@ -3684,6 +3786,7 @@ main(void)
 		T(test_batch_rerun),
 		T(test_chat_begin_widget),
 		T(test_contact_submit),
+		T(test_contact_pages),
 		T(test_contact_links),
 		T(test_contact_claims),
 		T(test_contact_list),
