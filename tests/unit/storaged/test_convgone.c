@@ -1,0 +1,352 @@
+/*
+ * Large conversations deleted by storaged's sweep (sweep_step) without
+ * holding its loop: a deleted organisation's, an erased contact's and
+ * the ones past their widget's retention, each of many messages. Each
+ * scenario prints the longest step in ms (printed, never asserted) and
+ * checks that every conversation and message went and that nothing else
+ * did (every database counted before and after).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "orgmsg.h"
+#include "proto.h"
+#include "stmsgs.h"
+#include "storaged.h"
+#include "widgetmsg.h"
+#include "wsess.h"
+#include "test_fixture.h"
+#include "test_who.h"
+
+#define DBS_MAX	128
+
+/* The scenarios' size: PARLEY_CONVGONE_CONVS, PARLEY_CONVGONE_MSGS. */
+static uint32_t nconvs = 8, nmsgs = 3000;
+
+struct counts {
+	size_t n;
+	char name[DBS_MAX][32];
+	size_t entries[DBS_MAX];
+};
+
+static const struct st_who owner = { .kind = ST_WHO_KEY, .id = "install",
+    .org = ST_ORG_DEFAULT, .role = ST_ROLE_OWNER };
+
+static int
+setup(void **state)
+{
+	fix_setup(state, "/tmp/parley-convgone-XXXXXX", 1);
+	fix_reopen_map(*state, 1024);
+	return 0;
+}
+
+/* Every named database's entries. */
+static void
+counts_take(struct fix *f, struct counts *c)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_dbi main, dbi;
+	MDB_val k, v;
+	MDB_stat ms;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	store_close(f->st);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, DBS_MAX), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 1024ull << 20), 0);
+	assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main), 0);
+	assert_int_equal(mdb_cursor_open(txn, main, &cur), 0);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		assert_true(c->n < DBS_MAX && k.mv_size < 32);
+		memcpy(c->name[c->n], k.mv_data, k.mv_size);
+		assert_int_equal(mdb_dbi_open(txn, c->name[c->n], 0, &dbi), 0);
+		assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
+		c->entries[c->n++] = ms.ms_entries;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	f->st = NULL;
+	fix_reopen_map(f, 1024);
+}
+
+static size_t
+count_of(const struct counts *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->name[i], name) == 0)
+			return c->entries[i];
+	fail_msg("no database %s", name);
+	return 0;
+}
+
+/* Every database has a's entries but those named in skip (NULL-ended). */
+static void
+counts_same(const struct counts *a, const struct counts *b,
+    const char *const *skip)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; skip[j] != NULL; j++)
+			if (strcmp(skip[j], a->name[i]) == 0)
+				break;
+		if (skip[j] != NULL)
+			continue;
+		if (count_of(b, a->name[i]) != a->entries[i])
+			fail_msg("%s: %zu entries, %zu before", a->name[i],
+			    count_of(b, a->name[i]), a->entries[i]);
+	}
+}
+
+/* Conversation id (hex) given n messages, in one transaction. */
+static void
+msgs_add(struct fix *f, const char *id, uint32_t n)
+{
+	static const char text[] = "a message of a long conversation, "
+	    "long enough to fill its page as visitors' do";
+	struct store_txn t;
+	struct st_conv c;
+	struct st_msg m;
+	uint32_t i;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	for (i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		strlcpy(m.conv_id, id, sizeof(m.conv_id));
+		strlcpy(m.role, i % 2 ? "assistant" : "user", sizeof(m.role));
+		m.content = (char *)text;
+		assert_int_equal(store_msg_append(&t, &m, &c), 0);
+		st_conv_free(&c);
+		m.content = NULL;
+		st_msg_free(&m);
+	}
+	assert_int_equal(store_commit(&t), 0);
+}
+
+/* A conversation of widget (internal id) and session with n messages. */
+static void
+conv_big(struct fix *f, const char *widget, const char *session, uint32_t n,
+    char id[ST_ID_HEX + 1])
+{
+	struct store_txn t;
+	struct st_conv c;
+	int created;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_conv_open(&t, widget, session, &c, &created),
+	    0);
+	assert_int_equal(store_commit(&t), 0);
+	strlcpy(id, c.id, ST_ID_HEX + 1);
+	st_conv_free(&c);
+	msgs_add(f, id, n);
+}
+
+/* Conversation id is gone for its readers: 1, else 0. */
+static int
+conv_gone(struct fix *f, const char *id)
+{
+	return request_st_err(f, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ id, 0 }) == PROTO_E_NOT_FOUND;
+}
+
+/*
+ * The sweep's steps until none is left, as its timer runs them: the
+ * longest one printed as scenario's; *steps how many.
+ */
+static void
+sweep_all(struct fix *f, const char *scenario, uint32_t *steps)
+{
+	struct store_sweep o;
+	uint64_t t0, us, worst = 0, all = 0;
+
+	*steps = 0;
+	do {
+		t0 = proto_mono_us();
+		assert_int_equal(sweep_step(f->st, SWEEP_BATCH,
+		    SWEEP_BUDGET_US, &o), 0);
+		us = proto_mono_us() - t0;
+		all += us;
+		if (us > worst)
+			worst = us;
+		(*steps)++;
+	} while (o.more && *steps < 1000000);
+	assert_false(o.more);
+	printf("convgone %s: %u conversations x %u messages: %u steps, "
+	    "longest %.1f ms, all %.1f ms\n", scenario, nconvs, nmsgs,
+	    *steps, worst / 1000.0, all / 1000.0);
+}
+
+/* A widget of who's organisation: its internal id, its public one (wid). */
+static void
+widget_of(struct fix *f, const struct st_who *who, char id[ST_ID_HEX + 1],
+    char wid[ST_WID_ARG_MAX + 1])
+{
+	struct st_widget in, out;
+
+	st_widget_defaults(&in);
+	in.name = strdup("Shop");
+	assert_int_equal(request_who(f, who, PROTO_ST_WIDGET_CREATE, &in,
+	    &out, NULL), 0);
+	strlcpy(id, out.id, ST_ID_HEX + 1);
+	if (wid != NULL)
+		strlcpy(wid, out.widget_id, ST_WID_ARG_MAX + 1);
+	st_widget_free(&in);
+	st_widget_free(&out);
+}
+
+/* What moves whatever is deleted (counters) and the requests' audit. */
+static const char *const counters[] = { "meta", "daily", "audit",
+    "audit_org", "audit_counts", NULL };
+
+/*
+ * A widget's retention: its old conversations go, with every message
+ * and index entry, in steps; a newer one stays.
+ */
+static void
+test_retention(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_ID_HEX + 1], id[ST_ID_HEX + 1], keep[ST_ID_HEX + 1];
+	char pub[ST_WID_ARG_MAX + 1], sess[32];
+	struct st_widget_update_req u;
+	struct st_widget out;
+	struct counts before, after;
+	uint32_t i, steps;
+	char **ids = calloc(nconvs, sizeof(*ids));
+
+	assert_non_null(ids);
+	widget_of(f, &owner, wid, pub);
+	fake_now = T0 + 40 * 86400000ull;
+	conv_big(f, wid, "recent", 3, keep);
+	counts_take(f, &before);
+	fake_now = T0;
+	for (i = 0; i < nconvs; i++) {
+		snprintf(sess, sizeof(sess), "old-%u", i);
+		conv_big(f, wid, sess, nmsgs, id);
+		ids[i] = strdup(id);
+	}
+	fake_now = T0 + 41 * 86400000ull;
+	memset(&u, 0, sizeof(u));
+	st_widget_defaults(&u.w);
+	u.id = pub;
+	u.mask = ST_WF_RETENTION;
+	u.w.retention_days = 30;
+	assert_int_equal(request_who(f, &owner, PROTO_ST_WIDGET_UPDATE, &u,
+	    &out, NULL), 0);
+	st_widget_free(&out);
+	st_widget_free(&u.w);
+	sweep_all(f, "retention", &steps);
+	for (i = 0; i < nconvs; i++) {
+		assert_true(conv_gone(f, ids[i]));
+		free(ids[i]);
+	}
+	free(ids);
+	assert_false(conv_gone(f, keep));
+	counts_take(f, &after);
+	counts_same(&before, &after, counters);
+}
+
+/* A deleted organisation's conversations go, the other's stay. */
+static void
+test_org(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_ID_HEX + 1], bwid[ST_ID_HEX + 1], id[ST_ID_HEX + 1];
+	char sess[32];
+	struct counts before, after;
+	struct st_who b;
+	uint32_t i, steps;
+
+	widget_of(f, &owner, wid, NULL);
+	conv_big(f, wid, "kept", 3, id);
+	counts_take(f, &before);
+	b = who_org_new(f, &owner, "B");
+	widget_of(f, &b, bwid, NULL);
+	for (i = 0; i < nconvs; i++) {
+		snprintf(sess, sizeof(sess), "b-%u", i);
+		conv_big(f, bwid, sess, nmsgs, id);
+	}
+	assert_int_equal(request_who(f, &owner, PROTO_ST_ORG_DELETE,
+	    &(struct st_id_req){ b.org }, NULL, NULL), 0);
+	sweep_all(f, "organisation", &steps);
+	assert_true(conv_gone(f, id));
+	counts_take(f, &after);
+	counts_same(&before, &after, counters);
+}
+
+/* ST_CONTACT_ERASE of a contact with large conversations: all go. */
+static void
+test_contact(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], cid[ST_ID_HEX + 1];
+	struct st_contact_convs_rep p;
+	struct counts before, after;
+	struct st_u8_rep done;
+	uint64_t t0;
+	uint32_t i, steps;
+	uint8_t tb;
+
+	fix_widget_wid(f, "Shop", wid);
+	fix_ws_turn(f, wid, 200, "the control visitor");
+	counts_take(f, &before);
+	for (tb = 1; tb <= nconvs && tb < 200; tb++) {
+		fix_ws_turn(f, wid, tb, "hello");
+		fix_contact_submit(f, wid, tb, "", "big@example.com", "", cid);
+	}
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_CONVS,
+	    &(struct st_contact_cursor_req){ cid, "" }, &p), 0);
+	assert_int_equal(p.n, nconvs);
+	for (i = 0; i < p.n; i++)
+		msgs_add(f, p.convs[i].id, nmsgs);
+	t0 = proto_mono_us();
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_ERASE,
+	    &(struct st_contact_erase_req){ cid, 1 }, &done), 0);
+	printf("convgone erase request: %u conversations x %u messages: "
+	    "%.1f ms, done %u\n", nconvs, nmsgs,
+	    (proto_mono_us() - t0) / 1000.0, done.v);
+	for (i = 0; i < p.n; i++)
+		assert_true(conv_gone(f, p.convs[i].id));
+	st_rep_free(PROTO_ST_CONTACT_CONVS, &p);
+	sweep_all(f, "contact", &steps);
+	counts_take(f, &after);
+	counts_same(&before, &after, counters);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		/* First: the sweep looks at retention once a minute. */
+		cmocka_unit_test_setup_teardown(test_retention, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_org, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_contact, setup,
+		    fix_teardown),
+	};
+	const char *s;
+
+	if ((s = getenv("PARLEY_CONVGONE_CONVS")) != NULL)
+		nconvs = (uint32_t)strtoul(s, NULL, 10);
+	if ((s = getenv("PARLEY_CONVGONE_MSGS")) != NULL)
+		nmsgs = (uint32_t)strtoul(s, NULL, 10);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
