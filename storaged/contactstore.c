@@ -1280,7 +1280,7 @@ store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
 	struct st_contact c;
 	struct gone g;
 	uint32_t n;
-	int left;
+	int left, more;
 
 	if (t->err)
 		return t->err;
@@ -1296,8 +1296,10 @@ store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
 	outbox_contact_gone(t, g.id);
 	store_mail_contact_gone(t, g.id);
 	gone_save(t, &g);
-	if (gone_step(t, &g, max, &n, &left) == 0)
-		*done = !left;
+	/* Done once the deleted conversations' messages are gone too. */
+	if (gone_step(t, &g, max, &n, &left) == 0 &&
+	    store_msgs_gone_sweep(t, STORE_DELETE_MSGS, 0, &n, &more) == 0)
+		*done = !left && !more;
 	return t->err;
 }
 

@@ -93,8 +93,11 @@ int store_org_contacts_sweep(struct store_txn *, const char *org,
  * steps of at most max conversations, every conversation linked to it is
  * deleted with its messages and every visitor session naming it with its
  * claims (erase), or they are kept and unlinked (!erase). The first step
- * runs here; *done 1 when it finished, else the sweep goes on
- * (store_contact_gone_sweep). Another organisation's contact is not found.
+ * runs here, then at most STORE_DELETE_MSGS messages of the deleted
+ * conversations are removed (store_msgs_gone_sweep); *done 1 when that
+ * finished it and no deleted conversation's message is left, else the
+ * sweep goes on (store_contact_gone_sweep, store_msgs_gone_sweep).
+ * Another organisation's contact is not found.
  */
 #define CONTACT_ERASE_STEP	256	/* conversations ST_CONTACT_ERASE ends */
 int store_contact_erase(struct store_txn *, const char *contact_id,

@@ -9,6 +9,8 @@
  *	convs     id[16] -> conversation
  *	sessions  widget NUL session -> id[16]
  *	msgs      id[16] | u32 sequence (big-endian) -> message
+ *	msgs_gone id[16] -> (): a deleted conversation whose messages are
+ *	          still to remove (store_msgs_gone_sweep)
  *	activity  retired: kept (empty) so older data directories open
  *
  * The per-widget index and counts, and the lists and searches that walk
@@ -1023,21 +1025,29 @@ store_session_shown(struct store_txn *t, const char *widget,
 
 /* ---------------------------------------------------------------- delete */
 
-/* Every message of the conversation: its key range, with one cursor. */
-static void
-msgs_delete(struct store_txn *t, const uint8_t id[ID_LEN])
+/* Messages msgs_delete() removes between two looks at the clock. */
+#define GONE_CLOCK_EVERY	64
+
+/*
+ * At most max of conversation id's messages deleted, oldest first, with
+ * one cursor, and no more once deadline (proto_mono_us(); 0: none) has
+ * passed, looked at every GONE_CLOCK_EVERY: *n how many. 1 none is
+ * left, 0 some are, -1 t failed.
+ */
+static int
+msgs_delete(struct store_txn *t, const uint8_t id[ID_LEN], uint32_t max,
+    uint64_t deadline, uint32_t *n)
 {
 	uint8_t probe[MSG_KEY_LEN];
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc;
+	int rc, left = 0;
 
+	*n = 0;
 	if (t->err)
-		return;
-	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return;
-	}
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor"), -1;
 	msg_key(probe, id, 0);
 	for (;;) {
 		/* Seek again after each delete: no cursor state to trust. */
@@ -1048,12 +1058,55 @@ msgs_delete(struct store_txn *t, const uint8_t id[ID_LEN])
 		if (k.mv_size != MSG_KEY_LEN ||
 		    memcmp(k.mv_data, id, ID_LEN) != 0)
 			break;
+		if ((left = *n >= max || (deadline != 0 && *n > 0 &&
+		    *n % GONE_CLOCK_EVERY == 0 && proto_mono_us() >= deadline)))
+			break;
 		if ((rc = db_cursor_del(t, cur, t->st->msgs, &k)) != 0)
 			break;
+		(*n)++;
 	}
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "delete messages");
+	return t->err ? -1 : !left;
+}
+
+/* The first conversation msgs_gone holds into id: 1, 0 none, -1 t failed. */
+static int
+msgs_gone_first(struct store_txn *t, uint8_t id[ID_LEN])
+{
+	uint32_t n = 0;
+
+	if (txn_keys(t, t->st->msgs_gone, "walk deleted conversations", NULL,
+	    0, 0, 0, ID_LEN, id, 1, &n) < 0)
+		return -1;
+	return n == 1;
+}
+
+int
+store_msgs_gone_sweep(struct store_txn *t, uint32_t max, uint64_t deadline,
+    uint32_t *n, int *more)
+{
+	uint8_t id[ID_LEN];
+	uint32_t got;
+	int rc;
+
+	*n = 0;
+	*more = 0;
+	while (!t->err && *n < max && (deadline == 0 || *n == 0 ||
+	    proto_mono_us() < deadline)) {
+		if (msgs_gone_first(t, id) <= 0)
+			break;
+		rc = msgs_delete(t, id, max - *n, deadline, &got);
+		*n += got;
+		if (rc != 1)
+			break;
+		db_del(t, t->st->msgs_gone, id, ID_LEN,
+		    "delete deleted conversation");
+	}
+	if (!t->err && (rc = msgs_gone_first(t, id)) >= 0)
+		*more = rc;
+	return t->err;
 }
 
 /* Deletes a key of an index when it is there. */
@@ -1089,7 +1142,8 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 		t->conv_gone(t, &c);
 	/* Its live events go once the batch commits (store_forgotten). */
 	store_forget(t, cid);
-	msgs_delete(t, cid);
+	/* Its messages go in steps: the sweep's (store_msgs_gone_sweep). */
+	db_mark(t, t->st->msgs_gone, cid, ID_LEN, "mark messages gone");
 	/*
 	 * The session's next message makes a new conversation. Visitor
 	 * sessions (wsessions) find theirs through this entry too.

@@ -69,6 +69,7 @@
 /* Visitor-session sweep (sweep.c): a step's bounds, and its pace. */
 #define SWEEP_BATCH		256	/* sessions per step */
 #define SWEEP_BUDGET_US		2000	/* work per step */
+#define SWEEP_MSGS_PER		16	/* deleted messages per session of max */
 #define SWEEP_BUSY_MS		10	/* the next step while work is left */
 #define SWEEP_IDLE_MS		1000	/* the next look otherwise */
 #define RETENTION_EVERY_US	60000000ull	/* widgets' retention looks */
@@ -138,8 +139,9 @@ struct store_sweep;
 void sweep_start(struct store *);
 void sweep_stop(void);
 /*
- * One step in its own write transaction: at most max sessions, stopping
- * once budget_us have passed. 0 (out filled), or -1 logged (out zeroed).
+ * One step in its own write transaction: at most max sessions, or
+ * max * SWEEP_MSGS_PER messages of deleted conversations, stopping once
+ * budget_us have passed. 0 (out filled), or -1 logged (out zeroed).
  */
 int sweep_step(struct store *, uint32_t max, uint64_t budget_us,
     struct store_sweep *out);

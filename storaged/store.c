@@ -1248,6 +1248,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "contact_deliveries", offsetof(struct store, contact_deliveries) },
 	/* a contact's pending "new contact" mails (mailbox.c) */
 	{ "contact_mails", offsetof(struct store, contact_mails) },
+	/* a deleted conversation's messages, removed in steps (convstore.c) */
+	{ "msgs_gone", offsetof(struct store, msgs_gone) },
 };
 
 MDB_dbi *

@@ -515,8 +515,27 @@ int store_session_shown(struct store_txn *, const char *widget,
 int store_conv_query(struct store_txn *, uint32_t limit, const char *cursor,
     const char *widget, const char *q, int assigned, const char *assignee,
     int gaps, int state, struct store_list *out);
-/* The conversation, its messages and every index entry naming it. */
+/*
+ * The conversation and every index entry naming it, at once; its
+ * messages, no longer reachable, are noted in msgs_gone for
+ * store_msgs_gone_sweep() to remove in steps.
+ */
 int store_conv_delete(struct store_txn *, const char *conv_id);
+/*
+ * The messages of deleted conversations (msgs_gone), oldest conversation
+ * id first: at most max of them removed, and no more once deadline
+ * (proto_mono_us(); 0: none) has passed (at least 64 are, when there
+ * are). A conversation's note goes with its last message. *n
+ * how many, *more 1 while some are left.
+ */
+int store_msgs_gone_sweep(struct store_txn *, uint32_t max,
+    uint64_t deadline, uint32_t *n, int *more);
+/*
+ * The messages of deleted conversations a request that deletes some
+ * (ST_CONV_DELETE, ST_PURGE, ST_CONTACT_ERASE) removes itself, so that
+ * the common delete frees its room at once; the sweep removes the rest.
+ */
+#define STORE_DELETE_MSGS	4096
 /*
  * ST_MSG_PAGE (dashmsg.h): at most q->limit messages of q's conversation
  * from q->from, oldest first, within max_bytes of encoded messages (at

@@ -25,7 +25,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		110
+#define NDBS		111
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -298,6 +298,8 @@ struct store {
 	MDB_dbi contact_deliveries;	/* contact id[16] | u64 seq -> () */
 	/* mailbox.c: a contact's pending "new contact" mails */
 	MDB_dbi contact_mails;	/* contact id[16] | u64 seq -> () */
+	/* convstore.c: deleted conversations whose messages are left */
+	MDB_dbi msgs_gone;	/* conversation id[16] -> () */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };

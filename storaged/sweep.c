@@ -7,7 +7,10 @@
  * widget, a crowd of expired sessions) the next step follows after
  * SWEEP_BUSY_MS, which leaves the loop free for requests in between;
  * otherwise after SWEEP_IDLE_MS. A step with no session work left removes
- * a deleted organisation's records instead (store_org_sweep, issue 22),
+ * the messages of deleted conversations (store_msgs_gone_sweep: a
+ * conversation deleted below, or by a request, leaves its messages to
+ * these steps, so that none holds the loop for a large one's), then,
+ * with none left, a deleted organisation's records (store_org_sweep, issue 22),
  * at most SWEEP_BATCH of them; one with none of those either goes on with
  * a deleted or erased contact (store_contact_gone_sweep), and, once a
  * minute, the conversations past their widget's retention
@@ -43,6 +46,15 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 	memset(out, 0, sizeof(*out));
 	store_begin(st, &t, 0);
 	store_wsess_sweep(&t, max, t0 + budget_us, out);
+	/*
+	 * Then the messages of deleted conversations, in what the step has
+	 * left, before any sweep below deletes more conversations.
+	 */
+	if (!out->more && t.err == 0) {
+		store_msgs_gone_sweep(&t, max * SWEEP_MSGS_PER, t0 + budget_us,
+		    &out->msgs, &more);
+		out->more = more;
+	}
 	/* Then, in what the step has left, a deleted organisation's records. */
 	if (!out->more && t.err == 0) {
 		store_org_sweep(&t, max, &out->orgs, &more);
@@ -76,7 +88,8 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 	    t0 >= W.retain_next)) {
 		store_retention_sweep(&t, max, &out->retained, &W.retain_more);
 		W.retain_next = t0 + RETENTION_EVERY_US;
-		out->more = W.retain_more;
+		/* Those it deleted leave their messages to the next steps. */
+		out->more = W.retain_more || out->retained > 0;
 	}
 	t1 = proto_mono_us();
 	if (store_commit(&t) != 0) {
@@ -85,16 +98,17 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
-	if (out->indexed + out->gone + out->expired + out->orgs +
+	if (out->indexed + out->gone + out->expired + out->msgs + out->orgs +
 	    out->contacts + out->retained + out->sources + out->reported +
 	    out->uploads > 0)
 		log_debug("session sweep: %u indexed, %u of deleted widgets, "
-		    "%u expired, %u of deleted organisations, %u of deleted "
+		    "%u expired, %u messages of deleted conversations, %u of "
+		    "deleted organisations, %u of deleted "
 		    "contacts, %u past retention, %u deleted knowledge "
 		    "sources, %u uploads not sent, %u counted in the reports "
 		    "in %llu us, "
 		    "committed in %llu us",
-		    out->indexed, out->gone, out->expired, out->orgs,
+		    out->indexed, out->gone, out->expired, out->msgs, out->orgs,
 		    out->contacts, out->retained, out->sources, out->uploads,
 		    out->reported,
 		    (unsigned long long)(t1 - t0),

@@ -118,6 +118,7 @@ struct store_sweep {
 	uint32_t orgs;		/* records of deleted organisations removed */
 	uint32_t contacts;	/* conversations of erased contacts ended */
 	uint32_t retained;	/* conversations past their widget's retention */
+	uint32_t msgs;		/* messages of deleted conversations removed */
 	uint32_t sources;	/* deleted knowledge sources stepped */
 	uint32_t uploads;	/* uploads no message named in time */
 	uint32_t reported;	/* older conversations counted in the reports */

@@ -4,7 +4,9 @@
  * the ones past their widget's retention, each of many messages. Each
  * scenario prints the longest step in ms (printed, never asserted) and
  * checks that every conversation and message went and that nothing else
- * did (every database counted before and after).
+ * did (every database counted before and after). test_steps checks the
+ * steps' bound by messages, that a conversation is hidden from the
+ * step that deletes it on, and that steps cut by a crash go on after it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -185,6 +187,10 @@ sweep_all(struct fix *f, const char *scenario, uint32_t *steps)
 		all += us;
 		if (us > worst)
 			worst = us;
+		if (getenv("PARLEY_CONVGONE_STEPS") != NULL)
+			printf("step %u: %llu us, msgs %u orgs %u contacts %u "
+			    "retained %u\n", *steps, (unsigned long long)us,
+			    o.msgs, o.orgs, o.contacts, o.retained);
 		(*steps)++;
 	} while (o.more && *steps < 1000000);
 	assert_false(o.more);
@@ -330,6 +336,121 @@ test_contact(void **state)
 	counts_same(&before, &after, counters);
 }
 
+/* Steps of max STEP_MAX: the messages a step may remove. */
+#define STEP_MAX	2
+#define STEP_MSGS	(STEP_MAX * SWEEP_MSGS_PER)
+
+/* fix_in_child()'s: *arg sweep steps, then the process ends unclosed. */
+static void
+steps_child(struct store *st, void *arg)
+{
+	struct store_sweep o;
+	int i;
+
+	for (i = 0; i < *(int *)arg; i++)
+		if (sweep_step(st, STEP_MAX, 10000000, &o) != 0 || !o.more)
+			_exit(1);
+}
+
+/*
+ * A deleted organisation's 3 conversations of 100 messages: no step
+ * removes more than STEP_MSGS messages; the step that deletes a
+ * conversation hides it from every reader while its messages are still
+ * stored; a crash (the process gone, the store unclosed) in the middle
+ * of a conversation's messages, and the steps after it finish the work;
+ * then nothing of them is left and everything else is as it was.
+ */
+static void
+test_steps(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_ID_HEX + 1], bwid[ST_ID_HEX + 1], ids[3][ST_ID_HEX + 1];
+	char keep[ST_ID_HEX + 1], sess[32];
+	struct counts before, after;
+	struct store_sweep o;
+	struct st_who b;
+	size_t was, left;
+	uint32_t i, steps = 0;
+	int hidden = 0, crash = 3;
+
+	widget_of(f, &owner, wid, NULL);
+	conv_big(f, wid, "kept", 3, keep);
+	counts_take(f, &before);
+	b = who_org_new(f, &owner, "B");
+	widget_of(f, &b, bwid, NULL);
+	for (i = 0; i < 3; i++) {
+		snprintf(sess, sizeof(sess), "b-%u", i);
+		conv_big(f, bwid, sess, 100, ids[i]);
+	}
+	assert_int_equal(request_who(f, &owner, PROTO_ST_ORG_DELETE,
+	    &(struct st_id_req){ b.org }, NULL, NULL), 0);
+	was = db_entries(f, "msgs");
+	assert_int_equal(was, 3 + 3 * 100);
+	do {
+		assert_int_equal(sweep_step(f->st, STEP_MAX, 10000000, &o), 0);
+		left = db_entries(f, "msgs");
+		assert_true(left <= was && was - left <= STEP_MSGS);
+		if (!hidden && conv_gone(f, ids[0])) {
+			hidden = 1;
+			/*
+			 * Its messages are all still stored (a step deletes
+			 * conversations once none is left to remove), and
+			 * out of reach.
+			 */
+			assert_true(left >= 3 + 100);
+			assert_int_equal(request_st_err(f, PROTO_ST_MSG_PAGE,
+			    &(struct st_msg_page_req){ ids[0], 0, 10 }),
+			    PROTO_E_NOT_FOUND);
+			/* A crash in the middle of its messages. */
+			store_close(f->st);
+			f->st = NULL;
+			assert_int_equal(fix_in_child(f->dir, STORE_F_NOSYNC,
+			    steps_child, &crash), 0);
+			fix_reopen_map(f, 1024);
+			left = db_entries(f, "msgs");
+			assert_true(was - left <= (size_t)(crash + 1) * STEP_MSGS);
+			assert_true(left > 3);	/* some for after the crash */
+		}
+		was = left;
+	} while (o.more && ++steps < 1000);
+	assert_false(o.more);
+	assert_true(hidden);
+	assert_true(steps >= 300 / STEP_MSGS);
+	for (i = 0; i < 3; i++)
+		assert_true(conv_gone(f, ids[i]));
+	assert_false(conv_gone(f, keep));
+	counts_take(f, &after);
+	counts_same(&before, &after, counters);
+}
+
+/*
+ * ST_CONV_DELETE removes at most STORE_DELETE_MSGS of its messages, the
+ * conversation out of reach at once; the sweep removes the rest.
+ */
+static void
+test_delete_request(void **state)
+{
+	struct fix *f = *state;
+	char id[ST_ID_HEX + 1], small[ST_ID_HEX + 1];
+	uint32_t steps;
+
+	conv_big(f, "w", "big", STORE_DELETE_MSGS + 100, id);
+	conv_big(f, "w", "small", 10, small);
+	assert_int_equal(request_who(f, &owner, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ id }, NULL, NULL), 0);
+	assert_true(conv_gone(f, id));
+	assert_int_equal(db_entries(f, "msgs"), 100 + 10);
+	assert_int_equal(db_entries(f, "msgs_gone"), 1);
+	sweep_all(f, "delete request's rest", &steps);
+	assert_int_equal(db_entries(f, "msgs"), 10);
+	assert_int_equal(db_entries(f, "msgs_gone"), 0);
+	/* A small one goes whole in its request. */
+	assert_int_equal(request_who(f, &owner, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ small }, NULL, NULL), 0);
+	assert_int_equal(db_entries(f, "msgs"), 0);
+	assert_int_equal(db_entries(f, "msgs_gone"), 0);
+}
+
 int
 main(void)
 {
@@ -340,6 +461,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_org, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_contact, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_steps, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_request, setup,
 		    fix_teardown),
 	};
 	const char *s;
