@@ -1234,19 +1234,20 @@ gone_first(struct store_txn *t, struct gone *g)
 }
 
 /*
- * One bounded step of g: its next max links ended, then, when that was
- * the last of them, the next GONE_SESS_SCAN visitor sessions; the last
- * step deletes its entry.
+ * One bounded step of g: its next max links ended, none more once
+ * deadline (store_past) has passed, then, when that was the last of
+ * them, the next GONE_SESS_SCAN visitor sessions; the last step deletes
+ * its entry.
  * *n the conversations ended, *left 1 while work is left. 0, or t's error.
  */
 static int
-gone_step(struct store_txn *t, struct gone *g, uint32_t max, uint32_t *n,
-    int *left)
+gone_step(struct store_txn *t, struct gone *g, uint32_t max,
+    uint64_t deadline, uint32_t *n, int *left)
 {
 	char hex[ST_ID_HEX + 1];
 	const char *org = t->org;
 	uint8_t *links;
-	uint32_t i;
+	uint32_t got = 0;
 	int end;
 
 	*n = 0;
@@ -1254,14 +1255,15 @@ gone_step(struct store_txn *t, struct gone *g, uint32_t max, uint32_t *n,
 	if ((links = calloc(max, CC_KEY_LEN)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	t->org = NULL;	/* its conversations, whoever asked */
-	if (links_of(t, g->id, links, max, n) == 0)
-		for (i = 0; i < *n && !t->err; i++)
-			link_end(t, links + (size_t)i * CC_KEY_LEN, g->erase);
+	if (links_of(t, g->id, links, max, &got) == 0)
+		for (; *n < got && !t->err && (*n == 0 ||
+		    !store_past(deadline)); (*n)++)
+			link_end(t, links + (size_t)*n * CC_KEY_LEN, g->erase);
 	free(links);
 	proto_hex_encode(g->id, ID_LEN, hex);
 	/* Every link ended: the sessions' turn, in the same step. */
-	if (!t->err && *n < max && wsess_contact_sweep(t, hex, g->erase,
-	    g->pos, &g->haspos, GONE_SESS_SCAN, &end) == 0) {
+	if (!t->err && got < max && *n == got && wsess_contact_sweep(t, hex,
+	    g->erase, g->pos, &g->haspos, GONE_SESS_SCAN, &end) == 0) {
 		if (end) {
 			db_del(t, t->st->contact_gone, g->id, ID_LEN,
 			    "delete contact gone");
@@ -1297,15 +1299,16 @@ store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
 	store_mail_contact_gone(t, g.id);
 	gone_save(t, &g);
 	/* Done once the deleted conversations' messages are gone too. */
-	if (gone_step(t, &g, max, &n, &left) == 0 &&
+	if (gone_step(t, &g, max, proto_mono_us() + STORE_DELETE_US, &n,
+	    &left) == 0 &&
 	    store_msgs_gone_sweep(t, STORE_DELETE_MSGS, 0, &n, &more) == 0)
 		*done = !left && !more;
 	return t->err;
 }
 
 int
-store_contact_gone_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
-    int *more)
+store_contact_gone_sweep(struct store_txn *t, uint32_t max,
+    uint64_t deadline, uint32_t *n, int *more)
 {
 	struct gone g;
 	int rc, left;
@@ -1316,7 +1319,7 @@ store_contact_gone_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
 		return t->err;
 	if ((rc = gone_first(t, &g)) <= 0)
 		return t->err;
-	if (gone_step(t, &g, max, n, &left) == 0)
+	if (gone_step(t, &g, max, deadline, n, &left) == 0)
 		*more = 1;	/* this one again, or the next */
 	return t->err;
 }

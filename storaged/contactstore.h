@@ -90,7 +90,8 @@ int store_org_contacts_sweep(struct store_txn *, const char *org,
 /*
  * ST_CONTACT_ERASE (issue 22): the contact leaves every answer at once
  * (record, email and phone keys) and is noted in contact_gone; then, in
- * steps of at most max conversations, every conversation linked to it is
+ * steps of at most max conversations (the first step's: as many as
+ * STORE_DELETE_US gives time for), every conversation linked to it is
  * deleted with its messages and every visitor session naming it with its
  * claims (erase), or they are kept and unlinked (!erase). The first step
  * runs here, then at most STORE_DELETE_MSGS messages of the deleted
@@ -104,10 +105,11 @@ int store_contact_erase(struct store_txn *, const char *contact_id,
     int erase, uint32_t max, int *done);
 /*
  * One step of the first contact in contact_gone, at most max
- * conversations (*n of them); *more 1 when one was there (call again).
+ * conversations (*n of them), none more once deadline (proto_mono_us();
+ * 0: none) has passed; *more 1 when one was there (call again).
  */
-int store_contact_gone_sweep(struct store_txn *, uint32_t max, uint32_t *n,
-    int *more);
+int store_contact_gone_sweep(struct store_txn *, uint32_t max,
+    uint64_t deadline, uint32_t *n, int *more);
 /*
  * ST_CONTACT_LIST: a page of contacts (t's organisation's), newest first,
  * into out, owned by it (st_rep_free) or left zero on failure.

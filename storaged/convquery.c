@@ -570,14 +570,14 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
  */
 int
 store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
-    uint32_t *n, int *more)
+    uint64_t deadline, uint32_t *n, int *more)
 {
 	uint8_t (*ids)[ID_LEN] = NULL, probe[INDEX_PREFIX_MAX];
-	char hex[ST_ID_HEX + 1];
 	const uint8_t *p;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	size_t found = 0, i, plen;
+	size_t found = 0, plen;
+	uint32_t done;
 	int rc;
 
 	*n = 0;
@@ -620,15 +620,11 @@ store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
 	if (!t->err && dry_run)
 		*n = found > UINT32_MAX ? UINT32_MAX : (uint32_t)found;
 	if (!t->err && !dry_run) {
-		*more = found > max;
-		if (found > max)
-			found = max;
-		for (i = 0; i < found && !t->err; i++) {
-			proto_hex_encode(ids[i], ID_LEN, hex);
-			store_conv_delete(t, hex);
-		}
+		done = convs_delete(t, ids[0], found > max ? max :
+		    (uint32_t)found, deadline);
+		*more = found > done;
 		if (!t->err)
-			*n = (uint32_t)found;
+			*n = done;
 		else
 			*more = 0;
 	}
@@ -638,16 +634,17 @@ store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
 
 /*
  * Up to max of widget w's conversations last active before cutoff
- * deleted, oldest first: *n of them, *more 1 when some are left.
+ * deleted, oldest first, none more once deadline (store_past) has
+ * passed: *n of them, *more 1 when some are left.
  */
 static void
 widget_expired(struct store_txn *t, const struct st_widget *w,
-    uint64_t cutoff, uint32_t max, uint32_t *n, int *more)
+    uint64_t cutoff, uint32_t max, uint64_t deadline, uint32_t *n,
+    int *more)
 {
 	uint8_t (*ids)[ID_LEN], probe[INDEX_PREFIX_MAX];
-	char hex[ST_ID_HEX + 1];
 	size_t plen = act_prefix(probe, w->org, w->id);
-	uint32_t found = 0, i;
+	uint32_t found = 0, done;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
@@ -673,21 +670,16 @@ widget_expired(struct store_txn *t, const struct st_widget *w,
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
-	*more = found > max;
-	if (found > max)
-		found = max;
-	for (i = 0; i < found && !t->err; i++) {
-		proto_hex_encode(ids[i], ID_LEN, hex);
-		store_conv_delete(t, hex);
-	}
+	done = convs_delete(t, ids[0], found > max ? max : found, deadline);
+	*more = found > done;
 	free(ids);
 	if (!t->err)
-		*n = found;
+		*n = done;
 }
 
 int
-store_retention_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
-    int *more)
+store_retention_sweep(struct store_txn *t, uint32_t max, uint64_t deadline,
+    uint32_t *n, int *more)
 {
 	struct st_widget *ws = NULL;
 	uint64_t now, keep;
@@ -707,12 +699,16 @@ store_retention_sweep(struct store_txn *t, uint32_t max, uint32_t *n,
 		keep = (uint64_t)ws[i].retention_days * 86400000ull;
 		if (keep == 0 || now <= keep)
 			continue;
-		widget_expired(t, &ws[i], now - keep, max - *n, &got, &left);
+		/* Out of time: the next widgets in the next step. */
+		if (*n > 0 && store_past(deadline))
+			break;
+		widget_expired(t, &ws[i], now - keep, max - *n, deadline, &got,
+		    &left);
 		*n += got;
 		*more |= left;
 	}
 	store_widgets_free(ws, nw);
-	if (*n >= max)
+	if (*n >= max || i < nw)
 		*more = 1;
 	return t->err;
 }

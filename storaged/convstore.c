@@ -1058,8 +1058,8 @@ msgs_delete(struct store_txn *t, const uint8_t id[ID_LEN], uint32_t max,
 		if (k.mv_size != MSG_KEY_LEN ||
 		    memcmp(k.mv_data, id, ID_LEN) != 0)
 			break;
-		if ((left = *n >= max || (deadline != 0 && *n > 0 &&
-		    *n % GONE_CLOCK_EVERY == 0 && proto_mono_us() >= deadline)))
+		if ((left = *n >= max || (*n > 0 &&
+		    *n % GONE_CLOCK_EVERY == 0 && store_past(deadline))))
 			break;
 		if ((rc = db_cursor_del(t, cur, t->st->msgs, &k)) != 0)
 			break;
@@ -1093,8 +1093,7 @@ store_msgs_gone_sweep(struct store_txn *t, uint32_t max, uint64_t deadline,
 
 	*n = 0;
 	*more = 0;
-	while (!t->err && *n < max && (deadline == 0 || *n == 0 ||
-	    proto_mono_us() < deadline)) {
+	while (!t->err && *n < max && (*n == 0 || !store_past(deadline))) {
 		if (msgs_gone_first(t, id) <= 0)
 			break;
 		rc = msgs_delete(t, id, max - *n, deadline, &got);
@@ -1165,6 +1164,21 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 	db_del(t, t->st->convs, cid, ID_LEN, "delete conversation");
 	st_conv_free(&c);
 	return t->err;
+}
+
+uint32_t
+convs_delete(struct store_txn *t, const uint8_t *ids, uint32_t n,
+    uint64_t deadline)
+{
+	char hex[ST_ID_HEX + 1];
+	uint32_t i;
+
+	for (i = 0; i < n && !t->err && (i == 0 || !store_past(deadline));
+	    i++) {
+		proto_hex_encode(ids + (size_t)i * ID_LEN, ID_LEN, hex);
+		store_conv_delete(t, hex);
+	}
+	return i;
 }
 
 /* ---------------------------------------------------------------- paging */

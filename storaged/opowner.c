@@ -179,8 +179,8 @@ call_purge(struct store_txn *t, struct dbatch *b, const void *req, void *rep)
 	uint32_t n;
 	int more, left;
 
-	if (store_purge(t, q->cutoff_ms, q->max, q->dry_run != 0, &p->n,
-	    &more) != 0)
+	if (store_purge(t, q->cutoff_ms, q->max, q->dry_run != 0,
+	    proto_mono_us() + STORE_DELETE_US, &p->n, &more) != 0)
 		return t->err;
 	p->more = (uint8_t)more;
 	/* Their messages, up to a bound: the sweep removes the rest. */

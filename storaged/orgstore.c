@@ -160,15 +160,17 @@ org_gone_first(struct store_txn *t, char org[ST_ORG_ID_MAX + 1])
 	return 1;
 }
 
-/* At most max of org's conversations deleted: *n how many. */
+/*
+ * At most max of org's conversations deleted, no more once deadline
+ * (store_past) has passed: *n how many.
+ */
 static int
 org_convs_sweep(struct store_txn *t, const char *org, uint32_t max,
-    uint32_t *n)
+    uint64_t deadline, uint32_t *n)
 {
 	uint8_t (*ids)[16], probe[ST_ORG_ID_MAX + 1];	/* org NUL */
-	char hex[ST_ID_HEX + 1];
 	size_t plen = strlen(org) + 1;
-	uint32_t found = 0, i;
+	uint32_t found = 0, done;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
@@ -192,13 +194,10 @@ org_convs_sweep(struct store_txn *t, const char *org, uint32_t max,
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
-	for (i = 0; i < found && !t->err; i++) {
-		proto_hex_encode(ids[i], 16, hex);
-		store_conv_delete(t, hex);
-	}
+	done = convs_delete(t, ids[0], found, deadline);
 	free(ids);
 	if (!t->err)
-		*n = found;
+		*n = done;
 	return t->err;
 }
 
@@ -248,12 +247,11 @@ org_records_sweep(struct store_txn *t, const char *org, uint32_t max,
 }
 
 /*
- * What a deleted organisation leaves, swept in this order (its
- * conversations first), each at most max records of it (*n how many).
+ * What a deleted organisation leaves after its conversations, swept in
+ * this order, each at most max records of it (*n how many).
  */
 static int (*const org_sweeps[])(struct store_txn *, const char *org,
     uint32_t max, uint32_t *n) = {
-	org_convs_sweep,
 	store_org_contacts_sweep,
 	org_entities_sweep,
 	org_records_sweep,
@@ -263,8 +261,8 @@ static int (*const org_sweeps[])(struct store_txn *, const char *org,
 };
 
 int
-store_org_sweep(struct store_txn *t, uint32_t max, uint32_t *removed,
-    int *more)
+store_org_sweep(struct store_txn *t, uint32_t max, uint64_t deadline,
+    uint32_t *removed, int *more)
 {
 	char org[ST_ORG_ID_MAX + 1];
 	uint32_t n = 0, done = 0;
@@ -279,8 +277,15 @@ store_org_sweep(struct store_txn *t, uint32_t max, uint32_t *removed,
 		return t->err;
 	/* Every record of it, whoever the txn was for. */
 	t->org = NULL;
+	/*
+	 * Its conversations first; then the rest while the step has time
+	 * (whatever the time while none was found: none is "all gone").
+	 */
+	if (org_convs_sweep(t, org, max, deadline, &n) == 0)
+		done = n;
 	for (i = 0; i < sizeof(org_sweeps) / sizeof(org_sweeps[0]) &&
-	    !t->err && done < max; i++)
+	    !t->err && done < max && (done == 0 || !store_past(deadline));
+	    i++)
 		if (org_sweeps[i](t, org, max - done, &n) == 0)
 			done += n;
 	if (t->err)

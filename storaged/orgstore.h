@@ -32,15 +32,17 @@ int store_org_delete(struct store_txn *, const char *id);
 /*
  * One bounded step of a deleted organisation's removal (ST_ORG_DELETE
  * removes its record at once and marks it in org_gone): at most max of
- * its conversations (with their messages), contacts, widgets (their
+ * its conversations (their messages left to store_msgs_gone_sweep),
+ * none more once deadline (proto_mono_us(); 0: none) has passed, and
+ * in what is left of max and of the time its contacts, widgets (their
  * visitor sessions and day counts follow through the session sweep),
  * agents, API keys, webhooks, audit entries, memberships (a user left
  * with none deleted) and invitations. *removed: how many; *more: call
  * again (a later step finds none left, forgets the organisation, and
  * goes on to the next).
  */
-int store_org_sweep(struct store_txn *, uint32_t max, uint32_t *removed,
-    int *more);
+int store_org_sweep(struct store_txn *, uint32_t max, uint64_t deadline,
+    uint32_t *removed, int *more);
 void store_orgs_free(struct st_org *, uint32_t n);
 
 #endif

@@ -618,6 +618,12 @@ db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	}
 }
 
+int
+store_past(uint64_t deadline)
+{
+	return deadline != 0 && proto_mono_us() >= deadline;
+}
+
 void
 db_mark(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
     const char *what)

@@ -536,6 +536,8 @@ int store_msgs_gone_sweep(struct store_txn *, uint32_t max,
  * the common delete frees its room at once; the sweep removes the rest.
  */
 #define STORE_DELETE_MSGS	4096
+/* Their time for the conversations they delete after the first, in µs. */
+#define STORE_DELETE_US		5000
 /*
  * ST_MSG_PAGE (dashmsg.h): at most q->limit messages of q's conversation
  * from q->from, oldest first, within max_bytes of encoded messages (at
@@ -553,20 +555,22 @@ int store_msg_pages(struct store_txn *, const struct st_msg_pages_req *q,
     size_t max_bytes, struct st_msg_pages_rep *out);
 /*
  * ST_PURGE (ctlmsg.h): deletes up to max conversations whose updated_at
- * is before cutoff, oldest of each widget first; *more is 1 when some
- * are left. dry_run deletes nothing and counts them all.
+ * is before cutoff, oldest of each widget first, none more once deadline
+ * (proto_mono_us(); 0: none) has passed; *more is 1 when some are left.
+ * dry_run deletes nothing and counts them all.
  */
 int store_purge(struct store_txn *, uint64_t cutoff, uint32_t max,
-    int dry_run, uint32_t *n, int *more);
+    int dry_run, uint64_t deadline, uint32_t *n, int *more);
 /*
  * Each widget's retention (retention_days > 0, issue 22): up to max
  * conversations of every widget, whatever its organisation, whose last
  * activity is more than that many days before the store's now are
- * deleted (store_conv_delete), oldest of each widget first. *n how many,
+ * deleted (store_conv_delete), oldest of each widget first, none more
+ * once deadline (proto_mono_us(); 0: none) has passed. *n how many,
  * *more 1 when some are left.
  */
-int store_retention_sweep(struct store_txn *, uint32_t max, uint32_t *n,
-    int *more);
+int store_retention_sweep(struct store_txn *, uint32_t max,
+    uint64_t deadline, uint32_t *n, int *more);
 
 void store_chat_free(struct store_chat *);
 void store_list_free(struct store_list *);

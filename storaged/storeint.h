@@ -392,6 +392,15 @@ int fresh_hex_id(struct store_txn *, MDB_dbi, const char *prefix, char *out,
  */
 int backfill_begin(struct store_txn *, const char *key, MDB_dbi dbi,
     const char *work);
+/* 1 once deadline (proto_mono_us(); 0: never) has passed, else 0. */
+int store_past(uint64_t deadline);
+/*
+ * Conversations ids (n of 16 bytes) deleted in order (store_conv_delete),
+ * the first whatever the time, the next ones until deadline (store_past)
+ * has passed: how many were (all of them but on failure, t's error).
+ */
+uint32_t convs_delete(struct store_txn *, const uint8_t *ids, uint32_t n,
+    uint64_t deadline);
 /* db_put() of an index key whose value is the version byte alone. */
 void db_mark(struct store_txn *, MDB_dbi, const void *k, size_t klen,
     const char *what);

@@ -57,12 +57,13 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 	}
 	/* Then, in what the step has left, a deleted organisation's records. */
 	if (!out->more && t.err == 0) {
-		store_org_sweep(&t, max, &out->orgs, &more);
+		store_org_sweep(&t, max, t0 + budget_us, &out->orgs, &more);
 		out->more = more;
 	}
 	/* Then what is left of a deleted or erased contact. */
 	if (!out->more && t.err == 0) {
-		store_contact_gone_sweep(&t, max, &out->contacts, &more);
+		store_contact_gone_sweep(&t, max, t0 + budget_us,
+		    &out->contacts, &more);
 		out->more = more;
 	}
 	/* Then a deleted knowledge source's chunks. */
@@ -86,7 +87,8 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 	 */
 	if (!out->more && t.err == 0 && (W.retain_more ||
 	    t0 >= W.retain_next)) {
-		store_retention_sweep(&t, max, &out->retained, &W.retain_more);
+		store_retention_sweep(&t, max, t0 + budget_us, &out->retained,
+		    &W.retain_more);
 		W.retain_next = t0 + RETENTION_EVERY_US;
 		/* Those it deleted leave their messages to the next steps. */
 		out->more = W.retain_more || out->retained > 0;

@@ -424,6 +424,44 @@ test_steps(void **state)
 }
 
 /*
+ * Steps with no time (a budget of 0): each deletes one conversation of a
+ * deleted organisation and at most 64 messages (between two looks at
+ * the clock); they all go all the same.
+ */
+static void
+test_out_of_time(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_ID_HEX + 1], pub[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1];
+	char sess[32];
+	struct store_sweep o;
+	struct st_who b;
+	uint32_t i, steps = 0, orgs = 0;
+
+	b = who_org_new(f, &owner, "B");
+	widget_of(f, &b, wid, pub);
+	for (i = 0; i < 5; i++) {
+		snprintf(sess, sizeof(sess), "b-%u", i);
+		conv_big(f, wid, sess, 100, id);
+	}
+	assert_int_equal(request_who(f, &owner, PROTO_ST_ORG_DELETE,
+	    &(struct st_id_req){ b.org }, NULL, NULL), 0);
+	do {
+		assert_int_equal(sweep_step(f->st, SWEEP_BATCH, 0, &o), 0);
+		assert_true(o.msgs <= 64);
+		/* Its conversations one a step, then its other records. */
+		if (orgs < 5)
+			assert_true(o.orgs <= 1);
+		orgs += o.orgs;
+	} while (o.more && ++steps < 1000);
+	assert_false(o.more);
+	assert_true(steps >= 5 + 500 / 64);
+	assert_int_equal(db_entries(f, "convs"), 0);
+	assert_int_equal(db_entries(f, "msgs"), 0);
+	assert_int_equal(db_entries(f, "msgs_gone"), 0);
+}
+
+/*
  * ST_CONV_DELETE removes at most STORE_DELETE_MSGS of its messages, the
  * conversation out of reach at once; the sweep removes the rest.
  */
@@ -465,6 +503,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_steps, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_request, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_time, setup,
 		    fix_teardown),
 	};
 	const char *s;

@@ -261,7 +261,7 @@ test_erase_resumes(void **state)
 	assert_int_equal(db_entries(f, "contact_convs"), 6 + 1);
 	while (more && steps < 100) {
 		store_begin(f->st, &t, 0);
-		assert_int_equal(store_contact_gone_sweep(&t, 2, &n, &more), 0);
+		assert_int_equal(store_contact_gone_sweep(&t, 2, 0, &n, &more), 0);
 		assert_true(n <= 2);
 		assert_int_equal(store_commit(&t), 0);
 		steps++;
@@ -353,7 +353,7 @@ sweep_all(struct fix *f)
 
 	while (more && steps++ < 1000) {
 		store_begin(f->st, &t, 0);
-		assert_int_equal(store_contact_gone_sweep(&t, 256, &n, &more),
+		assert_int_equal(store_contact_gone_sweep(&t, 256, 0, &n, &more),
 		    0);
 		assert_int_equal(store_commit(&t), 0);
 	}
@@ -581,7 +581,7 @@ test_retention(void **state)
 
 	while (more && steps++ < 100) {
 		store_begin(f->st, &t, 0);
-		assert_int_equal(store_retention_sweep(&t, 2, &n, &more), 0);
+		assert_int_equal(store_retention_sweep(&t, 2, 0, &n, &more), 0);
 		assert_int_equal(store_commit(&t), 0);
 		assert_true(n <= 2);
 		total += n;
@@ -600,7 +600,7 @@ test_retention(void **state)
 	/* Nothing is old enough now; a day later, nothing more either. */
 	fake_now += 86400000ull;
 	store_begin(f->st, &t, 0);
-	assert_int_equal(store_retention_sweep(&t, 2, &n, &more), 0);
+	assert_int_equal(store_retention_sweep(&t, 2, 0, &n, &more), 0);
 	assert_int_equal(store_commit(&t), 0);
 	assert_int_equal(n, 0);
 	assert_false(more);

@@ -153,7 +153,7 @@ test_swept(void **state)
 	    &(struct st_id_req){ ob.org }, NULL, NULL), 0);
 	while (more && steps++ < 20) {
 		store_begin(f->st, &t, 0);
-		assert_int_equal(store_org_sweep(&t, 1, &n, &more), 0);
+		assert_int_equal(store_org_sweep(&t, 1, 0, &n, &more), 0);
 		assert_int_equal(store_commit(&t), 0);
 	}
 	assert_false(more);

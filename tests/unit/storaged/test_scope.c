@@ -1057,7 +1057,7 @@ test_org_delete_sweep(void **state)
 	/* The sweep, two records a step. */
 	while (more && steps < 100) {
 		store_begin(f->st, &t, 0);
-		assert_int_equal(store_org_sweep(&t, 2, &n, &more), 0);
+		assert_int_equal(store_org_sweep(&t, 2, 0, &n, &more), 0);
 		assert_true(n <= 2);
 		assert_int_equal(store_commit(&t), 0);
 		steps++;
