@@ -15,7 +15,9 @@
  * a deleted or erased contact (store_contact_gone_sweep), and, once a
  * minute, the conversations past their widget's retention
  * (store_retention_sweep); last, the conversations stored before the
- * reports, counted in (store_report_backfill).
+ * reports, counted in (store_report_backfill). The three that delete
+ * conversations stop, as the messages' removal does, once the step's
+ * SWEEP_BUDGET_US have passed.
  */
 #include <string.h>
 
