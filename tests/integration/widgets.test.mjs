@@ -566,6 +566,7 @@ describe('a contact\'s conversations, paged', () => {
   });
   after(async () => {
     if (p) await p.stop();
+    assert.deepEqual(p.problems, []);
   });
 
   // One visitor leaves its email, then has N conversations in all: each

@@ -29,16 +29,8 @@
 #include "test_fixture.h"
 #include "test_who.h"
 
-#define DBS_MAX	128
-
 /* The scenarios' size: PARLEY_CONVGONE_CONVS, PARLEY_CONVGONE_MSGS. */
 static uint32_t nconvs = 8, nmsgs = 3000;
-
-struct counts {
-	size_t n;
-	char name[DBS_MAX][32];
-	size_t entries[DBS_MAX];
-};
 
 static const struct st_who owner = { .kind = ST_WHO_KEY, .id = "install",
     .org = ST_ORG_DEFAULT, .role = ST_ROLE_OWNER };
@@ -49,73 +41,6 @@ setup(void **state)
 	fix_setup(state, "/tmp/parley-convgone-XXXXXX", 1);
 	fix_reopen_map(*state, 1024);
 	return 0;
-}
-
-/* Every named database's entries. */
-static void
-counts_take(struct fix *f, struct counts *c)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_dbi main, dbi;
-	MDB_val k, v;
-	MDB_stat ms;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	store_close(f->st);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, DBS_MAX), 0);
-	assert_int_equal(mdb_env_set_mapsize(env, 1024ull << 20), 0);
-	assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main), 0);
-	assert_int_equal(mdb_cursor_open(txn, main, &cur), 0);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		assert_true(c->n < DBS_MAX && k.mv_size < 32);
-		memcpy(c->name[c->n], k.mv_data, k.mv_size);
-		assert_int_equal(mdb_dbi_open(txn, c->name[c->n], 0, &dbi), 0);
-		assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
-		c->entries[c->n++] = ms.ms_entries;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	f->st = NULL;
-	fix_reopen_map(f, 1024);
-}
-
-static size_t
-count_of(const struct counts *c, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		if (strcmp(c->name[i], name) == 0)
-			return c->entries[i];
-	fail_msg("no database %s", name);
-	return 0;
-}
-
-/* Every database has a's entries but those named in skip (NULL-ended). */
-static void
-counts_same(const struct counts *a, const struct counts *b,
-    const char *const *skip)
-{
-	size_t i, j;
-
-	for (i = 0; i < a->n; i++) {
-		for (j = 0; skip[j] != NULL; j++)
-			if (strcmp(skip[j], a->name[i]) == 0)
-				break;
-		if (skip[j] != NULL)
-			continue;
-		if (count_of(b, a->name[i]) != a->entries[i])
-			fail_msg("%s: %zu entries, %zu before", a->name[i],
-			    count_of(b, a->name[i]), a->entries[i]);
-	}
 }
 
 /* Conversation id (hex) given n messages, in one transaction. */
@@ -257,7 +182,7 @@ test_retention(void **state)
 	widget_of(f, &owner, wid, pub);
 	fake_now = T0 + 40 * 86400000ull;
 	conv_big(f, wid, "recent", 3, keep);
-	counts_take(f, &before);
+	fix_counts_take(f, &before, 1024);
 	fake_now = T0;
 	for (i = 0; i < nconvs; i++) {
 		snprintf(sess, sizeof(sess), "old-%u", i);
@@ -281,7 +206,7 @@ test_retention(void **state)
 	}
 	free(ids);
 	assert_false(conv_gone(f, keep));
-	counts_take(f, &after);
+	fix_counts_take(f, &after, 1024);
 	counts_same(&before, &after, counters);
 }
 
@@ -298,7 +223,7 @@ test_org(void **state)
 
 	widget_of(f, &owner, wid, NULL);
 	conv_big(f, wid, "kept", 3, id);
-	counts_take(f, &before);
+	fix_counts_take(f, &before, 1024);
 	b = who_org_new(f, &owner, "B");
 	widget_of(f, &b, bwid, NULL);
 	for (i = 0; i < nconvs; i++) {
@@ -309,7 +234,7 @@ test_org(void **state)
 	    &(struct st_id_req){ b.org }, NULL, NULL), 0);
 	sweep_all(f, "organisation", &steps);
 	assert_true(conv_gone(f, id));
-	counts_take(f, &after);
+	fix_counts_take(f, &after, 1024);
 	counts_same(&before, &after, counters);
 }
 
@@ -331,7 +256,7 @@ test_contact(void **state)
 
 	fix_widget_wid(f, "Shop", wid);
 	fix_ws_turn(f, wid, 200, "the control visitor");
-	counts_take(f, &before);
+	fix_counts_take(f, &before, 1024);
 	for (tb = 1; tb <= nconvs && tb < 200; tb++) {
 		fix_ws_turn(f, wid, tb, "hello");
 		fix_contact_submit(f, wid, tb, "", "big@example.com", "", cid);
@@ -355,7 +280,7 @@ test_contact(void **state)
 	for (i = 0; i < p.n; i++)
 		assert_true(conv_gone(f, p.convs[i].id));
 	st_rep_free(PROTO_ST_CONTACT_CONVS, &p);
-	counts_take(f, &after);
+	fix_counts_take(f, &after, 1024);
 	counts_same(&before, &after, counters);
 }
 
@@ -398,7 +323,7 @@ test_steps(void **state)
 
 	widget_of(f, &owner, wid, NULL);
 	conv_big(f, wid, "kept", 3, keep);
-	counts_take(f, &before);
+	fix_counts_take(f, &before, 1024);
 	b = who_org_new(f, &owner, "B");
 	widget_of(f, &b, bwid, NULL);
 	for (i = 0; i < 3; i++) {
@@ -442,7 +367,7 @@ test_steps(void **state)
 	for (i = 0; i < 3; i++)
 		assert_true(conv_gone(f, ids[i]));
 	assert_false(conv_gone(f, keep));
-	counts_take(f, &after);
+	fix_counts_take(f, &after, 1024);
 	counts_same(&before, &after, counters);
 }
 

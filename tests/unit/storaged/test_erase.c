@@ -31,85 +31,10 @@
 #include "test_who.h"
 #include "widgetmsg.h"
 
-#define DBS_MAX	128
-
-/* Every named database's entries. */
-struct counts {
-	size_t n;
-	char name[DBS_MAX][32];
-	size_t entries[DBS_MAX];
-};
-
 static int
 setup(void **state)
 {
 	return fix_setup(state, "/tmp/parley-erase-XXXXXX", 1);
-}
-
-static void
-counts_take(struct fix *f, struct counts *c)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_dbi main, dbi;
-	MDB_val k, v;
-	MDB_stat ms;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	env_open(f, &env);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main), 0);
-	assert_int_equal(mdb_cursor_open(txn, main, &cur), 0);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		assert_true(c->n < DBS_MAX && k.mv_size < 32);
-		memcpy(c->name[c->n], k.mv_data, k.mv_size);
-		assert_int_equal(mdb_dbi_open(txn, c->name[c->n], 0, &dbi), 0);
-		assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
-		c->entries[c->n++] = ms.ms_entries;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	fix_reopen(f);
-}
-
-/*
- * Every database has the entries it had in a, but for the ones named in
- * skip (NULL-ended): counters that only grow, not the visitor's data.
- */
-static void
-counts_same(const struct counts *a, const struct counts *b,
-    const char *const *skip)
-{
-	size_t i, j;
-
-	assert_int_equal(a->n, b->n);
-	for (i = 0; i < a->n; i++) {
-		assert_string_equal(a->name[i], b->name[i]);
-		for (j = 0; skip[j] != NULL; j++)
-			if (strcmp(skip[j], a->name[i]) == 0)
-				break;
-		if (skip[j] != NULL)
-			continue;
-		if (a->entries[i] != b->entries[i])
-			fail_msg("%s: %zu entries, %zu before", a->name[i],
-			    b->entries[i], a->entries[i]);
-	}
-}
-
-static size_t
-count_of(const struct counts *c, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		if (strcmp(c->name[i], name) == 0)
-			return c->entries[i];
-	fail_msg("no database %s", name);
-	return 0;
 }
 
 /*
@@ -174,7 +99,7 @@ populate(struct fix *f, char wid[ST_WID_ARG_MAX + 1], char id[ST_ID_HEX + 1],
 	fix_widget_wid(f, "Shop", wid);
 	fix_ws_turn(f, wid, 9, "the control visitor");
 	fix_contact_submit(f, wid, 9, "Kim", "kim@example.com", "", keep);
-	counts_take(f, before);
+	fix_counts_take(f, before, 64);
 	fix_ws_turn(f, wid, 1, "my plan is BLUEBERRY");
 	fix_contact_submit(f, wid, 1, "Zed Quux", "zed@example.com", "+1 555 000 1111",
 	    id);
@@ -202,7 +127,7 @@ test_erase_all(void **state)
 	/* Visitor 1's second conversation (issue 26) and its list go too. */
 	new_conv(f, wid, 1);
 	fix_ws_turn(f, wid, 1, "a second conversation");
-	counts_take(f, &mid);
+	fix_counts_take(f, &mid, 64);
 	assert_int_equal(count_of(&mid, "convs"), count_of(&before, "convs") +
 	    3);
 	assert_int_equal(count_of(&mid, "wsess_convs"),
@@ -212,7 +137,7 @@ test_erase_all(void **state)
 	assert_int_equal(count_of(&mid, "contact_phone"), 1);
 
 	assert_int_equal(erase(f, id, 1, &err), 1);
-	counts_take(f, &after);
+	fix_counts_take(f, &after, 64);
 	counts_same(&before, &after, counters);
 	assert_int_equal(count_of(&after, "contact_gone"), 0);
 	assert_int_equal(erase(f, id, 1, &err), -1);
@@ -269,7 +194,7 @@ test_erase_resumes(void **state)
 	assert_false(more);
 	assert_true(steps >= 4);
 	msgs_drain(f);
-	counts_take(f, &after);
+	fix_counts_take(f, &after, 64);
 	/* Visitors 20 to 25's sessions are the contact's too: all gone. */
 	counts_same(&before, &after, counters);
 }
@@ -287,9 +212,9 @@ test_delete_unlinks(void **state)
 	int err;
 
 	populate(f, wid, id, keep, &before);
-	counts_take(f, &mid);
+	fix_counts_take(f, &mid, 64);
 	assert_int_equal(erase(f, id, 0, &err), 1);
-	counts_take(f, &after);
+	fix_counts_take(f, &after, 64);
 	assert_int_equal(count_of(&after, "contacts"), 1);
 	assert_int_equal(count_of(&after, "contact_email"), 1);
 	assert_int_equal(count_of(&after, "contact_phone"), 0);
@@ -564,7 +489,7 @@ test_retention(void **state)
 	fix_ws_turn(f, other, 9, "another widget's, as old");
 	fake_now += 31 * 86400000ull;
 	fix_ws_turn(f, wid, 10, "a recent conversation");
-	counts_take(f, &before);
+	fix_counts_take(f, &before, 64);
 
 	memset(&u, 0, sizeof(u));
 	st_widget_defaults(&u.w);
@@ -590,7 +515,7 @@ test_retention(void **state)
 	assert_int_equal(total, 5);
 	assert_true(steps >= 3);
 	msgs_drain(f);
-	counts_take(f, &after);
+	fix_counts_take(f, &after, 64);
 	assert_int_equal(count_of(&after, "convs"), count_of(&before, "convs") -
 	    5);
 	assert_int_equal(count_of(&after, "msgs"), count_of(&before, "msgs") -

@@ -155,6 +155,78 @@ env_open(struct fix *f, MDB_env **env)
 	assert_int_equal(mdb_env_open(*env, f->dir, 0, 0600), 0);
 }
 
+/* Every named database's entries (fix_counts_take). */
+#define FIX_DBS_MAX	128
+struct counts {
+	size_t n;
+	char name[FIX_DBS_MAX][32];
+	size_t entries[FIX_DBS_MAX];
+};
+
+/* The store closed, each database's entries counted, then opened again (mb). */
+static inline void
+fix_counts_take(struct fix *f, struct counts *c, size_t mb)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_dbi main, dbi;
+	MDB_val k, v;
+	MDB_stat ms;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main), 0);
+	assert_int_equal(mdb_cursor_open(txn, main, &cur), 0);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		assert_true(c->n < FIX_DBS_MAX && k.mv_size < 32);
+		memcpy(c->name[c->n], k.mv_data, k.mv_size);
+		assert_int_equal(mdb_dbi_open(txn, c->name[c->n], 0, &dbi), 0);
+		assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
+		c->entries[c->n++] = ms.ms_entries;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	fix_reopen_map(f, mb);
+}
+
+/* The entries of database name in c (a failure when there is none). */
+static inline size_t
+count_of(const struct counts *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->name[i], name) == 0)
+			return c->entries[i];
+	fail_msg("no database %s", name);
+	return 0;
+}
+
+/* The same databases, each with a's entries in b but those named in skip (NULL-ended). */
+static inline void
+counts_same(const struct counts *a, const struct counts *b,
+    const char *const *skip)
+{
+	size_t i, j;
+
+	assert_int_equal(a->n, b->n);
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; skip[j] != NULL; j++)
+			if (strcmp(skip[j], a->name[i]) == 0)
+				break;
+		if (skip[j] != NULL)
+			continue;
+		if (count_of(b, a->name[i]) != a->entries[i])
+			fail_msg("%s: %zu entries, %zu before", a->name[i],
+			    count_of(b, a->name[i]), a->entries[i]);
+	}
+}
+
 /* Entries of a named database. */
 static inline size_t
 db_entries(struct fix *f, const char *db)
