@@ -220,7 +220,7 @@ export const endpoints = {
   reports: (p) => `/v1/admin/reports${qs(p)}`,
   reportsCsvUrl: (p) => `/v1/admin/reports.csv${qs(withOrg(p))}`,
   contacts: (p) => `/v1/admin/contacts${qs(p)}`,
-  contact: (id) => `/v1/admin/contacts/${enc(id)}`,
+  contact: (id, p) => `/v1/admin/contacts/${enc(id)}${qs(p || {})}`,
   contactErase: (id) => `/v1/admin/contacts/${enc(id)}?erase=all`,
   contactExportUrl: (id) => `/v1/admin/contacts/${enc(id)}/export${qs(withOrg({}))}`,
   exportUrl: (p) => `/v1/admin/export${qs(withOrg(p))}`,

@@ -9,6 +9,9 @@ import {
 import { convRow, convTable } from './conversations.js';
 
 const PAGE = 25;
+// A contact's conversations a page: the API's most (and what it answers
+// without a limit).
+const CONV_PAGE = 200;
 
 function contactName(c) {
   return c.name || c.email || c.phone || 'Unnamed contact';
@@ -109,7 +112,7 @@ export async function renderDetail(main, ctx, id) {
   let widgets;
   try {
     [c, widgets] = await Promise.all([
-      api(endpoints.contact(id), { signal: ctx.signal }),
+      api(endpoints.contact(id, { limit: CONV_PAGE }), { signal: ctx.signal }),
       loadWidgets(ctx),
     ]);
   } catch (e) {
@@ -131,25 +134,67 @@ export async function renderDetail(main, ctx, id) {
     row('Updated', timeEl(c.updated_at), 'contact-updated')));
   if (roleAtLeast(sessionRole(ctx), 'admin')) main.append(...dataActions(ctx, id, c));
 
-  const convs = Array.isArray(c.conversations) ? c.conversations : [];
-  main.append(h('h2', null, 'Conversations'));
-  if (convs.length === 0) {
-    main.append(h('p', { class: 'empty', 'data-testid': 'contact-conversations-empty' }, 'No conversations.'));
-    return;
-  }
-  const names = widgetNames(widgets);
+  main.append(...conversationsSection(ctx, id, c, widgetNames(widgets)));
+}
+
+/*
+ * The contact's conversations, newest activity first: the first page came
+ * with the contact; "Load more" asks for the next one with its cursor
+ * (conversationsNextCursor) and appends it, hidden on the last page. The
+ * count is all of them (conversationsTotal). Returns the section's elements.
+ */
+function conversationsSection(ctx, id, c, names) {
+  const count = h('p', { class: 'count', 'data-testid': 'contact-conversations-count', 'aria-live': 'polite' });
+  const status = h('p', { class: 'list-status', 'data-testid': 'list-status', 'aria-live': 'polite' });
+  const error = viewError(null, { hidden: true });
+  const empty = h('p', { class: 'empty', 'data-testid': 'contact-conversations-empty', hidden: true }, 'No conversations.');
+  const note = h('p', { class: 'hint', 'data-testid': 'contact-unverified-note', hidden: true },
+    'Conversations marked Unverified come from a visitor who gave this contact\'s email or phone; ' +
+    'the contact was not changed. What they submitted is shown beside it.');
   const { table, tbody } = convTable('This contact\'s conversations, newest activity first', 'contact-conversations');
-  for (const conv of convs) {
-    const tr = convRow(conv, names);
-    if (conv.contactVerified === false) markUnverified(tr, conv, c);
-    tbody.append(tr);
+  const wrap = h('div', { class: 'table-wrap', hidden: true }, table);
+  const more = h('button', { type: 'button', class: 'btn', 'data-testid': 'load-more', hidden: true }, 'Load more');
+  const seen = new Set();
+  let cursor = '';
+
+  // A page of the contact's answer: its conversations appended (each once),
+  // the count and "Load more" as it says. The first appended row, or null.
+  function show(data) {
+    let first = null;
+    for (const conv of Array.isArray(data.conversations) ? data.conversations : []) {
+      const cid = String(conv._id || '');
+      if (seen.has(cid)) continue;
+      seen.add(cid);
+      const tr = convRow(conv, names);
+      if (conv.contactVerified === false) {
+        markUnverified(tr, conv, c);
+        note.hidden = false;
+      }
+      tbody.append(tr);
+      if (!first) first = tr;
+    }
+    const total = Math.max(Number(data.conversationsTotal) || 0, seen.size);
+    count.textContent = plural(total, 'conversation', 'conversations');
+    status.textContent = seen.size && seen.size < total
+      ? `Showing ${seen.size.toLocaleString()} of ${total.toLocaleString()}.` : '';
+    wrap.hidden = seen.size === 0;
+    empty.hidden = seen.size !== 0;
+    cursor = data.conversationsNextCursor || '';
+    return first;
   }
-  if (convs.some((conv) => conv.contactVerified === false)) {
-    main.append(h('p', { class: 'hint', 'data-testid': 'contact-unverified-note' },
-      'Conversations marked Unverified come from a visitor who gave this contact\'s email or phone; ' +
-      'the contact was not changed. What they submitted is shown beside it.'));
-  }
-  main.append(h('div', { class: 'table-wrap' }, table));
+
+  more.addEventListener('click', async () => {
+    const data = await loadPage(endpoints.contact(id, { limit: CONV_PAGE, cursor }), { signal: ctx.signal, more, error });
+    if (!data) return;
+    const first = show(data);
+    if (moreDone(more, cursor) && first) {
+      first.cells[0].tabIndex = -1; // the focus stays on what was loaded, not the page's top
+      first.cells[0].focus();
+    }
+  });
+  show(c);
+  more.hidden = !cursor;
+  return [h('h2', null, 'Conversations'), count, error, status, note, wrap, empty, h('div', { class: 'more' }, more)];
 }
 
 /*
@@ -163,7 +208,8 @@ function dataActions(ctx, id, c) {
   exp.className = 'btn';
   const erase = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'contact-erase' }, 'Erase all data');
   erase.addEventListener('click', async () => {
-    const n = Array.isArray(c.conversations) ? c.conversations.length : 0;
+    const listed = Array.isArray(c.conversations) ? c.conversations.length : 0;
+    const n = Math.max(Number(c.conversationsTotal) || 0, listed);
     const ok = await confirmDialog({
       title: 'Erase all of this contact\'s data?',
       message: `The contact "${contactName(c)}", its ${plural(n, 'conversation', 'conversations')} with every message, ` +

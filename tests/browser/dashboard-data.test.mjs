@@ -6,10 +6,13 @@
 // the export downloads parsed and compared with the stored rows; visitor,
 // model and contact text carrying HTML/JS rendered as text (no dialog, no
 // CSP violation, no console error), a claimed contact's conversation marked
-// Unverified with the claimant's values as text; axe-core on every page in light and
+// Unverified with the claimant's values as text; a contact with 205
+// conversations paged with "Load more" (the count of all, each once, a
+// failed page said); axe-core on every page in light and
 // dark; a phone-sized screenshot of each page without horizontal scroll;
 // the keyboard path to the first conversation.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
@@ -25,6 +28,7 @@ import {
 import { Visitor } from '../integration/lib/wsclient.mjs';
 
 const BULK = 1050;
+const CONTACT_PAGE = 200;   // a contact's conversations the page shows at first (the API's most)
 const XSS_VISITOR = '<img src=x onerror=alert("visitor")><script>alert("s")</script> <a href="javascript:alert(1)">click</a>';
 const XSS_REPLY = '<img src=x onerror=alert("model")><b onclick=alert(2)>bold</b> [x](javascript:alert(3))';
 const XSS_NAME = '<img src=x onerror=alert("name")>Eve';
@@ -344,6 +348,90 @@ describe('dashboard conversations and contacts in Chromium', { timeout: SUITE_TI
       assert.equal(await page.locator(`[data-testid="conv-row"][data-id="${victim}"]`).count(), 0, 'not listed');
       assert.equal((await admin('GET', `/v1/admin/conversations/${victim}`)).status, 404, 'deleted');
       await assertClean(page, log, 'delete');
+    } finally { await ctx.close(); }
+  });
+
+  // A contact with more conversations than the page's one answer (the
+  // API's most, 200): the count is all of them, "Load more" asks with the
+  // cursor and appends the rest, each once in the API's order, and goes
+  // at the end; a page that fails says so and keeps the button.
+  test('a contact with more conversations than a page: the count, "Load more" to the end', async () => {
+    const N = CONTACT_PAGE + 5;
+    const t0 = Date.now();
+    const r = await admin('POST', '/v1/admin/widgets', { name: 'Many conversations', contact_info_mode: 'optional', collect_email: true });
+    assert.equal(r.status, 201, r.text);
+    // One signed-in user of the site (a verified identity) in several
+    // sessions at once, 25 conversations each (a socket may ask for 30
+    // new ones a minute): all of them linked to its contact.
+    const secret = (await admin('POST', `/v1/admin/widgets/${r.json.widget_id}/identity-secret`)).json.identity_secret;
+    assert.match(secret || '', /^[0-9a-f]{64}$/);
+    const user = `many-${Date.now()}`;
+    const email = `${user}@example.com`;
+    const hash = crypto.createHmac('sha256', secret).update(user).digest('hex');
+    await pool(Array.from({ length: Math.ceil(N / 25) }, (_, j) => j), 4, async (j) => {
+      const v = await Visitor.open(stack.parley, r.json.widget_id);
+      try {
+        await v.next('session');
+        v.send({ type: 'identify', id: user, email, hash });
+        assert.equal((await v.next('identity')).verified, true);
+        for (let i = j * 25; i < Math.min(N, (j + 1) * 25); i++) {
+          if (i > j * 25) {
+            v.send({ type: 'new_conversation' });
+            await v.next('conversation_new');
+          }
+          await v.turn(`conversation ${i}`);
+        }
+      } finally { await v.close(); }
+    });
+    const cid = (await admin('GET', '/v1/admin/contacts?limit=200')).json.contacts.find((c) => c.email === email).id;
+    // The API's order, page by page.
+    const want = [];
+    for (let cursor = '', i = 0; i === 0 || cursor; i++) {
+      assert.ok(i < 10, 'the pages end');
+      const pg = await admin('GET', `/v1/admin/contacts/${cid}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(pg.status, 200, pg.text);
+      assert.equal(pg.json.conversationsTotal, N);
+      want.push(...pg.json.conversations.map((c) => c._id));
+      cursor = pg.json.conversationsNextCursor;
+    }
+    assert.equal(new Set(want).size, N);
+    console.log(`# ${N} conversations of one contact in ${Date.now() - t0} ms`);
+
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/contacts/${cid}`, '[data-testid="contact-conversations"] [data-testid="conv-row"]');
+      const rows = () => page.$$eval('[data-testid="contact-conversations"] [data-testid="conv-row"]',
+        (els) => els.map((e) => e.getAttribute('data-id')));
+      assert.equal(await page.textContent('[data-testid="contact-conversations-count"]'), `${N} conversations`);
+      assert.deepEqual(await rows(), want.slice(0, CONTACT_PAGE), 'the first page');
+      assert.equal(await page.textContent('[data-testid="list-status"]'), `Showing ${CONTACT_PAGE} of ${N}.`);
+      assert.ok(await page.isVisible('[data-testid="load-more"]'), '"Load more" while there is more');
+
+      // The next page fails once: said in the page's alert, the button kept.
+      let failed = 0;
+      const pageUrl = new RegExp(`/v1/admin/contacts/${cid}\\?.*cursor=`);
+      await page.route(pageUrl, (route) => {
+        failed++;
+        return route.fulfill({ status: 500, contentType: 'application/json', body: '{"error":"Storage <b>down</b>"}' });
+      });
+      await page.click('[data-testid="load-more"]');
+      await page.waitForSelector('[data-testid="view-error"]', { state: 'visible' });
+      assert.equal(failed, 1);
+      assert.equal(await page.textContent('[data-testid="view-error"]'), 'Storage <b>down</b>', 'as text');
+      assert.ok(await page.isVisible('[data-testid="load-more"]'), 'kept after a failure');
+      assert.equal((await rows()).length, CONTACT_PAGE, 'nothing appended');
+      await page.unroute(pageUrl);
+
+      await page.click('[data-testid="load-more"]');
+      await page.waitForSelector('[data-testid="load-more"]', { state: 'hidden' });
+      assert.deepEqual(await rows(), want, 'every conversation once, in the API\'s order');
+      assert.ok(await page.isHidden('[data-testid="view-error"]'), 'the alert gone');
+      assert.equal(await page.textContent('[data-testid="contact-conversations-count"]'), `${N} conversations`);
+      assert.equal(await page.textContent('[data-testid="list-status"]'), '');
+      assert.ok(log.requests.some((u) => new URL(u).pathname === `/v1/admin/contacts/${cid}` &&
+        new URL(u).searchParams.get('cursor')), 'the next page asked with its cursor');
+      await assertClean(page, log, 'contact paged', { allowConsole: /status of 500/ });
     } finally { await ctx.close(); }
   });
 
