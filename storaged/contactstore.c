@@ -1234,14 +1234,14 @@ gone_first(struct store_txn *t, struct gone *g)
 }
 
 /*
- * One bounded step of g: its next max links ended, none more once
- * deadline (store_past) has passed, then, when that was the last of
- * them, the next GONE_SESS_SCAN visitor sessions; the last step deletes
- * its entry.
+ * One bounded step of g: its next max links ended, none more past the
+ * first min once deadline (store_past) has passed, then, when that was
+ * the last of them, the next GONE_SESS_SCAN visitor sessions; the last
+ * step deletes its entry.
  * *n the conversations ended, *left 1 while work is left. 0, or t's error.
  */
 static int
-gone_step(struct store_txn *t, struct gone *g, uint32_t max,
+gone_step(struct store_txn *t, struct gone *g, uint32_t max, uint32_t min,
     uint64_t deadline, uint32_t *n, int *left)
 {
 	char hex[ST_ID_HEX + 1];
@@ -1256,7 +1256,7 @@ gone_step(struct store_txn *t, struct gone *g, uint32_t max,
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	t->org = NULL;	/* its conversations, whoever asked */
 	if (links_of(t, g->id, links, max, &got) == 0)
-		for (; *n < got && !t->err && (*n == 0 ||
+		for (; *n < got && !t->err && (*n < min ||
 		    !store_past(deadline)); (*n)++)
 			link_end(t, links + (size_t)*n * CC_KEY_LEN, g->erase);
 	free(links);
@@ -1282,7 +1282,7 @@ store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
 	struct st_contact c;
 	struct gone g;
 	uint32_t n;
-	int left, more;
+	int left;
 
 	if (t->err)
 		return t->err;
@@ -1298,11 +1298,11 @@ store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
 	outbox_contact_gone(t, g.id);
 	store_mail_contact_gone(t, g.id);
 	gone_save(t, &g);
-	/* Done once the deleted conversations' messages are gone too. */
-	if (gone_step(t, &g, max, proto_mono_us() + STORE_DELETE_US, &n,
-	    &left) == 0 &&
-	    store_msgs_gone_sweep(t, STORE_DELETE_MSGS, 0, &n, &more) == 0)
-		*done = !left && !more;
+	/* Done once its deleted conversations' messages are gone too. */
+	t->msgs_now = STORE_DELETE_MSGS;
+	if (gone_step(t, &g, max, STORE_DELETE_MIN,
+	    proto_mono_us() + STORE_DELETE_US, &n, &left) == 0)
+		*done = !left && !t->msgs_left;
 	return t->err;
 }
 
@@ -1319,7 +1319,7 @@ store_contact_gone_sweep(struct store_txn *t, uint32_t max,
 		return t->err;
 	if ((rc = gone_first(t, &g)) <= 0)
 		return t->err;
-	if (gone_step(t, &g, max, deadline, n, &left) == 0)
+	if (gone_step(t, &g, max, 1, deadline, n, &left) == 0)
 		*more = 1;	/* this one again, or the next */
 	return t->err;
 }

@@ -90,14 +90,14 @@ int store_org_contacts_sweep(struct store_txn *, const char *org,
 /*
  * ST_CONTACT_ERASE (issue 22): the contact leaves every answer at once
  * (record, email and phone keys) and is noted in contact_gone; then, in
- * steps of at most max conversations (the first step's: as many as
- * STORE_DELETE_US gives time for), every conversation linked to it is
- * deleted with its messages and every visitor session naming it with its
+ * steps of at most max conversations (the first step's: STORE_DELETE_MIN,
+ * then as many as STORE_DELETE_US gives time for), every conversation
+ * linked to it is deleted with its messages and every visitor session naming it with its
  * claims (erase), or they are kept and unlinked (!erase). The first step
- * runs here, then at most STORE_DELETE_MSGS messages of the deleted
- * conversations are removed (store_msgs_gone_sweep); *done 1 when that
- * finished it and no deleted conversation's message is left, else the
- * sweep goes on (store_contact_gone_sweep, store_msgs_gone_sweep).
+ * runs here, with at most STORE_DELETE_MSGS messages of the conversations
+ * it deletes (t->msgs_now); *done 1 when that finished it and none of
+ * them left messages for the sweep, else the sweep goes on
+ * (store_contact_gone_sweep, store_msgs_gone_sweep).
  * Another organisation's contact is not found.
  */
 #define CONTACT_ERASE_STEP	256	/* conversations ST_CONTACT_ERASE ends */

@@ -621,7 +621,7 @@ store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
 		*n = found > UINT32_MAX ? UINT32_MAX : (uint32_t)found;
 	if (!t->err && !dry_run) {
 		done = convs_delete(t, ids[0], found > max ? max :
-		    (uint32_t)found, deadline);
+		    (uint32_t)found, STORE_DELETE_MIN, deadline);
 		*more = found > done;
 		if (!t->err)
 			*n = done;
@@ -633,21 +633,47 @@ store_purge(struct store_txn *t, uint64_t cutoff, uint32_t max, int dry_run,
 }
 
 /*
+ * Expired conversations passed over in one retention look of a widget
+ * (snoozed to wake after the cutoff): each look reads them again, so a
+ * bound; more of them hold the ones behind them until they wake.
+ */
+#define RETAIN_SKIP_MAX	1024
+
+/*
+ * 1 when conversation id is snoozed until cutoff or later: retention
+ * counts its waking as activity, so a person who snoozed it finds it
+ * when it wakes. 0 otherwise, -1 t failed.
+ */
+static int
+snoozed_past(struct store_txn *t, const uint8_t id[ID_LEN], uint64_t cutoff)
+{
+	struct st_conv c;
+	int rc, late;
+
+	if ((rc = conv_load(t, id, &c)) != 0)
+		return rc < 0 ? -1 : 0;
+	late = c.conv_state == ST_STATE_SNOOZED && c.snoozed_until >= cutoff;
+	st_conv_free(&c);
+	return late;
+}
+
+/*
  * Up to max of widget w's conversations last active before cutoff
  * deleted, oldest first, none more once deadline (store_past) has
- * passed: *n of them, *more 1 when some are left.
+ * passed: *n of them, *more 1 when some are left. One snoozed to wake
+ * after cutoff is kept (snoozed_past), RETAIN_SKIP_MAX of them a look.
  */
 static void
 widget_expired(struct store_txn *t, const struct st_widget *w,
     uint64_t cutoff, uint32_t max, uint64_t deadline, uint32_t *n,
     int *more)
 {
-	uint8_t (*ids)[ID_LEN], probe[INDEX_PREFIX_MAX];
+	uint8_t (*ids)[ID_LEN], probe[INDEX_PREFIX_MAX], *id;
 	size_t plen = act_prefix(probe, w->org, w->id);
-	uint32_t found = 0, done;
+	uint32_t found = 0, skipped = 0, done;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc;
+	int rc, late;
 
 	*n = 0;
 	*more = 0;
@@ -663,14 +689,22 @@ widget_expired(struct store_txn *t, const struct st_widget *w,
 	k.mv_size = plen;
 	k.mv_data = probe;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && found <= max && k.mv_size == plen + ACT_KEY_LEN &&
+	while (rc == 0 && found <= max && skipped < RETAIN_SKIP_MAX &&
+	    k.mv_size == plen + ACT_KEY_LEN &&
 	    memcmp(k.mv_data, probe, plen) == 0 &&
 	    proto_get_be64((uint8_t *)k.mv_data + plen) < cutoff) {
-		memcpy(ids[found++], (uint8_t *)k.mv_data + plen + 8, ID_LEN);
+		id = (uint8_t *)k.mv_data + plen + 8;
+		if ((late = snoozed_past(t, id, cutoff)) < 0)
+			break;
+		if (late)
+			skipped++;
+		else
+			memcpy(ids[found++], id, ID_LEN);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
-	done = convs_delete(t, ids[0], found > max ? max : found, deadline);
+	done = t->err ? 0 :
+	    convs_delete(t, ids[0], found > max ? max : found, 1, deadline);
 	*more = found > done;
 	free(ids);
 	if (!t->err)

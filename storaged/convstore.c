@@ -1108,6 +1108,27 @@ store_msgs_gone_sweep(struct store_txn *t, uint32_t max, uint64_t deadline,
 	return t->err;
 }
 
+/*
+ * Conversation cid's messages, being deleted: within t->msgs_now (a
+ * request's) at once, the rest marked in msgs_gone for the sweep's steps
+ * (t->msgs_left then 1).
+ */
+static void
+conv_msgs_gone(struct store_txn *t, const uint8_t cid[ID_LEN])
+{
+	uint32_t n = 0;
+	int rc = 0;
+
+	if (t->msgs_now > 0) {
+		rc = msgs_delete(t, cid, t->msgs_now, 0, &n);
+		t->msgs_now -= n;
+	}
+	if (rc == 0) {
+		db_mark(t, t->st->msgs_gone, cid, ID_LEN, "mark messages gone");
+		t->msgs_left = 1;
+	}
+}
+
 /* Deletes a key of an index when it is there. */
 static void
 db_del_if(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
@@ -1141,8 +1162,7 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 		t->conv_gone(t, &c);
 	/* Its live events go once the batch commits (store_forgotten). */
 	store_forget(t, cid);
-	/* Its messages go in steps: the sweep's (store_msgs_gone_sweep). */
-	db_mark(t, t->st->msgs_gone, cid, ID_LEN, "mark messages gone");
+	conv_msgs_gone(t, cid);
 	/*
 	 * The session's next message makes a new conversation. Visitor
 	 * sessions (wsessions) find theirs through this entry too.
@@ -1168,12 +1188,12 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 
 uint32_t
 convs_delete(struct store_txn *t, const uint8_t *ids, uint32_t n,
-    uint64_t deadline)
+    uint32_t min, uint64_t deadline)
 {
 	char hex[ST_ID_HEX + 1];
 	uint32_t i;
 
-	for (i = 0; i < n && !t->err && (i == 0 || !store_past(deadline));
+	for (i = 0; i < n && !t->err && (i < min || !store_past(deadline));
 	    i++) {
 		proto_hex_encode(ids + (size_t)i * ID_LEN, ID_LEN, hex);
 		store_conv_delete(t, hex);

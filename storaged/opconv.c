@@ -313,13 +313,10 @@ call_conv_delete(struct store_txn *t, struct dbatch *b, const void *req,
     void *rep)
 {
 	const struct st_id_req *q = req;
-	uint32_t n;
-	int more;
 
-	if (store_conv_delete(t, q->id) != 0)
-		return t->err;
 	/* Its messages, when not too many: the room they took comes back. */
-	return store_msgs_gone_sweep(t, STORE_DELETE_MSGS, 0, &n, &more);
+	t->msgs_now = STORE_DELETE_MSGS;
+	return store_conv_delete(t, q->id);
 }
 
 int

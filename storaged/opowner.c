@@ -176,17 +176,14 @@ call_purge(struct store_txn *t, struct dbatch *b, const void *req, void *rep)
 {
 	const struct st_purge_req *q = req;
 	struct st_purge_rep *p = rep;
-	uint32_t n;
-	int more, left;
+	int more;
 
+	/* Their messages, up to a bound: the sweep removes the rest. */
+	t->msgs_now = STORE_DELETE_MSGS;
 	if (store_purge(t, q->cutoff_ms, q->max, q->dry_run != 0,
 	    proto_mono_us() + STORE_DELETE_US, &p->n, &more) != 0)
 		return t->err;
 	p->more = (uint8_t)more;
-	/* Their messages, up to a bound: the sweep removes the rest. */
-	if (!q->dry_run && p->n > 0)
-		return store_msgs_gone_sweep(t, STORE_DELETE_MSGS, 0, &n,
-		    &left);
 	return 0;
 }
 

@@ -194,7 +194,7 @@ org_convs_sweep(struct store_txn *t, const char *org, uint32_t max,
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
-	done = convs_delete(t, ids[0], found, deadline);
+	done = convs_delete(t, ids[0], found, 1, deadline);
 	free(ids);
 	if (!t->err)
 		*n = done;

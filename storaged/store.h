@@ -137,6 +137,14 @@ struct store_txn {
 	 * resolve_after_s later.
 	 */
 	const struct st_agent *agent;
+	/*
+	 * The messages store_conv_delete may remove at once (a deleting
+	 * request sets STORE_DELETE_MSGS; 0, the sweeps: none, all go in
+	 * steps), and 1 once a conversation it deleted kept some for the
+	 * sweep (store_msgs_gone_sweep).
+	 */
+	uint32_t msgs_now;
+	int msgs_left;
 };
 
 /* What store_conv_list() returns. */
@@ -531,12 +539,18 @@ int store_conv_delete(struct store_txn *, const char *conv_id);
 int store_msgs_gone_sweep(struct store_txn *, uint32_t max,
     uint64_t deadline, uint32_t *n, int *more);
 /*
- * The messages of deleted conversations a request that deletes some
- * (ST_CONV_DELETE, ST_PURGE, ST_CONTACT_ERASE) removes itself, so that
- * the common delete frees its room at once; the sweep removes the rest.
+ * The messages of the conversations a request that deletes some
+ * (ST_CONV_DELETE, ST_PURGE, ST_CONTACT_ERASE) deletes it removes itself
+ * (t->msgs_now), so that the common delete frees its room at once; the
+ * sweep removes the rest.
  */
 #define STORE_DELETE_MSGS	4096
-/* Their time for the conversations they delete after the first, in µs. */
+/*
+ * The conversations they delete whatever the time (so a small erasure is
+ * always done at once, however loaded the machine), then their time for
+ * more, in µs.
+ */
+#define STORE_DELETE_MIN	64
 #define STORE_DELETE_US		5000
 /*
  * ST_MSG_PAGE (dashmsg.h): at most q->limit messages of q's conversation
@@ -555,8 +569,9 @@ int store_msg_pages(struct store_txn *, const struct st_msg_pages_req *q,
     size_t max_bytes, struct st_msg_pages_rep *out);
 /*
  * ST_PURGE (ctlmsg.h): deletes up to max conversations whose updated_at
- * is before cutoff, oldest of each widget first, none more once deadline
- * (proto_mono_us(); 0: none) has passed; *more is 1 when some are left.
+ * is before cutoff, oldest of each widget first, none more past the
+ * first STORE_DELETE_MIN once deadline (proto_mono_us(); 0: none) has
+ * passed; *more is 1 when some are left.
  * dry_run deletes nothing and counts them all.
  */
 int store_purge(struct store_txn *, uint64_t cutoff, uint32_t max,

@@ -396,10 +396,12 @@ int backfill_begin(struct store_txn *, const char *key, MDB_dbi dbi,
 int store_past(uint64_t deadline);
 /*
  * Conversations ids (n of 16 bytes) deleted in order (store_conv_delete),
- * the first whatever the time, the next ones until deadline (store_past)
- * has passed: how many were (all of them but on failure, t's error).
+ * the first min (at least 1) whatever the time, the next ones until
+ * deadline (store_past) has passed: how many were (all of them but on
+ * failure, t's error).
  */
 uint32_t convs_delete(struct store_txn *, const uint8_t *ids, uint32_t n,
+    uint32_t min,
     uint64_t deadline);
 /* db_put() of an index key whose value is the version byte alone. */
 void db_mark(struct store_txn *, MDB_dbi, const void *k, size_t klen,

@@ -437,6 +437,61 @@ test_delete_request(void **state)
 	assert_int_equal(db_entries(f, "msgs_gone"), 0);
 }
 
+/*
+ * A delete request removes its own conversation's messages, whatever
+ * another organisation's larger deletion left for the sweep.
+ */
+static void
+test_delete_beside_backlog(void **state)
+{
+	struct fix *f = *state;
+	char bwid[ST_ID_HEX + 1], big[ST_ID_HEX + 1], small[ST_ID_HEX + 1];
+	struct st_who b;
+
+	b = who_org_new(f, &owner, "B");
+	widget_of(f, &b, bwid, NULL);
+	conv_big(f, bwid, "big", 3 * STORE_DELETE_MSGS, big);
+	assert_int_equal(request_who(f, &b, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ big }, NULL, NULL), 0);
+	assert_int_equal(db_entries(f, "msgs"), 2 * STORE_DELETE_MSGS);
+	conv_big(f, "w", "small", 10, small);
+	assert_int_equal(request_who(f, &owner, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ small }, NULL, NULL), 0);
+	/* Its 10 went in its request; B's wait for the sweep, as before. */
+	assert_int_equal(db_entries(f, "msgs"), 2 * STORE_DELETE_MSGS);
+	assert_int_equal(db_entries(f, "msgs_gone"), 1);
+}
+
+/*
+ * An erasure whose own conversations are gone whole is done (the API's
+ * 200), whatever another organisation's deletion left for the sweep.
+ */
+static void
+test_erase_done_beside_backlog(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], cid[ST_ID_HEX + 1];
+	char bwid[ST_ID_HEX + 1], big[ST_ID_HEX + 1];
+	struct st_u8_rep done;
+	struct st_who b;
+
+	b = who_org_new(f, &owner, "B");
+	widget_of(f, &b, bwid, NULL);
+	conv_big(f, bwid, "big", 2 * STORE_DELETE_MSGS + 100, big);
+	assert_int_equal(request_who(f, &b, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ big }, NULL, NULL), 0);
+	assert_int_equal(db_entries(f, "msgs_gone"), 1);
+	fix_widget_wid(f, "Shop", wid);
+	fix_ws_turn(f, wid, 1, "hello");
+	fix_contact_submit(f, wid, 1, "", "small@example.com", "", cid);
+	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_ERASE,
+	    &(struct st_contact_erase_req){ cid, 1 }, &done), 0);
+	assert_int_equal(done.v, 1);
+	/* Its one message went with it; B's alone wait. */
+	assert_int_equal(db_entries(f, "msgs"), STORE_DELETE_MSGS + 100);
+	assert_int_equal(db_entries(f, "msgs_gone"), 1);
+}
+
 int
 main(void)
 {
@@ -454,6 +509,10 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_time, setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_beside_backlog, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_erase_done_beside_backlog,
+		    setup, fix_teardown),
 	};
 	const char *s;
 

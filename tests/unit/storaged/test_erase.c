@@ -128,18 +128,18 @@ test_erase_all(void **state)
 	new_conv(f, wid, 1);
 	fix_ws_turn(f, wid, 1, "a second conversation");
 	fix_counts_take(f, &mid, 64);
-	assert_int_equal(count_of(&mid, "convs"), count_of(&before, "convs") +
+	assert_int_equal(count_in(&mid, "convs"), count_in(&before, "convs") +
 	    3);
-	assert_int_equal(count_of(&mid, "wsess_convs"),
-	    count_of(&before, "wsess_convs") + 3);
-	assert_int_equal(count_of(&mid, "wsessions"),
-	    count_of(&before, "wsessions") + 3);
-	assert_int_equal(count_of(&mid, "contact_phone"), 1);
+	assert_int_equal(count_in(&mid, "wsess_convs"),
+	    count_in(&before, "wsess_convs") + 3);
+	assert_int_equal(count_in(&mid, "wsessions"),
+	    count_in(&before, "wsessions") + 3);
+	assert_int_equal(count_in(&mid, "contact_phone"), 1);
 
 	assert_int_equal(erase(f, id, 1, &err), 1);
 	fix_counts_take(f, &after, 64);
 	counts_same(&before, &after, counters);
-	assert_int_equal(count_of(&after, "contact_gone"), 0);
+	assert_int_equal(count_in(&after, "contact_gone"), 0);
 	assert_int_equal(erase(f, id, 1, &err), -1);
 	assert_int_equal(err, PROTO_E_NOT_FOUND);
 	assert_int_equal(erase(f, "nothex", 1, &err), -1);
@@ -215,15 +215,15 @@ test_delete_unlinks(void **state)
 	fix_counts_take(f, &mid, 64);
 	assert_int_equal(erase(f, id, 0, &err), 1);
 	fix_counts_take(f, &after, 64);
-	assert_int_equal(count_of(&after, "contacts"), 1);
-	assert_int_equal(count_of(&after, "contact_email"), 1);
-	assert_int_equal(count_of(&after, "contact_phone"), 0);
-	assert_int_equal(count_of(&after, "contact_created"), 1);
-	assert_int_equal(count_of(&after, "contact_convs"), 1);
-	assert_int_equal(count_of(&after, "convs"), count_of(&mid, "convs"));
-	assert_int_equal(count_of(&after, "msgs"), count_of(&mid, "msgs"));
-	assert_int_equal(count_of(&after, "wsessions"),
-	    count_of(&mid, "wsessions"));
+	assert_int_equal(count_in(&after, "contacts"), 1);
+	assert_int_equal(count_in(&after, "contact_email"), 1);
+	assert_int_equal(count_in(&after, "contact_phone"), 0);
+	assert_int_equal(count_in(&after, "contact_created"), 1);
+	assert_int_equal(count_in(&after, "contact_convs"), 1);
+	assert_int_equal(count_in(&after, "convs"), count_in(&mid, "convs"));
+	assert_int_equal(count_in(&after, "msgs"), count_in(&mid, "msgs"));
+	assert_int_equal(count_in(&after, "wsessions"),
+	    count_in(&mid, "wsessions"));
 	assert_int_equal(request_dec(f, PROTO_ST_CONV_LIST,
 	    &(struct st_page_req){ 200, "" }, &pg), 0);
 	assert_int_equal(pg.n, 3);
@@ -516,12 +516,12 @@ test_retention(void **state)
 	assert_true(steps >= 3);
 	msgs_drain(f);
 	fix_counts_take(f, &after, 64);
-	assert_int_equal(count_of(&after, "convs"), count_of(&before, "convs") -
+	assert_int_equal(count_in(&after, "convs"), count_in(&before, "convs") -
 	    5);
-	assert_int_equal(count_of(&after, "msgs"), count_of(&before, "msgs") -
+	assert_int_equal(count_in(&after, "msgs"), count_in(&before, "msgs") -
 	    5);
-	assert_int_equal(count_of(&after, "contact_convs"), 0);
-	assert_int_equal(count_of(&after, "contacts"), 1);
+	assert_int_equal(count_in(&after, "contact_convs"), 0);
+	assert_int_equal(count_in(&after, "contacts"), 1);
 	/* Nothing is old enough now; a day later, nothing more either. */
 	fake_now += 86400000ull;
 	store_begin(f->st, &t, 0);
@@ -529,6 +529,80 @@ test_retention(void **state)
 	assert_int_equal(store_commit(&t), 0);
 	assert_int_equal(n, 0);
 	assert_false(more);
+}
+
+/* Retention sweeps until none is left: how many it deleted. */
+static uint32_t
+retention_run(struct fix *f)
+{
+	struct store_txn t;
+	uint32_t n, total = 0;
+	int more = 1, steps = 0;
+
+	while (more && steps++ < 100) {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_retention_sweep(&t, 2, 0, &n, &more), 0);
+		assert_int_equal(store_commit(&t), 0);
+		total += n;
+	}
+	assert_false(more);
+	return total;
+}
+
+/*
+ * A person's snooze is activity to retention: a conversation snoozed to
+ * wake after the cutoff is kept, and deleted retention_days after it
+ * wakes if nothing happens; the expired ones beside it go at once.
+ */
+static void
+test_retention_snoozed(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], snoozed[ST_ID_HEX + 1];
+	char plain[ST_ID_HEX + 1];
+	struct st_conv_state_req q = { .state = ST_STATE_SNOOZED };
+	struct st_handoff_set_rep rep;
+	struct st_widget_update_req u;
+	struct st_widget out;
+	struct st_conv c;
+	uint64_t wake;
+
+	fix_widget_wid(f, "Shop", wid);
+	memset(&u, 0, sizeof(u));
+	st_widget_defaults(&u.w);
+	u.id = wid;
+	u.mask = ST_WF_RETENTION;
+	u.w.retention_days = 30;
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_UPDATE, &u, &out), 0);
+	st_widget_free(&out);
+	st_widget_free(&u.w);
+	fix_ws_turn_id(f, wid, 1, "snoozed for later", snoozed);
+	fix_ws_turn_id(f, wid, 2, "left alone", plain);
+	/* Snoozed on day 29 until day 40. */
+	fake_now += 29 * 86400000ull;
+	wake = fake_now + 11 * 86400000ull;
+	q.conv_id = snoozed;
+	q.snoozed_until = wake;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_CONV_STATE, &q,
+	    &rep, NULL), 0);
+	st_conv_free(&rep.conv);
+
+	/* Day 31: the one left alone goes, the snoozed one stays. */
+	fake_now += 2 * 86400000ull;
+	assert_int_equal(retention_run(f), 1);
+	fix_conv_get(f, snoozed, &c);
+	assert_int_equal(c.conv_state, ST_STATE_SNOOZED);
+	st_conv_free(&c);
+	assert_int_equal(request_dec(f, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ plain, 0 }, &(struct st_conv_msgs){ 0 }),
+	    PROTO_E_NOT_FOUND);
+	/* Woken on day 40 and left: kept until 30 days after. */
+	fake_now = wake + 29 * 86400000ull;
+	assert_int_equal(retention_run(f), 0);
+	fix_conv_get(f, snoozed, &c);
+	st_conv_free(&c);
+	fake_now = wake + 30 * 86400000ull + 1;
+	assert_int_equal(retention_run(f), 1);
 }
 
 /*
@@ -588,6 +662,8 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_wipes_deliveries,
 		    setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_retention_snoozed, setup,
+		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_convs_paged, setup,

@@ -196,7 +196,7 @@ fix_counts_take(struct fix *f, struct counts *c, size_t mb)
 
 /* The entries of database name in c (a failure when there is none). */
 static inline size_t
-count_of(const struct counts *c, const char *name)
+count_in(const struct counts *c, const char *name)
 {
 	size_t i;
 
@@ -221,9 +221,9 @@ counts_same(const struct counts *a, const struct counts *b,
 				break;
 		if (skip[j] != NULL)
 			continue;
-		if (count_of(b, a->name[i]) != a->entries[i])
+		if (count_in(b, a->name[i]) != a->entries[i])
 			fail_msg("%s: %zu entries, %zu before", a->name[i],
-			    count_of(b, a->name[i]), a->entries[i]);
+			    count_in(b, a->name[i]), a->entries[i]);
 	}
 }
 
@@ -451,20 +451,30 @@ fix_widget_wid(struct fix *f, const char *name, char wid[ST_WID_ARG_MAX + 1])
 	st_widget_free(&w);
 }
 
-/* Visitor tb's chat turn saying content (its session made if new). */
+/* As fix_ws_turn, its conversation's id into id (when not NULL). */
 static inline void
-fix_ws_turn(struct fix *f, const char *wid, uint8_t tb, const char *content)
+fix_ws_turn_id(struct fix *f, const char *wid, uint8_t tb,
+    const char *content, char id[ST_ID_HEX + 1])
 {
 	struct st_ws_begin_req q = { .widget_id = wid,
 	    .token_len = ST_TOKEN_HASH_LEN, .content = content,
 	    .rate_key = "", .window_ms = 60000, .history_max = 20,
 	    .create = 1 };
-	struct dreply r;
+	struct st_begin_rep rep;
 
 	memset(q.token, tb, sizeof(q.token));
-	assert_int_equal(request_st(f, PROTO_ST_WS_BEGIN, &q, &r), 0);
-	assert_int_equal(r.enc.buf[0], ST_WS_OK);
-	dreply_free(&r);
+	assert_int_equal(request_dec(f, PROTO_ST_WS_BEGIN, &q, &rep), 0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	if (id != NULL)
+		strlcpy(id, rep.ok.conv.id, ST_ID_HEX + 1);
+	st_rep_free(PROTO_ST_WS_BEGIN, &rep);
+}
+
+/* Visitor tb's chat turn saying content (its session made if new). */
+static inline void
+fix_ws_turn(struct fix *f, const char *wid, uint8_t tb, const char *content)
+{
+	fix_ws_turn_id(f, wid, tb, content, NULL);
 }
 
 /* Visitor tb's contact submission: the contact's id into id. */
