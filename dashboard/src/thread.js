@@ -224,13 +224,46 @@ function techDetails(conv, id) {
   return { el, show };
 }
 
-// The contact of conversation convId; Unverified when its visitor named a
+// A contact's conversations a page (the API's most), and the pages the
+// view reads at most looking for the open one among them.
+const CONTACT_CONV_PAGE = 200;
+const CONTACT_CONV_PAGES = 50;
+
+/*
+ * Contact id and how conversation convId is linked to it: the contact
+ * (GET /v1/admin/contacts/:id, its first page of conversations) and
+ * convId's entry among its conversations, read page by page with the
+ * cursor (conversationsNextCursor) until found or the list ends, at most
+ * CONTACT_CONV_PAGES pages. {contact, link}; link undefined when not
+ * found (or a later page failed).
+ */
+async function contactAndLink(id, convId, signal) {
+  const contact = await api(endpoints.contact(id, { limit: CONTACT_CONV_PAGE }), { signal });
+  const find = (page) => (page && Array.isArray(page.conversations) ? page.conversations : [])
+    .find((c) => c && c._id === convId);
+  let link = find(contact);
+  let cursor = contact && contact.conversationsNextCursor;
+  for (let i = 1; !link && cursor && i < CONTACT_CONV_PAGES; i++) {
+    let page;
+    try {
+      page = await api(endpoints.contact(id, { limit: CONTACT_CONV_PAGE, cursor }), { signal });
+    } catch (e) {
+      if (isAbort(e)) throw e;
+      break;
+    }
+    link = find(page);
+    cursor = page && page.conversationsNextCursor;
+  }
+  return { contact, link };
+}
+
+// The contact of conversation convId (link: convId's entry among its
+// conversations, contactAndLink); Unverified when its visitor named a
 // contact they did not make (the contact's page shows what they submitted).
-function contactSummary(contact, id, convId) {
+function contactSummary(contact, id, link) {
   const href = `#/contacts/${encodeURIComponent(id)}`;
   if (!contact) return h('a', { href, 'data-testid': 'conv-contact-link' }, 'View contact');
   const parts = [contact.name, contact.email, contact.phone].filter(Boolean);
-  const link = (Array.isArray(contact.conversations) ? contact.conversations : []).find((c) => c._id === convId);
   return h('span', null,
     h('a', { href, 'data-testid': 'conv-contact-link' }, contact.name || contact.email || contact.phone || 'Contact'),
     parts.length > 1 ? h('span', { class: 'contact-extra' }, ` · ${parts.slice(1).join(' · ')}`) : null,
@@ -749,8 +782,8 @@ export async function renderThread(pane, ctx, id, hooks) {
   }
 
   if (conv.contactId) {
-    api(endpoints.contact(conv.contactId), { signal: ctx.signal })
-      .then((c) => { clear(contactDd).append(contactSummary(c, conv.contactId, id)); })
+    contactAndLink(conv.contactId, id, ctx.signal)
+      .then(({ contact, link }) => { clear(contactDd).append(contactSummary(contact, conv.contactId, link)); })
       .catch((e) => {
         if (isAbort(e)) return;
         clear(contactDd).append(contactSummary(null, conv.contactId));

@@ -8,7 +8,9 @@
 // CSP violation, no console error), a claimed contact's conversation marked
 // Unverified with the claimant's values as text; a contact with 205
 // conversations paged with "Load more" (the count of all, each once, a
-// failed page said); axe-core on every page in light and
+// failed page said); the thread of a contact's conversation past its
+// first page saying how it is linked (Unverified, Verified user id);
+// axe-core on every page in light and
 // dark; a phone-sized screenshot of each page without horizontal scroll;
 // the keyboard path to the first conversation.
 import assert from 'node:assert/strict';
@@ -351,31 +353,31 @@ describe('dashboard conversations and contacts in Chromium', { timeout: SUITE_TI
     } finally { await ctx.close(); }
   });
 
-  // A contact with more conversations than the page's one answer (the
-  // API's most, 200): the count is all of them, "Load more" asks with the
-  // cursor and appends the rest, each once in the API's order, and goes
-  // at the end; a page that fails says so and keeps the button.
-  test('a contact with more conversations than a page: the count, "Load more" to the end', async () => {
-    const N = CONTACT_PAGE + 5;
-    const t0 = Date.now();
-    const r = await admin('POST', '/v1/admin/widgets', { name: 'Many conversations', contact_info_mode: 'optional', collect_email: true });
+  // A signed-in user of the site (a verified identity) of a new widget
+  // with an optional contact form: {widget (its widget_id), user, email, hash}.
+  async function siteUser(name) {
+    const r = await admin('POST', '/v1/admin/widgets', { name, contact_info_mode: 'optional', collect_email: true });
     assert.equal(r.status, 201, r.text);
-    // One signed-in user of the site (a verified identity) in several
-    // sessions at once, 25 conversations each (a socket may ask for 30
-    // new ones a minute): all of them linked to its contact.
     const secret = (await admin('POST', `/v1/admin/widgets/${r.json.widget_id}/identity-secret`)).json.identity_secret;
     assert.match(secret || '', /^[0-9a-f]{64}$/);
-    const user = `many-${Date.now()}`;
-    const email = `${user}@example.com`;
-    const hash = crypto.createHmac('sha256', secret).update(user).digest('hex');
-    await pool(Array.from({ length: Math.ceil(N / 25) }, (_, j) => j), 4, async (j) => {
-      const v = await Visitor.open(stack.parley, r.json.widget_id);
+    const user = `many-${Date.now()}-${crypto.randomBytes(3).toString('hex')}`;
+    return { widget: r.json.widget_id, user, email: `${user}@example.com`,
+      hash: crypto.createHmac('sha256', secret).update(user).digest('hex') };
+  }
+
+  // Conversations from..to-1 of site user su (a question and its reply
+  // each, all linked to its contact), in several sessions at once, 25
+  // conversations each (a socket may ask for 30 new ones a minute): 205
+  // in about 1 s.
+  async function siteUserConversations(su, from, to) {
+    await pool(Array.from({ length: Math.ceil((to - from) / 25) }, (_, j) => j), 4, async (j) => {
+      const v = await Visitor.open(stack.parley, su.widget);
       try {
         await v.next('session');
-        v.send({ type: 'identify', id: user, email, hash });
+        v.send({ type: 'identify', id: su.user, email: su.email, hash: su.hash });
         assert.equal((await v.next('identity')).verified, true);
-        for (let i = j * 25; i < Math.min(N, (j + 1) * 25); i++) {
-          if (i > j * 25) {
+        for (let i = from + j * 25; i < Math.min(to, from + (j + 1) * 25); i++) {
+          if (i > from + j * 25) {
             v.send({ type: 'new_conversation' });
             await v.next('conversation_new');
           }
@@ -383,7 +385,76 @@ describe('dashboard conversations and contacts in Chromium', { timeout: SUITE_TI
         }
       } finally { await v.close(); }
     });
-    const cid = (await admin('GET', '/v1/admin/contacts?limit=200')).json.contacts.find((c) => c.email === email).id;
+  }
+
+  // The id of the contact with this email.
+  async function contactOf(email) {
+    const c = (await admin('GET', '/v1/admin/contacts?limit=200')).json.contacts.find((x) => x.email === email);
+    assert.ok(c, `the contact of ${email}`);
+    return c.id;
+  }
+
+  // A contact with more conversations than a page: the thread of one past
+  // the first page (GET /v1/admin/contacts/:id answers the newest 200)
+  // still says how it is linked: a claim of a verified site user's email,
+  // older than 201 of the user's own conversations, says Unverified (not
+  // "Verified user id"); the user's oldest own one says Verified.
+  test('a contact with more conversations than a page: the thread of its oldest says how it is linked', async () => {
+    const su = await siteUser('Many conversations, a claim');
+    await siteUserConversations(su, 0, 1);
+    const cid = await contactOf(su.email);
+    // Another visitor gives the user's email: linked unverified.
+    const m = await Visitor.open(stack.parley, su.widget);
+    try {
+      await m.next('session');
+      m.send({ type: 'contact_info', name: 'Claimant <b>x</b>', email: su.email.toUpperCase() });
+      assert.equal((await m.next()).type, 'contact_info_saved');
+      await m.turn('a claim');
+    } finally { await m.close(); }
+    await siteUserConversations(su, 1, CONTACT_PAGE + 2);
+    const all = [];
+    for (let cursor = '', i = 0; i === 0 || cursor; i++) {
+      assert.ok(i < 10, 'the pages end');
+      const pg = await admin('GET', `/v1/admin/contacts/${cid}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(pg.status, 200, pg.text);
+      all.push(...pg.json.conversations);
+      cursor = pg.json.conversationsNextCursor;
+    }
+    assert.equal(all.length, CONTACT_PAGE + 3);
+    const idx = all.findIndex((c) => c.contactVerified === false);
+    assert.ok(idx >= CONTACT_PAGE, `the claim past the first page (${idx})`);
+    const claim = all[idx]._id;
+    const ownOldest = all.filter((c) => c.contactVerified !== false).pop()._id;
+    assert.ok(all.findIndex((c) => c._id === ownOldest) >= CONTACT_PAGE, 'the oldest own one past the first page');
+
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${claim}`, '[data-testid="conv-contact-link"]');
+      await page.waitForSelector('[data-testid="conv-contact-unverified"]');
+      assert.equal(await page.textContent('[data-testid="conv-contact-unverified"]'), 'Unverified');
+      assert.equal(await page.locator('[data-testid="conv-contact-verified"]').count(), 0, 'not "Verified user id"');
+      assert.equal(await page.textContent('[data-testid="conv-contact-link"]'), su.email);
+      assert.ok(log.requests.some((u) => new URL(u).pathname === `/v1/admin/contacts/${cid}` &&
+        new URL(u).searchParams.get('cursor')), 'the next page asked with its cursor');
+
+      await openDash(page, stack, `#/conversations/${ownOldest}`, '[data-testid="conv-contact-verified"]');
+      assert.equal(await page.locator('[data-testid="conv-contact-unverified"]').count(), 0);
+      assert.equal(await page.textContent('[data-testid="conv-contact-verified"]'), 'Verified user id');
+      await assertClean(page, log, 'thread of a contact\'s oldest conversation');
+    } finally { await ctx.close(); }
+  });
+
+  // A contact with more conversations than the page's one answer (the
+  // API's most, 200): the count is all of them, "Load more" asks with the
+  // cursor and appends the rest, each once in the API's order, and goes
+  // at the end; a page that fails says so and keeps the button.
+  test('a contact with more conversations than a page: the count, "Load more" to the end', async () => {
+    const N = CONTACT_PAGE + 5;
+    const t0 = Date.now();
+    const su = await siteUser('Many conversations');
+    await siteUserConversations(su, 0, N);
+    const cid = await contactOf(su.email);
     // The API's order, page by page.
     const want = [];
     for (let cursor = '', i = 0; i === 0 || cursor; i++) {
