@@ -471,4 +471,66 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
       await x.ctx.close();
     }
   });
+
+  test('a message the socket lost before the server had it: its words and its files come back, and go again together', async () => {
+    const x = await openPage(browser);
+    // The socket to the server, through the test: a message frame while
+    // `drop` is set is not passed on, and the page's socket is closed.
+    let drop = true;
+    const frames = [];
+    await x.page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        const f = JSON.parse(m);
+        if (f.type === 'message') frames.push(f);
+        if (f.type === 'message' && drop) return ws.close();
+        server.send(m);
+      });
+      server.onMessage((m) => ws.send(m));
+    });
+    try {
+      await x.page.goto(`${stack.parleyOrigin}/test-pages/embed-test.html?widget=${w.widget_id}`);
+      await waitReady(x.page);
+      await x.page.click(part('launcher'));
+      const ready = () => x.page.waitForFunction((r) => !document.querySelector(r).shadowRoot.querySelector('[data-part="send"]').disabled, R, { timeout: 20000 });
+      await ready();
+      // A first message stores the session the uploads are made under.
+      drop = false;
+      await x.page.fill(part('input'), 'hello');
+      await x.page.click(part('send'));
+      await waitReplyEnd(x.page);
+      drop = true;
+      const shown = ['hello'];
+      for (const words of ['see my notes', '']) {
+        await give(x.page, 'paste', [{ name: 'notes.txt', type: 'text/plain', b64: Buffer.from('the notes\n').toString('base64') }]);
+        await waitFor(async () => (await strip(x.page))[0]?.state === 'done', 10000, 'the file uploaded');
+        await x.page.fill(part('input'), words);
+        const n = frames.length;
+        await x.page.click(part('send'));
+        await waitFor(() => frames.length > n, 5000, 'the message frame');
+        const id = frames[n].attachments[0];
+        // Lost: the words back in the text area, the file back in the strip, no bubble.
+        await waitFor(async () => (await strip(x.page)).length === 1, 5000, 'the file back in the strip');
+        assert.deepEqual((await strip(x.page)).map((f) => [f.name, f.state]), [['notes.txt', 'done']], JSON.stringify(words));
+        assert.equal(await x.page.inputValue(part('input')), words);
+        assert.deepEqual((await bubbles(x.page)).filter((b) => b.role === 'user').map((b) => b.text), shown, 'no bubble for it');
+        // Connected again: sent once more, with the same file.
+        drop = false;
+        await ready();
+        await x.page.click(part('send'));
+        await waitFor(() => frames.length > n + 1, 5000, 'the message sent again');
+        assert.deepEqual(frames[n + 1], { type: 'message', content: words, attachments: [id] });
+        assert.deepEqual(await strip(x.page), [], 'the strip emptied');
+        await waitReplyEnd(x.page);
+        shown.push(words);
+        drop = true;
+      }
+      // Stored once each, with the file.
+      const conv = (await admin('GET', '/v1/admin/conversations')).conversations[0];
+      const mine = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).messages.filter((m) => m.role === 'user');
+      assert.deepEqual(mine.map((m) => [m.content, (m.attachments || []).map((a) => a.name)]), [['hello', []], ['see my notes', ['notes.txt']], ['', ['notes.txt']]]);
+    } finally {
+      await x.ctx.close();
+    }
+  });
 });

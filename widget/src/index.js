@@ -755,9 +755,11 @@ function mount(script, cfg, base, broken, lang) {
       up = false;
       if (cur) finish(cur, null, { message: 'connection lost', quiet: 1 }); // history brings the rest
       // a message the server never acknowledged was not stored: its text
-      // goes back in the text area, to send again once connected
+      // goes back in the text area, its files in the strip, to send again
+      // once connected
       if (unsent) {
         input.value = unsent.t + (input.value && '\n' + input.value);
+        unsent.back && unsent.back(); // its files (the attach part)
         unsent.remove();
         unsent = null;
         grow();

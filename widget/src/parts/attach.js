@@ -128,6 +128,12 @@ export default function (ctx) {
     const ids = ready.map((p) => p.id);
     if (ids.length) u.appendChild((u.files = h('div', { 'data-part': 'files' }, ready.map(sent))));
     pending.slice().forEach((p) => drop(p, 1));
+    // the socket lost before the server had the message (the core's
+    // onclose): its files go back in the strip, to go with it again
+    u.back = () => {
+      ready.forEach((p) => (pending.push(p), (p.state = 'done'), strip.append(p.el)));
+      update();
+    };
     return ids.length ? ids : undefined;
   }
   const update = () => {
