@@ -130,10 +130,10 @@ struct wsess {
 	char rate_key[ST_RATE_KEY_MAX + 1];
 	char origin[ST_ORIGIN_MAX + 2];	/* longer ones are refused */
 	int contact_submitted;
-	int contact_form;
+	int contact_form;		/* the widget asks for some details */
 	/* The language its "error" frames speak (vtext.h): ST_LANG_*. */
 	int accepted;			/* its Accept-Language's */
-	int lang;			/* the widget's, else accepted */		/* the widget asks for some details */
+	int lang;			/* the widget's, else accepted */
 	struct clientcap *cap;		/* its count in PARLEY_MAX_WS_PER_CLIENT */
 	/* Lazy sessions and the resume message. */
 	int stored;			/* a session is stored under hash */
