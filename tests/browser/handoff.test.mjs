@@ -120,7 +120,8 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await page.keyboard.press('Shift+Tab');
     assert.equal(await focused(page), 'handoff');
     await page.keyboard.press('Enter');
-    assert.equal(await focused(page), 'input');
+    // once the availability it asked for is here (choose): a round trip
+    await waitFor(async () => (await focused(page)) === 'input', 5000, 'the focus back in the text area');
     await waitWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'Waiting for a person…');
     assert.equal(await inWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').getAttribute('role')), 'status');
     assert.equal(await inWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff"]').hidden), true, 'asked once');
