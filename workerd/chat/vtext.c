@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "resp.h"
+#include "util.h"
 #include "vtext.h"
 #include "widgetmsg.h"
 
@@ -666,23 +667,6 @@ vtext(int lang, enum vtext_id id)
 	return texts[lang][id];
 }
 
-/* buf (len bytes, cut there) ended before its last character if that is cut. */
-static void
-utf8_end_whole(char *buf, size_t len)
-{
-	size_t start = len, need;
-	unsigned char lead;
-
-	while (start > 0 && ((unsigned char)buf[start - 1] & 0xc0) == 0x80)
-		start--;
-	if (start == 0)
-		return;
-	lead = (unsigned char)buf[--start];
-	need = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-	if (start + need > len)
-		buf[start] = '\0';
-}
-
 const char *
 vtext_code(enum vtext_id id)
 {
@@ -695,17 +679,19 @@ vtext_wait(char *buf, size_t size, int lang, enum vtext_id id,
 {
 	static const char mark[] = "{seconds}";
 	const char *t = vtext(lang, id), *at = strstr(t, mark);
-	int n;
+	char whole[VTEXT_WAIT_MAX];
+	size_t len;
 
 	if (size == 0)
 		return;
 	if (at == NULL)
-		n = snprintf(buf, size, "%s", t);
+		snprintf(whole, sizeof(whole), "%s", t);
 	else
-		n = snprintf(buf, size, "%.*s%llu%s", (int)(at - t), t,
+		snprintf(whole, sizeof(whole), "%.*s%llu%s", (int)(at - t), t,
 		    (unsigned long long)resp_retry_secs(retry_ms),
 		    at + sizeof(mark) - 1);
 	/* Cut short: not inside a character. */
-	if (n >= 0 && (size_t)n >= size)
-		utf8_end_whole(buf, size - 1);
+	len = proto_utf8_cut(whole, strlen(whole), size - 1);
+	memcpy(buf, whole, len);
+	buf[len] = '\0';
 }
