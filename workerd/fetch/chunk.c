@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "util.h"
 
 #define TARGET_MIN	64	/* bytes: the least target the chunker takes */
 #define CUT_MIN		16	/* bytes: the least room a block's piece is cut to */
@@ -93,7 +94,7 @@ cut_point(const char *s, size_t n, size_t lim)
 	for (p = lim; p > lim / 4; p--)
 		if (is_space(s[p]))
 			return p;
-	cut = fetch_utf8_cut(s, lim);
+	cut = proto_utf8_cut(s, n, lim);
 	if (cut == 0)		/* no boundary in reach: one character */
 		for (cut = 1; cut < n && ((unsigned char)s[cut] & 0xc0) == 0x80;)
 			cut++;

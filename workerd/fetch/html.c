@@ -121,14 +121,6 @@ fetch_utf8_clean(char *dst, const char *src, size_t len)
 	return o;
 }
 
-size_t
-fetch_utf8_cut(const char *s, size_t len)
-{
-	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-		len--;
-	return len;
-}
-
 /* The bytes of white space at s (n left): ASCII's or U+00A0, 0 if none. */
 static size_t
 space_at(const char *s, size_t n)
@@ -197,7 +189,7 @@ clean_line(const char *s, size_t len, size_t raw_max, size_t max)
 		return NULL;
 	n = collapse(out, fetch_utf8_clean(out, s, len));
 	if (n > max) {
-		n = fetch_utf8_cut(out, max);
+		n = proto_utf8_cut(out, n, max);
 		while (n > 0 && out[n - 1] == ' ')
 			n--;
 		out[n] = '\0';
@@ -257,7 +249,7 @@ doc_add_block(struct fetch_doc *doc, enum fetch_kind kind, int level,
 	n = fetch_utf8_clean(clean, text, len);
 	n = kind == FETCH_CODE ? trim_code(clean, n) : collapse(clean, n);
 	if (n > room) {
-		n = fetch_utf8_cut(clean, room);
+		n = proto_utf8_cut(clean, n, room);
 		clean[n] = '\0';
 		doc->truncated = 1;
 	}

@@ -137,10 +137,6 @@ void fetch_doc_free(struct fetch_doc *doc);
  */
 size_t fetch_utf8_clean(char *dst, const char *src, size_t len);
 
-/* The length of the longest prefix of s[0..len) that ends on a UTF-8
- * character boundary (len when s[len] does not continue a sequence). */
-size_t fetch_utf8_cut(const char *s, size_t len);
-
 /*
  * For the readers of other formats (pdf.c), what html.c's own use: adds
  * a block of len raw bytes to doc, made valid UTF-8, white space

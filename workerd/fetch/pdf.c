@@ -276,7 +276,7 @@ page_read(struct pdf *p, unsigned i)
 	if (pp->text != NULL && pp->text[0] != '\0') {
 		len = strlen(pp->text);
 		if (len > p->raw_max - p->raw) {
-			len = fetch_utf8_cut(pp->text, p->raw_max - p->raw);
+			len = proto_utf8_cut(pp->text, len, p->raw_max - p->raw);
 			cut = 1;
 			p->doc->truncated = 1;
 		}

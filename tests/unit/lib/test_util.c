@@ -55,6 +55,20 @@ test_utf8_chars(void **state)
 	assert_int_equal(proto_utf8_char_len((const unsigned char *)"a", 0), 0);
 }
 
+/* A cut never splits a character: at each max, the most whole ones. */
+static void
+test_utf8_cut(void **state)
+{
+	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";	/* a é € 😀 */
+	const size_t at[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 10 };
+	size_t max;
+
+	(void)state;
+	for (max = 0; max < sizeof(at) / sizeof(at[0]); max++)
+		assert_int_equal(proto_utf8_cut(s, strlen(s), max), at[max]);
+	assert_int_equal(proto_utf8_cut("a\xc3\xa9", 3, 2), 1);
+}
+
 static void
 test_hex(void **state)
 {
@@ -256,6 +270,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_chars),
+		cmocka_unit_test(test_utf8_cut),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_url_shown),
 		cmocka_unit_test(test_be),
