@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "heap.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
@@ -27,8 +28,7 @@ static uint64_t tfd_at;		/* what the timerfd is armed for; 0 disarmed */
 static uint64_t now_ms;
 static int stopped;
 
-static struct loop_timer **heap;
-static size_t heap_len, heap_cap;
+static struct heap timers;	/* the armed loop_timers, by hn.at */
 
 static TAILQ_HEAD(, loop_defer) defers = TAILQ_HEAD_INITIALIZER(defers);
 
@@ -134,49 +134,6 @@ loop_io_del(struct loop_io *io)
 
 /* ------------------------------------------------------------- timers */
 
-static void
-heap_set(size_t i, struct loop_timer *t)
-{
-	heap[i] = t;
-	t->slot = i + 1;
-}
-
-static void
-heap_up(size_t i)
-{
-	struct loop_timer *t = heap[i];
-
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-
-		if (heap[p]->at <= t->at)
-			break;
-		heap_set(i, heap[p]);
-		i = p;
-	}
-	heap_set(i, t);
-}
-
-static void
-heap_down(size_t i)
-{
-	struct loop_timer *t = heap[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= heap_len)
-			break;
-		if (c + 1 < heap_len && heap[c + 1]->at < heap[c]->at)
-			c++;
-		if (t->at <= heap[c]->at)
-			break;
-		heap_set(i, heap[c]);
-		i = c;
-	}
-	heap_set(i, t);
-}
-
 void
 loop_timer_init(struct loop_timer *t, void (*cb)(void *), void *arg)
 {
@@ -188,58 +145,32 @@ loop_timer_init(struct loop_timer *t, void (*cb)(void *), void *arg)
 int
 loop_timer_armed(const struct loop_timer *t)
 {
-	return t->slot != 0;
+	return t->hn.slot != 0;
 }
 
 size_t
 loop_timer_count(void)
 {
-	return heap_len;
+	return timers.len;
 }
 
 void
 loop_timer_stop(struct loop_timer *t)
 {
-	size_t i;
-	struct loop_timer *last;
-
-	if (t->slot == 0)
-		return;
-	i = t->slot - 1;
-	t->slot = 0;
-	last = heap[--heap_len];
-	if (last == t)
-		return;
-	heap_set(i, last);
-	if (i > 0 && heap[(i - 1) / 2]->at > last->at)
-		heap_up(i);
-	else
-		heap_down(i);
+	heap_remove(&timers, &t->hn);
 }
 
 void
 loop_timer_at(struct loop_timer *t, uint64_t at)
 {
-	struct loop_timer **nh;
-
-	if (t->slot != 0) {
-		uint64_t old = t->at;
-
-		t->at = at;
-		if (at < old)
-			heap_up(t->slot - 1);
-		else
-			heap_down(t->slot - 1);
+	t->hn.at = at;
+	if (t->hn.slot != 0) {
+		heap_fix(&timers, &t->hn);
 		return;
 	}
-	if ((nh = proto_grow(heap, &heap_cap, heap_len, sizeof(*heap), 64,
-	    SIZE_MAX)) == NULL)
+	if (heap_reserve(&timers, SIZE_MAX) < 0)
 		fatal("timer heap");
-	heap = nh;
-	t->at = at;
-	heap_set(heap_len, t);
-	heap_len++;
-	heap_up(heap_len - 1);
+	heap_push(&timers, &t->hn);
 }
 
 void
@@ -253,7 +184,7 @@ static void
 timerfd_sync(void)
 {
 	struct itimerspec its;
-	uint64_t at = heap_len ? heap[0]->at : 0;
+	uint64_t at = timers.len ? timers.v[0]->at : 0;
 
 	if (at == tfd_at)
 		return;
@@ -270,11 +201,12 @@ timerfd_sync(void)
 static void
 timers_run(void)
 {
+	struct heap_node *top;
 	struct loop_timer *t;
 
 	loop_clock();
-	while (heap_len > 0 && heap[0]->at <= now_ms) {
-		t = heap[0];
+	while ((top = heap_top(&timers)) != NULL && top->at <= now_ms) {
+		t = HEAP_ITEM(top, struct loop_timer, hn);
 		loop_timer_stop(t);
 		t->cb(t->arg);
 	}

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "heap.h"
+
 /*
  * A watched file descriptor. After loop_io_del() the struct must stay
  * valid until the current iteration ends (events already fetched for it
@@ -25,8 +27,7 @@ struct loop_io {
 
 /* A one-shot timer on the monotonic clock, in milliseconds. */
 struct loop_timer {
-	uint64_t at;
-	size_t slot;		/* heap position + 1; 0 when not armed */
+	struct heap_node hn;	/* hn.at: when it fires; in no heap: not armed */
 	void (*cb)(void *arg);
 	void *arg;
 };

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "log.h"
 #include "proto.h"
 #include "random.h"
@@ -26,7 +27,7 @@
 
 struct rl_entry {
 	LIST_ENTRY(rl_entry) chain;	/* in its bucket */
-	size_t slot;			/* its index in the heap */
+	struct heap_node hn;		/* hn.at: window_end() */
 	long long start;		/* window start, monotonic ms */
 	uint32_t window_ms;		/* of the last request: when it ends */
 	uint32_t count;			/* requests counted in this window */
@@ -41,16 +42,21 @@ struct ratelimit {
 	struct rl_bucket *buckets;
 	size_t nbuckets;	/* a power of two */
 	size_t maxbuckets;
-	size_t n;		/* keys held, the heap's length */
 	size_t max_keys;
-	struct rl_entry **heap;	/* by window end, soonest at 0 */
-	size_t heapcap;
+	struct heap ends;	/* every entry, by window end: keys held = len */
 	uint8_t seed[16];
 	long long (*now)(void);
 	uint64_t evicted;
 	uint64_t evicted_logged;
 	long long evict_logged_at;
 };
+
+/* The entry that node n of the heap is. */
+static struct rl_entry *
+entry_of(struct heap_node *n)
+{
+	return HEAP_ITEM(n, struct rl_entry, hn);
+}
 
 /* ---------------------------------------------------------------- siphash */
 
@@ -146,9 +152,9 @@ ratelimit_free(struct ratelimit *rl)
 
 	if (rl == NULL)
 		return;
-	for (i = 0; i < rl->n; i++)
-		free(rl->heap[i]);
-	free(rl->heap);
+	for (i = 0; i < rl->ends.len; i++)
+		free(entry_of(rl->ends.v[i]));
+	heap_free(&rl->ends);
 	free(rl->buckets);
 	free(rl);
 }
@@ -162,7 +168,7 @@ ratelimit_set_clock(struct ratelimit *rl, long long (*now_ms)(void))
 struct ratelimit_stats
 ratelimit_stats(const struct ratelimit *rl)
 {
-	struct ratelimit_stats st = { rl->n, rl->evicted };
+	struct ratelimit_stats st = { rl->ends.len, rl->evicted };
 
 	return st;
 }
@@ -181,94 +187,12 @@ expired(const struct rl_entry *e, long long now)
 	return now >= window_end(e);
 }
 
-/* ---------------------------------------------------------------- heap */
-
-/* Puts e at heap index i. */
+/* Puts e in its place after its window changed. */
 static void
-heap_set(struct ratelimit *rl, size_t i, struct rl_entry *e)
+ends_fix(struct ratelimit *rl, struct rl_entry *e)
 {
-	rl->heap[i] = e;
-	e->slot = i;
-}
-
-/* Moves the entry at i up while it ends before its parent. */
-static void
-heap_up(struct ratelimit *rl, size_t i)
-{
-	struct rl_entry *e = rl->heap[i];
-
-	while (i > 0 && window_end(e) < window_end(rl->heap[(i - 1) / 2])) {
-		heap_set(rl, i, rl->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	heap_set(rl, i, e);
-}
-
-/* Moves the entry at i down while a child ends before it. */
-static void
-heap_down(struct ratelimit *rl, size_t i)
-{
-	struct rl_entry *e = rl->heap[i];
-	size_t c;
-
-	while ((c = 2 * i + 1) < rl->n) {
-		if (c + 1 < rl->n &&
-		    window_end(rl->heap[c + 1]) < window_end(rl->heap[c]))
-			c++;
-		if (window_end(rl->heap[c]) >= window_end(e))
-			break;
-		heap_set(rl, i, rl->heap[c]);
-		i = c;
-	}
-	heap_set(rl, i, e);
-}
-
-/* Restores the order after e's window end changed. */
-static void
-heap_fix(struct ratelimit *rl, struct rl_entry *e)
-{
-	heap_up(rl, e->slot);
-	heap_down(rl, e->slot);
-}
-
-/* Room in the heap for one more entry: 0, or -1 on ENOMEM. */
-static int
-heap_reserve(struct ratelimit *rl)
-{
-	struct rl_entry **nh;
-	size_t cap;
-
-	if (rl->n < rl->heapcap)
-		return 0;
-	cap = rl->heapcap == 0 ? BUCKETS_MIN : rl->heapcap * 2;
-	if (cap > rl->max_keys)
-		cap = rl->max_keys;
-	if (cap <= rl->n || cap > SIZE_MAX / sizeof(*nh) ||
-	    (nh = realloc(rl->heap, cap * sizeof(*nh))) == NULL)
-		return -1;
-	rl->heap = nh;
-	rl->heapcap = cap;
-	return 0;
-}
-
-/* Adds e (its window set) to the heap; heap_reserve() made room. */
-static void
-heap_push(struct ratelimit *rl, struct rl_entry *e)
-{
-	heap_set(rl, rl->n++, e);
-	heap_up(rl, e->slot);
-}
-
-/* Takes e out of the heap. */
-static void
-heap_remove(struct ratelimit *rl, struct rl_entry *e)
-{
-	struct rl_entry *last = rl->heap[--rl->n];
-
-	if (last == e)
-		return;
-	heap_set(rl, e->slot, last);
-	heap_fix(rl, last);
+	e->hn.at = (uint64_t)window_end(e);
+	heap_fix(&rl->ends, &e->hn);
 }
 
 /* ---------------------------------------------------------------- windows */
@@ -278,7 +202,7 @@ static void
 entry_drop(struct ratelimit *rl, struct rl_entry *e)
 {
 	LIST_REMOVE(e, chain);
-	heap_remove(rl, e);
+	heap_remove(&rl->ends, &e->hn);
 	free(e);
 }
 
@@ -288,8 +212,11 @@ sweep(struct ratelimit *rl, long long now, size_t budget)
 {
 	size_t n = 0;
 
-	while (n < budget && rl->n > 0 && expired(rl->heap[0], now)) {
-		entry_drop(rl, rl->heap[0]);
+	struct heap_node *top;
+
+	while (n < budget && (top = heap_top(&rl->ends)) != NULL &&
+	    expired(entry_of(top), now)) {
+		entry_drop(rl, entry_of(top));
 		n++;
 	}
 	return n;
@@ -298,7 +225,7 @@ sweep(struct ratelimit *rl, long long now, size_t budget)
 size_t
 ratelimit_sweep(struct ratelimit *rl, size_t budget)
 {
-	if (rl->n == 0)
+	if (rl->ends.len == 0)
 		return 0;
 	return sweep(rl, rl->now(), budget);
 }
@@ -318,8 +245,8 @@ grow(struct ratelimit *rl)
 	for (i = 0; i < n; i++)
 		LIST_INIT(&nb[i]);
 	/* Every entry is in the heap: walk that rather than the chains. */
-	for (i = 0; i < rl->n; i++) {
-		e = rl->heap[i];
+	for (i = 0; i < rl->ends.len; i++) {
+		e = entry_of(rl->ends.v[i]);
 		LIST_INSERT_HEAD(&nb[e->hash & (n - 1)], e, chain);
 	}
 	free(rl->buckets);
@@ -346,12 +273,12 @@ lookup(struct ratelimit *rl, const void *key, size_t klen, uint64_t h)
 static void
 make_room(struct ratelimit *rl, long long now)
 {
-	if (rl->n < rl->max_keys)
+	if (rl->ends.len < rl->max_keys)
 		return;
 	sweep(rl, now, SIZE_MAX);
-	if (rl->n < rl->max_keys)
+	if (rl->ends.len < rl->max_keys)
 		return;
-	entry_drop(rl, rl->heap[0]);
+	entry_drop(rl, entry_of(heap_top(&rl->ends)));
 	rl->evicted++;
 	if (rl->evict_logged_at == 0 ||
 	    now - rl->evict_logged_at >= EVICT_LOG_MS) {
@@ -378,20 +305,21 @@ entry_new(struct ratelimit *rl, const void *key, size_t klen, uint64_t h,
 	    (e = malloc(sizeof(*e) + klen)) == NULL)
 		return NULL;
 	make_room(rl, now);
-	if (heap_reserve(rl) < 0) {
+	if (heap_reserve(&rl->ends, rl->max_keys) < 0) {
 		free(e);
 		return NULL;
 	}
 	memset(e, 0, sizeof(*e));
 	e->start = now;
+	e->hn.at = (uint64_t)now;
 	e->hash = h;
 	e->klen = (uint32_t)klen;
 	if (klen > 0)
 		memcpy(e->key, key, klen);
-	if (rl->n >= rl->nbuckets && rl->nbuckets < rl->maxbuckets)
+	if (rl->ends.len >= rl->nbuckets && rl->nbuckets < rl->maxbuckets)
 		grow(rl);
 	LIST_INSERT_HEAD(&rl->buckets[h & (rl->nbuckets - 1)], e, chain);
-	heap_push(rl, e);
+	heap_push(&rl->ends, &e->hn);
 	return e;
 }
 
@@ -449,7 +377,7 @@ ratelimit_hit_n(struct ratelimit *rl, const void *key, size_t klen,
 	}
 	/* The request's length applies, so the window may end elsewhere. */
 	e->window_ms = window_ms;
-	heap_fix(rl, e);
+	ends_fix(rl, e);
 	if ((uint64_t)e->count + n > rate_max) {
 		/* now - start < window_ms here, so at least 1. */
 		*retry_after_ms = (uint64_t)(e->start + window_ms - now);

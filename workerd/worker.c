@@ -95,7 +95,7 @@ worker_quit(uint32_t grace_ms, int close_idle)
 		loop_timer_init(&grace_timer, grace_over, NULL);
 	}
 	/* A second request to quit can only shorten the grace. */
-	if (!quitting || at < grace_timer.at)
+	if (!quitting || at < grace_timer.hn.at)
 		loop_timer_at(&grace_timer, at);
 	quitting = 1;
 	events_quit();		/* the dashboards' streams end cleanly */

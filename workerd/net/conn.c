@@ -450,7 +450,7 @@ static void
 hold_end(struct conn *c)
 {
 	if (c->hold_until != 0 && loop_timer_armed(&c->timer) &&
-	    c->timer.at == c->hold_until)
+	    c->timer.hn.at == c->hold_until)
 		loop_timer_stop(&c->timer);
 	c->hold_until = 0;
 }
@@ -542,7 +542,7 @@ conn_update(struct conn *c)
 	}
 	d = conn_deadline(c);
 	if (d != UINT64_MAX &&
-	    (!loop_timer_armed(&c->timer) || d < c->timer.at))
+	    (!loop_timer_armed(&c->timer) || d < c->timer.hn.at))
 		loop_timer_at(&c->timer, d);
 }
 

@@ -631,7 +631,7 @@ hold_end(struct ws *ws)
 	uint64_t at = ws->hold_until;
 
 	ws->hold_until = 0;
-	if (at != 0 && loop_timer_armed(&ws->timer) && ws->timer.at == at)
+	if (at != 0 && loop_timer_armed(&ws->timer) && ws->timer.hn.at == at)
 		loop_timer_at(&ws->timer, ws_deadline(ws));
 }
 
@@ -707,7 +707,7 @@ ws_settle(struct ws *ws)
 		return;
 	}
 	d = ws_deadline(ws);
-	if (!loop_timer_armed(&ws->timer) || d < ws->timer.at)
+	if (!loop_timer_armed(&ws->timer) || d < ws->timer.hn.at)
 		loop_timer_at(&ws->timer, d);
 }
 

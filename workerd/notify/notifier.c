@@ -359,7 +359,7 @@ notifier_quit(uint32_t grace_ms, int close_idle)
 		resolver_quit();
 	}
 	/* A second request to quit can only shorten the grace. */
-	if (!loop_timer_armed(&grace_timer) || at < grace_timer.at)
+	if (!loop_timer_armed(&grace_timer) || at < grace_timer.hn.at)
 		loop_timer_at(&grace_timer, at);
 	maybe_leave();
 }

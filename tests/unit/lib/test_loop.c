@@ -50,9 +50,9 @@ test_heap_order(void **state)
 		loop_once(50);
 	assert_int_equal(nfired, NT - cancelled);
 	for (i = 1; i < nfired; i++)
-		assert_true(timers[order[i - 1]].at <= timers[order[i]].at);
+		assert_true(timers[order[i - 1]].hn.at <= timers[order[i]].hn.at);
 	for (i = 0; i < nfired; i++)
-		assert_true(fired_at[order[i]] >= timers[order[i]].at);
+		assert_true(fired_at[order[i]] >= timers[order[i]].hn.at);
 }
 
 static int ndefer;
