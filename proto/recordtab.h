@@ -244,7 +244,9 @@
 	F(BOOL, verified, "verified", 3, RF_RO,				\
 	    RF_ADM, 1, 0)						\
 	F(BOOL, email_verified, "email_verified", 4, RF_RO,		\
-	    RF_ADM, 1, 0)
+	    RF_ADM, 1, 0)						\
+	F(TIME, announced_at, "announced_at", 5, RF_RO,			\
+	    RF_HID, 0, 0)
 
 /* ----------------------------------- a widget session (widgetmsg.h) */
 

@@ -1013,8 +1013,17 @@ links_of(struct store_txn *t, const uint8_t id[ID_LEN], uint8_t *keys,
 	    id, ID_LEN, 0, ID_LEN, CC_KEY_LEN, keys, max, n);
 }
 
+/* Marks c (id's, loaded) announced, now. */
+static void
+contact_mark_announced(struct store_txn *t, const uint8_t id[ID_LEN],
+    struct st_contact *c)
+{
+	c->announced_at = t->st->now();
+	contact_save(t, id, c);
+}
+
 int
-store_contact_first_conv(struct store_txn *t, const struct st_conv *c,
+store_contact_announce_first(struct store_txn *t, const struct st_conv *c,
     struct st_contact *out)
 {
 	uint8_t id[ID_LEN], keys[2 * CC_KEY_LEN];
@@ -1031,7 +1040,30 @@ store_contact_first_conv(struct store_txn *t, const struct st_conv *c,
 		return 0;
 	if ((rc = contact_load(t, id, out)) != 0)
 		return rc < 0 ? -1 : 0;
-	return 1;
+	/* A contact stored before format 5 reads 0: its links alone tell. */
+	if (out->announced_at != 0) {
+		st_contact_free(out);
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	contact_mark_announced(t, id, out);
+	return t->err ? -1 : 1;
+}
+
+int
+store_contact_announced(struct store_txn *t, const char *hex)
+{
+	struct st_contact c;
+	uint8_t id[ID_LEN];
+
+	if (t->err || proto_hex_decode(hex, id, ID_LEN) != 0)
+		return t->err;
+	if (contact_load(t, id, &c) == 0) {
+		if (c.announced_at == 0)
+			contact_mark_announced(t, id, &c);
+		st_contact_free(&c);
+	}
+	return t->err;
 }
 
 /*

@@ -52,12 +52,20 @@ int store_contact_submit(struct store_txn *, const char *widget_id,
     const char *email, const char *phone, int *result,
     struct st_contact *out, int *created);
 /*
- * Whether conversation c, just made, is its contact's first (a contact
- * left before any conversation, or a verified identify's, is announced
- * with it): 1 with out loaded (st_contact_free it), 0 not, -1 error.
+ * Whether conversation c, just made, is its contact's first and the
+ * contact was never announced (a contact left before any conversation,
+ * or a verified identify's, is announced with it; one whose only
+ * conversation was deleted was announced already): 1 with out loaded
+ * (st_contact_free it) and the contact marked announced, 0 not, -1
+ * error.
  */
-int store_contact_first_conv(struct store_txn *, const struct st_conv *c,
+int store_contact_announce_first(struct store_txn *, const struct st_conv *c,
     struct st_contact *out);
+/*
+ * Marks contact id (hex) announced (its contact.created webhook and
+ * mail made): nothing when it is gone. The txn's error.
+ */
+int store_contact_announced(struct store_txn *, const char *id);
 /*
  * Whether session s (its token_hash) is a verified visitor's: its own
  * identify linked it to a verified contact, checked against secret, its

@@ -139,7 +139,7 @@ event_contact_first(struct dbatch *b, struct dreply *r,
 	struct st_event ev;
 	struct st_contact ct;
 
-	if (conv->contact_id[0] == '\0' || store_contact_first_conv(
+	if (conv->contact_id[0] == '\0' || store_contact_announce_first(
 	    b->req != NULL ? b->req : &b->txn, conv, &ct) != 1)
 		return;
 	event_init(b, &ev, ST_EV_CONTACT, conv);

@@ -203,6 +203,8 @@ event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
 	event_init(b, &ev, ST_EV_CONTACT, &c);
 	ev.contact = *ct;
 	reply_event(r, &ev, created ? 0 : EV_NO_OUTBOX);
+	if (created)
+		(void)store_contact_announced(t, ct->id);
 	st_conv_free(&c);
 }
 

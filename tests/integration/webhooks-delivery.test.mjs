@@ -407,6 +407,45 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     assert.equal((await p.adminJson('DELETE', `${H}/${w.id}`)).status, 200);
   });
 
+  test('contact.created once a contact: one whose only conversation was deleted is not announced again with its next', async () => {
+    const rx = await recv((req, res) => res.end('ok'));
+    const w = await make(rx.url('/again'), ['contact.created']);
+    const tag = Date.now().toString(36);
+    let announced = 0;
+    // Her details before (required) or after (optional) her first message.
+    for (const [mode, name] of [['optional', 'Dan'], ['required', 'Eve']]) {
+      const email = `${name.toLowerCase()}.${tag}@example.org`;
+      const wd = await createWidget(p, { contact_info_mode: mode, collect_email: true, collect_name: true });
+      let v = await Visitor.open(p, wd.widget_id);
+      const token = (await v.next('session')).session_token;
+      if (mode === 'optional') await v.turn('hello');
+      v.send({ type: 'contact_info', name, email });
+      await v.next('contact_info_saved');
+      if (mode === 'required') await v.turn('hello');
+      await v.close();
+      announced++;
+      await waitFor(() => rx.hits.length === announced, 10000, 'the contact announced');
+      const first = JSON.parse(rx.hits.at(-1).body).data;
+      assert.equal(first.contact.email, email);
+      const r = await p.adminJson('DELETE', `/v1/admin/conversations/${first.conversation._id}`);
+      assert.equal(r.status, 204, r.text);
+      // The same visitor (her session names the contact) writes again: a
+      // new conversation, the contact's only one, as the first was.
+      v = await Visitor.open(p, wd.widget_id, { token });
+      await v.next('session');
+      assert.deepEqual((await v.next('history')).messages, []);
+      await v.turn('back again');
+      await v.close();
+      const c = (await p.adminJson('GET', `/v1/admin/contacts/${first.contact.id}`)).json();
+      assert.equal(c.conversations.length, 1);
+      assert.notEqual(c.conversations[0]._id, first.conversation._id);
+    }
+    // A delivery is stored with its event, in the turn's own commit.
+    assert.equal((await deliveries(w.id)).length, 2);
+    assert.equal(rx.hits.length, 2);
+    assert.equal((await p.adminJson('DELETE', `${H}/${w.id}`)).status, 200);
+  });
+
   test('PARLEY_WEBHOOK_ALLOW_PRIVATE off: a name resolving to loopback refused at creation; literal and name refused before connecting', async () => {
     const rx = await recv((req, res) => res.end('ok'));
     const port = rx.server.address().port;
