@@ -175,7 +175,7 @@ enum st_ev_kind {
 /* ST_EV_SUBSCRIBE levels. */
 enum st_ev_level {
 	ST_EV_LEVEL_NONE = 0,
-	ST_EV_LEVEL_VISITOR = 1,	/* agent messages, handoff, typing */
+	ST_EV_LEVEL_VISITOR = 1,	/* visitor-shown messages, handoff, typing */
 	ST_EV_LEVEL_ALL = 2,		/* every event */
 };
 

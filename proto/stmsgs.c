@@ -525,7 +525,10 @@ static const struct pfield f_begin_ok[] = {
 };
 static PLAYOUT(pl_begin_ok, struct st_begin_ok, f_begin_ok);
 
-/* f_begin_ok, and whether the session is a verified visitor's. */
+/*
+ * f_begin_ok, whether the session is a verified visitor's, and the id of
+ * the message stored.
+ */
 static const struct pfield f_ws_begin_ok[] = {
 	PFREC(struct st_begin_ok, agent, pl_agent),
 	PFU8(struct st_begin_ok, created),
@@ -533,6 +536,7 @@ static const struct pfield f_ws_begin_ok[] = {
 	PFSTR(struct st_begin_ok, conv.visitor.language, ST_VISITOR_LANG_MAX),
 	PFLIST(struct st_begin_ok, history, nhistory, ANYN, pl_msg_pair),
 	PFU8(struct st_begin_ok, verified),
+	PFBUF(struct st_begin_ok, msg_id),
 };
 static PLAYOUT(pl_ws_begin_ok, struct st_begin_ok, f_ws_begin_ok);
 

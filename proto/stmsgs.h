@@ -200,6 +200,11 @@ struct st_begin_ok {
 	uint32_t nhistory;
 	/* ST_WS_BEGIN's alone: the session is a verified visitor's */
 	uint8_t verified;
+	/*
+	 * ST_WS_BEGIN's alone: the user message's id, which its socket is
+	 * not sent again when the session's other sockets are (wschat.c).
+	 */
+	char msg_id[ST_ID_HEX + 1];
 };
 /* ST_CHAT_BEGIN (result ST_CHAT_*) and ST_WS_BEGIN (result ST_WS_*). */
 struct st_begin_rep {

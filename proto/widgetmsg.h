@@ -78,11 +78,12 @@
  *          window's rest; CAPPED: ms to the next UTC day; else 0),
  *          and when OK or HUMAN: agent (agentmsg.h: the effective one,
  *          the widget's own model and prompt merged in), u8 created,
- *          conv, msg (the user message just stored), u32 n,
+ *          conv (its id and visitor.language alone), u32 n,
  *          n x (str role, str content) (HUMAN: n is 0), u8 verified
  *          (the session is a verified visitor's, with the widget's
  *          secret now: the worker forgets a verification it holds
- *          when 0)
+ *          when 0), str msg_id (the user message's: its socket is not
+ *          sent the message event the session's other sockets are)
  *       In one write transaction, checked in this order: the widget
  *       (NO_WIDGET), the session (NO_SESSION; with create, no session
  *       under token_hash means a new visitor: its session is made here,

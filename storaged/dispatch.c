@@ -124,7 +124,10 @@ event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
 
 	event_init(b, &ev, ST_EV_MESSAGE, c);
 	ev.msg = *m;
-	reply_event(r, &ev, strcmp(m->role, "agent") == 0 ? EV_VISITOR : 0);
+	/* A session's other sockets (another tab) show the visitor's and the replies too. */
+	reply_event(r, &ev, strcmp(m->role, "agent") == 0 ||
+	    strcmp(m->role, "user") == 0 ||
+	    strcmp(m->role, "assistant") == 0 ? EV_VISITOR : 0);
 }
 
 /*

@@ -205,7 +205,8 @@ reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
 	rep.result = (uint8_t)result;
 	rep.retry_ms = retry;
 	rep.ok = (struct st_begin_ok){ *a, (uint8_t)c->created, c->conv,
-	    c->history, c->n, (uint8_t)c->verified };
+	    c->history, c->n, (uint8_t)c->verified, { 0 } };
+	memcpy(rep.ok.msg_id, c->msg.id, sizeof(rep.ok.msg_id));
 	reply_enc(r, type, &rep);
 	r->late = c->human;
 	event_begin(b, r, c);

@@ -11,7 +11,9 @@
 // - the unread count in the page's title takes off only the widget's own
 //   "(N) ", never the host page's own count;
 // - the offline notice does not say messages cannot be sent (Send stays
-//   enabled offline).
+//   enabled offline);
+// - two tabs of one visitor show the same conversation: what one says,
+//   and the answer, appear in the other, once.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -262,6 +264,45 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await sleep(500);
       assert.equal(await page.inputValue(part('input')), '', 'not given back: the server said it is stored');
       assert.deepEqual((await page.evaluate(() => window.ParleyChat.messages())).map((m) => m.content), ['person please', 'You said: person please', 'for Dana']);
+    } finally { await ctx.close(); }
+  });
+
+  test('two tabs of one visitor: what one says, and its answer, show in the other, once in each', async () => {
+    const w = await widget({ name: 'T' });
+    const { ctx, page } = await openPage(browser);
+    const said = (pg) => pg.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content} (${m.state})`));
+    const has = (pg, n) => pg.waitForFunction((k) => { const m = window.ParleyChat.messages(); return m.length === k && m[k - 1].state === 'done'; }, n, { timeout: 10000 });
+    try {
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await waitConnected(page);
+      await page.fill(part('input'), 'from the first tab');
+      await page.press(part('input'), 'Enter');
+      await has(page, 2);
+      // the same browser's second tab: the same session (its storage)
+      const page2 = await ctx.newPage();
+      await page2.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page2);
+      // (it opens as the first tab left it: open)
+      await waitConnected(page2);
+      await has(page2, 2);
+      await page.fill(part('input'), 'again from the first');
+      await page.press(part('input'), 'Enter');
+      await has(page, 4);
+      await has(page2, 4);
+      await page2.fill(part('input'), 'and from the second');
+      await page2.press(part('input'), 'Enter');
+      await has(page2, 6);
+      await has(page, 6);
+      await sleep(300);
+      const one = await said(page);
+      assert.deepEqual(one, [
+        'user: from the first tab (done)', 'assistant: You said: from the first tab (done)',
+        'user: again from the first (done)', 'assistant: You said: again from the first (done)',
+        'user: and from the second (done)', 'assistant: You said: and from the second (done)',
+      ].map((x) => x.replace(/^user: (.*) \(done\)$/, 'user: $1 ()')));
+      assert.deepEqual(await said(page2), one);
     } finally { await ctx.close(); }
   });
 });

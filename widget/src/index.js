@@ -890,7 +890,9 @@ function mount(script, cfg, base, broken, lang) {
     else if (type === 'typing_start') (unsent = null), cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
     else if (type === 'message') {
-      if (f.role !== 'user' && typeof f.content === 'string') finish(cur || turn(), f.content);
+      // another tab's message, or the reply to it: added as history's are
+      if (f.copy) add(bubble(f.role, f.content, f.status)).d = f;
+      else if (f.role !== 'user' && typeof f.content === 'string') finish(cur || turn(), f.content);
       // the knowledge it cites, under it (the sources part)
       if (Array.isArray(f.sources) && f.sources.length) part('sources').then((show) => show && show(f.sources));
     }

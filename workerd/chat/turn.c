@@ -56,6 +56,7 @@ struct turn {
 	int paused;			/* the model waits for the client to drain */
 	int stopped;			/* turn_stop: no model; interrupted */
 	char conv_id[ST_ID_HEX + 1];
+	char msg_id[ST_ID_HEX + 1];	/* the user message's ("": not told) */
 	uint8_t handoff;		/* the conversation's, at the begin */
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
@@ -269,6 +270,12 @@ rewrite_abandon(struct turn *t)
 	buf_free(&t->rewritten);
 	turn_go_on(t);
 	return 1;
+}
+
+const char *
+turn_msg_id(const struct turn *t)
+{
+	return t->msg_id;
 }
 
 void
@@ -1610,6 +1617,7 @@ begin_ok(struct turn *t, const struct storec_result *r)
 	}
 	t->unverified = !rep.ok.verified;
 	strlcpy(t->conv_id, rep.ok.conv.id, sizeof(t->conv_id));
+	strlcpy(t->msg_id, rep.ok.msg_id, sizeof(t->msg_id));
 	t->handoff = rep.ok.conv.handoff;
 	t->unconfirmed = r->early;
 	if (!t->unconfirmed)

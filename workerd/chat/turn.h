@@ -213,6 +213,11 @@ int turn_contact_saved(struct turn *);
  */
 int turn_page_answer(struct turn *, const char *id, const char *text,
     int failed);
+/*
+ * The id of the user message the turn stored: "" until begin has
+ * answered (and for a begin that does not tell it: ST_CHAT_BEGIN's).
+ */
+const char *turn_msg_id(const struct turn *);
 /* The client left: nothing more is shown; the turn stores and ends. */
 void turn_cancel(struct turn *);
 /*

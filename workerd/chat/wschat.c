@@ -174,6 +174,11 @@ struct wsess {
 	unsigned int nheld;
 	struct loop_defer held_defer;
 	char conv[ST_ID_HEX + 1];	/* "" until known */
+	/*
+	 * The last user message and the last reply this socket stored: the
+	 * session's other sockets are sent them (visitor_event), it is not.
+	 */
+	char own_msg[ST_ID_HEX + 1], own_reply[ST_ID_HEX + 1];
 	char ended[ST_ID_HEX + 1];	/* the one new_conversation left, "" none */
 	LIST_ENTRY(wsess) conv_entry;	/* in conv_map once conv is known */
 	/* The widget's "visitor" (issue 24): sent with each turn's begin. */
@@ -423,6 +428,28 @@ wschat_widget_gone(const char *widget_id)
 }
 
 /*
+ * A message another socket of the session stored (the visitor's in
+ * another tab, or the reply to it), as "message" with "copy": the
+ * widget adds it as it is, never as the end of a reply of its own.
+ * NULL for a reply with no words (a stop before the first: nothing
+ * shown).
+ */
+static json_t *
+copy_json(const struct st_msg *m)
+{
+	json_t *o;
+
+	if (m->content[0] == '\0' && m->natts == 0)
+		return NULL;
+	o = json_pack("{s:s, s:s, s:o, s:o, s:b}", "type", "message", "role",
+	    m->role, "content", exprow_text(m->content), "id",
+	    exprow_text(m->id), "copy", 1);
+	if (o != NULL && strcmp(m->status, "interrupted") == 0)
+		json_object_set_new(o, "status", json_string(m->status));
+	return o;
+}
+
+/*
  * A visitor's event as the text every socket of its conversation gets
  * (malloc'd); NULL when the visitors are not told (or out of memory).
  */
@@ -440,7 +467,10 @@ visitor_event_text(const struct st_event *ev, const char *wid)
 			    exprow_text(ev->msg.content), "name",
 			    exprow_text(ev->msg.name), "id",
 			    exprow_text(ev->msg.id));
-		/* A person's files, linked through the socket's widget. */
+		else if (strcmp(ev->msg.role, "user") == 0 ||
+		    strcmp(ev->msg.role, "assistant") == 0)
+			o = copy_json(&ev->msg);
+		/* A person's files or the visitor's, linked through the socket's widget. */
 		if (o != NULL && ev->msg.natts > 0)
 			json_object_set_new(o, "attachments", att_json(
 			    ev->msg.atts, ev->msg.natts, wid, NULL,
@@ -481,16 +511,43 @@ visitor_handoff(struct wsess *s, const struct st_event *ev)
 		loop_defer(&s->handoff_defer);
 }
 
+/* Whether message id is one s stored itself (its user message or reply). */
+static int
+own_message(const struct wsess *s, const char *id)
+{
+	return strcmp(id, s->own_msg) == 0 || strcmp(id, s->own_reply) == 0 ||
+	    (s->turn != NULL && strcmp(id, turn_msg_id(s->turn)) == 0);
+}
+
+/* Whether a socket here is on conversation conv. */
+static int
+conv_here(const char *conv)
+{
+	struct wsess *s;
+
+	LIST_FOREACH(s, conv_bucket(conv), conv_entry)
+		if (s->ws != NULL && strcmp(s->conv, conv) == 0)
+			return 1;
+	return 0;
+}
+
 /* One of storaged's visitor events to this worker's sockets on its conversation. */
 static void
 visitor_event(const uint8_t *payload, size_t len)
 {
 	struct wsess *s, *next;
 	struct st_event ev;
+	char conv[ST_ID_HEX + 1];
 	char *text = NULL;
 	size_t tlen = 0;
 	int built = 0;
 
+	/*
+	 * Every worker hears every visitor event, of every turn: decoded
+	 * only where a socket is on its conversation.
+	 */
+	if (pdec_event_conv(payload, len, conv) == 0 && !conv_here(conv))
+		return;
 	memset(&ev, 0, sizeof(ev));
 	if (st_req_decode(PROTO_ST_EV, payload, len, &ev) < 0) {
 		log_warnx("wschat: malformed %s", proto_msg_name(PROTO_ST_EV));
@@ -504,6 +561,8 @@ visitor_event(const uint8_t *payload, size_t len)
 			visitor_handoff(s, &ev);
 			continue;
 		}
+		if (ev.kind == ST_EV_MESSAGE && own_message(s, ev.msg.id))
+			continue;
 		/*
 		 * Built for the first socket on the conversation: every worker
 		 * gets every event, and most have no socket on it.
@@ -548,6 +607,8 @@ ws_start(void *fe, const char *conv_id, int handoff)
 	struct wsess *s = fe;
 
 	s->stored = 1;		/* the first message made it, if need be */
+	if (s->turn != NULL)
+		strlcpy(s->own_msg, turn_msg_id(s->turn), sizeof(s->own_msg));
 	/*
 	 * Another tab began a new conversation: what the socket knew of the
 	 * old one's handoff is not this one's (a request_human answered from
@@ -611,6 +672,7 @@ ws_done(void *fe, const char *conv_id, const char *msg_id,
 	struct wsess *s = fe;
 	json_t *o;
 
+	strlcpy(s->own_reply, msg_id, sizeof(s->own_reply));
 	turn_over(s);
 	/* "" is a reply stopped before its first word: nothing to show. */
 	if (content[0] != '\0') {
@@ -748,6 +810,8 @@ ws_human(void *fe, const char *conv_id)
 {
 	struct wsess *s = fe;
 
+	if (s->turn != NULL)
+		strlcpy(s->own_msg, turn_msg_id(s->turn), sizeof(s->own_msg));
 	turn_over(s);
 	s->stored = 1;
 	wsess_set_conv(s, conv_id);
