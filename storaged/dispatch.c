@@ -122,12 +122,18 @@ event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
 {
 	struct st_event ev;
 
+	int sockets = c->session[0] == WS_SESSION_MARK;
+
 	event_init(b, &ev, ST_EV_MESSAGE, c);
 	ev.msg = *m;
-	/* A session's other sockets (another tab) show the visitor's and the replies too. */
-	reply_event(r, &ev, strcmp(m->role, "agent") == 0 ||
-	    strcmp(m->role, "user") == 0 ||
-	    strcmp(m->role, "assistant") == 0 ? EV_VISITOR : 0);
+	/*
+	 * The visitors' sockets show a person's messages and, for the
+	 * session's other sockets (another tab), the visitor's and the
+	 * replies; the HTTP API's conversations have no socket.
+	 */
+	reply_event(r, &ev, strcmp(m->role, "agent") == 0 || (sockets &&
+	    (strcmp(m->role, "user") == 0 ||
+	    strcmp(m->role, "assistant") == 0)) ? EV_VISITOR : 0);
 }
 
 /*

@@ -163,6 +163,13 @@ struct store_conv_full {
 	int truncated;		/* more messages exist than were returned */
 };
 
+/*
+ * The first character of a widget visitor session's id (its
+ * conversations' session): outside the HTTP API's sessionId alphabet
+ * ([A-Za-z0-9._:-]).
+ */
+#define WS_SESSION_MARK	'~'
+
 /* What store_chat_begin() returns. */
 struct store_chat {
 	int created;		/* the conversation is new */

@@ -34,8 +34,6 @@
 #define BACKFILL_KEY	"wsess_backfill"
 /* The meta record of the sessions' move to their own namespace (once). */
 #define WSNS_KEY	"wsess_namespace"
-/* Outside the HTTP API's sessionId alphabet ([A-Za-z0-9._:-]). */
-#define WS_SESSION_MARK	'~'
 /* A chat turn stores a session's activity at most this often (touch_due). */
 #define WSESS_TOUCH_MS	60000ull
 
