@@ -77,10 +77,11 @@ static const char canned_empty[] = HEX_NONE HEX_NONE HEX_NONE HEX_Z64
 
 /* A contact's fields from its name to its times, format 1's. */
 #define HEX_CONTACT_BODY	HEX_NAME HEX_EMAIL HEX_PHONE HEX_T0 HEX_T1
+/* Format 5: when it was announced (its webhook and mail). */
 static const char contact_full[] = HEX_CONTACT_ID HEX_CONTACT_BODY
-    HEX_ORG_ID HEX_EXT "01" "01";
+    HEX_ORG_ID HEX_EXT "01" "01" HEX_T1;
 static const char contact_empty[] = HEX_NONE HEX_NONE HEX_NONE HEX_NONE
-    HEX_Z64 HEX_Z64 HEX_NONE HEX_NONE "00" "00";
+    HEX_Z64 HEX_Z64 HEX_NONE HEX_NONE "00" "00" HEX_Z64;
 
 /*
  * A user's fields to its times, format 1's: owner of "default", agent
@@ -185,6 +186,7 @@ full_contact(struct st_contact *c, const char *org)
 	c->external_id = strdup("ext-42");
 	c->verified = 1;
 	c->email_verified = 1;
+	c->announced_at = T0 + 1;
 }
 
 /* c is full_contact's but for its organisation, identity and times. */
@@ -214,6 +216,7 @@ test_contact_wire(void **state)
 	assert_string_equal(g.external_id, "ext-42");
 	assert_int_equal(g.verified, 1);
 	assert_int_equal(g.email_verified, 1);
+	assert_int_equal(g.announced_at, T0 + 1);
 	st_contact_free(&g);
 	st_contact_free(&c);
 }
@@ -490,11 +493,14 @@ test_contact_lmdb(void **state)
 	q.widget_id = w.widget_id;
 	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_SUBMIT, &q, &rep), 0);
 	assert_int_equal(rep.result, ST_WS_OK);
-	snprintf(hex, sizeof(hex), "04" "00000020%s" HEX_CONTACT_BODY,
+	snprintf(hex, sizeof(hex), "05" "00000020%s" HEX_CONTACT_BODY,
 	    hex_of(rep.contact.id, hid));
-	/* Both times are now's; a new contact is unverified, its email too. */
+	/*
+	 * Both times are now's; a new contact is unverified, its email too,
+	 * and not announced (the session has no conversation yet).
+	 */
 	memcpy(hex + strlen(hex) - 16, HEX_T0, 16);
-	strlcat(hex, HEX_DEFAULT HEX_NONE "00" "00", sizeof(hex));
+	strlcat(hex, HEX_DEFAULT HEX_NONE "00" "00" HEX_Z64, sizeof(hex));
 	assert_int_equal(proto_hex_decode(rep.contact.id, id, sizeof(id)), 0);
 	assert_stored(f, "contacts", id, sizeof(id), hex);
 	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);

@@ -347,6 +347,7 @@ ws_begin_full(struct fix *f, const char *wid, uint8_t tb, const char *content,
     uint32_t rate_max, uint64_t idle, struct wsbegin *b)
 {
 	char id[ST_ID_HEX + 1], lang[ST_VISITOR_LANG_MAX + 1];
+	char msg[ST_ID_HEX + 1];
 	uint8_t h[ST_TOKEN_HASH_LEN];
 	struct penc e;
 	struct dreply r;
@@ -370,6 +371,9 @@ ws_begin_full(struct fix *f, const char *wid, uint8_t tb, const char *content,
 			fix_dec_begin_conv(&d, id, lang);
 			dec_pairs(&d, &b->n, b->roles, b->contents);
 			b->verified = pdec_u8(&d);
+			/* The user message's id: its socket skips its event. */
+			pdec_strbuf(&d, msg, sizeof(msg));
+			assert_true(st_id_valid(msg));
 		}
 		assert_int_equal(pdec_done(&d), 0);
 		/* Only an OK turn writes, so only it may be answered early. */
