@@ -121,7 +121,6 @@ event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
     const struct st_msg *m)
 {
 	struct st_event ev;
-
 	int sockets = c->session[0] == WS_SESSION_MARK;
 
 	event_init(b, &ev, ST_EV_MESSAGE, c);

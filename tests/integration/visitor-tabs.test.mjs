@@ -71,6 +71,23 @@ describe('a visitor in several tabs', () => {
     assert.equal(copies.content, 'from the other tab');
     assert.equal((await a.next('message')).content, mockReply('from the other tab'));
     assert.deepEqual(await quiet(b), []);
+    for (const v of others.slice(1)) {
+      assert.equal((await v.next('message')).content, 'from the other tab');
+      assert.equal((await v.next('message')).content, mockReply('from the other tab'));
+    }
+
+    // A reply that failed: the tab that asked shows its error; the
+    // others the question alone (the stored text is the model's error).
+    a.send({ type: 'message', content: 'break [[mock:status=500]]' });
+    assert.equal((await a.next('typing_start')).type, 'typing_start');
+    const err = await a.next('error');
+    assert.equal(err.code, 'model_failed');
+    assert.equal((await a.next('typing_stop')).type, 'typing_stop');
+    for (const v of others) {
+      assert.equal((await v.next('message')).content, 'break [[mock:status=500]]');
+    }
+    await sleep(300);
+    for (const v of [a, ...others]) assert.deepEqual(await quiet(v, 0), []);
     for (const v of [a, ...others, stranger]) await v.close();
   });
 

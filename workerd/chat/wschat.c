@@ -432,14 +432,16 @@ wschat_widget_gone(const char *widget_id)
  * another tab, or the reply to it), as "message" with "copy": the
  * widget adds it as it is, never as the end of a reply of its own.
  * NULL for a reply with no words (a stop before the first: nothing
- * shown).
+ * shown) and a failed one (its text is the model's error, which no
+ * visitor reads: the tab that asked shows its own words for it).
  */
 static json_t *
 copy_json(const struct st_msg *m)
 {
 	json_t *o;
 
-	if (m->content[0] == '\0' && m->natts == 0)
+	if ((m->content[0] == '\0' && m->natts == 0) ||
+	    strcmp(m->status, "failed") == 0)
 		return NULL;
 	o = json_pack("{s:s, s:s, s:o, s:o, s:b}", "type", "message", "role",
 	    m->role, "content", exprow_text(m->content), "id",
