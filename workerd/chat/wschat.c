@@ -175,8 +175,9 @@ struct wsess {
 	struct loop_defer held_defer;
 	char conv[ST_ID_HEX + 1];	/* "" until known */
 	/*
-	 * The last user message and the last reply this socket stored: the
-	 * session's other sockets are sent them (visitor_event), it is not.
+	 * The user message of its last turn (kept when the turn is over:
+	 * turn_over) and its last reply: the session's other sockets are
+	 * sent them (visitor_event), it is not.
 	 */
 	char own_msg[ST_ID_HEX + 1], own_reply[ST_ID_HEX + 1];
 	char ended[ST_ID_HEX + 1];	/* the one new_conversation left, "" none */
@@ -513,7 +514,10 @@ visitor_handoff(struct wsess *s, const struct st_event *ev)
 		loop_defer(&s->handoff_defer);
 }
 
-/* Whether message id is one s stored itself (its user message or reply). */
+/*
+ * Whether message id is one s stored itself: its turn's user message
+ * (the turn alive, or over), or its last reply.
+ */
 static int
 own_message(const struct wsess *s, const char *id)
 {
@@ -609,8 +613,6 @@ ws_start(void *fe, const char *conv_id, int handoff)
 	struct wsess *s = fe;
 
 	s->stored = 1;		/* the first message made it, if need be */
-	if (s->turn != NULL)
-		strlcpy(s->own_msg, turn_msg_id(s->turn), sizeof(s->own_msg));
 	/*
 	 * Another tab began a new conversation: what the socket knew of the
 	 * old one's handoff is not this one's (a request_human answered from
@@ -648,6 +650,9 @@ ws_busy(void *fe)
 static void
 turn_over(struct wsess *s)
 {
+	/* Its message's event may come after: it is the socket's own. */
+	if (s->turn != NULL && turn_msg_id(s->turn)[0] != '\0')
+		strlcpy(s->own_msg, turn_msg_id(s->turn), sizeof(s->own_msg));
 	s->turn = NULL;
 	if (s->pend_handoff != HANDOFF_UNKNOWN)
 		loop_defer(&s->handoff_defer);
@@ -812,8 +817,6 @@ ws_human(void *fe, const char *conv_id)
 {
 	struct wsess *s = fe;
 
-	if (s->turn != NULL)
-		strlcpy(s->own_msg, turn_msg_id(s->turn), sizeof(s->own_msg));
 	turn_over(s);
 	s->stored = 1;
 	wsess_set_conv(s, conv_id);
