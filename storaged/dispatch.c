@@ -114,6 +114,8 @@ reply_event(struct dreply *r, const struct st_event *ev, int to)
 	/* Most carry a conversation: some 2 to 4 KiB (the ring trims it). */
 	(void)penc_reserve(&d->enc, EVENT_ENC_HINT);
 	(void)st_req_encode(&d->enc, PROTO_ST_EV, ev);
+	if (d->visitor)
+		devent_cut_for_visitors(d, ev);
 }
 
 void

@@ -196,6 +196,10 @@ evring_add(struct evring *r, struct devent *ev, const uint8_t **buf,
 	seq = ev->kind == ST_EV_TYPING ? 0 : r->last + 1;
 	proto_put_be64(ev->enc.buf, r->epoch);
 	proto_put_be64(ev->enc.buf + 8, seq);
+	if (!ev->venc.err && ev->venc.len >= EV_NUMBER_LEN) {
+		proto_put_be64(ev->venc.buf, r->epoch);
+		proto_put_be64(ev->venc.buf + 8, seq);
+	}
 	*buf = ev->enc.buf;
 	*len = ev->enc.len;
 	if (seq == 0)
@@ -313,7 +317,39 @@ ev_wanted(int level, const struct devent *ev)
 }
 
 void
+ev_for_level(int level, const struct devent *ev, const uint8_t *whole,
+    size_t wlen, const uint8_t **buf, size_t *len)
+{
+	*buf = whole;
+	*len = wlen;
+	if (level == ST_EV_LEVEL_VISITOR && !ev->venc.err &&
+	    ev->venc.len >= EV_NUMBER_LEN) {
+		*buf = ev->venc.buf;
+		*len = ev->venc.len;
+	}
+}
+
+void
+devent_cut_for_visitors(struct devent *d, const struct st_event *ev)
+{
+	struct st_event v;
+
+	memset(&v, 0, sizeof(v));
+	v.at = ev->at;
+	v.kind = ev->kind;
+	strlcpy(v.conv.id, ev->conv.id, sizeof(v.conv.id));
+	v.msg = ev->msg;	/* borrowed: encoded, never freed here */
+	v.state = ev->state;
+	v.on = ev->on;
+	strlcpy(v.name, ev->name, sizeof(v.name));
+	penc_init(&d->venc);
+	if (st_req_encode(&d->venc, PROTO_ST_EV, &v) < 0)
+		penc_free(&d->venc);
+}
+
+void
 devent_free(struct devent *ev)
 {
 	penc_free(&ev->enc);
+	penc_free(&ev->venc);
 }

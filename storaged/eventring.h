@@ -35,6 +35,11 @@ struct devent {
 	uint8_t kind;		/* enum st_ev_kind */
 	int visitor;		/* level 1 (visitor) subscribers get it too */
 	struct penc enc;
+	/*
+	 * What the visitor level gets instead (devent_cut_for_visitors):
+	 * the event with its conversation cut to its id. Empty: enc.
+	 */
+	struct penc venc;
 	/* The webhooks' (outbox.c): its event (ST_HE_*, 0 none), its org. */
 	uint32_t hook_event;
 	char org[ST_WHO_ORG_MAX + 1];
@@ -65,8 +70,15 @@ struct evring_stats {
 };
 struct evring_stats evring_stats(const struct evring *);
 /*
+ * Encodes ev into d->venc as the visitor level gets it (d->visitor): its
+ * conversation cut to its id, which is all the workers' sockets read of
+ * it; the rest (some 2 to 4 KiB) went to every worker, three times a
+ * widget's turn. Out of memory, venc stays empty: enc goes instead.
+ */
+void devent_cut_for_visitors(struct devent *d, const struct st_event *ev);
+/*
  * Numbers ev (the next seq; typing: 0): its epoch and seq written into
- * its encoding's first bytes. The ring keeps that encoding, taken from
+ * its encoding's first bytes (and its visitor encoding's). The ring keeps that encoding, taken from
  * ev (ev->enc left empty; a typing event's stays ev's), evicting the
  * oldest past either bound. *buf and *len: the numbered encoding, valid
  * until the ring next changes (a typing event's: until ev is freed).
@@ -99,6 +111,13 @@ int evring_since(const struct evring *, const char *org, uint64_t epoch,
 size_t evring_forget(struct evring *, uint8_t *ids, size_t n);
 /* 1 when a subscriber at level (ST_EV_LEVEL_*) gets ev. */
 int ev_wanted(int level, const struct devent *ev);
+/*
+ * What a subscriber at level gets of ev, numbered (evring_add), whose
+ * whole encoding is whole, wlen: the visitor encoding at the visitor
+ * level when there is one, else the whole.
+ */
+void ev_for_level(int level, const struct devent *ev, const uint8_t *whole,
+    size_t wlen, const uint8_t **buf, size_t *len);
 void devent_free(struct devent *);
 
 #endif

@@ -1012,14 +1012,15 @@ static void
 server_event(struct server *s, struct devent *ev)
 {
 	struct client *c;
-	const uint8_t *buf;
-	size_t len;
+	const uint8_t *whole, *buf;
+	size_t wlen, len;
 
-	if (evring_add(s->ev, ev, &buf, &len) < 0)
+	if (evring_add(s->ev, ev, &whole, &wlen) < 0)
 		return;
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		if (c->dead || !ev_wanted(c->ev_level, ev))
 			continue;
+		ev_for_level(c->ev_level, ev, whole, wlen, &buf, &len);
 		if (c->ch.wq_bytes + c->held_bytes + PROTO_HDR_LEN + len >
 		    CLIENT_WQ_MAX) {
 			log_warnx("client %llu (%s): events unsubscribed: "

@@ -369,6 +369,67 @@ test_levels(void **state)
 	devent_free(&created);
 }
 
+/*
+ * A visitor-level event: its conversation cut to its id, the rest as the
+ * whole one has it, numbered alike; the whole goes to the level above.
+ */
+static void
+test_visitor_cut(void **state)
+{
+	struct evring *r = evring_new();
+	struct devent ev;
+	struct st_event whole, e, g;
+	const uint8_t *buf, *vbuf;
+	size_t len, vlen;
+	struct pdec d;
+
+	(void)state;
+	assert_non_null(r);
+	dev_make(&ev, ST_EV_MESSAGE, 1, 100);
+	pdec_init(&d, ev.enc.buf, ev.enc.len);
+	assert_int_equal(pdec_event(&d, &whole), 0);
+	strlcpy(whole.conv.visitor_name, "A name the visitor is never sent",
+	    sizeof(whole.conv.visitor_name));
+	devent_cut_for_visitors(&ev, &whole);
+	assert_true(ev.venc.len > 0 && ev.venc.len < ev.enc.len);
+	assert_int_equal(evring_add(r, &ev, &buf, &len), 0);
+
+	ev_for_level(ST_EV_LEVEL_ALL, &ev, buf, len, &vbuf, &vlen);
+	assert_ptr_equal(vbuf, buf);
+	ev_for_level(ST_EV_LEVEL_VISITOR, &ev, buf, len, &vbuf, &vlen);
+	assert_ptr_equal(vbuf, ev.venc.buf);
+	pdec_init(&d, vbuf, vlen);
+	assert_int_equal(pdec_event(&d, &g), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	pdec_init(&d, buf, len);
+	assert_int_equal(pdec_event(&d, &e), 0);
+	assert_int_equal(g.epoch, e.epoch);
+	assert_int_equal(g.seq, e.seq);
+	assert_int_equal(g.seq, 1);
+	assert_int_equal(g.at, e.at);
+	assert_int_equal(g.kind, ST_EV_MESSAGE);
+	assert_string_equal(g.conv.id, e.conv.id);
+	assert_string_equal(g.msg.role, "agent");
+	assert_string_equal(g.msg.content, e.msg.content);
+	assert_string_equal(e.conv.widget, "default");
+	assert_string_equal(g.conv.widget, "");
+	assert_string_equal(g.conv.session, "");
+	assert_string_equal(g.conv.visitor_name, "");
+	st_event_free(&e);
+	st_event_free(&g);
+	st_event_free(&whole);
+	devent_free(&ev);
+
+	/* No visitor encoding (a dashboard's event): the whole, at both levels. */
+	dev_make(&ev, ST_EV_MESSAGE, 0, 1);
+	assert_int_equal(evring_add(r, &ev, &buf, &len), 0);
+	ev_for_level(ST_EV_LEVEL_VISITOR, &ev, buf, len, &vbuf, &vlen);
+	assert_ptr_equal(vbuf, buf);
+	assert_int_equal(vlen, len);
+	devent_free(&ev);
+	evring_free(r);
+}
+
 int
 main(void)
 {
@@ -379,6 +440,7 @@ main(void)
 		cmocka_unit_test(test_evict_marks_full),
 		cmocka_unit_test(test_evict_bytes),
 		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_visitor_cut),
 	};
 
 	log_init("test_events");
