@@ -26,6 +26,7 @@
 #include "kbsource.h"
 #include "log.h"
 #include "orgstore.h"
+#include "repl.h"
 #include "rollups.h"
 #include "storaged.h"
 #include "wsess.h"
@@ -128,8 +129,12 @@ sweep_tick(void *arg)
 	/* Nothing is written once the data directory's guard failed. */
 	if (store_failed(W.st) != NULL)
 		return;
-	/* Nor while the store is stalled (store_retry): later. */
-	if (store_stalled(W.st) != NULL) {
+	/*
+	 * Nor while the store is stalled (store_retry), nor past the lease's
+	 * fence time before the loop has heard of it (repl_fence stops the
+	 * sweep then), as no request's batch writes: later.
+	 */
+	if (store_stalled(W.st) != NULL || !repl_writable()) {
 		loop_timer_after(&W.tm, SWEEP_IDLE_MS);
 		return;
 	}
