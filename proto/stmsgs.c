@@ -342,6 +342,7 @@ static const struct pfield f_msg_shown[] = {
 	PFU8(struct st_msg, feedback),
 	PFLIST(struct st_msg, atts, natts, ST_MSG_ATTS_MAX, pl_msg_att),
 	PFBUF(struct st_msg, status),	/* an interrupted reply shows so */
+	PFBUF(struct st_msg, client_id),	/* the widget's id of its own */
 };
 /*
  * Freed as a whole message: storaged's replies hold what it read of the
@@ -689,6 +690,7 @@ static const struct pfield f_ws_begin_req[] = {
 	PFU8(struct st_ws_begin_req, create),
 	PFREC(struct st_ws_begin_req, visitor, pl_visitor),
 	PFLIST(struct st_ws_begin_req, atts, natts, ST_MSG_ATTS_MAX, pl_att_id),
+	PFSTR(struct st_ws_begin_req, client_id, ST_CLIENT_ID_MAX),
 };
 PLAYOUT(pl_ws_begin_req, struct st_ws_begin_req, f_ws_begin_req);
 

@@ -259,6 +259,7 @@ struct st_ws_begin_req {
 	struct st_visitor visitor;	/* as st_chat_begin_req's */
 	uint32_t natts;			/* the uploads the message names */
 	struct st_str *atts;
+	const char *client_id;		/* the widget's id of it: "" none */
 };
 /* A visitor's session: its widget and token (ST_WS_REQUEST_HUMAN). */
 struct st_ws_session_req {

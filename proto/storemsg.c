@@ -47,6 +47,15 @@ RL_LAYOUT(st_msg_layout, "message", struct st_msg,
 
 _Static_assert(ST_FEEDBACK_MAX == ST_FEEDBACK_DOWN, "the last thumb");
 
+int
+st_client_id_valid(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+
+	return n >= 1 && n <= ST_CLIENT_ID_MAX && s[n] == '\0';
+}
+
 void
 st_msgs_free(struct st_msg *m, uint32_t n)
 {

@@ -394,7 +394,14 @@ extern const struct rcodec st_msg_atts_codec;
  * (JSON text, cut to ST_TOOL_ARGS_KEPT bytes), duration_ms the call's.
  * Format 7: attachments, a visitor's or a person's files (role user or
  * agent; content may then be "").
+ * Format 8: client_id, the id a widget sent its visitor's message with
+ * ("" none): the history it is given back in says which of its messages
+ * were stored, its answer lost with the socket. 1 to ST_CLIENT_ID_MAX
+ * letters, digits and '-' (st_client_id_valid).
  */
+#define ST_CLIENT_ID_MAX	64
+/* Whether s is a client_id: 1 to ST_CLIENT_ID_MAX of [A-Za-z0-9-]. */
+int st_client_id_valid(const char *s);
 #define ST_TOOL_ARGS_KEPT	8192	/* bytes of a call's arguments kept */
 #define ST_TOOL_ANSWER_KEPT	4096	/* bytes of its answer kept */
 #define ST_TOOL_CALLS_MAX	32	/* calls a turn stores at most */

@@ -909,14 +909,14 @@ store_chat_begin(struct store_txn *t, const char *widget,
     const struct att_claim *claim, uint32_t history_max, size_t max_bytes,
     struct store_chat *out)
 {
-	return chat_begin_contact(t, widget, session, "", org, content, claim,
-	    history_max, max_bytes, out);
+	return chat_begin_contact(t, widget, session, "", org, content, "",
+	    claim, history_max, max_bytes, out);
 }
 
 int
 chat_begin_contact(struct store_txn *t, const char *widget,
     const char *session, const char *contact_id, const char *org,
-    const char *content, const struct att_claim *claim,
+    const char *content, const char *client_id, const struct att_claim *claim,
     uint32_t history_max, size_t max_bytes, struct store_chat *out)
 {
 	struct store_chat c;
@@ -944,6 +944,7 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 	strlcpy(c.msg.conv_id, conv.id, sizeof(c.msg.conv_id));
 	strlcpy(c.msg.role, "user", sizeof(c.msg.role));
 	strlcpy(c.msg.status, "complete", sizeof(c.msg.status));
+	strlcpy(c.msg.client_id, client_id, sizeof(c.msg.client_id));
 	if ((c.msg.content = strdup(content)) == NULL) {
 		st_conv_free(&conv);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");

@@ -142,9 +142,12 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	 */
 	if ((bad = store_chat_invalid("w", "s", begin_content(q->content,
 	    q->natts), q->history_max)) != NULL || (q->rate_max != 0 &&
-	    (q->rate_key[0] == '\0' || q->window_ms == 0))) {
+	    (q->rate_key[0] == '\0' || q->window_ms == 0)) ||
+	    (q->client_id[0] != '\0' && !st_client_id_valid(q->client_id))) {
 		reply_error(r, PROTO_E_INVALID, bad != NULL ? bad :
-		    "a rate limit needs a key and a window");
+		    q->rate_max != 0 && (q->rate_key[0] == '\0' ||
+		    q->window_ms == 0) ? "a rate limit needs a key and a window" :
+		    "cid: must be 1 to 64 letters, digits or -");
 		return;
 	}
 	if (req_begin(b, &t, r, type) < 0)
@@ -163,8 +166,8 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 		}
 		if (counted == 0) {
 			t.agent = &wb.agent;
-			store_ws_begin_run(&t, &wb, q->content, q->atts,
-			    q->natts, store_chat_history(&wb.agent,
+			store_ws_begin_run(&t, &wb, q->content, q->client_id,
+			    q->atts, q->natts, store_chat_history(&wb.agent,
 			    q->history_max), DISPATCH_CHAT_HISTORY_BYTES);
 			if (t.err == 0 && wb.result == ST_WS_OK &&
 			    wb.chat.human)

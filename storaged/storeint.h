@@ -717,12 +717,13 @@ int conv_open_contact(struct store_txn *, const char *widget,
     int *created);
 /*
  * store_chat_begin() with conv_open_contact(); the visitor's message
- * names claim's uploads (attstore.h; NULL none).
+ * names claim's uploads (attstore.h; NULL none) and is stored with the
+ * widget's client_id of it ("" none; valid: the caller checked it).
  */
 struct att_claim;
 int chat_begin_contact(struct store_txn *, const char *widget,
     const char *session, const char *contact_id, const char *org,
-    const char *content, const struct att_claim *claim,
+    const char *content, const char *client_id, const struct att_claim *claim,
     uint32_t history_max, size_t max_bytes, struct store_chat *);
 /* The session's conversation id: 0 found, 1 none, -1 error. */
 int sess_conv_id(struct store_txn *, const char *widget,

@@ -119,6 +119,13 @@ const bubbles = (page) => page.evaluate((r) => [...document.querySelector(r).sha
 
 const sendDisabled = (page) => page.$eval(part('send'), (b) => b.disabled);
 
+// A message frame without its cid (each message's own random id), which
+// must be there.
+function noCid({ cid, ...f }) {
+  assert.match(cid, /^[0-9a-f-]{32,36}$/, 'the message frame\'s cid');
+  return f;
+}
+
 describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
@@ -217,7 +224,7 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     assert.equal(mine.text, '');
     assert.deepEqual(mine.files.map((f) => [f.kind, f.name]), [['canvas', 'screenshot.png']], 'the visitor\'s bubble shows the screenshot at once');
     assert.deepEqual(await strip(page), [], 'the strip emptied');
-    assert.deepEqual(sent.filter((f) => f.type === 'message').pop(), { type: 'message', content: '', attachments: [id] });
+    assert.deepEqual(noCid(sent.filter((f) => f.type === 'message').pop()), { type: 'message', content: '', attachments: [id] });
 
     let got;
     await waitFor(async () => {
@@ -269,7 +276,7 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     assert.equal(mine.text, 'Here is the manual');
     assert.deepEqual(mine.files.map((f) => [f.kind, f.part, f.name]), [['card', 'file', 'manual.pdf']]);
     const id = puts[0].url.split('/').pop();
-    assert.deepEqual(sent.filter((f) => f.type === 'message').pop(), { type: 'message', content: 'Here is the manual', attachments: [id] });
+    assert.deepEqual(noCid(sent.filter((f) => f.type === 'message').pop()), { type: 'message', content: 'Here is the manual', attachments: [id] });
     await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${convId}`)).messages
       .some((m) => m.content === 'Here is the manual' && m.attachments?.[0]?.type === 'application/pdf'), 2000, 'the PDF in the admin API');
     await waitReplyEnd(page);
@@ -519,7 +526,8 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
         await ready();
         await x.page.click(part('send'));
         await waitFor(() => frames.length > n + 1, 5000, 'the message sent again');
-        assert.deepEqual(frames[n + 1], { type: 'message', content: words, attachments: [id] });
+        assert.deepEqual(noCid(frames[n + 1]), { type: 'message', content: words, attachments: [id] });
+        assert.notEqual(frames[n + 1].cid, frames[n].cid, 'a new message: a new cid');
         assert.deepEqual(await strip(x.page), [], 'the strip emptied');
         await waitReplyEnd(x.page);
         shown.push(words);
@@ -529,6 +537,58 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
       const conv = (await admin('GET', '/v1/admin/conversations')).conversations[0];
       const mine = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).messages.filter((m) => m.role === 'user');
       assert.deepEqual(mine.map((m) => [m.content, (m.attachments || []).map((a) => a.name)]), [['hello', []], ['see my notes', ['notes.txt']], ['', ['notes.txt']]]);
+    } finally {
+      await x.ctx.close();
+    }
+  });
+
+  test('a message stored whose answer the socket lost: once the history shows it stored, its words and files are not given back', async () => {
+    const x = await openPage(browser);
+    // The socket to the server, through the test: while `lose` is set,
+    // the server's typing_start (the message is stored) is not passed on,
+    // and the page's socket is closed.
+    let lose = false;
+    const frames = [];
+    await x.page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        const f = JSON.parse(m);
+        if (f.type === 'message') frames.push(f);
+        server.send(m);
+      });
+      server.onMessage((m) => {
+        if (lose && JSON.parse(m).type === 'typing_start') {
+          lose = false;
+          return ws.close();
+        }
+        ws.send(m);
+      });
+    });
+    try {
+      await x.page.goto(`${stack.parleyOrigin}/test-pages/embed-test.html?widget=${w.widget_id}`);
+      await waitReady(x.page);
+      await x.page.click(part('launcher'));
+      const ready = () => x.page.waitForFunction((r) => !document.querySelector(r).shadowRoot.querySelector('[data-part="send"]').disabled, R, { timeout: 20000 });
+      await ready();
+      // A first message stores the session the uploads are made under.
+      await x.page.fill(part('input'), 'hello again');
+      await x.page.click(part('send'));
+      await waitReplyEnd(x.page);
+      await give(x.page, 'paste', [{ name: 'bill.txt', type: 'text/plain', b64: Buffer.from('the bill\n').toString('base64') }]);
+      await waitFor(async () => (await strip(x.page))[0]?.state === 'done', 10000, 'the file uploaded');
+      await x.page.fill(part('input'), 'was it stored?');
+      lose = true;
+      await x.page.click(part('send'));
+      await waitFor(() => frames.length === 2 && !lose, 10000, 'the message sent, its answer lost');
+      // Connected again, the history holds it by its cid: nothing given back.
+      await waitFor(async () => (await x.page.inputValue(part('input'))) === '' && (await strip(x.page)).length === 0, 10000, 'neither its words nor its file given back');
+      await waitFor(async () => (await bubbles(x.page)).filter((b) => b.role === 'user').map((b) => b.text).join('|') === 'hello again|was it stored?', 10000, 'the history shows it');
+      // Stored once, with its file; the file not deleted.
+      const conv = (await admin('GET', '/v1/admin/conversations')).conversations.find((c) => c.lastVisitorMessage === 'was it stored?');
+      const mine = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).messages.filter((m) => m.role === 'user');
+      assert.deepEqual(mine.map((m) => [m.content, (m.attachments || []).map((a) => a.name)]), [['hello again', []], ['was it stored?', ['bill.txt']]]);
+      assert.equal(frames.length, 2, 'not sent again');
+      await assertClean(x.page, x.log, 'a message stored, its answer lost');
     } finally {
       await x.ctx.close();
     }

@@ -93,6 +93,37 @@ describe('WebSocket chat, 4 workers', () => {
     }
   });
 
+  test('a message sent with a cid, its socket gone before the answer: the resumed history names it by that cid', async () => {
+    const w = await createWidget(p);
+    const v = await Visitor.open(p, w.widget_id);
+    const s = await v.next('session');
+    // Sent and stored, then the socket gone unread: to the widget, its
+    // answer (typing_start) was lost with it.
+    v.send({ type: 'message', content: 'did this arrive?', cid: 'c-0123456789abcdef' });
+    let conv = null;
+    for (const t0 = Date.now(); !conv && Date.now() - t0 < 10000; await sleep(50)) {
+      const r = await p.admin('/v1/admin/conversations?limit=200');
+      conv = r.json().conversations.find((c) => c.lastVisitorMessage === 'did this arrive?') || null;
+    }
+    assert.ok(conv, 'the message was stored');
+    await v.close();
+    const v2 = await Visitor.open(p, w.widget_id, { token: s.session_token });
+    await v2.next('session');
+    const h = await v2.next('history');
+    assert.deepEqual(h.messages.filter((m) => m.role === 'user').map((m) => [m.content, m.cid]), [['did this arrive?', 'c-0123456789abcdef']]);
+    // A message sent without one has none; the admin API shows none either.
+    await v2.turn('and this one');
+    await v2.close();
+    const v3 = await Visitor.open(p, w.widget_id, { token: s.session_token });
+    await v3.next('session');
+    const h3 = await v3.next('history');
+    const mine = h3.messages.filter((m) => m.role === 'user');
+    assert.deepEqual(mine.map((m) => [m.content, 'cid' in m]), [['did this arrive?', true], ['and this one', false]]);
+    await v3.close();
+    const r = await p.admin(`/v1/admin/conversations/${conv._id}`);
+    assert.ok(r.json().messages.every((m) => !('cid' in m) && !('clientId' in m)), 'no client id in the admin API');
+  });
+
   test('public config: only the public subset; origins checked at the config and at the upgrade', async () => {
     const w = await createWidget(p, { allowed_origins: [GOOD], primary_color: '#112233', position: 'bottom_left' });
     const ok = await p.get(`/api/widget/${w.widget_id}/config`, { headers: { Origin: GOOD } });
@@ -202,7 +233,8 @@ describe('WebSocket chat, 4 workers', () => {
     await v.next('session');
     for (const bad of ['not json', '[]', '{"type":"nope"}', '{"type":"message"}', '{"type":"message","content":""}',
       '{"type":"message","content":"   "}', `{"type":"message","content":"${'x'.repeat(4001)}"}`,
-      '{"type":"message","content":"a","content":"b"}']) {
+      '{"type":"message","content":"a","content":"b"}', '{"type":"message","content":"a","cid":7}',
+      '{"type":"message","content":"a","cid":"not an id"}', `{"type":"message","content":"a","cid":"${'c'.repeat(65)}"}`]) {
       v.send(bad);
       const e = await v.next('error');
       assert.equal(typeof e.message, 'string');

@@ -276,6 +276,7 @@ function mount(script, cfg, base, broken, lang) {
   // data-widget mode: the visitor's message sent, not yet acknowledged
   // (typing_start, handoff or error: the server has it)
   let unsent = null;
+  let back; // the unsent message given back: stored if history has its cid
   let gen = 0; // bumped by reset(): late answers for an old session are dropped
   let lastText = ''; // what Retry sends again
   let failed = null; // the failed reply's bubble (removed by Retry)
@@ -740,14 +741,12 @@ function mount(script, cfg, base, broken, lang) {
       }
     };
     s.onmessage = (e) => ws === s && frame(e.data);
-    // The page's CSP refused the socket (Chromium: an error, no close).
-    // The server hears it over plain HTTP, which the config's fetch shows
-    // this CSP allows.
+    // The page's CSP refused the socket (Chromium: an error, no close):
+    // the setup part says so, and tells the server (base: a widget's).
     s.onerror = () => {
       if (opened || ws !== s || !blocked[new URL(base).host]) return;
       broken = 'csp';
-      fetch(base + '/report?reason=csp', { method: 'POST', credentials: 'omit', keepalive: true }).catch(() => 0);
-      tell('csp', base).then(end);
+      tell(broken, base, base).then(end);
     };
     s.onclose = (e) => {
       if (ws !== s) return; // closed on purpose
@@ -758,6 +757,7 @@ function mount(script, cfg, base, broken, lang) {
       // goes back in the text area, its files in the strip, to send again
       // once connected
       if (unsent) {
+        back = unsent;
         input.value = unsent.t + (input.value && '\n' + input.value);
         unsent.back && unsent.back(); // its files (the attach part)
         unsent.remove();
@@ -846,6 +846,9 @@ function mount(script, cfg, base, broken, lang) {
       tries = 0;
       // Replaces what is shown (a turn sent meanwhile stays, after it).
       const msgs = shown(f.messages);
+      // the message given back was stored after all (its socket went before the answer)
+      if (back && msgs.some((m) => m.cid == back.cid)) (input.value = input.value.replace(back.t, '').trim()), grow();
+      back = 0;
       const fr = doc.createDocumentFragment();
       // .d: the frame's message (its id and feedback, for the feedback part)
       msgs.forEach((m) => (fr.appendChild(bubble(m.role, m.content, m.status, m.name)).d = m));
@@ -938,7 +941,7 @@ function mount(script, cfg, base, broken, lang) {
     // a person answers: no reply from the assistant is coming
     const t = hand === 'human' ? null : turn(u);
     emit('send', { sessionId, message: text, retry: false });
-    ws.send(JSON.stringify({ type: 'message', content: text, attachments: att(u) }));
+    ws.send(JSON.stringify({ type: 'message', content: text, attachments: att(u), cid: (u.cid = newSessionId()) }));
     sync();
     return t ? new Promise((r) => (t.res = r)) : true;
   }

@@ -127,6 +127,11 @@ struct wsmsg {
 	/* MESSAGE: the uploads it names ("att_" ids); content may then be "" */
 	struct st_str atts[ST_MSG_ATTS_MAX];
 	uint32_t natts;
+	/*
+	 * MESSAGE: the widget's id of it ("" none), given back in the history
+	 * (a message whose answer was lost with its socket: stored or not)
+	 */
+	const char *cid;
 	/* CONTACT, IDENTIFY (name, email): "" when not given */
 	const char *name, *email, *phone;
 	const char *token;	/* RESUME: "" when not given, else unchecked */

@@ -112,6 +112,7 @@ struct held_msg {
 	STAILQ_ENTRY(held_msg) entry;
 	uint32_t natts;		/* the uploads it names */
 	char atts[ST_MSG_ATTS_MAX][ST_ATT_ID_LEN + 1];
+	char cid[ST_CLIENT_ID_MAX + 1];	/* the widget's id of it */
 	char text[];		/* NUL-ended */
 };
 
@@ -974,13 +975,15 @@ idle_ms(void)
 }
 
 /*
- * The turn of s's visitor's message (ST_WS_BEGIN), with its files, told to
+ * The turn of s's visitor's message (ST_WS_BEGIN), with its files and
+ * the widget's id of it (cid, "" none), told to
  * fe (s, or NULL: nobody, the visitor gone); NULL with *why when it could
  * not start.
  */
 static struct turn *
 message_turn(struct wsess *s, void *fe, const char *content,
-    const struct st_str *atts, uint32_t natts, enum turn_cause *why)
+    const char *cid, const struct st_str *atts, uint32_t natts,
+    enum turn_cause *why)
 {
 	struct st_ws_begin_req req = {
 		.widget_id = s->wid,
@@ -995,6 +998,7 @@ message_turn(struct wsess *s, void *fe, const char *content,
 		.visitor = s->visitor,
 		.atts = (struct st_str *)(uintptr_t)atts,
 		.natts = natts,
+		.client_id = cid,
 	};
 
 	memcpy(req.token, s->hash, sizeof(req.token));
@@ -1003,12 +1007,12 @@ message_turn(struct wsess *s, void *fe, const char *content,
 
 /* Starts the turn of the visitor's message, the socket's one. */
 static void
-message_begin(struct wsess *s, const char *content, const struct st_str *atts,
-    uint32_t natts)
+message_begin(struct wsess *s, const struct wsmsg *m)
 {
 	enum turn_cause why;
 
-	if ((s->turn = message_turn(s, s, content, atts, natts, &why)) == NULL)
+	if ((s->turn = message_turn(s, s, m->content, m->cid, m->atts,
+	    m->natts, &why)) == NULL)
 		ws_error(s, TURN_AT_BEGIN, why, 0);
 }
 
@@ -1028,7 +1032,7 @@ held_start(struct wsess *s, void *fe, enum turn_cause *why)
 	s->nheld--;
 	for (i = 0; i < h->natts; i++)
 		atts[i].s = h->atts[i];
-	t = message_turn(s, fe, h->text, atts, h->natts, why);
+	t = message_turn(s, fe, h->text, h->cid, atts, h->natts, why);
 	if (fe != NULL)
 		s->turn = t;
 	free(h);
@@ -1076,6 +1080,7 @@ held_add(struct wsess *s, const struct wsmsg *m)
 	    (h = malloc(sizeof(*h) + m->content_len + 1)) == NULL)
 		return -1;
 	memcpy(h->text, m->content, m->content_len + 1);
+	strlcpy(h->cid, m->cid, sizeof(h->cid));
 	for (h->natts = 0; h->natts < m->natts; h->natts++)
 		strlcpy(h->atts[h->natts], m->atts[h->natts].s,
 		    sizeof(h->atts[h->natts]));
@@ -1102,7 +1107,7 @@ wschat_on_message(struct wsess *s, struct wsmsg *m)
 			wsend_say(s, VT_WAIT_REPLY);
 		return;
 	}
-	message_begin(s, m->content, m->atts, m->natts);
+	message_begin(s, m);
 }
 
 /* ------------------------------------------------------------ contact */
@@ -1527,6 +1532,7 @@ wsend_history(struct wsess *s, json_t *hist, int more, const char *conv_id,
 
 /*
  * One message of the history: {role, content, id}, "name" on a person's,
+ * "cid" on a visitor's the widget sent with one,
  * "feedback" ("up", "down", null) and "status" ("complete", or
  * "interrupted": cut off by a lost socket or stopped) on an assistant's.
  * NULL out of memory.
@@ -1543,6 +1549,9 @@ history_item(const struct st_msg *m, const char *wid)
 		return NULL;
 	if (strcmp(m->role, "agent") == 0)
 		exprow_oset(item, "name", exprow_text(m->name), &err);
+	/* The widget's id of a message it sent: it was stored. */
+	if (m->client_id[0] != '\0')
+		exprow_oset(item, "cid", json_string(m->client_id), &err);
 	if (strcmp(m->role, "assistant") == 0) {
 		exprow_oset(item, "feedback", fb != NULL ? json_string(fb) :
 		    json_null(), &err);

@@ -77,7 +77,10 @@ wsmsg_parse_identify(struct wsmsg *m)
 	return 0;
 }
 
-/* message: content 1..CHAT_MESSAGE_MAX characters, not blank. */
+/*
+ * message: content 1..CHAT_MESSAGE_MAX characters, not blank; cid absent
+ * or 1 to ST_CLIENT_ID_MAX letters, digits and '-'.
+ */
 int
 wsmsg_parse_message(struct wsmsg *m)
 {
@@ -87,6 +90,10 @@ wsmsg_parse_message(struct wsmsg *m)
 
 	if (!json_is_string(content))
 		return fail(m, "content: must be a string");
+	if (contact_field(m, "cid", &m->cid) < 0)
+		return -1;
+	if (m->cid[0] != '\0' && !st_client_id_valid(m->cid))
+		return fail(m, "cid: must be 1 to 64 letters, digits or -");
 	m->content = json_string_value(content);
 	m->content_len = json_string_length(content);
 	if ((why = att_ids_json(json_object_get(m->root, "attachments"),

@@ -1082,6 +1082,7 @@ visitor_says(struct fix *f, const char *wid, uint8_t tb, const char *content,
 	penc_u8(&e, 1);		/* a new visitor's first message stores it */
 	penc_visitor(&e, &(struct st_visitor){ 0 });
 	penc_u32(&e, 0);	/* no attachments */
+	penc_str(&e, "");	/* no client id */
 	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &r), 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	assert_int_equal(pdec_u8(&d), ST_WS_OK);

@@ -206,6 +206,8 @@ dec_triples(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
 		/* The status a cut reply shows by; these were whole. */
 		pdec_strbuf(d, status, sizeof(status));
 		assert_string_equal(status, "complete");
+		pdec_strbuf(d, status, sizeof(status));	/* no client id */
+		assert_string_equal(status, "");
 	}
 }
 
@@ -262,6 +264,7 @@ ws_begin_payload(struct penc *e, const char *wid, const uint8_t *h,
 	penc_u8(e, !begin_nocreate);
 	penc_visitor(e, &(struct st_visitor){ 0 });	/* told nothing */
 	penc_u32(e, 0);					/* no attachments */
+	penc_str(e, "");				/* no client id */
 }
 
 static int
@@ -2224,6 +2227,7 @@ test_msg_v1_records(void **state)
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
 	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 9);
+	db_to_older(f, "msgs", 8, 4);		/* no client id */
 	db_to_older(f, "msgs", 7, 4);		/* no attachments */
 	db_to_older(f, "msgs", 6, 4 + 4);	/* no arguments, duration */
 	db_to_older(f, "msgs", 5, 4 + 1);	/* no sources, no knowledge */

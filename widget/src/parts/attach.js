@@ -122,6 +122,7 @@ export default function (ctx) {
 
   // ---- attaching ---------------------------------------------------------------
   const pending = []; // {f, el, state: 'wait'|'up'|'done'|'error'|'gone', id, ac, bar, thumb, big}
+  let given = null; // {u, ready}: the files of a message given back (u.back), until the next history
   function att(u) {
     if (!u) return scan();
     const ready = pending.filter((p) => p.state === 'done');
@@ -133,6 +134,7 @@ export default function (ctx) {
     u.back = () => {
       ready.forEach((p) => (pending.push(p), (p.state = 'done'), strip.append(p.el)));
       update();
+      given = { u, ready };
     };
     return ids.length ? ids : undefined;
   }
@@ -297,6 +299,13 @@ export default function (ctx) {
   const waiting = [];
   const session = () => new Promise((r) => setTimeout(r, 15000, waiting.push(r)));
   ctx.onFrame('session', () => waiting.splice(0).forEach((r) => r()));
+  // The history after the socket came back: a message given back that it
+  // holds (by the cid the core sent it with) was stored after all, only
+  // its answer lost: its files leave the strip, as its words the text area.
+  ctx.onFrame('history', (f) => {
+    if (!f.readonly && given && Array.isArray(f.messages) && f.messages.some((m) => m && m.cid === given.u.cid)) given.ready.forEach((p) => drop(p, 1));
+    if (!f.readonly) given = null;
+  });
 
   const take = (files) => {
     if (!kinds.length || input.disabled || root.hasAttribute('data-convs')) return;

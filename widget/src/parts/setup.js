@@ -1,13 +1,16 @@
 // Part "setup": the console's line for each setup failure the server made
 // known (a refused key, a site not in CORS_ORIGIN or not in the widget's
 // allowed origins, a disabled widget) or that the page's CSP caused (the
-// socket blocked), and a data-accent-color that is not a colour: the fix,
+// socket blocked: the server told too), and a data-accent-color that is not a colour: the fix,
 // named. Cold code, so not in the core: the core's tell() loads this file (before the widget mounts, too), says the
 // line once per reason and only then shows the state. Unlike the other
 // parts its default export is say(why, url, wid), not a function of ctx.
 // An unreachable server is the core's own line: this file could not load
 // from it either.
 export default function say(why, u, wid) {
+  // A widget's socket (wid: its URL, here): the server hears of it over
+  // plain HTTP, which the config's fetch showed this CSP allows.
+  if (why == 'csp' && wid) fetch(wid + '/report?reason=csp', { method: 'POST', credentials: 'omit', keepalive: true }).catch(() => 0);
   const site = 'this site (' + location.origin + ')';
   const dash = ' in the dashboard';
   console.warn(
