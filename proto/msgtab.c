@@ -89,6 +89,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_contact_get_req, &pl_contact_get_rep },
 	{ PROTO_ST_CONTACT_ERASE, "ST_CONTACT_ERASE", W, S, 1, 0, 1,
 	    &pl_contact_erase_req, &pl_u8_rep },
+	{ PROTO_ST_CONTACT_ERASING, "ST_CONTACT_ERASING", W, S, 0, 0, 1,
+	    &pl_cid_req, &pl_u8_rep },
 	{ PROTO_ST_CONTACT_SESSIONS, "ST_CONTACT_SESSIONS", W, S, 0, 0, 1,
 	    &pl_contact_cursor_req, &pl_contact_sess_rep },
 	{ PROTO_ST_CONTACT_CONVS, "ST_CONTACT_CONVS", W, S, 0, 0, 1,

@@ -132,6 +132,7 @@ enum proto_type {
 	PROTO_ST_CONV_ASSIGN = 0x66,
 	/* a visitor's data on request (issue 22): see widgetmsg.h */
 	PROTO_ST_CONTACT_ERASE = 0x68,
+	PROTO_ST_CONTACT_ERASING = 0xb9,
 	PROTO_ST_CONTACT_SESSIONS = 0x69,
 	PROTO_ST_CONTACT_CONVS = 0x6a,
 	/* away mode (issue 23): see widgetmsg.h */
@@ -268,7 +269,7 @@ enum proto_type {
 	PROTO_ST_ATT_ADMIN_READ = 0xb3,
 	PROTO_ST_ATT_EXTRACT_DUE = 0xb4,
 	PROTO_ST_ATT_TEXT_PUT = 0xb5,
-	PROTO_TYPE_MAX = 0xb9,	/* free: 0x7f */
+	PROTO_TYPE_MAX = 0xba,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

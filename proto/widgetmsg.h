@@ -170,6 +170,12 @@
  *       in the request: done 1 when nothing was left, else storaged's
  *       sweep finishes it (after a crash too). Another organisation's
  *       contact is `not found`.
+ *   ST_CONTACT_ERASING str contact_id -> u8 erasing
+ *       1 while an ST_CONTACT_ERASE of the contact (who asks's
+ *       organisation's) is not finished, its conversations' messages
+ *       included; 0 for a contact none is under way for. `not found`
+ *       once nothing of it is left, as for an unknown id or another
+ *       organisation's.
  *   ST_CONTACT_CONVS   str contact_id, str cursor ("" = the first)
  *       -> u32 n, n x conv, n x link (as ST_CONTACT_GET's), str
  *          next_cursor ("" = no more)

@@ -1207,31 +1207,68 @@ store_visitor_name(struct store_txn *t, struct st_conv *c)
 /*
  * A contact being erased or deleted (contact_gone, issue 22): its record
  * is gone at once; what is left to do is kept here so that the sweep
- * finishes it after a crash. Value: u8 version, u8 erase, u8 haspos,
- * pos[32] (the last visitor session looked at).
+ * finishes it after a crash, and ST_CONTACT_ERASING reads whether it is.
+ * Value: u8 version, u8 erase, u8 haspos, pos[32] (the last visitor
+ * session looked at); from version 2, u8 n and n bytes: its organisation
+ * (whose erasure it is: none of version 1, every organisation's).
  */
 struct gone {
 	uint8_t id[ID_LEN];
 	int erase;		/* conversations and sessions go too */
 	int haspos;
 	uint8_t pos[ST_TOKEN_HASH_LEN];
+	char org[ST_WHO_ORG_MAX + 1];	/* version 1: "" */
+	int any_org;		/* version 1: no organisation kept */
 };
 
 #define GONE_LEN	(3 + ST_TOKEN_HASH_LEN)
+#define GONE_VERSION	2
 /* Visitor sessions one step looks at (each a lookup, most not its). */
 #define GONE_SESS_SCAN	1024
 
 static void
 gone_save(struct store_txn *t, const struct gone *g)
 {
-	uint8_t v[GONE_LEN];
+	uint8_t v[GONE_LEN + 1 + ST_WHO_ORG_MAX];
+	size_t n = strlen(g->org);
 
-	v[0] = ST_RECORD_VERSION;
+	v[0] = GONE_VERSION;
 	v[1] = (uint8_t)g->erase;
 	v[2] = (uint8_t)g->haspos;
 	memcpy(v + 3, g->pos, ST_TOKEN_HASH_LEN);
-	db_put(t, t->st->contact_gone, g->id, ID_LEN, v, sizeof(v),
+	v[GONE_LEN] = (uint8_t)n;
+	memcpy(v + GONE_LEN + 1, g->org, n);
+	db_put(t, t->st->contact_gone, g->id, ID_LEN, v, GONE_LEN + 1 + n,
 	    "put contact gone");
+}
+
+/* Entry k, v of contact_gone into g: 0, or -1 (t's error: corrupt). */
+static int
+gone_read(struct store_txn *t, const MDB_val *k, const MDB_val *v,
+    struct gone *g)
+{
+	const uint8_t *p = v->mv_data;
+	size_t n = 0;
+	int ok;
+
+	memset(g, 0, sizeof(*g));
+	ok = k->mv_size == ID_LEN && v->mv_size >= GONE_LEN;
+	if (ok && p[0] == GONE_VERSION)
+		ok = v->mv_size > GONE_LEN && (n = p[GONE_LEN]) <=
+		    ST_WHO_ORG_MAX && v->mv_size == GONE_LEN + 1 + n;
+	else if (ok)
+		ok = p[0] == ST_RECORD_VERSION && v->mv_size == GONE_LEN;
+	if (!ok) {
+		rec_corrupt(t, "contact gone");
+		return -1;
+	}
+	memcpy(g->id, k->mv_data, ID_LEN);
+	g->erase = p[1] != 0;
+	g->haspos = p[2] != 0;
+	memcpy(g->pos, p + 3, ST_TOKEN_HASH_LEN);
+	g->any_org = p[0] == ST_RECORD_VERSION;
+	memcpy(g->org, p + GONE_LEN + 1, n);
+	return 0;
 }
 
 /* The first contact still to finish into g: 1, 0 none, -1 error. */
@@ -1240,7 +1277,6 @@ gone_first(struct store_txn *t, struct gone *g)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
-	const uint8_t *p;
 	int rc;
 
 	memset(g, 0, sizeof(*g));
@@ -1252,24 +1288,18 @@ gone_first(struct store_txn *t, struct gone *g)
 		return 0;
 	if (rc != 0)
 		return txn_lmdb(t, rc, "contacts gone"), -1;
-	p = v.mv_data;
-	if (k.mv_size != ID_LEN || v.mv_size != GONE_LEN ||
-	    p[0] != ST_RECORD_VERSION) {
-		rec_corrupt(t, "contact gone");
-		return -1;
-	}
-	memcpy(g->id, k.mv_data, ID_LEN);
-	g->erase = p[1] != 0;
-	g->haspos = p[2] != 0;
-	memcpy(g->pos, p + 3, ST_TOKEN_HASH_LEN);
-	return 1;
+	return gone_read(t, &k, &v, g) == 0 ? 1 : -1;
 }
 
 /*
  * One bounded step of g: its next max links ended, none more past the
  * first min once deadline (store_past) has passed, then, when that was
  * the last of them, the next GONE_SESS_SCAN visitor sessions; the last
- * step deletes its entry.
+ * step deletes its entry: one that left none of the messages of the
+ * conversations it deleted to the messages' sweep (t->msgs_left), so
+ * that the entry says the erasure is done only once all of it is gone.
+ * (The sweep's steps remove those messages first: a step after one that
+ * left some finds them gone. Other deletions' do not count.)
  * *n the conversations ended, *left 1 while work is left. 0, or t's error.
  */
 static int
@@ -1280,13 +1310,14 @@ gone_step(struct store_txn *t, struct gone *g, uint32_t max, uint32_t min,
 	const char *org = t->org;
 	uint8_t *links;
 	uint32_t got = 0;
-	int end;
+	int end, msgs_left = t->msgs_left;
 
 	*n = 0;
 	*left = 1;
 	if ((links = calloc(max, CC_KEY_LEN)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	t->org = NULL;	/* its conversations, whoever asked */
+	t->msgs_left = 0;	/* this step's own */
 	if (links_of(t, g->id, links, max, &got) == 0)
 		for (; *n < got && !t->err && (*n < min ||
 		    !store_past(deadline)); (*n)++)
@@ -1296,7 +1327,7 @@ gone_step(struct store_txn *t, struct gone *g, uint32_t max, uint32_t min,
 	/* Every link ended: the sessions' turn, in the same step. */
 	if (!t->err && got < max && *n == got && wsess_contact_sweep(t, hex,
 	    g->erase, g->pos, &g->haspos, GONE_SESS_SCAN, &end) == 0) {
-		if (end) {
+		if (end && !t->msgs_left) {
 			db_del(t, t->st->contact_gone, g->id, ID_LEN,
 			    "delete contact gone");
 			*left = 0;
@@ -1304,6 +1335,7 @@ gone_step(struct store_txn *t, struct gone *g, uint32_t max, uint32_t min,
 			gone_save(t, g);
 	}
 	t->org = org;
+	t->msgs_left |= msgs_left;
 	return t->err;
 }
 
@@ -1322,6 +1354,7 @@ store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
 	g.erase = erase != 0;
 	if (contact_asked(t, contact_id, g.id, &c) < 0)
 		return t->err;
+	strlcpy(g.org, c.org, sizeof(g.org));
 	contact_forget(t, g.id, &c);
 	st_contact_free(&c);
 	/* The live events that name it go once the batch commits. */
@@ -1336,6 +1369,43 @@ store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
 	    proto_mono_us() + STORE_DELETE_US, &n, &left) == 0)
 		*done = !left && !t->msgs_left;
 	return t->err;
+}
+
+int
+store_contact_erasing(struct store_txn *t, const char *contact_id,
+    int *erasing)
+{
+	struct st_contact c;
+	struct gone g;
+	uint8_t id[ID_LEN];
+	MDB_val k, v;
+	int rc;
+
+	*erasing = 0;
+	if (t->err)
+		return t->err;
+	if (!st_id_valid(contact_id))
+		return store_fail(t, PROTO_E_INVALID,
+		    "contact id must be 32 lowercase hex digits");
+	proto_hex_decode(contact_id, id, ID_LEN);
+	k.mv_size = ID_LEN;
+	k.mv_data = id;
+	rc = mdb_get(t->txn, t->st->contact_gone, &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "contacts gone");
+	if (rc == 0 && gone_read(t, &k, &v, &g) < 0)
+		return t->err;
+	/* Another organisation's erasure is none of the asker's. */
+	if (rc == 0 && (t->org == NULL || g.any_org ||
+	    strcmp(g.org, t->org) == 0)) {
+		*erasing = 1;
+		return 0;
+	}
+	/* None under way: a contact as it is, or nothing of it (404). */
+	if (contact_asked(t, contact_id, id, &c) < 0)
+		return t->err;
+	st_contact_free(&c);
+	return 0;
 }
 
 int

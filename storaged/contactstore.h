@@ -112,6 +112,16 @@ int store_org_contacts_sweep(struct store_txn *, const char *org,
 int store_contact_erase(struct store_txn *, const char *contact_id,
     int erase, uint32_t max, int *done);
 /*
+ * ST_CONTACT_ERASING: *erasing 1 while the erasure or deletion of
+ * contact_id (ST_CONTACT_ERASE) by t->org (NULL: any) is not finished,
+ * its conversations' messages included; 0 for a contact of t->org's
+ * that none is under way for. 0, or t's error: not found once nothing of
+ * it is left (and for an unknown id or another organisation's), invalid
+ * for an id that is not 32 lowercase hex.
+ */
+int store_contact_erasing(struct store_txn *, const char *contact_id,
+    int *erasing);
+/*
  * One step of the first contact in contact_gone, at most max
  * conversations (*n of them), none more once deadline (proto_mono_us();
  * 0: none) has passed; *more 1 when one was there (call again).

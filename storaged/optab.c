@@ -55,6 +55,8 @@ static const struct optab rows[PROTO_TYPE_MAX] = {
 	ROW(PROTO_ST_CONTACT_ERASE, OPT_STORE, .run = op_call,
 	    .call = call_contact_erase, .target = AUD_REQ,
 	    .pick = audit_pick_contact_erase, .frees = 1),
+	ROW(PROTO_ST_CONTACT_ERASING, OPT_STORE, .run = op_call,
+	    .call = call_contact_erasing),
 	ROW(PROTO_ST_CONTACT_SESSIONS, OPT_STORE, .run = op_call,
 	    .call = call_contact_sessions),
 	ROW(PROTO_ST_CONTACT_CONVS, OPT_STORE, .run = op_contact_convs),

@@ -368,6 +368,21 @@ call_contact_erase(struct store_txn *t, struct dbatch *b, const void *req,
 	return 0;
 }
 
+int
+call_contact_erasing(struct store_txn *t, struct dbatch *b, const void *req,
+    void *rep)
+{
+	const struct st_id_req *q = req;
+	struct st_u8_rep *u = rep;
+	int erasing = 0;
+
+	(void)b;
+	if (store_contact_erasing(t, q->id, &erasing) != 0)
+		return t->err;
+	u->v = (uint8_t)erasing;
+	return 0;
+}
+
 void
 op_contact_convs(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)

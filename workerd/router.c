@@ -246,6 +246,8 @@ static const struct route routes[] = {
 	    R_ADMIN, 0, ST_ROLE_ADMIN },
 	{ M_GET,	"/v1/admin/contacts/:id/export", contacts_export,
 	    R_ADMIN, 0, ST_ROLE_ADMIN },
+	{ M_GET,	"/v1/admin/contacts/:id/erasure", contacts_erasure,
+	    R_ADMIN, 0, ST_ROLE_ADMIN },
 	{ M_GET | M_OPTIONS, "/api/widget/:wid/config", widgets_config_get,
 	    R_PUBLIC, 0, 0 },
 	{ M_GET,	"/api/widget/:wid/ws",		wschat_upgrade, R_PUBLIC, 0,

@@ -169,7 +169,9 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
         { role: 'user', content: question, state: '' },
         { role: 'assistant', content: said(question), state: 'done' },
       ]);
-      assert.deepEqual(rec.sent.filter((f) => f.type === 'message'), [{ type: 'message', content: question }]);
+      // Each message with a cid of its own (a random id: its history tells it was stored).
+      assert.deepEqual(rec.sent.filter((f) => f.type === 'message').map(({ cid, ...f }) => (assert.match(cid, /^[0-9a-f-]{32,36}$/), f)),
+        [{ type: 'message', content: question }]);
       const types = rec.received.map((f) => f.type);
       const from = types.indexOf('typing_start');
       assert.ok(from > 0, `typing_start received: ${types}`);

@@ -158,10 +158,19 @@ describe('a contact exported and erased on request', () => {
     });
     assert.equal(r.status, 201, r.text);
     const agent = r.json().key;
-    for (const [m, u] of [['GET', `/v1/admin/contacts/${ids.contact}/export`], ['DELETE', `/v1/admin/contacts/${ids.contact}?erase=all`]]) {
+    for (const [m, u] of [['GET', `/v1/admin/contacts/${ids.contact}/export`], ['DELETE', `/v1/admin/contacts/${ids.contact}?erase=all`],
+      ['GET', `/v1/admin/contacts/${ids.contact}/erasure`]]) {
       r = await call(m, u, { key: agent });
       assert.equal(r.status, 403, `${m} ${u}: ${r.text}`);
     }
+    // No erasure under way: said of its own contact; another organisation's is 404.
+    r = await call('GET', `/v1/admin/contacts/${ids.contact}/erasure`);
+    assert.deepEqual([r.status, r.json()], [200, { erasing: false }]);
+    r = await call('GET', `/v1/admin/contacts/${ids.contact}/erasure`, { headers: other });
+    assert.deepEqual([r.status, r.json()], [404, { error: 'Contact not found' }]);
+    r = await call('GET', '/v1/admin/contacts/nothex/erasure');
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json(), { error: 'Invalid contactId' });
     assert.equal((await call('DELETE', `/v1/admin/contacts/${ids.contact}?erase=some`)).status, 400);
     assert.equal((await call('DELETE', '/v1/admin/contacts/nothex?erase=all')).status, 400);
     // Still all there.
@@ -182,6 +191,8 @@ describe('a contact exported and erased on request', () => {
     let r = await call('DELETE', `/v1/admin/contacts/${ids.contact}?erase=all`);
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json(), { erasing: false });
+    r = await call('GET', `/v1/admin/contacts/${ids.contact}/erasure`);
+    assert.deepEqual([r.status, r.json()], [404, { error: 'Contact not found' }], 'done in the request: nothing of it left');
     r = await call('DELETE', `/v1/admin/contacts/${ids.contact}?erase=all`);
     assert.equal(r.status, 404, 'erased: gone');
 

@@ -771,11 +771,14 @@ void widgets_contact_get(struct conn *, struct http_request *,
 /*
  * gdpr.c (issue 22): GET /v1/admin/contacts/:id/export, everything
  * stored about the contact as one JSON document, streamed; DELETE
- * /v1/admin/contacts/:id[?erase=all].
+ * /v1/admin/contacts/:id[?erase=all]; GET /v1/admin/contacts/:id/erasure,
+ * whether that delete is still under way.
  */
 void contacts_export(struct conn *, struct http_request *,
     const struct route_match *);
 void contacts_delete(struct conn *, struct http_request *,
+    const struct route_match *);
+void contacts_erasure(struct conn *, struct http_request *,
     const struct route_match *);
 /* GET (and its OPTIONS preflight): the widget's public config. */
 void widgets_config_get(struct conn *, struct http_request *,

@@ -9,6 +9,11 @@
  *		conversations and sessions kept, unlinked), or with them
  *		all: 200 {"erasing": false} when done, 202 {"erasing": true}
  *		when storaged's sweep finishes it
+ *	GET /v1/admin/contacts/:id/erasure	200 {"erasing": true} while
+ *		that sweep has work left, its conversations' messages
+ *		included, {"erasing": false} for a contact none is under
+ *		way for; 404 once nothing of it is left (as for any id of
+ *		nothing, or another organisation's)
  *
  * The export is streamed as export.c streams, one storaged page at a
  * time, the next asked for only once the client has taken most of the
@@ -553,6 +558,29 @@ erase_json(const void *rep, int *status)
 
 	*status = done->v ? 200 : 202;
 	return json_pack("{s:b}", "erasing", !done->v);
+}
+
+static json_t *
+erasing_json(const void *rep, int *status)
+{
+	const struct st_u8_rep *erasing = rep;
+
+	*status = 200;
+	return json_pack("{s:b}", "erasing", erasing->v != 0);
+}
+
+void
+contacts_erasure(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	static const struct admin_reply asked = {
+		PROTO_ST_CONTACT_ERASING, 200, erasing_json, contact_errors, 0
+	};
+	struct st_id_req q;
+
+	if ((q.id = admin_id_param(c, req, m, "Invalid contactId")) == NULL)
+		return;
+	admin_ask_reply(c, &q, &asked);
 }
 
 void

@@ -134,9 +134,9 @@ describe('visitor sessions under attack', () => {
       // A session that expires 3 s after its first message (the idle
       // span a worker sends is WIDGET_SESSION_IDLE_DAYS in ms); the five
       // "" at the end: no visitor details (page, referrer, browser,
-      // language, time zone); then no attachments.
+      // language, time zone); then no attachments, no client id.
       const b = new Dec(await st.call(T.ST_WS_BEGIN, new Enc().str(w.widget_id).bytes(hash).str('short-lived')
-        .str('').u32(60000).u32(0).u32(10).u64(3000).u8(1).str('').str('').str('').str('').str('').u32(0).done()));
+        .str('').u32(60000).u32(0).u32(10).u64(3000).u8(1).str('').str('').str('').str('').str('').u32(0).str('').done()));
       assert.equal(b.u8(), 0, 'ST_WS_BEGIN ok');
       assert.equal((await stats(p)).visitorSessions, before0 + 1);
       const t0 = Date.now();
@@ -162,7 +162,7 @@ describe('visitor sessions under attack', () => {
       // (one fsync); one at a time waited for a commit each.
       await pool(Array.from({ length: MANY }, (_, i) => i), 16, async (i) => {
         const b = new Dec(await st.call(T.ST_WS_BEGIN, new Enc().str(w.widget_id).bytes(crypto.randomBytes(32))
-          .str(`visitor ${i}`).str('').u32(60000).u32(0).u32(1).u64(0).u8(1).str('').str('').str('').str('').str('').u32(0).done(), { timeout: 60000 }));
+          .str(`visitor ${i}`).str('').u32(60000).u32(0).u32(1).u64(0).u8(1).str('').str('').str('').str('').str('').u32(0).str('').done(), { timeout: 60000 }));
         assert.equal(b.u8(), 0);
       });
     } finally {

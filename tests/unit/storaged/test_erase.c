@@ -84,6 +84,24 @@ erase(struct fix *f, const char *id, int all, int *err)
 }
 
 /*
+ * ST_CONTACT_ERASING for id, asked as who (NULL: nobody, any
+ * organisation): erasing, or -1 not found.
+ */
+static int
+erasing(struct fix *f, const struct st_who *who, const char *id)
+{
+	struct st_u8_rep u;
+	int err;
+
+	err = request_who(f, who, PROTO_ST_CONTACT_ERASING,
+	    &(struct st_id_req){ id }, &u, NULL);
+	if (err == PROTO_E_NOT_FOUND)
+		return -1;
+	assert_int_equal(err, 0);
+	return u.v;
+}
+
+/*
  * A widget, a control visitor (9) with its conversation and contact,
  * then the contact under test: visitor 1 made it (a conversation, name,
  * email, phone), visitor 2 named it (its conversation linked
@@ -144,6 +162,9 @@ test_erase_all(void **state)
 	assert_int_equal(err, PROTO_E_NOT_FOUND);
 	assert_int_equal(erase(f, "nothex", 1, &err), -1);
 	assert_int_equal(err, PROTO_E_INVALID);
+	assert_int_equal(erasing(f, NULL, id), -1);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_CONTACT_ERASING,
+	    &(struct st_id_req){ "nothex" }, NULL, NULL), PROTO_E_INVALID);
 	/* The control visitor's contact is whole. */
 	assert_int_equal(request_dec(f, PROTO_ST_CONTACT_GET,
 	    &(struct st_id_page_req){ keep, ST_LIST_MAX, "" }, &g), 0);
@@ -158,6 +179,9 @@ test_erase_all(void **state)
  * An erasure stopped after its first step (the store closed and opened
  * again in between, as after a crash) is finished by the sweep, a few
  * conversations a step, and then nothing of the contact is left.
+ * ST_CONTACT_ERASING says it is under way until its conversations'
+ * messages are gone too (the sweep's steps remove them first), to its
+ * organisation alone.
  */
 static void
 test_erase_resumes(void **state)
@@ -167,12 +191,17 @@ test_erase_resumes(void **state)
 	char id2[ST_ID_HEX + 1];
 	struct counts before, after;
 	struct store_txn t;
+	struct st_who own = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER), other;
 	uint32_t n;
 	uint8_t tb;
 	int done = 1, more = 1, steps = 0;
 
+	other = who_org_new(f, &own, "Other");
 	populate(f, wid, id, keep, &before);
-	for (tb = 20; tb < 26; tb++) {
+	assert_int_equal(erasing(f, &own, id), 0);
+	/* 7 conversations: the sweep's last step of 2 ends 1, then its sessions. */
+	for (tb = 20; tb < 25; tb++) {
 		fix_ws_turn(f, wid, tb, "one of many");
 		fix_contact_submit(f, wid, tb, "", "zed@example.com", "", id2);
 	}
@@ -182,20 +211,73 @@ test_erase_resumes(void **state)
 	assert_false(done);
 	fix_reopen(f);
 	assert_int_equal(db_entries(f, "contact_gone"), 1);
-	/* 8 links less the first step's 2, and the control visitor's. */
-	assert_int_equal(db_entries(f, "contact_convs"), 6 + 1);
+	/* 7 links less the first step's 2, and the control visitor's. */
+	assert_int_equal(db_entries(f, "contact_convs"), 5 + 1);
+	assert_int_equal(erasing(f, &own, id), 1);
+	assert_int_equal(erasing(f, NULL, id), 1);
+	assert_int_equal(erasing(f, &other, id), -1);
+	assert_int_equal(erasing(f, &own, keep), 0);
+	assert_int_equal(erasing(f, &other, keep), -1);
 	while (more && steps < 100) {
 		store_begin(f->st, &t, 0);
 		assert_int_equal(store_contact_gone_sweep(&t, 2, 0, &n, &more), 0);
 		assert_true(n <= 2);
 		assert_int_equal(store_commit(&t), 0);
 		steps++;
+		/* Messages of its conversations left: not done. */
+		if (db_entries(f, "msgs_gone") > 0) {
+			assert_true(more);
+			assert_int_equal(erasing(f, &own, id), 1);
+		}
+		msgs_drain(f);
 	}
 	assert_false(more);
 	assert_true(steps >= 4);
-	msgs_drain(f);
+	assert_int_equal(erasing(f, &own, id), -1);
 	fix_counts_take(f, &after, 64);
-	/* Visitors 20 to 25's sessions are the contact's too: all gone. */
+	/* Visitors 20 to 24's sessions are the contact's too: all gone. */
+	counts_same(&before, &after, counters);
+}
+
+/*
+ * An erasure noted before its organisation was kept with it (format 1 of
+ * contact_gone's values): under way to every organisation, and finished
+ * by the sweep as any other.
+ */
+static void
+test_erase_v1_entry(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1], keep[ST_ID_HEX + 1];
+	const uint8_t tail[] = "\x07" ST_ORG_DEFAULT;
+	struct counts before, after;
+	struct store_txn t;
+	struct st_who own = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER), other;
+	uint32_t n;
+	int done = 1, more = 1, steps = 0;
+
+	other = who_org_new(f, &own, "Other");
+	populate(f, wid, id, keep, &before);
+	store_begin(f->st, &t, 0);
+	assert_int_equal(store_contact_erase(&t, id, 1, 1, &done), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_false(done);
+	assert_int_equal(erasing(f, &other, id), -1);
+	/* Format 2, the default organisation's, written back as format 1. */
+	db_cut(f, "contact_gone", 2, 1 + strlen(ST_ORG_DEFAULT), tail);
+	assert_int_equal(erasing(f, &own, id), 1);
+	assert_int_equal(erasing(f, &other, id), 1);
+	while (more && steps++ < 100) {
+		msgs_drain(f);
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_contact_gone_sweep(&t, 2, 0, &n, &more), 0);
+		assert_int_equal(store_commit(&t), 0);
+	}
+	assert_false(more);
+	msgs_drain(f);
+	assert_int_equal(erasing(f, &own, id), -1);
+	fix_counts_take(f, &after, 64);
 	counts_same(&before, &after, counters);
 }
 
@@ -651,6 +733,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_erase_all, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_erase_resumes, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_erase_v1_entry, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_unlinks, setup,
 		    fix_teardown),
