@@ -479,34 +479,48 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     }
   });
 
-  test('a message the socket lost before the server had it: its words and its files come back, and go again together', async () => {
+  // The widget w on a page of its own, open, its socket to the server
+  // through the test: frames, the message frames the page sent; while
+  // cut.message is set, a message frame is not passed on, and the page's
+  // socket is closed; while cut.answer is, the server's typing_start (the
+  // message is stored) is not passed on, the page's socket is closed and
+  // cut.answer cleared. x.ready(): Send enabled.
+  async function cutWidget(cut) {
     const x = await openPage(browser);
-    // The socket to the server, through the test: a message frame while
-    // `drop` is set is not passed on, and the page's socket is closed.
-    let drop = true;
     const frames = [];
     await x.page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
       const server = ws.connectToServer();
       ws.onMessage((m) => {
         const f = JSON.parse(m);
         if (f.type === 'message') frames.push(f);
-        if (f.type === 'message' && drop) return ws.close();
+        if (f.type === 'message' && cut.message) return ws.close();
         server.send(m);
       });
-      server.onMessage((m) => ws.send(m));
+      server.onMessage((m) => {
+        if (cut.answer && JSON.parse(m).type === 'typing_start') {
+          cut.answer = false;
+          return ws.close();
+        }
+        ws.send(m);
+      });
     });
+    x.ready = () => x.page.waitForFunction((r) => !document.querySelector(r).shadowRoot.querySelector('[data-part="send"]').disabled, R, { timeout: 20000 });
+    await x.page.goto(`${stack.parleyOrigin}/test-pages/embed-test.html?widget=${w.widget_id}`);
+    await waitReady(x.page);
+    await x.page.click(part('launcher'));
+    await x.ready();
+    return { x, frames };
+  }
+
+  test('a message the socket lost before the server had it: its words and its files come back, and go again together', async () => {
+    const cut = { message: false };
+    const { x, frames } = await cutWidget(cut);
     try {
-      await x.page.goto(`${stack.parleyOrigin}/test-pages/embed-test.html?widget=${w.widget_id}`);
-      await waitReady(x.page);
-      await x.page.click(part('launcher'));
-      const ready = () => x.page.waitForFunction((r) => !document.querySelector(r).shadowRoot.querySelector('[data-part="send"]').disabled, R, { timeout: 20000 });
-      await ready();
       // A first message stores the session the uploads are made under.
-      drop = false;
       await x.page.fill(part('input'), 'hello');
       await x.page.click(part('send'));
       await waitReplyEnd(x.page);
-      drop = true;
+      cut.message = true;
       const shown = ['hello'];
       for (const words of ['see my notes', '']) {
         await give(x.page, 'paste', [{ name: 'notes.txt', type: 'text/plain', b64: Buffer.from('the notes\n').toString('base64') }]);
@@ -522,8 +536,8 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
         assert.equal(await x.page.inputValue(part('input')), words);
         assert.deepEqual((await bubbles(x.page)).filter((b) => b.role === 'user').map((b) => b.text), shown, 'no bubble for it');
         // Connected again: sent once more, with the same file.
-        drop = false;
-        await ready();
+        cut.message = false;
+        await x.ready();
         await x.page.click(part('send'));
         await waitFor(() => frames.length > n + 1, 5000, 'the message sent again');
         assert.deepEqual(noCid(frames[n + 1]), { type: 'message', content: words, attachments: [id] });
@@ -531,7 +545,7 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
         assert.deepEqual(await strip(x.page), [], 'the strip emptied');
         await waitReplyEnd(x.page);
         shown.push(words);
-        drop = true;
+        cut.message = true;
       }
       // Stored once each, with the file.
       const conv = (await admin('GET', '/v1/admin/conversations')).conversations[0];
@@ -543,33 +557,9 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
   });
 
   test('a message stored whose answer the socket lost: once the history shows it stored, its words and files are not given back', async () => {
-    const x = await openPage(browser);
-    // The socket to the server, through the test: while `lose` is set,
-    // the server's typing_start (the message is stored) is not passed on,
-    // and the page's socket is closed.
-    let lose = false;
-    const frames = [];
-    await x.page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
-      const server = ws.connectToServer();
-      ws.onMessage((m) => {
-        const f = JSON.parse(m);
-        if (f.type === 'message') frames.push(f);
-        server.send(m);
-      });
-      server.onMessage((m) => {
-        if (lose && JSON.parse(m).type === 'typing_start') {
-          lose = false;
-          return ws.close();
-        }
-        ws.send(m);
-      });
-    });
+    const cut = { answer: false };
+    const { x, frames } = await cutWidget(cut);
     try {
-      await x.page.goto(`${stack.parleyOrigin}/test-pages/embed-test.html?widget=${w.widget_id}`);
-      await waitReady(x.page);
-      await x.page.click(part('launcher'));
-      const ready = () => x.page.waitForFunction((r) => !document.querySelector(r).shadowRoot.querySelector('[data-part="send"]').disabled, R, { timeout: 20000 });
-      await ready();
       // A first message stores the session the uploads are made under.
       await x.page.fill(part('input'), 'hello again');
       await x.page.click(part('send'));
@@ -577,9 +567,9 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
       await give(x.page, 'paste', [{ name: 'bill.txt', type: 'text/plain', b64: Buffer.from('the bill\n').toString('base64') }]);
       await waitFor(async () => (await strip(x.page))[0]?.state === 'done', 10000, 'the file uploaded');
       await x.page.fill(part('input'), 'was it stored?');
-      lose = true;
+      cut.answer = true;
       await x.page.click(part('send'));
-      await waitFor(() => frames.length === 2 && !lose, 10000, 'the message sent, its answer lost');
+      await waitFor(() => frames.length === 2 && !cut.answer, 10000, 'the message sent, its answer lost');
       // Connected again, the history holds it by its cid: nothing given back.
       await waitFor(async () => (await x.page.inputValue(part('input'))) === '' && (await strip(x.page)).length === 0, 10000, 'neither its words nor its file given back');
       await waitFor(async () => (await bubbles(x.page)).filter((b) => b.role === 'user').map((b) => b.text).join('|') === 'hello again|was it stored?', 10000, 'the history shows it');
