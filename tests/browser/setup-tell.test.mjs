@@ -226,6 +226,23 @@ describe('setup mistakes told', { timeout: SUITE_TIMEOUT }, () => {
     await d.ctx.close();
   });
 
+  test('data-widget: an id that is none, a widget that does not exist: not started, and the console says why once', async () => {
+    const gone = 'wid_' + '0'.repeat(32);
+    for (const [wid, line] of [
+      ['not an id', '[parley] not started: data-widget is not a widget id'],
+      [gone, `[parley] not started: widget ${gone}: no such widget (404)`],
+    ]) {
+      const v = await openPage(browser);
+      try {
+        await v.page.goto(host.url({ csp: 'new', mode: 'widget', wid }));
+        await v.page.waitForFunction(() => document.readyState === 'complete');
+        for (let i = 0; i < 250 && !warns(v.log).length; i++) await v.page.waitForTimeout(20);
+        assert.deepEqual(warns(v.log).map((m) => m.text), [line]);
+        assert.equal(await v.page.locator('#parley-chat-widget').count(), 0, 'no widget element');
+      } finally { await v.ctx.close(); }
+    }
+  });
+
   test('phone: a host page wider than the screen keeps the open panel on screen', async () => {
     const v = await openPage(browser, PHONE);
     await v.page.goto(host.url({ csp: 'new', key: stack.parley.widgetKey, wide: 1 }));

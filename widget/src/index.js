@@ -96,13 +96,13 @@ doc.addEventListener('securitypolicyviolation', (e) => {
 // reason is an answer of the server (or a CSP that lets its scripts in).
 const told = {};
 let src; // the script tag (boot): the setup part is beside it
-async function tell(why, o, wid) {
+async function tell(why, o, wid, status) {
   if (told[why]) return;
   told[why] = 1;
   const u = new URL(o, location.href);
   if (why === 'unreachable') return console.warn(LOG, 'cannot connect to ' + u.origin + ': is Parley running there?');
   await load(src, 'parts/setup')
-    .then((say) => say(why, u, wid))
+    .then((say) => say(why, u, wid, status))
     .catch(() => console.warn(LOG, why, u.origin)); // (never a rejection: a state waits on it)
 }
 
@@ -160,7 +160,7 @@ function pageDir() {
 // the page's CSP, no server); a disabled widget, an unknown or reset id
 // show nothing (the console says why).
 async function loadConfig(script, wid) {
-  if (!WIDGET_RE.test(wid)) return console.warn(LOG, 'not started: data-widget is not a widget id');
+  if (!WIDGET_RE.test(wid)) return tell('id', script.src);
   const base = new URL(script.src, location.href).origin + '/api/widget/' + wid;
   let cfg, r;
   try {
@@ -168,14 +168,12 @@ async function loadConfig(script, wid) {
     cfg = await r.json();
   } catch (e) {
     // no answer the page may read: a site not allowed gets no CORS header
-    const why = r ? 'bad config' : await diagnose(base);
-    if (r) return console.warn(LOG, 'not started: widget', wid + ':', why);
-    return [script, {}, base, why];
+    if (r) return tell('config', base, wid);
+    return [script, {}, base, await diagnose(base)];
   }
   if (r.ok && cfg && typeof cfg === 'object') return [script, cfg, base];
-  // disabled on purpose: the console alone says so
-  if (cfg && cfg.disabled) return tell('disabled', base, wid);
-  console.warn(LOG, 'not started: widget', wid + ':', r.status === 404 ? 'no such widget (404)' : 'HTTP ' + r.status);
+  // disabled on purpose, or gone (404): the console alone says so
+  return tell(cfg && cfg.disabled ? 'disabled' : 'gone', base, wid, r.status);
 }
 
 // The script's origin: where the parts and language files are.

@@ -7,7 +7,7 @@
 // parts its default export is say(why, url, wid), not a function of ctx.
 // An unreachable server is the core's own line: this file could not load
 // from it either.
-export default function say(why, u, wid) {
+export default function say(why, u, wid, status) {
   // A widget's socket (wid: its URL, here): the server hears of it over
   // plain HTTP, which the config's fetch showed this CSP allows.
   if (why == 'csp' && wid) fetch(wid + '/report?reason=csp', { method: 'POST', credentials: 'omit', keepalive: true }).catch(() => 0);
@@ -17,6 +17,10 @@ export default function say(why, u, wid) {
     '[parley]',
     {
       key: "data-api-key refused (401): use the server's WIDGET_API_KEY",
+      // data-widget mode's config: the widget does not start
+      id: 'not started: data-widget is not a widget id',
+      config: 'not started: widget ' + wid + ': bad config',
+      gone: 'not started: widget ' + wid + ': ' + (status == 404 ? 'no such widget (404)' : 'HTTP ' + status),
       // (a mistake of the tag's, not the server's: cold code all the same)
       accent: 'data-accent-color must be #rgb or #rrggbb; using #0ea5e9',
       cors: site + ' is not in CORS_ORIGIN: add it there',
