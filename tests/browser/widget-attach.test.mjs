@@ -484,11 +484,13 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
   // cut.message is set, a message frame is not passed on, and the page's
   // socket is closed; while cut.answer is, the server's typing_start (the
   // message is stored) is not passed on, the page's socket is closed and
-  // cut.answer cleared. x.ready(): Send enabled.
+  // cut.answer cleared; cut.ws: the page's side of its newest socket.
+  // x.ready(): Send enabled.
   async function cutWidget(cut) {
     const x = await openPage(browser);
     const frames = [];
     await x.page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+      cut.ws = ws;
       const server = ws.connectToServer();
       ws.onMessage((m) => {
         const f = JSON.parse(m);
@@ -579,6 +581,36 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
       assert.deepEqual(mine.map((m) => [m.content, (m.attachments || []).map((a) => a.name)]), [['hello again', []], ['was it stored?', ['bill.txt']]]);
       assert.equal(frames.length, 2, 'not sent again');
       await assertClean(x.page, x.log, 'a message stored, its answer lost');
+    } finally {
+      await x.ctx.close();
+    }
+  });
+
+  test('a file uploaded before the first message, its socket lost meanwhile: uploaded again under the new session, and sent with it', async () => {
+    const cut = {};
+    const { x, frames } = await cutWidget(cut);
+    const posts = []; // each upload's session
+    x.page.on('request', (q) => {
+      if (q.method() === 'POST' && /\/attachments$/.test(q.url())) posts.push(q.headers()['x-parley-session']);
+    });
+    try {
+      await give(x.page, 'paste', [{ name: 'first.txt', type: 'text/plain', b64: Buffer.from('before any message\n').toString('base64') }]);
+      await waitFor(async () => (await strip(x.page))[0]?.state === 'done', 10000, 'the file uploaded');
+      // Its session was never stored: the socket back is another session's.
+      cut.ws.close();
+      await waitFor(() => posts.length === 2, 10000, 'the file uploaded again');
+      assert.ok(posts[0] && posts[1] && posts[1] !== posts[0], 'under the new session');
+      await waitFor(async () => (await strip(x.page))[0]?.state === 'done', 10000, 'uploaded again');
+      await x.ready();
+      await x.page.fill(part('input'), 'here it is');
+      await x.page.click(part('send'));
+      await waitReplyEnd(x.page);
+      assert.deepEqual(await strip(x.page), [], 'the strip emptied');
+      const conv = (await admin('GET', '/v1/admin/conversations')).conversations.find((c) => c.lastVisitorMessage === 'here it is');
+      const mine = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).messages.filter((m) => m.role === 'user');
+      assert.deepEqual(mine.map((m) => [m.content, (m.attachments || []).map((a) => a.name)]), [['here it is', ['first.txt']]]);
+      assert.equal(frames.length, 1);
+      await assertClean(x.page, x.log, 'a file uploaded again under a new session');
     } finally {
       await x.ctx.close();
     }

@@ -250,20 +250,23 @@ export default function (ctx) {
     return T.fileFailed;
   }
 
-  const call = (url, method, hdrs, body, p) =>
-    fetch(url, { method, headers: headers(hdrs), body, credentials: 'omit', signal: p.ac.signal }).then(async (r) => [r, await r.json().catch(() => ({}))]);
+  // A request of p's upload (ac: its own, which a new upload of p aborts).
+  const call = (url, method, hdrs, body, ac) =>
+    fetch(url, { method, headers: headers(hdrs), body, credentials: 'omit', signal: ac.signal }).then(async (r) => [r, await r.json().catch(() => ({}))]);
 
   async function upload(p) {
     const f = p.f;
+    const ac = p.ac;
     p.state = 'up';
     update();
     try {
       // no token yet: the socket's session first
       if (!ctx.sid()) await session();
-      const ask = () => call(base, 'POST', { 'Content-Type': 'application/json' }, JSON.stringify({ name: f.name || 'file', size: f.size }), p);
+      const ask = () => ((p.sid = ctx.sid()), call(base, 'POST', { 'Content-Type': 'application/json' }, JSON.stringify({ name: f.name || 'file', size: f.size }), ac));
       let [r, j] = await ask();
       // a stored token the server no longer knows: the socket's new one
       if (r.status === 401) [r, j] = await session().then(ask);
+      if (p.ac !== ac) return; // a new upload of it goes on
       if (r.status !== 201 || typeof j.id !== 'string') return refuse(p, told(r, j));
       p.id = j.id;
       const step = j.piece_size > 0 ? j.piece_size : 262144;
@@ -271,7 +274,8 @@ export default function (ctx) {
       let tries = 0;
       for (;;) {
         const end = Math.min(at + step, f.size);
-        [r, j] = await call(base + '/' + p.id, 'PUT', { 'Content-Range': 'bytes ' + at + '-' + (end - 1) + '/' + f.size }, f.slice(at, end), p);
+        [r, j] = await call(base + '/' + p.id, 'PUT', { 'Content-Range': 'bytes ' + at + '-' + (end - 1) + '/' + f.size }, f.slice(at, end), ac);
+        if (p.ac !== ac) return;
         if (r.status === 409 && j.received >= 0 && j.received < f.size && tries++ < 3) {
           at = j.received; // the server has more (or less): from there
           continue;
@@ -291,14 +295,31 @@ export default function (ctx) {
       p.el.setAttribute('data-state', 'done');
       update();
     } catch (e) {
-      if (p.state === 'up') refuse(p, T.fileFailed);
+      // (aborted for a new upload of it: that one goes on)
+      if (p.state === 'up' && p.ac === ac) refuse(p, T.fileFailed);
     }
   }
 
   // the socket's next session token (uploads wait for it)
   const waiting = [];
   const session = () => new Promise((r) => setTimeout(r, 15000, waiting.push(r)));
-  ctx.onFrame('session', () => waiting.splice(0).forEach((r) => r()));
+  ctx.onFrame('session', () => {
+    waiting.splice(0).forEach((r) => r());
+    // A new session (the old one was never stored: its socket went before
+    // a first message): what was uploaded under the old one, which the
+    // server knows by its session, goes up again under it.
+    pending.forEach((p) => {
+      if (p.sid && p.sid !== ctx.sid() && (p.state === 'up' || p.state === 'done')) {
+        p.ac.abort();
+        p.ac = new AbortController();
+        p.id = null;
+        p.bar.setAttribute('aria-valuenow', '0');
+        p.bar.style.setProperty('--p', '0%');
+        p.el.setAttribute('data-state', 'up');
+        upload(p);
+      }
+    });
+  });
   // The history after the socket came back: a message given back that it
   // holds (by the cid the core sent it with) was stored after all, only
   // its answer lost: its files leave the strip, as its words the text area.
