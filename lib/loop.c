@@ -184,7 +184,8 @@ static void
 timerfd_sync(void)
 {
 	struct itimerspec its;
-	uint64_t at = timers.len ? timers.v[0]->at : 0;
+	struct heap_node *top = heap_top(&timers);
+	uint64_t at = top != NULL ? top->at : 0;
 
 	if (at == tfd_at)
 		return;

@@ -1378,7 +1378,7 @@ store_contact_erasing(struct store_txn *t, const char *contact_id,
 	struct st_contact c;
 	struct gone g;
 	uint8_t id[ID_LEN];
-	MDB_val k, v;
+	MDB_val k = { .mv_size = ID_LEN, .mv_data = id }, v;
 	int rc;
 
 	*erasing = 0;
@@ -1388,12 +1388,8 @@ store_contact_erasing(struct store_txn *t, const char *contact_id,
 		return store_fail(t, PROTO_E_INVALID,
 		    "contact id must be 32 lowercase hex digits");
 	proto_hex_decode(contact_id, id, ID_LEN);
-	k.mv_size = ID_LEN;
-	k.mv_data = id;
-	rc = mdb_get(t->txn, t->st->contact_gone, &k, &v);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return txn_lmdb(t, rc, "contacts gone");
-	if (rc == 0 && gone_read(t, &k, &v, &g) < 0)
+	if ((rc = db_get(t, t->st->contact_gone, id, ID_LEN, &v,
+	    "contacts gone")) < 0 || (rc == 0 && gone_read(t, &k, &v, &g) < 0))
 		return t->err;
 	/* Another organisation's erasure is none of the asker's. */
 	if (rc == 0 && (t->org == NULL || g.any_org ||

@@ -406,6 +406,13 @@ rate_replay(struct dbatch *b, struct dreply *r, const char *key,
 	return n->limited;
 }
 
+const char *
+rate_invalid(const char *key, uint32_t window_ms, uint32_t rate_max)
+{
+	return rate_max != 0 && (key[0] == '\0' || window_ms == 0) ?
+	    "a rate limit needs a key and a window" : NULL;
+}
+
 int
 rate_count_n(struct dbatch *b, struct dreply *r, const char *key,
     uint32_t window_ms, uint32_t rate_max, uint32_t n, uint64_t *retry)
@@ -415,11 +422,8 @@ rate_count_n(struct dbatch *b, struct dreply *r, const char *key,
 	*retry = 0;
 	if (rate_max == 0)
 		return 0;
-	if (key[0] == '\0' || window_ms == 0) {
-		reply_error(r, PROTO_E_INVALID,
-		    "a rate limit needs a key and a window");
+	if (req_check(r, rate_invalid(key, window_ms, rate_max)) < 0)
 		return -1;
-	}
 	if (b->rl == NULL) {
 		log_warnx("dispatch: rate limit asked of a batch without "
 		    "counters");

@@ -166,6 +166,13 @@ evring_evict(struct evring *r)
 /* An event's epoch and seq: its first bytes (agentmsg.h). */
 #define EV_NUMBER_LEN	16
 
+/* Whether ev has a visitor encoding (devent_cut_for_visitors). */
+static int
+has_venc(const struct devent *ev)
+{
+	return !ev->venc.err && ev->venc.len >= EV_NUMBER_LEN;
+}
+
 /* ev's kind and ids into its slot s, for evring_forget. */
 static void
 slot_ids(struct evslot *s, const struct devent *ev)
@@ -196,7 +203,7 @@ evring_add(struct evring *r, struct devent *ev, const uint8_t **buf,
 	seq = ev->kind == ST_EV_TYPING ? 0 : r->last + 1;
 	proto_put_be64(ev->enc.buf, r->epoch);
 	proto_put_be64(ev->enc.buf + 8, seq);
-	if (!ev->venc.err && ev->venc.len >= EV_NUMBER_LEN) {
+	if (has_venc(ev)) {
 		proto_put_be64(ev->venc.buf, r->epoch);
 		proto_put_be64(ev->venc.buf + 8, seq);
 	}
@@ -322,8 +329,7 @@ ev_for_level(int level, const struct devent *ev, const uint8_t *whole,
 {
 	*buf = whole;
 	*len = wlen;
-	if (level == ST_EV_LEVEL_VISITOR && !ev->venc.err &&
-	    ev->venc.len >= EV_NUMBER_LEN) {
+	if (level == ST_EV_LEVEL_VISITOR && has_venc(ev)) {
 		*buf = ev->venc.buf;
 		*len = ev->venc.len;
 	}

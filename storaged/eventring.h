@@ -78,8 +78,9 @@ struct evring_stats evring_stats(const struct evring *);
 void devent_cut_for_visitors(struct devent *d, const struct st_event *ev);
 /*
  * Numbers ev (the next seq; typing: 0): its epoch and seq written into
- * its encoding's first bytes (and its visitor encoding's). The ring keeps that encoding, taken from
- * ev (ev->enc left empty; a typing event's stays ev's), evicting the
+ * its encoding's first bytes (and its visitor encoding's). The ring
+ * keeps that encoding, taken from ev (ev->enc left empty; a typing
+ * event's stays ev's), evicting the
  * oldest past either bound. *buf and *len: the numbered encoding, valid
  * until the ring next changes (a typing event's: until ev is freed).
  * 0, or -1 when ev did not encode (the event is then lost, not

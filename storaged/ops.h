@@ -117,6 +117,12 @@ void reply_stands(struct dreply *r);
 void req_end(struct store_txn *t, struct dreply *r);
 
 /*
+ * Why a rate limit cannot count (static text): a limit (rate_max not 0)
+ * with no key or no window. NULL when it can.
+ */
+const char *rate_invalid(const char *key, uint32_t window_ms,
+    uint32_t rate_max);
+/*
  * Counts n against a rate limit (one request, or an upload's KiB): 0
  * allowed, 1 limited (with *retry set, nothing counted), -1 with r
  * failed. Counts nothing when rate_max is 0.

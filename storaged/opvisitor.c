@@ -133,23 +133,20 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	const struct st_ws_begin_req *q = req;
 	struct store_txn t;
 	struct store_ws_begin wb;
-	const char *bad;
 	int counted;
 
 	/*
 	 * What cannot run is refused before anything is counted. A message
 	 * of files alone may have no words.
 	 */
-	if ((bad = store_chat_invalid("w", "s", begin_content(q->content,
-	    q->natts), q->history_max)) != NULL || (q->rate_max != 0 &&
-	    (q->rate_key[0] == '\0' || q->window_ms == 0)) ||
-	    (q->client_id[0] != '\0' && !st_client_id_valid(q->client_id))) {
-		reply_error(r, PROTO_E_INVALID, bad != NULL ? bad :
-		    q->rate_max != 0 && (q->rate_key[0] == '\0' ||
-		    q->window_ms == 0) ? "a rate limit needs a key and a window" :
-		    "cid: must be 1 to 64 letters, digits or -");
+	if (req_check(r, store_chat_invalid("w", "s", begin_content(q->content,
+	    q->natts), q->history_max)) < 0 ||
+	    req_check(r, rate_invalid(q->rate_key, q->window_ms,
+	    q->rate_max)) < 0 ||
+	    req_check(r, q->client_id[0] != '\0' &&
+	    !st_client_id_valid(q->client_id) ?
+	    "cid: must be 1 to 64 letters, digits or -" : NULL) < 0)
 		return;
-	}
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	t.visitor = store_visitor_told(&q->visitor);

@@ -210,9 +210,8 @@ entry_drop(struct ratelimit *rl, struct rl_entry *e)
 static size_t
 sweep(struct ratelimit *rl, long long now, size_t budget)
 {
-	size_t n = 0;
-
 	struct heap_node *top;
+	size_t n = 0;
 
 	while (n < budget && (top = heap_top(&rl->ends)) != NULL &&
 	    expired(entry_of(top), now)) {

@@ -501,8 +501,7 @@ store_ws_conv_of(struct store_txn *t, const char *widget_id,
 int
 store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
     const char *content, const char *client_id, const struct st_str *atts,
-    uint32_t natts,
-    uint32_t history_max, size_t max_bytes)
+    uint32_t natts, uint32_t history_max, size_t max_bytes)
 {
 	char sess[2 * ST_TOKEN_HASH_LEN + 1];
 	struct att_claim claim = { atts, natts, sess, b->widget.id };
@@ -525,8 +524,7 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 	proto_hex_encode(b->token_hash, ST_TOKEN_HASH_LEN, sess);
 	if (chat_begin_contact(t, b->widget.id, b->sess.id,
 	    b->sess.contact_id, b->widget.org, content, client_id, &claim,
-	    history_max,
-	    max_bytes, &b->chat) != 0)
+	    history_max, max_bytes, &b->chat) != 0)
 		return t->err;
 	b->chat.verified = b->verified;
 	if (b->chat.created) {

@@ -474,7 +474,7 @@ visitor_event_text(const struct st_event *ev, const char *wid)
 		else if (strcmp(ev->msg.role, "user") == 0 ||
 		    strcmp(ev->msg.role, "assistant") == 0)
 			o = copy_json(&ev->msg);
-		/* A person's files or the visitor's, linked through the socket's widget. */
+		/* Files, a person's or the visitor's: linked through its widget. */
 		if (o != NULL && ev->msg.natts > 0)
 			json_object_set_new(o, "attachments", att_json(
 			    ev->msg.atts, ev->msg.natts, wid, NULL,

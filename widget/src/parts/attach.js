@@ -254,10 +254,17 @@ export default function (ctx) {
   const call = (url, method, hdrs, body, ac) =>
     fetch(url, { method, headers: headers(hdrs), body, credentials: 'omit', signal: ac.signal }).then(async (r) => [r, await r.json().catch(() => ({}))]);
 
+  // p's progress bar at pc (0 to 100)
+  const progress = (p, pc) => (p.bar.setAttribute('aria-valuenow', pc), p.bar.style.setProperty('--p', pc + '%'));
+
+  // Uploads p (again, from its start, when it was before).
   async function upload(p) {
     const f = p.f;
     const ac = p.ac;
     p.state = 'up';
+    p.id = null;
+    p.el.setAttribute('data-state', 'up');
+    progress(p, 0);
     update();
     try {
       // no token yet: the socket's session first
@@ -286,9 +293,7 @@ export default function (ctx) {
           return refuse(p, told(r, j));
         }
         at = j.received >= 0 ? j.received : end;
-        const pc = String(Math.round((100 * at) / f.size));
-        p.bar.setAttribute('aria-valuenow', pc);
-        p.bar.style.setProperty('--p', pc + '%');
+        progress(p, Math.round((100 * at) / f.size));
         if (j.complete || at >= f.size) break;
       }
       p.state = 'done';
@@ -312,10 +317,6 @@ export default function (ctx) {
       if (p.sid && p.sid !== ctx.sid() && (p.state === 'up' || p.state === 'done')) {
         p.ac.abort();
         p.ac = new AbortController();
-        p.id = null;
-        p.bar.setAttribute('aria-valuenow', '0');
-        p.bar.style.setProperty('--p', '0%');
-        p.el.setAttribute('data-state', 'up');
         upload(p);
       }
     });

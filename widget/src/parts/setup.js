@@ -1,10 +1,12 @@
 // Part "setup": the console's line for each setup failure the server made
 // known (a refused key, a site not in CORS_ORIGIN or not in the widget's
-// allowed origins, a disabled widget) or that the page's CSP caused (the
-// socket blocked: the server told too), and a data-accent-color that is not a colour: the fix,
-// named. Cold code, so not in the core: the core's tell() loads this file (before the widget mounts, too), says the
-// line once per reason and only then shows the state. Unlike the other
-// parts its default export is say(why, url, wid), not a function of ctx.
+// allowed origins, a disabled, unknown or malformed widget) or that the
+// page's CSP caused (the socket blocked: the server told too), and a
+// data-accent-color that is not a colour: the fix, named. Cold code, so
+// not in the core: the core's tell() loads this file (before the widget
+// mounts, too), says the line once per reason and only then shows the
+// state. Unlike the other parts its default export is say(why, url, wid,
+// status), not a function of ctx.
 // An unreachable server is the core's own line: this file could not load
 // from it either.
 export default function say(why, u, wid, status) {
