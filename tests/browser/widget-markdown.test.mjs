@@ -26,25 +26,36 @@ async function modulePage(browser) {
   return o;
 }
 
-// Each text rendered by markdown() in the page: its HTML and the time it took (ms).
+// Each text rendered by markdown() in the page: its HTML and text.
 function render(page, texts) {
   return page.evaluate(async (all) => {
     const { markdown } = await import('/markdown.js');
     return all.map((t) => {
-      const t0 = performance.now();
-      const f = markdown(t);
-      const ms = performance.now() - t0;
       const d = document.createElement('div');
-      d.append(f);
-      return { html: d.innerHTML, text: d.textContent, ms };
+      d.append(markdown(t));
+      return { html: d.innerHTML, text: d.textContent };
     });
   }, texts);
 }
 
-// Each render took 7-130 ms here (2 cores, busy), and 5-12 s before (the
-// linear "[" 55 ms both times): a bound over 7 times above the one and
-// five times below the other.
-const BOUND_MS = 1000;
+// The page main thread's CPU time (s, CDP's ThreadTime) that rendering
+// text took: CPU time, which other processes' load does not stretch.
+async function renderCpu(page, cdp, text) {
+  const cpu = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ThreadTime').value;
+  await page.evaluate(() => import('/markdown.js'));
+  const t0 = await cpu();
+  await page.evaluate(async (t) => {
+    const { markdown } = await import('/markdown.js');
+    document.createElement('div').append(markdown(t));
+  }, text);
+  return (await cpu()) - t0;
+}
+
+// Each render of unmatched marks took 1 to 3 times the CPU of a plain text
+// as long here (10-24 ms), and 170 to 520 times before fdbda41f (1.8-5.8 s;
+// "[" was linear both times): a bound far from both. Plain text's time has
+// a floor of 5 ms, under which the clock's steps would count.
+const RENDER_RATIO = 8;
 // Through the widget, the renderer's main thread spent as much CPU time on a
 // reply of 15,000 unmatched ** as on a plain reply as long (0.24 s and 0.23
 // s here), and 5.4 times as much before (1.17 s): a bound between the two.
@@ -92,13 +103,21 @@ describe('the widget\'s Markdown in Chromium', { timeout: SUITE_TIMEOUT }, () =>
       };
       const texts = Object.entries(cases).map(([t, n]) => t.repeat(n));
       const out = await render(page, texts);
-      const took = Object.keys(cases).map((t, i) => `${JSON.stringify(t)}: ${out[i].ms.toFixed(1)} ms`).join(', ');
-      console.log(`# markdown of ${Object.values(cases).join(', ')} repeats: ${took}`);
       for (const [i, t] of texts.entries()) {
         assert.equal(out[i].text, t, 'shown as it is');
         assert.ok(!/<(strong|em|a|code)\b/.test(out[i].html), `no markup made of ${JSON.stringify(t.slice(0, 5))}`);
-        assert.ok(out[i].ms < BOUND_MS, `rendered in under ${BOUND_MS} ms: ${took}`);
       }
+      const cdp = await ctx.newCDPSession(page);
+      await cdp.send('Performance.enable');
+      const took = [];
+      for (const t of texts) {
+        const marks = await renderCpu(page, cdp, t);
+        const plain = await renderCpu(page, cdp, 'ab c'.repeat(Math.ceil(t.length / 4)).slice(0, t.length));
+        took.push({ t: t.slice(0, 5), marks, plain });
+      }
+      const said = took.map((x) => `${JSON.stringify(x.t)}: ${(x.marks * 1000).toFixed(1)} ms against ${(x.plain * 1000).toFixed(1)}`).join(', ');
+      console.log(`# markdown CPU of ${Object.values(cases).join(', ')} repeats, against plain text as long: ${said}`);
+      for (const x of took) assert.ok(x.marks < RENDER_RATIO * Math.max(x.plain, 0.005), `under ${RENDER_RATIO} times plain text's CPU: ${said}`);
       await assertClean(page, log, 'markdown');
     } finally { await ctx.close(); }
   });
