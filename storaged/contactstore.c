@@ -1371,6 +1371,33 @@ store_contact_erase(struct store_txn *t, const char *contact_id, int erase,
 	return t->err;
 }
 
+/*
+ * 1 when g's erasure is who asks's to know of: any to the install;
+ * a format-2 entry's to its organisation; a format-1 entry's (noted
+ * before the organisation was kept) to the organisation of the first
+ * conversation it has left, and to none once none is left (only its
+ * visitor sessions and messages remain, which name none).
+ */
+static int
+gone_theirs(struct store_txn *t, const struct gone *g)
+{
+	uint8_t key[CC_KEY_LEN];
+	struct st_conv c;
+	uint32_t n;
+	int theirs;
+
+	if (t->org == NULL)
+		return 1;
+	if (!g->any_org)
+		return strcmp(g->org, t->org) == 0;
+	if (links_of(t, g->id, key, 1, &n) < 0 || n == 0 ||
+	    conv_load(t, key + ID_LEN, &c) != 0)
+		return 0;
+	theirs = strcmp(c.org, t->org) == 0;
+	st_conv_free(&c);
+	return theirs;
+}
+
 int
 store_contact_erasing(struct store_txn *t, const char *contact_id,
     int *erasing)
@@ -1392,11 +1419,12 @@ store_contact_erasing(struct store_txn *t, const char *contact_id,
 	    "contacts gone")) < 0 || (rc == 0 && gone_read(t, &k, &v, &g) < 0))
 		return t->err;
 	/* Another organisation's erasure is none of the asker's. */
-	if (rc == 0 && (t->org == NULL || g.any_org ||
-	    strcmp(g.org, t->org) == 0)) {
+	if (rc == 0 && gone_theirs(t, &g)) {
 		*erasing = 1;
 		return 0;
 	}
+	if (t->err)
+		return t->err;
 	/* None under way: a contact as it is, or nothing of it (404). */
 	if (contact_asked(t, contact_id, id, &c) < 0)
 		return t->err;
