@@ -329,6 +329,15 @@ static const struct proto_msg msgs[] = {
 	    &pl_empty, &pl_actions },
 	{ PROTO_ST_ACTION_DELETE, "ST_ACTION_DELETE", W, S, 1, 0, 1,
 	    &pl_wid_req, &pl_empty },
+	/*
+	 * storaged's own request, run in a batch as a client's is, never
+	 * sent: the turn of a worker lost meanwhile ended (server.c).
+	 */
+	{ PROTO_ST_TURN_LOST, "ST_TURN_LOST", S, S, 1, 0, 0,
+	    &pl_turn_ref, &pl_empty },
+	/* A worker's turns it still answers, named on each new connection. */
+	{ PROTO_ST_TURNS_HELD, "ST_TURNS_HELD", W, S, 0, 0, 0,
+	    &pl_turns_held, &pl_empty },
 	/* A chat turn's: its model hands the conversation to a person. */
 	{ PROTO_ST_TURN_HANDOFF, "ST_TURN_HANDOFF", W, S, 1, 0, 0,
 	    &pl_cid_req, &pl_u8_rep },

@@ -269,7 +269,11 @@ enum proto_type {
 	PROTO_ST_ATT_ADMIN_READ = 0xb3,
 	PROTO_ST_ATT_EXTRACT_DUE = 0xb4,
 	PROTO_ST_ATT_TEXT_PUT = 0xb5,
-	PROTO_TYPE_MAX = 0xba,	/* free: 0x7f */
+	/* storaged's own: a lost worker's turn ended (storaged/server.c) */
+	PROTO_ST_TURN_LOST = 0xba,
+	/* a worker's turns still answered, on each new connection */
+	PROTO_ST_TURNS_HELD = 0xbb,
+	PROTO_TYPE_MAX = 0xbc,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

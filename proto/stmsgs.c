@@ -279,6 +279,17 @@ static const struct pfield f_cid_req[] = {
 };
 PLAYOUT(pl_cid_req, struct st_id_req, f_cid_req);
 
+static const struct pfield f_turn_ref[] = {
+	PFSTR(struct st_turn_ref, conv_id, ST_ID_HEX),
+	PFSTR(struct st_turn_ref, msg_id, ST_ID_HEX),
+};
+PLAYOUT(pl_turn_ref, struct st_turn_ref, f_turn_ref);
+
+static const struct pfield f_turns_held[] = {
+	PFLIST(struct st_turns_held, turns, n, ST_TURNS_HELD_MAX, pl_turn_ref),
+};
+PLAYOUT(pl_turns_held, struct st_turns_held, f_turns_held);
+
 static const struct pfield f_page_req[] = {
 	PFU32(struct st_page_req, limit),
 	PFSTR(struct st_page_req, cursor, ST_CURSOR_MAX),
@@ -523,13 +534,11 @@ static const struct pfield f_begin_ok[] = {
 	PFBUF(struct st_begin_ok, conv.id),
 	PFSTR(struct st_begin_ok, conv.visitor.language, ST_VISITOR_LANG_MAX),
 	PFLIST(struct st_begin_ok, history, nhistory, ANYN, pl_msg_pair),
+	PFBUF(struct st_begin_ok, msg_id),
 };
 static PLAYOUT(pl_begin_ok, struct st_begin_ok, f_begin_ok);
 
-/*
- * f_begin_ok, whether the session is a verified visitor's, and the id of
- * the message stored.
- */
+/* As f_begin_ok, and whether the session is a verified visitor's. */
 static const struct pfield f_ws_begin_ok[] = {
 	PFREC(struct st_begin_ok, agent, pl_agent),
 	PFU8(struct st_begin_ok, created),

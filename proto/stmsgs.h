@@ -51,6 +51,16 @@
 struct st_id_req {
 	const char *id;
 };
+/* A model turn: its conversation and its visitor's message (ST_TURN_LOST). */
+struct st_turn_ref {
+	const char *conv_id, *msg_id;
+};
+/* ST_TURNS_HELD: turns a worker still answers, named on a new connection. */
+#define ST_TURNS_HELD_MAX	1024	/* a message; more go in several */
+struct st_turns_held {
+	struct st_turn_ref *turns;
+	uint32_t n;
+};
 /* A page of a list: u32 limit, str cursor ("" = the newest). */
 struct st_page_req {
 	uint32_t limit;
@@ -201,8 +211,10 @@ struct st_begin_ok {
 	/* ST_WS_BEGIN's alone: the session is a verified visitor's */
 	uint8_t verified;
 	/*
-	 * ST_WS_BEGIN's alone: the user message's id, which its socket is
-	 * not sent again when the session's other sockets are (wschat.c).
+	 * The user message's id: the turn's, which the worker names again
+	 * to a storaged it connects to anew (ST_TURNS_HELD), and which a
+	 * socket is not sent again when the session's other sockets are
+	 * (wschat.c).
 	 */
 	char msg_id[ST_ID_HEX + 1];
 };
@@ -892,7 +904,8 @@ extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
     pl_kbsource, pl_kbpage, pl_action;
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
-extern const struct playout pl_wid_req, pl_cid_req, pl_page_req,
+extern const struct playout pl_wid_req, pl_cid_req, pl_turn_ref,
+    pl_turns_held, pl_page_req,
     pl_conv_page, pl_msg_conv, pl_msg_stored, pl_u64,
     pl_conv_open_req, pl_conv_open_rep, pl_msg_append_req,
     pl_conv_get_req, pl_conv_get_rep, pl_session_history_req,

@@ -190,30 +190,49 @@ conv_new_id(struct store_txn *t, uint8_t id[ID_LEN])
 	return -1;
 }
 
+/*
+ * A cursor on the last message key at or before (id, UINT32_MAX), in *k
+ * and *v when *rc is 0: conversation id's last message when the key
+ * starts with id. NULL with t failed.
+ */
+static MDB_cursor *
+msg_seek_last(struct store_txn *t, const uint8_t id[ID_LEN], MDB_val *k,
+    MDB_val *v, int *rc)
+{
+	uint8_t probe[MSG_KEY_LEN];
+	MDB_cursor *cur;
+
+	msg_key(probe, id, UINT32_MAX);
+	if ((cur = txn_seek(t, t->st->msgs, probe, sizeof(probe), k, v,
+	    rc)) == NULL)
+		return NULL;
+	/* Step back from the first key past this conversation's range. */
+	if (*rc == 0 && (k->mv_size != MSG_KEY_LEN ||
+	    memcmp(k->mv_data, probe, MSG_KEY_LEN) != 0))
+		*rc = mdb_cursor_get(cur, k, v, MDB_PREV);
+	else if (*rc == MDB_NOTFOUND)
+		*rc = mdb_cursor_get(cur, k, v, MDB_LAST);
+	return cur;
+}
+
 /* The sequence number after the conversation's last message. */
 static int
 msg_next_seq(struct store_txn *t, const uint8_t id[ID_LEN], uint32_t *seq)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
-	uint8_t probe[MSG_KEY_LEN];
 	int rc;
 
-	msg_key(probe, id, UINT32_MAX);
-	if ((cur = txn_seek(t, t->st->msgs, probe, sizeof(probe), &k, &v,
-	    &rc)) == NULL)
+	if ((cur = msg_seek_last(t, id, &k, &v, &rc)) == NULL)
 		return -1;
 	if (rc == 0 && k.mv_size == MSG_KEY_LEN &&
-	    memcmp(k.mv_data, probe, MSG_KEY_LEN) == 0) {
+	    memcmp(k.mv_data, id, ID_LEN) == 0 &&
+	    proto_get_be32((const uint8_t *)k.mv_data + ID_LEN) ==
+	    UINT32_MAX) {
 		mdb_cursor_close(cur);
 		store_fail(t, PROTO_E_INVALID, "conversation is full");
 		return -1;
 	}
-	/* Step back from the first key past this conversation's range. */
-	if (rc == 0)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-	else if (rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	*seq = 0;
 	if (rc == 0 && k.mv_size == MSG_KEY_LEN &&
 	    memcmp(k.mv_data, id, ID_LEN) == 0)
@@ -848,6 +867,58 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 	}
 	*out = msgs;
 	*nout = n;
+	return 0;
+}
+
+/*
+ * 1 when conversation cid's last message is msg_id, a visitor's (role
+ * user); 0 when it is another or there is none; -1 with t failed.
+ */
+static int
+msg_last_is_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
+    const char *msg_id)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct st_msg m;
+	int rc, is = 0;
+
+	if ((cur = msg_seek_last(t, cid, &k, &v, &rc)) == NULL)
+		return -1;
+	if (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		if (msg_rec_decode_rows(t, &v, &m, RL_ROW(ST_MSG_ROW_id) |
+		    HISTORY_WALK_ROWS) == 0) {
+			is = strcmp(m.role, "user") == 0 &&
+			    strcmp(m.id, msg_id) == 0;
+			st_msg_free(&m);
+		}
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "last message");
+	mdb_cursor_close(cur);
+	return t->err ? -1 : is;
+}
+
+int
+store_turn_lost(struct store_txn *t, struct st_msg *m, const char *msg_id,
+    struct st_conv *conv, int *stored)
+{
+	uint8_t cid[ID_LEN];
+	struct st_conv c;
+	int rc;
+
+	*stored = 0;
+	if (t->err || conv_id_parse(t, m->conv_id, cid) < 0)
+		return t->err;
+	if ((rc = conv_load(t, cid, &c)) != 0)
+		return rc < 0 ? t->err : 0;
+	if ((rc = msg_last_is_visitor(t, cid, msg_id)) != 1) {
+		st_conv_free(&c);
+		return rc < 0 ? t->err : 0;
+	}
+	if (msg_append_to(t, m, cid, &c, 1, conv) != 0)
+		return t->err;
+	*stored = 1;
 	return 0;
 }
 

@@ -94,6 +94,16 @@ struct dreply {
 	 */
 	int late;
 	/*
+	 * A model's turn the request began (DTURN_BEGUN: visitor's message
+	 * turn_msg stored for the model to answer) or ended (DTURN_ENDED:
+	 * another message stored by the worker) in conversation turn_conv:
+	 * the server keeps which turns each worker's connection has open, and
+	 * ends them once it is lost (server.c, ST_TURN_LOST). 0 = neither.
+	 */
+	int turn;
+	char turn_conv[ST_ID_HEX + 1];
+	char turn_msg[ST_ID_HEX + 1];
+	/*
 	 * The events the request made (eventring.h): the server publishes them
 	 * once the batch committed, after the replies; none if it failed.
 	 */
@@ -105,6 +115,8 @@ struct dreply {
 	 */
 	const struct audit_req *audit;
 };
+
+enum { DTURN_BEGUN = 1, DTURN_ENDED };
 
 /* A rate count of a batch's first run, replayed if the batch runs again. */
 struct rate_note {

@@ -132,6 +132,42 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	strlcpy(m.role, q->role, sizeof(m.role));
 	strlcpy(m.status, q->status, sizeof(m.status));
 	msg_store(b, type, &m, NULL, q, NULL, r);
+	/* A worker's reply (or its failure) ends the turn it had open. */
+	if (r->err == 0 && strcmp(m.role, "user") != 0) {
+		r->turn = DTURN_ENDED;
+		strlcpy(r->turn_conv, m.conv_id, sizeof(r->turn_conv));
+	}
+}
+
+/*
+ * ST_TURN_LOST, storaged's own (server.c): the worker that began a turn
+ * in conversation q->conv_id was lost before it stored the reply. While
+ * the turn's visitor's message (q->msg_id) is still the conversation's
+ * last, an empty reply of status interrupted is stored for it, as a
+ * worker stores a reply cut off: the visitor's widget shows the turn
+ * ended, and the dashboard does not wait on it. Nothing otherwise
+ * (answered, a newer message, or gone since).
+ */
+void
+op_turn_lost(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_turn_ref *q = req;
+	struct st_msg m = { .content = "" };
+	struct st_conv c;
+	struct store_txn t;
+	int stored;
+
+	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
+	strlcpy(m.role, "assistant", sizeof(m.role));
+	strlcpy(m.status, "interrupted", sizeof(m.status));
+	if (req_begin(b, &t, r, type) < 0)
+		return;
+	if (store_turn_lost(&t, &m, q->msg_id, &c, &stored) == 0 && stored) {
+		event_msg(b, r, &c, &m);
+		st_conv_free(&c);
+	}
+	req_end(&t, r);
 }
 
 /*
@@ -209,6 +245,12 @@ reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
 	memcpy(rep.ok.msg_id, c->msg.id, sizeof(rep.ok.msg_id));
 	reply_enc(r, type, &rep);
 	r->late = c->human;
+	/* The model answers it: a turn open until its reply is stored. */
+	if (!c->human) {
+		r->turn = DTURN_BEGUN;
+		strlcpy(r->turn_conv, c->conv.id, sizeof(r->turn_conv));
+		strlcpy(r->turn_msg, c->msg.id, sizeof(r->turn_msg));
+	}
 	event_begin(b, r, c);
 }
 

@@ -21,6 +21,7 @@ enum optab_by {
 	OPT_STORE,	/* dispatch.c: its operation, in a batch's txn */
 	OPT_METRICS,	/* server.c: the clients' counters, in memory */
 	OPT_EVENTS,	/* server.c: the live events (eventring.h) */
+	OPT_TURNS,	/* server.c: a worker's open turns (lostturns.h) */
 	OPT_BACKUP,	/* server.c: a thread, started as it is read */
 	OPT_REPL,	/* server.c and repl.c: taken out as it is read */
 	/*
@@ -161,8 +162,8 @@ optab_op op_ping, op_msg_append, op_conv_page, op_conv_get, op_chat_begin,
     op_contact_submit, op_ws_identify, op_contact_get, op_contact_convs,
     op_presence_seen, op_setup_note,
     op_setup_get, op_dash_attempt, op_handoff_set, op_agent_msg, op_typing,
-    op_ws_request_human, op_turn_handoff, op_ws_conv_read, op_conv_assign,
-    op_conv_state, op_resolve_due, op_att, op_audit_note, op_user,
+    op_ws_request_human, op_turn_handoff, op_turn_lost, op_ws_conv_read,
+    op_conv_assign, op_conv_state, op_resolve_due, op_att, op_audit_note, op_user,
     op_dash_login, op_call;
 /* The store calls op_call runs (the op*.c files), each its row's. */
 optab_call call_hook_due, call_hook_result, call_hook_deliveries,

@@ -65,6 +65,14 @@
  * Every client hears which storaged this is (ST_EV_ROLE) right after our
  * HELLO, and again whenever that changes (server_set_role).
  *
+ * A worker lost mid-reply (lostturns.h): each worker's connection keeps
+ * the model turns it began and has not answered (what the batch's
+ * replies say, dreply's turn). One that closes leaves them for
+ * TURN_LOST_MS, in case its worker only lost the connection and names
+ * them again (ST_TURNS_HELD); then each is ended in a batch of its own
+ * as a request is, storaged's own (ST_TURN_LOST): stored, its events
+ * sent, held for the standby like any other.
+ *
  * Replication (repl.h): its messages (a standby's ST_REPL_START and
  * ST_REPL_ACK, parleyctl's promotion and status) are taken out as they
  * are read, like ST_BACKUP. A standby, or a fenced primary, refuses every
@@ -94,6 +102,7 @@
 #include "dispatch.h"
 #include "eventring.h"
 #include "log.h"
+#include "lostturns.h"
 #include "metrictotals.h"
 #include "msgtab.h"
 #include "optab.h"
@@ -129,6 +138,14 @@
 #define REFUSED_LOG_MS	1000
 #define REFUSED_REASONS	8
 #define CAP_LOG_MS	60000
+/*
+ * How long a lost worker's open turns wait to be named again: a worker
+ * connects again within 250 ms of a drop (workerd/storec.c); one killed
+ * never does.
+ */
+#define TURN_LOST_MS	3000
+/* Lost turns ended by one batch at most (the rest by the next). */
+#define TURN_LOST_BATCH	32
 
 /*
  * Which code answers a request: its row in optab.c, the server's own
@@ -188,6 +205,7 @@ struct client {
 	 */
 	long long hs_deadline;
 	size_t held_bytes;	/* of its messages held for the standby */
+	struct turnset turns;	/* a worker's: the model turns it has open */
 };
 
 /* A message committed but held until the standby has record seq. */
@@ -272,6 +290,11 @@ struct server {
 	int reads;		/* this batch may read (repl_readable) */
 	TAILQ_HEAD(, held) held;	/* in the order they were made */
 	uint64_t hold_seq;	/* > 0: what is sent now waits for this record */
+	/* Lost workers' turns: the loop wakes when the first is due. */
+	struct loop_timer lost_tm;
+	struct turn_ent own[TURN_LOST_BATCH];	/* this batch's ST_TURN_LOST */
+	struct req own_reqs[TURN_LOST_BATCH];
+	struct penc own_enc[TURN_LOST_BATCH];
 };
 
 static void backup_start(struct server *, struct client *,
@@ -368,7 +391,9 @@ client_may_send(struct client *c, uint16_t type)
 		c->peer = client_peer_of(c);
 		c->peer_known = 1;
 	}
-	if (proto_may_send(c->peer, type, PROTO_PEER_STORAGED))
+	/* ST_TURN_LOST is storaged's own, a standby's neither. */
+	if (type != PROTO_ST_TURN_LOST &&
+	    proto_may_send(c->peer, type, PROTO_PEER_STORAGED))
 		return 1;
 	log_warnx("client %llu (%s): refused %s: not a request it may send",
 	    c->serial, client_name(c), proto_msg_name(type));
@@ -639,12 +664,61 @@ client_tls_done(struct server *s, struct client *c)
 	log_debug("client %llu (%s): TLS handshake done", c->serial, c->addr);
 }
 
+/* Wakes the loop when the first lost turn is due (server_batch ends it). */
+static void
+lost_arm(struct server *s)
+{
+	long long due = lost_next();
+
+	if (due != 0)
+		loop_timer_at(&s->lost_tm, (uint64_t)due);
+}
+
+static void
+lost_tick(void *arg)
+{
+	(void)arg;	/* server_step runs next: server_batch takes them */
+}
+
+/* A worker's connection closes: its open turns wait to be named again. */
+static void
+server_turns_left(struct server *s, struct client *c)
+{
+	size_t n = c->turns.n, dropped;
+
+	if (n == 0) {
+		turnset_free(&c->turns);
+		return;
+	}
+	dropped = lost_take(&c->turns, proto_mono_ms() + TURN_LOST_MS);
+	log_info("client %llu (%s) closed with %zu model turns open: each "
+	    "ends as interrupted in %d ms unless a worker names it again",
+	    c->serial, client_name(c), n - dropped, TURN_LOST_MS);
+	if (dropped > 0)
+		log_warnx("client %llu: %zu open turns not kept (%d kept at "
+		    "most)", c->serial, dropped, TURNS_LOST_MAX);
+	lost_arm(s);
+}
+
+/* What a worker's request did to its open turns (dreply's turn). */
+static void
+client_turn_note(struct client *c, const struct dreply *r)
+{
+	if (r->turn == 0 || r->err != 0 || c->peer != PROTO_PEER_WORKERD)
+		return;
+	if (turnset_note(&c->turns, r->turn == DTURN_BEGUN,
+	    r->turn_conv, r->turn_msg) < 0)
+		log_warnx("client %llu (%s): a model turn not kept (%d open "
+		    "at most)", c->serial, client_name(c), TURNS_OPEN_MAX);
+}
+
 static void
 client_free(struct server *s, struct client *c)
 {
 	struct held *h;
 
 	log_debug("client %llu (%s) closed", c->serial, client_name(c));
+	server_turns_left(s, c);
 	if (c->handshaking)
 		s->nhandshakes--;
 	if (s->bk.c == c)
@@ -1141,6 +1215,42 @@ server_events(struct server *s, struct client *c, const struct req *q,
 }
 
 /*
+ * ST_TURNS_HELD: turns a worker still answers, named on its new
+ * connection: noted on it, and no longer among the lost (an old
+ * connection of its dropped, not the worker).
+ */
+static void
+server_turns_held(struct client *c, const struct req *q, struct dreply *r)
+{
+	struct st_turns_held in;
+	uint32_t i, back = 0;
+
+	memset(r, 0, sizeof(*r));
+	penc_init(&r->enc);
+	if (st_req_decode(q->type, q->payload, q->len, &in) < 0) {
+		reply_fail(r, PROTO_E_INVALID, "turns: each a conversation's "
+		    "and a message's id");
+		return;
+	}
+	for (i = 0; i < in.n; i++)
+		if (!st_id_valid(in.turns[i].conv_id) ||
+		    !st_id_valid(in.turns[i].msg_id)) {
+			st_req_free(q->type, &in);
+			reply_fail(r, PROTO_E_INVALID, "turns: each a "
+			    "conversation's and a message's id");
+			return;
+		}
+	for (i = 0; i < in.n; i++)
+		back += (uint32_t)lost_claim(&c->turns, in.turns[i].conv_id,
+		    in.turns[i].msg_id);
+	if (back > 0)
+		log_info("client %llu (%s) named %u lost model turns again",
+		    c->serial, client_name(c), back);
+	st_req_free(q->type, &in);
+	reply_encoded(r);
+}
+
+/*
  * A request c may not send (client_may_send): refused in its place among
  * the batch's replies. 1 when refused, r its reply.
  */
@@ -1258,6 +1368,9 @@ server_route(struct server *s, struct client *c, struct slot *sl,
 	case OPT_EVENTS:
 		server_events(s, c, sl->q, &sl->rep);
 		return 0;
+	case OPT_TURNS:
+		server_turns_held(c, sl->q, &sl->rep);
+		return 0;
 	case OPT_BACKUP:	/* started as it was read (client_read) */
 	case OPT_REPL:		/* taken out as it was read too */
 	case OPT_UPLINK:	/* no request: dispatch refuses it */
@@ -1359,6 +1472,57 @@ server_share(struct server *s, int share, size_t n)
 		s->flush_due = proto_mono_us() + SHARE_FLUSH_US;
 }
 
+/*
+ * The lost turns due now, as storaged's own requests (ST_TURN_LOST) in
+ * the batch's slots from n on, max at most: how many. Only where this
+ * storaged writes: a standby or fenced one keeps them.
+ */
+static size_t
+server_own(struct server *s, struct dbatch *b, size_t n, size_t max)
+{
+	struct st_turn_ref q;
+	struct slot *sl;
+	size_t i, k;
+
+	if (!s->writes || lost_next() == 0)
+		return 0;
+	if (max > TURN_LOST_BATCH)
+		max = TURN_LOST_BATCH;
+	k = lost_due(proto_mono_ms(), s->own, max);
+	for (i = 0; i < k; i++) {
+		q.conv_id = s->own[i].conv;
+		q.msg_id = s->own[i].msg;
+		penc_free(&s->own_enc[i]);
+		penc_init(&s->own_enc[i]);
+		(void)st_req_encode(&s->own_enc[i], PROTO_ST_TURN_LOST, &q);
+		s->own_reqs[i] = (struct req){ .type = PROTO_ST_TURN_LOST,
+		    .payload = s->own_enc[i].buf, .len = s->own_enc[i].len };
+		sl = &s->batch[n + i];
+		memset(sl, 0, sizeof(*sl));
+		sl->q = &s->own_reqs[i];
+		slot_run(b, sl);
+		sl->stored = 1;
+		if (sl->rep.err != 0)
+			log_warnx("conversation %s: a lost worker's turn not "
+			    "ended: %s", s->own[i].conv, sl->rep.errmsg);
+	}
+	lost_arm(s);
+	return k;
+}
+
+/* A batch that did not commit ended none of its k lost turns: later. */
+static void
+server_own_failed(struct server *s, size_t k)
+{
+	struct turnset again = { 0 };
+	size_t i;
+
+	for (i = 0; i < k; i++)
+		(void)turnset_note(&again, 1, s->own[i].conv, s->own[i].msg);
+	(void)lost_take(&again, proto_mono_ms() + TURN_LOST_MS);
+	lost_arm(s);
+}
+
 /* Runs the waiting requests in one transaction; returns how many ran. */
 static size_t
 server_batch(struct server *s)
@@ -1367,13 +1531,16 @@ server_batch(struct server *s)
 	struct client *c;
 	struct slot *sl;
 	struct req *q;
-	size_t n = 0, nstore = 0, waiting = 0, i, j;
+	size_t n = 0, nstore = 0, waiting = 0, nown = 0, i, j;
 	uint64_t t0;
-	int write = 0, failed, share = 1;
+	int write = 0, failed, share = 1, own;
 
 	/* Once per batch: the lease's fence time is read from the clock. */
 	s->writes = s->role == ST_REPL_PRIMARY && repl_writable();
 	s->reads = repl_readable();
+	/* Lost workers' turns due: storaged's own requests (server_own). */
+	own = s->writes && lost_next() != 0 && lost_next() <= proto_mono_ms();
+	write = own;
 	TAILQ_FOREACH(c, &s->clients, entry) {
 		if (!client_runnable(c))
 			continue;
@@ -1382,7 +1549,7 @@ server_batch(struct server *s)
 			write = dispatch_is_write(c->reqs[i].type) &&
 			    s->writes;
 	}
-	if (waiting == 0)
+	if (waiting == 0 && !own)
 		return 0;
 
 	dispatch_begin(s->st, s->rl, &b, write);
@@ -1403,6 +1570,11 @@ server_batch(struct server *s)
 			c->batch_bytes += PROTO_HDR_LEN + sl->rep.enc.len +
 			    ((q->flags & PROTO_F_EARLY) ? PROTO_HDR_LEN : 0);
 		}
+	}
+	if (own && n < BATCH_MAX) {
+		nown = server_own(s, &b, n, BATCH_MAX - n);
+		n += nown;
+		nstore += nown;
 	}
 	if (dispatch_rerun(&b))
 		for (i = 0; i < n; i++) {
@@ -1462,9 +1634,14 @@ server_batch(struct server *s)
 		sl = &s->batch[i];
 		if (failed)
 			dreply_batch_failed(&sl->rep, &b);
+		if (sl->c == NULL)	/* storaged's own: no one to answer */
+			continue;
+		client_turn_note(sl->c, &sl->rep);
 		if (!sl->c->dead)
 			client_reply(s, sl->c, sl);
 	}
+	if (failed && nown > 0)
+		server_own_failed(s, nown);
 	/*
 	 * Committed: widget ids that stopped working and the live events,
 	 * after the replies, in the batch's order (a failed batch's replies
@@ -1808,6 +1985,7 @@ server_new(struct store *st, struct ratelimit *rl, int lfd)
 		fatal("epoll_ctl backup pipe");
 	loop_timer_init(&s->guard, server_guard_tick, s);
 	loop_timer_after(&s->guard, GUARD_MS);
+	loop_timer_init(&s->lost_tm, lost_tick, s);
 	return s;
 }
 
@@ -1953,6 +2131,7 @@ void
 server_free(struct server *s)
 {
 	struct client *c;
+	size_t i;
 
 	/* The copy reads the environment: it ends before the store closes. */
 	if (s->bk.running) {
@@ -1965,8 +2144,15 @@ server_free(struct server *s)
 	loop_io_del(&s->bk.io);
 	close(s->bk.pipe[0]);
 	close(s->bk.pipe[1]);
+	/* Our own end loses no worker: its turns are not left to end. */
+	TAILQ_FOREACH(c, &s->clients, entry)
+		turnset_free(&c->turns);
 	while ((c = TAILQ_FIRST(&s->clients)) != NULL)
 		client_free(s, c);
+	loop_timer_stop(&s->lost_tm);
+	lost_reset();
+	for (i = 0; i < TURN_LOST_BATCH; i++)
+		penc_free(&s->own_enc[i]);
 	if (s->lfd >= 0) {
 		loop_io_del(&s->lio);
 		close(s->lfd);

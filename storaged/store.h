@@ -447,6 +447,15 @@ int store_conv_open(struct store_txn *t, const char *widget,
  */
 int store_msg_append(struct store_txn *t, struct st_msg *m,
     struct st_conv *conv);
+/*
+ * The reply of a turn whose worker was lost (ST_TURN_LOST): m (conv_id,
+ * role, status, content set) appended as store_msg_append does while
+ * the turn's visitor's message (msg_id) is still its conversation's
+ * last, *conv then the conversation updated and *stored 1; else nothing
+ * written and *stored 0 (answered, a newer message, or gone since).
+ */
+int store_turn_lost(struct store_txn *t, struct st_msg *m,
+    const char *msg_id, struct st_conv *conv, int *stored);
 /* Newest activity first; cursor "" starts at the newest. */
 int store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
     struct store_list *out);

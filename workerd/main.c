@@ -23,6 +23,7 @@
 #include "admin.h"
 #include "call.h"
 #include "chat.h"
+#include "turn.h"
 #include "embed.h"
 #include "log.h"
 #include "notify.h"
@@ -74,12 +75,23 @@ ready_wait_over(void *arg)
 	ready_tell();
 }
 
+/*
+ * Each connection to storaged: ready, and the turns this worker still
+ * answers named (a storaged that saw the last one close keeps them).
+ */
+static void
+storaged_up(void)
+{
+	ready_tell();
+	turn_held_tell();
+}
+
 /* Ready once storaged is connected, READY_WAIT_MS at most from now. */
 static void
 ready_when_stored(void)
 {
 	loop_timer_init(&ready_timer, ready_wait_over, NULL);
-	storec_on_up(ready_tell);
+	storec_on_up(storaged_up);
 	if (storec_connected())
 		ready_tell();
 	else

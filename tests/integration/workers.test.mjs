@@ -1,6 +1,7 @@
 // Worker life: a worker killed with SIGKILL loses only its own connections
-// and is replaced within a second; SIGHUP replaces every worker without
-// failing a request; SIGTERM lets in-flight requests finish, then exits 0.
+// and is replaced within a second, and a reply it was streaming ends as
+// interrupted; SIGHUP replaces every worker without failing a request;
+// SIGTERM lets in-flight requests finish, then exits 0.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +11,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { BIN, Conn, sleep, startParley, waitFor } from './lib/harness.mjs';
+import { assertGoodStream, stored, stream, streamTurn, waitStored } from './lib/chat.mjs';
+import { Visitor, createWidget } from './lib/wsclient.mjs';
 
 // A client that sends one request at a time on one keep-alive connection
 // until stopped. Every request sent must be answered 200. When the server
@@ -147,6 +150,112 @@ test('kill -9 of a worker under load loses only its connections; a new worker se
   assert.ok(!now.includes(victim));
   assert.ok(now.includes(survivor), 'the other worker was not touched');
   assert.equal((await p.get('/health')).status, 200);
+});
+
+// A worker killed while it streams a reply stored nothing more: the
+// visitor's question was left unanswered, with no end. storaged knew the
+// turn was open on that worker's connection; once the connection is gone
+// for good (3 s: a worker that only lost it names its turns again), it
+// stores the reply as a worker stores one cut off: empty, interrupted.
+// A turn answered before, on the same worker, gets nothing more.
+test('kill -9 of a worker mid-reply: storaged ends the turn as interrupted, once', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 2, mock: true });
+  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+  const workers = p.workerPids();
+
+  const done = await streamTurn(p, 'answered-1', 'hello');
+  assertGoodStream(done, 'You said: hello');
+  const answered = done.events[0].conversationId;
+
+  const s = await stream(p, 'lost-1', '[[mock:chunks=40,delay=250]] tell me a long story');
+  t.after(() => s.destroy());
+  await waitFor(() => s.events.some((e) => e.type === 'token'), 10000, 'the first token');
+  const conv = s.events[0].conversationId;
+  const victim = p.connectionOwners(workers).get(s.localPort);
+  assert.ok(workers.includes(victim), `the stream's worker (${victim}) is one of ${workers}`);
+  const tKill = Date.now();
+  process.kill(victim, 'SIGKILL');
+  await p.waitWorkerCount(2, 10000, (now) => !now.includes(victim));
+
+  const got = await waitStored(p, conv, (m) => m.length >= 2, 15000);
+  t.diagnostic(`the reply stored as interrupted ${Date.now() - tKill} ms after the kill`);
+  assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
+    [['user', 'complete', '[[mock:chunks=40,delay=250]] tell me a long story'], ['assistant', 'interrupted', '']]);
+  assert.match(p.logs.storaged, /closed with 1 model turns open: each ends as interrupted in 3000 ms/);
+  // Once: nothing more later, and nothing for the turn answered before.
+  await sleep(1000);
+  assert.equal((await stored(p, conv)).messages.length, 2);
+  assert.deepEqual((await stored(p, answered)).messages.map((m) => [m.role, m.status]),
+    [['user', 'complete'], ['assistant', 'complete']]);
+});
+
+// storaged restarted while a worker streams: the worker names its turns
+// to the new one as it connects (ST_TURNS_HELD). One it then finishes is
+// stored once, complete; one whose worker is killed next is ended by
+// the new storaged as interrupted, which it knew only from that naming.
+test('storaged restarted mid-reply, then the worker killed: the turn it named ends as interrupted', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 2, mock: true });
+  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+  const workers = p.workerPids();
+  const long = await stream(p, 'named-1', '[[mock:chunks=60,delay=250]] a long one');
+  const short = await stream(p, 'named-2', '[[mock:chunks=10,delay=250]] a short one');
+  t.after(() => { long.destroy(); short.destroy(); });
+  await waitFor(() => [long, short].every((s) => s.events.some((e) => e.type === 'token')), 10000, 'both first tokens');
+  await p.restartStoraged();
+  await short.finish(20000);
+  assertGoodStream(short, 'You said: a short one');
+  assert.ok(!long.complete, 'the long reply still streams');
+  const victim = p.connectionOwners(workers).get(long.localPort);
+  assert.ok(workers.includes(victim), `the long reply's worker (${victim}) is one of ${workers}`);
+  process.kill(victim, 'SIGKILL');
+  await p.waitWorkerCount(2, 10000, (now) => !now.includes(victim));
+
+  const conv = long.events[0].conversationId;
+  const got = await waitStored(p, conv, (m) => m.length >= 2, 15000);
+  assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
+    [['user', 'complete', '[[mock:chunks=60,delay=250]] a long one'], ['assistant', 'interrupted', '']]);
+  await sleep(1000);
+  assert.deepEqual((await stored(p, short.events[0].conversationId)).messages.map((m) => [m.role, m.status]),
+    [['user', 'complete'], ['assistant', 'complete']]);
+});
+
+// The widget's socket on a worker killed mid-reply: the visitor's widget
+// connects again (to another worker) and resumes its session. The reply
+// storaged ends comes to it: in the history when it was stored before,
+// else as the session's copy once it is, empty and interrupted.
+test('kill -9 of a worker mid-reply over the widget socket: the resumed session is told the reply was interrupted', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 2, mock: true });
+  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+  const workers = p.workerPids();
+  const w = await createWidget(p);
+  const v = await Visitor.open(p, w.widget_id);
+  t.after(() => v.ws.terminate());
+  const { session_token: token } = await v.next('session');
+  const said = '[[mock:chunks=60,delay=250]] over the socket';
+  v.send({ type: 'message', content: said });
+  await v.next('typing_start');
+  await v.next('token');
+  const victim = p.connectionOwners(workers).get(v.ws._socket.localPort);
+  assert.ok(workers.includes(victim), `the socket's worker (${victim}) is one of ${workers}`);
+  process.kill(victim, 'SIGKILL');
+  await v.closed;
+  await p.waitWorkerCount(2, 10000, (now) => !now.includes(victim));
+
+  const v2 = await Visitor.open(p, w.widget_id, { token });
+  t.after(() => v2.ws.terminate());
+  assert.equal((await v2.next('session')).session_token, token);
+  const h = await v2.next('history');
+  assert.deepEqual(h.messages[0].content, said);
+  let reply = h.messages[1];
+  t.diagnostic(reply ? 'the interrupted reply was in the history' : 'the interrupted reply came as a copy');
+  if (!reply) {
+    assert.equal(h.messages.length, 1);
+    reply = await v2.next('message', 15000);
+    assert.equal(reply.copy, true);
+  }
+  assert.equal(reply.role, 'assistant');
+  assert.equal(reply.status, 'interrupted');
+  assert.equal(reply.content, '');
 });
 
 test('SIGHUP under load fails no request and replaces every worker', { timeout: 60000 }, async (t) => {

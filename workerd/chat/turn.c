@@ -1684,6 +1684,54 @@ turn_start(const struct turn_ops *ops, void *fe, const void *req,
 	return t;
 }
 
+/* ST_TURNS_HELD's answer: nobody waits for it. */
+static void
+held_done(const struct storec_result *res, void *arg)
+{
+	(void)arg;
+	if (res->status != STOREC_OK)
+		log_debug("turns held: storaged did not take them");
+}
+
+static void
+held_send(const struct st_turns_held *q)
+{
+	(void)storec_ask(NULL, PROTO_ST_TURNS_HELD, q, held_done, NULL, NULL);
+}
+
+/*
+ * The model answers it, on a begin storaged has on disk: what storaged
+ * would end if this worker were lost (a turn storing its reply ends
+ * by that, a person's has no model).
+ */
+static int
+turn_answering(const struct turn *t)
+{
+	return t->conv_id[0] != '\0' && t->msg_id[0] != '\0' &&
+	    !t->unconfirmed && (t->phase == TURN_RETRIEVE ||
+	    t->phase == TURN_MODEL || t->phase == TURN_FINISH);
+}
+
+void
+turn_held_tell(void)
+{
+	struct st_turn_ref refs[ST_TURNS_HELD_MAX];
+	struct st_turns_held q = { refs, 0 };
+	struct turn *t;
+
+	TAILQ_FOREACH(t, &live, entry) {
+		if (!turn_answering(t))
+			continue;
+		refs[q.n++] = (struct st_turn_ref){ t->conv_id, t->msg_id };
+		if (q.n == ST_TURNS_HELD_MAX) {
+			held_send(&q);
+			q.n = 0;
+		}
+	}
+	if (q.n > 0)
+		held_send(&q);
+}
+
 json_t *
 turn_sources_json(const struct turn_source *src, size_t n)
 {

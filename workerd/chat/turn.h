@@ -231,6 +231,13 @@ void turn_stop(struct turn *);
 /* The client's output drained: a waiting model goes on. */
 void turn_drained(struct turn *);
 /*
+ * Names to storaged the turns this worker still answers (ST_TURNS_HELD),
+ * on each new connection: a storaged that saw an older one close keeps
+ * them open rather than ending them as a lost worker's (storaged's
+ * lostturns.h), and one started since learns them.
+ */
+void turn_held_tell(void);
+/*
  * How long a front end may hold what it shows first ("start") for the
  * model's first text to go with it: TURN_HOLD_MS while that text has
  * lately come within it of the request, else 0 (shown at once: a

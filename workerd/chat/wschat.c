@@ -433,22 +433,25 @@ wschat_widget_gone(const char *widget_id)
  * A message another socket of the session stored (the visitor's in
  * another tab, or the reply to it), as "message" with "copy": the
  * widget adds it as it is, never as the end of a reply of its own.
- * NULL for a reply with no words (a stop before the first: nothing
- * shown) and a failed one (its text is the model's error, which no
- * visitor reads: the tab that asked shows its own words for it).
+ * An interrupted reply comes even with no words (stopped before the
+ * first, or its worker lost: storaged's, docs/internals.md): the widget
+ * shows it stopped, as the history does. NULL for any other message
+ * with no words, and a failed reply (its text is the model's error,
+ * which no visitor reads: the tab that asked shows its own words for it).
  */
 static json_t *
 copy_json(const struct st_msg *m)
 {
 	json_t *o;
+	int cut = strcmp(m->status, "interrupted") == 0;
 
-	if ((m->content[0] == '\0' && m->natts == 0) ||
+	if ((m->content[0] == '\0' && m->natts == 0 && !cut) ||
 	    strcmp(m->status, "failed") == 0)
 		return NULL;
 	o = json_pack("{s:s, s:s, s:o, s:o, s:b}", "type", "message", "role",
 	    m->role, "content", exprow_text(m->content), "id",
 	    exprow_text(m->id), "copy", 1);
-	if (o != NULL && strcmp(m->status, "interrupted") == 0)
+	if (o != NULL && cut)
 		json_object_set_new(o, "status", json_string(m->status));
 	return o;
 }

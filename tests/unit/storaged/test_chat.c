@@ -82,6 +82,7 @@ struct chat {
 	uint32_t n;
 	char role[ST_HISTORY_MAX][ST_ROLE_MAX + 1];
 	char *content[ST_HISTORY_MAX];
+	char msg_id[ST_ID_HEX + 1];	/* the question's */
 	size_t reply_len;
 };
 
@@ -140,6 +141,8 @@ chat_decode(const struct dreply *r, struct chat *c)
 		assert_non_null(c->content[i]);
 		assert_int_equal(pdec_u32(&d), 0);	/* no attachments */
 	}
+	pdec_strbuf(&d, c->msg_id, sizeof(c->msg_id));	/* the question's */
+	assert_true(st_id_valid(c->msg_id));
 	assert_int_equal(pdec_done(&d), 0);
 	/* The message just stored closes the history. */
 	assert_string_equal(c->role[c->n - 1], "user");
@@ -167,8 +170,15 @@ do_chat(struct fix *f, const char *w, const char *s, const char *content,
 	int err;
 
 	chat_payload(&e, w, s, content, key, window, rmax, hmax);
-	if ((err = request(f, PROTO_ST_CHAT_BEGIN, &e, &r)) == 0)
+	if ((err = request(f, PROTO_ST_CHAT_BEGIN, &e, &r)) == 0) {
 		chat_decode(&r, c);
+		/* A turn for the model to answer: open (server.c keeps it). */
+		assert_int_equal(r.turn, c->limited ? 0 : DTURN_BEGUN);
+		if (!c->limited) {
+			assert_string_equal(r.turn_conv, c->conv.id);
+			assert_string_equal(r.turn_msg, c->msg_id);
+		}
+	}
 	dreply_free(&r);
 	/* The reply names the conversation; the tests read it whole. */
 	if (err == 0 && !c->limited)

@@ -371,6 +371,109 @@ test_append_updates(void **state)
 	st_conv_free(&c);
 }
 
+/* ST_TURN_LOST of conversation id's turn for msg: storaged's error, or 0. */
+static int
+turn_lost(struct fix *f, const char *id, const char *msg)
+{
+	struct dreply r;
+	int err;
+
+	err = request_st(f, PROTO_ST_TURN_LOST,
+	    &(struct st_turn_ref){ id, msg }, &r);
+	if (err == 0)
+		assert_int_equal(r.enc.len, 0);
+	dreply_free(&r);
+	return err;
+}
+
+/* Conversation id's messages into cm (free with st_rep_free). */
+static void
+conv_msgs(struct fix *f, const char *id, struct st_conv_msgs *cm)
+{
+	assert_int_equal(request_dec(f, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ id, 0 }, cm), 0);
+}
+
+/*
+ * ST_TURN_LOST (storaged's own, server.c): a turn whose visitor's
+ * message is still the conversation's last gets an empty reply of status
+ * interrupted, once; one answered since, one with a newer visitor's
+ * message (the session went on elsewhere), an unknown conversation and
+ * one without messages get nothing. A worker's message marks its turn
+ * ended in the reply (dreply's turn, which server.c keeps), a visitor's
+ * not.
+ */
+static void
+test_turn_lost(void **state)
+{
+	struct fix *f = *state;
+	struct st_conv_msgs cm;
+	struct st_conv c, c2, cx;
+	struct st_msg m, m2;
+	struct dreply r;
+	struct penc e;
+
+	open_new(f, "w", "s", &c);
+	open_new(f, "w", "s2", &c2);
+	assert_int_equal(turn_lost(f, c2.id, c2.id), 0);	/* no message */
+	conv_msgs(f, c2.id, &cm);
+	assert_int_equal(cm.n, 0);
+	st_rep_free(PROTO_ST_CONV_GET, &cm);
+
+	assert_int_equal(do_append(f, c.id, "user", "hello", "", &m, &cx), 0);
+	st_conv_free(&cx);
+	assert_int_equal(turn_lost(f, c.id, m.id), 0);
+	conv_msgs(f, c.id, &cm);
+	assert_int_equal(cm.n, 2);
+	assert_string_equal(cm.msgs[1].role, "assistant");
+	assert_string_equal(cm.msgs[1].status, "interrupted");
+	assert_string_equal(cm.msgs[1].content, "");
+	assert_int_equal(cm.conv.message_count, 2);
+	st_rep_free(PROTO_ST_CONV_GET, &cm);
+	/* Ended already: nothing more. */
+	assert_int_equal(turn_lost(f, c.id, m.id), 0);
+	conv_msgs(f, c.id, &cm);
+	assert_int_equal(cm.n, 2);
+	st_rep_free(PROTO_ST_CONV_GET, &cm);
+
+	/* A newer visitor's message: the older turn's loss adds nothing. */
+	assert_int_equal(do_append(f, c.id, "user", "first", "", &m2, &cx), 0);
+	st_conv_free(&cx);
+	st_msg_free(&m2);
+	assert_int_equal(do_append(f, c.id, "user", "second", "", &m2, &cx),
+	    0);
+	st_conv_free(&cx);
+	assert_int_equal(turn_lost(f, c.id, m.id), 0);
+	conv_msgs(f, c.id, &cm);
+	assert_int_equal(cm.n, 4);
+	st_rep_free(PROTO_ST_CONV_GET, &cm);
+
+	/* A visitor's message opens nothing; the model's reply ends it. */
+	append_payload(&e, c.id, "user", "again", "", 0, 0);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
+	assert_int_equal(r.turn, 0);
+	dreply_free(&r);
+	append_payload(&e, c.id, "assistant", "an answer", "", 1, 2);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
+	assert_int_equal(r.turn, DTURN_ENDED);
+	assert_string_equal(r.turn_conv, c.id);
+	dreply_free(&r);
+	assert_int_equal(turn_lost(f, c.id, m2.id), 0);
+	conv_msgs(f, c.id, &cm);
+	assert_int_equal(cm.n, 6);
+	assert_string_equal(cm.msgs[5].content, "an answer");
+	st_rep_free(PROTO_ST_CONV_GET, &cm);
+
+	/* Unknown: nothing; not an id: refused. */
+	assert_int_equal(turn_lost(f, "0123456789abcdef0123456789abcdef",
+	    m.id), 0);
+	assert_int_equal(turn_lost(f, "zz", m.id), PROTO_E_INVALID);
+	st_msg_free(&m);
+	st_msg_free(&m2);
+	st_conv_free(&c);
+	st_conv_free(&c2);
+}
+
 static void
 test_append_preview_utf8(void **state)
 {
@@ -1455,6 +1558,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_shared_flush, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_turn_lost, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_record_version,
 		    setup, teardown),

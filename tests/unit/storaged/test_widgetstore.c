@@ -1475,6 +1475,8 @@ http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
 			free(pdec_strdup(&d, ST_CONTENT_MAX));
 			assert_int_equal(pdec_u32(&d), 0);	/* no files */
 		}
+		pdec_strbuf(&d, id, sizeof(id));	/* the question's */
+		assert_true(st_id_valid(id));
 	}
 	assert_int_equal(pdec_done(&d), 0);
 	dreply_free(&r);

@@ -925,6 +925,7 @@ static const struct {
 	{ PROTO_ST_MSG_APPEND, CHAT, "test_malformed_replies" },
 	{ PROTO_ST_MSG_APPEND, WSCHAT, "test_ws_requests_malformed" },
 	{ PROTO_ST_MSG_APPEND, TURN, "test_turn_model_fails" },
+	{ PROTO_ST_TURNS_HELD, TURN, "test_turn_held" },
 	{ PROTO_ST_CONV_GET, ADMIN_WALK },
 	{ PROTO_ST_CONV_GET, EXPORT, "test_export_malformed" },
 	{ PROTO_ST_CHAT_BEGIN, CHAT, "test_malformed_replies" },

@@ -19,6 +19,7 @@
 #include "stmsgs.h"
 
 #define CONV	"0123456789abcdef0123456789abcdef"
+#define MSGID	"fedcba9876543210fedcba9876543210"	/* the question's */
 
 static struct peer P;
 
@@ -254,6 +255,7 @@ reply_begin_as(struct peer_req *pr, uint8_t result, int early, int cut)
 	strlcpy(rep.ok.conv.widget, "default", sizeof(rep.ok.conv.widget));
 	strlcpy(rep.ok.conv.session, "s1", sizeof(rep.ok.conv.session));
 	rep.ok.conv.last_message = "x";
+	strlcpy(rep.ok.msg_id, MSGID, sizeof(rep.ok.msg_id));
 	for (i = 0; result == ST_CHAT_OK && i < 3; i++) {
 		strlcpy(h[i].role, HISTORY[i].role, sizeof(h[i].role));
 		h[i].content = (char *)HISTORY[i].content;
@@ -352,6 +354,58 @@ test_turn_complete(void **state)
 	assert_string_equal(FE.log, "start " CONV "\ntoken  Hel\ntoken lo\n"
 	    "done  Hello\n");
 	assert_null(FE.t);
+}
+
+/* turn_held_tell's ST_TURNS_HELD, read by storaged; n: how many named. */
+static void
+expect_held(struct peer_req *pr, uint32_t n)
+{
+	struct st_turns_held h;
+
+	turn_held_tell();
+	if (n == 0) {
+		peer_expect_none(&P, 30);
+		return;
+	}
+	peer_expect(&P, pr, PROTO_ST_TURNS_HELD);
+	assert_int_equal(st_req_decode(PROTO_ST_TURNS_HELD, pr->payload,
+	    pr->len, &h), 0);
+	assert_int_equal(h.n, n);
+	assert_string_equal(h.turns[0].conv_id, CONV);
+	assert_string_equal(h.turns[0].msg_id, MSGID);
+	st_req_free(PROTO_ST_TURNS_HELD, &h);
+}
+
+/*
+ * The turns a worker names to storaged on a new connection: one the
+ * model answers, on disk (not while the begin is unconfirmed, nor once
+ * its reply is being stored). storaged's reply, even a malformed one,
+ * changes nothing of the turn.
+ */
+static void
+test_turn_held(void **state)
+{
+	struct peer_req pr, hr;
+
+	begin(&fe_ops, &pr);
+	expect_held(&hr, 0);		/* the begin in flight */
+	reply_begin(&pr, 1);
+	expect_held(&hr, 0);		/* not yet on disk */
+	confirm(&pr);
+	model_says("Hi");
+	expect_held(&hr, 1);
+	peer_reply(&P, &hr, "x", 1);	/* a byte over */
+	drive_ms(10);
+	expect_held(&hr, 1);
+	peer_error(&P, &hr, PROTO_E_INVALID, "no");
+	drive_ms(10);
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
+	drive_ms(10);
+	expect_stored(&pr, "complete", "Hi");
+	expect_held(&hr, 0);		/* its reply being stored */
+	stored_ok(&pr);
+	assert_string_equal(FE.log, "start " CONV "\ntoken Hi\ndone Hi\n");
+	expect_held(&hr, 0);
 }
 
 static void
@@ -791,6 +845,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_turn_held,
+		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_turn_complete,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_turn_blank_and_quiet,

@@ -1,0 +1,60 @@
+/*
+ * The model turns each worker's connection has open, and those a lost
+ * worker left (lostturns.c; server.c keeps them, ST_TURN_LOST ends them).
+ */
+#ifndef LOSTTURNS_H
+#define LOSTTURNS_H
+
+#include <stddef.h>
+
+#include "stmsgs.h"
+
+/* Turns one connection keeps open at most; past that, one is not kept. */
+#define TURNS_OPEN_MAX	16384
+/* Turns left by lost workers kept at most; past that, one is dropped. */
+#define TURNS_LOST_MAX	65536
+
+/* A conversation whose turn is open; due: when it ends, once lost. */
+struct turn_ent {
+	char conv[ST_ID_HEX + 1];
+	char msg[ST_ID_HEX + 1];	/* its visitor's message */
+	long long due;		/* proto_mono_ms(); 0 while a worker has it */
+};
+
+/* The turns a worker's connection has open (zeroed: none). */
+struct turnset {
+	struct turn_ent *v;
+	size_t n, cap;
+};
+
+/*
+ * A batch's request began a turn in conversation conv for its visitor's
+ * message msg (begun 1: the conversation's newest turn) or stored
+ * another message of it (begun 0, the turn over; msg not read). 0, or
+ * -1 when a begun turn was not kept (out of memory, TURNS_OPEN_MAX).
+ */
+int turnset_note(struct turnset *, int begun, const char *conv,
+    const char *msg);
+void turnset_free(struct turnset *);
+
+/*
+ * A connection closed with turns open: each ends at due unless a
+ * connection takes it back first (lost_claim). Empties s. Returns how
+ * many were dropped for want of room (TURNS_LOST_MAX, memory).
+ */
+size_t lost_take(struct turnset *s, long long due);
+/*
+ * A worker still has conv's turn for msg: noted on to, and no longer
+ * among the lost (however many times it was left). 1 when it was.
+ */
+int lost_claim(struct turnset *to, const char *conv, const char *msg);
+/* Up to max turns due by now into out (earliest first), no longer kept. */
+size_t lost_due(long long now, struct turn_ent *out, size_t max);
+/* The earliest due time of the lost turns; 0 when none is left. */
+long long lost_next(void);
+/* How many lost turns are kept (the tests'). */
+size_t lost_count(void);
+/* Forgets every lost turn (the tests'). */
+void lost_reset(void);
+
+#endif
