@@ -3,7 +3,8 @@
 // - a reply cut off by a lost socket (stored as interrupted), or stopped
 //   by the visitor, shows after the reconnect or a reload as a stopped one
 //   (data-state="stopped", the "Stopped." note), never as a finished
-//   answer: the history carries each reply's status;
+//   answer: the history carries each reply's status; so does one whose
+//   worker was killed while it streamed (storaged ends that turn);
 // - a message sent on a socket that turns out dead (the server never
 //   acknowledged it) is given back in the text area, not lost; one the
 //   server acknowledged (typing_start, or while a person answers the
@@ -95,6 +96,31 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await waitConnected(page, 10000);
       await page.waitForFunction(() => window.ParleyChat.messages().length === 2, null, { timeout: 10000 });
       assert.equal((await lastReply(page)).state, 'stopped', 'after a reload too');
+    } finally { await ctx.close(); }
+  });
+
+  // The worker streaming the reply killed (kill -9): the widget connects
+  // again, to a replacement, and its question is not left hanging: storaged
+  // ends the lost turn (docs/internals.md, "Worker life"), and the widget
+  // shows the reply stopped, from the history or as it is stored.
+  test('the worker streaming a reply killed: the reply shows as stopped, not left unanswered', async () => {
+    const w = await widget({ name: 'K' });
+    const { ctx, page } = await openPage(browser);
+    try {
+      await openTracked(page, w, stack.host);
+      await page.fill(part('input'), 'a long one [[mock:chunks=60,delay=250]]');
+      await page.press(part('input'), 'Enter');
+      await streaming(page);
+      const p = stack.parley;
+      const old = p.workerPids();
+      for (const pid of old) process.kill(pid, 'SIGKILL');
+      await p.waitWorkerCount(2, 15000, (now) => !now.some((x) => old.includes(x)));
+      await waitConnected(page, 20000);
+      await page.waitForFunction(() => {
+        const m = window.ParleyChat.messages();
+        return m.length === 2 && m[1].state === 'stopped';
+      }, null, { timeout: 15000 });
+      assert.deepEqual(await lastReply(page), { state: 'stopped', text: 'Stopped.' });
     } finally { await ctx.close(); }
   });
 
