@@ -18,6 +18,7 @@
 #define M	PROTO_PEER_MASTERD
 #define S	PROTO_PEER_STORAGED
 #define F	PROTO_PEER_FETCHER
+#define SELF	PROTO_PEER_SELF
 #define ANY	(W | C | M | S | F)
 
 /*
@@ -333,7 +334,7 @@ static const struct proto_msg msgs[] = {
 	 * storaged's own request, run in a batch as a client's is, never
 	 * sent: the turn of a worker lost meanwhile ended (server.c).
 	 */
-	{ PROTO_ST_TURN_LOST, "ST_TURN_LOST", S, S, 1, 0, 0,
+	{ PROTO_ST_TURN_LOST, "ST_TURN_LOST", SELF, S, 1, 0, 0,
 	    &pl_turn_ref, &pl_empty },
 	/* A worker's turns it still answers, named on each new connection. */
 	{ PROTO_ST_TURNS_HELD, "ST_TURNS_HELD", W, S, 0, 0, 0,

@@ -18,6 +18,11 @@
 #define PROTO_PEER_MASTERD	0x04
 #define PROTO_PEER_STORAGED	0x08
 #define PROTO_PEER_FETCHER	0x10	/* parley-fetch, masterd's fetcher */
+/*
+ * storaged itself: its own requests, run in its batches (ST_TURN_LOST).
+ * No HELLO names it (proto_peer_of), so no connection may send them.
+ */
+#define PROTO_PEER_SELF		0x20
 
 /*
  * Who asks (storemsg.h) leads the payload: 0 no; PROTO_WHO_ANY any

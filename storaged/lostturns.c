@@ -92,19 +92,29 @@ turnset_free(struct turnset *s)
 }
 
 size_t
-lost_take(struct turnset *s, long long due)
+lost_add(const struct turn_ent *v, size_t n, long long due)
 {
+	struct turn_ent e;
 	size_t i, dropped = 0;
 
 	/*
 	 * Not looked up among the lost: a turn two connections left is
 	 * ended twice, the second time finding it answered.
 	 */
-	for (i = 0; i < s->n; i++) {
-		s->v[i].due = due;
-		if (ent_push(&lost, &s->v[i], TURNS_LOST_MAX) < 0)
+	for (i = 0; i < n; i++) {
+		e = v[i];
+		e.due = due;
+		if (ent_push(&lost, &e, TURNS_LOST_MAX) < 0)
 			dropped++;
 	}
+	return dropped;
+}
+
+size_t
+lost_take(struct turnset *s, long long due)
+{
+	size_t dropped = lost_add(s->v, s->n, due);
+
 	turnset_free(s);
 	return dropped;
 }

@@ -38,10 +38,12 @@ int turnset_note(struct turnset *, int begun, const char *conv,
 void turnset_free(struct turnset *);
 
 /*
- * A connection closed with turns open: each ends at due unless a
- * connection takes it back first (lost_claim). Empties s. Returns how
- * many were dropped for want of room (TURNS_LOST_MAX, memory).
+ * Turns v[0..n) lost: each ends at due unless a connection takes it back
+ * first (lost_claim). Returns how many were dropped for want of room
+ * (TURNS_LOST_MAX, memory).
  */
+size_t lost_add(const struct turn_ent *v, size_t n, long long due);
+/* A connection closed with turns open: lost_add of them; empties s. */
 size_t lost_take(struct turnset *s, long long due);
 /*
  * A worker still has conv's turn for msg: noted on to, and no longer

@@ -391,9 +391,7 @@ client_may_send(struct client *c, uint16_t type)
 		c->peer = client_peer_of(c);
 		c->peer_known = 1;
 	}
-	/* ST_TURN_LOST is storaged's own, a standby's neither. */
-	if (type != PROTO_ST_TURN_LOST &&
-	    proto_may_send(c->peer, type, PROTO_PEER_STORAGED))
+	if (proto_may_send(c->peer, type, PROTO_PEER_STORAGED))
 		return 1;
 	log_warnx("client %llu (%s): refused %s: not a request it may send",
 	    c->serial, client_name(c), proto_msg_name(type));
@@ -1224,28 +1222,23 @@ server_turns_held(struct client *c, const struct req *q, struct dreply *r)
 {
 	struct st_turns_held in;
 	uint32_t i, back = 0;
+	int ok;
 
 	memset(r, 0, sizeof(*r));
 	penc_init(&r->enc);
-	if (st_req_decode(q->type, q->payload, q->len, &in) < 0) {
-		reply_fail(r, PROTO_E_INVALID, "turns: each a conversation's "
-		    "and a message's id");
-		return;
-	}
-	for (i = 0; i < in.n; i++)
-		if (!st_id_valid(in.turns[i].conv_id) ||
-		    !st_id_valid(in.turns[i].msg_id)) {
-			st_req_free(q->type, &in);
-			reply_fail(r, PROTO_E_INVALID, "turns: each a "
-			    "conversation's and a message's id");
-			return;
-		}
-	for (i = 0; i < in.n; i++)
+	ok = st_req_decode(q->type, q->payload, q->len, &in) == 0;
+	for (i = 0; ok && i < in.n; i++)
+		ok = st_id_valid(in.turns[i].conv_id) &&
+		    st_id_valid(in.turns[i].msg_id);
+	for (i = 0; ok && i < in.n; i++)
 		back += (uint32_t)lost_claim(&c->turns, in.turns[i].conv_id,
 		    in.turns[i].msg_id);
 	if (back > 0)
 		log_info("client %llu (%s) named %u lost model turns again",
 		    c->serial, client_name(c), back);
+	if (!ok)
+		reply_fail(r, PROTO_E_INVALID, "turns: each a conversation's "
+		    "and a message's id");
 	st_req_free(q->type, &in);
 	reply_encoded(r);
 }
@@ -1474,8 +1467,8 @@ server_share(struct server *s, int share, size_t n)
 
 /*
  * The lost turns due now, as storaged's own requests (ST_TURN_LOST) in
- * the batch's slots from n on, max at most: how many. Only where this
- * storaged writes: a standby or fenced one keeps them.
+ * the batch's slots from n on, max at most: how many. Called only where
+ * this storaged writes (server_batch): a standby or fenced one keeps them.
  */
 static size_t
 server_own(struct server *s, struct dbatch *b, size_t n, size_t max)
@@ -1484,8 +1477,6 @@ server_own(struct server *s, struct dbatch *b, size_t n, size_t max)
 	struct slot *sl;
 	size_t i, k;
 
-	if (!s->writes || lost_next() == 0)
-		return 0;
 	if (max > TURN_LOST_BATCH)
 		max = TURN_LOST_BATCH;
 	k = lost_due(proto_mono_ms(), s->own, max);
@@ -1514,12 +1505,7 @@ server_own(struct server *s, struct dbatch *b, size_t n, size_t max)
 static void
 server_own_failed(struct server *s, size_t k)
 {
-	struct turnset again = { 0 };
-	size_t i;
-
-	for (i = 0; i < k; i++)
-		(void)turnset_note(&again, 1, s->own[i].conv, s->own[i].msg);
-	(void)lost_take(&again, proto_mono_ms() + TURN_LOST_MS);
+	(void)lost_add(s->own, k, proto_mono_ms() + TURN_LOST_MS);
 	lost_arm(s);
 }
 

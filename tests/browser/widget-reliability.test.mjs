@@ -50,6 +50,14 @@ async function openTracked(page, w, host) {
   await waitConnected(page);
 }
 
+// openTracked, then text sent: its reply streaming.
+async function sendStreaming(page, w, host, text) {
+  await openTracked(page, w, host);
+  await page.fill(part('input'), text);
+  await page.press(part('input'), 'Enter');
+  await streaming(page);
+}
+
 describe('widget reliability: lost sockets, cut replies, the title, offline', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
@@ -75,10 +83,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     const w = await widget({ name: 'R' });
     const { ctx, page } = await openPage(browser);
     try {
-      await openTracked(page, w, stack.host);
-      await page.fill(part('input'), 'slow one [[mock:chunks=12,delay=400]]');
-      await page.press(part('input'), 'Enter');
-      await streaming(page);
+      await sendStreaming(page, w, stack.host, 'slow one [[mock:chunks=12,delay=400]]');
       // a few tokens in, the connection goes (as a network drop ends it)
       await page.evaluate(() => window.__socks[window.__socks.length - 1].close());
       await page.waitForFunction(() => window.__socks.length >= 2, null, { timeout: 10000 });
@@ -107,10 +112,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     const w = await widget({ name: 'K' });
     const { ctx, page } = await openPage(browser);
     try {
-      await openTracked(page, w, stack.host);
-      await page.fill(part('input'), 'a long one [[mock:chunks=60,delay=250]]');
-      await page.press(part('input'), 'Enter');
-      await streaming(page);
+      await sendStreaming(page, w, stack.host, 'a long one [[mock:chunks=60,delay=250]]');
       const p = stack.parley;
       const old = p.workerPids();
       for (const pid of old) process.kill(pid, 'SIGKILL');

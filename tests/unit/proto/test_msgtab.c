@@ -118,6 +118,12 @@ test_who_may_send(void **state)
 	assert_false(proto_may_send(f, PROTO_ST_WS_BEGIN, PROTO_PEER_STORAGED));
 	assert_false(proto_may_send(f, PROTO_ST_KB_SOURCE_DELETE,
 	    PROTO_PEER_STORAGED));
+	/* storaged's own requests: no process a HELLO names may send them. */
+	assert_int_equal(proto_peer_of("parley-storaged"), PROTO_PEER_STORAGED);
+	assert_false(proto_may_send(PROTO_PEER_STORAGED, PROTO_ST_TURN_LOST,
+	    PROTO_PEER_STORAGED));
+	assert_false(proto_may_send(w, PROTO_ST_TURN_LOST,
+	    PROTO_PEER_STORAGED));
 }
 
 /*
