@@ -10,10 +10,11 @@
  * names the turns it still has, ST_TURNS_HELD), then ends as a worker
  * ends a reply cut off (ST_TURN_LOST, server.c).
  *
- * A connection's open turns are few at a time (its visitors' replies
- * streaming); the lost ones are kept in order of due time, as they are
- * added with one delay: plain arrays, searched by conversation id only
- * where a worker names a turn (one connection's few).
+ * A worker may stream thousands of replies at once, and each begin and
+ * reply looks its turn up: the turns are kept in a tree by conversation
+ * (a list scanned and shifted cost storaged a list's length a turn). The
+ * lost ones are also queued by due time: all are left with one delay, so
+ * the queue's order is the order they were left in.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,80 +22,113 @@
 #include "lostturns.h"
 #include "util.h"
 
-static struct turnset lost;	/* due times ascending */
-
 static int
-ent_push(struct turnset *s, const struct turn_ent *e, size_t max)
+turn_cmp(const struct turn_node *a, const struct turn_node *b)
 {
-	struct turn_ent *v;
-	size_t cap;
+	int c = strcmp(a->t.conv, b->t.conv);
 
-	if (s->n == max)
-		return -1;
-	if (s->n == s->cap) {
-		cap = s->cap == 0 ? 16 : s->cap * 2;
-		if (cap > max)
-			cap = max;
-		if ((v = reallocarray(s->v, cap, sizeof(*v))) == NULL)
-			return -1;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = *e;
-	return 0;
+	if (c != 0)
+		return c;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* Index of conv's entry in s, or -1. */
-static long
-ent_find(const struct turnset *s, const char *conv)
-{
-	size_t i;
+/*
+ * RB_GENERATE_STATIC, spelled out: its __unused is left undefined by
+ * libbsd (a struct member of Linux's headers has that name).
+ */
+RB_GENERATE_INTERNAL(turn_tree, turn_node, by_conv, turn_cmp,
+    __attribute__((unused)) static)
 
-	for (i = 0; i < s->n; i++)
-		if (strcmp(s->v[i].conv, conv) == 0)
-			return (long)i;
-	return -1;
-}
+static struct turn_tree lost = RB_INITIALIZER(&lost);
+static TAILQ_HEAD(, turn_node) lost_q = TAILQ_HEAD_INITIALIZER(lost_q);
+static size_t nlost;
+static uint64_t lost_seq;	/* the last lost turn's seq */
 
-/* Removes entry i, keeping the order (lost's is by due time). */
-static void
-ent_del(struct turnset *s, size_t i)
+/* The first node of conv in tree (seq 0 or the lowest), or NULL. */
+static struct turn_node *
+conv_first(struct turn_tree *tree, const char *conv)
 {
-	memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(*s->v));
-	s->n--;
+	struct turn_node key, *n;
+
+	strlcpy(key.t.conv, conv, sizeof(key.t.conv));
+	key.seq = 0;
+	n = RB_NFIND(turn_tree, tree, &key);
+	return n != NULL && strcmp(n->t.conv, conv) == 0 ? n : NULL;
 }
 
 int
 turnset_note(struct turnset *s, int begun, const char *conv,
     const char *msg)
 {
-	struct turn_ent e = { .due = 0 };
-	long i = ent_find(s, conv);
+	struct turn_node *n = conv_first(&s->tree, conv);
 
 	if (!begun) {
-		if (i >= 0)
-			ent_del(s, (size_t)i);
+		if (n != NULL) {
+			RB_REMOVE(turn_tree, &s->tree, n);
+			free(n);
+			s->n--;
+		}
 		return 0;
 	}
-	strlcpy(e.conv, conv, sizeof(e.conv));
-	strlcpy(e.msg, msg, sizeof(e.msg));
-	if (i < 0)
-		return ent_push(s, &e, TURNS_OPEN_MAX);
-	s->v[i] = e;	/* a newer turn of the conversation */
+	if (n == NULL) {
+		if (s->n == TURNS_OPEN_MAX ||
+		    (n = calloc(1, sizeof(*n))) == NULL)
+			return -1;
+		strlcpy(n->t.conv, conv, sizeof(n->t.conv));
+		RB_INSERT(turn_tree, &s->tree, n);
+		s->n++;
+	}
+	strlcpy(n->t.msg, msg, sizeof(n->t.msg));	/* a newer turn's */
 	return 0;
+}
+
+const struct turn_ent *
+turnset_find(struct turnset *s, const char *conv)
+{
+	struct turn_node *n = conv_first(&s->tree, conv);
+
+	return n != NULL ? &n->t : NULL;
 }
 
 void
 turnset_free(struct turnset *s)
 {
-	free(s->v);
-	memset(s, 0, sizeof(*s));
+	struct turn_node *n, *next;
+
+	RB_FOREACH_SAFE(n, turn_tree, &s->tree, next) {
+		RB_REMOVE(turn_tree, &s->tree, n);
+		free(n);
+	}
+	s->n = 0;
+}
+
+/* Keeps n (the caller's) among the lost, due at due; -1 when full. */
+static int
+lost_keep(struct turn_node *n, long long due)
+{
+	if (nlost == TURNS_LOST_MAX)
+		return -1;
+	n->t.due = due;
+	n->seq = ++lost_seq;
+	RB_INSERT(turn_tree, &lost, n);
+	TAILQ_INSERT_TAIL(&lost_q, n, by_due);
+	nlost++;
+	return 0;
+}
+
+static void
+lost_drop(struct turn_node *n)
+{
+	RB_REMOVE(turn_tree, &lost, n);
+	TAILQ_REMOVE(&lost_q, n, by_due);
+	nlost--;
+	free(n);
 }
 
 size_t
 lost_add(const struct turn_ent *v, size_t n, long long due)
 {
-	struct turn_ent e;
+	struct turn_node *t;
 	size_t i, dropped = 0;
 
 	/*
@@ -102,10 +136,15 @@ lost_add(const struct turn_ent *v, size_t n, long long due)
 	 * ended twice, the second time finding it answered.
 	 */
 	for (i = 0; i < n; i++) {
-		e = v[i];
-		e.due = due;
-		if (ent_push(&lost, &e, TURNS_LOST_MAX) < 0)
+		if ((t = calloc(1, sizeof(*t))) == NULL) {
 			dropped++;
+			continue;
+		}
+		t->t = v[i];
+		if (lost_keep(t, due) < 0) {
+			free(t);
+			dropped++;
+		}
 	}
 	return dropped;
 }
@@ -113,21 +152,29 @@ lost_add(const struct turn_ent *v, size_t n, long long due)
 size_t
 lost_take(struct turnset *s, long long due)
 {
-	size_t dropped = lost_add(s->v, s->n, due);
+	struct turn_node *n, *next;
+	size_t dropped = 0;
 
-	turnset_free(s);
+	RB_FOREACH_SAFE(n, turn_tree, &s->tree, next) {
+		RB_REMOVE(turn_tree, &s->tree, n);
+		if (lost_keep(n, due) < 0) {
+			free(n);
+			dropped++;
+		}
+	}
+	s->n = 0;
 	return dropped;
 }
 
 int
 lost_claim(struct turnset *to, const char *conv, const char *msg)
 {
-	long i;
+	struct turn_node *n;
 	int was = 0;
 
 	(void)turnset_note(to, 1, conv, msg);
-	while ((i = ent_find(&lost, conv)) >= 0) {
-		ent_del(&lost, (size_t)i);
+	while ((n = conv_first(&lost, conv)) != NULL) {
+		lost_drop(n);
 		was = 1;
 	}
 	return was;
@@ -136,31 +183,37 @@ lost_claim(struct turnset *to, const char *conv, const char *msg)
 size_t
 lost_due(long long now, struct turn_ent *out, size_t max)
 {
+	struct turn_node *h;
 	size_t n = 0;
 
-	while (n < max && n < lost.n && lost.v[n].due <= now) {
-		out[n] = lost.v[n];
-		n++;
+	while (n < max && (h = TAILQ_FIRST(&lost_q)) != NULL &&
+	    h->t.due <= now) {
+		out[n++] = h->t;
+		lost_drop(h);
 	}
-	memmove(lost.v, lost.v + n, (lost.n - n) * sizeof(*lost.v));
-	lost.n -= n;
 	return n;
 }
 
 long long
 lost_next(void)
 {
-	return lost.n > 0 ? lost.v[0].due : 0;
+	struct turn_node *h = TAILQ_FIRST(&lost_q);
+
+	return h != NULL ? h->t.due : 0;
 }
 
 size_t
 lost_count(void)
 {
-	return lost.n;
+	return nlost;
 }
 
 void
 lost_reset(void)
 {
-	turnset_free(&lost);
+	struct turn_node *h;
+
+	while ((h = TAILQ_FIRST(&lost_q)) != NULL)
+		lost_drop(h);
+	lost_seq = 0;
 }

@@ -5,7 +5,11 @@
 #ifndef LOSTTURNS_H
 #define LOSTTURNS_H
 
+#include <sys/queue.h>
+#include <sys/tree.h>
+
 #include <stddef.h>
+#include <stdint.h>
 
 #include "stmsgs.h"
 
@@ -21,10 +25,19 @@ struct turn_ent {
 	long long due;		/* proto_mono_ms(); 0 while a worker has it */
 };
 
+/* One turn kept: by conversation, and (lost ones) by due time. */
+struct turn_node {
+	RB_ENTRY(turn_node) by_conv;
+	TAILQ_ENTRY(turn_node) by_due;	/* the lost ones' queue */
+	uint64_t seq;	/* 0 while open; lost: tells a turn left twice apart */
+	struct turn_ent t;
+};
+RB_HEAD(turn_tree, turn_node);
+
 /* The turns a worker's connection has open (zeroed: none). */
 struct turnset {
-	struct turn_ent *v;
-	size_t n, cap;
+	struct turn_tree tree;	/* one a conversation, seq 0 */
+	size_t n;
 };
 
 /*
@@ -35,6 +48,8 @@ struct turnset {
  */
 int turnset_note(struct turnset *, int begun, const char *conv,
     const char *msg);
+/* conv's open turn in s, or NULL. */
+const struct turn_ent *turnset_find(struct turnset *, const char *conv);
 void turnset_free(struct turnset *);
 
 /*
@@ -43,7 +58,7 @@ void turnset_free(struct turnset *);
  * (TURNS_LOST_MAX, memory).
  */
 size_t lost_add(const struct turn_ent *v, size_t n, long long due);
-/* A connection closed with turns open: lost_add of them; empties s. */
+/* A connection closed with turns open: they are lost; empties s. */
 size_t lost_take(struct turnset *s, long long due);
 /*
  * A worker still has conv's turn for msg: noted on to, and no longer

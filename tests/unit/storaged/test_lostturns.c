@@ -39,7 +39,8 @@ test_note(void **state)
 	assert_int_equal(turnset_note(&s, 0, A, M), 0);
 	assert_int_equal(turnset_note(&s, 0, C, M), 0);	/* none open: nothing */
 	assert_int_equal(s.n, 1);
-	assert_string_equal(s.v[0].conv, B);
+	assert_null(turnset_find(&s, A));
+	assert_non_null(turnset_find(&s, B));
 	turnset_free(&s);
 	assert_int_equal(s.n, 0);
 }
@@ -53,7 +54,7 @@ test_newer(void **state)
 	assert_int_equal(turnset_note(&s, 1, A, M), 0);
 	assert_int_equal(turnset_note(&s, 1, A, M2), 0);
 	assert_int_equal(s.n, 1);
-	assert_string_equal(s.v[0].msg, M2);
+	assert_string_equal(turnset_find(&s, A)->msg, M2);
 	turnset_free(&s);
 }
 
@@ -73,6 +74,36 @@ test_open_bound(void **state)
 	    "ffffffffffffffffffffffffffffffff", M), -1);
 	assert_int_equal(s.n, TURNS_OPEN_MAX);
 	turnset_free(&s);
+}
+
+/*
+ * Many turns at once, ended in another order than begun: each end finds
+ * its own turn and only it (a worker streaming thousands of replies).
+ */
+static void
+test_many(void **state)
+{
+	struct turnset s = { 0 };
+	char id[ST_ID_HEX + 1];
+	int i;
+
+	for (i = 0; i < TURNS_OPEN_MAX; i++) {
+		snprintf(id, sizeof(id), "%032x", (unsigned)i * 7919u);
+		assert_int_equal(turnset_note(&s, 1, id, M), 0);
+	}
+	for (i = TURNS_OPEN_MAX - 1; i >= 0; i -= 2) {
+		snprintf(id, sizeof(id), "%032x", (unsigned)i * 7919u);
+		assert_int_equal(turnset_note(&s, 0, id, M), 0);
+		assert_null(turnset_find(&s, id));
+	}
+	assert_int_equal(s.n, TURNS_OPEN_MAX / 2);
+	for (i = 0; i < TURNS_OPEN_MAX; i += 2) {
+		snprintf(id, sizeof(id), "%032x", (unsigned)i * 7919u);
+		assert_non_null(turnset_find(&s, id));
+	}
+	turnset_free(&s);
+	assert_int_equal(s.n, 0);
+	assert_null(turnset_find(&s, id));
 }
 
 /*
@@ -97,7 +128,7 @@ test_lost_due(void **state)
 	assert_int_equal(lost_claim(&back, B, M), 1);
 	assert_int_equal(lost_claim(&back, B, M), 0);	/* not lost: only noted */
 	assert_int_equal(back.n, 1);
-	assert_string_equal(back.v[0].conv, B);
+	assert_non_null(turnset_find(&back, B));
 
 	assert_int_equal(lost_due(999, out, 4), 0);
 	assert_int_equal(lost_due(1500, out, 4), 1);
@@ -157,6 +188,7 @@ main(void)
 		cmocka_unit_test(test_note),
 		cmocka_unit_test(test_newer),
 		cmocka_unit_test(test_open_bound),
+		cmocka_unit_test(test_many),
 		cmocka_unit_test_teardown(test_lost_due, teardown),
 		cmocka_unit_test_teardown(test_lost_twice, teardown),
 		cmocka_unit_test_teardown(test_lost_max, teardown),
