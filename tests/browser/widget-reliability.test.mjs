@@ -14,7 +14,9 @@
 // - the offline notice does not say messages cannot be sent (Send stays
 //   enabled offline);
 // - two tabs of one visitor show the same conversation: what one says,
-//   and the answer, appear in the other, once.
+//   and the answer, appear in the other, once; so do two opened before
+//   anything was said (each given a session of its own), whichever writes
+//   first, and the next page of either resumes it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -333,4 +335,47 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       assert.deepEqual(await said(page2), one);
     } finally { await ctx.close(); }
   });
+
+  // Either tab may say the first words: the other takes the conversation up.
+  for (const first of [0, 1]) {
+    test(`two tabs opened before the first message, the ${first ? 'second' : 'first'} writing: the conversation is the visitor's in both, and after a reload`, async () => {
+      const w = await widget({ name: `T${first}` });
+      const { ctx, page } = await openPage(browser);
+      const said = (pg) => pg.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content}`));
+      const has = (pg, n) => pg.waitForFunction((k) => { const m = window.ParleyChat.messages(); return m.length === k && m[k - 1].state === 'done'; }, n, { timeout: 10000 });
+      try {
+        await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+        await waitReady(page);
+        await page.click(part('launcher'));
+        await waitConnected(page);
+        // a second tab before anything is said: the first's session is not stored yet
+        const page2 = await ctx.newPage();
+        await page2.goto(stack.host.widgetEmbedUrl(w.widget_id));
+        await waitReady(page2);
+        await waitConnected(page2);
+        const [a, b] = first ? [page2, page] : [page, page2];
+        await a.fill(part('input'), 'first words');
+        await a.press(part('input'), 'Enter');
+        await has(a, 2);
+        const both = ['user: first words', 'assistant: You said: first words'];
+        // the other tab is told, and what it says next is in the same conversation
+        await has(b, 2);
+        assert.deepEqual(await said(b), both);
+        await b.fill(part('input'), 'second words');
+        await b.press(part('input'), 'Enter');
+        await has(b, 4);
+        await has(a, 4);
+        const all = [...both, 'user: second words', 'assistant: You said: second words'];
+        assert.deepEqual(await said(a), all);
+        // the next page of the tab that wrote first resumes the conversation
+        await a.reload();
+        await waitReady(a);
+        await waitConnected(a);
+        await has(a, 4);
+        assert.deepEqual(await said(a), all);
+        const convs = (await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}`)).json.conversations;
+        assert.equal(convs.length, 1, `one conversation: ${JSON.stringify(convs.map((c) => c.lastVisitorMessage))}`);
+      } finally { await ctx.close(); }
+    });
+  }
 });

@@ -782,6 +782,17 @@ function mount(script, cfg, base, broken, lang) {
     sync();
   }
 
+  // This tab's message is stored (typing_start, handoff), and its session
+  // with it: the one the next page resumes. A tab opened before it was
+  // stored was given a session of its own (and kept its token): with
+  // nothing said there, that tab takes this one up (a resume: its history,
+  // then the conversation's messages as they come).
+  function said() {
+    store.set(key('token'), sessionId);
+    store.set(key('said'), sessionId);
+  }
+  on(window, 'storage', (e) => e.key == key('said') && !talked && (closeWs(), connect()));
+
   function closeWs() {
     const s = ws;
     ws = null;
@@ -876,6 +887,7 @@ function mount(script, cfg, base, broken, lang) {
     }
     else if (type === 'handoff') {
       // stored: the away form goes, the status line says so (never before)
+      said();
       asking = unsent = null;
       if (leftMsg) hideForm(true);
       // the answer to a message while a person answers (a state this page
@@ -888,7 +900,7 @@ function mount(script, cfg, base, broken, lang) {
       }
       setHand(f.state, f.name);
     }
-    else if (type === 'typing_start') (unsent = null), cur || turn();
+    else if (type === 'typing_start') (unsent = null), said(), cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
     else if (type === 'message') {
       // another tab's message, or the reply to it: added as history's are
