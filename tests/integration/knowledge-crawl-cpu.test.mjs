@@ -13,7 +13,10 @@
 // source syncing until the lease ran out (2 hours), and again after. A
 // visitor's PDF attachment that ends the fetcher (the test build's abort
 // opening) has the sync it was running beside taken again at once: it
-// once waited for its lease.
+// once waited for its lease. One that holds the reader (the test build's
+// spin opening, as one page can hold poppler) ends the fetcher at the
+// attachment's own bound, 5 s of CPU, not the fetcher's minute: any
+// visitor may upload one.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -186,6 +189,32 @@ describe('the fetcher\'s CPU time bound', () => {
     for (const a of answers) a();
     await recovered(id, first);
     assert.ok((await pages(id)).get('/slow/wait').chunks > 0);
+    v.close();
+  });
+});
+
+describe('a visitor\'s PDF attachment: its own CPU time bound', () => {
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+  });
+  after(() => p && p.stop());
+
+  test('a file that holds the reader ends the fetcher at 5 s of CPU, named; another fetcher starts', async () => {
+    await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
+    const [first] = p.fetcherPids();
+    const w = await createWidget(p, { attachment_types: ['pdf'] });
+    const v = await Visitor.open(p, w.widget_id);
+    const { session_token: token } = await v.next('session');
+    const up = await upload(p, w.widget_id, token, 'held.pdf', Buffer.from('%PDF-1.0\n% parley-test-spin\n%%EOF\n'));
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    // (a guard, not a figure: the fetcher's own bound is 60 s of CPU)
+    await waitFor(() => /PDF attachment att_[0-9a-f]+: CPU time bound/.test(p.logs.masterd), 45000,
+      'the fetcher ends on the attachment');
+    assert.match(p.logs.masterd, new RegExp(`parley-fetch\\[${first}\\]: error: PDF attachment att_[0-9a-f]+: ` +
+      'CPU time bound \\(5s\\) used up reading it'));
+    await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000, 'a new fetcher');
     v.close();
   });
 });

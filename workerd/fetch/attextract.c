@@ -23,6 +23,13 @@
 #define IDLE_POLL_MS	1000
 #define EXTRACT_PAGES	50	/* pages read of one file */
 #define EXTRACT_TIME_MS	5000
+/*
+ * A file's CPU time bound (RLIMIT_CPU's whole seconds): pdf.c checks
+ * EXTRACT_TIME_MS between pages, and one page may hold poppler longer.
+ * Any visitor may upload a PDF: past this, the fetcher ends (its own
+ * bound, for the owner's pages, is a minute) and the file keeps no text.
+ */
+#define EXTRACT_CPU_S	5
 
 static struct {
 	struct loop_timer poll;
@@ -87,17 +94,24 @@ doc_text(const struct fetch_doc *doc, char *buf, size_t bufsz)
 
 #ifdef PARLEY_TEST_HOOKS
 /*
- * The test build's alone (Makefile): a PDF of this opening aborts the
- * fetcher as poppler does out of memory, for the crash's test.
+ * The test build's alone (Makefile): a PDF of one opening aborts the
+ * fetcher as poppler does out of memory, for the crash's test; of the
+ * other it spins as a page that holds poppler would, for the CPU bound's.
  */
 static void
 abort_hook(const void *file, size_t size)
 {
 	static const char mark[] = "%PDF-1.0\n% parley-test-abort";
+	static const char spin[] = "%PDF-1.0\n% parley-test-spin";
+	volatile unsigned long n = 0;
 
 	if (size >= sizeof(mark) - 1 && memcmp(file, mark,
 	    sizeof(mark) - 1) == 0)
 		abort();
+	if (size >= sizeof(spin) - 1 && memcmp(file, spin,
+	    sizeof(spin) - 1) == 0)
+		for (;;)
+			n++;
 }
 #else
 #define abort_hook(file, size)	((void)0)
@@ -117,12 +131,14 @@ extract(void)
 	int rc;
 
 	text[0] = '\0';
+	fetcher_cpu_bound(EXTRACT_CPU_S);
 	fetcher_reading("PDF attachment", X.id);
 	/* A sync running meanwhile is taken again should this end us. */
 	fetcher_reading_elsewhere();
 	abort_hook(X.file, X.size);
 	rc = pdf_extract_limits(X.file, X.size, &lim, &doc, &why);
 	fetcher_reading(NULL, NULL);
+	fetcher_cpu_bound(0);
 	if (rc < 0)
 		log_info("attachments: %s: no text read: %s", X.id, why);
 	else {

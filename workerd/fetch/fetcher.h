@@ -31,6 +31,15 @@ void fetcher_reading_sync(const char *rec);
  */
 void fetcher_reading_elsewhere(void);
 
+/*
+ * The CPU time bound from now: seconds more (a reading's own, set before
+ * its fetcher_reading, which names it; never past the fetcher's own), or
+ * 0: the fetcher's own (PARLEY_FETCH_CPU_SECONDS), as its loop sets it
+ * again every second. Past it, SIGXCPU ends the fetcher, naming what
+ * was read.
+ */
+void fetcher_cpu_bound(unsigned seconds);
+
 /* The fetcher's loop, after masterd's settings: until told to quit. */
 int fetcher_run(const struct settings *);
 
