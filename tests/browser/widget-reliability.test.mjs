@@ -43,14 +43,25 @@ const TRACK = `(() => { const W = window.WebSocket; window.__socks = [];
   window.WebSocket = function (u, p) { const s = p === undefined ? new W(u) : new W(u, p); window.__socks.push(s); return s; };
   window.WebSocket.prototype = W.prototype; Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 }); })();`;
 
-// w's embed in page, its sockets tracked, the panel open and connected.
-async function openTracked(page, w, host) {
-  await page.addInitScript(TRACK);
+// w's embed in page, the panel open and connected.
+async function openPanel(page, w, host) {
   await page.goto(host.widgetEmbedUrl(w.widget_id));
   await waitReady(page);
   await page.click(part('launcher'));
   await waitConnected(page);
 }
+
+// openPanel, the page's sockets tracked.
+async function openTracked(page, w, host) {
+  await page.addInitScript(TRACK);
+  await openPanel(page, w, host);
+}
+
+// n messages shown, the last one done.
+const hasDone = (page, n) => page.waitForFunction((k) => {
+  const m = window.ParleyChat.messages();
+  return m.length === k && m[k - 1].state === 'done';
+}, n, { timeout: 10000 });
 
 // openTracked, then text sent: its reply streaming.
 async function sendStreaming(page, w, host, text) {
@@ -73,7 +84,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     await waitConnected(page);
     await page.fill(part('input'), text);
     await page.press(part('input'), 'Enter');
-    await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 2 && m[1].state === 'done'; }, null, { timeout: 10000 });
+    await hasDone(page, 2);
     const conv = (await admin('GET', '/v1/admin/conversations?limit=50')).json.conversations.find((c) => c.lastVisitorMessage === text);
     assert.equal((await admin('POST', `/v1/admin/conversations/${conv._id}/handoff`, { state: 'human', name: 'Dana' })).status, 200);
     await page.waitForFunction(() => /Dana/.test(document.getElementById('parley-chat-widget').shadowRoot
@@ -250,7 +261,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await waitConnected(page);
       await page.fill(part('input'), 'first');
       await page.press(part('input'), 'Enter');
-      await page.waitForFunction(() => { const m = window.ParleyChat.messages(); return m.length === 2 && m[1].state === 'done'; }, null, { timeout: 10000 });
+      await hasDone(page, 2);
       // the worker holding the socket stops answering (a laptop asleep, a dead NAT entry)
       victims.push(...new Set(stack.parley.connectionOwners(stack.parley.workerPids()).values()));
       assert.ok(victims.length > 0, 'the worker holding the socket');
@@ -301,30 +312,26 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     const w = await widget({ name: 'T' });
     const { ctx, page } = await openPage(browser);
     const said = (pg) => pg.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content} (${m.state})`));
-    const has = (pg, n) => pg.waitForFunction((k) => { const m = window.ParleyChat.messages(); return m.length === k && m[k - 1].state === 'done'; }, n, { timeout: 10000 });
     try {
-      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-      await waitReady(page);
-      await page.click(part('launcher'));
-      await waitConnected(page);
+      await openPanel(page, w, stack.host);
       await page.fill(part('input'), 'from the first tab');
       await page.press(part('input'), 'Enter');
-      await has(page, 2);
+      await hasDone(page, 2);
       // the same browser's second tab: the same session (its storage)
       const page2 = await ctx.newPage();
       await page2.goto(stack.host.widgetEmbedUrl(w.widget_id));
       await waitReady(page2);
       // (it opens as the first tab left it: open)
       await waitConnected(page2);
-      await has(page2, 2);
+      await hasDone(page2, 2);
       await page.fill(part('input'), 'again from the first');
       await page.press(part('input'), 'Enter');
-      await has(page, 4);
-      await has(page2, 4);
+      await hasDone(page, 4);
+      await hasDone(page2, 4);
       await page2.fill(part('input'), 'and from the second');
       await page2.press(part('input'), 'Enter');
-      await has(page2, 6);
-      await has(page, 6);
+      await hasDone(page2, 6);
+      await hasDone(page, 6);
       await sleep(300);
       const one = await said(page);
       assert.deepEqual(one, [
@@ -342,12 +349,8 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       const w = await widget({ name: `T${first}` });
       const { ctx, page } = await openPage(browser);
       const said = (pg) => pg.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content}`));
-      const has = (pg, n) => pg.waitForFunction((k) => { const m = window.ParleyChat.messages(); return m.length === k && m[k - 1].state === 'done'; }, n, { timeout: 10000 });
-      try {
-        await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-        await waitReady(page);
-        await page.click(part('launcher'));
-        await waitConnected(page);
+        try {
+        await openPanel(page, w, stack.host);
         // a second tab before anything is said: the first's session is not stored yet
         const page2 = await ctx.newPage();
         await page2.goto(stack.host.widgetEmbedUrl(w.widget_id));
@@ -356,22 +359,22 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
         const [a, b] = first ? [page2, page] : [page, page2];
         await a.fill(part('input'), 'first words');
         await a.press(part('input'), 'Enter');
-        await has(a, 2);
+        await hasDone(a, 2);
         const both = ['user: first words', 'assistant: You said: first words'];
         // the other tab is told, and what it says next is in the same conversation
-        await has(b, 2);
+        await hasDone(b, 2);
         assert.deepEqual(await said(b), both);
         await b.fill(part('input'), 'second words');
         await b.press(part('input'), 'Enter');
-        await has(b, 4);
-        await has(a, 4);
+        await hasDone(b, 4);
+        await hasDone(a, 4);
         const all = [...both, 'user: second words', 'assistant: You said: second words'];
         assert.deepEqual(await said(a), all);
         // the next page of the tab that wrote first resumes the conversation
         await a.reload();
         await waitReady(a);
         await waitConnected(a);
-        await has(a, 4);
+        await hasDone(a, 4);
         assert.deepEqual(await said(a), all);
         const convs = (await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}`)).json.conversations;
         assert.equal(convs.length, 1, `one conversation: ${JSON.stringify(convs.map((c) => c.lastVisitorMessage))}`);
