@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "lostturns.h"
-#include "util.h"
 
 static int
 turn_cmp(const struct turn_node *a, const struct turn_node *b)
@@ -44,16 +43,33 @@ static TAILQ_HEAD(, turn_node) lost_q = TAILQ_HEAD_INITIALIZER(lost_q);
 static size_t nlost;
 static uint64_t lost_seq;	/* the last lost turn's seq */
 
-/* The first node of conv in tree (seq 0 or the lowest), or NULL. */
+/*
+ * The first node of conv in tree (seq 0 or the lowest), or NULL: the
+ * tree walked with conv itself, as RB_NFIND would with a key made of it
+ * (a begin and a reply each look once: the copy was half their cost).
+ */
 static struct turn_node *
 conv_first(struct turn_tree *tree, const char *conv)
 {
-	struct turn_node key, *n;
+	struct turn_node *n = RB_ROOT(tree), *first = NULL;
+	int c;
 
-	strlcpy(key.t.conv, conv, sizeof(key.t.conv));
-	key.seq = 0;
-	n = RB_NFIND(turn_tree, tree, &key);
-	return n != NULL && strcmp(n->t.conv, conv) == 0 ? n : NULL;
+	while (n != NULL) {
+		if ((c = strcmp(conv, n->t.conv)) == 0)
+			first = n;	/* a lower seq may be left of it */
+		n = c <= 0 ? RB_LEFT(n, by_conv) : RB_RIGHT(n, by_conv);
+	}
+	return first;
+}
+
+/* An id (ST_ID_HEX digits, or fewer: cut) into dst. */
+static void
+id_copy(char dst[ST_ID_HEX + 1], const char *id)
+{
+	size_t n = strnlen(id, ST_ID_HEX);
+
+	memcpy(dst, id, n);
+	dst[n] = '\0';
 }
 
 int
@@ -71,14 +87,15 @@ turnset_note(struct turnset *s, int begun, const char *conv,
 		return 0;
 	}
 	if (n == NULL) {
-		if (s->n == TURNS_OPEN_MAX ||
-		    (n = calloc(1, sizeof(*n))) == NULL)
+		if (s->n == TURNS_OPEN_MAX || (n = malloc(sizeof(*n))) == NULL)
 			return -1;
-		strlcpy(n->t.conv, conv, sizeof(n->t.conv));
+		id_copy(n->t.conv, conv);
+		n->t.due = 0;
+		n->seq = 0;
 		RB_INSERT(turn_tree, &s->tree, n);
 		s->n++;
 	}
-	strlcpy(n->t.msg, msg, sizeof(n->t.msg));	/* a newer turn's */
+	id_copy(n->t.msg, msg);	/* a newer turn's */
 	return 0;
 }
 
@@ -136,7 +153,7 @@ lost_add(const struct turn_ent *v, size_t n, long long due)
 	 * ended twice, the second time finding it answered.
 	 */
 	for (i = 0; i < n; i++) {
-		if ((t = calloc(1, sizeof(*t))) == NULL) {
+		if ((t = malloc(sizeof(*t))) == NULL) {
 			dropped++;
 			continue;
 		}
