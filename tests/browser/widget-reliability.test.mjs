@@ -16,9 +16,13 @@
 // - two tabs of one visitor show the same conversation: what one says,
 //   and the answer, appear in the other, once; so do two opened before
 //   anything was said (each given a session of its own), whichever writes
-//   first, and the next page of either resumes it.
+//   first, and the next page of either resumes it; never a signed-in
+//   user's tab, nor another's session; a reset tab's next page resumes its
+//   new conversation whatever the old one's tab does; a contact saved
+//   with another tab open is not asked again on the next page.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import crypto from 'node:crypto';
+import { after, afterEach, before, describe, test } from 'node:test';
 
 import { SUITE_TIMEOUT, adminApi, openPage, part, sleep, startSuite, stopSuite, waitFor, waitReady } from './lib/browser.mjs';
 
@@ -308,7 +312,20 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     } finally { await ctx.close(); }
   });
 
-  test('two tabs of one visitor: what one says, and its answer, show in the other, once in each', async () => {
+  // A test of a visitor's tabs. The server takes 5 resumes a client in 10 s
+  // (wschat.c's RESUME_MAX; every tab here is the one client 127.0.0.1),
+  // and each of these makes up to 4 (a second tab, a tab taking another's
+  // session up, a reload): one starts once the last test's are out of the
+  // window, so that none is refused (the visitor's "Reconnecting…").
+  let lastDone = 0;
+  afterEach(() => { lastDone = Date.now(); });
+  const tabsTest = (name, fn) => test(name, async () => {
+    const wait = lastDone + 10500 - Date.now();
+    if (wait > 0) await sleep(wait);
+    await fn();
+  });
+
+  tabsTest('two tabs of one visitor: what one says, and its answer, show in the other, once in each', async () => {
     const w = await widget({ name: 'T' });
     const { ctx, page } = await openPage(browser);
     const said = (pg) => pg.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content} (${m.state})`));
@@ -345,7 +362,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
 
   // Either tab may say the first words: the other takes the conversation up.
   for (const first of [0, 1]) {
-    test(`two tabs opened before the first message, the ${first ? 'second' : 'first'} writing: the conversation is the visitor's in both, and after a reload`, async () => {
+    tabsTest(`two tabs opened before the first message, the ${first ? 'second' : 'first'} writing: the conversation is the visitor's in both, and after a reload`, async () => {
       const w = await widget({ name: `T${first}` });
       const { ctx, page } = await openPage(browser);
       const said = (pg) => pg.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content}`));
@@ -381,4 +398,106 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       } finally { await ctx.close(); }
     });
   }
+
+  // A tab of the visitor's (one browser: one storage), its sockets tracked,
+  // its panel open and connected unless open is false.
+  async function tab(ctx, url, open = true) {
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(10000);
+    await page.addInitScript(TRACK);
+    await page.goto(url);
+    await waitReady(page);
+    // (the panel opens as the visitor's last tab left it)
+    if (open && !(await page.evaluate(() => window.ParleyChat.isOpen))) await page.click(part('launcher'));
+    if (open) await waitConnected(page);
+    return page;
+  }
+  const say = async (page, text) => { await page.fill(part('input'), text); await page.press(part('input'), 'Enter'); };
+  const shown = (page) => page.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content}`));
+  const sockets = (page) => page.evaluate(() => window.__socks.length);
+
+  tabsTest('tabs of signed-in users take up no other tab\'s session: Bob\'s tab never gets Alice\'s, nor does an anonymous tab, and Alice\'s reload keeps hers', async () => {
+    const w = await widget({ name: 'Signed' });
+    const secret = (await admin('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).json.identity_secret;
+    const as = (id) => `&user-id=${id}&user-hash=${crypto.createHmac('sha256', secret).update(id).digest('hex')}`;
+    const url = stack.host.widgetEmbedUrl(w.widget_id);
+    const ctx = await browser.newContext();
+    try {
+      const bob = await tab(ctx, url + as('bob'));
+      const alice = await tab(ctx, url + as('alice'));
+      await say(alice, 'alice: 1 Main St');
+      await hasDone(alice, 2);
+      // (a tab taking it up would have opened its socket by now)
+      assert.deepEqual(await shown(bob), []);
+      assert.equal(await sockets(bob), 1);
+      await alice.reload();
+      await waitReady(alice);
+      await waitConnected(alice);
+      await hasDone(alice, 2);
+      assert.deepEqual(await shown(alice), ['user: alice: 1 Main St', 'assistant: You said: alice: 1 Main St']);
+      // a tab nobody signed in to (a session of its own: Alice's is hers)
+      const anon = await tab(ctx, url);
+      await say(alice, 'alice: 2 Elm St');
+      await hasDone(alice, 4);
+      assert.deepEqual(await shown(anon), []);
+      assert.equal(await sockets(anon), 1);
+    } finally { await ctx.close(); }
+  });
+
+  // ParleyChat.reset() in one tab: its new conversation is the one its
+  // next page resumes, whatever the old session's tab does after.
+  for (const then of ['writes', 'is taken over by a person']) {
+    tabsTest(`reset() in one tab, then the old session's tab ${then}: the reset tab's reload shows its new conversation`, async () => {
+      const w = await widget({ name: `Reset ${then}`, handoff_enabled: true });
+      const url = stack.host.widgetEmbedUrl(w.widget_id);
+      const ctx = await browser.newContext();
+      try {
+        const a = await tab(ctx, url);
+        await say(a, 'old words');
+        await hasDone(a, 2);
+        const b = await tab(ctx, url);
+        await hasDone(b, 2);
+        await b.evaluate(() => window.ParleyChat.reset());
+        await waitConnected(b);
+        await say(b, 'new words');
+        await hasDone(b, 2);
+        if (then === 'writes') {
+          await say(a, 'old words again');
+          await hasDone(a, 4);
+        } else {
+          const old = (await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}`)).json.conversations
+            .find((c) => c.lastVisitorMessage === 'old words');
+          assert.equal((await admin('POST', `/v1/admin/conversations/${old._id}/handoff`, { state: 'human', name: 'Dana' })).status, 200);
+          await a.waitForFunction(() => /Dana/.test(document.getElementById('parley-chat-widget').shadowRoot
+            .querySelector('[data-part="handoff-status"]').textContent));
+        }
+        await b.reload();
+        await waitReady(b);
+        await waitConnected(b);
+        await hasDone(b, 2);
+        assert.deepEqual(await shown(b), ['user: new words', 'assistant: You said: new words']);
+      } finally { await ctx.close(); }
+    });
+  }
+
+  tabsTest('a required contact form saved in one tab while another was open: not asked again after a reload', async () => {
+    const w = await widget({ name: 'Contact', contact_info_mode: 'required', collect_email: true });
+    const url = stack.host.widgetEmbedUrl(w.widget_id);
+    const ctx = await browser.newContext();
+    try {
+      const a = await tab(ctx, url, false);
+      await a.click(part('launcher'));
+      await a.waitForSelector(part('contact'));
+      const b = await tab(ctx, url, false);	// opens as a left it: open
+      await b.waitForSelector(part('contact'));
+      await a.fill(`${part('contact')} input[type=email]`, 'v@example.com');
+      await a.press(`${part('contact')} input[type=email]`, 'Enter');
+      await waitConnected(a);	// Send is held until the contact is saved
+      await a.reload();
+      await waitReady(a);
+      await waitConnected(a);
+      assert.equal(await a.evaluate(() => !!document.getElementById('parley-chat-widget').shadowRoot
+        .querySelector('[data-part="contact"]:not([hidden])')), false);
+    } finally { await ctx.close(); }
+  });
 });

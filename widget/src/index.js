@@ -131,10 +131,10 @@ const ls = (f) => (k, v) => {
 };
 const store = { get: ls('getItem'), set: ls('setItem'), del: ls('removeItem') };
 
-// randomUUID needs a secure context (https); getRandomValues does not.
+// 128 random bits in hex (getRandomValues: randomUUID needs a secure
+// context, https, and the page may be http).
 function newSessionId() {
-  const c = crypto;
-  return c.randomUUID ? c.randomUUID() : Array.from(c.getRandomValues(new Uint8Array(16)), (x) => (x + 256).toString(16).slice(1)).join('');
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (x) => (x + 256).toString(16).slice(1)).join('');
 }
 
 // Black or white, whichever contrasts more with the accent (WCAG relative
@@ -782,16 +782,18 @@ function mount(script, cfg, base, broken, lang) {
     sync();
   }
 
-  // This tab's message is stored (typing_start, handoff), and its session
-  // with it: the one the next page resumes. A tab opened before it was
-  // stored was given a session of its own (and kept its token): with
-  // nothing said there, that tab takes this one up (a resume: its history,
-  // then the conversation's messages as they come).
+  // This tab's message or contact is stored (typing_start,
+  // contact_info_saved; a message a person answers is in a stored
+  // session). The first one of a new session (not the one the socket
+  // resumed, sent) stores it: its token is written again (another tab's
+  // may have taken its place) for the next page to resume, and to said,
+  // for another tab of the visitor's opened before (given a session of its
+  // own) to take it up if nothing was said there: a resume, its history,
+  // then the conversation's messages. Never for a signed-in user
+  // (identify): their session is theirs alone.
   function said() {
-    store.set(key('token'), sessionId);
-    store.set(key('said'), sessionId);
+    if (sessionId != sent && !ident) store.set(key('token'), sessionId), store.set(key('said'), (sent = sessionId));
   }
-  on(window, 'storage', (e) => e.key == key('said') && !talked && (closeWs(), connect()));
 
   function closeWs() {
     const s = ws;
@@ -887,7 +889,6 @@ function mount(script, cfg, base, broken, lang) {
     }
     else if (type === 'handoff') {
       // stored: the away form goes, the status line says so (never before)
-      said();
       asking = unsent = null;
       if (leftMsg) hideForm(true);
       // the answer to a message while a person answers (a state this page
@@ -915,6 +916,7 @@ function mount(script, cfg, base, broken, lang) {
       sync();
       if (picking) choose(); // the press waited for it
     } else if (type === 'contact_info_saved') {
+      said();
       if (form && form.away && form.busy) {
         // the email is stored: now a person is asked (the form stays busy)
         leftMsg = true;
@@ -1117,6 +1119,8 @@ function mount(script, cfg, base, broken, lang) {
     }
   });
   on(window, 'online', wake);
+  // another tab's new session stored first (said): this one takes it up
+  on(window, 'storage', (e) => e.key == key('said') && !talked && !ident && (closeWs(), connect()));
   on(window, 'offline', sync);
   on(doc, 'visibilitychange', wake);
   if (window.visualViewport) {
@@ -1254,6 +1258,7 @@ function mount(script, cfg, base, broken, lang) {
         store.del(key('token'));
         store.del(key('user'));
         store.del(key('contact'));
+        store.del(key('said'));
         sessionId = null;
         // an answer to the old session's request_human never comes
         asking = leftMsg = false;
