@@ -19,7 +19,9 @@
 //   first, and the next page of either resumes it; never a signed-in
 //   user's tab, nor another's session; a reset tab's next page resumes its
 //   new conversation whatever the old one's tab does; a contact saved
-//   with another tab open is not asked again on the next page.
+//   with another tab open is not asked again on the next page, and that
+//   tab takes the conversation up and may write; an anonymous tab's words
+//   never take a signed-in user's place in the browser.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -480,7 +482,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     });
   }
 
-  tabsTest('a required contact form saved in one tab while another was open: not asked again after a reload', async () => {
+  tabsTest('a required contact form saved in one tab while another was open: the other takes the conversation up, and may write; not asked again after a reload', async () => {
     const w = await widget({ name: 'Contact', contact_info_mode: 'required', collect_email: true });
     const url = stack.host.widgetEmbedUrl(w.widget_id);
     const ctx = await browser.newContext();
@@ -493,11 +495,39 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await a.fill(`${part('contact')} input[type=email]`, 'v@example.com');
       await a.press(`${part('contact')} input[type=email]`, 'Enter');
       await waitConnected(a);	// Send is held until the contact is saved
+      await say(a, 'after the form');
+      await hasDone(a, 2);
+      // the other tab: the conversation, no form, Send free
+      await hasDone(b, 2);
+      await waitConnected(b);
+      assert.deepEqual(await shown(b), await shown(a));
       await a.reload();
       await waitReady(a);
       await waitConnected(a);
+      await hasDone(a, 2);
       assert.equal(await a.evaluate(() => !!document.getElementById('parley-chat-widget').shadowRoot
         .querySelector('[data-part="contact"]:not([hidden])')), false);
+    } finally { await ctx.close(); }
+  });
+
+  tabsTest('an anonymous tab beside a signed-in one: what it says does not take the signed-in user\'s place in the browser', async () => {
+    const w = await widget({ name: 'Anon beside' });
+    const secret = (await admin('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).json.identity_secret;
+    const as = (id) => `&user-id=${id}&user-hash=${crypto.createHmac('sha256', secret).update(id).digest('hex')}`;
+    const url = stack.host.widgetEmbedUrl(w.widget_id);
+    const ctx = await browser.newContext();
+    try {
+      const anon = await tab(ctx, url);
+      const alice = await tab(ctx, url + as('alice'));
+      await say(alice, 'alice: 1 Main St');
+      await hasDone(alice, 2);
+      await say(anon, 'anon words');
+      await hasDone(anon, 2);
+      await alice.reload();
+      await waitReady(alice);
+      await waitConnected(alice);
+      await hasDone(alice, 2);
+      assert.deepEqual(await shown(alice), ['user: alice: 1 Main St', 'assistant: You said: alice: 1 Main St']);
     } finally { await ctx.close(); }
   });
 });

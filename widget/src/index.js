@@ -784,15 +784,16 @@ function mount(script, cfg, base, broken, lang) {
 
   // This tab's message or contact is stored (typing_start,
   // contact_info_saved; a message a person answers is in a stored
-  // session). The first one of a new session (not the one the socket
-  // resumed, sent) stores it: its token is written again (another tab's
-  // may have taken its place) for the next page to resume, and to said,
-  // for another tab of the visitor's opened before (given a session of its
-  // own) to take it up if nothing was said there: a resume, its history,
-  // then the conversation's messages. Never for a signed-in user
-  // (identify): their session is theirs alone.
-  function said() {
-    if (sessionId != sent && !ident) store.set(key('token'), sessionId), store.set(key('said'), (sent = sessionId));
+  // session). The first store of a new session (not the one the socket
+  // resumed, sent) writes its token again (another tab's may have taken
+  // its place) for the next page to resume. Its first message (m: a
+  // conversation now, whose messages a socket on it is sent) also goes to
+  // said: another tab of the visitor's opened before (given a session of
+  // its own) takes it up if nothing was said there, a resume, its history,
+  // then the conversation's messages. Never while someone is signed in,
+  // here (ident) or as the browser's stored session (user): theirs alone.
+  function said(m) {
+    if (sessionId != sent && !ident && !store.get(key('user'))) store.set(key('token'), sessionId), m && store.set(key('said'), (sent = sessionId));
   }
 
   function closeWs() {
@@ -846,10 +847,10 @@ function mount(script, cfg, base, broken, lang) {
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
       if (f.contact_info_submitted) store.set(key('contact'), '1');
       if (typeof f.handoff === 'string') setHand(f.handoff, f.handoff_name);
-      if (required ? !f.contact_info_submitted : cfg.contact_info_mode === 'optional' && !store.get(key('contact'))) {
-        needForm = required && ['name', 'email', 'phone'].some((k) => cfg['collect_' + k]);
-        showForm('contact');
-      } else hideForm(false);
+      // (a tab that took another's session up may have had the form due)
+      needForm = required && !f.contact_info_submitted && ['name', 'email', 'phone'].some((k) => cfg['collect_' + k]);
+      if (required ? !f.contact_info_submitted : cfg.contact_info_mode === 'optional' && !store.get(key('contact'))) showForm('contact');
+      else hideForm(false);
       sync();
       hold || flush();
     } else if (type === 'history' && !f.readonly) {
@@ -901,7 +902,7 @@ function mount(script, cfg, base, broken, lang) {
       }
       setHand(f.state, f.name);
     }
-    else if (type === 'typing_start') (unsent = null), said(), cur || turn();
+    else if (type === 'typing_start') (unsent = null), said(1), cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
     else if (type === 'message') {
       // another tab's message, or the reply to it: added as history's are
