@@ -390,10 +390,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
         const all = [...both, 'user: second words', 'assistant: You said: second words'];
         assert.deepEqual(await said(a), all);
         // the next page of the tab that wrote first resumes the conversation
-        await a.reload();
-        await waitReady(a);
-        await waitConnected(a);
-        await hasDone(a, 4);
+        await reloaded(a, 4);
         assert.deepEqual(await said(a), all);
         const convs = (await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}`)).json.conversations;
         assert.equal(convs.length, 1, `one conversation: ${JSON.stringify(convs.map((c) => c.lastVisitorMessage))}`);
@@ -417,12 +414,24 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
   const say = async (page, text) => { await page.fill(part('input'), text); await page.press(part('input'), 'Enter'); };
   const shown = (page) => page.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content}`));
   const sockets = (page) => page.evaluate(() => window.__socks.length);
-
-  tabsTest('tabs of signed-in users take up no other tab\'s session: Bob\'s tab never gets Alice\'s, nor does an anonymous tab, and Alice\'s reload keeps hers', async () => {
-    const w = await widget({ name: 'Signed' });
+  // The page reloaded, connected, with n messages shown, the last done.
+  async function reloaded(page, n) {
+    await page.reload();
+    await waitReady(page);
+    await waitConnected(page);
+    await hasDone(page, n);
+  }
+  // A widget with an identity secret: its embed's url, and as(id), what
+  // signs a page's visitor in as user id (data-user-id and its hash).
+  async function signedWidget(name) {
+    const w = await widget({ name });
     const secret = (await admin('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).json.identity_secret;
     const as = (id) => `&user-id=${id}&user-hash=${crypto.createHmac('sha256', secret).update(id).digest('hex')}`;
-    const url = stack.host.widgetEmbedUrl(w.widget_id);
+    return { url: stack.host.widgetEmbedUrl(w.widget_id), as };
+  }
+
+  tabsTest('tabs of signed-in users take up no other tab\'s session: Bob\'s tab never gets Alice\'s, nor does an anonymous tab, and Alice\'s reload keeps hers', async () => {
+    const { url, as } = await signedWidget('Signed');
     const ctx = await browser.newContext();
     try {
       const bob = await tab(ctx, url + as('bob'));
@@ -432,10 +441,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       // (a tab taking it up would have opened its socket by now)
       assert.deepEqual(await shown(bob), []);
       assert.equal(await sockets(bob), 1);
-      await alice.reload();
-      await waitReady(alice);
-      await waitConnected(alice);
-      await hasDone(alice, 2);
+      await reloaded(alice, 2);
       assert.deepEqual(await shown(alice), ['user: alice: 1 Main St', 'assistant: You said: alice: 1 Main St']);
       // a tab nobody signed in to (a session of its own: Alice's is hers)
       const anon = await tab(ctx, url);
@@ -473,10 +479,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
           await a.waitForFunction(() => /Dana/.test(document.getElementById('parley-chat-widget').shadowRoot
             .querySelector('[data-part="handoff-status"]').textContent));
         }
-        await b.reload();
-        await waitReady(b);
-        await waitConnected(b);
-        await hasDone(b, 2);
+        await reloaded(b, 2);
         assert.deepEqual(await shown(b), ['user: new words', 'assistant: You said: new words']);
       } finally { await ctx.close(); }
     });
@@ -501,20 +504,14 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await hasDone(b, 2);
       await waitConnected(b);
       assert.deepEqual(await shown(b), await shown(a));
-      await a.reload();
-      await waitReady(a);
-      await waitConnected(a);
-      await hasDone(a, 2);
+      await reloaded(a, 2);
       assert.equal(await a.evaluate(() => !!document.getElementById('parley-chat-widget').shadowRoot
         .querySelector('[data-part="contact"]:not([hidden])')), false);
     } finally { await ctx.close(); }
   });
 
   tabsTest('an anonymous tab beside a signed-in one: what it says does not take the signed-in user\'s place in the browser', async () => {
-    const w = await widget({ name: 'Anon beside' });
-    const secret = (await admin('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).json.identity_secret;
-    const as = (id) => `&user-id=${id}&user-hash=${crypto.createHmac('sha256', secret).update(id).digest('hex')}`;
-    const url = stack.host.widgetEmbedUrl(w.widget_id);
+    const { url, as } = await signedWidget('Anon beside');
     const ctx = await browser.newContext();
     try {
       const anon = await tab(ctx, url);
@@ -523,10 +520,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await hasDone(alice, 2);
       await say(anon, 'anon words');
       await hasDone(anon, 2);
-      await alice.reload();
-      await waitReady(alice);
-      await waitConnected(alice);
-      await hasDone(alice, 2);
+      await reloaded(alice, 2);
       assert.deepEqual(await shown(alice), ['user: alice: 1 Main St', 'assistant: You said: alice: 1 Main St']);
     } finally { await ctx.close(); }
   });
