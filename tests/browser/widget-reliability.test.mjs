@@ -327,77 +327,6 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     await fn();
   });
 
-  tabsTest('two tabs of one visitor: what one says, and its answer, show in the other, once in each', async () => {
-    const w = await widget({ name: 'T' });
-    const { ctx, page } = await openPage(browser);
-    const said = (pg) => pg.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content} (${m.state})`));
-    try {
-      await openPanel(page, w, stack.host);
-      await page.fill(part('input'), 'from the first tab');
-      await page.press(part('input'), 'Enter');
-      await hasDone(page, 2);
-      // the same browser's second tab: the same session (its storage)
-      const page2 = await ctx.newPage();
-      await page2.goto(stack.host.widgetEmbedUrl(w.widget_id));
-      await waitReady(page2);
-      // (it opens as the first tab left it: open)
-      await waitConnected(page2);
-      await hasDone(page2, 2);
-      await page.fill(part('input'), 'again from the first');
-      await page.press(part('input'), 'Enter');
-      await hasDone(page, 4);
-      await hasDone(page2, 4);
-      await page2.fill(part('input'), 'and from the second');
-      await page2.press(part('input'), 'Enter');
-      await hasDone(page2, 6);
-      await hasDone(page, 6);
-      await sleep(300);
-      const one = await said(page);
-      assert.deepEqual(one, [
-        'user: from the first tab (done)', 'assistant: You said: from the first tab (done)',
-        'user: again from the first (done)', 'assistant: You said: again from the first (done)',
-        'user: and from the second (done)', 'assistant: You said: and from the second (done)',
-      ].map((x) => x.replace(/^user: (.*) \(done\)$/, 'user: $1 ()')));
-      assert.deepEqual(await said(page2), one);
-    } finally { await ctx.close(); }
-  });
-
-  // Either tab may say the first words: the other takes the conversation up.
-  for (const first of [0, 1]) {
-    tabsTest(`two tabs opened before the first message, the ${first ? 'second' : 'first'} writing: the conversation is the visitor's in both, and after a reload`, async () => {
-      const w = await widget({ name: `T${first}` });
-      const { ctx, page } = await openPage(browser);
-      const said = (pg) => pg.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content}`));
-        try {
-        await openPanel(page, w, stack.host);
-        // a second tab before anything is said: the first's session is not stored yet
-        const page2 = await ctx.newPage();
-        await page2.goto(stack.host.widgetEmbedUrl(w.widget_id));
-        await waitReady(page2);
-        await waitConnected(page2);
-        const [a, b] = first ? [page2, page] : [page, page2];
-        await a.fill(part('input'), 'first words');
-        await a.press(part('input'), 'Enter');
-        await hasDone(a, 2);
-        const both = ['user: first words', 'assistant: You said: first words'];
-        // the other tab is told, and what it says next is in the same conversation
-        await hasDone(b, 2);
-        assert.deepEqual(await said(b), both);
-        await b.fill(part('input'), 'second words');
-        await b.press(part('input'), 'Enter');
-        await hasDone(b, 4);
-        await hasDone(a, 4);
-        const all = [...both, 'user: second words', 'assistant: You said: second words'];
-        assert.deepEqual(await said(a), all);
-        // the next page of the tab that wrote first resumes the conversation
-        await reloaded(a, 4);
-        assert.deepEqual(await said(a), all);
-        const convs = (await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}`)).json.conversations;
-        assert.equal(convs.length, 1, `one conversation: ${JSON.stringify(convs.map((c) => c.lastVisitorMessage))}`);
-      } finally { await ctx.close(); }
-    });
-  }
-
   // A tab of the visitor's (one browser: one storage), its sockets tracked,
   // its panel open and connected unless open is false.
   async function tab(ctx, url, open = true) {
@@ -428,6 +357,69 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     const secret = (await admin('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).json.identity_secret;
     const as = (id) => `&user-id=${id}&user-hash=${crypto.createHmac('sha256', secret).update(id).digest('hex')}`;
     return { url: stack.host.widgetEmbedUrl(w.widget_id), as };
+  }
+
+  tabsTest('two tabs of one visitor: what one says, and its answer, show in the other, once in each', async () => {
+    const w = await widget({ name: 'T' });
+    const { ctx, page } = await openPage(browser);
+    const said = (pg) => pg.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content} (${m.state})`));
+    try {
+      await openPanel(page, w, stack.host);
+      await say(page, 'from the first tab');
+      await hasDone(page, 2);
+      // the same browser's second tab: the same session (its storage)
+      const page2 = await ctx.newPage();
+      await page2.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page2);
+      // (it opens as the first tab left it: open)
+      await waitConnected(page2);
+      await hasDone(page2, 2);
+      await say(page, 'again from the first');
+      await hasDone(page, 4);
+      await hasDone(page2, 4);
+      await say(page2, 'and from the second');
+      await hasDone(page2, 6);
+      await hasDone(page, 6);
+      await sleep(300);
+      const one = await said(page);
+      assert.deepEqual(one, [
+        'user: from the first tab (done)', 'assistant: You said: from the first tab (done)',
+        'user: again from the first (done)', 'assistant: You said: again from the first (done)',
+        'user: and from the second (done)', 'assistant: You said: and from the second (done)',
+      ].map((x) => x.replace(/^user: (.*) \(done\)$/, 'user: $1 ()')));
+      assert.deepEqual(await said(page2), one);
+    } finally { await ctx.close(); }
+  });
+
+  // Either tab may say the first words: the other takes the conversation up.
+  for (const first of [0, 1]) {
+    tabsTest(`two tabs opened before the first message, the ${first ? 'second' : 'first'} writing: the conversation is the visitor's in both, and after a reload`, async () => {
+      const w = await widget({ name: `T${first}` });
+      const url = stack.host.widgetEmbedUrl(w.widget_id);
+      const ctx = await browser.newContext();
+      try {
+        const page = await tab(ctx, url);
+        // a second tab before anything is said: the first's session is not stored yet
+        const page2 = await tab(ctx, url);
+        const [a, b] = first ? [page2, page] : [page, page2];
+        await say(a, 'first words');
+        await hasDone(a, 2);
+        const both = ['user: first words', 'assistant: You said: first words'];
+        // the other tab is told, and what it says next is in the same conversation
+        await hasDone(b, 2);
+        assert.deepEqual(await shown(b), both);
+        await say(b, 'second words');
+        await hasDone(b, 4);
+        await hasDone(a, 4);
+        const all = [...both, 'user: second words', 'assistant: You said: second words'];
+        assert.deepEqual(await shown(a), all);
+        // the next page of the tab that wrote first resumes the conversation
+        await reloaded(a, 4);
+        assert.deepEqual(await shown(a), all);
+        const convs = (await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}`)).json.conversations;
+        assert.equal(convs.length, 1, `one conversation: ${JSON.stringify(convs.map((c) => c.lastVisitorMessage))}`);
+      } finally { await ctx.close(); }
+    });
   }
 
   tabsTest('tabs of signed-in users take up no other tab\'s session: Bob\'s tab never gets Alice\'s, nor does an anonymous tab, and Alice\'s reload keeps hers', async () => {

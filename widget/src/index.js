@@ -664,7 +664,7 @@ function mount(script, cfg, base, broken, lang) {
   let wanted = false; // the panel was opened: keep a socket
   let gone = false; // the widget was deleted or its id reset
   let tries = 0; // failed attempts since the last `history` (or new `session`)
-  let sent = ''; // the token the open socket resumes with ('' none)
+  let sent = ''; // the token the open socket resumes with ('' none), or the new session said() announced
   let wsTimer = 0;
   let form = null; // the contact or away form (forms part), while it shows
   let needForm = false; // the required contact form is due: Send waits for it
