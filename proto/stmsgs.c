@@ -578,6 +578,7 @@ static const struct pfield f_ws_open_req[] = {
 	PFU32(struct st_ws_open_req, history_max),
 	PFLIST(struct st_ws_open_req, hits, nhits, ST_WS_OPEN_HITS_MAX,
 	    pl_rate_hit),
+	PFU8(struct st_ws_open_req, history_hit),
 };
 PLAYOUT(pl_ws_open_req, struct st_ws_open_req, f_ws_open_req);
 

@@ -238,6 +238,12 @@ struct st_ws_open_req {
 	uint32_t history_max;
 	struct st_rate_hit *hits;	/* at most ST_WS_OPEN_HITS_MAX */
 	uint32_t nhits;
+	/*
+	 * 1 + the index of the hit (a resume's) that is also charged the
+	 * history the open reads, in KiB beyond the 1 it counted: its max is
+	 * a budget of history replayed. 0: none.
+	 */
+	uint8_t history_hit;
 };
 struct st_ws_limited {
 	uint8_t which;		/* the hit that said no */

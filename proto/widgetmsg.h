@@ -45,7 +45,8 @@
  *   ST_WS_OPEN   str widget_id, str origin, bytes token_hash (0 or 32),
  *                bytes new_hash (32), u64 idle_ms, u32 history_max (1..ST_HISTORY_MAX),
  *                u32 n (0..ST_WS_OPEN_HITS_MAX), n x rate hit (as ST_RATE_HIT's
- *                request: str key, u32 window_ms, u32 max)
+ *                request: str key, u32 window_ms, u32 max), u8 history_hit
+ *                (0, or 1 + the index of the hit charged the history read)
  *       -> u8 result (ST_WS_*: OK, NO_WIDGET, ORIGIN, LIMITED); when
  *          LIMITED: u8 which (the hit that said no), u64 retry_after_ms;
  *          when OK:
@@ -59,7 +60,11 @@
  *       The rate hits are counted first, in order, each only when the one
  *       before was not limited (the upgrade's count, then a resume's: one
  *       round trip, not three); a limited one answers LIMITED and nothing
- *       else is done. The widget must exist and be enabled (else NO_WIDGET), and origin
+ *       else is done. The hit history_hit names (a resume's) is then
+ *       charged, beyond its 1, the KiB of history the open read
+ *       (messages' content and names, rounded up): its max is a budget of
+ *       history replayed, so small histories resume often and large ones
+ *       seldom (history_hit past n is `invalid`). The widget must exist and be enabled (else NO_WIDGET), and origin
  *       must be allowed (st_origin_allowed; else ORIGIN): then nothing is
  *       written. A token_hash naming a session of this widget active
  *       within idle_ms resumes it (its activity time is touched; history:

@@ -65,6 +65,30 @@ ws_open_counted(struct dbatch *b, struct dreply *r, uint16_t type,
 	return 0;
 }
 
+/*
+ * The history an open read charged to the hit q names, in KiB beyond the
+ * 1 it counted (never limited: the next open is). 0, or -1 with r failed.
+ */
+static int
+ws_open_charged(struct dbatch *b, struct dreply *r,
+    const struct st_ws_open_req *q, const struct store_ws_open *o)
+{
+	const struct st_rate_hit *h;
+	uint64_t bytes = 0, retry;
+	uint32_t i;
+
+	if (q->history_hit == 0 || !o->resumed)
+		return 0;
+	h = &q->hits[q->history_hit - 1];
+	for (i = 0; i < o->n; i++)
+		bytes += strlen(o->history[i].content) +
+		    strlen(o->history[i].name);
+	if (bytes <= 1024)
+		return 0;
+	return rate_count_n(b, r, h->key, h->window_ms, UINT32_MAX,
+	    (uint32_t)((bytes + 1023) / 1024 - 1), &retry) < 0 ? -1 : 0;
+}
+
 void
 op_ws_open(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
@@ -79,6 +103,10 @@ op_ws_open(struct dbatch *b, uint16_t type, const void *req,
 		reply_error(r, PROTO_E_INVALID, "history_max must be 1 to 200");
 		return;
 	}
+	if (q->history_hit > q->nhits) {
+		reply_error(r, PROTO_E_INVALID, "history_hit names no hit");
+		return;
+	}
 	/* The counts first, as separate requests were: nothing else then. */
 	if (ws_open_counted(b, r, type, q->hits, q->nhits) != 0)
 		return;
@@ -87,11 +115,16 @@ op_ws_open(struct dbatch *b, uint16_t type, const void *req,
 	if (store_ws_open(&t, q->widget_id, q->origin,
 	    token_of(q->token, q->token_len), q->new_hash, q->idle_ms,
 	    q->history_max, DISPATCH_WS_HISTORY_BYTES, &o) == 0) {
-		memset(&rep, 0, sizeof(rep));
-		rep.result = (uint8_t)o.result;
-		if (o.result == ST_WS_OK)
-			store_ws_open_shown(b->txn.st, &rep.ok, &o);
-		reply_enc(r, type, &rep);
+		if (ws_open_charged(b, r, q, &o) < 0)
+			/* Nothing stays of an open not counted whole. */
+			store_fail(&t, r->err, r->errmsg);
+		else {
+			memset(&rep, 0, sizeof(rep));
+			rep.result = (uint8_t)o.result;
+			if (o.result == ST_WS_OK)
+				store_ws_open_shown(b->txn.st, &rep.ok, &o);
+			reply_enc(r, type, &rep);
+		}
 		store_ws_open_free(&o);
 	}
 	req_end(&t, r);

@@ -67,8 +67,8 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
 
   const url = (p, q) => `${stack.host.origin}/f${p}?${new URLSearchParams(q)}`;
 
-  // A new page: a new session each time (the server allows a client 5
-  // resumes in 10 s), the rest of the widget's storage kept.
+  // A new page, as a new visitor's: its session token dropped, the rest
+  // of the widget's storage kept.
   async function go(who, p, q) {
     if (who.page.url().startsWith(stack.host.origin)) {
       await who.page.evaluate(() => Object.keys(localStorage).filter((k) => /^parley:.*:token$/.test(k)).forEach((k) => localStorage.removeItem(k)));

@@ -24,7 +24,7 @@
 //   never take a signed-in user's place in the browser.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 
 import { SUITE_TIMEOUT, adminApi, openPage, part, sleep, startSuite, stopSuite, waitFor, waitReady } from './lib/browser.mjs';
 
@@ -314,19 +314,6 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     } finally { await ctx.close(); }
   });
 
-  // A test of a visitor's tabs. The server takes 5 resumes a client in 10 s
-  // (wschat.c's RESUME_MAX; every tab here is the one client 127.0.0.1),
-  // and each of these makes up to 4 (a second tab, a tab taking another's
-  // session up, a reload): one starts once the last test's are out of the
-  // window, so that none is refused (the visitor's "Reconnecting…").
-  let lastDone = 0;
-  afterEach(() => { lastDone = Date.now(); });
-  const tabsTest = (name, fn) => test(name, async () => {
-    const wait = lastDone + 10500 - Date.now();
-    if (wait > 0) await sleep(wait);
-    await fn();
-  });
-
   // A tab of the visitor's (one browser: one storage), its sockets tracked,
   // its panel open and connected unless open is false.
   async function tab(ctx, url, open = true) {
@@ -359,7 +346,26 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     return { url: stack.host.widgetEmbedUrl(w.widget_id), as };
   }
 
-  tabsTest('two tabs of one visitor: what one says, and its answer, show in the other, once in each', async () => {
+  // The server charges a client's resumes the history they replay (a
+  // budget of five whole ones in 10 s): a small conversation resumes on
+  // every page however quickly the visitor goes (a count of 5 in 10 s
+  // refused the sixth page's, and its socket reconnected).
+  test('a visitor going quickly from page to page: each of 10 pages resumes the conversation on its first socket', async () => {
+    const w = await widget({ name: 'N' });
+    const { ctx, page } = await openPage(browser);
+    try {
+      await openTracked(page, w, stack.host);
+      await say(page, 'before the pages');
+      await hasDone(page, 2);
+      for (let i = 0; i < 10; i++) {
+        await reloaded(page, 2);
+        assert.equal(await sockets(page), 1, `page ${i + 1}: resumed on its first socket`);
+      }
+      assert.deepEqual(await shown(page), ['user: before the pages', 'assistant: You said: before the pages']);
+    } finally { await ctx.close(); }
+  });
+
+  test('two tabs of one visitor: what one says, and its answer, show in the other, once in each', async () => {
     const w = await widget({ name: 'T' });
     const { ctx, page } = await openPage(browser);
     const said = (pg) => pg.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content} (${m.state})`));
@@ -393,7 +399,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
 
   // Either tab may say the first words: the other takes the conversation up.
   for (const first of [0, 1]) {
-    tabsTest(`two tabs opened before the first message, the ${first ? 'second' : 'first'} writing: the conversation is the visitor's in both, and after a reload`, async () => {
+    test(`two tabs opened before the first message, the ${first ? 'second' : 'first'} writing: the conversation is the visitor's in both, and after a reload`, async () => {
       const w = await widget({ name: `T${first}` });
       const url = stack.host.widgetEmbedUrl(w.widget_id);
       const ctx = await browser.newContext();
@@ -422,7 +428,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     });
   }
 
-  tabsTest('tabs of signed-in users take up no other tab\'s session: Bob\'s tab never gets Alice\'s, nor does an anonymous tab, and Alice\'s reload keeps hers', async () => {
+  test('tabs of signed-in users take up no other tab\'s session: Bob\'s tab never gets Alice\'s, nor does an anonymous tab, and Alice\'s reload keeps hers', async () => {
     const { url, as } = await signedWidget('Signed');
     const ctx = await browser.newContext();
     try {
@@ -447,7 +453,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
   // ParleyChat.reset() in one tab: its new conversation is the one its
   // next page resumes, whatever the old session's tab does after.
   for (const then of ['writes', 'is taken over by a person']) {
-    tabsTest(`reset() in one tab, then the old session's tab ${then}: the reset tab's reload shows its new conversation`, async () => {
+    test(`reset() in one tab, then the old session's tab ${then}: the reset tab's reload shows its new conversation`, async () => {
       const w = await widget({ name: `Reset ${then}`, handoff_enabled: true });
       const url = stack.host.widgetEmbedUrl(w.widget_id);
       const ctx = await browser.newContext();
@@ -477,7 +483,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     });
   }
 
-  tabsTest('a required contact form saved in one tab while another was open: the other takes the conversation up, and may write; not asked again after a reload', async () => {
+  test('a required contact form saved in one tab while another was open: the other takes the conversation up, and may write; not asked again after a reload', async () => {
     const w = await widget({ name: 'Contact', contact_info_mode: 'required', collect_email: true });
     const url = stack.host.widgetEmbedUrl(w.widget_id);
     const ctx = await browser.newContext();
@@ -502,7 +508,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     } finally { await ctx.close(); }
   });
 
-  tabsTest('an anonymous tab beside a signed-in one: what it says does not take the signed-in user\'s place in the browser', async () => {
+  test('an anonymous tab beside a signed-in one: what it says does not take the signed-in user\'s place in the browser', async () => {
     const { url, as } = await signedWidget('Anon beside');
     const ctx = await browser.newContext();
     try {

@@ -506,7 +506,7 @@ describe('widget admin API', () => {
     // A visitor session and its contact info, made the way the WebSocket does.
     const hash = crypto.randomBytes(32);
     const open = await st.call(ST_WS_OPEN, new Enc().str(w.widget_id).str(SHOP).bytes(Buffer.alloc(0)).bytes(hash)
-      .u64(3600000).u32(10).u32(0).done());
+      .u64(3600000).u32(10).u32(0).u8(0).done());
     assert.equal(open[0], 0, 'ST_WS_OPEN ok');
     const email = `visitor-${Date.now()}@example.com`;
     const sub = await st.call(ST_CONTACT_SUBMIT, new Enc().str(w.widget_id).bytes(hash).str('Vera Visitor')

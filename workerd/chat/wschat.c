@@ -13,8 +13,9 @@
  * server sends "session" (the token to keep) and, when resumed, "history": the newest
  * messages within ST_WS_HISTORY_BYTES as storaged read them, in an event
  * of at most HISTORY_SEND_MAX bytes, "truncated" when older ones exist.
- * A token counts against the client's resume limit first (ST_RATE_HIT,
- * RESUME_MAX per RESUME_WINDOW_MS): over it, 429 and nothing is read.
+ * A token counts against the client's resume budget first (ST_RATE_HIT,
+ * RESUME_KIB_MAX KiB of history per RESUME_WINDOW_MS): over it, 429 and
+ * nothing is read.
  *
  * Parley's widget keeps the token out of the URL (proxies log URLs): its
  * first message is {"type":"resume","token":...}. The socket opened as a
@@ -89,10 +90,12 @@
  */
 #define HISTORY_SEND_MAX	(2 * ST_WS_HISTORY_BYTES)
 /*
- * Resumes (a token given) per client and window, counted in storaged: 30
- * a minute, in bursts of at most 5 (each replays up to 512 KiB).
+ * Resumes (a token given) per client and window, counted in storaged in
+ * KiB of history replayed (1 at least): five whole histories a window,
+ * and many more small ones, so that an office behind one address, or a
+ * visitor going from page to page, resumes as often as it opens pages.
  */
-#define RESUME_MAX		5
+#define RESUME_KIB_MAX		(5 * ST_WS_HISTORY_BYTES / 1024)
 #define RESUME_WINDOW_MS	10000
 #define CLOSE_SESSION_GONE	4001	/* the session expired meanwhile */
 #define JSON_HEADERS	"Cache-Control: no-store\r\n"
@@ -1747,8 +1750,9 @@ open_send(struct wsess *s)
 
 	/*
 	 * Counted inside it, in one round trip: every upgrade (once), then
-	 * a token's resume (RESUME_MAX per RESUME_WINDOW_MS, per client), so
-	 * that looping resumes cost storaged a counter, not a history read.
+	 * a token's resume (charged the history it reads: RESUME_KIB_MAX per
+	 * RESUME_WINDOW_MS, per client), so that looping resumes cost
+	 * storaged a counter, not a history read.
 	 */
 	s->nhits = 0;
 	if (s->upgrade_key[0] != '\0') {
@@ -1761,8 +1765,9 @@ open_send(struct wsess *s)
 	if (s->has_token || s->resuming) {
 		strlcpy(h[s->nhits].key, s->resume_key, sizeof(h[0].key));
 		h[s->nhits].window_ms = RESUME_WINDOW_MS;
-		h[s->nhits].max = RESUME_MAX;
+		h[s->nhits].max = RESUME_KIB_MAX;
 		s->hits[s->nhits++] = HIT_RESUME;
+		req.history_hit = (uint8_t)s->nhits;
 	}
 	memcpy(req.token, s->hash, sizeof(req.token));
 	memcpy(req.new_hash, s->new_hash, sizeof(req.new_hash));

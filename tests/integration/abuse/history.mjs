@@ -5,6 +5,8 @@
 //   - a claim of an existing contact's email from another session leaves
 //     the contact as it was and links the conversation unverified, with
 //     what was submitted (admin API);
+//   - 30 resumes of a small conversation in a row all resume (the budget
+//     is of history replayed);
 //   - a 200-message, ~3 MB conversation resumes within the history cap,
 //     newest kept and marked truncated, and the visitor chats on; a resume
 //     loop from 4 clients is mostly refused (429) while the admin API is
@@ -20,7 +22,9 @@ import { createWidget, Visitor } from '../lib/wsclient.mjs';
 
 const CONTACTS_PER_SESSION = 3;	// ST_CONTACT_SUBMITS_MAX
 const HISTORY_EVENT_MAX = 512 * 1024;	// wschat.c HISTORY_SEND_MAX
-const RESUMES_PER_WINDOW = 5;	// wschat.c RESUME_MAX per RESUME_WINDOW_MS (10 s)
+// Resumes of a whole history (256 KiB, ST_WS_HISTORY_BYTES) a window:
+// wschat.c's RESUME_KIB_MAX per RESUME_WINDOW_MS (10 s).
+const RESUMES_PER_WINDOW = 5;
 
 // The bytes of a frame as the server sent it: compact JSON, UTF-8 (jansson
 // and JSON.stringify write the same, keys in order).
@@ -97,6 +101,23 @@ describe('abuse: contacts and resumes, 2 workers', () => {
     assert.deepEqual(claimed.submitted, { name, email: 'ada@example.com', phone: '+15550109999' });
     await owner.close();
     await mallory.close();
+  });
+
+  // A visitor going from page to page, or an office behind one address:
+  // resumes of small histories are charged what they replay, so 30 in a
+  // row all resume (a count of 5 a window refused the sixth).
+  test('30 resumes of a small conversation in a row from one client all resume', async () => {
+    const v = await Visitor.open(p, w.widget_id);
+    const { session_token: token } = await v.next('session');
+    await v.turn('page one');
+    await v.close();
+    for (let i = 0; i < 30; i++) {
+      const r = await Visitor.open(p, w.widget_id, { token });
+      assert.equal((await r.next('session')).session_token, token, `resume ${i + 1}`);
+      const h = await r.next('history');
+      assert.deepEqual(h.messages.map((m) => m.content), ['page one', mockReply('page one')]);
+      r.ws.terminate();
+    }
   });
 
   test('a 200-message ~3 MB conversation resumes within the cap and chats on; a resume loop is limited', async () => {

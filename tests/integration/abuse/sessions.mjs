@@ -145,7 +145,7 @@ describe('visitor sessions under attack', () => {
       t.diagnostic(`a session idle for 3 s swept ${Date.now() - t0} ms after its first message`);
       // Its token resumes nothing now.
       const open = new Dec(await st.call(T.ST_WS_OPEN, new Enc().str(w.widget_id).str('').bytes(hash)
-        .bytes(crypto.randomBytes(32)).u64(60000).u32(10).u32(0).done()));
+        .bytes(crypto.randomBytes(32)).u64(60000).u32(10).u32(0).u8(0).done()));
       assert.equal(open.u8(), 0);
     } finally {
       st.close();

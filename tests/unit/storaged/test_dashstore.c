@@ -1037,19 +1037,16 @@ static void
 visitor(struct fix *f, const char *wid, uint8_t tb)
 {
 	uint8_t h[ST_TOKEN_HASH_LEN];
+	struct st_ws_open_req q = { .widget_id = wid, .origin = "",
+	    .new_hash_len = ST_TOKEN_HASH_LEN, .history_max = 10 };
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
 
 	fill(h, sizeof(h), tb);
 	penc_init(&e);
-	penc_str(&e, wid);
-	penc_str(&e, "");
-	penc_bytes(&e, NULL, 0);
-	penc_bytes(&e, h, sizeof(h));
-	penc_u64(&e, 0);
-	penc_u32(&e, 10);
-	penc_u32(&e, 0);	/* no rate hits */
+	memcpy(q.new_hash, h, sizeof(q.new_hash));
+	assert_int_equal(st_req_encode(&e, PROTO_ST_WS_OPEN, &q), 0);
 	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	assert_int_equal(pdec_u8(&d), ST_WS_OK);

@@ -472,6 +472,9 @@ test_contact_lmdb(void **state)
 	    .name = "Ada — “L”", .email = "ada@example.com",
 	    .phone = "+15551234567", .rate_key = "" };
 	struct st_contact_submit_rep rep;
+	struct st_ws_open_req open = { .origin = "",
+	    .new_hash_len = ST_TOKEN_HASH_LEN, .idle_ms = 60000,
+	    .history_max = 10 };
 	struct penc e;
 	struct dreply r;
 	uint8_t id[16];
@@ -480,14 +483,10 @@ test_contact_lmdb(void **state)
 	fix_widget_new(f, "w", &w);
 	/* ST_WS_OPEN: a fresh visitor's session of token 0xab... */
 	memset(q.token, 0xab, sizeof(q.token));
+	memcpy(open.new_hash, q.token, sizeof(open.new_hash));
+	open.widget_id = w.widget_id;
 	penc_init(&e);
-	penc_str(&e, w.widget_id);
-	penc_str(&e, "");
-	penc_bytes(&e, NULL, 0);
-	penc_bytes(&e, q.token, sizeof(q.token));
-	penc_u64(&e, 60000);
-	penc_u32(&e, 10);
-	penc_u32(&e, 0);
+	assert_int_equal(st_req_encode(&e, PROTO_ST_WS_OPEN, &open), 0);
 	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
 	dreply_free(&r);
 	q.widget_id = w.widget_id;

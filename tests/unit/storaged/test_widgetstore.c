@@ -238,6 +238,7 @@ ws_open_payload(struct penc *e, const char *wid, const char *origin,
 	penc_u64(e, idle);
 	penc_u32(e, hmax);
 	penc_u32(e, 0);		/* no rate hits (test_ws_open_counts) */
+	penc_u8(e, 0);		/* so no history_hit */
 }
 
 /*
@@ -2749,14 +2750,16 @@ test_wsess_namespace(void **state)
 }
 
 /*
- * ST_WS_OPEN with rate hits (the upgrade's, a resume's): one payload with
- * the hits given; the reply's result, and when LIMITED which and retry.
+ * ST_WS_OPEN with rate hits (the upgrade's, a resume's) and the token
+ * of byte tb (0: none), the history read charged to hit history_hit (0:
+ * none): the reply's result, and when LIMITED which and retry.
  */
 static int
-ws_open_hits(struct fix *f, const char *wid, const struct st_rate_hit *h,
-    uint32_t n, uint8_t *which, uint64_t *retry)
+ws_open_charged(struct fix *f, const char *wid, uint8_t tb,
+    const struct st_rate_hit *h, uint32_t n, uint8_t history_hit,
+    uint8_t *which, uint64_t *retry)
 {
-	uint8_t fresh[ST_TOKEN_HASH_LEN];
+	uint8_t fresh[ST_TOKEN_HASH_LEN], token[ST_TOKEN_HASH_LEN];
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
@@ -2764,16 +2767,18 @@ ws_open_hits(struct fix *f, const char *wid, const struct st_rate_hit *h,
 	int result;
 
 	hash(fresh, 200);
+	hash(token, tb);
 	penc_init(&e);
 	penc_str(&e, wid);
 	penc_str(&e, "");
-	penc_bytes(&e, NULL, 0);
+	penc_bytes(&e, token, tb != 0 ? sizeof(token) : 0);
 	penc_bytes(&e, fresh, sizeof(fresh));
 	penc_u64(&e, 0);
 	penc_u32(&e, 10);
 	penc_u32(&e, n);
 	for (i = 0; i < n; i++)
 		pl_enc(&e, &pl_rate_hit, &h[i]);
+	penc_u8(&e, history_hit);
 	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	result = pdec_u8(&d);
@@ -2785,6 +2790,14 @@ ws_open_hits(struct fix *f, const char *wid, const struct st_rate_hit *h,
 	}
 	dreply_free(&r);
 	return result;
+}
+
+/* ws_open_charged of a new visitor's socket: no token, nothing charged. */
+static int
+ws_open_hits(struct fix *f, const char *wid, const struct st_rate_hit *h,
+    uint32_t n, uint8_t *which, uint64_t *retry)
+{
+	return ws_open_charged(f, wid, 0, h, n, 0, which, retry);
 }
 
 /*
@@ -2829,11 +2842,68 @@ test_ws_open_counts(void **state)
 		hash(fresh, 201);
 		ws_open_payload(&e, a.widget_id, "", NULL, 0, fresh,
 		    sizeof(fresh), 0, 10);
-		e.len -= 4;	/* "no hits" off, three on */
+		e.len -= 5;	/* "no hits", no history_hit off, three on */
 		penc_u32(&e, 3);
 		pl_enc(&e, &pl_rate_hit, &h[0]);
 		pl_enc(&e, &pl_rate_hit, &h[1]);
 		pl_enc(&e, &pl_rate_hit, &h[2]);
+		penc_u8(&e, 0);
+		assert_int_equal(request_err(f, PROTO_ST_WS_OPEN, &e),
+		    PROTO_E_INVALID);
+	}
+	st_widget_free(&a);
+}
+
+/*
+ * A resume's hit charged the history it reads (history_hit): 1 before
+ * the read, then the KiB read beyond it, so its max is a budget of
+ * history replayed; a new visitor's open (nothing read) costs its 1; a
+ * history_hit naming no hit is invalid.
+ */
+static void
+test_ws_open_history_charged(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_rate_hit h[1] = { { "resume:192.0.2.9", MIN, 4 } };
+	uint64_t retry = 0;
+	uint8_t which = 9;
+	char text[2600];
+
+	w_new(f, "Charged", &a);
+	ws_new(f, a.widget_id, 7);
+	memset(text, 'k', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	/* Its history: 2,599 bytes, 3 KiB rounded up. */
+	assert_int_equal(ws_say(f, a.widget_id, 7, text), ST_WS_OK);
+	/* 1 + 2: 3 of the budget's 4. */
+	assert_int_equal(ws_open_charged(f, a.widget_id, 7, h, 1, 1, &which,
+	    &retry), ST_WS_OK);
+	/* 3 + 1 is within 4: resumed, and charged to 6. */
+	assert_int_equal(ws_open_charged(f, a.widget_id, 7, h, 1, 1, &which,
+	    &retry), ST_WS_OK);
+	/* Spent: refused before anything is read. */
+	assert_int_equal(ws_open_charged(f, a.widget_id, 7, h, 1, 1, &which,
+	    &retry), ST_WS_LIMITED);
+	assert_int_equal(which, 0);
+	assert_true(retry > 0 && retry <= MIN);
+	/* Another client: nothing read for a new visitor, 1 each, 4 pass. */
+	strlcpy(h[0].key, "resume:192.0.2.10", sizeof(h[0].key));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(ws_open_charged(f, a.widget_id, 0, h, 1, 1,
+		    &which, &retry), ST_WS_OK);
+	assert_int_equal(ws_open_charged(f, a.widget_id, 0, h, 1, 1, &which,
+	    &retry), ST_WS_LIMITED);
+	/* history_hit past the hits: invalid. */
+	{
+		struct penc e;
+		uint8_t fresh[ST_TOKEN_HASH_LEN];
+
+		hash(fresh, 202);
+		ws_open_payload(&e, a.widget_id, "", NULL, 0, fresh,
+		    sizeof(fresh), 0, 10);
+		e.len -= 1;
+		penc_u8(&e, 1);
 		assert_int_equal(request_err(f, PROTO_ST_WS_OPEN, &e),
 		    PROTO_E_INVALID);
 	}
@@ -3789,6 +3859,7 @@ main(void)
 		T(test_widget_delete),
 		T(test_ws_open),
 		T(test_ws_open_counts),
+		T(test_ws_open_history_charged),
 		T(test_ws_open_history_capped),
 		T(test_ws_begin),
 		T(test_ws_begin_capped),
