@@ -259,8 +259,6 @@ describe('organisations are isolated, route by route', () => {
       const t0 = Date.now();
       while (!text.includes('id:') && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
       for (const o of [org.A, org.B]) {
-        // A new visitor each time: resuming one token for every
-        // principal would pass the resume limit.
         const v = await Visitor.open(p, o.widget.widget_id);
         await v.next('session');
         await v.turn(`again ${o.secret}`);
