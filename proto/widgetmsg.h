@@ -61,10 +61,12 @@
  *       before was not limited (the upgrade's count, then a resume's: one
  *       round trip, not three); a limited one answers LIMITED and nothing
  *       else is done. The hit history_hit names (a resume's) is then
- *       charged, beyond its 1, the KiB of history the open read
- *       (messages' content and names, rounded up): its max is a budget of
- *       history replayed, so small histories resume often and large ones
- *       seldom (history_hit past n is `invalid`). The widget must exist and be enabled (else NO_WIDGET), and origin
+ *       charged, beyond its 1, the KiB of message records the open read
+ *       (those the history leaves out too, rounded up): its max is a
+ *       budget of history replayed, so small histories resume often and
+ *       large ones seldom; a hit with max 0 is charged nothing
+ *       (history_hit past n is `invalid`). The widget must exist and be
+ *       enabled (else NO_WIDGET), and origin
  *       must be allowed (st_origin_allowed; else ORIGIN): then nothing is
  *       written. A token_hash naming a session of this widget active
  *       within idle_ms resumes it (its activity time is touched; history:

@@ -790,12 +790,14 @@ history_skips(struct reply_stack *rs, const struct st_msg *m)
  * STORE_HISTORY_SKIP_MAX failed messages also ends the walk. *more is set
  * when the walk stopped before the start of the conversation. Each
  * message holds the strings of rows (rl_dec_rows: RL_ALL_ROWS, or what
- * its reply carries) and the role and status the walk reads.
+ * its reply carries) and the role and status the walk reads. When read
+ * is not NULL, *read is the bytes of every record the walk decoded,
+ * those it skipped or stopped at too: what the read cost.
  */
 int
 msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
     size_t max_bytes, uint64_t rows, struct st_msg **out, uint32_t *nout,
-    int *more)
+    int *more, size_t *read)
 {
 	uint8_t probe[MSG_KEY_LEN];
 	struct st_msg *msgs = NULL, tmp;
@@ -807,6 +809,8 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 	int rc;
 
 	*more = 0;
+	if (read != NULL)
+		*read = 0;
 	if (t->err)
 		return -1;
 	if ((rc = mdb_cursor_open(t->txn, t->st->msgs, &cur)) != 0) {
@@ -833,6 +837,8 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 		if (msg_rec_decode_rows(t, &v, &tmp,
 		    rows | HISTORY_WALK_ROWS) < 0)
 			break;
+		if (read != NULL)
+			*read += v.mv_size;
 		if (history_skips(&replies, &tmp)) {
 			st_msg_free(&tmp);
 			skipped++;
@@ -1040,7 +1046,7 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 		return 0;
 	}
 	if (msgs_newest(t, cid, history_max, max_bytes, TURN_HISTORY_ROWS,
-	    &c.history, &c.n, &more) < 0) {
+	    &c.history, &c.n, &more, NULL) < 0) {
 		st_msg_free(&c.msg);
 		st_conv_free(&c.conv);
 		return t->err;
@@ -1068,7 +1074,7 @@ store_session_history(struct store_txn *t, const char *widget,
 	if (sess_conv(t, id, &f.conv) < 0)
 		return t->err;
 	if (msgs_newest(t, id, max_messages, max_bytes, RL_ALL_ROWS, &f.msgs,
-	    &f.n, &f.truncated) < 0) {
+	    &f.n, &f.truncated, NULL) < 0) {
 		st_conv_free(&f.conv);
 		return t->err;
 	}

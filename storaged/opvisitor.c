@@ -66,27 +66,25 @@ ws_open_counted(struct dbatch *b, struct dreply *r, uint16_t type,
 }
 
 /*
- * The history an open read charged to the hit q names, in KiB beyond the
- * 1 it counted (never limited: the next open is). 0, or -1 with r failed.
+ * The history an open read (every record, those it passed over too)
+ * charged to the hit q names, in KiB beyond the 1 it counted: never
+ * limited (the next open is), nothing on a hit whose limit is off. 0, or
+ * -1 with r failed.
  */
 static int
 ws_open_charged(struct dbatch *b, struct dreply *r,
     const struct st_ws_open_req *q, const struct store_ws_open *o)
 {
 	const struct st_rate_hit *h;
-	uint64_t bytes = 0, retry;
-	uint32_t i;
+	uint64_t retry;
 
 	if (q->history_hit == 0 || !o->resumed)
 		return 0;
 	h = &q->hits[q->history_hit - 1];
-	for (i = 0; i < o->n; i++)
-		bytes += strlen(o->history[i].content) +
-		    strlen(o->history[i].name);
-	if (bytes <= 1024)
+	if (h->max == 0 || o->read <= 1024)
 		return 0;
 	return rate_count_n(b, r, h->key, h->window_ms, UINT32_MAX,
-	    (uint32_t)((bytes + 1023) / 1024 - 1), &retry) < 0 ? -1 : 0;
+	    (uint32_t)((o->read + 1023) / 1024 - 1), &retry) < 0 ? -1 : 0;
 }
 
 void

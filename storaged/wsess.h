@@ -45,6 +45,7 @@ struct store_ws_open {
 	uint32_t n;
 	struct st_msg *history;		/* n, oldest first */
 	int more;			/* older messages were left out */
+	size_t read;			/* bytes of records read for it */
 	uint8_t handoff;		/* the conversation's ST_HANDOFF_* */
 	/* handoff human: its assignee's display name, "" when none */
 	char handoff_name[4 * ST_MSG_NAME_MAX + 1];

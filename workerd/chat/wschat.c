@@ -14,7 +14,7 @@
  * messages within ST_WS_HISTORY_BYTES as storaged read them, in an event
  * of at most HISTORY_SEND_MAX bytes, "truncated" when older ones exist.
  * A token counts against the client's resume budget first (ST_RATE_HIT,
- * RESUME_KIB_MAX KiB of history per RESUME_WINDOW_MS): over it, 429 and
+ * RESUME_KIB_MAX KiB of records read per RESUME_WINDOW_MS): over it, 429 and
  * nothing is read.
  *
  * Parley's widget keeps the token out of the URL (proxies log URLs): its
@@ -91,7 +91,7 @@
 #define HISTORY_SEND_MAX	(2 * ST_WS_HISTORY_BYTES)
 /*
  * Resumes (a token given) per client and window, counted in storaged in
- * KiB of history replayed (1 at least): five whole histories a window,
+ * KiB of message records read (1 at least): five whole histories a window,
  * and many more small ones, so that an office behind one address, or a
  * visitor going from page to page, resumes as often as it opens pages.
  */

@@ -6,7 +6,8 @@
 //     the contact as it was and links the conversation unverified, with
 //     what was submitted (admin API);
 //   - 30 resumes of a small conversation in a row all resume (the budget
-//     is of history replayed);
+//     is of history replayed), and a client's resumes of 200 short
+//     messages stop once the records read pass it;
 //   - a 200-message, ~3 MB conversation resumes within the history cap,
 //     newest kept and marked truncated, and the visitor chats on; a resume
 //     loop from 4 clients is mostly refused (429) while the admin API is
@@ -22,9 +23,11 @@ import { createWidget, Visitor } from '../lib/wsclient.mjs';
 
 const CONTACTS_PER_SESSION = 3;	// ST_CONTACT_SUBMITS_MAX
 const HISTORY_EVENT_MAX = 512 * 1024;	// wschat.c HISTORY_SEND_MAX
-// Resumes of a whole history (256 KiB, ST_WS_HISTORY_BYTES) a window:
-// wschat.c's RESUME_KIB_MAX per RESUME_WINDOW_MS (10 s).
-const RESUMES_PER_WINDOW = 5;
+// A client's resumes: wschat.c's RESUME_KIB_MAX KiB of records read per
+// RESUME_WINDOW_MS (10 s), that many whole histories (256 KiB,
+// ST_WS_HISTORY_BYTES) a window.
+const RESUME_KIB_MAX = 1280;
+const RESUMES_PER_WINDOW = RESUME_KIB_MAX / 256;
 
 // The bytes of a frame as the server sent it: compact JSON, UTF-8 (jansson
 // and JSON.stringify write the same, keys in order).
@@ -215,5 +218,46 @@ describe('abuse: contacts and resumes, 2 workers', () => {
     assert.ok(counts.limited >= 4 * per - 2 * RESUMES_PER_WINDOW, `${counts.limited} refused`);
     assert.ok(counts.maxBytes <= HISTORY_EVENT_MAX);
     assert.ok(adminMs.length >= 100);
+  });
+
+  // Charged the records read, not the text shown: 200 one-word messages
+  // are some 16 KiB of records (ids, roles, times...) for 1 KiB of text.
+  // A client of its own (127.0.0.7): its window starts with its first
+  // resume, and the loop ends at its first refusal, within the window.
+  test('a client\'s resumes of 200 short messages stop once the records read pass the budget', async () => {
+    const v = await Visitor.open(p, w.widget_id);
+    const { session_token: token } = await v.next('session');
+    await v.turn('short ones');
+    await v.close();
+    const conv = (await p.admin('/v1/admin/conversations?limit=200')).json().conversations
+      .find((c) => c.lastMessage === mockReply('short ones'));
+    const st = await p.storage();
+    for (let i = 0; i < 198; i++) await st.msgAppend(conv._id, i % 2 ? 'assistant' : 'user', `s${i}`);
+    st.close();
+    const url = `ws://127.0.0.1:${p.port}/api/widget/${w.widget_id}/ws`;
+    let ok = 0;
+    let sent = 0;
+    let refused = false;
+    const t0 = Date.now();
+    while (!refused && Date.now() - t0 < 9000) {
+      try {
+        const r = await Visitor.connect(url, { token, localAddress: '127.0.0.7' });
+        await r.next('session');
+        const h = await r.next('history');
+        assert.equal(h.messages.length, 200);
+        sent += frameBytes(h);
+        ok++;
+        r.ws.terminate();
+      } catch (e) {
+        if (e.status !== 429) throw e;
+        refused = true;
+      }
+    }
+    console.log(`# resumes of 200 short messages: ${ok} resumed (${(sent / 1024).toFixed(0)} KiB of history sent), then ${refused ? '429' : 'none refused'}`);
+    assert.ok(refused, `refused within the window, after ${ok}`);
+    assert.ok(ok >= 10, `${ok} resumed`);
+    // The budget and one history past it, each frame at most twice its
+    // records (HISTORY_EVENT_MAX is twice ST_WS_HISTORY_BYTES).
+    assert.ok(sent <= 2 * (RESUME_KIB_MAX + 256) * 1024, `${sent} bytes sent`);
   });
 });

@@ -2856,8 +2856,9 @@ test_ws_open_counts(void **state)
 
 /*
  * A resume's hit charged the history it reads (history_hit): 1 before
- * the read, then the KiB read beyond it, so its max is a budget of
- * history replayed; a new visitor's open (nothing read) costs its 1; a
+ * the read, then the KiB of records read beyond it, so its max is a
+ * budget of history replayed; a new visitor's open (nothing read) costs
+ * its 1; a hit whose limit is off (max 0) is charged nothing; a
  * history_hit naming no hit is invalid.
  */
 static void
@@ -2874,7 +2875,7 @@ test_ws_open_history_charged(void **state)
 	ws_new(f, a.widget_id, 7);
 	memset(text, 'k', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
-	/* Its history: 2,599 bytes, 3 KiB rounded up. */
+	/* Its history: a record of 2,599 bytes of text and its rows, 3 KiB. */
 	assert_int_equal(ws_say(f, a.widget_id, 7, text), ST_WS_OK);
 	/* 1 + 2: 3 of the budget's 4. */
 	assert_int_equal(ws_open_charged(f, a.widget_id, 7, h, 1, 1, &which,
@@ -2894,6 +2895,10 @@ test_ws_open_history_charged(void **state)
 		    &which, &retry), ST_WS_OK);
 	assert_int_equal(ws_open_charged(f, a.widget_id, 0, h, 1, 1, &which,
 	    &retry), ST_WS_LIMITED);
+	/* No limit: the resume goes, and nothing is counted or charged. */
+	h[0] = (struct st_rate_hit){ "", 0, 0 };
+	assert_int_equal(ws_open_charged(f, a.widget_id, 7, h, 1, 1, &which,
+	    &retry), ST_WS_OK);
 	/* history_hit past the hits: invalid. */
 	{
 		struct penc e;
