@@ -234,14 +234,13 @@ describe('abuse: contacts and resumes, 2 workers', () => {
     const st = await p.storage();
     for (let i = 0; i < 198; i++) await st.msgAppend(conv._id, i % 2 ? 'assistant' : 'user', `s${i}`);
     st.close();
-    const url = `ws://127.0.0.1:${p.port}/api/widget/${w.widget_id}/ws`;
     let ok = 0;
     let sent = 0;
     let refused = false;
     const t0 = Date.now();
     while (!refused && Date.now() - t0 < 9000) {
       try {
-        const r = await Visitor.connect(url, { token, localAddress: '127.0.0.7' });
+        const r = await Visitor.open(p, w.widget_id, { token, localAddress: '127.0.0.7' });
         await r.next('session');
         const h = await r.next('history');
         assert.equal(h.messages.length, 200);

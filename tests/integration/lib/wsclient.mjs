@@ -54,12 +54,13 @@ export class Visitor {
     for (const f of w) f();
   }
 
-  // Opens /api/widget/{wid}/ws of Parley p (at p.host, else loopback); resolves once upgraded,
-  // rejects with the HTTP status of a refused upgrade (err.status).
-  static open(p, wid, { token, origin, timeout = 5000, headers = {} } = {}) {
+  // Opens /api/widget/{wid}/ws of Parley p (at p.host, else loopback;
+  // from localAddress if given); resolves once upgraded, rejects with the
+  // HTTP status of a refused upgrade (err.status).
+  static open(p, wid, { token, origin, timeout = 5000, headers = {}, localAddress } = {}) {
     const ca = p.opts && p.opts.tlsCa;
     const url = `${ca ? 'wss' : 'ws'}://${p.host || '127.0.0.1'}:${p.port}/api/widget/${wid}/ws`;
-    return Visitor.connect(url, { token, origin, timeout, headers, ...(ca ? { ca } : {}) });
+    return Visitor.connect(url, { token, origin, timeout, headers, localAddress, ...(ca ? { ca } : {}) });
   }
 
   // Opens url (a widget's WebSocket address) from localAddress if given;

@@ -2750,35 +2750,40 @@ test_wsess_namespace(void **state)
 }
 
 /*
- * ST_WS_OPEN with rate hits (the upgrade's, a resume's) and the token
- * of byte tb (0: none), the history read charged to hit history_hit (0:
- * none): the reply's result, and when LIMITED which and retry.
+ * An ST_WS_OPEN request, encoded from its layout: the token of byte tb
+ * (0: none), rate hits h (the upgrade's, a resume's), the history read
+ * charged to hit history_hit (0: none).
+ */
+static void
+ws_open_enc(struct penc *e, const char *wid, uint8_t tb,
+    struct st_rate_hit *h, uint32_t n, uint8_t history_hit)
+{
+	struct st_ws_open_req q = { .widget_id = wid, .origin = "",
+	    .token_len = tb != 0 ? ST_TOKEN_HASH_LEN : 0,
+	    .new_hash_len = ST_TOKEN_HASH_LEN, .history_max = 10,
+	    .hits = h, .nhits = n, .history_hit = history_hit };
+
+	hash(q.token, tb);
+	hash(q.new_hash, 200);
+	penc_init(e);
+	assert_int_equal(st_req_encode(e, PROTO_ST_WS_OPEN, &q), 0);
+}
+
+/*
+ * ws_open_enc's request sent: the reply's result, and when LIMITED
+ * which and retry.
  */
 static int
 ws_open_charged(struct fix *f, const char *wid, uint8_t tb,
-    const struct st_rate_hit *h, uint32_t n, uint8_t history_hit,
+    struct st_rate_hit *h, uint32_t n, uint8_t history_hit,
     uint8_t *which, uint64_t *retry)
 {
-	uint8_t fresh[ST_TOKEN_HASH_LEN], token[ST_TOKEN_HASH_LEN];
 	struct penc e;
 	struct dreply r;
 	struct pdec d;
-	uint32_t i;
 	int result;
 
-	hash(fresh, 200);
-	hash(token, tb);
-	penc_init(&e);
-	penc_str(&e, wid);
-	penc_str(&e, "");
-	penc_bytes(&e, token, tb != 0 ? sizeof(token) : 0);
-	penc_bytes(&e, fresh, sizeof(fresh));
-	penc_u64(&e, 0);
-	penc_u32(&e, 10);
-	penc_u32(&e, n);
-	for (i = 0; i < n; i++)
-		pl_enc(&e, &pl_rate_hit, &h[i]);
-	penc_u8(&e, history_hit);
+	ws_open_enc(&e, wid, tb, h, n, history_hit);
 	assert_int_equal(request(f, PROTO_ST_WS_OPEN, &e, &r), 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	result = pdec_u8(&d);
@@ -2794,7 +2799,7 @@ ws_open_charged(struct fix *f, const char *wid, uint8_t tb,
 
 /* ws_open_charged of a new visitor's socket: no token, nothing charged. */
 static int
-ws_open_hits(struct fix *f, const char *wid, const struct st_rate_hit *h,
+ws_open_hits(struct fix *f, const char *wid, struct st_rate_hit *h,
     uint32_t n, uint8_t *which, uint64_t *retry)
 {
 	return ws_open_charged(f, wid, 0, h, n, 0, which, retry);
@@ -2902,13 +2907,8 @@ test_ws_open_history_charged(void **state)
 	/* history_hit past the hits: invalid. */
 	{
 		struct penc e;
-		uint8_t fresh[ST_TOKEN_HASH_LEN];
 
-		hash(fresh, 202);
-		ws_open_payload(&e, a.widget_id, "", NULL, 0, fresh,
-		    sizeof(fresh), 0, 10);
-		e.len -= 1;
-		penc_u8(&e, 1);
+		ws_open_enc(&e, a.widget_id, 0, NULL, 0, 1);
 		assert_int_equal(request_err(f, PROTO_ST_WS_OPEN, &e),
 		    PROTO_E_INVALID);
 	}
