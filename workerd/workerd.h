@@ -240,6 +240,8 @@ void metrics_upstream_start(void);
 void metrics_upstream_done(int status, uint64_t ttfb_us, uint64_t total_us,
     uint32_t prompt_tokens, uint32_t completion_tokens);
 void metrics_upstream_cancel(void);
+/* A turn's start held for the model's first text (turn_start_hold_ms). */
+void metrics_turn_start_held(void);
 /* Tokens an embeddings (rerank 0) or rerank (1) job's answers reported. */
 void metrics_embed_tokens(int rerank, uint64_t tokens);
 /* An action the model called has ended: ok (a 2xx answer), ms its call's (0: none made). */

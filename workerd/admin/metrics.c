@@ -90,6 +90,7 @@ struct wmetrics {
 	uint64_t up_started;
 	uint64_t up_ended[NUPKINDS];
 	uint64_t up_cancelled;
+	uint64_t starts_held;	/* turn_start_hold_ms's holds */
 	struct mhist up_ttfb, up_total;
 	uint64_t tokens[NTOKENS];	/* token_labels' kinds */
 	uint64_t feedback[3];	/* ratings, thumbs up, thumbs down (issue 26) */
@@ -134,6 +135,9 @@ static const struct family {
 	    "Model calls that failed, by kind." },
 	{ "parley_upstream_cancelled_total", "counter",
 	    "Model calls stopped because their client left." },
+	{ "parley_turn_starts_held_total", "counter",
+	    "Turns whose start waited (at most 50 ms) to go out with the "
+	    "model's first text, the model being quick lately." },
 	{ "parley_upstream_ttfb_seconds", "histogram",
 	    "Time from a model call's start to its first byte of answer." },
 	{ "parley_upstream_duration_seconds", "histogram",
@@ -277,6 +281,12 @@ metrics_upstream_cancel(void)
 }
 
 void
+metrics_turn_start_held(void)
+{
+	cur.starts_held++;
+}
+
+void
 metrics_feedback(uint8_t value)
 {
 	if (value <= ST_FEEDBACK_DOWN)
@@ -370,6 +380,8 @@ encode_set(struct penc *e, const struct wmetrics *w,
 	}
 	COUNTER("parley_upstream_cancelled_total", "", w->up_cancelled,
 	    old->up_cancelled);
+	COUNTER("parley_turn_starts_held_total", "", w->starts_held,
+	    old->starts_held);
 	for (k = 0; k < NTOKENS; k++)
 		COUNTER("parley_tokens_total", token_labels[k], w->tokens[k],
 		    old->tokens[k]);
@@ -549,6 +561,7 @@ static const struct {
 	{ "parley_upstream_errors_total", "kind=\"broken\"" },
 	{ "parley_upstream_errors_total", "kind=\"timeout\"" },
 	{ "parley_upstream_cancelled_total", "" },
+	{ "parley_turn_starts_held_total", "" },
 	{ "parley_tokens_total", "kind=\"prompt\"" },
 	{ "parley_tokens_total", "kind=\"completion\"" },
 	{ "parley_tokens_total", "kind=\"embedding\"" },

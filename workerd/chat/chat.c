@@ -530,7 +530,7 @@ stream_start(void *fe, const char *conv_id, int handoff)
 	send_event(c, "start", "conversationId", conv_id, strlen(conv_id),
 	    NULL, NULL);
 	/* With a quick model: one packet for the head, start and text. */
-	conn_stream_hold(c, turn_hold_ms());
+	conn_stream_hold(c, turn_start_hold_ms());
 	return 0;
 }
 

@@ -381,10 +381,12 @@ turn_set_hold_ms(uint64_t ms)
 }
 
 uint64_t
-turn_hold_ms(void)
+turn_start_hold_ms(void)
 {
-	return model_first_us != 0 && model_first_us < hold_ms * 1000 ?
-	    hold_ms : 0;
+	if (model_first_us == 0 || model_first_us >= hold_ms * 1000)
+		return 0;
+	metrics_turn_start_held();
+	return hold_ms;
 }
 
 void

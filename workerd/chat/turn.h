@@ -242,9 +242,11 @@ void turn_held_tell(void);
  * model's first text to go with it: TURN_HOLD_MS while that text has
  * lately come within it of the request, else 0 (shown at once: a
  * person perceives no 50 ms, but a slow model's wait they would).
+ * Called once a turn, as its start is shown: a hold is counted in
+ * /metrics (parley_turn_starts_held_total).
  */
 #define TURN_HOLD_MS	50
-uint64_t turn_hold_ms(void);
+uint64_t turn_start_hold_ms(void);
 
 /* The model client the turns use (upstream.h); tests swap it. */
 struct turn_upstream_ops {

@@ -631,7 +631,7 @@ ws_start(void *fe, const char *conv_id, int handoff)
 	wsess_set_conv(s, conv_id);
 	wsend_type(fe, "typing_start");
 	/* With a quick model: one packet for typing_start and the text. */
-	ws_hold(s->ws, turn_hold_ms());
+	ws_hold(s->ws, turn_start_hold_ms());
 	return 0;
 }
 

@@ -55,7 +55,9 @@ export function chat(p, sessionId, message, opts = {}) {
 }
 
 // A streamed turn read as it arrives. Events are the parsed NDJSON lines,
-// each with .at (ms since the request was written).
+// each with .at (ms since the request was written) and .read (which of
+// the socket's reads brought it, from 1: what came in one packet shares
+// it, whatever the machine's load).
 export class Stream {
   constructor(port, reqBytes) {
     this.port = port;
@@ -70,6 +72,7 @@ export class Stream {
     this.error = null;
     this.badLines = [];
     this.received = 0;
+    this.reads = 0;
     this._waiters = new Set();
   }
 
@@ -105,6 +108,7 @@ export class Stream {
 
   _data(d) {
     this.received += d.length;
+    this.reads++;
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
     try { this._parse(); } catch (e) { this.parseError = e; this.sock.destroy(); }
     this._wake();
@@ -124,7 +128,7 @@ export class Stream {
         const v = l.slice(i + 1).trim();
         headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
       }
-      this.head = { status: Number(m[1]), headers, at: Date.now() - this.t0 };
+      this.head = { status: Number(m[1]), headers, at: Date.now() - this.t0, read: this.reads };
       this.buf = this.buf.subarray(end + 4);
       this.chunked = /chunked/i.test(headers['transfer-encoding'] || '');
       this.length = headers['content-length'] !== undefined ? Number(headers['content-length']) : null;
@@ -178,6 +182,7 @@ export class Stream {
       try {
         const ev = JSON.parse(line);
         Object.defineProperty(ev, 'at', { value: at, enumerable: false });
+        Object.defineProperty(ev, 'read', { value: this.reads, enumerable: false });
         Object.defineProperty(ev, 'line', { value: line, enumerable: false });
         this.events.push(ev);
         if (ev.type === 'token' && this.firstTokenNs === undefined) this.firstTokenNs = process.hrtime.bigint();
