@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "attmsg.h"
+#include "sha256.h"
 
 /*
  * exts: the extensions a file of the type may be saved under, the first
@@ -118,4 +119,15 @@ st_att_read_rep_free(struct st_att_read_rep *r)
 {
 	st_att_free(&r->att);
 	memset(r, 0, sizeof(*r));
+}
+
+void
+st_att_chain(uint8_t chain[ST_ATT_HASH_LEN],
+    const uint8_t piece_hash[ST_ATT_HASH_LEN])
+{
+	uint8_t two[2 * ST_ATT_HASH_LEN];
+
+	memcpy(two, chain, ST_ATT_HASH_LEN);
+	memcpy(two + ST_ATT_HASH_LEN, piece_hash, ST_ATT_HASH_LEN);
+	proto_sha256(two, sizeof(two), chain);
 }

@@ -21,7 +21,7 @@
  *   ST_ATT_PUT      str id, str widget_id, bytes token (a visitor's; a
  *                   person's: "", none), u32 offset, u8 type, u8 scan, u8
  *                   drop, bytes hash, bytes data, u64 quota, u8 reset,
- *                   u32 size, str conv_id
+ *                   u32 size, str conv_id, bytes prior
  *                           -> u8 result, u32 received, u8 whole, att
  *     The piece at offset (where the upload stands, else ST_ATT_ORDER
  *     with received: send from there). Every piece but the last is
@@ -32,7 +32,9 @@
  *     by the worker (an image without its metadata), size its new size,
  *     no bigger: what was stored of it goes. conv_id (a person's): the
  *     conversation of the request's path, "" a canned reply's: an upload
- *     made for another is no such upload.
+ *     made for another is no such upload. prior (the last piece's, when
+ *     the worker read the pieces before it to scan or strip them): the
+ *     chain of their hashes, which the upload's must be (else ST_ATT_ORDER).
  *   ST_ATT_READ     str id, u32 piece, u8 mode, str widget_id
  *                           -> u8 result, attachment, bytes data, str text
  *     An attachment a message names and its piece-th piece: a visitor's
@@ -196,7 +198,21 @@ struct st_att_put_req {
 	 * replies'), the one the upload was made for, else ST_ATT_NO_UPLOAD.
 	 */
 	const char *conv_id;
+	/*
+	 * The last piece's, when the worker scanned or stripped the pieces
+	 * before it (prior_len ST_ATT_HASH_LEN, else 0): their SHA-256s
+	 * chained (st_att_chain, from 32 zero bytes), the bytes it read or
+	 * wrote. The upload's pieces must be those, else ST_ATT_ORDER: a
+	 * piece that landed after the worker read the upload is never kept
+	 * unscanned.
+	 */
+	uint8_t prior[ST_ATT_HASH_LEN];
+	uint32_t prior_len;
 };
+
+/* chain = SHA-256(chain, piece_hash): st_att_put_req's prior, a piece on. */
+void st_att_chain(uint8_t chain[ST_ATT_HASH_LEN],
+    const uint8_t piece_hash[ST_ATT_HASH_LEN]);
 
 struct st_att_put_rep {
 	uint8_t result;

@@ -1700,6 +1700,8 @@ static const struct pfield f_att_put_req[] = {
 	PFU8(struct st_att_put_req, reset),
 	PFU32(struct st_att_put_req, size),
 	PFCLIP(struct st_att_put_req, conv_id, ST_ID_HEX),
+	PFBYTES(struct st_att_put_req, prior, prior_len,
+	    PF_F_EXACT | PF_F_NONE),
 };
 PLAYOUT(pl_att_put_req, struct st_att_put_req, f_att_put_req);
 

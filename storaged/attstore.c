@@ -522,6 +522,26 @@ piece_put(struct store_txn *t, const struct st_att_put_req *q,
 	return t->err ? -1 : 0;
 }
 
+/*
+ * Whether the pieces of upload a are those the worker read before its
+ * last piece q (q's prior, when it has one): 1 yes, 0 no.
+ */
+static int
+prior_holds(const struct st_att_put_req *q, const struct st_att *a)
+{
+	uint8_t chain[ST_ATT_HASH_LEN] = { 0 }, hash[ST_ATT_HASH_LEN];
+	uint32_t i;
+
+	if (q->prior_len == 0)
+		return 1;
+	for (i = 0; i < a->npieces; i++) {
+		if (proto_hex_decode(a->pieces[i], hash, sizeof(hash)) != 0)
+			return 0;
+		st_att_chain(chain, hash);
+	}
+	return memcmp(chain, q->prior, sizeof(chain)) == 0;
+}
+
 int
 store_att_put(struct store_txn *t, const struct st_att_put_req *q,
     int admin, struct st_att_put_rep *out)
@@ -548,7 +568,8 @@ store_att_put(struct store_txn *t, const struct st_att_put_req *q,
 		att_restart(t, &a, q->size);
 		if (piece_put(t, q, k, &a, out) == 1)
 			att_drop(t, k, &a);
-	} else if (a.state != ST_ATT_UPLOADING || q->offset != a.received) {
+	} else if (a.state != ST_ATT_UPLOADING || q->offset != a.received ||
+	    !prior_holds(q, &a)) {
 		out->result = ST_ATT_ORDER;
 		out->received = a.received;
 	} else if (piece_put(t, q, k, &a, out) == 1)

@@ -62,6 +62,8 @@ struct scan_job {
 	uint8_t *out;			/* stripped, outlen bytes */
 	size_t outlen, woff;		/* written back up to woff */
 	int changed;			/* stripping changed the file */
+	/* the pieces read back (or stored again) so far, st_att_chain'd */
+	uint8_t chain[ST_ATT_HASH_LEN];
 };
 
 static void scan_next(struct scan_job *);
@@ -82,6 +84,17 @@ job_clear(struct scan_job *j)
 	free(j->file);
 	free(j->out);
 	j->file = j->out = NULL;
+}
+
+/*
+ * q, the last piece, names the pieces before it as this job read or
+ * wrote them: storaged keeps it only on those (attmsg.h, prior).
+ */
+static void
+job_prior(const struct scan_job *j, struct st_att_put_req *q)
+{
+	memcpy(q->prior, j->chain, sizeof(q->prior));
+	q->prior_len = sizeof(q->prior);
 }
 
 /* Ends the job: fn told with q (c its handler's again), then freed. */
@@ -171,9 +184,11 @@ rewrite_next(struct scan_job *j)
 	proto_sha256(q.data.p, q.data.len, q.hash);
 	/* The last piece is the caller's to send, as an unstripped one is. */
 	if (j->woff + q.data.len >= j->outlen) {
+		job_prior(j, &q);
 		job_end_with(j, &q, 0, NULL);
 		return;
 	}
+	st_att_chain(j->chain, q.hash);
 	if (storec_ask(type == PROTO_ST_ATT_PUT ? NULL : &j->c->who, type, &q,
 	    rewritten, j, &j->sreq) < 0)
 		job_end(j, 503, "Storage unavailable");
@@ -185,9 +200,12 @@ stored_ok(struct scan_job *j)
 {
 	if (j->out != NULL && j->changed) {
 		j->woff = 0;
+		memset(j->chain, 0, sizeof(j->chain));
 		rewrite_next(j);
-	} else
+	} else {
+		job_prior(j, &j->q);
 		job_end(j, 0, NULL);
+	}
 }
 
 /* ------------------------------------------------------------- the scan */
@@ -303,6 +321,7 @@ piece_back(const struct storec_result *r, void *arg)
 {
 	struct scan_job *j = arg;
 	struct st_att_read_rep rep;
+	uint8_t hash[ST_ATT_HASH_LEN];
 
 	j->sreq = NULL;
 	if (r->status != STOREC_OK ||
@@ -312,11 +331,13 @@ piece_back(const struct storec_result *r, void *arg)
 	}
 	/*
 	 * The last piece not where the upload stands: storaged, asked to
-	 * store it, says where (409) and stores nothing.
+	 * store it, says where (409) and stores nothing, even when the
+	 * piece before lands meanwhile (the chain names fewer pieces).
 	 */
 	if ((rep.result == ST_ATT_OK || rep.result == ST_ATT_ORDER) &&
 	    rep.att.received != j->q.offset) {
 		st_rep_free(PROTO_ST_ATT_READ, &rep);
+		job_prior(j, &j->q);
 		job_end(j, 0, NULL);
 		return;
 	}
@@ -328,6 +349,8 @@ piece_back(const struct storec_result *r, void *arg)
 		job_end(j, 404, "no such upload");
 		return;
 	}
+	proto_sha256(rep.data.p, rep.data.len, hash);
+	st_att_chain(j->chain, hash);
 	/* The record says what the file is (its first piece's bytes did). */
 	if (j->piece == 0) {
 		j->q.type = rep.att.type;

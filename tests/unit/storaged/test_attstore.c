@@ -197,6 +197,51 @@ test_upload_rules(void **state)
 	}
 }
 
+/*
+ * A last piece that names the pieces before it (prior: what the worker
+ * scanned or stripped) ends the upload only on those: a chain of fewer
+ * pieces (the worker read the upload before the piece before landed)
+ * or of other bytes is where the upload stands, nothing kept; the
+ * chain of the pieces stored ends it.
+ */
+static void
+test_last_piece_prior(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+	uint8_t h[ST_ATT_HASH_LEN];
+	struct st_att_put_req q = { .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .offset = PIECE,
+	    .hash_len = ST_ATT_HASH_LEN, .data = { bytes_b, 100 },
+	    .prior_len = ST_ATT_HASH_LEN };
+
+	att_new(f, 1, PIECE + 100, 0, &n);
+	assert_int_equal(n.result, ST_ATT_OK);
+	att_put(f, 1, n.id, 0, bytes_a, PIECE, ATTACH_PNG, 0, &p);
+	assert_int_equal(p.result, ST_ATT_OK);
+	q.id = n.id;
+	token(q.token, 1);
+	SHA256(q.data.p, q.data.len, q.hash);
+	/* No piece read (the chain's start): refused, the upload as it was. */
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &q, &p), 0);
+	assert_int_equal(p.result, ST_ATT_ORDER);
+	assert_int_equal(p.received, PIECE);
+	/* Other bytes than those stored: refused. */
+	SHA256(bytes_b, PIECE, h);
+	st_att_chain(q.prior, h);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &q, &p), 0);
+	assert_int_equal(p.result, ST_ATT_ORDER);
+	assert_int_equal(p.whole, 0);
+	/* The stored first piece: whole. */
+	memset(q.prior, 0, sizeof(q.prior));
+	SHA256(bytes_a, PIECE, h);
+	st_att_chain(q.prior, h);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &q, &p), 0);
+	assert_int_equal(p.result, ST_ATT_OK);
+	assert_int_equal(p.whole, 1);
+}
+
 static void
 test_dedup_quota_sweep(void **state)
 {
@@ -685,6 +730,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_upload_rules, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_last_piece_prior, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_dedup_quota_sweep, setup,
 		    teardown),
