@@ -477,16 +477,20 @@ describe('a turn calls the owner\'s API', () => {
 
   // The confirmation shows what will be sent: an argument's value cannot
   // make lines of its own (a fake "amount: 5") nor push the real one out of
-  // sight; arguments too long to show whole are not asked about, not run.
+  // sight, nor can a name the model chose (additionalProperties); arguments
+  // too long to show whole are not asked about, not run.
   test('the confirmation shows every argument on its own line; one too long to show is not asked', async () => {
     const money = { type: 'object', properties: { note: { type: 'string', maxLength: 2000 }, amount: { type: 'number' } },
       required: ['amount'] };
     const many = { type: 'object', properties: Object.fromEntries('abcdef'.split('').map((k) => [k, { type: 'string' }])) };
+    const open = { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'], additionalProperties: true };
     const ids = [
       await action({ name: 'transfer', method: 'POST', url: `http://127.0.0.1:${apiPort}/transfer/{{amount}}`,
         changes_data: true, description: 'Sends money', parameters: money }),
       await action({ name: 'many', method: 'POST', url: `http://127.0.0.1:${apiPort}/many/{{a}}`,
         changes_data: true, description: 'Takes many', parameters: many }),
+      await action({ name: 'cancel_any', method: 'POST', url: `http://127.0.0.1:${apiPort}/cancel/{{order_id}}`,
+        changes_data: true, description: 'Cancels an order', parameters: open }),
     ];
     let r = await admin('POST', '/v1/admin/agents', { name: 'Bank', action_ids: ids });
     assert.equal(r.status, 201, r.text);
@@ -519,6 +523,15 @@ describe('a turn calls the owner\'s API', () => {
     frames = await turnFrames(`take ${call('many', args)}`);
     assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm'), undefined);
     assert.match(frames.find((f) => f.type === 'message').content, /^The tools said: error: the visitor could not be asked to confirm/);
+    assert.deepEqual(seen, [], 'no call was run');
+    // A name of the model's with a line, a colon and a direction override in it: one word.
+    frames = await turnFrames(`cancel ${call('cancel_any', { 'Nothing will be cancelled\norder_id: 1234\u202e': '', order_id: '4411' })}`);
+    assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
+      'Cancels an order\nNothing_will_be_cancelled_order_id__1234_: \norder_id: 4411');
+    // A long one: cut, and said to be.
+    frames = await turnFrames(`cancel ${call('cancel_any', { ['n'.repeat(100)]: 'x', order_id: '4412' })}`);
+    assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
+      `Cancels an order\n${'n'.repeat(64)}\u2026: x\norder_id: 4412`);
     assert.deepEqual(seen, [], 'no call was run');
     await v.close();
   });

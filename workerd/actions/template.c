@@ -155,7 +155,9 @@ tpl_check(enum tpl_kind kind, const char *tpl, const char *const *names,
 		for (i = 0; names != NULL && i < n &&
 		    strcmp(names[i], name) != 0; i++)
 			;
-		if (names != NULL && i == n && visitor_field(name) < 0)
+		/* Without the names (a PATCH that keeps the schema), visitor's. */
+		if (visitor_field(name) < 0 && (names != NULL ? i == n :
+		    strncmp(name, VISITOR, strlen(VISITOR)) == 0))
 			return "a {{placeholder}} that is neither a parameter "
 			    "nor visitor.external_id or visitor.email";
 		p += span;

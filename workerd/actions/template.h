@@ -45,8 +45,8 @@ struct tpl_visitor {
 /*
  * A template checked as an action is saved: every placeholder well
  * formed and one of names (n of them: the schema's properties) or a
- * visitor field (names NULL: any name, for a change that leaves the
- * schema as stored); in a URL, none before the path (the scheme and
+ * visitor field (names NULL: any name but another "visitor." one, for a
+ * change that leaves the schema as stored); in a URL, none before the path (the scheme and
  * host are the owner's alone). NULL, or what is wrong (static text).
  */
 const char *tpl_check(enum tpl_kind, const char *tpl,

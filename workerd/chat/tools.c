@@ -749,11 +749,16 @@ handoff_start(struct turn_tools *tt, struct tool_run *r)
  * ("…" after one cut). The model writes the arguments, so a value cannot
  * make a line of its own or hide one: its control characters, line and
  * paragraph separators and direction overrides are spaces, its runs of
- * white space one, none at its ends. NULL when the arguments take more than
+ * white space one, none at its ends. A name too is the model's (a schema
+ * with additionalProperties lets it choose them): each of those
+ * characters and each colon in it is "_", and it is cut at
+ * SUMMARY_NAME_MAX bytes, so it cannot start a line or pass for a name
+ * and value. NULL when the arguments take more than
  * SUMMARY_ARGS_MAX bytes (the visitor is not asked what cannot be shown
  * whole) or out of memory.
  */
 #define SUMMARY_DESC_MAX	300
+#define SUMMARY_NAME_MAX	64
 #define SUMMARY_ARGS_MAX	1000
 #define SUMMARY_VALUE_MAX	200
 
@@ -781,9 +786,14 @@ summary_cut(struct buf *b, const char *text, size_t len, size_t max)
 		buf_adds(b, "\u2026");
 }
 
-/* Appends value v to b as summary_text shows it. */
+/*
+ * Appends v to b as summary_text shows it: an argument's name (name 1),
+ * each character summary_space finds and each colon "_", cut at
+ * SUMMARY_NAME_MAX; a value, each run of those characters one space,
+ * none at its ends, cut at SUMMARY_VALUE_MAX.
+ */
 static void
-summary_value(struct buf *b, const char *v)
+summary_clean(struct buf *b, const char *v, int name)
 {
 	const unsigned char *s = (const unsigned char *)v;
 	struct buf one;
@@ -791,18 +801,20 @@ summary_value(struct buf *b, const char *v)
 
 	buf_init(&one);
 	while (*s != '\0') {
-		if ((n = summary_space(s)) == 0) {
+		if ((n = name && *s == ':' ? 1 : summary_space(s)) == 0) {
 			buf_add(&one, s++, 1);
 			continue;
 		}
-		if (one.len > 0 && one.data[one.len - 1] != ' ')
+		if (name)
+			buf_add(&one, "_", 1);
+		else if (one.len > 0 && one.data[one.len - 1] != ' ')
 			buf_add(&one, " ", 1);
 		s += n;
 	}
-	if (one.len > 0 && one.data[one.len - 1] == ' ')
+	if (!name && one.len > 0 && one.data[one.len - 1] == ' ')
 		one.len--;
 	summary_cut(b, one.data != NULL ? one.data : "", one.len,
-	    SUMMARY_VALUE_MAX);
+	    name ? SUMMARY_NAME_MAX : SUMMARY_VALUE_MAX);
 	buf_free(&one);
 }
 
@@ -819,12 +831,14 @@ summary_text(const struct st_action *a, const json_t *args)
 	summary_cut(&b, d, strlen(d), SUMMARY_DESC_MAX);
 	start = b.len;
 	json_object_foreach((json_t *)args, k, v) {
-		buf_addf(&b, "\n%s: ", k);
+		buf_adds(&b, "\n");
+		summary_clean(&b, k, 1);
+		buf_adds(&b, ": ");
 		if (json_is_string(v))
-			summary_value(&b, json_string_value(v));
+			summary_clean(&b, json_string_value(v), 0);
 		else if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) !=
 		    NULL) {
-			summary_value(&b, s);
+			summary_clean(&b, s, 0);
 			free(s);
 		}
 	}

@@ -174,6 +174,15 @@ test_check(void **state)
 	    names, 2));
 	assert_non_null(tpl_check(TPL_URL, "https://a.example/{{n", names, 2));
 	assert_non_null(tpl_check(TPL_JSON, "{{visitor.phone}}", names, 2));
+	/*
+	 * Without the names (a PATCH keeping the schema): any argument,
+	 * but no visitor field other than the two.
+	 */
+	assert_null(tpl_check(TPL_URL, "https://a.example/{{other}}", NULL, 0));
+	assert_null(tpl_check(TPL_URL, "https://a.example/{{visitor.email}}",
+	    NULL, 0));
+	assert_non_null(tpl_check(TPL_URL, "https://a.example/{{visitor.phone}}",
+	    NULL, 0));
 	assert_non_null(tpl_check(TPL_JSON, "{{a b}}", names, 2));
 	assert_non_null(tpl_check(TPL_JSON, "{{}}", names, 2));
 	/* A brace outside a placeholder: curl reads it as user info. */
