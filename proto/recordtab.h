@@ -734,7 +734,10 @@
  * chunks is stored as parts of that many, the first under its URL (with
  * parts, their count), the next ones under the URL and "#part-2", ...
  * (0 or 1: one part); and the vector spaces (st_kb_space) other than
- * the install's its chunks have vectors in, each id and a newline.
+ * the install's its chunks have vectors in, each id and a newline; since
+ * format 3, the start directory its links follow (links_base: a changed
+ * start URL has other links, so stored ones of another base are not
+ * followed, the page read whole again).
  */
 #define ST_KBPAGE_ROWS(F)						\
 	F(BUF, source_id, "source_id", 1, RF_RO,			\
@@ -766,7 +769,9 @@
 	F(U32, parts, "parts", 2, RF_RO,				\
 	    RF_HID, ST_KB_PAGE_PARTS_MAX, 0)				\
 	F(BYTES, spaces, "spaces", 2, RF_RO,				\
-	    RF_HID, ST_KB_PAGE_SPACES_MAX, 0)
+	    RF_HID, ST_KB_PAGE_SPACES_MAX, 0)				\
+	F(BYTES, links_base, "links_base", 3, RF_RO,			\
+	    RF_HID, ST_KB_URL_MAX, 0)
 
 /* -------------------------------------- a knowledge chunk (kbmsg.h) */
 

@@ -224,6 +224,32 @@ describe('the fetcher crawls a site on loopback', () => {
     assert.equal((await pages(src.id)).get('/docs/warranty').error, '');
   });
 
+  // A page's links are stored after the crawl's start directory. A review
+  // found a start URL moved down a directory replayed them under the new
+  // one on a 304 (/rebase/guide/guide/install, a 404) and removed the
+  // real page as no longer linked. Links of another start are not followed.
+  test('a start URL moved to another directory reads the pages under it, none made up', async () => {
+    files.set('/rebase/', { etag: '"rb1"', body: page('Rebase home', '<p>The rebase home.</p><a href="/rebase/guide/">Guide</a>') });
+    files.set('/rebase/guide/', { etag: '"rb2"', body: page('Rebase guide', '<p>The guide.</p><a href="/rebase/guide/install">Install</a>') });
+    files.set('/rebase/guide/install', { etag: '"rb3"', body: page('Install', '<p>Install the walrus adapter with care.</p>') });
+    let r = await call('POST', S, { type: 'crawl', url: site.url('/rebase/') });
+    assert.equal(r.status, 201, r.text);
+    let s = await synced(r.json().id, 0);
+    assert.deepEqual([...(await pages(s.id)).keys()].sort(), ['/rebase/', '/rebase/guide/', '/rebase/guide/install']);
+    const before = site.hits.length;
+    r = await call('PATCH', `${S}/${s.id}`, { url: site.url('/rebase/guide/') });
+    assert.equal(r.status, 200, r.text);
+    s = await synced(s.id, s.synced_at);
+    assert.equal(s.status, 'ready', s.error);
+    const asked = site.hits.slice(before).map((h) => h.path).filter((x) => x !== '/robots.txt');
+    assert.deepEqual(asked.sort(), ['/rebase/guide/', '/rebase/guide/install'], 'the pages under the new start URL, none made up');
+    const got = await pages(s.id);
+    assert.ok(got.get('/rebase/guide/install')?.chunks >= 1, JSON.stringify([...got.keys()]));
+    assert.ok(!got.has('/rebase/guide/guide/install'));
+    assert.ok((await found('walrus adapter')).some((x) => x.url === site.url('/rebase/guide/install')));
+    assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
+  });
+
   test('a failed start leaves the source failed and its pages', async () => {
     failStart = true;
     const r = await call('POST', `${S}/${src.id}/sync`);

@@ -433,6 +433,19 @@ spaces_held(const struct fetch *f)
 }
 
 /*
+ * Whether f's stored page has links this crawl may follow: known, and
+ * after this crawl's start directory (a source whose URL changed
+ * stored them after another; a page of format 2 does not say).
+ */
+static int
+old_links(const struct fetch *f)
+{
+	return f->had_old && f->old.links_known &&
+	    f->old.links_base != NULL &&
+	    strcmp(f->old.links_base, f->cr->base) == 0;
+}
+
+/*
  * Whether f's GET is conditional: it has validators, its stored page
  * has every space's vectors, and a 304 needs no links or its stored ones
  * stand for them.
@@ -440,7 +453,7 @@ spaces_held(const struct fetch *f)
 static int
 asks_conditionally(const struct fetch *f)
 {
-	return f->had_old && (!wants_links(f) || f->old.links_known) &&
+	return f->had_old && (!wants_links(f) || old_links(f)) &&
 	    spaces_held(f);
 }
 
@@ -746,10 +759,12 @@ alias_put(struct fetch *f)
 	if (ok && f->links_known) {
 		q.page.links = f->links;
 		q.page.links_known = 1;
-	} else if (ok && f->code == 304 && f->old.links_known) {
+	} else if (ok && f->code == 304 && old_links(f)) {
 		q.page.links = f->old.links;
 		q.page.links_known = 1;
 	}
+	if (q.page.links_known)
+		q.page.links_base = f->cr->base;
 	if (storec_ask(NULL, PROTO_ST_KB_PAGE_PUT, &q, put_answered, f,
 	    &f->req) < 0)
 		fetch_free(f);
@@ -826,6 +841,7 @@ page_put_all(struct fetch *f, int keep, const char *title,
 		memcpy(q.page.hash, f->hash, sizeof(q.page.hash));
 		q.page.links = f->links_known ? f->links : NULL;
 		q.page.links_known = (uint8_t)f->links_known;
+		q.page.links_base = f->links_known ? c->base : NULL;
 		q.page.parts = f->parts;
 	}
 	q.page.title = t != NULL ? t : "";
@@ -1198,7 +1214,7 @@ links_replay(struct fetch *f)
 	char url[2 * ST_KB_URL_MAX + 2];
 	const char *p, *nl;
 
-	if (!wants_links(f) || f->old.links == NULL)
+	if (!wants_links(f) || !old_links(f) || f->old.links == NULL)
 		return;
 	for (p = f->old.links; *p != '\0'; p = nl + 1) {
 		if ((nl = strchr(p, '\n')) == NULL)
@@ -1261,7 +1277,7 @@ links_through(struct fetch *f, const char *why)
 {
 	if (!wants_links(f))
 		return;
-	if (f->had_old && f->old.links_known)
+	if (old_links(f))
 		links_replay(f);
 	else
 		crawl_partial(f->cr, "page", f->url, why);
@@ -1373,7 +1389,7 @@ page_answered(struct fetch *f)
 	if (f->had_old && f->old.hash[0] != '\0' &&
 	    strcmp(f->old.hash, f->hash) == 0 && spaces_held(f)) {
 		/* The same bytes: kept, read for their links alone. */
-		if (wants_links(f) || !f->old.links_known) {
+		if (wants_links(f) || !old_links(f)) {
 			memset(&doc, 0, sizeof(doc));
 			if (read_doc(f, &doc, &rwhy) == 0)
 				links_follow(f, &doc);
