@@ -436,6 +436,26 @@ store_user_auth(struct store_txn *t, const char *email,
 	return 0;
 }
 
+/*
+ * u, the first owner's account, an owner of the default organisation
+ * again, its membership there on: 0, or -1 with t failed. (Another
+ * organisation may have made the account first, by an invitation
+ * accepted before the operator's first login.)
+ */
+static int
+boot_owner(struct store_txn *t, struct st_user *u)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (strcmp(u->mems[i].org, ST_ORG_DEFAULT) == 0) {
+			u->mems[i].role = ST_ROLE_OWNER;
+			u->mems[i].disabled = 0;
+			return 0;
+		}
+	return member_add(t, u, ST_ORG_DEFAULT, ST_ROLE_OWNER);
+}
+
 int
 store_user_boot(struct store_txn *t, const struct st_user_boot_req *q,
     uint8_t *changed, char gone[ST_USER_ID_MAX + 1])
@@ -457,7 +477,11 @@ store_user_boot(struct store_txn *t, const struct st_user_boot_req *q,
 		*changed = 1;
 		log_info("made the first owner, %s", u.email);
 	} else if (memcmp(u.fp, q->fp, sizeof(u.fp)) != 0) {
-		/* DASHBOARD_PASSWORD changed since it was last set. */
+		/* DASHBOARD_PASSWORD changed since it was last set (or never). */
+		if (boot_owner(t, &u) < 0) {
+			st_user_free(&u);
+			return t->err;
+		}
 		memcpy(u.salt, q->salt, sizeof(u.salt));
 		memcpy(u.hash, q->hash, sizeof(u.hash));
 		memcpy(u.fp, q->fp, sizeof(u.fp));

@@ -18,7 +18,7 @@ import { Parley, waitFor } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { COOKIE, PASSWORD, Session, login, loginRequest, nextClient, setCookies } from './lib/dashboard.mjs';
 import { checkerFor } from './lib/openapi.mjs';
-import { addMember } from './lib/people.mjs';
+import { addKey, addMember, installIn } from './lib/people.mjs';
 
 const LIST = '/v1/admin/conversations';
 
@@ -473,6 +473,41 @@ describe('people', { concurrency: true }, () => {
       const me = (await d.get('/dashboard/api/session')).json();
       assert.equal(me.user.email, 'dee@example.com');
       assert.deepEqual(me.organization, { id: 'default', role: 'agent' });
+    });
+  });
+
+  // Before the operator's first login, another organisation invited the
+  // first owner's email and accepted it (a review's find): that login only
+  // set the password, leaving the operator an agent of that organisation
+  // and the default one without an owner. The first login makes the
+  // account an owner of the default organisation whoever made it.
+  describe('people: the first owner\'s email taken before the first login', () => {
+    let p;
+    before(async () => {
+      p = new Parley({ workers: 1, env: { DASHBOARD_PASSWORD: PASSWORD } });
+      await p.start();
+    });
+    after(() => p?.stop());
+
+    test('the first login still makes owner@localhost an owner of the default organisation', async () => {
+      const json = { 'Content-Type': 'application/json' };
+      let r = await p.request('POST', '/v1/admin/organizations', { headers: { ...installIn(p), ...json }, body: JSON.stringify({ name: 'Tenant' }) });
+      assert.equal(r.status, 201, r.text);
+      const tenant = r.json().id;
+      const { key } = await addKey(p, { org: tenant, role: 'owner' });
+      r = await p.request('POST', '/v1/admin/users', { headers: { 'x-admin-api-key': key, ...json }, body: JSON.stringify({ email: 'owner@localhost', role: 'agent' }) });
+      assert.equal(r.status, 201, r.text);
+      const token = new URL(r.json().url).hash.slice(1);
+      r = await p.request('POST', '/dashboard/api/invitations/accept', { headers: json,
+        body: JSON.stringify({ token, name: 'Not the operator', password: 'the tenant chose this one' }) });
+      assert.equal(r.status, 200, r.text);
+      const s = await login(p);
+      const me = (await s.get('/dashboard/api/session')).json();
+      assert.deepEqual(me.organizations.map((o) => [o.id, o.role]).sort(), [['default', 'owner'], [tenant, 'agent']].sort());
+      r = await p.request('GET', '/v1/admin/users', { headers: installIn(p, 'default') });
+      assert.deepEqual(r.json().users.map((u) => [u.email, u.role, u.disabled]), [['owner@localhost', 'owner', false]]);
+      // The tenant's password no longer opens it.
+      assert.equal((await loginRequest(p, 'the tenant chose this one', { email: 'owner@localhost' })).status, 401);
     });
   });
 });
