@@ -193,6 +193,9 @@ describe('people', { concurrency: true }, () => {
         [{ email: 'no-at-sign', role: 'admin' }, 'email: must be an address like name@example.com'],
         [{ email: 'x@example.com' }, 'role: required'],
         [{ email: 'x@example.com', role: 'boss' }, 'role: must be owner, admin or agent'],
+        // a NUL inside is refused, not cut at (a@b.c was invited, the role read as owner)
+        [{ email: 'a@b.c\u0000evil@x.com', role: 'agent' }, 'email: must be an address like name@example.com'],
+        [{ email: 'x@example.com', role: 'owner\u0000x' }, 'role: must be owner, admin or agent'],
         [{ email: 'x@example.com', role: 'agent', name: 'X' }, 'Only email and role can be given'],
       ]) {
         const b = await invite(p, body, s);

@@ -320,12 +320,16 @@ invite_body(json_t *root, struct st_user_invite_req *q,
 			return "Only email and role can be given";
 	if ((e = json_object_get(root, "email")) == NULL)
 		return "email: required";
-	if (!json_is_string(e))
+	/* A NUL inside would cut them short: "a@b.c\0x" invited a@b.c. */
+	if (!json_is_string(e) ||
+	    strlen(json_string_value(e)) != json_string_length(e))
 		return "email: must be an address like name@example.com";
 	if ((role = json_object_get(root, "role")) == NULL)
 		return "role: required";
-	if (!json_is_string(role) || (q->role = st_role_parse(
-	    json_string_value(role))) == ST_ROLE_NONE)
+	if (!json_is_string(role) ||
+	    strlen(json_string_value(role)) != json_string_length(role) ||
+	    (q->role = st_role_parse(json_string_value(role))) ==
+	    ST_ROLE_NONE)
 		return "role: must be owner, admin or agent";
 	q->email = email;
 	return st_email_normal(json_string_value(e), email);
