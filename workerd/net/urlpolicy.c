@@ -73,12 +73,15 @@ v6_private(const uint8_t a[16])
 {
 	static const uint8_t zero[12], mapped[12] = {
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },
+	    translated[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },
 	    nat64[12] = { 0, 0x64, 0xff, 0x9b },
 	    nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
 
 	if (v6_prefix(a, zero, 12))		/* ::, ::1, IPv4-compatible */
 		return 1;
-	if (v6_prefix(a, mapped, 12) || v6_prefix(a, nat64, 12))
+	/* IPv4-mapped, IPv4-translated (::ffff:0:0/96, SIIT), NAT64 */
+	if (v6_prefix(a, mapped, 12) || v6_prefix(a, translated, 12) ||
+	    v6_prefix(a, nat64, 12))
 		return v4_private(get_be32(a + 12));
 	if (v6_prefix(a, nat64_local, 6))	/* local-use NAT64 */
 		return 1;
