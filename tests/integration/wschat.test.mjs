@@ -93,6 +93,28 @@ describe('WebSocket chat, 4 workers', () => {
     }
   });
 
+  // docs/widget-protocol.md: a resume only on a socket opened without
+  // ?token=. A review found a socket opened with a token that named no
+  // session (or a malformed one) took a resume of another token after all.
+  test('a resume is refused on a socket opened with ?token=, whether it named a session, none, or was malformed', async () => {
+    const w = await createWidget(p);
+    const v = await Visitor.open(p, w.widget_id);
+    const live = (await v.next('session')).session_token;
+    await v.turn('hello before the resumes');
+    await v.close();
+    for (const token of [live, 'A'.repeat(43), 'abc']) {
+      const r = await Visitor.open(p, w.widget_id, { token });
+      try {
+        await r.next('session');
+        if (token === live) await r.next('history');
+        r.send({ type: 'resume', token: live });
+        assert.equal((await r.next('error')).message, 'resume: only as the first message of a socket opened without a token', `opened with ${token}`);
+      } finally {
+        await r.close();
+      }
+    }
+  });
+
   test('a message sent with a cid, its socket gone before the answer: the resumed history names it by that cid', async () => {
     const w = await createWidget(p);
     const v = await Visitor.open(p, w.widget_id);

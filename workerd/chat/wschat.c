@@ -131,6 +131,7 @@ struct wsess {
 	uint8_t hash[ST_TOKEN_HASH_LEN];	/* of the token in use */
 	uint8_t new_hash[ST_TOKEN_HASH_LEN];
 	int has_token;
+	int token_given;		/* opened with ?token=, any: no resume */
 	char rate_key[ST_RATE_KEY_MAX + 1];
 	char origin[ST_ORIGIN_MAX + 2];	/* longer ones are refused */
 	int contact_submitted;
@@ -1356,7 +1357,7 @@ static void open_send(struct wsess *);
 void
 wschat_on_resume(struct wsess *s, struct wsmsg *m)
 {
-	if (s->nmsgs != 1 || s->has_token || s->stored) {
+	if (s->nmsgs != 1 || s->has_token || s->token_given || s->stored) {
 		wsend_error(s, "resume: only as the first message of a "
 		    "socket opened without a token");
 		return;
@@ -1889,6 +1890,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	LIST_INSERT_HEAD(&sessions, s, entry);
 	strlcpy(s->wid, wid, sizeof(s->wid));
 	/* A malformed token is no token: the visitor gets a new session. */
+	s->token_given = http_query_param(req->query, "token", NULL, 0) == 1;
 	if (http_query_param(req->query, "token", token, sizeof(token)) == 1 &&
 	    token_valid(token)) {
 		strlcpy(s->token, token, sizeof(s->token));
