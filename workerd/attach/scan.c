@@ -341,7 +341,13 @@ piece_back(const struct storec_result *r, void *arg)
 		job_end(j, 0, NULL);
 		return;
 	}
-	if (rep.result != ST_ATT_OK || rep.data.len != ST_ATT_PIECE) {
+	/*
+	 * The record's hash of the piece is that of the bytes storaged
+	 * served (kept by it): chained as read, not computed again.
+	 */
+	if (rep.result != ST_ATT_OK || rep.data.len != ST_ATT_PIECE ||
+	    j->piece >= rep.att.npieces || proto_hex_decode(
+	    rep.att.pieces[j->piece], hash, sizeof(hash)) != 0) {
 		log_warnx("attachments: upload %s: piece %u read back: result "
 		    "%u, %u bytes", j->q.id, j->piece, rep.result,
 		    rep.data.len);
@@ -349,7 +355,6 @@ piece_back(const struct storec_result *r, void *arg)
 		job_end(j, 404, "no such upload");
 		return;
 	}
-	proto_sha256(rep.data.p, rep.data.len, hash);
 	st_att_chain(j->chain, hash);
 	/* The record says what the file is (its first piece's bytes did). */
 	if (j->piece == 0) {
