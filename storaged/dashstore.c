@@ -370,9 +370,11 @@ store_dash_login(struct store_txn *t, const struct st_dash_login_req *q,
 		return t->err;
 	/*
 	 * A password changed since the worker read the hash it checked ended
-	 * the user's sessions: a login of the old one makes none.
+	 * the user's sessions: a login of the old one makes none; nor one
+	 * of a user acting in no organisation (disabled since).
 	 */
-	rc = rc == 1 || u.disabled || (q->pw_hash_len == sizeof(u.hash) &&
+	rc = rc == 1 || user_acting(t, &u) == NULL ||
+	    (q->pw_hash_len == sizeof(u.hash) &&
 	    CRYPTO_memcmp(u.hash, q->pw_hash, sizeof(u.hash)) != 0);
 	st_user_free(&u);
 	if (rc)
@@ -437,7 +439,6 @@ store_dash_check(struct store_txn *t, const uint8_t *hash, size_t hlen,
 	const struct st_member *m = NULL;
 	struct st_user u;
 	struct st_dsess s;
-	uint32_t i;
 	int rc;
 
 	if (token_hash_bad(t, hlen))
@@ -457,10 +458,7 @@ store_dash_check(struct store_txn *t, const uint8_t *hash, size_t hlen,
 	if (org[0] != '\0')
 		m = st_user_acts(&u, org);
 	else
-		for (i = 0; i < u.n && m == NULL && !t->err; i++)
-			if (!u.mems[i].disabled &&
-			    org_there(t, u.mems[i].org))
-				m = &u.mems[i];
+		m = user_acting(t, &u);
 	if (m == NULL) {
 		out->valid = org[0] != '\0' ? ST_DASH_NOT_MEMBER :
 		    ST_DASH_INVALID;

@@ -803,6 +803,13 @@ struct st_user;
 /* A user by id: 0 loaded, 1 absent, -1 error. */
 int user_load(struct store_txn *, const char *id, struct st_user *);
 /*
+ * u's first membership it may act in (neither the account nor the
+ * membership disabled) whose organisation exists, else NULL (t may have
+ * failed): a user with none can log in nowhere.
+ */
+const struct st_member *user_acting(struct store_txn *,
+    const struct st_user *);
+/*
  * Deletes every dashboard session of the user but keep's (who asks's id:
  * the hex of its hash's first ST_DASH_WHO_BYTES; NULL: none kept): 0,
  * or -1 with t failed.

@@ -159,6 +159,18 @@ user_load(struct store_txn *t, const char *id, struct st_user *u)
 	return entity_load(t, &user_entity, id, u);
 }
 
+const struct st_member *
+user_acting(struct store_txn *t, const struct st_user *u)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->n && !t->err; i++)
+		if (st_user_acts(u, u->mems[i].org) == &u->mems[i] &&
+		    store_org_exists(t, u->mems[i].org) == 1)
+			return &u->mems[i];
+	return NULL;
+}
+
 /* A member of org by id, else "no such user" (t failed): 0 or -1. */
 static int
 member_must(struct store_txn *t, const char *org, const char *id,
@@ -430,7 +442,8 @@ store_user_auth(struct store_txn *t, const char *email,
 		out->s.salt_len = sizeof(u.salt);
 		memcpy(out->s.hash, u.hash, sizeof(u.hash));
 		out->s.hash_len = sizeof(u.hash);
-		out->s.disabled = u.disabled;
+		/* Acting nowhere: its right password logs in no more. */
+		out->s.disabled = user_acting(t, &u) == NULL;
 		st_user_free(&u);
 	}
 	return 0;

@@ -118,6 +118,28 @@ describe('people', { concurrency: true }, () => {
       assert.deepEqual(r.json(), { users: [] });
     });
 
+    test('a user acting in no organisation (disabled in its only one, or that one deleted) is refused as a wrong password, and stores no session', async () => {
+      const owner = await login(p);
+      const a = await addMember(p, { role: 'agent' });
+      const patch = (disabled) => owner.request('PATCH', `/v1/admin/users/${a.id}`, { headers: owner.headers({ json: true }), body: JSON.stringify({ disabled }) });
+      assert.equal((await patch(true)).status, 200);
+      let r = await loginRequest(p, a.password, { email: a.email });
+      assertJsonError(r, 401, 'Wrong email or password');
+      assert.equal(setCookies(r).length, 0, JSON.stringify(r.headers['set-cookie']));
+      // Enabled again: its password logs in, and nothing made while disabled comes back.
+      assert.equal((await patch(false)).status, 200);
+      const back = await login(p, a.password, { email: a.email });
+      assert.equal((await back.get('/dashboard/api/session')).status, 200);
+      // The member of one other organisation only, which is then deleted.
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Gone soon' });
+      assert.equal(o.status, 201, o.text);
+      const b = await addMember(p, { org: o.json().id, role: 'owner' });
+      assert.equal((await p.adminJson('DELETE', `/v1/admin/organizations/${o.json().id}`)).status, 200);
+      r = await loginRequest(p, b.password, { email: b.email });
+      assertJsonError(r, 401, 'Wrong email or password');
+      assert.equal(setCookies(r).length, 0);
+    });
+
     test('PATCH/DELETE /v1/admin/users/{id}: the last owner is kept (409); bad fields 400; another organisation\'s user 404', async () => {
       const api = await checkerFor(p);
       const s = await login(p);
