@@ -461,7 +461,12 @@ static void
 storec_inflight_add(struct storec_req *r, uint32_t id)
 {
 	r->id = id;
-	r->deadline = loop_now() + wconf.storage_timeout_ms;
+	/*
+	 * From the clock, not the loop turn's time: the turn may have run
+	 * for seconds (the fetcher reading a PDF) and a deadline from its
+	 * start would be past before storaged could answer.
+	 */
+	r->deadline = loop_clock() + wconf.storage_timeout_ms;
 	TAILQ_INSERT_TAIL(&sc_inflight, r, order);
 	LIST_INSERT_HEAD(&sc_hash[id & (STOREC_BUCKETS - 1)], r, hash);
 	sc_count++;

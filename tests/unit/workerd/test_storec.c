@@ -222,6 +222,39 @@ test_cancel_and_timeout(void **state)
 	peer_unlisten(&P);
 }
 
+/*
+ * A request made at the end of a loop turn that held the loop longer than
+ * the timeout (the fetcher reading a PDF) has the whole timeout for its
+ * answer, from when it is sent.
+ */
+static void
+test_timeout_counts_from_sending(void **state)
+{
+	struct got g = { 0 };
+	struct peer_req r;
+
+	wconf.storage_timeout_ms = 150;
+	peer_listen(&P);
+	storec_init(P.path);
+	assert_int_equal(peer_accept(&P, 2000), 0);
+	assert_true(storec_connected());
+	drive_ms(20);
+	usleep(300 * 1000);	/* the loop held */
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &g, NULL),
+	    0);
+	drive_ms(20);
+	assert_int_equal(g.called, 0);
+	assert_int_equal(peer_recv(&P, &r, 1000), 0);
+	peer_reply(&P, &r, NULL, 0);
+	drive_until(&g.called, 1000);
+	assert_int_equal(g.called, 1);
+	assert_int_equal(g.status, STOREC_OK);
+	wconf.storage_timeout_ms = 5000;
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
 /* A callback that calls again at once, as a pipelined request would. */
 static struct got again_g;
 static int again_rv = 99;
@@ -1228,6 +1261,7 @@ main(void)
 		cmocka_unit_test(test_waiting_sent_on_connect),
 		cmocka_unit_test(test_replies_matched_by_id),
 		cmocka_unit_test(test_cancel_and_timeout),
+		cmocka_unit_test(test_timeout_counts_from_sending),
 		cmocka_unit_test(test_disconnect_and_reconnect),
 		cmocka_unit_test(test_protocol_error_disconnects),
 		cmocka_unit_test(test_goes_to_primary),
