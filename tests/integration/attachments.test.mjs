@@ -83,7 +83,9 @@ describe('attachments', { concurrency: 1 }, () => {
     // Characters that change how a name reads are taken out of it: a
     // right-to-left override showed "invoice\u202efdp.hta" as
     // "invoiceath.pdf" in the dashboard.
-    const bidi = await upload(p, w.widget_id, token, 'invoice\u202efdp\u200b\u2066.hta', Buffer.from('just text\n'));
+    // So are the C1 controls (U+009B begins a terminal's escape) and the
+    // line and paragraph separators.
+    const bidi = await upload(p, w.widget_id, token, 'invoice\u202efdp\u200b\u2066\u0085\u009b\u2028\u2029.hta', Buffer.from('just text\n'));
     assert.equal(bidi.status, 200, JSON.stringify(bidi.json));
     // A name is shown and saved with its type's extension: this text
     // saved as ".hta" would run when opened.

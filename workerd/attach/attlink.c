@@ -127,7 +127,9 @@ att_ids_json(const json_t *a, struct st_str ids[ST_MSG_ATTS_MAX],
  * Whether the character at p (k bytes of UTF-8) is one that changes how
  * the text around it is shown and not a letter: the bidi controls
  * (U+202E made "invoice\u202efdp.hta" read as "invoiceath.pdf"), the
- * zero-width ones, the word joiners and the byte order mark.
+ * zero-width ones, the word joiners, the byte order mark, the line and
+ * paragraph separators; and the C1 controls (U+009B starts a terminal's
+ * escape sequence in an export printed raw).
  */
 static int
 format_char(const unsigned char *p, size_t k)
@@ -141,9 +143,9 @@ format_char(const unsigned char *p, size_t k)
 		    (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
 	else
 		return 0;
-	return cp == 0x061c || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
-	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) ||
-	    cp == 0xfeff;
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x180e ||
+	    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 void
