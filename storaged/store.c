@@ -1623,9 +1623,15 @@ store_recover(struct store *st, const char *dir)
 		return 0;
 	log_info("%s: replayed %llu records of %s that LMDB lacked", dir,
 	    (unsigned long long)(st->seq - st->ckpt_seq), WAL_FILE);
-	/* Without room to commit them: served from the open txn, stalled. */
-	if (store_checkpoint(st) < 0 && st->stall == NULL)
-		return -1;
+	/*
+	 * Without room to commit them: served from the open txn, stalled;
+	 * the log keeps them, so what is written next goes after them.
+	 */
+	if (store_checkpoint(st) < 0) {
+		if (st->stall == NULL)
+			return -1;
+		wal_append_after_scan(st->wal);
+	}
 	return 0;
 }
 

@@ -22,6 +22,7 @@ struct wal {
 	size_t off;		/* where the next record goes */
 	size_t last;		/* where the last record written or tried began */
 	size_t size;		/* the file's size: zeros from the last record on */
+	size_t scanned;		/* where the records the last scan took end */
 	char path[PATH_MAX];
 };
 
@@ -244,9 +245,16 @@ wal_scan(struct wal *w, int (*fn)(void *, uint64_t, const uint8_t *, size_t),
 		off += WAL_HDR_LEN + len;
 	}
 	free(body);
+	w->scanned = off;
 	if (rc < 0)
 		log_warn("%s: read at %zu", w->path, off);
 	return rc;
+}
+
+void
+wal_append_after_scan(struct wal *w)
+{
+	w->off = w->scanned;
 }
 
 int

@@ -45,6 +45,12 @@ void wal_close(struct wal *);
 int wal_scan(struct wal *, int (*fn)(void *, uint64_t, const uint8_t *,
     size_t), void *arg);
 /*
+ * The next record goes after the last one the last wal_scan() passed to
+ * fn and fn took (returned 0): records replayed at a start that no
+ * checkpoint could commit are kept, not written over.
+ */
+void wal_append_after_scan(struct wal *);
+/*
  * Appends one record and, in sync mode, flushes it (fdatasync): it is
  * acknowledged when this returns 0. -1 on failure, logged: the record may
  * be partly written, and the caller must not append after it (it stops

@@ -5,15 +5,18 @@
  * checkpoint killed midway recovers, a failed batch is undone, a flush
  * the disk fails is refused and never comes back (even when the disk
  * fails the checkpoint after it too), and a log that skips
- * records LMDB needs is refused. Crashes are real: a child process writes
+ * records LMDB needs is refused, and a start stalled on a full map
+ * keeps the records it replayed. Crashes are real: a child process writes
  * and is killed (or _exits without closing the store). A failing disk is
  * fdatasync() answering EIO (defined below, so wal.c and LMDB call it),
- * a failing write pwritev() answering it (the log's appends).
+ * a failing write pwritev() answering it (the log's appends), a full
+ * map a checkpoint's mdb_put() answering MDB_MAP_FULL.
  */
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -49,6 +52,28 @@ pwritev(int fd, const struct iovec *iov, int n, off_t off)
 		return -1;
 	}
 	return (ssize_t)syscall(SYS_pwritev, fd, iov, n, (long)off, 0L);
+}
+
+/*
+ * Set: a checkpoint's first put (the log's seq in meta) fails as in a
+ * full map, and the checkpoint with it.
+ */
+static int full_map;
+
+int
+mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data,
+    unsigned int flags)
+{
+	static int (*real)(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *,
+	    unsigned int);
+
+	if (full_map && key->mv_size == 7 &&
+	    memcmp(key->mv_data, "wal_seq", 7) == 0)
+		return MDB_MAP_FULL;
+	if (real == NULL)
+		real = (int (*)(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *,
+		    unsigned int))dlsym(RTLD_NEXT, "mdb_put");
+	return real(txn, dbi, key, data, flags);
 }
 
 /* The store opened again as PARLEY_SYNC=full has it: each append flushed. */
@@ -676,6 +701,60 @@ test_churn_tiny_batches(void **state)
 	assert_int_equal(write_turn(f->st, 0), 0);
 }
 
+/*
+ * A child opens dir's store with every checkpoint failing as a full map
+ * fails it (mdb_put below): stalled at its start, its log's records
+ * replayed into the open transaction alone. It stores turn n (a write
+ * let through a stall: a delete, a sign-in), tries the checkpoint again
+ * as the second's timer does, and dies as kill -9 would. Its exit
+ * status: 0 stored, 1 refused, 2 not opened stalled; 1 from fatalx.
+ */
+static int
+stalled_write(const char *dir, int n)
+{
+	struct store *st;
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == 0) {
+		full_map = 1;
+		if ((st = store_open(dir, 64, 0)) == NULL ||
+		    store_stalled(st) == NULL)
+			_exit(2);
+		if (write_turn(st, n) != 0)
+			_exit(1);
+		(void)store_retry(st);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A start whose log replays but whose checkpoint does not fit the map
+ * (PARLEY_MAP_SIZE_MB lowered): stalled, the replayed records in the log
+ * alone. A write let through then went to the log's offset 0, over them:
+ * the checkpoint tried next exited, and every start after found a gap
+ * and refused to open, at any map size. It goes after them: every
+ * acknowledged turn is there at the next start.
+ */
+static void
+test_stalled_start_appends_after(void **state)
+{
+	struct fix *f = *state;
+
+	store_close(f->st);
+	f->st = NULL;
+	crash_run(f->dir, 0, 5);	/* five turns in the log alone */
+	log_set_level(LOG_LEVEL_FATAL + 1);
+	assert_int_equal(stalled_write(f->dir, 5), 0);
+	log_set_level(LOG_LEVEL_WARN);
+	reopen_synced(f);
+	assert_int_equal(turns_in(f->st), 6);
+}
+
 int
 main(void)
 {
@@ -692,6 +771,7 @@ main(void)
 		T(test_gap_refused),
 		T(test_churn_in_small_map),
 		T(test_churn_tiny_batches),
+		T(test_stalled_start_appends_after),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
