@@ -94,7 +94,7 @@ proto_text_fits(const char *s, size_t max)
 void
 proto_url_shown(const char *u, char *out, size_t outsz)
 {
-	const char *p, *auth;
+	const char *p, *q, *next, *auth;
 	size_t n, o = 0;
 
 	while (*u != '\0' && o + 1 < outsz) {
@@ -109,9 +109,17 @@ proto_url_shown(const char *u, char *out, size_t outsz)
 		memcpy(out + o, u, n);
 		o += n;
 		u = p;
-		/* An authority's user info ends at '@', before any of these. */
-		auth = u + strcspn(u, "@/?#, \t");
-		if (*auth == '@' && o + 1 < outsz) {
+		/*
+		 * The user info: up to the last '@' before the next URL. A
+		 * password may hold '/', '#' or '@' itself (the URL is then
+		 * the invalid one shown), so a path's '@' is hidden too.
+		 */
+		if ((next = strstr(u, "://")) == NULL)
+			next = u + strlen(u);
+		for (auth = NULL, q = u; q < next; q++)
+			if (*q == '@')
+				auth = q;
+		if (auth != NULL && o + 1 < outsz) {
 			n = 3 < outsz - 1 - o ? 3 : outsz - 1 - o;
 			memcpy(out + o, "***", n);
 			o += n;

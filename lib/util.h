@@ -83,9 +83,10 @@ void *proto_grow(void *arr, size_t *cap, size_t n, size_t size, size_t first,
 
 /* ---- URLs ---- */
 /*
- * u as it may be shown (a log line, an error, an answer): each
- * "user:password@" after a "://" (u may be a list of URLs) replaced by
- * "***@". Cut to outsz (> 0); 2 * strlen(u) + 1 bytes always fit.
+ * u as it may be shown (a log line, an error, an answer): after each
+ * "://" (u may be a list of URLs), all up to the last '@' before the
+ * next "://" replaced by "***" (a password with '/', '#' or '@' hidden
+ * whole). Cut to outsz (> 0); 2 * strlen(u) + 1 bytes always fit.
  */
 void proto_url_shown(const char *u, char *out, size_t outsz);
 

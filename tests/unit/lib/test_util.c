@@ -246,8 +246,17 @@ test_url_shown(void **state)
 
 	proto_url_shown("https://u:pw@host/v1", out, sizeof(out));
 	assert_string_equal(out, "https://***@host/v1");
+	/* A '@' in a path hides what is before it: it may be a password's. */
 	proto_url_shown("https://host/a@b", out, sizeof(out));
-	assert_string_equal(out, "https://host/a@b");
+	assert_string_equal(out, "https://***@b");
+	proto_url_shown("smtp://u:sec/ret@h:1:2", out, sizeof(out));
+	assert_string_equal(out, "smtp://***@h:1:2");
+	proto_url_shown("smtps://me%40x.com:p@ss#1@mail.example.com", out,
+	    sizeof(out));
+	assert_string_equal(out, "smtps://***@mail.example.com");
+	proto_url_shown("http://root:Pa55/w0rd@10.0.0.5:2379,http://a:b@c",
+	    out, sizeof(out));
+	assert_string_equal(out, "http://***@10.0.0.5:2379,http://***@c");
 	proto_url_shown("http://a:1@h1,http://b:2@h2", out, sizeof(out));
 	assert_string_equal(out, "http://***@h1,http://***@h2");
 	proto_url_shown("no url at all", out, sizeof(out));
