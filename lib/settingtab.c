@@ -4,12 +4,16 @@
  * it does. settings.c parses by it; `parley-masterd --settings` prints it
  * for the docs test.
  */
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <curl/curl.h>
 
 #include "clamdaddr.h"
 #include "settings.h"
@@ -115,16 +119,37 @@ check_host(const char *v)
 	return len > 0;
 }
 
+/*
+ * An http:// or https:// URL, no space or control character, that
+ * libcurl's parser (the workers', mconn_url_parse) takes whole: a host,
+ * a port of 1 to 65535, brackets closed, no stray ':' or '/' in a
+ * password (one passed here made every worker exit at its start).
+ */
 static int
 check_url(const char *v)
 {
+	const char *c;
+	char *host = NULL, *port = NULL;
+	CURLU *u;
+	int ok;
+
 	if (strncasecmp(v, "http://", 7) != 0 &&
 	    strncasecmp(v, "https://", 8) != 0)
 		return 0;
-	for (; *v != '\0'; v++)
-		if (iscntrl((unsigned char)*v) || *v == ' ')
+	for (c = v; *c != '\0'; c++)
+		if (iscntrl((unsigned char)*c) || *c == ' ')
 			return 0;
-	return 1;
+	if ((u = curl_url()) == NULL)
+		return 0;
+	ok = curl_url_set(u, CURLUPART_URL, v, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    host[0] != '\0';
+	if (ok && curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+		ok = strtol(port, NULL, 10) > 0;
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return ok;
 }
 
 /*
@@ -143,11 +168,19 @@ check_store_addr(const char *v)
 	    (a.kind == STADDR_TLS || a.path[0] == '/');
 }
 
-/* smtp://host[:port] or smtps://host[:port], nothing after. */
+/*
+ * smtp://host[:port] or smtps://host[:port], nothing after: a host as
+ * check_host takes it, an IPv6 address in brackets, a port of 1 to 65535.
+ */
 static int
 check_smtp_url(const char *v)
 {
-	const char *h;
+	const char *h, *close, *colon;
+	struct in6_addr a6;
+	char host[256];
+	size_t n;
+	long port;
+	char *end;
 
 	if (strncasecmp(v, "smtp://", 7) == 0)
 		h = v + 7;
@@ -155,13 +188,32 @@ check_smtp_url(const char *v)
 		h = v + 8;
 	else
 		return 0;
-	if (*h == '\0' || *h == ':' || *h == '/')
+	close = h[0] == '[' ? strchr(h, ']') : NULL;
+	if (h[0] == '[' && close == NULL)
 		return 0;
-	for (; *h != '\0'; h++)
-		if (!isalnum((unsigned char)*h) && strchr(".-:[]",
-		    *h) == NULL)
+	/* The port: after a ':' past the brackets, or the only ':'. */
+	colon = close != NULL ? (close[1] == ':' ? close + 1 : NULL) :
+	    strchr(h, ':');
+	if (close != NULL && colon == NULL && close[1] != '\0')
+		return 0;
+	n = colon != NULL ? (size_t)(colon - h) : strlen(h);
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (!check_host(host) || (close == NULL && strchr(host, ':') != NULL))
+		return 0;
+	if (close != NULL) {
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a6) != 1)
 			return 0;
-	return 1;
+	}
+	if (colon == NULL)
+		return 1;
+	if (!isdigit((unsigned char)colon[1]) || strlen(colon + 1) > 5)
+		return 0;
+	port = strtol(colon + 1, &end, 10);
+	return *end == '\0' && port >= 1 && port <= 65535;
 }
 
 /* Printable ASCII, no space: a model name, an environment word. */
@@ -439,8 +491,8 @@ const struct setting settings_table[] = {
 	    check_oneline, "one line", M | W, F(openai_key),
 	    "sent as Authorization: Bearer; unset sends none" },
 	{ "OPENAI_BASE_URL", SETTING_TEXT, "https://api.openai.com/v1", NULL,
-	    1, 2048, NULL, check_url, "a URL starting with http:// or "
-	    "https://", M | W, F(openai_base_url),
+	    1, 2048, NULL, check_url, "a URL: http:// or https://, a "
+	    "host, a port of 1 to 65535 if any", M | W, F(openai_base_url),
 	    "any OpenAI-compatible server (/chat/completions is appended)" },
 	{ "PARLEY_MODEL_CA", SETTING_TEXT, NULL, NULL, 1, 1024, NULL,
 	    check_plain, "a path", M | W, F(model_ca),

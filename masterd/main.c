@@ -200,6 +200,13 @@ tls_check(const struct settings *st)
 			fatalx("%s", err);
 		sk_X509_pop_free(cas, X509_free);
 	}
+	/* The notifier's, for its SMTP server (curl's CAINFO then). */
+	if (st->smtp_url != NULL && st->smtp_ca_file != NULL) {
+		if ((cas = tls_ca_read("SMTP_CA_FILE", st->smtp_ca_file, err,
+		    sizeof(err))) == NULL)
+			fatalx("%s", err);
+		sk_X509_pop_free(cas, X509_free);
+	}
 	/* The workers' side of the cluster's TLS (PARLEY_STORAGED). */
 	if (staddr_any_tls(st->storaged, st->nstoraged)) {
 		if ((ctx = tlschan_ctx_new(0, st->cluster_ca, st->cluster_cert,

@@ -94,8 +94,20 @@ function badValues(r) {
       if (r.rule.startsWith('a path')) bad.push(['a control character', 'a\x01b']);
       else if (r.rule.startsWith('an absolute path')) bad.push(['relative', 'widget/dist/chat-widget.js'], ['a control character', '/a\x01b']);
       else if (r.rule.startsWith('an address')) bad.push(['bad pattern', 'a b'], ['unclosed bracket', '[::1']);
-      else if (r.rule.startsWith('a URL')) bad.push(['bad pattern', 'ftp://example.com']);
+      else if (r.rule.startsWith('a URL')) {
+        // What the workers' URL parser (libcurl's) refuses is refused here.
+        bad.push(['bad pattern', 'ftp://example.com'], ['no host', 'http://'], ['a port out of range', 'http://127.0.0.1:99999/v1'],
+          ['port 0', 'http://127.0.0.1:0/v1'], ['an unclosed bracket', 'https://[::1/v1']);
+      }
       else if (r.rule.startsWith('tls://')) bad.push(['a Unix socket', 'unix:/x.sock'], ['no port', 'tls://127.0.0.1']);
+      else if (r.rule.startsWith('smtp://')) {
+        bad.push(['bad pattern', 'http://mail.example.com'], ['a port out of range', 'smtp://mail.example.com:99999'],
+          ['a port not a number', 'smtp://mail.example.com:abc'], ['port 0', 'smtp://mail.example.com:0'],
+          ['not an IPv6 address', 'smtp://[zz]:25'], ['IPv6 without brackets', 'smtp://::1:25'],
+          // A password is never shown, even one that makes the URL bad.
+          ['a password with a slash', 'smtp://u:sec/ret@mail.example.com', {}, 'sec/ret'],
+          ['a password with an @', 'smtps://me%40x.com:p@ss#1@mail.example.com', {}, 'ss#1']);
+      }
       else if (r.rule.startsWith('a user')) bad.push(['bad pattern', '-root']);
       else if (r.rule.startsWith('an email')) bad.push(['bad pattern', 'no-at-sign'], ['a space', 'a b@example.com']);
       else if (r.rule.startsWith('one word') || r.rule.startsWith('a name')) bad.push(['bad pattern', 'two words']);
@@ -346,9 +358,9 @@ describe('a bad value stops the daemon at start', () => {
   test('every setting, every kind of bad value (masterd, and storaged for its own)', async () => {
     const cases = [];
     for (const r of rows) {
-      for (const [label, value, extra = {}] of badValues(r)) {
-        cases.push({ r, label, value, extra, bin: REL_MASTERD });
-        if (r.processes.includes('storaged') && r.type !== 'systemd') cases.push({ r, label, value, extra, bin: REL_STORAGED });
+      for (const [label, value, extra = {}, hidden] of badValues(r)) {
+        cases.push({ r, label, value, extra, hidden, bin: REL_MASTERD });
+        if (r.processes.includes('storaged') && r.type !== 'systemd') cases.push({ r, label, value, extra, hidden, bin: REL_STORAGED });
       }
     }
     // The pair rule, and production with the default CORS_ORIGIN.
@@ -362,6 +374,9 @@ describe('a bad value stops the daemon at start', () => {
     cases.push({ r: rows.find((r) => r.name === 'PARLEY_CLUSTER_CA'), label: 'not PEM', value: '/etc/hostname', extra: cluster, bin: REL_MASTERD, says: 'PARLEY_CLUSTER_CA=/etc/hostname: not a PEM certificate' });
     cases.push({ r: rows.find((r) => r.name === 'PARLEY_MODEL_CA'), label: 'unreadable', value: '/nonexistent/ca.pem', extra: {}, bin: REL_MASTERD, says: 'PARLEY_MODEL_CA=/nonexistent/ca.pem: cannot read' });
     cases.push({ r: rows.find((r) => r.name === 'PARLEY_MODEL_CA'), label: 'not PEM', value: '/etc/hostname', extra: {}, bin: REL_MASTERD, says: 'PARLEY_MODEL_CA=/etc/hostname: not a PEM certificate' });
+    const smtp = { SMTP_URL: 'smtp://127.0.0.1:25', SMTP_FROM: 'parley@example.com' };
+    cases.push({ r: rows.find((r) => r.name === 'SMTP_CA_FILE'), label: 'unreadable', value: '/nonexistent/ca.pem', extra: smtp, bin: REL_MASTERD, says: 'SMTP_CA_FILE=/nonexistent/ca.pem: cannot read' });
+    cases.push({ r: rows.find((r) => r.name === 'SMTP_CA_FILE'), label: 'not PEM', value: '/etc/hostname', extra: smtp, bin: REL_MASTERD, says: 'SMTP_CA_FILE=/etc/hostname: not a PEM certificate' });
     cases.push({ r: rows.find((r) => r.name === 'PARLEY_STORAGED_LISTEN'), label: 'files not PEM', value: 'tls://127.0.0.1:1', extra: { PARLEY_CLUSTER_CA: '/etc/hostname', PARLEY_CLUSTER_CERT: '/etc/hostname', PARLEY_CLUSTER_KEY: '/etc/hostname' }, bin: REL_STORAGED, says: 'PARLEY_CLUSTER_CA=/etc/hostname: not a PEM certificate' });
     assert.ok(rows.every((r) => cases.some((c) => c.r === r)), 'a case for every setting');
 
@@ -391,6 +406,7 @@ describe('a bad value stops the daemon at start', () => {
       else if (!res.stderr.includes(c.says ?? c.r.name)) failures.push(`${what}: the message does not name it:\n${res.stderr}`);
       else if (lines.length !== 1) failures.push(`${what}: not one line:\n${res.stderr}`);
       else if (c.r.type === 'secret' && res.stderr.includes(c.value)) failures.push(`${what}: the secret was printed`);
+      else if (c.hidden && res.stderr.includes(c.hidden)) failures.push(`${what}: the password was printed:\n${res.stderr}`);
       else if (/started \(pid/.test(res.stderr)) failures.push(`${what}: a worker was started`);
       if (c.bin === REL_MASTERD && fs.existsSync(slot.mark)) failures.push(`masterd ${c.r.name} ${c.label}: a worker was forked`);
     };

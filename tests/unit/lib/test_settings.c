@@ -781,7 +781,12 @@ test_types(void **state)
 		    "on or off" },
 		{ "OPENAI_BASE_URL", "http://127.0.0.1:1/v1", 1, NULL },
 		{ "OPENAI_BASE_URL", "ftp://x", 0, "OPENAI_BASE_URL must be a "
-		    "URL starting with http:// or https://, not \"ftp://x\"" },
+		    "URL: http:// or https://, a host, a port of 1 to 65535 if "
+		    "any, not \"ftp://x\"" },
+		{ "OPENAI_BASE_URL", "http://h:65536/v1", 0, "OPENAI_BASE_URL" },
+		{ "OPENAI_BASE_URL", "http://u:p/w@h/v1", 0,
+		    "not \"http://***@h/v1\"" },
+		{ "SMTP_URL", "smtp://h:70000", 0, "SMTP_URL" },
 		{ "OPENAI_MODEL", "two words", 0, "OPENAI_MODEL" },
 		{ "PARLEY_HOST", "[::1]", 1, NULL },
 		{ "PARLEY_HOST", "a b", 0, "PARLEY_HOST" },
