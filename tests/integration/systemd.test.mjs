@@ -85,6 +85,21 @@ describe('systemd units', () => {
     if (man) fs.rmSync(man, { recursive: true, force: true });
   });
 
+  // ProtectSystem=strict makes all but /dev, /proc and /sys read-only: the
+  // run directory (PARLEY_RUN_DIR) must be made writable, or the fetcher
+  // cannot keep what it was reading when it ran out of CPU time or memory.
+  test('ProtectSystem=strict leaves each service its run directory writable', () => {
+    for (const svc of SERVICES) {
+      const unit = fs.readFileSync(path.join(REPO, 'systemd', svc), 'utf8');
+      const values = (k) => [...unit.matchAll(new RegExp(`^${k}=(.*)$`, 'gm'))].flatMap((m) => m[1].trim().split(/\s+/));
+      assert.deepEqual(values('ProtectSystem'), ['strict'], svc);
+      const run = /^Environment=PARLEY_RUN_DIR=(\S+)$/m.exec(unit)?.[1];
+      assert.ok(run, `${svc}: PARLEY_RUN_DIR`);
+      const writable = [...values('ReadWritePaths').map((p) => p.replace(/^-/, '')), ...values('RuntimeDirectory').map((d) => `/run/${d}`)];
+      assert.ok(writable.includes(run), `${svc}: ${run} is read-only under ProtectSystem=strict (writable: ${writable.join(' ')})`);
+    }
+  });
+
   for (const svc of SERVICES) {
     test(`systemd-analyze security: ${svc} exposure <= ${MAX_EXPOSURE}`, (t) => {
       const sa = tool('systemd-analyze');
