@@ -316,6 +316,25 @@ assignment(struct envp *p, struct envfile *ef, size_t start)
 	return 0;
 }
 
+/*
+ * A comment, up to its line's end. One that ends in a backslash (an odd
+ * run of them) is refused: systemd before 254 (Debian 12's 252) takes
+ * the next line into the comment, later ones do not.
+ */
+static int
+comment(struct envp *p)
+{
+	size_t run = 0;
+
+	for (; p->i < p->len && p->b[p->i] != '\n'; p->i++)
+		run = p->b[p->i] == '\\' ? run + 1 : 0;
+	if (run % 2 == 1)
+		return fail(p, p->line, "a comment ends in '\\': systemd "
+		    "before 254 reads the next line as part of it, later "
+		    "ones do not (remove the '\\')");
+	return 0;
+}
+
 int
 envfile_parse(struct envfile *ef, const char *buf, size_t len, char *err,
     size_t errsz)
@@ -345,8 +364,8 @@ envfile_parse(struct envfile *ef, const char *buf, size_t len, char *err,
 		} else if (blank(c))
 			p.i++;
 		else if (c == '#' || c == ';') {
-			while (p.i < len && buf[p.i] != '\n')
-				p.i++;
+			if (comment(&p) < 0)
+				goto out;
 			ef->append_nl = p.i == len;
 		} else if (assignment(&p, ef, start) < 0)
 			goto out;

@@ -10,7 +10,8 @@
  *	NAME="a \"b\""		quotes removed; \" \\ \` \$ unescaped, any
  *				other \x kept as it is, \ + newline dropped
  *	NAME=a\ b\		unquoted: \x is x, \ + newline joins lines
- *	# ; at a line's start	a comment (no continuation)
+ *	# ; at a line's start	a comment (no continuation; one ending
+ *				in \ is refused: systemd < 254 continues it)
  *	NAME=			an empty value (Parley: unset)
  *	NAME twice		the last assignment wins
  *
