@@ -539,6 +539,23 @@ origin_valid(const char *s, size_t len)
 	return digits > 0 && port >= 1 && port <= 65535;
 }
 
+/*
+ * o (lower case) without its scheme's default port: a browser's Origin
+ * never names it, so "https://a.com:443" would match no request.
+ */
+static void
+origin_port_cut(char *o)
+{
+	size_t n = strlen(o);
+
+	if (strncmp(o, "https://", 8) == 0 && n > 12 &&
+	    strcmp(o + n - 4, ":443") == 0)
+		o[n - 4] = '\0';
+	else if (strncmp(o, "http://", 7) == 0 && n > 10 &&
+	    strcmp(o + n - 3, ":80") == 0)
+		o[n - 3] = '\0';
+}
+
 static int
 parse_cors(struct settings *st, const char *v, char *err, size_t errsz)
 {
@@ -570,6 +587,7 @@ parse_cors(struct settings *st, const char *v, char *err, size_t errsz)
 		}
 		for (i = 0; i < len; i++)
 			o[i] = (char)tolower((unsigned char)o[i]);
+		origin_port_cut(o);
 		st->cors = np;
 		st->cors[st->ncors++] = o;
 	}

@@ -198,6 +198,17 @@ test_cors(void **state)
 	assert_string_equal(st.cors[0], "https://a.com");
 	assert_string_equal(st.cors[1], "http://b.org:81");
 	settings_free(&st);
+	/* The scheme's default port is dropped: no browser sends it. */
+	assert_int_equal(parse(&st, err, sizeof(err), "CORS_ORIGIN",
+	    "https://a.com:443,http://b.org:80,https://c.net:8443,"
+	    "http://[::1]:80,https://d.io:80", NULL), 0);
+	assert_int_equal(st.ncors, 5);
+	assert_string_equal(st.cors[0], "https://a.com");
+	assert_string_equal(st.cors[1], "http://b.org");
+	assert_string_equal(st.cors[2], "https://c.net:8443");
+	assert_string_equal(st.cors[3], "http://[::1]");
+	assert_string_equal(st.cors[4], "https://d.io:80");
+	settings_free(&st);
 }
 
 static void
