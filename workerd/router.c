@@ -304,6 +304,7 @@ router_wire(void)
 		.conns_changed = worker_conns_changed,
 		.sreq_cancel = storec_cancel,
 		.body_max = router_body_max,
+		.head_refused = router_head_refused,
 	};
 
 	conn_hooks_set(&hooks);
@@ -507,6 +508,29 @@ const struct route *
 router_route(size_t i)
 {
 	return i < router_nroutes() ? &routes[i] : NULL;
+}
+
+int
+router_head_refused(const struct http_request *req, int status, char *hdrs,
+    size_t hdrsz)
+{
+	struct route_match m;
+	const char *cors = NULL;
+	enum route_result rr;
+
+	rr = router_match(req->method, req->path, &m);
+	if (rr == ROUTE_OK && (m.route->flags & R_PUBLIC))
+		cors = "Access-Control-Allow-Origin: *\r\n"
+		    "Access-Control-Expose-Headers: Retry-After\r\n";
+	else if (!(rr == ROUTE_OK && (m.route->flags & (R_ADMIN | R_DASH)) &&
+	    same_origin(req)) && cors_check(http_header(req, "origin"),
+	    &cors) == CORS_DENIED)
+		return 403;
+	if (cors != NULL)
+		strlcat(hdrs, cors, hdrsz);
+	if (status == 429 || status == 503)
+		strlcat(hdrs, "Retry-After: 1\r\n", hdrsz);
+	return status;
 }
 
 /*

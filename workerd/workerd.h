@@ -204,6 +204,9 @@ size_t router_nroutes(void);
 const struct route *router_route(size_t);
 /* Routes the request and starts answering it. */
 void router_dispatch(struct conn *, struct http_request *);
+/* conn_hooks's head_refused: CORS as router_dispatch would answer it. */
+int router_head_refused(const struct http_request *, int status,
+    char *hdrs, size_t hdrsz);
 /*
  * Runs m's handler once an admin route's gate has said who asks
  * (c->who): a route flagged R_INSTALL answers 403 to anyone but the

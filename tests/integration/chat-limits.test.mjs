@@ -287,3 +287,44 @@ describe('WIDGET_NEW_SESSIONS_PER_MINUTE: one budget for the HTTP chat and the W
     }
   });
 });
+
+// A body refused at its request's head, before it is read (413 past the
+// route's limit, 429 past what one client may have buffered, 503 past the
+// worker's), is answered as its route would answer: with its CORS headers,
+// so the page can read why, and Retry-After on a 429; from an Origin that
+// CORS_ORIGIN refuses, 403.
+describe('a body refused at its head (PARLEY_MAX_BODY_KB_PER_CLIENT=16)', () => {
+  const SHOP = 'https://shop.example';
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 1, env: { PARLEY_MAX_BODY_KB_PER_CLIENT: '16', CORS_ORIGIN: SHOP } });
+    await p.start();
+  });
+  after(() => p?.stop());
+
+  const post = (path, bytes, origin) => p.request('POST', path, {
+    headers: { 'Content-Type': 'application/json', 'x-api-key': p.widgetKey, ...(origin ? { Origin: origin } : {}) },
+    body: JSON.stringify({ sessionId: sid(), message: 'a'.repeat(bytes) }),
+  });
+
+  test('429 and 413 carry the CORS headers and Retry-After; another Origin is 403', async () => {
+    let r = await post('/v1/chat', 20000, SHOP);
+    assertJsonError(r, 429, 'Too many requests');
+    assert.equal(r.headers['access-control-allow-origin'], SHOP);
+    assert.equal(r.headers['access-control-expose-headers'], 'Retry-After');
+    assert.equal(r.headers['retry-after'], '1');
+    r = await post('/v1/chat', 70000, SHOP);
+    assertJsonError(r, 413, 'Request body too large');
+    assert.equal(r.headers['access-control-allow-origin'], SHOP);
+    r = await post('/v1/chat', 70000, 'https://evil.example');
+    assertJsonError(r, 403, 'Origin not allowed');
+    assert.equal(r.headers['access-control-allow-origin'], undefined);
+    // A widget's upload (a public route): any Origin may read it.
+    r = await p.request('PUT', '/api/widget/wid_none/attachments/att_none', {
+      headers: { Origin: 'https://any.example', 'Content-Range': 'bytes 0-19999/20000' }, body: Buffer.alloc(20000),
+    });
+    assertJsonError(r, 429, 'Too many requests');
+    assert.equal(r.headers['access-control-allow-origin'], '*');
+    assert.equal(r.headers['retry-after'], '1');
+  });
+});

@@ -102,6 +102,13 @@ no_body_max(const struct http_request *req)
 	return HTTP_MAX_BODY;
 }
 
+static int
+no_head_refused(const struct http_request *req, int status, char *hdrs,
+    size_t hdrsz)
+{
+	return status;
+}
+
 void
 conn_hooks_set(const struct conn_hooks *h)
 {
@@ -113,6 +120,8 @@ conn_hooks_set(const struct conn_hooks *h)
 	hooks.sreq_cancel = h->sreq_cancel != NULL ? h->sreq_cancel :
 	    no_cancel;
 	hooks.body_max = h->body_max != NULL ? h->body_max : no_body_max;
+	hooks.head_refused = h->head_refused != NULL ? h->head_refused :
+	    no_head_refused;
 }
 
 const struct conn_hooks *
@@ -744,19 +753,27 @@ conn_dispatch(struct conn *c, struct http_request *req)
 static void
 conn_bad_input(struct conn *c)
 {
+	const struct http_request *head;
+	char hdrs[2 * SETTINGS_ORIGIN_MAX + 256];
 	struct resp_opts o;
 	size_t before;
+	int status = http_in_status(&c->in);
 
 	log_debug("connection %d: bad request: %d %s (%s)", c->fd,
-	    http_in_status(&c->in), http_in_message(&c->in),
-	    http_in_detail(&c->in));
+	    status, http_in_message(&c->in), http_in_detail(&c->in));
 	memset(&o, 0, sizeof(o));
 	o.keep_alive = 0;
-	hooks.answered(-1, http_in_status(&c->in));
+	hdrs[0] = '\0';
+	/* Refused at its head: answered as its route would answer. */
+	if ((head = http_in_refused(&c->in)) != NULL)
+		status = hooks.head_refused(head, status, hdrs, sizeof(hdrs));
+	if (hdrs[0] != '\0')
+		o.extra_headers = hdrs;
+	hooks.answered(-1, status);
 	before = buf_pending(&c->out);
-	resp_error(&c->out, http_in_status(&c->in), &o,
-	    http_in_message(&c->in));
-	c->acc_status = http_in_status(&c->in);
+	resp_error(&c->out, status, &o, status == 403 ?
+	    "Origin not allowed" : http_in_message(&c->in));
+	c->acc_status = status;
 	c->acc_bytes = buf_pending(&c->out) - before;
 	conn_access(c);
 	c->state = CONN_CLOSING;

@@ -180,6 +180,7 @@ on_message_begin(http_parser *p)
 		return fail(h, 500, "out of memory");
 	h->header_state = HS_NONE;
 	h->headers_done = 0;
+	h->admit_refused = 0;
 	h->trailer_bytes = 0;
 	h->want_continue = 0;
 	h->body_cap = 0;
@@ -465,11 +466,15 @@ admit(struct http_in *h, const struct http_request *r, const http_parser *p)
 	    &h->body_max);
 	if (h->body_max > HTTP_MAX_BODY)
 		h->body_max = HTTP_MAX_BODY;
-	if (st != 0)
+	if (st != 0) {
+		h->admit_refused = 1;
 		return fail(h, st, st == 413 ? "Content-Length over the "
 		    "route's limit" : "request body budget spent");
-	if (clen > h->body_max)
+	}
+	if (clen > h->body_max) {
+		h->admit_refused = 1;
 		return fail(h, 413, "Content-Length over the route's limit");
+	}
 	return 0;
 }
 
@@ -1032,6 +1037,12 @@ int
 http_in_status(const struct http_in *h)
 {
 	return h->status;
+}
+
+const struct http_request *
+http_in_refused(const struct http_in *h)
+{
+	return h->admit_refused ? h->req : NULL;
 }
 
 const char *

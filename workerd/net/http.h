@@ -89,6 +89,7 @@ struct http_in {
 	size_t chunk_line;		/* bytes of the chunk-size line or trailers */
 	size_t chunk_total;		/* sum of chunk sizes so far */
 	int headers_done;		/* on_headers_complete ran for this request */
+	int admit_refused;		/* admit refused its head: http_in_refused */
 	int want_continue;		/* "Expect: 100-continue" not yet reported */
 };
 
@@ -110,6 +111,11 @@ struct http_request *http_in_take(struct http_in *);
 int http_in_busy(const struct http_in *);
 /* On HTTP_IN_ERROR: the status and message to answer with. */
 int http_in_status(const struct http_in *);
+/*
+ * After HTTP_IN_ERROR: the request whose head the owner's admit refused
+ * (its body not read), else NULL.
+ */
+const struct http_request *http_in_refused(const struct http_in *);
 const char *http_in_message(const struct http_in *);
 /*
  * On HTTP_IN_ERROR: a short technical reason ("obsolete line folding",

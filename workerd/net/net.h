@@ -70,6 +70,14 @@ struct conn_hooks {
 	void (*sreq_cancel)(struct storec_req *);
 	/* The most body bytes the request may send (its route's limit). */
 	size_t (*body_max)(const struct http_request *);
+	/*
+	 * A request refused at its head, its body not read (413, 429, 503):
+	 * the status to answer (403 for an Origin CORS_ORIGIN refuses) and
+	 * the header lines it carries into hdrs (its CORS headers, so the
+	 * page can read it; Retry-After).
+	 */
+	int (*head_refused)(const struct http_request *, int status,
+	    char *hdrs, size_t hdrsz);
 };
 
 struct conn {
