@@ -282,6 +282,25 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     await waitReplyEnd(page);
   });
 
+  // A piece is as large as what one client may send at once
+  // (PARLEY_MAX_BODY_KB_PER_CLIENT): two uploads side by side refused each
+  // other's pieces (429). They go one at a time.
+  test('two large PDFs dropped at once: both uploaded, one after the other, none refused', async () => {
+    const { page } = v;
+    reqs.length = 0;
+    const files = ['one.pdf', 'two.pdf'].map((name) => ({ name, type: 'application/pdf', b64: pdf(400000).toString('base64') }));
+    await give(page, 'drop', files);
+    await waitFor(async () => (await strip(page)).map((f) => f.state).join() === 'done,done', 15000, 'both uploaded');
+    const puts = uploads().filter((r) => r.method === 'PUT');
+    assert.deepEqual(puts.map((r) => r.status), [200, 200, 200, 200], 'two pieces each, none refused');
+    const ids = puts.map((r) => r.url.split('/').pop());
+    assert.equal(ids[0], ids[1], 'the first upload\'s pieces first');
+    assert.equal(ids[2], ids[3]);
+    assert.notEqual(ids[1], ids[2]);
+    for (let i = 0; i < 2; i++) await page.click(`${R} [data-part="file-remove"]`);
+    await waitFor(() => uploads().filter((r) => r.method === 'DELETE' && r.status === 204).length === 2, 5000, 'both given up, deleted');
+  });
+
   test('the server\'s refusal (a "PNG" that is not one) told in the strip; refused files never sent', async () => {
     const { page } = v;
     reqs.length = 0;

@@ -257,8 +257,19 @@ export default function (ctx) {
   // p's progress bar at pc (0 to 100)
   const progress = (p, pc) => (p.bar.setAttribute('aria-valuenow', pc), p.bar.style.setProperty('--p', pc + '%'));
 
-  // Uploads p (again, from its start, when it was before).
-  async function upload(p) {
+  // One upload at a time: a piece is as large as what the server lets one
+  // client send at once (PARLEY_MAX_BODY_KB_PER_CLIENT), so two side by
+  // side refused each other's pieces (429). An upload given up, or begun
+  // again (p.ac replaced), before its turn is skipped.
+  let line = Promise.resolve();
+  function upload(p) {
+    const ac = p.ac;
+    const run = line.then(() => p.ac === ac && p.state !== 'gone' && send(p));
+    line = run.catch(() => 0);
+  }
+
+  // Sends p (again, from its start, when it was before).
+  async function send(p) {
     const f = p.f;
     const ac = p.ac;
     p.state = 'up';
@@ -279,10 +290,18 @@ export default function (ctx) {
       const step = j.piece_size > 0 ? j.piece_size : 262144;
       let at = 0;
       let tries = 0;
+      let waits = 0;
       for (;;) {
         const end = Math.min(at + step, f.size);
         [r, j] = await call(base + '/' + p.id, 'PUT', { 'Content-Range': 'bytes ' + at + '-' + (end - 1) + '/' + f.size }, f.slice(at, end), ac);
         if (p.ac !== ac) return;
+        // Another tab (or visitor behind the same address) sends too: the
+        // piece again once the server says, for a minute at most.
+        if (r.status === 429 && waits++ < 20) {
+          await new Promise((ok) => setTimeout(ok, 1000 * Math.min(+r.headers.get('Retry-After') || 1, 3)));
+          if (p.ac !== ac) return;
+          continue;
+        }
         if (r.status === 409 && j.received >= 0 && j.received < f.size && tries++ < 3) {
           at = j.received; // the server has more (or less): from there
           continue;
