@@ -28,6 +28,7 @@ describe('a turn calls the owner\'s API', () => {
   let api;
   let apiPort;
   const seen = [];
+  const held = [];
   let dw;
   let agentId;
 
@@ -50,6 +51,10 @@ describe('a turn calls the owner\'s API', () => {
       seen.push({ method: req.method, url: req.url, auth: req.headers.authorization });
       if (req.url.startsWith('/slow')) {
         setTimeout(() => { res.end('{"late":true}'); }, 1500);
+        return;
+      }
+      if (req.url.startsWith('/hold')) {
+        held.push(res);	// answered when the test says
         return;
       }
       if (req.url.startsWith('/huge')) {
@@ -96,6 +101,7 @@ describe('a turn calls the owner\'s API', () => {
     try {
       if (p) await p.stop();
     } finally {
+      for (const res of held.splice(0)) res.end('{}');
       if (api) api.close();
     }
   });
@@ -152,6 +158,42 @@ describe('a turn calls the owner\'s API', () => {
     await streamTurn(p, session, 'thanks');
     const roles = (await lastRequest()).messages.map((m) => m.role);
     assert.deepEqual(roles.filter((x) => x !== 'system'), ['user', 'assistant', 'user']);
+  });
+
+  test('a stream left while a call runs: the call, made, stored as a failed step before the interrupted reply', async () => {
+    const hold = await action({ name: 'hold', url: `http://127.0.0.1:${apiPort}/hold/{{order_id}}`, timeout_ms: 20000 });
+    const ids = (await admin('GET', `/v1/admin/agents/${agentId}`)).json().action_ids;
+    assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: [...ids, hold] })).status, 200);
+    const ac = new AbortController();
+    try {
+      const res = await fetch(`http://127.0.0.1:${p.port}/v1/chat/stream`, {
+        method: 'POST', signal: ac.signal, headers: { 'content-type': 'application/json', 'x-api-key': p.widgetKey },
+        body: JSON.stringify({ sessionId: sid('left'), message: `where? ${call('hold', { order_id: 'H-1' })}` }),
+      });
+      const rd = res.body.getReader();
+      let text = '';
+      while (!text.includes('"running"')) {
+        const { value, done } = await rd.read();
+        assert.ok(!done, `the stream ended before the call ran: ${text}`);
+        text += new TextDecoder().decode(value);
+      }
+      await waitFor(() => held.length === 1, 5000, 'the API called');
+      ac.abort();
+      const conv = JSON.parse(text.split('\n')[0]).conversationId;
+      let msgs;
+      await waitFor(async () => {
+        msgs = (await admin('GET', `/v1/admin/conversations/${conv}`)).json().messages;
+        return msgs.length === 3;
+      }, 10000, 'the turn stored');
+      assert.deepEqual(msgs.map((m) => [m.role, m.status]), [['user', 'complete'], ['tool', 'failed'], ['assistant', 'interrupted']]);
+      assert.equal(msgs[1].name, 'hold');
+      assert.equal(msgs[1].arguments, '{"order_id":"H-1"}');
+      assert.match(msgs[1].content, /^error: no answer: the turn ended/);
+    } finally {
+      ac.abort();
+      for (const res of held.splice(0)) res.end('{}');
+      assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: ids })).status, 200);
+    }
   });
 
   test('arguments the schema refuses go back to the model, never to the API', async () => {

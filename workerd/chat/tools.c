@@ -35,6 +35,7 @@ struct tool_run {
 	int wait;			/* WAIT_*: for the visitor, or the page */
 	int shown;			/* its running step was told */
 	uint64_t until;			/* when the wait ends (loop_now) */
+	uint64_t began;			/* when it started (loop_now) */
 	char *answer;			/* the tool message's text, once ended */
 	enum tool_state st;		/* and how it ended */
 	uint32_t ms;			/* the call's time, 0 if none was made */
@@ -522,6 +523,25 @@ run_record(struct turn_tools *tt, uint32_t i, const char *answer,
 	rec->duration_ms = ms;
 	if (!err && st_action_name_valid(rec->name))
 		tt->nrecs++;
+}
+
+void
+tools_cut(struct turn_tools *tt)
+{
+	struct tool_run *r;
+	uint32_t i;
+
+	loop_defer_cancel(&tt->ended);
+	for (i = 0; i < tt->nruns; i++) {
+		r = &tt->runs[i];
+		if (r->st != TOOL_RUNNING)
+			run_record(tt, i, r->answer, r->st, r->ms);
+		else if (r->call != NULL || r->sreq != NULL)
+			run_record(tt, i, "error: no answer: the turn ended "
+			    "while the call was made", TOOL_FAILED,
+			    (uint32_t)(loop_now() - r->began));
+	}
+	runs_clear(tt);
 }
 
 uint32_t
@@ -1139,6 +1159,7 @@ run_start(struct turn_tools *tt, uint32_t i)
 
 	r->tt = tt;
 	r->name = tc->name;
+	r->began = loop_now();
 	tt->pending++;
 	if (tt->handoff && strcmp(tc->name, TOOL_HANDOFF) == 0) {
 		handoff_start(tt, r);

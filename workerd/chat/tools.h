@@ -161,6 +161,13 @@ int tools_asked(const struct turn_tools *);
 uint32_t tools_records(const struct turn_tools *,
     const struct st_tool_rec **out);
 /*
+ * The turn ends with a round's calls running (the visitor left, stopped,
+ * a person took over): the calls that ended kept as records, each one
+ * still in flight as failed ("no answer"), as it was made and may have
+ * acted; then all stopped. Nothing when no round runs.
+ */
+void tools_cut(struct turn_tools *);
+/*
  * The round's calls run, the model's answer that asked for them recorded
  * for the next request: its text (said, saidlen bytes of UTF-8; 0: none,
  * null) and its calls. 0, with step called for each call's start and

@@ -1094,6 +1094,7 @@ turn_store(struct turn *t)
 	    ST_MSG_KB_FOUND : ST_MSG_KB_NOT_FOUND;
 	/* The tools its turn called: the thread's steps before it. */
 	if (t->tools != NULL) {
+		tools_cut(t->tools);
 		req.ntools = tools_records(t->tools, &recs);
 		req.tools = (struct st_tool_rec *)recs;	/* only read */
 	}
