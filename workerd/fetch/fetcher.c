@@ -39,6 +39,7 @@
 #include "embed.h"
 #include "fetcher.h"
 #include "log.h"
+#include "loop.h"
 #include "notify.h"
 #include "stmsgs.h"
 #include "workerd.h"
@@ -307,8 +308,14 @@ fetcher_reading(const char *what, const char *name)
 
 	xcpu_len = crash_len = 0;
 	spun_len = 0;
-	if (what == NULL)
+	/*
+	 * A read ended: it may have held the loop for seconds, so the
+	 * loop's time is read again; what is timed next counts from now.
+	 */
+	if (what == NULL) {
+		(void)loop_clock();
 		return;
+	}
 	n = snprintf(xcpu_line, sizeof(xcpu_line), "<4>%s[%d]: error: "
 	    "%s %.400s: CPU time bound (%s%us) used up reading it: the "
 	    "fetcher ends\n", FETCHER_NAME, (int)getpid(), what,

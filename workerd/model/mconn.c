@@ -510,7 +510,8 @@ mc_new(const struct mconn_opts *o)
 	mc->fd = CURL_SOCKET_BAD;
 	mc->guarded = o->guard != NULL;
 	mc->ssl_cb = o->ssl_ctx;
-	mc->deadline = loop_now() + (uint64_t)o->connect_ms;
+	/* From the clock: the loop's turn may have run long (a PDF read). */
+	mc->deadline = loop_clock() + (uint64_t)o->connect_ms;
 	if (!proxy_env())
 		mc->plain = strncmp(o->origin, "http:", 5) == 0 ||
 		    (strncmp(o->origin, "https:", 6) == 0 &&

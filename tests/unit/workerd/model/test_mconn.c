@@ -305,6 +305,33 @@ test_tls_offers_http11_alone(void **state)
 	server_exited(pid);
 }
 
+/*
+ * The handshake's deadline counts from the take, not from the loop turn's
+ * start: a take at the end of a turn that held the loop longer than its
+ * connect time (the fetcher reading a PDF, then embedding it) has all of
+ * that time still.
+ */
+static void
+test_tls_deadline_from_take(void **state)
+{
+	struct mconn *mc;
+	struct seen seen;
+	char url[64], line[64];
+	pid_t pid;
+
+	snprintf(url, sizeof(url), "https://localhost:%d/v1",
+	    tls_server(&pid, SERVE_ALPN));
+	(void)loop_clock();
+	usleep(2100 * 1000);	/* the loop held */
+	assert_non_null(mc = take(url, 2000, trust_test_cert, &seen));
+	assert_true(drive_until(&seen.ready, 5000));
+	assert_int_equal(seen.rc, CURLE_OK);
+	read_line(mc, &seen, line, sizeof(line));
+	assert_string_equal(line, "alpn=http/1.1\n");
+	mconn_put(mc, 0);
+	server_exited(pid);
+}
+
 /* A second connection to a server resumes the first one's session. */
 static void
 test_tls_session_resumed(void **state)
@@ -391,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_tls_long_answer_whole),
 		cmocka_unit_test(test_tls_host_copy_fails),
 		cmocka_unit_test(test_tls_session_resumed),
+		cmocka_unit_test(test_tls_deadline_from_take),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
