@@ -618,6 +618,41 @@ store_wsess_verified(struct store_txn *t,
 	return rc;
 }
 
+/* The claim is a verified identify's: it owns a contact, under a secret. */
+static int
+ident_owned(const struct claim *cl)
+{
+	return !cl->unverified && cl->key[0] != '\0' && st_id_valid(cl->own);
+}
+
+/*
+ * store_contact_submit of a session ident_owned but not verified now:
+ * counted in its claim (cl, freed here); *result OK with its contact in
+ * out when it still holds it, else IDENTITY. 0, or t->err.
+ */
+static int
+owned_submit(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct st_wsess *s, struct claim *cl, const char *name,
+    const char *email, const char *phone, int *result,
+    struct st_contact *out, int *created)
+{
+	uint8_t id[ID_LEN];
+	int rc;
+
+	if ((rc = sess_verified(t, s, cl, NULL, id, out)) == 1 &&
+	    claim_note(t, cl, name, email, phone) == 0)
+		claim_save(t, hash, cl);
+	claim_free(cl);
+	if (t->err) {
+		if (rc == 1)
+			st_contact_free(out);
+		return t->err;
+	}
+	*result = rc == 1 ? ST_WS_OK : ST_WS_IDENTITY;
+	*created = 0;
+	return 0;
+}
+
 int
 store_contact_submit(struct store_txn *t, const char *widget_id,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
@@ -698,9 +733,15 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	 * Either way erc and prc say whether a contact holds them.
 	 */
 	vrc = sess_verified(t, &s, &cl, tag, id, &c);
-	/* An identify of a secret since changed owns nothing any more. */
-	if (vrc == 0 && cl.key[0] != '\0' && strcmp(cl.key, tag) != 0)
-		cl.own[0] = cl.key[0] = '\0';
+	/*
+	 * A session a verified identify owns stays that person's (issue 26)
+	 * when it verifies nothing now (the secret changed since): its
+	 * submission is counted and fills nothing, moves nothing; one whose
+	 * contact is gone is refused as unverified.
+	 */
+	if (vrc == 0 && ident_owned(&cl))
+		return owned_submit(t, token_hash, &s, &cl, name, email, phone,
+		    result, out, created);
 	if (vrc == 0 && id_required) {
 		claim_free(&cl);
 		*result = ST_WS_IDENTITY;
@@ -790,7 +831,8 @@ ext_key(const char *org, const char *ext, uint8_t k[RKEY_LEN])
 
 /*
  * Whether session s (under hash) is another external id's: its own
- * verified identify linked a contact of another id. With any secret,
+ * verified identify linked a contact of another id, or one deleted
+ * since (whose it was is not known: it is nobody else's). With any secret,
  * the one of then or the one of now: a secret rotated stops the session
  * counting as verified, but it stays that person's, with its
  * conversations (another id's identify would move them to its contact).
@@ -801,10 +843,21 @@ ident_taken(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
     const struct st_wsess *s, const char *ext)
 {
 	struct st_contact c;
+	struct claim cl;
+	uint8_t id[ID_LEN];
 	int rc;
 
-	if ((rc = claim_verified(t, hash, s, NULL, &c)) != 1)
-		return rc;
+	if (claim_load(t, hash, &cl) < 0)
+		return -1;
+	if (!ident_owned(&cl)) {
+		claim_free(&cl);
+		return 0;
+	}
+	proto_hex_decode(cl.own, id, ID_LEN);
+	claim_free(&cl);
+	/* Its contact deleted since: whose it was is not known, not anyone's. */
+	if ((rc = contact_load(t, id, &c)) != 0)
+		return rc < 0 ? -1 : 1;
 	rc = strcmp(c.external_id, ext) != 0;
 	st_contact_free(&c);
 	return rc;

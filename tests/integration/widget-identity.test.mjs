@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { chat } from './lib/chat.mjs';
@@ -278,6 +278,47 @@ describe('identify over the WebSocket', () => {
     assert.deepEqual(await identify(va, { id: a, hash: mac(s2, a) }), { type: 'identity', verified: true, required: false });
     assert.equal((await contactOf(a)).conversations.length, 1);
     va.close();
+  });
+
+  test('after a rotation, her session\'s contact form moves nothing: another id\'s identify is still taken, erasing her erases her conversation', async () => {
+    const { w, secret } = await widgetWithSecret({ contact_info_mode: 'optional', collect_email: true });
+    const a = `a-${crypto.randomBytes(4).toString('hex')}`;
+    const b = `b-${crypto.randomBytes(4).toString('hex')}`;
+    const v = await open(w);
+    assert.equal((await identify(v, { id: a, hash: mac(secret, a) })).verified, true);
+    await v.turn('my account number is 12345');
+    v.close();
+    const s2 = (await call('POST', `${W}/${w.widget_id}/identity-secret`)).json().identity_secret;
+    const vz = await Visitor.open(p, w.widget_id, { token: v.token });
+    await vz.next('session');
+    await vz.next('history');
+    vz.send({ type: 'contact_info', email: 'zed@example.com' });
+    assert.equal((await vz.next()).type, 'contact_info_saved');
+    assert.equal((await contactOf(a)).conversations.length, 1, 'her conversation stays hers');
+    assert.deepEqual(await identify(vz, { id: b, hash: mac(s2, b) }), { type: 'identity', verified: false, required: false, taken: true });
+    vz.close();
+    assert.equal(await contactOf(b), null);
+    const er = await call('DELETE', `/v1/admin/contacts/${(await contactOf(a)).id}?erase=all`);
+    assert.equal(er.status, 200, er.text);
+    await waitFor(async () => (await conversationsOf(w)).length === 0, 10000, 'her conversation erased with her');
+  });
+
+  test('her contact deleted (not erased): her session is nobody else\'s, another id\'s identify on it is taken', async () => {
+    const { w, secret } = await widgetWithSecret();
+    assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
+    const a = `a-${crypto.randomBytes(4).toString('hex')}`;
+    const b = `b-${crypto.randomBytes(4).toString('hex')}`;
+    const v = await open(w);
+    assert.equal((await identify(v, { id: a, hash: mac(secret, a) })).verified, true);
+    await v.turn('hello from a');
+    assert.equal((await call('DELETE', `/v1/admin/contacts/${(await contactOf(a)).id}`)).status, 200);
+    v.close();
+    const vb = await Visitor.open(p, w.widget_id, { token: v.token });
+    await vb.next('session');
+    await vb.next('history');
+    assert.deepEqual(await identify(vb, { id: b, hash: mac(secret, b) }), { type: 'identity', verified: false, required: true, taken: true });
+    vb.close();
+    assert.equal(await contactOf(b), null, 'her conversation not given to another id');
   });
 
   test('a secret changed or removed: a verification made with the old one no longer counts', async () => {
