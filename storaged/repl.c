@@ -81,6 +81,14 @@ static struct {
 	int out_asked;		/* cluster_standby_out called, no answer yet */
 	/* Sync changes asked of the cluster (out or in), which it takes in order. */
 	uint64_t sync_asks;
+	/* The standby etcd's sync key may name (the last "in" asked); "" none. */
+	char named[ST_REPL_ADDR_MAX + 1];
+	/*
+	 * Another standby streams while etcd may name the one before: write
+	 * replies past hold_at (what that one had) wait until etcd names none.
+	 */
+	int hold;
+	uint64_t hold_at;
 	int away_logged;
 	uint64_t catchup_to;	/* in sync once acknowledged this far */
 	uint64_t outs;		/* times the standby went out of sync */
@@ -265,6 +273,7 @@ went_alone(void *arg)
 	}
 	R.cluster_out = 1;
 	R.alone = 1;
+	R.named[0] = '\0';
 	log_warnx("replication: the standby is out of sync; acknowledging "
 	    "writes without it (PARLEY_REPLICA_WAIT=degrade)");
 	publish();
@@ -323,8 +332,43 @@ standby_progress(void)
 	if (R.set.sync_replica) {
 		R.cluster_out = 0;
 		R.sync_asks++;
+		if (R.sbaddr[0] != '\0')
+			strlcpy(R.named, R.sbaddr, sizeof(R.named));
 		cluster_standby_in(R.sbaddr);
 	}
+}
+
+/* arg: the sync_asks of the "out" asked at a change of standby. */
+static void
+named_none(void *arg)
+{
+	if ((uint64_t)(uintptr_t)arg == R.sync_asks)
+		R.named[0] = '\0';
+	if (!R.hold)
+		return;
+	R.hold = 0;
+	log_info("replication: etcd names no standby in sync: write replies "
+	    "follow the new standby");
+}
+
+/*
+ * A standby at addr starts streaming: under the lease, while etcd may
+ * name another one as in sync, what that one lacks is not acknowledged
+ * on this one's word until etcd names none (a kill of this primary
+ * would promote the one that lacks it).
+ */
+static void
+named_check(const char *addr)
+{
+	if (!cluster_decides() || !R.set.sync_replica || R.hold ||
+	    R.named[0] == '\0' || strcmp(R.named, addr) == 0)
+		return;
+	R.hold = 1;
+	R.hold_at = R.acked;
+	log_info("replication: etcd may name %s in sync: write replies past "
+	    "record %llu wait until it names none", R.named,
+	    (unsigned long long)R.hold_at);
+	cluster_standby_out(named_none, (void *)(uintptr_t)++R.sync_asks);
 }
 
 uint64_t
@@ -335,7 +379,7 @@ repl_gate(void)
 		return 0;
 	if (R.role != ST_REPL_PRIMARY || !R.set.sync_replica || R.alone)
 		return UINT64_MAX;
-	return R.acked;
+	return R.hold && R.acked > R.hold_at ? R.hold_at : R.acked;
 }
 
 int
@@ -636,6 +680,7 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	}
 	if (R.sb != NULL)
 		standby_gone("another standby connected");
+	named_check(R.sbaddr);
 	/* The records after a snapshot taken now are kept from here on. */
 	R.standby_seen = 1;
 	backlog_keep();
@@ -738,6 +783,9 @@ primary_begin(void)
 	backlog_keep();
 	R.in_sync = R.alone = R.cluster_out = R.out_asked = 0;
 	R.away_logged = 0;
+	/* Its campaign emptied etcd's sync key. */
+	R.named[0] = '\0';
+	R.hold = 0;
 	R.acked = R.sent = store_seq(R.st);
 	R.catchup_to = store_seq(R.st);
 	sweep_start(R.st);

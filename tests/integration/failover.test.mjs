@@ -293,6 +293,35 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     }
   });
 
+  // Another storaged streaming while etcd still names the standby before
+  // it (a standby host replaced) must not have a write acknowledged on its
+  // word alone: a kill of the primary would promote the one named, which
+  // lacks it. With block, "out" was never asked: the window never closed.
+  test('another standby streaming while etcd names the one before: a write is acknowledged only once etcd names that one no more', { timeout: 60000 }, async (t) => {
+    const a = await startAuto(t, 'swap', { proxied: true, env: { PARLEY_REPLICA_WAIT: 'block' } });
+    await primaryOf(a, 'swap');
+    const b = await startAuto(t, 'swap');
+    await pair(a, b, 'swap');
+    const c = await a.storage({ as: 'parley-workerd' });
+    t.after(() => c.close());
+    await c.convOpen('default', 'before');
+    const from = a.logs.storaged.length;
+    a.proxy.cut();	// b's stream ends; etcd still names b
+    await logged(a, /standby away \(disconnected\)/, 'b gone', { from });
+    let synced = null;
+    const w = c.convOpen('default', 'acked-write', { timeout: 20000 }).then(async () => {
+      synced = (await etcd.get('/swap/'))['/swap/sync'];
+      return true;
+    });
+    // A fixed standby of a (no PARLEY_ADVERTISE: etcd cannot name it).
+    const s3 = new Parley({ masterd: false, env: { PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${a.sockPath}`, PARLEY_SYNC: 'replica' } });
+    t.after(() => s3.stop());
+    await s3.start();
+    assert.ok(await within(w, 15000), `the write acknowledged once s3 has it\n${a.tail('storaged')}`);
+    assert.notEqual(synced, b.advertise, 'etcd named b, which lacks the write, when it was acknowledged');
+    assert.equal((await etcd.get('/swap/'))['/swap/sync'], '');
+  });
+
   test('a standby out of sync (the primary acknowledged alone) never campaigns, even with no primary', { timeout: 60000 }, async (t) => {
     const a = await startAuto(t, 'stale', { proxied: true });
     await primaryOf(a, 'stale');
