@@ -169,6 +169,26 @@ describe('the fetcher\'s CPU time bound', () => {
       assert.ok(got.get('/abort/care').chunks > 0);
     });
 
+  // A restart of masterd (a reload, an upgrade) ended the fetcher, which
+  // dropped its sync: the source stayed syncing until the sync's lease ran
+  // out, 2 hours. The fetcher gives it back, due now, as it quits.
+  test('masterd restarted mid-sync: the sync given back, taken again by the next fetcher at once', async () => {
+    await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
+    const [first] = p.fetcherPids();
+    held = [];
+    const r = await call('POST', S, { type: 'crawl', url: site.url('/slow/') });
+    assert.equal(r.status, 201, r.text);
+    const id = r.json().id;
+    await waitFor(() => held.length > 0, 20000, 'the sync waits for a page');
+    await p.restartMaster();
+    assert.match(p.logs.masterd, /quitting: its sync given back, due now/);
+    const answers = held;
+    held = null;
+    for (const a of answers) a();
+    await recovered(id, first);
+    assert.ok((await pages(id)).get('/slow/wait').chunks > 0);
+  });
+
   test('a visitor\'s PDF attachment that ends the fetcher: the sync running beside it is taken again at once', async () => {
     await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
     const [first] = p.fetcherPids();

@@ -570,6 +570,21 @@ crawl_stop(struct crawl *c)
 
 static void ask_done(struct crawl *);
 
+void
+crawl_give_back(struct crawl *c)
+{
+	struct fetch *f;
+
+	c->stopped = 1;		/* no fetch freed below pumps again */
+	loop_defer_cancel(&c->pump);
+	loop_timer_stop(&c->tm);
+	while ((f = TAILQ_FIRST(&c->fetches)) != NULL)
+		fetch_free(f);
+	c->again = 1;
+	if (c->done_req == NULL)
+		ask_done(c);
+}
+
 static void
 done_answered(const struct storec_result *r, void *arg)
 {

@@ -62,5 +62,11 @@ struct crawl *crawl_recover(const char *rec, const struct crawl_conf *conf,
 void crawl_reading_elsewhere(const struct crawl *c);
 /* Stops c at once (quitting): transfers dropped, nothing told; c freed. */
 void crawl_stop(struct crawl *c);
+/*
+ * Stops c's transfers and gives its sync back to storaged, due now
+ * (ST_KB_SYNC_AGAIN), for the next fetcher at once rather than after its
+ * lease; c's done is called once storaged has it (or could not), c freed.
+ */
+void crawl_give_back(struct crawl *c);
 
 #endif

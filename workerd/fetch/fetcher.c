@@ -21,8 +21,9 @@
  * (ST_KB_DUE, leased for the sync's time bound and a minute more: one
  * it never ends comes back), every POLL_MS, once a second when none was
  * due; then crawls it (crawl.c) and asks again. Quitting (MW_QUIT,
- * masterd gone, SIGTERM): the sync is dropped at once; its lease brings
- * it back.
+ * masterd gone, SIGTERM): the sync's transfers end at once and the sync
+ * is given back, due now (GIVE_BACK_MS at most), for the next fetcher;
+ * one killed outright comes back with its lease.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,7 @@
 #define POLL_MS		250
 #define IDLE_POLL_MS	1000
 #define LEASE_MARGIN_MS	60000
+#define GIVE_BACK_MS	2000	/* at quit: storaged takes its sync back in time */
 /* The CPU time bound moved on this often (cpu_rearm). */
 #define CPU_REARM_MS	1000
 /* In PARLEY_RUN_DIR: what the fetcher read when it spun (on_fatal). */
@@ -87,8 +89,19 @@ static void
 crawl_over(void *arg)
 {
 	F.crawl = NULL;
-	if (!F.quitting)
+	if (F.quitting)
+		loop_stop();	/* its sync given back (fetcher_quit) */
+	else
 		loop_timer_after(&F.poll, POLL_MS);
+}
+
+/* The sync's give-back took too long: the fetcher ends without it. */
+static void
+give_back_late(void *arg)
+{
+	crawl_stop(F.crawl);
+	F.crawl = NULL;
+	loop_stop();
 }
 
 /* A due crawl source taken: its sync started. */
@@ -163,17 +176,24 @@ fetcher_quit(uint32_t grace_ms, int close_idle)
 {
 	if (F.quitting)
 		return;
-	log_info("quitting%s", F.crawl != NULL ? ": a sync dropped (its "
-	    "lease brings it back)" : "");
+	log_info("quitting%s", F.crawl != NULL ? ": its sync given back, due "
+	    "now" : "");
 	F.quitting = 1;
 	loop_timer_stop(&F.poll);
 	loop_timer_stop(&F.cpu);
 	attextract_stop();
 	storec_cancel(F.due_req);
 	F.due_req = NULL;
-	crawl_stop(F.crawl);
-	F.crawl = NULL;
-	loop_stop();
+	if (F.crawl == NULL || !storec_connected()) {
+		crawl_stop(F.crawl);
+		F.crawl = NULL;
+		loop_stop();
+		return;
+	}
+	/* The next fetcher takes it at once, not after its lease. */
+	loop_timer_init(&F.poll, give_back_late, NULL);
+	loop_timer_after(&F.poll, GIVE_BACK_MS);
+	crawl_give_back(F.crawl);
 }
 
 static void
