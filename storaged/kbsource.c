@@ -463,9 +463,33 @@ src_filter_init(struct src_filter *f, struct kb_filter *fl, const char *org,
 	fl->arg = f;
 }
 
+static int
+str_same(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+/* 1 when y is the same passage as one of out's first n hits (hits_dedup). */
+static int
+hit_copy(const struct st_kb_hits *out, uint32_t n, const struct st_kb_hit *y)
+{
+	const struct st_kb_hit *x;
+	uint32_t j;
+
+	for (j = 0; j < n; j++) {
+		x = &out->hits[j];
+		if (str_same(x->text, y->text) &&
+		    str_same(x->title, y->title) &&
+		    str_same(x->headings, y->headings))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Org's best chunks for query in language lang, added to out (room for
- * want more) while out holds fewer than want: of the listed sources
+ * want more) while out holds fewer than want, a copy of one it holds
+ * not counted (hits_dedup): of the listed sources
  * (NULL: any), of no deleted source, filtered inside the search (chunks
  * of other sources outranking them crowd none out). 0, or t's error.
  */
@@ -489,7 +513,9 @@ hits_add(struct store_txn *t, const char *org, const char *lang,
 	    &n) < 0)
 		return t->err;
 	for (i = 0; i < n && out->n < want && !t->err; i++)
-		(void)hit_add(t, hits[i].id, hits[i].score, out);
+		if (hit_add(t, hits[i].id, hits[i].score, out) == 1 &&
+		    hit_copy(out, out->n - 1, &out->hits[out->n - 1]))
+			st_kb_hit_clear(&out->hits[--out->n]);
 	return t->err;
 }
 
@@ -576,34 +602,18 @@ vec_fuse(struct store_txn *t, const char *org, const char *space,
 	return t->err;
 }
 
-/* Frees out's hits from the k-th on: the best k kept. */
 /*
  * A passage found twice (one page under two URLs, "/docs/" and
  * "/docs/index.html", or in two sources) kept once, where it ranks
  * first: the few passages a prompt holds are not spent on copies.
  */
-static int
-str_same(const char *a, const char *b)
-{
-	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
-}
-
 static void
 hits_dedup(struct st_kb_hits *out)
 {
-	const struct st_kb_hit *x, *y;
-	uint32_t i, j, n = 0;
+	uint32_t i, n = 0;
 
 	for (i = 0; i < out->n; i++) {
-		y = &out->hits[i];
-		for (j = 0; j < n; j++) {
-			x = &out->hits[j];
-			if (str_same(x->text, y->text) &&
-			    str_same(x->title, y->title) &&
-			    str_same(x->headings, y->headings))
-				break;
-		}
-		if (j < n)
+		if (hit_copy(out, n, &out->hits[i]))
 			st_kb_hit_clear(&out->hits[i]);
 		else if (n++ != i) {
 			out->hits[n - 1] = out->hits[i];
@@ -613,6 +623,7 @@ hits_dedup(struct st_kb_hits *out)
 	out->n = n;
 }
 
+/* Frees out's hits from the k-th on: the best k kept. */
 static void
 hits_cut(struct st_kb_hits *out, uint32_t k)
 {

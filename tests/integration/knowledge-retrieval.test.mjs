@@ -88,6 +88,24 @@ describe('retrieval at the edges', { concurrency: 1 }, () => {
     assert.equal(await knowledgeOf(r.json().conversationId), 'not_found');
   });
 
+  // Copies were dropped after the best k were taken: three copies among
+  // the best three left one passage where four others matched.
+  test('copies of one passage take one place: k distinct passages when there are k', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await qa('Juicer warranty', 'The juicer warranty lasts two years.')).id);
+    for (let i = 0; i < 4; i++) ids.push((await qa(`Juicer model J${i}`, `Model J${i} juicer holds ${i + 1} litres; warranty as usual.`)).id);
+    const agent = await agentOf('Juicer', ids);
+    for (const k of [2, 3, 5]) {
+      for (const body of [{ query: 'juicer warranty', k }, { query: 'juicer warranty', k, agent_id: agent.id }]) {
+        const r = await admin('POST', '/v1/admin/knowledge/search', body);
+        assert.equal(r.status, 200, r.text);
+        const titles = r.json().results.map((x) => x.title);
+        assert.equal(titles.length, k, `${JSON.stringify(body)}: ${titles}`);
+        assert.equal(new Set(titles.map((t, i) => t + r.json().results[i].text)).size, k, `no copies: ${titles}`);
+      }
+    }
+  });
+
   test('a question of more than 32 distinct terms keeps its rarest', async () => {
     const src = await qa('How long is the grinder guarantee?', 'The grinder guarantee lasts two years.');
     const words = 'bought my daughter a lovely new black steel electric device at your big downtown branch ' +
