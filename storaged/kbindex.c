@@ -831,9 +831,12 @@ query_terms(struct store_txn *t, const char *lang, const char *query,
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
 	/*
 	 * Stopwords are never indexed, so a query of stopwords alone finds
-	 * nothing and is not searched with them.
+	 * nothing and is not searched with them. Every term of the query's
+	 * ST_KB_QUERY_MAX bytes (a term and what ends it: 2 bytes or more),
+	 * repeats and all, before the distinct ones are counted: a cap of
+	 * 128 left a question's words after its 128th unsearched.
 	 */
-	if (analyze(an, query, qlen, 0, 4 * KB_QUERY_TERMS_MAX, terms_emit,
+	if (analyze(an, query, qlen, 0, ST_KB_QUERY_MAX / 2 + 1, terms_emit,
 	    ts) < 0)
 		ts->oom = 1;	/* emit's, or the stemmer's */
 	analyzer_free(an);

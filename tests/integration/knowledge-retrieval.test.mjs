@@ -106,6 +106,18 @@ describe('retrieval at the edges', { concurrency: 1 }, () => {
     }
   });
 
+  // The question's terms were cut at its 128th word, repeats counted,
+  // before its distinct ones were: a word after it was never searched.
+  test('a long question\'s last word is searched: 150 words, then the one that matters', async () => {
+    const src = await qa('Xylophone tuning', 'Tune the xylophone bars with a file.');
+    for (const q of ['order '.repeat(150) + 'xylophone', 'please '.repeat(150) + 'how do I tune my xylophone?']) {
+      assert.ok(Buffer.byteLength(q) <= 2000);
+      const r = await admin('POST', '/v1/admin/knowledge/search', { query: q, k: 5 });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().results[0]?.source_id, src.id, q.slice(-30));
+    }
+  });
+
   test('a question of more than 32 distinct terms keeps its rarest', async () => {
     const src = await qa('How long is the grinder guarantee?', 'The grinder guarantee lasts two years.');
     const words = 'bought my daughter a lovely new black steel electric device at your big downtown branch ' +
