@@ -952,7 +952,12 @@ cand_read(struct store_txn *t, const char *org, const struct kb_terms *ts,
 
 	if (kb_chunk_get(t, c->id, &ch) != 0)
 		return t->err ? -1 : 0;
-	c->page = page_hash(ch.url);
+	/*
+	 * A Q&A's chunk has no URL: each is a page of its own, not one
+	 * "" page of them all (its best would lift the others).
+	 */
+	c->page = ch.url != NULL && ch.url[0] != '\0' ? page_hash(ch.url) :
+	    ~c->id;
 	c->words = ch.len_headings + ch.len_text;
 	st_kbchunk_free(&ch);
 	for (j = 0; j < ts->n && j < KB_RANK_TERMS_MAX; j++) {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { chat, sid } from './lib/chat.mjs';
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 
 const NONE = "I'm sorry, I don't know the answer to that from what I have been given. Would you like to talk to a person?";
 
@@ -116,6 +116,27 @@ describe('retrieval at the edges', { concurrency: 1 }, () => {
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json().results[0]?.source_id, src.id, q.slice(-30));
     }
+  });
+
+  // Every Q&A's chunk has no URL: they were all one "page", so the best
+  // Q&A lifted every other one (a page's share) over a better match.
+  test('a Q&A is a page of its own: another Q&A that matches well lifts no unrelated one', async () => {
+    let r = await admin('POST', '/v1/admin/knowledge/sources', { type: 'file', url: 'toaster.md' });
+    assert.equal(r.status, 201, r.text);
+    const toaster = r.json().id;
+    r = await p.request('PUT', `/v1/admin/knowledge/sources/${toaster}/file`, {
+      headers: { 'content-type': 'text/markdown', 'x-admin-api-key': p.adminKey },
+      body: '# Toaster care\n\nThe toaster warranty lasts one year from the day you buy it.\n',
+    });
+    assert.equal(r.status, 200, r.text);
+    await waitFor(async () => (await admin('GET', `/v1/admin/knowledge/sources/${toaster}`)).json().status === 'ready', 20000, 'the file read');
+    await qa('Do you ship abroad?', 'We ship to every country in Europe and most of the world. Parcels leave our warehouse daily, ' +
+      'tracked, and a warranty card is in every box. Customs fees are paid by the buyer on delivery.');
+    await qa('Steamer warranty', 'The steamer warranty lasts two years.');
+    r = await admin('POST', '/v1/admin/knowledge/search', { query: 'steamer warranty', k: 10 });
+    const titles = r.json().results.map((x) => x.title);
+    assert.equal(titles[0], 'Steamer warranty', JSON.stringify(titles));
+    assert.ok(titles.indexOf('Toaster care') >= 0 && titles.indexOf('Toaster care') < titles.indexOf('Do you ship abroad?'), JSON.stringify(r.json().results.map((x) => [x.title, x.score])));
   });
 
   test('a question of more than 32 distinct terms keeps its rarest', async () => {
