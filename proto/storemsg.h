@@ -254,8 +254,9 @@ int pdec_visitor(struct pdec *, struct st_visitor *);
  *                         (reportmsg.h): the agent that answered its first
  *                         message ("" the default one), its visitor's
  *                         messages, the answers and their tokens, when a
- *                         person was first asked for and first answered (0
- *                         never); reported 1 once its counts are in the
+ *                         person was first asked for and first answered at
+ *                         that or after (until then a person's earlier
+ *                         message's time; 0 never); reported 1 once its counts are in the
  *                         rollups (a new one at once; an older one when
  *                         the backfill reaches it)
  */

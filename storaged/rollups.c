@@ -47,7 +47,7 @@ rkey(uint8_t k[RKEY_MAX], const struct st_conv *c)
 static void
 contrib(const struct st_conv *c, uint64_t v[ST_RC_N])
 {
-	int resolved;
+	int resolved, answered;
 
 	memset(v, 0, sizeof(uint64_t) * ST_RC_N);
 	if (c == NULL || !c->reported)
@@ -63,8 +63,10 @@ contrib(const struct st_conv *c, uint64_t v[ST_RC_N])
 	v[ST_RC_resolved_person] = resolved &&
 	    c->resolved_by == ST_RESOLVED_PERSON;
 	v[ST_RC_handed_off] = c->handed_off;
-	v[ST_RC_abandoned] = c->asked_at != 0 && c->person_at == 0;
-	if (c->asked_at != 0 && c->person_at >= c->asked_at) {
+	/* A person's message before the request answers none of it. */
+	answered = c->person_at != 0 && c->person_at >= c->asked_at;
+	v[ST_RC_abandoned] = c->asked_at != 0 && !answered;
+	if (c->asked_at != 0 && answered) {
 		v[ST_RC_first_responses] = 1;
 		v[ST_RC_first_response_ms] = c->person_at - c->asked_at;
 	}
@@ -183,8 +185,9 @@ report_msg_counted(struct st_conv *c, const struct st_msg *m)
 		c->answers++;
 		c->prompt_tokens += m->prompt_tokens;
 		c->completion_tokens += m->completion_tokens;
-	} else if (strcmp(m->role, "agent") == 0 && c->person_at == 0)
-		c->person_at = m->created_at;
+	} else if (strcmp(m->role, "agent") == 0 &&
+	    (c->person_at == 0 || c->person_at < c->asked_at))
+		c->person_at = m->created_at;	/* the first at the request or after */
 }
 
 /* ---------------------------------------------------------------- query */

@@ -37,10 +37,12 @@ function recount(c, msgs) {
   n.resolved_assistant = Number(c.state === 'resolved' && c.resolved_by === 'assistant');
   n.resolved_person = Number(c.state === 'resolved' && c.resolved_by === 'person');
   n.handed_off = Number(c.handoff !== 'ai' || people.length > 0 || c.handoff_requested_at !== null);
-  n.abandoned = Number(c.handoff_requested_at !== null && people.length === 0);
-  if (c.handoff_requested_at !== null && people.length > 0) {
+  // A person's answer to the request: at or after it (a note before does not answer it).
+  const answers = people.filter((m) => c.handoff_requested_at !== null && m.createdAt >= c.handoff_requested_at);
+  n.abandoned = Number(c.handoff_requested_at !== null && answers.length === 0);
+  if (answers.length > 0) {
     n.first_responses = 1;
-    n.first_response_ms = people[0].createdAt - c.handoff_requested_at;
+    n.first_response_ms = answers[0].createdAt - c.handoff_requested_at;
   }
   if (n.resolved_person) {
     n.resolutions = 1;
@@ -136,6 +138,27 @@ describe('reports', () => {
     c.v.send({ type: 'request_human' });
     await c.v.next('handoff');
 
+    // A person's note, the conversation handed back; then a person asked
+    // for: answered (g) and not (h). The note answers no request.
+    const early = [];
+    for (const answered of [true, false]) {
+      const x = await visit(w1, 1);
+      r = await admin('POST', `/v1/admin/conversations/${x.conv}/messages`, { content: 'An early note.' });
+      assert.equal(r.status, 201, r.text);
+      r = await admin('POST', `/v1/admin/conversations/${x.conv}/handoff`, { state: 'ai' });
+      assert.equal(r.status, 200, r.text);
+      await new Promise((res) => setTimeout(res, 30));
+      x.v.send({ type: 'request_human' });
+      for (let m = await x.v.next(); m.type !== 'handoff' || m.state !== 'waiting_human'; m = await x.v.next())
+        ;
+      if (answered) {
+        await new Promise((res) => setTimeout(res, 30));
+        r = await admin('POST', `/v1/admin/conversations/${x.conv}/messages`, { content: 'Here to help.' });
+        assert.equal(r.status, 201, r.text);
+      }
+      early.push(x);
+    }
+
     // The assistant resolves this one by itself (a 1 s window).
     const d = await visit(w2, 1);
     await thumb(d.v, d.ids[0], 'down');
@@ -155,11 +178,11 @@ describe('reports', () => {
     await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${f.conv}`)).status === 404, 5000, 'the erasure');
     await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${d.conv}`)).json().conversation.state === 'resolved',
       8000, 'the assistant\'s resolution');
-    for (const x of [a, b, c, d, e, f]) await x.v.close();
+    for (const x of [a, b, c, d, e, f, ...early]) await x.v.close();
 
     // The recount: every stored conversation and its messages.
     const convs = (await admin('GET', '/v1/admin/conversations?limit=200')).json().conversations;
-    assert.equal(convs.length, 4);
+    assert.equal(convs.length, 6);
     const total = zero();
     const days = new Map();
     const hours = new Array(24).fill(0);
@@ -177,12 +200,12 @@ describe('reports', () => {
     // What the script made, so the recount itself is checked.
     assert.deepEqual([total.conversations, total.resolved_person, total.resolved_assistant, total.abandoned,
       total.first_responses, total.thumbs_up, total.thumbs_down, total.ratings, total.rating_sum],
-    [4, 1, 1, 1, 1, 1, 2, 1, 5]);
+    [6, 1, 1, 2, 2, 1, 2, 1, 5]);
 
     const rep = (await admin('GET', '/v1/admin/reports?tz=UTC')).json();
     assert.equal(rep.ready, true);
     assert.deepEqual(pick(rep.totals), total);
-    assert.equal(rep.totals.assistant_resolution_rate, 1 / 4);
+    assert.ok(Math.abs(rep.totals.assistant_resolution_rate - 1 / 6) < 1e-12, String(rep.totals.assistant_resolution_rate));
     assert.equal(rep.totals.rating_avg, 5);
     assert.equal(rep.days.length, 30);
     assert.equal(rep.to, utcDate(Date.now()));
