@@ -389,6 +389,12 @@ describe('stacks of their own', { concurrency: true }, () => {
         assert.equal(cw.status, 201, cw.text);
         const ex = await p.get('/v1/admin/export?format=jsonl&rows=conversations', { headers: key, timeout: 20000 });
         assert.equal(ex.status, 200);
+        // HEAD: GET's head, no Content-Length (0 would say its body is empty)
+        const hd = await p.request('HEAD', '/v1/admin/export?format=jsonl&rows=conversations', { headers: key });
+        assert.equal(hd.status, 200);
+        assert.equal(hd.headers['content-length'], undefined, JSON.stringify(hd.headers));
+        assert.equal(hd.headers['content-type'], ex.headers['content-type']);
+        assert.equal(hd.headers['content-disposition'], ex.headers['content-disposition']);
         // a wrong key with a good session and token: 401
         const s = await login(p);
         const r = await p.get(LIST, { headers: { ...s.headers(), 'x-admin-api-key': 'x'.repeat(32) } });

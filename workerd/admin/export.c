@@ -43,15 +43,21 @@ static void export_next(struct export *);
 
 /* ------------------------------------------------------------ parameters */
 
-/* 1 when query's name is one of "a|b" (its index in *ix), else 0. */
+/*
+ * 1 when query's name is one of "a|b" (its index in *ix), else 0; -1 for
+ * a bad %-escape anywhere in query.
+ */
 static int
 param_choice(const char *query, const char *name, const char *a,
     const char *b, int *ix)
 {
 	char v[32];
+	int r;
 
-	if (query == NULL || http_query_param(query, name, v, sizeof(v)) != 1)
+	if (query == NULL)
 		return 0;
+	if ((r = http_query_param(query, name, v, sizeof(v))) != 1)
+		return r < 0 ? -1 : 0;
 	if (strcmp(v, a) == 0)
 		*ix = 0;
 	else if (strcmp(v, b) == 0)
@@ -68,12 +74,13 @@ export_params_parse(const char *query, struct export_params *p)
 
 	memset(p, 0, sizeof(*p));
 	p->why = "format must be jsonl or csv";
-	if (!param_choice(query, "format", "jsonl", "csv", &ix))
-		return -1;
+	if ((r = param_choice(query, "format", "jsonl", "csv", &ix)) != 1)
+		goto bad;
 	p->format = ix == 0 ? EXPORT_JSONL : EXPORT_CSV;
 	p->why = "rows must be conversations or messages";
-	if (!param_choice(query, "rows", "conversations", "messages", &ix))
-		return -1;
+	if ((r = param_choice(query, "rows", "conversations", "messages",
+	    &ix)) != 1)
+		goto bad;
 	p->rows = ix == 0 ? EXPORT_CONVS : EXPORT_MSGS;
 	p->why = "Invalid query parameters";	/* a bad %-escape */
 	if ((r = http_query_param(query, "conversation", p->conv,
@@ -91,6 +98,10 @@ export_params_parse(const char *query, struct export_params *p)
 		return -1;
 	p->why = NULL;
 	return 0;
+bad:
+	if (r < 0)
+		p->why = "Invalid query parameters";	/* a bad %-escape */
+	return -1;
 }
 
 const char *
@@ -197,7 +208,7 @@ export_start(struct export *x)
 	x->started = 1;
 	if (x->head_only) {
 		/* HEAD: the head alone, no stream to feed. */
-		conn_send(x->c, 200, hdrs, export_ctype(&x->p), NULL, 0);
+		conn_stream_head(x->c, 200, hdrs, export_ctype(&x->p));
 		return -1;
 	}
 	if (conn_stream_start(x->c, 200, hdrs, export_ctype(&x->p)) < 0)

@@ -281,7 +281,7 @@ noted(const struct storec_result *r, void *arg)
 	    "filename=\"contact-%s.json\"\r\n", admin_headers, x->id);
 	x->started = 1;
 	if (x->head_only) {
-		conn_send(x->c, 200, hdrs, "application/json", NULL, 0);
+		conn_stream_head(x->c, 200, hdrs, "application/json");
 		conn_drop_handler(&x->c, x);
 		cx_free(x);
 		return;

@@ -1044,6 +1044,25 @@ conn_send_json(struct conn *c, int status, const char *headers, json_t *v)
 
 /* ------------------------------------------------------------ streams */
 
+void
+conn_stream_head(struct conn *c, int status, const char *headers,
+    const char *ctype)
+{
+	struct answer a;
+
+	if (conn_answering(c, &a, status, ctype, headers) < 0)
+		return;
+	if (c->req != NULL && c->req->http_major == 1 &&
+	    c->req->http_minor == 0) {
+		c->keep_alive = 0;
+		a.o.keep_alive = 0;
+		resp_close_delimited_start(&c->out, status, &a.o);
+	} else
+		resp_chunked_start(&c->out, status, &a.o);
+	conn_answered(c, &a);
+	conn_finish(c);
+}
+
 int
 conn_stream_start(struct conn *c, int status, const char *headers,
     const char *ctype)

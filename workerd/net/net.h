@@ -229,6 +229,13 @@ int conn_stream_start(struct conn *, int status, const char *headers,
 void conn_stream_write(struct conn *, const void *, size_t);
 void conn_stream_end(struct conn *);
 /*
+ * HEAD of what GET streams: the head conn_stream_start would send (no
+ * Content-Length: a length of 0 would say the GET's body is empty), no
+ * body; the answer ends.
+ */
+void conn_stream_head(struct conn *, int status, const char *headers,
+    const char *ctype);
+/*
  * What the stream queued so far leaves with its next write or end, or
  * ms from now, whichever is first: one packet (and one wake-up of the
  * client) where two would go, when more is known to follow soon. 0:

@@ -55,6 +55,12 @@ test_export_params(void **state)
 	assert_int_equal(export_params_parse("format=csv&rows=messages&"
 	    "conversation=abc", &p), -1);
 	assert_non_null(strstr(p.why, "conversation must be"));
+	/* A bad %-escape anywhere is the query's, not format's or rows'. */
+	assert_int_equal(export_params_parse("format=csv&rows=conversations&"
+	    "conversation=%ZZ", &p), -1);
+	assert_string_equal(p.why, "Invalid query parameters");
+	assert_int_equal(export_params_parse("format=j%ZZ", &p), -1);
+	assert_string_equal(p.why, "Invalid query parameters");
 	assert_int_equal(export_params_parse("format=jsonl&rows=conversations",
 	    &p), 0);
 	assert_null(p.why);
