@@ -12,8 +12,8 @@
  * A gap's question is the visitor's last message before what showed the
  * gap; at most GAP_WALK_MAX messages are read back to find it (a turn's
  * answer and tools sit between them). Its terms are made once, here,
- * where the analyzer is (analyze.h, in the language the visitor's browser
- * said: stemmed for those it has a stemmer for, English without one), as
+ * where the analyzer is (analyze.h, in its widget's language, gap_lang:
+ * stemmed for those it has a stemmer for, English without one), as
  * 32-bit FNV-1a hashes.
  */
 #include <stdio.h>
@@ -208,10 +208,33 @@ question_cut(const char *q)
 	return s;
 }
 
-/* A new gap of question m (key) in conversation c into g. */
+/*
+ * The language a gap's terms are made in: its widget's (a widget that
+ * speaks the visitor's, or one gone: English), the same for every
+ * question of the widget, so one wording is one group whatever the
+ * visitor's browser says.
+ */
+static const char *
+gap_lang(struct store_txn *t, const struct st_conv *c)
+{
+	static char lang[sizeof(((struct st_widget *)0)->language)];
+	struct st_widget w;
+
+	lang[0] = '\0';
+	if (widget_load(t, c->widget, &w) == 0) {
+		strlcpy(lang, w.language, sizeof(lang));
+		st_widget_free(&w);
+	}
+	return lang;
+}
+
+/*
+ * A new gap of question m (key) in conversation c into g, its terms made
+ * in language lang.
+ */
 static void
 gap_make(const struct st_conv *c, const uint8_t key[GAP_KEY_LEN],
-    const struct st_msg *m, struct st_gap *g)
+    const struct st_msg *m, const char *lang, struct st_gap *g)
 {
 	const char *q = m->content != NULL ? m->content : "";
 
@@ -223,8 +246,7 @@ gap_make(const struct st_conv *c, const uint8_t key[GAP_KEY_LEN],
 	strlcpy(g->agent, c->agent_id, sizeof(g->agent));
 	g->at = m->created_at;
 	g->question = question_cut(q);
-	terms_make(g->question != NULL ? g->question : "",
-	    c->visitor.language != NULL ? c->visitor.language : "", g->terms);
+	terms_make(g->question != NULL ? g->question : "", lang, g->terms);
 }
 
 /* g saved under gkey, with its time index entry. */
@@ -268,7 +290,7 @@ gap_note(struct store_txn *t, const uint8_t cid[ID_LEN],
 		return;
 	if ((rc = rec_load(t, t->st->gaps, gkey, GAP_KEY_LEN, &st_gap_layout,
 	    &g, "gap")) == 1)
-		gap_make(c, gkey, &m, &g);
+		gap_make(c, gkey, &m, gap_lang(t, c), &g);
 	st_msg_free(&m);
 	if (rc < 0)
 		return;

@@ -177,4 +177,20 @@ describe('knowledge gaps', { concurrency: 1 }, () => {
       assertJsonError(await admin('POST', `${G}/resolve`, body), 400, msg);
     }
   });
+
+  // Each question was analysed in its visitor's browser language: the
+  // same words from an English and a German browser were two groups.
+  test('one wording is one group whatever each visitor\'s browser language', async () => {
+    const shop = await createWidget(p, { name: 'Jackets' });
+    for (const language of ['en-US', 'de-DE', 'fr-FR', '']) {
+      const v = await Visitor.open(p, shop.widget_id);
+      await v.next('session');
+      if (language) v.send({ type: 'visitor', language, pageUrl: 'https://example.com/', userAgent: 'x', timeZone: 'UTC' });
+      const { message } = await v.turn('How do I return a padded jacket?');
+      assert.equal((await thumb(v, message.id, 'down')).type, 'feedback_saved');
+      await v.close();
+    }
+    const mine = (await gaps(`?widget_id=${shop.id}`)).groups;
+    assert.deepEqual(mine.map((g) => [g.question, g.count]), [['How do I return a padded jacket?', 4]]);
+  });
 });
