@@ -737,7 +737,9 @@
  * the install's its chunks have vectors in, each id and a newline; since
  * format 3, the start directory its links follow (links_base: a changed
  * start URL has other links, so stored ones of another base are not
- * followed, the page read whole again).
+ * followed, the page read whole again); since format 4, the language its
+ * chunks were analysed in (lang: its source's when they were put; a
+ * source's language changed, its pages are read whole again).
  */
 #define ST_KBPAGE_ROWS(F)						\
 	F(BUF, source_id, "source_id", 1, RF_RO,			\
@@ -771,7 +773,9 @@
 	F(BYTES, spaces, "spaces", 2, RF_RO,				\
 	    RF_HID, ST_KB_PAGE_SPACES_MAX, 0)				\
 	F(BYTES, links_base, "links_base", 3, RF_RO,			\
-	    RF_HID, ST_KB_URL_MAX, 0)
+	    RF_HID, ST_KB_URL_MAX, 0)					\
+	F(BUF, lang, "language", 4, RF_RO,				\
+	    RF_HID, ST_KB_LANG_MAX, 0)
 
 /* -------------------------------------- a knowledge chunk (kbmsg.h) */
 

@@ -457,6 +457,8 @@ store_kb_page_put(struct store_txn *t, const struct st_kb_page_put_req *q,
 		    UINT32_MAX : s.embed_tokens + q->tokens;
 		p = q->page;
 		p.spaces = spaces;
+		/* What its chunks were just analysed in (piece_add). */
+		memcpy(p.lang, s.lang, sizeof(p.lang));
 		memcpy(p.source_id, s.id, sizeof(p.source_id));
 		p.chunks = q->n;
 		p.seen = q->sync_id;

@@ -406,6 +406,27 @@ ${paths.map((x) => `  <url><loc>${site.url(x)}</loc></url>`).join('\n')}
     assert.equal((await call('DELETE', `${S}/${s.id}`)).status, 200);
   });
 
+  // Its unchanged file was kept, its words left analysed in the old
+  // language, which searches in the new one then missed.
+  test('a source\'s language changed: its unchanged file is read again in the new one', async () => {
+    const md = (await call('POST', S, { type: 'file', url: 'versand.md' })).json();
+    let r = await p.request('PUT', `${S}/${md.id}/file`, { headers: { 'x-admin-api-key': p.adminKey,
+      'content-type': 'text/markdown' }, body: '# Versand\n\nDie Lieferungen an unsere Kunden dauern zwei Tage.\n' });
+    assert.equal(r.status, 200, r.text);
+    let s = await synced(md.id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    const agent = (await call('POST', '/v1/admin/agents', { name: 'Versand', knowledge_source_ids: [md.id] })).json();
+    const finds = async () => (await call('POST', '/v1/admin/knowledge/search', { query: 'Lieferung Kunde', k: 5, agent_id: agent.id })).json().results.length;
+    assert.equal(await finds(), 0, 'English stems miss the German words');
+    r = await call('PATCH', `${S}/${md.id}`, { language: 'de' });
+    assert.equal(r.status, 200, r.text);
+    s = await synced(md.id, s.synced_at);
+    assert.equal(s.status, 'ready', s.error);
+    assert.equal(await finds(), 1, 'read again in German');
+    assert.equal((await call('DELETE', `/v1/admin/agents/${agent.id}`)).status, 200);
+    assert.equal((await call('DELETE', `${S}/${md.id}`)).status, 200);
+  });
+
   test('file sources: Markdown and a PDF uploaded, read by the fetcher, kept unread when unchanged', async () => {
     const md = (await call('POST', S, { type: 'file', url: 'returns.md' })).json();
     assert.equal(md.status, 'syncing');

@@ -433,6 +433,17 @@ spaces_held(const struct fetch *f)
 }
 
 /*
+ * Whether f's page as stored was analysed in its source's language: one
+ * changed since (or a page of before format 4 in a source not English)
+ * is read again in it.
+ */
+static int
+lang_held(const struct fetch *f)
+{
+	return strcmp(f->old.lang, f->cr->job.lang) == 0;
+}
+
+/*
  * Whether f's stored page has links this crawl may follow: known, and
  * after this crawl's start directory (a source whose URL changed
  * stored them after another; a page of format 2 does not say).
@@ -454,7 +465,7 @@ static int
 asks_conditionally(const struct fetch *f)
 {
 	return f->had_old && (!wants_links(f) || old_links(f)) &&
-	    spaces_held(f);
+	    spaces_held(f) && lang_held(f);
 }
 
 /* The GET of f: conditional when asks_conditionally. 0, or -1. */
@@ -1402,7 +1413,8 @@ page_answered(struct fetch *f)
 		return;
 	}
 	if (f->had_old && f->old.hash[0] != '\0' &&
-	    strcmp(f->old.hash, f->hash) == 0 && spaces_held(f)) {
+	    strcmp(f->old.hash, f->hash) == 0 && spaces_held(f) &&
+	    lang_held(f)) {
 		/* The same bytes: kept, read for their links alone. */
 		if (wants_links(f) || !old_links(f)) {
 			memset(&doc, 0, sizeof(doc));
