@@ -683,10 +683,18 @@ static int
 parse_storaged(struct settings *st, const char *v, char *err, size_t errsz)
 {
 	char def[STADDR_TEXT_MAX + 32], why[STADDR_ERR_MAX];
+	size_t i;
 
 	if (staddr_list_parse(unset(v) ? "" : v, st->storaged, STADDR_LIST_MAX,
 	    &st->nstoraged, why, sizeof(why)) < 0)
 		return fail(err, errsz, "PARLEY_STORAGED: %s", why);
+	/* A relative socket path would be the process's working directory's. */
+	for (i = 0; i < st->nstoraged; i++)
+		if (st->storaged[i].kind != STADDR_TLS &&
+		    st->storaged[i].path[0] != '/')
+			return fail(err, errsz, "PARLEY_STORAGED: unix:%s: the "
+			    "socket's path must be absolute (unix:/path)",
+			    st->storaged[i].path);
 	if (st->nstoraged > 0)
 		return 0;
 	snprintf(def, sizeof(def), "unix:%s/storaged.sock", st->run_dir);

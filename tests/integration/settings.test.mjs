@@ -133,6 +133,7 @@ function badValues(r) {
       if (r.name === 'TRUST_PROXY') bad.push(['not an address', 'proxy.example'], ['bad prefix', '10.0.0.0/40']);
       if (r.name === 'PARLEY_STORAGED') {
         bad.push(['not an address', '/run/parley/storaged.sock'], ['no port', 'tls://10.0.0.5'], ['an empty entry', 'unix:/a,,unix:/b'],
+          ['a relative socket path', 'unix:rel.sock'],
           ['nine addresses', Array.from({ length: 9 }, (_, i) => `tls://10.0.0.${i + 1}:4100`).join(',')],
           ['tls:// without the cluster files', 'tls://10.0.0.5:4100']);
       }
