@@ -463,7 +463,7 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
     // so the next visitor was never asked for theirs (the optional form
     // skipped) and chatted as a visitor who had given one.
     test('reset() forgets the visitor: the contact key goes with the session, and the next one is asked for theirs', async () => {
-      const w = await createWidget({ name: 'Kiosk', contact_info_mode: 'optional', collect_email: true });
+      const w = await createWidget({ name: 'Kiosk', contact_info_mode: 'optional', collect_email: true, collect_phone: true });
       const { ctx, page, log } = await openPage(browser);
       const rec = recordFrames(page);
       // The widget's keys in localStorage (parley:<id>:<key>), after `act` in the page.
@@ -478,7 +478,16 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
         await page.click(part('launcher'));
         await page.waitForSelector(part('contact'), { state: 'visible' });
         const email = `${part('contact')} input[name="email"]`;
+        const phone = `${part('contact')} input[name="phone"]`;
         await page.fill(email, 'first@example.com');
+        // A phone of 6 digits, or 16, is refused here as the server would (7 to 15).
+        for (const bad of ['123 456', '+1 234 567 890 123 456']) {
+          await page.fill(phone, bad);
+          await page.press(email, 'Enter');
+          assert.equal(await page.getAttribute(phone, 'aria-invalid'), 'true', bad);
+          assert.equal(rec.sent.filter((f) => f.type === 'contact_info').length, 0, `${bad}: not sent`);
+        }
+        await page.fill(phone, '+1 234 567 8901');
         await page.press(email, 'Enter');
         await page.waitForSelector(part('contact'), { state: 'detached', timeout: 5000 });
         await waitFor(() => rec.received.some((f) => f.type === 'contact_info_saved'), 5000, 'contact_info_saved');
