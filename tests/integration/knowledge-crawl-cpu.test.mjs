@@ -172,7 +172,8 @@ describe('the fetcher\'s CPU time bound', () => {
   // A restart of masterd (a reload, an upgrade) ended the fetcher, which
   // dropped its sync: the source stayed syncing until the sync's lease ran
   // out, 2 hours. The fetcher gives it back, due now, as it quits.
-  test('masterd restarted mid-sync: the sync given back, taken again by the next fetcher at once', async () => {
+  // A crawl of /slow/ waiting for its second page: {first (the fetcher), id}.
+  async function syncWaiting() {
     await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
     const [first] = p.fetcherPids();
     held = [];
@@ -180,6 +181,11 @@ describe('the fetcher\'s CPU time bound', () => {
     assert.equal(r.status, 201, r.text);
     const id = r.json().id;
     await waitFor(() => held.length > 0, 20000, 'the sync waits for a page');
+    return { first, id };
+  }
+
+  test('masterd restarted mid-sync: the sync given back, taken again by the next fetcher at once', async () => {
+    const { first, id } = await syncWaiting();
     await p.restartMaster();
     assert.match(p.logs.masterd, /quitting: its sync given back, due now/);
     const answers = held;
@@ -190,13 +196,7 @@ describe('the fetcher\'s CPU time bound', () => {
   });
 
   test('a visitor\'s PDF attachment that ends the fetcher: the sync running beside it is taken again at once', async () => {
-    await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
-    const [first] = p.fetcherPids();
-    held = [];
-    const r = await call('POST', S, { type: 'crawl', url: site.url('/slow/') });
-    assert.equal(r.status, 201, r.text);
-    const id = r.json().id;
-    await waitFor(() => held.length > 0, 20000, 'the sync waits for a page');
+    const { first, id } = await syncWaiting();
     const w = await createWidget(p, { attachment_types: ['pdf'] });
     const v = await Visitor.open(p, w.widget_id);
     const { session_token: token } = await v.next('session');

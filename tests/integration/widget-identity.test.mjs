@@ -254,8 +254,11 @@ describe('identify over the WebSocket', () => {
     await Promise.all([old, fresh, ok].map((v) => v.close()));
   });
 
-  test('a session verified as one id stays hers after a rotation: another id\'s identify on it is taken, her conversations stay', async () => {
-    const { w, secret } = await widgetWithSecret();
+  // A widget of body with a secret; a's session verified, a turn on it,
+  // then the secret rotated: {w, a, b (another id), v, s2 (the new
+  // secret), again() (a socket on a's session, its history read)}.
+  async function rotatedAfterHers(body) {
+    const { w, secret } = await widgetWithSecret(body);
     const a = `a-${crypto.randomBytes(4).toString('hex')}`;
     const b = `b-${crypto.randomBytes(4).toString('hex')}`;
     const v = await open(w);
@@ -263,35 +266,33 @@ describe('identify over the WebSocket', () => {
     await v.turn('my account number is 12345');
     v.close();
     const s2 = (await call('POST', `${W}/${w.widget_id}/identity-secret`)).json().identity_secret;
+    const again = async () => {
+      const x = await Visitor.open(p, w.widget_id, { token: v.token });
+      await x.next('session');
+      await x.next('history');
+      return x;
+    };
+    return { w, a, b, v, s2, again };
+  }
+
+  test('a session verified as one id stays hers after a rotation: another id\'s identify on it is taken, her conversations stay', async () => {
+    const { a, b, s2, again } = await rotatedAfterHers();
     // Another signed-in user on the same browser session, signed with the new secret.
-    const vb = await Visitor.open(p, w.widget_id, { token: v.token });
-    await vb.next('session');
-    await vb.next('history');
+    const vb = await again();
     assert.deepEqual(await identify(vb, { id: b, hash: mac(s2, b) }), { type: 'identity', verified: false, required: false, taken: true });
     vb.close();
     assert.equal((await contactOf(a)).conversations.length, 1, 'her conversation moved away');
     assert.equal(await contactOf(b), null, 'the other id given her session');
     // She herself, with the new secret, is verified again on it.
-    const va = await Visitor.open(p, w.widget_id, { token: v.token });
-    await va.next('session');
-    await va.next('history');
+    const va = await again();
     assert.deepEqual(await identify(va, { id: a, hash: mac(s2, a) }), { type: 'identity', verified: true, required: false });
     assert.equal((await contactOf(a)).conversations.length, 1);
     va.close();
   });
 
   test('after a rotation, her session\'s contact form moves nothing: another id\'s identify is still taken, erasing her erases her conversation', async () => {
-    const { w, secret } = await widgetWithSecret({ contact_info_mode: 'optional', collect_email: true });
-    const a = `a-${crypto.randomBytes(4).toString('hex')}`;
-    const b = `b-${crypto.randomBytes(4).toString('hex')}`;
-    const v = await open(w);
-    assert.equal((await identify(v, { id: a, hash: mac(secret, a) })).verified, true);
-    await v.turn('my account number is 12345');
-    v.close();
-    const s2 = (await call('POST', `${W}/${w.widget_id}/identity-secret`)).json().identity_secret;
-    const vz = await Visitor.open(p, w.widget_id, { token: v.token });
-    await vz.next('session');
-    await vz.next('history');
+    const { w, a, b, s2, again } = await rotatedAfterHers({ contact_info_mode: 'optional', collect_email: true });
+    const vz = await again();
     vz.send({ type: 'contact_info', email: 'zed@example.com' });
     assert.equal((await vz.next()).type, 'contact_info_saved');
     assert.equal((await contactOf(a)).conversations.length, 1, 'her conversation stays hers');

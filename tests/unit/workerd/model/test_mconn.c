@@ -287,8 +287,12 @@ read_line(struct mconn *mc, struct seen *seen, char *buf, size_t size)
 	buf[got] = '\0';
 }
 
+/*
+ * A trusted connection to a SERVE_ALPN server, taken after the loop was
+ * held held_ms (connect_ms its connect time): it offered http/1.1 alone.
+ */
 static void
-test_tls_offers_http11_alone(void **state)
+alpn_http11(int held_ms, long connect_ms)
 {
 	struct mconn *mc;
 	struct seen seen;
@@ -297,12 +301,22 @@ test_tls_offers_http11_alone(void **state)
 
 	snprintf(url, sizeof(url), "https://localhost:%d/v1/chat/completions",
 	    tls_server(&pid, SERVE_ALPN));
-	assert_int_equal(tls_connect(url, trust_test_cert, &mc, &seen),
-	    CURLE_OK);
+	(void)loop_clock();
+	if (held_ms > 0)
+		usleep((useconds_t)held_ms * 1000);	/* the loop held */
+	assert_non_null(mc = take(url, connect_ms, trust_test_cert, &seen));
+	assert_true(drive_until(&seen.ready, 5000));
+	assert_int_equal(seen.rc, CURLE_OK);
 	read_line(mc, &seen, line, sizeof(line));
 	assert_string_equal(line, "alpn=http/1.1\n");
 	mconn_put(mc, 0);
 	server_exited(pid);
+}
+
+static void
+test_tls_offers_http11_alone(void **state)
+{
+	alpn_http11(0, 5000);
 }
 
 /*
@@ -314,22 +328,7 @@ test_tls_offers_http11_alone(void **state)
 static void
 test_tls_deadline_from_take(void **state)
 {
-	struct mconn *mc;
-	struct seen seen;
-	char url[64], line[64];
-	pid_t pid;
-
-	snprintf(url, sizeof(url), "https://localhost:%d/v1",
-	    tls_server(&pid, SERVE_ALPN));
-	(void)loop_clock();
-	usleep(2100 * 1000);	/* the loop held */
-	assert_non_null(mc = take(url, 2000, trust_test_cert, &seen));
-	assert_true(drive_until(&seen.ready, 5000));
-	assert_int_equal(seen.rc, CURLE_OK);
-	read_line(mc, &seen, line, sizeof(line));
-	assert_string_equal(line, "alpn=http/1.1\n");
-	mconn_put(mc, 0);
-	server_exited(pid);
+	alpn_http11(2100, 2000);
 }
 
 /* A second connection to a server resumes the first one's session. */
