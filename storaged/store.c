@@ -1361,7 +1361,10 @@ replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 		return 1;	/* the previous lap (all in LMDB), or unacknowledged */
 	if (seq != st->seq + 1) {
 		log_warnx("store: the log starts at record %llu but LMDB "
-		    "holds records up to %llu only: records are missing",
+		    "holds records up to %llu only: records are missing (a "
+		    "backup put in place of data.mdb after a crash? The log "
+		    "is of later records: move wal.log away to start from "
+		    "the backup alone)",
 		    (unsigned long long)seq, (unsigned long long)st->seq);
 		return -1;
 	}
@@ -1676,9 +1679,10 @@ dir_entries_sync(const char *dir)
  * 0 when a restored data.mdb holds every page its last commit names,
  * else -1 and why logged: a backup copied in part would be mapped past
  * its end, and the first read of a missing page kills the process with
- * SIGBUS. A backup (a compact copy) is exactly its pages long; a store
- * of ours (its WAL beside it) may end short of pages its last commit
- * freed (LMDB's loose pages are never written), so it is not checked.
+ * SIGBUS. A backup (a compact copy) is exactly its pages long, and so is
+ * a store of ours closed cleanly (env_make_whole); one that was not, its
+ * log holding records, may end short of pages its last commit freed
+ * (LMDB's loose pages are never written), so it is not checked.
  */
 static int
 env_whole(struct store *st, const char *dir)
@@ -1686,12 +1690,10 @@ env_whole(struct store *st, const char *dir)
 	MDB_envinfo info;
 	MDB_stat ms;
 	struct stat sb;
-	char wal[PATH_MAX];
 	uint64_t need;
 	int fd;
 
-	snprintf(wal, sizeof(wal), "%s/%s", dir, WAL_FILE);
-	if (stat(wal, &sb) == 0)
+	if (!wal_file_empty(dir))
 		return 0;
 	if (mdb_env_info(st->env, &info) != 0 ||
 	    mdb_env_stat(st->env, &ms) != 0 ||
@@ -1884,12 +1886,48 @@ store_close_now(struct store *st)
 	free(st);
 }
 
+/*
+ * After a clean close's checkpoint: data.mdb as long as its last commit's
+ * pages (a page freed unwritten at its end made it shorter), so the next
+ * open can tell it from a copy cut short (env_whole). 0, or -1 logged.
+ */
+static int
+env_make_whole(struct store *st)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat sb;
+	uint64_t need;
+	int fd;
+
+	if (mdb_env_info(st->env, &info) != 0 ||
+	    mdb_env_stat(st->env, &ms) != 0 ||
+	    mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0)
+		return -1;
+	need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	if ((uint64_t)sb.st_size >= need)
+		return 0;
+	if (ftruncate(fd, (off_t)need) < 0 || fsync(fd) < 0) {
+		log_warn("%s: data.mdb: making it whole", st->dir);
+		return -1;
+	}
+	return 0;
+}
+
 void
 store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	(void)store_checkpoint(st);
+	/*
+	 * Everything in LMDB: the log is emptied, so a backup put in place
+	 * of data.mdb next (parleyctl(8)) starts as it is, not with this
+	 * store's later records replayed over it.
+	 */
+	if (store_checkpoint(st) == 0 && st->seq == st->ckpt_seq &&
+	    st->env != NULL && st->wal != NULL && !st->guard.failed &&
+	    env_make_whole(st) == 0)
+		(void)wal_clear(st->wal);
 	store_close_now(st);
 }
 

@@ -340,6 +340,24 @@ wal_clear(struct wal *w)
 }
 
 int
+wal_file_empty(const char *dir)
+{
+	uint8_t hdr[WAL_HDR_LEN];
+	char path[PATH_MAX];
+	int fd, rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, WAL_FILE) >=
+	    sizeof(path))
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT;
+	rc = pread_all(fd, hdr, sizeof(hdr), 0);
+	close(fd);
+	/* A file shorter than a header holds none either. */
+	return rc == 0 || (rc > 0 && proto_get_be32(hdr) == 0);
+}
+
+int
 wal_unwrite(struct wal *w)
 {
 	return zero_header(w, w->last);

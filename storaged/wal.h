@@ -77,6 +77,11 @@ void wal_reset(struct wal *);
  */
 int wal_clear(struct wal *);
 /*
+ * 1 when dir's log holds no record (absent, or its first header zeros:
+ * emptied by a clean close), 0 when it holds one or cannot be read.
+ */
+int wal_file_empty(const char *dir);
+/*
  * The last record written, or tried by an append that failed, taken out
  * of the log: its header zeroed, then flushed, so no scan reads it or
  * past it (a refused batch's record, which a restart must not replay).

@@ -236,33 +236,58 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
       t.diagnostic(`${before.length} turns acknowledged before the backup; backup took ${ended - began} ms; ${duringOrAfter} more turns around and after it`);
       assert.equal((fs.statSync(file).mode & 0o777), 0o600);
 
+      // A storaged of its own on data (its socket in run), answering:
+      // {sock, stop() (SIGTERM, a clean exit checked)}.
+      const storagedOn = async (data, run) => {
+        let log = '';
+        const child = spawn(path.join(BIN, 'parley-storaged'), [], {
+          env: { ...process.env, PARLEY_DATA_DIR: data, PARLEY_RUN_DIR: run, PARLEY_MAP_SIZE_MB: '64' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child.stdout.on('data', (d) => { log += d; });
+        child.stderr.on('data', (d) => { log += d; });
+        const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+        t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+        const sock = path.join(run, 'storaged.sock');
+        for (let i = 0; ; i++) {
+          try {
+            const c = await StorageClient.connect(sock, { name: 'itest-restore', timeout: 1000 });
+            await c.ping({ timeout: 2000 });
+            c.close();
+            break;
+          } catch (e) {
+            if (i > 200) throw new Error(`restored storaged did not start: ${e.message}\n${log}`);
+            await sleep(50);
+          }
+        }
+        const stop = async () => {
+          child.kill('SIGTERM');
+          const ex = await within(exited, 10000);
+          assert.deepEqual(ex, { code: 0, signal: null }, log);
+          assert.ok(!/Sanitizer|runtime error/.test(log), log);
+        };
+        return { sock, stop };
+      };
+      // storaged on a data directory that cannot start: {code, signal, err}.
+      const refusedOn = (data, run) => new Promise((resolve) => {
+        const c = spawn(path.join(BIN, 'parley-storaged'), [], {
+          env: { ...process.env, PARLEY_DATA_DIR: data, PARLEY_RUN_DIR: run, PARLEY_MAP_SIZE_MB: '64' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let err = '';
+        c.stderr.on('data', (d) => { err += d; });
+        const timer = setTimeout(() => c.kill('SIGKILL'), 20000);
+        c.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, err }); });
+      });
+
       // Restore: a fresh data directory holding the file as data.mdb, served
       // by a storaged of its own.
       const dir = path.join(p.tmp, 'restore');
       const data = path.join(dir, 'data'), run = path.join(dir, 'run');
       fs.mkdirSync(data, { recursive: true });
       fs.copyFileSync(file, path.join(data, 'data.mdb'));
-      let log = '';
-      const child = spawn(path.join(BIN, 'parley-storaged'), [], {
-        env: { ...process.env, PARLEY_DATA_DIR: data, PARLEY_RUN_DIR: run, PARLEY_MAP_SIZE_MB: '64' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout.on('data', (d) => { log += d; });
-      child.stderr.on('data', (d) => { log += d; });
-      const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-      t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-      const sock = path.join(run, 'storaged.sock');
-      for (let i = 0; ; i++) {
-        try {
-          const c = await StorageClient.connect(sock, { name: 'itest-restore', timeout: 1000 });
-          await c.ping({ timeout: 2000 });
-          c.close();
-          break;
-        } catch (e) {
-          if (i > 200) throw new Error(`restored storaged did not start: ${e.message}\n${log}`);
-          await sleep(50);
-        }
-      }
+      let restored = await storagedOn(data, run);
+      const sock = restored.sock;
       const msgs = jsonl(await ok(['-S', sock, 'export', '--rows', 'messages']));
       const have = new Set(msgs.map((m) => `${m.conversationId}\n${m.role}\n${m.content}`));
       for (const a of before) {
@@ -273,30 +298,34 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
       const st = JSON.parse(await ok(['-S', sock, 'stats', '--json']));
       assert.ok(st.conversations >= 6 + before.length);
       assert.ok(st.conversations <= 6 + acked.length + 8, 'nothing made up');
-      child.kill('SIGTERM');
-      const ex = await within(exited, 10000);
-      assert.deepEqual(ex, { code: 0, signal: null }, log);
-      assert.ok(!/Sanitizer|runtime error/.test(log), log);
+      // In place (parleyctl(8): stop storaged, put the file in place as
+      // data.mdb): the backup as it was, not with the later writes its log
+      // held replayed over it (after a checkpoint since, it refused to start).
+      const b2 = path.join(p.tmp, 'backup2.mdb');
+      await ok(['-S', sock, 'backup', b2]);
+      for (const who of ['late@example.com', 'later@example.com']) {
+        assert.equal((await ctlIn(['-S', sock, 'user', 'add', who, '--role', 'admin'], 'a password of length\n')).code, 0);
+        await ok(['-S', sock, 'backup', path.join(p.tmp, `after-${who}.mdb`)]);	// a checkpoint
+      }
+      await restored.stop();
+      fs.copyFileSync(b2, path.join(data, 'data.mdb'));
+      restored = await storagedOn(data, run);
+      assert.doesNotMatch(await ok(['-S', restored.sock, 'user', 'list']), /late@example\.com|later@example\.com/);
+      await restored.stop();
 
       // The backup copied in part: refused at start with why, where its
-      // missing pages killed storaged with SIGBUS at their first read.
+      // missing pages killed storaged with SIGBUS at their first read; in a
+      // new directory, and in place of a store stopped cleanly.
+      const whole = fs.readFileSync(file);
       const cut = path.join(p.tmp, 'cut', 'data');
       fs.mkdirSync(cut, { recursive: true });
-      const whole = fs.readFileSync(file);
-      fs.writeFileSync(path.join(cut, 'data.mdb'), whole.subarray(0, Math.floor(whole.length / 2)));
-      const r = await new Promise((resolve) => {
-        const c = spawn(path.join(BIN, 'parley-storaged'), [], {
-          env: { ...process.env, PARLEY_DATA_DIR: cut, PARLEY_RUN_DIR: path.join(p.tmp, 'cut', 'run'), PARLEY_MAP_SIZE_MB: '64' },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let err = '';
-        c.stderr.on('data', (d) => { err += d; });
-        const timer = setTimeout(() => c.kill('SIGKILL'), 20000);
-        c.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, err }); });
-      });
-      assert.deepEqual([r.code, r.signal], [1, null], r.err);
-      assert.match(r.err, /data\.mdb is cut short: \d+ bytes where its last commit needs \d+/);
-      assert.ok(!/Sanitizer|runtime error/.test(r.err), r.err);
+      for (const where of [cut, data]) {
+        fs.writeFileSync(path.join(where, 'data.mdb'), whole.subarray(0, Math.floor(whole.length / 2)));
+        const r = await refusedOn(where, path.join(where, '..', 'run'));
+        assert.deepEqual([r.code, r.signal], [1, null], r.err);
+        assert.match(r.err, /data\.mdb is cut short: \d+ bytes where its last commit needs \d+/);
+        assert.ok(!/Sanitizer|runtime error/.test(r.err), r.err);
+      }
     });
   });
 
