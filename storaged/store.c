@@ -1710,6 +1710,29 @@ env_whole(struct store *st, const char *dir)
 	return -1;
 }
 
+/*
+ * 1 (logged) when the environment holds keys but no store of ours (no
+ * "meta" table): another program's LMDB file, which a start must not
+ * take for a new store and write into; else 0.
+ */
+static int
+env_foreign(MDB_txn *txn, const char *dir)
+{
+	static const char meta[] = "meta";
+	MDB_val k = { .mv_size = sizeof(meta) - 1, .mv_data = (void *)meta };
+	MDB_val v;
+	MDB_dbi main;
+	MDB_stat ms;
+
+	if (mdb_dbi_open(txn, NULL, 0, &main) != 0 ||
+	    mdb_stat(txn, main, &ms) != 0 || ms.ms_entries == 0 ||
+	    mdb_get(txn, main, &k, &v) == 0)
+		return 0;
+	log_warnx("%s: data.mdb holds %zu keys and no Parley store: not a "
+	    "Parley data directory", dir, (size_t)ms.ms_entries);
+	return 1;
+}
+
 static int
 env_open(struct store *st)
 {
@@ -1747,6 +1770,12 @@ env_open(struct store *st)
 	what = "begin";
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto fail;
+	if (env_foreign(txn, dir)) {
+		mdb_txn_abort(txn);
+		mdb_env_close(st->env);
+		st->env = NULL;
+		return -1;
+	}
 	memset(st->db_place, 0, sizeof(st->db_place));
 	for (i = 0; i < NDBS; i++) {
 		what = store_dbs[i].name;

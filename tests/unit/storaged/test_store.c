@@ -1269,6 +1269,34 @@ test_map_floor(void **state)
 	free(big);
 }
 
+/*
+ * Another program's LMDB file in the data directory (a wrong file put in
+ * place as a restore): refused, not taken for a new store and written
+ * into.
+ */
+static void
+test_foreign_env_refused(void **state)
+{
+	char dir[] = "/tmp/parley-foreign-XXXXXX";
+	MDB_val k = { 3, "foo" }, v = { 3, "bar" };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	log_set_level(LOG_LEVEL_FATAL + 1);
+	assert_null(store_open(dir, 64, STORE_F_NOSYNC));
+	log_set_level(LOG_LEVEL_INFO);
+	rm_env(dir);
+}
+
 static void
 test_reopen(void **state)
 {
@@ -1558,6 +1586,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_shared_flush, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test(test_foreign_env_refused),
 		cmocka_unit_test_setup_teardown(test_turn_lost, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
