@@ -187,6 +187,16 @@ describe('attachments', { concurrency: 1 }, () => {
     });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json().complete, true);
+    // Refused, it says why: the same file twice, one not whole.
+    r = await admin('POST', `/v1/admin/conversations/${conv._id}/messages`, { content: '', attachments: [id, id], name: 'Dana' });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json().error, /^attachments: each at most once/);
+    r = await admin('POST', `/v1/admin/conversations/${conv._id}/attachments`, { name: 'half.png', size: pic.length });
+    assert.equal(r.status, 201, r.text);
+    const half = r.json().id;
+    r = await admin('POST', `/v1/admin/conversations/${conv._id}/messages`, { content: '', attachments: [half], name: 'Dana' });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json().error, /^attachments: no such upload, or not whole yet/);
     r = await admin('POST', `/v1/admin/conversations/${conv._id}/messages`, { content: '', attachments: [id], name: 'Dana' });
     assert.equal(r.status, 201, r.text);
     let m;

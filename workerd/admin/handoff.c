@@ -216,8 +216,9 @@ message_json(const void *rep, int *status)
 	return json_pack("{s:o}", "message", admin_msg_json(&mc->msg));
 }
 
+/* storaged's why of a refusal (its files: too many, twice, not whole). */
 static const struct admin_reply message_done = {
-	PROTO_ST_AGENT_MSG, 201, message_json, conv_errors, 0
+	PROTO_ST_AGENT_MSG, 201, message_json, conv_errors, 1
 };
 
 /* Not found: storaged's text says whether the conversation or the user. */
