@@ -281,6 +281,7 @@ enum st_ws_result {
 	ST_WS_NO_CONV = 10,	/* ST_WS_REQUEST_HUMAN: the session has no conversation */
 	ST_WS_NO_MSG = 11,	/* ST_WS_FEEDBACK: not an assistant message of it */
 	ST_WS_IDENTITY = 12,	/* the widget takes only verified visitors */
+	ST_WS_NO_HANDOFF = 13,	/* ST_WS_REQUEST_HUMAN: handoff_enabled is off */
 };
 
 /* ST_WIDGET_UPDATE's mask: which fields the request sets. */

@@ -549,6 +549,11 @@ op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
 	memset(&rep, 0, sizeof(rep));
 	if (store_ws_conv(&t, q->widget_id, q->token, &result, &rep.conv,
 	    cid) == 0) {
+		/* Turned off since the socket opened: no person is asked. */
+		if (result == ST_WS_OK && !store_widget_hands_off(&t, q->widget_id)) {
+			st_conv_free(&rep.conv);
+			result = ST_WS_NO_HANDOFF;
+		}
 		if (result == ST_WS_OK)
 			store_handoff_set(&t, cid, &rep.conv,
 			    ST_HANDOFF_WAITING, 1, NULL, &changed);

@@ -128,6 +128,19 @@ widget_load(struct store_txn *t, const char *id, struct st_widget *w)
 }
 
 int
+store_widget_hands_off(struct store_txn *t, const char *widget_id)
+{
+	struct st_widget w;
+	int on;
+
+	if (widget_usable(t, widget_id, &w) != 0)
+		return 0;
+	on = w.handoff_enabled;
+	st_widget_free(&w);
+	return on;
+}
+
+int
 store_widget_internal_id(struct store_txn *t, const char *widget_id,
     char id[ST_WIDGET_MAX + 1])
 {

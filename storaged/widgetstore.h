@@ -38,6 +38,11 @@ int store_widget_update(struct store_txn *, const char *org,
 int store_widget_get(struct store_txn *, const char *org,
     const char *widget_id, struct st_widget *out);
 /*
+ * 1 when public widget_id's widget (enabled) takes a visitor's request
+ * for a person now (handoff_enabled), else 0 (t may have failed).
+ */
+int store_widget_hands_off(struct store_txn *, const char *widget_id);
+/*
  * The internal id of public widget_id, from its index alone (any
  * organisation's): 0 found, 1 absent ("" is), -1 error (the txn's).
  */

@@ -295,6 +295,20 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     v.send({ type: 'request_human' });
     assert.match((await v.next('error')).message, /^request_human: /);
     await v.close();
+
+    // Turned off while a socket is open: its request is refused too, by
+    // storaged (the socket read handoff_enabled at its open).
+    const on = await createWidget(p, { handoff_enabled: true });
+    const o = await Visitor.open(p, on.widget_id);
+    await o.next('session');
+    const { message } = await o.turn('hello');
+    const r = await p.adminJson('PATCH', `/v1/admin/widgets/${on.widget_id}`, { handoff_enabled: false });
+    assert.equal(r.status, 200, r.text);
+    o.send({ type: 'request_human' });
+    assert.equal((await o.next('error')).message, 'request_human: this chat has no person to talk to');
+    const conv = (await p.admin(`/v1/admin/conversations?widget=${on.id}`)).json().conversations[0];
+    assert.equal(conv.handoff, 'ai', `nobody waits: ${JSON.stringify(conv)} ${message.id}`);
+    await o.close();
   });
 
   test('taking over stops the reply in flight: stored as interrupted, its stream ends before the handoff', async () => {

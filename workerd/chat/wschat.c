@@ -1230,7 +1230,11 @@ human_done(const struct storec_result *r, void *arg)
 		;
 	else if (rep.result == ST_WS_NO_CONV)
 		wsend_say(s, VT_FIRST);
-	else if (rep.result != ST_WS_OK)
+	else if (rep.result == ST_WS_NO_HANDOFF) {
+		s->handoff_enabled = 0;	/* turned off since the open */
+		wsend_error(s, "request_human: this chat has no person to "
+		    "talk to");
+	} else if (rep.result != ST_WS_OK)
 		wsend_malformed(s, "ST_WS_REQUEST_HUMAN");
 	else {
 		wsess_set_conv(s, rep.conv.id);
