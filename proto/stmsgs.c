@@ -701,6 +701,7 @@ static const struct pfield f_ws_begin_req[] = {
 	PFREC(struct st_ws_begin_req, visitor, pl_visitor),
 	PFLIST(struct st_ws_begin_req, atts, natts, ST_MSG_ATTS_MAX, pl_att_id),
 	PFSTR(struct st_ws_begin_req, client_id, ST_CLIENT_ID_MAX),
+	PFSTR(struct st_ws_begin_req, origin, ST_ORIGIN_MAX),
 };
 PLAYOUT(pl_ws_begin_req, struct st_ws_begin_req, f_ws_begin_req);
 

@@ -278,6 +278,7 @@ struct st_ws_begin_req {
 	uint32_t natts;			/* the uploads the message names */
 	struct st_str *atts;
 	const char *client_id;		/* the widget's id of it: "" none */
+	const char *origin;		/* the socket's Origin: still allowed? */
 };
 /* A visitor's session: its widget and token (ST_WS_REQUEST_HUMAN). */
 struct st_ws_session_req {

@@ -181,8 +181,8 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	t.visitor = store_visitor_told(&q->visitor);
-	if (store_ws_begin_check(&t, q->widget_id, q->token, q->idle_ms,
-	    q->create, &wb) != 0) {
+	if (store_ws_begin_check(&t, q->widget_id, q->origin, q->token,
+	    q->idle_ms, q->create, &wb) != 0) {
 		req_end(&t, r);
 		return;
 	}

@@ -666,6 +666,7 @@ take_widget(struct widget_take *k, const struct st_widget *w)
 	k->w.daily_cap = w->daily_cap;
 	k->w.identity_required = w->identity_required;
 	k->w.contact_mode = w->contact_mode;
+	k->w.origins = w->norigins > 0;
 	if (!w->enabled)
 		k->result = ST_WS_NO_WIDGET;
 	else if (w->identity_required)

@@ -352,10 +352,24 @@ store_ws_open_shown(const struct store *st, struct st_ws_open_ok *ok,
 	ok->staffed = (uint8_t)store_presence_staffed(st, o->widget.org);
 }
 
+/* 1 when widget_id's allowed_origins take origin now, 0 not, -1 error. */
+static int
+origin_still(struct store_txn *t, const char *widget_id, const char *origin)
+{
+	struct st_widget w;
+	int rc;
+
+	if ((rc = widget_usable(t, widget_id, &w)) != 0)
+		return rc < 0 ? -1 : 0;
+	rc = st_origin_allowed(&w, origin);
+	st_widget_free(&w);
+	return rc;
+}
+
 int
 store_ws_begin_check(struct store_txn *t, const char *widget_id,
-    const uint8_t token_hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
-    int create, struct store_ws_begin *out)
+    const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],
+    uint64_t idle_ms, int create, struct store_ws_begin *out)
 {
 	struct store_ws_begin b;
 	int rc;
@@ -369,6 +383,18 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 		return t->err;
 	if (rc == 1) {
 		b.result = ST_WS_NO_WIDGET;
+		*out = b;
+		return 0;
+	}
+	/* An origin the owner took out since the socket opened: no more. */
+	if (b.widget.origins &&
+	    (rc = origin_still(t, widget_id, origin)) != 1) {
+		if (rc < 0) {
+			store_ws_begin_free(&b);
+			return t->err;
+		}
+		st_agent_free(&b.agent);
+		b.result = ST_WS_ORIGIN;
 		*out = b;
 		return 0;
 	}

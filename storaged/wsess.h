@@ -34,6 +34,7 @@ struct store_ws_widget {
 	uint32_t daily_cap;
 	uint8_t identity_required;
 	uint8_t contact_mode;		/* ST_CONTACT_* */
+	uint8_t origins;		/* allowed_origins set: origins checked */
 };
 
 struct store_ws_open {
@@ -138,13 +139,14 @@ int store_wsess_sweep(struct store_txn *, uint32_t max, uint64_t deadline_us,
 
 /*
  * ST_WS_BEGIN in two halves, so that the caller counts the rate limit in
- * between: the checks (widget, session, verified visitors only, contact
- * requirement; result OK or why not), then, when the caller found it allowed, the daily cap, the
- * count and the chat turn (the message stored with client_id, "" none).
+ * between: the checks (widget, the socket's origin still allowed, session,
+ * verified visitors only, contact requirement; result OK or why not),
+ * then, when the caller found it allowed, the daily cap, the count and the
+ * chat turn (the message stored with client_id, "" none).
  */
 int store_ws_begin_check(struct store_txn *, const char *widget_id,
-    const uint8_t token_hash[ST_TOKEN_HASH_LEN], uint64_t idle_ms,
-    int create, struct store_ws_begin *out);
+    const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],
+    uint64_t idle_ms, int create, struct store_ws_begin *out);
 int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
     const char *content, const char *client_id, const struct st_str *atts,
     uint32_t natts, uint32_t history_max, size_t max_bytes);

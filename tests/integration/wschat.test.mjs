@@ -161,6 +161,16 @@ describe('WebSocket chat, 4 workers', () => {
     await assert.rejects(Visitor.open(p, w.widget_id), (e) => e.status === 403, 'no Origin is not an allowed origin');
     const v = await Visitor.open(p, w.widget_id, { origin: GOOD });
     await v.next('session');
+    await v.turn('from the shop');
+    // The owner takes that origin out: the open socket's next message is
+    // refused by storaged and the socket closed as gone (4004), the model
+    // not asked; it once went on answering until the page reloaded.
+    const n0 = (await p.mock.completions()).length;
+    const r = await p.adminJson('PATCH', `/v1/admin/widgets/${w.widget_id}`, { allowed_origins: ['https://other.example'] });
+    assert.equal(r.status, 200, r.text);
+    v.send({ type: 'message', content: 'still here?' });
+    assert.equal(await v.waitClose(5000), 4004);
+    assert.equal((await p.mock.completions()).length, n0, 'the model not asked');
     await v.close();
 
     // Unknown widget ids: 404 at both.

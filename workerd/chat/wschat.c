@@ -748,6 +748,10 @@ ws_gone(struct wsess *s, int result)
 	case ST_WS_NO_WIDGET:
 		ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "widget gone");
 		return 1;
+	case ST_WS_ORIGIN:
+		/* Taken out of allowed_origins since the open: gone for it. */
+		ws_close(s->ws, WS_CLOSE_WIDGET_GONE, "origin not allowed");
+		return 1;
 	case ST_WS_NO_SESSION:
 		/* The widget reconnects with its token and starts afresh. */
 		ws_close(s->ws, CLOSE_SESSION_GONE, "session expired");
@@ -1006,6 +1010,7 @@ message_turn(struct wsess *s, void *fe, const char *content,
 		.atts = (struct st_str *)(uintptr_t)atts,
 		.natts = natts,
 		.client_id = cid,
+		.origin = s->origin,
 	};
 
 	memcpy(req.token, s->hash, sizeof(req.token));

@@ -132,6 +132,22 @@ widget_set_agent(struct fix *f, const char *wid, const char *agent_id)
 	return err;
 }
 
+/* Widget wid's handoff_enabled set to on. */
+static int
+widget_set_handoff(struct fix *f, const char *wid, int on)
+{
+	struct st_widget_update_req q = { .id = wid,
+	    .mask = ST_WF_HANDOFF_ENABLED };
+	struct dreply r;
+	int err;
+
+	st_widget_defaults(&q.w);
+	q.w.handoff_enabled = (uint8_t)on;
+	err = request_st(f, PROTO_ST_WIDGET_UPDATE, &q, &r);
+	dreply_free(&r);
+	return err;
+}
+
 /* What a begin reply said after its front end's head. */
 struct begin {
 	int result;
@@ -816,6 +832,7 @@ test_request_human(void **state)
 	int i, changed, now;
 
 	assert_int_equal(widget_with_agent(f, "", "", "", &w), 0);
+	assert_int_equal(widget_set_handoff(f, w.widget_id, 1), 0);
 	memset(q.token, 5, sizeof(q.token));
 	for (i = 0; i < 4; i++) {
 		q.widget_id = i == 0 ? "wid_nope" : w.widget_id;
@@ -854,6 +871,15 @@ test_request_human(void **state)
 		st_rep_free(PROTO_ST_WS_REQUEST_HUMAN, &rep);
 		dreply_free(&r);
 	}
+
+	/* Handoffs turned off: refused, nothing changed. */
+	assert_int_equal(widget_set_handoff(f, w.widget_id, 0), 0);
+	assert_int_equal(request_dec(f, PROTO_ST_WS_REQUEST_HUMAN, &q, &rep),
+	    0);
+	assert_int_equal(rep.result, ST_WS_NO_HANDOFF);
+	assert_int_equal(rep.changed, 0);
+	st_rep_free(PROTO_ST_WS_REQUEST_HUMAN, &rep);
+	assert_int_equal(widget_set_handoff(f, w.widget_id, 1), 0);
 
 	/* A session whose conversation was deleted has none. */
 	ws_begin(f, w.widget_id, 5, "again", &b);

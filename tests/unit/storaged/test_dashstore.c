@@ -1062,24 +1062,23 @@ visitor_says(struct fix *f, const char *wid, uint8_t tb, const char *content,
 	char lang[ST_VISITOR_LANG_MAX + 1];
 	struct st_agent a;
 	struct penc e;
+	struct st_ws_begin_req q = { 0 };
 	struct dreply r;
 	struct pdec d;
 	int created;
 
 	fill(h, sizeof(h), tb);
+	/* A new visitor's first message stores it. */
+	q.widget_id = wid;
+	q.token_len = sizeof(h);
+	memcpy(q.token, h, sizeof(h));
+	q.content = content;
+	q.rate_key = "";
+	q.window_ms = 60000;
+	q.history_max = 10;
+	q.create = 1;
 	penc_init(&e);
-	penc_str(&e, wid);
-	penc_bytes(&e, h, sizeof(h));
-	penc_str(&e, content);
-	penc_str(&e, "");
-	penc_u32(&e, 60000);
-	penc_u32(&e, 0);
-	penc_u32(&e, 10);
-	penc_u64(&e, 0);
-	penc_u8(&e, 1);		/* a new visitor's first message stores it */
-	penc_visitor(&e, &(struct st_visitor){ 0 });
-	penc_u32(&e, 0);	/* no attachments */
-	penc_str(&e, "");	/* no client id */
+	assert_int_equal(st_req_encode(&e, PROTO_ST_WS_BEGIN, &q), 0);
 	assert_int_equal(request(f, PROTO_ST_WS_BEGIN, &e, &r), 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	assert_int_equal(pdec_u8(&d), ST_WS_OK);
