@@ -71,7 +71,7 @@ export function toLogin() {
   if (leaving) return;
   leaving = true;
   try {
-    if (/^#\/[\w\-/?=&%.~]*$/.test(location.hash)) sessionStorage.setItem(RETURN_KEY, location.hash);
+    if (/^#\/[\w\-/?=&%.~+]*$/.test(location.hash)) sessionStorage.setItem(RETURN_KEY, location.hash);
   } catch { /* storage may be off */ }
   location.replace(LOGIN_URL);
 }

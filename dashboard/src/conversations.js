@@ -361,7 +361,8 @@ function listPane(ctx, initial, openId) {
   // A live event: the row changes, moves up, or comes in. A visitor's
   // message marks it unread, unless it is open here (then it is read).
   function onLive(type, d) {
-    if (type === 'reset') {
+    // The stream lost (reset), or down and polled for (poll): read again.
+    if (type === 'reset' || type === 'poll') {
       load(true);
       return;
     }
@@ -387,7 +388,9 @@ function listPane(ctx, initial, openId) {
     if (type === 'contact' && d.contact && d.contact._id && !upd.contactId) upd.contactId = d.contact._id;
     const mine = !state.q && (!state.widget || c.widgetId === state.widget) && assigneeMatches(state.assignee, c, me)
       && inFolder(state.folder, c);
-    if (rows.has(id) && c.state && !inFolder(state.folder, c)) leaveRow(id);
+    // No longer in the folder, or no longer the assignee the list shows.
+    if (rows.has(id) && ((c.state && !inFolder(state.folder, c))
+      || (state.assignee && c.assignee !== undefined && !assigneeMatches(state.assignee, c, me)))) leaveRow(id);
     else if (rows.has(id)) putRow(upd, mine && (type === 'message' || type === 'conversation') ? 'top' : null);
     else if (mine) {
       putRow(upd, 'top');

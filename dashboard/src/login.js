@@ -16,7 +16,7 @@ function target() {
   try {
     const r = sessionStorage.getItem(RETURN_KEY);
     sessionStorage.removeItem(RETURN_KEY);
-    if (r && /^#\/[\w\-/?=&%.~]*$/.test(r)) hash = r;
+    if (r && /^#\/[\w\-/?=&%.~+]*$/.test(r)) hash = r; // + a space in a query
   } catch { /* storage may be off */ }
   return DASHBOARD + hash;
 }

@@ -133,6 +133,18 @@ describe('dashboard: assignment, contact data, retention', { timeout: SUITE_TIME
     await assertClean(page, log, 'assign');
   });
 
+  // A row assigned elsewhere stayed in a list filtered Unassigned (its
+  // count with it) until a reload.
+  test('a list filtered Unassigned loses a row assigned elsewhere, live', async () => {
+    const { page } = owner;
+    await openDash(page, stack, '#/conversations?assignee=unassigned', row(convB));
+    await page.waitForFunction(() => document.documentElement.dataset.live === 'live');
+    const assign = (userId) => adminApi(stack, 'POST', `/v1/admin/conversations/${convB}/assign`, { user_id: userId });
+    assert.equal((await assign(ownerId)).status, 200);
+    await page.waitForSelector(row(convB), { state: 'detached', timeout: 5000 });
+    assert.equal((await assign(null)).status, 200);
+  });
+
   test('a failed assignment is said in an alert', async () => {
     const { page, log } = owner;
     await openDash(page, stack, `#/conversations/${convB}`, '[data-testid="assign-select"]');

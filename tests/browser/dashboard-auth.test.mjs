@@ -229,6 +229,23 @@ describe('dashboard login and session in Chromium', { timeout: SUITE_TIMEOUT }, 
     } finally { await ctx.close(); }
   });
 
+  // The route to come back to was kept only without a '+': a search with
+  // a space (q=hello+there) came back to the bare list.
+  test('signed out elsewhere, signed in again: back where it was, a search with a space kept', async () => {
+    const { ctx, page } = await openPage(browser);
+    try {
+      const s = await dashLogin(stack, ctx);
+      const hash = `#/conversations/${convId}?q=hello+there`;
+      await openDash(page, stack, hash, '[data-testid="thread-message"]');
+      assert.equal((await s.request('POST', '/dashboard/api/logout')).status, 204);
+      await waitLoginPage(page);	// its event stream ended: 401
+      await page.fill('[data-testid="login-password"]', DASHBOARD_PASSWORD);
+      await page.click('[data-testid="login-submit"]');
+      await page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: LOGIN_TIMEOUT });
+      assert.equal(new URL(page.url()).hash, hash);
+    } finally { await ctx.close(); }
+  });
+
   test('the login page: axe-core in light and dark; a phone without horizontal scroll', async () => {
     const { ctx, page, log } = await openPage(browser, PHONE);
     try {

@@ -182,6 +182,19 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
     } finally { await ctx.close(); }
   });
 
+  // The list read nothing while the stream was down: only the thread polled.
+  test('stream down (polling): the list shows a new conversation at a poll', async () => {
+    const { ctx, page } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await page.route(/\/v1\/admin\/events/, (route) => route.abort());
+      await openDash(page, stack, '#/conversations', '[data-testid="conv-list"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'poll', null, { timeout: 20000 });
+      const id = await conv('a new one while polling');
+      await page.waitForSelector(`[data-testid="conv-row"][data-id="${id}"]`, { timeout: 20000 });
+    } finally { await ctx.close(); }
+  });
+
   test('stream down (polling): a colleague takes over between two polls after my hand-back elsewhere: the notice names them', async () => {
     const id = await conv('stale notice please');
     const colleague = await addMember(stack.parley, { role: 'agent', name: 'Cleo Colleague' });
