@@ -878,8 +878,8 @@ att_copy(struct store_txn *t, uint8_t k[ID_LEN], struct st_att *a)
 
 /*
  * Claim c's upload id is the claimer's and whole, made for conversation
- * cid or none (a person's canned reply's file: a copy of it): 0, or -1
- * (t failed).
+ * cid (a visitor's: for none yet; a person's canned reply's file: a copy
+ * of it): 0, or -1 (t failed).
  */
 static int
 claim_one(struct store_txn *t, const struct att_claim *c, const char *id,
@@ -888,20 +888,29 @@ claim_one(struct store_txn *t, const struct att_claim *c, const char *id,
 	uint8_t k[ID_LEN], ck[CONV_KEY_LEN];
 	char hex[ST_ID_HEX + 1];
 	struct st_att a;
-	int rc, own;
+	int rc, own, copied = 0;
 
 	if ((rc = att_load(t, id, k, &a)) < 0)
 		return -1;
 	if (rc == 0 && c->session == NULL && a.state == ST_ATT_CANNED &&
-	    strcmp(a.org, org) == 0 && att_copy(t, k, &a) < 0) {
-		st_att_free(&a);
-		return -1;
+	    strcmp(a.org, org) == 0) {
+		if (att_copy(t, k, &a) < 0) {
+			st_att_free(&a);
+			return -1;
+		}
+		copied = 1;
 	}
 	own = rc == 0 && strcmp(a.org, org) == 0 && (c->session != NULL ?
 	    strcmp(a.session, c->session) == 0 && strcmp(a.widget,
 	    c->widget) == 0 : a.session[0] == '\0');
 	proto_hex_encode(cid, ID_LEN, hex);
-	own = own && (a.conv_id[0] == '\0' || strcmp(a.conv_id, hex) == 0);
+	/*
+	 * Its conversation's; or, with none, a visitor's or a canned reply's
+	 * file copied for it: a person's upload for a canned reply (the
+	 * admins') is none of the conversation's until saved in one.
+	 */
+	own = own && (strcmp(a.conv_id, hex) == 0 || (a.conv_id[0] == '\0' &&
+	    (c->session != NULL || copied)));
 	if (!own || a.state != ST_ATT_COMPLETE) {
 		st_att_free(&a);
 		return store_fail(t, PROTO_E_INVALID, "attachments: no such "

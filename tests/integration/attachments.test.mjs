@@ -328,10 +328,15 @@ describe('attachments', { concurrency: 1 }, () => {
     assert.equal(r.status, 201, r.text);
     assert.equal((await p.admin(`${pathA}/${id}`)).status, 200);
     assert.equal((await p.admin(`${pathB}/${id}`)).status, 404);
-    // A canned reply's upload: not through a conversation's path.
+    // A canned reply's upload: not through a conversation's path, nor
+    // named by a conversation's message before a canned reply holds it.
     const own = await made(canned);
     refused(await put(pathA, own), 'a canned upload completed through A');
     refused(await del(pathA, own), 'a canned upload deleted through A');
+    assert.equal((await put(canned, own)).status, 200);
+    r = await admin('POST', `/v1/admin/conversations/${a}/messages`, { content: 'x', attachments: [own], name: 'Dana' });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json().error, /^attachments: no such upload/);
     assert.equal((await del(canned, own)).status, 204);
     // Another of A's deleted through A's path: gone.
     const gone = await made(pathA);
