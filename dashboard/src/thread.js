@@ -655,7 +655,7 @@ export async function renderThread(pane, ctx, id, hooks) {
   if (!got) return;
   const { data, widgets, choices, sourceNames } = got;
   const conv = data.conversation || {};
-  const who = visitorLabel({ ...conv, visitorName: data.visitorName || conv.visitorName });
+  let who = visitorLabel({ ...conv, visitorName: data.visitorName || conv.visitorName });
   const names = widgetNames(widgets);
   const widget = widgets.find((w) => w.id === conv.widgetId);
   ctx.setTitle(who);
@@ -813,6 +813,22 @@ export async function renderThread(pane, ctx, id, hooks) {
     if (c.assignee !== undefined && posts === assign.posts()) assign.show(c.assignee);
     if (c.state) convState.show(c);
   }
+  // The visitor gave their details (a contact event): their name on the
+  // thread, its title and their messages, and the Contact row, as a reload
+  // shows them.
+  function showContact(c, contact) {
+    if (c.visitorName) {
+      who = visitorLabel(c);
+      title.textContent = who;
+      ctx.setTitle(who);
+      for (const el of pane.querySelectorAll('[data-testid="thread-message"][data-role="user"] [data-testid="msg-role"]')) el.textContent = who;
+    }
+    const cid = (contact && contact._id) || c.contactId;
+    if (!cid) return;
+    contactAndLink(cid, id, ctx.signal)
+      .then(({ contact: k, link }) => { clear(contactDd).append(contactSummary(k, cid, link)); })
+      .catch((e) => { if (!isAbort(e)) clear(contactDd).append(contactSummary(null, cid)); });
+  }
   // The conversation deleted elsewhere (its event, or a 404 on a poll or
   // a reply): said where the live state is said, and nothing here acts
   // on it any more (the stream's event alone used to leave it all usable).
@@ -855,6 +871,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     const c = d && d.conversation;
     if (!c || String(c._id) !== id) return;
     if (type === 'conversation_deleted') return void gone();
+    if (type === 'contact') showContact(c, d.contact);
     showConv(c, assign.posts(), type === 'handoff' ? d.name : null);
     if (type === 'message' && d.message) showAdded(merge([d.message]));
   }));

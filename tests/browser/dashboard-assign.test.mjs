@@ -145,6 +145,29 @@ describe('dashboard: assignment, contact data, retention', { timeout: SUITE_TIME
     assert.equal((await assign(null)).status, 200);
   });
 
+  // The list showed the name the visitor gave, the open thread the old one
+  // (title, messages, no Contact) until a reload.
+  test('a visitor gives their details while the thread is open: its title, messages and Contact say them', async () => {
+    const { page } = owner;
+    const m = await Visitor.open(stack.parley, w.widget_id);
+    try {
+      await m.next('session');
+      await m.turn('nameless so far');
+      const id = (await adminApi(stack, 'GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}`)).json
+        .conversations.find((c) => c.lastVisitorMessage === 'nameless so far')._id;
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="thread-title"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'live');
+      m.send({ type: 'contact_info', name: 'Zed <b>Zulu</b>', email: 'zed@example.com' });
+      assert.equal((await m.next()).type, 'contact_info_saved');
+      await page.waitForFunction(() => document.querySelector('[data-testid="thread-title"]').textContent === 'Zed <b>Zulu</b>', null, { timeout: 5000 });
+      assert.deepEqual(await page.$$eval('[data-testid="thread-message"][data-role="user"] [data-testid="msg-role"]', (e) => e.map((x) => x.textContent)), ['Zed <b>Zulu</b>']);
+      await page.waitForSelector('[data-testid="conv-contact-link"]', { timeout: 5000 });
+      assert.match(await page.textContent('[data-testid="conv-contact"]'), /zed@example\.com/);
+    } finally {
+      await m.close();
+    }
+  });
+
   test('a failed assignment is said in an alert', async () => {
     const { page, log } = owner;
     await openDash(page, stack, `#/conversations/${convB}`, '[data-testid="assign-select"]');
