@@ -732,7 +732,7 @@ export async function renderThread(pane, ctx, id, hooks) {
         k.m = m;
       } else {
         const li = messageItem(m, who, sourceNames);
-        list.append(li);
+        placeByTime(li, m);
         known.set(mid, { li, m });
         added++;
       }
@@ -741,6 +741,17 @@ export async function renderThread(pane, ctx, id, hooks) {
     emptyNote.hidden = known.size > 0;
     if (keep) el.scrollTop += msgs.getBoundingClientRect().bottom - end;
     return { added, wasNearBottom };
+  }
+  // m's item where its time puts it: after the last one not later. One
+  // that reached this page late (a poll after a reconnect, while this
+  // tab's own reply was shown at once) is not put last.
+  function placeByTime(li, m) {
+    const t = Number(m.createdAt) || 0;
+    for (let x = list.lastElementChild; x; x = x.previousElementSibling) {
+      const k = known.get(x.dataset.id || '');
+      if (k && (Number(k.m.createdAt) || 0) <= t) return void x.after(li);
+    }
+    list.prepend(li);
   }
   function showAdded({ added, wasNearBottom }) {
     if (added <= 0) return;

@@ -182,6 +182,28 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
     } finally { await ctx.close(); }
   });
 
+  // A message that reached the page late (a poll, while this tab's own
+  // reply was shown at once) was put last, after the reply written after it.
+  test('stream down (polling): a message written elsewhere just before my reply is shown before it', async () => {
+    const id = await conv('order please');
+    const { ctx, page } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await page.route(/\/v1\/admin\/events/, (route) => route.abort());
+      await takeOver(page, id);
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'poll', null, { timeout: 20000 });
+      assert.equal((await session.request('POST', `/v1/admin/conversations/${id}/messages`, { body: { content: 'X from elsewhere' } })).status, 201);
+      await page.fill('[data-testid="reply-input"]', 'Y from this tab');
+      await page.keyboard.press('Control+Enter');
+      const texts = () => page.$$eval('[data-testid="thread-message"] [data-testid="msg-content"]', (e) => e.map((x) => x.textContent));
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="msg-content"]')].some((x) => x.textContent === 'X from elsewhere'), null, WAIT);
+      const t = await texts();
+      assert.ok(t.indexOf('X from elsewhere') < t.indexOf('Y from this tab'), JSON.stringify(t));
+      assert.deepEqual((await admin('GET', `/v1/admin/conversations/${id}`)).json.messages.slice(-2).map((m) => m.content),
+        ['X from elsewhere', 'Y from this tab'], 'the server\'s order');
+    } finally { await ctx.close(); }
+  });
+
   // The list read nothing while the stream was down: only the thread polled.
   test('stream down (polling): the list shows a new conversation at a poll', async () => {
     const { ctx, page } = await openPage(browser);
