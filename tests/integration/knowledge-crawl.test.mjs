@@ -472,7 +472,11 @@ ${paths.map((x) => `  <url><loc>${site.url(x)}</loc></url>`).join('\n')}
     r = await put(2 * A, text.length);
     assert.equal(r.status, 409, r.text);
     assert.equal(r.json().received, A);
-    assert.match(r.json().error, /from byte 12288/);
+    assert.match(r.json().error, /holds 12288 bytes of a file of this size and Content-Type; send the rest from byte 12288/);
+    // Another size: none of this file's bytes are there (it once said "the upload has 0 bytes").
+    r = await put(A, 2 * A, `bytes ${A}-${2 * A - 1}/${text.length + 1}`);
+    assert.equal(r.status, 409, r.text);
+    assert.match(r.json().error, /holds 0 bytes of a file of this size and Content-Type/);
     // Ranges that do not match the body, or past 7 MiB: 400.
     for (const range of ['bytes 0-5/100', `bytes ${A}-${2 * A - 1}`, 'bytes=0-1/2', `bytes ${A}-${2 * A - 1}/${8 << 20}`]) {
       r = await put(A, 2 * A, range);

@@ -515,13 +515,15 @@ static json_t *
 file_put_json(const void *rep, int *status)
 {
 	const struct st_kb_file_put_rep *f = rep;
-	char msg[160];
+	char msg[192];
 
 	if (!f->stored) {
 		*status = 409;
-		snprintf(msg, sizeof(msg), "Content-Range: the upload has %u "
-		    "bytes; send the rest from byte %u, or the file again "
-		    "from 0", f->received, f->received);
+		/* Of another size or type, none of it is this file's. */
+		snprintf(msg, sizeof(msg), "Content-Range: the upload holds %u "
+		    "bytes of a file of this size and Content-Type; send the "
+		    "rest from byte %u, or the file again from 0", f->received,
+		    f->received);
 		return json_pack("{s:s, s:I}", "error", msg, "received",
 		    (json_int_t)f->received);
 	}

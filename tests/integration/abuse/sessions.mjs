@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { BIN, Parley, pool, sleep, waitFor } from '../lib/harness.mjs';
-import { Dec, Enc, T } from '../lib/storage.mjs';
+import { Dec, Enc, T, req } from '../lib/storage.mjs';
 import { chat, sid } from '../lib/chat.mjs';
 import { createWidget, Visitor } from '../lib/wsclient.mjs';
 
@@ -56,6 +56,15 @@ function upgradeAndDrop(port, wid, xff) {
 }
 
 const xff = (client) => ({ headers: { 'X-Forwarded-For': client } });
+
+// A new visitor's first message as a worker asks it (ST_WS_BEGIN, by its
+// layout): no rate limit, told nothing of the visitor, no files, no
+// client id, no Origin; idle_ms its session's span (0: the default).
+const wsBegin = (wid, token, content, historyMax, idleMs) => req(T.ST_WS_BEGIN, {
+  widget_id: wid, token, content, rate_key: '', window_ms: 60000, rate_max: 0, history_max: historyMax,
+  idle_ms: idleMs, create: 1, visitor: { page_url: '', referrer: '', user_agent: '', language: '', time_zone: '' },
+  atts: [], client_id: '', origin: '',
+});
 
 describe('visitor sessions under attack', () => {
   let p;
@@ -132,11 +141,8 @@ describe('visitor sessions under attack', () => {
       const before0 = (await stats(p)).visitorSessions;
       const hash = crypto.randomBytes(32);
       // A session that expires 3 s after its first message (the idle
-      // span a worker sends is WIDGET_SESSION_IDLE_DAYS in ms); the five
-      // "" at the end: no visitor details (page, referrer, browser,
-      // language, time zone); then no attachments, no client id.
-      const b = new Dec(await st.call(T.ST_WS_BEGIN, new Enc().str(w.widget_id).bytes(hash).str('short-lived')
-        .str('').u32(60000).u32(0).u32(10).u64(3000).u8(1).str('').str('').str('').str('').str('').u32(0).str('').done()));
+      // span a worker sends is WIDGET_SESSION_IDLE_DAYS in ms).
+      const b = new Dec(await st.call(T.ST_WS_BEGIN, wsBegin(w.widget_id, hash, 'short-lived', 10, 3000)));
       assert.equal(b.u8(), 0, 'ST_WS_BEGIN ok');
       assert.equal((await stats(p)).visitorSessions, before0 + 1);
       const t0 = Date.now();
@@ -161,8 +167,8 @@ describe('visitor sessions under attack', () => {
       // 16 at a time: storaged commits what arrives together as one batch
       // (one fsync); one at a time waited for a commit each.
       await pool(Array.from({ length: MANY }, (_, i) => i), 16, async (i) => {
-        const b = new Dec(await st.call(T.ST_WS_BEGIN, new Enc().str(w.widget_id).bytes(crypto.randomBytes(32))
-          .str(`visitor ${i}`).str('').u32(60000).u32(0).u32(1).u64(0).u8(1).str('').str('').str('').str('').str('').u32(0).str('').done(), { timeout: 60000 }));
+        const b = new Dec(await st.call(T.ST_WS_BEGIN, wsBegin(w.widget_id, crypto.randomBytes(32), `visitor ${i}`, 1, 0),
+          { timeout: 60000 }));
         assert.equal(b.u8(), 0);
       });
     } finally {
