@@ -1057,7 +1057,7 @@ store_user_update(struct store_txn *t, const char *org,
 {
 	struct st_member *m;
 	struct st_user u;
-	int demotes, end = 0;
+	int demotes, end = 0, restream = 0;
 
 	if (t->err)
 		return t->err;
@@ -1086,8 +1086,11 @@ store_user_update(struct store_txn *t, const char *org,
 			return t->err;
 		}
 	}
-	if (q->mask & ST_UF_ROLE)
+	/* Another role: its streams, opened as the old one, end too. */
+	if ((q->mask & ST_UF_ROLE) && q->role != m->role) {
 		m->role = q->role;
+		restream = 1;
+	}
 	/*
 	 * In org only: the account and its other memberships stay, and its
 	 * sessions while it may still act somewhere. Disabled in its last,
@@ -1100,7 +1103,7 @@ store_user_update(struct store_txn *t, const char *org,
 	}
 	user_changed(t, &u, end && !acts_anywhere(&u), gone);
 	/* Its event streams end (and open again where it still may act). */
-	if (end)
+	if (end || restream)
 		strlcpy(gone, u.id, ST_USER_ID_MAX + 1);
 	member_view(t, &u, org, &out->m);
 	st_user_free(&u);

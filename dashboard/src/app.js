@@ -333,7 +333,7 @@ async function start() {
     history.replaceState(null, '', back);
   }
   window.addEventListener('hashchange', route);
-  startLive(setWaiting);
+  startLive(setWaiting, session.organization ? session.organization.role || '' : '');
   route();
 }
 

@@ -30,6 +30,7 @@ let pollTimer = 0;
 let retryTimer = 0;
 let started = false;
 let onCount = () => {};
+let pageRole = ''; // the role the page was built for ('' unknown)
 
 /** fn(type, data) for every event; returns the unsubscribe function. */
 export function onEvent(fn) {
@@ -180,7 +181,14 @@ function connect() {
     // A stream that was up and dropped may have been ended because this
     // person was disabled or removed: the session says so at once (its 401
     // goes to the login page) rather than after the retries.
-    if (opened) api(endpoints.session).catch(() => {});
+    // A role changed by an owner ends the stream too: the page is built
+    // again for the new one (its navigation, its pages), as a reload does.
+    if (opened) {
+      api(endpoints.session).then((s) => {
+        const role = s && s.organization ? s.organization.role : '';
+        if (pageRole && role && role !== pageRole) location.reload();
+      }).catch(() => {});
+    }
     fails++;
     if (fails >= FAILS_MAX) {
       s.close();
@@ -218,12 +226,14 @@ function connect() {
 
 /**
  * Starts the stream (once, after the session is known); count(n) gets the
- * waiting count.
+ * waiting count; role is the one the page was built for (a stream ended
+ * by a change of it reloads the page).
  */
-export function startLive(count) {
+export function startLive(count, role = '') {
   if (es || mode === 'poll' || started) return;
   started = true;
   onCount = count;
+  pageRole = role;
   // The list first, then the stream: the stream's "ready" compares
   // against it, so a wait that began before the stream was live is told
   // once (a list still on its way could count it as already known).

@@ -191,6 +191,30 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await assertClean(page, log, 'api keys');
   });
 
+  // The open dashboard kept the old role's navigation and pages (its
+  // requests then refused 403) until a reload: a role change did not even
+  // end the member's event streams, as docs/api.md says it does.
+  test('a role changed by the owner: the member\'s open dashboard is built again for the new one', async () => {
+    const CAM_PASSWORD = 'a long password for Cam';
+    await addMember('default', 'cam@example.com', 'Cam Admin', ROLE.ADMIN, CAM_PASSWORD);
+    const { ctx, page } = await openPage(browser);
+    try {
+      await page.goto(`${stack.parleyOrigin}/dashboard/login`);
+      await page.fill('[data-testid="login-email"]', 'cam@example.com');
+      await page.fill('[data-testid="login-password"]', CAM_PASSWORD);
+      await page.click('[data-testid="login-submit"]');
+      await page.waitForSelector('[data-testid="whoami"]:not([hidden])', { timeout: LOGIN_TIMEOUT });
+      await openDash(page, stack, '#/widgets', '[data-testid="new-widget"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'live');
+      assert.equal(await page.textContent('[data-testid="whoami-role"]'), 'admin');
+      const cam = (await adminApi(stack, 'GET', '/v1/admin/users')).json.users.find((u) => u.email === 'cam@example.com');
+      assert.equal((await adminApi(stack, 'PATCH', `/v1/admin/users/${cam.id}`, { role: 'agent' })).status, 200);
+      await page.waitForFunction(() => document.querySelector('[data-testid="whoami-role"]')?.textContent === 'agent', null, { timeout: 15000 });
+      assert.equal(await page.isVisible('[data-testid="nav-widgets"]'), false, 'no widgets for an agent');
+      await page.waitForSelector('[data-testid="not-allowed"]', { timeout: 5000 });
+    } finally { await ctx.close(); }
+  });
+
   test('users: a role changed, a member disabled and enabled, the last owner\'s demotion refused', async () => {
     const { page, log } = owner;
     await openDash(page, stack, '#/users', '[data-testid="user-row"]');
