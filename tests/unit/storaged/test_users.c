@@ -584,6 +584,12 @@ test_users_change(void **state)
 	    0, &up, gone), 0);
 	assert_int_equal(up.result, 0);
 	assert_int_equal(up.m.role, ST_ROLE_OWNER);
+	/* Another role: her event streams, opened as the old one, end. */
+	assert_string_equal(gone, ann);
+	st_rep_free(PROTO_ST_USER_UPDATE, &up);
+	/* The same role again changes nothing: none end. */
+	assert_int_equal(update(f, "default", ann, ST_UF_ROLE, ST_ROLE_OWNER,
+	    0, &up, gone), 0);
 	assert_string_equal(gone, "");
 	st_rep_free(PROTO_ST_USER_UPDATE, &up);
 	assert_int_equal(update(f, "default", owner, ST_UF_ROLE,
