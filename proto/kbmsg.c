@@ -51,6 +51,16 @@ st_kbsource_id_valid(const char *s)
 	return st_prefixed_id_valid(s, ST_KB_SOURCE_PREFIX);
 }
 
+/* Whether URL u (http:// or https://) holds "user[:password]@". */
+static int
+url_userinfo(const char *u)
+{
+	const char *p = strstr(u, "://");
+
+	p = p != NULL ? p + 3 : u;
+	return memchr(p, '@', strcspn(p, "/?#")) != NULL;
+}
+
 /* Strings NULL in a struct read as "". */
 #define S(p)	((p) != NULL ? (p) : "")
 
@@ -78,6 +88,9 @@ st_kbsource_invalid(const struct st_kbsource *s)
 		if (!st_web_url_valid(S(s->url)))
 			return "url: must be an http:// or https:// URL of at "
 			    "most 2048 bytes";
+		/* It is logged, listed and shown: no password in it. */
+		if (url_userinfo(S(s->url)))
+			return "url: must not hold a user name or password";
 		break;
 	case ST_KB_FILE:
 		if (blank(S(s->url)))

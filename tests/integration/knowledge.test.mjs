@@ -178,6 +178,17 @@ describe('knowledge sources and search, 2 workers', () => {
     assert.equal(r.status, 400);
     assert.equal(r.json().error, WHY);
   });
+
+  // Its URL is logged, listed and shown: a password in it was logged.
+  test('a crawl URL with a user name or password is refused', async () => {
+    for (const url of ['https://crawluser:secret@93.184.216.34/', 'https://crawluser@93.184.216.34/docs/']) {
+      const r = await call('POST', S, { type: 'crawl', url });
+      assert.equal(r.status, 400, `${url}: ${r.text}`);
+      assert.equal(r.json().error, 'url: must not hold a user name or password', url);
+    }
+    const ok = await call('POST', S, { type: 'crawl', url: 'https://93.184.216.34/a@b' });
+    assert.equal(ok.status, 201, 'an @ in the path is no password');
+  });
 });
 
 describe('knowledge crawls with PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on', () => {
