@@ -298,7 +298,8 @@ batch_done(struct embed_job *j, CURLcode rc)
 	curl_easy_cleanup(j->x.easy);
 	j->x.easy = NULL;
 	j->http_status = (int)code;
-	if (j->guard.refused) {
+	/* Refused, and no other of its addresses answered. */
+	if (j->guard.refused && (rc != CURLE_OK || code == 0)) {
 		job_end(j, EMBED_ERR_REFUSED, "the embedding server is at a "
 		    "private, loopback or link-local address, which its "
 		    "organisation may not use");

@@ -227,23 +227,33 @@ dlv_finish(struct dlv *d, CURLcode rc)
 	long code = 0;
 	char text[64];
 
-	memset(&o, 0, sizeof(o));
-	o.duration_ms = (uint32_t)(loop_clock() - d->started);
 	curl_easy_getinfo(d->x.easy, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && d->truncated))
 		code = 0;
-	o.code = code > 0 && code < 1000 ? (uint32_t)code : 0;
-	if (d->guard.refused)
-		o.error = REFUSED_TEXT;
-	else if (o.code == 0)
-		o.error = d->err[0] != '\0' ? d->err : curl_easy_strerror(rc);
-	else if (o.code >= 200 && o.code <= 299)
-		o.ok = 1;
-	else {
-		snprintf(text, sizeof(text), "HTTP %u", o.code);
-		o.error = text;
-	}
+	deliver_outcome(&o, code, d->guard.refused, d->err[0] != '\0' ?
+	    d->err : curl_easy_strerror(rc), text);
+	o.duration_ms = (uint32_t)(loop_clock() - d->started);
 	dlv_end(d, &o);
+}
+
+void
+deliver_outcome(struct notify_outcome *o, long code, int refused,
+    const char *err, char *text)
+{
+	memset(o, 0, sizeof(*o));
+	o->code = code > 0 && code < 1000 ? (uint32_t)code : 0;
+	/*
+	 * A refused address is why only when no answer came: a name with a
+	 * private and a public address is answered from the public one.
+	 */
+	if (o->code == 0)
+		o->error = refused ? REFUSED_TEXT : err;
+	else if (o->code >= 200 && o->code <= 299)
+		o->ok = 1;
+	else {
+		snprintf(text, 64, "HTTP %u", o->code);
+		o->error = text;
+	}
 }
 
 static void

@@ -118,6 +118,15 @@ struct notify_outcome {
 	const char *error;	/* NULL when ok; curl's text, or "HTTP <code>" */
 	uint32_t duration_ms;
 };
+/*
+ * An attempt's outcome into o (its duration left as it is): code the HTTP
+ * status (0 when none came), refused 1 when the address check refused an
+ * address on the way, err curl's words for a transfer with no answer,
+ * text room for "HTTP <code>" (64 bytes). An answer is the receiver's
+ * whatever else its name resolved to.
+ */
+void deliver_outcome(struct notify_outcome *o, long code, int refused,
+    const char *err, char *text);
 /* Told once per deliver_start; owns job (st_hook_job_free, free). */
 typedef void (*notify_done_fn)(struct st_hook_job *job,
     const struct notify_outcome *);

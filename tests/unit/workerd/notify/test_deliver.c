@@ -149,6 +149,32 @@ test_headers(void **state)
 	penc_free(&e);
 }
 
+/*
+ * An attempt's outcome: a 2xx is delivered even when another address of
+ * the name was refused on the way (it was recorded failed, retried 38
+ * times and the webhook disabled); refused is why only with no answer.
+ */
+static void
+test_outcome(void **state)
+{
+	struct notify_outcome o;
+	char text[64];
+
+	deliver_outcome(&o, 200, 1, "curl's words", text);
+	assert_int_equal(o.ok, 1);
+	assert_int_equal(o.code, 200);
+	assert_null(o.error);
+	deliver_outcome(&o, 0, 1, "curl's words", text);
+	assert_int_equal(o.ok, 0);
+	assert_string_equal(o.error,
+	    "address refused: private, loopback or link-local");
+	deliver_outcome(&o, 0, 0, "curl's words", text);
+	assert_string_equal(o.error, "curl's words");
+	deliver_outcome(&o, 503, 1, "curl's words", text);
+	assert_int_equal(o.ok, 0);
+	assert_string_equal(o.error, "HTTP 503");
+}
+
 int
 main(void)
 {
@@ -156,6 +182,7 @@ main(void)
 		cmocka_unit_test(test_body_message),
 		cmocka_unit_test(test_body_test_and_bad),
 		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_outcome),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
