@@ -39,6 +39,27 @@ log_procname(void)
 }
 
 /*
+ * The length of the UTF-8 character at p when it is whole and shown as it
+ * is, else 0: an invalid byte, or a C1 control (U+0080 to U+009F, whose
+ * U+009B a terminal reads as CSI), is escaped as a control is.
+ */
+static size_t
+utf8_shown(const unsigned char *p)
+{
+	size_t k, i;
+
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0;
+	k = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+	for (i = 1; i < k; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if (p[0] == 0xc2 && p[1] < 0xa0)
+		return 0;
+	return k;
+}
+
+/*
  * msg into out (outlen > 0) with each control byte written as \xNN: a
  * value from outside (a URL, a server's answer) never starts a line of
  * its own in the journal, nor moves a terminal's cursor.
@@ -48,13 +69,22 @@ log_clean(char *out, size_t outlen, const char *msg)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p;
-	size_t n = 0;
+	size_t n = 0, k;
 
 	for (p = (const unsigned char *)msg; *p != '\0'; p++) {
-		if (*p >= 0x20 && *p != 0x7f) {
+		if (*p >= 0x20 && *p < 0x7f) {
 			if (n + 1 >= outlen)
 				break;
 			out[n++] = (char)*p;
+			continue;
+		}
+		/* A character of UTF-8 whole, but never a C1 control. */
+		if ((k = utf8_shown(p)) > 0) {
+			if (n + k >= outlen)
+				break;
+			memcpy(out + n, p, k);
+			n += k;
+			p += k - 1;
 			continue;
 		}
 		if (n + 4 >= outlen)

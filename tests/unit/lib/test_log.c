@@ -48,8 +48,16 @@ test_control_bytes(void **state)
 	/* One line: a single newline, at the end. */
 	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
 	/* UTF-8 is kept as it is. */
-	logged(out, sizeof(out), "Zoë");
-	assert_non_null(strstr(out, "answer: Zoë\n"));
+	logged(out, sizeof(out), "Zoë \xe2\x82\xac \xf0\x9f\x98\x80 \xc2\xa0.");
+	assert_non_null(strstr(out, "answer: Zoë \xe2\x82\xac \xf0\x9f\x98\x80 "
+	    "\xc2\xa0.\n"));
+	/*
+	 * But not a C1 control (U+009B, a terminal's CSI, written in UTF-8
+	 * or as one byte), nor a byte that begins no whole character.
+	 */
+	logged(out, sizeof(out), "/x\xc2\x9b" "2J\x9b" "31m\xe2\x82 end");
+	assert_non_null(strstr(out, "answer: /x\\xc2\\x9b2J\\x9b31m\\xe2\\x82 "
+	    "end\n"));
 }
 
 /* A value of control bytes past the line's room is cut, not overrun. */
