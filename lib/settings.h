@@ -158,6 +158,7 @@ struct settings {
 	int answer_in_visitor_language;
 	uint32_t connect_timeout_ms;	/* OPENAI_CONNECT_TIMEOUT_MS */
 	uint32_t model_idle_ms;	/* OPENAI_IDLE_TIMEOUT_MS */
+	uint32_t model_reply_ms;	/* OPENAI_REPLY_TIMEOUT_MS */
 	uint32_t header_timeout_ms;	/* PARLEY_HEADER_TIMEOUT_MS */
 	uint32_t idle_timeout_ms;	/* PARLEY_IDLE_TIMEOUT_MS */
 	uint32_t storage_timeout_ms;	/* PARLEY_STORAGE_TIMEOUT_MS */

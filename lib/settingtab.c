@@ -515,6 +515,10 @@ const struct setting settings_table[] = {
 	{ "OPENAI_IDLE_TIMEOUT_MS", SETTING_NUMBER, "60000", NULL, 1,
 	    86400000, NULL, NULL, NULL, M | W, F(model_idle_ms),
 	    "the model sending nothing for this long fails the turn" },
+	{ "OPENAI_REPLY_TIMEOUT_MS", SETTING_NUMBER, "600000", NULL, 1000,
+	    86400000, NULL, NULL, NULL, M | W, F(model_reply_ms),
+	    "a model's whole answer taking longer than this fails the turn "
+	    "(a server that keeps sending and never ends)" },
 	/* Limits and timeouts. */
 	{ "MAX_HISTORY_MESSAGES", SETTING_NUMBER, "30", NULL, 1,
 	    MAX_MAX_HISTORY, NULL, NULL, NULL, M | W, F(max_history),

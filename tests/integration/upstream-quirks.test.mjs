@@ -12,6 +12,7 @@ import { sid, streamTurn, waitStored } from './lib/chat.mjs';
 import { Parley } from './lib/harness.mjs';
 
 const IDLE_MS = 8000;
+const REPLY_MS = 6000;	// above any of this file's answers, under load too
 const sockets = new Set();
 const requests = [];
 let hung = null;	// the socket of the answer left open after [DONE]
@@ -90,6 +91,14 @@ function serve(c, body) {
     end();
     return;
   }
+  if (text.includes('dripforever')) {
+    // Words, then a keep-alive comment every 300 ms, never an end: the
+    // idle timer is met by each, so only the answer's own bound ends it.
+    w(ev(chunk({ content: 'drip' })));
+    const t = setInterval(() => { if (c.destroyed) clearInterval(t); else w(': ping\n\n'); }, 300);
+    c.on('close', () => clearInterval(t));
+    return;
+  }
   if (text.includes('nulbyte')) {
     w(ev(chunk({ content: 'before ' })));
     w('data: {"choices":[{"index":0,"delta":{"content":"a\\u0000b"},"finish_reason":null}]}\n\n');
@@ -152,7 +161,7 @@ describe('a model server that is odd but legal', () => {
     await new Promise((r) => api.listen(0, '127.0.0.1', r));
     p = new Parley({ workers: 1, mock: false, env: {
       OPENAI_BASE_URL: `http://127.0.0.1:${srv.address().port}/v1`,
-      RATE_LIMIT_MAX_REQUESTS: '0', OPENAI_IDLE_TIMEOUT_MS: String(IDLE_MS),
+      RATE_LIMIT_MAX_REQUESTS: '0', OPENAI_IDLE_TIMEOUT_MS: String(IDLE_MS), OPENAI_REPLY_TIMEOUT_MS: String(REPLY_MS),
       PARLEY_ACTIONS_ALLOW_PRIVATE: 'on' } });
     await p.start();
     // The widget's agent has a tool: every request offers it.
@@ -173,6 +182,17 @@ describe('a model server that is odd but legal', () => {
       srv?.close();
       api?.close();
     }
+  });
+
+  // Each keep-alive met the idle timer: the turn stayed open as long as
+  // the visitor did.
+  test('a server that keeps sending and never ends: the answer ends at OPENAI_REPLY_TIMEOUT_MS', async () => {
+    const t0 = Date.now();
+    const s = await streamTurn(p, sid('drip'), 'dripforever');
+    const ms = Date.now() - t0;
+    const end = s.events.at(-1);
+    assert.equal(end.type, 'error', JSON.stringify(s.events));
+    assert.ok(ms >= REPLY_MS - 500 && ms < REPLY_MS + IDLE_MS, `${ms} ms`);
   });
 
   test('"tool_calls": [] beside the text is no call: a plain answer', async () => {

@@ -95,6 +95,7 @@ struct upstream {
 	struct loop_timer idle;
 	struct loop_defer defer;	/* resume or cancel outside callbacks */
 	uint64_t last_rx;	/* loop time of the last byte received */
+	uint64_t began;		/* loop time of its start (reply_ms from it) */
 	uint64_t start_us;	/* metrics: started, first byte of the body */
 	uint64_t first_us;
 	char *held;		/* what came after the head, waiting for room */
@@ -129,8 +130,8 @@ static TAILQ_HEAD(, upstream) transfers = TAILQ_HEAD_INITIALIZER(transfers);
 static struct target dep;	/* OPENAI_BASE_URL's */
 static char *auth_line;		/* "Authorization: Bearer KEY\r\n", or NULL */
 static char *model, *system_prompt, *api_key;
-static uint32_t connect_ms, idle_ms;
-static char idle_text[64];
+static uint32_t connect_ms, idle_ms, reply_ms;
+static char idle_text[64], reply_text[64];
 static int nactive;
 static int ready;
 static int curl_ready;
@@ -483,14 +484,17 @@ idle_fire(void *arg)
 		finish_answer(u, 0);
 		return;
 	}
-	if (now - u->last_rx < idle_ms) {
-		loop_timer_at(&u->idle, u->last_rx + idle_ms);
+	/* Whatever it sends, an answer ends within reply_ms of its start. */
+	if (now - u->began < reply_ms && now - u->last_rx < idle_ms) {
+		loop_timer_at(&u->idle, u->last_rx + idle_ms < u->began +
+		    reply_ms ? u->last_rx + idle_ms : u->began + reply_ms);
 		return;
 	}
 	if (u->got_done || u->finished)
 		finish(u, UPSTREAM_OK, "", 0);
 	else
-		finish(u, UPSTREAM_TIMEOUT, idle_text, 0);
+		finish(u, UPSTREAM_TIMEOUT, now - u->began >= reply_ms ?
+		    reply_text : idle_text, 0);
 }
 
 static int
@@ -1131,8 +1135,8 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	u->reused = reused;
 	u->tries = 1;
 	nactive++;
-	u->last_rx = loop_now();
-	loop_timer_after(&u->idle, idle_ms);
+	u->last_rx = u->began = loop_clock();
+	loop_timer_after(&u->idle, idle_ms < reply_ms ? idle_ms : reply_ms);
 	u->start_us = proto_mono_us();
 	metrics_upstream_start();
 	/* MCONN_READY comes from the loop: nothing is called back here. */
@@ -1190,6 +1194,9 @@ upstream_init(void)
 	idle_ms = wsettings.model_idle_ms;
 	snprintf(idle_text, sizeof(idle_text),
 	    "no data from the model for %u ms", idle_ms);
+	reply_ms = wsettings.model_reply_ms;
+	snprintf(reply_text, sizeof(reply_text),
+	    "the model's answer took over %u ms", reply_ms);
 	if ((base = setting_or(wsettings.openai_base_url, UP_DEFAULT_BASE)) == NULL)
 		goto nomem;
 	if ((cu = completions_url(base)) == NULL || target_parse(cu, &dep) < 0) {
