@@ -122,6 +122,39 @@ describe('the widget\'s Markdown in Chromium', { timeout: SUITE_TIMEOUT }, () =>
     } finally { await ctx.close(); }
   });
 
+  // A heading's closing #s and spaces were cut by one regex whose lazy text
+  // and the two runs after it backtracked in cubic time: a line of "# a",
+  // 5,000 spaces and "x" took about 20 s per render (1.4 s at 2,000).
+  test('a heading with a long run of spaces or #s renders in linear time', async () => {
+    const { page, log, ctx } = await modulePage(browser);
+    try {
+      const n = 5000;
+      const cases = [
+        ['# a' + ' '.repeat(n) + 'x', `a${' '.repeat(n)}x`],
+        ['# a' + ' '.repeat(n) + '#'.repeat(n) + 'x', `a${' '.repeat(n)}${'#'.repeat(n)}x`],
+        ['## a' + ' '.repeat(n), 'a'],
+        ['### a' + ' #'.repeat(n), `a${' #'.repeat(n - 1)}`], // the last # closes
+      ];
+      const out = await render(page, cases.map((c) => c[0]));
+      for (const [i, [, text]] of cases.entries()) {
+        assert.equal(out[i].text, text, `heading ${i} shown whole, its closing #s and spaces cut`);
+        assert.ok(out[i].html.startsWith('<p data-md="heading"><strong>'), `heading ${i} is a heading`);
+      }
+      const cdp = await ctx.newCDPSession(page);
+      await cdp.send('Performance.enable');
+      const took = [];
+      for (const [t] of cases) {
+        const heading = await renderCpu(page, cdp, t);
+        const plain = await renderCpu(page, cdp, 'ab c'.repeat(Math.ceil(t.length / 4)).slice(0, t.length));
+        took.push({ heading, plain });
+      }
+      const said = took.map((x) => `${(x.heading * 1000).toFixed(1)} ms against ${(x.plain * 1000).toFixed(1)}`).join(', ');
+      console.log(`# markdown CPU of headings with ${n} spaces or #s, against plain text as long: ${said}`);
+      for (const x of took) assert.ok(x.heading < RENDER_RATIO * Math.max(x.plain, 0.005), `under ${RENDER_RATIO} times plain text's CPU: ${said}`);
+      await assertClean(page, log, 'markdown headings');
+    } finally { await ctx.close(); }
+  });
+
   test('ordinary Markdown renders as before, and markup stays text', async () => {
     const { page, log, ctx } = await modulePage(browser);
     try {
@@ -138,6 +171,8 @@ describe('the widget\'s Markdown in Chromium', { timeout: SUITE_TIMEOUT }, () =>
           `<p>${A('https://example.com/a', '<strong>bold link</strong>')} x ${A('mailto:a@b.c', 'y')}</p>`],
         ['- one *1*\n- two **2**\n\n# Title *t*\n\n```\n**not bold**\n```',
           '<ul><li>one <em>1</em></li><li>two <strong>2</strong></li></ul><p data-md="heading"><strong>Title <em>t</em></strong></p><pre tabindex="0"><code>**not bold**</code></pre>'],
+        ['## Closed ##\n\n###### six ###   \n\n# C#\n\n# #\n\n####### seven',
+          '<p data-md="heading"><strong>Closed</strong></p><p data-md="heading"><strong>six</strong></p><p data-md="heading"><strong>C#</strong></p><p data-md="heading"><strong></strong></p><p>####### seven</p>'],
         ['<img src=x onerror=alert(1)> **<b>x</b>** `<script>`',
           '<p>&lt;img src=x onerror=alert(1)&gt; <strong>&lt;b&gt;x&lt;/b&gt;</strong> <code>&lt;script&gt;</code></p>'],
       ];

@@ -474,7 +474,7 @@ function mount(script, cfg, base, broken, lang) {
     const wait = err.status === 429 && err.retryAfter;
     const retry = err.show ? null : h('button', { type: 'button', 'data-part': 'retry', disabled: !!wait }, T.retryText);
     errorBox = add(
-      h('div', { 'data-part': 'error', role: 'alert', 'data-status': String(err.status || 0) }, [
+      h('div', { 'data-part': 'error', role: 'alert', 'data-status': err.status || 0 }, [
         h('span', 0, err.show || err.net ? err.message : wait ? T.rateLimitText.replace(/\{seconds\}/g, wait) : T.errorText),
         retry,
       ])
@@ -1051,9 +1051,9 @@ function mount(script, cfg, base, broken, lang) {
     isOpen = open;
     panel.hidden = !open;
     root.toggleAttribute('data-open', open);
-    launcher.setAttribute('aria-expanded', String(open));
+    launcher.setAttribute('aria-expanded', open); // as "true" or "false"
     launcher.setAttribute('aria-label', open ? T.labelClose : T.labelOpen);
-    store.set(openKey, String(open));
+    store.set(openKey, open); // stored as "true" or "false"
     if (open) {
       if (wsMode) {
         wanted = true;

@@ -99,7 +99,9 @@ export function inline(s, el, noLinks) {
 
 const FENCE = /^\s{0,3}(`{3,}|~{3,})/;
 const ITEM = /^\s*(?:([-*+])|(\d{1,9})[.)])\s+(.*)$/;
-const HEADING = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/;
+// The heading's text whole, its closing #s and spaces cut by hand: a
+// (.*?)\s*#*\s*$ backtracked in cubic time on a long run of spaces.
+const HEADING = /^\s{0,3}#{1,6}\s+(.*)$/;
 
 export function markdown(src) {
   const out = document.createDocumentFragment();
@@ -140,9 +142,9 @@ export function markdown(src) {
       endPara();
       endItem();
       const tag = m[1] ? 'ul' : 'ol';
-      if (!list || list.tagName.toLowerCase() !== tag) {
+      if (!list || list.localName !== tag) {
         list = out.appendChild(h(tag));
-        if (m[2] && +m[2] !== 1) list.setAttribute('start', String(+m[2]));
+        if (m[2] && +m[2] !== 1) list.setAttribute('start', +m[2]);
       }
       item = { e: list.appendChild(h('li')), t: m[3] };
     } else if (!l.trim()) {
@@ -153,7 +155,10 @@ export function markdown(src) {
     } else if ((m = HEADING.exec(l))) {
       endPara();
       endList();
-      out.append(h('p', { 'data-md': 'heading' }, inline(m[1], h('strong'))));
+      // A closing run of #s goes when a space or nothing is before it
+      // (linear: each space tried once, each # after one space).
+      const t = m[1].trimEnd().replace(/(^|\s)#*$/, '').trimEnd();
+      out.append(h('p', { 'data-md': 'heading' }, inline(t, h('strong'))));
     } else {
       endList();
       (para = para || []).push(l);
