@@ -142,6 +142,9 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     return r.json;
   };
   const uploads = () => reqs.filter((r) => /\/attachments/.test(r.url) && r.method !== 'GET');
+  // The page's requests' answers reach this process after the page has
+  // them (the strip may show "done" first): wait for every one's answer.
+  const answered = () => waitFor(() => uploads().every((r) => r.answer !== undefined), 5000, 'every upload answered');
 
   function record(page) {
     page.on('request', (r) => {
@@ -151,7 +154,7 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
       r.response().then(async (a) => {
         seen.status = a && a.status();
         seen.answer = a && (await a.json().catch(() => null));
-      }, () => 0);
+      }, () => { seen.answer = null; });
     });
     page.on('websocket', (ws) => ws.on('framesent', (e) => { try { sent.push(JSON.parse(e.payload)); } catch { /* not JSON */ } }));
   }
@@ -266,6 +269,7 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     const [item] = await strip(page);
     assert.equal(item.progress, 100);
     assert.match(item.size, /586\s?kB|586\s?KB/, 'its size');
+    await answered();
     const puts = uploads().filter((r) => r.method === 'PUT');
     assert.deepEqual(puts.map((r) => [r.headers['content-range'], r.status, r.answer?.received]), [
       ['bytes 0-262143/600000', 200, 262144], ['bytes 262144-524287/600000', 200, 524288], ['bytes 524288-599999/600000', 200, 600000],
@@ -291,6 +295,7 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     const files = ['one.pdf', 'two.pdf'].map((name) => ({ name, type: 'application/pdf', b64: pdf(400000).toString('base64') }));
     await give(page, 'drop', files);
     await waitFor(async () => (await strip(page)).map((f) => f.state).join() === 'done,done', 15000, 'both uploaded');
+    await answered();
     const puts = uploads().filter((r) => r.method === 'PUT');
     assert.deepEqual(puts.map((r) => r.status), [200, 200, 200, 200], 'two pieces each, none refused');
     const ids = puts.map((r) => r.url.split('/').pop());
@@ -483,6 +488,7 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
       await give(x.page, 'paste', [1, 2, 3, 4, 5, 6].map((n) => ({ name: `notiz-${n}.txt`, type: 'text/plain', b64: Buffer.from(`Notiz ${n}\n`).toString('base64') })));
       await waitFor(async () => (await strip(x.page)).map((f) => f.state).join() === 'done,done,done,done,done,error', 10000, 'five uploaded, one refused');
       assert.equal((await strip(x.page))[5].error, 'Höchstens 5 Dateien pro Nachricht.');
+      await answered();
       const posts = uploads().filter((r) => r.method === 'POST');
       assert.equal(posts.length, 5, 'five uploads');
       assert.ok(uploads().every((r) => r.url.startsWith(`${stack.parleyOrigin}/api/widget/${de.widget_id}/attachments`)), 'to Parley, another origin');
