@@ -280,6 +280,9 @@ st_user_name_invalid(const char *name)
 	n = proto_utf8_chars(name, strlen(name));
 	if (n < 1 || n > ST_USER_NAME_MAX)
 		return "name: must be 1 to 100 characters of UTF-8";
+	/* Visitors see it on replies, as a message's name, never blank. */
+	if (strspn(name, " \t\r\n") == strlen(name))
+		return "name: must not be blank";
 	return NULL;
 }
 

@@ -188,7 +188,8 @@ const char *st_user_invalid(const struct st_user *u);
  * character.
  */
 const char *st_email_normal(const char *in, char out[ST_EMAIL_MAX + 1]);
-/* NULL when name is 1-100 characters of UTF-8, else why not. */
+/* NULL when name is 1-100 characters of UTF-8, not all white space, else
+ * why not. */
 const char *st_user_name_invalid(const char *name);
 /*
  * The password hash users are kept with: scrypt (N=2^14, r=8, p=1) of

@@ -66,6 +66,7 @@ describe('a user\'s own profile', { concurrency: 1 }, () => {
     for (const [body, msg] of [
       [{ name: '' }, 'name: must be 1 to 100 characters of UTF-8'],
       [{ name: 'x'.repeat(101) }, 'name: must be 1 to 100 characters of UTF-8'],
+      [{ name: ' \t\r\n ' }, 'name: must not be blank'], // visitors see it on replies
       [{ name: 7 }, 'name: must be a string'],
       [{ name: 'a', email: 'b@example.com' }, 'body: {"name"} only'],
       [{}, 'body: {"name"} only'],

@@ -3,7 +3,8 @@
  *
  *	GET   /v1/admin/profile	{"id","email","name","role"}
  *	PATCH /v1/admin/profile	{"name"}: the display name visitors see
- *				when this user answers (1-100 characters);
+ *				when this user answers (1-100 characters,
+ *				not blank);
  *				the same answer
  *	POST  /v1/admin/profile/password {"current_password",
  *				"new_password"}: 204, the password changed
