@@ -216,9 +216,9 @@ describe('attachments', { concurrency: 1 }, () => {
     assert.ok(token);
   });
 
-  test('a canned reply keeps files; each reply that uses it sends the visitor a copy', async () => {
-    const pic = png(PIECE + 3000);
-    let r = await admin('POST', '/v1/admin/canned-replies/attachments', { name: 'how-to.png', size: pic.length });
+  // A canned reply's upload of pic, complete: its id.
+  async function cannedUpload(pic, name) {
+    let r = await admin('POST', '/v1/admin/canned-replies/attachments', { name, size: pic.length });
     assert.equal(r.status, 201, r.text);
     const { id } = r.json();
     for (let off = 0; off < pic.length; off += PIECE) {
@@ -229,7 +229,13 @@ describe('attachments', { concurrency: 1 }, () => {
       assert.equal(r.status, 200, r.text);
     }
     assert.equal(r.json().complete, true);
-    r = await admin('POST', '/v1/admin/canned-replies', { shortcut: 'howto', text: 'Here is how', attachments: [id] });
+    return id;
+  }
+
+  test('a canned reply keeps files; each reply that uses it sends the visitor a copy', async () => {
+    const pic = png(PIECE + 3000);
+    const id = await cannedUpload(pic, 'how-to.png');
+    let r = await admin('POST', '/v1/admin/canned-replies', { shortcut: 'howto', text: 'Here is how', attachments: [id] });
     assert.equal(r.status, 201, r.text);
     const canned = r.json();
     assert.deepEqual(canned.attachments.map((a) => [a.id, a.name, a.type, a.url]),
@@ -280,6 +286,13 @@ describe('attachments', { concurrency: 1 }, () => {
     r = await admin('POST', '/v1/admin/canned-replies', { shortcut: 'nope', text: 'x', attachments: [`att_${'0'.repeat(32)}`] });
     assert.equal(r.status, 400);
     assert.match(r.json().error, /attachments/);
+    // A PUT with "attachments": null deletes its files, as [] does (docs/attachments.md).
+    const other = await cannedUpload(png(2000), 'map.png');
+    const withMap = (await admin('POST', '/v1/admin/canned-replies', { shortcut: 'map', text: 'The map', attachments: [other] })).json();
+    r = await admin('PUT', `/v1/admin/canned-replies/${withMap.id}`, { shortcut: 'map', text: 'The map', attachments: null });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json().attachments, []);
+    assert.equal((await p.admin(`/v1/admin/canned-replies/attachments/${other}`)).status, 404);
   });
 
   test('a person\'s upload is its conversation\'s: another\'s path, or the canned replies\', neither completes nor deletes it', async () => {
