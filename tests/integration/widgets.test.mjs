@@ -276,6 +276,10 @@ describe('widget admin API', () => {
       const r = await call('POST', W, body);
       assertJsonError(r, 400, 'Invalid JSON body');
     }
+    // A number JSON allows but no field could take is told as such.
+    for (const n of ['100000000000000000000', '-100000000000000000000', '1e400']) {
+      assertJsonError(await call('POST', W, `{"name":"a","attachment_max_mb":${n}}`), 400, 'Invalid JSON body: a number out of range');
+    }
     for (const body of ['[]', '"x"', '5', 'null']) {
       const r = await call('POST', W, body);
       assertJsonError(r, 400, 'body: must be a JSON object');

@@ -614,8 +614,11 @@ admin_json_parse(struct http_request *req, const char **why)
 	}
 	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
 	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	/* A number JSON allows but no field takes is told apart. */
 	if (root == NULL)
-		*why = "Invalid JSON body";
+		*why = json_error_code(&jerr) == json_error_numeric_overflow ?
+		    "Invalid JSON body: a number out of range" :
+		    "Invalid JSON body";
 	return root;
 }
 
