@@ -21,6 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import { Parley, sleep, waitFor } from './lib/harness.mjs';
 import { T, rep, req } from './lib/storage.mjs';
 import { PIECE, png, pngChunk, upload } from './lib/attach.mjs';
+import { assertJsonError } from './lib/checks.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 // A backup of p's store (parleyctl backup): storaged checkpoints first,
@@ -286,6 +287,15 @@ describe('attachments', { concurrency: 1 }, () => {
     r = await admin('POST', '/v1/admin/canned-replies', { shortcut: 'nope', text: 'x', attachments: [`att_${'0'.repeat(32)}`] });
     assert.equal(r.status, 400);
     assert.match(r.json().error, /attachments/);
+    // A person's file of no kind kept: told without naming a widget.
+    const zip = Buffer.alloc(3000, 7);
+    zip.write('PK\x03\x04', 0, 'latin1');
+    r = await admin('POST', '/v1/admin/canned-replies/attachments', { name: 'notes.zip', size: zip.length });
+    assert.equal(r.status, 201, r.text);
+    r = await p.request('PUT', `/v1/admin/canned-replies/attachments/${r.json().id}`, {
+      headers: { 'x-admin-api-key': p.adminKey, 'Content-Range': `bytes 0-${zip.length - 1}/${zip.length}` }, body: zip,
+    });
+    assertJsonError(r, 415, 'type: not a kind of file kept (images, PDFs and plain text, decided by the file\'s bytes)');
     // A PUT with "attachments": null deletes its files, as [] does (docs/attachments.md).
     const other = await cannedUpload(png(2000), 'map.png');
     const withMap = (await admin('POST', '/v1/admin/canned-replies', { shortcut: 'map', text: 'The map', attachments: [other] })).json();

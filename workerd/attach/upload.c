@@ -56,6 +56,9 @@ static const struct {
 	[ST_ATT_IDENTITY] = { 403, "Identity required" },
 };
 
+#define PERSON_TYPE_REFUSED "type: not a kind of file kept (images, PDFs " \
+	"and plain text, decided by the file's bytes)"
+
 /* The chat API's (its CORS headers are the router's). */
 static const char chat_headers[] = "Cache-Control: no-store\r\n";
 
@@ -90,7 +93,9 @@ refused(struct conn *c, const char *hdrs, uint8_t result, uint64_t retry_ms,
 		conn_send_error(c, 500, hdrs, "Internal server error");
 		return;
 	}
-	o = json_pack("{s:s}", "error", refusals[result].msg);
+	/* A person's upload is of no widget: any kept kind goes. */
+	o = json_pack("{s:s}", "error", result == ST_ATT_TYPE &&
+	    hdrs == admin_headers ? PERSON_TYPE_REFUSED : refusals[result].msg);
 	if (o != NULL && result == ST_ATT_TOO_BIG && max > 0)
 		json_object_set_new(o, "max_bytes", json_integer(max));
 	if (o != NULL && result == ST_ATT_ORDER)
