@@ -1580,8 +1580,11 @@ server_batch(struct server *s)
 		 */
 		if (sl->rep.wrote && !(sl->q->flags & PROTO_F_SHARE))
 			share = 0;
+		/* Only a type msgtab.c says may be, whatever the flags. */
 		sl->early = (sl->q->flags & PROTO_F_EARLY) &&
-		    sl->rep.err == 0 && sl->rep.wrote && !sl->rep.late;
+		    sl->rep.err == 0 && sl->rep.wrote && !sl->rep.late &&
+		    proto_msg(sl->q->type) != NULL &&
+		    proto_msg(sl->q->type)->early;
 		if (sl->early)
 			client_early(sl->c, sl);
 	}

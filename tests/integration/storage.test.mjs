@@ -219,6 +219,12 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   assert.equal(fr4[0].flags, F.REPLY | F.ERROR);
   const after = await st.convGet(b.conv.id);
   assert.deepEqual(after.messages.map((m) => m.content), ['hello early', 'second', 'third']);
+
+  // A write msgtab.c does not mark early gets its one reply, after its
+  // commit, whatever its flags say (a worker's bug cannot have one early).
+  const fr5 = await st.frames(T.ST_CONV_OPEN, req(T.ST_CONV_OPEN, { widget: 'default', session: `${session}-open` }), F.EARLY);
+  assert.deepEqual(fr5.map((f) => f.flags), [F.REPLY]);
+  assert.match(rep(T.ST_CONV_OPEN, fr5[0].payload).conv.id, /^[0-9a-f]{32}$/);
 });
 
 // Which process may ask what is proto/msgtab.c's: storaged refuses the rest
