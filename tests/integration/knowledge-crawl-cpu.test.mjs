@@ -16,7 +16,10 @@
 // once waited for its lease. One that holds the reader (the test build's
 // spin opening, as one page can hold poppler) ends the fetcher at the
 // attachment's own bound, 5 s of CPU, not the fetcher's minute: any
-// visitor may upload one.
+// visitor may upload one. A fetcher killed outright (SIGKILL: the OOM
+// killer, kill -9), where no handler runs, has its sync taken again at
+// once too: the record is kept in the file all along, not written at the
+// end; the sync once waited for its lease.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -193,6 +196,18 @@ describe('the fetcher\'s CPU time bound', () => {
     for (const a of answers) a();
     await recovered(id, first);
     assert.ok((await pages(id)).get('/slow/wait').chunks > 0);
+  });
+
+  test('a fetcher killed outright mid-sync (SIGKILL): the next takes its sync again at once', async () => {
+    const { first, id } = await syncWaiting();
+    process.kill(first, 'SIGKILL');
+    await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000, 'a new fetcher');
+    const answers = held;
+    held = null;
+    for (const a of answers) a();
+    await recovered(id, first);
+    assert.ok((await pages(id)).get('/slow/wait').chunks > 0);
+    assert.match(p.logs.masterd, new RegExp(`knowledge source ${id}: its sync ended with the fetcher: taken again`));
   });
 
   test('a visitor\'s PDF attachment that ends the fetcher: the sync running beside it is taken again at once', async () => {

@@ -1907,14 +1907,22 @@ spun_parse(const char *rec, struct crawl *c, struct fetch *f,
 	return 0;
 }
 
+size_t
+crawl_sync_record(const struct crawl *c, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "sync\t%s\t%llu\t0\t-\t-\n", c->job.id,
+	    (unsigned long long)c->job.sync_id);
+
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
 void
 crawl_reading_elsewhere(const struct crawl *c)
 {
 	char rec[ST_KB_SOURCE_ID_LEN + 64];
 
-	snprintf(rec, sizeof(rec), "sync\t%s\t%llu\t0\t-\t-\n", c->job.id,
-	    (unsigned long long)c->job.sync_id);
-	fetcher_reading_sync(rec);
+	if (crawl_sync_record(c, rec, sizeof(rec)) > 0)
+		fetcher_reading_sync(rec);
 }
 
 struct crawl *

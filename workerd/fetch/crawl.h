@@ -55,6 +55,11 @@ struct crawl *crawl_start(struct st_kb_job *job,
 struct crawl *crawl_recover(const char *rec, const struct crawl_conf *conf,
     unsigned cpu_s, void (*done)(void *), void *arg);
 /*
+ * c's sync alone as a record crawl_recover reads (the sync taken again at
+ * once, not after its lease) into buf of size bytes: its length.
+ */
+size_t crawl_sync_record(const struct crawl *c, char *buf, size_t size);
+/*
  * c's sync alone as the record (fetcher_reading_sync), after
  * fetcher_reading of something not c's: should the fetcher end reading
  * it, the next takes c's sync again at once, not after its lease.

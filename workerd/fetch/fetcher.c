@@ -22,8 +22,10 @@
  * it never ends comes back), every POLL_MS, once a second when none was
  * due; then crawls it (crawl.c) and asks again. Quitting (MW_QUIT,
  * masterd gone, SIGTERM): the sync's transfers end at once and the sync
- * is given back, due now (GIVE_BACK_MS at most), for the next fetcher;
- * one killed outright comes back with its lease.
+ * is given back, due now (GIVE_BACK_MS at most), for the next fetcher.
+ * One killed outright (SIGKILL: the kernel's OOM killer, kill -9), where
+ * no handler runs, leaves SPUN_FILE as it kept it all along (spun_put):
+ * the next takes its sync again at once, not after its lease.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,13 +77,44 @@ static struct {
 static char xcpu_line[600], crash_line[600];
 static volatile sig_atomic_t xcpu_len, crash_len;
 /*
- * What on_fatal writes to SPUN_FILE (spun_fd, -1: none) for the next
- * fetcher (spun_recover): a sync's record (fetcher_reading_sync), after
- * a "!" when a crash ended it, not the CPU time bound.
+ * SPUN_FILE (spun_fd, -1: none) holds at every moment what the next
+ * fetcher should do (spun_recover) were this one to end then: nothing
+ * (empty) while no sync runs; the running sync's record while it reads
+ * nothing (taken again); while a sync reads something, its record
+ * (fetcher_reading_sync, kept in spun_rec for on_fatal) after a "!": a
+ * crash of it, which on_fatal turns into the CPU time bound's (no "!")
+ * when that is what ended it.
  */
 static char spun_rec[ST_KB_URL_MAX + 256];
 static volatile sig_atomic_t spun_len;
 static int spun_fd = -1;
+
+/* SPUN_FILE made rec (n bytes), after a "!" when crash. Signal-safe. */
+static void
+spun_put(int crash, const char *rec, size_t n)
+{
+	ssize_t w = 0;
+
+	if (spun_fd < 0)
+		return;
+	if (crash)
+		w = pwrite(spun_fd, "!", 1, 0);
+	if (n > 0 && w >= 0)
+		w = pwrite(spun_fd, rec, n, crash);
+	if (w >= 0)
+		w = ftruncate(spun_fd, (off_t)(crash + n));
+	(void)w;
+}
+
+/* SPUN_FILE between readings: the running sync's record, or empty. */
+static void
+spun_idle(void)
+{
+	char rec[ST_KB_SOURCE_ID_LEN + 64];
+
+	spun_put(0, rec, F.crawl != NULL ? crawl_sync_record(F.crawl, rec,
+	    sizeof(rec)) : 0);
+}
 
 static void poll_due(void *);
 
@@ -89,13 +122,17 @@ static void
 crawl_over(void *arg)
 {
 	F.crawl = NULL;
+	spun_idle();
 	if (F.quitting)
 		loop_stop();	/* its sync given back (fetcher_quit) */
 	else
 		loop_timer_after(&F.poll, POLL_MS);
 }
 
-/* The sync's give-back took too long: the fetcher ends without it. */
+/*
+ * The sync's give-back took too long: the fetcher ends without it, its
+ * record left in SPUN_FILE for the next fetcher.
+ */
 static void
 give_back_late(void *arg)
 {
@@ -127,6 +164,7 @@ due_done(const struct storec_result *r, void *arg)
 		F.crawl = crawl_start(&js.jobs[i], &conf, crawl_over, NULL);
 	}
 	st_rep_free(PROTO_ST_KB_DUE, &js);
+	spun_idle();
 	if (F.crawl == NULL && !F.quitting)
 		loop_timer_after(&F.poll, js.n == 0 ? IDLE_POLL_MS : POLL_MS);
 }
@@ -145,6 +183,7 @@ spun_recover(void)
 	F.crawl = crawl_recover(rec, &F.conf, (unsigned)F.cpu_s, crawl_over,
 	    NULL);
 	free(rec);
+	spun_idle();
 	if (F.crawl == NULL)
 		loop_timer_after(&F.poll, POLL_MS);
 }
@@ -294,9 +333,8 @@ on_fatal(int signo)
 	int spun = signo == SIGXCPU;
 	ssize_t n = 0;
 
-	if (spun_len > 0 && spun_fd >= 0 && (spun || write(spun_fd, "!",
-	    1) == 1))
-		n = write(spun_fd, spun_rec, (size_t)spun_len);
+	if (spun_len > 0)
+		spun_put(!spun, spun_rec, (size_t)spun_len);
 	if (spun && xcpu_len > 0)
 		n = write(STDERR_FILENO, xcpu_line, (size_t)xcpu_len);
 	else if (!spun && crash_len > 0)
@@ -333,6 +371,7 @@ fetcher_reading(const char *what, const char *name)
 	 * loop's time is read again; what is timed next counts from now.
 	 */
 	if (what == NULL) {
+		spun_idle();
 		(void)loop_clock();
 		return;
 	}
@@ -359,6 +398,7 @@ fetcher_reading_sync(const char *rec)
 		return;		/* not cut: crawl_recover would not read it */
 	memcpy(spun_rec, rec, n);
 	spun_len = (sig_atomic_t)n;
+	spun_put(1, spun_rec, n);	/* SIGKILL reading it: a crash */
 }
 
 void
