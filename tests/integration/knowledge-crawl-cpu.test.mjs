@@ -11,12 +11,12 @@
 // does out of memory: the test build's application/x-parley-test-abort)
 // is recovered the same way, its error saying so; it once left its
 // source syncing until the lease ran out (2 hours), and again after. A
-// visitor's PDF attachment that ends the fetcher (the test build's abort
-// opening) has the sync it was running beside taken again at once: it
-// once waited for its lease. One that holds the reader (the test build's
-// spin opening, as one page can hold poppler) ends the fetcher at the
-// attachment's own bound, 5 s of CPU, not the fetcher's minute: any
-// visitor may upload one. A fetcher killed outright (SIGKILL: the OOM
+// visitor's PDF attachment is read in a child process of its own: one
+// that aborts its reader (the test build's abort opening) or holds it
+// (the spin opening, as one page can hold poppler: ended at 5 s of CPU)
+// ends that child alone, and the sync running beside goes on in the same
+// fetcher; any visitor may upload PDFs, and theirs once ended the fetcher
+// one after another, every sync with it. A fetcher killed outright (SIGKILL: the OOM
 // killer, kill -9), where no handler runs, has its sync taken again at
 // once too: the record is kept in the file all along, not written at the
 // end; the sync once waited for its lease.
@@ -210,19 +210,22 @@ describe('the fetcher\'s CPU time bound', () => {
     assert.match(p.logs.masterd, new RegExp(`knowledge source ${id}: its sync ended with the fetcher: taken again`));
   });
 
-  test('a visitor\'s PDF attachment that ends the fetcher: the sync running beside it is taken again at once', async () => {
+  test('a visitor\'s PDF attachment that aborts its reader: the reader alone ends; the sync beside it goes on in the same fetcher', async () => {
     const { first, id } = await syncWaiting();
     const w = await createWidget(p, { attachment_types: ['pdf'] });
     const v = await Visitor.open(p, w.widget_id);
     const { session_token: token } = await v.next('session');
     const up = await upload(p, w.widget_id, token, 'manual.pdf', Buffer.from('%PDF-1.0\n% parley-test-abort\n%%EOF\n'));
     assert.equal(up.status, 200, JSON.stringify(up.json));
-    await waitFor(() => /PDF attachment att_[0-9a-f]+: out of memory, or a fault, reading it/.test(p.logs.masterd), 30000,
-      'the fetcher ends on the attachment');
+    await waitFor(() => new RegExp(`attachments: ${up.id}: no text read: its reader ended \\(out of memory, or a fault\\)`)
+      .test(p.logs.masterd), 30000, 'the reader ends on the attachment');
     const answers = held;
     held = null;	// answered at once from now on
     for (const a of answers) a();
-    await recovered(id, first);
+    let s;
+    await waitFor(async () => (s = (await call('GET', `${S}/${id}`)).json()).status !== 'syncing', 20000, 'the source synced');
+    assert.equal(s.status, 'ready', s.error);
+    assert.deepEqual(p.fetcherPids(), [first], 'the same fetcher');
     assert.ok((await pages(id)).get('/slow/wait').chunks > 0);
     v.close();
   });
@@ -236,20 +239,25 @@ describe('a visitor\'s PDF attachment: its own CPU time bound', () => {
   });
   after(() => p && p.stop());
 
-  test('a file that holds the reader ends the fetcher at 5 s of CPU, named; another fetcher starts', async () => {
+  test('files that hold the reader: each reader ends at 5 s of CPU, named; the fetcher stays', async () => {
     await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
     const [first] = p.fetcherPids();
     const w = await createWidget(p, { attachment_types: ['pdf'] });
     const v = await Visitor.open(p, w.widget_id);
     const { session_token: token } = await v.next('session');
-    const up = await upload(p, w.widget_id, token, 'held.pdf', Buffer.from('%PDF-1.0\n% parley-test-spin\n%%EOF\n'));
-    assert.equal(up.status, 200, JSON.stringify(up.json));
-    // (a guard, not a figure: the fetcher's own bound is 60 s of CPU)
-    await waitFor(() => /PDF attachment att_[0-9a-f]+: CPU time bound/.test(p.logs.masterd), 45000,
-      'the fetcher ends on the attachment');
-    assert.match(p.logs.masterd, new RegExp(`parley-fetch\\[${first}\\]: error: PDF attachment att_[0-9a-f]+: ` +
-      'CPU time bound \\(5s\\) used up reading it'));
-    await waitFor(() => p.fetcherPids().length === 1 && p.fetcherPids()[0] !== first, 20000, 'a new fetcher');
+    const ids = [];
+    for (const name of ['held-1.pdf', 'held-2.pdf']) {
+      const up = await upload(p, w.widget_id, token, name, Buffer.from(`%PDF-1.0\n% parley-test-spin\n%%EOF ${name}\n`));
+      assert.equal(up.status, 200, JSON.stringify(up.json));
+      ids.push(up.id);
+    }
+    // (a guard, not a figure: 5 s of CPU each, one after the other)
+    for (const id of ids) {
+      await waitFor(() => new RegExp(`attachments: ${id}: no text read: took more than 5 s of CPU`).test(p.logs.masterd), 45000,
+        'the reader ends on the attachment');
+    }
+    assert.deepEqual(p.fetcherPids(), [first], 'the same fetcher');
+    assert.doesNotMatch(p.logs.masterd, /CPU time bound/);
     v.close();
   });
 });

@@ -2,15 +2,30 @@
  * A PDF attachment's text, read in the fetcher (attextract.h): storaged
  * queues each PDF upload once whole (att_extract); here one at a time it
  * is taken off the queue (ST_ATT_EXTRACT_DUE), its pieces read
- * (ST_ATT_READ, any state), its text extracted by pdf.c (poppler, with
- * this process's own bounds: the untrusted bytes are parsed here, never
- * in a worker or storaged), its paragraphs joined and cut at
- * ST_ATT_TEXT_KEPT bytes at a character, and kept with it
- * (ST_ATT_TEXT_PUT). A PDF that cannot be read keeps an empty text. The
- * model is shown it with the message that names the file (turnfiles.c).
+ * (ST_ATT_READ, any state), its text extracted by pdf.c (poppler: the
+ * untrusted bytes are parsed in the fetcher's own child, never in a
+ * worker or storaged), its paragraphs joined and cut at ST_ATT_TEXT_KEPT
+ * bytes at a character, and kept with it (ST_ATT_TEXT_PUT). A PDF that
+ * cannot be read keeps an empty text. The model is shown it with the
+ * message that names the file (turnfiles.c).
+ *
+ * The text is read in a child process of one file (read_child): a PDF
+ * that holds poppler (EXTRACT_CPU_S of CPU, EXTRACT_WALL_MS of time) or
+ * runs it out of memory (the fetcher's address-space bound, inherited)
+ * ends the child alone, never the fetcher and the knowledge sync it
+ * runs meanwhile: any visitor may upload PDFs, and theirs once ended the
+ * fetcher one after another, every organisation's syncs with it.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "attextract.h"
 #include "fetcher.h"
@@ -24,12 +39,15 @@
 #define EXTRACT_PAGES	50	/* pages read of one file */
 #define EXTRACT_TIME_MS	5000
 /*
- * A file's CPU time bound (RLIMIT_CPU's whole seconds): pdf.c checks
+ * A file's CPU time bound (its child's RLIMIT_CPU): pdf.c checks
  * EXTRACT_TIME_MS between pages, and one page may hold poppler longer.
- * Any visitor may upload a PDF: past this, the fetcher ends (its own
- * bound, for the owner's pages, is a minute) and the file keeps no text.
+ * Past it, or past EXTRACT_WALL_MS, the child ends and the file keeps no
+ * text.
  */
 #define EXTRACT_CPU_S	5
+#define EXTRACT_WALL_MS	30000
+/* What a child sends: '0' and the text, or '1' and why it read none. */
+#define CHILD_OUT_MAX	(1 + ST_ATT_TEXT_KEPT)
 
 static struct {
 	struct loop_timer poll;
@@ -38,6 +56,12 @@ static struct {
 	uint8_t *file;
 	uint32_t size, got;
 	int running;
+	pid_t child;		/* reading the file; 0: none */
+	int fd;			/* its output's read end */
+	struct loop_io io;
+	struct loop_timer wall;	/* EXTRACT_WALL_MS */
+	char out[CHILD_OUT_MAX + 1];
+	size_t outlen;
 } X;
 
 static void ask_due(void *);
@@ -117,37 +141,178 @@ abort_hook(const void *file, size_t size)
 #define abort_hook(file, size)	((void)0)
 #endif
 
-/* The file whole: its text extracted and sent. */
+/* text (NUL-terminated) kept as the file's text: the job over then. */
 static void
-extract(void)
+text_put(const char *text)
 {
-	static char text[ST_ATT_TEXT_KEPT + 1];
-	/* Reading stops once the text kept is had (and a quarter more). */
-	const struct pdf_limits lim = { EXTRACT_PAGES, EXTRACT_TIME_MS,
-	    ST_ATT_TEXT_KEPT };
 	struct st_att_text_req q = { X.id, text };
-	struct fetch_doc doc;
-	const char *why;
-	int rc;
 
-	text[0] = '\0';
-	fetcher_cpu_bound(EXTRACT_CPU_S);
-	fetcher_reading("PDF attachment", X.id);
-	/* A sync running meanwhile is taken again should this end us. */
-	fetcher_reading_elsewhere();
-	abort_hook(X.file, X.size);
-	rc = pdf_extract_limits(X.file, X.size, &lim, &doc, &why);
-	fetcher_reading(NULL, NULL);
-	fetcher_cpu_bound(0);
-	if (rc < 0)
-		log_info("attachments: %s: no text read: %s", X.id, why);
-	else {
-		doc_text(&doc, text, sizeof(text));
-		fetch_doc_free(&doc);
-	}
 	if (storec_ask(NULL, PROTO_ST_ATT_TEXT_PUT, &q, text_kept, NULL,
 	    &X.req) < 0)
 		job_over(IDLE_POLL_MS);
+}
+
+/* n bytes of buf written whole to fd (the child's): 0, or -1. */
+static int
+write_all(int fd, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, buf, n)) < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * The child: X.file read with its own bounds, its text (or why none)
+ * written to fd, then _exit (no atexit handler, no loop, no storaged:
+ * those are the fetcher's).
+ */
+static void
+read_child(int fd)
+{
+	static char out[CHILD_OUT_MAX + 1];
+	/* Reading stops once the text kept is had (and a quarter more). */
+	const struct pdf_limits lim = { EXTRACT_PAGES, EXTRACT_TIME_MS,
+	    ST_ATT_TEXT_KEPT };
+	const struct rlimit cpu = { EXTRACT_CPU_S, EXTRACT_CPU_S + 1 };
+	const struct rlimit nocore = { 0, 0 };
+	static const int sigs[] = { SIGXCPU, SIGABRT, SIGSEGV, SIGBUS };
+	struct fetch_doc doc;
+	const char *why;
+	sigset_t none;
+	size_t i, n;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The fetcher's handlers and blocked signals are not the child's. */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setrlimit(RLIMIT_CORE, &nocore) < 0 ||
+	    setrlimit(RLIMIT_CPU, &cpu) < 0)
+		_exit(2);
+	abort_hook(X.file, X.size);
+	if (pdf_extract_limits(X.file, X.size, &lim, &doc, &why) < 0) {
+		n = (size_t)snprintf(out, sizeof(out), "1%s", why);
+		n = n < sizeof(out) ? n : sizeof(out) - 1;
+	} else {
+		out[0] = '0';
+		n = 1 + doc_text(&doc, out + 1, sizeof(out) - 1);
+	}
+	_exit(write_all(fd, out, n) < 0 ? 2 : 0);
+}
+
+/* Why the child that ended with status read no text. */
+static const char *
+child_why(int status)
+{
+	if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU ||
+	    WTERMSIG(status) == SIGKILL))
+		return "took more than 5 s of CPU, or 30 s, to read";
+	if (WIFSIGNALED(status))
+		return "its reader ended (out of memory, or a fault)";
+	return "its reader ended without a text";
+}
+
+/* The child's end: reaped (killed first, were it still reading), its text kept. */
+static void
+child_end(void)
+{
+	int status = 0;
+
+	loop_io_del(&X.io);
+	loop_timer_stop(&X.wall);
+	close(X.fd);
+	X.fd = -1;
+	(void)kill(X.child, SIGKILL);
+	while (waitpid(X.child, &status, 0) < 0 && errno == EINTR)
+		;
+	X.child = 0;
+	X.out[X.outlen] = '\0';
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && X.outlen > 0 &&
+	    X.out[0] == '0') {
+		text_put(X.out + 1);
+		return;
+	}
+	log_info("attachments: %s: no text read: %s", X.id,
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0 && X.outlen > 1 ?
+	    X.out + 1 : child_why(status));
+	text_put("");
+}
+
+static void
+child_readable(int fd, uint32_t events, void *arg)
+{
+	ssize_t n;
+
+	(void)events;
+	(void)arg;
+	for (;;) {
+		if (X.outlen == CHILD_OUT_MAX) {
+			child_end();	/* more than a child sends */
+			return;
+		}
+		n = read(fd, X.out + X.outlen, CHILD_OUT_MAX - X.outlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			child_end();
+			return;
+		}
+		X.outlen += (size_t)n;
+	}
+}
+
+/* EXTRACT_WALL_MS passed: the child killed, the file keeps no text. */
+static void
+child_late(void *arg)
+{
+	(void)arg;
+	child_end();
+}
+
+/* The file whole: its text read by a child of its own, then sent. */
+static void
+extract(void)
+{
+	int fds[2];
+
+	if (X.size == 0 || pipe2(fds, O_CLOEXEC) < 0) {
+		text_put("");
+		return;
+	}
+	if ((X.child = fork()) < 0) {
+		log_warn("attachments: %s: fork", X.id);
+		X.child = 0;
+		close(fds[0]);
+		close(fds[1]);
+		text_put("");
+		return;
+	}
+	if (X.child == 0) {
+		close(fds[0]);
+		read_child(fds[1]);
+	}
+	close(fds[1]);
+	X.fd = fds[0];
+	X.outlen = 0;
+	if (fcntl(X.fd, F_SETFL, O_NONBLOCK) < 0 ||
+	    loop_io_add(&X.io, X.fd, EPOLLIN, child_readable, NULL) < 0) {
+		log_warn("attachments: %s: its reader's output", X.id);
+		X.io.fd = -1;
+		child_end();
+		return;
+	}
+	loop_timer_after(&X.wall, EXTRACT_WALL_MS);
 }
 
 static void read_next(void);
@@ -229,6 +394,8 @@ void
 attextract_start(void)
 {
 	X.running = 1;
+	X.fd = -1;
+	loop_timer_init(&X.wall, child_late, NULL);
 	loop_timer_init(&X.poll, ask_due, NULL);
 	loop_timer_after(&X.poll, POLL_MS);
 }
@@ -238,6 +405,15 @@ attextract_stop(void)
 {
 	X.running = 0;
 	loop_timer_stop(&X.poll);
+	if (X.child > 0) {
+		loop_io_del(&X.io);
+		loop_timer_stop(&X.wall);
+		close(X.fd);
+		(void)kill(X.child, SIGKILL);
+		while (waitpid(X.child, NULL, 0) < 0 && errno == EINTR)
+			;
+		X.child = 0;
+	}
 	storec_cancel(X.req);
 	X.req = NULL;
 	free(X.file);

@@ -1916,14 +1916,6 @@ crawl_sync_record(const struct crawl *c, char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
-void
-crawl_reading_elsewhere(const struct crawl *c)
-{
-	char rec[ST_KB_SOURCE_ID_LEN + 64];
-
-	if (crawl_sync_record(c, rec, sizeof(rec)) > 0)
-		fetcher_reading_sync(rec);
-}
 
 struct crawl *
 crawl_recover(const char *rec, const struct crawl_conf *conf,
@@ -1953,7 +1945,7 @@ crawl_recover(const char *rec, const struct crawl_conf *conf,
 		return NULL;
 	}
 	if (strcmp(kind, "sync") == 0) {
-		/* It read a visitor's attachment: the sync taken again. */
+		/* It ended between readings (crawl_sync_record): again. */
 		log_warnx("knowledge source %s: its sync ended with the "
 		    "fetcher: taken again", c->job.id);
 		c->again = 1;

@@ -59,12 +59,6 @@ struct crawl *crawl_recover(const char *rec, const struct crawl_conf *conf,
  * once, not after its lease) into buf of size bytes: its length.
  */
 size_t crawl_sync_record(const struct crawl *c, char *buf, size_t size);
-/*
- * c's sync alone as the record (fetcher_reading_sync), after
- * fetcher_reading of something not c's: should the fetcher end reading
- * it, the next takes c's sync again at once, not after its lease.
- */
-void crawl_reading_elsewhere(const struct crawl *c);
 /* Stops c at once (quitting): transfers dropped, nothing told; c freed. */
 void crawl_stop(struct crawl *c);
 /*

@@ -63,8 +63,6 @@ static struct {
 	struct loop_timer poll;
 	struct loop_timer cpu;
 	rlim_t cpu_s;		/* PARLEY_FETCH_CPU_SECONDS */
-	unsigned bound_s;	/* the bound set now (fetcher_cpu_bound) */
-	int bound_own;		/* it is cpu_s, not a reading's own */
 	char *spun;		/* the last fetcher's SPUN_FILE, to recover */
 	int quitting;
 } F;
@@ -291,19 +289,11 @@ cpu_used(void)
 static void
 cpu_rearm(void *arg)
 {
-	fetcher_cpu_bound(0);
-	loop_timer_after(&F.cpu, CPU_REARM_MS);
-}
-
-void
-fetcher_cpu_bound(unsigned seconds)
-{
 	struct rlimit rl;
 
-	F.bound_own = seconds == 0 || seconds >= F.cpu_s;
-	F.bound_s = F.bound_own ? (unsigned)F.cpu_s : seconds;
+	loop_timer_after(&F.cpu, CPU_REARM_MS);
 	if (getrlimit(RLIMIT_CPU, &rl) == 0) {
-		rl.rlim_cur = cpu_used() + F.bound_s;
+		rl.rlim_cur = cpu_used() + F.cpu_s;
 		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
 			rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_CPU, &rl) < 0)
@@ -376,10 +366,9 @@ fetcher_reading(const char *what, const char *name)
 		return;
 	}
 	n = snprintf(xcpu_line, sizeof(xcpu_line), "<4>%s[%d]: error: "
-	    "%s %.400s: CPU time bound (%s%us) used up reading it: the "
-	    "fetcher ends\n", FETCHER_NAME, (int)getpid(), what,
-	    name != NULL ? name : "", F.bound_own ?
-	    "PARLEY_FETCH_CPU_SECONDS, " : "", F.bound_s);
+	    "%s %.400s: CPU time bound (PARLEY_FETCH_CPU_SECONDS, %us) used "
+	    "up reading it: the fetcher ends\n", FETCHER_NAME, (int)getpid(),
+	    what, name != NULL ? name : "", (unsigned)F.cpu_s);
 	xcpu_len = line_cut(xcpu_line, sizeof(xcpu_line), n);
 	n = snprintf(crash_line, sizeof(crash_line), "<4>%s[%d]: error: "
 	    "%s %.400s: out of memory, or a fault, reading it: the fetcher "
@@ -399,13 +388,6 @@ fetcher_reading_sync(const char *rec)
 	memcpy(spun_rec, rec, n);
 	spun_len = (sig_atomic_t)n;
 	spun_put(1, spun_rec, n);	/* SIGKILL reading it: a crash */
-}
-
-void
-fetcher_reading_elsewhere(void)
-{
-	if (F.crawl != NULL)
-		crawl_reading_elsewhere(F.crawl);
 }
 
 /*

@@ -24,21 +24,6 @@ void fetcher_reading(const char *what, const char *name);
  * page as failed. fetcher_reading clears it.
  */
 void fetcher_reading_sync(const char *rec);
-/*
- * After fetcher_reading of something no sync reads (a visitor's
- * attachment): the running sync's record (crawl_reading_elsewhere), if
- * one runs.
- */
-void fetcher_reading_elsewhere(void);
-
-/*
- * The CPU time bound from now: seconds more (a reading's own, set before
- * its fetcher_reading, which names it; never past the fetcher's own), or
- * 0: the fetcher's own (PARLEY_FETCH_CPU_SECONDS), as its loop sets it
- * again every second. Past it, SIGXCPU ends the fetcher, naming what
- * was read.
- */
-void fetcher_cpu_bound(unsigned seconds);
 
 /* The fetcher's loop, after masterd's settings: until told to quit. */
 int fetcher_run(const struct settings *);
