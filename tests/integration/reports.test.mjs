@@ -242,7 +242,10 @@ describe('reports', () => {
       ['from=2026-13-01', 'from: must be a date, YYYY-MM-DD'],
       ['from=2026-02-30', 'from: must be a date, YYYY-MM-DD'],
       ['to=yesterday', 'to: must be a date, YYYY-MM-DD'],
-      ['from=2026-01-02&to=2026-01-01', 'from: must be at most 366 days before to'],
+      ['from=2026-01-02&to=2026-01-01', 'from: must be on or before to'],
+      ['from=2026-+1-01', 'from: must be a date, YYYY-MM-DD'], // %d alone took a sign
+      ['from=2026-01-%201', 'from: must be a date, YYYY-MM-DD'], // or a space
+      ['to=2026-+1-+5', 'to: must be a date, YYYY-MM-DD'],
       ['from=2024-01-01&to=2026-01-01', 'from: must be at most 366 days before to'],
       ['tz=Mars/Olympus', 'tz: no such time zone'],
       ['tz=../etc', 'tz: must be an IANA time zone, like Europe/Paris'],

@@ -21,6 +21,7 @@
  * The CSV is the days: a header row (date, then the counts' names), a
  * row a day.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +55,14 @@ struct sums {
 static int
 date_parse(const char *s, int64_t *days)
 {
-	int y, m, d, n = 0;
+	int y, m, d, n = 0, i;
 	int64_t back_y;
 	int back_m, back_d;
 
+	/* Digits where digits go: %d alone takes a sign or a space. */
+	for (i = 0; i < 10 && s[i] != '\0'; i++)
+		if (i == 4 || i == 7 ? s[i] != '-' : !isdigit((unsigned char)s[i]))
+			return -1;
 	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
 	    n != 10 || y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 ||
 	    d > 31)
@@ -111,7 +116,9 @@ report_query(const char *query, struct report_q *q,
 		return "from: must be a date, YYYY-MM-DD";
 	if (from[0] == '\0')
 		q->from_day = q->to_day - (DAYS_DEFAULT - 1);
-	if (q->from_day > q->to_day || q->to_day - q->from_day >= DAYS_MAX)
+	if (q->from_day > q->to_day)
+		return "from: must be on or before to";
+	if (q->to_day - q->from_day >= DAYS_MAX)
 		return "from: must be at most 366 days before to";
 	if (query != NULL && ((r = http_query_param(query, "widget_id",
 	    widget, ST_WIDGET_MAX + 1)) < 0 || (r > 0 &&
