@@ -135,13 +135,34 @@ exprow_line(struct penc *e, json_t *v, int err)
 #define CSV_SPLIT	",;\t\r\n"
 
 /*
+ * Whether the n bytes at p are a space a spreadsheet may trim before a
+ * formula, as it trims " ": U+00A0, U+1680, U+2000 to U+200A, U+2028,
+ * U+2029, U+202F, U+205F, U+3000 and the byte order mark.
+ */
+static int
+csv_space(const unsigned char *p, size_t n)
+{
+	if (n == 2)
+		return p[0] == 0xc2 && p[1] == 0xa0;
+	if (n != 3)
+		return 0;
+	if (p[0] == 0xe2 && p[1] == 0x80)
+		return p[2] <= 0x8a || p[2] == 0xa8 || p[2] == 0xa9 ||
+		    p[2] == 0xaf;
+	return (p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80) ||
+	    (p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0x9f) ||
+	    (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80) ||
+	    (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf);
+}
+
+/*
  * One RFC 4180 field, quoted when it holds a separator (, or ;), a quote
  * or a line end. Formula guard: a spreadsheet that splits the text
  * anywhere it may (a comma, a semicolon, a TAB, a line end) must find no
  * cell that starts with = + - @ TAB or CR, so such a byte at the start of
- * the field, or after one of those splits (and any quotes or spaces
- * after it), gets a ' before it. Bytes that are not UTF-8 become U+FFFD,
- * as in the JSON answers.
+ * the field, or after one of those splits (and any quotes or spaces,
+ * csv_space's too, after it), gets a ' before it. Bytes that are not
+ * UTF-8 become U+FFFD, as in the JSON answers.
  */
 void
 exprow_csv_field(struct penc *e, const char *s)
@@ -165,7 +186,7 @@ exprow_csv_field(struct penc *e, const char *s)
 		} else
 			penc_raw(e, p, n);
 		at_start = strchr(CSV_SPLIT, *p) != NULL ||
-		    (at_start && (*p == '"' || *p == ' '));
+		    (at_start && (*p == '"' || *p == ' ' || csv_space(p, n)));
 	}
 	if (quote)
 		adds(e, "\"");

@@ -66,8 +66,16 @@ test_export_csv_field(void **state)
 	assert_string_equal(field("\rx"), "\"'\rx\"");
 	assert_string_equal(field("=HYPERLINK(\"x\",\"y\")"),
 	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"");
-	/* Only at the start. */
+	/* After spaces a spreadsheet may trim: U+00A0, U+3000, U+2028, BOM. */
+	assert_string_equal(field("\xc2\xa0=1+1"), "\xc2\xa0'=1+1");
+	assert_string_equal(field("\xe3\x80\x80 @SUM(A1)"),
+	    "\xe3\x80\x80 '@SUM(A1)");
+	assert_string_equal(field("x;\xe2\x80\xa8-1"),
+	    "\"x;\xe2\x80\xa8'-1\"");
+	assert_string_equal(field("\xef\xbb\xbf+1"), "\xef\xbb\xbf'+1");
+	/* Only at the start; a letter ends it (U+00E9 is not a space). */
 	assert_string_equal(field("1=1"), "1=1");
+	assert_string_equal(field("\xc3\xa9=1"), "\xc3\xa9=1");
 	/* Not UTF-8: U+FFFD. */
 	assert_string_equal(field("a\x80z"), "a\xef\xbf\xbdz");
 }
