@@ -25,6 +25,7 @@
 #include "agentmsg.h"
 #include "convstate.h"
 #include "dashmsg.h"
+#include "exportrows.h"
 #include "log.h"
 #include "storeint.h"
 #include "widgetstore.h"
@@ -269,6 +270,22 @@ search_in(const struct search *s, const uint8_t *h, size_t n)
 	return 0;
 }
 
+/*
+ * Whether the query is the session as admins see it (exprow_session),
+ * whole: the raw session is a visitor's credential, and a search in it
+ * let a key's holder read it out a character at a time.
+ */
+static int
+search_session(const struct search *s, const char *session)
+{
+	char shown[EXPROW_SESSION_LEN + 1];
+
+	if (s->qlen != EXPROW_SESSION_LEN)
+		return 0;
+	exprow_session(session, shown);
+	return memcmp(shown, s->q, EXPROW_SESSION_LEN) == 0;
+}
+
 /* The conversation's contact's name, email or phone: 1, 0, or -1. */
 static int
 search_contact(struct store_txn *t, const struct search *s,
@@ -451,7 +468,7 @@ take_conv(struct store_txn *t, const uint8_t *id, void *item, void *arg)
 	}
 	if (s == NULL || s->qlen == 0)
 		return 0;
-	if (search_in(s, (const uint8_t *)c->session, strlen(c->session)))
+	if (search_session(s, c->session))
 		return 0;
 	if ((rc = search_contact(t, s, c)) == 0)
 		rc = search_msgs(t, s, id);

@@ -469,8 +469,13 @@ describe('stacks of their own', { concurrency: true }, () => {
           assert.deepEqual(conversations.map((c) => c._id), [quokka], `q=${q}`);
           assert.equal(total, (await p.admin(`${LIST}?limit=1`)).json().total, 'total stays the count without q');
         }
+        // A session is found by its digest as shown, whole, in any case;
+        // never by the sessionId (a visitor's credential) or a part of it.
         const s = chats[4].session;
-        assert.deepEqual((await listAll(`&q=${encodeURIComponent(s.toUpperCase())}`)).conversations.map((c) => c._id), [chats[4].conversationId]);
+        assert.deepEqual((await listAll(`&q=${sessionShown(s).toUpperCase()}`)).conversations.map((c) => c._id), [chats[4].conversationId]);
+        for (const part of [s, s.slice(0, 8), s.slice(-6), sessionShown(s).slice(0, 20)]) {
+          assert.deepEqual((await listAll(`&q=${encodeURIComponent(part)}`)).conversations, [], `not by ${part}`);
+        }
         assert.ok(zebediah, 'the contact\'s conversation');
         assert.deepEqual((await listAll('&q=zebediah')).conversations.map((c) => c._id), [zebediah]);
         assert.deepEqual((await listAll(`&q=zebediah&widget=${w2.id}`)).conversations.map((c) => c._id), [zebediah]);
