@@ -105,6 +105,24 @@ describe('basic HTTP', () => {
     } finally { c.destroy(); }
   });
 
+  // Requests held back while the answers were over 1 MiB (CONN_OUT_HIGH)
+  // waited for an event none asked for once a flush had written them all:
+  // 2 of 3 answered, and the connection never timed out.
+  test('pipelining: answers past 1 MiB in all, every request answered, then the idle timeout', async () => {
+    const c = await p.connect();
+    try {
+      const one = (await p.get('/v1/openapi.json')).body.length;
+      assert.ok(one > 400 * 1024, `the document is ${one} bytes`);
+      assert.ok(await c.write(Buffer.concat(Array.from({ length: 4 }, () => buildRequest('GET', '/v1/openapi.json')))));
+      for (let i = 0; i < 4; i++) {
+        const r = await c.response();
+        assert.equal(r.status, 200, `answer ${i + 1} of 4`);
+        assert.equal(r.body.length, one);
+      }
+      assert.equal(await c.waitClose(5000), true, 'closed at the idle timeout (2 s)');
+    } finally { c.destroy(); }
+  });
+
   test('pipelining: a request split across writes at every awkward place', async () => {
     const c = await p.connect();
     try {

@@ -520,6 +520,14 @@ conn_update(struct conn *c)
 		if (!c->eof && c->pend_off == c->pend_len &&
 		    out <= CONN_OUT_HIGH)
 			ev |= EPOLLIN | EPOLLRDHUP;
+		/*
+		 * Requests held back while the output was over CONN_OUT_HIGH,
+		 * which a flush has just brought under it: no event would
+		 * come for them (none is asked while they wait, and nothing is
+		 * left to write), so they are fed from a deferred call.
+		 */
+		if (c->pend_off < c->pend_len && out <= CONN_OUT_HIGH)
+			loop_defer(&c->readd);
 		break;
 	case CONN_LINGER:
 		ev |= EPOLLIN;
