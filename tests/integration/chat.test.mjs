@@ -507,7 +507,10 @@ describe('chat endpoints', () => {
           assert.match(r.headers.vary || '', /Origin/i);
           assert.match(r.headers['access-control-allow-methods'] || '', /\bPOST\b/, `Allow-Methods; the head was:\n${r.headerList.map(([k, v]) => `${k}: ${v}`).join('\n')}`);
           const allowHeaders = (r.headers['access-control-allow-headers'] || '').toLowerCase();
-          for (const h of ['content-type', 'x-api-key', 'x-widget-api-key']) assert.ok(allowHeaders.includes(h), `Allow-Headers has ${h}: ${allowHeaders}`);
+          // x-organization-id: the install key acting in an organisation (the admin API's)
+          for (const h of ['content-type', 'x-api-key', 'x-widget-api-key', 'x-admin-api-key', 'x-organization-id']) {
+            assert.ok(allowHeaders.split(/,\s*/).includes(h), `Allow-Headers has ${h}: ${allowHeaders}`);
+          }
           assertSecurityHeaders(r);
         }
       }

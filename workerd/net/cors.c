@@ -21,7 +21,7 @@ const char cors_preflight_headers[] =
     "Access-Control-Allow-Methods: GET, POST, PUT, PATCH, DELETE, "
     "OPTIONS\r\n"
     "Access-Control-Allow-Headers: Content-Type, Content-Range, x-api-key, "
-    "x-widget-api-key, x-admin-api-key\r\n"
+    "x-widget-api-key, x-admin-api-key, x-organization-id\r\n"
     "Access-Control-Max-Age: 600\r\n";
 
 #define EXPOSE	"Access-Control-Expose-Headers: Retry-After\r\n"

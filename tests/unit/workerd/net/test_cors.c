@@ -135,7 +135,7 @@ test_router(void **state)
 	    v, sizeof(v)), "GET, POST, PUT, PATCH, DELETE, OPTIONS");
 	assert_string_equal(tresp_header(&r, "Access-Control-Allow-Headers",
 	    v, sizeof(v)), "Content-Type, Content-Range, x-api-key, "
-	    "x-widget-api-key, x-admin-api-key");
+	    "x-widget-api-key, x-admin-api-key, x-organization-id");
 	assert_string_equal(tresp_header(&r, "Access-Control-Max-Age", v,
 	    sizeof(v)), "600");
 	assert_null(strstr(r.head, "Content-Length"));
