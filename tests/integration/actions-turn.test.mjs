@@ -160,6 +160,25 @@ describe('a turn calls the owner\'s API', () => {
     assert.deepEqual(roles.filter((x) => x !== 'system'), ['user', 'assistant', 'user']);
   });
 
+  // TOOLS_ROUNDS_MAX (4): a model that calls again after every answer is
+  // asked, after its fourth round, with "tool_choice":"none", and answers.
+  test('a model that calls again and again: four rounds, then told to answer without tools', async () => {
+    seen.length = 0;
+    const before = (await p.mock.completions()).length;
+    const session = sid('rounds');
+    const s = await streamTurn(p, session, `status? ${call('order_status', { order_id: 'R-4' })} [[mock:rounds=9]]`);
+    const done = s.events.find((e) => e.type === 'done');
+    const answer = '{"order_id":"R-4","status":"shipped"}';
+    assert.equal(done.message, `The tools said: ${Array(4).fill(answer).join('; ')}`);
+    assert.equal(s.events.filter((e) => e.type === 'tool' && e.status === 'done').length, 4);
+    assert.equal(seen.length, 4, 'the API called four times');
+    const asked = (await p.mock.completions()).slice(before);
+    assert.equal(asked.length, 5, 'four rounds of calls, then the answer');
+    assert.deepEqual(asked.map((c) => c.body.tool_choice ?? null), [null, null, null, null, 'none']);
+    const msgs = (await admin('GET', `/v1/admin/conversations/${done.conversationId}`)).json().messages;
+    assert.deepEqual(msgs.map((m) => m.role), ['user', 'tool', 'tool', 'tool', 'tool', 'assistant']);
+  });
+
   test('a stream left while a call runs: the call, made, stored as a failed step before the interrupted reply', async () => {
     const hold = await action({ name: 'hold', url: `http://127.0.0.1:${apiPort}/hold/{{order_id}}`, timeout_ms: 20000 });
     const ids = (await admin('GET', `/v1/admin/agents/${agentId}`)).json().action_ids;

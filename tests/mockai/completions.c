@@ -253,6 +253,8 @@ struct parsed {
 	char *last_user;	/* malloc'd; "" if no user message */
 	struct buf sources;	/* the system messages' text, a blank line between */
 	struct buf tools;	/* the tool messages after the last user one, "; " between */
+	int rounds;		/* assistant messages after the last user one */
+	int no_tools;		/* "tool_choice": "none" */
 };
 
 /* Checks the body like OpenAI does; answers 400 and returns -1 if wrong. */
@@ -355,8 +357,11 @@ parse_body(struct conn *c, json_t *root, struct parsed *p)
 			free(p->last_user);
 			p->last_user = text;
 			p->tools.len = 0;	/* only what answers this one */
+			p->rounds = 0;
 			continue;
 		}
+		if (strcmp(r, "assistant") == 0)
+			p->rounds++;
 		if (strcmp(r, "tool") == 0) {
 			if (p->tools.len > 0)
 				buf_add(&p->tools, "; ", 2);
@@ -372,6 +377,9 @@ parse_body(struct conn *c, json_t *root, struct parsed *p)
 	if (p->last_user == NULL && (p->last_user = strdup("")) == NULL)
 		fatal("out of memory");
 
+	opts = json_object_get(root, "tool_choice");
+	p->no_tools = json_is_string(opts) &&
+	    strcmp(json_string_value(opts), "none") == 0;
 	stream = json_object_get(root, "stream");
 	if (stream != NULL && !json_is_null(stream) && !json_is_boolean(stream)) {
 		snprintf(msg, sizeof(msg), "Invalid type for 'stream': expected a "
@@ -497,7 +505,7 @@ stream_new(struct parsed *p, struct directives *d, char *cleaned, size_t clen)
 	s->prompt_tokens = p->prompt_tokens;
 	if (d->reply != NULL)
 		buf_add(&b, d->reply, d->reply_len);
-	else if (p->tools.len > 0) {
+	else if (p->tools.len > 0 || p->no_tools) {
 		/* What the tools answered the last question: told back. */
 		buf_add(&b, "The tools said: ", 16);
 		buf_add(&b, p->tools.p, p->tools.len);
@@ -516,8 +524,12 @@ stream_new(struct parsed *p, struct directives *d, char *cleaned, size_t clen)
 	    mock_cfg.first_delay_ms;
 	s->cut = d->cut;
 	s->stall = d->stall;
-	/* Tool calls asked, and not answered yet: the calls, not a text. */
-	if (d->ncalls > 0 && p->tools.len == 0 && d->reply == NULL)
+	/*
+	 * Tool calls asked, and not answered yet (or fewer rounds than
+	 * rounds=), and tools not refused: the calls, not a text.
+	 */
+	if (d->ncalls > 0 && d->reply == NULL && !p->no_tools &&
+	    (p->tools.len == 0 || p->rounds < d->rounds))
 		stream_tools(s, d);
 	if (s->is_stream)
 		stream_head(s);

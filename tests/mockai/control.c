@@ -165,6 +165,7 @@ apply_item(char *item, struct directives *d, char *err, size_t errlen)
 		{ "first_delay_ms", offsetof(struct directives, first_delay_ms), 0, MOCK_MAX_DELAY },
 		{ "empty", offsetof(struct directives, empty), 0, 1 },
 		{ "nocite", offsetof(struct directives, nocite), 0, 1 },
+		{ "rounds", offsetof(struct directives, rounds), 1, 99 },
 	};
 	char *eq = strchr(item, '=');
 	const char *key, *val, *errstr;
@@ -234,7 +235,7 @@ apply_item(char *item, struct directives *d, char *err, size_t errlen)
 	}
 	snprintf(err, errlen, "mockai directive: unknown key '%.40s' (known: "
 	    "status, cut, stall, reply, chunks, delay, first_delay, empty, repeat, "
-	    "nocite, call, args)",
+	    "nocite, call, args, rounds)",
 	    key);
 	return err;
 }

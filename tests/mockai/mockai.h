@@ -220,6 +220,8 @@ struct directives {
 	char *call[MOCK_MAX_CALLS];
 	char *args[MOCK_MAX_CALLS];	/* percent-decoded; NULL: "{}" */
 	int ncalls;
+	/* rounds=N: the calls made again until N rounds are answered. */
+	int rounds;
 };
 
 extern struct mock_config mock_defaults;	/* from the command line */
