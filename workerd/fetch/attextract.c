@@ -221,9 +221,9 @@ child_why(int status)
 	return "its reader ended without a text";
 }
 
-/* The child's end: reaped (killed first, were it still reading), its text kept. */
-static void
-child_end(void)
+/* The child reaped (killed first, were it still reading): its status. */
+static int
+child_reap(void)
 {
 	int status = 0;
 
@@ -235,6 +235,15 @@ child_end(void)
 	while (waitpid(X.child, &status, 0) < 0 && errno == EINTR)
 		;
 	X.child = 0;
+	return status;
+}
+
+/* The child's end: reaped, its text kept. */
+static void
+child_end(void)
+{
+	int status = child_reap();
+
 	X.out[X.outlen] = '\0';
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && X.outlen > 0 &&
 	    X.out[0] == '0') {
@@ -405,15 +414,8 @@ attextract_stop(void)
 {
 	X.running = 0;
 	loop_timer_stop(&X.poll);
-	if (X.child > 0) {
-		loop_io_del(&X.io);
-		loop_timer_stop(&X.wall);
-		close(X.fd);
-		(void)kill(X.child, SIGKILL);
-		while (waitpid(X.child, NULL, 0) < 0 && errno == EINTR)
-			;
-		X.child = 0;
-	}
+	if (X.child > 0)
+		(void)child_reap();
 	storec_cancel(X.req);
 	X.req = NULL;
 	free(X.file);
