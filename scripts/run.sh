@@ -33,10 +33,11 @@ last_status() {
 # The env file's variables into the environment, unless already set there.
 # parley-masterd's exit status rides at the end of its output ("status=N",
 # printed by the substitution once it has exited, 137 if killed): read
-# there, it needs no `wait` on the process substitution.
+# there, it needs no `wait` on the process substitution, which inherits
+# set -e (so set +e there, or a failure would print no status).
 load_env() {
 	local pairs kv key rc
-	mapfile -d '' pairs < <("$BIN/parley-masterd" --env "$ENV_FILE"; printf 'status=%d' "$?")
+	mapfile -d '' pairs < <(set +e; "$BIN/parley-masterd" --env "$ENV_FILE"; printf 'status=%d' "$?")
 	rc=$(last_status pairs)
 	if [ "$rc" != status=0 ]; then
 		echo "run: fix that line of $ENV_FILE (it is read as systemd's EnvironmentFile= reads it: see docs/configuration.md, \".env and parley.env\"; parley-masterd --env: ${rc:-no status})" >&2
@@ -67,7 +68,7 @@ for name in WIDGET_API_KEY ADMIN_API_KEY DASHBOARD_PASSWORD; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	# Its status last, as load_env reads it.
-	mapfile -t generated < <("$BIN/parley-masterd" --env-fill "$ENV_FILE" "${missing[@]}"; echo "status=$?")
+	mapfile -t generated < <(set +e; "$BIN/parley-masterd" --env-fill "$ENV_FILE" "${missing[@]}"; echo "status=$?")
 	rc=$(last_status generated)
 	if [ "$rc" != status=0 ]; then
 		echo "run: could not write the keys into $ENV_FILE (parley-masterd --env-fill: ${rc:-no status})" >&2
@@ -109,6 +110,13 @@ probe_host=${url_host#[}
 probe_host=${probe_host%]}
 if timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$probe_host" "$PORT" 2>/dev/null; then
 	echo "run: port $PORT on $url_host is already in use (another make run or Parley?): stop it, or set PORT" >&2
+	exit 1
+fi
+# Another make run on another port, with this run directory: its
+# storaged holds the lock (flock), and its socket would pass for ours.
+lock=$PARLEY_RUN_DIR/storaged.lock
+if [ -e "$lock" ] && ! flock -n "$lock" true 2>/dev/null; then
+	echo "run: another Parley (make run?) uses $PARLEY_RUN_DIR: stop it, or set PARLEY_RUN_DIR and PARLEY_DATA_DIR to others" >&2
 	exit 1
 fi
 if [ ! -e "$PARLEY_DATA_DIR/data.mdb" ]; then
@@ -188,11 +196,17 @@ elif [ -z "${OPENAI_API_KEY:-}" ]; then
 fi
 
 setsid "$BIN/parley-storaged" &
-pids+=($!)
+spid=$!
+pids+=("$spid")
 for _ in $(seq 1 100); do
 	[ -S "$PARLEY_RUN_DIR/storaged.sock" ] && break
+	alive "$spid" || break
 	sleep 0.05
 done
+if ! alive "$spid" || [ ! -S "$PARLEY_RUN_DIR/storaged.sock" ]; then
+	echo "run: parley-storaged could not start (its message is above)" >&2
+	stop 1
+fi
 
 setsid "$BIN/parley-masterd" &
 mpid=$!
@@ -208,6 +222,15 @@ for _ in $(seq 1 400); do
 		stop 1
 	fi
 	sleep 0.05
+done
+
+# Each still up (storaged may end once its store fails to open): a start
+# that fails prints no URL and no password.
+for p in "${pids[@]}"; do
+	if ! alive "$p"; then
+		echo "run: $(cat "/proc/$p/comm" 2>/dev/null || echo a process) ended at start (its message is above)" >&2
+		stop 1
+	fi
 done
 
 base="http://$url_host:$PORT"
@@ -246,7 +269,15 @@ else
 	echo "run: production: the test pages are not served"
 fi
 # If any process exits on its own, stop the others too, and pass on its
-# exit status (masterd refusing a setting exits non-zero).
+# exit status (masterd refusing a setting exits non-zero). Looked at in
+# turn: bash's wait -n does not see a child that ended before it is
+# called.
 rc=0
-wait -n "${pids[@]}" || rc=$?
-stop "$rc"
+while :; do
+	for p in "${pids[@]}"; do
+		alive "$p" && continue
+		wait "$p" 2>/dev/null || rc=$?
+		stop "$rc"
+	done
+	sleep 0.2
+done

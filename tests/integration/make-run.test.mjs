@@ -8,9 +8,10 @@
 //    production with a warning naming the variable, never its value;
 //  - it binds 127.0.0.1 when PARLEY_HOST is unset; it says when a new
 //    database will be created; / answers a page of links;
-//  - a second make run on the same port stops before starting anything,
-//    printing no URL and no password; one whose masterd cannot bind
-//    stops too, printing none;
+//  - a second make run on the same port, or with the same run directory,
+//    stops before starting anything, printing no URL and no password;
+//    one whose masterd cannot bind, or whose storaged cannot open its
+//    store, stops too, printing none;
 //  - a CRLF env file is refused with the line's number;
 //  - a closed terminal (SIGHUP, the output gone) stops all it started.
 // (The .env rules case by case: tests/unit/lib/test_envfile.c.)
@@ -119,6 +120,19 @@ describe('make run on a laptop', () => {
     assert.equal(health.status, 200, 'the first one still serves');
   });
 
+  // Its storaged's socket once passed for the second one's: URLs and the
+  // password printed, the first run's mock port file rewritten.
+  test('a second make run with the same run directory on another port stops at once: no URL, no password', async () => {
+    const portFile = path.join(dir, 'run', 'mockai.port');
+    const mockPort = fs.readFileSync(portFile, 'utf8');
+    const res = await runToEnd(dir, { PORT: String(await freePort()), PARLEY_DATA_DIR: path.join(dir, 'data3') });
+    assert.equal(res.code, 1, res.out);
+    assert.match(res.out, /another Parley \(make run\?\) uses .*\/run: stop it/);
+    assert.doesNotMatch(res.out, /run: dashboard:|run: Parley on|password/);
+    assert.equal(fs.readFileSync(portFile, 'utf8'), mockPort, 'the first run\'s files untouched');
+    assert.equal((await request(run.port, 'GET', '/health')).status, 200, 'the first one still serves');
+  });
+
   test('the terminal closed (SIGHUP, its output gone): everything it started stops', async () => {
     run.child.stdout.destroy();
     run.child.stderr.destroy();
@@ -139,7 +153,22 @@ describe('make run refuses', () => {
     const res = await runToEnd(dir, {});
     assert.equal(res.code, 1, res.out);
     assert.match(res.out, /env: line 5: ends in CR LF/);
+    assert.match(res.out, /parley-masterd --env: status=1\)/, 'its status, not "no status" (set -e in the substitution)');
     assert.ok(!fs.existsSync(path.join(dir, 'run')), 'nothing was started');
+  });
+
+  // storaged ended at start; run.sh printed the URLs and the password all
+  // the same, then stayed up without a store, every request 503.
+  test('to print URLs when storaged cannot open its store, and it stops by itself', async () => {
+    fs.writeFileSync(path.join(dir, 'env'), keys, { mode: 0o600 });
+    const data = path.join(dir, 'bad-data');
+    fs.mkdirSync(data, { recursive: true });
+    fs.writeFileSync(path.join(data, 'data.mdb'), Buffer.alloc(65536, 0x5a));
+    const res = await runToEnd(dir, { PARLEY_DATA_DIR: data, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' });
+    assert.equal(res.code, 1, res.out);
+    assert.match(res.out, /parley-storaged could not start|ended at start/);
+    assert.doesNotMatch(res.out, /run: dashboard:|run: Parley on/);
+    assert.ok(!res.out.includes(LONG), 'no password or key printed');
   });
 
   test('to print URLs when masterd cannot bind', async () => {
