@@ -256,10 +256,12 @@ files_check(const struct config *cf, const struct settings *st,
 /*
  * --check in production: the keys the chat API, the admin API and the
  * dashboard's login need (unset, each answers 503), all named at once,
- * with whatever else the settings say is wrong. Returns when all are set.
+ * with whatever else the settings say is wrong, and where to set them
+ * (file: the file checked; NULL, the environment). Returns when all are
+ * set.
  */
 static void
-check_production_keys(void)
+check_production_keys(const char *file)
 {
 	static const char *const keys[] = {
 		"WIDGET_API_KEY", "ADMIN_API_KEY", "DASHBOARD_PASSWORD",
@@ -284,10 +286,10 @@ check_production_keys(void)
 		log_warnx("%s", err);
 	else
 		settings_free(&st);
-	fatalx("production: set %s (in /etc/parley/parley.env: each at "
-	    "least 24 characters, openssl rand -hex 32; the password at least "
-	    "12); unset, the chat API, the admin API and the dashboard's "
-	    "login answer 503", missing);
+	fatalx("production: set %s (in %s: each at least 24 characters, "
+	    "openssl rand -hex 32; the password at least 12); unset, the chat "
+	    "API, the admin API and the dashboard's login answer 503", missing,
+	    file != NULL ? file : "the environment, or /etc/parley/parley.env");
 }
 
 int
@@ -324,7 +326,7 @@ main(int argc, char *argv[])
 	 * than respawn workers that would die on it.
 	 */
 	if (check)
-		check_production_keys();
+		check_production_keys(argc == 3 ? argv[2] : NULL);
 	settings_load(&settings, SETTINGS_P_ALL);
 	config_load(&M.cf, &settings);
 	privdrop_init(&pu, settings.user);

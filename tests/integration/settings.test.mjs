@@ -327,6 +327,11 @@ describe('a bad value stops the daemon at start', () => {
     r = await runOnce(MASTERD, ok, ['--check', path.join(TMP, 'none.env')]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /none\.env/);
+    // In production, the keys to set are named with the file checked.
+    fs.writeFileSync(f, 'PARLEY_ENV=production\n');
+    r = await runOnce(MASTERD, ok, ['--check', f]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`production: set WIDGET_API_KEY, ADMIN_API_KEY, DASHBOARD_PASSWORD \\(in ${f.replace(/[.]/g, '\\.')}:`));
   });
 
   test('as root with PARLEY_USER=nobody, a TLS key only root reads is refused (the workers run as nobody)', async () => {
