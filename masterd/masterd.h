@@ -45,8 +45,11 @@
 #define READY_TIMEOUT_MS	10000
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		30000
-/* Past its grace a quitting worker gets this long to exit by itself. */
-#define KILL_SLACK_MS		500
+/*
+ * Past its grace a quitting worker gets this long to exit by itself: to
+ * store the replies it stopped then (workerd's END_MS, less) and go.
+ */
+#define KILL_SLACK_MS		2500
 /* Out of fds: stop accepting this long rather than spin on EMFILE. */
 #define ACCEPT_PAUSE_MS		100
 /* Accepts per wakeup, so channels and signals are never starved. */

@@ -4,7 +4,11 @@
  * requests in flight finish, keep-alive ends, the loop stops when the
  * last connection is gone or the grace runs out. WebSockets count as
  * connections; they never end by themselves, so they are told to go away
- * (1001) with the idle ones, or when the grace runs out.
+ * (1001) with the idle ones, one whose reply streams once it is over
+ * (wschat.c). When the grace runs out, every turn still streaming is
+ * stopped as a handoff stops it (turn_stop_all: its text so far stored,
+ * its client told done), and the loop stops once they are stored, or
+ * after END_MS.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -13,6 +17,7 @@
 #include "admin.h"
 #include "chat.h"
 #include "log.h"
+#include "turn.h"
 #include "workerd.h"
 #include "ws.h"
 
@@ -29,7 +34,14 @@ struct settings wsettings;
 #define TRIM_MS		2000
 #define TRIM_FREE_MIN	(8u * 1024 * 1024)
 
+/*
+ * After the grace: the stopped turns' stores, at most this long (under
+ * masterd's KILL_SLACK_MS, after which it kills the worker).
+ */
+#define END_MS		2000
+
 static int quitting;
+static int ending;		/* the grace is over: turns stopped */
 static struct loop_timer grace_timer;
 static struct loop_timer trim_timer;
 
@@ -75,13 +87,32 @@ worker_conns(void)
 	return conn_count() + ws_count();
 }
 
+/* Every connection closed, the loop stopped (written out this round). */
 static void
-grace_over(void *arg)
+end_now(void *arg)
 {
-	log_info("grace over: closing %u connection(s)", worker_conns());
+	if (worker_conns() > 0)
+		log_info("exiting: closing %u connection(s)", worker_conns());
 	/* The close frames are written before this round ends. */
 	ws_close_all(WS_CLOSE_GOING_AWAY, "going away");
 	loop_stop();
+}
+
+static void
+grace_over(void *arg)
+{
+	size_t turns = chat_turns() + wschat_turns();
+
+	log_info("grace over: %u connection(s), %zu reply(ies) stopped and "
+	    "stored as they stand", worker_conns(), turns);
+	ending = 1;
+	if (turns == 0) {
+		end_now(NULL);
+		return;
+	}
+	loop_timer_init(&grace_timer, end_now, NULL);
+	loop_timer_at(&grace_timer, loop_now() + END_MS);
+	turn_stop_all();
 }
 
 void
@@ -101,7 +132,7 @@ worker_quit(uint32_t grace_ms, int close_idle)
 	events_quit();		/* the dashboards' streams end cleanly */
 	if (close_idle) {
 		conn_close_idle();
-		ws_close_all(WS_CLOSE_GOING_AWAY, "going away");
+		ws_close_idle(WS_CLOSE_GOING_AWAY, "going away");
 	}
 	if (worker_conns() == 0 && chat_turns() == 0 &&
 	    wschat_turns() == 0)
@@ -123,7 +154,10 @@ worker_conns_changed(unsigned int n)
 void
 worker_turn_finished(void)
 {
-	if (quitting && worker_conns() == 0 && chat_turns() == 0 &&
-	    wschat_turns() == 0)
+	if (!quitting || chat_turns() != 0 || wschat_turns() != 0)
+		return;
+	if (worker_conns() == 0)
 		loop_stop();
+	else if (ending)
+		end_now(NULL);	/* the stopped turns stored and told */
 }

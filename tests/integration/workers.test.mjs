@@ -333,6 +333,49 @@ test('SIGTERM: in-flight request completes, idle connections close, no new conne
   await assert.rejects(Conn.open(p.port, { timeout: 1000 }), (e) => e.code === 'ECONNREFUSED');
 });
 
+// A reload's grace (PARLEY_SHUTDOWN_TIMEOUT_MS) ran out on a reply still
+// streaming: the worker stopped its loop, the stream was cut after a token
+// with no last line, and storaged stored the reply it had shown as an
+// empty "interrupted" (a lost worker's). Now the reply is stopped as a
+// handoff stops it: its text so far stored, the client told done with it.
+test('a reload\'s grace over a reply still streaming: done with the text so far, that text stored', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 1, mock: true, shutdownTimeoutMs: 1500 });
+  const s = await stream(p, 'grace-http', '[[mock:chunks=40,delay=250]] a long story');
+  t.after(() => s.destroy());
+  await waitFor(() => s.events.some((e) => e.type === 'token'), 10000, 'the first token');
+  await p.reload(20000);
+  await waitFor(() => s.closed || s.events.some((e) => e.type === 'done' || e.type === 'error'), 15000, 'the stream ends');
+  const done = s.events.find((e) => e.type === 'done');
+  assert.ok(done, `the stream ends with done: ${JSON.stringify(s.events.slice(-2))}`);
+  const shown = s.events.filter((e) => e.type === 'token').map((e) => e.token).join('');
+  assert.equal(done.message, shown, 'done carries what was shown');
+  assert.ok(shown.length > 0 && !shown.endsWith('a long story'), `cut short: ${JSON.stringify(shown)}`);
+  const got = await waitStored(p, s.events[0].conversationId, (m) => m.some((x) => x.role === 'assistant'));
+  const reply = got.messages.find((m) => m.role === 'assistant');
+  assert.deepEqual([reply.status, reply.content], ['interrupted', shown], 'stored as shown');
+});
+
+// SIGTERM closed every widget socket at once (1001), a reply streaming
+// on it cut and stored "interrupted", whatever the grace. A socket
+// mid-reply is not idle: it closes once its reply is over.
+test('SIGTERM with a long grace: a widget socket mid-reply gets its whole reply, then 1001', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 1, mock: true, shutdownTimeoutMs: 20000 });
+  const w = await createWidget(p);
+  const v = await Visitor.open(p, w.widget_id);
+  t.after(() => v.ws.terminate());
+  await v.next('session');
+  v.send({ type: 'message', content: '[[mock:chunks=8,delay=200]] over the socket' });
+  await v.next('typing_start');
+  await v.next('token');
+  p.signalMaster('SIGTERM');
+  const code = await v.closed;
+  assert.equal(code, 1001);
+  const reply = v.inbox.find((m) => m.type === 'message' && m.role === 'assistant');
+  assert.ok(reply, `the reply came before the close: ${v.inbox.map((m) => m.type).join(',')}`);
+  assert.equal(reply.content, 'You said: over the socket');
+  assert.deepEqual(await p.waitMasterExit(25000), { code: 0, signal: null });
+});
+
 test('masterd killed: its workers finish what they hold and exit by themselves', { timeout: 60000 }, async (t) => {
   const p = await startParley(t, { workers: 2, shutdownTimeoutMs: 5000 });
   const workers = p.workerPids();

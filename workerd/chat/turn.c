@@ -306,6 +306,17 @@ turn_stop(struct turn *t)
 	turn_finish(t, "interrupted");
 }
 
+void
+turn_stop_all(void)
+{
+	struct turn *t, *next;
+
+	for (t = TAILQ_FIRST(&live); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		turn_stop(t);
+	}
+}
+
 /*
  * storaged's events: a person took over a conversation (ST_EV_HANDOFF,
  * human), so the replies in flight on it here stop (turn_stop), whichever

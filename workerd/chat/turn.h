@@ -228,6 +228,11 @@ void turn_cancel(struct turn *);
  * storaged's handoff event for their conversation (ST_EV_HANDOFF, human).
  */
 void turn_stop(struct turn *);
+/*
+ * A quitting worker's grace is over: every turn stopped as turn_stop
+ * does (its text so far stored "interrupted", its client told done).
+ */
+void turn_stop_all(void);
 /* The client's output drained: a waiting model goes on. */
 void turn_drained(struct turn *);
 /*

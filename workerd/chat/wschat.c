@@ -178,6 +178,7 @@ struct wsess {
 	STAILQ_HEAD(, held_msg) held;
 	unsigned int nheld;
 	struct loop_defer held_defer;
+	struct loop_defer quit_defer;	/* a quitting worker: closed after its turn */
 	char conv[ST_ID_HEX + 1];	/* "" until known */
 	/*
 	 * The user message of its last turn (kept when the turn is over:
@@ -414,6 +415,7 @@ wsess_free(struct wsess *s)
 		turn_cancel(s->turn);	/* it goes on without the visitor */
 	loop_defer_cancel(&s->held_defer);
 	loop_defer_cancel(&s->handoff_defer);
+	loop_defer_cancel(&s->quit_defer);
 	held_leave(s);
 	LIST_REMOVE(s, entry);
 	clientcap_put(s->cap);
@@ -662,10 +664,25 @@ turn_over(struct wsess *s)
 	if (s->turn != NULL && turn_msg_id(s->turn)[0] != '\0')
 		strlcpy(s->own_msg, turn_msg_id(s->turn), sizeof(s->own_msg));
 	s->turn = NULL;
+	/* The worker quits: the socket its grace kept open goes after this. */
+	if (worker_quitting()) {
+		loop_defer(&s->quit_defer);
+		return;
+	}
 	if (s->pend_handoff != HANDOFF_UNKNOWN)
 		loop_defer(&s->handoff_defer);
 	if (!STAILQ_EMPTY(&s->held))
 		loop_defer(&s->held_defer);
+}
+
+/* A quitting worker: the socket kept open for its turn, now over, goes. */
+static void
+quit_run(void *arg)
+{
+	struct wsess *s = arg;
+
+	if (s->ws != NULL)
+		ws_close(s->ws, WS_CLOSE_GOING_AWAY, "going away");
 }
 
 /* The handoff held while the stopped turn ended (visitor_event). */
@@ -1438,7 +1455,18 @@ ws_closed(struct ws *ws, uint16_t code, void *arg)
 	wsess_free(s);
 }
 
-static const struct ws_cbs ws_callbacks = { ws_text, ws_drained, ws_closed };
+/* A reply streams: a quitting worker closes the socket once it is over. */
+static int
+ws_replying(void *arg)
+{
+	const struct wsess *s = arg;
+
+	return s->turn != NULL;
+}
+
+static const struct ws_cbs ws_callbacks = {
+	ws_text, ws_drained, ws_closed, ws_replying
+};
 
 /* ------------------------------------------------------------ upgrade */
 
@@ -1893,6 +1921,7 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 	STAILQ_INIT(&s->held);
 	loop_defer_init(&s->held_defer, held_run, s);
 	loop_defer_init(&s->handoff_defer, handoff_run, s);
+	loop_defer_init(&s->quit_defer, quit_run, s);
 	s->pend_handoff = HANDOFF_UNKNOWN;
 	wsfb_init(&s->fb, s, s->wid, s->hash, s->conv, s->ended,
 	    &s->resuming, s->fb_key);

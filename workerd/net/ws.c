@@ -873,3 +873,13 @@ ws_close_all(uint16_t code, const char *reason)
 	TAILQ_FOREACH(ws, &wss, entry)
 		ws_close(ws, code, reason);
 }
+
+void
+ws_close_idle(uint16_t code, const char *reason)
+{
+	struct ws *ws;
+
+	TAILQ_FOREACH(ws, &wss, entry)
+		if (ws->cbs.busy == NULL || !ws->cbs.busy(ws->arg))
+			ws_close(ws, code, reason);
+}

@@ -71,6 +71,12 @@ struct ws_cbs {
 	 * ws_close().
 	 */
 	void (*on_close)(struct ws *, uint16_t code, void *arg);
+	/*
+	 * Whether the socket is in the middle of an answer (a reply
+	 * streaming): a quitting worker's ws_close_idle leaves it to close
+	 * when it is over. NULL: never.
+	 */
+	int (*busy)(void *arg);
 };
 
 /*
@@ -111,8 +117,10 @@ size_t ws_out_pending(const struct ws *);
 void ws_close(struct ws *, uint16_t code, const char *reason);
 /* Open WebSockets in this worker; they count as connections for drain. */
 unsigned int ws_count(void);
-/* A quitting worker: close every WebSocket with 1001. */
+/* A quitting worker: close every WebSocket with code. */
 void ws_close_all(uint16_t code, const char *reason);
+/* The same for every WebSocket not busy (its callbacks' busy). */
+void ws_close_idle(uint16_t code, const char *reason);
 /* Sec-WebSocket-Accept for key (RFC 6455 4.2.2); out holds 29 bytes. */
 void ws_accept_key(const char *key, char out[29]);
 
