@@ -27,7 +27,8 @@ static const struct proc procs[ROLE_MAX] = {
 	    PROC_N_WORKERS,
 	    { PROTO_MW_SETTINGS, PROTO_MW_CONN, PROTO_MW_QUIT,
 	      PROTO_MW_RESTARTS, PROTO_MW_PING },
-	    { PROTO_WM_READY, PROTO_WM_LOAD, PROTO_WM_PONG } },
+	    { PROTO_WM_READY, PROTO_WM_LOAD, PROTO_WM_PONG,
+	      PROTO_WM_QUITTING } },
 	/*
 	 * One for the whole install: webhooks go out once per event, not
 	 * once per worker (docs/internals.md, "Worker life").

@@ -491,6 +491,16 @@ worker_msg(struct worker *w, const struct pmsg *m, long long now)
 		if (pdec_done(&d) < 0)
 			break;
 		return 0;
+	case PROTO_WM_QUITTING:
+		if (pdec_done(&d) < 0)
+			break;
+		/* Its own SIGTERM: it closes every connection sent from now. */
+		log_info("%s %u (pid %d) quits on its own: no more connections",
+		    WHO(w), (int)w->pid);
+		worker_lost(w, now);
+		if (w->kill_at == 0)
+			w->kill_at = now + W.cf->grace_ms + KILL_SLACK_MS;
+		return 0;
 	case PROTO_WM_LOAD:
 		load = pdec_u32(&d);
 		if (pdec_done(&d) < 0)
@@ -577,7 +587,11 @@ worker_log_exit(const struct worker *w, int status)
 			    "");
 	} else if (WIFSIGNALED(status)) {
 		sig = WTERMSIG(status);
-		if (w->killed)
+		/*
+		 * Ours is SIGKILL: another signal ended it before ours came
+		 * (a crash at start-up, whose channel's end had us kill it).
+		 */
+		if (w->killed && sig == SIGKILL)
 			log_info("%s %u (pid %d) killed", WHO(w),
 			    (int)w->pid);
 		else if (sig == SIGXCPU)	/* the fetcher's RLIMIT_CPU */

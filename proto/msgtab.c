@@ -44,6 +44,8 @@ static const struct proto_msg msgs[] = {
 	    NULL, NULL },
 	{ PROTO_WM_PONG, "WM_PONG", W, M, 0, 0, 0,
 	    NULL, NULL },
+	{ PROTO_WM_QUITTING, "WM_QUITTING", W, M, 0, 0, 0,
+	    NULL, NULL },
 	{ PROTO_ST_PING, "ST_PING", W | C | M | F, S, 0, 0, 0,
 	    &pl_empty, &pl_empty },
 	{ PROTO_ST_CONV_OPEN, "ST_CONV_OPEN", W, S, 1, 0, 0,

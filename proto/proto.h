@@ -63,6 +63,7 @@ enum proto_type {
 	PROTO_MW_SETTINGS = 0x15,
 	PROTO_MW_PING = 0x16,		/* u32 n: are you turning? */
 	PROTO_WM_PONG = 0x17,		/* u32 n, the ping's: yes */
+	PROTO_WM_QUITTING = 0x18,	/* (empty): quitting on its own: no more MW_CONN */
 
 	/* clients -> storaged (reply: same type, PROTO_F_REPLY) */
 	PROTO_ST_PING = 0x20,		/* -> (empty) */

@@ -51,6 +51,7 @@ on_signal(int signo)
 	}
 	log_info("%s: quitting", strsignal(signo));
 	worker_quit(wsettings.shutdown_ms, 1);
+	master_quitting();
 }
 
 /* Tells masterd this worker takes connections, once. */

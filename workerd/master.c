@@ -228,6 +228,13 @@ master_ready(void)
 	master_send(PROTO_WM_READY, NULL, 0);
 }
 
+void
+master_quitting(void)
+{
+	if (takes_conns)
+		master_send(PROTO_WM_QUITTING, NULL, 0);
+}
+
 /* The next whole message, waiting for it at most until deadline. */
 static void
 master_wait(struct pmsg *m, long long deadline)

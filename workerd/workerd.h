@@ -128,6 +128,11 @@ void master_open(int fd, struct settings *st);
  */
 void master_init(void (*quit)(uint32_t grace_ms, int close_idle), int conns);
 void master_ready(void);
+/*
+ * The worker quits on its own (its SIGTERM): masterd sends it no more
+ * connections (WM_QUITTING, a worker's alone) and starts another.
+ */
+void master_quitting(void);
 /* The open connection count; sent as WM_LOAD at most every 50 ms. */
 void master_load(unsigned int n);
 

@@ -310,6 +310,25 @@ describe('a bad value stops the daemon at start', () => {
     assert.match(err, /worker 1 started/);
   });
 
+  // A worker that crashed at start-up was logged "killed" (masterd kills
+  // one whose channel ends before READY), at info: the crash unsaid.
+  test('a worker ended by a signal before READY is logged with its signal', async () => {
+    const segv = path.join(TMP, 'segv-workerd');
+    fs.writeFileSync(segv, '#!/bin/sh\nkill -SEGV $$\n', { mode: 0o755 });
+    const port = String(await freePort());
+    const child = spawn(MASTERD, [], { env: { ...ok, PORT: port, PARLEY_WORKERD: segv, PARLEY_SHUTDOWN_TIMEOUT_MS: '0' },
+      stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    const closed = new Promise((r) => child.on('close', r));
+    const t0 = Date.now();
+    while (!/killed by signal 11/.test(err) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGTERM');
+    await closed;
+    assert.match(err, /worker \d+ \(pid \d+\) killed by signal 11 \(Segmentation fault\)/);
+    assert.doesNotMatch(err, /worker \d+ \(pid \d+\) killed\n/);
+  });
+
   test('--check FILE reads the file as systemd does: a value with spaces and a ; comment are fine, a bad value and a bad line named', async () => {
     const f = path.join(TMP, 'parley.env');
     fs.writeFileSync(f, '; a comment\nSYSTEM_PROMPT=You are a concise assistant\nMAX_HISTORY_MESSAGES="12"\n');

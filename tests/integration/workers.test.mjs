@@ -376,6 +376,30 @@ test('SIGTERM with a long grace: a widget socket mid-reply gets its whole reply,
   assert.deepEqual(await p.waitMasterExit(25000), { code: 0, signal: null });
 });
 
+// A worker sent SIGTERM itself (systemctl kill, kill PID) closed every
+// connection masterd still sent it, unanswered, for its whole grace:
+// half the requests then. It says so (WM_QUITTING): masterd sends it no
+// more and starts another.
+test('a worker sent SIGTERM itself: masterd sends it no more connections and starts another', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 2, mock: true, shutdownTimeoutMs: 15000 });
+  const workers = p.workerPids();
+  const s1 = await stream(p, 'own-term-1', '[[mock:chunks=30,delay=250]] long one');
+  const s2 = await stream(p, 'own-term-2', '[[mock:chunks=30,delay=250]] long two');
+  t.after(() => { s1.destroy(); s2.destroy(); });
+  await waitFor(() => s1.events.some((e) => e.type === 'token') && s2.events.some((e) => e.type === 'token'), 10000, 'tokens');
+  const victim = p.connectionOwners(workers).get(s1.localPort);
+  assert.ok(victim, 'the stream\'s worker');
+  process.kill(victim, 'SIGTERM');
+  await waitFor(() => /quits on its own: no more connections/.test(p.logs.masterd), 5000, 'masterd told');
+  const res = [];
+  for (let i = 0; i < 20; i++) {
+    try { res.push((await p.get('/health', { timeout: 3000 })).status); } catch (e) { res.push(e.code || e.message); }
+  }
+  assert.deepEqual(res, Array(20).fill(200), 'every request answered');
+  await waitFor(() => p.workerPids().length === 3 || p.workerPids().filter((w) => !workers.includes(w)).length > 0, 10000, 'a replacement started');
+  await waitFor(() => s1.events.some((e) => e.type === 'done'), 15000, 'the quitting worker\'s stream finished');
+});
+
 test('masterd killed: its workers finish what they hold and exit by themselves', { timeout: 60000 }, async (t) => {
   const p = await startParley(t, { workers: 2, shutdownTimeoutMs: 5000 });
   const workers = p.workerPids();

@@ -74,7 +74,7 @@ on_close(struct ws *ws, uint16_t code, void *arg)
 	o->ws = NULL;
 }
 
-static const struct ws_cbs cbs = { on_text, NULL, on_close };
+static const struct ws_cbs cbs = { on_text, NULL, on_close, NULL };
 
 static struct http_request *
 upgrade_request(void)

@@ -105,7 +105,7 @@ on_close(struct ws *ws, uint16_t code, void *arg)
 	o->ws = NULL;
 }
 
-static const struct ws_cbs cbs = { on_text, on_drain, on_close };
+static const struct ws_cbs cbs = { on_text, on_drain, on_close, NULL };
 
 static void
 owner_free(struct owner *o)
