@@ -189,6 +189,24 @@ describe('knowledge sources and search, 2 workers', () => {
     const ok = await call('POST', S, { type: 'crawl', url: 'https://93.184.216.34/a@b' });
     assert.equal(ok.status, 201, 'an @ in the path is no password');
   });
+
+  // A URL the fetcher refuses was stored (201), to fail 2 s later, and
+  // a loopback one so passed the private-address check unjudged.
+  test('a crawl URL the fetcher would refuse is 400 at once, naming why', async () => {
+    for (const [url, why] of [
+      ['https://93.184.216.34/page#top', 'url: must not have a fragment'],
+      ['http://127.0.0.1:9010/k#frag', 'url: must not have a fragment'],
+      ['http://[fe80::1%25lo]:9010/k', 'url: IPv6 zone ids are not allowed'],
+    ]) {
+      const r = await call('POST', S, { type: 'crawl', url });
+      assert.equal(r.status, 400, `${url}: ${r.text}`);
+      assert.equal(r.json().error, why, url);
+    }
+    const s = (await call('POST', S, { type: 'crawl', url: 'https://93.184.216.34/' })).json();
+    const r = await call('PATCH', `${S}/${s.id}`, { url: 'https://93.184.216.34/#top' });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json().error, 'url: must not have a fragment');
+  });
 });
 
 describe('knowledge crawls with PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on', () => {

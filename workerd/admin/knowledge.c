@@ -96,7 +96,8 @@ source_looked_up(void *arg, const char *why)
 }
 
 /*
- * A crawl's start URL where the caller's organisation may not reach
+ * A crawl's start URL the fetcher would refuse (a fragment, a zone id:
+ * urlpol_parse), 400; where the caller's organisation may not reach
  * private addresses: a literal or "localhost" judged here, a name
  * resolved (the entity's vet).
  */
@@ -108,9 +109,13 @@ source_vet(struct conn *c, void *rec, uint64_t mask, int patch,
 	struct url_target t;
 	const char *why;
 
-	if (!crawls(s, mask, patch) ||
-	    urlpol_parse(s->url, &t, &why) < 0 ||
-	    urlpol_model_private_ok(c->who.org, t.host,
+	if (!crawls(s, mask, patch))
+		return 0;
+	if (urlpol_parse(s->url, &t, &why) < 0) {
+		conn_send_error(c, 400, admin_headers, why);
+		return -1;
+	}
+	if (urlpol_model_private_ok(c->who.org, t.host,
 	    wsettings.knowledge_allow_private, NULL))
 		return 0;
 	return admin_vet_url(c, &t, NULL, source_looked_up, state);

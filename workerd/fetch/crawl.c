@@ -90,6 +90,9 @@
  */
 #define SPUN_ERROR	"took more than %u s of CPU to read"
 #define SPUN_CRASH	"the fetcher ended reading it (out of memory, or a fault)"
+/* A hop the address policy refused (the guard, as the hop checks say). */
+#define ADDRESS_REFUSED	"address refused: a private, loopback or " \
+	"link-local address"
 #define SPUN_FRESH_MS	600000
 /* A redirected URL's error, before where it led. */
 #define ALIAS_ERROR	"redirected to "
@@ -1522,8 +1525,10 @@ robots_read(struct fetch *f)
 		robots_deny_all(&c->robots);
 		snprintf(code, sizeof(code), "HTTP %ld", f->code);
 		c->start_failed = 1;
+		/* The guard's refusal (a redirect to a private address) too. */
 		crawl_fail(c, "robots.txt", f->code != 0 ? code :
-		    f->err[0] != '\0' ? f->err : "no answer");
+		    f->guard.refused ? ADDRESS_REFUSED : f->err[0] != '\0' ?
+		    f->err : "no answer");
 	}
 	fetch_free(f);
 }
@@ -1580,8 +1585,7 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 	}
 	if (rc != CURLE_OK || f->body.err) {
 		snprintf(why, sizeof(why), "%s", f->guard.refused ?
-		    "address refused: a private, loopback or link-local "
-		    "address" : f->too_big ? "page: over the byte bound" :
+		    ADDRESS_REFUSED : f->too_big ? "page: over the byte bound" :
 		    f->err[0] != '\0' ? f->err : curl_easy_strerror(rc));
 		if (f->start) {
 			c->start_failed = 1;
