@@ -1732,7 +1732,10 @@ backup_start(struct server *s, struct client *c, const struct pmsg *m)
 	/* The copy reads LMDB's last commit: every acknowledged write first. */
 	if (store_checkpoint(s->st) < 0) {
 		close(m->fd);
-		backup_error(c, m->hdr.id, PROTO_E_INTERNAL,
+		/* A full disk or map says so (store_stalled), as writes do. */
+		backup_error(c, m->hdr.id, store_stalled(s->st) != NULL ?
+		    PROTO_E_UNAVAILABLE : PROTO_E_INTERNAL,
+		    store_stalled(s->st) != NULL ? store_stalled(s->st) :
 		    "cannot checkpoint before the backup");
 		return;
 	}

@@ -143,6 +143,12 @@ test('a full disk: storaged stays up, serves reads, refuses writes, and writes a
   const w = await p.adminJson('POST', '/v1/admin/knowledge/sources', { type: 'qa', question: 'while the disk is full', answer: 'no' });
   assert.equal(w.status, 503, w.text);
   assert.match(w.json().error, /Storage full: the disk of the data directory is full/);
+  // A backup (to another disk) says why it cannot be taken, not "(internal)".
+  const copy = path.join(os.tmpdir(), `parley-full-backup-${process.pid}.mdb`);
+  t.after(() => fs.rmSync(copy, { force: true }));
+  const bk = await p.ctl(['backup', copy]);
+  assert.notEqual(bk.code, 0, bk.stdout);
+  assert.match(bk.stderr, /backup: storaged: disk full/);
   // Killed and started again while the disk is still full: it starts,
   // its checkpoint of the replayed log refused, and serves reads.
   await p.killStoraged('SIGKILL');
