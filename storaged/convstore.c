@@ -1259,6 +1259,8 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 		db_del_if(t, t->st->contact_convs, cckey, sizeof(cckey),
 		    "delete contact conversation");
 	}
+	/* A turn open in it: no reply to end it with (turnstore.c). */
+	db_del_quiet(t, t->st->turns_open, cid, ID_LEN, "delete open turn");
 	db_del(t, t->st->convs, cid, ID_LEN, "delete conversation");
 	st_conv_free(&c);
 	return t->err;

@@ -92,6 +92,9 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 		strlcpy(m->name, by.name, sizeof(m->name));
 	}
 	if (store_msg_append(&t, m, &rep.conv) == 0) {
+		/* A worker's reply, or a person's, ends the turn open. */
+		if (strcmp(m->role, "user") != 0)
+			store_turn_closed(&t, m->conv_id, NULL);
 		store_conv_view(&t, who_user(b), &rep.conv);
 		rep.msg = *m;
 		reply_enc(r, type, &rep);
@@ -167,6 +170,8 @@ op_turn_lost(struct dbatch *b, uint16_t type, const void *req,
 		event_msg(b, r, &c, &m);
 		st_conv_free(&c);
 	}
+	/* Ended, or answered or gone since: open no more. */
+	store_turn_closed(&t, q->conv_id, q->msg_id);
 	req_end(&t, r);
 }
 
@@ -232,8 +237,9 @@ reply_begin_no(struct dreply *r, uint16_t type, int result, uint64_t retry)
 }
 
 void
-reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
-    uint64_t retry, const struct st_agent *a, const struct store_chat *c)
+reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
+    uint16_t type, int result, uint64_t retry, const struct st_agent *a,
+    const struct store_chat *c)
 {
 	struct st_begin_rep rep;
 
@@ -250,6 +256,7 @@ reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
 		r->turn = DTURN_BEGUN;
 		strlcpy(r->turn_conv, c->conv.id, sizeof(r->turn_conv));
 		strlcpy(r->turn_msg, c->msg.id, sizeof(r->turn_msg));
+		store_turn_opened(t, c->conv.id, c->msg.id);
 	}
 	event_begin(b, r, c);
 }
@@ -318,7 +325,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 		    &claim,
 		    store_chat_history(&a, q->history_max),
 		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
-			reply_begin(b, r, type, c.human ? ST_CHAT_HUMAN :
+			reply_begin(b, &t, r, type, c.human ? ST_CHAT_HUMAN :
 			    ST_CHAT_OK, 0, &a, &c);
 			store_chat_free(&c);
 		}

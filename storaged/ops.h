@@ -165,10 +165,12 @@ void reply_begin_no(struct dreply *r, uint16_t type, int result,
  * A begin's answer when the turn goes on (result OK) or a person answers
  * (HUMAN): the effective agent, the conversation and the history, the
  * user message last (none for a conversation a person answers, which is
- * then answered once committed, never early); and its events.
+ * then answered once committed, never early); and its events. A turn the
+ * model answers is written open in t (store_turn_opened).
  */
-void reply_begin(struct dbatch *b, struct dreply *r, uint16_t type, int result,
-    uint64_t retry, const struct st_agent *a, const struct store_chat *c);
+void reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
+    uint16_t type, int result, uint64_t retry, const struct st_agent *a,
+    const struct store_chat *c);
 
 /* A begin's content as checked: a message of files alone has no words. */
 const char *begin_content(const char *content, uint32_t natts);

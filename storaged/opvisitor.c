@@ -204,7 +204,7 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
 	}
 	/* The effective agent only: storaged merged the widget in. */
 	if (t.err == 0 && (wb.result == ST_WS_OK || wb.result == ST_WS_HUMAN))
-		reply_begin(b, r, type, wb.result, wb.retry_after_ms,
+		reply_begin(b, &t, r, type, wb.result, wb.retry_after_ms,
 		    &wb.agent, &wb.chat);
 	else if (t.err == 0)
 		reply_begin_no(r, type, wb.result, wb.retry_after_ms);

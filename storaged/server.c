@@ -678,6 +678,58 @@ lost_tick(void *arg)
 	(void)arg;	/* server_step runs next: server_batch takes them */
 }
 
+/* The turns read off the disk (server_turns_restore), gathered. */
+struct turns_read {
+	struct turn_ent *v;
+	size_t n, cap;
+	int err;
+};
+
+static void
+turn_read(const char *conv, const char *msg, void *arg)
+{
+	struct turns_read *tr = arg;
+	struct turn_ent *nv;
+
+	if (tr->err || tr->n == TURNS_LOST_MAX)
+		return;
+	if (tr->n == tr->cap) {
+		if ((nv = reallocarray(tr->v, tr->cap ? tr->cap * 2 : 64,
+		    sizeof(*nv))) == NULL) {
+			tr->err = 1;
+			return;
+		}
+		tr->v = nv;
+		tr->cap = tr->cap ? tr->cap * 2 : 64;
+	}
+	memset(&tr->v[tr->n], 0, sizeof(tr->v[0]));
+	strlcpy(tr->v[tr->n].conv, conv, sizeof(tr->v[0].conv));
+	strlcpy(tr->v[tr->n].msg, msg, sizeof(tr->v[0].msg));
+	tr->n++;
+}
+
+void
+server_turns_restore(struct server *s)
+{
+	struct turns_read tr = { NULL, 0, 0, 0 };
+	struct store_txn t;
+
+	if (store_begin(s->st, &t, 1) != 0)
+		return;
+	if (store_turns_open(&t, turn_read, &tr) < 0 || tr.err)
+		log_warnx("the model turns open at the last stop not all read: "
+		    "those left out stay unanswered");
+	store_abort(&t);
+	if (tr.n > 0) {
+		(void)lost_add(tr.v, tr.n, proto_mono_ms() + TURN_LOST_MS);
+		log_info("%zu model turns open at the last stop: each ends as "
+		    "interrupted in %d ms unless a worker names it again",
+		    tr.n, TURN_LOST_MS);
+		lost_arm(s);
+	}
+	free(tr.v);
+}
+
 /* A worker's connection closes: its open turns wait to be named again. */
 static void
 server_turns_left(struct server *s, struct client *c)

@@ -86,6 +86,12 @@ struct server;
  * listener, the clients and the backup thread's pipe are its loop_io.
  */
 struct server *server_new(struct store *, struct ratelimit *, int lfd);
+/*
+ * A primary's start: the model turns open on disk at the last stop
+ * (turnstore.c) left as a lost worker's are (lostturns.h), before any
+ * client is served: a worker that still has one names it again.
+ */
+void server_turns_restore(struct server *);
 /* After the events of a loop turn: one batch, replies, flushes. */
 void server_step(struct server *);
 /* The loop's timeout for the next turn: 0 when requests wait, else -1 or ms. */

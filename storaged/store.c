@@ -1256,6 +1256,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "contact_mails", offsetof(struct store, contact_mails) },
 	/* a deleted conversation's messages, removed in steps (convstore.c) */
 	{ "msgs_gone", offsetof(struct store, msgs_gone) },
+	/* the model turns open (turnstore.c) */
+	{ "turns_open", offsetof(struct store, turns_open) },
 };
 
 MDB_dbi *

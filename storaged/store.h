@@ -456,6 +456,19 @@ int store_msg_append(struct store_txn *t, struct st_msg *m,
  */
 int store_turn_lost(struct store_txn *t, struct st_msg *m,
     const char *msg_id, struct st_conv *conv, int *stored);
+
+/* ---- turnstore.c: the model turns open, on disk ---- */
+/* conv's turn begun for its visitor's message msg (32 hex each). */
+void store_turn_opened(struct store_txn *, const char *conv, const char *msg);
+/*
+ * conv's turn over (its reply stored, or ended as lost): when msg is not
+ * NULL, only while the turn open is msg's. None open: nothing.
+ */
+void store_turn_closed(struct store_txn *, const char *conv,
+    const char *msg);
+/* cb(conv, msg, arg) for each turn open. 0, or -1 with t failed. */
+int store_turns_open(struct store_txn *,
+    void (*cb)(const char *conv, const char *msg, void *), void *arg);
 /* Newest activity first; cursor "" starts at the newest. */
 int store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
     struct store_list *out);

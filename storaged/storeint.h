@@ -25,7 +25,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		111
+#define NDBS		112
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -300,6 +300,8 @@ struct store {
 	MDB_dbi contact_mails;	/* contact id[16] | u64 seq -> () */
 	/* convstore.c: deleted conversations whose messages are left */
 	MDB_dbi msgs_gone;	/* conversation id[16] -> () */
+	/* turnstore.c: the model turns open */
+	MDB_dbi turns_open;	/* conversation id[16] -> message id[16] */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -691,6 +693,7 @@ void claim_contact_gone(struct store_txn *,
  * failed: its id checked and decoded, then loaded (absent: NOT_FOUND).
  */
 int conv_id_parse(struct store_txn *, const char *hex, uint8_t id[ID_LEN]);
+
 int conv_get(struct store_txn *, const uint8_t id[ID_LEN], struct st_conv *);
 int conv_by_hex(struct store_txn *, const char *hex, uint8_t id[ID_LEN],
     struct st_conv *);

@@ -219,6 +219,40 @@ test('storaged restarted mid-reply, then the worker killed: the turn it named en
     [['user', 'complete'], ['assistant', 'complete']]);
 });
 
+// The turns a lost worker left were kept in storaged's memory alone: a
+// storaged killed or stopped within those 3 s, or with the worker, came
+// back knowing none, and the question stayed unanswered for good. The
+// turns open are on disk (turnstore.c); a new storaged ends those no
+// worker names again.
+for (const how of ['SIGKILL', 'SIGTERM']) {
+  test(`a worker and then storaged (${how}) gone mid-reply: the new storaged ends the turn as interrupted, once`, { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { workers: 2, mock: true });
+    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+    const workers = p.workerPids();
+    const s = await stream(p, `lost-${how}`, '[[mock:chunks=40,delay=250]] tell me a long story');
+    t.after(() => s.destroy());
+    await waitFor(() => s.events.some((e) => e.type === 'token'), 10000, 'the first token');
+    const conv = s.events[0].conversationId;
+    const victim = p.connectionOwners(workers).get(s.localPort);
+    assert.ok(workers.includes(victim), `the stream's worker (${victim}) is one of ${workers}`);
+    process.kill(victim, 'SIGKILL');
+    await sleep(500);
+    await p.killStoraged(how);
+    await p.startStoraged();
+    const got = await waitStored(p, conv, (m) => m.length >= 2, 15000);
+    assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
+      [['user', 'complete', '[[mock:chunks=40,delay=250]] tell me a long story'], ['assistant', 'interrupted', '']]);
+    assert.match(p.logs.storaged, /1 model turns open at the last stop: each ends as interrupted in 3000 ms/);
+    // Once, and none the next start: its record went with it.
+    await p.killStoraged('SIGKILL');
+    const from = p.logs.storaged.length;
+    await p.startStoraged();
+    await sleep(3500);
+    assert.equal((await stored(p, conv)).messages.length, 2);
+    assert.doesNotMatch(p.logs.storaged.slice(from), /model turns open at the last stop/);
+  });
+}
+
 // The widget's socket on a worker killed mid-reply: the visitor's widget
 // connects again (to another worker) and resumes its session. The reply
 // storaged ends comes to it: in the history when it was stored before,

@@ -76,15 +76,16 @@ static void
 test_ws_begin_cost(void **state)
 {
 	/*
-	 * Each message puts the assistant's resolution time (convstate.c)
-	 * and its conversation's report row (rollups.c); a later one also
+	 * Each message puts the assistant's resolution time (convstate.c),
+	 * its conversation's report row (rollups.c) and its turn open
+	 * (turnstore.c: a storaged started again ends it); a later one also
 	 * reads that row (the conversation as loaded says what the reports
 	 * counted of it: not read again). A later one a second after the
 	 * first leaves the session and its expiry entry as they are (stored
 	 * once a minute: wsess.c's touch_due), and finds its widget and
 	 * agent in memory (widgetstore.c's begin cache, as the chat API's).
 	 */
-	static const struct cost want[2] = { { 2, 12 }, { 5, 6 } };
+	static const struct cost want[2] = { { 2, 13 }, { 5, 7 } };
 	struct fix *f = *state;
 	struct st_widget w;
 	struct st_ws_begin_req q = { .token_len = ST_TOKEN_HASH_LEN,
@@ -105,7 +106,7 @@ test_ws_begin_cost(void **state)
 static void
 test_chat_begin_cost(void **state)
 {
-	static const struct cost want[2] = { { 2, 8 }, { 4, 6 } };
+	static const struct cost want[2] = { { 2, 9 }, { 4, 7 } };
 	struct fix *f = *state;
 	struct st_widget w;
 	struct st_chat_begin_req q = { .session = "s-costs",

@@ -4,6 +4,7 @@
  * paging, through the dispatcher, against a real LMDB environment in a
  * fresh temporary directory per test, with a fake clock.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "agentmsg.h"
 #include "dashmsg.h"
 #include "dashstore.h"
+#include "exportrows.h"
 #include "log.h"
 #include "recbytes.h"
 #include "test_fixture.h"
@@ -1114,6 +1116,7 @@ test_dstore_search(void **state)
 	struct fix *f = *state;
 	char a[ST_ID_HEX + 1], b[ST_ID_HEX + 1], c[ST_ID_HEX + 1];
 	char v[ST_ID_HEX + 1], wid[ST_WID_LEN + 1], wint[ST_ID_HEX + 1];
+	char shown[EXPROW_SESSION_LEN + 1];
 	struct page p;
 	int i;
 
@@ -1155,9 +1158,22 @@ test_dstore_search(void **state)
 	assert_int_equal(p.total, 2);
 	page_is(&p, 1, b);
 	page_free(&p);
-	/* In the session id. */
+	/*
+	 * A session by its digest as shown, whole, in any case; never in
+	 * the session id itself (a visitor's credential).
+	 */
 	assert_int_equal(query(f, 10, "", "", "BLUE", &p), 0);
+	assert_int_equal(p.n, 0);
+	page_free(&p);
+	exprow_session("session-Blue", shown);
+	for (i = 0; shown[i] != '\0'; i++)
+		shown[i] = (char)toupper((unsigned char)shown[i]);
+	assert_int_equal(query(f, 10, "", "", shown, &p), 0);
 	page_is(&p, 1, a);
+	page_free(&p);
+	shown[20] = '\0';
+	assert_int_equal(query(f, 10, "", "", shown, &p), 0);
+	assert_int_equal(p.n, 0);
 	page_free(&p);
 	/* In the contact's name, email or phone. */
 	assert_int_equal(query(f, 10, "", "", "alice s", &p), 0);
@@ -1197,6 +1213,7 @@ test_dstore_search_budget(void **state)
 {
 	struct fix *f = *state;
 	char cur[ST_CURSOR_MAX + 1], old[ST_ID_HEX + 1], s[16];
+	char needle[EXPROW_SESSION_LEN + 1];
 	struct store_txn t;
 	struct st_conv c;
 	struct page p;
@@ -1215,21 +1232,23 @@ test_dstore_search_budget(void **state)
 		st_conv_free(&c);
 	}
 	assert_int_equal(store_commit(&t), 0);
+	/* Its session, as the search finds one: its digest as shown. */
+	exprow_session("needle-1", needle);
 
-	assert_int_equal(query(f, 10, "", "", "needle", &p), 0);
+	assert_int_equal(query(f, 10, "", "", needle, &p), 0);
 	assert_int_equal(p.total, ST_SEARCH_SCAN + 11);
 	assert_int_equal(p.n, 0);
 	assert_string_not_equal(p.next, "");
 	strlcpy(cur, p.next, sizeof(cur));
-	assert_int_equal(query(f, 10, cur, "", "needle", &p), 0);
+	assert_int_equal(query(f, 10, cur, "", needle, &p), 0);
 	page_is(&p, 1, old);
 	assert_string_equal(p.next, "");
 	page_free(&p);
 	/* The same through the widget's index. */
-	assert_int_equal(query(f, 10, "", "wa", "needle", &p), 0);
+	assert_int_equal(query(f, 10, "", "wa", needle, &p), 0);
 	assert_int_equal(p.n, 0);
 	strlcpy(cur, p.next, sizeof(cur));
-	assert_int_equal(query(f, 10, cur, "wa", "needle", &p), 0);
+	assert_int_equal(query(f, 10, cur, "wa", needle, &p), 0);
 	page_is(&p, 1, old);
 	page_free(&p);
 	/* Without a search the budget does not apply. */
@@ -1244,6 +1263,7 @@ test_dstore_search_bytes(void **state)
 {
 	struct fix *f = *state;
 	char cur[ST_CURSOR_MAX + 1], old[ST_ID_HEX + 1], big[ST_ID_HEX + 1];
+	char needle[EXPROW_SESSION_LEN + 1];
 	char *text = repeat('x', ST_CONTENT_MAX);
 	struct store_txn t;
 	struct st_msg m;
@@ -1265,12 +1285,13 @@ test_dstore_search_bytes(void **state)
 	}
 	assert_int_equal(store_commit(&t), 0);
 	free(text);
+	exprow_session("needle", needle);	/* a session, as searched */
 
-	assert_int_equal(query(f, 10, "", "", "needle", &p), 0);
+	assert_int_equal(query(f, 10, "", "", needle, &p), 0);
 	assert_int_equal(p.n, 0);
 	assert_string_not_equal(p.next, "");
 	strlcpy(cur, p.next, sizeof(cur));
-	assert_int_equal(query(f, 10, cur, "", "needle", &p), 0);
+	assert_int_equal(query(f, 10, cur, "", needle, &p), 0);
 	page_is(&p, 1, old);
 	assert_string_equal(p.next, "");
 	page_free(&p);
@@ -1928,6 +1949,21 @@ test_dstore_merge_paging(void **state)
 }
 
 /* The scan budget counts conversations of every widget, merged. */
+/* "a needle" said in conversation id, in t, at its time (no newer). */
+static void
+needle_say(struct store_txn *t, const char *id)
+{
+	struct st_msg m;
+	struct st_conv c;
+
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.conv_id, id, sizeof(m.conv_id));
+	strlcpy(m.role, "user", sizeof(m.role));
+	m.content = "a needle";
+	assert_int_equal(store_msg_append(t, &m, &c), 0);
+	st_conv_free(&c);
+}
+
 static void
 test_dstore_merge_search(void **state)
 {
@@ -1941,19 +1977,22 @@ test_dstore_merge_search(void **state)
 	int i, created;
 
 	assert_int_equal(store_begin(f->st, &t, 0), 0);
-	assert_int_equal(store_conv_open(&t, "wb", "needle-1", &c, &created),
+	assert_int_equal(store_conv_open(&t, "wb", "s-old", &c, &created),
 	    0);
 	strlcpy(old, c.id, sizeof(old));
 	st_conv_free(&c);
+	/* The needles in a message each (a session is found by digest alone). */
+	needle_say(&t, old);
 	for (i = 0; i < ST_SEARCH_SCAN + 10; i++) {
 		/* Two at each time: ties across widgets. */
 		fake_now += i % 2;
 		snprintf(s, sizeof(s), "hay-%d", i);
 		if (i == 5) {
-			assert_int_equal(store_conv_open(&t, "wc", "a-needle",
+			assert_int_equal(store_conv_open(&t, "wc", "s-mid",
 			    &c, &created), 0);
 			strlcpy(mid, c.id, sizeof(mid));
 			st_conv_free(&c);
+			needle_say(&t, mid);
 		}
 		assert_int_equal(store_conv_open(&t, widgets[i % 3], s, &c,
 		    &created), 0);
