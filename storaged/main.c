@@ -309,8 +309,6 @@ setup_server(void)
 	if ((S.rl = ratelimit_new(S.set.rate_keys)) == NULL)
 		fatal("rate table");
 	S.srv = server_new(S.st, S.rl, listener_open(S.sockpath));
-	if (rs.role == ST_REPL_PRIMARY)
-		server_turns_restore(S.srv);
 	if (S.tfd >= 0) {
 		/* The server owns them now. */
 		server_listen_tls(S.srv, S.tfd, S.tctx, S.tname);

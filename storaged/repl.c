@@ -789,6 +789,8 @@ primary_begin(void)
 	R.acked = R.sent = store_seq(R.st);
 	R.catchup_to = store_seq(R.st);
 	sweep_start(R.st);
+	/* The turns open on disk: a start's, or an old primary's. */
+	server_turns_restore(R.srv);
 	server_set_role(R.srv, ST_REPL_PRIMARY, NULL);
 	/* No standby yet: with degrade, the cluster hears it first. */
 	standby_away("none connected yet");

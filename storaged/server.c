@@ -680,6 +680,7 @@ lost_tick(void *arg)
 
 /* The turns read off the disk (server_turns_restore), gathered. */
 struct turns_read {
+	struct server *s;
 	struct turn_ent *v;
 	size_t n, cap;
 	int err;
@@ -690,9 +691,14 @@ turn_read(const char *conv, const char *msg, void *arg)
 {
 	struct turns_read *tr = arg;
 	struct turn_ent *nv;
+	struct client *c;
 
 	if (tr->err || tr->n == TURNS_LOST_MAX)
 		return;
+	/* A worker connected already named it: it still answers it. */
+	TAILQ_FOREACH(c, &tr->s->clients, entry)
+		if (turnset_find(&c->turns, conv) != NULL)
+			return;
 	if (tr->n == tr->cap) {
 		if ((nv = reallocarray(tr->v, tr->cap ? tr->cap * 2 : 64,
 		    sizeof(*nv))) == NULL) {
@@ -711,7 +717,7 @@ turn_read(const char *conv, const char *msg, void *arg)
 void
 server_turns_restore(struct server *s)
 {
-	struct turns_read tr = { NULL, 0, 0, 0 };
+	struct turns_read tr = { s, NULL, 0, 0, 0 };
 	struct store_txn t;
 
 	if (store_begin(s->st, &t, 1) != 0)
@@ -722,9 +728,9 @@ server_turns_restore(struct server *s)
 	store_abort(&t);
 	if (tr.n > 0) {
 		(void)lost_add(tr.v, tr.n, proto_mono_ms() + TURN_LOST_MS);
-		log_info("%zu model turns open at the last stop: each ends as "
-		    "interrupted in %d ms unless a worker names it again",
-		    tr.n, TURN_LOST_MS);
+		log_info("%zu model turns open at the last stop (or the last "
+		    "primary's): each ends as interrupted in %d ms unless a "
+		    "worker names it again", tr.n, TURN_LOST_MS);
 		lost_arm(s);
 	}
 	free(tr.v);

@@ -87,9 +87,10 @@ struct server;
  */
 struct server *server_new(struct store *, struct ratelimit *, int lfd);
 /*
- * A primary's start: the model turns open on disk at the last stop
- * (turnstore.c) left as a lost worker's are (lostturns.h), before any
- * client is served: a worker that still has one names it again.
+ * A primary's start, or a standby's promotion (repl.c's primary_begin):
+ * the model turns open on disk (turnstore.c) that no connected worker
+ * named left as a lost worker's are (lostturns.h): a worker that still
+ * has one names it again within TURN_LOST_MS.
  */
 void server_turns_restore(struct server *);
 /* After the events of a loop turn: one batch, replies, flushes. */

@@ -27,6 +27,7 @@ import { after, before, describe, test } from 'node:test';
 import { checkAgainstExport, startLoad } from './lib/crashload.mjs';
 import { Etcd, Proxy } from './lib/etcd.mjs';
 import { Parley, refused, sleep, waitFor, within } from './lib/harness.mjs';
+import { stream, waitStored } from './lib/chat.mjs';
 import { receiver } from './lib/receiver.mjs';
 import { caughtUp, role, sameData } from './lib/standby.mjs';
 import { T } from './lib/storage.mjs';
@@ -145,6 +146,34 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     await a.startStoraged();
     await rejoins(a, b, t2, from);
     assert.equal((await role(a)).role, 'standby');
+  });
+
+  // The turns a lost worker left lived in the primary's memory: its
+  // standby, promoted, never ended them. It reads the turns open off its
+  // copy of the disk (turnstore.c) as a start does.
+  test('a worker and the primary killed mid-reply: the standby promoted ends the turn as interrupted', { timeout: 90000 }, async (t) => {
+    const a = await startAuto(t, 'turns', { load: true });
+    await primaryOf(a, 'turns');
+    const b = await startAuto(t, 'turns', { load: true });
+    await pair(a, b, 'turns');
+    const from = a.logs.masterd.length;
+    await a.startMasterd();
+    await a.waitServing(from, WAIT_MS);
+    const s = await stream(a, 'promoted-turn', '[[mock:chunks=40,delay=250]] a long story');
+    t.after(() => s.destroy());
+    await waitFor(() => s.events.some((e) => e.type === 'token'), WAIT_MS, 'the first token');
+    const conv = s.events[0].conversationId;
+    process.kill(a.connectionOwners(a.workerPids()).get(s.localPort), 'SIGKILL');
+    await a.killStoraged('SIGKILL');
+    await primaryOf(b, 'turns', { ms: TTL_MS + POLL_MS + SLACK_MS + WAIT_MS });
+    await logged(b, /1 model turns open at the last stop \(or the last primary's\)/, 'the promoted standby reads the turn open');
+    const fromB = b.logs.masterd.length;
+    await b.startMasterd();
+    await b.waitServing(fromB, WAIT_MS);
+    const got = await waitStored(b, conv, (m) => m.length >= 2, WAIT_MS);
+    assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
+      [['user', 'complete', '[[mock:chunks=40,delay=250]] a long story'], ['assistant', 'interrupted', '']]);
+    await stopMasterd(a);
   });
 
   test('cut off from etcd and from its standby, the primary stops acknowledging before the other acquires (F < A); acknowledged writes lost: 0', { timeout: 90000 }, async (t) => {
