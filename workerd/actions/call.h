@@ -81,7 +81,8 @@ struct tpl_visitor;
  * into *url and *body (malloc'd, the caller frees them once the call has
  * started; *body NULL for none), q pointing at them, with a's method,
  * headers, timeout and answer cap (their defaults where unset) and
- * allow_private. 0, or -1 with *why (static; nothing to free).
+ * allow_private. 0, or -1 with *why (static; nothing to free), also when
+ * a template names a value that is none of a's parameters.
  */
 int action_call_req_of(struct action_call_req *q, const struct st_action *a,
     const json_t *args, const struct tpl_visitor *v, int allow_private,

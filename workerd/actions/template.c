@@ -3,6 +3,7 @@
  * the template, its literal bytes copied and each {{name}} replaced by
  * its value, encoded for where it stands.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,7 +210,7 @@ add_escaped(struct buf *b, const char *s, size_t n)
  * A scalar's text is jansson's (JSON_ENCODE_ANY), a string's its bytes.
  */
 static int
-add_value(struct buf *b, enum spot spot, const json_t *v, const char **why)
+add_value_as(struct buf *b, enum spot spot, const json_t *v, const char **why)
 {
 	const char *s;
 	char *t;
@@ -249,6 +250,25 @@ add_value(struct buf *b, enum spot spot, const json_t *v, const char **why)
 		add_escaped(b, s, n);
 	free(t);
 	return 0;
+}
+
+/*
+ * add_value_as, a whole number written 3.0 (or 1e1) as 3 (10): schema.c
+ * takes 3.0 for an integer, as models send it, and an API may not.
+ */
+static int
+add_value(struct buf *b, enum spot spot, const json_t *v, const char **why)
+{
+	json_t *w = NULL;
+	double d;
+	int rc;
+
+	d = json_is_real(v) ? json_real_value(v) : 0.5;
+	if (d == floor(d) && fabs(d) < 9007199254740992.0)	/* 2^53 */
+		w = json_integer((json_int_t)d);
+	rc = add_value_as(b, spot, w != NULL ? w : v, why);
+	json_decref(w);
+	return rc;
 }
 
 /* The visitor's field i as a JSON string, or NULL not known. */

@@ -453,7 +453,12 @@ answer_text(const char *head, const char *text, size_t len, int cut)
 
 	buf_init(&b);
 	buf_adds(&b, head);
-	chat_utf8_append(&b, text, len, len);
+	/*
+	 * Bytes that are not UTF-8 take three each as U+FFFD: what they
+	 * leave out of len is said to be cut, as a longer answer is.
+	 */
+	if (chat_utf8_append(&b, text, len, len) < len)
+		cut = 1;
 	if (cut)
 		buf_adds(&b, "\n[the answer was longer: this is its beginning]");
 	return buf_cstr(&b);
@@ -536,9 +541,14 @@ tools_cut(struct turn_tools *tt)
 		r = &tt->runs[i];
 		if (r->st != TOOL_RUNNING)
 			run_record(tt, i, r->answer, r->st, r->ms);
-		else if (r->call != NULL || r->sreq != NULL)
+		else if (r->call != NULL || r->sreq != NULL ||
+		    r->wait == WAIT_PAGE)	/* the page may have acted */
 			run_record(tt, i, "error: no answer: the turn ended "
 			    "while the call was made", TOOL_FAILED,
+			    (uint32_t)(loop_now() - r->began));
+		else if (r->wait == WAIT_CONFIRM || r->wait == WAIT_CONTACT)
+			run_record(tt, i, "error: no answer: the turn ended "
+			    "before the visitor's", TOOL_FAILED,
 			    (uint32_t)(loop_now() - r->began));
 	}
 	runs_clear(tt);
@@ -1161,6 +1171,12 @@ run_start(struct turn_tools *tt, uint32_t i)
 	r->name = tc->name;
 	r->began = loop_now();
 	tt->pending++;
+	if (tc->parsed == NULL) {
+		run_end(r, strdup("error: the arguments are not one JSON object "
+		    "(a number past 64 bits or a NUL is refused too): send them "
+		    "again"), TOOL_FAILED, 0);
+		return;
+	}
 	if (tt->handoff && strcmp(tc->name, TOOL_HANDOFF) == 0) {
 		handoff_start(tt, r);
 		return;

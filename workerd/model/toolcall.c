@@ -177,6 +177,12 @@ toolcalls_end(struct toolcalls *tc)
 		if (!name_ok(c->name))
 			return refuse(tc, "tool call: a name not of "
 			    "[A-Za-z0-9_-]");
+		/*
+		 * Arguments that are not one JSON object we take (a number
+		 * past 64 bits, a NUL) leave parsed NULL: the call is
+		 * answered so (tools.c), for the model to try again; the
+		 * round and the turn go on.
+		 */
 		json_decref(c->parsed);
 		c->parsed = c->args_len == 0 ? json_object() :
 		    json_loadb(c->args, c->args_len, JSON_REJECT_DUPLICATES,
@@ -184,8 +190,6 @@ toolcalls_end(struct toolcalls *tc)
 		if (!json_is_object(c->parsed)) {
 			json_decref(c->parsed);
 			c->parsed = NULL;
-			return refuse(tc, "tool call: arguments not one JSON "
-			    "object");
 		}
 	}
 	return 0;

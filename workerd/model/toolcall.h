@@ -35,7 +35,8 @@ struct tool_call {
 	char name[TOOLCALL_NAME_MAX + 1];
 	char *args;				/* malloc'd, NUL-ended */
 	size_t args_len;
-	json_t *parsed;		/* toolcalls_end's: the arguments, an object */
+	/* toolcalls_end's: the arguments, an object; NULL: not one */
+	json_t *parsed;
 };
 
 struct toolcalls {
@@ -55,8 +56,9 @@ int toolcalls_add(struct toolcalls *, const json_t *tool_calls);
 /*
  * The round's end (a finish_reason of "tool_calls", or the stream's end
  * with calls begun): 0 when every call from index 0 to n - 1 has an id
- * and a function name of [A-Za-z0-9_-] and its arguments parse as one
- * JSON object ("" as {}), each kept in parsed; else -1 (tc->why).
+ * and a function name of [A-Za-z0-9_-], its arguments kept in parsed
+ * when they parse as one JSON object ("" as {}), else parsed NULL (the
+ * call refused, not the round); else -1 (tc->why).
  */
 int toolcalls_end(struct toolcalls *);
 

@@ -74,6 +74,9 @@ test_url(void **state)
 	assert_fills(TPL_URL, "https://a.example/p?n={{n}}&b={{b}}&s={{s}}"
 	    "&gone={{gone}}", "{\"n\":12.5,\"b\":true,\"s\":\"é\"}",
 	    "https://a.example/p?n=12.5&b=true&s=%C3%A9&gone=");
+	/* A whole number written 3.0 or 1e1, as an integer: 3, 10. */
+	assert_fills(TPL_URL, "https://a.example/n/{{n}}/{{m}}",
+	    "{\"n\":3.0,\"m\":1e1}", "https://a.example/n/3/10");
 	assert_fills(TPL_URL, "https://a.example/u/{{visitor.external_id}}",
 	    "{}", "https://a.example/u/cus_42");
 	assert_refused(TPL_URL, "https://a.example/{{o}}", "{\"o\":{}}",
@@ -107,6 +110,8 @@ test_json(void **state)
 	    "{\"id\":\"A\\\"1\\\\\\n\",\"n\":3,\"tags\":[\"x\",1]}",
 	    "{\"note\":\"Order A\\\"1\\\\\\n please\",\"n\":3,"
 	    "\"tags\":[\"x\",1],\"who\":\"ann@example.com\"}");
+	assert_fills(TPL_JSON, "{\"n\":{{n}},\"x\":{{x}}}",
+	    "{\"n\":3.0,\"x\":2.5}", "{\"n\":3,\"x\":2.5}");
 	/* A string value quoted; one left out null, or "" in a string. */
 	assert_fills(TPL_JSON, "{\"a\":{{a}},\"b\":{{b}},\"c\":\"{{b}}\"}",
 	    "{\"a\":\"x\"}", "{\"a\":\"x\",\"b\":null,\"c\":\"\"}");

@@ -120,6 +120,21 @@ refused(const char *chunk, int at_end, const char *why)
 	toolcalls_free(&tc);
 }
 
+/* chunk's one call ends well, its arguments not one object: parsed NULL. */
+static void
+not_object(const char *chunk)
+{
+	struct toolcalls tc;
+	int fin;
+
+	toolcalls_init(&tc);
+	assert_int_equal(feed(&tc, &chunk, 1, &fin), 0);
+	assert_int_equal(toolcalls_end(&tc), 0);
+	assert_int_equal(tc.n, 1);
+	assert_null(tc.calls[0].parsed);
+	toolcalls_free(&tc);
+}
+
 static void
 test_refused(void **state)
 {
@@ -151,10 +166,13 @@ test_refused(void **state)
 	    "\"g\"}}"), 1, "two with one id");
 	refused(TC("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":"
 	    "\"get order\"}}"), 1, "a name not");
-	refused(TC("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\","
-	    "\"arguments\":\"[1]\"}}"), 1, "not one JSON object");
-	refused(TC("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\","
-	    "\"arguments\":\"{\\\"a\\\":1\"}}"), 1, "not one JSON object");
+	/* Arguments not one object: that call's parsed NULL, the round on. */
+	not_object(TC("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":"
+	    "\"f\",\"arguments\":\"[1]\"}}"));
+	not_object(TC("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":"
+	    "\"f\",\"arguments\":\"{\\\"a\\\":1\"}}"));
+	not_object(TC("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":"
+	    "\"f\",\"arguments\":\"{\\\"n\\\":12345678901234567890}\"}}"));
 	/* None at all. */
 	toolcalls_init(&tc);
 	assert_int_equal(toolcalls_end(&tc), -1);

@@ -1,0 +1,137 @@
+// Actions at their edges (a review's findings, each failing before its
+// fix): an action whose url or body names a value none of its parameters
+// is (a PATCH of one of the three) calls nothing, the owner's headers
+// never sent to another path; a page tool handed to the page when the
+// visitor leaves is on the record; an answer that is not UTF-8 says it
+// was cut; arguments that are not one JSON object we take go back to the
+// model, not fail the turn; a whole number written 3.0 is sent as 3.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+
+import { Parley, waitFor } from './lib/harness.mjs';
+import { Visitor } from './lib/wsclient.mjs';
+
+const SCHEMA = { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] };
+const call = (name, argsText) => `[[mock:call=${name},args=${encodeURIComponent(argsText).replace(/,/g, '%2C')}]]`;
+
+describe('actions at their edges', () => {
+  let p, api, apiPort;
+  const seen = [];
+  const admin = (method, path, body) => p.request(method, path, {
+    headers: { 'content-type': 'application/json', 'x-admin-api-key': p.adminKey },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  async function action(body) {
+    const r = await admin('POST', '/v1/admin/actions', { description: 'd', parameters: SCHEMA, ...body });
+    assert.equal(r.status, 201, r.text);
+    return r.json().id;
+  }
+  async function widgetWith(ids) {
+    let r = await admin('POST', '/v1/admin/agents', { name: 'A' + Math.random(), action_ids: ids });
+    r = await admin('POST', '/v1/admin/widgets', { name: 'W', agent_id: r.json().id });
+    return r.json().widget_id;
+  }
+  async function storedWith(text) {
+    let msgs;
+    await waitFor(async () => {
+      for (const c of (await admin('GET', '/v1/admin/conversations')).json().conversations) {
+        const m = (await admin('GET', `/v1/admin/conversations/${c._id}`)).json().messages || [];
+        if (m.some((x) => (x.content || '').includes(text)) && m.some((x) => x.role === 'assistant')) { msgs = m; return true; }
+      }
+      return false;
+    }, 10000, 'stored');
+    return msgs;
+  }
+  before(async () => {
+    api = http.createServer((req, res) => {
+      seen.push({ method: req.method, url: req.url, auth: req.headers.authorization });
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        seen[seen.length - 1].body = body;
+        if (req.url.startsWith('/latin1')) {
+          res.setHeader('content-type', 'application/json; charset=iso-8859-1');
+          res.end(Buffer.from('{"status":"expédié","ville":"Zürich","note":"prêt à être livré demain"}', 'latin1'));
+          return;
+        }
+        res.setHeader('content-type', 'application/json');
+        res.end('{"ok":true}');
+      });
+    });
+    await new Promise((resolve) => api.listen(0, '127.0.0.1', resolve));
+    apiPort = api.address().port;
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ACTIONS_ALLOW_PRIVATE: 'on' } });
+    await p.start();
+  });
+  after(async () => { try { if (p) await p.stop(); } finally { if (api) api.close(); } });
+
+  test('a template left naming no parameter (PATCHes of url, body, parameters): no call, the action said to need fixing', async () => {
+    const id = await action({ name: 'lookup', url: `http://127.0.0.1:${apiPort}/orders/{{order_id}}/items`,
+      headers: { Authorization: 'Bearer secret-xyz' } });
+    const bad = `http://127.0.0.1:${apiPort}/orders/{{nope}}/items`;
+    const post = await admin('POST', '/v1/admin/actions', { name: 'x1', description: 'd', parameters: SCHEMA, url: bad });
+    assert.equal(post.status, 400, 'POST refuses {{nope}}');
+    const patchUrl = await admin('PATCH', `/v1/admin/actions/${id}`, { url: bad });
+    const patchBody = await admin('PATCH', `/v1/admin/actions/${id}`, { method: 'POST', body: '{"x":"{{nope}}"}' });
+    await admin('PATCH', `/v1/admin/actions/${id}`, { method: 'GET', body: '', url: `http://127.0.0.1:${apiPort}/orders/{{order_id}}/items` });
+    const patchParams = await admin('PATCH', `/v1/admin/actions/${id}`, { parameters: { type: 'object', properties: { q: { type: 'string' } } } });
+    const wid = await widgetWith([id]);
+    const v = await Visitor.open(p, wid); await v.next('session');
+    seen.length = 0;
+    const t = await v.turn(`x ${call('lookup', '{"q":"a"}')}`);
+    await v.close();
+    // (A PATCH is checked against the fields it sends, not as storaged merges them.)
+    assert.deepEqual([patchUrl.status, patchBody.status, patchParams.status], [200, 200, 200]);
+    assert.deepEqual(seen, [], 'the API not called: /orders//items with the secret header before');
+    assert.match(t.message.content, /names a value that is none of its parameters: the action needs fixing/);
+  });
+
+  test('a page tool handed to the page when the visitor leaves: stored as a failed step', async () => {
+    const wid = await widgetWith([await action({ name: 'noop', url: `http://127.0.0.1:${apiPort}/n/{{order_id}}` })]);
+    const v = await Visitor.open(p, wid); await v.next('session');
+    v.send({ type: 'tools', tools: [{ name: 'pay_now', description: 'Pays the cart', parameters: { type: 'object', properties: { amount: { type: 'number' } } } }] });
+    v.send({ type: 'message', content: `pay-b2 ${call('pay_now', '{"amount":99}')}` });
+    for (;;) { const f = await v.next(undefined, 10000); if (f.type === 'tool' && f.status === 'page') break; }
+    await v.close();
+    const msgs = await storedWith('pay-b2');
+    const step = msgs.find((m) => m.role === 'tool' && m.name === 'pay_now');
+    assert.ok(step, `the call handed to the page is on the record: ${JSON.stringify(msgs.map((m) => [m.role, m.status]))}`);
+    assert.deepEqual([step.status, step.content], ['failed', 'error: no answer: the turn ended while the call was made']);
+  });
+
+  test('an API answer that is not UTF-8: shown with U+FFFD, and said to be cut where it is', async () => {
+    const wid = await widgetWith([await action({ name: 'latin', url: `http://127.0.0.1:${apiPort}/latin1/{{order_id}}` })]);
+    const v = await Visitor.open(p, wid); await v.next('session');
+    const t = await v.turn(`x ${call('latin', '{"order_id":"1"}')}`);
+    await v.close();
+    assert.match(t.message.content, /demain"\}$|answer was longer/, 'the whole answer (or the note that it was cut)');
+  });
+
+  test('arguments not one JSON object we take (a number past 64 bits, a NUL): back to the model, the turn goes on', async () => {
+    const wid = await widgetWith([await action({ name: 'get', url: `http://127.0.0.1:${apiPort}/g/{{order_id}}` })]);
+    const v = await Visitor.open(p, wid); await v.next('session');
+    const out = [];
+    for (const args of ['{"order_id":12345678901234567890}', '{"order_id":"a\\u0000b"}']) {
+      v.send({ type: 'message', content: `x ${call('get', args)}` });
+      for (;;) {
+        const f = await v.next(undefined, 15000);
+        if (f.type === 'error' || f.type === 'message') out.push(f.type === 'error' ? `error ${f.code}` : f.content);
+        if (f.type === 'typing_stop') break;
+      }
+    }
+    await v.close();
+    assert.equal(out.length, 2, JSON.stringify(out));
+    assert.ok(out.every((x) => x.startsWith('The tools said: error: the arguments are not one JSON object')), JSON.stringify(out));
+  });
+
+  test('a whole number written 3.0 is sent as 3', async () => {
+    const wid = await widgetWith([await action({ name: 'num', method: 'POST', url: `http://127.0.0.1:${apiPort}/n/{{n}}`,
+      body: '{"n":{{n}}}', parameters: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } })]);
+    const v = await Visitor.open(p, wid); await v.next('session');
+    seen.length = 0;
+    await v.turn(`x ${call('num', '{"n":3.0}')}`);
+    await v.close();
+    assert.deepEqual(seen.map((s) => [s.url, s.body]), [['/n/3', '{"n":3}']]);
+  });
+});
