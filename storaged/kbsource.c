@@ -739,6 +739,7 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 {
 	char langs[ST_AGENT_SOURCES_MAX][ST_KB_LANG_MAX + 1];
 	char qa[ST_AGENT_SOURCES_MAX][ST_KB_SOURCE_ID_LEN + 1];
+	struct st_str qas[ST_AGENT_SOURCES_MAX];
 	struct st_kbsource s;
 	uint32_t nl = 0, nqa = 0, i, j;
 	int rc;
@@ -761,15 +762,18 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 				;
 			if (j == nl)
 				strlcpy(langs[nl++], s.lang, sizeof(langs[0]));
-			if (s.source_type == ST_KB_QA)
-				memcpy(qa[nqa++], s.id, sizeof(qa[0]));
+			if (s.source_type == ST_KB_QA) {
+				memcpy(qa[nqa], s.id, sizeof(qa[0]));
+				qas[nqa].s = qa[nqa];
+				nqa++;
+			}
 		}
 		st_kbsource_free(&s);
 	}
 	if (t->err || nl == 0)
 		return t->err;
-	if ((out->hits = calloc((size_t)q->k * nl + VEC_HITS,
-	    sizeof(*out->hits))) == NULL)
+	if ((out->hits = calloc((size_t)q->k * nl * (nqa > 0 ? 2 : 1) +
+	    VEC_HITS, sizeof(*out->hits))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	for (j = 0; j < nl && !t->err; j++) {
 		uint32_t want = out->n + q->k;
@@ -777,6 +781,13 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 		hits_add(t, q->org, langs[j], q->query, want, q->sources, q->n,
 		    out);
 	}
+	/*
+	 * The Q&As' own best too: pages' chunks that outranked a matching
+	 * answer past the k kept above left it out of qa_first's reach.
+	 */
+	for (j = 0; nqa > 0 && j < nl && !t->err; j++)
+		hits_add(t, q->org, langs[j], q->query, out->n + q->k, qas, nqa,
+		    out);
 	if (t->err)
 		return t->err;
 	qsort(out->hits, out->n, sizeof(*out->hits), hit_cmp);

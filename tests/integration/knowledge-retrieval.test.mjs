@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { chat, sid } from './lib/chat.mjs';
 import { Parley, waitFor } from './lib/harness.mjs';
+import { receiver } from './lib/receiver.mjs';
 
 const NONE = "I'm sorry, I don't know the answer to that from what I have been given. Would you like to talk to a person?";
 
@@ -42,7 +43,7 @@ describe('retrieval at the edges', { concurrency: 1 }, () => {
   };
 
   before(async () => {
-    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on' } });
     await p.start();
   });
   after(async () => {
@@ -64,6 +65,46 @@ describe('retrieval at the edges', { concurrency: 1 }, () => {
     assert.equal(r.status, 200, r.text);
     assert.notEqual(r.json().message, NONE);
     assert.deepEqual(r.json().sources.map((x) => x.source_id), [mine.id]);
+  });
+
+  // The best k chunks were kept before the owner's Q&As were moved ahead
+  // of the pages': a matching Q&A that 12 page chunks outranked never
+  // reached the prompt, and the page's other answer won.
+  test('a matching Q&A comes first though a page\'s chunks outrank it', async () => {
+    let body = '';
+    for (let i = 0; i < 12; i++) {
+      body += `<h2>Puffin heater warranty ${i}</h2><p>The puffin heater warranty covers the puffin heater for two years; ` +
+        `puffin heater warranty claims go to the shop, section ${i}. ${'Filler words describe installation and cleaning steps. '.repeat(12)}</p>`;
+    }
+    const site = await receiver((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><html lang="en"><head><title>Puffins</title></head><body><main>${body}</main></body></html>`);
+    });
+    const made = [];
+    try {
+      let r = await admin('POST', '/v1/admin/knowledge/sources', { type: 'crawl', url: site.url('/') });
+      assert.equal(r.status, 201, r.text);
+      const page = r.json();
+      made.push(page.id);
+      await waitFor(async () => (await admin('GET', `/v1/admin/knowledge/sources/${page.id}`)).json().status === 'ready', 20000, 'the page synced');
+      const answer = await qa('What does the guarantee on heating products cover, and for how long?',
+        'Since March every puffin product is guaranteed for five years, parts and labour.');
+      made.push(answer.id);
+      const agent = await agentOf('Puffins', [page.id, answer.id]);
+      r = await admin('POST', '/v1/admin/knowledge/search', { query: 'puffin heater warranty', k: 20 });
+      const all = r.json().results.map((x) => x.source_id);
+      assert.ok(all.indexOf(answer.id) >= 5, `the Q&A ranks below five page chunks: ${all.indexOf(answer.id)}`);
+      r = await admin('POST', '/v1/admin/knowledge/search', { query: 'puffin heater warranty', k: 5, agent_id: agent.id });
+      assert.equal(r.json().results[0]?.source_id, answer.id, JSON.stringify(r.json().results.map((x) => x.source_id)));
+      r = await chat(p, sid('qa-first'), 'puffin heater warranty');
+      assert.equal(r.status, 200, r.text);
+      const seen = await p.mock.completions();
+      assert.match(seen[seen.length - 1].body.messages.find((m) => m.role === 'system').content, /five years/);
+    } finally {
+      await site.close();
+      // The tests after this one search warranties too.
+      for (const id of made) await admin('DELETE', `/v1/admin/knowledge/sources/${id}`);
+    }
   });
 
   test('a question over 2,000 bytes is searched by its first 2,000, cut at a character', async () => {
