@@ -58,6 +58,10 @@ describe('the fetcher crawls a site on loopback', () => {
       res.end('unavailable');
       return;
     }
+    if (f.drop) {	// no answer at all
+      req.socket.destroy();
+      return;
+    }
     if (f.redirect) {
       res.writeHead(301, { location: f.redirect });
       res.end();
@@ -217,10 +221,28 @@ describe('the fetcher crawls a site on loopback', () => {
     assert.match(w.error, /^HTTP 503 \(the last version kept\)$/);
     assert.ok(w.chunks >= 1);
     assert.equal((await found('guarantee five years'))[0].url, site.url('/docs/warranty'));
+    // Redirected to a page that fails for now (a 503, or no answer): it
+    // keeps its last version too. It lost it (put under the target's URL,
+    // or as a redirect without text), and once left the list.
+    let last = s;
+    for (const target of [{ status: 503 }, { drop: true }]) {
+      files.set('/docs/warranty', { redirect: '/docs/warranty-moved' });
+      files.set('/docs/warranty-moved', target);
+      assert.equal((await call('POST', `${S}/${src.id}/sync`)).status, 200);
+      last = await synced(src.id, last.synced_at);
+      const got = await pages(src.id);
+      const kept = got.get('/docs/warranty');
+      assert.ok(kept, `the page asked for is listed: ${JSON.stringify([...got.keys()])}`);
+      assert.match(kept.error, /\(the last version kept\)$/, JSON.stringify(kept));
+      assert.ok(kept.chunks >= 1);
+      assert.ok(!got.has('/docs/warranty-moved'), 'the target, never read, is not a page');
+      assert.equal((await found('guarantee five years'))[0]?.url, site.url('/docs/warranty'));
+    }
+    files.delete('/docs/warranty-moved');
     // Answering again, its error is gone.
     files.set('/docs/warranty', warranty);
     assert.equal((await call('POST', `${S}/${src.id}/sync`)).status, 200);
-    src = await synced(src.id, s.synced_at);
+    src = await synced(src.id, last.synced_at);
     assert.equal((await pages(src.id)).get('/docs/warranty').error, '');
   });
 

@@ -1584,6 +1584,13 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 		return;
 	}
 	if (rc != CURLE_OK || f->body.err) {
+		/*
+		 * A redirect's next hop that failed: the page asked for is
+		 * the one kept (its last version) or put failed, not the
+		 * target, which was never read.
+		 */
+		free(f->final_url);
+		f->final_url = NULL;
 		snprintf(why, sizeof(why), "%s", f->guard.refused ?
 		    ADDRESS_REFUSED : f->too_big ? "page: over the byte bound" :
 		    f->err[0] != '\0' ? f->err : curl_easy_strerror(rc));
@@ -1612,6 +1619,18 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 		c->start_failed = 1;
 		snprintf(why, sizeof(why), "HTTP %ld", f->code);
 		crawl_fail(c, "start URL", why);
+	}
+	/*
+	 * Redirected to a page that fails for now (a 5xx, a 429): the page
+	 * asked for keeps its last version, as one that fails itself does.
+	 */
+	if (f->final_url != NULL && (f->code >= 500 || f->code == 429)) {
+		free(f->final_url);
+		f->final_url = NULL;
+		snprintf(why, sizeof(why), "HTTP %ld", f->code);
+		if (!keep_through(f, why))
+			page_put(f, 0, "", NULL, 0, why, NULL, 0);
+		return;
 	}
 	/* Redirected: the old page is the one where it landed. */
 	if (f->final_url != NULL) {
