@@ -54,7 +54,7 @@ async function build(entry, file, format) {
     bundle: true,
     minify: true,
     format,
-    target: ['es2019', ...targets],
+    target: ['es2020', ...targets],
     charset: 'utf8',
     legalComments: 'none',
     banner: format === 'iife' ? { js: `/* Parley chat widget ${version || ''} */` } : undefined,

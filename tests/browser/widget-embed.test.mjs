@@ -574,7 +574,9 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
     test('identify: one verified contact across two contexts; a forged hash refused where required', async () => {
       const mac = (secret, id) => crypto.createHmac('sha256', secret).update(id).digest('hex');
       const secretOf = async (w) => (await admin('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).json.identity_secret;
-      const identities = (page) => page.evaluate(() => window.__events.filter((e) => e.name === 'identity').map((e) => e.detail));
+      // (every event's detail names the session too: left out here)
+      const identities = (page) => page.evaluate(() => window.__events.filter((e) => e.name === 'identity')
+        .map(({ detail: { sessionId, ...d } }) => d));
       const chat = async (page, text) => {
         if (!(await page.evaluate(() => window.ParleyChat.isOpen))) await page.click(part('launcher'));
         await waitConnected(page);

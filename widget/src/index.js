@@ -257,7 +257,9 @@ function mount(script, cfg, base, broken, lang) {
 
   // The signed-in user the page names (data-user-*, ParleyChat.identify): {id, name, email, hash, email_hash}
   let ident = ds.userId && { id: ds.userId, name: ds.userName, email: ds.userEmail, hash: ds.userHash, email_hash: ds.userEmailHash };
-  const identify = () => ident && ws.send(JSON.stringify({ ...ident, type: 'identify' }));
+  // o as a frame on the socket (open: the caller knows).
+  const put = (o) => ws.send(JSON.stringify(o));
+  const identify = () => ident && put({ ...ident, type: 'identify' });
   // A session a verified user had (its id kept beside the token) is theirs
   // alone: another user, or nobody, signed in on this browser starts anew.
   if (wsMode && store.get(key('user')) && store.get(key('user')) !== (ident ? ident.id : '')) {
@@ -402,8 +404,9 @@ function mount(script, cfg, base, broken, lang) {
   // or the page's own tools (t, ParleyChat.registerTools).
   const toolsPart = (f, t) => part('tools').then((p) => p && p(f, t));
 
+  // Each event's detail names the session (sessionId first).
   function emit(name, detail) {
-    host.dispatchEvent(new CustomEvent('parley:' + name, { detail, bubbles: true, composed: true }));
+    host.dispatchEvent(new CustomEvent('parley:' + name, { detail: { sessionId, ...detail }, bubbles: true, composed: true }));
   }
 
   // One message: <div data-part=message data-role data-state>
@@ -557,15 +560,15 @@ function mount(script, cfg, base, broken, lang) {
     m.setAttribute('data-state', state);
     if (state === 'done') {
       announce(t.c.textContent);
-      emit('reply', { sessionId, conversationId, text: done });
+      emit('reply', { conversationId, text: done });
     } else if (state === 'stopped') {
       if (t.text) note(t.c);
-      emit('stop', { sessionId, text: t.text });
+      emit('stop', { text: t.text });
     } else {
       failed = t.text ? m : null;
       if (!err.told) console.warn(LOG, 'send failed:', err.message);
       if (!err.quiet) showError(err);
-      emit('error', { sessionId, error: err.message, status: err.status || 0, retryAfter: err.retryAfter || 0 });
+      emit('error', { error: err.message, status: err.status || 0, retryAfter: err.retryAfter || 0 });
     }
     setBusy(false);
     if (t.res) t.res(state === 'done');
@@ -603,7 +606,7 @@ function mount(script, cfg, base, broken, lang) {
     if (!isRetry) add(bubble('user', text));
     lastText = text;
     begin(t);
-    emit('send', { sessionId, message: text, retry: !!isRetry });
+    emit('send', { message: text, retry: !!isRetry });
 
     // the stream (the http part), or why there is none
     const n = await part('http');
@@ -727,7 +730,9 @@ function mount(script, cfg, base, broken, lang) {
     // The token goes in the first message, not the URL (proxies log
     // URLs); until its answer (a `session` with `resumed`), the socket's
     // own `session` is passed over.
-    const tok = (sent = store.get(key('token')) || '');
+    // (this page's own when storage is blocked: nothing is remembered
+    // across pages then, but a reconnect still resumes)
+    const tok = (sent = store.get(key('token')) || sessionId);
     const s = (ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws'));
     let opened = false;
     resuming = false;
@@ -746,9 +751,12 @@ function mount(script, cfg, base, broken, lang) {
       broken = 'csp';
       tell(broken, base, base).then(end);
     };
-    s.onclose = (e) => {
+    // Closed, or given up (s.lost: a message not taken in time): what it
+    // was doing is given back, and another socket made.
+    s.onclose = s.lost = (e) => {
       if (ws !== s) return; // closed on purpose
       ws = null;
+      s.close();
       up = false;
       if (cur) finish(cur, null, { message: 'connection lost', quiet: 1 }); // history brings the rest
       // a message the server never acknowledged was not stored: its text
@@ -841,7 +849,7 @@ function mount(script, cfg, base, broken, lang) {
       if (!up) {
         // once a socket: who the page says the visitor is (first), what the browser says
         identify();
-        ws.send(JSON.stringify({ type: 'visitor', ...visitorInfo() }));
+        put({ type: 'visitor', ...visitorInfo() });
       }
       up = was = true;
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
@@ -872,7 +880,7 @@ function mount(script, cfg, base, broken, lang) {
       sync();
       toBottom();
       seenUpTo(msgs);
-      emit('history', { sessionId, messages: msgs, truncated: !!f.truncated });
+      emit('history', { messages: msgs, truncated: !!f.truncated });
     } else if (f.role === 'agent') {
       // a person: typing, or their message (never the assistant's turn)
       typing(type === 'typing_start' && (f.name || T.agentName));
@@ -953,8 +961,12 @@ function mount(script, cfg, base, broken, lang) {
     talked = true;
     // a person answers: no reply from the assistant is coming
     const t = hand === 'human' ? null : turn(u);
-    emit('send', { sessionId, message: text, retry: false });
-    ws.send(JSON.stringify({ type: 'message', content: text, attachments: att(u), cid: (u.cid = newSessionId()) }));
+    emit('send', { message: text, retry: false });
+    put({ type: 'message', content: text, attachments: att(u), cid: (u.cid = newSessionId()) });
+    // Not taken in 15 s: the socket died silently (a network change, no
+    // FIN): given up (its text back), another made.
+    const s = ws;
+    setTimeout(() => unsent == u && ws == s && s.lost(0), 15e3);
     sync();
     return t ? new Promise((r) => (t.res = r)) : true;
   }
@@ -1063,7 +1075,7 @@ function mount(script, cfg, base, broken, lang) {
       toBottom();
       if (focus) (form ? form.querySelector('input') : input).focus();
     } else if (focus || panel.contains(shadow.activeElement)) launcher.focus();
-    emit(open ? 'open' : 'close', { sessionId });
+    emit(open ? 'open' : 'close');
   }
 
   // Phones: follow the visual viewport (on-screen keyboard, pinch zoom).
@@ -1089,7 +1101,7 @@ function mount(script, cfg, base, broken, lang) {
   // within 2 s, the one known) picks "Leave a message" or a person (choose).
   on(handBtn, 'click', () => {
     if (!up || picking) return;
-    ws.send('{"type":"availability"}');
+    put({ type: 'availability' });
     picking = setTimeout(choose, 2000);
   });
   function choose() {
@@ -1103,7 +1115,7 @@ function mount(script, cfg, base, broken, lang) {
   // A person, please: the handoff state shows once the server has stored it.
   function askHuman() {
     asking = true;
-    ws.send('{"type":"request_human"}');
+    put({ type: 'request_human' });
     sync();
   }
   on(input, 'input', grow);
@@ -1159,7 +1171,7 @@ function mount(script, cfg, base, broken, lang) {
     announce,
     unread,
     emit,
-    wsSend: (o) => (up ? (ws.send(JSON.stringify(o)), true) : false),
+    wsSend: (o) => (up ? (put(o), true) : false),
     onFrame: (type, fn) => (hooks[type] = hooks[type] || []).push(fn),
     store,
     key,
@@ -1194,7 +1206,10 @@ function mount(script, cfg, base, broken, lang) {
     },
   };
 
-  (doc.body || doc.documentElement).append(host);
+  // On <html>: a body with a transform (or filter, will-change, contain)
+  // would hold the fixed launcher instead of the viewport, and a page that
+  // swaps its body (Turbo, pjax) would take the widget with it.
+  doc.documentElement.append(host);
   if (/^(inline|fullpage)$/.test(ds.layout)) {
     // the layout part first (it pins the panel open, or leaves the bubble)
     root.hidden = true;
@@ -1279,11 +1294,11 @@ function mount(script, cfg, base, broken, lang) {
       historyP = null;
       lastText = '';
       store.del(seenKey);
-      emit('reset', { sessionId });
+      emit('reset');
     },
     // Remove everything: the element, listeners, timers, the request in flight.
     destroy() {
-      emit('destroy', { sessionId });
+      emit('destroy');
       gen++;
       drop();
       life.abort();
@@ -1303,7 +1318,7 @@ function mount(script, cfg, base, broken, lang) {
     sessionId: { get: () => sessionId, enumerable: true },
   });
   window.ParleyChat = window.OpenChatWidget = api;
-  emit('ready', { sessionId, version: VERSION });
+  emit('ready', { version: VERSION });
 }
 
 (function boot() {
