@@ -197,13 +197,17 @@ function testBox() {
     h('h2', { id: 'kb-test-title' }, 'Test a question'),
     h('div', { class: 'field' }, h('label', { for: 'kb-query' }, 'Question'), input),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, 'Search')), note, list);
+  // Each question numbered: an earlier one answered late shows nothing.
+  let seq = 0;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const query = input.value.trim();
     if (!query) return;
+    const mySeq = ++seq;
     clear(list);
     try {
       const { results } = await api(endpoints.knowledgeSearch, { method: 'POST', body: { query, k: 10 } });
+      if (mySeq !== seq) return;
       note.textContent = results.length ? `${results.length} passages found; the model would get the first ${Math.min(PROMPT_PASSAGES, results.length)}.`
         : 'Nothing found: an agent that answers only from its sources would say it does not know.';
       results.forEach((r, i) => list.append(h('li', { 'data-testid': 'kb-result', 'data-prompt': String(i < PROMPT_PASSAGES) },
@@ -211,7 +215,7 @@ function testBox() {
         r.headings ? h('span', { class: 'hint' }, ` ${r.headings}`) : null,
         h('p', { class: 'cell-preview' }, preview(r.text, 240)))));
     } catch (e) {
-      if (!isAbort(e)) note.textContent = `Could not search: ${e.message}`;
+      if (!isAbort(e) && mySeq === seq) note.textContent = `Could not search: ${e.message}`;
     }
   });
   return form;

@@ -194,7 +194,10 @@ export async function render(main, ctx) {
   agent.value = p.get('agent_id') || '';
   const agentName = (id) => agentLabel(agents.find((a) => a.id === id) || { id, name: id === 'default' ? 'Default agent' : id });
 
+  // Each load numbered: an earlier one answered late shows nothing.
+  let seq = 0;
   async function load() {
+    const mySeq = ++seq;
     const q = { from: from.value, to: to.value, tz, widget_id: widget.value, agent_id: agent.value };
     history.replaceState(null, '', `#/reports?${new URLSearchParams(Object.entries(q).filter(([k, v]) => v && k !== 'tz'))}`);
     clear(csv).append(downloadLink(endpoints.reportsCsvUrl(q), 'Download CSV', 'report-csv'));
@@ -203,11 +206,12 @@ export async function render(main, ctx) {
     try {
       d = await api(endpoints.reports(q), { signal: ctx.signal });
     } catch (e) {
-      if (isAbort(e)) return;
+      if (isAbort(e) || mySeq !== seq) return;
       status.textContent = '';
       clear(body).append(viewError(e.message));
       return;
     }
+    if (mySeq !== seq) return;
     status.textContent = d.ready ? `${d.from} to ${d.to}.` : `${d.from} to ${d.to}. Older conversations are still being counted in: the figures grow until they are.`;
     clear(body).append(summary(d.totals), charts(d, agentName));
   }

@@ -116,6 +116,27 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     assert.equal(results[0].prompt, 'true');
     assert.match(await page.textContent('[data-testid="kb-note"]'), /the model would get the first \d/);
     assert.deepEqual(await axeLightDark(page, 'the knowledge page'), []);
+
+    // A question asked while an earlier one's answer is slow: only its
+    // passages are shown (the two answers' passages once were, mixed).
+    let slowed = false;
+    await page.route('**/v1/admin/knowledge/search', async (route) => {
+      if (!slowed) {
+        slowed = true;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      await route.continue().catch(() => {});
+    });
+    try {
+      await page.fill('[data-testid="kb-query"]', 'zzzz qqqq nothing matches this');
+      await page.click('[data-testid="kb-test"] button[type=submit]');
+      await page.waitForTimeout(200);
+      await page.fill('[data-testid="kb-query"]', 'opening hours weekdays');
+      await page.click('[data-testid="kb-test"] button[type=submit]');
+      await page.waitForTimeout(3000);	// the first answer came meanwhile
+      assert.equal(await page.locator('[data-testid="kb-result"]').count(), results.length);
+      assert.match(await page.textContent('[data-testid="kb-note"]'), new RegExp(`^${results.length} passages found`));
+    } finally { await page.unroute('**/v1/admin/knowledge/search'); }
   });
 
   test('an agent given sources on its page', async () => {

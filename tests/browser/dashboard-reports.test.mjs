@@ -102,6 +102,33 @@ describe('dashboard: the Reports page', { timeout: SUITE_TIMEOUT }, () => {
     await assertClean(page, v.log, 'reports');
   });
 
+  // Each range applied was loaded and shown as it came: an earlier one
+  // answered late showed its figures under the later one's dates.
+  test('a range asked after another shows its own figures, whichever answer comes last', async () => {
+    const { page } = v;
+    await openDash(page, stack, '#/reports?from=2026-01-01&to=2026-01-31', '[data-testid="report-cards"]');
+    let slowed = false;
+    await page.route('**/v1/admin/reports?*', async (route) => {
+      if (!slowed && route.request().url().includes('from=2026-02-01')) {
+        slowed = true;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      await route.continue().catch(() => {});
+    });
+    try {
+      await page.fill('[data-testid="report-from"]', '2026-02-01');
+      await page.fill('[data-testid="report-to"]', '2026-02-28');
+      await page.click('[data-testid="report-apply"]');
+      await page.waitForTimeout(200);
+      await page.fill('[data-testid="report-from"]', '2026-03-01');
+      await page.fill('[data-testid="report-to"]', '2026-03-31');
+      await page.click('[data-testid="report-apply"]');
+      await page.waitForTimeout(3000);	// the February answer came meanwhile
+      assert.ok(slowed);
+      assert.match(await page.textContent('[data-testid="report-status"]'), /^2026-03-01 to 2026-03-31/);
+    } finally { await page.unroute('**/v1/admin/reports?*'); }
+  });
+
   test('the menu fits one row at 1280 and 1024 wide; Settings opens the pages set up once, and marks the one open', async () => {
     for (const width of [1280, 1024]) {
       const p = await openPage(browser, { viewport: { width, height: 800 } });
