@@ -282,8 +282,16 @@ export async function renderList(main, ctx) {
       error.hidden = false;
       return;
     }
+    // The rows are made again (every 2 s while one syncs): the button a
+    // keyboard user is on keeps the focus.
+    const f = tbody.contains(document.activeElement) ? document.activeElement : null;
+    const was = f && f.closest('tr') ? [f.closest('tr').dataset.id, f.dataset.testid] : null;
     clear(tbody);
     for (const s of d.sources) tbody.append(row(s));
+    if (was) {
+      const again = tbody.querySelector(`tr[data-id="${CSS.escape(was[0])}"] [data-testid="${CSS.escape(was[1] || '')}"]`);
+      if (again) again.focus();
+    }
     table.hidden = !d.sources.length;
     empty.hidden = !!d.sources.length;
     if (d.sources.some((s) => s.status === 'syncing') && !ctx.signal.aborted) timer = setTimeout(load, POLL_MS);

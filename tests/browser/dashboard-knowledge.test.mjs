@@ -179,6 +179,25 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     assert.equal((await adminApi(stack, 'PATCH', `/v1/admin/widgets/${w.widget_id}`, { agent_id: 'default' })).status, 200);
   });
 
+  // While a source syncs the list is made again every 2 s: the button a
+  // keyboard user was on lost the focus to the page's body each time.
+  test('the list made again while a source syncs: the focused button keeps the focus', async () => {
+    const { page } = owner;
+    const s = (await adminApi(stack, 'POST', '/v1/admin/knowledge/sources', { type: 'file', url: 'waiting.txt' })).json;
+    try {
+      await page.goto('about:blank');	// the page is on #/knowledge already: load it anew
+      await openDash(page, stack, '#/knowledge', `[data-testid="source-row"][data-id="${s.id}"]`);
+      const button = `[data-testid="source-row"][data-id="${s.id}"] [data-testid="source-pages-show"]`;
+      await page.focus(button);
+      await page.waitForTimeout(2600);	// a poll or more
+      assert.equal(await page.evaluate((sel) => document.activeElement === document.querySelector(sel), button), true,
+        await page.evaluate(() => document.activeElement.outerHTML.slice(0, 120)));
+    } finally {
+      await adminApi(stack, 'DELETE', `/v1/admin/knowledge/sources/${s.id}`);
+      await page.goto('about:blank');	// its list, with that row, not left for the next test
+    }
+  });
+
   test('on a phone, no sideways scroll; a source deleted after the confirmation', async () => {
     await openDash(phone.page, stack, '#/knowledge', '[data-testid="source-row"]');
     const o = await overflow(phone.page);

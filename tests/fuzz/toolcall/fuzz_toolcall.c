@@ -87,8 +87,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strspn(a.calls[i].name, "abcdefghijklmnopqrstuvwxyz"
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
 			    strlen(a.calls[i].name), "taken with a bad name");
-			check(json_is_object(a.calls[i].parsed),
-			    "taken without an arguments object");
+			/* arguments not one object: parsed NULL, the
+			 * call (not the round) refused */
+			check(a.calls[i].parsed == NULL ||
+			    json_is_object(a.calls[i].parsed),
+			    "taken with arguments not an object");
+			check(a.calls[i].parsed != NULL ||
+			    a.calls[i].args_len > 0,
+			    "empty arguments not taken as {}");
 		}
 	else if (ra < 0)
 		check(a.err && a.why != NULL, "refused without a reason");
