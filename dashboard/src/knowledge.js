@@ -24,6 +24,22 @@ const STATUS = {
 };
 const TYPES = { crawl: 'Site', file: 'File', qa: 'Q&A' };
 
+const FILE_MAX = 7 * 1024 * 1024; // the server's bound on one file
+const TYPES_OF = { md: 'text/markdown', markdown: 'text/markdown', txt: 'text/plain', pdf: 'application/pdf', html: 'text/html', htm: 'text/html' };
+
+/* The Content-Type a chosen file is sent with. */
+function fileType(f) {
+  return f.type || TYPES_OF[(f.name.split('.').pop() || '').toLowerCase()] || 'text/plain';
+}
+
+/*
+ * A file source whose file has not all arrived (its upload cut by a
+ * reload, a closed tab): syncing, but nothing is due until it does.
+ */
+function waitsForFile(s) {
+  return s.type === 'file' && s.status === 'syncing' && !s.next_sync_at;
+}
+
 /* What a source is, in a few words. */
 function label(s) {
   if (s.type === 'qa') return s.question || '';
@@ -31,6 +47,10 @@ function label(s) {
 }
 
 function statusCell(s) {
+  if (waitsForFile(s)) {
+    return h('td', { 'data-label': 'Status' }, h('span', { class: 'badge badge-warn', 'data-testid': 'source-status' }, 'Waiting for its file'),
+      h('p', { class: 'hint', 'data-testid': 'source-error' }, 'Its upload has not finished: if it was cut short, upload the file again.'));
+  }
   const [text, cls] = STATUS[s.status] || [s.status, ''];
   const kids = [h('span', { class: `badge ${cls}`, 'data-testid': 'source-status' }, text)];
   if (s.status === 'syncing') {
@@ -97,9 +117,6 @@ function sourceForm(onSaved) {
   type.addEventListener('change', show);
   show();
 
-  const FILE_MAX = 7 * 1024 * 1024; // the server's bound on one file
-  const TYPES_OF = { md: 'text/markdown', markdown: 'text/markdown', txt: 'text/plain', pdf: 'application/pdf', html: 'text/html', htm: 'text/html' };
-
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const t = type.value;
@@ -122,9 +139,8 @@ function sourceForm(onSaved) {
     try {
       const s = await api(endpoints.knowledgeSources, { method: 'POST', body });
       if (t === 'file') {
-        const ext = (f.name.split('.').pop() || '').toLowerCase();
         try {
-          await upload(s.id, f, f.type || TYPES_OF[ext] || 'text/plain', status);
+          await upload(s.id, f, fileType(f), status);
         } catch (e) {
           // No source left waiting for a file that never came.
           await api(endpoints.knowledgeSource(s.id), { method: 'DELETE' }).catch(() => {});
@@ -294,7 +310,8 @@ export async function renderList(main, ctx) {
     }
     table.hidden = !d.sources.length;
     empty.hidden = !!d.sources.length;
-    if (d.sources.some((s) => s.status === 'syncing') && !ctx.signal.aborted) timer = setTimeout(load, POLL_MS);
+    // One waiting for its file changes only when it comes: not polled for.
+    if (d.sources.some((s) => s.status === 'syncing' && !waitsForFile(s)) && !ctx.signal.aborted) timer = setTimeout(load, POLL_MS);
   }
   ctx.signal.addEventListener('abort', () => clearTimeout(timer));
 
@@ -309,9 +326,32 @@ export async function renderList(main, ctx) {
       h('td', { 'data-label': 'Chunks' }, String(s.chunks)),
       h('td', { 'data-label': 'Synced' }, s.synced_at ? relTimeEl(s.synced_at) : '-'),
       h('td', { 'data-label': 'Actions' }, h('span', { class: 'row-actions' },
-        s.type !== 'qa' ? act('Sync now', 'source-sync', () => sync(s)) : null,
+        waitsForFile(s) ? uploadAgain(s, name) : null,
+        s.type !== 'qa' && !waitsForFile(s) ? act('Sync now', 'source-sync', () => sync(s)) : null,
         s.type !== 'qa' ? act('Pages', 'source-pages-show', () => showPages(s)) : null,
         h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'source-delete', 'aria-label': `Delete: ${name}`, onClick: () => remove(s) }, 'Delete'))));
+  }
+
+  /* A file source's "Upload file": its file chosen again, sent from its start. */
+  function uploadAgain(s, name) {
+    const input = h('input', { type: 'file', accept: '.html,.htm,.md,.markdown,.txt,.pdf', hidden: true, 'data-testid': 'source-file-input' });
+    input.addEventListener('change', async () => {
+      const f = input.files && input.files[0];
+      if (!f) return;
+      error.hidden = true;
+      try {
+        if (f.size > FILE_MAX) throw new Error('a file of at most 7 MiB');
+        await upload(s.id, f, fileType(f), status);
+        status.textContent = `Uploaded ${f.name}.`;
+      } catch (e) {
+        if (isAbort(e)) return;
+        error.textContent = `Could not upload: ${e.message}`;
+        error.hidden = false;
+      }
+      await load();
+    });
+    return h('span', null, input, h('button', { type: 'button', class: 'btn', 'data-testid': 'source-upload', 'aria-label': `Upload file: ${name}`,
+      onClick: () => input.click() }, 'Upload file'));
   }
 
   async function sync(s) {

@@ -32,6 +32,10 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
       return { type: 'text/html; charset=utf-8', body: '<!doctype html><html lang="en"><head><title>Help centre</title></head><body><main>' +
         '<h1>Help centre</h1><p>Our opening hours are nine to five on weekdays.</p><a href="/help/gone">Old page</a></main></body></html>' };
     }
+    if (u.pathname === '/slow/') {
+      return { type: 'text/html; charset=utf-8', delayMs: 6000, body: '<!doctype html><html lang="en"><head><title>Slow</title></head>' +
+        '<body><main><h1>Slow</h1><p>This page takes its time.</p></main></body></html>' };
+    }
     return null;
   }
 
@@ -183,18 +187,48 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
   // keyboard user was on lost the focus to the page's body each time.
   test('the list made again while a source syncs: the focused button keeps the focus', async () => {
     const { page } = owner;
-    const s = (await adminApi(stack, 'POST', '/v1/admin/knowledge/sources', { type: 'file', url: 'waiting.txt' })).json;
+    const s = (await adminApi(stack, 'POST', '/v1/admin/knowledge/sources', { type: 'crawl', url: `${stack.host.origin}/slow/` })).json;
     try {
       await page.goto('about:blank');	// the page is on #/knowledge already: load it anew
       await openDash(page, stack, '#/knowledge', `[data-testid="source-row"][data-id="${s.id}"]`);
       const button = `[data-testid="source-row"][data-id="${s.id}"] [data-testid="source-pages-show"]`;
       await page.focus(button);
-      await page.waitForTimeout(2600);	// a poll or more
+      await page.$eval(button, (b) => { b.closest('tr').dataset.old = '1'; });
+      // Made again (the old row gone) while the page is still on its way.
+      await waitFor(() => page.$eval(`[data-testid="source-row"][data-id="${s.id}"]`, (r) => !r.dataset.old), 5000, 'the list made again');
       assert.equal(await page.evaluate((sel) => document.activeElement === document.querySelector(sel), button), true,
         await page.evaluate(() => document.activeElement.outerHTML.slice(0, 120)));
     } finally {
       await adminApi(stack, 'DELETE', `/v1/admin/knowledge/sources/${s.id}`);
       await page.goto('about:blank');	// its list, with that row, not left for the next test
+    }
+  });
+
+  // A file source whose upload was cut (a reload) was shown syncing for
+  // good, the list read again every 2 s as long as the page stayed open.
+  test('a file source whose upload never finished: waiting for its file, uploaded again from its row', async () => {
+    const { page } = owner;
+    const s = (await adminApi(stack, 'POST', '/v1/admin/knowledge/sources', { type: 'file', url: 'hours.md' })).json;
+    const row = `[data-testid="source-row"][data-id="${s.id}"]`;
+    let reads = 0;
+    const count = (r) => { if (r.method() === 'GET' && new URL(r.url()).pathname === '/v1/admin/knowledge/sources') reads++; };
+    try {
+      await openDash(page, stack, '#/knowledge', row);
+      assert.equal(await page.textContent(`${row} [data-testid="source-status"]`), 'Waiting for its file');
+      assert.equal(await page.$(`${row} [data-testid="source-sync"]`), null, 'no Sync now: nothing to sync');
+      page.on('request', count);
+      await page.waitForTimeout(2600);	// more than a poll's 2 s
+      assert.equal(reads, 0, 'not read again while it only waits');
+      await page.setInputFiles(`${row} [data-testid="source-file-input"]`,
+        { name: 'hours.md', mimeType: 'text/markdown', buffer: Buffer.from('# Hours\n\nThe shop opens at seven on Saturdays.\n') });
+      await waitFor(async () => (await page.textContent(`${row} [data-testid="source-status"]`)) === 'Ready', 15000, 'the file read');
+      const got = (await adminApi(stack, 'GET', `/v1/admin/knowledge/sources/${s.id}`)).json;
+      assert.equal(got.status, 'ready', JSON.stringify(got));
+      assert.ok(got.chunks >= 1, JSON.stringify(got));
+    } finally {
+      page.off('request', count);
+      await adminApi(stack, 'DELETE', `/v1/admin/knowledge/sources/${s.id}`);
+      await page.goto('about:blank');
     }
   });
 

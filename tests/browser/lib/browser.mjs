@@ -262,7 +262,8 @@ function escAttr(s) {
 //   /embed.html?position=&accent=&nowidget=1   a plain page
 //   /hostile.html[?nowidget=1]                 hostile CSS (/hostile.css)
 //   /widget-embed.html?widget=wid_…            the data-widget (Loquent) embed
-// and what a test's own custom(url) answers ({type, body}, or null: not its).
+// and what a test's own custom(url) answers ({type, body, delayMs?}, or null:
+// not its).
 export class HostSite {
   constructor({ parleyOrigin, widgetKey }) {
     this.parleyOrigin = parleyOrigin;
@@ -326,8 +327,13 @@ ${widget}</body></html>`;
       const u = new URL(req.url, this.origin);
       const mine = this.custom && this.custom(u);
       if (mine) {
-        res.writeHead(200, { 'Cache-Control': 'no-store', 'Content-Security-Policy': this.csp(), 'Content-Type': mine.type });
-        res.end(mine.body);
+        const send = () => {
+          res.writeHead(200, { 'Cache-Control': 'no-store', 'Content-Security-Policy': this.csp(), 'Content-Type': mine.type });
+          res.end(mine.body);
+        };
+        // A slow page (a crawl kept syncing a while): at most 10 s.
+        if (mine.delayMs) setTimeout(send, Math.min(mine.delayMs, 10000));
+        else send();
         return;
       }
       const css = {
