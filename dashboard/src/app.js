@@ -10,7 +10,7 @@
 import {
   api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, logout, takeReturnRoute, isAbort,
 } from './api.js';
-import { h, clear, viewError, lifetime, avatar } from './dom.js';
+import { h, clear, viewError, lifetime, avatar, keepFocusThroughDisable } from './dom.js';
 import * as conversations from './conversations.js';
 import * as widgets from './widgets.js';
 import * as contacts from './contacts.js';
@@ -301,6 +301,7 @@ function switchOrg(id) {
 }
 
 async function start() {
+  keepFocusThroughDisable();
   document.getElementById('skip-link').addEventListener('click', (ev) => {
     ev.preventDefault();
     const title = main.querySelector('h1');

@@ -52,6 +52,29 @@ export function lifetime() {
   };
 }
 
+/*
+ * A control disabled while its request runs loses the keyboard focus (the
+ * browser moves it to the body, and the next Tab starts from the top):
+ * the one focused last gets it back when it is enabled again, unless the
+ * user has gone on elsewhere meanwhile. Once, for the whole document.
+ */
+export function keepFocusThroughDisable() {
+  let focused = null;
+  let lost = null;
+  document.addEventListener('focusin', (ev) => { focused = ev.target; lost = null; });
+  new MutationObserver((records) => {
+    for (const { target: el } of records) {
+      if (el.disabled) {
+        if (el === focused) lost = el;
+      } else if (el === lost) {
+        lost = null;
+        const at = document.activeElement;
+        if (el.isConnected && (!at || at === document.body)) el.focus();
+      }
+    }
+  }).observe(document.body, { attributes: true, attributeFilter: ['disabled'], subtree: true });
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

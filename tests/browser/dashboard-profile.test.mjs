@@ -87,6 +87,24 @@ describe('dashboard: the profile page', { timeout: SUITE_TIMEOUT }, () => {
     await assertClean(page, desk.log, 'profile');
   });
 
+  // A button is disabled while its request runs: the browser moved the
+  // keyboard focus to the body, and the next Tab started from the top.
+  test('a keyboard user\'s Save keeps the focus through its request', async () => {
+    const { page } = desk;
+    await openDash(page, stack, '#/profile', '[data-testid="profile-name-save"]');
+    // The request on its way a while, as on a slow network.
+    const slow = async (route) => { await new Promise((r) => setTimeout(r, 400)); await route.continue(); };
+    await page.route('**/v1/admin/profile', slow);
+    try {
+      await page.focus('[data-testid="profile-name-save"]');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => document.querySelector('[data-testid="profile-name-status"]').textContent === 'Saved.');
+      assert.equal(await page.evaluate(() => document.activeElement.dataset.testid || document.activeElement.tagName), 'profile-name-save');
+    } finally {
+      await page.unroute('**/v1/admin/profile', slow);
+    }
+  });
+
   test('a reply from the dashboard is signed with the display name in the widget', async () => {
     visitor = await openPage(browser, PHONE);
     const v = visitor.page;
