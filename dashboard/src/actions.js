@@ -159,7 +159,7 @@ function actionForm(title) {
 
   const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-action' }, 'Save');
-  const form = h('form', { class: 'widget-form', 'data-testid': 'action-form', novalidate: true, 'aria-labelledby': 'action-form-title' },
+  const form = h('form', { class: 'widget-form', 'data-testid': 'action-form', 'data-guard': true, novalidate: true, 'aria-labelledby': 'action-form-title' },
     h('h2', { id: 'action-form-title' }, title),
     formError,
     h('fieldset', null, h('legend', null, 'For the model'),

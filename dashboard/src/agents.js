@@ -102,7 +102,7 @@ function agentForm(readOnly) {
   const keyField = field('api_key', 'New API key',
     h('input', { type: 'password', autocomplete: 'new-password', spellcheck: 'false', maxlength: '512' }),
     'Write-only: never shown again. A value here replaces the stored key; empty keeps it.');
-  const form = h('form', { class: 'widget-form', 'data-testid': 'agent-form', novalidate: true, 'aria-labelledby': 'agent-form-title' },
+  const form = h('form', { class: 'widget-form', 'data-testid': 'agent-form', 'data-guard': true, novalidate: true, 'aria-labelledby': 'agent-form-title' },
     h('h2', { id: 'agent-form-title' }, 'Settings'),
     formError,
     h('fieldset', null, h('legend', null, 'Assistant'),

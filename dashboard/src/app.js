@@ -10,7 +10,8 @@
 import {
   api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, logout, takeReturnRoute, isAbort,
 } from './api.js';
-import { h, clear, viewError, lifetime, avatar, keepFocusThroughDisable } from './dom.js';
+import { h, clear, viewError, lifetime, avatar, keepFocusThroughDisable, confirmDialog } from './dom.js';
+import { trackUnsaved, unsavedForm, forgetUnsaved } from './form.js';
 import * as conversations from './conversations.js';
 import * as widgets from './widgets.js';
 import * as contacts from './contacts.js';
@@ -32,6 +33,7 @@ const main = document.getElementById('view');
 const mainLandmark = document.getElementById('main');
 const flashEl = document.getElementById('flash');
 let current = null; // { life (dom.js lifetime), group, onRoute }
+let shownHash = null; // the route current shows
 let started = false;
 let session = null;
 let baseTitle = 'Parley dashboard';
@@ -95,6 +97,7 @@ export function flash(message) {
 
 /** Go to another route with a message shown there. */
 export function navigate(hash, message) {
+  forgetUnsaved(); // the view's own action leaves it (a delete, a save)
   if (message) {
     flashPending = true;
     flash(message);
@@ -150,6 +153,30 @@ function routeArg(m) {
   return m[1] !== undefined ? decodeURIComponent(m[1]) : undefined;
 }
 
+/*
+ * A link, Back or a typed hash would leave a form's unsaved edits: the
+ * page stays (its route put back) until the user chooses to leave them.
+ * A link is asked about before it is followed (no history entry made).
+ */
+function guardLinks() {
+  document.addEventListener('click', (ev) => {
+    const a = ev.target instanceof Element && ev.target.closest('a[href^="#/"]');
+    if (!a || ev.defaultPrevented || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    if (a.getAttribute('href') === shownHash || !unsavedForm()) return;
+    ev.preventDefault();
+    askLeave(a.getAttribute('href'));
+  });
+}
+
+async function askLeave(to) {
+  if (location.hash !== shownHash) history.replaceState(null, '', shownHash);
+  const ok = await confirmDialog({ title: 'Leave this page?', message: 'Your changes on this page are not saved.',
+    confirmLabel: 'Leave without saving', danger: true });
+  if (!ok) return;
+  forgetUnsaved();
+  location.hash = to;
+}
+
 function route() {
   const hash = location.hash;
   if (!hash.startsWith('#/')) {
@@ -160,6 +187,11 @@ function route() {
       return;
     }
   }
+  if (current && hash !== shownHash && unsavedForm()) {
+    askLeave(hash);
+    return;
+  }
+  shownHash = hash;
   const { path, params } = parseHash();
   const matched = matchRoute(path);
   if (flashPending) flashPending = false;
@@ -302,6 +334,8 @@ function switchOrg(id) {
 
 async function start() {
   keepFocusThroughDisable();
+  trackUnsaved();
+  guardLinks();
   document.getElementById('skip-link').addEventListener('click', (ev) => {
     ev.preventDefault();
     const title = main.querySelector('h1');

@@ -9,7 +9,7 @@
 
 import { api, endpoints, isAbort, roleAtLeast, sessionRole } from './api.js';
 import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, preview, plural, viewError } from './dom.js';
-import { formErrors, parseFieldError } from './form.js';
+import { formErrors, parseFieldError, markSaved } from './form.js';
 import { fileStrip, takeFiles, clipIcon, MAX_FILES, MAX_BYTES, humanSize } from './attach.js';
 
 const MAX_SHOWN = 8; // options in the picker at once
@@ -203,7 +203,7 @@ function cannedForm(ctx, onSaved) {
   const cancel = h('button', { type: 'button', class: 'btn', 'data-testid': 'canned-cancel', hidden: true }, 'Cancel');
   const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'canned-form-status' });
   const { el: filesEl, files } = filesField(ctx, controls, errEl, (t) => { status.textContent = t; });
-  const form = h('form', { class: 'widget-form canned-form', 'data-testid': 'canned-form', novalidate: true, 'aria-labelledby': 'canned-form-title' },
+  const form = h('form', { class: 'widget-form canned-form', 'data-testid': 'canned-form', 'data-guard': true, novalidate: true, 'aria-labelledby': 'canned-form-title' },
     title, formError,
     field('shortcut', 'Shortcut', h('input', { type: 'text', maxlength: '64', autocomplete: 'off', spellcheck: 'false' }),
       'Typed after "/" in a reply box, e.g. "hours".'),
@@ -251,6 +251,7 @@ function cannedForm(ctx, onSaved) {
         : await api(endpoints.cannedReplies, { method: 'POST', body });
       forget();
       files.sent(attachments);
+      markSaved(form);
       edit(null);
       status.textContent = was ? `Saved /${shortcut}.` : `Added /${shortcut}.`;
       onSaved(saved);

@@ -6,6 +6,7 @@
 
 import { api } from './api.js';
 import { h, pageTitle } from './dom.js';
+import { markSaved } from './form.js';
 
 const URL = '/v1/admin/notifications';
 const CHOICES = [
@@ -37,7 +38,7 @@ export async function renderForm(container, ctx) {
   // natively (a page reload) before its handler was there.
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'email-save', disabled: true }, 'Save');
   const set = h('fieldset', { disabled: true }, h('legend', null, 'Email me when'), ...fields);
-  const form = h('form', { class: 'card form', 'data-testid': 'email-form', novalidate: true },
+  const form = h('form', { class: 'card form', 'data-testid': 'email-form', 'data-guard': true, novalidate: true },
     set, h('div', { class: 'form-actions' }, submit, status));
   container.append(off, form);
 
@@ -52,6 +53,7 @@ export async function renderForm(container, ctx) {
     try {
       const body = Object.fromEntries(CHOICES.map(([name]) => [name, boxes[name].checked]));
       show(await api(URL, { method: 'PUT', body }));
+      markSaved(form);
       status.textContent = 'Saved.';
     } catch (e) {
       status.textContent = `Could not save: ${e.message}`;

@@ -76,6 +76,42 @@ export function formErrors(controls) {
   return { formError, errEl, field, clearErrors, showErrors };
 }
 
+/*
+ * Unsaved edits. A form made with data-guard (a record's editor) is marked
+ * data-dirty when the user changes one of its fields, and unmarked when its
+ * save succeeds (markSaved: submitForm, and each other guarded form's own
+ * submit). app.js asks before a route or a reload would drop a marked one.
+ */
+export function trackUnsaved() {
+  const mark = (ev) => {
+    const form = ev.isTrusted && ev.target && ev.target.form;
+    if (form && form.hasAttribute('data-guard')) form.dataset.dirty = '1';
+  };
+  document.addEventListener('input', mark, true);
+  document.addEventListener('change', mark, true);
+  window.addEventListener('beforeunload', (ev) => {
+    if (unsavedForm()) {
+      ev.preventDefault();
+      ev.returnValue = ''; // what older browsers ask for
+    }
+  });
+}
+
+/** A form on the page with unsaved edits, or null. */
+export function unsavedForm() {
+  return document.querySelector('form[data-guard][data-dirty]');
+}
+
+/** Form's edits saved: nothing left to lose. */
+export function markSaved(form) {
+  if (form) delete form.dataset.dirty;
+}
+
+/** The edits on the page given up (the user chose to leave, or an action did). */
+export function forgetUnsaved() {
+  for (const f of document.querySelectorAll('form[data-dirty]')) delete f.dataset.dirty;
+}
+
 /**
  * "primary_color: must be #rrggbb" -> {field, message}; null when no field
  * named. aliases: {name the server may use: the form's field}.
@@ -117,7 +153,9 @@ export async function submitForm(f, { url, old, names, same, what, aliases }) {
   f.save.disabled = true;
   f.saveStatus.textContent = 'Saving…';
   try {
-    return await api(url, { method: isNew ? 'POST' : 'PATCH', body });
+    const saved = await api(url, { method: isNew ? 'POST' : 'PATCH', body });
+    markSaved(f.save.form);
+    return saved;
   } catch (e) {
     f.saveStatus.textContent = '';
     if (isAbort(e)) return null;

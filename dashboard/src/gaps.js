@@ -17,7 +17,7 @@ import { loadAgents, agentLabel } from './agents.js';
 import {
   h, clear, backLink, confirmDialog, pageTitle, plural, preview, refreshRelTimes, relTimeEl, viewError,
 } from './dom.js';
-import { formErrors, parseFieldError } from './form.js';
+import { formErrors, parseFieldError, markSaved } from './form.js';
 
 const DAY_CHOICES = [7, 30, 90];
 const DAYS_DEFAULT = 30;
@@ -114,7 +114,7 @@ function answerForm(g, { resolve, onDone, onCancel }) {
   const title = `gap-form-title-${n}`;
   const questionField = field('question', 'Question', question, 'As the knowledge base will hold it: edit it into the question visitors ask.');
   const shortcutField = field('shortcut', 'Shortcut', shortcut, 'Typed after "/" in a reply box: a-z, 0-9, _ and -, at most 32.');
-  const form = h('form', { class: 'gap-form', novalidate: true, 'aria-labelledby': title, 'data-testid': 'gap-form' },
+  const form = h('form', { class: 'gap-form', novalidate: true, 'aria-labelledby': title, 'data-testid': 'gap-form', 'data-guard': true },
     h('h3', { id: title }, 'Write the answer'), formError,
     h('fieldset', { class: 'gap-kind' }, h('legend', null, 'Save it'),
       h('div', { class: 'field-check' }, qa, h('label', { for: qa.id }, 'Add to the knowledge base as a Q&A pair')),
@@ -193,6 +193,7 @@ function answerForm(g, { resolve, onDone, onCancel }) {
         save.textContent = 'Try again';
         return showErrors({}, `${created} But the questions could not be taken off this list: ${e.message}`);
       }
+      markSaved(form);
       onDone(created);
     } finally {
       save.disabled = false;

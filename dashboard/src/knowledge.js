@@ -10,7 +10,7 @@
 
 import { api, endpoints, isAbort } from './api.js';
 import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, plural, preview, viewError } from './dom.js';
-import { formErrors, parseFieldError } from './form.js';
+import { formErrors, parseFieldError, markSaved } from './form.js';
 
 const POLL_MS = 2000; // the list read again while a source syncs
 const GAP_DAYS = 30; // the days the unanswered questions are counted over
@@ -103,7 +103,7 @@ function sourceForm(onSaved) {
     file: field('file', 'File', h('input', { type: 'file', accept: '.html,.htm,.md,.markdown,.txt,.pdf' }),
       'HTML, Markdown, plain text or PDF, at most 7 MiB.'),
   };
-  const form = h('form', { class: 'widget-form', 'data-testid': 'source-form', novalidate: true, 'aria-labelledby': 'source-form-title' },
+  const form = h('form', { class: 'widget-form', 'data-testid': 'source-form', 'data-guard': true, novalidate: true, 'aria-labelledby': 'source-form-title' },
     h('h2', { id: 'source-form-title' }, 'New source'), formError,
     field('type', 'Type', type), parts.crawl, parts.question, parts.answer, parts.file,
     h('div', { class: 'form-actions' }, submit, status));
@@ -148,6 +148,7 @@ function sourceForm(onSaved) {
         }
       }
       form.reset();
+      markSaved(form);
       show();
       status.textContent = `Added ${label(s) || TYPES[t]}.`;
       onSaved();

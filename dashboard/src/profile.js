@@ -9,16 +9,22 @@
 import { api, endpoints } from './api.js';
 import { avatar, h, pageTitle } from './dom.js';
 import { renderForm as emailForm } from './email.js';
-import { formErrors } from './form.js';
+import { formErrors, markSaved } from './form.js';
 
-/* A form's status line and submit, disabled while it is sent. */
+/*
+ * A form's status line and submit, disabled while it is sent. send()
+ * resolves to what to say once saved, or null when refused (its errors
+ * shown by the form).
+ */
 function sender(form, submit, status, send) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     submit.disabled = true;
     status.textContent = 'Saving…';
     try {
-      status.textContent = (await send()) || 'Saved.';
+      const said = await send(); // null: refused, told by the form's fields
+      status.textContent = said || '';
+      if (said !== null) markSaved(form);
     } catch (e) {
       status.textContent = `Could not save: ${e.message}`;
     } finally {
@@ -39,7 +45,7 @@ function nameForm(me, onSaved) {
   controls.name = h('input', { type: 'text', required: true, maxlength: '100', autocomplete: 'name', value: me.name || '', 'data-testid': 'profile-name' });
   const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'profile-name-status' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'profile-name-save' }, 'Save name');
-  const form = h('form', { class: 'card form', 'data-testid': 'profile-name-form', novalidate: true },
+  const form = h('form', { class: 'card form', 'data-testid': 'profile-name-form', 'data-guard': true, novalidate: true },
     h('h2', null, 'Display name'), formError,
     field('name', 'Name', controls.name, 'Visitors see it when you answer them, and your team sees it in the inbox.'),
     h('div', { class: 'form-actions' }, submit, status));
@@ -48,14 +54,14 @@ function nameForm(me, onSaved) {
     const name = controls.name.value.trim();
     if (!name) {
       showErrors({ name: 'A name is needed.' });
-      return '';
+      return null;
     }
     try {
       onSaved(await api(endpoints.profile, { method: 'PATCH', body: { name } }));
       return 'Saved.';
     } catch (e) {
       showErrors(fieldError(e, ['name']) || {}, fieldError(e, ['name']) ? undefined : e.message);
-      return '';
+      return null;
     }
   });
   return form;
@@ -85,14 +91,14 @@ function passwordForm() {
     else if (controls.confirm.value !== body.new_password) errors.confirm = 'The two new passwords differ.';
     if (Object.keys(errors).length) {
       showErrors(errors);
-      return '';
+      return null;
     }
     try {
       await api(endpoints.profilePassword, { method: 'POST', body });
     } catch (e) {
       const fe = fieldError(e, ['current_password', 'new_password']);
       showErrors(fe || {}, fe ? undefined : e.message);
-      return '';
+      return null;
     }
     for (const c of Object.values(controls)) c.value = '';
     return 'Password changed. Your other sessions were signed out.';

@@ -83,7 +83,7 @@ function hookForm(title) {
   controls.enabled = enabled;
   const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-hook' }, 'Save');
-  const form = h('form', { class: 'widget-form', 'data-testid': 'hook-form', novalidate: true, 'aria-labelledby': 'hook-form-title' },
+  const form = h('form', { class: 'widget-form', 'data-testid': 'hook-form', 'data-guard': true, novalidate: true, 'aria-labelledby': 'hook-form-title' },
     h('h2', { id: 'hook-form-title' }, title),
     formError,
     field('url', 'URL', h('input', { type: 'text', inputmode: 'url', maxlength: String(URL_MAX), spellcheck: 'false', autocomplete: 'off' }),

@@ -257,7 +257,7 @@ function widgetForm() {
   const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-widget' }, 'Save');
 
-  const form = h('form', { class: 'widget-form', 'data-testid': 'widget-form', novalidate: true, 'aria-labelledby': 'widget-form-title' },
+  const form = h('form', { class: 'widget-form', 'data-testid': 'widget-form', 'data-guard': true, novalidate: true, 'aria-labelledby': 'widget-form-title' },
     h('h2', { id: 'widget-form-title' }, 'Settings'),
     formError,
     h('fieldset', null, h('legend', null, 'Appearance'),

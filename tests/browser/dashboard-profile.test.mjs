@@ -105,6 +105,59 @@ describe('dashboard: the profile page', { timeout: SUITE_TIMEOUT }, () => {
     }
   });
 
+  // A form's edits were lost without a word on a link, Back or a reload.
+  test('unsaved edits: a link, Back and a reload ask first; saved ones do not', async () => {
+    const { page } = desk;
+    await openDash(page, stack, '#/conversations', '[data-testid="nav-conversations"]');
+    await page.click('[data-testid="whoami-profile"]');
+    await page.waitForSelector('[data-testid="profile-name-form"]');
+    const typed = 'Dana R. (not saved)';
+    await page.fill('[data-testid="profile-name"]', typed);
+    const unloadAsks = () => page.evaluate(() => {
+      const ev = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(ev);
+      return ev.defaultPrevented;
+    });
+    assert.equal(await unloadAsks(), true, 'a reload asks');
+    // A save refused (an empty name) leaves it unsaved.
+    await page.fill('[data-testid="profile-name"]', '  ');
+    await page.click('[data-testid="profile-name-save"]');
+    await page.waitForSelector('[data-testid="field-error-name"]:not([hidden])');
+    assert.equal(await unloadAsks(), true, 'a refused save still asks');
+    assert.equal(await page.textContent('[data-testid="profile-name-status"]'), '', 'a refused save is not said saved');
+    await page.fill('[data-testid="profile-name"]', typed);
+
+    // A link: asked; Cancel stays, the text kept.
+    await page.click('[data-testid="nav-conversations"]');
+    await page.waitForSelector('[data-testid="confirm-dialog"]');
+    await page.click('[data-testid="confirm-cancel"]');
+    assert.equal(await page.evaluate(() => location.hash), '#/profile');
+    assert.equal(await page.inputValue('[data-testid="profile-name"]'), typed);
+    // Back: the same.
+    await page.goBack();
+    await page.waitForSelector('[data-testid="confirm-dialog"]');
+    await page.click('[data-testid="confirm-cancel"]');
+    assert.equal(await page.evaluate(() => location.hash), '#/profile');
+    assert.equal(await page.inputValue('[data-testid="profile-name"]'), typed);
+    // Leave without saving: gone there, nothing saved.
+    await page.click('[data-testid="nav-conversations"]');
+    await page.click('[data-testid="confirm-ok"]');
+    await page.waitForFunction(() => location.hash === '#/conversations');
+    assert.notEqual((await adminApi(stack, 'GET', '/v1/admin/profile')).json.name, typed);
+    assert.equal(await unloadAsks(), false, 'nothing left to lose');
+
+    // Saved: leaves without a question.
+    await page.click('[data-testid="whoami-profile"]');
+    await page.waitForSelector('[data-testid="profile-name-form"]');
+    await page.fill('[data-testid="profile-name"]', NAME);
+    await page.click('[data-testid="profile-name-save"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="profile-name-status"]').textContent === 'Saved.');
+    assert.equal(await unloadAsks(), false);
+    await page.click('[data-testid="nav-conversations"]');
+    await page.waitForFunction(() => location.hash === '#/conversations');
+    assert.equal(await page.$('[data-testid="confirm-dialog"][open]'), null);
+  });
+
   test('a reply from the dashboard is signed with the display name in the widget', async () => {
     visitor = await openPage(browser, PHONE);
     const v = visitor.page;
