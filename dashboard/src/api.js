@@ -65,11 +65,20 @@ export class ApiError extends Error {
 // abort the first navigation, so the 401s that follow a logout (the event
 // stream's session check) must not navigate again.
 let leaving = false;
+const leavingHooks = [];
+
+/** fn() runs before a session's end sends the page to the login page. */
+export function beforeLogin(fn) {
+  leavingHooks.push(fn);
+}
 
 /** To the login page, remembering the route to come back to. */
 export function toLogin() {
   if (leaving) return;
   leaving = true;
+  for (const fn of leavingHooks) {
+    try { fn(); } catch { /* the way to the login page goes on */ }
+  }
   try {
     if (/^#\/[\w\-/?=&%.~+]*$/.test(location.hash)) sessionStorage.setItem(RETURN_KEY, location.hash);
   } catch { /* storage may be off */ }

@@ -11,7 +11,7 @@ import {
   api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, logout, takeReturnRoute, isAbort,
 } from './api.js';
 import { h, clear, viewError, lifetime, avatar, keepFocusThroughDisable, confirmDialog } from './dom.js';
-import { trackUnsaved, unsavedForm, forgetUnsaved } from './form.js';
+import { trackUnsaved, unsavedForm, forgetUnsaved, restoreUnsaved } from './form.js';
 import * as conversations from './conversations.js';
 import * as widgets from './widgets.js';
 import * as contacts from './contacts.js';
@@ -334,7 +334,6 @@ function switchOrg(id) {
 
 async function start() {
   keepFocusThroughDisable();
-  trackUnsaved();
   guardLinks();
   document.getElementById('skip-link').addEventListener('click', (ev) => {
     ev.preventDefault();
@@ -360,6 +359,7 @@ async function start() {
     return;
   }
   setCsrfToken(session.csrfToken);
+  trackUnsaved(session.user && session.user.id);
   showUser(session);
   setupOrgs(session);
   document.body.classList.add('ready');
@@ -370,6 +370,7 @@ async function start() {
   window.addEventListener('hashchange', route);
   startLive(setWaiting, session.organization ? session.organization.role || '' : '');
   route();
+  restoreUnsaved(main, () => flash('Your changes from before you signed in again are back: save them.'));
 }
 
 /* The opt-in for browser notifications (a visitor asks for a person). */

@@ -2,7 +2,7 @@
 // and the form's alert, and the submit that sends a new record whole or an
 // edited one's changed fields, then shows the server's field error by its field.
 
-import { api, isAbort } from './api.js';
+import { api, isAbort, beforeLogin } from './api.js';
 import { h } from './dom.js';
 
 /**
@@ -82,7 +82,9 @@ export function formErrors(controls) {
  * save succeeds (markSaved: submitForm, and each other guarded form's own
  * submit). app.js asks before a route or a reload would drop a marked one.
  */
-export function trackUnsaved() {
+export function trackUnsaved(userId) {
+  owner = userId || '';
+  beforeLogin(keepUnsaved);
   const mark = (ev) => {
     const form = ev.isTrusted && ev.target && ev.target.form;
     if (form && form.hasAttribute('data-guard')) form.dataset.dirty = '1';
@@ -100,6 +102,77 @@ export function trackUnsaved() {
 /** A form on the page with unsaved edits, or null. */
 export function unsavedForm() {
   return document.querySelector('form[data-guard][data-dirty]');
+}
+
+/*
+ * A session that ends sends the page to the login page: the unsaved
+ * forms' fields are kept in the tab (sessionStorage), keyed by the user
+ * (another person signing in here never sees them; api.js's logout
+ * clears every parley.draft.*), and put back when the same user is on
+ * the same route again. Files and passwords are not kept.
+ */
+const KEPT_KEY = 'parley.draft.form.';
+const RESTORE_WAIT_MS = 15000; // a view's form shown after its data loads
+let owner = '';
+
+function keepUnsaved() {
+  const forms = [...document.querySelectorAll('form[data-guard][data-dirty]')];
+  if (!forms.length) return;
+  const kept = {
+    hash: location.hash,
+    forms: forms.map((f) => ({
+      testid: f.dataset.testid,
+      fields: [...f.elements].filter((e) => e.id && e.type !== 'file' && e.type !== 'password' && !e.disabled)
+        .map((e) => [e.id, e.type === 'checkbox' || e.type === 'radio' ? e.checked : e.value]),
+    })),
+  };
+  try { sessionStorage.setItem(KEPT_KEY + owner, JSON.stringify(kept)); } catch { /* storage off or full */ }
+  forgetUnsaved(); // kept: the way out needs no question
+}
+
+/* Form f given its kept fields again, as if typed: marked unsaved. */
+function fillKept(f, fields) {
+  for (const [id, v] of fields) {
+    const el = f.querySelector(`#${CSS.escape(id)}`);
+    if (!el || el.disabled) continue;
+    if (el.type === 'checkbox' || el.type === 'radio') el.checked = !!v;
+    else el.value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }
+  f.dataset.dirty = '1';
+}
+
+/**
+ * After a sign-in: the forms kept for this user on this route filled in
+ * again when they show in root (within RESTORE_WAIT_MS); onRestored() once
+ * one is.
+ */
+export function restoreUnsaved(root, onRestored) {
+  let kept = null;
+  try {
+    kept = JSON.parse(sessionStorage.getItem(KEPT_KEY + owner) || 'null');
+    sessionStorage.removeItem(KEPT_KEY + owner);
+  } catch { return; }
+  if (!kept || kept.hash !== location.hash || !Array.isArray(kept.forms)) return;
+  let left = kept.forms.filter((k) => k && typeof k.testid === 'string' && Array.isArray(k.fields));
+  let told = false;
+  const look = () => {
+    left = left.filter((k) => {
+      const f = root.querySelector(`form[data-guard][data-testid="${CSS.escape(k.testid)}"]`);
+      if (f) fillKept(f, k.fields);
+      return !f;
+    });
+    if (!told && left.length < kept.forms.length) {
+      told = true;
+      onRestored();
+    }
+    return !left.length;
+  };
+  if (look()) return;
+  const seen = new MutationObserver(() => { if (look()) seen.disconnect(); });
+  seen.observe(root, { childList: true, subtree: true });
+  setTimeout(() => seen.disconnect(), RESTORE_WAIT_MS);
 }
 
 /** Form's edits saved: nothing left to lose. */

@@ -45,6 +45,9 @@ describe('dashboard: the profile page', { timeout: SUITE_TIMEOUT }, () => {
     session = await dashLogin(stack, desk.ctx);
     await dashLogin(stack, phone.ctx, session);
   });
+  // The owner's name as the server has it (the install key has no profile).
+  const ownerName = async () => (await adminApi(stack, 'GET', '/v1/admin/users')).json.users.find((u) => u.email === 'owner@localhost').name;
+
   after(async () => {
     for (const x of [desk, phone, visitor]) if (x) await x.ctx.close();
     await stopSuite({ stack, browser });
@@ -143,7 +146,7 @@ describe('dashboard: the profile page', { timeout: SUITE_TIMEOUT }, () => {
     await page.click('[data-testid="nav-conversations"]');
     await page.click('[data-testid="confirm-ok"]');
     await page.waitForFunction(() => location.hash === '#/conversations');
-    assert.notEqual((await adminApi(stack, 'GET', '/v1/admin/profile')).json.name, typed);
+    assert.notEqual(await ownerName(), typed);
     assert.equal(await unloadAsks(), false, 'nothing left to lose');
 
     // Saved: leaves without a question.
@@ -156,6 +159,36 @@ describe('dashboard: the profile page', { timeout: SUITE_TIMEOUT }, () => {
     await page.click('[data-testid="nav-conversations"]');
     await page.waitForFunction(() => location.hash === '#/conversations');
     assert.equal(await page.$('[data-testid="confirm-dialog"][open]'), null);
+  });
+
+  // A session that ended while a form was being edited sent the page to
+  // the login page, and what was typed was gone.
+  test('a session ended in the middle of an edit: signed in again, the text is back, not saved', async () => {
+    const { page, ctx } = desk;
+    await openDash(page, stack, '#/profile', '[data-testid="profile-name-form"]');
+    const typed = 'Dana, typed as the session ended';
+    await page.fill('[data-testid="profile-name"]', typed);
+    await ctx.clearCookies();	// the session gone for this browser
+    await page.click('[data-testid="profile-name-save"]');
+    await page.waitForURL(/\/dashboard\/login/);
+    await dashLogin(stack, ctx, session);
+    await page.goto(`${stack.parleyOrigin}/dashboard/`);
+    await page.waitForSelector('[data-testid="profile-name-form"]');
+    await waitFor(async () => (await page.inputValue('[data-testid="profile-name"]')) === typed, 5000, 'the text back');
+    assert.match(await page.textContent('[data-testid="flash"]'), /are back: save them/);
+    assert.notEqual(await ownerName(), typed, 'nothing saved meanwhile');
+    await page.click('[data-testid="profile-name-save"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="profile-name-status"]').textContent === 'Saved.');
+    assert.equal(await ownerName(), typed);
+    // Kept once: a reload finds the form as the server has it.
+    await page.reload();
+    await page.waitForSelector('[data-testid="profile-name-form"]');
+    assert.equal(await page.inputValue('[data-testid="profile-name"]'), typed);
+    // The name the next tests expect, saved as it was.
+    await page.fill('[data-testid="profile-name"]', NAME);
+    await page.click('[data-testid="profile-name-save"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="profile-name-status"]').textContent === 'Saved.');
+    assert.equal(await ownerName(), NAME);
   });
 
   test('a reply from the dashboard is signed with the display name in the widget', async () => {
