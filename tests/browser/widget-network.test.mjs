@@ -9,13 +9,16 @@
 //  - a network change that kills the socket silently (no FIN, no RST): a
 //    message sent on the dead socket stayed pending for good, Send
 //    disabled; one not taken in 15 s gives the socket up, its text back in
-//    the text area, and the next socket takes it.
+//    the text area, and the next socket takes it;
+//  - a phone held sideways with its keyboard open: the desktop panel (560
+//    px, 120 px kept free) left about 50 px, the text area cut off; the
+//    phone's full-screen panel takes any viewport 480 px tall or less.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { freePort, sleep } from '../integration/lib/harness.mjs';
-import { SUITE_TIMEOUT, adminApi, openPage, part, startSuite, stopSuite, waitReady } from './lib/browser.mjs';
+import { PHONE, SUITE_TIMEOUT, adminApi, openPage, part, startSuite, stopSuite, waitReady } from './lib/browser.mjs';
 
 const connected = (page, timeout = 15000) => page.waitForFunction(() =>
   !document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="send"]').disabled, null, { timeout });
@@ -95,6 +98,32 @@ describe('the widget where the network and the host page are unkind', { timeout:
       } finally { await ctx.close(); }
     }
     stack.host.custom = null;
+  });
+
+  test('a phone held sideways, its keyboard open: the panel fills what is left, the text area in sight', async () => {
+    const { ctx, page } = await openPage(browser, { ...PHONE, viewport: { width: 844, height: 390 } });
+    try {
+      await opened(page);
+      await page.focus(part('input'));
+      await page.setViewportSize({ width: 844, height: 170 });	// the keyboard takes the rest
+      // The panel follows the visual viewport's resize event, which comes after.
+      await page.waitForFunction(() => window.innerHeight === 170);
+      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+        .querySelector('[data-part="panel"]').getBoundingClientRect().bottom <= 170.5, null, { timeout: 3000 }).catch(() => {});
+      const got = await page.evaluate(() => {
+        const root = document.getElementById('parley-chat-widget').shadowRoot;
+        const box = (n) => root.querySelector(`[data-part="${n}"]`).getBoundingClientRect();
+        const [p, i] = [box('panel'), box('input')];
+        return { panel: [p.top, p.bottom], input: [i.top, i.bottom], h: window.innerHeight };
+      });
+      const show = JSON.stringify(got);
+      assert.ok(got.panel[0] >= -0.5 && got.panel[1] <= got.h + 0.5, `the panel within the viewport: ${show}`);
+      assert.ok(got.panel[1] - got.panel[0] >= got.h - 1, `the panel as tall as the viewport: ${show}`);
+      assert.ok(got.input[0] >= got.panel[0] && got.input[1] <= got.panel[1] + 0.5 && got.input[1] - got.input[0] >= 40,
+        `the whole text area in the panel: ${show}`);
+    } finally {
+      await ctx.close();
+    }
   });
 
   test('the socket dies silently: a message not taken in 15 s comes back to the text area, and goes on the next socket', async () => {
