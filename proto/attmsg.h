@@ -21,8 +21,9 @@
  *   ST_ATT_PUT      str id, str widget_id, bytes token (a visitor's; a
  *                   person's: "", none), u32 offset, u8 type, u8 scan, u8
  *                   drop, bytes hash, bytes data, u64 quota, u8 reset,
- *                   u32 size, str conv_id, bytes prior
- *                           -> u8 result, u32 received, u8 whole, att
+ *                   u32 size, str conv_id, bytes prior, str rate_key
+ *                           -> u8 result, u32 received, u8 whole, att,
+ *                              u64 retry_ms
  *     The piece at offset (where the upload stands, else ST_ATT_ORDER
  *     with received: send from there). Every piece but the last is
  *     ST_ATT_PIECE bytes. The first says the type (decided by its bytes);
@@ -32,7 +33,9 @@
  *     by the worker (an image without its metadata), size its new size,
  *     no bigger: what was stored of it goes. conv_id (a person's): the
  *     conversation of the request's path, "" a canned reply's: an upload
- *     made for another is no such upload. prior (the last piece's, when
+ *     made for another is no such upload. rate_key (a visitor's or an
+ *     API client's): its first piece of a PDF counts against the
+ *     client's ST_ATT_PDF_HOUR (ST_ATT_PDFS, retry_ms, when spent). prior (the last piece's, when
  *     the worker read the pieces before it to scan or strip them): the
  *     chain of their hashes, which the upload's must be (else ST_ATT_ORDER).
  *   ST_ATT_READ     str id, u32 piece, u8 mode, str widget_id
@@ -80,6 +83,13 @@
 #define ST_ATT_PER_CONV_MAX	50	/* files a conversation holds */
 #define ST_ATT_KEY_HEX		64	/* a link's signing key */
 #define ST_ATT_HASH_LEN		32	/* SHA-256 */
+/*
+ * A visitor's client's PDFs an hour (their first pieces counted): each is
+ * read by the fetcher, up to 5 s of CPU (attextract.c), so one address
+ * may cost about 100 s of a core an hour and no more.
+ */
+#define ST_ATT_PDF_HOUR		20
+#define ST_ATT_PDF_WINDOW_MS	(60u * 60 * 1000)
 
 /* The kinds an owner allows (attachment_types): image, pdf, text. */
 enum st_att_kind {
@@ -141,8 +151,9 @@ enum st_att_result {
 	ST_ATT_NO_UPLOAD,	/* no such upload or attachment (or not yours) */
 	ST_ATT_ORDER,		/* a piece not where the upload stands */
 	ST_ATT_IDENTITY,	/* the widget takes verified visitors only */
+	ST_ATT_PDFS,		/* the client's PDFs an hour spent */
 };
-#define ST_ATT_RESULT_MAX	ST_ATT_IDENTITY
+#define ST_ATT_RESULT_MAX	ST_ATT_PDFS
 
 /*
  * A visitor's upload goes through a widget by its public id with its
@@ -208,6 +219,12 @@ struct st_att_put_req {
 	 */
 	uint8_t prior[ST_ATT_HASH_LEN];
 	uint32_t prior_len;
+	/*
+	 * A visitor's client (its address's key): a PDF's first piece counts
+	 * against its ST_ATT_PDF_HOUR, else ST_ATT_PDFS (retry_ms). "" or
+	 * another type: not counted.
+	 */
+	const char *rate_key;
 };
 
 /* chain = SHA-256(chain, piece_hash): st_att_put_req's prior, a piece on. */
@@ -219,6 +236,7 @@ struct st_att_put_rep {
 	uint32_t received;
 	uint8_t whole;
 	struct st_msg_att att;
+	uint64_t retry_ms;		/* ST_ATT_PDFS */
 };
 
 /* What an ST_ATT_READ reads (its mode). */

@@ -1703,6 +1703,7 @@ static const struct pfield f_att_put_req[] = {
 	PFCLIP(struct st_att_put_req, conv_id, ST_ID_HEX),
 	PFBYTES(struct st_att_put_req, prior, prior_len,
 	    PF_F_EXACT | PF_F_NONE),
+	PFSTR(struct st_att_put_req, rate_key, ST_RATE_KEY_MAX),
 };
 PLAYOUT(pl_att_put_req, struct st_att_put_req, f_att_put_req);
 
@@ -1711,6 +1712,7 @@ static const struct pfield f_att_put_rep[] = {
 	PFU32(struct st_att_put_rep, received),
 	PFU8(struct st_att_put_rep, whole),
 	PFREC(struct st_att_put_rep, att, pl_msg_att),
+	PFU64(struct st_att_put_rep, retry_ms),
 };
 PLAYOUT(pl_att_put_rep, struct st_att_put_rep, f_att_put_rep);
 

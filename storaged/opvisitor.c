@@ -455,6 +455,7 @@ call_contact_sessions(struct store_txn *t, struct dbatch *b,
  */
 #define ATT_CLIENT_SHARE	4
 #define ATT_SHARE_KEY		"att-hour:"
+#define ATT_PDF_KEY		"att-pdf:"
 
 /*
  * A visitor's new upload counts its KiB against its client's bytes a
@@ -490,6 +491,31 @@ att_counted(struct dbatch *b, struct dreply *r, const struct st_att_new_req *q,
 	return limited;
 }
 
+/*
+ * A visitor's PDF (its first piece): counted against its client's PDFs an
+ * hour, each a fetcher's read of up to 5 s of CPU. 0 allowed, 1 limited
+ * (rep says so), -1 with r failed.
+ */
+static int
+pdf_counted(struct dbatch *b, struct dreply *r, const struct st_att_put_req *q,
+    struct st_att_put_rep *rep)
+{
+	char key[sizeof(ATT_PDF_KEY) + ST_RATE_KEY_MAX];
+	uint64_t retry = 0;
+	int limited;
+
+	if (q->offset != 0 || q->drop || q->type != ATTACH_PDF ||
+	    q->rate_key == NULL || q->rate_key[0] == '\0')
+		return 0;
+	snprintf(key, sizeof(key), ATT_PDF_KEY "%s", q->rate_key);
+	if ((limited = rate_count(b, r, key, ST_ATT_PDF_WINDOW_MS,
+	    ST_ATT_PDF_HOUR, &retry)) == 1) {
+		rep->result = ST_ATT_PDFS;
+		rep->retry_ms = retry;
+	}
+	return limited;
+}
+
 /* Attachments: a new upload, a piece, a read; a visitor's or a person's. */
 void
 op_att(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
@@ -508,8 +534,10 @@ op_att(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	memset(&rep, 0, sizeof(rep));
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	if (type == PROTO_ST_ATT_NEW &&
-	    (limited = att_counted(b, r, req, &rep.n)) < 0) {
+	if ((type == PROTO_ST_ATT_NEW &&
+	    (limited = att_counted(b, r, req, &rep.n)) < 0) ||
+	    (type == PROTO_ST_ATT_PUT &&
+	    (limited = pdf_counted(b, r, req, &rep.p)) < 0)) {
 		store_abort(&t);
 		return;
 	}

@@ -425,6 +425,29 @@ describe('attachments', { concurrency: 1 }, () => {
     v.ws.close();
   });
 
+  // Each PDF is read by the fetcher (up to 5 s of CPU): one address could
+  // keep a core busy about 20 minutes an hour with what the byte budgets
+  // let through. Its PDFs an hour are counted (ST_ATT_PDF_HOUR, 20).
+  test('a client\'s PDFs an hour: the 21st refused with a wait; its images, and another address\'s PDFs, go on', async () => {
+    const { v, token } = await visitor();
+    const tiny = (i) => Buffer.from(`%PDF-1.4\n% ${i}\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n`);
+    const from = '127.0.0.5';
+    for (let i = 0; i < 20; i++) {
+      const up = await upload(p, w.widget_id, token, `bill-${i}.pdf`, tiny(i), { localAddress: from });
+      assert.equal(up.status, 200, `PDF ${i}: ${JSON.stringify(up.json)}`);
+    }
+    const over = await upload(p, w.widget_id, token, 'bill-20.pdf', tiny(20), { localAddress: from });
+    assertJsonError({ status: over.status, json: () => over.json, headers: over.headers }, 429,
+      'Too many PDFs from this address (at most 20 an hour, each read for the assistant), please wait');
+    const wait = Number(over.headers['retry-after']);
+    assert.ok(wait > 3000 && wait <= 3600, `Retry-After ${over.headers['retry-after']}`);
+    const photo = await upload(p, w.widget_id, token, 'photo.png', png(2000), { localAddress: from });
+    assert.equal(photo.status, 200, JSON.stringify(photo.json));
+    const other = await upload(p, w.widget_id, token, 'bill.pdf', tiny(99), { localAddress: '127.0.0.6' });
+    assert.equal(other.status, 200, JSON.stringify(other.json));
+    v.ws.close();
+  });
+
   test('a PDF\'s text, read by the fetcher, goes to the model with its message', async () => {
     const { v, token } = await visitor();
     const pdf = fs.readFileSync(new URL('../fixtures/knowledge/paragraphs.pdf', import.meta.url));

@@ -50,6 +50,7 @@ struct scan_job {
 	char id[ST_ATT_ID_LEN + 1];
 	char wid[ST_WID_ARG_MAX + 1];
 	char conv[ST_ID_HEX + 1];
+	char rate[ST_RATE_KEY_MAX + 1];
 	uint32_t piece, before;		/* read up to piece, of before */
 	struct clamd_scan *scan;	/* NULL: no scanning */
 	struct storec_req *sreq;
@@ -449,6 +450,9 @@ att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 	strlcpy(j->conv, q->conv_id != NULL ? q->conv_id : "",
 	    sizeof(j->conv));
 	j->q.conv_id = j->conv;
+	strlcpy(j->rate, q->rate_key != NULL ? q->rate_key : "",
+	    sizeof(j->rate));
+	j->q.rate_key = j->rate;
 	j->fn = fn;
 	j->before = q->offset / ST_ATT_PIECE;
 	loop_timer_init(&j->wait, waited, j);

@@ -54,6 +54,8 @@ static const struct {
 	[ST_ATT_ORDER] = { 409, "Content-Range: not where the upload stands; "
 	    "send from received" },
 	[ST_ATT_IDENTITY] = { 403, "Identity required" },
+	[ST_ATT_PDFS] = { 429, "Too many PDFs from this address (at most 20 "
+	    "an hour, each read for the assistant), please wait" },
 };
 
 #define PERSON_TYPE_REFUSED "type: not a kind of file kept (images, PDFs " \
@@ -101,7 +103,7 @@ refused(struct conn *c, const char *hdrs, uint8_t result, uint64_t retry_ms,
 	if (o != NULL && result == ST_ATT_ORDER)
 		json_object_set_new(o, "received", json_integer(received));
 	snprintf(h, sizeof(h), "%s", hdrs);
-	if (result == ST_ATT_RATE)
+	if (result == ST_ATT_RATE || result == ST_ATT_PDFS)
 		snprintf(h, sizeof(h), "%sRetry-After: %llu\r\n", hdrs,
 		    (unsigned long long)((retry_ms + 999) / 1000));
 	conn_send_json(c, refusals[result].status, h, o);
@@ -388,7 +390,7 @@ piece_done(const struct storec_result *r, void *arg)
 		return;
 	mime = attach_mime(rep.att.type);
 	if (rep.result != ST_ATT_OK)
-		refused(c, hdrs, rep.result, 0, 0, rep.received);
+		refused(c, hdrs, rep.result, rep.retry_ms, 0, rep.received);
 	else if (c->req != NULL && c->req->method == HTTP_DELETE)
 		conn_send(c, 204, hdrs, NULL, NULL, 0);
 	else if (!rep.whole)
@@ -496,6 +498,7 @@ client_piece(struct conn *c, struct http_request *req,
     struct st_att_put_req *q)
 {
 	const char *hdrs = headers_of(c);
+	char key[ST_RATE_KEY_MAX + 1];
 	int last = 0;
 
 	if (no_such_upload(c, hdrs, q->id))
@@ -504,6 +507,11 @@ client_piece(struct conn *c, struct http_request *req,
 		q->drop = 1;
 	else if (piece_req(c, req, hdrs, q, &last) < 0)
 		return;
+	/* A PDF is read for the model: its client's PDFs an hour are counted. */
+	if (q->offset == 0 && q->type == ATTACH_PDF) {
+		clientip_key(c, req, "att:", key, sizeof(key));
+		q->rate_key = key;
+	}
 	if (!last || !att_scan(c, q, scanned))
 		ask(c, PROTO_ST_ATT_PUT, q, piece_done, hdrs);
 }

@@ -53,7 +53,7 @@ export async function upload(p, wid, token, name, data, { pieceSize = PIECE, loc
       body: piece,
       timeout,
     });
-    if (r.status !== 200) return { status: r.status, json: r.json(), id };
+    if (r.status !== 200) return { status: r.status, json: r.json(), id, headers: r.headers };
   }
   return { status: r.status, json: r.json(), id };
 }

@@ -296,8 +296,9 @@ export default function (ctx) {
         [r, j] = await call(base + '/' + p.id, 'PUT', { 'Content-Range': 'bytes ' + at + '-' + (end - 1) + '/' + f.size }, f.slice(at, end), ac);
         if (p.ac !== ac) return;
         // Another tab (or visitor behind the same address) sends too: the
-        // piece again once the server says, for a minute at most.
-        if (r.status === 429 && waits++ < 20) {
+        // piece again once the server says, for a minute at most (a wait
+        // longer than that, as for the PDFs an hour, is told at once).
+        if (r.status === 429 && (+r.headers.get('Retry-After') || 1) <= 60 && waits++ < 20) {
           await new Promise((ok) => setTimeout(ok, 1000 * Math.min(+r.headers.get('Retry-After') || 1, 3)));
           if (p.ac !== ac) return;
           continue;
