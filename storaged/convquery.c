@@ -6,6 +6,8 @@
  *
  *	conv_activity  org NUL widget NUL u64 updated_at | id[16] -> ()
  *	conv_counts    org NUL widget -> u64 conversations
+ *	widgets_retired  widget id -> u32 retention_days, org: a deleted
+ *	               widget's retention, kept while it has conversations
  *
  * One index keyed by the conversation's organisation, then its widget
  * (both fixed when it is made): a widget's list walks its one prefix; an
@@ -675,18 +677,18 @@ snoozed_past(struct store_txn *t, const uint8_t id[ID_LEN], uint64_t cutoff)
 }
 
 /*
- * Up to max of widget w's conversations last active before cutoff
+ * Up to max of widget (of org)'s conversations last active before cutoff
  * deleted, oldest first, none more once deadline (store_past) has
  * passed: *n of them, *more 1 when some are left. One snoozed to wake
  * after cutoff is kept (snoozed_past), RETAIN_SKIP_MAX of them a look.
  */
 static void
-widget_expired(struct store_txn *t, const struct st_widget *w,
+widget_expired(struct store_txn *t, const char *org, const char *widget,
     uint64_t cutoff, uint32_t max, uint64_t deadline, uint32_t *n,
     int *more)
 {
 	uint8_t (*ids)[ID_LEN], probe[INDEX_PREFIX_MAX], *id;
-	size_t plen = act_prefix(probe, w->org, w->id);
+	size_t plen = act_prefix(probe, org, widget);
 	uint32_t found = 0, skipped = 0, done;
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -728,6 +730,92 @@ widget_expired(struct store_txn *t, const struct st_widget *w,
 		*n = done;
 }
 
+/* 1 when widget (of org) has a conversation left, 0 none, -1 t failed. */
+static int
+widget_has_convs(struct store_txn *t, const char *org, const char *widget)
+{
+	uint8_t probe[INDEX_PREFIX_MAX];
+	size_t plen = act_prefix(probe, org, widget);
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((cur = txn_seek(t, t->st->conv_activity, probe, plen, &k, &v,
+	    &rc)) == NULL)
+		return -1;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk conversation activity"), -1;
+	return rc == 0 && k.mv_size > plen && memcmp(k.mv_data, probe,
+	    plen) == 0;
+}
+
+/*
+ * The deleted widgets' retention (widgets_retired), after the live ones':
+ * their conversations past it deleted into *n (up to max), and a widget
+ * with none left forgotten. *more 1 when some are left.
+ */
+static void
+retired_expired(struct store_txn *t, uint64_t now, uint32_t max,
+    uint64_t deadline, uint32_t *n, int *more)
+{
+	char widget[ST_WIDGET_MAX + 1], org[ST_WHO_ORG_MAX + 1];
+	uint64_t keep = 0;
+	uint32_t got;
+	struct pdec d;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, left, has;
+
+	widget[0] = '\0';
+	for (;;) {
+		if (*n >= max || (*n > 0 && store_past(deadline))) {
+			*more = 1;
+			return;
+		}
+		if ((cur = txn_seek(t, t->st->widgets_retired, widget,
+		    strlen(widget), &k, &v, &rc)) == NULL)
+			return;
+		/* Past the one just done (a seek lands on it again). */
+		if (rc == 0 && widget[0] != '\0' && k.mv_size ==
+		    strlen(widget) && memcmp(k.mv_data, widget, k.mv_size) == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		if (rc == 0 && (k.mv_size == 0 || k.mv_size > ST_WIDGET_MAX))
+			rec_corrupt(t, "retired widget key");
+		else if (rc == 0) {
+			memcpy(widget, k.mv_data, k.mv_size);
+			widget[k.mv_size] = '\0';
+			if (rec_open(t, &v, &d, "retired widget") == 0) {
+				keep = (uint64_t)pdec_u32(&d) * 86400000ull;
+				pdec_strbuf(&d, org, sizeof(org));
+				if (d.err)
+					rec_corrupt(t, "retired widget");
+			}
+		}
+		mdb_cursor_close(cur);
+		if (rc != 0 || t->err) {
+			if (rc != 0 && rc != MDB_NOTFOUND && !t->err)
+				txn_lmdb(t, rc, "walk retired widgets");
+			return;
+		}
+		got = 0;
+		left = 0;
+		if (now > keep)
+			widget_expired(t, org, widget, now - keep, max - *n,
+			    deadline, &got, &left);
+		*n += got;
+		*more |= left;
+		if (t->err)
+			return;
+		if (!left && (has = widget_has_convs(t, org, widget)) <= 0) {
+			if (has < 0)
+				return;
+			db_del(t, t->st->widgets_retired, widget,
+			    strlen(widget), "delete retired widget");
+		}
+	}
+}
+
 int
 store_retention_sweep(struct store_txn *t, uint32_t max, uint64_t deadline,
     uint32_t *n, int *more)
@@ -753,13 +841,32 @@ store_retention_sweep(struct store_txn *t, uint32_t max, uint64_t deadline,
 		/* Out of time: the next widgets in the next step. */
 		if (*n > 0 && store_past(deadline))
 			break;
-		widget_expired(t, &ws[i], now - keep, max - *n, deadline, &got,
-		    &left);
+		widget_expired(t, ws[i].org, ws[i].id, now - keep, max - *n,
+		    deadline, &got, &left);
 		*n += got;
 		*more |= left;
 	}
 	store_widgets_free(ws, nw);
 	if (*n >= max || i < nw)
 		*more = 1;
+	else if (!t->err)
+		retired_expired(t, now, max, deadline, n, more);
+	return t->err;
+}
+
+int
+store_retention_retire(struct store_txn *t, const struct st_widget *w)
+{
+	struct penc e;
+
+	if (t->err || w->retention_days == 0)
+		return t->err;
+	penc_init(&e);
+	penc_u8(&e, rec_version);
+	penc_u32(&e, w->retention_days);
+	penc_str(&e, w->org);
+	rec_put(t, t->st->widgets_retired, w->id, strlen(w->id), &e,
+	    "put retired widget");
+	penc_free(&e);
 	return t->err;
 }

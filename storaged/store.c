@@ -1258,6 +1258,8 @@ const struct store_db store_dbs[NDBS] = {
 	{ "msgs_gone", offsetof(struct store, msgs_gone) },
 	/* the model turns open (turnstore.c) */
 	{ "turns_open", offsetof(struct store, turns_open) },
+	/* a deleted widget's retention (convquery.c) */
+	{ "widgets_retired", offsetof(struct store, widgets_retired) },
 };
 
 MDB_dbi *

@@ -611,10 +611,18 @@ int store_purge(struct store_txn *, uint64_t cutoff, uint32_t max,
  * activity is more than that many days before the store's now are
  * deleted (store_conv_delete), oldest of each widget first, none more
  * once deadline (proto_mono_us(); 0: none) has passed. *n how many,
- * *more 1 when some are left.
+ * *more 1 when some are left. A deleted widget's conversations keep its
+ * retention (store_retention_retire) until none is left.
  */
 int store_retention_sweep(struct store_txn *, uint32_t max,
     uint64_t deadline, uint32_t *n, int *more);
+
+/*
+ * Widget w, being deleted: its retention (when it has one) kept for its
+ * conversations, which the sweep deletes as they age as it did while w
+ * was. 0, or t's error.
+ */
+int store_retention_retire(struct store_txn *, const struct st_widget *);
 
 void store_chat_free(struct store_chat *);
 void store_list_free(struct store_list *);

@@ -25,7 +25,7 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		112
+#define NDBS		113
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -302,6 +302,8 @@ struct store {
 	MDB_dbi msgs_gone;	/* conversation id[16] -> () */
 	/* turnstore.c: the model turns open */
 	MDB_dbi turns_open;	/* conversation id[16] -> message id[16] */
+	/* convquery.c: a deleted widget's retention, kept for its conversations */
+	MDB_dbi widgets_retired;	/* widget id -> u32 days, org */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };

@@ -370,6 +370,8 @@ store_widget_delete(struct store_txn *t, const char *org,
 		    "the default widget cannot be deleted");
 	}
 	entity_remove(t, &widget_entity, &w);
+	/* Its conversations stay, and go as its retention said. */
+	store_retention_retire(t, &w);
 
 	/*
 	 * Its sessions go in the sweep's small batches (store_wsess_sweep):

@@ -210,6 +210,71 @@ test_retention(void **state)
 	counts_same(&before, &after, counters);
 }
 
+/* The retention sweep at fake_now, in one transaction: how many went. */
+static uint32_t
+retention_now(struct fix *f)
+{
+	struct store_txn t;
+	uint32_t n;
+	int more;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_retention_sweep(&t, 1000, 0, &n, &more), 0);
+	assert_false(more);
+	assert_int_equal(store_commit(&t), 0);
+	return n;
+}
+
+/*
+ * A deleted widget's conversations keep its retention: they were never
+ * deleted (the sweep read the live widgets only). It is forgotten once
+ * none is left; a widget that kept its conversations leaves none behind.
+ */
+static void
+test_retention_deleted_widget(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_ID_HEX + 1], keep_wid[ST_ID_HEX + 1], old[ST_ID_HEX + 1];
+	char young[ST_ID_HEX + 1], kept[ST_ID_HEX + 1];
+	char pub[ST_WID_ARG_MAX + 1], keep_pub[ST_WID_ARG_MAX + 1];
+	struct st_widget_update_req u;
+	struct st_widget out;
+
+	widget_of(f, &owner, wid, pub);
+	widget_of(f, &owner, keep_wid, keep_pub);
+	memset(&u, 0, sizeof(u));
+	st_widget_defaults(&u.w);
+	u.id = pub;
+	u.mask = ST_WF_RETENTION;
+	u.w.retention_days = 30;
+	assert_int_equal(request_who(f, &owner, PROTO_ST_WIDGET_UPDATE, &u,
+	    &out, NULL), 0);
+	st_widget_free(&out);
+	st_widget_free(&u.w);
+	fake_now = T0;
+	conv_big(f, wid, "old", 3, old);
+	conv_big(f, keep_wid, "kept", 3, kept);
+	fake_now = T0 + 20 * 86400000ull;
+	conv_big(f, wid, "young", 3, young);
+	assert_int_equal(request_who(f, &owner, PROTO_ST_WIDGET_DELETE,
+	    &(struct st_id_req){ pub }, NULL, NULL), 0);
+	assert_int_equal(request_who(f, &owner, PROTO_ST_WIDGET_DELETE,
+	    &(struct st_id_req){ keep_pub }, NULL, NULL), 0);
+	assert_int_equal(db_entries(f, "widgets_retired"), 1);
+
+	fake_now = T0 + 41 * 86400000ull;
+	assert_int_equal(retention_now(f), 1);
+	assert_true(conv_gone(f, old));
+	assert_false(conv_gone(f, young));
+	assert_int_equal(db_entries(f, "widgets_retired"), 1);
+	fake_now = T0 + 61 * 86400000ull;
+	assert_int_equal(retention_now(f), 1);
+	assert_true(conv_gone(f, young));
+	assert_int_equal(db_entries(f, "widgets_retired"), 0);
+	/* Kept: no retention, nothing kept of the widget. */
+	assert_false(conv_gone(f, kept));
+}
+
 /* A deleted organisation's conversations go, the other's stay. */
 static void
 test_org(void **state)
@@ -499,6 +564,8 @@ main(void)
 		/* First: the sweep looks at retention once a minute. */
 		cmocka_unit_test_setup_teardown(test_retention, setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_retention_deleted_widget,
+		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_org, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_contact, setup,
