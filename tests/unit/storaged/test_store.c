@@ -14,6 +14,7 @@
 #include <lmdb.h>
 
 #include "log.h"
+#include "storeint.h"
 #include "test_fixture.h"
 #include "test_who.h"
 
@@ -1540,6 +1541,54 @@ test_schema_version(void **state)
 	fix_reopen(f);
 }
 
+/*
+ * The tables in their places as of this writing: the WAL names a table
+ * by its place in store_dbs[], so a table put in the middle would replay
+ * an older log into the wrong tables. A new one goes last (and may be
+ * added here).
+ */
+static const char *const db_places[] = {
+	"meta", "convs", "sessions", "activity", "msgs", "widgets",
+	"widget_ids", "widget_order", "wsessions", "widget_wsess",
+	"contacts", "contact_email", "contact_phone", "contact_created",
+	"contact_convs", "daily", "wsess_claims", "wsess_expiry",
+	"wsess_gone", "widget_activity", "widget_counts", "dsessions",
+	"dsess_expiry", "agents", "agent_order", "conv_handoff",
+	"conv_handoff_at", "orgs", "org_order", "org_activity", "org_counts",
+	"org_gone", "apikeys", "apikey_order", "apikey_hash", "apikey_org",
+	"audit", "audit_org", "audit_counts", "users", "user_order",
+	"user_email", "org_users", "invites", "dsess_user", "contact_gone",
+	"conv_activity", "conv_counts", "webhooks", "webhook_order",
+	"hook_org", "deliveries", "delivery_due", "hook_due", "due_hooks",
+	"hook_deliveries", "hook_counts", "mails", "mail_due", "mail_counts",
+	"mail_convs", "user_notify", "read_marks", "user_reads", "canned",
+	"contact_ext", "feedback_counts", "wsess_convs", "kb_chunks",
+	"kb_post", "kb_terms", "kb_stats", "kb_source", "kb_sources",
+	"kb_source_order", "kb_gone", "kb_pages", "kb_page_chunks", "kb_due",
+	"kb_vecmeta", "kb_vecseg", "kb_vecq", "kb_vecs", "kb_files",
+	"actions", "action_order", "conv_resolve", "report_hours", "gaps",
+	"gap_time", "atts", "att_chunks", "att_refs", "att_usage", "att_due",
+	"att_conv", "att_extract", "att_text", "widget_org", "agent_org",
+	"webhook_org", "kb_source_org", "action_org", "contact_org",
+	"contact_counts", "invite_org", "conv_deliveries", "conv_mails",
+	"contact_deliveries", "contact_mails", "msgs_gone", "turns_open",
+	"widgets_retired"
+};
+
+static void
+test_db_places(void **state)
+{
+	size_t i, n = sizeof(db_places) / sizeof(db_places[0]);
+
+	(void)state;
+	assert_true(NDBS >= n);
+	for (i = 0; i < n; i++)
+		if (strcmp(store_dbs[i].name, db_places[i]) != 0)
+			fail_msg("store_dbs[%zu] is %s, was %s: a table goes "
+			    "last, never between", i, store_dbs[i].name,
+			    db_places[i]);
+}
+
 int
 main(void)
 {
@@ -1587,6 +1636,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test(test_foreign_env_refused),
+		cmocka_unit_test(test_db_places),
 		cmocka_unit_test_setup_teardown(test_turn_lost, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
