@@ -158,6 +158,24 @@ widget_of(struct fix *f, const struct st_who *who, char id[ST_ID_HEX + 1],
 	st_widget_free(&out);
 }
 
+/* Widget pub's retention_days set to days. */
+static void
+retention_set(struct fix *f, const char *pub, uint32_t days)
+{
+	struct st_widget_update_req u;
+	struct st_widget out;
+
+	memset(&u, 0, sizeof(u));
+	st_widget_defaults(&u.w);
+	u.id = pub;
+	u.mask = ST_WF_RETENTION;
+	u.w.retention_days = days;
+	assert_int_equal(request_who(f, &owner, PROTO_ST_WIDGET_UPDATE, &u,
+	    &out, NULL), 0);
+	st_widget_free(&out);
+	st_widget_free(&u.w);
+}
+
 /* What moves whatever is deleted (counters) and the requests' audit. */
 static const char *const counters[] = { "meta", "daily", "audit",
     "audit_org", "audit_counts", NULL };
@@ -172,8 +190,6 @@ test_retention(void **state)
 	struct fix *f = *state;
 	char wid[ST_ID_HEX + 1], id[ST_ID_HEX + 1], keep[ST_ID_HEX + 1];
 	char pub[ST_WID_ARG_MAX + 1], sess[32];
-	struct st_widget_update_req u;
-	struct st_widget out;
 	struct counts before, after;
 	uint32_t i, steps;
 	char **ids = calloc(nconvs, sizeof(*ids));
@@ -190,15 +206,7 @@ test_retention(void **state)
 		ids[i] = strdup(id);
 	}
 	fake_now = T0 + 41 * 86400000ull;
-	memset(&u, 0, sizeof(u));
-	st_widget_defaults(&u.w);
-	u.id = pub;
-	u.mask = ST_WF_RETENTION;
-	u.w.retention_days = 30;
-	assert_int_equal(request_who(f, &owner, PROTO_ST_WIDGET_UPDATE, &u,
-	    &out, NULL), 0);
-	st_widget_free(&out);
-	st_widget_free(&u.w);
+	retention_set(f, pub, 30);
 	sweep_all(f, "retention", &steps);
 	for (i = 0; i < nconvs; i++) {
 		assert_true(conv_gone(f, ids[i]));
@@ -237,20 +245,10 @@ test_retention_deleted_widget(void **state)
 	char wid[ST_ID_HEX + 1], keep_wid[ST_ID_HEX + 1], old[ST_ID_HEX + 1];
 	char young[ST_ID_HEX + 1], kept[ST_ID_HEX + 1];
 	char pub[ST_WID_ARG_MAX + 1], keep_pub[ST_WID_ARG_MAX + 1];
-	struct st_widget_update_req u;
-	struct st_widget out;
 
 	widget_of(f, &owner, wid, pub);
 	widget_of(f, &owner, keep_wid, keep_pub);
-	memset(&u, 0, sizeof(u));
-	st_widget_defaults(&u.w);
-	u.id = pub;
-	u.mask = ST_WF_RETENTION;
-	u.w.retention_days = 30;
-	assert_int_equal(request_who(f, &owner, PROTO_ST_WIDGET_UPDATE, &u,
-	    &out, NULL), 0);
-	st_widget_free(&out);
-	st_widget_free(&u.w);
+	retention_set(f, pub, 30);
 	fake_now = T0;
 	conv_big(f, wid, "old", 3, old);
 	conv_big(f, keep_wid, "kept", 3, kept);
