@@ -6,7 +6,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "actionmsg.h"
+#include "actiontpl.h"
+
+/* The parameters' names a template may name (the worker's schema.c bound). */
+#define NAMES_MAX	32
 
 #define ACTION_ROW(...)	RF_ROW(struct st_action, __VA_ARGS__)
 
@@ -130,6 +136,50 @@ header_lines_invalid(const char *lines)
 
 #define S(p)	((p) != NULL ? (p) : "")
 
+/* "field: why" (why static text), the caller's thread's until its next. */
+static const char *
+field_why(const char *field, const char *why)
+{
+	static _Thread_local char buf[192];
+
+	snprintf(buf, sizeof(buf), "%s: %s", field, why);
+	return buf;
+}
+
+/*
+ * a's url and body naming its parameters (its schema's "properties") or
+ * a visitor field only: judged on the whole record, so that a change of
+ * one of the three is checked against the others as stored (a
+ * placeholder left naming nothing was filled empty: another path of the
+ * owner's API, called with the action's headers). NULL, or why not.
+ */
+static const char *
+templates_named(const struct st_action *a)
+{
+	const char *names[NAMES_MAX], *why;
+	json_t *schema, *props;
+	void *it;
+	size_t n = 0;
+
+	if ((schema = json_loads(S(a->parameters), 0, NULL)) == NULL ||
+	    !json_is_object(schema)) {
+		json_decref(schema);
+		return "parameters: must be a JSON Schema object";
+	}
+	props = json_object_get(schema, "properties");
+	for (it = json_object_iter(props); it != NULL && n < NAMES_MAX;
+	    it = json_object_iter_next(props, it))
+		names[n++] = json_object_iter_key(it);
+	if ((why = tpl_check(TPL_URL, S(a->url), names, n)) != NULL &&
+	    strncmp(why, "url: ", 5) != 0)
+		why = field_why("url", why);
+	else if (why == NULL && S(a->body)[0] != '\0' &&
+	    (why = tpl_check(TPL_JSON, S(a->body), names, n)) != NULL)
+		why = field_why("body", why);
+	json_decref(schema);
+	return why;
+}
+
 const char *
 st_action_invalid(const struct st_action *a)
 {
@@ -151,6 +201,8 @@ st_action_invalid(const struct st_action *a)
 		return "body: a GET or DELETE sends none";
 	if (S(a->parameters)[0] == '\0')
 		return "parameters: required";
+	if ((why = templates_named(a)) != NULL)
+		return why;
 	return header_lines_invalid(S(a->headers));
 }
 

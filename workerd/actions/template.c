@@ -18,154 +18,6 @@ enum spot {
 	SPOT_VALUE,	/* as a JSON value */
 };
 
-#define VISITOR		"visitor."
-
-/*
- * The placeholder at p ("{{"): its name (trimmed) into name and the
- * bytes it spans into *span. 0, or -1 (unclosed, or a name out of shape:
- * 1 to TPL_NAME_MAX of [A-Za-z0-9_.-]).
- */
-static int
-placeholder(const char *p, char name[TPL_NAME_MAX + 1], size_t *span)
-{
-	const char *end = strstr(p + 2, "}}"), *a = p + 2, *b;
-	size_t n, i;
-
-	if (end == NULL)
-		return -1;
-	b = end;
-	while (a < b && *a == ' ')
-		a++;
-	while (b > a && b[-1] == ' ')
-		b--;
-	n = (size_t)(b - a);
-	if (n == 0 || n > TPL_NAME_MAX)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (!((a[i] >= 'a' && a[i] <= 'z') || (a[i] >= 'A' &&
-		    a[i] <= 'Z') || (a[i] >= '0' && a[i] <= '9') ||
-		    a[i] == '_' || a[i] == '.' || a[i] == '-'))
-			return -1;
-	memcpy(name, a, n);
-	name[n] = '\0';
-	*span = (size_t)(end + 2 - p);
-	return 0;
-}
-
-/* The visitor field name names (after "visitor."), or -1 for none. */
-static int
-visitor_field(const char *name)
-{
-	if (strncmp(name, VISITOR, strlen(VISITOR)) != 0)
-		return -1;
-	name += strlen(VISITOR);
-	if (strcmp(name, "external_id") == 0)
-		return 0;
-	if (strcmp(name, "email") == 0)
-		return 1;
-	return -1;
-}
-
-/* Where a URL's path begins (after the scheme and host), or NULL. */
-static const char *
-url_path(const char *url)
-{
-	const char *p = strstr(url, "://");
-
-	if (p == NULL)
-		return NULL;
-	p += 3;
-	return p + strcspn(p, "/?#");
-}
-
-/*
- * Whether url has a brace outside its {{placeholders}}: the host is
- * checked up to the first placeholder, and a lone { there (which curl
- * takes in user info) hid the host the request went to.
- */
-static int
-lone_brace(const char *url)
-{
-	char name[TPL_NAME_MAX + 1];
-	size_t span;
-
-	while (*url != '\0') {
-		if (url[0] == '{' && url[1] == '{' &&
-		    placeholder(url, name, &span) == 0) {
-			url += span;
-			continue;
-		}
-		if (*url == '{' || *url == '}')
-			return 1;
-		url++;
-	}
-	return 0;
-}
-
-/*
- * Whether url's path has a "." or ".." segment. A value filled in keeps
- * its dots (unreserved), and such a segment, removed by curl and by the
- * server, climbed out of the path the owner wrote: to another endpoint
- * of the same API, with the action's headers.
- */
-static int
-dot_segment(const char *url)
-{
-	const char *p = url_path(url), *end, *seg;
-	size_t n;
-
-	if (p == NULL)
-		return 0;
-	end = p + strcspn(p, "?#");
-	while (p < end) {
-		if (*p == '/') {
-			p++;
-			continue;
-		}
-		seg = p;
-		while (p < end && *p != '/')
-			p++;
-		n = (size_t)(p - seg);
-		if ((n == 1 || n == 2) && seg[0] == '.' && seg[n - 1] == '.')
-			return 1;
-	}
-	return 0;
-}
-
-const char *
-tpl_check(enum tpl_kind kind, const char *tpl, const char *const *names,
-    size_t n)
-{
-	char name[TPL_NAME_MAX + 1];
-	const char *p = tpl, *path = NULL;
-	size_t span, i;
-
-	if (kind == TPL_URL && (path = url_path(tpl)) == NULL)
-		return "url: not an http(s) URL";
-	if (kind == TPL_URL && lone_brace(tpl))
-		return "url: a { or } outside a {{placeholder}}";
-	if (kind == TPL_URL && dot_segment(tpl))
-		return "url: a path segment of . or ..";
-	while ((p = strstr(p, "{{")) != NULL) {
-		if (placeholder(p, name, &span) < 0)
-			return "a {{placeholder}} not closed, or its name not of "
-			    "[A-Za-z0-9_.-]";
-		if (kind == TPL_URL && p < path)
-			return "url: a {{placeholder}} before the path (the "
-			    "scheme and host are fixed)";
-		for (i = 0; names != NULL && i < n &&
-		    strcmp(names[i], name) != 0; i++)
-			;
-		/* Without the names (a PATCH that keeps the schema), visitor's. */
-		if (visitor_field(name) < 0 && (names != NULL ? i == n :
-		    strncmp(name, VISITOR, strlen(VISITOR)) == 0))
-			return "a {{placeholder}} that is neither a parameter "
-			    "nor visitor.external_id or visitor.email";
-		p += span;
-	}
-	return NULL;
-}
-
 /* s (n bytes) percent-encoded into b: RFC 3986's unreserved kept. */
 static void
 add_pct(struct buf *b, const char *s, size_t n)
@@ -309,7 +161,7 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
 			buf_add(&b, p++, 1);
 			continue;
 		}
-		if (placeholder(p, name, &span) < 0) {
+		if (tpl_placeholder(p, name, &span) < 0) {
 			*why = "a {{placeholder}} out of shape";
 			goto out;
 		}
@@ -325,7 +177,7 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
 		}
 		spot = kind == TPL_URL ? SPOT_URL : in_str ? SPOT_STRING :
 		    SPOT_VALUE;
-		if ((field = visitor_field(name)) >= 0) {
+		if ((field = tpl_visitor_field(name)) >= 0) {
 			if ((val = visitor_value(v, field)) == NULL) {
 				*why = field == 0 ? "the visitor's external_id "
 				    "is not known (no verified visitor)" :
@@ -334,7 +186,7 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
 			}
 			rc = add_value(&b, spot, val, why);
 			json_decref(val);
-		} else if (strncmp(name, VISITOR, strlen(VISITOR)) == 0) {
+		} else if (strncmp(name, TPL_VISITOR, strlen(TPL_VISITOR)) == 0) {
 			*why = "a {{visitor.…}} placeholder not known";
 			goto out;
 		} else
@@ -364,7 +216,7 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
 		goto out;
 	} else if (kind == TPL_JSON)
 		json_decref(val);
-	if (kind == TPL_URL && dot_segment(b.data)) {
+	if (kind == TPL_URL && tpl_dot_segment(b.data)) {
 		*why = "an argument of . or .. as a segment of the URL's path";
 		goto out;
 	}

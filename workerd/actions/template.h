@@ -28,29 +28,15 @@
 
 #include <jansson.h>
 
-#define TPL_NAME_MAX	64		/* bytes of a placeholder's name */
-#define TPL_OUT_MAX	(64 * 1024)	/* bytes of a filled template */
+#include "actiontpl.h"
 
-enum tpl_kind {
-	TPL_URL,	/* an http(s) URL */
-	TPL_JSON,	/* a JSON body */
-};
+#define TPL_OUT_MAX	(64 * 1024)	/* bytes of a filled template */
 
 /* The verified visitor's fields: NULL, not known. */
 struct tpl_visitor {
 	const char *external_id;
 	const char *email;
 };
-
-/*
- * A template checked as an action is saved: every placeholder well
- * formed and one of names (n of them: the schema's properties) or a
- * visitor field (names NULL: any name but another "visitor." one, for a
- * change that leaves the schema as stored); in a URL, none before the path (the scheme and
- * host are the owner's alone). NULL, or what is wrong (static text).
- */
-const char *tpl_check(enum tpl_kind, const char *tpl,
-    const char *const *names, size_t n);
 
 /*
  * tpl filled from args (an object) and v into *out (malloc'd, at most
