@@ -34,7 +34,8 @@
 // Then storaged's round trips and the stored records it reads and writes
 // for a visitor's first message and for a later one (c=1, 100 each).
 // Then every Parley turn that completed is checked stored (admin API: the
-// conversations' messageCount = 2 per turn).
+// conversations' messageCount summed, 2 more per turn than before the
+// section).
 // The raw figures of every round go to --out (JSON, key "chat"); the
 // table is printed by report.mjs. Only loopback; every loop is bounded.
 //
@@ -43,7 +44,7 @@
 //        --out FILE
 import {
   MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, cpuSnap, cpuSplit,
-  die, diskFlush, loopRun, mockConfig, mockReq, parleyArgs, perfProfile, parleyReq, saveJson, storageCounts, storageWork, storedMessages, syscallsPerTurn, ttftRun, workPer,
+  die, diskFlush, loopRun, mockConfig, mockReq, parleyArgs, perfProfile, parleyReq, saveJson, storageCounts, storageWork, storedTotal, syscallsPerTurn, ttftRun, workPer,
 } from './lib.mjs';
 
 const a = parleyArgs('chat-side.mjs', ['nginx', 'nginx-pids', 'out']);
@@ -84,7 +85,7 @@ async function ttftRound(label, pre, turns) {
     const split = s.roots.length ? Object.fromEntries(Object.entries(cpuSplit(before, s.roots))
       .map(([k, v]) => [k, { user: v.user / all, sys: v.sys / all }])) : null;
     out[name] = { n: x.n, p50: x.p50, p99: x.p99, xs: x.xs.map((v) => Math.round(v * 1000) / 1000), cpuSplit: split };
-    if (name === 'parley') { prefixes.push(pre); parleyTurns += all; }
+    if (name === 'parley') parleyTurns += all;
   }
   for (const name of ['nginx', 'parley']) out[name].added = { p50: out[name].p50 - out.direct.p50, p99: out[name].p99 - out.direct.p99 };
   return out;
@@ -117,15 +118,16 @@ async function loopRound(label, pre, seconds) {
         sharedPerTurn: (store1.shared - store0.shared) / x.turns,
       } : null,
     };
-    if (name === 'parley') { prefixes.push(pre); parleyTurns += x.turns; }
+    if (name === 'parley') parleyTurns += x.turns;
   }
   return out;
 }
 
 const t0 = Date.now();
 const rounds = [];
-const prefixes = [];
 let parleyTurns = 0;
+// What the store held before: the turns' messages are what it holds more.
+const stored0 = await storedTotal(a.parley, a.admin);
 await mockConfig(a.mock, { chunks: 10, delay_ms: 0, first_delay_ms: 0 });
 for (let r = 0; r < ROUNDS; r++) {
   const label = `chat round ${r + 1}/${ROUNDS}`;
@@ -163,7 +165,7 @@ for (const name of ['nginx', 'parley']) {
   const pre = `${RUN}-sys-`;
   syscalls[name] = await syscallsPerTurn(s.roots, async () => {
     const x = await loopRun(s.port, CONC, 2, (k, i) => s.req(`${pre}${k}-${Math.floor(i / 10)}`, `turn ${i}`), s.first, s.done);
-    if (name === 'parley') { prefixes.push(pre); parleyTurns += x.turns; }
+    if (name === 'parley') parleyTurns += x.turns;
     return x.turns;
   });
 }
@@ -183,7 +185,6 @@ for (const [step, text] of [['first', 'hello'], ['later', 'and again']]) {
   // the second metrics read is one ST_METRICS_GET, left out above
   work[step] = { n: x.n, requests: workPer(w0.requests, w1.requests, x.n), records: workPer(w0.records, w1.records, x.n) };
   parleyTurns += x.n;
-  if (step === 'first') prefixes.push(pre);
 }
 
 // The floor under the first token: what this disk takes to flush a small
@@ -191,8 +192,7 @@ for (const [step, text] of [['first', 'hello'], ['later', 'and again']]) {
 const flush = diskFlush(500);
 
 process.stderr.write('bench: checking every Parley turn stored (admin API)...\n');
-const st = await storedMessages(a.parley, a.admin, prefixes);
-const msgs = Object.values(st).reduce((n, x) => n + x.msgs, 0);
+const msgs = (await storedTotal(a.parley, a.admin)) - stored0;
 const out = {
   rounds, thinking, syscalls, work, flush, conc: CONC, ttftTurns: TTFT_TURNS, turnSeconds: TURN_SECONDS,
   stored: { expected: 2 * parleyTurns, msgs }, seconds: (Date.now() - t0) / 1000,

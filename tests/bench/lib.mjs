@@ -461,25 +461,23 @@ export async function loopRun(port, c, seconds, makeReq, first, doneMark) {
   return { turns, failed, rate: turns / secs, secs };
 }
 
-// Messages stored for the conversations whose session starts with one of
-// prefixes, through the admin API: {convs, msgs} per prefix.
-export async function storedMessages(port, admin, prefixes) {
-  const out = Object.fromEntries(prefixes.map((p) => [p, { convs: 0, msgs: 0 }]));
-  // The admin API shows a session as its digest: found by the search
-  // (q= matches the session's name in storaged), a prefix at a time.
-  for (const p of prefixes) {
-    let cursor = '';
-    for (let page = 0; page < 100000; page++) {
-      const q = `/v1/admin/conversations?limit=200&q=${encodeURIComponent(p)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const r = await http(port, 'GET', q, { headers: { 'x-admin-api-key': admin } });
-      if (r.status !== 200) die(`admin list: ${r.status} ${r.body}`);
-      const j = JSON.parse(r.body);
-      for (const c of j.conversations) { out[p].convs++; out[p].msgs += c.messageCount; }
-      if (!j.nextCursor) break;
-      cursor = j.nextCursor;
-    }
+// Every message the store holds: the admin list's messageCount summed
+// over every conversation, 200 a page. A section's turns are the
+// difference it makes (the search finds a session by its whole digest
+// only: a part of a sessionId, the visitor's credential, finds nothing).
+export async function storedTotal(port, admin) {
+  let cursor = '';
+  let msgs = 0;
+  for (let page = 0; page < 100000; page++) {
+    const q = `/v1/admin/conversations?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const r = await http(port, 'GET', q, { headers: { 'x-admin-api-key': admin } });
+    if (r.status !== 200) die(`admin list: ${r.status} ${r.body}`);
+    const j = JSON.parse(r.body);
+    for (const c of j.conversations) msgs += c.messageCount;
+    if (!j.nextCursor) break;
+    cursor = j.nextCursor;
   }
-  return out;
+  return msgs;
 }
 
 // Appends obj under key to the JSON file path (created when missing).

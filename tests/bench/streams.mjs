@@ -33,7 +33,7 @@ import fs from 'node:fs';
 
 import {
   Client, MOCK_DONE, MOCK_FIRST, PARLEY_DONE, PARLEY_FIRST, die, median, mockConfig, mockReq,
-  mockStats, now, parleyArgs, parleyReq, pct, rssSum, saveJson, sleep, storedMessages,
+  mockStats, now, parleyArgs, parleyReq, pct, rssSum, saveJson, sleep, storedTotal,
 } from './lib.mjs';
 
 const a = parleyArgs('streams.mjs', ['n', 'nginx', 'nginx-pids', 'out']);
@@ -140,9 +140,9 @@ let res = { workers: Number(a.workers || 1), rounds: [], seconds: 0 };
 try { res = JSON.parse(fs.readFileSync(a.out, 'utf8'))[key] || res; } catch { /* the first round */ }
 const round = res.rounds.length;
 const nginx = await side('nginx', a.nginx, a.nginxPids, (s, m) => mockReq(m), MOCK_FIRST, MOCK_DONE, round);
+const stored0 = await storedTotal(a.parley, a.admin);
 const parley = await side('parley', a.parley, a.parleyPids, (s, m) => parleyReq(a.key, s, m), PARLEY_FIRST, PARLEY_DONE, round);
-const st = await storedMessages(a.parley, a.admin, [RUN]);
-parley.stored = { expected: 2 * parley.ok, msgs: st[RUN].msgs };
+parley.stored = { expected: 2 * parley.ok, msgs: (await storedTotal(a.parley, a.admin)) - stored0 };
 res.rounds.push({ nginx, parley });
 res.nginx = summary(res.rounds.map((x) => x.nginx));
 res.parley = summary(res.rounds.map((x) => x.parley));
