@@ -426,6 +426,7 @@ PLAYOUT(pl_conv_get_rep, struct st_conv_msgs, f_conv_get_rep);
 static const struct pfield f_history[] = {
 	PFREC(struct st_conv_msgs, conv, pl_conv),
 	PFLIST(struct st_conv_msgs, msgs, n, ANYN, pl_msg),
+	PFU8(struct st_conv_msgs, truncated),
 };
 static PLAYOUT(pl_history, struct st_conv_msgs, f_history);
 

@@ -135,7 +135,7 @@ struct st_conv_msgs {
 	struct st_conv conv;
 	struct st_msg *msgs;
 	uint32_t n;
-	uint8_t truncated;	/* ST_CONV_GET only */
+	uint8_t truncated;	/* older messages left out */
 };
 struct st_session_history_req {
 	const char *widget, *session;
@@ -143,7 +143,7 @@ struct st_session_history_req {
 };
 struct st_session_history_rep {
 	uint8_t found;		/* ST_HISTORY_* */
-	struct st_conv_msgs h;	/* found ST_HISTORY_FOUND (no truncated byte) */
+	struct st_conv_msgs h;	/* found ST_HISTORY_FOUND */
 };
 struct st_msg_page_req {
 	const char *conv_id;

@@ -1095,7 +1095,8 @@ store_session_shown(struct store_txn *t, const char *widget,
 		rep->found = ST_HISTORY_DISABLED;
 	else if (f != NULL) {
 		rep->found = ST_HISTORY_FOUND;
-		rep->h = (struct st_conv_msgs){ f->conv, f->msgs, f->n, 0 };
+		rep->h = (struct st_conv_msgs){ f->conv, f->msgs, f->n,
+		    (uint8_t)f->truncated };
 	} else
 		rep->found = ST_HISTORY_NONE;
 	return off < 0 ? t->err : 0;

@@ -626,6 +626,29 @@ describe('a slow model on a new worker', () => {
     }
     assert.equal((await startsHeld(q, 3)).held, 0, 'no start held');
   });
+
+  // The history gives the newest 100 messages; it said nothing when it
+  // left older ones out, so a client could not tell a cut conversation
+  // from a whole one.
+  test('GET /v1/chat/history says when it leaves older messages out', async () => {
+    const history = async (s) => {
+      const r = await q.get(`/v1/chat/history?sessionId=${s}`, { headers: { 'x-api-key': q.widgetKey } });
+      assert.equal(r.status, 200, r.text);
+      return r.json();
+    };
+    const long = sid();
+    for (let i = 0; i < 51; i++) assert.equal((await chat(q, long, `m${i}`)).status, 200);
+    let h = await history(long);
+    assert.equal(h.messages.length, 100);
+    assert.equal(h.truncated, true);
+    assert.equal(h.messages[0].content, 'm1', 'the first turn left out');
+    const short = sid();
+    assert.equal((await chat(q, short, 'one')).status, 200);
+    h = await history(short);
+    assert.deepEqual([h.messages.length, h.truncated], [2, false]);
+    h = await history(sid());
+    assert.deepEqual([h.conversationId, h.messages, h.truncated], [null, [], false]);
+  });
 });
 
 // The worker's model calls and starts held, from /metrics: {turns, held},

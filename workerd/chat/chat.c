@@ -948,6 +948,7 @@ history_done(const struct storec_result *res, void *arg)
 	struct st_session_history_rep rep;
 	struct conn *c;
 	json_t *root, *arr, *conv_id;
+	int truncated;
 
 	if (res->status != STOREC_OK) {
 		req_storage_failed(r, res, "history");
@@ -968,9 +969,12 @@ history_done(const struct storec_result *res, void *arg)
 	conv_id = rep.found == ST_HISTORY_FOUND ? exprow_text(rep.h.conv.id) :
 	    json_null();
 	arr = history_json(rep.h.msgs, rep.h.n);
+	truncated = rep.found == ST_HISTORY_FOUND && rep.h.truncated;
 	st_rep_free(PROTO_ST_SESSION_HISTORY, &rep);
-	root = json_pack("{s:s, s:o, s:o}", "sessionId", r->session,
-	    "conversationId", conv_id, "messages", arr);
+	/* truncated: older messages left out (a key the reference lacks). */
+	root = json_pack("{s:s, s:o, s:o, s:b}", "sessionId", r->session,
+	    "conversationId", conv_id, "messages", arr, "truncated",
+	    truncated);
 	if ((c = req_end(r)) != NULL)
 		conn_send_json(c, 200, JSON_HEADERS, root);
 	else

@@ -255,8 +255,10 @@ do_hist(struct fix *f, const char *w, const char *s, uint32_t max,
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		h->found = pdec_u8(&d);
 		assert_true(h->found <= ST_HISTORY_DISABLED);
-		if (h->found == ST_HISTORY_FOUND)
+		if (h->found == ST_HISTORY_FOUND) {
 			thread_decode(&d, h);
+			h->truncated = pdec_u8(&d);
+		}
 		assert_int_equal(pdec_done(&d), 0);
 	}
 	dreply_free(&r);
@@ -688,8 +690,15 @@ test_chat_creates_then_reuses(void **state)
 	assert_string_equal(b.conv.last_message, "second \xc3\xa9");
 	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
 	assert_int_equal(h.n, 3);
+	assert_false(h.truncated);
 	assert_string_equal(h.msgs[0].id, first_id);
 	assert_string_not_equal(h.msgs[2].id, first_id);
+	thread_free(&h);
+	/* The newest two: the first left out, and said so. */
+	assert_int_equal(do_hist(f, "w", "s", 2, &h), 0);
+	assert_int_equal(h.n, 2);
+	assert_true(h.truncated);
+	assert_string_not_equal(h.msgs[0].id, first_id);
 	thread_free(&h);
 	assert_int_equal(b.n, 3);
 	assert_string_equal(b.role[0], "user");

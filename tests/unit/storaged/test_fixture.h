@@ -594,7 +594,7 @@ struct thread {
 	struct st_conv conv;
 	uint32_t n;
 	struct st_msg *msgs;
-	int truncated;		/* ST_CONV_GET */
+	int truncated;		/* older messages left out */
 	size_t reply_len;
 };
 

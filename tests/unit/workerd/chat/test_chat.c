@@ -1427,6 +1427,7 @@ reply_history(struct peer_req *pr, int found)
 	fill_msg(&m[2], "assistant", "Hello", 1700000000003ULL);
 	rep.h.msgs = m;
 	rep.h.n = 3;
+	rep.h.truncated = 1;	/* older ones left out */
 	reply_rep(pr, 0, &rep);
 	st_conv_free(&rep.h.conv);
 	for (i = 0; i < 3; i++)
@@ -1468,7 +1469,8 @@ test_history(void **state)
 	    "{\"role\":\"user\",\"content\":\"hi \\\"there\\\"\","
 	    "\"createdAt\":1700000000001},"
 	    "{\"role\":\"assistant\",\"content\":\"Hello\","
-	    "\"createdAt\":1700000000003,\"status\":\"complete\"}]}");
+	    "\"createdAt\":1700000000003,\"status\":\"complete\"}],"
+	    "\"truncated\":true}");
 	tresp_free(&r);
 
 	/* A session never seen. */
@@ -1478,7 +1480,7 @@ test_history(void **state)
 	reply_history(&pr, ST_HISTORY_NONE);
 	expect_answer(&cl, &off, &r, 200);
 	assert_string_equal(r.body, "{\"sessionId\":\"sess.1\","
-	    "\"conversationId\":null,\"messages\":[]}");
+	    "\"conversationId\":null,\"messages\":[],\"truncated\":false}");
 	tresp_free(&r);
 
 	/* Bad or missing sessionId, wrong key. */
