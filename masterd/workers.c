@@ -467,6 +467,16 @@ worker_msg(struct worker *w, const struct pmsg *m, long long now)
 		close(m->fd);
 		return -1;
 	}
+	/*
+	 * A child's messages are requests and carry no flag: a reply or an
+	 * error flag says the child is confused (a WM_READY flagged as a
+	 * reply was taken as ready).
+	 */
+	if (m->hdr.flags != 0) {
+		log_warnx("%s %u sent %s with flags 0x%04x", WHO(w),
+		    proto_msg_name(m->hdr.type), (unsigned)m->hdr.flags);
+		return -1;
+	}
 	/* What its row may send (procs.c); anything else breaks the channel. */
 	if (!proc_sends(w->proc, m->hdr.type)) {
 		log_warnx("%s %u sent unexpected %s", WHO(w),

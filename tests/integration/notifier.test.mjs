@@ -157,11 +157,12 @@ test('masterd killed: the notifier exits by itself', { timeout: 60000 }, async (
 // A stand-in notifier (PARLEY_WORKERD is a script that runs the real
 // worker, or this for --role notifier): HELLO, WM_READY, then WM_LOAD,
 // which the table lets only a worker send; it leaves when masterd hangs up.
-const FAKE_NOTIFIER = `
+const fakeNotifier = (frames) => `
 import net from 'node:net';
-const frame = (type, payload = Buffer.alloc(0)) => {
+const frame = (type, payload = Buffer.alloc(0), flags = 0) => {
   const h = Buffer.alloc(12);
   h.writeUInt16BE(type, 0);
+  h.writeUInt16BE(flags, 2);
   h.writeUInt32BE(payload.length, 4);
   return Buffer.concat([h, payload]);
 };
@@ -171,18 +172,26 @@ const s = new net.Socket({ fd: 3, readable: true, writable: true });
 s.on('data', () => {});
 s.on('end', () => process.exit(0));
 s.on('error', () => process.exit(0));
-s.write(Buffer.concat([hello, frame(${T.WM_READY}), frame(${T.WM_LOAD}, load)]));
+s.write(Buffer.concat([hello, ${frames}]));
 `;
 
-test('a notifier that sends WM_LOAD breaks its channel and is replaced; the workers go on', { timeout: 60000 }, async (t) => {
+// A fake notifier sending frames (a JS expression of frame() calls) in
+// place of the real one: its directory (removed after t) and the wrapper
+// PARLEY_WORKERD names.
+function fakeNotifierDir(t, frames) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-fake-notifier-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'notifier.mjs'), FAKE_NOTIFIER);
+  fs.writeFileSync(path.join(dir, 'notifier.mjs'), fakeNotifier(frames));
   const wrapper = path.join(dir, 'workerd');
   fs.writeFileSync(wrapper, `#!/bin/sh
 if [ "$1" = --role ] && [ "$2" = notifier ]; then exec '${process.execPath}' '${path.join(dir, 'notifier.mjs')}'; fi
 exec '${path.join(BIN, 'parley-workerd')}' "$@"
 `, { mode: 0o755 });
+  return wrapper;
+}
+
+test('a notifier that sends WM_LOAD breaks its channel and is replaced; the workers go on', { timeout: 60000 }, async (t) => {
+  const wrapper = fakeNotifierDir(t, `frame(${T.WM_READY}), frame(${T.WM_LOAD}, load)`);
   const p = await startParley(t, { workers: 2, shutdownTimeoutMs: 1000, env: { PARLEY_WORKERD: wrapper } });
   const workers = p.workerPids();
   await waitFor(() => /notifier 1 sent unexpected WM_LOAD/.test(p.logs.masterd), WAIT, 'masterd refuses the notifier\'s WM_LOAD');
@@ -190,5 +199,15 @@ exec '${path.join(BIN, 'parley-workerd')}' "$@"
   assert.match(p.logs.masterd, /notifier 1 \(pid \d+\) ready after/);
   assert.doesNotMatch(p.logs.masterd, /worker \d+ sent unexpected/);
   assert.deepEqual(p.workerPids(), workers, 'the workers are untouched');
+  assert.equal((await p.get('/health')).status, 200);
+});
+
+// A child's messages carry no flag: a WM_READY flagged as a reply was
+// taken as ready (a review, W).
+test('a notifier whose WM_READY carries a reply flag breaks its channel, never ready', { timeout: 60000 }, async (t) => {
+  const wrapper = fakeNotifierDir(t, `frame(${T.WM_READY}, Buffer.alloc(0), 1)`);
+  const p = await startParley(t, { workers: 2, shutdownTimeoutMs: 1000, env: { PARLEY_WORKERD: wrapper } });
+  await waitFor(() => /notifier 1 sent WM_READY with flags 0x0001/.test(p.logs.masterd), WAIT, 'masterd refuses the flagged WM_READY');
+  assert.doesNotMatch(p.logs.masterd, /notifier 1 \(pid \d+\) ready after/);
   assert.equal((await p.get('/health')).status, 200);
 });
