@@ -904,7 +904,9 @@ piece_put(struct store_txn *t, const struct st_kb_file_put_req *q,
 		return -1;
 	else if (p.n == 0 || p.end != q->offset || p.total != q->total ||
 	    strcmp(p.ctype, q->content_type) != 0) {
-		*got = p.total == q->total ? p.end : 0;	/* resume there */
+		/* Resume there: of another size or type, none is this file's. */
+		*got = p.total == q->total && strcmp(p.ctype,
+		    q->content_type) == 0 ? p.end : 0;
 		*stored = 0;
 		return 0;
 	}
