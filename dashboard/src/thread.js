@@ -809,6 +809,8 @@ export async function renderThread(pane, ctx, id, hooks) {
   /* Live: the events of this conversation; polling (live.js 'poll') only
      while the stream is down; a 'reset' fetches the thread again. */
   let busy = false;
+  let again = false; // asked while busy: read once more after
+  let seen = 0; // this conversation's events shown
   let stopped = false;
   const stop = () => { stopped = true; };
   const LIVE_TEXT = 'New messages appear here as they arrive.';
@@ -851,13 +853,25 @@ export async function renderThread(pane, ctx, id, hooks) {
     dock.close();
     if (del) del.disabled = true;
   }
+  // The thread read again. An event of it shown while the read was on its
+  // way is newer than the answer (a hand-back shown, then the answer read
+  // before it put "a colleague is answering" back for good): read again.
   async function poll() {
-    if (busy || stopped || ctx.signal.aborted) return;
+    if (stopped || ctx.signal.aborted) return;
+    if (busy) {
+      again = true;
+      return;
+    }
     busy = true;
     try {
       const posts = assign.posts();
+      const at = seen;
       const d = await api(endpoints.conversation(id), { signal: ctx.signal });
       if (stopped || ctx.signal.aborted) return;
+      if (seen !== at) {
+        again = true;
+        return;
+      }
       showConv(d.conversation || {}, posts);
       showAdded(merge(Array.isArray(d.messages) ? d.messages : []));
       pollNote.textContent = modeText();
@@ -870,6 +884,10 @@ export async function renderThread(pane, ctx, id, hooks) {
       pollNote.textContent = `Could not refresh (${e.message}); trying again.`;
     } finally {
       busy = false;
+      if (again && !stopped) {
+        again = false;
+        poll();
+      }
     }
   }
   ctx.onLeave(onEvent((type, d) => {
@@ -881,6 +899,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     }
     const c = d && d.conversation;
     if (!c || String(c._id) !== id) return;
+    seen++;
     if (type === 'conversation_deleted') return void gone();
     if (type === 'contact') showContact(c, d.contact);
     showConv(c, assign.posts(), type === 'handoff' ? d.name : null);

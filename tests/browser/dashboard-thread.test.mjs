@@ -197,6 +197,43 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     } finally { await ctx.close(); }
   });
 
+  // The thread is read again when the stream starts (its "ready"): an
+  // event shown while that read was on its way was undone by its older
+  // answer (a hand-back shown, then "a colleague is answering" put back
+  // for good; make test failed so once under load).
+  test('an answer read before a live event, arriving after it, does not undo it', async () => {
+    const { id } = convs.tech;
+    assert.equal((await admin('POST', `/v1/admin/conversations/${id}/handoff`, { state: 'human' })).status, 200);
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="handoff-state"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
+      // After a reload: the first read is the page's, the second the
+      // stream's "ready"'s, held back once read, until the event is shown.
+      let n = 0;
+      let release;
+      const read = new Promise((ok) => {
+        page.route(`**/v1/admin/conversations/${id}`, async (route) => {
+          if (route.request().method() !== 'GET' || ++n !== 2) return route.continue();
+          const answer = await route.fetch();
+          release = () => route.fulfill({ response: answer });
+          ok();
+        });
+      });
+      await page.reload();
+      await Promise.race([read, new Promise((_, no) => setTimeout(() => no(new Error('no second read')), 10000))]);
+      assert.equal((await admin('POST', `/v1/admin/conversations/${id}/handoff`, { state: 'ai' })).status, 200);
+      await page.waitForSelector('[data-testid="take-over"]:not([hidden])', { timeout: 10000 });
+      await release();
+      await page.waitForTimeout(700);	// the late answer, and the read it asks for
+      assert.equal(await page.isVisible('[data-testid="take-over"]'), true, 'the hand-back stays shown');
+      assert.equal(await page.textContent('[data-testid="handoff-state"]'), 'The assistant answers');
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      await assertClean(page, log, 'a late answer');
+    } finally { await ctx.close(); }
+  });
+
   test('taking over: one notice of the state, after the take-over and after live updates', async () => {
     const { id, v } = convs.hand;
     v.send({ type: 'request_human' });
