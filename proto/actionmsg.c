@@ -153,8 +153,8 @@ field_why(const char *field, const char *why)
  * placeholder left naming nothing was filled empty: another path of the
  * owner's API, called with the action's headers). NULL, or why not.
  */
-static const char *
-templates_named(const struct st_action *a)
+const char *
+st_action_templates_invalid(const struct st_action *a)
 {
 	const char *names[NAMES_MAX], *why;
 	json_t *schema, *props;
@@ -201,7 +201,7 @@ st_action_invalid(const struct st_action *a)
 		return "body: a GET or DELETE sends none";
 	if (S(a->parameters)[0] == '\0')
 		return "parameters: required";
-	if ((why = templates_named(a)) != NULL)
+	if ((why = st_action_templates_invalid(a)) != NULL)
 		return why;
 	return header_lines_invalid(S(a->headers));
 }

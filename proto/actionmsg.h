@@ -116,11 +116,19 @@ int st_action_hname_valid(const char *s);
 /*
  * NULL when a is a valid action, else "field: what is wrong" (static):
  * its rows' bounds, its name, an http(s) url, no body for GET or
- * DELETE, its headers' lines and names. Where the url points and
- * whether the templates and the schema read are the worker's
+ * DELETE, its headers' lines and names, its templates naming its
+ * parameters (st_action_templates_invalid). Where the url points and
+ * whether the schema and a filled body read are the worker's
  * (workerd/admin/actions.c).
  */
 const char *st_action_invalid(const struct st_action *a);
+/*
+ * a's url and body naming its parameters (its schema's "properties") or a
+ * verified visitor's fields only (actiontpl.h): part of st_action_invalid,
+ * and what a call checks again of an action stored before it was. NULL,
+ * or why not ("url: ...", "body: ...", "parameters: ...").
+ */
+const char *st_action_templates_invalid(const struct st_action *a);
 
 /*
  * ST_ACTION_UPDATE's payload (mask: ST_ACF_*); ST_ACTION_LIST's and

@@ -734,20 +734,12 @@ widget_expired(struct store_txn *t, const char *org, const char *widget,
 static int
 widget_has_convs(struct store_txn *t, const char *org, const char *widget)
 {
-	uint8_t probe[INDEX_PREFIX_MAX];
-	size_t plen = act_prefix(probe, org, widget);
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
+	uint8_t k[INDEX_PREFIX_MAX];
+	uint64_t n;
 
-	if ((cur = txn_seek(t, t->st->conv_activity, probe, plen, &k, &v,
-	    &rc)) == NULL)
+	if (count_get(t, k, act_prefix(k, org, widget) - 1, &n) < 0)
 		return -1;
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return txn_lmdb(t, rc, "walk conversation activity"), -1;
-	return rc == 0 && k.mv_size > plen && memcmp(k.mv_data, probe,
-	    plen) == 0;
+	return n > 0;
 }
 
 /*

@@ -27,7 +27,6 @@
 #include "call.h"
 #include "curlloop.h"
 #include "loop.h"
-#include "schema.h"
 #include "template.h"
 #include "urlpolicy.h"
 #include "workerd.h"
@@ -386,40 +385,22 @@ action_calls_shutdown(void)
 
 /* ------------------------------------------------ an action's request */
 
-/*
- * Whether a's templates name its parameters alone (and the visitor's
- * fields): a PATCH of its url, body or parameters is checked against the
- * other two as the worker has them, not as storaged merges them, so a
- * placeholder left naming nothing would be filled empty (another path of
- * the owner's API, with the action's headers). NULL, or why not.
- */
-static const char *
-templates_named(const struct st_action *a)
-{
-	const char *names[SCHEMA_PROPS_MAX], *why;
-	json_t *schema;
-	size_t n;
-
-	if ((schema = json_loads(a->parameters != NULL ? a->parameters : "",
-	    0, NULL)) == NULL)
-		return "the action's parameters do not read as JSON";
-	n = schema_names(schema, names, SCHEMA_PROPS_MAX);
-	why = tpl_check(TPL_URL, a->url, names, n);
-	if (why == NULL && a->body != NULL && a->body[0] != '\0')
-		why = tpl_check(TPL_JSON, a->body, names, n);
-	json_decref(schema);
-	return why == NULL ? NULL : "the action's url or body names a value "
-	    "that is none of its parameters: the action needs fixing";
-}
-
 int
 action_call_req_of(struct action_call_req *q, const struct st_action *a,
     const json_t *args, const struct tpl_visitor *v, int allow_private,
     char **url, char **body, const char **why)
 {
 	*url = *body = NULL;
-	if ((*why = templates_named(a)) != NULL)
+	/*
+	 * Saved before its templates were checked as merged: a placeholder
+	 * naming nothing would be filled empty (another path of the owner's
+	 * API, with the action's headers).
+	 */
+	if (st_action_templates_invalid(a) != NULL) {
+		*why = "the action's url or body names a value that is none "
+		    "of its parameters: the action needs fixing";
 		return -1;
+	}
 	if (tpl_expand(TPL_URL, a->url, args, v, url, why) < 0)
 		return -1;
 	if (a->body != NULL && a->body[0] != '\0' &&
