@@ -211,11 +211,26 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
       // After a reload: the first read is the page's, the second the
       // stream's "ready"'s, held back once read, until the event is shown.
+      // The stream waits for the page's read (and the view it makes, which
+      // listens to it): a loaded machine had it ready first, no read asked.
       let n = 0;
       let release;
+      let firstRead;
+      const first = new Promise((ok) => { firstRead = ok; });
+      await page.route('**/v1/admin/events*', async (route) => {
+        await first;
+        await new Promise((ok) => setTimeout(ok, 500));
+        await route.continue();
+      });
       const read = new Promise((ok) => {
         page.route(`**/v1/admin/conversations/${id}`, async (route) => {
-          if (route.request().method() !== 'GET' || ++n !== 2) return route.continue();
+          if (route.request().method() !== 'GET') return route.continue();
+          if (++n === 1) {
+            await route.fulfill({ response: await route.fetch() });
+            firstRead();
+            return;
+          }
+          if (n !== 2) return route.continue();
           const answer = await route.fetch();
           release = () => route.fulfill({ response: answer });
           ok();
