@@ -15,6 +15,10 @@ const char ctl_usage[] =
 "                         FILE (new, mode 0600) while storaged serves; to\n"
 "                         restore: mkdir DIR && cp FILE DIR/data.mdb, then\n"
 "                         run storaged with PARLEY_DATA_DIR=DIR\n"
+"  verify PATH            read a backup (or a stopped storaged's data\n"
+"                         directory or data.mdb) back without storaged:\n"
+"                         every database read whole, every record decoded;\n"
+"                         exit 1 when a problem is found\n"
 "  stats [--json]         counts, data file and map size, LMDB page figures\n"
 "  widgets [--json] [--org ORG]\n"
 "                         the organisation's widgets: public id, internal\n"
@@ -291,6 +295,11 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 		a->file = argv[i++];
 		if (*a->file == '\0')
 			return fail(err, errsz, "%s", "backup: empty FILE");
+	} else if (strcmp(cmd, "verify") == 0) {
+		a->cmd = CMD_VERIFY;
+		if (i >= argc || *argv[i] == '\0')
+			return fail(err, errsz, "%s", "verify: no PATH");
+		a->file = argv[i++];
 	} else if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "widgets") == 0) {
 		a->cmd = cmd[0] == 's' ? CMD_STATS : CMD_WIDGETS;
 		for (; i < argc; i++) {

@@ -8,6 +8,7 @@
  *	format.c  what is printed: stats, widgets (pure); the export rows
  *	          are lib/exportrows.c's, as the HTTP export's
  *	client.c  one blocking connection to storaged
+ *	verify.c  a copy of the data read back without storaged
  */
 #ifndef PARLEY_CTL_H
 #define PARLEY_CTL_H
@@ -27,14 +28,15 @@
 #define CTL_DAY_MS		(24ull * 60 * 60 * 1000)
 
 enum ctl_cmd { CMD_BACKUP, CMD_STATS, CMD_WIDGETS, CMD_EXPORT, CMD_PURGE,
-    CMD_USER_ADD, CMD_USER_PASSWORD, CMD_USER_LIST, CMD_ROLE, CMD_PROMOTE };
+    CMD_USER_ADD, CMD_USER_PASSWORD, CMD_USER_LIST, CMD_ROLE, CMD_PROMOTE,
+    CMD_VERIFY };
 
 struct ctl_args {
 	const char *sock;	/* -S; NULL: PARLEY_STORAGED or --storaged */
 	const char *storaged;	/* --storaged: addresses, unparsed */
 	int timeout_s;		/* 0: the command's default */
 	enum ctl_cmd cmd;
-	const char *file;	/* backup */
+	const char *file;	/* backup, verify */
 	int json;		/* stats, widgets */
 	enum export_format format;	/* export */
 	enum export_rows rows;
@@ -107,5 +109,15 @@ int ctl_call(uint16_t type, const void *payload, size_t len, int fd,
     int timeout_s, struct ctl_reply *r, char *err, size_t errsz);
 void ctl_reply_free(struct ctl_reply *);
 void ctl_close(void);
+
+/* verify.c */
+/*
+ * Reads path (a data file, or a data directory's data.mdb) without
+ * storaged, as a start would (verify.c's comment says what is checked),
+ * and prints each problem found and a summary to out: 0 none found, 1
+ * found, -1 it could not be read at all or a storaged is running on it
+ * (err says why).
+ */
+int ctl_verify(const char *path, FILE *out, char *err, size_t errsz);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * parleyctl: backup, stats, widgets, export, purge and users, through
- * parley-storaged's socket (ctl.h; the usage text is in args.c).
+ * parley-storaged's socket (ctl.h; the usage text is in args.c); verify
+ * reads a copy of the data itself.
  *
  * A user's password is read from stdin and hashed here (st_pw_scrypt,
  * the worker's scrypt, with a fresh salt): storaged only stores the
@@ -474,6 +475,19 @@ connect_storaged(void)
 	SSL_CTX_free(ctx);
 }
 
+/* verify: the copy read here, without storaged (verify.c). */
+static int
+cmd_verify(void)
+{
+	int rc = ctl_verify(args.file, stdout, errbuf, sizeof(errbuf));
+
+	if (rc < 0)
+		die("%s", errbuf);
+	if (fflush(stdout) != 0)
+		die("cannot write the output");
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -497,6 +511,8 @@ main(int argc, char *argv[])
 		if (access(args.file, F_OK) == 0)
 			die("backup: %s exists", args.file);
 	}
+	if (args.cmd == CMD_VERIFY)
+		return cmd_verify();
 	connect_storaged();
 	switch (args.cmd) {
 	case CMD_BACKUP:
@@ -528,6 +544,8 @@ main(int argc, char *argv[])
 		break;
 	case CMD_PROMOTE:
 		cmd_promote();
+		break;
+	case CMD_VERIFY:	/* above: no storaged */
 		break;
 	}
 	ctl_close();

@@ -73,6 +73,21 @@ RL_LAYOUT(st_contact_layout, "contact", struct st_contact,
 RL_LAYOUT(st_wsess_layout, "wsession", struct st_wsess,
     ST_WSESS_ROWS(WSESS_ROW), NULL);
 
+int
+st_wsess_late_v1(const uint8_t *p, size_t len, struct st_wsess *s)
+{
+	struct pdec d;
+
+	memset(s, 0, sizeof(*s));
+	if (len < 2 || p[0] != 1)
+		return -1;
+	pdec_init(&d, p + 1, len - 1);
+	if (rl_dec(&d, &st_wsess_layout, s, 2) == 0 && pdec_done(&d) == 0)
+		return 0;
+	rl_free(&st_wsess_layout, s);
+	return -1;
+}
+
 /* ---------------------------------------------------------------- checks */
 
 static int

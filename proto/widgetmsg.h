@@ -378,6 +378,14 @@ RL_RECORD(st_contact, contact, ST_CONTACT_ROWS)
 
 /* Its rows (recordtab.h) and layout (widgetmsg.c). */
 RL_RECORD(st_wsess, wsess, ST_WSESS_ROWS)
+/*
+ * A stored visitor session (p: its format byte, then the record) read
+ * when it is one of format 1 stored after the expiry index, which ends
+ * with format 2's rows under format byte 1: 0 read into s, else -1 (s
+ * zeroed; read it by its format byte). storaged's load and parleyctl
+ * verify read it so.
+ */
+int st_wsess_late_v1(const uint8_t *p, size_t len, struct st_wsess *s);
 
 /*
  * A widget with every default (no name, enabled, no cap, no origins).

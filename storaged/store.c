@@ -1073,7 +1073,7 @@ rec_load_rows(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 static int
 schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir, int *created)
 {
-	static const char name[] = "schema";
+	static const char name[] = STORE_SCHEMA_KEY;
 	MDB_val k = { .mv_size = sizeof(name) - 1, .mv_data = (void *)name };
 	MDB_val v;
 	uint8_t rec[5];
@@ -1115,152 +1115,10 @@ schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir, int *created)
 /* store.db_place holds a place plus one in a byte. */
 _Static_assert(NDBS < UINT8_MAX, "NDBS fits store.db_place");
 
-const struct store_db store_dbs[NDBS] = {
-	{ "meta", offsetof(struct store, meta) },
-	{ "convs", offsetof(struct store, convs) },
-	{ "sessions", offsetof(struct store, sessions) },
-	{ "activity", offsetof(struct store, activity) },
-	{ "msgs", offsetof(struct store, msgs) },
-	{ "widgets", offsetof(struct store, widgets) },
-	{ "widget_ids", offsetof(struct store, widget_ids) },
-	{ "widget_order", offsetof(struct store, widget_order) },
-	{ "wsessions", offsetof(struct store, wsessions) },
-	{ "widget_wsess", offsetof(struct store, widget_wsess) },
-	{ "contacts", offsetof(struct store, contacts) },
-	{ "contact_email", offsetof(struct store, contact_email) },
-	{ "contact_phone", offsetof(struct store, contact_phone) },
-	{ "contact_created", offsetof(struct store, contact_created) },
-	{ "contact_convs", offsetof(struct store, contact_convs) },
-	{ "daily", offsetof(struct store, daily) },
-	{ "wsess_claims", offsetof(struct store, wsess_claims) },
-	{ "wsess_expiry", offsetof(struct store, wsess_expiry) },
-	{ "wsess_gone", offsetof(struct store, wsess_gone) },
-	{ "widget_activity", offsetof(struct store, widget_activity) },
-	{ "widget_counts", offsetof(struct store, widget_counts) },
-	{ "dsessions", offsetof(struct store, dsessions) },
-	{ "dsess_expiry", offsetof(struct store, dsess_expiry) },
-	{ "agents", offsetof(struct store, agents) },
-	{ "agent_order", offsetof(struct store, agent_order) },
-	{ "conv_handoff", offsetof(struct store, conv_handoff) },
-	{ "conv_handoff_at", offsetof(struct store, conv_handoff_at) },
-	{ "orgs", offsetof(struct store, orgs) },
-	{ "org_order", offsetof(struct store, org_order) },
-	/* scope (issue 22) */
-	{ "org_activity", offsetof(struct store, org_activity) },
-	{ "org_counts", offsetof(struct store, org_counts) },
-	{ "org_gone", offsetof(struct store, org_gone) },
-	/* API keys and the audit log (issue 22) */
-	{ "apikeys", offsetof(struct store, apikeys) },
-	{ "apikey_order", offsetof(struct store, apikey_order) },
-	{ "apikey_hash", offsetof(struct store, apikey_hash) },
-	{ "apikey_org", offsetof(struct store, apikey_org) },
-	{ "audit", offsetof(struct store, audit) },
-	{ "audit_org", offsetof(struct store, audit_org) },
-	{ "audit_counts", offsetof(struct store, audit_counts) },
-	/* people (issue 22: users, sessions by user) */
-	{ "users", offsetof(struct store, users) },
-	{ "user_order", offsetof(struct store, user_order) },
-	{ "user_email", offsetof(struct store, user_email) },
-	{ "org_users", offsetof(struct store, org_users) },
-	{ "invites", offsetof(struct store, invites) },
-	{ "dsess_user", offsetof(struct store, dsess_user) },
-	/* a visitor's data on request (issue 22) */
-	{ "contact_gone", offsetof(struct store, contact_gone) },
-	/* the conversations by activity: one index (issue 22's bench) */
-	{ "conv_activity", offsetof(struct store, conv_activity) },
-	{ "conv_counts", offsetof(struct store, conv_counts) },
-	/* webhooks (issue 23) */
-	{ "webhooks", offsetof(struct store, webhooks) },
-	{ "webhook_order", offsetof(struct store, webhook_order) },
-	{ "hook_org", offsetof(struct store, hook_org) },
-	{ "deliveries", offsetof(struct store, deliveries) },
-	{ "delivery_due", offsetof(struct store, delivery_due) },
-	{ "hook_due", offsetof(struct store, hook_due) },
-	{ "due_hooks", offsetof(struct store, due_hooks) },
-	{ "hook_deliveries", offsetof(struct store, hook_deliveries) },
-	{ "hook_counts", offsetof(struct store, hook_counts) },
-	/* email notifications (issue 23) */
-	{ "mails", offsetof(struct store, mails) },
-	{ "mail_due", offsetof(struct store, mail_due) },
-	{ "mail_counts", offsetof(struct store, mail_counts) },
-	{ "mail_convs", offsetof(struct store, mail_convs) },
-	{ "user_notify", offsetof(struct store, user_notify) },
-	/* the inbox (issue 24) */
-	{ "read_marks", offsetof(struct store, read_marks) },
-	{ "user_reads", offsetof(struct store, user_reads) },
-	{ "canned", offsetof(struct store, canned) },
-	/* verified identity (issue 26) */
-	{ "contact_ext", offsetof(struct store, contact_ext) },
-	/* feedback (issue 26) */
-	{ "feedback_counts", offsetof(struct store, feedback_counts) },
-	/* a visitor session's conversations (issue 26) */
-	{ "wsess_convs", offsetof(struct store, wsess_convs) },
-	/* the knowledge base (kbindex.c) */
-	{ "kb_chunks", offsetof(struct store, kb_chunks) },
-	{ "kb_post", offsetof(struct store, kb_post) },
-	{ "kb_terms", offsetof(struct store, kb_terms) },
-	{ "kb_stats", offsetof(struct store, kb_stats) },
-	{ "kb_source", offsetof(struct store, kb_source) },
-	/* the knowledge base's sources (kbsource.c) */
-	{ "kb_sources", offsetof(struct store, kb_sources) },
-	{ "kb_source_order", offsetof(struct store, kb_source_order) },
-	{ "kb_gone", offsetof(struct store, kb_gone) },
-	/* a crawl's or file's pages (kbpage.c) */
-	{ "kb_pages", offsetof(struct store, kb_pages) },
-	{ "kb_page_chunks", offsetof(struct store, kb_page_chunks) },
-	{ "kb_due", offsetof(struct store, kb_due) },
-	/* the knowledge base's vectors (kbvec.c) */
-	{ "kb_vecmeta", offsetof(struct store, kb_vecmeta) },
-	{ "kb_vecseg", offsetof(struct store, kb_vecseg) },
-	{ "kb_vecq", offsetof(struct store, kb_vecq) },
-	{ "kb_vecs", offsetof(struct store, kb_vecs) },
-	/* a file source's file (kbpage.c) */
-	{ "kb_files", offsetof(struct store, kb_files) },
-	/* an organisation's actions (actionstore.c) */
-	{ "actions", offsetof(struct store, actions) },
-	{ "action_order", offsetof(struct store, action_order) },
-	/* the conversations the assistant resolves (convstate.c) */
-	{ "conv_resolve", offsetof(struct store, conv_resolve) },
-	/* the reports' rollups (rollups.c) */
-	{ "report_hours", offsetof(struct store, report_hours) },
-	/* the knowledge gaps (gapstore.c) */
-	{ "gaps", offsetof(struct store, gaps) },
-	{ "gap_time", offsetof(struct store, gap_time) },
-	/* attachments (attstore.c) */
-	{ "atts", offsetof(struct store, atts) },
-	{ "att_chunks", offsetof(struct store, att_chunks) },
-	{ "att_refs", offsetof(struct store, att_refs) },
-	{ "att_usage", offsetof(struct store, att_usage) },
-	{ "att_due", offsetof(struct store, att_due) },
-	{ "att_conv", offsetof(struct store, att_conv) },
-	{ "att_extract", offsetof(struct store, att_extract) },
-	{ "att_text", offsetof(struct store, att_text) },
-	/* each organisation's records of an entity (records.c) */
-	{ "widget_org", offsetof(struct store, widget_org) },
-	{ "agent_org", offsetof(struct store, agent_org) },
-	{ "webhook_org", offsetof(struct store, webhook_org) },
-	{ "kb_source_org", offsetof(struct store, kb_source_org) },
-	{ "action_org", offsetof(struct store, action_org) },
-	/* each organisation's contacts (contactstore.c) */
-	{ "contact_org", offsetof(struct store, contact_org) },
-	{ "contact_counts", offsetof(struct store, contact_counts) },
-	/* each organisation's invitations (userstore.c) */
-	{ "invite_org", offsetof(struct store, invite_org) },
-	/* a conversation's webhook deliveries (outbox.c) */
-	{ "conv_deliveries", offsetof(struct store, conv_deliveries) },
-	/* a conversation's pending mails (mailbox.c) */
-	{ "conv_mails", offsetof(struct store, conv_mails) },
-	/* a contact's webhook deliveries (outbox.c) */
-	{ "contact_deliveries", offsetof(struct store, contact_deliveries) },
-	/* a contact's pending "new contact" mails (mailbox.c) */
-	{ "contact_mails", offsetof(struct store, contact_mails) },
-	/* a deleted conversation's messages, removed in steps (convstore.c) */
-	{ "msgs_gone", offsetof(struct store, msgs_gone) },
-	/* the model turns open (turnstore.c) */
-	{ "turns_open", offsetof(struct store, turns_open) },
-	/* a deleted widget's retention (convquery.c) */
-	{ "widgets_retired", offsetof(struct store, widgets_retired) },
-};
+/* proto/storedbs.h's list, with each handle's place in struct store. */
+#define STORE_DB_ROW(name, layout)	\
+	{ #name, offsetof(struct store, name), (layout) },
+const struct store_db store_dbs[NDBS] = { STORE_DBS(STORE_DB_ROW) };
 
 MDB_dbi *
 store_dbi(const struct store *st, size_t i)

@@ -21,10 +21,9 @@
 
 #include "ctlmsg.h"
 #include "stmsgs.h"
+#include "storedbs.h"
 #include "storemsg.h"
 
-/* Bumped when the layout of the databases changes incompatibly. */
-#define STORE_SCHEMA_VERSION	1
 
 /*
  * store_open() flags (see PARLEY_SYNC in STORAGE.md). Without it, a write

@@ -25,7 +25,6 @@
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
-#define NDBS		113
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
@@ -314,6 +313,7 @@ extern const uint8_t rec_version;
 struct store_db {
 	const char *name;
 	size_t off;		/* of its MDB_dbi in struct store */
+	const struct rlayout *layout;	/* its values' records, or NULL */
 };
 extern const struct store_db store_dbs[NDBS];
 /* The handle of store_dbs[i]. */

@@ -76,20 +76,15 @@ int
 wsess_load(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
     struct st_wsess *s)
 {
-	struct pdec d;
 	MDB_val v;
 	int rc;
 
 	if ((rc = db_get(t, t->st->wsessions, hash, ST_TOKEN_HASH_LEN, &v,
 	    "visitor session")) != 0)
 		return rc;
-	if (v.mv_size > 1 && ((const uint8_t *)v.mv_data)[0] == 1) {
-		pdec_init(&d, (const uint8_t *)v.mv_data + 1, v.mv_size - 1);
-		if (rl_dec(&d, &st_wsess_layout, s, 2) == 0 &&
-		    pdec_done(&d) == 0) {
-			smetrics_record(&st_wsess_layout, 0);
-			return 0;
-		}
+	if (st_wsess_late_v1(v.mv_data, v.mv_size, s) == 0) {
+		smetrics_record(&st_wsess_layout, 0);
+		return 0;
 	}
 	return rec_dec_rows(t, &v, &st_wsess_layout, s, "visitor session");
 }

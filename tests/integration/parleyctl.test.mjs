@@ -329,6 +329,74 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     });
   });
 
+  test('parleyctl verify: a backup read back without storaged; a damaged copy named', { timeout: 120000 }, async (t) => {
+    const p = await startParley(t, { workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    const S = ['-S', p.sockPath];
+    // Records of several kinds: conversations, messages, visitor sessions,
+    // a widget, an agent, a user.
+    const MARK = 'verify-marker-0123456789';
+    for (let i = 0; i < 3; i++) assert.equal((await chat(p, sid('vfy'), `${MARK} ${i}`)).status, 200);
+    const mk = await p.request('POST', '/v1/admin/agents', {
+      headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Verifier', system_prompt: 'Be brief.' }),
+    });
+    assert.equal(mk.status, 201, mk.text);
+    assert.equal((await ctlIn([...S, 'user', 'add', 'vera@example.com', '--role', 'agent'], 'a password of length\n')).code, 0);
+    const file = path.join(p.tmp, 'verify.mdb');
+    await ok([...S, 'backup', file]);
+
+    // Whole: every database read, its records decoded; storaged not asked.
+    let r = await ctl(['-S', path.join(p.tmp, 'no.sock'), 'verify', file]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const m = /^(.*): (\d+) entries read, (\d+) records decoded: no problem found\n$/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.equal(m[1], file);
+    assert.ok(Number(m[3]) >= 3 * 2 + 3 + 1 + 1, `records decoded: ${m[3]}`);
+    assert.ok(Number(m[2]) > Number(m[3]), 'the indexes read too');
+
+    // The running storaged's own directory: refused, nothing read.
+    r = await ctl(['verify', p.dataDir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^parleyctl: verify: a storaged is running on .*: verify a backup of it/);
+
+    // A message's text (as stored in its message or its conversation's
+    // preview) made to hold NUL bytes (LMDB keeps no checksum: only the
+    // record's own check tells): named, exit 1.
+    const bytes = fs.readFileSync(file);
+    const at = bytes.indexOf(Buffer.from(`${MARK} 1`));
+    assert.ok(at > 0, 'the message is in the copy');
+    const bad = Buffer.from(bytes);
+    bad.fill(0, at, at + 4);
+    const badFile = path.join(p.tmp, 'verify-bad.mdb');
+    fs.writeFileSync(badFile, bad);
+    r = await ctl(['verify', badFile]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /: (msgs: key [0-9a-f]+(\.\.\.)?: message|convs: key [0-9a-f]+: conversation) record of format \d+ does not read\n/);
+    assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
+
+    // Cut short (a copy made in part), not an LMDB file, no such file.
+    const cut = path.join(p.tmp, 'verify-cut.mdb');
+    fs.writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    r = await ctl(['verify', cut]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /: cut short: \d+ bytes where its last commit needs \d+ \(copied in part\?\)\n/);
+    const junk = path.join(p.tmp, 'verify-junk.mdb');
+    fs.writeFileSync(junk, Buffer.alloc(65536, 7));
+    r = await ctl(['verify', junk]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^parleyctl: verify: .*verify-junk\.mdb: not an LMDB file\n$/);
+    r = await ctl(['verify', path.join(p.tmp, 'none.mdb')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /none\.mdb: No such file or directory\n$/);
+    for (const x of [r, await ctl(['verify', badFile])]) assert.ok(!/Sanitizer|runtime error/.test(x.stderr), x.stderr);
+
+    // A stopped storaged's data directory reads too (its data.mdb).
+    await p.killStoraged('SIGTERM');
+    r = await ctl(['verify', p.dataDir]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /data\.mdb: \d+ entries read, \d+ records decoded: no problem found\n$/);
+  });
+
   test('parleyctl user: add (password on stdin), list, login, reset-password', { timeout: 120000 }, async (t) => {
     const p = await startParley(t, { workers: 2 });
     const S = ['-S', p.sockPath];

@@ -49,6 +49,9 @@ test_parse_ok(void **state)
 	assert_int_equal(parse(ARGV("backup", "f.mdb"), &a, err), 0);
 	assert_int_equal(a.cmd, CMD_BACKUP);
 	assert_string_equal(a.file, "f.mdb");
+	assert_int_equal(parse(ARGV("verify", "/var/lib/parley"), &a, err), 0);
+	assert_int_equal(a.cmd, CMD_VERIFY);
+	assert_string_equal(a.file, "/var/lib/parley");
 
 	assert_int_equal(parse(ARGV("export"), &a, err), 0);
 	assert_int_equal(a.format, EXPORT_JSONL);
@@ -128,6 +131,9 @@ test_parse_errors(void **state)
 		    "seconds" },
 		{ { "parleyctl", "backup" }, "backup: no FILE" },
 		{ { "parleyctl", "backup", "a", "b" }, "unexpected argument b" },
+		{ { "parleyctl", "verify" }, "verify: no PATH" },
+		{ { "parleyctl", "verify", "" }, "verify: no PATH" },
+		{ { "parleyctl", "verify", "a", "b" }, "unexpected argument b" },
 		{ { "parleyctl", "stats", "--csv" }, "unexpected argument "
 		    "--csv" },
 		{ { "parleyctl", "export", "--format", "xml" }, "export: format "

@@ -1,0 +1,391 @@
+/*
+ * parleyctl verify: reads a copy of the data without storaged, as a
+ * start would read it, before anyone relies on it (a backup before an
+ * upgrade, a restore). LMDB keeps no checksums: what is checked is what
+ * can be read back: the file holds every page its last commit names, it
+ * is a Parley store of the schema this build reads, every database of
+ * proto/storedbs.h is read whole (every page of its tree), and every
+ * stored record (a database with a layout) decodes in a format this
+ * build reads and passes its layout's checks. A database this build
+ * does not know, or a record format newer than it reads, says the copy
+ * is a newer Parley's. Read only: LMDB opened MDB_RDONLY, no lock file.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "ctl.h"
+#include "record.h"
+#include "storedbs.h"
+
+#define VERIFY_SHOWN_MAX	10	/* problems printed per database */
+#define VERIFY_KEY_SHOWN	24	/* a key's bytes printed, in hex */
+
+static const struct {
+	const char *name;
+	const struct rlayout *layout;
+} dbs[] = {
+#define VERIFY_DB(name, layout)	{ #name, (layout) },
+	STORE_DBS(VERIFY_DB)
+#undef VERIFY_DB
+};
+
+/* What a verify found: problems (exit 1) and the counts of the summary. */
+struct verify {
+	FILE *out;
+	const char *file;
+	uint64_t problems;
+	uint64_t entries, records;
+	unsigned shown;		/* of the current database */
+};
+
+static void __attribute__((format(printf, 2, 3)))
+problem(struct verify *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	v->problems++;
+	if (v->shown++ >= VERIFY_SHOWN_MAX)
+		return;
+	fprintf(v->out, "%s: ", v->file);
+	va_start(ap, fmt);
+	vfprintf(v->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', v->out);
+}
+
+/* The key's first bytes in hex, for a problem's line. */
+static const char *
+key_hex(const MDB_val *k, char *buf, size_t bufsz)
+{
+	const uint8_t *p = k->mv_data;
+	size_t i, n = k->mv_size < VERIFY_KEY_SHOWN ? k->mv_size :
+	    VERIFY_KEY_SHOWN;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && 2 * i + 3 <= bufsz; i++)
+		snprintf(buf + 2 * i, 3, "%02x", p[i]);
+	if (n < k->mv_size && 2 * n + 4 <= bufsz)
+		strcat(buf, "...");
+	return buf;
+}
+
+/* One value of a record database: its format byte and its record. */
+static void
+record_check(struct verify *v, const char *db, const struct rlayout *l,
+    void *rec, const MDB_val *k, const MDB_val *val)
+{
+	const uint8_t *p = val->mv_data;
+	char kb[2 * VERIFY_KEY_SHOWN + 4];
+	struct pdec d;
+	int ver = val->mv_size > 0 ? p[0] : -1;
+
+	if (ver < 1 || ver > rl_version(l)) {
+		problem(v, "%s: key %s: %s record of format %d, this parleyctl "
+		    "reads 1 to %d%s", db, key_hex(k, kb, sizeof(kb)), l->name,
+		    ver, rl_version(l), ver > rl_version(l) ?
+		    " (a newer Parley's)" : "");
+		return;
+	}
+	/* A visitor session stored under another format's byte, as storaged reads it. */
+	if (l == &st_wsess_layout && st_wsess_late_v1(p, val->mv_size,
+	    rec) == 0)
+		goto read;
+	pdec_init(&d, p + 1, val->mv_size - 1);
+	if (rl_dec(&d, l, rec, ver) < 0 || pdec_done(&d) < 0) {
+		problem(v, "%s: key %s: %s record of format %d does not read",
+		    db, key_hex(k, kb, sizeof(kb)), l->name, ver);
+		return;
+	}
+read:
+	v->records++;
+	rl_free(l, rec);
+}
+
+/*
+ * Every entry of database i read through a cursor (every page of its
+ * tree), its values decoded when it holds records. A database the copy
+ * lacks is one a start makes (an older Parley's copy): no problem.
+ */
+static void
+db_check(struct verify *v, MDB_txn *txn, size_t i)
+{
+	const struct rlayout *l = dbs[i].layout;
+	MDB_cursor *cur = NULL;
+	MDB_dbi dbi;
+	MDB_val k, val;
+	void *rec = NULL;
+	int rc;
+
+	v->shown = 0;
+	if ((rc = mdb_dbi_open(txn, dbs[i].name, 0, &dbi)) == MDB_NOTFOUND)
+		return;
+	if (rc != 0) {
+		problem(v, "%s: cannot open: %s", dbs[i].name,
+		    mdb_strerror(rc));
+		return;
+	}
+	if (l != NULL && (rec = calloc(1, l->size)) == NULL) {
+		problem(v, "%s: out of memory", dbs[i].name);
+		return;
+	}
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		goto fail;
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+		v->entries++;
+		if (l != NULL)
+			record_check(v, dbs[i].name, l, rec, &k, &val);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+fail:
+	if (rc != 0)
+		problem(v, "%s: cannot be read whole: %s", dbs[i].name,
+		    mdb_strerror(rc));
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	free(rec);
+}
+
+/* The names in the main database this build does not know: a newer one's. */
+static void
+unknown_dbs(struct verify *v, MDB_txn *txn)
+{
+	char kb[2 * VERIFY_KEY_SHOWN + 4];
+	MDB_cursor *cur;
+	MDB_dbi main_dbi;
+	MDB_val k, val;
+	size_t i;
+	int rc;
+
+	v->shown = 0;
+	/* The main database holds the named ones (dbi 0 is the free list). */
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
+	    (rc = mdb_cursor_open(txn, main_dbi, &cur)) != 0) {
+		problem(v, "cannot read its databases: %s", mdb_strerror(rc));
+		return;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+		for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+			if (strlen(dbs[i].name) == k.mv_size &&
+			    memcmp(dbs[i].name, k.mv_data, k.mv_size) == 0)
+				break;
+		if (i == sizeof(dbs) / sizeof(dbs[0]))
+			problem(v, "database %s is not one this parleyctl "
+			    "knows (a newer Parley's copy?)",
+			    key_hex(&k, kb, sizeof(kb)));
+	}
+	if (rc != MDB_NOTFOUND)
+		problem(v, "cannot read its databases: %s", mdb_strerror(rc));
+	mdb_cursor_close(cur);
+}
+
+/* The schema record: 0, or -1 (said): not a store this build reads. */
+static int
+schema_check(struct verify *v, MDB_txn *txn)
+{
+	MDB_val k = { sizeof(STORE_SCHEMA_KEY) - 1, (void *)STORE_SCHEMA_KEY };
+	MDB_val val;
+	MDB_dbi meta;
+	const uint8_t *p;
+
+	v->shown = 0;
+	if (mdb_dbi_open(txn, "meta", 0, &meta) != 0 ||
+	    mdb_get(txn, meta, &k, &val) != 0) {
+		problem(v, "an LMDB file, but not Parley's data (no schema "
+		    "record)");
+		return -1;
+	}
+	p = val.mv_data;
+	if (val.mv_size != 5 || p[0] != ST_RECORD_VERSION) {
+		problem(v, "its schema record is not understood");
+		return -1;
+	}
+	if (proto_get_be32(p + 1) != STORE_SCHEMA_VERSION) {
+		problem(v, "data of schema version %" PRIu32 ", this parleyctl "
+		    "reads version %d", proto_get_be32(p + 1),
+		    STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the file holds every page its last commit names: a copy cut
+ * short would be mapped past its end, and a read there is SIGBUS. A
+ * data.mdb whose wal.log holds records may end short of pages it freed
+ * (storaged's env_whole): dirty says so, and the size is not held to it.
+ */
+static int
+whole_check(struct verify *v, MDB_env *env, int dirty)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat sb;
+	uint64_t need;
+	int fd;
+
+	v->shown = 0;
+	if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &ms) != 0 ||
+	    mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &sb) != 0) {
+		problem(v, "cannot read its size");
+		return -1;
+	}
+	need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	if (dirty || (uint64_t)sb.st_size >= need)
+		return 0;
+	problem(v, "cut short: %jd bytes where its last commit needs %ju "
+	    "(copied in part?)", (intmax_t)sb.st_size, (uintmax_t)need);
+	return -1;
+}
+
+/*
+ * dir's storaged.data.lock taken (shared) while we read, when it is
+ * there: -1 (said in err) when a storaged holds it, whose writes would
+ * change the file under us. *fd: the lock's, or -1.
+ */
+static int
+lock_check(const char *dir, int *fd, char *err, size_t errsz)
+{
+	char path[PATH_MAX];
+
+	*fd = -1;
+	if ((size_t)snprintf(path, sizeof(path), "%s/storaged.data.lock",
+	    dir) >= sizeof(path))
+		return 0;
+	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (flock(*fd, LOCK_SH | LOCK_NB) == 0)
+		return 0;
+	close(*fd);
+	*fd = -1;
+	snprintf(err, errsz, "verify: a storaged is running on %s: verify a "
+	    "backup of it (parleyctl backup FILE), or stop it first", dir);
+	return -1;
+}
+
+/*
+ * Whether dir's wal.log holds records a start would replay: its header's
+ * first u32 (storaged/wal.c's wal_file_empty) is not 0.
+ */
+static int
+wal_dirty(const char *dir)
+{
+	char path[PATH_MAX];
+	uint8_t hdr[4];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/wal.log", dir) >=
+	    sizeof(path) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = pread(fd, hdr, sizeof(hdr), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(hdr) && proto_get_be32(hdr) != 0;
+}
+
+/* path's data file: path itself, or DIR/data.mdb; its directory in dir. */
+static int
+data_file(const char *path, char *file, size_t filesz, char *dir,
+    size_t dirsz, char *err, size_t errsz)
+{
+	struct stat sb;
+	const char *slash;
+
+	if (stat(path, &sb) != 0) {
+		snprintf(err, errsz, "verify: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		if ((size_t)snprintf(dir, dirsz, "%s", path) >= dirsz ||
+		    (size_t)snprintf(file, filesz, "%s/data.mdb", path) >=
+		    filesz)
+			goto long_path;
+		return 0;
+	}
+	if ((size_t)snprintf(file, filesz, "%s", path) >= filesz)
+		goto long_path;
+	slash = strrchr(path, '/');
+	if ((size_t)snprintf(dir, dirsz, "%.*s", slash == NULL ? 1 :
+	    slash == path ? 1 : (int)(slash - path), slash == NULL ? "." :
+	    path) >= dirsz)
+		goto long_path;
+	return 0;
+long_path:
+	snprintf(err, errsz, "verify: %s: path too long", path);
+	return -1;
+}
+
+int
+ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
+{
+	char file[PATH_MAX], dir[PATH_MAX];
+	struct verify v = { .out = out };
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	size_t i;
+	int lockfd = -1, dirty, rc;
+
+	if (data_file(path, file, sizeof(file), dir, sizeof(dir), err,
+	    errsz) < 0 || lock_check(dir, &lockfd, err, errsz) < 0)
+		return -1;
+	v.file = file;
+	/* A backup is whole; a data.mdb beside a wal.log maybe not. */
+	dirty = strcmp(strrchr(file, '/') ? strrchr(file, '/') + 1 : file,
+	    "data.mdb") == 0 && wal_dirty(dir);
+	if ((rc = mdb_env_create(&env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(env, NDBS)) != 0 ||
+	    (rc = mdb_env_open(env, file, MDB_RDONLY | MDB_NOSUBDIR |
+	    MDB_NOLOCK, 0600)) != 0) {
+		snprintf(err, errsz, "verify: %s: %s", file, rc == MDB_INVALID ?
+		    "not an LMDB file" : mdb_strerror(rc));
+		goto done;
+	}
+	if (whole_check(&v, env, dirty) < 0)
+		goto report;
+	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0) {
+		snprintf(err, errsz, "verify: %s: %s", file, mdb_strerror(rc));
+		goto done;
+	}
+	if (schema_check(&v, txn) < 0)
+		goto report;
+	unknown_dbs(&v, txn);
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		db_check(&v, txn, i);
+report:
+	if (dirty)
+		fprintf(out, "%s: its wal.log holds writes after its last "
+		    "checkpoint, which storaged replays at start: they are "
+		    "not read here\n", file);
+	fprintf(out, "%s: %" PRIu64 " entries read, %" PRIu64 " records "
+	    "decoded: %s\n", file, v.entries, v.records, v.problems == 0 ?
+	    "no problem found" : "PROBLEMS FOUND");
+	if (v.problems > 0)
+		fprintf(out, "%s: %" PRIu64 " problem%s\n", file, v.problems,
+		    v.problems == 1 ? "" : "s");
+	rc = v.problems == 0 ? 0 : 1;
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc;
+done:
+	mdb_txn_abort(txn);
+	if (env != NULL)
+		mdb_env_close(env);
+	if (lockfd >= 0)
+		close(lockfd);
+	return -1;
+}
