@@ -11,7 +11,8 @@
 import {
   api, endpoints, isAbort, loadWidgets, widgetNames, ApiError, roleAtLeast, sessionRole, loadList, loadDraft, saveDraft,
 } from './api.js';
-import { onEvent, liveMode } from './live.js';
+import { liveMode } from './live.js';
+import { liveReads } from './liveread.js';
 import {
   h, clear, timeEl, updateTimeEl, relTimeEl, refreshRelTimes, plural, preview, confirmDialog, downloadLink, showLoadError,
 } from './dom.js';
@@ -651,6 +652,9 @@ export async function renderThread(pane, ctx, id, hooks) {
   const back = h('a', { href: hooks.backHref, class: 'btn btn-quiet thread-back', 'data-testid': 'back-to-list' },
     h('span', { 'aria-hidden': 'true' }, '← '), 'Conversations');
   pane.append(h('div', { class: 'thread-head' }, back));
+  // Listening before the first read: an event that came after it and
+  // before the view was built was lost (liveread.js).
+  const live = liveReads(ctx);
   const got = await loadThread(pane, ctx, id);
   if (!got) return;
   const { data, widgets, choices, sourceNames } = got;
@@ -807,10 +811,8 @@ export async function renderThread(pane, ctx, id, hooks) {
   ctx.onLeave(() => window.clearInterval(tick));
 
   /* Live: the events of this conversation; polling (live.js 'poll') only
-     while the stream is down; a 'reset' fetches the thread again. */
-  let busy = false;
-  let again = false; // asked while busy: read once more after
-  let seen = 0; // this conversation's events shown
+     while the stream is down; a 'reset' fetches the thread again
+     (liveread.js: an event shown while a read is on its way stays). */
   let stopped = false;
   const stop = () => { stopped = true; };
   const LIVE_TEXT = 'New messages appear here as they arrive.';
@@ -853,58 +855,39 @@ export async function renderThread(pane, ctx, id, hooks) {
     dock.close();
     if (del) del.disabled = true;
   }
-  // The thread read again. An event of it shown while the read was on its
-  // way is newer than the answer (a hand-back shown, then the answer read
-  // before it put "a colleague is answering" back for good): read again.
-  async function poll() {
-    if (stopped || ctx.signal.aborted) return;
-    if (busy) {
-      again = true;
-      return;
-    }
-    busy = true;
-    try {
+  live.attach({
+    el: pane,
+    // The thread read again (nothing once gone, or while deleting).
+    async read() {
+      if (stopped) return null;
       const posts = assign.posts();
-      const at = seen;
-      const d = await api(endpoints.conversation(id), { signal: ctx.signal });
-      if (stopped || ctx.signal.aborted) return;
-      if (seen !== at) {
-        again = true;
-        return;
-      }
-      showConv(d.conversation || {}, posts);
-      showAdded(merge(Array.isArray(d.messages) ? d.messages : []));
+      return { d: await api(endpoints.conversation(id), { signal: ctx.signal }), posts };
+    },
+    show(got) {
+      if (!got || stopped) return;
+      showConv(got.d.conversation || {}, got.posts);
+      showAdded(merge(Array.isArray(got.d.messages) ? got.d.messages : []));
       pollNote.textContent = modeText();
-    } catch (e) {
-      if (isAbort(e) || stopped) return;
-      if (e.status === 404) {
-        gone();
-        return;
-      }
+    },
+    fail(e) {
+      if (stopped) return;
+      if (e.status === 404) return void gone();
       pollNote.textContent = `Could not refresh (${e.message}); trying again.`;
-    } finally {
-      busy = false;
-      if (again && !stopped) {
-        again = false;
-        poll();
+    },
+    event(type, d) {
+      if (stopped) return;
+      if (type === 'mode') {
+        pollNote.textContent = modeText();
+        return;
       }
-    }
-  }
-  ctx.onLeave(onEvent((type, d) => {
-    if (stopped) return;
-    if (type === 'poll' || type === 'reset') return void poll();
-    if (type === 'mode') {
-      pollNote.textContent = modeText();
-      return;
-    }
-    const c = d && d.conversation;
-    if (!c || String(c._id) !== id) return;
-    seen++;
-    if (type === 'conversation_deleted') return void gone();
-    if (type === 'contact') showContact(c, d.contact);
-    showConv(c, assign.posts(), type === 'handoff' ? d.name : null);
-    if (type === 'message' && d.message) showAdded(merge([d.message]));
-  }));
+      const c = d && d.conversation;
+      if (!c || String(c._id) !== id) return;
+      if (type === 'conversation_deleted') return void gone();
+      if (type === 'contact') showContact(c, d.contact);
+      showConv(c, assign.posts(), type === 'handoff' ? d.name : null);
+      if (type === 'message' && d.message) showAdded(merge([d.message]));
+    },
+  });
   ctx.onLeave(stop);
 
   if (del) del.addEventListener('click', async () => {
