@@ -10,7 +10,7 @@
 import {
   api, endpoints, isAbort, loadWidgets, moreBusy, moreDone, widgetNames, roleAtLeast, sessionRole,
 } from './api.js';
-import { onEvent } from './live.js';
+import { liveReads } from './liveread.js';
 import {
   h, clear, lifetime, timeEl, relTimeEl, refreshRelTimes, plural, preview, downloadLink, viewError, cardTable,
 } from './dom.js';
@@ -333,15 +333,10 @@ function listPane(ctx, initial, openId) {
     if (f && f !== document.activeElement && f.isConnected) f.focus();
   }
 
-  // The conversations waiting for a person that the first page does not hold.
-  async function loadWaiting(seq) {
-    let d;
-    try {
-      d = await api(endpoints.conversations({ handoff: 'open', limit: 200 }), { signal: ctx.signal });
-    } catch (e) {
-      return; // the list works without them
-    }
-    if (seq !== state.seq || state.q) return;
+  // The conversations waiting for a person that the first page does not
+  // hold (d: their list, null when it could not be read: the list works
+  // without them).
+  function showWaiting(d) {
     for (const c of Array.isArray(d && d.conversations) ? d.conversations : []) {
       if (c && c._id && c.handoff === 'waiting_human' && (!state.widget || c.widgetId === state.widget)
         && assigneeMatches(state.assignee, c, me) && inFolder(state.folder, c)) putRow(c, 'top');
@@ -361,11 +356,6 @@ function listPane(ctx, initial, openId) {
   // A live event: the row changes, moves up, or comes in. A visitor's
   // message marks it unread, unless it is open here (then it is read).
   function onLive(type, d) {
-    // The stream lost (reset), or down and polled for (poll): read again.
-    if (type === 'reset' || type === 'poll') {
-      load(true);
-      return;
-    }
     const c = d && d.conversation;
     if (type === 'conversation_deleted' && c && c._id) {
       dropRow(String(c._id));
@@ -403,7 +393,6 @@ function listPane(ctx, initial, openId) {
     } else return;
     pin();
   }
-  ctx.onLeave(onEvent(onLive));
 
   // Back to the tab: the open thread's visitor messages are read now.
   const onVisible = () => {
@@ -442,28 +431,75 @@ function listPane(ctx, initial, openId) {
     return { ...data, conversations: convs };
   }
 
-  async function load(reset) {
-    const seq = ++state.seq;
-    if (reset) {
-      state.cursor = null;
-      state.shown = 0;
-    }
+  function loading() {
     error.hidden = true;
     moreBusy(more);
     status.textContent = state.q ? 'Searching…' : 'Loading…';
+  }
+
+  function failed(e) {
+    moreDone(more, !more.hidden);
+    status.textContent = '';
+    error.textContent = e.message;
+    error.hidden = false;
+  }
+
+  // The list read afresh (the first load, a filter changed, the stream's
+  // reset or poll): its first page and the conversations waiting for a
+  // person, as one read, which the live events that come meanwhile do not
+  // lose to (liveread.js). Listening before it, and the first load too.
+  const live = liveReads(ctx);
+  live.attach({
+    el,
+    async read() {
+      const seq = ++state.seq;
+      loading();
+      const waiting = !state.q && !state.assignee; // the server takes no handoff with assignee
+      const [data, w] = await Promise.all([
+        fetchPage('', seq),
+        waiting ? api(endpoints.conversations({ handoff: 'open', limit: 200 }), { signal: ctx.signal }).catch((e) => {
+          if (isAbort(e)) throw e;
+          return null;
+        }) : null,
+      ]);
+      return { seq, data, waiting: waiting ? w : undefined };
+    },
+    show({ seq, data, waiting }) {
+      if (seq !== state.seq) return;
+      showPage(data, true);
+      if (waiting !== undefined) showWaiting(waiting);
+    },
+    fail(e) {
+      failed(e);
+    },
+    event: onLive,
+  });
+  // A filter changed: the answer to a read still on its way is not shown.
+  const load = () => {
+    state.seq++;
+    live.run();
+  };
+
+  // Load more: the next page.
+  async function loadMore() {
+    const seq = ++state.seq;
+    loading();
     let data;
     try {
-      data = await fetchPage(reset ? '' : state.cursor, seq);
+      data = await fetchPage(state.cursor, seq);
     } catch (e) {
       if (isAbort(e) || seq !== state.seq) return;
-      moreDone(more, !more.hidden);
-      status.textContent = '';
-      error.textContent = e.message;
-      error.hidden = false;
+      failed(e);
       return;
     }
     if (seq !== state.seq) return;
+    showPage(data, false);
+  }
+
+  function showPage(data, reset) {
     if (reset) {
+      state.cursor = null;
+      state.shown = 0;
       clear(list);
       rows.clear();
     }
@@ -472,8 +508,7 @@ function listPane(ctx, initial, openId) {
       .map((c) => (c && c._id === state.open ? { ...c, unread: false } : c));
     const firstNew = page.length ? putRow(page[0]) : null;
     page.slice(1).forEach((c) => putRow(c));
-    if (reset && !state.q && !state.assignee) loadWaiting(seq); // the server takes no handoff with assignee
-    else pin();
+    pin();
     state.shown += page.length;
     state.total = Number(data.total) || 0;
     state.cursor = data.nextCursor || null;
@@ -506,7 +541,7 @@ function listPane(ctx, initial, openId) {
     state.q = q;
     clearBtn.hidden = !q;
     syncUrl();
-    load(true);
+    load();
   });
   clearBtn.addEventListener('click', () => {
     qInput.value = '';
@@ -514,13 +549,13 @@ function listPane(ctx, initial, openId) {
     clearBtn.hidden = true;
     syncUrl();
     qInput.focus();
-    load(true);
+    load();
   });
   select.addEventListener('change', () => {
     state.widget = select.value;
     syncUrl();
     renderExport();
-    load(true);
+    load();
   });
   for (const b of folders) {
     b.addEventListener('click', () => {
@@ -528,15 +563,15 @@ function listPane(ctx, initial, openId) {
       state.folder = b.dataset.folder;
       for (const x of folders) x.setAttribute('aria-pressed', String(x === b));
       syncUrl();
-      load(true);
+      load();
     });
   }
   assignee.select.addEventListener('change', () => {
     state.assignee = assignee.select.value;
     syncUrl();
-    load(true);
+    load();
   });
-  more.addEventListener('click', () => load(false));
+  more.addEventListener('click', loadMore);
 
   async function start() {
     const widgets = await loadWidgets(ctx);
@@ -548,7 +583,7 @@ function listPane(ctx, initial, openId) {
     }
     select.value = state.widget;
     renderExport();
-    await load(true);
+    await live.run();
   }
 
   return {
@@ -576,7 +611,7 @@ function listPane(ctx, initial, openId) {
       assignee.select.value = f.assignee;
       for (const x of folders) x.setAttribute('aria-pressed', String(x.dataset.folder === f.folder));
       renderExport();
-      load(true);
+      load();
     },
   };
 }

@@ -9,11 +9,12 @@
 // stream names the organisation in its query (an EventSource sends no
 // header).
 //
-// It also keeps the conversations waiting for a person (seeded from
+// It also keeps the conversations waiting for a person (read from
 // ?handoff=open, then the events): the count goes into the document title
 // and the nav, and an opt-in browser notification says when one is added.
 
-import { api, endpoints, isAbort } from './api.js';
+import { api, endpoints } from './api.js';
+import { liveReads } from './liveread.js';
 
 const POLL_MS = 2000;
 const FAILS_MAX = 3;
@@ -31,6 +32,7 @@ let retryTimer = 0;
 let started = false;
 let onCount = () => {};
 let pageRole = ''; // the role the page was built for ('' unknown)
+let waitingLive = null; // the waiting conversations' reads (waitingReads)
 
 /** fn(type, data) for every event; returns the unsubscribe function. */
 export function onEvent(fn) {
@@ -59,7 +61,7 @@ function setMode(m) {
   if (m === 'poll') {
     pollTimer = window.setInterval(() => {
       if (document.hidden) return;
-      if (++ticks % 5 === 0) seed(true); // the waiting count, and its notices, without events
+      if (++ticks % 5 === 0 && waitingLive) waitingLive.run(); // the waiting count, and its notices, without events
       emit('poll', {});
     }, POLL_MS);
   }
@@ -74,7 +76,7 @@ export function waitingCount() {
 
 // The conversations a notification was shown for, while they wait: the
 // event that says one waits notifies once, whether or not a list loaded
-// meanwhile (seed) already counted it.
+// meanwhile (waitingReads) already counted it.
 const notified = new Set();
 
 function track(c, notify) {
@@ -99,28 +101,46 @@ function untrack(c) {
   if (waiting.delete(id)) onCount(waiting.size);
 }
 
-// Loads the waiting conversations again. notifyNew (after the stream's
-// ready or reset): one that began waiting while the stream was not there
-// yet, or away, had its event missed: it is notified now, once.
-async function seed(notifyNew) {
-  try {
-    const d = await api(endpoints.conversations({ handoff: 'open', limit: 200 }));
-    const before = new Set(waiting);
-    waiting.clear();
-    for (const c of (d && Array.isArray(d.conversations) ? d.conversations : [])) {
-      if (!c || c.handoff !== 'waiting_human') continue;
-      const id = String(c._id);
-      waiting.add(id);
-      if (notifyNew && !before.has(id) && !notified.has(id)) {
-        notified.add(id);
-        notifyWaiting(c);
+// The waiting conversations read (before the stream, then on its ready or
+// reset, and every fifth poll while it is down) and kept by the events between
+// (liveread.js: a take-over that came while a read was on its way is not
+// undone by its answer). After the first: one that began waiting while the
+// stream was not there yet, or away, had its event missed: it is notified
+// now, once.
+function waitingReads() {
+  let first = true;
+  const reads = liveReads({ signal: new AbortController().signal, onLeave() {} });
+  reads.attach({
+    poll: false, // setMode's ticks ask
+    read: () => api(endpoints.conversations({ handoff: 'open', limit: 200 })),
+    show(d) {
+      const notifyNew = !first;
+      first = false;
+      const before = new Set(waiting);
+      waiting.clear();
+      for (const c of (d && Array.isArray(d.conversations) ? d.conversations : [])) {
+        if (!c || c.handoff !== 'waiting_human') continue;
+        const id = String(c._id);
+        waiting.add(id);
+        if (notifyNew && !before.has(id) && !notified.has(id)) {
+          notified.add(id);
+          notifyWaiting(c);
+        }
       }
-    }
-    for (const id of notified) if (!waiting.has(id)) notified.delete(id);
-    onCount(waiting.size);
-  } catch (e) {
-    if (!isAbort(e)) console.warn('[dashboard] could not list the conversations waiting for a person:', e.message);
-  }
+      for (const id of notified) if (!waiting.has(id)) notified.delete(id);
+      onCount(waiting.size);
+    },
+    event(t, d) {
+      const c = d && d.conversation;
+      if (!c) return;
+      if (t === 'conversation_deleted') untrack(c);
+      else track(c, t === 'handoff' || t === 'conversation');
+    },
+    fail(e) {
+      console.warn('[dashboard] could not list the conversations waiting for a person:', e.message);
+    },
+  });
+  return reads;
 }
 
 /* ---- browser notifications (opt-in) ---- */
@@ -210,15 +230,10 @@ function connect() {
       // ready: a new stream is live from here; what the views loaded
       // before it may have missed a change meanwhile: load it again.
       if (t === 'reset' || t === 'ready') {
-        seed(true);
         emit('reset', {});
         return;
       }
-      if (data.conversation && t === 'conversation_deleted') untrack(data.conversation);
-      else if (data.conversation) {
-        if (t === 'handoff' && data.state) data.conversation.handoff = data.state;
-        track(data.conversation, t === 'handoff' || t === 'conversation');
-      }
+      if (t === 'handoff' && data.state && data.conversation) data.conversation.handoff = data.state;
       emit(t, data);
     });
   }
@@ -237,5 +252,6 @@ export function startLive(count, role = '') {
   // The list first, then the stream: the stream's "ready" compares
   // against it, so a wait that began before the stream was live is told
   // once (a list still on its way could count it as already known).
-  seed(false).finally(connect);
+  waitingLive = waitingReads();
+  waitingLive.run().finally(connect);
 }

@@ -320,4 +320,107 @@ describe('the inbox in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await assertClean(page, log, 'canned page', { allowConsole: /status of 409/ });
     } finally { await ctx.close(); }
   });
+
+  // The list is read again when the stream starts (its "ready") and built
+  // again from the answer: an event shown while that read was on its way
+  // was undone by it (a hand-back shown, then "Person answering" back
+  // until the next event or reload).
+  test('the list: an answer read before a live event, arriving after it, does not undo it', async () => {
+    assert.equal((await admin('POST', `/v1/admin/conversations/${convB}/handoff`, { state: 'human' })).status, 200);
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      // The stream waits for the list's first read, so its "ready" asks for
+      // the second, held back once read, until the event is shown.
+      let n = 0;
+      let release;
+      let firstRead;
+      const first = new Promise((ok) => { firstRead = ok; });
+      await page.route('**/v1/admin/events*', async (route) => {
+        await first;
+        await route.continue();
+      });
+      let heldOk;
+      const held = new Promise((ok) => { heldOk = ok; });
+      // the list's page (not the conversations waiting: ?handoff=open)
+      await page.route((u) => u.pathname === '/v1/admin/conversations' && !u.searchParams.has('handoff'), async (route) => {
+        if (++n === 1) {
+          await route.fulfill({ response: await route.fetch() });
+          firstRead();
+          return;
+        }
+        if (n !== 2) return route.continue();
+        const answer = await route.fetch();
+        release = () => route.fulfill({ response: answer });
+        heldOk();
+      });
+      await openDash(page, stack, '#/conversations', null);
+      let timer;
+      await Promise.race([held, new Promise((_, no) => { timer = setTimeout(() => no(new Error('no second read')), 10000); })])
+        .finally(() => clearTimeout(timer));
+      assert.equal((await admin('POST', `/v1/admin/conversations/${convB}/handoff`, { state: 'ai' })).status, 200);
+      const shown = await page.waitForSelector(`${row(convB)}[data-handoff="ai"]`, { timeout: 10000 });
+      await release();
+      // the list built again from the late answer
+      await page.waitForFunction((el) => !el.isConnected, shown, { timeout: 10000 });
+      assert.equal(await page.getAttribute(row(convB), 'data-handoff'), 'ai', 'the hand-back stays shown');
+      assert.equal(await page.locator(`${row(convB)} [data-testid="conv-handoff-badge"]`).count(), 0);
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      await assertClean(page, log, 'the list: a late answer');
+    } finally { await ctx.close(); }
+  });
+
+  // The waiting count is read again when the stream starts (its "ready"):
+  // a take-over that came while that read was on its way was undone by it
+  // (the nav said 1 waiting, the title "(1)", until the next event).
+  test('the waiting count: an answer read before a take-over, arriving after it, does not undo it', async () => {
+    // A answered by the assistant (a test above took it over), then waiting.
+    assert.equal((await admin('POST', `/v1/admin/conversations/${convA}/handoff`, { state: 'ai' })).status, 200);
+    vA.send({ type: 'request_human' });
+    await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${convA}`)).json.conversation.handoff === 'waiting_human',
+      5000, 'A waiting for a person');
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      // The stream waits for the first read of the waiting conversations,
+      // so its "ready" asks for the second, held back once read, until the
+      // take-over is shown (a page without the inbox: no other such read).
+      let n = 0;
+      let release;
+      let firstRead;
+      const first = new Promise((ok) => { firstRead = ok; });
+      await page.route('**/v1/admin/events*', async (route) => {
+        await first;
+        await route.continue();
+      });
+      let heldOk;
+      const held = new Promise((ok) => { heldOk = ok; });
+      await page.route((u) => u.pathname === '/v1/admin/conversations' && u.searchParams.get('handoff') === 'open', async (route) => {
+        if (++n === 1) {
+          await route.fulfill({ response: await route.fetch() });
+          firstRead();
+          return;
+        }
+        if (n !== 2) return route.continue();
+        const answer = await route.fetch();
+        release = () => route.fulfill({ response: answer });
+        heldOk();
+      });
+      await openDash(page, stack, '#/canned-replies', '[data-testid="canned-row"]');
+      let timer;
+      await Promise.race([held, new Promise((_, no) => { timer = setTimeout(() => no(new Error('no second read')), 10000); })])
+        .finally(() => clearTimeout(timer));
+      await page.waitForSelector('#nav-waiting:not([hidden])', { state: 'attached' });
+      assert.equal((await admin('POST', `/v1/admin/conversations/${convA}/handoff`, { state: 'human' })).status, 200);
+      await page.waitForSelector('#nav-waiting[hidden]', { state: 'attached', timeout: 10000 });
+      const shown = await page.$('#nav-waiting span');
+      await release();
+      // the count said again from the late answer
+      await page.waitForFunction((el) => !el.isConnected, shown, { timeout: 10000 });
+      assert.equal(await page.getAttribute('#nav-waiting', 'hidden'), '', 'no one waits');
+      assert.ok(!(await page.title()).startsWith('('), `the title: ${await page.title()}`);
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      await assertClean(page, log, 'the waiting count: a late answer');
+    } finally { await ctx.close(); }
+  });
 });
