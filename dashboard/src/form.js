@@ -130,23 +130,43 @@ function keepUnsaved() {
   forgetUnsaved(); // kept: the way out needs no question
 }
 
-/* Form f given its kept fields again, as if typed: marked unsaved. */
+/*
+ * A kept field that cannot take its value yet: not drawn (an agent's
+ * sources, drawn when a second request answers), a select without the
+ * option (options read after the form shows), or disabled (a form
+ * waiting for its data, which would overwrite it).
+ */
+function notYet(el, v) {
+  if (!el || el.matches(':disabled')) return true;
+  return el.tagName === 'SELECT' && ![...el.options].some((o) => o.value === String(v));
+}
+
+/*
+ * Form f given its kept fields again, as if typed: marked unsaved.
+ * Returns the fields not given yet (notYet), for a later try.
+ */
 function fillKept(f, fields) {
+  const later = [];
   for (const [id, v] of fields) {
     const el = f.querySelector(`#${CSS.escape(id)}`);
-    if (!el || el.disabled) continue;
+    if (notYet(el, v)) {
+      later.push([id, v]);
+      continue;
+    }
     if (el.type === 'checkbox' || el.type === 'radio') el.checked = !!v;
     else el.value = String(v);
     el.dispatchEvent(new Event('input', { bubbles: true }));
     el.dispatchEvent(new Event('change', { bubbles: true }));
   }
-  f.dataset.dirty = '1';
+  if (later.length < fields.length) f.dataset.dirty = '1';
+  return later;
 }
 
 /**
  * After a sign-in: the forms kept for this user on this route filled in
- * again when they show in root (within RESTORE_WAIT_MS); onRestored() once
- * one is.
+ * again when they show in root, and their fields that come later (notYet)
+ * when they come, within RESTORE_WAIT_MS; a field the user changes
+ * meanwhile is theirs. onRestored() once a form is.
  */
 export function restoreUnsaved(root, onRestored) {
   let kept = null;
@@ -156,23 +176,40 @@ export function restoreUnsaved(root, onRestored) {
   } catch { return; }
   if (!kept || kept.hash !== location.hash || !Array.isArray(kept.forms)) return;
   let left = kept.forms.filter((k) => k && typeof k.testid === 'string' && Array.isArray(k.fields));
+  let waiting = []; // [{f, fields}]: forms shown, some fields still to give
   let told = false;
-  const look = () => {
-    left = left.filter((k) => {
-      const f = root.querySelector(`form[data-guard][data-testid="${CSS.escape(k.testid)}"]`);
-      if (f) fillKept(f, k.fields);
-      return !f;
-    });
-    if (!told && left.length < kept.forms.length) {
+  const fill = (f, fields) => {
+    const later = fillKept(f, fields);
+    if (later.length) waiting.push({ f, fields: later });
+    if (!told && later.length < fields.length) {
       told = true;
       onRestored();
     }
-    return !left.length;
   };
+  const look = () => {
+    const before = waiting;
+    waiting = [];
+    for (const w of before) fill(w.f, w.fields);
+    left = left.filter((k) => {
+      const f = root.querySelector(`form[data-guard][data-testid="${CSS.escape(k.testid)}"]`);
+      if (f) fill(f, k.fields);
+      return !f;
+    });
+    return !left.length && !waiting.length;
+  };
+  const mine = (ev) => {
+    if (!ev.isTrusted || !ev.target || !ev.target.id) return;
+    for (const w of waiting) w.fields = w.fields.filter(([id]) => id !== ev.target.id);
+  };
+  const stop = () => {
+    seen.disconnect();
+    document.removeEventListener('input', mine, true);
+  };
+  const seen = new MutationObserver(() => { if (look()) stop(); });
   if (look()) return;
-  const seen = new MutationObserver(() => { if (look()) seen.disconnect(); });
-  seen.observe(root, { childList: true, subtree: true });
-  setTimeout(() => seen.disconnect(), RESTORE_WAIT_MS);
+  seen.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ['disabled'] });
+  document.addEventListener('input', mine, true);
+  setTimeout(stop, RESTORE_WAIT_MS);
 }
 
 /** Form's edits saved: nothing left to lose. */

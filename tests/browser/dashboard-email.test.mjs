@@ -53,4 +53,33 @@ describe('the dashboard\'s Email page in Chromium', { timeout: SUITE_TIMEOUT }, 
       await assertClean(page, log, 'email page');
     } finally { await ctx.close(); }
   });
+
+  // A session that ended while the boxes were being changed: the form is
+  // shown before its saved choices are read, and that read undid the
+  // boxes kept and put back meanwhile.
+  test('a session ended while the boxes were changed: signed in again, the changes are back, not saved', async () => {
+    const { ctx, page, log } = await openPage(browser);
+    const ready = '[data-testid="email-save"]:not([disabled])';
+    const boxes = () => page.$$eval('[data-testid^="email-"][type=checkbox]', (bs) => bs.map((b) => [b.name, b.checked]));
+    try {
+      const session = await dashLogin(stack, ctx);
+      await openDash(page, stack, '#/email', ready);
+      const saved = (await session.get('/v1/admin/notifications')).json();
+      await page.setChecked('[data-testid="email-visitor_waiting"]', !saved.visitor_waiting);
+      const wanted = await boxes();
+      await ctx.clearCookies();	// the session gone for this browser
+      await page.click('[data-testid="email-save"]');
+      await page.waitForURL(/\/dashboard\/login/);
+      await dashLogin(stack, ctx, session);
+      await page.goto(`${stack.parleyOrigin}/dashboard/`);
+      await page.waitForSelector(ready);
+      assert.deepEqual(await boxes(), wanted);
+      assert.match(await page.textContent('[data-testid="flash"]'), /are back: save them/);
+      assert.deepEqual((await session.get('/v1/admin/notifications')).json(), saved, 'nothing saved meanwhile');
+      await page.click('[data-testid="email-save"]');
+      await page.waitForFunction(() => document.querySelector('[data-testid="email-status"]').textContent === 'Saved.');
+      assert.equal((await session.get('/v1/admin/notifications')).json().visitor_waiting, !saved.visitor_waiting);
+      await assertClean(page, log, 'email page signed in again', { allowConsole: /401/ });
+    } finally { await ctx.close(); }
+  });
 });

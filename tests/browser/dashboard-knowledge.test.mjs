@@ -183,6 +183,32 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     assert.equal((await adminApi(stack, 'PATCH', `/v1/admin/widgets/${w.widget_id}`, { agent_id: 'default' })).status, 200);
   });
 
+  // A session that ended while an agent's sources were being chosen: the
+  // sources' boxes come from a second request, after the form shows, and
+  // the kept choice was put back before they were there (lost).
+  test('a session ended while an agent\'s sources were chosen: signed in again, the choice is back, not saved', async () => {
+    const { page, ctx } = owner;
+    const agent = (await adminApi(stack, 'POST', '/v1/admin/agents', { name: 'Night desk' })).json;
+    const qa = (await adminApi(stack, 'POST', '/v1/admin/knowledge/sources',
+      { type: 'qa', question: 'Do you deliver at night?', answer: 'Until midnight.' })).json;
+    await openDash(page, stack, `#/agents/${agent.id}`, `#kb-${qa.id}`);
+    await page.check(`#kb-${qa.id}`);
+    await page.fill('#f-name', 'Night desk, renamed');
+    await ctx.clearCookies();	// the session gone for this browser
+    await page.click('[data-testid="save-agent"]');
+    await page.waitForURL(/\/dashboard\/login/);
+    await dashLogin(stack, ctx);
+    await page.goto(`${stack.parleyOrigin}/dashboard/`);
+    await page.waitForSelector(`#kb-${qa.id}`);
+    await waitFor(async () => (await page.inputValue('#f-name')) === 'Night desk, renamed', 5000, 'the name back');
+    assert.match(await page.textContent('[data-testid="flash"]'), /are back: save them/);
+    assert.equal(await page.isChecked(`#kb-${qa.id}`), true, 'the source chosen again');
+    assert.deepEqual((await adminApi(stack, 'GET', `/v1/admin/agents/${agent.id}`)).json.knowledge_source_ids, [], 'nothing saved meanwhile');
+    await page.click('[data-testid="save-agent"]');
+    await page.waitForSelector('[data-testid="save-status"]:has-text("Saved")');
+    assert.deepEqual((await adminApi(stack, 'GET', `/v1/admin/agents/${agent.id}`)).json.knowledge_source_ids, [qa.id]);
+  });
+
   // While a source syncs the list is made again every 2 s: the button a
   // keyboard user was on lost the focus to the page's body each time.
   test('the list made again while a source syncs: the focused button keeps the focus', async () => {
