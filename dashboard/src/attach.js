@@ -142,7 +142,8 @@ function uploadError(e, name) {
  * - discard: a file uploaded here and then removed (or left: reset) is
  *   deleted on the server (DELETE), not left to expire;
  * - rest: what removing a file that could not be uploaded lets the person
- *   do ("send the rest", "save the rest"), said when ids() rejects.
+ *   do ("send the rest", "save the rest"), said when ids() rejects;
+ * - changed(count): the list's length, each time it changes.
  * Returns:
  * - button (Attach, which opens the picker), input (the picker), list (the
  *   files, hidden when none);
@@ -158,7 +159,9 @@ function uploadError(e, name) {
  *   server (the reply that named them is sent; one added meanwhile stays);
  * - reset(): empties the list (when leaving).
  */
-export function fileStrip(ctx, base, { say, label = 'Files to send', ready = 'Ready to send', kept = ready, discard = false, rest = 'send the rest' }) {
+export function fileStrip(ctx, base, {
+  say, label = 'Files to send', ready = 'Ready to send', kept = ready, discard = false, rest = 'send the rest', changed = () => {},
+}) {
   const input = h('input', { type: 'file', multiple: true, accept: ACCEPT, hidden: true, 'data-testid': 'reply-file-input', tabindex: '-1' });
   const button = h('button', {
     type: 'button', class: 'btn reply-attach', 'data-testid': 'reply-attach', 'aria-label': 'Attach files',
@@ -177,6 +180,7 @@ export function fileStrip(ctx, base, { say, label = 'Files to send', ready = 'Re
 
   function show() {
     list.hidden = pending.length === 0;
+    changed(pending.length);
   }
 
   function setState(p, state, text) {
@@ -367,9 +371,12 @@ export function fileStrip(ctx, base, { say, label = 'Files to send', ready = 'Re
   return { button, input, list, add, addKept, count: () => pending.length, ids, sent, reset };
 }
 
-/** The files of a reply to conversation convId (fileStrip); say(text) tells the reply's status line. */
-export function replyFiles(ctx, convId, say) {
-  return fileStrip(ctx, endpoints.convAttachments(convId), { say });
+/**
+ * The files of a reply to conversation convId (fileStrip); say(text) tells
+ * the reply's status line, changed(count) when the list changes.
+ */
+export function replyFiles(ctx, convId, say, changed) {
+  return fileStrip(ctx, endpoints.convAttachments(convId), { say, changed });
 }
 
 /*

@@ -99,9 +99,13 @@ export function trackUnsaved(userId) {
   });
 }
 
-/** A form on the page with unsaved edits, or null. */
+/**
+ * A form on the page with unsaved edits, or null; one marked data-unkept
+ * holds what leaving would lose without a draft to keep it (a reply's
+ * files) and is one too.
+ */
 export function unsavedForm() {
-  return document.querySelector('form[data-guard][data-dirty]');
+  return document.querySelector('form[data-guard][data-dirty], form[data-unkept]');
 }
 
 /*
@@ -219,7 +223,10 @@ export function markSaved(form) {
 
 /** The edits on the page given up (the user chose to leave, or an action did). */
 export function forgetUnsaved() {
-  for (const f of document.querySelectorAll('form[data-dirty]')) delete f.dataset.dirty;
+  for (const f of document.querySelectorAll('form[data-dirty], form[data-unkept]')) {
+    delete f.dataset.dirty;
+    delete f.dataset.unkept;
+  }
 }
 
 /**

@@ -438,7 +438,10 @@ function replyBox(ctx, id, onSent, onGone) {
   const userId = ctx.session && ctx.session.user ? ctx.session.user.id : '';
   text.value = loadDraft(userId, id);
   const keepDraft = () => saveDraft(userId, id, text.value);
-  const files = replyFiles(ctx, id, (t) => { replyStatus.textContent = t; });
+  // Its files are not kept with the draft (a leave empties the list): while
+  // it has some, leaving asks first (form.js unsavedForm, data-unkept).
+  const files = replyFiles(ctx, id, (t) => { replyStatus.textContent = t; },
+    (n) => { form.toggleAttribute('data-unkept', n > 0); });
   let typingOn = false;
   let typingAt = 0;
   let idle = 0;
@@ -543,6 +546,7 @@ function replyBox(ctx, id, onSent, onGone) {
     closed = true;
     typing(false);
     for (const el of form.elements) el.disabled = true;
+    form.removeAttribute('data-unkept'); // its files cannot be sent: nothing to ask about
   }
   return { form, text, typing, close };
 }

@@ -305,6 +305,64 @@ describe('attachments in the dashboard, in Chromium', { timeout: SUITE_TIMEOUT }
     } finally { await ctx.close(); }
   });
 
+  // A reply's text is kept in the tab (a draft) when the thread is left;
+  // its files are not (leaving empties the list), and a link or a reload
+  // dropped them without a question.
+  test('a reply holding files: leaving asks first; its text alone leaves without a question and is back', async () => {
+    const { ctx, page, log } = await openPage(browser);
+    const unloadAsks = () => page.evaluate(() => {
+      const ev = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(ev);
+      return ev.defaultPrevented;
+    });
+    const thread = `#/conversations/${conv}`;
+    const typed = 'The receipt, as promised';
+    const attach = async () => {
+      await page.setInputFiles('[data-testid="reply-file-input"]', [{ name: 'receipt.pdf', mimeType: 'application/pdf', buffer: RECEIPT }]);
+      await page.waitForSelector('[data-testid="reply-file"][data-state="done"]');
+    };
+    try {
+      await dashLogin(stack, ctx, session);
+      assert.equal((await admin('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' })).status, 200);
+      await openDash(page, stack, thread, '[data-testid="reply-form"]:not([hidden])');
+      await page.fill('[data-testid="reply-input"]', typed);
+      await attach();
+      assert.equal(await unloadAsks(), true, 'a reload asks');
+      // A link: asked; Cancel stays, the text and the file kept.
+      await page.click('[data-testid="nav-conversations"]');
+      await page.waitForSelector('[data-testid="confirm-dialog"]');
+      await page.click('[data-testid="confirm-cancel"]');
+      assert.equal(await page.evaluate(() => location.hash), thread);
+      assert.equal(await page.locator('[data-testid="reply-file"]').count(), 1);
+
+      // The file removed: the text alone leaves without a question, and is back.
+      await page.click('[data-testid="reply-file-remove"]');
+      assert.equal(await unloadAsks(), false, 'the text is kept: no question');
+      await page.click('[data-testid="nav-conversations"]');
+      await page.waitForFunction(() => location.hash === '#/conversations');
+      assert.equal(await page.$('[data-testid="confirm-dialog"][open]'), null);
+      await page.goBack();
+      await page.waitForSelector('[data-testid="reply-form"]:not([hidden])');
+      assert.equal(await page.inputValue('[data-testid="reply-input"]'), typed, 'the text back');
+      await page.reload();
+      await page.waitForSelector('[data-testid="reply-form"]:not([hidden])');
+      assert.equal(await page.inputValue('[data-testid="reply-input"]'), typed, 'the text back after a reload');
+
+      // Sent with a file: nothing left to ask about.
+      await attach();
+      await page.click('[data-testid="reply-send"]');
+      await page.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sent.', null, { timeout: 15000 });
+      assert.equal(await unloadAsks(), false, 'sent: no question');
+      // Left on purpose: the question answered, the page goes.
+      await attach();
+      await page.click('[data-testid="nav-conversations"]');
+      await page.click('[data-testid="confirm-ok"]');
+      await page.waitForFunction(() => location.hash === '#/conversations');
+      assert.equal(await unloadAsks(), false, 'left: nothing left to ask about');
+      await assertClean(page, log, 'a reply with files left');
+    } finally { await ctx.close(); }
+  });
+
   test('the widget form: the types and the size limit, saved as the API says', async () => {
     const { ctx, page, log } = await openPage(browser);
     try {
