@@ -169,7 +169,8 @@ export async function render(main, ctx) {
   ctx.setTitle('Reports');
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   const today = new Date();
-  const monthAgo = new Date(today.getTime() - 29 * 86400000);
+  // 29 calendar days back (30 with today): 29 x 24 h is a day off across a change of clocks.
+  const monthAgo = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29);
   const p = ctx.params;
   const from = h('input', { type: 'date', id: 'rep-from', name: 'from', value: p.get('from') || dateValue(monthAgo), 'data-testid': 'report-from' });
   const to = h('input', { type: 'date', id: 'rep-to', name: 'to', value: p.get('to') || dateValue(today), 'data-testid': 'report-to' });

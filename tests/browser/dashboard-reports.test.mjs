@@ -129,6 +129,29 @@ describe('dashboard: the Reports page', { timeout: SUITE_TIMEOUT }, () => {
     } finally { await page.unroute('**/v1/admin/reports?*'); }
   });
 
+  // The default range is the last 30 calendar days: 29 x 24 h back made
+  // it 31 days in spring and 29 in autumn, when the clocks changed between.
+  test('the default range is 30 days across a change of clocks', async () => {
+    const cases = [
+      // Friday 10 April 2026, 00:30 in Paris (summer time since 29 March).
+      { now: '2026-04-09T22:30:00Z', from: '2026-03-12', to: '2026-04-10' },
+      // Tuesday 10 November 2026, 23:30 in Paris (winter time since 25 October).
+      { now: '2026-11-10T22:30:00Z', from: '2026-10-12', to: '2026-11-10' },
+    ];
+    for (const c of cases) {
+      const p = await openPage(browser, { timezoneId: 'Europe/Paris' });
+      try {
+        await dashLogin(stack, p.ctx, session);
+        await p.page.clock.setFixedTime(new Date(c.now));
+        await openDash(p.page, stack, '#/reports', '[data-testid="report-cards"]');
+        assert.equal(await p.page.inputValue('[data-testid="report-from"]'), c.from, c.now);
+        assert.equal(await p.page.inputValue('[data-testid="report-to"]'), c.to, c.now);
+        assert.match(await p.page.textContent('[data-testid="report-status"]'), new RegExp(`^${c.from} to ${c.to}`));
+        await assertClean(p.page, p.log, `reports at ${c.now}`);
+      } finally { await p.ctx.close(); }
+    }
+  });
+
   test('the menu fits one row at 1280 and 1024 wide; Settings opens the pages set up once, and marks the one open', async () => {
     for (const width of [1280, 1024]) {
       const p = await openPage(browser, { viewport: { width, height: 800 } });
