@@ -15,13 +15,18 @@
  *                  ST_REPORT_SPAN_MAX apart), str widget ("" every
  *                  one), str agent ("" every one; ST_REPORT_DEFAULT_AGENT
  *                  the default agent)
- *                           -> u32 n, n x row, u8 ready
- *     Who asks's organisation's conversations started in [from, to),
- *     one row per hour (u32 hours since the epoch, UTC) and agent ("" the
- *     default one) with any, summed over the widgets kept, by hour then
- *     agent; at most ST_REPORT_ROWS_MAX rows (then the range is refused:
- *     `invalid`). ready 0 while conversations stored before reports
- *     existed are still being counted in (the sweep's backfill).
+ *                           -> u32 n, n x hour, u32 m, m x agent, u8 ready
+ *     Who asks's organisation's conversations started in the hours whose
+ *     start lies in [from, to) (an hour is counted whole): one row per
+ *     hour with any (u32 hours since the epoch, UTC), summed over the
+ *     widgets kept and the agents, by hour; and one per agent with any
+ *     ("" the default one), summed over those hours, by agent. The rows
+ *     are summed as they are read, so what a reply holds is bounded by
+ *     the span (ST_REPORT_SPAN_MAX's hours) and the agents, whatever the
+ *     number of widgets and agents behind each hour; over
+ *     ST_REPORT_AGENTS_MAX agents the range is refused (`invalid`).
+ *     ready 0 while conversations stored before reports existed are still
+ *     being counted in (the sweep's backfill).
  */
 #ifndef PARLEY_REPORTMSG_H
 #define PARLEY_REPORTMSG_H
@@ -31,8 +36,14 @@
 #include "storemsg.h"
 
 #define ST_REPORT_SPAN_MAX	(400ull * 86400 * 1000)	/* ms */
-/* As many rows as one reply holds: over it, the range is refused (400). */
-#define ST_REPORT_ROWS_MAX	45000
+/* The hours of ST_REPORT_SPAN_MAX, and one more where from is not whole. */
+#define ST_REPORT_HOURS_MAX	(ST_REPORT_SPAN_MAX / 3600000 + 1)
+/*
+ * The agents one reply holds (an organisation has at most ST_AGENTS_MAX
+ * at once; deleted ones stay in their rows): over it, the range is
+ * refused (400).
+ */
+#define ST_REPORT_AGENTS_MAX	10000
 #define ST_REPORT_DEFAULT_AGENT	"default"
 
 /*
@@ -72,21 +83,28 @@ struct st_report_get_req {
 	const char *widget;
 	const char *agent;
 };
-struct st_report_row {
+struct st_report_hour {
 	uint32_t hour;			/* since the epoch, UTC */
+	uint64_t v[ST_RC_N];
+};
+struct st_report_agent {
 	char *agent;			/* "" the default agent */
 	uint64_t v[ST_RC_N];
 };
 struct st_report_rep {
-	struct st_report_row *rows;
+	struct st_report_hour *hours;
 	uint32_t n;
+	struct st_report_agent *agents;
+	uint32_t m;
 	uint8_t ready;
 };
 
-/* A row on the wire: u32 hour, str agent (u32 length), the counts. */
-#define ST_REPORT_ROW_WIRE_MAX	(4 + 4 + ST_ID_HEX + 8 * ST_RC_N)
-_Static_assert((uint64_t)ST_REPORT_ROWS_MAX * ST_REPORT_ROW_WIRE_MAX + 64 <=
-    PROTO_MAX_PAYLOAD, "a reply of ST_REPORT_ROWS_MAX rows encodes");
+/* Rows on the wire: u32 hour or str agent (u32 length), the counts. */
+#define ST_REPORT_HOUR_WIRE	(4 + 8 * ST_RC_N)
+#define ST_REPORT_AGENT_WIRE_MAX	(4 + ST_ID_HEX + 8 * ST_RC_N)
+_Static_assert((uint64_t)ST_REPORT_HOURS_MAX * ST_REPORT_HOUR_WIRE +
+    (uint64_t)ST_REPORT_AGENTS_MAX * ST_REPORT_AGENT_WIRE_MAX + 64 <=
+    PROTO_MAX_PAYLOAD, "a reply of the most hours and agents encodes");
 
 /* A count's name ("conversations"), or NULL. */
 const char *st_report_count_name(int);

@@ -1597,34 +1597,59 @@ static const struct pfield f_report_get_req[] = {
 PLAYOUT(pl_report_get_req, struct st_report_get_req, f_report_get_req);
 
 /* The counts in ST_REPORT_COUNTS's order, written out for readers of this file. */
-static const struct pfield f_report_row[] = {
-	PFU32(struct st_report_row, hour),
-	PFSTR(struct st_report_row, agent, ST_ID_HEX),
-	PFU64(struct st_report_row, v[ST_RC_conversations]),
-	PFU64(struct st_report_row, v[ST_RC_visitor_messages]),
-	PFU64(struct st_report_row, v[ST_RC_answers]),
-	PFU64(struct st_report_row, v[ST_RC_prompt_tokens]),
-	PFU64(struct st_report_row, v[ST_RC_completion_tokens]),
-	PFU64(struct st_report_row, v[ST_RC_resolved_assistant]),
-	PFU64(struct st_report_row, v[ST_RC_resolved_person]),
-	PFU64(struct st_report_row, v[ST_RC_handed_off]),
-	PFU64(struct st_report_row, v[ST_RC_abandoned]),
-	PFU64(struct st_report_row, v[ST_RC_first_responses]),
-	PFU64(struct st_report_row, v[ST_RC_first_response_ms]),
-	PFU64(struct st_report_row, v[ST_RC_resolutions]),
-	PFU64(struct st_report_row, v[ST_RC_resolution_ms]),
-	PFU64(struct st_report_row, v[ST_RC_thumbs_up]),
-	PFU64(struct st_report_row, v[ST_RC_thumbs_down]),
-	PFU64(struct st_report_row, v[ST_RC_ratings]),
-	PFU64(struct st_report_row, v[ST_RC_rating_sum]),
+static const struct pfield f_report_hour[] = {
+	PFU32(struct st_report_hour, hour),
+	PFU64(struct st_report_hour, v[ST_RC_conversations]),
+	PFU64(struct st_report_hour, v[ST_RC_visitor_messages]),
+	PFU64(struct st_report_hour, v[ST_RC_answers]),
+	PFU64(struct st_report_hour, v[ST_RC_prompt_tokens]),
+	PFU64(struct st_report_hour, v[ST_RC_completion_tokens]),
+	PFU64(struct st_report_hour, v[ST_RC_resolved_assistant]),
+	PFU64(struct st_report_hour, v[ST_RC_resolved_person]),
+	PFU64(struct st_report_hour, v[ST_RC_handed_off]),
+	PFU64(struct st_report_hour, v[ST_RC_abandoned]),
+	PFU64(struct st_report_hour, v[ST_RC_first_responses]),
+	PFU64(struct st_report_hour, v[ST_RC_first_response_ms]),
+	PFU64(struct st_report_hour, v[ST_RC_resolutions]),
+	PFU64(struct st_report_hour, v[ST_RC_resolution_ms]),
+	PFU64(struct st_report_hour, v[ST_RC_thumbs_up]),
+	PFU64(struct st_report_hour, v[ST_RC_thumbs_down]),
+	PFU64(struct st_report_hour, v[ST_RC_ratings]),
+	PFU64(struct st_report_hour, v[ST_RC_rating_sum]),
 };
-_Static_assert(sizeof(f_report_row) / sizeof(f_report_row[0]) == 2 + ST_RC_N,
-    "a report row's counts, each once");
-static PLAYOUT(pl_report_row, struct st_report_row, f_report_row);
+_Static_assert(sizeof(f_report_hour) / sizeof(f_report_hour[0]) == 1 + ST_RC_N,
+    "a report hour's counts, each once");
+static PLAYOUT(pl_report_hour, struct st_report_hour, f_report_hour);
+
+static const struct pfield f_report_agent[] = {
+	PFSTR(struct st_report_agent, agent, ST_ID_HEX),
+	PFU64(struct st_report_agent, v[ST_RC_conversations]),
+	PFU64(struct st_report_agent, v[ST_RC_visitor_messages]),
+	PFU64(struct st_report_agent, v[ST_RC_answers]),
+	PFU64(struct st_report_agent, v[ST_RC_prompt_tokens]),
+	PFU64(struct st_report_agent, v[ST_RC_completion_tokens]),
+	PFU64(struct st_report_agent, v[ST_RC_resolved_assistant]),
+	PFU64(struct st_report_agent, v[ST_RC_resolved_person]),
+	PFU64(struct st_report_agent, v[ST_RC_handed_off]),
+	PFU64(struct st_report_agent, v[ST_RC_abandoned]),
+	PFU64(struct st_report_agent, v[ST_RC_first_responses]),
+	PFU64(struct st_report_agent, v[ST_RC_first_response_ms]),
+	PFU64(struct st_report_agent, v[ST_RC_resolutions]),
+	PFU64(struct st_report_agent, v[ST_RC_resolution_ms]),
+	PFU64(struct st_report_agent, v[ST_RC_thumbs_up]),
+	PFU64(struct st_report_agent, v[ST_RC_thumbs_down]),
+	PFU64(struct st_report_agent, v[ST_RC_ratings]),
+	PFU64(struct st_report_agent, v[ST_RC_rating_sum]),
+};
+_Static_assert(sizeof(f_report_agent) / sizeof(f_report_agent[0]) ==
+    1 + ST_RC_N, "a report agent's counts, each once");
+static PLAYOUT(pl_report_agent, struct st_report_agent, f_report_agent);
 
 static const struct pfield f_report_rep[] = {
-	PFLIST(struct st_report_rep, rows, n, ST_REPORT_ROWS_MAX,
-	    pl_report_row),
+	PFLIST(struct st_report_rep, hours, n, ST_REPORT_HOURS_MAX,
+	    pl_report_hour),
+	PFLIST(struct st_report_rep, agents, m, ST_REPORT_AGENTS_MAX,
+	    pl_report_agent),
 	PFU8(struct st_report_rep, ready),
 };
 PLAYOUT(pl_report_rep, struct st_report_rep, f_report_rep);

@@ -213,40 +213,89 @@ rkey_parse(const MDB_val *k, size_t plen, uint32_t *hour, const char **w,
 	return *alen <= ST_ID_HEX ? 0 : -1;
 }
 
-/* The row of hour and agent a (alen bytes) among out's, made when new. */
-static struct st_report_row *
-row_of(struct store_txn *t, struct st_report_rep *out, size_t *cap,
-    uint32_t hour, const char *a, size_t alen)
+/* The hour's row among out's (the last: rows come by hour), made when new. */
+static struct st_report_hour *
+hour_of(struct store_txn *t, struct st_report_rep *out, size_t *cap,
+    uint32_t hour)
 {
-	struct st_report_row *r;
-	uint32_t i;
+	struct st_report_hour *r;
 
-	/* Rows come by hour: this hour's are the last ones. */
-	for (i = out->n; i > 0 && out->rows[i - 1].hour == hour; i--)
-		if (strlen(out->rows[i - 1].agent) == alen &&
-		    memcmp(out->rows[i - 1].agent, a, alen) == 0)
-			return &out->rows[i - 1];
-	if (out->n == ST_REPORT_ROWS_MAX) {
-		store_fail(t, PROTO_E_INVALID, "the range holds too many "
-		    "rows: ask for a shorter one");
+	if (out->n > 0 && out->hours[out->n - 1].hour == hour)
+		return &out->hours[out->n - 1];
+	/* The span bounds the hours: more is a bug. */
+	if (out->n == ST_REPORT_HOURS_MAX) {
+		store_fail(t, PROTO_E_INTERNAL, "report: too many hours");
 		return NULL;
 	}
 	if (out->n == *cap) {
 		*cap = *cap ? 2 * *cap : 64;
-		if ((r = reallocarray(out->rows, *cap, sizeof(*r))) == NULL) {
+		if ((r = reallocarray(out->hours, *cap, sizeof(*r))) == NULL) {
 			store_fail(t, PROTO_E_INTERNAL, "out of memory");
 			return NULL;
 		}
-		out->rows = r;
+		out->hours = r;
 	}
-	r = &out->rows[out->n];
+	r = &out->hours[out->n++];
 	memset(r, 0, sizeof(*r));
 	r->hour = hour;
-	if ((r->agent = strndup(a, alen)) == NULL) {
+	return r;
+}
+
+/* a (alen bytes) against agent row r's: as strcmp. */
+static int
+agent_cmp(const char *a, size_t alen, const struct st_report_agent *r)
+{
+	size_t rlen = strlen(r->agent);
+	int c = memcmp(a, r->agent, alen < rlen ? alen : rlen);
+
+	return c != 0 ? c : alen < rlen ? -1 : alen > rlen;
+}
+
+/*
+ * Agent a's row among out's, kept in order of id (a binary search), made
+ * when new: each agent's hours are summed as they are read.
+ */
+static struct st_report_agent *
+agent_of(struct store_txn *t, struct st_report_rep *out, size_t *cap,
+    const char *a, size_t alen)
+{
+	struct st_report_agent *r;
+	char *id;
+	uint32_t lo = 0, hi = out->m, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = agent_cmp(a, alen, &out->agents[mid])) == 0)
+			return &out->agents[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (out->m == ST_REPORT_AGENTS_MAX) {
+		store_fail(t, PROTO_E_INVALID, "the range holds too many "
+		    "agents: ask for a shorter one");
+		return NULL;
+	}
+	if (out->m == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		if ((r = reallocarray(out->agents, *cap, sizeof(*r))) == NULL) {
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+			return NULL;
+		}
+		out->agents = r;
+	}
+	if ((id = strndup(a, alen)) == NULL) {
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 		return NULL;
 	}
-	out->n++;
+	memmove(&out->agents[lo + 1], &out->agents[lo],
+	    (out->m - lo) * sizeof(*out->agents));
+	r = &out->agents[lo];
+	memset(r, 0, sizeof(*r));
+	r->agent = id;
+	out->m++;
 	return r;
 }
 
@@ -268,8 +317,10 @@ store_report_get(struct store_txn *t, const struct st_report_get_req *q,
 	const char *org = t->org != NULL ? t->org : ST_WHO_ORG_DEFAULT;
 	const char *agent = q->agent, *w, *a;
 	uint8_t k0[ST_WHO_ORG_MAX + 1 + 4];
-	struct st_report_row *r;
-	size_t plen = strlen(org) + 1, cap = 0, wlen, alen;
+	struct st_report_hour *hr;
+	struct st_report_agent *ar;
+	uint64_t cnt[ST_RC_N];
+	size_t plen = strlen(org) + 1, hcap = 0, acap = 0, wlen, alen;
 	uint32_t from_h, to_h, hour;
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -287,7 +338,11 @@ store_report_get(struct store_txn *t, const struct st_report_get_req *q,
 	else if (agent[0] != '\0' && !st_id_valid(agent))
 		return store_fail(t, PROTO_E_INVALID,
 		    "agent must be an agent id or default");
-	from_h = (uint32_t)(q->from / HOUR_MS);
+	/*
+	 * The hours that start in the range: a +05:30 zone's midnight leaves
+	 * out the hour that starts before it, from the agents' sums too.
+	 */
+	from_h = (uint32_t)((q->from + HOUR_MS - 1) / HOUR_MS);
 	to_h = (uint32_t)((q->to + HOUR_MS - 1) / HOUR_MS);
 	memcpy(k0, org, plen);
 	proto_put_be32(k0 + plen, from_h);
@@ -308,13 +363,21 @@ store_report_get(struct store_txn *t, const struct st_report_get_req *q,
 		    ((q->agent[0] != '\0') && (strlen(agent) != alen ||
 		    memcmp(agent, a, alen) != 0)))
 			continue;
-		if ((r = row_of(t, out, &cap, hour, a, alen)) == NULL ||
-		    rec_open(t, &v, &d, "report row") < 0)
+		if (rec_open(t, &v, &d, "report row") < 0)
 			break;
 		for (i = 0; i < ST_RC_N; i++)
-			r->v[i] += pdec_u64(&d);
-		if (pdec_done(&d) < 0)
+			cnt[i] = pdec_u64(&d);
+		if (pdec_done(&d) < 0) {
 			rec_corrupt(t, "report row");
+			break;
+		}
+		if ((hr = hour_of(t, out, &hcap, hour)) == NULL ||
+		    (ar = agent_of(t, out, &acap, a, alen)) == NULL)
+			break;
+		for (i = 0; i < ST_RC_N; i++) {
+			hr->v[i] += cnt[i];
+			ar->v[i] += cnt[i];
+		}
 	}
 	mdb_cursor_close(cur);
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)

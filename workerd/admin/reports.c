@@ -7,11 +7,11 @@
  * from and to are dates (YYYY-MM-DD, both included; default the last 30
  * days) in tz (an IANA zone, default UTC), at most 366 days; widget_id a
  * widget's id as conversations name it (widgetId), agent_id an agent's or
- * "default". storaged answers the hours of the range (ST_REPORT_GET, in
- * UTC); here they become the zone's days (an hour counts on the day its
- * start falls in, and not at all when that is outside the range: exact
- * for whole-hour offsets, half an hour early for +05:30), its hours of
- * the day, the agents' totals, and the totals with their rates:
+ * "default". storaged answers the hours that start in the range
+ * (ST_REPORT_GET, in UTC) and the agents' sums over them; here the hours
+ * become the zone's days (an hour counts on the day its start falls in:
+ * exact for whole-hour offsets, half an hour early for +05:30), its hours
+ * of the day, and the totals with their rates:
  *
  *	{"from","to","tz","ready","totals":{counts, rates},
  *	 "days":[{"date", counts}...],	every day of the range
@@ -146,15 +146,15 @@ sums_add(struct sums *s, const uint64_t v[ST_RC_N])
 		s->v[i] += v[i];
 }
 
-/* The counts of s into o by their names. */
+/* The counts v into o by their names. */
 static void
-counts_set(json_t *o, const struct sums *s, int *err)
+counts_set(json_t *o, const uint64_t v[ST_RC_N], int *err)
 {
 	int i;
 
 	for (i = 0; i < ST_RC_N; i++)
 		exprow_oset(o, st_report_count_name(i),
-		    json_integer((json_int_t)s->v[i]), err);
+		    json_integer((json_int_t)v[i]), err);
 }
 
 /* n / d, or null when d is 0. */
@@ -174,7 +174,7 @@ totals_json(const struct sums *t)
 
 	if (o == NULL)
 		return NULL;
-	counts_set(o, t, &err);
+	counts_set(o, t->v, &err);
 	exprow_oset(o, "assistant_resolution_rate",
 	    ratio(v[ST_RC_resolved_assistant], v[ST_RC_conversations]), &err);
 	exprow_oset(o, "handed_off_rate", ratio(v[ST_RC_handed_off],
@@ -192,38 +192,35 @@ totals_json(const struct sums *t)
 	return exprow_odone(o, err);
 }
 
-/* What the hours make: days, hours of the day, agents, totals. */
+/* What the hours make: days, hours of the day, totals; the agents as told. */
 struct report {
 	int64_t ndays;
 	struct sums *days;		/* ndays */
 	struct sums hours[24];
 	struct sums total;
-	struct { const char *id; struct sums s; } *agents;
-	uint32_t nagents;
 };
 
 static int
 report_make(const struct report_q *q, const struct st_report_rep *rep,
     struct report *r)
 {
-	const struct st_report_row *row;
+	const struct st_report_hour *row;
 	int64_t start, local, day;
-	uint32_t i, k;
+	uint32_t i;
 
 	memset(r, 0, sizeof(*r));
 	r->ndays = q->to_day - q->from_day + 1;
-	if ((r->days = calloc((size_t)r->ndays, sizeof(*r->days))) == NULL ||
-	    (r->agents = calloc(rep->n + 1, sizeof(*r->agents))) == NULL)
+	if ((r->days = calloc((size_t)r->ndays, sizeof(*r->days))) == NULL)
 		return -1;
 	for (i = 0; i < rep->n; i++) {
-		row = &rep->rows[i];
+		row = &rep->hours[i];
 		start = (int64_t)row->hour * HOUR_MS;
 		local = start + (int64_t)tzif_offset(q->zone, start / 1000) *
 		    1000;
 		/*
-		 * A zone a half or quarter hour off UTC has an hour that
-		 * starts before the first day (or ends after the last):
-		 * left out of everything, so the totals are the days' sum.
+		 * storaged sends the hours that start in the range: one
+		 * whose local day is outside it all the same (a zone that
+		 * puts its clocks back at midnight) is left out.
 		 */
 		day = local / DAY_MS - q->from_day;
 		if (day < 0 || day >= r->ndays)
@@ -232,12 +229,6 @@ report_make(const struct report_q *q, const struct st_report_rep *rep,
 		r->hours[(local % DAY_MS) / HOUR_MS].v[ST_RC_conversations] +=
 		    row->v[ST_RC_conversations];
 		sums_add(&r->total, row->v);
-		for (k = 0; k < r->nagents &&
-		    strcmp(r->agents[k].id, row->agent) != 0; k++)
-			;
-		if (k == r->nagents)
-			r->agents[r->nagents++].id = row->agent;
-		sums_add(&r->agents[k].s, row->v);
 	}
 	return 0;
 }
@@ -246,11 +237,11 @@ static void
 report_free(struct report *r)
 {
 	free(r->days);
-	free(r->agents);
 }
 
 static json_t *
-report_json(const struct report_q *q, const struct report *r, int ready)
+report_json(const struct report_q *q, const struct report *r,
+    const struct st_report_rep *rep)
 {
 	json_t *o = json_object(), *days = json_array(), *hours = json_array();
 	json_t *agents = json_array(), *d;
@@ -263,19 +254,19 @@ report_json(const struct report_q *q, const struct report *r, int ready)
 		if ((d = json_pack("{s:s}", "date", date)) == NULL)
 			err = 1;
 		else
-			counts_set(d, &r->days[i], &err);
+			counts_set(d, r->days[i].v, &err);
 		err |= json_array_append_new(days, d) < 0;
 	}
 	for (i = 0; !err && i < 24; i++)
 		err |= json_array_append_new(hours, json_integer((json_int_t)
 		    r->hours[i].v[ST_RC_conversations])) < 0;
-	for (i = 0; !err && i < r->nagents; i++) {
-		d = json_pack("{s:s}", "agent_id", r->agents[i].id[0] != '\0' ?
-		    r->agents[i].id : ST_REPORT_DEFAULT_AGENT);
+	for (i = 0; !err && i < rep->m; i++) {
+		d = json_pack("{s:s}", "agent_id", rep->agents[i].agent[0] !=
+		    '\0' ? rep->agents[i].agent : ST_REPORT_DEFAULT_AGENT);
 		if (d == NULL)
 			err = 1;
 		else
-			counts_set(d, &r->agents[i].s, &err);
+			counts_set(d, rep->agents[i].v, &err);
 		err |= json_array_append_new(agents, d) < 0;
 	}
 	date_fmt(q->from_day, date);
@@ -283,7 +274,7 @@ report_json(const struct report_q *q, const struct report *r, int ready)
 	date_fmt(q->to_day, date);
 	exprow_oset(o, "to", json_string(date), &err);
 	exprow_oset(o, "tz", json_string(q->tz), &err);
-	exprow_oset(o, "ready", json_boolean(ready), &err);
+	exprow_oset(o, "ready", json_boolean(rep->ready), &err);
 	exprow_oset(o, "totals", totals_json(&r->total), &err);
 	exprow_oset(o, "days", days, &err);
 	exprow_oset(o, "hours", hours, &err);
@@ -360,7 +351,7 @@ report_done(const struct storec_result *res, void *arg)
 				conn_send(c, 200, admin_headers,
 				    "text/csv; charset=utf-8", csv, len);
 			free(csv);
-		} else if ((v = report_json(q, &r, rep.ready)) == NULL)
+		} else if ((v = report_json(q, &r, &rep)) == NULL)
 			conn_send_error(c, 500, admin_headers,
 			    "Internal server error");
 		else

@@ -699,18 +699,20 @@ test_export_note_malformed(void **state)
 }
 
 /*
- * Asia/Kolkata (+05:30), 2026-06-02 alone: storaged is asked from the
- * hour of 18:30Z the day before. One conversation in that first hour
- * (18:00Z, 23:30 local the day before) and two in the next (00:30
- * local): the report shows two, in its totals, its day, its hours and
- * its agent alike.
+ * Asia/Kolkata (+05:30), 2026-06-02 alone: storaged is asked from
+ * 18:30Z the day before, and answers the hours that start from there
+ * with its agents' sums over them. An hour that starts before (18:00Z,
+ * 23:30 local the day before: one conversation) counts on no day all the
+ * same; two in the next (00:30 local): the report shows two, in its
+ * totals, its day, its hours and its agent alike.
  */
 static void
 test_half_hour_zone(void **state)
 {
 	struct peer_req pr;
 	struct st_report_get_req q;
-	struct st_report_row rows[2];
+	struct st_report_hour rows[2];
+	struct st_report_agent agents[1];
 	struct st_report_rep rep;
 	struct tresp r;
 	char agent[1] = "";
@@ -726,14 +728,17 @@ test_half_hour_zone(void **state)
 	/* 2026-06-01T18:30:00Z, 00:00 local on the 2nd. */
 	assert_int_equal(q.from, 1780338600000ULL);
 	memset(rows, 0, sizeof(rows));
+	memset(agents, 0, sizeof(agents));
 	rows[0].hour = (uint32_t)(q.from / HOUR);
-	rows[0].agent = agent;
 	rows[0].v[ST_RC_conversations] = 1;
 	rows[1].hour = rows[0].hour + 1;
-	rows[1].agent = agent;
 	rows[1].v[ST_RC_conversations] = 2;
-	rep.rows = rows;
+	agents[0].agent = agent;
+	agents[0].v[ST_RC_conversations] = 2;
+	rep.hours = rows;
 	rep.n = 2;
+	rep.agents = agents;
+	rep.m = 1;
 	rep.ready = 1;
 	peer_reply_cut(&P, &pr, &rep, 0);
 	st_req_free(PROTO_ST_REPORT_GET, &q);
