@@ -4,7 +4,8 @@
 // name (not one typed in the browser) when they join, type and reply, and
 // still after a reload; each agent message stores its author; the list's
 // ?assignee=mine|unassigned|<user id>; assigning to another member, to
-// nobody, and refusals (another organisation's user, a key's "mine").
+// nobody, and refusals (another organisation's user, a key's "mine"); an
+// admin or an agent assigns only themself or nobody, an owner anyone.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -14,6 +15,7 @@ import { assertJsonError } from './lib/checks.mjs';
 import { chat, sid } from './lib/chat.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { PASSWORD, login } from './lib/dashboard.mjs';
+import { addKey, addMember } from './lib/people.mjs';
 import { ROLE, T, WHO } from './lib/storage.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
@@ -166,5 +168,57 @@ describe('who answers a conversation, 2 workers', () => {
     assert.equal(r.status, 200);
     assert.equal(r.json().conversation.assignee, null);
     assert.ok(ids(await p.admin(`${LIST}?assignee=unassigned`)).includes(mine));
+  });
+
+  test('an admin or an agent assigns themself or nobody, an owner anyone: another named is 403, the assignee kept', async () => {
+    const owner = await login(p);
+    const ownerId = (await owner.get('/dashboard/api/session')).json().user.id;
+    const agent = await addMember(p, { role: 'agent' });
+    const admin = await addMember(p, { role: 'admin' });
+    const agentKey = await addKey(p, { role: 'agent' });
+    const conv = (await chat(p, sid('roles'), 'hi')).json().conversationId;
+    const path = `${LIST}/${conv}/assign`;
+    const assignee = async () => {
+      const r = await p.admin(`${LIST}/${conv}`);
+      assert.equal(r.status, 200, r.text);
+      return r.json().conversation.assignee?.id ?? null;
+    };
+    const refused = 'Only an owner can assign a conversation to someone else';
+
+    // Themself: works.
+    let r = await agent.session.request('POST', path, { body: { user_id: agent.id } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json().conversation.assignee, { id: agent.id, name: agent.name });
+    // Another member, by an agent, an admin or an agent's key: refused, nothing changed.
+    for (const [who, send] of [
+      ['the agent', (body) => agent.session.request('POST', path, { body })],
+      ['the admin', (body) => admin.session.request('POST', path, { body })],
+      ['an agent key', (body) => p.request('POST', path, { headers: { 'x-admin-api-key': agentKey.key, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body) })],
+    ]) {
+      r = await send({ user_id: ownerId });
+      assertJsonError(r, 403, refused);
+      oa.checkJson('POST', path, r);
+      assert.equal(await assignee(), agent.id, `${who}: the assignee unchanged`);
+    }
+    // The admin takes it, then the agent takes it back: each themself.
+    r = await admin.session.request('POST', path, { body: { user_id: admin.id } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(await assignee(), admin.id);
+    r = await agent.session.request('POST', path, { body: { user_id: agent.id } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(await assignee(), agent.id);
+    // Nobody: works.
+    r = await agent.session.request('POST', path, { body: { user_id: null } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().conversation.assignee, null);
+    assert.equal(await assignee(), null);
+    // An owner names anyone, and so does the install key.
+    r = await owner.request('POST', path, { body: { user_id: agent.id } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(await assignee(), agent.id);
+    r = await p.adminJson('POST', path, { user_id: admin.id });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(await assignee(), admin.id);
   });
 });

@@ -9,7 +9,8 @@
  *	POST /v1/admin/conversations/:id/typing   {"typing":bool[,"name":...]}
  *		-> 204
  *	POST /v1/admin/conversations/:id/assign   {"user_id":"usr_..."|null}
- *		-> 200 {"conversation","changed"}
+ *		-> 200 {"conversation","changed"}; below owner, only to
+ *		oneself or nobody (403)
  *	PATCH /v1/admin/conversations/:id  {"state":"open"|"snoozed"|
  *		"resolved"[,"snoozed_until":ms]} -> 200 {"conversation",
  *		"changed"}
@@ -350,6 +351,20 @@ handoff_typing_post(struct conn *c, struct http_request *req,
 	body_done(c, root, why);
 }
 
+/*
+ * Whom who may assign ("" nobody). The route lets agents in (router.c's
+ * table); whom they name is the body's, so it is checked here: an owner
+ * (the install key is one) anyone, an admin or an agent themself or
+ * nobody (docs/dashboard.md's Assign to). A key acts with its role and
+ * is nobody's self: below owner, it may only unassign.
+ */
+static int
+assign_allowed(const struct st_who *who, const char *user_id)
+{
+	return who->role >= ST_ROLE_OWNER || *user_id == '\0' ||
+	    (who->user[0] != '\0' && strcmp(user_id, who->user) == 0);
+}
+
 void
 handoff_assign_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
@@ -369,7 +384,12 @@ handoff_assign_post(struct conn *c, struct http_request *req,
 		as.user_id = json_string_value(v);
 	else
 		why = "user_id: must be a user id or null";
-	if (why == NULL)
+	if (why != NULL)
+		;
+	else if (!assign_allowed(&c->who, as.user_id))
+		conn_send_error(c, 403, admin_headers, "Only an owner can "
+		    "assign a conversation to someone else");
+	else
 		admin_ask(c, PROTO_ST_CONV_ASSIGN, &as, assign_done,
 		    admin_headers);
 	body_done(c, root, why);
