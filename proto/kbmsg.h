@@ -146,8 +146,7 @@ enum st_sync_status {
 /* Its rows (recordtab.h) and layout (kbmsg.c). */
 RL_RECORD(st_kbchunk, kbchunk, ST_KBCHUNK_ROWS)
 /* Each row's index: RL_ROW(ST_KBCHUNK_ROW_source_id). */
-#define ST_KBCHUNK_ROW_INDEX(K, m, json, since, bit, view, bound, x)	\
-	ST_KBCHUNK_ROW_##m,
+#define ST_KBCHUNK_ROW_INDEX(K, m, ...)	ST_KBCHUNK_ROW_##m,
 enum st_kbchunk_row { ST_KBCHUNK_ROWS(ST_KBCHUNK_ROW_INDEX) ST_KBCHUNK_NROWS };
 
 RL_RECORD(st_kbsource, kbsource, ST_KBSOURCE_ROWS)

@@ -654,6 +654,13 @@ say_names(const struct rfield *f)
 	return why;
 }
 
+/* "json: must be an integer from least to bound": a U8's or U32's. */
+static const char *
+say_range(const struct rfield *f)
+{
+	return say(f, "must be an integer from %u to %u", f->least, f->bound);
+}
+
 static const char *
 field_invalid(const struct rfield *f, const void *rec)
 {
@@ -687,14 +694,14 @@ field_invalid(const struct rfield *f, const void *rec)
 			return say_names(f);
 		break;
 	case RF_U8:
-		if (*CAT(rec, f->off) > f->bound)
-			return say(f, "must be an integer from 0 to %u",
-			    f->bound);
+		n = *CAT(rec, f->off);
+		if (n < f->least || n > f->bound)
+			return say_range(f);
 		break;
 	case RF_U32:
-		if (get_u32(rec, f->off) > f->bound)
-			return say(f, "must be an integer from 0 to %u",
-			    f->bound);
+		n = get_u32(rec, f->off);
+		if (n < f->least || n > f->bound)
+			return say_range(f);
 		break;
 	case RF_COUNT:
 		if (get_u32(rec, f->off) > f->bound)

@@ -4,7 +4,7 @@
  * field in its stored order, written as a list macro (every record's in
  * recordtab.h):
  *
- *	F(KIND, member, "json", since, bit, view, bound, x)
+ *	F(KIND, member, "json", since, bit, view, bound, x[, least])
  *
  * From the rows follow the C struct's members (RF_MEMBER), the table
  * (struct rlayout of RF_ROW rows) that one encoder, decoder, free, copy,
@@ -29,9 +29,9 @@
  *   BOOL    uint8_t, 0 or 1; u8; a boolean
  *   ENUM    uint8_t, 0 to bound; u8; its name (st_<member>_name and
  *           st_<member>_parse)
- *   U8      uint8_t, 0 to bound; u8; an integer (a rating, a thumb: a
+ *   U8      uint8_t, least to bound; u8; an integer (a rating, a thumb: a
  *           small number stored in a byte)
- *   U32     uint32_t, 0 to bound; u32; an integer
+ *   U32     uint32_t, least to bound; u32; an integer
  *   COUNT   uint32_t, 0 to bound; u32; an integer from 1, null for 0
  *   TIME    uint64_t ms; u64; an integer
  *   LIST    char **member and uint32_t n<member>: at most bound strings
@@ -50,6 +50,10 @@
  *   before since); TEXT's and STR's characters at least (1: a name,
  *   which a request cannot make null); LIST's and ARRAY's: each
  *   string's bytes at most. Strings and lists are "" and none.
+ * least: a U8's or U32's least value, written after x only where it is
+ *   not 0 (a widget's attachment_max_mb: 1 MB); left out, 0. The bounds
+ *   check and its message, the admin API's and the OpenAPI minimum read
+ *   it, so no record checks a number's least by hand.
  * bit: its bit in an update's mask (ST_WF_NAME...), or RF_RO (0): no
  *   request sets it (storaged's alone).
  * view: RF_PUB (the public config and the admin API), RF_ADM (the admin
@@ -114,6 +118,7 @@ struct rfield {
 	uint64_t bit;		/* or RF_RO */
 	uint32_t bound;
 	uint32_t x;		/* default, or LIST/ARRAY's element bytes */
+	uint32_t least;		/* U8, U32: the least value (0 unless said) */
 	size_t off, size;	/* the member(s) */
 	size_t count;		/* LIST, ARRAY: its uint32_t n<member> */
 	const char *json;
@@ -248,13 +253,21 @@ struct rlayout {
 #define RF_NAMES_ARRAY	RF_NONAME
 #define RF_NAMES_GONE	RF_NONAME
 
+/*
+ * A row's last columns (x[, least]) as its macros take them (...): x,
+ * and least or 0 when the row leaves it out.
+ */
+#define RF_X(x, ...)		(x)
+#define RF_LEAST(x, least, ...)	(least)
+
 /* The struct members of a row (RL_RECORD's struct: { LIST(RF_MEMBER) }). */
-#define RF_MEMBER(K, m, json, since, bit, view, bound, x)		\
+#define RF_MEMBER(K, m, json, since, bit, view, bound, ...)		\
 	RF_DECL_##K(m, bound)
 
 /* The table row of a row of struct T. */
-#define RF_ROW(T, K, m, json, since, bit, view, bound, x)		\
-	{ RF_KIND_##K, (since), (view), (bit), (bound), (x),		\
+#define RF_ROW(T, K, m, json, since, bit, view, bound, ...)		\
+	{ RF_KIND_##K, (since), (view), (bit), (bound),			\
+	  RF_X(__VA_ARGS__, 0), RF_LEAST(__VA_ARGS__, 0, 0),		\
 	  RF_OFF_##K(T, m), RF_SIZE_##K(T, m), RF_COUNT_##K(T, m),	\
 	  (json), #m, #K, RF_CODEC_##K, RF_NAMES_##K(m) },
 
@@ -269,7 +282,7 @@ struct rlayout {
 	    sizeof(var##_rows) / sizeof(var##_rows[0]), (refuse) }
 
 /* An update's mask of every row with a bit (a constant expression). */
-#define RF_MASK(K, m, json, since, bit, view, bound, x)		\
+#define RF_MASK(K, m, json, since, bit, ...)			\
 	| (bit)
 
 /*

@@ -10,7 +10,7 @@
  * A row's columns, as each list writes them:
  *
  *   kind     member             JSON                 since bit
- *            view     bound                      x
+ *            view     bound                      x[, least]
  *
  * The constants a row names (bounds, update bits) are its own header's:
  * a list is expanded where its record's header includes this file
@@ -205,7 +205,7 @@
 	    ST_ATTACH_TYPE_LEN)						\
 	F(U32, attachment_max_mb, "attachment_max_mb", 8,		\
 	    ST_WF_ATTACH_MAX_MB, RF_PUB, ST_ATTACH_MB_MAX,		\
-	    ST_ATTACH_MB_DEFAULT)
+	    ST_ATTACH_MB_DEFAULT, ST_ATTACH_MB_MIN)
 
 /* ------------------------------------------ a contact (widgetmsg.h) */
 

@@ -413,8 +413,7 @@ int st_client_id_valid(const char *s);
  */
 RL_RECORD(st_msg, msg, ST_MSG_ROWS)
 /* Each row's index, ST_MSG_ROW_role...: RL_ROW(ST_MSG_ROW_role). */
-#define ST_MSG_ROW_INDEX(K, m, json, since, bit, view, bound, x)	\
-	ST_MSG_ROW_##m,
+#define ST_MSG_ROW_INDEX(K, m, ...)	ST_MSG_ROW_##m,
 enum st_msg_row { ST_MSG_ROWS(ST_MSG_ROW_INDEX) ST_MSG_NROWS };
 
 /*

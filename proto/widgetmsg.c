@@ -208,7 +208,10 @@ starter_fits(const char *s, size_t max)
 	    !isspace((unsigned char)s[n - 1]) && proto_text_fits(s, max);
 }
 
-/* What visitors may attach: each type known and named once, 1+ MB. */
+/*
+ * What visitors may attach: each type known and named once (the size,
+ * 1 to 25 MB, is its row's: rl_invalid).
+ */
 static const char *
 attach_invalid(const struct st_widget *w)
 {
@@ -223,8 +226,6 @@ attach_invalid(const struct st_widget *w)
 			    S(w->attachment_types[j])) == 0)
 				return "attachment_types: each at most once";
 	}
-	if (w->attachment_max_mb < 1)
-		return "attachment_max_mb: must be 1 to 25";
 	return NULL;
 }
 

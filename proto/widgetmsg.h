@@ -325,6 +325,7 @@ enum st_ws_result {
  */
 #define ST_ATTACH_TYPES_MAX	3	/* "image", "pdf", "text" */
 #define ST_ATTACH_TYPE_LEN	5
+#define ST_ATTACH_MB_MIN	1	/* its row's least */
 #define ST_ATTACH_MB_MAX	25
 #define ST_ATTACH_MB_DEFAULT	10
 

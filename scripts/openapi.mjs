@@ -158,7 +158,7 @@ function rowKeys(r, view, t, nullable) {
     case 'STR': case 'BYTES': return stringKeys(write && !least ? ['string', 'null'] : 'string', r.bound, t, least);
     case 'TEXT': return stringKeys(write && least ? 'string' : ['string', 'null'], r.bound, t, least);
     case 'ENUM': return { type: 'string' };
-    case 'U8': case 'U32': return { type: 'integer', minimum: 0, maximum: constant(r.bound) };
+    case 'U8': case 'U32': return { type: 'integer', minimum: constant(r.least), maximum: constant(r.bound) };
     case 'COUNT': return { type: ['integer', 'null'], minimum: 1, maximum: constant(r.bound) };
     case 'TIME': return { type: 'integer', minimum: 0 };
     case 'LIST': case 'ARRAY':

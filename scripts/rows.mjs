@@ -24,13 +24,15 @@ function rowCalls(body) {
 
 const VIEW = { RF_HID: 'hid', RF_PUB: 'pub', RF_ADM: 'adm' };
 
-// A row from F's arguments, as written (bound and x: C expressions).
+// A row from F's arguments, as written (bound, x and least: C
+// expressions; least, a number's least value, is '0' where the row
+// leaves it out).
 const row = (a, file) => ({
   kind: a[0], member: a[1], json: JSON.parse(a[2]), since: Number(a[3]), bit: a[4],
-  view: VIEW[a[5]], bound: a[6], x: a[7], file,
+  view: VIEW[a[5]], bound: a[6], x: a[7], least: a[8] ?? '0', file,
 });
 
-// Every record with rows: struct name -> [{kind, member, json, since, bit, view, bound, x, file}].
+// Every record with rows: struct name -> [{kind, member, json, since, bit, view, bound, x, least, file}].
 function readRecords() {
   const records = new Map();
   const texts = headers(PROTO).map((f) => [f, fs.readFileSync(new URL(f, PROTO), 'utf8')]);

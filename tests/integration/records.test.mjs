@@ -92,6 +92,9 @@ function checkProperty(name, r, p, view, as) {
     same(p.maxLength ?? (/\{0,(\d+)\}\$$/.exec(p.pattern ?? '') ? Number(/\{0,(\d+)\}\$$/.exec(p.pattern)[1]) : undefined), 'maxLength');
   if (least > 0) assert.equal(p.minLength, least, `${where}: its minLength`);
   if (r.kind === 'U8' || r.kind === 'U32' || r.kind === 'COUNT') same(p.maximum, 'maximum');
+  // A number's least: the row's (0 unless it says), a COUNT's 1.
+  if (r.kind === 'U8' || r.kind === 'U32') assert.equal(p.minimum, constant(r.least), `${where}: its minimum`);
+  if (r.kind === 'COUNT') assert.equal(p.minimum, 1, `${where}: its minimum`);
   if (r.kind === 'LIST' || r.kind === 'ARRAY') same(p.maxItems, 'maxItems');
   if (r.kind === 'ENUM') assert.equal(p.enum.length, bound + 1, `${where}: its names`);
 }

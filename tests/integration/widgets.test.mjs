@@ -271,6 +271,25 @@ describe('widget admin API', () => {
     assert.deepEqual(g.allowed_origins, []);
   });
 
+  test('a number out of its range is told its real range: attachment_max_mb 26 and 0 alike, as its row bounds it', async () => {
+    const target = (await create({ name: 'range target', attachment_max_mb: 3 })).widget_id;
+    for (const n of [26, 0, -1]) {
+      for (const [method, path] of [['POST', W], ['PATCH', `${W}/${target}`]]) {
+        assertJsonError(await call(method, path, { name: 'range', attachment_max_mb: n }), 400,
+          'attachment_max_mb: must be an integer from 1 to 25');
+      }
+    }
+    // The bounds themselves are taken.
+    for (const n of [1, 25]) {
+      const r = await call('PATCH', `${W}/${target}`, { attachment_max_mb: n });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().attachment_max_mb, n);
+    }
+    // A row whose least is 0 still says 0 (proactive_delay_s: 0 to 600).
+    assertJsonError(await call('PATCH', `${W}/${target}`, { proactive_delay_s: 601 }), 400,
+      'proactive_delay_s: must be an integer from 0 to 600');
+  });
+
   test('bad bodies: 400, never a crash', async () => {
     for (const body of ['', '{', '{"name":"a","name":"b"}', 'null x', '\u0000']) {
       const r = await call('POST', W, body);

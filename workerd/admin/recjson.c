@@ -211,17 +211,22 @@ take_strings(json_t *v, void *rec, const struct rfield *f)
 static const char *
 take_u32(json_t *v, void *rec, const struct rfield *f, int nullable)
 {
+	/* A COUNT from 1; a U8's or U32's the row's least (record.h). */
+	uint32_t least = nullable ? 1 : f->least;
 	json_int_t n;
 	uint32_t u;
 
 	if (nullable && json_is_null(v))
 		u = 0;
 	else if (!json_is_integer(v) || (n = json_integer_value(v)) <
-	    (nullable ? 1 : 0) || n > f->bound)
-		return say(nullable ?
-		    "must be an integer from 1 to %u, or null" :
-		    "must be an integer from 0 to %u", f->bound);
-	else
+	    least || n > f->bound) {
+		if (nullable)
+			return say("must be an integer from 1 to %u, or null",
+			    f->bound);
+		snprintf(why, sizeof(why), "must be an integer from %u to %u",
+		    least, f->bound);
+		return why;
+	} else
 		u = (uint32_t)n;
 	if (f->kind == RF_U8)
 		*AT(rec, f->off) = (uint8_t)u;	/* bound at most 255 */

@@ -291,6 +291,23 @@ test_widget_invalid(void **state)
 	free(w.system_prompt);
 	w.system_prompt = NULL;
 
+	/* A number's range is its row's, least too: 0 and 26 say 1 to 25. */
+	w.attachment_max_mb = 0;
+	assert_string_equal(st_widget_invalid(&w),
+	    "attachment_max_mb: must be an integer from 1 to 25");
+	w.attachment_max_mb = ST_ATTACH_MB_MAX + 1;
+	assert_string_equal(st_widget_invalid(&w),
+	    "attachment_max_mb: must be an integer from 1 to 25");
+	w.attachment_max_mb = 1;
+	assert_null(st_widget_invalid(&w));
+	w.attachment_max_mb = ST_ATTACH_MB_MAX;
+	assert_null(st_widget_invalid(&w));
+	w.proactive_delay_s = ST_PROACTIVE_DELAY_MAX + 1;
+	assert_string_equal(st_widget_invalid(&w),
+	    "proactive_delay_s: must be an integer from 0 to 600");
+	w.proactive_delay_s = 0;
+	assert_null(st_widget_invalid(&w));
+
 	w.norigins = ST_ORIGINS_MAX + 1;
 	w.origins = calloc(w.norigins, sizeof(*w.origins));
 	assert_non_null(w.origins);
