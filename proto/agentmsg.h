@@ -34,9 +34,10 @@
  *     Stores a message of role agent; the handoff state is not changed.
  *   ST_TYPING        str conv_id, u8 on, str name   -> (empty)
  *     Nothing stored: an event only.
- *   ST_WS_REQUEST_HUMAN  str widget_id, bytes token_hash (32)
- *                                           -> u8 result (ST_WS_OK,
- *                                              NO_WIDGET, NO_SESSION,
+ *   ST_WS_REQUEST_HUMAN  str widget_id, bytes token_hash (32),
+ *                        str origin         -> u8 result (ST_WS_OK,
+ *                                              NO_WIDGET, ORIGIN (as
+ *                                              ST_WS_BEGIN's), NO_SESSION,
  *                                              NO_CONV), u8 changed, and
  *                                              when OK: conv
  *   ST_TURN_HANDOFF  str conv_id                -> u8 changed

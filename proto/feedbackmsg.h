@@ -6,8 +6,10 @@
  *
  *   ST_WS_FEEDBACK  str widget_id, bytes token_hash (32), str conv_id
  *                   ("" = the session's current one), str msg_id,
- *                   u8 value (enum st_feedback: 0 takes it back)
+ *                   u8 value (enum st_feedback: 0 takes it back),
+ *                   str origin
  *                                          -> u8 result, u8 changed
+ *     The socket's origin still allowed (else ORIGIN, as ST_WS_BEGIN's).
  *     The visitor's session (the token's, of that widget, live) must
  *     own the conversation (its session), and msg_id must be one of
  *     its assistant messages: else NO_SESSION, NO_CONV, or NO_MSG;
@@ -17,7 +19,7 @@
  *     when it held that value already (nothing written).
  *   ST_WS_RATING    str widget_id, bytes token_hash (32), str conv_id
  *                   ("" = current), u8 score (1-5), str comment
- *                   (<= ST_RATING_COMMENT_CHARS characters)
+ *                   (<= ST_RATING_COMMENT_CHARS characters), str origin
  *                                          -> u8 result
  *     The conversation's rating (the last one counts: a rating given
  *     again replaces the one before in the counts); results as above.
@@ -47,6 +49,7 @@ struct st_ws_feedback_req {
 	const char *conv_id;
 	const char *msg_id;
 	uint8_t value;		/* enum st_feedback */
+	const char *origin;	/* the socket's Origin: still allowed? */
 };
 struct st_ws_feedback_rep {
 	uint8_t result;		/* ST_WS_OK, NO_WIDGET, NO_SESSION, NO_CONV, NO_MSG */
@@ -59,6 +62,7 @@ struct st_ws_rating_req {
 	const char *conv_id;
 	uint8_t score;		/* 1-5 */
 	const char *comment;
+	const char *origin;	/* the socket's Origin: still allowed? */
 };
 struct st_ws_rating_rep {
 	uint8_t result;		/* ST_WS_OK, NO_WIDGET, NO_SESSION, NO_CONV */

@@ -709,6 +709,7 @@ PLAYOUT(pl_ws_begin_req, struct st_ws_begin_req, f_ws_begin_req);
 static const struct pfield f_ws_session_req[] = {
 	PFSTR(struct st_ws_session_req, widget_id, ST_WID_ARG_MAX),
 	PFBYTES(struct st_ws_session_req, token, token_len, PF_F_EXACT),
+	PFSTR(struct st_ws_session_req, origin, ST_ORIGIN_MAX),
 };
 PLAYOUT(pl_ws_session_req, struct st_ws_session_req, f_ws_session_req);
 
@@ -721,6 +722,7 @@ static const struct pfield f_contact_submit_req[] = {
 	PFSTR(struct st_contact_submit_req, rate_key, ST_RATE_KEY_MAX),
 	PFU32(struct st_contact_submit_req, window_ms),
 	PFU32(struct st_contact_submit_req, rate_max),
+	PFSTR(struct st_contact_submit_req, origin, ST_ORIGIN_MAX),
 };
 PLAYOUT(pl_contact_submit_req, struct st_contact_submit_req,
     f_contact_submit_req);
@@ -748,6 +750,7 @@ static const struct pfield f_ws_identify_req[] = {
 	PFSTR(struct st_ws_identify_req, email, ST_EMAIL_MAX),
 	PFSTR(struct st_ws_identify_req, hash, ST_SECRET_HEX),
 	PFSTR(struct st_ws_identify_req, email_hash, ST_SECRET_HEX),
+	PFSTR(struct st_ws_identify_req, origin, ST_ORIGIN_MAX),
 };
 PLAYOUT(pl_ws_identify_req, struct st_ws_identify_req, f_ws_identify_req);
 
@@ -1546,6 +1549,7 @@ static const struct pfield f_ws_feedback_req[] = {
 	PFSTR(struct st_ws_feedback_req, conv_id, ST_ID_HEX),
 	PFSTR(struct st_ws_feedback_req, msg_id, ST_ID_HEX),
 	PFU8(struct st_ws_feedback_req, value),
+	PFSTR(struct st_ws_feedback_req, origin, ST_ORIGIN_MAX),
 };
 PLAYOUT(pl_ws_feedback_req, struct st_ws_feedback_req, f_ws_feedback_req);
 
@@ -1561,6 +1565,7 @@ static const struct pfield f_ws_rating_req[] = {
 	PFSTR(struct st_ws_rating_req, conv_id, ST_ID_HEX),
 	PFU8(struct st_ws_rating_req, score),
 	PFCLIP(struct st_ws_rating_req, comment, ST_RATING_COMMENT_MAX),
+	PFSTR(struct st_ws_rating_req, origin, ST_ORIGIN_MAX),
 };
 PLAYOUT(pl_ws_rating_req, struct st_ws_rating_req, f_ws_rating_req);
 

@@ -280,11 +280,15 @@ struct st_ws_begin_req {
 	const char *client_id;		/* the widget's id of it: "" none */
 	const char *origin;		/* the socket's Origin: still allowed? */
 };
-/* A visitor's session: its widget and token (ST_WS_REQUEST_HUMAN). */
+/*
+ * A visitor's session: its widget and token, and its socket's Origin,
+ * checked by the writes (ST_WS_REQUEST_HUMAN, ST_WS_CONV_NEW).
+ */
 struct st_ws_session_req {
 	const char *widget_id;
 	uint8_t token[ST_TOKEN_HASH_LEN];
 	uint32_t token_len;
+	const char *origin;		/* the socket's Origin: still allowed? */
 };
 /*
  * A visitor session's conversations (issue 26, storaged/wsconvstore.c):
@@ -381,6 +385,7 @@ struct st_contact_submit_req {
 	const char *name, *email, *phone;	/* clipped, for their check */
 	const char *rate_key;		/* rate_max 0: not counted */
 	uint32_t window_ms, rate_max;
+	const char *origin;		/* the socket's Origin: still allowed? */
 };
 struct st_contact_submit_rep {
 	uint8_t result;			/* ST_WS_* */
@@ -400,6 +405,7 @@ struct st_ws_identify_req {
 	const char *name, *email;	/* "" when not given */
 	const char *hash;		/* 64 lowercase hex */
 	const char *email_hash;		/* "" or 64 hex: the email's (st_identity_email_ok) */
+	const char *origin;		/* the socket's Origin: still allowed? */
 };
 struct st_ws_identify_rep {
 	uint8_t result;			/* ST_WS_OK, NO_WIDGET, NO_SESSION, BUSY */

@@ -80,7 +80,8 @@
  *
  *   ST_WS_BEGIN  str widget_id, bytes token_hash, str content,
  *                str rate_key, u32 window_ms, u32 rate_max,
- *                u32 history_max, u64 idle_ms, u8 create
+ *                u32 history_max, u64 idle_ms, u8 create, visitor,
+ *                atts, str client_id, str origin
  *       -> u8 result (ST_WS_*), u64 retry_after_ms (LIMITED: the rate
  *          window's rest; CAPPED: ms to the next UTC day; else 0),
  *          and when OK or HUMAN: agent (agentmsg.h: the effective one,
@@ -92,7 +93,10 @@
  *          when 0), str msg_id (the user message's: its socket is not
  *          sent the message event the session's other sockets are)
  *       In one write transaction, checked in this order: the widget
- *       (NO_WIDGET), the session (NO_SESSION; with create, no session
+ *       (NO_WIDGET), the socket's origin when the widget has
+ *       allowed_origins (ORIGIN: taken out since the socket opened; every
+ *       visitor write checks it so, wsess_widget), the session
+ *       (NO_SESSION; with create, no session
  *       under token_hash means a new visitor: its session is made here,
  *       with this message), verified visitors only (IDENTITY: the
  *       widget's identity_required and the session's own identify
@@ -114,10 +118,12 @@
  *
  *   ST_CONTACT_SUBMIT  str widget_id, bytes token_hash, str name,
  *                      str email, str phone, str rate_key,
- *                      u32 window_ms, u32 rate_max (0: not counted)
- *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION, LIMITED, TOO_MANY,
- *          BUSY, IDENTITY: as ST_WS_BEGIN's, nothing written), and when
- *          OK: contact (as stored); when LIMITED: u64 retry_after_ms
+ *                      u32 window_ms, u32 rate_max (0: not counted),
+ *                      str origin
+ *       -> u8 result (ST_WS_OK, NO_WIDGET, ORIGIN, NO_SESSION, LIMITED,
+ *          TOO_MANY, BUSY, IDENTITY: as ST_WS_BEGIN's, nothing written),
+ *          and when OK: contact (as stored); when LIMITED: u64
+ *          retry_after_ms
  *       A token_hash naming no session is a new visitor's: its session
  *       is made here (counted as in ST_WS_BEGIN: BUSY over the limit);
  *       one of another widget, or idle past storaged's session span, is
@@ -137,8 +143,10 @@
  *       session and to the session's conversation (if any; later
  *       conversations of the session get it, and the link, when made).
  *   ST_WS_IDENTIFY     str widget_id, bytes token_hash, str external_id,
- *                      str name, str email, str hash
- *       -> u8 result (ST_WS_OK, NO_WIDGET, NO_SESSION, BUSY), u8 verified,
+ *                      str name, str email, str hash, str email_hash,
+ *                      str origin
+ *       -> u8 result (ST_WS_OK, NO_WIDGET, ORIGIN: as ST_WS_BEGIN's,
+ *          NO_SESSION, BUSY), u8 verified,
  *          u8 taken, str contact_id ("" unless verified)
  *       A visitor's identify (issue 26). verified: the widget has an
  *       identity secret and hash is the lowercase hex of

@@ -655,9 +655,9 @@ owned_submit(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 
 int
 store_contact_submit(struct store_txn *t, const char *widget_id,
-    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
-    const char *in_email, const char *in_phone, int *result,
-    struct st_contact *out, int *created)
+    const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],
+    const char *name, const char *in_email, const char *in_phone,
+    int *result, struct st_contact *out, int *created)
 {
 	struct st_widget w;
 	struct st_wsess s;
@@ -684,12 +684,8 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	if (in_phone[0] != '\0')
 		st_phone_norm(in_phone, phone, sizeof(phone));
 
-	if ((rc = widget_usable(t, widget_id, &w)) < 0)
-		return t->err;
-	if (rc == 1) {
-		*result = ST_WS_NO_WIDGET;
-		return 0;
-	}
+	if ((rc = wsess_widget(t, widget_id, origin, &w, result)) != 0)
+		return rc < 0 ? t->err : 0;
 	rc = wsess_load(t, token_hash, &s);
 	/*
 	 * A widget of verified visitors only: a socket opened before it
@@ -959,15 +955,15 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 	struct st_contact c;
 	uint8_t id[ID_LEN];
 	char tag[KEY_TAG_HEX + 1];
-	int rc, email_signed;
+	int rc, res, email_signed;
 
 	memset(rep, 0, sizeof(*rep));
 	memset(out, 0, sizeof(*out));
 	*created = 0;
 	if (t->err)
 		return t->err;
-	if ((rc = widget_usable(t, q->widget_id, &w)) != 0) {
-		rep->result = ST_WS_NO_WIDGET;
+	if ((rc = wsess_widget(t, q->widget_id, q->origin, &w, &res)) != 0) {
+		rep->result = (uint8_t)res;
 		return rc < 0 ? t->err : 0;
 	}
 	rep->result = ST_WS_OK;

@@ -38,7 +38,8 @@ struct store_contact_full {
 const char *store_contact_invalid(const char *name, const char *email,
     const char *phone);
 /*
- * *result ST_WS_OK (out set: the contact as stored), NO_WIDGET,
+ * *result ST_WS_OK (out set: the contact as stored), NO_WIDGET, ORIGIN
+ * (origin, the socket's, no longer allowed: nothing written),
  * NO_SESSION, TOO_MANY (the session's ST_CONTACT_SUBMITS_MAX are used:
  * nothing written) or IDENTITY (the widget takes only verified visitors
  * and the session's own identify verified none: nothing written). A contact the session did not make is never changed:
@@ -48,8 +49,8 @@ const char *store_contact_invalid(const char *name, const char *email,
  * when the contact was made by this submission.
  */
 int store_contact_submit(struct store_txn *, const char *widget_id,
-    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *name,
-    const char *email, const char *phone, int *result,
+    const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],
+    const char *name, const char *email, const char *phone, int *result,
     struct st_contact *out, int *created);
 /*
  * Whether conversation c, just made, is its contact's first and the
@@ -78,8 +79,9 @@ int store_wsess_verified(struct store_txn *, const uint8_t
 /*
  * ST_WS_IDENTIFY (widgetmsg.h): rep says how it went; when verified, out
  * is the contact as stored (else zeroed). Nothing is written unless
- * verified. A new visitor's session is made only when may_create (NULL:
- * always) answers 0 for it (arg, the widget's internal id), asked before
+ * verified, nor when the socket's origin is no longer allowed (ORIGIN).
+ * A new visitor's session is made only when may_create (NULL: always)
+ * answers 0 for it (arg, the widget's internal id), asked before
  * anything is written: else nothing is, rep->result is ST_WS_BUSY and the
  * caller has may_create's answer (a write cannot be undone alone in a
  * batch's own txn). *created: 1 when the identify made the contact. The

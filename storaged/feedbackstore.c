@@ -131,7 +131,7 @@ fb_agent_pick(struct st_conv *c, const char *agent)
  * (nothing loaded); -1 when refused or failed (t->err).
  */
 static int
-fb_conv(struct store_txn *t, const char *widget_id,
+fb_conv(struct store_txn *t, const char *widget_id, const char *origin,
     const uint8_t token[ST_TOKEN_HASH_LEN], const char *conv_id, int rating,
     uint8_t *result, struct st_conv *c, uint8_t cid[ID_LEN],
     struct store_ws_fb *fb)
@@ -139,8 +139,8 @@ fb_conv(struct store_txn *t, const char *widget_id,
 	int r = ST_WS_NO_CONV;
 
 	memset(c, 0, sizeof(*c));
-	if (store_ws_conv_of(t, widget_id, token, conv_id, &r, c, cid,
-	    fb) != 0)
+	if (store_ws_conv_of(t, widget_id, origin, token, conv_id, &r, c,
+	    cid, fb) != 0)
 		return -1;
 	*result = (uint8_t)r;
 	if (r != ST_WS_OK)
@@ -168,7 +168,7 @@ store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
 	if (q->value > ST_FEEDBACK_DOWN)
 		return store_fail(t, PROTO_E_INVALID,
 		    "value must be 0, 1 (up) or 2 (down)");
-	if ((rc = fb_conv(t, q->widget_id, q->token, q->conv_id, 0,
+	if ((rc = fb_conv(t, q->widget_id, q->origin, q->token, q->conv_id, 0,
 	    &rep->result, &c, cid, &fb)) != 0)
 		return rc < 0 ? t->err : 0;
 	rc = st_id_valid(q->msg_id) ? msg_find(t, cid, q->msg_id, mkey, &m) : 1;
@@ -235,7 +235,7 @@ store_ws_rating(struct store_txn *t, const struct st_ws_rating_req *q,
 	memset(rep, 0, sizeof(*rep));
 	if ((bad = rating_invalid(q)) != NULL)
 		return store_fail(t, PROTO_E_INVALID, bad);
-	if ((rc = fb_conv(t, q->widget_id, q->token, q->conv_id, 1,
+	if ((rc = fb_conv(t, q->widget_id, q->origin, q->token, q->conv_id, 1,
 	    &rep->result, &c, cid, &fb)) != 0)
 		return rc < 0 ? t->err : 0;
 	if ((comment = strdup(q->comment)) == NULL) {

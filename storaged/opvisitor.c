@@ -228,7 +228,8 @@ event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
 	uint8_t cid[16];
 	int result = ST_WS_NO_CONV;
 
-	if (store_ws_conv(t, wid, token, &result, &c, cid) != 0 ||
+	/* Its request checked the origin already. */
+	if (store_ws_conv(t, wid, NULL, token, &result, &c, cid) != 0 ||
 	    result != ST_WS_OK)
 		return;
 	event_init(b, &ev, ST_EV_CONTACT, &c);
@@ -279,8 +280,8 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 		return;
 	}
 	memset(&rep, 0, sizeof(rep));
-	if (rc >= 0 && store_contact_submit(&t, q->widget_id, q->token,
-	    q->name, q->email, q->phone, &result, &rep.contact,
+	if (rc >= 0 && store_contact_submit(&t, q->widget_id, q->origin,
+	    q->token, q->name, q->email, q->phone, &result, &rep.contact,
 	    &created) == 0) {
 		rep.result = (uint8_t)result;
 		reply_enc(r, type, &rep);
@@ -575,8 +576,8 @@ op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	memset(&rep, 0, sizeof(rep));
-	if (store_ws_conv(&t, q->widget_id, q->token, &result, &rep.conv,
-	    cid) == 0) {
+	if (store_ws_conv(&t, q->widget_id, q->origin, q->token, &result,
+	    &rep.conv, cid) == 0) {
 		/* Turned off since the socket opened: no person is asked. */
 		if (result == ST_WS_OK && !store_widget_hands_off(&t, q->widget_id)) {
 			st_conv_free(&rep.conv);
@@ -605,7 +606,7 @@ call_ws_conv_new(struct store_txn *t, struct dbatch *b, const void *req,
 {
 	const struct st_ws_session_req *q = req;
 
-	return store_ws_conv_new(t, q->widget_id, q->token, rep);
+	return store_ws_conv_new(t, q->widget_id, q->origin, q->token, rep);
 }
 
 /* ST_WS_CONV_LIST: the session's conversations, newest first. */

@@ -631,13 +631,23 @@ int wsess_contact_sweep(struct store_txn *, const char *contact, int erase,
 /* wsess.c: a new random session id (WS_SESSION_MARK, 32 hex) into s->id. */
 void wsess_new_id(struct st_wsess *);
 /*
+ * The one check of a visitor's socket's requests (the open and every
+ * frame that stores: docs/widget-protocol.md): the enabled widget of
+ * public id widget_id into *w (0, *result ST_WS_OK; free it), else 1 with
+ * *result NO_WIDGET, or ORIGIN when the widget has allowed_origins and
+ * they no longer take origin, the socket's (NULL: a read, not checked);
+ * -1 on error (t's).
+ */
+int wsess_widget(struct store_txn *, const char *widget_id,
+    const char *origin, struct st_widget *w, int *result);
+/*
  * The live session under hash on the enabled widget of public id
  * widget_id into *s: *result ST_WS_OK,
- * else NO_WIDGET, or NO_SESSION (unknown, another widget's, idle past
- * storaged's span; also when absent unless absent_ok, which gives OK with
- * s->id ""). 0, or t's error.
+ * else NO_WIDGET, ORIGIN (wsess_widget's), or NO_SESSION (unknown,
+ * another widget's, idle past storaged's span; also when absent unless
+ * absent_ok, which gives OK with s->id ""). 0, or t's error.
  */
-int wsess_find(struct store_txn *, const char *widget_id,
+int wsess_find(struct store_txn *, const char *widget_id, const char *origin,
     const uint8_t hash[ST_TOKEN_HASH_LEN], int absent_ok, int *result,
     struct st_wsess *s);
 

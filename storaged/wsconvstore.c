@@ -123,7 +123,8 @@ wsconvs_each(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 
 int
 store_ws_conv_new(struct store_txn *t, const char *widget_id,
-    const uint8_t hash[ST_TOKEN_HASH_LEN], struct st_ws_conv_new_rep *out)
+    const char *origin, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    struct st_ws_conv_new_rep *out)
 {
 	struct st_wsess s;
 	struct st_conv c;
@@ -131,7 +132,7 @@ store_ws_conv_new(struct store_txn *t, const char *widget_id,
 	int result, rc;
 
 	memset(out, 0, sizeof(*out));
-	if (wsess_find(t, widget_id, hash, 1, &result, &s) != 0)
+	if (wsess_find(t, widget_id, origin, hash, 1, &result, &s) != 0)
 		return t->err;
 	out->result = (uint8_t)result;
 	/* No session, or none of its conversations begun: nothing to end. */
@@ -218,7 +219,8 @@ store_ws_conv_list(struct store_txn *t, const char *widget_id,
 	int result, hascur, listed = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (wsess_find(t, widget_id, hash, 1, &result, &s) != 0)
+	/* A read: the origin is not checked. */
+	if (wsess_find(t, widget_id, NULL, hash, 1, &result, &s) != 0)
 		return t->err;
 	out->result = (uint8_t)result;
 	if (result != ST_WS_OK || s.id[0] == '\0')
@@ -280,7 +282,7 @@ store_ws_conv_read(struct store_txn *t, const char *widget_id,
 	int result, rc, more = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (wsess_find(t, widget_id, hash, 0, &result, &s) != 0)
+	if (wsess_find(t, widget_id, NULL, hash, 0, &result, &s) != 0)
 		return t->err;
 	out->result = (uint8_t)result;
 	if (result != ST_WS_OK)

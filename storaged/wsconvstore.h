@@ -18,10 +18,12 @@
  * The session under hash on widget widget_id (public) leaves its current
  * conversation (listed, and named in out->ended): its next message opens
  * another. A visitor with no session, or a session with no conversation
- * yet: OK, nothing written. In a write transaction.
+ * yet: OK, nothing written; origin, its socket's, no longer allowed:
+ * ORIGIN, nothing written. In a write transaction.
  */
 int store_ws_conv_new(struct store_txn *, const char *widget_id,
-    const uint8_t hash[ST_TOKEN_HASH_LEN], struct st_ws_conv_new_rep *out);
+    const char *origin, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    struct st_ws_conv_new_rep *out);
 /*
  * The session's conversations, newest first, at most ST_WS_CONVS_MAX
  * (none for a visitor with no session); out->convs to free with

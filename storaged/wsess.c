@@ -286,16 +286,10 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 	if (t->err)
 		return t->err;
 	memset(&o, 0, sizeof(o));
-	if ((rc = widget_usable(t, widget_id, &o.widget)) < 0)
+	if ((rc = wsess_widget(t, widget_id, origin, &o.widget,
+	    &o.result)) < 0)
 		return t->err;
 	if (rc == 1) {
-		o.result = ST_WS_NO_WIDGET;
-		*out = o;
-		return 0;
-	}
-	if (!st_origin_allowed(&o.widget, origin)) {
-		st_widget_free(&o.widget);
-		o.result = ST_WS_ORIGIN;
 		*out = o;
 		return 0;
 	}
@@ -347,18 +341,27 @@ store_ws_open_shown(const struct store *st, struct st_ws_open_ok *ok,
 	ok->staffed = (uint8_t)store_presence_staffed(st, o->widget.org);
 }
 
-/* 1 when widget_id's allowed_origins take origin now, 0 not, -1 error. */
-static int
-origin_still(struct store_txn *t, const char *widget_id, const char *origin)
+int
+wsess_widget(struct store_txn *t, const char *widget_id, const char *origin,
+    struct st_widget *w, int *result)
 {
-	struct st_widget w;
 	int rc;
 
-	if ((rc = widget_usable(t, widget_id, &w)) != 0)
-		return rc < 0 ? -1 : 0;
-	rc = st_origin_allowed(&w, origin);
-	st_widget_free(&w);
-	return rc;
+	if ((rc = widget_usable(t, widget_id, w)) != 0) {
+		*result = ST_WS_NO_WIDGET;
+		return rc < 0 ? -1 : 1;
+	}
+	/*
+	 * An origin the owner took out of allowed_origins since the socket
+	 * opened: its socket stores nothing more, whatever the frame.
+	 */
+	if (origin != NULL && !st_origin_allowed(w, origin)) {
+		st_widget_free(w);
+		*result = ST_WS_ORIGIN;
+		return 1;
+	}
+	*result = ST_WS_OK;
+	return 0;
 }
 
 int
@@ -367,6 +370,7 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
     uint64_t idle_ms, int create, struct store_ws_begin *out)
 {
 	struct store_ws_begin b;
+	struct st_widget w;
 	int rc;
 
 	if (t->err)
@@ -381,17 +385,19 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 		*out = b;
 		return 0;
 	}
-	/* An origin the owner took out since the socket opened: no more. */
-	if (b.widget.origins &&
-	    (rc = origin_still(t, widget_id, origin)) != 1) {
-		if (rc < 0) {
+	/* Origins set (the cached widget says): one record read for them. */
+	if (b.widget.origins) {
+		if ((rc = wsess_widget(t, widget_id, origin, &w,
+		    &b.result)) < 0) {
 			store_ws_begin_free(&b);
 			return t->err;
 		}
-		st_agent_free(&b.agent);
-		b.result = ST_WS_ORIGIN;
-		*out = b;
-		return 0;
+		if (rc == 1) {
+			st_agent_free(&b.agent);
+			*out = b;
+			return 0;
+		}
+		st_widget_free(&w);
 	}
 	if ((rc = wsess_load(t, token_hash, &b.sess)) < 0) {
 		store_ws_begin_free(&b);
@@ -426,7 +432,7 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 }
 
 int
-wsess_find(struct store_txn *t, const char *widget_id,
+wsess_find(struct store_txn *t, const char *widget_id, const char *origin,
     const uint8_t hash[ST_TOKEN_HASH_LEN], int absent_ok, int *result,
     struct st_wsess *s)
 {
@@ -437,10 +443,9 @@ wsess_find(struct store_txn *t, const char *widget_id,
 	*result = ST_WS_NO_SESSION;
 	if (t->err)
 		return t->err;
-	if ((rc = widget_usable(t, widget_id, &w)) != 0) {
-		*result = ST_WS_NO_WIDGET;
+	if (wsess_widget(t, widget_id, origin, &w, result) != 0)
 		return t->err;
-	}
+	*result = ST_WS_NO_SESSION;
 	if ((rc = wsess_load(t, hash, s)) == 1 && absent_ok) {
 		memset(s, 0, sizeof(*s));
 		*result = ST_WS_OK;
@@ -451,12 +456,12 @@ wsess_find(struct store_txn *t, const char *widget_id,
 }
 
 int
-store_ws_conv(struct store_txn *t, const char *widget_id,
+store_ws_conv(struct store_txn *t, const char *widget_id, const char *origin,
     const uint8_t token_hash[ST_TOKEN_HASH_LEN], int *result,
     struct st_conv *conv, uint8_t cid[ID_LEN])
 {
-	return store_ws_conv_of(t, widget_id, token_hash, "", result, conv,
-	    cid, NULL);
+	return store_ws_conv_of(t, widget_id, origin, token_hash, "", result,
+	    conv, cid, NULL);
 }
 
 /*
@@ -482,18 +487,19 @@ ws_conv_named(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 
 int
 store_ws_conv_of(struct store_txn *t, const char *widget_id,
-    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *conv_hex,
-    int *result, struct st_conv *conv, uint8_t cid[ID_LEN],
-    struct store_ws_fb *fb)
+    const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],
+    const char *conv_hex, int *result, struct st_conv *conv,
+    uint8_t cid[ID_LEN], struct store_ws_fb *fb)
 {
 	struct st_widget w;
 	struct st_wsess s;
-	int rc;
+	int rc, wr;
 
 	if (t->err)
 		return t->err;
-	if ((rc = widget_usable(t, widget_id, &w)) != 0) {
-		*result = ST_WS_NO_WIDGET;
+	/* *result stays the caller's until the session is read. */
+	if (wsess_widget(t, widget_id, origin, &w, &wr) != 0) {
+		*result = wr;
 		return t->err;
 	}
 	if (fb != NULL) {

@@ -154,13 +154,14 @@ int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
 /*
  * The conversation of the visitor session under token_hash on widget
  * widget_id (public): *result ST_WS_OK (conv and cid set),
- * ST_WS_NO_WIDGET (unknown or disabled), ST_WS_NO_SESSION (unknown,
- * another widget's, or idle past storaged's session span) or
+ * ST_WS_NO_WIDGET (unknown or disabled), ST_WS_ORIGIN (origin, the
+ * socket's, no longer allowed; NULL: not checked), ST_WS_NO_SESSION
+ * (unknown, another widget's, or idle past storaged's session span) or
  * ST_WS_NO_CONV (no conversation yet). Writes nothing.
  */
 int store_ws_conv(struct store_txn *, const char *widget_id,
-    const uint8_t token_hash[ST_TOKEN_HASH_LEN], int *result,
-    struct st_conv *conv, uint8_t cid[16]);
+    const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],
+    int *result, struct st_conv *conv, uint8_t cid[16]);
 /* What a feedback request needs of the session's widget (issue 26). */
 struct store_ws_fb {
 	char agent[ST_ID_HEX + 1];	/* its agent id, "" the default one */
@@ -174,9 +175,9 @@ struct store_ws_fb {
  * result past NO_WIDGET.
  */
 int store_ws_conv_of(struct store_txn *, const char *widget_id,
-    const uint8_t token_hash[ST_TOKEN_HASH_LEN], const char *conv_hex,
-    int *result, struct st_conv *conv, uint8_t cid[16],
-    struct store_ws_fb *fb);
+    const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],
+    const char *conv_hex, int *result, struct st_conv *conv,
+    uint8_t cid[16], struct store_ws_fb *fb);
 
 void store_ws_open_free(struct store_ws_open *);
 void store_ws_begin_free(struct store_ws_begin *);

@@ -5,6 +5,7 @@
 // cap (exact over 4 workers, kept across a storaged restart), the rate
 // limit, bad frames, and 1,000 sessions streaming at once.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
@@ -12,6 +13,7 @@ import { Parley, pool, sleep } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { mockReply } from './lib/chat.mjs';
 import { RECORDS, shownName } from './lib/records.mjs';
+import { writingFrames } from './lib/wsframes.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const GOOD = 'https://good.example';
@@ -178,6 +180,78 @@ describe('WebSocket chat, 4 workers', () => {
     assertJsonError(await p.get(`/api/widget/${unknown}/config`), 404);
     await assert.rejects(Visitor.open(p, unknown), (e) => e.status === 404);
     await assert.rejects(Visitor.open(p, 'not-a-widget'), (e) => e.status === 404);
+  });
+
+  test('an origin taken out: every frame that writes, from a socket open from it, closes it (4004) and stores nothing', async () => {
+    const w = await createWidget(p, { allowed_origins: [GOOD], handoff_enabled: true, feedback_enabled: true, rating_enabled: true });
+    const secret = (await p.adminJson('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).json().identity_secret;
+    const origins = async (list) => {
+      const r = await p.adminJson('PATCH', `/v1/admin/widgets/${w.widget_id}`, { allowed_origins: list });
+      assert.equal(r.status, 200, r.text);
+    };
+    const thread = async (id) => (await p.admin(`/v1/admin/conversations/${id}`)).json();
+    const contacts = async () => (await p.admin('/v1/admin/contacts?limit=200')).json().contacts;
+    // Each frame (the tables' frames of an open socket whose storaged
+    // request writes: a new one needs its case here), and whether what it
+    // would store is there, read through the admin API. c: the socket's
+    // conversation (id, its answer's id, the session's token).
+    const CASES = {
+      message: {
+        frame: () => ({ type: 'message', content: 'still here?' }),
+        stored: async (c) => (await thread(c.id)).messages.some((m) => m.content === 'still here?'),
+      },
+      contact_info: {
+        frame: () => ({ type: 'contact_info', email: 'gone-origin@example.com' }),
+        stored: async () => (await contacts()).some((x) => x.email === 'gone-origin@example.com'),
+      },
+      request_human: {
+        frame: () => ({ type: 'request_human' }),
+        stored: async (c) => (await thread(c.id)).conversation.handoff !== 'ai',
+      },
+      identify: {
+        frame: () => ({ type: 'identify', id: 'cus_gone', hash: crypto.createHmac('sha256', secret).update('cus_gone').digest('hex') }),
+        stored: async () => (await contacts()).some((x) => x.external_id === 'cus_gone'),
+      },
+      feedback: {
+        frame: (c) => ({ type: 'feedback', message_id: c.answer, value: 'down' }),
+        stored: async (c) => (await thread(c.id)).messages.find((m) => m._id === c.answer).feedback != null,
+      },
+      rating: {
+        frame: () => ({ type: 'rating', score: 2, comment: 'from a removed origin' }),
+        stored: async (c) => (await thread(c.id)).conversation.rating != null,
+      },
+      new_conversation: {
+        frame: () => ({ type: 'new_conversation' }),
+        // Not stored: the session resumed is still in its conversation.
+        stored: async (c) => {
+          const v = await Visitor.open(p, w.widget_id, { origin: GOOD, token: c.token });
+          await v.next('session');
+          const h = await v.next();
+          await v.close();
+          return !(h.type === 'history' && h.conversation_id === c.id);
+        },
+      },
+    };
+    const frames = writingFrames().map((f) => f.type);
+    assert.deepEqual(frames.filter((t) => !CASES[t]), [], 'a case for each frame that writes');
+    for (const type of frames) {
+      await origins([GOOD]);
+      const v = await Visitor.open(p, w.widget_id, { origin: GOOD });
+      const token = (await v.next('session')).session_token;
+      const asked = `before ${type}`;
+      const { message } = await v.turn(asked);
+      const conv = (await p.admin('/v1/admin/conversations?limit=200')).json().conversations
+        .find((x) => x.widgetId === w.id && x.lastVisitorMessage === asked);
+      assert.ok(conv, `${type}: the conversation is listed`);
+      const c = { id: conv._id, answer: message.id, token };
+      // The owner takes the origin out; the frame from the open socket is
+      // refused by storaged as a message is: once stored all the same.
+      await origins(['https://other.example']);
+      v.send(CASES[type].frame(c));
+      assert.equal(await v.waitClose(5000), 4004, `${type}: closed as gone (${JSON.stringify(v.inbox)})`);
+      await origins([GOOD]);
+      assert.equal(await CASES[type].stored(c), false, `${type}: nothing stored`);
+    }
   });
 
   test('reset-id: the old id fails at once, at the config, the upgrade and on open sockets; the new one works', async () => {

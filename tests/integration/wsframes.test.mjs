@@ -2,8 +2,11 @@
 // read from the source as routes.mjs reads the route table: the protocol
 // page documents every frame and names exactly the frames that store as
 // those an identity_required widget refuses before a verified identify,
-// and a live socket of such a widget refuses exactly those. A frame added
-// to the table is checked here without a test change (but for a sample).
+// and a live socket of such a widget refuses exactly those; it names as
+// the frames an origin taken out ends a socket at those whose storaged
+// message writes (proto/msgtab.c: wschat.test.mjs sends each). A frame
+// added to the table is checked here without a test change (but for a
+// sample).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -12,18 +15,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, REPO } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { frameTable, writingFrames } from './lib/wsframes.mjs';
 import { Visitor } from './lib/wsclient.mjs';
-
-// Every row: { type, msg, stores, st, bound }.
-function frameTable() {
-  const src = fs.readFileSync(path.join(REPO, 'workerd/chat/wsframes.c'), 'utf8');
-  const start = src.indexOf('wsframes[] = {');
-  const table = src.slice(start, src.indexOf('};', start));
-  const re = /\{\s*"(\w+)",\s*(WSMSG_\w+),\s*(\w+),\s*(\w+),\s*([01]),\s*(PROTO_ST_\w+|0),\s*(WSF_\w+)\s*\}/g;
-  const out = [...table.matchAll(re)].map((m) => ({ type: m[1], msg: m[2], stores: m[5] === '1', st: m[6], bound: m[7] }));
-  assert.ok(out.length >= 12, `parsed ${out.length} frames of wsframes.c`);
-  return out;
-}
 
 // A well-formed frame of each type (a new row needs one here).
 const SAMPLE = {
@@ -75,6 +68,12 @@ describe('WebSocket frames: one table', () => {
     const rule = doc.slice(at, doc.indexOf(' get', at));
     const named = [...rule.matchAll(/`(\w+)`/g)].map((m) => m[1]).filter((n) => n !== 'identity_required');
     assert.deepEqual(named.sort(), frames.filter((f) => f.stores).map((f) => f.type).sort());
+    // The frames an origin taken out ends the socket at: those whose
+    // storaged request writes (proto/msgtab.c), as wschat.test.mjs sends.
+    const o = doc.indexOf('with 4004 at their next frame that');
+    assert.ok(o > 0, 'the origin rule is documented');
+    const orule = doc.slice(o, doc.indexOf(':', o));
+    assert.deepEqual([...orule.matchAll(/`(\w+)`/g)].map((m) => m[1]).sort(), writingFrames().map((f) => f.type).sort());
   });
 
   describe('live', () => {

@@ -380,6 +380,8 @@ void wsconvs_free(struct wsconvs *);
 struct wsess_io {
 	const char *wid;
 	const uint8_t *hash;	/* ST_TOKEN_HASH_LEN bytes */
+	/* Its Origin: every request of a frame that stores carries it. */
+	const char *origin;
 	int stored, resuming, busy;
 	struct wsconvs *cv;
 	const char *convs_key;	/* its client's count of these frames */
@@ -393,7 +395,10 @@ void wschat_send_error(struct wsess *s, const char *msg);
  */
 void wschat_say(struct wsess *s, enum vtext_id id);
 void wschat_say_wait(struct wsess *s, enum vtext_id id, uint64_t retry_ms);
-/* A storaged result that ends the socket (NO_WIDGET, NO_SESSION): 1 closed. */
+/*
+ * A storaged result that ends the socket (NO_WIDGET, ORIGIN, NO_SESSION):
+ * 1 closed.
+ */
 int wschat_gone(struct wsess *s, int result);
 /*
  * s left its conversation (a new one starts with its next message);

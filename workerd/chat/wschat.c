@@ -1207,6 +1207,7 @@ wschat_on_contact(struct wsess *s, struct wsmsg *m)
 		.rate_key = s->rate_key,
 		.window_ms = wsettings.rate_window_ms,
 		.rate_max = wsettings.rate_max,
+		.origin = s->origin,
 	};
 
 	if (s->resuming) {
@@ -1291,6 +1292,7 @@ wschat_on_request_human(struct wsess *s, struct wsmsg *m)
 	struct st_ws_session_req req = {
 		.widget_id = s->wid,
 		.token_len = sizeof(s->hash),
+		.origin = s->origin,
 	};
 	int state;
 
@@ -1823,6 +1825,7 @@ wschat_io(struct wsess *s, struct wsess_io *io)
 {
 	io->wid = s->wid;
 	io->hash = s->hash;
+	io->origin = s->origin;
 	io->stored = s->stored;
 	io->resuming = s->resuming;
 	io->busy = s->turn != NULL || !STAILQ_EMPTY(&s->held);

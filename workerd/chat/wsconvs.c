@@ -206,6 +206,7 @@ ask(struct wsess *s, const struct wsess_io *io)
 	int rc;
 
 	sq.widget_id = rq.widget_id = io->wid;
+	sq.origin = io->origin;		/* checked by the new one (a write) */
 	memcpy(sq.token, io->hash, ST_TOKEN_HASH_LEN);
 	memcpy(rq.token, io->hash, ST_TOKEN_HASH_LEN);
 	rq.conv_id = cv->pend_conv;

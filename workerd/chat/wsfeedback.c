@@ -126,6 +126,10 @@ static void
 result_refused(struct wsfb *f, uint8_t result)
 {
 	switch (result) {
+	case ST_WS_ORIGIN:
+		/* Taken out of allowed_origins: the socket goes, as a message's. */
+		(void)wschat_gone(f->s, result);
+		break;
 	case ST_WS_NO_MSG:
 		wsfb_error(f, "message_id: no such answer in this "
 		    "conversation");
@@ -268,7 +272,10 @@ send_feedback(struct wsfb *f)
 		.msg_id = f->pend_id,
 		.value = f->pend_value,
 	};
+	struct wsess_io io;
 
+	wschat_io(f->s, &io);
+	req.origin = io.origin;
 	memcpy(req.token, f->hash, sizeof(req.token));
 	if (storec_ask(NULL, PROTO_ST_WS_FEEDBACK, &req, feedback_done, f,
 	    &f->req) < 0)
@@ -286,7 +293,10 @@ send_rating(struct wsfb *f)
 		.score = f->pend_score,
 		.comment = f->pend_comment,
 	};
+	struct wsess_io io;
 
+	wschat_io(f->s, &io);
+	req.origin = io.origin;
 	memcpy(req.token, f->hash, sizeof(req.token));
 	if (storec_ask(NULL, PROTO_ST_WS_RATING, &req, rating_done, f,
 	    &f->req) < 0)

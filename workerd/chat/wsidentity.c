@@ -160,6 +160,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	 * the socket then does not use.
 	 */
 	wschat_io(s, &io);
+	req.origin = io.origin;
 	if (io.resuming) {
 		wschat_say(s, VT_RESUMING);
 		return;
