@@ -34,8 +34,10 @@
  *     no bigger: what was stored of it goes. conv_id (a person's): the
  *     conversation of the request's path, "" a canned reply's: an upload
  *     made for another is no such upload. rate_key (a visitor's or an
- *     API client's): its first piece of a PDF counts against the
- *     client's ST_ATT_PDF_HOUR (ST_ATT_PDFS, retry_ms, when spent). prior (the last piece's, when
+ *     API client's, on every piece): its first piece of a PDF counts
+ *     against the client's ST_ATT_PDF_HOUR (ST_ATT_PDFS, retry_ms, when
+ *     spent); its last queues the PDF's reading in the client's turn
+ *     (ST_ATT_EXTRACT_DUE; "": the organisation's). prior (the last piece's, when
  *     the worker read the pieces before it to scan or strip them): the
  *     chain of their hashes, which the upload's must be (else ST_ATT_ORDER).
  *   ST_ATT_READ     str id, u32 piece, u8 mode, str widget_id
@@ -53,7 +55,9 @@
  *     their organisation, and any attachment of it.
  *   ST_ATT_EXTRACT_DUE  -> u8 result, str id, u32 size
  *     The fetcher's: a PDF whose text is to be read (taken off the
- *     queue: one that makes the fetcher fail is not tried again).
+ *     queue: one that makes the fetcher fail is not tried again). The
+ *     queue goes round by round across the clients that sent them
+ *     (storaged/attqueue.c): one client's many never hold another's one.
  *   ST_ATT_TEXT_PUT     str id, str text -> ()
  *     The fetcher's: the PDF's text (at most ST_ATT_TEXT_KEPT bytes),
  *     kept with it, shown to the model with the message that names it.

@@ -180,6 +180,9 @@
 	X(turns_open, NULL)	\
 	/* a deleted widget's retention (convquery.c) */	\
 	X(widgets_retired, NULL)	\
+	/* the PDFs to read, fair across clients (attqueue.c) */	\
+	X(att_queue, NULL)	\
+	X(att_lanes, NULL)	\
 	/* the list ends */
 
 #define STORE_DB_COUNT(name, layout)	+ 1

@@ -11,7 +11,8 @@
  *	att_usage   org -> u64 bytes of the organisation's pieces
  *	att_due     u64 expires_at | id[16] -> (): uploads not yet named
  *	att_conv    conversation id[16] | id[16] -> ()
- *	att_extract id[16] -> (): PDFs whose text the fetcher is to read
+ *	att_queue, att_lanes: PDFs whose text the fetcher is to read,
+ *	            fair across clients (attqueue.c)
  *	att_text    id[16] -> a PDF's text, as the fetcher read it
  *
  * A piece's bytes are never rewritten: its count lives apart, so a second
@@ -217,8 +218,7 @@ att_drop(struct store_txn *t, const uint8_t k[ID_LEN], const struct st_att *a)
 		db_del_quiet(t, t->st->att_conv, ck, sizeof(ck),
 		    "delete conversation attachment");
 	}
-	db_del_quiet(t, t->st->att_extract, k, ID_LEN,
-	    "delete attachment to extract");
+	/* Its att_queue entry, if any, is passed over when taken. */
 	db_del_quiet(t, t->st->att_text, k, ID_LEN, "delete attachment text");
 	db_del(t, t->st->atts, k, ID_LEN, "delete attachment");
 }
@@ -507,10 +507,14 @@ piece_put(struct store_txn *t, const struct st_att_put_req *q,
 		return -1;
 	a->received = (uint32_t)end;
 	if (end == a->size) {
-		/* A PDF's text is the fetcher's to read (att_extract). */
-		if (a->type == ATTACH_PDF)
-			db_put(t, t->st->att_extract, k, ID_LEN, "", 0,
-			    "put attachment to extract");
+		/*
+		 * A PDF's text is the fetcher's to read, in its client's
+		 * turn (attqueue.c): a person's in the organisation's.
+		 */
+		if (a->type == ATTACH_PDF && att_queue_put(t, k,
+		    q->rate_key != NULL && q->rate_key[0] != '\0' ?
+		    q->rate_key : a->org) < 0)
+			return -1;
 		a->state = ST_ATT_COMPLETE;
 		a->scan = q->scan <= ST_ATT_SCAN_MAX ? q->scan : 0;
 		out->whole = 1;
@@ -705,27 +709,17 @@ store_att_extract_due(struct store_txn *t, struct st_att_due_rep *out)
 	uint8_t k16[ID_LEN];
 	char hex[ST_ATT_ID_LEN + 1];
 	struct st_att a;
-	MDB_cursor *cur;
-	MDB_val k, v;
 	int rc, tries;
 
 	memset(out, 0, sizeof(*out));
 	out->result = ST_ATT_NO_UPLOAD;
-	/* Taken off the queue: a PDF that fails the fetcher is not retried. */
+	/*
+	 * Taken off the queue: a PDF that fails the fetcher is not retried.
+	 * One deleted meanwhile is passed over.
+	 */
 	for (tries = 0; tries < 16 && !t->err; tries++) {
-		if ((cur = txn_seek(t, t->st->att_extract, NULL, 0, &k, &v,
-		    &rc)) == NULL)
-			return t->err;
-		if (rc == 0 && k.mv_size == ID_LEN)
-			memcpy(k16, k.mv_data, ID_LEN);
-		else if (rc == 0)
-			rc = MDB_NOTFOUND;
-		mdb_cursor_close(cur);
-		if (rc != 0)
-			return rc == MDB_NOTFOUND ? 0 : txn_lmdb(t, rc,
-			    "walk attachments to extract");
-		db_del(t, t->st->att_extract, k16, ID_LEN,
-		    "delete attachment to extract");
+		if ((rc = att_queue_take(t, k16)) != 0)
+			return rc < 0 ? t->err : 0;
 		memcpy(hex, "att_", 4);
 		proto_hex_encode(k16, ID_LEN, hex + 4);
 		if ((rc = att_load(t, hex, k16, &a)) < 0)
@@ -827,7 +821,7 @@ conv_full(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t adding)
  */
 static int
 att_text_copy(struct store_txn *t, const uint8_t k[ID_LEN],
-    const uint8_t nk[ID_LEN])
+    const uint8_t nk[ID_LEN], const char *org)
 {
 	MDB_val v;
 	char *text;
@@ -836,11 +830,8 @@ att_text_copy(struct store_txn *t, const uint8_t k[ID_LEN],
 	if ((rc = db_get(t, t->st->att_text, k, ID_LEN, &v,
 	    "get attachment text")) < 0)
 		return -1;
-	if (rc == 1) {
-		db_put(t, t->st->att_extract, nk, ID_LEN, "", 0,
-		    "put attachment to extract");
-		return t->err ? -1 : 0;
-	}
+	if (rc == 1)
+		return att_queue_put(t, nk, org);
 	if ((text = malloc(v.mv_size + 1)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	memcpy(text, v.mv_data, v.mv_size);
@@ -865,7 +856,7 @@ att_copy(struct store_txn *t, uint8_t k[ID_LEN], struct st_att *a)
 		if (proto_hex_decode(a->pieces[i], hash, sizeof(hash)) == 0)
 			chunk_ref(t, a->org, hash, NULL, 0, &added);
 	proto_random(nk, ID_LEN);
-	if (a->type == ATTACH_PDF && att_text_copy(t, k, nk) < 0)
+	if (a->type == ATTACH_PDF && att_text_copy(t, k, nk, a->org) < 0)
 		return -1;
 	memcpy(k, nk, ID_LEN);
 	proto_hex_encode(k, ID_LEN, a->id + 4);
@@ -1076,6 +1067,7 @@ att_conv_deleted(struct store_txn *t, const struct st_conv *c,
 
 const struct store_module att_module = {
 	.name = "attachments",
+	.init = att_queue_init,
 	.conv_deleted = att_conv_deleted,
 };
 

@@ -277,7 +277,7 @@ struct store {
 	MDB_dbi att_usage;	/* org -> u64 bytes */
 	MDB_dbi att_due;	/* u64 expires_at | id[16] -> () */
 	MDB_dbi att_conv;	/* conversation id[16] | id[16] -> () */
-	MDB_dbi att_extract;	/* id[16] -> (): PDFs to read */
+	MDB_dbi att_extract;	/* retired (id[16] -> ()): att_queue's */
 	MDB_dbi att_text;	/* id[16] -> a PDF's text */
 	/* records.c: each organisation's records of an entity, oldest first */
 	MDB_dbi widget_org;	/* org NUL u64 created_at | id -> () */
@@ -303,6 +303,9 @@ struct store {
 	MDB_dbi turns_open;	/* conversation id[16] -> message id[16] */
 	/* convquery.c: a deleted widget's retention, kept for its conversations */
 	MDB_dbi widgets_retired;	/* widget id -> u32 days, org */
+	/* attqueue.c: the PDFs to read, round by round across clients */
+	MDB_dbi att_queue;	/* u64 round | u64 at | id[16] -> lane */
+	MDB_dbi att_lanes;	/* lane -> u64 its last round */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -806,6 +809,16 @@ extern const struct store_module convstate_module;	/* convstate.c */
 extern const struct store_module report_module;		/* rollups.c */
 extern const struct store_module gap_module;		/* gapstore.c */
 extern const struct store_module att_module;		/* attstore.c */
+/*
+ * attqueue.c: the PDFs whose text the fetcher is to read, fair across the
+ * clients that sent them. Put: id queued in lane's turn (a client's key, a
+ * person's organisation; "" none). Take: the next one's id off the queue,
+ * 0, or 1 none waiting; -1 (t failed). Init: att_extract's moved in.
+ */
+int att_queue_put(struct store_txn *, const uint8_t id[ID_LEN],
+    const char *lane);
+int att_queue_take(struct store_txn *, uint8_t id[ID_LEN]);
+int att_queue_init(struct store_txn *);
 /* records.c: an older data directory's organisation orders filled. */
 extern const struct store_module records_module;
 /* hookstore.c: the retired hook_org emptied. */

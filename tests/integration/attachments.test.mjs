@@ -478,6 +478,50 @@ describe('attachments', { concurrency: 1 }, () => {
     v.ws.close();
   });
 
+  // The fetcher reads PDFs one at a time, each up to 5 s: one address's 20
+  // an hour once held another visitor's one behind them all (the queue
+  // went by the uploads' random ids). It is served round by round across
+  // clients: the others' each wait for one of the first's at most. The
+  // queue is storaged's, on disk: storaged killed meanwhile loses none.
+  test('PDFs are read in turn across clients: another address\'s one waits for one of a client\'s many, not all, through a kill -9', async () => {
+    const { v, token } = await visitor();
+    // A PDF poppler reads no page of: the fetcher logs it as it reads it.
+    const tiny = (i) => Buffer.from(`%PDF-1.4\n% turn ${i}\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n`);
+    await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
+    const [fetcher] = p.fetcherPids();
+    const many = [];
+    const few = [];
+    // Held while all are queued, so the order is the queue's alone.
+    process.kill(fetcher, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 19; i++) {
+        const up = await upload(p, w.widget_id, token, `many-${i}.pdf`, tiny(i), { localAddress: '127.0.0.7' });
+        assert.equal(up.status, 200, `PDF ${i}: ${JSON.stringify(up.json)}`);
+        many.push(up.id);
+      }
+      for (const from of ['127.0.0.8', '127.0.0.9', '127.0.0.10', '127.0.0.11']) {
+        const up = await upload(p, w.widget_id, token, 'one.pdf', tiny(from), { localAddress: from });
+        assert.equal(up.status, 200, `${from}: ${JSON.stringify(up.json)}`);
+        few.push(up.id);
+      }
+      // Queued with the upload, their turns too: a kill -9 loses none.
+      await p.killStoraged('SIGKILL');
+      const from = p.logs.masterd.length;
+      await p.startStoraged();
+      await p.waitConnected(from);
+    } finally {
+      process.kill(fetcher, 'SIGCONT');
+    }
+    const at = (id) => p.logs.masterd.indexOf(`attachments: ${id}: no text read`);
+    await waitFor(() => [...many, ...few].every((id) => at(id) >= 0), 60000, 'every PDF read');
+    for (const id of few) {
+      const before = many.filter((m) => at(m) < at(id)).length;
+      assert.ok(before <= 1, `${id} read after ${before} of the other address's 19`);
+    }
+    assert.deepEqual(p.fetcherPids(), [fetcher], 'the same fetcher');
+    v.ws.close();
+  });
+
   test('the most files a turn shows at once: 4 images, 2 text files and 2 PDFs of a visitor\'s messages', async () => {
     let r = await admin('POST', '/v1/admin/agents', { name: 'Many eyes', vision: true });
     const many = await createWidget(p, { agent_id: r.json().id, attachment_types: ['image', 'pdf', 'text'] });

@@ -507,8 +507,11 @@ client_piece(struct conn *c, struct http_request *req,
 		q->drop = 1;
 	else if (piece_req(c, req, hdrs, q, &last) < 0)
 		return;
-	/* A PDF is read for the model: its client's PDFs an hour are counted. */
-	if (q->offset == 0 && q->type == ATTACH_PDF) {
+	/*
+	 * Every piece names its client: a PDF's first is counted against its
+	 * PDFs an hour, its last queues its reading in the client's turn.
+	 */
+	if (!q->drop) {
 		clientip_key(c, req, "att:", key, sizeof(key));
 		q->rate_key = key;
 	}

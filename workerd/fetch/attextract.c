@@ -1,13 +1,13 @@
 /*
  * A PDF attachment's text, read in the fetcher (attextract.h): storaged
- * queues each PDF upload once whole (att_extract); here one at a time it
- * is taken off the queue (ST_ATT_EXTRACT_DUE), its pieces read
- * (ST_ATT_READ, any state), its text extracted by pdf.c (poppler: the
- * untrusted bytes are parsed in the fetcher's own child, never in a
- * worker or storaged), its paragraphs joined and cut at ST_ATT_TEXT_KEPT
- * bytes at a character, and kept with it (ST_ATT_TEXT_PUT). A PDF that
- * cannot be read keeps an empty text. The model is shown it with the
- * message that names the file (turnfiles.c).
+ * queues each PDF upload once whole (attqueue.c: in its client's turn);
+ * here one at a time it is taken off the queue (ST_ATT_EXTRACT_DUE), its
+ * pieces read (ST_ATT_READ, any state), its text extracted by pdf.c
+ * (poppler: the untrusted bytes are parsed in the fetcher's own child,
+ * never in a worker or storaged), its paragraphs joined and cut at
+ * ST_ATT_TEXT_KEPT bytes at a character, and kept with it
+ * (ST_ATT_TEXT_PUT). A PDF that cannot be read keeps an empty text. The
+ * model is shown it with the message that names the file (turnfiles.c).
  *
  * The text is read in a child process of one file (read_child): a PDF
  * that holds poppler (EXTRACT_CPU_S of CPU, EXTRACT_WALL_MS of time) or

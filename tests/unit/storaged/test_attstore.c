@@ -8,7 +8,8 @@
  * back, and deleted with its conversation; an upload no message named
  * swept when its hour is over; a rewritten first piece (stripping)
  * starting the file again; a client's KiB a minute; the tables hold no
- * entry left behind.
+ * entry left behind; the PDFs to read served round by round across
+ * clients.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -725,6 +726,112 @@ test_map_part(void **state)
 	st_conv_free(&c);
 }
 
+/* Widget W takes PDFs too. */
+static void
+takes_pdfs(struct fix *f)
+{
+	struct st_widget_update_req u;
+	struct st_widget in, out;
+
+	st_widget_defaults(&in);
+	in.attachment_types[0] = strdup("pdf");
+	in.nattachment_types = 1;
+	u = (struct st_widget_update_req){ W.widget_id, ST_WF_ATTACH_TYPES,
+	    in };
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_UPDATE, &u, &out), 0);
+	st_widget_free(&out);
+	st_widget_free(&u.w);
+}
+
+/* A PDF of two pieces from client (each piece naming it): its id. */
+static void
+pdf2(struct fix *f, const char *client, char id[ST_ATT_ID_LEN + 1])
+{
+	struct st_att_put_req q = { .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .type = ATTACH_PDF,
+	    .hash_len = ST_ATT_HASH_LEN, .data = { bytes_a, PIECE },
+	    .rate_key = client };
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+
+	att_new(f, 9, PIECE + 100, 0, &n);
+	assert_int_equal(n.result, ST_ATT_OK);
+	strlcpy(id, n.id, ST_ATT_ID_LEN + 1);
+	q.id = id;
+	token(q.token, 9);
+	SHA256(bytes_a, PIECE, q.hash);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &q, &p), 0);
+	assert_int_equal(p.result, ST_ATT_OK);
+	q.offset = PIECE;
+	q.type = 0;
+	q.data = (struct st_kb_bytes){ bytes_b, 100 };
+	SHA256(bytes_b, 100, q.hash);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &q, &p), 0);
+	assert_int_equal(p.whole, 1);
+}
+
+/* The next PDF ST_ATT_EXTRACT_DUE gives: it is want ("" none). */
+static void
+due_is(struct fix *f, const char *want)
+{
+	struct st_att_due_rep d;
+
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_EXTRACT_DUE, NULL, &d),
+	    0);
+	assert_int_equal(d.result, want[0] != '\0' ? ST_ATT_OK :
+	    ST_ATT_NO_UPLOAD);
+	assert_string_equal(d.id, want);
+}
+
+/*
+ * The PDFs to read go round by round across clients (each piece names
+ * its client; its last queues the file): one client's three, then
+ * another's one, are read first, other, second, third; no lane is left
+ * once the queue is empty. A data directory's att_extract (before
+ * att_queue) is moved in at open.
+ */
+static void
+test_extract_turns(void **state)
+{
+	struct fix *f = *state;
+	char a[3][ST_ATT_ID_LEN + 1], b[ST_ATT_ID_LEN + 1];
+	char c[ST_ATT_ID_LEN + 1];
+	uint8_t k[16];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val kv, vv = { 0, "" };
+	int i;
+
+	takes_pdfs(f);
+	for (i = 0; i < 3; i++)
+		pdf2(f, "att:10.0.0.1", a[i]);
+	pdf2(f, "att:10.0.0.2", b);
+	assert_int_equal(db_entries(f, "att_lanes"), 2);
+	due_is(f, a[0]);
+	due_is(f, b);
+	due_is(f, a[1]);
+	due_is(f, a[2]);
+	due_is(f, "");
+	assert_int_equal(db_entries(f, "att_lanes"), 0);
+
+	/* One queued by the version before: in att_extract alone. */
+	pdf2(f, "att:10.0.0.3", c);
+	db_empty(f, "att_queue", "att_lanes");
+	proto_hex_decode(c + 4, k, sizeof(k));
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "att_extract", 0, &dbi), 0);
+	kv = (MDB_val){ sizeof(k), k };
+	assert_int_equal(mdb_put(txn, dbi, &kv, &vv, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+	assert_int_equal(db_entries(f, "att_extract"), 0);
+	due_is(f, c);
+	due_is(f, "");
+}
+
 int
 main(void)
 {
@@ -748,6 +855,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_canned_files, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_map_part, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_extract_turns, setup,
 		    teardown),
 	};
 
