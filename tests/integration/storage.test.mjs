@@ -369,8 +369,9 @@ test('lib/storage.mjs reads and writes every payload of the table as the C code 
   assert.throws(() => req(T.ST_CONV_OPEN, { widget: 'w', session: 's', extra: 1 }), /no field extra/);
   const submit = { widget_id: 'wid', token: Buffer.alloc(32), name: 'n', email: '', phone: '' };
   assert.throws(() => req(T.ST_CONTACT_SUBMIT, submit), /rate_key left out/);
-  assert.deepEqual(req(T.ST_CONTACT_SUBMIT, { ...submit, rate_key: '', window_ms: 0, rate_max: 0 }).subarray(-12),
-    Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+  assert.throws(() => req(T.ST_CONTACT_SUBMIT, { ...submit, rate_key: '', window_ms: 0, rate_max: 0 }), /origin left out/);
+  assert.deepEqual(req(T.ST_CONTACT_SUBMIT, { ...submit, rate_key: '', window_ms: 0, rate_max: 0, origin: '' }).subarray(-16),
+    Buffer.alloc(16));
 });
 
 // The map's last sixteenth is kept for who signs in (storaged/STORAGE.md):

@@ -580,12 +580,13 @@ export class StorageClient {
   }
 
   // A visitor's contact details (the WebSocket's contact_info). The rate
-  // fields always go (rate_max 0: not counted). The reply: {result, contact
-  // when ST_WS_OK, retry_ms when LIMITED}.
+  // fields always go (rate_max 0: not counted); origin is the socket's
+  // ('' none: refused by a widget with allowed_origins). The reply:
+  // {result, contact when ST_WS_OK, retry_ms when LIMITED}.
   async contactSubmit(widgetId, tokenHash, { name = '', email = '', phone = '' } = {},
-    { rateKey = '', windowMs = 0, rateMax = 0 } = {}, opts) {
+    { rateKey = '', windowMs = 0, rateMax = 0, origin = '' } = {}, opts) {
     return this.ask(T.ST_CONTACT_SUBMIT, { widget_id: widgetId, token: tokenHash, name, email, phone,
-      rate_key: rateKey, window_ms: windowMs, rate_max: rateMax }, opts);
+      rate_key: rateKey, window_ms: windowMs, rate_max: rateMax, origin }, opts);
   }
 
   close() { this.sock.end(); this.sock.destroy(); }

@@ -804,8 +804,14 @@ test_extract_turns(void **state)
 	int i;
 
 	takes_pdfs(f);
-	for (i = 0; i < 3; i++)
+	/*
+	 * A millisecond apart: a round's PDFs go in the order they came, and
+	 * two of one millisecond by their random ids.
+	 */
+	for (i = 0; i < 3; i++) {
 		pdf2(f, "att:10.0.0.1", a[i]);
+		fake_now++;
+	}
 	pdf2(f, "att:10.0.0.2", b);
 	assert_int_equal(db_entries(f, "att_lanes"), 2);
 	due_is(f, a[0]);
