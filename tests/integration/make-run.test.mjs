@@ -138,7 +138,7 @@ describe('make run on a laptop', () => {
     run.child.stderr.destroy();
     const st = await run.stop('SIGHUP');
     assert.equal(st.stuck, false, 'run.sh ended');
-    assert.deepEqual(st.leftBehind, [], 'nothing it started is left running');
+    assert.deepEqual(st.leftBehind, [], `nothing it started is left running: ${st.leftNames.join('; ')}`);
     run = null;
   });
 });

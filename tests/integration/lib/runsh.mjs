@@ -85,6 +85,10 @@ export class RunSh {
     const deadline = Date.now() + 5000;
     let left = this.kidsAlive();
     while (left.length && Date.now() < deadline) { await sleep(50); left = this.kidsAlive(); }
+    // Which they were, for the failure's message (read before the kill).
+    res.leftNames = left.map((k) => {
+      try { return `${k} ${fs.readFileSync(`/proc/${k}/cmdline`, 'latin1').split('\0').join(' ').trim()}`; } catch { return `${k} (gone)`; }
+    });
     for (const k of left) { try { process.kill(k, 'SIGKILL'); } catch { /* gone */ } }
     res.leftBehind = left;
     await within(this.closed, 2000);
