@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, holdSecondRead, openDash, openPage, overflow,
   startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -216,33 +216,11 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await openDash(page, stack, `#/conversations/${id}`, '[data-testid="handoff-state"]');
       await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
       // After a reload: the first read is the page's, the second the
-      // stream's "ready"'s, held back once read, until the event is shown.
-      // The stream waits for the page's read (the view listens from before
-      // it, liveread.js), so its "ready" asks for the second read.
-      let n = 0;
-      let release;
-      let firstRead;
-      const first = new Promise((ok) => { firstRead = ok; });
-      await page.route('**/v1/admin/events*', async (route) => {
-        await first;
-        await route.continue();
-      });
-      let readOk;
-      const read = new Promise((ok) => { readOk = ok; });
-      await page.route(`**/v1/admin/conversations/${id}`, async (route) => {
-        if (route.request().method() !== 'GET') return route.continue();
-        if (++n === 1) {
-          await route.fulfill({ response: await route.fetch() });
-          firstRead();
-          return;
-        }
-        if (n !== 2) return route.continue();
-        const answer = await route.fetch();
-        release = () => route.fulfill({ response: answer });
-        readOk();
-      });
+      // stream's "ready"'s, held back once read, until the event is shown
+      // (the view listens from before its read, liveread.js).
+      const { held, release } = await holdSecondRead(page, `**/v1/admin/conversations/${id}`);
       await page.reload();
-      await within(read, 'second read');
+      await held;
       assert.equal((await admin('POST', `/v1/admin/conversations/${id}/handoff`, { state: 'ai' })).status, 200);
       await page.waitForSelector('[data-testid="take-over"]:not([hidden])', { timeout: 10000 });
       await release();

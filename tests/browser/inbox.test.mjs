@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SHOT_TIMEOUT, SUITE_TIMEOUT, adminApi, assertClean, axeSerious, dashLogin, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SHOT_TIMEOUT, SUITE_TIMEOUT, adminApi, assertClean, axeSerious, dashLogin, holdSecondRead, openDash, openPage, overflow,
   part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -331,33 +331,12 @@ describe('the inbox in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     try {
       await dashLogin(stack, ctx, session);
       // The stream waits for the list's first read, so its "ready" asks for
-      // the second, held back once read, until the event is shown.
-      let n = 0;
-      let release;
-      let firstRead;
-      const first = new Promise((ok) => { firstRead = ok; });
-      await page.route('**/v1/admin/events*', async (route) => {
-        await first;
-        await route.continue();
-      });
-      let heldOk;
-      const held = new Promise((ok) => { heldOk = ok; });
-      // the list's page (not the conversations waiting: ?handoff=open)
-      await page.route((u) => u.pathname === '/v1/admin/conversations' && !u.searchParams.has('handoff'), async (route) => {
-        if (++n === 1) {
-          await route.fulfill({ response: await route.fetch() });
-          firstRead();
-          return;
-        }
-        if (n !== 2) return route.continue();
-        const answer = await route.fetch();
-        release = () => route.fulfill({ response: answer });
-        heldOk();
-      });
+      // the second, held back once read, until the event is shown (the
+      // list's page, not the conversations waiting: ?handoff=open).
+      const { held, release } = await holdSecondRead(page,
+        (u) => u.pathname === '/v1/admin/conversations' && !u.searchParams.has('handoff'));
       await openDash(page, stack, '#/conversations', null);
-      let timer;
-      await Promise.race([held, new Promise((_, no) => { timer = setTimeout(() => no(new Error('no second read')), 10000); })])
-        .finally(() => clearTimeout(timer));
+      await held;
       assert.equal((await admin('POST', `/v1/admin/conversations/${convB}/handoff`, { state: 'ai' })).status, 200);
       const shown = await page.waitForSelector(`${row(convB)}[data-handoff="ai"]`, { timeout: 10000 });
       await release();
@@ -385,31 +364,10 @@ describe('the inbox in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       // The stream waits for the first read of the waiting conversations,
       // so its "ready" asks for the second, held back once read, until the
       // take-over is shown (a page without the inbox: no other such read).
-      let n = 0;
-      let release;
-      let firstRead;
-      const first = new Promise((ok) => { firstRead = ok; });
-      await page.route('**/v1/admin/events*', async (route) => {
-        await first;
-        await route.continue();
-      });
-      let heldOk;
-      const held = new Promise((ok) => { heldOk = ok; });
-      await page.route((u) => u.pathname === '/v1/admin/conversations' && u.searchParams.get('handoff') === 'open', async (route) => {
-        if (++n === 1) {
-          await route.fulfill({ response: await route.fetch() });
-          firstRead();
-          return;
-        }
-        if (n !== 2) return route.continue();
-        const answer = await route.fetch();
-        release = () => route.fulfill({ response: answer });
-        heldOk();
-      });
+      const { held, release } = await holdSecondRead(page,
+        (u) => u.pathname === '/v1/admin/conversations' && u.searchParams.get('handoff') === 'open');
       await openDash(page, stack, '#/canned-replies', '[data-testid="canned-row"]');
-      let timer;
-      await Promise.race([held, new Promise((_, no) => { timer = setTimeout(() => no(new Error('no second read')), 10000); })])
-        .finally(() => clearTimeout(timer));
+      await held;
       await page.waitForSelector('#nav-waiting:not([hidden])', { state: 'attached' });
       assert.equal((await admin('POST', `/v1/admin/conversations/${convA}/handoff`, { state: 'human' })).status, 200);
       await page.waitForSelector('#nav-waiting[hidden]', { state: 'attached', timeout: 10000 });

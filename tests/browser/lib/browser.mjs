@@ -460,6 +460,42 @@ export async function openDash(page, stack, route = '#/conversations', ready = '
   if (ready) await page.waitForSelector(ready, { timeout: 10000 });
 }
 
+// A view's read the events stream's start asks for, held back: the
+// stream (/v1/admin/events) is held until the page's own first read of
+// the GETs route matches is answered, so its "ready" asks the second
+// read, which is read and held. Call before the page loads. Returns
+// {held (a promise: the second read is held; fails after 10 s), release()
+// (its answer given)}; page.unrouteAll when done.
+export async function holdSecondRead(page, route) {
+  let n = 0;
+  let firstRead;
+  const first = new Promise((ok) => { firstRead = ok; });
+  await page.route('**/v1/admin/events*', async (r) => {
+    await first;
+    await r.continue();
+  });
+  let answer;
+  let heldOk;
+  const held = new Promise((ok) => { heldOk = ok; });
+  await page.route(route, async (r) => {
+    if (r.request().method() !== 'GET') return r.continue();
+    if (++n === 1) {
+      await r.fulfill({ response: await r.fetch() });
+      firstRead();
+      return;
+    }
+    if (n !== 2) return r.continue();
+    answer = { r, response: await r.fetch() };
+    heldOk();
+  });
+  let timer;
+  const late = new Promise((_, no) => { timer = setTimeout(() => no(new Error('no second read')), 10000); });
+  return {
+    held: Promise.race([held, late]).finally(() => clearTimeout(timer)),
+    release: () => answer.r.fulfill({ response: answer.response }),
+  };
+}
+
 // Page wider than the viewport (horizontal scroll)? {scrollWidth, innerWidth}.
 export function overflow(page) {
   return page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
