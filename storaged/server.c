@@ -58,7 +58,11 @@
  * and HANDSHAKE_MAX of them at once: HANDSHAKE_PEER_MAX per address, and
  * HANDSHAKE_RESERVED kept for the addresses whose peers completed a
  * handshake before (the certified table: workers and the standby coming
- * back), so silent connections cannot keep them out. What OpenSSL holds
+ * back), so silent connections cannot keep them out. At most
+ * TLS_CLIENTS_MAX are connected at once, and a request begun must be whole
+ * within FRAME_MS while we wait for it (frame_check): a certified peer
+ * trickling large requests on many connections would hold their buffers
+ * (up to PROTO_MAX_PAYLOAD each) for ever otherwise. What OpenSSL holds
  * decrypted is read before waiting (pchan_buffered): the socket will not
  * say it again.
  *
@@ -204,6 +208,7 @@ struct client {
 	 * its HELLO (a certified peer that says nothing holds no slot).
 	 */
 	long long hs_deadline;
+	long long frame_due;	/* TLS: its request begun is whole by then; 0 none */
 	size_t held_bytes;	/* of its messages held for the standby */
 	struct turnset turns;	/* a worker's: the model turns it has open */
 };
@@ -271,6 +276,7 @@ struct server {
 	SSL_CTX *tctx;
 	char tname[STADDR_TEXT_MAX];
 	int nhandshakes;	/* its clients still in their handshake */
+	int ntls;		/* its clients, in their handshake or not */
 	unsigned long cap_closed;	/* closed at the cap since the last line */
 	/* Addresses whose peers completed a handshake; at is when last. */
 	struct {
@@ -527,6 +533,7 @@ client_new(struct server *s, int fd, const struct peer_ip *ip)
 	}
 	TAILQ_INSERT_TAIL(&s->clients, c, entry);
 	if (tls) {
+		s->ntls++;
 		c->ip = *ip;
 		c->handshaking = 1;
 		c->hs_deadline = proto_mono_ms() + HANDSHAKE_MS;
@@ -777,6 +784,8 @@ client_free(struct server *s, struct client *c)
 	server_turns_left(s, c);
 	if (c->handshaking)
 		s->nhandshakes--;
+	if (c->ch.ssl != NULL)
+		s->ntls--;
 	if (s->bk.c == c)
 		s->bk.c = NULL;
 	repl_client_gone(c);
@@ -1046,6 +1055,30 @@ client_wants_read(const struct server *s, const struct client *c)
 {
 	return !c->dead && !c->eof && !client_quiet(s, c) &&
 	    !client_paused(c) && c->next == c->nreqs;
+}
+
+/*
+ * A TLS client's request begun and not whole yet must be by FRAME_MS after
+ * we began to wait for the rest: while we do not read it (its earlier
+ * requests to run, its replies unread, we stop) the count starts again.
+ */
+static void
+frame_check(struct server *s, struct client *c, long long now)
+{
+	if (c->ch.ssl == NULL || c->dead || c->handshaking)
+		return;
+	if (c->ch.rlen == c->ch.roff || !client_wants_read(s, c)) {
+		c->frame_due = 0;
+		return;
+	}
+	if (c->frame_due == 0)
+		c->frame_due = now + FRAME_MS;
+	else if (now >= c->frame_due) {
+		log_warnx("client %llu (%s, %s): no whole request in time (%zu "
+		    "bytes of it in %d ms): closed", c->serial, client_name(c),
+		    c->addr, c->ch.rlen - c->ch.roff, FRAME_MS);
+		client_kill(c);
+	}
 }
 
 static void
@@ -1880,13 +1913,16 @@ server_peer_handshakes(struct server *s, const struct peer_ip *ip)
 }
 
 /*
- * Why a new TLS peer from ip may not start its handshake now: every slot
- * taken, its address's share taken, or only reserved slots left and its
- * address never completed a handshake. NULL when it may.
+ * Why a new TLS peer from ip may not start its handshake now: every
+ * connection taken, every slot taken, its address's share taken, or only
+ * reserved slots left and its address never completed a handshake. NULL
+ * when it may.
  */
 static const char *
 server_cap_why(struct server *s, const struct peer_ip *ip)
 {
+	if (s->ntls >= TLS_CLIENTS_MAX)
+		return "every connection is taken";
 	if (s->nhandshakes >= HANDSHAKE_MAX)
 		return "every handshake slot is taken";
 	if (server_peer_handshakes(s, ip) >= HANDSHAKE_PEER_MAX)
@@ -2089,6 +2125,7 @@ server_step(struct server *s)
 		/* TLS holds bytes the socket will not signal again. */
 		if (client_wants_read(s, c) && pchan_buffered(&c->ch))
 			client_read(s, c);
+		frame_check(s, c, now);
 		if (!c->dead)
 			client_interest(s, c);
 	}
@@ -2111,11 +2148,15 @@ server_timeout(struct server *s)
 		if (client_runnable(c))
 			return 0;
 	t = s->lpaused_at != 0 ? ACCEPT_PAUSE_MS : -1;
-	/* A handshake's deadline, or its HELLO's. */
+	/* A handshake's deadline, its HELLO's, or a request's. */
 	TAILQ_FOREACH(c, &s->clients, entry) {
-		if (!c->handshaking && !c->hello_wait)
+		if (!c->handshaking && !c->hello_wait && c->frame_due == 0)
 			continue;
-		left = c->hs_deadline - proto_mono_ms();
+		left = c->frame_due;
+		if ((c->handshaking || c->hello_wait) &&
+		    (left == 0 || c->hs_deadline < left))
+			left = c->hs_deadline;
+		left -= proto_mono_ms();
 		if (left < 0)
 			left = 0;
 		if (t < 0 || left < t)

@@ -57,6 +57,15 @@
 #define HANDSHAKE_RESERVED	16
 /* Addresses remembered as certified (the oldest seen goes first). */
 #define CERTIFIED_MAX		256
+/*
+ * A TLS client's request, once begun, is whole within FRAME_MS (counted
+ * while storaged waits for its bytes) or the client is closed; and at most
+ * TLS_CLIENTS_MAX TLS connections are open at once (handshakes included).
+ * With the read buffer's cap (a request of PROTO_MAX_PAYLOAD) and
+ * CLIENT_WQ_MAX, what the listener's peers make storaged hold is bounded.
+ */
+#define FRAME_MS		10000
+#define TLS_CLIENTS_MAX		1024
 /* Bytes of requests taken from one client per loop turn. */
 #define CLIENT_READ_MAX		(1024u * 1024)
 /* Requests in one transaction; the rest wait for the next turn. */
@@ -117,7 +126,8 @@ void server_free(struct server *);
  * within HANDSHAKE_MS, and at most HANDSHAKE_MAX are in their handshake
  * at once, HANDSHAKE_PEER_MAX from one address, and the last
  * HANDSHAKE_RESERVED only for addresses that completed a handshake before
- * (more are closed as they come, logged once a minute). name is
+ * (more are closed as they come, logged once a minute); TLS_CLIENTS_MAX
+ * connections at most, each request whole within FRAME_MS. name is
  * the address as the logs say it.
  */
 struct ssl_ctx_st;

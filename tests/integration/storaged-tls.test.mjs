@@ -4,7 +4,9 @@
 // refuses a backup there; a client without a certificate, one from
 // another CA and a plaintext one are refused at the handshake while the
 // others are served; the handshake caps (64, 8 per address, 16 kept for
-// addresses that completed a handshake) and deadline (5 s) hold. A
+// addresses that completed a handshake) and deadline (5 s) hold; so do a
+// certified peer's: a request begun is whole within 10 s (trickled, it is
+// closed) and 1024 connections at most. A
 // certificate's role (its OU, scripts/cluster-certs.sh) says what its
 // HELLO may be: a front host's, or one made before roles, saying
 // parley-storaged is refused ST_REPL_START (no snapshot, the real standby
@@ -124,6 +126,40 @@ describe('storaged over TLS', () => {
     await waitFor(() => /no HELLO in time/.test(p.logs.storaged), 2000, 'the reason logged');
   });
 
+  test('certified peers that begin a large frame and trickle it are closed at the frame\'s deadline (10 s); the others are served meanwhile', async () => {
+    const opts = { host: '127.0.0.1', port: p.cluster.port, ca: fs.readFileSync(certs.ca), cert: fs.readFileSync(certs.cert), key: fs.readFileSync(certs.key) };
+    // Each announces a 4 MB request, sends 256 KB of it, then a byte every 200 ms.
+    const peers = await Promise.all(Array.from({ length: 4 }, () => new Promise((resolve) => {
+      const s = tls.connect(opts);
+      s.on('error', () => {});
+      s.resume();	// read, so that storaged's close is seen
+      const closed = new Promise((r) => s.once('close', () => r(Date.now())));
+      s.once('secureConnect', () => {
+        const head = frame(T.ST_BACKUP, 0, 9, Buffer.alloc(4 << 20)).subarray(0, 12 + (256 << 10));
+        s.write(Buffer.concat([helloFrame('parleyctl'), head]), () => {
+          const started = Date.now();
+          const drip = setInterval(() => { if (!s.destroyed) s.write(Buffer.alloc(1)); }, 200);
+          resolve({ s, started, drip, closed });
+        });
+      });
+    })));
+    try {
+      // Served meanwhile: a chat turn, a new certified client.
+      assert.equal((await chat(p, sid('tls'), 'while frames trickle')).status, 200);
+      assert.ok((await tlsProbe(p.cluster.port, { ca: opts.ca, cert: opts.cert, key: opts.key })).hello, 'a new client served');
+      const at = await within(Promise.all(peers.map((x) => x.closed)), 16000);
+      assert.ok(at, 'every trickling peer closed by storaged');
+      for (let i = 0; i < peers.length; i++) {
+        const ms = at[i] - peers[i].started;
+        assert.ok(ms >= 9000 && ms < 14000, `closed at the deadline, ${ms} ms after its frame began`);
+      }
+    } finally {
+      for (const x of peers) { clearInterval(x.drip); x.s.destroy(); }
+    }
+    await waitFor(() => /no whole request in time/.test(p.logs.storaged), 2000, 'the reason logged');
+    assert.equal((await chat(p, sid('tls'), 'after they are gone')).status, 200);
+  });
+
   test('no certificate, another CA, plaintext: refused at the handshake; the others are served meanwhile', async () => {
     const ca = fs.readFileSync(certs.ca);
     const good = await tlsProbe(p.cluster.port, { ca, cert: fs.readFileSync(certs.cert), key: fs.readFileSync(certs.key) });
@@ -194,6 +230,38 @@ describe('storaged over TLS', () => {
     const again = await tlsProbe(p.cluster.port, tlsOpts);
     assert.ok(again.hello, 'served again once they are gone');
     assert.ok(Date.now() - t0 < 30000);
+  });
+
+  test('at most 1024 TLS connections: certified peers past it are closed at once; the workers are served, and a new one once some close', { timeout: 90000 }, async () => {
+    const opts = { ca: fs.readFileSync(certs.ca), cert: fs.readFileSync(certs.cert), key: fs.readFileSync(certs.key) };
+    // A certified client that said HELLO and holds its connection: resolves
+    // with the socket once storaged's HELLO came, null if closed before.
+    const hold = (localAddress) => new Promise((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port: p.cluster.port, localAddress, ...opts });
+      s.on('error', () => {});
+      s.once('secureConnect', () => s.write(helloFrame('parleyctl')));
+      s.once('data', (d) => resolve(d.length >= 12 && d.readUInt16BE(0) === T.HELLO ? s : null));
+      s.once('close', () => resolve(null));
+    });
+    const held = [];
+    let refused = 0;
+    try {
+      // 32 at a time from 32 addresses (one handshake each at once), until refused.
+      for (let round = 0; round < 40 && refused === 0; round++) {
+        const got = await Promise.all(Array.from({ length: 32 }, (_, i) => hold(`127.0.1.${i + 1}`)));
+        for (const s of got) if (s) held.push(s); else refused++;
+      }
+      assert.ok(refused > 0, `a connection past the cap refused (${held.length} held)`);
+      // Ours and the two workers', and parleyctl's or a probe's of the tests before closing.
+      assert.ok(held.length >= 1024 - 8 && held.length <= 1024 - 2, `connections held at the cap: ${held.length}`);
+      // (The cap's log line is once a minute: the test before logged its own.)
+      assert.ok(!(await tlsProbe(p.cluster.port, opts, { timeout: 4000 })).hello, 'a new client refused at the cap');
+      assert.equal((await chat(p, sid('tls'), 'at the cap')).status, 200, 'the workers served');
+      for (const s of held.splice(0, 8)) s.destroy();
+      await waitFor(async () => (await tlsProbe(p.cluster.port, opts, { timeout: 4000 })).hello, 10000, 'a new client served once some closed');
+    } finally {
+      for (const s of held) s.destroy();
+    }
   });
 });
 
