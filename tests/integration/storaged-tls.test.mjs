@@ -6,9 +6,10 @@
 // others are served; the handshake caps (64, 8 per address, 16 kept for
 // addresses that completed a handshake) and deadline (5 s) hold; so do a
 // certified peer's: a request begun is whole within 10 s (trickled, it is
-// closed) and 1024 connections at most. A
-// certificate's role (its OU, scripts/cluster-certs.sh) says what its
-// HELLO may be: a front host's, or one made before roles, saying
+// closed) and 1024 connections at most. Workers and parleyctl listing a
+// standby's tls:// address first hear it is one and write to the
+// primary. A certificate's role (its OU, scripts/cluster-certs.sh) says
+// what its HELLO may be: a front host's, or one made before roles, saying
 // parley-storaged is refused ST_REPL_START (no snapshot, the real standby
 // streams on) while parleyctl with it is served; a storaged host's
 // replicates.
@@ -358,5 +359,43 @@ describe('a certificate\'s role says what its HELLO may be', () => {
     await caughtUp(p, sb, 'the standby still streams');
     const r = await ctl(['stats', '--json'], ctlEnv('old'));
     assert.equal(r.code, 0, r.stderr);
+  });
+});
+
+describe('the workers and parleyctl go past a standby over TLS to the primary', () => {
+  let p, s, standby;
+
+  before(async () => {
+    const port = await freePort();
+    standby = `tls://127.0.0.1:${port}`;
+    // The standby is listed first: every worker meets it before the primary.
+    p = new Parley({ workers: 2, mock: true, clusterTls: { storaged: (addr) => `${standby},${addr}` } });
+    await p.start();
+    const { PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, PARLEY_CLUSTER_KEY } = p.cluster.env;
+    s = new Parley({ masterd: false, env: { PARLEY_ROLE: 'standby', PARLEY_PRIMARY: p.cluster.addr, PARLEY_STORAGED_LISTEN: standby, PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, PARLEY_CLUSTER_KEY } });
+    await s.start();
+    await caughtUp(p, s, 'the standby linked over TLS');
+  });
+  after(async () => { await s?.stop(); await p?.stop(); });
+
+  test('workers started with the standby up hear it is one, write to the primary; parleyctl writes there too', async () => {
+    const from = p.logs.masterd.length;
+    await p.restartMaster();
+    const said = p.logs.masterd.slice(from);
+    const esc = (x) => x.replace(/[./[\]]/g, '\\$&');
+    assert.equal((said.match(new RegExp(`parley-workerd\\[\\d+\\]: warn: storaged: cannot connect to ${esc(standby)} \\(it is standby; primary: ${esc(p.cluster.addr)}\\)`, 'g')) || []).length, 2, said);
+    assert.equal((said.match(new RegExp(`parley-workerd\\[\\d+\\]: info: storaged: connected to ${esc(p.cluster.addr)}`, 'g')) || []).length, 2, said);
+    for (let i = 0; i < 4; i++) {
+      const r = await chat(p, sid('standby-first'), `written to the primary ${i}`);
+      assert.equal(r.status, 200, r.text);
+    }
+    const { PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, PARLEY_CLUSTER_KEY } = p.cluster.env;
+    const r = await new Promise((resolve) => {
+      const c = execFile(CTL, ['--storaged', `${standby},${p.cluster.addr}`, 'user', 'add', 'past-the-standby@example.com', '--role', 'owner'],
+        { timeout: 30000, env: { ...process.env, PARLEY_STORAGED: '', PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, PARLEY_CLUSTER_KEY } },
+        (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stderr }));
+      c.stdin.end('a-long-enough-password\n');
+    });
+    assert.equal(r.code, 0, r.stderr);	// a standby answers it "not primary"
   });
 });
