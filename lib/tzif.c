@@ -535,3 +535,26 @@ tz_get(const char *name)
 	slot->tz = tz;
 	return &slot->tz;
 }
+
+/* The zones already warned about by tz_warn_gone. */
+static char gone[TZ_CACHE_MAX][TZ_NAME_MAX + 1];
+static size_t ngone;
+
+void
+tz_warn_gone(const char *name, const char *what)
+{
+	char path[sizeof(TZ_DIR) + 1 + TZ_NAME_MAX + 1];
+	struct stat st;
+	size_t i;
+
+	if (!tz_name_valid(name) || ngone == TZ_CACHE_MAX)
+		return;
+	for (i = 0; i < ngone; i++)
+		if (strcmp(gone[i], name) == 0)
+			return;
+	snprintf(path, sizeof(path), "%s/%s", TZ_DIR, name);
+	if (stat(path, &st) == 0 || errno != ENOENT)
+		return;
+	strlcpy(gone[ngone++], name, sizeof(gone[0]));
+	log_warnx("time zone %s: no file in %s: %s", name, TZ_DIR, what);
+}

@@ -89,5 +89,13 @@ int tz_name_valid(const char *name);
  * pointer holds until TZ_CACHE_MAX other zones have been loaded.
  */
 const struct tzinfo *tz_get(const char *name);
+/*
+ * For a zone tz_get gave NULL: logs a warning, once per name per process,
+ * when name is valid but TZ_DIR has no file of it (a tzdata upgrade took
+ * it away after it was stored), what then says what the caller does
+ * without it. Nothing for a file that is there but unreadable (tz_get
+ * logs a malformed one). The first TZ_CACHE_MAX such names are logged.
+ */
+void tz_warn_gone(const char *name, const char *what);
 
 #endif

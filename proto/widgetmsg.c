@@ -468,9 +468,17 @@ st_widget_availability(const struct st_widget *w, int staffed,
 {
 	const struct tzinfo *tz;
 
-	if (w->timezone[0] != '\0' && (tz = tz_get(w->timezone)) != NULL &&
-	    !st_hours_open_at(w->hours, w->nhours, tzif_offset(tz, now_s),
-	    now_s))
+	if (w->timezone[0] == '\0')
+		return staffed ? ST_AVAIL_OPEN : ST_AVAIL_NOBODY;
+	/*
+	 * A zone stored valid whose file is gone since (a tzdata upgrade):
+	 * open as if it had no hours, and the operator told once.
+	 */
+	if ((tz = tz_get(w->timezone)) == NULL)
+		tz_warn_gone(w->timezone, "business hours of widgets in it are "
+		    "not applied");
+	else if (!st_hours_open_at(w->hours, w->nhours,
+	    tzif_offset(tz, now_s), now_s))
 		return ST_AVAIL_HOURS;
 	return staffed ? ST_AVAIL_OPEN : ST_AVAIL_NOBODY;
 }

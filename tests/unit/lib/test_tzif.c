@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "log.h"
 #include "proto.h"
 #include "tzif.h"
 #include "util.h"
@@ -283,6 +285,46 @@ test_availability(void **state)
 	    ST_AVAIL_HOURS);
 }
 
+/*
+ * A zone stored valid whose file a tzdata upgrade took away: the widget
+ * is open as without hours, and that is logged once, not at each look.
+ */
+static void
+test_availability_zone_gone(void **state)
+{
+	static const char zone[] = "Europe/Parley_Gone";
+	struct st_widget w;
+	FILE *f;
+	char text[4096], *at;
+	size_t n;
+	int saved;
+
+	log_init("parley-test");
+	st_widget_defaults(&w);
+	strlcpy(w.timezone, zone, sizeof(w.timezone));
+	w.nhours = 1;
+	w.hours[0] = (struct st_hours){ 0, 540, 1050 };
+	assert_non_null(f = tmpfile());
+	assert_true((saved = dup(STDERR_FILENO)) >= 0);
+	assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
+	/* Monday 17:00Z: closed in any zone near Europe's. */
+	assert_int_equal(st_widget_availability(&w, 1, 1795453200),
+	    ST_AVAIL_OPEN);
+	assert_int_equal(st_widget_availability(&w, 0, 1795453200),
+	    ST_AVAIL_NOBODY);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	rewind(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	assert_non_null(at = strstr(text, "time zone Europe/Parley_Gone: no "
+	    "file in /usr/share/zoneinfo: business hours of widgets in it "
+	    "are not applied\n"));
+	assert_null(strstr(at + 1, "time zone"));
+	st_widget_free(&w);
+}
+
 static void
 test_hours_invalid(void **state)
 {
@@ -375,6 +417,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_hours_open_at),
 		cmocka_unit_test(test_availability),
+		cmocka_unit_test(test_availability_zone_gone),
 		cmocka_unit_test(test_hours_invalid),
 		cmocka_unit_test(test_hours_codec),
 	};
