@@ -11,6 +11,7 @@
  * (ST_ACTION_TOOLS); the admin API's replies carry their names alone.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,37 @@ action_admit(struct store_txn *t, const void *rec, uint64_t mask)
 	return t->err;
 }
 
+/*
+ * An update's fields merged. A url or body the update leaves as it was,
+ * stored before its placeholders had to name a parameter, is refused as
+ * the whole record is, but in words that say it is the stored one to
+ * send again: the update (a new description alone) did not name it.
+ */
+static int
+action_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
+    void *arg)
+{
+	static _Thread_local char why_buf[320];
+	const char *why, *field;
+
+	(void)arg;
+	rl_merge(&st_action_layout, curp, reqp, mask);
+	if ((mask & ST_ACF_PARAMETERS) ||
+	    (why = st_action_templates_invalid(curp)) == NULL)
+		return 0;
+	if (strncmp(why, "url: ", 5) == 0 && !(mask & ST_ACF_URL))
+		field = "url";
+	else if (strncmp(why, "body: ", 6) == 0 && !(mask & ST_ACF_BODY))
+		field = "body";
+	else
+		return 0;	/* the update's own: entity_invalid says */
+	snprintf(why_buf, sizeof(why_buf), "%s: this action's %s, saved "
+	    "before such a %s was refused, has %s: send %s with this change",
+	    field, field, field, why + strlen(field) + 2, field);
+	store_fail(t, PROTO_E_INVALID, why_buf);
+	return -1;
+}
+
 /* header_names follows the headers: each name and a newline. */
 static void
 action_names(void *rec)
@@ -84,6 +116,7 @@ const struct store_entity action_entity = {
 	.invalid = action_invalid,
 	.admit = action_admit,
 	.prepare = action_names,
+	.merge = action_merge,
 };
 
 /* The admin API's replies: the headers' values wiped, their names kept. */

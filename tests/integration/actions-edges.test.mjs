@@ -5,9 +5,14 @@
 // headers); a page tool handed to the page when the
 // visitor leaves is on the record; an answer that is not UTF-8 says it
 // was cut; arguments that are not one JSON object we take go back to the
-// model, not fail the turn; a whole number written 3.0 is sent as 3.
+// model, not fail the turn; a whole number written 3.0 is sent as 3; a
+// PATCH of an action whose url or body was saved before that was refused
+// says to send them.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley, waitFor } from './lib/harness.mjs';
@@ -93,6 +98,34 @@ describe('actions at their edges', () => {
     await v.turn(`x ${call('lookup', '{"order_id":"7"}')}`);
     await v.close();
     assert.deepEqual(seen.map((x) => [x.url, x.auth]), [['/orders/7/items', 'Bearer secret-xyz']], JSON.stringify(seen));
+  });
+
+  test('an action saved before its url and body had to name a parameter: a PATCH that leaves them says which to send', async () => {
+    const params = { type: 'object', properties: { order_id: { type: 'string' }, gone_id: { type: 'string' } } };
+    const id = await action({ name: 'legacy', method: 'POST', url: `http://127.0.0.1:${apiPort}/legacy/{{gone_id}}`,
+      body: '{"id":"{{gone_id}}"}', parameters: params });
+    // As a server of before the check stored it: gone_id is no parameter
+    // (its name changed in the schema, in data.mdb with storaged stopped).
+    await p.killStoraged('SIGTERM');
+    const hex = (s) => Buffer.from(s).toString('hex');
+    const dump = execFileSync('mdb_dump', ['-s', 'actions', p.dataDir], { encoding: 'utf8' });
+    assert.equal(dump.split(hex('"gone_id"')).length, 2, 'the schema names gone_id once');
+    const file = path.join(p.tmp, 'actions.dump');
+    fs.writeFileSync(file, dump.replace(hex('"gone_id"'), hex('"left_id"')));
+    execFileSync('mdb_load', ['-s', 'actions', '-f', file, p.dataDir]);
+    const from = p.logs.masterd.length;
+    await p.startStoraged();
+    await p.waitConnected(from);
+    const stored = (f) => `${f}: this action's ${f}, saved before such a ${f} was refused, has a {{placeholder}} ` +
+      `that is neither a parameter nor visitor.external_id or visitor.email: send ${f} with this change`;
+    const good = `http://127.0.0.1:${apiPort}/legacy/{{order_id}}`;
+    for (const [body, want] of [[{ description: 'New words.' }, stored('url')], [{ url: good }, stored('body')]]) {
+      const r = await admin('PATCH', `/v1/admin/actions/${id}`, body);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json().error, want);
+    }
+    const r = await admin('PATCH', `/v1/admin/actions/${id}`, { description: 'New words.', url: good, body: '{"id":"{{order_id}}"}' });
+    assert.equal(r.status, 200, r.text);
   });
 
   test('a page tool handed to the page when the visitor leaves: stored as a failed step', async () => {
