@@ -10,8 +10,9 @@
  * proxy from the environment), the answer's status and body, a redirect
  * not followed, an answer cut at max_bytes (gzip too: the bound is on
  * the inflated bytes), a timeout, a closed port, the address policy (no
- * connection made), cancel (before and inside the callback), and the
- * requests action_call_start refuses.
+ * connection made), cancel (before and inside the callback), the
+ * requests action_call_start refuses, and an action saved before its
+ * templates had to name its parameters refused before any request.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,9 +32,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "actionmsg.h"
 #include "call.h"
 #include "loop.h"
+#include "template.h"
 
 #define WAIT_MS		3000	/* the longest any test waits */
 
@@ -671,6 +675,56 @@ test_bad_requests(void **state)
 	assert_int_equal(x.done, 0);
 }
 
+/*
+ * An action saved before a url naming none of its parameters was refused
+ * (its schema's order_id, its url's {{gone_id}}): its request is refused
+ * with the words the model reads, and nothing reaches the API, where it
+ * was called at /orders//items with the action's secret header.
+ */
+static void
+test_stored_template_refused(void **state)
+{
+	static const struct tpl_visitor v = { NULL, NULL };
+	char url[128], params[] = "{\"type\":\"object\",\"properties\":"
+	    "{\"order_id\":{\"type\":\"string\"}}}",
+	    headers[] = "Authorization: Bearer s3cret\n";
+	struct st_action a;
+	struct action_call_req q;
+	struct res x;
+	const char *why = NULL;
+	char *qurl = NULL, *qbody = NULL;
+	json_t *args;
+	int rc;
+
+	srv_start(OK_200, strlen(OK_200));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/orders/{{gone_id}}/"
+	    "items", srv.port);
+	memset(&a, 0, sizeof(a));
+	a.method = ST_METHOD_GET;
+	a.url = url;
+	a.parameters = params;
+	a.headers = headers;
+	assert_non_null(args = json_pack("{s:s}", "order_id", "7"));
+	rc = action_call_req_of(&q, &a, args, &v, 1, &qurl, &qbody, &why);
+	/* As tools.c's run_call: a request made is started. */
+	if (rc == 0) {
+		memset(&x, 0, sizeof(x));
+		assert_non_null(action_call_start(&q, on_done, &x));
+		drive_until(&x, WAIT_MS);
+		free(x.body);
+	}
+	free(qurl);
+	free(qbody);
+	json_decref(args);
+	assert_int_equal(srv.accepted, 0);
+	assert_int_equal(rc, -1);
+	assert_string_equal(why, "the action's url or body names a value "
+	    "that is none of its parameters: the action needs fixing");
+	assert_null(qurl);
+	assert_null(qbody);
+	srv_stop();
+}
+
 /* After each test: no call left to call back into a gone stack frame. */
 static int
 teardown(void **state)
@@ -725,6 +779,8 @@ main(void)
 		cmocka_unit_test_teardown(test_refused, teardown),
 		cmocka_unit_test_teardown(test_cancel, teardown),
 		cmocka_unit_test_teardown(test_bad_requests, teardown),
+		cmocka_unit_test_teardown(test_stored_template_refused,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
