@@ -4,6 +4,7 @@
  * and the bounds check, for every record described by its rows.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +24,21 @@ int
 rl_version(const struct rlayout *l)
 {
 	size_t i;
-	int v = 1;
+	int v;
 
+	/* The rows never change: worked out once (record.h). */
+	if (l->version != NULL && (v = atomic_load_explicit(l->version,
+	    memory_order_relaxed)) != 0)
+		return v;
+	v = 1;
 	for (i = 0; i < l->nf; i++) {
 		if (l->f[i].since > v)
 			v = l->f[i].since;
 		if (l->f[i].kind == RF_GONE && (int)l->f[i].x > v)
 			v = (int)l->f[i].x;
 	}
+	if (l->version != NULL)
+		atomic_store_explicit(l->version, v, memory_order_relaxed);
 	return v;
 }
 
