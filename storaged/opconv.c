@@ -276,7 +276,8 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	const struct att_claim claim = { q->atts, q->natts, sess, q->widget };
 	struct store_txn t;
 	struct store_chat c;
-	struct st_agent a;
+	struct st_agent own;
+	const struct st_agent *a;
 	char org[ST_WHO_ORG_MAX + 1];
 	uint64_t retry;
 	int limited, wres;
@@ -316,21 +317,21 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	 * The widget's switch and daily cap, in the txn that stores the
 	 * turn, and the agent that answers it (one load of the widget).
 	 */
-	if (store_chat_widget_take(&t, q->widget, &wres, &retry, &a,
+	if (store_chat_widget_take(&t, q->widget, &wres, &retry, &own, &a,
 	    org) == 0 && wres != ST_WS_OK)
 		reply_begin_no(r, type, store_chat_refused(wres), retry);
 	else if (t.err == 0) {
-		t.agent = &a;
+		t.agent = a;
 		if (store_chat_begin(&t, q->widget, q->session, org, q->content,
 		    &claim,
-		    store_chat_history(&a, q->history_max),
+		    store_chat_history(a, q->history_max),
 		    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
 			reply_begin(b, &t, r, type, c.human ? ST_CHAT_HUMAN :
-			    ST_CHAT_OK, 0, &a, &c);
+			    ST_CHAT_OK, 0, a, &c);
 			store_chat_free(&c);
 		}
-		st_agent_free(&a);
 	}
+	st_agent_free(&own);
 	req_end(&t, r);
 }
 

@@ -760,11 +760,14 @@ store_ws_widget_take(struct store_txn *t, const char *widget_id,
 
 int
 store_chat_widget_take(struct store_txn *t, const char *id, int *result,
-    uint64_t *retry_ms, struct st_agent *agent, char org[ST_WHO_ORG_MAX + 1])
+    uint64_t *retry_ms, struct st_agent *own, const struct st_agent **agent,
+    char org[ST_WHO_ORG_MAX + 1])
 {
 	const struct widget_take *k;
 	int rc;
 
+	memset(own, 0, sizeof(*own));
+	*agent = own;
 	if (t->err)
 		return t->err;
 	*result = ST_WS_OK;
@@ -772,7 +775,7 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 	strlcpy(org, ST_WHO_ORG_DEFAULT, ST_WHO_ORG_MAX + 1);
 	/* An id no widget can have is read as absent, not kept. */
 	if (strlen(id) > ST_WIDGET_MAX)
-		return store_begin_agent(t, NULL, agent);
+		return store_begin_agent(t, NULL, own);
 	if ((k = take_find(t->st, id, 0)) == NULL &&
 	    (k = take_load(t, id, 0)) == NULL)
 		return t->err;
@@ -785,8 +788,8 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 			*result = ST_WS_CAPPED;
 		return t->err;
 	}
-	if (st_agent_copy(agent, &k->agent) < 0)
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	/* Lent, not copied: a turn only reads it (every string a copy). */
+	*agent = &k->agent;
 	return 0;
 }
 

@@ -80,12 +80,15 @@ int store_widget_secret_del(struct store_txn *, const char *org,
  * daily cap is reached (*retry_ms until the next UTC day). Nothing is
  * written unless OK. When OK (and 0 returned), *agent is the agent the
  * turn answers with (store_begin_agent of the widget, or of none when
- * absent), from the one load of the widget; the caller frees it. org is
- * the widget's organisation (the default one's when absent), which a
- * conversation it makes belongs to.
+ * absent), from the one load of the widget: lent from the begins' cache,
+ * to read until the store's next take (the caller's request runs none),
+ * or *own (an id no widget can have). The caller frees own, which is
+ * zeroed when not used. org is the widget's organisation (the default
+ * one's when absent), which a conversation it makes belongs to.
  */
 int store_chat_widget_take(struct store_txn *, const char *id, int *result,
-    uint64_t *retry_ms, struct st_agent *agent, char org[ST_WHO_ORG_MAX + 1]);
+    uint64_t *retry_ms, struct st_agent *own, const struct st_agent **agent,
+    char org[ST_WHO_ORG_MAX + 1]);
 /*
  * The enabled widget of public id widget_id as a WebSocket begin reads
  * it, into *w, and the agent its turns answer with (store_begin_agent's;

@@ -605,18 +605,18 @@ take(struct fix *f, const char *id, char *prompt, size_t n)
 {
 	char org[ST_WHO_ORG_MAX + 1];
 	struct store_txn t;
-	struct st_agent a;
+	struct st_agent own;
+	const struct st_agent *a;
 	uint64_t retry;
 	int result;
 
-	memset(&a, 0, sizeof(a));
 	assert_int_equal(store_begin(f->st, &t, 0), 0);
-	assert_int_equal(store_chat_widget_take(&t, id, &result, &retry, &a,
-	    org), 0);
+	assert_int_equal(store_chat_widget_take(&t, id, &result, &retry, &own,
+	    &a, org), 0);
 	assert_int_equal(store_commit(&t), 0);
-	snprintf(prompt, n, "%s", a.system_prompt != NULL ? a.system_prompt :
+	snprintf(prompt, n, "%s", a->system_prompt != NULL ? a->system_prompt :
 	    "");
-	st_agent_free(&a);
+	st_agent_free(&own);
 	return result;
 }
 
@@ -645,6 +645,7 @@ test_begin_cache(void **state)
 	struct fix *f = *state;
 	struct st_widget w, in, out;
 	struct st_agent ain, agent, aout;
+	const struct st_agent *lent;
 	struct store_txn t, c;
 	char prompt[64], org[ST_WHO_ORG_MAX + 1];
 	uint64_t last = 0, retry;
@@ -710,11 +711,12 @@ test_begin_cache(void **state)
 	    w.widget_id, ST_WF_ENABLED, &in, &out, &off), 0);
 	st_widget_free(&out);
 	assert_int_equal(store_chat_widget_take(&c, w.id, &result, &retry,
-	    &aout, org), 0);
+	    &aout, &lent, org), 0);
 	assert_int_equal(result, ST_WS_NO_WIDGET);
+	st_agent_free(&aout);
 	store_abort(&c);
 	assert_int_equal(store_chat_widget_take(&t, w.id, &result, &retry,
-	    &aout, org), 0);
+	    &aout, &lent, org), 0);
 	assert_int_equal(result, ST_WS_OK);
 	st_agent_free(&aout);
 	assert_int_equal(store_commit(&t), 0);
