@@ -157,11 +157,20 @@ proto_hex_digit(int ch)
 	return -1;
 }
 
-/* A lowercase hex digit's value, or -1. */
+/*
+ * A lowercase hex digit's value, or -1: two unsigned compares, not
+ * proto_hex_digit's three ranges after a test for uppercase (storaged
+ * decodes some seven ids a chat turn, the event ring two an event).
+ */
 static int
 lower_digit(char ch)
 {
-	return ch >= 'A' && ch <= 'F' ? -1 : proto_hex_digit((unsigned char)ch);
+	unsigned d = (unsigned)(unsigned char)ch - '0';
+	unsigned a = (unsigned)(unsigned char)ch - 'a';
+
+	if (d < 10)
+		return (int)d;
+	return a < 6 ? (int)a + 10 : -1;
 }
 
 int
