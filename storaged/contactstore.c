@@ -1117,7 +1117,8 @@ store_contact_announced(struct store_txn *t, const char *hex)
 
 /*
  * The conversation of link key: deleted with its messages (erase), or
- * kept and no longer the contact's. The link goes either way.
+ * kept and no longer the contact's, its deliveries and mails no longer
+ * naming it. The link goes either way.
  */
 static void
 link_end(struct store_txn *t, const uint8_t key[CC_KEY_LEN], int erase)
@@ -1139,8 +1140,15 @@ link_end(struct store_txn *t, const uint8_t key[CC_KEY_LEN], int erase)
 		c.contact_id[0] = '\0';
 		conv_save(t, key + ID_LEN, &c);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		st_conv_free(&c);
+		/*
+		 * Its deliveries and mails not yet sent (a receiver down)
+		 * named the contact: none sends its name or email after.
+		 */
+		outbox_conv_unlinked(t, key + ID_LEN, hex);
+		store_mail_conv_unlinked(t, key + ID_LEN, hex);
+	}
 	db_del(t, t->st->contact_convs, key, CC_KEY_LEN,
 	    "delete contact conversation");
 }

@@ -23,7 +23,9 @@
  * conversation deleted takes its pending mails: none tells of it after;
  * a contact deleted, erased or not, its "new contact" mails. Those
  * already leased go too: the notifier asks (ST_MAIL_CHECK) as each
- * message ends, and one gone is never sent.
+ * message ends, and one gone is never sent. The mails of its
+ * conversations kept name the made-up visitor instead of it
+ * (store_mail_conv_unlinked).
  *
  * Every value starts with ST_RECORD_VERSION (a mail's: its layout's
  * format, 1).
@@ -410,6 +412,39 @@ void
 store_mail_contact_gone(struct store_txn *t, const uint8_t id[16])
 {
 	outq_conv_take(t, t->st->contact_mails, id, mail_erase);
+}
+
+/*
+ * The mail stored under seq, of a conversation its contact (hex) no
+ * longer has, keeps the made-up name where its payload named that
+ * contact (outbox.c's dlv_unname, for the mails).
+ */
+static void
+mail_unname(struct store_txn *t, uint64_t seq, const char *contact)
+{
+	struct st_mail m;
+	struct penc e;
+	int rc;
+
+	if (mail_load(t, seq, &m) != 0)
+		return;
+	if ((rc = outq_event_unname(m.payload, m.payload_len, contact,
+	    &e)) < 0)
+		store_fail(t, PROTO_E_INTERNAL, "mail does not encode");
+	else if (rc == 1) {
+		free(m.payload);
+		m.payload = e.buf;	/* m's now: freed with it */
+		m.payload_len = (uint32_t)e.len;
+		mail_save(t, seq, &m);
+	}
+	st_mail_free(&m);
+}
+
+void
+store_mail_conv_unlinked(struct store_txn *t, const uint8_t conv[16],
+    const char *contact)
+{
+	outq_conv_each(t, t->st->conv_mails, conv, mail_unname, contact);
 }
 
 /* The mail stored under seq listed in conv_mails (at open). */

@@ -27,6 +27,13 @@ void store_mail_user_gone(struct store_txn *, const char *user);
  * one does; at most its organisation's ST_MAIL_PENDING_MAX.
  */
 void store_mail_contact_gone(struct store_txn *, const uint8_t id[16]);
+/*
+ * A conversation (conv) kept when its contact (hex) is deleted: its
+ * pending mails that named that contact (the conversation's visitor
+ * name, the contact's name or email) name the made-up visitor instead.
+ */
+void store_mail_conv_unlinked(struct store_txn *, const uint8_t conv[16],
+    const char *contact);
 /* ST_NOTIFY_GET: user's choice (ST_MAIL_* bits; 0 when never set). */
 int store_notify_get(struct store_txn *, const char *user, uint32_t *mask);
 /* ST_NOTIFY_SET: user's choice becomes mask (only ST_MAIL_ALL bits). */

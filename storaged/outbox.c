@@ -29,7 +29,9 @@
  * ST_HOOK_LOG_MAX finished ones (the oldest go as others finish). A
  * conversation deleted takes its deliveries' payloads (dlv_erase): its
  * pending ones fail, and none can be retried; so does a contact deleted,
- * erased or not, its own events' (outbox_contact_gone).
+ * erased or not, its own events' (outbox_contact_gone), and its
+ * conversations kept have their deliveries name the made-up visitor
+ * instead of it (outbox_conv_unlinked).
  *
  * Every value starts with ST_RECORD_VERSION.
  */
@@ -311,6 +313,77 @@ dlv_load(struct store_txn *t, uint64_t seq, struct st_delivery *d)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A conversation's index walked without taking its entries: each(t, seq,
+ * arg) for every seq listed under id, lowest first, a batch at a time
+ * (each may rewrite the records, never the index).
+ */
+void
+outq_conv_each(struct store_txn *t, MDB_dbi index, const uint8_t id[16],
+    void (*each)(struct store_txn *, uint64_t seq, const char *arg),
+    const char *arg)
+{
+	uint64_t seqs[TRIM_SCAN];
+	uint8_t k[CONV_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val key, v;
+	uint32_t n, i;
+	int rc;
+
+	memcpy(k, id, ID_LEN);
+	proto_put_be64(k + ID_LEN, 0);
+	do {
+		n = 0;
+		if (t->err)
+			return;
+		if ((rc = mdb_cursor_open(t->txn, index, &cur)) != 0) {
+			txn_lmdb(t, rc, "cursor");
+			return;
+		}
+		key.mv_size = sizeof(k);
+		key.mv_data = k;
+		rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+		while (rc == 0 && n < TRIM_SCAN && key.mv_size ==
+		    sizeof(k) && memcmp(key.mv_data, id, ID_LEN) == 0) {
+			seqs[n++] = proto_get_be64((uint8_t *)key.mv_data +
+			    ID_LEN);
+			rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(cur);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			txn_lmdb(t, rc, "walk an outbox index");
+			return;
+		}
+		for (i = 0; i < n && !t->err; i++)
+			each(t, seqs[i], arg);
+		/* The next batch starts past the last seq seen. */
+		if (n > 0)
+			proto_put_be64(k + ID_LEN, seqs[n - 1] + 1);
+	} while (n == TRIM_SCAN && seqs[n - 1] != UINT64_MAX);
+}
+
+int
+outq_event_unname(const void *payload, size_t len, const char *contact,
+    struct penc *e)
+{
+	struct st_event ev;
+	int rc = 0;
+
+	if (len == 0 || st_req_decode(PROTO_ST_EV, payload, len, &ev) < 0)
+		return 0;
+	if (strcmp(ev.conv.contact_id, contact) == 0) {
+		st_visitor_name_gen(ev.conv.session, ev.conv.visitor_name,
+		    sizeof(ev.conv.visitor_name));
+		penc_init(e);
+		(void)st_req_encode(e, PROTO_ST_EV, &ev);
+		rc = e->err ? -1 : 1;
+		if (rc < 0)
+			penc_free(e);
+	}
+	st_event_free(&ev);
+	return rc;
 }
 
 /* ----------------------------------------------------------------- due */
@@ -1266,6 +1339,41 @@ void
 outbox_contact_gone(struct store_txn *t, const uint8_t id[16])
 {
 	outq_conv_take(t, t->st->contact_deliveries, id, dlv_contact_erase);
+}
+
+/*
+ * The delivery stored under seq, of a conversation its contact (hex) no
+ * longer has, keeps the made-up name where its payload named that
+ * contact (visitorName, its name or else its email): pending or
+ * finished, neither its next attempt nor a retry sends it.
+ */
+static void
+dlv_unname(struct store_txn *t, uint64_t seq, const char *contact)
+{
+	struct st_delivery d;
+	struct penc e;
+	int rc;
+
+	if (dlv_load(t, seq, &d) != 0)
+		return;
+	if ((rc = outq_event_unname(d.payload, d.payload_len, contact,
+	    &e)) < 0)
+		store_fail(t, PROTO_E_INTERNAL, "delivery does not encode");
+	else if (rc == 1) {
+		free(d.payload);
+		d.payload = e.buf;	/* d's now: freed with it */
+		d.payload_len = (uint32_t)e.len;
+		dlv_save(t, seq, &d);
+	}
+	st_delivery_free(&d);
+}
+
+void
+outbox_conv_unlinked(struct store_txn *t, const uint8_t conv[16],
+    const char *contact)
+{
+	outq_conv_each(t, t->st->conv_deliveries, conv, dlv_unname,
+	    contact);
 }
 
 /* ---------------------------------------------------------------- open */

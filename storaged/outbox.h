@@ -72,6 +72,14 @@ void store_outbox_hook_gone(struct store_txn *, const char *hook);
  */
 void outbox_contact_gone(struct store_txn *, const uint8_t id[16]);
 /*
+ * A conversation (conv) kept when its contact (hex) is deleted: its
+ * deliveries that named that contact (the conversation's visitorName,
+ * the contact's name or email) name the made-up visitor instead,
+ * pending and finished. As many as conv_deliveries lists of it.
+ */
+void outbox_conv_unlinked(struct store_txn *, const uint8_t conv[16],
+    const char *contact);
+/*
  * What the outboxes share (the webhooks' here, the mails' in mailbox.c):
  * a due index (u64 at | u64 seq -> ()) and a sequence in meta.
  *
@@ -121,6 +129,21 @@ void outq_id_set(struct store_txn *, MDB_dbi index,
     size_t len, uint64_t seq, int on);
 void outq_conv_take(struct store_txn *, MDB_dbi index, const uint8_t id[16],
     void (*take)(struct store_txn *, uint64_t seq));
+/*
+ * outq_conv_each: each(t, seq, arg) for every entry of conversation id,
+ * the index left as it is (each may rewrite the records it names).
+ * outq_event_unname: payload (an event as ST_EV carries it) whose
+ * conversation names contact (hex): re-encoded into e (penc_init'd
+ * here, the caller's) with the conversation's made-up visitor name in
+ * place of the contact's name or email: 1; 0 when it names another or
+ * none (or does not decode), e untouched; -1 e failed (freed).
+ */
+void outq_conv_each(struct store_txn *, MDB_dbi index, const uint8_t id[16],
+    void (*each)(struct store_txn *, uint64_t seq, const char *arg),
+    const char *arg);
+int outq_event_unname(const void *payload, size_t len, const char *contact,
+    struct penc *e);
+
 int outq_conv_fill(struct store_txn *, MDB_dbi recs, const char *meta,
     void (*each)(struct store_txn *, uint64_t seq), const char *what,
     const char *by);

@@ -19,6 +19,9 @@
 //     its mail waits for a retry (the server down): once the server is up
 //     and the retry's time is past, the mail is not sent (it once was,
 //     with the deleted contact's name and email);
+//   - a contact deleted while its conversation's handoff mail waits (the
+//     server down): a backup's mails hold neither its name nor its email,
+//     and the mail is still sent once the server is up, naming neither;
 //   - a visitor writing in `human`: one "waiting" mail; writing again
 //     within 10 minutes makes none; in a conversation where an agent just
 //     wrote, none either;
@@ -27,11 +30,12 @@
 //     offered, AUTH taken in clear): the attempt fails "STARTTLS not
 //     supported" and that server sees neither AUTH nor a message.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, freePort, sleep, waitFor } from './lib/harness.mjs';
+import { BIN, Parley, freePort, sleep, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
 import { SMTP_FROM as FROM, SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpCert, smtpEnv } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
@@ -218,6 +222,41 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     // mail due later: what was due before it has been sent.
     await sleep(Math.max(0, failedAt + 6000 - Date.now()));
     await marker();
+    const about = smtpd.lines.filter((l) => l.data !== undefined && (l.data.includes(EMAIL) || l.data.includes(NAME)));
+    assert.deepEqual(about, [], 'no mail about the deleted contact');
+  });
+
+  test("a contact deleted while its conversation's handoff mail waits: the mail keeps none of its name or email", async () => {
+    const NAME = 'Hidden Hollis';
+    const EMAIL = 'hidden.hollis@example.org';
+    const fails = () => (p.tail('masterd', 1e7).match(/\(handoff\), attempt 1 failed/g) || []).length;
+    const before = fails();
+    await smtpd.stop();
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    v.send({ type: 'contact_info', name: NAME, email: EMAIL });
+    await v.next('contact_info_saved');
+    await v.turn('a question for a person');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await v.close();
+    await waitFor(() => fails() > before, 10000, 'a first attempt that fails (nothing listens)');
+    const failedAt = Date.now();
+    const contact = (await p.admin('/v1/admin/contacts?limit=200')).json().contacts.find((c) => c.email === EMAIL);
+    const r = await p.adminJson('DELETE', `/v1/admin/contacts/${contact.id}`);
+    assert.equal(r.status, 200, r.text);
+    // The mail still waiting holds neither (a backup made now: the mails' records in hex).
+    const bk = path.join(dir, 'contact-deleted.mdb');
+    execFileSync(path.join(BIN, 'parleyctl'), ['-S', p.sockPath, 'backup', bk], { timeout: 60000 });
+    const dump = execFileSync('mdb_dump', ['-n', '-s', 'mails', bk], { encoding: 'utf8', maxBuffer: 1 << 28 }).replace(/\s/g, '');
+    assert.ok(dump.length > 0);
+    for (const s of [NAME, EMAIL]) assert.ok(!dump.includes(Buffer.from(s).toString('hex')), `the waiting mail holds ${s}`);
+    // And it is still sent (the conversation stays, a person still asked for), naming neither.
+    await smtpd.start();
+    await sleep(Math.max(0, failedAt + 6000 - Date.now()));
+    await marker();
+    assert.ok(smtpd.mails.some((m) => m.subject.startsWith('A visitor asks for a person: ') && m.subject.includes('a question for a person')),
+      smtpd.mails.map((m) => m.subject).join('\n'));
     const about = smtpd.lines.filter((l) => l.data !== undefined && (l.data.includes(EMAIL) || l.data.includes(NAME)));
     assert.deepEqual(about, [], 'no mail about the deleted contact');
   });

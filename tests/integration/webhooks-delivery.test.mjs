@@ -18,7 +18,9 @@
 // erase: its contact.created deliveries keep no payload (a pending one
 // fails, "contact deleted", uncounted; a retry is 410), its
 // conversation's are still sent, and a backup's deliveries hold no
-// email. Last, with
+// email. A contact deleted or erased while its conversation's deliveries
+// wait for a receiver that refuses them: once it accepts, what it gets
+// names neither the contact's name nor its email. Last, with
 // the setting turned off
 // (masterd restarted in a mount namespace whose /etc/hosts maps a name to
 // 127.0.0.1): that name is refused at creation (resolved off the loop),
@@ -277,6 +279,48 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     assert.match(dump, /^HEADER=END$/m);
     assert.ok(!dump.replace(/\s/g, '').includes(Buffer.from(who.email).toString('hex')), 'the deliveries hold the email');
   });
+
+  // A delivery waiting for its receiver when the contact goes, which tells
+  // of the contact's conversation (its visitorName the contact's name,
+  // else email): what the receiver gets afterwards names none of it.
+  for (const erase of [false, true]) {
+    test(`a contact ${erase ? 'erased' : 'deleted'} while its conversation's deliveries wait: none sent afterwards names it`, async () => {
+      const tag = Date.now().toString(36);
+      const who = { name: `Wendy ${tag}`, email: `wendy.${tag}@example.org` };
+      let open = false;
+      const rx = await recv((req, res) => { res.statusCode = open ? 200 : 500; res.end(); });
+      const w = await make(rx.url(`/waiting-${erase}`), ['message.created', 'handoff.requested']);
+      const widget = await createWidget(p, { handoff_enabled: true, contact_info_mode: 'optional', collect_email: true, collect_name: true });
+      const v = await Visitor.open(p, widget.widget_id);
+      await v.next('session');
+      v.send({ type: 'contact_info', ...who });
+      await v.next('contact_info_saved');
+      await v.turn(`a question ${tag}`);
+      v.send({ type: 'request_human' });
+      assert.equal((await v.next('handoff')).state, 'waiting_human');
+      await v.close();
+      // Refused once each: every one waits for its retry.
+      await waitFor(async () => {
+        const ds = await deliveries(w.id);
+        return ds.length >= 3 && ds.every((d) => d.status === 'pending' && d.response_code === 500);
+      }, 10000, 'the deliveries refused');
+      assert.ok(rx.hits.some((h) => h.body.includes(who.name)), 'the refused attempts named the contact');
+      const contact = (await p.admin('/v1/admin/contacts?limit=200')).json().contacts.find((c) => c.email === who.email);
+      const r = await p.adminJson('DELETE', `/v1/admin/contacts/${contact.id}${erase ? '?erase=all' : ''}`);
+      assert.equal(r.status, 200, r.text);
+      const before = rx.hits.length;
+      open = true;
+      // Each sent again, or failed with its conversation (erased).
+      await waitFor(async () => (await deliveries(w.id)).every((d) => d.status !== 'pending'), 30000, 'the deliveries ended');
+      const ds = await deliveries(w.id);
+      if (!erase) assert.ok(ds.every((d) => d.status === 'delivered'), JSON.stringify(ds));
+      assert.equal(rx.hits.length - before, ds.filter((d) => d.status === 'delivered').length);
+      for (const h of rx.hits.slice(before)) {
+        verify(w.secret, h);
+        for (const s of [who.name, who.email]) assert.ok(!h.body.includes(s), `sent after the deletion: ${s} in ${h.body}`);
+      }
+    });
+  }
 
   test('a 500 is retried with the same webhook-id, then delivered', async () => {
     let n = 0;
