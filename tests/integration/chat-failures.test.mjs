@@ -5,7 +5,10 @@
 // mid-stream. A failure before the answer started is a JSON error; after
 // the stream started it is an NDJSON error event; the model call is
 // cancelled when the client leaves; failed turns are stored as failed and
-// left out of the history the next turn sends to the model.
+// left out of the history the next turn sends to the model. A client that
+// leaves a stream has stored exactly the tokens it was sent (it half-closes
+// and reads on to know them), also when it leaves before its question is on
+// disk (storaged's fdatasync slowed under strace): nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -15,6 +18,7 @@ import {
   EMPTY_REPLY, NDJSON_TYPE, SYSTEM_PROMPT, assertGoodStream, chat, sessionShown, sid, stored, stream, streamTurn,
   waitStored,
 } from './lib/chat.mjs';
+import { NO_LSAN, slowSyncs } from './lib/faults.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 
 const IDLE_MS = 1000;
@@ -220,6 +224,38 @@ describe('chat failures', () => {
     }
   });
 
+  // The client half-closes its side (the server takes that as leaving,
+  // as a close) and reads on: it gets every byte the server had written
+  // before it stopped, and nothing after. Leaving at once, at the start or
+  // after a few tokens, with a model 1 to 3 ms a chunk: the reply stored
+  // is exactly the tokens that arrived (the text the server took from the
+  // model but had not written out, still in its buffer or waiting for the
+  // question to reach the disk, was once stored too: "Y" for nothing seen).
+  test('a client that leaves mid-stream: the reply stored is exactly the tokens it was sent', async () => {
+    const wrong = [];
+    for (let i = 0; i < 48; i++) {
+      const s = sid();
+      const at = i % 4;       // tokens to wait for; 3: none, not even the status line
+      const st = await stream(p, s, `leave ${i} [[mock:chunks=40,delay=${1 + (i % 3)},first_delay=${(i >> 2) % 2}]]`);
+      if (at < 3) assert.ok(await st.until(() => st.events.length > 0 && st.tokens.length >= at, 5000), `${i}: ${st.types}`);
+      st.close();
+      assert.ok(await st.until(() => st.gone, 10000), `${i}: the server ended the connection`);
+      const seen = st.tokens.join('');
+      st.destroy();
+      let conv;
+      for (let k = 0; k < 200 && !conv; k++) {
+        conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
+        if (!conv) await sleep(25);
+      }
+      assert.ok(conv, `${i}: the conversation is stored`);
+      const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
+      assert.equal(got.messages.length, 2, `${i}: the reply is stored`);
+      const a = got.messages[1];
+      if (a.content !== seen) wrong.push({ i, status: a.status, seen, stored: a.content, events: st.types.join() });
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   test('a client that leaves while /v1/chat waits: the model call is cancelled, stored as interrupted', async () => {
     await p.mock.resetStats();
     const s = sid();
@@ -278,5 +314,46 @@ describe('chat failures', () => {
     // The other worker too (each reconnects on its own schedule).
     await p.waitConnected(from);
     assertGoodStream(await streamTurn(p, sid(), 'streams too'), 'You said: streams too');
+  });
+});
+
+// The question slow to reach the disk (storaged's fdatasync delayed under
+// strace): the model answers meanwhile, but the client is shown nothing
+// until the question is stored. A client that leaves then was sent none of
+// the reply, and none is stored (the model's text held for it once was).
+describe('chat: a client that leaves before its question is on disk', () => {
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { ...NO_LSAN, RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+  });
+  after(() => p && p.stop());
+
+  test('none of the reply is stored: the client was sent none of it', async () => {
+    await p.mock.resetStats();
+    const s = sid();
+    const tr = await slowSyncs(p.storagedPid, 1500);
+    let st;
+    try {
+      st = await stream(p, s, 'not on disk yet [[mock:chunks=40,delay=5]]');
+      await p.mock.waitStats((x) => x.content_chunks >= 3, 5000);
+      assert.equal(st.received, 0, 'nothing shown before the question is stored');
+      st.close();
+      assert.ok(await st.until(() => st.gone, 10000), 'the server ended the connection');
+    } finally {
+      tr.kill();
+    }
+    assert.deepEqual(st.tokens, []);
+    st.destroy();
+    let conv;
+    for (let k = 0; k < 200 && !conv; k++) {
+      conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
+      if (!conv) await sleep(25);
+    }
+    assert.ok(conv, 'the conversation is stored');
+    const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
+    assert.equal(got.messages.length, 2, 'the reply is stored');
+    assert.equal(got.messages[1].status, 'interrupted');
+    assert.equal(got.messages[1].content, '', 'the reply stored holds what the client was never sent');
   });
 });

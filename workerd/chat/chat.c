@@ -551,6 +551,21 @@ stream_tool(void *fe, const char *name, const char *state)
 	send_event(fe, "tool", "name", name, strlen(name), "status", state);
 }
 
+/*
+ * The stream's bytes given to the connection so far (the access log's
+ * count, its head included) and those of them written to the socket:
+ * the rest waits in its buffer, which closes with it.
+ */
+static void
+stream_out_pos(void *fe, uint64_t *queued, uint64_t *out)
+{
+	struct conn *c = fe;
+	size_t pending = conn_out_pending(c);
+
+	*queued = c->acc_bytes;
+	*out = c->acc_bytes > pending ? c->acc_bytes - pending : 0;
+}
+
 static void
 chat_drained(struct conn *c)
 {
@@ -635,13 +650,13 @@ stream_human(void *fe, const char *conv_id)
 static const struct turn_ops json_ops = {
 	"chat", &nturns, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
 	NULL, NULL, NULL, json_done, http_error, http_refused, json_human,
-	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 static const struct turn_ops stream_ops = {
 	"chat", &nturns, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
 	stream_start, stream_token, stream_busy, stream_done, http_error,
 	http_refused, stream_human, stream_tool, NULL, NULL, NULL, NULL, NULL,
-	NULL, NULL, NULL,
+	NULL, NULL, NULL, stream_out_pos,
 };
 
 /* The client is gone: the turn goes on without it. */

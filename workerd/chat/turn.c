@@ -41,6 +41,12 @@ struct turn_outcome {
 	enum turn_cause cause;	/* failed: why, for the client */
 };
 
+/* A token given to the front end: where its bytes end, the reply's length. */
+struct turn_mark {
+	uint64_t at;
+	size_t len;
+};
+
 struct turn {
 	TAILQ_ENTRY(turn) entry;	/* in live */
 	const struct turn_ops *ops;
@@ -60,6 +66,15 @@ struct turn {
 	uint8_t handoff;		/* the conversation's, at the begin */
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
+	/*
+	 * With ops->out_pos: the bytes of it gone out to the socket, and
+	 * the tokens not yet out (oldest first); marks_lost, one could not
+	 * be kept (out of memory): what was streamed is stored.
+	 */
+	size_t sent;
+	struct turn_mark *marks;
+	size_t nmarks, capmarks;
+	int marks_lost;
 	size_t round_at;		/* where this round's text starts */
 	int new_round;			/* the next text begins a round */
 	struct turn_outcome out;
@@ -200,6 +215,7 @@ turn_free(struct turn *t)
 	model_stop(t);
 	loop_defer_cancel(&t->defer);
 	buf_free(&t->reply);
+	free(t->marks);
 	free(t->out.error);
 	TAILQ_REMOVE(&live, t, entry);
 	nlive--;
@@ -278,9 +294,81 @@ turn_msg_id(const struct turn *t)
 	return t->msg_id;
 }
 
+/* The marks whose bytes are out (up to out): t->sent moves on. */
+static void
+marks_out(struct turn *t, uint64_t out)
+{
+	size_t i = 0;
+
+	while (i < t->nmarks && t->marks[i].at <= out)
+		t->sent = t->marks[i++].len;
+	if (i == 0)
+		return;
+	t->nmarks -= i;
+	memmove(t->marks, t->marks + i, t->nmarks * sizeof(*t->marks));
+}
+
+/*
+ * A token just given to the front end (ops->out_pos): its end kept
+ * until its bytes are out. At most what the client's output holds
+ * (CHAT_OUT_HIGH pauses the model) is waiting.
+ */
+static void
+mark_token(struct turn *t)
+{
+	uint64_t queued, out;
+	struct turn_mark *m;
+	size_t cap;
+
+	if (t->ops->out_pos == NULL || t->marks_lost)
+		return;
+	t->ops->out_pos(t->fe, &queued, &out);
+	marks_out(t, out);
+	if (queued <= out) {
+		t->sent = t->streamed;
+		return;
+	}
+	if (t->nmarks == t->capmarks) {
+		cap = t->capmarks != 0 ? 2 * t->capmarks : 16;
+		if ((m = reallocarray(t->marks, cap, sizeof(*m))) == NULL) {
+			t->marks_lost = 1;
+			return;
+		}
+		t->marks = m;
+		t->capmarks = cap;
+	}
+	t->marks[t->nmarks].at = queued;
+	t->marks[t->nmarks++].len = t->streamed;
+}
+
+/*
+ * The client left (its output about to be thrown away): the reply is
+ * cut to what had gone out to it, so that what is stored is what it
+ * was sent; before the turn was shown, that is nothing.
+ */
+static void
+reply_cut_unsent(struct turn *t)
+{
+	uint64_t queued, out;
+
+	if (t->ops->out_pos == NULL || t->marks_lost)
+		return;
+	if (t->shown) {
+		t->ops->out_pos(t->fe, &queued, &out);
+		marks_out(t, out);
+	}
+	if (t->sent < t->reply.len) {
+		log_debug("%s: client left; %zu bytes of the reply were not "
+		    "sent it", t->ops->name, t->reply.len - t->sent);
+		t->reply.len = t->sent;
+	}
+}
+
 void
 turn_cancel(struct turn *t)
 {
+	if (t->phase == TURN_MODEL && t->fe != NULL)
+		reply_cut_unsent(t);
 	t->fe = NULL;
 	if (rewrite_abandon(t))
 		return;
@@ -379,6 +467,7 @@ turn_send_tokens(struct turn *t)
 	t->ops->token(t->fe, t->reply.data + t->streamed,
 	    t->reply.len - t->streamed);
 	t->streamed = t->reply.len;
+	mark_token(t);
 }
 
 /* Tests that drive the model by hand hold nothing (test_chat.c: 0). */

@@ -14,7 +14,8 @@
  * "failed") and only after storaged acknowledged it does the client get
  * done, or error. A turn outlives its client: when the client leaves,
  * the front end calls turn_cancel and the turn stores what it has as
- * "interrupted" before it frees itself. Every turn that stored a user
+ * "interrupted" before it frees itself (with ops->out_pos, what it had
+ * sent the client). Every turn that stored a user
  * message ends with exactly one stored assistant message.
  *
  * Who answers is the begin reply's to say (struct st_begin_rep): the
@@ -186,6 +187,16 @@ struct turn_ops {
 	 * actions read visitor.
 	 */
 	void (*unverified)(void *fe);
+	/*
+	 * Optional: how far the client's output got, in the front end's
+	 * own count of bytes: queued, all it was given so far; out, what
+	 * of it went to the socket (the rest waits in the front end's
+	 * buffer, which a client leaving throws away). With it, a client
+	 * that leaves gets stored the reply it was sent: the tokens whose
+	 * bytes had all gone out, never one still in that buffer or not
+	 * handed to it (the question not yet on disk).
+	 */
+	void (*out_pos)(void *fe, uint64_t *queued, uint64_t *out);
 };
 
 /*

@@ -961,7 +961,7 @@ static const struct turn_ops ws_ops = {
 	"wschat", &nturns, PROTO_ST_WS_BEGIN, ST_WS_OK, ST_WS_HUMAN,
 	ws_start, ws_token, ws_busy, ws_done, ws_error, ws_refused, ws_human,
 	ws_tool, ws_visitor, ws_can_hand_over, ws_confirm, ws_page_tools,
-	ws_page_call, ws_has_contact_form, ws_contact_form, ws_unverified,
+	ws_page_call, ws_has_contact_form, ws_contact_form, ws_unverified, NULL,
 };
 
 /* {"type":"tools","tools":[...]}: the page's own tools, for its next turns. */

@@ -12,7 +12,19 @@ export const NO_LSAN = { ASAN_OPTIONS: `abort_on_error=0:halt_on_error=1:detect_
 // (its fault injection: the real call is not made). Resolves with the
 // strace process once attached; killing it ends the faults.
 export function failSyncs(pid) {
-  const tr = spawn('strace', ['-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:error=EIO',
+  return straceSyncs(pid, 'inject=fdatasync:error=EIO');
+}
+
+// strace attached to pid, every fdatasync from now on made ms later (its
+// delay injection; the real call is made): a commit is slow to reach the
+// disk. Resolves with the strace process once attached; killing it ends
+// the delays.
+export function slowSyncs(pid, ms) {
+  return straceSyncs(pid, `inject=fdatasync:delay_enter=${ms * 1000}`);
+}
+
+function straceSyncs(pid, inject) {
+  const tr = spawn('strace', ['-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', inject,
     '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';

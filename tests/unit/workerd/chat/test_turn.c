@@ -55,6 +55,7 @@ static struct {
 	char log[4096];		/* one line an operation */
 	int start_fails, busy;
 	size_t alive;
+	uint64_t queued, out;	/* fe_out_pos: the output's bytes */
 	struct turn *t;		/* NULL after a final operation */
 } FE;
 
@@ -123,13 +124,37 @@ fe_refused(void *fe, int code, uint64_t retry_ms)
 static const struct turn_ops fe_ops = {
 	"test", &FE.alive, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
 	fe_start, fe_token, fe_busy, fe_done, fe_error, fe_refused, fe_human,
-	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+/*
+ * A front end that tells how far its output got (as the stream): each
+ * token queued with 10 bytes of framing, FE.out of them written.
+ */
+static void
+fe_out_token(void *fe, const char *text, size_t len)
+{
+	fe_token(fe, text, len);
+	FE.queued += len + 10;
+}
+
+static void
+fe_out_pos(void *fe, uint64_t *queued, uint64_t *out)
+{
+	*queued = FE.queued;
+	*out = FE.out;
+}
+
+static const struct turn_ops fe_out_ops = {
+	"test", &FE.alive, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
+	fe_start, fe_out_token, fe_busy, fe_done, fe_error, fe_refused,
+	fe_human, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	fe_out_pos,
 };
 /* A front end that shows nothing before the end (as the JSON answer). */
 static const struct turn_ops fe_quiet_ops = {
 	"test", &FE.alive, PROTO_ST_CHAT_BEGIN, ST_CHAT_OK, ST_CHAT_HUMAN,
 	NULL, NULL, NULL, fe_done, fe_error, fe_refused, NULL, NULL, NULL,
-	NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* ------------------------------------------------------------ setup */
@@ -606,6 +631,46 @@ test_turn_model_fails(void **state)
 	}
 }
 
+/*
+ * A front end that tells how far its output got: a client that leaves
+ * has stored the tokens whose bytes had all gone out, not those its
+ * output still held (thrown away with it).
+ */
+static void
+test_turn_cancel_unsent(void **state)
+{
+	struct peer_req pr;
+
+	FE.queued = FE.out = 0;
+	begin(&fe_out_ops, &pr);
+	reply_begin(&pr, 0);
+	model_says("You ");
+	FE.out = FE.queued;		/* out */
+	model_says("sa");
+	model_says("id");
+	FE.out += 5;			/* "sa" partly written */
+	turn_cancel(FE.t);
+	assert_int_equal(F.cancelled, 1);
+	expect_stored(&pr, "interrupted", "You ");
+	stored_ok(&pr);
+	assert_int_equal(FE.alive, 0);
+	assert_string_equal(FE.log, "start " CONV "\ntoken You \ntoken sa\n"
+	    "token id\n");
+
+	/* All of it out: all of it stored. */
+	memset(&F, 0, sizeof(F));
+	memset(FE.log, 0, sizeof(FE.log));
+	FE.queued = FE.out = 0;
+	begin(&fe_out_ops, &pr);
+	reply_begin(&pr, 0);
+	model_says("You ");
+	model_says("said");
+	FE.out = FE.queued;
+	turn_cancel(FE.t);
+	expect_stored(&pr, "interrupted", "You said");
+	stored_ok(&pr);
+}
+
 /* The turn outlives its client and stores what it has. */
 static void
 test_turn_cancel(void **state)
@@ -858,6 +923,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_turn_model_fails,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_turn_cancel,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_turn_cancel_unsent,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_turn_backpressure,
 		    each_setup, each_teardown),
