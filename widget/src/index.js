@@ -47,30 +47,17 @@ const TEXT = {
   retryText: 'Retry',
   // (not "cannot be sent": Send stays enabled, and a socket still open carries it)
   offlineText: 'You are offline. Messages may not go through.',
-  rateLimitText: 'Too many messages. Please wait {seconds} seconds and try again.',
   stoppedText: 'Stopped.',
   // data-widget mode only
   reconnectingText: 'Reconnecting…',
   goneText: 'This chat is no longer available.',
-  contactText: 'Before we start, how can we reach you?',
-  labelName: 'Name',
-  labelEmail: 'Email',
-  labelPhone: 'Phone',
-  labelSave: 'Start chat',
-  labelSkip: 'Skip',
-  invalidText: 'Please check this field: {field}.',
   handoffLabel: 'Talk to a person',
-  waitingText: 'Waiting for a person…',
   // away mode (outside business hours, or no one at the dashboard)
   awayLabel: 'Leave a message',
-  awayDoneText: 'Thanks! We got your message and will reply by email.',
-  joinedText: '{name} joined',
-  backText: 'The assistant is back',
   typingText: 'Typing',
   agentName: 'Support',
   // setup failures: the owner's to fix (the console says how)
   unreachableText: 'Cannot connect to the chat.',
-  keyText: 'This chat is not set up correctly.',
   originText: 'This chat is not available on this site.',
   disabledText: 'This chat is disabled.',
   cspText: 'This page blocks the chat.',
@@ -148,11 +135,6 @@ function textOn(hex) {
   });
   const l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
   return 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 ? '#fff' : '#000';
-}
-
-// ltr or rtl, the only values of direction
-function pageDir() {
-  return getComputedStyle(doc.body || doc.documentElement).direction;
 }
 
 // data-widget mode: the widget's public config comes first. Without it,
@@ -247,7 +229,8 @@ function mount(script, cfg, base, broken, lang) {
   // per widget id, so two widgets of one site keep apart
   const key = (k) => 'parley:' + (wsMode ? base.slice(base.lastIndexOf('/') + 1) : 'key') + ':' + k;
   const rtl = lang[0] === 'ar';
-  const dir = () => (rtl ? 'rtl' : pageDir());
+  // ltr or rtl (the page's direction: the only values there are)
+  const dir = () => (rtl ? 'rtl' : getComputedStyle(doc.body || doc.documentElement).direction);
   // inline and fullpage (data-layout; the layout part): always open
   let pinned = false;
   const openKey = wsMode ? key('open') : OPEN_KEY;
@@ -608,25 +591,17 @@ function mount(script, cfg, base, broken, lang) {
     begin(t);
     emit('send', { message: text, retry: !!isRetry });
 
-    // the stream (the http part), or why there is none
+    // the stream (the http part, which says a setup failure), or why
+    // there is none: the part did not load, so no server (the core came
+    // from it) or a CSP that blocks its scripts
     const n = await part('http');
+    const why = !n && (blocked[new URL(apiUrl, location.href).host] ? 'csp' : 'unreachable');
     const [done, err, conversationId] = n
       ? await n.turn(apiUrl, apiKey, { sessionId, message: text, visitor: visitorInfo() }, t, () => t.gen !== gen, token)
-      : [null, Object.assign(new Error('the widget could not load its http part'), { net: 1 })];
-    if (err && !t.ac.signal.aborted) {
-      const why =
-        err.status === 401 ? 'key' : err.status === 403 && /disabled/.test(err.message) ? 'disabled' : err.net && (await diagnose(apiUrl));
-      if (why) {
-        await tell(why === 'origin' ? 'cors' : why, apiUrl);
-        err.told = 1;
-        err.message = T[why + 'Text'];
-        err.show = why !== 'unreachable'; // no Retry where it cannot help
-        if (err.show) {
-          broken = why;
-          err.quiet = 1; // the notice says it
-          sync();
-        }
-      }
+      : [null, { message: T[why + 'Text'], net: 1, told: (await tell(why, apiUrl), 1), quiet: why == 'csp', broken: why == 'csp' && why, show: why == 'csp' }];
+    if (err && err.broken) {
+      broken = err.broken; // the notice says it
+      sync();
     }
     if (t.gen !== gen) {
       cancelAnimationFrame(t.raf); // reset() or destroy() took it away
@@ -679,7 +654,6 @@ function mount(script, cfg, base, broken, lang) {
   // a message left (the away form) and not yet answered, kept over a reload
   let leftMsg = store.get(key('hand')) == 'left';
   let asking = false; // request_human sent, the server's handoff not yet here
-  let picking; // the handoff button pressed, its availability not yet here (a timer)
   let talked = false; // a visitor message is in the list: "Talk to a person" may show
   // The attach part: att(u) → the ids of the files ready to go with a
   // message (u: its bubble, which then shows them), att.n how many,
@@ -923,7 +897,6 @@ function mount(script, cfg, base, broken, lang) {
     else if (type === 'availability') {
       away = f;
       sync();
-      if (picking) choose(); // the press waited for it
     } else if (type === 'contact_info_saved') {
       said();
       if (form && form.away && form.busy) {
@@ -971,23 +944,17 @@ function mount(script, cfg, base, broken, lang) {
     return t ? new Promise((r) => (t.res = r)) : true;
   }
 
-  // The handoff state changed (or a resumed session's): the status line says so.
+  // The handoff state changed (or a resumed session's): the status line
+  // (the handoff part's words, in handStatus) says so, unless reset()
+  // came first (gen).
   function setHand(state, name) {
     if (!/^(ai|waiting_human|human)$/.test(state) || state === hand) return;
     const was = hand;
+    const left = leftMsg;
+    const g = gen;
     hand = state;
-    store.set(key('hand'), leftMsg && state == 'waiting_human' ? 'left' : state);
-    handStatus.textContent =
-      state === 'human'
-        ? T.joinedText.replace('{name}', name || T.agentName)
-        : state === 'ai'
-          ? was === 'human'
-            ? T.backText
-            : ''
-          : leftMsg
-            ? T.awayDoneText
-            : T.waitingText;
-    handStatus.hidden = !handStatus.textContent;
+    store.set(key('hand'), left && state == 'waiting_human' ? 'left' : state);
+    part('handoff').then((p) => p && g === gen && p.status(handStatus, state, was, name, left));
     if (state !== 'human') typing(false);
     if (state !== 'waiting_human') leftMsg = false; // the message left is answered
     sync();
@@ -1097,21 +1064,10 @@ function mount(script, cfg, base, broken, lang) {
     input.focus();
   });
   on(stopBtn, 'click', stop);
-  // Pressed: the availability now is asked for, and its answer (or, none
-  // within 2 s, the one known) picks "Leave a message" or a person (choose).
-  on(handBtn, 'click', () => {
-    if (!up || picking) return;
-    put({ type: 'availability' });
-    picking = setTimeout(choose, 2000);
-  });
-  function choose() {
-    picking = clearTimeout(picking); // (undefined: none)
-    const f = shadow.activeElement === handBtn;
-    if (!up) return;
-    if (away && away.away) return showForm('away');
-    askHuman();
-    if (f) input.focus();
-  }
+  // Pressed: the handoff part asks for the availability and picks "Leave a
+  // message" or a person (cold code: only a handoff widget's visitor who
+  // asks for someone needs it).
+  on(handBtn, 'click', () => part('handoff').then((p) => p && p.press()));
   // A person, please: the handoff state shows once the server has stored it.
   function askHuman() {
     asking = true;
@@ -1156,6 +1112,8 @@ function mount(script, cfg, base, broken, lang) {
     ds,
     cfg: cfg || {},
     wsMode,
+    tell,
+    diagnose,
     base,
     sid: () => sessionId,
     host,
@@ -1196,8 +1154,11 @@ function mount(script, cfg, base, broken, lang) {
       panel.insertBefore(f, composer);
       sync();
     },
+    showForm,
     hideForm,
     doneForm,
+    askHuman,
+    up: () => up,
     away: () => away,
     // the panel open for good (the layout part)
     pin() {
@@ -1262,6 +1223,7 @@ function mount(script, cfg, base, broken, lang) {
         .map((m) => ({ role: m.getAttribute('data-role'), content: m.t, state: m.getAttribute('data-state') || '' })),
     // A new session: a new id, the list emptied (welcome kept), storage cleared.
     reset() {
+      setHand('ai'); // (before gen moves on: its status line is never said)
       gen++;
       drop();
       setBusy(false);
@@ -1278,9 +1240,7 @@ function mount(script, cfg, base, broken, lang) {
         sessionId = null;
         // an answer to the old session's request_human never comes
         asking = leftMsg = false;
-        picking = clearTimeout(picking); // nor is a press's choice made for it
         hideForm(true);
-        setHand('ai');
         store.del(key('hand'));
         handStatus.hidden = true;
         talked = false;

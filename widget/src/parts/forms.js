@@ -12,8 +12,21 @@ import CSS from './forms.css';
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE_RE = /^\+?[\d\s().-]{6,24}$/;
 
+// This part's texts (English; every src/lang/<code>.js has them too),
+// in ctx.T once given to ctx.text.
+const TEXT = {
+  contactText: 'Before we start, how can we reach you?',
+  labelName: 'Name',
+  labelEmail: 'Email',
+  labelPhone: 'Phone',
+  labelSave: 'Start chat',
+  labelSkip: 'Skip',
+  invalidText: 'Please check this field: {field}.',
+};
+
 export default function (ctx) {
-  const { T, h, cfg, on } = ctx;
+  const { h, cfg, on } = ctx;
+  const T = ctx.text(TEXT);
   ctx.css(CSS);
 
   // A form (ids pc-<id>text, pc-<id>err): its text, its fields

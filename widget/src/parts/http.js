@@ -2,6 +2,14 @@
 // Returns {turn, restore}.
 import { shown } from '../net.js';
 
+// This part's texts (English; every src/lang/<code>.js has them too),
+// in ctx.T once given to ctx.text: the core shows them, only ever after
+// this part's answer (a 429, a refused key).
+const TEXT = {
+  rateLimitText: 'Too many messages. Please wait {seconds} seconds and try again.',
+  keyText: 'This chat is not set up correctly.',
+};
+
 // An error with what the UI needs: the HTTP status (0 for a network or
 // stream failure) and, for a 429, the seconds to wait.
 function fail(message, status, retryAfter) {
@@ -136,24 +144,49 @@ async function turn(url, key, body, t, stale, onToken) {
   return [done, err, conversationId];
 }
 
-export default (ctx) => ({
-  turn,
-  // The stored session's history (a failure is logged and ignored), shown
-  // after the welcome, before anything sent meanwhile, unless stale()
-  // (reset() meanwhile: another session); then parley:history.
-  async restore(apiUrl, key, sessionId, signal, stale) {
-    try {
-      const msgs = await history(historyUrl(apiUrl, sessionId), key, signal);
-      if (stale()) return;
-      const f = document.createDocumentFragment();
-      // (status interrupted: a reply cut off or stopped, shown as stopped)
-      msgs.forEach((m) => f.append(ctx.bubble(m.role, m.content, m.status, m.name)));
-      const l = ctx.list;
-      l.insertBefore(f, l.firstChild.nextSibling);
-      l.scrollTop = l.scrollHeight;
-      ctx.emit('history', { sessionId, messages: msgs });
-    } catch (e) {
-      if (!signal.aborted) console.warn('[parley] could not load the history:', e.message);
-    }
-  },
-});
+// A failure the site's owner can fix (the key refused, the widget
+// disabled, this site not in CORS_ORIGIN, the page's CSP, no server):
+// the console names the fix (ctx.tell, said before the state shows), err
+// says it in the visitor's words, without Retry where it cannot help;
+// err.broken when the notice shows it instead. (Cold code: here, not in
+// the core.)
+async function setup(ctx, err, url) {
+  const why = err.status === 401 ? 'key' : err.status === 403 && /disabled/.test(err.message) ? 'disabled' : err.net && (await ctx.diagnose(url));
+  if (!why) return;
+  await ctx.tell(why === 'origin' ? 'cors' : why, url);
+  err.told = 1;
+  err.message = ctx.T[why + 'Text'];
+  err.show = why !== 'unreachable';
+  if (err.show) err.quiet = err.broken = why;
+}
+
+export default function (ctx) {
+  ctx.text(TEXT); // (the core shows them, from ctx.T)
+  return {
+    // resolves turn()'s [done, err, conversationId], a setup failure in err
+    // said (setup())
+    async turn(url, key, body, t, stale, onToken) {
+      const r = await turn(url, key, body, t, stale, onToken);
+      if (r[1] && !t.ac.signal.aborted) await setup(ctx, r[1], url);
+      return r;
+    },
+    // The stored session's history (a failure is logged and ignored), shown
+    // after the welcome, before anything sent meanwhile, unless stale()
+    // (reset() meanwhile: another session); then parley:history.
+    async restore(apiUrl, key, sessionId, signal, stale) {
+      try {
+        const msgs = await history(historyUrl(apiUrl, sessionId), key, signal);
+        if (stale()) return;
+        const f = document.createDocumentFragment();
+        // (status interrupted: a reply cut off or stopped, shown as stopped)
+        msgs.forEach((m) => f.append(ctx.bubble(m.role, m.content, m.status, m.name)));
+        const l = ctx.list;
+        l.insertBefore(f, l.firstChild.nextSibling);
+        l.scrollTop = l.scrollHeight;
+        ctx.emit('history', { sessionId, messages: msgs });
+      } catch (e) {
+        if (!signal.aborted) console.warn('[parley] could not load the history:', e.message);
+      }
+    },
+  };
+}
