@@ -4,7 +4,8 @@
 // reload restoring history and open state; left/right and the accent
 // colour; stop ending the reply, stored as interrupted; a hostile reply
 // rendered inert; keyboard-only use; a phone-sized screenshot with the
-// panel filling the width; an axe-core scan.
+// panel filling the width, the panel (not the text area) focused when a
+// touch screen opens it; an axe-core scan.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -313,6 +314,12 @@ describe('the widget in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await waitReady(page);
       await page.tap(part('launcher'));
       await page.waitForSelector(part('panel'), { state: 'visible' });
+      // A touch screen: the panel itself takes the focus, not the text area
+      // (whose keyboard would cover the page), and names the chat for a
+      // screen reader: the dialog, by its title.
+      assert.equal(await focused(page), 'panel', 'opening on a phone focuses the panel');
+      assert.equal(await page.getByRole('dialog', { name: 'Assistant' }).evaluate((d) => d === d.getRootNode().activeElement), true,
+        'the focus on the dialog named Assistant');
       await sendByKeyboard(page, 'hello from a phone');
       assert.equal((await waitReplyEnd(page)).state, 'done');
       const pb = await page.locator(part('panel')).boundingBox();
@@ -327,6 +334,9 @@ describe('the widget in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       const file = path.join(SCREENSHOTS, 'widget-375x667.png');
       await page.screenshot({ path: file });
       assert.deepEqual(pngSize(file), { width: 750, height: 1334 }, 'a 375×667 screenshot at 2x');
+      await page.tap(part('close'));
+      await page.waitForSelector(part('panel'), { state: 'hidden' });
+      assert.equal(await focused(page), 'launcher', 'closing gives the focus back to the button');
       await assertClean(page, log, 'phone');
     } finally { await ctx.close(); }
   });

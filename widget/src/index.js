@@ -326,6 +326,7 @@ function mount(script, cfg, base, broken, lang) {
       role: 'dialog',
       'aria-modal': 'false',
       'aria-labelledby': 'pc-title',
+      tabindex: -1, // focused on opening on a touch screen (setOpen)
       hidden: true,
     },
     [
@@ -1040,7 +1041,10 @@ function mount(script, cfg, base, broken, lang) {
         part('conversations');
       } else ensureHistory();
       toBottom();
-      if (focus) (form ? form.querySelector('input') : input).focus();
+      // A touch screen's keyboard would cover the page: there the panel
+      // itself takes the focus (a screen reader names it: the dialog and
+      // its title), elsewhere the text area (or the form's first field).
+      if (focus) (matchMedia('(pointer:coarse)').matches ? panel : form ? form.querySelector('input') : input).focus();
     } else if (focus || panel.contains(shadow.activeElement)) launcher.focus();
     emit(open ? 'open' : 'close');
   }
