@@ -1274,6 +1274,15 @@ st_rep_free(uint16_t type, void *rep)
 	release(type, rep, 1);
 }
 
+void
+st_rep_release(uint16_t type, void *rep)
+{
+	const struct playout *l = layout_of(type, 1);
+
+	if (l != NULL)
+		pl_release(l, rep);
+}
+
 /* ---------------------------------------------- API keys, the audit log */
 
 static const struct pfield f_key_create_req[] = {

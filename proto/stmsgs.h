@@ -1047,6 +1047,8 @@ void st_req_free(uint16_t type, void *req);
 int st_rep_encode(struct penc *, uint16_t type, const void *rep);
 int st_rep_decode(uint16_t type, const void *payload, size_t len, void *rep);
 void st_rep_free(uint16_t type, void *rep);
+/* As st_rep_free for a reply not used again: rep is not zeroed (pl_release). */
+void st_rep_release(uint16_t type, void *rep);
 
 /* The largest request and reply struct: room enough for any type's. */
 union st_any {

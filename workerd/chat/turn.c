@@ -153,7 +153,10 @@ turn_set_upstream(const struct turn_upstream_ops *ops)
 
 /* ------------------------------------------------------------ agent */
 
-/* Frees the begin reply (of the begin type), its agent's key wiped first. */
+/*
+ * Frees the begin reply (of the begin type), its agent's key wiped first.
+ * rep is not used again (out of scope, or freed): not zeroed.
+ */
 static void
 begin_rep_free(uint16_t type, struct st_begin_rep *rep)
 {
@@ -161,7 +164,7 @@ begin_rep_free(uint16_t type, struct st_begin_rep *rep)
 
 	if (key != NULL)
 		explicit_bzero(key, strlen(key));
-	st_rep_free(type, rep);
+	st_rep_release(type, rep);
 }
 
 /* ------------------------------------------------------------- life */
@@ -1127,7 +1130,7 @@ store_done(const struct storec_result *r, void *arg)
 		    "storaged unavailable");
 	else if (storec_decode(r, PROTO_ST_MSG_APPEND, &mc) == 0) {
 		strlcpy(msg_id, mc.msg.id, sizeof(msg_id));
-		st_rep_free(PROTO_ST_MSG_APPEND, &mc);
+		st_rep_release(PROTO_ST_MSG_APPEND, &mc);
 		valid = 1;
 	}
 	if (t->fe == NULL)
