@@ -112,13 +112,37 @@ ipaddr_parse(const char *s, size_t len, struct ipaddr *out)
 	return -1;
 }
 
+/*
+ * Dotted IPv4 into out as inet_ntop writes it (no zeros in front), or -1
+ * when it does not fit: glibc's is a sprintf, some 1,700 instructions,
+ * and every chat turn formats its client's address (its rate key).
+ */
+static int
+ipv4_format(const uint8_t a[4], char *out, size_t outsz)
+{
+	char tmp[sizeof("255.255.255.255")], *p = tmp;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			*p++ = '.';
+		if (a[i] >= 100)
+			*p++ = (char)('0' + a[i] / 100);
+		if (a[i] >= 10)
+			*p++ = (char)('0' + a[i] / 10 % 10);
+		*p++ = (char)('0' + a[i] % 10);
+	}
+	*p = '\0';
+	return strlcpy(out, tmp, outsz) < outsz ? 0 : -1;
+}
+
 void
 ipaddr_format(const struct ipaddr *a, char *out, size_t outsz)
 {
 	if (outsz == 0)
 		return;
 	if (a->family == 4) {
-		if (inet_ntop(AF_INET, a->a, out, (socklen_t)outsz) != NULL)
+		if (ipv4_format(a->a, out, outsz) == 0)
 			return;
 	} else if (a->family == 6) {
 		if (inet_ntop(AF_INET6, a->a, out, (socklen_t)outsz) != NULL)

@@ -137,11 +137,14 @@ chat_session_valid(const char *s, size_t len)
 void
 chat_session_hash(const char *s, uint8_t out[ST_TOKEN_HASH_LEN])
 {
-	char in[32 + CHAT_SESSION_MAX];
-	int n = snprintf(in, sizeof(in), "parley chat API session\n%.*s",
-	    CHAT_SESSION_MAX, s);
+	static const char pre[] = "parley chat API session\n";
+	char in[sizeof(pre) - 1 + CHAT_SESSION_MAX];
+	size_t n = strnlen(s, CHAT_SESSION_MAX);
 
-	proto_sha256(in, (size_t)n, out);
+	/* The prefix and at most CHAT_SESSION_MAX bytes: no snprintf a turn. */
+	memcpy(in, pre, sizeof(pre) - 1);
+	memcpy(in + sizeof(pre) - 1, s, n);
+	proto_sha256(in, sizeof(pre) - 1 + n, out);
 }
 
 static void

@@ -335,6 +335,32 @@ test_addresses(void **state)
 	assert_string_equal(buf, "local");
 }
 
+/* IPv4 is formatted by hand: as inet_ntop does, each byte and a short buffer. */
+static void
+test_ipv4_format(void **state)
+{
+	struct ipaddr a;
+	char buf[64], want[INET_ADDRSTRLEN];
+	unsigned v;
+
+	memset(&a, 0, sizeof(a));
+	a.family = 4;
+	for (v = 0; v < 256; v++) {
+		a.a[0] = (uint8_t)v;
+		a.a[1] = (uint8_t)(255 - v);
+		a.a[2] = (uint8_t)(v * 7);
+		a.a[3] = (uint8_t)(v / 3);
+		assert_non_null(inet_ntop(AF_INET, a.a, want, sizeof(want)));
+		ipaddr_format(&a, buf, sizeof(buf));
+		assert_string_equal(buf, want);
+	}
+	memcpy(a.a, "\xff\xff\xff\xff", 4);
+	ipaddr_format(&a, buf, sizeof("255.255.255.255"));
+	assert_string_equal(buf, "255.255.255.255");
+	ipaddr_format(&a, buf, sizeof("255.255.255.255") - 1);
+	assert_string_equal(buf, "");
+}
+
 static int
 in(const char *net, const char *addr)
 {
@@ -1145,6 +1171,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_sockaddr),
 		cmocka_unit_test(test_ipaddr_wire),
+		cmocka_unit_test(test_ipv4_format),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_apikey),
 		cmocka_unit_test(test_cors),
