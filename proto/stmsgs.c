@@ -322,9 +322,9 @@ PLAYOUT(pl_msg_conv, struct st_msg_conv, f_msg_conv);
  * decode and free) and knows the conversation (some 2 KiB more).
  */
 static const struct pfield f_msg_stored[] = {
-	PFBUF(struct st_msg_conv, msg.id),
+	PFBUF(struct st_msg_stored, id),
 };
-PLAYOUT(pl_msg_stored, struct st_msg_conv, f_msg_stored);
+PLAYOUT(pl_msg_stored, struct st_msg_stored, f_msg_stored);
 
 /* A message's attachment (storemsg.h), as its record and replies hold it. */
 static const struct pfield f_msg_att[] = {

@@ -82,13 +82,17 @@ struct st_conv_page {
 	uint32_t n;
 	const char *next_cursor;	/* "" = the end */
 };
-/*
- * A message stored and its conversation after (ST_AGENT_MSG); ST_MSG_APPEND's
- * reply carries the message's id alone (pl_msg_stored: the rest zero).
- */
+/* A message stored and its conversation after (ST_AGENT_MSG). */
 struct st_msg_conv {
 	struct st_msg msg;
 	struct st_conv conv;
+};
+/*
+ * ST_MSG_APPEND's reply: the stored message's id alone, in a struct of
+ * its own (the turn's decode zeroed a whole st_msg_conv, 3 KiB, for it).
+ */
+struct st_msg_stored {
+	char id[ST_ID_HEX + 1];
 };
 /* A number alone (ST_BACKUP's bytes; a retry inside a reply). */
 struct st_u64 {
@@ -1075,6 +1079,7 @@ union st_any {
 	struct st_event ev;
 	struct st_stats stats;
 	struct st_msg_conv mc;
+	struct st_msg_stored stored;
 	struct st_chat_begin_req cb;
 	/* API keys, the audit log (keymsg.h) */
 	struct st_apikey key;

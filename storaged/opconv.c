@@ -97,7 +97,14 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 			store_turn_closed(&t, m->conv_id, NULL);
 		store_conv_view(&t, who_user(b), &rep.conv);
 		rep.msg = *m;
-		reply_enc(r, type, &rep);
+		if (type == PROTO_ST_MSG_APPEND) {
+			/* Its reply is the message's id alone (st_msg_stored). */
+			struct st_msg_stored s;
+
+			strlcpy(s.id, m->id, sizeof(s.id));
+			reply_enc(r, type, &s);
+		} else
+			reply_enc(r, type, &rep);
 		event_msg(b, r, &rep.conv, m);
 		st_conv_free(&rep.conv);
 	}

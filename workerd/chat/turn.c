@@ -1111,15 +1111,15 @@ turn_share(int begin)
 }
 
 /*
- * ST_MSG_APPEND -> the stored message and its conversation, not used
- * but decoded: a reply that does not decode fails the store.
+ * ST_MSG_APPEND -> the stored message's id (st_msg_stored), decoded: a
+ * reply that does not decode fails the store.
  */
 static void
 store_done(const struct storec_result *r, void *arg)
 {
 	struct turn *t = arg;
 	const char *content = turn_content(t);
-	struct st_msg_conv mc;
+	struct st_msg_stored ms;
 	char msg_id[ST_ID_HEX + 1] = "";
 	int ok = r->status == STOREC_OK, valid = 0;
 
@@ -1128,9 +1128,9 @@ store_done(const struct storec_result *r, void *arg)
 		    t->ops->name, t->out.status, t->conv_id,
 		    r->status == STOREC_ERROR ? r->message :
 		    "storaged unavailable");
-	else if (storec_decode(r, PROTO_ST_MSG_APPEND, &mc) == 0) {
-		strlcpy(msg_id, mc.msg.id, sizeof(msg_id));
-		st_rep_release(PROTO_ST_MSG_APPEND, &mc);
+	else if (storec_decode(r, PROTO_ST_MSG_APPEND, &ms) == 0) {
+		strlcpy(msg_id, ms.id, sizeof(msg_id));
+		st_rep_release(PROTO_ST_MSG_APPEND, &ms);
 		valid = 1;
 	}
 	if (t->fe == NULL)

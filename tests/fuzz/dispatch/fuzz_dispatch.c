@@ -980,9 +980,8 @@ check_rep(uint16_t type, const void *p, const struct dreply *r)
 		break;
 	}
 	case PROTO_ST_MSG_APPEND:
-		/* The stored message's id alone. */
-		if (!st_id_valid(rep->mc.msg.id) ||
-		    rep->mc.msg.conv_id[0] != '\0')
+		/* The stored message's id alone (st_msg_stored). */
+		if (!st_id_valid(rep->stored.id))
 			abort();
 		break;
 	case PROTO_ST_CONV_LIST:

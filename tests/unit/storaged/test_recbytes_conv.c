@@ -469,7 +469,7 @@ test_conv_lmdb(void **state)
 {
 	struct fix *f = *state;
 	struct st_conv_open_rep o;
-	struct st_msg_conv mc;
+	struct st_msg_stored ms;
 	uint8_t val[VAL_MAX], key[64], id[ST_ID_HEX / 2];
 	char hex[4096], h1[2 * ST_ID_HEX + 1], h2[2 * ST_ID_HEX + 1];
 	size_t n, klen;
@@ -491,7 +491,7 @@ test_conv_lmdb(void **state)
 	fake_now = T0 + 1;
 	assert_int_equal(request_dec(f, PROTO_ST_MSG_APPEND,
 	    &(struct st_msg_append_req){ o.conv.id, "user", "Hé",
-	    "complete", 3, 4, NULL, 0, 0, NULL, 0 }, &mc), 0);
+	    "complete", 3, 4, NULL, 0, 0, NULL, 0 }, &ms), 0);
 	n = db_value(f, "convs", id, sizeof(id), val, sizeof(val));
 	snprintf(hex, sizeof(hex), "09" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56801"
@@ -505,9 +505,9 @@ test_conv_lmdb(void **state)
 	snprintf(hex, sizeof(hex), "08" "00000020%s" "00000020%s"
 	    "0000000475736572" "00000008636f6d706c657465" "0000018bcfe56801"
 	    "00000003" "00000004" "0000000348c3a9" Z Z "00" Z "00" Z Z Z Z,
-	    hex_of(mc.msg.id, h2), h1);
+	    hex_of(ms.id, h2), h1);
 	assert_bytes(val, n, hex);
-	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
+	st_rep_free(PROTO_ST_MSG_APPEND, &ms);
 	st_rep_free(PROTO_ST_CONV_OPEN, &o);
 }
 
@@ -601,7 +601,7 @@ static void
 test_conv_v1_rewritten(void **state)
 {
 	struct fix *f = *state;
-	struct st_msg_conv mc;
+	struct st_msg_stored ms;
 	struct st_conv_msgs g;
 	char id[ST_ID_HEX + 1], hex[4096], h[2 * ST_ID_HEX + 1];
 	uint8_t k[ST_ID_HEX / 2], val[VAL_MAX];
@@ -614,22 +614,20 @@ test_conv_v1_rewritten(void **state)
 	fake_now = T0 + 5;
 	assert_int_equal(request_dec(f, PROTO_ST_MSG_APPEND,
 	    &(struct st_msg_append_req){ id, "assistant", "ok", "complete",
-	    0, 0, NULL, 0, 0, NULL, 0 }, &mc), 0);
+	    0, 0, NULL, 0, 0, NULL, 0 }, &ms), 0);
 	/*
-	 * The reply is the stored message's id alone (the rest zero): the
+	 * The reply is the stored message's id alone (st_msg_stored): the
 	 * message is the conversation's one; the count is in the bytes below.
 	 */
-	assert_int_equal(strlen(mc.msg.id), ST_ID_HEX);
-	assert_null(mc.msg.content);
-	assert_string_equal(mc.msg.role, "");
+	assert_int_equal(strlen(ms.id), ST_ID_HEX);
 	conv_get(f, id, &g);
 	assert_int_equal(g.n, 1);
-	assert_string_equal(g.msgs[0].id, mc.msg.id);
+	assert_string_equal(g.msgs[0].id, ms.id);
 	assert_string_equal(g.msgs[0].role, "assistant");
 	assert_string_equal(g.msgs[0].content, "ok");
 	assert_string_equal(g.msgs[0].conv_id, id);
 	st_rep_free(PROTO_ST_CONV_GET, &g);
-	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
+	st_rep_free(PROTO_ST_MSG_APPEND, &ms);
 	n = db_value(f, "convs", k, sizeof(k), val, sizeof(val));
 	snprintf(hex, sizeof(hex), "09" "00000020%s" "000000057769642d31"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56805"

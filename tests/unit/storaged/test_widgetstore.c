@@ -3144,16 +3144,16 @@ test_batch_rerun(void **state)
 static void
 fb_answer(struct fix *f, const char *conv, char id[ST_ID_HEX + 1])
 {
-	struct st_msg_conv mc;
+	struct st_msg_stored ms;
 	struct dreply r;
 	struct penc e;
 
 	append_payload(&e, conv, "assistant", "an answer", "", 1, 2);
 	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
 	assert_int_equal(st_rep_decode(PROTO_ST_MSG_APPEND, r.enc.buf,
-	    r.enc.len, &mc), 0);
-	strlcpy(id, mc.msg.id, ST_ID_HEX + 1);
-	st_rep_free(PROTO_ST_MSG_APPEND, &mc);
+	    r.enc.len, &ms), 0);
+	strlcpy(id, ms.id, ST_ID_HEX + 1);
+	st_rep_free(PROTO_ST_MSG_APPEND, &ms);
 	dreply_free(&r);
 }
 

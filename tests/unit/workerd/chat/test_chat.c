@@ -266,16 +266,14 @@ expect_append(struct peer_req *pr, struct append *a)
 	assert_string_equal(a->role, "assistant");
 }
 
+/* ST_MSG_APPEND's answer: the stored message's id (as fill_msg's at 2). */
 static void
 reply_append(struct peer_req *pr)
 {
-	struct st_msg_conv mc;
+	struct st_msg_stored ms;
 
-	fill_msg(&mc.msg, "assistant", "whatever", 2);
-	fill_conv(&mc.conv);
-	reply_rep(pr, 0, &mc);
-	st_msg_free(&mc.msg);
-	st_conv_free(&mc.conv);
+	snprintf(ms.id, sizeof(ms.id), "%032llx", 2ULL);
+	reply_rep(pr, 0, &ms);
 }
 
 /*

@@ -320,21 +320,14 @@ expect_stored(struct peer_req *pr, const char *status, const char *content)
 	st_req_free(PROTO_ST_MSG_APPEND, &a);
 }
 
-/* storaged stored it: the message and its conversation, cut as reply_rep. */
+/* storaged stored it: the message's id, cut as reply_rep. */
 static void
 stored_as(struct peer_req *pr, int cut)
 {
-	struct st_msg_conv mc;
+	struct st_msg_stored ms;
 
-	memset(&mc, 0, sizeof(mc));
-	strlcpy(mc.msg.id, CONV, sizeof(mc.msg.id));
-	strlcpy(mc.msg.conv_id, CONV, sizeof(mc.msg.conv_id));
-	strlcpy(mc.msg.role, "assistant", sizeof(mc.msg.role));
-	strlcpy(mc.msg.status, "complete", sizeof(mc.msg.status));
-	mc.msg.content = "stored";
-	strlcpy(mc.conv.id, CONV, sizeof(mc.conv.id));
-	mc.conv.last_message = "stored";
-	reply_rep(pr, &mc, 0, cut);
+	strlcpy(ms.id, CONV, sizeof(ms.id));
+	reply_rep(pr, &ms, 0, cut);
 }
 
 static void

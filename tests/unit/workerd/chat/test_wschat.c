@@ -206,19 +206,14 @@ reply_begin(struct peer_req *pr, int early)
 	reply_rep(pr, early ? PROTO_F_EARLY : 0, &rep);
 }
 
-/* ST_MSG_APPEND's answer: the message stored and its conversation. */
+/* ST_MSG_APPEND's answer: the stored message's id. */
 static void
 reply_append(struct peer_req *pr)
 {
-	struct st_msg_conv mc;
+	struct st_msg_stored ms;
 
-	memset(&mc, 0, sizeof(mc));
-	strlcpy(mc.msg.id, CONV, sizeof(mc.msg.id));
-	strlcpy(mc.msg.conv_id, CONV, sizeof(mc.msg.conv_id));
-	strlcpy(mc.msg.role, "assistant", sizeof(mc.msg.role));
-	mc.msg.content = "ok";
-	strlcpy(mc.conv.id, CONV, sizeof(mc.conv.id));
-	reply_rep(pr, 0, &mc);
+	strlcpy(ms.id, CONV, sizeof(ms.id));
+	reply_rep(pr, 0, &ms);
 }
 
 /* ST_CONTACT_SUBMIT's OK: the contact saved. */
