@@ -527,13 +527,14 @@ PLAYOUT(pl_chat_begin_req, struct st_chat_begin_req, f_chat_begin_req);
 /*
  * Of the conversation, what the turn reads: its id and the visitor's
  * language (the model's reply language). The whole record (some 2 KiB,
- * fifty rows) was encoded, sent and decoded each turn for those two.
+ * fifty rows) was encoded, sent and decoded each turn for those two;
+ * st_begin_ok holds only them.
  */
 static const struct pfield f_begin_ok[] = {
 	PFREC(struct st_begin_ok, agent, pl_agent),
 	PFU8(struct st_begin_ok, created),
-	PFBUF(struct st_begin_ok, conv.id),
-	PFSTR(struct st_begin_ok, conv.visitor.language, ST_VISITOR_LANG_MAX),
+	PFBUF(struct st_begin_ok, conv_id),
+	PFSTR(struct st_begin_ok, language, ST_VISITOR_LANG_MAX),
 	PFLIST(struct st_begin_ok, history, nhistory, ANYN, pl_msg_pair),
 	PFBUF(struct st_begin_ok, msg_id),
 };
@@ -543,8 +544,8 @@ static PLAYOUT(pl_begin_ok, struct st_begin_ok, f_begin_ok);
 static const struct pfield f_ws_begin_ok[] = {
 	PFREC(struct st_begin_ok, agent, pl_agent),
 	PFU8(struct st_begin_ok, created),
-	PFBUF(struct st_begin_ok, conv.id),
-	PFSTR(struct st_begin_ok, conv.visitor.language, ST_VISITOR_LANG_MAX),
+	PFBUF(struct st_begin_ok, conv_id),
+	PFSTR(struct st_begin_ok, language, ST_VISITOR_LANG_MAX),
 	PFLIST(struct st_begin_ok, history, nhistory, ANYN, pl_msg_pair),
 	PFU8(struct st_begin_ok, verified),
 	PFBUF(struct st_begin_ok, msg_id),

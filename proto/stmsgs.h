@@ -201,15 +201,17 @@ struct st_chat_begin_req {
 };
 /*
  * A begin's answer when the turn goes on (or a person answers): the
- * effective agent, the conversation and the history the model is sent
- * (role and content of each, the user message just stored last; none
- * when a person answers). Of conv only its id and visitor.language
- * travel: the rest is zero where the answer is decoded.
+ * effective agent, the conversation (its id and its visitor's language:
+ * all the turn reads of it; a whole st_conv here, 2.4 KiB, was zeroed
+ * by every turn's decode) and the history the model is sent (role and
+ * content of each, the user message just stored last; none when a
+ * person answers).
  */
 struct st_begin_ok {
 	struct st_agent agent;
 	uint8_t created;
-	struct st_conv conv;
+	char conv_id[ST_ID_HEX + 1];
+	char *language;		/* the visitor's (st_visitor.language) */
 	struct st_msg *history;
 	uint32_t nhistory;
 	/* ST_WS_BEGIN's alone: the session is a verified visitor's */

@@ -253,8 +253,11 @@ reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	memset(&rep, 0, sizeof(rep));
 	rep.result = (uint8_t)result;
 	rep.retry_ms = retry;
-	rep.ok = (struct st_begin_ok){ *a, (uint8_t)c->created, c->conv,
-	    c->history, c->n, (uint8_t)c->verified, { 0 } };
+	rep.ok = (struct st_begin_ok){ .agent = *a,
+	    .created = (uint8_t)c->created, .language = c->conv.visitor.language,
+	    .history = c->history, .nhistory = c->n,
+	    .verified = (uint8_t)c->verified };
+	memcpy(rep.ok.conv_id, c->conv.id, sizeof(rep.ok.conv_id));
 	memcpy(rep.ok.msg_id, c->msg.id, sizeof(rep.ok.msg_id));
 	reply_enc(r, type, &rep);
 	r->late = c->human;

@@ -27,7 +27,7 @@ test('a flagged write whose shared flush fails is never confirmed: storaged exit
 
   // Confirmed before anything fails: flushed with its commit, as always.
   const s0 = `share-${crypto.randomBytes(4).toString('hex')}`;
-  const kept = rep(T.ST_CHAT_BEGIN, await st.call(T.ST_CHAT_BEGIN, begin(s0, 'confirmed first'))).ok.conv.id;
+  const kept = rep(T.ST_CHAT_BEGIN, await st.call(T.ST_CHAT_BEGIN, begin(s0, 'confirmed first'))).ok.conv_id;
 
   const tr = await failSyncs(p.storagedPid);
   t.after(() => { try { tr.kill('SIGKILL'); } catch { /* gone */ } });

@@ -176,7 +176,8 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   const decBegin = (payload) => {
     const r = rep(T.ST_CHAT_BEGIN, payload);
     if (r.result !== 0) return { limited: r.result };
-    return { limited: 0, created: r.ok.created, conv: r.ok.conv, history: r.ok.history.map((h) => [h.role, h.content]) };
+    return { limited: 0, created: r.ok.created, convId: r.ok.conv_id, language: r.ok.language,
+      history: r.ok.history.map((h) => [h.role, h.content]) };
   };
 
   const session = `early-${crypto.randomBytes(4).toString('hex')}`;
@@ -187,12 +188,12 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   assert.equal(b.limited, 0);
   assert.equal(b.created, 1);
   // Of the conversation the answer carries its id and the visitor's language.
-  assert.match(b.conv.id, /^[0-9a-f]{32}$/);
-  assert.deepEqual(b.conv, { id: b.conv.id, visitor: { language: '' } });
+  assert.match(b.convId, /^[0-9a-f]{32}$/);
+  assert.equal(b.language, '');
   assert.deepEqual(b.history, [['user', 'hello early']]);
   assert.equal(fr[1].flags, F.REPLY);
   assert.equal(fr[1].payload.length, 0);
-  const got = await st.convGet(b.conv.id);
+  const got = await st.convGet(b.convId);
   assert.equal(got.conv.last_message, 'hello early');
   assert.deepEqual(got.messages.map((m) => [m.role, m.content]), [['user', 'hello early']]);
 
@@ -202,7 +203,7 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   assert.equal(fr2[0].flags, F.REPLY);
   const b2 = decBegin(fr2[0].payload);
   assert.equal(b2.created, 0);
-  assert.equal(b2.conv.id, b.conv.id);
+  assert.equal(b2.convId, b.convId);
   assert.deepEqual(b2.history, [['user', 'hello early'], ['user', 'second']]);
 
   // Rate limited: nothing changed, so one reply (limited), no early one.
@@ -217,7 +218,7 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   const fr4 = await st.frames(T.ST_CHAT_BEGIN, Buffer.from([1, 2, 3]), F.EARLY);
   assert.equal(fr4.length, 1);
   assert.equal(fr4[0].flags, F.REPLY | F.ERROR);
-  const after = await st.convGet(b.conv.id);
+  const after = await st.convGet(b.convId);
   assert.deepEqual(after.messages.map((m) => m.content), ['hello early', 'second', 'third']);
 
   // A write msgtab.c does not mark early gets its one reply, after its

@@ -1017,7 +1017,7 @@ turn_answer(struct turn *t, const struct st_begin_ok *ok)
 	char *extra = NULL;
 
 	if (model_req(&req, ok->history, ok->nhistory, t->files, &ok->agent,
-	    ok->conv.visitor.language, lang, sizeof(lang)) < 0) {
+	    ok->language, lang, sizeof(lang)) < 0) {
 		turn_broken(t, "out of memory");
 		return;
 	}
@@ -1722,9 +1722,13 @@ begin_ok(struct turn *t, const struct storec_result *r)
 		goto out;
 	}
 	t->unverified = !rep.ok.verified;
-	strlcpy(t->conv_id, rep.ok.conv.id, sizeof(t->conv_id));
+	strlcpy(t->conv_id, rep.ok.conv_id, sizeof(t->conv_id));
 	strlcpy(t->msg_id, rep.ok.msg_id, sizeof(t->msg_id));
-	t->handoff = rep.ok.conv.handoff;
+	/*
+	 * The begin reply carries no handoff state (its conversation's id
+	 * and language alone): what the decoded conv.handoff always was.
+	 */
+	t->handoff = ST_HANDOFF_AI;
 	t->unconfirmed = r->early;
 	if (!t->unconfirmed)
 		turn_tell_unverified(t);

@@ -838,7 +838,7 @@ check_begin_ok(const struct st_begin_ok *ok, int human)
 {
 	/* Its agent: valid, or the default one (id ""). */
 	if ((ok->agent.id[0] != '\0' && st_agent_invalid(&ok->agent) != NULL) ||
-	    ok->created > 1 || !st_id_valid(ok->conv.id))
+	    ok->created > 1 || !st_id_valid(ok->conv_id))
 		abort();
 	if (human) {
 		if (ok->nhistory != 0)

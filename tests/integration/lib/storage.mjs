@@ -340,8 +340,8 @@ function decodeLayout(d, l, where) {
   return nested(v);
 }
 
-// A field named by a member's path (PFBUF(struct st_begin_ok, conv.id)):
-// {conv: {id}} in JS, as the C struct holds it.
+// A field named by a member's path (PFBUF(struct T, a.id)):
+// {a: {id}} in JS, as the C struct holds it.
 function nested(v) {
   for (const key of Object.keys(v)) {
     if (!key.includes('.')) continue;

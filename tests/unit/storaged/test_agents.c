@@ -184,11 +184,11 @@ begin_take(struct fix *f, uint16_t type, struct begin *b)
 	b->result = rep.result;
 	assert_int_equal(rep.retry_ms, 0);
 	/* The turn went on: the reply carries its conversation. */
-	assert_true(rep.ok.conv.id[0] != '\0');
+	assert_true(rep.ok.conv_id[0] != '\0');
 	b->agent = rep.ok.agent;
 	b->created = rep.ok.created;
 	/* It names it: read whole, as the tests look at it. */
-	fix_conv_get(f, rep.ok.conv.id, &b->conv);
+	fix_conv_get(f, rep.ok.conv_id, &b->conv);
 	b->n = rep.ok.nhistory;
 	assert_true(b->n <= 32);
 	for (i = 0; i < b->n; i++)

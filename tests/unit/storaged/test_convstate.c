@@ -43,7 +43,7 @@ say(struct fix *f, const char *wid, const char *session, struct st_conv *c)
 
 	assert_int_equal(request_dec(f, PROTO_ST_CHAT_BEGIN, &q, &rep), 0);
 	assert_int_equal(rep.result, ST_CHAT_OK);
-	fix_conv_get(f, rep.ok.conv.id, c);
+	fix_conv_get(f, rep.ok.conv_id, c);
 	st_rep_free(PROTO_ST_CHAT_BEGIN, &rep);
 }
 

@@ -47,7 +47,7 @@ say(struct fix *f, const char *wid, uint8_t tb, const char *content,
 	assert_int_equal(request_dec(f, PROTO_ST_WS_BEGIN, &q, &rep), 0);
 	assert_int_equal(rep.result, ST_WS_OK);
 	*created = rep.ok.created;
-	strlcpy(id, rep.ok.conv.id, ST_ID_HEX + 1);
+	strlcpy(id, rep.ok.conv_id, ST_ID_HEX + 1);
 	st_rep_free(PROTO_ST_WS_BEGIN, &rep);
 }
 

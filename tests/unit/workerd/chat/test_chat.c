@@ -205,7 +205,7 @@ reply_begin(struct peer_req *pr, int n, ...)
 	assert_non_null(h = calloc(n + 1, sizeof(*h)));
 	st_agent_defaults(&rep.ok.agent);
 	rep.ok.created = 1;
-	fill_conv(&rep.ok.conv);
+	strlcpy(rep.ok.conv_id, CONV, sizeof(rep.ok.conv_id));
 	va_start(ap, n);
 	for (i = 0; i < n; i++) {
 		strlcpy(h[i].role, va_arg(ap, const char *), sizeof(h[i].role));
@@ -216,7 +216,6 @@ reply_begin(struct peer_req *pr, int n, ...)
 	rep.ok.nhistory = (uint32_t)n;
 	reply_rep(pr, begin_early ? PROTO_F_EARLY : 0, &rep);
 	st_agent_free(&rep.ok.agent);
-	st_conv_free(&rep.ok.conv);
 	free(h);
 }
 

@@ -276,10 +276,7 @@ reply_begin_as(struct peer_req *pr, uint8_t result, int early, int cut)
 	rep.result = result;
 	rep.ok.agent = AG;
 	rep.ok.created = 1;
-	strlcpy(rep.ok.conv.id, CONV, sizeof(rep.ok.conv.id));
-	strlcpy(rep.ok.conv.widget, "default", sizeof(rep.ok.conv.widget));
-	strlcpy(rep.ok.conv.session, "s1", sizeof(rep.ok.conv.session));
-	rep.ok.conv.last_message = "x";
+	strlcpy(rep.ok.conv_id, CONV, sizeof(rep.ok.conv_id));
 	strlcpy(rep.ok.msg_id, MSGID, sizeof(rep.ok.msg_id));
 	for (i = 0; result == ST_CHAT_OK && i < 3; i++) {
 		strlcpy(h[i].role, HISTORY[i].role, sizeof(h[i].role));

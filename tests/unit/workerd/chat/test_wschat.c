@@ -198,7 +198,7 @@ reply_begin(struct peer_req *pr, int early)
 	rep.result = ST_WS_OK;
 	st_agent_defaults(&rep.ok.agent);
 	rep.ok.created = 1;
-	strlcpy(rep.ok.conv.id, CONV, sizeof(rep.ok.conv.id));
+	strlcpy(rep.ok.conv_id, CONV, sizeof(rep.ok.conv_id));
 	strlcpy(h.role, "user", sizeof(h.role));
 	h.content = "hi";
 	rep.ok.history = &h;
