@@ -336,13 +336,13 @@ static const struct pfield f_msg_att[] = {
 };
 PLAYOUT(pl_msg_att, struct st_msg_att, f_msg_att);
 
-/* History lines: a message's role and content (and name, for visitors). */
+/* History lines: a message's role, content and files (st_line). */
 static const struct pfield f_msg_pair[] = {
-	PFBUF(struct st_msg, role),
-	PFSTR(struct st_msg, content, ST_CONTENT_MAX),
-	PFLIST(struct st_msg, atts, natts, ST_MSG_ATTS_MAX, pl_msg_att),
+	PFBUF(struct st_line, role),
+	PFSTR(struct st_line, content, ST_CONTENT_MAX),
+	PFLIST(struct st_line, atts, natts, ST_MSG_ATTS_MAX, pl_msg_att),
 };
-static PLAYOUT(pl_msg_pair, struct st_msg, f_msg_pair);
+static PLAYOUT(pl_msg_pair, struct st_line, f_msg_pair);
 
 /* A message as the widget's history shows it (ST_WS_OPEN). */
 static const struct pfield f_msg_shown[] = {

@@ -200,19 +200,30 @@ struct st_chat_begin_req {
 	struct st_str *atts;
 };
 /*
+ * A line of a begin's history: what the model is sent of a message, its
+ * role, content and files (a whole st_msg, 688 bytes, was zeroed for each
+ * line of every turn's decode).
+ */
+struct st_line {
+	char role[ST_ROLE_MAX + 1];
+	char *content;
+	struct st_msg_att *atts;
+	uint32_t natts;
+};
+/*
  * A begin's answer when the turn goes on (or a person answers): the
  * effective agent, the conversation (its id and its visitor's language:
  * all the turn reads of it; a whole st_conv here, 2.4 KiB, was zeroed
- * by every turn's decode) and the history the model is sent (role and
- * content of each, the user message just stored last; none when a
- * person answers).
+ * by every turn's decode) and the history the model is sent (a line of
+ * each message, the user message just stored last; none when a person
+ * answers).
  */
 struct st_begin_ok {
 	struct st_agent agent;
 	uint8_t created;
 	char conv_id[ST_ID_HEX + 1];
 	char *language;		/* the visitor's (st_visitor.language) */
-	struct st_msg *history;
+	struct st_line *history;
 	uint32_t nhistory;
 	/* ST_WS_BEGIN's alone: the session is a verified visitor's */
 	uint8_t verified;

@@ -877,7 +877,7 @@ lang_tag_ok(const char *s)
  * system prompt. 0, or -1 out of memory; free req->msgs after.
  */
 static int
-model_req(struct upstream_req *req, const struct st_msg *h, uint32_t n,
+model_req(struct upstream_req *req, const struct st_line *h, uint32_t n,
     const struct turn_files *files, const struct st_agent *a,
     const char *visitor_lang, char *lang, size_t langsz)
 {

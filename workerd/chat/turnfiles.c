@@ -69,7 +69,7 @@ struct turn_files {
 
 /* "[Attached: a.png (image/png, 12 KB), b.pdf (...)]" after text. */
 static char *
-note_of(const struct st_msg *m)
+note_of(const struct st_line *m)
 {
 	struct buf b;
 	uint32_t i;
@@ -166,7 +166,7 @@ image_busy(struct turn_files *f, uint32_t i, const struct st_msg_att *a)
  * images left out (image_busy).
  */
 static void
-files_pick(struct turn_files *f, const struct st_msg *h, uint32_t n,
+files_pick(struct turn_files *f, const struct st_line *h, uint32_t n,
     int vision)
 {
 	uint32_t i, j, bytes = 0, nimg = 0, ntext = 0, npdf = 0;
@@ -204,7 +204,7 @@ files_pick(struct turn_files *f, const struct st_msg *h, uint32_t n,
 }
 
 struct turn_files *
-turn_files_new(const struct st_msg *h, uint32_t n, int vision)
+turn_files_new(const struct st_line *h, uint32_t n, int vision)
 {
 	struct turn_files *f;
 	uint32_t i;

@@ -22,7 +22,7 @@ struct turn_files;
  * turn_files_free; one past it is left out, its message's text saying
  * so to the model.
  */
-struct turn_files *turn_files_new(const struct st_msg *h, uint32_t n,
+struct turn_files *turn_files_new(const struct st_line *h, uint32_t n,
     int vision);
 /* 1 when f has files to read (f NULL: none). */
 int turn_files_to_read(const struct turn_files *f);

@@ -197,7 +197,7 @@ static void
 reply_begin(struct peer_req *pr, int n, ...)
 {
 	struct st_begin_rep rep;
-	struct st_msg *h;
+	struct st_line *h;
 	va_list ap;
 	int i;
 

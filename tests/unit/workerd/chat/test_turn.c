@@ -267,7 +267,7 @@ static const struct {
 static void
 reply_begin_as(struct peer_req *pr, uint8_t result, int early, int cut)
 {
-	struct st_msg h[3];
+	struct st_line h[3];
 	struct st_begin_rep rep;
 	size_t i;
 

@@ -191,7 +191,7 @@ static void
 reply_begin(struct peer_req *pr, int early)
 {
 	struct st_begin_rep rep;
-	struct st_msg h;
+	struct st_line h;
 
 	memset(&rep, 0, sizeof(rep));
 	memset(&h, 0, sizeof(h));
