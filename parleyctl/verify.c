@@ -125,6 +125,7 @@ db_check(struct verify *v, MDB_txn *txn, size_t i)
 	MDB_dbi dbi;
 	MDB_val k, val;
 	void *rec = NULL;
+	uint64_t records = v->records;
 	int rc;
 
 	v->shown = 0;
@@ -156,6 +157,10 @@ fail:
 	if (cur != NULL)
 		mdb_cursor_close(cur);
 	free(rec);
+	/* What the copy holds, by record: read back, each one. */
+	if (v->records > records)
+		fprintf(v->out, "%s: %s: %" PRIu64 " %s records read\n",
+		    v->file, dbs[i].name, v->records - records, l->name);
 }
 
 /* The names in the main database this build does not know: a newer one's. */

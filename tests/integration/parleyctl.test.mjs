@@ -330,7 +330,10 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
   });
 
   test('parleyctl verify: a backup read back without storaged; a damaged copy named', { timeout: 120000 }, async (t) => {
-    const p = await startParley(t, { workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    const p = await startParley(t, {
+      workers: 1, mock: true,
+      env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on', PARLEY_ACTIONS_ALLOW_PRIVATE: 'on' },
+    });
     const S = ['-S', p.sockPath];
     // Records of several kinds: conversations, messages, visitor sessions,
     // a widget, an agent, a user.
@@ -342,17 +345,48 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     });
     assert.equal(mk.status, 201, mk.text);
     assert.equal((await ctlIn([...S, 'user', 'add', 'vera@example.com', '--role', 'agent'], 'a password of length\n')).code, 0);
+    // More kinds of record: a webhook (its deliveries come with the turn
+    // after it), a canned reply, an action, an API key, an invitation, a
+    // knowledge Q&A, a dashboard session.
+    const admin = async (route, body) => {
+      const r = await p.request('POST', route, {
+        headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+      });
+      assert.equal(r.status, 201, `${route}: ${r.text}`);
+    };
+    await admin('/v1/admin/webhooks', { url: 'http://127.0.0.1:9/h', events: ['message.created'] });
+    await admin('/v1/admin/canned-replies', { shortcut: 'hours', text: 'We open at nine.' });
+    await admin('/v1/admin/actions', {
+      name: 'order_status', description: 'An order', url: 'http://127.0.0.1:9/orders/{{order_id}}',
+      parameters: { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] },
+    });
+    await admin('/v1/admin/api-keys', { name: 'ci', role: 'agent' });
+    await admin('/v1/admin/users', { email: 'invited@example.com', role: 'agent' });
+    await admin('/v1/admin/knowledge/sources', { type: 'qa', question: 'When do you open?', answer: 'At nine.' });
+    await login(p, 'a password of length', { email: 'vera@example.com' });
+    assert.equal((await chat(p, sid('vfy'), `${MARK} hooked`)).status, 200);
     const file = path.join(p.tmp, 'verify.mdb');
     await ok([...S, 'backup', file]);
 
     // Whole: every database read, its records decoded; storaged not asked.
     let r = await ctl(['-S', path.join(p.tmp, 'no.sock'), 'verify', file]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const m = /^(.*): (\d+) entries read, (\d+) records decoded: no problem found\n$/.exec(r.stdout);
+    const m = /^(.*): (\d+) entries read, (\d+) records decoded: no problem found\n(?![^]*\n)/m.exec(r.stdout);
     assert.ok(m, r.stdout);
     assert.equal(m[1], file);
-    assert.ok(Number(m[3]) >= 3 * 2 + 3 + 1 + 1, `records decoded: ${m[3]}`);
+    assert.ok(r.stdout.split('\n').filter(Boolean).every((l) => l.startsWith(`${file}: `)), r.stdout);
+    assert.ok(Number(m[3]) >= 4 * 2 + 4 + 10, `records decoded: ${m[3]}`);
     assert.ok(Number(m[2]) > Number(m[3]), 'the indexes read too');
+    // Each kind made above is read back, by its database.
+    const kinds = Object.fromEntries([...r.stdout.matchAll(/: (\w+): (\d+) (\w+) records read\n/g)].map((x) => [x[1], [Number(x[2]), x[3]]]));
+    for (const [db, name, least] of [['convs', 'conversation', 4], ['msgs', 'message', 8], ['widgets', 'widget', 1],
+      ['agents', 'agent', 1], ['orgs', 'org', 1], ['users', 'user', 1], ['webhooks', 'webhook', 1],
+      ['deliveries', 'delivery', 1], ['canned', 'canned', 1], ['actions', 'action', 1], ['apikeys', 'apikey', 1],
+      ['invites', 'invite', 1], ['kb_sources', 'kbsource', 1], ['kb_chunks', 'kbchunk', 1], ['dsessions', 'dsession', 1]]) {
+      assert.ok(kinds[db], `${db} read: ${r.stdout}`);
+      assert.equal(kinds[db][1], name);
+      assert.ok(kinds[db][0] >= least, `${db}: ${kinds[db][0]}`);
+    }
 
     // The running storaged's own directory: refused, nothing read.
     r = await ctl(['verify', p.dataDir]);
