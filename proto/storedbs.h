@@ -36,153 +36,99 @@
 #define STORE_SCHEMA_KEY	"schema"
 
 #define STORE_DBS(X)	\
-	X(meta, NULL)	\
-	X(convs, &st_conv_layout)	\
-	X(sessions, NULL)	\
-	X(activity, NULL)	\
-	X(msgs, &st_msg_layout)	\
-	X(widgets, &st_widget_layout)	\
-	X(widget_ids, NULL)	\
-	X(widget_order, NULL)	\
-	X(wsessions, &st_wsess_layout)	\
-	X(widget_wsess, NULL)	\
-	X(contacts, &st_contact_layout)	\
-	X(contact_email, NULL)	\
-	X(contact_phone, NULL)	\
-	X(contact_created, NULL)	\
-	X(contact_convs, NULL)	\
-	X(daily, NULL)	\
-	X(wsess_claims, NULL)	\
-	X(wsess_expiry, NULL)	\
-	X(wsess_gone, NULL)	\
-	X(widget_activity, NULL)	\
-	X(widget_counts, NULL)	\
-	X(dsessions, &st_dsess_layout)	\
-	X(dsess_expiry, NULL)	\
-	X(agents, &st_agent_layout)	\
-	X(agent_order, NULL)	\
-	X(conv_handoff, NULL)	\
-	X(conv_handoff_at, NULL)	\
-	X(orgs, &st_org_layout)	\
-	X(org_order, NULL)	\
+	X(meta, NULL) X(convs, &st_conv_layout) X(sessions, NULL) \
+	X(activity, NULL) X(msgs, &st_msg_layout) \
+	X(widgets, &st_widget_layout) X(widget_ids, NULL) \
+	X(widget_order, NULL) X(wsessions, &st_wsess_layout) \
+	X(widget_wsess, NULL) X(contacts, &st_contact_layout) \
+	X(contact_email, NULL) X(contact_phone, NULL) \
+	X(contact_created, NULL) X(contact_convs, NULL) X(daily, NULL) \
+	X(wsess_claims, NULL) X(wsess_expiry, NULL) X(wsess_gone, NULL) \
+	X(widget_activity, NULL) X(widget_counts, NULL) \
+	X(dsessions, &st_dsess_layout) X(dsess_expiry, NULL) \
+	X(agents, &st_agent_layout) X(agent_order, NULL) \
+	X(conv_handoff, NULL) X(conv_handoff_at, NULL) \
+	X(orgs, &st_org_layout) X(org_order, NULL) \
 	/* scope (issue 22) */	\
-	X(org_activity, NULL)	\
-	X(org_counts, NULL)	\
-	X(org_gone, NULL)	\
+	X(org_activity, NULL) X(org_counts, NULL) X(org_gone, NULL) \
 	/* API keys and the audit log (issue 22) */	\
-	X(apikeys, &st_apikey_layout)	\
-	X(apikey_order, NULL)	\
-	X(apikey_hash, NULL)	\
-	X(apikey_org, NULL)	\
-	X(audit, NULL)	\
-	X(audit_org, NULL)	\
-	X(audit_counts, NULL)	\
+	X(apikeys, &st_apikey_layout) X(apikey_order, NULL) \
+	X(apikey_hash, NULL) X(apikey_org, NULL) X(audit, NULL) \
+	X(audit_org, NULL) X(audit_counts, NULL) \
 	/* people (issue 22: users, sessions by user) */	\
-	X(users, &st_user_layout)	\
-	X(user_order, NULL)	\
-	X(user_email, NULL)	\
-	X(org_users, NULL)	\
-	X(invites, &st_invite_layout)	\
-	X(dsess_user, NULL)	\
+	X(users, &st_user_layout) X(user_order, NULL) X(user_email, NULL) \
+	X(org_users, NULL) X(invites, &st_invite_layout) \
+	X(dsess_user, NULL) \
 	/* a visitor's data on request (issue 22) */	\
-	X(contact_gone, NULL)	\
+	X(contact_gone, NULL) \
 	/* the conversations by activity: one index (issue 22's bench) */	\
-	X(conv_activity, NULL)	\
-	X(conv_counts, NULL)	\
+	X(conv_activity, NULL) X(conv_counts, NULL) \
 	/* webhooks (issue 23) */	\
-	X(webhooks, &st_webhook_layout)	\
-	X(webhook_order, NULL)	\
-	X(hook_org, NULL)	\
-	X(deliveries, &st_delivery_layout)	\
-	X(delivery_due, NULL)	\
-	X(hook_due, NULL)	\
-	X(due_hooks, NULL)	\
-	X(hook_deliveries, NULL)	\
-	X(hook_counts, NULL)	\
+	X(webhooks, &st_webhook_layout) X(webhook_order, NULL) \
+	X(hook_org, NULL) X(deliveries, &st_delivery_layout) \
+	X(delivery_due, NULL) X(hook_due, NULL) X(due_hooks, NULL) \
+	X(hook_deliveries, NULL) X(hook_counts, NULL) \
 	/* email notifications (issue 23) */	\
-	X(mails, &st_mail_layout)	\
-	X(mail_due, NULL)	\
-	X(mail_counts, NULL)	\
-	X(mail_convs, NULL)	\
-	X(user_notify, NULL)	\
+	X(mails, &st_mail_layout) X(mail_due, NULL) X(mail_counts, NULL) \
+	X(mail_convs, NULL) X(user_notify, NULL) \
 	/* the inbox (issue 24) */	\
-	X(read_marks, NULL)	\
-	X(user_reads, NULL)	\
-	X(canned, &st_canned_layout)	\
+	X(read_marks, NULL) X(user_reads, NULL) \
+	X(canned, &st_canned_layout) \
 	/* verified identity (issue 26) */	\
-	X(contact_ext, NULL)	\
+	X(contact_ext, NULL) \
 	/* feedback (issue 26) */	\
-	X(feedback_counts, NULL)	\
+	X(feedback_counts, NULL) \
 	/* a visitor session's conversations (issue 26) */	\
-	X(wsess_convs, NULL)	\
+	X(wsess_convs, NULL) \
 	/* the knowledge base (kbindex.c) */	\
-	X(kb_chunks, &st_kbchunk_layout)	\
-	X(kb_post, NULL)	\
-	X(kb_terms, NULL)	\
-	X(kb_stats, NULL)	\
-	X(kb_source, NULL)	\
+	X(kb_chunks, &st_kbchunk_layout) X(kb_post, NULL) \
+	X(kb_terms, NULL) X(kb_stats, NULL) X(kb_source, NULL) \
 	/* the knowledge base's sources (kbsource.c) */	\
-	X(kb_sources, &st_kbsource_layout)	\
-	X(kb_source_order, NULL)	\
-	X(kb_gone, NULL)	\
+	X(kb_sources, &st_kbsource_layout) X(kb_source_order, NULL) \
+	X(kb_gone, NULL) \
 	/* a crawl's or file's pages (kbpage.c) */	\
-	X(kb_pages, &st_kbpage_layout)	\
-	X(kb_page_chunks, NULL)	\
-	X(kb_due, NULL)	\
+	X(kb_pages, &st_kbpage_layout) X(kb_page_chunks, NULL) \
+	X(kb_due, NULL) \
 	/* the knowledge base's vectors (kbvec.c) */	\
-	X(kb_vecmeta, NULL)	\
-	X(kb_vecseg, NULL)	\
-	X(kb_vecq, NULL)	\
-	X(kb_vecs, NULL)	\
+	X(kb_vecmeta, NULL) X(kb_vecseg, NULL) X(kb_vecq, NULL) \
+	X(kb_vecs, NULL) \
 	/* a file source's file (kbpage.c) */	\
-	X(kb_files, NULL)	\
+	X(kb_files, NULL) \
 	/* an organisation's actions (actionstore.c) */	\
-	X(actions, &st_action_layout)	\
-	X(action_order, NULL)	\
+	X(actions, &st_action_layout) X(action_order, NULL) \
 	/* the conversations the assistant resolves (convstate.c) */	\
-	X(conv_resolve, NULL)	\
+	X(conv_resolve, NULL) \
 	/* the reports' rollups (rollups.c) */	\
-	X(report_hours, NULL)	\
+	X(report_hours, NULL) \
 	/* the knowledge gaps (gapstore.c) */	\
-	X(gaps, &st_gap_layout)	\
-	X(gap_time, NULL)	\
+	X(gaps, &st_gap_layout) X(gap_time, NULL) \
 	/* attachments (attstore.c) */	\
-	X(atts, &st_att_layout)	\
-	X(att_chunks, NULL)	\
-	X(att_refs, NULL)	\
-	X(att_usage, NULL)	\
-	X(att_due, NULL)	\
-	X(att_conv, NULL)	\
-	X(att_extract, NULL)	\
-	X(att_text, NULL)	\
+	X(atts, &st_att_layout) X(att_chunks, NULL) X(att_refs, NULL) \
+	X(att_usage, NULL) X(att_due, NULL) X(att_conv, NULL) \
+	X(att_extract, NULL) X(att_text, NULL) \
 	/* each organisation's records of an entity (records.c) */	\
-	X(widget_org, NULL)	\
-	X(agent_org, NULL)	\
-	X(webhook_org, NULL)	\
-	X(kb_source_org, NULL)	\
-	X(action_org, NULL)	\
+	X(widget_org, NULL) X(agent_org, NULL) X(webhook_org, NULL) \
+	X(kb_source_org, NULL) X(action_org, NULL) \
 	/* each organisation's contacts (contactstore.c) */	\
-	X(contact_org, NULL)	\
-	X(contact_counts, NULL)	\
+	X(contact_org, NULL) X(contact_counts, NULL) \
 	/* each organisation's invitations (userstore.c) */	\
-	X(invite_org, NULL)	\
+	X(invite_org, NULL) \
 	/* a conversation's webhook deliveries (outbox.c) */	\
-	X(conv_deliveries, NULL)	\
+	X(conv_deliveries, NULL) \
 	/* a conversation's pending mails (mailbox.c) */	\
-	X(conv_mails, NULL)	\
+	X(conv_mails, NULL) \
 	/* a contact's webhook deliveries (outbox.c) */	\
-	X(contact_deliveries, NULL)	\
+	X(contact_deliveries, NULL) \
 	/* a contact's pending "new contact" mails (mailbox.c) */	\
-	X(contact_mails, NULL)	\
+	X(contact_mails, NULL) \
 	/* a deleted conversation's messages, removed in steps (convstore.c) */	\
-	X(msgs_gone, NULL)	\
+	X(msgs_gone, NULL) \
 	/* the model turns open (turnstore.c) */	\
-	X(turns_open, NULL)	\
+	X(turns_open, NULL) \
 	/* a deleted widget's retention (convquery.c) */	\
-	X(widgets_retired, NULL)	\
+	X(widgets_retired, NULL) \
 	/* the PDFs to read, fair across clients (attqueue.c) */	\
-	X(att_queue, NULL)	\
-	X(att_lanes, NULL)	\
+	X(att_queue, NULL) X(att_lanes, NULL) \
 	/* the list ends */
 
 #define STORE_DB_COUNT(name, layout)	+ 1

@@ -37,23 +37,17 @@ _Static_assert(ST_ORG_ID_MAX <= LANE_MAX, "an organisation is a lane");
 static int
 round_served(struct store_txn *t, uint64_t *round, int *empty)
 {
-	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
 
 	*round = 0;
 	*empty = 1;
-	if ((cur = txn_seek(t, t->st->att_queue, NULL, 0, &k, &v,
-	    &rc)) == NULL)
+	if ((rc = txn_first(t, t->st->att_queue, &k, &v,
+	    "read the PDFs to extract")) < 0)
 		return -1;
 	if (rc == 0 && k.mv_size == QUEUE_KEY_LEN) {
 		*round = proto_get_be64(k.mv_data);
 		*empty = 0;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		txn_lmdb(t, rc, "read the PDFs to extract");
-		return -1;
 	}
 	return 0;
 }
@@ -119,30 +113,22 @@ att_queue_take(struct store_txn *t, uint8_t id[ID_LEN])
 	uint8_t k[QUEUE_KEY_LEN];
 	char lane[LANE_MAX + 1];
 	uint64_t last;
-	MDB_cursor *cur;
 	MDB_val kv, v;
 	size_t n = 0;
 	int rc;
 
-	if ((cur = txn_seek(t, t->st->att_queue, NULL, 0, &kv, &v,
-	    &rc)) == NULL)
+	if ((rc = txn_first(t, t->st->att_queue, &kv, &v,
+	    "walk attachments to extract")) != 0)
+		return rc;
+	if (kv.mv_size != QUEUE_KEY_LEN) {
+		txn_lmdb(t, MDB_CORRUPTED, "walk attachments to extract");
 		return -1;
-	if (rc == 0 && kv.mv_size != QUEUE_KEY_LEN)
-		rc = MDB_CORRUPTED;
-	if (rc == 0) {
-		memcpy(k, kv.mv_data, sizeof(k));
-		n = v.mv_size > 1 && v.mv_size <= 1 + LANE_MAX ?
-		    v.mv_size - 1 : 0;
-		memcpy(lane, (uint8_t *)v.mv_data + 1, n);
 	}
+	memcpy(k, kv.mv_data, sizeof(k));
+	if (v.mv_size > 1 && v.mv_size <= 1 + LANE_MAX)
+		n = v.mv_size - 1;
+	memcpy(lane, (uint8_t *)v.mv_data + 1, n);
 	lane[n] = '\0';
-	mdb_cursor_close(cur);
-	if (rc == MDB_NOTFOUND)
-		return 1;
-	if (rc != 0) {
-		txn_lmdb(t, rc, "walk attachments to extract");
-		return -1;
-	}
 	db_del(t, t->st->att_queue, k, sizeof(k),
 	    "delete attachment to extract");
 	/* Its lane's last round taken: the lane has none waiting. */
@@ -158,36 +144,22 @@ att_queue_take(struct store_txn *t, uint8_t id[ID_LEN])
  * att_extract (id[16] -> ()): each is put in round 0, in the order they
  * had (no client known), then the old queue is emptied.
  */
+static int
+extract_move(struct store_txn *t, const MDB_val *k)
+{
+	uint8_t qk[QUEUE_KEY_LEN], v = ST_RECORD_VERSION;
+
+	if (k->mv_size != ID_LEN)
+		return 0;
+	queue_key(qk, 0, 0, k->mv_data);
+	db_put(t, t->st->att_queue, qk, sizeof(qk), &v, 1,
+	    "put attachment to extract");
+	return 1;
+}
+
 int
 att_queue_init(struct store_txn *t)
 {
-	uint8_t k[QUEUE_KEY_LEN], v = ST_RECORD_VERSION;
-	MDB_cursor *cur;
-	MDB_val kv, vv;
-	size_t moved = 0;
-	int rc;
-
-	if ((rc = mdb_cursor_open(t->txn, t->st->att_extract, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor");
-	rc = mdb_cursor_get(cur, &kv, &vv, MDB_FIRST);
-	while (rc == 0 && !t->err) {
-		if (kv.mv_size == ID_LEN) {
-			queue_key(k, 0, 0, kv.mv_data);
-			db_put(t, t->st->att_queue, k, sizeof(k), &v, 1,
-			    "put attachment to extract");
-			moved++;
-		}
-		rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (t->err)
-		return t->err;
-	if (rc != MDB_NOTFOUND)
-		return txn_lmdb(t, rc, "walk the retired att_extract");
-	if (moved > 0) {
-		if ((rc = db_drop(t, t->st->att_extract)) != 0)
-			return txn_lmdb(t, rc, "empty the retired att_extract");
-		log_info("moved %zu PDFs to extract into att_queue", moved);
-	}
-	return 0;
+	return db_retire_moving(t, t->st->att_extract, "att_extract",
+	    "PDFs to extract into att_queue", extract_move);
 }

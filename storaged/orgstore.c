@@ -137,25 +137,15 @@ store_org_delete(struct store_txn *t, const char *id)
 static int
 org_gone_first(struct store_txn *t, char org[ST_ORG_ID_MAX + 1])
 {
-	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
 
-	if ((rc = mdb_cursor_open(t->txn, t->st->org_gone, &cur)) != 0) {
-		txn_lmdb(t, rc, "cursor");
-		return -1;
-	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	if (rc == 0 && k.mv_size <= ST_ORG_ID_MAX) {
+	if ((rc = txn_first(t, t->st->org_gone, &k, &v,
+	    "deleted organisations")) != 0)
+		return rc < 0 ? -1 : 0;
+	if (k.mv_size <= ST_ORG_ID_MAX) {
 		memcpy(org, k.mv_data, k.mv_size);
 		org[k.mv_size] = '\0';
-	}
-	mdb_cursor_close(cur);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc != 0) {
-		txn_lmdb(t, rc, "deleted organisations");
-		return -1;
 	}
 	return 1;
 }

@@ -1404,6 +1404,25 @@ kd_fill(struct store_txn *t, uint64_t seq)
 	st_delivery_free(&d);
 }
 
+/* delivery_due's entry k into hook_due when its delivery is pending. */
+static int
+due_retired_move(struct store_txn *t, const MDB_val *k)
+{
+	struct st_delivery d;
+	uint64_t seq;
+	int moved = 0;
+
+	seq = k->mv_size == 16 ? proto_get_be64((uint8_t *)k->mv_data + 8) : 0;
+	if (seq != 0 && dlv_load(t, seq, &d) == 0) {
+		if (d.status == ST_DLV_PENDING) {
+			due_put(t, d.hook, d.next_at, seq);
+			moved = 1;
+		}
+		st_delivery_free(&d);
+	}
+	return moved;
+}
+
 /*
  * A data directory from before hook_due (issue 23's first slice) has its
  * pending deliveries in delivery_due (u64 next_at | u64 seq): each is
@@ -1412,38 +1431,9 @@ kd_fill(struct store_txn *t, uint64_t seq)
 static int
 outbox_init(struct store_txn *t)
 {
-	struct st_delivery d;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t seq;
-	size_t moved = 0;
-	int rc;
-
-	if ((rc = mdb_cursor_open(t->txn, t->st->delivery_due, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor");
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && !t->err) {
-		seq = k.mv_size == 16 ? proto_get_be64((uint8_t *)k.mv_data +
-		    8) : 0;
-		if (seq != 0 && dlv_load(t, seq, &d) == 0) {
-			if (d.status == ST_DLV_PENDING) {
-				due_put(t, d.hook, d.next_at, seq);
-				moved++;
-			}
-			st_delivery_free(&d);
-		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (t->err)
+	if (db_retire_moving(t, t->st->delivery_due, "delivery_due",
+	    "due deliveries into hook_due", due_retired_move) != 0)
 		return t->err;
-	if (rc != MDB_NOTFOUND)
-		return txn_lmdb(t, rc, "walk the retired due index");
-	if (moved > 0) {
-		if ((rc = db_drop(t, t->st->delivery_due)) != 0)
-			return txn_lmdb(t, rc, "empty the retired due index");
-		log_info("moved %zu due deliveries into hook_due", moved);
-	}
 	/* An older data directory's deliveries listed by conversation. */
 	if (outq_conv_fill(t, t->st->deliveries, CD_META, cd_fill,
 	    "deliveries", "conversation") != 0)

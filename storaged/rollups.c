@@ -223,18 +223,13 @@ hour_of(struct store_txn *t, struct st_report_rep *out, size_t *cap,
 	if (out->n > 0 && out->hours[out->n - 1].hour == hour)
 		return &out->hours[out->n - 1];
 	/* The span bounds the hours: more is a bug. */
-	if (out->n == ST_REPORT_HOURS_MAX) {
-		store_fail(t, PROTO_E_INTERNAL, "report: too many hours");
+	if ((r = proto_grow(out->hours, cap, out->n, sizeof(*r), 64,
+	    ST_REPORT_HOURS_MAX)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, out->n == ST_REPORT_HOURS_MAX ?
+		    "report: too many hours" : "out of memory");
 		return NULL;
 	}
-	if (out->n == *cap) {
-		*cap = *cap ? 2 * *cap : 64;
-		if ((r = reallocarray(out->hours, *cap, sizeof(*r))) == NULL) {
-			store_fail(t, PROTO_E_INTERNAL, "out of memory");
-			return NULL;
-		}
-		out->hours = r;
-	}
+	out->hours = r;
 	r = &out->hours[out->n++];
 	memset(r, 0, sizeof(*r));
 	r->hour = hour;
@@ -278,14 +273,12 @@ agent_of(struct store_txn *t, struct st_report_rep *out, size_t *cap,
 		    "agents: ask for a shorter one");
 		return NULL;
 	}
-	if (out->m == *cap) {
-		*cap = *cap ? 2 * *cap : 16;
-		if ((r = reallocarray(out->agents, *cap, sizeof(*r))) == NULL) {
-			store_fail(t, PROTO_E_INTERNAL, "out of memory");
-			return NULL;
-		}
-		out->agents = r;
+	if ((r = proto_grow(out->agents, cap, out->m, sizeof(*r), 16,
+	    ST_REPORT_AGENTS_MAX)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return NULL;
 	}
+	out->agents = r;
 	if ((id = strndup(a, alen)) == NULL) {
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
 		return NULL;

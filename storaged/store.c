@@ -123,6 +123,25 @@ txn_seek(struct store_txn *t, MDB_dbi dbi, const void *key, size_t klen,
 }
 
 int
+txn_first(struct store_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *v,
+    const char *what)
+{
+	MDB_cursor *cur;
+	int rc;
+
+	if ((cur = txn_seek(t, dbi, NULL, 0, k, v, &rc)) == NULL)
+		return -1;
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	if (rc != 0) {
+		txn_lmdb(t, rc, what);
+		return -1;
+	}
+	return 0;
+}
+
+int
 txn_keys(struct store_txn *t, MDB_dbi dbi, const char *what,
     const void *from, size_t flen, int after, size_t plen, size_t keylen,
     uint8_t *keys, uint32_t max, uint32_t *n)
@@ -923,6 +942,31 @@ db_retire(struct store_txn *t, MDB_dbi dbi, const char *name)
 	}
 	log_info("emptied the retired %s index (%zu entries)", name,
 	    (size_t)ms.ms_entries);
+}
+
+int
+db_retire_moving(struct store_txn *t, MDB_dbi dbi, const char *name,
+    const char *moved, int (*move)(struct store_txn *, const MDB_val *k))
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !t->err;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		n += move(t, &k) == 1;
+	mdb_cursor_close(cur);
+	if (t->err)
+		return t->err;
+	if (rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk a retired index");
+	if (n > 0)
+		log_info("moved %zu %s", n, moved);
+	db_retire(t, dbi, name);
+	return t->err;
 }
 
 int

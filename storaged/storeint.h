@@ -360,6 +360,12 @@ int txn_lmdb(struct store_txn *, int rc, const char *what);
  */
 int map_use(struct store *, MDB_txn *txn, uint64_t *used, uint64_t *size);
 /*
+ * dbi's first entry into *k and *v (valid until the transaction writes
+ * again): 0, 1 when it has none, -1 (t failed; what names the read).
+ */
+int txn_first(struct store_txn *, MDB_dbi, MDB_val *k, MDB_val *v,
+    const char *what);
+/*
  * A cursor of dbi, for the caller to close, at the first key at or past
  * key (klen bytes; 0: the first key): *rc is mdb_cursor_get's result,
  * with *k and *v. NULL with t failed (already, or opening it).
@@ -499,6 +505,14 @@ int key_in(const MDB_val *k, const void *prefix, size_t plen);
  * held entries; t failed on an error.
  */
 void db_retire(struct store_txn *, MDB_dbi, const char *name);
+/*
+ * db_retire of an index whose entries a newer format keeps elsewhere:
+ * each given to move first (1 when it moved one, 0 when there was
+ * nothing to move; t's error on failure), one line logged for those
+ * moved ("moved N <moved>"). 0, or t's error.
+ */
+int db_retire_moving(struct store_txn *, MDB_dbi, const char *name,
+    const char *moved, int (*move)(struct store_txn *, const MDB_val *k));
 /*
  * Whether index, made from source, is to be made again at open (a data
  * directory of before it, a log replay cut short): 1 when the two do not
