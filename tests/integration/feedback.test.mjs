@@ -222,7 +222,7 @@ describe('feedback on answers and ratings, 2 workers', () => {
     widgets.set(w.widget_id, w.id);
     const a = await visitorWith(w.widget_id, 1);
     a.v.send({ type: 'new_conversation' });
-    assert.deepEqual(await a.v.next(), { type: 'conversation_new' });
+    assert.deepEqual(await a.v.next(), { type: 'conversation_new', ended: a.conv._id });
     a.v.send({ type: 'rating', score: 2, comment: 'ended' });
     assert.deepEqual(await a.v.next(), { type: 'rating_saved', score: 2 });
     assert.deepEqual(await thumb(a.v, a.ids[0], 'up'), { type: 'feedback_saved', message_id: a.ids[0], value: 'up' });
@@ -235,6 +235,42 @@ describe('feedback on answers and ratings, 2 workers', () => {
     assert.deepEqual(await a.v.next(), { type: 'rating_saved', score: 5 });
     assert.equal((await thread(a.conv._id)).conversation.rating.score, 2);
     await a.v.close();
+  });
+
+  // The widget's other tabs: one writes first in the new conversation, and
+  // the tab that ended the old one resumes (a new socket, on the new one):
+  // its rating names the conversation left (conversation_new's ended).
+  test('a rating naming the conversation left, from a socket that resumed since: stored on that one, not the new one', async () => {
+    const w = await createWidget(p, { rating_enabled: true });
+    widgets.set(w.widget_id, w.id);
+    const a = await visitorWith(w.widget_id, 1);
+    const token = a.session.session_token;
+    a.v.send({ type: 'new_conversation' });
+    const { ended } = await a.v.next('conversation_new');
+    assert.equal(ended, a.conv._id);
+    const b = await Visitor.open(p, w.widget_id, { token });
+    await b.next('session');
+    assert.equal((await b.next('history')).conversation_id, null, 'on no conversation yet');
+    await b.turn('in the new one');
+    await a.v.close();
+    const again = await Visitor.open(p, w.widget_id, { token });
+    await again.next('session');
+    await again.next('history');
+    again.send({ type: 'rating', score: 4, comment: 'the old one', conversation_id: ended });
+    assert.deepEqual(await again.next(), { type: 'rating_saved', score: 4 });
+    const old = (await thread(ended)).conversation;
+    assert.deepEqual([old.rating.score, old.rating.comment], [4, 'the old one']);
+    const now = (await adminGet('/v1/admin/conversations?limit=200')).conversations
+      .find((c) => c.widgetId === w.id && c._id !== ended);
+    assert.equal((await thread(now._id)).conversation.rating, null, 'the new one is not rated');
+    // Not the session's: refused as none known, nothing stored.
+    again.send({ type: 'rating', score: 1, conversation_id: '0'.repeat(32) });
+    assert.equal((await again.next()).type, 'error');
+    again.send({ type: 'rating', score: 1, conversation_id: 'nope' });
+    assert.deepEqual(await again.next(), { type: 'error', message: 'conversation_id: must be a conversation\'s id' });
+    assert.equal((await thread(ended)).conversation.rating.score, 4);
+    await b.close();
+    await again.close();
   });
 });
 

@@ -145,7 +145,11 @@ struct wsmsg {
 	uint8_t value;		/* FEEDBACK: enum st_feedback */
 	uint8_t score;		/* RATING: 1-5 */
 	const char *comment;	/* RATING: <= ST_RATING_COMMENT_CHARS characters */
-	const char *conv_id;	/* CONV_OPEN: a string, else unchecked */
+	/*
+	 * CONV_OPEN: a string, else unchecked; RATING: 32 lowercase hex, or
+	 * NULL when not given
+	 */
+	const char *conv_id;
 	const char *call_id;	/* CONFIRM, TOOL_RESULT: 1..64 bytes */
 	uint8_t yes;		/* CONFIRM: the answer; TOOL_RESULT: not an error */
 	json_t *tools;		/* TOOLS: any JSON (tools_page_check judges) */
@@ -220,6 +224,7 @@ struct wsfb {
 	int pend_type;			/* WSMSG_FEEDBACK or WSMSG_RATING */
 	char pend_id[ST_ID_HEX + 1];	/* its message id, value, score */
 	uint8_t pend_value, pend_score;
+	char pend_conv[ST_ID_HEX + 1];	/* the rating's named, "" none */
 	char pend_comment[ST_RATING_COMMENT_MAX + 1];
 	uint64_t window;		/* when this minute of frames began */
 	unsigned int asks;		/* frames in that minute */
@@ -403,8 +408,9 @@ int wschat_gone(struct wsess *s, int result);
 /*
  * s left its conversation (a new one starts with its next message);
  * ended: the one storaged ended ("" none), what a rating now rates.
+ * Returns the conversation a rating now rates ("" none).
  */
-void wschat_conv_left(struct wsess *s, const char *ended);
+const char *wschat_conv_left(struct wsess *s, const char *ended);
 /*
  * The "history" frame of h (n, oldest first; more: older ones left out),
  * with conversation_id (NULL or "": null), and readonly when set.

@@ -1856,7 +1856,7 @@ wschat_gone(struct wsess *s, int result)
  * coming, and the next one starts with the assistant (the visitor hears
  * "ai" when it knew another state).
  */
-void
+const char *
 wschat_conv_left(struct wsess *s, const char *ended)
 {
 	if (s->conv[0] != '\0')
@@ -1873,6 +1873,7 @@ wschat_conv_left(struct wsess *s, const char *ended)
 	if (s->handoff != HANDOFF_UNKNOWN)
 		wsend_handoff(s, ST_HANDOFF_AI, NULL);
 	s->handoff = ST_HANDOFF_AI;
+	return s->ended;
 }
 
 void

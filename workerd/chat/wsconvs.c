@@ -5,7 +5,8 @@
  *	{"type":"new_conversation"}	-> {"type":"conversation_new"} once
  *					   durable (ST_WS_CONV_NEW): the
  *					   session's next message opens a
- *					   new conversation
+ *					   new conversation; "ended", the
+ *					   one left (what its rating names)
  *	{"type":"conversations"}	-> {"type":"conversations",
  *					   "conversations":[...]} newest
  *					   first (ST_WS_CONV_LIST)
@@ -78,6 +79,8 @@ new_done(const struct storec_result *r, void *arg)
 {
 	struct wsess *s = arg;
 	struct st_ws_conv_new_rep rep;
+	const char *ended;
+	json_t *o;
 
 	if (answer(s, r, PROTO_ST_WS_CONV_NEW, &rep) < 0)
 		return;
@@ -86,8 +89,15 @@ new_done(const struct storec_result *r, void *arg)
 	else if (rep.result != ST_WS_OK)
 		wschat_say(s, VT_WRONG);
 	else {
-		wschat_conv_left(s, rep.ended);
-		wschat_send(s, json_pack("{s:s}", "type", "conversation_new"));
+		/*
+		 * The one left, named: its rating still rates it once another
+		 * tab's first message made the page resume (a new socket).
+		 */
+		ended = wschat_conv_left(s, rep.ended);
+		o = json_pack("{s:s}", "type", "conversation_new");
+		if (o != NULL && ended[0] != '\0')
+			json_object_set_new(o, "ended", json_string(ended));
+		wschat_send(s, o);
 	}
 	st_rep_free(PROTO_ST_WS_CONV_NEW, &rep);
 }

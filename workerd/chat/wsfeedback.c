@@ -4,13 +4,16 @@
  *
  *	{"type":"feedback","message_id":"<32 hex>","value":"up"|"down"|null}
  *		-> {"type":"feedback_saved","message_id","value"}
- *	{"type":"rating","score":1-5,"comment":"<= 1000 characters"}
+ *	{"type":"rating","score":1-5,"comment":"<= 1000 characters",
+ *	    "conversation_id":"<32 hex>"}	(the id optional)
  *		-> {"type":"rating_saved","score"}
  *	<- {"type":"rating_request"}	a person handed the conversation
  *					back to the assistant
  *
  * A thumb names an assistant message of the socket's conversation (the
- * session's), a rating is of that conversation; before the socket knows
+ * session's), a rating is of that conversation, or of the session's one it
+ * names (conversation_new's "ended": a page that resumed since, a new
+ * socket, still rates the conversation left); before the socket knows
  * one (no message sent, nothing resumed) both are refused here. storaged
  * checks both against the session's token hash (ST_WS_FEEDBACK,
  * ST_WS_RATING): a message of another session is refused as unknown.
@@ -65,6 +68,7 @@ wsfb_parse_rating(struct wsmsg *m)
 {
 	json_t *score = json_object_get(m->root, "score");
 	json_t *c = json_object_get(m->root, "comment");
+	json_t *id = json_object_get(m->root, "conversation_id");
 	json_int_t n;
 
 	if (!json_is_integer(score) || (n = json_integer_value(score)) < 1 ||
@@ -76,6 +80,11 @@ wsfb_parse_rating(struct wsmsg *m)
 	    ST_RATING_COMMENT_CHARS))
 		return wsmsg_fail(m, "comment: must be at most 1000 "
 		    "characters");
+	m->conv_id = NULL;
+	if (id != NULL && !json_is_null(id) && (!json_is_string(id) ||
+	    !st_id_valid(m->conv_id = json_string_value(id))))
+		return wsmsg_fail(m, "conversation_id: must be a conversation's "
+		    "id");
 	m->score = (uint8_t)n;
 	return 0;
 }
@@ -235,9 +244,9 @@ wsfb_conv(const struct wsfb *f)
 	return f->conv[0] != '\0' ? f->conv : f->ended;
 }
 
-/* One more frame this minute, none in flight: 1 when it may go. */
+/* One more frame m this minute, none in flight: 1 when it may go. */
 static int
-wsfb_allowed(struct wsfb *f)
+wsfb_allowed(struct wsfb *f, const struct wsmsg *m)
 {
 	uint64_t now = loop_now();
 
@@ -245,8 +254,9 @@ wsfb_allowed(struct wsfb *f)
 		wsfb_say(f, VT_RESUMING);
 		return 0;
 	}
-	/* No conversation known yet: no answer to rate. */
-	if (wsfb_conv(f)[0] == '\0') {
+	/* No conversation known or named yet: no answer to rate. */
+	if (wsfb_conv(f)[0] == '\0' && (m->type != WSMSG_RATING ||
+	    m->conv_id == NULL)) {
 		wsfb_say(f, VT_FIRST);
 		return 0;
 	}
@@ -289,7 +299,7 @@ send_rating(struct wsfb *f)
 	struct st_ws_rating_req req = {
 		.widget_id = f->wid,
 		.token_len = ST_TOKEN_HASH_LEN,
-		.conv_id = wsfb_conv(f),
+		.conv_id = f->pend_conv[0] != '\0' ? f->pend_conv : wsfb_conv(f),
 		.score = f->pend_score,
 		.comment = f->pend_comment,
 	};
@@ -342,6 +352,8 @@ on_frame(struct wsfb *f, const struct wsmsg *m)
 		f->pend_value = m->value;
 	} else {
 		f->pend_score = m->score;
+		strlcpy(f->pend_conv, m->conv_id != NULL ? m->conv_id : "",
+		    sizeof(f->pend_conv));
 		strlcpy(f->pend_comment, m->comment, sizeof(f->pend_comment));
 	}
 	if (f->rate_key[0] == '\0' || wsettings.rate_max == 0) {
@@ -364,7 +376,7 @@ wsfb_frame(struct wsfb *f, const struct wsmsg *m)
 		wsfb_error(f, "feedback: this chat does not take feedback");
 	else if (m->type == WSMSG_RATING && !f->rating_enabled)
 		wsfb_error(f, "rating: this chat does not take ratings");
-	else if (!wsfb_allowed(f))
+	else if (!wsfb_allowed(f, m))
 		;
 	else
 		on_frame(f, m);

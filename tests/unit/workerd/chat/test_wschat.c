@@ -673,6 +673,8 @@ test_ws_identify_gone(void **state)
 #define FB_FAILED	"{\"type\":\"error\",\"message\":" \
 	"\"Your feedback could not be saved. Please try again.\"," \
 	"\"code\":\"feedback_not_saved\"}"
+/* conversation_new naming the conversation it left (reply_conv_new's) */
+#define CONV_NEW	"{\"type\":\"conversation_new\",\"ended\":\"" CONV "\"}"
 #define FB_FRAME	"{\"type\":\"feedback\",\"message_id\":\"" CONV \
 	"\",\"value\":\"up\"}"
 
@@ -788,7 +790,7 @@ test_ws_conv_new_rates_ended(void **state)
 	send_text(&cl, "{\"type\":\"new_conversation\"}");
 	peer_expect(&P, &pr, PROTO_ST_WS_CONV_NEW);
 	reply_conv_new(&pr);
-	expect_text(&cl, "{\"type\":\"conversation_new\"}");
+	expect_text(&cl, CONV_NEW);
 	send_text(&cl, "{\"type\":\"rating\",\"score\":4}");
 	fb_counted();
 	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
@@ -798,6 +800,39 @@ test_ws_conv_new_rates_ended(void **state)
 	st_req_free(pr.type, &q);
 	reply_rep(&pr, 0, &rr);
 	expect_text(&cl, "{\"type\":\"rating_saved\",\"score\":4}");
+	tclient_close(&cl);
+}
+
+/*
+ * A rating naming its conversation (conversation_new's "ended": a page
+ * that resumed since on a new socket, which knows none or the new one)
+ * rates that one: storaged is asked for it (and checks it is the
+ * session's); a malformed id is refused here, nothing asked.
+ */
+static void
+test_ws_rating_names_conv(void **state)
+{
+	struct st_ws_rating_rep rr = { ST_WS_OK };
+	struct st_ws_rating_req q;
+	struct tclient cl;
+	struct peer_req pr;
+
+	open_socket(&cl);
+	send_text(&cl, "{\"type\":\"rating\",\"score\":3,"
+	    "\"conversation_id\":\"ZZ\"}");
+	expect_text(&cl, "{\"type\":\"error\",\"message\":"
+	    "\"conversation_id: must be a conversation's id\"}");
+	peer_expect_none(&P, 50);
+	send_text(&cl, "{\"type\":\"rating\",\"score\":3,"
+	    "\"conversation_id\":\"" CONV "\"}");
+	fb_counted();
+	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &q), 0);
+	assert_string_equal(q.conv_id, CONV);
+	st_req_free(pr.type, &q);
+	reply_rep(&pr, 0, &rr);
+	expect_text(&cl, "{\"type\":\"rating_saved\",\"score\":3}");
 	tclient_close(&cl);
 }
 
@@ -848,7 +883,7 @@ test_ws_convs_malformed(void **state)
 	send_text(&cl, "{\"type\":\"new_conversation\"}");
 	peer_expect(&P, &pr, PROTO_ST_WS_CONV_NEW);
 	reply_conv_new(&pr);
-	expect_text(&cl, "{\"type\":\"conversation_new\"}");
+	expect_text(&cl, CONV_NEW);
 	send_text(&cl, "{\"type\":\"conversations\"}");
 	client_counted("convs:");
 	peer_expect(&P, &pr, PROTO_ST_WS_CONV_LIST);
@@ -927,6 +962,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ws_feedback_malformed,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_conv_new_rates_ended,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_rating_names_conv,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_convs_malformed,
 		    each_setup, each_teardown),
