@@ -21,7 +21,13 @@
 //   new conversation whatever the old one's tab does; a contact saved
 //   with another tab open is not asked again on the next page, and that
 //   tab takes the conversation up and may write; an anonymous tab's words
-//   never take a signed-in user's place in the browser.
+//   never take a signed-in user's place in the browser;
+// - a new conversation ("New") in one tab: the visitor's other tabs follow
+//   (empty, as after a reload), and the first words in it, in any tab,
+//   show in each; never an anonymous tab into a signed-in user's session,
+//   nor a tab into another visitor's after a reset() elsewhere; the
+//   rating of the conversation left is stored on it; a New pressed with
+//   the socket down sends nothing and leaves nothing behind.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -44,10 +50,17 @@ const lastReply = (page) => page.evaluate(() => {
   return m && { state: m.getAttribute('data-state'), text: m.querySelector('[data-part="content"]').textContent };
 });
 
-// every WebSocket the page makes, in window.__socks
-const TRACK = `(() => { const W = window.WebSocket; window.__socks = [];
-  window.WebSocket = function (u, p) { const s = p === undefined ? new W(u) : new W(u, p); window.__socks.push(s); return s; };
-  window.WebSocket.prototype = W.prototype; Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 }); })();`;
+// every WebSocket the page makes, in window.__socks (while window.__down,
+// one to a closed port); the types of the frames they send, in
+// window.__sent; the values other tabs write to the widget's said key, in
+// window.__said (this listener runs before the widget's, in one dispatch)
+const TRACK = `(() => { const W = window.WebSocket; window.__socks = []; window.__sent = []; window.__said = [];
+  window.WebSocket = function (u, p) { if (window.__down) u = 'ws://127.0.0.1:9/';
+    const s = p === undefined ? new W(u) : new W(u, p); window.__socks.push(s); return s; };
+  window.WebSocket.prototype = W.prototype; Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+  const send = W.prototype.send;
+  W.prototype.send = function (d) { try { window.__sent.push(JSON.parse(d).type); } catch (e) {} return send.call(this, d); };
+  addEventListener('storage', (e) => /:said$/.test(e.key || '') && window.__said.push(e.newValue)); })();`;
 
 // w's embed in page, the panel open and connected.
 async function openPanel(page, w, host) {
@@ -509,6 +522,193 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await reloaded(a, 2);
       assert.equal(await a.evaluate(() => !!document.getElementById('parley-chat-widget').shadowRoot
         .querySelector('[data-part="contact"]:not([hidden])')), false);
+    } finally { await ctx.close(); }
+  });
+
+  // ---- a new conversation in one tab: the others follow ----
+  const sid = (page) => page.evaluate(() => window.ParleyChat.sessionId);
+  const saidSeen = (page, n) => page.waitForFunction((k) => window.__said.length >= k, n);
+  const empty = (page) => page.waitForFunction(() => window.ParleyChat.messages().length === 0);
+  async function pressNew(page) {
+    await page.waitForSelector(part('new-conversation'));
+    await page.click(part('new-conversation'));
+  }
+  const convsOf = async (w) => (await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}`)).json.conversations;
+
+  for (const first of [0, 1]) {
+    test(`New in one tab: the other follows to the new conversation, and the ${first ? 'other' : 'same'} tab's first words there show in both, and after a reload`, async () => {
+      const w = await widget({ name: `New ${first}` });
+      const url = stack.host.widgetEmbedUrl(w.widget_id);
+      const ctx = await browser.newContext();
+      try {
+        const a = await tab(ctx, url);
+        await say(a, 'old words');
+        await hasDone(a, 2);
+        const b = await tab(ctx, url);
+        await hasDone(b, 2);
+        await pressNew(a);
+        await empty(a);
+        // the other tab: the new conversation (nothing in it yet), the same session
+        await empty(b);
+        await waitConnected(b);
+        assert.equal(await sid(b), await sid(a));
+        const [x, y] = first ? [b, a] : [a, b];
+        await say(x, 'new words');
+        await hasDone(x, 2);
+        const both = ['user: new words', 'assistant: You said: new words'];
+        await hasDone(y, 2);
+        assert.deepEqual(await shown(y), both);
+        await say(y, 'more words');
+        await hasDone(y, 4);
+        await hasDone(x, 4);
+        const all = [...both, 'user: more words', 'assistant: You said: more words'];
+        assert.deepEqual(await shown(x), all);
+        await reloaded(b, 4);
+        assert.deepEqual(await shown(b), all);
+        assert.deepEqual((await convsOf(w)).map((c) => c.lastVisitorMessage).sort(), ['more words', 'old words']);
+      } finally { await ctx.close(); }
+    });
+  }
+
+  test('New in a signed-in user\'s tab: an anonymous tab beside it never takes her session up, nor on a said naming it', async () => {
+    const { url, as } = await signedWidget('Signed new');
+    const ctx = await browser.newContext();
+    try {
+      const anon = await tab(ctx, url);
+      const alice = await tab(ctx, url + as('alice'));
+      await say(alice, 'alice: 1 Main St');
+      await hasDone(alice, 2);
+      await pressNew(alice);
+      await empty(alice);
+      await say(alice, 'alice: 2 Elm St');
+      await hasDone(alice, 2);
+      const hers = await sid(alice);
+      // nothing said in her name (she is signed in): the key's writes, as the other tab saw them
+      assert.deepEqual((await anon.evaluate(() => window.__said)).filter((v) => v.startsWith(hers)), []);
+      // a said naming her session (as an unguarded tab would write it): not taken up
+      const key = await anon.evaluate(() => Object.keys(localStorage).find((k) => k.endsWith(':token')).replace(/token$/, 'said'));
+      await alice.evaluate(([k, t]) => localStorage.setItem(k, t + ' 2'), [key, hers]);
+      await anon.waitForFunction((t) => window.__said.includes(t + ' 2'), hers);
+      assert.equal(await sockets(anon), 1);
+      assert.notEqual(await sid(anon), hers);
+      assert.deepEqual(await shown(anon), []);
+    } finally { await ctx.close(); }
+  });
+
+  test('reset() in a third tab: the tabs that followed a New stay on the visitor\'s session, never take the next visitor\'s up, and follow the next New by name', async () => {
+    const w = await widget({ name: 'New reset' });
+    const url = stack.host.widgetEmbedUrl(w.widget_id);
+    const ctx = await browser.newContext();
+    try {
+      const a = await tab(ctx, url);
+      await say(a, 'old words');
+      await hasDone(a, 2);
+      const b = await tab(ctx, url);
+      const c = await tab(ctx, url);
+      await hasDone(c, 2);
+      const mine = await sid(a);
+      await pressNew(a);
+      await empty(b);
+      await empty(c);
+      await waitConnected(b);
+      // the next visitor: a new session in c, and their words (said: its token stored)
+      const socks = await sockets(b);
+      await c.evaluate(() => window.ParleyChat.reset());
+      await waitConnected(c);
+      await say(c, 'next visitor words');
+      await hasDone(c, 2);
+      const theirs = await sid(c);
+      await b.waitForFunction((t) => window.__said.includes(t), theirs);
+      await a.waitForFunction((t) => window.__said.includes(t), theirs);
+      for (const p of [a, b]) {
+        assert.equal(await sid(p), mine);
+        assert.deepEqual(await shown(p), []);
+      }
+      assert.equal(await sockets(b), socks, 'b did not take the next visitor\'s session up');
+      // the visitor's tabs still share their conversation: b's words show in a
+      await say(b, 'still mine');
+      await hasDone(b, 2);
+      await hasDone(a, 2);
+      // another New in a: b follows it by name, not the stored (next visitor's) token
+      await pressNew(a);
+      await empty(b);
+      await waitConnected(b);
+      assert.equal(await sid(b), mine);
+      await say(a, 'last words');
+      await hasDone(b, 2);
+      assert.deepEqual(await shown(b), ['user: last words', 'assistant: You said: last words']);
+      assert.deepEqual(await shown(c), ['user: next visitor words', 'assistant: You said: next visitor words']);
+    } finally { await ctx.close(); }
+  });
+
+  test('New with a rating form: the rating of the conversation left is stored on it, though another tab wrote first in the new one (its page resumed)', async () => {
+    const w = await widget({ name: 'New rated', rating_enabled: true });
+    const url = stack.host.widgetEmbedUrl(w.widget_id);
+    const ctx = await browser.newContext();
+    try {
+      const a = await tab(ctx, url);
+      await say(a, 'old words');
+      await hasDone(a, 2);
+      const b = await tab(ctx, url);
+      await hasDone(b, 2);
+      await pressNew(a);
+      await a.waitForSelector(part('rating'));
+      await empty(b);
+      await waitConnected(b);
+      const socks = await sockets(a);
+      await say(b, 'new words');
+      await hasDone(b, 2);
+      // a resumed (a new socket, on the new conversation), its form still there
+      await hasDone(a, 2);
+      assert.equal(await sockets(a), socks + 1);
+      await a.locator(`${part('rating')} input[value="4"]`).check();
+      await a.locator(`${part('rating')} [data-part="save"]`).click();
+      await a.waitForSelector(part('rated'));
+      const convs = await convsOf(w);
+      const by = (m) => convs.find((c) => c.lastVisitorMessage === m);
+      const rating = async (c) => (await admin('GET', `/v1/admin/conversations/${c._id}`)).json.conversation.rating;
+      assert.equal((await rating(by('old words'))).score, 4);
+      assert.equal(await rating(by('new words')), null);
+    } finally { await ctx.close(); }
+  });
+
+  test('New pressed with the socket down: nothing sent, nothing said; the next New elsewhere is followed, never echoed', async () => {
+    const w = await widget({ name: 'New down' });
+    const url = stack.host.widgetEmbedUrl(w.widget_id);
+    const ctx = await browser.newContext();
+    try {
+      const a = await tab(ctx, url);
+      await say(a, 'old words');
+      await hasDone(a, 2);
+      const b = await tab(ctx, url);
+      await hasDone(b, 2);
+      await a.waitForSelector(part('new-conversation'));
+      // a's socket down, and kept down
+      await a.evaluate(() => { window.__down = true; window.__socks[window.__socks.length - 1].close(); });
+      await a.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="send"]').disabled);
+      const before = await b.evaluate(() => window.__said.length);
+      const key = await a.evaluate(() => Object.keys(localStorage).find((k) => k.endsWith(':said')) || '');
+      const was = await a.evaluate((k) => localStorage.getItem(k), key);
+      await pressNew(a);
+      assert.equal(await a.evaluate((k) => localStorage.getItem(k), key), was, 'nothing said');
+      assert.deepEqual(await shown(a), ['user: old words', 'assistant: You said: old words']);
+      await a.evaluate(() => { window.__down = false; window.dispatchEvent(new Event('online')); });
+      await waitConnected(a, 20000);
+      await hasDone(a, 2);
+      assert.equal(await b.evaluate(() => window.__said.length), before);
+      // the New of the other tab: a follows, sends no New of its own
+      await pressNew(b);
+      await empty(b);
+      await empty(a);
+      await waitConnected(a);
+      await say(a, 'fresh words');
+      await hasDone(a, 2);
+      await hasDone(b, 2);
+      assert.deepEqual(await a.evaluate(() => window.__sent.filter((t) => t === 'new_conversation')), []);
+      await say(b, 'and more');
+      await hasDone(b, 4);
+      await hasDone(a, 4);
+      assert.deepEqual((await convsOf(w)).map((c) => c.lastVisitorMessage).sort(), ['and more', 'old words']);
     } finally { await ctx.close(); }
   });
 

@@ -699,7 +699,8 @@ function mount(script, cfg, base, broken, lang) {
     setTimeout(() => life.signal.aborted || part('proactive'), (cfg.proactive_delay_s ?? 10) * 1000);
   }
 
-  function connect() {
+  // t: the session to resume (another tab's new conversation: this tab's own, never the stored token)
+  function connect(t) {
     if (!wanted || ws || gone || broken || life.signal.aborted) return;
     clearTimeout(wsTimer);
     // The token goes in the first message, not the URL (proxies log
@@ -707,7 +708,7 @@ function mount(script, cfg, base, broken, lang) {
     // own `session` is passed over.
     // (this page's own when storage is blocked: nothing is remembered
     // across pages then, but a reconnect still resumes)
-    const tok = (sent = store.get(key('token')) || sessionId);
+    const tok = (sent = t || store.get(key('token')) || sessionId);
     const s = (ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws'));
     let opened = false;
     resuming = false;
@@ -775,8 +776,14 @@ function mount(script, cfg, base, broken, lang) {
   // its own) takes it up if nothing was said there, a resume, its history,
   // then the conversation's messages. Never while someone is signed in,
   // here (ident) or as the browser's stored session (user): theirs alone.
-  function said(m) {
-    if (sessionId != sent && !ident && !store.get(key('user'))) store.set(key('token'), sessionId), m && store.set(key('said'), (sent = sessionId));
+  // n (the conversations part): the session's new conversation, or its
+  // first message, said as "token nonce": that session's other tabs resume
+  // it by name (the stored token is left as it is: a reset() elsewhere
+  // stays done, and no tab takes up a session not its own).
+  function said(m, n) {
+    if (ident || store.get(key('user'))) return;
+    if (n) store.set(key('said'), sessionId + ' ' + Math.random());
+    else if (sessionId != sent) store.set(key('token'), sessionId), m && store.set(key('said'), (sent = sessionId));
   }
 
   function closeWs() {
@@ -1092,8 +1099,16 @@ function mount(script, cfg, base, broken, lang) {
     }
   });
   on(window, 'online', wake);
-  // another tab's new session stored first (said): this one takes it up
-  on(window, 'storage', (e) => e.key == key('said') && !talked && !ident && (closeWs(), connect()));
+  // Another tab's said: a session stored first, taken up (the stored
+  // token, never a signed-in visitor's) by a tab whose own session never
+  // was (nothing said, none resumed: sent); or a session's new
+  // conversation, resumed by name by that session's tabs (never the
+  // stored token: after a reset() there, another visitor's). Not while a
+  // message or reply is on its way.
+  on(window, 'storage', (e) => {
+    const s = e.key == key('said') && String(e.newValue).split(' ')[0];
+    if (s && !ident && !cur && !unsent && (s == sessionId || (!talked && sent != sessionId && !store.get(key('user')) && s == store.get(key('token'))))) (talked = false), closeWs(), connect(s), part('conversations');
+  });
   on(window, 'offline', sync);
   on(doc, 'visibilitychange', wake);
   if (window.visualViewport) {
@@ -1120,6 +1135,7 @@ function mount(script, cfg, base, broken, lang) {
     diagnose,
     base,
     sid: () => sessionId,
+    said,
     host,
     root,
     panel,

@@ -8,7 +8,10 @@
 // it emits parley:conversation-end ({rating}); once it started, on a
 // widget with rating_enabled whose conversation left had a visitor
 // message, the feedback part's rate() (its rating form), when that part
-// exists.
+// exists. The visitor's other tabs follow (ctx.said: they resume the
+// session, as a reload would): once a new conversation starts here, and
+// once its first message is stored (a socket that left its conversation
+// hears no other's; resumed, it is on the new one).
 import CSS from './conversations.css';
 import { shown } from '../net.js';
 
@@ -56,6 +59,7 @@ export default function (ctx) {
   ]);
   panel.append(view);
   let state = 'chat'; // 'chat' | 'list' | 'thread'
+  let fresh = false; // this tab's conversation has no message yet (begun here, or another tab's resumed)
   let asked = ''; // the frame whose answer is awaited
 
   // Shows the chat, the list or an earlier conversation.
@@ -125,23 +129,27 @@ export default function (ctx) {
     note.textContent = cs.some((c) => !c.current) ? '' : T.noChatsText;
   });
   ctx.onFrame('history', (f) => {
-    if (!f.readonly) return;
+    if (!f.readonly) return void (fresh = !f.conversation_id);
     asked = '';
     // the messages the chat itself would show (no system ones, none empty)
     // (.d: each message, as the core's history keeps it: the attach part shows its files)
     thread.replaceChildren(...shown(f.messages).map((m) => Object.assign(ctx.bubble(m.role, m.content, m.status, m.name), { d: m })));
     show('thread');
   });
-  ctx.onFrame('conversation_new', () => {
+  // (its first message stored: the other tabs, on no conversation, resume it)
+  ctx.onFrame('typing_start', (f) => f.role || !fresh || ((fresh = false), ctx.said(0, 1)));
+  ctx.onFrame('conversation_new', (f) => {
     asked = '';
+    fresh = true;
+    ctx.said(0, 1); // only now, on disk: a New the socket never sent says nothing
     ctx.clear();
     show('chat');
     ctx.announce(T.labelNewChat);
     ctx.emit('conversation-new', {});
     ctx.input.focus();
-    // The feedback part's rating form, for the conversation just left (a
-    // rating names the session's last one before new_conversation).
-    if (rateIt) ctx.part('feedback').then((rate) => typeof rate === 'function' && rate(0, 1));
+    // The feedback part's rating form, for the conversation just left
+    // (named: f.ended; else the socket's last one before new_conversation).
+    if (rateIt) ctx.part('feedback').then((rate) => typeof rate === 'function' && rate(0, f.ended || 1));
     rateIt = false;
   });
   ctx.onFrame('error', (f) => {

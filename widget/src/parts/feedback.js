@@ -5,7 +5,10 @@
 // ParleyChat.rate(). Returns rate(): shows the form (opens the panel, focuses
 // the first star); false when it cannot. rate(0, 1): of the conversation
 // just left (the conversations part): the next message, of the new one,
-// takes the form away (a rating sent then would be the new one's).
+// takes the form away (a rating sent then would be the new one's);
+// rate(0, id): that conversation's id (conversation_new's ended), named in
+// the rating (this page may resume, another tab's first message in the new
+// one, before it is sent).
 // An answer knows its message through el.d (the core's, from history; this
 // part's, from a message frame). One frame in flight at a time: a thumb
 // pressed meanwhile is sent after it, its latest value only. The list
@@ -164,7 +167,7 @@ export default function (ctx) {
       if (!c || busy) return;
       busy = { score: +c.value };
       box.sent = save.disabled = true;
-      if (!ctx.wsSend({ type: 'rating', score: +c.value, comment: comment.value.trim() })) {
+      if (!ctx.wsSend({ type: 'rating', score: +c.value, comment: comment.value.trim(), conversation_id: typeof ended == 'string' ? ended : undefined })) {
         busy = null;
         save.disabled = false;
       }
