@@ -111,6 +111,22 @@ ascii_ieq(const char *a, size_t alen, const char *b)
 	return b[alen] == '\0';
 }
 
+/*
+ * Whether a stored header name (lower-cased) is lname, in any case: what
+ * ascii_ieq(name, strlen(name), lname) says, in one pass that stops at
+ * the first byte that differs. A request's head is walked some fifteen
+ * times (its checks, then the handlers' look-ups), mostly past names
+ * that differ at once.
+ */
+static int
+name_is(const char *name, const char *lname)
+{
+	for (; *name == ascii_lower((unsigned char)*lname); name++, lname++)
+		if (*name == '\0')
+			return 1;
+	return 0;
+}
+
 /* RFC 7230 tchar. */
 static int
 is_tchar(unsigned char c)
@@ -341,7 +357,7 @@ each_token(const struct http_request *r, const char *lname,
 	int i;
 
 	for (i = 0; i < r->nheaders; i++) {
-		if (strcmp(r->headers[i].name, lname) != 0)
+		if (!name_is(r->headers[i].name, lname))
 			continue;
 		s = r->headers[i].value;
 		end = s + strlen(s);
@@ -400,7 +416,7 @@ count_headers(const struct http_request *r, const char *lname)
 	int i, n = 0;
 
 	for (i = 0; i < r->nheaders; i++)
-		if (strcmp(r->headers[i].name, lname) == 0)
+		if (name_is(r->headers[i].name, lname))
 			n++;
 	return n;
 }
@@ -1104,8 +1120,7 @@ http_header(const struct http_request *r, const char *lname)
 	if (r == NULL || lname == NULL)
 		return NULL;
 	for (i = 0; i < r->nheaders; i++) {
-		if (ascii_ieq(r->headers[i].name, strlen(r->headers[i].name),
-		    lname))
+		if (name_is(r->headers[i].name, lname))
 			return r->headers[i].value;
 	}
 	return NULL;

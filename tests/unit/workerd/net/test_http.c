@@ -404,6 +404,13 @@ test_header_names_values(void **state)
 	assert_string_equal(http_header(r, "x-dup"), "one");
 	assert_string_equal(http_header(r, "x-tab"), "v");
 	assert_null(http_header(r, "x-missing"));
+	/* The name asked for in any case; a prefix or a longer name is not it. */
+	assert_string_equal(http_header(r, "X-Custom-Header"), "some  value");
+	assert_string_equal(http_header(r, "HOST"), "example.org");
+	assert_null(http_header(r, "hos"));
+	assert_null(http_header(r, "hostx"));
+	assert_null(http_header(r, "x-custom-header "));
+	assert_null(http_header(r, ""));
 	assert_string_equal(r->method_name, "GET");
 	assert_int_equal(r->method, HTTP_GET);
 	assert_string_equal(r->path, "/p");
