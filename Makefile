@@ -212,9 +212,13 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # The test build's fetcher spins or aborts on a page of a type of its own
 # (crawl.c, spin_hook), and aborts on a PDF attachment of an opening of
 # its own (attextract.c, abort_hook): the CPU time bound's and the
-# crash's tests. Never in a release.
+# crash's tests; on others it waits on its first lease, or kills itself
+# (kill_hook), and storaged's lease of a PDF being read is
+# PARLEY_TEST_ATT_LEASE_MS when set (attqueue.c): the lease's tests.
+# Never in a release.
 build/test/workerd/fetch/crawl.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/fetch/attextract.o: INC += -DPARLEY_TEST_HOOKS
+build/test/storaged/attqueue.o: INC += -DPARLEY_TEST_HOOKS
 
 # The OpenAPI document openapi.c embeds (.incbin) is generated: the
 # template workerd/site/openapi.json with the record schemas' row-backed

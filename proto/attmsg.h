@@ -53,14 +53,18 @@
  *   ST_ATT_ADMIN_NEW, ST_ATT_ADMIN_PUT, ST_ATT_ADMIN_READ
  *     The same, led by who asks: a person's upload to a conversation of
  *     their organisation, and any attachment of it.
- *   ST_ATT_EXTRACT_DUE  -> u8 result, str id, u32 size
- *     The fetcher's: a PDF whose text is to be read (taken off the
- *     queue: one that makes the fetcher fail is not tried again). The
- *     queue goes round by round across the clients that sent them
+ *   ST_ATT_EXTRACT_DUE  -> u8 result, str id, u32 size, u8 attempt
+ *     The fetcher's: a PDF whose text is to be read, leased for
+ *     ST_ATT_LEASE_MS (attempt: 1 the first): its text not kept by
+ *     then (the fetcher died reading it), it is queued again, and
+ *     after ST_ATT_EXTRACT_TRIES leases it keeps an empty text (as a
+ *     file poppler cannot read does).
+ *     The queue goes round by round across the clients that sent them
  *     (storaged/attqueue.c): one client's many never hold another's one.
  *   ST_ATT_TEXT_PUT     str id, str text -> ()
  *     The fetcher's: the PDF's text (at most ST_ATT_TEXT_KEPT bytes),
- *     kept with it, shown to the model with the message that names it.
+ *     kept with it (its lease ended), shown to the model with the
+ *     message that names it.
  */
 #ifndef PARLEY_ATTMSG_H
 #define PARLEY_ATTMSG_H
@@ -94,6 +98,15 @@
  */
 #define ST_ATT_PDF_HOUR		20
 #define ST_ATT_PDF_WINDOW_MS	(60u * 60 * 1000)
+/*
+ * A PDF handed to the fetcher comes back to the queue when its text is
+ * not kept within ST_ATT_LEASE_MS (longer than the longest read: its
+ * reader's 30 s, attextract.c, and the pieces), at most
+ * ST_ATT_EXTRACT_TRIES times in all: a file that ends the fetcher every
+ * time is then given up as unreadable, never read for ever.
+ */
+#define ST_ATT_LEASE_MS		(60u * 1000)
+#define ST_ATT_EXTRACT_TRIES	3
 
 /* The kinds an owner allows (attachment_types): image, pdf, text. */
 enum st_att_kind {
@@ -276,6 +289,7 @@ struct st_att_due_rep {
 	uint8_t result;			/* ST_ATT_NO_UPLOAD: none due */
 	char id[ST_ATT_ID_LEN + 1];
 	uint32_t size;
+	uint8_t attempt;		/* its lease: 1 the first */
 };
 
 /* ST_ATT_TEXT_PUT: a PDF's text, as the fetcher read it. */

@@ -1777,6 +1777,7 @@ static const struct pfield f_att_due_rep[] = {
 	PFU8(struct st_att_due_rep, result),
 	PFBUF(struct st_att_due_rep, id),
 	PFU32(struct st_att_due_rep, size),
+	PFU8(struct st_att_due_rep, attempt),
 };
 PLAYOUT(pl_att_due_rep, struct st_att_due_rep, f_att_due_rep);
 

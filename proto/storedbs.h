@@ -129,6 +129,8 @@
 	X(widgets_retired, NULL) \
 	/* the PDFs to read, fair across clients (attqueue.c) */	\
 	X(att_queue, NULL) X(att_lanes, NULL) \
+	/* the PDFs the fetcher is reading, leased (attqueue.c) */	\
+	X(att_leases, NULL) \
 	/* the list ends */
 
 #define STORE_DB_COUNT(name, layout)	+ 1

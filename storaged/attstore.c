@@ -12,7 +12,8 @@
  *	att_due     u64 expires_at | id[16] -> (): uploads not yet named
  *	att_conv    conversation id[16] | id[16] -> ()
  *	att_queue, att_lanes: PDFs whose text the fetcher is to read,
- *	            fair across clients (attqueue.c)
+ *	            fair across clients; att_leases: those it is reading
+ *	            (attqueue.c)
  *	att_text    id[16] -> a PDF's text, as the fetcher read it
  *
  * A piece's bytes are never rewritten: its count lives apart, so a second
@@ -219,6 +220,7 @@ att_drop(struct store_txn *t, const uint8_t k[ID_LEN], const struct st_att *a)
 		    "delete conversation attachment");
 	}
 	/* Its att_queue entry, if any, is passed over when taken. */
+	att_queue_done(t, k);
 	db_del_quiet(t, t->st->att_text, k, ID_LEN, "delete attachment text");
 	db_del(t, t->st->atts, k, ID_LEN, "delete attachment");
 }
@@ -706,29 +708,42 @@ att_text_get(struct store_txn *t, const uint8_t k[ID_LEN],
 int
 store_att_extract_due(struct store_txn *t, struct st_att_due_rep *out)
 {
-	uint8_t k16[ID_LEN];
+	uint8_t k16[ID_LEN], attempt;
 	char hex[ST_ATT_ID_LEN + 1];
 	struct st_att a;
+	MDB_val v;
 	int rc, tries;
 
 	memset(out, 0, sizeof(*out));
 	out->result = ST_ATT_NO_UPLOAD;
 	/*
-	 * Taken off the queue: a PDF that fails the fetcher is not retried.
-	 * One deleted meanwhile is passed over.
+	 * Leased, not removed (attqueue.c): its text not kept in time, it
+	 * is read again. One deleted meanwhile is passed over, as is one
+	 * whose text a late reader kept after its lease ended.
 	 */
 	for (tries = 0; tries < 16 && !t->err; tries++) {
-		if ((rc = att_queue_take(t, k16)) != 0)
+		if ((rc = att_queue_take(t, k16, &attempt)) != 0)
 			return rc < 0 ? t->err : 0;
 		memcpy(hex, "att_", 4);
 		proto_hex_encode(k16, ID_LEN, hex + 4);
 		if ((rc = att_load(t, hex, k16, &a)) < 0)
 			return t->err;
-		if (rc == 1)
+		if (rc == 1) {
+			att_queue_done(t, k16);
 			continue;
+		}
+		if ((rc = db_get(t, t->st->att_text, k16, ID_LEN, &v,
+		    "get attachment text")) != 1) {
+			st_att_free(&a);
+			if (rc < 0)
+				return t->err;
+			att_queue_done(t, k16);
+			continue;
+		}
 		out->result = ST_ATT_OK;
 		strlcpy(out->id, a.id, sizeof(out->id));
 		out->size = a.size;
+		out->attempt = attempt;
 		st_att_free(&a);
 		return 0;
 	}
@@ -747,6 +762,7 @@ store_att_text_put(struct store_txn *t, const struct st_att_text_req *q)
 	if (rc == 0) {
 		db_put(t, t->st->att_text, k, ID_LEN, q->text, strlen(q->text),
 		    "put attachment text");
+		att_queue_done(t, k);
 		st_att_free(&a);
 	}
 	return t->err;

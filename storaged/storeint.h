@@ -306,6 +306,7 @@ struct store {
 	/* attqueue.c: the PDFs to read, round by round across clients */
 	MDB_dbi att_queue;	/* u64 round | u64 at | id[16] -> lane */
 	MDB_dbi att_lanes;	/* lane -> u64 its last round */
+	MDB_dbi att_leases;	/* id[16] -> u64 deadline, u8 tries, lane */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	uint64_t (*now)(void);
 };
@@ -827,11 +828,15 @@ extern const struct store_module att_module;		/* attstore.c */
  * attqueue.c: the PDFs whose text the fetcher is to read, fair across the
  * clients that sent them. Put: id queued in lane's turn (a client's key, a
  * person's organisation; "" none). Take: the next one's id off the queue,
- * 0, or 1 none waiting; -1 (t failed). Init: att_extract's moved in.
+ * leased (attempt: its lease's number, 1 the first; the leases past their
+ * deadline queued again or given up first), 0, or 1 none waiting; -1 (t
+ * failed). Done: id's lease ended (its text kept, or it is gone). Init:
+ * att_extract's moved in.
  */
 int att_queue_put(struct store_txn *, const uint8_t id[ID_LEN],
     const char *lane);
-int att_queue_take(struct store_txn *, uint8_t id[ID_LEN]);
+int att_queue_take(struct store_txn *, uint8_t id[ID_LEN], uint8_t *attempt);
+void att_queue_done(struct store_txn *, const uint8_t id[ID_LEN]);
 int att_queue_init(struct store_txn *);
 /* records.c: an older data directory's organisation orders filled. */
 extern const struct store_module records_module;

@@ -7,7 +7,8 @@
 // the widget's types and size limit; a piece out of order; a stranger's
 // token; a cut upload swept; a conversation's deletion taking its files;
 // a person's upload completed, deleted or named through its own
-// conversation only;
+// conversation only; a PDF the fetcher dies reading read again once its
+// lease ends, or given up as unreadable after 3;
 // PARLEY_VISION_MEMORY_MB: an image past a worker's bound left out of its
 // turn, the model told, shown again once another turn's images are freed.
 import assert from 'node:assert/strict';
@@ -20,7 +21,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, sleep, waitFor } from './lib/harness.mjs';
 import { T, rep, req } from './lib/storage.mjs';
-import { PIECE, png, pngChunk, upload } from './lib/attach.mjs';
+import { PIECE, pdf, png, pngChunk, upload } from './lib/attach.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
@@ -820,6 +821,92 @@ describe('attachments', { concurrency: 1 }, () => {
     assert.ok(codes.includes(429), codes.join(' '));
     assert.ok(codes.indexOf(429) <= 30, codes.join(' '));
     assert.ok(codes.slice(codes.indexOf(429)).every((c) => c === 429), codes.join(' '));
+    v.ws.close();
+  });
+});
+
+// A PDF the fetcher takes is leased (storaged/attqueue.c), not removed: a
+// fetcher killed while reading one once left it without text for good.
+// Its text not kept within the lease, it is read again; one that ends the
+// fetcher each time is given up after 3 tries, kept as unreadable. The
+// lease is 60 s; the test build's here 3 s (PARLEY_TEST_ATT_LEASE_MS).
+describe('a PDF being read is leased to the fetcher', { concurrency: 1 }, () => {
+  let p;
+  let w;
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_TEST_ATT_LEASE_MS: '3000' } });
+    await p.start();
+    w = await createWidget(p, { attachment_types: ['pdf'] });
+  });
+  after(() => p?.stop());
+
+  // The text storaged keeps of PDF id ('' none yet, or unreadable).
+  async function text(id) {
+    const st = await p.storage({ name: 'itest-pdf-lease' });
+    try {
+      const r = rep(T.ST_ATT_READ, await st.call(T.ST_ATT_READ, req(T.ST_ATT_READ, { id, piece: 0, mode: 3, widget_id: '' })));
+      assert.equal(r.result, 0);
+      return r.text;
+    } finally { st.close(); }
+  }
+  // The fetcher logged its n-th lease of id.
+  const reading = (id, n) => p.logs.masterd.includes(`attachments: ${id}: reading its text (try ${n})`);
+
+  async function visitorToken() {
+    const v = await Visitor.open(p, w.widget_id);
+    const s = await v.next('session');
+    return { v, token: s.session_token };
+  }
+  // v's message naming upload id (a PDF's text is read back once named).
+  async function send(v, id) {
+    v.send({ type: 'message', content: 'Here it is', attachments: [id] });
+    let m;
+    do m = await v.next(); while (m.type !== 'typing_stop');
+  }
+
+  test('the fetcher killed (-9) while it reads a PDF, storaged killed too: the PDF is read once its lease ends', async () => {
+    await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
+    const [fetcher] = p.fetcherPids();
+    const { v, token } = await visitorToken();
+    // Its reader waits on its first lease (the test build's hook), till the fetcher dies.
+    const up = await upload(p, w.widget_id, token, 'held.pdf', pdf('Saddle height guide', 'parley-test-hold'));
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    await waitFor(() => reading(up.id, 1), 20000, 'the fetcher reads it');
+    await send(v, up.id);
+    process.kill(fetcher, 'SIGKILL');
+    // The lease is on disk: a storaged killed meanwhile keeps it.
+    await p.killStoraged('SIGKILL');
+    const from = p.logs.masterd.length;
+    await p.startStoraged();
+    await p.waitConnected(from);
+    await waitFor(async () => (await text(up.id)) !== '', 30000, 'its text read after the lease');
+    assert.match(await text(up.id), /Saddle height guide/);
+    assert.ok(reading(up.id, 2), 'read on its second lease');
+    assert.ok(!p.fetcherPids().includes(fetcher), 'another fetcher');
+    assert.ok(!p.logs.masterd.includes(`${up.id}: no text read`));
+    v.ws.close();
+  });
+
+  test('a PDF that ends the fetcher each time it is read: given up after 3 tries, kept as unreadable; the next is read', async () => {
+    const { v, token } = await visitorToken();
+    // The test build's fetcher kills itself (-9) on this one, each time.
+    const up = await upload(p, w.widget_id, token, 'deadly.pdf', Buffer.from('%PDF-1.0\n% parley-test-kill-fetcher\n%%EOF\n'));
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    await send(v, up.id);
+    await waitFor(() => p.logs.storaged.includes(`attachments: ${up.id}: given up after 3 tries`), 60000, 'given up');
+    for (const n of [1, 2, 3]) assert.ok(reading(up.id, n), `try ${n}`);
+    // The queue goes on; the one given up is never taken again.
+    const next = await upload(p, w.widget_id, token, 'next.pdf', pdf('Tyre pressure table'));
+    assert.equal(next.status, 200, JSON.stringify(next.json));
+    await send(v, next.id);
+    await waitFor(async () => (await text(next.id)) !== '', 30000, 'the next PDF read');
+    assert.ok(!reading(up.id, 4), 'no fourth try');
+    // Kept with an empty text, as a PDF poppler cannot read is: no lease left.
+    const b = await backup(p);
+    assert.equal(mdbStat(['-n', '-s', 'att_text', b], 'Entries'), 3, 'held.pdf\'s, deadly.pdf\'s (empty), next.pdf\'s');
+    assert.equal(mdbStat(['-n', '-s', 'att_leases', b], 'Entries'), 0);
+    assert.equal(await text(up.id), '');
     v.ws.close();
   });
 });

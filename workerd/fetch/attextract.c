@@ -1,8 +1,10 @@
 /*
  * A PDF attachment's text, read in the fetcher (attextract.h): storaged
  * queues each PDF upload once whole (attqueue.c: in its client's turn);
- * here one at a time it is taken off the queue (ST_ATT_EXTRACT_DUE), its
- * pieces read (ST_ATT_READ, any state), its text extracted by pdf.c
+ * here one at a time it is taken off the queue (ST_ATT_EXTRACT_DUE:
+ * leased; its text not kept within ST_ATT_LEASE_MS, the fetcher dead, it
+ * comes back, at most ST_ATT_EXTRACT_TRIES times), its pieces read
+ * (ST_ATT_READ, any state), its text extracted by pdf.c
  * (poppler: the untrusted bytes are parsed in the fetcher's own child,
  * never in a worker or storaged), its paragraphs joined and cut at
  * ST_ATT_TEXT_KEPT bytes at a character, and kept with it
@@ -46,6 +48,9 @@
  */
 #define EXTRACT_CPU_S	5
 #define EXTRACT_WALL_MS	30000
+/* A read ends well within its lease: never read twice at once. */
+_Static_assert(EXTRACT_WALL_MS + 15000 <= ST_ATT_LEASE_MS,
+    "a PDF's lease outlasts its reading");
 /* What a child sends: '0' and the text, or '1' and why it read none. */
 #define CHILD_OUT_MAX	(1 + ST_ATT_TEXT_KEPT)
 
@@ -53,6 +58,7 @@ static struct {
 	struct loop_timer poll;
 	struct storec_req *req;
 	char id[ST_ATT_ID_LEN + 1];
+	uint8_t attempt;	/* its lease's: 1 the first */
 	uint8_t *file;
 	uint32_t size, got;
 	int running;
@@ -119,14 +125,17 @@ doc_text(const struct fetch_doc *doc, char *buf, size_t bufsz)
 #ifdef PARLEY_TEST_HOOKS
 /*
  * The test build's alone (Makefile): a PDF of one opening aborts the
- * fetcher as poppler does out of memory, for the crash's test; of the
- * other it spins as a page that holds poppler would, for the CPU bound's.
+ * fetcher as poppler does out of memory, for the crash's test; of
+ * another it spins as a page that holds poppler would, for the CPU
+ * bound's; of another it waits on its first lease (the test ends the
+ * fetcher meanwhile), read on the next, for the lease's.
  */
 static void
 abort_hook(const void *file, size_t size)
 {
 	static const char mark[] = "%PDF-1.0\n% parley-test-abort";
 	static const char spin[] = "%PDF-1.0\n% parley-test-spin";
+	static const char hold[] = "%PDF-1.4\n% parley-test-hold";
 	volatile unsigned long n = 0;
 
 	if (size >= sizeof(mark) - 1 && memcmp(file, mark,
@@ -136,9 +145,24 @@ abort_hook(const void *file, size_t size)
 	    sizeof(spin) - 1) == 0)
 		for (;;)
 			n++;
+	if (X.attempt == 1 && size >= sizeof(hold) - 1 && memcmp(file, hold,
+	    sizeof(hold) - 1) == 0)
+		pause();
+}
+
+/* A PDF of this opening ends the fetcher itself, each time it is read. */
+static void
+kill_hook(const void *file, size_t size)
+{
+	static const char mark[] = "%PDF-1.0\n% parley-test-kill-fetcher";
+
+	if (size >= sizeof(mark) - 1 && memcmp(file, mark,
+	    sizeof(mark) - 1) == 0)
+		(void)kill(getpid(), SIGKILL);
 }
 #else
 #define abort_hook(file, size)	((void)0)
+#define kill_hook(file, size)	((void)0)
 #endif
 
 /* text (NUL-terminated) kept as the file's text: the job over then. */
@@ -299,6 +323,7 @@ extract(void)
 		text_put("");
 		return;
 	}
+	kill_hook(X.file, X.size);
 	if ((X.child = fork()) < 0) {
 		log_warn("attachments: %s: fork", X.id);
 		X.child = 0;
@@ -378,6 +403,9 @@ due_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	strlcpy(X.id, rep.id, sizeof(X.id));
+	X.attempt = rep.attempt;
+	log_info("attachments: %s: reading its text (try %u)", X.id,
+	    (unsigned)X.attempt);
 	/* Over what pdf.c reads: its text stays empty. */
 	if (rep.size == 0 || rep.size > FETCH_INPUT_MAX ||
 	    (X.file = malloc(rep.size)) == NULL) {

@@ -1,5 +1,5 @@
 // Attachments' helpers for the tests (docs/attachments.md): a PNG of any
-// size, and a visitor's upload in pieces.
+// size, a one-page PDF with a text, and a visitor's upload in pieces.
 import crypto from 'node:crypto';
 
 export const PIECE = 256 << 10;	// the server's piece_size
@@ -34,6 +34,30 @@ export function png(n = 4000, extra = []) {
   const fixed = sig.length + ihdr.length + iend.length + 12 + extra.reduce((a, c) => a + c.length, 0);
   const idat = pngChunk('IDAT', crypto.randomBytes(Math.max(n - fixed, 4)));
   return Buffer.concat([sig, ihdr, ...extra, idat, iend]);
+}
+
+// A PDF of one page saying text (letters, digits and spaces), comment
+// its second line (the test build's reader reads some as hooks:
+// workerd/fetch/attextract.c).
+export function pdf(text, comment = 'a page') {
+  const stream = `BT /F1 18 Tf 24 70 Td (${text}) Tj ET`;
+  const objs = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let out = `%PDF-1.4\n% ${comment}\n`;
+  const offsets = objs.map((o, i) => {
+    const at = out.length;
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+    return at;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
 }
 
 // Uploads data as name through widget wid with the visitor's token (from

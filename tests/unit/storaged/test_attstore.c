@@ -770,8 +770,11 @@ pdf2(struct fix *f, const char *client, char id[ST_ATT_ID_LEN + 1])
 	assert_int_equal(p.whole, 1);
 }
 
-/* The next PDF ST_ATT_EXTRACT_DUE gives: it is want ("" none). */
-static void
+/*
+ * The next PDF ST_ATT_EXTRACT_DUE gives: want ("" none). Its lease's
+ * attempt.
+ */
+static uint8_t
 due_is(struct fix *f, const char *want)
 {
 	struct st_att_due_rep d;
@@ -781,6 +784,7 @@ due_is(struct fix *f, const char *want)
 	assert_int_equal(d.result, want[0] != '\0' ? ST_ATT_OK :
 	    ST_ATT_NO_UPLOAD);
 	assert_string_equal(d.id, want);
+	return d.attempt;
 }
 
 /*
@@ -838,6 +842,48 @@ test_extract_turns(void **state)
 	due_is(f, "");
 }
 
+/*
+ * A PDF handed out is leased: its text kept ends the lease; not kept in
+ * time (the fetcher died reading it), it is handed out again, the lease
+ * outliving a reopen, and after ST_ATT_EXTRACT_TRIES it keeps an empty
+ * text, handed out no more.
+ */
+static void
+test_extract_lease(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_text_req tq;
+	char a[ST_ATT_ID_LEN + 1], b[ST_ATT_ID_LEN + 1];
+	int i;
+
+	takes_pdfs(f);
+	pdf2(f, "att:10.0.0.1", a);
+	fake_now++;
+	pdf2(f, "att:10.0.0.2", b);
+	assert_int_equal(due_is(f, a), 1);
+	assert_int_equal(due_is(f, b), 1);
+	tq = (struct st_att_text_req){ b, "read" };
+	assert_int_equal(request_st_err(f, PROTO_ST_ATT_TEXT_PUT, &tq), 0);
+	assert_int_equal(db_entries(f, "att_leases"), 1);
+	due_is(f, "");
+	fake_now += ST_ATT_LEASE_MS - 1;
+	due_is(f, "");
+	fix_reopen(f);
+	for (i = 2; i <= ST_ATT_EXTRACT_TRIES; i++) {
+		fake_now += ST_ATT_LEASE_MS;
+		assert_int_equal(due_is(f, a), i);
+		due_is(f, "");
+	}
+	assert_int_equal(db_entries(f, "att_text"), 1);	/* b's */
+	/* Given up: a keeps an empty text, as a file poppler cannot read. */
+	fake_now += ST_ATT_LEASE_MS;
+	due_is(f, "");
+	assert_int_equal(db_entries(f, "att_text"), 2);
+	assert_int_equal(db_entries(f, "att_leases"), 0);
+	assert_int_equal(db_entries(f, "att_queue"), 0);
+	assert_int_equal(db_entries(f, "att_lanes"), 0);
+}
+
 int
 main(void)
 {
@@ -863,6 +909,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_map_part, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_extract_turns, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_extract_lease, setup,
 		    teardown),
 	};
 

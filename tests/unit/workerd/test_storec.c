@@ -718,7 +718,7 @@ test_fetcher_malformed(void **state)
 	/* A PDF's text read (attextract.c): its due, then its text kept. */
 	{
 		const struct st_att_due_rep adue = { ST_ATT_OK,
-		    "att_0123456789abcdef0123456789abcdef", 9 };
+		    "att_0123456789abcdef0123456789abcdef", 9, 1 };
 		const struct st_att_text_req atext = {
 		    "att_0123456789abcdef0123456789abcdef", "words" };
 
