@@ -407,6 +407,7 @@ static const struct pfield f_msg_append_req[] = {
 	PFU8(struct st_msg_append_req, knowledge),
 	PFLIST(struct st_msg_append_req, tools, ntools, ST_TOOL_CALLS_MAX,
 	    pl_tool_rec),
+	PFSTR(struct st_msg_append_req, cited, ST_MSG_CITED_MAX),
 };
 PLAYOUT(pl_msg_append_req, struct st_msg_append_req, f_msg_append_req);
 

@@ -129,6 +129,12 @@ struct st_msg_append_req {
 	/* An answer's: the tools called in its turn, in order (role tool). */
 	struct st_tool_rec *tools;
 	uint32_t ntools;
+	/*
+	 * An answer's: the passages it cites as its socket was sent them
+	 * (turn_sources_json's array, "" none), not stored: only its event
+	 * to the session's other sockets carries it (st_event.cited).
+	 */
+	const char *cited;
 };
 struct st_conv_get_req {
 	const char *conv_id;

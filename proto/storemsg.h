@@ -323,6 +323,11 @@ enum st_msg_knowledge {
 #define ST_MSG_KB_MAX		2
 #define ST_MSG_SOURCES_MAX	5	/* the sources an answer cites, at most */
 #define ST_MSG_SOURCE_ID_LEN	(3 + ST_ID_HEX)	/* "ks_" + 32 hex */
+/*
+ * The bytes of an answer's cited passages as JSON (st_msg_append_req.cited,
+ * st_event.cited): 5 passages' titles and URLs, escaped; more is not sent.
+ */
+#define ST_MSG_CITED_MAX	32768
 /* "none", "found", "not_found"; NULL for another value. */
 const char *st_msg_knowledge_name(uint8_t);
 

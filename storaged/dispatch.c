@@ -93,6 +93,7 @@ event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 void
 reply_event(struct dreply *r, const struct st_event *ev, int to)
 {
+	struct st_event full = *ev;
 	struct devent *d;
 
 	if ((d = reallocarray(r->evs, r->nevs + 1, sizeof(*d))) == NULL) {
@@ -113,20 +114,23 @@ reply_event(struct dreply *r, const struct st_event *ev, int to)
 	penc_init(&d->enc);
 	/* Most carry a conversation: some 2 to 4 KiB (the ring trims it). */
 	(void)penc_reserve(&d->enc, EVENT_ENC_HINT);
-	(void)st_req_encode(&d->enc, PROTO_ST_EV, ev);
+	/* An answer's cited passages are for its copies alone: not kept. */
+	full.cited = NULL;
+	(void)st_req_encode(&d->enc, PROTO_ST_EV, &full);
 	if (d->visitor)
 		devent_cut_for_visitors(d, ev);
 }
 
 void
 event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
-    const struct st_msg *m)
+    const struct st_msg *m, const char *cited)
 {
 	struct st_event ev;
 	int sockets = c->session[0] == WS_SESSION_MARK;
 
 	event_init(b, &ev, ST_EV_MESSAGE, c);
 	ev.msg = *m;
+	ev.cited = sockets ? (char *)cited : NULL;	/* borrowed */
 	/*
 	 * The visitors' sockets show a person's messages and, for the
 	 * session's other sockets (another tab), the visitor's and the
@@ -170,7 +174,7 @@ event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 		reply_event(r, &ev, 0);
 		event_contact_first(b, r, &conv);
 	}
-	event_msg(b, r, &conv, &c->msg);
+	event_msg(b, r, &conv, &c->msg, NULL);
 	/* Resolved or snoozed before: its state event and webhook. */
 	if (c->reopened) {
 		event_init(b, &ev, ST_EV_STATE, &conv);

@@ -345,6 +345,7 @@ devent_cut_for_visitors(struct devent *d, const struct st_event *ev)
 	v.kind = ev->kind;
 	strlcpy(v.conv.id, ev->conv.id, sizeof(v.conv.id));
 	v.msg = ev->msg;	/* borrowed: encoded, never freed here */
+	v.cited = ev->cited;	/* an answer's, for its copies */
 	v.state = ev->state;
 	v.on = ev->on;
 	strlcpy(v.name, ev->name, sizeof(v.name));

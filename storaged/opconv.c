@@ -106,7 +106,7 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 			reply_enc(r, type, &s);
 		} else
 			reply_enc(r, type, &rep);
-		event_msg(b, r, &rep.conv, m);
+		event_msg(b, r, &rep.conv, m, q != NULL ? q->cited : NULL);
 		st_conv_free(&rep.conv);
 	}
 	req_end(&t, r);
@@ -175,7 +175,7 @@ op_turn_lost(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_turn_lost(&t, &m, q->msg_id, &c, &stored) == 0 && stored) {
-		event_msg(b, r, &c, &m);
+		event_msg(b, r, &c, &m, NULL);
 		st_conv_free(&c);
 	}
 	/* Ended, or answered or gone since: open no more. */

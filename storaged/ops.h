@@ -64,9 +64,13 @@ void event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 #define EV_NO_OUTBOX	2	/* no webhook delivery nor mail: the dashboards' */
 void reply_event(struct dreply *r, const struct st_event *ev, int to);
 
-/* A message stored in c: visitors hear of an agent's only. */
+/*
+ * A message stored in c: visitors hear of an agent's only, and the
+ * session's other sockets of the visitor's and the answers (cited: an
+ * answer's cited passages for them, NULL none).
+ */
 void event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
-    const struct st_msg *m);
+    const struct st_msg *m, const char *cited);
 
 /*
  * A begin's events: the conversation if it is new, the user message;

@@ -4,8 +4,10 @@
 // under the answer the sources it cites: their number, the page's title
 // as a link to it (opened in a new tab, no opener), a qa pair's question
 // as text; a title holding markup shown as text. The sources part loads
-// only when an answer cites something. axe-core in light and dark;
-// screenshots in build/test/screenshots/widget-sources-*.png.
+// only when an answer cites something. The visitor's other tab shows the
+// answer's copy the same: its sources under it, and the typing indicator
+// while it is written. axe-core in light and dark; screenshots in
+// build/test/screenshots/widget-sources-*.png.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, axeLightDark, openPage, part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady,
-  waitReplyEnd,
+  waitReplyEnd, watchReply,
 } from './lib/browser.mjs';
 
 const R = '#parley-chat-widget';
@@ -110,6 +112,41 @@ describe('the widget shows the sources an answer cites', { timeout: SUITE_TIMEOU
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     await desk.page.screenshot({ path: path.join(SCREENSHOTS, 'widget-sources-1280x800.png') });
     assert.deepEqual(await axeLightDark(desk.page, 'an answer with its sources'), []);
+  });
+
+  test('the visitor\'s other tab shows the answer with the same sources, and the typing indicator while it is written', async () => {
+    const one = await openPage(browser);
+    const count = (page) => page.evaluate(() => window.ParleyChat.messages().length);
+    try {
+      await ask(one, w.widget_id, 'hello');
+      // the same browser's second tab: the same session, its history
+      const two = { page: await one.ctx.newPage() };
+      await two.page.goto(`${stack.host.origin}/k/?w=${w.widget_id}`);
+      await waitReady(two.page);
+      await waitFor(async () => (await count(two.page)) === 2, 10000, 'the history in the second tab');
+      // what the second tab shows of the answer, from the question's copy on
+      await watchReply(two.page);
+      await sendByKeyboard(one.page, 'what about the warranty and descaling the kettle?');
+      await waitReplyEnd(one.page);
+      await waitFor(async () => (await shown(one.page)) !== null, 5000, 'the sources shown in the tab that asked');
+      await waitFor(async () => (await count(two.page)) === 4, 10000, 'the answer\'s copy in the second tab');
+      await waitFor(async () => (await shown(two.page)) !== null, 5000, 'the sources shown in the second tab');
+      const s = await shown(one.page);
+      assert.equal(s.items.length, 2, JSON.stringify(s));
+      assert.deepEqual(await shown(two.page), s, 'the same sources in both tabs');
+      const states = await two.page.evaluate(() => window.__states);
+      assert.ok(states.some((x) => x.state === 'pending' && x.typing), `the typing indicator while it was written: ${JSON.stringify(states)}`);
+      assert.equal(states[states.length - 1].state, 'done');
+      assert.deepEqual(await two.page.evaluate(() => window.ParleyChat.messages()), await one.page.evaluate(() => window.ParleyChat.messages()));
+      // a reply that fails (the model refuses it): the other tab's typing stops too
+      await watchReply(two.page);
+      await sendByKeyboard(one.page, 'and the lid? [[mock:status=400]]');
+      await one.page.waitForSelector(part('error'));
+      await waitFor(async () => (await count(two.page)) === 5, 10000, 'the question\'s copy, and no typing after the failure');
+      const after = await two.page.evaluate(() => window.__states);
+      assert.ok(after.some((x) => x.state === 'pending' && x.typing), `the typing indicator until it failed: ${JSON.stringify(after)}`);
+      assert.deepEqual(await two.page.evaluate(() => window.ParleyChat.messages()), await one.page.evaluate(() => window.ParleyChat.messages()));
+    } finally { await one.ctx.close(); }
   });
 
   test('on a phone too; an answer citing nothing loads no sources part', async () => {

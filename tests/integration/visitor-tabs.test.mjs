@@ -1,8 +1,9 @@
 // A visitor in several tabs (one session, several sockets, on either
 // worker), against the real processes and the mock model: a message
 // written in one tab, and the reply to it, reach the session's other
-// sockets on that conversation as "message" with "copy"; the socket that
-// wrote it is not sent them again; while a person answers, the visitor's
+// sockets on that conversation as "message" with "copy" (a failed reply
+// as "typing_stop" with "copy"); the socket that wrote it is not sent
+// them again; while a person answers, the visitor's
 // message reaches the other tabs the same way; another visitor's socket
 // hears nothing of it.
 import assert from 'node:assert/strict';
@@ -77,14 +78,16 @@ describe('a visitor in several tabs', () => {
     }
 
     // A reply that failed: the tab that asked shows its error; the
-    // others the question alone (the stored text is the model's error).
+    // others the question alone (the stored text is the model's error),
+    // then typing_stop with copy: no reply is coming.
     a.send({ type: 'message', content: 'break [[mock:status=500]]' });
     assert.equal((await a.next('typing_start')).type, 'typing_start');
     const err = await a.next('error');
     assert.equal(err.code, 'model_failed');
-    assert.equal((await a.next('typing_stop')).type, 'typing_stop');
+    assert.deepEqual(await a.next('typing_stop'), { type: 'typing_stop' });
     for (const v of others) {
       assert.equal((await v.next('message')).content, 'break [[mock:status=500]]');
+      assert.deepEqual(await v.next('typing_stop'), { type: 'typing_stop', copy: true });
     }
     await sleep(300);
     for (const v of [a, ...others]) assert.deepEqual(await quiet(v, 0), []);

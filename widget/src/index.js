@@ -256,6 +256,7 @@ function mount(script, cfg, base, broken, lang) {
   let isOpen = false;
   let historyP = null; // the history fetch, once started
   let cur = null; // the turn in flight: {ac, m, c, text, raf, gen}
+  let other = 0; // another tab's turn: the reply's typing bubble here
   // data-widget mode: the visitor's message sent, not yet acknowledged
   // (typing_start, handoff or error: the server has it)
   let unsent = null;
@@ -894,9 +895,11 @@ function mount(script, cfg, base, broken, lang) {
     }
     else if (type === 'typing_start') (unsent = null), said(1), cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
+    else if (type === 'typing_stop') f.copy && copied(); // another tab's reply failed
     else if (type === 'message') {
-      // another tab's message, or the reply to it: added as history's are
-      if (f.copy) add(bubble(f.role, f.content, f.status)).d = f;
+      // another tab's message, or the reply to it: added as history's
+      // are; the reply to the visitor's is written meanwhile (typing)
+      if (f.copy) copied(add(bubble(f.role, f.content, f.status)).d = f);
       else if (f.role !== 'user' && typeof f.content === 'string') finish(cur || turn(), f.content);
       // the knowledge it cites, under it (the sources part)
       if (Array.isArray(f.sources) && f.sources.length) part('sources').then((show) => show && show(f.sources));
@@ -927,8 +930,16 @@ function mount(script, cfg, base, broken, lang) {
     }
   }
 
+  // Another tab's turn: its reply ended (or this tab's began), or its
+  // message (f) came, whose reply the assistant writes there: typing here.
+  function copied(f) {
+    if (other) other.remove();
+    other = f && f.role == 'user' && hand != 'human' && !cur && begin({}).m;
+  }
+
   // A reply on its way (u: the visitor's bubble that asked for it).
   function turn(u) {
+    copied();
     cur = begin({ ac: new AbortController(), text: '', raf: 0, gen, u });
     setBusy(true);
     return cur;

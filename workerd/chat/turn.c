@@ -63,6 +63,7 @@ struct turn {
 	int stopped;			/* turn_stop: no model; interrupted */
 	char conv_id[ST_ID_HEX + 1];
 	char msg_id[ST_ID_HEX + 1];	/* the user message's ("": not told) */
+	char reply_id[ST_ID_HEX + 1];	/* the reply's, once stored */
 	uint8_t handoff;		/* the conversation's, at the begin */
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
@@ -295,6 +296,12 @@ const char *
 turn_msg_id(const struct turn *t)
 {
 	return t->msg_id;
+}
+
+const char *
+turn_reply_id(const struct turn *t)
+{
+	return t->reply_id;
 }
 
 /* The marks whose bytes are out (up to out): t->sent moves on. */
@@ -1080,11 +1087,11 @@ cites(const char *text, unsigned n)
 	return strstr(text, mark) != NULL;
 }
 
-/* done, with the passages the reply cites, by number. */
-static void
-cited_done(struct turn *t, const char *msg_id, const char *content)
+/* The passages content cites, by number, into src: how many. */
+static size_t
+cited_passages(const struct turn *t, const char *content,
+    struct turn_source src[KNOWLEDGE_PASSAGES])
 {
-	struct turn_source src[KNOWLEDGE_PASSAGES];
 	size_t n = 0;
 	uint32_t i;
 
@@ -1098,7 +1105,41 @@ cited_done(struct turn *t, const char *msg_id, const char *content)
 		src[n].url = t->kb.hits[i].url != NULL ? t->kb.hits[i].url : "";
 		n++;
 	}
+	return n;
+}
+
+/* done, with the passages the reply cites, by number. */
+static void
+cited_done(struct turn *t, const char *msg_id, const char *content)
+{
+	struct turn_source src[KNOWLEDGE_PASSAGES];
+	size_t n = cited_passages(t, content, src);
+
 	t->ops->done(t->fe, t->conv_id, msg_id, content, src, n);
+}
+
+/*
+ * The passages content cites as done gives them, as JSON (malloc'd), for
+ * the copies of the answer to the visitor's other sockets; NULL none (or
+ * too long to send, or out of memory: the copies go without).
+ */
+static char *
+cited_json(const struct turn *t, const char *content)
+{
+	struct turn_source src[KNOWLEDGE_PASSAGES];
+	size_t n = cited_passages(t, content, src);
+	json_t *a;
+	char *text;
+
+	if (n == 0 || (a = turn_sources_json(src, n)) == NULL)
+		return NULL;
+	text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (text != NULL && strlen(text) > ST_MSG_CITED_MAX) {
+		free(text);
+		text = NULL;
+	}
+	return text;
 }
 
 /* PROTO_F_SHARE for a turn's write, as SHARE_TURNS says; begin: the begin's. */
@@ -1130,6 +1171,7 @@ store_done(const struct storec_result *r, void *arg)
 		    "storaged unavailable");
 	else if (storec_decode(r, PROTO_ST_MSG_APPEND, &ms) == 0) {
 		strlcpy(msg_id, ms.id, sizeof(msg_id));
+		strlcpy(t->reply_id, msg_id, sizeof(t->reply_id));
 		st_rep_release(PROTO_ST_MSG_APPEND, &ms);
 		valid = 1;
 	}
@@ -1187,12 +1229,16 @@ turn_store(struct turn *t)
 	struct st_str sources[ST_MSG_SOURCES_MAX];
 	const struct st_tool_rec *recs;
 	struct storec_result r;
+	char *cited;
+	int rc;
 
 	t->phase = TURN_STORE;
 	req.content = turn_content(t);
 	/* Stored with the answer: the thread and the gaps report read it. */
 	req.sources = sources;
 	req.nsources = cited_sources(t, req.content, sources);
+	/* Not stored: the answer's copies to the other tabs show them. */
+	req.cited = cited = cited_json(t, req.content);
 	req.knowledge = !t->searched ? ST_MSG_KB_NONE : t->kb.n > 0 ?
 	    ST_MSG_KB_FOUND : ST_MSG_KB_NOT_FOUND;
 	/* The tools its turn called: the thread's steps before it. */
@@ -1201,8 +1247,10 @@ turn_store(struct turn *t)
 		req.ntools = tools_records(t->tools, &recs);
 		req.tools = (struct st_tool_rec *)recs;	/* only read */
 	}
-	if (storec_ask_flags(NULL, PROTO_ST_MSG_APPEND, turn_share(0), &req,
-	    store_done, t, &t->sreq) == 0)
+	rc = storec_ask_flags(NULL, PROTO_ST_MSG_APPEND, turn_share(0), &req,
+	    store_done, t, &t->sreq);
+	free(cited);	/* encoded */
+	if (rc == 0)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.status = STOREC_UNAVAILABLE;

@@ -229,6 +229,11 @@ int turn_page_answer(struct turn *, const char *id, const char *text,
  * answered (and for a begin that does not tell it: ST_CHAT_BEGIN's).
  */
 const char *turn_msg_id(const struct turn *);
+/*
+ * The id of the reply the turn stored, whatever its status: "" until it
+ * is stored (the front end's done or error knows it then).
+ */
+const char *turn_reply_id(const struct turn *);
 /* The client left: nothing more is shown; the turn stores and ends. */
 void turn_cancel(struct turn *);
 /*

@@ -442,23 +442,35 @@ wschat_widget_gone(const char *widget_id)
  * An interrupted reply comes even with no words (stopped before the
  * first, or its worker lost: storaged's, docs/internals.md): the widget
  * shows it stopped, as the history does. NULL for any other message
- * with no words, and a failed reply (its text is the model's error,
- * which no visitor reads: the tab that asked shows its own words for it).
+ * with no words. A failed reply (its text is the model's error, which no
+ * visitor reads: the tab that asked shows its own words for it) is only
+ * "typing_stop" with "copy": the other tabs, which show the assistant
+ * writing since the copy of the visitor's message, stop. An answer
+ * carries the passages it cites (cited, the JSON its turn sent its own
+ * socket as "sources"), so that each tab shows them under it.
  */
 static json_t *
-copy_json(const struct st_msg *m)
+copy_json(const struct st_msg *m, const char *cited)
 {
-	json_t *o;
+	json_t *o, *src;
 	int cut = strcmp(m->status, "interrupted") == 0;
 
-	if ((m->content[0] == '\0' && m->natts == 0 && !cut) ||
-	    strcmp(m->status, "failed") == 0)
+	if (strcmp(m->status, "failed") == 0)
+		return json_pack("{s:s, s:b}", "type", "typing_stop", "copy",
+		    1);
+	if (m->content[0] == '\0' && m->natts == 0 && !cut)
 		return NULL;
 	o = json_pack("{s:s, s:s, s:o, s:o, s:b}", "type", "message", "role",
 	    m->role, "content", exprow_text(m->content), "id",
 	    exprow_text(m->id), "copy", 1);
 	if (o != NULL && cut)
 		json_object_set_new(o, "status", json_string(m->status));
+	if (o != NULL && cited != NULL && cited[0] != '\0' &&
+	    (src = json_loads(cited, 0, NULL)) != NULL) {
+		if (json_is_array(src))
+			json_object_set(o, "sources", src);
+		json_decref(src);
+	}
 	return o;
 }
 
@@ -482,7 +494,7 @@ visitor_event_text(const struct st_event *ev, const char *wid)
 			    exprow_text(ev->msg.id));
 		else if (strcmp(ev->msg.role, "user") == 0 ||
 		    strcmp(ev->msg.role, "assistant") == 0)
-			o = copy_json(&ev->msg);
+			o = copy_json(&ev->msg, ev->cited);
 		/* Files, a person's or the visitor's: linked through its widget. */
 		if (o != NULL && ev->msg.natts > 0)
 			json_object_set_new(o, "attachments", att_json(
@@ -660,9 +672,15 @@ ws_busy(void *fe)
 static void
 turn_over(struct wsess *s)
 {
-	/* Its message's event may come after: it is the socket's own. */
+	/*
+	 * Its message's event may come after: it is the socket's own; so
+	 * is its reply's, a failed one's too.
+	 */
 	if (s->turn != NULL && turn_msg_id(s->turn)[0] != '\0')
 		strlcpy(s->own_msg, turn_msg_id(s->turn), sizeof(s->own_msg));
+	if (s->turn != NULL && turn_reply_id(s->turn)[0] != '\0')
+		strlcpy(s->own_reply, turn_reply_id(s->turn),
+		    sizeof(s->own_reply));
 	s->turn = NULL;
 	/* The worker quits: the socket its grace kept open goes after this. */
 	if (worker_quitting()) {
@@ -704,7 +722,6 @@ ws_done(void *fe, const char *conv_id, const char *msg_id,
 	struct wsess *s = fe;
 	json_t *o;
 
-	strlcpy(s->own_reply, msg_id, sizeof(s->own_reply));
 	turn_over(s);
 	/* "" is a reply stopped before its first word: nothing to show. */
 	if (content[0] != '\0') {

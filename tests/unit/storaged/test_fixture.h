@@ -586,6 +586,7 @@ append_payload(struct penc *e, const char *conv_id, const char *role,
 	penc_u32(e, 0);		/* no sources */
 	penc_u8(e, ST_MSG_KB_NONE);
 	penc_u32(e, 0);		/* no tools */
+	penc_str(e, "");	/* no cited passages */
 }
 
 /* A conversation with its messages (ST_CONV_GET, ST_SESSION_HISTORY). */

@@ -191,7 +191,7 @@ export default function (ctx) {
     end();
     if (offer) ctx.wsSend(offer);
   });
-  ctx.onFrame('typing_stop', (f) => f.role || end()); // (a person's is not the turn's)
+  ctx.onFrame('typing_stop', (f) => f.role || f.copy || end()); // (a person's, another tab's: not this turn's)
   on(ctx.host, 'parley:reply', end);
   on(ctx.host, 'parley:error', end);
 
