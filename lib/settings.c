@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
@@ -900,6 +901,21 @@ free_secret(char **s)
 		OPENSSL_cleanse(*s, strlen(*s));
 		free(*s);
 	}
+}
+
+unsigned long
+settings_test_hook(const char *name)
+{
+	const char *v;
+	char *end;
+	unsigned long n;
+
+	if (strncmp(name, "PARLEY_TEST_", 12) != 0 ||
+	    (v = getenv(name)) == NULL || *v < '0' || *v > '9')
+		return 0;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	return errno != 0 || *end != '\0' ? 0 : n;
 }
 
 void

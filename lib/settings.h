@@ -269,6 +269,12 @@ void settings_load(struct settings *, unsigned int procs);
 void settings_warn(const struct settings *);
 /* Frees what parse allocated and wipes the secrets. */
 void settings_free(struct settings *);
+/*
+ * A test build's hook (name PARLEY_TEST_..., never documented; its
+ * callers are compiled under PARLEY_TEST_HOOKS alone, never in a
+ * release): its value, a whole number from 1, or 0 when unset or not one.
+ */
+unsigned long settings_test_hook(const char *name);
 /* One number setting's value s (NULL, "": def) checked against its row. */
 int settings_number(const char *name, const char *s, uint32_t def,
     uint32_t *out);

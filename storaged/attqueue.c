@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "settings.h"
 #include "storeint.h"
 
 #define QUEUE_KEY_LEN	(8 + 8 + ID_LEN)
@@ -137,10 +138,10 @@ static uint64_t
 lease_ms(void)
 {
 #ifdef PARLEY_TEST_HOOKS
-	const char *e = getenv("PARLEY_TEST_ATT_LEASE_MS");
+	unsigned long ms = settings_test_hook("PARLEY_TEST_ATT_LEASE_MS");
 
-	if (e != NULL && atoi(e) > 0)
-		return (uint64_t)atoi(e);
+	if (ms > 0)
+		return ms;
 #endif
 	return ST_ATT_LEASE_MS;
 }

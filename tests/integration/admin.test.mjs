@@ -55,11 +55,11 @@ describe('admin API', () => {
       assert.equal(created, true);
       const rec = { session, messages: [] };
       convs.set(conv.id, rec);
-      const { msg } = await st.msgAppend(conv.id, 'user', `hello ${i}`, 'complete', 0, 0);
-      rec.messages.push({ id: msg.id, role: 'user', content: `hello ${i}` });
+      const { id } = await st.msgAppend(conv.id, 'user', `hello ${i}`, 'complete', 0, 0);
+      rec.messages.push({ id, role: 'user', content: `hello ${i}` });
       if (i % 2) {
-        const { msg: m2 } = await st.msgAppend(conv.id, 'assistant', `answer ${i}`, 'complete', 10, 20);
-        rec.messages.push({ id: m2.id, role: 'assistant', content: `answer ${i}` });
+        const { id: id2 } = await st.msgAppend(conv.id, 'assistant', `answer ${i}`, 'complete', 10, 20);
+        rec.messages.push({ id: id2, role: 'assistant', content: `answer ${i}` });
       }
     });
   });
@@ -164,8 +164,8 @@ describe('admin API', () => {
     }
     await sleep(5);
     // new activity on the oldest of the three moves it to the front
-    const { msg } = await st.msgAppend(ids[0], 'assistant', 'bump');
-    convs.get(ids[0]).messages.push({ id: msg.id, content: 'bump' });
+    const { id } = await st.msgAppend(ids[0], 'assistant', 'bump');
+    convs.get(ids[0]).messages.push({ id, content: 'bump' });
     const r = await p.admin(`${LIST}?limit=3`);
     assert.equal(r.status, 200);
     const j = r.json();
@@ -180,8 +180,8 @@ describe('admin API', () => {
     for (let i = 0; i < 12; i++) {
       const role = i % 2 ? 'assistant' : 'user';
       const content = `message ${i} ${'é'.repeat(i)} "quoted" \\ \n line`;
-      const { msg } = await st.msgAppend(conv.id, role, content, 'complete', i, i * 2);
-      sent.push({ id: msg.id, role, content });
+      const { id } = await st.msgAppend(conv.id, role, content, 'complete', i, i * 2);
+      sent.push({ id, role, content });
     }
     convs.set(conv.id, { session: conv.session, messages: sent });
     const r = await p.admin(`${LIST}/${conv.id}`);

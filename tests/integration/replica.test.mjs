@@ -139,9 +139,9 @@ describe('the hot standby', { concurrency: true }, () => {
     assert.equal(await within(pending.then(() => 'answered'), 1000), null, 'no reply while the standby is away');
     await sb.startStoraged();
     const r = await within(pending, WAIT_MS);
-    assert.ok(r && /^[0-9a-f]{32}$/.test(r.msg.id), 'answered once the standby has it');
+    assert.ok(r && /^[0-9a-f]{32}$/.test(r.id), 'answered once the standby has it');
     const { messages } = await cb.convGet(convb.conv.id);
-    assert.equal(messages.find((m) => m.id === r.msg.id)?.content, 'waits for the standby');
+    assert.equal(messages.find((m) => m.id === r.id)?.content, 'waits for the standby');
     assert.match(pb.logs.storaged, /write replies wait for it \(PARLEY_REPLICA_WAIT=block\)/);
     await caughtUp(pb, sb);
     await sameData(pb, sb);

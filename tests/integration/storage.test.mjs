@@ -45,8 +45,8 @@ test('storaged SIGKILL -> 503 after a bounded wait; restart -> served again; ack
         const { conv } = await st.convOpen('default', `w${w}-${i}-${crypto.randomBytes(3).toString('hex')}`);
         acked.set(conv.id, []);
         for (let k = 0; k < 3; k++) {
-          const { msg } = await st.msgAppend(conv.id, k % 2 ? 'assistant' : 'user', `w${w} c${i} m${k}`);
-          acked.get(conv.id).push(msg.id);
+          const { id } = await st.msgAppend(conv.id, k % 2 ? 'assistant' : 'user', `w${w} c${i} m${k}`);
+          acked.get(conv.id).push(id);
         }
       } catch {
         writeErrors++;

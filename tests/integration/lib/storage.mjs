@@ -230,7 +230,7 @@ export function decEvent(d) {
   ev.conv = decConv(d);
   switch (ev.kind) {
     case 1: break;
-    case 2: ev.msg = decMsg(d); break;
+    case 2: ev.msg = decMsg(d); ev.cited = d.str(); break;	// cited: a reply's passages, to the visitor's sockets alone
     case 3: ev.state = d.u8(); ev.name = d.str(); break;
     case 4: ev.contact = decContact(d); break;
     case 5: ev.on = d.u8(); ev.name = d.str(); break;
@@ -564,9 +564,11 @@ export class StorageClient {
     return { created: r.created !== 0, conv: r.conv };
   }
 
+  // A message stored; the reply: {id} (st_msg_stored). cited: the cited
+  // passages' JSON a reply's copy carries to the visitor's other sockets.
   async msgAppend(convId, role, content, status = 'complete', promptTokens = 0, completionTokens = 0, opts) {
     return this.ask(T.ST_MSG_APPEND, { conv_id: convId, role, content, status, prompt_tokens: promptTokens,
-      completion_tokens: completionTokens, sources: [], knowledge: 0, tools: [] }, opts);
+      completion_tokens: completionTokens, sources: [], knowledge: 0, tools: [], cited: '' }, opts);
   }
 
   async convList(limit = 100, cursor = '', opts) {
