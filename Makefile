@@ -214,11 +214,13 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # its own (attextract.c, abort_hook): the CPU time bound's and the
 # crash's tests; on others it waits on its first lease, or kills itself
 # (kill_hook), and storaged's lease of a PDF being read is
-# PARLEY_TEST_ATT_LEASE_MS when set (attqueue.c): the lease's tests.
+# PARLEY_TEST_ATT_LEASE_MS when set (attqueue.c): the lease's tests;
+# its TLS connections' cap PARLEY_TEST_TLS_CLIENTS_MAX when lower (server.c).
 # Never in a release.
 build/test/workerd/fetch/crawl.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/fetch/attextract.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/attqueue.o: INC += -DPARLEY_TEST_HOOKS
+build/test/storaged/server.o: INC += -DPARLEY_TEST_HOOKS
 
 # The OpenAPI document openapi.c embeds (.incbin) is generated: the
 # template workerd/site/openapi.json with the record schemas' row-backed
