@@ -423,20 +423,11 @@ static void
 mail_unname(struct store_txn *t, uint64_t seq, const char *contact)
 {
 	struct st_mail m;
-	struct penc e;
-	int rc;
 
 	if (mail_load(t, seq, &m) != 0)
 		return;
-	if ((rc = outq_event_unname(m.payload, m.payload_len, contact,
-	    &e)) < 0)
-		store_fail(t, PROTO_E_INTERNAL, "mail does not encode");
-	else if (rc == 1) {
-		free(m.payload);
-		m.payload = e.buf;	/* m's now: freed with it */
-		m.payload_len = (uint32_t)e.len;
+	if (outq_event_unname(t, &m.payload, &m.payload_len, contact) == 1)
 		mail_save(t, seq, &m);
-	}
 	st_mail_free(&m);
 }
 

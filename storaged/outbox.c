@@ -365,22 +365,30 @@ outq_conv_each(struct store_txn *t, MDB_dbi index, const uint8_t id[16],
 }
 
 int
-outq_event_unname(const void *payload, size_t len, const char *contact,
-    struct penc *e)
+outq_event_unname(struct store_txn *t, uint8_t **payload, uint32_t *len,
+    const char *contact)
 {
 	struct st_event ev;
+	struct penc e;
 	int rc = 0;
 
-	if (len == 0 || st_req_decode(PROTO_ST_EV, payload, len, &ev) < 0)
+	if (*len == 0 || st_req_decode(PROTO_ST_EV, *payload, *len, &ev) < 0)
 		return 0;
 	if (strcmp(ev.conv.contact_id, contact) == 0) {
 		st_visitor_name_gen(ev.conv.session, ev.conv.visitor_name,
 		    sizeof(ev.conv.visitor_name));
-		penc_init(e);
-		(void)st_req_encode(e, PROTO_ST_EV, &ev);
-		rc = e->err ? -1 : 1;
-		if (rc < 0)
-			penc_free(e);
+		penc_init(&e);
+		(void)st_req_encode(&e, PROTO_ST_EV, &ev);
+		if (e.err) {
+			penc_free(&e);
+			store_fail(t, PROTO_E_INTERNAL, "event does not encode");
+			rc = -1;
+		} else {
+			free(*payload);
+			*payload = e.buf;	/* the record's now */
+			*len = (uint32_t)e.len;
+			rc = 1;
+		}
 	}
 	st_event_free(&ev);
 	return rc;
@@ -1351,20 +1359,11 @@ static void
 dlv_unname(struct store_txn *t, uint64_t seq, const char *contact)
 {
 	struct st_delivery d;
-	struct penc e;
-	int rc;
 
 	if (dlv_load(t, seq, &d) != 0)
 		return;
-	if ((rc = outq_event_unname(d.payload, d.payload_len, contact,
-	    &e)) < 0)
-		store_fail(t, PROTO_E_INTERNAL, "delivery does not encode");
-	else if (rc == 1) {
-		free(d.payload);
-		d.payload = e.buf;	/* d's now: freed with it */
-		d.payload_len = (uint32_t)e.len;
+	if (outq_event_unname(t, &d.payload, &d.payload_len, contact) == 1)
 		dlv_save(t, seq, &d);
-	}
 	st_delivery_free(&d);
 }
 

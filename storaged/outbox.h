@@ -132,17 +132,18 @@ void outq_conv_take(struct store_txn *, MDB_dbi index, const uint8_t id[16],
 /*
  * outq_conv_each: each(t, seq, arg) for every entry of conversation id,
  * the index left as it is (each may rewrite the records it names).
- * outq_event_unname: payload (an event as ST_EV carries it) whose
- * conversation names contact (hex): re-encoded into e (penc_init'd
- * here, the caller's) with the conversation's made-up visitor name in
- * place of the contact's name or email: 1; 0 when it names another or
- * none (or does not decode), e untouched; -1 e failed (freed).
+ * outq_event_unname: a record's payload (*payload, *len: an event as
+ * ST_EV carries it, a delivery's or a mail's) whose conversation names
+ * contact (hex) re-encoded in place (the old freed, the new the
+ * record's) with the conversation's made-up visitor name in place of
+ * the contact's name or email: 1, the record to save; 0 when it names
+ * another or none (or does not decode), untouched; -1 t failed.
  */
 void outq_conv_each(struct store_txn *, MDB_dbi index, const uint8_t id[16],
     void (*each)(struct store_txn *, uint64_t seq, const char *arg),
     const char *arg);
-int outq_event_unname(const void *payload, size_t len, const char *contact,
-    struct penc *e);
+int outq_event_unname(struct store_txn *, uint8_t **payload, uint32_t *len,
+    const char *contact);
 
 int outq_conv_fill(struct store_txn *, MDB_dbi recs, const char *meta,
     void (*each)(struct store_txn *, uint64_t seq), const char *what,
