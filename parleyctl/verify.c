@@ -6,9 +6,11 @@
  * is a Parley store of the schema this build reads, every database of
  * proto/storedbs.h is read whole (every page of its tree), and every
  * stored record (a database with a layout) decodes in a format this
- * build reads and passes its layout's checks. A database this build
- * does not know, or a record format newer than it reads, says the copy
- * is a newer Parley's. Read only: LMDB opened MDB_RDONLY, no lock file.
+ * build reads and passes its layout's checks, and each entity's lists
+ * (its order and its organisation's) name its records, each once, with
+ * the record's own time and organisation. A database this build does not
+ * know, or a record format newer than it reads, says the copy is a newer
+ * Parley's. Read only: LMDB opened MDB_RDONLY, no lock file.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -38,6 +40,16 @@ static const struct {
 #define VERIFY_DB(name, layout)	{ #name, (layout) },
 	STORE_DBS(VERIFY_DB)
 #undef VERIFY_DB
+};
+
+static const struct {
+	const char *records, *order, *org_order;	/* "": none */
+	const char *first;
+} lists[] = {
+#define VERIFY_LIST(records, order, org_order, first)	\
+	{ #records, #order, #org_order, (first) },
+	STORE_ENTITY_LISTS(VERIFY_LIST)
+#undef VERIFY_LIST
 };
 
 /* What a verify found: problems (exit 1) and the counts of the summary. */
@@ -161,6 +173,159 @@ fail:
 	if (v->records > records)
 		fprintf(v->out, "%s: %s: %" PRIu64 " %s records read\n",
 		    v->file, dbs[i].name, v->records - records, l->name);
+}
+
+/* The layout of database name's records, or NULL. */
+static const struct rlayout *
+db_layout(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if (strcmp(dbs[i].name, name) == 0)
+			return dbs[i].layout;
+	return NULL;
+}
+
+/* Where member sits in l's struct, or -1 when l has no such row. */
+static ssize_t
+member_off(const struct rlayout *l, const char *member)
+{
+	size_t i;
+
+	for (i = 0; i < l->nf; i++)
+		if (strcmp(l->f[i].member, member) == 0)
+			return (ssize_t)l->f[i].off;
+	return -1;
+}
+
+/* One entity's list being held against its records. */
+struct list_walk {
+	struct verify *v;
+	MDB_txn *txn;
+	MDB_dbi recs;
+	const struct rlayout *l;
+	const char *what, *list, *first;	/* what: the records' database */
+	ssize_t created_at, org;	/* member_off; org -1: none */
+	void *rec;
+};
+
+/*
+ * An entry of w's list: the record its id names is there, created at
+ * the time the key says (0 for the first), of the organisation it says
+ * (org, or NULL for an order without one). A record that does not
+ * decode was named by db_check: passed over.
+ */
+static void
+list_entry(struct list_walk *w, const MDB_val *k, const char *org)
+{
+	const uint8_t *p = k->mv_data;
+	size_t at = org != NULL ? strlen(org) + 1 : 0;
+	char kb[2 * VERIFY_KEY_SHOWN + 4], id[ST_WIDGET_MAX + 1];
+	const char *ro;
+	MDB_val key, val;
+	struct pdec d;
+	uint64_t t;
+
+	if (k->mv_size < at + 8 + 1 || k->mv_size - at - 8 > ST_WIDGET_MAX) {
+		problem(w->v, "%s: key %s is not an order key", w->list,
+		    key_hex(k, kb, sizeof(kb)));
+		return;
+	}
+	memcpy(id, p + at + 8, k->mv_size - at - 8);
+	id[k->mv_size - at - 8] = '\0';
+	key.mv_size = strlen(id);
+	key.mv_data = id;
+	if (key.mv_size != k->mv_size - at - 8 ||
+	    mdb_get(w->txn, w->recs, &key, &val) != 0) {
+		problem(w->v, "%s: names %s %s, which is not in %s", w->list,
+		    w->l->name, id, w->what);
+		return;
+	}
+	p = val.mv_data;
+	pdec_init(&d, p + 1, val.mv_size - 1);
+	if (val.mv_size < 1 || p[0] < 1 || p[0] > rl_version(w->l) ||
+	    rl_dec(&d, w->l, w->rec, p[0]) < 0)
+		return;
+	t = w->first != NULL && strcmp(id, w->first) == 0 ? 0 :
+	    *(uint64_t *)((char *)w->rec + w->created_at);
+	/* Stored before organisations: the first one's, as storaged reads it. */
+	ro = org == NULL ? NULL : (char *)w->rec + w->org;
+	if (ro != NULL && ro[0] == '\0')
+		ro = ST_ORG_DEFAULT;
+	if (proto_get_be64((const uint8_t *)k->mv_data + at) != t)
+		problem(w->v, "%s: lists %s %s at another time than its "
+		    "record's", w->list, w->l->name, id);
+	else if (ro != NULL && strcmp(org, ro) != 0)
+		problem(w->v, "%s: lists %s %s under organisation %s, its "
+		    "record says %s", w->list, w->l->name, id, org, ro);
+	rl_free(w->l, w->rec);
+}
+
+/*
+ * w's list (an organisation's when by_org) read whole: each entry names
+ * a record as it is, and there are as many entries as records, so each
+ * record is listed once (two entries of one id differ in their time or
+ * organisation, which one of them does not match).
+ */
+static void
+list_walk(struct list_walk *w, const char *list, int by_org)
+{
+	const uint8_t *p, *nul;
+	MDB_cursor *cur;
+	MDB_stat ms;
+	MDB_dbi dbi;
+	MDB_val k, val;
+	size_t n = 0;
+	int rc;
+
+	w->list = list;
+	if (mdb_dbi_open(w->txn, list, 0, &dbi) != 0 ||
+	    mdb_cursor_open(w->txn, dbi, &cur) != 0)
+		return;	/* an older Parley's: a start makes it */
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT), n++) {
+		p = k.mv_data;
+		nul = by_org ? memchr(p, '\0', k.mv_size) : NULL;
+		if (by_org && (nul == NULL || nul == p))
+			problem(w->v, "%s: an entry names no organisation",
+			    list);
+		else
+			list_entry(w, &k, by_org ? (const char *)p : NULL);
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND && mdb_stat(w->txn, w->recs, &ms) == 0 &&
+	    ms.ms_entries != n)
+		problem(w->v, "%s: %zu entries for %zu %s records: %s", list,
+		    n, ms.ms_entries, w->l->name, n < ms.ms_entries ?
+		    "a record is missing from it" : "a record is in it twice");
+}
+
+/* Entity i's lists held against its records. */
+static void
+lists_check(struct verify *v, MDB_txn *txn, size_t i)
+{
+	struct list_walk w = { .v = v, .txn = txn, .what = lists[i].records,
+	    .first = lists[i].first };
+
+	v->shown = 0;
+	if ((w.l = db_layout(lists[i].records)) == NULL ||
+	    (w.created_at = member_off(w.l, "created_at")) < 0 ||
+	    ((w.org = member_off(w.l, "org")) < 0 &&
+	    lists[i].org_order[0] != '\0')) {
+		problem(v, "%s: this parleyctl cannot read its lists", w.what);
+		return;
+	}
+	if (mdb_dbi_open(txn, w.what, 0, &w.recs) != 0)
+		return;
+	if ((w.rec = calloc(1, w.l->size)) == NULL) {
+		problem(v, "%s: out of memory", w.what);
+		return;
+	}
+	list_walk(&w, lists[i].order, 0);
+	if (lists[i].org_order[0] != '\0')
+		list_walk(&w, lists[i].org_order, 1);
+	free(w.rec);
 }
 
 /* The names in the main database this build does not know: a newer one's. */
@@ -369,6 +534,8 @@ ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
 	unknown_dbs(&v, txn);
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 		db_check(&v, txn, i);
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		lists_check(&v, txn, i);
 report:
 	if (dirty)
 		fprintf(out, "%s: its wal.log holds writes after its last "

@@ -133,6 +133,27 @@
 	X(att_leases, NULL) \
 	/* the list ends */
 
+/*
+ * The lists of the entities with an id and a creation order (storaged's
+ * records.c and its descriptors, which test_records.c holds to this):
+ * each one's record database, its order (u64 created_at | id -> (), big
+ * endian; the record named first listed with 0 whatever its clock said)
+ * and, for an entity of an organisation, that organisation's order (org
+ * NUL, then the order key), else nothing. parleyctl verify holds each
+ * list against its records both ways.
+ *
+ *	X(records, order, org_order or empty, the id listed first or NULL)
+ */
+#define STORE_ENTITY_LISTS(X)	\
+	X(widgets, widget_order, widget_org, ST_DEFAULT_WIDGET) \
+	X(agents, agent_order, agent_org, NULL) \
+	X(orgs, org_order, , ST_ORG_DEFAULT) \
+	X(users, user_order, , NULL) \
+	X(apikeys, apikey_order, apikey_org, NULL) \
+	X(webhooks, webhook_order, webhook_org, NULL) \
+	X(kb_sources, kb_source_order, kb_source_org, NULL) \
+	X(actions, action_order, action_org, NULL)
+
 #define STORE_DB_COUNT(name, layout)	+ 1
 #define NDBS		(0 STORE_DBS(STORE_DB_COUNT))
 

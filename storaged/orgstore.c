@@ -33,7 +33,7 @@
 
 #define DEFAULT_NAME	"Default"
 
-static const struct store_entity org_entity = {
+const struct store_entity org_entity = {
 	ENTITY_NAMES("organization", "no such organization",
 	    "organizations: at most 1000"),
 	ENTITY_RECORD(org, orgs, org_order),

@@ -218,5 +218,7 @@ void entity_free_all(const struct store_entity *, void *items, uint32_t n);
  */
 extern const struct store_entity widget_entity, agent_entity, key_entity,
     hook_entity, kbsource_entity, action_entity;
+/* The entities without one (test_records.c holds all to storedbs.h). */
+extern const struct store_entity org_entity, user_entity;
 
 #endif

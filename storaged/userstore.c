@@ -111,7 +111,7 @@ user_index_del(struct store_txn *t, const void *rec)
 		member_del(t, u->mems[i].org, u->id);
 }
 
-static const struct store_entity user_entity = {
+const struct store_entity user_entity = {
 	ENTITY_NAMES("user", "no such user", "users: at most 10000"),
 	ENTITY_RECORD(user, users, user_order),
 	ENTITY_IDS(ST_USER_PREFIX, ST_USER_ID_MAX, st_user_id_valid),

@@ -408,6 +408,27 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     assert.match(r.stdout, /: (msgs: key [0-9a-f]+(\.\.\.)?: message|convs: key [0-9a-f]+: conversation) record of format \d+ does not read\n/);
     assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
 
+    // An entity's list (records.c's order: u64 created_at | id) naming an
+    // agent that is not there, as a bug or a bad copy would leave it: the
+    // list is held against the records (its organisation's list, the same
+    // key after "org NUL", is left as it is).
+    const agentId = JSON.parse(mk.text).id;
+    const orderAt = [];
+    for (let i = bytes.indexOf(agentId); i >= 0; i = bytes.indexOf(agentId, i + 1)) {
+      const t = i >= 8 ? Number(bytes.readBigUInt64BE(i - 8)) : 0;
+      if (Math.abs(t - Date.now()) < 3600e3 && bytes.toString('latin1', i - 16, i - 8) !== 'default\0') orderAt.push(i);
+    }
+    assert.equal(orderAt.length, 1, 'the agent order key is in the copy once');
+    const unlisted = Buffer.from(bytes);
+    const last = orderAt[0] + agentId.length - 1;
+    unlisted[last] = unlisted[last] === 0x30 ? 0x31 : 0x30;
+    const unlistedFile = path.join(p.tmp, 'verify-unlisted.mdb');
+    fs.writeFileSync(unlistedFile, unlisted);
+    r = await ctl(['verify', unlistedFile]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`: agent_order: names agent ${agentId.slice(0, -1)}[0-9a-f], which is not in agents\n`));
+    assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
+
     // Cut short (a copy made in part), not an LMDB file, no such file.
     const cut = path.join(p.tmp, 'verify-cut.mdb');
     fs.writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));

@@ -21,7 +21,9 @@
 #include "log.h"
 #include "orgmsg.h"
 #include "orgstore.h"
+#include "records.h"
 #include "stmsgs.h"
+#include "storedbs.h"
 #include "test_fixture.h"
 #include "test_who.h"
 
@@ -161,6 +163,73 @@ test_swept(void **state)
 	hooks_are(f, &oa, as, 1);
 }
 
+/* The database of struct store's member at off, by its name ("" none). */
+static const char *
+db_name(size_t off)
+{
+#define DB_AT(name, layout)						\
+	if (off != 0 && off == offsetof(struct store, name))		\
+		return #name;
+	STORE_DBS(DB_AT)
+#undef DB_AT
+	return "";
+}
+
+/* The layout storedbs.h gives database name's records, or NULL. */
+static const struct rlayout *
+db_layout(const char *name)
+{
+#define DB_LAYOUT(db, layout)						\
+	if (strcmp(name, #db) == 0)					\
+		return (layout);
+	STORE_DBS(DB_LAYOUT)
+#undef DB_LAYOUT
+	return NULL;
+}
+
+/*
+ * storedbs.h's entity lists, which parleyctl verify holds the records
+ * to, are the descriptors' own: each entity's records, order,
+ * organisation order, layout and first id.
+ */
+static void
+test_lists_as_described(void **state)
+{
+	static const struct store_entity *const ents[] = {
+		&widget_entity, &agent_entity, &org_entity, &user_entity,
+		&key_entity, &hook_entity, &kbsource_entity, &action_entity,
+	};
+	static const struct {
+		const char *records, *order, *org_order, *first;
+	} lists[] = {
+#define LIST_ROW(records, order, org_order, first)			\
+		{ #records, #order, #org_order, (first) },
+		STORE_ENTITY_LISTS(LIST_ROW)
+#undef LIST_ROW
+	};
+	size_t i, j;
+
+	(void)state;
+	assert_int_equal(sizeof(ents) / sizeof(ents[0]),
+	    sizeof(lists) / sizeof(lists[0]));
+	for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+		const struct store_entity *e = ents[i];
+
+		for (j = 0; j < sizeof(lists) / sizeof(lists[0]); j++)
+			if (strcmp(lists[j].records, db_name(e->dbi)) == 0)
+				break;
+		assert_true(j < sizeof(lists) / sizeof(lists[0]));
+		assert_string_equal(lists[j].order, db_name(e->order));
+		assert_string_equal(lists[j].org_order,
+		    db_name(e->org_order));
+		assert_ptr_equal(db_layout(lists[j].records), e->layout);
+		if (lists[j].first == NULL || e->first == NULL)
+			assert_ptr_equal(lists[j].first, e->first);
+		else
+			assert_string_equal(lists[j].first, e->first);
+	}
+}
+
 int
 main(void)
 {
@@ -171,6 +240,7 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_swept, setup,
 		    fix_teardown),
+		cmocka_unit_test(test_lists_as_described),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
