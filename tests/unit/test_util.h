@@ -10,8 +10,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "storemsg.h"
+
+/* stderr written into a file meanwhile: what a test's logs say. */
+struct stderr_capture {
+	FILE *f;
+	int saved;	/* the real stderr */
+};
+
+static inline void
+stderr_capture_start(struct stderr_capture *c)
+{
+	fflush(stderr);
+	assert_non_null(c->f = tmpfile());
+	assert_true((c->saved = dup(STDERR_FILENO)) >= 0);
+	assert_true(dup2(fileno(c->f), STDERR_FILENO) >= 0);
+}
+
+/* Stops capturing: the text written meanwhile in buf (cut to fit), buf. */
+static inline const char *
+stderr_capture_end(struct stderr_capture *c, char *buf, size_t bufsz)
+{
+	size_t n;
+
+	fflush(stderr);
+	assert_true(dup2(c->saved, STDERR_FILENO) >= 0);
+	close(c->saved);
+	rewind(c->f);
+	n = fread(buf, 1, bufsz - 1, c->f);
+	buf[n] = '\0';
+	fclose(c->f);
+	return buf;
+}
 
 /* File descriptors this process has open: a test's leaks show here. */
 static inline int

@@ -20,6 +20,7 @@
 #include "tzif.h"
 #include "util.h"
 #include "widgetmsg.h"
+#include "test_util.h"
 
 struct known {
 	const char *zone;
@@ -294,30 +295,21 @@ test_availability_zone_gone(void **state)
 {
 	static const char zone[] = "Europe/Parley_Gone";
 	struct st_widget w;
-	FILE *f;
+	struct stderr_capture cap;
 	char text[4096], *at;
-	size_t n;
-	int saved;
 
 	log_init("parley-test");
 	st_widget_defaults(&w);
 	strlcpy(w.timezone, zone, sizeof(w.timezone));
 	w.nhours = 1;
 	w.hours[0] = (struct st_hours){ 0, 540, 1050 };
-	assert_non_null(f = tmpfile());
-	assert_true((saved = dup(STDERR_FILENO)) >= 0);
-	assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
+	stderr_capture_start(&cap);
 	/* Monday 17:00Z: closed in any zone near Europe's. */
 	assert_int_equal(st_widget_availability(&w, 1, 1795453200),
 	    ST_AVAIL_OPEN);
 	assert_int_equal(st_widget_availability(&w, 0, 1795453200),
 	    ST_AVAIL_NOBODY);
-	assert_true(dup2(saved, STDERR_FILENO) >= 0);
-	close(saved);
-	rewind(f);
-	n = fread(text, 1, sizeof(text) - 1, f);
-	text[n] = '\0';
-	fclose(f);
+	stderr_capture_end(&cap, text, sizeof(text));
 	assert_non_null(at = strstr(text, "time zone Europe/Parley_Gone: no "
 	    "file in /usr/share/zoneinfo: business hours of widgets in it "
 	    "are not applied\n"));

@@ -18,6 +18,7 @@
 
 #include "admin.h"
 #include "test_client.h"
+#include "test_util.h"
 
 #define KEY	"test-admin-key-0123456789abcdef"
 #define CONV	"0123456789abcdef0123456789abcdef"
@@ -1157,15 +1158,12 @@ test_idle_keeps_no_buffers(void **state)
 
 /* ---- what the logs say (stderr captured into a file) ---- */
 
-static int saved_stderr = -1;
-static FILE *captured;
+static struct stderr_capture captured;
 
 static void
 capture_start(void)
 {
-	assert_non_null(captured = tmpfile());
-	assert_true((saved_stderr = dup(STDERR_FILENO)) >= 0);
-	assert_true(dup2(fileno(captured), STDERR_FILENO) >= 0);
+	stderr_capture_start(&captured);
 }
 
 /* Stops capturing; the log lines written meanwhile (static). */
@@ -1173,15 +1171,8 @@ static const char *
 capture_end(void)
 {
 	static char text[16384];
-	size_t n;
 
-	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
-	close(saved_stderr);
-	rewind(captured);
-	n = fread(text, 1, sizeof(text) - 1, captured);
-	text[n] = '\0';
-	fclose(captured);
-	return text;
+	return stderr_capture_end(&captured, text, sizeof(text));
 }
 
 static void

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "test_client.h"
+#include "test_util.h"
 #include "ws.h"
 
 /* ws.c: shorter keep-alive timeouts for tests. */
@@ -816,25 +817,17 @@ test_ws_close_logged(void **state)
 	static char text[8192];
 	struct tclient cl;
 	struct owner o;
-	FILE *f;
-	size_t off, n;
-	int saved;
+	struct stderr_capture cap;
+	size_t off;
 
-	assert_non_null(f = tmpfile());
-	assert_true((saved = dup(STDERR_FILENO)) >= 0);
-	assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
+	stderr_capture_start(&cap);
 	log_set_level(LOG_LEVEL_DEBUG);
 	open_ws(&cl, &o, &off);
 	send_frame(&cl, 1, 0x8, "\x03\xe8" "bye", 5);
 	expect_close(&cl, &off, WS_CLOSE_NORMAL);
 	assert_true(tclient_wait_eof(&cl, 2000));
 	log_set_level(LOG_LEVEL_INFO);
-	assert_true(dup2(saved, STDERR_FILENO) >= 0);
-	close(saved);
-	rewind(f);
-	n = fread(text, 1, sizeof(text) - 1, f);
-	text[n] = '\0';
-	fclose(f);
+	stderr_capture_end(&cap, text, sizeof(text));
 	assert_non_null(strstr(text, ": closed (closed, code 1000), client "
 	    "local, age "));
 	tclient_close(&cl);
