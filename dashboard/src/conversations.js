@@ -354,8 +354,9 @@ function listPane(ctx, initial, openId) {
   }
 
   // A live event: the row changes, moves up, or comes in. A visitor's
-  // message marks it unread, unless it is open here (then it is read).
-  function onLive(type, d) {
+  // message marks it unread, unless it is open here (then it is read: the
+  // server told once, not again when the event is shown again, liveread.js).
+  function onLive(type, d, again = false) {
     const c = d && d.conversation;
     if (type === 'conversation_deleted' && c && c._id) {
       dropRow(String(c._id));
@@ -373,7 +374,7 @@ function listPane(ctx, initial, openId) {
     if (m && m.role === 'user') {
       const seen = id === state.open && document.visibilityState === 'visible';
       upd.unread = !seen;
-      if (seen) api(endpoints.convRead(id), { method: 'POST' }).catch(() => {});
+      if (seen && !again) api(endpoints.convRead(id), { method: 'POST' }).catch(() => {});
     } else if (type === 'conversation' && !rows.has(id)) upd.unread = upd.unread ?? false;
     if (type === 'contact' && d.contact && d.contact._id && !upd.contactId) upd.contactId = d.contact._id;
     const mine = !state.q && (!state.widget || c.widgetId === state.widget) && assigneeMatches(state.assignee, c, me)

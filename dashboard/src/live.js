@@ -79,7 +79,9 @@ export function waitingCount() {
 // meanwhile (waitingReads) already counted it.
 const notified = new Set();
 
-function track(c, notify) {
+// again: the event shown again after a read's answer (liveread.js), which
+// may have forgotten it was notified: marked so, not notified twice.
+function track(c, notify, again = false) {
   if (!c || !c._id) return;
   const id = String(c._id);
   const was = waiting.has(id);
@@ -90,7 +92,7 @@ function track(c, notify) {
   if (!waiting.has(id)) notified.delete(id);
   else if (notify && !notified.has(id)) {
     notified.add(id);
-    notifyWaiting(c);
+    if (!again) notifyWaiting(c);
   }
 }
 
@@ -130,11 +132,11 @@ function waitingReads() {
       for (const id of notified) if (!waiting.has(id)) notified.delete(id);
       onCount(waiting.size);
     },
-    event(t, d) {
+    event(t, d, again) {
       const c = d && d.conversation;
       if (!c) return;
       if (t === 'conversation_deleted') untrack(c);
-      else track(c, t === 'handoff' || t === 'conversation');
+      else track(c, t === 'handoff' || t === 'conversation', again);
     },
     fail(e) {
       console.warn('[dashboard] could not list the conversations waiting for a person:', e.message);

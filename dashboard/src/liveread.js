@@ -8,6 +8,9 @@
 // So the view listens before its first read, and the events that come while
 // a read is on its way are shown at once and again after its answer (an
 // event says what its conversation is now: shown twice, it shows the same).
+// Shown again, it is said to be (event's again): what the view asks or tells
+// for an event (the list's mark-as-read, a notification, a contact read) was
+// done the first time, and is not done twice.
 // A read asked while another runs ('reset', 'poll', a filter changed) is
 // made after it.
 
@@ -21,16 +24,17 @@ const ROUNDS_MAX = 10; // reads in a row each asked again; then the next ask
  * Listens from now on (call it before the view's first read), until
  * ctx.onLeave. Returns {attach(view), run()}:
  * attach({read, show, event, fail, el}) once the view can show: read() its
- * data (a promise), show(answer), event(type, data) each event but 'reset'
- * and 'poll' (which read again; poll: false, not 'poll': the view asks
- * itself) and fail(e) a read's error; el (optional) gets data-reads, the
+ * data (a promise), show(answer), event(type, data, again) each event but
+ * 'reset' and 'poll' (which read again; poll: false, not 'poll': the view
+ * asks itself; again: shown already, before the answer just shown) and
+ * fail(e) a read's error; el (optional) gets data-reads, the
  * answers handled (for the tests). The events that came before go to
  * event(), and a read asked before is made.
  * run() reads and shows: the first load, or again (a filter changed).
  */
 export function liveReads(ctx) {
   let view = null;
-  let kept = []; // [type, data]: before attach, and while a read is on its way
+  let kept = []; // [type, data, shown]: before attach, and while a read is on its way
   let reading = false;
   let again = false; // a read asked while one runs: made after it
   let lost = false; // events not kept (KEEP_MAX): the answer is not shown, read again
@@ -39,16 +43,16 @@ export function liveReads(ctx) {
   ctx.onLeave(onEvent((type, d) => {
     if (type === 'reset' || (type === 'poll' && !(view && view.poll === false))) return void run();
     if (type !== 'mode' && (reading || !view)) {
-      if (kept.length < KEEP_MAX) kept.push([type, d]);
+      if (kept.length < KEEP_MAX) kept.push([type, d, !!view]);
       else lost = true;
     }
-    if (view) view.event(type, d);
+    if (view) view.event(type, d, false);
   }));
 
   function replay() {
     const k = kept;
     kept = [];
-    for (const [type, d] of k) view.event(type, d);
+    for (const [type, d, shown] of k) view.event(type, d, shown);
   }
 
   async function run() {

@@ -834,8 +834,9 @@ export async function renderThread(pane, ctx, id, hooks) {
   }
   // The visitor gave their details (a contact event): their name on the
   // thread, its title and their messages, and the Contact row, as a reload
-  // shows them.
-  function showContact(c, contact) {
+  // shows them. again: the event shown again after a read's answer
+  // (liveread.js), which does not touch the Contact row: read once.
+  function showContact(c, contact, again) {
     if (c.visitorName) {
       who = visitorLabel(c);
       title.textContent = who;
@@ -843,7 +844,7 @@ export async function renderThread(pane, ctx, id, hooks) {
       for (const el of pane.querySelectorAll('[data-testid="thread-message"][data-role="user"] [data-testid="msg-role"]')) el.textContent = who;
     }
     const cid = (contact && contact._id) || c.contactId;
-    if (!cid) return;
+    if (!cid || again) return;
     contactAndLink(cid, id, ctx.signal)
       .then(({ contact: k, link }) => { clear(contactDd).append(contactSummary(k, cid, link)); })
       .catch((e) => { if (!isAbort(e)) clear(contactDd).append(contactSummary(null, cid)); });
@@ -878,7 +879,7 @@ export async function renderThread(pane, ctx, id, hooks) {
       if (e.status === 404) return void gone();
       pollNote.textContent = `Could not refresh (${e.message}); trying again.`;
     },
-    event(type, d) {
+    event(type, d, again) {
       if (stopped) return;
       if (type === 'mode') {
         pollNote.textContent = modeText();
@@ -887,7 +888,7 @@ export async function renderThread(pane, ctx, id, hooks) {
       const c = d && d.conversation;
       if (!c || String(c._id) !== id) return;
       if (type === 'conversation_deleted') return void gone();
-      if (type === 'contact') showContact(c, d.contact);
+      if (type === 'contact') showContact(c, d.contact, again);
       showConv(c, assign.posts(), type === 'handoff' ? d.name : null);
       if (type === 'message' && d.message) showAdded(merge([d.message]));
     },

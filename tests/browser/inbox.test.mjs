@@ -381,4 +381,112 @@ describe('the inbox in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await assertClean(page, log, 'the waiting count: a late answer');
     } finally { await ctx.close(); }
   });
+
+  // An event that comes while a read is on its way is shown at once and
+  // again after the answer (liveread.js), so a visitor's message in the
+  // open thread told the server "read" twice (a needless write per event),
+  // once as it came and again after the list's answer, and the thread read
+  // the contact of a contact event twice.
+  test('an event shown again after a held read: one mark-as-read, one contact read, one copy of the message', async () => {
+    const { v, conv } = await wsVisitor('Is the blue one in stock?');
+    // A person answers: the visitor's next message has no reply's events.
+    assert.equal((await admin('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' })).status, 200);
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      const reads = [];
+      const contacts = [];
+      page.on('request', (r) => {
+        const p = new URL(r.url()).pathname;
+        if (r.method() === 'POST' && p === `/v1/admin/conversations/${conv}/read`) reads.push(p);
+        if (r.method() === 'GET' && p.startsWith('/v1/admin/contacts/')) contacts.push(p);
+      });
+      // The list's second read (the stream's "ready"'s) held, and the
+      // thread's too, until the visitor's message is shown.
+      const { held, release } = await holdSecondRead(page,
+        (u) => u.pathname === '/v1/admin/conversations' && !u.searchParams.has('handoff'));
+      let n = 0;
+      let threadRelease;
+      let threadOk;
+      const threadHeld = new Promise((ok) => { threadOk = ok; });
+      await page.route(`**/v1/admin/conversations/${conv}`, async (r) => {
+        if (r.request().method() !== 'GET' || ++n !== 2) return r.continue();
+        const answer = await r.fetch();
+        threadRelease = () => r.fulfill({ response: answer });
+        threadOk();
+      });
+      await openDash(page, stack, `#/conversations/${conv}`, null);
+      await held;
+      await waitFor(() => threadRelease, 10000, 'the thread\'s second read');
+      await waitFor(() => reads.length === 1, 5000, 'the thread read as it opened');
+
+      const text = 'Hello, is anyone there?';
+      v.send({ type: 'message', content: text });
+      const msg = `[data-testid="thread-message"][data-role="user"]:has-text("${text}")`;
+      await page.waitForSelector(msg, { timeout: 10000 });
+      await page.waitForSelector(`${row(conv)}[data-unread="false"] [data-testid="conv-preview"]:has-text("${text}")`, { timeout: 10000 });
+      await waitFor(() => reads.length === 2, 5000, 'the message read as it came');
+      // The visitor's details: a contact event, its contact read once.
+      v.send({ type: 'contact_info', name: 'Blue Buyer', email: 'blue@example.com' });
+      await nextWhere(v, (m) => m.type === 'contact_info_saved', 'contact_info_saved');
+      await page.waitForSelector('[data-testid="conv-contact"] [data-testid="conv-contact-link"]:has-text("Blue Buyer")', { timeout: 10000 });
+      assert.equal(contacts.length, 1, `the contact read: ${contacts}`);
+      await release();
+      await threadRelease();
+      // both late answers handled, the events kept shown again after them
+      await page.waitForFunction(() => document.querySelector('[data-testid="inbox-list"]').dataset.reads === '2'
+        && document.querySelector('[data-testid="inbox-thread"]').dataset.reads === '1', null, { timeout: 10000 });
+      // A request made after them: one the replay made is seen before it.
+      const after = page.waitForRequest((r) => r.url().endsWith('/dashboard/api/session'), { timeout: 10000 });
+      await page.evaluate(() => fetch('/dashboard/api/session').then((r) => r.status));
+      await after;
+      assert.equal(reads.length, 2, `one mark-as-read at the opening, one for the message: ${reads.length}`);
+      assert.equal(contacts.length, 1, `the contact read once: ${contacts}`);
+      assert.equal(await page.locator(msg).count(), 1, 'one copy of the message');
+      assert.equal(await page.getAttribute(row(conv), 'data-unread'), 'false');
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      await assertClean(page, log, 'an event shown again after a held read');
+    } finally { await ctx.close(); }
+  });
+
+  // The waiting count's answer, read before a wait began, forgot the
+  // notification the wait's event had shown; the event shown again after
+  // it notified a second time.
+  test('the waiting count: a wait that begins while it is read is notified once', async () => {
+    const { conv } = await wsVisitor('Can I talk to someone, please?');
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      // The Notification API, recorded (headless Chromium shows none), and on.
+      await page.addInitScript(() => {
+        window.__notes = [];
+        window.Notification = class {
+          static permission = 'granted';
+          static requestPermission() { return Promise.resolve('granted'); }
+          constructor(title, o) { window.__notes.push(o && o.body); }
+          close() {}
+        };
+        localStorage.setItem('parley.notify', '1');
+      });
+      await dashLogin(stack, ctx, session);
+      const { held, release } = await holdSecondRead(page,
+        (u) => u.pathname === '/v1/admin/conversations' && u.searchParams.get('handoff') === 'open');
+      await openDash(page, stack, '#/canned-replies', '[data-testid="canned-row"]');
+      await held;
+      assert.equal((await admin('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'waiting_human' })).status, 200);
+      await page.waitForFunction(() => window.__notes.length === 1, null, { timeout: 10000 });
+      await page.waitForSelector('#nav-waiting:not([hidden])', { state: 'attached', timeout: 10000 });
+      const shown = await page.$('#nav-waiting span');
+      await release();
+      // the count said again from the late answer, the event shown again after it
+      await page.waitForFunction((el) => !el.isConnected, shown, { timeout: 10000 });
+      assert.equal(await page.getAttribute('#nav-waiting', 'hidden'), null, 'it waits');
+      assert.equal((await page.evaluate(() => window.__notes)).length, 1,
+        `notified once: ${JSON.stringify(await page.evaluate(() => window.__notes))}`);
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      await assertClean(page, log, 'the waiting count: a wait notified once');
+    } finally {
+      await ctx.close();
+      await admin('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
+    }
+  });
 });
