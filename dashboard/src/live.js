@@ -108,9 +108,11 @@ function untrack(c) {
 // (liveread.js: a take-over that came while a read was on its way is not
 // undone by its answer). After the first: one that began waiting while the
 // stream was not there yet, or away, had its event missed: it is notified
-// now, once.
+// now, once, if it still waits once the events that came during the read are
+// shown (settled: an answer older than a take-over notified a wait over).
 function waitingReads() {
   let first = true;
+  let fresh = []; // the answer's waits no event told, notified when settled
   const reads = liveReads({ signal: new AbortController().signal, onLeave() {} });
   reads.attach({
     poll: false, // setMode's ticks ask
@@ -120,17 +122,24 @@ function waitingReads() {
       first = false;
       const before = new Set(waiting);
       waiting.clear();
+      fresh = [];
       for (const c of (d && Array.isArray(d.conversations) ? d.conversations : [])) {
         if (!c || c.handoff !== 'waiting_human') continue;
         const id = String(c._id);
         waiting.add(id);
-        if (notifyNew && !before.has(id) && !notified.has(id)) {
-          notified.add(id);
-          notifyWaiting(c);
-        }
+        if (notifyNew && !before.has(id) && !notified.has(id)) fresh.push(c);
       }
       for (const id of notified) if (!waiting.has(id)) notified.delete(id);
       onCount(waiting.size);
+    },
+    settled() {
+      for (const c of fresh) {
+        const id = String(c._id);
+        if (!waiting.has(id) || notified.has(id)) continue;
+        notified.add(id);
+        notifyWaiting(c);
+      }
+      fresh = [];
     },
     event(t, d, again) {
       const c = d && d.conversation;

@@ -23,11 +23,13 @@ const ROUNDS_MAX = 10; // reads in a row each asked again; then the next ask
 /**
  * Listens from now on (call it before the view's first read), until
  * ctx.onLeave. Returns {attach(view), run()}:
- * attach({read, show, event, fail, el}) once the view can show: read() its
- * data (a promise), show(answer), event(type, data, again) each event but
- * 'reset' and 'poll' (which read again; poll: false, not 'poll': the view
- * asks itself; again: shown already, before the answer just shown) and
- * fail(e) a read's error; el (optional) gets data-reads, the
+ * attach({read, show, event, fail, el, settled}) once the view can show:
+ * read() its data (a promise), show(answer), event(type, data, again) each
+ * event but 'reset' and 'poll' (which read again; poll: false, not 'poll':
+ * the view asks itself; again: shown already, before the answer just shown),
+ * settled() (optional) once an answer and the events kept during its read
+ * are shown (what the answer says may be older than they are: tell what
+ * is so then) and fail(e) a read's error; el (optional) gets data-reads, the
  * answers handled (for the tests). The events that came before go to
  * event(), and a read asked before is made.
  * run() reads and shows: the first load, or again (a filter changed).
@@ -82,6 +84,7 @@ export function liveReads(ctx) {
         } else if (!lost) {
           view.show(answer);
           replay();
+          if (view.settled) view.settled();
         }
         if (!again && !lost) return;
       }

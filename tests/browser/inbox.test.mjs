@@ -20,6 +20,7 @@ import {
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 import { login } from '../integration/lib/dashboard.mjs';
+import { within } from '../integration/lib/harness.mjs';
 
 const row = (id) => `[data-testid="conv-row"][data-id="${id}"]`;
 const LONG = 40; // messages in the long thread
@@ -487,6 +488,64 @@ describe('the inbox in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     } finally {
       await ctx.close();
       await admin('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
+    }
+  });
+
+  // The waiting count's answer, read while a conversation waited, came
+  // after the event of its take-over: it notified a wait already over (the
+  // event shown again after it then took it off the count).
+  test('the waiting count: an answer read before a wait ended does not notify it', async () => {
+    const { conv: x } = await wsVisitor('Is anyone from sales there?');
+    const { conv: y } = await wsVisitor('Can a person call me back?');
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await page.addInitScript(() => {
+        window.__notes = [];
+        window.Notification = class {
+          static permission = 'granted';
+          static requestPermission() { return Promise.resolve('granted'); }
+          constructor(title, o) { window.__notes.push(o && o.body); }
+          close() {}
+        };
+        localStorage.setItem('parley.notify', '1');
+      });
+      await dashLogin(stack, ctx, session);
+      // The first read answered as none waits, X waiting by then: the
+      // stream starts after it (live.js), so X's event is not sent; the
+      // second read (the stream's "ready") sees X waiting, held back.
+      let n = 0;
+      let answer;
+      let heldOk;
+      const held = new Promise((ok) => { heldOk = ok; });
+      await page.route((u) => u.pathname === '/v1/admin/conversations' && u.searchParams.get('handoff') === 'open', async (r) => {
+        if (r.request().method() !== 'GET') return r.continue();
+        if (++n === 1) {
+          const first = await r.fetch();
+          assert.equal((await admin('POST', `/v1/admin/conversations/${x}/handoff`, { state: 'waiting_human' })).status, 200);
+          return r.fulfill({ response: first });
+        }
+        if (n !== 2) return r.continue();
+        answer = { r, response: await r.fetch() };
+        heldOk();
+      });
+      await openDash(page, stack, '#/canned-replies', '[data-testid="canned-row"]');
+      assert.notEqual(await within(held, 10000), null, 'the second read');
+      // X taken over, then Y waits: Y notified and counted, X's event before it.
+      assert.equal((await admin('POST', `/v1/admin/conversations/${x}/handoff`, { state: 'human' })).status, 200);
+      assert.equal((await admin('POST', `/v1/admin/conversations/${y}/handoff`, { state: 'waiting_human' })).status, 200);
+      await page.waitForFunction(() => window.__notes.length === 1, null, { timeout: 10000 });
+      const notes = await page.evaluate(() => window.__notes);
+      const shown = await page.$('#nav-waiting span');
+      await answer.r.fulfill({ response: answer.response });
+      // the count said again from the late answer, the events kept after it
+      await page.waitForFunction((el) => !el.isConnected, shown, { timeout: 10000 });
+      assert.equal(await page.textContent('#nav-waiting'), '1 waiting for a person', 'Y alone waits');
+      assert.deepEqual(await page.evaluate(() => window.__notes), notes, 'Y notified, X not');
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      await assertClean(page, log, 'the waiting count: a late answer notifies no wait that is over');
+    } finally {
+      await ctx.close();
+      for (const c of [x, y]) await admin('POST', `/v1/admin/conversations/${c}/handoff`, { state: 'ai' });
     }
   });
 });
