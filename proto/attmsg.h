@@ -41,12 +41,15 @@
  *     the worker read the pieces before it to scan or strip them): the
  *     chain of their hashes, which the upload's must be (else ST_ATT_ORDER).
  *   ST_ATT_READ     str id, u32 piece, u8 mode, str widget_id
- *                           -> u8 result, attachment, bytes data, str text
+ *                           -> u8 result, attachment, bytes data, str text,
+ *                              u8 text_status
  *     An attachment a message names and its piece-th piece: a visitor's
  *     (through a link the worker signs with its key) or the model's.
  *     mode (enum st_att_read_mode): a piece of an upload still arriving
  *     instead (its scan), of one in any state (the fetcher), or a named
- *     PDF's text alone. A visitor's link (ST_ATT_READ_LINK) holds under
+ *     PDF's text alone, with where it stands (text_status: pending,
+ *     ready, failed; "" text both before it is read and when none could
+ *     be). A visitor's link (ST_ATT_READ_LINK) holds under
  *     its conversation's widget alone: widget_id the public id of the
  *     link's path ("" the chat API's, the default widget); another is
  *     ST_ATT_NO_WIDGET.
@@ -61,10 +64,11 @@
  *     file poppler cannot read does).
  *     The queue goes round by round across the clients that sent them
  *     (storaged/attqueue.c): one client's many never hold another's one.
- *   ST_ATT_TEXT_PUT     str id, str text -> ()
+ *   ST_ATT_TEXT_PUT     str id, str text, u8 failed -> ()
  *     The fetcher's: the PDF's text (at most ST_ATT_TEXT_KEPT bytes),
  *     kept with it (its lease ended), shown to the model with the
- *     message that names it.
+ *     message that names it; failed: none could be read (its reader
+ *     failed), the file's text given up.
  */
 #ifndef PARLEY_ATTMSG_H
 #define PARLEY_ATTMSG_H
@@ -151,6 +155,23 @@ enum st_att_scan {
 	ST_ATT_NOT_SCANNED = 2,	/* the scanner was away: kept, marked */
 };
 #define ST_ATT_SCAN_MAX		2
+
+/*
+ * Where a PDF's text stands (ST_ATT_READ_TEXT's text_status): waiting to
+ * be read (or being read), read (its text; "" when its pages hold none),
+ * or given up: its reader failed (unreadable, past its bounds) or ended
+ * the fetcher ST_ATT_EXTRACT_TRIES times, and it is never read again.
+ * The record's text_status row keeps the outcome (READY, FAILED), NONE
+ * before it; a record of format 1 has none kept: its text, when there is
+ * one, says (not empty: READY; empty: FAILED, as before a read and a
+ * failure both kept "").
+ */
+enum st_att_text_status {
+	ST_ATT_TEXT_NONE = 0,	/* not a PDF; the record: no outcome yet */
+	ST_ATT_TEXT_PENDING,
+	ST_ATT_TEXT_READY,
+	ST_ATT_TEXT_FAILED,
+};
 
 /* Its rows (recordtab.h) and layout (attmsg.c). */
 RL_RECORD(st_att, att, ST_ATT_ROWS)
@@ -281,7 +302,8 @@ struct st_att_read_rep {
 	uint8_t result;
 	struct st_att att;
 	struct st_kb_bytes data;
-	const char *text;		/* ST_ATT_READ_TEXT: "" none yet */
+	const char *text;		/* ST_ATT_READ_TEXT: "" none */
+	uint8_t text_status;		/* ST_ATT_READ_TEXT: st_att_text_status */
 };
 
 /* ST_ATT_EXTRACT_DUE's answer: a PDF whose text to read, if any. */
@@ -296,6 +318,7 @@ struct st_att_due_rep {
 struct st_att_text_req {
 	const char *id;
 	const char *text;
+	uint8_t failed;			/* no text read: its reader failed */
 };
 
 /* ST_ATT_PUT's and ST_ATT_READ's reply layouts free st_att (stmsgs.c). */

@@ -851,8 +851,10 @@
  * conversation once named ("" before), name, type (enum attach_type),
  * size, bytes received, when made, when an upload not yet named is swept
  * (0 once named), state, scan, the key its links are signed with, and
- * its pieces' SHA-256s (hex, in order). Never shown as itself: the
- * message that names it shows its description (st_msg_att).
+ * its pieces' SHA-256s (hex, in order); format 2 a PDF's text's outcome
+ * (enum st_att_text_status: READY, FAILED; NONE not read yet, and a
+ * format 1 record's, which its kept text decides). Never shown as
+ * itself: the message that names it shows its description (st_msg_att).
  */
 #define ST_ATT_ROWS(F)							\
 	F(BUF, id, "id", 1, RF_RO,					\
@@ -886,6 +888,8 @@
 	F(BUF, key, "key", 1, RF_RO,					\
 	    RF_HID, ST_ATT_KEY_HEX, 0)					\
 	F(LIST, pieces, "pieces", 1, RF_RO,				\
-	    RF_HID, ST_ATT_PIECES_MAX, 2 * ST_ATT_HASH_LEN)
+	    RF_HID, ST_ATT_PIECES_MAX, 2 * ST_ATT_HASH_LEN)		\
+	F(U8, text_status, "text_status", 2, RF_RO,			\
+	    RF_HID, ST_ATT_TEXT_FAILED, 0)
 
 #endif /* PARLEY_RECORDTAB_H */

@@ -1771,6 +1771,7 @@ static const struct pfield f_att_read_rep[] = {
 	PFREC(struct st_att_read_rep, att, pl_att),
 	PFREC(struct st_att_read_rep, data, pl_kb_bytes),
 	PFSTR(struct st_att_read_rep, text, ST_ATT_TEXT_KEPT),
+	PFU8(struct st_att_read_rep, text_status),
 };
 PLAYOUT(pl_att_read_rep, struct st_att_read_rep, f_att_read_rep);
 
@@ -1785,6 +1786,7 @@ PLAYOUT(pl_att_due_rep, struct st_att_due_rep, f_att_due_rep);
 static const struct pfield f_att_text_req[] = {
 	PFCLIP(struct st_att_text_req, id, ST_ATT_ID_LEN),
 	PFSTR(struct st_att_text_req, text, ST_ATT_TEXT_KEPT),
+	PFU8(struct st_att_text_req, failed),
 };
 PLAYOUT(pl_att_text_req, struct st_att_text_req, f_att_text_req);
 

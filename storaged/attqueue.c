@@ -28,8 +28,9 @@
  * Its text kept (att_queue_done) ends it. Past the deadline
  * (ST_ATT_LEASE_MS), the next take first puts it back in its lane's turn
  * (deadline 0 then: waiting again, its tries kept), or, after
- * ST_ATT_EXTRACT_TRIES, keeps it an empty text, as a PDF poppler cannot
- * read: a file that ends the fetcher every time is not read for ever.
+ * ST_ATT_EXTRACT_TRIES, keeps it an empty text, failed, as a PDF poppler
+ * cannot read: a file that ends the fetcher every time is not read for
+ * ever.
  *
  * Every step is written in the request's transaction, as every record
  * is: a queued or leased PDF outlives a crash. A deleted attachment's
@@ -259,11 +260,13 @@ leases_end(struct store_txn *t)
 			log_warnx("attachments: att_%s: given up after %u "
 			    "tries, its reader ended each time: unreadable",
 			    hex, l[i].tries);
-			db_put(t, t->st->att_text, l[i].id, ID_LEN, "", 0,
-			    "put attachment text");
-		}
-		db_del(t, t->st->att_leases, l[i].id, ID_LEN,
-		    "delete PDF lease");
+			/* Failed, not read: its text_status says so. */
+			if (att_text_keep(t, l[i].id, "",
+			    ST_ATT_TEXT_FAILED) < 0)
+				return -1;
+		} else
+			db_del(t, t->st->att_leases, l[i].id, ID_LEN,
+			    "delete PDF lease");
 	}
 	return t->err ? -1 : 0;
 }

@@ -680,7 +680,12 @@ store_att_read(struct store_txn *t, const struct st_att_read_req *q,
 
 /* --------------------------------------------------------- a PDF's text */
 
-/* A named file's text (what the fetcher read of a PDF), "" none yet. */
+/*
+ * A named file's text (what the fetcher read of a PDF), "" none, and
+ * where it stands: its record's outcome; none kept, waiting without a
+ * text, or, a record from before outcomes were kept, read (a text) or
+ * given up ("": a failure then kept "", and is never read again).
+ */
 static int
 att_text_get(struct store_txn *t, const uint8_t k[ID_LEN],
     struct st_att_read_rep *out)
@@ -694,6 +699,13 @@ att_text_get(struct store_txn *t, const uint8_t k[ID_LEN],
 		st_att_free(&out->att);
 		return t->err;
 	}
+	if (out->att.type != ATTACH_PDF)
+		out->text_status = ST_ATT_TEXT_NONE;
+	else if (out->att.text_status != ST_ATT_TEXT_NONE)
+		out->text_status = out->att.text_status;
+	else
+		out->text_status = rc == 1 ? ST_ATT_TEXT_PENDING :
+		    v.mv_size > 0 ? ST_ATT_TEXT_READY : ST_ATT_TEXT_FAILED;
 	if ((s = malloc(rc == 0 ? v.mv_size + 1 : 1)) == NULL) {
 		st_att_free(&out->att);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
@@ -751,20 +763,34 @@ store_att_extract_due(struct store_txn *t, struct st_att_due_rep *out)
 }
 
 int
-store_att_text_put(struct store_txn *t, const struct st_att_text_req *q)
+att_text_keep(struct store_txn *t, const uint8_t k[ID_LEN], const char *text,
+    uint8_t status)
 {
-	uint8_t k[ID_LEN];
 	struct st_att a;
 	int rc;
 
-	if ((rc = att_load(t, q->id, k, &a)) < 0)
-		return t->err;
-	if (rc == 0) {
-		db_put(t, t->st->att_text, k, ID_LEN, q->text, strlen(q->text),
-		    "put attachment text");
-		att_queue_done(t, k);
-		st_att_free(&a);
-	}
+	memset(&a, 0, sizeof(a));
+	if ((rc = rec_load(t, t->st->atts, k, ID_LEN, &st_att_layout, &a,
+	    "attachment")) != 0)
+		return rc;
+	db_put(t, t->st->att_text, k, ID_LEN, text, strlen(text),
+	    "put attachment text");
+	/* "" is a PDF without text as well as one given up: kept apart. */
+	a.text_status = status;
+	att_save(t, k, &a);
+	att_queue_done(t, k);
+	st_att_free(&a);
+	return t->err ? -1 : 0;
+}
+
+int
+store_att_text_put(struct store_txn *t, const struct st_att_text_req *q)
+{
+	uint8_t k[ID_LEN];
+
+	if (att_id_key(q->id, k) == 0)
+		att_text_keep(t, k, q->text, q->failed ? ST_ATT_TEXT_FAILED :
+		    ST_ATT_TEXT_READY);
 	return t->err;
 }
 

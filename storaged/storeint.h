@@ -838,6 +838,13 @@ int att_queue_put(struct store_txn *, const uint8_t id[ID_LEN],
 int att_queue_take(struct store_txn *, uint8_t id[ID_LEN], uint8_t *attempt);
 void att_queue_done(struct store_txn *, const uint8_t id[ID_LEN]);
 int att_queue_init(struct store_txn *);
+/*
+ * attstore.c: PDF id's text kept, and its outcome (ST_ATT_TEXT_READY, or
+ * FAILED: none could be read), its lease ended: 0, 1 the attachment is
+ * gone (nothing kept), -1 (t failed).
+ */
+int att_text_keep(struct store_txn *, const uint8_t id[ID_LEN],
+    const char *text, uint8_t status);
 /* records.c: an older data directory's organisation orders filled. */
 extern const struct store_module records_module;
 /* hookstore.c: the retired hook_org emptied. */

@@ -841,14 +841,23 @@ describe('a PDF being read is leased to the fetcher', { concurrency: 1 }, () => 
   });
   after(() => p?.stop());
 
-  // The text storaged keeps of PDF id ('' none yet, or unreadable).
-  async function text(id) {
+  // The text storaged keeps of PDF id ('' none yet, or none read) and
+  // where it stands (proto/attmsg.h's enum st_att_text_status).
+  const STATUS = ['none', 'pending', 'ready', 'failed'];
+  async function textRead(id) {
     const st = await p.storage({ name: 'itest-pdf-lease' });
     try {
       const r = rep(T.ST_ATT_READ, await st.call(T.ST_ATT_READ, req(T.ST_ATT_READ, { id, piece: 0, mode: 3, widget_id: '' })));
       assert.equal(r.result, 0);
-      return r.text;
+      return { text: r.text, status: STATUS[r.text_status] };
     } finally { st.close(); }
+  }
+  const text = async (id) => (await textRead(id)).text;
+  // The user message the model was last sent that starts with start.
+  async function toModel(start) {
+    const calls = (await p.mock.requests()).filter((x) => x.path.endsWith('/chat/completions'));
+    const m = calls.at(-1).body.messages.find((x) => x.role === 'user' && String(x.content).startsWith(start));
+    return m ? String(m.content) : '';
   }
   // The fetcher logged its n-th lease of id.
   const reading = (id, n) => p.logs.masterd.includes(`attachments: ${id}: reading its text (try ${n})`);
@@ -864,6 +873,30 @@ describe('a PDF being read is leased to the fetcher', { concurrency: 1 }, () => 
     let m;
     do m = await v.next(); while (m.type !== 'typing_stop');
   }
+
+  // Its text "" both while it waited and once given up: now it says which.
+  test('a PDF waiting for the fetcher reads as pending, to the model too; ready once read', async () => {
+    await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
+    const [fetcher] = p.fetcherPids();
+    const { v, token } = await visitorToken();
+    let up;
+    process.kill(fetcher, 'SIGSTOP');
+    try {
+      up = await upload(p, w.widget_id, token, 'wait.pdf', pdf('Brake pad sizes'));
+      assert.equal(up.status, 200, JSON.stringify(up.json));
+      await p.mock.clearRequests();
+      v.send({ type: 'message', content: 'Sizes?', attachments: [up.id] });
+      let m;
+      do m = await v.next(); while (m.type !== 'typing_stop');
+      assert.match(await toModel('Sizes?'), /\]\n\[wait\.pdf: its text is still being read, not shown to you yet\]$/);
+      assert.deepEqual(await textRead(up.id), { text: '', status: 'pending' });
+    } finally {
+      process.kill(fetcher, 'SIGCONT');
+    }
+    await waitFor(async () => (await textRead(up.id)).status === 'ready', 30000, 'its text read');
+    assert.match(await text(up.id), /Brake pad sizes/);
+    v.ws.close();
+  });
 
   test('the fetcher killed (-9) while it reads a PDF, storaged killed too: the PDF is read once its lease ends', async () => {
     await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
@@ -899,14 +932,18 @@ describe('a PDF being read is leased to the fetcher', { concurrency: 1 }, () => 
     // The queue goes on; the one given up is never taken again.
     const next = await upload(p, w.widget_id, token, 'next.pdf', pdf('Tyre pressure table'));
     assert.equal(next.status, 200, JSON.stringify(next.json));
+    await p.mock.clearRequests();
     await send(v, next.id);
+    // Given up: failed, not "not yet"; the model told it will not come.
+    assert.deepEqual(await textRead(up.id), { text: '', status: 'failed' });
+    assert.match(await toModel('Here it is\n\n[Attached: deadly.pdf'), /\]\n\[deadly\.pdf: its text could not be read\]$/);
     await waitFor(async () => (await text(next.id)) !== '', 30000, 'the next PDF read');
     assert.ok(!reading(up.id, 4), 'no fourth try');
     // Kept with an empty text, as a PDF poppler cannot read is: no lease left.
     const b = await backup(p);
-    assert.equal(mdbStat(['-n', '-s', 'att_text', b], 'Entries'), 3, 'held.pdf\'s, deadly.pdf\'s (empty), next.pdf\'s');
+    assert.equal(mdbStat(['-n', '-s', 'att_text', b], 'Entries'), 4, 'wait.pdf\'s, held.pdf\'s, deadly.pdf\'s (empty), next.pdf\'s');
     assert.equal(mdbStat(['-n', '-s', 'att_leases', b], 'Entries'), 0);
-    assert.equal(await text(up.id), '');
+    assert.equal((await textRead(next.id)).status, 'ready');
     v.ws.close();
   });
 });

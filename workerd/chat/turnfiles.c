@@ -304,6 +304,30 @@ image_drop(struct turn_files *f, uint32_t k, const char *why)
 	f->img[k].got = f->img[k].size;	/* nothing more to read */
 }
 
+/*
+ * PDF im has no text to show: the model told why after its message's
+ * files line, still being read or never to be (so it neither guesses
+ * nor promises a reading that will not come).
+ */
+static void
+pdf_unread(struct turn_files *f, const struct tf_image *im, uint8_t status)
+{
+	char *note = f->notes[im->msg];
+	struct buf b;
+
+	if (note == NULL || (status != ST_ATT_TEXT_PENDING &&
+	    status != ST_ATT_TEXT_FAILED))
+		return;
+	buf_init(&b);
+	buf_addf(&b, "%s\n[%s: %s]", note, im->name,
+	    status == ST_ATT_TEXT_PENDING ? "its text is still being read, "
+	    "not shown to you yet" : "its text could not be read");
+	if ((note = buf_cstr(&b)) == NULL)
+		return;
+	free(f->notes[im->msg]);
+	f->notes[im->msg] = note;
+}
+
 static void
 piece_read(const struct storec_result *r, void *arg)
 {
@@ -326,6 +350,8 @@ piece_read(const struct storec_result *r, void *arg)
 		    rep.text[0] != '\0' &&
 		    (im->up.data = (uint8_t *)strdup(rep.text)) != NULL)
 			im->up.len = im->size = im->full = strlen(rep.text);
+		else if (rep.result == ST_ATT_OK)
+			pdf_unread(f, im, rep.text_status);
 		im->got = im->size;
 		st_rep_free(PROTO_ST_ATT_READ, &rep);
 		fetch_next(f);

@@ -165,11 +165,14 @@ kill_hook(const void *file, size_t size)
 #define kill_hook(file, size)	((void)0)
 #endif
 
-/* text (NUL-terminated) kept as the file's text: the job over then. */
+/*
+ * text (NUL-terminated) kept as the file's text, failed: none could be
+ * read (so "" is not taken for a PDF without text): the job over then.
+ */
 static void
-text_put(const char *text)
+text_put(const char *text, int failed)
 {
-	struct st_att_text_req q = { X.id, text };
+	struct st_att_text_req q = { X.id, text, failed != 0 };
 
 	if (storec_ask(NULL, PROTO_ST_ATT_TEXT_PUT, &q, text_kept, NULL,
 	    &X.req) < 0)
@@ -271,13 +274,13 @@ child_end(void)
 	X.out[X.outlen] = '\0';
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && X.outlen > 0 &&
 	    X.out[0] == '0') {
-		text_put(X.out + 1);
+		text_put(X.out + 1, 0);
 		return;
 	}
 	log_info("attachments: %s: no text read: %s", X.id,
 	    WIFEXITED(status) && WEXITSTATUS(status) == 0 && X.outlen > 1 ?
 	    X.out + 1 : child_why(status));
-	text_put("");
+	text_put("", 1);
 }
 
 static void
@@ -320,7 +323,7 @@ extract(void)
 	int fds[2];
 
 	if (X.size == 0 || pipe2(fds, O_CLOEXEC) < 0) {
-		text_put("");
+		text_put("", 1);
 		return;
 	}
 	kill_hook(X.file, X.size);
@@ -329,7 +332,7 @@ extract(void)
 		X.child = 0;
 		close(fds[0]);
 		close(fds[1]);
-		text_put("");
+		text_put("", 1);
 		return;
 	}
 	if (X.child == 0) {

@@ -276,6 +276,46 @@ test_dedup_quota_sweep(void **state)
 	assert_int_equal(db_entries(f, "att_due"), 0);
 }
 
+/* Named PDF id's text (ST_ATT_READ_TEXT) is want: where it stands. */
+static uint8_t
+text_is(struct fix *f, const char *id, const char *want)
+{
+	struct st_att_read_req rq = { id, 0, ST_ATT_READ_TEXT, NULL };
+	struct st_att_read_rep r;
+	uint8_t status;
+
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_READ, &rq, &r), 0);
+	assert_int_equal(r.result, ST_ATT_OK);
+	assert_string_equal(r.text, want);
+	status = r.text_status;
+	st_rep_free(PROTO_ST_ATT_READ, &r);
+	return status;
+}
+
+/*
+ * A PDF's text "" is not read yet, read without text, or given up: its
+ * text_status tells them apart; a record from before it was kept (no
+ * outcome, a text) reads as its text says.
+ */
+static void
+pdf_text_status(struct fix *f, const char *id)
+{
+	struct st_att_text_req tq = { id, "", 0 };
+	uint8_t k[16];
+
+	assert_int_equal(text_is(f, id, ""), ST_ATT_TEXT_PENDING);
+	proto_hex_decode(id + 4, k, sizeof(k));
+	db_write(f, "att_text", k, sizeof(k), "old words", 9);
+	assert_int_equal(text_is(f, id, "old words"), ST_ATT_TEXT_READY);
+	db_write(f, "att_text", k, sizeof(k), "", 0);
+	assert_int_equal(text_is(f, id, ""), ST_ATT_TEXT_FAILED);
+	assert_int_equal(request_st_err(f, PROTO_ST_ATT_TEXT_PUT, &tq), 0);
+	assert_int_equal(text_is(f, id, ""), ST_ATT_TEXT_READY);
+	tq.failed = 1;
+	assert_int_equal(request_st_err(f, PROTO_ST_ATT_TEXT_PUT, &tq), 0);
+	assert_int_equal(text_is(f, id, ""), ST_ATT_TEXT_FAILED);
+}
+
 static void
 test_person_reply_deleted(void **state)
 {
@@ -338,6 +378,7 @@ test_person_reply_deleted(void **state)
 	assert_int_equal(r.data.len, 300);
 	assert_memory_equal(r.data.p, bytes_b, 300);
 	st_rep_free(PROTO_ST_ATT_READ, &r);
+	pdf_text_status(f, id);
 	/* Named once only. */
 	assert_int_equal(request_st_err(f, PROTO_ST_AGENT_MSG, &am),
 	    PROTO_E_INVALID);
@@ -862,7 +903,7 @@ test_extract_lease(void **state)
 	pdf2(f, "att:10.0.0.2", b);
 	assert_int_equal(due_is(f, a), 1);
 	assert_int_equal(due_is(f, b), 1);
-	tq = (struct st_att_text_req){ b, "read" };
+	tq = (struct st_att_text_req){ b, "read", 0 };
 	assert_int_equal(request_st_err(f, PROTO_ST_ATT_TEXT_PUT, &tq), 0);
 	assert_int_equal(db_entries(f, "att_leases"), 1);
 	due_is(f, "");

@@ -720,7 +720,7 @@ test_fetcher_malformed(void **state)
 		const struct st_att_due_rep adue = { ST_ATT_OK,
 		    "att_0123456789abcdef0123456789abcdef", 9, 1 };
 		const struct st_att_text_req atext = {
-		    "att_0123456789abcdef0123456789abcdef", "words" };
+		    "att_0123456789abcdef0123456789abcdef", "words", 0 };
 
 		reply_whole_only(PROTO_ST_ATT_EXTRACT_DUE, NULL, &adue);
 		assert_int_equal(ask_any(PROTO_ST_ATT_TEXT_PUT, &atext, "",
