@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { BIN, Conn, sleep, startParley, waitFor } from './lib/harness.mjs';
 import { assertGoodStream, stored, stream, streamTurn, waitStored } from './lib/chat.mjs';
@@ -152,144 +152,208 @@ test('kill -9 of a worker under load loses only its connections; a new worker se
   assert.equal((await p.get('/health')).status, 200);
 });
 
-// A worker killed while it streams a reply stored nothing more: the
-// visitor's question was left unanswered, with no end. storaged knew the
-// turn was open on that worker's connection; once the connection is gone
-// for good (3 s: a worker that only lost it names its turns again), it
-// stores the reply as a worker stores one cut off: empty, interrupted.
-// A turn answered before, on the same worker, gets nothing more.
-test('kill -9 of a worker mid-reply: storaged ends the turn as interrupted, once', { timeout: 60000 }, async (t) => {
-  const p = await startParley(t, { workers: 2, mock: true });
-  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
-  const workers = p.workerPids();
-
-  const done = await streamTurn(p, 'answered-1', 'hello');
-  assertGoodStream(done, 'You said: hello');
-  const answered = done.events[0].conversationId;
-
-  const s = await stream(p, 'lost-1', '[[mock:chunks=40,delay=250]] tell me a long story');
-  t.after(() => s.destroy());
-  await waitFor(() => s.events.some((e) => e.type === 'token'), 10000, 'the first token');
-  const conv = s.events[0].conversationId;
-  const victim = p.connectionOwners(workers).get(s.localPort);
-  assert.ok(workers.includes(victim), `the stream's worker (${victim}) is one of ${workers}`);
-  const tKill = Date.now();
-  process.kill(victim, 'SIGKILL');
-  await p.waitWorkerCount(2, 10000, (now) => !now.includes(victim));
-
-  const got = await waitStored(p, conv, (m) => m.length >= 2, 15000);
-  t.diagnostic(`the reply stored as interrupted ${Date.now() - tKill} ms after the kill`);
-  assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
-    [['user', 'complete', '[[mock:chunks=40,delay=250]] tell me a long story'], ['assistant', 'interrupted', '']]);
-  assert.match(p.logs.storaged, /closed with 1 model turns open: each ends as interrupted in 3000 ms/);
-  // Once: nothing more later, and nothing for the turn answered before.
-  await sleep(1000);
-  assert.equal((await stored(p, conv)).messages.length, 2);
-  assert.deepEqual((await stored(p, answered)).messages.map((m) => [m.role, m.status]),
-    [['user', 'complete'], ['assistant', 'complete']]);
-});
-
-// storaged restarted while a worker streams: the worker names its turns
-// to the new one as it connects (ST_TURNS_HELD). One it then finishes is
-// stored once, complete; one whose worker is killed next is ended by
-// the new storaged as interrupted, which it knew only from that naming.
-test('storaged restarted mid-reply, then the worker killed: the turn it named ends as interrupted', { timeout: 60000 }, async (t) => {
-  const p = await startParley(t, { workers: 2, mock: true });
-  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
-  const workers = p.workerPids();
-  const long = await stream(p, 'named-1', '[[mock:chunks=60,delay=250]] a long one');
-  const short = await stream(p, 'named-2', '[[mock:chunks=10,delay=250]] a short one');
-  t.after(() => { long.destroy(); short.destroy(); });
-  await waitFor(() => [long, short].every((s) => s.events.some((e) => e.type === 'token')), 10000, 'both first tokens');
-  await p.restartStoraged();
-  await short.finish(20000);
-  assertGoodStream(short, 'You said: a short one');
-  assert.ok(!long.complete, 'the long reply still streams');
-  const victim = p.connectionOwners(workers).get(long.localPort);
-  assert.ok(workers.includes(victim), `the long reply's worker (${victim}) is one of ${workers}`);
-  process.kill(victim, 'SIGKILL');
-  await p.waitWorkerCount(2, 10000, (now) => !now.includes(victim));
-
-  const conv = long.events[0].conversationId;
-  const got = await waitStored(p, conv, (m) => m.length >= 2, 15000);
-  assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
-    [['user', 'complete', '[[mock:chunks=60,delay=250]] a long one'], ['assistant', 'interrupted', '']]);
-  await sleep(1000);
-  assert.deepEqual((await stored(p, short.events[0].conversationId)).messages.map((m) => [m.role, m.status]),
-    [['user', 'complete'], ['assistant', 'complete']]);
-});
-
-// The turns a lost worker left were kept in storaged's memory alone: a
-// storaged killed or stopped within those 3 s, or with the worker, came
-// back knowing none, and the question stayed unanswered for good. The
-// turns open are on disk (turnstore.c); a new storaged ends those no
-// worker names again.
-for (const how of ['SIGKILL', 'SIGTERM']) {
-  test(`a worker and then storaged (${how}) gone mid-reply: the new storaged ends the turn as interrupted, once`, { timeout: 60000 }, async (t) => {
+// Stacks of their own side by side: each of these waits mostly on its
+// own timers (a reply's tokens, storaged's 3 s for a lost turn, a
+// worker's stall), and none loads the machine (the tests under load, and
+// those that count connections, run alone, before and after).
+describe('stacks of their own, mid-reply and stuck workers', { concurrency: true }, () => {
+  // A worker killed while it streams a reply stored nothing more: the
+  // visitor's question was left unanswered, with no end. storaged knew the
+  // turn was open on that worker's connection; once the connection is gone
+  // for good (3 s: a worker that only lost it names its turns again), it
+  // stores the reply as a worker stores one cut off: empty, interrupted.
+  // A turn answered before, on the same worker, gets nothing more.
+  test('kill -9 of a worker mid-reply: storaged ends the turn as interrupted, once', { timeout: 60000 }, async (t) => {
     const p = await startParley(t, { workers: 2, mock: true });
     await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
     const workers = p.workerPids();
-    const s = await stream(p, `lost-${how}`, '[[mock:chunks=40,delay=250]] tell me a long story');
+
+    const done = await streamTurn(p, 'answered-1', 'hello');
+    assertGoodStream(done, 'You said: hello');
+    const answered = done.events[0].conversationId;
+
+    const s = await stream(p, 'lost-1', '[[mock:chunks=40,delay=250]] tell me a long story');
     t.after(() => s.destroy());
     await waitFor(() => s.events.some((e) => e.type === 'token'), 10000, 'the first token');
     const conv = s.events[0].conversationId;
     const victim = p.connectionOwners(workers).get(s.localPort);
     assert.ok(workers.includes(victim), `the stream's worker (${victim}) is one of ${workers}`);
+    const tKill = Date.now();
     process.kill(victim, 'SIGKILL');
-    await sleep(500);
-    await p.killStoraged(how);
-    await p.startStoraged();
+    await p.waitWorkerCount(2, 10000, (now) => !now.includes(victim));
+
     const got = await waitStored(p, conv, (m) => m.length >= 2, 15000);
+    t.diagnostic(`the reply stored as interrupted ${Date.now() - tKill} ms after the kill`);
     assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
       [['user', 'complete', '[[mock:chunks=40,delay=250]] tell me a long story'], ['assistant', 'interrupted', '']]);
-    assert.match(p.logs.storaged, /1 model turns open at the last stop \(or the last primary's\): each ends as interrupted in 3000 ms/);
-    // Once, and none the next start: its record went with it.
-    await p.killStoraged('SIGKILL');
-    const from = p.logs.storaged.length;
-    await p.startStoraged();
-    await sleep(3500);
+    assert.match(p.logs.storaged, /closed with 1 model turns open: each ends as interrupted in 3000 ms/);
+    // Once: nothing more later, and nothing for the turn answered before.
+    await sleep(1000);
     assert.equal((await stored(p, conv)).messages.length, 2);
-    assert.doesNotMatch(p.logs.storaged.slice(from), /model turns open at the last stop/);
+    assert.deepEqual((await stored(p, answered)).messages.map((m) => [m.role, m.status]),
+      [['user', 'complete'], ['assistant', 'complete']]);
   });
-}
 
-// The widget's socket on a worker killed mid-reply: the visitor's widget
-// connects again (to another worker) and resumes its session. The reply
-// storaged ends comes to it: in the history when it was stored before,
-// else as the session's copy once it is, empty and interrupted.
-test('kill -9 of a worker mid-reply over the widget socket: the resumed session is told the reply was interrupted', { timeout: 60000 }, async (t) => {
-  const p = await startParley(t, { workers: 2, mock: true });
-  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
-  const workers = p.workerPids();
-  const w = await createWidget(p);
-  const v = await Visitor.open(p, w.widget_id);
-  t.after(() => v.ws.terminate());
-  const { session_token: token } = await v.next('session');
-  const said = '[[mock:chunks=60,delay=250]] over the socket';
-  v.send({ type: 'message', content: said });
-  await v.next('typing_start');
-  await v.next('token');
-  const victim = p.connectionOwners(workers).get(v.ws._socket.localPort);
-  assert.ok(workers.includes(victim), `the socket's worker (${victim}) is one of ${workers}`);
-  process.kill(victim, 'SIGKILL');
-  await v.closed;
-  await p.waitWorkerCount(2, 10000, (now) => !now.includes(victim));
+  // storaged restarted while a worker streams: the worker names its turns
+  // to the new one as it connects (ST_TURNS_HELD). One it then finishes is
+  // stored once, complete; one whose worker is killed next is ended by
+  // the new storaged as interrupted, which it knew only from that naming.
+  test('storaged restarted mid-reply, then the worker killed: the turn it named ends as interrupted', { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { workers: 2, mock: true });
+    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+    const workers = p.workerPids();
+    const long = await stream(p, 'named-1', '[[mock:chunks=60,delay=250]] a long one');
+    const short = await stream(p, 'named-2', '[[mock:chunks=10,delay=250]] a short one');
+    t.after(() => { long.destroy(); short.destroy(); });
+    await waitFor(() => [long, short].every((s) => s.events.some((e) => e.type === 'token')), 10000, 'both first tokens');
+    await p.restartStoraged();
+    await short.finish(20000);
+    assertGoodStream(short, 'You said: a short one');
+    assert.ok(!long.complete, 'the long reply still streams');
+    const victim = p.connectionOwners(workers).get(long.localPort);
+    assert.ok(workers.includes(victim), `the long reply's worker (${victim}) is one of ${workers}`);
+    process.kill(victim, 'SIGKILL');
+    await p.waitWorkerCount(2, 10000, (now) => !now.includes(victim));
 
-  const v2 = await Visitor.open(p, w.widget_id, { token });
-  t.after(() => v2.ws.terminate());
-  assert.equal((await v2.next('session')).session_token, token);
-  const h = await v2.next('history');
-  assert.deepEqual(h.messages[0].content, said);
-  let reply = h.messages[1];
-  t.diagnostic(reply ? 'the interrupted reply was in the history' : 'the interrupted reply came as a copy');
-  if (!reply) {
-    assert.equal(h.messages.length, 1);
-    reply = await v2.next('message', 15000);
-    assert.equal(reply.copy, true);
+    const conv = long.events[0].conversationId;
+    const got = await waitStored(p, conv, (m) => m.length >= 2, 15000);
+    assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
+      [['user', 'complete', '[[mock:chunks=60,delay=250]] a long one'], ['assistant', 'interrupted', '']]);
+    await sleep(1000);
+    assert.deepEqual((await stored(p, short.events[0].conversationId)).messages.map((m) => [m.role, m.status]),
+      [['user', 'complete'], ['assistant', 'complete']]);
+  });
+
+  // The turns a lost worker left were kept in storaged's memory alone: a
+  // storaged killed or stopped within those 3 s, or with the worker, came
+  // back knowing none, and the question stayed unanswered for good. The
+  // turns open are on disk (turnstore.c); a new storaged ends those no
+  // worker names again.
+  for (const how of ['SIGKILL', 'SIGTERM']) {
+    test(`a worker and then storaged (${how}) gone mid-reply: the new storaged ends the turn as interrupted, once`, { timeout: 60000 }, async (t) => {
+      const p = await startParley(t, { workers: 2, mock: true });
+      await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+      const workers = p.workerPids();
+      const s = await stream(p, `lost-${how}`, '[[mock:chunks=40,delay=250]] tell me a long story');
+      t.after(() => s.destroy());
+      await waitFor(() => s.events.some((e) => e.type === 'token'), 10000, 'the first token');
+      const conv = s.events[0].conversationId;
+      const victim = p.connectionOwners(workers).get(s.localPort);
+      assert.ok(workers.includes(victim), `the stream's worker (${victim}) is one of ${workers}`);
+      process.kill(victim, 'SIGKILL');
+      await sleep(500);
+      await p.killStoraged(how);
+      await p.startStoraged();
+      const got = await waitStored(p, conv, (m) => m.length >= 2, 15000);
+      assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
+        [['user', 'complete', '[[mock:chunks=40,delay=250]] tell me a long story'], ['assistant', 'interrupted', '']]);
+      assert.match(p.logs.storaged, /1 model turns open at the last stop \(or the last primary's\): each ends as interrupted in 3000 ms/);
+      // Once, and none the next start: its record went with it.
+      await p.killStoraged('SIGKILL');
+      const from = p.logs.storaged.length;
+      await p.startStoraged();
+      await sleep(3500);
+      assert.equal((await stored(p, conv)).messages.length, 2);
+      assert.doesNotMatch(p.logs.storaged.slice(from), /model turns open at the last stop/);
+    });
   }
-  assert.equal(reply.role, 'assistant');
-  assert.equal(reply.status, 'interrupted');
-  assert.equal(reply.content, '');
+
+  // The widget's socket on a worker killed mid-reply: the visitor's widget
+  // connects again (to another worker) and resumes its session. The reply
+  // storaged ends comes to it: in the history when it was stored before,
+  // else as the session's copy once it is, empty and interrupted.
+  test('kill -9 of a worker mid-reply over the widget socket: the resumed session is told the reply was interrupted', { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { workers: 2, mock: true });
+    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+    const workers = p.workerPids();
+    const w = await createWidget(p);
+    const v = await Visitor.open(p, w.widget_id);
+    t.after(() => v.ws.terminate());
+    const { session_token: token } = await v.next('session');
+    const said = '[[mock:chunks=60,delay=250]] over the socket';
+    v.send({ type: 'message', content: said });
+    await v.next('typing_start');
+    await v.next('token');
+    const victim = p.connectionOwners(workers).get(v.ws._socket.localPort);
+    assert.ok(workers.includes(victim), `the socket's worker (${victim}) is one of ${workers}`);
+    process.kill(victim, 'SIGKILL');
+    await v.closed;
+    await p.waitWorkerCount(2, 10000, (now) => !now.includes(victim));
+
+    const v2 = await Visitor.open(p, w.widget_id, { token });
+    t.after(() => v2.ws.terminate());
+    assert.equal((await v2.next('session')).session_token, token);
+    const h = await v2.next('history');
+    assert.deepEqual(h.messages[0].content, said);
+    let reply = h.messages[1];
+    t.diagnostic(reply ? 'the interrupted reply was in the history' : 'the interrupted reply came as a copy');
+    if (!reply) {
+      assert.equal(h.messages.length, 1);
+      reply = await v2.next('message', 15000);
+      assert.equal(reply.copy, true);
+    }
+    assert.equal(reply.role, 'assistant');
+    assert.equal(reply.status, 'interrupted');
+    assert.equal(reply.content, '');
+  });
+
+  // A worker sent SIGTERM itself (systemctl kill, kill PID) closed every
+  // connection masterd still sent it, unanswered, for its whole grace:
+  // half the requests then. It says so (WM_QUITTING): masterd sends it no
+  // more and starts another.
+  test('a worker sent SIGTERM itself: masterd sends it no more connections and starts another', { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { workers: 2, mock: true, shutdownTimeoutMs: 15000 });
+    const workers = p.workerPids();
+    const s1 = await stream(p, 'own-term-1', '[[mock:chunks=30,delay=250]] long one');
+    const s2 = await stream(p, 'own-term-2', '[[mock:chunks=30,delay=250]] long two');
+    t.after(() => { s1.destroy(); s2.destroy(); });
+    await waitFor(() => s1.events.some((e) => e.type === 'token') && s2.events.some((e) => e.type === 'token'), 10000, 'tokens');
+    const victim = p.connectionOwners(workers).get(s1.localPort);
+    assert.ok(victim, 'the stream\'s worker');
+    process.kill(victim, 'SIGTERM');
+    await waitFor(() => /quits on its own: no more connections/.test(p.logs.masterd), 5000, 'masterd told');
+    const res = [];
+    for (let i = 0; i < 20; i++) {
+      try { res.push((await p.get('/health', { timeout: 3000 })).status); } catch (e) { res.push(e.code || e.message); }
+    }
+    assert.deepEqual(res, Array(20).fill(200), 'every request answered');
+    await waitFor(() => p.workerPids().length === 3 || p.workerPids().filter((w) => !workers.includes(w)).length > 0, 10000, 'a replacement started');
+    await waitFor(() => s1.events.some((e) => e.type === 'done'), 15000, 'the quitting worker\'s stream finished');
+  });
+
+  // A worker whose loop stopped turning (here SIGSTOP; a deadlock or an
+  // endless loop alike) answers masterd's pings nothing: after
+  // PARLEY_WORKER_STALL_MS masterd kills it and starts another, where it
+  // held a share of the visitors for ever. A worker that answers is left.
+  test('a worker that answers nothing for PARLEY_WORKER_STALL_MS is killed and replaced', { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { workers: 2, env: { PARLEY_WORKER_STALL_MS: '1500' } });
+    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));	// past the start-up window
+    const [a, b] = p.workerPids();
+    const stopped = Date.now();
+    process.kill(a, 'SIGSTOP');
+    t.after(() => { try { process.kill(a, 'SIGKILL'); } catch {} });
+    const stuck = new RegExp(`worker \\d+ \\(pid ${a}\\) answered nothing for (\\d+) ms \\(PARLEY_WORKER_STALL_MS\\): stuck, killing it`);
+    await waitFor(() => stuck.test(p.logs.masterd), 15000, 'masterd found the stopped worker stuck');
+    const silent = Number(stuck.exec(p.logs.masterd)[1]);
+    assert.ok(silent >= 1500, `killed after ${silent} ms of silence, not before the bound`);
+    // Its last answer came up to a ping's interval (a quarter) before the stop.
+    assert.ok(Date.now() - stopped >= 1500 * 3 / 4, `killed ${Date.now() - stopped} ms after the stop`);
+    const pids = await p.waitWorkerCount(2, 15000, (x) => !x.includes(a));
+    assert.ok(pids.includes(b), 'the worker that answers was left running');
+    // Every new connection is answered now (half of them went to the stopped one).
+    for (let i = 0; i < 20; i++) assert.equal((await p.get('/health')).status, 200);
+    // Pings go on: the two running stay through several more bounds; and
+    // masterd's own loop late (stopped past the bound) kills nobody: it
+    // sent no ping meanwhile, and times the silence from one.
+    await sleep(3000);
+    process.kill(p.masterPid, 'SIGSTOP');
+    await sleep(2500);
+    process.kill(p.masterPid, 'SIGCONT');
+    await sleep(3000);
+    assert.equal(p.logs.masterd.match(/stuck, killing it/g).length, 1, p.logs.masterd);
+    assert.deepEqual(p.workerPids().sort(), pids.sort());
+    assert.equal((await p.get('/health')).status, 200);
+  });
 });
 
 test('SIGHUP under load fails no request and replaces every worker', { timeout: 60000 }, async (t) => {
@@ -408,30 +472,6 @@ test('SIGTERM with a long grace: a widget socket mid-reply gets its whole reply,
   assert.ok(reply, `the reply came before the close: ${v.inbox.map((m) => m.type).join(',')}`);
   assert.equal(reply.content, 'You said: over the socket');
   assert.deepEqual(await p.waitMasterExit(25000), { code: 0, signal: null });
-});
-
-// A worker sent SIGTERM itself (systemctl kill, kill PID) closed every
-// connection masterd still sent it, unanswered, for its whole grace:
-// half the requests then. It says so (WM_QUITTING): masterd sends it no
-// more and starts another.
-test('a worker sent SIGTERM itself: masterd sends it no more connections and starts another', { timeout: 60000 }, async (t) => {
-  const p = await startParley(t, { workers: 2, mock: true, shutdownTimeoutMs: 15000 });
-  const workers = p.workerPids();
-  const s1 = await stream(p, 'own-term-1', '[[mock:chunks=30,delay=250]] long one');
-  const s2 = await stream(p, 'own-term-2', '[[mock:chunks=30,delay=250]] long two');
-  t.after(() => { s1.destroy(); s2.destroy(); });
-  await waitFor(() => s1.events.some((e) => e.type === 'token') && s2.events.some((e) => e.type === 'token'), 10000, 'tokens');
-  const victim = p.connectionOwners(workers).get(s1.localPort);
-  assert.ok(victim, 'the stream\'s worker');
-  process.kill(victim, 'SIGTERM');
-  await waitFor(() => /quits on its own: no more connections/.test(p.logs.masterd), 5000, 'masterd told');
-  const res = [];
-  for (let i = 0; i < 20; i++) {
-    try { res.push((await p.get('/health', { timeout: 3000 })).status); } catch (e) { res.push(e.code || e.message); }
-  }
-  assert.deepEqual(res, Array(20).fill(200), 'every request answered');
-  await waitFor(() => p.workerPids().length === 3 || p.workerPids().filter((w) => !workers.includes(w)).length > 0, 10000, 'a replacement started');
-  await waitFor(() => s1.events.some((e) => e.type === 'done'), 15000, 'the quitting worker\'s stream finished');
 });
 
 test('masterd killed: its workers finish what they hold and exit by themselves', { timeout: 60000 }, async (t) => {
@@ -585,40 +625,6 @@ test('a stuck worker killed: the connections masterd still queued for it go to i
   // Those in the backlog and those masterd took back are all answered;
   // only the ones in the dead worker's socket buffer are lost.
   assert.equal(answered, backlog + requeued, `answered: ${answered}, backlog ${backlog} + taken back ${requeued}`);
-  assert.equal((await p.get('/health')).status, 200);
-});
-
-// A worker whose loop stopped turning (here SIGSTOP; a deadlock or an
-// endless loop alike) answers masterd's pings nothing: after
-// PARLEY_WORKER_STALL_MS masterd kills it and starts another, where it
-// held a share of the visitors for ever. A worker that answers is left.
-test('a worker that answers nothing for PARLEY_WORKER_STALL_MS is killed and replaced', { timeout: 60000 }, async (t) => {
-  const p = await startParley(t, { workers: 2, env: { PARLEY_WORKER_STALL_MS: '1500' } });
-  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));	// past the start-up window
-  const [a, b] = p.workerPids();
-  const stopped = Date.now();
-  process.kill(a, 'SIGSTOP');
-  t.after(() => { try { process.kill(a, 'SIGKILL'); } catch {} });
-  const stuck = new RegExp(`worker \\d+ \\(pid ${a}\\) answered nothing for (\\d+) ms \\(PARLEY_WORKER_STALL_MS\\): stuck, killing it`);
-  await waitFor(() => stuck.test(p.logs.masterd), 15000, 'masterd found the stopped worker stuck');
-  const silent = Number(stuck.exec(p.logs.masterd)[1]);
-  assert.ok(silent >= 1500, `killed after ${silent} ms of silence, not before the bound`);
-  // Its last answer came up to a ping's interval (a quarter) before the stop.
-  assert.ok(Date.now() - stopped >= 1500 * 3 / 4, `killed ${Date.now() - stopped} ms after the stop`);
-  const pids = await p.waitWorkerCount(2, 15000, (x) => !x.includes(a));
-  assert.ok(pids.includes(b), 'the worker that answers was left running');
-  // Every new connection is answered now (half of them went to the stopped one).
-  for (let i = 0; i < 20; i++) assert.equal((await p.get('/health')).status, 200);
-  // Pings go on: the two running stay through several more bounds; and
-  // masterd's own loop late (stopped past the bound) kills nobody: it
-  // sent no ping meanwhile, and times the silence from one.
-  await sleep(3000);
-  process.kill(p.masterPid, 'SIGSTOP');
-  await sleep(2500);
-  process.kill(p.masterPid, 'SIGCONT');
-  await sleep(3000);
-  assert.equal(p.logs.masterd.match(/stuck, killing it/g).length, 1, p.logs.masterd);
-  assert.deepEqual(p.workerPids().sort(), pids.sort());
   assert.equal((await p.get('/health')).status, 200);
 });
 
