@@ -213,14 +213,17 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # (crawl.c, spin_hook), and aborts on a PDF attachment of an opening of
 # its own (attextract.c, abort_hook): the CPU time bound's and the
 # crash's tests; on others it waits on its first lease, or kills itself
-# (kill_hook), and storaged's lease of a PDF being read is
+# (kill_hook), its CPU time bound PARLEY_TEST_ATT_CPU_S when lower; and
+# storaged's lease of a PDF being read is
 # PARLEY_TEST_ATT_LEASE_MS when set (attqueue.c): the lease's tests;
-# its TLS connections' cap PARLEY_TEST_TLS_CLIENTS_MAX when lower (server.c).
-# Never in a release.
+# its TLS connections' cap PARLEY_TEST_TLS_CLIENTS_MAX when lower (server.c);
+# a mail's bound before its end PARLEY_TEST_NOTIFY_TIMEOUT_MS when lower
+# (mailpool.c). Never in a release.
 build/test/workerd/fetch/crawl.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/fetch/attextract.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/attqueue.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/server.o: INC += -DPARLEY_TEST_HOOKS
+build/test/workerd/notify/mailpool.o: INC += -DPARLEY_TEST_HOOKS
 
 # The OpenAPI document openapi.c embeds (.incbin) is generated: the
 # template workerd/site/openapi.json with the record schemas' row-backed

@@ -354,7 +354,7 @@ msend_setup(struct msend *s)
 	    CURLE_OK;
 	/* The answer to the end of DATA may take end_ms (mailpool.c). */
 	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-	    (long)NOTIFY_TIMEOUT_MS + (long)s->j.end_ms) != CURLE_OK;
+	    mailpool_timeout_ms() + (long)s->j.end_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT,
 	    (long)(s->j.end_ms + 999) / 1000) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;

@@ -103,12 +103,24 @@ mp_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	return atomic_load(&mp.stop) || proto_mono_ms() > j->until;
 }
 
+long
+mailpool_timeout_ms(void)
+{
+#ifdef PARLEY_TEST_HOOKS
+	unsigned long ms = settings_test_hook("PARLEY_TEST_NOTIFY_TIMEOUT_MS");
+
+	if (ms > 0 && ms < NOTIFY_TIMEOUT_MS)
+		return (long)ms;
+#endif
+	return NOTIFY_TIMEOUT_MS;
+}
+
 /* One job, on its thread: performed, its handle cleaned up, handed back. */
 static void
 mp_perform(struct mailpool_job *j)
 {
 	j->started = proto_mono_ms();
-	j->until = j->started + NOTIFY_TIMEOUT_MS;
+	j->until = j->started + mailpool_timeout_ms();
 	j->rc = curl_easy_perform(j->easy);
 	curl_easy_cleanup(j->easy);
 	j->easy = NULL;

@@ -254,6 +254,12 @@ int mailpool_start(void);
  */
 int mailpool_submit(struct mailpool_job *j);
 /*
+ * A mail's bound before its end: NOTIFY_TIMEOUT_MS, or less in the test
+ * build (PARLEY_TEST_NOTIFY_TIMEOUT_MS: the tests of a server slower than
+ * it at a message's end, which waited out a hold past 15 s).
+ */
+long mailpool_timeout_ms(void);
+/*
  * The transfers under way ended (within about a second), the threads
  * joined, the pipe closed. The jobs not yet done are their owners'
  * again, done never called (easy NULL for those performed).
