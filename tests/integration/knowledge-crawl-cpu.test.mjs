@@ -13,7 +13,8 @@
 // source syncing until the lease ran out (2 hours), and again after. A
 // visitor's PDF attachment is read in a child process of its own: one
 // that aborts its reader (the test build's abort opening) or holds it
-// (the spin opening, as one page can hold poppler: ended at 5 s of CPU)
+// (the spin opening, as one page can hold poppler: ended at its CPU
+// bound, 5 s; the test build's here ATT_CPU_S, PARLEY_TEST_ATT_CPU_S)
 // ends that child alone, and the sync running beside goes on in the same
 // fetcher; any visitor may upload PDFs, and theirs once ended the fetcher
 // one after another, every sync with it. A fetcher killed outright (SIGKILL: the OOM
@@ -32,6 +33,7 @@ import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const S = '/v1/admin/knowledge/sources';
 const ENDED = /ended at its CPU time bound/;
+const ATT_CPU_S = 1;      // a PDF reader's CPU time bound (5 s in a release)
 
 describe('the fetcher\'s CPU time bound', () => {
   let p;
@@ -234,12 +236,12 @@ describe('the fetcher\'s CPU time bound', () => {
 describe('a visitor\'s PDF attachment: its own CPU time bound', () => {
   let p;
   before(async () => {
-    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_TEST_ATT_CPU_S: String(ATT_CPU_S) } });
     await p.start();
   });
   after(() => p && p.stop());
 
-  test('files that hold the reader: each reader ends at 5 s of CPU, named; the fetcher stays', async () => {
+  test('files that hold the reader: each reader ends at its CPU time bound, named; the fetcher stays', async () => {
     await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
     const [first] = p.fetcherPids();
     const w = await createWidget(p, { attachment_types: ['pdf'] });
@@ -251,9 +253,9 @@ describe('a visitor\'s PDF attachment: its own CPU time bound', () => {
       assert.equal(up.status, 200, JSON.stringify(up.json));
       ids.push(up.id);
     }
-    // (a guard, not a figure: 5 s of CPU each, one after the other)
+    // (a guard, not a figure: ATT_CPU_S of CPU each, one after the other)
     for (const id of ids) {
-      await waitFor(() => new RegExp(`attachments: ${id}: no text read: took more than 5 s of CPU`).test(p.logs.masterd), 45000,
+      await waitFor(() => new RegExp(`attachments: ${id}: no text read: took more than ${ATT_CPU_S} s of CPU`).test(p.logs.masterd), 45000,
         'the reader ends on the attachment');
     }
     assert.deepEqual(p.fetcherPids(), [first], 'the same fetcher');

@@ -166,6 +166,23 @@ kill_hook(const void *file, size_t size)
 #endif
 
 /*
+ * A file's CPU time bound: EXTRACT_CPU_S, or less in the test build
+ * (PARLEY_TEST_ATT_CPU_S: the test of PDFs that hold the reader, which
+ * burnt 5 s of a core for each).
+ */
+static int
+extract_cpu_s(void)
+{
+#ifdef PARLEY_TEST_HOOKS
+	unsigned long s = settings_test_hook("PARLEY_TEST_ATT_CPU_S");
+
+	if (s > 0 && s < EXTRACT_CPU_S)
+		return (int)s;
+#endif
+	return EXTRACT_CPU_S;
+}
+
+/*
  * text (NUL-terminated) kept as the file's text, failed: none could be
  * read (so "" is not taken for a PDF without text): the job over then.
  */
@@ -208,7 +225,8 @@ read_child(int fd)
 	/* Reading stops once the text kept is had (and a quarter more). */
 	const struct pdf_limits lim = { EXTRACT_PAGES, EXTRACT_TIME_MS,
 	    ST_ATT_TEXT_KEPT };
-	const struct rlimit cpu = { EXTRACT_CPU_S, EXTRACT_CPU_S + 1 };
+	const rlim_t cpu_s = (rlim_t)extract_cpu_s();
+	const struct rlimit cpu = { cpu_s, cpu_s + 1 };
 	const struct rlimit nocore = { 0, 0 };
 	static const int sigs[] = { SIGXCPU, SIGABRT, SIGSEGV, SIGBUS };
 	struct fetch_doc doc;
@@ -240,9 +258,14 @@ read_child(int fd)
 static const char *
 child_why(int status)
 {
+	static char why[64];
+
 	if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU ||
-	    WTERMSIG(status) == SIGKILL))
-		return "took more than 5 s of CPU, or 30 s, to read";
+	    WTERMSIG(status) == SIGKILL)) {
+		snprintf(why, sizeof(why), "took more than %d s of CPU, or "
+		    "%d s, to read", extract_cpu_s(), EXTRACT_WALL_MS / 1000);
+		return why;
+	}
 	if (WIFSIGNALED(status))
 		return "its reader ended (out of memory, or a fault)";
 	return "its reader ended without a text";
