@@ -16,7 +16,10 @@ import { Parley, waitFor } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
-describe('conversation states', () => {
+// The tests side by side on the one stack: each waits mostly on the
+// notifier's ticks and its agent's window, and each looks at its own
+// widget's conversation alone (its id in the lists, the webhooks, the audit).
+describe('conversation states', { concurrency: true }, () => {
   let p;
   let api;
   let hook;
