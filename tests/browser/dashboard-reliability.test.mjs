@@ -62,6 +62,35 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
   }
   const SHUT = { note: 'This conversation has been deleted.', input: false, send: false, takeOver: false, handBack: false, del: false };
 
+  // The event stream down, the dashboard polling (live.js: three failures
+  // in a row, then a read every 2 s), without waiting its timers out: the
+  // stream refused (a 503: the browser does not retry by itself, live.js
+  // does, 2 s later) and the page's clock (Playwright's) moved on 2 s once
+  // live.js has handled each refusal (window.__esErrors: an init script
+  // counts the stream's errors after its own handler). Before goto.
+  async function streamDown(page) {
+    await page.clock.install();
+    await page.addInitScript(() => {
+      window.__esErrors = 0;
+      const E = window.EventSource;
+      window.EventSource = class extends E {
+        set onerror(f) { super.onerror = (e) => { f.call(this, e); window.__esErrors++; }; }
+        get onerror() { return super.onerror; }
+      };
+    });
+    await page.route(/\/v1\/admin\/events/, (route) => route.fulfill({ status: 503, body: '' }));
+  }
+  // After streamDown and the page opened: polling.
+  async function polling(page) {
+    for (let k = 1; k < 3; k++) {
+      await page.waitForFunction((n) => window.__esErrors >= n, k, WAIT);
+      await page.clock.fastForward(2000);
+    }
+    await page.waitForFunction(() => document.documentElement.dataset.live === 'poll', null, WAIT);
+  }
+  // The next poll, at once (its interval is set: polling is on).
+  const nextPoll = (page) => page.clock.fastForward(2000);
+
   before(async () => {
     ({ stack, browser } = await startSuite({ mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } }));
     const r = await admin('POST', '/v1/admin/widgets', { name: 'Reliability shop', allowed_origins: [], handoff_enabled: true });
@@ -79,10 +108,15 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
     const { ctx, page } = await openPage(browser);
     try {
       await dashLogin(stack, ctx, session);
-      // a slow network: the reply's POST takes 1.5 s
-      await page.route(/\/v1\/admin\/conversations\/[^/]+\/messages$/, async (route) => {
-        if (route.request().method() === 'POST') await new Promise((r) => setTimeout(r, 1500));
-        await route.continue();
+      // a slow network: the reply's POST takes 1.5 s (each one's end, in posts)
+      const posts = [];
+      await page.route(/\/v1\/admin\/conversations\/[^/]+\/messages$/, (route) => {
+        const slow = route.request().method() === 'POST';
+        const done = (async () => {
+          if (slow) await new Promise((r) => setTimeout(r, 1500));
+          await route.continue();
+        })();
+        if (slow) posts.push(done);
       });
       await takeOver(page, id);
       await page.fill('[data-testid="reply-input"]', 'only once');
@@ -90,8 +124,9 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
       await page.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sending…', null, WAIT);
       await page.keyboard.press('Control+Enter');
       await page.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sent.', null, WAIT);
-      // a second POST, had there been one, ends 1.5 s after the first
-      await page.waitForTimeout(2000);
+      // a second POST, had there been one, made at the second press: its end awaited
+      await Promise.all(posts);
+      assert.equal(posts.length, 1, 'one POST');
       const msgs = (await admin('GET', `/v1/admin/conversations/${id}`)).json.messages;
       assert.equal(msgs.filter((m) => m.role === 'agent' && m.content === 'only once').length, 1, 'the reply stored once');
       assert.equal(await page.inputValue('[data-testid="reply-input"]'), '', 'the box emptied once sent');
@@ -189,12 +224,14 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
     const { ctx, page } = await openPage(browser);
     try {
       await dashLogin(stack, ctx, session);
-      await page.route(/\/v1\/admin\/events/, (route) => route.abort());
+      await streamDown(page);
       await takeOver(page, id);
-      await page.waitForFunction(() => document.documentElement.dataset.live === 'poll', null, { timeout: 20000 });
+      await polling(page);
       assert.equal((await session.request('POST', `/v1/admin/conversations/${id}/messages`, { body: { content: 'X from elsewhere' } })).status, 201);
       await page.fill('[data-testid="reply-input"]', 'Y from this tab');
       await page.keyboard.press('Control+Enter');
+      await page.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sent.', null, WAIT);
+      await nextPoll(page);
       const texts = () => page.$$eval('[data-testid="thread-message"] [data-testid="msg-content"]', (e) => e.map((x) => x.textContent));
       await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="msg-content"]')].some((x) => x.textContent === 'X from elsewhere'), null, WAIT);
       const t = await texts();
@@ -209,11 +246,12 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
     const { ctx, page } = await openPage(browser);
     try {
       await dashLogin(stack, ctx, session);
-      await page.route(/\/v1\/admin\/events/, (route) => route.abort());
+      await streamDown(page);
       await openDash(page, stack, '#/conversations', '[data-testid="conv-list"]');
-      await page.waitForFunction(() => document.documentElement.dataset.live === 'poll', null, { timeout: 20000 });
+      await polling(page);
       const id = await conv('a new one while polling');
-      await page.waitForSelector(`[data-testid="conv-row"][data-id="${id}"]`, { timeout: 20000 });
+      await nextPoll(page);
+      await page.waitForSelector(`[data-testid="conv-row"][data-id="${id}"]`, WAIT);
     } finally { await ctx.close(); }
   });
 
@@ -223,9 +261,9 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
     const { ctx, page } = await openPage(browser);
     try {
       await dashLogin(stack, ctx, session);
-      await page.route(/\/v1\/admin\/events/, (route) => route.abort());
+      await streamDown(page);
       await openDash(page, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
-      await page.waitForFunction(() => document.documentElement.dataset.live === 'poll', null, { timeout: 20000 });
+      await polling(page);
       await takeOver(page, id);
       assert.equal(await page.textContent('[data-testid="handoff-state"]'), 'You are answering');
       // the polls fail while both changes are made: the next one sees both at once
@@ -235,6 +273,7 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
       const r = await colleague.session.request('POST', `/v1/admin/conversations/${id}/handoff`, { body: { state: 'human' } });
       assert.equal(r.status, 200, r.text);
       await page.unroute(threadGet);
+      await nextPoll(page);
       await page.waitForFunction(() => document.querySelector('[data-testid="handoff-state"]').textContent === 'Cleo Colleague is answering', null, WAIT)
         .catch(() => {});
       assert.equal(await page.textContent('[data-testid="handoff-state"]'), 'Cleo Colleague is answering');
