@@ -148,6 +148,8 @@ describe('the widget where the network and the host page are unkind', { timeout:
     stack.host.parleyOrigin = `http://127.0.0.1:${port}`;
     const { ctx, page } = await openPage(browser);
     try {
+      // the widget's 15 s not waited out: the page's clock is moved on (below)
+      await page.clock.install();
       await opened(page);
       await say(page, 'netgreen one');
       await answered(page, 2);
@@ -156,6 +158,10 @@ describe('the widget where the network and the host page are unkind', { timeout:
       await sleep(500);
       await ctx.setOffline(false);
       await say(page, 'netgreen after the network came back');
+      // shown as sent (its 15 s timer set with its bubble), the text area emptied; then 15 s on
+      await page.waitForFunction(() => window.ParleyChat.messages()[2]?.content === 'netgreen after the network came back', null, { timeout: 10000 });
+      assert.equal(await page.inputValue(part('input')), '');
+      await page.clock.fastForward(15000);
       await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
         .querySelector('[data-part="input"]').value === 'netgreen after the network came back', null, { timeout: 25000 });
       await connected(page, 20000);
