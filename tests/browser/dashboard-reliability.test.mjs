@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, SUITE_TIMEOUT, adminApi, dashLogin, openDash, openPage, startSuite, stopSuite,
+  DASHBOARD_PASSWORD, SUITE_TIMEOUT, adminApi, dashLogin, openDash, openPage, pollingNow, refuseStream, startSuite, stopSuite,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 import { login } from '../integration/lib/dashboard.mjs';
@@ -62,33 +62,7 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
   }
   const SHUT = { note: 'This conversation has been deleted.', input: false, send: false, takeOver: false, handBack: false, del: false };
 
-  // The event stream down, the dashboard polling (live.js: three failures
-  // in a row, then a read every 2 s), without waiting its timers out: the
-  // stream refused (a 503: the browser does not retry by itself, live.js
-  // does, 2 s later) and the page's clock (Playwright's) moved on 2 s once
-  // live.js has handled each refusal (window.__esErrors: an init script
-  // counts the stream's errors after its own handler). Before goto.
-  async function streamDown(page) {
-    await page.clock.install();
-    await page.addInitScript(() => {
-      window.__esErrors = 0;
-      const E = window.EventSource;
-      window.EventSource = class extends E {
-        set onerror(f) { super.onerror = (e) => { f.call(this, e); window.__esErrors++; }; }
-        get onerror() { return super.onerror; }
-      };
-    });
-    await page.route(/\/v1\/admin\/events/, (route) => route.fulfill({ status: 503, body: '' }));
-  }
-  // After streamDown and the page opened: polling.
-  async function polling(page) {
-    for (let k = 1; k < 3; k++) {
-      await page.waitForFunction((n) => window.__esErrors >= n, k, WAIT);
-      await page.clock.fastForward(2000);
-    }
-    await page.waitForFunction(() => document.documentElement.dataset.live === 'poll', null, WAIT);
-  }
-  // The next poll, at once (its interval is set: polling is on).
+  // The next poll, at once (after pollingNow: its interval is set).
   const nextPoll = (page) => page.clock.fastForward(2000);
 
   before(async () => {
@@ -224,9 +198,9 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
     const { ctx, page } = await openPage(browser);
     try {
       await dashLogin(stack, ctx, session);
-      await streamDown(page);
+      await refuseStream(page);
       await takeOver(page, id);
-      await polling(page);
+      await pollingNow(page);
       assert.equal((await session.request('POST', `/v1/admin/conversations/${id}/messages`, { body: { content: 'X from elsewhere' } })).status, 201);
       await page.fill('[data-testid="reply-input"]', 'Y from this tab');
       await page.keyboard.press('Control+Enter');
@@ -246,9 +220,9 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
     const { ctx, page } = await openPage(browser);
     try {
       await dashLogin(stack, ctx, session);
-      await streamDown(page);
+      await refuseStream(page);
       await openDash(page, stack, '#/conversations', '[data-testid="conv-list"]');
-      await polling(page);
+      await pollingNow(page);
       const id = await conv('a new one while polling');
       await nextPoll(page);
       await page.waitForSelector(`[data-testid="conv-row"][data-id="${id}"]`, WAIT);
@@ -261,9 +235,9 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
     const { ctx, page } = await openPage(browser);
     try {
       await dashLogin(stack, ctx, session);
-      await streamDown(page);
+      await refuseStream(page);
       await openDash(page, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
-      await polling(page);
+      await pollingNow(page);
       await takeOver(page, id);
       assert.equal(await page.textContent('[data-testid="handoff-state"]'), 'You are answering');
       // the polls fail while both changes are made: the next one sees both at once

@@ -20,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, axeSerious, dashLogin, dashShot,
-  focused, openDash, openPage, overflow, part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
+  focused, openDash, openPage, overflow, part, refuseStream, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
 const said = (m) => `You said: ${m}`; // the mock model's answer
@@ -364,11 +364,14 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
         localStorage.setItem('parley.notify', '1');
       });
       await dashLogin(stack, late.ctx, ownerSession);
-      await late.page.route('**/v1/admin/events*', (r) => r.abort());
+      await refuseStream(late.page);
       await openDash(late.page, stack, '#/conversations', '[data-testid="conv-row"]');
+      await late.page.waitForFunction(() => window.__esErrors >= 1, null, { timeout: 10000 });
       const r = await adminApi(stack, 'POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'waiting_human', name: 'Ann' });
       assert.equal(r.status, 200, JSON.stringify(r.json));
       await late.page.unroute('**/v1/admin/events*');
+      // live.js's next try (2 s after a refusal, 30 s after three) at once
+      await late.page.clock.fastForward(30000);
       await late.page.waitForFunction(() => window.__notes.length > 0, null, { timeout: 10000 });
       await late.page.waitForFunction(() => document.title.startsWith('(1) '), null, { timeout: 5000 });
       assert.deepEqual(await late.page.evaluate(() => window.__notes), ['A visitor asks for a person']);

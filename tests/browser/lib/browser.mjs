@@ -460,6 +460,35 @@ export async function openDash(page, stack, route = '#/conversations', ready = '
   if (ready) await page.waitForSelector(ready, { timeout: 10000 });
 }
 
+// The dashboard's event stream refused (a 503: the browser does not retry
+// by itself; live.js does, 2 s later, and after three failures in a row
+// polls every 2 s and tries the stream every 30 s), its timers under the
+// page's clock (Playwright's page.clock) for the test to move on instead
+// of waiting them out; window.__esErrors counts the stream's errors after
+// live.js has handled each (its retry set). Call before the page loads;
+// page.unroute('**/v1/admin/events*') lets the stream through.
+export async function refuseStream(page) {
+  await page.clock.install();
+  await page.addInitScript(() => {
+    window.__esErrors = 0;
+    const E = window.EventSource;
+    window.EventSource = class extends E {
+      set onerror(f) { super.onerror = (e) => { f.call(this, e); window.__esErrors++; }; }
+      get onerror() { return super.onerror; }
+    };
+  });
+  await page.route('**/v1/admin/events*', (route) => route.fulfill({ status: 503, body: '' }));
+}
+
+// After refuseStream, the page loaded: its dashboard polling, at once.
+export async function pollingNow(page) {
+  for (let k = 1; k < 3; k++) {
+    await page.waitForFunction((n) => window.__esErrors >= n, k, { timeout: 10000 });
+    await page.clock.fastForward(2000);
+  }
+  await page.waitForFunction(() => document.documentElement.dataset.live === 'poll', null, { timeout: 10000 });
+}
+
 // A view's read the events stream's start asks for, held back: the
 // stream (/v1/admin/events) is held until the page's own first read of
 // the GETs route matches is answered, so its "ready" asks the second
