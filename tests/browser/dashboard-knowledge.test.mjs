@@ -44,6 +44,8 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
       env: { DASHBOARD_PASSWORD, PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on' } }));
     stack.host.custom = hostPage;
     owner = await openPage(browser);
+    // the list's read every 2 s while a source syncs (knowledge.js), moved on by synced()
+    await owner.page.clock.install();
     await dashLogin(stack, owner.ctx);
     phone = await openPage(browser, PHONE);
     await dashLogin(stack, phone.ctx);
@@ -53,6 +55,11 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     if (phone) await phone.ctx.close();
     await stopSuite({ stack, browser });
   });
+
+  // pred() true, looked at every 250 ms, the page's clock moved on 2 s
+  // between looks: the list read again at once when a source syncs (its
+  // timer set), not 2 s later.
+  const synced = (page, pred, ms, what) => waitFor(async () => (await pred()) || (await page.clock.fastForward(2000), false), ms, what, 250);
 
   const rows = (page) => page.$$eval('[data-testid="source-row"]', (rs) => rs.map((r) => ({
     id: r.getAttribute('data-id'), text: r.textContent, status: r.querySelector('[data-testid="source-status"]').textContent,
@@ -75,7 +82,7 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     await page.selectOption('#f-type', 'crawl');
     await page.fill('#f-url', `${stack.host.origin}/help/`);
     await page.click('[data-testid="source-save"]');
-    await waitFor(async () => (await rows(page)).some((r) => /help/.test(r.text) && r.status === 'Ready'), 20000, 'the site ready');
+    await synced(page, async () => (await rows(page)).some((r) => /help/.test(r.text) && r.status === 'Ready'), 20000, 'the site ready');
     const site = (await rows(page)).find((r) => /help/.test(r.text));
     await page.click(`[data-testid="source-row"][data-id="${site.id}"] [data-testid="source-pages-show"]`);
     await page.waitForSelector('[data-testid="page-row"]');
@@ -88,7 +95,7 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     await page.selectOption('#f-type', 'file');
     await page.setInputFiles('#f-file', { name: 'parking.md', mimeType: 'text/markdown', buffer: Buffer.from('# Parking\n\nVisitors park behind the shop for free.\n') });
     await page.click('[data-testid="source-save"]');
-    await waitFor(async () => (await rows(page)).some((r) => /parking\.md/.test(r.text) && r.status === 'Ready'), 20000, 'the file ready');
+    await synced(page, async () => (await rows(page)).some((r) => /parking\.md/.test(r.text) && r.status === 'Ready'), 20000, 'the file ready');
 
     // A file over what one client may send at once (the default 256 KiB):
     // sent in pieces, joined by the server, read whole (its last words found).
@@ -98,7 +105,7 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     await page.selectOption('#f-type', 'file');
     await page.setInputFiles('#f-file', { name: 'big.txt', mimeType: 'text/plain', buffer: Buffer.from(big) });
     await page.click('[data-testid="source-save"]');
-    await waitFor(async () => (await rows(page)).some((r) => /big\.txt/.test(r.text) && r.status === 'Ready'), 30000, 'the big file ready');
+    await synced(page, async () => (await rows(page)).some((r) => /big\.txt/.test(r.text) && r.status === 'Ready'), 30000, 'the big file ready');
     const hits = (await adminApi(stack, 'POST', '/v1/admin/knowledge/search', { query: 'narwhal mascot', k: 3 })).json.results;
     assert.match(hits[0]?.text ?? '', /narwhal mascot greets/, JSON.stringify(hits));
     const bigSource = (await adminApi(stack, 'GET', '/v1/admin/knowledge/sources')).json.sources.find((x) => x.url === 'big.txt');
@@ -123,10 +130,10 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
 
     // A question asked while an earlier one's answer is slow: only its
     // passages are shown (the two answers' passages once were, mixed).
-    let slowed = false;
+    let slowed = null; // the first question's answer, its body received
     await page.route('**/v1/admin/knowledge/search', async (route) => {
       if (!slowed) {
-        slowed = true;
+        slowed = route.request().response().then((r) => r && r.finished());
         await new Promise((r) => setTimeout(r, 2000));
       }
       await route.continue().catch(() => {});
@@ -137,7 +144,9 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
       await page.waitForTimeout(200);
       await page.fill('[data-testid="kb-query"]', 'opening hours weekdays');
       await page.click('[data-testid="kb-test"] button[type=submit]');
-      await page.waitForTimeout(3000);	// the first answer came meanwhile
+      // the first answer came meanwhile: its body in, then the page's next frame
+      await slowed;
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
       assert.equal(await page.locator('[data-testid="kb-result"]').count(), results.length);
       assert.match(await page.textContent('[data-testid="kb-note"]'), new RegExp(`^${results.length} passages found`));
     } finally { await page.unroute('**/v1/admin/knowledge/search'); }
@@ -221,7 +230,7 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
       await page.focus(button);
       await page.$eval(button, (b) => { b.closest('tr').dataset.old = '1'; });
       // Made again (the old row gone) while the page is still on its way.
-      await waitFor(() => page.$eval(`[data-testid="source-row"][data-id="${s.id}"]`, (r) => !r.dataset.old), 5000, 'the list made again');
+      await synced(page, () => page.$eval(`[data-testid="source-row"][data-id="${s.id}"]`, (r) => !r.dataset.old), 5000, 'the list made again');
       assert.equal(await page.evaluate((sel) => document.activeElement === document.querySelector(sel), button), true,
         await page.evaluate(() => document.activeElement.outerHTML.slice(0, 120)));
     } finally {
@@ -247,7 +256,7 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
       assert.equal(reads, 0, 'not read again while it only waits');
       await page.setInputFiles(`${row} [data-testid="source-file-input"]`,
         { name: 'hours.md', mimeType: 'text/markdown', buffer: Buffer.from('# Hours\n\nThe shop opens at seven on Saturdays.\n') });
-      await waitFor(async () => (await page.textContent(`${row} [data-testid="source-status"]`)) === 'Ready', 15000, 'the file read');
+      await synced(page, async () => (await page.textContent(`${row} [data-testid="source-status"]`)) === 'Ready', 15000, 'the file read');
       const got = (await adminApi(stack, 'GET', `/v1/admin/knowledge/sources/${s.id}`)).json;
       assert.equal(got.status, 'ready', JSON.stringify(got));
       assert.ok(got.chunks >= 1, JSON.stringify(got));
