@@ -76,6 +76,12 @@ async function openTracked(page, w, host) {
   await openPanel(page, w, host);
 }
 
+// How many histories the widget has shown (its parley:history events,
+// the page probes' window.__events), and a wait for more than n: a
+// resume's history replaces the list, and gives back or keeps the text area.
+const histories = (page) => page.evaluate(() => window.__events.filter((e) => e.name === 'history').length);
+const historyAfter = (page, n) => page.waitForFunction((k) => window.__events.filter((e) => e.name === 'history').length > k, n, { timeout: 10000 });
+
 // n messages shown, the last one done.
 const hasDone = (page, n) => page.waitForFunction((k) => {
   const m = window.ParleyChat.messages();
@@ -294,9 +300,10 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await sleep(300);
       assert.equal(await page.inputValue(part('input')), '', 'sent: the text area emptied');
       // then it is gone: the socket closes, the message was never acknowledged
+      const h = await histories(page);
       for (const pid of victims.splice(0)) process.kill(pid, 'SIGKILL');
       await waitConnected(page, 30000);
-      await sleep(1000); // the resume's history replaces the list
+      await historyAfter(page, h); // the resume's history replaces the list
       const r = await page.evaluate(() => ({ msgs: window.ParleyChat.messages().map((m) => m.content),
         input: document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="input"]').value }));
       assert.equal(r.input, 'my important question', `given back to send again: ${JSON.stringify(r)}`);
@@ -322,10 +329,11 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await page.press(part('input'), 'Enter');
       await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${conv._id}`)).json.messages.some((m) => m.content === 'for Dana'), 5000, 'stored');
       await sleep(300);
+      const h = await histories(page);
       await page.evaluate(() => window.__socks[window.__socks.length - 1].close());
       await page.waitForFunction(() => window.__socks.length >= 2, null, { timeout: 10000 });
       await waitConnected(page, 20000);
-      await sleep(500);
+      await historyAfter(page, h);
       assert.equal(await page.inputValue(part('input')), '', 'not given back: the server said it is stored');
       assert.deepEqual((await page.evaluate(() => window.ParleyChat.messages())).map((m) => m.content), ['person please', 'You said: person please', 'for Dana']);
     } finally { await ctx.close(); }
