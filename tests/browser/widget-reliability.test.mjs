@@ -99,7 +99,7 @@ async function sendStreaming(page, w, host, text) {
 describe('widget reliability: lost sockets, cut replies, the title, offline', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
-  before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 8, delayMs: 50 } })); });
+  before(async () => { ({ stack, browser } = await startSuite({ mock: { chunks: 8, delayMs: 5 } })); });
   after(() => stopSuite({ stack, browser }));
   const admin = (m, p, b) => adminApi(stack, m, p, b);
   const widget = async (body) => (await admin('POST', '/v1/admin/widgets', { allowed_origins: [], contact_info_mode: 'none', ...body })).json;
