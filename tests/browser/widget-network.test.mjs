@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
-import { freePort, sleep } from '../integration/lib/harness.mjs';
+import { freePort, sleep, waitFor } from '../integration/lib/harness.mjs';
 import { PHONE, SUITE_TIMEOUT, adminApi, openPage, part, startSuite, stopSuite, waitReady } from './lib/browser.mjs';
 
 const connected = (page, timeout = 15000) => page.waitForFunction(() =>
@@ -66,7 +66,8 @@ describe('the widget where the network and the host page are unkind', { timeout:
       await say(page, 'my order is netblue-12345');
       await answered(page, 2);
       for (const pid of new Set(stack.parley.connectionOwners(stack.parley.workerPids()).values())) process.kill(pid, 'SIGKILL');
-      await sleep(1000);
+      // the widget's next socket has said its first word
+      await waitFor(() => firsts.length >= 2, 15000, 'a new socket');
       await say(page, 'netblue again');
       await answered(page, 4);
       assert.equal(firsts.at(-1), 'resume', `the new socket resumes: ${firsts}`);
