@@ -252,7 +252,10 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
       assert.equal(await page.textContent(`${row} [data-testid="source-status"]`), 'Waiting for its file');
       assert.equal(await page.$(`${row} [data-testid="source-sync"]`), null, 'no Sync now: nothing to sync');
       page.on('request', count);
-      await page.waitForTimeout(2600);	// more than a poll's 2 s
+      // more than a poll's 2 s on the page's clock (a read it had set
+      // would go now), then 300 ms for such a read's request to be seen
+      await page.clock.fastForward(2600);
+      await page.waitForTimeout(300);
       assert.equal(reads, 0, 'not read again while it only waits');
       await page.setInputFiles(`${row} [data-testid="source-file-input"]`,
         { name: 'hours.md', mimeType: 'text/markdown', buffer: Buffer.from('# Hours\n\nThe shop opens at seven on Saturdays.\n') });
