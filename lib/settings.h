@@ -235,6 +235,8 @@ struct settings {
 	struct staddr storaged[STADDR_LIST_MAX];
 	size_t nstoraged;
 	char *storaged_listen;
+	uint32_t tls_peer_max;	/* PARLEY_STORAGED_TLS_PEER_MAX */
+	uint32_t tls_buffer_mb;	/* PARLEY_STORAGED_TLS_BUFFER_MB */
 	char *cluster_ca;
 	char *cluster_cert;
 	char *cluster_key;

@@ -392,6 +392,18 @@ const struct setting settings_table[] = {
 	    F(storaged_listen), "storaged's network listener (TLS 1.3, "
 	    "clients need a certificate of PARLEY_CLUSTER_CA) beside its "
 	    "socket; unset: none" },
+	{ "PARLEY_STORAGED_TLS_PEER_MAX", SETTING_NUMBER, "288", NULL, 1,
+	    1024, NULL, NULL, NULL, S, F(tls_peer_max),
+	    "TLS connections storaged's listener keeps open from one address "
+	    "(IPv6: one /64), handshakes included; past it a new one is "
+	    "closed at once. The default holds a front host of 256 workers "
+	    "and its other processes" },
+	{ "PARLEY_STORAGED_TLS_BUFFER_MB", SETTING_NUMBER, "256", NULL, 16,
+	    65536, NULL, NULL, NULL, S, F(tls_buffer_mb),
+	    "bytes storaged holds for all its TLS clients together (requests "
+	    "arriving, replies not read yet); past it they are read no more "
+	    "until it drains, and the one holding the most of a request not "
+	    "whole yet is closed if others wait" },
 	{ "PARLEY_CLUSTER_CA", SETTING_TEXT, NULL, NULL, 1, 1024, NULL,
 	    check_plain, "a path", M | W | S | C, F(cluster_ca),
 	    "PEM CA that signs every cluster certificate; needed with any "

@@ -258,6 +258,26 @@ pchan_read(struct pchan *ch)
 	return n;
 }
 
+int
+pchan_read_grows(const struct pchan *ch)
+{
+	size_t want = ch->rlen - ch->roff + RBUF_MIN;
+
+	if (want > RBUF_LIMIT)
+		want = RBUF_LIMIT;
+	return want > ch->rcap;
+}
+
+void
+pchan_trim(struct pchan *ch, size_t keep)
+{
+	if (ch->rcap <= keep || ch->rlen != ch->roff)
+		return;
+	free(ch->rbuf);
+	ch->rbuf = NULL;
+	ch->rlen = ch->roff = ch->rcap = 0;
+}
+
 static int
 pchan_take_fd(struct pchan *ch)
 {

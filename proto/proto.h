@@ -469,6 +469,18 @@ int pchan_unqueue_fd(struct pchan *, uint16_t type, void *buf, size_t cap,
  */
 ssize_t pchan_read(struct pchan *);
 /*
+ * 1 when the next pchan_read would first enlarge the read buffer (what is
+ * kept of a message begun leaves less room than a read takes): a reader
+ * with a memory budget asks before it reads.
+ */
+int pchan_read_grows(const struct pchan *);
+/*
+ * Frees the read buffer when it holds more than keep bytes of room and
+ * nothing unread (every message taken by pchan_next, their payloads no
+ * longer used): a large request's buffer is not kept for good.
+ */
+void pchan_trim(struct pchan *, size_t keep);
+/*
  * Takes the next whole message out of what was read. Returns 1 with *m
  * filled, 0 when more bytes are needed, -1 on a protocol error (bad header,
  * too large, fd flag without an fd, first message not a matching HELLO).

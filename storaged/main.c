@@ -59,7 +59,8 @@ usage(void)
 	    "PARLEY_REPLICA_WAIT, PARLEY_ETCD, PARLEY_LEASE_TTL_S, "
 	    "PARLEY_ADVERTISE, PARLEY_CLUSTER_NAME, WIDGET_SESSION_IDLE_DAYS, "
 	    "WIDGET_NEW_SESSIONS_PER_MINUTE, PARLEY_AWAY_AFTER_MS, "
-	    "PARLEY_STORAGED_LISTEN, PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, "
+	    "PARLEY_STORAGED_LISTEN, PARLEY_STORAGED_TLS_PEER_MAX, "
+	    "PARLEY_STORAGED_TLS_BUFFER_MB, PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, "
 	    "PARLEY_CLUSTER_KEY, PARLEY_LOG_LEVEL (parley.env(5))\n");
 	exit(1);
 }
@@ -311,7 +312,9 @@ setup_server(void)
 	S.srv = server_new(S.st, S.rl, listener_open(S.sockpath));
 	if (S.tfd >= 0) {
 		/* The server owns them now. */
-		server_listen_tls(S.srv, S.tfd, S.tctx, S.tname);
+		server_listen_tls(S.srv, S.tfd, S.tctx, S.tname,
+		    S.set.tls_peer_max,
+		    (size_t)S.set.tls_buffer_mb * 1024 * 1024);
 		log_info("serving TLS clients of the cluster's CA on %s",
 		    S.tname);
 	}

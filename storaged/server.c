@@ -66,6 +66,23 @@
  * decrypted is read before waiting (pchan_buffered): the socket will not
  * say it again.
  *
+ * Those caps alone still let the TLS clients make storaged hold tens of
+ * GB (a request of 8 MB and 16 MB of replies each), so two more hold
+ * (server_listen_tls's settings): one address keeps at most tls_peer_max
+ * connections open (past it a new one is closed at once, logged once a
+ * minute per address), and the TLS clients together hold at most about
+ * tls_budget bytes (their read buffers, their replies queued or held:
+ * client_tls_bytes). Past the budget a TLS client whose read would grow
+ * its buffer is not read (starved) and one with replies unread takes no
+ * more requests, until the count falls; while someone is starved, the one
+ * holding the most is closed (logged), so a few peers that never finish
+ * their requests nor read their replies cannot keep the others waiting.
+ * Nothing acknowledged is lost: a closed client's writes that committed
+ * stay. A read buffer is freed once its requests ran (pchan_trim), so an
+ * 8 MB request's buffer is not held for the connection's life. The
+ * standby is never held back nor closed: its acknowledgements release
+ * the replies PARLEY_SYNC=replica holds.
+ *
  * Every client hears which storaged this is (ST_EV_ROLE) right after our
  * HELLO, and again whenever that changes (server_set_role).
  *
@@ -143,6 +160,10 @@
 #define REFUSED_LOG_MS	1000
 #define REFUSED_REASONS	8
 #define CAP_LOG_MS	60000
+/* Addresses whose refusals at tls_peer_max are logged apart (the oldest goes). */
+#define PEER_LOG_MAX	16
+/* A TLS client's read buffer kept between requests; larger ones are freed. */
+#define TLS_RBUF_KEEP	(64u * 1024)
 /*
  * How long a lost worker's open turns wait to be named again: a worker
  * connects again within 250 ms of a drop (workerd/storec.c); one killed
@@ -210,6 +231,7 @@ struct client {
 	 */
 	long long hs_deadline;
 	long long frame_due;	/* TLS: its request begun is whole by then; 0 none */
+	int starved;		/* TLS: not read, its buffer would pass the budget */
 	size_t held_bytes;	/* of its messages held for the standby */
 	struct turnset turns;	/* a worker's: the model turns it has open */
 };
@@ -279,6 +301,17 @@ struct server {
 	int nhandshakes;	/* its clients still in their handshake */
 	int ntls;		/* its clients, in their handshake or not */
 	unsigned long cap_closed;	/* closed at the cap since the last line */
+	uint32_t tls_peer_max;	/* connections from one address at most */
+	size_t tls_budget;	/* bytes the TLS clients may hold together */
+	size_t tls_bytes;	/* what they hold (server_tls_budget counts) */
+	long long budget_logged;	/* the last close over the budget said */
+	unsigned long budget_quiet;	/* closed since, not said */
+	/* Addresses refused at tls_peer_max: a line each per CAP_LOG_MS. */
+	struct {
+		struct peer_ip ip;
+		long long at;
+		unsigned long quiet;
+	} peer_logged[PEER_LOG_MAX];
 	/* Addresses whose peers completed a handshake; at is when last. */
 	struct {
 		struct peer_ip ip;
@@ -308,10 +341,43 @@ static void backup_start(struct server *, struct client *,
     const struct pmsg *);
 static void backup_error(struct client *, uint32_t, uint32_t, const char *);
 
+/* What a TLS client makes storaged hold: its read buffer, its replies. */
+static size_t
+client_tls_bytes(const struct client *c)
+{
+	return c->ch.rcap + c->ch.wq_bytes + c->held_bytes;
+}
+
+/* The TLS clients hold their budget's worth or more. */
+static int
+server_over_budget(const struct server *s)
+{
+	return s->tls_budget > 0 && s->tls_bytes >= s->tls_budget;
+}
+
+/*
+ * Its replies' queue is full; or, a TLS client past the budget, it has
+ * replies unread (the standby's acknowledgements are always read).
+ */
 static int
 client_paused(const struct client *c)
 {
-	return c->ch.wq_bytes + c->held_bytes >= CLIENT_WQ_MAX;
+	if (c->ch.wq_bytes + c->held_bytes >= CLIENT_WQ_MAX)
+		return 1;
+	return c->ch.ssl != NULL && c->ch.wq_bytes + c->held_bytes > 0 &&
+	    server_over_budget(c->srv) && !repl_is_standby(c);
+}
+
+/*
+ * A TLS client whose next read would grow its buffer while the clients
+ * are past the budget (its first buffer is always given: a small one).
+ */
+static int
+client_over_budget(const struct server *s, const struct client *c)
+{
+	return c->ch.ssl != NULL && c->ch.rcap > 0 &&
+	    pchan_read_grows(&c->ch) && server_over_budget(s) &&
+	    !repl_is_standby(c);
 }
 
 /* Has requests and room for their replies. */
@@ -785,8 +851,12 @@ client_free(struct server *s, struct client *c)
 	server_turns_left(s, c);
 	if (c->handshaking)
 		s->nhandshakes--;
-	if (c->ch.ssl != NULL)
+	if (c->ch.ssl != NULL) {
 		s->ntls--;
+		/* Counted again next turn; server_timeout reads it so. */
+		s->tls_bytes -= s->tls_bytes < client_tls_bytes(c) ? s->tls_bytes :
+		    client_tls_bytes(c);
+	}
 	if (s->bk.c == c)
 		s->bk.c = NULL;
 	repl_client_gone(c);
@@ -835,16 +905,25 @@ static void
 client_read(struct server *s, struct client *c)
 {
 	struct pmsg m;
+	size_t cap0 = c->ch.rcap;
 	ssize_t n;
 	int r;
 
 	if (c->dead || c->eof || client_quiet(s, c) || client_paused(c) ||
-	    c->next < c->nreqs)
+	    c->starved || c->next < c->nreqs)
 		return;
 	/* Every earlier request has run: their payloads may go. */
 	c->nreqs = c->next = 0;
 	for (;;) {
-		if ((n = pchan_read(&c->ch)) == 0) {
+		if (client_over_budget(s, c)) {
+			c->starved = 1;
+			break;
+		}
+		n = pchan_read(&c->ch);
+		if (c->ch.ssl != NULL)
+			s->tls_bytes += c->ch.rcap - cap0;
+		cap0 = c->ch.rcap;
+		if (n == 0) {
 			c->eof = 1;
 			break;
 		}
@@ -1055,7 +1134,7 @@ static int
 client_wants_read(const struct server *s, const struct client *c)
 {
 	return !c->dead && !c->eof && !client_quiet(s, c) &&
-	    !client_paused(c) && c->next == c->nreqs;
+	    !client_paused(c) && !c->starved && c->next == c->nreqs;
 }
 
 /*
@@ -1913,12 +1992,19 @@ server_peer_handshakes(struct server *s, const struct peer_ip *ip)
 	return n;
 }
 
-/*
- * Why a new TLS peer from ip may not start its handshake now: every
- * connection taken, every slot taken, its address's share taken, or only
- * reserved slots left and its address never completed a handshake. NULL
- * when it may.
- */
+/* How many TLS connections from ip are open, in their handshake or not. */
+static uint32_t
+server_peer_conns(struct server *s, const struct peer_ip *ip)
+{
+	struct client *c;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(c, &s->clients, entry)
+		if (c->ch.ssl != NULL && !c->dead && peer_ip_eq(&c->ip, ip))
+			n++;
+	return n;
+}
+
 /*
  * TLS_CLIENTS_MAX, or less in the test build (PARLEY_TEST_TLS_CLIENTS_MAX:
  * the cap's test, where a thousand handshakes were 13 s of both cores).
@@ -1935,11 +2021,21 @@ tls_clients_max(void)
 	return TLS_CLIENTS_MAX;
 }
 
+#define PEER_FULL_TEXT	"its address has the most connections open already"
+
+/*
+ * Why a new TLS peer from ip may not start its handshake now: every
+ * connection taken, its address's connections all open already, every
+ * slot taken, its address's share taken, or only reserved slots left and
+ * its address never completed a handshake. NULL when it may.
+ */
 static const char *
 server_cap_why(struct server *s, const struct peer_ip *ip)
 {
 	if (s->ntls >= tls_clients_max())
 		return "every connection is taken";
+	if (ip->family != 0 && server_peer_conns(s, ip) >= s->tls_peer_max)
+		return PEER_FULL_TEXT;
 	if (s->nhandshakes >= HANDSHAKE_MAX)
 		return "every handshake slot is taken";
 	if (server_peer_handshakes(s, ip) >= HANDSHAKE_PEER_MAX)
@@ -1951,8 +2047,45 @@ server_cap_why(struct server *s, const struct peer_ip *ip)
 }
 
 /*
- * A TLS peer past a handshake cap: closed at once, and said once a
- * minute. 1 when fd was closed so.
+ * A connection from ip (addr, with its port) closed at tls_peer_max: said
+ * once a CAP_LOG_MS per address (so one address's flood does not hide
+ * another's), with how many were closed since; PEER_LOG_MAX addresses
+ * remembered, the one said longest ago forgotten first.
+ */
+static void
+server_peer_full_log(struct server *s, const struct peer_ip *ip,
+    const char *addr, long long now)
+{
+	size_t i, slot = 0;
+
+	for (i = 0; i < PEER_LOG_MAX; i++) {
+		if (s->peer_logged[i].at != 0 &&
+		    peer_ip_eq(&s->peer_logged[i].ip, ip))
+			break;
+		if (s->peer_logged[i].at < s->peer_logged[slot].at)
+			slot = i;
+	}
+	if (i < PEER_LOG_MAX) {
+		slot = i;
+		if (now - s->peer_logged[i].at < CAP_LOG_MS) {
+			s->peer_logged[i].quiet++;
+			return;
+		}
+	} else {
+		s->peer_logged[slot].ip = *ip;
+		s->peer_logged[slot].quiet = 0;
+	}
+	log_warnx("%s: connection from %s closed at once: its address has "
+	    "%u open, PARLEY_STORAGED_TLS_PEER_MAX (%lu more closed since "
+	    "the last line)", s->tname, addr, s->tls_peer_max,
+	    s->peer_logged[slot].quiet);
+	s->peer_logged[slot].at = now;
+	s->peer_logged[slot].quiet = 0;
+}
+
+/*
+ * A TLS peer past a cap: closed at once, and said once a minute (per
+ * address at tls_peer_max). 1 when fd was closed so.
  */
 static int
 server_at_cap(struct server *s, int fd, const struct peer_ip *ip)
@@ -1965,6 +2098,10 @@ server_at_cap(struct server *s, int fd, const struct peer_ip *ip)
 		return 0;
 	peer_addr(fd, addr, sizeof(addr));
 	close(fd);
+	if (strcmp(why, PEER_FULL_TEXT) == 0) {
+		server_peer_full_log(s, ip, addr, now);
+		return 1;
+	}
 	s->cap_closed++;
 	if (s->cap_logged == 0 || now - s->cap_logged >= CAP_LOG_MS) {
 		log_warnx("%s: %lu connection(s) closed at once, %d in their "
@@ -2033,10 +2170,13 @@ tls_listener_io(int fd, uint32_t events, void *arg)
 }
 
 void
-server_listen_tls(struct server *s, int lfd, SSL_CTX *ctx, const char *name)
+server_listen_tls(struct server *s, int lfd, SSL_CTX *ctx, const char *name,
+    uint32_t peer_max, size_t budget)
 {
 	s->tfd = lfd;
 	s->tctx = ctx;
+	s->tls_peer_max = peer_max;
+	s->tls_budget = budget;
 	strlcpy(s->tname, name, sizeof(s->tname));
 	if (loop_io_add(&s->tio, lfd, EPOLLIN, tls_listener_io, s) < 0)
 		fatal("epoll_ctl TLS listener");
@@ -2107,6 +2247,61 @@ server_sync(struct server *s)
 	(void)store_sync(s->st);
 }
 
+/*
+ * The TLS clients' budget, once a turn: what they hold counted again; the
+ * starved ones read if they may now; and while some still wait past the
+ * budget, the one holding the most (not the standby) is closed, said at
+ * most once every REFUSED_LOG_MS (the ones between counted).
+ */
+static void
+server_tls_budget(struct server *s)
+{
+	struct client *c, *big = NULL;
+	long long now;
+	int waiting = 0;
+
+	s->tls_bytes = 0;
+	if (s->ntls == 0)
+		return;	/* no TLS client: nothing held, none starved */
+	TAILQ_FOREACH(c, &s->clients, entry)
+		if (c->ch.ssl != NULL && !c->dead)
+			s->tls_bytes += client_tls_bytes(c);
+	TAILQ_FOREACH(c, &s->clients, entry) {
+		if (!c->starved || c->dead)
+			continue;
+		if (!client_over_budget(s, c)) {
+			c->starved = 0;
+			client_read(s, c);
+			if (!c->dead)
+				client_interest(s, c);
+		}
+		waiting += c->starved;
+	}
+	if (waiting == 0 || !server_over_budget(s))
+		return;
+	TAILQ_FOREACH(c, &s->clients, entry)
+		if (c->ch.ssl != NULL && !c->dead && !repl_is_standby(c) &&
+		    (big == NULL || client_tls_bytes(c) > client_tls_bytes(big)))
+			big = c;
+	if (big == NULL)
+		return;
+	client_kill(big);
+	now = proto_mono_ms();
+	if (s->budget_logged != 0 && now - s->budget_logged < REFUSED_LOG_MS) {
+		s->budget_quiet++;
+		return;
+	}
+	log_warnx("client %llu (%s, %s): closed: the TLS clients hold %zu "
+	    "bytes, PARLEY_STORAGED_TLS_BUFFER_MB is %zu MB, %d wait to read, "
+	    "and it held the most (%zu bytes of requests, %zu of replies "
+	    "unread; %lu more closed since the last line)", big->serial,
+	    client_name(big), big->addr, s->tls_bytes, s->tls_budget >> 20,
+	    waiting, big->ch.rcap, big->ch.wq_bytes + big->held_bytes,
+	    s->budget_quiet);
+	s->budget_logged = now;
+	s->budget_quiet = 0;
+}
+
 void
 server_step(struct server *s)
 {
@@ -2143,9 +2338,13 @@ server_step(struct server *s)
 		if (client_wants_read(s, c) && pchan_buffered(&c->ch))
 			client_read(s, c);
 		frame_check(s, c, now);
+		/* Its requests ran: a large request's buffer goes. */
+		if (c->ch.ssl != NULL && c->next == c->nreqs && !c->dead)
+			pchan_trim(&c->ch, TLS_RBUF_KEEP);
 		if (!c->dead)
 			client_interest(s, c);
 	}
+	server_tls_budget(s);
 	TAILQ_FOREACH_SAFE(c, &s->clients, entry, tmp)
 		if (c->dead)
 			client_free(s, c);
@@ -2161,8 +2360,12 @@ server_timeout(struct server *s)
 	long long left;
 	int t;
 
+	/*
+	 * ... or one is starved: it reads now, or (still past the budget)
+	 * the largest holder is closed (server_tls_budget), one a turn.
+	 */
 	TAILQ_FOREACH(c, &s->clients, entry)
-		if (client_runnable(c))
+		if (client_runnable(c) || (c->starved && !c->dead))
 			return 0;
 	t = s->lpaused_at != 0 ? ACCEPT_PAUSE_MS : -1;
 	/* A handshake's deadline, its HELLO's, or a request's. */

@@ -62,7 +62,8 @@
  * while storaged waits for its bytes) or the client is closed; and at most
  * TLS_CLIENTS_MAX TLS connections are open at once (handshakes included).
  * With the read buffer's cap (a request of PROTO_MAX_PAYLOAD) and
- * CLIENT_WQ_MAX, what the listener's peers make storaged hold is bounded.
+ * CLIENT_WQ_MAX, what one of the listener's peers makes storaged hold is
+ * bounded; all of them together by the budget (server_listen_tls).
  */
 #define FRAME_MS		10000
 #define TLS_CLIENTS_MAX		1024
@@ -127,12 +128,15 @@ void server_free(struct server *);
  * at once, HANDSHAKE_PEER_MAX from one address, and the last
  * HANDSHAKE_RESERVED only for addresses that completed a handshake before
  * (more are closed as they come, logged once a minute); TLS_CLIENTS_MAX
- * connections at most, each request whole within FRAME_MS. name is
- * the address as the logs say it.
+ * connections at most, each request whole within FRAME_MS; peer_max of
+ * them from one address (PARLEY_STORAGED_TLS_PEER_MAX), and all of them
+ * holding about budget bytes at most (PARLEY_STORAGED_TLS_BUFFER_MB:
+ * past it they are read no more, and the largest holder is closed while
+ * others wait). name is the address as the logs say it.
  */
 struct ssl_ctx_st;
 void server_listen_tls(struct server *, int lfd, struct ssl_ctx_st *ctx,
-    const char *name);
+    const char *name, uint32_t peer_max, size_t budget);
 /*
  * Which storaged this is (enum st_repl_role: only a primary runs writes,
  * the others answer them PROTO_E_NOT_PRIMARY) and the primary's address

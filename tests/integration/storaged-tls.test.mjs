@@ -6,7 +6,10 @@
 // others are served; the handshake caps (64, 8 per address, 16 kept for
 // addresses that completed a handshake) and deadline (5 s) hold; so do a
 // certified peer's: a request begun is whole within 10 s (trickled, it is
-// closed) and 1024 connections at most. Workers and parleyctl listing a
+// closed) and 1024 connections at most; one address's connections
+// (PARLEY_STORAGED_TLS_PEER_MAX) and what they all hold together
+// (PARLEY_STORAGED_TLS_BUFFER_MB: storaged's RSS) are bounded too, the
+// workers served meanwhile. Workers and parleyctl listing a
 // standby's tls:// address first hear it is one and write to the
 // primary. A certificate's role (its OU, scripts/cluster-certs.sh) says
 // what its HELLO may be: a front host's, or one made before roles, saying
@@ -21,8 +24,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 
-import { BIN, freePort, Parley, REPO, waitFor, within } from './lib/harness.mjs';
-import { chat, mockReply, sid } from './lib/chat.mjs';
+import { ASAN_SPEED, BIN, freePort, Parley, REPO, serverUnread, waitFor, within } from './lib/harness.mjs';
+import { chat, mockReply, rssKiB, sid } from './lib/chat.mjs';
 import { Enc, F, frame, helloFrame, T, tlsProbe } from './lib/storage.mjs';
 import { caughtUp, role } from './lib/standby.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
@@ -38,6 +41,36 @@ function ctl(args, env) {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });
+}
+
+// A certified client from localAddress that said HELLO and holds its
+// connection: resolves with the socket once storaged's HELLO came (then
+// paused: it reads nothing more), null if closed before.
+function holdPeer(port, certs, localAddress) {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port, localAddress, ...certs });
+    s.on('error', () => {});
+    s.once('secureConnect', () => s.write(helloFrame('parleyctl')));
+    s.once('data', (d) => { s.pause(); resolve(d.length >= 12 && d.readUInt16BE(0) === T.HELLO ? s : null); });
+    s.once('close', () => resolve(null));
+  });
+}
+
+// Bytes written by the client on local port lport to port not taken by
+// the server yet: the client's send queue and the server's receive queue
+// (/proc/net/tcp's tx_queue and rx_queue); 0 once the connection is gone.
+function tcpInFlight(port, lport) {
+  let n = serverUnread(port, lport) ?? 0;
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(f, 'latin1'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const x = line.trim().split(/\s+/);
+      if (x.length < 10) continue;
+      if (parseInt(x[1].split(':').pop(), 16) === lport && parseInt(x[2].split(':').pop(), 16) === port) n += parseInt(x[4].split(':')[0], 16);
+    }
+  }
+  return n;
 }
 
 // The three parts' stacks side by side: each waits mostly on its own
@@ -413,6 +446,89 @@ describe('stacks of their own', { concurrency: true }, () => {
         c.stdin.end('a-long-enough-password\n');
       });
       assert.equal(r.code, 0, r.stderr);	// a standby answers it "not primary"
+    });
+  });
+
+  describe('what the TLS listener\'s peers hold together: per address, and a byte budget', { concurrency: 1 }, () => {
+    // One address keeps 12 connections at most (PARLEY_STORAGED_TLS_PEER_MAX;
+    // 288 by default); the TLS clients hold 16 MB together at most
+    // (PARLEY_STORAGED_TLS_BUFFER_MB, its least; 256 by default). ASan's
+    // quarantine kept small: a freed buffer leaves storaged's RSS at once,
+    // so the RSS says what storaged holds.
+    const PEER_MAX = 12, BUDGET_MB = 16;
+    let p, certs;
+
+    before(async () => {
+      p = new Parley({
+        workers: 1, mock: true, clusterTls: true,
+        env: {
+          PARLEY_STORAGED_TLS_PEER_MAX: String(PEER_MAX),
+          PARLEY_STORAGED_TLS_BUFFER_MB: String(BUDGET_MB),
+          ASAN_OPTIONS: `abort_on_error=0:halt_on_error=1:detect_leaks=1:print_summary=1:exitcode=66:quarantine_size_mb=1:${ASAN_SPEED}`,
+        },
+      });
+      await p.start();
+      const d = p.cluster.dir;
+      certs = { ca: fs.readFileSync(path.join(d, 'ca.pem')), cert: fs.readFileSync(path.join(d, 'node.pem')), key: fs.readFileSync(path.join(d, 'node.key')) };
+    });
+    after(async () => { if (p) await p.stop(); });
+
+    test('one address past PARLEY_STORAGED_TLS_PEER_MAX (12) is closed at once, logged once; another address and the workers are served', async () => {
+      const held = [];
+      try {
+        // Two rounds of 6: an address's handshakes at once are 8 at most.
+        for (let round = 0; round < 2; round++) {
+          const got = await Promise.all(Array.from({ length: PEER_MAX / 2 }, () => holdPeer(p.cluster.port, certs, '127.0.0.2')));
+          for (const s of got) { assert.ok(s, 'a connection under the cap served'); held.push(s); }
+        }
+        assert.equal(await holdPeer(p.cluster.port, certs, '127.0.0.2'), null, 'the 13th from 127.0.0.2 closed before its HELLO');
+        assert.equal(await holdPeer(p.cluster.port, certs, '127.0.0.2'), null, 'and the 14th');
+        const other = await tlsProbe(p.cluster.port, { ...certs, localAddress: '127.0.0.3' }, { timeout: 4000 });
+        assert.ok(other.hello, `another address served: ${other.error || 'closed'}`);
+        assert.equal((await chat(p, sid('tls-peer'), 'one address at its cap')).status, 200, 'the workers served');
+        await waitFor(() => /connection from 127\.0\.0\.2:\d+ closed at once: its address has 12 open, PARLEY_STORAGED_TLS_PEER_MAX/.test(p.logs.storaged), 2000, 'the cap logged');
+        assert.equal((p.logs.storaged.match(/connection from 127\.0\.0\.2:\d+ closed at once/g) || []).length, 1, 'said once for the address');
+        held.pop().destroy();
+        await waitFor(async () => (await tlsProbe(p.cluster.port, { ...certs, localAddress: '127.0.0.2' }, { timeout: 4000 })).hello, 5000, 'a new one from 127.0.0.2 once one closed');
+      } finally {
+        for (const s of held) s.destroy();
+      }
+    });
+
+    test('peers sending 8 MB requests and never reading: storaged\'s RSS stays near the budget (16 MB), the workers are served, the largest holder closed and logged', async () => {
+      const pid = p.procs.storaged.child.pid;
+      const rss0 = rssKiB(pid);
+      let peak = rss0;
+      const sample = setInterval(() => { peak = Math.max(peak, rssKiB(pid)); }, 20);
+      // 8 peers of one address, each 2 requests of (almost) 8 MB storaged
+      // answers at once (ST_BACKUP over TLS: refused), never read: 128 MB.
+      const big = frame(T.ST_BACKUP, 0, 9, Buffer.alloc((8 << 20) - 64));
+      const peers = (await Promise.all(Array.from({ length: 8 }, () => holdPeer(p.cluster.port, certs, '127.0.0.4')))).filter(Boolean);
+      assert.equal(peers.length, 8, 'the peers connected');
+      try {
+        // Each is done once storaged took all it sent, or closed it.
+        const state = peers.map((s) => {
+          const x = { s, lport: s.localPort, closed: false };
+          s.once('close', () => { x.closed = true; });
+          s.write(big);
+          s.write(big);
+          return x;
+        });
+        assert.equal((await chat(p, sid('tls-budget'), 'while peers hold')).status, 200, 'the workers served');
+        await waitFor(() => state.every((x) => x.closed || (x.s.writableLength === 0 && tcpInFlight(p.cluster.port, x.lport) === 0)),
+          20000, 'every peer sent all or was closed');
+        const ends = state.map((x) => (x.closed ? 'closed' : 'taken'));
+        peak = Math.max(peak, rssKiB(pid));
+        const grewMB = (peak - rss0) / 1024;
+        // The budget, one buffer's last doubling past it (8 MB), TLS's own buffers.
+        assert.ok(grewMB < BUDGET_MB + 16, `storaged's RSS grew ${grewMB.toFixed(1)} MB (budget ${BUDGET_MB} MB; peers ${ends.join(',')})`);
+        assert.ok(ends.includes('closed'), `some peer closed over the budget: ${ends.join(',')}`);
+        await waitFor(() => /client \d+ \(parleyctl, 127\.0\.0\.4:\d+\): closed: the TLS clients hold \d+ bytes, PARLEY_STORAGED_TLS_BUFFER_MB is 16 MB/.test(p.logs.storaged), 2000, 'the close logged');
+        assert.equal((await chat(p, sid('tls-budget'), 'after them')).status, 200, 'the workers served after');
+      } finally {
+        clearInterval(sample);
+        for (const s of peers) s.destroy();
+      }
     });
   });
 });

@@ -261,6 +261,52 @@ test_channel_max_size(void **state)
 	free(big);
 }
 
+/*
+ * pchan_read_grows says when a read would first enlarge the buffer (a
+ * message begun fills it); pchan_trim frees a large buffer once all it
+ * held was taken, never while a message is begun, and messages go on.
+ */
+static void
+test_channel_trim(void **state)
+{
+	struct pair p;
+	struct pmsg m;
+	char *big = calloc(1, 100000);
+	int r, rounds = 0;
+
+	assert_non_null(big);
+	pair_open(&p);
+	assert_int_equal(pchan_send(&p.a, PROTO_ST_PING, 0, 1, big, 100000,
+	    -1), 0);
+	assert_int_equal(pchan_flush_wait(&p.a, 1000), 0);
+	/* One read: the first bytes of the message, the buffer full. */
+	assert_true(pchan_read(&p.b) > 0);
+	assert_int_equal(pchan_next(&p.b, &m), 0);
+	assert_true(pchan_read_grows(&p.b));
+	pchan_trim(&p.b, 0);
+	assert_non_null(p.b.rbuf);
+	while ((r = pchan_next(&p.b, &m)) == 0 && rounds++ < 10000)
+		if (pchan_read(&p.b) < 0)
+			assert_int_equal(errno, EAGAIN);
+	assert_int_equal(r, 1);
+	assert_int_equal(m.hdr.len, 100000);
+	assert_true(p.b.rcap > 65536);
+	pchan_trim(&p.b, 65536);
+	assert_null(p.b.rbuf);
+	assert_int_equal(p.b.rcap, 0);
+	assert_true(pchan_read_grows(&p.b));
+	/* A small one after: read into a small buffer, which stays. */
+	assert_int_equal(pchan_send(&p.a, PROTO_ST_PING, 0, 2, "x", 1, -1), 0);
+	pump(&p.a, &p.b);
+	assert_int_equal(pchan_next(&p.b, &m), 1);
+	assert_int_equal(m.hdr.id, 2);
+	assert_false(pchan_read_grows(&p.b));
+	pchan_trim(&p.b, 65536);
+	assert_non_null(p.b.rbuf);
+	pair_close(&p);
+	free(big);
+}
+
 /* Bytes that arrive one at a time still make whole messages. */
 static void
 test_channel_byte_by_byte(void **state)
@@ -701,6 +747,7 @@ main(void)
 		cmocka_unit_test(test_channel_messages),
 		cmocka_unit_test(test_channel_byte_by_byte),
 		cmocka_unit_test(test_channel_max_size),
+		cmocka_unit_test(test_channel_trim),
 		cmocka_unit_test(test_channel_protocol_errors),
 		cmocka_unit_test(test_channel_hello_accepted),
 		cmocka_unit_test(test_fd_passing),
