@@ -390,9 +390,23 @@ parse_bool(const char *v)
 }
 
 /*
+ * A secret's sample: Open Chat Widget's .env.example (whose variables
+ * Parley reads) has change-me-widget-key, change-me-admin-api-key and
+ * change-me-admin-password, published, and a copied .env brings them.
+ */
+#define SAMPLE_PREFIX	"change-me"
+
+static int
+secret_is_sample(const char *v)
+{
+	return strncasecmp(v, SAMPLE_PREFIX, strlen(SAMPLE_PREFIX)) == 0;
+}
+
+/*
  * A key (min SETTINGS_KEY_MIN) shorter than that is taken outside
  * production, where Open Chat Widget's samples are 20 characters
- * (settings_warn says so), and refused in production.
+ * (settings_warn says so), and refused in production; so is a sample of
+ * any secret (secret_is_sample), whatever its length.
  */
 static int
 parse_secret(const struct setting *r, const char *v, int production,
@@ -411,6 +425,11 @@ parse_secret(const struct setting *r, const char *v, int production,
 		return fail(err, errsz, "%s must be at least %u characters "
 		    "(generate one with: openssl rand -base64 18); it has %zu",
 		    r->name, r->min, n);
+	if (secret_is_sample(v) && production)
+		return fail(err, errsz, "%s is a sample (it begins \""
+		    SAMPLE_PREFIX "\", as in Open Chat Widget's .env.example, "
+		    "which is published): set your own in production "
+		    "(generate one with: openssl rand -hex 32)", r->name);
 	if (r->check != NULL && !r->check(v))
 		return fail(err, errsz, "%s must be %s (its %zu characters "
 		    "are not shown)", r->name, r->rule, n);
@@ -869,16 +888,23 @@ settings_warn(const struct settings *st)
 
 	for (i = 0; i < settings_count; i++) {
 		r = &settings_table[i];
-		if (r->type != SETTING_SECRET || r->min != SETTINGS_KEY_MIN ||
-		    r->off == 0)
+		if (r->type != SETTING_SECRET || r->off == 0)
 			continue;
 		v = *(char *const *)(const void *)((const char *)st + r->off);
-		if (v == NULL || (n = utf8_chars(v, strlen(v))) >=
-		    SETTINGS_KEY_MIN)
+		if (v == NULL)
 			continue;
-		log_warnx("%s has %zu characters, fewer than %d: taken outside "
-		    "production only (generate a longer one with: openssl "
-		    "rand -hex 32)", r->name, n, SETTINGS_KEY_MIN);
+		if (secret_is_sample(v))
+			log_warnx("%s is a sample (it begins \"" SAMPLE_PREFIX
+			    "\", as in Open Chat Widget's .env.example, which "
+			    "is published): taken outside production only (set "
+			    "your own; generate one with: openssl rand -hex 32)",
+			    r->name);
+		if (r->min == SETTINGS_KEY_MIN && (n = utf8_chars(v,
+		    strlen(v))) < SETTINGS_KEY_MIN)
+			log_warnx("%s has %zu characters, fewer than %d: taken "
+			    "outside production only (generate a longer one "
+			    "with: openssl rand -hex 32)", r->name, n,
+			    SETTINGS_KEY_MIN);
 	}
 }
 

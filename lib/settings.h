@@ -265,7 +265,8 @@ const char *settings_env(const char *name, void *arg);
  */
 void settings_load(struct settings *, unsigned int procs);
 /*
- * One warning line per key shorter than SETTINGS_KEY_MIN (taken outside
+ * One warning line per key shorter than SETTINGS_KEY_MIN and per secret
+ * that is a published sample ("change-me...": both taken outside
  * production only), naming the variable, never its value.
  */
 void settings_warn(const struct settings *);

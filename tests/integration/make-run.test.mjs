@@ -85,6 +85,7 @@ describe('make run on a laptop', () => {
     const c = await chat({ port: run.port, widgetKey, request: (m, u, o) => request(run.port, m, u, o) }, sid('mr'), 'hi');
     assert.equal(c.status, 200, c.text);
     assert.match(run.out, /ADMIN_API_KEY has 20 characters, fewer than 24: taken outside production only/);
+    assert.match(run.out, /ADMIN_API_KEY is a sample \(it begins "change-me", as in Open Chat Widget's \.env\.example, which is published\): taken outside production only/);
     assert.ok(!run.out.includes(SHORT_ADMIN), 'the key itself is never printed');
   });
 

@@ -101,6 +101,21 @@ test_keys(void **state)
 	    "change-me-widget-key", "ADMIN_API_KEY", "short", NULL), 0);
 	assert_string_equal(st.widget_key, "change-me-widget-key");
 	settings_free(&st);
+	/*
+	 * Open Chat Widget's published samples ("change-me..."), long enough
+	 * or not: refused in production, the password's too; taken outside.
+	 */
+	assert_int_equal(parse(&st, err, sizeof(err), "DASHBOARD_PASSWORD",
+	    "change-me-admin-password", PROD, NULL), -1);
+	assert_non_null(strstr(err, "DASHBOARD_PASSWORD is a sample (it "
+	    "begins \"change-me\""));
+	assert_null(strstr(err, "admin-password"));
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_API_KEY",
+	    "Change-Me-widget-key-made-longer", PROD, NULL), -1);
+	assert_non_null(strstr(err, "WIDGET_API_KEY is a sample"));
+	assert_int_equal(parse(&st, err, sizeof(err), "DASHBOARD_PASSWORD",
+	    "change-me-admin-password", NULL), 0);
+	settings_free(&st);
 	/* The password's minimum is not a key's: refused anywhere. */
 	assert_int_equal(parse(&st, err, sizeof(err), "DASHBOARD_PASSWORD",
 	    "short", NULL), -1);
