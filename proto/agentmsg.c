@@ -144,7 +144,6 @@ st_event_free(struct st_event *ev)
 	st_conv_free(&ev->conv);
 	st_msg_free(&ev->msg);
 	st_contact_free(&ev->contact);
-	free(ev->cited);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -159,7 +158,6 @@ penc_event(struct penc *e, const struct st_event *ev)
 	switch (ev->kind) {
 	case ST_EV_MESSAGE:
 		penc_msg(e, &ev->msg);
-		penc_str(e, ev->cited);
 		break;
 	case ST_EV_HANDOFF:
 		penc_u8(e, ev->state);
@@ -246,7 +244,6 @@ pdec_event(struct pdec *d, struct st_event *ev)
 	case ST_EV_MESSAGE:
 		if (pdec_msg(d, &ev->msg) < 0)
 			goto bad;
-		ev->cited = pdec_strdup(d, ST_MSG_CITED_MAX);
 		break;
 	case ST_EV_HANDOFF:
 		ev->state = pdec_u8(d);

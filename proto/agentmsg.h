@@ -206,12 +206,6 @@ struct st_event {
 	uint8_t on;		/* ST_EV_TYPING */
 	char name[4 * ST_AGENT_NAME_MAX + 1];	/* ST_EV_HANDOFF, ST_EV_TYPING */
 	struct st_contact contact;	/* ST_EV_CONTACT */
-	/*
-	 * ST_EV_MESSAGE to the visitors' sockets only: an answer's cited
-	 * passages as JSON (st_msg_append_req.cited), for its copies to
-	 * the session's other tabs; NULL or "" none.
-	 */
-	char *cited;
 };
 
 /*

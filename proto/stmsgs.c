@@ -354,6 +354,7 @@ static const struct pfield f_msg_shown[] = {
 	PFLIST(struct st_msg, atts, natts, ST_MSG_ATTS_MAX, pl_msg_att),
 	PFBUF(struct st_msg, status),	/* an interrupted reply shows so */
 	PFBUF(struct st_msg, client_id),	/* the widget's id of its own */
+	PFSTR(struct st_msg, cited, ST_MSG_CITED_MAX),	/* an answer's sources */
 };
 /*
  * Freed as a whole message: storaged's replies hold what it read of the

@@ -131,8 +131,9 @@ struct st_msg_append_req {
 	uint32_t ntools;
 	/*
 	 * An answer's: the passages it cites as its socket was sent them
-	 * (turn_sources_json's array, "" none), not stored: only its event
-	 * to the session's other sockets carries it (st_event.cited).
+	 * (turn_sources_json's array, "" none), stored with it (st_msg.cited):
+	 * its copies to the session's other sockets and its histories show
+	 * them.
 	 */
 	const char *cited;
 };

@@ -325,7 +325,7 @@ enum st_msg_knowledge {
 #define ST_MSG_SOURCE_ID_LEN	(3 + ST_ID_HEX)	/* "ks_" + 32 hex */
 /*
  * The bytes of an answer's cited passages as JSON (st_msg_append_req.cited,
- * st_event.cited): 5 passages' titles and URLs, escaped; more is not sent.
+ * st_msg.cited): 5 passages' titles and URLs, escaped; more is not sent.
  */
 #define ST_MSG_CITED_MAX	32768
 /* "none", "found", "not_found"; NULL for another value. */
@@ -404,6 +404,11 @@ extern const struct rcodec st_msg_atts_codec;
  * ("" none): the history it is given back in says which of its messages
  * were stored, its answer lost with the socket. 1 to ST_CLIENT_ID_MAX
  * letters, digits and '-' (st_client_id_valid).
+ * Format 9: cited, role assistant: the passages its text cites as the
+ * chat showed them (turn_sources_json's array as JSON text: each one's
+ * number, source, title and URL; at most ST_MSG_SOURCES_MAX, at most
+ * ST_MSG_CITED_MAX bytes; "" none), so that a history, the thread and
+ * the API show them as the answer did. An older record reads with none.
  */
 #define ST_CLIENT_ID_MAX	64
 /* Whether s is a client_id: 1 to ST_CLIENT_ID_MAX of [A-Za-z0-9-]. */

@@ -114,8 +114,11 @@ reply_event(struct dreply *r, const struct st_event *ev, int to)
 	penc_init(&d->enc);
 	/* Most carry a conversation: some 2 to 4 KiB (the ring trims it). */
 	(void)penc_reserve(&d->enc, EVENT_ENC_HINT);
-	/* An answer's cited passages are for its copies alone: not kept. */
-	full.cited = NULL;
+	/*
+	 * An answer's cited passages (up to 32 KiB) are for its copies to
+	 * the visitor's other sockets alone: not in the ring's.
+	 */
+	full.msg.cited = NULL;
 	(void)st_req_encode(&d->enc, PROTO_ST_EV, &full);
 	if (d->visitor)
 		devent_cut_for_visitors(d, ev);
@@ -123,14 +126,13 @@ reply_event(struct dreply *r, const struct st_event *ev, int to)
 
 void
 event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
-    const struct st_msg *m, const char *cited)
+    const struct st_msg *m)
 {
 	struct st_event ev;
 	int sockets = c->session[0] == WS_SESSION_MARK;
 
 	event_init(b, &ev, ST_EV_MESSAGE, c);
 	ev.msg = *m;
-	ev.cited = sockets ? (char *)cited : NULL;	/* borrowed */
 	/*
 	 * The visitors' sockets show a person's messages and, for the
 	 * session's other sockets (another tab), the visitor's and the
@@ -174,7 +176,7 @@ event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 		reply_event(r, &ev, 0);
 		event_contact_first(b, r, &conv);
 	}
-	event_msg(b, r, &conv, &c->msg, NULL);
+	event_msg(b, r, &conv, &c->msg);
 	/* Resolved or snoozed before: its state event and webhook. */
 	if (c->reopened) {
 		event_init(b, &ev, ST_EV_STATE, &conv);

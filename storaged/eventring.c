@@ -344,8 +344,8 @@ devent_cut_for_visitors(struct devent *d, const struct st_event *ev)
 	v.at = ev->at;
 	v.kind = ev->kind;
 	strlcpy(v.conv.id, ev->conv.id, sizeof(v.conv.id));
-	v.msg = ev->msg;	/* borrowed: encoded, never freed here */
-	v.cited = ev->cited;	/* an answer's, for its copies */
+	/* borrowed: encoded, never freed here; an answer's cited passages too */
+	v.msg = ev->msg;
 	v.state = ev->state;
 	v.on = ev->on;
 	strlcpy(v.name, ev->name, sizeof(v.name));

@@ -106,7 +106,7 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 			reply_enc(r, type, &s);
 		} else
 			reply_enc(r, type, &rep);
-		event_msg(b, r, &rep.conv, m, q != NULL ? q->cited : NULL);
+		event_msg(b, r, &rep.conv, m);
 		st_conv_free(&rep.conv);
 	}
 	req_end(&t, r);
@@ -137,7 +137,8 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	m = (struct st_msg){ .content = (char *)q->content,
 	    .prompt_tokens = q->prompt_tokens,
 	    .completion_tokens = q->completion_tokens, .sources = sources,
-	    .nsources = q->nsources, .knowledge = q->knowledge };
+	    .nsources = q->nsources, .knowledge = q->knowledge,
+	    .cited = (char *)q->cited };
 
 	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
 	strlcpy(m.role, q->role, sizeof(m.role));
@@ -175,7 +176,7 @@ op_turn_lost(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_turn_lost(&t, &m, q->msg_id, &c, &stored) == 0 && stored) {
-		event_msg(b, r, &c, &m, NULL);
+		event_msg(b, r, &c, &m);
 		st_conv_free(&c);
 	}
 	/* Ended, or answered or gone since: open no more. */

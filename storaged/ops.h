@@ -66,11 +66,11 @@ void reply_event(struct dreply *r, const struct st_event *ev, int to);
 
 /*
  * A message stored in c: visitors hear of an agent's only, and the
- * session's other sockets of the visitor's and the answers (cited: an
- * answer's cited passages for them, NULL none).
+ * session's other sockets of the visitor's and the answers (with an
+ * answer's cited passages, m->cited, which the ring's leaves out).
  */
 void event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
-    const struct st_msg *m, const char *cited);
+    const struct st_msg *m);
 
 /*
  * A begin's events: the conversation if it is new, the user message;

@@ -80,6 +80,21 @@ function knowledgeEl(m, names) {
   return null;
 }
 
+// The passages an answer cites, as the visitor saw them under it: "[n]"
+// and the title, a link (a new tab) when its page is an http(s) URL; text
+// only, never markup. null when it cites none (or is older than them).
+function citationsEl(m) {
+  const cs = Array.isArray(m.citations) ? m.citations.filter((c) => c && typeof c === 'object') : [];
+  if (!cs.length) return null;
+  const web = (u) => typeof u === 'string' && /^https?:\/\//i.test(u);
+  return h('ol', { class: 'msg-citations', 'data-testid': 'msg-citations' },
+    ...cs.slice(0, 5).map((c) => {
+      const title = String(c.title || c.url || '');
+      return h('li', { 'data-testid': 'msg-citation' }, `[${Number(c.n) | 0}] `,
+        web(c.url) ? h('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer' }, title) : title);
+    }));
+}
+
 function msgClasses(m) {
   const role = /^[a-z]+$/.test(m.role || '') ? m.role : 'other';
   const status = /^[a-z]+$/.test(m.status || '') ? m.status : 'unknown';
@@ -137,6 +152,8 @@ function messageItem(m, visitorName, names) {
   if (role === 'assistant') {
     const kb = knowledgeEl(m, names);
     if (kb) li.append(kb);
+    const cited = citationsEl(m);
+    if (cited) li.append(cited);
   }
   return li;
 }

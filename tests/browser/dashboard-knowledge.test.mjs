@@ -7,7 +7,8 @@
 // shows the passages found with their scores and which ones the model
 // would get; an agent given sources on its page (and "answer only from
 // the sources", "rewrite follow-up questions"), as the API then shows;
-// its answers' thread showing the source cited and a question nothing
+// its answers' thread showing the source cited (and the passage, as
+// text) and a question nothing
 // answered, which the Knowledge page then lists; a source deleted after
 // the confirmation. axe-core light and dark; a phone screenshot without
 // horizontal scroll.
@@ -180,6 +181,22 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     await page.waitForSelector('[data-testid="msg-source"]');
     assert.equal(await page.textContent('[data-testid="msg-source"]'), qa.name || qa.question);
     assert.equal(await page.getAttribute('[data-testid="msg-source"]', 'data-source-id'), qa.id);
+    // the passage it cites, as the visitor saw it under the answer (a qa pair: no page to link)
+    const cited = () => page.$$eval('[data-testid="msg-citation"]', (lis) => lis.map((li) => [li.textContent, li.querySelectorAll('*').length]));
+    assert.deepEqual(await cited(), [[`[1] ${qa.question}`, 0]]);
+    // a title with markup and a URL that is no web page's: text, no link
+    const conv = r.json().conversationId;
+    await page.route(`**/v1/admin/conversations/${conv}`, async (route) => {
+      const res = await route.fetch();
+      const j = await res.json();
+      for (const m of j.messages) for (const c of m.citations || []) Object.assign(c, { title: '<b>Hours</b> & <img src=x>', url: 'javascript:alert(1)' });
+      await route.fulfill({ response: res, json: j });
+    });
+    try {
+      await page.reload();	// (the same address: read again)
+      await page.waitForSelector('[data-testid="msg-citation"]');
+      assert.deepEqual(await cited(), [['[1] <b>Hours</b> & <img src=x>', 0]]);
+    } finally { await page.unroute(`**/v1/admin/conversations/${conv}`); }
     r = await chat(stack.parley, sid('kbthread'), 'do you sell zebras?');
     assert.equal(r.status, 200, r.text);
     await openDash(page, stack, `#/conversations/${r.json().conversationId}`, '[data-testid="thread-message"]');

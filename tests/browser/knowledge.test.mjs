@@ -4,7 +4,8 @@
 // under the answer the sources it cites: their number, the page's title
 // as a link to it (opened in a new tab, no opener), a qa pair's question
 // as text; a title holding markup shown as text. The sources part loads
-// only when an answer cites something. The visitor's other tab shows the
+// only when an answer cites something. A reload shows them again under
+// the answer of the history. The visitor's other tab shows the
 // answer's copy the same: its sources under it, and the typing indicator
 // while it is written. axe-core in light and dark; screenshots in
 // build/test/screenshots/widget-sources-*.png.
@@ -112,6 +113,22 @@ describe('the widget shows the sources an answer cites', { timeout: SUITE_TIMEOU
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     await desk.page.screenshot({ path: path.join(SCREENSHOTS, 'widget-sources-1280x800.png') });
     assert.deepEqual(await axeLightDark(desk.page, 'an answer with its sources'), []);
+  });
+
+  test('a reload keeps them: the history shows the answer\'s sources as it did live, the thread too', async () => {
+    const live = await shown(desk.page);
+    assert.ok(live, 'the answer of the test before, with its sources');
+    await desk.page.reload();
+    await waitReady(desk.page);
+    if (!(await desk.page.isVisible(part('panel')))) await desk.page.click(part('launcher'));
+    await waitFor(async () => (await desk.page.evaluate(() => window.ParleyChat.messages().length)) === 2, 10000, 'the history shown');
+    await waitFor(async () => (await shown(desk.page)) !== null, 5000, 'the sources shown under the answer of the history');
+    assert.deepEqual(await shown(desk.page), live, 'the same sources, as text');
+    // the admin thread shows them too (the dashboard's, escaped: dashboard-thread)
+    const convs = (await api('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}`)).conversations;
+    assert.equal(convs.length, 1);
+    const answer = (await api('GET', `/v1/admin/conversations/${convs[0]._id}`)).messages.find((m) => m.role === 'assistant');
+    assert.deepEqual(answer.citations.map((c) => c.title).sort(), ['Descaling <b>guide</b>', 'How long is the warranty?']);
   });
 
   test('the visitor\'s other tab shows the answer with the same sources, and the typing indicator while it is written', async () => {

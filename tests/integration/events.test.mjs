@@ -24,7 +24,7 @@ const ST_DASH_LOGIN = 0x33;
 function decEv(payload) {
   const d = new Dec(payload);
   const ev = { epoch: d.u64(), seq: d.u64(), at: d.u64(), kind: d.u8(), conv: decConv(d) };
-  if (ev.kind === KIND.MESSAGE) { ev.msg = decMsg(d); ev.cited = d.str(); }
+  if (ev.kind === KIND.MESSAGE) ev.msg = decMsg(d);
   if (ev.kind === KIND.HANDOFF || ev.kind === KIND.TYPING) { ev.v = d.u8(); ev.name = d.str(); }
   return ev;
 }

@@ -4,7 +4,9 @@
 // numbered markers and asks for citations; the mock model cites the
 // markers whose passage shares a word with the question. /v1/chat adds
 // "sources" (the cited passages), the stream a {"type":"sources"} event
-// before "done", the widget's WebSocket message "sources". An agent that
+// before "done", the widget's WebSocket message "sources"; they are kept
+// with the answer: the admin thread's "citations", the HTTP history's and
+// a resumed widget's history's "sources". An agent that
 // answers only from its sources, finding nothing, says it does not know
 // and offers a person, the model not asked. An agent without sources
 // sends the model no passage. An agent with rewrite_follow_ups has the
@@ -81,6 +83,31 @@ describe('answers from the agent\'s knowledge', () => {
     assert.equal(m.knowledge, 'found');
   });
 
+  test('kept with the answer: the thread and the API\'s history show its cited passages', async () => {
+    const s = sid('kb');
+    const r = await chat(p, s, 'what is the warranty on this kettle?');
+    assert.equal(r.status, 200, r.text);
+    const { sources, conversationId } = r.json();
+    assert.equal(sources.length, 1, r.text);
+    // the admin API's thread: the passages beside the sources' ids
+    const m = await storedAnswer(conversationId);
+    assert.deepEqual(m.citations, sources);
+    assert.deepEqual(m.sources, [src.id]);
+    // the HTTP API's history, as /v1/chat answered
+    const h = await p.get(`/v1/chat/history?sessionId=${s}`, { headers: { 'x-api-key': p.widgetKey } });
+    assert.equal(h.status, 200, h.text);
+    (await checkerFor(p)).checkJson('GET', `/v1/chat/history?sessionId=${s}`, h);
+    const [asked, answer] = h.json().messages;
+    assert.deepEqual(answer.sources, sources);
+    assert.equal(asked.sources, undefined, 'the question cites nothing');
+    // an answer that cites nothing: none, and [] in the thread
+    const r2 = await chat(p, s, 'do you sell toasters?');
+    assert.equal(r2.json().sources, undefined);
+    assert.deepEqual((await storedAnswer(conversationId)).citations, []);
+    const h2 = (await p.get(`/v1/chat/history?sessionId=${s}`, { headers: { 'x-api-key': p.widgetKey } })).json();
+    assert.equal(h2.messages[3].sources, undefined);
+  });
+
   test('the stream says its sources before done', async () => {
     const s = await streamTurn(p, sid('kb'), 'warranty please');
     (await checkerFor(p)).checkStream('POST', '/v1/chat/stream', s);
@@ -99,13 +126,19 @@ describe('answers from the agent\'s knowledge', () => {
     assert.doesNotMatch(await lastSystem(), /numbered sources/);
   });
 
-  test('the widget\'s message carries its sources', async () => {
+  test('the widget\'s message carries its sources, and so does its history when the session resumes', async () => {
     const v = await Visitor.open(p, dw.widget_id);
-    await v.next('session');
+    const { session_token: token } = await v.next('session');
     const { message } = await v.turn('tell me about the warranty');
     assert.match(message.content, /\[1\]/);
     assert.equal(message.sources[0].title, 'How long is the kettle warranty?');
     await v.close();
+    // a reload: the answer in the history with the same sources
+    const v2 = await Visitor.open(p, dw.widget_id, { token });
+    await v2.next('session');
+    const h = await v2.next('history');
+    assert.deepEqual(h.messages.map((m) => m.sources), [undefined, message.sources]);
+    await v2.close();
   });
 
   test('a follow-up rewritten into a question that stands alone is what is searched', async () => {

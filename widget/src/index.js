@@ -863,6 +863,8 @@ function mount(script, cfg, base, broken, lang) {
       sync();
       toBottom();
       seenUpTo(msgs);
+      // the knowledge each answer cites, under it, as it showed live
+      if (msgs.some((m) => m.sources)) part('sources').then((show) => show && show());
       emit('history', { messages: msgs, truncated: !!f.truncated });
     } else if (f.role === 'agent') {
       // a person: typing, or their message (never the assistant's turn)

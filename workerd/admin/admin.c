@@ -255,9 +255,24 @@ visitor_json(const struct st_visitor *v)
 }
 
 json_t *
+admin_cited_json(const struct st_msg *m)
+{
+	json_t *a;
+
+	if (m->cited == NULL || m->cited[0] == '\0' ||
+	    (a = json_loads(m->cited, 0, NULL)) == NULL)
+		return NULL;
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+json_t *
 admin_msg_json(const struct st_msg *m)
 {
-	json_t *o;
+	json_t *o, *c;
 	int err = 0;
 
 	if ((o = json_object()) == NULL)
@@ -294,6 +309,9 @@ admin_msg_json(const struct st_msg *m)
 		/* The knowledge sources it cites; what its search found. */
 		exprow_oset(o, "sources", exprow_list(m->sources, m->nsources),
 		    &err);
+		/* The passages it cites, as the visitor saw them ([] none). */
+		exprow_oset(o, "citations", (c = admin_cited_json(m)) != NULL ?
+		    c : json_array(), &err);
 		exprow_oset(o, "knowledge", exprow_text(st_msg_knowledge_name(
 		    m->knowledge)), &err);
 	}

@@ -134,6 +134,12 @@ const char *admin_take_text(json_t *v, char **dst, int nullable);
 json_t *admin_conv_json(const struct st_conv *);
 json_t *admin_msg_json(const struct st_msg *);
 /*
+ * An answer's cited passages as its chat showed them, stored with it
+ * (st_msg.cited): [{"n","source_id","title","url"}]; NULL none (an older
+ * record, no knowledge cited, or not an array: left out).
+ */
+json_t *admin_cited_json(const struct st_msg *);
+/*
  * n items of size bytes each as item() makes them, a JSON array; NULL
  * out of memory. ADMIN_ITEMS_JSON takes the size from the array.
  */

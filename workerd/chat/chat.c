@@ -911,13 +911,13 @@ chat_post_stream(struct conn *c, struct http_request *req,
 /*
  * The messages of a session's history as JSON (a reply cut before its
  * first word is not shown; a person's reply says who; an assistant's
- * reply its status, "interrupted" when cut off or stopped). NULL out of
- * memory.
+ * reply its status, "interrupted" when cut off or stopped, and the
+ * passages it cites, "sources"). NULL out of memory.
  */
 static json_t *
 history_json(const struct st_msg *msgs, uint32_t n)
 {
-	json_t *arr = json_array(), *item;
+	json_t *arr = json_array(), *item, *src;
 	uint64_t now = proto_wall_ms();
 	uint32_t i;
 
@@ -937,6 +937,12 @@ history_json(const struct st_msg *msgs, uint32_t n)
 		if (item != NULL && strcmp(msgs[i].role, "assistant") == 0 &&
 		    json_object_set_new(item, "status",
 		    exprow_text(msgs[i].status)) < 0) {
+			json_decref(item);
+			item = NULL;
+		}
+		/* The knowledge it cites, as /v1/chat answered it. */
+		if (item != NULL && (src = admin_cited_json(&msgs[i])) != NULL &&
+		    json_object_set_new(item, "sources", src) < 0) {
 			json_decref(item);
 			item = NULL;
 		}

@@ -1119,9 +1119,10 @@ cited_done(struct turn *t, const char *msg_id, const char *content)
 }
 
 /*
- * The passages content cites as done gives them, as JSON (malloc'd), for
- * the copies of the answer to the visitor's other sockets; NULL none (or
- * too long to send, or out of memory: the copies go without).
+ * The passages content cites as done gives them, as JSON (malloc'd), kept
+ * with the answer for its copies to the visitor's other sockets and its
+ * histories; NULL none (or too long to keep, or out of memory: they go
+ * without).
  */
 static char *
 cited_json(const struct turn *t, const char *content)
@@ -1237,7 +1238,7 @@ turn_store(struct turn *t)
 	/* Stored with the answer: the thread and the gaps report read it. */
 	req.sources = sources;
 	req.nsources = cited_sources(t, req.content, sources);
-	/* Not stored: the answer's copies to the other tabs show them. */
+	/* Stored too: its copies to the other tabs and its histories show them. */
 	req.cited = cited = cited_json(t, req.content);
 	req.knowledge = !t->searched ? ST_MSG_KB_NONE : t->kb.n > 0 ?
 	    ST_MSG_KB_FOUND : ST_MSG_KB_NOT_FOUND;

@@ -450,7 +450,7 @@ wschat_widget_gone(const char *widget_id)
  * socket as "sources"), so that each tab shows them under it.
  */
 static json_t *
-copy_json(const struct st_msg *m, const char *cited)
+copy_json(const struct st_msg *m)
 {
 	json_t *o, *src;
 	int cut = strcmp(m->status, "interrupted") == 0;
@@ -465,12 +465,8 @@ copy_json(const struct st_msg *m, const char *cited)
 	    exprow_text(m->id), "copy", 1);
 	if (o != NULL && cut)
 		json_object_set_new(o, "status", json_string(m->status));
-	if (o != NULL && cited != NULL && cited[0] != '\0' &&
-	    (src = json_loads(cited, 0, NULL)) != NULL) {
-		if (json_is_array(src))
-			json_object_set(o, "sources", src);
-		json_decref(src);
-	}
+	if (o != NULL && (src = admin_cited_json(m)) != NULL)
+		json_object_set_new(o, "sources", src);
 	return o;
 }
 
@@ -494,7 +490,7 @@ visitor_event_text(const struct st_event *ev, const char *wid)
 			    exprow_text(ev->msg.id));
 		else if (strcmp(ev->msg.role, "user") == 0 ||
 		    strcmp(ev->msg.role, "assistant") == 0)
-			o = copy_json(&ev->msg, ev->cited);
+			o = copy_json(&ev->msg);
 		/* Files, a person's or the visitor's: linked through its widget. */
 		if (o != NULL && ev->msg.natts > 0)
 			json_object_set_new(o, "attachments", att_json(
@@ -1597,14 +1593,15 @@ wsend_history(struct wsess *s, json_t *hist, int more, const char *conv_id,
  * One message of the history: {role, content, id}, "name" on a person's,
  * "cid" on a visitor's the widget sent with one,
  * "feedback" ("up", "down", null) and "status" ("complete", or
- * "interrupted": cut off by a lost socket or stopped) on an assistant's.
+ * "interrupted": cut off by a lost socket or stopped) on an assistant's,
+ * and "sources" on one that cites knowledge.
  * NULL out of memory.
  */
 static json_t *
 history_item(const struct st_msg *m, const char *wid)
 {
 	const char *fb = st_feedback_name(m->feedback);
-	json_t *item;
+	json_t *item, *src;
 	int err = 0;
 
 	if ((item = json_pack("{s:s, s:o, s:o}", "role", m->role, "content",
@@ -1619,6 +1616,9 @@ history_item(const struct st_msg *m, const char *wid)
 		exprow_oset(item, "feedback", fb != NULL ? json_string(fb) :
 		    json_null(), &err);
 		exprow_oset(item, "status", exprow_text(m->status), &err);
+		/* The knowledge it cites, as the answer had it live. */
+		if ((src = admin_cited_json(m)) != NULL)
+			exprow_oset(item, "sources", src, &err);
 	}
 	/* Files, the visitor's or a person's: links through widget wid. */
 	if (m->natts > 0)

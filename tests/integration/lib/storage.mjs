@@ -230,7 +230,7 @@ export function decEvent(d) {
   ev.conv = decConv(d);
   switch (ev.kind) {
     case 1: break;
-    case 2: ev.msg = decMsg(d); ev.cited = d.str(); break;	// cited: a reply's passages, to the visitor's sockets alone
+    case 2: ev.msg = decMsg(d); break;	// msg.cited: a reply's passages, in the visitor's sockets' encoding alone
     case 3: ev.state = d.u8(); ev.name = d.str(); break;
     case 4: ev.contact = decContact(d); break;
     case 5: ev.on = d.u8(); ev.name = d.str(); break;

@@ -99,6 +99,8 @@
 	"01" "000003e8" "00000008" "666f726b2e706e67" "00000000"
 /* The widget's id of it: "c-1". */
 #define HEX_MSG_V8	"00000003" "632d31"
+/* The passages an answer cites: [{"n":1}]. */
+#define HEX_MSG_V9	"00000009" "5b7b226e223a317d5d"
 
 /* A full conversation on the wire. */
 static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
@@ -108,8 +110,8 @@ static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 static const char conv_empty[] = Z Z Z Z8 Z8 Z Z Z "00" Z Z Z Z Z8
     Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z HEX_CONV_V8_NONE HEX_CONV_V9_NONE;
 static const char msg_full[] = HEX_MSG_V1 HEX_MSG_V2 HEX_MSG_V3
-    HEX_MSG_V4 HEX_MSG_V5 HEX_MSG_V6 HEX_MSG_V7 HEX_MSG_V8;
-static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00" Z Z Z Z;
+    HEX_MSG_V4 HEX_MSG_V5 HEX_MSG_V6 HEX_MSG_V7 HEX_MSG_V8 HEX_MSG_V9;
+static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00" Z Z Z Z Z;
 
 static int
 setup(void **state)
@@ -268,6 +270,7 @@ full_msg(struct st_msg *m)
 	m->atts[0].size = 1000;
 	strlcpy(m->atts[0].name, "fork.png", sizeof(m->atts[0].name));
 	strlcpy(m->client_id, "c-1", sizeof(m->client_id));
+	m->cited = sdup("[{\"n\":1}]");
 }
 
 /* m holds full_msg's fields of format version, the newer ones empty. */
@@ -300,6 +303,8 @@ assert_msg_as(const struct st_msg *m, int version)
 		assert_string_equal(m->atts[0].name, "fork.png");
 	}
 	assert_string_equal(m->client_id, version >= 8 ? "c-1" : "");
+	/* An older record reads with no cited passages. */
+	assert_str(m->cited, version >= 9 ? "[{\"n\":1}]" : "");
 }
 
 /* hex, decoded by pdec_conv: 0, or -1 (c then zeroed). */
@@ -400,7 +405,7 @@ test_msg_wire(void **state)
 	pdec_init(&d, e.buf, e.len);
 	assert_int_equal(pdec_msg(&d, &g), 0);
 	assert_int_equal(pdec_done(&d), 0);
-	assert_msg_as(&g, 8);
+	assert_msg_as(&g, 9);
 	st_msg_free(&g);
 	penc_free(&e);
 	st_msg_free(&m);
@@ -462,7 +467,7 @@ msg_key_of(const char *conv_hex, uint32_t seq, uint8_t k[ST_ID_HEX / 2 + 4])
 
 /*
  * A conversation opened, then a visitor's message: the values storaged
- * writes, conversation format 9, message format 8.
+ * writes, conversation format 9, message format 9.
  */
 static void
 test_conv_lmdb(void **state)
@@ -502,9 +507,9 @@ test_conv_lmdb(void **state)
 	n = db_first(f, "msgs", key, &klen, val);
 	assert_int_equal(klen, ST_ID_HEX / 2 + 4);
 	assert_memory_equal(key, id, sizeof(id));
-	snprintf(hex, sizeof(hex), "08" "00000020%s" "00000020%s"
+	snprintf(hex, sizeof(hex), "09" "00000020%s" "00000020%s"
 	    "0000000475736572" "00000008636f6d706c657465" "0000018bcfe56801"
-	    "00000003" "00000004" "0000000348c3a9" Z Z "00" Z "00" Z Z Z Z,
+	    "00000003" "00000004" "0000000348c3a9" Z Z "00" Z "00" Z Z Z Z Z,
 	    hex_of(ms.id, h2), h1);
 	assert_bytes(val, n, hex);
 	st_rep_free(PROTO_ST_MSG_APPEND, &ms);
@@ -550,7 +555,7 @@ conv_get(struct fix *f, const char *id, struct st_conv_msgs *g)
 /*
  * Conversations of each format storaged has written (1 to 9): each reads
  * with its newer fields empty, formats 1 to 3 (before organisations) as
- * the default one's; and messages of formats 1 to 8, each read with its
+ * the default one's; and messages of formats 1 to 9, each read with its
  * newer fields empty.
  */
 static void
@@ -561,7 +566,8 @@ test_conv_formats(void **state)
 	char id[ST_ID_HEX + 1], hex[4096], name[ST_VISITOR_NAME_MAX + 1];
 	uint8_t k[ST_ID_HEX / 2 + 4];
 	const char *mbody[] = { HEX_MSG_V1, HEX_MSG_V2, HEX_MSG_V3,
-	    HEX_MSG_V4, HEX_MSG_V5, HEX_MSG_V6, HEX_MSG_V7, HEX_MSG_V8 };
+	    HEX_MSG_V4, HEX_MSG_V5, HEX_MSG_V6, HEX_MSG_V7, HEX_MSG_V8,
+	    HEX_MSG_V9 };
 	int v, i;
 
 	for (v = 1; v <= 9; v++) {
@@ -572,7 +578,7 @@ test_conv_formats(void **state)
 	}
 	/* Conversation 7's messages, one of each format. */
 	conv_id_v(7, id);
-	for (v = 1; v <= 8; v++) {
+	for (v = 1; v <= 9; v++) {
 		snprintf(hex, sizeof(hex), "%02x", v);
 		for (i = 0; i < v; i++)
 			strlcat(hex, mbody[i], sizeof(hex));
@@ -587,8 +593,8 @@ test_conv_formats(void **state)
 		st_visitor_name_gen("sess-1", name, sizeof(name));
 		assert_conv_as(&g.conv, v, "default", name, 0);
 		if (v == 7) {
-			assert_int_equal(g.n, 8);
-			for (i = 0; i < 8; i++)
+			assert_int_equal(g.n, 9);
+			for (i = 0; i < 9; i++)
 				assert_msg_as(&g.msgs[i], i + 1);
 		} else
 			assert_int_equal(g.n, 0);

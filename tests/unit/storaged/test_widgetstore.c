@@ -208,6 +208,8 @@ dec_triples(struct pdec *d, uint32_t *n, char roles[16][ST_ROLE_MAX + 1],
 		assert_string_equal(status, "complete");
 		pdec_strbuf(d, status, sizeof(status));	/* no client id */
 		assert_string_equal(status, "");
+		pdec_strbuf(d, status, sizeof(status));	/* no cited passages */
+		assert_string_equal(status, "");
 	}
 }
 
@@ -2234,6 +2236,7 @@ test_msg_v1_records(void **state)
 	dreply_free(&r);
 	proto_hex_decode(c.id, cid, sizeof(cid));
 	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)), 9);
+	db_to_older(f, "msgs", 9, 4);		/* no cited passages */
 	db_to_older(f, "msgs", 8, 4);		/* no client id */
 	db_to_older(f, "msgs", 7, 4);		/* no attachments */
 	db_to_older(f, "msgs", 6, 4 + 4);	/* no arguments, duration */

@@ -134,6 +134,8 @@ export default function (ctx) {
     // the messages the chat itself would show (no system ones, none empty)
     // (.d: each message, as the core's history keeps it: the attach part shows its files)
     thread.replaceChildren(...shown(f.messages).map((m) => Object.assign(ctx.bubble(m.role, m.content, m.status, m.name), { d: m })));
+    // the knowledge its answers cite, under them (the sources part)
+    if (f.messages.some((m) => m && m.sources)) ctx.part('sources').then((s) => s && s(0, thread));
     show('thread');
   });
   // (its first message stored: the other tabs, on no conversation, resume it)

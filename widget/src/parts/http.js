@@ -179,10 +179,12 @@ export default function (ctx) {
         if (stale()) return;
         const f = document.createDocumentFragment();
         // (status interrupted: a reply cut off or stopped, shown as stopped)
-        msgs.forEach((m) => f.append(ctx.bubble(m.role, m.content, m.status, m.name)));
+        // (.d: the message, with the sources an answer cites)
+        msgs.forEach((m) => (f.appendChild(ctx.bubble(m.role, m.content, m.status, m.name)).d = m));
         const l = ctx.list;
         l.insertBefore(f, l.firstChild.nextSibling);
         l.scrollTop = l.scrollHeight;
+        if (msgs.some((m) => m.sources)) ctx.part('sources').then((show) => show && show());
         ctx.emit('history', { sessionId, messages: msgs });
       } catch (e) {
         if (!signal.aborted) console.warn('[parley] could not load the history:', e.message);

@@ -163,7 +163,19 @@ test_msg_json(void **state)
 	    "\"role\":\"assistant\",\"content\":\"h\xc3\xa9llo\\n\","
 	    "\"createdAt\":1700000000123,\"status\":\"complete\","
 	    "\"promptTokens\":12,\"completionTokens\":34,\"feedback\":null,"
-	    "\"sources\":[],\"knowledge\":\"none\"}");
+	    "\"sources\":[],\"citations\":[],\"knowledge\":\"none\"}");
+	free(s);
+	/* The passages it cites, as stored with it; not an array: none. */
+	m.cited = strdup("[{\"n\":2,\"source_id\":\"ks_1\",\"title\":\"<b>\","
+	    "\"url\":\"\"}]");
+	s = test_dump(admin_msg_json(&m));
+	assert_non_null(strstr(s, ",\"citations\":[{\"n\":2,\"source_id\":"
+	    "\"ks_1\",\"title\":\"<b>\",\"url\":\"\"}],"));
+	free(s);
+	free(m.cited);
+	m.cited = strdup("{\"n\":2}");
+	s = test_dump(admin_msg_json(&m));
+	assert_non_null(strstr(s, ",\"citations\":[],"));
 	free(s);
 	/* The visitor's thumb on an answer (issue 26). */
 	m.feedback = ST_FEEDBACK_DOWN;
