@@ -38,6 +38,7 @@
 #include "agentmsg.h"
 #include "attach.h"
 #include "chat.h"
+#include "jscan.h"
 #include "log.h"
 #include "sha256.h"
 #include "stmsgs.h"
@@ -183,8 +184,79 @@ chat_visitor_parse(json_t *o, struct st_visitor *v)
 	st_visitor_clean(v);
 }
 
+/*
+ * The body every turn of an API client sends, {"sessionId": "...",
+ * "message": "..."}, read without jansson (its parse was some 10,000
+ * instructions a turn): jscan.h's scanner, which takes JSON exactly as
+ * jansson does. It only ever accepts, and only that shape taken whole: a
+ * valid session without an escape and a message of 1 to
+ * CHAT_MESSAGE_MAX characters, each once, nothing else. Anything else
+ * (another key, a duplicate, a refusal to word) is -1 and
+ * chat_parse_body_json's, which has the last word; fuzz_chatbody.c
+ * checks that the two agree.
+ */
+static int
+body_fast(const char *ctype, const char *body, size_t len,
+    struct chat_input *in)
+{
+	struct jscan s;
+	struct jobj o;
+	struct jval sid = { 0 }, msg = { 0 }, *v;
+	const unsigned char *k;
+	size_t klen, n;
+	int r, escaped, sid_escaped = 0;
+
+	if (!proto_json_ctype(ctype))
+		return -1;
+	s.p = (const unsigned char *)body;
+	s.end = s.p + len;
+	s.depth = 0;
+	if (js_obj_open(&s, &o) < 0)
+		return -1;
+	while ((r = js_obj_next(&s, &o, &k, &klen)) == 1) {
+		if (JS_KEY(k, klen, "sessionId"))
+			v = &sid;
+		else if (JS_KEY(k, klen, "message"))
+			v = &msg;
+		else
+			return -1;
+		if (js_peek(&s) != '"' || js_string(&s, v, &escaped) < 0)
+			return -1;
+		if (v == &sid)
+			sid_escaped = escaped;
+	}
+	if (r < 0 || js_peek(&s) != -1 || sid.raw == NULL || msg.raw == NULL ||
+	    sid_escaped || !chat_session_valid((const char *)sid.raw,
+	    sid.rawlen))
+		return -1;
+	/* js_string refused \u0000: the message holds no NUL. */
+	if ((in->message = malloc(msg.rawlen + 1)) == NULL)
+		return -1;
+	n = js_decode(msg.raw, msg.rawlen, in->message);
+	in->message[n] = '\0';
+	if (n == 0 || utf8_chars(in->message, n) > CHAT_MESSAGE_MAX) {
+		free(in->message);
+		in->message = NULL;
+		return -1;
+	}
+	memcpy(in->session, sid.raw, sid.rawlen);
+	in->session[sid.rawlen] = '\0';
+	return 0;
+}
+
 enum chat_body
 chat_parse_body(const char *ctype, const char *body, size_t len,
+    struct chat_input *in, char *details, size_t dsz)
+{
+	memset(in, 0, sizeof(*in));
+	details[0] = '\0';
+	if (body_fast(ctype, body, len, in) == 0)
+		return CHAT_BODY_OK;
+	return chat_parse_body_json(ctype, body, len, in, details, dsz);
+}
+
+enum chat_body
+chat_parse_body_json(const char *ctype, const char *body, size_t len,
     struct chat_input *in, char *details, size_t dsz)
 {
 	json_error_t jerr;

@@ -77,6 +77,13 @@ void chat_session_hash(const char *s, uint8_t out[ST_TOKEN_HASH_LEN]);
  */
 enum chat_body chat_parse_body(const char *ctype, const char *body,
     size_t len, struct chat_input *in, char *details, size_t detailsz);
+/*
+ * The same with jansson alone. chat_parse_body reads the plain body
+ * without it first and comes here for anything else; fuzz_chatbody.c
+ * checks that the two agree.
+ */
+enum chat_body chat_parse_body_json(const char *ctype, const char *body,
+    size_t len, struct chat_input *in, char *details, size_t detailsz);
 void chat_input_free(struct chat_input *);
 /* Appends v as one NDJSON line (U+2028/2029 escaped). Steals v. -1 on error. */
 int chat_ndjson(struct buf *, json_t *v);

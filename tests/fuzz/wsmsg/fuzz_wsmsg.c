@@ -13,7 +13,8 @@
  * The same bytes go to the other small parsers of a text a client sends
  * as it likes: the dashboard's Last-Event-ID (events.c), whose accepted
  * ids read back the same once printed as the server prints ids, and the
- * chat API's body (chat.c). A message's attachments are at most 5 upload
+ * chat API's body (chat.c: read without jansson when plain, which must
+ * agree with jansson's read). A message's attachments are at most 5 upload
  * ids, and then its words may be none.
  */
 #include <stdint.h>
@@ -57,6 +58,13 @@ last_event_id(const uint8_t *data, size_t size)
 	    strcmp(again, s) == 0, "a Last-Event-ID does not read back");
 }
 
+/* Both NULL, or the same string. */
+static int
+same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
 /* A message's upload ids: at most 5, each "att_" and 32 hex digits. */
 static void
 attachment_ids(const struct st_str *ids, uint32_t n)
@@ -71,17 +79,41 @@ attachment_ids(const struct st_str *ids, uint32_t n)
 /*
  * The chat API's body (chat.c): what it accepts has a valid sessionId,
  * a message of 1 to CHAT_MESSAGE_MAX characters without NUL ("" only
- * with files) and the ids it names, copied.
+ * with files) and the ids it names, copied. The read without jansson
+ * (the plain body's) must come to what jansson's alone does: the same
+ * answer, the same details, the same input.
  */
 static void
 chat_body(const uint8_t *data, size_t size)
 {
-	char details[CHAT_DETAILS_MAX];
-	struct chat_input in;
+	char details[CHAT_DETAILS_MAX], jdetails[CHAT_DETAILS_MAX];
+	struct chat_input in, j;
+	enum chat_body rc, rj;
 	size_t chars;
+	uint32_t i;
 
-	if (chat_parse_body("application/json", (const char *)data, size,
-	    &in, details, sizeof(details)) != CHAT_BODY_OK) {
+	rc = chat_parse_body("application/json", (const char *)data, size,
+	    &in, details, sizeof(details));
+	rj = chat_parse_body_json("application/json", (const char *)data,
+	    size, &j, jdetails, sizeof(jdetails));
+	check(rc == rj, "the fast reader and jansson disagree");
+	check(strcmp(details, jdetails) == 0, "details differ");
+	if (rc == CHAT_BODY_OK) {
+		check(strcmp(in.session, j.session) == 0, "sessionId differs");
+		check(strcmp(in.message, j.message) == 0, "message differs");
+		check(in.natts == j.natts, "attachments differ");
+		for (i = 0; i < in.natts; i++)
+			check(strcmp(in.atts[i].s, j.atts[i].s) == 0,
+			    "an attachment differs");
+		check(same_str(in.visitor.page_url, j.visitor.page_url) &&
+		    same_str(in.visitor.referrer, j.visitor.referrer) &&
+		    same_str(in.visitor.user_agent, j.visitor.user_agent) &&
+		    same_str(in.visitor.language, j.visitor.language) &&
+		    same_str(in.visitor.time_zone, j.visitor.time_zone),
+		    "visitor differs");
+		chat_input_free(&j);
+	}
+	if (rc != CHAT_BODY_OK) {
 		check(details[0] != '\0', "a body refused without details");
 		return;
 	}

@@ -3,7 +3,9 @@
  * buf_add_jstr (resp.c) must write what json_dumps writes (plus the
  * U+2028/U+2029 escapes chat_ndjson adds), and the chunk scanner in
  * sse_chunk_parse must read every chunk as sse_chunk_parse_json does,
- * and as it reads it alone when read on after a stream's prefix.
+ * and as it reads it alone when read on after a stream's prefix; the
+ * chat API's plain body (chat_parse_body) must be read as
+ * chat_parse_body_json reads it, and without jansson.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "chat.h"
 #include "resp.h"
 #include "sse.h"
 
@@ -294,6 +297,113 @@ test_chunk_prefix(void **state)
 	assert_null(pf.bytes);
 }
 
+/* ---------------------------------------------------- the chat body */
+
+/* jansson's allocations while counted. */
+static size_t jallocs;
+
+static void *
+count_malloc(size_t n)
+{
+	jallocs++;
+	return malloc(n);
+}
+
+/* The plain body of every API turn is read without jansson. */
+static void
+test_body_fast_used(void **state)
+{
+	static const char *bodies[] = {
+		"{\"sessionId\":\"s-1\",\"message\":\"hello 1\"}",
+		" {\"message\":\"h\\u00e9 \\\"q\\\"\\n\",\"sessionId\":\"a.b:c_d\"}\r\n",
+	};
+	static const char *want[] = { "hello 1", "h\xc3\xa9 \"q\"\n" };
+	char details[CHAT_DETAILS_MAX];
+	struct chat_input in;
+	size_t i;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		jallocs = 0;
+		json_set_alloc_funcs(count_malloc, free);
+		assert_int_equal(chat_parse_body("application/json", bodies[i],
+		    strlen(bodies[i]), &in, details, sizeof(details)),
+		    CHAT_BODY_OK);
+		json_set_alloc_funcs(malloc, free);
+		assert_int_equal(jallocs, 0);
+		assert_string_equal(in.message, want[i]);
+		assert_string_equal(details, "");
+		chat_input_free(&in);
+	}
+}
+
+/* Both readers of the body: the same answer, details and input. */
+static void
+body_agree(const char *s, size_t len)
+{
+	char da[CHAT_DETAILS_MAX], dj[CHAT_DETAILS_MAX];
+	struct chat_input a, j;
+	enum chat_body ra, rj;
+
+	ra = chat_parse_body("application/json", s, len, &a, da, sizeof(da));
+	rj = chat_parse_body_json("application/json", s, len, &j, dj,
+	    sizeof(dj));
+	if (ra != rj || strcmp(da, dj) != 0)
+		fail_msg("fast %d (%s), jansson %d (%s): %s", ra, da, rj, dj, s);
+	if (ra == CHAT_BODY_OK) {
+		assert_string_equal(a.session, j.session);
+		assert_string_equal(a.message, j.message);
+		assert_int_equal(a.natts, j.natts);
+	}
+	chat_input_free(&a);
+	chat_input_free(&j);
+}
+
+static void
+test_body_agree(void **state)
+{
+	static const char *cases[] = {
+		"{\"sessionId\":\"s1\",\"message\":\"hi\"}",
+		"{\"message\":\"\\ud83d\\ude00\\/\\b\\f\\t\",\"sessionId\":\"s\"}",
+		"{\"sessionId\":\"s1\",\"message\":\"   \"}",
+		"{\"sessionId\":\"s1\",\"message\":\"\"}",
+		"{\"sessionId\":\"\",\"message\":\"hi\"}",
+		"{\"sessionId\":\"a b\",\"message\":\"hi\"}",
+		"{\"sessionId\":\"\\u0061\",\"message\":\"hi\"}",
+		"{\"sessionId\":\"a\\u0000\",\"message\":\"hi\"}",
+		"{\"sessionId\":\"s1\",\"message\":\"a\\u0000b\"}",
+		"{\"sessionId\":\"s1\",\"message\":\"x\",\"message\":\"y\"}",
+		"{\"sessionId\":\"s1\",\"sessionId\":\"s2\",\"message\":\"y\"}",
+		"{\"sessionId\":\"s1\",\"message\":\"x\"",
+		"{\"sessionId\":\"s1\",\"message\":\"x\"} {}",
+		"{\"sessionId\":\"s1\",\"message\":\"x\",}",
+		"{\"sessionId\":\"s1\"}", "{\"message\":\"hi\"}", "{}", "[]", "",
+		"{\"sessionId\":1,\"message\":\"hi\"}",
+		"{\"sessionId\":\"s1\",\"message\":null}",
+		"{\"sessionId\":\"s1\",\"message\":\"a\xff\"}",
+		"{\"sessionId\":\"s1\",\"message\":\"\\ud800\"}",
+		"{\"sessionId\":\"s1\",\"message\":\"tab\there\"}",
+		"{\"sessionId\":\"s1\",\"message\":\"x\",\"extra\":1}",
+		"{\"sessionId\":\"s1\",\"message\":\"x\",\"visitor\":"
+		    "{\"language\":\"fr\"}}",
+		"{\"sessionId\":\"s1\",\"message\":\"x\",\"attachments\":[]}",
+		"{\"\\u0073essionId\":\"s1\",\"message\":\"x\"}",
+		"\xef\xbb\xbf{\"sessionId\":\"s1\",\"message\":\"x\"}",
+	};
+	char big[4100 + 64];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		body_agree(cases[i], strlen(cases[i]));
+	/* A NUL after the object; messages of 4,000 and 4,001 characters. */
+	body_agree("{\"sessionId\":\"s\",\"message\":\"x\"}\0", 33);
+	for (i = 4000; i <= 4001; i++) {
+		memcpy(big, "{\"sessionId\":\"s\",\"message\":\"", 28);
+		memset(big + 28, 'a', i);
+		memcpy(big + 28 + i, "\"}", 3);
+		body_agree(big, strlen(big));
+	}
+}
+
 int
 main(void)
 {
@@ -304,6 +414,8 @@ main(void)
 		cmocka_unit_test(test_chunk_agree),
 		cmocka_unit_test(test_chunk_fast_used),
 		cmocka_unit_test(test_chunk_prefix),
+		cmocka_unit_test(test_body_fast_used),
+		cmocka_unit_test(test_body_agree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,328 @@
+/*
+ * The hot path's JSON scanner (see jscan.h), taken out of sse.c's chunk
+ * reader to be shared.
+ */
+#include <string.h>
+
+#include "jscan.h"
+#include "util.h"
+
+int
+js_peek(struct jscan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+	    *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+	return s->p < s->end ? *s->p : -1;
+}
+
+static int
+js_hex4(const unsigned char *p, const unsigned char *end, uint32_t *v)
+{
+	int i, d;
+
+	if (end - p < 4)
+		return -1;
+	*v = 0;
+	for (i = 0; i < 4; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if (p[i] >= 'a' && p[i] <= 'f')
+			d = p[i] - 'a' + 10;
+		else if (p[i] >= 'A' && p[i] <= 'F')
+			d = p[i] - 'A' + 10;
+		else
+			return -1;
+		*v = *v << 4 | (uint32_t)d;
+	}
+	return 0;
+}
+
+
+/*
+ * A string, its '"' next. jansson refuses control bytes, bad UTF-8, an
+ * unknown escape and a lone or reversed surrogate; so do we. A \u0000,
+ * which jansson takes (JSON_ALLOW_NUL) and the content drops, is left
+ * to jansson too.
+ */
+int
+js_string(struct jscan *s, struct jval *v, int *escaped)
+{
+	const unsigned char *p = s->p + 1, *end = s->end;
+	uint32_t u, lo;
+	size_t n;
+
+	*escaped = 0;
+	v->type = JV_STR;
+	v->raw = p;
+	while (p < end) {
+		/* Printable ASCII other than '"' and '\\' needs no look. */
+		p += proto_json_plain_len(p, (size_t)(end - p));
+		if (p == end)
+			break;
+		if (*p == '"') {
+			v->rawlen = (size_t)(p - v->raw);
+			s->p = p + 1;
+			return 0;
+		}
+		if (*p == '\\') {
+			*escaped = 1;
+			if (end - p < 2)
+				return -1;
+			if (p[1] != 'u') {
+				if (strchr("\"\\/bfnrt", p[1]) == NULL || p[1] == 0)
+					return -1;
+				p += 2;
+				continue;
+			}
+			if (js_hex4(p + 2, end, &u) < 0 || u == 0 ||
+			    (u >= 0xdc00 && u <= 0xdfff))
+				return -1;
+			p += 6;
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (end - p < 2 || p[0] != '\\' || p[1] != 'u' ||
+				    js_hex4(p + 2, end, &lo) < 0 ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return -1;
+				p += 6;
+			}
+			continue;
+		}
+		if (*p < 0x20)
+			return -1;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((n = proto_utf8_seq_len(p, (size_t)(end - p))) == 0)
+			return -1;
+		p += n;
+	}
+	return -1;
+}
+
+/* Decodes a string js_string accepted; returns the bytes written. */
+size_t
+js_decode(const unsigned char *p, size_t n, char *out)
+{
+	const unsigned char *end = p + n;
+	uint32_t u, lo;
+	size_t o = 0;
+
+	while (p < end) {
+		if (*p != '\\') {
+			out[o++] = (char)*p++;
+			continue;
+		}
+		switch (p[1]) {
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u':
+			(void)js_hex4(p + 2, end, &u);
+			p += 6;
+			if (u >= 0xd800 && u <= 0xdbff) {
+				(void)js_hex4(p + 2, end, &lo);
+				p += 6;
+				u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+			}
+			if (u < 0x80)
+				out[o++] = (char)u;
+			else if (u < 0x800) {
+				out[o++] = (char)(0xc0 | u >> 6);
+				out[o++] = (char)(0x80 | (u & 0x3f));
+			} else if (u < 0x10000) {
+				out[o++] = (char)(0xe0 | u >> 12);
+				out[o++] = (char)(0x80 | ((u >> 6) & 0x3f));
+				out[o++] = (char)(0x80 | (u & 0x3f));
+			} else {
+				out[o++] = (char)(0xf0 | u >> 18);
+				out[o++] = (char)(0x80 | ((u >> 12) & 0x3f));
+				out[o++] = (char)(0x80 | ((u >> 6) & 0x3f));
+				out[o++] = (char)(0x80 | (u & 0x3f));
+			}
+			continue;
+		default: out[o++] = (char)p[1]; break;	/* " \ / */
+		}
+		p += 2;
+	}
+	return o;
+}
+
+/* A number: integers of up to JS_DIGITS_MAX digits and plain fractions. */
+int
+js_number(struct jscan *s, struct jval *v)
+{
+	const unsigned char *p = s->p, *end = s->end, *d;
+	long long n = 0;
+	int neg = 0;
+
+	if (p < end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	d = p;
+	if (p < end && *p == '0')
+		p++;
+	else if (p < end && *p >= '1' && *p <= '9') {
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	} else
+		return -1;
+	if (p - d > JS_DIGITS_MAX)
+		return -1;
+	for (; d < p; d++)
+		n = n * 10 + (*d - '0');
+	v->type = JV_INT;
+	v->num = neg ? -n : n;
+	if (p < end && *p == '.') {
+		/* A real: at most 18 digits before the point cannot overflow. */
+		p++;
+		if (p == end || *p < '0' || *p > '9')
+			return -1;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		v->type = JV_OTHER;
+	}
+	if (p < end && (*p == 'e' || *p == 'E'))
+		return -1;	/* may overflow: jansson decides */
+	/* "01", "1.2.3": what follows is not a separator, the caller stops. */
+	s->p = p;
+	return 0;
+}
+
+static int
+js_word(struct jscan *s, const char *w, size_t n)
+{
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0)
+		return -1;
+	s->p += n;
+	/* "truex" is one bad word to jansson. */
+	if (s->p < s->end && ((*s->p >= 'a' && *s->p <= 'z') ||
+	    (*s->p >= 'A' && *s->p <= 'Z')))
+		return -1;
+	return 0;
+}
+
+int
+js_obj_open(struct jscan *s, struct jobj *o)
+{
+	if (js_peek(s) != '{' || ++s->depth > JS_DEPTH_MAX)
+		return -1;
+	s->p++;
+	o->n = 0;
+	return 0;
+}
+
+/*
+ * The object's next member: 1 with its key read up to the colon, 0 once
+ * the object has closed, -1 when the scanner gives up.
+ */
+int
+js_obj_next(struct jscan *s, struct jobj *o, const unsigned char **k,
+    size_t *klen)
+{
+	struct jval key;
+	int c = js_peek(s), i, escaped;
+
+	if (c == '}') {
+		s->p++;
+		s->depth--;
+		return 0;
+	}
+	if (o->n > 0) {
+		if (c != ',')
+			return -1;
+		s->p++;
+		c = js_peek(s);
+	}
+	if (c != '"' || o->n == JS_KEYS_MAX ||
+	    js_string(s, &key, &escaped) < 0 || escaped)
+		return -1;
+	for (i = 0; i < o->n; i++)
+		if (o->klen[i] == key.rawlen &&
+		    memcmp(o->key[i], key.raw, key.rawlen) == 0)
+			return -1;	/* a duplicate: jansson refuses it */
+	o->key[o->n] = key.raw;
+	o->klen[o->n++] = key.rawlen;
+	if (js_peek(s) != ':')
+		return -1;
+	s->p++;
+	*k = key.raw;
+	*klen = key.rawlen;
+	return 1;
+}
+
+/* The array's next element: 1 when one follows, 0 once closed, -1. */
+int
+js_arr_next(struct jscan *s, int *count)
+{
+	int c = js_peek(s);
+
+	if (c == ']') {
+		s->p++;
+		s->depth--;
+		return 0;
+	}
+	if ((*count)++ > 0) {
+		if (c != ',')
+			return -1;
+		s->p++;
+	}
+	return 1;
+}
+
+int
+js_arr_open(struct jscan *s)
+{
+	if (js_peek(s) != '[' || ++s->depth > JS_DEPTH_MAX)
+		return -1;
+	s->p++;
+	return 0;
+}
+
+
+/* Any value, checked and skipped; v says what it was. */
+int
+js_value(struct jscan *s, struct jval *v)
+{
+	struct jobj o;
+	struct jval sub;
+	const unsigned char *k;
+	size_t klen;
+	int r, n = 0, escaped;
+
+	switch (js_peek(s)) {
+	case '"':
+		return js_string(s, v, &escaped);
+	case '{':
+		v->type = JV_OBJECT;
+		if (js_obj_open(s, &o) < 0)
+			return -1;
+		while ((r = js_obj_next(s, &o, &k, &klen)) == 1)
+			if (js_value(s, &sub) < 0)
+				return -1;
+		return r;
+	case '[':
+		v->type = JV_ARRAY;
+		if (js_arr_open(s) < 0)
+			return -1;
+		while ((r = js_arr_next(s, &n)) == 1)
+			if (js_value(s, &sub) < 0)
+				return -1;
+		return r;
+	case 'n':
+		v->type = JV_NULL;
+		return js_word(s, "null", 4);
+	case 't':
+		v->type = JV_OTHER;
+		return js_word(s, "true", 4);
+	case 'f':
+		v->type = JV_OTHER;
+		return js_word(s, "false", 5);
+	default:
+		return js_number(s, v);
+	}
+}
