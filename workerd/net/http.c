@@ -114,8 +114,8 @@ ascii_ieq(const char *a, size_t alen, const char *b)
 /*
  * Whether a stored header name (lower-cased) is lname, in any case: what
  * ascii_ieq(name, strlen(name), lname) says, in one pass that stops at
- * the first byte that differs. A request's head is walked some fifteen
- * times (its checks, then the handlers' look-ups), mostly past names
+ * the first byte that differs. A request's head is walked once for its
+ * checks (head_scan), then by the handlers' look-ups, mostly past names
  * that differ at once.
  */
 static int
@@ -410,26 +410,51 @@ te_token(const char *t, size_t n, void *arg)
 		tt->other++;
 }
 
-static int
-count_headers(const struct http_request *r, const char *lname)
-{
-	int i, n = 0;
-
-	for (i = 0; i < r->nheaders; i++)
-		if (name_is(r->headers[i].name, lname))
-			n++;
-	return n;
-}
-
 /*
- * The headers that say who asks: once each. The first is the one read,
- * so a second one a proxy adds (an organisation, a key) would lose to
- * the client's own.
+ * The headers on_headers_complete reads. The first is the one read, so a
+ * second one of who asks (authorization ... x-parley-session) that a
+ * proxy adds (an organisation, a key) would lose to the client's own:
+ * those are refused given twice.
  */
-static const char *const who_headers[] = {
-	"authorization", "x-api-key", "x-widget-api-key", "x-admin-api-key",
-	"x-organization-id", "x-csrf-token", "x-parley-session", NULL
+enum {
+	HK_HOST, HK_CONTENT_LENGTH, HK_TRANSFER_ENCODING, HK_CONNECTION,
+	HK_EXPECT,
+	HK_WHO_FIRST,
+	HK_WHO_LAST = HK_WHO_FIRST + 6,
+	HK_N
 };
+static const char *const head_names[HK_N] = {
+	"host", "content-length", "transfer-encoding", "connection", "expect",
+	"authorization", "x-api-key", "x-widget-api-key", "x-admin-api-key",
+	"x-organization-id", "x-csrf-token", "x-parley-session"
+};
+
+/* How many of each, and the first one's value: the head walked once. */
+struct head_seen {
+	int n[HK_N];
+	const char *first[HK_N];
+};
+
+static void
+head_scan(const struct http_request *r, struct head_seen *hs)
+{
+	const char *name;
+	int i, k;
+
+	memset(hs, 0, sizeof(*hs));
+	for (i = 0; i < r->nheaders; i++) {
+		name = r->headers[i].name;
+		/* Names are lower-cased: the first byte rules out most. */
+		for (k = 0; k < HK_N; k++)
+			if (head_names[k][0] == name[0] &&
+			    strcmp(head_names[k], name) == 0)
+				break;
+		if (k == HK_N)
+			continue;
+		if (hs->n[k]++ == 0)
+			hs->first[k] = r->headers[i].value;
+	}
+}
 
 /* path and query from the URL (origin-form, absolute-form, "*", CONNECT). */
 static int
@@ -501,6 +526,7 @@ on_headers_complete(http_parser *p)
 	struct http_request *r = h->req;
 	struct conn_tokens ct = { 0, 0 };
 	struct te_tokens tt = { 0, 0 };
+	struct head_seen hs;
 	const char *expect;
 	int ncl, nte, nhost, i;
 
@@ -536,20 +562,21 @@ on_headers_complete(http_parser *p)
 	if (split_url(h, r->method == HTTP_CONNECT) != 0)
 		return -1;
 
-	nhost = count_headers(r, "host");
+	head_scan(r, &hs);
+	nhost = hs.n[HK_HOST];
 	if (nhost > 1)
 		return fail(h, 400, "more than one Host header");
 	if (nhost == 0 && r->http_minor == 1)
 		return fail(h, 400, "missing Host header");
-	if (nhost == 1 && !host_value_ok(http_header(r, "host")))
+	if (nhost == 1 && !host_value_ok(hs.first[HK_HOST]))
 		return fail(h, 400, "invalid Host header");
 
-	for (i = 0; who_headers[i] != NULL; i++)
-		if (count_headers(r, who_headers[i]) > 1)
+	for (i = HK_WHO_FIRST; i <= HK_WHO_LAST; i++)
+		if (hs.n[i] > 1)
 			return fail(h, 400, "a header of who asks given twice");
 
-	ncl = count_headers(r, "content-length");
-	nte = count_headers(r, "transfer-encoding");
+	ncl = hs.n[HK_CONTENT_LENGTH];
+	nte = hs.n[HK_TRANSFER_ENCODING];
 	if (ncl > 1)
 		return fail(h, 400, "more than one Content-Length");
 	if (nte > 0) {
@@ -575,13 +602,14 @@ on_headers_complete(http_parser *p)
 	h->chunk_state = CH_SIZE0;
 	h->chunk_left = h->chunk_line = h->chunk_total = 0;
 
-	each_token(r, "connection", conn_token, &ct);
+	if (hs.n[HK_CONNECTION] > 0)
+		each_token(r, "connection", conn_token, &ct);
 	if (r->http_minor == 1)
 		r->keep_alive = !ct.close;
 	else
 		r->keep_alive = ct.keep_alive && !ct.close;
 
-	expect = http_header(r, "expect");
+	expect = hs.first[HK_EXPECT];
 	if (expect != NULL && r->http_minor == 1 &&
 	    ascii_ieq(expect, strlen(expect), "100-continue") &&
 	    ((p->flags & F_CHUNKED) ||

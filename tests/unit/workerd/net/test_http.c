@@ -677,6 +677,14 @@ test_bad_requests(void **state)
 		  "X-Admin-Api-Key: k\r\n\r\n", 400),
 		R("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: a\r\n"
 		  "Authorization: b\r\n\r\n", 400),
+		R("GET / HTTP/1.1\r\nHost: a\r\nX-Api-Key: a\r\n"
+		  "x-api-key: b\r\n\r\n", 400),
+		R("GET / HTTP/1.1\r\nHost: a\r\nX-Widget-Api-Key: a\r\n"
+		  "X-Widget-Api-Key: a\r\n\r\n", 400),
+		R("GET / HTTP/1.1\r\nHost: a\r\nX-CSRF-Token: a\r\n"
+		  "X-CSRF-Token: b\r\n\r\n", 400),
+		R("GET / HTTP/1.1\r\nHost: a\r\nX-Parley-Session: a\r\n"
+		  "Accept: */*\r\nX-Parley-Session: b\r\n\r\n", 400),
 		/* Two Content-Lengths, same or different. */
 		R("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
 		  "Content-Length: 5\r\n\r\nhello", 400),
