@@ -199,7 +199,8 @@ struct st_chat_begin_req {
 	/*
 	 * The uploads the message names (content may then be ""), the
 	 * session's own: token the hash they were uploaded with
-	 * (st_att_new_req's api).
+	 * (st_att_new_req's api); read only with uploads (the chat API's
+	 * turn sends none without: token_len 0).
 	 */
 	uint8_t token[ST_TOKEN_HASH_LEN];
 	uint32_t token_len;

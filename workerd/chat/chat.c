@@ -756,7 +756,6 @@ chat_turn(struct conn *c, const struct turn_ops *ops,
 		.rate_max = wsettings.rate_max,
 		.history_max = wsettings.max_history,
 		.visitor = in->visitor,
-		.token_len = ST_TOKEN_HASH_LEN,
 		.natts = in->natts,
 		.atts = (struct st_str *)in->atts,
 	};
@@ -765,7 +764,11 @@ chat_turn(struct conn *c, const struct turn_ops *ops,
 	const char *msg;
 	int status;
 
-	chat_session_hash(in->session, req.token);
+	/* The hash names the session's uploads: storaged reads it for files alone. */
+	if (in->natts > 0) {
+		chat_session_hash(in->session, req.token);
+		req.token_len = ST_TOKEN_HASH_LEN;
+	}
 	if ((t = turn_start(ops, c, &req, &why)) == NULL) {
 		msg = cause_text(why, &status);
 		conn_send_error(c, status, JSON_HEADERS, msg);

@@ -116,6 +116,7 @@ struct begin {
 	char widget[ST_WIDGET_MAX + 1], session[ST_SESSION_MAX + 1];
 	char content[8192], key[ST_RATE_KEY_MAX + 1];
 	uint32_t window, max, hmax;
+	uint32_t token_len;	/* the session's hash: sent with files alone */
 };
 
 static void
@@ -135,6 +136,7 @@ expect_begin(struct peer_req *pr, struct begin *b)
 	b->window = req.window_ms;
 	b->max = req.rate_max;
 	b->hmax = req.history_max;
+	b->token_len = req.token_len;
 	st_req_free(PROTO_ST_CHAT_BEGIN, &req);
 }
 
@@ -290,6 +292,8 @@ start_turn(struct tclient *cl, const char *path, const char *message,
 	    "\"%s\"}", message);
 	post(cl, path, KEY, body);
 	expect_begin(pr, &b);
+	/* No files: the session's hash is not made, nor sent. */
+	assert_int_equal(b.token_len, 0);
 	reply_begin(pr, 1, "user", message);
 	drive_ms(10);
 }
