@@ -1049,7 +1049,7 @@ static int
 build_request(struct upstream *u, const struct upstream_req *req)
 {
 	const struct target *t = u->own.url ? &u->own : &dep;
-	char *body, *own_auth = NULL, num[32];
+	char *body, *own_auth = NULL;
 	const char *auth;
 	size_t blen;
 	struct buf b;
@@ -1063,11 +1063,11 @@ build_request(struct upstream *u, const struct upstream_req *req)
 	if (auth == NULL && t->basic != NULL && !bad &&
 	    asprintf(&own_auth, "Authorization: Basic %s\r\n", t->basic) > 0)
 		auth = own_auth;
-	snprintf(num, sizeof(num), "%zu", blen);
 	buf_init(&b);
+	/* 20: the most digits of blen. */
 	if (!bad)
 		(void)buf_reserve(&b, 160 + strlen(t->path) + strlen(t->host) +
-		    (auth ? strlen(auth) : 0) + strlen(num) + blen);
+		    (auth ? strlen(auth) : 0) + 20 + blen);
 	buf_adds(&b, "POST ");
 	buf_adds(&b, t->path);
 	buf_adds(&b, " HTTP/1.1\r\nHost: ");
@@ -1077,7 +1077,7 @@ build_request(struct upstream *u, const struct upstream_req *req)
 	    "Accept: text/event-stream\r\n");
 	buf_adds(&b, auth);
 	buf_adds(&b, "Content-Length: ");
-	buf_adds(&b, num);
+	buf_add_dec(&b, blen);
 	buf_adds(&b, "\r\n\r\n");
 	buf_add(&b, body, blen);
 	free(body);

@@ -76,6 +76,19 @@ buf_cstr(struct buf *b)
 }
 
 void
+buf_add_dec(struct buf *b, uint64_t v)
+{
+	char d[20];
+	size_t n = sizeof(d);
+
+	do {
+		d[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_add(b, d + n, sizeof(d) - n);
+}
+
+void
 buf_addf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -326,7 +339,11 @@ write_head(struct buf *out, int status, const struct resp_opts *o,
 
 	if (status < 100 || status > 999)
 		status = 500;
-	buf_addf(out, "HTTP/1.1 %d %s\r\n", status, resp_reason(status));
+	buf_adds(out, "HTTP/1.1 ");
+	buf_add_dec(out, (uint64_t)status);
+	buf_adds(out, " ");
+	buf_adds(out, resp_reason(status));
+	buf_adds(out, "\r\n");
 	buf_adds(out, "Date: ");
 	buf_adds(out, date_now());
 	buf_adds(out, "\r\n");
@@ -338,9 +355,11 @@ write_head(struct buf *out, int status, const struct resp_opts *o,
 			buf_adds(out, ct);
 			buf_adds(out, "\r\n");
 		}
-		if (framing == 1)
-			buf_addf(out, "Content-Length: %zu\r\n", len);
-		else if (framing == 2)
+		if (framing == 1) {
+			buf_adds(out, "Content-Length: ");
+			buf_add_dec(out, len);
+			buf_adds(out, "\r\n");
+		} else if (framing == 2)
 			buf_adds(out, "Transfer-Encoding: chunked\r\n");
 	}
 	buf_adds(out,

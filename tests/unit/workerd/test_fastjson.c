@@ -5,7 +5,8 @@
  * sse_chunk_parse must read every chunk as sse_chunk_parse_json does,
  * and as it reads it alone when read on after a stream's prefix; the
  * chat API's plain body (chat_parse_body) must be read as
- * chat_parse_body_json reads it, and without jansson.
+ * chat_parse_body_json reads it, and without jansson; buf_add_dec
+ * writes what printf's "%ju" does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -404,6 +405,27 @@ test_body_agree(void **state)
 	}
 }
 
+/* buf_add_dec writes what "%ju" does (a response's status and length). */
+static void
+test_dec(void **state)
+{
+	static const uint64_t v[] = { 0, 1, 9, 10, 99, 100, 200, 404, 65535,
+	    1234567890123ULL, UINT64_MAX / 10, UINT64_MAX };
+	char want[32];
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		buf_init(&b);
+		buf_adds(&b, "x");
+		buf_add_dec(&b, v[i]);
+		snprintf(want, sizeof(want), "x%ju", (uintmax_t)v[i]);
+		assert_int_equal(b.len, strlen(want));
+		assert_memory_equal(b.data, want, b.len);
+		buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -416,6 +438,7 @@ main(void)
 		cmocka_unit_test(test_chunk_prefix),
 		cmocka_unit_test(test_body_fast_used),
 		cmocka_unit_test(test_body_agree),
+		cmocka_unit_test(test_dec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
