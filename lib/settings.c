@@ -944,6 +944,14 @@ settings_test_hook(const char *name)
 	return errno != 0 || *end != '\0' ? 0 : n;
 }
 
+unsigned long
+settings_test_lower(const char *name, unsigned long dflt)
+{
+	unsigned long n = settings_test_hook(name);
+
+	return n > 0 && n < dflt ? n : dflt;
+}
+
 void
 settings_free(struct settings *st)
 {

@@ -278,6 +278,17 @@ void settings_free(struct settings *);
  * release): its value, a whole number from 1, or 0 when unset or not one.
  */
 unsigned long settings_test_hook(const char *name);
+/*
+ * dflt, or test hook name's value when it is set and lower: a bound a
+ * test would wait out or fill, made smaller in the test build alone
+ * (SETTINGS_TEST_LOWER is dflt itself in a release).
+ */
+unsigned long settings_test_lower(const char *name, unsigned long dflt);
+#ifdef PARLEY_TEST_HOOKS
+#define SETTINGS_TEST_LOWER(name, dflt)	settings_test_lower((name), (dflt))
+#else
+#define SETTINGS_TEST_LOWER(name, dflt)	(dflt)
+#endif
 /* One number setting's value s (NULL, "": def) checked against its row. */
 int settings_number(const char *name, const char *s, uint32_t def,
     uint32_t *out);

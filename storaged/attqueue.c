@@ -138,13 +138,7 @@ att_queue_put(struct store_txn *t, const uint8_t id[ID_LEN],
 static uint64_t
 lease_ms(void)
 {
-#ifdef PARLEY_TEST_HOOKS
-	unsigned long ms = settings_test_hook("PARLEY_TEST_ATT_LEASE_MS");
-
-	if (ms > 0)
-		return ms;
-#endif
-	return ST_ATT_LEASE_MS;
+	return SETTINGS_TEST_LOWER("PARLEY_TEST_ATT_LEASE_MS", ST_ATT_LEASE_MS);
 }
 
 /* The lease of id in v into l: 0, or 1 not ours (as if none). */

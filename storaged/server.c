@@ -2012,13 +2012,8 @@ server_peer_conns(struct server *s, const struct peer_ip *ip)
 static int
 tls_clients_max(void)
 {
-#ifdef PARLEY_TEST_HOOKS
-	unsigned long n = settings_test_hook("PARLEY_TEST_TLS_CLIENTS_MAX");
-
-	if (n > 0 && n < TLS_CLIENTS_MAX)
-		return (int)n;
-#endif
-	return TLS_CLIENTS_MAX;
+	return (int)SETTINGS_TEST_LOWER("PARLEY_TEST_TLS_CLIENTS_MAX",
+	    TLS_CLIENTS_MAX);
 }
 
 #define PEER_FULL_TEXT	"its address has the most connections open already"

@@ -173,13 +173,7 @@ kill_hook(const void *file, size_t size)
 static int
 extract_cpu_s(void)
 {
-#ifdef PARLEY_TEST_HOOKS
-	unsigned long s = settings_test_hook("PARLEY_TEST_ATT_CPU_S");
-
-	if (s > 0 && s < EXTRACT_CPU_S)
-		return (int)s;
-#endif
-	return EXTRACT_CPU_S;
+	return (int)SETTINGS_TEST_LOWER("PARLEY_TEST_ATT_CPU_S", EXTRACT_CPU_S);
 }
 
 /*

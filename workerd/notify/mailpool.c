@@ -106,13 +106,8 @@ mp_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 long
 mailpool_timeout_ms(void)
 {
-#ifdef PARLEY_TEST_HOOKS
-	unsigned long ms = settings_test_hook("PARLEY_TEST_NOTIFY_TIMEOUT_MS");
-
-	if (ms > 0 && ms < NOTIFY_TIMEOUT_MS)
-		return (long)ms;
-#endif
-	return NOTIFY_TIMEOUT_MS;
+	return (long)SETTINGS_TEST_LOWER("PARLEY_TEST_NOTIFY_TIMEOUT_MS",
+	    NOTIFY_TIMEOUT_MS);
 }
 
 /* One job, on its thread: performed, its handle cleaned up, handed back. */
