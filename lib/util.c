@@ -81,6 +81,40 @@ proto_utf8_cut(const char *s, size_t len, size_t max)
 	return max;
 }
 
+size_t
+proto_js_space_len(const unsigned char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))
+		return 1;		/* TAB LF VT FF CR, SPACE */
+	if (n >= 2 && s[0] == 0xc2 && s[1] == 0xa0)
+		return 2;		/* U+00A0 */
+	if (n < 3)
+		return 0;
+	if ((s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80) ||	/* U+1680 */
+	    (s[0] == 0xe2 && s[1] == 0x80 && ((s[2] >= 0x80 &&	/* U+2000- */
+	    s[2] <= 0x8a) || s[2] == 0xa8 || s[2] == 0xa9 ||	/* 200A 2028 */
+	    s[2] == 0xaf)) ||					/* 2029 202F */
+	    (s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) ||	/* U+205F */
+	    (s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80) ||	/* U+3000 */
+	    (s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf))	/* U+FEFF */
+		return 3;
+	return 0;
+}
+
+size_t
+proto_utf16_units(const char *s, size_t n)
+{
+	size_t i, units = 0;
+
+	/* A lead byte is one unit; a 4-byte sequence's lead, two. */
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			units += (unsigned char)s[i] >= 0xf0 ? 2 : 1;
+	return units;
+}
+
 int
 proto_text_fits(const char *s, size_t max)
 {

@@ -28,6 +28,17 @@ ssize_t proto_utf8_chars(const void *s, size_t n);
  * cut there would split.
  */
 size_t proto_utf8_cut(const char *s, size_t len, size_t max);
+/*
+ * Bytes of the JavaScript white space character at s within n (what
+ * String.prototype.trim and Number() skip: ECMA-262's WhiteSpace and
+ * LineTerminator, in UTF-8), 0 when s does not start with one.
+ */
+size_t proto_js_space_len(const unsigned char *s, size_t n);
+/*
+ * UTF-16 code units of s[0..n), valid UTF-8: what a JavaScript string's
+ * length (and zod's max) counts; a character past U+FFFF counts 2.
+ */
+size_t proto_utf16_units(const char *s, size_t n);
 /* 1 when the string s is valid UTF-8 of at most max characters. */
 int proto_text_fits(const char *s, size_t max);
 /* 1 when the n bytes at s are all zero (a struct freed or reset). */

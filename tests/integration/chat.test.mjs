@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Conn, Parley, pool, sleep, waitFor } from './lib/harness.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import {
-  SYSTEM_PROMPT, assertGoodStream, chat, sameText, sessionShown, sid, stored, stream, streamTurn,
+  EMPTY_REPLY, SYSTEM_PROMPT, assertGoodStream, chat, sameText, sessionShown, sid, stored, stream, streamTurn,
 } from './lib/chat.mjs';
 import { ResponseChecker, validateDocument } from './lib/openapi.mjs';
 
@@ -152,6 +152,10 @@ describe('chat endpoints', () => {
       // a wrong x-api-key is not rescued by a right x-widget-api-key
       const both = await chat(p, sid(), 'both', { key: 'w'.repeat(32), headers: { 'x-widget-api-key': p.widgetKey } });
       assertJsonError(checked('POST', '/v1/chat', both), 401, 'Unauthorized');
+      // nor is an empty one: the reference's x-api-key ?? x-widget-api-key
+      // takes a header sent empty as the key given
+      const empty = await chat(p, sid(), 'empty', { key: '', headers: { 'x-widget-api-key': p.widgetKey } });
+      assertJsonError(checked('POST', '/v1/chat', empty), 401, 'Unauthorized');
     });
 
     test('a missing or wrong key is 401 {"error":"Unauthorized"}, and nothing reaches the model', async () => {
@@ -202,6 +206,8 @@ describe('chat endpoints', () => {
       ['message empty', { sessionId: 'ok', message: '' }],
       ['message 4001 characters', { sessionId: 'ok', message: long(4001) }],
       ['message 4001 two-byte characters', { sessionId: 'ok', message: long(4001, '\u00e9') }],
+      // The reference's zod counts UTF-16 units: an emoji is 2.
+      ['message 2001 emoji (4002 UTF-16 units)', { sessionId: 'ok', message: long(2001, '\u{1F600}') }],
       ['message a number', { sessionId: 'ok', message: 42 }],
       ['message null', { sessionId: 'ok', message: null }],
       ['message an array', { sessionId: 'ok', message: ['hi'] }],
@@ -229,7 +235,7 @@ describe('chat endpoints', () => {
         const r = await chat(p, s, 'x');
         assert.equal(r.status, 200, `${s}: ${r.text}`);
       }
-      for (const m of [long(4000), long(4000, '\u00e9'), 'y']) {
+      for (const m of [long(4000), long(4000, '\u00e9'), long(2000, '\u{1F600}'), 'y']) {
         const r = checked('POST', '/v1/chat', await chat(p, sid(), m));
         assert.equal(r.status, 200, r.text);
         assert.equal(r.json().message, `You said: ${m}`);
@@ -296,6 +302,24 @@ describe('chat endpoints', () => {
         ]);
       });
     }
+
+    // The reference answers assistantMessage.trim() (JavaScript's white
+    // space), or its stand-in when nothing is left.
+    test('the reply is trimmed as the reference trims it: done.message, the JSON answer, what is stored; the tokens add up to it', async () => {
+      for (const [reply, want] of [['%20%20hello%0A%20', 'hello'], ['%C2%A0hi%20there%E3%80%80%0A%20', 'hi there'],
+        ['%0A%20%C2%A0%EF%BB%BF%0A', EMPTY_REPLY]]) {
+        const said = `x [[mock:reply=${reply}]]`;
+        const r = checked('POST', '/v1/chat', await chat(p, sid(), said));
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json().message, want, reply);
+        const st = checkedStream('/v1/chat/stream', await streamTurn(p, sid(), said));
+        const { conversationId } = assertGoodStream(st, want);
+        for (const id of [r.json().conversationId, conversationId]) {
+          const got = await stored(p, id);
+          assert.deepEqual(got.messages.map((m) => [m.role, m.content]), [['user', said], ['assistant', want]], reply);
+        }
+      }
+    });
 
     test('tokens arrive as the model sends them, not all at the end', async () => {
       const st = checkedStream('/v1/chat/stream', await streamTurn(p, sid(), 'slowly now [[mock:chunks=5,delay=150]]'));

@@ -339,6 +339,8 @@ describe('WebSocket chat, 4 workers', () => {
     await v.next('session');
     for (const bad of ['not json', '[]', '{"type":"nope"}', '{"type":"message"}', '{"type":"message","content":""}',
       '{"type":"message","content":"   "}', `{"type":"message","content":"${'x'.repeat(4001)}"}`,
+      // 4002 UTF-16 units, as the widget's box (maxlength) and the HTTP chat count
+      JSON.stringify({ type: 'message', content: '\u{1F600}'.repeat(2001) }),
       '{"type":"message","content":"a","content":"b"}', '{"type":"message","content":"a","cid":7}',
       '{"type":"message","content":"a","cid":"not an id"}', `{"type":"message","content":"a","cid":"${'c'.repeat(65)}"}`]) {
       v.send(bad);
@@ -346,6 +348,16 @@ describe('WebSocket chat, 4 workers', () => {
       assert.equal(typeof e.message, 'string');
     }
     await v.turn('still fine');
+    // The limit itself passes.
+    assert.equal((await v.turn('\u{1F600}'.repeat(2000))).message.content, mockReply('\u{1F600}'.repeat(2000)));
+    // The reply trimmed as the HTTP chat's (the reference's trim()); the
+    // tokens still add up to it, and it is what is stored.
+    const said = 'trim me [[mock:reply=%20%0Ahello%20there%C2%A0%0A%20]]';
+    const { tokens, message } = await v.turn(said);
+    assert.equal(message.content, 'hello there');
+    assert.equal(tokens.join(''), 'hello there');
+    const conv = await conversationEndingWith(p, 'hello there');
+    assert.deepEqual((await messagesOf(p, conv._id)).slice(-2), [['user', said, 'complete'], ['assistant', 'hello there', 'complete']]);
     v.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     assert.equal(await v.waitClose(), 1003);
 

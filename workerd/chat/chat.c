@@ -98,7 +98,8 @@ chat_auth(const struct http_request *req)
 {
 	const char *k = http_header(req, "x-api-key");
 
-	if (k == NULL || *k == '\0')
+	/* The reference's ??: an x-api-key sent empty is the key given. */
+	if (k == NULL)
 		k = http_header(req, "x-widget-api-key");
 	return apikey_check(&widget_key, k);
 }
@@ -311,7 +312,8 @@ chat_parse_body_json(const char *ctype, const char *body, size_t len,
 	else {
 		s = json_string_value(msg);
 		n = json_string_length(msg);
-		chars = utf8_chars(s, n);
+		/* UTF-16 units, as the reference's zod counts: an emoji is 2. */
+		chars = proto_utf16_units(s, n);
 		if (memchr(s, '\0', n) != NULL)
 			detail(details, dsz,
 			    "message: must not contain NUL characters");
@@ -467,6 +469,31 @@ chat_blank(const char *s, size_t len)
 		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
 			return 0;
 	return 1;
+}
+
+/*
+ * The end of s's text without its trailing white space (JavaScript's,
+ * proto_js_space_len: the reference trims its reply), s scanned from
+ * from (a character's start; 0, or the scan's last end) on; visible is
+ * that end for s[0..from).
+ */
+size_t
+chat_visible_end(const char *s, size_t len, size_t from, size_t visible)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = from, k;
+
+	while (i < len) {
+		if ((k = proto_js_space_len(p + i, len - i)) > 0) {
+			i += k;
+			continue;
+		}
+		if ((k = proto_utf8_seq_len(p + i, len - i)) == 0)
+			k = 1;
+		i += k;
+		visible = i;
+	}
+	return visible;
 }
 
 /* ---------------------------------------------------------- answers */

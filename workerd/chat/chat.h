@@ -18,7 +18,7 @@
 
 /* ---------------------------------------------------------------- chat.c */
 
-#define CHAT_MESSAGE_MAX	4000	/* characters (code points) */
+#define CHAT_MESSAGE_MAX	4000	/* UTF-16 code units, as JavaScript counts */
 #define CHAT_SESSION_MAX	128
 #define CHAT_OUT_HIGH		(64 * 1024)	/* pause the model above this */
 #define CHAT_HISTORY_LIMIT	100	/* messages GET /v1/chat/history returns */
@@ -102,6 +102,12 @@ size_t chat_utf8_append(struct buf *, const char *text, size_t len,
     size_t max);
 /* Only white space (or nothing). */
 int chat_blank(const char *, size_t);
+/*
+ * The end of s's text without its trailing (JavaScript) white space,
+ * scanned from from on; visible: that end for s[0..from) (0 and 0: all).
+ */
+size_t chat_visible_end(const char *s, size_t len, size_t from,
+    size_t visible);
 
 /* The HTTP front ends of the chat turn (turn.h). */
 void chat_post_v1(struct conn *, struct http_request *,

@@ -68,6 +68,11 @@ struct turn {
 	struct buf reply;		/* the text so far (valid UTF-8) */
 	size_t streamed;		/* bytes of it sent as token events */
 	/*
+	 * Where its text ends without its trailing white space, for the
+	 * bytes looked at so far (chat_visible_end): tokens go up to it.
+	 */
+	size_t visible, scanned;
+	/*
 	 * With ops->out_pos: the bytes of it gone out to the socket, and
 	 * the tokens not yet out (oldest first); marks_lost, one could not
 	 * be kept (out of memory): what was streamed is stored.
@@ -466,17 +471,21 @@ turn_send_tokens(struct turn *t)
 	    t->ops->token == NULL)
 		return;
 	/*
-	 * Leading white space waits for the first visible character: a
-	 * reply that turns out blank is replaced by CHAT_EMPTY_REPLY, and
-	 * the tokens must still add up to what "done" says.
+	 * White space waits for the next visible character: the reply is
+	 * trimmed as the reference trims it (leading white space is never
+	 * in it: up_delta), and the tokens must still add up to what
+	 * "done" says, a blank reply's stand-in too.
 	 */
-	if (t->streamed == 0 && chat_blank(t->reply.data, t->reply.len))
+	t->visible = chat_visible_end(t->reply.data, t->reply.len, t->scanned,
+	    t->visible);
+	t->scanned = t->reply.len;
+	if (t->visible <= t->streamed)
 		return;
 	if (t->streamed == 0)
 		t->at_token = proto_mono_us();
 	t->ops->token(t->fe, t->reply.data + t->streamed,
-	    t->reply.len - t->streamed);
-	t->streamed = t->reply.len;
+	    t->visible - t->streamed);
+	t->streamed = t->visible;
 	mark_token(t);
 }
 
@@ -564,6 +573,7 @@ static void
 up_delta(void *arg, const char *text, size_t len)
 {
 	struct turn *t = arg;
+	size_t k;
 
 	if (t->phase != TURN_MODEL || t->capped || len == 0)
 		return;
@@ -576,6 +586,14 @@ up_delta(void *arg, const char *text, size_t len)
 			model_first_us = (7 * model_first_us + (t->at_first -
 			    t->at_model)) / 8;
 	}
+	/* The reply starts at its first visible character (trimmed). */
+	while (t->reply.len == 0 && len > 0 &&
+	    (k = proto_js_space_len((const unsigned char *)text, len)) > 0) {
+		text += k;
+		len -= k;
+	}
+	if (len == 0)
+		return;
 	if (t->new_round)
 		round_begin(t);
 	if (!t->capped)
@@ -1060,7 +1078,9 @@ turn_answer(struct turn *t, const struct st_begin_ok *ok)
 
 /*
  * The text stored for the turn: the error, the stand-in for a blank
- * reply, or the reply itself (NUL-terminated here).
+ * reply, or the reply itself, trimmed as the reference's
+ * assistantMessage.trim() (its start already was: up_delta), a prefix
+ * of what was sent (NUL-terminated here).
  */
 static const char *
 turn_content(struct turn *t)
@@ -1069,8 +1089,8 @@ turn_content(struct turn *t)
 
 	if (strcmp(t->out.status, "failed") == 0)
 		return t->out.error != NULL ? t->out.error : "model call failed";
-	if (strcmp(t->out.status, "complete") == 0 &&
-	    chat_blank(reply->data, reply->len))
+	reply->len = chat_visible_end(reply->data, reply->len, 0, 0);
+	if (strcmp(t->out.status, "complete") == 0 && reply->len == 0)
 		return CHAT_EMPTY_REPLY;
 	buf_add(reply, "", 1);
 	reply->len--;		/* NUL-terminated, not counted */

@@ -102,7 +102,8 @@ wsmsg_parse_message(struct wsmsg *m)
 	/* Files may go without words. */
 	if (m->natts > 0 && m->content_len == 0)
 		return 0;
-	chars = utf8_chars(m->content, m->content_len);
+	/* The HTTP chat's rule: UTF-16 units, as the widget's box counts. */
+	chars = proto_utf16_units(m->content, m->content_len);
 	if (memchr(m->content, '\0', m->content_len) != NULL ||
 	    chars < 1 || chars > CHAT_MESSAGE_MAX ||
 	    chat_blank(m->content, m->content_len))

@@ -56,6 +56,31 @@ test_utf8_chars(void **state)
 }
 
 /* A cut never splits a character: at each max, the most whole ones. */
+/* JavaScript's white space (trim(), Number()) and its string lengths. */
+static void
+test_js_text(void **state)
+{
+	static const char *const spaces[] = { " ", "\t", "\n", "\v", "\f",
+	    "\r", "\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\x80",
+	    "\xe2\x80\x8a", "\xe2\x80\xa8", "\xe2\x80\xa9",
+	    "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80",
+	    "\xef\xbb\xbf" };
+	static const char *const others[] = { "a", "", "\x85", "\xc2\x85",
+	    "\xe2\x80\x8b", "\xe2\x80\x8c", "\xe1\xa0\x8e",
+	    "\xe2\x80", "\xe2\x80\x41" };
+	size_t i;
+
+	for (i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++)
+		assert_int_equal(proto_js_space_len((const unsigned char *)
+		    spaces[i], strlen(spaces[i]) + 1), strlen(spaces[i]));
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		assert_int_equal(proto_js_space_len((const unsigned char *)
+		    others[i], strlen(others[i])), 0);
+	assert_int_equal(proto_utf16_units("", 0), 0);
+	assert_int_equal(proto_utf16_units("a\xc3\xa9\xe2\x82\xac", 6), 3);
+	assert_int_equal(proto_utf16_units("\xf0\x9f\x98\x80" "a", 5), 3);
+}
+
 static void
 test_utf8_cut(void **state)
 {
@@ -280,6 +305,7 @@ main(void)
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_chars),
 		cmocka_unit_test(test_utf8_cut),
+		cmocka_unit_test(test_js_text),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_url_shown),
 		cmocka_unit_test(test_be),

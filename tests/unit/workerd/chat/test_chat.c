@@ -522,7 +522,7 @@ static void
 test_message_length(void **state)
 {
 	static const struct {
-		const char *unit;	/* one character */
+		const char *unit;	/* one character: its UTF-16 units count */
 		int n;
 		enum chat_body want;
 	} tab[] = {
@@ -531,10 +531,12 @@ test_message_length(void **state)
 		{ "\xc3\xa9", 4000, CHAT_BODY_OK },		/* 8000 bytes */
 		{ "\xc3\xa9", 4001, CHAT_BODY_INVALID },
 		{ "\xe2\x82\xac", 4000, CHAT_BODY_OK },	/* 12000 bytes */
-		{ "\xf0\x9f\x98\x80", 4000, CHAT_BODY_OK },	/* 16000 bytes */
-		{ "\xf0\x9f\x98\x80", 4001, CHAT_BODY_INVALID },
-		{ "\\ud83d\\ude00", 4000, CHAT_BODY_OK },	/* escaped pairs */
-		{ "\\ud83d\\ude00", 4001, CHAT_BODY_INVALID },
+		{ "\xf0\x9f\x98\x80", 2000, CHAT_BODY_OK },	/* 2 units each */
+		{ "\xf0\x9f\x98\x80", 2001, CHAT_BODY_INVALID },
+		{ "\\ud83d\\ude00", 2000, CHAT_BODY_OK },	/* escaped pairs */
+		{ "\\ud83d\\ude00", 2001, CHAT_BODY_INVALID },
+		{ "a\xf0\x9f\x98\x80", 1333, CHAT_BODY_OK },	/* 3999 */
+		{ "a\xf0\x9f\x98\x80", 1334, CHAT_BODY_INVALID },
 		{ "\\n", 4000, CHAT_BODY_OK },
 		{ "\\n", 4001, CHAT_BODY_INVALID },
 	};
@@ -573,9 +575,9 @@ test_auth(void **state)
 	req.headers[1].value = "wrong";
 	req.nheaders = 2;
 	assert_int_equal(chat_auth(&req), 401);
-	/* ...unless it is empty. */
+	/* ...also when it is empty (the reference's ??: it is given). */
 	req.headers[1].value = "";
-	assert_int_equal(chat_auth(&req), 0);
+	assert_int_equal(chat_auth(&req), 401);
 	req.headers[1].value = KEY;
 	req.headers[0].value = "wrong";
 	assert_int_equal(chat_auth(&req), 0);
@@ -870,18 +872,21 @@ test_empty_reply(void **state)
 	    "{\"type\":\"done\",\"message\":\"" CHAT_EMPTY_REPLY "\","
 	    "\"conversationId\":\"" CONV "\",\"messageId\":\"" MSGID "\"}\n");
 
-	/* Leading blanks go out with the first visible text; later ones at once. */
+	/*
+	 * Trimmed as the reference's reply: leading white space never goes
+	 * out, the rest waits for the next visible text (none here).
+	 */
 	start_turn(&cl, "/v1/chat/stream", "a", &pr);
 	model_says(" ");
 	model_says("\nHi");
 	model_says(" ");
+	model_says("\xc2\xa0");
 	fake_model_done(UPSTREAM_OK, NULL, 4, 3);
-	expect_stored(&pr, NULL, " \nHi ");
+	expect_stored(&pr, NULL, "Hi");
 	expect_body(&cl, &off,
 	    "{\"type\":\"start\",\"conversationId\":\"" CONV "\"}\n"
-	    "{\"type\":\"token\",\"token\":\" \\nHi\"}\n"
-	    "{\"type\":\"token\",\"token\":\" \"}\n"
-	    "{\"type\":\"done\",\"message\":\" \\nHi \","
+	    "{\"type\":\"token\",\"token\":\"Hi\"}\n"
+	    "{\"type\":\"done\",\"message\":\"Hi\","
 	    "\"conversationId\":\"" CONV "\",\"messageId\":\"" MSGID "\"}\n");
 	tclient_close(&cl);
 }

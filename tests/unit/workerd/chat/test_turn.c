@@ -358,16 +358,18 @@ test_turn_complete(void **state)
 	assert_string_equal(F.role[0], "assistant");
 	assert_string_equal(F.content[0], "A person here.");
 	assert_string_equal(F.role[1], "user");
-	model_says(" ");		/* leading blanks wait */
+	model_says(" ");		/* leading white space: never */
 	model_says("Hel");
-	model_says("lo");
+	model_says("lo ");		/* trailing: waits for what follows */
+	model_says("you\n");
 	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
 	drive_ms(10);
-	expect_stored(&pr, "complete", " Hello");
-	assert_string_equal(FE.log, "start " CONV "\ntoken  Hel\ntoken lo\n");
+	expect_stored(&pr, "complete", "Hello you");
+	assert_string_equal(FE.log, "start " CONV "\ntoken Hel\ntoken lo\n"
+	    "token  you\n");
 	stored_ok(&pr);
-	assert_string_equal(FE.log, "start " CONV "\ntoken  Hel\ntoken lo\n"
-	    "done  Hello\n");
+	assert_string_equal(FE.log, "start " CONV "\ntoken Hel\ntoken lo\n"
+	    "token  you\ndone Hello you\n");
 	assert_null(FE.t);
 }
 
@@ -641,10 +643,11 @@ test_turn_cancel_unsent(void **state)
 	FE.out += 5;			/* "sa" partly written */
 	turn_cancel(FE.t);
 	assert_int_equal(F.cancelled, 1);
-	expect_stored(&pr, "interrupted", "You ");
+	expect_stored(&pr, "interrupted", "You");
 	stored_ok(&pr);
 	assert_int_equal(FE.alive, 0);
-	assert_string_equal(FE.log, "start " CONV "\ntoken You \ntoken sa\n"
+	/* The space waited for "sa": it went with it. */
+	assert_string_equal(FE.log, "start " CONV "\ntoken You\ntoken  sa\n"
 	    "token id\n");
 
 	/* All of it out: all of it stored. */
