@@ -97,6 +97,21 @@ describe('admin API', () => {
       assert.equal(r.status, 200, `limit=${q}: ${r.text}`);
       assert.equal(r.json().conversations.length, n, `limit=${q}`);
     }
+    // The reference's z.coerce.number().int().positive().max(200): what
+    // JavaScript's Number() reads as an integer 1..200 is taken, its
+    // decimal forms (Number() itself the oracle).
+    for (const v of ['2.0', '1e1', '+5', ' 5', '5 ', '\t5\n', '\u00a05\u3000', '2.50e1', '.5e1', '5.', '2000e-1', '1E2', '0005.000',
+      '1.5', '1e-1', '2.001e2', '-5', '+-5', '5e', 'e5', '.', '+', '1e3', '0e5', '-0', '5 5', 'Infinity', '1_0']) {
+      const n = Number(v);
+      const ok = Number.isInteger(n) && n >= 1 && n <= 200;
+      const r = await p.admin(`${LIST}?limit=${encodeURIComponent(v)}`);
+      if (!ok) {
+        assertJsonError(r, 400, 'Invalid query parameters');
+        continue;
+      }
+      assert.equal(r.status, 200, `limit=${JSON.stringify(v)}: ${r.text}`);
+      assert.equal(r.json().conversations.length, n, `limit=${JSON.stringify(v)}`);
+    }
   });
 
   test('default limit is 100; total counts everything; shape of each conversation', async () => {

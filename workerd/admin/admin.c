@@ -53,13 +53,78 @@ admin_auth(const char *given)
 	return apikey_check(&admin_key, given);
 }
 
+/* JavaScript white space from p[*i] on skipped. */
+static void
+skip_js_space(const unsigned char *p, size_t len, size_t *i)
+{
+	size_t k;
+
+	while ((k = proto_js_space_len(p + *i, len - *i)) > 0)
+		*i += k;
+}
+
+int
+admin_query_int(const char *v, uint32_t max, uint32_t *n)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t len = strlen(v), i = 0;
+	uint64_t m = 0;		/* the digits to the last one not 0 */
+	long zeros = 0;		/* 0s after them, not yet in m */
+	long scale = 0, e = 0;	/* the value: m * 10^(zeros + scale + e) */
+	int neg = 0, eneg = 0, digits = 0, frac = 0;
+
+	skip_js_space(p, len, &i);
+	if (p[i] == '+' || p[i] == '-')
+		neg = p[i++] == '-';
+	for (;; i++) {
+		if (p[i] == '.' && !frac) {
+			frac = 1;
+			continue;
+		}
+		if (p[i] < '0' || p[i] > '9')
+			break;
+		digits++;
+		scale -= frac;
+		if (p[i] == '0') {
+			zeros++;
+			continue;
+		}
+		/* Past max m stays past it: too big, or not an integer. */
+		for (; zeros > 0 && m <= max; zeros--)
+			m *= 10;
+		if (m > max || (m = m * 10 + (uint64_t)(p[i] - '0')) > max)
+			return -1;
+	}
+	if (digits == 0)
+		return -1;
+	if (p[i] == 'e' || p[i] == 'E') {
+		i++;
+		if (p[i] == '+' || p[i] == '-')
+			eneg = p[i++] == '-';
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		for (; p[i] >= '0' && p[i] <= '9'; i++)
+			if (e < 1000000)
+				e = e * 10 + (p[i] - '0');
+	}
+	skip_js_space(p, len, &i);
+	if (i != len || m == 0 || neg)
+		return -1;	/* not a number, 0, or below it */
+	e = zeros + scale + (eneg ? -e : e);
+	/* m ends in a digit not 0: below 10^0 it is a fraction. */
+	for (; e > 0 && m <= max; e--)
+		m *= 10;
+	if (e < 0 || m > max)
+		return -1;
+	*n = (uint32_t)m;
+	return 0;
+}
+
 int
 admin_list_query(const char *query, uint32_t *limit, char *cursor,
     size_t cursorsz)
 {
 	char v[16];
-	const char *s;
-	uint32_t n = 0;
 	int r;
 
 	*limit = ADMIN_LIMIT_DEFAULT;
@@ -68,21 +133,9 @@ admin_list_query(const char *query, uint32_t *limit, char *cursor,
 		return 0;
 	if ((r = http_query_param(query, "limit", v, sizeof(v))) < 0)
 		return -1;
-	if (r > 0) {
-		/* Decimal digits only; leading zeros are harmless. */
-		if (v[0] == '\0')
-			return -1;
-		for (s = v; *s != '\0'; s++) {
-			if (*s < '0' || *s > '9')
-				return -1;
-			n = n * 10 + (uint32_t)(*s - '0');
-			if (n > ST_LIST_MAX)
-				return -1;
-		}
-		if (n < 1)
-			return -1;
-		*limit = n;
-	}
+	/* As the reference's zod: "2.0", "1e1", "+5", " 5" are numbers too. */
+	if (r > 0 && admin_query_int(v, ST_LIST_MAX, limit) < 0)
+		return -1;
 	if (http_query_param(query, "cursor", cursor, cursorsz) < 0)
 		return -1;
 	return 0;

@@ -30,7 +30,14 @@
 void admin_init(const char *key);
 /* 0 authorised; else the status to answer: 503 not configured, 401. */
 int admin_auth(const char *given);
-/* Parses ?limit=&cursor=. 0 ok, -1 invalid. */
+/*
+ * v read as the reference's z.coerce.number().int() reads a query
+ * parameter (JavaScript's Number() of it, its decimal forms): white
+ * space around, a sign, digits with a fraction, an exponent. 0 and *n
+ * when it is an integer 1..max, else -1.
+ */
+int admin_query_int(const char *v, uint32_t max, uint32_t *n);
+/* Parses ?limit=&cursor= (limit: admin_query_int). 0 ok, -1 invalid. */
 int admin_list_query(const char *query, uint32_t *limit, char *cursor,
     size_t cursorsz);
 /* A widget's internal id as a filter: 1-64 of [A-Za-z0-9_-]. */

@@ -45,8 +45,9 @@ test_list_query(void **state)
 	char big[256];
 	const char *bad[] = {
 		"limit=0", "limit=201", "limit=", "limit", "limit=abc",
-		"limit=-1", "limit=%2B5", "limit=1.5", "limit=1e2",
-		"limit=99999999999999999999", "limit=%20%35", "limit=%zz",
+		"limit=-1", "limit=1.5", "limit=1e3", "limit=0.5", "limit=-0",
+		"limit=5e", "limit=e5", "limit=.", "limit=5%205", "limit=0x10",
+		"limit=99999999999999999999", "limit=%zz",
 		"cursor=%", "limit=10&cursor=%g0",
 	};
 	size_t i;
@@ -65,6 +66,22 @@ test_list_query(void **state)
 	assert_int_equal(admin_list_query("limit=007&x=y", &limit, cursor,
 	    sizeof(cursor)), 0);
 	assert_int_equal(limit, 7);
+	/* As JavaScript's Number() reads them (the reference's zod). */
+	assert_int_equal(admin_list_query("limit=%2B5", &limit, cursor,
+	    sizeof(cursor)), 0);
+	assert_int_equal(limit, 5);
+	assert_int_equal(admin_list_query("limit=%20%35%0A", &limit, cursor,
+	    sizeof(cursor)), 0);
+	assert_int_equal(limit, 5);
+	assert_int_equal(admin_list_query("limit=1e2", &limit, cursor,
+	    sizeof(cursor)), 0);
+	assert_int_equal(limit, 100);
+	assert_int_equal(admin_list_query("limit=2.50e1", &limit, cursor,
+	    sizeof(cursor)), 0);
+	assert_int_equal(limit, 25);
+	assert_int_equal(admin_list_query("limit=2000e-1", &limit, cursor,
+	    sizeof(cursor)), 0);
+	assert_int_equal(limit, 200);
 	assert_int_equal(admin_list_query("foo=1&cursor=abc%20d&limit=5",
 	    &limit, cursor, sizeof(cursor)), 0);
 	assert_int_equal(limit, 5);

@@ -1,0 +1,59 @@
+/*
+ * libFuzzer target for the admin lists' limit (admin_query_int,
+ * admin.c), which reads a query parameter as JavaScript's Number() does
+ * (the reference's zod coercion). The input is the parameter's decoded
+ * value. Properties are checked, abort() otherwise: a value taken is
+ * 1..200; written back in its plain form it reads the same; and, when
+ * the value is ASCII, strtod reads all of it (but its white space) as
+ * that same number.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check(int cond, const char *what)
+{
+	if (!cond) {
+		fprintf(stderr, "fuzz_listlimit: %s\n", what);
+		abort();
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *v, *end, again[16];
+	uint32_t n, n2;
+	size_t i, last;
+	int ascii = 1;
+
+	if ((v = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(v, data, size);
+	v[size] = '\0';
+	if (admin_query_int(v, 200, &n) == 0) {
+		check(n >= 1 && n <= 200, "out of 1..200");
+		snprintf(again, sizeof(again), "%u", n);
+		check(admin_query_int(again, 200, &n2) == 0 && n2 == n,
+		    "its plain form reads otherwise");
+		for (i = 0; i < size; i++)
+			if (data[i] >= 0x80)
+				ascii = 0;
+		for (last = size; last > 0 && strchr(" \t\n\v\f\r",
+		    v[last - 1]) != NULL; last--)
+			;
+		if (ascii && strlen(v) == size) {
+			check(strtod(v, &end) == (double)n, "strtod reads "
+			    "another number");
+			check((size_t)(end - v) == last, "strtod stops early");
+		}
+	}
+	free(v);
+	return 0;
+}
