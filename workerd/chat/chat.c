@@ -191,7 +191,8 @@ chat_visitor_parse(json_t *o, struct st_visitor *v)
  * instructions a turn): jscan.h's scanner, which takes JSON exactly as
  * jansson does. It only ever accepts, and only that shape taken whole: a
  * valid session without an escape and a message of 1 to
- * CHAT_MESSAGE_MAX characters, each once, nothing else. Anything else
+ * CHAT_MESSAGE_MAX UTF-16 units (the JSON read's count), each once,
+ * nothing else. Anything else
  * (another key, a duplicate, a refusal to word) is -1 and
  * chat_parse_body_json's, which has the last word; fuzz_chatbody.c
  * checks that the two agree.
@@ -235,7 +236,7 @@ body_fast(const char *ctype, const char *body, size_t len,
 		return -1;
 	n = js_decode(msg.raw, msg.rawlen, in->message);
 	in->message[n] = '\0';
-	if (n == 0 || utf8_chars(in->message, n) > CHAT_MESSAGE_MAX) {
+	if (n == 0 || proto_utf16_units(in->message, n) > CHAT_MESSAGE_MAX) {
 		free(in->message);
 		in->message = NULL;
 		return -1;

@@ -403,6 +403,23 @@ test_body_agree(void **state)
 		memcpy(big + 28 + i, "\"}", 3);
 		body_agree(big, strlen(big));
 	}
+	/*
+	 * i emoji (4 bytes, 2 UTF-16 units each) and 2,000 a's: the limit
+	 * counts units, as the JSON read does; 1,001 emoji is one past it.
+	 */
+	for (i = 1000; i <= 1001; i++) {
+		char *emo = malloc(28 + 4 * i + 2000 + 3);
+		size_t k;
+
+		assert_non_null(emo);
+		memcpy(emo, "{\"sessionId\":\"s\",\"message\":\"", 28);
+		for (k = 0; k < i; k++)
+			memcpy(emo + 28 + 4 * k, "\xf0\x9f\x98\x80", 4);
+		memset(emo + 28 + 4 * i, 'a', 2000);
+		memcpy(emo + 28 + 4 * i + 2000, "\"}", 3);
+		body_agree(emo, strlen(emo));
+		free(emo);
+	}
 }
 
 /* buf_add_dec writes what "%ju" does (a response's status and length). */
