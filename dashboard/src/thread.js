@@ -95,6 +95,12 @@ function citationsEl(m) {
     }));
 }
 
+// What a message's citations are, to compare ('' none: the live events'
+// messages never carry them, their ring keeps them short).
+function citeKey(m) {
+  return Array.isArray(m.citations) && m.citations.length ? JSON.stringify(m.citations) : '';
+}
+
 function msgClasses(m) {
   const role = /^[a-z]+$/.test(m.role || '') ? m.role : 'other';
   const status = /^[a-z]+$/.test(m.status || '') ? m.status : 'unknown';
@@ -178,6 +184,11 @@ function updateItem(li, old, m) {
   }
   if (old.content !== m.content || attachmentKey(old.attachments) !== attachmentKey(m.attachments)) {
     li.querySelector('[data-testid="msg-content"]').hidden = !m.content && !!attachmentKey(m.attachments);
+  }
+  if (m.role === 'assistant' && citeKey(m) && citeKey(old) !== citeKey(m)) {
+    const was = li.querySelector('[data-testid="msg-citations"]');
+    if (was) was.remove();
+    li.append(citationsEl(m));
   }
   if (old.feedback !== m.feedback && m.role === 'assistant') {
     const mark = li.querySelector('[data-testid="msg-feedback"]');
@@ -749,9 +760,11 @@ export async function renderThread(pane, ctx, id, hooks) {
     const { near: wasNearBottom, keep } = whereLatest(el, boxes);
     const end = msgs.getBoundingClientRect().bottom;
     let added = 0;
-    for (const m of messages) {
+    for (let m of messages) {
       const mid = String(m._id || '');
       const k = known.get(mid);
+      // An event's copy has no citations: the ones read stay.
+      if (k && !citeKey(m) && citeKey(k.m)) m = { ...m, citations: k.m.citations };
       if (k) {
         updateItem(k.li, k.m, m);
         k.m = m;
@@ -907,7 +920,13 @@ export async function renderThread(pane, ctx, id, hooks) {
       if (type === 'conversation_deleted') return void gone();
       if (type === 'contact') showContact(c, d.contact, again);
       showConv(c, assign.posts(), type === 'handoff' ? d.name : null);
-      if (type === 'message' && d.message) showAdded(merge([d.message]));
+      if (type === 'message' && d.message) {
+        showAdded(merge([d.message]));
+        // An answer that cites passages: its event has their sources'
+        // ids alone, the thread read again shows the passages.
+        const m = d.message;
+        if (!again && m.role === 'assistant' && Array.isArray(m.sources) && m.sources.length && !citeKey(m)) live.run();
+      }
     },
   });
   ctx.onLeave(stop);

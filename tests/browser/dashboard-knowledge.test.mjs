@@ -174,7 +174,8 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     // Its answers in the thread: the source one cites, and a question nothing answered.
     const w = (await adminApi(stack, 'GET', '/v1/admin/widgets')).json.widgets[0];
     assert.equal((await adminApi(stack, 'PATCH', `/v1/admin/widgets/${w.widget_id}`, { agent_id: agent.id })).status, 200);
-    let r = await chat(stack.parley, sid('kbthread'), 'when are you open?');
+    const kbSession = sid('kbthread');
+    let r = await chat(stack.parley, kbSession, 'when are you open?');
     assert.equal(r.status, 200, r.text);
     assert.match(r.json().message, /\[1\]/);
     await openDash(page, stack, `#/conversations/${r.json().conversationId}`, '[data-testid="thread-message"]');
@@ -197,6 +198,12 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
       await page.waitForSelector('[data-testid="msg-citation"]');
       assert.deepEqual(await cited(), [['[1] <b>Hours</b> & <img src=x>', 0]]);
     } finally { await page.unroute(`**/v1/admin/conversations/${conv}`); }
+    // A cited answer that comes while the thread is open: its passages
+    // too (its live event carries its sources' ids alone).
+    r = await chat(stack.parley, kbSession, 'when are you open, again?');
+    assert.equal(r.status, 200, r.text);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="msg-citation"]').length === 2);
+    assert.deepEqual(await cited(), [[`[1] ${qa.question}`, 0], [`[1] ${qa.question}`, 0]]);
     r = await chat(stack.parley, sid('kbthread'), 'do you sell zebras?');
     assert.equal(r.status, 200, r.text);
     await openDash(page, stack, `#/conversations/${r.json().conversationId}`, '[data-testid="thread-message"]');
