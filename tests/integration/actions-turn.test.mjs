@@ -13,6 +13,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
 import { sid, streamTurn } from './lib/chat.mjs';
@@ -29,6 +31,7 @@ describe('a turn calls the owner\'s API', () => {
   let apiPort;
   const seen = [];
   const held = [];
+  const huge = { fed: 0, closed: false };
   let dw;
   let agentId;
 
@@ -46,7 +49,7 @@ describe('a turn calls the owner\'s API', () => {
 
   before(async () => {
     // The owner's API: /orders/ID answers its status 5 ms later; /slow
-    // never in time; /huge 100 KB.
+    // never in time; /huge 1 GiB, gzipped.
     api = http.createServer((req, res) => {
       seen.push({ method: req.method, url: req.url, auth: req.headers.authorization });
       if (req.url.startsWith('/slow')) {
@@ -58,7 +61,16 @@ describe('a turn calls the owner\'s API', () => {
         return;
       }
       if (req.url.startsWith('/huge')) {
-        res.end('x'.repeat(100000));
+        // gzip inflating to 1 GiB of "x", made as it is read (a bomb):
+        // huge.fed counts what was made before the worker let go.
+        res.setHeader('content-encoding', 'gzip');
+        const mib = Buffer.alloc(1 << 20, 'x');
+        let n = 0;
+        Object.assign(huge, { fed: 0, closed: false });
+        const src = new Readable({ read() { if (n++ < 1024) { huge.fed += mib.length; this.push(mib); } else this.push(null); } });
+        const gz = zlib.createGzip();
+        res.on('close', () => { huge.closed = true; src.destroy(); gz.destroy(); });
+        src.pipe(gz).pipe(res);
         return;
       }
       const id = decodeURIComponent(req.url.split('/')[2].split('?')[0]);
@@ -396,12 +408,16 @@ describe('a turn calls the owner\'s API', () => {
     await v.close();
   });
 
-  test('a slow answer is cut at its timeout, a huge one at max_response_bytes', async () => {
+  test('a slow answer is cut at its timeout, a huge one at max_response_bytes (and read no further)', async () => {
     let s = await streamTurn(p, sid('slow'), `x ${call('slow', { order_id: '1' })}`);
     assert.match(s.events.find((e) => e.type === 'done').message, /^The tools said: error: .*(timed out|time)/);
     s = await streamTurn(p, sid('huge'), `x ${call('huge', { order_id: '1' })}`);
     const m = s.events.find((e) => e.type === 'done').message;
     assert.equal(m, `The tools said: ${'x'.repeat(1000)}\n[the answer was longer: this is its beginning]`);
+    // The transfer stopped at the bound: not read, nor inflated, to its end
+    // (1 GiB on the worker's loop, every other turn on it waiting).
+    await waitFor(() => huge.closed, 10000, 'the API\'s answer let go');
+    assert.ok(huge.fed < 64 << 20, `${huge.fed >> 20} MiB made before the worker let go`);
   });
 
   test('/metrics counts the calls by outcome, and times those that reached the API', async () => {

@@ -162,7 +162,11 @@ headers_for(const char *lines, int method, int body)
 
 /* ------------------------------------------------------- curl's calls */
 
-/* The answer's bytes: kept up to ansmax, the rest dropped (cut). */
+/*
+ * The answer's bytes: kept up to ansmax; past it the transfer stops
+ * (cut): the rest is never read, nor inflated (a gzip answer of a few
+ * MB can inflate to GBs, all of it on the worker's loop).
+ */
 static size_t
 write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -170,12 +174,14 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb, keep;
 
 	keep = n < c->ansmax - c->ans.len ? n : c->ansmax - c->ans.len;
-	if (keep < n)
-		c->cut = 1;
 	buf_add(&c->ans, p, keep);
 	if (c->ans.err) {
 		c->nomem = 1;
 		return 0;	/* stops the transfer */
+	}
+	if (keep < n) {
+		c->cut = 1;
+		return 0;	/* stops it too: what it kept is the answer */
 	}
 	return n;
 }
@@ -216,7 +222,8 @@ verdict(struct action_call *c, CURL *e, CURLcode rc)
 	uint32_t ms;
 
 	c->why[0] = '\0';
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && c->cut &&
+	    !c->nomem))
 		return ACALL_OK;
 	if (c->guard.refused) {
 		strlcpy(c->why, "the API's address is a private, loopback or "

@@ -4,8 +4,8 @@
  * (net/curlloop.c), set up on first use. The call is held to the
  * outgoing-URL policy (net/urlpolicy.h: each address checked as it
  * connects unless allowed, no redirect, http and https only, no proxy
- * from the environment); its answer is kept up to a bound, the rest
- * read and dropped. The action's header values are secrets: never
+ * from the environment); its answer is kept up to a bound, where the
+ * transfer stops (the rest never read, nor inflated). The action's header values are secrets: never
  * logged, wiped when freed. The code is in call.c.
  */
 #ifndef PARLEY_ACTIONS_CALL_H
@@ -30,7 +30,7 @@ struct action_call_req {
 	const char *body;		/* NULL or "": none; else sent as application/json */
 	const char *headers;		/* "Name: value\n" lines, or "" */
 	uint32_t timeout_ms;		/* 1..30000 */
-	uint32_t max_bytes;		/* of the answer kept; past it the rest is dropped and cut set */
+	uint32_t max_bytes;		/* of the answer kept; past it the transfer stops and cut is set */
 	int allow_private;		/* 0: each address checked as it connects (urlpol_socket) */
 };
 
