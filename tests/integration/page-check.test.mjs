@@ -50,8 +50,10 @@ describe('check my page', () => {
   const files = new Map();
 
   let slowClosed = null; // when the slow page's connection closed
+  let slowAsked = 0; // the slow page's requests
   function serve(req, res) {
     if (req.url === '/slow') {
+      slowAsked++;
       slowClosed = 0;
       req.socket.on('close', () => { slowClosed = Date.now(); });
       return; // never answered
@@ -190,6 +192,33 @@ describe('check my page', () => {
     c.destroy();
     await waitFor(() => slowClosed > 0, 3000, 'the page\'s connection closed once the client left');
     assert.ok(slowClosed - left < 3000);
+  });
+
+  // CHECKS_MAX (8) a worker: one organisation's slow pages take 2 of
+  // them at most, so its slowness never refuses the others' checks.
+  test('one organisation checks 2 pages at once at most', async () => {
+    const body = JSON.stringify({ url: site.url('/slow') });
+    const held = [];
+    const asked = slowAsked;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const c = await p.connect();
+        held.push(c);
+        await c.write(buildRequest('POST', `/v1/admin/widgets/${wid}/check-page`, {
+          host: `127.0.0.1:${p.port}`,
+          headers: { 'x-admin-api-key': p.adminKey, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+          body,
+        }));
+      }
+      await waitFor(() => slowAsked === asked + 2, 5000, 'both slow pages asked for');
+      const r = await check(site.url('/right'));
+      assert.equal(r.status, 503, r.text);
+      assert.equal(r.json().error, 'Too many of this organization\'s pages being checked; try again');
+    } finally {
+      for (const c of held) c.destroy();
+    }
+    // Their slots given back once their clients left.
+    await waitFor(async () => (await check(site.url('/right'))).status === 200, 5000, 'a check again');
   });
 
   test('bad bodies are 400, an unknown widget 404', async () => {

@@ -44,6 +44,8 @@
 #define PAGE_MS		10000		/* the fetch, all of it */
 #define REDIRECTS_MAX	5
 #define CHECKS_MAX	8		/* fetches in flight in this worker */
+/* Of them, one organisation's: its slow pages never take every slot. */
+#define CHECKS_ORG_MAX	2
 #define WID_BUF		64		/* a public widget id, and room */
 
 
@@ -62,7 +64,8 @@ struct page_check {
 	char *url;		/* as given; NULL when the body had none */
 	const char *bad;	/* the body's fault, told once the widget is found */
 	struct urlpol_guard guard;	/* each address held to it; refused */
-	int inflight;		/* counted in nchecks */
+	int inflight;		/* counted in nchecks and its org's */
+	char org[ST_ORG_ID_MAX + 1];	/* who asks's organisation */
 	/* what came */
 	struct fetch_text page;
 	char ctype[128];
@@ -72,6 +75,29 @@ struct page_check {
 
 static struct curlloop cloop = CURLLOOP_INIT("pagecheck");
 static int nchecks;
+/* The organisations with checks in flight, and how many (n 0: free). */
+static struct {
+	char org[ST_ORG_ID_MAX + 1];
+	int n;
+} org_checks[CHECKS_MAX];
+
+/* org's count of checks in flight (a free one taken when add), or NULL. */
+static int *
+org_count(const char *org, int add)
+{
+	size_t i, free_at = CHECKS_MAX;
+
+	for (i = 0; i < CHECKS_MAX; i++) {
+		if (org_checks[i].n > 0 && strcmp(org_checks[i].org, org) == 0)
+			return &org_checks[i].n;
+		if (org_checks[i].n == 0 && free_at == CHECKS_MAX)
+			free_at = i;
+	}
+	if (!add || free_at == CHECKS_MAX)
+		return NULL;
+	strlcpy(org_checks[free_at].org, org, sizeof(org_checks[0].org));
+	return &org_checks[free_at].n;
+}
 
 /* ------------------------------------------------------------ the state */
 
@@ -86,8 +112,10 @@ check_free(void *p)
 		curlloop_remove(&cloop, &pc->x);
 		curl_easy_cleanup(pc->x.easy);
 	}
-	if (pc->inflight)
+	if (pc->inflight) {
 		nchecks--;
+		(*org_count(pc->org, 0))--;
+	}
 	fetch_text_free(&pc->page);
 	free(pc->url);
 	free(pc);
@@ -344,6 +372,7 @@ check_start(struct page_check *pc)
 		return -1;
 	pc->inflight = 1;
 	nchecks++;
+	(*org_count(pc->org, 1))++;	/* a slot each: one is free */
 	return 0;
 }
 
@@ -363,6 +392,7 @@ widget_got(const struct storec_result *r, void *arg)
 	struct st_widget w;
 	struct url_target t;
 	const char *why;
+	int *n;
 
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_WIDGET_GET, &w) < 0) {
@@ -388,6 +418,13 @@ widget_got(const struct storec_result *r, void *arg)
 	}
 	if (nchecks >= CHECKS_MAX) {
 		check_fail(c, 503, "Too many pages being checked; try again");
+		return;
+	}
+	strlcpy(pc->org, c->who.org, sizeof(pc->org));
+	n = org_count(pc->org, 0);
+	if (n != NULL && *n >= CHECKS_ORG_MAX) {
+		check_fail(c, 503, "Too many of this organization's pages "
+		    "being checked; try again");
 		return;
 	}
 	if (check_start(pc) < 0) {
