@@ -620,23 +620,34 @@ msgs_walk(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t from,
 	return t->err ? -1 : 0;
 }
 
-/* m appended to *msgs (*n of *cap): 0, or -1 with t failed (m freed). */
+/* Room in *msgs (n of *cap) for one more: 0, or -1 with t failed. */
 static int
-msgs_push(struct store_txn *t, struct st_msg **msgs, uint32_t *n,
-    size_t *cap, struct st_msg *m)
+msgs_room(struct store_txn *t, struct st_msg **msgs, uint32_t n,
+    size_t *cap)
 {
 	struct st_msg *nm;
 	size_t ncap;
 
-	if (*n == *cap) {
+	if (n == *cap) {
 		ncap = *cap ? *cap * 2 : 16;
 		if ((nm = reallocarray(*msgs, ncap, sizeof(*nm))) == NULL) {
-			st_msg_free(m);
 			store_fail(t, PROTO_E_INTERNAL, "out of memory");
 			return -1;
 		}
 		*msgs = nm;
 		*cap = ncap;
+	}
+	return 0;
+}
+
+/* m appended to *msgs (*n of *cap): 0, or -1 with t failed (m freed). */
+static int
+msgs_push(struct store_txn *t, struct st_msg **msgs, uint32_t *n,
+    size_t *cap, struct st_msg *m)
+{
+	if (msgs_room(t, msgs, *n, cap) < 0) {
+		st_msg_free(m);
+		return -1;
 	}
 	(*msgs)[(*n)++] = *m;
 	return 0;
@@ -689,6 +700,21 @@ store_conv_get(struct store_txn *t, const char *conv_id,
 	}
 	*out = f;
 	return 0;
+}
+
+/* Whether record v is message id's (the id leads every format). */
+static int
+msg_is(const MDB_val *v, const char *id)
+{
+	const uint8_t *p = v->mv_data;
+	char got[ST_ID_HEX + 1];
+	struct pdec d;
+
+	if (v->mv_size < 1 || p[0] < 1 || p[0] > MSG_RECORD_VERSION)
+		return 0;
+	pdec_init(&d, p + 1, v->mv_size - 1);
+	pdec_strbuf(&d, got, sizeof(got));
+	return !d.err && strcmp(got, id) == 0;
 }
 
 /* msg_find's walk: the message of id hex. */
@@ -792,12 +818,15 @@ history_skips(struct reply_stack *rs, const struct st_msg *m)
  * message holds the strings of rows (rl_dec_rows: RL_ALL_ROWS, or what
  * its reply carries) and the role and status the walk reads. When read
  * is not NULL, *read is the bytes of every record the walk decoded,
- * those it skipped or stopped at too: what the read cost.
+ * those it skipped or stopped at too: what the read cost. When newest is
+ * not NULL it is the message t just stored, the conversation's last
+ * record: not decoded again (a turn's begin), its entry (the last, when
+ * it fits) a shallow copy lending newest's strings (store_chat_free).
  */
 int
 msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
-    size_t max_bytes, uint64_t rows, struct st_msg **out, uint32_t *nout,
-    int *more, size_t *read)
+    size_t max_bytes, uint64_t rows, const struct st_msg *newest,
+    struct st_msg **out, uint32_t *nout, int *more, size_t *read)
 {
 	uint8_t probe[MSG_KEY_LEN];
 	struct st_msg *msgs = NULL, tmp;
@@ -806,7 +835,7 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 	size_t used = 0, sz, cap = 0, skipped = 0;
 	struct reply_stack replies = { 0, 0 };
 	uint32_t n = 0, i;
-	int rc;
+	int rc, lent, lending = 0;
 
 	*more = 0;
 	if (read != NULL)
@@ -834,13 +863,19 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 			*more = 1;
 			break;
 		}
-		if (msg_rec_decode_rows(t, &v, &tmp,
+		/* The message just stored: the same as its record, lent. */
+		lent = n == 0 && skipped == 0 && newest != NULL &&
+		    msg_is(&v, newest->id);
+		if (lent)
+			tmp = *newest;
+		else if (msg_rec_decode_rows(t, &v, &tmp,
 		    rows | HISTORY_WALK_ROWS) < 0)
 			break;
 		if (read != NULL)
 			*read += v.mv_size;
 		if (history_skips(&replies, &tmp)) {
-			st_msg_free(&tmp);
+			if (!lent)
+				st_msg_free(&tmp);
 			skipped++;
 			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
 			continue;
@@ -849,11 +884,17 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 		/* Its reply encoding: the record minus the version byte. */
 		sz = msg_rec_size(&v);
 		if (sz > max_bytes - used) {
-			st_msg_free(&tmp);
+			if (!lent)
+				st_msg_free(&tmp);
 			*more = 1;
 			break;
 		}
-		if (msgs_push(t, &msgs, &n, &cap, &tmp) < 0)
+		if (lent) {
+			if (msgs_room(t, &msgs, n, &cap) < 0)
+				break;
+			msgs[n++] = tmp;
+			lending = 1;
+		} else if (msgs_push(t, &msgs, &n, &cap, &tmp) < 0)
 			break;
 		used += sz;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
@@ -862,6 +903,8 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "walk messages back");
 	if (t->err) {
+		if (lending)	/* newest's strings stay its own */
+			memset(&msgs[0], 0, sizeof(msgs[0]));
 		st_msgs_free(msgs, n);
 		return -1;
 	}
@@ -1046,7 +1089,7 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 		return 0;
 	}
 	if (msgs_newest(t, cid, history_max, max_bytes, TURN_HISTORY_ROWS,
-	    &c.history, &c.n, &more, NULL) < 0) {
+	    &c.msg, &c.history, &c.n, &more, NULL) < 0) {
 		st_msg_free(&c.msg);
 		st_conv_free(&c.conv);
 		return t->err;
@@ -1073,8 +1116,8 @@ store_session_history(struct store_txn *t, const char *widget,
 	memset(&f, 0, sizeof(f));
 	if (sess_conv(t, id, &f.conv) < 0)
 		return t->err;
-	if (msgs_newest(t, id, max_messages, max_bytes, RL_ALL_ROWS, &f.msgs,
-	    &f.n, &f.truncated, NULL) < 0) {
+	if (msgs_newest(t, id, max_messages, max_bytes, RL_ALL_ROWS, NULL,
+	    &f.msgs, &f.n, &f.truncated, NULL) < 0) {
 		st_conv_free(&f.conv);
 		return t->err;
 	}
@@ -1397,6 +1440,10 @@ fail:
 void
 store_chat_free(struct store_chat *c)
 {
+	/* The history's last may lend msg's strings (msgs_newest): once. */
+	if (c->n > 0 && c->msg.content != NULL &&
+	    c->history[c->n - 1].content == c->msg.content)
+		memset(&c->history[c->n - 1], 0, sizeof(c->history[0]));
 	st_conv_free(&c->conv);
 	st_msg_free(&c->msg);
 	st_msgs_free(c->history, c->n);

@@ -771,8 +771,8 @@ int msg_find(struct store_txn *, const uint8_t cid[ID_LEN],
 void msg_save(struct store_txn *, const uint8_t key[MSG_KEY_LEN],
     const struct st_msg *m);
 int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
-    size_t max_bytes, uint64_t rows, struct st_msg **out, uint32_t *nout,
-    int *more, size_t *read);
+    size_t max_bytes, uint64_t rows, const struct st_msg *newest,
+    struct st_msg **out, uint32_t *nout, int *more, size_t *read);
 
 /*
  * seqid.c: a number of an install-wide sequence (a delivery's, a

@@ -302,7 +302,7 @@ store_ws_conv_read(struct store_txn *t, const char *widget_id,
 	strlcpy(out->conv_id, conv_id, sizeof(out->conv_id));
 	if (max_bytes == 0 || max_bytes > ST_WS_HISTORY_BYTES)
 		max_bytes = ST_WS_HISTORY_BYTES;
-	if (msgs_newest(t, cid, history_max, max_bytes, RL_ALL_ROWS,
+	if (msgs_newest(t, cid, history_max, max_bytes, RL_ALL_ROWS, NULL,
 	    &out->history, &out->nhistory, &more, NULL) < 0) {
 		st_rep_free(PROTO_ST_WS_CONV_READ, out);
 		return t->err;

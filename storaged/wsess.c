@@ -269,8 +269,8 @@ ws_history(struct store_txn *t, const char *widget, const char *session,
 	}
 	if (max_bytes == 0 || max_bytes > ST_WS_HISTORY_BYTES)
 		max_bytes = ST_WS_HISTORY_BYTES;
-	msgs_newest(t, cid, history_max, max_bytes, RL_ALL_ROWS, &o->history,
-	    &o->n, &o->more, &o->read);
+	msgs_newest(t, cid, history_max, max_bytes, RL_ALL_ROWS, NULL,
+	    &o->history, &o->n, &o->more, &o->read);
 }
 
 int
