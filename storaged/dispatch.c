@@ -10,6 +10,7 @@
  * the rules (contactstore.c, wsess.c, userstore.c...), are in the op*.c
  * files, one a subject.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,7 +80,9 @@ void
 event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
     const struct st_conv *c)
 {
-	memset(ev, 0, sizeof(*ev));
+	/* Zeroed around the conversation, which is copied over (3.7 KiB). */
+	memset(ev, 0, offsetof(struct st_event, conv));
+	memset(&ev->msg, 0, sizeof(*ev) - offsetof(struct st_event, msg));
 	ev->at = store_now(b->txn.st);
 	ev->kind = kind;
 	ev->conv = *c;
@@ -93,7 +96,8 @@ event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 void
 reply_event(struct dreply *r, const struct st_event *ev, int to)
 {
-	struct st_event full = *ev;
+	const struct st_event *ring = ev;
+	struct st_event full;
 	struct devent *d;
 
 	if ((d = reallocarray(r->evs, r->nevs + 1, sizeof(*d))) == NULL) {
@@ -116,10 +120,15 @@ reply_event(struct dreply *r, const struct st_event *ev, int to)
 	(void)penc_reserve(&d->enc, EVENT_ENC_HINT);
 	/*
 	 * An answer's cited passages (up to 32 KiB) are for its copies to
-	 * the visitor's other sockets alone: not in the ring's.
+	 * the visitor's other sockets alone: not in the ring's (a copy of
+	 * the event without them only when it has some).
 	 */
-	full.msg.cited = NULL;
-	(void)st_req_encode(&d->enc, PROTO_ST_EV, &full);
+	if (ev->msg.cited != NULL) {
+		full = *ev;
+		full.msg.cited = NULL;
+		ring = &full;
+	}
+	(void)st_req_encode(&d->enc, PROTO_ST_EV, ring);
 	if (d->visitor)
 		devent_cut_for_visitors(d, ev);
 }

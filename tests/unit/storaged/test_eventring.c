@@ -14,8 +14,10 @@
 #include <cmocka.h>
 
 #include "agentmsg.h"
+#include "dispatch.h"
 #include "eventring.h"
 #include "log.h"
+#include "ops.h"
 #include "stmsgs.h"
 
 /*
@@ -430,6 +432,59 @@ test_visitor_cut(void **state)
 	evring_free(r);
 }
 
+/*
+ * An answer's cited passages (reply_event): in the visitors' encoding,
+ * not in the ring's, and the event it was given left as it was; an
+ * event without them encodes alike.
+ */
+static void
+test_reply_event_cited(void **state)
+{
+	static char cited[] = "[{\"n\":1}]";
+	struct dreply r;
+	struct st_event ev, e, g;
+	struct pdec d;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		memset(&r, 0, sizeof(r));
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = ST_EV_MESSAGE;
+		ev.at = 1700000000000ull;
+		strlcpy(ev.conv.id, "00112233445566778899aabbccddeeff",
+		    sizeof(ev.conv.id));
+		strlcpy(ev.conv.widget, "default", sizeof(ev.conv.widget));
+		strlcpy(ev.conv.session, "s", sizeof(ev.conv.session));
+		strlcpy(ev.msg.role, "assistant", sizeof(ev.msg.role));
+		ev.msg.content = "an answer";
+		ev.msg.cited = i == 0 ? cited : NULL;
+		reply_event(&r, &ev, EV_VISITOR);
+		assert_ptr_equal(ev.msg.cited, i == 0 ? cited : NULL);
+		assert_int_equal(r.nevs, 1);
+		assert_true(r.evs[0].visitor);
+		pdec_init(&d, r.evs[0].enc.buf, r.evs[0].enc.len);
+		assert_int_equal(pdec_event(&d, &e), 0);
+		assert_int_equal(pdec_done(&d), 0);
+		pdec_init(&d, r.evs[0].venc.buf, r.evs[0].venc.len);
+		assert_int_equal(pdec_event(&d, &g), 0);
+		assert_int_equal(pdec_done(&d), 0);
+		assert_string_equal(e.msg.content, "an answer");
+		assert_string_equal(e.conv.widget, "default");
+		assert_true(e.msg.cited == NULL || e.msg.cited[0] == '\0');
+		assert_string_equal(g.msg.content, "an answer");
+		if (i == 0)
+			assert_string_equal(g.msg.cited, cited);
+		else
+			assert_true(g.msg.cited == NULL ||
+			    g.msg.cited[0] == '\0');
+		st_event_free(&e);
+		st_event_free(&g);
+		devent_free(&r.evs[0]);
+		free(r.evs);
+	}
+}
+
 int
 main(void)
 {
@@ -441,6 +496,7 @@ main(void)
 		cmocka_unit_test(test_evict_bytes),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_visitor_cut),
+		cmocka_unit_test(test_reply_event_cited),
 	};
 
 	log_init("test_events");
