@@ -18,14 +18,18 @@
 
 enum { OP_PUT = 1, OP_DEL = 2, OP_DROP = 3 };
 
-static void
-log_raw(struct oplog *l, const void *p, size_t n)
+/*
+ * Room for n more bytes at the end of l's record: where they go (the
+ * caller counts them in), or NULL with l failed or already so.
+ */
+static uint8_t *
+log_room(struct oplog *l, size_t n)
 {
 	uint8_t *nb;
 	size_t cap;
 
-	if (l->err || n == 0)
-		return;
+	if (l->err)
+		return NULL;
 	if (l->len + n > l->cap) {
 		cap = l->cap ? l->cap : 4096;
 		while (cap < l->len + n)
@@ -33,22 +37,12 @@ log_raw(struct oplog *l, const void *p, size_t n)
 		if ((nb = realloc(l->buf, cap)) == NULL) {
 			log_warn("log record of %zu bytes", l->len + n);
 			l->err = 1;
-			return;
+			return NULL;
 		}
 		l->buf = nb;
 		l->cap = cap;
 	}
-	memcpy(l->buf + l->len, p, n);
-	l->len += n;
-}
-
-static void
-log_u32(struct oplog *l, size_t v)
-{
-	uint8_t b[4];
-
-	proto_put_be32(b, (uint32_t)v);
-	log_raw(l, b, sizeof(b));
+	return l->buf + l->len;
 }
 
 /* The database's place in store_dbs[], or -1 (a bug: logged). */
@@ -61,42 +55,54 @@ db_index(const struct store *st, MDB_dbi dbi)
 	return -1;
 }
 
+/*
+ * An operation, its value v (vlen bytes) a put's alone: written whole
+ * with one check for room (a turn logs some fifteen).
+ */
 static void
-log_op(struct store *st, int kind, MDB_dbi dbi, const void *k, size_t klen)
+log_op(struct store *st, int kind, MDB_dbi dbi, const void *k, size_t klen,
+    const void *v, size_t vlen)
 {
-	uint8_t h[2];
+	size_t n = 2 + 4 + klen + (kind == OP_PUT ? 4 + vlen : 0);
+	uint8_t *p;
 	int i;
 
 	if ((i = db_index(st, dbi)) < 0) {
 		st->log.err = 1;
 		return;
 	}
-	h[0] = (uint8_t)kind;
-	h[1] = (uint8_t)i;
-	log_raw(&st->log, h, sizeof(h));
-	log_u32(&st->log, klen);
-	log_raw(&st->log, k, klen);
+	if ((p = log_room(&st->log, n)) == NULL)
+		return;
+	p[0] = (uint8_t)kind;
+	p[1] = (uint8_t)i;
+	proto_put_be32(p + 2, (uint32_t)klen);
+	if (klen > 0)
+		memcpy(p + 6, k, klen);
+	if (kind == OP_PUT) {
+		proto_put_be32(p + 6 + klen, (uint32_t)vlen);
+		if (vlen > 0)
+			memcpy(p + 10 + klen, v, vlen);
+	}
+	st->log.len += n;
 }
 
 void
 oplog_put(struct store *st, MDB_dbi dbi, const void *k, size_t klen,
     const void *v, size_t vlen)
 {
-	log_op(st, OP_PUT, dbi, k, klen);
-	log_u32(&st->log, vlen);
-	log_raw(&st->log, v, vlen);
+	log_op(st, OP_PUT, dbi, k, klen, v, vlen);
 }
 
 void
 oplog_del(struct store *st, MDB_dbi dbi, const void *k, size_t klen)
 {
-	log_op(st, OP_DEL, dbi, k, klen);
+	log_op(st, OP_DEL, dbi, k, klen, NULL, 0);
 }
 
 void
 oplog_drop(struct store *st, MDB_dbi dbi)
 {
-	log_op(st, OP_DROP, dbi, NULL, 0);
+	log_op(st, OP_DROP, dbi, NULL, 0, NULL, 0);
 }
 
 void

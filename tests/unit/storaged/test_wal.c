@@ -755,6 +755,36 @@ test_stalled_start_appends_after(void **state)
 	assert_int_equal(turns_in(f->st), 6);
 }
 
+/*
+ * A batch's log record as storelog.c documents it (a format on disk):
+ * u8 kind, u8 database, u32 key length, the key, and for a put u32 value
+ * length and the value, big-endian.
+ */
+static void
+test_oplog_bytes(void **state)
+{
+	struct fix *f = *state;
+	struct store *st = f->st;
+	uint8_t db = (uint8_t)(st->db_place[st->convs] - 1);
+	const uint8_t want[] = {
+		1, db, 0, 0, 0, 2, 'a', 'b', 0, 0, 0, 3, 'x', 'y', 'z',
+		2, db, 0, 0, 0, 1, 'c',
+		1, db, 0, 0, 0, 1, 'd', 0, 0, 0, 0,
+		3, db, 0, 0, 0, 0,
+	};
+
+	assert_true(st->db_place[st->convs] != 0);
+	oplog_clear(&st->log);
+	oplog_put(st, st->convs, "ab", 2, "xyz", 3);
+	oplog_del(st, st->convs, "c", 1);
+	oplog_put(st, st->convs, "d", 1, "", 0);
+	oplog_drop(st, st->convs);
+	assert_int_equal(st->log.err, 0);
+	assert_int_equal(st->log.len, sizeof(want));
+	assert_memory_equal(st->log.buf, want, sizeof(want));
+	oplog_clear(&st->log);
+}
+
 int
 main(void)
 {
@@ -772,6 +802,7 @@ main(void)
 		T(test_churn_in_small_map),
 		T(test_churn_tiny_batches),
 		T(test_stalled_start_appends_after),
+		T(test_oplog_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
