@@ -14,6 +14,8 @@
 //                       default widget, CSV payloads, per-client caps
 //   abuse/memory.mjs    issue 20: half-sent bodies and ping floods from one
 //                       machine, the workers' RSS bounded and given back
+//   abuse/pipelined.mjs pipelined answers never read, from one address: the
+//                       worker's RSS bounded, another address served
 // Each part starts its own stack, but for sessionid and history, which
 // share one (abuse/shared.mjs: the same settings); they run one after
 // another.
@@ -25,6 +27,7 @@ import './abuse/history.mjs';
 import './abuse/login.mjs';
 import './abuse/surface.mjs';
 import './abuse/memory.mjs';
+import './abuse/pipelined.mjs';
 import { stopShared } from './abuse/shared.mjs';
 
 after(stopShared);   // if a part left it running

@@ -105,7 +105,7 @@ describe('basic HTTP', () => {
     } finally { c.destroy(); }
   });
 
-  // Requests held back while the answers were over 1 MiB (CONN_OUT_HIGH)
+  // Requests held back while the answers were over CONN_OUT_HIGH (then 1 MiB)
   // waited for an event none asked for once a flush had written them all:
   // 2 of 3 answered, and the connection never timed out.
   test('pipelining: answers past 1 MiB in all, every request answered, then the idle timeout', async () => {

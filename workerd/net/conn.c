@@ -6,7 +6,9 @@
  * connection, and fed again once that request has been answered, so
  * responses go out in request order and an idle connection holds no input
  * buffer. Output is appended to the connection's buffer and written at the
- * end of each round; EPOLLOUT is asked for only while some is left.
+ * end of each round; EPOLLOUT is asked for only while some is left. A
+ * connection holding more than CONN_OUT_HIGH of it is neither read nor
+ * fed its next pipelined request until the client takes it.
  *
  * Each connection has one timer, armed lazily: the deadline is worked out
  * from the state when it fires, and the timer is moved only when the

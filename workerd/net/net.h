@@ -25,7 +25,13 @@
 
 /* ---------------------------------------------------------------- conn.c */
 
-#define CONN_OUT_HIGH	(1024 * 1024)	/* stop reading above this much output */
+/*
+ * Above this much unsent output a connection is not read and its next
+ * pipelined request waits: one answer in flight beyond the socket's
+ * buffer, as nginx holds, so a client that pipelines and never reads
+ * pins about one answer per connection, not a megabyte of them.
+ */
+#define CONN_OUT_HIGH	(16 * 1024)
 #define CONN_DRAIN_LOW	(16 * 1024)	/* a stream may write more below this */
 
 enum conn_stream {
