@@ -591,8 +591,9 @@ const struct setting settings_table[] = {
 	{ "PARLEY_MAX_BODY_KB_PER_CLIENT", SETTING_NUMBER, "256", NULL, 16,
 	    1048576, NULL, NULL, NULL, M | W, F(body_kb_per_client),
 	    "request bytes one client may have buffered in a worker at once "
-	    "(bodies being read); a body past it is answered 429 before it "
-	    "is read" },
+	    "(bodies being read, WebSocket messages being received); a body "
+	    "past it is answered 429 before it is read, a WebSocket message "
+	    "closes its socket 1009" },
 	{ "PARLEY_MAX_BODY_MB", SETTING_NUMBER, "64", NULL, 1, 65536, NULL,
 	    NULL, NULL, M | W, F(body_mb),
 	    "request bytes all clients together may have buffered in a "

@@ -389,6 +389,42 @@ describe('WebSocket chat, 4 workers', () => {
     assert.equal((await p.get('/health')).status, 200);
   });
 
+  // A message being reassembled counts against its client's body budget
+  // (PARLEY_MAX_BODY_KB_PER_CLIENT, 256 KiB a worker): 4 messages of 63 KiB
+  // half sent fit in each worker, the socket of a fifth is closed 1009
+  // (before, 512 sockets of one address held 32 MiB so, pongs keeping them
+  // alive). A message held is taken once whole.
+  test('messages half sent from one address: past its body budget the socket is closed 1009, the rest go on', async (t) => {
+    const w = await createWidget(p);
+    const N = 20;                     // 4 workers hold at most 4 × 4
+    const vs = [];
+    for (let i = 0; i < N; i++) {
+      const v = await Visitor.open(p, w.widget_id, { localAddress: '127.0.0.9' });
+      await v.next('session');
+      vs.push(v);
+    }
+    const part = Buffer.from(`{"type":"message","content":"${'x'.repeat(63 * 1024)}`);
+    // A ping after each part: its pong says the part was read and kept
+    // (a socket refused reads no more: its close comes instead).
+    const codes = await Promise.all(vs.map((v) => {
+      const pong = new Promise((resolve) => v.ws.once('pong', () => resolve(null)));
+      v.ws.send(part, { fin: false, binary: false });
+      v.ws.ping();
+      return Promise.race([v.closed, pong]);
+    }));
+    const refused = codes.filter((c) => c === 1009).length;
+    t.diagnostic(`${refused} of ${N} sockets closed 1009, ${N - refused} hold a message half sent`);
+    assert.ok(refused >= N - 16, `${refused} of ${N} sockets closed 1009`);
+    assert.equal(codes.filter((c) => c !== null && c !== 1009).length, 0, `other closes: ${codes}`);
+    const held = vs.filter((v) => v.closeCode === null);
+    assert.ok(held.length >= 4, `${held.length} held`);
+    // The message held ends: taken whole (too long for a chat message).
+    held[0].ws.send(Buffer.from('"}'), { fin: true, binary: false });
+    assert.match((await held[0].next('error')).message, /long|4000/i);
+    await held[0].turn('still here');
+    for (const v of vs) v.ws.terminate();
+  });
+
   test('1,000 sessions streaming at once all complete and are stored', { timeout: 120000 }, async (t) => {
     const w = await createWidget(p);
     const N = 1000;

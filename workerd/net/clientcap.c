@@ -240,9 +240,18 @@ int
 clientcap_body_take(const struct conn *c, const struct http_request *req,
     size_t n, struct clientcap_body *out)
 {
+	struct ipaddr ip;
+
+	clientip_of(c, req, &ip);
+	return clientcap_body_take_ip(&ip, n, out);
+}
+
+int
+clientcap_body_take_ip(const struct ipaddr *ip, size_t n,
+    struct clientcap_body *out)
+{
 	uint64_t total_max = (uint64_t)wsettings.body_mb * 1024 * 1024;
 	uint32_t client_max = wsettings.body_kb_per_client * 1024;
-	struct ipaddr ip;
 
 	memset(out, 0, sizeof(*out));
 	if (n == 0)
@@ -250,8 +259,7 @@ clientcap_body_take(const struct conn *c, const struct http_request *req,
 	/* 0 is no budget (settings never read: conn.c's own tests). */
 	if (total_max > 0 && (n > total_max || body_total > total_max - n))
 		return 503;
-	clientip_of(c, req, &ip);
-	if (client_max > 0 && (n > client_max || cc_take(CLIENTCAP_BODY, &ip,
+	if (client_max > 0 && (n > client_max || cc_take(CLIENTCAP_BODY, ip,
 	    (uint32_t)n, client_max, &out->cap) != 0))
 		return 429;
 	out->bytes = n;

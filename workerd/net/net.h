@@ -344,6 +344,12 @@ int clientcap_ws_take(const struct conn *, const struct http_request *,
  */
 int clientcap_body_take(const struct conn *, const struct http_request *,
     size_t n, struct clientcap_body *out);
+/*
+ * The same for the client ip (clientip_of's, taken earlier): a WebSocket
+ * message being reassembled (ws.c).
+ */
+int clientcap_body_take_ip(const struct ipaddr *ip, size_t n,
+    struct clientcap_body *out);
 void clientcap_body_put(struct clientcap_body *);
 /* The body bytes charged in this worker now. */
 size_t clientcap_body_total(void);

@@ -72,6 +72,13 @@ struct ws {
 	int owed;			/* sent since output was last empty */
 	int dead;
 	uint32_t frags;			/* frames of the message coming in */
+	/*
+	 * The message coming in, charged to its client's body budget as its
+	 * frames begin (ws_frame_cb), given back once it is whole.
+	 */
+	struct clientcap_body msg;
+	int refused;			/* a message past the budget: closing */
+	struct ipaddr client;		/* clientip_of the upgrade */
 	struct ipaddr peer;		/* the socket's peer (logs) */
 	uint64_t opened;		/* when the HTTP connection began */
 };
@@ -292,13 +299,17 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 
 	/* A whole message or control frame: the peer is alive. */
 	ws->last_rx = loop_now();
+	if (m->opcode < WSLAY_CONNECTION_CLOSE)
+		clientcap_body_put(&ws->msg);	/* no longer held */
 	switch (m->opcode) {
 	case WSLAY_TEXT_FRAME:
 		/*
 		 * Our close is out: the owner asked to hear no more; or the
-		 * message was refused for its fragments (ws_frame_cb).
+		 * message was refused for its fragments or its client's
+		 * budget (ws_frame_cb).
 		 */
-		if (ws->close_at != 0 || ws->frags > WS_FRAGMENTS_MAX)
+		if (ws->close_at != 0 || ws->frags > WS_FRAGMENTS_MAX ||
+		    ws->refused)
 			return;
 		/* wslay checks this too; the owner relies on it. */
 		if (!proto_utf8_valid(m->msg, m->msg_length)) {
@@ -325,12 +336,20 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 	}
 }
 
-/* A frame begins: a message in more than WS_FRAGMENTS_MAX is refused. */
+/*
+ * A frame begins: a message in more than WS_FRAGMENTS_MAX is refused; its
+ * bytes so far are charged to its client's body budget, as an HTTP body
+ * being read is (PARLEY_MAX_BODY_KB_PER_CLIENT, PARLEY_MAX_BODY_MB), so
+ * the sockets of one address cannot each hold a message half sent: one
+ * past it is closed 1009.
+ */
 static void
 ws_frame_cb(wslay_event_context_ptr ctx,
     const struct wslay_event_on_frame_recv_start_arg *f, void *arg)
 {
 	struct ws *ws = arg;
+	size_t held;
+	int st;
 
 	(void)ctx;
 	if (f->opcode >= WSLAY_CONNECTION_CLOSE)	/* control frames */
@@ -338,6 +357,19 @@ ws_frame_cb(wslay_event_context_ptr ctx,
 	ws->frags = f->opcode == WSLAY_CONTINUATION_FRAME ? ws->frags + 1 : 1;
 	if (ws->frags == WS_FRAGMENTS_MAX + 1)
 		ws_fail(ws, WS_CLOSE_TOO_BIG, "message in too many fragments");
+	held = ws->frags > 1 ? ws->msg.bytes : 0;
+	/* Past WS_MESSAGE_MAX wslay closes 1009 itself. */
+	if (ws->refused || ws->frags > WS_FRAGMENTS_MAX ||
+	    f->payload_length == 0 || f->payload_length > WS_MESSAGE_MAX - held)
+		return;
+	clientcap_body_put(&ws->msg);
+	if ((st = clientcap_body_take_ip(&ws->client,
+	    held + (size_t)f->payload_length, &ws->msg)) != 0) {
+		ws->refused = 1;
+		ws_fail(ws, WS_CLOSE_TOO_BIG, st == 429 ?
+		    "message over the client's budget" :
+		    "message over the worker's budget");
+	}
 }
 
 static const struct wslay_event_callbacks ws_callbacks = {
@@ -396,6 +428,7 @@ ws_accept(struct conn *c, const struct http_request *req,
 	wslay_event_config_set_max_recv_msg_length(ws->ctx, WS_MESSAGE_MAX);
 	route_ix = c->route_ix;
 	ws->peer = c->peer;
+	clientip_of(c, req, &ws->client);
 	ws->opened = c->opened;
 	(void)snprintf(head, sizeof(head), "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\n"
@@ -453,6 +486,7 @@ ws_reap(void *arg)
 {
 	struct ws *ws = arg;
 
+	clientcap_body_put(&ws->msg);
 	wslay_event_context_free(ws->ctx);
 	buf_free(&ws->out);
 	free(ws->in);

@@ -6,7 +6,8 @@
  * Limits: a text message of at most WS_MESSAGE_MAX bytes in at most
  * WS_FRAGMENTS_MAX frames (larger, or more: close 1009; wslay keeps each
  * fragment in an allocation of its own, so a message of 1-byte fragments
- * would cost a hundred times its bytes); binary messages are refused
+ * would cost a hundred times its bytes), charged while it comes to its
+ * client's body budget (clientcap_body_take_ip; past it: close 1009); binary messages are refused
  * (close 1003); text that is not UTF-8
  * closes 1007; protocol errors 1002 (wslay's). A ping goes out after
  * WS_PING_MS of silence from the peer, and a peer silent for WS_IDLE_MS
