@@ -40,11 +40,14 @@
  * The fetcher's (workerd/fetch/fetcher.c; no who: it acts for every
  * organisation), a sync at a time:
  *
- *   ST_KB_DUE        u32 max (1-8), u32 lease_ms (1000-90000000)
+ *   ST_KB_DUE        u32 max (1-8), u32 lease_ms (1000-90000000),
+ *                    u32 n, n x str org (at most 8)
  *                    -> u32 n, n x job: the
  *                    crawl and file sources due, each leased (due again
  *                    lease_ms later, with a new sync id, should no
- *                    ST_KB_SYNC_DONE come)
+ *                    ST_KB_SYNC_DONE come), but those of the organisations
+ *                    named (whose syncs the fetcher runs now: one at a
+ *                    time each, so one's slow site holds up no other's)
  *   ST_KB_PAGE_GET   str source id, str url -> page (`not found`: none)
  *   ST_KB_PAGE_PUT   str source id, u64 sync id, page, u8 keep, u32 n,
  *                    n x (str title, str headings, str text)
@@ -170,6 +173,7 @@ const char *st_kbsource_invalid(const struct st_kbsource *s);
 #define ST_KB_LASTMOD_MAX	64	/* bytes of a Last-Modified date */
 #define ST_KB_HASH_HEX		64	/* a page's SHA-256, lowercase hex */
 #define ST_KB_DUE_MAX		8	/* jobs one ST_KB_DUE takes */
+#define ST_KB_BUSY_MAX		8	/* organisations one ST_KB_DUE skips */
 #define ST_KB_LEASE_MAX		90000000	/* ms: a day's sync and more */
 #define ST_KB_FILE_MAX		(7u << 20)	/* bytes of an uploaded file */
 #define ST_KB_PIECE_MIN		(8u << 10)	/* bytes of a piece but the last */
@@ -218,6 +222,8 @@ struct st_kb_piece {
 struct st_kb_due_req {
 	uint32_t max;
 	uint32_t lease_ms;
+	struct st_str *busy;	/* organisations whose sources are skipped */
+	uint32_t nbusy;
 };
 
 /*

@@ -1874,9 +1874,16 @@ static const struct pfield f_kb_retrieve_req[] = {
 };
 PLAYOUT(pl_kb_retrieve_req, struct st_kb_retrieve_req, f_kb_retrieve_req);
 
+static const struct pfield f_kb_org_str[] = {
+	PFSTR(struct st_str, s, ST_WHO_ORG_MAX),
+};
+static PLAYOUT(pl_kb_org_str, struct st_str, f_kb_org_str);
+
 static const struct pfield f_kb_due_req[] = {
 	PFU32(struct st_kb_due_req, max),
 	PFU32(struct st_kb_due_req, lease_ms),
+	PFLIST(struct st_kb_due_req, busy, nbusy, ST_KB_BUSY_MAX,
+	    pl_kb_org_str),
 };
 PLAYOUT(pl_kb_due_req, struct st_kb_due_req, f_kb_due_req);
 

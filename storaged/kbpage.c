@@ -43,6 +43,8 @@
 #define DONE_PAGES	256
 /* Due entries one ST_KB_DUE looks at (a deleted source's are dropped). */
 #define DUE_LOOK	64
+/* Due entries one ST_KB_DUE walks at most past busy organisations'. */
+#define DUE_SCAN	1024
 
 static void
 page_key(uint8_t k[PAGE_KEY_LEN], const char *source, const char *url)
@@ -137,25 +139,50 @@ sync_source(struct store_txn *t, const char *id, uint64_t sync_id,
 
 /* ----------------------------------------------------------- the jobs */
 
-/* Up to DUE_LOOK sources due by now, into ids and ats: how many. */
-static uint32_t
-due_ids(struct store_txn *t, uint64_t now, char ids[][ST_KB_SOURCE_ID_LEN +
-    1], uint64_t *ats)
+/* 1 when org is one of q's busy organisations (ST_KB_DUE skips them). */
+static int
+org_busy(const struct st_kb_due_req *q, const char *org)
 {
+	uint32_t i;
+
+	for (i = 0; i < q->nbusy; i++)
+		if (q->busy[i].s != NULL && strcmp(q->busy[i].s, org) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Up to DUE_LOOK sources due by now, into ids and ats: how many. Those
+ * of q's busy organisations are passed over (DUE_SCAN entries looked at
+ * at most), so another organisation's source due later is still found
+ * behind many of theirs.
+ */
+static uint32_t
+due_ids(struct store_txn *t, const struct st_kb_due_req *q, uint64_t now,
+    char ids[][ST_KB_SOURCE_ID_LEN + 1], uint64_t *ats)
+{
+	struct st_kbsource s;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	uint32_t n = 0;
-	int rc;
+	uint32_t n = 0, seen = 0;
+	int rc, busy;
 
 	if ((cur = txn_seek(t, t->st->kb_due, NULL, 0, &k, &v, &rc)) == NULL)
 		return 0;
-	while (rc == 0 && n < DUE_LOOK &&
+	while (rc == 0 && n < DUE_LOOK && seen++ < DUE_SCAN && !t->err &&
 	    k.mv_size == 8 + ST_KB_SOURCE_ID_LEN &&
 	    proto_get_be64(k.mv_data) <= now) {
 		ats[n] = proto_get_be64(k.mv_data);
 		memcpy(ids[n], (const char *)k.mv_data + 8,
 		    ST_KB_SOURCE_ID_LEN);
-		ids[n++][ST_KB_SOURCE_ID_LEN] = '\0';
+		ids[n][ST_KB_SOURCE_ID_LEN] = '\0';
+		busy = 0;
+		if (q->nbusy > 0 && kbsource_load(t, ids[n], &s) == 0) {
+			busy = org_busy(q, s.org);
+			st_kbsource_free(&s);
+		}
+		if (!busy)
+			n++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
@@ -240,7 +267,7 @@ store_kb_due(struct store_txn *t, const struct st_kb_due_req *q,
 	    q->lease_ms > ST_KB_LEASE_MAX)
 		return store_fail(t, PROTO_E_INVALID,
 		    "max: 1 to 8; lease_ms: 1000 to 90000000");
-	n = due_ids(t, now, ids, ats);
+	n = due_ids(t, q, now, ids, ats);
 	if (n > 0 && (out->jobs = calloc(q->max, sizeof(*out->jobs))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	for (i = 0; i < n && out->n < q->max && !t->err; i++) {

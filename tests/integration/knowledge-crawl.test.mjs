@@ -15,7 +15,8 @@
 // URL that fails leaves the source failed with its reason, its old pages
 // kept. A gzipped sitemap (.xml.gz) is unzipped, to 50 MB at most. Each redirect hop is checked before it is asked: a path robots.txt
 // disallows, or another host, is not asked and the page says why. The
-// fetcher is one process beside the notifier, named parley-fetch.
+// fetcher is one process beside the notifier, named parley-fetch; another
+// organisation's file source is read while a slow crawl waits on its pages.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
@@ -38,6 +39,7 @@ describe('the fetcher crawls a site on loopback', () => {
   let site;
   let call;
   const files = new Map();
+  const held = [];	// answers of pages that hold (never answer) until let go
   let failStart = false;
 
   function serve(req, res) {
@@ -60,6 +62,10 @@ describe('the fetcher crawls a site on loopback', () => {
     }
     if (f.drop) {	// no answer at all
       req.socket.destroy();
+      return;
+    }
+    if (f.hold) {	// a slow site: answered when the test lets it go
+      held.push(res);
       return;
     }
     if (f.redirect) {
@@ -569,6 +575,39 @@ ${paths.map((x) => `  <url><loc>${site.url(x)}</loc></url>`).join('\n')}
     s = await synced(md.id, (await call('GET', `${S}/${md.id}`)).json().synced_at);
     assert.equal(s.status, 'failed');
     assert.match(s.error, /^file: pdf: /);
+  });
+
+  // One organisation's slow site (pages that answer only at their 30 s
+  // bound) once held every other organisation's sources behind its sync,
+  // for as long as PARLEY_FETCH_SYNC_MINUTES.
+  test('another organisation\'s file source is read while a slow crawl runs', async () => {
+    let links = '';
+    for (let i = 0; i < 8; i++) {
+      files.set(`/slow/p${i}`, { hold: true });
+      links += `<a href="/slow/p${i}">p${i}</a> `;
+    }
+    files.set('/slow/', { body: page('Slow site', `<p>A slow site.</p> ${links}`) });
+    const slow = (await call('POST', S, { type: 'crawl', url: site.url('/slow/') })).json();
+    await waitFor(() => held.length > 0, WAIT, 'the slow crawl waiting on its pages');
+    const org = (await call('POST', '/v1/admin/organizations', { name: 'Not slow' })).json().id;
+    const inB = { 'x-admin-api-key': p.adminKey, 'x-organization-id': org };
+    const b = (await p.request('POST', S, { headers: { ...inB, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'file', url: 'teapot.md' }) })).json();
+    const r = await p.request('PUT', `${S}/${b.id}/file`, { headers: { ...inB, 'content-type': 'text/markdown' },
+      body: '# Teapot\n\nThe teapot sings in a minor key.\n' });
+    assert.equal(r.status, 200, r.text);
+    let s;
+    await waitFor(async () => {
+      s = (await p.request('GET', `${S}/${b.id}`, { headers: inB })).json();
+      return s.status !== 'syncing';
+    }, 10000, 'the other organisation\'s file source read');
+    assert.equal(s.status, 'ready');
+    assert.equal(s.pages, 1);
+    assert.equal((await call('GET', `${S}/${slow.id}`)).json().status, 'syncing');
+    // The slow pages let go: the crawl ends.
+    for (let i = 0; i < 8; i++) files.get(`/slow/p${i}`).hold = false;
+    for (const res of held.splice(0)) res.writeHead(404).end();
+    await synced(slow.id, 0);
   });
 
   test('the fetcher is a process of its own, named parley-fetch', async () => {

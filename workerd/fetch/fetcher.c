@@ -17,15 +17,19 @@
  * address unless the source is the default organisation's and
  * PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on).
  *
- * Its loop: while it runs no sync it asks storaged for one due source
- * (ST_KB_DUE, leased for the sync's time bound and a minute more: one
- * it never ends comes back), every POLL_MS, once a second when none was
- * due; then crawls it (crawl.c) and asks again. Quitting (MW_QUIT,
- * masterd gone, SIGTERM): the sync's transfers end at once and the sync
- * is given back, due now (GIVE_BACK_MS at most), for the next fetcher.
+ * Its loop: while it runs fewer than SYNCS_MAX syncs it asks storaged
+ * for one due source (ST_KB_DUE, leased for the sync's time bound and a
+ * minute more: one it never ends comes back) of an organisation none of
+ * its syncs is for, every POLL_MS, once a second when none was due;
+ * then crawls it (crawl.c) beside the others and asks again. So an
+ * organisation's syncs run one at a time, and its slow site (a sync may
+ * take PARLEY_FETCH_SYNC_MINUTES) holds up no other organisation's
+ * sources: theirs run beside it. Quitting (MW_QUIT,
+ * masterd gone, SIGTERM): the syncs' transfers end at once and the syncs
+ * are given back, due now (GIVE_BACK_MS at most), for the next fetcher.
  * One killed outright (SIGKILL: the kernel's OOM killer, kill -9), where
  * no handler runs, leaves SPUN_FILE as it kept it all along (spun_put):
- * the next takes its sync again at once, not after its lease.
+ * the next takes its syncs again at once, not after their lease.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,10 +59,24 @@
 #define CPU_REARM_MS	1000
 /* In PARLEY_RUN_DIR: what the fetcher read when it spun (on_fatal). */
 #define SPUN_FILE	"parley-fetch.spun"
+/*
+ * Syncs run at once, each of another organisation (fetches at once:
+ * SYNCS_MAX x crawl_conf's inflight).
+ */
+#define SYNCS_MAX	3
+/* A sync's record alone (crawl_sync_record) fits in this. */
+#define SYNC_REC_MAX	(ST_KB_SOURCE_ID_LEN + 64)
+_Static_assert(SYNCS_MAX <= ST_KB_BUSY_MAX, "its organisations fit ST_KB_DUE");
+
+/* A sync running, and the organisation it is for ("": not known). */
+struct slot {
+	struct crawl *crawl;
+	char org[ST_WHO_ORG_MAX + 1];
+};
 
 static struct {
 	struct crawl_conf conf;
-	struct crawl *crawl;
+	struct slot syncs[SYNCS_MAX];
 	struct storec_req *due_req;
 	struct loop_timer poll;
 	struct loop_timer cpu;
@@ -76,14 +94,15 @@ static char xcpu_line[600], crash_line[600];
 static volatile sig_atomic_t xcpu_len, crash_len;
 /*
  * SPUN_FILE (spun_fd, -1: none) holds at every moment what the next
- * fetcher should do (spun_recover) were this one to end then: nothing
- * (empty) while no sync runs; the running sync's record while it reads
- * nothing (taken again); while a sync reads something, its record
- * (fetcher_reading_sync, kept in spun_rec for on_fatal) after a "!": a
- * crash of it, which on_fatal turns into the CPU time bound's (no "!")
- * when that is what ended it.
+ * fetcher should do (spun_recover) were this one to end then, a line a
+ * sync: nothing (empty) while no sync runs; the running syncs' records
+ * while none reads anything (taken again); while a sync reads
+ * something, its record (fetcher_reading_sync, kept in spun_rec for
+ * on_fatal) after a "!": a crash of it, which on_fatal turns into the
+ * CPU time bound's (no "!") when that is what ended it, then the other
+ * syncs' records.
  */
-static char spun_rec[ST_KB_URL_MAX + 256];
+static char spun_rec[ST_KB_URL_MAX + 256 + SYNCS_MAX * SYNC_REC_MAX];
 static volatile sig_atomic_t spun_len;
 static int spun_fd = -1;
 
@@ -104,14 +123,75 @@ spun_put(int crash, const char *rec, size_t n)
 	(void)w;
 }
 
-/* SPUN_FILE between readings: the running sync's record, or empty. */
+/* The length of the source id of rec, a sync's record, at *id. */
+static size_t
+rec_id(const char *rec, const char **id)
+{
+	*id = rec + strcspn(rec, "\t");
+	if (**id == '\t')
+		(*id)++;
+	return strcspn(*id, "\t\n");
+}
+
+/*
+ * The records of the running syncs but the one of but (a record, or
+ * NULL) written into buf of size bytes: their length.
+ */
+static size_t
+syncs_record(const char *but, char *buf, size_t size)
+{
+	const char *bid = NULL, *id;
+	size_t n = 0, m, blen = 0;
+	char rec[SYNC_REC_MAX];
+	int i;
+
+	if (but != NULL)
+		blen = rec_id(but, &bid);
+	for (i = 0; i < SYNCS_MAX; i++) {
+		if (F.syncs[i].crawl == NULL || (m = crawl_sync_record(
+		    F.syncs[i].crawl, rec, sizeof(rec))) == 0)
+			continue;
+		if (bid != NULL && rec_id(rec, &id) == blen &&
+		    memcmp(id, bid, blen) == 0)
+			continue;	/* its own record is but */
+		if (n + m > size)
+			break;
+		memcpy(buf + n, rec, m);
+		n += m;
+	}
+	return n;
+}
+
+/* SPUN_FILE between readings: the running syncs' records, or empty. */
 static void
 spun_idle(void)
 {
-	char rec[ST_KB_SOURCE_ID_LEN + 64];
+	char rec[SYNCS_MAX * SYNC_REC_MAX];
 
-	spun_put(0, rec, F.crawl != NULL ? crawl_sync_record(F.crawl, rec,
-	    sizeof(rec)) : 0);
+	spun_put(0, rec, syncs_record(NULL, rec, sizeof(rec)));
+}
+
+/* How many syncs run now. */
+static int
+syncs_running(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < SYNCS_MAX; i++)
+		n += F.syncs[i].crawl != NULL;
+	return n;
+}
+
+/* A free slot, or NULL. */
+static struct slot *
+slot_free(void)
+{
+	int i;
+
+	for (i = 0; i < SYNCS_MAX; i++)
+		if (F.syncs[i].crawl == NULL)
+			return &F.syncs[i];
+	return NULL;
 }
 
 static void poll_due(void *);
@@ -119,23 +199,38 @@ static void poll_due(void *);
 static void
 crawl_over(void *arg)
 {
-	F.crawl = NULL;
+	struct slot *sl = arg;
+
+	sl->crawl = NULL;
+	sl->org[0] = '\0';
 	spun_idle();
-	if (F.quitting)
-		loop_stop();	/* its sync given back (fetcher_quit) */
-	else
+	if (F.quitting) {
+		if (syncs_running() == 0)
+			loop_stop();	/* their syncs given back */
+	} else if (F.due_req == NULL)
 		loop_timer_after(&F.poll, POLL_MS);
 }
 
+/* Every sync stopped at once, nothing told; their slots freed. */
+static void
+syncs_stop(void)
+{
+	int i;
+
+	for (i = 0; i < SYNCS_MAX; i++) {
+		crawl_stop(F.syncs[i].crawl);
+		F.syncs[i].crawl = NULL;
+	}
+}
+
 /*
- * The sync's give-back took too long: the fetcher ends without it, its
- * record left in SPUN_FILE for the next fetcher.
+ * The syncs' give-back took too long: the fetcher ends without them,
+ * their records left in SPUN_FILE for the next fetcher.
  */
 static void
 give_back_late(void *arg)
 {
-	crawl_stop(F.crawl);
-	F.crawl = NULL;
+	syncs_stop();
 	loop_stop();
 }
 
@@ -145,8 +240,10 @@ due_done(const struct storec_result *r, void *arg)
 {
 	struct st_kb_jobs js;
 	struct crawl_conf conf;
+	struct slot *sl = NULL;
 	uint32_t i;
 
+	F.due_req = NULL;
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_KB_DUE, &js) < 0) {
 		if (r->status == STOREC_ERROR)
@@ -154,44 +251,56 @@ due_done(const struct storec_result *r, void *arg)
 		loop_timer_after(&F.poll, IDLE_POLL_MS);
 		return;
 	}
-	for (i = 0; i < js.n && F.crawl == NULL && !F.quitting; i++) {
+	for (i = 0; i < js.n && !F.quitting && (sl = slot_free()) != NULL;
+	    i++) {
 		conf = F.conf;
 		/* Private addresses: the default organisation's alone. */
 		conf.allow_private = F.conf.allow_private &&
 		    strcmp(js.jobs[i].s.org, ST_WHO_ORG_DEFAULT) == 0;
-		F.crawl = crawl_start(&js.jobs[i], &conf, crawl_over, NULL);
+		strlcpy(sl->org, js.jobs[i].s.org, sizeof(sl->org));
+		sl->crawl = crawl_start(&js.jobs[i], &conf, crawl_over, sl);
 	}
 	st_rep_free(PROTO_ST_KB_DUE, &js);
 	spun_idle();
-	if (F.crawl == NULL && !F.quitting)
+	if (!F.quitting && slot_free() != NULL)
 		loop_timer_after(&F.poll, js.n == 0 ? IDLE_POLL_MS : POLL_MS);
 }
 
 /*
- * The last fetcher's record of what it read when it ended at its CPU
- * time bound told to storaged (crawl_recover) as F.crawl, before any
- * sync is taken; given up when it cannot be.
+ * The last fetcher's records of its syncs and of what it read when it
+ * ended at its CPU time bound told to storaged (crawl_recover), a sync
+ * each, before any sync is taken; one given up when it cannot be.
  */
 static void
 spun_recover(void)
 {
-	char *rec = F.spun;
+	char *rec = F.spun, *line, *next;
+	struct slot *sl;
 
 	F.spun = NULL;
-	F.crawl = crawl_recover(rec, &F.conf, (unsigned)F.cpu_s, crawl_over,
-	    NULL);
+	for (line = rec; *line != '\0' && (sl = slot_free()) != NULL;
+	    line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next == '\n')
+			*next++ = '\0';
+		sl->org[0] = '\0';
+		sl->crawl = crawl_recover(line, &F.conf, (unsigned)F.cpu_s,
+		    crawl_over, sl);
+	}
 	free(rec);
 	spun_idle();
-	if (F.crawl == NULL)
+	if (syncs_running() == 0)
 		loop_timer_after(&F.poll, POLL_MS);
 }
 
 static void
 poll_due(void *arg)
 {
+	struct st_str busy[SYNCS_MAX];
 	struct st_kb_due_req q;
+	int i;
 
-	if (F.quitting || F.crawl != NULL || F.due_req != NULL)
+	if (F.quitting || slot_free() == NULL || F.due_req != NULL)
 		return;
 	if (!storec_connected()) {
 		loop_timer_after(&F.poll, POLL_MS);
@@ -201,8 +310,14 @@ poll_due(void *arg)
 		spun_recover();
 		return;
 	}
+	memset(&q, 0, sizeof(q));
 	q.max = 1;
 	q.lease_ms = (uint32_t)(F.conf.time_ms + LEASE_MARGIN_MS);
+	/* Not another sync of an organisation with one running. */
+	q.busy = busy;
+	for (i = 0; i < SYNCS_MAX; i++)
+		if (F.syncs[i].crawl != NULL && F.syncs[i].org[0] != '\0')
+			busy[q.nbusy++].s = F.syncs[i].org;
 	if (storec_ask(NULL, PROTO_ST_KB_DUE, &q, due_done, NULL,
 	    &F.due_req) < 0)
 		loop_timer_after(&F.poll, POLL_MS);
@@ -213,24 +328,27 @@ fetcher_quit(uint32_t grace_ms, int close_idle)
 {
 	if (F.quitting)
 		return;
-	log_info("quitting%s", F.crawl != NULL ? ": its sync given back, due "
-	    "now" : "");
+	int i;
+
+	log_info("quitting%s", syncs_running() > 0 ? ": its sync given back, "
+	    "due now" : "");
 	F.quitting = 1;
 	loop_timer_stop(&F.poll);
 	loop_timer_stop(&F.cpu);
 	attextract_stop();
 	storec_cancel(F.due_req);
 	F.due_req = NULL;
-	if (F.crawl == NULL || !storec_connected()) {
-		crawl_stop(F.crawl);
-		F.crawl = NULL;
+	if (syncs_running() == 0 || !storec_connected()) {
+		syncs_stop();
 		loop_stop();
 		return;
 	}
-	/* The next fetcher takes it at once, not after its lease. */
+	/* The next fetcher takes them at once, not after their lease. */
 	loop_timer_init(&F.poll, give_back_late, NULL);
 	loop_timer_after(&F.poll, GIVE_BACK_MS);
-	crawl_give_back(F.crawl);
+	for (i = 0; i < SYNCS_MAX; i++)
+		if (F.syncs[i].crawl != NULL)
+			crawl_give_back(F.syncs[i].crawl);
 }
 
 static void
@@ -383,9 +501,11 @@ fetcher_reading_sync(const char *rec)
 	size_t n = strlen(rec);
 
 	spun_len = 0;
-	if (n >= sizeof(spun_rec))
+	if (n >= sizeof(spun_rec) - SYNCS_MAX * SYNC_REC_MAX)
 		return;		/* not cut: crawl_recover would not read it */
 	memcpy(spun_rec, rec, n);
+	/* The other syncs taken again too, should it end the fetcher. */
+	n += syncs_record(rec, spun_rec + n, sizeof(spun_rec) - n);
 	spun_len = (sig_atomic_t)n;
 	spun_put(1, spun_rec, n);	/* SIGKILL reading it: a crash */
 }
@@ -478,7 +598,7 @@ fetcher_run(const struct settings *set)
 	attextract_start();
 
 	loop_run();
-	crawl_stop(F.crawl);
+	syncs_stop();
 	free(F.spun);
 	if (spun_fd >= 0)
 		close(spun_fd);

@@ -314,7 +314,7 @@ test_org_sweep(void **state)
 static int
 due_one(struct fix *f, struct st_kbsource *job)
 {
-	struct st_kb_due_req q = { 1, 60000 };
+	struct st_kb_due_req q = { 1, 60000, NULL, 0 };
 	struct st_kb_jobs l;
 	int n;
 
@@ -327,6 +327,50 @@ due_one(struct fix *f, struct st_kbsource *job)
 	}
 	st_rep_free(PROTO_ST_KB_DUE, &l);
 	return n;
+}
+
+/*
+ * ST_KB_DUE passes over the sources of the organisations it is told the
+ * fetcher syncs now: another's, due after theirs, is taken (one
+ * organisation's slow site held every other's sources behind it).
+ */
+static void
+test_due_busy(void **state)
+{
+	struct fix *f = *state;
+	struct st_who b = org_new(f, "B");
+	struct st_str busy[1] = { { ST_ORG_DEFAULT } };
+	struct st_kb_due_req q = { 1, 60000, busy, 1 };
+	struct st_kbsource in, a1, a2, sb, job;
+	struct st_kb_jobs l;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = "https://a.example/docs/";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &a1, NULL), 0);
+	in.url = "https://a.example/blog/";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &a2, NULL), 0);
+	in.url = "https://b.example/docs/";
+	assert_int_equal(request_who(f, &b, PROTO_ST_KB_SOURCE_CREATE, &in,
+	    &sb, NULL), 0);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &q, &l, NULL),
+	    0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.jobs[0].s.id, sb.id);
+	st_rep_free(PROTO_ST_KB_DUE, &l);
+	/* Only theirs left: none while they are busy, then theirs. */
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &q, &l, NULL),
+	    0);
+	assert_int_equal(l.n, 0);
+	st_rep_free(PROTO_ST_KB_DUE, &l);
+	assert_int_equal(due_one(f, &job), 1);
+	assert_string_equal(job.org, ST_ORG_DEFAULT);
+	st_kbsource_free(&job);
+	st_kbsource_free(&a1);
+	st_kbsource_free(&a2);
+	st_kbsource_free(&sb);
 }
 
 /*
@@ -1012,7 +1056,7 @@ test_agent_spaces(void **state)
 	static const float row[] = { 1, 0, 0, 0 }, near[] = { 1, 0.1f, 0, 0 };
 	char *srcs_list[1], space[ST_KB_SPACE_HEX + 1];
 	struct st_kbsource src, job;
-	struct st_kb_due_req dq = { 1, 60000 };
+	struct st_kb_due_req dq = { 1, 60000, NULL, 0 };
 	struct st_kb_page_put_req q;
 	struct st_kb_page_put_rep rep;
 	struct st_kb_space_vecs sv;
@@ -1222,6 +1266,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_delete_sweeps, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_org_sweep, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_due_busy, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_crawl_sync, setup,
 		    fix_teardown),

@@ -674,7 +674,7 @@ test_outbox_malformed(void **state)
 static void
 test_fetcher_malformed(void **state)
 {
-	const struct st_kb_due_req due = { 4, 60000 };
+	const struct st_kb_due_req due = { 4, 60000, NULL, 0 };
 	const struct st_kb_page_get_req get = { "ks_0000000000000001",
 	    "https://example.com/" };
 	struct st_kb_page_put_req put;
