@@ -20,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, axeSerious, dashLogin, dashShot,
-  focused, openDash, openPage, overflow, part, refuseStream, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
+  focused, openDash, openPage, overflow, part, recordNotifications, refuseStream, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
 const said = (m) => `You said: ${m}`; // the mock model's answer
@@ -60,17 +60,8 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   before(async () => {
     ({ stack, browser } = await startSuite({ mock: { chunks: 3, delayMs: 20 }, env: { DASHBOARD_PASSWORD, DASHBOARD_AGENT_NAME: 'Support desk', PARLEY_MODEL_ALLOW_PRIVATE: 'on' } }));
     owner = await openPage(browser);
-    // The Notification API, recorded (headless Chromium shows none): the
-    // permission is granted when asked.
-    await owner.page.addInitScript(() => {
-      window.__notes = [];
-      window.Notification = class {
-        static permission = 'default';
-        static requestPermission() { this.permission = 'granted'; return Promise.resolve('granted'); }
-        constructor(title, o) { window.__notes.push({ title, body: o && o.body }); }
-        close() {}
-      };
-    });
+    // Notifications recorded: the permission is granted when asked.
+    await recordNotifications(owner.page, { granted: false, on: false });
     ownerSession = await dashLogin(stack, owner.ctx);
     const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {
       // The default colours (#4f46e5, white text: 6.3:1; axe wants 4.5).
@@ -353,16 +344,7 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   test('a wait begun before the stream is live is still notified, once', async () => {
     const late = await openPage(browser);
     try {
-      await late.page.addInitScript(() => {
-        window.__notes = [];
-        window.Notification = class {
-          static permission = 'granted';
-          static requestPermission() { return Promise.resolve('granted'); }
-          constructor(title) { window.__notes.push(title); }
-          close() {}
-        };
-        localStorage.setItem('parley.notify', '1');
-      });
+      await recordNotifications(late.page);
       await dashLogin(stack, late.ctx, ownerSession);
       await refuseStream(late.page);
       await openDash(late.page, stack, '#/conversations', '[data-testid="conv-row"]');
@@ -374,7 +356,7 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await late.page.clock.fastForward(30000);
       await late.page.waitForFunction(() => window.__notes.length > 0, null, { timeout: 10000 });
       await late.page.waitForFunction(() => document.title.startsWith('(1) '), null, { timeout: 5000 });
-      assert.deepEqual(await late.page.evaluate(() => window.__notes), ['A visitor asks for a person']);
+      assert.deepEqual((await late.page.evaluate(() => window.__notes)).map((n) => n.title), ['A visitor asks for a person']);
     } finally {
       await late.ctx.close();
       await adminApi(stack, 'POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'ai', name: 'Ann' });

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SHOT_TIMEOUT, SUITE_TIMEOUT, adminApi, assertClean, axeSerious, dashLogin, holdSecondRead, openDash, openPage, overflow,
+  DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SHOT_TIMEOUT, SUITE_TIMEOUT, adminApi, assertClean, axeSerious, dashLogin, holdSecondRead, openDash, openPage, overflow, recordNotifications,
   part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -457,17 +457,7 @@ describe('the inbox in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     const { conv } = await wsVisitor('Can I talk to someone, please?');
     const { ctx, page, log } = await openPage(browser);
     try {
-      // The Notification API, recorded (headless Chromium shows none), and on.
-      await page.addInitScript(() => {
-        window.__notes = [];
-        window.Notification = class {
-          static permission = 'granted';
-          static requestPermission() { return Promise.resolve('granted'); }
-          constructor(title, o) { window.__notes.push(o && o.body); }
-          close() {}
-        };
-        localStorage.setItem('parley.notify', '1');
-      });
+      await recordNotifications(page);
       await dashLogin(stack, ctx, session);
       const { held, release } = await holdSecondRead(page,
         (u) => u.pathname === '/v1/admin/conversations' && u.searchParams.get('handoff') === 'open');
@@ -499,16 +489,7 @@ describe('the inbox in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     const { conv: y } = await wsVisitor('Can a person call me back?');
     const { ctx, page, log } = await openPage(browser);
     try {
-      await page.addInitScript(() => {
-        window.__notes = [];
-        window.Notification = class {
-          static permission = 'granted';
-          static requestPermission() { return Promise.resolve('granted'); }
-          constructor(title, o) { window.__notes.push(o && o.body); }
-          close() {}
-        };
-        localStorage.setItem('parley.notify', '1');
-      });
+      await recordNotifications(page);
       await dashLogin(stack, ctx, session);
       // The first read answered as none waits, X waiting by then: the
       // stream starts after it (live.js), so X's event is not sent; the

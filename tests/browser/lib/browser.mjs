@@ -489,6 +489,23 @@ export async function pollingNow(page) {
   await page.waitForFunction(() => document.documentElement.dataset.live === 'poll', null, { timeout: 10000 });
 }
 
+// The Notification API, recorded (headless Chromium shows none): each
+// notification's {title, body} in window.__notes. granted: the permission
+// already given (else given when asked); on: the dashboard's notifications
+// switched on (its localStorage). Call before the page loads.
+export async function recordNotifications(page, { granted = true, on = true } = {}) {
+  await page.addInitScript(({ granted: g, on: o }) => {
+    window.__notes = [];
+    window.Notification = class {
+      static permission = g ? 'granted' : 'default';
+      static requestPermission() { this.permission = 'granted'; return Promise.resolve('granted'); }
+      constructor(title, opts) { window.__notes.push({ title, body: opts && opts.body }); }
+      close() {}
+    };
+    if (o) localStorage.setItem('parley.notify', '1');
+  }, { granted, on });
+}
+
 // A view's read the events stream's start asks for, held back: the
 // stream (/v1/admin/events) is held until the page's own first read of
 // the GETs route matches is answered, so its "ready" asks the second
