@@ -8,7 +8,9 @@
  * stored record (a database with a layout) decodes in a format this
  * build reads and passes its layout's checks, and each entity's lists
  * (its order and its organisation's) name its records, each once, with
- * the record's own time and organisation. A database this build does not
+ * the record's own time and organisation, and the conversations'
+ * indexes and the messages (STORE_CONV_INDEXES) name conversations that
+ * are there, with their time, organisation and widget. A database this build does not
  * know, or a record format newer than it reads, says the copy is a newer
  * Parley's. Read only: LMDB opened MDB_RDONLY, no lock file.
  */
@@ -50,6 +52,16 @@ static const struct {
 	{ #records, #order, #org_order, (first) },
 	STORE_ENTITY_LISTS(VERIFY_LIST)
 #undef VERIFY_LIST
+};
+
+static const struct {
+	const char *index, *form, *time, *gone;	/* "": none */
+	int every;
+} conv_indexes[] = {
+#define VERIFY_CONV_INDEX(index, form, time, every, gone)	\
+	{ #index, (form), #time, #gone, (every) },
+	STORE_CONV_INDEXES(VERIFY_CONV_INDEX)
+#undef VERIFY_CONV_INDEX
 };
 
 /* What a verify found: problems (exit 1) and the counts of the summary. */
@@ -328,6 +340,163 @@ lists_check(struct verify *v, MDB_txn *txn, size_t i)
 	free(w.rec);
 }
 
+/* One index naming conversations being held against them. */
+struct conv_walk {
+	struct verify *v;
+	MDB_txn *txn;
+	MDB_dbi convs, gone;
+	int has_gone;
+	const struct rlayout *l;
+	const char *index, *form;
+	ssize_t time, org, widget;	/* member_off; time -1: none */
+	uint8_t last[16];	/* the id the entry before named */
+	int has_last;
+	void *rec;
+};
+
+/*
+ * An entry of w's index, read by its form: the conversation it names is
+ * there (or being deleted), and the time, organisation and widget the key
+ * carries are its record's. A record that does not decode was named by
+ * db_check: passed over. An id named again by the next entry (a
+ * conversation's messages) is looked up once.
+ */
+static void
+conv_entry(struct conv_walk *w, const MDB_val *k)
+{
+	const uint8_t *p = k->mv_data, *end = p + k->mv_size, *id = NULL,
+	    *nul, *rp;
+	const char *f, *org = NULL, *widget = NULL, *ro;
+	char kb[2 * VERIFY_KEY_SHOWN + 4];
+	MDB_val key, val;
+	struct pdec d;
+	uint64_t t = 0;
+	int has_t = 0;
+
+	for (f = w->form; *f != '\0'; f++) {
+		if (*f == 'o' || *f == 'w') {
+			if ((nul = memchr(p, '\0', (size_t)(end - p))) ==
+			    NULL || nul == p)
+				goto bad;
+			if (*f == 'o')
+				org = (const char *)p;
+			else
+				widget = (const char *)p;
+			p = nul + 1;
+		} else if (*f == 't' && end - p >= 8) {
+			t = proto_get_be64(p);
+			has_t = 1;
+			p += 8;
+		} else if ((*f == 'x' || *f == 'i') && end - p >= 16) {
+			if (*f == 'i')
+				id = p;
+			p += 16;
+		} else if (*f == 'q' && end - p >= 4)
+			p += 4;
+		else
+			goto bad;
+	}
+	if (p != end || id == NULL)
+		goto bad;
+	if (w->has_last && memcmp(w->last, id, 16) == 0)
+		return;
+	memcpy(w->last, id, 16);
+	w->has_last = 1;
+	key.mv_size = 16;
+	key.mv_data = (void *)id;
+	if (mdb_get(w->txn, w->convs, &key, &val) != 0) {
+		if (!w->has_gone || mdb_get(w->txn, w->gone, &key, &val) != 0)
+			problem(w->v, "%s: names conversation %s, which is not "
+			    "in convs", w->index, key_hex(&key, kb,
+			    sizeof(kb)));
+		return;
+	}
+	if (!has_t && org == NULL && widget == NULL)
+		return;
+	rp = val.mv_data;
+	pdec_init(&d, rp + 1, val.mv_size - 1);
+	if (val.mv_size < 1 || rp[0] < 1 || rp[0] > rl_version(w->l) ||
+	    rl_dec(&d, w->l, w->rec, rp[0]) < 0)
+		return;
+	/* Made before organisations: the first one's, as storaged reads it. */
+	ro = (char *)w->rec + w->org;
+	if (ro[0] == '\0')
+		ro = ST_ORG_DEFAULT;
+	if (has_t && w->time >= 0 &&
+	    *(uint64_t *)((char *)w->rec + w->time) != t)
+		problem(w->v, "%s: lists conversation %s at another time than "
+		    "its record's", w->index, key_hex(&key, kb, sizeof(kb)));
+	else if (org != NULL && strcmp(org, ro) != 0)
+		problem(w->v, "%s: lists conversation %s under organisation "
+		    "%s, its record says %s", w->index, key_hex(&key, kb,
+		    sizeof(kb)), org, ro);
+	else if (widget != NULL &&
+	    strcmp(widget, (char *)w->rec + w->widget) != 0)
+		problem(w->v, "%s: lists conversation %s under widget %s, its "
+		    "record says %s", w->index, key_hex(&key, kb, sizeof(kb)),
+		    widget, (char *)w->rec + w->widget);
+	rl_free(w->l, w->rec);
+	return;
+bad:
+	problem(w->v, "%s: key %s is not of its form", w->index,
+	    key_hex(k, kb, sizeof(kb)));
+}
+
+/*
+ * Index i of the conversations read whole, each entry held against its
+ * conversation; one that holds every conversation once has as many
+ * entries as there are conversations. An index the copy lacks, or an
+ * empty one that holds each (a start builds it), is no problem.
+ */
+static void
+conv_index_check(struct verify *v, MDB_txn *txn, size_t i)
+{
+	struct conv_walk w = { .v = v, .txn = txn,
+	    .index = conv_indexes[i].index, .form = conv_indexes[i].form };
+	MDB_cursor *cur;
+	MDB_stat ms, cs;
+	MDB_dbi dbi;
+	MDB_val k, val;
+	int rc;
+
+	v->shown = 0;
+	if ((w.l = db_layout("convs")) == NULL ||
+	    (w.org = member_off(w.l, "org")) < 0 ||
+	    (w.widget = member_off(w.l, "widget")) < 0 ||
+	    ((w.time = member_off(w.l, conv_indexes[i].time)) < 0 &&
+	    conv_indexes[i].time[0] != '\0')) {
+		problem(v, "%s: this parleyctl cannot read it", w.index);
+		return;
+	}
+	if (mdb_dbi_open(txn, "convs", 0, &w.convs) != 0 ||
+	    mdb_dbi_open(txn, w.index, 0, &dbi) != 0 ||
+	    mdb_stat(txn, dbi, &ms) != 0 || mdb_stat(txn, w.convs, &cs) != 0)
+		return;	/* an older Parley's: a start makes it */
+	if (conv_indexes[i].every && ms.ms_entries == 0)
+		return;
+	w.has_gone = conv_indexes[i].gone[0] != '\0' &&
+	    mdb_dbi_open(txn, conv_indexes[i].gone, 0, &w.gone) == 0;
+	if ((w.rec = calloc(1, w.l->size)) == NULL) {
+		problem(v, "%s: out of memory", w.index);
+		return;
+	}
+	if (mdb_cursor_open(txn, dbi, &cur) != 0) {
+		free(w.rec);
+		return;	/* db_check said why */
+	}
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT))
+		conv_entry(&w, &k);
+	mdb_cursor_close(cur);
+	free(w.rec);
+	if (rc == MDB_NOTFOUND && conv_indexes[i].every &&
+	    ms.ms_entries != cs.ms_entries)
+		problem(v, "%s: %zu entries for %zu conversations: %s",
+		    w.index, ms.ms_entries, cs.ms_entries, ms.ms_entries <
+		    cs.ms_entries ? "a conversation is missing from it" :
+		    "a conversation is in it twice");
+}
+
 /* The names in the main database this build does not know: a newer one's. */
 static void
 unknown_dbs(struct verify *v, MDB_txn *txn)
@@ -536,6 +705,8 @@ ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
 		db_check(&v, txn, i);
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		lists_check(&v, txn, i);
+	for (i = 0; i < sizeof(conv_indexes) / sizeof(conv_indexes[0]); i++)
+		conv_index_check(&v, txn, i);
 report:
 	if (dirty)
 		fprintf(out, "%s: its wal.log holds writes after its last "

@@ -154,6 +154,32 @@
 	X(kb_sources, kb_source_order, kb_source_org, NULL) \
 	X(actions, action_order, action_org, NULL)
 
+/*
+ * The indexes whose entries name a conversation (its convs key, 16 raw
+ * bytes), and the messages (msgs) by theirs: each key's form, its parts
+ * left to right (STORAGE.md's layout), which parleyctl verify reads:
+ *	o  the conversation's organisation, NUL ("" in a record: default)
+ *	w  its widget (internal id), NUL
+ *	t  u64 big-endian: the conversation's member named by time
+ *	x  16 bytes of another record's id (a contact's): not held
+ *	q  u32 big-endian: a sequence, not held
+ *	i  the conversation's id, 16 bytes
+ * every: it holds each conversation once (an index that is empty is one
+ * a start builds: not held); gone: the database of the conversations
+ * being deleted, whose entries may still name them, or nothing.
+ * Left out: conv_handoff (an older directory's keys are moved at open),
+ * sessions (the id in its value), wsess_convs (its entries outlive
+ * their conversations), the retired ones (emptied at open).
+ *
+ *	X(index, form, time member or empty, every, gone or empty)
+ */
+#define STORE_CONV_INDEXES(X)	\
+	X(conv_activity, "owti", updated_at, 1, ) \
+	X(conv_resolve, "ti", resolve_due, 0, ) \
+	X(conv_handoff_at, "i", , 0, ) \
+	X(contact_convs, "xi", , 0, ) \
+	X(msgs, "iq", , 0, msgs_gone)
+
 #define STORE_DB_COUNT(name, layout)	+ 1
 #define NDBS		(0 STORE_DBS(STORE_DB_COUNT))
 

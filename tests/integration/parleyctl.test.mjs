@@ -429,6 +429,30 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     assert.match(r.stdout, new RegExp(`: agent_order: names agent ${agentId.slice(0, -1)}[0-9a-f], which is not in agents\n`));
     assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
 
+    // The conversations' activity index (conv_activity: org NUL widget
+    // NUL u64 updated_at | id[16], STORE_CONV_INDEXES) naming a
+    // conversation that is not there: held against convs as the lists are.
+    const actPrefix = Buffer.from('default\0default\0', 'latin1');
+    const actAt = [];
+    for (let i = bytes.indexOf(actPrefix); i >= 0; i = bytes.indexOf(actPrefix, i + 1)) {
+      const k = i + actPrefix.length;
+      if (k + 24 <= bytes.length && Math.abs(Number(bytes.readBigUInt64BE(k)) - Date.now()) < 3600e3) actAt.push(k + 8);
+    }
+    assert.ok(actAt.length >= 4, `the activity keys are in the copy: ${actAt.length}`);
+    const unindexed = Buffer.from(bytes);
+    unindexed[actAt[0] + 15] ^= 1;
+    const unindexedFile = path.join(p.tmp, 'verify-unindexed.mdb');
+    fs.writeFileSync(unindexedFile, unindexed);
+    r = await ctl(['verify', unindexedFile]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const gone = Buffer.from(unindexed.subarray(actAt[0], actAt[0] + 16)).toString('hex');
+    assert.match(r.stdout, new RegExp(`: conv_activity: names conversation ${gone}, which is not in convs\n`));
+    assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
+    // The oldest formats' copy (no conv_activity: a start builds it) reads whole.
+    r = await ctl(['verify', path.join(import.meta.dirname, '../fixtures/datadir-v1/data.mdb')]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /: no problem found\n$/);
+
     // Cut short (a copy made in part), not an LMDB file, no such file.
     const cut = path.join(p.tmp, 'verify-cut.mdb');
     fs.writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
