@@ -453,11 +453,13 @@ store_dash_check(struct store_txn *t, const uint8_t *hash, size_t hlen,
 		goto out;
 	/*
 	 * The one asked for, or the first whose organisation exists; a
-	 * membership disabled there is none.
+	 * membership disabled there is none, and so is one of an
+	 * organisation deleted (its memberships are swept after).
 	 */
-	if (org[0] != '\0')
-		m = st_user_acts(&u, org);
-	else
+	if (org[0] != '\0') {
+		if ((m = st_user_acts(&u, org)) != NULL && !org_there(t, org))
+			m = NULL;
+	} else
 		m = user_acting(t, &u);
 	if (m == NULL) {
 		out->valid = org[0] != '\0' ? ST_DASH_NOT_MEMBER :

@@ -83,6 +83,9 @@ describe('people', { concurrency: true }, () => {
       assert.ok(Math.abs(unknown - wrong) < 600, `about the same: ${unknown} ms vs ${wrong} ms`);
       assertJsonError(await loginRequest(p, PASSWORD, { email: 'no-at-sign' }), 400,
         'email: must be an address like name@example.com');
+      // A NUL inside cut it short: signed in as the owner with the rest ignored.
+      assertJsonError(await loginRequest(p, PASSWORD, { email: 'owner@localhost\u0000anything' }), 400,
+        'email: must be an address like name@example.com');
       assertJsonError(await loginRequest(p, PASSWORD, { body: JSON.stringify({ email: 7, password: PASSWORD }) }), 400,
         'Invalid request body');
     });
@@ -138,6 +141,32 @@ describe('people', { concurrency: true }, () => {
       r = await loginRequest(p, b.password, { email: b.email });
       assertJsonError(r, 401, 'Wrong email or password');
       assert.equal(setCookies(r).length, 0);
+    });
+
+    // Its session asked for an organisation deleted since: 200 with the
+    // deleted one's role, where every admin route was 404 (the dashboard
+    // then stayed in it); it falls back to its others on a 404.
+    test('a session that names a deleted organisation of its user is 404 there, its others work', async () => {
+      const H = (o) => ({ ...installIn(p, o), 'Content-Type': 'application/json' });
+      const invite = async (org, email, role) => {
+        const r = await p.request('POST', '/v1/admin/users', { headers: H(org), body: JSON.stringify({ email, role }) });
+        assert.equal(r.status, 201, r.text);
+        return new URL(r.json().url).hash.slice(1);
+      };
+      const x = (await p.request('POST', '/v1/admin/organizations', { headers: H(), body: JSON.stringify({ name: 'Deleted soon' }) })).json().id;
+      const email = `del-${crypto.randomBytes(4).toString('hex')}@example.com`;
+      const r = await p.request('POST', '/dashboard/api/invitations/accept', { headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: await invite(x, email, 'owner'), name: 'Del', password: 'del password 1234' }), localAddress: nextClient() });
+      assert.equal(r.status, 200, r.text);
+      const s = await login(p, 'del password 1234', { email });
+      assert.equal((await s.request('POST', '/dashboard/api/invitations/accept', { body: { token: await invite(undefined, email, 'agent') } })).status, 200);
+      const inX = { headers: { 'x-organization-id': x } };
+      assert.equal((await s.get('/dashboard/api/session', inX)).json().organization.id, x);
+      assert.equal((await p.request('DELETE', `/v1/admin/organizations/${x}`, { headers: installIn(p) })).status, 200);
+      assertJsonError(await s.get('/dashboard/api/session', inX), 404, 'Organization not found');
+      const back = (await s.get('/dashboard/api/session')).json();
+      assert.equal(back.organization.role, 'agent');
+      assert.ok(!back.organizations.some((o) => o.id === x));
     });
 
     test('PATCH/DELETE /v1/admin/users/{id}: the last owner is kept (409); bad fields 400; another organisation\'s user 404', async () => {

@@ -890,7 +890,12 @@ login_body(struct conn *c, struct http_request *req, struct login *l)
 		bad = msg;
 	else if (email != NULL) {
 		l->by_email = 1;
-		if ((bad = st_email_normal(json_string_value(email),
+		/* A NUL inside would cut it short: "a@b.c\0x" signed in a@b.c. */
+		if (strlen(json_string_value(email)) !=
+		    json_string_length(email))
+			bad = msg = "email: must be an address like "
+			    "name@example.com";
+		else if ((bad = st_email_normal(json_string_value(email),
 		    l->email)) != NULL)
 			msg = bad;
 	} else if (!dash.set) {
