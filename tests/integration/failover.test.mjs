@@ -23,13 +23,14 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 
 import { checkAgainstExport, startLoad } from './lib/crashload.mjs';
 import { Etcd, Proxy } from './lib/etcd.mjs';
 import { Parley, refused, sleep, waitFor, within } from './lib/harness.mjs';
 import { stream, waitStored } from './lib/chat.mjs';
 import { receiver } from './lib/receiver.mjs';
-import { caughtUp, role, sameData } from './lib/standby.mjs';
+import { caughtUp, dump, role, sameData } from './lib/standby.mjs';
 import { T } from './lib/storage.mjs';
 
 const TTL_MS = 2000;
@@ -115,6 +116,13 @@ async function rejoins(p, q, term, from) {
   await logged(p, new RegExp(`lease: following ${q.advertise}, term ${term}`), 'the old primary follows the new one', { from });
   await logged(p, new RegExp(`took a snapshot of \\d+ bytes: term ${term}`), 'the old primary took a snapshot', { from });
   await caughtUp(q, p, 'the old primary caught up');
+  // q ends the turns its old primary left open TURN_LOST_MS after its
+  // promotion (interrupted, replicated to p), which can come between the
+  // two reads: read again, caught up, until they agree; then compared.
+  await waitFor(async () => {
+    await caughtUp(q, p, 'the old primary caught up again');
+    return isDeepStrictEqual(await dump(q), await dump(p));
+  }, 15000, 'the two agree').catch(() => {});
   await sameData(q, p);
 }
 
