@@ -211,6 +211,32 @@ member_off(const struct rlayout *l, const char *member)
 	return -1;
 }
 
+/*
+ * Record value val of layout l decoded into rec (zeroed): 0, or -1 when
+ * it does not read (db_check named why: passed over by the lists' and
+ * the indexes' checks).
+ */
+static int
+record_read(const struct rlayout *l, const MDB_val *val, void *rec)
+{
+	const uint8_t *p = val->mv_data;
+	struct pdec d;
+
+	if (val->mv_size < 1 || p[0] < 1 || p[0] > rl_version(l))
+		return -1;
+	pdec_init(&d, p + 1, val->mv_size - 1);
+	return rl_dec(&d, l, rec, p[0]);
+}
+
+/* The organisation at off in rec: one stored before them is the default's. */
+static const char *
+record_org(const void *rec, ssize_t off)
+{
+	const char *o = (const char *)rec + off;
+
+	return o[0] != '\0' ? o : ST_ORG_DEFAULT;
+}
+
 /* One entity's list being held against its records. */
 struct list_walk {
 	struct verify *v;
@@ -236,7 +262,6 @@ list_entry(struct list_walk *w, const MDB_val *k, const char *org)
 	char kb[2 * VERIFY_KEY_SHOWN + 4], id[ST_WIDGET_MAX + 1];
 	const char *ro;
 	MDB_val key, val;
-	struct pdec d;
 	uint64_t t;
 
 	if (k->mv_size < at + 8 + 1 || k->mv_size - at - 8 > ST_WIDGET_MAX) {
@@ -254,17 +279,11 @@ list_entry(struct list_walk *w, const MDB_val *k, const char *org)
 		    w->l->name, id, w->what);
 		return;
 	}
-	p = val.mv_data;
-	pdec_init(&d, p + 1, val.mv_size - 1);
-	if (val.mv_size < 1 || p[0] < 1 || p[0] > rl_version(w->l) ||
-	    rl_dec(&d, w->l, w->rec, p[0]) < 0)
+	if (record_read(w->l, &val, w->rec) < 0)
 		return;
 	t = w->first != NULL && strcmp(id, w->first) == 0 ? 0 :
 	    *(uint64_t *)((char *)w->rec + w->created_at);
-	/* Stored before organisations: the first one's, as storaged reads it. */
-	ro = org == NULL ? NULL : (char *)w->rec + w->org;
-	if (ro != NULL && ro[0] == '\0')
-		ro = ST_ORG_DEFAULT;
+	ro = org == NULL ? NULL : record_org(w->rec, w->org);
 	if (proto_get_be64((const uint8_t *)k->mv_data + at) != t)
 		problem(w->v, "%s: lists %s %s at another time than its "
 		    "record's", w->list, w->l->name, id);
@@ -365,11 +384,10 @@ static void
 conv_entry(struct conv_walk *w, const MDB_val *k)
 {
 	const uint8_t *p = k->mv_data, *end = p + k->mv_size, *id = NULL,
-	    *nul, *rp;
+	    *nul;
 	const char *f, *org = NULL, *widget = NULL, *ro;
 	char kb[2 * VERIFY_KEY_SHOWN + 4];
 	MDB_val key, val;
-	struct pdec d;
 	uint64_t t = 0;
 	int has_t = 0;
 
@@ -413,15 +431,9 @@ conv_entry(struct conv_walk *w, const MDB_val *k)
 	}
 	if (!has_t && org == NULL && widget == NULL)
 		return;
-	rp = val.mv_data;
-	pdec_init(&d, rp + 1, val.mv_size - 1);
-	if (val.mv_size < 1 || rp[0] < 1 || rp[0] > rl_version(w->l) ||
-	    rl_dec(&d, w->l, w->rec, rp[0]) < 0)
+	if (record_read(w->l, &val, w->rec) < 0)
 		return;
-	/* Made before organisations: the first one's, as storaged reads it. */
-	ro = (char *)w->rec + w->org;
-	if (ro[0] == '\0')
-		ro = ST_ORG_DEFAULT;
+	ro = record_org(w->rec, w->org);
 	if (has_t && w->time >= 0 &&
 	    *(uint64_t *)((char *)w->rec + w->time) != t)
 		problem(w->v, "%s: lists conversation %s at another time than "
