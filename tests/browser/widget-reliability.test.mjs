@@ -354,6 +354,21 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
   }
   const say = async (page, text) => { await page.fill(part('input'), text); await page.press(part('input'), 'Enter'); };
   const shown = (page) => page.evaluate(() => window.ParleyChat.messages().map((m) => `${m.role}: ${m.content}`));
+  // Tab x says first, then tab y: each shows the other's words and both
+  // replies, in one conversation. Returns the four lines shown.
+  async function takeTurns(x, y, first, second) {
+    await say(x, first);
+    await hasDone(x, 2);
+    const both = [`user: ${first}`, `assistant: You said: ${first}`];
+    await hasDone(y, 2);
+    assert.deepEqual(await shown(y), both);
+    await say(y, second);
+    await hasDone(y, 4);
+    await hasDone(x, 4);
+    const all = [...both, `user: ${second}`, `assistant: You said: ${second}`];
+    assert.deepEqual(await shown(x), all);
+    return all;
+  }
   const sockets = (page) => page.evaluate(() => window.__socks.length);
   // The page reloaded, connected, with n messages shown, the last done.
   async function reloaded(page, n) {
@@ -433,17 +448,8 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
         // a second tab before anything is said: the first's session is not stored yet
         const page2 = await tab(ctx, url);
         const [a, b] = first ? [page2, page] : [page, page2];
-        await say(a, 'first words');
-        await hasDone(a, 2);
-        const both = ['user: first words', 'assistant: You said: first words'];
         // the other tab is told, and what it says next is in the same conversation
-        await hasDone(b, 2);
-        assert.deepEqual(await shown(b), both);
-        await say(b, 'second words');
-        await hasDone(b, 4);
-        await hasDone(a, 4);
-        const all = [...both, 'user: second words', 'assistant: You said: second words'];
-        assert.deepEqual(await shown(a), all);
+        const all = await takeTurns(a, b, 'first words', 'second words');
         // the next page of the tab that wrote first resumes the conversation
         await reloaded(a, 4);
         assert.deepEqual(await shown(a), all);
@@ -561,16 +567,7 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
         await waitConnected(b);
         assert.equal(await sid(b), await sid(a));
         const [x, y] = first ? [b, a] : [a, b];
-        await say(x, 'new words');
-        await hasDone(x, 2);
-        const both = ['user: new words', 'assistant: You said: new words'];
-        await hasDone(y, 2);
-        assert.deepEqual(await shown(y), both);
-        await say(y, 'more words');
-        await hasDone(y, 4);
-        await hasDone(x, 4);
-        const all = [...both, 'user: more words', 'assistant: You said: more words'];
-        assert.deepEqual(await shown(x), all);
+        const all = await takeTurns(x, y, 'new words', 'more words');
         await reloaded(b, 4);
         assert.deepEqual(await shown(b), all);
         assert.deepEqual((await convsOf(w)).map((c) => c.lastVisitorMessage).sort(), ['more words', 'old words']);

@@ -770,6 +770,30 @@ reply_conv_read(struct peer_req *pr)
 }
 
 /*
+ * The rating of score cl just sent asks storaged to rate CONV, and is
+ * saved.
+ */
+static void
+rating_of_conv(struct tclient *cl, int score)
+{
+	struct st_ws_rating_rep rr = { ST_WS_OK };
+	struct st_ws_rating_req q;
+	struct peer_req pr;
+	char saved[64];
+
+	fb_counted();
+	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &q), 0);
+	assert_string_equal(q.conv_id, CONV);
+	st_req_free(pr.type, &q);
+	reply_rep(&pr, 0, &rr);
+	snprintf(saved, sizeof(saved),
+	    "{\"type\":\"rating_saved\",\"score\":%d}", score);
+	expect_text(cl, saved);
+}
+
+/*
  * A new conversation on a socket that never learnt its session's current
  * one (begun on another tab): the rating that follows rates the one
  * storaged says it ended.
@@ -777,8 +801,6 @@ reply_conv_read(struct peer_req *pr)
 static void
 test_ws_conv_new_rates_ended(void **state)
 {
-	struct st_ws_rating_rep rr = { ST_WS_OK };
-	struct st_ws_rating_req q;
 	struct tclient cl;
 	struct peer_req pr;
 
@@ -792,14 +814,7 @@ test_ws_conv_new_rates_ended(void **state)
 	reply_conv_new(&pr);
 	expect_text(&cl, CONV_NEW);
 	send_text(&cl, "{\"type\":\"rating\",\"score\":4}");
-	fb_counted();
-	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
-	memset(&q, 0, sizeof(q));
-	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &q), 0);
-	assert_string_equal(q.conv_id, CONV);
-	st_req_free(pr.type, &q);
-	reply_rep(&pr, 0, &rr);
-	expect_text(&cl, "{\"type\":\"rating_saved\",\"score\":4}");
+	rating_of_conv(&cl, 4);
 	tclient_close(&cl);
 }
 
@@ -812,10 +827,7 @@ test_ws_conv_new_rates_ended(void **state)
 static void
 test_ws_rating_names_conv(void **state)
 {
-	struct st_ws_rating_rep rr = { ST_WS_OK };
-	struct st_ws_rating_req q;
 	struct tclient cl;
-	struct peer_req pr;
 
 	open_socket(&cl);
 	send_text(&cl, "{\"type\":\"rating\",\"score\":3,"
@@ -825,14 +837,7 @@ test_ws_rating_names_conv(void **state)
 	peer_expect_none(&P, 50);
 	send_text(&cl, "{\"type\":\"rating\",\"score\":3,"
 	    "\"conversation_id\":\"" CONV "\"}");
-	fb_counted();
-	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
-	memset(&q, 0, sizeof(q));
-	assert_int_equal(st_req_decode(pr.type, pr.payload, pr.len, &q), 0);
-	assert_string_equal(q.conv_id, CONV);
-	st_req_free(pr.type, &q);
-	reply_rep(&pr, 0, &rr);
-	expect_text(&cl, "{\"type\":\"rating_saved\",\"score\":3}");
+	rating_of_conv(&cl, 3);
 	tclient_close(&cl);
 }
 
