@@ -271,55 +271,36 @@ wsfb_allowed(struct wsfb *f, const struct wsmsg *m)
 	return 1;
 }
 
-/* The pending thumb (f->pend_*) to storaged. */
-static void
-send_feedback(struct wsfb *f)
-{
-	struct st_ws_feedback_req req = {
-		.widget_id = f->wid,
-		.token_len = ST_TOKEN_HASH_LEN,
-		.conv_id = wsfb_conv(f),
-		.msg_id = f->pend_id,
-		.value = f->pend_value,
-	};
-	struct wsess_io io;
-
-	wschat_io(f->s, &io);
-	req.origin = io.origin;
-	memcpy(req.token, f->hash, sizeof(req.token));
-	if (storec_ask(NULL, PROTO_ST_WS_FEEDBACK, &req, feedback_done, f,
-	    &f->req) < 0)
-		wsfb_say(f, VT_FB_UNSAVED);
-}
-
-/* The pending rating (f->pend_*) to storaged. */
-static void
-send_rating(struct wsfb *f)
-{
-	struct st_ws_rating_req req = {
-		.widget_id = f->wid,
-		.token_len = ST_TOKEN_HASH_LEN,
-		.conv_id = f->pend_conv[0] != '\0' ? f->pend_conv : wsfb_conv(f),
-		.score = f->pend_score,
-		.comment = f->pend_comment,
-	};
-	struct wsess_io io;
-
-	wschat_io(f->s, &io);
-	req.origin = io.origin;
-	memcpy(req.token, f->hash, sizeof(req.token));
-	if (storec_ask(NULL, PROTO_ST_WS_RATING, &req, rating_done, f,
-	    &f->req) < 0)
-		wsfb_say(f, VT_FB_UNSAVED);
-}
-
+/*
+ * The pending thumb or rating (f->pend_*) to storaged, asked as the
+ * socket's session (its token hash) from its Origin: one request, which
+ * only the kind's own fields tell apart.
+ */
 static void
 send_pending(struct wsfb *f)
 {
+	struct st_ws_feedback_req fb = { .msg_id = f->pend_id,
+	    .value = f->pend_value, .conv_id = wsfb_conv(f) };
+	struct st_ws_rating_req rt = { .score = f->pend_score,
+	    .comment = f->pend_comment, .conv_id = f->pend_conv[0] != '\0' ?
+	    f->pend_conv : wsfb_conv(f) };
+	struct wsess_io io;
+	int rc;
+
+	wschat_io(f->s, &io);
+	fb.widget_id = rt.widget_id = f->wid;
+	fb.origin = rt.origin = io.origin;
+	fb.token_len = rt.token_len = ST_TOKEN_HASH_LEN;
+	memcpy(fb.token, f->hash, sizeof(fb.token));
+	memcpy(rt.token, f->hash, sizeof(rt.token));
 	if (f->pend_type == WSMSG_FEEDBACK)
-		send_feedback(f);
+		rc = storec_ask(NULL, PROTO_ST_WS_FEEDBACK, &fb, feedback_done,
+		    f, &f->req);
 	else
-		send_rating(f);
+		rc = storec_ask(NULL, PROTO_ST_WS_RATING, &rt, rating_done, f,
+		    &f->req);
+	if (rc < 0)
+		wsfb_say(f, VT_FB_UNSAVED);
 }
 
 /* ST_RATE_HIT of the client's feedback count -> struct st_rate_verdict */
