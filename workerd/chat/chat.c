@@ -460,16 +460,20 @@ send_event(struct conn *c, const char *type, const char *k1, const char *v1,
 	event_end(c, b);
 }
 
-/* Only white space (or nothing). */
+/*
+ * Only white space (or nothing): JavaScript's, as trim() takes it off
+ * (proto_js_space_len), so what the widget and the reference call empty
+ * is empty here too.
+ */
 int
 chat_blank(const char *s, size_t len)
 {
-	size_t i;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
 
-	for (i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-			return 0;
-	return 1;
+	while (i < len && (n = proto_js_space_len(p + i, len - i)) > 0)
+		i += n;
+	return i == len;
 }
 
 /*

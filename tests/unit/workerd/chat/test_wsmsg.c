@@ -71,6 +71,10 @@ test_refused(void **state)
 		    "content: must be 1 to 4000 characters" },
 		{ "{\"type\":\"message\",\"content\":\" \\n\\t\"}",
 		    "content: must be 1 to 4000 characters" },
+		/* JavaScript's white space, as the widget's trim() sees it. */
+		{ "{\"type\":\"message\",\"content\":"
+		    "\"\\u3000\\u00a0\\ufeff\\u2028\\u000b\"}",
+		    "content: must be 1 to 4000 characters" },
 		{ "{\"type\":\"message\",\"content\":\"a\\u0000b\"}",
 		    "content: must be 1 to 4000 characters" },
 		{ "{\"type\":\"contact_info\",\"email\":7}",
