@@ -63,6 +63,40 @@ skip_js_space(const unsigned char *p, size_t len, size_t *i)
 		*i += k;
 }
 
+/* A digit's value in radix 16 and below, -1 for none. */
+static int
+digit_of(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Number()'s other integer forms from p[i], past their "0x", "0b" or
+ * "0o": digits of radix, then white space to the end. No sign, no
+ * fraction (JavaScript reads "-0x10" and "0x1.5" as NaN).
+ */
+static int
+radix_int(const unsigned char *p, size_t len, size_t i, int radix,
+    uint32_t max, uint32_t *n)
+{
+	uint64_t m = 0;
+	size_t start = i;
+	int d;
+
+	for (; (d = digit_of(p[i])) >= 0 && d < radix; i++)
+		if ((m = m * (uint64_t)radix + (uint64_t)d) > max)
+			return -1;
+	skip_js_space(p, len, &i);
+	if (i == start || i != len || m == 0)
+		return -1;
+	*n = (uint32_t)m;
+	return 0;
+}
+
 int
 admin_query_int(const char *v, uint32_t max, uint32_t *n)
 {
@@ -74,6 +108,12 @@ admin_query_int(const char *v, uint32_t max, uint32_t *n)
 	int neg = 0, eneg = 0, digits = 0, frac = 0;
 
 	skip_js_space(p, len, &i);
+	if (p[i] == '0' && (p[i + 1] | 0x20) == 'x')
+		return radix_int(p, len, i + 2, 16, max, n);
+	if (p[i] == '0' && (p[i + 1] | 0x20) == 'b')
+		return radix_int(p, len, i + 2, 2, max, n);
+	if (p[i] == '0' && (p[i + 1] | 0x20) == 'o')
+		return radix_int(p, len, i + 2, 8, max, n);
 	if (p[i] == '+' || p[i] == '-')
 		neg = p[i++] == '-';
 	for (;; i++) {

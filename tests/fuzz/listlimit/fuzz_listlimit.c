@@ -4,8 +4,8 @@
  * (the reference's zod coercion). The input is the parameter's decoded
  * value. Properties are checked, abort() otherwise: a value taken is
  * 1..200; written back in its plain form it reads the same; and, when
- * the value is ASCII, strtod reads all of it (but its white space) as
- * that same number.
+ * the value is ASCII and not "0b" or "0o" (which strtod does not read),
+ * strtod reads all of it (but its white space) as that same number.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -48,7 +48,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (last = size; last > 0 && strchr(" \t\n\v\f\r",
 		    v[last - 1]) != NULL; last--)
 			;
-		if (ascii && strlen(v) == size) {
+		/* strtod reads hex too, but not "0b" and "0o". */
+		if (ascii && strlen(v) == size && strpbrk(v, "bBoO") == NULL) {
 			check(strtod(v, &end) == (double)n, "strtod reads "
 			    "another number");
 			check((size_t)(end - v) == last, "strtod stops early");

@@ -46,7 +46,9 @@ test_list_query(void **state)
 	const char *bad[] = {
 		"limit=0", "limit=201", "limit=", "limit", "limit=abc",
 		"limit=-1", "limit=1.5", "limit=1e3", "limit=0.5", "limit=-0",
-		"limit=5e", "limit=e5", "limit=.", "limit=5%205", "limit=0x10",
+		"limit=5e", "limit=e5", "limit=.", "limit=5%205", "limit=0x",
+		"limit=-0x10", "limit=%2B0x10", "limit=0x1.5", "limit=0xC9",
+		"limit=0b", "limit=0b102", "limit=0o8", "limit=0x0", "limit=00x1",
 		"limit=99999999999999999999", "limit=%zz",
 		"cursor=%", "limit=10&cursor=%g0",
 	};
@@ -82,6 +84,18 @@ test_list_query(void **state)
 	assert_int_equal(admin_list_query("limit=2000e-1", &limit, cursor,
 	    sizeof(cursor)), 0);
 	assert_int_equal(limit, 200);
+	assert_int_equal(admin_list_query("limit=0x10", &limit, cursor,
+	    sizeof(cursor)), 0);
+	assert_int_equal(limit, 16);
+	assert_int_equal(admin_list_query("limit=0XC8", &limit, cursor,
+	    sizeof(cursor)), 0);
+	assert_int_equal(limit, 200);
+	assert_int_equal(admin_list_query("limit=0b101", &limit, cursor,
+	    sizeof(cursor)), 0);
+	assert_int_equal(limit, 5);
+	assert_int_equal(admin_list_query("limit=%200o17%20", &limit, cursor,
+	    sizeof(cursor)), 0);
+	assert_int_equal(limit, 15);
 	assert_int_equal(admin_list_query("foo=1&cursor=abc%20d&limit=5",
 	    &limit, cursor, sizeof(cursor)), 0);
 	assert_int_equal(limit, 5);
