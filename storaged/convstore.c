@@ -772,7 +772,8 @@ struct reply_stack {
 	RL_ROW(ST_MSG_ROW_status))
 /*
  * What a turn's begin reply carries of each history message (stmsgs.c's
- * pl_msg_pair: role, content, files): the other strings are not copied.
+ * pl_msg_pair: role, content, files): the other strings are not copied,
+ * and these are the only ones its decode holds (keep_line moves them).
  */
 #define TURN_HISTORY_ROWS	(RL_ROW(ST_MSG_ROW_role) | \
 	RL_ROW(ST_MSG_ROW_content) | RL_ROW(ST_MSG_ROW_atts))
@@ -805,36 +806,34 @@ history_skips(struct reply_stack *rs, const struct st_msg *m)
 }
 
 /*
- * The newest messages of a conversation outside failed turns, oldest
- * first: at most max (0 = no limit) and at most max_bytes of encoded
- * messages. A failed turn is a "failed" message and, for a failed
- * assistant reply, the user message it answered: each reply, kept or
- * failed, pairs with the nearest earlier user message not yet paired
- * (records carry no link, so pairing is by position). Walks the
- * conversation's keys backwards from its end, so a long conversation
- * costs what is returned, not its length; a run of
- * STORE_HISTORY_SKIP_MAX failed messages also ends the walk. *more is set
- * when the walk stopped before the start of the conversation. Each
- * message holds the strings of rows (rl_dec_rows: RL_ALL_ROWS, or what
- * its reply carries) and the role and status the walk reads. When read
- * is not NULL, *read is the bytes of every record the walk decoded,
- * those it skipped or stopped at too: what the read cost. When newest is
- * not NULL it is the message t just stored, the conversation's last
- * record: not decoded again (a turn's begin), its entry (the last, when
- * it fits) a shallow copy lending newest's strings (store_chat_free).
+ * What msgs_walk_back keeps of each message it takes: keep(t, arg, m,
+ * lent) takes m (its strings, or newest's when lent: borrowed) as the
+ * next, newest first: 0, or -1 with t failed (m then freed unless lent).
+ * drop(arg, lending) frees what was kept so far (lending: the first kept
+ * borrows newest's strings, which stay newest's).
  */
-int
-msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
+struct walk_keep {
+	int (*keep)(struct store_txn *, void *, struct st_msg *, int lent);
+	void (*drop)(void *, int lending);
+	void *arg;
+};
+
+/*
+ * msgs_newest's walk back, each message it takes handed to wk (newest
+ * first): its count in *n. 0, or -1 with t failed and wk's dropped.
+ */
+static int
+msgs_walk_back(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
     size_t max_bytes, uint64_t rows, const struct st_msg *newest,
-    struct st_msg **out, uint32_t *nout, int *more, size_t *read)
+    const struct walk_keep *wk, uint32_t *nout, int *more, size_t *read)
 {
 	uint8_t probe[MSG_KEY_LEN];
-	struct st_msg *msgs = NULL, tmp;
+	struct st_msg tmp;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	size_t used = 0, sz, cap = 0, skipped = 0;
+	size_t used = 0, sz, skipped = 0;
 	struct reply_stack replies = { 0, 0 };
-	uint32_t n = 0, i;
+	uint32_t n = 0;
 	int rc, lent, lending = 0;
 
 	*more = 0;
@@ -889,13 +888,10 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 			*more = 1;
 			break;
 		}
-		if (lent) {
-			if (msgs_room(t, &msgs, n, &cap) < 0)
-				break;
-			msgs[n++] = tmp;
-			lending = 1;
-		} else if (msgs_push(t, &msgs, &n, &cap, &tmp) < 0)
+		if (wk->keep(t, wk->arg, &tmp, lent) < 0)
 			break;
+		lending |= lent;
+		n++;
 		used += sz;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
 	}
@@ -903,18 +899,172 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "walk messages back");
 	if (t->err) {
-		if (lending)	/* newest's strings stay its own */
-			memset(&msgs[0], 0, sizeof(msgs[0]));
-		st_msgs_free(msgs, n);
+		wk->drop(wk->arg, lending);
 		return -1;
 	}
+	*nout = n;
+	return 0;
+}
+
+/* msgs_newest's keeper: whole messages (struct st_msg), in an array. */
+struct keep_msgs {
+	struct st_msg *msgs;
+	uint32_t n;
+	size_t cap;
+};
+
+static int
+keep_msg(struct store_txn *t, void *arg, struct st_msg *m, int lent)
+{
+	struct keep_msgs *km = arg;
+
+	if (lent) {
+		if (msgs_room(t, &km->msgs, km->n, &km->cap) < 0)
+			return -1;
+		km->msgs[km->n++] = *m;
+		return 0;
+	}
+	return msgs_push(t, &km->msgs, &km->n, &km->cap, m);
+}
+
+static void
+drop_msgs(void *arg, int lending)
+{
+	struct keep_msgs *km = arg;
+
+	if (lending)	/* newest's strings stay its own */
+		memset(&km->msgs[0], 0, sizeof(km->msgs[0]));
+	st_msgs_free(km->msgs, km->n);
+}
+
+/*
+ * The newest messages of a conversation outside failed turns, oldest
+ * first: at most max (0 = no limit) and at most max_bytes of encoded
+ * messages. A failed turn is a "failed" message and, for a failed
+ * assistant reply, the user message it answered: each reply, kept or
+ * failed, pairs with the nearest earlier user message not yet paired
+ * (records carry no link, so pairing is by position). Walks the
+ * conversation's keys backwards from its end, so a long conversation
+ * costs what is returned, not its length; a run of
+ * STORE_HISTORY_SKIP_MAX failed messages also ends the walk. *more is set
+ * when the walk stopped before the start of the conversation. Each
+ * message holds the strings of rows (rl_dec_rows: RL_ALL_ROWS, or what
+ * its reply carries) and the role and status the walk reads. When read
+ * is not NULL, *read is the bytes of every record the walk decoded,
+ * those it skipped or stopped at too: what the read cost. When newest is
+ * not NULL it is the message t just stored, the conversation's last
+ * record: not decoded again, its entry (the last, when it fits) a
+ * shallow copy lending newest's strings.
+ */
+int
+msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
+    size_t max_bytes, uint64_t rows, const struct st_msg *newest,
+    struct st_msg **out, uint32_t *nout, int *more, size_t *read)
+{
+	struct keep_msgs km = { NULL, 0, 0 };
+	const struct walk_keep wk = { keep_msg, drop_msgs, &km };
+	struct st_msg tmp;
+	uint32_t n, i;
+
+	if (msgs_walk_back(t, cid, max, max_bytes, rows, newest, &wk, &n,
+	    more, read) < 0)
+		return -1;
 	/* Newest first so far: turn it around. */
 	for (i = 0; i < n / 2; i++) {
-		tmp = msgs[i];
-		msgs[i] = msgs[n - 1 - i];
-		msgs[n - 1 - i] = tmp;
+		tmp = km.msgs[i];
+		km.msgs[i] = km.msgs[n - 1 - i];
+		km.msgs[n - 1 - i] = tmp;
 	}
-	*out = msgs;
+	*out = km.msgs;
+	*nout = n;
+	return 0;
+}
+
+/*
+ * A turn's history keeper: each message as the line its begin reply
+ * sends (st_line: role, content, files), its strings moved out of the
+ * decoded message, which holds no other (TURN_HISTORY_ROWS): no 688-byte
+ * st_msg kept, copied, freed and copied again to a line for each line of
+ * every turn.
+ */
+struct keep_lines {
+	struct st_line *lines;
+	uint32_t n;
+	size_t cap;
+};
+
+/* n lines and the array, the first lent (newest's strings) when lending. */
+static void
+lines_free(struct st_line *lines, uint32_t n, int lending)
+{
+	uint32_t i;
+
+	for (i = lending ? 1 : 0; i < n; i++) {
+		free(lines[i].content);
+		free(lines[i].atts);
+	}
+	free(lines);
+}
+
+static int
+keep_line(struct store_txn *t, void *arg, struct st_msg *m, int lent)
+{
+	struct keep_lines *kl = arg;
+	struct st_line *nl, *l;
+	size_t ncap;
+
+	if (kl->n == kl->cap) {
+		ncap = kl->cap ? kl->cap * 2 : 16;
+		if ((nl = reallocarray(kl->lines, ncap, sizeof(*nl))) == NULL) {
+			if (!lent)
+				st_msg_free(m);
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+			return -1;
+		}
+		kl->lines = nl;
+		kl->cap = ncap;
+	}
+	l = &kl->lines[kl->n++];
+	memcpy(l->role, m->role, sizeof(l->role));
+	l->content = m->content;
+	l->atts = m->atts;
+	l->natts = m->natts;
+	return 0;
+}
+
+static void
+drop_lines(void *arg, int lending)
+{
+	struct keep_lines *kl = arg;
+
+	lines_free(kl->lines, kl->n, lending);
+}
+
+/*
+ * msgs_newest's walk for a turn's begin (rows TURN_HISTORY_ROWS), newest
+ * the message just stored: the history as the lines its reply sends,
+ * oldest first, the last lending newest's strings (store_chat_free).
+ */
+static int
+msgs_lines(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
+    size_t max_bytes, const struct st_msg *newest, struct st_line **out,
+    uint32_t *nout)
+{
+	struct keep_lines kl = { NULL, 0, 0 };
+	const struct walk_keep wk = { keep_line, drop_lines, &kl };
+	struct st_line tmp;
+	uint32_t n, i;
+	int more;
+
+	if (msgs_walk_back(t, cid, max, max_bytes, TURN_HISTORY_ROWS, newest,
+	    &wk, &n, &more, NULL) < 0)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		tmp = kl.lines[i];
+		kl.lines[i] = kl.lines[n - 1 - i];
+		kl.lines[n - 1 - i] = tmp;
+	}
+	*out = kl.lines;
 	*nout = n;
 	return 0;
 }
@@ -1042,7 +1192,6 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 	struct store_chat c;
 	struct st_conv conv;
 	uint8_t cid[ID_LEN];
-	int more;
 
 	if (t->err)
 		return t->err;
@@ -1088,8 +1237,8 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 		*out = c;
 		return 0;
 	}
-	if (msgs_newest(t, cid, history_max, max_bytes, TURN_HISTORY_ROWS,
-	    &c.msg, &c.history, &c.n, &more, NULL) < 0) {
+	if (msgs_lines(t, cid, history_max, max_bytes, &c.msg, &c.history,
+	    &c.n) < 0) {
 		st_msg_free(&c.msg);
 		st_conv_free(&c.conv);
 		return t->err;
@@ -1440,13 +1589,13 @@ fail:
 void
 store_chat_free(struct store_chat *c)
 {
-	/* The history's last may lend msg's strings (msgs_newest): once. */
+	/* The history's last may lend msg's strings (msgs_lines): once. */
 	if (c->n > 0 && c->msg.content != NULL &&
 	    c->history[c->n - 1].content == c->msg.content)
-		memset(&c->history[c->n - 1], 0, sizeof(c->history[0]));
+		c->history[c->n - 1] = (struct st_line){ .content = NULL };
 	st_conv_free(&c->conv);
 	st_msg_free(&c->msg);
-	st_msgs_free(c->history, c->n);
+	lines_free(c->history, c->n, 0);
 	memset(c, 0, sizeof(*c));
 }
 

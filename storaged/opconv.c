@@ -251,31 +251,17 @@ reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
     const struct store_chat *c)
 {
 	struct st_begin_rep rep;
-	struct st_line *lines = NULL;
-	uint32_t i;
 
-	/* The history's lines (st_line), their strings borrowed. */
-	if (c->n > 0 && (lines = calloc(c->n, sizeof(*lines))) == NULL) {
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-		return;
-	}
-	for (i = 0; i < c->n; i++) {
-		memcpy(lines[i].role, c->history[i].role, sizeof(lines[i].role));
-		lines[i].content = c->history[i].content;
-		lines[i].atts = c->history[i].atts;
-		lines[i].natts = c->history[i].natts;
-	}
 	memset(&rep, 0, sizeof(rep));
 	rep.result = (uint8_t)result;
 	rep.retry_ms = retry;
 	rep.ok = (struct st_begin_ok){ .agent = *a,
 	    .created = (uint8_t)c->created, .language = c->conv.visitor.language,
-	    .history = lines, .nhistory = c->n,
+	    .history = c->history, .nhistory = c->n,
 	    .verified = (uint8_t)c->verified };
 	memcpy(rep.ok.conv_id, c->conv.id, sizeof(rep.ok.conv_id));
 	memcpy(rep.ok.msg_id, c->msg.id, sizeof(rep.ok.msg_id));
 	reply_enc(r, type, &rep);
-	free(lines);
 	r->late = c->human;
 	/* The model answers it: a turn open until its reply is stored. */
 	if (!c->human) {

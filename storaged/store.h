@@ -177,7 +177,8 @@ struct store_chat {
 	struct st_conv conv;	/* as updated by the user message */
 	struct st_msg msg;	/* the user message just stored */
 	uint32_t n;
-	struct st_msg *history;	/* n, oldest first, msg last */
+	/* n, oldest first, msg last (lending msg's strings): as sent */
+	struct st_line *history;
 	int verified;		/* ST_WS_BEGIN: a verified visitor's session */
 };
 
