@@ -60,6 +60,7 @@ enc_field(struct penc *e, const struct pfield *f, const void *s)
 {
 	const char *str;
 	uint32_t n;
+	size_t len;
 
 	switch (f->kind) {
 	case PF_U8:
@@ -81,9 +82,11 @@ enc_field(struct penc *e, const struct pfield *f, const void *s)
 	}
 	case PF_STR:
 		memcpy(&str, CAT(s, f->off), sizeof(str));
-		if (str != NULL && strlen(str) > f->max + !!(f->flags & PF_F_CLIP))
+		/* Its length counted once (a content: up to 64 KiB). */
+		len = str != NULL ? strlen(str) : 0;
+		if (len > f->max + !!(f->flags & PF_F_CLIP))
 			e->err = 1;
-		penc_str(e, str);
+		penc_strn(e, str != NULL ? str : "", len);
 		break;
 	case PF_BUF:
 		penc_str(e, (const char *)CAT(s, f->off));

@@ -1210,7 +1210,7 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 		    "no such conversation");
 	}
 	proto_hex_decode(conv.id, cid, ID_LEN);
-	strlcpy(c.msg.conv_id, conv.id, sizeof(c.msg.conv_id));
+	memcpy(c.msg.conv_id, conv.id, sizeof(c.msg.conv_id));
 	strlcpy(c.msg.role, "user", sizeof(c.msg.role));
 	strlcpy(c.msg.status, "complete", sizeof(c.msg.status));
 	strlcpy(c.msg.client_id, client_id, sizeof(c.msg.client_id));

@@ -112,7 +112,8 @@ reply_event(struct dreply *r, const struct st_event *ev, int to)
 	d->hook_event = to & EV_NO_OUTBOX ? 0 : store_event_hook(ev);
 	d->mail_kind = to & EV_NO_OUTBOX ? 0 : store_event_mail(ev);
 	strlcpy(d->org, ev->conv.org, sizeof(d->org));
-	strlcpy(d->conv, ev->conv.id, sizeof(d->conv));
+	/* An id's whole buffer, its NUL in it: no count of its characters. */
+	memcpy(d->conv, ev->conv.id, sizeof(d->conv));
 	strlcpy(d->contact, ev->kind == ST_EV_CONTACT ? ev->contact.id :
 	    ev->conv.contact_id, sizeof(d->contact));
 	penc_init(&d->enc);
@@ -121,9 +122,10 @@ reply_event(struct dreply *r, const struct st_event *ev, int to)
 	/*
 	 * An answer's cited passages (up to 32 KiB) are for its copies to
 	 * the visitor's other sockets alone: not in the ring's (a copy of
-	 * the event without them only when it has some).
+	 * the event without them only when it has some: "" is encoded as
+	 * NULL is, the same bytes, with no 3.7 KiB copy).
 	 */
-	if (ev->msg.cited != NULL) {
+	if (ev->msg.cited != NULL && ev->msg.cited[0] != '\0') {
 		full = *ev;
 		full.msg.cited = NULL;
 		ring = &full;

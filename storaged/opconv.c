@@ -266,8 +266,8 @@ reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	/* The model answers it: a turn open until its reply is stored. */
 	if (!c->human) {
 		r->turn = DTURN_BEGUN;
-		strlcpy(r->turn_conv, c->conv.id, sizeof(r->turn_conv));
-		strlcpy(r->turn_msg, c->msg.id, sizeof(r->turn_msg));
+		memcpy(r->turn_conv, c->conv.id, sizeof(r->turn_conv));
+		memcpy(r->turn_msg, c->msg.id, sizeof(r->turn_msg));
 		store_turn_opened(t, c->conv.id, c->msg.id);
 	}
 	event_begin(b, r, c);
