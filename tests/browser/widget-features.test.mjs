@@ -461,4 +461,20 @@ describe('widget parts, languages, layouts, unread, starters, proactive', { time
     await page.click(part('close'));
     await assertClean(page, log, 'proactive on a malformed path');
   });
+
+  test('a proactive_path of many *s on a long path costs the page nothing: matched by a walk, not a backtracking RegExp (which held the tab for minutes)', async () => {
+    const { page, log } = desk;
+    const { widget_id: w } = await widget({ name: 'Stars', proactive_message: 'Found it?', proactive_delay_s: 0, proactive_path: '/f/*a*a*a*a*a*a*a*a*a*a*b' });
+    // No match: every a but no b at the end (a RegExp tries each way to
+    // share the a's among the *s). The page answers at once.
+    await go(desk, '/' + 'a'.repeat(80), { w });
+    assert.equal(await page.evaluate(() => 1 + 1), 2);
+    await page.waitForLoadState('networkidle');
+    assert.equal(await page.locator(part('proactive')).count(), 0, 'no b: no match');
+    // A match: the same a's and the b.
+    await go(desk, '/' + 'a'.repeat(80) + 'b', { w });
+    await page.waitForSelector(part('proactive-open'));
+    assert.equal(await page.textContent(part('proactive-open')), 'Found it?');
+    await assertClean(page, log, 'proactive on a long path');
+  });
 });

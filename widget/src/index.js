@@ -686,17 +686,37 @@ function mount(script, cfg, base, broken, lang) {
     if (typeof id === 'string' && id) store.set(seenKey, id);
   }
 
+  // Whether proactive_path p ("" every path; * any run of characters, the
+  // rest literal, the whole path) matches the path raw, or decoded
+  // (/preise-f%C3%BCr is /preise-für, as an admin writes the pattern; a
+  // malformed escape leaves it as it is). A walk that goes back only to
+  // the last * (at most pattern x path steps), not a RegExp: a
+  // backtracking one took a visitor's tab seconds on a long path.
+  function glob(p, s) {
+    let i = 0, j = 0, si = -1, sj = 0;
+    while (j < s.length) {
+      if (p[i] == '*') si = i++, sj = j;
+      else if (p[i] == s[j]) i++, j++;
+      else if (si < 0) return false;
+      else i = si + 1, j = ++sj;
+    }
+    while (p[i] == '*') i++;
+    return i == p.length;
+  }
+  function pathMatches(p, raw) {
+    let d = raw;
+    try {
+      d = decodeURIComponent(raw);
+    } catch {}
+    return !p || glob(p, raw) || glob(p, d);
+  }
+
   // The proactive message: after proactive_delay_s, on a path that
-  // proactive_path matches (* any run of characters), once a day (UTC)
-  // per visitor; the proactive part checks the path (decoded) exactly,
-  // shows it (and notes the day). Here only a loose test keeps the part
-  // off the pages it cannot match: each run of characters not in [\w/-]
-  // (a *, a dot, an ü percent-encoded in location.pathname) matches any
-  // (a letter, digit, _, / or - the page's URL writes as an escape is not
-  // decoded here: its path is not matched).
+  // proactive_path matches, once a day (UTC) per visitor; the proactive
+  // part checks the path again (a page may have moved on meanwhile),
+  // shows it (and notes the day).
   function proactive() {
-    const re = new RegExp('^' + String(cfg.proactive_path || '*').replace(/[^\w/-]+/g, '.*') + '$');
-    if (!cfg.proactive_message || pinned || store.get(key('proactive')) === new Date().toISOString().slice(0, 10) || !re.test(location.pathname)) return;
+    if (!cfg.proactive_message || pinned || store.get(key('proactive')) === new Date().toISOString().slice(0, 10) || !pathMatches(String(cfg.proactive_path || ''), location.pathname)) return;
     setTimeout(() => life.signal.aborted || part('proactive'), (cfg.proactive_delay_s ?? 10) * 1000);
   }
 
@@ -1138,6 +1158,7 @@ function mount(script, cfg, base, broken, lang) {
   const hooks = {};
   const ctx = {
     T,
+    pathMatches,
     text,
     h,
     icon,

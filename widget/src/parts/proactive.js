@@ -1,6 +1,6 @@
 // Part "proactive": the widget's proactive message (config
 // proactive_message; the core waited proactive_delay_s on a page that
-// proactive_path may match). On a page whose path, decoded, proactive_path
+// proactive_path matches: ctx.pathMatches). On a page whose path it still
 // matches, once a day (UTC) per visitor and widget: shown as the
 // assistant's first message in the list and, while the panel is closed,
 // in a bubble beside the launcher (a click opens the panel; x dismisses
@@ -12,25 +12,6 @@ const TEXT = {
   labelDismiss: 'Dismiss',
 };
 
-// location.pathname with its escapes decoded (/preise-f%C3%BCr is
-// /preise-für, as an admin writes the pattern); a malformed escape
-// (decodeURIComponent throws) leaves the path as it is.
-function decodedPath(raw) {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
-
-// Whether proactive_path p ("" every path; * any run of characters, the
-// rest literal, the whole path) matches the path raw, decoded or as it is
-// (a pattern written with escapes still matches).
-function pathMatches(p, raw) {
-  const re = new RegExp('^' + p.split('*').map((x) => x.replace(/[\\^$.|?+()[\]{}]/g, '\\$&')).join('.*') + '$', 's');
-  return !p || re.test(decodedPath(raw)) || re.test(raw);
-}
-
 export default function (ctx) {
   const { h, cfg, store, on } = ctx;
   const T = ctx.text(TEXT);
@@ -38,7 +19,7 @@ export default function (ctx) {
   const day = new Date().toISOString().slice(0, 10);
   const text = String(cfg.proactive_message || '');
   if (!text || ctx.root.hasAttribute('data-layout') || store.get(k) === day) return;
-  if (!pathMatches(String(cfg.proactive_path || ''), location.pathname)) return;
+  if (!ctx.pathMatches(String(cfg.proactive_path || ''), location.pathname)) return;
   store.set(k, day);
   const m = ctx.bubble('assistant', text);
   m.keep = 1; // stays when the history replaces the list
