@@ -452,4 +452,29 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await late.ctx.close();
     }
   });
+
+  // The line is the language's "{name} joined" with the name put in: $'
+  // $& and $` in a name are its letters, not replacement patterns. (A
+  // visitor of its own: the first one's page is the other tests'.)
+  test('a person\'s name with $ patterns shows as written in the "joined" line', async () => {
+    const v = await openPage(browser);
+    let id;
+    try {
+      await v.page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(v.page);
+      await v.page.click(part('launcher'));
+      // (the widget's agent is the agents test's, whose model does not
+      // answer: the conversation is there once the message is stored)
+      await sendByKeyboard(v.page, 'a name with dollars');
+      await waitFor(async () => (id = (await adminApi(stack, 'GET', '/v1/admin/conversations')).json.conversations
+        .find((c) => c.lastVisitorMessage === 'a name with dollars')?._id), 10000, 'the conversation stored');
+      const r = await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/handoff`, { state: 'human', name: "Ann $' $& $`" });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      await waitWidget(v.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === "Ann $' $& $` joined",
+        'the name as written');
+    } finally {
+      if (id) await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/handoff`, { state: 'ai', name: 'Ann' });
+      await v.ctx.close();
+    }
+  });
 });

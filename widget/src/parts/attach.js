@@ -173,7 +173,7 @@ export default function (ctx) {
     const p = { f, state: 'wait', ac: new AbortController() };
     const info = h('small', { 'data-part': 'file-size' }, size(f.size));
     p.bar = h('span', { 'data-part': 'progress', role: 'progressbar', 'aria-label': name, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0 }, h('span'));
-    const x = h('button', { type: 'button', 'data-part': 'file-remove', 'aria-label': T.labelRemove.replace('{name}', name), title: T.labelRemove.replace('{name}', name) }, icon(ICON_X, 1));
+    const x = h('button', { type: 'button', 'data-part': 'file-remove', 'aria-label': T.labelRemove.replace('{name}', () => name), title: T.labelRemove.replace('{name}', () => name) }, icon(ICON_X, 1));
     p.thumb = h('span', { 'data-part': 'thumb', 'aria-hidden': 'true' }, icon(ICON_FILE, 1)); // (the name says it)
     p.el = h('li', { 'data-part': 'pending-file', 'data-state': 'up' }, [
       p.thumb,

@@ -37,9 +37,10 @@ export default function (ctx) {
   ctx.on(ctx.host, 'parley:reset', () => (picking = clearTimeout(picking)));
   return {
     status(line, state, was, name, left) {
+      // (a replacer function: a name's $' or $& is not a pattern)
       line.textContent =
         state === 'human'
-          ? T.joinedText.replace('{name}', name || T.agentName)
+          ? T.joinedText.replace('{name}', () => name || T.agentName)
           : state === 'ai'
             ? was === 'human'
               ? T.backText
