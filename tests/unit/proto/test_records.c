@@ -883,12 +883,53 @@ test_samples(void **state)
 	assert_true(refusals > 0);
 }
 
+/*
+ * rl_enc writes its rows itself (record.c's enc_room), as penc would: a
+ * failed encoder stays failed and grows no more, and a record past
+ * PROTO_MAX_PAYLOAD fails it.
+ */
+static void
+test_enc_fails(void **state)
+{
+	struct st_msg m;
+	struct penc e;
+	char *big;
+
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.role, "user", sizeof(m.role));
+	penc_init(&e);
+	e.err = 1;
+	rl_enc(&e, &st_msg_layout, &m);
+	assert_int_equal(e.len, 0);
+	assert_null(e.buf);
+	penc_free(&e);
+
+	/* Its length and bytes past the most a payload holds. */
+	assert_non_null(big = malloc(PROTO_MAX_PAYLOAD - 3));
+	memset(big, 'a', PROTO_MAX_PAYLOAD - 4);
+	big[PROTO_MAX_PAYLOAD - 4] = '\0';
+	m.content = big;
+	penc_init(&e);
+	rl_enc(&e, &st_msg_layout, &m);
+	assert_int_equal(e.err, 1);
+	penc_free(&e);
+	/* 4 bytes less and its other rows fit: it fails no sooner. */
+	big[PROTO_MAX_PAYLOAD - 4 - 200] = '\0';
+	penc_init(&e);
+	rl_enc(&e, &st_msg_layout, &m);
+	assert_int_equal(e.err, 0);
+	assert_true(e.len <= PROTO_MAX_PAYLOAD);
+	penc_free(&e);
+	free(big);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_samples),
+		cmocka_unit_test(test_enc_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
