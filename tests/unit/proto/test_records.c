@@ -923,6 +923,50 @@ test_enc_fails(void **state)
 	free(big);
 }
 
+/*
+ * rl_dec reads its rows itself (record.c's dec_take, dec_buf), as pdec
+ * would: a buffer's string longer than its room, or holding a NUL,
+ * fails the read and leaves the record zeroed; one that fills its room
+ * reads whole.
+ */
+static void
+test_dec_fails(void **state)
+{
+	struct st_msg m, back;
+	struct penc e;
+	struct pdec d;
+	size_t at;
+	int bad;
+
+	memset(&m, 0, sizeof(m));
+	memset(m.role, 'r', sizeof(m.role) - 1);
+	penc_init(&e);
+	rl_enc(&e, &st_msg_layout, &m);
+	assert_int_equal(e.err, 0);
+	pdec_init(&d, e.buf, e.len);
+	assert_int_equal(rl_dec(&d, &st_msg_layout, &back,
+	    rl_version(&st_msg_layout)), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_string_equal(back.role, m.role);
+	rl_free(&st_msg_layout, &back);
+	/* role, the third row, after id's and conv_id's empty strings. */
+	at = 4 + 4;
+	for (bad = 0; bad < 2; bad++) {
+		if (bad == 0)	/* a byte past its room */
+			proto_put_be32(e.buf + at, (uint32_t)sizeof(m.role));
+		else {		/* a NUL inside */
+			proto_put_be32(e.buf + at, (uint32_t)sizeof(m.role) - 1);
+			e.buf[at + 4 + 1] = '\0';
+		}
+		memset(&back, 0xa5, sizeof(back));
+		pdec_init(&d, e.buf, e.len);
+		assert_int_equal(rl_dec(&d, &st_msg_layout, &back,
+		    rl_version(&st_msg_layout)), -1);
+		assert_true(proto_zeroed(&back, sizeof(back)));
+	}
+	penc_free(&e);
+}
+
 int
 main(void)
 {
@@ -930,6 +974,7 @@ main(void)
 		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_enc_fails),
+		cmocka_unit_test(test_dec_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
