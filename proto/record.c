@@ -599,16 +599,38 @@ row_owns(const struct rfield *f)
 	}
 }
 
+/* l's first 64 rows that row_owns, bit i row i (struct rlayout's owns). */
+static uint64_t
+rl_owns(const struct rlayout *l)
+{
+	uint64_t m = 0;
+	size_t i;
+
+	if (l->owns != NULL && (m = atomic_load_explicit(l->owns,
+	    memory_order_relaxed)) != 0)
+		return m;
+	for (i = 0; i < l->nf && i < 64; i++)
+		if (row_owns(&l->f[i]))
+			m |= RL_ROW(i);
+	if (l->owns != NULL)
+		atomic_store_explicit(l->owns, m, memory_order_relaxed);
+	return m;
+}
+
 void
 rl_free(const struct rlayout *l, void *rec)
 {
+	uint64_t m;
 	size_t i;
 
 	/*
-	 * One zeroing of the whole, not one a row, and no call for a row
-	 * that holds nothing (most of a conversation's): a turn's hot path.
+	 * One zeroing of the whole, not one a row, and only the rows that
+	 * may hold something visited (4 of a conversation's 41): a turn's
+	 * hot path.
 	 */
-	for (i = 0; i < l->nf; i++)
+	for (m = rl_owns(l); m != 0; m &= m - 1)
+		row_release(&l->f[__builtin_ctzll(m)], rec);
+	for (i = 64; i < l->nf; i++)
 		if (row_owns(&l->f[i]))
 			row_release(&l->f[i], rec);
 	explicit_bzero(rec, l->size);

@@ -545,7 +545,7 @@ static void
 enc_row(struct penc *e, const struct rlayout *l, const struct rfield *f,
     const void *rec)
 {
-	struct rlayout one = { l->name, l->size, f, 1, NULL, NULL };
+	struct rlayout one = { l->name, l->size, f, 1, NULL, NULL, NULL };
 
 	rl_enc(e, &one, rec);
 }
@@ -565,7 +565,7 @@ enc_old(struct penc *e, const struct rlayout *l, const void *rec,
 	penc_init(e);
 	for (i = 0; i < l->nf; i++) {
 		f = &l->f[i];
-		one = (struct rlayout){ l->name, l->size, f, 1, NULL, NULL };
+		one = (struct rlayout){ l->name, l->size, f, 1, NULL, NULL, NULL };
 		if (f->kind == RF_GONE)
 			rl_enc_as(e, &one, rec, version);
 		else if (f->since <= version)
