@@ -8,7 +8,7 @@
 #include "util.h"
 
 int
-js_peek(struct jscan *s)
+js_peek_space(struct jscan *s)
 {
 	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
 	    *s->p == '\n' || *s->p == '\r'))
@@ -217,6 +217,22 @@ js_obj_open(struct jscan *s, struct jobj *o)
 }
 
 /*
+ * Two keys of n bytes are the same. A loop, not memcmp: keys are short
+ * and differ early ("created", "choices"), and a chunk of the model's
+ * stream compares some five pairs.
+ */
+static int
+key_eq(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	while (n > 0 && *a == *b) {
+		a++;
+		b++;
+		n--;
+	}
+	return n == 0;
+}
+
+/*
  * The object's next member: 1 with its key read up to the colon, 0 once
  * the object has closed, -1 when the scanner gives up.
  */
@@ -243,7 +259,7 @@ js_obj_next(struct jscan *s, struct jobj *o, const unsigned char **k,
 		return -1;
 	for (i = 0; i < o->n; i++)
 		if (o->klen[i] == key.rawlen &&
-		    memcmp(o->key[i], key.raw, key.rawlen) == 0)
+		    key_eq(o->key[i], key.raw, key.rawlen))
 			return -1;	/* a duplicate: jansson refuses it */
 	o->key[o->n] = key.raw;
 	o->klen[o->n++] = key.rawlen;
