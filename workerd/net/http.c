@@ -281,15 +281,16 @@ commit_header(struct http_in *h)
 	if (headers_reserve(r) != 0)
 		return fail(h, 500, "out of memory");
 	hd = &r->headers[r->nheaders];
-	if ((hd->name = dupn(h->name.p, h->name.len)) == NULL)
+	/* Name and value in one allocation: one malloc and free a header. */
+	if ((hd->name = malloc(h->name.len + 1 + vlen + 1)) == NULL)
 		return fail(h, 500, "out of memory");
-	if ((hd->value = dupn(v, vlen)) == NULL) {
-		free(hd->name);
-		hd->name = NULL;
-		return fail(h, 500, "out of memory");
-	}
 	for (i = 0; i < h->name.len; i++)
-		hd->name[i] = (char)ascii_lower((unsigned char)hd->name[i]);
+		hd->name[i] = (char)ascii_lower((unsigned char)h->name.p[i]);
+	hd->name[i] = '\0';
+	hd->value = hd->name + h->name.len + 1;
+	if (vlen > 0)
+		memcpy(hd->value, v, vlen);
+	hd->value[vlen] = '\0';
 	r->nheaders++;
 	return 0;
 }
@@ -1128,10 +1129,8 @@ http_request_slim(struct http_request *r)
 {
 	int i;
 
-	for (i = 0; i < r->nheaders && i < HTTP_MAX_HEADERS; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
+	for (i = 0; i < r->nheaders && i < HTTP_MAX_HEADERS; i++)
+		free(r->headers[i].name);	/* and its value */
 	free(r->headers);
 	r->headers = NULL;
 	r->nheaders = r->headers_cap = 0;

@@ -18,7 +18,7 @@
 #define HTTP_MAX_URL		8192
 
 struct http_header {
-	char *name;		/* lower-cased */
+	char *name;		/* lower-cased; its allocation holds value too */
 	char *value;		/* surrounding white space trimmed */
 };
 
