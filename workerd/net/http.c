@@ -712,12 +712,38 @@ is_ctl(unsigned char c)
 	return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-/* How many bytes from p on (at most max) are no control byte: a line's inside. */
+/*
+ * How many bytes from p on (at most max) are no control byte: a line's
+ * inside. Eight a step, as proto_json_plain_len (util.h) does: in each
+ * word, (w - 0x20s) & ~w marks the bytes below 0x20 and (q - ones) & ~q
+ * those of 0x7f; the lowest mark is the first such byte (a borrow only
+ * marks bytes above it), and a TAB among them is let through. The bytes
+ * of a request's head went through is_ctl one by one at some 3
+ * instructions each, about 1,500 a request.
+ */
 static size_t
 plain_run(const char *p, size_t max)
 {
 	size_t n = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	uint64_t w, q, stop;
 
+	while (max - n >= 8) {
+		memcpy(&w, p + n, sizeof(w));
+		q = w ^ (ones * 0x7f);
+		stop = (((w - ones * 0x20) & ~w) | ((q - ones) & ~q)) & highs;
+		if (stop == 0) {
+			n += 8;
+			continue;
+		}
+		n += (size_t)(__builtin_ctzll(stop) >> 3);
+		if (p[n] != '\t')
+			return n;
+		n++;
+	}
+#endif
 	while (n < max && !is_ctl((unsigned char)p[n]))
 		n++;
 	return n;
