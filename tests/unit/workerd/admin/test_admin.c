@@ -611,6 +611,50 @@ test_admin_invite_exists(void **state)
 	peer_expect_none(&P, 50);
 }
 
+/*
+ * A request with a body is routed at its head (its body's limit) and
+ * dispatched on the route found then (router.c's kept match): the next
+ * request, of another method or path, is routed as its own.
+ */
+static void
+test_admin_route_after_body(void **state)
+{
+	struct peer_req pr;
+	struct tresp r;
+
+	tclient_request(&CL, "POST", "/v1/admin/users",
+	    "x-admin-api-key: " KEY "\r\nContent-Type: application/json\r\n",
+	    "{\"email\":\"ann@example.com\",\"role\":\"agent\"}");
+	peer_expect(&P, &pr, PROTO_ST_USER_INVITE);
+	peer_error(&P, &pr, PROTO_E_EXISTS, "exists");
+	admin_expect(&r, 409, NULL);
+	tresp_free(&r);
+	/* The same path, another method: 405, not the invitation again. */
+	admin_request("DELETE", "/v1/admin/users");
+	admin_expect(&r, 405, "{\"error\":\"Method not allowed\"}");
+	tresp_free(&r);
+	/* The same method, another path: 404. */
+	tclient_request(&CL, "POST", "/v1/admin/users",
+	    "x-admin-api-key: " KEY "\r\nContent-Type: application/json\r\n",
+	    "{\"email\":\"ann@example.com\",\"role\":\"agent\"}");
+	peer_expect(&P, &pr, PROTO_ST_USER_INVITE);
+	peer_error(&P, &pr, PROTO_E_EXISTS, "exists");
+	admin_expect(&r, 409, NULL);
+	tresp_free(&r);
+	admin_request("POST", "/v1/admin/nowhere");
+	admin_expect(&r, 404, "{\"error\":\"Not found\"}");
+	tresp_free(&r);
+	/* Another path of the same route: matched again, the same route. */
+	tclient_request(&CL, "POST", "/v1/admin/users/",
+	    "x-admin-api-key: " KEY "\r\nContent-Type: application/json\r\n",
+	    "{\"email\":\"bob@example.com\",\"role\":\"agent\"}");
+	peer_expect(&P, &pr, PROTO_ST_USER_INVITE);
+	peer_error(&P, &pr, PROTO_E_EXISTS, "exists");
+	admin_expect(&r, 409, NULL);
+	tresp_free(&r);
+	peer_expect_none(&P, 50);
+}
+
 int
 main(void)
 {
@@ -628,6 +672,7 @@ main(void)
 		cmocka_unit_test(test_admin_list_query_request),
 		cmocka_unit_test(test_admin_conv_delete),
 		cmocka_unit_test(test_admin_invite_exists),
+		cmocka_unit_test(test_admin_route_after_body),
 	};
 
 	log_init("test_admin");
