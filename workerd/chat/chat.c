@@ -489,6 +489,11 @@ chat_visible_end(const char *s, size_t len, size_t from, size_t visible)
 	size_t i = from, k;
 
 	while (i < len) {
+		/* Printable ASCII: a character of its own, no white space. */
+		if (p[i] > ' ' && p[i] < 0x80) {
+			visible = ++i;
+			continue;
+		}
 		if ((k = proto_js_space_len(p + i, len - i)) > 0) {
 			i += k;
 			continue;

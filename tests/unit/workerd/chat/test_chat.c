@@ -1673,6 +1673,68 @@ test_many_turns_one_peer(void **state)
 	}
 }
 
+/* chat_visible_end as it was: a look at each byte for white space. */
+static size_t
+visible_ref(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k, visible = 0;
+
+	while (i < len) {
+		if ((k = proto_js_space_len(p + i, len - i)) > 0) {
+			i += k;
+			continue;
+		}
+		if ((k = proto_utf8_seq_len(p + i, len - i)) == 0)
+			k = 1;
+		i += k;
+		visible = i;
+	}
+	return visible;
+}
+
+/*
+ * Where a reply ends without its trailing white space (JavaScript's:
+ * the reference trims), read whole or on from each piece's end as the
+ * tokens come: ASCII, its white space and control bytes, the multi-byte
+ * spaces, other characters and bytes that are no UTF-8, in every mix of
+ * up to five pieces.
+ */
+static void
+test_visible_end(void **state)
+{
+	static const char *const piece[] = {
+		"a", "Hi.", " ", "\t\n", "\r\x0b\x0c", "\x7f", "\x01", "~",
+		"\xc2\xa0", "\xe3\x80\x80", "\xe2\x80\xa8", "\xef\xbb\xbf",
+		"\xc3\xa9", "\xf0\x9f\x98\x80", "\xe2\x82\xac", "\xff",
+		"\xc3", "\x80",
+	};
+	const size_t np = sizeof(piece) / sizeof(piece[0]);
+	char text[64];
+	size_t ends[5], n, i, k, len, at, from, visible, code, total;
+
+	(void)state;
+	total = np * np * np * np * np;
+	for (code = 0; code < total; code++) {
+		len = 0;
+		for (k = 0, n = code; k < 5; k++, n /= np) {
+			memcpy(text + len, piece[n % np], strlen(piece[n % np]));
+			len += strlen(piece[n % np]);
+			ends[k] = len;
+		}
+		assert_int_equal(chat_visible_end(text, len, 0, 0),
+		    visible_ref(text, len));
+		/* Piece by piece, each scan going on from the last. */
+		from = visible = 0;
+		for (i = 0; i < 5; i++) {
+			at = ends[i];
+			visible = chat_visible_end(text, at, from, visible);
+			assert_int_equal(visible, visible_ref(text, at));
+			from = at;
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -1682,6 +1744,7 @@ main(void)
 		cmocka_unit_test(test_message_length),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_ndjson),
+		cmocka_unit_test(test_visible_end),
 		cmocka_unit_test_setup_teardown(test_json_turn, each_setup,
 		    each_teardown),
 		cmocka_unit_test_setup_teardown(test_stream_turn, each_setup,
