@@ -1077,6 +1077,24 @@ turn_answer(struct turn *t, const struct st_begin_ok *ok)
 /* ------------------------------------------------------------ storing */
 
 /*
+ * An id storaged's reply holds into the turn's: the whole array copied
+ * (the decode wrote it NUL-terminated, pdec_strbuf's), not strlcpy's byte
+ * loop, some 270 instructions an id and four ids a turn.
+ */
+_Static_assert(sizeof(((struct st_begin_ok *)0)->conv_id) == ST_ID_HEX + 1 &&
+    sizeof(((struct st_begin_ok *)0)->msg_id) == ST_ID_HEX + 1 &&
+    sizeof(((struct st_msg_stored *)0)->id) == ST_ID_HEX + 1 &&
+    sizeof(((struct turn *)0)->conv_id) == ST_ID_HEX + 1 &&
+    sizeof(((struct turn *)0)->msg_id) == ST_ID_HEX + 1 &&
+    sizeof(((struct turn *)0)->reply_id) == ST_ID_HEX + 1,
+    "the ids id_copy copies are ST_ID_HEX + 1 bytes");
+static void
+id_copy(char *dst, const char *src)
+{
+	memcpy(dst, src, ST_ID_HEX + 1);
+}
+
+/*
  * The text stored for the turn: the error, the stand-in for a blank
  * reply, or the reply itself, trimmed as the reference's
  * assistantMessage.trim() (its start already was: up_delta), a prefix
@@ -1191,8 +1209,8 @@ store_done(const struct storec_result *r, void *arg)
 		    r->status == STOREC_ERROR ? r->message :
 		    "storaged unavailable");
 	else if (storec_decode(r, PROTO_ST_MSG_APPEND, &ms) == 0) {
-		strlcpy(msg_id, ms.id, sizeof(msg_id));
-		strlcpy(t->reply_id, msg_id, sizeof(t->reply_id));
+		id_copy(msg_id, ms.id);
+		id_copy(t->reply_id, ms.id);
 		st_rep_release(PROTO_ST_MSG_APPEND, &ms);
 		valid = 1;
 	}
@@ -1791,8 +1809,8 @@ begin_ok(struct turn *t, const struct storec_result *r)
 		goto out;
 	}
 	t->unverified = !rep.ok.verified;
-	strlcpy(t->conv_id, rep.ok.conv_id, sizeof(t->conv_id));
-	strlcpy(t->msg_id, rep.ok.msg_id, sizeof(t->msg_id));
+	id_copy(t->conv_id, rep.ok.conv_id);
+	id_copy(t->msg_id, rep.ok.msg_id);
 	/*
 	 * The begin reply carries no handoff state (its conversation's id
 	 * and language alone): what the decoded conv.handoff always was.
