@@ -158,7 +158,8 @@ enc_room(struct penc *e, size_t n)
 {
 	uint8_t *p;
 
-	if (e->err || n > e->cap - e->len || e->len > PROTO_MAX_PAYLOAD - n)
+	/* (e->len is never past PROTO_MAX_PAYLOAD: no wrap below) */
+	if (e->err || n > e->cap - e->len || n > PROTO_MAX_PAYLOAD - e->len)
 		return enc_grow(e, n);
 	p = e->buf + e->len;
 	e->len += n;
