@@ -269,6 +269,24 @@ proto_get_be64(const uint8_t *p)
 
 /* ---------------------------------------------------------------- HTTP */
 
+void
+proto_reverse(void *base, size_t n, size_t size)
+{
+	unsigned char tmp[256], *lo = base, *hi;
+	size_t k, c;
+
+	if (n < 2)
+		return;
+	/* Swapped through tmp a piece at a time: any size, no allocation. */
+	for (hi = lo + (n - 1) * size; lo < hi; lo += size, hi -= size)
+		for (k = 0; k < size; k += c) {
+			c = size - k < sizeof(tmp) ? size - k : sizeof(tmp);
+			memcpy(tmp, lo + k, c);
+			memcpy(lo + k, hi + k, c);
+			memcpy(hi + k, tmp, c);
+		}
+}
+
 int
 proto_json_ctype(const char *ct)
 {

@@ -127,6 +127,10 @@ uint64_t proto_fnv1a(uint64_t h, const void *s, size_t n);
 /* The same over v's 8 bytes, big-endian: alike on every machine. */
 uint64_t proto_fnv1a_u64(uint64_t h, uint64_t v);
 
+/* ---- arrays ---- */
+/* The n elements of size bytes each at base, in the opposite order. */
+void proto_reverse(void *base, size_t n, size_t size);
+
 /* ---- HTTP ---- */
 /*
  * 1 when a Content-Type value names JSON: "application/json" in any case,

@@ -191,20 +191,6 @@ pdec_init(struct pdec *d, const void *p, size_t len)
 	d->err = 0;
 }
 
-static const uint8_t *
-pdec_take(struct pdec *d, size_t n)
-{
-	const uint8_t *p;
-
-	if (d->err || n > d->len - d->off) {
-		d->err = 1;
-		return NULL;
-	}
-	p = d->p + d->off;
-	d->off += n;
-	return p;
-}
-
 uint8_t
 pdec_u8(struct pdec *d)
 {

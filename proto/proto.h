@@ -342,6 +342,24 @@ struct pdec {
 };
 
 void pdec_init(struct pdec *, const void *, size_t);
+/*
+ * d's next n bytes (NULL: d failed, sticky, or fewer than n left), in
+ * this header so that a decode of dozens of rows (record.c) reads them
+ * without a call each.
+ */
+static inline const uint8_t *
+pdec_take(struct pdec *d, size_t n)
+{
+	const uint8_t *p;
+
+	if (d->err || n > d->len - d->off) {
+		d->err = 1;
+		return NULL;
+	}
+	p = d->p + d->off;
+	d->off += n;
+	return p;
+}
 uint8_t pdec_u8(struct pdec *);
 uint16_t pdec_u16(struct pdec *);
 uint32_t pdec_u32(struct pdec *);

@@ -329,26 +329,6 @@ dec_strings(struct pdec *d, const struct rfield *f, void *rec)
 }
 
 /*
- * d's next n bytes (NULL: d failed, sticky), as pdec_take gives them,
- * here inline: a record's decode reads dozens of rows, and reading each
- * number and buffer through pdec_u32 or pdec_strbuf (three calls down to
- * pdec_take) was a tenth of its instructions (callgrind).
- */
-static inline const uint8_t *
-dec_take(struct pdec *d, size_t n)
-{
-	const uint8_t *p;
-
-	if (d->err || n > d->len - d->off) {
-		d->err = 1;
-		return NULL;
-	}
-	p = d->p + d->off;
-	d->off += n;
-	return p;
-}
-
-/*
  * A BUF's or SECRET's string into its buffer (zeroed), as pdec_strbuf
  * reads it: its length (u32), at most the buffer's room less its NUL,
  * and its bytes, no NUL among them.
@@ -359,10 +339,10 @@ dec_buf(struct pdec *d, const struct rfield *f, void *rec)
 	const uint8_t *p;
 	size_t n;
 
-	if ((p = dec_take(d, 4)) == NULL)
+	if ((p = pdec_take(d, 4)) == NULL)
 		return;
 	n = proto_get_be32(p);
-	if (n > f->size - 1 || (p = dec_take(d, n)) == NULL ||
+	if (n > f->size - 1 || (p = pdec_take(d, n)) == NULL ||
 	    memchr(p, '\0', n) != NULL) {
 		d->err = 1;
 		return;
@@ -391,16 +371,16 @@ dec_field(struct pdec *d, const struct rfield *f, void *rec)
 	case RF_BOOL:
 	case RF_ENUM:
 	case RF_U8:
-		if ((p = dec_take(d, 1)) != NULL)
+		if ((p = pdec_take(d, 1)) != NULL)
 			*AT(rec, f->off) = *p;
 		break;
 	case RF_U32:
 	case RF_COUNT:
-		if ((p = dec_take(d, 4)) != NULL)
+		if ((p = pdec_take(d, 4)) != NULL)
 			put_u32(rec, f->off, proto_get_be32(p));
 		break;
 	case RF_TIME:
-		if ((p = dec_take(d, 8)) != NULL) {
+		if ((p = pdec_take(d, 8)) != NULL) {
 			v64 = (uint64_t)proto_get_be32(p) << 32 |
 			    proto_get_be32(p + 4);
 			memcpy(AT(rec, f->off), &v64, sizeof(v64));

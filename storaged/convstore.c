@@ -963,18 +963,13 @@ msgs_newest(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 {
 	struct keep_msgs km = { NULL, 0, 0 };
 	const struct walk_keep wk = { keep_msg, drop_msgs, &km };
-	struct st_msg tmp;
-	uint32_t n, i;
+	uint32_t n;
 
 	if (msgs_walk_back(t, cid, max, max_bytes, rows, newest, &wk, &n,
 	    more, read) < 0)
 		return -1;
 	/* Newest first so far: turn it around. */
-	for (i = 0; i < n / 2; i++) {
-		tmp = km.msgs[i];
-		km.msgs[i] = km.msgs[n - 1 - i];
-		km.msgs[n - 1 - i] = tmp;
-	}
+	proto_reverse(km.msgs, n, sizeof(km.msgs[0]));
 	*out = km.msgs;
 	*nout = n;
 	return 0;
@@ -1052,18 +1047,13 @@ msgs_lines(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 {
 	struct keep_lines kl = { NULL, 0, 0 };
 	const struct walk_keep wk = { keep_line, drop_lines, &kl };
-	struct st_line tmp;
-	uint32_t n, i;
+	uint32_t n;
 	int more;
 
 	if (msgs_walk_back(t, cid, max, max_bytes, TURN_HISTORY_ROWS, newest,
 	    &wk, &n, &more, NULL) < 0)
 		return -1;
-	for (i = 0; i < n / 2; i++) {
-		tmp = kl.lines[i];
-		kl.lines[i] = kl.lines[n - 1 - i];
-		kl.lines[n - 1 - i] = tmp;
-	}
+	proto_reverse(kl.lines, n, sizeof(kl.lines[0]));
 	*out = kl.lines;
 	*nout = n;
 	return 0;

@@ -238,6 +238,33 @@ test_accept_err(void **state)
 }
 
 /* An array grown one element at a time: 4, 8, then capped at 10. */
+/* Even and odd counts, one, none, and elements past the 256-byte swap. */
+static void
+test_reverse(void **state)
+{
+	int a[5] = { 1, 2, 3, 4, 5 }, b[4] = { 1, 2, 3, 4 }, one = 7;
+	static char big[3][600];
+	size_t i;
+
+	proto_reverse(a, 5, sizeof(a[0]));
+	for (i = 0; i < 5; i++)
+		assert_int_equal(a[i], 5 - (int)i);
+	proto_reverse(b, 4, sizeof(b[0]));
+	for (i = 0; i < 4; i++)
+		assert_int_equal(b[i], 4 - (int)i);
+	proto_reverse(&one, 1, sizeof(one));
+	assert_int_equal(one, 7);
+	proto_reverse(NULL, 0, sizeof(one));
+	for (i = 0; i < 3; i++)
+		memset(big[i], 'a' + (int)i, sizeof(big[i]));
+	proto_reverse(big, 3, sizeof(big[0]));
+	for (i = 0; i < sizeof(big[0]); i++) {
+		assert_int_equal(big[0][i], 'c');
+		assert_int_equal(big[1][i], 'b');
+		assert_int_equal(big[2][i], 'a');
+	}
+}
+
 static void
 test_grow(void **state)
 {
@@ -313,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_json_plain_len),
 		cmocka_unit_test(test_accept_err),
 		cmocka_unit_test(test_grow),
+		cmocka_unit_test(test_reverse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
