@@ -108,6 +108,15 @@ struct playout {
 #define PLAYOUT_FREE(NAME, T, FIELDS, FREE) \
 	const struct playout NAME = { #T, sizeof(T), FIELDS, \
 	    sizeof(FIELDS) / sizeof(FIELDS[0]), NULL, NULL, FREE, NULL }
+/*
+ * The same, encoded and fingerprinted by its fields but decoded by DEC
+ * (pl_dec_fields' contract: d failed and s freed and zeroed on error)
+ * and freed by FREE: for one whose decode the fields' walk would make
+ * dearer (st_begin_ok's strings in one allocation).
+ */
+#define PLAYOUT_DEC(NAME, T, FIELDS, DEC, FREE) \
+	const struct playout NAME = { #T, sizeof(T), FIELDS, \
+	    sizeof(FIELDS) / sizeof(FIELDS[0]), NULL, DEC, FREE, NULL }
 /* The layout of nothing: an empty payload. */
 extern const struct playout pl_empty;
 

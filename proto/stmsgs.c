@@ -540,7 +540,6 @@ static const struct pfield f_begin_ok[] = {
 	PFLIST(struct st_begin_ok, history, nhistory, ANYN, pl_msg_pair),
 	PFBUF(struct st_begin_ok, msg_id),
 };
-static PLAYOUT(pl_begin_ok, struct st_begin_ok, f_begin_ok);
 
 /* As f_begin_ok, and whether the session is a verified visitor's. */
 static const struct pfield f_ws_begin_ok[] = {
@@ -552,7 +551,125 @@ static const struct pfield f_ws_begin_ok[] = {
 	PFU8(struct st_begin_ok, verified),
 	PFBUF(struct st_begin_ok, msg_id),
 };
-static PLAYOUT(pl_ws_begin_ok, struct st_begin_ok, f_ws_begin_ok);
+
+/*
+ * A history line's files, read and freed as f_msg_pair's last field (its
+ * count read first: most lines have none).
+ */
+static const struct pfield f_line_atts[] = {
+	PFLIST_SAMEN(struct st_line, atts, natts, ST_MSG_ATTS_MAX, pl_msg_att),
+};
+static PLAYOUT(pl_line_atts, struct st_line, f_line_atts);
+
+static void
+begin_ok_free(void *s)
+{
+	struct st_begin_ok *ok = s;
+	uint32_t i;
+
+	pl_release(&pl_agent, &ok->agent);
+	for (i = 0; ok->history != NULL && i < ok->nhistory; i++)
+		if (ok->history[i].atts != NULL)
+			pl_release(&pl_line_atts, &ok->history[i]);
+	free(ok->text);		/* the lines' too */
+}
+
+/*
+ * A string of at most max bytes (no NUL, as pdec_strdup checks it)
+ * copied to *at, NUL-terminated; *at moves past it. NULL: d failed.
+ */
+static char *
+text_take(struct pdec *d, size_t max, char **at)
+{
+	const uint8_t *p;
+	char *s = *at;
+	size_t n;
+
+	if ((p = pdec_str(d, max, &n)) == NULL)
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	*at = s + n + 1;
+	return s;
+}
+
+/*
+ * f_begin_ok's bytes (with ws, f_ws_begin_ok's) as the walk reads them,
+ * checked alike, but the history's lines, then the language and each
+ * line's content, are in one allocation (ok->text) rather than each in
+ * its own: a malloc and a free a string, some ten lines a turn. Each
+ * string's NUL fits in the 4 bytes of its length: what is left of the
+ * payload after the lines' count holds them all.
+ */
+static int
+begin_ok_dec_as(struct pdec *d, struct st_begin_ok *ok, int ws)
+{
+	struct st_line *l;
+	const uint8_t *lang;
+	size_t langlen;
+	char *at;
+	uint32_t n, i;
+
+	if (pl_dec(d, &pl_agent, &ok->agent) < 0)
+		return -1;
+	ok->created = pdec_u8(d);
+	pdec_strbuf(d, ok->conv_id, sizeof(ok->conv_id));
+	/* The language copied once the lines' room is known. */
+	lang = pdec_str(d, ST_VISITOR_LANG_MAX, &langlen);
+	/* As dec_list: every line takes a byte at least. */
+	n = pdec_u32(d);
+	if (d->err || n > ANYN || n > d->len - d->off)
+		goto fail;
+	if ((ok->text = malloc((size_t)n * sizeof(*l) + langlen + 1 +
+	    d->len - d->off)) == NULL)
+		goto fail;
+	at = ok->text + (size_t)n * sizeof(*l);
+	memcpy(at, lang, langlen);
+	at[langlen] = '\0';
+	ok->language = at;
+	at += langlen + 1;
+	if (n > 0)
+		ok->history = (struct st_line *)(void *)ok->text;
+	for (i = 0; i < n; i++) {
+		l = &ok->history[i];
+		l->atts = NULL;
+		ok->nhistory = i + 1;	/* the lines made so far, to free */
+		pdec_strbuf(d, l->role, sizeof(l->role));
+		if ((l->content = text_take(d, ST_CONTENT_MAX, &at)) == NULL)
+			goto fail;
+		l->natts = pdec_u32(d);
+		if (d->err || (l->natts > 0 && pl_dec(d, &pl_line_atts, l) < 0))
+			goto fail;
+	}
+	if (ws)
+		ok->verified = pdec_u8(d);
+	pdec_strbuf(d, ok->msg_id, sizeof(ok->msg_id));
+	if (d->err)
+		goto fail;
+	return 0;
+fail:
+	d->err = 1;
+	begin_ok_free(ok);
+	memset(ok, 0, sizeof(*ok));
+	return -1;
+}
+
+static int
+begin_ok_dec(struct pdec *d, void *s)
+{
+	return begin_ok_dec_as(d, s, 0);
+}
+
+static int
+ws_begin_ok_dec(struct pdec *d, void *s)
+{
+	return begin_ok_dec_as(d, s, 1);
+}
+
+static PLAYOUT_DEC(pl_begin_ok, struct st_begin_ok, f_begin_ok, begin_ok_dec,
+    begin_ok_free);
+static PLAYOUT_DEC(pl_ws_begin_ok, struct st_begin_ok, f_ws_begin_ok,
+    ws_begin_ok_dec, begin_ok_free);
 
 static const struct pfield f_chat_begin_rep[] = {
 	PFU8(struct st_begin_rep, result),

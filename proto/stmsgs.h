@@ -242,6 +242,12 @@ struct st_begin_ok {
 	 * (wschat.c).
 	 */
 	char msg_id[ST_ID_HEX + 1];
+	/*
+	 * Decoded: the one allocation that holds history's lines, then
+	 * the language and each line's content (not one a string); not on
+	 * the wire.
+	 */
+	char *text;
 };
 /* ST_CHAT_BEGIN (result ST_CHAT_*) and ST_WS_BEGIN (result ST_WS_*). */
 struct st_begin_rep {

@@ -109,7 +109,7 @@ function readTable() {
     arrays.set(m[1], fields);
   }
   const layouts = new Map([['pl_empty', { name: 'pl_empty', fields: [] }]]);
-  for (const [, a] of macroCalls(st, 'PLAYOUT(?:_FREE)?')) {
+  for (const [, a] of macroCalls(st, 'PLAYOUT(?:_FREE|_DEC)?')) {
     if (!arrays.has(a[2])) throw new Error(`stmsgs.c: ${a[0]}: no field list ${a[2]}`);
     layouts.set(a[0], { name: a[0], fields: arrays.get(a[2]) });
   }

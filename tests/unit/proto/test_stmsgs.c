@@ -1577,6 +1577,92 @@ test_engine_when(void **state)
 	decode_fails(&t, "\0\1\0\0\0\0", 6, "an absent group there");
 }
 
+/*
+ * The begin replies' history, decoded into one allocation (st_begin_ok's
+ * text): lines with no content, with files, at ST_CONTENT_MAX, and all
+ * of them empty (the most strings a payload's bytes can hold), each
+ * read back as sent, both types; ASan sees a write past the text or a
+ * string leaked.
+ */
+static void
+begin_history_is(uint16_t type, const struct st_begin_rep *s)
+{
+	struct st_begin_rep d;
+	struct penc e;
+	uint32_t i, k;
+
+	penc_init(&e);
+	assert_int_equal(st_rep_encode(&e, type, s), 0);
+	assert_int_equal(st_rep_decode(type, e.buf, e.len, &d), 0);
+	assert_string_equal(d.ok.language, s->ok.language);
+	assert_string_equal(d.ok.conv_id, s->ok.conv_id);
+	assert_string_equal(d.ok.msg_id, s->ok.msg_id);
+	assert_string_equal(d.ok.agent.model, s->ok.agent.model);
+	assert_int_equal(d.ok.nhistory, s->ok.nhistory);
+	for (i = 0; i < s->ok.nhistory; i++) {
+		assert_string_equal(d.ok.history[i].role, s->ok.history[i].role);
+		assert_string_equal(d.ok.history[i].content,
+		    s->ok.history[i].content);
+		assert_int_equal(d.ok.history[i].natts, s->ok.history[i].natts);
+		for (k = 0; k < s->ok.history[i].natts; k++)
+			assert_string_equal(d.ok.history[i].atts[k].name,
+			    s->ok.history[i].atts[k].name);
+	}
+	st_rep_free(type, &d);
+	assert_true(proto_zeroed(&d, sizeof(d)));
+	penc_free(&e);
+}
+
+static void
+test_begin_history(void **state)
+{
+	static const uint16_t types[] = { PROTO_ST_CHAT_BEGIN, PROTO_ST_WS_BEGIN };
+	struct st_msg_att atts[2];
+	struct st_line lines[4], empty[64];
+	struct st_begin_rep s;
+	char *big;
+	size_t i, j;
+
+	assert_non_null(big = malloc(ST_CONTENT_MAX + 1));
+	memset(big, 'b', ST_CONTENT_MAX);
+	big[ST_CONTENT_MAX] = '\0';
+	memset(atts, 0, sizeof(atts));
+	strlcpy(atts[0].name, "a.png", sizeof(atts[0].name));
+	strlcpy(atts[1].name, "b.pdf", sizeof(atts[1].name));
+	memset(lines, 0, sizeof(lines));
+	strlcpy(lines[0].role, "user", sizeof(lines[0].role));
+	lines[0].content = "";
+	lines[0].atts = atts;
+	lines[0].natts = 2;
+	strlcpy(lines[1].role, "assistant", sizeof(lines[1].role));
+	lines[1].content = big;
+	strlcpy(lines[2].role, "user", sizeof(lines[2].role));
+	lines[2].content = "h\xc3\xa9llo";
+	lines[3].content = "";
+	memset(empty, 0, sizeof(empty));
+	for (i = 0; i < 64; i++)
+		empty[i].content = "";
+	for (i = 0; i < 2; i++) {
+		memset(&s, 0, sizeof(s));
+		s.result = ST_CHAT_OK;	/* ST_WS_OK alike */
+		st_agent_defaults(&s.ok.agent);
+		s.ok.agent.model = "m";
+		strlcpy(s.ok.conv_id, HEX, sizeof(s.ok.conv_id));
+		strlcpy(s.ok.msg_id, HEX, sizeof(s.ok.msg_id));
+		s.ok.language = "fr";
+		s.ok.history = lines;
+		s.ok.nhistory = 4;
+		begin_history_is(types[i], &s);
+		s.ok.language = "";
+		s.ok.history = empty;
+		for (j = 0; j <= 64; j += 16) {
+			s.ok.nhistory = (uint32_t)j;
+			begin_history_is(types[i], &s);
+		}
+	}
+	free(big);
+}
+
 int
 main(void)
 {
@@ -1593,6 +1679,7 @@ main(void)
 		cmocka_unit_test(test_by_type),
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_row_bounds),
+		cmocka_unit_test(test_begin_history),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
