@@ -245,6 +245,27 @@ reply_begin_no(struct dreply *r, uint16_t type, int result, uint64_t retry)
 	    .retry_ms = retry });
 }
 
+/*
+ * About the begin reply's length: the agent's prompt, each history line's
+ * content and some bytes for the rest (the agent's other rows, the ids,
+ * each line's role and lengths). Its room taken at once, the reply is
+ * not grown from 256 bytes by doubling, two or three reallocs and copies
+ * of what was written a turn; a longer one still grows.
+ */
+static size_t
+begin_guess(const struct st_agent *a, const struct store_chat *c)
+{
+	size_t n = 256;
+	uint32_t i;
+
+	if (a->system_prompt != NULL)
+		n += strlen(a->system_prompt);
+	for (i = 0; i < c->n; i++)
+		n += 24 + (c->history[i].content != NULL ?
+		    strlen(c->history[i].content) : 0);
+	return n < PROTO_MAX_PAYLOAD ? n : PROTO_MAX_PAYLOAD;
+}
+
 void
 reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
     uint16_t type, int result, uint64_t retry, const struct st_agent *a,
@@ -261,6 +282,8 @@ reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	    .verified = (uint8_t)c->verified };
 	memcpy(rep.ok.conv_id, c->conv.id, sizeof(rep.ok.conv_id));
 	memcpy(rep.ok.msg_id, c->msg.id, sizeof(rep.ok.msg_id));
+	/* Out of memory: e failed, which reply_enc leaves as it is. */
+	(void)penc_reserve(&r->enc, begin_guess(a, c));
 	reply_enc(r, type, &rep);
 	r->late = c->human;
 	/* The model answers it: a turn open until its reply is stored. */
