@@ -602,29 +602,42 @@ whole_check(struct verify *v, MDB_env *env, int dirty)
 	return -1;
 }
 
+/* lock_check's two fds closed (-1: none). */
+static void
+locks_close(int fd[2])
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+}
+
 /*
- * dir's storaged.data.lock taken (shared) while we read, when it is
- * there: -1 (said in err) when a storaged holds it, whose writes would
- * change the file under us. *fd: the lock's, or -1.
+ * dir itself and its storaged.data.lock, when it is there, taken
+ * (shared) while we read: storaged locks both (the file can be deleted
+ * under it, the directory it holds open cannot). -1 (said in err) when a
+ * storaged holds one, whose writes would change the file under us.
+ * fd: the two locks' (each -1 when not there), for locks_close.
  */
 static int
-lock_check(const char *dir, int *fd, char *err, size_t errsz)
+lock_check(const char *dir, int fd[2], char *err, size_t errsz)
 {
 	char path[PATH_MAX];
+	int i;
 
-	*fd = -1;
-	if ((size_t)snprintf(path, sizeof(path), "%s/storaged.data.lock",
-	    dir) >= sizeof(path))
-		return 0;
-	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	if (flock(*fd, LOCK_SH | LOCK_NB) == 0)
-		return 0;
-	close(*fd);
-	*fd = -1;
-	snprintf(err, errsz, "verify: a storaged is running on %s: verify a "
-	    "backup of it (parleyctl backup FILE), or stop it first", dir);
-	return -1;
+	fd[0] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd[1] = (size_t)snprintf(path, sizeof(path), "%s/storaged.data.lock",
+	    dir) >= sizeof(path) ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < 2; i++)
+		if (fd[i] >= 0 && flock(fd[i], LOCK_SH | LOCK_NB) < 0) {
+			locks_close(fd);
+			snprintf(err, errsz, "verify: a storaged is running "
+			    "on %s: verify a backup of it (parleyctl backup "
+			    "FILE), or stop it first", dir);
+			return -1;
+		}
+	return 0;
 }
 
 /*
@@ -687,10 +700,10 @@ ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
 	size_t i;
-	int lockfd = -1, dirty, rc;
+	int lockfd[2], dirty, rc;
 
 	if (data_file(path, file, sizeof(file), dir, sizeof(dir), err,
-	    errsz) < 0 || lock_check(dir, &lockfd, err, errsz) < 0)
+	    errsz) < 0 || lock_check(dir, lockfd, err, errsz) < 0)
 		return -1;
 	v.file = file;
 	/* A backup is whole; a data.mdb beside a wal.log maybe not. */
@@ -733,14 +746,12 @@ report:
 	rc = v.problems == 0 ? 0 : 1;
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
-	if (lockfd >= 0)
-		close(lockfd);
+	locks_close(lockfd);
 	return rc;
 done:
 	mdb_txn_abort(txn);
 	if (env != NULL)
 		mdb_env_close(env);
-	if (lockfd >= 0)
-		close(lockfd);
+	locks_close(lockfd);
 	return -1;
 }

@@ -119,11 +119,11 @@ mkdir_p(const char *dir, const struct privuser *pu)
 }
 
 /*
- * Lock file name in dir, held for our whole life: in the run directory,
- * two storaged racing for the same socket would otherwise both find it
- * stale, and one would unlink the other's; in the data directory, a
- * second one (another run directory) would open the same LMDB and log,
- * and wait for ever on the first's write lock. The fd.
+ * Lock file name in dir (NULL: dir itself), held for our whole life: in
+ * the run directory, two storaged racing for the same socket would
+ * otherwise both find it stale, and one would unlink the other's; in the
+ * data directory, a second one (another run directory) would open the
+ * same LMDB and log, and wait for ever on the first's write lock. The fd.
  */
 static int
 lock_dir(const char *dir, const char *name)
@@ -131,10 +131,11 @@ lock_dir(const char *dir, const char *name)
 	char path[PATH_MAX];
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-	    sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir,
+	    name != NULL ? "/" : "", name != NULL ? name : "") >= sizeof(path))
 		fatalx("%s: path too long", dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	if ((fd = name != NULL ? open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0600) : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		fatal("%s", path);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
@@ -150,7 +151,7 @@ static struct {
 	struct settings set;
 	struct privuser pu;
 	char sockpath[PATH_MAX];
-	int lockfd, datalockfd;
+	int lockfd, datalockfd, datadirfd;
 	struct store *st;
 	struct ratelimit *rl;
 	struct server *srv;
@@ -160,7 +161,8 @@ static struct {
 	struct ssl_ctx_st *tctx;
 	int tfd;
 	char tname[STADDR_TEXT_MAX];
-} S = { .lockfd = -1, .datalockfd = -1, .tfd = -1 };
+} S = { .lockfd = -1, .datalockfd = -1, .datadirfd = -1,
+    .tfd = -1 };
 
 /* Settings (a bad one exits 1), then -v. */
 static void
@@ -223,6 +225,12 @@ setup_dirs(void)
 	privdrop_apply(&S.pu);
 	S.lockfd = lock_dir(S.set.run_dir, STORAGED_LOCK);
 	S.datalockfd = lock_dir(S.set.data_dir, STORAGED_DATA_LOCK);
+	/*
+	 * The data directory itself too: storaged.data.lock can be deleted
+	 * while we run (a second storaged would then take a new one and
+	 * hang on LMDB's write lock), the directory we hold open cannot.
+	 */
+	S.datadirfd = lock_dir(S.set.data_dir, NULL);
 }
 
 static void
@@ -365,6 +373,7 @@ teardown(void)
 	store_close(S.st);
 	close(S.lockfd);
 	close(S.datalockfd);
+	close(S.datadirfd);
 	settings_free(&S.set);
 }
 

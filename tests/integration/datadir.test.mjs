@@ -5,7 +5,8 @@
 // turn sent after the first refusal came back is acknowledged; storaged
 // restarted makes a new database and serves again; data.mdb replaced by
 // another file (mv) is noticed too; a second storaged on the same data
-// directory stops at once. One stack, two workers.
+// directory stops at once, its storaged.data.lock deleted or not. One
+// stack, two workers.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -65,6 +66,23 @@ describe('the data directory guarded', () => {
     assert.equal(r.signal, null, `it waited (killed by the test's timeout):\n${r.stderr}`);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /another storaged is running \(.*storaged\.data\.lock is locked\)/);
+    assert.equal((await health(p)).status, 200, 'the first one serves on');
+  });
+
+  test('storaged.data.lock deleted: a second storaged still stops at once, naming the data directory', async () => {
+    // The directory itself is locked too: a lock file deleted under the
+    // first one would otherwise let the second wait for ever on LMDB's
+    // write lock (deaf to SIGTERM).
+    fs.rmSync(path.join(p.dataDir, 'storaged.data.lock'));
+    const env = { ...p.env(), PARLEY_RUN_DIR: path.join(p.tmp, 'run3') };
+    const r = spawnSync(path.join(BIN, 'parley-storaged'), [], { env, encoding: 'utf8', timeout: 10000, killSignal: 'SIGKILL' });
+    assert.equal(r.signal, null, `it waited (killed by the test's timeout):\n${r.stderr}`);
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(r.stderr.includes(`another storaged is running (${p.dataDir} is locked)`), r.stderr);
+    // parleyctl verify still sees it running.
+    const v = spawnSync(path.join(BIN, 'parleyctl'), ['verify', p.dataDir], { encoding: 'utf8', timeout: 10000, killSignal: 'SIGKILL' });
+    assert.equal(v.status, 1, v.stderr);
+    assert.match(v.stderr, /^parleyctl: verify: a storaged is running on /);
     assert.equal((await health(p)).status, 200, 'the first one serves on');
   });
 
