@@ -115,7 +115,8 @@ void ctl_close(void);
  * Reads path (a data file, or a data directory's data.mdb) without
  * storaged, as a start would (verify.c's comment says what is checked),
  * and prints each problem found and a summary to out: 0 none found, 1
- * found, -1 it could not be read at all or a storaged is running on it
+ * found (a read that crashed on a damaged page too: it reads in a child
+ * process), -1 it could not be read at all or a storaged is running on it
  * (err says why).
  */
 int ctl_verify(const char *path, FILE *out, char *err, size_t errsz);

@@ -13,14 +13,22 @@
  * are there, with their time, organisation and widget. A database this build does not
  * know, or a record format newer than it reads, says the copy is a newer
  * Parley's. Read only: LMDB opened MDB_RDONLY, no lock file.
+ *
+ * A damaged page can crash LMDB's reads of it (a page number or a size
+ * read from garbage): the file is read in a child process, which tells
+ * the parent each check it starts and, at its end, its result (struct
+ * note); a child that ends without it (a signal, or the sanitizers'
+ * exit) leaves the parent to say the file is damaged, and where.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +72,21 @@ static const struct {
 #undef VERIFY_CONV_INDEX
 };
 
+/*
+ * What the child tells the parent, one write (under PIPE_BUF) each: the
+ * check it starts with the counts so far, then done with its result (rc
+ * -1: what says why). sig: the signal that crashed it.
+ */
+struct note {
+	int done, rc, sig;
+	uint64_t entries, records, problems;
+	char what[1024];
+};
+
+/* The child's last note and its pipe: crashed() sends it. */
+static struct note note;
+static int note_fd = -1;
+
 /* What a verify found: problems (exit 1) and the counts of the summary. */
 struct verify {
 	FILE *out;
@@ -86,6 +109,37 @@ problem(struct verify *v, const char *fmt, ...)
 	vfprintf(v->out, fmt, ap);
 	va_end(ap);
 	fputc('\n', v->out);
+}
+
+/*
+ * The check about to run, told to the parent with the counts so far:
+ * what it names when reading the file crashes. What was printed goes out
+ * first, not to be lost with the child.
+ */
+static void __attribute__((format(printf, 2, 3)))
+checking(struct verify *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(v->out);
+	va_start(ap, fmt);
+	vsnprintf(note.what, sizeof(note.what), fmt, ap);
+	va_end(ap);
+	note.entries = v->entries;
+	note.records = v->records;
+	note.problems = v->problems;
+	if (write(note_fd, &note, sizeof(note)) < 0)
+		return;	/* the parent is gone: nobody to tell */
+}
+
+/* A read of the file crashed the child: the parent told which, then out. */
+static void
+crashed(int sig)
+{
+	note.sig = sig;
+	if (write(note_fd, &note, sizeof(note)) < 0)
+		_exit(1);
+	_exit(1);
 }
 
 /* The key's first bytes in hex, for a problem's line. */
@@ -692,23 +746,24 @@ long_path:
 	return -1;
 }
 
-int
-ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
+/*
+ * The walk itself, in the child: file read whole, what it found printed
+ * to out; 0 none found, 1 found, -1 not read at all (err says why).
+ */
+static int
+verify_walk(const char *file, const char *dir, FILE *out, char *err,
+    size_t errsz)
 {
-	char file[PATH_MAX], dir[PATH_MAX];
-	struct verify v = { .out = out };
+	struct verify v = { .out = out, .file = file };
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
 	size_t i;
-	int lockfd[2], dirty, rc;
+	int dirty, rc;
 
-	if (data_file(path, file, sizeof(file), dir, sizeof(dir), err,
-	    errsz) < 0 || lock_check(dir, lockfd, err, errsz) < 0)
-		return -1;
-	v.file = file;
 	/* A backup is whole; a data.mdb beside a wal.log maybe not. */
 	dirty = strcmp(strrchr(file, '/') ? strrchr(file, '/') + 1 : file,
 	    "data.mdb") == 0 && wal_dirty(dir);
+	checking(&v, "its first pages");
 	if ((rc = mdb_env_create(&env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(env, NDBS)) != 0 ||
 	    (rc = mdb_env_open(env, file, MDB_RDONLY | MDB_NOSUBDIR |
@@ -723,15 +778,23 @@ ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
 		snprintf(err, errsz, "verify: %s: %s", file, mdb_strerror(rc));
 		goto done;
 	}
+	checking(&v, "its schema record");
 	if (schema_check(&v, txn) < 0)
 		goto report;
+	checking(&v, "its list of databases");
 	unknown_dbs(&v, txn);
-	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		checking(&v, "database %s", dbs[i].name);
 		db_check(&v, txn, i);
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+	}
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		checking(&v, "the lists of %s", lists[i].records);
 		lists_check(&v, txn, i);
-	for (i = 0; i < sizeof(conv_indexes) / sizeof(conv_indexes[0]); i++)
+	}
+	for (i = 0; i < sizeof(conv_indexes) / sizeof(conv_indexes[0]); i++) {
+		checking(&v, "index %s", conv_indexes[i].index);
 		conv_index_check(&v, txn, i);
+	}
 report:
 	if (dirty)
 		fprintf(out, "%s: its wal.log holds writes after its last "
@@ -746,12 +809,109 @@ report:
 	rc = v.problems == 0 ? 0 : 1;
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
-	locks_close(lockfd);
 	return rc;
 done:
 	mdb_txn_abort(txn);
 	if (env != NULL)
 		mdb_env_close(env);
-	locks_close(lockfd);
 	return -1;
+}
+
+/*
+ * The child's side: the walk, its output flushed, then its result told.
+ * A crash of a read sends the note of the check it was in (crashed).
+ */
+static void __attribute__((noreturn))
+verify_child(const char *file, const char *dir, FILE *out, int fd)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa = { .sa_handler = crashed };
+	char err[PATH_MAX + 128];
+	size_t i;
+
+	note_fd = fd;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	if ((note.rc = verify_walk(file, dir, out, err, sizeof(err))) < 0)
+		strlcpy(note.what, err, sizeof(note.what));
+	if (fflush(out) != 0 && note.rc >= 0) {
+		note.rc = -1;
+		strlcpy(note.what, "cannot write the output",
+		    sizeof(note.what));
+	}
+	note.done = 1;
+	if (write(fd, &note, sizeof(note)) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+int
+ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
+{
+	char file[PATH_MAX], dir[PATH_MAX];
+	struct note last = { .what = "its first pages" }, n;
+	ssize_t got;
+	size_t have = 0;
+	pid_t pid;
+	int lockfd[2], p[2], status = 0, rc = -1;
+
+	if (data_file(path, file, sizeof(file), dir, sizeof(dir), err,
+	    errsz) < 0 || lock_check(dir, lockfd, err, errsz) < 0)
+		return -1;
+	fflush(out);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, errsz, "verify: pipe: %s", strerror(errno));
+		goto done;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(err, errsz, "verify: fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		goto done;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		verify_child(file, dir, out, p[1]);
+	}
+	close(p[1]);
+	/* Each note whole; the pipe's end (EOF) is the child's. */
+	for (;;) {
+		got = read(p[0], (char *)&n + have, sizeof(n) - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		if ((have += (size_t)got) == sizeof(n)) {
+			last = n;
+			have = 0;
+		}
+	}
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (last.done && last.sig == 0) {
+		if ((rc = last.rc) < 0)
+			strlcpy(err, last.what, errsz);
+		goto done;
+	}
+	/* The child crashed, or died of the sanitizers' report: damaged. */
+	if (last.sig == 0 && WIFSIGNALED(status))
+		last.sig = WTERMSIG(status);
+	if (last.sig != 0)
+		fprintf(out, "%s: damaged: reading it crashed (%s) while "
+		    "checking %s: a page of it is not as LMDB wrote it\n",
+		    file, strsignal(last.sig), last.what);
+	else
+		fprintf(out, "%s: damaged: reading it ended without its "
+		    "report (exit status %d) while checking %s: a page of it "
+		    "is not as LMDB wrote it\n", file, WIFEXITED(status) ?
+		    WEXITSTATUS(status) : -1, last.what);
+	fprintf(out, "%s: %" PRIu64 " entries read, %" PRIu64 " records "
+	    "decoded: PROBLEMS FOUND\n", file, last.entries, last.records);
+	fprintf(out, "%s: %" PRIu64 " problem%s\n", file, last.problems + 1,
+	    last.problems == 0 ? "" : "s");
+	rc = 1;
+done:
+	locks_close(lockfd);
+	return rc;
 }
