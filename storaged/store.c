@@ -1639,6 +1639,40 @@ env_foreign(MDB_txn *txn, const char *dir)
 	return 1;
 }
 
+/*
+ * 1 (logged) when dir's data.mdb is missing or empty while a wal.log of
+ * some length lies beside it: the directory has held a database (a start
+ * that made data.mdb went on to write the log, 1 MiB of it at once), so
+ * it lost its data.mdb (deleted, or a copy onto a full disk left it
+ * empty), and LMDB must not make a new one there. A restore into an
+ * empty directory (data.mdb alone) and a first start have no log.
+ */
+static int
+env_lost(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	const char *was = "missing";
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+	    sizeof(path))
+		return 0;
+	if (stat(path, &sb) == 0) {
+		if (sb.st_size > 0)
+			return 0;
+		was = "empty (0 bytes)";
+	} else if (errno != ENOENT)
+		return 0;	/* LMDB's open says why */
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, WAL_FILE) >=
+	    sizeof(path) || stat(path, &sb) != 0 || sb.st_size == 0)
+		return 0;
+	log_errorx("%s: data.mdb is %s, yet %s beside it shows this "
+	    "directory has held a database: not making a new one. Restore a "
+	    "backup (docs/operations.md), or move %s away to start anew on "
+	    "purpose", dir, was, WAL_FILE, WAL_FILE);
+	return 1;
+}
+
 static int
 env_open(struct store *st)
 {
@@ -1647,6 +1681,8 @@ env_open(struct store *st)
 	size_t i;
 	int rc, dead;
 
+	if (env_lost(dir))
+		return -1;
 	what = "create";
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;

@@ -217,10 +217,10 @@ wal_scan(struct wal *w, int (*fn)(void *, uint64_t, const uint8_t *, size_t),
 	uint8_t hdr[WAL_HDR_LEN], *body = NULL;
 	size_t off = 0, len;
 	uint64_t seq, prev = 0;
-	int rc, first = 1;
+	int rc = 0, got, first = 1;
 
 	for (;;) {
-		if ((rc = pread_all(w->fd, hdr, sizeof(hdr), (off_t)off)) <= 0)
+		if ((got = pread_all(w->fd, hdr, sizeof(hdr), (off_t)off)) <= 0)
 			break;
 		len = proto_get_be32(hdr);
 		seq = proto_get_be64(hdr + 8);
@@ -233,21 +233,23 @@ wal_scan(struct wal *w, int (*fn)(void *, uint64_t, const uint8_t *, size_t),
 			rc = -1;
 			break;
 		}
-		if ((rc = pread_all(w->fd, body, len,
+		if ((got = pread_all(w->fd, body, len,
 		    (off_t)(off + WAL_HDR_LEN))) <= 0)
 			break;
 		if (record_crc(seq, body, len) != proto_get_be32(hdr + 4))
 			break;
 		if ((rc = fn(arg, seq, body, len)) != 0)
-			break;
+			break;	/* fn's -1 is fn's to log, errno none of it */
 		first = 0;
 		prev = seq;
 		off += WAL_HDR_LEN + len;
 	}
 	free(body);
 	w->scanned = off;
-	if (rc < 0)
+	if (got < 0) {
 		log_warn("%s: read at %zu", w->path, off);
+		return -1;
+	}
 	return rc;
 }
 

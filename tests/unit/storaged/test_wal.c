@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -39,6 +40,7 @@
 #include "util.h"
 #include "wal.h"
 #include "test_failsync.h"
+#include "test_util.h"
 
 /* The next this many pwritev() calls fail with EIO (the log's appends). */
 static int fail_writes;
@@ -614,7 +616,8 @@ static void
 test_gap_refused(void **state)
 {
 	struct fix *f = *state;
-	char a[128], b[128];
+	struct stderr_capture cap;
+	char a[128], b[128], said[4096];
 
 	assert_int_equal(write_turn(f->st, 0), 0);
 	store_close(f->st);		/* checkpoint 1 */
@@ -629,11 +632,97 @@ test_gap_refused(void **state)
 	crash_run(f->dir, 2, 5);	/* records after checkpoint 2 */
 	copy_file(b, a, -1);		/* LMDB back at checkpoint 1 */
 	unlink(b);
-	log_set_level(LOG_LEVEL_FATAL);
+	/* Said as it is: no read error (it said "read at 0: File exists"). */
+	stderr_capture_start(&cap);
 	assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
-	log_set_level(LOG_LEVEL_WARN);
+	stderr_capture_end(&cap, said, sizeof(said));
+	assert_non_null(strstr(said, "records are missing"));
+	assert_null(strstr(said, "read at"));
 	/* The log untouched: with the right LMDB it would replay. */
 	f->st = NULL;
+}
+
+/* dir/name's size, or -1 when it is missing. */
+static off_t
+size_of(const char *dir, const char *name)
+{
+	struct stat sb;
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return stat(p, &sb) == 0 ? sb.st_size : -1;
+}
+
+/*
+ * data.mdb found empty (a copy onto a full disk) or missing beside a log,
+ * after a clean stop or a crash: refused, not a new database made over
+ * it (which served an empty store); nothing written. A backup restored
+ * into an empty directory (data.mdb alone) or over the empty one opens,
+ * and a first start that died before it wrote (both files empty) starts
+ * anew.
+ */
+static void
+test_lost_mdb_refused(void **state)
+{
+	struct fix *f = *state;
+	char a[128], b[128], copy[64];
+	off_t wal;
+	int crashed, fd;
+
+	assert_int_equal(write_turn(f->st, 0), 0);
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(a, sizeof(a), "%s/data.mdb", f->dir);
+	snprintf(b, sizeof(b), "%s/old.mdb", f->dir);
+	copy_file(a, b, -1);		/* the backup: one turn */
+	for (crashed = 0; crashed <= 1; crashed++) {
+		if (crashed)
+			crash_run(f->dir, 1, 3);
+		wal = size_of(f->dir, WAL_FILE);
+		assert_true(wal > 0);
+		assert_int_equal(truncate(a, 0), 0);
+		log_set_level(LOG_LEVEL_FATAL);
+		assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
+		assert_int_equal(size_of(f->dir, "data.mdb"), 0);
+		assert_int_equal(unlink(a), 0);
+		assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
+		log_set_level(LOG_LEVEL_WARN);
+		assert_int_equal(size_of(f->dir, "data.mdb"), -1);
+		assert_int_equal(size_of(f->dir, WAL_FILE), wal);
+		copy_file(b, a, -1);
+	}
+	/* The backup alone in an empty directory. */
+	strlcpy(copy, "/tmp/parley-walcopy-XXXXXX", sizeof(copy));
+	assert_non_null(mkdtemp(copy));
+	snprintf(a, sizeof(a), "%s/data.mdb", copy);
+	copy_file(b, a, -1);
+	f->st = store_open(copy, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	assert_int_equal(turns_in(f->st), 1);
+	store_close(f->st);
+	f->st = NULL;
+	rm_env(copy);
+	/* Both empty: a first start that made them and died. */
+	assert_non_null(mkdtemp(strcpy(copy, "/tmp/parley-walcopy-XXXXXX")));
+	snprintf(a, sizeof(a), "%s/data.mdb", copy);
+	assert_true((fd = open(a, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	snprintf(a, sizeof(a), "%s/%s", copy, WAL_FILE);
+	assert_true((fd = open(a, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	f->st = store_open(copy, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	assert_int_equal(turns_in(f->st), 0);
+	store_close(f->st);
+	f->st = NULL;
+	rm_env(copy);
+	/* The backup put over the empty data.mdb (then the log moved away). */
+	snprintf(a, sizeof(a), "%s/data.mdb", f->dir);
+	assert_int_equal(rename(b, a), 0);
+	snprintf(a, sizeof(a), "%s/%s", f->dir, WAL_FILE);
+	assert_int_equal(unlink(a), 0);
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 1);
 }
 
 /*
@@ -799,6 +888,7 @@ main(void)
 		T(test_shared_flush_fails),
 		T(test_failed_checkpoint),
 		T(test_gap_refused),
+		T(test_lost_mdb_refused),
 		T(test_churn_in_small_map),
 		T(test_churn_tiny_batches),
 		T(test_stalled_start_appends_after),
