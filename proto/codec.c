@@ -236,25 +236,7 @@ pdec_bytes(struct pdec *d, size_t *lenp)
 }
 
 /*
- * A string field's bytes, *np of them: NULL (d failed) when it is longer
- * than max or holds a NUL.
- */
-static const uint8_t *
-str_take(struct pdec *d, size_t max, size_t *np)
-{
-	const uint8_t *p;
-
-	if ((p = pdec_bytes(d, np)) == NULL)
-		return NULL;
-	if (*np > max || memchr(p, '\0', *np) != NULL) {
-		d->err = 1;
-		return NULL;
-	}
-	return p;
-}
-
-/*
- * A string field as str_take reads it, its first keep bytes as a new
+ * A string field as pdec_str reads it, its first keep bytes as a new
  * NUL-terminated string; NULL (d failed) on error or out of memory.
  */
 static char *
@@ -264,7 +246,7 @@ str_dup(struct pdec *d, size_t max, size_t keep)
 	size_t n;
 	char *s;
 
-	if ((p = str_take(d, max, &n)) == NULL)
+	if ((p = pdec_str(d, max, &n)) == NULL)
 		return NULL;
 	if (n > keep)
 		n = keep;
@@ -275,16 +257,6 @@ str_dup(struct pdec *d, size_t max, size_t keep)
 	memcpy(s, p, n);
 	s[n] = '\0';
 	return s;
-}
-
-const uint8_t *
-pdec_str(struct pdec *d, size_t max, size_t *lenp)
-{
-	const uint8_t *p;
-
-	if ((p = str_take(d, max, lenp)) == NULL)
-		*lenp = 0;
-	return p;
 }
 
 char *
@@ -310,7 +282,7 @@ pdec_strbuf(struct pdec *d, char *buf, size_t bufsz)
 		return;
 	}
 	buf[0] = '\0';
-	if ((p = str_take(d, bufsz - 1, &n)) == NULL)
+	if ((p = pdec_str(d, bufsz - 1, &n)) == NULL)
 		return;
 	memcpy(buf, p, n);
 	buf[n] = '\0';

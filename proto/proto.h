@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/queue.h>
 #include <sys/types.h>
 
@@ -378,9 +379,29 @@ void pdec_strbuf(struct pdec *, char *buf, size_t bufsz);
 /*
  * A string field in place, checked as pdec_strdup checks it (longer than
  * max or a NUL is an error): its bytes (valid while the input is, not
- * NUL-terminated), *lenp of them; NULL on error.
+ * NUL-terminated), *lenp of them (0 on error); NULL on error. Here as
+ * pdec_take is: a record's decode (record.c) reads or passes over a
+ * dozen strings, each three calls down (pdec_bytes, pdec_u32) and "" to
+ * memchr too before.
  */
-const uint8_t *pdec_str(struct pdec *, size_t max, size_t *lenp);
+static inline const uint8_t *
+pdec_str(struct pdec *d, size_t max, size_t *lenp)
+{
+	const uint8_t *p;
+	size_t n;
+
+	*lenp = 0;
+	if ((p = pdec_take(d, 4)) == NULL)
+		return NULL;
+	n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+	if ((p = pdec_take(d, n)) == NULL || n > max ||
+	    (n > 0 && memchr(p, '\0', n) != NULL)) {
+		d->err = 1;
+		return NULL;
+	}
+	*lenp = n;
+	return p;
+}
 /* 0 when every byte was consumed and no error occurred; -1 otherwise. */
 int pdec_done(struct pdec *);
 

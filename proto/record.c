@@ -354,8 +354,8 @@ dec_strings(struct pdec *d, const struct rfield *f, void *rec)
 
 /*
  * A BUF's or SECRET's string into its buffer (zeroed), as pdec_strbuf
- * reads it: its length (u32), at most the buffer's room less its NUL,
- * and its bytes, no NUL among them.
+ * reads it (pdec_str: at most the buffer's room less its NUL, no NUL
+ * among its bytes), without its call.
  */
 static void
 dec_buf(struct pdec *d, const struct rfield *f, void *rec)
@@ -363,14 +363,8 @@ dec_buf(struct pdec *d, const struct rfield *f, void *rec)
 	const uint8_t *p;
 	size_t n;
 
-	if ((p = pdec_take(d, 4)) == NULL)
+	if ((p = pdec_str(d, f->size - 1, &n)) == NULL)
 		return;
-	n = proto_get_be32(p);
-	if (n > f->size - 1 || (p = pdec_take(d, n)) == NULL ||
-	    memchr(p, '\0', n) != NULL) {
-		d->err = 1;
-		return;
-	}
 	memcpy(AT(rec, f->off), p, n);
 	*AT(rec, f->off + n) = '\0';
 }

@@ -967,6 +967,65 @@ test_dec_fails(void **state)
 	penc_free(&e);
 }
 
+/*
+ * A message's content (BYTES: pdec_strdup and pdec_str, proto.h's) of
+ * its bound reads whole; a byte longer, or with a NUL inside, fails the read
+ * and leaves the record zeroed, whether the content is kept (rl_dec) or
+ * passed over (rl_dec_rows without its row, as a turn's history walk
+ * reads a message's other strings). Each record is whole but for its
+ * content: nothing else fails it.
+ */
+static void
+test_dec_string_fails(void **state)
+{
+	static const uint64_t rows[] = { RL_ALL_ROWS, 0,
+	    RL_ROW(ST_MSG_ROW_role) };
+	struct st_msg m, back;
+	struct penc e;
+	struct pdec d;
+	size_t i;
+	char *big;
+	int bad;
+
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.role, "user", sizeof(m.role));
+	assert_non_null(big = malloc(ST_CONTENT_MAX + 2));
+	for (bad = -1; bad < 2; bad++) {
+		memset(big, 'c', ST_CONTENT_MAX + 1);
+		/* its bound; a byte past it; a NUL inside (the bound's) */
+		big[ST_CONTENT_MAX + (bad == 0)] = '\0';
+		m.content = big;
+		penc_init(&e);
+		rl_enc(&e, &st_msg_layout, &m);
+		assert_int_equal(e.err, 0);
+		if (bad == 1)
+			e.buf[e.len - 100] = '\0';
+		for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+			memset(&back, 0xa5, sizeof(back));
+			pdec_init(&d, e.buf, e.len);
+			if (bad >= 0) {
+				assert_int_equal(rl_dec_rows(&d,
+				    &st_msg_layout, &back,
+				    rl_version(&st_msg_layout), rows[i]), -1);
+				assert_true(proto_zeroed(&back, sizeof(back)));
+				continue;
+			}
+			assert_int_equal(rl_dec_rows(&d, &st_msg_layout, &back,
+			    rl_version(&st_msg_layout), rows[i]), 0);
+			assert_int_equal(pdec_done(&d), 0);
+			assert_string_equal(back.role, rows[i] == 0 ? "" :
+			    "user");
+			if (rows[i] == RL_ALL_ROWS)
+				assert_string_equal(back.content, big);
+			else
+				assert_null(back.content);
+			rl_free(&st_msg_layout, &back);
+		}
+		penc_free(&e);
+	}
+	free(big);
+}
+
 int
 main(void)
 {
@@ -975,6 +1034,7 @@ main(void)
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_enc_fails),
 		cmocka_unit_test(test_dec_fails),
+		cmocka_unit_test(test_dec_string_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
