@@ -135,23 +135,31 @@ reply_event(struct dreply *r, const struct st_event *ev, int to)
 		devent_cut_for_visitors(d, ev);
 }
 
+/*
+ * Who hears of message m stored in c (reply_event's to). The visitors'
+ * sockets show a person's messages and, for the session's other sockets
+ * (another tab), the visitor's and the replies; the HTTP API's
+ * conversations have no socket.
+ */
+static int
+event_msg_to(const struct st_conv *c, const struct st_msg *m)
+{
+	int sockets = c->session[0] == WS_SESSION_MARK;
+
+	return strcmp(m->role, "agent") == 0 || (sockets &&
+	    (strcmp(m->role, "user") == 0 ||
+	    strcmp(m->role, "assistant") == 0)) ? EV_VISITOR : 0;
+}
+
 void
 event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
     const struct st_msg *m)
 {
 	struct st_event ev;
-	int sockets = c->session[0] == WS_SESSION_MARK;
 
 	event_init(b, &ev, ST_EV_MESSAGE, c);
 	ev.msg = *m;
-	/*
-	 * The visitors' sockets show a person's messages and, for the
-	 * session's other sockets (another tab), the visitor's and the
-	 * replies; the HTTP API's conversations have no socket.
-	 */
-	reply_event(r, &ev, strcmp(m->role, "agent") == 0 || (sockets &&
-	    (strcmp(m->role, "user") == 0 ||
-	    strcmp(m->role, "assistant") == 0)) ? EV_VISITOR : 0);
+	reply_event(r, &ev, event_msg_to(c, m));
 }
 
 /*
@@ -175,22 +183,34 @@ event_contact_first(struct dbatch *b, struct dreply *r,
 	st_contact_free(&ct);
 }
 
+/*
+ * One event made ready once for the begin's two or three, its kind,
+ * time and message changed between them: each took a copy of the
+ * conversation (2.4 KiB) of its own, after the one its naming took.
+ */
 void
 event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 {
 	struct st_event ev;
-	struct st_conv conv = c->conv;
 
-	event_visitor_name(b->req != NULL ? b->req : &b->txn, &conv);
+	event_init(b, &ev, ST_EV_CONV_CREATED, &c->conv);
+	/* Named by event_init when it was not: by its contact now else. */
+	if (c->conv.visitor_name[0] != '\0')
+		event_visitor_name(b->req != NULL ? b->req : &b->txn,
+		    &ev.conv);
 	if (c->created) {
-		event_init(b, &ev, ST_EV_CONV_CREATED, &conv);
 		reply_event(r, &ev, 0);
-		event_contact_first(b, r, &conv);
+		event_contact_first(b, r, &ev.conv);
+		ev.at = store_now(b->txn.st);
 	}
-	event_msg(b, r, &conv, &c->msg);
+	ev.kind = ST_EV_MESSAGE;
+	ev.msg = c->msg;
+	reply_event(r, &ev, event_msg_to(&ev.conv, &c->msg));
 	/* Resolved or snoozed before: its state event and webhook. */
 	if (c->reopened) {
-		event_init(b, &ev, ST_EV_STATE, &conv);
+		memset(&ev.msg, 0, sizeof(ev.msg));
+		ev.at = store_now(b->txn.st);
+		ev.kind = ST_EV_STATE;
 		reply_event(r, &ev, 0);
 	}
 }

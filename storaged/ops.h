@@ -73,8 +73,9 @@ void event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
     const struct st_msg *m);
 
 /*
- * A begin's events: the conversation if it is new, the user message;
- * its visitor named once for both (a shallow copy, as event_init's).
+ * A begin's events: the conversation if it is new, the user message,
+ * its state if the message opened it again; one event for all, its
+ * visitor named once (a shallow copy, as event_init's).
  */
 void event_begin(struct dbatch *b, struct dreply *r,
     const struct store_chat *c);

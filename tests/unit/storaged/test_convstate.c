@@ -284,6 +284,132 @@ test_query_and_delete(void **state)
 	st_widget_free(&w);
 }
 
+/*
+ * r's events (n of them, at most 3) decoded into ev, with whether each
+ * reaches the visitor's sockets.
+ */
+static void
+events_of(struct dreply *r, size_t n, struct st_event ev[3], int vis[3])
+{
+	struct pdec d;
+	size_t i;
+
+	assert_int_equal(r->nevs, n);
+	for (i = 0; i < n; i++) {
+		pdec_init(&d, r->evs[i].enc.buf, r->evs[i].enc.len);
+		assert_int_equal(pdec_event(&d, &ev[i]), 0);
+		assert_int_equal(pdec_done(&d), 0);
+		vis[i] = r->evs[i].visitor;
+	}
+}
+
+/*
+ * A begin's events (dispatch.c's event_begin: one event made ready for
+ * them all): a new conversation, then the visitor's message, each of the
+ * conversation, its visitor named (made up from the session) and no
+ * unread count nor visitor details; only the message has one. Resolved,
+ * the message opens it again: the message, then its state. A
+ * visitor's socket session with a contact: the contact's name, and the
+ * visitor's other sockets hear of the message.
+ */
+static void
+test_begin_events(void **state)
+{
+	struct fix *f = *state;
+	struct st_chat_begin_req q = { .session = "s-ev", .content = "hello",
+	    .rate_key = "ip:192.0.2.1", .window_ms = 60000, .rate_max = 0,
+	    .history_max = 30 };
+	struct st_ws_begin_req wq = { .token_len = ST_TOKEN_HASH_LEN,
+	    .content = "again", .rate_key = "", .window_ms = 60000,
+	    .history_max = 20, .create = 1 };
+	char name[ST_VISITOR_NAME_MAX + 1], cid[ST_ID_HEX + 1];
+	struct st_begin_rep rep;
+	struct st_event ev[3];
+	struct st_widget w;
+	struct dreply r;
+	int vis[3], st[8], n, i;
+
+	fix_widget_new(f, "Shop", &w);
+	q.widget = w.id;
+	st_visitor_name_gen("s-ev", name, sizeof(name));
+	assert_int_equal(who_run(f, NULL, PROTO_ST_CHAT_BEGIN, &q, &rep, &r),
+	    0);
+	events_of(&r, 2, ev, vis);
+	assert_int_equal(ev[0].kind, ST_EV_CONV_CREATED);
+	assert_int_equal(ev[1].kind, ST_EV_MESSAGE);
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(ev[i].conv.id, rep.ok.conv_id);
+		assert_string_equal(ev[i].conv.session, "s-ev");
+		assert_string_equal(ev[i].conv.visitor_name, name);
+		assert_int_equal(ev[i].conv.unread, 0);
+		assert_string_equal(ev[i].conv.visitor.user_agent, "");
+		assert_int_equal(ev[i].at, T0);
+		assert_int_equal(vis[i], 0);
+	}
+	assert_string_equal(ev[0].msg.role, "");
+	assert_null(ev[0].msg.content);
+	assert_string_equal(ev[1].msg.role, "user");
+	assert_string_equal(ev[1].msg.content, "hello");
+	for (i = 0; i < 2; i++)
+		st_event_free(&ev[i]);
+	st_rep_free(PROTO_ST_CHAT_BEGIN, &rep);
+	dreply_free(&r);
+
+	/* Resolved a day on; the visitor writes again. */
+	fake_now = T0 + DAY_MS;
+	assert_int_equal(resolve_due(f, st, &n), 0);
+	assert_int_equal(n, 1);
+	fake_now += 1000;
+	q.content = "back";
+	assert_int_equal(who_run(f, NULL, PROTO_ST_CHAT_BEGIN, &q, &rep, &r),
+	    0);
+	events_of(&r, 2, ev, vis);
+	assert_int_equal(ev[0].kind, ST_EV_MESSAGE);
+	assert_int_equal(ev[1].kind, ST_EV_STATE);
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(ev[i].conv.id, rep.ok.conv_id);
+		assert_string_equal(ev[i].conv.visitor_name, name);
+		assert_int_equal(ev[i].conv.conv_state, ST_STATE_OPEN);
+		assert_int_equal(ev[i].at, fake_now);
+	}
+	assert_string_equal(ev[0].msg.content, "back");
+	for (i = 0; i < 2; i++)
+		st_event_free(&ev[i]);
+	st_rep_free(PROTO_ST_CHAT_BEGIN, &rep);
+	dreply_free(&r);
+
+	/* Open: the message alone. */
+	q.content = "more";
+	assert_int_equal(who_run(f, NULL, PROTO_ST_CHAT_BEGIN, &q, &rep, &r),
+	    0);
+	events_of(&r, 1, ev, vis);
+	assert_int_equal(ev[0].kind, ST_EV_MESSAGE);
+	assert_string_equal(ev[0].msg.content, "more");
+	st_event_free(&ev[0]);
+	st_rep_free(PROTO_ST_CHAT_BEGIN, &rep);
+	dreply_free(&r);
+
+	/* A socket's visitor who left a contact: its name. */
+	fix_ws_turn(f, w.widget_id, 7, "hi");
+	fix_contact_submit(f, w.widget_id, 7, "Ada Lovelace",
+	    "ada@example.com", "", cid);
+	wq.widget_id = w.widget_id;
+	memset(wq.token, 7, sizeof(wq.token));
+	assert_int_equal(who_run(f, NULL, PROTO_ST_WS_BEGIN, &wq, &rep, &r),
+	    0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	events_of(&r, 1, ev, vis);
+	assert_int_equal(ev[0].kind, ST_EV_MESSAGE);
+	assert_string_equal(ev[0].conv.contact_id, cid);
+	assert_string_equal(ev[0].conv.visitor_name, "Ada Lovelace");
+	assert_string_equal(ev[0].msg.content, "again");
+	assert_int_equal(vis[0], 1);
+	st_event_free(&ev[0]);
+	st_rep_free(PROTO_ST_WS_BEGIN, &rep);
+	dreply_free(&r);
+	st_widget_free(&w);
+}
+
 int
 main(void)
 {
@@ -293,6 +419,7 @@ main(void)
 		T(test_person_asked_for),
 		T(test_person_sets_state),
 		T(test_query_and_delete),
+		T(test_begin_events),
 	};
 #undef T
 
