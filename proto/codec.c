@@ -165,12 +165,17 @@ penc_strn(struct penc *e, const char *s, size_t n)
 	penc_bytes(e, s, n);
 }
 
+/*
+ * NULL and "" alike, with no strlen call: an event's conversation has
+ * five of them in its visitor's details alone (dispatch.c blanks them).
+ */
 void
 penc_str(struct penc *e, const char *s)
 {
-	if (s == NULL)
-		s = "";
-	penc_bytes(e, s, strlen(s));
+	if (s == NULL || s[0] == '\0')
+		penc_bytes(e, "", 0);
+	else
+		penc_bytes(e, s, strlen(s));
 }
 
 void

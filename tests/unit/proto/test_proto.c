@@ -79,6 +79,33 @@ test_codec_roundtrip(void **state)
 	penc_free(&e);
 }
 
+/*
+ * penc_str: NULL and "" (which take no strlen) are the empty string as
+ * penc_bytes writes it, a length of 0; others their length and bytes; a
+ * failed encoder stays as it was.
+ */
+static void
+test_str_empty(void **state)
+{
+	static const uint8_t want[] = { 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0, 1, 'a', 0, 0, 0, 0 };
+	struct penc e;
+
+	penc_init(&e);
+	penc_str(&e, NULL);
+	penc_str(&e, "");
+	penc_str(&e, "a");
+	penc_bytes(&e, "", 0);
+	assert_int_equal(e.err, 0);
+	assert_int_equal(e.len, sizeof(want));
+	assert_memory_equal(e.buf, want, sizeof(want));
+	e.err = 1;
+	penc_str(&e, "");
+	penc_str(&e, NULL);
+	assert_int_equal(e.len, sizeof(want));
+	penc_free(&e);
+}
+
 static void
 test_decoder_bounds(void **state)
 {
@@ -741,6 +768,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_roundtrip),
 		cmocka_unit_test(test_codec_roundtrip),
+		cmocka_unit_test(test_str_empty),
 		cmocka_unit_test(test_decoder_bounds),
 		cmocka_unit_test(test_encoder_limit),
 		cmocka_unit_test(test_encoder_reserve),
