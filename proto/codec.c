@@ -190,10 +190,7 @@ penc_error(struct penc *e, uint32_t code, const char *message)
 void
 pdec_init(struct pdec *d, const void *p, size_t len)
 {
-	d->p = p;
-	d->len = len;
-	d->off = 0;
-	d->err = 0;
+	*d = (struct pdec){ .p = p, .len = len };
 }
 
 uint8_t
