@@ -616,42 +616,42 @@ test_admin_invite_exists(void **state)
  * dispatched on the route found then (router.c's kept match): the next
  * request, of another method or path, is routed as its own.
  */
+/* POST path (an invitation of email) asked of storaged, "exists": 409. */
 static void
-test_admin_route_after_body(void **state)
+invite_exists(const char *path, const char *email)
 {
 	struct peer_req pr;
 	struct tresp r;
+	char body[128];
 
-	tclient_request(&CL, "POST", "/v1/admin/users",
+	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"role\":\"agent\"}",
+	    email);
+	tclient_request(&CL, "POST", path,
 	    "x-admin-api-key: " KEY "\r\nContent-Type: application/json\r\n",
-	    "{\"email\":\"ann@example.com\",\"role\":\"agent\"}");
+	    body);
 	peer_expect(&P, &pr, PROTO_ST_USER_INVITE);
 	peer_error(&P, &pr, PROTO_E_EXISTS, "exists");
 	admin_expect(&r, 409, NULL);
 	tresp_free(&r);
+}
+
+static void
+test_admin_route_after_body(void **state)
+{
+	struct tresp r;
+
+	invite_exists("/v1/admin/users", "ann@example.com");
 	/* The same path, another method: 405, not the invitation again. */
 	admin_request("DELETE", "/v1/admin/users");
 	admin_expect(&r, 405, "{\"error\":\"Method not allowed\"}");
 	tresp_free(&r);
 	/* The same method, another path: 404. */
-	tclient_request(&CL, "POST", "/v1/admin/users",
-	    "x-admin-api-key: " KEY "\r\nContent-Type: application/json\r\n",
-	    "{\"email\":\"ann@example.com\",\"role\":\"agent\"}");
-	peer_expect(&P, &pr, PROTO_ST_USER_INVITE);
-	peer_error(&P, &pr, PROTO_E_EXISTS, "exists");
-	admin_expect(&r, 409, NULL);
-	tresp_free(&r);
+	invite_exists("/v1/admin/users", "ann@example.com");
 	admin_request("POST", "/v1/admin/nowhere");
 	admin_expect(&r, 404, "{\"error\":\"Not found\"}");
 	tresp_free(&r);
 	/* Another path of the same route: matched again, the same route. */
-	tclient_request(&CL, "POST", "/v1/admin/users/",
-	    "x-admin-api-key: " KEY "\r\nContent-Type: application/json\r\n",
-	    "{\"email\":\"bob@example.com\",\"role\":\"agent\"}");
-	peer_expect(&P, &pr, PROTO_ST_USER_INVITE);
-	peer_error(&P, &pr, PROTO_E_EXISTS, "exists");
-	admin_expect(&r, 409, NULL);
-	tresp_free(&r);
+	invite_exists("/v1/admin/users/", "bob@example.com");
 	peer_expect_none(&P, 50);
 }
 
