@@ -40,8 +40,8 @@ penc_free(struct penc *e)
 	memset(e, 0, sizeof(*e));
 }
 
-static uint8_t *
-penc_room(struct penc *e, size_t n)
+uint8_t *
+penc_grow(struct penc *e, size_t n)
 {
 	size_t cap;
 	uint8_t *nb;
@@ -123,15 +123,6 @@ penc_u16(struct penc *e, uint16_t v)
 }
 
 void
-penc_u32(struct penc *e, uint32_t v)
-{
-	uint8_t *d;
-
-	if ((d = penc_room(e, 4)) != NULL)
-		put_be32(d, v);
-}
-
-void
 penc_u64(struct penc *e, uint64_t v)
 {
 	uint8_t *d;
@@ -163,19 +154,6 @@ void
 penc_strn(struct penc *e, const char *s, size_t n)
 {
 	penc_bytes(e, s, n);
-}
-
-/*
- * NULL and "" alike, with no strlen call: an event's conversation has
- * five of them in its visitor's details alone (dispatch.c blanks them).
- */
-void
-penc_str(struct penc *e, const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		penc_bytes(e, "", 0);
-	else
-		penc_bytes(e, s, strlen(s));
 }
 
 void

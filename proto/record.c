@@ -134,65 +134,6 @@ rl_strings(const struct rfield *f, const void *rec, uint32_t *n)
 
 /* ------------------------------------------------------------ encoding */
 
-/* enc_room's uncommon case: e grows, or fails (too long, out of memory). */
-static uint8_t *
-enc_grow(struct penc *e, size_t n)
-{
-	uint8_t *p;
-
-	if (penc_reserve(e, n) < 0)
-		return NULL;
-	p = e->buf + e->len;
-	e->len += n;
-	return p;
-}
-
-/*
- * n more bytes at the end of e, as penc_room gives them (NULL: e failed,
- * sticky), its common case inline: a record's encode writes dozens of
- * rows, and the calls through penc_str or penc_u32 to penc_room for each
- * were a tenth of its instructions (callgrind).
- */
-static inline uint8_t *
-enc_room(struct penc *e, size_t n)
-{
-	uint8_t *p;
-
-	/* (e->len is never past PROTO_MAX_PAYLOAD: no wrap below) */
-	if (e->err || n > e->cap - e->len || n > PROTO_MAX_PAYLOAD - e->len)
-		return enc_grow(e, n);
-	p = e->buf + e->len;
-	e->len += n;
-	return p;
-}
-
-static inline void
-enc_u32(struct penc *e, uint32_t v)
-{
-	uint8_t *p;
-
-	if ((p = enc_room(e, 4)) != NULL)
-		proto_put_be32(p, v);
-}
-
-/*
- * As penc_str: its length (u32) and its bytes. An empty string (most of
- * a conversation's buffers: its assignee, its agent...) takes no strlen
- * call.
- */
-static inline void
-enc_str(struct penc *e, const char *s)
-{
-	size_t n = s != NULL && s[0] != '\0' ? strlen(s) : 0;
-	uint8_t *p;
-
-	if ((p = enc_room(e, 4 + n)) == NULL)
-		return;
-	proto_put_be32(p, (uint32_t)n);
-	if (n > 0)
-		memcpy(p + 4, s, n);
-}
-
 /*
  * The rows of many strings or a codec of their own (LIST, ARRAY, GONE,
  * OWN): enc_field's uncommon cases, kept out of it so that the common
@@ -212,12 +153,12 @@ enc_field_rest(struct penc *e, const struct rfield *f, const void *rec)
 			e->err = 1;
 			break;
 		}
-		enc_u32(e, n);
+		penc_u32(e, n);
 		for (i = 0; i < n; i++)
-			enc_str(e, a[i]);
+			penc_str(e, a[i]);
 		break;
 	case RF_GONE:
-		enc_str(e, "");	/* an older format's, empty */
+		penc_str(e, "");	/* an older format's, empty */
 		break;
 	case RF_OWN:
 		f->codec->enc(e, rec, f);
@@ -241,26 +182,26 @@ enc_field(struct penc *e, const struct rfield *f, const void *rec)
 	switch (f->kind) {
 	case RF_BUF:
 	case RF_SECRET:
-		enc_str(e, (const char *)CAT(rec, f->off));
+		penc_str(e, (const char *)CAT(rec, f->off));
 		break;
 	case RF_TEXT:
 	case RF_STR:
 	case RF_BYTES:
-		enc_str(e, get_ptr(rec, f->off));
+		penc_str(e, get_ptr(rec, f->off));
 		break;
 	case RF_BOOL:
 	case RF_ENUM:
 	case RF_U8:
-		if ((p = enc_room(e, 1)) != NULL)
+		if ((p = penc_room(e, 1)) != NULL)
 			*p = *CAT(rec, f->off);
 		break;
 	case RF_U32:
 	case RF_COUNT:
-		enc_u32(e, get_u32(rec, f->off));
+		penc_u32(e, get_u32(rec, f->off));
 		break;
 	case RF_TIME:
 		memcpy(&v64, CAT(rec, f->off), sizeof(v64));
-		if ((p = enc_room(e, 8)) != NULL) {
+		if ((p = penc_room(e, 8)) != NULL) {
 			proto_put_be32(p, (uint32_t)(v64 >> 32));
 			proto_put_be32(p + 4, (uint32_t)v64);
 		}
