@@ -105,6 +105,31 @@ describe('basic HTTP', () => {
     } finally { c.destroy(); }
   });
 
+  // A request with a body has its route found at its head (for its body
+  // limit) and kept for its dispatch: the next requests on the connection,
+  // with or without a body, with or without parameters, are each matched
+  // for themselves.
+  test("pipelining: a body request's route is its own, never the next request's", async () => {
+    const c = await p.connect();
+    const admin = { 'x-admin-api-key': p.adminKey, 'content-type': 'application/json' };
+    const reqs = [
+      ['POST', '/chat', { body: '{}', headers: { 'content-type': 'application/json' } }, 401],
+      ['GET', '/health', {}, 200],
+      ['POST', '/chat', { body: '{}', headers: { 'content-type': 'application/json' } }, 401],
+      ['PATCH', '/v1/admin/widgets/wgt_nonexistent', { body: '{"name":"x"}', headers: admin }, 404],
+      ['POST', '/health', { body: 'x=1' }, 405],
+      ['GET', '/nope', {}, 404],
+    ];
+    try {
+      assert.ok(await c.write(Buffer.concat(reqs.map(([m, path, o]) => buildRequest(m, path, o)))));
+      for (const [m, path, , status] of reqs) {
+        const r = await c.response();
+        assert.equal(r.status, status, `${m} ${path}: ${r.body}`);
+        if (path === '/health' && m === 'GET') assert.deepEqual(r.json(), { status: 'ok' });
+      }
+    } finally { c.destroy(); }
+  });
+
   // Requests held back while the answers were over CONN_OUT_HIGH (then 1 MiB)
   // waited for an event none asked for once a flush had written them all:
   // 2 of 3 answered, and the connection never timed out.
