@@ -299,7 +299,13 @@ store_replay(struct store *st, uint64_t upto)
 	memcpy(st->digest, st->ckpt_digest, sizeof(st->digest));
 	st->digest_lost = 0;	/* the replay chains every record again */
 	st->replay_upto = upto;
-	if (ltxn_begin(st) != 0 || wal_scan(st->wal, replay_one, st) < 0)
+	/*
+	 * A start's reading (all of the log) tells damage from a torn
+	 * write; an undo's, of records this process wrote, need not read
+	 * the rest of the file at each failed batch.
+	 */
+	if (ltxn_begin(st) != 0 ||
+	    wal_scan(st->wal, upto == UINT64_MAX, replay_one, st) < 0)
 		return -1;
 	return 0;
 }

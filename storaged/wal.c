@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "metrictotals.h"
+#include "random.h"
 #include "util.h"
 #include "wal.h"
 
@@ -23,6 +24,11 @@ struct wal {
 	size_t last;		/* where the last record written or tried began */
 	size_t size;		/* the file's size: zeros from the last record on */
 	size_t scanned;		/* where the records the last scan took end */
+	uint8_t lap[8];		/* this lap's random bytes, in its records */
+	uint8_t scanned_lap[8];	/* those of the last record the scan took */
+	int scanned_ext;	/* it had them (not an older record) */
+	uint64_t wrote;		/* the last seq written in this lap, or 0 */
+	uint64_t flushed;	/* the last seq of this lap flushed, or 0 */
 	char path[PATH_MAX];
 };
 
@@ -198,6 +204,7 @@ wal_open(const char *dir, int sync)
 		return NULL;
 	}
 	w->size = (size_t)sb.st_size;
+	wal_reset(w);
 	return w;
 }
 
@@ -210,44 +217,150 @@ wal_close(struct wal *w)
 	free(w);
 }
 
-int
-wal_scan(struct wal *w, int (*fn)(void *, uint64_t, const uint8_t *, size_t),
-    void *arg)
+/*
+ * The record at off: 1 when whole (length in bounds, CRC right), its seq
+ * and its body (malloc'd, the caller's to free) set; 0 when not (torn,
+ * zeros, the file's end); -1 on a read error (errno) or out of memory
+ * (logged, errno 0).
+ */
+static int
+record_read(struct wal *w, size_t off, uint64_t *seq, uint8_t **body,
+    size_t *len)
 {
-	uint8_t hdr[WAL_HDR_LEN], *body = NULL;
-	size_t off = 0, len;
-	uint64_t seq, prev = 0;
-	int rc = 0, got, first = 1;
+	uint8_t hdr[WAL_HDR_LEN];
+	int got;
 
-	for (;;) {
-		if ((got = pread_all(w->fd, hdr, sizeof(hdr), (off_t)off)) <= 0)
-			break;
-		len = proto_get_be32(hdr);
-		seq = proto_get_be64(hdr + 8);
-		if (len == 0 || len > WAL_BODY_MAX ||
-		    (!first && seq != prev + 1))
-			break;
-		free(body);
-		if ((body = malloc(len)) == NULL) {
-			log_warn("%s: record of %zu bytes", w->path, len);
+	*body = NULL;
+	if ((got = pread_all(w->fd, hdr, sizeof(hdr), (off_t)off)) <= 0)
+		return got;
+	*len = proto_get_be32(hdr);
+	*seq = proto_get_be64(hdr + 8);
+	if (*len == 0 || *len > WAL_BODY_MAX)
+		return 0;
+	if ((*body = malloc(*len)) == NULL) {
+		log_warn("%s: record of %zu bytes", w->path, *len);
+		errno = 0;
+		return -1;
+	}
+	if ((got = pread_all(w->fd, *body, *len,
+	    (off_t)(off + WAL_HDR_LEN))) > 0 &&
+	    record_crc(*seq, *body, *len) == proto_get_be32(hdr + 4))
+		return 1;
+	free(*body);
+	*body = NULL;
+	return got < 0 ? -1 : 0;
+}
+
+/* 1 when body begins with the log's own bytes (WAL_EXT_MARK), else 0. */
+static int
+body_ext(const uint8_t *body, size_t len)
+{
+	return len > WAL_EXT_LEN && body[0] == WAL_EXT_MARK;
+}
+
+/*
+ * 1 when a whole record of lap after off says the log was flushed at or
+ * past seq (*by its seq); 0 when none does; -1 as record_read. The lap's
+ * bytes are found wherever they are, not by lengths: the damage at off
+ * may be in a length.
+ */
+static int
+vouched(struct wal *w, size_t off, uint64_t seq, const uint8_t *lap,
+    uint64_t *by)
+{
+	enum { LAP_AT = WAL_HDR_LEN + 1 + 8, CHUNK = 64 * 1024 };
+	uint8_t *buf, *p, *body;
+	size_t pos = off + 1 + LAP_AT, at, len;
+	uint64_t rseq;
+	ssize_t n;
+	int rc = 0;
+
+	if ((buf = malloc(CHUNK)) == NULL) {
+		log_warn("%s: scan", w->path);
+		errno = 0;
+		return -1;
+	}
+	/* Bounded by the file's end: each step moves on CHUNK - 7 bytes. */
+	while (rc == 0) {
+		if ((n = pread(w->fd, buf, CHUNK, (off_t)pos)) < 0 &&
+		    errno == EINTR)
+			continue;
+		if (n < 0)
 			rc = -1;
+		if (n < (ssize_t)sizeof(w->lap))
+			break;
+		for (p = buf; rc == 0 && (p = memmem(p, (size_t)n - (size_t)(p -
+		    buf), lap, sizeof(w->lap))) != NULL; p++) {
+			at = pos + (size_t)(p - buf) - LAP_AT;
+			if ((rc = record_read(w, at, &rseq, &body, &len)) <= 0)
+				continue;
+			rc = body_ext(body, len) &&
+			    memcmp(body + 9, lap, sizeof(w->lap)) == 0 &&
+			    proto_get_be64(body + 1) >= seq;
+			free(body);
+			*by = rseq;
+		}
+		pos += (size_t)n - (sizeof(w->lap) - 1);
+	}
+	free(buf);
+	return rc;
+}
+
+int
+wal_scan(struct wal *w, int damage, int (*fn)(void *, uint64_t,
+    const uint8_t *, size_t), void *arg)
+{
+	uint8_t *body = NULL;
+	size_t off = 0, len, skip;
+	uint64_t seq, prev = 0, by;
+	int rc = 0, got, ext;
+
+	w->scanned_ext = 0;
+	for (;;) {
+		if ((got = record_read(w, off, &seq, &body, &len)) <= 0)
+			break;
+		ext = body_ext(body, len);
+		/*
+		 * Not the next seq, or not of the lap the records before are
+		 * of: a stale record of an earlier lap.
+		 */
+		if ((prev != 0 && seq != prev + 1) || (w->scanned_ext && (!ext ||
+		    memcmp(body + 9, w->scanned_lap, sizeof(w->lap)) != 0))) {
+			got = 0;
 			break;
 		}
-		if ((got = pread_all(w->fd, body, len,
-		    (off_t)(off + WAL_HDR_LEN))) <= 0)
-			break;
-		if (record_crc(seq, body, len) != proto_get_be32(hdr + 4))
-			break;
-		if ((rc = fn(arg, seq, body, len)) != 0)
+		skip = ext ? WAL_EXT_LEN : 0;
+		if ((rc = fn(arg, seq, body + skip, len - skip)) != 0)
 			break;	/* fn's -1 is fn's to log, errno none of it */
-		first = 0;
+		if ((w->scanned_ext = ext))
+			memcpy(w->scanned_lap, body + 9, sizeof(w->lap));
 		prev = seq;
 		off += WAL_HDR_LEN + len;
+		free(body);
+		body = NULL;
 	}
 	free(body);
 	w->scanned = off;
+	/*
+	 * The records end at off, not by fn: torn by a power cut if nothing
+	 * after says record prev + 1 was flushed, else damaged since.
+	 */
+	if (got == 0 && rc == 0 && damage && w->scanned_ext &&
+	    (got = vouched(w, off, prev + 1, w->scanned_lap, &by)) > 0) {
+		log_errorx("%s: record %llu at offset %zu is damaged (its "
+		    "CRC or length is wrong), yet record %llu after it was "
+		    "written once it was on disk whole: the records after it "
+		    "were acknowledged, and starting without them would lose "
+		    "them. Restore a backup (docs/operations.md), or move %s "
+		    "away to start with the records up to %llu alone on "
+		    "purpose", w->path, (unsigned long long)(prev + 1), off,
+		    (unsigned long long)by, WAL_FILE,
+		    (unsigned long long)prev);
+		return -1;
+	}
 	if (got < 0) {
-		log_warn("%s: read at %zu", w->path, off);
+		if (errno != 0)
+			log_warn("%s: read at %zu", w->path, off);
 		return -1;
 	}
 	return rc;
@@ -257,6 +370,13 @@ void
 wal_append_after_scan(struct wal *w)
 {
 	w->off = w->scanned;
+	/*
+	 * The lap goes on, flushed by this process nothing yet: what the
+	 * scan read may have been in the page cache alone.
+	 */
+	if (w->scanned_ext && w->off > 0)
+		memcpy(w->lap, w->scanned_lap, sizeof(w->lap));
+	w->flushed = 0;
 }
 
 int
@@ -274,20 +394,26 @@ wal_append(struct wal *w, uint64_t seq, const void *body, size_t len)
 int
 wal_write(struct wal *w, uint64_t seq, const void *body, size_t len)
 {
-	uint8_t hdr[WAL_HDR_LEN];
-	struct iovec iov[2];
+	uint8_t hdr[WAL_HDR_LEN], ext[WAL_EXT_LEN];
+	struct iovec iov[3];
+	uint32_t crc;
 
 	if (w->broken) {
 		log_warnx("%s: not appending after a failed append", w->path);
 		return -1;
 	}
 	w->last = w->off;	/* tried: what wal_unwrite() takes out */
-	if (len == 0 || len > WAL_BODY_MAX) {
+	if (len == 0 || len > WAL_BODY_MAX - WAL_EXT_LEN) {
 		log_warnx("%s: record of %zu bytes", w->path, len);
 		return -1;
 	}
-	proto_put_be32(hdr, (uint32_t)len);
-	proto_put_be32(hdr + 4, record_crc(seq, body, len));
+	/* What a later record's flushed proves of this one: wal_sync. */
+	ext[0] = WAL_EXT_MARK;
+	proto_put_be64(ext + 1, w->flushed);
+	memcpy(ext + 9, w->lap, sizeof(w->lap));
+	crc = wal_crc32c(record_crc(seq, ext, sizeof(ext)), body, len);
+	proto_put_be32(hdr, (uint32_t)(sizeof(ext) + len));
+	proto_put_be32(hdr + 4, crc);
 	proto_put_be64(hdr + 8, seq);
 	/*
 	 * Room, then header and body in one write and one flush: until the
@@ -295,15 +421,18 @@ wal_write(struct wal *w, uint64_t seq, const void *body, size_t len)
 	 */
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = (void *)body;
-	iov[1].iov_len = len;
-	if (wal_grow(w, w->off + WAL_HDR_LEN + len) < 0 ||
-	    pwritev_all(w->fd, iov, 2, (off_t)w->off) < 0) {
+	iov[1].iov_base = ext;
+	iov[1].iov_len = sizeof(ext);
+	iov[2].iov_base = (void *)body;
+	iov[2].iov_len = len;
+	if (wal_grow(w, w->off + WAL_HDR_LEN + sizeof(ext) + len) < 0 ||
+	    pwritev_all(w->fd, iov, 3, (off_t)w->off) < 0) {
 		log_warn("%s: append", w->path);
 		w->broken = 1;
 		return -1;
 	}
-	w->off += WAL_HDR_LEN + len;
+	w->off += WAL_HDR_LEN + sizeof(ext) + len;
+	w->wrote = seq;
 	return 0;
 }
 
@@ -314,6 +443,12 @@ wal_sync(struct wal *w)
 		log_warn("%s: fdatasync", w->path);
 		return -1;
 	}
+	/*
+	 * Every record written so far is on disk whole: a power cut from
+	 * now on cannot tear them, so a record that says so and is read
+	 * whole proves their damage (wal_scan).
+	 */
+	w->flushed = w->wrote;
 	smetrics_log_flush();
 	return 0;
 }
@@ -362,6 +497,11 @@ wal_file_empty(const char *dir)
 int
 wal_unwrite(struct wal *w)
 {
+	/*
+	 * No record after the zeros in this lap: none could say that what
+	 * they took out was flushed (wal_scan would call it damaged).
+	 */
+	w->broken = 1;
 	return zero_header(w, w->last);
 }
 
@@ -370,6 +510,12 @@ wal_reset(struct wal *w)
 {
 	w->off = 0;
 	w->broken = 0;
+	/*
+	 * A new lap: its records tell themselves from the earlier laps'
+	 * left beyond them by these bytes, and vouch for its records alone.
+	 */
+	proto_random(w->lap, sizeof(w->lap));
+	w->wrote = w->flushed = 0;
 }
 
 size_t

@@ -11,9 +11,23 @@
  * the records, so an append rewrites blocks the file already has and one
  * fdatasync flushes it without a metadata change most of the time.
  *
+ * A record's body begins with WAL_EXT_LEN bytes of the log's own (since
+ * 2026-12-02; older records lack them, their first byte an operation's
+ * kind, storelog.c): u8 WAL_EXT_MARK, u64 flushed, the seq up to which
+ * the log was known on disk when the record was written (the last record
+ * of its lap whose fdatasync had returned, 0 for none), and the lap's 8
+ * random bytes, drawn anew each time the log starts again at offset 0 or
+ * is opened, so that no record of another lap carries them. wal_scan
+ * takes them off: fn gets the body the caller appended.
+ *
  * Reading stops at the first record that is not whole and intact (a torn
  * append, the zeros ahead, or a stale record of the log's previous lap,
  * whose seq is not the next one): what follows was never acknowledged.
+ * Unless a whole record of the same lap after it says it was flushed
+ * (flushed at or past the seq that belongs there): a power cut leaves
+ * torn only what no flush had covered, so that record was on disk whole
+ * and was damaged since, and the records after it were acknowledged. The
+ * scan refuses it (wal_scan's -1), rather than leave them out silently.
  */
 #ifndef PARLEY_WAL_H
 #define PARLEY_WAL_H
@@ -23,6 +37,9 @@
 
 #define WAL_FILE	"wal.log"
 #define WAL_HDR_LEN	16
+/* The log's own bytes at the start of a body: mark, flushed, lap. */
+#define WAL_EXT_MARK	0xf1	/* no operation's kind (storelog.c) */
+#define WAL_EXT_LEN	(1 + 8 + 8)
 #define WAL_GROW	(1024 * 1024)
 /* A record body longer than this is not one of ours (a torn length). */
 #define WAL_BODY_MAX	(1024u * 1024 * 1024)
@@ -40,14 +57,17 @@ void wal_close(struct wal *);
  * Reads the records from offset 0: each intact one whose seq follows the
  * one before is passed to fn(arg, seq, body, len), in order, until fn
  * returns non-zero (returned) or the records end (0). -1 on a read error,
- * logged. Where the next wal_append() writes does not change.
+ * or, with damage set, where the records end at a damaged one that a
+ * later record of its lap shows was flushed (the rest of the file read):
+ * both logged. Where the next wal_append() writes does not change.
  */
-int wal_scan(struct wal *, int (*fn)(void *, uint64_t, const uint8_t *,
-    size_t), void *arg);
+int wal_scan(struct wal *, int damage, int (*fn)(void *, uint64_t,
+    const uint8_t *, size_t), void *arg);
 /*
  * The next record goes after the last one the last wal_scan() passed to
  * fn and fn took (returned 0): records replayed at a start that no
- * checkpoint could commit are kept, not written over.
+ * checkpoint could commit are kept, not written over, and the lap goes
+ * on (its random bytes).
  */
 void wal_append_after_scan(struct wal *);
 /*
@@ -86,7 +106,8 @@ int wal_file_empty(const char *dir);
  * of the log: its header zeroed, then flushed, so no scan reads it or
  * past it (a refused batch's record, which a restart must not replay).
  * The zeros are in the file even when the flush fails: a later read
- * sees them, though a power loss may leave the record. 0, or -1 logged.
+ * sees them, though a power loss may leave the record. No append follows
+ * until wal_reset() (nothing of the lap after the zeros). 0, or -1 logged.
  */
 int wal_unwrite(struct wal *);
 /* Bytes appended since the last reset. */

@@ -6,7 +6,10 @@
  * the disk fails is refused and never comes back (even when the disk
  * fails the checkpoint after it too), and a log that skips
  * records LMDB needs is refused, and a start stalled on a full map
- * keeps the records it replayed. Crashes are real: a child process writes
+ * keeps the records it replayed. A record damaged after its flush, with
+ * acknowledged ones after it, refuses the start; one torn by a power cut
+ * in a shared flush does not (nor an earlier lap's records beyond), and
+ * a log of the older format replays. Crashes are real: a child process writes
  * and is killed (or _exits without closing the store). A failing disk is
  * fdatasync() answering EIO (defined below, so wal.c and LMDB call it),
  * a failing write pwritev() answering it (the log's appends), a full
@@ -762,9 +765,10 @@ test_churn_in_small_map(void **state)
 
 /*
  * The same at its worst: batches that each put a one-byte key in an empty
- * table and delete it again, about the least a batch can log (34 bytes)
- * for a page of the map (120 to 1: STORE_MAP_PER_LOG allows for twice
- * that). The map holds them all.
+ * table and delete it again, about the least a batch can log (34 bytes,
+ * and the log's own WAL_EXT_LEN) for a page of the map (80 to 1, 120 to
+ * 1 before those: STORE_MAP_PER_LOG allows for twice that). The map
+ * holds them all.
  */
 static void
 test_churn_tiny_batches(void **state)
@@ -784,7 +788,8 @@ test_churn_tiny_batches(void **state)
 		assert_int_equal(store_commit(&t), 0);
 		/* A checkpoint may have begun the log again before it. */
 		if (wal_used(f->st->wal) > log0)
-			assert_in_range(wal_used(f->st->wal) - log0, 20, 40);
+			assert_in_range(wal_used(f->st->wal) - log0,
+			    20 + WAL_EXT_LEN, 40 + WAL_EXT_LEN);
 	}
 	log_set_level(LOG_LEVEL_WARN);
 	assert_int_equal(write_turn(f->st, 0), 0);
@@ -874,6 +879,312 @@ test_oplog_bytes(void **state)
 	oplog_clear(&st->log);
 }
 
+/* ------------------------------------------------ damage or torn */
+
+/* The log's records, as a scan takes them: offset, body length, seq. */
+struct recs {
+	off_t off[64];
+	size_t len[64];
+	uint64_t seq[64];
+	int n;
+};
+
+/*
+ * dir's log read as wal_scan reads it (whole records, seqs one by one,
+ * of one lap), CRCs left unchecked: the records a test damages.
+ */
+static void
+log_records(const char *dir, struct recs *r)
+{
+	uint8_t h[WAL_HDR_LEN + WAL_EXT_LEN], lap[8];
+	char p[128];
+	off_t off = 0;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
+	assert_true((fd = open(p, O_RDONLY)) >= 0);
+	memset(r, 0, sizeof(*r));
+	while (r->n < 64 && pread(fd, h, sizeof(h), off) == sizeof(h) &&
+	    proto_get_be32(h) != 0) {
+		if (r->n > 0 && (proto_get_be64(h + 8) != r->seq[r->n - 1] + 1 ||
+		    (h[WAL_HDR_LEN] == WAL_EXT_MARK &&
+		    memcmp(h + WAL_HDR_LEN + 9, lap, sizeof(lap)) != 0)))
+			break;
+		memcpy(lap, h + WAL_HDR_LEN + 9, sizeof(lap));
+		r->off[r->n] = off;
+		r->len[r->n] = proto_get_be32(h);
+		r->seq[r->n] = proto_get_be64(h + 8);
+		off += WAL_HDR_LEN + (off_t)r->len[r->n++];
+	}
+	close(fd);
+}
+
+/* The byte at off of dir's log, bits flipped (a disk's damage). */
+static void
+flip_byte(const char *dir, off_t off, uint8_t bits)
+{
+	char p[128];
+	uint8_t c;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
+	assert_true((fd = open(p, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, &c, 1, off), 1);
+	c ^= bits;
+	assert_int_equal(pwrite(fd, &c, 1, off), 1);
+	close(fd);
+}
+
+/* The byte at off of dir's log. */
+static uint8_t
+byte_at(const char *dir, off_t off)
+{
+	char p[128];
+	uint8_t c;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
+	assert_true((fd = open(p, O_RDONLY)) >= 0);
+	assert_int_equal(pread(fd, &c, 1, off), 1);
+	close(fd);
+	return c;
+}
+
+/* A copy of dir opened: NULL when refused, what it said in said. */
+static struct store *
+open_copy(const char *copy, char *said, size_t saidsz)
+{
+	struct stderr_capture cap;
+	struct store *st;
+
+	stderr_capture_start(&cap);
+	st = store_open(copy, 64, STORE_F_NOSYNC);
+	stderr_capture_end(&cap, said, saidsz);
+	return st;
+}
+
+/*
+ * A record the disk damaged after its flush returned, whole acknowledged
+ * records after it (each flushed on its own): the start is refused,
+ * saying which record, where, and what to do; not started without the
+ * records after it, which it did until 2026-12-02. Damage in its body
+ * (the CRC fails) or in its length (where the next record is, unknown).
+ */
+static void
+test_damage_refused(void **state)
+{
+	struct fix *f = *state;
+	struct recs r;
+	struct store *st;
+	char copy[64], said[4096], want[128];
+	int k, how;
+
+	store_close(f->st);
+	f->st = NULL;
+	crash_run(f->dir, 0, 5);	/* five records, each flushed */
+	log_records(f->dir, &r);
+	assert_true(r.n >= 5);
+	k = r.n - 3;			/* the third of the five */
+	for (how = 0; how < 2; how++) {
+		copy_env(f->dir, copy, sizeof(copy), -1, 0);
+		if (how == 0)
+			flip_byte(copy, r.off[k] + WAL_HDR_LEN +
+			    (off_t)r.len[k] - 1, 0x10);
+		else
+			flip_byte(copy, r.off[k], 0x40);
+		st = open_copy(copy, said, sizeof(said));
+		assert_null(st);
+		snprintf(want, sizeof(want), "record %llu at offset %lld is "
+		    "damaged", (unsigned long long)r.seq[k],
+		    (long long)r.off[k]);
+		assert_non_null(strstr(said, want));
+		assert_non_null(strstr(said, WAL_FILE));
+		assert_non_null(strstr(said, "Restore a backup"));
+		assert_non_null(strstr(said, "move wal.log away"));
+		rm_env(copy);
+	}
+	/* Undamaged, all five. */
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 5);
+}
+
+/*
+ * shared_flush's child: turns n and n + 1 flushed each, then three
+ * logged to share a flush (store_defer_flush) that never comes: a power
+ * cut before it.
+ */
+static void
+shared_child(struct store *st, void *arg)
+{
+	int i, n = *(const int *)arg;
+
+	for (i = n; i < n + 5; i++) {
+		store_defer_flush(st, i >= n + 2);
+		if (write_turn(st, i) != 0)
+			_exit(3);
+	}
+	if (store_flushed(st) + 3 != store_seq(st))
+		_exit(4);
+	_exit(0);
+}
+
+/*
+ * dir's store after shared_child (turns 0..4), its log's first shared
+ * record torn, opened from a copy: it starts, without the three records
+ * that shared the flush (none was acknowledged), and takes writes.
+ */
+static void
+shared_flush_torn(const char *dir)
+{
+	struct recs r;
+	struct store *st;
+	char copy[64], said[4096];
+	int k;
+
+	log_records(dir, &r);
+	assert_true(r.n >= 5);
+	k = r.n - 3;
+	copy_env(dir, copy, sizeof(copy), -1, 0);
+	/* Torn: its end never written (zeros, or an older lap's bytes). */
+	flip_byte(copy, r.off[k] + WAL_HDR_LEN + (off_t)r.len[k] - 1, 0x10);
+	st = open_copy(copy, said, sizeof(said));
+	assert_non_null(st);
+	assert_null(strstr(said, "damaged"));
+	assert_int_equal(turns_in(st), 2);
+	assert_int_equal(write_turn(st, 100), 0);
+	assert_int_equal(turns_in(st), 3);
+	store_close(st);
+	rm_env(copy);
+}
+
+/*
+ * A power cut during a shared flush: records 3..5 written under one
+ * fdatasync, record 3 torn, 4 and 5 whole (the disk wrote them first).
+ * None was acknowledged, and no later record says it was flushed: a torn
+ * tail, not damage; the start leaves the three out, as before.
+ */
+static void
+test_shared_flush_torn(void **state)
+{
+	struct fix *f = *state;
+
+	int n = 0;
+
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(fix_in_child(f->dir, 0, shared_child, &n), 0);
+	shared_flush_torn(f->dir);
+}
+
+/*
+ * A backup put back after a clean stop: the log's earlier lap (ten
+ * records, each flushed: flushed far past the new lap's seqs) lies
+ * beyond the new lap's records, at the same offsets (the same turns, the
+ * same lengths). A record of it says nothing of the new lap's: the new
+ * lap torn in a shared flush starts (without the three), and the new
+ * lap whole starts with its five, not the old lap's turns after them.
+ */
+static void
+test_old_lap_beyond(void **state)
+{
+	struct fix *f = *state;
+	char a[128], b[128];
+	int n = 0;
+
+	store_close(f->st);		/* the backup's checkpoint */
+	f->st = NULL;
+	snprintf(a, sizeof(a), "%s/data.mdb", f->dir);
+	snprintf(b, sizeof(b), "%s/backup.mdb", f->dir);
+	copy_file(a, b, -1);
+	crash_run(f->dir, 0, 10);
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 10);
+	store_close(f->st);		/* the log emptied: its header zeroed */
+	f->st = NULL;
+	copy_file(b, a, -1);		/* the backup put back */
+	unlink(b);
+	assert_int_equal(fix_in_child(f->dir, 0, shared_child, &n), 0);
+	shared_flush_torn(f->dir);
+	/* Whole (a kill -9, no power cut): its five, and no more. */
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 5);
+}
+
+/*
+ * dir's log rewritten as storaged wrote it until 2026-12-02: each body
+ * without the log's own bytes (WAL_EXT_LEN), its CRC of seq and body.
+ */
+static void
+log_to_old_format(const char *dir)
+{
+	struct recs r;
+	uint8_t h[WAL_HDR_LEN], s[8], *body;
+	char p[128];
+	size_t len;
+	off_t out = 0;
+	int fd, i;
+
+	log_records(dir, &r);
+	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
+	assert_true((fd = open(p, O_RDWR)) >= 0);
+	for (i = 0; i < r.n; i++) {
+		len = r.len[i] - WAL_EXT_LEN;
+		assert_non_null(body = malloc(len));
+		assert_int_equal(pread(fd, body, len, r.off[i] + WAL_HDR_LEN +
+		    WAL_EXT_LEN), (ssize_t)len);
+		proto_put_be64(s, r.seq[i]);
+		proto_put_be32(h, (uint32_t)len);
+		proto_put_be32(h + 4, wal_crc32c(wal_crc32c(0, s, sizeof(s)),
+		    body, len));
+		proto_put_be64(h + 8, r.seq[i]);
+		assert_int_equal(pwrite(fd, h, sizeof(h), out), sizeof(h));
+		assert_int_equal(pwrite(fd, body, len, out + WAL_HDR_LEN),
+		    (ssize_t)len);
+		out += WAL_HDR_LEN + (off_t)len;
+		free(body);
+	}
+	memset(h, 0, sizeof(h));	/* the end: zeros, as the file grows */
+	assert_int_equal(pwrite(fd, h, sizeof(h), out), sizeof(h));
+	close(fd);
+}
+
+/*
+ * A log of the older format (no flushed, no lap) replays; and its
+ * records behave as before: one damaged, with records after it, ends
+ * the reading there (nothing tells damage from a torn write in it).
+ */
+static void
+test_old_format_replays(void **state)
+{
+	struct fix *f = *state;
+	struct recs r;
+	struct store *st;
+	char copy[64], said[4096];
+
+	store_close(f->st);
+	f->st = NULL;
+	crash_run(f->dir, 0, 5);
+	log_to_old_format(f->dir);
+	log_records(f->dir, &r);
+	assert_true(r.n >= 5);
+	/* The rewrite: the first body an operation's, not the log's mark. */
+	assert_int_equal(byte_at(f->dir, r.off[0] + WAL_HDR_LEN), 1);
+	copy_env(f->dir, copy, sizeof(copy), -1, 0);
+	flip_byte(copy, r.off[r.n - 3] + WAL_HDR_LEN +
+	    (off_t)r.len[r.n - 3] - 1, 0x10);
+	st = open_copy(copy, said, sizeof(said));
+	assert_non_null(st);
+	assert_int_equal(turns_in(st), 2);
+	store_close(st);
+	rm_env(copy);
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 5);
+	/* Checkpointed: the next records are of the new format. */
+	assert_int_equal(write_turn(f->st, 5), 0);
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 6);
+}
+
 int
 main(void)
 {
@@ -893,6 +1204,10 @@ main(void)
 		T(test_churn_tiny_batches),
 		T(test_stalled_start_appends_after),
 		T(test_oplog_bytes),
+		T(test_damage_refused),
+		T(test_shared_flush_torn),
+		T(test_old_lap_beyond),
+		T(test_old_format_replays),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
