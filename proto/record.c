@@ -557,23 +557,63 @@ rl_owns(const struct rlayout *l)
 	return m;
 }
 
-void
-rl_free(const struct rlayout *l, void *rec)
+/*
+ * Frees what rec holds, its bytes left: only the rows that may hold
+ * something visited (4 of a conversation's 41), a turn's hot path.
+ */
+static void
+release_rows(const struct rlayout *l, void *rec)
 {
 	uint64_t m;
 	size_t i;
 
-	/*
-	 * One zeroing of the whole, not one a row, and only the rows that
-	 * may hold something visited (4 of a conversation's 41): a turn's
-	 * hot path.
-	 */
 	for (m = rl_owns(l); m != 0; m &= m - 1)
 		row_release(&l->f[__builtin_ctzll(m)], rec);
 	for (i = 64; i < l->nf; i++)
 		if (row_owns(&l->f[i]))
 			row_release(&l->f[i], rec);
+}
+
+void
+rl_free(const struct rlayout *l, void *rec)
+{
+	/* One zeroing of the whole, not one a row. */
+	release_rows(l, rec);
 	explicit_bzero(rec, l->size);
+}
+
+int
+rl_row_secret(const struct rfield *f)
+{
+	return f->kind == RF_SECRET || (f->view == RF_HID &&
+	    (rl_row_strings(f) || f->kind == RF_OWN));
+}
+
+/* Whether a row of l holds a secret (struct rlayout's secret). */
+static int
+rl_secret(const struct rlayout *l)
+{
+	size_t i;
+	int s;
+
+	if (l->secret != NULL && (s = atomic_load_explicit(l->secret,
+	    memory_order_relaxed)) != 0)
+		return s == 2;
+	for (s = 1, i = 0; i < l->nf && s == 1; i++)
+		if (rl_row_secret(&l->f[i]))
+			s = 2;
+	if (l->secret != NULL)
+		atomic_store_explicit(l->secret, s, memory_order_relaxed);
+	return s == 2;
+}
+
+void
+rl_release(const struct rlayout *l, void *rec)
+{
+	release_rows(l, rec);
+	/* A secret's bytes never stay behind, whoever drops the record. */
+	if (rl_secret(l))
+		explicit_bzero(rec, l->size);
 }
 
 void

@@ -156,6 +156,13 @@ struct rlayout {
 	 * a conversation's 41 for its 4 that allocate.
 	 */
 	_Atomic uint64_t *owns;
+	/*
+	 * 2 when a row holds a secret (a SECRET row, a hidden row of
+	 * strings or of its own kind: a key, a password), which rl_release
+	 * wipes all the same; 1 when none does; once worked out (0 before),
+	 * or NULL (made by hand: worked out each call).
+	 */
+	_Atomic int *secret;
 };
 
 /* ------------------------------------------------- the generic kinds */
@@ -295,9 +302,10 @@ struct rlayout {
 	static const struct rfield var##_rows[] = { rows };		\
 	static _Atomic int var##_version;				\
 	static _Atomic uint64_t var##_owns;				\
+	static _Atomic int var##_secret;				\
 	const struct rlayout var = { (name), sizeof(T), var##_rows,	\
 	    sizeof(var##_rows) / sizeof(var##_rows[0]), (refuse),	\
-	    &var##_version, &var##_owns }
+	    &var##_version, &var##_owns, &var##_secret }
 
 /* An update's mask of every row with a bit (a constant expression). */
 #define RF_MASK(K, m, json, since, bit, ...)			\
@@ -353,6 +361,16 @@ int rl_row_strings(const struct rfield *);
 #define RL_ALL_ROWS	UINT64_MAX
 /* Frees what rec holds (zeroed or decoded) and zeroes it. */
 void rl_free(const struct rlayout *, void *rec);
+/*
+ * rl_free for a record its caller drops (a local going out of scope) or
+ * zeroes whole itself: what rec holds is freed and its bytes are left
+ * (its pointers then dangle), unless a row holds a secret (rlayout's
+ * secret): that record is wiped as rl_free wipes it. A conversation's
+ * 2.4 KiB were zeroed twice a turn's begin for nothing.
+ */
+void rl_release(const struct rlayout *, void *rec);
+/* Whether row f holds a secret (rlayout's secret). */
+int rl_row_secret(const struct rfield *);
 /* Frees the n records of the array recs (malloc'd, or NULL), then recs. */
 void rl_free_all(const struct rlayout *, void *recs, uint32_t n);
 /* Frees what row f of rec holds and zeroes it (none, "" read as NULL). */
@@ -364,7 +382,7 @@ int rl_copy(const struct rlayout *, void *dst, const void *src);
  * x, ST_X_ROWS)): struct name, made of the rows' members; its layout,
  * name_layout (defined by RL_LAYOUT in its .c); and its typed calls on
  * the layout, written here instead of a wrapper a record: name_free
- * (rl_free), name_copy (rl_copy), penc_tag (rl_enc) and pdec_tag (rl_dec
+ * (rl_free), name_release (rl_release), name_copy (rl_copy), penc_tag (rl_enc) and pdec_tag (rl_dec
  * at the current format).
  */
 #define RL_RECORD(name, tag, rows)					\
@@ -372,6 +390,8 @@ int rl_copy(const struct rlayout *, void *dst, const void *src);
 	extern const struct rlayout name##_layout;			\
 	static inline void name##_free(struct name *r)			\
 	{ rl_free(&name##_layout, r); }					\
+	static inline void name##_release(struct name *r)		\
+	{ rl_release(&name##_layout, r); }				\
 	static inline int name##_copy(struct name *dst,			\
 	    const struct name *src)					\
 	{ return rl_copy(&name##_layout, dst, src); }			\

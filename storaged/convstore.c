@@ -1583,8 +1583,9 @@ store_chat_free(struct store_chat *c)
 	if (c->n > 0 && c->msg.content != NULL &&
 	    c->history[c->n - 1].content == c->msg.content)
 		c->history[c->n - 1] = (struct st_line){ .content = NULL };
-	st_conv_free(&c->conv);
-	st_msg_free(&c->msg);
+	/* Released, not zeroed: the whole is zeroed once, below. */
+	st_conv_release(&c->conv);
+	st_msg_release(&c->msg);
 	lines_free(c->history, c->n, 0);
 	memset(c, 0, sizeof(*c));
 }
@@ -1599,7 +1600,7 @@ store_list_free(struct store_list *l)
 void
 store_conv_full_free(struct store_conv_full *f)
 {
-	st_conv_free(&f->conv);
+	st_conv_release(&f->conv);	/* zeroed with the whole, below */
 	st_msgs_free(f->msgs, f->n);
 	memset(f, 0, sizeof(*f));
 }

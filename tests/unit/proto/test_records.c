@@ -545,7 +545,8 @@ static void
 enc_row(struct penc *e, const struct rlayout *l, const struct rfield *f,
     const void *rec)
 {
-	struct rlayout one = { l->name, l->size, f, 1, NULL, NULL, NULL };
+	struct rlayout one = { l->name, l->size, f, 1, NULL, NULL, NULL,
+	    NULL };
 
 	rl_enc(e, &one, rec);
 }
@@ -565,7 +566,8 @@ enc_old(struct penc *e, const struct rlayout *l, const void *rec,
 	penc_init(e);
 	for (i = 0; i < l->nf; i++) {
 		f = &l->f[i];
-		one = (struct rlayout){ l->name, l->size, f, 1, NULL, NULL, NULL };
+		one = (struct rlayout){ l->name, l->size, f, 1, NULL, NULL,
+		    NULL, NULL };
 		if (f->kind == RF_GONE)
 			rl_enc_as(e, &one, rec, version);
 		else if (f->since <= version)
@@ -884,6 +886,54 @@ test_samples(void **state)
 }
 
 /*
+ * rl_release frees what a record holds (ASan: nothing leaks) and leaves
+ * its bytes, the rows that hold nothing as they were, unless a row holds
+ * a secret (a SECRET row, a hidden row of strings or its own kind): that
+ * record is zeroed whole, as rl_free zeroes it. A conversation and a
+ * message's hidden numbers are no secret; a widget's identity secret, an
+ * agent's key, a webhook's secret and a person's password are.
+ */
+static void
+test_release(void **state)
+{
+	const struct rlayout *l;
+	const struct rfield *f;
+	unsigned char *rec, *was;
+	size_t li, i, j;
+	int secret;
+
+	for (li = 0; li < rl_nlayouts; li++) {
+		l = rl_layouts[li];
+		rec = make_sample(l, SAM_SET);
+		assert_non_null(was = malloc(l->size));
+		memcpy(was, rec, l->size);
+		for (secret = 0, i = 0; i < l->nf; i++)
+			secret |= rl_row_secret(&l->f[i]);
+		rl_release(l, rec);
+		for (i = 0; i < l->nf; i++) {
+			f = &l->f[i];
+			if (secret) {
+				for (j = 0; j < f->size; j++)
+					if (rec[f->off + j] != 0)
+						fail_msg("%s: %s left after its "
+						    "release", l->name,
+						    f->member);
+			} else if (f->kind == RF_BUF || (f->kind != RF_OWN &&
+			    !rl_row_strings(f)))
+				assert_memory_equal(rec + f->off,
+				    was + f->off, f->size);
+		}
+		free(was);
+		free(rec);
+	}
+	assert_false(rl_row_secret(rl_field(&st_conv_layout, "resolve_due")));
+	assert_false(rl_row_secret(rl_field(&st_conv_layout, "visitorName")));
+	assert_true(rl_row_secret(rl_field(&st_widget_layout,
+	    "identity_secret")));
+	assert_true(rl_row_secret(rl_field(&st_webhook_layout, "secret")));
+}
+
+/*
  * rl_enc writes its rows itself (record.c's enc_room), as penc would: a
  * failed encoder stays failed and grows no more, and a record past
  * PROTO_MAX_PAYLOAD fails it.
@@ -1035,6 +1085,7 @@ main(void)
 		cmocka_unit_test(test_enc_fails),
 		cmocka_unit_test(test_dec_fails),
 		cmocka_unit_test(test_dec_string_fails),
+		cmocka_unit_test(test_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
