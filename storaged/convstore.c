@@ -108,32 +108,40 @@ conv_by_hex(struct store_txn *t, const char *hex, uint8_t id[ID_LEN],
 /*
  * conv_save() when the caller holds the record as stored: old (only its
  * counts' fields are read: a shallow copy taken before c changed will
- * do), NULL when none is stored yet.
+ * do), NULL when none is stored yet. c is saved as stored and given back
+ * as it came: its three rows that differ in store are set for the save
+ * and then put back, not its 2.4 KiB copied to change them (a turn's
+ * two saves).
  */
 static void
 conv_save_from(struct store_txn *t, const uint8_t id[ID_LEN],
-    const struct st_conv *old, const struct st_conv *c)
+    const struct st_conv *old, struct st_conv *c)
 {
-	struct st_conv rec = *c;	/* shallow: encoded only */
+	char name0 = c->visitor_name[0];
+	uint8_t unread = c->unread, reported = c->reported;
 
 	if (t->err)
 		return;
 	/* What storaged fills when it answers is never stored. */
-	rec.visitor_name[0] = '\0';
-	rec.unread = 0;
-	rec.reported = old == NULL ? 1 : (old->reported || c->reported);
-	report_conv_saved(t, old, &rec);
-	rec_put_rows(t, t->st->convs, id, ID_LEN, &st_conv_layout, &rec,
+	c->visitor_name[0] = '\0';
+	c->unread = 0;
+	c->reported = old == NULL ? 1 : (old->reported || c->reported);
+	report_conv_saved(t, old, c);
+	rec_put_rows(t, t->st->convs, id, ID_LEN, &st_conv_layout, c,
 	    "put conversation");
+	c->visitor_name[0] = name0;
+	c->unread = unread;
+	c->reported = reported;
 }
 
 void
 conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
     const struct st_conv *c)
 {
+	struct st_conv rec = *c;	/* shallow: saved from, c const */
 #ifdef PARLEY_BENCH_NO_ROLLUPS
 	/* The bench's storaged without rollups: nothing read (make bench). */
-	conv_save_from(t, id, NULL, c);
+	conv_save_from(t, id, NULL, &rec);
 #else
 	struct st_conv old;
 	int rc;
@@ -144,7 +152,7 @@ conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
 	if ((rc = rec_load(t, t->st->convs, id, ID_LEN, &st_conv_layout, &old,
 	    "conversation")) < 0)
 		return;
-	conv_save_from(t, id, rc == 0 ? &old : NULL, c);
+	conv_save_from(t, id, rc == 0 ? &old : NULL, &rec);
 	if (rc == 0)
 		st_conv_free(&old);
 #endif
@@ -376,7 +384,8 @@ conv_widget_org(struct store_txn *t, const char *widget,
 /*
  * conv_open_contact() whose new conversation's record is left to the
  * caller to save (its first message changes it anyway): org, when not
- * NULL, is its widget's organisation, which the caller loaded.
+ * NULL, is its widget's organisation, which the caller loaded. *conv is
+ * loaded or made in place (holding nothing on failure).
  */
 static int
 conv_open_unsaved(struct store_txn *t, const char *widget,
@@ -385,7 +394,7 @@ conv_open_unsaved(struct store_txn *t, const char *widget,
 {
 	uint8_t ccid[ID_LEN], cckey[2 * ID_LEN];
 	uint8_t skey[SESS_KEY_MAX], sval[1 + ID_LEN], id[ID_LEN];
-	struct st_conv c;
+	struct st_conv *c = conv;	/* made in place, not copied there */
 	size_t klen, i;
 	int rc;
 
@@ -396,35 +405,34 @@ conv_open_unsaved(struct store_txn *t, const char *widget,
 	if ((rc = sess_find(t, skey, klen, id)) < 0)
 		return t->err;
 	if (rc == 0) {
-		if (sess_conv(t, id, &c) < 0)
+		if (sess_conv(t, id, c) < 0)
 			return t->err;
-		*conv = c;
 		*created = 0;
 		return 0;
 	}
 
 	if (conv_new_id(t, id) < 0)
 		return t->err;
-	memset(&c, 0, sizeof(c));
-	proto_hex_encode(id, ID_LEN, c.id);
-	strlcpy(c.widget, widget, sizeof(c.widget));
-	strlcpy(c.session, session, sizeof(c.session));
+	memset(c, 0, sizeof(*c));
+	proto_hex_encode(id, ID_LEN, c->id);
+	strlcpy(c->widget, widget, sizeof(c->widget));
+	strlcpy(c->session, session, sizeof(c->session));
 	if (org != NULL)
-		strlcpy(c.org, org, sizeof(c.org));
-	else if (conv_widget_org(t, widget, c.org) < 0)
+		strlcpy(c->org, org, sizeof(c->org));
+	else if (conv_widget_org(t, widget, c->org) < 0)
 		return t->err;
-	c.created_at = c.updated_at = t->st->now();
+	c->created_at = c->updated_at = t->st->now();
 	/* Counted under the agent that answers its first message. */
 	if (t->agent != NULL)
-		strlcpy(c.agent_id, t->agent->id, sizeof(c.agent_id));
+		strlcpy(c->agent_id, t->agent->id, sizeof(c->agent_id));
 	if (contact_id[0] != '\0' && proto_hex_decode(contact_id, ccid, ID_LEN) == 0) {
-		strlcpy(c.contact_id, contact_id, sizeof(c.contact_id));
+		strlcpy(c->contact_id, contact_id, sizeof(c->contact_id));
 		memcpy(cckey, ccid, ID_LEN);
 		memcpy(cckey + ID_LEN, id, ID_LEN);
 		db_mark(t, t->st->contact_convs, cckey, sizeof(cckey),
 		    "put contact conversation");
 	}
-	if ((c.last_message = strdup("")) == NULL)
+	if ((c->last_message = strdup("")) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	sval[0] = ST_RECORD_VERSION;
 	memcpy(sval + 1, id, ID_LEN);
@@ -433,12 +441,11 @@ conv_open_unsaved(struct store_txn *t, const char *widget,
 	    "put session");
 	for (i = 0; store_modules[i] != NULL; i++)
 		if (store_modules[i]->conv_made != NULL)
-			store_modules[i]->conv_made(t, &c, id);
+			store_modules[i]->conv_made(t, c, id);
 	if (t->err) {
-		st_conv_free(&c);
+		st_conv_free(c);
 		return t->err;
 	}
-	*conv = c;
 	*created = 1;
 	return 0;
 }
@@ -490,8 +497,8 @@ conv_visitor_said(struct store_txn *t, struct st_conv *c, uint64_t now)
 /*
  * Appends m (checked) to conversation cid, c as loaded (stored 1) or as
  * made and not yet saved (stored 0) (taken: freed, or updated into
- * *conv). The turn's path: the record it saved from is c as it came, not
- * read again.
+ * *conv, which may be c itself: not copied then). The turn's path: the
+ * record it saved from is c as it came, not read again.
  */
 static int
 msg_append_to(struct store_txn *t, struct st_msg *m,
@@ -555,7 +562,8 @@ msg_append_to(struct store_txn *t, struct st_msg *m,
 		st_conv_free(c);
 		return t->err;
 	}
-	*conv = *c;
+	if (conv != c)
+		*conv = *c;
 	return 0;
 }
 
@@ -563,7 +571,6 @@ int
 store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 {
 	uint8_t cid[ID_LEN];
-	struct st_conv c;
 	const char *content = m->content != NULL ? m->content : "";
 	size_t clen;
 
@@ -586,9 +593,10 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	if (!proto_utf8_valid(content, clen))
 		return store_fail(t, PROTO_E_INVALID, "content is not UTF-8");
 
-	if (conv_get(t, cid, &c) < 0)
+	/* Loaded where it is answered: updated in place. */
+	if (conv_get(t, cid, conv) < 0)
 		return t->err;
-	return msg_append_to(t, m, cid, &c, 1, conv);
+	return msg_append_to(t, m, cid, conv, 1, conv);
 }
 
 /*
@@ -1179,61 +1187,64 @@ chat_begin_contact(struct store_txn *t, const char *widget,
     const char *content, const char *client_id, const struct att_claim *claim,
     uint32_t history_max, size_t max_bytes, struct store_chat *out)
 {
-	struct store_chat c;
-	struct st_conv conv;
+	/*
+	 * Made in out, not copied there (3.3 KiB a turn): on failure it
+	 * holds nothing to free.
+	 */
+	struct store_chat *c = out;
 	uint8_t cid[ID_LEN];
 
 	if (t->err)
 		return t->err;
-	memset(&c, 0, sizeof(c));
+	memset(c, 0, sizeof(*c));
 	/*
 	 * The conversation as loaded (or made: saved with its first
-	 * message) is the one the message goes to, decoded once.
+	 * message) is the one the message goes to, decoded once, into the
+	 * answer's: updated there, not copied.
 	 */
-	if (conv_open_unsaved(t, widget, session, contact_id, org, &conv,
-	    &c.created) != 0)
+	if (conv_open_unsaved(t, widget, session, contact_id, org, &c->conv,
+	    &c->created) != 0)
 		return t->err;
 	/* Another organisation's is absent to who asks (conv_get). */
-	if (t->org != NULL && strcmp(conv.org, t->org) != 0) {
-		st_conv_free(&conv);
+	if (t->org != NULL && strcmp(c->conv.org, t->org) != 0) {
+		st_conv_free(&c->conv);
 		return store_fail(t, PROTO_E_NOT_FOUND,
 		    "no such conversation");
 	}
-	proto_hex_decode(conv.id, cid, ID_LEN);
-	memcpy(c.msg.conv_id, conv.id, sizeof(c.msg.conv_id));
-	strlcpy(c.msg.role, "user", sizeof(c.msg.role));
-	strlcpy(c.msg.status, "complete", sizeof(c.msg.status));
-	strlcpy(c.msg.client_id, client_id, sizeof(c.msg.client_id));
-	if ((c.msg.content = strdup(content)) == NULL) {
-		st_conv_free(&conv);
+	proto_hex_decode(c->conv.id, cid, ID_LEN);
+	memcpy(c->msg.conv_id, c->conv.id, sizeof(c->msg.conv_id));
+	strlcpy(c->msg.role, "user", sizeof(c->msg.role));
+	strlcpy(c->msg.status, "complete", sizeof(c->msg.status));
+	strlcpy(c->msg.client_id, client_id, sizeof(c->msg.client_id));
+	if ((c->msg.content = strdup(content)) == NULL) {
+		st_conv_free(&c->conv);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	}
 	/* The visitor's files, named in the message's transaction. */
-	if (att_claim(t, claim, cid, conv.org, &c.msg) != 0) {
-		st_conv_free(&conv);
-		st_msg_free(&c.msg);
+	if (att_claim(t, claim, cid, c->conv.org, &c->msg) != 0) {
+		st_conv_free(&c->conv);
+		st_msg_free(&c->msg);
 		return t->err;
 	}
 	/* The visitor writing again opens it (conv_state_visitor). */
-	conv_state_view(t, &conv);	/* a snooze past: open already */
-	c.reopened = !c.created && conv.conv_state != ST_STATE_OPEN;
-	if (msg_append_to(t, &c.msg, cid, &conv, !c.created, &c.conv) != 0) {
-		st_msg_free(&c.msg);
+	conv_state_view(t, &c->conv);	/* a snooze past: open already */
+	c->reopened = !c->created && c->conv.conv_state != ST_STATE_OPEN;
+	if (msg_append_to(t, &c->msg, cid, &c->conv, !c->created,
+	    &c->conv) != 0) {
+		st_msg_free(&c->msg);
 		return t->err;
 	}
 	/* A person answers: the model gets no history, nor the turn. */
-	if (c.conv.handoff == ST_HANDOFF_HUMAN) {
-		c.human = 1;
-		*out = c;
+	if (c->conv.handoff == ST_HANDOFF_HUMAN) {
+		c->human = 1;
 		return 0;
 	}
-	if (msgs_lines(t, cid, history_max, max_bytes, &c.msg, &c.history,
-	    &c.n) < 0) {
-		st_msg_free(&c.msg);
-		st_conv_free(&c.conv);
+	if (msgs_lines(t, cid, history_max, max_bytes, &c->msg, &c->history,
+	    &c->n) < 0) {
+		st_msg_free(&c->msg);
+		st_conv_free(&c->conv);
 		return t->err;
 	}
-	*out = c;
 	return 0;
 }
 

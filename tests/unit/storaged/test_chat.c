@@ -13,6 +13,7 @@
 
 #include "agentmsg.h"
 #include "log.h"
+#include "storeint.h"
 #include "test_fixture.h"
 
 #define MIN	60000u
@@ -722,6 +723,70 @@ test_chat_creates_then_reuses(void **state)
 	chat_free(&b);
 }
 
+/*
+ * A turn saves its conversation as stored (its visitor's name and unread
+ * mark blank, reported set once it is counted) and gives it back as it
+ * came: the begin's and the append's conversation, which their reply and
+ * events carry, are not the record's changes (a new one not yet reported,
+ * a named one named), and the record stored is.
+ */
+static void
+test_chat_saved_as_given(void **state)
+{
+	struct fix *f = *state;
+	struct store_txn t;
+	struct store_chat c;
+	struct st_conv conv, stored;
+	struct st_msg m;
+	uint8_t cid[ID_LEN];
+
+	fake_now = T0 + 10;
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_chat_begin(&t, "w", "s", NULL, "hello", NULL,
+	    10, 65536, &c), 0);
+	assert_int_equal(c.created, 1);
+	assert_int_equal(c.conv.reported, 0);
+	proto_hex_decode(c.conv.id, cid, ID_LEN);
+	assert_int_equal(conv_load(&t, cid, &stored), 0);
+	assert_int_equal(stored.reported, 1);
+	assert_string_equal(stored.last_message, "hello");
+	st_conv_free(&stored);
+
+	/* Named and marked unread as a reply names it: stored blank. */
+	conv = c.conv;
+	memset(&c.conv, 0, sizeof(c.conv));
+	strlcpy(conv.visitor_name, "Amber Otter 42",
+	    sizeof(conv.visitor_name));
+	conv.unread = 1;
+	conv.reported = 0;
+	conv_save(&t, cid, &conv);
+	assert_string_equal(conv.visitor_name, "Amber Otter 42");
+	assert_int_equal(conv.unread, 1);
+	assert_int_equal(conv.reported, 0);
+	st_conv_free(&conv);
+	store_chat_free(&c);
+
+	fake_now = T0 + 20;
+	memset(&m, 0, sizeof(m));
+	proto_hex_encode(cid, ID_LEN, m.conv_id);
+	strlcpy(m.role, "assistant", sizeof(m.role));
+	m.content = (char *)"hi";
+	assert_int_equal(store_msg_append(&t, &m, &conv), 0);
+	assert_int_equal(conv.message_count, 2);
+	assert_int_equal(conv.reported, 1);
+	assert_string_equal(conv.visitor_name, "");
+	assert_int_equal(conv.unread, 0);
+	assert_int_equal(conv_load(&t, cid, &stored), 0);
+	assert_int_equal(stored.message_count, 2);
+	assert_string_equal(stored.last_message, "hi");
+	assert_string_equal(stored.visitor_name, "");
+	assert_int_equal(stored.unread, 0);
+	assert_int_equal(stored.reported, 1);
+	st_conv_free(&stored);
+	st_conv_free(&conv);
+	assert_int_equal(store_commit(&t), 0);
+}
+
 static void
 test_chat_long_history(void **state)
 {
@@ -1356,6 +1421,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rate_hit_batches, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chat_creates_then_reuses,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_saved_as_given,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_long_history, setup,
 		    teardown),
