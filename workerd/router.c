@@ -484,37 +484,52 @@ router_match(enum http_method method, const char *path, struct route_match *m)
 }
 
 /*
- * The route router_body_max found at this request's head, or
- * router_match: a request with a body is matched at its head and would be
- * again at its dispatch (a chat turn's POST, some 1,200 instructions a
- * time). Only a match without parameters is kept (its match is the route
- * alone), and only for the request it was found for (conn.c clears it at
- * each head; taken once here).
+ * The last route router_body_max found for a method and path, when it
+ * has no parameters (its match is the route alone): a request with a
+ * body is matched at its head and again at its dispatch (a chat turn's
+ * POST, some 1,200 instructions a time). A match depends on the method
+ * and path alone, so one found is the one router_match would find.
  */
-static enum route_result
-match_again(struct conn *c, struct http_request *req, struct route_match *m)
-{
-	int ix = c->head_route_ix;
+static struct {
+	enum http_method method;
+	const struct route *route;	/* NULL: none kept */
+	char path[HTTP_MAX_URL + 1];
+} kept;
 
-	c->head_route_ix = -1;
-	if (ix < 0)
-		return router_match(req->method, req->path, m);
+static void
+match_keep(enum http_method method, const char *path,
+    const struct route_match *m)
+{
+	kept.route = NULL;
+	if (m->nparams != 0 || strlcpy(kept.path, path, sizeof(kept.path)) >=
+	    sizeof(kept.path))
+		return;
+	kept.method = method;
+	kept.route = m->route;
+}
+
+/* router_match, or the kept match when it is of this method and path. */
+static enum route_result
+match_again(enum http_method method, const char *path, struct route_match *m)
+{
+	if (kept.route == NULL || kept.method != method || path == NULL ||
+	    strcmp(kept.path, path) != 0)
+		return router_match(method, path, m);
 	memset(m->param, 0, sizeof(m->param));
-	m->route = &routes[ix];
+	m->route = kept.route;
 	m->nparams = 0;
 	m->allow[0] = '\0';
 	return ROUTE_OK;
 }
 
 size_t
-router_body_max(struct conn *c, const struct http_request *req)
+router_body_max(const struct http_request *req)
 {
 	struct route_match m;
 
 	if (router_match(req->method, req->path, &m) != ROUTE_OK)
 		return ROUTE_BODY_SMALL;
-	if (m.nparams == 0)
-		c->head_route_ix = (int)(m.route - routes);
+	match_keep(req->method, req->path, &m);
 	if (m.route->body_max == 0)
 		return ROUTE_BODY_SMALL;
 	return m.route->body_max;
@@ -587,7 +602,7 @@ router_dispatch(struct conn *c, struct http_request *req)
 	c->session_expires = 0;
 	/* Nobody until the gate says (an admin route's) who asks. */
 	memset(&c->who, 0, sizeof(c->who));
-	rr = match_again(c, req, &m);
+	rr = match_again(req->method, req->path, &m);
 	c->route_ix = rr == ROUTE_OK ? (int)(m.route - routes) : -1;
 	/* R_PUBLIC: any Origin, no CORS headers (see the top of this file). */
 	if (rr == ROUTE_OK && (m.route->flags & R_PUBLIC)) {

@@ -202,12 +202,9 @@ struct route_match {
 
 enum route_result router_match(enum http_method, const char *path,
     struct route_match *);
-/*
- * The body limit of req's route (ROUTE_BODY_SMALL when none matches); a
- * match without parameters noted in c->head_route_ix for the dispatch.
- */
-size_t router_body_max(struct conn *, const struct http_request *);
 /* The route table, for the metrics' labels. */
+/* The body limit of req's route (ROUTE_BODY_SMALL when none matches). */
+size_t router_body_max(const struct http_request *);
 size_t router_nroutes(void);
 const struct route *router_route(size_t);
 /* Routes the request and starts answering it. */

@@ -99,7 +99,7 @@ no_cancel(struct storec_req *r)
 }
 
 static size_t
-no_body_max(struct conn *c, const struct http_request *req)
+no_body_max(const struct http_request *req)
 {
 	return HTTP_MAX_BODY;
 }
@@ -148,11 +148,10 @@ conn_admit(void *arg, const struct http_request *req, size_t clen,
 	int st;
 
 	conn_body_done(c);
-	c->head_route_ix = -1;
 	/* No body: nothing to limit or charge (and no route looked up twice). */
 	if (clen == 0 && !chunked)
 		return 0;
-	*max = hooks.body_max(c, req);
+	*max = hooks.body_max(req);
 	if (clen > *max)
 		return 413;
 	if ((st = clientcap_body_take(c, req, chunked ? *max : clen,
@@ -256,7 +255,6 @@ conn_new(int fd, const struct ipaddr *given)
 	}
 	c->state = CONN_READ;
 	c->route_ix = -1;
-	c->head_route_ix = -1;
 	http_in_init(&c->in);
 	c->in.admit = conn_admit;
 	c->in.admit_arg = c;

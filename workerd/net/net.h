@@ -74,11 +74,8 @@ struct conn_hooks {
 	void (*conns_changed)(unsigned int n);
 	/* Forgets the storaged request a handler left in c->sreq. */
 	void (*sreq_cancel)(struct storec_req *);
-	/*
-	 * The most body bytes the request may send (its route's limit); may
-	 * set c->head_route_ix, which conn.c clears at each request's head.
-	 */
-	size_t (*body_max)(struct conn *, const struct http_request *);
+	/* The most body bytes the request may send (its route's limit). */
+	size_t (*body_max)(const struct http_request *);
 	/*
 	 * A request refused at its head, its body not read (413, 429, 503):
 	 * the status to answer (403 for an Origin CORS_ORIGIN refuses) and
@@ -142,12 +139,6 @@ struct conn {
 	uint64_t session_expires;	/* its end (wall ms); 0 none */
 	struct st_who who;	/* who asks (the router's gate), for storaged */
 	int route_ix;		/* router_route() index of the request; -1 none */
-	/*
-	 * The route body_max found at this request's head when its match is
-	 * the route alone (no parameters), so the dispatch need not match it
-	 * again; -1 none.
-	 */
-	int head_route_ix;
 	enum conn_stream stream;
 	/* Called (deferred) once output falls to CONN_DRAIN_LOW, if armed. */
 	void (*drained)(struct conn *);
