@@ -714,6 +714,31 @@ scan_start(const struct sse_prefix *pf, const char *data, size_t len,
 	return js_obj_open(s, o) < 0 ? -1 : 0;
 }
 
+/*
+ * Where a chunk's text of n bytes (and its NUL) is decoded: the stream's
+ * kept buffer (pf's, grown by doubling up to SSE_TEXT_KEEP) when it fits
+ * there, else the chunk's own (c->text). NULL out of memory.
+ */
+static char *
+text_room(struct sse_prefix *pf, struct sse_chunk *c, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (pf == NULL || n >= SSE_TEXT_KEEP)
+		return c->text = malloc(n + 1);
+	if (n < pf->textcap)
+		return pf->text;
+	cap = pf->textcap ? pf->textcap : 64;
+	while (cap <= n)
+		cap *= 2;
+	if ((p = realloc(pf->text, cap)) == NULL)
+		return NULL;
+	pf->text = p;
+	pf->textcap = cap;
+	return p;
+}
+
 /* 0 with c filled, or -1: ask jansson. pf: the stream's prefix, or NULL. */
 static int
 chunk_fast(struct sse_prefix *pf, const char *data, size_t len,
@@ -726,6 +751,7 @@ chunk_fast(struct sse_prefix *pf, const char *data, size_t len,
 	struct prefix_mark mark = { NULL, 0 };
 	const unsigned char *k, *at;
 	size_t klen, n;
+	char *out;
 	int r, resumed, read, was_read = 0;
 
 	memset(&j, 0, sizeof(j));
@@ -764,11 +790,11 @@ chunk_fast(struct sse_prefix *pf, const char *data, size_t len,
 			c->error = "";
 			return 0;
 		}
-		if ((c->text = malloc(j.error.rawlen + 1)) == NULL)
+		if ((out = text_room(pf, c, j.error.rawlen)) == NULL)
 			return -1;
-		n = js_decode(j.error.raw, j.error.rawlen, c->text);
-		c->text[n] = '\0';
-		c->error = c->text;
+		n = js_decode(j.error.raw, j.error.rawlen, out);
+		out[n] = '\0';
+		c->error = out;
 		return 0;
 	}
 	c->finished = j.finished;
@@ -779,13 +805,13 @@ chunk_fast(struct sse_prefix *pf, const char *data, size_t len,
 	text = j.content.raw != NULL ? &j.content :
 	    j.refusal.raw != NULL ? &j.refusal : NULL;
 	if (text != NULL) {
-		if ((c->text = malloc(text->rawlen + 1)) == NULL) {
+		if ((out = text_room(pf, c, text->rawlen)) == NULL) {
 			memset(c, 0, sizeof(*c));
 			return -1;
 		}
-		c->content_len = js_decode(text->raw, text->rawlen, c->text);
-		c->text[c->content_len] = '\0';
-		c->content = c->text;
+		c->content_len = js_decode(text->raw, text->rawlen, out);
+		out[c->content_len] = '\0';
+		c->content = out;
 	}
 	return 0;
 }
@@ -809,6 +835,7 @@ void
 sse_prefix_free(struct sse_prefix *pf)
 {
 	free(pf->bytes);
+	free(pf->text);
 	memset(pf, 0, sizeof(*pf));
 }
 

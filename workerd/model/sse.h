@@ -120,14 +120,28 @@ int sse_chunk_parse(const char *data, size_t len, struct sse_chunk *);
  */
 #define SSE_PREFIX_MAX	512	/* bytes kept at most */
 #define SSE_PREFIX_KEYS	8	/* keys before the first read member */
+#define SSE_TEXT_KEEP	4096	/* the kept text buffer's size at most */
 struct sse_prefix {
 	char *bytes;		/* NULL: none yet */
 	uint16_t len;
 	uint8_t nkeys;
 	uint16_t koff[SSE_PREFIX_KEYS];	/* each key's offset in bytes */
 	uint16_t klen[SSE_PREFIX_KEYS];
+	/*
+	 * The stream's kept buffer for a chunk's text (its content or
+	 * error, decoded): a stream brings one chunk a token, and each
+	 * had its malloc and free. A text longer than SSE_TEXT_KEEP - 1
+	 * is the chunk's own (c->text) as before.
+	 */
+	char *text;
+	size_t textcap;
 };
-/* sse_chunk_parse with a stream's prefix (NULL: none), which it updates. */
+/*
+ * sse_chunk_parse with a stream's prefix (NULL: none), which it updates.
+ * The chunk's content and error may point into the prefix's kept text
+ * (c->text NULL then): they live until the next chunk parsed with it or
+ * sse_prefix_free, whichever comes first (sse_chunk_free as before).
+ */
 int sse_chunk_parse_in(struct sse_prefix *, const char *data, size_t len,
     struct sse_chunk *);
 void sse_prefix_free(struct sse_prefix *);

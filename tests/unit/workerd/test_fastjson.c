@@ -298,6 +298,58 @@ test_chunk_prefix(void **state)
 	assert_null(pf.bytes);
 }
 
+/*
+ * A stream's texts are decoded into its prefix's kept buffer, one for
+ * all its chunks, not each into its own allocation; a text too long to
+ * keep is the chunk's own, as a chunk read alone has it.
+ */
+static void
+test_chunk_text_kept(void **state)
+{
+	static const char *chunks[] = {
+		HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}",
+		HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"l\\no\"}}]}",
+		HEAD "\"error\":{\"message\":\"sl\\u00f3w\"}}",
+	};
+	static const char *texts[] = { "Hel", "l\no", "sl\xc3\xb3w" };
+	struct sse_prefix pf = { 0 };
+	struct sse_chunk c;
+	char *kept = NULL, *big;
+	const char *text;
+	size_t i, n = SSE_TEXT_KEEP;
+
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		assert_int_equal(sse_chunk_parse_in(&pf, chunks[i],
+		    strlen(chunks[i]), &c), 0);
+		assert_null(c.root);
+		assert_null(c.text);
+		text = c.content != NULL ? c.content : c.error;
+		assert_string_equal(text, texts[i]);
+		assert_ptr_equal(text, pf.text);
+		if (kept != NULL)
+			assert_ptr_equal(pf.text, kept);
+		kept = pf.text;
+		sse_chunk_free(&c);
+	}
+	/* SSE_TEXT_KEEP bytes of content: the chunk's own. */
+	big = malloc(strlen(HEAD) + 32 + n + 8);
+	assert_non_null(big);
+	memcpy(big, HEAD "\"choices\":[{\"delta\":{\"content\":\"",
+	    strlen(HEAD) + 32);
+	i = strlen(HEAD) + 32;
+	memset(big + i, 'a', n);
+	strcpy(big + i + n, "\"}}]}");
+	assert_int_equal(sse_chunk_parse_in(&pf, big, strlen(big), &c), 0);
+	assert_non_null(c.text);
+	assert_ptr_equal(c.content, c.text);
+	assert_int_equal(c.content_len, n);
+	assert_ptr_equal(pf.text, kept);
+	sse_chunk_free(&c);
+	free(big);
+	sse_prefix_free(&pf);
+	assert_null(pf.text);
+}
+
 /* ---------------------------------------------------- the chat body */
 
 /* jansson's allocations while counted. */
@@ -453,6 +505,7 @@ main(void)
 		cmocka_unit_test(test_chunk_agree),
 		cmocka_unit_test(test_chunk_fast_used),
 		cmocka_unit_test(test_chunk_prefix),
+		cmocka_unit_test(test_chunk_text_kept),
 		cmocka_unit_test(test_body_fast_used),
 		cmocka_unit_test(test_body_agree),
 		cmocka_unit_test(test_dec),
