@@ -38,6 +38,18 @@
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static unsigned int nconns;
+/*
+ * The memory of outputs sent whole, kept for the next answers and stream
+ * writes: a connection gives its output back once sent (conn_flush: an
+ * idle one keeps nothing), and each answer, each token of a stream,
+ * allocated it again and grew it from 256 bytes (the head alone is more).
+ * CONN_SPARES of them for the worker (a stream's start is held a moment:
+ * conn_stream_hold), each of CONN_SPARE_MAX bytes at most.
+ */
+#define CONN_SPARES	8
+#define CONN_SPARE_MAX	4096
+static struct buf spares[CONN_SPARES];
+static size_t nspares;
 static char rbuf[64 * 1024];
 static int access_on;
 
@@ -567,6 +579,41 @@ conn_update(struct conn *c)
 
 /* ------------------------------------------------------------ output */
 
+/* c's output, sent whole: its memory kept as a spare, or freed. */
+static void
+out_release(struct conn *c)
+{
+	if (nspares < CONN_SPARES && c->out.data != NULL && !c->out.err &&
+	    buf_pending(&c->out) == 0 && c->out.cap <= CONN_SPARE_MAX) {
+		spares[nspares] = c->out;
+		spares[nspares].len = spares[nspares].off = 0;
+		nspares++;
+		buf_init(&c->out);
+	} else
+		buf_release(&c->out);
+}
+
+/* c's output about to be written: a spare's memory when it has none. */
+static void
+out_take(struct conn *c)
+{
+	if (c->out.data == NULL && nspares > 0) {
+		c->out = spares[--nspares];
+		buf_init(&spares[nspares]);
+	}
+}
+
+size_t
+conn_out_spares(size_t *bytes)
+{
+	size_t i;
+
+	*bytes = 0;
+	for (i = 0; i < nspares; i++)
+		*bytes += spares[i].cap;
+	return nspares;
+}
+
 static void
 conn_flush(struct conn *c)
 {
@@ -600,7 +647,7 @@ conn_flush(struct conn *c)
 	if (buf_pending(&c->out) == 0) {
 		/* The stall clock starts afresh with the next response. */
 		c->write_since = 0;
-		buf_release(&c->out);
+		out_release(c);
 		if (c->state == CONN_CLOSING) {
 			/*
 			 * Half-close and read what the client still sends for
@@ -996,6 +1043,7 @@ conn_answering(struct conn *c, struct answer *a, int status,
 	o->content_type = ctype;
 	o->extra_headers = conn_headers(c, headers, &a->hdrs);
 	o->head_only = c->head_only;
+	out_take(c);
 	a->before = buf_pending(&c->out);
 	return 0;
 }
@@ -1107,6 +1155,7 @@ conn_stream_write(struct conn *c, const void *data, size_t len)
 	if (c->state != CONN_BUSY || c->stream == STREAM_NONE || len == 0)
 		return;
 	hold_end(c);
+	out_take(c);
 	before = buf_pending(&c->out);
 	if (c->stream == STREAM_CHUNKED)
 		resp_chunk(&c->out, data, len);
@@ -1124,6 +1173,7 @@ conn_stream_end(struct conn *c)
 	if (c->state != CONN_BUSY || c->stream == STREAM_NONE)
 		return;
 	if (c->stream == STREAM_CHUNKED) {
+		out_take(c);
 		before = buf_pending(&c->out);
 		resp_chunked_end(&c->out);
 		c->acc_bytes += buf_pending(&c->out) - before;

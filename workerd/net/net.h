@@ -250,6 +250,8 @@ void conn_stream_head(struct conn *, int status, const char *headers,
 void conn_stream_hold(struct conn *, uint64_t ms);
 /* Output not yet written to the socket. */
 size_t conn_out_pending(const struct conn *);
+/* The output memory kept for the next answers (conn.c's spares): how many, their bytes. */
+size_t conn_out_spares(size_t *bytes);
 /* Calls cb (from a deferred call) once output falls to CONN_DRAIN_LOW. */
 void conn_watch_drain(struct conn *, void (*cb)(struct conn *));
 

@@ -1156,6 +1156,37 @@ test_idle_keeps_no_buffers(void **state)
 	tclient_close(&cl);
 }
 
+/*
+ * The output an answer gave back is kept for the next answer to take
+ * (not allocated and grown again), a few for the worker: a connection
+ * still keeps none while idle.
+ */
+static void
+test_output_spare(void **state)
+{
+	struct tclient a, b;
+	struct response r;
+	size_t offa = 0, offb = 0, n, bytes, kept;
+
+	assert_int_equal(tclient_open(&a), 0);
+	assert_int_equal(tclient_open(&b), 0);
+	send_str(&a, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+	expect_answer(&a, &offa, &r, 200, NULL);
+	assert_null(a.c->out.data);
+	n = conn_out_spares(&kept);
+	/* A head and a small body: more than 256 bytes. */
+	assert_in_range(n, 1, 8);
+	assert_in_range(kept, 512 * n, 4096 * n);
+	/* The next answer takes one and gives it back. */
+	send_str(&b, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+	expect_answer(&b, &offb, &r, 200, NULL);
+	assert_null(b.c->out.data);
+	assert_int_equal(conn_out_spares(&bytes), n);
+	assert_int_equal(bytes, kept);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
 /* ---- what the logs say (stderr captured into a file) ---- */
 
 static struct stderr_capture captured;
@@ -1329,6 +1360,7 @@ main(void)
 		cmocka_unit_test(test_client_leaves_mid_request),
 		cmocka_unit_test(test_output_backpressure),
 		cmocka_unit_test(test_idle_keeps_no_buffers),
+		cmocka_unit_test(test_output_spare),
 		cmocka_unit_test(test_access_format),
 		cmocka_unit_test(test_access_log),
 		cmocka_unit_test(test_close_reason),
