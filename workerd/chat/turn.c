@@ -66,6 +66,7 @@ struct turn {
 	char reply_id[ST_ID_HEX + 1];	/* the reply's, once stored */
 	uint8_t handoff;		/* the conversation's, at the begin */
 	struct buf reply;		/* the text so far (valid UTF-8) */
+	const char *content;		/* the text stored: turn_content's, once */
 	size_t streamed;		/* bytes of it sent as token events */
 	/*
 	 * Where its text ends without its trailing white space, for the
@@ -1098,21 +1099,29 @@ id_copy(char *dst, const char *src)
  * The text stored for the turn: the error, the stand-in for a blank
  * reply, or the reply itself, trimmed as the reference's
  * assistantMessage.trim() (its start already was: up_delta), a prefix
- * of what was sent (NUL-terminated here).
+ * of what was sent (NUL-terminated here). Made once, by turn_store (the
+ * reply no longer changes then), and kept for store_done: the reply was
+ * scanned again for it.
  */
 static const char *
 turn_content(struct turn *t)
 {
 	struct buf *reply = &t->reply;
 
+	if (t->content != NULL)
+		return t->content;
 	if (strcmp(t->out.status, "failed") == 0)
-		return t->out.error != NULL ? t->out.error : "model call failed";
-	reply->len = chat_visible_end(reply->data, reply->len, 0, 0);
-	if (strcmp(t->out.status, "complete") == 0 && reply->len == 0)
-		return CHAT_EMPTY_REPLY;
-	buf_add(reply, "", 1);
-	reply->len--;		/* NUL-terminated, not counted */
-	return reply->data != NULL ? reply->data : "";
+		t->content = t->out.error != NULL ? t->out.error :
+		    "model call failed";
+	else if ((reply->len = chat_visible_end(reply->data, reply->len, 0,
+	    0)) == 0 && strcmp(t->out.status, "complete") == 0)
+		t->content = CHAT_EMPTY_REPLY;
+	else {
+		buf_add(reply, "", 1);
+		reply->len--;		/* NUL-terminated, not counted */
+		t->content = reply->data != NULL ? reply->data : "";
+	}
+	return t->content;
 }
 
 /* 1 when text says "[n]". */
