@@ -136,6 +136,13 @@ static int nactive;
 static int ready;
 static int curl_ready;
 static char rbuf[UP_READ];	/* every transfer's reads */
+/*
+ * Every request's body, built here and copied into its bytes at once
+ * (build_request): kept from one request to the next, not allocated and
+ * freed each turn; one bigger than UP_BODY_KEEP is freed after its use.
+ */
+#define UP_BODY_KEEP	(64 * 1024)
+static struct buf reqbody;
 
 static void destroy(struct upstream *);
 static void conn_cb(void *, enum mconn_event, CURLcode);
@@ -940,65 +947,75 @@ body_guess(const struct upstream_req *req, const char *sp, const char *m)
  * prompt, history...], "stream":true, "stream_options":{"include_usage":
  * true}}, then "tools" (and "tool_choice"), "temperature" and
  * "max_tokens" when the request sets them.
- * NUL-terminated; *lenp is its length.
+ * NUL-terminated, in the kept buffer reqbody (body_done after use); *lenp
+ * is its length.
  */
-static char *
+/* The body was copied: its buffer kept for the next, or freed when big. */
+static void
+body_done(void)
+{
+	if (reqbody.cap > UP_BODY_KEEP)
+		buf_free(&reqbody);
+	reqbody.len = reqbody.off = 0;
+}
+
+static const char *
 build_body(const struct upstream_req *req, size_t *lenp)
 {
+	struct buf *b = &reqbody;
 	const char *sp, *m;
 	char *joined;
 	char num[32];
-	struct buf b;
 	size_t i;
 	int first = 1;
 
 	sp = req->system_prompt ? req->system_prompt : system_prompt;
 	m = req->model ? req->model : model;
-	buf_init(&b);
-	(void)buf_reserve(&b, body_guess(req, sp, m));
-	buf_adds(&b, "{\"model\":");
-	buf_add_jstr(&b, m, strlen(m));
-	buf_adds(&b, ",\"messages\":[");
+	b->len = b->off = 0;
+	(void)buf_reserve(b, body_guess(req, sp, m));
+	buf_adds(b, "{\"model\":");
+	buf_add_jstr(b, m, strlen(m));
+	buf_adds(b, ",\"messages\":[");
 	joined = NULL;
 	if (req->system_extra != NULL && *req->system_extra != '\0' &&
 	    (sp = joined = system_join(sp, req->system_extra)) == NULL)
-		b.err = 1;
+		b->err = 1;
 	if (sp != NULL && *sp != '\0') {
-		buf_adds(&b, "{\"role\":\"system\",\"content\":");
-		buf_add_jstr(&b, sp, strlen(sp));
-		buf_adds(&b, "}");
+		buf_adds(b, "{\"role\":\"system\",\"content\":");
+		buf_add_jstr(b, sp, strlen(sp));
+		buf_adds(b, "}");
 		first = 0;
 	}
 	free(joined);
 	for (i = 0; i < req->nmsgs; i++) {
-		buf_adds(&b, first ? "{" : ",{");
-		add_msg(&b, &req->msgs[i]);
-		buf_adds(&b, "}");
+		buf_adds(b, first ? "{" : ",{");
+		add_msg(b, &req->msgs[i]);
+		buf_adds(b, "}");
 		first = 0;
 	}
-	buf_adds(&b, "],\"stream\":true,"
+	buf_adds(b, "],\"stream\":true,"
 	    "\"stream_options\":{\"include_usage\":true}");
 	if (req->tools != NULL) {
-		buf_adds(&b, ",\"tools\":");
-		buf_adds(&b, req->tools);
+		buf_adds(b, ",\"tools\":");
+		buf_adds(b, req->tools);
 		if (req->tools_none)
-			buf_adds(&b, ",\"tool_choice\":\"none\"");
+			buf_adds(b, ",\"tool_choice\":\"none\"");
 	}
 	if (req->has_temperature)
-		add_temperature(&b, req->temperature_milli);
+		add_temperature(b, req->temperature_milli);
 	if (req->max_tokens > 0) {
 		snprintf(num, sizeof(num), ",\"max_tokens\":%u",
 		    req->max_tokens);
-		buf_adds(&b, num);
+		buf_adds(b, num);
 	}
-	buf_adds(&b, "}");
-	buf_add(&b, "", 1);
-	if (b.err) {
-		buf_free(&b);
+	buf_adds(b, "}");
+	buf_add(b, "", 1);
+	if (b->err) {
+		buf_free(b);
 		return NULL;
 	}
-	*lenp = b.len - 1;
-	return b.data;
+	*lenp = b->len - 1;
+	return b->data;
 }
 
 /*
@@ -1076,7 +1093,8 @@ static int
 build_request(struct upstream *u, const struct upstream_req *req)
 {
 	const struct target *t = u->own.url ? &u->own : &dep;
-	char *body, *own_auth = NULL;
+	const char *body;
+	char *own_auth = NULL;
 	const char *auth;
 	size_t blen;
 	struct buf b;
@@ -1107,7 +1125,7 @@ build_request(struct upstream *u, const struct upstream_req *req)
 	buf_add_dec(&b, blen);
 	buf_adds(&b, "\r\n\r\n");
 	buf_add(&b, body, blen);
-	free(body);
+	body_done();
 	secret_free(own_auth);
 	u->req = b.data;
 	u->rlen = b.len;
@@ -1300,4 +1318,5 @@ upstream_shutdown(void)
 	free(model);
 	free(system_prompt);
 	model = system_prompt = NULL;
+	buf_free(&reqbody);
 }
