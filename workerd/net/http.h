@@ -18,8 +18,8 @@
 #define HTTP_MAX_URL		8192
 
 struct http_header {
-	char *name;		/* lower-cased; its allocation holds value too */
-	char *value;		/* surrounding white space trimmed */
+	char *name;		/* lower-cased; in the request's hbytes */
+	char *value;		/* surrounding white space trimmed; in hbytes */
 };
 
 struct http_request {
@@ -31,6 +31,9 @@ struct http_request {
 	struct http_header *headers;	/* nheaders of them */
 	int nheaders;		/* at most HTTP_MAX_HEADERS */
 	int headers_cap;	/* allocated: grown as headers come */
+	/* The headers' names and values, each NUL-ended: one allocation. */
+	char *hbytes;
+	size_t hbytes_len, hbytes_cap;
 	char *body;		/* NUL-terminated for convenience; may hold NULs */
 	size_t body_len;
 	int keep_alive;		/* what the client asked for (version + Connection) */

@@ -1114,6 +1114,11 @@ test_request_memory(void **state)
 	assert_int_equal(r->nheaders, 2);
 	assert_int_equal(r->headers_cap, 8);
 	assert_string_equal(r->headers[1].name, "content-length");
+	/* Names and values in one allocation, one after another. */
+	assert_ptr_equal(r->headers[0].name, r->hbytes);
+	assert_ptr_equal(r->headers[1].name, r->headers[0].value + 2);
+	assert_int_equal(r->hbytes_len, sizeof("host\0a\0content-length\0"
+	    "300") );
 	http_request_free(r);
 	buf_free(&b);
 
@@ -1140,6 +1145,13 @@ test_request_memory(void **state)
 	assert_int_equal(r->headers_cap, 64);
 	assert_string_equal(r->headers[39].name, "x-38");
 	assert_string_equal(r->headers[39].value, "v38");
+	/* Moved as it grew: every header where its bytes are now. */
+	assert_string_equal(r->headers[0].name, "host");
+	assert_string_equal(r->headers[0].value, "a");
+	assert_string_equal(r->headers[40].name, "transfer-encoding");
+	assert_ptr_equal(r->headers[0].name, r->hbytes);
+	assert_ptr_equal(r->headers[40].value + sizeof("chunked"),
+	    r->hbytes + r->hbytes_len);
 	assert_int_equal(r->body_len, 100000);
 	for (i = 0; i < 100000; i++)
 		if (r->body[i] != 'z')
