@@ -171,19 +171,6 @@ str_free(struct http_in_str *s)
 	s->len = s->cap = 0;
 }
 
-static char *
-dupn(const char *p, size_t n)
-{
-	char *s;
-
-	if ((s = malloc(n + 1)) == NULL)
-		return NULL;
-	if (n > 0)
-		memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
-}
-
 /* ------------------------------------------------------------ callbacks */
 
 static int
@@ -496,23 +483,31 @@ split_url(struct http_in *h, int is_connect)
 {
 	struct http_request *r = h->req;
 	struct http_parser_url u;
-	size_t len = strlen(r->url);
+	const char *path, *query = "";
+	size_t len = strlen(r->url), plen, qlen = 0;
 
 	http_parser_url_init(&u);
 	if (len == 0 || http_parser_parse_url(r->url, len, is_connect, &u) != 0)
 		return fail(h, 400, "invalid URL");
-	if (u.field_set & (1 << UF_PATH))
-		r->path = dupn(r->url + u.field_data[UF_PATH].off,
-		    u.field_data[UF_PATH].len);
-	else
-		r->path = dupn(is_connect ? "" : "/", is_connect ? 0 : 1);
-	if (u.field_set & (1 << UF_QUERY))
-		r->query = dupn(r->url + u.field_data[UF_QUERY].off,
-		    u.field_data[UF_QUERY].len);
-	else
-		r->query = dupn("", 0);
-	if (r->path == NULL || r->query == NULL)
+	if (u.field_set & (1 << UF_PATH)) {
+		path = r->url + u.field_data[UF_PATH].off;
+		plen = u.field_data[UF_PATH].len;
+	} else {
+		path = is_connect ? "" : "/";
+		plen = is_connect ? 0 : 1;
+	}
+	if (u.field_set & (1 << UF_QUERY)) {
+		query = r->url + u.field_data[UF_QUERY].off;
+		qlen = u.field_data[UF_QUERY].len;
+	}
+	/* Both in one allocation, the query after the path's NUL. */
+	if ((r->path = malloc(plen + 1 + qlen + 1)) == NULL)
 		return fail(h, 500, "out of memory");
+	memcpy(r->path, path, plen);
+	r->path[plen] = '\0';
+	r->query = r->path + plen + 1;
+	memcpy(r->query, query, qlen);
+	r->query[qlen] = '\0';
 	return 0;
 }
 
@@ -1178,8 +1173,7 @@ http_request_free(struct http_request *r)
 		return;
 	http_request_slim(r);	/* the headers and the body */
 	free(r->url);
-	free(r->path);
-	free(r->query);
+	free(r->path);		/* and its query */
 	free(r);
 }
 

@@ -27,7 +27,7 @@ struct http_request {
 	const char *method_name;	/* "GET", ... */
 	char *url;		/* as sent: path and query */
 	char *path;		/* percent-decoding is the router's business */
-	char *query;		/* after '?', or "" */
+	char *query;		/* after '?', or ""; in path's allocation */
 	struct http_header *headers;	/* nheaders of them */
 	int nheaders;		/* at most HTTP_MAX_HEADERS */
 	int headers_cap;	/* allocated: grown as headers come */

@@ -1119,6 +1119,10 @@ test_request_memory(void **state)
 	assert_ptr_equal(r->headers[1].name, r->headers[0].value + 2);
 	assert_int_equal(r->hbytes_len, sizeof("host\0a\0content-length\0"
 	    "300") );
+	/* Its path and query in one allocation, the query after the path. */
+	assert_string_equal(r->path, "/v1/chat/stream");
+	assert_ptr_equal(r->query, r->path + strlen(r->path) + 1);
+	assert_string_equal(r->query, "");
 	http_request_free(r);
 	buf_free(&b);
 
