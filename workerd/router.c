@@ -486,9 +486,10 @@ router_match(enum http_method method, const char *path, struct route_match *m)
 /*
  * The last route router_body_max found for a method and path, when it
  * has no parameters (its match is the route alone): a request with a
- * body is matched at its head and again at its dispatch (a chat turn's
- * POST, some 1,200 instructions a time). A match depends on the method
- * and path alone, so one found is the one router_match would find.
+ * body is matched at its head and again at its dispatch, and the next
+ * request most often has the same (a chat turn's POST, some 1,200
+ * instructions a match). A match depends on the method and path alone,
+ * so one found is the one router_match would find.
  */
 static struct {
 	enum http_method method;
@@ -508,12 +509,19 @@ match_keep(enum http_method method, const char *path,
 	kept.route = m->route;
 }
 
+/* Whether the kept match is of this method and path. */
+static int
+kept_is(enum http_method method, const char *path)
+{
+	return kept.route != NULL && kept.method == method && path != NULL &&
+	    strcmp(kept.path, path) == 0;
+}
+
 /* router_match, or the kept match when it is of this method and path. */
 static enum route_result
 match_again(enum http_method method, const char *path, struct route_match *m)
 {
-	if (kept.route == NULL || kept.method != method || path == NULL ||
-	    strcmp(kept.path, path) != 0)
+	if (!kept_is(method, path))
 		return router_match(method, path, m);
 	memset(m->param, 0, sizeof(m->param));
 	m->route = kept.route;
@@ -525,14 +533,18 @@ match_again(enum http_method method, const char *path, struct route_match *m)
 size_t
 router_body_max(const struct http_request *req)
 {
+	const struct route *r = kept.route;
 	struct route_match m;
 
-	if (router_match(req->method, req->path, &m) != ROUTE_OK)
+	if (!kept_is(req->method, req->path)) {
+		if (router_match(req->method, req->path, &m) != ROUTE_OK)
+			return ROUTE_BODY_SMALL;
+		match_keep(req->method, req->path, &m);
+		r = m.route;
+	}
+	if (r->body_max == 0)
 		return ROUTE_BODY_SMALL;
-	match_keep(req->method, req->path, &m);
-	if (m.route->body_max == 0)
-		return ROUTE_BODY_SMALL;
-	return m.route->body_max;
+	return r->body_max;
 }
 
 /* metrics.c counts each route apart: a route past its bound would be "other". */

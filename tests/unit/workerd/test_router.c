@@ -145,6 +145,50 @@ test_chat_routes(void **state)
 	    ROUTE_NOT_FOUND);
 }
 
+/*
+ * A request's body limit is its route's, the route matched again or the
+ * one kept from the request before (of the same method and path).
+ */
+static size_t
+limit_of(enum http_method method, const char *path)
+{
+	if (router_match(method, path, &m) != ROUTE_OK ||
+	    m.route->body_max == 0)
+		return ROUTE_BODY_SMALL;
+	return m.route->body_max;
+}
+
+static void
+test_body_max(void **state)
+{
+	static const struct {
+		enum http_method method;
+		const char *path;
+	} reqs[] = {
+		{ HTTP_POST, "/v1/chat/stream" },
+		{ HTTP_POST, "/v1/chat/stream" },	/* the kept one */
+		{ HTTP_POST, "/v1/chat" },
+		{ HTTP_POST, "/v1/chat/stream/" },
+		{ HTTP_PUT, "/v1/chat/stream" },	/* no such route */
+		{ HTTP_POST, "/v1/chat/stream" },
+		{ HTTP_PUT, "/v1/chat/attachments/abc" },	/* a parameter */
+		{ HTTP_PUT, "/v1/chat/attachments/abc" },
+		{ HTTP_POST, "/v1/chat/attachments" },
+		{ HTTP_POST, "/nowhere" },
+		{ HTTP_POST, "/v1/chat/stream" },
+	};
+	struct http_request req;
+	size_t i;
+
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		memset(&req, 0, sizeof(req));
+		req.method = reqs[i].method;
+		req.path = (char *)reqs[i].path;
+		assert_int_equal(router_body_max(&req),
+		    limit_of(reqs[i].method, reqs[i].path));
+	}
+}
+
 static void
 test_static_routes(void **state)
 {
@@ -261,6 +305,7 @@ main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_long_param),
 		cmocka_unit_test(test_chat_routes),
+		cmocka_unit_test(test_body_max),
 		cmocka_unit_test(test_static_routes),
 		cmocka_unit_test(test_public_routes),
 		cmocka_unit_test(test_admin_roles),
