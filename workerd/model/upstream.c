@@ -916,32 +916,6 @@ add_msg(struct buf *b, const struct upstream_msg *m)
 }
 
 /*
- * About the body's length unescaped, its images' base64 aside: its
- * buffer taken at that size once, not grown from 256 by doubling (a
- * realloc and a copy each time, some 1,300 instructions a turn). Only a
- * guess: the buffer still grows for escapes and images.
- */
-static size_t
-body_guess(const struct upstream_req *req, const char *sp, const char *m)
-{
-	const struct upstream_msg *g;
-	size_t i, n = 256 + strlen(m);
-
-	if (sp != NULL)
-		n += strlen(sp);
-	if (req->system_extra != NULL)
-		n += strlen(req->system_extra);
-	if (req->tools != NULL)
-		n += strlen(req->tools);
-	for (i = 0; i < req->nmsgs; i++) {
-		g = &req->msgs[i];
-		n += 64 + (g->content != NULL ? strlen(g->content) : 0) +
-		    (g->tool_calls != NULL ? strlen(g->tool_calls) : 0);
-	}
-	return n;
-}
-
-/*
  * The request body, written straight out (jansson's objects and dump cost
  * more than the rest of starting a request): {"model", "messages":[system
  * prompt, history...], "stream":true, "stream_options":{"include_usage":
@@ -971,8 +945,8 @@ build_body(const struct upstream_req *req, size_t *lenp)
 
 	sp = req->system_prompt ? req->system_prompt : system_prompt;
 	m = req->model ? req->model : model;
+	/* Kept: grown by doubling only by a body bigger than those before. */
 	b->len = b->off = 0;
-	(void)buf_reserve(b, body_guess(req, sp, m));
 	buf_adds(b, "{\"model\":");
 	buf_add_jstr(b, m, strlen(m));
 	buf_adds(b, ",\"messages\":[");
