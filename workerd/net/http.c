@@ -220,18 +220,31 @@ on_url(http_parser *p, const char *at, size_t len)
 }
 
 /*
- * Room for one more header: the array starts at 8 and doubles (most
- * requests have fewer than 16; an open stream keeps its request).
+ * Room for one more header: the first 8 in the request itself (the array
+ * was an allocation of its own, each request, and most have fewer),
+ * then an array that doubles (an open stream keeps its request).
  */
 static int
 headers_reserve(struct http_request *r)
 {
 	struct http_header *nh;
-	size_t cap = (size_t)r->headers_cap;
+	size_t cap;
+	int first;
 
-	if ((nh = proto_grow(r->headers, &cap, (size_t)r->nheaders,
-	    sizeof(*nh), 8, HTTP_MAX_HEADERS)) == NULL)
+	if (r->headers == NULL) {
+		r->headers = r->hfirst;
+		r->headers_cap = HTTP_HEADERS_FIRST;
+	}
+	if (r->nheaders < r->headers_cap)
+		return 0;
+	cap = (size_t)r->headers_cap;
+	first = r->headers == r->hfirst;
+	if ((nh = proto_grow(first ? NULL : r->headers, &cap,
+	    (size_t)r->nheaders, sizeof(*nh), HTTP_HEADERS_FIRST,
+	    HTTP_MAX_HEADERS)) == NULL)
 		return -1;
+	if (first)
+		memcpy(nh, r->hfirst, sizeof(r->hfirst));
 	r->headers = nh;
 	r->headers_cap = (int)cap;
 	return 0;
@@ -1180,7 +1193,8 @@ http_request_free(struct http_request *r)
 void
 http_request_slim(struct http_request *r)
 {
-	free(r->headers);
+	if (r->headers != r->hfirst)
+		free(r->headers);
 	r->headers = NULL;
 	r->nheaders = r->headers_cap = 0;
 	free(r->hbytes);

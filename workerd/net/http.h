@@ -14,6 +14,7 @@
 
 #define HTTP_MAX_HEADER_BYTES	(16 * 1024)	/* request line + all headers */
 #define HTTP_MAX_HEADERS	64
+#define HTTP_HEADERS_FIRST	8	/* headers held in the request itself */
 #define HTTP_MAX_BODY		(8 * 1024 * 1024)	/* a knowledge file: 7 MiB */
 #define HTTP_MAX_URL		8192
 
@@ -28,9 +29,10 @@ struct http_request {
 	char *url;		/* as sent: path and query */
 	char *path;		/* percent-decoding is the router's business */
 	char *query;		/* after '?', or ""; in path's allocation */
-	struct http_header *headers;	/* nheaders of them */
+	struct http_header *headers;	/* nheaders of them: hfirst, or grown */
 	int nheaders;		/* at most HTTP_MAX_HEADERS */
-	int headers_cap;	/* allocated: grown as headers come */
+	int headers_cap;	/* room in headers: grown as headers come */
+	struct http_header hfirst[HTTP_HEADERS_FIRST];
 	/* The headers' names and values, each NUL-ended: one allocation. */
 	char *hbytes;
 	size_t hbytes_len, hbytes_cap;

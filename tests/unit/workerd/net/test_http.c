@@ -1113,6 +1113,7 @@ test_request_memory(void **state)
 	assert_int_equal(r->body_len, 300);
 	assert_int_equal(r->nheaders, 2);
 	assert_int_equal(r->headers_cap, 8);
+	assert_ptr_equal(r->headers, r->hfirst);	/* in the request */
 	assert_string_equal(r->headers[1].name, "content-length");
 	/* Names and values in one allocation, one after another. */
 	assert_ptr_equal(r->headers[0].name, r->hbytes);
@@ -1147,6 +1148,7 @@ test_request_memory(void **state)
 	r = http_in_take(&h);
 	assert_int_equal(r->nheaders, 41);
 	assert_int_equal(r->headers_cap, 64);
+	assert_ptr_not_equal(r->headers, r->hfirst);
 	assert_string_equal(r->headers[39].name, "x-38");
 	assert_string_equal(r->headers[39].value, "v38");
 	/* Moved as it grew: every header where its bytes are now. */
