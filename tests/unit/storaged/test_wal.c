@@ -208,6 +208,18 @@ copy_file(const char *from, const char *to, off_t zero_from)
 	close(out);
 }
 
+/* dir's log, opened with flags (O_RDONLY, O_RDWR). */
+static int
+wal_fd(const char *dir, int flags)
+{
+	char p[128];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
+	assert_true((fd = open(p, flags)) >= 0);
+	return fd;
+}
+
 /* Copies dir's environment and log to a new directory; the log torn at torn. */
 static void
 copy_env(const char *dir, char *to, size_t tosz, off_t torn, int truncate_it)
@@ -231,13 +243,11 @@ static void
 last_record(const char *dir, off_t *start, off_t *end)
 {
 	uint8_t h[WAL_HDR_LEN];
-	char p[128];
 	off_t off = 0;
 	uint64_t seq, prev = 0;
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
-	assert_true((fd = open(p, O_RDONLY)) >= 0);
+	fd = wal_fd(dir, O_RDONLY);
 	*start = *end = 0;
 	while (pread(fd, h, sizeof(h), off) == sizeof(h) &&
 	    proto_get_be32(h) != 0) {
@@ -257,12 +267,10 @@ last_record(const char *dir, off_t *start, off_t *end)
 static off_t
 last_nonzero(const char *dir, off_t end)
 {
-	char p[128];
 	uint8_t c;
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
-	assert_true((fd = open(p, O_RDONLY)) >= 0);
+	fd = wal_fd(dir, O_RDONLY);
 	do
 		assert_int_equal(pread(fd, &c, 1, --end), 1);
 	while (c == 0 && end > 0);
@@ -897,12 +905,10 @@ static void
 log_records(const char *dir, struct recs *r)
 {
 	uint8_t h[WAL_HDR_LEN + WAL_EXT_LEN], lap[8];
-	char p[128];
 	off_t off = 0;
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
-	assert_true((fd = open(p, O_RDONLY)) >= 0);
+	fd = wal_fd(dir, O_RDONLY);
 	memset(r, 0, sizeof(*r));
 	while (r->n < 64 && pread(fd, h, sizeof(h), off) == sizeof(h) &&
 	    proto_get_be32(h) != 0) {
@@ -923,12 +929,10 @@ log_records(const char *dir, struct recs *r)
 static void
 flip_byte(const char *dir, off_t off, uint8_t bits)
 {
-	char p[128];
 	uint8_t c;
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
-	assert_true((fd = open(p, O_RDWR)) >= 0);
+	fd = wal_fd(dir, O_RDWR);
 	assert_int_equal(pread(fd, &c, 1, off), 1);
 	c ^= bits;
 	assert_int_equal(pwrite(fd, &c, 1, off), 1);
@@ -939,12 +943,10 @@ flip_byte(const char *dir, off_t off, uint8_t bits)
 static uint8_t
 byte_at(const char *dir, off_t off)
 {
-	char p[128];
 	uint8_t c;
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
-	assert_true((fd = open(p, O_RDONLY)) >= 0);
+	fd = wal_fd(dir, O_RDONLY);
 	assert_int_equal(pread(fd, &c, 1, off), 1);
 	close(fd);
 	return c;
@@ -1119,14 +1121,12 @@ log_to_old_format(const char *dir)
 {
 	struct recs r;
 	uint8_t h[WAL_HDR_LEN], s[8], *body;
-	char p[128];
 	size_t len;
 	off_t out = 0;
 	int fd, i;
 
 	log_records(dir, &r);
-	snprintf(p, sizeof(p), "%s/%s", dir, WAL_FILE);
-	assert_true((fd = open(p, O_RDWR)) >= 0);
+	fd = wal_fd(dir, O_RDWR);
 	for (i = 0; i < r.n; i++) {
 		len = r.len[i] - WAL_EXT_LEN;
 		assert_non_null(body = malloc(len));
