@@ -258,15 +258,19 @@ body_ext(const uint8_t *body, size_t len)
 	return len > WAL_EXT_LEN && body[0] == WAL_EXT_MARK;
 }
 
+/* What lap_walk hands fn: a whole record of the lap, at. */
+typedef int (*lap_fn)(struct wal *, size_t at, uint64_t seq,
+    const uint8_t *body, size_t len, void *arg);
+
 /*
- * 1 when a whole record of lap after off says the log was flushed at or
- * past seq (*by its seq); 0 when none does; -1 as record_read. The lap's
- * bytes are found wherever they are, not by lengths: the damage at off
- * may be in a length.
+ * fn(w, at, seq, body, len, arg) for each whole record of lap found after
+ * off, in the file's order, until fn returns non-zero (returned); 0 at
+ * the file's end; -1 as record_read. The lap's bytes are found wherever
+ * they are, not by lengths: the damage at off may be in a length.
  */
 static int
-vouched(struct wal *w, size_t off, uint64_t seq, const uint8_t *lap,
-    uint64_t *by)
+lap_walk(struct wal *w, size_t off, const uint8_t *lap, lap_fn fn,
+    void *arg)
 {
 	enum { LAP_AT = WAL_HDR_LEN + 1 + 8, CHUNK = 64 * 1024 };
 	uint8_t *buf, *p, *body;
@@ -294,16 +298,73 @@ vouched(struct wal *w, size_t off, uint64_t seq, const uint8_t *lap,
 			at = pos + (size_t)(p - buf) - LAP_AT;
 			if ((rc = record_read(w, at, &rseq, &body, &len)) <= 0)
 				continue;
-			rc = body_ext(body, len) &&
-			    memcmp(body + 9, lap, sizeof(w->lap)) == 0 &&
-			    proto_get_be64(body + 1) >= seq;
+			rc = 0;
+			if (body_ext(body, len) &&
+			    memcmp(body + 9, lap, sizeof(w->lap)) == 0)
+				rc = fn(w, at, rseq, body, len, arg);
 			free(body);
-			*by = rseq;
 		}
 		pos += (size_t)n - (sizeof(w->lap) - 1);
 	}
 	free(buf);
 	return rc;
+}
+
+/* What vouch_one looks for: a record flushed at or past seq; by: its seq. */
+struct vouch {
+	uint64_t seq, by;
+};
+
+/* lap_walk's fn: 1 when this record says the log was flushed past v->seq. */
+static int
+vouch_one(struct wal *w, size_t at, uint64_t seq, const uint8_t *body,
+    size_t len, void *arg)
+{
+	struct vouch *v = arg;
+
+	if (proto_get_be64(body + 1) < v->seq)
+		return 0;
+	v->by = seq;
+	return 1;
+}
+
+/* lap_walk's fn: the record's header zeroed (a stale one of the lap). */
+static int
+stale_zeroed(struct wal *w, size_t at, uint64_t seq, const uint8_t *body,
+    size_t len, void *arg)
+{
+	static const uint8_t zeros[WAL_HDR_LEN];
+
+	if (pwrite_all(w->fd, zeros, sizeof(zeros), (off_t)at) < 0) {
+		log_warn("%s: zeroing the stale record at %zu", w->path, at);
+		return -1;
+	}
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/*
+ * The lap's records found after off, where its reading ended at a torn
+ * record that none of them vouched for: never acknowledged (a power cut
+ * in a shared flush left them whole), their headers zeroed and flushed
+ * before a record is written. A start that goes on with the lap
+ * (wal_append_after_scan) writes its records from off: one as long as
+ * the torn one would put them next in the file again, with the next seq,
+ * and a later reading would take them after it. 0, or -1 logged.
+ */
+static int
+lap_stale_cleared(struct wal *w, size_t off, const uint8_t *lap)
+{
+	size_t n = 0;
+
+	if (lap_walk(w, off, lap, stale_zeroed, &n) < 0 ||
+	    (n > 0 && wal_sync(w) < 0))
+		return -1;
+	if (n > 0)
+		log_info("%s: %zu record%s of the log written after the one "
+		    "torn at offset %zu (never acknowledged) cleared", w->path,
+		    n, n == 1 ? "" : "s", off);
+	return 0;
 }
 
 int
@@ -312,7 +373,8 @@ wal_scan(struct wal *w, int damage, int (*fn)(void *, uint64_t,
 {
 	uint8_t *body = NULL;
 	size_t off = 0, len, skip;
-	uint64_t seq, prev = 0, by;
+	uint64_t seq, prev = 0;
+	struct vouch v = { 0, 0 };
 	int rc = 0, got, ext;
 
 	w->scanned_ext = 0;
@@ -343,20 +405,27 @@ wal_scan(struct wal *w, int damage, int (*fn)(void *, uint64_t,
 	w->scanned = off;
 	/*
 	 * The records end at off, not by fn: torn by a power cut if nothing
-	 * after says record prev + 1 was flushed, else damaged since.
+	 * after says record prev + 1 was flushed, else damaged since. Torn,
+	 * what the lap holds after it goes (lap_stale_cleared).
 	 */
-	if (got == 0 && rc == 0 && damage && w->scanned_ext &&
-	    (got = vouched(w, off, prev + 1, w->scanned_lap, &by)) > 0) {
-		log_errorx("%s: record %llu at offset %zu is damaged (its "
-		    "CRC or length is wrong), yet record %llu after it was "
-		    "written once it was on disk whole: the records after it "
-		    "were acknowledged, and starting without them would lose "
-		    "them. Restore a backup (docs/operations.md), or move %s "
-		    "away to start with the records up to %llu alone on "
-		    "purpose", w->path, (unsigned long long)(prev + 1), off,
-		    (unsigned long long)by, WAL_FILE,
-		    (unsigned long long)prev);
-		return -1;
+	if (got == 0 && rc == 0 && damage && w->scanned_ext) {
+		v.seq = prev + 1;
+		if ((got = lap_walk(w, off, w->scanned_lap, vouch_one,
+		    &v)) > 0) {
+			log_errorx("%s: record %llu at offset %zu is damaged "
+			    "(its CRC or length is wrong), yet record %llu "
+			    "after it was written once it was on disk whole: "
+			    "the records after it were acknowledged, and "
+			    "starting without them would lose them. Restore a "
+			    "backup (docs/operations.md), or move %s away to "
+			    "start with the records up to %llu alone on "
+			    "purpose", w->path, (unsigned long long)v.seq, off,
+			    (unsigned long long)v.by, WAL_FILE,
+			    (unsigned long long)prev);
+			return -1;
+		}
+		if (got == 0 && lap_stale_cleared(w, off, w->scanned_lap) < 0)
+			return -1;
 	}
 	if (got < 0) {
 		if (errno != 0)

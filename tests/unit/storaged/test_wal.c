@@ -1185,6 +1185,87 @@ test_old_format_replays(void **state)
 	assert_int_equal(turns_in(f->st), 6);
 }
 
+/* What a wal_scan handed on: each record's seq and its body's first byte. */
+struct taken {
+	int n;
+	uint64_t seq[16];
+	uint8_t first[16];
+};
+
+static int
+take_record(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+{
+	struct taken *t = arg;
+
+	assert_true(t->n < 16 && len > 0);
+	t->seq[t->n] = seq;
+	t->first[t->n++] = body[0];
+	return 0;
+}
+
+/* A start's reading of dir's log, then the log kept open (returned). */
+static struct wal *
+started(const char *dir, struct taken *t)
+{
+	struct wal *w;
+
+	memset(t, 0, sizeof(*t));
+	assert_non_null(w = wal_open(dir, 1));
+	assert_int_equal(wal_scan(w, 1, take_record, t), 0);
+	return w;
+}
+
+/*
+ * A start that goes on with a lap torn in a shared flush (its checkpoint
+ * stalled: wal_append_after_scan): records 1..5 flushed one by one, then
+ * 6, 7 and 8 under one flush, 6 torn, 7 and 8 whole, none acknowledged.
+ * The start takes 1..5 and writes its own 6, as long as the torn one,
+ * where it was: the next start takes 1..6, that 6, and not the first
+ * process's 7 and 8 after it, which carry the same lap's bytes and follow
+ * with the next seqs (the start cleared them).
+ */
+static void
+test_torn_lap_continued(void **state)
+{
+	struct fix *f = *state;
+	const off_t rec = WAL_HDR_LEN + WAL_EXT_LEN + 100;
+	uint8_t body[100];
+	char p[128];
+	struct taken t;
+	struct wal *w;
+	uint64_t s;
+	int i;
+
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(p, sizeof(p), "%s/%s", f->dir, WAL_FILE);
+	assert_int_equal(unlink(p), 0);		/* a log of this test's own */
+	assert_non_null(w = wal_open(f->dir, 1));
+	memset(body, 'a', sizeof(body));
+	for (s = 1; s <= 5; s++)
+		assert_int_equal(wal_append(w, s, body, sizeof(body)), 0);
+	memset(body, 'p', sizeof(body));
+	for (s = 6; s <= 8; s++)
+		assert_int_equal(wal_write(w, s, body, sizeof(body)), 0);
+	assert_int_equal(wal_sync(w), 0);
+	wal_close(w);
+	flip_byte(f->dir, 5 * rec + WAL_HDR_LEN + WAL_EXT_LEN + 50, 0xff);
+
+	w = started(f->dir, &t);
+	assert_int_equal(t.n, 5);
+	wal_append_after_scan(w);
+	memset(body, 'N', sizeof(body));
+	assert_int_equal(wal_append(w, 6, body, sizeof(body)), 0);
+	wal_close(w);			/* killed: nothing more */
+
+	w = started(f->dir, &t);
+	wal_close(w);
+	assert_int_equal(t.n, 6);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(t.seq[i], (uint64_t)i + 1);
+	assert_int_equal(t.first[5], 'N');
+}
+
 int
 main(void)
 {
@@ -1208,6 +1289,7 @@ main(void)
 		T(test_shared_flush_torn),
 		T(test_old_lap_beyond),
 		T(test_old_format_replays),
+		T(test_torn_lap_continued),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
