@@ -362,11 +362,14 @@ int rl_row_strings(const struct rfield *);
 /* Frees what rec holds (zeroed or decoded) and zeroes it. */
 void rl_free(const struct rlayout *, void *rec);
 /*
- * rl_free for a record its caller drops (a local going out of scope) or
- * zeroes whole itself: what rec holds is freed and its bytes are left
+ * rl_free for a record its caller zeroes whole itself right after (a
+ * struct holding it): what rec holds is freed and its bytes are left
  * (its pointers then dangle), unless a row holds a secret (rlayout's
- * secret): that record is wiped as rl_free wipes it. A conversation's
- * 2.4 KiB were zeroed twice a turn's begin for nothing.
+ * secret): that record is wiped as rl_free wipes it. Not for a local
+ * going out of scope: a row that is a credential without being marked
+ * secret (a conversation's session, the chat API's sessionId) would
+ * stay. A conversation's 2.4 KiB were zeroed twice a turn's begin for
+ * nothing.
  */
 void rl_release(const struct rlayout *, void *rec);
 /* Whether row f holds a secret (rlayout's secret). */

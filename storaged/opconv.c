@@ -61,8 +61,9 @@ tool_store(struct store_txn *t, const char *conv_id,
 	m.content = (char *)tr->content;
 	m.arguments = (char *)tr->arguments;
 	m.duration_ms = tr->duration_ms;
+	/* Wiped: its session is the visitor's credential (the chat API's). */
 	if (store_msg_append(t, &m, &c) == 0)
-		st_conv_release(&c);
+		st_conv_free(&c);
 }
 
 void
@@ -107,8 +108,12 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 		} else
 			reply_enc(r, type, &rep);
 		event_msg(b, r, &rep.conv, m);
-		/* Going out of scope: released, its 2.4 KiB not zeroed. */
-		st_conv_release(&rep.conv);
+		/*
+		 * Freed and wiped going out of scope: its session is the
+		 * visitor's credential (the chat API's), not a row
+		 * rl_release counts as secret.
+		 */
+		st_conv_free(&rep.conv);
 	}
 	req_end(&t, r);
 }
