@@ -410,6 +410,14 @@ $(PDFTIME): $(call objs,release,tests/bench/pdftime.c workerd/fetch/pdf.c worker
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
+# What reading a model stream's chunk costs (tests/bench/chunkparse.c:
+# make build/release/bench/chunkparse, then count it with callgrind).
+CHUNKPARSE := build/release/bench/chunkparse
+$(call objs,release,tests/bench/chunkparse.c): INC := $(addprefix -I,workerd/model $(SHARED_DIRS))
+$(CHUNKPARSE): $(call objs,release,tests/bench/chunkparse.c workerd/model/sse.c lib/jscan.c lib/util.c)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
+
 # What libcurl's HTTP layer costs one model request beside the same
 # request by hand on the connection libcurl made (tests/bench/curlcost.c;
 # make build/release/bench/curlcost, then run it against bin/mockai).
