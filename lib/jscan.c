@@ -16,14 +16,19 @@ js_peek_space(struct jscan *s)
 	return s->p < s->end ? *s->p : -1;
 }
 
-static int
-js_hex4(const unsigned char *p, const unsigned char *end, uint32_t *v)
+/*
+ * The four hex digits at p: their value, or -1. Returned, not stored
+ * through a pointer: js_string keeps no local in memory that way (no
+ * stack guard to set and check on each string).
+ */
+static long
+js_hex4(const unsigned char *p, const unsigned char *end)
 {
+	long v = 0;
 	int i, d;
 
 	if (end - p < 4)
 		return -1;
-	*v = 0;
 	for (i = 0; i < 4; i++) {
 		if (p[i] >= '0' && p[i] <= '9')
 			d = p[i] - '0';
@@ -33,9 +38,9 @@ js_hex4(const unsigned char *p, const unsigned char *end, uint32_t *v)
 			d = p[i] - 'A' + 10;
 		else
 			return -1;
-		*v = *v << 4 | (uint32_t)d;
+		v = v << 4 | d;
 	}
-	return 0;
+	return v;
 }
 
 
@@ -49,7 +54,7 @@ int
 js_string(struct jscan *s, struct jval *v, int *escaped)
 {
 	const unsigned char *p = s->p + 1, *end = s->end;
-	uint32_t u, lo;
+	long u, lo;
 	size_t n;
 
 	*escaped = 0;
@@ -69,20 +74,25 @@ js_string(struct jscan *s, struct jval *v, int *escaped)
 			*escaped = 1;
 			if (end - p < 2)
 				return -1;
-			if (p[1] != 'u') {
-				if (strchr("\"\\/bfnrt", p[1]) == NULL || p[1] == 0)
-					return -1;
+			/* A switch, not strchr: a call for each escape. */
+			switch (p[1]) {
+			case '"': case '\\': case '/': case 'b': case 'f':
+			case 'n': case 'r': case 't':
 				p += 2;
 				continue;
+			case 'u':
+				break;
+			default:
+				return -1;
 			}
-			if (js_hex4(p + 2, end, &u) < 0 || u == 0 ||
+			if ((u = js_hex4(p + 2, end)) <= 0 ||
 			    (u >= 0xdc00 && u <= 0xdfff))
 				return -1;
 			p += 6;
 			if (u >= 0xd800 && u <= 0xdbff) {
 				if (end - p < 2 || p[0] != '\\' || p[1] != 'u' ||
-				    js_hex4(p + 2, end, &lo) < 0 ||
-				    lo < 0xdc00 || lo > 0xdfff)
+				    (lo = js_hex4(p + 2, end)) < 0xdc00 ||
+				    lo > 0xdfff)
 					return -1;
 				p += 6;
 			}
@@ -121,10 +131,10 @@ js_decode(const unsigned char *p, size_t n, char *out)
 		case 'r': out[o++] = '\r'; break;
 		case 't': out[o++] = '\t'; break;
 		case 'u':
-			(void)js_hex4(p + 2, end, &u);
+			u = (uint32_t)js_hex4(p + 2, end);
 			p += 6;
 			if (u >= 0xd800 && u <= 0xdbff) {
-				(void)js_hex4(p + 2, end, &lo);
+				lo = (uint32_t)js_hex4(p + 2, end);
 				p += 6;
 				u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
 			}
@@ -193,7 +203,11 @@ js_number(struct jscan *s, struct jval *v)
 	return 0;
 }
 
-static int
+/*
+ * Inline: its callers' words are constants, so each memcmp is a load and
+ * a compare, not a call (three nulls a chunk of the model's stream).
+ */
+static inline int
 js_word(struct jscan *s, const char *w, size_t n)
 {
 	if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0)
@@ -233,6 +247,24 @@ key_eq(const unsigned char *a, const unsigned char *b, size_t n)
 }
 
 /*
+ * A key that is not plain ASCII, its '"' at s->p: js_string's to judge.
+ * Its length (its bytes at s->p + 1, where js_string's begin), or
+ * (size_t)-1 when refused (one with an escape too). Kept out of
+ * js_obj_next (noinline), which is left with no local in memory: no
+ * stack guard to set and check on each key.
+ */
+static size_t __attribute__((noinline))
+js_key_slow(struct jscan *s)
+{
+	struct jval key;
+	int escaped;
+
+	if (js_string(s, &key, &escaped) < 0 || escaped)
+		return (size_t)-1;
+	return key.rawlen;
+}
+
+/*
  * The object's next member: 1 with its key read up to the colon, 0 once
  * the object has closed, -1 when the scanner gives up.
  */
@@ -240,8 +272,9 @@ int
 js_obj_next(struct jscan *s, struct jobj *o, const unsigned char **k,
     size_t *klen)
 {
-	struct jval key;
-	int c = js_peek(s), i, escaped;
+	const unsigned char *key;
+	size_t n;
+	int c = js_peek(s), i;
 
 	if (c == '}') {
 		s->p++;
@@ -254,20 +287,30 @@ js_obj_next(struct jscan *s, struct jobj *o, const unsigned char **k,
 		s->p++;
 		c = js_peek(s);
 	}
-	if (c != '"' || o->n == JS_KEYS_MAX ||
-	    js_string(s, &key, &escaped) < 0 || escaped)
+	if (c != '"' || o->n == JS_KEYS_MAX)
+		return -1;
+	/*
+	 * A key is most often plain ASCII: its closing quote is the first
+	 * byte proto_json_plain_len stops at, and it needs no js_string
+	 * (a call, and its look at escapes and UTF-8). Any other is
+	 * js_string's to judge, as before.
+	 */
+	key = s->p + 1;
+	n = proto_json_plain_len(key, (size_t)(s->end - key));
+	if (key + n < s->end && key[n] == '"')
+		s->p = key + n + 1;
+	else if ((n = js_key_slow(s)) == (size_t)-1)
 		return -1;
 	for (i = 0; i < o->n; i++)
-		if (o->klen[i] == key.rawlen &&
-		    key_eq(o->key[i], key.raw, key.rawlen))
+		if (o->klen[i] == n && key_eq(o->key[i], key, n))
 			return -1;	/* a duplicate: jansson refuses it */
-	o->key[o->n] = key.raw;
-	o->klen[o->n++] = key.rawlen;
+	o->key[o->n] = key;
+	o->klen[o->n++] = n;
 	if (js_peek(s) != ':')
 		return -1;
 	s->p++;
-	*k = key.raw;
-	*klen = key.rawlen;
+	*k = key;
+	*klen = n;
 	return 1;
 }
 
@@ -300,20 +343,21 @@ js_arr_open(struct jscan *s)
 }
 
 
-/* Any value, checked and skipped; v says what it was. */
-int
-js_value(struct jscan *s, struct jval *v)
+/*
+ * An object or an array, checked and skipped: js_value's, out of it
+ * (noinline) with the locals they need, so that a string, a number or a
+ * word keeps none in memory (no stack guard to set and check).
+ */
+static int __attribute__((noinline))
+js_compound(struct jscan *s, struct jval *v, int c)
 {
 	struct jobj o;
 	struct jval sub;
 	const unsigned char *k;
 	size_t klen;
-	int r, n = 0, escaped;
+	int r, n = 0;
 
-	switch (js_peek(s)) {
-	case '"':
-		return js_string(s, v, &escaped);
-	case '{':
+	if (c == '{') {
 		v->type = JV_OBJECT;
 		if (js_obj_open(s, &o) < 0)
 			return -1;
@@ -321,14 +365,28 @@ js_value(struct jscan *s, struct jval *v)
 			if (js_value(s, &sub) < 0)
 				return -1;
 		return r;
-	case '[':
-		v->type = JV_ARRAY;
-		if (js_arr_open(s) < 0)
+	}
+	v->type = JV_ARRAY;
+	if (js_arr_open(s) < 0)
+		return -1;
+	while ((r = js_arr_next(s, &n)) == 1)
+		if (js_value(s, &sub) < 0)
 			return -1;
-		while ((r = js_arr_next(s, &n)) == 1)
-			if (js_value(s, &sub) < 0)
-				return -1;
-		return r;
+	return r;
+}
+
+/* Any value, checked and skipped; v says what it was. */
+int
+js_value(struct jscan *s, struct jval *v)
+{
+	int c = js_peek(s);
+
+	switch (c) {
+	case '"':
+		return js_string(s, v, &v->escaped);
+	case '{':
+	case '[':
+		return js_compound(s, v, c);
 	case 'n':
 		v->type = JV_NULL;
 		return js_word(s, "null", 4);

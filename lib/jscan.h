@@ -32,6 +32,7 @@ struct jval {
 	int type;
 	const unsigned char *raw;	/* JV_STR: the bytes between the quotes */
 	size_t rawlen;
+	int escaped;			/* JV_STR from js_value: holds an escape */
 	long long num;			/* JV_INT */
 };
 

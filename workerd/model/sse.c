@@ -739,6 +739,19 @@ text_room(struct sse_prefix *pf, struct sse_chunk *c, size_t n)
 	return p;
 }
 
+/*
+ * A string js_value read, decoded into out (its rawlen bytes at most):
+ * one copy when it holds no escape, as a token's text most often does.
+ */
+static size_t
+text_decode(const struct jval *v, char *out)
+{
+	if (v->escaped)
+		return js_decode(v->raw, v->rawlen, out);
+	memcpy(out, v->raw, v->rawlen);
+	return v->rawlen;
+}
+
 /* 0 with c filled, or -1: ask jansson. pf: the stream's prefix, or NULL. */
 static int
 chunk_fast(struct sse_prefix *pf, const char *data, size_t len,
@@ -792,7 +805,7 @@ chunk_fast(struct sse_prefix *pf, const char *data, size_t len,
 		}
 		if ((out = text_room(pf, c, j.error.rawlen)) == NULL)
 			return -1;
-		n = js_decode(j.error.raw, j.error.rawlen, out);
+		n = text_decode(&j.error, out);
 		out[n] = '\0';
 		c->error = out;
 		return 0;
@@ -809,7 +822,7 @@ chunk_fast(struct sse_prefix *pf, const char *data, size_t len,
 			memset(c, 0, sizeof(*c));
 			return -1;
 		}
-		c->content_len = js_decode(text->raw, text->rawlen, out);
+		c->content_len = text_decode(text, out);
 		out[c->content_len] = '\0';
 		c->content = out;
 	}

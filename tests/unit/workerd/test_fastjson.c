@@ -196,7 +196,16 @@ test_chunk_agree(void **state)
 		"{\"error\":\"plain\",\"choices\":5}",
 		"{\"error\":7}",
 		"{\"error\":null,\"choices\":[]}",
+		/* keys not plain ASCII (js_string's), every short escape */
+		"{\"cl\xc3\xa9\":1,\"\":2,\"choices\":[{\"delta\":{"
+		"\"content\":\"\\b\\f\\r\\t\\/\\u00E9\\u00e9x\"}}]}",
+		"{\"\xf0\x9f\x98\x80\":{\"\xe2\x82\xac\":[]},\"error\":\"e\\\"\"}",
 		/* what jansson refuses */
+		"{\"\xc3\xa9\":1,\"\xc3\xa9\":2}", "{\"\":1,\"\":2}",
+		"{\"a\tb\":1}", "{\"a\xff\":1}", "{\"abc", "{\"abc\"",
+		"{\"choices\":[{\"delta\":{\"content\":\"\\a\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"\\u00g0\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"\\u00\"}}]}",
 		"", " ", "{", "[1]", "\"s\"", "{} x", "{}{}", "{,}", "{\"a\":1,}",
 		"{\"a\":1,\"a\":2}", "{\"x\":{\"k\":1,\"k\":2}}",
 		"{\"a\\u0000\":1}", "{\"\\u0061\":1,\"a\":2}",
