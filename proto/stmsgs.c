@@ -502,7 +502,22 @@ static const struct pfield f_visitor[] = {
 	PFSTR(struct st_visitor, language, ST_VISITOR_LANG_MAX),
 	PFSTR(struct st_visitor, time_zone, ST_VISITOR_TZ_MAX),
 };
-static PLAYOUT(pl_visitor, struct st_visitor, f_visitor);
+
+/* Read as a conversation's visitor is, into one allocation (storemsg.h). */
+static int
+visitor_dec(struct pdec *d, void *v)
+{
+	return pdec_visitor(d, v);
+}
+
+static void
+visitor_free(void *v)
+{
+	st_visitor_free(v);
+}
+
+static PLAYOUT_DEC(pl_visitor, struct st_visitor, f_visitor, visitor_dec,
+    visitor_free);
 
 /* The uploads a message names (attmsg.h). */
 static const struct pfield f_att_id[] = {

@@ -173,7 +173,9 @@ enum st_chat_result {
 /*
  * What the widget tells of its visitor (issue 24): the page (no
  * fragment), the referrer, navigator.userAgent, navigator.language and
- * the Intl time zone; each malloc'd or NULL (read as ""). Untrusted:
+ * the Intl time zone; each malloc'd or NULL (read as ""), or, with
+ * block, all five in that one allocation (a decode's and a copy's: one
+ * malloc, not five; st_visitor_free frees either). Untrusted:
  * st_visitor_clean() drops each value past its bound or of the wrong
  * shape to "", never failing what carries it.
  */
@@ -183,6 +185,7 @@ enum st_chat_result {
 #define ST_VISITOR_TZ_MAX	64
 struct st_visitor {
 	char *page_url, *referrer, *user_agent, *language, *time_zone;
+	char *block;	/* what the five point into, or NULL: their own */
 };
 /*
  * The readable name of a visitor without a contact (issue 24): "Amber

@@ -13,8 +13,10 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "msgcodec.h"
 #include "msgtab.h"
 #include "proto.h"
+#include "stmsgs.h"
 #include "storemsg.h"
 #include "test_util.h"
 
@@ -679,6 +681,7 @@ test_visitor_clean(void **state)
 	memset(big, 'a', sizeof(big) - 1);
 	memcpy(big, "https://", 8);
 	big[sizeof(big) - 1] = '\0';
+	memset(&v, 0, sizeof(v));
 	v.page_url = strdup("https://shop.example/p?q=1#frag");
 	v.referrer = strdup("javascript:alert(1)");
 	v.user_agent = strdup("Mozilla/5.0 (X11) Test/1");
@@ -703,6 +706,75 @@ test_visitor_clean(void **state)
 	assert_null(v.language);
 	assert_string_equal(v.time_zone, "Etc/GMT+5");
 	st_visitor_free(&v);
+}
+
+/* 1 when s lies in v's one allocation (which is n bytes). */
+static int
+in_block(const struct st_visitor *v, const char *s, size_t n)
+{
+	return s >= v->block && s + strlen(s) < v->block + n;
+}
+
+/*
+ * A conversation's visitor, read or copied, and a begin's: its five
+ * strings in one allocation (one malloc, not five), freed as one; the
+ * clean of such a visitor drops a value without freeing it.
+ */
+static void
+test_visitor_block(void **state)
+{
+	struct st_conv c = { 0 }, c2, c3;
+	struct st_chat_begin_req q = { 0 }, q2;
+	const struct st_visitor *vs[3];
+	struct penc e;
+	struct pdec d;
+	size_t n, i;
+
+	c.visitor.page_url = "https://shop.example/p#top";
+	c.visitor.referrer = "javascript:alert(1)";
+	c.visitor.language = "fr-FR";
+	/* user_agent and time_zone NULL: read back as "". */
+	n = strlen(c.visitor.page_url) + strlen(c.visitor.referrer) +
+	    strlen(c.visitor.language) + 5;
+	penc_init(&e);
+	penc_conv(&e, &c);
+	pdec_init(&d, e.buf, e.len);
+	assert_int_equal(pdec_conv(&d, &c2), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	penc_free(&e);
+	assert_int_equal(st_conv_copy(&c3, &c2), 0);
+	q.widget = "default";
+	q.session = "s1";
+	q.content = "hi";
+	q.visitor = c.visitor;
+	penc_init(&e);
+	pl_enc(&e, &pl_chat_begin_req, &q);
+	assert_int_equal(pl_decode(&pl_chat_begin_req, e.buf, e.len, &q2), 0);
+	penc_free(&e);
+	vs[0] = &c2.visitor;
+	vs[1] = &c3.visitor;
+	vs[2] = &q2.visitor;
+	for (i = 0; i < 3; i++) {
+		assert_non_null(vs[i]->block);
+		assert_ptr_equal(vs[i]->page_url, vs[i]->block);
+		assert_string_equal(vs[i]->page_url,
+		    "https://shop.example/p#top");
+		assert_string_equal(vs[i]->referrer, "javascript:alert(1)");
+		assert_string_equal(vs[i]->user_agent, "");
+		assert_string_equal(vs[i]->language, "fr-FR");
+		assert_string_equal(vs[i]->time_zone, "");
+		assert_true(in_block(vs[i], vs[i]->referrer, n));
+		assert_true(in_block(vs[i], vs[i]->user_agent, n));
+		assert_true(in_block(vs[i], vs[i]->language, n));
+		assert_true(in_block(vs[i], vs[i]->time_zone, n));
+	}
+	st_visitor_clean(&c3.visitor);
+	assert_string_equal(c3.visitor.page_url, "https://shop.example/p");
+	assert_null(c3.visitor.referrer);
+	assert_string_equal(c3.visitor.language, "fr-FR");
+	st_conv_free(&c2);
+	st_conv_free(&c3);
+	pl_free(&pl_chat_begin_req, &q2);
 }
 
 /* The made-up name: the same for the same session, of its shape. */
@@ -784,6 +856,7 @@ main(void)
 		cmocka_unit_test(test_msg_names),
 		cmocka_unit_test(test_storemsg_roundtrip),
 		cmocka_unit_test(test_visitor_clean),
+		cmocka_unit_test(test_visitor_block),
 		cmocka_unit_test(test_visitor_name_gen),
 		cmocka_unit_test(test_id_and_utf8),
 	};
