@@ -367,6 +367,53 @@ lap_stale_cleared(struct wal *w, size_t off, const uint8_t *lap)
 	return 0;
 }
 
+/*
+ * The log's first record, not whole: the lap its own bytes name and, in
+ * v->seq, its seq (at least 1). 1 when it names one, 0 when it does not:
+ * a zeroed header (the log's clean end), an older format's record, or
+ * its mark or lap bytes gone; -1 on a read error (errno).
+ */
+static int
+first_lap(struct wal *w, uint8_t lap[8], struct vouch *v)
+{
+	static const uint8_t none[8];
+	uint8_t h[WAL_HDR_LEN + WAL_EXT_LEN];
+	int got;
+
+	if ((got = pread_all(w->fd, h, sizeof(h), 0)) <= 0)
+		return got;
+	if (proto_get_be32(h) == 0 || h[WAL_HDR_LEN] != WAL_EXT_MARK ||
+	    memcmp(h + WAL_HDR_LEN + 9, none, sizeof(none)) == 0)
+		return 0;
+	memcpy(lap, h + WAL_HDR_LEN + 9, 8);
+	v->seq = proto_get_be64(h + 8) != 0 ? proto_get_be64(h + 8) : 1;
+	return 1;
+}
+
+/*
+ * Where the records end at off at a record that is not whole (prev the
+ * last read, when off is past 0): 1 when a later record of its lap says
+ * it was flushed (v->by: that record; v->seq: the damaged one's), 0 when
+ * none does, -1 as lap_walk. The lap is the records' before it or, for
+ * the log's first record, its own bytes (first_lap).
+ */
+static int
+end_vouched(struct wal *w, size_t off, uint64_t prev, struct vouch *v)
+{
+	uint8_t lap[8];
+	int got;
+
+	if (off > 0) {
+		if (!w->scanned_ext)
+			return 0;
+		v->seq = prev + 1;
+		return lap_walk(w, off, w->scanned_lap, vouch_one, v);
+	}
+	if ((got = first_lap(w, lap, v)) <= 0)
+		return got;
+	return lap_walk(w, 0, lap, vouch_one, v);
+}
+
 int
 wal_scan(struct wal *w, int damage, int (*fn)(void *, uint64_t,
     const uint8_t *, size_t), void *arg)
@@ -405,26 +452,26 @@ wal_scan(struct wal *w, int damage, int (*fn)(void *, uint64_t,
 	w->scanned = off;
 	/*
 	 * The records end at off, not by fn: torn by a power cut if nothing
-	 * after says record prev + 1 was flushed, else damaged since. Torn,
-	 * what the lap holds after it goes (lap_stale_cleared).
+	 * after says the record there was flushed, else damaged since. Torn,
+	 * what the lap holds after it goes (lap_stale_cleared): a start
+	 * goes on with the lap only after a record it read.
 	 */
-	if (got == 0 && rc == 0 && damage && w->scanned_ext) {
-		v.seq = prev + 1;
-		if ((got = lap_walk(w, off, w->scanned_lap, vouch_one,
-		    &v)) > 0) {
+	if (got == 0 && rc == 0 && damage) {
+		if ((got = end_vouched(w, off, prev, &v)) > 0) {
 			log_errorx("%s: record %llu at offset %zu is damaged "
 			    "(its CRC or length is wrong), yet record %llu "
 			    "after it was written once it was on disk whole: "
 			    "the records after it were acknowledged, and "
 			    "starting without them would lose them. Restore a "
 			    "backup (docs/operations.md), or move %s away to "
-			    "start with the records up to %llu alone on "
-			    "purpose", w->path, (unsigned long long)v.seq, off,
-			    (unsigned long long)v.by, WAL_FILE,
-			    (unsigned long long)prev);
+			    "start from the last checkpoint alone on purpose%s",
+			    w->path, (unsigned long long)v.seq, off,
+			    (unsigned long long)v.by, WAL_FILE, off == 0 ?
+			    "" : " (without the records before it either)");
 			return -1;
 		}
-		if (got == 0 && lap_stale_cleared(w, off, w->scanned_lap) < 0)
+		if (got == 0 && off > 0 && w->scanned_ext &&
+		    lap_stale_cleared(w, off, w->scanned_lap) < 0)
 			return -1;
 	}
 	if (got < 0) {

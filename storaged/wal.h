@@ -28,6 +28,8 @@
  * torn only what no flush had covered, so that record was on disk whole
  * and was damaged since, and the records after it were acknowledged. The
  * scan refuses it (wal_scan's -1), rather than leave them out silently.
+ * The log's first record, with no record before it, names its lap with
+ * its own bytes.
  */
 #ifndef PARLEY_WAL_H
 #define PARLEY_WAL_H

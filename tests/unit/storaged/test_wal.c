@@ -969,8 +969,10 @@ open_copy(const char *copy, char *said, size_t saidsz)
  * A record the disk damaged after its flush returned, whole acknowledged
  * records after it (each flushed on its own): the start is refused,
  * saying which record, where, and what to do; not started without the
- * records after it, which it did until 2026-12-02. Damage in its body
- * (the CRC fails) or in its length (where the next record is, unknown).
+ * records after it, which it did until 2026-12-02 (and for the log's
+ * first record, which no record before it names the lap of, until
+ * 2026-12-03). Damage in its body (the CRC fails) or in its length
+ * (where the next record is, unknown).
  */
 static void
 test_damage_refused(void **state)
@@ -979,15 +981,18 @@ test_damage_refused(void **state)
 	struct recs r;
 	struct store *st;
 	char copy[64], said[4096], want[128];
-	int k, how;
+	int k, how, i;
 
 	store_close(f->st);
 	f->st = NULL;
 	crash_run(f->dir, 0, 5);	/* five records, each flushed */
 	log_records(f->dir, &r);
 	assert_true(r.n >= 5);
-	k = r.n - 3;			/* the third of the five */
-	for (how = 0; how < 2; how++) {
+	assert_int_equal(r.off[0], 0);
+	/* The log's first record, then the third of the five. */
+	for (i = 0; i < 4; i++) {
+		k = i < 2 ? 0 : r.n - 3;
+		how = i % 2;
 		copy_env(f->dir, copy, sizeof(copy), -1, 0);
 		if (how == 0)
 			flip_byte(copy, r.off[k] + WAL_HDR_LEN +
@@ -1215,6 +1220,21 @@ started(const char *dir, struct taken *t)
 	return w;
 }
 
+/* f's store closed and its log removed: a log of the test's own, open. */
+static struct wal *
+own_log(struct fix *f)
+{
+	char p[128];
+	struct wal *w;
+
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(p, sizeof(p), "%s/%s", f->dir, WAL_FILE);
+	assert_int_equal(unlink(p), 0);
+	assert_non_null(w = wal_open(f->dir, 1));
+	return w;
+}
+
 /*
  * A start that goes on with a lap torn in a shared flush (its checkpoint
  * stalled: wal_append_after_scan): records 1..5 flushed one by one, then
@@ -1230,17 +1250,12 @@ test_torn_lap_continued(void **state)
 	struct fix *f = *state;
 	const off_t rec = WAL_HDR_LEN + WAL_EXT_LEN + 100;
 	uint8_t body[100];
-	char p[128];
 	struct taken t;
 	struct wal *w;
 	uint64_t s;
 	int i;
 
-	store_close(f->st);
-	f->st = NULL;
-	snprintf(p, sizeof(p), "%s/%s", f->dir, WAL_FILE);
-	assert_int_equal(unlink(p), 0);		/* a log of this test's own */
-	assert_non_null(w = wal_open(f->dir, 1));
+	w = own_log(f);
 	memset(body, 'a', sizeof(body));
 	for (s = 1; s <= 5; s++)
 		assert_int_equal(wal_append(w, s, body, sizeof(body)), 0);
@@ -1264,6 +1279,62 @@ test_torn_lap_continued(void **state)
 	for (i = 0; i < 6; i++)
 		assert_int_equal(t.seq[i], (uint64_t)i + 1);
 	assert_int_equal(t.first[5], 'N');
+}
+
+/*
+ * The log's first record torn in a flush it shared (records 1..3 written,
+ * then one flush that a power cut beat: 1 torn, 2 and 3 whole, none says
+ * a flush): a start takes no record and goes on. The same log once a
+ * later record of its lap says record 1 was flushed: record 1 was on
+ * disk whole, so its damage is refused, naming it.
+ */
+static void
+test_first_torn_or_damaged(void **state)
+{
+	struct fix *f = *state;
+	struct stderr_capture cap;
+	uint8_t body[100];
+	char said[4096];
+	struct taken t;
+	struct wal *w;
+	uint64_t s;
+	int rc;
+
+	w = own_log(f);
+	memset(body, 'a', sizeof(body));
+	for (s = 1; s <= 3; s++)
+		assert_int_equal(wal_write(w, s, body, sizeof(body)), 0);
+	assert_int_equal(wal_sync(w), 0);
+	wal_close(w);
+	flip_byte(f->dir, WAL_HDR_LEN + WAL_EXT_LEN + 50, 0xff);
+	w = started(f->dir, &t);
+	wal_close(w);
+	assert_int_equal(t.n, 0);
+
+	/*
+	 * A start that read 1..3 goes on with their lap: its record 4 says
+	 * nothing flushed yet (this process flushed none), its 5 that 4 was.
+	 */
+	assert_non_null(w = wal_open(f->dir, 1));
+	memset(&t, 0, sizeof(t));
+	flip_byte(f->dir, WAL_HDR_LEN + WAL_EXT_LEN + 50, 0xff);
+	assert_int_equal(wal_scan(w, 1, take_record, &t), 0);
+	assert_int_equal(t.n, 3);
+	wal_append_after_scan(w);
+	for (s = 4; s <= 5; s++)
+		assert_int_equal(wal_append(w, s, body, sizeof(body)), 0);
+	wal_close(w);
+	flip_byte(f->dir, WAL_HDR_LEN + WAL_EXT_LEN + 50, 0xff);
+	assert_non_null(w = wal_open(f->dir, 1));
+	memset(&t, 0, sizeof(t));
+	stderr_capture_start(&cap);
+	rc = wal_scan(w, 1, take_record, &t);
+	stderr_capture_end(&cap, said, sizeof(said));
+	wal_close(w);
+	assert_int_equal(rc, -1);
+	assert_int_equal(t.n, 0);
+	assert_non_null(strstr(said, "record 1 at offset 0 is damaged"));
+	assert_non_null(strstr(said, "yet record 5 after it"));
 }
 
 int
@@ -1290,6 +1361,7 @@ main(void)
 		T(test_old_lap_beyond),
 		T(test_old_format_replays),
 		T(test_torn_lap_continued),
+		T(test_first_torn_or_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
