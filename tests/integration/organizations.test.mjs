@@ -219,6 +219,30 @@ describe('organizations admin API', () => {
     }
   });
 
+  // The install key names any organisation: a stream for one deleted, or
+  // one never made, was opened (200, pings, a slot of the caps) where
+  // every list of it answers 404.
+  test('the install key\'s event stream for an organisation that is not there: 404, as its lists', async () => {
+    const c = await create('Short-lived');
+    assert.equal((await call('DELETE', `${O}/${c.id}`)).status, 200);
+    for (const org of [c.id, `org_${'ab'.repeat(16)}`]) {
+      const headers = { 'x-admin-api-key': p.adminKey, 'x-organization-id': org };
+      assertJsonError(await p.request('GET', '/v1/admin/events', { headers }), 404, 'Organization not found');
+      assertJsonError(await p.request('GET', `/v1/admin/events?organization_id=${org}`, { headers: { 'x-admin-api-key': p.adminKey } }),
+        404, 'Organization not found');
+      assert.equal((await p.request('HEAD', '/v1/admin/events', { headers })).status, 404, org);
+      assertJsonError(await p.request('GET', '/v1/admin/widgets', { headers }), 404, 'Organization not found');
+    }
+    const live = await create('Here');
+    const e = await Events.open(p, { headers: { 'x-organization-id': live.id } });
+    try {
+      assert.equal(e.status, 200);
+      await waitFor(() => e.lastId !== null, 5000, 'the stream of one that is there started');
+    } finally {
+      e.close();
+    }
+  });
+
   test('organizations survive a storaged restart', async () => {
     const c = await create('Durable');
     await p.restartStoraged();

@@ -701,24 +701,16 @@ last_id(struct http_request *req, struct evclient *ec)
 	return 1;
 }
 
-void
-events_get(struct conn *c, struct http_request *req,
-    const struct route_match *m)
+/*
+ * The stream of who asks's organisation, known to exist, opened (or the
+ * error answered): its head, then events once subscribed.
+ */
+static void
+events_open(struct conn *c, struct http_request *req)
 {
 	struct evclient *ec;
 	uint64_t now;
 
-	if (worker_quitting()) {
-		conn_send_error(c, 503, admin_headers, "Shutting down");
-		return;
-	}
-	/* A bad escape anywhere makes the query unreadable, as elsewhere. */
-	if (req->query != NULL && http_query_param(req->query,
-	    "last_event_id", NULL, 0) < 0) {
-		conn_send_error(c, 400, admin_headers,
-		    "Invalid query parameters");
-		return;
-	}
 	if (nclients >= wsettings.admin_events_max) {
 		conn_send_error(c, 503, "Retry-After: 5\r\nCache-Control: "
 		    "no-store\r\n", "Too many event streams");
@@ -784,4 +776,51 @@ events_get(struct conn *c, struct http_request *req,
 	storec_ev_level(ST_EV_LEVEL_ALL);
 	if (storec_ev_level_confirmed() == ST_EV_LEVEL_ALL)
 		client_begin(ec);
+}
+
+static const struct storec_answer org_errors[] = {
+	{ PROTO_E_NOT_FOUND, 404, "Organization not found" },
+	{ 0, 0, NULL },
+};
+
+/* ST_ORG_GET -> the install key's organisation is there: the stream. */
+static void
+org_known(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+
+	if (r->status == STOREC_OK)
+		events_open(c, c->req);
+	else
+		admin_answer(c, r, PROTO_ST_ORG_GET, 200, NULL, org_errors);
+}
+
+void
+events_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct st_id_req q = { .id = c->who.org };
+
+	if (worker_quitting()) {
+		conn_send_error(c, 503, admin_headers, "Shutting down");
+		return;
+	}
+	/* A bad escape anywhere makes the query unreadable, as elsewhere. */
+	if (req->query != NULL && http_query_param(req->query,
+	    "last_event_id", NULL, 0) < 0) {
+		conn_send_error(c, 400, admin_headers,
+		    "Invalid query parameters");
+		return;
+	}
+	/*
+	 * The install key names any organisation (x-organization-id or
+	 * ?organization_id=): one that is not there has no stream, as it has
+	 * no list (the others' own exists, or they could not sign in).
+	 */
+	if (c->who.kind == ST_WHO_KEY && c->who.org[0] != '\0' &&
+	    strcmp(c->who.org, ST_WHO_ORG_DEFAULT) != 0) {
+		admin_ask(c, PROTO_ST_ORG_GET, &q, org_known, admin_headers);
+		return;
+	}
+	events_open(c, req);
 }
