@@ -125,9 +125,18 @@ describe('organisations are isolated, route by route', () => {
     assert.equal(r.status, 201, r.text);
     o.hook = r.json();
     o.member = await addMember(p, { org: o.id, role: 'owner', name: `Member ${o.secret}` });
-    r = await call('POST', '/v1/admin/canned-replies', h, { shortcut: `hi-${tag.toLowerCase()}`, text: `Canned ${o.secret}` });
+    // A canned reply with a file of its own.
+    r = await call('POST', '/v1/admin/canned-replies/attachments', h, { name: `canned-${o.secret}.txt`, size: 13 });
+    assert.equal(r.status, 201, r.text);
+    o.catt = r.json().id;
+    r = await p.request('PUT', `/v1/admin/canned-replies/attachments/${o.catt}`,
+      { headers: { ...h, 'content-range': 'bytes 0-12/13' }, body: 'A writes here' });
+    assert.equal(r.status, 200, r.text);
+    r = await call('POST', '/v1/admin/canned-replies', h, { shortcut: `hi-${tag.toLowerCase()}`, text: `Canned ${o.secret}`,
+      attachments: [o.catt] });
     assert.equal(r.status, 201, r.text);
     o.canned = r.json();
+    assert.equal((await call('GET', `/v1/admin/canned-replies/attachments/${o.catt}`, h)).status, 200);
     r = await call('POST', '/v1/admin/knowledge/sources', h, { type: 'qa', question: `Kettle ${o.secret}?`,
       answer: `The zebra kettle answer of ${o.secret}.` });
     assert.equal(r.status, 201, r.text);
@@ -147,7 +156,7 @@ describe('organisations are isolated, route by route', () => {
   // What of o must never be in another organisation's answers.
   const marks = (o) => [o.id, o.secret, o.conv, o.contact, o.widget.id, o.widget.widget_id, o.agent.id, o.token,
     o.key.id, o.key.key, o.member.id, o.member.email, o.hook.id, o.hook.secret, o.canned.id,
-    o.invitation, o.inviteEmail, o.source.id, o.action.id, o.att];
+    o.invitation, o.inviteEmail, o.source.id, o.action.id, o.att, o.catt];
   function holdsNothingOf(text, o, what) {
     for (const m of marks(o)) assert.ok(!text.includes(m), `${what} holds ${m} of organisation ${o.tag}`);
   }
@@ -161,6 +170,7 @@ describe('organisations are isolated, route by route', () => {
     if (route.startsWith('/v1/admin/users/')) return o.member.id;
     if (route.startsWith('/v1/admin/api-keys/')) return o.key.id;
     if (route.startsWith('/v1/admin/webhooks/')) return o.hook.id;
+    if (route.startsWith('/v1/admin/canned-replies/attachments/')) return o.catt;
     if (route.startsWith('/v1/admin/canned-replies/')) return o.canned.id;
     if (route.startsWith('/v1/admin/invitations/')) return o.invitation;
     if (route.startsWith('/v1/admin/knowledge/sources/')) return o.source.id;
@@ -219,6 +229,21 @@ describe('organisations are isolated, route by route', () => {
       const s = await call('POST', '/v1/admin/knowledge/search', who.headers(), { query: 'zebra kettle answer', k: 50 });
       assert.ok(s.json().results.some((x) => x.source_id === org.B.source.id), s.text);
     }
+  });
+
+  test("a route of two ids: B's own conversation with A's attachment is 404, A's file untouched", async () => {
+    const a = org.A;
+    for (const who of principalsOfB()) {
+      const url = `/v1/admin/conversations/${org.B.conv}/attachments/${a.att}`;
+      for (const method of ['GET', 'PUT', 'DELETE']) {
+        const r = await call(method, url, who.headers());
+        assert.equal(r.status, 404, `${who.name}: ${method} ${url}: ${r.status} ${r.text}`);
+        holdsNothingOf(r.text, a, `${who.name}: ${method} ${url}`);
+      }
+    }
+    const r = await call('GET', `/v1/admin/conversations/${a.conv}/attachments/${a.att}`, installIn(a.id)());
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.text, 'A writes here');
   });
 
   test("B's search, export and widget filter hold nothing of A", async () => {
