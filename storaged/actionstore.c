@@ -9,11 +9,14 @@
  * A name is its organisation's once: it is the tool's name the model
  * calls. The headers' values leave storaged only in a turn's tools
  * (ST_ACTION_TOOLS); the admin API's replies carry their names alone.
+ * An update that moves the url to another origin without new headers
+ * clears them (action_headers_stay).
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "actionstore.h"
 #include "optab.h"
@@ -54,6 +57,43 @@ action_admit(struct store_txn *t, const void *rec, uint64_t mask)
 	return t->err;
 }
 
+/* The bytes of url's origin: its scheme and authority, up to its path. */
+static size_t
+url_origin_len(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p != NULL ? p + 3 : url;
+	return (size_t)(p - url) + strcspn(p, "/?#");
+}
+
+/*
+ * The headers' values are write-only: a url moved to another origin
+ * (scheme, host, port; any case) by an update that leaves the headers
+ * as they were would take them to that server with the next call. They
+ * are cleared then, as an agent's key is (agentstore.c). 0, or -1.
+ */
+static int
+action_headers_stay(struct store_txn *t, const struct st_action *cur,
+    struct st_action *req, uint64_t *mask)
+{
+	const char *a = cur->url != NULL ? cur->url : "";
+	const char *b = req->url != NULL ? req->url : "";
+	size_t n = url_origin_len(a);
+
+	if (!(*mask & ST_ACF_URL) || (*mask & ST_ACF_HEADERS) ||
+	    cur->headers == NULL || cur->headers[0] == '\0' ||
+	    (n == url_origin_len(b) && strncasecmp(a, b, n) == 0))
+		return 0;
+	free(req->headers);
+	if ((req->headers = strdup("")) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	*mask |= ST_ACF_HEADERS;
+	return 0;
+}
+
 /*
  * An update's fields merged. A url or body the update leaves as it was,
  * stored before its placeholders had to name a parameter, is refused as
@@ -68,6 +108,8 @@ action_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
 	const char *why, *field;
 
 	(void)arg;
+	if (action_headers_stay(t, curp, reqp, &mask) < 0)
+		return -1;
 	rl_merge(&st_action_layout, curp, reqp, mask);
 	if ((mask & ST_ACF_PARAMETERS) ||
 	    (why = st_action_templates_invalid(curp)) == NULL)

@@ -332,6 +332,52 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
     }
   });
 
+  // The headers' values are write-only: a PATCH that moved the url to
+  // another server kept them, and the next call took them there (an
+  // agent's key is cleared so: agentstore.c's agent_merge).
+  test('headers never follow the url to another origin unless the PATCH sets them', async () => {
+    const seen = [];
+    const mk = (tag) => http.createServer((req, res) => {
+      seen.push({ at: tag, url: req.url, key: req.headers['x-shop-key'] ?? null });
+      res.end('{}');
+    });
+    const a = mk('a');
+    const b = mk('b');
+    await new Promise((ok) => a.listen(0, '127.0.0.1', ok));
+    await new Promise((ok) => b.listen(0, '127.0.0.1', ok));
+    try {
+      const at = (s) => `http://127.0.0.1:${s.address().port}`;
+      let r = await call('POST', A, order({ name: 'moved', url: `${at(a)}/o/{{order_id}}`, headers: { 'X-Shop-Key': 'sk-moved' } }));
+      assert.equal(r.status, 201, r.text);
+      const id = r.json().id;
+      const dry = async () => {
+        const d = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '1' } });
+        assert.equal(d.json().ok, true, d.text);
+      };
+      // Another path of the same origin keeps them.
+      r = await call('PATCH', `${A}/${id}`, { url: `${at(a)}/v2/o/{{order_id}}` });
+      assert.deepEqual(r.json().header_names, ['X-Shop-Key']);
+      await dry();
+      // Another origin (another port) without headers: cleared.
+      r = await call('PATCH', `${A}/${id}`, { url: `${at(b)}/o/{{order_id}}` });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json().header_names, []);
+      await dry();
+      // With headers, the new ones go there.
+      r = await call('PATCH', `${A}/${id}`, { url: `${at(a)}/o/{{order_id}}`, headers: { 'X-Shop-Key': 'sk-new' } });
+      assert.deepEqual(r.json().header_names, ['X-Shop-Key']);
+      await dry();
+      assert.deepEqual(seen, [
+        { at: 'a', url: '/v2/o/1', key: 'sk-moved' },
+        { at: 'b', url: '/o/1', key: null },
+        { at: 'a', url: '/o/1', key: 'sk-new' },
+      ]);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   test('the default organisation may call a loopback API; a tenant still may not', async () => {
     let r = await call('POST', A, order({ url: 'http://127.0.0.1:9/orders/{{order_id}}' }));
     assert.equal(r.status, 201, r.text);

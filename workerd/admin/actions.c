@@ -12,7 +12,8 @@
  * fields: parameters, a JSON Schema object (stored as its text, checked
  * by actions/schema.c), and headers, an object of names and values that
  * is write-only: a reply shows header_names alone, and a PATCH with
- * headers replaces them all. The url and body templates
+ * headers replaces them all (one moving the url to another origin
+ * without them clears them: storaged's action_merge). The url and body templates
  * (actions/template.c) may name the schema's arguments and the verified
  * visitor's fields; the body, filled with sample values, must read as
  * JSON.
