@@ -1296,8 +1296,10 @@ human_ask_allowed(struct wsess *s)
 
 /*
  * {"type":"request_human"}: a person, please (handoff_enabled widgets).
- * Asked again while a person is wanted or answers, the visitor hears the
- * state without a trip to storaged.
+ * Always asked of storaged, which changes only an assistant's conversation
+ * (asked again: nothing stored, the state told): the socket's own state
+ * may be older than a hand-back it has not heard of yet, and answering
+ * from it lost the visitor's request.
  */
 void
 wschat_on_request_human(struct wsess *s, struct wsmsg *m)
@@ -1307,7 +1309,6 @@ wschat_on_request_human(struct wsess *s, struct wsmsg *m)
 		.token_len = sizeof(s->hash),
 		.origin = s->origin,
 	};
-	int state;
 
 	if (!s->handoff_enabled) {
 		wsend_error(s, "request_human: this chat has no person to "
@@ -1326,13 +1327,6 @@ wschat_on_request_human(struct wsess *s, struct wsmsg *m)
 		return;		/* asked already; its answer comes */
 	if (!human_ask_allowed(s)) {
 		wsend_say(s, VT_HUMAN_TOO_MANY);
-		return;
-	}
-	if (s->handoff == ST_HANDOFF_WAITING || s->handoff == ST_HANDOFF_HUMAN) {
-		/* Asked already: the state again, nothing to store. */
-		state = s->handoff;
-		s->handoff = HANDOFF_UNKNOWN;
-		wsend_handoff(s, state, NULL);
 		return;
 	}
 	memcpy(req.token, s->hash, sizeof(req.token));
