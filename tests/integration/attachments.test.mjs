@@ -150,6 +150,13 @@ describe('stacks of their own', { concurrency: true }, () => {
       assert.match(r.headers['content-disposition'], /^attachment; filename="receipt.pdf"/);
       assert.equal(r.headers['access-control-allow-origin'], '*');
       assert.equal(r.body.toString('latin1').slice(0, 8), '%PDF-1.7');
+      // HEAD answers the head a GET has: it said Content-Length: 0 of a
+      // file of 45 bytes.
+      const head = await p.request('HEAD', a.url);
+      assert.equal(head.status, 200);
+      assert.equal(head.headers['content-length'], r.headers['content-length']);
+      assert.equal(head.headers['transfer-encoding'], r.headers['transfer-encoding']);
+      assert.equal(head.headers['content-disposition'], r.headers['content-disposition']);
       const forged = a.url.replace(/sig=[0-9a-f]/, (s) => s.slice(0, -1) + (s.endsWith('0') ? '1' : '0'));
       assert.equal((await p.get(forged)).status, 403);
       const later = a.url.replace(/exp=(\d+)/, (s, e) => `exp=${Number(e) + 1}`);

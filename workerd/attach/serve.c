@@ -135,8 +135,8 @@ serve_start(struct serve *s, const struct st_att *a)
 	disposition(a, hdrs + n, sizeof(hdrs) - n);
 	s->npieces = a->npieces;
 	s->started = 1;
-	if (s->c->head_only) {
-		conn_send(s->c, 200, hdrs, mime, NULL, 0);
+	if (s->c->head_only) {	/* HEAD: the head a GET has, no length */
+		conn_stream_head(s->c, 200, hdrs, mime);
 		conn_drop_handler(&s->c, s);
 		free(s);
 		return -1;
