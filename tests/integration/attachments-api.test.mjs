@@ -147,9 +147,19 @@ describe('attachments over the chat API', { concurrency: 1 }, () => {
     assert.equal(got.headers['content-type'], 'image/png');
     assert.equal(got.headers['x-content-type-options'], 'nosniff');
     assert.match(got.headers['content-security-policy'], /default-src 'none'; sandbox/);
-    const bad = await p.get(a.url.replace(/sig=./, (m) => (m.endsWith('0') ? 'sig=1' : 'sig=0')));
+    const forged = a.url.replace(/sig=./, (m) => (m.endsWith('0') ? 'sig=1' : 'sig=0'));
+    const bad = await p.get(forged);
     assert.equal(bad.status, 403);
     assert.equal((await p.get(`/v1/chat/attachments/${up.id}`)).status, 403);
+    // A page's fetch of the link (and of a refused one) gets one
+    // Access-Control-Allow-Origin, the chat API's (CORS_ORIGIN "*"): the
+    // link's own "*" beside it made "*, *", which a browser refuses.
+    const origin = { Origin: 'https://shop.example' };
+    for (const [url, status] of [[a.url, 200], [forged, 403], [`/v1/chat/attachments/${up.id}`, 403]]) {
+      const r = await p.request('GET', url, { headers: origin });
+      assert.equal(r.status, status, url);
+      assert.equal(r.headers['access-control-allow-origin'], '*', url);
+    }
 
     // The dashboard sees it too.
     const g = (await p.adminJson('GET', `/v1/admin/conversations/${convId}`)).json();

@@ -18,17 +18,24 @@
 
 /*
  * What every attachment's answer says, before its type's own (every
- * answer already has nosniff and no referrer: resp.c).
+ * answer already has nosniff and no referrer: resp.c). A visitor's route
+ * is R_PUBLIC and says any origin itself; the chat API's and the
+ * dashboard's get the router's CORS headers (a second
+ * Access-Control-Allow-Origin made "*, *", which a browser's fetch
+ * refuses).
  */
 #define SAFE_HEADERS							\
 	"Content-Security-Policy: default-src 'none'; sandbox\r\n"	\
 	"Cross-Origin-Resource-Policy: cross-origin\r\n"
-static const char visitor_headers[] = "Cache-Control: private, "
-    "max-age=3600\r\nAccess-Control-Allow-Origin: *\r\n" SAFE_HEADERS;
+#define LINK_CACHE	"Cache-Control: private, max-age=3600\r\n"
+#define ANY_ORIGIN	"Access-Control-Allow-Origin: *\r\n"
+static const char visitor_headers[] = LINK_CACHE ANY_ORIGIN SAFE_HEADERS;
+static const char chat_headers[] = LINK_CACHE SAFE_HEADERS;
 static const char dash_headers[] = "Cache-Control: private, no-cache\r\n"
     SAFE_HEADERS;
-static const char refused_headers[] = "Cache-Control: no-store\r\n"
-    "Access-Control-Allow-Origin: *\r\n";
+static const char visitor_refused[] = "Cache-Control: no-store\r\n"
+    ANY_ORIGIN;
+static const char refused_headers[] = "Cache-Control: no-store\r\n";
 /* A visitor's link refused: expired, forged, or under another widget. */
 static const char link_refused[] = "This link has expired or is not "
     "valid: open the conversation again for a new one";
@@ -37,6 +44,7 @@ static const char link_refused[] = "This link has expired or is not "
 struct serve {
 	struct conn *c;
 	int admin;		/* the dashboard's: conv must match */
+	int visitor;		/* a widget's route (R_PUBLIC) */
 	int started;		/* the head went out */
 	char id[ST_ATT_ID_LEN + 1];
 	char conv[ST_ID_HEX + 1];
@@ -64,6 +72,7 @@ static void
 serve_end(struct serve *s, int status, const char *msg)
 {
 	struct conn *c = s->c;
+	const char *hdrs = s->visitor ? visitor_refused : refused_headers;
 	int started = s->started;
 
 	conn_drop_handler(&s->c, s);
@@ -71,7 +80,7 @@ serve_end(struct serve *s, int status, const char *msg)
 	if (c == NULL)
 		return;
 	if (!started)
-		conn_send_error(c, status, refused_headers, msg);
+		conn_send_error(c, status, hdrs, msg);
 	else if (status != 0) {
 		log_warnx("attachments: %s; the download is cut", msg);
 		conn_close(c, "attachment cut");
@@ -130,8 +139,8 @@ serve_start(struct serve *s, const struct st_att *a)
 		serve_end(s, 500, "Internal server error");
 		return -1;
 	}
-	n = strlcpy(hdrs, s->admin ? dash_headers : visitor_headers,
-	    sizeof(hdrs));
+	n = strlcpy(hdrs, s->admin ? dash_headers : s->visitor ?
+	    visitor_headers : chat_headers, sizeof(hdrs));
 	disposition(a, hdrs + n, sizeof(hdrs) - n);
 	s->npieces = a->npieces;
 	s->started = 1;
@@ -214,18 +223,21 @@ static void
 serve_begin(struct conn *c, const char *conv, const char *id, int admin,
     const char *query, const char *wid)
 {
+	const char *refused = !admin && wid[0] != '\0' ? visitor_refused :
+	    refused_headers;
 	struct serve *s;
 
 	if (id == NULL || !st_prefixed_id_valid(id, "att_")) {
-		conn_send_error(c, 404, refused_headers, "no such attachment");
+		conn_send_error(c, 404, refused, "no such attachment");
 		return;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		conn_send_error(c, 500, refused_headers, "out of memory");
+		conn_send_error(c, 500, refused, "out of memory");
 		return;
 	}
 	s->c = c;
 	s->admin = admin;
+	s->visitor = refused == visitor_refused;
 	strlcpy(s->id, id, sizeof(s->id));
 	strlcpy(s->conv, conv, sizeof(s->conv));
 	strlcpy(s->wid, wid, sizeof(s->wid));
@@ -233,8 +245,7 @@ serve_begin(struct conn *c, const char *conv, const char *id, int admin,
 	    sizeof(s->exp)) != 1 || http_query_param(query, "sig", s->sig,
 	    sizeof(s->sig)) != 1)) {
 		free(s);
-		conn_send_error(c, 403, refused_headers, "This link is not "
-		    "valid");
+		conn_send_error(c, 403, refused, "This link is not valid");
 		return;
 	}
 	c->hctx = s;
