@@ -15,6 +15,9 @@
 //     parts (text/plain, text/html with the visitor's <script> escaped, the
 //     dashboard link);
 //   - a new contact (its name with <b>): one mail, to the one who chose it;
+//   - a contact whose name is an RFC 2047 encoded word of its own (of
+//     "\r\nBcc: ..."): the subject, decoded once, is that text as typed,
+//     with no line break in it;
 //   - a contact deleted (without an erase: its conversation stays) while
 //     its mail waits for a retry (the server down): once the server is up
 //     and the retry's time is past, the mail is not sent (it once was,
@@ -149,6 +152,25 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     assert.ok(m.parts['text/html'].includes('Zoë &lt;b&gt;Bold&lt;/b&gt;'), m.parts['text/html']);
     assert.ok(m.parts['text/html'].includes('zoe@example.org'));
     assert.ok(m.parts['text/plain'].includes('Name: Zoë <b>Bold</b>'));
+  });
+
+  test("a visitor's own encoded word in the subject is text: a reader decodes no line break from it", async () => {
+    // ASCII alone, so it once went into the Subject as it was: a mail
+    // reader decoded it (RFC 2047) into CR, LF and a "Bcc:" line.
+    const word = `=?UTF-8?B?${Buffer.from('\r\nBcc: evil@example.net\r\n').toString('base64')}?=`;
+    const before = smtpd.mails.length;
+    const v = await Visitor.open(p, wd.widget_id);
+    await v.next('session');
+    await v.turn('hi');
+    v.send({ type: 'contact_info', name: word });
+    await v.next('contact_info_saved');
+    await v.close();
+    await waitFor(() => smtpd.mails.length > before, 10000, 'the contact mail');
+    const m = smtpd.mails.at(-1);
+    assert.equal(m.headers.subject.length, 1);
+    assert.equal(m.subject, `New contact: ${word}`, 'decoded once, the visitor\'s word is its own text');
+    assert.doesNotMatch(m.subject, /[\r\n]/);
+    assert.equal(m.headers.bcc, undefined);
   });
 
   // A contact mail as a marker: the mails before it have been sent.

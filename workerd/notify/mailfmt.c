@@ -6,8 +6,10 @@
  *
  * - in a header (the Subject) it is cut to one line, control characters
  *   (CR, LF among them) turned into spaces, so it can never end the
- *   header or add another; with any byte past ASCII the whole subject is
- *   RFC 2047 "B"-encoded words (UTF-8), each under 76 characters, folded;
+ *   header or add another; with any byte past ASCII, or a "=?" (a mail
+ *   reader would decode the visitor's own encoded word: CR, LF, any
+ *   byte), the whole subject is RFC 2047 "B"-encoded words (UTF-8), each
+ *   under 76 characters, folded, whose text is never decoded again;
  * - in the HTML part, every & < > " ' is escaped;
  * - both parts are UTF-8 in base64 (lines of 76), so no line of the
  *   body is longer than SMTP allows and no byte of it is read as MIME.
@@ -127,7 +129,7 @@ notify_subject(struct buf *out, const char *subject)
 	int w;
 
 	buf_adds(out, "Subject:");
-	if (!has_8bit(subject)) {
+	if (!has_8bit(subject) && strstr(subject, "=?") == NULL) {
 		buf_addf(out, " %s\r\n", subject);
 		return;
 	}

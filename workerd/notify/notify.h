@@ -215,7 +215,7 @@ int notify_mail_link(const char *base, const char *conv, char *out,
     size_t outsz);
 /* s with & < > " ' escaped, and a newline as <br>. */
 void notify_html_escape(struct buf *out, const char *s);
-/* "Subject: s\r\n", as RFC 2047 encoded words when s is not ASCII. */
+/* "Subject: s\r\n", as RFC 2047 encoded words when s is not ASCII or holds "=?". */
 void notify_subject(struct buf *out, const char *s);
 
 #define NOTIFY_MAIL_INFLIGHT	4	/* mails being sent at once */

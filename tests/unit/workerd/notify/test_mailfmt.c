@@ -2,7 +2,8 @@
  * An email notification as written (workerd/notify/mailfmt.c): the
  * headers (one Subject line whatever the visitor wrote: CR and LF
  * become spaces, so "Bcc:" in a message is text, not a header; RFC 2047
- * encoded words for UTF-8, each within 75 characters, decoding back),
+ * encoded words for UTF-8, each within 75 characters, decoding back,
+ * and for a visitor's own encoded word, which decodes to its text),
  * the two base64 parts (the visitor's <script> escaped in the HTML, as
  * is in the text), the dashboard link, a long text cut whole, and what
  * cannot be written.
@@ -214,6 +215,32 @@ test_long_text_cut_whole(void **state)
 	free(m);
 }
 
+/*
+ * A visitor's ASCII text holding an encoded word of its own ("\r\nBcc:
+ * evil@example.net" in base64): once written as it was, a reader decoded
+ * it into a line break. Now the subject is encoded words, which decode
+ * to the visitor's text as typed.
+ */
+static void
+test_visitor_encoded_word(void **state)
+{
+	static const char word[] =
+	    "=?UTF-8?B?DQpCY2M6IGV2aWxAZXhhbXBsZS5uZXQ=?=";
+	struct st_event ev;
+	char *m, *head, dec[256];
+
+	event_of(&ev, word);
+	m = compose(ST_MAIL_HANDOFF, &ev, NULL);
+	head = head_of(m);
+	assert_null(strstr(head, "person: =?UTF-8?B?DQpC"));
+	assert_non_null(strstr(head, "Subject: =?UTF-8?B?"));
+	words_decoded(head, dec, sizeof(dec));
+	assert_string_equal(dec, "A visitor asks for a person: =?UTF-8?B?"
+	    "DQpCY2M6IGV2aWxAZXhhbXBsZS5uZXQ=?=");
+	free(head);
+	free(m);
+}
+
 static void
 test_cannot_write(void **state)
 {
@@ -242,6 +269,7 @@ main(void)
 		cmocka_unit_test(test_headers_and_escaping),
 		cmocka_unit_test(test_utf8_subject),
 		cmocka_unit_test(test_long_text_cut_whole),
+		cmocka_unit_test(test_visitor_encoded_word),
 		cmocka_unit_test(test_cannot_write),
 	};
 
