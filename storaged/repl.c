@@ -965,6 +965,12 @@ up_started(const struct pmsg *m)
 	    ": a snapshot first" : "");
 	if (!rep.snapshot)
 		up_checked("it resumed our stream in its term");
+	else if (R.checked) {
+		/* Ours is not a prefix of its history it vouches for now. */
+		R.checked = 0;
+		log_warnx("replication: the primary sends a snapshot: reads "
+		    "are unavailable until it is in");
+	}
 	return 0;
 }
 

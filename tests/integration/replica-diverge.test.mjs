@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 import { caughtUp, role, dump } from './lib/standby.mjs';
 
 // A primary and its standby, one conversation written and streamed.
@@ -120,4 +120,47 @@ test('PARLEY_SYNC=interval, the primary\'s unsynced records lost: a snapshot',
       for (const f of files)
         fs.copyFileSync(path.join(disk, f), path.join(p.dataDir, f));
     });
+  });
+
+// A standby the primary checked once, still running when that primary comes
+// back restored from an older backup: the primary answers its ST_REPL_START
+// with a snapshot (the standby's records are not its own). Until that
+// snapshot is in, the standby's data is not the primary's: it must answer
+// no read (unavailable, as before any check), not go on exporting the
+// conversation only it has. The snapshot is kept from landing (a directory
+// where its file goes, as a full disk would) so the window stays open.
+test('a checked standby told to take a snapshot answers no read until it is in',
+  { timeout: 90000 }, async (t) => {
+    const { p, s } = await pair(t, 'full');
+    const bk = path.join(p.tmp, 'backup.mdb');
+    const b = await p.ctl(['backup', bk]);
+    assert.equal(b.code, 0, b.stderr);
+    const a = await open(p, 'session-A-only-on-old-primary');
+    await caughtUp(p, s);
+    assert.match((await dump(s)).convs, new RegExp(a.conv.id));
+
+    const part = path.join(s.dataDir, 'snapshot.mdb.part');
+    fs.mkdirSync(part);
+    await p.killStoraged('SIGKILL');
+    fs.rmSync(p.dataDir, { recursive: true, force: true });
+    fs.mkdirSync(p.dataDir);
+    fs.copyFileSync(bk, path.join(p.dataDir, 'data.mdb'));
+    const from = p.logs.storaged.length;
+    await p.startStoraged();
+    await waitFor(() => /streams from record \d+ after a snapshot/.test(
+      p.logs.storaged.slice(from)), 15000, 'the primary sends a snapshot');
+
+    const r = await s.ctl(['export', '--rows', 'conversations']);
+    assert.doesNotMatch(r.stdout, new RegExp(a.conv.id),
+      'the standby does not export what the primary does not hold');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /not checked against the primary/);
+    assert.equal((await role(s)).linked, false, 'not linked while the snapshot is to come');
+
+    // The snapshot lands: the primary's data, reads answered again.
+    fs.rmdirSync(part);
+    await caughtUp(p, s);
+    const [dp, ds] = [await dump(p), await dump(s)];
+    assert.doesNotMatch(ds.convs, new RegExp(a.conv.id));
+    assert.deepEqual(ds, dp);
   });
