@@ -146,9 +146,13 @@ test('a checked standby told to take a snapshot answers no read until it is in',
     fs.mkdirSync(p.dataDir);
     fs.copyFileSync(bk, path.join(p.dataDir, 'data.mdb'));
     const from = p.logs.storaged.length;
+    const sfrom = s.logs.storaged.length;
     await p.startStoraged();
     await waitFor(() => /streams from record \d+ after a snapshot/.test(
       p.logs.storaged.slice(from)), 15000, 'the primary sends a snapshot');
+    // The standby has the primary's answer (it says so), not only the primary sent it.
+    await waitFor(() => /the primary sends a snapshot: reads are unavailable/.test(
+      s.logs.storaged.slice(sfrom)), 15000, 'the standby told of the snapshot');
 
     const r = await s.ctl(['export', '--rows', 'conversations']);
     assert.doesNotMatch(r.stdout, new RegExp(a.conv.id),
