@@ -354,7 +354,8 @@ static const struct proto_msg msgs[] = {
 	 * Replication (issue 25, storaged/repl.c): a standby (a storaged)
 	 * asks its primary for the stream, which sends records and snapshot
 	 * chunks unasked and hears the standby's acknowledgements unasked;
-	 * parleyctl promotes a standby and asks either where it stands.
+	 * parleyctl promotes a standby and asks either where it stands; a
+	 * standby promoted by hand tells the primary it followed to step down.
 	 */
 	{ PROTO_ST_REPL_START, "ST_REPL_START", S, S, 0, 0, 0,
 	    &pl_repl_start_req, &pl_repl_start_rep },
@@ -364,6 +365,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_repl_snap, NULL },
 	{ PROTO_ST_REPL_ACK, "ST_REPL_ACK", S, S, 0, 0, 0,
 	    &pl_u64, NULL },
+	{ PROTO_ST_REPL_NEWER, "ST_REPL_NEWER", S, S, 0, 0, 0,
+	    &pl_repl_newer_req, &pl_u64 },
 	{ PROTO_ST_REPL_PROMOTE, "ST_REPL_PROMOTE", C, S, 0, 0, 0,
 	    &pl_u64, &pl_u64 },
 	{ PROTO_ST_REPL_STATUS, "ST_REPL_STATUS", C, S, 0, 0, 0,

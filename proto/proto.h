@@ -186,6 +186,7 @@ enum proto_type {
 	PROTO_ST_REPL_ACK = 0x83,	/* standby -> primary, unasked: seq on its disk */
 	PROTO_ST_REPL_PROMOTE = 0x84,	/* parleyctl: a standby becomes primary */
 	PROTO_ST_REPL_STATUS = 0x85,	/* parleyctl: role, term, seqs, the standby */
+	PROTO_ST_REPL_NEWER = 0xbc,	/* a standby promoted by hand -> its old primary: step down */
 	/*
 	 * verified identity (issue 26): a widget's identity secret, and a
 	 * visitor's identify (widgetmsg.h)
@@ -275,7 +276,7 @@ enum proto_type {
 	PROTO_ST_TURN_LOST = 0xba,
 	/* a worker's turns still answered, on each new connection */
 	PROTO_ST_TURNS_HELD = 0xbb,
-	PROTO_TYPE_MAX = 0xbc,	/* free: 0x7f */
+	PROTO_TYPE_MAX = 0xbd,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

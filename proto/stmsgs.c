@@ -1653,6 +1653,12 @@ static const struct pfield f_repl_start_req[] = {
 };
 PLAYOUT(pl_repl_start_req, struct st_repl_start_req, f_repl_start_req);
 
+static const struct pfield f_repl_newer_req[] = {
+	PFU64(struct st_repl_newer_req, term),
+	PFSTR(struct st_repl_newer_req, addr, ST_REPL_ADDR_MAX),
+};
+PLAYOUT(pl_repl_newer_req, struct st_repl_newer_req, f_repl_newer_req);
+
 static const struct pfield f_repl_start_rep[] = {
 	PFU64(struct st_repl_start_rep, term),
 	PFU64(struct st_repl_start_rep, seq),

@@ -989,8 +989,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_turn_ref,
     pl_setup_note_req, pl_setup_rep,
     pl_mail_result_req, pl_mail_id_req, pl_mail_due_req, pl_store_failed,
     pl_canneds,
-    pl_canned_put_req, pl_repl_start_req, pl_repl_start_rep, pl_repl_rec,
-    pl_repl_snap, pl_repl_status, pl_ev_role,
+    pl_canned_put_req, pl_repl_newer_req, pl_repl_start_req,
+    pl_repl_start_rep, pl_repl_rec, pl_repl_snap, pl_repl_status, pl_ev_role,
     pl_ws_feedback_req, pl_ws_feedback_rep, pl_ws_rating_req,
     pl_ws_rating_rep, pl_fb_summary, pl_ws_conv_new_rep,
     pl_ws_conv_list_rep, pl_ws_conv_read_req, pl_ws_conv_read_rep,
@@ -1030,6 +1030,17 @@ struct st_repl_start_req {
 	uint64_t term, last_seq;
 	uint8_t digest[ST_REPL_DIGEST_LEN];
 	uint32_t digest_len;	/* always ST_REPL_DIGEST_LEN */
+	const char *addr;
+};
+/*
+ * ST_REPL_NEWER: a standby promoted by hand (a fixed pair) tells the
+ * primary it followed that it is primary now, in term, at addr (its
+ * PARLEY_ADVERTISE, "" unset). Answered with an st_u64: 1 when this
+ * fenced it, 0 when it was no primary; an error when its term is not
+ * older.
+ */
+struct st_repl_newer_req {
+	uint64_t term;
 	const char *addr;
 };
 /* Its reply: the primary's term and last record; snapshot 1: one comes first. */

@@ -30,6 +30,9 @@
 #include "wal.h"
 
 #define TICK_MS		250
+/* A hand-promoted primary dials the one it followed this often, and waits so long. */
+#define WATCH_MS	1000
+#define WATCH_WAIT_MS	5000
 
 /* A record of the backlog: a copy of its body, the history's digest before. */
 struct rrec {
@@ -106,6 +109,14 @@ static struct {
 	uint8_t *rec;		/* a record being put together from its parts */
 	size_t rec_len, rec_cap;
 	uint64_t rec_seq;
+	/*
+	 * A standby promoted by hand (a fixed pair): the link dials the
+	 * primary it followed now and then, and tells it to step down when
+	 * it is back as a primary (ST_REPL_NEWER).
+	 */
+	int watch;
+	int watch_warned;	/* "two primaries" said */
+	long long watch_since;	/* the dial's time, the link open */
 	int sfd;		/* the snapshot being received; -1 none */
 	uint64_t sbytes;
 	char spath[PATH_MAX];
@@ -742,10 +753,62 @@ ack(void *who, const struct pmsg *m)
 	return 0;
 }
 
+static void fence_for(const char *primary);
+
+/*
+ * ST_REPL_NEWER: the standby we had was promoted by hand while we were
+ * away (a fixed pair; systemd restarts a crashed primary with its old
+ * settings). Two primaries would each acknowledge writes the other never
+ * sees: a primary of an older term fences itself, naming the new one to
+ * its clients, and keeps its data for the operator.
+ */
+static int
+newer_heard(struct pchan *ch, const struct pmsg *m)
+{
+	struct st_repl_newer_req in;
+	struct st_u64 rep = { 0 };
+	uint64_t term = store_term(R.st), newer;
+	char addr[ST_REPL_ADDR_MAX + 1];
+	struct penc e;
+	int rc;
+
+	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0)
+		return -1;
+	newer = in.term;
+	strlcpy(addr, in.addr, sizeof(addr));
+	st_req_free(m->hdr.type, &in);
+	if (cluster_decides())
+		return pchan_send_error(ch, m->hdr.type, m->hdr.id,
+		    PROTO_E_UNAVAILABLE, "etcd's lease decides who is primary "
+		    "here (PARLEY_ROLE=auto)");
+	if (R.role == ST_REPL_PRIMARY && newer <= term)
+		return pchan_send_error(ch, m->hdr.type, m->hdr.id,
+		    PROTO_E_UNAVAILABLE, "this primary's term is not older");
+	if (R.role == ST_REPL_PRIMARY) {
+		log_warnx("replication: our standby was promoted (term %llu%s%s) "
+		    "while this primary (term %llu) was away: this storaged "
+		    "is fenced; its data is kept; start it with "
+		    "PARLEY_ROLE=standby PARLEY_PRIMARY=<the new primary> to "
+		    "follow it", (unsigned long long)newer,
+		    addr[0] != '\0' ? ", at " : "", addr,
+		    (unsigned long long)term);
+		fence_for(addr[0] != '\0' ? addr : NULL);
+		rep.v = 1;
+	}
+	penc_init(&e);
+	rc = st_rep_encode(&e, m->hdr.type, &rep) < 0 ? -1 :
+	    pchan_send(ch, m->hdr.type, PROTO_F_REPLY, m->hdr.id, e.buf,
+	    e.len, -1);
+	penc_free(&e);
+	return rc;
+}
+
 int
 repl_client_msg(void *who, struct pchan *ch, const struct pmsg *m)
 {
 	switch (m->hdr.type) {
+	case PROTO_ST_REPL_NEWER:
+		return newer_heard(ch, m);
 	case PROTO_ST_REPL_START:
 		return start_stream(who, ch, m);
 	case PROTO_ST_REPL_ACK:
@@ -885,31 +948,41 @@ up_ack(void)
 	return 0;
 }
 
+/* The link to R.primary opened, its messages to io: 0, or -1. */
+static int
+link_dial(void (*io)(int, uint32_t, void *))
+{
+	struct staddr a;
+	int fd, rc;
+
+	if ((fd = dial(R.primary, &a)) < 0) {
+		R.down_logged = 1;
+		return -1;
+	}
+	rc = a.kind == STADDR_TLS ?
+	    pchan_init_tls(&R.up, fd, STORAGED_NAME, R.set.tls, a.host) :
+	    pchan_init(&R.up, fd, STORAGED_NAME);
+	if (rc < 0 || loop_io_add(&R.up_io, fd, pchan_events(&R.up, 1), io,
+	    NULL) < 0) {
+		log_warn("replication: channel");
+		pchan_close(&R.up);
+		return -1;
+	}
+	R.up_fd = fd;
+	return 0;
+}
+
 /* Dials the primary and asks for the stream from what we hold. */
 static void
 up_open(void)
 {
 	struct st_repl_start_req q;
-	struct staddr a;
 	struct penc e;
-	int fd, rc;
 
-	if ((fd = dial(R.primary, &a)) < 0) {
-		R.down_logged = 1;
+	if (link_dial(up_io) < 0) {
 		retry_later();
 		return;
 	}
-	rc = a.kind == STADDR_TLS ?
-	    pchan_init_tls(&R.up, fd, STORAGED_NAME, R.set.tls, a.host) :
-	    pchan_init(&R.up, fd, STORAGED_NAME);
-	if (rc < 0 || loop_io_add(&R.up_io, fd, pchan_events(&R.up, 1), up_io,
-	    NULL) < 0) {
-		log_warn("replication: channel");
-		pchan_close(&R.up);
-		retry_later();
-		return;
-	}
-	R.up_fd = fd;
 	q.term = store_term(R.st);
 	q.last_seq = store_seq(R.st);
 	memcpy(q.digest, store_digest(R.st), sizeof(q.digest));
@@ -1169,6 +1242,109 @@ up_io(int fd, uint32_t events, void *arg)
 	publish();
 }
 
+/* --------------------------------------------- a hand-promoted primary */
+
+/* The watch's link closed; the next dial in WATCH_MS. */
+static void
+watch_close(void)
+{
+	if (R.up_fd >= 0) {
+		loop_io_del(&R.up_io);
+		pchan_close(&R.up);
+		R.up_fd = -1;
+	}
+	R.retry_at = proto_mono_ms() + WATCH_MS;
+}
+
+/* ST_REPL_NEWER's answer: the old primary fenced (said once), or not ours to fence. */
+static void
+watch_answer(const struct pmsg *m)
+{
+	struct st_u64 rep;
+	struct pdec d;
+	char msg[128];
+
+	if (m->hdr.flags & PROTO_F_ERROR) {
+		pdec_init(&d, m->payload, m->hdr.len);
+		(void)pdec_u32(&d);
+		pdec_strbuf(&d, msg, sizeof(msg));
+		if (!R.watch_warned)
+			log_warnx("replication: %s is primary too and does not "
+			    "step down (%s): two primaries; stop one",
+			    R.primary, d.err ? "?" : msg);
+		R.watch_warned = 1;
+	} else if (st_rep_decode(m->hdr.type, m->payload, m->hdr.len,
+	    &rep) == 0 && rep.v == 1) {
+		log_warnx("replication: %s, the primary we followed, was back "
+		    "as a primary: it is fenced now", R.primary);
+		R.watch_warned = 0;
+	}
+}
+
+/* What the old primary sends: its answer ends the link; the rest is skipped. */
+static void
+watch_io(int fd, uint32_t events, void *arg)
+{
+	struct pmsg m;
+	ssize_t n;
+	int r;
+
+	if ((events & EPOLLOUT) && pchan_flush(&R.up) < 0 &&
+	    errno != EAGAIN) {
+		watch_close();
+		return;
+	}
+	for (;;) {
+		if ((n = pchan_read(&R.up)) <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+				watch_close();
+				return;
+			}
+			break;
+		}
+		while ((r = pchan_next(&R.up, &m)) == 1)
+			if (m.hdr.type == PROTO_ST_REPL_NEWER &&
+			    (m.hdr.flags & PROTO_F_REPLY)) {
+				watch_answer(&m);
+				watch_close();
+				return;
+			}
+		if (r < 0) {
+			watch_close();
+			return;
+		}
+	}
+	(void)loop_io_mod(&R.up_io, pchan_events(&R.up, 1));
+}
+
+/* Dials the primary we followed and tells it we are primary now. */
+static void
+watch_open(void)
+{
+	struct st_repl_newer_req q = {
+		.term = store_term(R.st),
+		.addr = R.set.advertise != NULL ? R.set.advertise : "",
+	};
+	struct penc e;
+	int rc;
+
+	R.down_logged = 1;	/* away is the usual: not logged */
+	if (link_dial(watch_io) < 0) {
+		R.retry_at = proto_mono_ms() + WATCH_MS;
+		return;
+	}
+	R.watch_since = proto_mono_ms();
+	penc_init(&e);
+	rc = st_req_encode(&e, PROTO_ST_REPL_NEWER, &q) < 0 ? -1 :
+	    pchan_send(&R.up, PROTO_ST_REPL_NEWER, 0, 1, e.buf, e.len, -1);
+	penc_free(&e);
+	if (rc < 0 || (pchan_flush(&R.up) < 0 && errno != EAGAIN)) {
+		watch_close();
+		return;
+	}
+	(void)loop_io_mod(&R.up_io, pchan_events(&R.up, 1));
+}
+
 static void
 standby_begin(const char *primary)
 {
@@ -1200,6 +1376,12 @@ tick(void *arg)
 		standby_away("no acknowledgement within 2 s");
 	if (R.role == ST_REPL_STANDBY && R.up_fd < 0 && now >= R.retry_at)
 		up_open();
+	if (R.role == ST_REPL_PRIMARY && R.watch) {
+		if (R.up_fd < 0 && now >= R.retry_at)
+			watch_open();
+		else if (R.up_fd >= 0 && now - R.watch_since > WATCH_WAIT_MS)
+			watch_close();
+	}
 	loop_timer_after(&R.tick, TICK_MS);
 }
 
@@ -1294,18 +1476,23 @@ repl_promote(uint64_t term, uint64_t *out, const char **err)
 	    "%llu", (unsigned long long)term,
 	    (unsigned long long)store_seq(R.st));
 	primary_begin();
+	/* By hand: the primary we followed must not come back as one. */
+	R.watch = !cluster_decides() && R.primary != NULL;
+	R.retry_at = 0;
 	*out = term;
 	return 0;
 }
 
-void
-repl_fence(void)
+/* Fenced; primary (NULL: not known) is what the clients are told. */
+static void
+fence_for(const char *primary)
 {
 	if (R.role != ST_REPL_PRIMARY)
 		return;
 	R.role = ST_REPL_FENCED;
+	R.watch = 0;
 	R.checked = 0;		/* our tail may be unacknowledged */
-	server_set_role(R.srv, ST_REPL_FENCED, NULL);
+	server_set_role(R.srv, ST_REPL_FENCED, primary);
 	server_hold_fail(R.srv);
 	sweep_stop();
 	if (R.sb != NULL)
@@ -1318,6 +1505,12 @@ repl_fence(void)
 	    "acknowledged from now on, no read answered until a primary "
 	    "checks this data");
 	publish();
+}
+
+void
+repl_fence(void)
+{
+	fence_for(NULL);
 }
 
 void

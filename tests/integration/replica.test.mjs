@@ -17,7 +17,7 @@ import { describe, test } from 'node:test';
 
 import { Parley, startParley, waitFor, within } from './lib/harness.mjs';
 import { checkAgainstExport, startLoad } from './lib/crashload.mjs';
-import { caughtUp, role, sameData } from './lib/standby.mjs';
+import { caughtUp, dump, role, sameData } from './lib/standby.mjs';
 
 const WAIT_MS = 15000;
 
@@ -99,6 +99,45 @@ describe('the hot standby', { concurrency: true }, () => {
     await caughtUp(s, p, 'the old primary caught up');
     assert.match(p.logs.storaged.slice(from), /took a snapshot of \d+ bytes: term 2/);
     await sameData(s, p);
+  });
+
+  // A fixed pair: the primary's unit restarts it with its old settings
+  // (Restart=on-failure) after the standby was promoted by hand, and two
+  // primaries each acknowledged writes the other never saw. The promoted
+  // one now dials the primary it followed and tells it to step down
+  // (ST_REPL_NEWER): it comes back fenced, names nobody's writes as its
+  // own, and follows the new primary once started as its standby.
+  test('a standby promoted by hand: its old primary, restarted as a primary, is fenced', { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { masterd: false });
+    const s = await startStandby(t, p);
+    const c = await p.storage({ as: 'parley-workerd' });
+    await c.convOpen('default', 'before-the-crash');
+    c.close();
+    await caughtUp(p, s);
+    await p.killStoraged('SIGKILL');
+    const r = await s.ctl(['promote']);
+    assert.equal(r.stdout, 'promoted: primary with term 2\n', r.stderr);
+
+    const from = p.logs.storaged.length;
+    await p.startStoraged(); // PARLEY_ROLE unset: a primary, as before the crash
+    await waitFor(async () => (await role(p)).role === 'fenced', WAIT_MS, 'the old primary fenced');
+    assert.match(p.logs.storaged.slice(from), /our standby was promoted \(term 2\) while this primary \(term 1\) was away: this storaged is fenced/);
+    await waitFor(() => /the primary we followed, was back as a primary: it is fenced now/.test(s.logs.storaged), WAIT_MS, 'the new primary says so');
+    const old = await p.storage({ as: 'parley-workerd' });
+    t.after(() => old.close());
+    await assert.rejects(old.convOpen('default', 'after-the-crash'), (e) => e.code === 8 && e.storageMessage === 'not primary');
+    const now = await s.storage({ as: 'parley-workerd' });
+    t.after(() => now.close());
+    await now.convOpen('default', 'after-the-crash');
+    // Still fenced a watch later, and once started as the new primary's standby it follows.
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal((await role(p)).role, 'fenced');
+    old.close();
+    await p.killStoraged('SIGTERM');
+    p.opts.env = { ...p.opts.env, PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${s.sockPath}` };
+    await p.startStoraged();
+    await caughtUp(s, p, 'the old primary caught up');
+    assert.deepEqual(await dump(p), await dump(s));
   });
 
   test('the standby away: degrade acknowledges alone once (logged) and is in sync again when it is back; block waits for it', { timeout: 60000 }, async (t) => {
