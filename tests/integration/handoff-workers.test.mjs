@@ -54,6 +54,8 @@ describe('handoff across 4 workers', () => {
     const ev = await Events.open(p);
     assert.equal(ev.status, 200);
     assert.match(ev.headers['content-type'], /^text\/event-stream/);
+    // Live from its "ready" on: what comes before it is not sent.
+    await waitFor(() => ev.lastId !== null, 5000, 'the stream starts');
     const evw = p.connectionOwners().get(ev.localPort);
     const { c: oc, w: ow } = await connOn([vw, evw]);
     t.diagnostic(`visitor on worker ${vw}, events on ${evw}, owner on ${ow}`);

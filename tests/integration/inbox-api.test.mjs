@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { chat, sid } from './lib/chat.mjs';
 import { PASSWORD } from './lib/dashboard.mjs';
@@ -95,6 +95,8 @@ describe('the inbox API', { concurrency: 1 }, () => {
   test('WebSocket: details from the session; a contact names the visitor everywhere, events too', async () => {
     const w = await createWidget(p, { contact_info_mode: 'optional' });
     const ev = await Events.open(p);
+    // Live from its "ready" on: what comes before it is not sent.
+    await waitFor(() => ev.lastId !== null, 5000, 'the stream starts');
     const v = await Visitor.open(p, w.widget_id);
     await v.next('session');
     v.send({ type: 'visitor', ...VISITOR });
