@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, waitFor } from './lib/harness.mjs';
+import { Parley, sleep, waitFor } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
 import { chat } from './lib/chat.mjs';
@@ -252,6 +252,46 @@ describe('identify over the WebSocket', () => {
     // The verified socket chats on.
     await ok.turn('verified, after the switch');
     await Promise.all([old, fresh, ok].map((v) => v.close()));
+  });
+
+  // The other way: a socket opened while the widget took verified visitors
+  // only refused its writes itself, and nothing ever told it the owner
+  // turned that off, so it refused until a reload (reviewer 61). Its
+  // message goes to storaged, which checks the widget as it is now: the
+  // page is told required false, the message answered, the rest taken.
+  test('identity_required turned off: a socket opened before it chats from its next message', async () => {
+    const { w } = await widgetWithSecret({ handoff_enabled: true, contact_info_mode: 'optional', collect_email: true });
+    assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
+    const v = await open(w);
+    for (const frame of [{ type: 'message', content: 'before the switch' }, { type: 'request_human' }]) {
+      v.send(frame);
+      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
+    }
+    // Bounded: refused messages ask storaged at most once a second.
+    const begins = async () => {
+      const r = await p.get('/metrics', { headers: { 'x-admin-api-key': p.adminKey } });
+      return Number((/^parley_storage_requests_total\{type="ST_WS_BEGIN"\} (\d+)$/m.exec(r.text) || [0, 0])[1]);
+    };
+    const before = await begins();
+    const t0 = Date.now();
+    for (let i = 0; i < 30; i++) v.send({ type: 'message', content: `unverified ${i}` });
+    for (let i = 0; i < 30; i++) assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' });
+    const asked = (await begins()) - before;
+    assert.ok(asked <= 2 + Math.floor((Date.now() - t0) / 1000), `30 refused messages asked storaged ${asked} times`);
+    assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: false })).status, 200);
+    // A second after storaged's last refusal, a message asks it again.
+    await sleep(1100);
+    v.send({ type: 'message', content: 'after the switch' });
+    assert.deepEqual(await v.next(), { type: 'identity', verified: false, required: false });
+    await v.next('typing_start');
+    while ((await v.next()).type !== 'typing_stop');
+    v.send({ type: 'contact_info', email: 'after@example.com' });
+    assert.equal((await v.next()).type, 'contact_info_saved');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    const convs = await conversationsOf(w);
+    assert.equal(convs.length, 1);
+    v.close();
   });
 
   // A widget of body with a secret; a's session verified, a turn on it,

@@ -281,6 +281,7 @@ struct wsident {
 	char *email;
 	uint8_t email_signed;	/* the last identify asked had an email_hash */
 	unsigned int asks;	/* identify frames on this socket */
+	uint64_t refused_at;	/* storaged's last "Identity required" (loop_now) */
 	struct wsess *s;	/* the socket, while req is in flight */
 	struct storec_req *req;	/* ST_WS_IDENTIFY in flight */
 };
