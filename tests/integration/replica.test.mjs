@@ -11,6 +11,8 @@
 //   holds the same data;
 // - the standby away: degrade logs once and goes on alone, then is in sync
 //   again once the standby is back; block holds the reply until it is;
+// - a standby promoted by hand fences its old primary when that comes
+//   back as a primary (ST_REPL_NEWER), over a Unix socket and over TLS;
 // - the same stream over mutual TLS (PARLEY_PRIMARY=tls://...).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -212,5 +214,10 @@ describe('the hot standby', { concurrency: true }, () => {
     await load.stop();
     await caughtUp(p, s);
     await sameData(p, s);
+    // Promoted by hand, it tells the old primary, back as one, to step down over TLS too.
+    await p.killStoraged('SIGKILL');
+    assert.equal((await s.ctl(['promote'])).code, 0);
+    await p.startStoraged();
+    await waitFor(async () => (await role(p)).role === 'fenced', WAIT_MS, 'the old primary fenced over TLS');
   });
 });
