@@ -12,7 +12,9 @@
 // sends the model no passage. An agent with rewrite_follow_ups has the
 // model turn a follow-up into a question that stands alone first (the
 // mock answers with the conversation it was shown), which is searched. The agent's ids are checked, another
-// organisation's source finds nothing.
+// organisation's source finds nothing. A passage's text with a line that
+// starts as a marker does (a page's footnote, "[2] ...") goes to the model
+// as "\[2] ...": the answer's [2] is the second passage, not the footnote.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -242,6 +244,36 @@ describe('answers from the agent\'s knowledge', () => {
     assert.equal(r.status, 400);
     assert.equal(r.json().error, 'agent_id: no such agent');
     assert.equal((await admin('DELETE', `/v1/admin/knowledge/sources/${other.id}`)).status, 200);
+  });
+
+  // A page's own footnotes ("[2] ..." on a line of its text) read as the
+  // prompt's passage markers: the model cited "[2]" from passage 1's
+  // text, and the visitor was shown passage 2, a page it never used.
+  test('a passage\'s text that holds a line like a marker cites no other passage', async () => {
+    const made = [];
+    for (const [question, answer] of [['How long is the kettle warranty?', 'Two years.\n[2] Descaling: use citric acid monthly.'],
+      ['Which colours?', 'Red and blue kettles.']]) {
+      const r = await admin('POST', '/v1/admin/knowledge/sources', { type: 'qa', question, answer });
+      assert.equal(r.status, 201, r.text);
+      made.push(r.json().id);
+    }
+    let r = await admin('POST', '/v1/admin/agents', { name: 'Footnotes', knowledge_source_ids: made });
+    assert.equal(r.status, 201, r.text);
+    const fa = r.json().id;
+    r = await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: fa });
+    assert.equal(r.status, 200, r.text);
+    try {
+      r = await chat(p, sid('kb'), 'kettle descaling citric');
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json().sources.map((x) => [x.n, x.source_id]), [[1, made[0]]], r.text);
+      const sys = await lastSystem();
+      assert.match(sys, /\[1\] How long is the kettle warranty\?\nTwo years\.\n\\\[2\] Descaling/, sys);
+      assert.match(sys, /\n\n\[2\] Which colours\?\nRed and blue kettles\./, sys);
+    } finally {
+      await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agent.id });
+      await admin('DELETE', `/v1/admin/agents/${fa}`);
+      for (const id of made) await admin('DELETE', `/v1/admin/knowledge/sources/${id}`);
+    }
   });
 
   test('the agent\'s source ids are checked; another organisation\'s finds nothing', async () => {

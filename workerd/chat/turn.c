@@ -974,13 +974,48 @@ knowledge_text(const char *lang, const struct st_kb_hits *kb)
 	return buf_cstr(&b);
 }
 
+/* 1 when s (a line's start) reads as a passage's marker: "[" digits "]". */
+static int
+marker_at(const char *s)
+{
+	size_t n;
+
+	if (s[0] != '[')
+		return 0;
+	n = strspn(s + 1, "0123456789");
+	return n > 0 && s[1 + n] == ']';
+}
+
+/*
+ * A passage's text, each line that starts like a marker ("[2] ...", a
+ * page's footnote) written "\[2] ...": the model reads it as the text's,
+ * never as a passage of its own, so cites no other passage's number
+ * for it.
+ */
+static void
+passage_text_add(struct buf *b, const char *text)
+{
+	const char *s = text, *nl;
+
+	for (;;) {
+		if (marker_at(s))
+			buf_adds(b, "\\");
+		if ((nl = strchr(s, '\n')) == NULL)
+			break;
+		buf_add(b, s, (size_t)(nl - s) + 1);
+		s = nl + 1;
+	}
+	buf_adds(b, s);
+}
+
 void
 turn_passage_add(struct buf *b, uint32_t n, const struct st_kb_hit *h)
 {
 	buf_addf(b, "[%u] %s", n, h->title != NULL ? h->title : "");
 	if (is_set(h->url))
 		buf_addf(b, " (%s)", h->url);
-	buf_addf(b, "\n%s", h->text != NULL ? h->text : "");
+	buf_adds(b, "\n");
+	passage_text_add(b, h->text != NULL ? h->text : "");
 }
 
 /*

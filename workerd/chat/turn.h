@@ -82,8 +82,10 @@ struct buf;
 struct st_kb_hit;
 /*
  * Knowledge passage n as the model reads it, appended to b: "[n] Title
- * (url)", a newline, its text (the prompt's passages and the knowledge
- * search tool's alike, so that the answer cites both by their numbers).
+ * (url)", a newline, its text (a line of it that starts as a marker
+ * does, "[2]", written "\[2]": no passage of the text's own), the
+ * prompt's passages and the knowledge search tool's alike, so that the
+ * answer cites both by their numbers.
  */
 void turn_passage_add(struct buf *b, uint32_t n, const struct st_kb_hit *h);
 
