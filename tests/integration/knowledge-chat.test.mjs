@@ -15,6 +15,7 @@
 // organisation's source finds nothing. A passage's text with a line that
 // starts as a marker does (a page's footnote, "[2] ...") goes to the model
 // as "\[2] ...": the answer's [2] is the second passage, not the footnote.
+// A list "[1, 3]" cites each number it names; a number no passage has, none.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -244,6 +245,17 @@ describe('answers from the agent\'s knowledge', () => {
     assert.equal(r.status, 400);
     assert.equal(r.json().error, 'agent_id: no such agent');
     assert.equal((await admin('DELETE', `/v1/admin/knowledge/sources/${other.id}`)).status, 200);
+  });
+
+  // A list of numbers in one pair of brackets, as models write them, cites
+  // each (it cited none); a number no passage has, none.
+  test('"[1, 3]" cites each passage it names; a number no passage has cites nothing', async () => {
+    const r = await chat(p, sid('kb'), 'the warranty [[mock:reply=Two years [1%2C 3%5D. [0%5D [-1%5D [7%5D [99999999999999999999%5D [1%2C%5D]]');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json().sources, [{ n: 1, source_id: src.id, title: 'How long is the kettle warranty?', url: '' }], r.text);
+    const none = await chat(p, sid('kb'), 'the warranty [[mock:reply=[0%5D [-1%5D [7%5D [99999999999999999999%5D [1%2C%5D [1 %5D]]');
+    assert.equal(none.status, 200, none.text);
+    assert.equal(none.json().sources, undefined, none.text);
   });
 
   // A page's own footnotes ("[2] ..." on a line of its text) read as the

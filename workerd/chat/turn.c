@@ -1159,14 +1159,41 @@ turn_content(struct turn *t)
 	return t->content;
 }
 
-/* 1 when text says "[n]". */
+/*
+ * 1 when the citation at s (after its "[") is "n]", or a list "1, n]"
+ * of numbers naming n (comma, optional space), as models write one.
+ */
+static int
+cite_names(const char *s, unsigned n)
+{
+	unsigned long v;
+	int hit = 0;
+	size_t d;
+
+	for (;;) {
+		if ((d = strspn(s, "0123456789")) == 0 || d > 9)
+			return 0;
+		v = strtoul(s, NULL, 10);
+		hit |= v == n;
+		s += d;
+		if (*s == ']')
+			return hit;
+		if (*s++ != ',')
+			return 0;
+		s += *s == ' ';
+	}
+}
+
+/* 1 when text cites passage n: "[n]", or n in a list "[1, n]". */
 static int
 cites(const char *text, unsigned n)
 {
-	char mark[16];
+	const char *s;
 
-	snprintf(mark, sizeof(mark), "[%u]", n);
-	return strstr(text, mark) != NULL;
+	for (s = strchr(text, '['); s != NULL; s = strchr(s + 1, '['))
+		if (cite_names(s + 1, n))
+			return 1;
+	return 0;
 }
 
 /* The passages content cites, by number, into src: how many. */
