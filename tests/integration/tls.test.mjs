@@ -3,7 +3,9 @@
 // s_client from outside; a chat stream and a WebSocket chat over TLS;
 // SIGHUP with a new certificate serves it to new connections while a
 // stream that is open completes; a bad certificate at a reload leaves the
-// old workers serving; bad pairs refused at start.
+// old workers serving; bad pairs refused at start. Served over TLS (not in
+// production), the dashboard's session cookie is Secure and an invitation's
+// link is https.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -17,6 +19,8 @@ import { after, before, describe, test } from 'node:test';
 import { httpsRequest, Parley, refused, sleep } from './lib/harness.mjs';
 import { mockReply } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
+import { COOKIE, PASSWORD, parseSetCookie } from './lib/dashboard.mjs';
+import { installIn } from './lib/people.mjs';
 
 function run(cmd, args, { input, timeout = 15000 } = {}) {
   return new Promise((resolve) => {
@@ -87,7 +91,8 @@ describe('TLS and its refusals', { concurrency: true }, () => {
       fs.copyFileSync(c1.cert, path.join(dir, 'cert.pem'));
       fs.copyFileSync(c1.key, path.join(dir, 'key.pem'));
       p = new Parley({ workers: 2, mock: { chunks: 30, delayMs: 40 }, tlsCa: c1.pem,
-        env: { TLS_CERT: path.join(dir, 'cert.pem'), TLS_KEY: path.join(dir, 'key.pem'), RATE_LIMIT_MAX_REQUESTS: '0' } });
+        env: { TLS_CERT: path.join(dir, 'cert.pem'), TLS_KEY: path.join(dir, 'key.pem'), RATE_LIMIT_MAX_REQUESTS: '0',
+          DASHBOARD_PASSWORD: PASSWORD } });
       await p.start();
     });
     after(async () => {
@@ -175,6 +180,26 @@ describe('TLS and its refusals', { concurrency: true }, () => {
       const t2 = await v.turn('again');
       assert.equal(t2.message.content, mockReply('again'));
       await v.close();
+    });
+
+    test('the session cookie is Secure over TLS (not in production), set and cleared; an invitation\'s link is https', async () => {
+      // Without Secure a browser sends the cookie to http:// on this host
+      // (any port), where whoever is on the path reads it.
+      const json = { 'Content-Type': 'application/json' };
+      const r = await p.request('POST', '/dashboard/api/login', { headers: json, body: JSON.stringify({ password: PASSWORD }) });
+      assert.equal(r.status, 200, r.text);
+      const set = parseSetCookie([r.headers['set-cookie']].flat()[0]);
+      assert.equal(set.name, COOKIE);
+      assert.equal(set.attrs.secure, true, `Secure over TLS: ${r.headers['set-cookie']}`);
+      const out = await p.request('POST', '/dashboard/api/logout', { headers: { Cookie: `${COOKIE}=${set.value}`, 'x-csrf-token': r.json().csrfToken } });
+      assert.equal(out.status, 204, out.text);
+      const cleared = parseSetCookie([out.headers['set-cookie']].flat()[0]);
+      assert.equal(cleared.attrs['max-age'], '0');
+      assert.equal(cleared.attrs.secure, true, `the clearing cookie is Secure too: ${out.headers['set-cookie']}`);
+      const inv = await p.request('POST', '/v1/admin/users', { headers: { ...installIn(p), ...json },
+        body: JSON.stringify({ email: `tls-${crypto.randomUUID()}@example.com`, role: 'agent' }) });
+      assert.equal(inv.status, 201, inv.text);
+      assert.match(inv.json().url, new RegExp(`^https://127\\.0\\.0\\.1:${p.port}/dashboard/invite#[0-9a-f]{64}$`));
     });
 
     test('SIGHUP with a new certificate: new connections get it, an open stream completes', async () => {

@@ -407,9 +407,12 @@ int cookie_get(const char *header, const char *name, char *out,
     size_t outsz);
 /* 1 when given (a header, maybe NULL) is the session's CSRF token. */
 int dashauth_csrf_ok(const char *given, const char *expected);
-/* The Set-Cookie line (with CRLF) that sets id_hex, or clears (NULL). */
+/*
+ * The Set-Cookie line (with CRLF) that sets id_hex, or clears (NULL);
+ * Secure when secure (the client came by https: conn_https).
+ */
 void dashauth_set_cookie(char *out, size_t outsz, const char *id_hex,
-    int production);
+    int secure);
 /*
  * The gate of an R_ADMIN route: 0 when the handler should run now (an
  * x-admin-api-key header, or no session cookie: admin_gate decides);

@@ -411,12 +411,12 @@ dashauth_csrf_ok(const char *given, const char *expected)
 
 void
 dashauth_set_cookie(char *out, size_t outsz, const char *id_hex,
-    int production)
+    int secure)
 {
 	snprintf(out, outsz, "Set-Cookie: " DASH_COOKIE "=%s; Path=/; "
 	    "HttpOnly; SameSite=Strict; Max-Age=%d%s\r\n",
 	    id_hex != NULL ? id_hex : "", id_hex != NULL ? DASH_SESSION_SECS :
-	    0, production ? "; Secure" : "");
+	    0, secure ? "; Secure" : "");
 }
 
 /*
@@ -639,7 +639,7 @@ login_stored(const struct storec_result *r, void *arg)
 		return;
 	}
 	dashauth_set_cookie(hdr, sizeof(hdr) - sizeof(API_HEADERS) + 1, l->id,
-	    resp_production());
+	    conn_https(l->c));
 	strlcat(hdr, API_HEADERS, sizeof(hdr));
 	memcpy(csrf, l->csrf, sizeof(csrf));
 	c = login_detach(l);
@@ -1224,7 +1224,7 @@ logout_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	dashauth_set_cookie(hdr, sizeof(hdr) - sizeof(API_HEADERS) + 1, NULL,
-	    resp_production());
+	    conn_https(c));
 	strlcat(hdr, API_HEADERS, sizeof(hdr));
 	conn_send(c, 204, hdr, NULL, NULL, 0);
 }

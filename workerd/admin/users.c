@@ -337,10 +337,12 @@ invite_body(json_t *root, struct st_user_invite_req *q,
 
 /*
  * The link to hex into iv: PARLEY_PUBLIC_URL's (its trailing slashes
- * left out) when set, else the request's Host's. 0, or -1 out of memory.
+ * left out) when set, else the request's Host's, https when c was reached
+ * by it (conn_https). 0, or -1 out of memory.
  */
 static int
-invite_url(struct http_request *req, const char *hex, struct invnew *iv)
+invite_url(struct conn *c, struct http_request *req, const char *hex,
+    struct invnew *iv)
 {
 	const char *base = wsettings.public_url, *host;
 	size_t n;
@@ -354,7 +356,7 @@ invite_url(struct http_request *req, const char *hex, struct invnew *iv)
 	} else {
 		host = http_header(req, "host");
 		w = asprintf(&iv->url, "%s://%s" INVITE_PATH "%s",
-		    resp_production() ? "https" : "http",
+		    conn_https(c) ? "https" : "http",
 		    host != NULL ? host : "localhost", hex);
 	}
 	if (w < 0) {
@@ -370,7 +372,7 @@ invite_url(struct http_request *req, const char *hex, struct invnew *iv)
  * 0, or -1 out of memory.
  */
 static int
-invite_make(struct http_request *req, struct invnew *iv,
+invite_make(struct conn *c, struct http_request *req, struct invnew *iv,
     struct st_user_invite_req *q)
 {
 	uint8_t tok[INVITE_TOKEN_BYTES];
@@ -381,7 +383,7 @@ invite_make(struct http_request *req, struct invnew *iv,
 	proto_hex_encode(tok, sizeof(tok), hex);
 	proto_sha256(tok, sizeof(tok), q->token_hash);
 	q->token_hash_len = sizeof(q->token_hash);
-	rc = invite_url(req, hex, iv);
+	rc = invite_url(c, req, hex, iv);
 	OPENSSL_cleanse(tok, sizeof(tok));
 	OPENSSL_cleanse(hex, sizeof(hex));
 	return rc;
@@ -405,7 +407,7 @@ users_invite(struct conn *c, struct http_request *req,
 		goto out;
 	}
 	if ((iv = calloc(1, sizeof(*iv))) == NULL ||
-	    invite_make(req, iv, &q) < 0) {
+	    invite_make(c, req, iv, &q) < 0) {
 		log_warn("admin: invitation");
 		invnew_free(iv);
 		conn_send_error(c, 500, admin_headers, "Internal server error");

@@ -737,6 +737,12 @@ conn_let_go(struct conn *c)
 	c->abort_on_eof = 0;
 }
 
+int
+conn_https(const struct conn *c)
+{
+	return c->tls.ssl != NULL || resp_production();
+}
+
 /* conn_hold's abort: the handler's state freed. */
 static void
 conn_hold_abort(struct conn *c)

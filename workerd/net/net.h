@@ -175,6 +175,12 @@ void conn_close(struct conn *, const char *why);
  */
 void conn_let_go(struct conn *);
 /*
+ * Whether the client reached c by https: c speaks TLS itself (TLS_CERT),
+ * or production, where a TLS proxy is in front. A session cookie is then
+ * Secure and a link given out https.
+ */
+int conn_https(const struct conn *);
+/*
  * A handler that answers later holds c with its state ctx (c->hctx):
  * free_ctx(ctx) is called if c goes away first.
  */
