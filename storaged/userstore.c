@@ -1110,6 +1110,19 @@ store_user_update(struct store_txn *t, const char *org,
 	return t->err;
 }
 
+/* An invitation of the email arg: dropped. */
+static int
+invite_of_email(struct store_txn *t, const uint8_t *hash,
+    const struct st_invite *iv, void *arg)
+{
+	return strcmp(iv->email, arg) == 0 ? INVITE_DROP : 0;
+}
+
+/*
+ * The member removed from org, and org's pending invitations of its
+ * email with it: a spare link (the owner sent one again) would let it
+ * back in with the role it names.
+ */
 int
 store_user_delete(struct store_txn *t, const char *org, const char *id,
     uint8_t *result, char gone[ST_USER_ID_MAX + 1])
@@ -1128,7 +1141,8 @@ store_user_delete(struct store_txn *t, const char *org, const char *id,
 		st_user_free(&u);
 		return t->err;
 	}
-	membership_end(t, &u, org, gone);
+	if (invites_walk(t, org, invite_of_email, u.email) == 0)
+		membership_end(t, &u, org, gone);
 	st_user_free(&u);
 	return t->err;
 }

@@ -468,6 +468,48 @@ describe('people', { concurrency: true }, () => {
       assertJsonError(await p.request('DELETE', path, { headers: inOrg }), 404, 'Invitation not found');
     });
 
+    test('a member removed: the spare links of its invitations into that organisation stop working (they let it back in)', async () => {
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Spare' });
+      assert.equal(o.status, 201, o.text);
+      const org = o.json().id;
+      const inOrg = { 'x-admin-api-key': p.adminKey, 'x-organization-id': org };
+      const invited = async (email) => {
+        const r = await p.request('POST', '/v1/admin/users', {
+          headers: { ...inOrg, 'Content-Type': 'application/json' }, body: JSON.stringify({ email, role: 'admin' }),
+        });
+        assert.equal(r.status, 201, r.text);
+        return r.json().url.split('#')[1];
+      };
+      const pending = async (email) => (await p.request('GET', '/v1/admin/invitations', { headers: inOrg })).json().invitations
+        .filter((x) => x.email === email);
+      const remove = async (id) => {
+        const d = await p.request('DELETE', `/v1/admin/users/${id}`, { headers: inOrg });
+        assert.equal(d.status, 200, d.text);
+      };
+      // Invited twice (the owner sent the link again), joined with one.
+      const email = `spare-${crypto.randomBytes(4).toString('hex')}@example.com`;
+      const [t1, t2] = [await invited(email), await invited(email)];
+      assert.equal((await acceptRequest(p, { token: t1, name: 'Spare', password: NEW_PASSWORD })).status, 200);
+      const s = await login(p, NEW_PASSWORD, { email });
+      await remove((await s.get('/dashboard/api/session')).json().user.id);
+      assert.deepEqual(await pending(email), [], 'its removal took the spare invitation');
+      assertJsonError(await acceptRequest(p, { token: t2, name: 'Spare', password: NEW_PASSWORD }), 404,
+        'Invitation not found or expired');
+      assert.equal((await loginRequest(p, NEW_PASSWORD, { email })).status, 401, 'not back in as an admin');
+      // An account of another organisation too: joined signed in, removed, its spare link is spent.
+      const m = await addMember(p, { role: 'agent' });
+      const [u1, u2] = [await invited(m.email), await invited(m.email)];
+      const signedIn = (token) => p.request('POST', ACCEPT, {
+        headers: m.session.headers({ json: true }), body: JSON.stringify({ token }), localAddress: nextClient(), timeout: 10000,
+      });
+      assert.equal((await signedIn(u1)).status, 200);
+      await remove(m.id);
+      assert.deepEqual(await pending(m.email), []);
+      assertJsonError(await signedIn(u2), 404, 'Invitation not found or expired');
+      assertJsonError(await m.session.get('/dashboard/api/session', { headers: { 'x-organization-id': org } }), 404,
+        'Organization not found');
+    });
+
     test('accepting is counted as a login: the 11th attempt in a minute from one client is 429 with Retry-After', async () => {
       const from = nextClient();
       const body = () => ({ token: crypto.randomBytes(32).toString('hex'), name: 'N', password: NEW_PASSWORD });
