@@ -634,18 +634,22 @@ standby_gone(const char *why)
 	publish();
 }
 
-static void
-start_reply(void *who, struct pchan *ch, const struct pmsg *m,
-    const struct st_repl_start_rep *rep)
+/* Queues rep, the answer to m, on ch: 0, or -1 (logged). */
+static int
+send_reply(struct pchan *ch, const struct pmsg *m, const void *rep)
 {
 	struct penc e;
+	int rc;
 
 	penc_init(&e);
-	if (st_rep_encode(&e, PROTO_ST_REPL_START, rep) < 0 ||
-	    pchan_send(ch, PROTO_ST_REPL_START, PROTO_F_REPLY, m->hdr.id,
-	    e.buf, e.len, -1) < 0)
-		log_warnx("replication: cannot answer ST_REPL_START");
+	rc = st_rep_encode(&e, m->hdr.type, rep) < 0 ? -1 :
+	    pchan_send(ch, m->hdr.type, PROTO_F_REPLY, m->hdr.id, e.buf,
+	    e.len, -1);
 	penc_free(&e);
+	if (rc < 0)
+		log_warnx("replication: cannot answer %s",
+		    proto_msg_name(m->hdr.type));
+	return rc;
 }
 
 /*
@@ -716,7 +720,7 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	rep.term = term;
 	rep.seq = seq;
 	rep.snapshot = !resume;
-	start_reply(who, ch, m, &rep);
+	(void)send_reply(ch, m, &rep);
 	pump();
 	publish();
 	return 0;
@@ -769,8 +773,6 @@ newer_heard(struct pchan *ch, const struct pmsg *m)
 	struct st_u64 rep = { 0 };
 	uint64_t term = store_term(R.st), newer;
 	char addr[ST_REPL_ADDR_MAX + 1];
-	struct penc e;
-	int rc;
 
 	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0)
 		return -1;
@@ -795,12 +797,7 @@ newer_heard(struct pchan *ch, const struct pmsg *m)
 		fence_for(addr[0] != '\0' ? addr : NULL);
 		rep.v = 1;
 	}
-	penc_init(&e);
-	rc = st_rep_encode(&e, m->hdr.type, &rep) < 0 ? -1 :
-	    pchan_send(ch, m->hdr.type, PROTO_F_REPLY, m->hdr.id, e.buf,
-	    e.len, -1);
-	penc_free(&e);
-	return rc;
+	return send_reply(ch, m, &rep);
 }
 
 int
@@ -916,6 +913,15 @@ retry_later(void)
 	R.retry_at = proto_mono_ms() + R.retry_ms;
 }
 
+/* The link to R.primary closed (the standby's, or the watch's). */
+static void
+link_close(void)
+{
+	loop_io_del(&R.up_io);
+	pchan_close(&R.up);
+	R.up_fd = -1;
+}
+
 static void
 up_close(const char *why)
 {
@@ -924,9 +930,7 @@ up_close(const char *why)
 	if (why != NULL)
 		log_warnx("replication: the link to the primary ended: %s",
 		    why);
-	loop_io_del(&R.up_io);
-	pchan_close(&R.up);
-	R.up_fd = -1;
+	link_close();
 	R.up_started = 0;
 	R.rec_len = 0;
 	snap_in_drop();
@@ -972,12 +976,28 @@ link_dial(void (*io)(int, uint32_t, void *))
 	return 0;
 }
 
+/* Asks q (a request of type, id 1) on the link just dialled: 0, or -1. */
+static int
+link_ask(uint16_t type, const void *q)
+{
+	struct penc e;
+	int rc;
+
+	penc_init(&e);
+	rc = st_req_encode(&e, type, q) < 0 ? -1 :
+	    pchan_send(&R.up, type, 0, 1, e.buf, e.len, -1);
+	penc_free(&e);
+	if (rc < 0 || (pchan_flush(&R.up) < 0 && errno != EAGAIN))
+		return -1;
+	(void)loop_io_mod(&R.up_io, pchan_events(&R.up, 1));
+	return 0;
+}
+
 /* Dials the primary and asks for the stream from what we hold. */
 static void
 up_open(void)
 {
 	struct st_repl_start_req q;
-	struct penc e;
 
 	if (link_dial(up_io) < 0) {
 		retry_later();
@@ -988,16 +1008,10 @@ up_open(void)
 	memcpy(q.digest, store_digest(R.st), sizeof(q.digest));
 	q.digest_len = sizeof(q.digest);
 	q.addr = R.set.advertise != NULL ? R.set.advertise : "";
-	penc_init(&e);
-	if (st_req_encode(&e, PROTO_ST_REPL_START, &q) < 0 ||
-	    pchan_send(&R.up, PROTO_ST_REPL_START, 0, 1, e.buf, e.len,
-	    -1) < 0 || (pchan_flush(&R.up) < 0 && errno != EAGAIN)) {
-		penc_free(&e);
+	if (link_ask(PROTO_ST_REPL_START, &q) < 0) {
 		up_close("cannot send ST_REPL_START");
 		return;
 	}
-	penc_free(&e);
-	(void)loop_io_mod(&R.up_io, pchan_events(&R.up, 1));
 	log_info("replication: connected to the primary at %s (term %llu, "
 	    "record %llu)", R.primary, (unsigned long long)q.term,
 	    (unsigned long long)q.last_seq);
@@ -1184,12 +1198,13 @@ up_msg(const struct pmsg *m)
 }
 
 /*
- * Reads and takes what the primary sent until the socket is drained; *moved
- * when the store moved. NULL, or why the link is to end (what came before
- * it is taken all the same).
+ * Reads what the other end of the link sent until the socket is drained,
+ * each message to take (1: the store moved, 0, -1: the link is to end);
+ * *moved when the store moved. NULL, or why the link is to end (what came
+ * before it is taken all the same).
  */
 static const char *
-up_read(int *moved)
+link_read(int (*take)(const struct pmsg *), int *moved)
 {
 	struct pmsg m;
 	ssize_t n;
@@ -1202,7 +1217,7 @@ up_read(int *moved)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? NULL :
 			    strerror(errno);
 		while ((r = pchan_next(&R.up, &m)) == 1) {
-			if ((r = up_msg(&m)) < 0)
+			if ((r = take(&m)) < 0)
 				return "a message it could not take";
 			*moved |= r;
 		}
@@ -1228,7 +1243,7 @@ up_io(int fd, uint32_t events, void *arg)
 		up_close(strerror(errno));
 		return;
 	}
-	why = up_read(&moved);
+	why = link_read(up_msg, &moved);
 	if (moved && store_repl_flush(R.st) < 0)
 		fatalx("replication: cannot flush %s; exiting (a restart "
 		    "follows the primary from what is on disk)", WAL_FILE);
@@ -1248,22 +1263,26 @@ up_io(int fd, uint32_t events, void *arg)
 static void
 watch_close(void)
 {
-	if (R.up_fd >= 0) {
-		loop_io_del(&R.up_io);
-		pchan_close(&R.up);
-		R.up_fd = -1;
-	}
+	if (R.up_fd >= 0)
+		link_close();
 	R.retry_at = proto_mono_ms() + WATCH_MS;
 }
 
-/* ST_REPL_NEWER's answer: the old primary fenced (said once), or not ours to fence. */
-static void
-watch_answer(const struct pmsg *m)
+/*
+ * What the primary we followed sends: its role and events skipped (0);
+ * ST_REPL_NEWER's answer, it fenced (said) or not ours to fence, ends the
+ * link (-1).
+ */
+static int
+watch_msg(const struct pmsg *m)
 {
 	struct st_u64 rep;
 	struct pdec d;
 	char msg[128];
 
+	if (m->hdr.type != PROTO_ST_REPL_NEWER ||
+	    !(m->hdr.flags & PROTO_F_REPLY))
+		return 0;
 	if (m->hdr.flags & PROTO_F_ERROR) {
 		pdec_init(&d, m->payload, m->hdr.len);
 		(void)pdec_u32(&d);
@@ -1279,40 +1298,18 @@ watch_answer(const struct pmsg *m)
 		    "as a primary: it is fenced now", R.primary);
 		R.watch_warned = 0;
 	}
+	return -1;
 }
 
-/* What the old primary sends: its answer ends the link; the rest is skipped. */
 static void
 watch_io(int fd, uint32_t events, void *arg)
 {
-	struct pmsg m;
-	ssize_t n;
-	int r;
+	int moved = 0;
 
-	if ((events & EPOLLOUT) && pchan_flush(&R.up) < 0 &&
-	    errno != EAGAIN) {
+	if (((events & EPOLLOUT) && pchan_flush(&R.up) < 0 &&
+	    errno != EAGAIN) || link_read(watch_msg, &moved) != NULL) {
 		watch_close();
 		return;
-	}
-	for (;;) {
-		if ((n = pchan_read(&R.up)) <= 0) {
-			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
-				watch_close();
-				return;
-			}
-			break;
-		}
-		while ((r = pchan_next(&R.up, &m)) == 1)
-			if (m.hdr.type == PROTO_ST_REPL_NEWER &&
-			    (m.hdr.flags & PROTO_F_REPLY)) {
-				watch_answer(&m);
-				watch_close();
-				return;
-			}
-		if (r < 0) {
-			watch_close();
-			return;
-		}
 	}
 	(void)loop_io_mod(&R.up_io, pchan_events(&R.up, 1));
 }
@@ -1325,24 +1322,14 @@ watch_open(void)
 		.term = store_term(R.st),
 		.addr = R.set.advertise != NULL ? R.set.advertise : "",
 	};
-	struct penc e;
-	int rc;
 
-	R.down_logged = 1;	/* away is the usual: not logged */
 	if (link_dial(watch_io) < 0) {
 		R.retry_at = proto_mono_ms() + WATCH_MS;
 		return;
 	}
 	R.watch_since = proto_mono_ms();
-	penc_init(&e);
-	rc = st_req_encode(&e, PROTO_ST_REPL_NEWER, &q) < 0 ? -1 :
-	    pchan_send(&R.up, PROTO_ST_REPL_NEWER, 0, 1, e.buf, e.len, -1);
-	penc_free(&e);
-	if (rc < 0 || (pchan_flush(&R.up) < 0 && errno != EAGAIN)) {
+	if (link_ask(PROTO_ST_REPL_NEWER, &q) < 0)
 		watch_close();
-		return;
-	}
-	(void)loop_io_mod(&R.up_io, pchan_events(&R.up, 1));
 }
 
 static void
@@ -1479,6 +1466,7 @@ repl_promote(uint64_t term, uint64_t *out, const char **err)
 	/* By hand: the primary we followed must not come back as one. */
 	R.watch = !cluster_decides() && R.primary != NULL;
 	R.retry_at = 0;
+	R.down_logged = 1;	/* its absence is the usual: not logged */
 	*out = term;
 	return 0;
 }

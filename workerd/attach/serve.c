@@ -223,8 +223,8 @@ static void
 serve_begin(struct conn *c, const char *conv, const char *id, int admin,
     const char *query, const char *wid)
 {
-	const char *refused = !admin && wid[0] != '\0' ? visitor_refused :
-	    refused_headers;
+	int visitor = !admin && wid[0] != '\0';
+	const char *refused = visitor ? visitor_refused : refused_headers;
 	struct serve *s;
 
 	if (id == NULL || !st_prefixed_id_valid(id, "att_")) {
@@ -237,7 +237,7 @@ serve_begin(struct conn *c, const char *conv, const char *id, int admin,
 	}
 	s->c = c;
 	s->admin = admin;
-	s->visitor = refused == visitor_refused;
+	s->visitor = visitor;
 	strlcpy(s->id, id, sizeof(s->id));
 	strlcpy(s->conv, conv, sizeof(s->conv));
 	strlcpy(s->wid, wid, sizeof(s->wid));

@@ -281,7 +281,7 @@ struct wsident {
 	char *email;
 	uint8_t email_signed;	/* the last identify asked had an email_hash */
 	unsigned int asks;	/* identify frames on this socket */
-	uint64_t refused_at;	/* storaged's last "Identity required" (loop_now) */
+	uint64_t refused_at;	/* storaged's last refusal (loop_now), 0 none */
 	struct wsess *s;	/* the socket, while req is in flight */
 	struct storec_req *req;	/* ST_WS_IDENTIFY in flight */
 };
@@ -289,11 +289,14 @@ struct wsident {
 /* The widget's rule (ST_WS_OPEN's widget): unverified until identify. */
 void wsident_open(struct wsident *, const struct st_widget *);
 /*
- * 1 when the socket's frames that store (wsframes[]'s stores) must be
- * refused with "Identity required": the widget requires an identity and
- * this socket's is not verified.
+ * 1 when frame f (one that stores, wsframes[]'s stores) must be refused
+ * by the socket with "Identity required": the widget requires an
+ * identity and this socket's is not verified. A message goes to storaged
+ * all the same, at most once a WSIDENT_RECHECK_MS after its last refusal:
+ * its begin checks the widget as it is now, so a socket whose widget no
+ * longer requires one learns so (wsident_lapsed).
  */
-int wsident_refuses(const struct wsident *);
+int wsident_refuses(const struct wsident *, const struct wsframe *f);
 /*
  * storaged found the socket's session not a verified visitor's (its
  * widget's secret changed or went since the identify): the socket is

@@ -107,8 +107,6 @@
 /* request_human per session and minute: a button a visitor may press again. */
 #define HUMAN_ASKS_MAX		10
 #define HUMAN_WINDOW_MS		60000
-/* A message of an unverified socket asks storaged at most this often. */
-#define IDENT_RECHECK_MS	1000
 /* {"type":"availability"} asks per socket and minute. */
 #define AVAIL_ASKS_MAX		10
 
@@ -809,7 +807,6 @@ ws_identity_refused(struct wsess *s, int result)
 	 * not required: the page is told (identity) so it identifies anew.
 	 */
 	wsident_lapsed(&s->ident, s, 1);
-	s->ident.refused_at = loop_now();
 	wsend_error(s, "Identity required");
 	return 1;
 }
@@ -1412,25 +1409,6 @@ wschat_on_resume(struct wsess *s, struct wsmsg *m)
 
 /* ------------------------------------------------------------ socket */
 
-/*
- * Whether the socket refuses frame itself, "Identity required". A message
- * goes to storaged all the same, at most once an IDENT_RECHECK_MS after
- * storaged's last refusal (unverified messages are not counted against
- * any limit): its begin checks the session against the widget as it is
- * now, before anything is stored, so a socket whose widget stopped
- * requiring an identity learns so from its next message (ws_unverified:
- * the page told, the other frames taken again) instead of refusing until
- * a reload; storaged's refusal is said the same way (ws_identity_refused).
- */
-static int
-ws_refuses(const struct wsess *s, const struct wsframe *f)
-{
-	if (!f->stores || !wsident_refuses(&s->ident))
-		return 0;
-	return f->st != PROTO_ST_WS_BEGIN || (s->ident.refused_at != 0 &&
-	    loop_now() - s->ident.refused_at < IDENT_RECHECK_MS);
-}
-
 static void
 ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 {
@@ -1440,7 +1418,7 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 	s->nmsgs++;
 	if (wsmsg_parse(msg, len, &m) < 0)
 		wsend_error(s, m.error);
-	else if (ws_refuses(s, m.frame))
+	else if (wsident_refuses(&s->ident, m.frame))
 		wsend_error(s, "Identity required");
 	else
 		m.frame->answer(s, &m);

@@ -36,6 +36,7 @@
 #include "workerd.h"
 
 #define WSIDENT_ASKS_MAX	5	/* identify frames a socket */
+#define WSIDENT_RECHECK_MS	1000	/* an unverified message asks storaged */
 
 void
 wsident_open(struct wsident *id, const struct st_widget *w)
@@ -45,9 +46,13 @@ wsident_open(struct wsident *id, const struct st_widget *w)
 }
 
 int
-wsident_refuses(const struct wsident *id)
+wsident_refuses(const struct wsident *id, const struct wsframe *f)
 {
-	return id->required && !id->verified;
+	if (!f->stores || !id->required || id->verified)
+		return 0;
+	/* Unverified messages count against no limit: storaged is asked so. */
+	return f->st != PROTO_ST_WS_BEGIN || (id->refused_at != 0 &&
+	    loop_now() - id->refused_at < WSIDENT_RECHECK_MS);
 }
 
 /* {"type":"identity",...}, and "taken" when another identity has it. */
@@ -94,6 +99,8 @@ wsident_lapsed(struct wsident *id, struct wsess *s, int required)
 	int told = id->verified || id->required != (required != 0);
 
 	id->required = required != 0;
+	if (required)
+		id->refused_at = loop_now();
 	wsident_revoke(id);
 	if (told)
 		identity_send(id, s, 0);
