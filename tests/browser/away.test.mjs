@@ -67,10 +67,11 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let visitor; // the host page with the widget
   let w;
   let smtpd;
+  let dir; // the mail server's certificate, removed after
   const t0 = Date.now();
 
   before(async () => {
-    const dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-away-mail-'));
+    dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-away-mail-'));
     smtpCert(dir);
     smtpd = new Smtpd(dir, await freePort(), { user: SMTP_USER, password: SMTP_PASSWORD });
     await smtpd.start();
@@ -95,6 +96,7 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     if (visitor) await visitor.ctx.close();
     await stopSuite({ stack, browser });
     if (smtpd) await smtpd.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
     console.log(`# away.test.mjs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
