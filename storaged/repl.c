@@ -33,6 +33,14 @@
 /* A hand-promoted primary dials the one it followed this often, and waits so long. */
 #define WATCH_MS	1000
 #define WATCH_WAIT_MS	5000
+/*
+ * A fixed pair's primary, just started with PARLEY_SYNC=replica, waits so
+ * long for its standby before acknowledging writes alone: should its
+ * standby have been promoted by hand meanwhile, the new primary's watch
+ * (a dial every WATCH_MS) fences it first, and nothing it acknowledged is
+ * lost with it.
+ */
+#define START_WAIT_MS	3000
 
 /* A record of the backlog: a copy of its body, the history's digest before. */
 struct rrec {
@@ -93,6 +101,7 @@ static struct {
 	int hold;
 	uint64_t hold_at;
 	int away_logged;
+	long long start_wait_until;	/* START_WAIT_MS's end; 0 none */
 	uint64_t catchup_to;	/* in sync once acknowledged this far */
 	uint64_t outs;		/* times the standby went out of sync */
 
@@ -307,10 +316,14 @@ standby_away(const char *why)
 		R.away_logged = 1;
 		log_warnx("replication: standby away (%s)%s", why,
 		    R.set.wait_block ? "; write replies wait for it "
-		    "(PARLEY_REPLICA_WAIT=block)" : "");
+		    "(PARLEY_REPLICA_WAIT=block)" : R.start_wait_until != 0 ?
+		    "; write replies wait for it a while after a start, "
+		    "should it have been promoted meanwhile" : "");
 	}
 	if (R.set.wait_block || R.alone)
 		return;
+	if (R.start_wait_until != 0)
+		return;		/* tick goes on at its end */
 	if (R.cluster_out)
 		went_alone((void *)(uintptr_t)R.sync_asks);
 	else if (!R.out_asked)
@@ -1363,6 +1376,12 @@ tick(void *arg)
 		standby_away("no acknowledgement within 2 s");
 	if (R.role == ST_REPL_STANDBY && R.up_fd < 0 && now >= R.retry_at)
 		up_open();
+	if (R.role == ST_REPL_PRIMARY && R.start_wait_until != 0 &&
+	    now >= R.start_wait_until) {
+		R.start_wait_until = 0;
+		if (!R.in_sync)
+			standby_away("not in sync after the start's wait");
+	}
 	if (R.role == ST_REPL_PRIMARY && R.watch) {
 		if (R.up_fd < 0 && now >= R.retry_at)
 			watch_open();
@@ -1405,8 +1424,11 @@ repl_start(struct server *srv, struct store *st,
 		R.role = ST_REPL_FENCED;
 		server_set_role(R.srv, ST_REPL_FENCED, NULL);
 		publish();
-	} else
+	} else {
+		if (set->sync_replica && !set->wait_block)
+			R.start_wait_until = proto_mono_ms() + START_WAIT_MS;
 		primary_begin();
+	}
 }
 
 void
@@ -1489,6 +1511,7 @@ fence_for(const char *primary)
 	store_on_record(R.st, NULL, NULL);
 	bl_clear();
 	R.in_sync = R.alone = 0;
+	R.start_wait_until = 0;
 	log_warnx("replication: fenced: no write is accepted or "
 	    "acknowledged from now on, no read answered until a primary "
 	    "checks this data");

@@ -13,6 +13,8 @@
 //   again once the standby is back; block holds the reply until it is;
 // - a standby promoted by hand fences its old primary when that comes
 //   back as a primary (ST_REPL_NEWER), over a Unix socket and over TLS;
+//   with PARLEY_SYNC=replica, before it acknowledges anything (a primary
+//   waits 3 s for its standby after a start, then goes on alone);
 // - the same stream over mutual TLS (PARLEY_PRIMARY=tls://...).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -140,6 +142,38 @@ describe('the hot standby', { concurrency: true }, () => {
     await p.startStoraged();
     await caughtUp(s, p, 'the old primary caught up');
     assert.deepEqual(await dump(p), await dump(s));
+  });
+
+  test('PARLEY_SYNC=replica: the old primary, restarted as a primary after a hand promotion, acknowledges no write before it is fenced', { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { masterd: false, env: { PARLEY_SYNC: 'replica' } });
+    const s = await startStandby(t, p, { PARLEY_SYNC: 'replica' });
+    await caughtUp(p, s);
+    await p.killStoraged('SIGKILL');
+    const r = await s.ctl(['promote']);
+    assert.equal(r.stdout, 'promoted: primary with term 2\n', r.stderr);
+
+    const from = p.logs.storaged.length;
+    await p.startStoraged(); // a primary again, its standby now the primary
+    const old = await p.storage({ as: 'parley-workerd' });
+    t.after(() => old.close());
+    // Without the start's wait it went alone at once: this was acknowledged, then lost.
+    await assert.rejects(old.convOpen('default', 'just-after-the-start', { timeout: 10000 }),
+      (e) => e.code === 8 && e.storageMessage === 'not primary');
+    const said = p.logs.storaged.slice(from);
+    assert.match(said, /write replies wait for it a while after a start/);
+    assert.match(said, /this storaged is fenced/);
+    assert.doesNotMatch(said, /acknowledging writes without it/);
+    assert.equal((await role(p)).role, 'fenced');
+  });
+
+  test('a fixed pair\'s primary started with PARLEY_SYNC=replica and no standby waits a while, then acknowledges alone', { timeout: 30000 }, async (t) => {
+    const p = await startParley(t, { masterd: false, env: { PARLEY_SYNC: 'replica' } });
+    const c = await p.storage({ as: 'parley-workerd' });
+    t.after(() => c.close());
+    const r = await c.convOpen('default', 'alone-after-the-wait', { timeout: 10000 });
+    assert.match(r.conv.id, /^[0-9a-f]{32}$/);
+    assert.match(p.logs.storaged, /standby away \(none connected yet\); write replies wait for it a while after a start/);
+    assert.match(p.logs.storaged, /acknowledging writes without it/);
   });
 
   test('the standby away: degrade acknowledges alone once (logged) and is in sync again when it is back; block waits for it', { timeout: 60000 }, async (t) => {
