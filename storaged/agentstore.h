@@ -70,11 +70,19 @@ void store_agent_scrub(struct st_agent *);
 void store_agents_free(struct st_agent *, uint32_t n);
 
 /*
- * The conversation a request names (32 hex): 0 with cid and c set, or -1
- * with t failed (`invalid` id, `not found`).
+ * The conversation a request names (32 hex): 0 with cid and c set (its
+ * assignee as store_conv_assignee_view leaves it), or -1 with t failed
+ * (`invalid` id, `not found`).
  */
 int store_conv_find(struct store_txn *, const char *conv_id,
     uint8_t cid[16], struct st_conv *c);
+/*
+ * c's assignee cleared (and its name) when it is no longer a member of
+ * c's organisation: a removed member's conversations are nobody's, read
+ * and filtered as such, without a walk of them at its removal; the next
+ * save of one stores it so. A disabled member keeps its own.
+ */
+void store_conv_assignee_view(struct store_txn *, struct st_conv *c);
 /*
  * The person behind a request (issue 22): a dashboard session's user,
  * by id and by its account's display name; anyone else (a key, which

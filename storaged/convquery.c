@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "agentmsg.h"
+#include "agentstore.h"
 #include "convstate.h"
 #include "dashmsg.h"
 #include "exportrows.h"
@@ -456,6 +457,12 @@ take_conv(struct store_txn *t, const uint8_t *id, void *item, void *arg)
 	/* Never another organisation's (a widget's are all one's). */
 	if (cf->state != 0)
 		conv_state_view(t, c);
+	if (cf->assigned != ST_ASSIGNED_ANY)
+		store_conv_assignee_view(t, c);
+	if (t->err) {
+		st_conv_free(c);
+		return -1;
+	}
 	if ((t->org != NULL && strcmp(c->org, t->org) != 0) ||
 	    !assignee_kept(cf, c) ||
 	    (cf->state != 0 && c->conv_state + 1 != cf->state)) {

@@ -56,23 +56,30 @@ reply_enc(struct dreply *r, uint16_t type, const void *rep)
 /* ---------------------------------------------------------------- events */
 
 /*
- * An event's conversation (a shallow copy) named as the dashboards show
- * it (issue 24); a failed lookup leaves the made-up name, never fails
- * the request that made the event.
+ * An event's conversation (a shallow copy) as the dashboards show it:
+ * its visitor named when name is set (issue 24), a removed member no
+ * longer its assignee (store_conv_assignee_view); a failed lookup leaves
+ * the made-up name, or the assignee, never fails the request that made
+ * the event.
  */
 static void
-event_visitor_name(struct store_txn *batch, struct st_conv *c)
+event_conv_view(struct store_txn *batch, struct st_conv *c, int name)
 {
 	struct store_txn t;
 
-	if (store_begin_shared(batch, &t) != 0)
+	if ((!name && c->assignee[0] == '\0') ||
+	    store_begin_shared(batch, &t) != 0)
 		return;
-	store_visitor_name(&t, c);
-	if (t.err) {
+	if (name)
+		store_visitor_name(&t, c);
+	if (t.err)
 		st_visitor_name_gen(c->session, c->visitor_name,
 		    sizeof(c->visitor_name));
+	else
+		store_conv_assignee_view(&t, c);
+	if (t.err)
 		store_abort(&t);
-	} else
+	else
 		store_commit(&t);
 }
 
@@ -88,9 +95,8 @@ event_init(struct dbatch *b, struct st_event *ev, uint8_t kind,
 	ev->conv = *c;
 	ev->conv.unread = 0;
 	memset(&ev->conv.visitor, 0, sizeof(ev->conv.visitor));
-	if (ev->conv.visitor_name[0] == '\0')
-		event_visitor_name(b->req != NULL ? b->req : &b->txn,
-		    &ev->conv);
+	event_conv_view(b->req != NULL ? b->req : &b->txn, &ev->conv,
+	    ev->conv.visitor_name[0] == '\0');
 }
 
 void
@@ -196,8 +202,8 @@ event_begin(struct dbatch *b, struct dreply *r, const struct store_chat *c)
 	event_init(b, &ev, ST_EV_CONV_CREATED, &c->conv);
 	/* Named by event_init when it was not: by its contact now else. */
 	if (c->conv.visitor_name[0] != '\0')
-		event_visitor_name(b->req != NULL ? b->req : &b->txn,
-		    &ev.conv);
+		event_conv_view(b->req != NULL ? b->req : &b->txn, &ev.conv,
+		    1);
 	if (c->created) {
 		reply_event(r, &ev, 0);
 		event_contact_first(b, r, &ev.conv);

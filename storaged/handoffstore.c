@@ -24,6 +24,7 @@
 #include "gapstore.h"
 #include "handoffstore.h"
 #include "log.h"
+#include "userstore.h"
 #include "storeint.h"
 #include "usermsg.h"
 
@@ -88,7 +89,24 @@ store_conv_find(struct store_txn *t, const char *conv_id, uint8_t cid[ID_LEN],
 {
 	if (t->err)
 		return -1;
-	return conv_by_hex(t, conv_id, cid, c);
+	if (conv_by_hex(t, conv_id, cid, c) < 0)
+		return -1;
+	store_conv_assignee_view(t, c);
+	if (t->err) {
+		st_conv_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_conv_assignee_view(struct store_txn *t, struct st_conv *c)
+{
+	if (t->err || c->assignee[0] == '\0' ||
+	    store_member_is(t, c->org, c->assignee) != 0)
+		return;
+	c->assignee[0] = '\0';
+	c->assignee_name[0] = '\0';
 }
 
 /*

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentstore.h"
 #include "attstore.h"
 #include "contactstore.h"
 #include "convstate.h"
@@ -69,6 +70,7 @@ store_conv_view(struct store_txn *t, const char *user, struct st_conv *c)
 		return;
 	store_visitor_name(t, c);
 	conv_state_view(t, c);
+	store_conv_assignee_view(t, c);
 	c->unread = 0;
 	if (user == NULL || user[0] == '\0' || c->visitor_at == 0 ||
 	    proto_hex_decode(c->id, id, ID_LEN) < 0)

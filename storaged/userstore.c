@@ -79,6 +79,20 @@ member_del(struct store_txn *t, const char *org, const char *id)
 	    "delete member");
 }
 
+int
+store_member_is(struct store_txn *t, const char *org, const char *id)
+{
+	uint8_t k[MEMBER_KEY_MAX];
+	MDB_val v;
+	int rc;
+
+	if (strlen(org) > ST_ORG_ID_MAX || strlen(id) > ST_USER_ID_MAX)
+		return 0;
+	rc = db_get(t, t->st->org_users, k, member_key(k, org, id), &v,
+	    "member");
+	return rc < 0 ? -1 : rc == 0;
+}
+
 /* A new user's indexes: its email (free) and its memberships. */
 static int
 user_index_put(struct store_txn *t, void *rec)

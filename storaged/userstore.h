@@ -21,6 +21,11 @@
  */
 int store_members_each(struct store_txn *, const char *org,
     int (*fn)(struct store_txn *, struct st_user *, void *), void *arg);
+/*
+ * Whether user id is a member of org (enabled or not), by the members'
+ * index: 1, 0, or -1 with t failed.
+ */
+int store_member_is(struct store_txn *, const char *org, const char *id);
 /* ST_USER_AUTH: the login's lookup by email (any case); found 0 or 1. */
 int store_user_auth(struct store_txn *, const char *email,
     struct st_user_auth_rep *out);

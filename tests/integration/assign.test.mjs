@@ -5,7 +5,8 @@
 // still after a reload; each agent message stores its author; the list's
 // ?assignee=mine|unassigned|<user id>; assigning to another member, to
 // nobody, and refusals (another organisation's user, a key's "mine"); an
-// admin or an agent assigns only themself or nobody, an owner anyone.
+// admin or an agent assigns only themself or nobody, an owner anyone; a
+// removed member's conversations are nobody's, a disabled one's stay.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -220,5 +221,57 @@ describe('who answers a conversation, 2 workers', () => {
     r = await p.adminJson('POST', path, { user_id: admin.id });
     assert.equal(r.status, 200, r.text);
     assert.equal(await assignee(), admin.id);
+  });
+
+  test('a removed member\'s conversations are nobody\'s: the thread, the list, its filters, the events; a take-over assigns the taker; a disabled member keeps its own', async () => {
+    const owner = await login(p);
+    const ownerId = (await owner.get('/dashboard/api/session')).json().user.id;
+    const gone = await addMember(p, { role: 'agent' });
+    const off = await addMember(p, { role: 'agent' });
+    const taken = (await chat(p, sid('rm-taken'), 'hi')).json().conversationId;
+    const givenSid = sid('rm-given');
+    const given = (await chat(p, givenSid, 'hi')).json().conversationId;
+    const kept = (await chat(p, sid('rm-kept'), 'hi')).json().conversationId;
+    assert.equal((await gone.session.request('POST', `${LIST}/${taken}/handoff`, { body: { state: 'human' } })).status, 200);
+    for (const [conv, user] of [[given, gone.id], [kept, off.id]])
+      assert.equal((await p.adminJson('POST', `${LIST}/${conv}/assign`, { user_id: user })).status, 200);
+    const assigneeOf = async (conv) => {
+      const r = await p.admin(`${LIST}/${conv}`);
+      assert.equal(r.status, 200, r.text);
+      return r.json().conversation.assignee?.id ?? null;
+    };
+    assert.equal(await assigneeOf(taken), gone.id, 'the take-over assigned it');
+
+    let r = await p.adminJson('PATCH', `/v1/admin/users/${off.id}`, { disabled: true });
+    assert.equal(r.status, 200, r.text);
+    r = await p.request('DELETE', `/v1/admin/users/${gone.id}`, { headers: { 'x-admin-api-key': p.adminKey } });
+    assert.equal(r.status, 200, r.text);
+
+    for (const conv of [taken, given])
+      assert.equal(await assigneeOf(conv), null, 'the removed member\'s, read');
+    assert.equal(await assigneeOf(kept), off.id, 'the disabled member keeps its own');
+    const unassigned = ids(await p.admin(`${LIST}?assignee=unassigned&limit=200`));
+    assert.ok(unassigned.includes(taken) && unassigned.includes(given), 'in Unassigned');
+    assert.ok(!unassigned.includes(kept));
+    assert.deepEqual(ids(await p.admin(`${LIST}?assignee=${gone.id}`)), [], 'nothing is the removed member\'s');
+    assert.ok(ids(await p.admin(`${LIST}?assignee=${off.id}`)).includes(kept));
+    const listed = (await p.admin(`${LIST}?limit=200`)).json().conversations.find((c) => c._id === given);
+    assert.equal(listed.assignee, null, 'a list row');
+
+    // The events' conversation says it too: a visitor's message in one.
+    const ev = await Events.open(p);
+    await waitFor(() => ev.lastId !== null, 5000, 'the stream starts');
+    assert.equal((await chat(p, givenSid, 'again')).status, 200);
+    const m = await ev.take((e) => e.event === 'message' && e.data.conversation._id === given, 5000, 'the message event');
+    assert.equal(m.data.conversation.assignee, null, 'an event\'s conversation');
+
+    // Taking over the one it held (still with a person) makes the taker its assignee.
+    r = await owner.request('POST', `${LIST}/${taken}/handoff`, { body: { state: 'human' } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json().conversation.assignee?.id, ownerId);
+    const h = await ev.take((e) => e.event === 'handoff' && e.data.conversation._id === taken, 5000, 'the take-over event');
+    ev.close();
+    assert.equal(h.data.conversation.assignee?.id, ownerId);
+    assert.equal(await assigneeOf(taken), ownerId);
   });
 });
