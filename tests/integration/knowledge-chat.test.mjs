@@ -258,6 +258,19 @@ describe('answers from the agent\'s knowledge', () => {
     assert.equal(none.json().sources, undefined, none.text);
   });
 
+  test('a bracket in code (a code span, a fenced block) cites nothing; one in the text beside it does', async () => {
+    const code = 'Use %60list[1%5D%60 or %60%60a[1%5D %60 b%60%60.%0A%60%60%60%0Am[1%5D%0A%60%60%60';
+    const none = await chat(p, sid('kb'), `the warranty [[mock:reply=${code}]]`);
+    assert.equal(none.status, 200, none.text);
+    assert.equal(none.json().sources, undefined, none.text);
+    // Cited in the text, after code and after a backtick nothing closes.
+    for (const reply of [`${code} Two years[1%5D.`, 'Two years %60 [1%5D.', 'Two years %60%60 x%60 [1%5D.']) {
+      const r = await chat(p, sid('kb'), `the warranty [[mock:reply=${reply}]]`);
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json().sources?.map((s) => s.n), [1], `${reply}: ${r.text}`);
+    }
+  });
+
   // A page's own footnotes ("[2] ..." on a line of its text) read as the
   // prompt's passage markers: the model cited "[2]" from passage 1's
   // text, and the visitor was shown passage 2, a page it never used.

@@ -1184,15 +1184,41 @@ cite_names(const char *s, unsigned n)
 	}
 }
 
-/* 1 when text cites passage n: "[n]", or n in a list "[1, n]". */
+/*
+ * Where the code that the run of backticks at s (run long) opens ends:
+ * after the next run of as many, as Markdown closes an inline span or a
+ * fence; NULL when none does (the backticks are then text).
+ */
+static const char *
+code_end(const char *s, size_t run)
+{
+	size_t r;
+
+	for (s += run; (s = strchr(s, '`')) != NULL; s += r)
+		if ((r = strspn(s, "`")) == run)
+			return s + r;
+	return NULL;
+}
+
+/*
+ * 1 when text cites passage n: "[n]", or n in a list "[1, n]", outside
+ * code: "list[1]" in a code span or a fenced block is an index.
+ */
 static int
 cites(const char *text, unsigned n)
 {
-	const char *s;
+	const char *s = text, *end;
+	size_t run;
 
-	for (s = strchr(text, '['); s != NULL; s = strchr(s + 1, '['))
-		if (cite_names(s + 1, n))
-			return 1;
+	while ((s = strpbrk(s, "[`")) != NULL) {
+		if (*s == '[') {
+			if (cite_names(++s, n))
+				return 1;
+			continue;
+		}
+		run = strspn(s, "`");
+		s = (end = code_end(s, run)) != NULL ? end : s + run;
+	}
 	return 0;
 }
 
