@@ -576,6 +576,9 @@ test_conv_formats(void **state)
 		proto_hex_decode(id, k, ST_ID_HEX / 2);
 		db_put_hex(f, "convs", k, ST_ID_HEX / 2, hex);
 	}
+	/* Their assignee a member: a removed one's reads as nobody's. */
+	db_write(f, "org_users", "default\0" USER_ID, sizeof("default") +
+	    strlen(USER_ID), &(uint8_t){ ST_RECORD_VERSION }, 1);
 	/* Conversation 7's messages, one of each format. */
 	conv_id_v(7, id);
 	for (v = 1; v <= 9; v++) {
