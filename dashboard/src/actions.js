@@ -398,12 +398,17 @@ export async function renderDetail(main, ctx, actionId) {
   f.setValues(action);
   f.form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    const sentHeaders = f.getValues().values.headers !== undefined;
     const res = await submitForm(f, { url: endpoints.action(action.id), old: action, names: FIELD_NAMES, same: sameValue, what: 'action' });
     if (!res) return;
+    // The server clears them when the url moves to another server.
+    const cleared = !sentHeaders && (action.header_names || []).length > 0 && !(res.header_names || []).length;
     action = res;
     f.setValues(action);
     refresh();
-    f.saveStatus.textContent = 'Saved.';
+    f.saveStatus.textContent = cleared
+      ? 'Saved. The headers were cleared: the URL points at another server now. Enter them again to send them there.'
+      : 'Saved.';
   });
 
   const deleteBtn = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-action' }, 'Delete action');

@@ -335,10 +335,14 @@ export async function renderEdit(main, ctx, agentId) {
       ctx.navigate(`#/agents/${encodeURIComponent(res.id)}`, 'Agent created.');
       return;
     }
+    // The server clears the key when the base URL moves to another server.
+    const cleared = agent.api_key_set && !res.api_key_set;
     agent = res;
     f.setValues(res);
     titleName.textContent = agentLabel(res);
-    f.saveStatus.textContent = 'Saved.';
+    f.saveStatus.textContent = cleared
+      ? 'Saved. The API key was cleared: the base URL points at another server now. Enter the key again to send it there.'
+      : 'Saved.';
   });
 
   f.clearKey.addEventListener('click', async () => {

@@ -386,6 +386,17 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     assert.equal(a.name, 'Clinic bot');
     assert.equal(a.temperature, 0.3);
     assert.equal(a.api_key_set, true);
+    // Its base URL moved to another server: the server clears the key, and the page says so.
+    await o.fill('#f-base_url', 'http://localhost:9/v1');
+    await o.click('[data-testid="save-agent"]');
+    await o.waitForFunction(() => document.querySelector('[data-testid="save-status"]').textContent ===
+      'Saved. The API key was cleared: the base URL points at another server now. Enter the key again to send it there.');
+    assert.equal(await o.textContent('[data-testid="api-key-status"]'), 'No API key');
+    assert.equal((await adminApi(stack, 'GET', `/v1/admin/agents/${agentId}`)).json.api_key_set, false);
+    await o.fill('#f-api_key', 'sk-secret-clinic-key');
+    await o.click('[data-testid="save-agent"]');
+    await o.waitForFunction(() => document.querySelector('[data-testid="save-status"]').textContent === 'Saved.');
+    assert.equal(await o.textContent('[data-testid="api-key-status"]'), 'API key set');
     const [badAgent] = await together(
       () => axeLightDark(o, 'agent'),
       async () => dashShot(await phoneDash(`#/agents/${agentId}`, '[data-testid="agent-form"]'), 'agent'));
