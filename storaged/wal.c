@@ -368,10 +368,23 @@ lap_stale_cleared(struct wal *w, size_t off, const uint8_t *lap)
 }
 
 /*
+ * 1 when the header h is the log's clean end: zero_header zeroes all of
+ * it, so a length alone zeroed (a bit flipped in a length of one bit
+ * set) is damage, not an end.
+ */
+static int
+header_is_end(const uint8_t *h)
+{
+	return proto_get_be32(h) == 0 && proto_get_be32(h + 4) == 0 &&
+	    proto_get_be64(h + 8) == 0;
+}
+
+/*
  * The log's first record, not whole: the lap its own bytes name and, in
  * v->seq, its seq (at least 1). 1 when it names one, 0 when it does not:
- * a zeroed header (the log's clean end), an older format's record, or
- * its mark or lap bytes gone; -1 on a read error (errno).
+ * a zeroed header (the log's clean end, header_is_end), an older
+ * format's record, or its mark or lap bytes gone; -1 on a read error
+ * (errno).
  */
 static int
 first_lap(struct wal *w, uint8_t lap[8], struct vouch *v)
@@ -382,7 +395,7 @@ first_lap(struct wal *w, uint8_t lap[8], struct vouch *v)
 
 	if ((got = pread_all(w->fd, h, sizeof(h), 0)) <= 0)
 		return got;
-	if (proto_get_be32(h) == 0 || h[WAL_HDR_LEN] != WAL_EXT_MARK ||
+	if (header_is_end(h) || h[WAL_HDR_LEN] != WAL_EXT_MARK ||
 	    memcmp(h + WAL_HDR_LEN + 9, none, sizeof(none)) == 0)
 		return 0;
 	memcpy(lap, h + WAL_HDR_LEN + 9, 8);
@@ -607,7 +620,7 @@ wal_file_empty(const char *dir)
 	rc = pread_all(fd, hdr, sizeof(hdr), 0);
 	close(fd);
 	/* A file shorter than a header holds none either. */
-	return rc == 0 || (rc > 0 && proto_get_be32(hdr) == 0);
+	return rc == 0 || (rc > 0 && header_is_end(hdr));
 }
 
 int

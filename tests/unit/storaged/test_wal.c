@@ -981,7 +981,7 @@ test_damage_refused(void **state)
 	struct recs r;
 	struct store *st;
 	char copy[64], said[4096], want[128];
-	int k, how, i;
+	int k, how, i, j;
 
 	store_close(f->st);
 	f->st = NULL;
@@ -989,16 +989,25 @@ test_damage_refused(void **state)
 	log_records(f->dir, &r);
 	assert_true(r.n >= 5);
 	assert_int_equal(r.off[0], 0);
-	/* The log's first record, then the third of the five. */
-	for (i = 0; i < 4; i++) {
-		k = i < 2 ? 0 : r.n - 3;
-		how = i % 2;
+	/*
+	 * The log's first record, then the third of the five; the length
+	 * zeroed too (one bit flipped does it to a length of one bit set),
+	 * not taken for the log's clean end (a zeroed header) until
+	 * 2026-12-04 at the first record.
+	 */
+	for (i = 0; i < 6; i++) {
+		k = i < 3 ? 0 : r.n - 3;
+		how = i % 3;
 		copy_env(f->dir, copy, sizeof(copy), -1, 0);
 		if (how == 0)
 			flip_byte(copy, r.off[k] + WAL_HDR_LEN +
 			    (off_t)r.len[k] - 1, 0x10);
-		else
+		else if (how == 1)
 			flip_byte(copy, r.off[k], 0x40);
+		else
+			for (j = 0; j < 4; j++)
+				flip_byte(copy, r.off[k] + j,
+				    byte_at(copy, r.off[k] + j));
 		st = open_copy(copy, said, sizeof(said));
 		assert_null(st);
 		snprintf(want, sizeof(want), "record %llu at offset %lld is "
