@@ -22,7 +22,7 @@ import { Parley, REPO, pool, refused, sleep } from './lib/harness.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import { chat, mockReply, sessionShown, sid } from './lib/chat.mjs';
 import {
-  CONV_FIELDS, COOKIE, CSP, MSG_FIELDS, PASSWORD, SESSION_MAX_AGE, Session, asCsv, convRow, csvObjects,
+  CONV_FIELDS, COOKIE, CSP, HTTPS_COOKIE, MSG_FIELDS, PASSWORD, SESSION_MAX_AGE, Session, asCsv, convRow, csvObjects,
   handMadeId, jsonlObjects, login, loginRequest, msgRow, nextClient, setCookies, tampered,
 } from './lib/dashboard.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
@@ -66,14 +66,27 @@ describe('stacks of their own', { concurrency: true }, () => {
   });
 
   describe('production: the cookie is Secure', () => {
-    test('PARLEY_ENV=production adds Secure', async (t) => {
+    test('PARLEY_ENV=production adds Secure and the __Host- prefix; a plain-named cookie is not read', async (t) => {
       const p = new Parley({ workers: 1, env: { PARLEY_ENV: 'production', CORS_ORIGIN: 'https://example.com', DASHBOARD_PASSWORD: PASSWORD } });
       t.after(() => p.stop());
       await p.start();
       const s = await login(p);
+      assert.equal(s.cookie.name, HTTPS_COOKIE, `__Host-: ${s.res.headers['set-cookie']}`);
       assert.equal(s.cookie.attrs.secure, true, `Secure: ${s.res.headers['set-cookie']}`);
+      assert.equal(s.cookie.attrs.path, '/');
+      assert.equal(s.cookie.attrs.domain, undefined, 'no Domain: a __Host- cookie has none');
       assert.equal(s.cookie.attrs.httponly, true);
       assert.equal(String(s.cookie.attrs.samesite).toLowerCase(), 'strict');
+      assert.equal((await s.get('/dashboard/api/session')).status, 200);
+      // A neighbour subdomain can set parley_session for this host, not
+      // __Host-parley_session: over https the plain name is no session.
+      const plain = await p.get('/dashboard/api/session', { headers: { Cookie: `${COOKIE}=${s.id}` } });
+      assertJsonError(plain, 401);
+      const out = await s.request('POST', '/dashboard/api/logout');
+      assert.equal(out.status, 204, out.text);
+      const cleared = setCookies(out).find((x) => x.name === HTTPS_COOKIE);
+      assert.ok(cleared, `the __Host- cookie cleared: ${out.headers['set-cookie']}`);
+      assert.equal(cleared.attrs['max-age'], '0');
     });
   });
 

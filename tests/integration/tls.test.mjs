@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { httpsRequest, Parley, refused, sleep } from './lib/harness.mjs';
 import { mockReply } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
-import { COOKIE, PASSWORD, parseSetCookie } from './lib/dashboard.mjs';
+import { COOKIE, HTTPS_COOKIE, PASSWORD, parseSetCookie } from './lib/dashboard.mjs';
 import { installIn } from './lib/people.mjs';
 
 function run(cmd, args, { input, timeout = 15000 } = {}) {
@@ -182,18 +182,21 @@ describe('TLS and its refusals', { concurrency: true }, () => {
       await v.close();
     });
 
-    test('the session cookie is Secure over TLS (not in production), set and cleared; an invitation\'s link is https', async () => {
+    test('the session cookie is Secure and __Host- over TLS (not in production), set and cleared; the plain name is no session there; an invitation\'s link is https', async () => {
       // Without Secure a browser sends the cookie to http:// on this host
       // (any port), where whoever is on the path reads it.
       const json = { 'Content-Type': 'application/json' };
       const r = await p.request('POST', '/dashboard/api/login', { headers: json, body: JSON.stringify({ password: PASSWORD }) });
       assert.equal(r.status, 200, r.text);
       const set = parseSetCookie([r.headers['set-cookie']].flat()[0]);
-      assert.equal(set.name, COOKIE);
+      assert.equal(set.name, HTTPS_COOKIE);
       assert.equal(set.attrs.secure, true, `Secure over TLS: ${r.headers['set-cookie']}`);
-      const out = await p.request('POST', '/dashboard/api/logout', { headers: { Cookie: `${COOKIE}=${set.value}`, 'x-csrf-token': r.json().csrfToken } });
+      const plain = await p.request('GET', '/dashboard/api/session', { headers: { Cookie: `${COOKIE}=${set.value}` } });
+      assert.equal(plain.status, 401, `the plain name is no session over TLS: ${plain.text}`);
+      const out = await p.request('POST', '/dashboard/api/logout', { headers: { Cookie: `${HTTPS_COOKIE}=${set.value}`, 'x-csrf-token': r.json().csrfToken } });
       assert.equal(out.status, 204, out.text);
       const cleared = parseSetCookie([out.headers['set-cookie']].flat()[0]);
+      assert.equal(cleared.name, HTTPS_COOKIE);
       assert.equal(cleared.attrs['max-age'], '0');
       assert.equal(cleared.attrs.secure, true, `the clearing cookie is Secure too: ${out.headers['set-cookie']}`);
       const inv = await p.request('POST', '/v1/admin/users', { headers: { ...installIn(p), ...json },

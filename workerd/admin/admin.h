@@ -376,6 +376,12 @@ int events_id_parse(const uint8_t key[ST_EV_KEY_LEN], const char *s,
 /* ------------------------------------------------------------ dashauth.c */
 
 #define DASH_COOKIE		"parley_session"
+/*
+ * The cookie's name over https: a browser takes a __Host- cookie only
+ * Secure, with Path=/ and no Domain, so a neighbour subdomain cannot set
+ * one for this host (a session of its own, signed in as the attacker).
+ */
+#define DASH_COOKIE_HTTPS	"__Host-" DASH_COOKIE
 #define DASH_ID_BYTES		32	/* random bytes of a session id */
 #define DASH_ID_HEX		(2 * DASH_ID_BYTES)
 #define DASH_KEY_LEN		32	/* scrypt output */
@@ -409,7 +415,8 @@ int cookie_get(const char *header, const char *name, char *out,
 int dashauth_csrf_ok(const char *given, const char *expected);
 /*
  * The Set-Cookie line (with CRLF) that sets id_hex, or clears (NULL);
- * Secure when secure (the client came by https: conn_https).
+ * DASH_COOKIE_HTTPS and Secure when secure (the client came by https:
+ * conn_https), else DASH_COOKIE.
  */
 void dashauth_set_cookie(char *out, size_t outsz, const char *id_hex,
     int secure);

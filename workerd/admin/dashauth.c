@@ -47,7 +47,7 @@
  *
  * The gate (router.c calls it for every R_ADMIN route): a request with
  * x-admin-api-key is judged by the key alone (admin_gate); one with a
- * parley_session cookie is checked in storaged (ST_DASH_CHECK, in the
+ * session cookie (DASH_COOKIE, DASH_COOKIE_HTTPS) is checked in storaged (ST_DASH_CHECK, in the
  * organisation x-organization-id names: one the user is not in is 404
  * "Organization not found"; without it the user's first), must carry
  * the session's x-csrf-token unless it is GET/HEAD, and then runs the
@@ -413,27 +413,32 @@ void
 dashauth_set_cookie(char *out, size_t outsz, const char *id_hex,
     int secure)
 {
-	snprintf(out, outsz, "Set-Cookie: " DASH_COOKIE "=%s; Path=/; "
+	snprintf(out, outsz, "Set-Cookie: %s=%s; Path=/; "
 	    "HttpOnly; SameSite=Strict; Max-Age=%d%s\r\n",
+	    secure ? DASH_COOKIE_HTTPS : DASH_COOKIE,
 	    id_hex != NULL ? id_hex : "", id_hex != NULL ? DASH_SESSION_SECS :
 	    0, secure ? "; Secure" : "");
 }
 
 /*
  * The request's session cookie as the hash storaged knows it by: 1, and
- * hash set; 0 no parley_session cookie; -1 one that cannot be a session
- * id (not 64 lowercase hex). Every Cookie line is read, in order.
+ * hash set; 0 no session cookie; -1 one that cannot be a session id (not
+ * 64 lowercase hex). Every Cookie line is read, in order. Over https only
+ * DASH_COOKIE_HTTPS is read: a plain one there may be a neighbour
+ * subdomain's.
  */
 static int
-session_hash(const struct http_request *req, uint8_t hash[ST_DASH_HASH_LEN])
+session_hash(const struct conn *c, const struct http_request *req,
+    uint8_t hash[ST_DASH_HASH_LEN])
 {
+	const char *name = conn_https(c) ? DASH_COOKIE_HTTPS : DASH_COOKIE;
 	char v[DASH_ID_HEX + 1];
 	uint8_t id[DASH_ID_BYTES];
 	int i, r = 0;
 
 	for (i = 0; i < req->nheaders && r == 0; i++)
 		if (strcmp(req->headers[i].name, "cookie") == 0)
-			r = cookie_get(req->headers[i].value, DASH_COOKIE, v,
+			r = cookie_get(req->headers[i].value, name, v,
 			    sizeof(v));
 	if (r <= 0)
 		return r;
@@ -1493,7 +1498,7 @@ signed_in_body(struct conn *c, struct http_request *req, struct login *l)
 		conn_send_error(c, 404, API_HEADERS, NO_INVITATION);
 		return -1;
 	}
-	if (session_hash(req, l->session) <= 0) {
+	if (session_hash(c, req, l->session) <= 0) {
 		conn_send_error(c, 401, API_HEADERS, "Sign in as the invited "
 		    "account to accept, or give a name and a password for a "
 		    "new one");
@@ -1551,7 +1556,7 @@ session_request(struct conn *c, struct http_request *req,
 {
 	uint8_t hash[ST_DASH_HASH_LEN];
 
-	if (session_hash(req, hash) <= 0) {
+	if (session_hash(c, req, hash) <= 0) {
 		conn_send_error(c, 401, API_HEADERS, "Unauthorized");
 		return;
 	}
@@ -1581,7 +1586,7 @@ dashauth_gate(struct conn *c, struct http_request *req,
 
 	if (http_header(req, "x-admin-api-key") != NULL)
 		return 0;
-	if ((r = session_hash(req, hash)) == 0)
+	if ((r = session_hash(c, req, hash)) == 0)
 		return 0;
 	/* A cookie that cannot be a session. */
 	if (r < 0) {

@@ -7,6 +7,8 @@ import crypto from 'node:crypto';
 
 export const PASSWORD = 'correct horse battery staple';
 export const COOKIE = 'parley_session';
+// Its name over https (TLS_CERT, or PARLEY_ENV=production behind a TLS proxy).
+export const HTTPS_COOKIE = `__Host-${COOKIE}`;
 export const SESSION_MAX_AGE = 604800;
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
   "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -61,10 +63,10 @@ export function loginRequest(p, password, opts = {}) {
 export async function login(p, password = PASSWORD, opts = {}) {
   const r = await loginRequest(p, password, opts);
   assert.equal(r.status, 200, `login: ${r.status} ${r.text}`);
-  const c = setCookies(r).find((x) => x.name === COOKIE);
+  const c = setCookies(r).find((x) => x.name === COOKIE || x.name === HTTPS_COOKIE);
   assert.ok(c, `a ${COOKIE} cookie is set: ${JSON.stringify(r.headers['set-cookie'])}`);
   const j = r.json();
-  return new Session(p, c.value, j.csrfToken, { res: r, cookie: c, body: j });
+  return new Session(p, c.value, j.csrfToken, { res: r, cookie: c, body: j, cookieName: c.name });
 }
 
 export class Session {
@@ -75,7 +77,7 @@ export class Session {
     Object.assign(this, extra);
   }
 
-  get cookieHeader() { return `${COOKIE}=${this.id}`; }
+  get cookieHeader() { return `${this.cookieName ?? COOKIE}=${this.id}`; }
 
   // Headers for a request with this session: the cookie, and the CSRF token
   // unless csrf is false (or another token when a string).

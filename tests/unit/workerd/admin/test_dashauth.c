@@ -135,13 +135,13 @@ test_dash_set_cookie(void **state)
 	assert_string_equal(h, "Set-Cookie: parley_session=" SID "; Path=/; "
 	    "HttpOnly; SameSite=Strict; Max-Age=604800\r\n");
 	dashauth_set_cookie(h, sizeof(h), SID, 1);
-	assert_string_equal(h, "Set-Cookie: parley_session=" SID "; Path=/; "
+	assert_string_equal(h, "Set-Cookie: __Host-parley_session=" SID "; Path=/; "
 	    "HttpOnly; SameSite=Strict; Max-Age=604800; Secure\r\n");
 	dashauth_set_cookie(h, sizeof(h), NULL, 0);
 	assert_string_equal(h, "Set-Cookie: parley_session=; Path=/; "
 	    "HttpOnly; SameSite=Strict; Max-Age=0\r\n");
 	dashauth_set_cookie(h, sizeof(h), NULL, 1);
-	assert_string_equal(h, "Set-Cookie: parley_session=; Path=/; "
+	assert_string_equal(h, "Set-Cookie: __Host-parley_session=; Path=/; "
 	    "HttpOnly; SameSite=Strict; Max-Age=0; Secure\r\n");
 }
 
