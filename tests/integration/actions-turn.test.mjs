@@ -237,6 +237,19 @@ describe('a turn calls the owner\'s API', () => {
     assert.deepEqual(s.events.filter((e) => e.type === 'tool').map((e) => e.status), ['running', 'failed']);
   });
 
+  // An empty value standing as a whole path segment took the segment
+  // away: /orders/{{order_id}} with "" called GET /orders/ (every order,
+  // to most APIs) with the action's Authorization header, and the model
+  // read the answer.
+  test('an empty argument as a whole path segment is refused, never sent', async () => {
+    seen.length = 0;
+    const s = await streamTurn(p, sid('empty'), `x ${call('order_status', { order_id: '' })}`);
+    assert.equal(s.events.find((e) => e.type === 'done').message,
+      'The tools said: error: an empty argument as a segment of the URL\'s path');
+    assert.deepEqual(s.events.filter((e) => e.type === 'tool').map((e) => e.status), ['running', 'failed']);
+    assert.deepEqual(seen, [], 'the API was never called');
+  });
+
   test('an action that needs a verified visitor is refused to an anonymous one; the model\'s id never fills the visitor\'s', async () => {
     seen.length = 0;
     const s = await streamTurn(p, sid('anon'), `mine ${call('my_orders', { order_id: 'cus_evil' })}`);

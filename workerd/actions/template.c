@@ -123,6 +123,33 @@ add_value(struct buf *b, enum spot spot, const json_t *v, const char **why)
 	return rc;
 }
 
+/*
+ * Where a URL template's path begins (after "scheme://host"), or NULL:
+ * placeholders stand there or after (tpl_check), never before.
+ */
+static const char *
+path_of(const char *tpl)
+{
+	const char *p = strstr(tpl, "://");
+
+	return p == NULL ? NULL : p + 3 + strcspn(p + 3, "/?#");
+}
+
+/*
+ * Whether the path segment just filled (from seg, b's length at its
+ * start, to b's end) is empty though a placeholder stood in it: a value
+ * "" (or null, or left out) took the segment away. "/orders/{{id}}" made
+ * "/orders/", the list of every order to most servers, and
+ * "/users/{{id}}/orders" "/users//orders", which a server merging slashes
+ * reads as "/users/orders": another endpoint of the owner's API, called
+ * with the action's headers.
+ */
+static int
+segment_emptied(const struct buf *b, size_t seg, int filled)
+{
+	return filled && b->len == seg;
+}
+
 /* The visitor's field i as a JSON string, or NULL not known. */
 static json_t *
 visitor_value(const struct tpl_visitor *v, int i)
@@ -137,15 +164,16 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
     const struct tpl_visitor *v, char **out, const char **why)
 {
 	char name[TPL_NAME_MAX + 1];
-	const char *p = tpl;
+	const char *p = tpl, *path;
 	struct buf b;
 	json_t *val;
-	size_t span;
-	int in_str = 0, esc = 0, field, rc = -1;
+	size_t span, seg = 0;
+	int in_str = 0, esc = 0, field, rc = -1, in_path = 0, filled = 0;
 	enum spot spot;
 
 	*out = NULL;
 	*why = NULL;
+	path = kind == TPL_URL ? path_of(tpl) : NULL;
 	buf_init(&b);
 	while (*p != '\0' && !b.err && b.len <= TPL_OUT_MAX) {
 		if (p[0] != '{' || p[1] != '{') {
@@ -157,6 +185,16 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
 					esc = 1;
 				else if (*p == '"')
 					in_str = !in_str;
+			}
+			/* The URL's path segments, each checked as it ends. */
+			if (p == path)
+				in_path = 1;
+			if (in_path && (*p == '/' || *p == '?' || *p == '#')) {
+				if (segment_emptied(&b, seg, filled))
+					goto emptied;
+				in_path = *p == '/';
+				seg = b.len + 1;
+				filled = 0;
 			}
 			buf_add(&b, p++, 1);
 			continue;
@@ -195,8 +233,11 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
 		if (rc < 0)
 			goto out;
 		rc = -1;
+		filled |= in_path;
 		p += span;
 	}
+	if (in_path && segment_emptied(&b, seg, filled))
+		goto emptied;
 	if (b.err) {
 		*why = "out of memory";
 		goto out;
@@ -225,6 +266,9 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
 		goto out;
 	}
 	rc = 0;
+	goto out;
+emptied:
+	*why = "an empty argument as a segment of the URL's path";
 out:
 	buf_free(&b);
 	return rc;

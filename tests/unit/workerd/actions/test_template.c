@@ -99,6 +99,24 @@ test_url(void **state)
 	    "{\"a\":\"..\"}", "https://a.example/shop/v../x?q=..#..");
 	assert_fills(TPL_URL, "https://a.example/shop/{{a}}", "{\"a\":\"...\"}",
 	    "https://a.example/shop/...");
+	/*
+	 * A value that leaves a path segment empty ("", null, left out)
+	 * took it away: "/orders/" is the list of them all, "/u//orders"
+	 * "/u/orders" once slashes merge: refused. An empty value beside
+	 * other characters of its segment, or in the query, is only text.
+	 */
+	assert_refused(TPL_URL, "https://a.example/orders/{{a}}",
+	    "{\"a\":\"\"}", &VISITOR, "empty argument");
+	assert_refused(TPL_URL, "https://a.example/u/{{a}}/orders?x=1",
+	    "{\"a\":null}", &VISITOR, "empty argument");
+	assert_refused(TPL_URL, "https://a.example/u/{{a}}{{b}}?x=1",
+	    "{}", &VISITOR, "empty argument");
+	assert_refused(TPL_URL, "https://a.example/u/{{a}}#f",
+	    "{}", &VISITOR, "empty argument");
+	assert_fills(TPL_URL, "https://a.example/u/v{{a}}/{{a}}{{b}}/x?q={{a}}",
+	    "{\"a\":\"\",\"b\":\"1\"}", "https://a.example/u/v/1/x?q=");
+	assert_fills(TPL_URL, "https://a.example/u?q={{a}}/{{a}}", "{}",
+	    "https://a.example/u?q=/");
 }
 
 static void
