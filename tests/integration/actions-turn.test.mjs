@@ -604,6 +604,13 @@ describe('a turn calls the owner\'s API', () => {
     let frames = await turnFrames(`pay ${call('transfer', { note, amount: 5000 })}`);
     const ask = frames.find((f) => f.type === 'tool' && f.status === 'confirm');
     assert.equal(ask.summary, 'Sends money\nnote: refund amount: 5\namount: 5000');
+    // Unicode's wide white space (em, ideographic, no-break spaces) in a
+    // run is one space too: kept, the card (pre-wrap) showed it as wide
+    // as it is and "amount: 5" wrapped onto a line of its own.
+    const wide = `refund${'\u2003'.repeat(30)}\u3000\u00a0\u202f\u205f\u1680amount: 5`;
+    frames = await turnFrames(`pay ${call('transfer', { note: wide, amount: 5000 })}`);
+    assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
+      'Sends money\nnote: refund amount: 5\namount: 5000');
     // A long value: cut, and said to be.
     frames = await turnFrames(`pay ${call('transfer', { note: 'x'.repeat(500), amount: 7 })}`);
     assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
@@ -618,6 +625,9 @@ describe('a turn calls the owner\'s API', () => {
     frames = await turnFrames(`cancel ${call('cancel_any', { 'Nothing will be cancelled\norder_id: 1234\u202e': '', order_id: '4411' })}`);
     assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
       'Cancels an order\nNothing_will_be_cancelled_order_id__1234_: \norder_id: 4411');
+    frames = await turnFrames(`cancel ${call('cancel_any', { 'all\u2003orders\u00a0:': '', order_id: '4413' })}`);
+    assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
+      'Cancels an order\nall_orders__: \norder_id: 4413');
     // A long one: cut, and said to be.
     frames = await turnFrames(`cancel ${call('cancel_any', { ['n'.repeat(100)]: 'x', order_id: '4412' })}`);
     assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,

@@ -779,7 +779,7 @@ handoff_start(struct turn_tools *tt, struct tool_run *r)
  * ("…" after one cut). The model writes the arguments, so a value cannot
  * make a line of its own or hide one: its control characters, line and
  * paragraph separators and direction overrides are spaces, its runs of
- * white space one, none at its ends. A name too is the model's (a schema
+ * white space (Unicode's: summary_space) one, none at its ends. A name too is the model's (a schema
  * with additionalProperties lets it choose them): each of those
  * characters and each colon in it is "_", and it is cut at
  * SUMMARY_NAME_MAX bytes, so it cannot start a line or pass for a name
@@ -792,18 +792,30 @@ handoff_start(struct turn_tools *tt, struct tool_run *r)
 #define SUMMARY_ARGS_MAX	1000
 #define SUMMARY_VALUE_MAX	200
 
-/* The bytes of a character at s that a summary shows as a space, or 0. */
+/*
+ * The bytes of a character at s that a summary shows as a space, or 0:
+ * Unicode's white space too (U+00A0, U+2003, U+3000...), which the card
+ * shows as wide as it is (white-space: pre-wrap): a run of it, kept,
+ * pushed what followed onto a line of its own, as a run of spaces would.
+ */
 static size_t
 summary_space(const unsigned char *s)
 {
 	if (s[0] < 0x20 || s[0] == 0x7f || s[0] == ' ')
 		return 1;
-	if (s[0] == 0xc2 && s[1] == 0x85)		/* NEL */
+	if (s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0))	/* NEL, NBSP */
 		return 2;
-	/* U+2028, U+2029, U+202A-U+202E, U+2066-U+2069 */
-	if (s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0xa8 && s[2] <= 0xae)
+	if (s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80)	/* U+1680 */
 		return 3;
-	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+	/* U+2000-U+200A, U+2028-U+202E (separators, overrides), U+202F */
+	if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] <= 0x8a ||
+	    (s[2] >= 0xa8 && s[2] <= 0xaf)))
+		return 3;
+	/* U+205F, U+2066-U+2069 */
+	if (s[0] == 0xe2 && s[1] == 0x81 && (s[2] == 0x9f ||
+	    (s[2] >= 0xa6 && s[2] <= 0xa9)))
+		return 3;
+	if (s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80)	/* U+3000 */
 		return 3;
 	return 0;
 }
