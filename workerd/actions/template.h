@@ -9,8 +9,8 @@
  * In a URL a value is percent-encoded (RFC 3986's unreserved characters
  * kept), so it cannot add a path segment, a query or another host; nor
  * remove one: a filled URL whose path has a "." or ".." segment, or a
- * segment a placeholder left empty, is refused. No placeholder may stand before the path, nor a brace outside
- * one (tpl_check). In a JSON body a
+ * segment a placeholder left empty, is refused. No placeholder may stand
+ * before the path, nor a brace outside one (tpl_check). In a JSON body a
  * placeholder inside a string literal takes the value JSON-escaped, and
  * one standing as a value takes it as a JSON value (a string quoted, a
  * number or true or false as written, an object or array whole); the
@@ -18,9 +18,8 @@
  *
  * An argument the model left out (an optional one) fills as "" in a URL
  * (refused where that empties a path segment) or a string, null as a
- * value. A visitor field the turn does not know
- * (no verified visitor, no email) refuses the call: it is never filled
- * with "".
+ * value. A visitor field the turn does not know (no verified visitor, no
+ * email) refuses the call: it is never filled with "".
  */
 #ifndef PARLEY_ACTIONS_TEMPLATE_H
 #define PARLEY_ACTIONS_TEMPLATE_H

@@ -779,11 +779,11 @@ handoff_start(struct turn_tools *tt, struct tool_run *r)
  * ("…" after one cut). The model writes the arguments, so a value cannot
  * make a line of its own or hide one: its control characters, line and
  * paragraph separators and direction overrides are spaces, its runs of
- * white space (Unicode's: summary_space) one, none at its ends. A name too is the model's (a schema
- * with additionalProperties lets it choose them): each of those
- * characters and each colon in it is "_", and it is cut at
- * SUMMARY_NAME_MAX bytes, so it cannot start a line or pass for a name
- * and value. NULL when the arguments take more than
+ * white space (Unicode's: summary_space) one, none at its ends. A name
+ * too is the model's (a schema with additionalProperties lets it choose
+ * them): each of those characters and each colon in it is "_", and it
+ * is cut at SUMMARY_NAME_MAX bytes, so it cannot start a line or pass for
+ * a name and value. NULL when the arguments take more than
  * SUMMARY_ARGS_MAX bytes (the visitor is not asked what cannot be shown
  * whole) or out of memory.
  */
