@@ -147,6 +147,8 @@ describe('actions in the admin API, 2 workers', () => {
       [order({ parameters: { type: 'object', properties: { id: { type: 'string', pattern: '.*' } } } }),
         /^parameters: properties\.id: "pattern" is not supported/],
       [order({ url: 'https://93.184.216.34/orders/{{nope}}' }), /^url: a \{\{placeholder\}\} that is neither/],
+      // the body takes "{{ order_id }}", a URL holds no space: said so, not "must be a URL"
+      [order({ url: 'https://93.184.216.34/orders/{{ order_id }}' }), /^url: a \{\{placeholder\}\} is written without spaces in a URL$/],
       [order({ method: 'POST', body: '{"id":{{nope}}}' }), /^body: a \{\{placeholder\}\} that is neither/],
       [order({ method: 'POST', body: '{"id":' }), /^body: /],
       [order({ body: '{"id":"{{order_id}}"}' }), /^body: a GET or DELETE sends none$/],
