@@ -121,6 +121,15 @@ describe('feedback on answers and ratings, 2 workers', () => {
     }
     a.v.send({ type: 'rating', score: 3, comment: 'x'.repeat(1001) });
     assert.deepEqual(await a.v.next(), { type: 'error', message: 'comment: must be at most 1000 characters' });
+    // A NUL inside a string: no value, no id, no comment (before, each
+    // was read up to the NUL: "up\u0000x" saved "up", an id with a tail its id).
+    assert.deepEqual(await thumb(a.v, m1, 'up\u0000x'), { type: 'error', message: 'value: must be "up", "down" or null' });
+    assert.deepEqual(await thumb(a.v, `${m1}\u0000x`, 'down'), { type: 'error', message: "message_id: must be a message's id" });
+    assert.equal((await thread(convId)).messages.find((m) => m._id === m1).feedback, 'up');
+    a.v.send({ type: 'rating', score: 2, conversation_id: `${convId}\u0000x` });
+    assert.deepEqual(await a.v.next(), { type: 'error', message: "conversation_id: must be a conversation's id" });
+    a.v.send({ type: 'rating', score: 2, comment: 'fine\u0000' });
+    assert.deepEqual(await a.v.next(), { type: 'error', message: 'comment: must not contain NUL characters' });
     a.v.send({ type: 'rating', score: 3, comment: 'é'.repeat(1000) });	// 1000 characters, 2000 bytes
     assert.deepEqual(await a.v.next(), { type: 'rating_saved', score: 3 });
     a.v.send({ type: 'rating', score: 5, comment: 'Even better, thanks' });

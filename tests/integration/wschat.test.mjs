@@ -347,6 +347,12 @@ describe('WebSocket chat, 4 workers', () => {
       const e = await v.next('error');
       assert.equal(typeof e.message, 'string');
     }
+    // A NUL inside a string names nothing: "message\u0000x" is no
+    // "message" (before, its type was read up to the NUL: stored, answered).
+    v.send('{"type":"message\\u0000x","content":"stored?"}');
+    assert.deepEqual(await v.next(), { type: 'error', message: 'Invalid message: unknown type' });
+    v.send('{"type":"tools","tools":[{"name":"look\\u0000up","description":"d","parameters":{"type":"object","properties":{}}}]}');
+    assert.match((await v.next('error')).message, /^tools: each needs a name/);
     await v.turn('still fine');
     // The limit itself passes.
     assert.equal((await v.turn('\u{1F600}'.repeat(2000))).message.content, mockReply('\u{1F600}'.repeat(2000)));

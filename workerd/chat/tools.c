@@ -10,6 +10,7 @@
 
 #include "call.h"
 #include "chat.h"
+#include "exportrows.h"
 #include "log.h"
 #include "resp.h"
 #include "schema.h"
@@ -1116,7 +1117,7 @@ page_one(const json_t *t, json_t *arr)
 	size_t i;
 	json_t *f;
 
-	if (!json_is_object(t) || !json_is_string(name) ||
+	if (!json_is_object(t) || exprow_plain(name) == NULL ||
 	    !st_action_name_valid(json_string_value(name)) ||
 	    st_tool_builtin(json_string_value(name)))
 		return "tools: each needs a name of A-Z, a-z, 0-9, _ and -";

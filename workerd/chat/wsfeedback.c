@@ -48,14 +48,14 @@ wsfb_parse_feedback(struct wsmsg *m)
 	json_t *v = json_object_get(m->root, "value");
 	const char *vs;
 
-	if (!json_is_string(id) || !st_id_valid(json_string_value(id)))
+	/* Strings without NUL: "up\u0000x" is no "up", nor an id with a tail. */
+	if (exprow_plain(id) == NULL || !st_id_valid(json_string_value(id)))
 		return wsmsg_fail(m, "message_id: must be a message's id");
 	if (v == NULL || json_is_null(v))
 		m->value = ST_FEEDBACK_NONE;
-	else if (json_is_string(v) && strcmp((vs = json_string_value(v)),
-	    "up") == 0)
+	else if ((vs = exprow_plain(v)) != NULL && strcmp(vs, "up") == 0)
 		m->value = ST_FEEDBACK_UP;
-	else if (json_is_string(v) && strcmp(vs, "down") == 0)
+	else if (vs != NULL && strcmp(vs, "down") == 0)
 		m->value = ST_FEEDBACK_DOWN;
 	else
 		return wsmsg_fail(m, "value: must be \"up\", \"down\" or null");
@@ -75,14 +75,17 @@ wsfb_parse_rating(struct wsmsg *m)
 	    n > 5)
 		return wsmsg_fail(m, "score: must be 1 to 5");
 	m->comment = "";
+	if (json_is_string(c) && exprow_plain(c) == NULL)
+		return wsmsg_fail(m, "comment: must not contain NUL characters");
 	if (c != NULL && !json_is_null(c) && ((m->comment = exprow_plain(c)) ==
 	    NULL || utf8_chars(m->comment, strlen(m->comment)) >
 	    ST_RATING_COMMENT_CHARS))
 		return wsmsg_fail(m, "comment: must be at most 1000 "
 		    "characters");
 	m->conv_id = NULL;
-	if (id != NULL && !json_is_null(id) && (!json_is_string(id) ||
-	    !st_id_valid(m->conv_id = json_string_value(id))))
+	if (id != NULL && !json_is_null(id) &&
+	    ((m->conv_id = exprow_plain(id)) == NULL ||
+	    !st_id_valid(m->conv_id)))
 		return wsmsg_fail(m, "conversation_id: must be a conversation's "
 		    "id");
 	m->score = (uint8_t)n;

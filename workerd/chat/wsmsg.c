@@ -148,8 +148,9 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 	    JSON_ALLOW_NUL, &jerr);
 	if (m->root == NULL || !json_is_object(m->root))
 		return fail(m, "Invalid message: expected a JSON object");
+	/* A type with a NUL in it names no frame ("message\u0000x"). */
 	type = json_object_get(m->root, "type");
-	if ((m->frame = wsframe_find(json_is_string(type) ?
+	if ((m->frame = wsframe_find(exprow_plain(type) != NULL ?
 	    json_string_value(type) : "")) == NULL)
 		return fail(m, "Invalid message: unknown type");
 	m->type = m->frame->msg;
