@@ -78,6 +78,11 @@ describe('feedback on answers and ratings, 2 workers', () => {
     assert.deepEqual(await thumb(a.v, m1, 'down'), { type: 'feedback_saved', message_id: m1, value: 'down' });
     s = await summary();
     assert.deepEqual([s.total.thumbsUp, s.total.thumbsDown, s.total.positiveShare], [0, 1, 0]);
+    // value left out is null (docs/widget-protocol.md): taken back, then given again.
+    a.v.send({ type: 'feedback', message_id: m1 });
+    assert.deepEqual(await a.v.next(), { type: 'feedback_saved', message_id: m1, value: null });
+    assert.equal((await thread(convId)).messages.find((m) => m._id === m1).feedback, null);
+    assert.deepEqual(await thumb(a.v, m1, 'down'), { type: 'feedback_saved', message_id: m1, value: 'down' });
     assert.deepEqual(await thumb(a.v, m1, null), { type: 'feedback_saved', message_id: m1, value: null });
     s = await summary();
     assert.deepEqual([s.widgets, s.agents, s.total.answersRated, s.total.positiveShare], [[], [], 0, null]);
@@ -167,7 +172,7 @@ describe('feedback on answers and ratings, 2 workers', () => {
     // An answer's thumb, then no source and no knowledge search (the default agent).
     assert.ok(r.text.includes(`${m1},`) && /,up,,none,,\r\n/.test(r.text) && /,down,,none,,\r\n/.test(r.text));
 
-    // /metrics: every thumb given (up 2, down 2: a change counts, a repeat
+    // /metrics: every thumb given (up 2, down 3: a change counts, a repeat
     // or a thumb taken back does not) and every rating saved (5).
     const metric = (text, name) => Number((text.match(new RegExp(`^${name} (\\d+)$`, 'm')) || [])[1]);
     let text = '';
@@ -176,7 +181,7 @@ describe('feedback on answers and ratings, 2 workers', () => {
       return metric(text, 'parley_ratings_total') === 5;
     }, 5000, 'the ratings counted');
     assert.equal(metric(text, 'parley_feedback_total\\{value="up"\\}'), 2);
-    assert.equal(metric(text, 'parley_feedback_total\\{value="down"\\}'), 2);
+    assert.equal(metric(text, 'parley_feedback_total\\{value="down"\\}'), 3);
 
     // Handed back by a person: the visitor is asked for a rating.
     assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'human', name: 'Ada' })).status, 200);
