@@ -455,6 +455,51 @@ ${paths.map((x) => `  <url><loc>${site.url(x)}</loc></url>`).join('\n')}
     assert.equal((await call('DELETE', `${S}/${md.id}`)).status, 200);
   });
 
+  // A review found a text or Markdown answer read as UTF-8 whatever its
+  // charset: a page served "text/plain; charset=iso-8859-1" was indexed
+  // as "Cr\ufffdme br\ufffdl\ufffde" (found by neither word), and a UTF-16 text
+  // file (Windows Notepad's "Unicode") as "\ufffd\ufffdLe caf\ufffd". HTML honoured it.
+  test("text and Markdown are read in their charset, or their UTF-16 mark's", async () => {
+    files.set('/latin/notes.txt', { type: 'text/plain; charset=iso-8859-1',
+      body: Buffer.from('Cr\xe8me br\xfbl\xe9e\n\nThe caramel crust of the cr\xe8me is torched.\n', 'latin1') });
+    const crawl = (await call('POST', S, { type: 'crawl', url: site.url('/latin/notes.txt') })).json();
+    const sources = [crawl.id];
+    let s = await synced(crawl.id, 0);
+    assert.equal(s.status, 'ready', s.error);
+    let hit = (await found('caramel crust torched'))[0];
+    assert.equal(hit?.source_id, crawl.id);
+    assert.equal(hit.title, 'Cr\u00e8me br\u00fbl\u00e9e');
+    assert.match(hit.text, /crust of the cr\u00e8me/);
+    assert.equal((await found('cr\u00e8me br\u00fbl\u00e9e'))[0]?.source_id, crawl.id, 'found by its accented words');
+    const put = async (name, type, body) => {
+      const f = (await call('POST', S, { type: 'file', url: name })).json();
+      sources.push(f.id);
+      const r = await p.request('PUT', `${S}/${f.id}/file`, { headers: { 'x-admin-api-key': p.adminKey, 'content-type': type }, body });
+      assert.equal(r.status, 200, r.text);
+      const st = await synced(f.id, 0);
+      assert.equal(st.status, 'ready', st.error);
+      return f.id;
+    };
+    const md = await put('quotes.md', 'text/markdown; charset="windows-1252"',
+      Buffer.from('# Caf\xe9 hours\n\nThe \x93quiet\x94 caf\xe9 opens at nine for the porcupines.\n', 'latin1'));
+    hit = (await found('porcupines quiet'))[0];
+    assert.equal(hit?.source_id, md);
+    assert.equal(hit.title, 'Caf\u00e9 hours');
+    assert.match(hit.text, /The \u201cquiet\u201d caf\u00e9 opens/);
+    const u16 = await put('notepad.txt', 'text/plain',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Gr\u00f6\u00dfe der Seekuh\n\nDie Seekuh wiegt 500 Kilogramm.\n', 'utf16le')]));
+    hit = (await found('Seekuh Kilogramm'))[0];
+    assert.equal(hit?.source_id, u16);
+    assert.equal(hit.title, 'Gr\u00f6\u00dfe der Seekuh');
+    // A charset the fetcher does not know: the bytes read as UTF-8, as before.
+    const odd = await put('odd.txt', 'text/plain; charset=x-made-up', 'Na\u00efve wombats dig burrows.\n');
+    hit = (await found('wombats burrows'))[0];
+    assert.equal(hit?.source_id, odd);
+    assert.equal(hit.text, 'Na\u00efve wombats dig burrows.');
+    for (const id of sources) assert.equal((await call('DELETE', `${S}/${id}`)).status, 200);
+    files.delete('/latin/notes.txt');
+  });
+
   test('file sources: Markdown and a PDF uploaded, read by the fetcher, kept unread when unchanged', async () => {
     const md = (await call('POST', S, { type: 'file', url: 'returns.md' })).json();
     assert.equal(md.status, 'syncing');

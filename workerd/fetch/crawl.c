@@ -20,7 +20,8 @@
  *    why; the address checked as curl connects), its bytes hashed;
  *    unchanged (304, or the same SHA-256) it is kept as it is, else read
  *    by html.c (or as
- *    Markdown or text; a PDF by pdf.c) and chunk.c, and put
+ *    Markdown or text, in the charset its type or UTF-16 mark says;
+ *    a PDF by pdf.c) and chunk.c, and put
  *    (ST_KB_PAGE_PUT; a long page as parts of ST_KB_PAGE_CHUNKS_MAX
  *    chunks, one put each, the later ones under "#part-N" and kept
  *    with the first). A 4xx or 5xx, a network error, a type we cannot
@@ -1114,7 +1115,9 @@ read_doc_type(struct fetch *f, struct fetch_doc *doc, const char **why)
 	const char *u = f->final_url != NULL ? f->final_url : f->url;
 	char charset[64] = "";
 	const char *cs;
-	size_t n = strlen(u);
+	char *dec;
+	size_t n = strlen(u), dlen;
+	int md, rc;
 
 	if ((cs = strcasestr(f->ctype, "charset=")) != NULL)
 		snprintf(charset, sizeof(charset), "%.*s",
@@ -1124,13 +1127,22 @@ read_doc_type(struct fetch *f, struct fetch_doc *doc, const char **why)
 		return html_extract(f->body.data, f->body.len,
 		    f->kind == F_FILE ? NULL : u,
 		    charset[0] != '\0' ? charset : NULL, doc, why);
-	if (strncasecmp(f->ctype, "text/markdown", 13) == 0 ||
+	md = strncasecmp(f->ctype, "text/markdown", 13) == 0 ||
 	    strncasecmp(f->ctype, "text/x-markdown", 15) == 0 ||
 	    (strncasecmp(f->ctype, "text/plain", 10) == 0 && n > 3 &&
-	    strcasecmp(u + n - 3, ".md") == 0))
-		return md_extract(f->body.data, f->body.len, doc, why);
-	if (strncasecmp(f->ctype, "text/plain", 10) == 0)
-		return text_extract(f->body.data, f->body.len, doc, why);
+	    strcasecmp(u + n - 3, ".md") == 0);
+	if (md || strncasecmp(f->ctype, "text/plain", 10) == 0) {
+		/* Its charset's (or UTF-16 mark's) text, as UTF-8. */
+		if (fetch_text_decode(f->body.data, f->body.len,
+		    charset[0] != '\0' ? charset : NULL, &dec, &dlen) < 0) {
+			*why = "text: out of memory";
+			return -1;
+		}
+		rc = (md ? md_extract : text_extract)(dec != NULL ? dec :
+		    f->body.data, dec != NULL ? dlen : f->body.len, doc, why);
+		free(dec);
+		return rc;
+	}
 	if (strncasecmp(f->ctype, "application/pdf", 15) == 0)
 		return pdf_extract(f->body.data, f->body.len, doc, why);
 	*why = "a type the knowledge base does not read";

@@ -7,6 +7,8 @@
  * libxml2's error reports go to a handler that drops them.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1422,6 +1424,111 @@ blank(const char *s, size_t n)
 		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\f' && s[i] != '\v')
 			return 0;
 	return 1;
+}
+
+/*
+ * The iconv(3) name of a text's encoding: its UTF-16 byte order mark's
+ * (which the decoder then skips), else charset's (quotes dropped, at
+ * most 63 bytes); NULL for UTF-8 (or its subset US-ASCII) or none.
+ */
+static const char *
+text_encoding(const char *bytes, size_t len, const char *charset,
+    char *name, size_t namesz)
+{
+	size_t n;
+
+	if (len >= 2 && memcmp(bytes, "\xff\xfe", 2) == 0)
+		return "UTF-16";	/* iconv reads the mark's order */
+	if (len >= 2 && memcmp(bytes, "\xfe\xff", 2) == 0)
+		return "UTF-16";
+	if (len >= 3 && memcmp(bytes, "\xef\xbb\xbf", 3) == 0)
+		return NULL;
+	if (charset == NULL)
+		return NULL;
+	charset += strspn(charset, "\"'");
+	n = strcspn(charset, "\"'");
+	if (n == 0 || n >= namesz)
+		return NULL;
+	memcpy(name, charset, n);
+	name[n] = '\0';
+	if (strcasecmp(name, "utf-8") == 0 || strcasecmp(name, "utf8") == 0 ||
+	    strcasecmp(name, "us-ascii") == 0 || strcasecmp(name, "ascii") == 0)
+		return NULL;
+	return name;
+}
+
+int
+fetch_text_decode(const char *bytes, size_t len, const char *charset,
+    char **out, size_t *outlen)
+{
+	char name[64], *dst = NULL, *grown, *ip, *op;
+	const char *enc;
+	size_t cap, il, ol, o = 0, unit = 1;
+	iconv_t cd;
+	int grow = 1;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((enc = text_encoding(bytes, len, charset, name,
+	    sizeof(name))) == NULL ||
+	    (cd = iconv_open("UTF-8", enc)) == (iconv_t)-1)
+		return 0;	/* unknown: read as UTF-8, as before */
+	/* What a byte the encoding does not map skips: its code unit. */
+	if (strncasecmp(enc, "utf-16", 6) == 0 ||
+	    strncasecmp(enc, "utf16", 5) == 0 ||
+	    strncasecmp(enc, "ucs-2", 5) == 0 ||
+	    strncasecmp(enc, "ucs2", 4) == 0)
+		unit = 2;
+	else if (strncasecmp(enc, "utf-32", 6) == 0 ||
+	    strncasecmp(enc, "utf32", 5) == 0 ||
+	    strncasecmp(enc, "ucs-4", 5) == 0 ||
+	    strncasecmp(enc, "ucs4", 4) == 0)
+		unit = 4;
+	cap = 2 * len + 16;
+	ip = (char *)(uintptr_t)bytes;
+	il = len;
+	for (;;) {
+		if (grow || cap - o < 16) {
+			if (dst != NULL)
+				cap *= 2;
+			grow = 0;
+			if ((grown = realloc(dst, cap)) == NULL) {
+				free(dst);
+				iconv_close(cd);
+				return -1;
+			}
+			dst = grown;
+		}
+		op = dst + o;
+		ol = cap - o;
+		if (iconv(cd, il > 0 ? &ip : NULL, &il, &op, &ol) !=
+		    (size_t)-1) {
+			o = (size_t)(op - dst);
+			if (il == 0)
+				break;
+			continue;
+		}
+		o = (size_t)(op - dst);
+		if (errno == E2BIG) {
+			grow = 1;
+			continue;
+		}
+		if (errno != EILSEQ)	/* EINVAL: cut at the end */
+			break;
+		/* Bytes the encoding does not map: U+FFFD, and on. */
+		if (cap - o < 3) {
+			grow = 1;
+			continue;
+		}
+		memcpy(dst + o, "\xef\xbf\xbd", 3);
+		o += 3;
+		ip += unit < il ? unit : il;
+		il -= unit < il ? unit : il;
+	}
+	iconv_close(cd);
+	*out = dst;
+	*outlen = o;
+	return 0;
 }
 
 /* Skips a UTF-8 byte order mark. */

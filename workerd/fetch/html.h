@@ -105,6 +105,18 @@ int text_extract(const char *bytes, size_t len, struct fetch_doc *doc,
     const char **why);
 
 /*
+ * A text file's bytes (Markdown, plain text: len bytes) as UTF-8, for
+ * md_extract and text_extract, which read UTF-8: a UTF-16 byte order
+ * mark says its encoding, else charset (the Content-Type's parameter,
+ * NULL when none) does; one iconv(3) does not know, UTF-8 or US-ASCII
+ * reads the bytes as they are. 0 with *out NULL (read bytes as they
+ * are) or a malloc'd copy of *outlen bytes (a byte the encoding does
+ * not map is U+FFFD); -1 out of memory.
+ */
+int fetch_text_decode(const char *bytes, size_t len, const char *charset,
+    char **out, size_t *outlen);
+
+/*
  * What is checked of untrusted markup (HTML or XML, len bytes) before
  * libxml2 2.9 parses it, whose check of a tag's attributes against each
  * other is quadratic: 0 when it may be parsed; FETCH_MARKUP_ATTRIBUTES
