@@ -4,7 +4,9 @@
  * libxml2's HTML parser and our walk of its tree; then again, past its
  * first byte, under the charset that byte picks: one whose '<' is
  * another byte must be refused), as Markdown
- * (md_extract) and as plain text (text_extract), each result then
+ * (md_extract; again after fetch_text_decode under the charset the first
+ * byte picks, which must give valid UTF-8) and as plain text
+ * (text_extract), each result then
  * chunked (chunk_doc, the defaults). Properties are checked, abort()
  * otherwise: every block's text is valid UTF-8 of its stated length, not
  * empty, within the text bound in all, a heading's level 1-6 and no
@@ -21,6 +23,7 @@
 
 #include "chunk.h"
 #include "html.h"
+#include "util.h"
 
 #define FUZZ_NAME	"fuzz_html"
 #include "../fetchfuzz.h"
@@ -120,6 +123,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strcmp(why, "html: charset refused") == 0,
 			    "a charset whose '<' is another byte read");
 			fetch_doc_free(&doc);
+		}
+	}
+
+	/*
+	 * Text under the charset the first byte picks (fetch_text_decode):
+	 * valid UTF-8 when decoded, then read as Markdown.
+	 */
+	if (size > 0) {
+		char *dec;
+		size_t dlen;
+
+		check(fetch_text_decode((const char *)data + 1, size - 1,
+		    charsets[data[0] % CHARSETS][0] != '\0' ?
+		    charsets[data[0] % CHARSETS] : NULL, &dec, &dlen) == 0,
+		    "decode");
+		if (dec != NULL) {
+			check(proto_utf8_valid(dec, dlen), "decoded text not UTF-8");
+			check(md_extract(dec, dlen, &doc, &why) == 0,
+			    "decoded markdown");
+			check_doc(&doc, 0);
+			fetch_doc_free(&doc);
+			free(dec);
 		}
 	}
 
