@@ -5,6 +5,7 @@
 import { api, endpoints, isAbort, loadPage, loadWidgets, moreDone, widgetNames, roleAtLeast, sessionRole } from './api.js';
 import {
   h, clear, timeEl, plural, pageTitle, backLink, viewError, showLoadError, cardTable, confirmDialog, downloadLink,
+  isolated,
 } from './dom.js';
 import { convRow, convTable } from './conversations.js';
 
@@ -37,7 +38,7 @@ function verifiedBadge(c) {
 // A verified contact's name or email: given by the page, not signed.
 function pageGiven(c, value) {
   if (!c.verified || !value) return value;
-  return h('span', null, value, ' ',
+  return h('span', null, typeof value === 'string' ? h('span', { dir: 'auto' }, value) : value, ' ',
     h('span', { class: 'muted', 'data-testid': 'contact-page-given' }, '(given by the page, not verified)'));
 }
 
@@ -81,7 +82,7 @@ export async function renderList(main, ctx) {
     const list = Array.isArray(data && data.contacts) ? data.contacts : [];
     let firstNew = null;
     for (const c of list) {
-      const link = h('a', { href: `#/contacts/${encodeURIComponent(c.id)}`, 'data-testid': 'contact-link' }, contactName(c));
+      const link = h('a', { href: `#/contacts/${encodeURIComponent(c.id)}`, 'data-testid': 'contact-link', dir: 'auto' }, contactName(c));
       if (!firstNew) firstNew = link;
       tbody.append(h('tr', { 'data-testid': 'contact-row', 'data-id': c.id },
         h('td', { 'data-label': 'Name' }, link, verifiedBadge(c)),
@@ -121,8 +122,8 @@ export async function renderDetail(main, ctx, id) {
     return;
   }
   loading.remove();
-  ctx.setTitle(`Contact ${contactName(c)}`);
-  clear(title).append('Contact: ', h('span', { 'data-testid': 'contact-title' }, contactName(c)),
+  ctx.setTitle(`Contact ${isolated(contactName(c))}`);
+  clear(title).append('Contact: ', h('span', { 'data-testid': 'contact-title', dir: 'auto' }, contactName(c)),
     ...(verifiedBadge(c) || []));
   const row = (label, value, testid) => [h('dt', null, label), h('dd', { 'data-testid': testid }, value)];
   main.append(h('dl', { class: 'meta', 'data-testid': 'contact-meta' },
@@ -212,7 +213,7 @@ function dataActions(ctx, id, c) {
     const n = Math.max(Number(c.conversationsTotal) || 0, listed);
     const ok = await confirmDialog({
       title: 'Erase all of this contact\'s data?',
-      message: `The contact "${contactName(c)}", its ${plural(n, 'conversation', 'conversations')} with every message, ` +
+      message: `The contact "${isolated(contactName(c))}", its ${plural(n, 'conversation', 'conversations')} with every message, ` +
         'and the visitor sessions that name it (with what they submitted) will be deleted for good. This cannot be undone.',
       confirmLabel: 'Erase all data',
       danger: true,

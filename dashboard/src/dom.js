@@ -143,6 +143,18 @@ export function refreshRelTimes(root) {
   }
 }
 
+/*
+ * Visitor or model text inside a sentence of the page's own (a title, a
+ * dialog's message, a status line): between FIRST STRONG ISOLATE and POP
+ * DIRECTIONAL ISOLATE, so a direction control it holds (U+202E RIGHT-TO-LEFT
+ * OVERRIDE, an embedding left open) ends with it instead of turning the words
+ * after it around. An element of such text among others gets dir="auto"
+ * (HTML isolates it the same way) and keeps its text as it is.
+ */
+export function isolated(text) {
+  return `\u2068${text == null ? '' : String(text)}\u2069`;
+}
+
 export function plural(n, one, many) {
   return `${Number(n).toLocaleString()} ${n === 1 ? one : many}`;
 }

@@ -15,7 +15,7 @@ import { forget as forgetCanned } from './canned.js';
 import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
 import {
-  h, clear, backLink, confirmDialog, pageTitle, plural, preview, refreshRelTimes, relTimeEl, viewError,
+  h, clear, backLink, confirmDialog, pageTitle, plural, preview, refreshRelTimes, relTimeEl, viewError, isolated,
 } from './dom.js';
 import { formErrors, parseFieldError, markSaved } from './form.js';
 
@@ -84,7 +84,7 @@ function examplesBox(g) {
   return h('details', { class: 'gap-examples', 'data-testid': 'gap-examples' },
     h('summary', null, ex.length === 1 ? 'The question as asked' : `Example questions (${ex.length})`),
     h('ul', { class: 'gap-example-list' }, ex.map((e) => h('li', { 'data-testid': 'gap-example', 'data-id': e.id },
-      h('a', { href: `#/conversations/${encodeURIComponent(e.conversation_id)}`, 'data-testid': 'gap-example-link' }, preview(e.question, 200)),
+      h('a', { href: `#/conversations/${encodeURIComponent(e.conversation_id)}`, 'data-testid': 'gap-example-link', dir: 'auto' }, preview(e.question, 200)),
       h('span', { class: 'gap-example-meta' }, relTimeEl(e.at),
         Array.isArray(e.reasons) && e.reasons.length ? ` · ${e.reasons.map((k) => REASON_WORDS[k] || k).join(', ')}` : '')))),
     more ? h('p', { class: 'hint' }, `and ${plural(more, 'other question', 'other questions')} like these.`) : null);
@@ -166,7 +166,7 @@ function answerForm(g, { resolve, onDone, onCancel }) {
         try {
           if (k === 'qa') {
             await api(endpoints.knowledgeSources, { method: 'POST', body: { type: 'qa', question: q, answer: a } });
-            created = `Added \u201c${preview(q, 80)}\u201d to the knowledge base: the agents given it as a source answer from it.`;
+            created = `Added \u201c${isolated(preview(q, 80))}\u201d to the knowledge base: the agents given it as a source answer from it.`;
           } else {
             await api(endpoints.cannedReplies, { method: 'POST', body: { shortcut: s, text: a } });
             forgetCanned();
@@ -315,7 +315,7 @@ export async function renderGaps(main, ctx) {
     dismiss.addEventListener('click', async () => {
       const ok = await confirmDialog({
         title: 'Dismiss this question?',
-        message: `\u201c${preview(g.question, 120)}\u201d and the ${plural(g.count || 0, 'question', 'questions')} of its group leave this list without an answer. Asked again, it comes back.`,
+        message: `\u201c${isolated(preview(g.question, 120))}\u201d and the ${plural(g.count || 0, 'question', 'questions')} of its group leave this list without an answer. Asked again, it comes back.`,
         confirmLabel: 'Dismiss',
       });
       if (!ok) return;
@@ -325,11 +325,11 @@ export async function renderGaps(main, ctx) {
       } catch (e) {
         if (isAbort(e)) return;
         dismiss.disabled = false;
-        error.textContent = `Could not dismiss \u201c${preview(g.question, 80)}\u201d: ${e.message}`;
+        error.textContent = `Could not dismiss \u201c${isolated(preview(g.question, 80))}\u201d: ${e.message}`;
         error.hidden = false;
         return;
       }
-      removeCard(li, g, `Dismissed \u201c${preview(g.question, 80)}\u201d.`);
+      removeCard(li, g, `Dismissed \u201c${isolated(preview(g.question, 80))}\u201d.`);
     });
     return li;
   }

@@ -260,7 +260,7 @@ function gapsBox(ctx) {
         const ex = Array.isArray(g.examples) && g.examples[0];
         const text = preview(g.question, 200);
         list.append(h('li', { 'data-testid': 'kb-gap' },
-          ex ? h('a', { href: `#/conversations/${encodeURIComponent(ex.conversation_id)}` }, text) : text,
+          h(ex ? 'a' : 'span', { href: ex ? `#/conversations/${encodeURIComponent(ex.conversation_id)}` : null, dir: 'auto' }, text),
           ' ', h('span', { class: 'kb-gap-meta' }, `asked ${plural(g.count || 0, 'time', 'times')}, last `, relTimeEl(g.last_at))));
       }
       note.textContent = groups.length

@@ -15,6 +15,7 @@ import { liveMode } from './live.js';
 import { liveReads } from './liveread.js';
 import {
   h, clear, timeEl, updateTimeEl, relTimeEl, refreshRelTimes, plural, preview, confirmDialog, downloadLink, showLoadError,
+  isolated,
 } from './dom.js';
 import { visitorDetails } from './visitor.js';
 import { cannedPicker } from './canned.js';
@@ -122,8 +123,8 @@ function toolItem(m) {
   }, h('details', { class: 'msg-step', 'data-testid': 'msg-step' },
     h('summary', null,
       h('span', { class: 'msg-role' }, failed ? 'Action failed: ' : 'Action: '),
-      h('code', { 'data-testid': 'msg-step-name' }, String(m.name || '')),
-      h('code', { class: 'msg-step-args', 'data-testid': 'msg-step-args' }, String(m.arguments || '')),
+      h('code', { 'data-testid': 'msg-step-name', dir: 'auto' }, String(m.name || '')),
+      h('code', { class: 'msg-step-args', 'data-testid': 'msg-step-args', dir: 'auto' }, String(m.arguments || '')),
       ms ? h('span', { class: 'msg-time' }, ` ${ms}`) : null,
       relTimeEl(m.createdAt, { class: 'msg-time' })),
     h('pre', { class: 'msg-content', 'data-testid': 'msg-content' }, String(m.content ?? ''))));
@@ -230,7 +231,7 @@ function techDetails(conv, id) {
     total.textContent = answers.size ? `${tokensText(p, c)} (${plural(answers.size, 'answer', 'answers')})` : 'None';
   }
   function line(m) {
-    return [h('q', { class: 'tech-answer' }, preview(m.content, 48) || '(empty)'), ': ',
+    return [h('q', { class: 'tech-answer', dir: 'auto' }, preview(m.content, 48) || '(empty)'), ': ',
       h('span', { 'data-testid': 'msg-tokens' }, tokensText(promptOf(m), completionOf(m)))];
   }
   function show(m) {
@@ -294,8 +295,12 @@ function contactSummary(contact, id, link) {
   if (!contact) return h('a', { href, 'data-testid': 'conv-contact-link' }, 'View contact');
   const parts = [contact.name, contact.email, contact.phone].filter(Boolean);
   return h('span', null,
-    h('a', { href, 'data-testid': 'conv-contact-link' }, contact.name || contact.email || contact.phone || 'Contact'),
-    parts.length > 1 ? h('span', { class: 'contact-extra' }, ` · ${parts.slice(1).join(' · ')}`) : null,
+    // each of the visitor's words isolated (dir): a direction override in
+    // the name turned the email and phone after it around
+    h('a', { href, 'data-testid': 'conv-contact-link', dir: 'auto' }, contact.name || contact.email || contact.phone || 'Contact'),
+    parts.length > 1
+      ? h('span', { class: 'contact-extra' }, parts.slice(1).map((p) => [' · ', h('span', { dir: 'auto' }, p)]))
+      : null,
     link && link.contactVerified === false
       ? [' ', h('span', { class: 'badge badge-warn', 'data-testid': 'conv-contact-unverified',
         title: 'This visitor gave the contact\'s email or phone; the contact was not changed.' }, 'Unverified')]
@@ -694,7 +699,7 @@ export async function renderThread(pane, ctx, id, hooks) {
   let who = visitorLabel({ ...conv, visitorName: data.visitorName || conv.visitorName });
   const names = widgetNames(widgets);
   const widget = widgets.find((w) => w.id === conv.widgetId);
-  ctx.setTitle(who);
+  ctx.setTitle(isolated(who));
 
   const title = h('h2', { class: 'thread-title', id: 'thread-title', tabindex: '-1', 'data-testid': 'thread-title' }, who);
   const widgetName = widget ? names.get(widget.id) : (conv.widgetId || '');
@@ -870,7 +875,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     if (c.visitorName) {
       who = visitorLabel(c);
       title.textContent = who;
-      ctx.setTitle(who);
+      ctx.setTitle(isolated(who));
       for (const el of pane.querySelectorAll('[data-testid="thread-message"][data-role="user"] [data-testid="msg-role"]')) el.textContent = who;
     }
     const cid = (contact && contact._id) || c.contactId;

@@ -192,7 +192,7 @@ describe('dashboard: the knowledge gaps page', { timeout: SUITE_TIMEOUT }, () =>
     await page.fill('[data-testid="gap-form-answer"]', answer);
     await page.click('[data-testid="gap-save"]');
     await page.waitForSelector(card(jacket.id), { state: 'detached' });
-    assert.equal(await page.textContent('[data-testid="gaps-status"]'), 'Added \u201cHow do I return a jacket?\u201d to the knowledge base: the agents given it as a source answer from it.');
+    assert.equal(await page.textContent('[data-testid="gaps-status"]'), 'Added \u201c\u2068How do I return a jacket?\u2069\u201d to the knowledge base: the agents given it as a source answer from it.');
     assert.equal(await page.getAttribute('[data-testid="gaps-status"]', 'role'), 'status');
     assert.equal(await page.textContent('[data-testid="gaps-summary"]'), '2 questions in 2 groups, asked in the last 30 days.');
     assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'gap-question', 'the focus on the next card');
@@ -259,7 +259,7 @@ describe('dashboard: the knowledge gaps page', { timeout: SUITE_TIMEOUT }, () =>
     await page.click(`${card(size.id)} [data-testid="gap-dismiss"]`);
     await page.click('[data-testid="confirm-ok"]');
     await page.waitForSelector(card(size.id), { state: 'detached' });
-    assert.equal(await page.textContent('[data-testid="gaps-status"]'), `Dismissed \u201c${SIZE}\u201d.`);
+    assert.equal(await page.textContent('[data-testid="gaps-status"]'), `Dismissed \u201c\u2068${SIZE}\u2069\u201d.`);
     assert.equal(await page.textContent('[data-testid="gaps-empty"]'), 'No gaps in the last 30 days: every question found an answer.');
     const none = await gapsApi();
     assert.deepEqual([none.groups, none.total, none.truncated], [[], 0, false]);

@@ -82,6 +82,28 @@ function within(p, what) {
   const late = new Promise((_, no) => { timer = setTimeout(() => no(new Error(`no ${what}`)), 10000); });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
+// Whether word, in the text under the element sel, reads left to right
+// on screen (its first letter left of its second: a long word may wrap);
+// null when not found. A direction override in a visitor's text before
+// it, not ended with that text, turns it around.
+function readsLtr(page, sel, word) {
+  return page.evaluate(([s, w]) => {
+    const el = document.querySelector(s);
+    const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const i = n.data.indexOf(w);
+      if (i < 0) continue;
+      const box = (k) => {
+        const r = document.createRange();
+        r.setStart(n, k);
+        r.setEnd(n, k + 1);
+        return r.getBoundingClientRect();
+      };
+      return box(i).left < box(i + 1).left;
+    }
+    return null;
+  }, [sel, word]);
+}
 const inView = (b) => b.top >= b.viewTop - 1 && b.bottom <= b.viewBottom + 1;
 const outOfView = (b) => b.top >= b.viewBottom - 1 || b.bottom <= b.viewTop + 1;
 
@@ -456,6 +478,42 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       assert.ok(inView(await screenBox(page, lastMessage)), 'the latest message in view');
       assert.ok(outOfView(await screenBox(page, '[data-testid="delete-conv"]')), 'Delete off the first screen');
       await assertClean(page, log, 'short thread');
+    } finally { await ctx.close(); }
+  });
+
+  test('a visitor\'s direction override stays in their own words: the contact\'s email and phone, the tokens, the erase dialog', async () => {
+    const RLO = '\u202E';
+    const r = await admin('POST', '/v1/admin/widgets', {
+      name: 'Bidi shop', allowed_origins: [], contact_info_mode: 'optional', collect_name: true, collect_email: true, collect_phone: true,
+    });
+    assert.equal(r.status, 201, r.text);
+    const v = await Visitor.open(stack.parley, r.json.widget_id);
+    visitors.push(v);
+    await v.next('session');
+    await v.turn(`${RLO}where is my parcel`);
+    v.send({ type: 'contact_info', name: `${RLO}Mallory`, email: 'mallory@example.com', phone: '+1 555 123 4567' });
+    await v.next('contact_info_saved');
+    const list = await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(r.json.id)}`);
+    const conv = list.json.conversations[0];
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${conv._id}`, '[data-testid="conv-contact-link"]');
+      const contact = '[data-testid="conv-contact"]';
+      assert.match(await page.textContent(contact), /mallory@example\.com · \+15551234567/);
+      assert.equal(await readsLtr(page, contact, 'mallory@example.com'), true, 'the email reads as it is');
+      assert.equal(await readsLtr(page, contact, '+15551234567'), true, 'the phone reads as it is');
+      assert.ok((await page.title()).endsWith(`\u2068${RLO}Mallory\u2069 · Parley dashboard`), 'the name isolated in the title');
+      await page.evaluate(() => { document.querySelector('[data-testid="tech-details"]').open = true; });
+      assert.equal(await readsLtr(page, '[data-testid="tech-tokens"]', 'completion'), true, 'the tokens after the answer\'s words');
+
+      await openDash(page, stack, `#/contacts/${conv.contactId}`, '[data-testid="contact-erase"]');
+      assert.equal(await page.textContent('[data-testid="contact-title"]'), `${RLO}Mallory`);
+      await page.click('[data-testid="contact-erase"]');
+      const msg = '[data-testid="confirm-dialog"] p';
+      assert.equal(await readsLtr(page, msg, 'conversation'), true, 'the warning after the name reads as it is');
+      await page.click('[data-testid="confirm-cancel"]');
+      await assertClean(page, log, 'bidi');
     } finally { await ctx.close(); }
   });
 
