@@ -517,6 +517,30 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     } finally { await ctx.close(); }
   });
 
+  test('a visitor\'s long name without a space stays in their bubble', async () => {
+    const r = await admin('POST', '/v1/admin/widgets', { name: 'Long name shop', allowed_origins: [], contact_info_mode: 'optional', collect_name: true });
+    assert.equal(r.status, 201, r.text);
+    const v = await Visitor.open(stack.parley, r.json.widget_id);
+    visitors.push(v);
+    await v.next('session');
+    await v.turn('hello');
+    v.send({ type: 'contact_info', name: 'N'.repeat(150) });
+    await v.next('contact_info_saved');
+    const conv = (await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(r.json.id)}`)).json.conversations[0];
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${conv._id}`, '[data-testid="thread-message"][data-role="user"]');
+      const { role, bubble } = await page.evaluate(() => {
+        const m = document.querySelector('[data-testid="thread-message"][data-role="user"]');
+        const box = (e) => { const b = e.getBoundingClientRect(); return { left: b.left, right: b.right }; };
+        return { role: box(m.querySelector('[data-testid="msg-role"]')), bubble: box(m.querySelector('.msg-bubble')) };
+      });
+      assert.ok(role.right <= bubble.right, `the name (${JSON.stringify(role)}) inside the bubble (${JSON.stringify(bubble)})`);
+      await assertClean(page, log, 'long name');
+    } finally { await ctx.close(); }
+  });
+
   test('1000 px (messages and details in one scroll): the same', async () => {
     await latestNotDelete({ width: 1000, height: 800 }, '1000');
   });
