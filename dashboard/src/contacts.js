@@ -82,7 +82,7 @@ export async function renderList(main, ctx) {
     const list = Array.isArray(data && data.contacts) ? data.contacts : [];
     let firstNew = null;
     for (const c of list) {
-      const link = h('a', { href: `#/contacts/${encodeURIComponent(c.id)}`, 'data-testid': 'contact-link', dir: 'auto' }, contactName(c));
+      const link = h('a', { href: `#/contacts/${encodeURIComponent(c.id)}`, class: 'contact-name', 'data-testid': 'contact-link', dir: 'auto' }, contactName(c));
       if (!firstNew) firstNew = link;
       tbody.append(h('tr', { 'data-testid': 'contact-row', 'data-id': c.id },
         h('td', { 'data-label': 'Name' }, link, verifiedBadge(c)),

@@ -527,4 +527,26 @@ describe('dashboard conversations and contacts in Chromium', { timeout: SUITE_TI
       await phone.ctx.close();
     }
   });
+
+  test('a contact name of one long word wraps in the contacts list: its Email and Phone stay on screen', async () => {
+    const m = await Visitor.open(stack.parley, w.widget_id);
+    await m.next('session');
+    m.send({ type: 'contact_info', name: 'N'.repeat(150), email: 'longname@example.com' });
+    assert.equal((await m.next()).type, 'contact_info_saved');
+    await m.turn('my name is long');
+    await m.close();
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      const row = '[data-testid="contact-row"]:has-text("longname@example.com")';
+      await openDash(page, stack, '#/contacts', row);
+      const box = await page.$eval(row, (tr) => {
+        const cell = (label) => tr.querySelector(`td[data-label="${label}"]`).getBoundingClientRect();
+        return { email: cell('Email').right, phone: cell('Phone').right, width: document.documentElement.clientWidth };
+      });
+      // Before: the name kept the column 2,000 px wide, Email and Phone beyond the screen.
+      assert.ok(box.email <= box.width && box.phone <= box.width, `the Email and Phone columns on screen: ${JSON.stringify(box)}`);
+      await assertClean(page, log, 'long contact name');
+    } finally { await ctx.close(); }
+  });
 });
