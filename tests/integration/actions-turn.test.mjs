@@ -60,6 +60,10 @@ describe('a turn calls the owner\'s API', () => {
         held.push(res);	// answered when the test says
         return;
       }
+      if (req.url.startsWith('/big')) {
+        res.end('y'.repeat(1536 << 10));	// 1.5 MiB, whole
+        return;
+      }
       if (req.url.startsWith('/huge')) {
         // gzip inflating to 1 GiB of "x", made as it is read (a bomb):
         // huge.fed counts what was made before the worker let go.
@@ -431,6 +435,36 @@ describe('a turn calls the owner\'s API', () => {
     // (1 GiB on the worker's loop, every other turn on it waiting).
     await waitFor(() => huge.closed, 10000, 'the API\'s answer let go');
     assert.ok(huge.fed < 64 << 20, `${huge.fed >> 20} MiB made before the worker let go`);
+  });
+
+  test('a turn reads 2 MiB of answers in all: the next call is cut to what is left, then not made', async () => {
+    // An owner's max_response_bytes of 2 MiB, a model calling it in each of
+    // four rounds: before, each read 2 MiB (8 calls a round: 64 MiB a turn).
+    const big = await action({ name: 'big', url: `http://127.0.0.1:${apiPort}/big/{{order_id}}`, max_response_bytes: 2097152 });
+    const ids = (await admin('GET', `/v1/admin/agents/${agentId}`)).json().action_ids;
+    assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: [...ids, big] })).status, 200);
+    try {
+      seen.length = 0;
+      const before = (await p.mock.completions()).length;
+      const s = await streamTurn(p, sid('big'), `x ${call('big', { order_id: 'B-1' })} [[mock:rounds=4]]`);
+      const done = s.events.find((e) => e.type === 'done');
+      assert.ok(done, `the turn done: ${JSON.stringify(s.events.filter((e) => e.type !== 'token')).slice(0, 600)}`);
+      // What each round added to the model's request (bodies this big are
+      // not kept whole by the mock: their sizes are): the first answer
+      // whole, the second cut to the 512 KiB left, then no more.
+      const sizes = (await p.mock.completions()).slice(before).map((c) => c.body_bytes);
+      assert.equal(sizes.length, 5, 'four rounds of calls, then the answer');
+      const added = sizes.slice(1).map((n, i) => n - sizes[i]);
+      const near = (n, want) => n >= want && n < want + 1024;
+      assert.ok(near(added[0], 1536 << 10) && near(added[1], 512 << 10) && added[2] < 1024 && added[3] < 1024,
+        `bytes each round added: ${added}`);
+      const msgs = (await admin('GET', `/v1/admin/conversations/${done.conversationId}`)).json().messages.filter((m) => m.role === 'tool');
+      assert.deepEqual(msgs.map((m) => m.status), ['complete', 'complete', 'failed', 'failed']);
+      for (const m of msgs.slice(2)) assert.match(m.content, /^error: not called: this turn has read all the answers from actions it may \(2 MiB\)/);
+      assert.equal(seen.filter((x) => x.url.startsWith('/big/')).length, 2, 'the API called twice');
+    } finally {
+      assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: ids })).status, 200);
+    }
   });
 
   test('/metrics counts the calls by outcome, and times those that reached the API', async () => {

@@ -24,7 +24,7 @@
 
 #define MOCK_MAX_PENDING	(256 * 1024)	/* stop producing above this many unsent bytes */
 #define MOCK_MAX_HEAD		(16 * 1024)	/* request line + headers */
-#define MOCK_MAX_BODY		(2 * 1024 * 1024)
+#define MOCK_MAX_BODY		(8 * 1024 * 1024)
 #define MOCK_IN_CAP		(16 * 1024)	/* unparsed input kept per connection */
 #define MOCK_LOG_KEEP		100		/* requests remembered for GET /_mock/requests */
 #define MOCK_MAX_CHUNKS		1000000

@@ -22,6 +22,13 @@
 /* Messages a turn's rounds add at most: each an assistant's and its calls'. */
 #define ROUND_MSGS	(1 + TOOLCALLS_MAX)
 #define WHY_MAX		512
+/*
+ * Bytes of the actions' answers a turn reads in all (one answer's most):
+ * a round's calls share what is left, each reading at most its share, so
+ * an owner's max_response_bytes of 2 MiB and a model asked for many calls
+ * hold 2 MiB a turn, not 64 (8 calls a round, 4 rounds).
+ */
+#define TURN_ANSWERS_MAX	ST_ACTION_ANSWER_MAX
 
 /* What a call waits for, from the visitor's side. */
 enum { WAIT_NONE, WAIT_CONFIRM, WAIT_PAGE, WAIT_CONTACT };
@@ -74,6 +81,7 @@ struct turn_tools {
 	/* Every call of the turn, as stored (its strings in own). */
 	struct st_tool_rec recs[ST_TOOL_CALLS_MAX];
 	uint32_t nrecs;
+	size_t answers_read;		/* bytes: TURN_ANSWERS_MAX */
 };
 
 static void round_ended(void *);
@@ -596,6 +604,8 @@ call_done(void *arg, const struct action_call_result *res)
 	int ok = res->err == ACALL_OK && res->status >= 200 &&
 	    res->status < 300;
 
+	if (res->err == ACALL_OK)
+		r->tt->answers_read += res->len;
 	if (res->err != ACALL_OK) {
 		snprintf(head, sizeof(head), "error: ");
 		run_end(r, answer_text(head, res->error, strlen(res->error), 0),
@@ -1233,13 +1243,25 @@ run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 	struct action_call_req q;
 	const char *why;
 	char buf[WHY_MAX], *url, *body;
+	size_t share;
 
+	/* The round's calls share what is left: together, at most that. */
+	share = tt->answers_read < TURN_ANSWERS_MAX ? (TURN_ANSWERS_MAX -
+	    tt->answers_read) / (tt->nruns > 0 ? tt->nruns : 1) : 0;
+	if (share == 0) {
+		run_end(r, strdup("error: not called: this turn has read "
+		    "all the answers from actions it may (2 MiB): answer with "
+		    "what you have"), TOOL_FAILED, 0);
+		return;
+	}
 	if (action_call_req_of(&q, r->a, tc->parsed, &tt->v, tt->allow_private,
 	    &url, &body, &why) < 0) {
 		snprintf(buf, sizeof(buf), "error: %s", why);
 		run_end(r, strdup(buf), TOOL_FAILED, 0);
 		return;
 	}
+	if (q.max_bytes > share)
+		q.max_bytes = (uint32_t)share;
 	r->call = action_call_start(&q, call_done, r);
 	free(url);
 	free(body);
