@@ -756,7 +756,11 @@ due_move(struct store_txn *t, const char *hook, uint64_t at, uint64_t seq,
 	due_put(t, hook, to, seq);
 }
 
-/* Takes d (loaded, pending, under seq) as a job: leased; 0, or 1 skip. */
+/*
+ * Takes d (loaded, pending, under seq) as a job: leased; 0, or 1 skip.
+ * One of a webhook deleted or disabled fails unsent, not counted among
+ * the webhook's failures: its receiver did not fail it.
+ */
 static int
 job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
     uint64_t lease_end, struct st_hook_job *j)
@@ -771,7 +775,7 @@ job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
 		    "webhook disabled", sizeof(d->error));
 		if (rc == 0)
 			st_webhook_free(&h);
-		dlv_finish(t, seq, d, ST_DLV_FAILED);
+		dlv_end(t, seq, d, ST_DLV_FAILED, 0);
 		return 1;
 	}
 	due_move(t, d->hook, d->next_at, seq, lease_end);

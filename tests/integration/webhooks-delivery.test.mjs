@@ -400,6 +400,28 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     assert.deepEqual(ds.map((d) => d.status).sort(), ['delivered', 'delivered', 'delivered', 'delivered', 'failed', 'failed', 'failed']);
   });
 
+  // A delivery failed because its webhook was disabled was never sent: it
+  // is no failure of the receiver's (before, each counted one, and the
+  // webhook showed that many "failures in a row").
+  test('pending deliveries failed by a disable are not counted as failures', async () => {
+    const rx = await recv((req, res) => { res.statusCode = 500; res.end(); });
+    const w = await make(rx.url('/off-pending'), ['message.created']);
+    const r0 = await p.request('POST', '/v1/chat', {
+      headers: { 'x-api-key': p.widgetKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ sessionId: `off-${Date.now()}`, message: 'hello' }),
+    });
+    assert.equal(r0.status, 200, r0.text);
+    await waitFor(async () => (await deliveries(w.id)).every((d) => d.attempts === 1), 5000, 'each tried once');
+    const r = await p.adminJson('PATCH', `${H}/${w.id}`, { enabled: false });
+    assert.equal(r.status, 200, r.text);
+    await waitFor(async () => (await deliveries(w.id)).every((d) => d.status === 'failed'), 3 * RETRY_MS + 2000,
+      'failed once due');
+    assert.deepEqual((await deliveries(w.id)).map((d) => d.last_error), ['webhook disabled', 'webhook disabled']);
+    const h = (await p.admin(`${H}/${w.id}`)).json();
+    assert.equal(h.failures, 0, 'none of them was a failed delivery');
+    assert.equal(h.disabled_at, null);
+  });
+
   test('contact.created once a contact: its details sent again, or another visitor naming it, make none; one left before the first message comes with that conversation', async () => {
     const rx = await recv((req, res) => res.end('ok'));
     const w = await make(rx.url('/contacts'), ['contact.created']);
