@@ -1202,6 +1202,25 @@ store_hook_deliveries(struct store_txn *t, const char *org,
 	return 0;
 }
 
+/*
+ * 0 when org's webhook hook is there and enabled; else failed: a test or
+ * a retry of a disabled one would only fail unsent (job_take), while the
+ * dashboard waited for an attempt that never comes.
+ */
+static int
+hook_sendable(struct store_txn *t, const char *org, const char *hook)
+{
+	struct st_webhook h;
+	int on;
+
+	if (store_hook_get(t, org, hook, &h) != 0)
+		return t->err;
+	on = h.enabled;
+	st_webhook_free(&h);
+	return on ? 0 : store_fail(t, PROTO_E_UNSUPPORTED,
+	    "webhook disabled");
+}
+
 int
 store_hook_retry(struct store_txn *t, const char *org, const char *hook,
     const char *id, struct st_delivery *out)
@@ -1210,7 +1229,8 @@ store_hook_retry(struct store_txn *t, const char *org, const char *hook,
 	uint32_t pending, kept;
 	uint64_t seq;
 
-	if (t->err || dlv_must(t, org, id, &seq, &d) != 0)
+	if (t->err || hook_sendable(t, org, hook) != 0 ||
+	    dlv_must(t, org, id, &seq, &d) != 0)
 		return t->err;
 	if (strcmp(d.hook, hook) != 0) {
 		st_delivery_free(&d);
@@ -1246,7 +1266,7 @@ store_hook_test(struct store_txn *t, const char *org, const char *hook,
 	static const char ping[] = "{\"type\":\"webhook.test\"}";
 	struct st_webhook h;
 
-	if (t->err)
+	if (t->err || hook_sendable(t, org, hook) != 0)
 		return t->err;
 	if (store_hook_get(t, org, hook, &h) != 0)
 		return t->err;

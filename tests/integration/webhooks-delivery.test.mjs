@@ -36,6 +36,7 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
 import { BIN, Parley, sleep, waitFor } from './lib/harness.mjs';
+import { assertJsonError } from './lib/checks.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
@@ -420,6 +421,18 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     const h = (await p.admin(`${H}/${w.id}`)).json();
     assert.equal(h.failures, 0, 'none of them was a failed delivery');
     assert.equal(h.disabled_at, null);
+    // A test or a retry of it while disabled is refused, not failed unsent
+    // (before: 202 and 200, then "webhook disabled" with nothing sent).
+    const seen = rx.hits.length;
+    const t = await p.adminJson('POST', `${H}/${w.id}/test`);
+    assertJsonError(t, 409, 'Webhook disabled: enable it to send to it');
+    const d0 = (await deliveries(w.id))[0];
+    assertJsonError(await p.adminJson('POST', `${H}/${w.id}/deliveries/${d0.id}/retry`), 409,
+      'Webhook disabled: enable it to send to it');
+    assert.equal((await deliveries(w.id)).length, 2, 'no test delivery made');
+    assert.equal((await p.adminJson('PATCH', `${H}/${w.id}`, { enabled: true })).status, 200);
+    assert.equal((await p.adminJson('POST', `${H}/${w.id}/test`)).status, 202, 'enabled again: a test is sent');
+    await waitFor(() => rx.hits.length > seen, 5000, 'the test sent');
   });
 
   test('contact.created once a contact: its details sent again, or another visitor naming it, make none; one left before the first message comes with that conversation', async () => {

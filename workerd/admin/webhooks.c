@@ -354,9 +354,13 @@ test_json(const void *rep, int *status)
 	return delivery_json(rep, status);
 }
 
+/* A test or a retry of a disabled webhook: nothing would be sent. */
+#define HOOK_DISABLED	"Webhook disabled: enable it to send to it"
+
 static const struct storec_answer dlv_errors[] = {
 	{ PROTO_E_NOT_FOUND, 404, "Webhook not found" },
 	{ PROTO_E_INVALID, 400, "Invalid query parameters" },
+	{ PROTO_E_UNSUPPORTED, 409, HOOK_DISABLED },
 	{ 0, 0, NULL },
 };
 
@@ -366,6 +370,7 @@ static const struct storec_answer dlv_errors[] = {
  */
 static const struct storec_answer retry_errors[] = {
 	{ PROTO_E_NOT_FOUND, 404, "Delivery not found" },
+	{ PROTO_E_UNSUPPORTED, 409, HOOK_DISABLED },
 	{ PROTO_E_INVALID, 410, "Delivery erased: its conversation or "
 	    "contact was deleted" },
 	{ 0, 0, NULL },
