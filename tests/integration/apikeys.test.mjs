@@ -79,6 +79,8 @@ describe('organization API keys and the audit log, 2 workers', () => {
       [{ role: 'admin' }, 'name: required'],
       [{ name: 'x' }, 'role: required'],
       [{ name: 'x', role: 'root' }, 'role: must be agent, admin or owner'],
+      // Refused, not cut at the NUL (it made an owner's key).
+      [{ name: 'x', role: 'owner\u0000x' }, 'role: must be agent, admin or owner'],
       [{ name: '', role: 'agent' }, 'name: must be 1 to 100 characters of UTF-8'],
       [{ name: 'é'.repeat(101), role: 'agent' }, 'name: must be 1 to 100 characters of UTF-8'],
       [{ name: 'x', role: 'agent', key: 'pk_0' }, 'body: only name and role may be given'],

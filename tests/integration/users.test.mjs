@@ -184,6 +184,9 @@ describe('people', { concurrency: true }, () => {
         'role: must be owner, admin or agent');
       assertJsonError(await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"disabled":1}' }), 400,
         'disabled: must be true or false');
+      // A role with a NUL inside is refused, not cut at ("owner\u0000x" read as owner), as an invitation's.
+      assertJsonError(await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"role":"owner\\u0000x"}' }), 400,
+        'role: must be owner, admin or agent');
       // Still the owner, still logged in.
       const r = await s.request('PATCH', path, { headers: s.headers({ json: true }), body: '{"role":"owner"}' });
       assert.equal(r.status, 200, r.text);

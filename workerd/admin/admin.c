@@ -688,6 +688,20 @@ admin_timed_headers(const struct conn *c, char *buf, size_t bufsz)
 	return buf;
 }
 
+/*
+ * The role fields (a member's, an invitation's, an API key's) read
+ * through here alike: a NUL inside the name is refused, never cut at,
+ * as every other text a handler takes.
+ */
+uint8_t
+admin_role_value(json_t *v)
+{
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return ST_ROLE_NONE;
+	return st_role_parse(json_string_value(v));
+}
+
 const char *
 admin_take_text(json_t *v, char **dst, int nullable)
 {

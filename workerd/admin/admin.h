@@ -138,6 +138,12 @@ json_t *admin_json_parse(struct http_request *, const char **why);
  * ("must be a string"); "" out of memory.
  */
 const char *admin_take_text(json_t *v, char **dst, int nullable);
+/*
+ * A body's role ("agent", "admin", "owner") as ST_ROLE_*, or ST_ROLE_NONE
+ * for anything else: not a string, another name, or one with a NUL
+ * inside ("owner\u0000x", which strcmp would read as "owner").
+ */
+uint8_t admin_role_value(json_t *v);
 json_t *admin_conv_json(const struct st_conv *);
 json_t *admin_msg_json(const struct st_msg *);
 /*

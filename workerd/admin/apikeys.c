@@ -215,9 +215,7 @@ key_body(json_t *root, struct st_key_create_req *q)
 		return "name: must be 1 to 100 characters of UTF-8";
 	if ((role = json_object_get(root, "role")) == NULL)
 		return "role: required";
-	if (!json_is_string(role) ||
-	    (q->role = st_role_parse(json_string_value(role))) ==
-	    ST_ROLE_NONE)
+	if ((q->role = admin_role_value(role)) == ST_ROLE_NONE)
 		return "role: must be agent, admin or owner";
 	memset(&k, 0, sizeof(k));
 	k.name = (char *)json_string_value(name);

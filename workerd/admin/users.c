@@ -127,8 +127,7 @@ update_body(json_t *body, struct st_user_update_req *q)
 		return "Invalid request body";
 	json_object_foreach(body, k, v) {
 		if (strcmp(k, "role") == 0) {
-			if (!json_is_string(v) || (q->role = st_role_parse(
-			    json_string_value(v))) == ST_ROLE_NONE)
+			if ((q->role = admin_role_value(v)) == ST_ROLE_NONE)
 				return "role: must be owner, admin or agent";
 			q->mask |= ST_UF_ROLE;
 		} else if (strcmp(k, "disabled") == 0) {
@@ -326,10 +325,7 @@ invite_body(json_t *root, struct st_user_invite_req *q,
 		return "email: must be an address like name@example.com";
 	if ((role = json_object_get(root, "role")) == NULL)
 		return "role: required";
-	if (!json_is_string(role) ||
-	    strlen(json_string_value(role)) != json_string_length(role) ||
-	    (q->role = st_role_parse(json_string_value(role))) ==
-	    ST_ROLE_NONE)
+	if ((q->role = admin_role_value(role)) == ST_ROLE_NONE)
 		return "role: must be owner, admin or agent";
 	q->email = email;
 	return st_email_normal(json_string_value(e), email);
