@@ -8,6 +8,9 @@
  *	invites      SHA-256 of a token[32] -> invitation
  *	invite_org   org NUL SHA-256 of a token[32] -> (nothing): an
  *	             organisation's invitations, its list's and count's walk
+ *	meta "boot_owner_removed" -> the first owner's account an owner
+ *	             removed (BOOT_GONE_KEY): not made again by ST_USER_BOOT
+ *	             under the same DASHBOARD_PASSWORD
  *
  * Every value starts with its format's version: a user's its layout's
  * (record.h: 2 added each membership's disabled flag; 1 still reads), an
@@ -35,6 +38,8 @@
 #include "userstore.h"
 
 #define MEMBER_KEY_MAX	(ST_ORG_ID_MAX + 1 + ST_USER_ID_MAX)
+/* Its value: the version byte, the fingerprint, the email (no NUL). */
+#define BOOT_GONE_KEY	"boot_owner_removed"
 
 /* By hand, not rl_invalid: the email's form, memberships' ids, no twice. */
 static const char *
@@ -413,6 +418,55 @@ member_drop(struct store_txn *t, struct st_user *u, const char *org)
 }
 
 /*
+ * u, deleted, remembered when it is DASHBOARD_PASSWORD's first owner
+ * (only ST_USER_BOOT gives an account a fingerprint): its fingerprint and
+ * email in meta, so the next worker's ST_USER_BOOT does not make it again,
+ * an owner as before, which undid an owner's Remove at each restart.
+ */
+static void
+boot_gone_note(struct store_txn *t, const struct st_user *u)
+{
+	static const uint8_t zero[ST_USER_FP_LEN];
+	uint8_t v[1 + ST_USER_FP_LEN + ST_EMAIL_MAX];
+	size_t n = strlen(u->email);
+
+	if (CRYPTO_memcmp(u->fp, zero, sizeof(zero)) == 0 ||
+	    n > ST_EMAIL_MAX)
+		return;
+	v[0] = ST_RECORD_VERSION;
+	memcpy(v + 1, u->fp, ST_USER_FP_LEN);
+	memcpy(v + 1 + ST_USER_FP_LEN, u->email, n);
+	db_put(t, t->st->meta, BOOT_GONE_KEY, strlen(BOOT_GONE_KEY), v,
+	    1 + ST_USER_FP_LEN + n, "first owner removed");
+}
+
+/*
+ * Whether ST_USER_BOOT's account (email, normalised, and fingerprint fp)
+ * is the one an owner removed under this same DASHBOARD_PASSWORD: 1 yes,
+ * 0 no, -1 t failed.
+ */
+static int
+boot_gone(struct store_txn *t, const char *email, const uint8_t *fp)
+{
+	size_t n = strlen(email);
+	const uint8_t *p;
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, BOOT_GONE_KEY, strlen(BOOT_GONE_KEY),
+	    &v, "first owner removed")) != 0)
+		return rc < 0 ? -1 : 0;
+	p = v.mv_data;
+	if (v.mv_size < 1 + ST_USER_FP_LEN || p[0] != ST_RECORD_VERSION) {
+		rec_corrupt(t, BOOT_GONE_KEY);
+		return -1;
+	}
+	return v.mv_size == 1 + ST_USER_FP_LEN + n &&
+	    CRYPTO_memcmp(p + 1, fp, ST_USER_FP_LEN) == 0 &&
+	    memcmp(p + 1 + ST_USER_FP_LEN, email, n) == 0;
+}
+
+/*
  * u's membership of org ended: with its last, the user is deleted (its
  * email index and sessions with it); else its sessions stay, acting in
  * its other organisations. gone set either way: its event streams end
@@ -424,6 +478,7 @@ membership_end(struct store_txn *t, struct st_user *u, const char *org,
 {
 	if (u->n <= 1) {
 		entity_remove(t, &user_entity, u);
+		boot_gone_note(t, u);
 		store_mail_user_gone(t, u->id);
 		store_user_reads_gone(t, u->id);
 		if (dsess_end_user(t, u->id, NULL) == 0)
@@ -487,15 +542,30 @@ int
 store_user_boot(struct store_txn *t, const struct st_user_boot_req *q,
     uint8_t *changed, char gone[ST_USER_ID_MAX + 1])
 {
+	char email[ST_EMAIL_MAX + 1];
 	struct st_user u;
 	int rc;
 
 	if (t->err)
 		return t->err;
 	*changed = 0;
+	/*
+	 * Removed by an owner since this password made it: it stays removed
+	 * until DASHBOARD_PASSWORD changes, and an account made for the
+	 * email since (an invitation, parleyctl) is not taken over either.
+	 */
+	if (st_email_normal(q->email, email) == NULL &&
+	    (rc = boot_gone(t, email, q->fp)) != 0) {
+		if (rc == 1)
+			log_info("%s was removed by an owner: not made again "
+			    "until DASHBOARD_PASSWORD changes", email);
+		return t->err;
+	}
 	if ((rc = user_by_email(t, q->email, &u)) < 0)
 		return t->err;
 	if (rc == 1) {
+		db_del_quiet(t, t->st->meta, BOOT_GONE_KEY,
+		    strlen(BOOT_GONE_KEY), "first owner removed");
 		if (user_make(t, q->email, q->name, q->salt, q->hash,
 		    ST_ORG_DEFAULT, ST_ROLE_OWNER, &u) < 0)
 			return t->err;

@@ -609,4 +609,52 @@ describe('people', { concurrency: true }, () => {
       assert.equal((await loginRequest(p, 'the tenant chose this one', { email: 'owner@localhost' })).status, 401);
     });
   });
+
+  // An owner removed DASHBOARD_PASSWORD's first owner (its only
+  // organisation, so its account went): each worker's start made it again,
+  // owner of the default organisation with the same password, so a
+  // restart (or a worker's crash) undid the Remove. It stays removed until
+  // DASHBOARD_PASSWORD changes.
+  describe('people: the first owner removed by an owner', () => {
+    let p;
+    before(async () => {
+      p = new Parley({ workers: 1, env: { DASHBOARD_PASSWORD: PASSWORD } });
+      await p.start();
+    });
+    after(() => p?.stop());
+
+    test('stays removed after a restart with the same DASHBOARD_PASSWORD; a new one makes it again', async () => {
+      const first = (await (await login(p)).get('/dashboard/api/session')).json().user;
+      assert.equal(first.email, 'owner@localhost');
+      const other = await addMember(p, { role: 'owner' });
+      let r = await other.session.request('DELETE', `/v1/admin/users/${first.id}`);
+      assert.equal(r.status, 200, r.text);
+      const emails = async () => (await p.request('GET', '/v1/admin/users', { headers: installIn(p) })).json().users.map((u) => [u.email, u.role]);
+      assert.deepEqual(await emails(), [[other.email, 'owner']]);
+      await p.restartMaster();
+      assertJsonError(await loginRequest(p, PASSWORD), 401, 'Wrong password');
+      assert.deepEqual(await emails(), [[other.email, 'owner']], 'the removed first owner was made again');
+      assert.match(p.logs.storaged, /owner@localhost was removed by an owner: not made again until DASHBOARD_PASSWORD changes/);
+      // An account made for the email since (another organisation's
+      // invitation) is not taken over under the same password either.
+      const json = { 'Content-Type': 'application/json' };
+      r = await p.request('POST', '/v1/admin/organizations', { headers: { ...installIn(p), ...json }, body: JSON.stringify({ name: 'Tenant' }) });
+      const tenant = r.json().id;
+      r = await p.request('POST', '/v1/admin/users', { headers: { ...installIn(p, tenant), ...json }, body: JSON.stringify({ email: 'owner@localhost', role: 'agent' }) });
+      assert.equal(r.status, 201, r.text);
+      r = await p.request('POST', '/dashboard/api/invitations/accept', { headers: json,
+        body: JSON.stringify({ token: new URL(r.json().url).hash.slice(1), name: 'A tenant', password: 'the tenant chose this one' }) });
+      assert.equal(r.status, 200, r.text);
+      await p.restartMaster();
+      assertJsonError(await loginRequest(p, PASSWORD), 401, 'Wrong password');
+      assert.deepEqual(await emails(), [[other.email, 'owner']]);
+      assert.equal((await loginRequest(p, 'the tenant chose this one', { email: 'owner@localhost' })).status, 200);
+      // Another DASHBOARD_PASSWORD: the operator's choice, made again as before.
+      await p.restartMaster({ DASHBOARD_PASSWORD: `${PASSWORD} changed` });
+      const s = await login(p, `${PASSWORD} changed`);
+      const me = (await s.get('/dashboard/api/session')).json();
+      assert.equal(me.user.email, 'owner@localhost');
+      assert.deepEqual(me.organizations.map((o) => [o.id, o.role]).sort(), [['default', 'owner'], [tenant, 'agent']].sort());
+    });
+  });
 });
