@@ -31,6 +31,7 @@
 #include "admin.h"
 #include "agentmsg.h"
 #include "attach.h"
+#include "exportrows.h"
 #include "keymsg.h"
 #include "log.h"
 #include "sha256.h"
@@ -696,10 +697,9 @@ admin_timed_headers(const struct conn *c, char *buf, size_t bufsz)
 uint8_t
 admin_role_value(json_t *v)
 {
-	if (!json_is_string(v) ||
-	    strlen(json_string_value(v)) != json_string_length(v))
-		return ST_ROLE_NONE;
-	return st_role_parse(json_string_value(v));
+	const char *s = exprow_plain(v);
+
+	return s != NULL ? st_role_parse(s) : ST_ROLE_NONE;
 }
 
 const char *
