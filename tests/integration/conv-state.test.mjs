@@ -202,6 +202,7 @@ describe('conversation states', { concurrency: true }, () => {
 
     for (const [body, error] of [
       [{ state: 'closed' }, 'state: must be open, snoozed or resolved'],
+      [{ state: 'resolved\u0000x' }, 'state: must be open, snoozed or resolved'],
       [{}, 'state: must be open, snoozed or resolved'],
       [{ state: 'snoozed' }, 'snoozed_until: a time in ms since the epoch, with snoozed'],
       [{ state: 'snoozed', snoozed_until: Date.now() - 1000 }, 'snoozed_until must be a time within a year, with state snoozed alone'],

@@ -261,6 +261,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     const convId = (await chat(p, s, 'hi')).json().conversationId;
     const cases = [
       ['handoff', { state: 'robot' }, 400],
+      ['handoff', { state: 'human\u0000x' }, 400],	// a NUL inside: no state, not cut at
       ['handoff', { state: 'human', extra: 1 }, 400],
       ['handoff', { state: 'human', name: '' }, 400],
       ['handoff', { state: 'human', name: 'x'.repeat(101) }, 400],

@@ -37,6 +37,7 @@
 #include "attach.h"
 #include "agentmsg.h"
 #include "chat.h"
+#include "exportrows.h"
 #include "log.h"
 #include "workerd.h"
 
@@ -272,8 +273,10 @@ handoff_post(struct conn *c, struct http_request *req,
 
 	if ((root = body_object(c, req, m, keys, &hs.conv_id)) == NULL)
 		return;
+	/* A NUL inside ("human\u0000x") is no state: never cut at. */
 	v = json_object_get(root, "state");
-	state = json_is_string(v) ? st_handoff_parse(json_string_value(v)) : -1;
+	state = exprow_plain(v) != NULL ? st_handoff_parse(exprow_plain(v)) :
+	    -1;
 	if (state < 0)
 		why = "state: must be one of ai, waiting_human, human";
 	else if ((hs.name = body_name(root)) == NULL)
@@ -415,8 +418,8 @@ handoff_state_patch(struct conn *c, struct http_request *req,
 		return;
 	st = json_object_get(root, "state");
 	until = json_object_get(root, "snoozed_until");
-	if (!json_is_string(st) || (state = st_conv_state_parse(
-	    json_string_value(st))) < 0)
+	if (exprow_plain(st) == NULL || (state = st_conv_state_parse(
+	    exprow_plain(st))) < 0)
 		why = "state: must be open, snoozed or resolved";
 	else if (state == ST_STATE_SNOOZED && (!json_is_integer(until) ||
 	    json_integer_value(until) <= 0))
