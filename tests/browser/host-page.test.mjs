@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOTS, SUITE_TIMEOUT, assertClean, openPage, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
+  SCREENSHOTS, SUITE_TIMEOUT, assertClean, focused, openPage, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
 describe('the widget on a hostile host page', { timeout: SUITE_TIMEOUT }, () => {
@@ -115,6 +115,62 @@ describe('the widget on a hostile host page', { timeout: SUITE_TIMEOUT }, () => 
     } finally {
       await a.ctx.close();
       await b.ctx.close();
+    }
+  });
+
+  // A documentation site's shortcuts (DocSearch's "/", MkDocs Material's
+  // "/", "s" and "n"): a key is the page's unless typed in an input or a
+  // text area, judged by the event's target, which past the shadow root
+  // is the host element. Without the widget stopping the keys typed in its
+  // fields, "how do I run a/b tests now?" went to the next page at the
+  // "n" of "run" and to the page's search box at the "/".
+  test('a page\'s keyboard shortcuts do not take the keys typed in the widget', async () => {
+    stack.host.custom = (u) => {
+      if (u.pathname === '/keys.js') {
+        return { type: 'text/javascript', body: `
+          const typing = (e) => e.target.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(e.target.tagName);
+          window.__keys = [];
+          for (const t of ['keydown', 'keypress', 'keyup']) window.addEventListener(t, (e) => typing(e) || window.__keys.push(t + ' ' + e.key));
+          window.addEventListener('keydown', (e) => {
+            if (typing(e)) return;
+            if (e.key === '/' || e.key === 's') { e.preventDefault(); document.getElementById('q').focus(); }
+            if (e.key === 'n') location.hash = 'next';
+          });` };
+      }
+      if (u.pathname === '/docs.html') {
+        return { type: 'text/html', body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Docs</title>
+<link rel="icon" href="data:,"><script src="/keys.js"></script></head>
+<body><main><h1>Docs</h1><input id="q" aria-label="Search the docs"></main>${stack.host.embedTag(new URLSearchParams())}</body></html>` };
+      }
+      return null;
+    };
+    const { page, log, ctx } = await openPage(browser);
+    try {
+      await page.goto(`${stack.host.origin}/docs.html`);
+      await waitReady(page);
+      // the page's own shortcut works outside the widget
+      await page.keyboard.press('/');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'q', 'the page\'s "/" focuses its search');
+      await page.evaluate(() => { document.activeElement.blur(); window.__keys = []; });
+      await page.click(part('launcher'));
+      await page.waitForSelector(part('panel'), { state: 'visible' });
+      await page.click(part('input'));
+      const text = 'how do I run a/b tests now?';
+      await page.keyboard.type(text);
+      assert.equal(await page.$eval(part('input'), (e) => e.value), text, 'every key went into the text area');
+      assert.equal(await focused(page), 'input', 'the focus stayed in the text area');
+      assert.equal(await page.evaluate(() => location.hash), '', 'no shortcut took the page elsewhere');
+      assert.deepEqual(await page.evaluate(() => window.__keys), [], 'the page saw none of the keys typed in the widget');
+      await page.press(part('input'), 'Enter');
+      assert.deepEqual(await waitReplyEnd(page), { state: 'done', text: `You said: ${text}` });
+      // outside a field (the launcher), keys still reach the page
+      await page.focus(part('launcher'));
+      await page.keyboard.press('s');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'q', 'the page\'s "s" from the widget\'s button');
+      await assertClean(page, log, 'shortcuts page');
+    } finally {
+      stack.host.custom = null;
+      await ctx.close();
     }
   });
 });

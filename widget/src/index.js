@@ -1131,6 +1131,11 @@ function mount(script, cfg, base, broken, lang) {
       setOpen(false, true);
     }
   });
+  // A key typed in a field of ours (e.target.select: an input or a text
+  // area) stops here: past the shadow root the page's shortcut handlers
+  // see the host element, not a field, and took "/" or "s" to their
+  // search box, "n" to the next page (DocSearch's, MkDocs Material's).
+  for (const k of ['keydown', 'keypress', 'keyup']) on(root, k, (e) => e.target.select && e.stopPropagation());
   on(window, 'online', wake);
   // Another tab's said: a session stored first, taken up (the stored
   // token, never a signed-in visitor's) by a tab whose own session never
