@@ -239,9 +239,10 @@ int pdec_visitor(struct pdec *, struct st_visitor *);
  *                         was given
  *   fb_up, fb_down, fb_agent  the thumbs its assistant messages hold, and
  *                         the agent they and the rating are counted under
- *                         (feedback_counts: the widget's agent at the
- *                         first one, kept so that a change is counted
- *                         where the first one was)
+ *                         (feedback_counts: agent_id at the first one,
+ *                         the widget's agent for one not yet reported;
+ *                         kept so that a change is counted where the
+ *                         first one was)
  *   conv_state, snoozed_until  open, snoozed (until that time; past it, it
  *                         reads as open: store_conv_view) or resolved
  *   resolved_by, resolved_at  who resolved it (the assistant, when the

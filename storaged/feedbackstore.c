@@ -114,14 +114,19 @@ fb_counts_add(struct store_txn *t, const struct st_conv *c, int64_t up,
 }
 
 /*
- * The agent c's feedback is counted under: the widget's now when c has
- * none counted yet, else the one its counts are under.
+ * The agent c's feedback is counted under, when c has none counted yet:
+ * the one that answered its first message (agent_id, as the reports and
+ * the gaps name it), so that a widget moved to another agent leaves the
+ * earlier conversations' thumbs with the agent whose answers they judge;
+ * the widget's now (agent) only for a conversation stored before it had
+ * one (not yet reported). Else the one its counts are under.
  */
 static void
 fb_agent_pick(struct st_conv *c, const char *agent)
 {
 	if (c->fb_up == 0 && c->fb_down == 0 && c->rating == 0)
-		strlcpy(c->fb_agent, agent, sizeof(c->fb_agent));
+		strlcpy(c->fb_agent, c->reported ? c->agent_id : agent,
+		    sizeof(c->fb_agent));
 }
 
 /*

@@ -286,6 +286,40 @@ describe('feedback on answers and ratings, 2 workers', () => {
     await b.close();
     await again.close();
   });
+
+  // A widget moved to another agent: a conversation Alpha answered, thumbed
+  // and rated after the move, is Alpha's in the summary, as in the reports
+  // and the gaps (the agent that answered it), not Beta's, which answered
+  // none of it; the next conversation is Beta's.
+  test('a widget moved to another agent: an earlier conversation\'s thumbs and rating stay with the agent that answered it', async () => {
+    const made = [];
+    for (const name of ['Alpha', 'Beta']) {
+      const r = await p.adminJson('POST', '/v1/admin/agents', { name });
+      assert.equal(r.status, 201, r.text);
+      made.push(r.json().id);
+    }
+    const [alpha, beta] = made;
+    const w = await createWidget(p, { name: 'Moved', agent_id: alpha, rating_enabled: true });
+    widgets.set(w.widget_id, w.id);
+    const a = await visitorWith(w.widget_id, 1);
+    const r = await p.adminJson('PATCH', `/v1/admin/widgets/${w.widget_id}`, { agent_id: beta });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await thumb(a.v, a.ids[0], 'down')).type, 'feedback_saved');
+    a.v.send({ type: 'rating', score: 2 });
+    assert.equal((await a.v.next()).type, 'rating_saved');
+    const b = await visitorWith(w.widget_id, 1);
+    assert.equal((await thumb(b.v, b.ids[0], 'up')).type, 'feedback_saved');
+    const byAgent = (s) => Object.fromEntries(s.agents.filter((x) => made.includes(x.agentId))
+      .map((x) => [x.name, [x.thumbsUp, x.thumbsDown, x.ratings, x.averageRating]]));
+    assert.deepEqual(byAgent(await summary()), { Alpha: [0, 1, 1, 2], Beta: [1, 0, 0, null] });
+    // The reports say the same of each agent.
+    for (const [id, up, down] of [[alpha, 0, 1], [beta, 1, 0]]) {
+      const rep = await adminGet(`/v1/admin/reports?agent_id=${id}`);
+      assert.deepEqual([rep.totals.thumbs_up, rep.totals.thumbs_down], [up, down]);
+    }
+    await a.v.close();
+    await b.v.close();
+  });
 });
 
 // Thumbs and ratings count per client address as messages do (a count of
