@@ -314,14 +314,20 @@ test_failures_disable(void **state)
 	assert_int_equal(db_entries(f, "hook_due"), 0);
 	assert_int_equal(db_entries(f, "deliveries"), ST_HOOK_FAILURES_OFF);
 
-	/* A test delivery: due now, even disabled it is listed. */
+	/*
+	 * A test delivery of a disabled webhook is refused: it would only
+	 * fail unsent (before 2026-12-04 it was made so).
+	 */
 	{
 		struct st_delivery d;
 
+		memset(&d, 0, sizeof(d));
 		assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_TEST,
-		    &(struct st_id_req){ h.id }, &d, NULL), 0);
-		assert_int_equal(d.event, ST_HE_TEST);
+		    &(struct st_id_req){ h.id }, &d, NULL),
+		    PROTO_E_UNSUPPORTED);
 		st_delivery_free(&d);
+		assert_int_equal(db_entries(f, "deliveries"),
+		    ST_HOOK_FAILURES_OFF);
 	}
 	/* Deleted: its deliveries go with it. */
 	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_DELETE,
