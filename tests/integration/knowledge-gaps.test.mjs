@@ -111,6 +111,7 @@ describe('knowledge gaps', { concurrency: 1 }, () => {
     assert.deepEqual(jackets.examples[1].reasons, ['dont_know', 'not_found']);
     assert.deepEqual(jackets.examples[2].reasons, ['thumbs_down']);
     assert.equal(jackets.examples[1].agent_id, kettles.id);
+    assert.equal(jackets.examples[0].agent_id, 'default', 'the default agent as agent_id=default names it');
     assert.match(jackets.examples[0].conversation_id, /^[0-9a-f]{32}$/);
     assert.equal(jackets.examples[0].widget_id, w.id);
 

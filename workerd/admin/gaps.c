@@ -124,7 +124,9 @@ example_json(const struct st_gap *g)
 	exprow_oset(v, "at", json_integer((json_int_t)g->at), &err);
 	exprow_oset(v, "reasons", why, &err);
 	exprow_oset(v, "widget_id", json_string(g->widget), &err);
-	exprow_oset(v, "agent_id", json_string(g->agent), &err);
+	/* The default agent as the filter and the reports name it. */
+	exprow_oset(v, "agent_id", json_string(g->agent[0] != '\0' ? g->agent :
+	    ST_REPORT_DEFAULT_AGENT), &err);
 	return exprow_odone(v, err);
 }
 
