@@ -180,26 +180,6 @@ st_action_templates_invalid(const struct st_action *a)
 	return why;
 }
 
-/*
- * 1 when a placeholder of url holds white space ("{{ order_id }}"): a
- * body takes it, but a URL holds no space, and the URL's own refusal
- * would not say why.
- */
-static int
-url_placeholder_spaced(const char *url)
-{
-	const char *p = url, *end;
-
-	while ((p = strstr(p, "{{")) != NULL) {
-		if ((end = strstr(p + 2, "}}")) == NULL)
-			return 0;
-		if (strcspn(p + 2, " \t") < (size_t)(end - (p + 2)))
-			return 1;
-		p = end + 2;
-	}
-	return 0;
-}
-
 const char *
 st_action_invalid(const struct st_action *a)
 {
@@ -213,7 +193,7 @@ st_action_invalid(const struct st_action *a)
 	if (!st_action_name_valid(a->name))
 		return "name: must be 1-64 characters of A-Z, a-z, 0-9, _ "
 		    "and -";
-	if (url_placeholder_spaced(S(a->url)))
+	if (tpl_url_spaced(S(a->url)))
 		return "url: a {{placeholder}} is written without spaces in a "
 		    "URL";
 	if (!st_web_url_valid(S(a->url)))

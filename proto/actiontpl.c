@@ -56,9 +56,8 @@ tpl_visitor_field(const char *name)
 	return -1;
 }
 
-/* Where a URL's path begins (after the scheme and host), or NULL. */
-static const char *
-url_path(const char *url)
+const char *
+tpl_url_path(const char *url)
 {
 	const char *p = strstr(url, "://");
 
@@ -101,7 +100,7 @@ lone_brace(const char *url)
 int
 tpl_dot_segment(const char *url)
 {
-	const char *p = url_path(url), *end, *seg;
+	const char *p = tpl_url_path(url), *end, *seg;
 	size_t n;
 
 	if (p == NULL)
@@ -122,6 +121,21 @@ tpl_dot_segment(const char *url)
 	return 0;
 }
 
+int
+tpl_url_spaced(const char *url)
+{
+	const char *p = url, *end;
+
+	while ((p = strstr(p, "{{")) != NULL) {
+		if ((end = strstr(p + 2, "}}")) == NULL)
+			return 0;
+		if (strcspn(p + 2, " \t") < (size_t)(end - (p + 2)))
+			return 1;
+		p = end + 2;
+	}
+	return 0;
+}
+
 const char *
 tpl_check(enum tpl_kind kind, const char *tpl, const char *const *names,
     size_t n)
@@ -130,7 +144,7 @@ tpl_check(enum tpl_kind kind, const char *tpl, const char *const *names,
 	const char *p = tpl, *path = NULL;
 	size_t span, i;
 
-	if (kind == TPL_URL && (path = url_path(tpl)) == NULL)
+	if (kind == TPL_URL && (path = tpl_url_path(tpl)) == NULL)
 		return "url: not an http(s) URL";
 	if (kind == TPL_URL && lone_brace(tpl))
 		return "url: a { or } outside a {{placeholder}}";

@@ -27,8 +27,16 @@ int tpl_placeholder(const char *p, char name[TPL_NAME_MAX + 1],
     size_t *span);
 /* The visitor field name names (0 external_id, 1 email), or -1 none. */
 int tpl_visitor_field(const char *name);
+/* Where url's path begins (after the scheme and host), or NULL. */
+const char *tpl_url_path(const char *url);
 /* 1 when url's path has a "." or ".." segment, else 0. */
 int tpl_dot_segment(const char *url);
+/*
+ * 1 when a placeholder of url holds white space ("{{ order_id }}"): a
+ * body takes it, but a URL holds no space, and the URL's own refusal
+ * would not say why.
+ */
+int tpl_url_spaced(const char *url);
 /*
  * A template checked as an action is saved: every placeholder well
  * formed and one of names (n of them: the schema's properties) or a

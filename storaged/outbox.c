@@ -1203,34 +1203,36 @@ store_hook_deliveries(struct store_txn *t, const char *org,
 }
 
 /*
- * 0 when org's webhook hook is there and enabled; else failed: a test or
- * a retry of a disabled one would only fail unsent (job_take), while the
- * dashboard waited for an attempt that never comes.
+ * org's webhook hook into h (the caller's to free), when it is there and
+ * enabled: 0; else failed, h empty: a test or a retry of a disabled one
+ * would only fail unsent (job_take), while the dashboard waited for an
+ * attempt that never comes.
  */
 static int
-hook_sendable(struct store_txn *t, const char *org, const char *hook)
+hook_sendable(struct store_txn *t, const char *org, const char *hook,
+    struct st_webhook *h)
 {
-	struct st_webhook h;
-	int on;
-
-	if (store_hook_get(t, org, hook, &h) != 0)
+	if (store_hook_get(t, org, hook, h) != 0)
 		return t->err;
-	on = h.enabled;
-	st_webhook_free(&h);
-	return on ? 0 : store_fail(t, PROTO_E_UNSUPPORTED,
-	    "webhook disabled");
+	if (h->enabled)
+		return 0;
+	st_webhook_free(h);
+	return store_fail(t, PROTO_E_UNSUPPORTED, "webhook disabled");
 }
 
 int
 store_hook_retry(struct store_txn *t, const char *org, const char *hook,
     const char *id, struct st_delivery *out)
 {
+	struct st_webhook h;
 	struct st_delivery d;
 	uint32_t pending, kept;
 	uint64_t seq;
 
-	if (t->err || hook_sendable(t, org, hook) != 0 ||
-	    dlv_must(t, org, id, &seq, &d) != 0)
+	if (t->err || hook_sendable(t, org, hook, &h) != 0)
+		return t->err;
+	st_webhook_free(&h);
+	if (dlv_must(t, org, id, &seq, &d) != 0)
 		return t->err;
 	if (strcmp(d.hook, hook) != 0) {
 		st_delivery_free(&d);
@@ -1266,9 +1268,7 @@ store_hook_test(struct store_txn *t, const char *org, const char *hook,
 	static const char ping[] = "{\"type\":\"webhook.test\"}";
 	struct st_webhook h;
 
-	if (t->err || hook_sendable(t, org, hook) != 0)
-		return t->err;
-	if (store_hook_get(t, org, hook, &h) != 0)
+	if (t->err || hook_sendable(t, org, hook, &h) != 0)
 		return t->err;
 	dlv_add(t, &h, ST_HE_TEST, ping, sizeof(ping) - 1, out);
 	st_webhook_free(&h);

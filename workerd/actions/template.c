@@ -124,18 +124,6 @@ add_value(struct buf *b, enum spot spot, const json_t *v, const char **why)
 }
 
 /*
- * Where a URL template's path begins (after "scheme://host"), or NULL:
- * placeholders stand there or after (tpl_check), never before.
- */
-static const char *
-path_of(const char *tpl)
-{
-	const char *p = strstr(tpl, "://");
-
-	return p == NULL ? NULL : p + 3 + strcspn(p + 3, "/?#");
-}
-
-/*
  * Whether the path segment just filled (from seg, b's length at its
  * start, to b's end) is empty though a placeholder stood in it: a value
  * "" (or null, or left out) took the segment away. "/orders/{{id}}" made
@@ -173,7 +161,8 @@ tpl_expand(enum tpl_kind kind, const char *tpl, const json_t *args,
 
 	*out = NULL;
 	*why = NULL;
-	path = kind == TPL_URL ? path_of(tpl) : NULL;
+	/* Placeholders stand in the path or after (tpl_check), never before. */
+	path = kind == TPL_URL ? tpl_url_path(tpl) : NULL;
 	buf_init(&b);
 	while (*p != '\0' && !b.err && b.len <= TPL_OUT_MAX) {
 		if (p[0] != '{' || p[1] != '{') {

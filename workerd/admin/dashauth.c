@@ -47,9 +47,10 @@
  *
  * The gate (router.c calls it for every R_ADMIN route): a request with
  * x-admin-api-key is judged by the key alone (admin_gate); one with a
- * session cookie (DASH_COOKIE, DASH_COOKIE_HTTPS) is checked in storaged (ST_DASH_CHECK, in the
- * organisation x-organization-id names: one the user is not in is 404
- * "Organization not found"; without it the user's first), must carry
+ * session cookie (DASH_COOKIE, DASH_COOKIE_HTTPS over https) is checked
+ * in storaged (ST_DASH_CHECK, in the organisation x-organization-id
+ * names: one the user is not in is 404 "Organization not found";
+ * without it the user's first), must carry
  * the session's x-csrf-token unless it is GET/HEAD, and then runs the
  * handler with c->admin_session set and who asks the user, its
  * organisation and its role there.

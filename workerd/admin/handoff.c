@@ -267,16 +267,15 @@ handoff_post(struct conn *c, struct http_request *req,
 {
 	static const char *const keys[] = { "state", "name", NULL };
 	struct st_handoff_set_req hs;
-	const char *why = NULL;
-	json_t *root, *v;
+	const char *why = NULL, *s;
+	json_t *root;
 	int state;
 
 	if ((root = body_object(c, req, m, keys, &hs.conv_id)) == NULL)
 		return;
 	/* A NUL inside ("human\u0000x") is no state: never cut at. */
-	v = json_object_get(root, "state");
-	state = exprow_plain(v) != NULL ? st_handoff_parse(exprow_plain(v)) :
-	    -1;
+	s = exprow_plain(json_object_get(root, "state"));
+	state = s != NULL ? st_handoff_parse(s) : -1;
 	if (state < 0)
 		why = "state: must be one of ai, waiting_human, human";
 	else if ((hs.name = body_name(root)) == NULL)
@@ -410,7 +409,7 @@ handoff_state_patch(struct conn *c, struct http_request *req,
 {
 	static const char *const keys[] = { "state", "snoozed_until", NULL };
 	struct st_conv_state_req q = { NULL, 0, 0 };
-	const char *why = NULL;
+	const char *why = NULL, *s;
 	json_t *root, *st, *until;
 	int state;
 
@@ -418,8 +417,8 @@ handoff_state_patch(struct conn *c, struct http_request *req,
 		return;
 	st = json_object_get(root, "state");
 	until = json_object_get(root, "snoozed_until");
-	if (exprow_plain(st) == NULL || (state = st_conv_state_parse(
-	    exprow_plain(st))) < 0)
+	if ((s = exprow_plain(st)) == NULL ||
+	    (state = st_conv_state_parse(s)) < 0)
 		why = "state: must be open, snoozed or resolved";
 	else if (state == ST_STATE_SNOOZED && (!json_is_integer(until) ||
 	    json_integer_value(until) <= 0))

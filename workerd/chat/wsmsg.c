@@ -141,7 +141,7 @@ int
 wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 {
 	json_error_t jerr;
-	json_t *type;
+	const char *type;
 
 	memset(m, 0, sizeof(*m));
 	m->root = json_loadb(text, len, JSON_REJECT_DUPLICATES |
@@ -149,9 +149,8 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 	if (m->root == NULL || !json_is_object(m->root))
 		return fail(m, "Invalid message: expected a JSON object");
 	/* A type with a NUL in it names no frame ("message\u0000x"). */
-	type = json_object_get(m->root, "type");
-	if ((m->frame = wsframe_find(exprow_plain(type) != NULL ?
-	    json_string_value(type) : "")) == NULL)
+	type = exprow_plain(json_object_get(m->root, "type"));
+	if ((m->frame = wsframe_find(type != NULL ? type : "")) == NULL)
 		return fail(m, "Invalid message: unknown type");
 	m->type = m->frame->msg;
 	return m->frame->parse != NULL ? m->frame->parse(m) : 0;
