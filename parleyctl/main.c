@@ -213,8 +213,9 @@ static void
 cmd_export(void)
 {
 	char cursor[ST_CURSOR_MAX + 1] = "";
+	/* By creation: a conversation a message moves is still met once. */
 	struct st_conv_query_req q = { ST_LIST_MAX, cursor, args.widget, "",
-	    ST_ASSIGNED_ANY, "", 0, 0 };
+	    ST_ASSIGNED_ANY, "", 0, 0, ST_ORDER_CREATED };
 	struct st_conv_page pg;
 	struct st_audit_note_req note = { "export", "" };
 	union st_any none;

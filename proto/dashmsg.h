@@ -65,9 +65,12 @@
  *                   internal id, as conv.widget), str q ("" = no search;
  *                   else 1..ST_SEARCH_MAX bytes of UTF-8), u8 assigned
  *                   (ST_ASSIGNED_*, agentmsg.h), str assignee (its
- *                   user id with ST_ASSIGNED_TO, else "")
+ *                   user id with ST_ASSIGNED_TO, else ""), u8 gaps,
+ *                   u8 state, u8 order (ST_ORDER_*, stmsgs.h)
  *       -> u64 total, u32 n, n x conv, str next_cursor ("" = the end)
- *       Newest activity first, as ST_CONV_LIST (same cursors). With a
+ *       Newest activity first, as ST_CONV_LIST (same cursors); with
+ *       order ST_ORDER_CREATED newest first by creation, an order no
+ *       message moves (an export's; its cursors are its own). With a
  *       widget (1..ST_WIDGET_MAX of [A-Za-z0-9_-], else `invalid`), only
  *       its conversations, through a per-widget index, and total is that
  *       widget's count (0 for an unknown one); else total is every

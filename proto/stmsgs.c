@@ -489,6 +489,7 @@ static const struct pfield f_conv_query_req[] = {
 	PFCLIP(struct st_conv_query_req, assignee, ST_WHO_USER_MAX),
 	PFU8(struct st_conv_query_req, gaps),
 	PFU8(struct st_conv_query_req, state),
+	PFU8(struct st_conv_query_req, order),
 };
 PLAYOUT(pl_conv_query_req, struct st_conv_query_req, f_conv_query_req);
 

@@ -187,7 +187,11 @@ struct st_conv_query_req {
 	uint8_t gaps;
 	/* 0: any; else 1 + ST_STATE_* (a lapsed snooze is open) */
 	uint8_t state;
+	uint8_t order;		/* ST_ORDER_*, newest first */
 };
+#define ST_ORDER_ACTIVITY	0	/* the last message's time: a list's */
+#define ST_ORDER_CREATED	1	/* fixed: an export's, nothing moves */
+#define ST_ORDER_MAX		1
 
 /* ------------------------------------------------------------ the turn */
 

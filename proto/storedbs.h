@@ -131,6 +131,8 @@
 	X(att_queue, NULL) X(att_lanes, NULL) \
 	/* the PDFs the fetcher is reading, leased (attqueue.c) */	\
 	X(att_leases, NULL) \
+	/* the conversations by creation: an export's order (convquery.c) */ \
+	X(conv_created, NULL) \
 	/* the list ends */
 
 /*
@@ -175,6 +177,7 @@
  */
 #define STORE_CONV_INDEXES(X)	\
 	X(conv_activity, "owti", updated_at, 1, ) \
+	X(conv_created, "owti", created_at, 1, ) \
 	X(conv_resolve, "ti", resolve_due, 0, ) \
 	X(conv_handoff_at, "i", , 0, ) \
 	X(contact_convs, "xi", , 0, ) \

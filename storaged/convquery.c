@@ -5,6 +5,7 @@
  * and the retention purge:
  *
  *	conv_activity  org NUL widget NUL u64 updated_at | id[16] -> ()
+ *	conv_created   org NUL widget NUL u64 created_at | id[16] -> ()
  *	conv_counts    org NUL widget -> u64 conversations
  *	widgets_retired  widget id -> u32 retention_days, org: a deleted
  *	               widget's retention, kept while it has conversations
@@ -18,6 +19,11 @@
  * indexes of older data directories (the global `activity`, then one by
  * widget and one by organisation) are emptied at open, once this one is
  * built.
+ *
+ * conv_created has the same parts in creation order, which a message
+ * never moves: an export walks it (ST_ORDER_CREATED), so a conversation
+ * that gets a message while the export runs is still met once. In the
+ * order of activity it would jump to the front, behind the cursor.
  *
  * Every value starts with ST_RECORD_VERSION.
  */
@@ -81,6 +87,22 @@ act_set(struct store_txn *t, const struct st_conv *c, uint64_t at,
 		    "delete conversation activity");
 }
 
+/* Conversation id's creation key: put (on), or deleted. */
+static void
+made_set(struct store_txn *t, const struct st_conv *c,
+    const uint8_t id[ID_LEN], int on)
+{
+	uint8_t k[ACT_KEY_MAX];
+	size_t n = act_key(k, c, c->created_at, id);
+
+	if (on)
+		db_mark(t, t->st->conv_created, k, n,
+		    "put conversation creation");
+	else
+		db_del(t, t->st->conv_created, k, n,
+		    "delete conversation creation");
+}
+
 /* An index key's prefix (org NUL widget NUL): its length, 0 if malformed. */
 static size_t
 act_key_prefix(const MDB_val *k)
@@ -116,29 +138,33 @@ count_add(struct store_txn *t, const char *org, const char *widget,
 }
 
 /*
- * A data directory made before this index has conversations and no
- * index: build it, and its counts, from convs.
+ * A data directory made before an index has conversations and not the
+ * index (conv_activity with its counts, conv_created): build the ones
+ * missing from convs.
  */
 static int
 index_build(struct store_txn *t)
 {
 	uint8_t id[ID_LEN];
 	struct st_conv c;
-	MDB_stat wa, cv;
+	MDB_stat wa, wm, cv;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t n = 0;
-	int rc;
+	int rc, act, made;
 
 	if (t->err)
 		return t->err;
 	if ((rc = mdb_stat(t->txn, t->st->conv_activity, &wa)) != 0 ||
+	    (rc = mdb_stat(t->txn, t->st->conv_created, &wm)) != 0 ||
 	    (rc = mdb_stat(t->txn, t->st->convs, &cv)) != 0)
 		return txn_lmdb(t, rc, "stat");
-	if (wa.ms_entries != 0 || cv.ms_entries == 0)
+	act = wa.ms_entries == 0;
+	made = wm.ms_entries == 0;
+	if (cv.ms_entries == 0 || (!act && !made))
 		return 0;
 	/* Counts without their index are left from nothing we wrote: redo. */
-	if ((rc = db_drop(t, t->st->conv_counts)) != 0)
+	if (act && (rc = db_drop(t, t->st->conv_counts)) != 0)
 		return txn_lmdb(t, rc, "empty counts");
 	if ((rc = mdb_cursor_open(t->txn, t->st->convs, &cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
@@ -152,8 +178,12 @@ index_build(struct store_txn *t)
 		memcpy(id, k.mv_data, ID_LEN);
 		if (conv_load(t, id, &c) != 0)
 			break;
-		act_set(t, &c, c.updated_at, id, 1);
-		count_add(t, c.org, c.widget, 1);
+		if (act) {
+			act_set(t, &c, c.updated_at, id, 1);
+			count_add(t, c.org, c.widget, 1);
+		}
+		if (made)
+			made_set(t, &c, id, 1);
 		st_conv_free(&c);
 		n++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -162,8 +192,9 @@ index_build(struct store_txn *t)
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "walk conversations");
 	if (t->err == 0)
-		log_info("built the conversation activity index from %zu "
-		    "conversations", n);
+		log_info("built the conversation %s index from %zu "
+		    "conversations", act && made ? "activity and creation" :
+		    act ? "activity" : "creation", n);
 	return t->err;
 }
 
@@ -196,6 +227,7 @@ index_conv_made(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN])
 {
 	act_set(t, c, c->updated_at, id, 1);
+	made_set(t, c, id, 1);
 	count_add(t, c->org, c->widget, 1);
 }
 
@@ -212,6 +244,7 @@ index_conv_deleted(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN])
 {
 	act_set(t, c, c->updated_at, id, 0);
+	made_set(t, c, id, 0);
 	count_add(t, c->org, c->widget, -1);
 }
 
@@ -495,60 +528,77 @@ int
 store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
     struct store_list *out)
 {
-	return store_conv_query(t, limit, cursor, "", "", ST_ASSIGNED_ANY, "",
-	    0, 0, out);
+	const struct st_conv_query_req q = { .limit = limit, .cursor = cursor,
+	    .widget = "", .q = "", .assigned = ST_ASSIGNED_ANY,
+	    .assignee = "" };
+
+	return store_conv_query(t, &q, out);
+}
+
+/* q's values, as ST_CONV_QUERY takes them: 0, or t's error. */
+static int
+query_check(struct store_txn *t, const struct st_conv_query_req *q,
+    const char *assignee)
+{
+	size_t qlen = strlen(q->q);
+
+	if (q->limit < 1 || q->limit > ST_LIST_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "limit must be 1 to 200");
+	if (q->widget[0] != '\0' && !widget_filter_valid(q->widget))
+		return store_fail(t, PROTO_E_INVALID,
+		    "widget must be 1 to 64 of A-Z a-z 0-9 _ -");
+	if (qlen > ST_SEARCH_MAX || !proto_utf8_valid(q->q, qlen))
+		return store_fail(t, PROTO_E_INVALID,
+		    "q must be 1 to 200 bytes of UTF-8");
+	if (q->assigned > ST_ASSIGNED_MAX ||
+	    (q->assigned == ST_ASSIGNED_TO) != (assignee[0] != '\0') ||
+	    strlen(assignee) > ST_WHO_USER_MAX)
+		return store_fail(t, PROTO_E_INVALID,
+		    "assignee must be a user id with assigned TO alone");
+	if (q->gaps > 1)
+		return store_fail(t, PROTO_E_INVALID, "gaps must be 0 or 1");
+	if (q->state > ST_CONV_STATE_MAX + 1)
+		return store_fail(t, PROTO_E_INVALID, "state must be 0 to 3");
+	if (q->order > ST_ORDER_MAX)
+		return store_fail(t, PROTO_E_INVALID, "order must be 0 or 1");
+	return 0;
 }
 
 int
-store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
-    const char *widget, const char *q, int assigned, const char *assignee,
-    int gaps, int state, struct store_list *out)
+store_conv_query(struct store_txn *t, const struct st_conv_query_req *q,
+    struct store_list *out)
 {
 	uint8_t prefix[INDEX_PREFIX_MAX];
 	struct index_walk w;
 	struct index_page pg;
-	struct conv_filter cf = { NULL, assigned, assignee, gaps, state };
+	const char *assignee = q->assignee != NULL ? q->assignee : "";
+	struct conv_filter cf = { NULL, q->assigned, assignee, q->gaps,
+	    q->state };
 	struct search *s = NULL;
 	struct store_list l;
-	size_t qlen = strlen(q);
-	int rc;
+	int created = q->order == ST_ORDER_CREATED, rc;
+	MDB_dbi index = created ? t->st->conv_created : t->st->conv_activity;
+	const char *what = created ? "conversation creation" :
+	    "conversation activity";
 
-	if (t->err)
+	if (t->err || query_check(t, q, assignee) != 0)
 		return t->err;
-	if (limit < 1 || limit > ST_LIST_MAX)
-		return store_fail(t, PROTO_E_INVALID,
-		    "limit must be 1 to 200");
-	if (widget[0] != '\0' && !widget_filter_valid(widget))
-		return store_fail(t, PROTO_E_INVALID,
-		    "widget must be 1 to 64 of A-Z a-z 0-9 _ -");
-	if (qlen > ST_SEARCH_MAX || !proto_utf8_valid(q, qlen))
-		return store_fail(t, PROTO_E_INVALID,
-		    "q must be 1 to 200 bytes of UTF-8");
-	if (assigned < ST_ASSIGNED_ANY || assigned > ST_ASSIGNED_MAX ||
-	    (assigned == ST_ASSIGNED_TO) != (assignee[0] != '\0') ||
-	    strlen(assignee) > ST_WHO_USER_MAX)
-		return store_fail(t, PROTO_E_INVALID,
-		    "assignee must be a user id with assigned TO alone");
-
 	memset(&l, 0, sizeof(l));
 	memset(&w, 0, sizeof(w));
 	/* One widget of who asks's organisation: its one part. */
-	if (widget[0] != '\0' && t->org != NULL) {
-		w.plen = act_prefix(prefix, t->org, widget);
+	if (q->widget[0] != '\0' && t->org != NULL) {
+		w.plen = act_prefix(prefix, t->org, q->widget);
 		w.prefix = prefix;
 		if (count_get(t, prefix, w.plen - 1, &l.total) < 0)
 			return t->err;
 	}
-	if (gaps < 0 || gaps > 1)
-		return store_fail(t, PROTO_E_INVALID, "gaps must be 0 or 1");
-	if (state < 0 || state > ST_CONV_STATE_MAX + 1)
-		return store_fail(t, PROTO_E_INVALID, "state must be 0 to 3");
-	if (qlen > 0 || gaps) {
+	if (q->q[0] != '\0' || q->gaps) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return store_fail(t, PROTO_E_INTERNAL,
 			    "out of memory");
-		if (qlen > 0)
-			search_init(s, q);
+		if (q->q[0] != '\0')
+			search_init(s, q->q);
 		if ((rc = mdb_cursor_open(t->txn, t->st->msgs,
 		    &s->msgs)) != 0) {
 			free(s);
@@ -557,20 +607,20 @@ store_conv_query(struct store_txn *t, uint32_t limit, const char *cursor,
 		w.halt = &s->halt;
 	}
 	/* A page of a filter may read this many conversations, no more. */
-	if (qlen > 0 || gaps || assigned != ST_ASSIGNED_ANY || state != 0)
+	if (s != NULL || q->assigned != ST_ASSIGNED_ANY || q->state != 0)
 		w.scan = ST_SEARCH_SCAN;
 	cf.s = s;
-	w.limit = limit;
+	w.limit = q->limit;
 	w.size = sizeof(*l.convs);
 	w.take = take_conv;
 	w.arg = &cf;
 	if (w.plen > 0)
-		index_walk(t, t->st->conv_activity, "conversation activity",
-		    cursor, &w, &pg);
+		index_walk(t, index, what, q->cursor, &w, &pg);
 	else {
 		/* An organisation's, a widget's everywhere, or every one. */
-		merge_walk(t, t->org, widget[0] != '\0' ? widget : NULL,
-		    cursor, &w, &pg);
+		merge_walk(t, index, what, t->org,
+		    q->widget[0] != '\0' ? q->widget : NULL, q->cursor, &w,
+		    &pg);
 		l.total = pg.total;
 	}
 	if (s != NULL) {

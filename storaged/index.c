@@ -366,7 +366,7 @@ merge_heads(struct store_txn *t, struct merge *m, struct merge_scope *sc,
 }
 
 /*
- * index_walk() over conv_activity's parts in scope (storeint.h): a merge
+ * index_walk() over an index's parts in scope (storeint.h): a merge
  * of their indexes (the parts are conv_counts' keys), newest first in
  * (time, id) order, the order one index of u64 | id[16] would have.
  * Cursors, limit, scan, halt, take() and next_cursor are index_walk()'s.
@@ -375,8 +375,9 @@ merge_heads(struct store_txn *t, struct merge *m, struct merge_scope *sc,
  * O(parts + limit log parts) and no more.
  */
 int
-merge_walk(struct store_txn *t, const char *org, const char *widget,
-    const char *cursor, const struct index_walk *w, struct index_page *pg)
+merge_walk(struct store_txn *t, MDB_dbi index, const char *what,
+    const char *org, const char *widget, const char *cursor,
+    const struct index_walk *w, struct index_page *pg)
 {
 	struct merge_scope sc = { org, widget, 0 };
 	uint8_t probe[INDEX_KEY_LEN], last[INDEX_KEY_LEN];
@@ -394,9 +395,8 @@ merge_walk(struct store_txn *t, const char *org, const char *widget,
 	if ((pg->items = calloc(w->limit, w->size)) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	memset(&m, 0, sizeof(m));
-	m.what = "conversation activity";
-	if ((rc = mdb_cursor_open(t->txn, t->st->conv_activity,
-	    &m.cur)) != 0)
+	m.what = what;
+	if ((rc = mdb_cursor_open(t->txn, index, &m.cur)) != 0)
 		return txn_lmdb(t, rc, "cursor");
 	if (merge_heads(t, &m, &sc, probe, &heads, &n) < 0) {
 		mdb_cursor_close(m.cur);

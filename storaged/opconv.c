@@ -210,9 +210,7 @@ op_conv_page(struct dbatch *b, uint16_t type, const void *req,
 	    store_conv_list(&t, p->limit, p->cursor, &l) :
 	    type == PROTO_ST_HANDOFF_LIST ?
 	    store_handoff_list(&t, p->limit, p->cursor, &l) :
-	    store_conv_query(&t, q->limit, q->cursor, q->widget, q->q,
-	    q->assigned, q->assignee != NULL ? q->assignee : "", q->gaps,
-	    q->state, &l)) == 0 &&
+	    store_conv_query(&t, q, &l)) == 0 &&
 	    (store_convs_view(&t, who_user(b), l.convs, l.n, 1), t.err) == 0) {
 		rep = (struct st_conv_page){ l.total, l.convs, l.n,
 		    l.next_cursor };

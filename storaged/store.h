@@ -540,18 +540,18 @@ int store_session_shown(struct store_txn *, const char *widget,
     const struct store_conv_full *f, struct st_session_history_rep *rep);
 
 /*
- * ST_CONV_LIST with a widget filter (widget "" = every widget), a
- * search (q "" = none) and an assignee filter (assigned ST_ASSIGNED_*,
- * assignee the user id of ST_ASSIGNED_TO, else ""), as dashmsg.h says;
- * gaps 1: only the conversations with an answer whose knowledge search
- * found nothing (st_msg.knowledge ST_MSG_KB_NOT_FOUND), each read whole
- * as a search reads them; state 0 any, else 1 + ST_STATE_* (a snooze
- * whose time has passed is open). out->total is the count without q,
+ * ST_CONV_LIST with q's filters, as dashmsg.h says: a widget (widget ""
+ * = every widget), a search (q "" = none), an assignee (assigned
+ * ST_ASSIGNED_*, assignee the user id of ST_ASSIGNED_TO, else "" or
+ * NULL); gaps 1: only the conversations with an answer whose knowledge
+ * search found nothing (st_msg.knowledge ST_MSG_KB_NOT_FOUND), each read
+ * whole as a search reads them; state 0 any, else 1 + ST_STATE_* (a
+ * snooze whose time has passed is open); order ST_ORDER_ACTIVITY or
+ * ST_ORDER_CREATED, newest first. out->total is the count without q,
  * assignee, gaps or state.
  */
-int store_conv_query(struct store_txn *, uint32_t limit, const char *cursor,
-    const char *widget, const char *q, int assigned, const char *assignee,
-    int gaps, int state, struct store_list *out);
+int store_conv_query(struct store_txn *, const struct st_conv_query_req *q,
+    struct store_list *out);
 /*
  * The conversation and every index entry naming it, at once; its
  * messages, no longer reachable, are noted in msgs_gone for

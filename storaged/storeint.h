@@ -216,6 +216,7 @@ struct store {
 	/* convquery.c: the conversations by activity, one index (issue 22) */
 	MDB_dbi conv_activity;	/* org NUL widget NUL u64 updated_at | id -> () */
 	MDB_dbi conv_counts;	/* org NUL widget -> u64 conversations */
+	MDB_dbi conv_created;	/* org NUL widget NUL u64 created_at | id -> () */
 	/* hookstore.c: webhooks (issue 23) */
 	MDB_dbi webhooks;	/* id ("wh_" + 32 hex) -> webhook */
 	MDB_dbi webhook_order;	/* u64 created_at | id -> () */
@@ -585,13 +586,15 @@ struct order_list {
 int order_list(struct store_txn *, const struct order_list *, void *items,
     uint32_t *n);
 /*
- * index_walk() over conv_activity's (org, widget) parts, merged newest
- * first: those of org (NULL: every organisation's) and widget (NULL:
- * every widget's). w's prefix is not used; pg->total is the conversations
- * of the parts merged.
+ * index_walk() over the (org, widget) parts of index (conv_activity or
+ * conv_created, which what names in errors), merged newest first: those
+ * of org (NULL: every organisation's) and widget (NULL: every widget's).
+ * w's prefix is not used; pg->total is the conversations of the parts
+ * merged.
  */
-int merge_walk(struct store_txn *, const char *org, const char *widget,
-    const char *cursor, const struct index_walk *, struct index_page *);
+int merge_walk(struct store_txn *, MDB_dbi index, const char *what,
+    const char *org, const char *widget, const char *cursor,
+    const struct index_walk *, struct index_page *);
 
 /* 0 loaded, 1 absent, -1 error. */
 int conv_load(struct store_txn *, const uint8_t id[ID_LEN],

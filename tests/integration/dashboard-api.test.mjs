@@ -18,7 +18,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, REPO, pool, refused, sleep } from './lib/harness.mjs';
+import { Parley, REPO, bytesInFlight, pool, refused, sleep } from './lib/harness.mjs';
+import { buildRequest } from './lib/http.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import { chat, mockReply, sessionShown, sid } from './lib/chat.mjs';
 import {
@@ -87,6 +88,65 @@ describe('stacks of their own', { concurrency: true }, () => {
       const cleared = setCookies(out).find((x) => x.name === HTTPS_COOKIE);
       assert.ok(cleared, `the __Host- cookie cleared: ${out.headers['set-cookie']}`);
       assert.equal(cleared.attrs['max-age'], '0');
+    });
+  });
+
+  describe('an export while its conversations move', () => {
+    // The export walks the conversations newest first by creation, which
+    // no message changes: one that gets a message while a download waits
+    // on its reader is still written, once. By activity it jumped to the
+    // front, behind the walk, and was left out.
+    test('a conversation given a message mid-export is in it, its rows once', async (t) => {
+      const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+      t.after(() => p.stop());
+      await p.start();
+      // 210 conversations of one 60 KB answer: the first page of messages
+      // (200 conversations, 12 MB) is more than loopback holds for a reader
+      // that does not read, so the export waits with the oldest unread.
+      const big = "[[mock:reply=0123456789,repeat=6000,chunks=1000]]";
+      const sessions = Array.from({ length: 210 }, () => sid('mv'));
+      const convs = new Map();
+      const turn = async (s) => {
+        const r = await chat(p, s, `hello ${big}`, { timeout: 60000 });
+        assert.equal(r.status, 200, r.text.slice(0, 200));
+        convs.set(s, r.json().conversationId);
+      };
+      await turn(sessions[0]);    // the oldest, by creation and by activity
+      await pool(sessions.slice(1), 8, turn);
+      const ids = new Set(convs.values());
+      assert.equal(ids.size, 210);
+
+      const conn = await p.connect();
+      t.after(() => conn.destroy());
+      conn.sock.pause();
+      await conn.write(buildRequest('GET', '/v1/admin/export?format=jsonl&rows=messages',
+        { headers: { 'x-admin-api-key': p.adminKey } }));
+      // Until the server has stopped writing: the bytes in flight stay put.
+      let last = -1;
+      let inFlight = 0;
+      for (let i = 0; i < 100; i++) {
+        await sleep(200);
+        inFlight = bytesInFlight(p.port, conn.localPort);
+        if (inFlight > 0 && inFlight === last) break;
+        last = inFlight;
+      }
+      assert.ok(inFlight > 0 && inFlight < 200 * 60000,
+        `the export waits on its reader with part of its first page out (${inFlight} bytes in flight)`);
+      const moved = await chat(p, sessions[0], 'one more', { timeout: 60000 });
+      assert.equal(moved.status, 200, moved.text.slice(0, 200));
+      conn.sock.resume();
+      const r = await conn.response({ timeout: 120000 });
+      assert.equal(r.status, 200);
+      const rows = jsonlObjects(r.text, MSG_FIELDS);
+      const seen = new Map();
+      for (const row of rows) seen.set(row.conversationId, (seen.get(row.conversationId) || 0) + 1);
+      const missing = [...ids].filter((id) => !seen.has(id));
+      assert.deepEqual(missing, [], `every conversation is exported (${seen.size} of ${ids.size})`);
+      assert.equal(new Set(rows.map((m) => m.id)).size, rows.length, 'each message once');
+      for (const [id, n] of seen) {
+        if (id === convs.get(sessions[0])) assert.ok(n === 2 || n === 4, `the moved one: ${n} rows`);
+        else assert.equal(n, 2, `conversation ${id}: its question and its answer`);
+      }
     });
   });
 
@@ -528,11 +588,12 @@ describe('stacks of their own', { concurrency: true }, () => {
     });
 
     describe('export', () => {
-      let list;        // every conversation, newest first (the list API)
+      let list;        // every conversation, newest first by creation (the export's order)
       let gets;        // id -> GET /v1/admin/conversations/:id
 
       before(async () => {
-        list = (await listAll('', 200)).conversations;
+        list = (await listAll('', 200)).conversations
+          .sort((a, b) => b.createdAt - a.createdAt || (a._id < b._id ? 1 : -1));
         gets = new Map();
         await pool(list, 16, async (c) => {
           const r = await p.admin(`${LIST}/${c._id}`);
@@ -580,7 +641,7 @@ describe('stacks of their own', { concurrency: true }, () => {
         for (let i = 0; i < crow.length; i++) assert.deepEqual(crow[i], asCsv(want[i]), `CSV row ${i}`);
       });
 
-      test('rows=messages, all: conversations newest first, each one\'s messages oldest first', async () => {
+      test('rows=messages, all: conversations newest first by creation, each one\'s messages oldest first', async () => {
         const want = expectedMessages(list);
         const j = await exp('format=jsonl&rows=messages');
         checkHead(j, 'jsonl', 'messages');

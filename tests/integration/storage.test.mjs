@@ -322,7 +322,7 @@ test('who asks leads the admin requests; storaged checks it against the sender',
     (e) => e.code === 2 && /only the install key may ask this/.test(e.storageMessage));
   // parleyctl speaks for itself only.
   const ctl = await p.storage({ name: 'who-ctl', as: 'parleyctl' });
-  const query = req(T.ST_CONV_QUERY, { limit: 10, cursor: '', widget: '', q: '', assigned: 0, assignee: '', gaps: 0, state: 0 });
+  const query = req(T.ST_CONV_QUERY, { limit: 10, cursor: '', widget: '', q: '', assigned: 0, assignee: '', gaps: 0, state: 0, order: 0 });
   assert.ok(rep(T.ST_CONV_QUERY, await ctl.call(T.ST_CONV_QUERY, query)).total >= 0n);
   await assert.rejects(ctl.call(T.ST_CONV_QUERY, query, { who: [WHO.KEY, 'install'] }), (e) => e.code === 2);
   w.close();

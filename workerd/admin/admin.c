@@ -982,6 +982,7 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	cq.assignee = q.assignee;
 	cq.gaps = (uint8_t)q.gaps;
 	cq.state = (uint8_t)q.state;
+	cq.order = ST_ORDER_ACTIVITY;
 	admin_ask_reply(c, &cq, &conv_listed);
 }
 

@@ -2,7 +2,8 @@
  * GET /v1/admin/export: conversations or messages as JSON Lines or CSV,
  * streamed page by page (docs/dashboard.md), never built in memory.
  *
- * Conversations come from ST_CONV_QUERY (newest activity first), the
+ * Conversations come from ST_CONV_QUERY (newest first by creation, an
+ * order no message moves, so each existing one comes once), the
  * messages of a page of them from ST_MSG_PAGES (each conversation's
  * oldest first, as many conversations a request as a page holds; one
  * conversation= is ST_CONV_GET's first, for its 404). The next page
@@ -429,6 +430,8 @@ export_next(struct export *x)
 		cq.assignee = "";
 		cq.gaps = 0;
 		cq.state = 0;
+		/* Fixed: a conversation a message moves is still met once. */
+		cq.order = ST_ORDER_CREATED;
 		type = PROTO_ST_CONV_QUERY;
 		rv = export_ask(x, type, &cq, convs_done);
 	} else {

@@ -241,6 +241,27 @@ export function serverUnread(port, clientPort) {
   return null;
 }
 
+// Bytes in flight from the server to a client on loopback: what the
+// server's side has sent and not had acknowledged (its send queue) and
+// what the client's side holds unread (its receive queue).
+export function bytesInFlight(port, clientPort) {
+  let n = 0;
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(f, 'latin1'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const p = line.trim().split(/\s+/);
+      if (p.length < 10) continue;
+      const l = parseInt(p[1].split(':').pop(), 16);
+      const r = parseInt(p[2].split(':').pop(), 16);
+      const [tx, rx] = p[4].split(':').map((h) => parseInt(h, 16));
+      if (l === port && r === clientPort) n += tx;
+      else if (l === clientPort && r === port) n += rx;
+    }
+  }
+  return n;
+}
+
 export function socketInodes(pid) {
   const s = new Set();
   let fds = [];

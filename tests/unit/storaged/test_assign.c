@@ -301,7 +301,7 @@ query(struct fix *f, uint8_t assigned, const char *assignee, char *ids,
 	ids[0] = '\0';
 	if ((err = request_who(f, &key, PROTO_ST_CONV_QUERY,
 	    &(struct st_conv_query_req){ 200, "", "", "", assigned,
-	    assignee, 0, 0 }, &pg, NULL)) != 0)
+	    assignee, 0, 0, ST_ORDER_ACTIVITY }, &pg, NULL)) != 0)
 		return err;
 	for (i = 0; i < pg.n; i++) {
 		if (i > 0)

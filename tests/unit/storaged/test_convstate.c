@@ -237,7 +237,7 @@ query_state(struct fix *f, int state, char *ids, size_t sz)
 	ids[0] = '\0';
 	assert_int_equal(request_dec(f, PROTO_ST_CONV_QUERY,
 	    &(struct st_conv_query_req){ 200, "", "", "", ST_ASSIGNED_ANY,
-	    "", 0, (uint8_t)state }, &pg), 0);
+	    "", 0, (uint8_t)state, ST_ORDER_ACTIVITY }, &pg), 0);
 	for (i = 0; i < pg.n; i++) {
 		strlcat(ids, pg.convs[i].session, sz);
 		strlcat(ids, " ", sz);
@@ -270,7 +270,7 @@ test_query_and_delete(void **state)
 	assert_string_equal(ids, "s-b s-a ");
 	assert_int_equal(request_st_err(f, PROTO_ST_CONV_QUERY,
 	    &(struct st_conv_query_req){ 200, "", "", "", ST_ASSIGNED_ANY,
-	    "", 0, 4 }), PROTO_E_INVALID);
+	    "", 0, 4, ST_ORDER_ACTIVITY }), PROTO_E_INVALID);
 
 	/* b deleted: its due key goes with it, nothing is resolved. */
 	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,

@@ -45,8 +45,10 @@ db_clear(struct fix *f, const char *db1, const char *db2)
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	assert_int_equal(mdb_dbi_open(txn, db1, 0, &dbi), 0);
 	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
-	assert_int_equal(mdb_dbi_open(txn, db2, 0, &dbi), 0);
-	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	if (db2 != NULL) {
+		assert_int_equal(mdb_dbi_open(txn, db2, 0, &dbi), 0);
+		assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	}
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	fix_reopen(f);
@@ -135,9 +137,10 @@ page_free(struct page *p)
 	p->n = 0;
 }
 
+/* ST_CONV_QUERY in order (ST_ORDER_*) into p: 0 or the error. */
 static int
-query(struct fix *f, uint32_t limit, const char *cursor, const char *widget,
-    const char *q, struct page *p)
+query_in(struct fix *f, uint32_t limit, const char *cursor,
+    const char *widget, const char *q, uint8_t order, struct page *p)
 {
 	struct penc e;
 	struct dreply r;
@@ -146,7 +149,7 @@ query(struct fix *f, uint32_t limit, const char *cursor, const char *widget,
 	int err;
 
 	const struct st_conv_query_req cq = { limit, cursor, widget, q,
-	    ST_ASSIGNED_ANY, "", 0, 0 };
+	    ST_ASSIGNED_ANY, "", 0, 0, order };
 
 	memset(p, 0, sizeof(*p));
 	penc_init(&e);
@@ -163,6 +166,14 @@ query(struct fix *f, uint32_t limit, const char *cursor, const char *widget,
 	}
 	dreply_free(&r);
 	return err;
+}
+
+/* ST_CONV_QUERY newest activity first, a list's order. */
+static int
+query(struct fix *f, uint32_t limit, const char *cursor, const char *widget,
+    const char *q, struct page *p)
+{
+	return query_in(f, limit, cursor, widget, q, ST_ORDER_ACTIVITY, p);
 }
 
 /* The page holds these conversations, in this order. */
@@ -1767,6 +1778,58 @@ test_dstore_rebuild(void **state)
 	assert_int_equal(db_entries(f, "conv_activity"), 2);
 }
 
+/*
+ * ST_ORDER_CREATED (an export's): newest first by creation, which a
+ * message does not change, so a conversation moved while the pages are
+ * read is met once; the index is built for a data directory made before
+ * it, and goes with its conversation.
+ */
+static void
+test_dstore_created_order(void **state)
+{
+	struct fix *f = *state;
+	char a1[ST_ID_HEX + 1], a2[ST_ID_HEX + 1], b1[ST_ID_HEX + 1];
+	char cur[ST_CURSOR_MAX + 1];
+	struct page p;
+	int pass;
+
+	conv_next(f, "wa", "s1", a1);
+	conv_next(f, "wb", "s1", b1);
+	conv_next(f, "wa", "s2", a2);
+	for (pass = 0; pass < 2; pass++) {
+		/* One a page: a2, then a1 moved to the front by activity. */
+		assert_int_equal(query_in(f, 1, "", "", "", ST_ORDER_CREATED,
+		    &p), 0);
+		assert_int_equal(p.total, 3);
+		page_is(&p, 1, a2);
+		strlcpy(cur, p.next, sizeof(cur));
+		page_free(&p);
+		fake_now += 10;
+		say(f, a1, "moved");
+		assert_int_equal(query(f, 1, "", "", "", &p), 0);
+		page_is(&p, 1, a1);
+		page_free(&p);
+		assert_int_equal(query_in(f, 2, cur, "", "", ST_ORDER_CREATED,
+		    &p), 0);
+		page_is(&p, 2, b1, a1);
+		assert_string_equal(p.next, "");
+		page_free(&p);
+		/* One widget's part. */
+		assert_int_equal(query_in(f, 10, "", "wa", "",
+		    ST_ORDER_CREATED, &p), 0);
+		page_is(&p, 2, a2, a1);
+		page_free(&p);
+		/* The second pass: built at open, as an older directory's. */
+		if (pass == 0) {
+			db_clear(f, "conv_created", NULL);
+			assert_int_equal(db_entries(f, "conv_created"), 3);
+		}
+	}
+	assert_int_equal(conv_delete(f, b1), 0);
+	assert_int_equal(db_entries(f, "conv_created"), 2);
+	assert_int_equal(query_in(f, 10, "", "", "", 2, &p), PROTO_E_INVALID);
+}
+
 /* ------------------------------------------------ the merged list */
 
 /* A conversation as the full list orders it: (updated_at, id), newest first. */
@@ -2155,7 +2218,7 @@ test_dstore_read_batch(void **state)
 	penc_u8(&e[0], 0);
 	assert_int_equal(st_req_encode(&e[1], PROTO_ST_CONV_QUERY,
 	    &(struct st_conv_query_req){ 10, "", "wa", "HELLO",
-	    ST_ASSIGNED_ANY, "", 0, 0 }), 0);
+	    ST_ASSIGNED_ANY, "", 0, 0, ST_ORDER_ACTIVITY }), 0);
 	penc_str(&e[2], id);
 	penc_u32(&e[2], 0);
 	penc_u32(&e[2], 10);
@@ -2200,6 +2263,7 @@ main(void)
 		T(test_dstore_msg_pages),
 		T(test_dstore_msg_pages_bytes),
 		T(test_dstore_rebuild),
+		T(test_dstore_created_order),
 		T(test_dstore_merge_paging),
 		T(test_dstore_merge_search),
 		T(test_dstore_activity_retired),

@@ -493,7 +493,7 @@ conv_list(struct fix *f, const char *org, const char *widget,
 	else
 		assert_int_equal(ask(f, org, PROTO_ST_CONV_QUERY,
 		    &(struct st_conv_query_req){ 200, "", widget, "",
-		    ST_ASSIGNED_ANY, "", 0, 0 }, &pg),
+		    ST_ASSIGNED_ANY, "", 0, 0, ST_ORDER_ACTIVITY }, &pg),
 		    0);
 	*has = 0;
 	for (i = 0; i < pg.n; i++) {

@@ -161,6 +161,7 @@ check_query(const struct peer_req *pr, const char *cursor,
 	assert_int_equal(q.assigned, ST_ASSIGNED_ANY);
 	assert_string_equal(q.assignee, "");
 	assert_int_equal(q.gaps, 0);
+	assert_int_equal(q.order, ST_ORDER_CREATED);
 	st_req_free(PROTO_ST_CONV_QUERY, &q);
 }
 
