@@ -9,15 +9,16 @@
 // at once, and the admin API has it within a second; a PDF of three pieces
 // dropped on the panel (Send held while it uploads, the progress the bytes
 // acknowledged) goes with words and shows as a card; the server's refusal
-// of a "PNG" that is not one, told in the strip; a person's reply with an
-// image (the admin API's upload, then the message naming it) inline,
-// opening in a new tab; after a reload, the history's files (an image, a
-// card with a download link); screenshots at 1280 and 390 px wide,
-// axe-core light and dark; the files in an earlier conversation's
-// read-only view. Then a German widget on another site (the host page:
-// CORS): a type it does not take and a file over its size refused in
-// German without any request; text files uploaded across origins (a sixth
-// for one message refused), each deleted on ×.
+// of a "PNG" that is not one, told in the strip; text files a browser types
+// otherwise (a CSV, Markdown, JSON, a log) taken as text by their names; a
+// person's reply with an image (the admin API's upload, then the message
+// naming it) inline, opening in a new tab; after a reload, the history's
+// files (an image, a card with a download link); screenshots at 1280 and
+// 390 px wide, axe-core light and dark; the files in an earlier
+// conversation's read-only view. Then a German widget on another site (the
+// host page: CORS): a type it does not take and a file over its size
+// refused in German without any request; text files uploaded across
+// origins (a sixth for one message refused), each deleted on ×.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,7 +30,7 @@ import {
 } from './lib/browser.mjs';
 
 const R = '#parley-chat-widget';
-const TYPES = 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain';
+const TYPES = 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,.txt,.text,.csv,.tsv,.log,.md,.json';
 
 // A PDF of n bytes (its header, then comment lines: the bytes say PDF).
 function pdf(n) {
@@ -324,6 +325,31 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     assert.equal(await page.evaluate((r) => document.querySelector(r).shadowRoot.activeElement?.getAttribute('data-part'), R), 'input', 'the focus back in the text area');
   });
 
+  test('text files the browser types otherwise (a CSV, Markdown, JSON, a log) are taken as text, as the server takes them; text past 256 KiB refused in the page', async () => {
+    const { page } = v;
+    reqs.length = 0;
+    // What browsers say of them: text/csv (Linux, macOS), Excel's type on
+    // Windows, text/markdown, application/json, nothing for a .log.
+    const files = [['orders.csv', 'text/csv'], ['ORDERS.CSV', 'application/vnd.ms-excel'], ['notes.md', 'text/markdown'],
+      ['cart.json', 'application/json'], ['app.log', '']].map(([name, type]) => ({ name, type, b64: Buffer.from(`${name}: id,qty\n1,2\n`).toString('base64') }));
+    await give(page, 'drop', files);
+    await waitFor(async () => (await strip(page)).map((f) => f.state).join() === 'done,done,done,done,done', 10000,
+      `the five uploaded: ${JSON.stringify(await strip(page))}`);
+    await answered();
+    const last = uploads().filter((r) => r.method === 'PUT').map((r) => [r.answer.name, r.answer.type]);
+    assert.deepEqual(last, files.map((f) => [f.name, 'text/plain; charset=utf-8']), 'each kept as text, its name as it was');
+    for (let i = 0; i < 5; i++) await page.click(`${R} [data-part="file-remove"]`);
+    await waitFor(() => uploads().filter((r) => r.method === 'DELETE' && r.status === 204).length === 5, 5000, 'the five given up, deleted');
+    // A text file is 256 KiB at most, whatever its type says.
+    reqs.length = 0;
+    await give(page, 'drop', [{ name: 'big.csv', type: 'text/csv', size: 300 * 1024 }]);
+    assert.equal((await strip(page))[0].error, 'Too large: at most 0.25 MB.');
+    await sleep(300);
+    assert.deepEqual(uploads(), [], 'no request for it');
+    await page.click(`${R} [data-part="file-remove"]`);
+    assert.deepEqual(await strip(page), []);
+  });
+
   test('a person\'s reply with an image: inline, as wide as its bubble at most, a click opens it in a new tab', async () => {
     const { page } = v;
     await admin('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'human', name: 'Dana' });
@@ -467,7 +493,7 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
       await x.page.click(part('launcher'));
       await x.page.waitForFunction((r) => !document.querySelector(r).shadowRoot.querySelector('[data-part="send"]').disabled, R);
       assert.equal(await x.page.getAttribute(part('attach'), 'aria-label'), 'Datei anhängen');
-      assert.equal(await x.page.$eval(`${R} input[type=file]`, (i) => i.accept), 'image/png,image/jpeg,image/gif,image/webp,text/plain');
+      assert.equal(await x.page.$eval(`${R} input[type=file]`, (i) => i.accept), 'image/png,image/jpeg,image/gif,image/webp,text/plain,.txt,.text,.csv,.tsv,.log,.md,.json');
       await give(x.page, 'drop', [
         { name: 'setup.exe', type: 'application/x-msdownload', size: 64 },
         { name: 'bericht.pdf', type: 'application/pdf', size: 64 },

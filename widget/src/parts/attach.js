@@ -39,11 +39,14 @@ const TEXT = {
   fileFailed: 'Upload failed.',
 };
 
-// attachment_types → the types the picker offers and the widget takes
+// attachment_types → the types the picker offers and the widget takes; a
+// text file by its name too (the server judges text by its bytes): browsers
+// type a CSV text/csv (Excel's type on Windows), Markdown text/markdown,
+// JSON application/json, a log often nothing
 const KINDS = {
   image: ['image/png', 'image/jpeg', 'image/gif', 'image/webp'],
   pdf: ['application/pdf'],
-  text: ['text/plain'],
+  text: ['text/plain', '.txt', '.text', '.csv', '.tsv', '.log', '.md', '.json'],
 };
 const MAX = 5; // files a message may name
 const TEXT_MAX = 262144; // bytes of a text file (docs/attachments.md)
@@ -188,10 +191,12 @@ export default function (ctx) {
     });
     pending.push(p);
     strip.append(p.el);
-    const text = f.type === 'text/plain';
-    const limit = Math.min(maxMb * MB, text ? TEXT_MAX : Infinity);
+    // its kind: by its type, else a text file's by its name's extension
+    const ext = (/\.\w+$/.exec(name) || [''])[0].toLowerCase();
+    const kind = kinds.find((k) => KINDS[k].indexOf(f.type) >= 0) || (kinds.indexOf('text') >= 0 && KINDS.text.indexOf(ext) >= 0 && 'text');
+    const limit = Math.min(maxMb * MB, kind === 'text' ? TEXT_MAX : Infinity);
     const why =
-      types.indexOf(f.type) < 0
+      !kind
         ? T.fileType
         : f.size > limit
           ? T.fileBig.replace('{count}', num(limit / MB))
