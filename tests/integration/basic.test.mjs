@@ -240,6 +240,24 @@ describe('access log', () => {
     assert.doesNotMatch(p.logs.masterd, /sekrit-token-value/);
   });
 
+  // Behind a trusted proxy the client is the one X-Forwarded-For names:
+  // a chat turn's too, whose request keeps only its line while it runs.
+  test('behind TRUST_PROXY, the forwarded client, a chat turn\'s as any other\'s', async (t) => {
+    const p = new Parley({ workers: 1, mock: true, env: { PARLEY_ACCESS_LOG: 'on', TRUST_PROXY: '127.0.0.1' } });
+    t.after(() => p.stop());
+    await p.start();
+    const headers = { 'content-type': 'application/json', 'x-api-key': p.widgetKey, 'x-forwarded-for': '203.0.113.7' };
+    const body = JSON.stringify({ sessionId: 'log-1', message: 'hi' });
+    for (const path of ['/v1/chat', '/v1/chat/stream']) {
+      const r = await p.request('POST', path, { headers, body });
+      assert.equal(r.status, 200, r.text);
+      await logLine(p, new RegExp(`access: 203\\.0\\.113\\.7 POST ${path} 200 \\d+ \\d+`));
+    }
+    assert.equal((await p.get('/v1/chat/history?sessionId=log-1', { headers })).status, 200);
+    await logLine(p, /access: 203\.0\.113\.7 GET \/v1\/chat\/history 200 \d+ \d+/);
+    assert.doesNotMatch(p.logs.masterd, /access: 127\.0\.0\.1 (POST|GET \/v1)/);
+  });
+
   test('off by default', async (t) => {
     const p = new Parley({ workers: 1 });
     t.after(() => p.stop());

@@ -99,6 +99,31 @@ describe('setup counts', () => {
     assert.ok(!log.includes(BADKEY) && !p.logs.masterd.includes(BADKEY), 'the key is never logged');
   });
 
+  // A chat turn's request keeps only its line while it streams: its
+  // Origin must outlive that for the refusal storaged answers (disabled).
+  test('the HTTP chat API\'s "chat disabled" 403s note their Origin, as the history\'s does', async () => {
+    const site = async () => (await origins(def)).find((o) => o.origin === SITE) || { count: 0 };
+    const { count } = await site();
+    const before1 = (await setup(def)).disabled;
+    await call('PATCH', `/v1/admin/widgets/${def}`, { enabled: false });
+    try {
+      const headers = { origin: SITE, 'content-type': 'application/json', 'x-api-key': p.widgetKey };
+      const body = JSON.stringify({ sessionId: 'off-1', message: 'hi' });
+      for (const path of ['/v1/chat', '/v1/chat/stream', '/chat']) {
+        const r = await p.request('POST', path, { headers, body });
+        assertJsonError(r, 403, 'This chat is disabled.');
+        assert.equal(r.headers['access-control-allow-origin'], SITE, path);
+      }
+      assertJsonError(await p.get('/v1/chat/history?sessionId=off-1', { headers }), 403, 'This chat is disabled.');
+      await waitFor(async () => (await setup(def)).disabled === before1 + 4, 5000, 'the 4 refusals counted');
+      await waitFor(async () => (await site()).count === count + 4, 5000, 'the 4 refusals\' origin noted');
+      const o = await site();
+      assert.deepEqual([o.result, o.count], ['disabled', count + 4]);
+    } finally {
+      await call('PATCH', `/v1/admin/widgets/${def}`, { enabled: true });
+    }
+  });
+
   test('bounded: 8 reported origins kept, 10 reports a minute per client; reports never push the sites seen out', async () => {
     const w = (await call('POST', '/v1/admin/widgets', { name: 'Bounded' })).json();
     assert.equal((await p.get(`/api/widget/${w.widget_id}/config`, { headers: { origin: SITE } })).status, 200);

@@ -1179,30 +1179,85 @@ http_in_continue(struct http_in *h)
 	return 1;
 }
 
+/* Frees r's headers (all of them, or those but kept[0..n)) and its body. */
+static void
+request_strip(struct http_request *r, struct http_header *kept, int n,
+    char *kbytes, size_t klen)
+{
+	if (r->headers != r->hfirst && r->headers != kept)
+		free(r->headers);
+	r->headers = n > 0 ? kept : NULL;
+	r->nheaders = n;
+	r->headers_cap = n == 0 ? 0 : kept == r->hfirst ? HTTP_HEADERS_FIRST :
+	    n;
+	free(r->hbytes);
+	r->hbytes = kbytes;
+	r->hbytes_len = r->hbytes_cap = klen;
+	free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+}
+
 void
 http_request_free(struct http_request *r)
 {
 	if (r == NULL)
 		return;
-	http_request_slim(r);	/* the headers and the body */
+	request_strip(r, NULL, 0, NULL, 0);	/* the headers and the body */
 	free(r->url);
 	free(r->path);		/* and its query */
 	free(r);
 }
 
+/*
+ * The headers the connection reads after its handler: who the client is
+ * (X-Forwarded-For, clientip_of: the access log's line) and its Origin (a
+ * chat turn's refusal, noted for the Setup panel).
+ */
+static int
+slim_keeps(const char *name)
+{
+	return strcmp(name, "x-forwarded-for") == 0 ||
+	    strcmp(name, "origin") == 0;
+}
+
 void
 http_request_slim(struct http_request *r)
 {
-	if (r->headers != r->hfirst)
-		free(r->headers);
-	r->headers = NULL;
-	r->nheaders = r->headers_cap = 0;
-	free(r->hbytes);
-	r->hbytes = NULL;
-	r->hbytes_len = r->hbytes_cap = 0;
-	free(r->body);
-	r->body = NULL;
-	r->body_len = 0;
+	struct http_header *kept = r->hfirst;
+	char *b = NULL, *p;
+	size_t need = 0, len;
+	int i, n = 0;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (slim_keeps(r->headers[i].name)) {
+			need += strlen(r->headers[i].name) +
+			    strlen(r->headers[i].value) + 2;
+			n++;
+		}
+	if (n > HTTP_HEADERS_FIRST)
+		kept = malloc((size_t)n * sizeof(*kept));
+	if (n > 0 && (kept == NULL || (b = malloc(need)) == NULL)) {
+		/* Out of memory: none kept, as before they were. */
+		if (kept != r->hfirst)
+			free(kept);
+		request_strip(r, NULL, 0, NULL, 0);
+		return;
+	}
+	/* Copied in order: kept[n] never overwrites a header not yet read. */
+	for (i = 0, n = 0, p = b; i < r->nheaders; i++) {
+		if (!slim_keeps(r->headers[i].name))
+			continue;
+		len = strlen(r->headers[i].name) + 1;
+		memcpy(p, r->headers[i].name, len);
+		kept[n].name = p;
+		p += len;
+		len = strlen(r->headers[i].value) + 1;
+		memcpy(p, r->headers[i].value, len);
+		kept[n++].value = p;
+		p += len;
+	}
+	request_strip(r, kept, n, b, need);
 }
 
 const char *

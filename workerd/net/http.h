@@ -138,9 +138,11 @@ int http_in_continue(struct http_in *);
 void http_request_free(struct http_request *);
 /*
  * Frees the headers and the body of a request a handler has read (an
- * open stream keeps its request to its end): http_header() finds nothing
- * after this and body is NULL; the request line (method, url, path,
- * query, version) stays, for the access log.
+ * open stream keeps its request to its end): body is NULL after this and
+ * http_header() finds only X-Forwarded-For and Origin, which the
+ * connection still reads (the access log's client, a refusal's note);
+ * the request line (method, url, path, query, version) stays, for the
+ * access log.
  */
 void http_request_slim(struct http_request *);
 /* The first header of that (lower-case) name, or NULL. */

@@ -1086,7 +1086,7 @@ test_buf_release(void **state)
  * life: a body of declared length gets exactly its size, a chunked one
  * starts small and grows whole; the header array grows with the headers;
  * the parser's scratch is given back at each request's end; a request
- * slimmed once read keeps only its line.
+ * slimmed once read keeps only its line, its X-Forwarded-For and Origin.
  */
 static void
 test_request_memory(void **state)
@@ -1183,6 +1183,52 @@ test_request_memory(void **state)
 	assert_string_equal(r->path, "/v1/chat/stream");
 	assert_string_equal(r->query, "x=1");
 	assert_int_equal(r->http_minor, 1);
+	http_request_free(r);
+	buf_free(&b);
+
+	/*
+	 * What the connection still reads stays: X-Forwarded-For (each
+	 * line, in order: the access log's client) and Origin (a refusal's
+	 * note), in one allocation of their size; past the request's own 8,
+	 * in an array of their count.
+	 */
+	buf_init(&b);
+	buf_adds(&b, "POST /v1/chat HTTP/1.1\r\nHost: a\r\n"
+	    "X-Forwarded-For: 192.0.2.1\r\nOrigin: https://a.example\r\n"
+	    "X-Api-Key: k\r\nX-Forwarded-For: 198.51.100.2\r\n"
+	    "Content-Length: 5\r\n\r\nhello");
+	assert_int_equal(http_in_feed(&h, b.data, b.len, &used),
+	    HTTP_IN_REQUEST);
+	r = http_in_take(&h);
+	http_request_slim(r);
+	assert_int_equal(r->nheaders, 3);
+	assert_ptr_equal(r->headers, r->hfirst);
+	assert_string_equal(r->headers[0].value, "192.0.2.1");
+	assert_string_equal(http_header(r, "origin"), "https://a.example");
+	assert_string_equal(r->headers[2].name, "x-forwarded-for");
+	assert_string_equal(r->headers[2].value, "198.51.100.2");
+	assert_null(http_header(r, "host"));
+	assert_null(http_header(r, "x-api-key"));
+	assert_int_equal(r->hbytes_len, sizeof("x-forwarded-for") +
+	    sizeof("192.0.2.1") + sizeof("origin") +
+	    sizeof("https://a.example") + sizeof("x-forwarded-for") +
+	    sizeof("198.51.100.2"));
+	assert_null(r->body);
+	http_request_free(r);
+	buf_free(&b);
+	buf_init(&b);
+	buf_adds(&b, "GET /v1/admin/events HTTP/1.1\r\nHost: a\r\n");
+	for (i = 0; i < 10; i++)
+		buf_adds(&b, "X-Forwarded-For: 192.0.2.9\r\nX-A: b\r\n");
+	buf_adds(&b, "\r\n");
+	assert_int_equal(http_in_feed(&h, b.data, b.len, &used),
+	    HTTP_IN_REQUEST);
+	r = http_in_take(&h);
+	http_request_slim(r);
+	assert_int_equal(r->nheaders, 10);
+	assert_ptr_not_equal(r->headers, r->hfirst);
+	for (i = 0; i < 10; i++)
+		assert_string_equal(r->headers[i].value, "192.0.2.9");
 	http_request_free(r);
 	buf_free(&b);
 
