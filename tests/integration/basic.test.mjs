@@ -258,6 +258,32 @@ describe('access log', () => {
     assert.doesNotMatch(p.logs.masterd, /access: 127\.0\.0\.1 (POST|GET \/v1)/);
   });
 
+  // A request whose answer never ended is logged as its connection
+  // closes: a stream its client left with the 200 it had, an answer its
+  // client did not wait for with 499.
+  test('a request its client left is logged too: a stream\'s 200, 499 when nothing was answered', async (t) => {
+    const p = new Parley({ workers: 1, mock: true, env: { PARLEY_ACCESS_LOG: 'on' } });
+    t.after(() => p.stop());
+    await p.start();
+    const post = (path, message) => {
+      const body = JSON.stringify({ sessionId: 'left-1', message });
+      return `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `x-api-key: ${p.widgetKey}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    };
+    const s = await p.connect();
+    await s.write(post('/v1/chat/stream', 'a long one [[mock:chunks=20,delay=200]]'));
+    for (let i = 0; i < 100 && !s.buf.toString('latin1').includes('"type":"token"'); i++) await sleep(20);
+    assert.match(s.buf.toString('latin1'), /"type":"token"/);
+    s.destroy();
+    const m = await logLine(p, /access: 127\.0\.0\.1 POST \/v1\/chat\/stream 200 (\d+) \d+/);
+    assert.ok(Number(m[1]) > 0, 'the bytes it was given');
+    const j = await p.connect();
+    await j.write(post('/v1/chat', 'a slow one [[mock:first_delay=3000]]'));
+    await sleep(300);
+    j.destroy();
+    await logLine(p, /access: 127\.0\.0\.1 POST \/v1\/chat 499 0 \d+/);
+  });
+
   test('off by default', async (t) => {
     const p = new Parley({ workers: 1 });
     t.after(() => p.stop());

@@ -346,6 +346,16 @@ conn_close(struct conn *c, const char *why)
 		log_debug("connection %d: closed (%s), client %s, age %llu ms",
 		    fd, why, addr, (unsigned long long)(loop_now() - c->opened));
 	}
+	/*
+	 * A request whose answer never ended (its client left, its output
+	 * stalled): its line all the same, with the status sent, or 499
+	 * (nginx's "client closed request") when none was.
+	 */
+	if (c->state == CONN_BUSY && c->req != NULL) {
+		if (c->acc_status == 0)
+			c->acc_status = 499;
+		conn_access(c);
+	}
 	c->state = CONN_DEAD;
 	/* Whatever answers this connection later must forget it now. */
 	if (c->sreq != NULL)
