@@ -276,10 +276,27 @@ function onLogout(ev) {
 }
 
 /*
+ * The organisation an email's link names (?organization_id=, beside the
+ * conversation's route) is the one to act in: chosen and kept as the
+ * switcher keeps it (signed out, it waits there for the login), and taken
+ * out of the address bar, which keeps the route.
+ */
+function orgFromLink() {
+  const q = new URLSearchParams(location.search);
+  const id = q.get('organization_id');
+  if (id === null) return;
+  q.delete('organization_id');
+  const rest = q.toString();
+  history.replaceState(null, '', location.pathname + (rest ? `?${rest}` : '') + location.hash);
+  if (/^[\w-]{1,64}$/.test(id)) setOrg(id);
+}
+
+/*
  * The session, in the organisation chosen before (localStorage): one the
  * user is no longer in (404) falls back to the session's first.
  */
 async function loadSession() {
+  orgFromLink();
   const stored = storedOrg();
   setOrg(stored);
   try {

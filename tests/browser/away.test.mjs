@@ -162,7 +162,7 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     const mail = smtpd.mails.find((m) => m.subject.startsWith('A visitor asks for a person'));
     assert.deepEqual(mail.rcpt_tos, [ownerEmail]);
     assert.equal(mail.tls, true, 'over STARTTLS');
-    const link = `${PUBLIC}/dashboard#/conversations/${conv._id}`;
+    const link = `${PUBLIC}/dashboard/?organization_id=default#/conversations/${conv._id}`;
     assert.ok(mail.parts['text/plain'].includes(link), mail.parts['text/plain']);
     assert.ok(mail.parts['text/html'].includes(`href="${link}"`), mail.parts['text/html']);
 

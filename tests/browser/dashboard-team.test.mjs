@@ -4,7 +4,9 @@
 // organisation switcher (the owner is made a member of a second
 // organisation): the other organisation's widgets only, the choice kept
 // over a reload, a stored organisation the user left falling back to the
-// first, the events stream naming the organisation in its query; the API keys page (the secret shown once, listed without it,
+// first, the events stream naming the organisation in its query; an email's
+// link to the other organisation's conversation opening it there (signed in
+// with the first chosen, and signed out); the API keys page (the secret shown once, listed without it,
 // deleted after the confirmation); the users page (a role changed, a
 // member disabled and enabled, the last owner's demotion refused, a member
 // removed; the invitation's link shown once); the
@@ -19,6 +21,7 @@ import {
   overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { T, WHO, ROLE, req, rep } from '../integration/lib/storage.mjs';
+import { Visitor } from '../integration/lib/wsclient.mjs';
 
 // The browser's own report of the 409 the test asks for (the last owner).
 const assertClean = (page, log, what) => assertCleanOf(page, log, what,
@@ -153,6 +156,52 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       ['Failed to load resource: the server responded with a status of 404 (Not Found)']);
     log.console.length = 0;
     await assertClean(page, log, 'switcher');
+  });
+
+  test('an email\'s link to a conversation of the other organisation opens it there, over the choice kept', async () => {
+    const w = (await adminIn(orgB, 'POST', '/v1/admin/widgets', { name: 'Branch chat' })).json;
+    const v = await Visitor.open(stack.parley, w.widget_id);
+    await v.next('session');
+    await v.turn('a question for the branch');
+    await v.close();
+    const list = await adminIn(orgB, 'GET', '/v1/admin/conversations');
+    const conv = list.json.conversations.find((c) => c.lastVisitorMessage === 'a question for the branch');
+    assert.ok(conv, 'the branch\'s conversation');
+    // The link as the notifier writes it (test_mailfmt.c, email.test.mjs).
+    const link = `${stack.parleyOrigin}/dashboard/?organization_id=${orgB}#/conversations/${conv._id}`;
+    const { page, log } = owner;
+    await openDash(page, stack, '#/conversations', '[data-testid="whoami"]:not([hidden])');
+    await page.evaluate(() => localStorage.setItem('parley.org', 'default'));
+    await page.goto(link);
+    const error = '[data-testid="view-error"]:not([hidden])';
+    await page.waitForSelector(`[data-testid="thread-message"], ${error}`, { timeout: 10000 });
+    assert.equal(await page.isVisible(error), false, `the thread, not: ${await page.locator(error).allTextContents()}`);
+    assert.ok((await page.textContent('[data-testid="thread-messages"]')).includes('a question for the branch'));
+    assert.equal(await page.inputValue('[data-testid="org-select"]'), orgB);
+    assert.equal(await page.evaluate(() => localStorage.getItem('parley.org')), orgB, 'the choice kept');
+    // The address bar keeps the route alone.
+    assert.equal(await page.evaluate(() => location.pathname + location.search + location.hash),
+      `/dashboard/#/conversations/${conv._id}`);
+    await assertClean(page, log, 'mail link');
+    // The next tests act in the first organisation again.
+    await page.evaluate(() => {
+      localStorage.setItem('parley.org', 'default');
+      history.replaceState(null, '', '#/conversations');
+    });
+    await page.reload();
+    await page.waitForSelector('[data-testid="whoami"]:not([hidden])', { timeout: 10000 });
+    // Signed out: the login first, then the thread, in that organisation.
+    const out = await openPage(browser);
+    try {
+      await out.page.goto(link);
+      await out.page.waitForSelector('[data-testid="login-password"]', { timeout: 10000 });
+      await out.page.fill('[data-testid="login-password"]', DASHBOARD_PASSWORD);
+      await out.page.click('[data-testid="login-submit"]');
+      await out.page.waitForSelector(`[data-testid="thread-message"], ${error}`, { timeout: LOGIN_TIMEOUT });
+      assert.equal(await out.page.isVisible(error), false, `signed out, the thread, not: ${await out.page.locator(error).allTextContents()}`);
+      assert.equal(await out.page.inputValue('[data-testid="org-select"]'), orgB);
+      await assertCleanOf(out.page, out.log, 'mail link signed out', { allowConsole: /status of 401/ });
+    } finally { await out.ctx.close(); }
   });
 
   test('API keys: the secret shown once, listed without it, deleted after the confirmation', async () => {

@@ -125,7 +125,8 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     assert.deepEqual(m.headers['mime-version'], ['1.0']);
     assert.match(m.headers['content-type'][0], /^multipart\/alternative; boundary="/);
     const convId = (await p.admin('/v1/admin/conversations')).json().conversations[0]._id;
-    const link = `${PUBLIC}/dashboard#/conversations/${convId}`;
+    // In the conversation's organisation, whichever the dashboard chose last.
+    const link = `${PUBLIC}/dashboard/?organization_id=default#/conversations/${convId}`;
     const text = m.parts['text/plain'];
     const html = m.parts['text/html'];
     assert.ok(text.includes('Help <script>alert(1)</script>'), text);
@@ -207,7 +208,7 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
       'the waiting mail');
     const m = smtpd.mails.find((x) => x.subject === 'A visitor is waiting: is anyone there?');
     assert.deepEqual(m.rcpt_tos, [all.email]);
-    assert.ok(m.parts['text/plain'].includes(`${PUBLIC}/dashboard#/conversations/${convId}`));
+    assert.ok(m.parts['text/plain'].includes(`${PUBLIC}/dashboard/?organization_id=default#/conversations/${convId}`));
     v.send({ type: 'message', content: 'hello??' });
     // An agent answers in another conversation, then its visitor writes.
     const other = await inHuman();

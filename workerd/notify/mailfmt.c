@@ -295,28 +295,35 @@ rfc5322_date(uint64_t ms, char out[40])
 }
 
 int
-notify_mail_link(const char *base, const char *conv, char *out, size_t outsz)
+notify_mail_link(const char *base, const char *org, const char *conv,
+    char *out, size_t outsz)
 {
 	size_t n = strlen(base);
 	int w;
 
 	while (n > 0 && base[n - 1] == '/')
 		n--;
-	w = snprintf(out, outsz, "%.*s/dashboard#/conversations/%s", (int)n,
-	    base, conv);
+	/* The dashboard acts in the organisation the link names. */
+	if (org[0] != '\0')
+		w = snprintf(out, outsz, "%.*s/dashboard/?organization_id=%s"
+		    "#/conversations/%s", (int)n, base, org, conv);
+	else
+		w = snprintf(out, outsz, "%.*s/dashboard#/conversations/%s",
+		    (int)n, base, conv);
 	return w < 0 || (size_t)w >= outsz ? -1 : 0;
 }
 
 int
 notify_mail_compose(struct buf *out, const struct notify_mail_in *in)
 {
-	char date[40], boundary[64], link[URLPOL_URL_MAX + 64];
+	char date[40], boundary[64];
+	char link[URLPOL_URL_MAX + ST_WHO_ORG_MAX + 96];
 	const char *domain = strchr(in->from, '@');
 	struct content c;
 	struct buf text, html;
 
 	if (domain == NULL || notify_mail_link(in->public_url,
-	    in->ev->conv.id, link, sizeof(link)) < 0)
+	    in->ev->conv.org, in->ev->conv.id, link, sizeof(link)) < 0)
 		return -1;
 	content_of(in->kind, in->ev, &c);
 	rfc5322_date(in->now_ms, date);

@@ -210,9 +210,13 @@ struct notify_mail_in {
  * link too long, out of memory).
  */
 int notify_mail_compose(struct buf *out, const struct notify_mail_in *in);
-/* "<base>/dashboard#/conversations/<conv>" (base's trailing '/' gone). */
-int notify_mail_link(const char *base, const char *conv, char *out,
-    size_t outsz);
+/*
+ * "<base>/dashboard/?organization_id=<org>#/conversations/<conv>" (base's
+ * trailing '/' gone): the dashboard opens it in that organisation, not in
+ * the one its switcher chose last; org "": "<base>/dashboard#/...".
+ */
+int notify_mail_link(const char *base, const char *org, const char *conv,
+    char *out, size_t outsz);
 /* s with & < > " ' escaped, and a newline as <br>. */
 void notify_html_escape(struct buf *out, const char *s);
 /* "Subject: s\r\n", as RFC 2047 encoded words when s is not ASCII or holds "=?". */

@@ -5,7 +5,8 @@
  * encoded words for UTF-8, each within 75 characters, decoding back,
  * and for a visitor's own encoded word, which decodes to its text),
  * the two base64 parts (the visitor's <script> escaped in the HTML, as
- * is in the text), the dashboard link, a long text cut whole, and what
+ * is in the text), the dashboard link (naming the conversation's
+ * organisation), a long text cut whole, and what
  * cannot be written.
  */
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include "workerd.h"
 
 #define CONV	"00112233445566778899aabbccddeeff"
+#define ORG	"org_0123456789abcdef0123456789abcdef"
 
 static void
 event_of(struct st_event *ev, const char *last)
@@ -32,6 +34,7 @@ event_of(struct st_event *ev, const char *last)
 	ev->kind = ST_EV_HANDOFF;
 	ev->state = ST_HANDOFF_WAITING;
 	strlcpy(ev->conv.id, CONV, sizeof(ev->conv.id));
+	strlcpy(ev->conv.org, ORG, sizeof(ev->conv.org));
 	ev->conv.last_message = (char *)last;
 }
 
@@ -125,12 +128,13 @@ test_headers_and_escaping(void **state)
 	html = part_of(m, "text/html");
 	assert_non_null(strstr(text, "Help <script>alert(1)</script>"));
 	assert_non_null(strstr(text, "Open the conversation: "
-	    "https://chat.example.com/dashboard#/conversations/" CONV "\n"));
+	    "https://chat.example.com/dashboard/?organization_id=" ORG
+	    "#/conversations/" CONV "\n"));
 	assert_non_null(strstr(html,
 	    "Help &lt;script&gt;alert(1)&lt;/script&gt;"));
 	assert_null(strstr(html, "<script"));
 	assert_non_null(strstr(html, "<a href=\"https://chat.example.com/"
-	    "dashboard#/conversations/" CONV "\">"));
+	    "dashboard/?organization_id=" ORG "#/conversations/" CONV "\">"));
 	/* The end of the multipart. */
 	assert_non_null(strstr(m, "\r\n--=_parley_ml_0000000000000007--\r\n"));
 	free(text);
@@ -247,19 +251,24 @@ test_cannot_write(void **state)
 	struct st_event ev;
 	struct notify_mail_in in = { "ml_0000000000000001", ST_MAIL_HANDOFF,
 	    &ev, "no-at-sign", NULL, "https://x", 0 };
-	char link[128];
+	char link[160];
 	struct buf b;
 
 	event_of(&ev, "x");
 	buf_init(&b);
 	assert_int_equal(notify_mail_compose(&b, &in), -1);
 	buf_free(&b);
-	assert_int_equal(notify_mail_link("https://a.example/", CONV, link,
+	assert_int_equal(notify_mail_link("https://a.example/", ORG, CONV,
+	    link, sizeof(link)), 0);
+	assert_string_equal(link, "https://a.example/dashboard/?organization_id="
+	    ORG "#/conversations/" CONV);
+	/* No organisation known: the dashboard's own choice. */
+	assert_int_equal(notify_mail_link("https://a.example/", "", CONV, link,
 	    sizeof(link)), 0);
 	assert_string_equal(link, "https://a.example/dashboard#/conversations/"
 	    CONV);
-	assert_int_equal(notify_mail_link("https://a.example", CONV, link, 20),
-	    -1);
+	assert_int_equal(notify_mail_link("https://a.example", ORG, CONV, link,
+	    20), -1);
 }
 
 int
