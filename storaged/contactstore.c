@@ -1100,6 +1100,26 @@ store_contact_announce_first(struct store_txn *t, const struct st_conv *c,
 }
 
 int
+store_contact_linked_conv(struct store_txn *t, const char *hex,
+    struct st_conv *conv)
+{
+	uint8_t id[ID_LEN], key[CC_KEY_LEN];
+	uint32_t n = 0;
+	int rc;
+
+	memset(conv, 0, sizeof(*conv));
+	if (t->err || proto_hex_decode(hex, id, ID_LEN) != 0)
+		return t->err ? -1 : 0;
+	if (links_of(t, id, key, 1, &n) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if ((rc = conv_load(t, key + ID_LEN, conv)) != 0)
+		return rc < 0 ? -1 : 0;
+	return 1;
+}
+
+int
 store_contact_announced(struct store_txn *t, const char *hex)
 {
 	struct st_contact c;

@@ -63,6 +63,12 @@ int store_contact_submit(struct store_txn *, const char *widget_id,
 int store_contact_announce_first(struct store_txn *, const struct st_conv *c,
     struct st_contact *out);
 /*
+ * A conversation contact id (hex) is linked to (in the order of their
+ * ids), into conv: 1 loaded (st_conv_free it), 0 none, -1 error.
+ */
+int store_contact_linked_conv(struct store_txn *, const char *id,
+    struct st_conv *conv);
+/*
  * Marks contact id (hex) announced (its contact.created webhook and
  * mail made): nothing when it is gone. The txn's error.
  */

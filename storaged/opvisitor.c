@@ -216,7 +216,9 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
  * A contact saved: an event when the session has a conversation, for
  * the dashboards alone unless created (its webhook and mail are once a
  * contact: a contact made before any conversation has them with its
- * first, event_begin).
+ * first, event_begin). A new contact of a session between conversations
+ * (after "New conversation", before its first message) has them with
+ * the earlier one it was linked to: the next would be its second.
  */
 static void
 event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
@@ -230,7 +232,8 @@ event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
 
 	/* Its request checked the origin already. */
 	if (store_ws_conv(t, wid, NULL, token, &result, &c, cid) != 0 ||
-	    result != ST_WS_OK)
+	    (result != ST_WS_OK && (!created ||
+	    store_contact_linked_conv(t, ct->id, &c) != 1)))
 		return;
 	event_init(b, &ev, ST_EV_CONTACT, &c);
 	ev.contact = *ct;

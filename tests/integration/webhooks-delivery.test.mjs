@@ -435,7 +435,7 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     await waitFor(() => rx.hits.length > seen, 5000, 'the test sent');
   });
 
-  test('contact.created once a contact: its details sent again, or another visitor naming it, make none; one left before the first message comes with that conversation', async () => {
+  test('contact.created once a contact: its details sent again, or another visitor naming it, make none; one left before the first message comes with that conversation, one left after "New conversation" with the one left', async () => {
     const rx = await recv((req, res) => res.end('ok'));
     const w = await make(rx.url('/contacts'), ['contact.created']);
     const tag = Date.now().toString(36);
@@ -464,6 +464,18 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     await v3.next('contact_info_saved');
     await v3.turn('hello after the form');
     await v3.close();
+    // The form after "New conversation", before its first message: the
+    // contact holds the conversation left, and comes with it.
+    const fay = `fay.${tag}@example.org`;
+    const v4 = await Visitor.open(p, wd.widget_id);
+    await v4.next('session');
+    await v4.turn('before the new one');
+    v4.send({ type: 'new_conversation' });
+    await v4.next('conversation_new');
+    v4.send({ type: 'contact_info', name: 'Fay', email: fay });
+    await v4.next('contact_info_saved');
+    await v4.turn('in the new one');
+    await v4.close();
     // A signed-in visitor identifies on each page she opens: one contact.
     const wi = await createWidget(p, {});
     const secret = (await p.adminJson('POST', `/v1/admin/widgets/${wi.widget_id}/identity-secret`)).json().identity_secret;
@@ -483,11 +495,14 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     const ds = await deliveries(w.id);
     await waitFor(() => rx.hits.length >= ds.length, 10000, 'delivered');
     const got = rx.hits.map((h) => JSON.parse(h.body).data);
-    assert.deepEqual(got.map((d) => d.contact.email).sort(), [ann, bea, `cy.${tag}@example.org`]);
+    assert.deepEqual(got.map((d) => d.contact.email).sort(), [ann, bea, `cy.${tag}@example.org`, fay]);
     const b = got.find((d) => d.contact.email === bea);
     assert.equal(b.conversation.contactId, b.contact.id);
     assert.equal(b.conversation.lastVisitorMessage, 'hello after the form');
-    assert.equal(ds.length, 3);
+    const f = got.find((d) => d.contact.email === fay);
+    assert.equal(f.conversation.contactId, f.contact.id);
+    assert.equal(f.conversation.lastVisitorMessage, 'before the new one');
+    assert.equal(ds.length, 4);
     assert.equal((await p.adminJson('DELETE', `${H}/${w.id}`)).status, 200);
   });
 
