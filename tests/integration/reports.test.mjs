@@ -237,6 +237,15 @@ describe('reports', () => {
     assert.equal(theirs.totals.conversations, 0);
   });
 
+  test('to= near the epoch: the default range starts no earlier than a from= may', async () => {
+    // 30 days before 1970-01-01 was 1969-12-03, a date from= refuses.
+    for (const q of ['to=1970-01-01&tz=Pacific/Pago_Pago', 'to=1970-01-05']) {
+      const r = await admin('GET', `/v1/admin/reports?${q}`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().from, '1970-01-01', q);
+    }
+  });
+
   test('bad parameters: 400 naming the field', async () => {
     for (const [q, error] of [
       ['from=2026-13-01', 'from: must be a date, YYYY-MM-DD'],

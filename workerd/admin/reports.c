@@ -114,8 +114,10 @@ report_query(const char *query, struct report_q *q,
 	    sizeof(from))) < 0 || (r > 0 && date_parse(from, &q->from_day) <
 	    0)))
 		return "from: must be a date, YYYY-MM-DD";
+	/* The default range starts no earlier than from= itself may. */
 	if (from[0] == '\0')
-		q->from_day = q->to_day - (DAYS_DEFAULT - 1);
+		q->from_day = q->to_day - (DAYS_DEFAULT - 1) < 0 ? 0 :
+		    q->to_day - (DAYS_DEFAULT - 1);
 	if (q->from_day > q->to_day)
 		return "from: must be on or before to";
 	if (q->to_day - q->from_day >= DAYS_MAX)
