@@ -71,36 +71,37 @@ act_key(uint8_t k[ACT_KEY_MAX], const struct st_conv *c, uint64_t at,
 	return n + ACT_KEY_LEN;
 }
 
-/* Conversation id's activity key at time at: put (on), or deleted. */
+/*
+ * Conversation id's key at time at in index (conv_activity, conv_created):
+ * put (on), or deleted.
+ */
 static void
-act_set(struct store_txn *t, const struct st_conv *c, uint64_t at,
-    const uint8_t id[ID_LEN], int on)
+key_set(struct store_txn *t, MDB_dbi index, const struct st_conv *c,
+    uint64_t at, const uint8_t id[ID_LEN], int on)
 {
 	uint8_t k[ACT_KEY_MAX];
 	size_t n = act_key(k, c, at, id);
 
 	if (on)
-		db_mark(t, t->st->conv_activity, k, n,
-		    "put conversation activity");
+		db_mark(t, index, k, n, "put a conversation index key");
 	else
-		db_del(t, t->st->conv_activity, k, n,
-		    "delete conversation activity");
+		db_del(t, index, k, n, "delete a conversation index key");
 }
 
-/* Conversation id's creation key: put (on), or deleted. */
+/* Its activity key at time at. */
+static void
+act_set(struct store_txn *t, const struct st_conv *c, uint64_t at,
+    const uint8_t id[ID_LEN], int on)
+{
+	key_set(t, t->st->conv_activity, c, at, id, on);
+}
+
+/* Its creation key. */
 static void
 made_set(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN], int on)
 {
-	uint8_t k[ACT_KEY_MAX];
-	size_t n = act_key(k, c, c->created_at, id);
-
-	if (on)
-		db_mark(t, t->st->conv_created, k, n,
-		    "put conversation creation");
-	else
-		db_del(t, t->st->conv_created, k, n,
-		    "delete conversation creation");
+	key_set(t, t->st->conv_created, c, c->created_at, id, on);
 }
 
 /* An index key's prefix (org NUL widget NUL): its length, 0 if malformed. */

@@ -24,7 +24,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 
-import { ASAN_SPEED, BIN, freePort, Parley, REPO, serverUnread, waitFor, within } from './lib/harness.mjs';
+import { ASAN_SPEED, BIN, freePort, Parley, REPO, bytesInFlight, waitFor, within } from './lib/harness.mjs';
 import { chat, mockReply, rssKiB, sid } from './lib/chat.mjs';
 import { Enc, F, frame, helloFrame, T, tlsProbe } from './lib/storage.mjs';
 import { caughtUp, role } from './lib/standby.mjs';
@@ -60,17 +60,7 @@ function holdPeer(port, certs, localAddress) {
 // the server yet: the client's send queue and the server's receive queue
 // (/proc/net/tcp's tx_queue and rx_queue); 0 once the connection is gone.
 function tcpInFlight(port, lport) {
-  let n = serverUnread(port, lport) ?? 0;
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try { text = fs.readFileSync(f, 'latin1'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const x = line.trim().split(/\s+/);
-      if (x.length < 10) continue;
-      if (parseInt(x[1].split(':').pop(), 16) === lport && parseInt(x[2].split(':').pop(), 16) === port) n += parseInt(x[4].split(':')[0], 16);
-    }
-  }
-  return n;
+  return bytesInFlight(port, lport, false);
 }
 
 // The three parts' stacks side by side: each waits mostly on its own

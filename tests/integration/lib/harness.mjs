@@ -203,24 +203,30 @@ export function childPids(pid) {
   return [...out].filter(pidAlive).sort((a, b) => a - b);
 }
 
-// Server-side TCP sockets on a local port: Map inode -> {remotePort, state}.
-export function tcpSocketsOnPort(port) {
-  const m = new Map();
+// Every TCP socket of /proc/net/tcp and tcp6: {lport, rport, state, tx,
+// rx, inode}, tx and rx its send and receive queues in bytes.
+export function tcpTable() {
+  const out = [];
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try { text = fs.readFileSync(f, 'latin1'); } catch { continue; }
-    const lines = text.split('\n');
-    for (let i = 1; i < lines.length; i++) {
-      const p = lines[i].trim().split(/\s+/);
+    for (const line of text.split('\n').slice(1)) {
+      const p = line.trim().split(/\s+/);
       if (p.length < 10) continue;
-      const lport = parseInt(p[1].split(':').pop(), 16);
-      if (lport !== port) continue;
-      const rport = parseInt(p[2].split(':').pop(), 16);
-      const state = parseInt(p[3], 16);
-      const inode = Number(p[9]);
-      if (inode) m.set(inode, { remotePort: rport, state });
+      const [tx, rx] = p[4].split(':').map((h) => parseInt(h, 16));
+      out.push({
+        lport: parseInt(p[1].split(':').pop(), 16), rport: parseInt(p[2].split(':').pop(), 16),
+        state: parseInt(p[3], 16), tx, rx, inode: Number(p[9]),
+      });
     }
   }
+  return out;
+}
+
+// Server-side TCP sockets on a local port: Map inode -> {remotePort, state}.
+export function tcpSocketsOnPort(port) {
+  const m = new Map();
+  for (const s of tcpTable()) if (s.lport === port && s.inode) m.set(s.inode, { remotePort: s.rport, state: s.state });
   return m;
 }
 
@@ -228,36 +234,19 @@ export function tcpSocketsOnPort(port) {
 // from client port clientPort to port (rx_queue in /proc/net/tcp), or null
 // when there is no such socket.
 export function serverUnread(port, clientPort) {
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try { text = fs.readFileSync(f, 'latin1'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const p = line.trim().split(/\s+/);
-      if (p.length < 10) continue;
-      if (parseInt(p[1].split(':').pop(), 16) !== port || parseInt(p[2].split(':').pop(), 16) !== clientPort) continue;
-      return parseInt(p[4].split(':')[1], 16);
-    }
-  }
-  return null;
+  const s = tcpTable().find((x) => x.lport === port && x.rport === clientPort);
+  return s ? s.rx : null;
 }
 
-// Bytes in flight from the server to a client on loopback: what the
-// server's side has sent and not had acknowledged (its send queue) and
-// what the client's side holds unread (its receive queue).
-export function bytesInFlight(port, clientPort) {
+// Bytes in flight between a server on port and its client on clientPort:
+// toClient, what the server's side has sent and not had acknowledged (its
+// send queue) and what the client's side holds unread (its receive
+// queue); else the other way. 0 once the connection is gone.
+export function bytesInFlight(port, clientPort, toClient = true) {
   let n = 0;
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try { text = fs.readFileSync(f, 'latin1'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const p = line.trim().split(/\s+/);
-      if (p.length < 10) continue;
-      const l = parseInt(p[1].split(':').pop(), 16);
-      const r = parseInt(p[2].split(':').pop(), 16);
-      const [tx, rx] = p[4].split(':').map((h) => parseInt(h, 16));
-      if (l === port && r === clientPort) n += tx;
-      else if (l === clientPort && r === port) n += rx;
-    }
+  for (const s of tcpTable()) {
+    if (s.lport === port && s.rport === clientPort) n += toClient ? s.tx : s.rx;
+    else if (s.lport === clientPort && s.rport === port) n += toClient ? s.rx : s.tx;
   }
   return n;
 }
