@@ -8,7 +8,8 @@
 // left out of the history the next turn sends to the model. A client that
 // leaves a stream has stored exactly the tokens it was sent (it half-closes
 // and reads on to know them), also when it leaves before its question is on
-// disk (storaged's fdatasync slowed under strace): nothing.
+// disk (storaged's fdatasync slowed under strace): nothing, and as the model
+// ends (the workers stopped a moment): interrupted, not complete.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -256,6 +257,48 @@ describe('chat failures', () => {
     assert.deepEqual(wrong, []);
   });
 
+  // The model's end and the client's leaving read in one round (the
+  // workers stopped, SIGSTOP, while both happen, as a loaded machine
+  // once did): the turn's outcome known, its store not begun, the last
+  // tokens still in the connection's output, thrown away with it. The
+  // reply was then stored complete, all of it ("You said: leave 6" for
+  // "You said: leave" seen, in a full run at load 19).
+  test('a client that leaves as the model ends: the reply stored is the tokens it was sent, interrupted', async () => {
+    const wrong = [];
+    for (let i = 0; i < 4; i++) {
+      await p.mock.resetStats();
+      const s = sid();
+      const st = await stream(p, s, `leave as it ends ${i} [[mock:chunks=8,delay=20]]`);
+      assert.ok(await st.until(() => st.tokens.length >= 2, 5000), `${i}: ${st.types}`);
+      const pids = p.workerPids();
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      try {
+        const stats = await p.mock.waitStats((x) => x.completed >= 1, 5000);
+        assert.equal(stats.completed, 1, `${i}: the model ended: ${JSON.stringify(stats)}`);
+        st.close();
+        await sleep(100);
+      } finally {
+        for (const pid of pids) process.kill(pid, 'SIGCONT');
+      }
+      assert.ok(await st.until(() => st.gone, 10000), `${i}: the server ended the connection`);
+      const seen = st.tokens.join('');
+      st.destroy();
+      let conv;
+      for (let k = 0; k < 200 && !conv; k++) {
+        conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
+        if (!conv) await sleep(25);
+      }
+      assert.ok(conv, `${i}: the conversation is stored`);
+      const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
+      assert.equal(got.messages.length, 2, `${i}: the reply is stored`);
+      const a = got.messages[1];
+      if (a.content !== seen || a.status !== 'interrupted' || st.types.includes('done')) {
+        wrong.push({ i, status: a.status, seen, stored: a.content, events: st.types.join() });
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   test('a client that leaves while /v1/chat waits: the model call is cancelled, stored as interrupted', async () => {
     await p.mock.resetStats();
     const s = sid();
@@ -320,7 +363,8 @@ describe('chat failures', () => {
 // The question slow to reach the disk (storaged's fdatasync delayed under
 // strace): the model answers meanwhile, but the client is shown nothing
 // until the question is stored. A client that leaves then was sent none of
-// the reply, and none is stored (the model's text held for it once was).
+// the reply, and none is stored (the model's text held for it once was),
+// also when the model has ended meanwhile (it was once stored complete).
 describe('chat: a client that leaves before its question is on disk', () => {
   let p;
   before(async () => {
@@ -337,6 +381,39 @@ describe('chat: a client that leaves before its question is on disk', () => {
     try {
       st = await stream(p, s, 'not on disk yet [[mock:chunks=40,delay=5]]');
       await p.mock.waitStats((x) => x.content_chunks >= 3, 5000);
+      assert.equal(st.received, 0, 'nothing shown before the question is stored');
+      st.close();
+      assert.ok(await st.until(() => st.gone, 10000), 'the server ended the connection');
+    } finally {
+      tr.kill();
+    }
+    assert.deepEqual(st.tokens, []);
+    st.destroy();
+    let conv;
+    for (let k = 0; k < 200 && !conv; k++) {
+      conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
+      if (!conv) await sleep(25);
+    }
+    assert.ok(conv, 'the conversation is stored');
+    const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
+    assert.equal(got.messages.length, 2, 'the reply is stored');
+    assert.equal(got.messages[1].status, 'interrupted');
+    assert.equal(got.messages[1].content, '', 'the reply stored holds what the client was never sent');
+  });
+
+  // The model done before the question is on disk, and the client gone
+  // before it is: the outcome was known (complete), but the client was
+  // sent none of it (the whole reply was once stored, complete).
+  test('the model done meanwhile: none of the reply is stored, interrupted', async () => {
+    await p.mock.resetStats();
+    const s = sid();
+    const tr = await slowSyncs(p.storagedPid, 1500);
+    let st;
+    try {
+      st = await stream(p, s, 'done before disk [[mock:chunks=4,delay=5]]');
+      await p.mock.waitStats((x) => x.completed >= 1, 5000);
+      assert.equal((await p.mock.stats()).completed, 1, 'the model finished');
+      await sleep(200);     // and workerd read its end
       assert.equal(st.received, 0, 'nothing shown before the question is stored');
       st.close();
       assert.ok(await st.until(() => st.gone, 10000), 'the server ended the connection');

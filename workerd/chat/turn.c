@@ -380,14 +380,24 @@ reply_cut_unsent(struct turn *t)
 	}
 }
 
+/*
+ * The client left. Before the store began (the model still answering,
+ * or done, its outcome waiting for the question to be on disk or for
+ * turn_deferred), the reply is cut to what the client was sent and, not
+ * failed, stored as interrupted: it never got the end. During the store,
+ * the store finishes as it would have.
+ */
 void
 turn_cancel(struct turn *t)
 {
-	if (t->phase == TURN_MODEL && t->fe != NULL)
+	if ((t->phase == TURN_MODEL || t->phase == TURN_FINISH) &&
+	    t->fe != NULL)
 		reply_cut_unsent(t);
 	t->fe = NULL;
 	if (rewrite_abandon(t))
 		return;
+	if (t->phase == TURN_FINISH && strcmp(t->out.status, "failed") != 0)
+		t->out.status = "interrupted";
 	if (t->phase != TURN_MODEL)
 		return;	/* begin_done or the store finishes */
 	model_stop(t);

@@ -662,6 +662,46 @@ test_turn_cancel_unsent(void **state)
 	turn_cancel(FE.t);
 	expect_stored(&pr, "interrupted", "You said");
 	stored_ok(&pr);
+
+	/*
+	 * The model done, and the client gone before the store began (in
+	 * the same round, its last token still in the output): what went
+	 * out, interrupted, not the whole reply complete.
+	 */
+	memset(&F, 0, sizeof(F));
+	memset(FE.log, 0, sizeof(FE.log));
+	FE.queued = FE.out = 0;
+	begin(&fe_out_ops, &pr);
+	reply_begin(&pr, 0);
+	model_says("You ");
+	model_says("said");
+	FE.out = FE.queued;
+	model_says(" it");
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
+	turn_cancel(FE.t);
+	drive_ms(10);
+	expect_stored(&pr, "interrupted", "You said");
+	stored_ok(&pr);
+	assert_int_equal(FE.alive, 0);
+
+	/*
+	 * The model done before the question was on disk, the client gone
+	 * before it was: it was shown nothing, nothing is stored.
+	 */
+	memset(&F, 0, sizeof(F));
+	memset(FE.log, 0, sizeof(FE.log));
+	FE.queued = FE.out = 0;
+	begin(&fe_out_ops, &pr);
+	reply_begin(&pr, 1);
+	model_says("You said");
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
+	drive_ms(10);
+	turn_cancel(FE.t);
+	confirm(&pr);
+	expect_stored(&pr, "interrupted", "");
+	stored_ok(&pr);
+	assert_string_equal(FE.log, "");
+	assert_int_equal(FE.alive, 0);
 }
 
 /* The turn outlives its client and stores what it has. */
