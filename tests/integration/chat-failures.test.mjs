@@ -299,6 +299,42 @@ describe('chat failures', () => {
     assert.deepEqual(wrong, []);
   });
 
+  // A client that pipelined a request behind its stream, read slowly and
+  // half-closed: the server's socket still held tokens for it when the
+  // turn ended. Closing over the request nobody would read sent a reset,
+  // which threw them away: 2 tokens read, 3 stored. That input is read
+  // away first; the client, reading on, gets what is stored.
+  test('a client that pipelined a request and leaves mid-stream: it still gets the tokens stored', async () => {
+    await p.mock.resetStats();
+    const s = sid();
+    const st = await stream(p, s, 'x [[mock:reply=%01,repeat=60000,chunks=4,delay=300]]', { close: false });
+    st.pause();
+    const stats = await p.mock.waitStats((x) => x.content_chunks >= 3, 5000);
+    assert.ok(stats.content_chunks >= 3, JSON.stringify(stats));
+    await sleep(100);
+    st.sock.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    await sleep(100);
+    st.close();
+    await sleep(300);
+    st.resume();
+    assert.ok(await st.until(() => st.gone, 10000), 'the server ended the connection');
+    const seen = st.tokens.join('');
+    st.destroy();
+    let conv;
+    for (let k = 0; k < 200 && !conv; k++) {
+      conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
+      if (!conv) await sleep(25);
+    }
+    assert.ok(conv, 'the conversation is stored');
+    const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
+    assert.equal(got.messages.length, 2, 'the reply is stored');
+    const a = got.messages[1];
+    assert.equal(a.status, 'interrupted');
+    assert.ok(a.content.length >= 15000, `a token was written: ${a.content.length} bytes stored`);
+    assert.equal(seen.length, a.content.length, `read ${st.types.join()}`);
+    assert.equal(seen, a.content);
+  });
+
   test('a client that leaves while /v1/chat waits: the model call is cancelled, stored as interrupted', async () => {
     await p.mock.resetStats();
     const s = sid();

@@ -51,6 +51,8 @@ static unsigned int nconns;
 static struct buf spares[CONN_SPARES];
 static size_t nspares;
 static char rbuf[64 * 1024];
+/* Reads of what a client that left had sent, at most (its queue's size). */
+#define CONN_LEFT_READS	16
 static int access_on;
 
 static void no_dispatch(struct conn *, struct http_request *);
@@ -970,6 +972,24 @@ conn_linger_read(struct conn *c)
 		conn_close(c, "linger done");
 }
 
+/*
+ * A client that left (shut its side) during an answer: what it sent and
+ * nobody will read (a request it pipelined) is read away, CONN_LEFT_READS
+ * reads at most, so that closing sends a FIN after the output already
+ * written, not a reset, which throws away what the socket still holds
+ * for a client that reads on (the reply stored counts it as sent).
+ */
+static void
+conn_left_read(struct conn *c)
+{
+	int i;
+
+	/* Raw even with TLS: the bytes are not wanted. */
+	for (i = 0; i < CONN_LEFT_READS; i++)
+		if (recv(c->fd, rbuf, sizeof(rbuf), 0) <= 0)
+			return;
+}
+
 static void
 conn_io(int fd, uint32_t events, void *arg)
 {
@@ -983,6 +1003,7 @@ conn_io(int fd, uint32_t events, void *arg)
 	}
 	if ((events & EPOLLRDHUP) && c->state == CONN_BUSY &&
 	    c->abort_on_eof) {
+		conn_left_read(c);
 		conn_close(c, "client left during the answer");
 		return;
 	}
