@@ -133,6 +133,8 @@
 	X(att_leases, NULL) \
 	/* the conversations by creation: an export's order (convquery.c) */ \
 	X(conv_created, NULL) \
+	/* a contact's linked conversations, counted (contactstore.c) */ \
+	X(contact_links, NULL) \
 	/* the list ends */
 
 /*

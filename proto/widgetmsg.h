@@ -142,6 +142,11 @@
  *       keeps what the visitor submitted. The contact is linked to the
  *       session and to the session's conversation (if any; later
  *       conversations of the session get it, and the link, when made).
+ *       A contact holding ST_CONTACT_LINKS_MAX conversations gets no
+ *       more links of a session that is not its verified identity: the
+ *       conversation (the current one, a listed one, one made later)
+ *       stays as it is, with no contact when it had none; the rest as
+ *       above.
  *   ST_WS_IDENTIFY     str widget_id, bytes token_hash, str external_id,
  *                      str name, str email, str hash, str email_hash,
  *                      str origin
@@ -248,6 +253,13 @@
 #define ST_WS_OPEN_HITS_MAX	2
 /* Contact submissions a visitor session may make (ST_CONTACT_SUBMIT). */
 #define ST_CONTACT_SUBMITS_MAX	3
+/*
+ * Conversations a contact holds before a visitor not its verified
+ * identity links no more to it (ST_CONTACT_SUBMIT, ST_WS_BEGIN): an
+ * email typed in the contact form proves nothing, and ST_CONTACT_GET
+ * reads every linked conversation.
+ */
+#define ST_CONTACT_LINKS_MAX	1000
 /* Away mode (issue 23): business hours, the away message. */
 #define ST_HOURS_PER_DAY	4	/* intervals a day */
 #define ST_HOURS_MAX		(7 * ST_HOURS_PER_DAY)

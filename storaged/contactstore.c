@@ -13,6 +13,9 @@
  *	contact_convs    contact id[16] | conversation id[16] -> (nothing)
  *	                 when the link is verified, else u8 1, str name,
  *	                 str email, str phone (what the visitor submitted)
+ *	contact_links    contact id[16] -> u64 its contact_convs entries
+ *	                 (none at 0): past ST_CONTACT_LINKS_MAX, only its
+ *	                 verified identity's sessions link more
  *	wsess_claims     token hash[32] -> u32 submissions, str own (the
  *	                 contact the session made, hex or ""), u8 unverified,
  *	                 str name, str email, str phone (its last submission),
@@ -49,6 +52,10 @@
 #define RKEY_LEN	SHA256_DIGEST_LENGTH	/* contact_email's, _phone's */
 /* The meta record saying those keys are hashed. */
 #define RKEYS_META	"contact_keys_hashed"
+/* The meta record saying contact_links counts every contact's links. */
+#define LINKS_META	"contact_links_counted"
+/* Milliseconds between two logs of links refused (links_room). */
+#define LINKS_LOG_MS	60000
 /* Visitor sessions one ST_CONTACT_SESSIONS looks at. */
 #define CONTACT_SESS_SCAN	1024
 #define CONTACT_KEY_LEN	INDEX_KEY_LEN
@@ -57,6 +64,10 @@
 #define CLAIM_VERSION	3
 #define KEY_TAG_LEN	16	/* bytes of a secret's SHA-256 in its tag */
 #define KEY_TAG_HEX	(2 * KEY_TAG_LEN)
+
+/* Links refused since the last log of them, and when that was. */
+static uint32_t links_refused;
+static uint64_t links_logged_at;
 
 /* ---------------------------------------------------------------- records */
 
@@ -155,16 +166,120 @@ claim_save(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	penc_free(&e);
 }
 
+/* The claim is a verified identify's: it owns a contact, under a secret. */
+static int
+ident_owned(const struct claim *cl)
+{
+	return !cl->unverified && cl->key[0] != '\0' && st_id_valid(cl->own);
+}
+
 /*
- * The contact_convs entry of (contact, conversation): the version byte
- * alone when verified, else what the visitor submitted (cl).
+ * Contact id's count of links (contact_links) moved by delta; one that
+ * would go below 0 stays at 0 (said in the log: a conversation's
+ * deletion must not fail on a count).
+ */
+static void
+links_add(struct store_txn *t, const uint8_t id[ID_LEN], int64_t delta)
+{
+	uint64_t n;
+
+	if (t->err || rec_count_get(t, t->st->contact_links, id, ID_LEN, &n,
+	    "contact links") < 0)
+		return;
+	if (delta < 0 && n < (uint64_t)-delta) {
+		log_warnx("contact links would go below 0");
+		delta = -(int64_t)n;
+	}
+	rec_count_put(t, t->st->contact_links, id, ID_LEN,
+	    n + (uint64_t)delta, "contact links");
+}
+
+/*
+ * Whether contact id takes a link of a visitor who is not its verified
+ * identity: 1 while it holds fewer than ST_CONTACT_LINKS_MAX, 0 when
+ * full (the log says so at most once a minute, with the links refused
+ * since), -1 error.
+ */
+static int
+links_room(struct store_txn *t, const uint8_t id[ID_LEN])
+{
+	char hex[ST_ID_HEX + 1];
+	uint64_t n, now;
+
+	if (rec_count_get(t, t->st->contact_links, id, ID_LEN, &n,
+	    "contact links") < 0)
+		return -1;
+	if (n < ST_CONTACT_LINKS_MAX)
+		return 1;
+	links_refused++;
+	now = t->st->now();
+	if (links_logged_at == 0 || now < links_logged_at ||
+	    now - links_logged_at >= LINKS_LOG_MS) {
+		proto_hex_encode(id, ID_LEN, hex);
+		log_warnx("contact %s holds %llu conversations: a visitor's "
+		    "not linked to it (%u so since the last such line; at "
+		    "most %d but for a verified identity's)", hex,
+		    (unsigned long long)n, links_refused,
+		    ST_CONTACT_LINKS_MAX);
+		links_refused = 0;
+		links_logged_at = now;
+	}
+	return 0;
+}
+
+/* A stored link key (contact id | conversation id) deleted, and uncounted. */
+static void
+link_del(struct store_txn *t, const uint8_t key[CC_KEY_LEN])
+{
+	db_del(t, t->st->contact_convs, key, CC_KEY_LEN,
+	    "delete contact conversation");
+	links_add(t, key, -1);
+}
+
+void
+contact_link_del(struct store_txn *t, const uint8_t key[CC_KEY_LEN])
+{
+	MDB_val v;
+
+	if (db_get(t, t->st->contact_convs, key, CC_KEY_LEN, &v,
+	    "get contact conversation") == 0)
+		link_del(t, key);
+}
+
+int
+contact_link_new(struct store_txn *t, const uint8_t key[CC_KEY_LEN],
+    int bounded)
+{
+	int rc;
+
+	if (t->err)
+		return -1;
+	if (bounded && (rc = links_room(t, key)) != 1)
+		return rc;
+	db_mark(t, t->st->contact_convs, key, CC_KEY_LEN,
+	    "put contact conversation");
+	links_add(t, key, 1);
+	return t->err ? -1 : 1;
+}
+
+/*
+ * The contact_convs entry of (contact, conversation), counted when new:
+ * the version byte alone when verified, else what the visitor submitted
+ * (cl).
  */
 static void
 link_put(struct store_txn *t, const uint8_t key[CC_KEY_LEN],
     const struct claim *cl)
 {
 	struct penc e;
+	MDB_val v;
+	int rc;
 
+	if ((rc = db_get(t, t->st->contact_convs, key, CC_KEY_LEN, &v,
+	    "get contact conversation")) < 0)
+		return;
+	if (rc == 1)
+		links_add(t, key, 1);
 	if (cl == NULL || !cl->unverified) {
 		db_mark(t, t->st->contact_convs, key, CC_KEY_LEN,
 		    "put contact conversation");
@@ -385,11 +500,58 @@ org_entries_init(struct store_txn *t)
 	return t->err;
 }
 
+/*
+ * contact_links made from contact_convs, once (a data directory of
+ * before it): every contact's links counted in one walk of them.
+ */
+static int
+links_init(struct store_txn *t)
+{
+	uint8_t id[ID_LEN];
+	uint64_t n = 0;
+	size_t all = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, LINKS_META, strlen(LINKS_META), &v,
+	    "get contact links")) != 1)
+		return rc < 0 ? t->err : 0;
+	if ((rc = db_drop(t, t->st->contact_links)) != 0)
+		return txn_lmdb(t, rc, "empty the contact links");
+	if ((rc = mdb_cursor_open(t->txn, t->st->contact_convs, &cur)) != 0)
+		return txn_lmdb(t, rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !t->err;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != CC_KEY_LEN)
+			continue;
+		if (n > 0 && memcmp(k.mv_data, id, ID_LEN) != 0) {
+			rec_count_put(t, t->st->contact_links, id, ID_LEN, n,
+			    "contact links");
+			n = 0;
+		}
+		memcpy(id, k.mv_data, ID_LEN);
+		n++;
+		all++;
+	}
+	mdb_cursor_close(cur);
+	if (!t->err && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk contact conversations");
+	if (n > 0)
+		rec_count_put(t, t->st->contact_links, id, ID_LEN, n,
+		    "contact links");
+	db_mark(t, t->st->meta, LINKS_META, strlen(LINKS_META),
+	    "put contact links");
+	if (!t->err && all > 0)
+		log_info("counted %zu links of contacts", all);
+	return t->err;
+}
+
 static int
 contactstore_init(struct store_txn *t)
 {
-	if (rkeys_init(t) == 0)
-		org_entries_init(t);
+	if (rkeys_init(t) == 0 && org_entries_init(t) == 0)
+		links_init(t);
 	return t->err;
 }
 
@@ -439,15 +601,16 @@ set_field(struct store_txn *t, char **field, const char *val)
  * Points conversation cid at contact id (hex), moving its link (move 0:
  * only a conversation no contact holds, as an unverified submission
  * leaves what is linked alone); the link says what cl says (verified or
- * not, and what was submitted).
+ * not, and what was submitted). A new link to a contact past
+ * ST_CONTACT_LINKS_MAX is a verified identify's only (links_room): else
+ * the conversation stays as it is.
  */
 static void
 conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
     const struct claim *cl, int move)
 {
 	struct st_conv c;
-	uint8_t key[CC_KEY_LEN];
-	MDB_val v;
+	uint8_t key[CC_KEY_LEN], old[CC_KEY_LEN];
 	int rc;
 
 	if ((rc = conv_load(t, cid, &c)) != 0) {
@@ -458,24 +621,23 @@ conv_link(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
 		}
 		return;
 	}
-	if (!move && c.contact_id[0] != '\0') {
+	if ((!move && c.contact_id[0] != '\0') ||
+	    proto_hex_decode(id, key, ID_LEN) != 0 ||
+	    (strcmp(c.contact_id, id) != 0 &&
+	    (cl == NULL || !ident_owned(cl)) && links_room(t, key) != 1)) {
 		st_conv_free(&c);
 		return;
 	}
+	memcpy(key + ID_LEN, cid, ID_LEN);
 	if (strcmp(c.contact_id, id) != 0) {
-		memcpy(key + ID_LEN, cid, ID_LEN);
+		memcpy(old + ID_LEN, cid, ID_LEN);
 		if (c.contact_id[0] != '\0' &&
-		    proto_hex_decode(c.contact_id, key, ID_LEN) == 0 &&
-		    db_get(t, t->st->contact_convs, key, sizeof(key), &v,
-		    "get contact conversation") == 0)
-			db_del(t, t->st->contact_convs, key, sizeof(key),
-			    "delete contact conversation");
+		    proto_hex_decode(c.contact_id, old, ID_LEN) == 0)
+			contact_link_del(t, old);
 		strlcpy(c.contact_id, id, sizeof(c.contact_id));
 		conv_save(t, cid, &c);
 	}
-	memcpy(key + ID_LEN, cid, ID_LEN);
-	if (proto_hex_decode(id, key, ID_LEN) == 0)
-		link_put(t, key, cl);
+	link_put(t, key, cl);
 	st_conv_free(&c);
 }
 
@@ -616,13 +778,6 @@ store_wsess_verified(struct store_txn *t,
 	if ((rc = claim_verified(t, token_hash, s, tag, &c)) == 1)
 		st_contact_free(&c);
 	return rc;
-}
-
-/* The claim is a verified identify's: it owns a contact, under a secret. */
-static int
-ident_owned(const struct claim *cl)
-{
-	return !cl->unverified && cl->key[0] != '\0' && st_id_valid(cl->own);
 }
 
 /*
@@ -1169,8 +1324,7 @@ link_end(struct store_txn *t, const uint8_t key[CC_KEY_LEN], int erase)
 		outbox_conv_unlinked(t, key + ID_LEN, hex);
 		store_mail_conv_unlinked(t, key + ID_LEN, hex);
 	}
-	db_del(t, t->st->contact_convs, key, CC_KEY_LEN,
-	    "delete contact conversation");
+	link_del(t, key);
 }
 
 int
@@ -1219,9 +1373,7 @@ store_org_contacts_sweep(struct store_txn *t, const char *org, uint32_t max,
 			if (links_of(t, id, links, max, &nl) < 0)
 				break;
 			for (j = 0; j < nl && !t->err; j++)
-				db_del(t, t->st->contact_convs,
-				    links + (size_t)j * CC_KEY_LEN,
-				    CC_KEY_LEN, "delete contact link");
+				link_del(t, links + (size_t)j * CC_KEY_LEN);
 		} while (nl == max && !t->err);
 	}
 	free(ids);
@@ -1975,7 +2127,10 @@ claim_link_conv(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	char tag[KEY_TAG_HEX + 1];
 	struct claim cl;
 
-	if (s->contact_id[0] == '\0' || claim_load(t, hash, &cl) != 0)
+	/* None when the contact was full (conv_open_contact left it out). */
+	if (s->contact_id[0] == '\0' ||
+	    strcmp(conv->contact_id, s->contact_id) != 0 ||
+	    claim_load(t, hash, &cl) != 0)
 		return;
 	key_tag(secret, tag);
 	if (cl.key[0] != '\0' && strcmp(cl.key, tag) != 0)

@@ -384,13 +384,14 @@ conv_widget_org(struct store_txn *t, const char *widget,
 /*
  * conv_open_contact() whose new conversation's record is left to the
  * caller to save (its first message changes it anyway): org, when not
- * NULL, is its widget's organisation, which the caller loaded. *conv is
- * loaded or made in place (holding nothing on failure).
+ * NULL, is its widget's organisation, which the caller loaded; its link
+ * bounded or not (contact_link_new: not linked, it names no contact).
+ * *conv is loaded or made in place (holding nothing on failure).
  */
 static int
 conv_open_unsaved(struct store_txn *t, const char *widget,
-    const char *session, const char *contact_id, const char *org,
-    struct st_conv *conv, int *created)
+    const char *session, const char *contact_id, int bounded,
+    const char *org, struct st_conv *conv, int *created)
 {
 	uint8_t ccid[ID_LEN], cckey[2 * ID_LEN];
 	uint8_t skey[SESS_KEY_MAX], sval[1 + ID_LEN], id[ID_LEN];
@@ -426,11 +427,11 @@ conv_open_unsaved(struct store_txn *t, const char *widget,
 	if (t->agent != NULL)
 		strlcpy(c->agent_id, t->agent->id, sizeof(c->agent_id));
 	if (contact_id[0] != '\0' && proto_hex_decode(contact_id, ccid, ID_LEN) == 0) {
-		strlcpy(c->contact_id, contact_id, sizeof(c->contact_id));
 		memcpy(cckey, ccid, ID_LEN);
 		memcpy(cckey + ID_LEN, id, ID_LEN);
-		db_mark(t, t->st->contact_convs, cckey, sizeof(cckey),
-		    "put contact conversation");
+		if (contact_link_new(t, cckey, bounded) == 1)
+			strlcpy(c->contact_id, contact_id,
+			    sizeof(c->contact_id));
 	}
 	if ((c->last_message = strdup("")) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
@@ -457,7 +458,7 @@ conv_open_contact(struct store_txn *t, const char *widget,
 {
 	uint8_t id[ID_LEN];
 
-	if (conv_open_unsaved(t, widget, session, contact_id, NULL, conv,
+	if (conv_open_unsaved(t, widget, session, contact_id, 1, NULL, conv,
 	    created) != 0)
 		return t->err;
 	if (*created) {
@@ -1177,13 +1178,13 @@ store_chat_begin(struct store_txn *t, const char *widget,
     const struct att_claim *claim, uint32_t history_max, size_t max_bytes,
     struct store_chat *out)
 {
-	return chat_begin_contact(t, widget, session, "", org, content, "",
+	return chat_begin_contact(t, widget, session, "", 1, org, content, "",
 	    claim, history_max, max_bytes, out);
 }
 
 int
 chat_begin_contact(struct store_txn *t, const char *widget,
-    const char *session, const char *contact_id, const char *org,
+    const char *session, const char *contact_id, int bounded, const char *org,
     const char *content, const char *client_id, const struct att_claim *claim,
     uint32_t history_max, size_t max_bytes, struct store_chat *out)
 {
@@ -1202,8 +1203,8 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 	 * message) is the one the message goes to, decoded once, into the
 	 * answer's: updated there, not copied.
 	 */
-	if (conv_open_unsaved(t, widget, session, contact_id, org, &c->conv,
-	    &c->created) != 0)
+	if (conv_open_unsaved(t, widget, session, contact_id, bounded, org,
+	    &c->conv, &c->created) != 0)
 		return t->err;
 	/* Another organisation's is absent to who asks (conv_get). */
 	if (t->org != NULL && strcmp(c->conv.org, t->org) != 0) {
@@ -1401,17 +1402,6 @@ conv_msgs_gone(struct store_txn *t, const uint8_t cid[ID_LEN])
 	}
 }
 
-/* Deletes a key of an index when it is there. */
-static void
-db_del_if(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
-    const char *what)
-{
-	MDB_val v;
-
-	if (db_get(t, dbi, k, klen, &v, what) == 0)
-		db_del(t, dbi, k, klen, what);
-}
-
 int
 store_conv_delete(struct store_txn *t, const char *conv_id)
 {
@@ -1450,8 +1440,7 @@ store_conv_delete(struct store_txn *t, const char *conv_id)
 	if (c.contact_id[0] != '\0' &&
 	    proto_hex_decode(c.contact_id, cckey, ID_LEN) == 0) {
 		memcpy(cckey + ID_LEN, cid, ID_LEN);
-		db_del_if(t, t->st->contact_convs, cckey, sizeof(cckey),
-		    "delete contact conversation");
+		contact_link_del(t, cckey);
 	}
 	/* A turn open in it: no reply to end it with (turnstore.c). */
 	db_del_quiet(t, t->st->turns_open, cid, ID_LEN, "delete open turn");

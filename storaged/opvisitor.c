@@ -218,7 +218,9 @@ op_ws_begin(struct dbatch *b, uint16_t type, const void *req,
  * contact: a contact made before any conversation has them with its
  * first, event_begin). A new contact of a session between conversations
  * (after "New conversation", before its first message) has them with
- * the earlier one it was linked to: the next would be its second.
+ * the earlier one it was linked to: the next would be its second. A
+ * conversation the submission did not link (the contact full: none is
+ * linked to it past ST_CONTACT_LINKS_MAX) has none.
  */
 static void
 event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
@@ -235,6 +237,11 @@ event_contact(struct dbatch *b, struct dreply *r, struct store_txn *t,
 	    (result != ST_WS_OK && (!created ||
 	    store_contact_linked_conv(t, ct->id, &c) != 1)))
 		return;
+	/* Not linked to it (the contact was full): not its event. */
+	if (strcmp(c.contact_id, ct->id) != 0) {
+		st_conv_free(&c);
+		return;
+	}
 	event_init(b, &ev, ST_EV_CONTACT, &c);
 	ev.contact = *ct;
 	reply_event(r, &ev, created ? 0 : EV_NO_OUTBOX);

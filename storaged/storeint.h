@@ -289,6 +289,7 @@ struct store {
 	/* contactstore.c: each organisation's contacts, and how many */
 	MDB_dbi contact_org;	/* org NUL u64 created_at | id[16] -> () */
 	MDB_dbi contact_counts;	/* org -> u64 contacts */
+	MDB_dbi contact_links;	/* contact id[16] -> u64 contact_convs keys */
 	MDB_dbi invite_org;	/* org NUL token hash -> (): userstore.c */
 	/* outbox.c: a conversation's webhook deliveries */
 	MDB_dbi conv_deliveries;	/* conversation id[16] | u64 seq -> () */
@@ -711,6 +712,17 @@ void claim_link_conv(struct store_txn *,
     const uint8_t hash[ST_TOKEN_HASH_LEN], const struct st_wsess *,
     const struct st_conv *, const char *secret);
 /*
+ * contactstore.c: a new conversation's link key (contact id | its id)
+ * stored verified and counted in contact_links; bounded (a visitor who
+ * is not the contact's verified identity): only while the contact holds
+ * fewer than ST_CONTACT_LINKS_MAX. 1 linked, 0 not (the contact full),
+ * -1 error.
+ */
+int contact_link_new(struct store_txn *, const uint8_t key[2 * ID_LEN],
+    int bounded);
+/* contactstore.c: link key deleted and uncounted, when it is there. */
+void contact_link_del(struct store_txn *, const uint8_t key[2 * ID_LEN]);
+/*
  * contactstore.c: contact (hex) deleted, erased or not: the claim of
  * session s under hash, when its last submission went to that contact
  * (a claim of before format 3, which does not say: when s names it),
@@ -746,19 +758,22 @@ int msgs_walk(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t from,
     void *), void *arg);
 /*
  * store_conv_open() that gives a conversation it makes the contact
- * (contact_id "" = none) and links it in contact_convs.
+ * (contact_id "" = none) and links it in contact_convs (contact_link_new,
+ * bounded: none when the contact is full).
  */
 int conv_open_contact(struct store_txn *, const char *widget,
     const char *session, const char *contact_id, struct st_conv *,
     int *created);
 /*
- * store_chat_begin() with conv_open_contact(); the visitor's message
+ * store_chat_begin() with conv_open_contact(), the link of a conversation
+ * it makes bounded or not (contact_link_new: bounded but for the
+ * contact's verified identity); the visitor's message
  * names claim's uploads (attstore.h; NULL none) and is stored with the
  * widget's client_id of it ("" none; valid: the caller checked it).
  */
 struct att_claim;
 int chat_begin_contact(struct store_txn *, const char *widget,
-    const char *session, const char *contact_id, const char *org,
+    const char *session, const char *contact_id, int bounded, const char *org,
     const char *content, const char *client_id, const struct att_claim *claim,
     uint32_t history_max, size_t max_bytes, struct store_chat *);
 /* The session's conversation id: 0 found, 1 none, -1 error. */

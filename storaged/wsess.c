@@ -549,9 +549,10 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 	    b->idle_ms, &b->sess) < 0)
 		return t->err;
 	proto_hex_encode(b->token_hash, ST_TOKEN_HASH_LEN, sess);
+	/* A link of its verified identity's is not bounded. */
 	if (chat_begin_contact(t, b->widget.id, b->sess.id,
-	    b->sess.contact_id, b->widget.org, content, client_id, &claim,
-	    history_max, max_bytes, &b->chat) != 0)
+	    b->sess.contact_id, !b->verified, b->widget.org, content,
+	    client_id, &claim, history_max, max_bytes, &b->chat) != 0)
 		return t->err;
 	b->chat.verified = b->verified;
 	if (b->chat.created) {

@@ -3702,6 +3702,148 @@ claim_holds(struct fix *f, uint8_t tb, const char *s)
 	return memmem(buf, n, s, strlen(s)) != NULL;
 }
 
+/* Session tb's "New conversation": its next message opens another. */
+static void
+ws_conv_new(struct fix *f, const char *wid, uint8_t tb)
+{
+	struct st_ws_session_req q = { .widget_id = wid,
+	    .token_len = ST_TOKEN_HASH_LEN };
+	struct st_ws_conv_new_rep rep;
+
+	hash(q.token, tb);
+	assert_int_equal(request_dec(f, PROTO_ST_WS_CONV_NEW, &q, &rep), 0);
+	assert_int_equal(rep.result, ST_WS_OK);
+}
+
+/* Contact id's count of links (contact_links), not 0. */
+static uint64_t
+links_counted(struct fix *f, const char *id)
+{
+	uint8_t k[ST_ID_HEX / 2], v[16];
+	uint64_t n = 0;
+	int i;
+
+	assert_int_equal(proto_hex_decode(id, k, sizeof(k)), 0);
+	assert_int_equal(db_value(f, "contact_links", k, sizeof(k), v,
+	    sizeof(v)), 9);
+	assert_int_equal(v[0], ST_RECORD_VERSION);
+	for (i = 1; i < 9; i++)
+		n = n << 8 | v[i];
+	return n;
+}
+
+/* Session tb's next message, in a conversation it opens: its contact id. */
+static void
+ws_say_new(struct fix *f, const char *wid, uint8_t tb,
+    char contact[ST_ID_HEX + 1], char conv[ST_ID_HEX + 1])
+{
+	struct wsbegin b;
+
+	assert_int_equal(ws_begin_full(f, wid, tb, "q", 0, 0, &b), 0);
+	assert_int_equal(b.result, ST_WS_OK);
+	assert_int_equal(b.created, 1);
+	strlcpy(contact, b.conv.contact_id, ST_ID_HEX + 1);
+	if (conv != NULL)
+		strlcpy(conv, b.conv.id, ST_ID_HEX + 1);
+	wsbegin_free(&b);
+}
+
+/*
+ * A contact holds at most ST_CONTACT_LINKS_MAX conversations linked by
+ * visitors who are not its verified identity, counted in contact_links:
+ * past it a visitor's new conversation and a submission's conversation
+ * are not linked (the submission stored as ever), the verified
+ * identity's still are; a conversation deleted makes room; the count is
+ * made again at open for a data directory of before it.
+ */
+static void
+test_contact_links_bound(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_secret_rep sec;
+	struct st_contact c;
+	struct st_conv conv;
+	struct cfull g;
+	char vid[ST_ID_HEX + 1], got[ST_ID_HEX + 1];
+	char old1[ST_ID_HEX + 1], old2[ST_ID_HEX + 1], third[ST_ID_HEX + 1];
+	uint32_t i;
+	int result;
+
+	w_new(f, "Bound", &a);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &sec), 0);
+	/* The verified identity's contact and its first conversation. */
+	identify_ok(f, a.widget_id, sec.secret, 1, "user-1", vid);
+	submit_ok(f, a.widget_id, 1, "", "v1@example.com", "", got);
+	assert_string_equal(got, vid);
+	ws_say_new(f, a.widget_id, 1, got, NULL);
+	assert_string_equal(got, vid);
+	assert_int_equal(links_counted(f, vid), 1);
+
+	/* A visitor types its email, then opens conversations to the bound. */
+	ws_new(f, a.widget_id, 2);
+	submit_ok(f, a.widget_id, 2, "", "v1@example.com", "", got);
+	assert_string_equal(got, vid);
+	for (i = 1; i < ST_CONTACT_LINKS_MAX; i++) {
+		if (i > 1)
+			ws_conv_new(f, a.widget_id, 2);
+		ws_say_new(f, a.widget_id, 2, got, i == 1 ? old1 :
+		    i == 2 ? old2 : NULL);
+		assert_string_equal(got, vid);
+	}
+	assert_int_equal(links_counted(f, vid), ST_CONTACT_LINKS_MAX);
+	/* Full: the visitor's next conversation is stored, not linked. */
+	ws_conv_new(f, a.widget_id, 2);
+	ws_say_new(f, a.widget_id, 2, got, NULL);
+	assert_string_equal(got, "");
+	/* Nor is another visitor's, whose submission is stored as ever. */
+	ws_say_new(f, a.widget_id, 3, got, third);
+	assert_string_equal(got, "");
+	assert_int_equal(contact_submit(f, a.widget_id, 3, "Mallory",
+	    "V1@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	assert_string_equal(c.id, vid);
+	st_contact_free(&c);
+	assert_true(claim_holds(f, 3, "Mallory"));
+	fix_conv_get(f, third, &conv);
+	assert_string_equal(conv.contact_id, "");
+	st_conv_free(&conv);
+	assert_int_equal(links_counted(f, vid), ST_CONTACT_LINKS_MAX);
+	/* The verified identity's new conversation is linked. */
+	ws_conv_new(f, a.widget_id, 1);
+	ws_say_new(f, a.widget_id, 1, got, NULL);
+	assert_string_equal(got, vid);
+	assert_int_equal(links_counted(f, vid), ST_CONTACT_LINKS_MAX + 1);
+	assert_int_equal(contact_page(f, vid, 1, "", &g), 0);
+	assert_int_equal(g.total, ST_CONTACT_LINKS_MAX + 1);
+	cfull_free(&g);
+
+	/* Two conversations deleted: room for one more. */
+	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ old1 }), 0);
+	assert_int_equal(request_st_err(f, PROTO_ST_CONV_DELETE,
+	    &(struct st_id_req){ old2 }), 0);
+	assert_int_equal(links_counted(f, vid), ST_CONTACT_LINKS_MAX - 1);
+	ws_conv_new(f, a.widget_id, 2);
+	ws_say_new(f, a.widget_id, 2, got, third);
+	assert_string_equal(got, vid);
+	fix_conv_get(f, third, &conv);
+	assert_string_equal(conv.contact_id, vid);
+	st_conv_free(&conv);
+	ws_conv_new(f, a.widget_id, 2);
+	ws_say_new(f, a.widget_id, 2, got, NULL);
+	assert_string_equal(got, "");
+
+	/* A data directory of before the count: made again at open. */
+	fix_index_unfilled(f, "contact_links", "contact_links_counted");
+	assert_int_equal(links_counted(f, vid), ST_CONTACT_LINKS_MAX);
+	ws_conv_new(f, a.widget_id, 2);
+	ws_say_new(f, a.widget_id, 2, got, NULL);
+	assert_string_equal(got, "");
+	st_widget_free(&a);
+}
+
 /* ST_CONTACT_ERASE of contact id (erase: all): done in the request. */
 static void
 contact_delete(struct fix *f, const char *id, int erase)
@@ -3862,6 +4004,7 @@ main(void)
 		T(test_identify_email),
 		T(test_identify_submit),
 		T(test_identify_named_by_form),
+		T(test_contact_links_bound),
 		T(test_contact_delete_claims),
 		T(test_expired_identify_submit),
 		T(test_widget_create_get_list),
