@@ -246,9 +246,10 @@ describe('dashboard conversations and contacts in Chromium', { timeout: SUITE_TI
         const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('[data-testid="export-conversations-csv"]')]);
         assert.equal(dl.suggestedFilename(), 'parley-conversations.csv');
         const rows = csvObjects(fs.readFileSync(await dl.path(), 'utf8'), CONV_FIELDS);
-        const all = await listAll();
+        // The export's order: newest first by creation (no message moves it).
+        const all = (await listAll()).sort((a, b) => b.createdAt - a.createdAt || (a._id < b._id ? 1 : -1));
         assert.equal(rows.length, all.length);
-        assert.deepEqual(rows, all.map((c) => asCsv(convRow(c))), 'every conversation, newest first');
+        assert.deepEqual(rows, all.map((c) => asCsv(convRow(c))), 'every conversation, newest first by creation');
         await assertClean(page, log, 'export');
       } finally { await ctx.close(); }
     });
