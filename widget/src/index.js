@@ -1059,7 +1059,10 @@ function mount(script, cfg, base, broken, lang) {
     }
   }
 
+  // Back online or shown: the next try at once, not after the backoff a
+  // socket still failing now would wait (tries grown while offline).
   const wake = () => {
+    tries = 0;
     sync();
     if (!doc.hidden) connect();
   };
