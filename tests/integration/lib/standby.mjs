@@ -35,6 +35,22 @@ export async function dump(p) {
   return out;
 }
 
+// Until no conversation of p ends with a visitor's message: a promoted
+// primary ends the turns it found open TURN_LOST_MS (3 s) after its start
+// (storaged/server.c), and those writes would land between two dumps.
+export async function turnsEnded(p, ms = 15000) {
+  await waitFor(async () => {
+    const r = await p.ctl(['export', '--rows', 'messages']);
+    assert.equal(r.code, 0, `parleyctl export: ${r.stderr}`);
+    const last = new Map();
+    for (const line of r.stdout.split('\n').filter(Boolean)) {
+      const m = JSON.parse(line);
+      last.set(m.conversationId, m.role);
+    }
+    return last.size > 0 && ![...last.values()].includes('user');
+  }, ms, 'the promoted primary ended the turns it found open');
+}
+
 // a and b export the same, and there is something to compare.
 export async function sameData(a, b) {
   const [da, db] = [await dump(a), await dump(b)];
