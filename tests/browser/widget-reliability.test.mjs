@@ -698,7 +698,13 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       assert.equal(await a.evaluate((k) => localStorage.getItem(k), key), was, 'nothing said');
       assert.deepEqual(await shown(a), ['user: old words', 'assistant: You said: old words']);
       await a.evaluate(() => { window.__down = false; window.dispatchEvent(new Event('online')); });
-      await waitConnected(a, 20000);
+      // This wait timed out in about one full run in three (never alone):
+      // what the page's sockets were then says where the next try went.
+      await waitConnected(a, 20000).catch(async (e) => {
+        const seen = await a.evaluate(() => ({ hidden: document.hidden, online: navigator.onLine,
+          socks: window.__socks.map((k) => `${k.url} ${k.readyState}`) }));
+        throw new Error(`${e.message}; the page then: ${JSON.stringify(seen)}`);
+      });
       await hasDone(a, 2);
       assert.equal(await b.evaluate(() => window.__said.length), before);
       // the New of the other tab: a follows, sends no New of its own
