@@ -34,10 +34,16 @@ import { after, before, describe, test } from 'node:test';
 
 import { SUITE_TIMEOUT, adminApi, openPage, part, sleep, startSuite, stopSuite, waitFor, waitReady } from './lib/browser.mjs';
 
+// A timeout says what the page's sockets were then (tracked pages: TRACK):
+// where the next try went.
 const waitConnected = (page, timeout = 10000) => page.waitForFunction(() => {
   const root = document.getElementById('parley-chat-widget').shadowRoot;
   return !root.querySelector('[data-part="send"]').disabled;
-}, null, { timeout });
+}, null, { timeout }).catch(async (e) => {
+  const seen = await page.evaluate(() => ({ hidden: document.hidden, online: navigator.onLine,
+    socks: (window.__socks || []).map((k) => `${k.url} ${k.readyState}`) })).catch(() => 'not read');
+  throw new Error(`${e.message}; the page then: ${JSON.stringify(seen)}`);
+});
 
 const streaming = (page) => page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
   .querySelector('[data-part="message"][data-state="streaming"]'), null, { timeout: 10000 });
@@ -698,13 +704,8 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       assert.equal(await a.evaluate((k) => localStorage.getItem(k), key), was, 'nothing said');
       assert.deepEqual(await shown(a), ['user: old words', 'assistant: You said: old words']);
       await a.evaluate(() => { window.__down = false; window.dispatchEvent(new Event('online')); });
-      // This wait timed out in about one full run in three (never alone):
-      // what the page's sockets were then says where the next try went.
-      await waitConnected(a, 20000).catch(async (e) => {
-        const seen = await a.evaluate(() => ({ hidden: document.hidden, online: navigator.onLine,
-          socks: window.__socks.map((k) => `${k.url} ${k.readyState}`) }));
-        throw new Error(`${e.message}; the page then: ${JSON.stringify(seen)}`);
-      });
+      // This wait timed out in about one full run in three (never alone).
+      await waitConnected(a, 20000);
       await hasDone(a, 2);
       assert.equal(await b.evaluate(() => window.__said.length), before);
       // the New of the other tab: a follows, sends no New of its own

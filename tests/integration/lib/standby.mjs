@@ -48,7 +48,7 @@ export async function turnsEnded(p, ms = 15000) {
       last.set(m.conversationId, m.role);
     }
     return last.size > 0 && ![...last.values()].includes('user');
-  }, ms, 'the promoted primary ended the turns it found open');
+  }, ms, 'the promoted primary ended the turns it found open', 250); // an export a try: not every 20 ms
 }
 
 // a and b export the same, and there is something to compare.
