@@ -98,15 +98,20 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 		if (strcmp(m->role, "user") != 0)
 			store_turn_closed(&t, m->conv_id, NULL);
 		store_conv_view(&t, who_user(b), &rep.conv);
-		rep.msg = *m;
 		if (type == PROTO_ST_MSG_APPEND) {
-			/* Its reply is the message's id alone (st_msg_stored). */
+			/*
+			 * Its reply is the message's id alone (st_msg_stored):
+			 * the id's whole buffer, its NUL in it (made by the
+			 * store), not a count of its characters.
+			 */
 			struct st_msg_stored s;
 
-			strlcpy(s.id, m->id, sizeof(s.id));
+			memcpy(s.id, m->id, sizeof(s.id));
 			reply_enc(r, type, &s);
-		} else
+		} else {
+			rep.msg = *m;	/* 688 bytes: only this reply's */
 			reply_enc(r, type, &rep);
+		}
 		event_msg(b, r, &rep.conv, m);
 		/*
 		 * Freed, and its session wiped going out of scope: the
@@ -156,7 +161,8 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	/* A worker's reply (or its failure) ends the turn it had open. */
 	if (r->err == 0 && strcmp(m.role, "user") != 0) {
 		r->turn = DTURN_ENDED;
-		strlcpy(r->turn_conv, m.conv_id, sizeof(r->turn_conv));
+		/* Stored, so an id (conv_id_parse): its whole buffer. */
+		memcpy(r->turn_conv, m.conv_id, sizeof(r->turn_conv));
 	}
 }
 
