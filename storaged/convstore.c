@@ -106,16 +106,16 @@ conv_by_hex(struct store_txn *t, const char *hex, uint8_t id[ID_LEN],
 }
 
 /*
- * conv_save() when the caller holds the record as stored: old (only its
- * counts' fields are read: a shallow copy taken before c changed will
- * do), NULL when none is stored yet. c is saved as stored and given back
+ * conv_save() when the caller holds what the reports counted of the
+ * record as stored: old (report_conv_was, taken before c changed), NULL
+ * when none is stored yet. c is saved as stored and given back
  * as it came: its three rows that differ in store are set for the save
  * and then put back, not its 2.4 KiB copied to change them (a turn's
  * two saves).
  */
 static void
 conv_save_from(struct store_txn *t, const uint8_t id[ID_LEN],
-    const struct st_conv *old, struct st_conv *c)
+    const struct report_was *old, struct st_conv *c)
 {
 	char name0 = c->visitor_name[0];
 	uint8_t unread = c->unread, reported = c->reported;
@@ -144,6 +144,7 @@ conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
 	conv_save_from(t, id, NULL, &rec);
 #else
 	struct st_conv old;
+	struct report_was was;
 	int rc;
 
 	if (t->err)
@@ -152,9 +153,11 @@ conv_save(struct store_txn *t, const uint8_t id[ID_LEN],
 	if ((rc = rec_load(t, t->st->convs, id, ID_LEN, &st_conv_layout, &old,
 	    "conversation")) < 0)
 		return;
-	conv_save_from(t, id, rc == 0 ? &old : NULL, &rec);
-	if (rc == 0)
+	if (rc == 0) {
+		report_conv_was(&was, &old);
 		st_conv_free(&old);
+	}
+	conv_save_from(t, id, rc == 0 ? &was : NULL, &rec);
 #endif
 }
 
@@ -506,7 +509,7 @@ msg_append_to(struct store_txn *t, struct st_msg *m,
     const uint8_t cid[ID_LEN], struct st_conv *c, int stored,
     struct st_conv *conv)
 {
-	struct st_conv before = *c;	/* shallow: its counts' fields */
+	struct report_was before;	/* what the reports counted of c */
 	uint8_t mid[ID_LEN], mkey[MSG_KEY_LEN];
 	const char *content = m->content != NULL ? m->content : "";
 	uint32_t seq;
@@ -523,6 +526,8 @@ msg_append_to(struct store_txn *t, struct st_msg *m,
 		return t->err;
 	}
 
+	if (stored)
+		report_conv_was(&before, c);
 	now = t->st->now();
 	proto_random(mid, sizeof(mid));
 	proto_hex_encode(mid, sizeof(mid), m->id);

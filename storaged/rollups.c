@@ -25,7 +25,7 @@
 #include "util.h"
 
 #define HOUR_MS		3600000ull
-#define RKEY_MAX	(ST_WHO_ORG_MAX + 1 + 4 + ST_WIDGET_MAX + 1 + ST_ID_HEX)
+#define RKEY_MAX	REPORT_KEY_MAX
 #define RVAL_LEN	(1 + 8 * ST_RC_N)
 #define BACKFILL_KEY	"report_backfill"
 
@@ -80,22 +80,24 @@ contrib(const struct st_conv *c, uint64_t v[ST_RC_N])
 	v[ST_RC_rating_sum] = c->rating;
 }
 
-/* c's row moves by the deltas d (one read, one write); a row at zero goes. */
+/*
+ * The row of key k (rkey's, klen bytes) moves by the deltas d (one read,
+ * one write); a row at zero goes.
+ */
 static void
-row_move(struct store_txn *t, const struct st_conv *c,
+row_move(struct store_txn *t, const uint8_t *k, size_t klen,
     const int64_t d[ST_RC_N])
 {
-	uint8_t k[RKEY_MAX], val[RVAL_LEN];
+	uint8_t val[RVAL_LEN];
 	uint64_t n[ST_RC_N];
 	struct pdec dec;
-	size_t klen;
+	const char *org = (const char *)k;
 	int i, rc, any = 0, bad = 0;
 
 	for (i = 0; i < ST_RC_N; i++)
 		any |= d[i] != 0;
 	if (t->err || !any)
 		return;
-	klen = rkey(k, c);
 	memset(n, 0, sizeof(n));
 	if ((rc = rec_get(t, t->st->report_hours, k, klen, &dec,
 	    "get report row")) < 0)
@@ -116,8 +118,8 @@ row_move(struct store_txn *t, const struct st_conv *c,
 		any |= n[i] != 0;
 	}
 	if (bad)
-		log_warnx("report row of %s/%s went below zero", c->org,
-		    c->widget);
+		log_warnx("report row of %s/%s went below zero", org,
+		    org + strlen(org) + 1 + 4);
 	if (!any) {
 		if (rc == 0)
 			db_del(t, t->st->report_hours, k, klen,
@@ -143,36 +145,43 @@ deltas(int64_t d[ST_RC_N], const uint64_t v[ST_RC_N], int sign)
 }
 
 void
-report_conv_saved(struct store_txn *t, const struct st_conv *old,
+report_conv_was(struct report_was *w, const struct st_conv *c)
+{
+	contrib(c, w->n);
+	w->klen = rkey(w->key, c);
+	w->reported = c->reported;
+}
+
+void
+report_conv_saved(struct store_txn *t, const struct report_was *old,
     const struct st_conv *c)
 {
 #ifdef PARLEY_BENCH_NO_ROLLUPS
 	/* The bench's storaged without rollups (make bench, rollups). */
 	return;
 #endif
-	uint8_t ko[RKEY_MAX], kn[RKEY_MAX];
-	uint64_t a[ST_RC_N], b[ST_RC_N];
+	uint8_t kn[RKEY_MAX];
+	uint64_t b[ST_RC_N];
 	int64_t d[ST_RC_N];
-	size_t lo, ln;
+	size_t ln;
 	int i;
 
-	contrib(old, a);
 	contrib(c, b);
+	ln = rkey(kn, c);
 	if (old != NULL && old->reported && c->reported &&
-	    (lo = rkey(ko, old)) == (ln = rkey(kn, c)) &&
-	    memcmp(ko, kn, lo) == 0) {
+	    old->klen == ln && memcmp(old->key, kn, ln) == 0) {
 		/* One row: moved by the difference. */
 		for (i = 0; i < ST_RC_N; i++)
-			d[i] = (int64_t)b[i] - (int64_t)a[i];
-		row_move(t, c, d);
+			d[i] = (int64_t)b[i] - (int64_t)old->n[i];
+		row_move(t, kn, ln, d);
 		return;
 	}
 	if (old != NULL) {
-		deltas(d, a, -1);
-		row_move(t, old, d);
+		deltas(d, old->n, -1);
+		row_move(t, old->key, old->klen, d);
 	}
 	deltas(d, b, 1);
-	row_move(t, c, d);
+	row_move(t, kn, ln, d);
 }
 
 void
@@ -490,12 +499,12 @@ static void
 report_conv_deleted(struct store_txn *t, const struct st_conv *c,
     const uint8_t id[ID_LEN])
 {
-	uint64_t v[ST_RC_N];
+	struct report_was w;
 	int64_t d[ST_RC_N];
 
-	contrib(c, v);
-	deltas(d, v, -1);
-	row_move(t, c, d);
+	report_conv_was(&w, c);
+	deltas(d, w.n, -1);
+	row_move(t, w.key, w.klen, d);
 }
 
 const struct store_module report_module = {
