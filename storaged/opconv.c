@@ -154,9 +154,14 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	    .nsources = q->nsources, .knowledge = q->knowledge,
 	    .cited = (char *)q->cited };
 
-	strlcpy(m.conv_id, q->conv_id, sizeof(m.conv_id));
-	strlcpy(m.role, q->role, sizeof(m.role));
-	strlcpy(m.status, q->status, sizeof(m.status));
+	/*
+	 * As strlcpy would cut them (libbsd's, a byte loop: 270 instructions
+	 * an id), into m's zeroed buffers, which keep their NUL.
+	 */
+	memcpy(m.conv_id, q->conv_id, strnlen(q->conv_id,
+	    sizeof(m.conv_id) - 1));
+	memcpy(m.role, q->role, strnlen(q->role, sizeof(m.role) - 1));
+	memcpy(m.status, q->status, strnlen(q->status, sizeof(m.status) - 1));
 	msg_store(b, type, &m, NULL, q, NULL, r);
 	/* A worker's reply (or its failure) ends the turn it had open. */
 	if (r->err == 0 && strcmp(m.role, "user") != 0) {
