@@ -57,11 +57,14 @@ const lastReply = (page) => page.evaluate(() => {
 });
 
 // every WebSocket the page makes, in window.__socks (while window.__down,
-// one to a closed port); the types of the frames they send, in
-// window.__sent; the values other tabs write to the widget's said key, in
-// window.__said (this listener runs before the widget's, in one dispatch)
+// one that Parley refuses: a path it does not serve, so the handshake
+// fails with a close event, as a socket to a server that is down does; a
+// socket the page's CSP refuses gets an error and no close in Chromium,
+// and the widget waits on that socket for good); the types of the frames
+// they send, in window.__sent; the values other tabs write to the
+// widget's said key, in window.__said (this listener runs before the widget's, in one dispatch)
 const TRACK = `(() => { const W = window.WebSocket; window.__socks = []; window.__sent = []; window.__said = [];
-  window.WebSocket = function (u, p) { if (window.__down) u = 'ws://127.0.0.1:9/';
+  window.WebSocket = function (u, p) { if (window.__down) u += '-down';
     const s = p === undefined ? new W(u) : new W(u, p); window.__socks.push(s); return s; };
   window.WebSocket.prototype = W.prototype; Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
   const send = W.prototype.send;
@@ -704,7 +707,6 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       assert.equal(await a.evaluate((k) => localStorage.getItem(k), key), was, 'nothing said');
       assert.deepEqual(await shown(a), ['user: old words', 'assistant: You said: old words']);
       await a.evaluate(() => { window.__down = false; window.dispatchEvent(new Event('online')); });
-      // This wait timed out in about one full run in three (never alone).
       await waitConnected(a, 20000);
       await hasDone(a, 2);
       assert.equal(await b.evaluate(() => window.__said.length), before);
