@@ -175,8 +175,11 @@ describe('stacks of their own', { concurrency: true }, () => {
           const closed = new Promise((r) => s.once('close', () => r(Date.now())));
           s.once('secureConnect', () => {
             const head = frame(T.ST_BACKUP, 0, 9, Buffer.alloc(4 << 20)).subarray(0, 12 + (256 << 10));
+            // Before the write: storaged's deadline runs from the frame's
+            // first bytes, which may come long before the 256 KB are all
+            // taken (the write's callback came 1.6 s late under load).
+            const started = Date.now();
             s.write(Buffer.concat([helloFrame('parleyctl'), head]), () => {
-              const started = Date.now();
               const drip = setInterval(() => { if (!s.destroyed) s.write(Buffer.alloc(1)); }, 200);
               resolve({ s, started, drip, closed });
             });
