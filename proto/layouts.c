@@ -2,6 +2,8 @@
  * Every stored record's layout (record.h), in one list: the fuzz target
  * and the tests walk each. A new record's layout is added here.
  */
+#include <stdatomic.h>
+
 #include "agentmsg.h"
 #include "attmsg.h"
 #include "gapmsg.h"
@@ -42,3 +44,21 @@ const struct rlayout *const rl_layouts[] = {
 };
 
 const size_t rl_nlayouts = sizeof(rl_layouts) / sizeof(rl_layouts[0]);
+
+int
+rl_place(const struct rlayout *l)
+{
+	size_t i;
+	int v;
+
+	/* The list never changes: looked up once (record.h). */
+	if (l->place != NULL && (v = atomic_load_explicit(l->place,
+	    memory_order_relaxed)) != 0)
+		return v > 0 ? v - 1 : -1;
+	for (i = 0; i < rl_nlayouts && rl_layouts[i] != l; i++)
+		;
+	v = i < rl_nlayouts ? (int)i + 1 : -1;
+	if (l->place != NULL)
+		atomic_store_explicit(l->place, v, memory_order_relaxed);
+	return v > 0 ? v - 1 : -1;
+}

@@ -163,6 +163,11 @@ struct rlayout {
 	 * or NULL (made by hand: worked out each call).
 	 */
 	_Atomic int *secret;
+	/*
+	 * Its place in rl_layouts plus 1 (-1: not listed) once worked out
+	 * (0 before), or NULL (made by hand: looked up each call): rl_place.
+	 */
+	_Atomic int *place;
 };
 
 /* ------------------------------------------------- the generic kinds */
@@ -303,9 +308,10 @@ struct rlayout {
 	static _Atomic int var##_version;				\
 	static _Atomic uint64_t var##_owns;				\
 	static _Atomic int var##_secret;				\
+	static _Atomic int var##_place;					\
 	const struct rlayout var = { (name), sizeof(T), var##_rows,	\
 	    sizeof(var##_rows) / sizeof(var##_rows[0]), (refuse),	\
-	    &var##_version, &var##_owns, &var##_secret }
+	    &var##_version, &var##_owns, &var##_secret, &var##_place }
 
 /* An update's mask of every row with a bit (a constant expression). */
 #define RF_MASK(K, m, json, since, bit, ...)			\
@@ -317,6 +323,12 @@ struct rlayout {
  */
 extern const struct rlayout *const rl_layouts[];
 extern const size_t rl_nlayouts;
+/*
+ * l's index in rl_layouts, or -1 when it is not listed: looked up once
+ * (struct rlayout's place), not a walk of the list each call (some 36
+ * instructions a record storaged counts, smetrics_record).
+ */
+int rl_place(const struct rlayout *l);
 
 /* --------------------------------------------------------------- walks */
 

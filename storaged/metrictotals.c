@@ -54,13 +54,6 @@ static uint64_t commits[2], commit_fails, log_flushes, shared_requests;
 static uint64_t requests[PROTO_TYPE_MAX];
 /* Records read and written, by their place in rl_layouts. */
 #define NRECORDS	32
-/*
- * record_place's table: twice NRECORDS, a slot always free; a layout's
- * slot from its address (Fibonacci hashing: the product's top 6 bits).
- */
-#define NPLACES		64
-#define PLACE_HASH(l)	((size_t)((uint64_t)(uintptr_t)(l) * \
-	0x9e3779b97f4a7c15ull >> 58))
 static uint64_t rec_counts[2][NRECORDS];
 /* Replication's state (smetrics_replica); repl_set 0 until told. */
 static struct st_repl_status repl;
@@ -227,44 +220,12 @@ smetrics_commit(uint64_t us, size_t nreq, int write, int failed)
 	mh_observe(&batch_h, batch_bounds, NBATCH, nreq);
 }
 
-/*
- * Layout l's place in rl_layouts (its first NRECORDS), or -1: found in
- * places, an open-addressed table of them by address, filled at the
- * first call (a walk of the list was some 36 instructions a record read
- * or written, the conversation's and the message's being the 7th and
- * 8th). Plain, as rec_counts: the records are counted on storaged's
- * thread that runs the requests.
- */
-static int
-record_place(const struct rlayout *l)
-{
-	static const struct rlayout *keys[NPLACES];
-	static int8_t places[NPLACES];
-	static int filled;
-	size_t i, h;
-
-	if (!filled) {
-		for (i = 0; i < rl_nlayouts && i < NRECORDS; i++) {
-			h = PLACE_HASH(rl_layouts[i]);
-			while (keys[h] != NULL)
-				h = (h + 1) % NPLACES;
-			keys[h] = rl_layouts[i];
-			places[h] = (int8_t)i;
-		}
-		filled = 1;
-	}
-	for (h = PLACE_HASH(l); keys[h] != NULL; h = (h + 1) % NPLACES)
-		if (keys[h] == l)
-			return places[h];
-	return -1;
-}
-
 void
 smetrics_record(const struct rlayout *l, int write)
 {
 	int i;
 
-	if ((i = record_place(l)) >= 0)
+	if ((i = rl_place(l)) >= 0 && i < NRECORDS)
 		rec_counts[write ? 1 : 0][i]++;
 }
 

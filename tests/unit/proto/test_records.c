@@ -546,7 +546,7 @@ enc_row(struct penc *e, const struct rlayout *l, const struct rfield *f,
     const void *rec)
 {
 	struct rlayout one = { l->name, l->size, f, 1, NULL, NULL, NULL,
-	    NULL };
+	    NULL, NULL };
 
 	rl_enc(e, &one, rec);
 }
@@ -567,7 +567,7 @@ enc_old(struct penc *e, const struct rlayout *l, const void *rec,
 	for (i = 0; i < l->nf; i++) {
 		f = &l->f[i];
 		one = (struct rlayout){ l->name, l->size, f, 1, NULL, NULL,
-		    NULL, NULL };
+		    NULL, NULL, NULL };
 		if (f->kind == RF_GONE)
 			rl_enc_as(e, &one, rec, version);
 		else if (f->since <= version)
