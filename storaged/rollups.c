@@ -25,13 +25,12 @@
 #include "util.h"
 
 #define HOUR_MS		3600000ull
-#define RKEY_MAX	REPORT_KEY_MAX
 #define RVAL_LEN	(1 + 8 * ST_RC_N)
 #define BACKFILL_KEY	"report_backfill"
 
 /* Its row's key: org NUL u32 hour | widget NUL agent. */
 static size_t
-rkey(uint8_t k[RKEY_MAX], const struct st_conv *c)
+rkey(uint8_t k[REPORT_KEY_MAX], const struct st_conv *c)
 {
 	size_t o = strlen(c->org) + 1, w = strlen(c->widget) + 1;
 	size_t a = strlen(c->agent_id);
@@ -160,28 +159,26 @@ report_conv_saved(struct store_txn *t, const struct report_was *old,
 	/* The bench's storaged without rollups (make bench, rollups). */
 	return;
 #endif
-	uint8_t kn[RKEY_MAX];
-	uint64_t b[ST_RC_N];
+	struct report_was now;
 	int64_t d[ST_RC_N];
-	size_t ln;
 	int i;
 
-	contrib(c, b);
-	ln = rkey(kn, c);
-	if (old != NULL && old->reported && c->reported &&
-	    old->klen == ln && memcmp(old->key, kn, ln) == 0) {
+	report_conv_was(&now, c);
+	if (old != NULL && old->reported && now.reported &&
+	    old->klen == now.klen &&
+	    memcmp(old->key, now.key, now.klen) == 0) {
 		/* One row: moved by the difference. */
 		for (i = 0; i < ST_RC_N; i++)
-			d[i] = (int64_t)b[i] - (int64_t)old->n[i];
-		row_move(t, kn, ln, d);
+			d[i] = (int64_t)now.n[i] - (int64_t)old->n[i];
+		row_move(t, now.key, now.klen, d);
 		return;
 	}
 	if (old != NULL) {
 		deltas(d, old->n, -1);
 		row_move(t, old->key, old->klen, d);
 	}
-	deltas(d, b, 1);
-	row_move(t, kn, ln, d);
+	deltas(d, now.n, 1);
+	row_move(t, now.key, now.klen, d);
 }
 
 void
