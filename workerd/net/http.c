@@ -127,15 +127,18 @@ name_is(const char *name, const char *lname)
 	return 0;
 }
 
-/* RFC 7230 tchar. */
-static int
-is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+/*
+ * RFC 7230 tchar: non-zero for one; an upper-case letter's also holds
+ * 0x20, the bit that lowers it (c | (tchar[c] & 0x20)). One load a byte
+ * for the check and the lowering of a header name, where the tests and
+ * a strchr were some 20 instructions a byte, five names a request.
+ */
+static const unsigned char tchar[256] = {
+	['0' ... '9'] = 1, ['A' ... 'Z'] = 0x21, ['a' ... 'z'] = 1,
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
 
 /* Appends; 0 ok, -1 longer than max, -2 out of memory. Keeps p NUL-terminated. */
 static int
@@ -290,14 +293,23 @@ commit_header(struct http_in *h)
 	struct http_request *r = h->req;
 	struct http_header *hd;
 	const char *v;
-	size_t i, vlen;
+	char *name;
+	size_t i, nlen, vlen;
+	unsigned char c;
 
 	h->header_state = HS_NONE;
 	if (h->name.len == 0)
 		return fail(h, 400, "empty header name");
-	for (i = 0; i < h->name.len; i++) {
-		if (!is_tchar((unsigned char)h->name.p[i]))
+	/*
+	 * Checked and lowered in place: the name is ours (str_add's copy).
+	 * Its place and length in locals: a store through name would make
+	 * the compiler load them again each byte.
+	 */
+	for (i = 0, name = h->name.p, nlen = h->name.len; i < nlen; i++) {
+		c = (unsigned char)name[i];
+		if (tchar[c] == 0)
 			return fail(h, 400, "invalid character in header name");
+		name[i] = (char)(c | (tchar[c] & 0x20));
 	}
 	if (r->nheaders >= HTTP_MAX_HEADERS)
 		return fail(h, 431, "too many header fields");
@@ -317,9 +329,8 @@ commit_header(struct http_in *h)
 	hd = &r->headers[r->nheaders];
 	hd->name = r->hbytes + r->hbytes_len;
 	r->hbytes_len += h->name.len + 1 + vlen + 1;
-	for (i = 0; i < h->name.len; i++)
-		hd->name[i] = (char)ascii_lower((unsigned char)h->name.p[i]);
-	hd->name[i] = '\0';
+	memcpy(hd->name, h->name.p, h->name.len);
+	hd->name[h->name.len] = '\0';
 	hd->value = hd->name + h->name.len + 1;
 	if (vlen > 0)
 		memcpy(hd->value, v, vlen);
