@@ -121,20 +121,21 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void
-buf_add_jstr(struct buf *b, const char *str, size_t len)
+/*
+ * buf_add_jstr's string from s[i], the first byte that needs a look (the
+ * i before it plain, not yet added). Out of line (noinline) with the
+ * local an escape needs: a plain string, as most are, keeps none in
+ * memory (no stack guard to set and check, nor locals spilled).
+ */
+static void __attribute__((noinline))
+jstr_escaped(struct buf *b, const unsigned char *s, size_t len, size_t i)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run = 0, n;
+	size_t run = i, n;
 	char esc[6];
 	const char *e;
 	size_t elen;
 
-	/* Room for the common case; buf_add grows it if escapes need more. */
-	if (buf_reserve(b, len + 2) != 0)
-		return;
-	buf_add(b, "\"", 1);
 	while (i < len) {
 		/* Printable ASCII but '"' and '\\': copied as a run. */
 		if ((n = proto_json_plain_len(s + i, len - i)) > 0) {
@@ -181,6 +182,23 @@ buf_add_jstr(struct buf *b, const char *str, size_t len)
 		i += n;
 	}
 	buf_add(b, s + i - run, run);
+}
+
+void
+buf_add_jstr(struct buf *b, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n;
+
+	/* Room for the common case; buf_add grows it if escapes need more. */
+	if (buf_reserve(b, len + 2) != 0)
+		return;
+	buf_add(b, "\"", 1);
+	/* Printable ASCII but '"' and '\\' throughout: copied whole. */
+	if ((n = proto_json_plain_len(s, len)) < len)
+		jstr_escaped(b, s, len, n);
+	else
+		buf_add(b, str, len);
 	buf_add(b, "\"", 1);
 }
 
