@@ -29,8 +29,10 @@
  * queue can still hold: memory stays bounded whatever a client does.
  *
  * Live events (eventring.h): the requests of a batch make them, and once
- * the batch has committed and its replies are queued, they are numbered,
- * kept in the ring and sent (ST_EV, unasked) to every client subscribed
+ * the batch has committed they are numbered, kept in the ring and sent
+ * (ST_EV, unasked), each request's after its reply and before the next
+ * request's reply (what a read answered and what came after it never
+ * overlap for its client), to every client subscribed
  * (ST_EV_SUBSCRIBE) at a level that wants them. A subscriber whose queue
  * would pass CLIENT_WQ_MAX is unsubscribed (logged) rather than let
  * storaged's memory grow, and told so (ST_EV_LOST, after what it has
@@ -1672,6 +1674,29 @@ server_own(struct server *s, struct dbatch *b, size_t n, size_t max)
 	return k;
 }
 
+/*
+ * What a committed request made known, after its reply: widget ids that
+ * stopped working, users and credentials gone, and its live events.
+ */
+static void
+server_told(struct server *s, struct dreply *r)
+{
+	size_t j;
+
+	if (r->err != 0)
+		return;
+	if (r->gone[0] != '\0')
+		server_widget_gone(s, r->gone);
+	if (r->user_gone.id[0] != '\0')
+		server_tell_all(s, PROTO_ST_EV_USER_GONE, &r->user_gone,
+		    r->user_gone.id);
+	if (r->cred_gone.kind != 0)
+		server_tell_all(s, PROTO_ST_EV_CRED_GONE, &r->cred_gone,
+		    "a session or key");
+	for (j = 0; j < r->nevs; j++)
+		server_event(s, &r->evs[j]);
+}
+
 /* A batch that did not commit ended none of its k lost turns: later. */
 static void
 server_own_failed(struct server *s, size_t k)
@@ -1688,7 +1713,7 @@ server_batch(struct server *s)
 	struct client *c;
 	struct slot *sl;
 	struct req *q;
-	size_t n = 0, nstore = 0, waiting = 0, nown = 0, i, j;
+	size_t n = 0, nstore = 0, waiting = 0, nown = 0, i;
 	uint64_t t0;
 	int write = 0, failed, share = 1, own;
 
@@ -1790,37 +1815,30 @@ server_batch(struct server *s)
 	 */
 	if (!TAILQ_EMPTY(&s->held) || store_seq(s->st) > server_gate(s))
 		s->hold_seq = store_seq(s->st);
+	/*
+	 * Each request's reply, then what it made known (server_told): a
+	 * reply reflects the requests before it in the batch (one txn), so
+	 * their events come before it and the later ones' after. A worker
+	 * resuming a conversation (ST_WS_OPEN after a message stored in the
+	 * same batch) would otherwise get the message in the history and
+	 * then again as an event. A failed batch carries no events
+	 * (dreply_batch_failed).
+	 */
 	for (i = 0; i < n; i++) {
 		sl = &s->batch[i];
 		if (failed)
 			dreply_batch_failed(&sl->rep, &b);
-		if (sl->c == NULL)	/* storaged's own: no one to answer */
-			continue;
-		client_turn_note(sl->c, &sl->rep);
-		if (!sl->c->dead)
-			client_reply(s, sl->c, sl);
+		/* (c NULL: storaged's own request, no one to answer) */
+		if (sl->c != NULL) {
+			client_turn_note(sl->c, &sl->rep);
+			if (!sl->c->dead)
+				client_reply(s, sl->c, sl);
+		}
+		server_told(s, &sl->rep);
+		dreply_free(&sl->rep);
 	}
 	if (failed && nown > 0)
 		server_own_failed(s, nown);
-	/*
-	 * Committed: widget ids that stopped working and the live events,
-	 * after the replies, in the batch's order (a failed batch's replies
-	 * carry no events: dreply_commit_failed).
-	 */
-	for (i = 0; i < n; i++) {
-		sl = &s->batch[i];
-		if (sl->rep.err == 0 && sl->rep.gone[0] != '\0')
-			server_widget_gone(s, sl->rep.gone);
-		if (sl->rep.err == 0 && sl->rep.user_gone.id[0] != '\0')
-			server_tell_all(s, PROTO_ST_EV_USER_GONE,
-			    &sl->rep.user_gone, sl->rep.user_gone.id);
-		if (sl->rep.err == 0 && sl->rep.cred_gone.kind != 0)
-			server_tell_all(s, PROTO_ST_EV_CRED_GONE,
-			    &sl->rep.cred_gone, "a session or key");
-		for (j = 0; sl->rep.err == 0 && j < sl->rep.nevs; j++)
-			server_event(s, &sl->rep.evs[j]);
-		dreply_free(&sl->rep);
-	}
 	server_forget(s);
 	s->hold_seq = 0;
 	TAILQ_FOREACH(c, &s->clients, entry)

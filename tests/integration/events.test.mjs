@@ -46,6 +46,43 @@ async function begin(cl, sid, text, flags = 0) {
   return { result, frames, conv };
 }
 
+// A reply reflects the requests before it in its batch (one txn): their
+// events come before it, the later ones' after, so that a worker reading
+// a conversation (a socket's resume) and then following its events sees
+// each message once. Two requests in one write are one batch.
+test('events: a read answered in the batch of a write gets the write\'s event before its reply when after it, after when before', { timeout: 30000 }, async (t) => {
+  const p = await startParley(t, { workers: 1 });
+  const cl = await p.storage({ name: 'ev-order' });
+  t.after(() => cl.close());
+  await cl.call(T.ST_EV_SUBSCRIBE, new Enc().u8(2).done());
+  const b = await begin(cl, 'evo', 'hello');
+  assert.equal(b.result, 0);
+  const conv = b.conv.id;
+  await waitFor(async () => cl.events.length >= 2, 5000, 'the begin\'s events');
+  cl.events.length = 0;
+  // Asked in one write, in the given order: what came back, in order.
+  const both = async (first) => {
+    cl.order = [];
+    cl.sock.cork();
+    const asks = [() => cl.msgAppend(conv, 'assistant', `answer ${first}`), () => cl.convGet(conv)];
+    const [x, y] = first === 'write' ? [asks[0](), asks[1]()] : [asks[1](), asks[0]()];
+    cl.sock.uncork();
+    const got = await Promise.all([x, y]);
+    await waitFor(async () => cl.order.includes(`event ${T.ST_EV}`), 5000, 'the write\'s event');
+    const order = cl.order.map((o) => o.replace(/\d+$/, (n) => ({ [T.ST_MSG_APPEND]: 'append', [T.ST_CONV_GET]: 'get', [T.ST_EV]: 'ev' })[n] ?? n));
+    cl.order = null;
+    cl.events.length = 0;
+    const read = first === 'write' ? got[1] : got[0];
+    return { order, shown: read.messages.map((m) => m.content) };
+  };
+  const w = await both('write');
+  assert.deepEqual(w.order, ['reply append', 'event ev', 'reply get'], 'the read saw the message: its event before the read\'s reply');
+  assert.ok(w.shown.includes('answer write'));
+  const r = await both('read');
+  assert.deepEqual(r.order, ['reply get', 'reply append', 'event ev'], 'the read did not see it: its event after');
+  assert.ok(!r.shown.includes('answer read'));
+});
+
 test('events: levels, pushed after commit, numbered, since', { timeout: 30000 }, async (t) => {
   const p = await startParley(t, { workers: 1 });
   const all = await p.storage({ name: 'ev-all' });

@@ -401,6 +401,8 @@ export class StorageClient {
     // Events storaged sends unasked ({type, payload}), oldest first.
     this.events = [];
     this._eventWaiters = [];
+    // Set to an array, the frames as they come: 'reply TYPE' or 'event TYPE'.
+    this.order = null;
     sock.on('data', (d) => this._onData(d));
     sock.on('error', () => {});
     sock.on('close', () => this._onClose());
@@ -456,6 +458,7 @@ export class StorageClient {
         this.role = payload;
         continue;
       }
+      if (this.order) this.order.push(`${id === 0 && flags === 0 ? 'event' : 'reply'} ${type}`);
       if (id === 0 && flags === 0) {
         // An event (ST_EV_WIDGET_GONE), not a reply.
         const ev = { type, payload };
