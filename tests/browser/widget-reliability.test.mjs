@@ -63,9 +63,10 @@ const lastReply = (page) => page.evaluate(() => {
 // and the widget waits on that socket for good); the types of the frames
 // they send, in window.__sent; the values other tabs write to the
 // widget's said key, in window.__said (this listener runs before the widget's, in one dispatch)
-const TRACK = `(() => { const W = window.WebSocket; window.__socks = []; window.__sent = []; window.__said = [];
+const TRACK = `(() => { const W = window.WebSocket; window.__socks = []; window.__sent = []; window.__said = []; window.__got = [];
   window.WebSocket = function (u, p) { if (window.__down) u += '-down';
-    const s = p === undefined ? new W(u) : new W(u, p); window.__socks.push(s); return s; };
+    const s = p === undefined ? new W(u) : new W(u, p); const i = window.__socks.push(s) - 1;
+    s.addEventListener('message', (e) => { try { window.__got.push(i + ':' + JSON.parse(e.data).type); } catch (x) {} }); return s; };
   window.WebSocket.prototype = W.prototype; Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
   const send = W.prototype.send;
   W.prototype.send = function (d) { try { window.__sent.push(JSON.parse(d).type); } catch (e) {} return send.call(this, d); };
@@ -91,11 +92,17 @@ async function openTracked(page, w, host) {
 const histories = (page) => page.evaluate(() => window.__events.filter((e) => e.name === 'history').length);
 const historyAfter = (page, n) => page.waitForFunction((k) => window.__events.filter((e) => e.name === 'history').length > k, n, { timeout: 10000 });
 
-// n messages shown, the last one done.
+// n messages shown, the last one done. A timeout says what the page
+// showed then, and its sockets' frames (tracked pages: TRACK).
 const hasDone = (page, n) => page.waitForFunction((k) => {
   const m = window.ParleyChat.messages();
   return m.length === k && m[k - 1].state === 'done';
-}, n, { timeout: 10000 });
+}, n, { timeout: 10000 }).catch(async (e) => {
+  const seen = await page.evaluate(() => ({ shown: window.ParleyChat.messages().map((m) => `${m.role} ${m.state}: ${m.content}`),
+    socks: (window.__socks || []).map((k) => k.readyState), sent: window.__sent, got: window.__got, said: window.__said }))
+    .catch(() => 'not read');
+  throw new Error(`${e.message}; the page then: ${JSON.stringify(seen)}`);
+});
 
 // openTracked, then text sent: its reply streaming.
 async function sendStreaming(page, w, host, text) {
