@@ -92,27 +92,47 @@ lone_brace(const char *url)
 }
 
 /*
- * Whether url's path has a "." or ".." segment. A value filled in keeps
- * its dots (unreserved), and such a segment, removed by curl and by the
- * server, climbed out of the path the owner wrote: to another endpoint
- * of the same API, with the action's headers.
+ * The length of the separator at p (before end): 1 for '/', 3 for an
+ * encoded slash or backslash (%2F, %5C, either case), else 0. A server
+ * that decodes them before it resolves the path (some do; IIS takes \
+ * for /) splits a segment there.
+ */
+static size_t
+separator_at(const char *p, const char *end)
+{
+	if (*p == '/')
+		return 1;
+	if (end - p >= 3 && p[0] == '%' && ((p[1] == '2' &&
+	    (p[2] == 'F' || p[2] == 'f')) || (p[1] == '5' &&
+	    (p[2] == 'C' || p[2] == 'c'))))
+		return 3;
+	return 0;
+}
+
+/*
+ * Whether url's path has a "." or ".." segment, an encoded slash or
+ * backslash counted as a "/" (separator_at). A value filled in keeps
+ * its dots (unreserved) and has its / encoded, and such a segment,
+ * removed by curl and by the server (or by a server that decodes %2F
+ * first: "..%2F..%2Fadmin"), climbed out of the path the owner wrote: to
+ * another endpoint of the same API, with the action's headers.
  */
 int
 tpl_dot_segment(const char *url)
 {
 	const char *p = tpl_url_path(url), *end, *seg;
-	size_t n;
+	size_t n, sep;
 
 	if (p == NULL)
 		return 0;
 	end = p + strcspn(p, "?#");
 	while (p < end) {
-		if (*p == '/') {
-			p++;
+		if ((sep = separator_at(p, end)) > 0) {
+			p += sep;
 			continue;
 		}
 		seg = p;
-		while (p < end && *p != '/')
+		while (p < end && separator_at(p, end) == 0)
 			p++;
 		n = (size_t)(p - seg);
 		if ((n == 1 || n == 2) && seg[0] == '.' && seg[n - 1] == '.')

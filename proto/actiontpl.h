@@ -29,7 +29,10 @@ int tpl_placeholder(const char *p, char name[TPL_NAME_MAX + 1],
 int tpl_visitor_field(const char *name);
 /* Where url's path begins (after the scheme and host), or NULL. */
 const char *tpl_url_path(const char *url);
-/* 1 when url's path has a "." or ".." segment, else 0. */
+/*
+ * 1 when url's path has a "." or ".." segment, an encoded slash or
+ * backslash (%2F, %5C) splitting segments as "/" does; else 0.
+ */
 int tpl_dot_segment(const char *url);
 /*
  * 1 when a placeholder of url holds white space ("{{ order_id }}"): a

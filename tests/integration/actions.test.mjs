@@ -291,10 +291,13 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
       assert.equal(seen.length, 1, 'neither reached the API');
       // An argument of .. as a path segment would climb to another
       // endpoint of the API, with the action's headers: refused.
-      r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '..' }, visitor_external_id: 'cus_1' });
-      assert.equal(r.json().ok, false, r.text);
-      assert.match(r.json().error, /\. or \.\./);
-      assert.equal(seen.length, 1, 'it never reached the API');
+      // So would one holding ../ once a server decodes its %2F first.
+      for (const order_id of ['..', '../../admin', '..\\admin']) {
+        r = await call('POST', `${A}/${id}/test`, { arguments: { order_id }, visitor_external_id: 'cus_1' });
+        assert.equal(r.json().ok, false, r.text);
+        assert.match(r.json().error, /\. or \.\./);
+      }
+      assert.equal(seen.length, 1, 'none reached the API');
       // A lone brace (user info to curl) is refused even where private
       // addresses are allowed.
       r = await call('POST', A, order({ name: 'brace', url: `http://127.0.0.1:1{x}@127.0.0.1:${api.address().port}/h` }));

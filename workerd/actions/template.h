@@ -8,8 +8,10 @@
  *
  * In a URL a value is percent-encoded (RFC 3986's unreserved characters
  * kept), so it cannot add a path segment, a query or another host; nor
- * remove one: a filled URL whose path has a "." or ".." segment, or a
- * segment a placeholder left empty, is refused. No placeholder may stand
+ * remove one: a filled URL whose path has a "." or ".." segment (an
+ * encoded / or \ splitting segments, as a server that decodes them
+ * first would: "..%2Fadmin"), or a segment a placeholder left empty, is
+ * refused. No placeholder may stand
  * before the path, nor a brace outside one (tpl_check). In a JSON body a
  * placeholder inside a string literal takes the value JSON-escaped, and
  * one standing as a value takes it as a JSON value (a string quoted, a

@@ -67,8 +67,8 @@ test_url(void **state)
 	    "{\"order_id\":\"4411\"}", "https://shop.example/orders/4411");
 	/* A value cannot leave its segment: / ? # @ : & all encoded. */
 	assert_fills(TPL_URL, "https://shop.example/orders/{{ order_id }}?x=1",
-	    "{\"order_id\":\"../admin?all=1#@evil.example:80&a b\"}",
-	    "https://shop.example/orders/..%2Fadmin%3Fall%3D1%23%40"
+	    "{\"order_id\":\"a/admin?all=1#@evil.example:80&a b\"}",
+	    "https://shop.example/orders/a%2Fadmin%3Fall%3D1%23%40"
 	    "evil.example%3A80%26a%20b?x=1");
 	/* Numbers and booleans as written, UTF-8 byte by byte, absent "". */
 	assert_fills(TPL_URL, "https://a.example/p?n={{n}}&b={{b}}&s={{s}}"
@@ -99,6 +99,22 @@ test_url(void **state)
 	    "{\"a\":\"..\"}", "https://a.example/shop/v../x?q=..#..");
 	assert_fills(TPL_URL, "https://a.example/shop/{{a}}", "{\"a\":\"...\"}",
 	    "https://a.example/shop/...");
+	/*
+	 * Nor within a value, its / or \\ encoded: a server that decodes
+	 * %2F (or takes %5C for /) before it resolves the path climbs out
+	 * of "..%2F..%2Fadmin". A part of the value beside its segment's
+	 * other characters, or in the query, is only text.
+	 */
+	assert_refused(TPL_URL, "https://a.example/shop/orders/{{a}}",
+	    "{\"a\":\"../../admin\"}", &VISITOR, ". or ..");
+	assert_refused(TPL_URL, "https://a.example/shop/{{a}}/x",
+	    "{\"a\":\"a\\\\..\\\\b\"}", &VISITOR, ". or ..");
+	assert_refused(TPL_URL, "https://a.example/shop/{{a}}",
+	    "{\"a\":\"x/./y\"}", &VISITOR, ". or ..");
+	assert_fills(TPL_URL, "https://a.example/shop/v{{a}}?q={{a}}",
+	    "{\"a\":\"../x\"}", "https://a.example/shop/v..%2Fx?q=..%2Fx");
+	assert_fills(TPL_URL, "https://a.example/p/{{a}}",
+	    "{\"a\":\"group/sub.project\"}", "https://a.example/p/group%2Fsub.project");
 	/*
 	 * A value that leaves a path segment empty ("", null, left out)
 	 * took it away: "/orders/" is the list of them all, "/u//orders"
@@ -217,6 +233,10 @@ test_check(void **state)
 	    names, 2));
 	/* The owner's own dot segment. */
 	assert_non_null(tpl_check(TPL_URL, "https://a.example/a/../{{n}}",
+	    names, 2));
+	assert_non_null(tpl_check(TPL_URL, "https://a.example/a/..%2f{{n}}",
+	    names, 2));
+	assert_null(tpl_check(TPL_URL, "https://a.example/a/v..%2F{{n}}",
 	    names, 2));
 }
 
