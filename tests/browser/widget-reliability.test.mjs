@@ -34,16 +34,20 @@ import { after, before, describe, test } from 'node:test';
 
 import { SUITE_TIMEOUT, adminApi, openPage, part, sleep, startSuite, stopSuite, waitFor, waitReady } from './lib/browser.mjs';
 
+// A wait's failure e thrown again with what probe (run in page) read
+// there then.
+const sayingPage = (page, probe) => async (e) => {
+  const seen = await page.evaluate(probe).catch(() => 'not read');
+  throw new Error(`${e.message}; the page then: ${JSON.stringify(seen)}`);
+};
+
 // A timeout says what the page's sockets were then (tracked pages: TRACK):
 // where the next try went.
 const waitConnected = (page, timeout = 10000) => page.waitForFunction(() => {
   const root = document.getElementById('parley-chat-widget').shadowRoot;
   return !root.querySelector('[data-part="send"]').disabled;
-}, null, { timeout }).catch(async (e) => {
-  const seen = await page.evaluate(() => ({ hidden: document.hidden, online: navigator.onLine,
-    socks: (window.__socks || []).map((k) => `${k.url} ${k.readyState}`) })).catch(() => 'not read');
-  throw new Error(`${e.message}; the page then: ${JSON.stringify(seen)}`);
-});
+}, null, { timeout }).catch(sayingPage(page, () => ({ hidden: document.hidden, online: navigator.onLine,
+  socks: (window.__socks || []).map((k) => `${k.url} ${k.readyState}`) })));
 
 const streaming = (page) => page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
   .querySelector('[data-part="message"][data-state="streaming"]'), null, { timeout: 10000 });
@@ -97,12 +101,8 @@ const historyAfter = (page, n) => page.waitForFunction((k) => window.__events.fi
 const hasDone = (page, n) => page.waitForFunction((k) => {
   const m = window.ParleyChat.messages();
   return m.length === k && m[k - 1].state === 'done';
-}, n, { timeout: 10000 }).catch(async (e) => {
-  const seen = await page.evaluate(() => ({ shown: window.ParleyChat.messages().map((m) => `${m.role} ${m.state}: ${m.content}`),
-    socks: (window.__socks || []).map((k) => k.readyState), sent: window.__sent, got: window.__got, said: window.__said }))
-    .catch(() => 'not read');
-  throw new Error(`${e.message}; the page then: ${JSON.stringify(seen)}`);
-});
+}, n, { timeout: 10000 }).catch(sayingPage(page, () => ({ shown: window.ParleyChat.messages().map((m) => `${m.role} ${m.state}: ${m.content}`),
+  socks: (window.__socks || []).map((k) => k.readyState), sent: window.__sent, got: window.__got, said: window.__said })));
 
 // openTracked, then text sent: its reply streaming.
 async function sendStreaming(page, w, host, text) {

@@ -61,19 +61,26 @@ test('events: a read answered in the batch of a write gets the write\'s event be
   await waitFor(async () => cl.events.length >= 2, 5000, 'the begin\'s events');
   cl.events.length = 0;
   // Asked in one write, in the given order: what came back, in order.
+  const name = { [T.ST_MSG_APPEND]: 'append', [T.ST_CONV_GET]: 'get', [T.ST_EV]: 'ev' };
   const both = async (first) => {
+    const write = () => cl.msgAppend(conv, 'assistant', `answer ${first}`);
     cl.order = [];
     cl.sock.cork();
-    const asks = [() => cl.msgAppend(conv, 'assistant', `answer ${first}`), () => cl.convGet(conv)];
-    const [x, y] = first === 'write' ? [asks[0](), asks[1]()] : [asks[1](), asks[0]()];
+    let wrote, read;
+    if (first === 'write') {
+      wrote = write();
+      read = cl.convGet(conv);
+    } else {
+      read = cl.convGet(conv);
+      wrote = write();
+    }
     cl.sock.uncork();
-    const got = await Promise.all([x, y]);
+    const [, got] = await Promise.all([wrote, read]);
     await waitFor(async () => cl.order.includes(`event ${T.ST_EV}`), 5000, 'the write\'s event');
-    const order = cl.order.map((o) => o.replace(/\d+$/, (n) => ({ [T.ST_MSG_APPEND]: 'append', [T.ST_CONV_GET]: 'get', [T.ST_EV]: 'ev' })[n] ?? n));
+    const order = cl.order.map((o) => o.replace(/\d+$/, (t) => name[t]));
     cl.order = null;
     cl.events.length = 0;
-    const read = first === 'write' ? got[1] : got[0];
-    return { order, shown: read.messages.map((m) => m.content) };
+    return { order, shown: got.messages.map((m) => m.content) };
   };
   const w = await both('write');
   assert.deepEqual(w.order, ['reply append', 'event ev', 'reply get'], 'the read saw the message: its event before the read\'s reply');

@@ -277,24 +277,20 @@ sse_feed(struct sse *s, const void *buf, size_t len, size_t *used)
 				i++;
 				continue;
 			}
+			s->state = SSE_S_NAME;
 			/*
 			 * "data:", a stream's every line but the blank ones:
-			 * taken in one step, as SSE_S_NAME takes it a byte
-			 * (and a test of each) at a time.
+			 * its name taken in one step, where SSE_S_NAME takes
+			 * it a byte (and a test of each) at a time; its colon
+			 * then ends the name there, as any name's does.
 			 */
 			if (c == 'd' && len - i >= 5 &&
 			    memcmp(p + i, "data:", 5) == 0) {
 				memcpy(s->name, "data", 4);
 				s->name_len = 4;
-				i += 5;
-				if ((rv = value_begin(s)) != 0) {
-					s->error = rv;
-					return rv;
-				}
-				s->state = SSE_S_VSTART;
+				i += 4;
 				continue;
 			}
-			s->state = SSE_S_NAME;
 			/* FALLTHROUGH */
 		case SSE_S_NAME:
 			i++;
