@@ -1714,7 +1714,7 @@ server_batch(struct server *s)
 	struct slot *sl;
 	struct req *q;
 	size_t n = 0, nstore = 0, waiting = 0, nown = 0, i;
-	uint64_t t0;
+	uint64_t t0, early_at;
 	int write = 0, failed, share = 1, own;
 
 	/* Once per batch: the lease's fence time is read from the clock. */
@@ -1785,9 +1785,17 @@ server_batch(struct server *s)
 			client_early(sl->c, sl);
 	}
 	/* The early answers leave before the disk flush they overlap. */
+	early_at = 0;
 	for (i = 0; i < n; i++)
-		if (s->batch[i].early)
+		if (s->batch[i].early) {
+			if (early_at == 0 && log_wants(LOG_LEVEL_DEBUG))
+				early_at = proto_mono_us();
 			client_flush(s->batch[i].c);
+		}
+	/* When (µs, monotonic): storaged's step in tests/bench/turn-steps.mjs. */
+	if (early_at != 0)
+		log_debug("early answers sent at %llu",
+		    (unsigned long long)early_at);
 	t0 = proto_mono_us();
 	/* Every request may wait for company: the commit is not flushed. */
 	store_defer_flush(s->st, share);

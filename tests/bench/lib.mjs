@@ -66,7 +66,7 @@ export class Client {
 
   finish(c) {
     this.cur = null;
-    c.resolve({ status: c.status, head: c.head, body: c.body, ttft: c.ttft, total: now() - c.t0, done: c.doneMark ? c.body.includes(c.doneMark) : true });
+    c.resolve({ t0: c.t0, status: c.status, head: c.head, body: c.body, ttft: c.ttft, total: now() - c.t0, done: c.doneMark ? c.body.includes(c.doneMark) : true });
   }
 
   // first: the text whose arrival is the first token; doneMark: proof of success.

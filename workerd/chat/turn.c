@@ -184,7 +184,11 @@ model_stop(struct turn *t)
 	t->up = NULL;
 }
 
-/* Where the turn's time went (at debug level: the bench's per-step view). */
+/*
+ * Where the turn's time went (at debug level: the bench's per-step view,
+ * tests/bench/turn-steps.mjs), and when it began (µs, monotonic: the
+ * clock the client's and storaged's moments are on).
+ */
 static void
 turn_log_times(const struct turn *t)
 {
@@ -192,12 +196,13 @@ turn_log_times(const struct turn *t)
 	    t->at_model == 0 || t->at_first == 0 || t->at_token == 0)
 		return;
 	log_debug("%s: turn times (us): begin->answer %llu, answer->model "
-	    "%llu, model->first text %llu, first text->token %llu",
-	    t->ops->name,
+	    "%llu, model->first text %llu, first text->token %llu, begun at "
+	    "%llu", t->ops->name,
 	    (unsigned long long)(t->at_answer - t->at_begin),
 	    (unsigned long long)(t->at_model - t->at_answer),
 	    (unsigned long long)(t->at_first - t->at_model),
-	    (unsigned long long)(t->at_token - t->at_first));
+	    (unsigned long long)(t->at_token - t->at_first),
+	    (unsigned long long)t->at_begin);
 }
 
 static void
