@@ -32,8 +32,8 @@ action_invalid(const void *rec)
 }
 
 /*
- * A new action: its organisation holds fewer than ST_ACTIONS_MAX; a new
- * name: none of its organisation's other actions has it.
+ * A new name (a new action's too): none of its organisation's other
+ * actions has it. (Their count is bounded by org_full.)
  */
 static int
 action_admit(struct store_txn *t, const void *rec, uint64_t mask)
@@ -46,8 +46,6 @@ action_admit(struct store_txn *t, const void *rec, uint64_t mask)
 		return 0;
 	if (entity_list(t, &action_entity, a->org, (void **)&all, &n) != 0)
 		return t->err;
-	if (mask == UINT32_MAX && n >= ST_ACTIONS_MAX)
-		store_fail(t, PROTO_E_INVALID, "actions: at most 100");
 	for (i = 0; i < n && !t->err; i++)
 		if (strcmp(all[i].id, a->id) != 0 &&
 		    strcmp(all[i].name, a->name) == 0)
@@ -149,10 +147,10 @@ action_names(void *rec)
 }
 
 const struct store_entity action_entity = {
-	/* The per-organisation bound is action_admit's. */
 	ENTITY_NAMES("action", "no such action", "actions: too many"),
 	ENTITY_RECORD(action, actions, action_order),
 	ENTITY_OF_ORG(action, action_org, ST_ACTIONS_MAX),
+	.org_full = "actions: at most 100",
 	ENTITY_IDS(ST_ACTION_PREFIX, ST_ACTION_ID_LEN, st_action_id_valid),
 	.mask_all = ST_ACF_ALL,
 	.invalid = action_invalid,

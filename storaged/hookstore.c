@@ -46,24 +46,6 @@ hook_index_del(struct store_txn *t, const void *rec)
 	store_outbox_hook_gone(t, h->id);
 }
 
-/* A new webhook: its organisation holds fewer than ST_HOOKS_MAX. */
-static int
-hook_admit(struct store_txn *t, const void *rec, uint64_t mask)
-{
-	const struct st_webhook *h = rec;
-	void *all;
-	uint32_t n;
-
-	if (mask != UINT32_MAX)	/* an update's: it adds none */
-		return 0;
-	if (entity_list(t, &hook_entity, h->org, &all, &n) != 0)
-		return t->err;
-	entity_free_all(&hook_entity, all, n);
-	if (n >= ST_HOOKS_MAX)
-		store_fail(t, PROTO_E_INVALID, "webhooks: at most 20");
-	return t->err;
-}
-
 /* url, events, enabled (the rows'); enabled again, its failures forgotten. */
 static int
 hook_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
@@ -83,14 +65,13 @@ hook_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
 }
 
 const struct store_entity hook_entity = {
-	/* The per-organisation bound is hook_admit's. */
 	ENTITY_NAMES("webhook", "no such webhook", "webhooks: too many"),
 	ENTITY_RECORD(webhook, webhooks, webhook_order),
 	ENTITY_OF_ORG(webhook, webhook_org, ST_HOOKS_MAX),
+	.org_full = "webhooks: at most 20",
 	ENTITY_IDS(ST_HOOK_PREFIX, ST_HOOK_ID_LEN, st_hook_id_valid),
 	.mask_all = ST_HF_ALL,
 	.invalid = hook_invalid,
-	.admit = hook_admit,
 	.merge = hook_merge,
 	.index_del = hook_index_del,
 };

@@ -49,24 +49,6 @@ kbsource_invalid(const void *rec)
 	return st_kbsource_invalid(rec);
 }
 
-/* A new source: its organisation holds fewer than ST_KB_SOURCES_MAX. */
-static int
-kbsource_admit(struct store_txn *t, const void *rec, uint64_t mask)
-{
-	const struct st_kbsource *s = rec;
-	void *all;
-	uint32_t n;
-
-	if (mask != UINT32_MAX)	/* an update's: it adds none */
-		return 0;
-	if (entity_list(t, &kbsource_entity, s->org, &all, &n) != 0)
-		return t->err;
-	entity_free_all(&kbsource_entity, all, n);
-	if (n >= ST_KB_SOURCES_MAX)
-		store_fail(t, PROTO_E_INVALID, "sources: at most 1000");
-	return t->err;
-}
-
 /* The masked fields; a source's type never changes. */
 static int
 kbsource_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
@@ -141,16 +123,15 @@ kbsource_index_del(struct store_txn *t, const void *rec)
 }
 
 const struct store_entity kbsource_entity = {
-	/* The per-organisation bound is kbsource_admit's. */
 	ENTITY_NAMES("knowledge source", "no such source",
 	    "sources: too many"),
 	ENTITY_RECORD(kbsource, kb_sources, kb_source_order),
 	ENTITY_OF_ORG(kbsource, kb_source_org, ST_KB_SOURCES_MAX),
+	.org_full = "sources: at most 1000",
 	ENTITY_IDS(ST_KB_SOURCE_PREFIX, ST_KB_SOURCE_ID_LEN,
 	    st_kbsource_id_valid),
 	.mask_all = ST_KSF_ALL,
 	.invalid = kbsource_invalid,
-	.admit = kbsource_admit,
 	.merge = kbsource_merge,
 	.index_del = kbsource_index_del,
 };

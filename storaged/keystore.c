@@ -57,22 +57,6 @@ key_index_del(struct store_txn *t, const void *rec)
 	    "api key hash");
 }
 
-/* A new key: its organisation holds fewer than ST_KEYS_MAX. */
-static int
-key_admit(struct store_txn *t, const void *rec, uint64_t mask)
-{
-	const struct st_apikey *k = rec;
-	void *all;
-	uint32_t n;
-
-	if (entity_list(t, &key_entity, k->org, &all, &n) != 0)
-		return t->err;
-	entity_free_all(&key_entity, all, n);
-	if (n >= ST_KEYS_MAX)
-		store_fail(t, PROTO_E_INVALID, "api keys: at most 100");
-	return t->err;
-}
-
 /* Keys are not changed, only made and deleted. */
 static int
 key_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
@@ -82,13 +66,12 @@ key_merge(struct store_txn *t, void *curp, void *reqp, uint64_t mask,
 }
 
 const struct store_entity key_entity = {
-	/* The per-organisation bound is key_admit's. */
 	ENTITY_NAMES("api key", "no such api key", "api keys: too many"),
 	ENTITY_RECORD(apikey, apikeys, apikey_order),
 	ENTITY_OF_ORG(apikey, apikey_org, ST_KEYS_MAX),
+	.org_full = "api keys: at most 100",
 	ENTITY_IDS(ST_KEY_PREFIX, ST_KEY_ID_LEN, st_key_id_valid),
 	.invalid = key_invalid,
-	.admit = key_admit,
 	.merge = key_merge,
 	.index_put = key_index_put,
 	.index_del = key_index_del,

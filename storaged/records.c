@@ -230,6 +230,29 @@ entity_room(struct store_txn *t, const struct store_entity *e)
 	return 0;
 }
 
+/*
+ * Room in rec's organisation for one more record, where e->org_full says
+ * the bound is refused: 0, or -1 with t failed.
+ */
+static int
+entity_org_room(struct store_txn *t, const struct store_entity *e,
+    const void *rec)
+{
+	void *all;
+	uint32_t n;
+
+	if (e->org_full == NULL)
+		return 0;
+	if (entity_list(t, e, rec_org(e, rec), &all, &n) != 0)
+		return -1;
+	entity_free_all(e, all, n);
+	if (n >= e->org_max) {
+		store_fail(t, PROTO_E_INVALID, e->org_full);
+		return -1;
+	}
+	return 0;
+}
+
 /* e->prefix and 128 random bits as hex, an id that e->fresh does not hold. */
 static void
 entity_new_id(struct store_txn *t, const struct store_entity *e, void *rec)
@@ -296,7 +319,8 @@ entity_create(struct store_txn *t, const struct store_entity *e,
 	if (rec_org(e, rec) != NULL)
 		strlcpy(rec_org(e, rec), org != NULL ? org : ST_ORG_DEFAULT,
 		    ST_ORG_ID_MAX + 1);
-	if (entity_admit(t, e, rec, UINT32_MAX) == 0 && entity_room(t, e) == 0) {
+	if (entity_admit(t, e, rec, UINT32_MAX) == 0 &&
+	    entity_org_room(t, e, rec) == 0 && entity_room(t, e) == 0) {
 		entity_prepare(e, rec);
 		entity_new_id(t, e, rec);
 		entity_add(t, e, rec);

@@ -118,6 +118,11 @@ struct store_entity {
 	 */
 	size_t idmin, idmax;
 	uint32_t max, org_max;
+	/*
+	 * The refusal of a new record when its organisation holds org_max
+	 * ("webhooks: at most 20"), or NULL: org_max bounds lists alone.
+	 */
+	const char *org_full;
 	uint64_t mask_all;		/* fields an update may name */
 	const char *first;		/* the id listed first, or NULL */
 	/* NULL: any id; else an id it refuses is absent. */

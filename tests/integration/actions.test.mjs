@@ -4,7 +4,8 @@
 // value); the 400s name the field (the schema's subset, the templates'
 // placeholders, a body that is not JSON, a GET with a body, a header the
 // call sets itself, a name given twice); another organisation's action is
-// 404 and never listed; an agent names actions by id (action_ids). The
+// 404 and never listed; at most 100 an organisation (a name taken refused
+// first); an agent names actions by id (action_ids). The
 // address policy: 59 spellings of an internal address, of user info and of
 // a templated host refused on create and patch, for a tenant and for the
 // default organisation; with PARLEY_ACTIONS_ALLOW_PRIVATE=on (a second
@@ -225,6 +226,23 @@ describe('actions in the admin API, 2 workers', () => {
     assert.equal(r.status, 200, r.text);
     r = await call('PATCH', `/v1/admin/agents/${agent}`, { action_ids: [ours, theirs] });
     assert.equal(r.status, 400, r.text);
+  });
+
+  test('at most 100 per organisation; a name taken is refused before the count; another organisation may still make one', async () => {
+    const org = await newOrg('Full actions');
+    for (let i = 0; i < 100; i++) {
+      const r = await call('POST', A, order({ name: `lookup_${i}` }), org);
+      assert.equal(r.status, 201, r.text);
+    }
+    let r = await call('POST', A, order({ name: 'lookup_100' }), org);
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json(), { error: 'actions: at most 100' });
+    r = await call('POST', A, order({ name: 'lookup_7' }), org);
+    assert.deepEqual(r.json(), { error: 'name: another action has it' });
+    assert.equal((await call('GET', A, undefined, org)).json().actions.length, 100);
+    const other = await newOrg('Room for actions');
+    r = await call('POST', A, order({ name: 'lookup_100' }), other);
+    assert.equal(r.status, 201, r.text);
   });
 
   test('59 internal, user-info and templated-host URLs refused on create and patch, tenant and default organisation', async () => {
