@@ -516,6 +516,19 @@ describe('chat endpoints', () => {
       const u = checked('GET', '/v1/chat/history', await p.get(`/v1/chat/history?sessionId=${sid()}`));
       assertJsonError(u, 401, 'Unauthorized');
     });
+
+    test('a sessionId given twice is 400, not read as the first (whose messages there are)', async () => {
+      const s = sid('twice');
+      assert.equal((await chat(p, s, 'hello twice')).status, 200);
+      const one = await p.get(`/v1/chat/history?sessionId=${s}`, { headers: { 'x-api-key': p.widgetKey } });
+      assert.equal(one.json().messages.length, 2, one.text);
+      for (const q of [`?sessionId=${s}&sessionId=${sid('other')}`, `?sessionId=${s}&sessionId=${s}`]) {
+        const b = checked('GET', '/v1/chat/history', await p.get(`/v1/chat/history${q}`, { headers: { 'x-api-key': p.widgetKey } }));
+        assertJsonError(b, 400);
+        assert.match(b.text, /sessionId: given more than once/);
+        assert.ok(!b.text.includes('hello twice'));
+      }
+    });
   });
 
   describe('CORS', () => {

@@ -176,6 +176,10 @@ describe('organizations admin API', () => {
     for (const bad of [UNKNOWN, 'nope', '%zz', 'x'.repeat(40)]) {
       assertJsonError(await call('GET', `/v1/admin/widgets?organization_id=${bad}`), 404, NOT_FOUND);
     }
+    // Named twice: neither, and never the default organisation.
+    for (const twice of [`${c.id}&organization_id=default`, `default&organization_id=${c.id}`, 'default&organization_id=default']) {
+      assertJsonError(await call('GET', `/v1/admin/widgets?organization_id=${twice}`), 404, NOT_FOUND);
+    }
   });
 
   test('a deleted organisation\'s widget answers no visitor at once: config 404, no new socket, an open one closed at its message', async () => {

@@ -204,7 +204,7 @@ assignee_query(const char *query, struct admin_conv_q *q)
 
 	if ((r = http_query_param(query, "assignee", q->assignee,
 	    sizeof(q->assignee))) <= 0)
-		return r;
+		return r < 0 ? -1 : 0;
 	if (strcmp(q->assignee, "mine") == 0) {
 		/* Who asks's user: admin_conv_list fills it in. */
 		q->mine = 1;
@@ -511,9 +511,11 @@ admin_request_org(const struct http_request *req, char *buf)
 	case 1:
 		return buf;
 	case -1:
+	case -2:
 		/*
 		 * A bad escape anywhere is the route's own 400, unless the
-		 * query names an organisation: then never the default one.
+		 * query names an organisation (twice, too): then never the
+		 * default one.
 		 */
 		if (strstr(req->query, "organization_id=") == NULL)
 			return NULL;

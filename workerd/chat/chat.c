@@ -1146,6 +1146,9 @@ chat_get_history(struct conn *c, struct http_request *req,
 	found = http_query_param(req->query, "sessionId", sid, sizeof(sid));
 	if (found == 0)
 		detail(r->details, sizeof(r->details), "sessionId: required");
+	else if (found == -2)
+		detail(r->details, sizeof(r->details),
+		    "sessionId: given more than once");
 	else if (found < 0 || !chat_session_valid(sid, strlen(sid)))
 		detail(r->details, sizeof(r->details),
 		    "sessionId: must match ^[A-Za-z0-9._:-]{1,128}$");

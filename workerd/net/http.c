@@ -1364,6 +1364,7 @@ http_query_param(const char *query, const char *name, char *buf,
     size_t bufsz)
 {
 	const char *s, *end, *amp, *eq;
+	const char *at = NULL, *at_eq = NULL, *at_amp = NULL;
 	size_t qlen;
 
 	if (name == NULL)
@@ -1378,31 +1379,36 @@ http_query_param(const char *query, const char *name, char *buf,
 
 	s = query;
 	end = query + qlen;
-	while (s < end) {
+	for (; s < end; s = amp + 1) {
 		amp = memchr(s, '&', (size_t)(end - s));
 		if (amp == NULL)
 			amp = end;
 		eq = memchr(s, '=', (size_t)(amp - s));
-		if (amp > s && qname_eq(s, (size_t)((eq ? eq : amp) - s),
-		    name)) {
-			if (buf == NULL)
-				return 1;
-			if (bufsz == 0)
-				return -1;
-			if (eq == NULL) {
-				buf[0] = '\0';
-				return 1;
-			}
-			if (qdecode(eq + 1, (size_t)(amp - eq - 1), buf,
-			    bufsz) < 0) {
-				buf[0] = '\0';
-				return -1;
-			}
-			return 1;
-		}
-		s = amp + 1;
+		if (amp == s ||
+		    !qname_eq(s, (size_t)((eq ? eq : amp) - s), name))
+			continue;
+		/* One thing named twice: which one was meant is not known. */
+		if (at != NULL)
+			return -2;
+		at = s;
+		at_eq = eq;
+		at_amp = amp;
 	}
-	return 0;
+	if (at == NULL)
+		return 0;
+	if (buf == NULL)
+		return 1;
+	if (bufsz == 0)
+		return -1;
+	if (at_eq == NULL) {
+		buf[0] = '\0';
+		return 1;
+	}
+	if (qdecode(at_eq + 1, (size_t)(at_amp - at_eq - 1), buf, bufsz) < 0) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return 1;
 }
 
 /* ------------------------------------------------------------ ranges */

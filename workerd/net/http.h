@@ -149,10 +149,11 @@ void http_request_slim(struct http_request *);
 const char *http_header(const struct http_request *, const char *lname);
 /*
  * Looks up a query parameter (percent- and '+'-decoded) into buf.
- * Returns 1 found, 0 absent, -1 malformed or too long.
- * The first occurrence wins; "a" and "a=" both give "". Any bad escape
+ * Returns 1 found, 0 absent, -1 malformed or too long, -2 given more than
+ * once (every parameter read names one thing: "?sessionId=a&sessionId=b"
+ * is refused, not taken as a). "a" and "a=" both give "". Any bad escape
  * anywhere in the query (not "%XX", or "%00") makes it malformed. With
- * buf NULL it only tells whether the parameter is there.
+ * buf NULL it only tells whether the parameter is there (or -1, -2).
  */
 int http_query_param(const char *query, const char *name, char *buf,
     size_t bufsz);

@@ -52,7 +52,7 @@ look_at(const struct http_request *r, struct buf *d)
 	static const char *names[] = { "limit", "token", "", "a b", "x" };
 	char small[4], big[256];
 	size_t i;
-	int n;
+	int n, k;
 
 	check(r->url != NULL && r->path != NULL && r->query != NULL,
 	    "missing url/path/query");
@@ -75,11 +75,19 @@ look_at(const struct http_request *r, struct buf *d)
 	(void)http_header(r, "host");
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		n = http_query_param(r->query, names[i], big, sizeof(big));
-		check(n >= -1 && n <= 1, "query result");
+		check(n >= -2 && n <= 1, "query result");
 		if (n == 1)
 			check(strlen(big) < sizeof(big), "query overflow");
+		/*
+		 * Presence agrees, and given twice is told whatever the
+		 * buffer (a value too long for big is still present).
+		 */
+		k = http_query_param(r->query, names[i], NULL, 0);
+		check(n == -1 ? k == -1 || k == 1 : k == n, "presence");
 		(void)http_query_param(r->query, names[i], small, sizeof(small));
-		(void)http_query_param(r->query, names[i], NULL, 0);
+		if (n == -2)
+			check(http_query_param(r->query, names[i], small,
+			    sizeof(small)) == -2, "twice, small buffer");
 	}
 	buf_addf(d, "[%s %s %s %s %u.%u %d %d %d", r->method_name, r->url,
 	    r->path, r->query, r->http_major, r->http_minor, r->keep_alive,

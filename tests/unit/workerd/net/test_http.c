@@ -454,7 +454,7 @@ test_query_param(void **state)
 	assert_int_equal(http_query_param("x=%41%62+c%2B%26", "x", b,
 	    sizeof(b)), 1);
 	assert_string_equal(b, "Ab c+&");
-	assert_int_equal(http_query_param("my+key=1&my%20key=2", "my key", b,
+	assert_int_equal(http_query_param("my+key=1&your%20key=2", "my key", b,
 	    sizeof(b)), 1);
 	assert_string_equal(b, "1");
 	assert_int_equal(http_query_param("flag&x=1", "flag", b, sizeof(b)), 1);
@@ -465,8 +465,14 @@ test_query_param(void **state)
 	assert_string_equal(b, "1");
 	assert_int_equal(http_query_param("x=a=b", "x", b, sizeof(b)), 1);
 	assert_string_equal(b, "a=b");
-	assert_int_equal(http_query_param("x=1&x=2", "x", b, sizeof(b)), 1);
-	assert_string_equal(b, "1");
+	/* One name given twice, however spelt: which was meant is not known. */
+	assert_int_equal(http_query_param("x=1&x=2", "x", b, sizeof(b)), -2);
+	assert_int_equal(http_query_param("x=1&y=0&x=1", "x", b, sizeof(b)),
+	    -2);
+	assert_int_equal(http_query_param("my+key=1&my%20key=2", "my key", b,
+	    sizeof(b)), -2);
+	assert_int_equal(http_query_param("x&x=", "x", NULL, 0), -2);
+	assert_int_equal(http_query_param("x=1&x=2", "y", b, sizeof(b)), 0);
 	assert_int_equal(http_query_param("xx=1", "x", b, sizeof(b)), 0);
 	assert_int_equal(http_query_param("x=%e2%82%ac", "x", b, sizeof(b)), 1);
 	assert_string_equal(b, "\xe2\x82\xac");
