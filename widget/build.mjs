@@ -57,7 +57,7 @@ async function build(entry, file, format) {
     target: ['es2020', ...targets],
     charset: 'utf8',
     legalComments: 'none',
-    banner: format === 'iife' ? { js: `/* Parley widget ${version || ''} */` } : undefined,
+    banner: format === 'iife' ? { js: `/* Parley ${version || ''} */` } : undefined,
     define: { __VERSION__: JSON.stringify(version || 'dev'), __BUILD__: JSON.stringify(modsHash.copy().digest('hex').slice(0, 12)) },
     plugins: [cssAsText],
     write: false,

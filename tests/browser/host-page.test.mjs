@@ -3,7 +3,8 @@
 // origin, and whose CSS attacks everything (* { all: unset !important },
 // button and div hidden, transforms, tiny red text). The widget must still
 // show, open, send and stream, with no CSP violation; and on a normal page
-// it must change nothing of the page's own look.
+// it must change nothing of the page's own look. A page element of
+// id="ParleyChat" (window.ParleyChat by named access) must not stop it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -168,6 +169,36 @@ describe('the widget on a hostile host page', { timeout: SUITE_TIMEOUT }, () => 
       await page.keyboard.press('s');
       assert.equal(await page.evaluate(() => document.activeElement.id), 'q', 'the page\'s "s" from the widget\'s button');
       await assertClean(page, log, 'shortcuts page');
+    } finally {
+      stack.host.custom = null;
+      await ctx.close();
+    }
+  });
+  test('a page element of id="ParleyChat" (window.ParleyChat by named access) does not stop the widget; a second copy of the script still does nothing', async () => {
+    const { page, log, ctx } = await openPage(browser);
+    const tag = stack.host.embedTag(new URLSearchParams());
+    const pages = {
+      '/named.html': '<div id="ParleyChat">The site\'s own box</div>',
+      '/named-twice.html': '<p id="ParleyChat">one</p><p id="ParleyChat">two</p>',
+      '/two-copies.html': '<div id="ParleyChat">a box</div>' + tag,
+    };
+    stack.host.custom = (u) => (pages[u.pathname] === undefined ? null : {
+      type: 'text/html; charset=utf-8',
+      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Named</title><link rel="icon" href="data:,"></head><body><main>${pages[u.pathname]}</main>${tag}</body></html>`,
+    });
+    try {
+      for (const name of Object.keys(pages)) {
+        await page.goto(`${stack.host.origin}${name}`);
+        await page.waitForSelector(part('launcher'), { state: 'visible' });
+        assert.equal(await page.evaluate(() => typeof window.ParleyChat.send), 'function', `${name}: the widget's own API`);
+        assert.equal(await page.evaluate(() => document.querySelectorAll('#parley-chat-widget').length), 1, `${name}: one widget`);
+        assert.equal(await page.evaluate(() => document.getElementById('ParleyChat').parentElement.tagName), 'MAIN', `${name}: the page's element is left where it was`);
+      }
+      assert.ok(log.console.some((m) => m.type === 'warning' && /already loaded/.test(m.text)), 'the second copy said so');
+      await page.click(part('launcher'));
+      await sendByKeyboard(page, 'hello beside a named element');
+      assert.deepEqual(await waitReplyEnd(page), { state: 'done', text: 'You said: hello beside a named element' });
+      await assertClean(page, log, 'named element');
     } finally {
       stack.host.custom = null;
       await ctx.close();

@@ -1344,7 +1344,8 @@ function mount(script, cfg, base, broken, lang) {
 }
 
 (function boot() {
-  if (window.ParleyChat) {
+  // ours, not a page element of id="ParleyChat" (named access)
+  if (window.ParleyChat?.send) {
     console.warn(LOG, 'already loaded; this copy does nothing');
     return;
   }
@@ -1362,7 +1363,7 @@ function mount(script, cfg, base, broken, lang) {
   const start = () =>
     go.then(async (a) => {
       if (a && a[3]) await tell(a[3], a[2], wid);
-      if (a && !window.ParleyChat) mount(...a);
+      if (a && !window.ParleyChat?.send) mount(...a);
     });
   if (doc.body) start();
   else doc.addEventListener('DOMContentLoaded', start, { once: true });
