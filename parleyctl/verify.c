@@ -10,9 +10,10 @@
  * (its order and its organisation's) name its records, each once, with
  * the record's own time and organisation, and the conversations'
  * indexes and the messages (STORE_CONV_INDEXES) name conversations that
- * are there, with their time, organisation and widget. A database this build does not
- * know, or a record format newer than it reads, says the copy is a newer
- * Parley's. Read only: LMDB opened MDB_RDONLY, no lock file.
+ * are there, with their time, organisation and widget, and the counts
+ * kept of index entries (STORE_COUNTS) are what the indexes hold. A
+ * database this build does not know, or a record format newer than it
+ * reads, says the copy is a newer Parley's. Read only: LMDB opened MDB_RDONLY, no lock file.
  *
  * A damaged page can crash LMDB's reads of it (a page number or a size
  * read from garbage): the file is read in a child process, which tells
@@ -70,6 +71,14 @@ static const struct {
 	{ #index, (form), #time, #gone, (every) },
 	STORE_CONV_INDEXES(VERIFY_CONV_INDEX)
 #undef VERIFY_CONV_INDEX
+};
+
+static const struct {
+	const char *counts, *index, *form;
+} counts[] = {
+#define VERIFY_COUNTS(counts, index, form)	{ #counts, #index, (form) },
+	STORE_COUNTS(VERIFY_COUNTS)
+#undef VERIFY_COUNTS
 };
 
 /*
@@ -563,6 +572,179 @@ conv_index_check(struct verify *v, MDB_txn *txn, size_t i)
 		    "a conversation is in it twice");
 }
 
+/*
+ * The part of index key k that a count of form counts (its bytes up to
+ * and with the form's last NUL, or its 16 bytes): its length, 0 when k is
+ * not of the form. *klen: the count's key, without that NUL.
+ */
+static size_t
+count_prefix(const char *form, const MDB_val *k, size_t *klen)
+{
+	const uint8_t *p = k->mv_data, *nul;
+	size_t at = 0;
+
+	for (; *form != '\0'; form++) {
+		if (*form == 'x') {
+			if (k->mv_size - at < 16)
+				return 0;
+			at += 16;
+			*klen = at;
+		} else {
+			nul = memchr(p + at, '\0', k->mv_size - at);
+			if (nul == NULL)
+				return 0;
+			*klen = (size_t)(nul - p);
+			at = *klen + 1;
+		}
+	}
+	return at;
+}
+
+/* A count's key as printed: hex for raw bytes, else its text, NUL as /. */
+static const char *
+count_key_shown(const char *form, const MDB_val *k, char *buf,
+    size_t bufsz)
+{
+	size_t i, n = k->mv_size < bufsz - 1 ? k->mv_size : bufsz - 1;
+
+	if (strchr(form, 'x') != NULL)
+		return key_hex(k, buf, bufsz);
+	for (i = 0; i < n; i++) {
+		char ch = ((const char *)k->mv_data)[i];
+
+		buf[i] = ch == '\0' ? '/' : ch >= 0x20 && ch < 0x7f ? ch : '?';
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A count's value: 0 with *n, -1 not ST_RECORD_VERSION and a u64 whole. */
+static int
+count_value(const MDB_val *val, uint64_t *n)
+{
+	struct pdec d;
+
+	*n = 0;
+	if (val->mv_size < 1 ||
+	    ((const uint8_t *)val->mv_data)[0] != ST_RECORD_VERSION)
+		return -1;
+	pdec_init(&d, (const uint8_t *)val->mv_data + 1, val->mv_size - 1);
+	*n = pdec_u64(&d);
+	return pdec_done(&d);
+}
+
+/*
+ * One part of the index (its count's key part, n entries) against its
+ * count in cdb.
+ */
+static void
+count_part(struct verify *v, MDB_txn *txn, size_t i, MDB_dbi cdb,
+    MDB_val *part, uint64_t n)
+{
+	char kb[2 * VERIFY_KEY_SHOWN + 4];
+	MDB_val val;
+	uint64_t kept = 0;
+	int r;
+
+	r = mdb_get(txn, cdb, part, &val) != 0 ? 0 :
+	    count_value(&val, &kept) < 0 ? -1 : 1;
+	if (r == 1 && kept == n)
+		return;
+	(void)count_key_shown(counts[i].form, part, kb, sizeof(kb));
+	if (r == 0)
+		problem(v, "%s: no count for %s, which %s has %" PRIu64
+		    " entries of", counts[i].counts, kb, counts[i].index, n);
+	else if (r < 0)
+		problem(v, "%s: the count for %s does not read", counts[i].counts,
+		    kb);
+	else
+		problem(v, "%s: counts %" PRIu64 " for %s, which %s has %"
+		    PRIu64 " entries of", counts[i].counts, kept, kb,
+		    counts[i].index, n);
+}
+
+/*
+ * Count table i against its index: the index's entries of each part as
+ * many as its count says, and every count (none at 0) of a part the index
+ * holds. A copy without either, or an empty count table, is no problem
+ * (a start makes them).
+ */
+static void
+count_check(struct verify *v, MDB_txn *txn, size_t i)
+{
+	const char *form = counts[i].form;
+	int raw = strchr(form, 'x') != NULL;
+	char kb[2 * VERIFY_KEY_SHOWN + 4];
+	MDB_dbi cdb, idb;
+	MDB_cursor *cur, *icur;
+	MDB_stat ms;
+	MDB_val k, val, part = { 0, NULL };
+	uint8_t last[256];
+	uint64_t n = 0, kept;
+	size_t plen, klen = 0;
+	int rc;
+
+	v->shown = 0;
+	if (mdb_dbi_open(txn, counts[i].counts, 0, &cdb) != 0 ||
+	    mdb_dbi_open(txn, counts[i].index, 0, &idb) != 0 ||
+	    mdb_stat(txn, cdb, &ms) != 0 || ms.ms_entries == 0)
+		return;
+	if (mdb_cursor_open(txn, idb, &icur) != 0)
+		return;	/* db_check said why */
+	/* The index's entries of one part are next to each other. */
+	for (rc = mdb_cursor_get(icur, &k, &val, MDB_FIRST); ;
+	    rc = mdb_cursor_get(icur, &k, &val, MDB_NEXT)) {
+		if (rc == 0 && (count_prefix(form, &k, &klen) == 0 ||
+		    klen >= sizeof(last)))
+			continue;	/* not of the form: another check's */
+		if (part.mv_data != NULL && (rc != 0 || klen != part.mv_size ||
+		    memcmp(k.mv_data, last, klen) != 0)) {
+			count_part(v, txn, i, cdb, &part, n);
+			part.mv_data = NULL;
+		}
+		if (rc != 0)
+			break;
+		if (part.mv_data == NULL) {
+			memcpy(last, k.mv_data, klen);
+			part.mv_data = last;
+			part.mv_size = klen;
+			n = 0;
+		}
+		n++;
+	}
+	/* Every count is not 0, and names a part the index holds. */
+	if (mdb_cursor_open(txn, cdb, &cur) != 0) {
+		mdb_cursor_close(icur);
+		return;
+	}
+	for (rc = mdb_cursor_get(cur, &part, &val, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &part, &val, MDB_NEXT)) {
+		if (count_value(&val, &kept) < 0 || kept == 0) {
+			problem(v, "%s: the count for %s %s", counts[i].counts,
+			    count_key_shown(form, &part, kb, sizeof(kb)),
+			    kept == 0 ? "is 0 (kept as none)" :
+			    "does not read");
+			continue;
+		}
+		/* The part's first entry: its key, and its NUL. */
+		plen = part.mv_size + (raw ? 0 : 1);
+		if (plen > sizeof(last))
+			continue;
+		memcpy(last, part.mv_data, part.mv_size);
+		last[plen - 1] = raw ? last[plen - 1] : '\0';
+		k.mv_data = last;
+		k.mv_size = plen;
+		if (mdb_cursor_get(icur, &k, &val, MDB_SET_RANGE) != 0 ||
+		    k.mv_size < plen || memcmp(k.mv_data, last, plen) != 0)
+			problem(v, "%s: counts %" PRIu64 " for %s, of which %s "
+			    "has no entry", counts[i].counts, kept,
+			    count_key_shown(form, &part, kb, sizeof(kb)),
+			    counts[i].index);
+	}
+	mdb_cursor_close(cur);
+	mdb_cursor_close(icur);
+}
+
 /* The names in the main database this build does not know: a newer one's. */
 static void
 unknown_dbs(struct verify *v, MDB_txn *txn)
@@ -794,6 +976,10 @@ verify_walk(const char *file, const char *dir, FILE *out, char *err,
 	for (i = 0; i < sizeof(conv_indexes) / sizeof(conv_indexes[0]); i++) {
 		checking(&v, "index %s", conv_indexes[i].index);
 		conv_index_check(&v, txn, i);
+	}
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		checking(&v, "the counts %s", counts[i].counts);
+		count_check(&v, txn, i);
 	}
 report:
 	if (dirty)

@@ -185,6 +185,20 @@
 	X(contact_convs, "xi", , 0, ) \
 	X(msgs, "iq", , 0, msgs_gone)
 
+/*
+ * The counts kept of an index's entries (a list's total, a bound): each
+ * key is the part of the index's keys it counts, by the form above (x: its
+ * first 16 bytes; o, w: NUL-ended parts, the count's key without the last
+ * NUL), each value ST_RECORD_VERSION and a u64, none at 0; parleyctl
+ * verify holds each against its index. An empty one is a start's to make
+ * (an older Parley's copy).
+ */
+#define STORE_COUNTS(X)	\
+	X(contact_links, contact_convs, "x") \
+	X(contact_counts, contact_org, "o") \
+	X(audit_counts, audit_org, "o") \
+	X(conv_counts, conv_activity, "ow")
+
 #define STORE_DB_COUNT(name, layout)	+ 1
 #define NDBS		(0 STORE_DBS(STORE_DB_COUNT))
 

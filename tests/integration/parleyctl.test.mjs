@@ -449,6 +449,20 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     const gone = Buffer.from(unindexed.subarray(actAt[0], actAt[0] + 16)).toString('hex');
     assert.match(r.stdout, new RegExp(`: conv_activity: names conversation ${gone}, which is not in convs\n`));
     assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
+    // A count kept of an index's entries (STORE_COUNTS): the default
+    // widget's conversations (conv_counts: org NUL widget -> the version
+    // byte and a u64) made one more than conv_activity holds: named.
+    const counted = Buffer.concat([Buffer.from('default\0default', 'latin1'), Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 4])]);
+    const countAt = bytes.indexOf(counted);
+    assert.ok(countAt > 0 && bytes.indexOf(counted, countAt + 1) < 0, 'the default widget\'s count (4) is in the copy once');
+    const miscounted = Buffer.from(bytes);
+    miscounted[countAt + counted.length - 1] = 5;
+    const miscountedFile = path.join(p.tmp, 'verify-miscounted.mdb');
+    fs.writeFileSync(miscountedFile, miscounted);
+    r = await ctl(['verify', miscountedFile]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /: conv_counts: counts 5 for default\/default, which conv_activity has 4 entries of\n/);
+    assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
     // The oldest formats' copy (no conv_activity: a start builds it) reads whole.
     r = await ctl(['verify', path.join(import.meta.dirname, '../fixtures/datadir-v1/data.mdb')]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
