@@ -1293,24 +1293,26 @@ store_contact_announced(struct store_txn *t, const char *hex)
 /*
  * The conversation of link key: deleted with its messages (erase), or
  * kept and no longer the contact's, its deliveries and mails no longer
- * naming it. The link goes either way.
+ * naming it. The link goes either way. Only the contact's own is deleted:
+ * a link whose conversation names another contact (none is made so; a
+ * bug's or a damaged copy's) never erases that contact's conversation.
  */
 static void
 link_end(struct store_txn *t, const uint8_t key[CC_KEY_LEN], int erase)
 {
-	char hex[ST_ID_HEX + 1];
+	char hex[ST_ID_HEX + 1], conv_hex[ST_ID_HEX + 1];
 	struct st_conv c;
 	int rc;
 
 	if ((rc = conv_load(t, key + ID_LEN, &c)) < 0)
 		return;
-	if (rc == 0 && erase) {
+	proto_hex_encode(key, ID_LEN, hex);
+	if (rc == 0 && erase && strcmp(c.contact_id, hex) == 0) {
 		st_conv_free(&c);
-		proto_hex_encode(key + ID_LEN, ID_LEN, hex);
-		store_conv_delete(t, hex);	/* its link with it */
+		proto_hex_encode(key + ID_LEN, ID_LEN, conv_hex);
+		store_conv_delete(t, conv_hex);	/* its link with it */
 		return;
 	}
-	proto_hex_encode(key, ID_LEN, hex);
 	if (rc == 0 && strcmp(c.contact_id, hex) == 0) {
 		c.contact_id[0] = '\0';
 		conv_save(t, key + ID_LEN, &c);

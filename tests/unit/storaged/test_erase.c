@@ -27,6 +27,7 @@
 #include "contactstore.h"
 #include "hookmsg.h"
 #include "stmsgs.h"
+#include "storeint.h"
 #include "test_fixture.h"
 #include "test_who.h"
 #include "widgetmsg.h"
@@ -318,6 +319,42 @@ test_delete_unlinks(void **state)
 	/* The email is free again: the next visitor naming it makes one. */
 	fix_contact_submit(f, wid, 1, "", "zed@example.com", "", id2);
 	assert_string_not_equal(id2, id);
+}
+
+/*
+ * A link of the contact to a conversation another contact holds (none is
+ * made so: a bug's or a damaged copy's, put here by hand) does not make
+ * an erasure delete that conversation: the link goes, the conversation
+ * stays the other contact's.
+ */
+static void
+test_erase_foreign_link(void **state)
+{
+	struct fix *f = *state;
+	char wid[ST_WID_ARG_MAX + 1], id[ST_ID_HEX + 1], keep[ST_ID_HEX + 1];
+	char kept[ST_ID_HEX + 1];
+	uint8_t key[2 * ID_LEN];
+	struct store_txn t;
+	struct st_conv c;
+	int err;
+
+	fix_widget_wid(f, "Shop", wid);
+	fix_ws_turn_id(f, wid, 9, "the other contact's words", kept);
+	fix_contact_submit(f, wid, 9, "Kim", "kim@example.com", "", keep);
+	fix_ws_turn(f, wid, 1, "erase me");
+	fix_contact_submit(f, wid, 1, "Zed", "zed@example.com", "", id);
+	assert_int_equal(proto_hex_decode(id, key, ID_LEN), 0);
+	assert_int_equal(proto_hex_decode(kept, key + ID_LEN, ID_LEN), 0);
+	store_begin(f->st, &t, 0);
+	assert_int_equal(contact_link_new(&t, key, 0), 1);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(db_entries(f, "contact_convs"), 3);
+	assert_int_equal(erase(f, id, 1, &err), 1);
+	assert_int_equal(db_entries(f, "convs"), 1);
+	assert_int_equal(db_entries(f, "contact_convs"), 1);
+	fix_conv_get(f, kept, &c);
+	assert_string_equal(c.contact_id, keep);
+	st_conv_free(&c);
 }
 
 /* ST_CONTACT_SESSIONS: the sessions naming it with their submissions. */
@@ -739,6 +776,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_erase_v1_entry, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_unlinks, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_erase_foreign_link, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup,
 		    fix_teardown),
