@@ -430,7 +430,7 @@ struct conv_walk {
 	int has_gone;
 	const struct rlayout *l;
 	const char *index, *form;
-	ssize_t time, org, widget;	/* member_off; time -1: none */
+	ssize_t time, org, widget, contact; /* member_off; time -1: none */
 	uint8_t last[16];	/* the id the entry before named */
 	int has_last;
 	void *rec;
@@ -447,9 +447,10 @@ static void
 conv_entry(struct conv_walk *w, const MDB_val *k)
 {
 	const uint8_t *p = k->mv_data, *end = p + k->mv_size, *id = NULL,
-	    *nul;
+	    *nul, *other = NULL;
 	const char *f, *org = NULL, *widget = NULL, *ro;
-	char kb[2 * VERIFY_KEY_SHOWN + 4];
+	char kb[2 * VERIFY_KEY_SHOWN + 4], ob[2 * VERIFY_KEY_SHOWN + 4];
+	MDB_val ok;
 	MDB_val key, val;
 	uint64_t t = 0;
 	int has_t = 0;
@@ -471,6 +472,8 @@ conv_entry(struct conv_walk *w, const MDB_val *k)
 		} else if ((*f == 'x' || *f == 'i') && end - p >= 16) {
 			if (*f == 'i')
 				id = p;
+			else
+				other = p;
 			p += 16;
 		} else if (*f == 'q' && end - p >= 4)
 			p += 4;
@@ -492,11 +495,17 @@ conv_entry(struct conv_walk *w, const MDB_val *k)
 			    sizeof(kb)));
 		return;
 	}
-	if (!has_t && org == NULL && widget == NULL)
+	if (!has_t && org == NULL && widget == NULL && other == NULL)
 		return;
 	if (record_read(w->l, &val, w->rec) < 0)
 		return;
 	ro = record_org(w->rec, w->org);
+	/* contact_convs' contact: the one its conversation names. */
+	if (other != NULL) {
+		ok.mv_size = 16;
+		ok.mv_data = (void *)other;
+		(void)key_hex(&ok, ob, sizeof(ob));
+	}
 	if (has_t && w->time >= 0 &&
 	    *(uint64_t *)((char *)w->rec + w->time) != t)
 		problem(w->v, "%s: lists conversation %s at another time than "
@@ -510,6 +519,10 @@ conv_entry(struct conv_walk *w, const MDB_val *k)
 		problem(w->v, "%s: lists conversation %s under widget %s, its "
 		    "record says %s", w->index, key_hex(&key, kb, sizeof(kb)),
 		    widget, (char *)w->rec + w->widget);
+	else if (other != NULL && strcmp(ob, (char *)w->rec + w->contact) != 0)
+		problem(w->v, "%s: links contact %s to conversation %s, which "
+		    "names contact \"%s\"", w->index, ob, key_hex(&key, kb,
+		    sizeof(kb)), (char *)w->rec + w->contact);
 	rl_free(w->l, w->rec);
 	return;
 bad:
@@ -538,6 +551,7 @@ conv_index_check(struct verify *v, MDB_txn *txn, size_t i)
 	if ((w.l = db_layout("convs")) == NULL ||
 	    (w.org = member_off(w.l, "org")) < 0 ||
 	    (w.widget = member_off(w.l, "widget")) < 0 ||
+	    (w.contact = member_off(w.l, "contact_id")) < 0 ||
 	    ((w.time = member_off(w.l, conv_indexes[i].time)) < 0 &&
 	    conv_indexes[i].time[0] != '\0')) {
 		problem(v, "%s: this parleyctl cannot read it", w.index);

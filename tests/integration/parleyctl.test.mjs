@@ -23,6 +23,7 @@ import { BIN, StorageClient, sleep, startParley, waitFor, within } from './lib/h
 import { chat, mockReply, sid } from './lib/chat.mjs';
 import { Enc, F, frame, helloFrame, T } from './lib/storage.mjs';
 import { assertJsonError } from './lib/checks.mjs';
+import { Visitor } from './lib/wsclient.mjs';
 import { login, loginRequest } from './lib/dashboard.mjs';
 
 const CTL = path.join(BIN, 'parleyctl');
@@ -366,6 +367,17 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     await admin('/v1/admin/knowledge/sources', { type: 'qa', question: 'When do you open?', answer: 'At nine.' });
     await login(p, 'a password of length', { email: 'vera@example.com' });
     assert.equal((await chat(p, sid('vfy'), `${MARK} hooked`)).status, 200);
+    // A contact linked to its visitor's conversation (contact_convs).
+    const shop = await p.adminJson('POST', '/v1/admin/widgets', { name: 'Shop', contact_info_mode: 'optional', collect_email: true });
+    assert.equal(shop.status, 201, shop.text);
+    const visitor = await Visitor.open(p, shop.json().widget_id);
+    await visitor.next('session');
+    await visitor.turn('a visitor who leaves an email');
+    visitor.send({ type: 'contact_info', email: 'linked@example.com' });
+    await visitor.next('contact_info_saved');
+    await visitor.close();
+    const contacts = (await p.adminJson('GET', '/v1/admin/contacts')).json().contacts;
+    assert.equal(contacts.length, 1);
     const file = path.join(p.tmp, 'verify.mdb');
     await ok([...S, 'backup', file]);
 
@@ -463,6 +475,30 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /: conv_counts: counts 5 for default\/default, which conv_activity has 4 entries of\n/);
     assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
+    // A contact's link (contact_convs: contact id | conversation id) made
+    // to name another contact than its conversation names: named, and so
+    // are the counts of links it leaves wrong (contact_links).
+    const contactId = Buffer.from(contacts[0].id, 'hex');
+    const linkAt = bytes.indexOf(contactId);
+    assert.ok(linkAt > 0, 'the contact id is in the copy');
+    const links = [];
+    for (let i = linkAt; i >= 0; i = bytes.indexOf(contactId, i + 1)) links.push(i);
+    const mislinked = Buffer.from(bytes);
+    // the key of 32 bytes whose second half is a conversation of the copy
+    const convIds = new Set((await p.adminJson('GET', '/v1/admin/conversations?limit=100')).json().conversations.map((c) => c._id));
+    const linkKey = links.find((i) => convIds.has(bytes.toString('hex', i + 16, i + 32)));
+    assert.ok(linkKey !== undefined, 'the link key is in the copy');
+    mislinked[linkKey + 15] ^= 1;
+    const mislinkedFile = path.join(p.tmp, 'verify-mislinked.mdb');
+    fs.writeFileSync(mislinkedFile, mislinked);
+    r = await ctl(['verify', mislinkedFile]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const other = Buffer.from(mislinked.subarray(linkKey, linkKey + 16)).toString('hex');
+    const conv = bytes.toString('hex', linkKey + 16, linkKey + 32);
+    assert.match(r.stdout, new RegExp(`: contact_convs: links contact ${other} to conversation ${conv}, which names contact "${contacts[0].id}"\n`));
+    assert.match(r.stdout, new RegExp(`: contact_links: no count for ${other}, which contact_convs has 1 entries of\n`));
+    assert.match(r.stdout, new RegExp(`: contact_links: counts 1 for ${contacts[0].id}, of which contact_convs has no entry\n`));
+    assert.match(r.stdout, /PROBLEMS FOUND\n.*: 3 problems\n$/);
     // The oldest formats' copy (no conv_activity: a start builds it) reads whole.
     r = await ctl(['verify', path.join(import.meta.dirname, '../fixtures/datadir-v1/data.mdb')]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
