@@ -110,6 +110,18 @@ fetch_utf8_clean(char *dst, const char *src, size_t len)
 			i++;
 			continue;
 		}
+		/*
+		 * A lone CR (a classic Mac line end), a form feed (a page's
+		 * end, as pdftotext writes it) or a vertical tab ends a line:
+		 * dropped, it joined the words on either side.
+		 */
+		if (n == 1 && (s[i] == '\f' || s[i] == '\v' || (s[i] == '\r' &&
+		    (i + 1 == len || s[i + 1] != '\n')))) {
+			dst[o++] = '\n';
+			i++;
+			continue;
+		}
+		/* NUL among them: UTF-16 read as bytes still reads. */
 		if (n == 1 && ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') ||
 		    s[i] == 0x7f)) {
 			i++;

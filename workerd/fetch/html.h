@@ -143,7 +143,9 @@ void fetch_doc_free(struct fetch_doc *doc);
 /*
  * Writes src's len bytes to dst as valid UTF-8: a byte that does not
  * start a valid sequence (overlong, surrogate, past U+10FFFF, cut) is
- * U+FFFD, C0 controls but tab and newline and DEL are dropped (CR too).
+ * U+FFFD; a lone CR, a form feed and a vertical tab are a newline; the
+ * other C0 controls but tab and newline (a CR before LF, NUL) and DEL are
+ * dropped.
  * dst must hold 3 * len + 1 bytes; it is NUL-ended. Returns the bytes
  * written (the NUL not counted).
  */

@@ -629,7 +629,9 @@ test_text(void **state)
 	    "a knowledge   base.\n"
 	    "  \n"
 	    "\n"
-	    "Bad \xff byte and a NUL \0 here.\n";
+	    "Bad \xff byte and a NUL \0 here.\n"
+	    "\n"
+	    "Page one ends\fpage two, an old Mac's\rline.\n";
 	struct fetch_doc doc;
 	const char *why = "unset";
 	char *got;
@@ -641,7 +643,8 @@ test_text(void **state)
 	assert_string_equal(got,
 	    "P: Release notes\n"
 	    "P: Version 2 adds a knowledge base.\n"
-	    "P: Bad \xef\xbf\xbd byte and a NUL here.\n");
+	    "P: Bad \xef\xbf\xbd byte and a NUL here.\n"
+	    "P: Page one ends page two, an old Mac's line.\n");
 	free(got);
 	fetch_doc_free(&doc);
 
@@ -673,7 +676,10 @@ test_utf8_clean(void **state)
 		{ "\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
 		{ "a\xe2\x82", "a\xef\xbf\xbd\xef\xbf\xbd" },		/* cut */
 		{ "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" },
-		{ "t\tn\nr\rb\bd\x7f", "t\tn\nrbd" },
+		{ "t\tn\nr\rb\bd\x7f", "t\tn\nr\nbd" },
+		/* a line's end, not nothing: the words stay apart */
+		{ "crlf\r\nmac\rpage\fvt\vend\r", "crlf\nmac\npage\nvt\nend\n" },
+		{ "n\x01u\x1fl", "nul" },
 	};
 	char out[64];
 	size_t i, n;
