@@ -400,12 +400,15 @@ op_ping(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	(void)r;
 }
 
+/* n of key counted (n 0: whether one more would be limited, none counted). */
 static int
 rate_hit(struct dbatch *b, struct dreply *r, const char *key,
     uint32_t window_ms, uint32_t rate_max, uint32_t n, uint64_t *retry)
 {
 	int rc;
 
+	if (n == 0)
+		return ratelimit_peek(b->rl, key, strlen(key), rate_max, retry);
 	if ((rc = ratelimit_hit_n(b->rl, key, strlen(key), window_ms,
 	    rate_max, n, retry)) < 0) {
 		log_warnx("rate table: out of memory");
@@ -491,6 +494,13 @@ rate_count(struct dbatch *b, struct dreply *r, const char *key,
     uint32_t window_ms, uint32_t rate_max, uint64_t *retry)
 {
 	return rate_count_n(b, r, key, window_ms, rate_max, 1, retry);
+}
+
+int
+rate_peek(struct dbatch *b, struct dreply *r, const char *key,
+    uint32_t window_ms, uint32_t rate_max, uint64_t *retry)
+{
+	return rate_count_n(b, r, key, window_ms, rate_max, 0, retry);
 }
 
 void

@@ -130,13 +130,20 @@ const char *rate_invalid(const char *key, uint32_t window_ms,
 /*
  * Counts n against a rate limit (one request, or an upload's KiB): 0
  * allowed, 1 limited (with *retry set, nothing counted), -1 with r
- * failed. Counts nothing when rate_max is 0.
+ * failed. Counts nothing when rate_max is 0 (nor when n is 0: rate_peek).
  */
 int rate_count_n(struct dbatch *b, struct dreply *r, const char *key,
     uint32_t window_ms, uint32_t rate_max, uint32_t n, uint64_t *retry);
 
 /* rate_count_n() of one request. */
 int rate_count(struct dbatch *b, struct dreply *r, const char *key,
+    uint32_t window_ms, uint32_t rate_max, uint64_t *retry);
+/*
+ * Whether rate_count() now would be limited, counting nothing (its n 0):
+ * asked before what it would count is known to be stored, which is then
+ * counted. A batch's second run replays it as it replays the counts.
+ */
+int rate_peek(struct dbatch *b, struct dreply *r, const char *key,
     uint32_t window_ms, uint32_t rate_max, uint64_t *retry);
 
 /*

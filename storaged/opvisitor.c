@@ -503,13 +503,15 @@ att_counted(struct dbatch *b, struct dreply *r, const struct st_att_new_req *q,
 }
 
 /*
- * A visitor's PDF (its first piece): counted against its client's PDFs an
- * hour, each a fetcher's read of up to 5 s of CPU. 0 allowed, 1 limited
- * (rep says so), -1 with r failed.
+ * A visitor's PDF (its first piece) against its client's PDFs an hour,
+ * each a fetcher's read of up to 5 s of CPU: before the piece, whether
+ * one more is allowed (0), limited (1, rep says so) or r failed (-1);
+ * count set, once the piece is stored, counted (a first piece refused,
+ * out of order or of a type the widget does not take, begins no PDF).
  */
 static int
-pdf_counted(struct dbatch *b, struct dreply *r, const struct st_att_put_req *q,
-    struct st_att_put_rep *rep)
+pdf_rate(struct dbatch *b, struct dreply *r, const struct st_att_put_req *q,
+    struct st_att_put_rep *rep, int count)
 {
 	char key[sizeof(ATT_PDF_KEY) + ST_RATE_KEY_MAX];
 	uint64_t retry = 0;
@@ -519,7 +521,10 @@ pdf_counted(struct dbatch *b, struct dreply *r, const struct st_att_put_req *q,
 	    q->rate_key == NULL || q->rate_key[0] == '\0')
 		return 0;
 	snprintf(key, sizeof(key), ATT_PDF_KEY "%s", q->rate_key);
-	if ((limited = rate_count(b, r, key, ST_ATT_PDF_WINDOW_MS,
+	if (count)
+		return rate_count(b, r, key, ST_ATT_PDF_WINDOW_MS,
+		    ST_ATT_PDF_HOUR, &retry) < 0 ? -1 : 0;
+	if ((limited = rate_peek(b, r, key, ST_ATT_PDF_WINDOW_MS,
 	    ST_ATT_PDF_HOUR, &retry)) == 1) {
 		rep->result = ST_ATT_PDFS;
 		rep->retry_ms = retry;
@@ -548,7 +553,7 @@ op_att(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	if ((type == PROTO_ST_ATT_NEW &&
 	    (limited = att_counted(b, r, req, &rep.n)) < 0) ||
 	    (type == PROTO_ST_ATT_PUT &&
-	    (limited = pdf_counted(b, r, req, &rep.p)) < 0)) {
+	    (limited = pdf_rate(b, r, req, &rep.p, 0)) < 0)) {
 		store_abort(&t);
 		return;
 	}
@@ -556,8 +561,14 @@ op_att(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 		;		/* rep.n says so */
 	else if (type == PROTO_ST_ATT_NEW || type == PROTO_ST_ATT_ADMIN_NEW)
 		store_att_new(&t, req, admin, who_user(b), &rep.n);
-	else if (type == PROTO_ST_ATT_PUT || type == PROTO_ST_ATT_ADMIN_PUT)
-		store_att_put(&t, req, admin, &rep.p);
+	else if (type == PROTO_ST_ATT_PUT || type == PROTO_ST_ATT_ADMIN_PUT) {
+		if (store_att_put(&t, req, admin, &rep.p) == 0 &&
+		    rep.p.result == ST_ATT_OK && type == PROTO_ST_ATT_PUT &&
+		    pdf_rate(b, r, req, &rep.p, 1) < 0) {
+			store_abort(&t);
+			return;
+		}
+	}
 	else if (type == PROTO_ST_ATT_EXTRACT_DUE)
 		store_att_extract_due(&t, &rep.due);
 	else if (type == PROTO_ST_ATT_TEXT_PUT)

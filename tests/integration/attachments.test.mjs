@@ -460,6 +460,33 @@ describe('stacks of their own', { concurrency: true }, () => {
       v.ws.close();
     });
 
+    // Only a PDF whose first piece is stored counts: a first piece sent
+    // again (a client's retry after a lost answer, refused as out of
+    // order) is not another PDF begun.
+    test('a client\'s PDFs an hour count the PDFs begun, not the first pieces refused', async () => {
+      const { v, token } = await visitor();
+      const tiny = (i) => Buffer.from(`%PDF-1.4\n% again ${i}\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n`);
+      const from = '127.0.0.21';	// an address of its own: the count is by address
+      const first = await upload(p, w.widget_id, token, 'bill-0.pdf', tiny(0), { localAddress: from });
+      assert.equal(first.status, 200, JSON.stringify(first.json));
+      const body = tiny(0);
+      for (let i = 0; i < 20; i++) {
+        const r = await p.request('PUT', `/api/widget/${w.widget_id}/attachments/${first.id}`, {
+          localAddress: from,
+          headers: { 'X-Parley-Session': token, 'Content-Range': `bytes 0-${body.length - 1}/${body.length}` },
+          body,
+        });
+        assert.ok(r.status >= 400 && r.status !== 429, `the piece again: ${r.status} ${r.text}`);
+      }
+      for (let i = 1; i < 20; i++) {
+        const up = await upload(p, w.widget_id, token, `bill-${i}.pdf`, tiny(i), { localAddress: from });
+        assert.equal(up.status, 200, `PDF ${i}: ${JSON.stringify(up.json)}`);
+      }
+      const over = await upload(p, w.widget_id, token, 'bill-20.pdf', tiny(20), { localAddress: from });
+      assert.equal(over.status, 429, JSON.stringify(over.json));
+      v.ws.close();
+    });
+
     test('a PDF\'s text, read by the fetcher, goes to the model with its message', async () => {
       const { v, token } = await visitor();
       const pdf = fs.readFileSync(new URL('../fixtures/knowledge/paragraphs.pdf', import.meta.url));
