@@ -46,7 +46,10 @@ if (c) {
   line(`turns/s, c=${c.conc}`, f(nr, 0), f(pr, 0), `>= 0.6 x nginx (${f(0.6 * nr, 0)})`, met(pr >= 0.6 * nr));
   const nc = med((r) => r.loop.nginx.cpuUsPerTurn);
   const pc = med((r) => r.loop.parley.cpuUsPerTurn);
-  line(`server CPU us per turn, c=${c.conc}`, f(nc, 0), f(pc, 0), "<= nginx's", met(pc <= nc));
+  // CPU per turn: at most 1.5 times nginx's (issue 39), at a 0 ms and a
+  // 20 ms model; the 5 ms model's is printed without a goal.
+  const cpuGoal = (n) => `<= 1.5 x nginx (${f(1.5 * n, 0)})`;
+  line(`server CPU us per turn, c=${c.conc}`, f(nc, 0), f(pc, 0), cpuGoal(nc), met(pc <= 1.5 * nc));
   // A thinking model: the flush hides behind its wait; the goal is
   // Parley's added p50 within 0.05 ms of nginx's.
   // Medians over its rounds (a file from before the rounds has one).
@@ -55,7 +58,9 @@ if (c) {
     const km = (fn) => median(kr.map(fn));
     const n = km((x) => x.ttft.nginx.added.p50), p = km((x) => x.ttft.parley.added.p50);
     line(`added TTFT p50, model ${k.firstMs} ms (ms)`, f(n, 3), f(p, 3), `<= nginx's + 0.05 (${f(n + 0.05, 3)})`, met(p <= n + 0.05));
-    line(`server CPU us per turn, c=${c.conc}, model ${k.firstMs} ms`, f(km((x) => x.loop.nginx.cpuUsPerTurn), 0), f(km((x) => x.loop.parley.cpuUsPerTurn), 0), '', '');
+    const kn = km((x) => x.loop.nginx.cpuUsPerTurn), kp = km((x) => x.loop.parley.cpuUsPerTurn);
+    const goal = k.firstMs === 20;
+    line(`server CPU us per turn, c=${c.conc}, model ${k.firstMs} ms`, f(kn, 0), f(kp, 0), goal ? cpuGoal(kn) : '', goal ? met(kp <= 1.5 * kn) : '');
     batching(`model ${k.firstMs} ms (round 1)`, kr[0].loop);
     notes.push(`  model ${k.firstMs} ms to its first token (${kr.length} round(s), medians): direct TTFT p50 ${f(km((x) => x.ttft.direct.p50), 3)} ms; added p50/p99 nginx ${f(n, 3)}/${f(km((x) => x.ttft.nginx.added.p99), 3)}, Parley ${f(p, 3)}/${f(km((x) => x.ttft.parley.added.p99), 3)} ms; turns/s at c=${c.conc} nginx ${f(km((x) => x.loop.nginx.rate), 0)}, Parley ${f(km((x) => x.loop.parley.rate), 0)}`);
     kr.forEach((x, i) => notes.push(`    round ${i + 1}: added p50 nginx ${f(x.ttft.nginx.added.p50, 3)}, Parley ${f(x.ttft.parley.added.p50, 3)} ms; CPU us/turn nginx ${f(x.loop.nginx.cpuUsPerTurn, 0)}, Parley ${f(x.loop.parley.cpuUsPerTurn, 0)}`));
