@@ -13,7 +13,8 @@
  * are there, with their time, organisation and widget, and the counts
  * kept of index entries (STORE_COUNTS) are what the indexes hold. A
  * database this build does not know, or a record format newer than it
- * reads, says the copy is a newer Parley's. Read only: LMDB opened MDB_RDONLY, no lock file.
+ * reads, says the copy is a newer Parley's. Read only: LMDB opened
+ * MDB_RDONLY, no lock file.
  *
  * A damaged page can crash LMDB's reads of it (a page number or a size
  * read from garbage): the file is read in a child process, which tells
@@ -733,11 +734,10 @@ count_check(struct verify *v, MDB_txn *txn, size_t i)
 	}
 	for (rc = mdb_cursor_get(cur, &part, &val, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &part, &val, MDB_NEXT)) {
-		if (count_value(&val, &kept) < 0 || kept == 0) {
+		if ((rc = count_value(&val, &kept)) < 0 || kept == 0) {
 			problem(v, "%s: the count for %s %s", counts[i].counts,
 			    count_key_shown(form, &part, kb, sizeof(kb)),
-			    kept == 0 ? "is 0 (kept as none)" :
-			    "does not read");
+			    rc < 0 ? "does not read" : "is 0 (kept as none)");
 			continue;
 		}
 		/* The part's first entry: its key, and its NUL. */
