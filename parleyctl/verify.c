@@ -434,13 +434,46 @@ struct conv_walk {
 	ssize_t time, org, widget, contact; /* member_off; time -1: none */
 	uint8_t last[16];	/* the id the entry before named */
 	int has_last;
+	/* x's contacts, and those being deleted; the one x named before */
+	MDB_dbi contacts, contacts_gone;
+	int has_contacts, has_contacts_gone;
+	uint8_t last_x[16];
+	int has_last_x;
 	void *rec;
 };
 
 /*
+ * The contact an entry's x part names is there, or being deleted
+ * (contact_gone: its links end in steps, and the entry goes after the
+ * last): a link of a contact that is neither outlived its deletion, and
+ * its conversation names a contact nothing answers for. Each contact
+ * once (its links are next to each other).
+ */
+static void
+contact_there(struct conv_walk *w, const uint8_t *x)
+{
+	char kb[2 * VERIFY_KEY_SHOWN + 4];
+	MDB_val key = { .mv_size = 16, .mv_data = (void *)x }, val;
+
+	if (w->has_last_x && memcmp(w->last_x, x, 16) == 0)
+		return;
+	memcpy(w->last_x, x, 16);
+	w->has_last_x = 1;
+	if (!w->has_contacts ||
+	    mdb_get(w->txn, w->contacts, &key, &val) == 0 ||
+	    (w->has_contacts_gone &&
+	    mdb_get(w->txn, w->contacts_gone, &key, &val) == 0))
+		return;
+	problem(w->v, "%s: links contact %s, which is not in contacts nor "
+	    "being deleted (contact_gone)", w->index, key_hex(&key, kb,
+	    sizeof(kb)));
+}
+
+/*
  * An entry of w's index, read by its form: the conversation it names is
- * there (or being deleted), and the time, organisation and widget the key
- * carries are its record's. A record that does not decode was named by
+ * there (or being deleted), and the time, organisation, widget and
+ * contact the key carries are its record's, the contact one that is
+ * there (contact_there). A record that does not decode was named by
  * db_check: passed over. An id named again by the next entry (a
  * conversation's messages) is looked up once.
  */
@@ -483,6 +516,8 @@ conv_entry(struct conv_walk *w, const MDB_val *k)
 	}
 	if (p != end || id == NULL)
 		goto bad;
+	if (other != NULL)
+		contact_there(w, other);
 	if (w->has_last && memcmp(w->last, id, 16) == 0)
 		return;
 	memcpy(w->last, id, 16);
@@ -566,6 +601,10 @@ conv_index_check(struct verify *v, MDB_txn *txn, size_t i)
 		return;
 	w.has_gone = conv_indexes[i].gone[0] != '\0' &&
 	    mdb_dbi_open(txn, conv_indexes[i].gone, 0, &w.gone) == 0;
+	w.has_contacts = strchr(w.form, 'x') != NULL &&
+	    mdb_dbi_open(txn, "contacts", 0, &w.contacts) == 0;
+	w.has_contacts_gone = w.has_contacts &&
+	    mdb_dbi_open(txn, "contact_gone", 0, &w.contacts_gone) == 0;
 	if ((w.rec = calloc(1, w.l->size)) == NULL) {
 		problem(v, "%s: out of memory", w.index);
 		return;

@@ -166,7 +166,8 @@
  *	w  its widget (internal id), NUL
  *	t  u64 big-endian: the conversation's member named by time
  *	x  16 bytes of another record's id (a contact's): the conversation's
- *	   contact_id, in hex
+ *	   contact_id, in hex, and a contact in contacts or being deleted
+ *	   (contact_gone)
  *	q  u32 big-endian: a sequence, not held
  *	i  the conversation's id, 16 bytes
  * every: it holds each conversation once (an index that is empty is one

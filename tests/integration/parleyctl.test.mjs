@@ -477,7 +477,8 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
     // A contact's link (contact_convs: contact id | conversation id) made
     // to name another contact than its conversation names: named, and so
-    // are the counts of links it leaves wrong (contact_links).
+    // are the counts of links it leaves wrong (contact_links) and the
+    // contact it names, which is not there.
     const contactId = Buffer.from(contacts[0].id, 'hex');
     const linkAt = bytes.indexOf(contactId);
     assert.ok(linkAt > 0, 'the contact id is in the copy');
@@ -498,7 +499,40 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     assert.match(r.stdout, new RegExp(`: contact_convs: links contact ${other} to conversation ${conv}, which names contact "${contacts[0].id}"\n`));
     assert.match(r.stdout, new RegExp(`: contact_links: no count for ${other}, which contact_convs has 1 entries of\n`));
     assert.match(r.stdout, new RegExp(`: contact_links: counts 1 for ${contacts[0].id}, of which contact_convs has no entry\n`));
-    assert.match(r.stdout, /PROBLEMS FOUND\n.*: 3 problems\n$/);
+    assert.match(r.stdout, new RegExp(`: contact_convs: links contact ${other}, which is not in contacts nor being deleted \\(contact_gone\\)\n`));
+    assert.match(r.stdout, /PROBLEMS FOUND\n.*: 4 problems\n$/);
+    // The contact's count of links (contact_links: its id -> the version
+    // byte and a u64) made 2 where contact_convs holds 1, then 0 (none is
+    // kept at 0): named.
+    const linkCount = Buffer.concat([contactId, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 1])]);
+    const linkCountAt = bytes.indexOf(linkCount);
+    assert.ok(linkCountAt > 0 && bytes.indexOf(linkCount, linkCountAt + 1) < 0, 'the contact\'s count of links (1) is in the copy once');
+    for (const [n, lines] of [[2, [`counts 2 for ${contacts[0].id}, which contact_convs has 1 entries of`]],
+      [0, [`counts 0 for ${contacts[0].id}, which contact_convs has 1 entries of`, `the count for ${contacts[0].id} is 0 \\(kept as none\\)`]]]) {
+      const recounted = Buffer.from(bytes);
+      recounted[linkCountAt + linkCount.length - 1] = n;
+      const recountedFile = path.join(p.tmp, `verify-links-${n}.mdb`);
+      fs.writeFileSync(recountedFile, recounted);
+      r = await ctl(['verify', recountedFile]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      for (const l of lines) assert.match(r.stdout, new RegExp(`: contact_links: ${l}\n`));
+      assert.match(r.stdout, new RegExp(`PROBLEMS FOUND\n.*: ${lines.length} problems?\n$`));
+    }
+    // The contact's record (contacts: its id as the key, 16 bytes) under
+    // another id: its link names a contact that is not there and whose
+    // deletion is not under way (contact_gone), what a deletion that left
+    // a link behind would leave (its conversation names a contact nothing
+    // answers for, and that no erasure will reach): named.
+    const recordAt = links.filter((i) => i !== linkCountAt && bytes.readUInt16LE(i - 2) === 16);
+    assert.equal(recordAt.length, 1, 'the contact\'s record key is in the copy once');
+    const unrecorded = Buffer.from(bytes);
+    unrecorded[recordAt[0] + 15] ^= 1;
+    const unrecordedFile = path.join(p.tmp, 'verify-no-contact.mdb');
+    fs.writeFileSync(unrecordedFile, unrecorded);
+    r = await ctl(['verify', unrecordedFile]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`: contact_convs: links contact ${contacts[0].id}, which is not in contacts nor being deleted \\(contact_gone\\)\n`));
+    assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
     // The oldest formats' copy (no conv_activity: a start builds it) reads whole.
     r = await ctl(['verify', path.join(import.meta.dirname, '../fixtures/datadir-v1/data.mdb')]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
