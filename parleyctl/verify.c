@@ -443,6 +443,23 @@ struct conv_walk {
 };
 
 /*
+ * The end of a key's part of form f (storedbs.h) that starts at p: past
+ * its NUL for o and w (a part of one byte at least), past its bytes for
+ * t, q, x and i; NULL when the key, ending at end, does not hold it.
+ */
+static const uint8_t *
+form_part(char f, const uint8_t *p, const uint8_t *end)
+{
+	const uint8_t *nul;
+	size_t n = f == 't' ? 8 : f == 'q' ? 4 : 16;
+
+	if (f == 'o' || f == 'w')
+		return (nul = memchr(p, '\0', (size_t)(end - p))) == NULL ||
+		    nul == p ? NULL : nul + 1;
+	return (size_t)(end - p) >= n ? p + n : NULL;
+}
+
+/*
  * The contact an entry's x part names is there, or being deleted
  * (contact_gone: its links end in steps, and the entry goes after the
  * last): a link of a contact that is neither outlived its deletion, and
@@ -481,7 +498,7 @@ static void
 conv_entry(struct conv_walk *w, const MDB_val *k)
 {
 	const uint8_t *p = k->mv_data, *end = p + k->mv_size, *id = NULL,
-	    *nul, *other = NULL;
+	    *next, *other = NULL;
 	const char *f, *org = NULL, *widget = NULL, *ro;
 	char kb[2 * VERIFY_KEY_SHOWN + 4], ob[2 * VERIFY_KEY_SHOWN + 4];
 	MDB_val ok;
@@ -489,30 +506,20 @@ conv_entry(struct conv_walk *w, const MDB_val *k)
 	uint64_t t = 0;
 	int has_t = 0;
 
-	for (f = w->form; *f != '\0'; f++) {
-		if (*f == 'o' || *f == 'w') {
-			if ((nul = memchr(p, '\0', (size_t)(end - p))) ==
-			    NULL || nul == p)
-				goto bad;
-			if (*f == 'o')
-				org = (const char *)p;
-			else
-				widget = (const char *)p;
-			p = nul + 1;
-		} else if (*f == 't' && end - p >= 8) {
+	for (f = w->form; *f != '\0'; f++, p = next) {
+		if ((next = form_part(*f, p, end)) == NULL)
+			goto bad;
+		if (*f == 'o')
+			org = (const char *)p;
+		else if (*f == 'w')
+			widget = (const char *)p;
+		else if (*f == 't') {
 			t = proto_get_be64(p);
 			has_t = 1;
-			p += 8;
-		} else if ((*f == 'x' || *f == 'i') && end - p >= 16) {
-			if (*f == 'i')
-				id = p;
-			else
-				other = p;
-			p += 16;
-		} else if (*f == 'q' && end - p >= 4)
-			p += 4;
-		else
-			goto bad;
+		} else if (*f == 'x')
+			other = p;
+		else if (*f == 'i')
+			id = p;
 	}
 	if (p != end || id == NULL)
 		goto bad;
@@ -634,24 +641,15 @@ conv_index_check(struct verify *v, MDB_txn *txn, size_t i)
 static size_t
 count_prefix(const char *form, const MDB_val *k, size_t *klen)
 {
-	const uint8_t *p = k->mv_data, *nul;
-	size_t at = 0;
+	const uint8_t *start = k->mv_data, *p = start, *end = p + k->mv_size;
+	char last = '\0';
 
-	for (; *form != '\0'; form++) {
-		if (*form == 'x') {
-			if (k->mv_size - at < 16)
-				return 0;
-			at += 16;
-			*klen = at;
-		} else {
-			nul = memchr(p + at, '\0', k->mv_size - at);
-			if (nul == NULL)
-				return 0;
-			*klen = (size_t)(nul - p);
-			at = *klen + 1;
-		}
-	}
-	return at;
+	for (; *form != '\0'; last = *form++)
+		if ((p = form_part(*form, p, end)) == NULL)
+			return 0;
+	/* The count's key leaves out the NUL a last o or w part ends with. */
+	*klen = (size_t)(p - start) - (last == 'o' || last == 'w' ? 1 : 0);
+	return (size_t)(p - start);
 }
 
 /* A count's key as printed: hex for raw bytes, else its text, NUL as /. */

@@ -410,14 +410,20 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     // preview) made to hold NUL bytes (LMDB keeps no checksum: only the
     // record's own check tells): named, exit 1.
     const bytes = fs.readFileSync(file);
+    // A copy of the backup as damage(copy) leaves it, verified: exit 1.
+    const damaged = async (name, damage) => {
+      const copy = Buffer.from(bytes);
+      damage(copy);
+      const f = path.join(p.tmp, `verify-${name}.mdb`);
+      fs.writeFileSync(f, copy);
+      const res = await ctl(['verify', f]);
+      assert.equal(res.code, 1, res.stdout + res.stderr);
+      return { r: res, file: f, copy };
+    };
     const at = bytes.indexOf(Buffer.from(`${MARK} 1`));
     assert.ok(at > 0, 'the message is in the copy');
-    const bad = Buffer.from(bytes);
-    bad.fill(0, at, at + 4);
-    const badFile = path.join(p.tmp, 'verify-bad.mdb');
-    fs.writeFileSync(badFile, bad);
-    r = await ctl(['verify', badFile]);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const bad = await damaged('bad', (c) => c.fill(0, at, at + 4));
+    ({ r } = bad);
     assert.match(r.stdout, /: (msgs: key [0-9a-f]+(\.\.\.)?: message|convs: key [0-9a-f]+: conversation) record of format \d+ does not read\n/);
     assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
 
@@ -432,13 +438,8 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
       if (Math.abs(t - Date.now()) < 3600e3 && bytes.toString('latin1', i - 16, i - 8) !== 'default\0') orderAt.push(i);
     }
     assert.equal(orderAt.length, 1, 'the agent order key is in the copy once');
-    const unlisted = Buffer.from(bytes);
     const last = orderAt[0] + agentId.length - 1;
-    unlisted[last] = unlisted[last] === 0x30 ? 0x31 : 0x30;
-    const unlistedFile = path.join(p.tmp, 'verify-unlisted.mdb');
-    fs.writeFileSync(unlistedFile, unlisted);
-    r = await ctl(['verify', unlistedFile]);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
+    ({ r } = await damaged('unlisted', (c) => { c[last] = c[last] === 0x30 ? 0x31 : 0x30; }));
     assert.match(r.stdout, new RegExp(`: agent_order: names agent ${agentId.slice(0, -1)}[0-9a-f], which is not in agents\n`));
     assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
 
@@ -452,13 +453,9 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
       if (k + 24 <= bytes.length && Math.abs(Number(bytes.readBigUInt64BE(k)) - Date.now()) < 3600e3) actAt.push(k + 8);
     }
     assert.ok(actAt.length >= 4, `the activity keys are in the copy: ${actAt.length}`);
-    const unindexed = Buffer.from(bytes);
-    unindexed[actAt[0] + 15] ^= 1;
-    const unindexedFile = path.join(p.tmp, 'verify-unindexed.mdb');
-    fs.writeFileSync(unindexedFile, unindexed);
-    r = await ctl(['verify', unindexedFile]);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    const gone = Buffer.from(unindexed.subarray(actAt[0], actAt[0] + 16)).toString('hex');
+    const unindexed = await damaged('unindexed', (c) => { c[actAt[0] + 15] ^= 1; });
+    ({ r } = unindexed);
+    const gone = unindexed.copy.toString('hex', actAt[0], actAt[0] + 16);
     assert.match(r.stdout, new RegExp(`: conv_activity: names conversation ${gone}, which is not in convs\n`));
     assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
     // A count kept of an index's entries (STORE_COUNTS): the default
@@ -467,12 +464,7 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     const counted = Buffer.concat([Buffer.from('default\0default', 'latin1'), Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 4])]);
     const countAt = bytes.indexOf(counted);
     assert.ok(countAt > 0 && bytes.indexOf(counted, countAt + 1) < 0, 'the default widget\'s count (4) is in the copy once');
-    const miscounted = Buffer.from(bytes);
-    miscounted[countAt + counted.length - 1] = 5;
-    const miscountedFile = path.join(p.tmp, 'verify-miscounted.mdb');
-    fs.writeFileSync(miscountedFile, miscounted);
-    r = await ctl(['verify', miscountedFile]);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
+    ({ r } = await damaged('miscounted', (c) => { c[countAt + counted.length - 1] = 5; }));
     assert.match(r.stdout, /: conv_counts: counts 5 for default\/default, which conv_activity has 4 entries of\n/);
     assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
     // A contact's link (contact_convs: contact id | conversation id) made
@@ -484,17 +476,13 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     assert.ok(linkAt > 0, 'the contact id is in the copy');
     const links = [];
     for (let i = linkAt; i >= 0; i = bytes.indexOf(contactId, i + 1)) links.push(i);
-    const mislinked = Buffer.from(bytes);
     // the key of 32 bytes whose second half is a conversation of the copy
     const convIds = new Set((await p.adminJson('GET', '/v1/admin/conversations?limit=100')).json().conversations.map((c) => c._id));
     const linkKey = links.find((i) => convIds.has(bytes.toString('hex', i + 16, i + 32)));
     assert.ok(linkKey !== undefined, 'the link key is in the copy');
-    mislinked[linkKey + 15] ^= 1;
-    const mislinkedFile = path.join(p.tmp, 'verify-mislinked.mdb');
-    fs.writeFileSync(mislinkedFile, mislinked);
-    r = await ctl(['verify', mislinkedFile]);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    const other = Buffer.from(mislinked.subarray(linkKey, linkKey + 16)).toString('hex');
+    const mislinked = await damaged('mislinked', (c) => { c[linkKey + 15] ^= 1; });
+    ({ r } = mislinked);
+    const other = mislinked.copy.toString('hex', linkKey, linkKey + 16);
     const conv = bytes.toString('hex', linkKey + 16, linkKey + 32);
     assert.match(r.stdout, new RegExp(`: contact_convs: links contact ${other} to conversation ${conv}, which names contact "${contacts[0].id}"\n`));
     assert.match(r.stdout, new RegExp(`: contact_links: no count for ${other}, which contact_convs has 1 entries of\n`));
@@ -509,12 +497,7 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     assert.ok(linkCountAt > 0 && bytes.indexOf(linkCount, linkCountAt + 1) < 0, 'the contact\'s count of links (1) is in the copy once');
     for (const [n, lines] of [[2, [`counts 2 for ${contacts[0].id}, which contact_convs has 1 entries of`]],
       [0, [`counts 0 for ${contacts[0].id}, which contact_convs has 1 entries of`, `the count for ${contacts[0].id} is 0 \\(kept as none\\)`]]]) {
-      const recounted = Buffer.from(bytes);
-      recounted[linkCountAt + linkCount.length - 1] = n;
-      const recountedFile = path.join(p.tmp, `verify-links-${n}.mdb`);
-      fs.writeFileSync(recountedFile, recounted);
-      r = await ctl(['verify', recountedFile]);
-      assert.equal(r.code, 1, r.stdout + r.stderr);
+      ({ r } = await damaged(`links-${n}`, (c) => { c[linkCountAt + linkCount.length - 1] = n; }));
       for (const l of lines) assert.match(r.stdout, new RegExp(`: contact_links: ${l}\n`));
       assert.match(r.stdout, new RegExp(`PROBLEMS FOUND\n.*: ${lines.length} problems?\n$`));
     }
@@ -525,12 +508,7 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     // answers for, and that no erasure will reach): named.
     const recordAt = links.filter((i) => i !== linkCountAt && bytes.readUInt16LE(i - 2) === 16);
     assert.equal(recordAt.length, 1, 'the contact\'s record key is in the copy once');
-    const unrecorded = Buffer.from(bytes);
-    unrecorded[recordAt[0] + 15] ^= 1;
-    const unrecordedFile = path.join(p.tmp, 'verify-no-contact.mdb');
-    fs.writeFileSync(unrecordedFile, unrecorded);
-    r = await ctl(['verify', unrecordedFile]);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
+    ({ r } = await damaged('no-contact', (c) => { c[recordAt[0] + 15] ^= 1; }));
     assert.match(r.stdout, new RegExp(`: contact_convs: links contact ${contacts[0].id}, which is not in contacts nor being deleted \\(contact_gone\\)\n`));
     assert.match(r.stdout, /PROBLEMS FOUND\n.*: 1 problem\n$/);
     // The oldest formats' copy (no conv_activity: a start builds it) reads whole.
@@ -552,7 +530,7 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
     r = await ctl(['verify', path.join(p.tmp, 'none.mdb')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /none\.mdb: No such file or directory\n$/);
-    for (const x of [r, await ctl(['verify', badFile])]) assert.ok(!/Sanitizer|runtime error/.test(x.stderr), x.stderr);
+    for (const x of [r, await ctl(['verify', bad.file])]) assert.ok(!/Sanitizer|runtime error/.test(x.stderr), x.stderr);
 
     // One page overwritten (LMDB keeps no checksums: its reads of such a
     // page may crash it), each page in turn with bytes of its own seed,
