@@ -25,22 +25,30 @@
  *     again replaces the one before in the counts); results as above.
  *     `invalid` for a score or comment out of bounds, or when the
  *     widget's rating_enabled is off.
- *   ST_FEEDBACK_SUMMARY (empty)            -> u32 n, n x row
- *     Who asks's organisation's counts, one row per (widget, agent)
- *     with any: str widget (internal id), str widget_name ("" when the
- *     widget is gone), str agent ("" the default agent), str agent_name
- *     ("" for the default one or a gone one), u32 up, u32 down,
- *     u32 ratings, u32 rating_sum. At most ST_FB_ROWS_MAX rows.
+ *   ST_FEEDBACK_SUMMARY (empty)
+ *          -> u64 up, u64 down, u64 ratings, u64 rating_sum, u8 cut,
+ *             u32 nw, nw x row, u32 na, na x row
+ *     Who asks's organisation's counts summed: first over every row (the
+ *     total), then per widget and per agent, each a row of str id (the
+ *     widget's internal id; the agent's, "" the default agent), str name
+ *     ("" when gone, and for the default agent), u64 up, u64 down,
+ *     u64 ratings, u64 rating_sum. storaged sums them (an organisation's
+ *     (widget, agent) rows are many more than its widgets and agents).
+ *     Each list most answers rated first (then most ratings, then id),
+ *     at most ST_FB_LIST_MAX: cut 1 when one was cut there (the total
+ *     still counts every row).
  */
 #ifndef PARLEY_FEEDBACKMSG_H
 #define PARLEY_FEEDBACKMSG_H
 
 #include <stdint.h>
 
+#include "agentmsg.h"
 #include "storemsg.h"
 #include "widgetmsg.h"
 
-#define ST_FB_ROWS_MAX		2000
+/* The widgets, and the agents, one summary lists at most. */
+#define ST_FB_LIST_MAX		5000
 
 struct st_ws_feedback_req {
 	const char *widget_id;
@@ -68,12 +76,21 @@ struct st_ws_rating_rep {
 	uint8_t result;		/* ST_WS_OK, NO_WIDGET, NO_SESSION, NO_CONV */
 };
 struct st_fb_row {
-	const char *widget, *widget_name, *agent, *agent_name;
-	uint32_t up, down, ratings, rating_sum;
+	const char *id, *name;
+	uint64_t up, down, ratings, rating_sum;
 };
 struct st_fb_summary {
-	struct st_fb_row *rows;
-	uint32_t n;
+	struct st_fb_row total;		/* id and name NULL */
+	uint8_t cut;
+	struct st_fb_row *widgets, *agents;
+	uint32_t nw, na;
 };
+
+/* A row on the wire at most: id, name (u32 length each), four u64. */
+#define ST_FB_ROW_WIRE_MAX	(4 + ST_WIDGET_MAX + 4 + 4 * ST_NAME_MAX + 32)
+_Static_assert(ST_WIDGET_MAX >= ST_ID_HEX && ST_NAME_MAX >= ST_AGENT_NAME_MAX,
+    "a row's bounds hold a widget's and an agent's");
+_Static_assert(2ull * ST_FB_LIST_MAX * ST_FB_ROW_WIRE_MAX + 64 <=
+    PROTO_MAX_PAYLOAD, "a summary of the most rows encodes");
 
 #endif

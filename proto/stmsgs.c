@@ -1726,19 +1726,23 @@ static const struct pfield f_ws_rating_rep[] = {
 PLAYOUT(pl_ws_rating_rep, struct st_ws_rating_rep, f_ws_rating_rep);
 
 static const struct pfield f_fb_row[] = {
-	PFSTR(struct st_fb_row, widget, ST_WIDGET_MAX),
-	PFSTR(struct st_fb_row, widget_name, 4 * ST_NAME_MAX),
-	PFSTR(struct st_fb_row, agent, ST_ID_HEX),
-	PFSTR(struct st_fb_row, agent_name, 4 * ST_AGENT_NAME_MAX),
-	PFU32(struct st_fb_row, up),
-	PFU32(struct st_fb_row, down),
-	PFU32(struct st_fb_row, ratings),
-	PFU32(struct st_fb_row, rating_sum),
+	PFSTR(struct st_fb_row, id, ST_WIDGET_MAX),
+	PFSTR(struct st_fb_row, name, 4 * ST_NAME_MAX),
+	PFU64(struct st_fb_row, up),
+	PFU64(struct st_fb_row, down),
+	PFU64(struct st_fb_row, ratings),
+	PFU64(struct st_fb_row, rating_sum),
 };
 PLAYOUT(pl_fb_row, struct st_fb_row, f_fb_row);
 
 static const struct pfield f_fb_summary[] = {
-	PFLIST(struct st_fb_summary, rows, n, ST_FB_ROWS_MAX, pl_fb_row),
+	PFU64(struct st_fb_summary, total.up),
+	PFU64(struct st_fb_summary, total.down),
+	PFU64(struct st_fb_summary, total.ratings),
+	PFU64(struct st_fb_summary, total.rating_sum),
+	PFU8(struct st_fb_summary, cut),
+	PFLIST(struct st_fb_summary, widgets, nw, ST_FB_LIST_MAX, pl_fb_row),
+	PFLIST(struct st_fb_summary, agents, na, ST_FB_LIST_MAX, pl_fb_row),
 };
 PLAYOUT(pl_fb_summary, struct st_fb_summary, f_fb_summary);
 

@@ -14,6 +14,8 @@
  * deletion: all through store_conv_delete) takes its part out. A row
  * that falls to zero is deleted.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,6 +264,15 @@ store_ws_rating(struct store_txn *t, const struct st_ws_rating_req *q,
 
 /* ---------------------------------------------------------------- summary */
 
+/*
+ * The summary's sums: a list of rows by id, growing (cap), freed by the
+ * reply's layout (st_rep_free) once it is the reply's.
+ */
+struct fb_list {
+	struct st_fb_row *r;
+	uint32_t n, cap;
+};
+
 /* The name of org's agent id among as (n), or "". */
 static const char *
 agent_name(const struct st_agent *as, uint32_t n, const char *id)
@@ -274,42 +285,174 @@ agent_name(const struct st_agent *as, uint32_t n, const char *id)
 	return "";
 }
 
-/* One row of the walk (key k, value v) into r; names looked up. */
+/* A new row of id (len bytes) and name at l's place at; NULL out of memory. */
+static struct st_fb_row *
+fb_list_insert(struct fb_list *l, uint32_t at, const char *id, size_t len,
+    const char *name)
+{
+	char *i = strndup(id, len), *nm = strdup(name);
+	struct st_fb_row *r;
+
+	if (i == NULL || nm == NULL || l->n == UINT32_MAX)
+		goto fail;
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap != 0 ? l->cap * 2 : 16;
+
+		if ((r = reallocarray(l->r, cap, sizeof(*r))) == NULL)
+			goto fail;
+		l->r = r;
+		l->cap = cap;
+	}
+	r = &l->r[at];
+	memmove(r + 1, r, (l->n - at) * sizeof(*r));
+	memset(r, 0, sizeof(*r));
+	r->id = i;
+	r->name = nm;
+	l->n++;
+	return r;
+fail:
+	free(i);
+	free(nm);
+	return NULL;
+}
+
+/* Where id (len bytes) is in l, kept in id order, or goes: *found says which. */
+static uint32_t
+fb_list_find(const struct fb_list *l, const char *id, size_t len, int *found)
+{
+	uint32_t lo = 0, hi = l->n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strncmp(l->r[mid].id, id, len);
+		if (c == 0 && l->r[mid].id[len] != '\0')
+			c = 1;
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = 0;
+	return lo;
+}
+
+static void
+fb_row_add(struct st_fb_row *r, const struct fb_counts *n)
+{
+	r->up += n->up;
+	r->down += n->down;
+	r->ratings += n->ratings;
+	r->rating_sum += n->rating_sum;
+}
+
+/* The name a widget's row shows: its name, "" when it is gone. */
+static char *
+fb_widget_name(struct store_txn *t, const char *id, size_t len)
+{
+	struct st_widget w;
+	char wid[ST_WIDGET_MAX + 1];
+	char *name;
+
+	snprintf(wid, sizeof(wid), "%.*s", (int)len, id);
+	if (widget_load(t, wid, &w) != 0)
+		return strdup("");
+	name = strdup(w.name != NULL ? w.name : "");
+	st_widget_free(&w);
+	return name;
+}
+
+/*
+ * One row of the walk (key k, value v, past the org's plen bytes) into
+ * the sums: the total, its widget's (the walk brings a widget's rows
+ * together, so it is the last or a new one) and its agent's.
+ */
 static int
 fb_row_take(struct store_txn *t, const MDB_val *k, const MDB_val *v,
     size_t plen, const struct st_agent *as, uint32_t nas,
-    struct st_fb_row *r)
+    struct st_fb_summary *out, struct fb_list *w, struct fb_list *a)
 {
-	const char *p = (const char *)k->mv_data + plen, *nul;
-	size_t rest = k->mv_size - plen;
+	const char *p = (const char *)k->mv_data + plen, *nul, *agent;
+	size_t rest = k->mv_size - plen, wlen, alen;
+	struct st_fb_row *r;
 	struct fb_counts n;
-	struct st_widget w;
 	struct pdec d;
+	char *name;
+	uint32_t at;
+	int found;
 
 	if ((nul = memchr(p, '\0', rest)) == NULL ||
+	    (wlen = (size_t)(nul - p)) > ST_WIDGET_MAX ||
+	    (alen = rest - wlen - 1) > ST_ID_HEX ||
 	    rec_open(t, v, &d, "feedback counts") < 0 ||
 	    fb_counts_dec(&d, &n) < 0) {
 		rec_corrupt(t, "feedback counts");
 		return -1;
 	}
-	r->widget = strndup(p, (size_t)(nul - p));
-	r->agent = strndup(nul + 1, rest - (size_t)(nul - p) - 1);
-	if (r->widget == NULL || r->agent == NULL)
+	agent = nul + 1;
+	fb_row_add(&out->total, &n);
+	if (w->n > 0 && strncmp(w->r[w->n - 1].id, p, wlen) == 0 &&
+	    w->r[w->n - 1].id[wlen] == '\0')
+		r = &w->r[w->n - 1];
+	else {
+		if ((name = fb_widget_name(t, p, wlen)) == NULL)
+			return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		r = fb_list_insert(w, w->n, p, wlen, name);
+		free(name);
+		if (t->err)
+			return -1;
+	}
+	if (r == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (widget_load(t, r->widget, &w) == 0) {
-		r->widget_name = strdup(w.name != NULL ? w.name : "");
-		st_widget_free(&w);
-	} else
-		r->widget_name = strdup("");
-	r->agent_name = strdup(agent_name(as, nas, r->agent));
-	if (t->err || r->widget_name == NULL || r->agent_name == NULL)
-		return t->err ? t->err :
-		    store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	r->up = n.up;
-	r->down = n.down;
-	r->ratings = n.ratings;
-	r->rating_sum = n.rating_sum;
+	fb_row_add(r, &n);
+	at = fb_list_find(a, agent, alen, &found);
+	if (found)
+		r = &a->r[at];
+	else {
+		char aid[ST_ID_HEX + 1];
+
+		snprintf(aid, sizeof(aid), "%.*s", (int)alen, agent);
+		r = fb_list_insert(a, at, aid, alen, agent_name(as, nas, aid));
+	}
+	if (r == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	fb_row_add(r, &n);
 	return 0;
+}
+
+/* Most answers rated first, then most ratings, then by id. */
+static int
+fb_rated_cmp(const void *x, const void *y)
+{
+	const struct st_fb_row *a = x, *b = y;
+	uint64_t ra = a->up + a->down, rb = b->up + b->down;
+
+	if (ra != rb)
+		return ra > rb ? -1 : 1;
+	if (a->ratings != b->ratings)
+		return a->ratings > b->ratings ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
+/* l, most rated first, cut at ST_FB_LIST_MAX (*cut set then) into *rows, *n. */
+static void
+fb_list_done(struct fb_list *l, struct st_fb_row **rows, uint32_t *n,
+    uint8_t *cut)
+{
+	if (l->n > 0)
+		qsort(l->r, l->n, sizeof(*l->r), fb_rated_cmp);
+	while (l->n > ST_FB_LIST_MAX) {
+		l->n--;
+		free((char *)l->r[l->n].id);
+		free((char *)l->r[l->n].name);
+		*cut = 1;
+	}
+	*rows = l->r;
+	*n = l->n;
 }
 
 int
@@ -317,8 +460,8 @@ store_fb_summary(struct store_txn *t, const char *org,
     struct st_fb_summary *out)
 {
 	size_t plen = strlen(org) + 1;
+	struct fb_list w = { 0 }, a = { 0 };
 	struct st_agent *as = NULL;
-	struct st_fb_row *rows;
 	uint32_t nas = 0;
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -327,11 +470,6 @@ store_fb_summary(struct store_txn *t, const char *org,
 	memset(out, 0, sizeof(*out));
 	if (t->err || store_agent_list(t, org, &as, &nas) != 0)
 		return t->err;
-	if ((rows = calloc(ST_FB_ROWS_MAX, sizeof(*rows))) == NULL) {
-		store_agents_free(as, nas);
-		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	}
-	out->rows = rows;
 	if ((rc = mdb_cursor_open(t->txn, t->st->feedback_counts,
 	    &cur)) != 0) {
 		store_agents_free(as, nas);
@@ -340,32 +478,20 @@ store_fb_summary(struct store_txn *t, const char *org,
 	k.mv_size = plen;
 	k.mv_data = (void *)org;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && out->n < ST_FB_ROWS_MAX && k.mv_size > plen &&
+	while (rc == 0 && k.mv_size > plen &&
 	    memcmp(k.mv_data, org, plen) == 0) {
-		if (fb_row_take(t, &k, &v, plen, as, nas, &rows[out->n++]) < 0)
+		if (fb_row_take(t, &k, &v, plen, as, nas, out, &w, &a) < 0)
 			break;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	store_agents_free(as, nas);
+	/* The lists are the reply's now, its layout frees them. */
+	fb_list_done(&w, &out->widgets, &out->nw, &out->cut);
+	fb_list_done(&a, &out->agents, &out->na, &out->cut);
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "walk feedback counts");
 	return t->err;
-}
-
-void
-store_fb_summary_free(struct st_fb_summary *s)
-{
-	uint32_t i;
-
-	for (i = 0; s->rows != NULL && i < s->n; i++) {
-		free((char *)s->rows[i].widget);
-		free((char *)s->rows[i].widget_name);
-		free((char *)s->rows[i].agent);
-		free((char *)s->rows[i].agent_name);
-	}
-	free(s->rows);
-	memset(s, 0, sizeof(*s));
 }
 
 /* ---------------------------------------------------------------- module */

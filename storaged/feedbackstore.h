@@ -18,9 +18,12 @@ int store_ws_feedback(struct store_txn *, const struct st_ws_feedback_req *q,
 /* ST_WS_RATING: the session's conversation rated (`invalid` out of bounds). */
 int store_ws_rating(struct store_txn *, const struct st_ws_rating_req *q,
     struct st_ws_rating_rep *rep);
-/* ST_FEEDBACK_SUMMARY: org's rows; free with store_fb_summary_free. */
+/*
+ * ST_FEEDBACK_SUMMARY: org's counts summed, in total, per widget and per
+ * agent (proto/feedbackmsg.h); out is freed by its layout (st_rep_free),
+ * after a failure too.
+ */
 int store_fb_summary(struct store_txn *, const char *org,
     struct st_fb_summary *out);
-void store_fb_summary_free(struct st_fb_summary *);
 
 #endif

@@ -85,7 +85,7 @@ describe('feedback on answers and ratings, 2 workers', () => {
     assert.deepEqual(await thumb(a.v, m1, 'down'), { type: 'feedback_saved', message_id: m1, value: 'down' });
     assert.deepEqual(await thumb(a.v, m1, null), { type: 'feedback_saved', message_id: m1, value: null });
     s = await summary();
-    assert.deepEqual([s.widgets, s.agents, s.total.answersRated, s.total.positiveShare], [[], [], 0, null]);
+    assert.deepEqual([s.widgets, s.agents, s.total.answersRated, s.total.positiveShare, s.truncated], [[], [], 0, null, false]);
     assert.equal((await thread(convId)).messages.find((m) => m._id === m1).feedback, null);
     // The same value twice counts once.
     await thumb(a.v, m1, 'up');

@@ -3217,17 +3217,134 @@ fb_counts_are(struct fix *f, uint32_t up, uint32_t down, uint32_t n,
 	struct st_fb_summary s;
 
 	fb_summary(f, &s);
-	if (up + down + n == 0)
-		assert_int_equal(s.n, 0);
-	else {
-		assert_int_equal(s.n, 1);
-		assert_int_equal(s.rows[0].up, up);
-		assert_int_equal(s.rows[0].down, down);
-		assert_int_equal(s.rows[0].ratings, n);
-		assert_int_equal(s.rows[0].rating_sum, sum);
-		assert_string_equal(s.rows[0].agent, "");
-		assert_string_equal(s.rows[0].widget_name, "Fb");
+	assert_int_equal(s.total.up, up);
+	assert_int_equal(s.total.down, down);
+	assert_int_equal(s.total.ratings, n);
+	assert_int_equal(s.total.rating_sum, sum);
+	if (up + down + n == 0) {
+		assert_int_equal(s.nw, 0);
+		assert_int_equal(s.na, 0);
+	} else {
+		assert_int_equal(s.nw, 1);
+		assert_int_equal(s.na, 1);
+		assert_int_equal(s.widgets[0].up, up);
+		assert_int_equal(s.widgets[0].down, down);
+		assert_int_equal(s.widgets[0].ratings, n);
+		assert_int_equal(s.widgets[0].rating_sum, sum);
+		assert_string_equal(s.widgets[0].name, "Fb");
+		assert_string_equal(s.agents[0].id, "");
+		assert_int_equal(s.agents[0].up, up);
+		assert_int_equal(s.agents[0].rating_sum, sum);
 	}
+	st_rep_free(PROTO_ST_FEEDBACK_SUMMARY, &s);
+}
+
+/*
+ * An organisation's (widget, agent) rows are many more than its widgets
+ * and agents: 60 widgets by 40 agents (2,400 rows, past the 2,000 the
+ * summary once carried, cutting the rest without a word) are summed
+ * whole, per widget, per agent and in total, most rated first. Widget i
+ * agent j's row: i + 1 up, j down, one rating of 3. Then a list past
+ * ST_FB_LIST_MAX.
+ */
+static void
+test_feedback_many(void **state)
+{
+	struct fix *f = *state;
+	struct st_fb_summary s;
+	char key[96], agent[ST_ID_HEX + 1];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	struct penc e;
+	int i, j;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "feedback_counts", 0, &dbi), 0);
+	for (i = 0; i < 60; i++)
+		for (j = 0; j < 40; j++) {
+			penc_init(&e);
+			penc_u8(&e, ST_RECORD_VERSION);
+			penc_u32(&e, (uint32_t)i + 1);
+			penc_u32(&e, (uint32_t)j);
+			penc_u32(&e, 1);
+			penc_u32(&e, 3);
+			k.mv_size = (size_t)snprintf(key, sizeof(key),
+			    "default%cw%02d%c%032x", 0, i, 0, j);
+			k.mv_data = key;
+			v.mv_size = e.len;
+			v.mv_data = e.buf;
+			assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+			penc_free(&e);
+		}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+
+	fb_summary(f, &s);
+	assert_int_equal(s.cut, 0);
+	assert_int_equal(s.total.up, 40 * 1830);
+	assert_int_equal(s.total.down, 60 * 780);
+	assert_int_equal(s.total.ratings, 2400);
+	assert_int_equal(s.total.rating_sum, 7200);
+	assert_int_equal(s.nw, 60);
+	assert_int_equal(s.na, 40);
+	for (i = 0; i < 60; i++) {	/* widget 59 rated most */
+		snprintf(key, sizeof(key), "w%02d", 59 - i);
+		assert_string_equal(s.widgets[i].id, key);
+		assert_string_equal(s.widgets[i].name, "");
+		assert_int_equal(s.widgets[i].up, 40 * (60 - i));
+		assert_int_equal(s.widgets[i].down, 780);
+		assert_int_equal(s.widgets[i].ratings, 40);
+	}
+	for (j = 0; j < 40; j++) {	/* agent 39 rated most */
+		snprintf(agent, sizeof(agent), "%032x", 39 - j);
+		assert_string_equal(s.agents[j].id, agent);
+		assert_int_equal(s.agents[j].up, 1830);
+		assert_int_equal(s.agents[j].down, 60 * (39 - j));
+		assert_int_equal(s.agents[j].rating_sum, 180);
+	}
+	st_rep_free(PROTO_ST_FEEDBACK_SUMMARY, &s);
+
+	/*
+	 * 5,001 widgets more, one thumb up each under the default agent:
+	 * the widgets cut at ST_FB_LIST_MAX, the least rated left out, the
+	 * total still counting them; the default agent rated most.
+	 */
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "feedback_counts", 0, &dbi), 0);
+	for (i = 0; i < 5001; i++) {
+		penc_init(&e);
+		penc_u8(&e, ST_RECORD_VERSION);
+		penc_u32(&e, 1);
+		penc_u32(&e, 0);
+		penc_u32(&e, 0);
+		penc_u32(&e, 0);
+		k.mv_size = (size_t)snprintf(key, sizeof(key),
+		    "default%cx%04d%c", 0, i, 0);
+		k.mv_data = key;
+		v.mv_size = e.len;
+		v.mv_data = e.buf;
+		assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+		penc_free(&e);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+	fb_summary(f, &s);
+	assert_int_equal(s.cut, 1);
+	assert_int_equal(s.nw, ST_FB_LIST_MAX);
+	assert_string_equal(s.widgets[0].id, "w59");
+	assert_string_equal(s.widgets[59].id, "w00");
+	assert_string_equal(s.widgets[60].id, "x0000");
+	assert_string_equal(s.widgets[ST_FB_LIST_MAX - 1].id, "x4939");
+	assert_int_equal(s.total.up, 40 * 1830 + 5001);
+	assert_int_equal(s.na, 41);
+	assert_string_equal(s.agents[0].id, "");
+	assert_int_equal(s.agents[0].up, 5001);
 	st_rep_free(PROTO_ST_FEEDBACK_SUMMARY, &s);
 }
 
@@ -4001,6 +4118,7 @@ main(void)
 		T(test_default_widget),
 		T(test_begin_cache),
 		T(test_feedback),
+		T(test_feedback_many),
 		T(test_identify_email),
 		T(test_identify_submit),
 		T(test_identify_named_by_form),
