@@ -142,6 +142,7 @@ penc_hook_job(struct penc *e, const struct st_hook_job *j)
 	penc_delivery(e, &j->d);
 	penc_str(e, j->url);
 	penc_str(e, j->secret);
+	penc_str(e, j->old_secret);
 }
 
 int
@@ -152,6 +153,7 @@ pdec_hook_job(struct pdec *d, struct st_hook_job *j)
 		return -1;
 	j->url = pdec_strdup(d, ST_HOOK_URL_MAX);
 	pdec_strbuf(d, j->secret, sizeof(j->secret));
+	pdec_strbuf(d, j->old_secret, sizeof(j->old_secret));
 	if (d->err) {
 		st_hook_job_free(j);
 		return -1;

@@ -7,7 +7,11 @@
  *
  * The secret ("whsec_" + base64 of 32 random bytes, Standard Webhooks) is
  * made by the worker and kept by storaged: the notifier signs with it.
- * Only ST_HOOK_CREATE's reply holds it; every other reply has it empty.
+ * Only ST_HOOK_CREATE's and ST_HOOK_SECRET's replies hold it; every other
+ * reply has it empty. A secret rotated (ST_HOOK_SECRET) is kept as the
+ * previous one for ST_HOOK_SECRET_OVERLAP, deliveries signed with both
+ * meanwhile (a receiver moves to the new one without dropping any); no
+ * reply ever holds the previous one.
  * Every request is led by who asks and acts in its organisation:
  *
  *   ST_HOOK_CREATE  webhook (id, times, failures ignored) -> webhook
@@ -16,6 +20,11 @@
  *   ST_HOOK_GET     str id                                -> webhook
  *   ST_HOOK_LIST    (empty)        -> u32 n, n x webhook (oldest first)
  *   ST_HOOK_DELETE  str id                                -> (empty)
+ *   ST_HOOK_SECRET  str id, str secret (the new one, made by the worker)
+ *                   -> webhook, with the new secret (the previous one
+ *                   kept, never shown, until previous_secret_until:
+ *                   now + ST_HOOK_SECRET_OVERLAP; one rotated before
+ *                   is dropped)
  *     `not found` also for another organisation's webhook.
  *
  * A webhook: its rows in order (ST_WEBHOOK_ROWS, recordtab.h): str id
@@ -23,7 +32,8 @@
  * https: the worker checks where it points), u32 events (ST_HE_* bits, at
  * least one), u8 enabled, str secret, u64 created_at, u64 updated_at, u32
  * failures (deliveries failed in a row), u64 disabled_at (0: not turned
- * off by its failures).
+ * off by its failures); format 2: str previous_secret (a rotated one, ""
+ * none), u64 previous_secret_until (0 none).
  *
  * The outbox (issue 23, item 1): a request that makes an event (a
  * conversation, a message, a handoff, a contact) writes, in its own
@@ -64,7 +74,8 @@
  * next_at, u64 updated_at, u32 code (the last answer's HTTP status, 0
  * none), str error (the last failure, "" none), u32 duration_ms (the last
  * attempt's), bytes payload (the event as ST_EV carries it, agentmsg.h;
- * empty in lists). A job: delivery, str url, str secret.
+ * empty in lists). A job: delivery, str url, str secret, str previous
+ * secret ("" none, or past its overlap).
  */
 #ifndef PARLEY_HOOKMSG_H
 #define PARLEY_HOOKMSG_H
@@ -82,6 +93,8 @@
 #define ST_HOOK_URL_MAX		2048
 /* "whsec_" and base64 of 24 to 64 bytes. */
 #define ST_HOOK_SECRET_MAX	96
+/* A rotated secret still signs, beside the new one, this long (ms). */
+#define ST_HOOK_SECRET_OVERLAP	(24ull * 3600 * 1000)
 
 /* The events a webhook may want (its `events`). */
 #define ST_HE_CONV_CREATED	0x0001	/* conversation.created */
@@ -167,6 +180,7 @@ struct st_hook_job {
 	struct st_delivery d;
 	char *url;		/* malloc'd */
 	char secret[ST_HOOK_SECRET_MAX + 1];
+	char old_secret[ST_HOOK_SECRET_MAX + 1];	/* "": none */
 };
 
 /*

@@ -257,6 +257,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_empty, &pl_webhooks },
 	{ PROTO_ST_HOOK_DELETE, "ST_HOOK_DELETE", W, S, 1, 0, 1,
 	    &pl_wid_req, &pl_empty },
+	{ PROTO_ST_HOOK_SECRET, "ST_HOOK_SECRET", W, S, 1, 0, 1,
+	    &pl_hook_secret_req, &pl_webhook },
 	/* The notifier's: no who (it acts for every organisation). */
 	{ PROTO_ST_HOOK_DUE, "ST_HOOK_DUE", W, S, 1, 0, 0,
 	    &pl_hook_due_req, &pl_hook_jobs },

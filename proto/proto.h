@@ -165,6 +165,7 @@ enum proto_type {
 	PROTO_ST_HOOK_DELIVERIES = 0x78,
 	PROTO_ST_HOOK_RETRY = 0x79,
 	PROTO_ST_HOOK_TEST = 0x7a,
+	PROTO_ST_HOOK_SECRET = 0xbd,
 	/* email notifications (issue 23): see mailmsg.h */
 	PROTO_ST_NOTIFY_GET = 0x7b,
 	PROTO_ST_NOTIFY_SET = 0x7c,
@@ -276,7 +277,7 @@ enum proto_type {
 	PROTO_ST_TURN_LOST = 0xba,
 	/* a worker's turns still answered, on each new connection */
 	PROTO_ST_TURNS_HELD = 0xbb,
-	PROTO_TYPE_MAX = 0xbd,	/* free: 0x7f */
+	PROTO_TYPE_MAX = 0xbe,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -515,6 +515,10 @@
 	F(U32, failures, "failures", 1, RF_RO,				\
 	    RF_ADM, UINT32_MAX, 0)					\
 	F(TIME, disabled_at, "disabled_at", 1, RF_RO,			\
+	    RF_ADM, 0, 0)						\
+	F(SECRET, old_secret, "previous_secret", 2, RF_RO,		\
+	    RF_HID, ST_HOOK_SECRET_MAX, 0)				\
+	F(TIME, old_until, "previous_secret_until", 2, RF_RO,		\
 	    RF_ADM, 0, 0)
 
 /* ----------------------------------- a webhook delivery (hookmsg.h) */

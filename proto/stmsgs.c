@@ -1024,6 +1024,12 @@ static const struct pfield f_hook_update_req[] = {
 };
 PLAYOUT(pl_hook_update_req, struct st_webhook_update_req, f_hook_update_req);
 
+static const struct pfield f_hook_secret_req[] = {
+	PFSTR(struct st_hook_secret_req, id, ST_WID_ARG_MAX),
+	PFBUF(struct st_hook_secret_req, secret),
+};
+PLAYOUT(pl_hook_secret_req, struct st_hook_secret_req, f_hook_secret_req);
+
 static const struct pfield f_webhooks[] = {
 	PFLIST(struct st_webhooks, hooks, n, ST_HOOKS_MAX, pl_webhook),
 };

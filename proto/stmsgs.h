@@ -914,6 +914,11 @@ struct st_hook_result_req {
 	uint32_t duration_ms;
 	uint64_t retry_at;	/* 0: no retry left */
 };
+/* ST_HOOK_SECRET: webhook id's new secret (made by the worker). */
+struct st_hook_secret_req {
+	const char *id;
+	char secret[ST_HOOK_SECRET_MAX + 1];
+};
 struct st_hook_retry_req {
 	const char *hook;	/* the delivery's webhook */
 	const char *id;		/* the delivery */
@@ -987,8 +992,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_turn_ref,
     pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
     pl_cred_gone,
     pl_user_self_req, pl_user_self_rep,
-    pl_hook_update_req, pl_webhooks, pl_hook_due_req, pl_hook_jobs,
-    pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries,
+    pl_hook_update_req, pl_hook_secret_req, pl_webhooks, pl_hook_due_req,
+    pl_hook_jobs, pl_hook_result_req, pl_hook_deliveries_req, pl_deliveries,
     pl_hook_retry_req, pl_widget_avail_rep, pl_notify, pl_mails,
     pl_setup_note_req, pl_setup_rep,
     pl_mail_result_req, pl_mail_id_req, pl_mail_due_req, pl_store_failed,
@@ -1134,6 +1139,7 @@ union st_any {
 	struct st_user_update_rep uu;
 	/* webhooks (hookmsg.h) */
 	struct st_webhook_update_req hu;
+	struct st_hook_secret_req hsec;
 	struct st_webhook hook;
 	struct st_hook_jobs jobs;
 	struct st_deliveries dlvs;

@@ -62,9 +62,10 @@ export const SCHEMAS = {
   st_org: { read: 'Organization', write: 'OrganizationInput' },
   st_webhook: {
     read: 'Webhook', write: 'WebhookInput',
-    // events: their names; failures: no upper bound; disabled_at: null
-    // for 0; url: a string, never null (workerd/admin/webhooks.c).
-    own: { read: ['events', 'failures', 'disabled_at'], write: ['url', 'events'] },
+    // events: their names; failures: no upper bound; disabled_at and
+    // previous_secret_until: null for 0; url: a string, never null
+    // (workerd/admin/webhooks.c).
+    own: { read: ['events', 'failures', 'disabled_at', 'previous_secret_until'], write: ['url', 'events'] },
   },
   st_apikey: {
     read: 'ApiKey', write: 'ApiKeyInput',

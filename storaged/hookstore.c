@@ -76,11 +76,22 @@ const struct store_entity hook_entity = {
 	.index_del = hook_index_del,
 };
 
-/* What leaves storaged but the create's reply: never the secret. */
+/* Never in a reply: the secret rotated before (any reply's). */
+static void
+hook_scrub_old(struct st_webhook *h)
+{
+	OPENSSL_cleanse(h->old_secret, sizeof(h->old_secret));
+}
+
+/*
+ * What leaves storaged but the create's and the rotation's reply: no
+ * secret at all.
+ */
 static void
 hook_scrub(struct st_webhook *h)
 {
 	OPENSSL_cleanse(h->secret, sizeof(h->secret));
+	hook_scrub_old(h);
 }
 
 int
@@ -94,7 +105,40 @@ store_hook_create(struct store_txn *t, const char *org,
 	h = *in;
 	h.failures = 0;
 	h.disabled_at = 0;
+	h.old_secret[0] = '\0';
+	h.old_until = 0;
 	return entity_create(t, &hook_entity, org, &h, out);
+}
+
+int
+store_hook_secret(struct store_txn *t, const char *org,
+    const struct st_hook_secret_req *q, struct st_webhook *out)
+{
+	uint64_t now = t->st->now();
+	struct st_webhook h;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err)
+		return t->err;
+	if (strncmp(q->secret, "whsec_", 6) != 0 ||
+	    strlen(q->secret) < 6 + 32)
+		return store_fail(t, PROTO_E_INVALID,
+		    "secret: must be made by the server");
+	if (entity_must(t, &hook_entity, org, q->id, &h) < 0)
+		return t->err;
+	/* The one before signs on beside it a while; an older one goes. */
+	memcpy(h.old_secret, h.secret, sizeof(h.old_secret));
+	h.old_until = now + ST_HOOK_SECRET_OVERLAP;
+	strlcpy(h.secret, q->secret, sizeof(h.secret));
+	entity_touch(t, &hook_entity, &h);
+	entity_save(t, &hook_entity, &h);
+	if (t->err) {
+		st_webhook_free(&h);
+		return t->err;
+	}
+	hook_scrub_old(&h);
+	*out = h;
+	return 0;
 }
 
 int
@@ -232,7 +276,7 @@ store_event_hook(const struct st_event *ev)
 
 /* ------------------------------------------------ its requests (optab.h) */
 
-/* Only the create's reply holds the secret (store_hook_*). */
+/* Only the create's and the rotation's replies hold the secret. */
 static int
 hook_run(struct store_txn *t, const char *org, uint16_t type,
     const void *req, void *rep, const char **gone)
@@ -253,6 +297,8 @@ hook_run(struct store_txn *t, const char *org, uint16_t type,
 		return store_hook_list(t, org, &l->hooks, &l->n);
 	case PROTO_ST_HOOK_DELETE:
 		return store_hook_delete(t, org, q->id);
+	case PROTO_ST_HOOK_SECRET:
+		return store_hook_secret(t, org, req, rep);
 	}
 	return store_fail(t, PROTO_E_UNSUPPORTED, "not a webhook request");
 }

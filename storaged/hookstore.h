@@ -18,10 +18,18 @@ struct st_event;
 /*
  * ST_HOOK_CREATE: a new webhook of org from in (id, times and failures
  * made here), checked by st_webhook_invalid, at most ST_HOOKS_MAX in the
- * organisation. out holds the secret: the one reply that does.
+ * organisation. out holds the secret (as ST_HOOK_SECRET's alone does).
  */
 int store_hook_create(struct store_txn *, const char *org,
     const struct st_webhook *in, struct st_webhook *out);
+/*
+ * ST_HOOK_SECRET: org's webhook q->id signs with q->secret (the worker's,
+ * "whsec_" and more, else `invalid`) from now on, and with the one
+ * before beside it for ST_HOOK_SECRET_OVERLAP (an older one dropped).
+ * out holds the new secret, never the one before.
+ */
+int store_hook_secret(struct store_txn *, const char *org,
+    const struct st_hook_secret_req *q, struct st_webhook *out);
 /*
  * ST_HOOK_UPDATE: the masked fields (ST_HF_*) of in, checked as a whole;
  * enabling it again forgets its failures. out without the secret.

@@ -786,6 +786,8 @@ job_take(struct store_txn *t, uint64_t seq, struct st_delivery *d,
 	j->url = h.url;
 	h.url = NULL;
 	strlcpy(j->secret, h.secret, sizeof(j->secret));
+	if (h.old_until > t->st->now())	/* a rotated one still signs */
+		strlcpy(j->old_secret, h.old_secret, sizeof(j->old_secret));
 	st_webhook_free(&h);
 	return t->err ? 1 : 0;
 }

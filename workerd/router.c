@@ -226,6 +226,8 @@ static const struct route routes[] = {
 	    webhooks_retry, R_ADMIN, 0, ST_ROLE_ADMIN },
 	{ M_POST,	"/v1/admin/webhooks/:hook_id/test", webhooks_test,
 	    R_ADMIN, 0, ST_ROLE_ADMIN },
+	{ M_POST,	"/v1/admin/webhooks/:hook_id/secret", webhooks_secret,
+	    R_ADMIN, 0, ST_ROLE_ADMIN },
 	{ M_GET,	"/v1/admin/profile",		profile_get, R_ADMIN, 0,
 	    ST_ROLE_AGENT },
 	{ M_PATCH,	"/v1/admin/profile",		profile_patch, R_ADMIN,

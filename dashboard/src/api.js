@@ -255,6 +255,7 @@ export const endpoints = {
   webhooks: '/v1/admin/webhooks',
   webhook: (id) => `/v1/admin/webhooks/${enc(id)}`,
   webhookTest: (id) => `/v1/admin/webhooks/${enc(id)}/test`,
+  webhookSecret: (id) => `/v1/admin/webhooks/${enc(id)}/secret`,
   deliveries: (id, p) => `/v1/admin/webhooks/${enc(id)}/deliveries${qs(p)}`,
   deliveryRetry: (id, dlv) => `/v1/admin/webhooks/${enc(id)}/deliveries/${enc(dlv)}/retry`,
 };

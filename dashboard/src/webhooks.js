@@ -2,7 +2,8 @@
 // organisation's endpoints with their status (a webhook the notifier
 // disabled after failures says so, and when), a new one (its signing
 // secret shown this once), and one webhook: its settings (url, events,
-// enabled), Send test, Delete after a confirmation, and its delivery log,
+// enabled), Send test, Rotate secret (the new one shown once) and Delete
+// after a confirmation, and its delivery log,
 // newest first, paged ("Load more"), with Refresh and, on a pending or
 // failed delivery, Retry. After Send test and Retry the log follows the
 // delivery until its attempt is recorded.
@@ -403,6 +404,39 @@ export async function renderDetail(main, ctx, hookId) {
       testBtn.disabled = false;
     }
   });
+  // Rotate secret: the new one shown once; the one before signs beside it a day.
+  const secretNote = h('p', { class: 'hint', 'data-testid': 'hook-secret-note' });
+  const secretOnce = h('div');
+  const refreshSecret = () => {
+    clear(secretNote).append('The signing secret is shown once, when it is made. ');
+    if (hook.previous_secret_until) {
+      secretNote.append('The one before it still signs deliveries too, until ', timeEl(hook.previous_secret_until), '.');
+    }
+  };
+  const rotateBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'hook-rotate' }, 'Rotate secret');
+  rotateBtn.addEventListener('click', async () => {
+    const ok = await confirmDialog({
+      title: 'Rotate the signing secret?',
+      message: 'A new secret is made and shown once. For a day, deliveries are signed with both the new one and the current one, so your endpoint can switch over; then only with the new one.',
+      confirmLabel: 'Rotate secret',
+    });
+    if (!ok || ctx.signal.aborted) return;
+    rotateBtn.disabled = true;
+    try {
+      const res = await api(endpoints.webhookSecret(hook.id), { method: 'POST' });
+      const { secret, ...rest } = res;
+      hook = rest;
+      refreshHook();
+      refreshSecret();
+      const note = h('span', null, h('strong', null, 'It is shown this once: copy it now, you will not see it again.'));
+      clear(secretOnce).append(onceBox('New signing secret', secret || '', note, 'hook-secret'));
+      report('Secret rotated.', false);
+    } catch (e) {
+      report(`Could not rotate the secret: ${e.message}`, true);
+    } finally {
+      rotateBtn.disabled = false;
+    }
+  });
   const deleteBtn = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'delete-hook' }, 'Delete webhook');
   deleteBtn.addEventListener('click', async () => {
     const ok = await confirmDialog({
@@ -429,14 +463,16 @@ export async function renderDetail(main, ctx, hookId) {
       h('dt', null, 'Failures'), h('dd', null, failures),
       h('dt', null, 'Id'), h('dd', null, h('code', { 'data-testid': 'hook-id' }, hook.id)),
       h('dt', null, 'Created'), h('dd', null, timeEl(hook.created_at)),
-      h('dt', null, 'Updated'), h('dd', null, updated)),
-    h('p', { class: 'hint' }, 'The signing secret was shown once, when the webhook was made. To change it, make a new webhook.'));
+      h('dt', null, 'Updated'), h('dd', null, updated)));
+  const secretPanel = h('section', { class: 'panel', 'aria-labelledby': 'sec-secret' },
+    h('h2', { id: 'sec-secret' }, 'Signing secret'), secretNote, secretOnce, rotateBtn);
   const deletePanel = h('section', { class: 'panel panel-danger', 'aria-labelledby': 'sec-delete' },
     h('h2', { id: 'sec-delete' }, 'Delete'),
     h('p', null, 'Nothing more is sent; its pending deliveries and log are deleted with it.'), deleteBtn);
   main.append(actionError, actionStatus,
-    h('div', { class: 'widget-layout' }, h('div', { class: 'widget-side' }, statusPanel, deletePanel), f.form),
+    h('div', { class: 'widget-layout' }, h('div', { class: 'widget-side' }, statusPanel, secretPanel, deletePanel), f.form),
     log.section);
   refreshHook();
+  refreshSecret();
   await log.load();
 }

@@ -7,7 +7,9 @@
 // receiver answering 500 leaves the delivery pending with its code and
 // error, and Retry after the receiver is fixed delivers it again at once;
 // the events are edited (none refused in the page); a URL holding markup is
-// shown as text; the webhook is deleted after the confirmation. A member
+// shown as text; its secret rotated after the confirmation (the new one
+// shown once, a delivery then signed with both); the webhook is deleted
+// after the confirmation. A member
 // below admin has no Webhooks in the nav, and the page says the API's
 // refusal. axe-core in light and dark on the webhook's page; it and the
 // list do not scroll sideways on a 390 px phone.
@@ -242,6 +244,37 @@ describe('dashboard webhooks in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     assert.equal(await page.evaluate(() => window.__xss), undefined);
     assert.match(await page.title(), /^Webhook http:\/\/127\.0\.0\.1:1\/"><img/);
     await assertClean(page, log, 'markup');
+  });
+
+  test('Rotate secret after the confirmation (Cancel keeps it): the new one shown once, and a delivery signed with both', async () => {
+    const { page, log } = owner;
+    await openDash(page, stack, `#/webhooks/${hook.id}`, '[data-testid="hook-rotate"]');
+    assert.doesNotMatch(await page.textContent('[data-testid="hook-secret-note"]'), /until/);
+    await page.click('[data-testid="hook-rotate"]');
+    await page.click('[data-testid="confirm-cancel"]');
+    assert.equal((await admin('GET', `/v1/admin/webhooks/${hook.id}`)).json.previous_secret_until, null, 'not rotated');
+    await page.click('[data-testid="hook-rotate"]');
+    await page.click('[data-testid="confirm-ok"]');
+    await page.waitForSelector('[data-testid="hook-secret"]');
+    const secret = await page.textContent('[data-testid="hook-secret-value"]');
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+    assert.notEqual(secret, hook.secret);
+    assert.match(await page.textContent('[data-testid="hook-secret"]'), /shown this once/i);
+    assert.match(await page.textContent('[data-testid="hook-secret-note"]'), /one before it still signs deliveries too, until/);
+    const got = (await admin('GET', `/v1/admin/webhooks/${hook.id}`)).json;
+    assert.equal(got.secret, undefined);
+    assert.ok(got.previous_secret_until > Date.now() + 23 * 3600000, String(got.previous_secret_until));
+    const n = rx.hits.length;
+    rx.code = 200;
+    await page.click('[data-testid="hook-test"]');
+    await waitFor(() => rx.hits.length > n, 10000, 'the delivery after the rotation');
+    const hit = rx.hits[n];
+    for (const s of [secret, hook.secret]) assert.equal(new Webhook(s).verify(hit.body, hit.headers).type, 'webhook.test');
+    await page.reload();
+    await page.waitForSelector('[data-testid="hook-rotate"]');
+    assert.equal(await page.locator('[data-testid="hook-secret"]').count(), 0, 'no secret after a reload');
+    assert.ok(!(await page.content()).includes(secret), 'the secret is nowhere in the page');
+    await assertClean(page, log, 'rotate');
   });
 
   test('delete after the confirmation (Cancel keeps it)', async () => {

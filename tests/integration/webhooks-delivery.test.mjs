@@ -349,6 +349,50 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     assert.equal(d.response_code, 200);
   });
 
+  test('a secret rotated: shown once, and the one before signs beside it; a second rotation drops the first', async () => {
+    const rx = await recv((req, res) => res.end('ok'));
+    const w = await make(rx.url('/rotated'));
+    assert.equal(w.previous_secret_until, null);
+    const rotate = async () => {
+      const t0 = Date.now();
+      const r = await p.adminJson('POST', `${H}/${w.id}/secret`);
+      assert.equal(r.status, 200, r.text);
+      const got = r.json();
+      assert.equal(got.id, w.id);
+      assert.match(got.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+      // A day from now, as the API says it.
+      const until = got.previous_secret_until;
+      assert.ok(until >= t0 + 86400000 - 1000 && until <= Date.now() + 86400000 + 1000, got.previous_secret_until);
+      return got.secret;
+    };
+    const sent = async (n) => {
+      assert.equal((await p.adminJson('POST', `${H}/${w.id}/test`)).status, 202);
+      await waitFor(() => rx.hits.length >= n, 10000, `delivery ${n}`);
+      return rx.hits[n - 1];
+    };
+    const verifies = (secret, hit) => {
+      try { new Webhook(secret).verify(hit.body, hit.headers); return true; } catch { return false; }
+    };
+    const s2 = await rotate();
+    assert.notEqual(s2, w.secret);
+    // Shown once: neither the new secret nor the old one is read back.
+    const got = (await p.admin(`${H}/${w.id}`)).json();
+    assert.equal(got.secret, undefined);
+    assert.ok(!JSON.stringify(got).includes(s2.slice(6)) && !JSON.stringify(got).includes(w.secret.slice(6)));
+    const list = (await p.admin(H)).text;
+    assert.ok(!list.includes(s2.slice(6)) && !list.includes(w.secret.slice(6)));
+    let hit = await sent(1);
+    assert.equal(hit.headers['webhook-signature'].split(' ').length, 2, hit.headers['webhook-signature']);
+    assert.ok(verifies(s2, hit), 'the new secret verifies');
+    assert.ok(verifies(w.secret, hit), 'the one before verifies');
+    const s3 = await rotate();
+    hit = await sent(2);
+    assert.equal(hit.headers['webhook-signature'].split(' ').length, 2);
+    assert.ok(verifies(s3, hit) && verifies(s2, hit), 'the newest two verify');
+    assert.ok(!verifies(w.secret, hit), 'the first no longer does');
+    assert.equal(verify(s3, hit).type, 'webhook.test');
+  });
+
   test('a redirect is not followed', async () => {
     const rx = await recv((req, res) => {
       if (req.url === '/redir') { res.writeHead(302, { location: '/target' }); res.end(); } else res.end('ok');

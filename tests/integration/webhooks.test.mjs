@@ -154,12 +154,18 @@ describe('webhooks in the admin API, 2 workers', () => {
       const r = await call(m, `${H}/${a.id}`, body, inB);
       assert.equal(r.status, 404, m);
     }
+    // Nor its secret rotated: 404, and nothing shown.
+    let r = await call('POST', `${H}/${a.id}/secret`, undefined, inB);
+    assert.equal(r.status, 404, r.text);
+    assert.deepEqual(r.json(), { error: 'Webhook not found' });
     const listB = (await call('GET', H, undefined, inB)).json().webhooks;
     assert.deepEqual(listB.map((x) => x.id), [wb.id]);
     assert.equal((await call('GET', `${H}/${a.id}`)).status, 200);
 
     const agent = await addMember(p, { role: 'agent' });
-    const r = await call('GET', H, undefined, agent.session.headers());
+    r = await call('GET', H, undefined, agent.session.headers());
+    assert.equal(r.status, 403);
+    r = await call('POST', `${H}/${a.id}/secret`, undefined, agent.session.headers());
     assert.equal(r.status, 403);
     const admin = await addMember(p, { role: 'admin' });
     assert.equal((await call('GET', H, undefined, admin.session.headers())).status, 200);

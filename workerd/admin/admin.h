@@ -984,6 +984,9 @@ void webhooks_deliveries(struct conn *, struct http_request *,
     const struct route_match *);
 void webhooks_retry(struct conn *, struct http_request *,
     const struct route_match *);
+/* POST /v1/admin/webhooks/:hook_id/secret: a new one, the old kept a day. */
+void webhooks_secret(struct conn *, struct http_request *,
+    const struct route_match *);
 void webhooks_test(struct conn *, struct http_request *,
     const struct route_match *);
 

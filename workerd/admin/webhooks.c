@@ -17,9 +17,14 @@
  *						when its conversation or its
  *						contact was deleted
  *	POST   /v1/admin/webhooks/:hook_id/test	202 a webhook.test delivery
+ *	POST   /v1/admin/webhooks/:hook_id/secret	200 the webhook with a new
+ *						"secret", shown this once; the
+ *						one before still signs beside
+ *						it until previous_secret_until
+ *						(a day)
  *
  * A webhook is {id, organization_id, url, events, enabled, failures,
- * disabled_at, created_at, updated_at}; events are names
+ * disabled_at, created_at, updated_at, previous_secret_until}; events are names
  * ("message.created", hookmsg.h). The secret ("whsec_" + base64 of 32
  * random bytes, Standard Webhooks) is made here; storaged keeps it for
  * the notifier to sign with and sends it back in the create's reply
@@ -81,14 +86,26 @@ disabled_at_out(json_t *o, const void *rec, int *err)
 	    json_opt_ms(((const struct st_webhook *)rec)->disabled_at), err);
 }
 
+/* previous_secret_until: null unless a rotated secret was kept. */
+static void
+old_until_out(json_t *o, const void *rec, int *err)
+{
+	exprow_oset(o, "previous_secret_until",
+	    json_opt_ms(((const struct st_webhook *)rec)->old_until), err);
+}
+
 /* The rows a webhook shows its own way. */
 static const struct rec_own hook_own[] = {
 	{ "events", events_out },
 	{ "disabled_at", disabled_at_out },
+	{ "previous_secret_until", old_until_out },
 	{ NULL, NULL },
 };
 
-/* Its rows; the secret only when the reply holds it: the create's. */
+/*
+ * Its rows; the secret only when the reply holds it: the create's and
+ * the rotation's.
+ */
 static json_t *
 hook_json(const void *rep, int *status)
 {
@@ -153,7 +170,7 @@ static const struct admin_field hook_fields[] = {
 
 static const char *const read_only[] = {
 	"id", "organization_id", "secret", "failures", "disabled_at",
-	"created_at", "updated_at", NULL,
+	"created_at", "updated_at", "previous_secret_until", NULL,
 };
 
 /* A new one is enabled, with a new secret. */
@@ -421,3 +438,33 @@ webhooks_retry(struct conn *c, struct http_request *req,
 
 ADMIN_ID_ROUTE(webhooks_test, admin_entity_id(&hook_entity, c, m, 0),
     PROTO_ST_HOOK_TEST, 202, test_json, dlv_errors, 0)
+
+/*
+ * A new secret for the webhook, made here as a new webhook's is, shown
+ * this once; storaged keeps the one before, which signs beside it for
+ * ST_HOOK_SECRET_OVERLAP (a receiver switches over without dropping a
+ * delivery), and never sends it back.
+ */
+void
+webhooks_secret(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	static const struct storec_answer errors[] = {
+		{ PROTO_E_NOT_FOUND, 404, "Webhook not found" },
+		{ 0, 0, NULL },
+	};
+	static const struct admin_reply rotated = {
+		PROTO_ST_HOOK_SECRET, 200, hook_json, errors, 0
+	};
+	struct st_hook_secret_req q;
+
+	if ((q.id = admin_entity_id(&hook_entity, c, m, 0)) == NULL)
+		return;
+	if (notify_secret_new(q.secret) < 0) {
+		conn_send_error(c, 500, admin_headers,
+		    "Could not make a secret; try again");
+		return;
+	}
+	admin_ask_reply(c, &q, &rotated);
+	explicit_bzero(q.secret, sizeof(q.secret));
+}

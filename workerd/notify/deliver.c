@@ -141,13 +141,20 @@ notify_headers(const struct st_hook_job *job, uint64_t now_s,
 {
 	const char *fixed[] = { "Content-Type: application/json",
 	    "User-Agent: Parley-Webhooks/1", "Expect:", "Accept:" };
-	char sig[NOTIFY_SIG_LEN + 1], line[128];
+	char sig[NOTIFY_SIG_LEN + 1], old[NOTIFY_SIG_LEN + 1], line[128];
 	struct curl_slist *l = NULL, *n;
 	size_t i;
 
+	old[0] = '\0';
 	if (notify_sign(job->secret, job->d.id, now_s, body, len, sig,
 	    sizeof(sig)) < 0)
 		return NULL;
+	/* A secret rotated lately signs too, after the new one. */
+	if (job->old_secret[0] != '\0' && notify_sign(job->old_secret,
+	    job->d.id, now_s, body, len, old, sizeof(old)) < 0) {
+		explicit_bzero(sig, sizeof(sig));
+		return NULL;
+	}
 	for (i = 0; i < 7; i++) {
 		if (i < 4)
 			strlcpy(line, fixed[i], sizeof(line));
@@ -158,8 +165,8 @@ notify_headers(const struct st_hook_job *job, uint64_t now_s,
 			snprintf(line, sizeof(line), "webhook-timestamp: %"
 			    PRIu64, now_s);
 		else
-			snprintf(line, sizeof(line), "webhook-signature: %s",
-			    sig);
+			snprintf(line, sizeof(line), "webhook-signature: %s%s%s",
+			    sig, old[0] != '\0' ? " " : "", old);
 		if ((n = curl_slist_append(l, line)) == NULL) {
 			curl_slist_free_all(l);
 			l = NULL;
@@ -168,6 +175,7 @@ notify_headers(const struct st_hook_job *job, uint64_t now_s,
 		l = n;
 	}
 	explicit_bzero(sig, sizeof(sig));
+	explicit_bzero(old, sizeof(old));
 	explicit_bzero(line, sizeof(line));
 	return l;
 }

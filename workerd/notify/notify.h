@@ -143,7 +143,8 @@ int notify_body(struct buf *out, const struct st_hook_job *job);
  * The request headers of one attempt: content-type application/json,
  * user-agent Parley-Webhooks/1, webhook-id the delivery's id,
  * webhook-timestamp now_s, webhook-signature notify_sign's over body
- * (and empty Expect and Accept). A list for curl (curl_slist_free_all),
+ * with the job's secret, then with its previous one when it has one (a
+ * rotation's overlap: "v1,<new> v1,<old>"), and empty Expect and Accept. A list for curl (curl_slist_free_all),
  * or NULL (out of memory, a malformed secret).
  */
 struct curl_slist *notify_headers(const struct st_hook_job *job,

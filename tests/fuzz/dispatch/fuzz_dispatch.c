@@ -1181,7 +1181,8 @@ text_empty(const char *s)
 /*
  * What storaged never sends back to the admin API: an agent's model key,
  * an action's header values (their names, header_names, go), a
- * webhook's secret but in its create's reply, an API key's hash. The
+ * webhook's secret but in its create's and rotation's replies, the one a
+ * rotation left in any, an API key's hash. The
  * turn's own reads (ST_ACTION_TOOLS, the chat begin's agent) are not
  * these types.
  */
@@ -1221,10 +1222,16 @@ check_secrets(uint16_t type, const void *p)
 	case PROTO_ST_HOOK_GET:
 		if (!text_empty(((const struct st_webhook *)p)->secret))
 			abort();
+		/* FALLTHROUGH */
+	case PROTO_ST_HOOK_CREATE:
+	case PROTO_ST_HOOK_SECRET:
+		if (!text_empty(((const struct st_webhook *)p)->old_secret))
+			abort();
 		break;
 	case PROTO_ST_HOOK_LIST:
 		for (i = 0; i < hs->n; i++)
-			if (!text_empty(hs->hooks[i].secret))
+			if (!text_empty(hs->hooks[i].secret) ||
+			    !text_empty(hs->hooks[i].old_secret))
 				abort();
 		break;
 	case PROTO_ST_KEY_CREATE:
@@ -1319,6 +1326,7 @@ check_orgs(uint16_t type, const struct st_who *who, const void *p)
 	case PROTO_ST_HOOK_CREATE:
 	case PROTO_ST_HOOK_UPDATE:
 	case PROTO_ST_HOOK_GET:
+	case PROTO_ST_HOOK_SECRET:
 		in_org(((const struct st_webhook *)p)->org, who->org);
 		break;
 	case PROTO_ST_HOOK_LIST:

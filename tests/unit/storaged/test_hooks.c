@@ -205,6 +205,101 @@ test_update(void **state)
 	st_webhook_free(&a);
 }
 
+/* The secrets the notifier signs a new test delivery of hook with: its job's. */
+static void
+job_secrets(struct fix *f, const char *hook, char *secret, char *old)
+{
+	struct st_delivery d;
+	struct st_hook_jobs j;
+
+	uint32_t i;
+
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_TEST,
+	    &(struct st_id_req){ hook }, &d, NULL), 0);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_HOOK_DUE,
+	    &(struct st_hook_due_req){ .max = 8, .lease_ms = 60000,
+	    .per_hook = 8 }, &j, NULL), 0);
+	/* Earlier ones are due again once their leases end: this one's. */
+	for (i = 0; i < j.n && strcmp(j.jobs[i].d.id, d.id) != 0; i++)
+		;
+	assert_true(i < j.n);
+	strcpy(secret, j.jobs[i].secret);
+	strcpy(old, j.jobs[i].old_secret);
+	st_delivery_free(&d);
+	st_rep_free(PROTO_ST_HOOK_DUE, &j);
+}
+
+/*
+ * A secret rotated: the reply holds the new one, never the one before,
+ * which signs beside it for ST_HOOK_SECRET_OVERLAP; a second rotation
+ * drops the first; another organisation's webhook is not found, and a
+ * secret the server did not make is refused.
+ */
+static void
+test_secret_rotate(void **state)
+{
+	static const char s2[] = "whsec_QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
+	static const char s3[] = "whsec_Q0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0M=";
+	struct fix *f = *state;
+	struct st_who b = org_new(f, "B");
+	struct st_hook_secret_req q;
+	struct st_webhook a, out, g;
+	char secret[ST_HOOK_SECRET_MAX + 1], old[ST_HOOK_SECRET_MAX + 1];
+
+	assert_int_equal(hook_create(f, &OWNER_A, "https://x.example/",
+	    ST_HE_CONV_CREATED, &a), 0);
+	assert_string_equal(a.old_secret, "");
+	assert_int_equal(a.old_until, 0);
+	job_secrets(f, a.id, secret, old);
+	assert_string_equal(secret, SECRET);
+	assert_string_equal(old, "");
+
+	memset(&q, 0, sizeof(q));
+	q.id = a.id;
+	strlcpy(q.secret, s2, sizeof(q.secret));
+	fake_now += 9;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_SECRET, &q,
+	    &out, NULL), 0);
+	assert_string_equal(out.secret, s2);
+	assert_string_equal(out.old_secret, "");	/* never sent */
+	assert_int_equal(out.old_until, T0 + 9 + ST_HOOK_SECRET_OVERLAP);
+	assert_int_equal(out.updated_at, T0 + 9);
+	st_webhook_free(&out);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_GET,
+	    &(struct st_id_req){ a.id }, &g, NULL), 0);
+	assert_string_equal(g.secret, "");
+	assert_string_equal(g.old_secret, "");
+	assert_int_equal(g.old_until, T0 + 9 + ST_HOOK_SECRET_OVERLAP);
+	st_webhook_free(&g);
+	job_secrets(f, a.id, secret, old);
+	assert_string_equal(secret, s2);
+	assert_string_equal(old, SECRET);
+
+	/* Again: the first goes. */
+	strlcpy(q.secret, s3, sizeof(q.secret));
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_SECRET, &q,
+	    &out, NULL), 0);
+	st_webhook_free(&out);
+	job_secrets(f, a.id, secret, old);
+	assert_string_equal(secret, s3);
+	assert_string_equal(old, s2);
+	/* Past its overlap, the one before signs no more. */
+	fake_now += ST_HOOK_SECRET_OVERLAP;
+	job_secrets(f, a.id, secret, old);
+	assert_string_equal(secret, s3);
+	assert_string_equal(old, "");
+
+	/* Not another organisation's; not a secret of its own making. */
+	assert_int_equal(request_who(f, &b, PROTO_ST_HOOK_SECRET, &q, NULL,
+	    NULL), PROTO_E_NOT_FOUND);
+	strlcpy(q.secret, "whsec_short", sizeof(q.secret));
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_SECRET, &q,
+	    NULL, NULL), PROTO_E_INVALID);
+	job_secrets(f, a.id, secret, old);
+	assert_string_equal(secret, s3);
+	st_webhook_free(&a);
+}
+
 static void
 test_org_sweep(void **state)
 {
@@ -264,6 +359,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_checks, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_secret_rotate, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_org_sweep, setup,
 		    fix_teardown),

@@ -151,6 +151,7 @@ static const struct {
 	{ PROTO_ST_HOOK_CREATE, "webhook.create", AUD_REP },
 	{ PROTO_ST_HOOK_UPDATE, "webhook.update", AUD_REQ },
 	{ PROTO_ST_HOOK_DELETE, "webhook.delete", AUD_REQ },
+	{ PROTO_ST_HOOK_SECRET, "webhook.secret_rotate", AUD_REQ },
 	{ PROTO_ST_KB_SOURCE_CREATE, "knowledge_source.create", AUD_REP },
 	{ PROTO_ST_KB_SOURCE_UPDATE, "knowledge_source.update", AUD_REQ },
 	{ PROTO_ST_KB_SOURCE_DELETE, "knowledge_source.delete", AUD_REQ },

@@ -2,9 +2,10 @@
  * Unit tests: the bytes of stored webhooks, deliveries and API keys, and
  * of the notifier's due jobs, written down. Their encoding (every
  * storaged message carrying one encodes it so), the LMDB value storaged
- * writes, and format 1 (the only one yet) as it reads: the bytes here
- * were taken from the hand-written codecs before the records had rows
- * (proto/record.h), so the rows must keep every one of them.
+ * writes, and the formats before as they read: the bytes here were
+ * taken from the hand-written codecs before the records had rows
+ * (proto/record.h), so the rows must keep every one of them. A webhook's
+ * format 2 adds its rotated secret and until when it signs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,11 +63,12 @@
 #define HEX_PING	"00000017" \
 	"7b2274797065223a22776562686f6f6b2e74657374227d"
 
-/* A full webhook, on the wire. */
+/* A full webhook, on the wire (its secret rotated: the one before, T3). */
 static const char hook_full[] = HEX_HOOK_ID HEX_ORG_ID HEX_URL "00000013"
-    "01" HEX_SECRET HEX_T0 HEX_T1 "00000003" HEX_T2;
+    "01" HEX_SECRET HEX_T0 HEX_T1 "00000003" HEX_T2 HEX_SECRET HEX_T3;
 static const char hook_empty[] = "00000000" "00000000" "00000000"
-    "00000000" "00" "00000000" HEX_ZERO64 HEX_ZERO64 "00000000" HEX_ZERO64;
+    "00000000" "00" "00000000" HEX_ZERO64 HEX_ZERO64 "00000000" HEX_ZERO64
+    "00000000" HEX_ZERO64;
 /* A full delivery's fields but its payload. */
 #define HEX_DLV_HEAD	HEX_DLV_ID HEX_HOOK_ID HEX_ORG_ID "00000002" "02" \
 	"00000004" HEX_T0 HEX_T3 HEX_T1 "000001f6" HEX_ERROR "000004d2"
@@ -75,7 +77,7 @@ static const char dlv_empty[] = "00000000" "00000000" "00000000"
     "00000000" "00" "00000000" HEX_ZERO64 HEX_ZERO64 HEX_ZERO64
     "00000000" "00000000" "00000000" "00000000";
 static const char job_full[] = HEX_DLV_HEAD "00000006" "0001feff7b7d"
-    HEX_URL HEX_SECRET;
+    HEX_URL HEX_SECRET HEX_SECRET;
 static const char key_full[] = HEX_KEY_ID HEX_ORG_ID HEX_KEY_NAME "02"
     HEX_HASH HEX_T0 HEX_T1 HEX_T2;
 static const char key_empty[] = "00000000" "00000000" "00000000" "00"
@@ -183,6 +185,8 @@ full_hook(struct st_webhook *h)
 	h->updated_at = T0 + 1;
 	h->failures = 3;
 	h->disabled_at = T0 + 2;
+	strlcpy(h->old_secret, SECRET, sizeof(h->old_secret));
+	h->old_until = T0 + 3;
 }
 
 /* h (its url long) encodes, and decodes as want says (0 or -1). */
@@ -232,6 +236,8 @@ test_hook_wire(void **state)
 	assert_int_equal(g.updated_at, T0 + 1);
 	assert_int_equal(g.failures, 3);
 	assert_int_equal(g.disabled_at, T0 + 2);
+	assert_string_equal(g.old_secret, SECRET);
+	assert_int_equal(g.old_until, T0 + 3);
 	assert_null(st_webhook_invalid(&g));
 	st_webhook_free(&g);
 	/* Freed, its secret is gone with the rest. */
@@ -272,9 +278,9 @@ test_hook_lmdb(void **state)
 	strlcpy(in.secret, SECRET, sizeof(in.secret));
 	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_CREATE, &in,
 	    &out, NULL), 0);
-	snprintf(hex, sizeof(hex), "01" "00000023%s" HEX_DEFAULT HEX_URL
-	    "00000013" "01" HEX_SECRET HEX_T0 HEX_T0 "00000000" HEX_ZERO64,
-	    hex_of(out.id, id));
+	snprintf(hex, sizeof(hex), "02" "00000023%s" HEX_DEFAULT HEX_URL
+	    "00000013" "01" HEX_SECRET HEX_T0 HEX_T0 "00000000" HEX_ZERO64
+	    "00000000" HEX_ZERO64, hex_of(out.id, id));
 	assert_stored(f, "webhooks", out.id, strlen(out.id), hex);
 	/* The get's reply: no secret. */
 	assert_int_equal(request_who(f, &OWNER, PROTO_ST_HOOK_GET,
@@ -394,11 +400,13 @@ test_job_wire(void **state)
 	j.url = strdup(URL);
 	assert_non_null(j.url);
 	strlcpy(j.secret, SECRET, sizeof(j.secret));
+	strlcpy(j.old_secret, SECRET, sizeof(j.old_secret));
 	encodes(&pl_job, &j, job_full);
 	decodes(&pl_job, job_full, &g);
 	assert_full_delivery(&g.d);
 	assert_string_equal(g.url, URL);
 	assert_string_equal(g.secret, SECRET);
+	assert_string_equal(g.old_secret, SECRET);
 	st_hook_job_free(&g);
 	assert_zeroed(&g, sizeof(g));
 	st_hook_job_free(&j);
@@ -464,8 +472,8 @@ test_delivery_lmdb(void **state)
 	/* Leased: due again when the lease ends. */
 	snprintf(hex, sizeof(hex), "00000024%s" "00000023%s" HEX_DEFAULT
 	    "00000040" "00" "00000000" HEX_T1 "0000018bcfe65261" HEX_T1
-	    "00000000" "00000000" "00000000" HEX_PING HEX_URL HEX_SECRET,
-	    did, hex_of(h.id, id));
+	    "00000000" "00000000" "00000000" HEX_PING HEX_URL HEX_SECRET
+	    "00000000", did, hex_of(h.id, id));
 	assert_bytes(e.buf, e.len, hex);
 	penc_free(&e);
 	st_rep_free(PROTO_ST_HOOK_DUE, &j);

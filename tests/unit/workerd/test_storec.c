@@ -1057,6 +1057,7 @@ static const struct {
 	{ PROTO_ST_HOOK_DELIVERIES, ADMIN_WALK },
 	{ PROTO_ST_HOOK_RETRY, ADMIN_WALK },
 	{ PROTO_ST_HOOK_TEST, ADMIN_WALK },
+	{ PROTO_ST_HOOK_SECRET, ADMIN_WALK },
 	/* The notifier's (notifier.c). */
 	{ PROTO_ST_HOOK_DUE, STOREC, "test_outbox_malformed" },
 	{ PROTO_ST_HOOK_RESULT, STOREC, "test_outbox_malformed" },

@@ -20,6 +20,7 @@
 #include "workerd.h"
 
 #define SECRET	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define OLD_SECRET	"whsec_QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="
 #define WHEN	1700000000123ULL	/* 2023-11-14T22:13:20.123Z */
 
 /* A job for a message.created with its ST_EV payload. */
@@ -123,7 +124,7 @@ test_headers(void **state)
 	struct st_hook_job job;
 	struct penc e;
 	struct curl_slist *l, *n;
-	char sig[NOTIFY_SIG_LEN + 1], want[128];
+	char sig[NOTIFY_SIG_LEN + 1], old[NOTIFY_SIG_LEN + 1], want[160];
 	int found = 0;
 
 	message_job(&job, &e);
@@ -143,8 +144,23 @@ test_headers(void **state)
 	}
 	assert_int_equal(found, 5);
 	curl_slist_free_all(l);
-	/* A malformed secret: nothing. */
+	/* A rotation's overlap: the new secret's signature, then the old's. */
+	strlcpy(job.old_secret, OLD_SECRET, sizeof(job.old_secret));
+	assert_int_equal(notify_sign(OLD_SECRET, job.d.id, 1700000000, "{}",
+	    2, old, sizeof(old)), 0);
+	assert_string_not_equal(sig, old);
+	l = notify_headers(&job, 1700000000, "{}", 2);
+	assert_non_null(l);
+	snprintf(want, sizeof(want), "webhook-signature: %s %s", sig, old);
+	for (found = 0, n = l; n != NULL; n = n->next)
+		found += strcmp(n->data, want) == 0;
+	assert_int_equal(found, 1);
+	curl_slist_free_all(l);
+	/* A malformed secret, or a malformed one before: nothing. */
+	strlcpy(job.old_secret, "whsec_!!", sizeof(job.old_secret));
+	assert_null(notify_headers(&job, 1700000000, "{}", 2));
 	strlcpy(job.secret, "whsec_!!", sizeof(job.secret));
+	job.old_secret[0] = '\0';
 	assert_null(notify_headers(&job, 1700000000, "{}", 2));
 	penc_free(&e);
 }
