@@ -6,6 +6,8 @@
 // leaves the source ready, its error naming that sitemap, its pages
 // kept, and the error gone once it answers again; an index listing more
 // sitemaps than a sync reads keeps the pages of those it did not read.
+// A page longer than PARLEY_FETCH_PAGE_MB (1 here) is read up to it: its
+// first text found, the text past the bound not, the page saying so.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -52,8 +54,12 @@ before(async () => {
       `<sitemap><loc>${u('/sm1.xml')}</loc></sitemap><sitemap><loc>${u('/sm2.xml')}</loc></sitemap></sitemapindex>`],
     '/sm1.xml': ['application/xml', urlset('/docs/a')],
     '/sm2.xml': ['application/xml', urlset('/docs/b')],
+    // 1 MiB and a half: the narwhal before the bound, the quokka after.
+    '/big/': ['text/html; charset=utf-8', page('Big', '<p>The narwhal chapter opens the book.</p><p>' +
+      'Plain filler words fill these pages — ünïcödé too. '.repeat(30000) + '</p><p>The quokka chapter closes it.</p>')],
   };
-  p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
+  p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0',
+    PARLEY_FETCH_PAGE_MB: '1' } });
   await p.start();
   const api = await checkerFor(p);
   call = (m, path, body) => adminCall(p, api, m, path, body);
@@ -165,4 +171,23 @@ test('an index listing more sitemaps than a sync reads: the source ready, its er
   assert.match(s.error, /^sitemap http:\/\/[^ ]+\/filler\d+\.xml: not read, over 50 sitemaps in one sync$/);
   const got = await pages(s.id);
   assert.ok(got.has('/docs/a') && got.has('/docs/b'), [...got.keys()].join(' '));
+});
+
+test('a page over PARLEY_FETCH_PAGE_MB: read up to the bound, indexed, and said to be cut', async () => {
+  assert.ok(Buffer.byteLength(files['/big/'][1]) > 1.4 * 1048576);
+  const r = await call('POST', S, { type: 'crawl', url: site.url('/big/') });
+  assert.equal(r.status, 201, r.text);
+  const s = await synced(r.json().id, 0);
+  assert.equal(s.status, 'ready', s.error);
+  // Its first part (the others are /big/#part-2...) says so.
+  const first = async (id) => (await call('GET', `${S}/${id}/pages?limit=50`)).json().pages.find((x) => x.url === site.url('/big/'));
+  const got = await first(s.id);
+  assert.equal(got.error, 'page: over the byte bound (PARLEY_FETCH_PAGE_MB): only the text before it is indexed', JSON.stringify(got));
+  assert.ok(got.chunks > 0, JSON.stringify(got));
+  assert.ok((await found('narwhal')).includes(site.url('/big/')), 'the text before the bound is found');
+  assert.ok(!(await found('quokka')).includes(site.url('/big/')), 'the text past the bound is not');
+  // Synced again unchanged: still said to be cut.
+  const again = await resync(s, []);
+  const kept = await first(again.id);
+  assert.equal(kept.error, got.error, JSON.stringify(kept));
 });

@@ -142,7 +142,7 @@ struct fetch {
 	float *evbuf[ST_KB_SPACES_MAX + 1];
 	uint64_t etokens;
 	char *title;
-	int cut;		/* more chunks than its parts keep */
+	const char *cut;	/* why its text was cut (static), or NULL */
 	/* Its links as stored (st_kbpage's links), once read; known 1. */
 	char *links;
 	int links_known;
@@ -361,6 +361,8 @@ on_write(char *p, size_t size, size_t n, void *arg)
 	struct fetch *f = arg;
 
 	if (f->body.len + n > f->cr->conf.page_bytes) {
+		/* What fits is kept: a page of text is read up to it. */
+		buf_add(&f->body, p, f->cr->conf.page_bytes - f->body.len);
 		f->too_big = 1;
 		return 0;
 	}
@@ -803,6 +805,9 @@ alias_put(struct fetch *f)
 /* A page's error when its text had more chunks than its parts hold. */
 static const char chunks_cut[] = "only the first 20 parts are indexed: "
     "the text after them is left out";
+/* A page's error when it was longer than PARLEY_FETCH_PAGE_MB. */
+static const char bytes_cut[] = "page: over the byte bound "
+    "(PARLEY_FETCH_PAGE_MB): only the text before it is indexed";
 _Static_assert(ST_KB_PAGE_PARTS_MAX == 20, "chunks_cut says 20");
 
 /*
@@ -984,8 +989,8 @@ part_put(struct fetch *f)
 	embeds_free(f);
 	if (page_embed(f) == 0)
 		return;
-	page_put(f, 0, f->title, pieces, n, f->part == 0 && f->cut ?
-	    chunks_cut : "", NULL, 0);
+	page_put(f, 0, f->title, pieces, n, f->part == 0 && f->cut != NULL ?
+	    f->cut : "", NULL, 0);
 }
 
 /*
@@ -1027,8 +1032,9 @@ part_embedded(struct fetch *f)
 	/* Ours now: page_put_all may free f. */
 	memcpy(bufs, f->evbuf, sizeof(bufs));
 	memset(f->evbuf, 0, sizeof(f->evbuf));
-	page_put_all(f, 0, f->title, pieces, n, f->part == 0 && f->cut ?
-	    chunks_cut : "", &v, sv, nsv, tokens > UINT32_MAX ? UINT32_MAX :
+	page_put_all(f, 0, f->title, pieces, n, f->part == 0 &&
+	    f->cut != NULL ? f->cut : "", &v, sv, nsv, tokens > UINT32_MAX ?
+	    UINT32_MAX :
 	    (uint32_t)tokens);
 	for (i = 0; i <= ST_KB_SPACES_MAX; i++)
 		free(bufs[i]);
@@ -1299,7 +1305,8 @@ page_read(struct fetch *f)
 		return;
 	}
 	/* Put a part at a time: part_size chunks each. */
-	f->cut = why == chunks_cut;
+	if (f->cut == NULL && why == chunks_cut)
+		f->cut = chunks_cut;
 	f->pieces = pieces;
 	f->npieces = n;
 	f->parts = (n + part_size(c) - 1) / part_size(c);
@@ -1437,7 +1444,7 @@ page_answered(struct fetch *f)
 				links_follow(f, &doc);
 			fetch_doc_free(&doc);
 		}
-		page_keep(f, "");
+		page_keep(f, f->cut != NULL ? f->cut : "");
 	} else
 		page_read(f);
 }
@@ -1566,6 +1573,45 @@ hop_refused(struct fetch *f)
 	sitemap_failed(f, why);
 }
 
+/*
+ * Whether f, over the byte bound, is read up to it: a page (not a
+ * sitemap, robots.txt or a file) answered 2xx of a type of text (HTML,
+ * plain text, Markdown); a PDF cut short does not read. Its text then
+ * ends at a whole UTF-8 character when it is UTF-8 (or says nothing).
+ */
+static int
+page_cuttable(struct fetch *f)
+{
+	static const char *const types[] = { "text/html",
+	    "application/xhtml+xml", "text/plain", "text/markdown",
+	    "text/x-markdown" };
+	const char *cs;
+	size_t i, n, back;
+
+	if (!f->too_big || f->body.err || f->kind != F_PAGE ||
+	    f->code < 200 || f->code > 299)
+		return 0;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]) &&
+	    strncasecmp(f->ctype, types[i], strlen(types[i])) != 0; i++)
+		;
+	if (i == sizeof(types) / sizeof(types[0]))
+		return 0;
+	cs = strcasestr(f->ctype, "charset=");
+	if (cs != NULL && strncasecmp(cs + 8, "utf-8", 5) != 0 &&
+	    strncasecmp(cs + 8, "\"utf-8", 6) != 0)
+		return 1;
+	/* A last character cut in two goes. */
+	n = f->body.len;
+	for (back = 0; back < 3 && back < n &&
+	    ((unsigned char)f->body.data[n - 1 - back] & 0xc0) == 0x80; back++)
+		;
+	if (back < n && (unsigned char)f->body.data[n - 1 - back] >= 0xc0 &&
+	    proto_utf8_seq_len((const unsigned char *)f->body.data + n - 1 -
+	    back, back + 1) == 0)
+		f->body.len = n - 1 - back;
+	return 1;
+}
+
 static void
 fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 {
@@ -1576,12 +1622,17 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 	char why[CURL_ERROR_SIZE + 64];
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &f->code);
+	header_of(x->easy, "Content-Type", f->ctype, sizeof(f->ctype));
+	/* Stopped at the byte bound: a page of text is read up to it. */
+	if (rc == CURLE_WRITE_ERROR && page_cuttable(f)) {
+		rc = CURLE_OK;
+		f->cut = bytes_cut;
+	}
 	if (rc != CURLE_OK)
 		f->code = 0;
 	if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff) ==
 	    CURLE_OK && eff != NULL && strcmp(eff, f->url) != 0)
 		f->final_url = strdup(eff);
-	header_of(x->easy, "Content-Type", f->ctype, sizeof(f->ctype));
 	header_of(x->easy, "ETag", f->etag, sizeof(f->etag));
 	header_of(x->easy, "Last-Modified", f->lastmod, sizeof(f->lastmod));
 	deliver_xfer_remove(x);
