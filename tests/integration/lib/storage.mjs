@@ -252,7 +252,7 @@ const RECORDS = {
   // thumb past down).
   st_conv: CONV,
   st_msg: MSG,
-  st_hook_job: { dec: (d) => ({ d: DELIVERY.dec(d), url: d.str(), secret: d.str() }) },
+  st_hook_job: { dec: (d) => ({ d: DELIVERY.dec(d), url: d.str(), secret: d.str(), old_secret: d.str() }) },
   st_event: { dec: decEvent },
   st_stats: {
     dec: (d) => Object.fromEntries(STATS.map((f) => f.split(':')).map(([f, k]) => [f, k ? d.u32() : d.u64()])),
