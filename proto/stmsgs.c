@@ -555,6 +555,7 @@ static const struct pfield f_begin_ok[] = {
 	PFSTR(struct st_begin_ok, language, ST_VISITOR_LANG_MAX),
 	PFLIST(struct st_begin_ok, history, nhistory, ANYN, pl_msg_pair),
 	PFBUF(struct st_begin_ok, msg_id),
+	PFU8(struct st_begin_ok, handoff),
 };
 
 /* As f_begin_ok, and whether the session is a verified visitor's. */
@@ -566,6 +567,7 @@ static const struct pfield f_ws_begin_ok[] = {
 	PFLIST(struct st_begin_ok, history, nhistory, ANYN, pl_msg_pair),
 	PFU8(struct st_begin_ok, verified),
 	PFBUF(struct st_begin_ok, msg_id),
+	PFU8(struct st_begin_ok, handoff),
 };
 
 /*
@@ -660,6 +662,7 @@ begin_ok_dec_as(struct pdec *d, struct st_begin_ok *ok, int ws)
 	if (ws)
 		ok->verified = pdec_u8(d);
 	pdec_strbuf(d, ok->msg_id, sizeof(ok->msg_id));
+	ok->handoff = pdec_u8(d);
 	if (d->err)
 		goto fail;
 	return 0;

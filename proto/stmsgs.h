@@ -247,6 +247,11 @@ struct st_begin_ok {
 	 */
 	char msg_id[ST_ID_HEX + 1];
 	/*
+	 * The conversation's handoff state (ST_HANDOFF_*) with the message
+	 * in: a socket that had another conversation is told it (wschat.c).
+	 */
+	uint8_t handoff;
+	/*
 	 * Decoded: the one allocation that holds history's lines, then
 	 * the language and each line's content (not one a string); not on
 	 * the wire.

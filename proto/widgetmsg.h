@@ -91,7 +91,9 @@
  *          (the session is a verified visitor's, with the widget's
  *          secret now: the worker forgets a verification it holds
  *          when 0), str msg_id (the user message's: its socket is not
- *          sent the message event the session's other sockets are)
+ *          sent the message event the session's other sockets are),
+ *          u8 handoff (the conversation's state with it in: a socket
+ *          that had another conversation is told it)
  *       In one write transaction, checked in this order: the widget
  *       (NO_WIDGET), the socket's origin when the widget has
  *       allowed_origins (ORIGIN: taken out since the socket opened; every

@@ -297,7 +297,8 @@ reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 	rep.ok = (struct st_begin_ok){ .agent = *a,
 	    .created = (uint8_t)c->created, .language = c->conv.visitor.language,
 	    .history = c->history, .nhistory = c->n,
-	    .verified = (uint8_t)c->verified };
+	    .verified = (uint8_t)c->verified,
+	    .handoff = (uint8_t)c->conv.handoff };
 	memcpy(rep.ok.conv_id, c->conv.id, sizeof(rep.ok.conv_id));
 	memcpy(rep.ok.msg_id, c->msg.id, sizeof(rep.ok.msg_id));
 	/* Out of memory: e failed, which reply_enc leaves as it is. */

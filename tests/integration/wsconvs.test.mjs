@@ -175,6 +175,28 @@ describe('WebSocket: several conversations a session', () => {
     await b.close();
   });
 
+  test('another tab began a new conversation and asked for a person in it: the tab that writes next is told waiting_human', async () => {
+    const wh = await createWidget(p, { handoff_enabled: true });
+    const { v: a, token } = await visitorWith(p, wh.widget_id, 'hello from tab A');
+    const b = await Visitor.open(p, wh.widget_id, { token });
+    await b.next('session');
+    await b.next('history');
+    a.send({ type: 'new_conversation' });
+    await a.next('conversation_new');
+    await a.turn('tab A starts the new one');
+    a.send({ type: 'request_human' });
+    assert.equal((await a.next('handoff')).state, 'waiting_human');
+    // B still had the first conversation: its message goes to the new one, which waits for a person.
+    b.send({ type: 'message', content: 'tab B writes' });
+    assert.deepEqual(await b.next('handoff'), { type: 'handoff', state: 'waiting_human' });
+    let m;
+    do m = await b.next(); while (m.type !== 'typing_stop');
+    const cur = (await list(b)).find((c) => c.current);
+    assert.equal((await p.admin(`/v1/admin/conversations/${cur.id}`)).json().conversation.handoff, 'waiting_human');
+    await a.close();
+    await b.close();
+  });
+
   test('the list keeps the newest 50; a socket asks at most 30 times a minute', async () => {
     const { v, token } = await visitorWith(p, w.widget_id, 'c0');
     let sock = v;

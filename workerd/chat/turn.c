@@ -1923,11 +1923,9 @@ begin_ok(struct turn *t, const struct storec_result *r)
 	t->unverified = !rep.ok.verified;
 	id_copy(t->conv_id, rep.ok.conv_id);
 	id_copy(t->msg_id, rep.ok.msg_id);
-	/*
-	 * The begin reply carries no handoff state (its conversation's id
-	 * and language alone): what the decoded conv.handoff always was.
-	 */
-	t->handoff = ST_HANDOFF_AI;
+	/* Its conversation's state, for a socket that had another one. */
+	t->handoff = st_handoff_name(rep.ok.handoff) != NULL ?
+	    rep.ok.handoff : ST_HANDOFF_AI;
 	t->unconfirmed = r->early;
 	if (!t->unconfirmed)
 		turn_tell_unverified(t);

@@ -144,6 +144,7 @@ chat_decode(const struct dreply *r, struct chat *c)
 	}
 	pdec_strbuf(&d, c->msg_id, sizeof(c->msg_id));	/* the question's */
 	assert_true(st_id_valid(c->msg_id));
+	assert_int_equal(pdec_u8(&d), ST_HANDOFF_AI);	/* the model's */
 	assert_int_equal(pdec_done(&d), 0);
 	/* The message just stored closes the history. */
 	assert_string_equal(c->role[c->n - 1], "user");

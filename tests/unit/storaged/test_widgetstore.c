@@ -336,6 +336,7 @@ struct wsbegin {
 	char roles[16][ST_ROLE_MAX + 1];
 	char *contents[16];
 	int verified;		/* a verified visitor's session */
+	int handoff;		/* its conversation's (ST_HANDOFF_*) */
 	int wrote, touched;
 };
 
@@ -382,6 +383,9 @@ ws_begin_full(struct fix *f, const char *wid, uint8_t tb, const char *content,
 			/* The user message's id: its socket skips its event. */
 			pdec_strbuf(&d, msg, sizeof(msg));
 			assert_true(st_id_valid(msg));
+			/* Its conversation's handoff state. */
+			b->handoff = pdec_u8(&d);
+			assert_non_null(st_handoff_name(b->handoff));
 		}
 		assert_int_equal(pdec_done(&d), 0);
 		/* Only an OK turn writes, so only it may be answered early. */
@@ -1484,6 +1488,7 @@ http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
 		}
 		pdec_strbuf(&d, id, sizeof(id));	/* the question's */
 		assert_true(st_id_valid(id));
+		assert_int_equal(pdec_u8(&d), ST_HANDOFF_AI);
 	}
 	assert_int_equal(pdec_done(&d), 0);
 	dreply_free(&r);
