@@ -3,7 +3,8 @@
  *
  *	mails        u64 seq -> mail (its rows, ST_MAIL_ROWS, with its
  *	             payload)
- *	mail_due     u64 next_at | u64 seq -> (): every mail is pending
+ *	mail_due     u64 next_at | u64 seq -> version, org (the mail's;
+ *	             none in an entry written before): every mail is pending
  *	mail_counts  org -> u32 mails pending
  *	mail_convs   conv id[16] -> u64 its last "waiting" mail's time
  *	conv_mails   conv id[16] | u64 seq -> (): the mails of an event of
@@ -30,6 +31,7 @@
  * Every value starts with ST_RECORD_VERSION (a mail's: its layout's
  * format, 1).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,8 @@
 #define U64_REC		(1 + 8)
 /* Messages a "waiting" check looks back at, at most. */
 #define QUIET_SCAN	64
+/* Due entries a pick reads at most: past one organisation's backlog. */
+#define MAIL_DUE_SCAN	(ST_MAIL_PENDING_MAX + 64)
 
 void
 store_mail_settings(struct store *st, int on)
@@ -369,7 +373,7 @@ mail_remove(struct store_txn *t, uint64_t seq, const struct st_mail *m)
 	proto_put_be64(k, seq);
 	db_del(t, t->st->mails, k, sizeof(k), "delete mail");
 	cm_set(t, m, seq, 0);
-	outq_due_move(t, t->st->mail_due, seq, m->next_at, 0);
+	outq_due_move(t, t->st->mail_due, seq, m->next_at, 0, m->org);
 	if (u32_get(t, t->st->mail_counts, m->org, &pending,
 	    "mail counts") == 0)
 		u32_put(t, t->st->mail_counts, m->org,
@@ -498,7 +502,7 @@ mail_add(struct store_txn *t, struct st_mail *m, uint32_t pending)
 	m->created_at = m->next_at = t->st->now();
 	mail_save(t, seq, m);
 	cm_set(t, m, seq, 1);
-	outq_due_move(t, t->st->mail_due, seq, 0, m->next_at);
+	outq_due_move(t, t->st->mail_due, seq, 0, m->next_at, m->org);
 	u32_put(t, t->st->mail_counts, m->org, pending + 1, "mail counts");
 }
 
@@ -560,6 +564,91 @@ mail_unwanted(struct store_txn *t, uint64_t seq, struct st_mail *m)
 	mail_remove(t, seq, m);
 }
 
+/* A due entry as due_pick reads it: its mail and whose it is. */
+struct due_ent {
+	uint64_t seq;
+	char org[ST_ORG_ID_MAX + 1];
+	int taken;
+};
+
+/*
+ * The organisation to serve after cur among e's untaken entries (n): the
+ * next by name, else the first (round the circle); NULL when none is left.
+ */
+static const char *
+due_next_org(const struct due_ent *e, uint32_t n, const char *cur)
+{
+	const char *after = NULL, *first = NULL;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (e[i].taken)
+			continue;
+		if (first == NULL || strcmp(e[i].org, first) < 0)
+			first = e[i].org;
+		if (strcmp(e[i].org, cur) > 0 &&
+		    (after == NULL || strcmp(e[i].org, after) < 0))
+			after = e[i].org;
+	}
+	return after != NULL ? after : first;
+}
+
+/*
+ * Up to max due mails into seqs (*n), fairly between organisations:
+ * one organisation's backlog must not hold another's mail behind it.
+ * Of the first MAIL_DUE_SCAN entries due at now (due order: past one
+ * organisation's whole backlog), each pick is the oldest of the next
+ * organisation after the one served last (st->mail_rr, kept across
+ * answers), by name, round the circle.
+ */
+static int
+due_pick(struct store_txn *t, uint64_t now, uint64_t *seqs, uint32_t max,
+    uint32_t *n)
+{
+	struct due_ent *e;
+	const char *org;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t ne = 0, i;
+	int rc;
+
+	*n = 0;
+	if ((e = calloc(MAIL_DUE_SCAN, sizeof(*e))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	if ((rc = mdb_cursor_open(t->txn, t->st->mail_due, &cur)) != 0) {
+		free(e);
+		return txn_lmdb(t, rc, "cursor");
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && ne < MAIL_DUE_SCAN && k.mv_size == 16 &&
+	    proto_get_be64(k.mv_data) <= now) {
+		e[ne].seq = proto_get_be64((uint8_t *)k.mv_data + 8);
+		/* Its version byte, then whose (none before it said). */
+		if (v.mv_size > 1)
+			snprintf(e[ne].org, sizeof(e[ne].org), "%.*s",
+			    (int)(v.mv_size - 1 < ST_ORG_ID_MAX ?
+			    v.mv_size - 1 : ST_ORG_ID_MAX),
+			    (const char *)v.mv_data + 1);
+		ne++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		free(e);
+		return txn_lmdb(t, rc, "walk due entries");
+	}
+	while (*n < max && (org = due_next_org(e, ne, t->st->mail_rr)) !=
+	    NULL) {
+		for (i = 0; e[i].taken || strcmp(e[i].org, org) != 0; i++)
+			;
+		e[i].taken = 1;
+		seqs[(*n)++] = e[i].seq;
+		strlcpy(t->st->mail_rr, org, sizeof(t->st->mail_rr));
+	}
+	free(e);
+	return 0;
+}
+
 int
 store_mail_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
     struct st_mail **out, uint32_t *n)
@@ -579,7 +668,7 @@ store_mail_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
 		return store_fail(t, PROTO_E_INVALID,
 		    "lease_ms must be 1000 to 3600000");
 	now = t->st->now();
-	if (outq_due_scan(t, t->st->mail_due, now, seqs, max, &ns) != 0)
+	if (due_pick(t, now, seqs, max, &ns) != 0)
 		return t->err;
 	if ((ms = calloc(ns > 0 ? ns : 1, sizeof(*ms))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
@@ -597,7 +686,7 @@ store_mail_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
 			continue;
 		}
 		outq_due_move(t, t->st->mail_due, seqs[i], ms[*n].next_at,
-		    now + lease_ms);
+		    now + lease_ms, ms[*n].org);
 		ms[*n].next_at = now + lease_ms;
 		mail_save(t, seqs[i], &ms[(*n)++]);
 	}
@@ -654,7 +743,8 @@ store_mail_result(struct store_txn *t, const char *id, int ok,
 	} else {
 		m.attempts++;
 		strlcpy(m.error, error, sizeof(m.error));
-		outq_due_move(t, t->st->mail_due, seq, m.next_at, retry_at);
+		outq_due_move(t, t->st->mail_due, seq, m.next_at, retry_at,
+		    m.org);
 		m.next_at = retry_at;
 		mail_save(t, seq, &m);
 	}

@@ -55,9 +55,11 @@ int store_mail_event(struct store_txn *, const char *org, const char *conv,
  */
 uint32_t store_event_mail(const struct st_event *);
 /*
- * ST_MAIL_DUE: up to max (1 to ST_MAIL_DUE_MAX) mails due at now, oldest
- * due first, each leased (due again at now + lease_ms, 1 s to 1 h); *out
- * freed as the reply's list (st_rep_free of a struct st_mails).
+ * ST_MAIL_DUE: up to max (1 to ST_MAIL_DUE_MAX) mails due at now, the
+ * organisations in turn (each its oldest due first: one's backlog holds
+ * no other's mail behind it), each leased (due again at now + lease_ms,
+ * 1 s to 1 h); *out freed as the reply's list (st_rep_free of a struct
+ * st_mails).
  */
 int store_mail_due(struct store_txn *, uint32_t max, uint32_t lease_ms,
     struct st_mail **out, uint32_t *n);

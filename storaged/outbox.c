@@ -92,9 +92,10 @@ dh_key(uint8_t k[DH_KEY_LEN], uint64_t at, const char *hook)
 
 void
 outq_due_move(struct store_txn *t, MDB_dbi due, uint64_t seq, uint64_t from,
-    uint64_t to)
+    uint64_t to, const char *org)
 {
-	uint8_t dk[DUE_KEY_LEN];
+	uint8_t dk[DUE_KEY_LEN], val[1 + ST_ORG_ID_MAX];
+	size_t n = strnlen(org, ST_ORG_ID_MAX);
 
 	if (from != 0) {
 		due_key(dk, from, seq);
@@ -102,33 +103,10 @@ outq_due_move(struct store_txn *t, MDB_dbi due, uint64_t seq, uint64_t from,
 	}
 	if (to != 0) {
 		due_key(dk, to, seq);
-		db_mark(t, due, dk, sizeof(dk), "put due entry");
+		val[0] = ST_RECORD_VERSION;
+		memcpy(val + 1, org, n);
+		db_put(t, due, dk, sizeof(dk), val, 1 + n, "put due entry");
 	}
-}
-
-int
-outq_due_scan(struct store_txn *t, MDB_dbi due, uint64_t now,
-    uint64_t *seqs, uint32_t max, uint32_t *n)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
-
-	*n = 0;
-	if (t->err)
-		return t->err;
-	if ((rc = mdb_cursor_open(t->txn, due, &cur)) != 0)
-		return txn_lmdb(t, rc, "cursor");
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && *n < max && k.mv_size == DUE_KEY_LEN &&
-	    proto_get_be64(k.mv_data) <= now) {
-		seqs[(*n)++] = proto_get_be64((uint8_t *)k.mv_data + 8);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return txn_lmdb(t, rc, "walk due entries");
-	return 0;
 }
 
 uint64_t

@@ -84,15 +84,13 @@ void outbox_conv_unlinked(struct store_txn *, const uint8_t conv[16],
  * a due index (u64 at | u64 seq -> ()) and a sequence in meta.
  *
  * outq_due_move: seq's entry moves from at `from` to at `to` (0: none
- * there). outq_due_scan: the seqs due at now (at <= now), oldest due
- * first, at most max, into seqs (*n); 0, or t's error.
+ * there), its value the version byte and org (whose it is: a fair pick
+ * reads it, mailbox.c).
  * outq_seq_next: the next number of the sequence kept in meta under key
  * (1, 2, ...); 0 with t failed.
  */
 void outq_due_move(struct store_txn *, MDB_dbi due, uint64_t seq,
-    uint64_t from, uint64_t to);
-int outq_due_scan(struct store_txn *, MDB_dbi due, uint64_t now,
-    uint64_t *seqs, uint32_t max, uint32_t *n);
+    uint64_t from, uint64_t to, const char *org);
 uint64_t outq_seq_next(struct store_txn *, const char *key);
 /*
  * The seqs of index's first keys prefix (plen bytes) | u64 seq, lowest

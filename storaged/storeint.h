@@ -310,6 +310,8 @@ struct store {
 	MDB_dbi att_lanes;	/* lane -> u64 its last round */
 	MDB_dbi att_leases;	/* id[16] -> u64 deadline, u8 tries, lane */
 	int mail_on;		/* SMTP_URL is set: mails are written */
+	/* The organisation whose mail went out last: due_pick's turn. */
+	char mail_rr[ST_ORG_ID_MAX + 1];
 	uint64_t (*now)(void);
 };
 

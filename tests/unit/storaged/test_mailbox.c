@@ -807,6 +807,88 @@ test_assign_no_mail(void **state)
 	assert_int_equal(entries(f, "deliveries"), dlv);
 }
 
+/* A "new contact" mail of org to its members who chose it, as an event makes one. */
+static void
+mail_for(struct fix *f, const char *org)
+{
+	struct store_txn t;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_mail_event(&t, org, "", ST_MAIL_CONTACT, NULL,
+	    0), 0);
+	assert_int_equal(store_commit(&t), 0);
+}
+
+/* org (a new one) with a member who wants "new contact" mails. */
+static void
+org_mailed(struct fix *f, const char *name, char org[ST_ORG_ID_MAX + 1])
+{
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	struct st_who o = who_org_new(f, &key, name), w;
+	char user[ST_USER_ID_MAX + 1], email[64];
+
+	strlcpy(org, o.org, ST_ORG_ID_MAX + 1);
+	snprintf(email, sizeof(email), "%s@example.com", name);
+	who_user_new(f, org, email, name, user);
+	w = who_of(ST_WHO_SESSION, "0123456789abcdef", org, ST_ROLE_AGENT);
+	strlcpy(w.user, user, sizeof(w.user));
+	assert_int_equal(request_who(f, &w, PROTO_ST_NOTIFY_SET,
+	    &(struct st_notify){ ST_MAIL_CONTACT }, NULL, NULL), 0);
+}
+
+/*
+ * One organisation's backlog does not hold another's mail behind it: A
+ * has 40 mails due before B's one, and the first answer of 4 holds B's;
+ * then A, B and C are served in turn, each its mails in due order, and
+ * every mail is taken once.
+ */
+static void
+test_due_fair(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_ORG_ID_MAX + 1], b[ST_ORG_ID_MAX + 1], c[ST_ORG_ID_MAX + 1];
+	char last[ST_ORG_ID_MAX + 1] = "";
+	struct st_mails m;
+	uint32_t i, na = 0, nb = 0, nc = 0;
+
+	store_mail_settings(f->st, 1);
+	org_mailed(f, "a", a);
+	org_mailed(f, "b", b);
+	org_mailed(f, "c", c);
+	for (i = 0; i < 40; i++)
+		mail_for(f, a);
+	mail_for(f, b);
+	due(f, 4, &m);
+	assert_int_equal(m.n, 4);
+	for (i = 0; i < m.n; i++)
+		nb += strcmp(m.mails[i].org, b) == 0;
+	assert_int_equal(nb, 1);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+
+	/* 37 of A's left, 3 of B's and 3 of C's: one each in turn. */
+	for (i = 0; i < 3; i++) {
+		mail_for(f, b);
+		mail_for(f, c);
+	}
+	for (;;) {
+		due(f, 1, &m);
+		if (m.n == 0)
+			break;
+		if (nb < 4 && nc < 3)	/* while all three have some */
+			assert_string_not_equal(m.mails[0].org, last);
+		strlcpy(last, m.mails[0].org, sizeof(last));
+		na += strcmp(last, a) == 0;
+		nb += strcmp(last, b) == 0;
+		nc += strcmp(last, c) == 0;
+		st_rep_free(PROTO_ST_MAIL_DUE, &m);
+		assert_true(na + nb + nc <= 44);	/* each once */
+	}
+	assert_int_equal(na, 37);
+	assert_int_equal(nb, 4);
+	assert_int_equal(nc, 3);
+}
+
 int
 main(void)
 {
@@ -832,6 +914,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rcpt_cap, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_rcpt_result, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_due_fair, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_assign_no_mail, setup,
 		    fix_teardown),
