@@ -3244,6 +3244,26 @@ fb_counts_are(struct fix *f, uint32_t up, uint32_t down, uint32_t n,
 	st_rep_free(PROTO_ST_FEEDBACK_SUMMARY, &s);
 }
 
+/* A feedback_counts row put as storaged writes one: up, down, ratings, sum. */
+static void
+fb_row_put(MDB_txn *txn, MDB_dbi dbi, const char *key, size_t klen,
+    uint32_t up, uint32_t down, uint32_t ratings, uint32_t sum)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	struct penc e;
+
+	penc_init(&e);
+	penc_u8(&e, ST_RECORD_VERSION);
+	penc_u32(&e, up);
+	penc_u32(&e, down);
+	penc_u32(&e, ratings);
+	penc_u32(&e, sum);
+	v.mv_size = e.len;
+	v.mv_data = e.buf;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	penc_free(&e);
+}
+
 /*
  * An organisation's (widget, agent) rows are many more than its widgets
  * and agents: 60 widgets by 40 agents (2,400 rows, past the 2,000 the
@@ -3261,8 +3281,6 @@ test_feedback_many(void **state)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k, v;
-	struct penc e;
 	int i, j;
 
 	env_open(f, &env);
@@ -3270,19 +3288,9 @@ test_feedback_many(void **state)
 	assert_int_equal(mdb_dbi_open(txn, "feedback_counts", 0, &dbi), 0);
 	for (i = 0; i < 60; i++)
 		for (j = 0; j < 40; j++) {
-			penc_init(&e);
-			penc_u8(&e, ST_RECORD_VERSION);
-			penc_u32(&e, (uint32_t)i + 1);
-			penc_u32(&e, (uint32_t)j);
-			penc_u32(&e, 1);
-			penc_u32(&e, 3);
-			k.mv_size = (size_t)snprintf(key, sizeof(key),
-			    "default%cw%02d%c%032x", 0, i, 0, j);
-			k.mv_data = key;
-			v.mv_size = e.len;
-			v.mv_data = e.buf;
-			assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-			penc_free(&e);
+			fb_row_put(txn, dbi, key, (size_t)snprintf(key,
+			    sizeof(key), "default%cw%02d%c%032x", 0, i, 0, j),
+			    (uint32_t)i + 1, (uint32_t)j, 1, 3);
 		}
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
@@ -3322,19 +3330,8 @@ test_feedback_many(void **state)
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	assert_int_equal(mdb_dbi_open(txn, "feedback_counts", 0, &dbi), 0);
 	for (i = 0; i < 5001; i++) {
-		penc_init(&e);
-		penc_u8(&e, ST_RECORD_VERSION);
-		penc_u32(&e, 1);
-		penc_u32(&e, 0);
-		penc_u32(&e, 0);
-		penc_u32(&e, 0);
-		k.mv_size = (size_t)snprintf(key, sizeof(key),
-		    "default%cx%04d%c", 0, i, 0);
-		k.mv_data = key;
-		v.mv_size = e.len;
-		v.mv_data = e.buf;
-		assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-		penc_free(&e);
+		fb_row_put(txn, dbi, key, (size_t)snprintf(key, sizeof(key),
+		    "default%cx%04d%c", 0, i, 0), 1, 0, 0, 0);
 	}
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
