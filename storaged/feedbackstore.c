@@ -15,7 +15,6 @@
  * that falls to zero is deleted.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,12 +284,12 @@ agent_name(const struct st_agent *as, uint32_t n, const char *id)
 	return "";
 }
 
-/* A new row of id (len bytes) and name at l's place at; NULL out of memory. */
+/* A new row of id and name at l's place at; NULL out of memory. */
 static struct st_fb_row *
-fb_list_insert(struct fb_list *l, uint32_t at, const char *id, size_t len,
+fb_list_insert(struct fb_list *l, uint32_t at, const char *id,
     const char *name)
 {
-	char *i = strndup(id, len), *nm = strdup(name);
+	char *i = strdup(id), *nm = strdup(name);
 	struct st_fb_row *r;
 
 	if (i == NULL || nm == NULL || l->n == UINT32_MAX)
@@ -316,19 +315,16 @@ fail:
 	return NULL;
 }
 
-/* Where id (len bytes) is in l, kept in id order, or goes: *found says which. */
+/* Where id is in l, kept in id order, or goes: *found says which. */
 static uint32_t
-fb_list_find(const struct fb_list *l, const char *id, size_t len, int *found)
+fb_list_find(const struct fb_list *l, const char *id, int *found)
 {
 	uint32_t lo = 0, hi = l->n, mid;
 	int c;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		c = strncmp(l->r[mid].id, id, len);
-		if (c == 0 && l->r[mid].id[len] != '\0')
-			c = 1;
-		if (c == 0) {
+		if ((c = strcmp(l->r[mid].id, id)) == 0) {
 			*found = 1;
 			return mid;
 		}
@@ -352,13 +348,11 @@ fb_row_add(struct st_fb_row *r, const struct fb_counts *n)
 
 /* The name a widget's row shows: its name, "" when it is gone. */
 static char *
-fb_widget_name(struct store_txn *t, const char *id, size_t len)
+fb_widget_name(struct store_txn *t, const char *wid)
 {
 	struct st_widget w;
-	char wid[ST_WIDGET_MAX + 1];
 	char *name;
 
-	snprintf(wid, sizeof(wid), "%.*s", (int)len, id);
 	if (widget_load(t, wid, &w) != 0)
 		return strdup("");
 	name = strdup(w.name != NULL ? w.name : "");
@@ -376,8 +370,10 @@ fb_row_take(struct store_txn *t, const MDB_val *k, const MDB_val *v,
     size_t plen, const struct st_agent *as, uint32_t nas,
     struct st_fb_summary *out, struct fb_list *w, struct fb_list *a)
 {
-	const char *p = (const char *)k->mv_data + plen, *nul, *agent;
-	size_t rest = k->mv_size - plen, wlen, alen;
+	/* The widget's id ends at its NUL; the agent's at the key's end. */
+	const char *wid = (const char *)k->mv_data + plen, *nul;
+	size_t rest = k->mv_size - plen, alen;
+	char aid[ST_ID_HEX + 1];
 	struct st_fb_row *r;
 	struct fb_counts n;
 	struct pdec d;
@@ -385,23 +381,23 @@ fb_row_take(struct store_txn *t, const MDB_val *k, const MDB_val *v,
 	uint32_t at;
 	int found;
 
-	if ((nul = memchr(p, '\0', rest)) == NULL ||
-	    (wlen = (size_t)(nul - p)) > ST_WIDGET_MAX ||
-	    (alen = rest - wlen - 1) > ST_ID_HEX ||
+	if ((nul = memchr(wid, '\0', rest)) == NULL ||
+	    (size_t)(nul - wid) > ST_WIDGET_MAX ||
+	    (alen = rest - (size_t)(nul - wid) - 1) > ST_ID_HEX ||
 	    rec_open(t, v, &d, "feedback counts") < 0 ||
 	    fb_counts_dec(&d, &n) < 0) {
 		rec_corrupt(t, "feedback counts");
 		return -1;
 	}
-	agent = nul + 1;
+	memcpy(aid, nul + 1, alen);
+	aid[alen] = '\0';
 	fb_row_add(&out->total, &n);
-	if (w->n > 0 && strncmp(w->r[w->n - 1].id, p, wlen) == 0 &&
-	    w->r[w->n - 1].id[wlen] == '\0')
+	if (w->n > 0 && strcmp(w->r[w->n - 1].id, wid) == 0)
 		r = &w->r[w->n - 1];
 	else {
-		if ((name = fb_widget_name(t, p, wlen)) == NULL)
+		if ((name = fb_widget_name(t, wid)) == NULL)
 			return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-		r = fb_list_insert(w, w->n, p, wlen, name);
+		r = fb_list_insert(w, w->n, wid, name);
 		free(name);
 		if (t->err)
 			return -1;
@@ -409,15 +405,9 @@ fb_row_take(struct store_txn *t, const MDB_val *k, const MDB_val *v,
 	if (r == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	fb_row_add(r, &n);
-	at = fb_list_find(a, agent, alen, &found);
-	if (found)
-		r = &a->r[at];
-	else {
-		char aid[ST_ID_HEX + 1];
-
-		snprintf(aid, sizeof(aid), "%.*s", (int)alen, agent);
-		r = fb_list_insert(a, at, aid, alen, agent_name(as, nas, aid));
-	}
+	at = fb_list_find(a, aid, &found);
+	r = found ? &a->r[at] :
+	    fb_list_insert(a, at, aid, agent_name(as, nas, aid));
 	if (r == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	fb_row_add(r, &n);

@@ -116,20 +116,18 @@ store_hook_secret(struct store_txn *t, const char *org,
 {
 	uint64_t now = t->st->now();
 	struct st_webhook h;
+	const char *bad;
 
 	memset(out, 0, sizeof(*out));
-	if (t->err)
-		return t->err;
-	if (strncmp(q->secret, "whsec_", 6) != 0 ||
-	    strlen(q->secret) < 6 + 32)
-		return store_fail(t, PROTO_E_INVALID,
-		    "secret: must be made by the server");
-	if (entity_must(t, &hook_entity, org, q->id, &h) < 0)
+	if (t->err || entity_must(t, &hook_entity, org, q->id, &h) < 0)
 		return t->err;
 	/* The one before signs on beside it a while; an older one goes. */
 	memcpy(h.old_secret, h.secret, sizeof(h.old_secret));
 	h.old_until = now + ST_HOOK_SECRET_OVERLAP;
 	strlcpy(h.secret, q->secret, sizeof(h.secret));
+	/* The new secret checked as a new webhook's is. */
+	if ((bad = st_webhook_invalid(&h)) != NULL)
+		store_fail(t, PROTO_E_INVALID, bad);
 	entity_touch(t, &hook_entity, &h);
 	entity_save(t, &hook_entity, &h);
 	if (t->err) {

@@ -620,8 +620,8 @@ due_pick(struct store_txn *t, uint64_t now, uint64_t *seqs, uint32_t max,
 		return txn_lmdb(t, rc, "cursor");
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && ne < MAIL_DUE_SCAN && k.mv_size == 16 &&
-	    proto_get_be64(k.mv_data) <= now) {
+	while (rc == 0 && ne < MAIL_DUE_SCAN &&
+	    k.mv_size == OUTQ_DUE_KEY_LEN && proto_get_be64(k.mv_data) <= now) {
 		e[ne].seq = proto_get_be64((uint8_t *)k.mv_data + 8);
 		/* Its version byte, then whose (none before it said). */
 		if (v.mv_size > 1)

@@ -44,7 +44,6 @@
 #include "storeint.h"
 
 #define SEQ_KEY		"dlv_seq"
-#define DUE_KEY_LEN	16	/* the mails' due index: u64 at | u64 seq */
 #define HDUE_KEY_LEN	(ST_HOOK_ID_LEN + 16)
 #define DH_KEY_LEN	(8 + ST_HOOK_ID_LEN)
 #define HD_KEY_LEN	(ST_HOOK_ID_LEN + 8)
@@ -66,7 +65,7 @@
 #define TRIM_SCAN	64
 
 static void
-due_key(uint8_t k[DUE_KEY_LEN], uint64_t at, uint64_t seq)
+due_key(uint8_t k[OUTQ_DUE_KEY_LEN], uint64_t at, uint64_t seq)
 {
 	proto_put_be64(k, at);
 	proto_put_be64(k + 8, seq);
@@ -94,7 +93,7 @@ void
 outq_due_move(struct store_txn *t, MDB_dbi due, uint64_t seq, uint64_t from,
     uint64_t to, const char *org)
 {
-	uint8_t dk[DUE_KEY_LEN], val[1 + ST_ORG_ID_MAX];
+	uint8_t dk[OUTQ_DUE_KEY_LEN], val[1 + ST_ORG_ID_MAX];
 	size_t n = strnlen(org, ST_ORG_ID_MAX);
 
 	if (from != 0) {

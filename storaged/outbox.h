@@ -81,7 +81,8 @@ void outbox_conv_unlinked(struct store_txn *, const uint8_t conv[16],
     const char *contact);
 /*
  * What the outboxes share (the webhooks' here, the mails' in mailbox.c):
- * a due index (u64 at | u64 seq -> ()) and a sequence in meta.
+ * a due index (u64 at | u64 seq, OUTQ_DUE_KEY_LEN bytes big-endian ->
+ * version byte, org) and a sequence in meta.
  *
  * outq_due_move: seq's entry moves from at `from` to at `to` (0: none
  * there), its value the version byte and org (whose it is: a fair pick
@@ -89,6 +90,7 @@ void outbox_conv_unlinked(struct store_txn *, const uint8_t conv[16],
  * outq_seq_next: the next number of the sequence kept in meta under key
  * (1, 2, ...); 0 with t failed.
  */
+#define OUTQ_DUE_KEY_LEN	16
 void outq_due_move(struct store_txn *, MDB_dbi due, uint64_t seq,
     uint64_t from, uint64_t to, const char *org);
 uint64_t outq_seq_next(struct store_txn *, const char *key);
