@@ -7,7 +7,8 @@
 // kept, and the error gone once it answers again; an index listing more
 // sitemaps than a sync reads keeps the pages of those it did not read.
 // A page longer than PARLEY_FETCH_PAGE_MB (1 here) is read up to it: its
-// first text found, the text past the bound not, the page saying so.
+// first text found, the text past the bound not, the page saying so,
+// and still saying so when kept by a 304 or read again unchanged.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -25,6 +26,7 @@ let site;
 let call;
 let files;
 const down = new Set();	// paths answering 503 for now
+const bigAsked = [];	// /big/'s If-None-Match, each time it is asked
 
 before(async () => {
   site = await receiver((req, res) => {
@@ -34,12 +36,19 @@ before(async () => {
       return;
     }
     const f = files[req.url];
+    if (req.url === '/big/') bigAsked.push(req.headers['if-none-match'] ?? null);
     if (!f) {
       res.writeHead(404);
       res.end();
       return;
     }
-    res.writeHead(200, { 'content-type': f[0] });
+    // A third element is the file's ETag, answered 304 when asked with it.
+    if (f[2] && req.headers['if-none-match'] === f[2]) {
+      res.writeHead(304, { etag: f[2] });
+      res.end();
+      return;
+    }
+    res.writeHead(200, f[2] ? { 'content-type': f[0], etag: f[2] } : { 'content-type': f[0] });
     res.end(f[1]);
   });
   const u = (x) => site.url(x);
@@ -56,7 +65,7 @@ before(async () => {
     '/sm2.xml': ['application/xml', urlset('/docs/b')],
     // 1 MiB and a half: the narwhal before the bound, the quokka after.
     '/big/': ['text/html; charset=utf-8', page('Big', '<p>The narwhal chapter opens the book.</p><p>' +
-      'Plain filler words fill these pages — ünïcödé too. '.repeat(30000) + '</p><p>The quokka chapter closes it.</p>')],
+      'Plain filler words fill these pages — ünïcödé too. '.repeat(30000) + '</p><p>The quokka chapter closes it.</p>'), '"big1"'],
   };
   p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0',
     PARLEY_FETCH_PAGE_MB: '1' } });
@@ -186,8 +195,15 @@ test('a page over PARLEY_FETCH_PAGE_MB: read up to the bound, indexed, and said 
   assert.ok(got.chunks > 0, JSON.stringify(got));
   assert.ok((await found('narwhal')).includes(site.url('/big/')), 'the text before the bound is found');
   assert.ok(!(await found('quokka')).includes(site.url('/big/')), 'the text past the bound is not');
-  // Synced again unchanged: still said to be cut.
+  // Synced again unchanged (a 304 to its ETag): still said to be cut.
+  const asked = bigAsked.length;
   const again = await resync(s, []);
+  assert.deepEqual(bigAsked.slice(asked), ['"big1"'], 'the page asked again with its ETag');
   const kept = await first(again.id);
   assert.equal(kept.error, got.error, JSON.stringify(kept));
+  assert.equal(kept.chunks, got.chunks, JSON.stringify(kept));
+  // Changed (a new ETag, the same bytes): read again, still said to be cut.
+  files['/big/'][2] = '"big2"';
+  const third = await resync(again, []);
+  assert.equal((await first(third.id)).error, got.error);
 });

@@ -810,6 +810,18 @@ static const char bytes_cut[] = "page: over the byte bound "
     "(PARLEY_FETCH_PAGE_MB): only the text before it is indexed";
 _Static_assert(ST_KB_PAGE_PARTS_MAX == 20, "chunks_cut says 20");
 
+/* Why f's stored text was cut, kept by a 304 (which reads none): else "". */
+static const char *
+old_cut(const struct fetch *f)
+{
+	const char *e = f->had_old ? f->old.error : NULL;
+
+	if (e != NULL && (strcmp(e, bytes_cut) == 0 ||
+	    strcmp(e, chunks_cut) == 0))
+		return e;
+	return "";
+}
+
 /*
  * The chunks of doc as pieces (at most max): 0 with *why chunks_cut
  * when there were more, else ""; -1 with *why.
@@ -1419,7 +1431,7 @@ page_answered(struct fetch *f)
 			strlcpy(f->lastmod, f->old.last_modified,
 			    sizeof(f->lastmod));
 		links_replay(f);
-		page_keep(f, "");
+		page_keep(f, old_cut(f));
 		return;
 	}
 	if (f->code < 200 || f->code > 299) {
