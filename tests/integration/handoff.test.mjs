@@ -4,9 +4,9 @@
 // not called while a person answers), types and replies to the visitor's
 // socket, and hands back (the model then has the owner's reply in its
 // context); Last-Event-ID resumes the stream; a deleted conversation is
-// a conversation_deleted event; the HTTP chat API while a
-// person answers. The 4-worker latency run and the restarts are
-// handoff-e2e's (the lead's).
+// a conversation_deleted event; the HTTP chat API while a person
+// answers and while one is waited for. The 4-worker latency run and the
+// restarts are handoff-e2e's (the lead's).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -211,6 +211,41 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(msgs[4].name, 'Bo');
     assert.equal(msgs[4].content, 'A person here');
     oa.checkJson('GET', '/v1/chat/history', r);
+  });
+
+  test('HTTP chat while the conversation waits for a person: the model answers, and the answer says it waits', async () => {
+    const s = sid('waiting');
+    let r = await chat(p, s, 'first');
+    assert.equal(r.status, 200);
+    assert.equal(r.json().handoff, undefined, 'the model answering: no handoff key');
+    const convId = r.json().conversationId;
+    r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'waiting_human' });
+    assert.equal(r.status, 200);
+    await p.mock.clearRequests();
+    r = await chat(p, s, 'second');
+    assert.equal(r.status, 200);
+    assert.equal(r.json().conversationId, convId);
+    assert.equal(r.json().handoff, 'waiting_human');
+    assert.ok(r.json().message.length > 0, r.text);
+    oa.checkJson('POST', '/v1/chat', r);
+    const st = await stream(p, s, 'third');
+    await st.finish(10000);
+    st.destroy();
+    assert.deepEqual(st.types.slice(0, 2), ['start', 'handoff']);
+    assert.equal(st.types.at(-1), 'done');
+    assert.equal(st.event('handoff').state, 'waiting_human');
+    assert.ok(st.event('done').message.length > 0);
+    oa.checkStream('POST', '/v1/chat/stream', st);
+    assert.equal((await p.mock.completions()).length, 2);
+    // Handed back to the model: neither says so again.
+    r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'ai' });
+    assert.equal(r.status, 200);
+    r = await chat(p, s, 'fourth');
+    assert.equal(r.json().handoff, undefined, r.text);
+    const st2 = await stream(p, s, 'fifth');
+    await st2.finish(10000);
+    st2.destroy();
+    assert.ok(!st2.types.includes('handoff'), st2.types.join(' '));
   });
 
   test('the dashboard session: events without CSRF (GET), handoff with it; at most ADMIN_EVENTS_MAX_CLIENTS streams a worker', async () => {

@@ -26,6 +26,9 @@
  * message is stored and the model is not called: /v1/chat answers 200
  * with "message" "" and "handoff":"human"; the streams send start,
  * {"type":"handoff","state":"human"} and done with an empty message.
+ * While the conversation waits for a person (waiting_human), the model
+ * answers, and /v1/chat says "handoff":"waiting_human"; the streams send
+ * {"type":"handoff","state":"waiting_human"} after start.
  * The person's replies (role "agent", with "name") are in the history.
  */
 #include <stdio.h>
@@ -610,11 +613,13 @@ http_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 
 /*
  * {"conversationId","message"} and, when the reply cites its agent's
- * knowledge, "sources" (turn_sources_json).
+ * knowledge, "sources" (turn_sources_json); while the conversation waits
+ * for a person, "handoff":"waiting_human".
  */
 static void
 json_done(void *fe, const char *conv_id, const char *msg_id,
-    const char *content, const struct turn_source *src, size_t nsrc)
+    const char *content, const struct turn_source *src, size_t nsrc,
+    int handoff)
 {
 	json_t *o = json_object();
 
@@ -622,7 +627,8 @@ json_done(void *fe, const char *conv_id, const char *msg_id,
 	    exprow_text(conv_id)) < 0 || json_object_set_new(o, "message",
 	    exprow_text(content)) < 0 || (nsrc > 0 &&
 	    json_object_set_new(o, "sources", turn_sources_json(src,
-	    nsrc)) < 0))) {
+	    nsrc)) < 0) || (handoff == ST_HANDOFF_WAITING &&
+	    json_object_set_new(o, "handoff", json_string(st_handoff_name(handoff))) < 0))) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -641,6 +647,10 @@ stream_start(void *fe, const char *conv_id, int handoff)
 	}
 	send_event(c, "start", "conversationId", conv_id, strlen(conv_id),
 	    NULL, NULL);
+	/* Waiting for a person: the model answers meanwhile. */
+	if (handoff == ST_HANDOFF_WAITING)
+		send_event(c, "handoff", "state", st_handoff_name(handoff),
+		    strlen(st_handoff_name(handoff)), NULL, NULL);
 	/* With a quick model: one packet for the head, start and text. */
 	conn_stream_hold(c, turn_start_hold_ms());
 	return 0;
@@ -704,7 +714,8 @@ stream_busy(void *fe)
  */
 static void
 stream_done(void *fe, const char *conv_id, const char *msg_id,
-    const char *content, const struct turn_source *src, size_t nsrc)
+    const char *content, const struct turn_source *src, size_t nsrc,
+    int handoff)
 {
 	struct conn *c = turn_conn_detach(fe);
 	struct buf *b, sb;

@@ -1265,7 +1265,7 @@ cited_done(struct turn *t, const char *msg_id, const char *content)
 	struct turn_source src[KNOWLEDGE_PASSAGES];
 	size_t n = cited_passages(t, content, src);
 
-	t->ops->done(t->fe, t->conv_id, msg_id, content, src, n);
+	t->ops->done(t->fe, t->conv_id, msg_id, content, src, n, t->handoff);
 }
 
 /*
@@ -1422,7 +1422,8 @@ turn_human(struct turn *t)
 	if (t->fe != NULL && t->ops->human != NULL)
 		t->ops->human(t->fe, t->conv_id);
 	else if (t->fe != NULL)
-		t->ops->done(t->fe, t->conv_id, "", "", NULL, 0);
+		t->ops->done(t->fe, t->conv_id, "", "", NULL, 0,
+		    ST_HANDOFF_HUMAN);
 	turn_free(t);
 }
 

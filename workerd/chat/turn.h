@@ -124,10 +124,12 @@ struct turn_ops {
 	/*
 	 * Final: the reply, as stored (the stand-in for a blank one too),
 	 * its message id ("" when nothing was stored: a person answers),
-	 * and the knowledge passages it cites (nsrc of them, by number).
+	 * the knowledge passages it cites (nsrc of them, by number) and the
+	 * conversation's handoff state as start was told it.
 	 */
 	void (*done)(void *fe, const char *conv_id, const char *msg_id,
-	    const char *content, const struct turn_source *src, size_t nsrc);
+	    const char *content, const struct turn_source *src, size_t nsrc,
+	    int handoff);
 	/* Final: no reply. shown: start was called. */
 	void (*error)(void *fe, enum turn_at, enum turn_cause, int shown);
 	/* Final: begin's refusal (its code > 0 and retry_ms). */

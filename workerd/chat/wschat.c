@@ -713,7 +713,8 @@ handoff_run(void *arg)
 
 static void
 ws_done(void *fe, const char *conv_id, const char *msg_id,
-    const char *content, const struct turn_source *src, size_t nsrc)
+    const char *content, const struct turn_source *src, size_t nsrc,
+    int handoff)
 {
 	struct wsess *s = fe;
 	json_t *o;

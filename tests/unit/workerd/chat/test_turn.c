@@ -93,7 +93,7 @@ fe_busy(void *fe)
 
 static void
 fe_done(void *fe, const char *conv_id, const char *msg_id, const char *content,
-    const struct turn_source *src, size_t nsrc)
+    const struct turn_source *src, size_t nsrc, int handoff)
 {
 	fe_log("done %s", content);
 	FE.t = NULL;
