@@ -23,8 +23,9 @@
  *   ST_HOOK_SECRET  str id, str secret (the new one, made by the worker)
  *                   -> webhook, with the new secret (the previous one
  *                   kept, never shown, until previous_secret_until:
- *                   now + ST_HOOK_SECRET_OVERLAP; one rotated before
- *                   is dropped)
+ *                   now + ST_HOOK_SECRET_OVERLAP, and dropped from the
+ *                   record within a minute after by storaged's sweep;
+ *                   one rotated before is dropped)
  *     `not found` also for another organisation's webhook.
  *
  * A webhook: its rows in order (ST_WEBHOOK_ROWS, recordtab.h): str id

@@ -76,6 +76,9 @@ const struct store_entity hook_entity = {
 	.index_del = hook_index_del,
 };
 
+/* Webhooks a step of store_hook_old_sweep reads at most. */
+#define HOOK_SWEEP_MAX	256
+
 /* Never in a reply: the secret rotated before (any reply's). */
 static void
 hook_scrub_old(struct st_webhook *h)
@@ -137,6 +140,44 @@ store_hook_secret(struct store_txn *t, const char *org,
 	hook_scrub_old(&h);
 	*out = h;
 	return 0;
+}
+
+int
+store_hook_old_sweep(struct store_txn *t, uint32_t max,
+    char cursor[ST_HOOK_ID_LEN + 1], uint32_t *n)
+{
+	uint8_t keys[HOOK_SWEEP_MAX * ST_HOOK_ID_LEN];
+	char id[ST_HOOK_ID_LEN + 1];
+	uint64_t now = t->st->now();
+	struct st_webhook h;
+	uint32_t got = 0, i;
+
+	*n = 0;
+	if (max > HOOK_SWEEP_MAX)
+		max = HOOK_SWEEP_MAX;
+	if (txn_keys(t, t->st->webhooks, "webhook sweep", cursor,
+	    strlen(cursor), 1, 0, ST_HOOK_ID_LEN, keys, max, &got) != 0)
+		return t->err;
+	for (i = 0; i < got && !t->err; i++) {
+		memcpy(id, keys + (size_t)i * ST_HOOK_ID_LEN, ST_HOOK_ID_LEN);
+		id[ST_HOOK_ID_LEN] = '\0';
+		if (entity_load(t, &hook_entity, id, &h) != 0)
+			continue;	/* absent, or t failed */
+		if (h.old_until != 0 && h.old_until <= now) {
+			hook_scrub_old(&h);
+			h.old_until = 0;
+			entity_save(t, &hook_entity, &h);
+			(*n)++;
+		}
+		hook_scrub(&h);
+		st_webhook_free(&h);
+	}
+	/* A short read is the walk's end: the next walk starts over. */
+	if (got == max && got > 0)
+		memcpy(cursor, keys + (size_t)(got - 1) * ST_HOOK_ID_LEN,
+		    ST_HOOK_ID_LEN);
+	cursor[got == max && got > 0 ? ST_HOOK_ID_LEN : 0] = '\0';
+	return t->err;
 }
 
 int

@@ -60,6 +60,14 @@ int store_org_hooks(struct store_txn *, const char *org,
     struct st_webhook **out, uint32_t *n);
 void store_hooks_free(struct st_webhook *, uint32_t n);
 /*
+ * The sweep's step (sweep.c) that drops rotated secrets once their day
+ * is over: at most max webhooks after cursor (an id; "" the first), each
+ * whose previous_secret_until has passed saved without it (*n of them).
+ * cursor becomes the last id read, or "" once the walk reached the end.
+ */
+int store_hook_old_sweep(struct store_txn *, uint32_t max,
+    char cursor[ST_HOOK_ID_LEN + 1], uint32_t *n);
+/*
  * The webhook event (one ST_HE_* bit) an event is, or 0: typing is none,
  * a handoff to waiting is one requested, any other one changed.
  */

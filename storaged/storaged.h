@@ -83,6 +83,7 @@
 #define SWEEP_BUSY_MS		10	/* the next step while work is left */
 #define SWEEP_IDLE_MS		1000	/* the next look otherwise */
 #define RETENTION_EVERY_US	60000000ull	/* widgets' retention looks */
+#define HOOK_OLD_EVERY_US	60000000ull	/* walks for rotated secrets */
 
 /* listener.c */
 /* Binds path (mode 0600), replacing a stale socket; fatal on failure. */

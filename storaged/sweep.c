@@ -15,7 +15,9 @@
  * a deleted or erased contact (store_contact_gone_sweep), and, once a
  * minute, the conversations past their widget's retention
  * (store_retention_sweep); last, the conversations stored before the
- * reports, counted in (store_report_backfill). The three that delete
+ * reports, counted in (store_report_backfill); and once a minute a walk
+ * of the webhooks, in steps, dropping the secrets rotated more than
+ * ST_HOOK_SECRET_OVERLAP ago (store_hook_old_sweep). The three that delete
  * conversations stop, as the messages' removal does, once the step's
  * SWEEP_BUDGET_US have passed.
  */
@@ -23,6 +25,7 @@
 
 #include "attstore.h"
 #include "contactstore.h"
+#include "hookstore.h"
 #include "kbsource.h"
 #include "log.h"
 #include "orgstore.h"
@@ -36,6 +39,8 @@ static struct {
 	struct loop_timer tm;
 	uint64_t retain_next;	/* proto_mono_us() of the next retention look */
 	int retain_more;	/* the last one left some */
+	uint64_t hook_next;	/* proto_mono_us() of the next secrets walk */
+	char hook_cursor[ST_HOOK_ID_LEN + 1];	/* the walk's place; "" */
 } W;
 
 int
@@ -96,6 +101,17 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 		/* Those it deleted leave their messages to the next steps. */
 		out->more = W.retain_more || out->retained > 0;
 	}
+	/*
+	 * Then the webhooks' secrets rotated more than a day ago: a walk of
+	 * every webhook once a minute, in steps.
+	 */
+	if (!out->more && t.err == 0 && (W.hook_cursor[0] != '\0' ||
+	    t0 >= W.hook_next)) {
+		if (W.hook_cursor[0] == '\0')
+			W.hook_next = t0 + HOOK_OLD_EVERY_US;
+		store_hook_old_sweep(&t, max, W.hook_cursor, &out->secrets);
+		out->more = W.hook_cursor[0] != '\0';
+	}
 	t1 = proto_mono_us();
 	if (store_commit(&t) != 0) {
 		log_warnx("session sweep: %s", t.errmsg != NULL ? t.errmsg :
@@ -105,17 +121,17 @@ sweep_step(struct store *st, uint32_t max, uint64_t budget_us,
 	}
 	if (out->indexed + out->gone + out->expired + out->msgs + out->orgs +
 	    out->contacts + out->retained + out->sources + out->reported +
-	    out->uploads > 0)
+	    out->uploads + out->secrets > 0)
 		log_debug("session sweep: %u indexed, %u of deleted widgets, "
 		    "%u expired, %u messages of deleted conversations, %u of "
 		    "deleted organisations, %u of deleted "
 		    "contacts, %u past retention, %u deleted knowledge "
-		    "sources, %u uploads not sent, %u counted in the reports "
-		    "in %llu us, "
+		    "sources, %u uploads not sent, %u counted in the reports, "
+		    "%u webhooks' rotated secrets dropped in %llu us, "
 		    "committed in %llu us",
 		    out->indexed, out->gone, out->expired, out->msgs, out->orgs,
 		    out->contacts, out->retained, out->sources, out->uploads,
-		    out->reported,
+		    out->reported, out->secrets,
 		    (unsigned long long)(t1 - t0),
 		    (unsigned long long)(proto_mono_us() - t1));
 	return 0;

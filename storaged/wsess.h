@@ -124,6 +124,7 @@ struct store_sweep {
 	uint32_t sources;	/* deleted knowledge sources stepped */
 	uint32_t uploads;	/* uploads no message named in time */
 	uint32_t reported;	/* older conversations counted in the reports */
+	uint32_t secrets;	/* webhooks' rotated secrets dropped */
 	int more;		/* work is left: call again soon */
 };
 /*

@@ -17,10 +17,13 @@
 #include <lmdb.h>
 
 #include "hookmsg.h"
+#include "hookstore.h"
 #include "log.h"
 #include "orgmsg.h"
 #include "orgstore.h"
 #include "stmsgs.h"
+#include "storaged.h"
+#include "wsess.h"
 #include "test_fixture.h"
 #include "test_who.h"
 
@@ -300,6 +303,94 @@ test_secret_rotate(void **state)
 	st_webhook_free(&a);
 }
 
+/* Webhook id as stored, secrets and all (store_hook_load). */
+static void
+hook_stored(struct fix *f, const char *id, struct st_webhook *h)
+{
+	struct store_txn t;
+
+	store_begin(f->st, &t, 1);
+	assert_int_equal(store_hook_load(&t, id, h), 0);
+	store_abort(&t);
+}
+
+/* Rotates id's secret to s. */
+static void
+hook_rotate(struct fix *f, const char *id, const char *s)
+{
+	struct st_hook_secret_req q = { .id = id };
+	struct st_webhook out;
+
+	strlcpy(q.secret, s, sizeof(q.secret));
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_HOOK_SECRET, &q,
+	    &out, NULL), 0);
+	st_webhook_free(&out);
+}
+
+/*
+ * The sweep's walk drops a rotated secret once its day is over, one
+ * webhook a step here: the secret rotated first goes, the one rotated
+ * later stays until its own day is over, a webhook never rotated is not
+ * written; the walk ends; storaged's sweep walks too.
+ */
+static void
+test_secret_swept(void **state)
+{
+	static const char s2[] = "whsec_QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
+	struct fix *f = *state;
+	struct st_webhook a, b, c, g;
+	char cursor[ST_HOOK_ID_LEN + 1] = "";
+	struct store_sweep o;
+	struct store_txn t;
+	uint32_t n, dropped = 0;
+	int steps = 0;
+
+	assert_int_equal(hook_create(f, &OWNER_A, "https://x.example/a",
+	    ST_HE_ALL, &a), 0);
+	assert_int_equal(hook_create(f, &OWNER_A, "https://x.example/b",
+	    ST_HE_ALL, &b), 0);
+	assert_int_equal(hook_create(f, &OWNER_A, "https://x.example/c",
+	    ST_HE_ALL, &c), 0);
+	hook_rotate(f, a.id, s2);
+	fake_now += ST_HOOK_SECRET_OVERLAP / 2;
+	hook_rotate(f, b.id, s2);
+	fake_now += ST_HOOK_SECRET_OVERLAP / 2;	/* a's day is over */
+	do {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_hook_old_sweep(&t, 1, cursor, &n), 0);
+		assert_int_equal(store_commit(&t), 0);
+		dropped += n;
+	} while (++steps < 10 && cursor[0] != '\0');
+	assert_int_equal(steps, 4);	/* one webhook a step, then the end */
+	assert_int_equal(dropped, 1);
+	hook_stored(f, a.id, &g);
+	assert_string_equal(g.secret, s2);
+	assert_string_equal(g.old_secret, "");
+	assert_int_equal(g.old_until, 0);
+	st_webhook_free(&g);
+	hook_stored(f, b.id, &g);
+	assert_string_equal(g.old_secret, SECRET);
+	assert_int_equal(g.old_until, fake_now + ST_HOOK_SECRET_OVERLAP / 2);
+	st_webhook_free(&g);
+	hook_stored(f, c.id, &g);
+	assert_string_equal(g.secret, SECRET);
+	assert_int_equal(g.updated_at, c.updated_at);
+	st_webhook_free(&g);
+
+	/* Past b's day, storaged's sweep (its first walk): b's goes too. */
+	fake_now += ST_HOOK_SECRET_OVERLAP / 2;
+	assert_int_equal(sweep_step(f->st, SWEEP_BATCH, 1000000, &o), 0);
+	assert_int_equal(o.secrets, 1);
+	assert_false(o.more);
+	hook_stored(f, b.id, &g);
+	assert_string_equal(g.secret, s2);
+	assert_string_equal(g.old_secret, "");
+	st_webhook_free(&g);
+	st_webhook_free(&a);
+	st_webhook_free(&b);
+	st_webhook_free(&c);
+}
+
 static void
 test_org_sweep(void **state)
 {
@@ -361,6 +452,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_update, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_secret_rotate, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_secret_swept, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_org_sweep, setup,
 		    fix_teardown),
