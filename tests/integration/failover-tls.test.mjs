@@ -45,7 +45,7 @@ async function startAuto(t, cluster, certsEnv) {
 }
 
 async function logged(p, re, what) {
-  await waitFor(() => re.test(p.logs.storaged), WAIT_MS, `${what}\n${p.tail('storaged')}`);
+  await waitFor(() => re.test(p.logs.storaged), WAIT_MS, () => `${what}\n${p.tail('storaged')}`);
 }
 
 test('etcd with client-certificate auth: storaged of the cluster\'s CA elect a primary; one of another CA, or trusting another, never takes part', { timeout: 60000 }, async (t) => {

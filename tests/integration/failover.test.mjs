@@ -74,7 +74,7 @@ async function startAuto(t, cluster, { etcdUrl = etcd.url, proxied = false, env 
 // The first match of re in p's storaged log from offset from, within ms.
 async function logged(p, re, what, { from = 0, ms = WAIT_MS } = {}) {
   let m = null;
-  await waitFor(() => (m = p.logs.storaged.slice(from).match(re)) !== null, ms, `${what}\n${p.tail('storaged')}`);
+  await waitFor(() => (m = p.logs.storaged.slice(from).match(re)) !== null, ms, () => `${what}\n${p.tail('storaged')}`);
   return m;
 }
 

@@ -86,7 +86,8 @@ export function within(promise, ms) {
 export async function waitFor(pred, ms, what, every = 20) {
   const deadline = Date.now() + ms;
   while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms`);
+    // what may be a function: logs read when the wait fails, not before.
+    if (Date.now() > deadline) throw new Error(`${typeof what === 'function' ? what() : what}: not after ${ms} ms`);
     await sleep(every);
   }
 }
@@ -643,7 +644,8 @@ export class Parley {
   // restarted storaged: each retries on its own schedule, up to 250 ms).
   async waitConnected(from, timeout = 10000, pids = this.workerPids()) {
     const connected = (pid) => this.logs.masterd.includes(`[${pid}]: info: storaged: connected`, from);
-    await waitFor(() => pids.every(connected), timeout, 'every worker connected to storaged');
+    await waitFor(() => pids.every(connected), timeout, () => 'every worker connected to storaged\n' +
+      `masterd:\n${this.tail('masterd')}\nstoraged:\n${this.tail('storaged')}`);
   }
 
   // Stops parley-masterd (and so its workers) with SIGTERM and starts it
