@@ -21,7 +21,10 @@
  *                  ST_GAP_LIST_MAX)
  *                           -> u32 n, n x gap (newest first), u8 more
  *     Who asks's organisation's gaps asked in [from, to); more: older
- *     ones in range were left out.
+ *     ones in range were left out. At most limit x ST_GAP_SCAN_PER gaps
+ *     of the range are looked at, newest first (a widget's or an
+ *     agent's among many others' would be a walk of all): past them,
+ *     more too.
  *   ST_GAP_DELETE  u32 n, n x str id (at most ST_GAP_DELETE_MAX)
  *                           -> u64 deleted
  *     Those of who asks's organisation deleted; the others ignored.
@@ -46,6 +49,7 @@
 #define ST_GAP_QUESTION_MAX	500	/* bytes of the question kept */
 #define ST_GAP_TERMS_MAX	32	/* terms kept, each 8 hex digits */
 #define ST_GAP_LIST_MAX		500
+#define ST_GAP_SCAN_PER		40	/* gaps looked at per one listed */
 #define ST_GAP_DELETE_MAX	500
 
 /* Its rows (recordtab.h) and layout (gapmsg.c). */

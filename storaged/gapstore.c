@@ -427,6 +427,7 @@ store_gap_list(struct store_txn *t, const struct st_gap_list_req *q,
 	const char *org = t->org != NULL ? t->org : ST_WHO_ORG_DEFAULT;
 	uint8_t probe[TIME_KEY_MAX];
 	size_t plen = strlen(org) + 1;
+	uint32_t scan;
 	struct st_gap g;
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -441,6 +442,8 @@ store_gap_list(struct store_txn *t, const struct st_gap_list_req *q,
 		return store_fail(t, PROTO_E_INVALID, "limit: 1 to 500");
 	if ((out->gaps = calloc(q->limit, sizeof(*out->gaps))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	/* A filter's walk is bounded: the rest of the range is "more". */
+	scan = q->limit * ST_GAP_SCAN_PER;
 	/* From the newest key before to, back. */
 	if ((cur = txn_seek(t, t->st->gap_time, probe, time_key(probe, org,
 	    q->to, NULL), &k, &v, &rc)) == NULL)
@@ -450,6 +453,10 @@ store_gap_list(struct store_txn *t, const struct st_gap_list_req *q,
 	while (rc == 0 && k.mv_size > plen + 8 &&
 	    memcmp(k.mv_data, probe, plen) == 0 &&
 	    proto_get_be64((const uint8_t *)k.mv_data + plen) >= q->from) {
+		if (scan-- == 0) {
+			out->more = 1;
+			break;
+		}
 		if ((rc = gap_at(t, &k, plen, &g)) < 0)
 			break;
 		if (rc == 0 && gap_kept(q, &g)) {

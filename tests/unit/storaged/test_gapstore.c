@@ -169,6 +169,45 @@ test_scope_and_delete(void **state)
 	assert_int_equal(db_entries(f, "gap_time"), 0);
 }
 
+/*
+ * A widget's list among many others' gaps looks at limit x
+ * ST_GAP_SCAN_PER of them at most: past them, more, and nothing walked
+ * further.
+ */
+static void
+test_scan_bound(void **state)
+{
+	struct fix *f = *state;
+	struct st_gap_list_req q = { 0, UINT64_MAX, "wgt_elsewhere", "", 1 };
+	struct st_gap_list_rep l;
+	char id[ST_ID_HEX + 1], session[16];
+	int i;
+
+	for (i = 0; i < ST_GAP_SCAN_PER + 1; i++) {
+		snprintf(session, sizeof(session), "s%d", i);
+		turn(f, session, "Is it waterproof?", "I do not know.", 0, id);
+	}
+	/* Another widget's: 40 looked at for 1, so more, none found. */
+	assert_int_equal(request_who(f, NULL, PROTO_ST_GAP_LIST, &q, &l,
+	    NULL), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(l.more, 1);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+	/* 80 for 2: all 41 looked at, none left. */
+	q.limit = 2;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_GAP_LIST, &q, &l,
+	    NULL), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(l.more, 0);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+	/* Every widget's: the newest, and more. */
+	list(f, NULL, 1, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.gaps[0].conv_id, id);
+	assert_int_equal(l.more, 1);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+}
+
 /* The other languages' "I don't know": a gap; a plain answer in them, none. */
 static void
 test_languages(void **state)
@@ -241,6 +280,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_languages, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_long_question, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_scan_bound, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup,
 		    fix_teardown),
