@@ -409,7 +409,8 @@ export async function renderDetail(main, ctx, hookId) {
   const secretOnce = h('div');
   const refreshSecret = () => {
     clear(secretNote).append('The signing secret is shown once, when it is made. ');
-    if (hook.previous_secret_until) {
+    // Past its time (storaged drops it within a minute after), it signs no more.
+    if (hook.previous_secret_until > Date.now()) {
       secretNote.append('The one before it still signs deliveries too, until ', timeEl(hook.previous_secret_until), '.');
     }
   };
