@@ -212,7 +212,7 @@ describe('visitor sessions under attack', () => {
     await v.close();
 
     // In batches of at most 256 sessions, each a few ms at most.
-    const steps = [...p.logs.storaged.slice(logFrom).matchAll(/session sweep: \d+ indexed, (\d+) of deleted widgets, \d+ expired, \d+ messages of deleted conversations, \d+ of deleted organisations, \d+ of deleted contacts, \d+ past retention, \d+ deleted knowledge sources, \d+ uploads not sent, \d+ counted in the reports in (\d+) us, committed in (\d+) us/g)]
+    const steps = [...p.logs.storaged.slice(logFrom).matchAll(/session sweep: \d+ indexed, (\d+) of deleted widgets, \d+ expired, \d+ messages of deleted conversations, \d+ of deleted organisations, \d+ of deleted contacts, \d+ past retention, \d+ deleted knowledge sources, \d+ uploads not sent, \d+ counted in the reports, \d+ webhooks' rotated secrets dropped in (\d+) us, committed in (\d+) us/g)]
       .map((m) => ({ n: Number(m[1]), us: Number(m[2]), commit: Number(m[3]) })).filter((s) => s.n > 0);
     assert.equal(steps.reduce((a, s) => a + s.n, 0), MANY);
     assert.ok(steps.length >= Math.ceil(MANY / 256), `${steps.length} batches`);
