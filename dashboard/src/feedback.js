@@ -1,7 +1,8 @@
 // The feedback summary (issue 26) under the widgets list: what visitors
 // thought of the answers, per widget and per agent (GET /v1/admin/feedback):
 // answers rated (a thumb up or down), the share positive, the ratings and
-// their average. Counts of the conversations still stored.
+// their average, and the whole organisation's. Counts of the conversations
+// still stored.
 
 import { api, endpoints, isAbort } from './api.js';
 import { h, cardTable } from './dom.js';
@@ -29,6 +30,21 @@ function rows(items, label, testid) {
 
 const HEADS = ['Name', 'Answers rated', 'Positive', 'Ratings', 'Average rating'];
 
+// The whole organisation's, and whether the lists below were cut (the least rated left out).
+function totalLine(t, truncated) {
+  const rated = Number(t.answersRated || 0);
+  const ratings = Number(t.ratings || 0);
+  const text = [
+    `In all: ${rated.toLocaleString()} ${rated === 1 ? 'answer' : 'answers'} rated`,
+    rated > 0 ? `, ${pct(t.positiveShare)} positive` : '',
+    `; ${ratings.toLocaleString()} ${ratings === 1 ? 'rating' : 'ratings'}`,
+    ratings > 0 ? `, ${avg(t.averageRating)} on average` : '',
+    '.',
+    truncated ? ' The lists below show the 5,000 most rated widgets and agents; these totals count them all.' : '',
+  ].join('');
+  return h('p', { 'data-testid': 'feedback-total' }, text);
+}
+
 /**
  * The panel, filled once the summary loads (a failure says so in it).
  * widgetName(id): the name the widgets list shows for an internal id.
@@ -47,7 +63,7 @@ export function feedbackPanel(ctx, widgetName) {
       body.append(h('p', { class: 'empty', 'data-testid': 'feedback-empty' }, 'No feedback yet.'));
       return;
     }
-    body.append(
+    body.append(totalLine(s.total || {}, s.truncated === true),
       h('h3', null, 'By widget'),
       h('div', { class: 'table-wrap' }, cardTable('Feedback by widget', HEADS,
         rows(widgets, (w) => widgetName(w.widgetId) || w.name || w.widgetId, 'fb-widget'), { 'data-testid': 'feedback-widgets' })),

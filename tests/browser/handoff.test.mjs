@@ -310,6 +310,8 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await row.waitFor({ timeout: 10000 });
     assert.deepEqual(await Promise.all(['fb-rated', 'fb-positive', 'fb-ratings', 'fb-average']
       .map((t) => row.locator(`[data-testid="${t}"]`).textContent())), ['1', '100%', '1', '4.0 / 5']);
+    // The organisation's total above the lists (the lists were not cut).
+    assert.equal(await o.textContent('[data-testid="feedback-total"]'), 'In all: 1 answer rated, 100% positive; 1 rating, 4.0 / 5 on average.');
     assert.deepEqual(await axeLightDark(o, 'widgets with the feedback summary'), []);
     await o.goto(back);
     await o.waitForSelector('[data-testid="thread-messages"]', { timeout: 10000 });
