@@ -17,6 +17,7 @@
 // acknowledged and may or may not have left something: the check allows
 // it, as long as what it left is whole.
 import crypto from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 
 import { mockReply, stream } from './chat.mjs';
 import { sleep } from './http.mjs';
@@ -339,16 +340,33 @@ async function allContacts(p) {
   return out;
 }
 
+// The conversations and their messages as of one moment: storaged ends
+// the turns its last stop (or the last primary) left open TURN_LOST_MS
+// after it starts (storaged/server.c), which can fall between the two
+// exports (a reply's row exported, its conversation's count before it).
+// Each message written changes its conversation, so the conversations
+// read the same before and after the messages say none was written.
+async function settledExport(p) {
+  const deadline = Date.now() + 15000;
+  let convRows = await exportRows(p, 'conversations');
+  for (;;) {
+    const msgRows = await exportRows(p, 'messages');
+    const again = await exportRows(p, 'conversations');
+    if (isDeepStrictEqual(convRows, again) || Date.now() > deadline) return { convRows, msgRows };
+    convRows = again;
+  }
+}
+
 // Compares what was acknowledged with an export of everything. Returns
 // {problems: [...], found: {...}}: problems is empty when every
 // acknowledged write is there with its content and everything stored is
-// whole. Every message and conversation is read once, through the admin
-// export (conversations and messages), the widget list and the contacts.
+// whole. Every message and conversation is read as of one moment, through
+// the admin export (conversations and messages), then the widget list and
+// the contacts.
 export async function checkAgainstExport(p, acks) {
   const problems = [];
   const found = { turns: 0, questions: 0, deletions: 0, widgets: 0, greetings: 0, contacts: 0 };
-  const convRows = await exportRows(p, 'conversations');
-  const msgRows = await exportRows(p, 'messages');
+  const { convRows, msgRows } = await settledExport(p);
 
   // Whole: each message belongs to an exported conversation, whose count
   // and last message match its messages; a conversation starts with the
