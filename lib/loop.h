@@ -43,7 +43,12 @@ struct loop_defer {
 void loop_init(void);
 /* Runs until loop_stop(); returns then. */
 void loop_run(void);
-/* One round: wait at most timeout_ms (-1 forever), handle what came. */
+/*
+ * One round: wait at most timeout_ms (-1 forever; not at all while
+ * deferred calls are left over), handle what came, then make the deferred
+ * calls, at most LOOP_DEFER_RUN (128): a chain of calls each queuing the
+ * next goes on in the next rounds, between polls.
+ */
 void loop_once(int timeout_ms);
 void loop_stop(void);
 int loop_stopped(void);

@@ -5,7 +5,11 @@
 // so each connection holds about one answer beyond the socket's buffer:
 // the worker's RSS grows by a few MiB (before, each connection buffered
 // 1 MiB of answers: over 100 MiB here, 600 MiB for the reviewer's 300
-// connections of 300 requests). Another address is served meanwhile.
+// connections of 300 requests). Another address is served meanwhile, not
+// after them (its slowest answer printed: about 30 ms alone on a 2-core
+// machine; 250 to 1,250 ms, and twice over 5 s in a loaded make test,
+// before the worker took its channel's connections in batches and cut
+// chains of deferred calls, docs/internals.md).
 // AddressSanitizer's quarantine is made small, as in memory.mjs.
 import assert from 'node:assert/strict';
 import net from 'node:net';

@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "loop.h"
 #include "proto.h"
@@ -82,12 +85,62 @@ test_defer(void **state)
 	assert_int_equal(ndefer, 2);
 }
 
+static int chained;
+static int chain_at_read;	/* chained when the pipe was read */
+static struct loop_defer chain;
+
+static void
+chain_next(void *arg)
+{
+	if (++chained < 100000)
+		loop_defer(&chain);
+}
+
+static void
+pipe_read(int fd, uint32_t events, void *arg)
+{
+	char c;
+
+	if (read(fd, &c, 1) == 1)
+		chain_at_read = chained;
+}
+
+/*
+ * A chain of deferred calls, each queuing the next, does not keep a ready
+ * descriptor waiting until it ends, and the loop does not sleep while it
+ * goes on.
+ */
+static void
+test_defer_chain(void **state)
+{
+	struct loop_io io;
+	int p[2], rounds;
+
+	assert_int_equal(pipe(p), 0);
+	memset(&io, 0, sizeof(io));
+	assert_int_equal(loop_io_add(&io, p[0], EPOLLIN, pipe_read, NULL), 0);
+	loop_defer_init(&chain, chain_next, NULL);
+	loop_defer(&chain);
+	loop_once(0);
+	assert_true(chained > 0 && chained < 100000);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	chain_at_read = -1;
+	for (rounds = 0; chained < 100000 && rounds < 100000; rounds++)
+		loop_once(-1);	/* never sleeps: calls are left */
+	assert_int_equal(chained, 100000);
+	assert_true(chain_at_read >= 0 && chain_at_read < 1000);
+	loop_io_del(&io);
+	close(p[0]);
+	close(p[1]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_heap_order),
 		cmocka_unit_test(test_defer),
+		cmocka_unit_test(test_defer_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
