@@ -1126,43 +1126,82 @@ page_embed(struct fetch *f)
 	return f->ejob != NULL ? 0 : -1;
 }
 
+/* What an answer is read as, by its Content-Type (and a .md name). */
+enum doc_type { DOC_NONE, DOC_HTML, DOC_MARKDOWN, DOC_TEXT, DOC_PDF };
+
+static int
+ctype_is(const char *ctype, const char *type)
+{
+	return strncasecmp(ctype, type, strlen(type)) == 0;
+}
+
+static enum doc_type
+doc_type_of(const struct fetch *f)
+{
+	const char *u = f->final_url != NULL ? f->final_url : f->url;
+	size_t n = strlen(u);
+
+	if (ctype_is(f->ctype, "text/html") ||
+	    ctype_is(f->ctype, "application/xhtml+xml"))
+		return DOC_HTML;
+	if (ctype_is(f->ctype, "text/markdown") ||
+	    ctype_is(f->ctype, "text/x-markdown") ||
+	    (ctype_is(f->ctype, "text/plain") && n > 3 &&
+	    strcasecmp(u + n - 3, ".md") == 0))
+		return DOC_MARKDOWN;
+	if (ctype_is(f->ctype, "text/plain"))
+		return DOC_TEXT;
+	if (ctype_is(f->ctype, "application/pdf"))
+		return DOC_PDF;
+	return DOC_NONE;
+}
+
+/* f's Content-Type's charset parameter, as it is, into cs ("" none). */
+static const char *
+ctype_charset(const struct fetch *f, char *cs, size_t cssz)
+{
+	const char *p;
+
+	cs[0] = '\0';
+	if ((p = strcasestr(f->ctype, "charset=")) != NULL)
+		snprintf(cs, cssz, "%.*s", (int)strcspn(p + 8, "; \t"), p + 8);
+	return cs[0] != '\0' ? cs : NULL;
+}
+
 /* The reader for f's answer by its type (and name): 0, or -1 and why. */
 static int
 read_doc_type(struct fetch *f, struct fetch_doc *doc, const char **why)
 {
 	const char *u = f->final_url != NULL ? f->final_url : f->url;
-	char charset[64] = "";
-	const char *cs;
+	enum doc_type t = doc_type_of(f);
+	char buf[64];
+	const char *cs = ctype_charset(f, buf, sizeof(buf));
 	char *dec;
-	size_t n = strlen(u), dlen;
-	int md, rc;
+	size_t dlen;
+	int rc;
 
-	if ((cs = strcasestr(f->ctype, "charset=")) != NULL)
-		snprintf(charset, sizeof(charset), "%.*s",
-		    (int)strcspn(cs + 8, "; \t"), cs + 8);
-	if (strncasecmp(f->ctype, "text/html", 9) == 0 ||
-	    strncasecmp(f->ctype, "application/xhtml+xml", 21) == 0)
+	switch (t) {
+	case DOC_HTML:
 		return html_extract(f->body.data, f->body.len,
-		    f->kind == F_FILE ? NULL : u,
-		    charset[0] != '\0' ? charset : NULL, doc, why);
-	md = strncasecmp(f->ctype, "text/markdown", 13) == 0 ||
-	    strncasecmp(f->ctype, "text/x-markdown", 15) == 0 ||
-	    (strncasecmp(f->ctype, "text/plain", 10) == 0 && n > 3 &&
-	    strcasecmp(u + n - 3, ".md") == 0);
-	if (md || strncasecmp(f->ctype, "text/plain", 10) == 0) {
+		    f->kind == F_FILE ? NULL : u, cs, doc, why);
+	case DOC_MARKDOWN:
+	case DOC_TEXT:
 		/* Its charset's (or UTF-16 mark's) text, as UTF-8. */
-		if (fetch_text_decode(f->body.data, f->body.len,
-		    charset[0] != '\0' ? charset : NULL, &dec, &dlen) < 0) {
+		if (fetch_text_decode(f->body.data, f->body.len, cs, &dec,
+		    &dlen) < 0) {
 			*why = "text: out of memory";
 			return -1;
 		}
-		rc = (md ? md_extract : text_extract)(dec != NULL ? dec :
-		    f->body.data, dec != NULL ? dlen : f->body.len, doc, why);
+		rc = (t == DOC_MARKDOWN ? md_extract : text_extract)(dec !=
+		    NULL ? dec : f->body.data, dec != NULL ? dlen :
+		    f->body.len, doc, why);
 		free(dec);
 		return rc;
-	}
-	if (strncasecmp(f->ctype, "application/pdf", 15) == 0)
+	case DOC_PDF:
 		return pdf_extract(f->body.data, f->body.len, doc, why);
+	case DOC_NONE:
+		break;
+	}
 	*why = "a type the knowledge base does not read";
 	return -1;
 }
@@ -1588,32 +1627,29 @@ hop_refused(struct fetch *f)
 /*
  * Whether f, over the byte bound, is read up to it: a page (not a
  * sitemap, robots.txt or a file) answered 2xx of a type of text (HTML,
- * plain text, Markdown); a PDF cut short does not read. Its text then
- * ends at a whole UTF-8 character when it is UTF-8 (or says nothing).
+ * plain text, Markdown); a PDF cut short does not read.
  */
 static int
-page_cuttable(struct fetch *f)
+page_cuttable(const struct fetch *f)
 {
-	static const char *const types[] = { "text/html",
-	    "application/xhtml+xml", "text/plain", "text/markdown",
-	    "text/x-markdown" };
-	const char *cs;
-	size_t i, n, back;
+	enum doc_type t;
 
 	if (!f->too_big || f->body.err || f->kind != F_PAGE ||
 	    f->code < 200 || f->code > 299)
 		return 0;
-	for (i = 0; i < sizeof(types) / sizeof(types[0]) &&
-	    strncasecmp(f->ctype, types[i], strlen(types[i])) != 0; i++)
-		;
-	if (i == sizeof(types) / sizeof(types[0]))
-		return 0;
-	cs = strcasestr(f->ctype, "charset=");
-	if (cs != NULL && strncasecmp(cs + 8, "utf-8", 5) != 0 &&
-	    strncasecmp(cs + 8, "\"utf-8", 6) != 0)
-		return 1;
-	/* A last character cut in two goes. */
-	n = f->body.len;
+	t = doc_type_of(f);
+	return t == DOC_HTML || t == DOC_MARKDOWN || t == DOC_TEXT;
+}
+
+/* A cut page's text ends at a whole character when it reads as UTF-8. */
+static void
+page_cut_whole(struct fetch *f)
+{
+	char buf[64];
+	size_t n = f->body.len, back;
+
+	if (!fetch_charset_utf8(ctype_charset(f, buf, sizeof(buf))))
+		return;
 	for (back = 0; back < 3 && back < n &&
 	    ((unsigned char)f->body.data[n - 1 - back] & 0xc0) == 0x80; back++)
 		;
@@ -1621,7 +1657,6 @@ page_cuttable(struct fetch *f)
 	    proto_utf8_seq_len((const unsigned char *)f->body.data + n - 1 -
 	    back, back + 1) == 0)
 		f->body.len = n - 1 - back;
-	return 1;
 }
 
 static void
@@ -1637,6 +1672,7 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 	header_of(x->easy, "Content-Type", f->ctype, sizeof(f->ctype));
 	/* Stopped at the byte bound: a page of text is read up to it. */
 	if (rc == CURLE_WRITE_ERROR && page_cuttable(f)) {
+		page_cut_whole(f);
 		rc = CURLE_OK;
 		f->cut = bytes_cut;
 	}

@@ -1438,42 +1438,69 @@ blank(const char *s, size_t n)
 	return 1;
 }
 
-/*
- * The iconv(3) name of a text's encoding: its UTF-16 byte order mark's
- * (which the decoder then skips), else charset's (quotes dropped, at
- * most 63 bytes); NULL for UTF-8 (or its subset US-ASCII) or none.
- */
-static const char *
-text_encoding(const char *bytes, size_t len, const char *charset,
-    char *name, size_t namesz)
+/* A charset label's room: iconv's names are shorter. */
+#define CHARSET_NAME_MAX	64
+
+/* charset's label, quotes dropped, into name: its length; 0 none or too long. */
+static size_t
+charset_label(const char *charset, char *name, size_t namesz)
 {
 	size_t n;
 
+	charset += strspn(charset, "\"'");
+	n = strcspn(charset, "\"'");
+	if (n == 0 || n >= namesz)
+		return 0;
+	memcpy(name, charset, n);
+	name[n] = '\0';
+	return n;
+}
+
+/*
+ * Whether charset (NULL: none) reads as UTF-8, its label copied into
+ * name: none, a label past iconv's names, UTF-8 or its subset US-ASCII.
+ */
+static int
+charset_utf8(const char *charset, char name[CHARSET_NAME_MAX])
+{
+	if (charset == NULL || charset_label(charset, name,
+	    CHARSET_NAME_MAX) == 0)
+		return 1;
+	return strcasecmp(name, "utf-8") == 0 || strcasecmp(name, "utf8") == 0 ||
+	    strcasecmp(name, "us-ascii") == 0 || strcasecmp(name, "ascii") == 0;
+}
+
+int
+fetch_charset_utf8(const char *charset)
+{
+	char name[CHARSET_NAME_MAX];
+
+	return charset_utf8(charset, name);
+}
+
+/*
+ * The iconv(3) name of a text's encoding: its UTF-16 byte order mark's
+ * (which the decoder then skips), else charset's (quotes dropped, copied
+ * into name); NULL for UTF-8 (charset_utf8) or none.
+ */
+static const char *
+text_encoding(const char *bytes, size_t len, const char *charset,
+    char name[CHARSET_NAME_MAX])
+{
 	if (len >= 2 && memcmp(bytes, "\xff\xfe", 2) == 0)
 		return "UTF-16";	/* iconv reads the mark's order */
 	if (len >= 2 && memcmp(bytes, "\xfe\xff", 2) == 0)
 		return "UTF-16";
 	if (len >= 3 && memcmp(bytes, "\xef\xbb\xbf", 3) == 0)
 		return NULL;
-	if (charset == NULL)
-		return NULL;
-	charset += strspn(charset, "\"'");
-	n = strcspn(charset, "\"'");
-	if (n == 0 || n >= namesz)
-		return NULL;
-	memcpy(name, charset, n);
-	name[n] = '\0';
-	if (strcasecmp(name, "utf-8") == 0 || strcasecmp(name, "utf8") == 0 ||
-	    strcasecmp(name, "us-ascii") == 0 || strcasecmp(name, "ascii") == 0)
-		return NULL;
-	return name;
+	return charset_utf8(charset, name) ? NULL : name;
 }
 
 int
 fetch_text_decode(const char *bytes, size_t len, const char *charset,
     char **out, size_t *outlen)
 {
-	char name[64], *dst = NULL, *grown, *ip, *op;
+	char name[CHARSET_NAME_MAX], *dst = NULL, *grown, *ip, *op;
 	const char *enc;
 	size_t cap, il, ol, o = 0, unit = 1;
 	iconv_t cd;
@@ -1481,8 +1508,7 @@ fetch_text_decode(const char *bytes, size_t len, const char *charset,
 
 	*out = NULL;
 	*outlen = 0;
-	if ((enc = text_encoding(bytes, len, charset, name,
-	    sizeof(name))) == NULL ||
+	if ((enc = text_encoding(bytes, len, charset, name)) == NULL ||
 	    (cd = iconv_open("UTF-8", enc)) == (iconv_t)-1)
 		return 0;	/* unknown: read as UTF-8, as before */
 	/* What a byte the encoding does not map skips: its code unit. */

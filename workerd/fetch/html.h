@@ -117,6 +117,12 @@ int fetch_text_decode(const char *bytes, size_t len, const char *charset,
     char **out, size_t *outlen);
 
 /*
+ * Whether a Content-Type's charset parameter (quotes dropped; NULL or
+ * empty when none) reads as UTF-8: utf-8, utf8, or their subset US-ASCII.
+ */
+int fetch_charset_utf8(const char *charset);
+
+/*
  * What is checked of untrusted markup (HTML or XML, len bytes) before
  * libxml2 2.9 parses it, whose check of a tag's attributes against each
  * other is quadratic: 0 when it may be parsed; FETCH_MARKUP_ATTRIBUTES

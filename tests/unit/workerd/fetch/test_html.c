@@ -348,6 +348,18 @@ test_charset(void **state)
 	assert_int_equal(doc.nblocks, 1);
 	assert_string_equal(doc.blocks[0].text, "\xc3\xa9t\xc3\xa9");
 	fetch_doc_free(&doc);
+
+	/* Which labels read as UTF-8 (a cut page then ends at a whole one). */
+	assert_true(fetch_charset_utf8(NULL));
+	assert_true(fetch_charset_utf8(""));
+	assert_true(fetch_charset_utf8("utf-8"));
+	assert_true(fetch_charset_utf8("\"UTF-8\""));
+	assert_true(fetch_charset_utf8("'utf8'"));
+	assert_true(fetch_charset_utf8("us-ascii"));
+	assert_false(fetch_charset_utf8("iso-8859-1"));
+	assert_false(fetch_charset_utf8("\"windows-1252\""));
+	assert_false(fetch_charset_utf8("utf-16"));
+	assert_false(fetch_charset_utf8("utf-8x"));
 }
 
 static void
