@@ -6,7 +6,10 @@
 // a slow one. A call of cancel_order shows a card with the summary and
 // "Yes, do it" / "No" (screenshot, axe-core light and dark): yes runs it
 // (the API gets POST /orders/4411/cancel, the reply has its answer); no,
-// chosen by keyboard, never reaches the API and the assistant hears so.
+// chosen by keyboard, never reaches the API and the assistant hears so;
+// one nobody answers ends when the server stops waiting (the test build's
+// PARLEY_TEST_CONFIRM_MS), while the reply is still being written, and so
+// does a contact form the assistant asked for and nobody filled.
 // The page's own tools (ParleyChat.registerTools): a handler runs in the
 // page and its answer (a string, JSON for an object, the message of what
 // it threw) is the assistant's; offered again on a new socket. A slow
@@ -27,6 +30,7 @@ import {
 } from './lib/browser.mjs';
 
 const R = '#parley-chat-widget';
+const CONFIRM_MS = 20000;
 // The mock model's marker: call name with args (JSON, percent-encoded, commas too).
 const call = (name, args) => `[[mock:call=${name},args=${encodeURIComponent(JSON.stringify(args)).replace(/,/g, '%2C')}]]`;
 
@@ -61,7 +65,10 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
     const base = `http://127.0.0.1:${api.address().port}`;
     ({ stack, browser } = await startSuite({
       mock: { chunks: 2, delayMs: 10 },
-      env: { PARLEY_ACTIONS_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' },
+      // The test build's wait for a confirmation (120 s in a release):
+      // long enough for every card the tests answer, screenshot and axe
+      // scans before the click included, on a loaded machine.
+      env: { PARLEY_ACTIONS_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_TEST_CONFIRM_MS: String(CONFIRM_MS) },
     }));
     const schema = { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] };
     const cancel = await admin('POST', '/v1/admin/actions', { name: 'cancel_order', description: 'Cancels an order',
@@ -185,6 +192,38 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
     await assertClean(page, v.log, 'confirmations');
   });
 
+  test('a card nobody answers: ended when the server stops waiting, while the reply is still being written', async () => {
+    const { page } = v;
+    seen.length = 0;
+    // Each card's end, and whether the reply was still being written then.
+    await page.evaluate((r) => {
+      const root = document.querySelector(r).shadowRoot;
+      window.__ended = [];
+      new MutationObserver((ms) => {
+        for (const m of ms) {
+          if (m.target.getAttribute('data-part') !== 'confirm' || m.target.getAttribute('data-state') !== 'expired') continue;
+          window.__ended.push({ id: m.target.getAttribute('data-id'), writing: !!root.querySelector('[data-part="message"][aria-busy]') });
+        }
+      }).observe(root, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+    }, R);
+    await sendByKeyboard(page, `cancel 12 ${call('cancel_order', { order_id: '12' })}`);
+    const asked = await cardAsking(2);
+    const id = await page.evaluate((r) => [...document.querySelector(r).shadowRoot.querySelectorAll('[data-part="confirm"]')].pop().getAttribute('data-id'), R);
+    await page.waitForFunction(() => window.__ended.length > 0, null, { timeout: CONFIRM_MS + 15000 });
+    // Ended by the call's failed step (its id), before the reply's end:
+    // before, only the reply's end did.
+    assert.deepEqual(await page.evaluate(() => window.__ended), [{ id, writing: true }]);
+    const c = await card();
+    assert.equal(c.state, 'expired');
+    assert.deepEqual([c.yes[1], c.no[1]], [true, true], 'its buttons disabled');
+    assert.deepEqual(asked.summary, ['Cancels an order', 'order_id: 12']);
+    const reply = await waitReplyEnd(page);
+    assert.equal(reply.text, 'The tools said: error: the visitor did not confirm in time; it was not done');
+    assert.deepEqual(seen, [], 'the API is never called');
+    assert.ok(!sentOf('confirm').some((f) => f.id === id), 'nothing sent for it');
+    await assertClean(page, v.log, 'a confirmation not answered');
+  });
+
   test('the page\'s own tools: run in the page, their answer the assistant\'s; offered again on a new socket', async () => {
     const { page } = v;
     const ok = await page.evaluate(() => window.ParleyChat.registerTools({
@@ -252,21 +291,30 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
     await assertClean(page, v.log, 'looking up');
   });
 
-  test('the assistant asks for contact details: the widget\'s form with its reason, saved, the reply goes on', async () => {
+  // A new page of a widget whose agent may ask for contact details (each
+  // page a new session: one that has not left them), the assistant's
+  // form asked for with reason and shown.
+  async function contactAsked(reason) {
     const agent = await admin('POST', '/v1/admin/agents', { name: 'Follow-up', contact_form_tool: true });
     const w = await admin('POST', '/v1/admin/widgets', { name: 'Asks', agent_id: agent.id, allowed_origins: [],
       contact_info_mode: 'optional', collect_name: true, collect_email: true });
     const c = await openPage(browser);
+    const { page } = c;
+    await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+    await waitReady(page);
+    await page.click(part('launcher'));
+    // the optional form shows at first; writing skips it
+    await page.waitForSelector(part('contact'));
+    await sendByKeyboard(page, `a quote please ${call('collect_contact', { reason })}`);
+    await page.waitForSelector(`${part('contact')} >> text=${reason}`, { timeout: 15000 });
+    return c;
+  }
+
+  test('the assistant asks for contact details: the widget\'s form with its reason, saved, the reply goes on', async () => {
+    const c = await contactAsked('So the team can email you the quote.');
     try {
       const { page } = c;
-      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-      await waitReady(page);
-      await page.click(part('launcher'));
       const form = part('contact');
-      // the optional form shows at first; writing skips it
-      await page.waitForSelector(form);
-      await sendByKeyboard(page, `a quote please ${call('collect_contact', { reason: 'So the team can email you the quote.' })}`);
-      await page.waitForSelector(`${form} >> text=So the team can email you the quote.`, { timeout: 15000 });
       assert.equal(await page.locator(`${part('message')}[data-role="assistant"][aria-busy]`).count(), 1,
         'the reply waits for the form');
       fs.mkdirSync(SCREENSHOTS, { recursive: true });
@@ -283,6 +331,33 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
       const contacts = (await admin('GET', '/v1/admin/contacts')).contacts;
       assert.ok(contacts.some((x) => x.email === 'bo@example.com' && x.name === 'Bo'), JSON.stringify(contacts));
       await assertClean(page, c.log, 'contact form');
+    } finally {
+      await c.ctx.close();
+    }
+  });
+
+  test('a contact form nobody fills: gone when the server stops waiting, while the reply is still being written', async () => {
+    const c = await contactAsked('So the team can call you back.');
+    try {
+      const { page } = c;
+      // The form's end, and whether the reply was still being written then.
+      await page.evaluate((r) => {
+        const root = document.querySelector(r).shadowRoot;
+        window.__gone = [];
+        new MutationObserver((ms) => {
+          for (const m of ms) {
+            for (const n of m.removedNodes) {
+              if (n.nodeType === 1 && n.getAttribute('data-part') === 'contact') window.__gone.push(!!root.querySelector('[data-part="message"][aria-busy]'));
+            }
+          }
+        }).observe(root, { subtree: true, childList: true });
+      }, R);
+      await page.waitForFunction(() => window.__gone.length > 0, null, { timeout: CONFIRM_MS + 15000 });
+      assert.deepEqual(await page.evaluate(() => window.__gone), [true], 'gone before the reply ended (before: at its end)');
+      const reply = await waitReplyEnd(page);
+      assert.equal(reply.text, 'The tools said: error: the visitor did not fill in the form in time; go on without their details');
+      assert.equal(await page.locator(part('contact')).count(), 0);
+      await assertClean(page, c.log, 'a contact form not filled');
     } finally {
       await c.ctx.close();
     }

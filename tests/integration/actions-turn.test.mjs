@@ -347,6 +347,11 @@ describe('a turn calls the owner\'s API', () => {
     assert.deepEqual(seen, [], 'no: the API is never called');
     assert.equal(frames.find((f) => f.type === 'message').content, 'The tools said: error: the visitor said no; it was not done');
     assert.deepEqual(frames.filter((f) => f.type === 'tool').map((f) => f.status), ['running', 'confirm', 'failed']);
+    // Each step names the call, as the confirmation does: a client knows
+    // which card a call's end is for.
+    const no = frames.find((f) => f.type === 'tool' && f.status === 'confirm').id;
+    assert.ok(no);
+    assert.deepEqual(frames.filter((f) => f.type === 'tool').map((f) => f.id), [no, no, no]);
 
     // An answer no call waits for: an error, nothing run.
     v.send({ type: 'confirm', id: 'call_nope', ok: true });

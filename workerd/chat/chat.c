@@ -665,10 +665,11 @@ stream_token(void *fe, const char *text, size_t len)
 /*
  * {"type":"tool","name","status"}: an action the model called is
  * running, done or failed (an event the Open Chat Widget's clients
- * ignore).
+ * ignore). Without the id: the HTTP API asks no confirmation, so a
+ * client has no card to match.
  */
 static void
-stream_tool(void *fe, const char *name, const char *state)
+stream_tool(void *fe, const char *name, const char *id, const char *state)
 {
 	send_event(fe, "tool", "name", name, strlen(name), "status", state);
 }

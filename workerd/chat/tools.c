@@ -14,6 +14,7 @@
 #include "log.h"
 #include "resp.h"
 #include "schema.h"
+#include "settings.h"
 #include "toolcall.h"
 #include "tools.h"
 #include "turn.h"
@@ -570,12 +571,30 @@ tools_records(const struct turn_tools *tt, const struct st_tool_rec **out)
 	return tt->nrecs;
 }
 
+/*
+ * TOOLS_CONFIRM_MS, or the test build's PARLEY_TEST_CONFIRM_MS if lower:
+ * a browser test sees a card the wait ended without waiting two minutes.
+ */
+static uint32_t
+confirm_ms(void)
+{
+	return (uint32_t)SETTINGS_TEST_LOWER("PARLEY_TEST_CONFIRM_MS",
+	    TOOLS_CONFIRM_MS);
+}
+
+/* r's call, as the model named it. */
+static const char *
+run_id(const struct tool_run *r)
+{
+	return r->tt->tc.calls[r - r->tt->runs].id;
+}
+
 /* r's running step told (its end is told too, then). */
 static void
 run_shown(struct turn_tools *tt, struct tool_run *r)
 {
 	r->shown = 1;
-	tt->cbs.step(tt->arg, r->name, TOOL_RUNNING);
+	tt->cbs.step(tt->arg, r->name, run_id(r), TOOL_RUNNING);
 }
 
 /* One call has ended with answer (malloc'd; NULL out of memory). */
@@ -591,7 +610,7 @@ run_end(struct tool_run *r, char *answer, enum tool_state st, uint32_t ms)
 	r->ms = ms;
 	metrics_tool_call(st == TOOL_DONE, ms);
 	if (r->shown)
-		tt->cbs.step(tt->arg, r->name, st);
+		tt->cbs.step(tt->arg, r->name, run_id(r), st);
 	if (--tt->pending == 0)
 		loop_defer(&tt->ended);
 }
@@ -920,7 +939,7 @@ confirm_ask(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 		return;
 	}
 	free(summary);
-	wait_start(tt, r, WAIT_CONFIRM, TOOLS_CONFIRM_MS);
+	wait_start(tt, r, WAIT_CONFIRM, confirm_ms());
 }
 
 int
@@ -973,7 +992,7 @@ contact_ask(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 		    "visitor for their details in words"), TOOL_FAILED, 0);
 		return;
 	}
-	wait_start(tt, r, WAIT_CONTACT, TOOLS_CONFIRM_MS);
+	wait_start(tt, r, WAIT_CONTACT, confirm_ms());
 }
 
 int

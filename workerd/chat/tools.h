@@ -63,8 +63,13 @@ enum tool_state {
 
 /* Every call of the round has ended. */
 typedef void (*tools_ran_cb)(void *arg);
-/* A call's step told to the turn: name, its state. */
-typedef void (*tools_step_cb)(void *arg, const char *name, enum tool_state);
+/*
+ * A call's step told to the turn: name, id (the model's call id, which
+ * the confirmation and the contact form name too: a card the visitor
+ * still has is known by it), its state.
+ */
+typedef void (*tools_step_cb)(void *arg, const char *name, const char *id,
+    enum tool_state);
 /*
  * A call that changes data shown to the visitor to confirm: id (the
  * call's), the action's name, what it will do in words. 0 asked (the

@@ -668,12 +668,12 @@ static const struct upstream_cbs model_cbs = {
 
 /* A call's step, for the client ("looking up..."). */
 static void
-tool_step(void *arg, const char *name, enum tool_state st)
+tool_step(void *arg, const char *name, const char *id, enum tool_state st)
 {
 	struct turn *t = arg;
 
 	if (t->fe != NULL && t->ops->tool != NULL && t->phase == TURN_MODEL)
-		t->ops->tool(t->fe, name, st == TOOL_RUNNING ? "running" :
+		t->ops->tool(t->fe, name, id, st == TOOL_RUNNING ? "running" :
 		    st == TOOL_DONE ? "done" : "failed");
 }
 

@@ -143,9 +143,10 @@ struct turn_ops {
 	/*
 	 * Optional: a tool the model called is running, or has ended (state
 	 * "running", "done", "failed"): the client may say so ("looking
-	 * up...").
+	 * up..."). id: the model's call id ("" if it gave none).
 	 */
-	void (*tool)(void *fe, const char *name, const char *state);
+	void (*tool)(void *fe, const char *name, const char *id,
+	    const char *state);
 	/*
 	 * Optional: the verified visitor's own fields into v (NULL for a
 	 * field not known): 0; -1 when the visitor is not verified (the

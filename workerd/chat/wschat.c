@@ -873,12 +873,15 @@ ws_human(void *fe, const char *conv_id)
  * merged the widget's own model and prompt into its agent's); HUMAN:
  * stored, and a person answers.
  */
-/* {"type":"tool","name","status"}: "looking up..." while a call runs. */
+/*
+ * {"type":"tool","name","status","id"}: "looking up..." while a call runs;
+ * its end, by id, also ends a confirmation card the wait gave up on.
+ */
 static void
-ws_tool(void *fe, const char *name, const char *state)
+ws_tool(void *fe, const char *name, const char *id, const char *state)
 {
-	wsend(fe, json_pack("{s:s, s:s, s:s}", "type", "tool", "name", name,
-	    "status", state));
+	wsend(fe, json_pack("{s:s, s:s, s:s, s:s}", "type", "tool", "name",
+	    name, "status", state, "id", id));
 }
 
 /* The socket's verified identity, for the actions' templates. */

@@ -8,12 +8,14 @@
 //             reply, the server's summary (text, one line a line) and
 //             "Yes, do it" / "No"; a click sends {type:'confirm', id, ok}
 //             once, disables both and says the answer. A card still
-//             unanswered when the reply ends, or the socket is a new one,
-//             can no longer be answered: its buttons are disabled
+//             unanswered when its call ends (the server waits 120 s), the
+//             reply ends, or the socket is a new one, can no longer be
+//             answered: its buttons are disabled
 //   contact   the assistant asks for the visitor's contact details: the
 //             forms part's contact form, with the server's summary (why)
 //             as its text; saved, the server ends the call itself; skipped,
-//             {type:'confirm', id, ok:false}. Hidden when the reply ends
+//             {type:'confirm', id, ok:false}. Hidden when its call fails
+//             (the server waits 120 s) or the reply ends
 //   page      the page's own tool of that name runs with the arguments;
 //             its answer goes back as {type:'tool_result', id, result} (a
 //             string: JSON for anything else, at most 16384 characters),
@@ -153,7 +155,15 @@ export default function (ctx) {
       ctx.part('forms').then((show) => show && show('contact', f));
     }
     else {
-      done(f.name); // confirm (the visitor's to answer), done, failed
+      // A card still asking whose call has ended (the server's wait for
+      // the answer is over) can no longer be answered, nor the contact
+      // form the call asked for; else a call ended, or one the visitor is
+      // to confirm.
+      const c = [...open].find((x) => x.getAttribute('data-id') === String(f.id));
+      const form = ctx.form();
+      if (c) c.expire();
+      else if (f.status === 'failed' && form && form.ask === f.id) ctx.hideForm(false);
+      else done(f.name);
       if (f.status === 'confirm') ask(f);
     }
     status();
