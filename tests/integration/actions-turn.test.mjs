@@ -153,8 +153,12 @@ describe('a turn calls the owner\'s API', () => {
     const s = await streamTurn(p, session, `status? ${call('order_status', { order_id: 'A-7' })}`);
     (await checkerFor(p)).checkStream('POST', '/v1/chat/stream', s);
     const tools = s.events.filter((e) => e.type === 'tool');
-    assert.deepEqual(tools, [{ type: 'tool', name: 'order_status', status: 'running' },
-      { type: 'tool', name: 'order_status', status: 'done' }]);
+    // Each line names the model's call, as the widget's frames do.
+    const asked = (await lastRequest()).messages.find((m) => m.role === 'assistant' && m.tool_calls);
+    const id = asked.tool_calls[0].id;
+    assert.ok(id);
+    assert.deepEqual(tools, [{ type: 'tool', name: 'order_status', id, status: 'running' },
+      { type: 'tool', name: 'order_status', id, status: 'done' }]);
     const done = s.events.find((e) => e.type === 'done');
     assert.equal(done.message, 'The tools said: {"order_id":"A-7","status":"shipped"}');
 

@@ -663,15 +663,21 @@ stream_token(void *fe, const char *text, size_t len)
 }
 
 /*
- * {"type":"tool","name","status"}: an action the model called is
+ * {"type":"tool","name","id","status"}: an action the model called is
  * running, done or failed (an event the Open Chat Widget's clients
- * ignore). Without the id: the HTTP API asks no confirmation, so a
- * client has no card to match.
+ * ignore); id, the model's call id (left out when it gave none), tells
+ * apart two calls of one action in a round.
  */
 static void
 stream_tool(void *fe, const char *name, const char *id, const char *state)
 {
-	send_event(fe, "tool", "name", name, strlen(name), "status", state);
+	struct buf *b = event_begin("tool");
+
+	event_str(b, "name", name, strlen(name));
+	if (id[0] != '\0')
+		event_str(b, "id", id, strlen(id));
+	event_str(b, "status", state, strlen(state));
+	event_end(fe, b);
 }
 
 /*
