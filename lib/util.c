@@ -82,6 +82,25 @@ proto_utf8_cut(const char *s, size_t len, size_t max)
 }
 
 size_t
+proto_utf8_whole(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	size_t back = 0, lead;
+
+	/* A character's continuation bytes are 3 at most. */
+	while (back < 3 && back < n && (p[n - 1 - back] & 0xc0) == 0x80)
+		back++;
+	if (back == n)
+		return n;
+	lead = n - 1 - back;
+	/* The bytes its first byte says it has: more than are here? */
+	if (p[lead] >= 0xc0 && back + 1 < (p[lead] >= 0xf0 ? 4u :
+	    p[lead] >= 0xe0 ? 3u : 2u))
+		return lead;
+	return n;
+}
+
+size_t
 proto_js_space_len(const unsigned char *s, size_t n)
 {
 	if (n == 0)

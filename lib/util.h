@@ -29,6 +29,12 @@ ssize_t proto_utf8_chars(const void *s, size_t n);
  */
 size_t proto_utf8_cut(const char *s, size_t len, size_t max);
 /*
+ * s[0..n) without the character its end cuts in two (bytes read up to a
+ * bound, not to a character's end): n less that character's first bytes,
+ * else n. A sequence that is whole, or not UTF-8 at all, is kept.
+ */
+size_t proto_utf8_whole(const void *s, size_t n);
+/*
  * Bytes of the JavaScript white space character at s within n (what
  * String.prototype.trim and Number() skip: ECMA-262's WhiteSpace and
  * LineTerminator, in UTF-8), 0 when s does not start with one.

@@ -100,11 +100,8 @@ attach_name_typed(const char *name, enum attach_type t, char *out,
 	}
 	extlen = strcspn(exts, " ");
 	/* The name cut to leave room for ".ext", at a character's start. */
-	keep = outsz > extlen + 2 ? outsz - extlen - 2 : 0;
-	if (keep > len)
-		keep = len;
-	while (keep > 0 && ((unsigned char)name[keep] & 0xc0) == 0x80)
-		keep--;
+	keep = proto_utf8_cut(name, len, outsz > extlen + 2 ?
+	    outsz - extlen - 2 : 0);
 	snprintf(out, outsz, "%.*s.%.*s", (int)keep, name, (int)extlen,
 	    exts);
 }

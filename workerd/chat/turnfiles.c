@@ -243,12 +243,9 @@ text_add(struct turn_files *f, const struct tf_image *im)
 	char *note = f->notes[im->msg];
 	struct buf b;
 
-	/* A character cut at the end: back to its first byte. */
+	/* A character cut at the end: left out. */
 	if (im->full > im->size)
-		while (n > 0 && (p[n - 1] & 0xc0) == 0x80)
-			n--;
-	if (im->full > im->size && n > 0 && p[n - 1] >= 0xc0)
-		n--;
+		n = proto_utf8_whole(p, n);
 	buf_init(&b);
 	buf_addf(&b, "%s\n\n--- %s%s ---\n", note != NULL ? note : "",
 	    im->name, im->pdf ? " (its text)" : im->full > im->size ?

@@ -111,13 +111,9 @@ doc_text(const struct fetch_doc *doc, char *buf, size_t bufsz)
 		memcpy(buf + n, doc->blocks[i].text, k);
 		n += k;
 	}
-	/* A character cut at the end: back to its first byte, and before. */
-	if (n == bufsz - 1) {
-		while (n > 0 && ((uint8_t)buf[n - 1] & 0xc0) == 0x80)
-			n--;
-		if (n > 0 && (uint8_t)buf[n - 1] >= 0xc0)
-			n--;
-	}
+	/* A character cut at the end: left out. */
+	if (n == bufsz - 1)
+		n = proto_utf8_whole(buf, n);
 	buf[n] = '\0';
 	return n;
 }

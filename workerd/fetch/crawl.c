@@ -267,17 +267,9 @@ seen_add(struct crawl *c, const char *url)
 static char *
 clip_chars(const char *s, size_t max)
 {
-	size_t i = 0, n = 0;
-
 	if (s == NULL)
 		s = "";
-	while (s[i] != '\0' && n < max) {
-		i++;
-		while (((unsigned char)s[i] & 0xc0) == 0x80)
-			i++;
-		n++;
-	}
-	return strndup(s, i);
+	return strndup(s, st_utf8_prefix(s, max));
 }
 
 /* 1 when url is on the start's host and port, under its directory. */
@@ -1646,17 +1638,9 @@ static void
 page_cut_whole(struct fetch *f)
 {
 	char buf[64];
-	size_t n = f->body.len, back;
 
-	if (!fetch_charset_utf8(ctype_charset(f, buf, sizeof(buf))))
-		return;
-	for (back = 0; back < 3 && back < n &&
-	    ((unsigned char)f->body.data[n - 1 - back] & 0xc0) == 0x80; back++)
-		;
-	if (back < n && (unsigned char)f->body.data[n - 1 - back] >= 0xc0 &&
-	    proto_utf8_seq_len((const unsigned char *)f->body.data + n - 1 -
-	    back, back + 1) == 0)
-		f->body.len = n - 1 - back;
+	if (fetch_charset_utf8(ctype_charset(f, buf, sizeof(buf))))
+		f->body.len = proto_utf8_whole(f->body.data, f->body.len);
 }
 
 static void

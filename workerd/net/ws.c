@@ -883,13 +883,8 @@ ws_close(struct ws *ws, uint16_t code, const char *reason)
 		return;
 	if (reason == NULL)
 		reason = "";
-	len = strlen(reason);
-	if (len > 123) {
-		/* The frame's limit; never cut a character in two. */
-		len = 123;
-		while (len > 0 && ((unsigned char)reason[len] & 0xc0) == 0x80)
-			len--;
-	}
+	/* The frame's limit; never cut a character in two. */
+	len = proto_utf8_cut(reason, strlen(reason), 123);
 	if (wslay_event_queue_close(ws->ctx, code, (const uint8_t *)reason,
 	    len) != 0)
 		return;

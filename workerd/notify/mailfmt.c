@@ -43,13 +43,8 @@
 static void
 textcut(const char *s, size_t max, char *out, int lines)
 {
-	size_t n = strlen(s), i;
+	size_t n = proto_utf8_cut(s, strlen(s), max), i;
 
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
 	for (i = 0; i < n; i++)
 		out[i] = iscntrl((unsigned char)s[i]) &&
 		    !(lines && s[i] == '\n') ? ' ' : s[i];

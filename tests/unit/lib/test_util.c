@@ -94,6 +94,23 @@ test_utf8_cut(void **state)
 	assert_int_equal(proto_utf8_cut("a\xc3\xa9", 3, 2), 1);
 }
 
+/* Each cut of "a é € 😀" at a byte bound, without its broken character. */
+static void
+test_utf8_whole(void **state)
+{
+	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+	const size_t at[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10 };
+	size_t n;
+
+	(void)state;
+	for (n = 0; n < sizeof(at) / sizeof(at[0]); n++)
+		assert_int_equal(proto_utf8_whole(s, n), at[n]);
+	/* Not UTF-8: kept as it is, never read before s. */
+	assert_int_equal(proto_utf8_whole("\x80\x80", 2), 2);
+	assert_int_equal(proto_utf8_whole("a\x80\x80\x80\x80", 5), 5);
+	assert_int_equal(proto_utf8_whole("\xc3", 1), 0);
+}
+
 static void
 test_hex(void **state)
 {
@@ -332,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_chars),
 		cmocka_unit_test(test_utf8_cut),
+		cmocka_unit_test(test_utf8_whole),
 		cmocka_unit_test(test_js_text),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_url_shown),
