@@ -18,8 +18,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, REPO, bytesInFlight, pool, refused, sleep } from './lib/harness.mjs';
-import { buildRequest } from './lib/http.mjs';
+import { Parley, REPO, bytesInFlight, pool, refused, sleep, waitFor } from './lib/harness.mjs';
+import { ClosedError, buildRequest } from './lib/http.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import { chat, mockReply, sessionShown, sid } from './lib/chat.mjs';
 import {
@@ -116,22 +116,27 @@ describe('stacks of their own', { concurrency: true }, () => {
       const ids = new Set(convs.values());
       assert.equal(ids.size, 210);
 
-      const conn = await p.connect();
-      t.after(() => conn.destroy());
-      conn.sock.pause();
-      await conn.write(buildRequest('GET', '/v1/admin/export?format=jsonl&rows=messages',
-        { headers: { 'x-admin-api-key': p.adminKey } }));
-      // Until the server has stopped writing: the bytes in flight stay put.
-      let last = -1;
-      let inFlight = 0;
-      for (let i = 0; i < 100; i++) {
-        await sleep(200);
-        inFlight = bytesInFlight(p.port, conn.localPort);
-        if (inFlight > 0 && inFlight === last) break;
-        last = inFlight;
-      }
-      assert.ok(inFlight > 0 && inFlight < 200 * 60000,
-        `the export waits on its reader with part of its first page out (${inFlight} bytes in flight)`);
+      // An export asked with key whose reader does not read, once the
+      // server has stopped writing (the bytes in flight stay put).
+      const stalledExport = async (key) => {
+        const conn = await p.connect();
+        t.after(() => conn.destroy());
+        conn.sock.pause();
+        await conn.write(buildRequest('GET', '/v1/admin/export?format=jsonl&rows=messages',
+          { headers: { 'x-admin-api-key': key } }));
+        let last = -1;
+        let inFlight = 0;
+        for (let i = 0; i < 100; i++) {
+          await sleep(200);
+          inFlight = bytesInFlight(p.port, conn.localPort);
+          if (inFlight > 0 && inFlight === last) break;
+          last = inFlight;
+        }
+        assert.ok(inFlight > 0 && inFlight < 200 * 60000,
+          `the export waits on its reader with part of its first page out (${inFlight} bytes in flight)`);
+        return conn;
+      };
+      const conn = await stalledExport(p.adminKey);
       const moved = await chat(p, sessions[0], 'one more', { timeout: 60000 });
       assert.equal(moved.status, 200, moved.text.slice(0, 200));
       conn.sock.resume();
@@ -147,6 +152,25 @@ describe('stacks of their own', { concurrency: true }, () => {
         if (id === convs.get(sessions[0])) assert.ok(n === 2 || n === 4, `the moved one: ${n} rows`);
         else assert.equal(n, 2, `conversation ${id}: its question and its answer`);
       }
+
+      // The key an export was asked with is deleted while the export waits
+      // on its reader: the export ends (its credential was checked when it
+      // began), the download visibly cut, not read to its end for a
+      // caller who may no longer read it.
+      const admin = { 'x-admin-api-key': p.adminKey, 'content-type': 'application/json' };
+      let k = await p.request('POST', '/v1/admin/api-keys', { headers: admin, body: JSON.stringify({ name: 'exports', role: 'admin' }) });
+      assert.equal(k.status, 201, k.text);
+      const { id: keyId, key } = k.json();
+      const cut = await stalledExport(key);
+      const from = p.logs.masterd.length;
+      k = await p.request('DELETE', `/v1/admin/api-keys/${keyId}`, { headers: admin });
+      assert.equal(k.status, 200, k.text);
+      await waitFor(() => p.logs.masterd.includes('export: its credential ended; the download is cut', from), 10000,
+        'the worker ends the export');
+      cut.sock.resume();
+      await assert.rejects(cut.response({ timeout: 60000 }), (e) => e instanceof ClosedError,
+        'the download ends without its last chunk');
+      assert.ok(cut.received < Buffer.byteLength(r.text), `cut: ${cut.received} of ${Buffer.byteLength(r.text)} bytes`);
     });
   });
 

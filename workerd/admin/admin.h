@@ -85,6 +85,28 @@ const char *admin_timed_headers(const struct conn *, char *buf,
 #define ADMIN_ORG_BUF	(ST_ORG_ID_MAX + 2)
 const char *admin_request_org(const struct http_request *, char *buf);
 /*
+ * A credential ended, as storaged tells every worker (ST_EV_USER_GONE: a
+ * user's sessions but keep; ST_EV_CRED_GONE: a session logged out, a key
+ * deleted, a whole organisation): what opened a long answer (an event
+ * stream, an export) with it was checked once, when it began, and must
+ * end now.
+ */
+struct admin_gone {
+	uint16_t type;
+	union {
+		struct st_user_gone user;
+		struct st_cred_gone cred;
+	} u;
+};
+/*
+ * storaged's unasked message as a credential's end: 1 when it is one
+ * (into g), 0 when type is another (ignore it), -1 when malformed (logged).
+ */
+int admin_gone_decode(uint16_t type, const uint8_t *payload, size_t len,
+    struct admin_gone *g);
+/* 1 when g ends w's credential (its session, its key, its organisation). */
+int admin_gone_hits(const struct admin_gone *g, const struct st_who *w);
+/*
  * The router's check of an R_ADMIN request m: a session dashauth_gate
  * already checked, or x-admin-api-key: the install key (acting in
  * x-organization-id's organisation), or an organisation's key (looked up

@@ -450,34 +450,18 @@ client_since(struct evclient *ec)
 /* ------------------------------------------------------------ events */
 
 /*
- * A credential ended: a user's sessions (ST_EV_USER_GONE: disabled,
- * deleted, a new password), or one session logged out, a key deleted or
- * a whole organisation (ST_EV_CRED_GONE). The streams opened with it end now: their
- * credential was checked once, when they opened, and the pings would
- * keep them open for good.
+ * A credential ended (admin_gone_hits): the streams opened with it end
+ * now: their credential was checked once, when they opened, and the
+ * pings would keep them open for good.
  */
 static void
-events_gone(uint16_t type, const uint8_t *payload, size_t len)
+events_gone(const struct admin_gone *g)
 {
 	struct evclient *ec, *next;
-	union {
-		struct st_user_gone user;
-		struct st_cred_gone cred;
-	} g;
-	const struct st_who *w;
 
-	if (st_req_decode(type, payload, len, &g) < 0) {
-		log_warnx("events: malformed %s", proto_msg_name(type));
-		return;
-	}
 	for (ec = TAILQ_FIRST(&clients); ec != NULL; ec = next) {
 		next = TAILQ_NEXT(ec, entry);
-		w = &ec->c->who;
-		if (type == PROTO_ST_EV_USER_GONE ?
-		    w->kind == ST_WHO_SESSION && strcmp(w->user, g.user.id) == 0 &&
-		    strcmp(w->id, g.user.keep) != 0 :
-		    g.cred.kind == ST_CRED_ORG ? strcmp(ec->org, g.cred.id) == 0 :
-		    w->kind == g.cred.kind && strcmp(w->id, g.cred.id) == 0)
+		if (admin_gone_hits(g, &ec->c->who))
 			client_end(ec);
 	}
 }
@@ -487,13 +471,15 @@ static void
 events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
 {
 	struct evclient *ec, *next;
+	struct admin_gone g;
 	struct st_event ev;
 	struct pdec d;
 	uint64_t epoch, seq;
 	int rc;
 
-	if (type == PROTO_ST_EV_USER_GONE || type == PROTO_ST_EV_CRED_GONE) {
-		events_gone(type, payload, len);
+	if ((rc = admin_gone_decode(type, payload, len, &g)) != 0) {
+		if (rc > 0)
+			events_gone(&g);
 		return;
 	}
 	if (type != PROTO_ST_EV)

@@ -15,7 +15,14 @@
  * Errors before the first byte are ordinary JSON answers; once the
  * stream has started, a storage failure closes the connection without
  * the final chunk, so the download is visibly broken, never short.
+ * The credential it was asked with is checked once, as every request's;
+ * when it ends meanwhile (a key deleted, a session logged out, a user
+ * removed: storaged tells every worker) the export ends too, a 401
+ * before the first byte, a broken download after: no page is read for
+ * a caller who may no longer read them.
  */
+#include <sys/queue.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +45,11 @@ struct export {
 	int started;			/* the head has gone out */
 	int head_only;
 	struct buf page;		/* one page of rows, then one chunk */
+	TAILQ_ENTRY(export) entry;	/* in exports */
 };
+
+/* The running exports, for the credentials that end (export_gone). */
+static TAILQ_HEAD(, export) exports = TAILQ_HEAD_INITIALIZER(exports);
 
 static void export_next(struct export *);
 
@@ -143,6 +154,7 @@ page_row(struct export *x, const struct st_conv *cv, const struct st_msg *m)
 static void
 export_free(struct export *x)
 {
+	TAILQ_REMOVE(&exports, x, entry);
 	buf_free(&x->page);
 	free(x->ids);
 	free(x);
@@ -446,6 +458,41 @@ export_next(struct export *x)
 	}
 }
 
+/*
+ * storaged says a credential ended: each export asked with it ends now,
+ * its page request forgotten.
+ */
+static void
+export_gone(uint16_t type, const uint8_t *payload, size_t len)
+{
+	struct admin_gone g;
+	struct export *x, *next;
+	struct conn *c;
+	int started;
+
+	if (admin_gone_decode(type, payload, len, &g) <= 0)
+		return;
+	for (x = TAILQ_FIRST(&exports); x != NULL; x = next) {
+		next = TAILQ_NEXT(x, entry);
+		if (!admin_gone_hits(&g, &x->c->who))
+			continue;
+		c = x->c;
+		started = x->started;
+		storec_cancel(c->sreq);
+		c->sreq = NULL;
+		log_info("export: its credential ended; %s", started ?
+		    "the download is cut" : "answered 401");
+		conn_drop_handler(&x->c, x);
+		export_free(x);
+		if (started)
+			conn_close(c, "export cut: its credential ended");
+		else
+			conn_send_error(c, 401, admin_headers,
+			    "Unauthorized: the credential this export was "
+			    "asked with has ended");
+	}
+}
+
 void
 export_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
@@ -465,6 +512,8 @@ export_get(struct conn *c, struct http_request *req,
 	x->c = c;
 	x->head_only = c->head_only;
 	buf_init(&x->page);
+	TAILQ_INSERT_TAIL(&exports, x, entry);
+	storec_on_event(export_gone);
 	c->hctx = x;
 	c->abort = export_abort;
 	/* A client that leaves a long download cancels it at once. */
