@@ -276,11 +276,16 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
       ['bytes 0-262143/600000', 200, 262144], ['bytes 262144-524287/600000', 200, 524288], ['bytes 524288-599999/600000', 200, 600000],
     ], 'pieces of piece_size, in order, each acknowledged');
 
+    // The page is one with Prototype.js, whose Array.prototype.toJSON
+    // writes an array as a string: the frame's list of files stays a list.
+    await page.evaluate(() => { Array.prototype.toJSON = function () { return '[' + this.join(', ') + ']'; }; });
     await page.click(part('send'));
     const mine = (await bubbles(page)).filter((m) => m.role === 'user').pop();
     assert.equal(mine.text, 'Here is the manual');
     assert.deepEqual(mine.files.map((f) => [f.kind, f.part, f.name]), [['card', 'file', 'manual.pdf']]);
     const id = puts[0].url.split('/').pop();
+    await waitFor(() => sent.some((f) => f.type === 'message' && f.content === 'Here is the manual'), 5000, 'the message frame');
+    await page.evaluate(() => { delete Array.prototype.toJSON; });
     assert.deepEqual(noCid(sent.filter((f) => f.type === 'message').pop()), { type: 'message', content: 'Here is the manual', attachments: [id] });
     await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${convId}`)).messages
       .some((m) => m.content === 'Here is the manual' && m.attachments?.[0]?.type === 'application/pdf'), 2000, 'the PDF in the admin API');

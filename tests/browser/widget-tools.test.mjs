@@ -278,6 +278,40 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
     await assertClean(page, v.log, 'page tools');
   });
 
+  // Prototype.js sets Array.prototype.toJSON, which writes an array as a
+  // string: JSON.stringify made the page's tools frame {"tools":"[…]"},
+  // refused. Its arrays go as arrays, a handler's answer as JSON's, and
+  // the page keeps its toJSON.
+  test('a page whose Array.prototype.toJSON writes a string (Prototype.js): its tools still go as arrays', async () => {
+    const { page } = v;
+    const before = sentOf('tools').length;
+    const ok = await page.evaluate(() => {
+      window.__toJSON = function () { return '[' + this.join(', ') + ']'; };
+      Array.prototype.toJSON = window.__toJSON;
+      return window.ParleyChat.registerTools({
+        stock: {
+          description: 'What is left of a size',
+          parameters: { type: 'object', properties: { size: { type: 'string', enum: ['S', 'M'] } }, required: ['size'] },
+          handler: () => ({ left: ['S-1', 'M-2'] }),
+        },
+      });
+    });
+    try {
+      assert.equal(ok, true);
+      await waitFor(() => sentOf('tools').length > before, 5000, 'the tools offered');
+      const offered = sentOf('tools').pop();
+      assert.ok(Array.isArray(offered.tools), `tools: ${JSON.stringify(offered.tools)}`);
+      assert.deepEqual(offered.tools[0].parameters.required, ['size']);
+      assert.deepEqual(offered.tools[0].parameters.properties.size.enum, ['S', 'M']);
+      await sendByKeyboard(page, `in stock? ${call('stock', { size: 'S' })}`);
+      assert.equal((await waitReplyEnd(page)).text, 'The tools said: {"left":["S-1","M-2"]}');
+      assert.equal(await page.evaluate(() => Array.prototype.toJSON === window.__toJSON), true, 'the page keeps its own');
+    } finally {
+      await page.evaluate(() => { delete Array.prototype.toJSON; });
+    }
+    await assertClean(page, v.log, 'a page with Prototype.js');
+  });
+
   test('a slow action: "Looking up…" in the reply while it runs, gone after', async () => {
     const { page } = v;
     seen.length = 0;

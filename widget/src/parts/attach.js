@@ -139,7 +139,9 @@ export default function (ctx) {
       update();
       given = { u, ready };
     };
-    return ids.length ? ids : undefined;
+    // (a toJSON of its own that is none: a page's Array.prototype.toJSON,
+    // Prototype.js's, would make the message frame's list a string)
+    return ids.length ? Object.assign(ids, { toJSON: undefined }) : undefined;
   }
   const update = () => {
     att.busy = pending.some((p) => p.state === 'wait' || p.state === 'up');

@@ -44,6 +44,24 @@ const FRAME = 60000; // bytes: the server closes a socket sent more than 64 KiB
 const cut = (s, n) => (s.length > n ? s.slice(0, /[\ud800-\udbff]/.test(s[n - 1]) ? n - 1 : n) : s);
 const bytes = (s) => new TextEncoder().encode(s).length;
 
+// JSON.stringify(v) without the page's Array.prototype.toJSON, which
+// Prototype.js sets (it writes an array as a string): left out meanwhile.
+function json(v) {
+  const A = Array.prototype;
+  const t = A.toJSON;
+  try {
+    delete A.toJSON;
+    return JSON.stringify(v);
+  } finally {
+    if (t && A.toJSON !== t) A.toJSON = t;
+  }
+}
+
+// v (the page's) made again from its JSON, each array with a toJSON of
+// its own that is none: the core's JSON.stringify of the frame then
+// writes them as arrays whatever the page set.
+const fresh = (v) => JSON.parse(json(v), (k, x) => (Array.isArray(x) && (x.toJSON = undefined), x));
+
 export default function (ctx) {
   const { h, list, on } = ctx;
   const T = ctx.text(TEXT);
@@ -133,7 +151,7 @@ export default function (ctx) {
         new Promise((ok) => ok(tool.handler(f.arguments && typeof f.arguments === 'object' ? f.arguments : {}))),
         new Promise((ok, no) => (timer = setTimeout(no, WAIT, new Error('the page did not answer in time')))),
       ]);
-      const s = typeof r === 'string' ? r : JSON.stringify(r);
+      const s = typeof r === 'string' ? r : json(r);
       a = { result: s === undefined ? '' : s };
     } catch (e) {
       a = { error: String((e && e.message) || e || 'failed') };
@@ -186,13 +204,13 @@ export default function (ctx) {
       list.push({ name, description: d, parameters: t && t.parameters ? t.parameters : { type: 'object', properties: {} } });
     }
     if (list.length > 8) why = 'at most 8';
-    else if (!why && bytes(JSON.stringify(list)) > 15000) why = 'at most 16 KiB as JSON';
+    else if (!why && bytes(json(list)) > 15000) why = 'at most 16 KiB as JSON';
     if (why) {
       console.warn('[parley] registerTools:', why);
       return false;
     }
     mine = by;
-    offer = { type: 'tools', tools: list };
+    offer = { type: 'tools', tools: fresh(list) };
     ctx.wsSend(offer); // not connected: after the next session
     return true;
   }
