@@ -91,6 +91,9 @@ describe('check my page', () => {
     // A tag past the first MiB is not seen; the first MiB is searched.
     files.set('/big', { body: page('', `<p>${'x'.repeat(1100000)}</p>${tag(wid)}`) });
     files.set('/big-early', { body: page(tag(wid), `<p>${'x'.repeat(1100000)}</p>`) });
+    // A NUL byte before the tag (a template's stray one): libxml2 stopped
+    // reading there, and the tag was reported missing.
+    files.set('/nul', { body: page('<script src="/app.js"></script>\0', `<p>Hello</p>${tag(wid)}`) });
   });
   // The test's own server closed even when stop() throws (a sanitizer
   // report): left listening, it kept the file's process alive.
@@ -135,6 +138,12 @@ describe('check my page', () => {
     assert.equal(b.found, false);
     assert.equal(b.status, 404);
     assert.match(b.message, /^No Parley tag on that page\. It answered HTTP 404/);
+  });
+
+  test('a NUL byte before the tag: the tag is found all the same', async () => {
+    const b = (await check(site.url('/nul'))).json();
+    assert.equal(b.found, true, b.message);
+    assert.deepEqual(b.tags.map((x) => x.data_widget), [wid]);
   });
 
   test('redirects are followed to the page', async () => {

@@ -1337,6 +1337,43 @@ fetch_markup_check(const char *bytes, size_t len, const char *charset)
 	return 0;
 }
 
+/* 1 when a charset label names a wide encoding (NUL bytes its own). */
+static int
+charset_wide(const char *charset)
+{
+	static const char *const wide[] = {
+		"utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2",
+		"ucs-4", "ucs4", "unicode", "iso-10646",
+	};
+	size_t i;
+
+	for (i = 0; charset != NULL && i < sizeof(wide) / sizeof(wide[0]); i++)
+		if (strncasecmp(charset, wide[i], strlen(wide[i])) == 0)
+			return 1;
+	return 0;
+}
+
+int
+fetch_html_nul_free(const char *bytes, size_t len, const char *charset,
+    char **copy, size_t *n)
+{
+	size_t i, o;
+
+	*copy = NULL;
+	*n = len;
+	if (len == 0 || memchr(bytes, '\0', len) == NULL ||
+	    charset_wide(charset) ||
+	    memchr(bytes, '\0', len < 4 ? len : 4) != NULL)
+		return 0;
+	if ((*copy = malloc(len)) == NULL)
+		return -1;
+	for (i = o = 0; i < len; i++)
+		if (bytes[i] != '\0')
+			(*copy)[o++] = bytes[i];
+	*n = o;
+	return 0;
+}
+
 /* The first h1's text below top, NULL when none. */
 static char *
 first_h1(xmlNode *top)
@@ -1355,7 +1392,7 @@ html_extract(const char *bytes, size_t len, const char *base_url,
 {
 	htmlDocPtr hdoc = NULL;
 	xmlNode *top, *root, *body;
-	char *base = NULL;
+	char *base = NULL, *copy = NULL;
 	size_t i;
 	int rc = -1;
 
@@ -1372,10 +1409,13 @@ html_extract(const char *bytes, size_t len, const char *base_url,
 		*why = "html: too many attributes";
 		return -1;
 	}
+	*why = "html: out of memory";
+	if (fetch_html_nul_free(bytes, len, charset, &copy, &len) < 0)
+		goto out;
 	fetch_xml_quiet();
 	*why = "html: not a document";
-	if (len == 0 || (hdoc = htmlReadMemory(bytes, (int)len, base_url,
-	    charset, HTML_OPTIONS)) == NULL)
+	if (len == 0 || (hdoc = htmlReadMemory(copy != NULL ? copy : bytes,
+	    (int)len, base_url, charset, HTML_OPTIONS)) == NULL)
 		goto out;
 	if ((top = xmlDocGetRootElement(hdoc)) == NULL)
 		goto out;
@@ -1398,6 +1438,7 @@ html_extract(const char *bytes, size_t len, const char *base_url,
 	rc = 0;
 out:
 	free(base);
+	free(copy);
 	if (hdoc != NULL)
 		xmlFreeDoc(hdoc);
 	if (rc < 0)

@@ -142,6 +142,18 @@ enum {
 int fetch_markup_check(const char *bytes, size_t len, const char *charset);
 /* libxml2 set up, its reports (this thread's) sent nowhere: before a parse. */
 void fetch_xml_quiet(void);
+/*
+ * The page's bytes as libxml2's HTML parser is to read them: it stops at
+ * a NUL byte, the rest of the page lost, so a page in a charset of single
+ * bytes or UTF-8 is read without its NUL bytes (a browser's text leaves
+ * them out too). A wide one holds NUL bytes of its own and is read as it
+ * is: charset (NULL when none) naming UTF-16, UTF-32, UCS-2 or UCS-4, or
+ * a NUL in the first 4 bytes (a BOM's or a '<' in a wide encoding).
+ * *copy is NULL when bytes serve as they are, else a copy without them to
+ * free, *n bytes either way. -1 out of memory.
+ */
+int fetch_html_nul_free(const char *bytes, size_t len, const char *charset,
+    char **copy, size_t *n);
 
 /* Frees what a doc holds and zeroes it; a zeroed doc is fine. */
 void fetch_doc_free(struct fetch_doc *doc);

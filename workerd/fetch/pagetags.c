@@ -123,6 +123,7 @@ page_tags_find(const char *bytes, size_t len, const char *charset,
 {
 	htmlDocPtr doc;
 	xmlNode *top, *n;
+	char *copy;
 	int rc = 0;
 
 	memset(t, 0, sizeof(*t));
@@ -136,11 +137,18 @@ page_tags_find(const char *bytes, size_t len, const char *charset,
 	}
 	if (len == 0)
 		return 0;	/* an empty page holds no tag */
+	if (fetch_html_nul_free(bytes, len, charset, &copy, &len) < 0) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (copy != NULL)
+		bytes = copy;
 	fetch_xml_quiet();
 	/* A charset libxml2 does not know: its own guess then. */
 	if ((doc = htmlReadMemory(bytes, (int)len, NULL, charset[0] != '\0' ?
 	    charset : NULL, HTML_OPTIONS)) == NULL && charset[0] != '\0')
 		doc = htmlReadMemory(bytes, (int)len, NULL, NULL, HTML_OPTIONS);
+	free(copy);
 	if (doc == NULL)
 		return 0;	/* nothing libxml2 can read as a document */
 	top = xmlDocGetRootElement(doc);

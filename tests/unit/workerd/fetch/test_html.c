@@ -388,6 +388,38 @@ test_broken(void **state)
 	assert_string_equal(doc.blocks[0].text, "just text");
 	assert_null(doc.title);
 	fetch_doc_free(&doc);
+	/*
+	 * A NUL byte in the page: libxml2 stopped there (the paragraph and
+	 * heading after it were lost); left out, as a browser's text does.
+	 * A UTF-16 page's own NUL bytes are kept (BOM, or its charset).
+	 */
+	{
+		static const char nul[] = "<body><p>before the nul</p>\0"
+		    "<p>after the\0 nul</p><h2>Last</h2></body>";
+		static const char wide[] = "\xff\xfe<\0p\0>\0w\0i\0d\0e\0";
+		static const char le[] = "<\0p\0>\0l\0e\0";
+		char *d;
+
+		assert_int_equal(html_extract(nul, sizeof(nul) - 1, BASE, NULL,
+		    &doc, &why), 0);
+		d = dump(&doc);
+		assert_string_equal(d, "P: before the nul\nP: after the nul\n"
+		    "H2: Last\n");
+		free(d);
+		fetch_doc_free(&doc);
+		assert_int_equal(html_extract(wide, sizeof(wide) - 1, BASE, NULL,
+		    &doc, &why), 0);
+		d = dump(&doc);
+		assert_string_equal(d, "P: wide\n");
+		free(d);
+		fetch_doc_free(&doc);
+		assert_int_equal(html_extract(le, sizeof(le) - 1, BASE,
+		    "UTF-16LE", &doc, &why), 0);
+		d = dump(&doc);
+		assert_string_equal(d, "P: le\n");
+		free(d);
+		fetch_doc_free(&doc);
+	}
 	/* Invalid UTF-8 in a UTF-8 page: valid text out. */
 	extract("<meta charset=utf-8><p>a\xff" "b\xc3(</p>", BASE, &doc);
 	assert_int_equal(doc.nblocks, 1);
