@@ -215,14 +215,34 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
       assert.equal(await page.locator(part('contact')).count(), 0, 'the contact info is remembered');
       assert.equal(await page.evaluate(() => window.__events.filter((e) => e.name === 'history').length), 1);
 
-      // Another tab of the same site: the same conversation.
+      // Another tab of the same site: the same conversation. Its socket
+      // goes through a route that passes every frame on and may add one.
       const p2 = await ctx.newPage();
       try {
+        let route;
+        const got = [];
+        await p2.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+          route = ws;
+          const server = ws.connectToServer();
+          server.onMessage((m) => {
+            try { got.push(JSON.parse(m)); } catch { /* not JSON */ }
+            ws.send(m);
+          });
+        });
         await p2.goto(stack.host.widgetEmbedUrl(w.widget_id));
         await waitReady(p2);
         if (!(await p2.evaluate(() => window.ParleyChat.isOpen))) await p2.click(part('launcher'));
         await p2.waitForFunction((n) => window.ParleyChat.messages().length === n, before1.length, { timeout: 10000 });
         assert.deepEqual(await p2.evaluate(() => window.ParleyChat.messages()), before1);
+        // A copy (another tab's message) of one its history already had,
+        // as when the history came while the copy was on its way: not
+        // shown twice; a copy of a new one is.
+        const shown = got.find((f) => f.type === 'history').messages.at(-1);
+        assert.ok(shown.id, 'the history names its messages');
+        route.send(JSON.stringify({ type: 'message', role: shown.role, content: shown.content, id: shown.id, copy: true }));
+        route.send(JSON.stringify({ type: 'message', role: 'assistant', content: 'A new one', id: `${shown.id}x`, copy: true }));
+        await p2.waitForFunction(() => window.ParleyChat.messages().at(-1).content === 'A new one', null, { timeout: 5000 });
+        assert.deepEqual(await p2.evaluate(() => window.ParleyChat.messages()), [...before1, { role: 'assistant', content: 'A new one', state: 'done' }]);
       } finally {
         await p2.close();
       }

@@ -921,7 +921,9 @@ function mount(script, cfg, base, broken, lang) {
     else if (type === 'message') {
       // another tab's message, or the reply to it: added as history's
       // are; the reply to the visitor's is written meanwhile (typing)
-      if (f.copy) copied(add(bubble(f.role, f.content, f.status)).d = f);
+      // (a copy of one already shown, by its id: a history that came
+      // while the copy was on its way had it; not added again)
+      if (f.copy) copied(([...list.children].find((e) => f.id && e.d && e.d.id == f.id) || 0).d || (add(bubble(f.role, f.content, f.status)).d = f));
       else if (f.role !== 'user' && typeof f.content === 'string') finish(cur || turn(), f.content);
       // the knowledge it cites, under it (the sources part)
       if (Array.isArray(f.sources) && f.sources.length) part('sources').then((show) => show && show(f.sources));
@@ -1345,8 +1347,8 @@ function mount(script, cfg, base, broken, lang) {
 
 (function boot() {
   // ours, not a page element of id="ParleyChat" (named access)
-  if (window.ParleyChat?.send) {
-    console.warn(LOG, 'already loaded; this copy does nothing');
+  if ((window.ParleyChat || 0).send) {
+    console.warn(LOG, 'already loaded');
     return;
   }
   const script =
@@ -1363,7 +1365,7 @@ function mount(script, cfg, base, broken, lang) {
   const start = () =>
     go.then(async (a) => {
       if (a && a[3]) await tell(a[3], a[2], wid);
-      if (a && !window.ParleyChat?.send) mount(...a);
+      if (a && !(window.ParleyChat || 0).send) mount(...a);
     });
   if (doc.body) start();
   else doc.addEventListener('DOMContentLoaded', start, { once: true });
