@@ -26,6 +26,7 @@ import {
   CONV_FIELDS, COOKIE, CSP, HTTPS_COOKIE, MSG_FIELDS, PASSWORD, SESSION_MAX_AGE, Session, asCsv, convRow, csvObjects,
   handMadeId, jsonlObjects, login, loginRequest, msgRow, nextClient, setCookies, tampered,
 } from './lib/dashboard.mjs';
+import { T } from './lib/storage.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const LIST = '/v1/admin/conversations';
@@ -97,7 +98,7 @@ describe('stacks of their own', { concurrency: true }, () => {
     // on its reader is still written, once. By activity it jumped to the
     // front, behind the walk, and was left out.
     test('a conversation given a message mid-export is in it, its rows once', async (t) => {
-      const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+      const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', DASHBOARD_PASSWORD: PASSWORD } });
       t.after(() => p.stop());
       await p.start();
       // 210 conversations of one 60 KB answer: the first page of messages
@@ -118,12 +119,11 @@ describe('stacks of their own', { concurrency: true }, () => {
 
       // An export asked with key whose reader does not read, once the
       // server has stopped writing (the bytes in flight stay put).
-      const stalledExport = async (key) => {
+      const stalledExport = async (key, headers = { 'x-admin-api-key': key }) => {
         const conn = await p.connect();
         t.after(() => conn.destroy());
         conn.sock.pause();
-        await conn.write(buildRequest('GET', '/v1/admin/export?format=jsonl&rows=messages',
-          { headers: { 'x-admin-api-key': key } }));
+        await conn.write(buildRequest('GET', '/v1/admin/export?format=jsonl&rows=messages', { headers }));
         let last = -1;
         let inFlight = 0;
         for (let i = 0; i < 100; i++) {
@@ -171,6 +171,24 @@ describe('stacks of their own', { concurrency: true }, () => {
       await assert.rejects(cut.response({ timeout: 60000 }), (e) => e instanceof ClosedError,
         'the download ends without its last chunk');
       assert.ok(cut.received < Buffer.byteLength(r.text), `cut: ${cut.received} of ${Buffer.byteLength(r.text)} bytes`);
+
+      // So does one asked with a dashboard session that reaches its expiry
+      // meanwhile, as its 7 days do (stored here with 5 s left, over
+      // storaged's own socket).
+      const owner = (await (await login(p)).get('/dashboard/api/session')).json().user;
+      const id = crypto.randomBytes(32);
+      const st = await p.storage();
+      try {
+        await st.ask(T.ST_DASH_LOGIN, { token_hash: crypto.createHash('sha256').update(id).digest(),
+          csrf: crypto.randomBytes(32).toString('hex'), user: owner.id, expires_at: Date.now() + 5000, pw_hash: Buffer.alloc(0) });
+      } finally { st.close(); }
+      const ends = () => p.logs.masterd.split('export: its credential ended; the download is cut').length - 1;
+      const before2 = ends();
+      const brief = await stalledExport(null, { Cookie: `${COOKIE}=${id.toString('hex')}` });
+      await waitFor(() => ends() > before2, 15000, 'the worker ends the session\'s export at its expiry');
+      brief.sock.resume();
+      await assert.rejects(brief.response({ timeout: 60000 }), (e) => e instanceof ClosedError,
+        'the session\'s download ends without its last chunk');
     });
   });
 

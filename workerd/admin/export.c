@@ -16,10 +16,10 @@
  * stream has started, a storage failure closes the connection without
  * the final chunk, so the download is visibly broken, never short.
  * The credential it was asked with is checked once, as every request's;
- * when it ends meanwhile (a key deleted, a session logged out, a user
- * removed: storaged tells every worker) the export ends too, a 401
- * before the first byte, a broken download after: no page is read for
- * a caller who may no longer read them.
+ * when it ends meanwhile (a key deleted, a session logged out or past its
+ * expiry, a user removed: storaged tells every worker) the export ends
+ * too, a 401 before the first byte, a broken download after: no page is
+ * read for a caller who may no longer read them.
  */
 #include <sys/queue.h>
 
@@ -45,6 +45,7 @@ struct export {
 	int started;			/* the head has gone out */
 	int head_only;
 	struct buf page;		/* one page of rows, then one chunk */
+	struct loop_timer expiry;	/* a session's: its end */
 	TAILQ_ENTRY(export) entry;	/* in exports */
 };
 
@@ -155,6 +156,7 @@ static void
 export_free(struct export *x)
 {
 	TAILQ_REMOVE(&exports, x, entry);
+	loop_timer_stop(&x->expiry);
 	buf_free(&x->page);
 	free(x->ids);
 	free(x);
@@ -459,38 +461,50 @@ export_next(struct export *x)
 }
 
 /*
- * storaged says a credential ended: each export asked with it ends now,
- * its page request forgotten.
+ * The credential x was asked with ended: x ends now, its page request
+ * forgotten; a 401 before the first byte, the download cut after.
  */
+static void
+export_unauthorized(struct export *x)
+{
+	struct conn *c = x->c;
+	int started = x->started;
+
+	storec_cancel(c->sreq);
+	c->sreq = NULL;
+	log_info("export: its credential ended; %s", started ?
+	    "the download is cut" : "answered 401");
+	conn_drop_handler(&x->c, x);
+	export_free(x);
+	if (started)
+		conn_close(c, "export cut: its credential ended");
+	else
+		conn_send_error(c, 401, admin_headers,
+		    "Unauthorized: the credential this export was asked with "
+		    "has ended");
+}
+
+/* storaged says a credential ended: each export asked with it ends. */
 static void
 export_gone(uint16_t type, const uint8_t *payload, size_t len)
 {
 	struct admin_gone g;
 	struct export *x, *next;
-	struct conn *c;
-	int started;
 
 	if (admin_gone_decode(type, payload, len, &g) <= 0)
 		return;
 	for (x = TAILQ_FIRST(&exports); x != NULL; x = next) {
 		next = TAILQ_NEXT(x, entry);
-		if (!admin_gone_hits(&g, &x->c->who))
-			continue;
-		c = x->c;
-		started = x->started;
-		storec_cancel(c->sreq);
-		c->sreq = NULL;
-		log_info("export: its credential ended; %s", started ?
-		    "the download is cut" : "answered 401");
-		conn_drop_handler(&x->c, x);
-		export_free(x);
-		if (started)
-			conn_close(c, "export cut: its credential ended");
-		else
-			conn_send_error(c, 401, admin_headers,
-			    "Unauthorized: the credential this export was "
-			    "asked with has ended");
+		if (admin_gone_hits(&g, &x->c->who))
+			export_unauthorized(x);
 	}
+}
+
+/* The session x was asked with is past its expiry (checked once). */
+static void
+export_expired(void *arg)
+{
+	export_unauthorized(arg);
 }
 
 void
@@ -499,6 +513,7 @@ export_get(struct conn *c, struct http_request *req,
 {
 	struct st_conv_get_req cg;
 	struct export *x;
+	uint64_t now;
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		conn_send_error(c, 500, admin_headers, "Internal server error");
@@ -514,6 +529,12 @@ export_get(struct conn *c, struct http_request *req,
 	buf_init(&x->page);
 	TAILQ_INSERT_TAIL(&exports, x, entry);
 	storec_on_event(export_gone);
+	loop_timer_init(&x->expiry, export_expired, x);
+	if (c->who.kind == ST_WHO_SESSION && c->session_expires != 0) {
+		now = proto_wall_ms();
+		loop_timer_after(&x->expiry, c->session_expires > now ?
+		    c->session_expires - now : 0);
+	}
 	c->hctx = x;
 	c->abort = export_abort;
 	/* A client that leaves a long download cancels it at once. */
