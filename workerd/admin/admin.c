@@ -653,10 +653,16 @@ admin_gone_decode(uint16_t type, const uint8_t *payload, size_t len,
 	return 1;
 }
 
+const char *
+admin_who_org(const struct st_who *w)
+{
+	return w->org[0] != '\0' ? w->org : ST_WHO_ORG_DEFAULT;
+}
+
 int
 admin_gone_hits(const struct admin_gone *g, const struct st_who *w)
 {
-	const char *org = w->org[0] != '\0' ? w->org : ST_WHO_ORG_DEFAULT;
+	const char *org = admin_who_org(w);
 
 	if (g->type == PROTO_ST_EV_USER_GONE)
 		return w->kind == ST_WHO_SESSION &&

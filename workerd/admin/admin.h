@@ -106,6 +106,8 @@ int admin_gone_decode(uint16_t type, const uint8_t *payload, size_t len,
     struct admin_gone *g);
 /* 1 when g ends w's credential (its session, its key, its organisation). */
 int admin_gone_hits(const struct admin_gone *g, const struct st_who *w);
+/* The organisation w acts in (the default one when it names none). */
+const char *admin_who_org(const struct st_who *w);
 /*
  * The router's check of an R_ADMIN request m: a session dashauth_gate
  * already checked, or x-admin-api-key: the install key (acting in
@@ -283,9 +285,18 @@ void admin_conv_list(struct conn *, struct http_request *,
 /* DELETE /v1/admin/conversations/:id (admin.c) */
 void admin_conv_delete(struct conn *, struct http_request *,
     const struct route_match *);
-/* GET /v1/admin/export, streamed (export.c; docs/dashboard.md) */
+/*
+ * GET /v1/admin/export, streamed (export.c; docs/dashboard.md); 503 when
+ * export_org_full.
+ */
 void export_get(struct conn *, struct http_request *,
     const struct route_match *);
+/*
+ * 1 when the organisation c acts in has EXPORTS_ORG_MAX exports running
+ * in this worker: each may hold a page of rows (megabytes of messages)
+ * for a reader that takes its time.
+ */
+int export_org_full(const struct conn *c);
 void admin_conv_get(struct conn *, struct http_request *,
     const struct route_match *);
 /* POST /v1/admin/conversations/:id/read (issue 24): who asks read it. */

@@ -141,8 +141,9 @@ export_noted(struct conn *c, int ok)
 }
 
 /*
- * Noted only when it will run: bad parameters are export_get's 400 with
- * nothing noted. The target is the one conversation exported, if any.
+ * Noted only when it will run: bad parameters are export_get's 400, too
+ * many of the organisation's exports at once its 503, with nothing noted.
+ * The target is the one conversation exported, if any.
  */
 void
 audit_export_get(struct conn *c, struct http_request *req,
@@ -151,7 +152,7 @@ audit_export_get(struct conn *c, struct http_request *req,
 	struct export_params ep;
 
 	if (export_params_parse(req->query, &ep) < 0 ||
-	    req->method == HTTP_HEAD) {
+	    req->method == HTTP_HEAD || export_org_full(c)) {
 		export_get(c, req, m);
 		return;
 	}

@@ -715,8 +715,7 @@ events_open(struct conn *c, struct http_request *req)
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		return;
 	}
-	strlcpy(ec->org, c->who.org[0] != '\0' ? c->who.org :
-	    ST_WHO_ORG_DEFAULT, sizeof(ec->org));
+	strlcpy(ec->org, admin_who_org(&c->who), sizeof(ec->org));
 	stream_owner(&c->who, ec->owner, sizeof(ec->owner));
 	if (streams_capped(c, ec) < 0) {
 		free(ec);

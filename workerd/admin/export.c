@@ -32,6 +32,7 @@
 #include "workerd.h"
 
 #define EXPORT_PAGE	ST_LIST_MAX	/* conversations or messages a request */
+#define EXPORTS_ORG_MAX	4		/* one organisation's at once, a worker's */
 
 struct export {
 	struct conn *c;
@@ -460,6 +461,18 @@ export_next(struct export *x)
 	}
 }
 
+int
+export_org_full(const struct conn *c)
+{
+	const struct export *x;
+	const char *org = admin_who_org(&c->who);
+	int n = 0;
+
+	TAILQ_FOREACH(x, &exports, entry)
+		n += strcmp(admin_who_org(&x->c->who), org) == 0;
+	return n >= EXPORTS_ORG_MAX;
+}
+
 /*
  * The credential x was asked with ended: x ends now, its page request
  * forgotten; a 401 before the first byte, the download cut after.
@@ -521,6 +534,13 @@ export_get(struct conn *c, struct http_request *req,
 	}
 	if (export_params_parse(req->query, &x->p) < 0) {
 		conn_send_error(c, 400, admin_headers, x->p.why);
+		free(x);
+		return;
+	}
+	if (export_org_full(c)) {
+		conn_send_error(c, 503, admin_headers, "Too many of this "
+		    "organization's exports at once; try again when one has "
+		    "ended");
 		free(x);
 		return;
 	}
