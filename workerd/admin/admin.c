@@ -659,6 +659,18 @@ admin_who_org(const struct st_who *w)
 	return w->org[0] != '\0' ? w->org : ST_WHO_ORG_DEFAULT;
 }
 
+void
+admin_session_timer(struct loop_timer *t, const struct conn *c)
+{
+	uint64_t now;
+
+	if (c->who.kind != ST_WHO_SESSION || c->session_expires == 0)
+		return;
+	now = proto_wall_ms();
+	loop_timer_after(t, c->session_expires > now ?
+	    c->session_expires - now : 0);
+}
+
 int
 admin_gone_hits(const struct admin_gone *g, const struct st_who *w)
 {

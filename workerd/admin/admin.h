@@ -109,6 +109,12 @@ int admin_gone_hits(const struct admin_gone *g, const struct st_who *w);
 /* The organisation w acts in (the default one when it names none). */
 const char *admin_who_org(const struct st_who *w);
 /*
+ * t (initialised) armed to fire when the dashboard session c was asked
+ * with expires (at once when it has), so a long answer checked once
+ * does not outlive it; left stopped for any other credential.
+ */
+void admin_session_timer(struct loop_timer *t, const struct conn *c);
+/*
  * The router's check of an R_ADMIN request m: a session dashauth_gate
  * already checked, or x-admin-api-key: the install key (acting in
  * x-organization-id's organisation), or an organisation's key (looked up

@@ -695,7 +695,6 @@ static void
 events_open(struct conn *c, struct http_request *req)
 {
 	struct evclient *ec;
-	uint64_t now;
 
 	if (nclients >= wsettings.admin_events_max) {
 		conn_send_error(c, 503, "Retry-After: 5\r\nCache-Control: "
@@ -749,11 +748,7 @@ events_open(struct conn *c, struct http_request *req)
 	 * opened, it would outlive its 7 days.
 	 */
 	loop_timer_init(&ec->expiry, session_over, ec);
-	if (c->who.kind == ST_WHO_SESSION && c->session_expires != 0) {
-		now = proto_wall_ms();
-		loop_timer_after(&ec->expiry, c->session_expires > now ?
-		    c->session_expires - now : 0);
-	}
+	admin_session_timer(&ec->expiry, c);
 	c->hctx = ec;
 	c->abort = events_abort;
 	c->abort_on_eof = 1;

@@ -526,7 +526,6 @@ export_get(struct conn *c, struct http_request *req,
 {
 	struct st_conv_get_req cg;
 	struct export *x;
-	uint64_t now;
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		conn_send_error(c, 500, admin_headers, "Internal server error");
@@ -550,11 +549,7 @@ export_get(struct conn *c, struct http_request *req,
 	TAILQ_INSERT_TAIL(&exports, x, entry);
 	storec_on_event(export_gone);
 	loop_timer_init(&x->expiry, export_expired, x);
-	if (c->who.kind == ST_WHO_SESSION && c->session_expires != 0) {
-		now = proto_wall_ms();
-		loop_timer_after(&x->expiry, c->session_expires > now ?
-		    c->session_expires - now : 0);
-	}
+	admin_session_timer(&x->expiry, c);
 	c->hctx = x;
 	c->abort = export_abort;
 	/* A client that leaves a long download cancels it at once. */
