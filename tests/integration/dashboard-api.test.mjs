@@ -190,25 +190,32 @@ describe('stacks of their own', { concurrency: true }, () => {
       await assert.rejects(brief.response({ timeout: 60000 }), (e) => e instanceof ClosedError,
         'the session\'s download ends without its last chunk');
 
-      // One organisation runs 4 exports at once in a worker (each may hold
-      // a page, here 12 MB, for a reader that takes its time): a fifth is
+      // One organisation runs 8 exports at once in a worker (each may hold
+      // a page, here 12 MB, for a reader that takes its time): a ninth is
       // 503 until one ends; another organisation's is not held back.
-      const four = [];
-      for (let i = 0; i < 4; i++) four.push(await stalledExport(p.adminKey));
+      const eight = [];
+      for (let i = 0; i < 8; i++) {
+        const c = await p.connect();
+        t.after(() => c.destroy());
+        c.sock.pause();
+        await c.write(buildRequest('GET', '/v1/admin/export?format=jsonl&rows=messages', { headers: { 'x-admin-api-key': p.adminKey } }));
+        eight.push(c);
+      }
+      await waitFor(() => eight.every((c) => bytesInFlight(p.port, c.localPort) > 0), 15000, 'the eight exports under way');
       const one = `/v1/admin/export?format=jsonl&rows=messages&conversation=${convs.get(sessions[1])}`;
-      const fifth = await p.get(one, { headers: { 'x-admin-api-key': p.adminKey } });
-      assertJsonError(fifth, 503, 'Too many of this organization\'s exports at once; try again when one has ended');
+      const ninth = await p.get(one, { headers: { 'x-admin-api-key': p.adminKey } });
+      assertJsonError(ninth, 503, 'Too many of this organization\'s exports at once; try again when one has ended');
       const org = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Other exports' });
       assert.equal(org.status, 201, org.text);
       const elsewhere = await p.get('/v1/admin/export?format=jsonl&rows=messages',
         { headers: { 'x-admin-api-key': p.adminKey, 'x-organization-id': org.json().id } });
       assert.equal(elsewhere.status, 200, elsewhere.text);
-      four.pop().destroy();
+      eight.pop().destroy();
       let again;
       await waitFor(async () => (again = await p.get(one, { headers: { 'x-admin-api-key': p.adminKey } })).status === 200,
-        5000, 'an export once one of the four has ended');
+        5000, 'an export once one of the eight has ended');
       assert.equal(jsonlObjects(again.text, MSG_FIELDS).length, 2);
-      for (const c of four) c.destroy();
+      for (const c of eight) c.destroy();
     });
   });
 

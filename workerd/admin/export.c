@@ -32,7 +32,7 @@
 #include "workerd.h"
 
 #define EXPORT_PAGE	ST_LIST_MAX	/* conversations or messages a request */
-#define EXPORTS_ORG_MAX	4		/* one organisation's at once, a worker's */
+#define EXPORTS_ORG_MAX	8		/* one organisation's at once, a worker's */
 
 struct export {
 	struct conn *c;
