@@ -38,6 +38,7 @@ enum { WAIT_NONE, WAIT_CONFIRM, WAIT_PAGE, WAIT_CONTACT };
 struct tool_run {
 	struct turn_tools *tt;
 	const char *name;		/* the tool's, as the model called it */
+	const char *id;			/* the call's, as the model named it */
 	const struct st_action *a;	/* NULL: no such action */
 	struct action_call *call;	/* in flight, or NULL */
 	struct storec_req *sreq;	/* a built-in's, in flight, or NULL */
@@ -582,19 +583,12 @@ confirm_ms(void)
 	    TOOLS_CONFIRM_MS);
 }
 
-/* r's call, as the model named it. */
-static const char *
-run_id(const struct tool_run *r)
-{
-	return r->tt->tc.calls[r - r->tt->runs].id;
-}
-
 /* r's running step told (its end is told too, then). */
 static void
 run_shown(struct turn_tools *tt, struct tool_run *r)
 {
 	r->shown = 1;
-	tt->cbs.step(tt->arg, r->name, run_id(r), TOOL_RUNNING);
+	tt->cbs.step(tt->arg, r->name, r->id, TOOL_RUNNING);
 }
 
 /* One call has ended with answer (malloc'd; NULL out of memory). */
@@ -610,7 +604,7 @@ run_end(struct tool_run *r, char *answer, enum tool_state st, uint32_t ms)
 	r->ms = ms;
 	metrics_tool_call(st == TOOL_DONE, ms);
 	if (r->shown)
-		tt->cbs.step(tt->arg, r->name, run_id(r), st);
+		tt->cbs.step(tt->arg, r->name, r->id, st);
 	if (--tt->pending == 0)
 		loop_defer(&tt->ended);
 }
@@ -1211,6 +1205,7 @@ run_start(struct turn_tools *tt, uint32_t i)
 
 	r->tt = tt;
 	r->name = tc->name;
+	r->id = tc->id;
 	r->began = loop_now();
 	tt->pending++;
 	if (tc->parsed == NULL) {
