@@ -1337,7 +1337,28 @@ fetch_markup_check(const char *bytes, size_t len, const char *charset)
 	return 0;
 }
 
-/* 1 when a charset label names a wide encoding (NUL bytes its own). */
+/* A charset label's room: iconv's names are shorter. */
+#define CHARSET_NAME_MAX	64
+
+/* charset's label, quotes dropped, into name: its length; 0 none or too long. */
+static size_t
+charset_label(const char *charset, char *name, size_t namesz)
+{
+	size_t n;
+
+	charset += strspn(charset, "\"'");
+	n = strcspn(charset, "\"'");
+	if (n == 0 || n >= namesz)
+		return 0;
+	memcpy(name, charset, n);
+	name[n] = '\0';
+	return n;
+}
+
+/*
+ * 1 when charset (NULL: none) names a wide encoding (NUL bytes its own),
+ * its label read as charset_utf8 reads it.
+ */
 static int
 charset_wide(const char *charset)
 {
@@ -1345,10 +1366,13 @@ charset_wide(const char *charset)
 		"utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2",
 		"ucs-4", "ucs4", "unicode", "iso-10646",
 	};
+	char name[CHARSET_NAME_MAX];
 	size_t i;
 
-	for (i = 0; charset != NULL && i < sizeof(wide) / sizeof(wide[0]); i++)
-		if (strncasecmp(charset, wide[i], strlen(wide[i])) == 0)
+	if (charset == NULL || charset_label(charset, name, sizeof(name)) == 0)
+		return 0;
+	for (i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+		if (strncasecmp(name, wide[i], strlen(wide[i])) == 0)
 			return 1;
 	return 0;
 }
@@ -1477,24 +1501,6 @@ blank(const char *s, size_t n)
 		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\f' && s[i] != '\v')
 			return 0;
 	return 1;
-}
-
-/* A charset label's room: iconv's names are shorter. */
-#define CHARSET_NAME_MAX	64
-
-/* charset's label, quotes dropped, into name: its length; 0 none or too long. */
-static size_t
-charset_label(const char *charset, char *name, size_t namesz)
-{
-	size_t n;
-
-	charset += strspn(charset, "\"'");
-	n = strcspn(charset, "\"'");
-	if (n == 0 || n >= namesz)
-		return 0;
-	memcpy(name, charset, n);
-	name[n] = '\0';
-	return n;
 }
 
 /*
