@@ -57,10 +57,10 @@ function json(v) {
   }
 }
 
-// v (the page's) made again from its JSON, each array with a toJSON of
-// its own that is none: the core's JSON.stringify of the frame then
-// writes them as arrays whatever the page set.
-const fresh = (v) => JSON.parse(json(v), (k, x) => (Array.isArray(x) && (x.toJSON = undefined), x));
+// The page's values made again from their JSON text (json()), each array
+// with a toJSON of its own that is none: the core's JSON.stringify of the
+// frame then writes them as arrays whatever the page set.
+const fresh = (text) => JSON.parse(text, (k, x) => (Array.isArray(x) && (x.toJSON = undefined), x));
 
 export default function (ctx) {
   const { h, list, on } = ctx;
@@ -203,14 +203,15 @@ export default function (ctx) {
       by[name] = t;
       list.push({ name, description: d, parameters: t && t.parameters ? t.parameters : { type: 'object', properties: {} } });
     }
+    let text = ''; // the tools' JSON, once: measured, then the frame's
     if (list.length > 8) why = 'at most 8';
-    else if (!why && bytes(json(list)) > 15000) why = 'at most 16 KiB as JSON';
+    else if (!why && bytes((text = json(list))) > 15000) why = 'at most 16 KiB as JSON';
     if (why) {
       console.warn('[parley] registerTools:', why);
       return false;
     }
     mine = by;
-    offer = { type: 'tools', tools: fresh(list) };
+    offer = { type: 'tools', tools: fresh(text) };
     ctx.wsSend(offer); // not connected: after the next session
     return true;
   }
