@@ -117,13 +117,18 @@ describe('stacks of their own', { concurrency: true }, () => {
       const ids = new Set(convs.values());
       assert.equal(ids.size, 210);
 
-      // An export asked with key whose reader does not read, once the
-      // server has stopped writing (the bytes in flight stay put).
-      const stalledExport = async (key, headers = { 'x-admin-api-key': key }) => {
+      // An export asked with key whose reader does not read.
+      const startExport = async (headers) => {
         const conn = await p.connect();
         t.after(() => conn.destroy());
         conn.sock.pause();
         await conn.write(buildRequest('GET', '/v1/admin/export?format=jsonl&rows=messages', { headers }));
+        return conn;
+      };
+      // The same, once the server has stopped writing (the bytes in flight
+      // stay put).
+      const stalledExport = async (key, headers = { 'x-admin-api-key': key }) => {
+        const conn = await startExport(headers);
         let last = -1;
         let inFlight = 0;
         for (let i = 0; i < 100; i++) {
@@ -194,13 +199,7 @@ describe('stacks of their own', { concurrency: true }, () => {
       // a page, here 12 MB, for a reader that takes its time): a ninth is
       // 503 until one ends; another organisation's is not held back.
       const eight = [];
-      for (let i = 0; i < 8; i++) {
-        const c = await p.connect();
-        t.after(() => c.destroy());
-        c.sock.pause();
-        await c.write(buildRequest('GET', '/v1/admin/export?format=jsonl&rows=messages', { headers: { 'x-admin-api-key': p.adminKey } }));
-        eight.push(c);
-      }
+      for (let i = 0; i < 8; i++) eight.push(await startExport({ 'x-admin-api-key': p.adminKey }));
       await waitFor(() => eight.every((c) => bytesInFlight(p.port, c.localPort) > 0), 15000, 'the eight exports under way');
       const one = `/v1/admin/export?format=jsonl&rows=messages&conversation=${convs.get(sessions[1])}`;
       const ninth = await p.get(one, { headers: { 'x-admin-api-key': p.adminKey } });
