@@ -28,7 +28,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { BIN, Parley, waitFor } from './lib/harness.mjs';
+import { BIN, Parley, bytesInFlight, sleep, waitFor } from './lib/harness.mjs';
+import { ClosedError, buildRequest } from './lib/http.mjs';
+import { addKey } from './lib/people.mjs';
 import { upload } from './lib/attach.mjs';
 import { mockReply } from './lib/chat.mjs';
 import { Events } from './lib/events.mjs';
@@ -268,5 +270,63 @@ describe('a contact exported and erased on request', () => {
     assert.equal(b.code, 0, b.stderr);
     const bytes = fs.readFileSync(bk);
     for (const s of [kiwi.name, kiwi.email]) assert.ok(!bytes.includes(Buffer.from(s)), `the backup holds ${s}`);
+  });
+});
+
+describe('a contact export whose key is deleted meanwhile', () => {
+  // Its key is checked once, when it begins: a long download (a reader
+  // that takes its time) must not go on reading the contact's pages, with
+  // what is written after the key's end, for a caller who may no longer.
+  test('ends, its download cut', async (t) => {
+    const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    t.after(() => p.stop());
+    await p.start();
+    const org = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Exported' });
+    assert.equal(org.status, 201, org.text);
+    const h = { 'x-admin-api-key': p.adminKey, 'x-organization-id': org.json().id };
+    const json = (method, url, body) => p.request(method, url,
+      { headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    let r = await json('POST', '/v1/admin/widgets', { name: 'w', contact_info_mode: 'optional', collect_email: true });
+    assert.equal(r.status, 201, r.text);
+    const v = await Visitor.open(p, r.json().widget_id);
+    await v.next('session');
+    await v.turn('hello');
+    v.send({ type: 'contact_info', email: 'exported@example.org' });
+    await v.next('contact_info_saved');
+    await v.close();
+    const conv = (await p.request('GET', '/v1/admin/conversations', { headers: h })).json().conversations[0]._id;
+    const contact = (await p.request('GET', '/v1/admin/contacts', { headers: h })).json().contacts[0].id;
+    // 260 messages of 60 KB (15 MB): more than loopback holds for a
+    // reader that does not read.
+    const big = 'x'.repeat(60000);
+    for (let i = 0; i < 260; i++) {
+      r = await json('POST', `/v1/admin/conversations/${conv}/messages`, { content: `m${i} ${big}`, name: 'Ann' });
+      assert.equal(r.status, 201, r.text);
+    }
+    const key = await addKey(p, { org: org.json().id, role: 'admin' });
+    const conn = await p.connect();
+    t.after(() => conn.destroy());
+    conn.sock.pause();
+    await conn.write(buildRequest('GET', `/v1/admin/contacts/${contact}/export`, { headers: { 'x-admin-api-key': key.key } }));
+    let last = -1;
+    let inFlight = 0;
+    for (let i = 0; i < 100; i++) {
+      await sleep(200);
+      inFlight = bytesInFlight(p.port, conn.localPort);
+      if (inFlight > 0 && inFlight === last) break;
+      last = inFlight;
+    }
+    assert.ok(inFlight > 0, 'the export waits on its reader');
+    const from = p.logs.masterd.length;
+    r = await p.request('DELETE', `/v1/admin/api-keys/${key.id}`, { headers: h });
+    assert.equal(r.status, 200, r.text);
+    await waitFor(() => p.logs.masterd.includes('contact export: its credential ended; the download is cut', from),
+      10000, 'the worker ends the export');
+    r = await json('POST', `/v1/admin/conversations/${conv}/messages`, { content: 'WRITTEN-AFTER-THE-KEY', name: 'Ann' });
+    assert.equal(r.status, 201, r.text);
+    conn.sock.resume();
+    await assert.rejects(conn.response({ timeout: 60000 }), (e) => e instanceof ClosedError,
+      'the download ends without its last chunk');
+    assert.ok(conn.received < 260 * 60000, `cut: ${conn.received} bytes`);
   });
 });

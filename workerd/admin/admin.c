@@ -639,50 +639,10 @@ gate_orgkey(struct conn *c, struct http_request *req,
 	return 1;
 }
 
-int
-admin_gone_decode(uint16_t type, const uint8_t *payload, size_t len,
-    struct admin_gone *g)
-{
-	if (type != PROTO_ST_EV_USER_GONE && type != PROTO_ST_EV_CRED_GONE)
-		return 0;
-	g->type = type;
-	if (st_req_decode(type, payload, len, &g->u) < 0) {
-		log_warnx("admin: malformed %s", proto_msg_name(type));
-		return -1;
-	}
-	return 1;
-}
-
 const char *
 admin_who_org(const struct st_who *w)
 {
 	return w->org[0] != '\0' ? w->org : ST_WHO_ORG_DEFAULT;
-}
-
-void
-admin_session_timer(struct loop_timer *t, const struct conn *c)
-{
-	uint64_t now;
-
-	if (c->who.kind != ST_WHO_SESSION || c->session_expires == 0)
-		return;
-	now = proto_wall_ms();
-	loop_timer_after(t, c->session_expires > now ?
-	    c->session_expires - now : 0);
-}
-
-int
-admin_gone_hits(const struct admin_gone *g, const struct st_who *w)
-{
-	const char *org = admin_who_org(w);
-
-	if (g->type == PROTO_ST_EV_USER_GONE)
-		return w->kind == ST_WHO_SESSION &&
-		    strcmp(w->user, g->u.user.id) == 0 &&
-		    strcmp(w->id, g->u.user.keep) != 0;
-	if (g->u.cred.kind == ST_CRED_ORG)
-		return strcmp(org, g->u.cred.id) == 0;
-	return w->kind == g->u.cred.kind && strcmp(w->id, g->u.cred.id) == 0;
 }
 
 int

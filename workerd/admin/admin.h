@@ -10,6 +10,8 @@
 #ifndef PARLEY_ADMIN_H
 #define PARLEY_ADMIN_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,36 +86,8 @@ const char *admin_timed_headers(const struct conn *, char *buf,
  */
 #define ADMIN_ORG_BUF	(ST_ORG_ID_MAX + 2)
 const char *admin_request_org(const struct http_request *, char *buf);
-/*
- * A credential ended, as storaged tells every worker (ST_EV_USER_GONE: a
- * user's sessions but keep; ST_EV_CRED_GONE: a session logged out, a key
- * deleted, a whole organisation): what opened a long answer (an event
- * stream, an export) with it was checked once, when it began, and must
- * end now.
- */
-struct admin_gone {
-	uint16_t type;
-	union {
-		struct st_user_gone user;
-		struct st_cred_gone cred;
-	} u;
-};
-/*
- * storaged's unasked message as a credential's end: 1 when it is one
- * (into g), 0 when type is another (ignore it), -1 when malformed (logged).
- */
-int admin_gone_decode(uint16_t type, const uint8_t *payload, size_t len,
-    struct admin_gone *g);
-/* 1 when g ends w's credential (its session, its key, its organisation). */
-int admin_gone_hits(const struct admin_gone *g, const struct st_who *w);
 /* The organisation w acts in (the default one when it names none). */
 const char *admin_who_org(const struct st_who *w);
-/*
- * t (initialised) armed to fire when the dashboard session c was asked
- * with expires (at once when it has), so a long answer checked once
- * does not outlive it; left stopped for any other credential.
- */
-void admin_session_timer(struct loop_timer *t, const struct conn *c);
 /*
  * The router's check of an R_ADMIN request m: a session dashauth_gate
  * already checked, or x-admin-api-key: the install key (acting in
@@ -1058,5 +1032,39 @@ void widgets_check_page(struct conn *, struct http_request *,
 /* At exit: the page checks' curl multi handle let go (a check still held
  * by a connection is freed with it, its handle already detached). */
 void widgets_check_page_shutdown(void);
+
+
+/* ----------------------------------------------------------- credwatch.c */
+
+/*
+ * A long answer (an event stream, an export) watched for the end of the
+ * credential it was asked with: checked once, when it began, it must end
+ * when storaged says the credential ended (a key deleted, a session
+ * logged out, a user removed, an organisation deleted) or when the
+ * dashboard session it was asked with expires.
+ */
+struct credwatch {
+	struct conn *c;			/* the answer's: c->who is watched */
+	void (*ended)(void *);
+	void *arg;
+	int on;				/* in the list */
+	struct loop_timer expiry;	/* a session's end */
+	TAILQ_ENTRY(credwatch) entry;
+};
+/*
+ * w (its owner's, alive until credwatch_stop) watched for c's credential
+ * from now: once it ends, w is stopped and ended(arg) called, which ends
+ * the answer.
+ */
+void credwatch_start(struct credwatch *w, struct conn *c,
+    void (*ended)(void *), void *arg);
+/* w no longer watched; a no-op when it is not (or never was) started. */
+void credwatch_stop(struct credwatch *w);
+/*
+ * The end of c's download what (a name for the log) whose credential
+ * ended, once its owner has let its state go: its storaged request
+ * forgotten; a 401 before its first byte (started 0), cut after.
+ */
+void credwatch_answer(struct conn *c, int started, const char *what);
 
 #endif

@@ -79,7 +79,7 @@ struct evclient {
 	char org[ST_WHO_ORG_MAX + 1];	/* who asks's organisation */
 	/* Whose streams it counts in (stream_owner); "" for none. */
 	char owner[ST_WHO_ID_MAX + ST_WHO_USER_MAX + 4];
-	struct loop_timer expiry;	/* a session's stream: its end */
+	struct credwatch watch;		/* its credential's end */
 };
 
 static TAILQ_HEAD(evclist, evclient) clients = TAILQ_HEAD_INITIALIZER(clients);
@@ -199,7 +199,7 @@ client_free(struct evclient *ec)
 {
 	if (ec->sreq != NULL)
 		storec_cancel(ec->sreq);
-	loop_timer_stop(&ec->expiry);
+	credwatch_stop(&ec->watch);
 	TAILQ_REMOVE(&clients, ec, entry);
 	nclients--;
 	free(ec);
@@ -241,9 +241,13 @@ client_end(struct evclient *ec)
 	conn_stream_end(client_detach(ec));
 }
 
-/* The session that opened the stream is over: its reconnect meets 401. */
+/*
+ * The credential that opened the stream ended (credwatch): checked once,
+ * when it opened, the pings would keep it open for good; its reconnect
+ * meets 401.
+ */
 static void
-session_over(void *arg)
+credential_over(void *arg)
 {
 	client_end(arg);
 }
@@ -449,39 +453,16 @@ client_since(struct evclient *ec)
 
 /* ------------------------------------------------------------ events */
 
-/*
- * A credential ended (admin_gone_hits): the streams opened with it end
- * now: their credential was checked once, when they opened, and the
- * pings would keep them open for good.
- */
-static void
-events_gone(const struct admin_gone *g)
-{
-	struct evclient *ec, *next;
-
-	for (ec = TAILQ_FIRST(&clients); ec != NULL; ec = next) {
-		next = TAILQ_NEXT(ec, entry);
-		if (admin_gone_hits(g, &ec->c->who))
-			client_end(ec);
-	}
-}
-
 /* An event from storaged (every module gets it; ours are level 2's). */
 static void
 events_on_ev(uint16_t type, const uint8_t *payload, size_t len)
 {
 	struct evclient *ec, *next;
-	struct admin_gone g;
 	struct st_event ev;
 	struct pdec d;
 	uint64_t epoch, seq;
 	int rc;
 
-	if ((rc = admin_gone_decode(type, payload, len, &g)) != 0) {
-		if (rc > 0)
-			events_gone(&g);
-		return;
-	}
 	if (type != PROTO_ST_EV)
 		return;
 	/* The newest id, kept while nobody listens too (a new client's). */
@@ -743,12 +724,7 @@ events_open(struct conn *c, struct http_request *req)
 		loop_timer_after(&presence_timer, presence_ms());
 	}
 	presence_tell(ec);
-	/*
-	 * A session's stream ends with the session: checked once, when it
-	 * opened, it would outlive its 7 days.
-	 */
-	loop_timer_init(&ec->expiry, session_over, ec);
-	admin_session_timer(&ec->expiry, c);
+	credwatch_start(&ec->watch, c, credential_over, ec);
 	c->hctx = ec;
 	c->abort = events_abort;
 	c->abort_on_eof = 1;

@@ -46,11 +46,11 @@ struct export {
 	int started;			/* the head has gone out */
 	int head_only;
 	struct buf page;		/* one page of rows, then one chunk */
-	struct loop_timer expiry;	/* a session's: its end */
+	struct credwatch watch;		/* its credential's end */
 	TAILQ_ENTRY(export) entry;	/* in exports */
 };
 
-/* The running exports, for the credentials that end (export_gone). */
+/* The running exports, an organisation's counted (export_org_full). */
 static TAILQ_HEAD(, export) exports = TAILQ_HEAD_INITIALIZER(exports);
 
 static void export_next(struct export *);
@@ -157,7 +157,7 @@ static void
 export_free(struct export *x)
 {
 	TAILQ_REMOVE(&exports, x, entry);
-	loop_timer_stop(&x->expiry);
+	credwatch_stop(&x->watch);
 	buf_free(&x->page);
 	free(x->ids);
 	free(x);
@@ -473,51 +473,17 @@ export_org_full(const struct conn *c)
 	return n >= EXPORTS_ORG_MAX;
 }
 
-/*
- * The credential x was asked with ended: x ends now, its page request
- * forgotten; a 401 before the first byte, the download cut after.
- */
+/* The credential export arg was asked with ended (credwatch). */
 static void
-export_unauthorized(struct export *x)
+export_gone(void *arg)
 {
+	struct export *x = arg;
 	struct conn *c = x->c;
 	int started = x->started;
 
-	storec_cancel(c->sreq);
-	c->sreq = NULL;
-	log_info("export: its credential ended; %s", started ?
-	    "the download is cut" : "answered 401");
 	conn_drop_handler(&x->c, x);
 	export_free(x);
-	if (started)
-		conn_close(c, "export cut: its credential ended");
-	else
-		conn_send_error(c, 401, admin_headers,
-		    "Unauthorized: the credential this export was asked with "
-		    "has ended");
-}
-
-/* storaged says a credential ended: each export asked with it ends. */
-static void
-export_gone(uint16_t type, const uint8_t *payload, size_t len)
-{
-	struct admin_gone g;
-	struct export *x, *next;
-
-	if (admin_gone_decode(type, payload, len, &g) <= 0)
-		return;
-	for (x = TAILQ_FIRST(&exports); x != NULL; x = next) {
-		next = TAILQ_NEXT(x, entry);
-		if (admin_gone_hits(&g, &x->c->who))
-			export_unauthorized(x);
-	}
-}
-
-/* The session x was asked with is past its expiry (checked once). */
-static void
-export_expired(void *arg)
-{
-	export_unauthorized(arg);
+	credwatch_answer(c, started, "export");
 }
 
 void
@@ -547,9 +513,7 @@ export_get(struct conn *c, struct http_request *req,
 	x->head_only = c->head_only;
 	buf_init(&x->page);
 	TAILQ_INSERT_TAIL(&exports, x, entry);
-	storec_on_event(export_gone);
-	loop_timer_init(&x->expiry, export_expired, x);
-	admin_session_timer(&x->expiry, c);
+	credwatch_start(&x->watch, c, export_gone, x);
 	c->hctx = x;
 	c->abort = export_abort;
 	/* A client that leaves a long download cancels it at once. */

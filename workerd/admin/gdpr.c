@@ -23,7 +23,9 @@
  * (ST_CONTACT_SESSIONS: first as sessions, then their submissions). A
  * contact that exists is noted in the audit log ("contact.export")
  * before a byte goes out; an erasure is recorded by storaged itself
- * ("contact.erase", "contact.delete"), the id alone.
+ * ("contact.erase", "contact.delete"), the id alone. The export ends
+ * when the credential it was asked with ends (credwatch.c), as
+ * export.c's: a 401 before its first byte, cut after.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +53,7 @@ struct cexport {
 	char cursor[ST_CURSOR_MAX + 1];
 	int started, head_only;
 	struct buf page;
+	struct credwatch watch;	/* its credential's end */
 };
 
 static void cx_next(struct cexport *);
@@ -81,6 +84,7 @@ page_free(struct cexport *x)
 static void
 cx_free(struct cexport *x)
 {
+	credwatch_stop(&x->watch);
 	page_free(x);
 	buf_free(&x->page);
 	free(x);
@@ -95,6 +99,19 @@ cx_abort(struct conn *c)
 		return;
 	conn_drop_handler(&x->c, x);
 	cx_free(x);
+}
+
+/* The credential x was asked with ended (credwatch). */
+static void
+cx_gone(void *arg)
+{
+	struct cexport *x = arg;
+	struct conn *c = x->c;
+	int started = x->started;
+
+	conn_drop_handler(&x->c, x);
+	cx_free(x);
+	credwatch_answer(c, started, "contact export");
 }
 
 /* Before the head: an answer of its own; after: a broken stream. */
@@ -542,6 +559,7 @@ contacts_export(struct conn *c, struct http_request *req,
 	c->abort = cx_abort;
 	/* A client that leaves a long download cancels it at once. */
 	c->abort_on_eof = 1;
+	credwatch_start(&x->watch, c, cx_gone, x);
 	/* The contact alone: its conversations come a page at a time. */
 	one = (struct st_id_page_req){ x->id, 1, "" };
 	if (storec_ask(&c->who, PROTO_ST_CONTACT_GET, &one, contact_got, x,
