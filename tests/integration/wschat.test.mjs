@@ -393,6 +393,19 @@ describe('WebSocket chat, 4 workers', () => {
     assert.match(answer, /^HTTP\/1\.1 400 /);
     sock.destroy();
     assert.equal((await p.get('/health')).status, 200);
+
+    // An Origin longer than storaged's requests carry (255 bytes) is
+    // refused at the upgrade, whatever the widget allows: let in, each
+    // message of the socket failed to reach storaged, uncounted by the
+    // rate limit, a warning logged each time.
+    const long = 'https://' + 'a'.repeat(300) + '.example';
+    await assert.rejects(Visitor.open(p, w.widget_id, { origin: long }), /upgrade refused: 403 {"error":"Origin too long"}/);
+    const edge = 'https://' + 'a'.repeat(255 - 'https://'.length); // ST_ORIGIN_MAX, widgetmsg.h
+    const v5 = await Visitor.open(p, w.widget_id, { origin: edge });
+    await v5.next('session');
+    const long5 = await v5.turn('hello from a long origin');
+    assert.equal(long5.message.content, mockReply('hello from a long origin'));
+    await v5.close();
   });
 
   // A message being reassembled counts against its client's body budget

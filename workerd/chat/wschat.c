@@ -133,7 +133,7 @@ struct wsess {
 	int has_token;
 	int token_given;		/* opened with ?token=, any: no resume */
 	char rate_key[ST_RATE_KEY_MAX + 1];
-	char origin[ST_ORIGIN_MAX + 2];	/* longer ones are refused */
+	char origin[ST_ORIGIN_MAX + 1];	/* longer ones are refused */
 	int contact_submitted;
 	int contact_form;		/* the widget asks for some details */
 	/* The language its "error" frames speak (vtext.h): ST_LANG_*. */
@@ -1925,6 +1925,16 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 		    why);
 		return;
 	}
+	/*
+	 * storaged's requests carry the origin whole (a widget's allowed
+	 * origins are compared with it): a longer one would make every
+	 * message of the socket fail, uncounted by its rate limit.
+	 */
+	origin = http_header(req, "origin");
+	if (origin != NULL && strlen(origin) > ST_ORIGIN_MAX) {
+		conn_send_error(c, 403, JSON_HEADERS, "Origin too long");
+		return;
+	}
 	if (clientcap_ws_take(c, req, &cap) != 0) {
 		conn_send_error(c, 429, JSON_HEADERS, "Too many WebSockets");
 		return;
@@ -1963,7 +1973,6 @@ wschat_upgrade(struct conn *c, struct http_request *req,
 		clientip_key(c, req, FB_PREFIX, s->fb_key, sizeof(s->fb_key));
 	s->accepted = vtext_accept(http_header(req, "accept-language"));
 	s->lang = s->accepted;
-	origin = http_header(req, "origin");
 	strlcpy(s->origin, origin != NULL ? origin : "", sizeof(s->origin));
 	/* Every upgrade counts, in a count of its own beside the messages'. */
 	if (wsettings.rate_max != 0)
