@@ -314,8 +314,10 @@ describe('a turn calls the owner\'s API', () => {
     assert.deepEqual(a.identity, { type: 'identity', verified: true, required: false });
     assert.equal(a.url, null);
     assert.match(a.message, /the visitor's email is not known/);
-    // The id's kind of signature of the bare email, or another email's: not the email's.
-    for (const h of [sign(email), sign('email:eve@example.com')]) {
+    // The id's kind of signature of the bare email, or another email's: not
+    // the email's; nor one not of an HMAC's form (longer than storaged's
+    // field, it was "identity_not_checked", the id not verified either).
+    for (const h of [sign(email), sign('email:eve@example.com'), 'z'.repeat(70), 'A'.repeat(64)]) {
       a = await attempt(h);
       assert.deepEqual(a.identity, { type: 'identity', verified: true, required: false, email_verified: false });
       assert.equal(a.url, null);

@@ -193,6 +193,9 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 			wschat_send_error(s, "identify: already verified");
 		return;
 	}
+	/* So does an email_hash: the email is then asked as unsigned. */
+	if (id->email_signed && !st_secret_valid(m->email_hash))
+		req.email_hash = "";
 	memcpy(req.token, token_hash, ST_TOKEN_HASH_LEN);
 	ident_forget(id);
 	/* An email is kept only where it may verify: the page signed it. */
