@@ -669,11 +669,13 @@ int wsess_widget(struct store_txn *, const char *widget_id,
  * widget_id into *s: *result ST_WS_OK,
  * else NO_WIDGET, ORIGIN (wsess_widget's), or NO_SESSION (unknown,
  * another widget's, idle past storaged's span; also when absent unless
- * absent_ok, which gives OK with s->id ""). 0, or t's error.
+ * absent_ok, which gives OK with s->id ""); for a write (writes), also
+ * IDENTITY: the widget takes verified visitors only and the session is
+ * not one. 0, or t's error.
  */
 int wsess_find(struct store_txn *, const char *widget_id, const char *origin,
-    const uint8_t hash[ST_TOKEN_HASH_LEN], int absent_ok, int *result,
-    struct st_wsess *s);
+    const uint8_t hash[ST_TOKEN_HASH_LEN], int absent_ok, int writes,
+    int *result, struct st_wsess *s);
 
 /*
  * wsconvstore.c: the conversations of a session (issue 26). wsconvs_note_conv:

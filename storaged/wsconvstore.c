@@ -132,7 +132,7 @@ store_ws_conv_new(struct store_txn *t, const char *widget_id,
 	int result, rc;
 
 	memset(out, 0, sizeof(*out));
-	if (wsess_find(t, widget_id, origin, hash, 1, &result, &s) != 0)
+	if (wsess_find(t, widget_id, origin, hash, 1, 1, &result, &s) != 0)
 		return t->err;
 	out->result = (uint8_t)result;
 	/* No session, or none of its conversations begun: nothing to end. */
@@ -220,7 +220,7 @@ store_ws_conv_list(struct store_txn *t, const char *widget_id,
 
 	memset(out, 0, sizeof(*out));
 	/* A read: the origin is not checked. */
-	if (wsess_find(t, widget_id, NULL, hash, 1, &result, &s) != 0)
+	if (wsess_find(t, widget_id, NULL, hash, 1, 0, &result, &s) != 0)
 		return t->err;
 	out->result = (uint8_t)result;
 	if (result != ST_WS_OK || s.id[0] == '\0')
@@ -282,7 +282,7 @@ store_ws_conv_read(struct store_txn *t, const char *widget_id,
 	int result, rc, more = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (wsess_find(t, widget_id, NULL, hash, 0, &result, &s) != 0)
+	if (wsess_find(t, widget_id, NULL, hash, 0, 0, &result, &s) != 0)
 		return t->err;
 	out->result = (uint8_t)result;
 	if (result != ST_WS_OK)

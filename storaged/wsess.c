@@ -431,10 +431,25 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 	return 0;
 }
 
+/*
+ * ST_WS_IDENTITY when widget w takes verified visitors only and session s
+ * (under hash) is not one's, as a socket opened before it did may be;
+ * else ST_WS_OK. On an error, t->err.
+ */
+static int
+wsess_identity(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const struct st_wsess *s, const struct st_widget *w)
+{
+	if (!w->identity_required)
+		return ST_WS_OK;
+	return store_wsess_verified(t, hash, s, w->identity_secret) == 1 ?
+	    ST_WS_OK : ST_WS_IDENTITY;
+}
+
 int
 wsess_find(struct store_txn *t, const char *widget_id, const char *origin,
-    const uint8_t hash[ST_TOKEN_HASH_LEN], int absent_ok, int *result,
-    struct st_wsess *s)
+    const uint8_t hash[ST_TOKEN_HASH_LEN], int absent_ok, int writes,
+    int *result, struct st_wsess *s)
 {
 	struct st_widget w;
 	int rc;
@@ -450,7 +465,7 @@ wsess_find(struct store_txn *t, const char *widget_id, const char *origin,
 		memset(s, 0, sizeof(*s));
 		*result = ST_WS_OK;
 	} else if (rc == 0 && wsess_current(t, s, w.id))
-		*result = ST_WS_OK;
+		*result = writes ? wsess_identity(t, hash, s, &w) : ST_WS_OK;
 	st_widget_free(&w);
 	return t->err;
 }
@@ -514,6 +529,8 @@ store_ws_conv_of(struct store_txn *t, const char *widget_id,
 	}
 	if (rc == 1 || !wsess_current(t, &s, w.id))
 		*result = ST_WS_NO_SESSION;
+	else if ((wr = wsess_identity(t, token_hash, &s, &w)) != ST_WS_OK)
+		*result = wr;
 	else if (conv_hex[0] != '\0')
 		*result = ws_conv_named(t, token_hash, &s, conv_hex, cid,
 		    conv) == 0 ? ST_WS_OK : ST_WS_NO_CONV;

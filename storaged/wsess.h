@@ -157,8 +157,10 @@ int store_ws_begin_run(struct store_txn *, struct store_ws_begin *b,
  * widget_id (public): *result ST_WS_OK (conv and cid set),
  * ST_WS_NO_WIDGET (unknown or disabled), ST_WS_ORIGIN (origin, the
  * socket's, no longer allowed; NULL: not checked), ST_WS_NO_SESSION
- * (unknown, another widget's, or idle past storaged's session span) or
- * ST_WS_NO_CONV (no conversation yet). Writes nothing.
+ * (unknown, another widget's, or idle past storaged's session span),
+ * ST_WS_IDENTITY (the widget takes verified visitors only, the session
+ * is not one: what its caller would write, a socket opened before may
+ * not) or ST_WS_NO_CONV (no conversation yet). Writes nothing.
  */
 int store_ws_conv(struct store_txn *, const char *widget_id,
     const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],

@@ -107,6 +107,10 @@ describe('feedback on answers and ratings, 2 workers', () => {
     const b = await Visitor.open(p, w.widget_id);
     await b.next('session');
     assert.deepEqual(await thumb(b, m1, 'down'), { type: 'error', message: 'Please send a message first.', code: 'message_first' });
+    // So is a rating naming a conversation (another's) before anything is
+    // stored for the socket: it was told its session had ended (reload).
+    b.send({ type: 'rating', score: 2, conversation_id: convId });
+    assert.deepEqual(await b.next(), { type: 'error', message: 'Please send a message first.', code: 'message_first' });
     await b.turn('my own question');
     assert.deepEqual(await thumb(b, m1, 'down'), { type: 'error', message: 'message_id: no such answer in this conversation' });
     b.send({ type: 'rating', score: 1 });

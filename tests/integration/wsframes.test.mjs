@@ -118,5 +118,33 @@ describe('WebSocket frames: one table', () => {
         } finally { v.close(); }
       }
     });
+
+    // A socket opened (and chatting) before its widget took verified
+    // visitors only knows nothing of it until storaged says: each storing
+    // frame is refused there too, not only a message (a handoff asked, a
+    // rating stored, a new conversation begun were let through).
+    test('a socket opened before identity_required refuses each storing frame at its first', async () => {
+      for (const f of frames.filter((x) => x.stores)) {
+        const w = (await call('POST', '/v1/admin/widgets', { handoff_enabled: true, feedback_enabled: true, rating_enabled: true })).json();
+        assert.equal((await call('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`)).status, 200);
+        const v = await Visitor.open(p, w.widget_id);
+        try {
+          await v.next('session');
+          await v.turn('hello before the change');
+          assert.equal((await call('PATCH', `/v1/admin/widgets/${w.widget_id}`, { identity_required: true })).status, 200);
+          while (v.inbox.length) v.inbox.shift();
+          v.send({ type: f.type, ...SAMPLE[f.type] });
+          const got = [];
+          for (;;) {
+            const m = await v.next(undefined, 10000);
+            got.push(m);
+            if (m.type === 'error') break;
+            assert.ok(!['handoff', 'rating_saved', 'feedback_saved', 'conversation_new', 'contact_info_saved'].includes(m.type),
+              `${f.type}: let through: ${JSON.stringify(got)}`);
+          }
+          assert.equal(got.at(-1).message, 'Identity required', `${f.type}: ${JSON.stringify(got)}`);
+        } finally { v.close(); }
+      }
+    });
   });
 });

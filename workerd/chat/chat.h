@@ -423,6 +423,12 @@ void wschat_say_wait(struct wsess *s, enum vtext_id id, uint64_t retry_ms);
  */
 int wschat_gone(struct wsess *s, int result);
 /*
+ * wschat_gone's, or storaged's refusal of an unverified visitor's write
+ * (IDENTITY: the widget takes verified visitors only since the socket
+ * opened), told to the page. 1 when either, else 0 (nothing done).
+ */
+int wschat_refused(struct wsess *s, int result);
+/*
  * s left its conversation (a new one starts with its next message);
  * ended: the one storaged ended ("" none), what a rating now rates.
  * Returns the conversation a rating now rates ("" none).

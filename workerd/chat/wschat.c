@@ -1266,7 +1266,7 @@ human_done(const struct storec_result *r, void *arg)
 		wsend_say(s, VT_WRONG);
 		return;
 	}
-	if (ws_gone(s, rep.result))
+	if (wschat_refused(s, rep.result))
 		;
 	else if (rep.result == ST_WS_NO_CONV)
 		wsend_say(s, VT_FIRST);
@@ -1864,6 +1864,13 @@ int
 wschat_gone(struct wsess *s, int result)
 {
 	return s->ws != NULL && ws_gone(s, result);
+}
+
+int
+wschat_refused(struct wsess *s, int result)
+{
+	return wschat_gone(s, result) || (s->ws != NULL &&
+	    ws_identity_refused(s, result));
 }
 
 /*

@@ -84,7 +84,7 @@ new_done(const struct storec_result *r, void *arg)
 
 	if (answer(s, r, PROTO_ST_WS_CONV_NEW, &rep) < 0)
 		return;
-	if (wschat_gone(s, rep.result))
+	if (wschat_refused(s, rep.result))
 		;
 	else if (rep.result != ST_WS_OK)
 		wschat_say(s, VT_WRONG);

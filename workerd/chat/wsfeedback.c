@@ -133,14 +133,28 @@ wsfb_say(struct wsfb *f, enum vtext_id id)
 	wschat_say(f->s, id);
 }
 
+/*
+ * The conversation a thumb or rating is of: the socket's, else the one
+ * its visitor just left for a new one (rated as they end it).
+ */
+static const char *
+wsfb_conv(const struct wsfb *f)
+{
+	return f->conv[0] != '\0' ? f->conv : f->ended;
+}
+
 /* The storaged result that refuses a frame, told to the visitor. */
 static void
 result_refused(struct wsfb *f, uint8_t result)
 {
 	switch (result) {
 	case ST_WS_ORIGIN:
-		/* Taken out of allowed_origins: the socket goes, as a message's. */
-		(void)wschat_gone(f->s, result);
+	case ST_WS_IDENTITY:
+		/*
+		 * Taken out of allowed_origins: the socket goes, as a
+		 * message's; verified visitors only since it opened: told so.
+		 */
+		(void)wschat_refused(f->s, result);
 		break;
 	case ST_WS_NO_MSG:
 		wsfb_error(f, "message_id: no such answer in this "
@@ -150,6 +164,13 @@ result_refused(struct wsfb *f, uint8_t result)
 		wsfb_say(f, VT_FIRST);
 		break;
 	case ST_WS_NO_SESSION:
+		/*
+		 * Nothing stored for the socket yet (a fresh one's rating
+		 * naming a conversation): its first message makes it.
+		 */
+		wsfb_say(f, wsfb_conv(f)[0] == '\0' ? VT_FIRST :
+		    VT_SESSION_ENDED);
+		break;
 	case ST_WS_NO_WIDGET:
 		wsfb_say(f, VT_SESSION_ENDED);
 		break;
@@ -235,16 +256,6 @@ rating_done(const struct storec_result *r, void *arg)
 	wschat_send(f->s, json_pack("{s:s, s:i}", "type", "rating_saved",
 	    "score", (int)f->pend_score));
 	st_rep_free(PROTO_ST_WS_RATING, &rep);
-}
-
-/*
- * The conversation a thumb or rating is of: the socket's, else the one
- * its visitor just left for a new one (rated as they end it).
- */
-static const char *
-wsfb_conv(const struct wsfb *f)
-{
-	return f->conv[0] != '\0' ? f->conv : f->ended;
 }
 
 /* One more frame m this minute, none in flight: 1 when it may go. */
