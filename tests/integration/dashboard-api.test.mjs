@@ -204,6 +204,9 @@ describe('stacks of their own', { concurrency: true }, () => {
       const one = `/v1/admin/export?format=jsonl&rows=messages&conversation=${convs.get(sessions[1])}`;
       const ninth = await p.get(one, { headers: { 'x-admin-api-key': p.adminKey } });
       assertJsonError(ninth, 503, 'Too many of this organization\'s exports at once; try again when one has ended');
+      // A contact's export counts with them (a contact of none: 404 once there is room).
+      const contactExport = () => p.get(`/v1/admin/contacts/${'0'.repeat(32)}/export`, { headers: { 'x-admin-api-key': p.adminKey } });
+      assertJsonError(await contactExport(), 503, 'Too many of this organization\'s exports at once; try again when one has ended');
       const org = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Other exports' });
       assert.equal(org.status, 201, org.text);
       const elsewhere = await p.get('/v1/admin/export?format=jsonl&rows=messages',
@@ -214,6 +217,7 @@ describe('stacks of their own', { concurrency: true }, () => {
       await waitFor(async () => (again = await p.get(one, { headers: { 'x-admin-api-key': p.adminKey } })).status === 200,
         5000, 'an export once one of the eight has ended');
       assert.equal(jsonlObjects(again.text, MSG_FIELDS).length, 2);
+      assert.equal((await contactExport()).status, 404);
       for (const c of eight) c.destroy();
     });
   });

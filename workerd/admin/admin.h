@@ -267,16 +267,10 @@ void admin_conv_delete(struct conn *, struct http_request *,
     const struct route_match *);
 /*
  * GET /v1/admin/export, streamed (export.c; docs/dashboard.md); 503 when
- * export_org_full.
+ * credwatch_downloads_full.
  */
 void export_get(struct conn *, struct http_request *,
     const struct route_match *);
-/*
- * 1 when the organisation c acts in has EXPORTS_ORG_MAX exports running
- * in this worker: each may hold a page of rows (megabytes of messages)
- * for a reader that takes its time.
- */
-int export_org_full(const struct conn *c);
 void admin_conv_get(struct conn *, struct http_request *,
     const struct route_match *);
 /* POST /v1/admin/conversations/:id/read (issue 24): who asks read it. */
@@ -1045,19 +1039,28 @@ void widgets_check_page_shutdown(void);
  */
 struct credwatch {
 	struct conn *c;			/* the answer's: c->who is watched */
+	int download;			/* counted by credwatch_downloads_full */
 	void (*ended)(void *);
 	void *arg;
 	int on;				/* in the list */
 	struct loop_timer expiry;	/* a session's end */
 	TAILQ_ENTRY(credwatch) entry;
 };
+#define CREDWATCH_DOWNLOADS_ORG	8	/* an organisation's, a worker's */
 /*
  * w (its owner's, alive until credwatch_stop) watched for c's credential
  * from now: once it ends, w is stopped and ended(arg) called, which ends
- * the answer.
+ * the answer. download: an export, counted by credwatch_downloads_full.
  */
-void credwatch_start(struct credwatch *w, struct conn *c,
+void credwatch_start(struct credwatch *w, struct conn *c, int download,
     void (*ended)(void *), void *arg);
+/*
+ * 1 when the organisation c acts in has CREDWATCH_DOWNLOADS_ORG downloads
+ * (exports of conversations or of contacts) running in this worker, else
+ * 0. credwatch_refuse_download: the same, c then answered 503.
+ */
+int credwatch_downloads_full(const struct conn *c);
+int credwatch_refuse_download(struct conn *c);
 /* w no longer watched; a no-op when it is not (or never was) started. */
 void credwatch_stop(struct credwatch *w);
 /*

@@ -152,7 +152,7 @@ audit_export_get(struct conn *c, struct http_request *req,
 	struct export_params ep;
 
 	if (export_params_parse(req->query, &ep) < 0 ||
-	    req->method == HTTP_HEAD || export_org_full(c)) {
+	    req->method == HTTP_HEAD || credwatch_downloads_full(c)) {
 		export_get(c, req, m);
 		return;
 	}

@@ -7,6 +7,9 @@
  * ST_EV_CRED_GONE and ST_EV_USER_GONE) must not go on reading pages of
  * an organisation for a caller who may no longer read them. The watch
  * is written once here: storaged's word, the session's expiry, the list.
+ * The list also bounds an organisation's downloads at once in a worker:
+ * each may hold a page of rows (megabytes of messages) for a reader that
+ * takes its time.
  */
 #include <sys/queue.h>
 
@@ -83,12 +86,13 @@ watch_expired(void *arg)
 }
 
 void
-credwatch_start(struct credwatch *w, struct conn *c,
+credwatch_start(struct credwatch *w, struct conn *c, int download,
     void (*ended)(void *), void *arg)
 {
 	uint64_t now;
 
 	w->c = c;
+	w->download = download;
 	w->ended = ended;
 	w->arg = arg;
 	w->on = 1;
@@ -125,4 +129,26 @@ credwatch_answer(struct conn *c, int started, const char *what)
 	else
 		conn_send_error(c, 401, admin_headers, "Unauthorized: the "
 		    "credential this download was asked with has ended");
+}
+
+int
+credwatch_downloads_full(const struct conn *c)
+{
+	const struct credwatch *w;
+	const char *org = admin_who_org(&c->who);
+	int n = 0;
+
+	TAILQ_FOREACH(w, &watches, entry)
+		n += w->download && strcmp(admin_who_org(&w->c->who), org) == 0;
+	return n >= CREDWATCH_DOWNLOADS_ORG;
+}
+
+int
+credwatch_refuse_download(struct conn *c)
+{
+	if (!credwatch_downloads_full(c))
+		return 0;
+	conn_send_error(c, 503, admin_headers, "Too many of this "
+	    "organization's exports at once; try again when one has ended");
+	return 1;
 }

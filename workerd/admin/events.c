@@ -724,7 +724,7 @@ events_open(struct conn *c, struct http_request *req)
 		loop_timer_after(&presence_timer, presence_ms());
 	}
 	presence_tell(ec);
-	credwatch_start(&ec->watch, c, credential_over, ec);
+	credwatch_start(&ec->watch, c, 0, credential_over, ec);
 	c->hctx = ec;
 	c->abort = events_abort;
 	c->abort_on_eof = 1;

@@ -32,7 +32,6 @@
 #include "workerd.h"
 
 #define EXPORT_PAGE	ST_LIST_MAX	/* conversations or messages a request */
-#define EXPORTS_ORG_MAX	8		/* one organisation's at once, a worker's */
 
 struct export {
 	struct conn *c;
@@ -46,12 +45,8 @@ struct export {
 	int started;			/* the head has gone out */
 	int head_only;
 	struct buf page;		/* one page of rows, then one chunk */
-	struct credwatch watch;		/* its credential's end */
-	TAILQ_ENTRY(export) entry;	/* in exports */
+	struct credwatch watch;		/* its credential's end; counted */
 };
-
-/* The running exports, an organisation's counted (export_org_full). */
-static TAILQ_HEAD(, export) exports = TAILQ_HEAD_INITIALIZER(exports);
 
 static void export_next(struct export *);
 
@@ -156,7 +151,6 @@ page_row(struct export *x, const struct st_conv *cv, const struct st_msg *m)
 static void
 export_free(struct export *x)
 {
-	TAILQ_REMOVE(&exports, x, entry);
 	credwatch_stop(&x->watch);
 	buf_free(&x->page);
 	free(x->ids);
@@ -461,18 +455,6 @@ export_next(struct export *x)
 	}
 }
 
-int
-export_org_full(const struct conn *c)
-{
-	const struct export *x;
-	const char *org = admin_who_org(&c->who);
-	int n = 0;
-
-	TAILQ_FOREACH(x, &exports, entry)
-		n += strcmp(admin_who_org(&x->c->who), org) == 0;
-	return n >= EXPORTS_ORG_MAX;
-}
-
 /* The credential export arg was asked with ended (credwatch). */
 static void
 export_gone(void *arg)
@@ -502,18 +484,14 @@ export_get(struct conn *c, struct http_request *req,
 		free(x);
 		return;
 	}
-	if (export_org_full(c)) {
-		conn_send_error(c, 503, admin_headers, "Too many of this "
-		    "organization's exports at once; try again when one has "
-		    "ended");
+	if (credwatch_refuse_download(c)) {
 		free(x);
 		return;
 	}
 	x->c = c;
 	x->head_only = c->head_only;
 	buf_init(&x->page);
-	TAILQ_INSERT_TAIL(&exports, x, entry);
-	credwatch_start(&x->watch, c, export_gone, x);
+	credwatch_start(&x->watch, c, 1, export_gone, x);
 	c->hctx = x;
 	c->abort = export_abort;
 	/* A client that leaves a long download cancels it at once. */

@@ -545,7 +545,8 @@ contacts_export(struct conn *c, struct http_request *req,
 	struct st_id_page_req one;
 	const char *id;
 
-	if ((id = admin_id_param(c, req, m, "Invalid contactId")) == NULL)
+	if ((id = admin_id_param(c, req, m, "Invalid contactId")) == NULL ||
+	    credwatch_refuse_download(c))
 		return;
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		conn_send_error(c, 500, admin_headers, "Internal server error");
@@ -559,7 +560,7 @@ contacts_export(struct conn *c, struct http_request *req,
 	c->abort = cx_abort;
 	/* A client that leaves a long download cancels it at once. */
 	c->abort_on_eof = 1;
-	credwatch_start(&x->watch, c, cx_gone, x);
+	credwatch_start(&x->watch, c, 1, cx_gone, x);
 	/* The contact alone: its conversations come a page at a time. */
 	one = (struct st_id_page_req){ x->id, 1, "" };
 	if (storec_ask(&c->who, PROTO_ST_CONTACT_GET, &one, contact_got, x,
