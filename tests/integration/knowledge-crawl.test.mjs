@@ -289,6 +289,26 @@ describe('the fetcher crawls a site on loopback', () => {
     assert.ok((await found('descale citric acid')).length > 0);
   });
 
+  // So does a start URL that redirects where the crawl may not follow (a
+  // login or maintenance page elsewhere, a path robots.txt refuses): the
+  // sync read as ready with the start page alone, and the source's other
+  // pages were gone.
+  test('a start redirected off the site or to a refused path fails the sync, its pages kept', async () => {
+    const home = files.get('/docs/');
+    const port = new URL(site.url('/')).port;
+    try {
+      for (const [to, why] of [[`http://localhost:${port}/docs/`, /start URL: redirected off the site/],
+        ['/docs/private/x', /start URL: .*robots\.txt/]]) {
+        files.set('/docs/', { redirect: to });
+        assert.equal((await call('POST', `${S}/${src.id}/sync`)).status, 200);
+        const s = await synced(src.id, (await call('GET', `${S}/${src.id}`)).json().synced_at);
+        assert.equal(s.status, 'failed', `${to}: ${JSON.stringify(s)}`);
+        assert.match(s.error, why);
+        assert.ok((await found('descale citric acid')).length > 0, `${to}: the pages kept`);
+      }
+    } finally { files.set('/docs/', home); }
+  });
+
   test('a crawl stays within its source\'s bounds: max_depth 0 reads the start page alone, max_pages 2 two pages', async () => {
     let r = await call('POST', S, { type: 'crawl', url: site.url('/docs/'), max_depth: 0 });
     assert.equal(r.status, 400, 'max_depth 0 is no depth: null is the default');

@@ -1596,6 +1596,19 @@ robots_read(struct fetch *f)
 }
 
 /*
+ * f, when it is the start URL, could not be read (why): the sync fails
+ * and the source keeps its pages, whatever became of the start page.
+ */
+static void
+start_unread(struct fetch *f, const char *why)
+{
+	if (!f->start)
+		return;
+	f->cr->start_failed = 1;
+	crawl_fail(f->cr, "start URL", why);
+}
+
+/*
  * f's redirect refused before it was asked (on_prereq): a page put with
  * why and where it led, without validators; a sitemap fails as unread.
  */
@@ -1610,6 +1623,7 @@ hop_refused(struct fetch *f)
 	f->final_url = NULL;
 	f->etag[0] = f->lastmod[0] = '\0';
 	if (f->kind != F_SITEMAP) {
+		start_unread(f, why);
 		page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
@@ -1689,10 +1703,7 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 		snprintf(why, sizeof(why), "%s", f->guard.refused ?
 		    ADDRESS_REFUSED : f->too_big ? "page: over the byte bound" :
 		    f->err[0] != '\0' ? f->err : curl_easy_strerror(rc));
-		if (f->start) {
-			c->start_failed = 1;
-			crawl_fail(c, "start URL", why);
-		}
+		start_unread(f, why);
 		if (f->kind == F_SITEMAP)
 			sitemap_failed(f, why);
 		else if (!keep_through(f, why))
@@ -1703,6 +1714,7 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 	if (f->final_url != NULL && !in_scope(c, f->final_url, 1)) {
 		free(f->final_url);
 		f->final_url = NULL;
+		start_unread(f, "redirected off the site");
 		page_put(f, 0, "", NULL, 0, "redirected off the site", NULL, 0);
 		return;
 	}
