@@ -359,8 +359,10 @@ log_append(struct store *st)
  * header is zeroed, so a restart stops before it; and a checkpoint that
  * failed on a failing disk exits (not one the data directory's guard
  * refused, nor one that failed for want of room, a full disk or map:
- * those stay up, refusing writes, store_stalled). whose: "" or where the
- * record came from, for the message.
+ * those stay up, refusing writes, store_stalled). Records logged
+ * unflushed before it are flushed with the zeros, or the process exits
+ * (store_flush), whatever the checkpoint's failure. whose: "" or where
+ * the record came from, for the message.
  */
 static void
 refused_past(struct store *st, uint64_t seq, const char *whose)
@@ -370,6 +372,12 @@ refused_past(struct store *st, uint64_t seq, const char *whose)
 		return;
 	}
 	(void)wal_unwrite(st->wal);
+	/*
+	 * A failed flush of the zeros fails every later one (wal_sync):
+	 * records waiting on a shared flush exit here, never acknowledged.
+	 * A standby's, flushed by repl.c after the read, exit there.
+	 */
+	(void)store_flush(st);
 	if (st->guard.failed)
 		return;
 	/* No room: up, refusing every write (the log takes none now). */

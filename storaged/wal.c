@@ -20,6 +20,7 @@ struct wal {
 	int fd;
 	int sync;
 	int broken;		/* an append failed: none until wal_reset() */
+	int sync_failed;	/* a flush failed: none good until wal_reset() */
 	size_t off;		/* where the next record goes */
 	size_t last;		/* where the last record written or tried began */
 	size_t size;		/* the file's size: zeros from the last record on */
@@ -568,8 +569,20 @@ wal_write(struct wal *w, uint64_t seq, const void *body, size_t len)
 int
 wal_sync(struct wal *w)
 {
+	/*
+	 * Linux tells a failed writeback once and may call the pages it
+	 * could not write clean: a later fdatasync that succeeds does not
+	 * cover what was written before it. Sticky until the log begins
+	 * again behind a checkpoint (wal_reset).
+	 */
+	if (w->sync_failed) {
+		log_warnx("%s: not flushing: a flush of it failed, and the "
+		    "records written before that may be lost", w->path);
+		return -1;
+	}
 	if (fdatasync(w->fd) < 0) {
 		log_warn("%s: fdatasync", w->path);
+		w->sync_failed = 1;
 		return -1;
 	}
 	/*
@@ -639,6 +652,7 @@ wal_reset(struct wal *w)
 {
 	w->off = 0;
 	w->broken = 0;
+	w->sync_failed = 0;	/* what it failed to write is in LMDB now */
 	/*
 	 * A new lap: its records tell themselves from the earlier laps'
 	 * left beyond them by these bytes, and vouch for its records alone.

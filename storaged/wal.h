@@ -85,11 +85,16 @@ int wal_append(struct wal *, uint64_t seq, const void *body, size_t len);
  * acknowledges them. 0, or -1 as wal_append().
  */
 int wal_write(struct wal *, uint64_t seq, const void *body, size_t len);
-/* Flushes what was appended (fdatasync). 0, or -1 logged. */
+/*
+ * Flushes what was appended (fdatasync). 0, or -1 logged. Once one has
+ * failed, every later one fails too until wal_reset(): the kernel may
+ * have dropped what the failed one could not write, and says so once.
+ */
 int wal_sync(struct wal *);
 /*
  * After a checkpoint: the next record goes to offset 0 again (the records
- * before are in LMDB now, and older than any that follows).
+ * before are in LMDB now, and older than any that follows); a failed
+ * flush is forgotten.
  */
 void wal_reset(struct wal *);
 /*

@@ -8,8 +8,10 @@
  * nothing of its own; a record it wrote to its log but could not apply,
  * with the checkpoint after it failing too (fdatasync() answering EIO,
  * defined below, so wal.c and LMDB call it), never in the way of a
- * restart's replay; the history's digest (store_digest) the same on both
- * sides, kept across reopens, replays and snapshots, and the resume
+ * restart's replay, and the records of its read never acknowledged when
+ * the flush of the zeros over it fails (the checkpoint stalled: a full
+ * map, test_fullmap.h); the history's digest (store_digest) the same on
+ * both sides, kept across reopens, replays and snapshots, and the resume
  * decision it makes (store_repl_resumable): a primary restored from an
  * older backup is not resumed by a standby holding other records.
  */
@@ -29,6 +31,7 @@
 #include "log.h"
 #include "test_fixture.h"
 #include "test_failsync.h"
+#include "test_fullmap.h"
 
 #define MAXREC	64
 
@@ -292,6 +295,80 @@ copy_to(struct store *st, const char *path)
 	close(fd);
 }
 
+/*
+ * test_refused_waiting's child: record 0 taken and flushed (acknowledged),
+ * record 1 taken (its flush waits for the read's end), then record 2 with
+ * a body it cannot apply while the map is full (the checkpoint stalls,
+ * the standby stays up) and the flush of the zeros over it fails. Exit
+ * status 5: the read's flush (store_repl_flush) refused; 6: it succeeded,
+ * and repl.c acknowledged record 1.
+ */
+static void
+waiting_child(struct store *st, void *arg)
+{
+	uint8_t *bad;
+
+	(void)arg;
+	if (store_repl_apply(st, recs.seq[0], recs.body[0],
+	    recs.len[0]) != 0 || store_repl_flush(st) != 0 ||
+	    store_repl_apply(st, recs.seq[1], recs.body[1], recs.len[1]) != 0 ||
+	    (bad = malloc(recs.len[2])) == NULL)
+		_exit(3);
+	memcpy(bad, recs.body[2], recs.len[2]);
+	bad[1] = 0xff;		/* its first effect's database */
+	full_map = 1;
+	fail_syncs = 1;
+	if (store_repl_apply(st, recs.seq[2], bad, recs.len[2]) != -1 ||
+	    fail_syncs != 0 || store_stalled(st) == NULL)
+		_exit(4);
+	_exit(store_repl_flush(st) == 0 ? 6 : 5);
+}
+
+/*
+ * The standby's records of one read wait for its flush when a record
+ * after them cannot be applied, the checkpoint stalls for want of room
+ * and the flush of the zeros over that record fails: the read's flush
+ * fails too (repl.c exits on it), never acknowledging them. It answered
+ * 0 before (Linux says a writeback error once), and the standby
+ * acknowledged a record whose pages the kernel may have dropped. The
+ * restart has what the disk kept (here: records 0 and 1), never the
+ * refused record, and takes the stream from there.
+ */
+static void
+test_refused_waiting(void **state)
+{
+	struct fix *p = fix_new("/tmp/parley-repl-p-XXXXXX");
+	char sdir[64] = "/tmp/parley-repl-s-XXXXXX", snap[128];
+	struct store *s;
+	int status;
+
+	(void)state;
+	s = standby_open(sdir);
+	snprintf(snap, sizeof(snap), "%s/snapshot.mdb.part", sdir);
+	copy_to(p->st, snap);
+	assert_int_equal(store_swap(s, snap), 0);
+	store_close(s);
+	store_on_record(p->st, capture, NULL);
+	write_one(p->st, "a", "one");
+	write_one(p->st, "a", "two");
+	write_one(p->st, "b", "three");
+	assert_int_equal(recs.n, 3);
+
+	status = fix_in_child(sdir, STORE_F_STANDBY, waiting_child, NULL);
+	assert_int_equal(status, 5);
+	assert_non_null(s = store_open(sdir, 64, STORE_F_STANDBY));
+	assert_int_equal(store_seq(s), recs.seq[1]);
+	assert_int_equal(store_repl_apply(s, recs.seq[2], recs.body[2],
+	    recs.len[2]), 0);
+	assert_int_equal(store_repl_flush(s), 0);
+	assert_int_equal(stats(s).messages, 3);
+
+	store_close(s);
+	rm_env(sdir);
+	recs_free();
+	fix_free(p);
+}
+
 /* crashed_child: a record, its digest into the file arg, no checkpoint. */
 static void
 crashed_child(struct store *st, void *arg)
@@ -521,6 +598,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stream_and_snapshot),
 		cmocka_unit_test(test_refused_record),
+		cmocka_unit_test(test_refused_waiting),
 		cmocka_unit_test(test_resume_digest),
 		cmocka_unit_test(test_digest_off),
 	};

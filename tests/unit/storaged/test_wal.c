@@ -4,7 +4,8 @@
  * at any byte of its last record recovers without that record, a
  * checkpoint killed midway recovers, a failed batch is undone, a flush
  * the disk fails is refused and never comes back (even when the disk
- * fails the checkpoint after it too), and a log that skips
+ * fails the checkpoint after it too, or the flush of the zeros over it
+ * while other records wait on a shared flush), and a log that skips
  * records LMDB needs is refused, and a start stalled on a full map
  * keeps the records it replayed. A record damaged after its flush, with
  * acknowledged ones after it, refuses the start; one torn by a power cut
@@ -43,6 +44,7 @@
 #include "util.h"
 #include "wal.h"
 #include "test_failsync.h"
+#include "test_fullmap.h"
 #include "test_util.h"
 
 /* The next this many pwritev() calls fail with EIO (the log's appends). */
@@ -57,28 +59,6 @@ pwritev(int fd, const struct iovec *iov, int n, off_t off)
 		return -1;
 	}
 	return (ssize_t)syscall(SYS_pwritev, fd, iov, n, (long)off, 0L);
-}
-
-/*
- * Set: a checkpoint's first put (the log's seq in meta) fails as in a
- * full map, and the checkpoint with it.
- */
-static int full_map;
-
-int
-mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data,
-    unsigned int flags)
-{
-	static int (*real)(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *,
-	    unsigned int);
-
-	if (full_map && key->mv_size == 7 &&
-	    memcmp(key->mv_data, "wal_seq", 7) == 0)
-		return MDB_MAP_FULL;
-	if (real == NULL)
-		real = (int (*)(MDB_txn *, MDB_dbi, MDB_val *, MDB_val *,
-		    unsigned int))dlsym(RTLD_NEXT, "mdb_put");
-	return real(txn, dbi, key, data, flags);
 }
 
 /* The store opened again as PARLEY_SYNC=full has it: each append flushed. */
@@ -567,6 +547,57 @@ test_shared_flush_fails(void **state)
 	assert_int_equal(turns_in(f->st), 5);
 	reopen_synced(f);
 	assert_int_equal(turns_in(f->st), 5);
+}
+
+/*
+ * test_waiting_unwrite_fails' child: turn n logged unflushed (a shared
+ * flush's batch); turn n + 1's log write fails, the checkpoint after it
+ * finds the map full (a stall, not an exit) and the flush of the zeros
+ * over its header fails. Exit status 6: it went on, and the server's
+ * next flush (store_flush, answered 0) released turn n's replies.
+ */
+static void
+waiting_child(struct store *st, void *arg)
+{
+	const struct turns *t = arg;
+
+	store_defer_flush(st, 1);
+	if (write_turn(st, t->n) != 0 || store_flushed(st) >= store_seq(st))
+		_exit(3);
+	store_defer_flush(st, 0);
+	fail_writes = 1;
+	full_map = 1;
+	fail_syncs = 1;
+	if (write_turn(st, t->n + 1) != PROTO_E_INTERNAL || fail_writes != 0 ||
+	    fail_syncs != 0 || store_stalled(st) == NULL)
+		_exit(4);
+	if (store_flush(st) == 1 && store_flushed(st) == store_seq(st))
+		_exit(6);
+	_exit(5);
+}
+
+/*
+ * A refused batch's record zeroed (its checkpoint stalled for want of
+ * room) while records of earlier batches wait on a shared flush, and the
+ * flush of those zeros fails: the process exits, as when the shared
+ * flush itself fails (test_shared_flush_fails). It stayed up, and the
+ * server's next flush, answered 0 (Linux says a writeback error once),
+ * sent the waiting records' replies. Neither turn was acknowledged; the
+ * next start has the turns before, and the waiting one as the disk kept
+ * it (here: kept), never the refused one.
+ */
+static void
+test_waiting_unwrite_fails(void **state)
+{
+	struct fix *f = *state;
+	struct turns t = { 400, 1 };
+
+	assert_int_equal(write_turn(f->st, 0), 0);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(fix_in_child(f->dir, 0, waiting_child, &t), 1);
+	reopen_synced(f);
+	assert_int_equal(turns_in(f->st), 2);
 }
 
 /* checkpoint_fails' child: turn n, then n + 1 on a failing disk. */
@@ -1358,6 +1389,7 @@ main(void)
 		T(test_failed_batch_undone),
 		T(test_failed_sync),
 		T(test_shared_flush_fails),
+		T(test_waiting_unwrite_fails),
 		T(test_failed_checkpoint),
 		T(test_gap_refused),
 		T(test_lost_mdb_refused),
