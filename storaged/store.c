@@ -1484,6 +1484,32 @@ store_map_state(const struct store *st, uint64_t *used, uint64_t *size)
 	*size = st->map_size;
 }
 
+/*
+ * A checkpoint committed unsynced (STORE_F_NOSYNC, PARLEY_SYNC=interval:
+ * MDB_NOSYNC) synced before the log that holds its records starts again
+ * or is emptied: else the log's emptying, or the next lap written over
+ * it, may reach the disk before LMDB's commit, and a power loss would
+ * lose every record since the last synced checkpoint. A sync that fails
+ * leaves no way on: the commit is made, so the log can neither start
+ * again (its records may be their only copy on disk) nor go on behind
+ * them (a start stops reading at a record the commit holds): storaged
+ * exits, and the next start replays what the disk holds.
+ */
+static void
+ckpt_sync(struct store *st)
+{
+	int rc;
+
+	if (!(st->flags & STORE_F_NOSYNC))
+		return;
+	if ((rc = mdb_env_sync(st->env, 1)) != 0)
+		fatalx("lmdb: %s: cannot sync the checkpoint of records "
+		    "%llu..%llu: %s; exiting: the log keeps them, and the next "
+		    "start replays what the disk holds", st->dir,
+		    (unsigned long long)st->ckpt_seq + 1,
+		    (unsigned long long)st->seq, mdb_strerror(rc));
+}
+
 int
 store_checkpoint(struct store *st)
 {
@@ -1519,6 +1545,7 @@ store_checkpoint(struct store *st)
 		stall_on(st, rc);
 		return -1;
 	}
+	ckpt_sync(st);
 	/* Synced: the log's records are LMDB's now; the log starts again. */
 	log_debug("store: checkpoint of records %llu..%llu (%zu bytes of "
 	    "log) in %llu us", (unsigned long long)st->ckpt_seq + 1,
@@ -1709,7 +1736,8 @@ env_open(struct store *st)
 		goto fail;
 	/*
 	 * Checkpoints are synced in full: LMDB never holds a torn commit.
-	 * STORE_F_NOSYNC (PARLEY_SYNC=interval, tests): store_sync does it.
+	 * STORE_F_NOSYNC (PARLEY_SYNC=interval, tests): one sync after the
+	 * commit, before the log starts again (ckpt_sync), and store_sync.
 	 */
 	what = "open";
 	if ((rc = mdb_env_open(st->env, dir,

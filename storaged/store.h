@@ -28,9 +28,11 @@
 /*
  * store_open() flags (see PARLEY_SYNC in STORAGE.md). Without it, a write
  * batch is on disk when store_commit() returns (its log record is
- * flushed), and so is a checkpoint when store_checkpoint() returns.
+ * flushed). A checkpoint is on disk when store_checkpoint() returns
+ * either way (with it, synced once after its commit, before the log
+ * starts again).
  */
-#define STORE_F_NOSYNC		0x01	/* neither flushed: store_sync does both */
+#define STORE_F_NOSYNC		0x01	/* batches not flushed: store_sync does it */
 /*
  * A standby (issue 25): its records are its primary's, so store_open
  * writes none of its own (no module's init: store_init at promotion).
@@ -269,6 +271,7 @@ int store_sync(struct store *);
  * Commits every logged write to LMDB, synced, and starts the log again.
  * store_begin() does it once the log is full; a backup does it first.
  * 0, or -1 logged (the writes are still in the log and in the open txn).
+ * With STORE_F_NOSYNC, a sync that fails after the commit exits (fatalx).
  */
 int store_checkpoint(struct store *);
 /*

@@ -1,7 +1,9 @@
 /*
  * A dying disk for the storaged tests that need one (test_wal, test_repl):
- * this binary's fdatasync() fails with EIO while fail_syncs counts down.
- * Include once, in the test file itself.
+ * this binary's fdatasync() fails with EIO while fail_syncs counts down,
+ * and it and fsync() tell synced_hook of each file they flushed (a test's
+ * model of what a power loss leaves). Include once, in the test file
+ * itself.
  */
 #ifndef PARLEY_TEST_FAILSYNC_H
 #define PARLEY_TEST_FAILSYNC_H
@@ -14,6 +16,9 @@
 /* The next this many fdatasync() calls fail with EIO, as a dying disk's. */
 static int fail_syncs;
 
+/* Set: called with fd once an fdatasync() or fsync() of it succeeded. */
+static void (*synced_hook)(int fd);
+
 int
 fdatasync(int fd)
 {
@@ -22,7 +27,21 @@ fdatasync(int fd)
 		errno = EIO;
 		return -1;
 	}
-	return (int)syscall(SYS_fdatasync, fd);
+	if (syscall(SYS_fdatasync, fd) < 0)
+		return -1;
+	if (synced_hook != NULL)
+		synced_hook(fd);
+	return 0;
+}
+
+int
+fsync(int fd)
+{
+	if (syscall(SYS_fsync, fd) < 0)
+		return -1;
+	if (synced_hook != NULL)
+		synced_hook(fd);
+	return 0;
 }
 
 #endif

@@ -10,8 +10,12 @@
  * keeps the records it replayed. A record damaged after its flush, with
  * acknowledged ones after it, refuses the start; one torn by a power cut
  * in a shared flush does not (nor an earlier lap's records beyond), and
- * a log of the older format replays. Crashes are real: a child process writes
- * and is killed (or _exits without closing the store). A failing disk is
+ * a log of the older format replays. With PARLEY_SYNC=interval, a
+ * checkpoint is on disk before the log starts again or is emptied.
+ * Crashes are real: a child process writes
+ * and is killed (or _exits without closing the store); a power loss
+ * leaves each file as its last flush did (test_failsync.h's hook). A
+ * failing disk is
  * fdatasync() answering EIO (defined below, so wal.c and LMDB call it),
  * a failing write pwritev() answering it (the log's appends), a full
  * map a checkpoint's mdb_put() answering MDB_MAP_FULL.
@@ -23,6 +27,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -256,6 +261,83 @@ last_nonzero(const char *dir, off_t end)
 	while (c == 0 && end > 0);
 	close(fd);
 	return end;
+}
+
+/* ------------------------------------------------ a power loss */
+
+/*
+ * The least a power loss leaves of the watched store directory: each
+ * file as its last fdatasync or fsync left it (synced_hook copies it into
+ * the image then), or as the kernel's writeback left it (disk_written).
+ */
+static struct {
+	char dir[PATH_MAX];	/* the store's directory, resolved */
+	char image[64];
+} disk;
+
+/* synced_hook: a file of the watched directory, copied as it is now. */
+static void
+disk_synced(int fd)
+{
+	char link[64], p[PATH_MAX], to[PATH_MAX + 64];
+	const char *base;
+	struct stat sb;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (n = readlink(link, p, sizeof(p) - 1)) < 0)
+		return;
+	p[n] = '\0';
+	if ((base = strrchr(p, '/')) == NULL ||
+	    (size_t)(base - p) != strlen(disk.dir) ||
+	    strncmp(p, disk.dir, (size_t)(base - p)) != 0)
+		return;
+	snprintf(to, sizeof(to), "%s%s", disk.image, base);
+	copy_file(p, to, -1);
+}
+
+/* From now on, dir's files are imaged as they are synced (an empty image). */
+static void
+disk_watch(const char *dir)
+{
+	assert_non_null(realpath(dir, disk.dir));
+	strlcpy(disk.image, "/tmp/parley-walimg-XXXXXX", sizeof(disk.image));
+	assert_non_null(mkdtemp(disk.image));
+	synced_hook = disk_synced;
+}
+
+/* The kernel wrote dir's file name back by itself: it is in the image. */
+static void
+disk_written(const char *name)
+{
+	char from[PATH_MAX + 64], to[PATH_MAX + 64];
+
+	snprintf(from, sizeof(from), "%s/%s", disk.dir, name);
+	snprintf(to, sizeof(to), "%s/%s", disk.image, name);
+	copy_file(from, to, -1);
+}
+
+/*
+ * The power is lost: the image opened as the store's next start would
+ * open its directory; the turns in it (-1: the start refused), then the
+ * image removed.
+ */
+static int64_t
+disk_turns_after_loss(void)
+{
+	struct store *st;
+	int64_t n = -1;
+
+	synced_hook = NULL;
+	log_set_level(LOG_LEVEL_FATAL);
+	if ((st = store_open(disk.image, 64, STORE_F_NOSYNC)) != NULL) {
+		n = (int64_t)turns_in(st);
+		store_close(st);
+	}
+	log_set_level(LOG_LEVEL_WARN);
+	rm_env(disk.image);
+	return n;
 }
 
 /* ------------------------------------------------ tests */
@@ -651,6 +733,52 @@ test_failed_checkpoint(void **state)
 	assert_int_equal(write_turn(f->st, 3), 0);
 	reopen_synced(f);
 	assert_int_equal(turns_in(f->st), 3);
+}
+
+/*
+ * PARLEY_SYNC=interval (STORE_F_NOSYNC): a clean stop's checkpoint is on
+ * disk before the log is emptied. Its commit was not synced (MDB_NOSYNC)
+ * and the log's emptying was (wal_clear): a power loss after the stop
+ * found LMDB at the checkpoint before (here: none) and an empty log, the
+ * turns acknowledged since gone, though the exit had synced them.
+ */
+static void
+test_interval_close_synced(void **state)
+{
+	struct fix *f = *state;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		assert_int_equal(write_turn(f->st, i), 0);
+	disk_watch(f->dir);
+	assert_int_equal(store_sync(f->st), 0);	/* the exit's (server_sync) */
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(disk_turns_after_loss(), 3);
+}
+
+/*
+ * The same for a checkpoint made as the log fills: LMDB's commit is on
+ * disk before the log starts again, so a power loss after the next
+ * record was written over the log's start (the kernel may write it back
+ * at any moment) keeps the turns the last interval's sync had on disk.
+ * It found LMDB before the checkpoint and the new lap's record, after
+ * which the start refused ("records are missing").
+ */
+static void
+test_interval_checkpoint_synced(void **state)
+{
+	struct fix *f = *state;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		assert_int_equal(write_turn(f->st, i), 0);
+	disk_watch(f->dir);
+	assert_int_equal(store_sync(f->st), 0);	/* the interval's */
+	store_set_wal_max(f->st, 1);	/* the next batch checkpoints first */
+	assert_int_equal(write_turn(f->st, 3), 0);
+	disk_written(WAL_FILE);
+	assert_true(disk_turns_after_loss() >= 3);
 }
 
 /* LMDB older than the log's first record: refused, not silently short. */
@@ -1391,6 +1519,8 @@ main(void)
 		T(test_shared_flush_fails),
 		T(test_waiting_unwrite_fails),
 		T(test_failed_checkpoint),
+		T(test_interval_close_synced),
+		T(test_interval_checkpoint_synced),
 		T(test_gap_refused),
 		T(test_lost_mdb_refused),
 		T(test_churn_in_small_map),
