@@ -529,7 +529,8 @@ admin_vet_url(struct conn *c, struct url_target *t,
 		    field(why) : why);
 		return -1;
 	}
-	if ((*state = notify_lookup_start(t, 0, looked_up, c)) == NULL) {
+	if ((*state = notify_lookup_start(t, 0, c->who.org, looked_up,
+	    c)) == NULL) {
 		conn_send_error(c, 503, admin_headers,
 		    "Too many URLs being checked; try again");
 		return -1;

@@ -37,6 +37,7 @@
 #include "pagetags.h"
 #include "urlpolicy.h"
 #include "version.h"
+#include "orgslots.h"
 #include "widgetmsg.h"
 #include "workerd.h"
 
@@ -64,7 +65,7 @@ struct page_check {
 	char *url;		/* as given; NULL when the body had none */
 	const char *bad;	/* the body's fault, told once the widget is found */
 	struct urlpol_guard guard;	/* each address held to it; refused */
-	int inflight;		/* counted in nchecks and its org's */
+	int inflight;		/* counted in checks, as org's */
 	char org[ST_ORG_ID_MAX + 1];	/* who asks's organisation */
 	/* what came */
 	struct fetch_text page;
@@ -74,30 +75,7 @@ struct page_check {
 };
 
 static struct curlloop cloop = CURLLOOP_INIT("pagecheck");
-static int nchecks;
-/* The organisations with checks in flight, and how many (n 0: free). */
-static struct {
-	char org[ST_ORG_ID_MAX + 1];
-	int n;
-} org_checks[CHECKS_MAX];
-
-/* org's count of checks in flight (a free one taken when add), or NULL. */
-static int *
-org_count(const char *org, int add)
-{
-	size_t i, free_at = CHECKS_MAX;
-
-	for (i = 0; i < CHECKS_MAX; i++) {
-		if (org_checks[i].n > 0 && strcmp(org_checks[i].org, org) == 0)
-			return &org_checks[i].n;
-		if (org_checks[i].n == 0 && free_at == CHECKS_MAX)
-			free_at = i;
-	}
-	if (!add || free_at == CHECKS_MAX)
-		return NULL;
-	strlcpy(org_checks[free_at].org, org, sizeof(org_checks[0].org));
-	return &org_checks[free_at].n;
-}
+static struct orgslots checks = ORGSLOTS_INIT(CHECKS_MAX, CHECKS_ORG_MAX);
 
 /* ------------------------------------------------------------ the state */
 
@@ -112,10 +90,8 @@ check_free(void *p)
 		curlloop_remove(&cloop, &pc->x);
 		curl_easy_cleanup(pc->x.easy);
 	}
-	if (pc->inflight) {
-		nchecks--;
-		(*org_count(pc->org, 0))--;
-	}
+	if (pc->inflight)
+		orgslots_put(&checks, pc->org);
 	fetch_text_free(&pc->page);
 	free(pc->url);
 	free(pc);
@@ -370,9 +346,6 @@ check_start(struct page_check *pc)
 	bad |= urlpol_curl_io(e, &pc->guard, write_cb, pc) < 0;
 	if (bad || curlloop_add(&cloop, &pc->x) < 0)
 		return -1;
-	pc->inflight = 1;
-	nchecks++;
-	(*org_count(pc->org, 1))++;	/* a slot each: one is free */
 	return 0;
 }
 
@@ -392,7 +365,6 @@ widget_got(const struct storec_result *r, void *arg)
 	struct st_widget w;
 	struct url_target t;
 	const char *why;
-	int *n;
 
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_WIDGET_GET, &w) < 0) {
@@ -416,16 +388,18 @@ widget_got(const struct storec_result *r, void *arg)
 		check_fail(c, 400, private_why);
 		return;
 	}
-	if (nchecks >= CHECKS_MAX) {
+	strlcpy(pc->org, c->who.org, sizeof(pc->org));
+	switch (orgslots_take(&checks, pc->org)) {
+	case ORGSLOTS_FULL:
 		check_fail(c, 503, "Too many pages being checked; try again");
 		return;
-	}
-	strlcpy(pc->org, c->who.org, sizeof(pc->org));
-	n = org_count(pc->org, 0);
-	if (n != NULL && *n >= CHECKS_ORG_MAX) {
+	case ORGSLOTS_ORG_FULL:
 		check_fail(c, 503, "Too many of this organization's pages "
 		    "being checked; try again");
 		return;
+	case ORGSLOTS_TAKEN:
+		pc->inflight = 1;
+		break;
 	}
 	if (check_start(pc) < 0) {
 		check_fail(c, 500, "Internal server error");

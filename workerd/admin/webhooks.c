@@ -235,8 +235,8 @@ hook_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 	if (urlpol_parse(h->url, &t, &why) < 0 ||
 	    urlpol_check_literal(&t, &why) != 1)
 		return 0;
-	if ((*state = notify_lookup_start(&t, 0, hook_looked_up, c)) ==
-	    NULL) {
+	if ((*state = notify_lookup_start(&t, 0, c->who.org, hook_looked_up,
+	    c)) == NULL) {
 		conn_send_error(c, 503, admin_headers,
 		    "Too many webhook URLs being checked; try again");
 		return -1;

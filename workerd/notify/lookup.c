@@ -7,9 +7,12 @@
  * on the loop. Only the lookup struct crosses threads: the loop fills
  * it before getaddrinfo_a and reads it after the pipe gave it back.
  *
- * Bounded: NOTIFY_LOOKUPS_MAX in flight per worker (a full table
- * refuses at once). A lookup whose caller left is orphaned: freed,
- * without its callback, when it ends.
+ * Bounded: NOTIFY_LOOKUPS_MAX in flight per worker, NOTIFY_LOOKUPS_ORG
+ * of them one organisation's (a full table refuses at once): a name
+ * whose servers never answer holds its slot for the resolver's timeout,
+ * and one organisation's such names must not refuse every other's. A
+ * lookup whose caller left is orphaned: freed, without its callback,
+ * when it ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +26,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "orgslots.h"
 
 struct notify_lookup {
 	struct gaicb req;
@@ -30,6 +34,7 @@ struct notify_lookup {
 	char host[256];
 	char port[8];
 	int allow_private;
+	char org[ST_WHO_ORG_MAX + 1];	/* whose slot it holds */
 	notify_lookup_fn fn;	/* the loop's alone, as orphan */
 	void *arg;
 	int orphan;
@@ -37,7 +42,8 @@ struct notify_lookup {
 
 static int lk_pipe[2] = { -1, -1 };
 static struct loop_io lk_io;
-static unsigned int lk_inflight;
+static struct orgslots lk_slots = ORGSLOTS_INIT(NOTIFY_LOOKUPS_MAX,
+    NOTIFY_LOOKUPS_ORG);
 
 /* glibc's thread: hand the lookup back to the loop. */
 static void
@@ -58,7 +64,7 @@ lk_end(struct notify_lookup *l)
 {
 	const char *why = NULL;
 
-	lk_inflight--;
+	orgslots_put(&lk_slots, l->org);
 	if (!l->orphan) {
 		if (gai_error(&l->req) != 0)
 			why = "url: host does not resolve";
@@ -105,15 +111,19 @@ lk_init(void)
 
 struct notify_lookup *
 notify_lookup_start(const struct url_target *t, int allow_private,
-    notify_lookup_fn fn, void *arg)
+    const char *org, notify_lookup_fn fn, void *arg)
 {
 	struct notify_lookup *l;
 	struct gaicb *list[1];
 	struct sigevent sev;
 
-	if (lk_inflight >= NOTIFY_LOOKUPS_MAX || lk_init() < 0 ||
-	    (l = calloc(1, sizeof(*l))) == NULL)
+	if (lk_init() < 0 || (l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
+	if (orgslots_take(&lk_slots, org) != ORGSLOTS_TAKEN) {
+		free(l);
+		return NULL;
+	}
+	strlcpy(l->org, org, sizeof(l->org));
 	strlcpy(l->host, t->host, sizeof(l->host));
 	snprintf(l->port, sizeof(l->port), "%d", t->port);
 	l->hints.ai_family = AF_UNSPEC;
@@ -131,10 +141,10 @@ notify_lookup_start(const struct url_target *t, int allow_private,
 	sev.sigev_value.sival_ptr = l;
 	list[0] = &l->req;
 	if (getaddrinfo_a(GAI_NOWAIT, list, 1, &sev) != 0) {
+		orgslots_put(&lk_slots, l->org);
 		free(l);
 		return NULL;
 	}
-	lk_inflight++;
 	return l;
 }
 

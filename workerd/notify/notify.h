@@ -65,13 +65,15 @@ int notify_sign(const char *secret, const char *msg_id, uint64_t timestamp_s,
  * verdict urlpol_addrs_check's: fn(arg, NULL) when the host may be
  * reached, else fn(arg, why). fn is called on the loop, never before
  * this returns. NULL when it cannot start (NOTIFY_LOOKUPS_MAX in flight
- * in this process, out of memory): the caller answers 503.
+ * in this process, or NOTIFY_LOOKUPS_ORG of them org's, who asks's;
+ * out of memory): the caller answers 503.
  */
 #define NOTIFY_LOOKUPS_MAX	16
+#define NOTIFY_LOOKUPS_ORG	4
 typedef void (*notify_lookup_fn)(void *arg, const char *why);
 struct notify_lookup;
 struct notify_lookup *notify_lookup_start(const struct url_target *t,
-    int allow_private, notify_lookup_fn fn, void *arg);
+    int allow_private, const char *org, notify_lookup_fn fn, void *arg);
 /* Its caller is gone: fn is never called; it is freed when it ends. */
 void notify_lookup_cancel(struct notify_lookup *);
 

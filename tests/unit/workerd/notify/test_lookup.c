@@ -3,7 +3,8 @@
  * the verdict comes on the loop, never before the start returns;
  * localhost (from /etc/hosts: no DNS traffic) is refused unless private
  * addresses are allowed; a cancelled lookup never calls back; at most
- * NOTIFY_LOOKUPS_MAX in flight.
+ * NOTIFY_LOOKUPS_MAX in flight, NOTIFY_LOOKUPS_ORG of them one
+ * organisation's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -58,8 +59,8 @@ test_localhost(void **state)
 	struct verdict refused = { 0, NULL }, allowed = { 0, "x" };
 
 	target(&t, "http://localhost:8080/h");
-	assert_non_null(notify_lookup_start(&t, 0, told, &refused));
-	assert_non_null(notify_lookup_start(&t, 1, told, &allowed));
+	assert_non_null(notify_lookup_start(&t, 0, "", told, &refused));
+	assert_non_null(notify_lookup_start(&t, 1, "", told, &allowed));
 	assert_int_equal(refused.told + allowed.told, 0);	/* not yet */
 	wait_told(&refused, 1);
 	wait_told(&allowed, 1);
@@ -76,15 +77,23 @@ test_cancel_and_bound(void **state)
 	struct url_target t;
 	struct notify_lookup *ls[NOTIFY_LOOKUPS_MAX];
 	struct verdict vs[NOTIFY_LOOKUPS_MAX], last = { 0, NULL };
+	char org[16];
 	size_t i;
 
 	memset(vs, 0, sizeof(vs));
 	target(&t, "http://localhost/h");
-	for (i = 0; i < NOTIFY_LOOKUPS_MAX; i++)
-		assert_non_null(ls[i] = notify_lookup_start(&t, 1, told,
+	/* Each organisation its share: the fifth of one refused at once. */
+	for (i = 0; i < NOTIFY_LOOKUPS_MAX; i++) {
+		snprintf(org, sizeof(org), "org%zu", i / NOTIFY_LOOKUPS_ORG);
+		assert_non_null(ls[i] = notify_lookup_start(&t, 1, org, told,
 		    &vs[i]));
-	/* Full: refused at once. */
-	assert_null(notify_lookup_start(&t, 1, told, &last));
+		if (i % NOTIFY_LOOKUPS_ORG == NOTIFY_LOOKUPS_ORG - 1 &&
+		    i + 1 < NOTIFY_LOOKUPS_MAX)
+			assert_null(notify_lookup_start(&t, 1, org, told,
+			    &last));
+	}
+	/* Full: refused at once, whoever asks. */
+	assert_null(notify_lookup_start(&t, 1, "another", told, &last));
 	notify_lookup_cancel(ls[0]);
 	wait_told(vs + 1, NOTIFY_LOOKUPS_MAX - 1);
 	/* Let the cancelled one end too (freed, never told). */
@@ -94,7 +103,7 @@ test_cancel_and_bound(void **state)
 	for (i = 1; i < NOTIFY_LOOKUPS_MAX; i++)
 		assert_int_equal(vs[i].told, 1);
 	/* Room again. */
-	assert_non_null(notify_lookup_start(&t, 1, told, &last));
+	assert_non_null(notify_lookup_start(&t, 1, "org0", told, &last));
 	wait_told(&last, 1);
 	assert_int_equal(last.told, 1);
 }
