@@ -24,6 +24,7 @@ const call = (name, argsText) => `[[mock:call=${name},args=${encodeURIComponent(
 describe('actions at their edges', () => {
   let p, api, apiPort;
   const seen = [];
+  const held = [];
   const admin = (method, path, body) => p.request(method, path, {
     headers: { 'content-type': 'application/json', 'x-admin-api-key': p.adminKey },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -56,6 +57,14 @@ describe('actions at their edges', () => {
       req.on('data', (d) => { body += d; });
       req.on('end', () => {
         seen[seen.length - 1].body = body;
+        if (req.url.startsWith('/held')) {	// answered when the test lets it go
+          held.push(res);
+          return;
+        }
+        if (req.url.startsWith('/accents')) {
+          res.end('é'.repeat(100));
+          return;
+        }
         if (req.url.startsWith('/latin1')) {
           res.setHeader('content-type', 'application/json; charset=iso-8859-1');
           res.end(Buffer.from('{"status":"expédié","ville":"Zürich","note":"prêt à être livré demain"}', 'latin1'));
@@ -71,6 +80,42 @@ describe('actions at their edges', () => {
     await p.start();
   });
   after(async () => { try { if (p) await p.stop(); } finally { if (api) api.close(); } });
+
+  // An answer cut at max_response_bytes inside a character is shown up to
+  // its last whole one (it was "(the answer is not UTF-8 text)").
+  test('a dry run\'s answer cut inside a character: its whole characters', async () => {
+    const id = await action({ name: 'accents', url: `http://127.0.0.1:${apiPort}/accents/{{order_id}}`, max_response_bytes: 101 });
+    const r = await admin('POST', `/v1/admin/actions/${id}/test`, { arguments: { order_id: '1' } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual([r.json().response.body, r.json().response.cut], ['é'.repeat(50), true]);
+  });
+
+  // Each dry run holds a call to an API anyone may name and its answer: a
+  // worker runs 16 at once, one organisation 4 of them (a key's holder
+  // started a thousand, all at the target at once).
+  test('dry runs at once: an organisation\'s fifth is 503, another organisation\'s is not held back', async () => {
+    const id = await action({ name: 'held', url: `http://127.0.0.1:${apiPort}/held/{{order_id}}` });
+    const run = (i, headers = {}) => p.request('POST', `/v1/admin/actions/${id}/test`, {
+      headers: { 'content-type': 'application/json', 'x-admin-api-key': p.adminKey, ...headers },
+      body: JSON.stringify({ arguments: { order_id: String(i) } }), timeout: 30000 });
+    const four = [0, 1, 2, 3].map((i) => run(i));
+    await waitFor(() => held.length === 4, 10000, 'four calls at the API');
+    const fifth = await run(4);
+    assert.equal(fifth.status, 503, fifth.text);
+    assert.equal(fifth.json().error, 'Too many of this organization\'s dry runs under way; try again');
+    const org = await admin('POST', '/v1/admin/organizations', { name: 'Other dry runs' });
+    assert.equal(org.status, 201, org.text);
+    // (its own API cannot be on loopback: an action of this one's id is 404, not 503)
+    const elsewhere = await run(5, { 'x-organization-id': org.json().id });
+    assert.equal(elsewhere.status, 404, elsewhere.text);
+    for (const res of held.splice(0)) res.end('{"ok":true}');
+    for (const x of await Promise.all(four)) assert.equal(x.status, 200, x.text);
+    // Their slots given back: one more runs.
+    const again = run(6);
+    await waitFor(() => held.length === 1, 10000, 'a dry run once the others ended');
+    held.pop().end('{"ok":true}');
+    assert.equal((await again).status, 200);
+  });
 
   test('a template left naming no parameter (PATCHes of url, body, parameters): refused as merged, nothing saved', async () => {
     const good = `http://127.0.0.1:${apiPort}/orders/{{order_id}}/items`;

@@ -24,11 +24,14 @@
 #include "admin.h"
 #include "call.h"
 #include "log.h"
+#include "orgslots.h"
 #include "schema.h"
 #include "template.h"
 #include "workerd.h"
 
 #define WHY_MAX		512
+#define DRY_RUNS_MAX	16	/* in flight in this worker */
+#define DRY_RUNS_ORG_MAX 4	/* of them, one organisation's */
 
 /* A dry run under way: what it was given, its call in flight. */
 struct dry_run {
@@ -37,7 +40,15 @@ struct dry_run {
 	char *email;		/* the sample visitor's email, or NULL */
 	json_t *request;	/* what was sent, once known */
 	struct action_call *call;
+	char org[ST_WHO_ORG_MAX + 1];	/* who asks's: its slot in dry_runs */
 };
+
+/*
+ * Each holds a call to an API anyone may name, its answer (up to the
+ * action's max_response_bytes) and the reply made of it.
+ */
+static struct orgslots dry_runs = ORGSLOTS_INIT(DRY_RUNS_MAX,
+    DRY_RUNS_ORG_MAX);
 
 static void
 dry_free(void *p)
@@ -45,6 +56,7 @@ dry_free(void *p)
 	struct dry_run *d = p;
 
 	action_call_cancel(d->call);
+	orgslots_put(&dry_runs, d->org);
 	json_decref(d->args);
 	json_decref(d->request);
 	free(d->vid);
@@ -80,9 +92,11 @@ dry_called(void *arg, const struct action_call_result *r)
 
 	d->call = NULL;
 	d->request = NULL;
+	/* Cut at the answer cap: up to its last whole character. */
 	if (r->err == ACALL_OK)
 		resp = json_pack("{s:i, s:s%, s:b, s:I}", "status", r->status,
-		    "body", r->body, r->len, "cut", r->cut, "duration_ms",
+		    "body", r->body, r->cut ? proto_utf8_whole(r->body, r->len) :
+		    r->len, "cut", r->cut, "duration_ms",
 		    (json_int_t)r->duration_ms);
 	/* An answer that is not UTF-8 cannot be a JSON string: said so. */
 	if (r->err == ACALL_OK && resp == NULL)
@@ -191,7 +205,27 @@ actions_test(struct conn *c, struct http_request *req,
 		conn_send_error(c, 400, admin_headers, bad);
 		return;
 	}
-	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	switch (orgslots_take(&dry_runs, c->who.org)) {
+	case ORGSLOTS_FULL:
+		bad = "Too many dry runs under way; try again";
+		break;
+	case ORGSLOTS_ORG_FULL:
+		bad = "Too many of this organization's dry runs under way; "
+		    "try again";
+		break;
+	case ORGSLOTS_TAKEN:
+		break;
+	}
+	if (bad != NULL) {
+		json_decref(root);
+		conn_send_error(c, 503, admin_headers, bad);
+		return;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		orgslots_put(&dry_runs, c->who.org);
+	else
+		strlcpy(d->org, c->who.org, sizeof(d->org));
+	if (d == NULL ||
 	    (d->args = args != NULL ? json_incref(args) : json_object()) ==
 	    NULL || (vid != NULL && (d->vid = strdup(json_string_value(vid))) ==
 	    NULL) || (email != NULL &&
