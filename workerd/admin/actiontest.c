@@ -14,7 +14,8 @@
  * address policy, timeout and answer cap (actions/call.c). Nothing is stored. What went wrong is the
  * answer's "error" (200: the dry run ran), with "request" and "response"
  * null where it stopped before them. The headers' values are sent, never
- * shown.
+ * shown. At most DRY_RUNS_MAX run at once in a worker, DRY_RUNS_ORG_MAX
+ * of them one organisation's (503 past them).
  */
 #include <stdio.h>
 #include <stdlib.h>
