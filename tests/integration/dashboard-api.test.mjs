@@ -18,7 +18,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, REPO, bytesInFlight, pool, refused, sleep, waitFor } from './lib/harness.mjs';
+import { Parley, REPO, bytesInFlight, pool, refused, settledInFlight, sleep, waitFor } from './lib/harness.mjs';
 import { ClosedError, buildRequest } from './lib/http.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import { chat, mockReply, sessionShown, sid } from './lib/chat.mjs';
@@ -129,14 +129,7 @@ describe('stacks of their own', { concurrency: true }, () => {
       // stay put).
       const stalledExport = async (key, headers = { 'x-admin-api-key': key }) => {
         const conn = await startExport(headers);
-        let last = -1;
-        let inFlight = 0;
-        for (let i = 0; i < 100; i++) {
-          await sleep(200);
-          inFlight = bytesInFlight(p.port, conn.localPort);
-          if (inFlight > 0 && inFlight === last) break;
-          last = inFlight;
-        }
+        const inFlight = await settledInFlight(p.port, conn.localPort);
         assert.ok(inFlight > 0 && inFlight < 200 * 60000,
           `the export waits on its reader with part of its first page out (${inFlight} bytes in flight)`);
         return conn;

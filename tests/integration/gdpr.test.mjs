@@ -28,7 +28,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { BIN, Parley, bytesInFlight, sleep, waitFor } from './lib/harness.mjs';
+import { BIN, Parley, settledInFlight, waitFor } from './lib/harness.mjs';
 import { ClosedError, buildRequest } from './lib/http.mjs';
 import { addKey } from './lib/people.mjs';
 import { upload } from './lib/attach.mjs';
@@ -308,15 +308,7 @@ describe('a contact export whose key is deleted meanwhile', () => {
     t.after(() => conn.destroy());
     conn.sock.pause();
     await conn.write(buildRequest('GET', `/v1/admin/contacts/${contact}/export`, { headers: { 'x-admin-api-key': key.key } }));
-    let last = -1;
-    let inFlight = 0;
-    for (let i = 0; i < 100; i++) {
-      await sleep(200);
-      inFlight = bytesInFlight(p.port, conn.localPort);
-      if (inFlight > 0 && inFlight === last) break;
-      last = inFlight;
-    }
-    assert.ok(inFlight > 0, 'the export waits on its reader');
+    assert.ok(await settledInFlight(p.port, conn.localPort) > 0, 'the export waits on its reader');
     const from = p.logs.masterd.length;
     r = await p.request('DELETE', `/v1/admin/api-keys/${key.id}`, { headers: h });
     assert.equal(r.status, 200, r.text);

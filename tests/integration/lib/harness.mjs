@@ -252,6 +252,20 @@ export function bytesInFlight(port, clientPort, toClient = true) {
   return n;
 }
 
+// The bytes in flight to clientPort once the server has stopped writing
+// (two reads 200 ms apart agree, some bytes out): a download waiting on a
+// reader that does not read. 0 when it never settles within 20 s.
+export async function settledInFlight(port, clientPort) {
+  let last = -1;
+  for (let i = 0; i < 100; i++) {
+    await sleep(200);
+    const n = bytesInFlight(port, clientPort);
+    if (n > 0 && n === last) return n;
+    last = n;
+  }
+  return 0;
+}
+
 export function socketInodes(pid) {
   const s = new Set();
   let fds = [];
