@@ -129,6 +129,36 @@ describe('stacks of their own', { concurrency: true }, () => {
       v.ws.close();
     });
 
+    // A client whose answer to the last piece was lost sends it again:
+    // the upload is whole, so 409 with received, as a file of one piece
+    // gets, and the file is still there to send. The worker, reading the
+    // earlier pieces back to strip it, found no upload in progress and
+    // deleted the file (404 no such upload; the message naming it refused).
+    test('a last piece sent again once the upload is whole: 409, the file kept and sent', async () => {
+      const { v, token } = await visitor();
+      const photo = png(PIECE + 1000);
+      const up = await upload(p, w.widget_id, token, 'again.png', photo);
+      assert.equal(up.status, 200, JSON.stringify(up.json));
+      assert.equal(up.json.complete, true);
+      const r = await p.request('PUT', `/api/widget/${w.widget_id}/attachments/${up.id}`, {
+        headers: { 'X-Parley-Session': token, 'Content-Range': `bytes ${PIECE}-${photo.length - 1}/${photo.length}` },
+        body: photo.subarray(PIECE) });
+      assert.equal(r.status, 409, r.text);
+      assert.equal(r.json().received, photo.length);
+      v.send({ type: 'message', content: 'again', attachments: [up.id] });
+      let m;
+      do m = await v.next(); while (m.type !== 'typing_stop' && m.type !== 'error');
+      assert.equal(m.type, 'typing_stop', JSON.stringify(m));
+      const conv = (await admin('GET', '/v1/admin/conversations')).json().conversations[0];
+      const g = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).json();
+      const [a] = g.messages.find((x) => x.role === 'user').attachments;
+      assert.equal(a.id, up.id);
+      const got = await p.admin(a.url);
+      assert.equal(got.status, 200);
+      assert.ok(got.body.equals(photo), 'the bytes as sent');
+      v.ws.close();
+    });
+
     test('the visitor\'s history links its files, signed; a changed link opens nothing', async () => {
       const { v, token } = await visitor();
       const up = await upload(p, w.widget_id, token, 'receipt.pdf', Buffer.from('%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n'));

@@ -333,10 +333,14 @@ piece_back(const struct storec_result *r, void *arg)
 	/*
 	 * The last piece not where the upload stands: storaged, asked to
 	 * store it, says where (409) and stores nothing, even when the
-	 * piece before lands meanwhile (the chain names fewer pieces).
+	 * piece before lands meanwhile (the chain names fewer pieces). No
+	 * upload in progress (a read sees no other): one whole already,
+	 * its last piece sent again after an answer lost, or none at all;
+	 * storaged says which (409 with received, 404), nothing dropped (a
+	 * drop deleted the whole file).
 	 */
-	if ((rep.result == ST_ATT_OK || rep.result == ST_ATT_ORDER) &&
-	    rep.att.received != j->q.offset) {
+	if (rep.result == ST_ATT_NO_UPLOAD || ((rep.result == ST_ATT_OK ||
+	    rep.result == ST_ATT_ORDER) && rep.att.received != j->q.offset)) {
 		st_rep_free(PROTO_ST_ATT_READ, &rep);
 		job_prior(j, &j->q);
 		job_end(j, 0, NULL);
