@@ -31,9 +31,12 @@
  *     description). drop: the upload is deleted instead (cancelled, or
  *     refused by the scan). reset: the first piece of the file rewritten
  *     by the worker (an image without its metadata), size its new size,
- *     no bigger: what was stored of it goes. conv_id (a person's): the
- *     conversation of the request's path, "" a canned reply's: an upload
- *     made for another is no such upload. rate_key (a visitor's or an
+ *     no bigger: what was stored of it goes; otherwise size is the
+ *     Content-Range's SIZE, refused (PROTO_E_INVALID) before where the
+ *     upload stands is judged when not the upload's (0: not said).
+ *     conv_id (a person's): the conversation of the request's path, ""
+ *     a canned reply's: an upload made for another is no such upload.
+ *     rate_key (a visitor's or an
  *     API client's, on every piece): its first piece of a PDF counts
  *     against the client's ST_ATT_PDF_HOUR (ST_ATT_PDFS, retry_ms, when
  *     spent); its last queues the PDF's reading in the client's turn

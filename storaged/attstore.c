@@ -474,14 +474,6 @@ piece_put(struct store_txn *t, const struct st_att_put_req *q,
 	    ST_ATT_HASH_LEN || (end < a->size && q->data.len != ST_ATT_PIECE))
 		return store_fail(t, PROTO_E_INVALID, "Content-Range: each "
 		    "piece but the last is 256 KiB, none past the size");
-	/*
-	 * The worker scans and strips the piece its Content-Range says is
-	 * the last: a SIZE over the upload's made the real last piece pass
-	 * as another, stored unscanned. (0: a worker of the version before.)
-	 */
-	if (q->size != 0 && q->size != a->size)
-		return store_fail(t, PROTO_E_INVALID, "Content-Range: SIZE "
-		    "is not the upload's size");
 	if (q->offset == 0) {
 		if ((rc = type_taken(t, a, q->type)) != 1) {
 			out->result = ST_ATT_TYPE;
@@ -548,6 +540,21 @@ prior_holds(const struct st_att_put_req *q, const struct st_att *a)
 	return memcmp(chain, q->prior, sizeof(chain)) == 0;
 }
 
+/*
+ * Whether piece q (not a drop, not a stripped file's first piece stored
+ * again) says a SIZE other than upload a's. The worker scans and strips
+ * the piece its Content-Range says is the last: a SIZE over the upload's
+ * made the real last piece pass as another, stored unscanned. Refused
+ * before where the upload stands is judged, so a worker that finds the
+ * SIZE false asks nothing more of the upload, and the client hears 400,
+ * not 409. (0: a worker of the version before.)
+ */
+static int
+size_false(const struct st_att_put_req *q, const struct st_att *a)
+{
+	return !q->drop && !q->reset && q->size != 0 && q->size != a->size;
+}
+
 int
 store_att_put(struct store_txn *t, const struct st_att_put_req *q,
     int admin, struct st_att_put_rep *out)
@@ -569,6 +576,9 @@ store_att_put(struct store_txn *t, const struct st_att_put_req *q,
 	}
 	if (q->drop)
 		att_drop(t, k, &a);
+	else if (size_false(q, &a))
+		store_fail(t, PROTO_E_INVALID, "Content-Range: SIZE is not "
+		    "the upload's size");
 	else if (q->reset && a.state == ST_ATT_UPLOADING && q->offset == 0 &&
 	    q->size > 0 && q->size <= a.size) {
 		att_restart(t, &a, q->size);

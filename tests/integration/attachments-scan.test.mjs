@@ -5,9 +5,11 @@
 // earlier pieces read back from storaged for the scan); clamd gone: 503
 // with PARLEY_CLAMD_UNAVAILABLE=refuse, kept with =accept; a last piece
 // whose Content-Range SIZE is not the upload's refused, never stored
-// unscanned.
+// unscanned, and (a clamd of the test's counting its streams) before
+// anything of the upload is read back or scanned.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -49,6 +51,67 @@ async function startClamd() {
         child.kill('SIGKILL');
         await gone;
       }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// A clamd of the test's on a Unix socket of a temp folder: each
+// connection kept in conns, its INSTREAM read (streamed: every byte that
+// came, the command's and the chunks' heads too). Answered "stream: OK" at
+// the stream's end; hold: never; cutAfter: once more bytes than that came,
+// as clamd past its StreamMaxLength (its error, then the connection
+// closed). {sock, conns, streamed(), close()}.
+async function fakeClamd({ hold = false, cutAfter = Infinity } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-fakeclamd-'));
+  const sock = path.join(dir, 'clamd.sock');
+  const conns = [];
+  let streamed = 0;
+  const srv = net.createServer((c) => {
+    conns.push(c);
+    let n = 0;
+    let over = false;
+    // Where the stream stands: bytes to pass over (the command's first,
+    // then each chunk's), or a chunk's length being read.
+    let skip = 10;
+    let head = [];
+    c.on('data', (b) => {
+      streamed += b.length;
+      n += b.length;
+      if (over || hold) return;
+      if (n > cutAfter) {
+        over = true;
+        c.end('INSTREAM size limit exceeded. ERROR\0');
+        return;
+      }
+      for (let i = 0; i < b.length;) {
+        if (skip > 0) {
+          const k = Math.min(skip, b.length - i);
+          skip -= k;
+          i += k;
+          continue;
+        }
+        head.push(b[i++]);
+        if (head.length < 4) continue;
+        skip = Buffer.from(head).readUInt32BE(0);
+        head = [];
+        if (skip === 0) {
+          over = true;
+          c.end('stream: OK\0');
+          return;
+        }
+      }
+    });
+    c.on('error', () => {});
+  });
+  await new Promise((r) => srv.listen(sock, r));
+  return {
+    sock,
+    conns,
+    streamed: () => streamed,
+    close() {
+      for (const c of conns) c.destroy();
+      srv.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -127,18 +190,9 @@ describe('attachments scanned by clamd', { concurrency: 1 }, () => {
   // second of 8 MiB beside it (2 x 33 MiB held) is refused with 503 and
   // deleted (counted once each, as before, it was taken).
   test('images held for stripping count twice against the worker\'s 64 MiB', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-holdclamd-'));
-    const sock = path.join(dir, 'clamd.sock');
-    const conns = [];
-    let streamed = 0;
-    const fake = net.createServer((c) => {
-      conns.push(c);
-      c.on('data', (b) => { streamed += b.length; });
-      c.on('error', () => {});
-    });
-    await new Promise((r) => fake.listen(sock, r));
+    const fake = await fakeClamd({ hold: true });
     try {
-      const { p, w, token, v } = await stack({ PARLEY_CLAMD: `unix:${sock}`, PARLEY_MAP_SIZE_MB: '256' });
+      const { p, w, token, v } = await stack({ PARLEY_CLAMD: `unix:${fake.sock}`, PARLEY_MAP_SIZE_MB: '256' });
       let r = await p.request('PATCH', `/v1/admin/widgets/${w.widget_id}`, {
         headers: { 'x-admin-api-key': p.adminKey, 'Content-Type': 'application/json' },
         body: JSON.stringify({ attachment_max_mb: 25 }) });
@@ -160,20 +214,55 @@ describe('attachments scanned by clamd', { concurrency: 1 }, () => {
       // machine, and more: it comes once clamd is gone, below).
       const big = png(25 << 20);
       const first = upload(p, w.widget_id, token, 'a.png', big, { timeout: 120000 });
-      await waitFor(() => streamed >= big.length, 60000, 'the first image streamed to clamd');
+      await waitFor(() => fake.streamed() >= big.length, 60000, 'the first image streamed to clamd');
       r = await put2(lastOff);
       assert.equal(r.status, 503, r.text);
       assert.match(r.json().error, /Too many uploads at once/);
       // clamd gone: the first ends as the owner said (refused), and the
       // second was deleted with its refusal.
-      for (const c of conns) c.destroy();
       fake.close();
       assert.equal((await first).status, 503);
       assert.equal((await put2(0)).status, 404, 'the second upload deleted');
       v.ws.close();
     } finally {
       fake.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Every piece of an upload but its last, then one byte at the last
+  // piece's offset with a SIZE that ends the file there: the worker took
+  // it for the last piece and read back and scanned the whole file (25
+  // MiB a byte) before storaged refused it (400), the upload left as it
+  // was for the next byte. Now the upload's record says the SIZE is false
+  // before anything is read back or clamd connected to.
+  test('a last piece with a false SIZE is refused (400) before a read-back or a scan', async () => {
+    const fake = await fakeClamd();
+    try {
+      const { p, w, v, token } = await stack({ PARLEY_CLAMD: `unix:${fake.sock}` });
+      // Not an image: its pieces go to clamd as they are read back.
+      const file = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(3 * PIECE + 1000)]);
+      const url = `/api/widget/${w.widget_id}/attachments`;
+      let r = await p.request('POST', url, { headers: { 'X-Parley-Session': token, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'a.pdf', size: file.length }) });
+      assert.equal(r.status, 201, r.text);
+      const { id } = r.json();
+      const put = (from, to, size, body) => p.request('PUT', `${url}/${id}`, {
+        headers: { 'X-Parley-Session': token, 'Content-Range': `bytes ${from}-${to - 1}/${size}` }, body });
+      for (let off = 0; off < 3 * PIECE; off += PIECE) assert.equal((await put(off, off + PIECE, file.length, file.subarray(off, off + PIECE))).status, 200);
+      for (let i = 0; i < 10; i++) {
+        r = await put(3 * PIECE, 3 * PIECE + 1, 3 * PIECE + 1, Buffer.from('A'));
+        assert.equal(r.status, 400, r.text);
+        assert.match(r.json().error, /^Content-Range: /);
+      }
+      assert.equal(fake.conns.length, 0, 'no scan begun');
+      // The upload as it was: its true last piece ends it, scanned once.
+      r = await put(3 * PIECE, file.length, file.length, file.subarray(3 * PIECE));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().complete, true);
+      assert.equal(fake.conns.length, 1);
+      v.ws.close();
+    } finally {
+      fake.close();
     }
   });
 

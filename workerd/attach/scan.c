@@ -4,6 +4,13 @@
  * (strip.c: where a photo was taken, its camera, its comments); with
  * PARLEY_CLAMD, the file scanned by ClamAV's daemon. The earlier pieces
  * are read back from storaged one at a time (ST_ATT_READ, uploading mode).
+ * First the upload's record alone (the read of the last piece's own index,
+ * which holds no piece yet: storaged says where the upload stands): a
+ * last piece not where the upload stands, or not at its end (a
+ * Content-Range SIZE not the upload's), goes to storaged as it came, to
+ * be refused (409, 400) and the upload left as it was, before a piece is
+ * read back or clamd connected to; a client's false SIZE made the worker
+ * read and scan a whole file for each byte it sent.
  *
  * Stripping needs the image whole: it is put together in the worker (at
  * most ASSEMBLE_MAX bytes held for images at once in a worker, each
@@ -52,7 +59,9 @@ struct scan_job {
 	char conv[ST_ID_HEX + 1];
 	char rate[ST_RATE_KEY_MAX + 1];
 	uint32_t piece, before;		/* read up to piece, of before */
-	struct clamd_scan *scan;	/* NULL: no scanning */
+	int checked;			/* the upload's record fits q */
+	struct clamd_addr addr;		/* clamd's, when scanning */
+	struct clamd_scan *scan;	/* NULL: no scanning (yet) */
 	struct storec_req *sreq;
 	struct loop_timer wait;
 	att_scan_fn fn;
@@ -317,6 +326,40 @@ assembled_all(struct scan_job *j)
 		clamd_scan_finish(j->scan);
 }
 
+/*
+ * Whether the last piece fits upload att as storaged says it stands:
+ * where it is (received) and where it ends (the upload's size, which the
+ * Content-Range's SIZE must be too).
+ */
+static int
+fits(const struct scan_job *j, const struct st_att *att)
+{
+	return att->received == j->q.offset && j->q.size == att->size &&
+	    (uint64_t)j->q.offset + j->q.data.len == att->size;
+}
+
+/* The record fits the last piece: the scan begins, then the reads. */
+static void
+checked(struct scan_job *j)
+{
+	j->checked = 1;
+	if (wsettings.clamd != NULL && (j->scan = clamd_scan_start(&j->addr,
+	    SCAN_TIMEOUT_MS, verdict, j)) == NULL) {
+		job_end(j, 500, "Internal server error");
+		return;
+	}
+	scan_next(j);
+}
+
+/* A piece read back that is none (result, len): logged, 404. */
+static void
+unread(struct scan_job *j, uint8_t result, uint32_t len)
+{
+	log_warnx("attachments: upload %s: piece %u read back: result %u, "
+	    "%u bytes", j->q.id, j->piece, result, len);
+	job_end(j, 404, "no such upload");
+}
+
 static void
 piece_back(const struct storec_result *r, void *arg)
 {
@@ -331,19 +374,24 @@ piece_back(const struct storec_result *r, void *arg)
 		return;
 	}
 	/*
-	 * The last piece not where the upload stands: storaged, asked to
-	 * store it, says where (409) and stores nothing, even when the
-	 * piece before lands meanwhile (the chain names fewer pieces). No
-	 * upload in progress (a read sees no other): one whole already,
-	 * its last piece sent again after an answer lost, or none at all;
-	 * storaged says which (409 with received, 404), nothing dropped (a
-	 * drop deleted the whole file).
+	 * No upload in progress (a read sees no other): one whole already,
+	 * its last piece sent again after an answer lost, or none at all.
+	 * Or the last piece not where the upload stands, or not its end (a
+	 * false SIZE: told before a piece is read back or clamd connected
+	 * to). storaged, asked to store it, says why (409 with received,
+	 * 404, 400) and stores nothing, even when the piece before lands
+	 * meanwhile (the chain names fewer pieces); nothing dropped.
 	 */
-	if (rep.result == ST_ATT_NO_UPLOAD || ((rep.result == ST_ATT_OK ||
-	    rep.result == ST_ATT_ORDER) && rep.att.received != j->q.offset)) {
+	if ((rep.result != ST_ATT_OK && rep.result != ST_ATT_ORDER) ||
+	    !fits(j, &rep.att)) {
 		st_rep_free(PROTO_ST_ATT_READ, &rep);
 		job_prior(j, &j->q);
 		job_end(j, 0, NULL);
+		return;
+	}
+	if (!j->checked) {
+		st_rep_free(PROTO_ST_ATT_READ, &rep);
+		checked(j);
 		return;
 	}
 	/*
@@ -353,11 +401,8 @@ piece_back(const struct storec_result *r, void *arg)
 	if (rep.result != ST_ATT_OK || rep.data.len != ST_ATT_PIECE ||
 	    j->piece >= rep.att.npieces || proto_hex_decode(
 	    rep.att.pieces[j->piece], hash, sizeof(hash)) != 0) {
-		log_warnx("attachments: upload %s: piece %u read back: result "
-		    "%u, %u bytes", j->q.id, j->piece, rep.result,
-		    rep.data.len);
 		st_rep_free(PROTO_ST_ATT_READ, &rep);
-		job_end(j, 404, "no such upload");
+		unread(j, rep.result, rep.data.len);
 		return;
 	}
 	st_att_chain(j->chain, hash);
@@ -395,12 +440,15 @@ waited(void *arg)
 	scan_next(arg);
 }
 
-/* The next earlier piece asked for, or the last one's turn. */
+/*
+ * The upload's record first (the last piece's index: none there yet),
+ * then the next earlier piece asked for, or the last one's turn.
+ */
 static void
 scan_next(struct scan_job *j)
 {
-	struct st_att_read_req q = { j->q.id, j->piece,
-	    ST_ATT_READ_UPLOADING, NULL };
+	struct st_att_read_req q = { j->q.id, j->checked ? j->piece :
+	    j->before, ST_ATT_READ_UPLOADING, NULL };
 
 	if (j->finished)
 		return;
@@ -409,7 +457,7 @@ scan_next(struct scan_job *j)
 		loop_timer_after(&j->wait, SCAN_POLL_MS);
 		return;
 	}
-	if (j->piece < j->before) {
+	if (!j->checked || j->piece < j->before) {
 		if (storec_ask(NULL, PROTO_ST_ATT_READ, &q, piece_back, j,
 		    &j->sreq) < 0)
 			job_end(j, 503, "Storage unavailable");
@@ -429,7 +477,6 @@ scan_next(struct scan_job *j)
 int
 att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 {
-	struct clamd_addr addr;
 	struct scan_job *j;
 	const char *why;
 	int scan = wsettings.clamd != NULL;
@@ -439,8 +486,9 @@ att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 	/* A file of one piece that is no image to strip: only the scan. */
 	if (!scan && q->offset == 0 && !attach_strips(q->type))
 		return 0;
-	if ((scan && clamd_addr_parse(wsettings.clamd, &addr, &why) < 0) ||
-	    (j = calloc(1, sizeof(*j))) == NULL) {
+	if ((j = calloc(1, sizeof(*j))) == NULL || (scan &&
+	    clamd_addr_parse(wsettings.clamd, &j->addr, &why) < 0)) {
+		free(j);
 		fn(c, (struct st_att_put_req *)(uintptr_t)q, 500,
 		    "Internal server error");
 		return 1;
@@ -465,14 +513,6 @@ att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 		j->strip = wsettings.attach_strip && attach_strips(q->type);
 		if (j->strip && assemble_start(j) < 0)
 			return 1;
-	}
-	if (scan && (j->scan = clamd_scan_start(&addr, SCAN_TIMEOUT_MS,
-	    verdict, j)) == NULL) {
-		job_clear(j);
-		free(j);
-		fn(c, (struct st_att_put_req *)(uintptr_t)q, 500,
-		    "Internal server error");
-		return 1;
 	}
 	c->hctx = j;
 	c->abort = job_abort;
