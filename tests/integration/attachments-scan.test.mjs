@@ -6,7 +6,8 @@
 // with PARLEY_CLAMD_UNAVAILABLE=refuse, kept with =accept; a last piece
 // whose Content-Range SIZE is not the upload's refused, never stored
 // unscanned, and (a clamd of the test's counting its streams) before
-// anything of the upload is read back or scanned.
+// anything of the upload is read back or scanned; a clamd that stops
+// reading midway with =accept: the last piece answered, the file kept.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -115,6 +116,48 @@ async function fakeClamd({ hold = false, cutAfter = Infinity } = {}) {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// A clamd that stops reading the stream midway, as one past its
+// StreamMaxLength does, unseen until the worker next writes
+// (shutdown(SHUT_RD): no event, the next write EPIPE; node's sockets have
+// no such shutdown, so python's). Once more than after bytes came, it
+// stops storaged (pid) at once, reads on for 200 ms (the worker writes
+// all it was given and waits on its next piece read back), stops reading,
+// lets storaged go on, and says "cut". {sock, cut (a promise), close()}.
+const STOPS_READING = `
+import os, select, signal, socket, sys, time
+path, after, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(path)
+srv.listen(8)
+print('ready', flush=True)
+c, _ = srv.accept()
+n = 0
+while n <= after:
+    b = c.recv(65536)
+    if not b:
+        sys.exit(1)
+    n += len(b)
+os.kill(pid, signal.SIGSTOP)
+try:
+    end = time.time() + 0.2
+    while time.time() < end:
+        if select.select([c], [], [], max(end - time.time(), 0))[0] and not c.recv(65536):
+            sys.exit(1)
+    c.shutdown(socket.SHUT_RD)
+finally:
+    os.kill(pid, signal.SIGCONT)
+print('cut', flush=True)
+sys.stdin.read()
+`;
+async function stopsReading(sock, after, pid) {
+  const child = spawn('/usr/bin/python3', ['-c', STOPS_READING, sock, String(after), String(pid)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (b) => { out += b; });
+  const said = (word) => out.split('\n').includes(word);
+  await waitFor(() => said('ready'), 30000, 'the clamd ready');
+  return { cut: () => said('cut'), close: () => child.kill('SIGKILL') };
 }
 
 describe('attachments scanned by clamd', { concurrency: 1 }, () => {
@@ -263,6 +306,33 @@ describe('attachments scanned by clamd', { concurrency: 1 }, () => {
       v.ws.close();
     } finally {
       fake.close();
+    }
+  });
+
+  // clamd stopping midway (past its StreamMaxLength, say) with
+  // PARLEY_CLAMD_UNAVAILABLE=accept: the file kept, not scanned. A piece
+  // read back whose feed to clamd failed (the write found it gone) was
+  // neither counted nor followed by the next, and the verdict went on only
+  // once the reading was done: the last piece was never answered.
+  test('clamd stopping midway with accept: the last piece is answered, the file kept unscanned', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-cutclamd-'));
+    const sock = path.join(dir, 'clamd.sock');
+    let fake;
+    try {
+      const { p, w, v, token } = await stack({ PARLEY_CLAMD: `unix:${sock}`, PARLEY_CLAMD_UNAVAILABLE: 'accept' });
+      fake = await stopsReading(sock, PIECE, p.storagedPid);
+      // A GIF: not stripped, its pieces go to clamd as they are read back.
+      const file = Buffer.concat([Buffer.from('GIF89a'), crypto.randomBytes(10 * PIECE)]);
+      const from = p.logs.masterd.length;
+      const r = await upload(p, w.widget_id, token, 'a.gif', file, { timeout: 20000 });
+      assert.ok(fake.cut(), 'clamd stopped reading');
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.equal(r.json.complete, true);
+      assert.match(p.logs.masterd.slice(from), /not scanned: .*it closed the connection without a reply/);
+      v.ws.close();
+    } finally {
+      fake?.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

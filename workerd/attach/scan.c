@@ -256,9 +256,15 @@ verdict(void *arg, const struct clamd_verdict *v)
 	log_warnx("attachments: upload %s not scanned: %s", j->q.id, v->why);
 	if (wsettings.clamd_unavailable == SETTINGS_CLAMD_ACCEPT) {
 		j->q.scan = ST_ATT_NOT_SCANNED;
-		/* Still reading back: that goes on, without a scan. */
+		/*
+		 * Still reading back: that goes on, without a scan, by the
+		 * read in flight or the wait for clamd's queue, else from
+		 * here (a piece whose feed failed asked for no next).
+		 */
 		if (j->finished)
 			stored_ok(j);
+		else if (j->sreq == NULL && !loop_timer_armed(&j->wait))
+			scan_next(j);
 	} else
 		job_end(j, 503, "file: the virus scanner could not be reached; "
 		    "try again later");
@@ -366,6 +372,7 @@ piece_back(const struct storec_result *r, void *arg)
 	struct scan_job *j = arg;
 	struct st_att_read_rep rep;
 	uint8_t hash[ST_ATT_HASH_LEN];
+	int fed = 1;
 
 	j->sreq = NULL;
 	if (r->status != STOREC_OK ||
@@ -418,12 +425,8 @@ piece_back(const struct storec_result *r, void *arg)
 	if (j->strip)
 		memcpy(j->file + (size_t)j->piece * ST_ATT_PIECE, rep.data.p,
 		    rep.data.len);
-	else if (j->scan != NULL && clamd_scan_feed(j->scan, rep.data.p,
-	    rep.data.len) < 0) {
-		/* The verdict is known already: its callback is coming. */
-		st_rep_free(PROTO_ST_ATT_READ, &rep);
-		return;
-	}
+	else if (j->scan != NULL)
+		fed = clamd_scan_feed(j->scan, rep.data.p, rep.data.len) == 0;
 	st_rep_free(PROTO_ST_ATT_READ, &rep);
 	j->piece++;
 	/* Neither an image to strip nor a scan: nothing more to read. */
@@ -431,7 +434,9 @@ piece_back(const struct storec_result *r, void *arg)
 		job_end(j, 0, NULL);
 		return;
 	}
-	scan_next(j);
+	/* A feed failed: the verdict, coming, goes on or ends the job. */
+	if (fed)
+		scan_next(j);
 }
 
 static void
