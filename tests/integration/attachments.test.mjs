@@ -1016,6 +1016,35 @@ describe('stacks of their own', { concurrency: true }, () => {
     });
   });
 
+  // PARLEY_ATTACH_RATE_MB from 4096 up: its bytes (MiB times 2^20) wrapped
+  // in 32 bits, 4096 to 0, which storaged reads as no limit at all.
+  describe('a client\'s MiB a minute past 4 GiB', { concurrency: 1 }, () => {
+    let p;
+
+    before(async () => {
+      p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ATTACH_RATE_MB: '4096', PARLEY_ATTACH_QUOTA_MB: '0' } });
+      await p.start();
+    });
+    after(() => p?.stop());
+
+    test('PARLEY_ATTACH_RATE_MB=4096 still limits: 25 MiB uploads refused (429) after 163', async () => {
+      const w = await createWidget(p, { attachment_types: ['image'], attachment_max_mb: 25 });
+      const v = await Visitor.open(p, w.widget_id);
+      const token = (await v.next('session')).session_token;
+      const h = { 'X-Parley-Session': token, 'Content-Type': 'application/json' };
+      const codes = [];
+      for (let i = 0; i < 170; i++) {
+        const r = await p.request('POST', `/api/widget/${w.widget_id}/attachments`, { headers: h, body: JSON.stringify({ name: `f${i}.png`, size: 25 << 20 }) });
+        codes.push(r.status);
+      }
+      // 4 GiB less a byte, in KiB, holds 163 uploads of 25 MiB (none
+      // counted before: no quota, so no share of it an hour either).
+      assert.deepEqual([...new Set(codes.slice(0, 163))], [201], codes.join(' '));
+      assert.deepEqual([...new Set(codes.slice(163))], [429], codes.join(' '));
+      v.ws.close();
+    });
+  });
+
   // PARLEY_VISION_MEMORY_MB: the images all the turns of a worker hold at
   // once, each with its base64 copy in the model request.
   describe('images held for vision, bounded per worker', { concurrency: 1 }, () => {
