@@ -812,6 +812,13 @@ describe('stacks of their own', { concurrency: true }, () => {
         headers: { ...h, 'X-Parley-Session': token }, body: JSON.stringify({ name: 'a.png', size: 0 }) });
       assert.equal(r.status, 400);
       assert.match(r.json().error, /size/);
+      // A body that is no JSON: answered for any page to read, as every
+      // other answer of the route is (it had the dashboard's headers).
+      r = await p.request('POST', `/api/widget/${w.widget_id}/attachments`, {
+        headers: { ...h, 'X-Parley-Session': token, Origin: 'https://shop.example' }, body: '{"name": "a.png",' });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json().error, 'Invalid JSON body');
+      assert.equal(r.headers['access-control-allow-origin'], '*');
       r = await p.request('POST', `/api/widget/${w.widget_id}/attachments`, {
         headers: { ...h, 'X-Parley-Session': token }, body: JSON.stringify({ name: 'a.png', size: 2 * PIECE }) });
       assert.equal(r.status, 201);

@@ -164,17 +164,19 @@ new_done(const struct storec_result *r, void *arg)
 
 /*
  * A new upload's body, {"name", "size"} (and the chat API's
- * "sessionId"), into q (name cleaned into name): NULL, or why not.
+ * "sessionId"), into q (name cleaned into name): NULL, or why not (its
+ * 400 the caller's to answer, with the route's headers: a visitor's page
+ * reads it only with theirs).
  */
 static const char *
-new_body(struct conn *c, struct http_request *req, json_t **root,
+new_body(struct http_request *req, json_t **root,
     char name[ST_ATT_NAME_MAX + 1], struct st_att_new_req *q)
 {
-	const char *k;
+	const char *k, *why;
 	json_t *n, *s, *v;
 
-	if ((*root = admin_json_body(c, req)) == NULL)
-		return "";
+	if ((*root = admin_json_parse(req, &why)) == NULL)
+		return why;
 	if (!json_is_object(*root))
 		return "body: must be a JSON object";
 	json_object_foreach(*root, k, v)
@@ -294,8 +296,7 @@ client_new(struct conn *c, struct http_request *req,
 /*
  * A new upload's body read into q (new_body; name holds its cleaned
  * name), and an API client's session (api_session): 0, or -1 with the
- * 400 sent (with headers) unless new_body answered already. *root is
- * to be released either way.
+ * 400 sent with headers. *root is to be released either way.
  */
 static int
 new_read(struct conn *c, struct http_request *req, json_t **root,
@@ -304,12 +305,11 @@ new_read(struct conn *c, struct http_request *req, json_t **root,
 {
 	const char *why;
 
-	if ((why = new_body(c, req, root, name, q)) == NULL && q->api)
+	if ((why = new_body(req, root, name, q)) == NULL && q->api)
 		why = api_session(req, *root, q->token, &q->token_len);
 	if (why == NULL)
 		return 0;
-	if (why[0] != '\0')
-		conn_send_error(c, 400, headers, why);
+	conn_send_error(c, 400, headers, why);
 	return -1;
 }
 
