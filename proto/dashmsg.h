@@ -22,8 +22,8 @@
  *       the same transaction, deletes every expired session; when the
  *       user has ST_DASH_USER_SESSIONS_MAX, its own that expires first
  *       goes to make room (one user's logins never end another's); when
- *       ST_DASH_SESSIONS_MAX remain in all, the one that expires first
- *       goes (the last resort). `invalid` on a malformed field (a
+ *       ST_DASH_SESSIONS_MAX remain in all, `unavailable` (no other
+ *       user's session ends for it). `invalid` on a malformed field (a
  *       length, csrf not 64 lowercase hex digits) or an expires_at not
  *       after storaged's now; `not found` for a user that does not
  *       exist or is disabled, or whose password hash is no longer
@@ -118,7 +118,7 @@
 #define ST_DASH_HASH_LEN	32	/* SHA-256 of the session id */
 #define ST_DASH_FP_LEN		32	/* password fingerprint */
 #define ST_DASH_CSRF_LEN	64	/* hex digits */
-#define ST_DASH_SESSIONS_MAX	1000	/* sessions kept at once, in all */
+#define ST_DASH_SESSIONS_MAX	10000	/* sessions kept at once, in all */
 #define ST_DASH_USER_SESSIONS_MAX 20	/* sessions kept at once, a user's */
 #define ST_DASH_SALT_LEN	16	/* the install's fingerprint salt */
 /* Who asks for a session: the hex of its hash's first bytes. */

@@ -146,21 +146,15 @@ dsess_evict(struct store_txn *t, const uint8_t *hash, struct dash_ended *e)
 		strlcpy(e->user.id, s.user, sizeof(e->user.id));
 }
 
-/*
- * From the front of the expiry index: every session expired by now,
- * then the ones that expire first while more than keep remain (those
- * into e).
- */
+/* From the front of the expiry index: every session expired by now. */
 static void
-dsess_trim(struct store_txn *t, uint64_t now, size_t keep,
-    struct dash_ended *e)
+dsess_sweep(struct store_txn *t, uint64_t now)
 {
 	uint8_t hash[ST_DASH_HASH_LEN];
 	MDB_cursor *cur;
-	MDB_stat ms;
 	MDB_val k, v;
-	size_t swept = 0, evicted = 0;
-	int rc, live;
+	size_t swept = 0;
+	int rc;
 
 	if (t->err)
 		return;
@@ -169,8 +163,7 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep,
 		return;
 	}
 	for (;;) {
-		if ((rc = mdb_stat(t->txn, t->st->dsessions, &ms)) != 0 ||
-		    (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) != 0)
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) != 0)
 			break;
 		if (k.mv_size != EXPIRY_KEY_LEN) {
 			log_warnx("session expiry: key of %zu bytes",
@@ -178,17 +171,14 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep,
 			store_fail(t, PROTO_E_INTERNAL, "inconsistent index");
 			break;
 		}
-		if ((live = proto_get_be64(k.mv_data) > now)) {
-			if (ms.ms_entries <= keep)
-				break;
-			evicted++;
-		} else
-			swept++;
+		if (proto_get_be64(k.mv_data) > now)
+			break;
+		swept++;
 		memcpy(hash, (uint8_t *)k.mv_data + 8, sizeof(hash));
 		/* The cursor's position goes with what dsess_evict deletes. */
 		mdb_cursor_close(cur);
 		cur = NULL;
-		dsess_evict(t, hash, live ? e : NULL);
+		dsess_evict(t, hash, NULL);
 		if (t->err)
 			break;
 		if ((rc = mdb_cursor_open(t->txn, t->st->dsess_expiry,
@@ -199,11 +189,22 @@ dsess_trim(struct store_txn *t, uint64_t now, size_t keep,
 		mdb_cursor_close(cur);
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "trim sessions");
-	if (!t->err && evicted > 0)
-		log_info("sessions at %d: ended the %zu expiring first",
-		    ST_DASH_SESSIONS_MAX, evicted);
 	if (!t->err && swept > 0)
 		log_debug("sessions: %zu expired deleted", swept);
+}
+
+/* The sessions stored (0 on an error: t failed). */
+static size_t
+dsess_count(struct store_txn *t)
+{
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, t->st->dsessions, &ms)) != 0) {
+		txn_lmdb(t, rc, "count sessions");
+		return 0;
+	}
+	return ms.ms_entries;
 }
 
 /*
@@ -381,13 +382,18 @@ store_dash_login(struct store_txn *t, const struct st_dash_login_req *q,
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such user");
 	/*
 	 * The same token again replaces its session; the expired go; then
-	 * room among the user's own, and only then, the last resort, among
-	 * every user's.
+	 * room among the user's own. The install full of other users'
+	 * sessions refuses this one: ending theirs let one organisation's
+	 * logins end every other's.
 	 */
 	dsess_drop(t, hash);
-	dsess_trim(t, now, SIZE_MAX, ended);
+	dsess_sweep(t, now);
 	dsess_user_trim(t, user, ended);
-	dsess_trim(t, now, ST_DASH_SESSIONS_MAX - 1, ended);
+	if (!t->err && dsess_count(t) >= ST_DASH_SESSIONS_MAX) {
+		log_warnx("sessions at %d: a login of %s refused",
+		    ST_DASH_SESSIONS_MAX, user);
+		return store_fail(t, PROTO_E_UNAVAILABLE, "too many sessions");
+	}
 	if (ended->user.id[0] != '\0')
 		proto_hex_encode(hash, ST_DASH_WHO_BYTES, ended->user.keep);
 	memset(&s, 0, sizeof(s));

@@ -20,13 +20,11 @@ struct ratelimit;
 /*
  * The live sessions a login ended to make room (not the expired it
  * deleted: their event streams end at their expiry), for the workers'
- * streams (dispatch.h's cred_gone, user_gone). While both caps held
- * before it, a login ends one at most: its user's when the user was at
- * ST_DASH_USER_SESSIONS_MAX (the install then has one less than
- * ST_DASH_SESSIONS_MAX), else one at the install's cap. Several only
- * of a user over its cap from before there was one: that user, whose
- * streams but the new session's then end (they open again if theirs
- * still holds). ST_DASH_SESSIONS_MAX is never lowered.
+ * streams (dispatch.h's cred_gone, user_gone): its own user's alone.
+ * While the cap held before it, a login ends one at most, its user's
+ * when the user was at ST_DASH_USER_SESSIONS_MAX. Several only of a user
+ * over its cap from before there was one: that user, whose streams but
+ * the new session's then end (they open again if theirs still holds).
  */
 struct dash_ended {
 	struct st_cred_gone cred;	/* the first; kind 0: none */
@@ -38,9 +36,9 @@ struct dash_ended {
  * ST_DASH_CSRF_LEN lowercase hex, expires_at in the future; user: a
  * user that exists and is not disabled, and whose password hash is
  * q->pw_hash when one is given, else "not found"), after
- * deleting the expired ones, the user's own that expires first while it
- * has ST_DASH_USER_SESSIONS_MAX, and then, at ST_DASH_SESSIONS_MAX in
- * all, the one that expires first: those into *ended.
+ * deleting the expired ones and the user's own that expires first while
+ * it has ST_DASH_USER_SESSIONS_MAX (into *ended); with
+ * ST_DASH_SESSIONS_MAX of others' left, "unavailable" and nothing stored.
  */
 int store_dash_login(struct store_txn *, const struct st_dash_login_req *q,
     struct dash_ended *ended);

@@ -230,7 +230,7 @@ fill(uint8_t *p, size_t n, uint8_t b)
  * and ends its sessions); its id into id.
  */
 static void
-user_of(struct fix *f, uint8_t ub, uint8_t fpb, char id[ST_USER_ID_MAX + 1])
+user_of(struct fix *f, unsigned ub, uint8_t fpb, char id[ST_USER_ID_MAX + 1])
 {
 	struct st_user_boot_req b;
 	struct st_user_auth_req a;
@@ -242,9 +242,9 @@ user_of(struct fix *f, uint8_t ub, uint8_t fpb, char id[ST_USER_ID_MAX + 1])
 	memset(&b, 0, sizeof(b));
 	b.email = email;
 	b.name = "U";
-	fill(b.salt, sizeof(b.salt), ub);
+	fill(b.salt, sizeof(b.salt), (uint8_t)ub);
 	b.salt_len = sizeof(b.salt);
-	fill(b.hash, sizeof(b.hash), ub);
+	fill(b.hash, sizeof(b.hash), (uint8_t)ub);
 	b.hash_len = sizeof(b.hash);
 	fill(b.fp, sizeof(b.fp), fpb);
 	b.fp_len = sizeof(b.fp);
@@ -783,7 +783,7 @@ test_dstore_session_sweep_cap(void **state)
 	 */
 	for (i = 0; i < ST_DASH_SESSIONS_MAX - 2; i++) {
 		if (i % (ST_DASH_USER_SESSIONS_MAX - 1) == 0)
-			user_of(f, (uint8_t)(10 + i /
+			user_of(f, (unsigned)(10 + i /
 			    (ST_DASH_USER_SESSIONS_MAX - 1)), 1, id);
 		memset(h, 0, sizeof(h));
 		h[0] = 0xaa;
@@ -793,15 +793,18 @@ test_dstore_session_sweep_cap(void **state)
 		    T0 + 10 * HOUR + (uint64_t)i), 0);
 	}
 	assert_int_equal(db_entries(f, "dsessions"), ST_DASH_SESSIONS_MAX);
-	/* One more: the one that expires first (3) makes room, told. */
-	login_ended(f, 5, 7, T0 + 20 * HOUR, cred, user);
-	assert_string_equal(cred, "0303030303030303");
-	assert_string_equal(user, "");
+	/*
+	 * One more, its user under its own cap: refused, and no other
+	 * user's session ends for it (the one that expired first, 3, did,
+	 * whoever's: one organisation's logins ended every other's).
+	 */
+	assert_int_equal(login(f, 5, CSRF1, 7, T0 + 20 * HOUR),
+	    PROTO_E_UNAVAILABLE);
 	assert_int_equal(db_entries(f, "dsessions"), ST_DASH_SESSIONS_MAX);
 	assert_int_equal(db_entries(f, "dsess_expiry"), ST_DASH_SESSIONS_MAX);
-	assert_int_equal(check(f, 3, 7, csrf, &exp), 0);
+	assert_int_equal(check(f, 3, 7, csrf, &exp), 1);
 	assert_int_equal(check(f, 4, 7, csrf, &exp), 1);
-	assert_int_equal(check(f, 5, 7, csrf, &exp), 1);
+	assert_int_equal(check(f, 5, 7, csrf, &exp), 0);
 }
 
 /*
@@ -846,8 +849,8 @@ test_dstore_session_user_cap(void **state)
 	 * rest outlives the next ST_DASH_USER_SESSIONS_MAX - 1 logins.
 	 */
 	login_ended(f, 2, 7, T0 + 9 * HOUR, cred, user);
-	/* The reply names the one it ended, A's 991st, for the workers. */
-	assert_string_equal(cred, "aa03de0000000000");
+	/* The reply names the one it ended, A's 9991st, for the workers. */
+	assert_string_equal(cred, "aa27060000000000");
 	assert_string_equal(user, "");
 	for (i = 0; i < ST_DASH_USER_SESSIONS_MAX - 1; i++)
 		assert_int_equal(login(f, (uint8_t)(100 + i), CSRF1, 7,
