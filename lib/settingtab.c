@@ -120,29 +120,41 @@ check_host(const char *v)
 }
 
 /*
- * An http:// or https:// URL, no space or control character, that
- * libcurl's parser (the workers', mconn_url_parse) takes whole: a host,
- * a port of 1 to 65535, brackets closed, no stray ':' or '/' in a
- * password (one passed here made every worker exit at its start).
+ * An http:// or https:// URL of ASCII, no space or control character, that
+ * libcurl's parser (the workers', mconn_url_parse) takes whole: a host
+ * read as the workers read it (punycode: a libcurl without IDN support
+ * refuses a host of other than ASCII, and every worker exited at its
+ * start), a port of 1 to 65535, brackets closed, no stray ':' or '/' in
+ * a password (the same); no query or fragment (a path is appended to it:
+ * "?v=1" took "/chat/completions" into the query).
  */
 static int
 check_url(const char *v)
 {
 	const char *c;
 	char *host = NULL, *port = NULL;
+	unsigned int host_flags = 0;
 	CURLU *u;
 	int ok;
+
+#ifdef CURLU_PUNYCODE
+	host_flags = CURLU_PUNYCODE;
+#endif
+	if (strpbrk(v, "?#") != NULL)
+		return 0;
 
 	if (strncasecmp(v, "http://", 7) != 0 &&
 	    strncasecmp(v, "https://", 8) != 0)
 		return 0;
 	for (c = v; *c != '\0'; c++)
-		if (iscntrl((unsigned char)*c) || *c == ' ')
+		if (iscntrl((unsigned char)*c) || *c == ' ' ||
+		    (unsigned char)*c >= 0x80)
 			return 0;
 	if ((u = curl_url()) == NULL)
 		return 0;
 	ok = curl_url_set(u, CURLUPART_URL, v, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, host_flags) ==
+	    CURLUE_OK &&
 	    host[0] != '\0';
 	if (ok && curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
 		ok = strtol(port, NULL, 10) > 0;
@@ -504,7 +516,8 @@ const struct setting settings_table[] = {
 	    "sent as Authorization: Bearer; unset sends none" },
 	{ "OPENAI_BASE_URL", SETTING_TEXT, "https://api.openai.com/v1", NULL,
 	    1, 2048, NULL, check_url, "a URL: http:// or https://, a "
-	    "host, a port of 1 to 65535 if any", M | W, F(openai_base_url),
+	    "host (in ASCII: punycode), a port of 1 to 65535 if any, no "
+	    "query or fragment", M | W, F(openai_base_url),
 	    "any OpenAI-compatible server (/chat/completions is appended)" },
 	{ "PARLEY_MODEL_CA", SETTING_TEXT, NULL, NULL, 1, 1024, NULL,
 	    check_plain, "a path", M | W, F(model_ca),

@@ -833,8 +833,17 @@ test_types(void **state)
 		    "on or off" },
 		{ "OPENAI_BASE_URL", "http://127.0.0.1:1/v1", 1, NULL },
 		{ "OPENAI_BASE_URL", "ftp://x", 0, "OPENAI_BASE_URL must be a "
-		    "URL: http:// or https://, a host, a port of 1 to 65535 if "
-		    "any, not \"ftp://x\"" },
+		    "URL: http:// or https://, a host (in ASCII: punycode), a "
+		    "port of 1 to 65535 if any, no query or fragment, not "
+		    "\"ftp://x\"" },
+		/* Taken here, every worker exited at its start (no IDN). */
+		{ "OPENAI_BASE_URL", "https://ex\xc3\xa4mple.com/v1", 0,
+		    "OPENAI_BASE_URL" },
+		{ "OPENAI_BASE_URL", "https://xn--exmple-cua.com/v1", 1, NULL },
+		/* "/chat/completions" went into the query, or was cut off. */
+		{ "OPENAI_BASE_URL", "https://h/v1?api-version=1", 0,
+		    "OPENAI_BASE_URL" },
+		{ "OPENAI_BASE_URL", "https://h/v1#x", 0, "OPENAI_BASE_URL" },
 		{ "OPENAI_BASE_URL", "http://h:65536/v1", 0, "OPENAI_BASE_URL" },
 		{ "OPENAI_BASE_URL", "http://u:p/w@h/v1", 0,
 		    "not \"http://***@h/v1\"" },
