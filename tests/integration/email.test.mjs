@@ -118,7 +118,8 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     assert.equal(m.headers.bcc, undefined);
     assert.equal(m.headers['x-injected'], undefined);
     assert.doesNotMatch(m.head, /^Bcc:|^X-Injected:/mi);
-    assert.match(m.subject, /^A visitor asks for a person: (You said: )?Help <script>alert\(1\)<\/script> {2}Bcc: evil@example\.net {2}X-Injected: 1$/);
+    // The visitor's words, not the assistant's answer to them ("You said: …").
+    assert.match(m.subject, /^A visitor asks for a person: Help <script>alert\(1\)<\/script> {2}Bcc: evil@example\.net {2}X-Injected: 1$/);
     assert.ok(!Number.isNaN(Date.parse(m.headers.date[0])), m.headers.date[0]);
     assert.ok(Math.abs(Date.parse(m.headers.date[0]) - Date.now()) < 60000);
     assert.match(m.headers['message-id'][0], /^<ml_[0-9a-f]{32}@example\.com>$/);

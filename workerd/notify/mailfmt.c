@@ -162,19 +162,21 @@ static void
 content_of(uint32_t kind, const struct st_event *ev, struct content *c)
 {
 	char cut[SUBJECT_TEXT_MAX + 4];
-	const char *who;
+	const char *who, *said;
 
 	memset(c, 0, sizeof(*c));
 	switch (kind) {
 	case ST_MAIL_HANDOFF:
+		/* The visitor's words, not the assistant's answer after them. */
+		said = ev->conv.last_visitor != NULL &&
+		    ev->conv.last_visitor[0] != '\0' ? ev->conv.last_visitor :
+		    ev->conv.last_message != NULL ? ev->conv.last_message : "";
 		c->what = "A visitor asked to talk to a person.";
-		c->label = "The last message";
-		oneline(ev->conv.last_message != NULL ?
-		    ev->conv.last_message : "", SUBJECT_TEXT_MAX, cut);
+		c->label = "Their last message";
+		oneline(said, SUBJECT_TEXT_MAX, cut);
 		snprintf(c->subject, sizeof(c->subject),
 		    "A visitor asks for a person: %s", cut);
-		textcut(ev->conv.last_message != NULL ?
-		    ev->conv.last_message : "", BODY_TEXT_MAX, c->text, 1);
+		textcut(said, BODY_TEXT_MAX, c->text, 1);
 		break;
 	case ST_MAIL_WAITING:
 		c->what = "A visitor wrote in a conversation a person "
