@@ -75,6 +75,33 @@ put(struct envp *p, char c)
 	p->val[p->vlen] = '\0';
 }
 
+/*
+ * Whether s (n bytes of valid UTF-8) holds a noncharacter (U+FDD0 to
+ * U+FDEF, U+nFFFE, U+nFFFF): systemd's UTF-8 check refuses them, and with
+ * them the whole file, which EnvironmentFile=- then skips without a word.
+ */
+static int
+nonchar_in(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, k;
+	uint32_t cp;
+
+	for (i = 0; i < n; i += k) {
+		if ((k = proto_utf8_seq_len(u + i, n - i)) == 0)
+			return 0;	/* not UTF-8: the caller's check says so */
+		if (k < 3)
+			continue;
+		cp = k == 3 ? (u[i] & 0x0fu) << 12 | (u[i + 1] & 0x3fu) << 6 |
+		    (u[i + 2] & 0x3fu) : (u[i] & 0x07u) << 18 |
+		    (u[i + 1] & 0x3fu) << 12 | (u[i + 2] & 0x3fu) << 6 |
+		    (u[i + 3] & 0x3fu);
+		if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
+			return 1;
+	}
+	return 0;
+}
+
 /* NUL, CR and invalid UTF-8, before anything else, each by its line. */
 static int
 check_bytes(struct envp *p)
@@ -99,7 +126,7 @@ check_bytes(struct envp *p)
 		if (memchr(s, '\r', n) != NULL)
 			return fail(p, line, "a carriage return (\\r) in the "
 			    "line; systemd would end the line there");
-		if (!proto_utf8_valid(s, n))
+		if (!proto_utf8_valid(s, n) || nonchar_in(s, n))
 			return fail(p, line, "not valid UTF-8 (systemd "
 			    "refuses it)");
 	}

@@ -26,6 +26,8 @@ static const struct {
 } cases[] = {
 	{ "plain", "A=1\nB=two words\n", "A=1|B=two words", NULL },
 	{ "no final newline", "A=1", "A=1", NULL },
+	{ "text beside noncharacters", "A=\xc3\xa9\xef\xbf\xbd\xef\xb7\xb0\n",
+	    "A=\xc3\xa9\xef\xbf\xbd\xef\xb7\xb0", NULL },
 	{ "empty file", "", "", NULL },
 	{ "empty value", "A=\nB=2\n", "A=|B=2", NULL },
 	{ "empty quotes", "A=\"\"\nB=''\n", "A=|B=", NULL },
@@ -85,6 +87,12 @@ static const struct {
 	    "line 1: the double quote" },
 	{ "a NUL byte", "A=1\nB=\0\n", NULL, "line 2: a NUL byte" },
 	{ "invalid UTF-8", "A=1\nB=\xff\n", NULL, "line 2: not valid UTF-8" },
+	/* systemd refuses noncharacters, and the whole file with them. */
+	{ "U+FFFF", "A=1\nB=Help\xef\xbf\xbf" "desk\n", NULL,
+	    "line 2: not valid UTF-8" },
+	{ "U+FDD0", "B=\xef\xb7\x90\n", NULL, "line 1: not valid UTF-8" },
+	{ "U+10FFFE", "B=\xf4\x8f\xbf\xbe\n", NULL,
+	    "line 1: not valid UTF-8" },
 	{ "line numbers past a continuation", "A=a\\\nb\nB c=1\n", NULL,
 	    "line 3:" },
 	{ "line numbers past a quoted newline", "A='a\nb'\n\n9=1\n", NULL,
