@@ -110,11 +110,11 @@ credwatch_start(struct credwatch *w, struct conn *c, int download,
 void
 credwatch_stop(struct credwatch *w)
 {
-	if (!w->on)
-		return;
+	if (w->on) {
+		TAILQ_REMOVE(&watches, w, entry);
+		loop_timer_stop(&w->expiry);
+	}
 	w->on = 0;
-	TAILQ_REMOVE(&watches, w, entry);
-	loop_timer_stop(&w->expiry);
 }
 
 void
