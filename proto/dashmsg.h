@@ -22,7 +22,7 @@
  *       the same transaction, deletes every expired session; when the
  *       user has ST_DASH_USER_SESSIONS_MAX, its own that expires first
  *       goes to make room (one user's logins never end another's); when
- *       ST_DASH_SESSIONS_MAX remain in all, `unavailable` (no other
+ *       ST_DASH_SESSIONS_MAX remain in all, `full` (no other
  *       user's session ends for it). `invalid` on a malformed field (a
  *       length, csrf not 64 lowercase hex digits) or an expires_at not
  *       after storaged's now; `not found` for a user that does not

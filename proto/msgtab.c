@@ -491,6 +491,7 @@ proto_err_name(uint32_t code)
 	case PROTO_E_NO_ORG:		return "no such organisation";
 	case PROTO_E_EXISTS:		return "exists";
 	case PROTO_E_NOT_PRIMARY:	return "not primary";
+	case PROTO_E_FULL:		return "full";
 	}
 	return "unknown";
 }

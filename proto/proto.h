@@ -293,6 +293,8 @@ enum proto_err {
 	PROTO_E_EXISTS = 7,
 	/* a standby (or a fenced primary) refuses writes: find the primary */
 	PROTO_E_NOT_PRIMARY = 8,
+	/* a bound on what is stored is reached; nothing else ended for it */
+	PROTO_E_FULL = 9,
 };
 
 const char *proto_msg_name(uint16_t type);

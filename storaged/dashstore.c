@@ -392,7 +392,7 @@ store_dash_login(struct store_txn *t, const struct st_dash_login_req *q,
 	if (!t->err && dsess_count(t) >= ST_DASH_SESSIONS_MAX) {
 		log_warnx("sessions at %d: a login of %s refused",
 		    ST_DASH_SESSIONS_MAX, user);
-		return store_fail(t, PROTO_E_UNAVAILABLE, "too many sessions");
+		return store_fail(t, PROTO_E_FULL, "too many sessions");
 	}
 	if (ended->user.id[0] != '\0')
 		proto_hex_encode(hash, ST_DASH_WHO_BYTES, ended->user.keep);

@@ -38,7 +38,7 @@ struct dash_ended {
  * q->pw_hash when one is given, else "not found"), after
  * deleting the expired ones and the user's own that expires first while
  * it has ST_DASH_USER_SESSIONS_MAX (into *ended); with
- * ST_DASH_SESSIONS_MAX of others' left, "unavailable" and nothing stored.
+ * ST_DASH_SESSIONS_MAX of others' left, "full" and nothing stored.
  */
 int store_dash_login(struct store_txn *, const struct st_dash_login_req *q,
     struct dash_ended *ended);

@@ -636,7 +636,7 @@ login_stored(const struct storec_result *r, void *arg)
 		login_fail(l, 401, API_HEADERS, "Unauthorized");
 		return;
 	}
-	if (r->status == STOREC_ERROR && r->code == PROTO_E_UNAVAILABLE) {
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_FULL) {
 		/* The install holds its most of other users' sessions. */
 		login_fail(l, 503, "Retry-After: 60\r\n" API_HEADERS, "Too many "
 		    "dashboard sessions on this server; try again later");

@@ -1529,7 +1529,8 @@ check_reply(uint16_t type, const struct st_who *who, const struct dreply *r)
 	/* Never PROTO_E_NOT_PRIMARY: the store is no standby. */
 	if (r->err != 0) {
 		if (r->errmsg == NULL || r->err < PROTO_E_INTERNAL ||
-		    (r->err > PROTO_E_NO_ORG && r->err != PROTO_E_EXISTS))
+		    (r->err > PROTO_E_NO_ORG && r->err != PROTO_E_EXISTS &&
+		    r->err != PROTO_E_FULL))
 			abort();
 		return;
 	}

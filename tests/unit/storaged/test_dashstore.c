@@ -799,7 +799,7 @@ test_dstore_session_sweep_cap(void **state)
 	 * whoever's: one organisation's logins ended every other's).
 	 */
 	assert_int_equal(login(f, 5, CSRF1, 7, T0 + 20 * HOUR),
-	    PROTO_E_UNAVAILABLE);
+	    PROTO_E_FULL);
 	assert_int_equal(db_entries(f, "dsessions"), ST_DASH_SESSIONS_MAX);
 	assert_int_equal(db_entries(f, "dsess_expiry"), ST_DASH_SESSIONS_MAX);
 	assert_int_equal(check(f, 3, 7, csrf, &exp), 1);

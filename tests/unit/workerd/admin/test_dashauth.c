@@ -664,6 +664,14 @@ test_dash_login(void **state)
 	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
 	peer_error(&P, &pr, PROTO_E_UNAVAILABLE, "busy");
 	expect_error(503, "Storage unavailable");
+	/* The server's sessions all taken by others: 503, said so. */
+	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
+	answer_rate(0, 0);
+	answer_auth();
+	peer_expect(&P, &pr, PROTO_ST_DASH_LOGIN);
+	peer_error(&P, &pr, PROTO_E_FULL, "too many sessions");
+	expect_error(503, "Too many dashboard sessions on this server; try "
+	    "again later");
 	/* The user deleted or disabled meanwhile: 401, no cookie. */
 	tclient_request(&CL, "POST", "/dashboard/api/login", JSONCT, LOGIN(PW));
 	answer_rate(0, 0);
