@@ -382,24 +382,31 @@ ${widget}</body></html>`;
 // Parley (with the mock model) and the host site, each allowed by the
 // other: CORS_ORIGIN lists Parley's own origin (its test pages) and the
 // host site's. mock: MockAI options.
+// The port is chosen here (the host page and CORS_ORIGIN name it), so
+// Parley's own retry on a taken port does not apply: the port freePort()
+// found free may be taken before masterd binds it (another test file's
+// server, chosen at the same moment), and then the stack starts again on
+// another port, three times at most.
 export async function startStack({ mock = { chunks: 8, delayMs: 50 }, workers = 2, env = {} } = {}) {
-  const port = await freePort();
-  const parleyOrigin = `http://127.0.0.1:${port}`;
-  const host = new HostSite({ parleyOrigin });
-  await host.start();
-  const parley = new Parley({
-    port, workers, mock,
-    env: { CORS_ORIGIN: `${parleyOrigin},${host.origin}`, RATE_LIMIT_MAX_REQUESTS: '0', ...env },
-  });
-  host.widgetKey = parley.widgetKey;
-  try {
-    await parley.start();
-  } catch (e) {
-    await parley.stop().catch(() => {});
-    await host.stop();
-    throw e;
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const parleyOrigin = `http://127.0.0.1:${port}`;
+    const host = new HostSite({ parleyOrigin });
+    await host.start();
+    const parley = new Parley({
+      port, workers, mock,
+      env: { CORS_ORIGIN: `${parleyOrigin},${host.origin}`, RATE_LIMIT_MAX_REQUESTS: '0', ...env },
+    });
+    host.widgetKey = parley.widgetKey;
+    try {
+      await parley.start();
+      return { parley, host, parleyOrigin };
+    } catch (e) {
+      await parley.stop().catch(() => {});
+      await host.stop();
+      if (attempt >= 3 || !/Address already in use/.test(String(e?.message))) throw e;
+    }
   }
-  return { parley, host, parleyOrigin };
 }
 
 // A test file's Parley and host site (startStack) and browser (launch),
