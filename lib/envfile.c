@@ -90,12 +90,7 @@ nonchar_in(const char *s, size_t n)
 	for (i = 0; i < n; i += k) {
 		if ((k = proto_utf8_seq_len(u + i, n - i)) == 0)
 			return 0;	/* not UTF-8: the caller's check says so */
-		if (k < 3)
-			continue;
-		cp = k == 3 ? (u[i] & 0x0fu) << 12 | (u[i + 1] & 0x3fu) << 6 |
-		    (u[i + 2] & 0x3fu) : (u[i] & 0x07u) << 18 |
-		    (u[i + 1] & 0x3fu) << 12 | (u[i + 2] & 0x3fu) << 6 |
-		    (u[i + 3] & 0x3fu);
+		cp = proto_utf8_cp(u + i, k);
 		if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
 			return 1;
 	}

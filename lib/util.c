@@ -43,6 +43,24 @@ proto_utf8_seq_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+uint32_t
+proto_utf8_cp(const unsigned char *s, size_t k)
+{
+	switch (k) {
+	case 2:
+		return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	case 3:
+		return (uint32_t)(s[0] & 0x0f) << 12 |
+		    (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	case 4:
+		return (uint32_t)(s[0] & 0x07) << 18 |
+		    (uint32_t)(s[1] & 0x3f) << 12 |
+		    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	default:
+		return s[0];
+	}
+}
+
 size_t
 proto_utf8_char_len(const unsigned char *s, size_t n)
 {

@@ -16,6 +16,8 @@
 /* ---- UTF-8 (strict: no overlongs, surrogates or code points past U+10FFFF) ---- */
 /* Length (1-4) of the well-formed UTF-8 sequence at s within n bytes; 0 if invalid. */
 size_t proto_utf8_seq_len(const unsigned char *s, size_t n);
+/* The code point of s's whole sequence of k bytes (proto_utf8_seq_len's). */
+uint32_t proto_utf8_cp(const unsigned char *s, size_t k);
 /* As proto_utf8_seq_len, but 0 for NUL too (a JSON writer escapes it). */
 size_t proto_utf8_char_len(const unsigned char *s, size_t n);
 /* 1 when s[0..n) is well-formed UTF-8 (NUL counts as a character), else 0. */

@@ -88,9 +88,6 @@ analyzer_free(struct analyzer *a)
 
 /* ---------------------------------------------------------------- UTF-8 */
 
-/* A continuation byte. */
-#define CONT(b)	(((b) & 0xc0) == 0x80)
-
 /*
  * The code point at *pp (strict UTF-8: no overlong form, no surrogate,
  * nothing past U+10FFFF), *pp past it; CP_BAD and one byte for an
@@ -100,40 +97,10 @@ static uint32_t
 utf8_next(const unsigned char **pp, const unsigned char *end)
 {
 	const unsigned char *p = *pp;
-	size_t left = (size_t)(end - p);
-	uint32_t cp;
+	size_t k = proto_utf8_seq_len(p, (size_t)(end - p));
 
-	*pp = p + 1;
-	if (p[0] < 0x80)
-		return p[0];
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		if (left < 2 || !CONT(p[1]))
-			return CP_BAD;
-		*pp = p + 2;
-		return (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
-	}
-	if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		if (left < 3 || !CONT(p[1]) || !CONT(p[2]))
-			return CP_BAD;
-		cp = (uint32_t)(p[0] & 0x0f) << 12 |
-		    (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
-		if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
-			return CP_BAD;
-		*pp = p + 3;
-		return cp;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		if (left < 4 || !CONT(p[1]) || !CONT(p[2]) || !CONT(p[3]))
-			return CP_BAD;
-		cp = (uint32_t)(p[0] & 0x07) << 18 |
-		    (uint32_t)(p[1] & 0x3f) << 12 |
-		    (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-		if (cp < 0x10000 || cp > 0x10ffff)
-			return CP_BAD;
-		*pp = p + 4;
-		return cp;
-	}
-	return CP_BAD;
+	*pp = p + (k > 0 ? k : 1);
+	return k > 0 ? proto_utf8_cp(p, k) : CP_BAD;
 }
 
 /* ---------------------------------------------------------------- terms */

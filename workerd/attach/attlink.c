@@ -136,13 +136,9 @@ format_char(const unsigned char *p, size_t k)
 {
 	uint32_t cp;
 
-	if (k == 2)
-		cp = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
-	else if (k == 3)
-		cp = (uint32_t)(p[0] & 0x0f) << 12 |
-		    (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
-	else
+	if (k != 2 && k != 3)
 		return 0;
+	cp = proto_utf8_cp(p, k);
 	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x180e ||
 	    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
 	    (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;

@@ -95,6 +95,25 @@ test_utf8_cut(void **state)
 }
 
 /* Each cut of "a é € 😀" at a byte bound, without its broken character. */
+/* The code point of each whole sequence, 1 to 4 bytes. */
+static void
+test_utf8_cp(void **state)
+{
+	const unsigned char *s = (const unsigned char *)
+	    "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbf";
+	const uint32_t want[] = { 0x61, 0xe9, 0x20ac, 0x1f600, 0xffff };
+	size_t i, k, n = strlen((const char *)s), at = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		k = proto_utf8_seq_len(s + at, n - at);
+		assert_int_not_equal(k, 0);
+		assert_int_equal(proto_utf8_cp(s + at, k), want[i]);
+		at += k;
+	}
+	assert_int_equal(at, n);
+}
+
 static void
 test_utf8_whole(void **state)
 {
@@ -349,6 +368,7 @@ main(void)
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_chars),
 		cmocka_unit_test(test_utf8_cut),
+		cmocka_unit_test(test_utf8_cp),
 		cmocka_unit_test(test_utf8_whole),
 		cmocka_unit_test(test_js_text),
 		cmocka_unit_test(test_hex),
