@@ -55,7 +55,10 @@
 #define ST_MAIL_PENDING_MAX	1000	/* per organisation: past it, none */
 #define ST_MAIL_DUE_MAX		16	/* mails an ST_MAIL_DUE takes */
 #define ST_MAIL_ERROR_MAX	200
-/* A visitor's message in `human` makes a mail when no agent wrote for: */
+/*
+ * A visitor's message in `human` makes a mail sent when no agent has
+ * written after it for:
+ */
 #define ST_MAIL_QUIET_MS	(2 * 60 * 1000)
 /* and at most one such mail per conversation per: */
 #define ST_MAIL_WAITING_EVERY_MS	(10 * 60 * 1000)

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "outbox.h"
+#include "settings.h"
 #include "stmsgs.h"
 #include "storeint.h"
 #include "userstore.h"
@@ -227,11 +228,22 @@ rcpt_recheck(struct store_txn *t, struct st_mail *m)
 /* ------------------------------------------------------------ waiting */
 
 /*
- * 1 when no agent wrote in conversation cid since now - ST_MAIL_QUIET_MS
- * (the last QUIET_SCAN messages looked at), 0 when one did, -1 failed.
+ * How long a visitor's message in `human` waits for a person's answer
+ * before its "waiting" mail is sent (the test build's may be shorter).
+ */
+static uint64_t
+quiet_ms(void)
+{
+	return SETTINGS_TEST_LOWER("PARLEY_TEST_MAIL_QUIET_MS",
+	    ST_MAIL_QUIET_MS);
+}
+
+/*
+ * 1 when no agent wrote in conversation cid since since (the last
+ * QUIET_SCAN messages looked at), 0 when one did, -1 failed.
  */
 static int
-conv_quiet(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t now)
+conv_quiet(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t since)
 {
 	uint8_t probe[MSG_KEY_LEN];
 	struct st_msg m;
@@ -249,7 +261,7 @@ conv_quiet(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t now)
 	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
 		if (msg_rec_decode_rows(t, &v, &m, RL_ROW(ST_MSG_ROW_role)) < 0)
 			break;
-		rc = m.created_at + ST_MAIL_QUIET_MS < now ? 1 :
+		rc = m.created_at < since ? 1 :
 		    strcmp(m.role, "agent") == 0 ? 2 : 0;
 		st_msg_free(&m);
 		if (rc != 0) {
@@ -267,8 +279,9 @@ conv_quiet(struct store_txn *t, const uint8_t cid[ID_LEN], uint64_t now)
 
 /*
  * 1 when conv (hex, its id into cid) should make a "waiting" mail at
- * now: none of its own for ST_MAIL_WAITING_EVERY_MS, no agent's message
- * for ST_MAIL_QUIET_MS; 0 when not, -1 failed.
+ * now: none of its own for ST_MAIL_WAITING_EVERY_MS; 0 when not, -1
+ * failed. Whether a person answers is asked when the mail falls due
+ * (waiting_still).
  */
 static int
 waiting_due(struct store_txn *t, const char *conv, uint64_t now,
@@ -286,7 +299,41 @@ waiting_due(struct store_txn *t, const char *conv, uint64_t now,
 	    proto_get_be64((uint8_t *)v.mv_data + 1) +
 	    ST_MAIL_WAITING_EVERY_MS > now)
 		return 0;
-	return conv_quiet(t, cid, now);
+	return 1;
+}
+
+/* m's conversation's id into cid: 0, or -1 when its payload names none. */
+static int
+mail_conv(const struct st_mail *m, uint8_t cid[ID_LEN])
+{
+	char hex[ST_ID_HEX + 1];
+
+	if (pdec_event_conv(m->payload, m->payload_len, hex) < 0 ||
+	    proto_hex_decode(hex, cid, ID_LEN) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * 1 when the "waiting" mail m is still true as it falls due: its
+ * conversation is still in `human` and no agent wrote since the
+ * visitor's message (m's time); 0 when not; -1 t failed. A payload that
+ * names no conversation is sent unchecked.
+ */
+static int
+waiting_still(struct store_txn *t, const struct st_mail *m)
+{
+	uint8_t cid[ID_LEN];
+	struct st_conv c;
+	int rc, human;
+
+	if (mail_conv(m, cid) != 0)
+		return 1;
+	if ((rc = conv_load(t, cid, &c)) != 0)
+		return rc < 0 ? -1 : 0;
+	human = c.handoff == ST_HANDOFF_HUMAN;
+	st_conv_free(&c);
+	return human ? conv_quiet(t, cid, m->created_at) : 0;
 }
 
 /* conv (cid) made a "waiting" mail at now. */
@@ -489,7 +536,10 @@ const struct store_module mailbox_module = {
 
 /* -------------------------------------------------------------- add */
 
-/* m (its recipients found) stored as a new pending mail, due now. */
+/*
+ * m (its recipients found) stored as a new pending mail, due now, or a
+ * "waiting" one once the visitor has waited quiet_ms for an answer.
+ */
 static void
 mail_add(struct store_txn *t, struct st_mail *m, uint32_t pending)
 {
@@ -500,6 +550,8 @@ mail_add(struct store_txn *t, struct st_mail *m, uint32_t pending)
 	if (store_seq_show(t, ST_MAIL_PREFIX, seq, m->id) != 0)
 		return;
 	m->created_at = m->next_at = t->st->now();
+	if (m->kind == ST_MAIL_WAITING)
+		m->next_at += quiet_ms();
 	mail_save(t, seq, m);
 	cm_set(t, m, seq, 1);
 	outq_due_move(t, t->st->mail_due, seq, 0, m->next_at, m->org);
@@ -539,7 +591,7 @@ store_mail_event(struct store_txn *t, const char *org, const char *conv,
 		if (kind == ST_MAIL_WAITING)
 			waiting_mark(t, cid, now);
 		strlcpy(m.org, org, sizeof(m.org));
-		m.kind = kind;
+		m.kind = kind;	/* before mail_add: its due time */
 		m.payload = (uint8_t *)(uintptr_t)payload;	/* not ours */
 		m.payload_len = (uint32_t)len;
 		mail_add(t, &m, pending);
@@ -561,6 +613,24 @@ mail_unwanted(struct store_txn *t, uint64_t seq, struct st_mail *m)
 	log_info("mail %s (%s, organisation %s): none of its recipients is "
 	    "still a member who wants it: not sent", m->id,
 	    st_mail_kind_name(m->kind), m->org);
+	mail_remove(t, seq, m);
+}
+
+/*
+ * The "waiting" mail stored under seq (m) goes unsent: a person
+ * answered, or the conversation left `human`. Its conversation may mail
+ * again at the visitor's next message.
+ */
+static void
+waiting_answered(struct store_txn *t, uint64_t seq, struct st_mail *m)
+{
+	uint8_t cid[ID_LEN];
+
+	log_info("mail %s (waiting, organisation %s): answered or no longer "
+	    "with a person: not sent", m->id, m->org);
+	if (mail_conv(m, cid) == 0)
+		db_del_quiet(t, t->st->mail_convs, cid, ID_LEN,
+		    "delete conversation mail");
 	mail_remove(t, seq, m);
 }
 
@@ -678,6 +748,13 @@ store_mail_due(struct store_txn *t, uint32_t max, uint32_t lease_ms,
 				store_fail(t, PROTO_E_INTERNAL,
 				    "inconsistent index");
 			break;
+		}
+		if (ms[*n].kind == ST_MAIL_WAITING &&
+		    (rc = waiting_still(t, &ms[*n])) <= 0) {
+			if (rc == 0)
+				waiting_answered(t, seqs[i], &ms[*n]);
+			st_mail_free(&ms[*n]);
+			continue;
 		}
 		if ((rc = rcpt_recheck(t, &ms[*n])) <= 0) {
 			if (rc == 0)

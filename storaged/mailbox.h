@@ -42,10 +42,11 @@ int store_notify_set(struct store_txn *, const char *user, uint32_t mask);
  * An event of org about conversation conv (hex) made in t, of mail kind
  * (one ST_MAIL_* bit; 0 none): one pending mail of payload (the event as
  * ST_EV carries it) to the enabled members of org who chose that kind,
- * at most ST_MAIL_RCPT_MAX, due now. None when email is off, nobody
- * chose it, org holds ST_MAIL_PENDING_MAX pending (logged), or, for
- * ST_MAIL_WAITING, an agent wrote in conv within ST_MAIL_QUIET_MS or
- * such a mail of conv is younger than ST_MAIL_WAITING_EVERY_MS.
+ * at most ST_MAIL_RCPT_MAX, due now (ST_MAIL_WAITING: ST_MAIL_QUIET_MS
+ * later, and not sent when by then an agent wrote in conv or it left
+ * `human`). None when email is off, nobody chose it, org holds
+ * ST_MAIL_PENDING_MAX pending (logged), or, for ST_MAIL_WAITING, such a
+ * mail of conv is younger than ST_MAIL_WAITING_EVERY_MS.
  */
 int store_mail_event(struct store_txn *, const char *org, const char *conv,
     uint32_t kind, const void *payload, size_t len);

@@ -25,9 +25,10 @@
 //   - a contact deleted while its conversation's handoff mail waits (the
 //     server down): a backup's mails hold neither its name nor its email,
 //     and the mail is still sent once the server is up, naming neither;
-//   - a visitor writing in `human`: one "waiting" mail; writing again
-//     within 10 minutes makes none; in a conversation where an agent just
-//     wrote, none either;
+//   - a visitor writing in `human`: one "waiting" mail, sent once nobody
+//     has answered for the quiet time; writing again within 10 minutes
+//     makes none; a person answering within the quiet time: none, and the
+//     visitor's next message, left unanswered, makes one;
 //   - the API: a key (no dashboard user) is 403, a bad body 400;
 //   - last, masterd restarted with SMTP_URL at a plain server (no STARTTLS
 //     offered, AUTH taken in clear): the attempt fails "STARTTLS not
@@ -45,6 +46,9 @@ import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const N = '/v1/admin/notifications';
 const PUBLIC = 'https://chat.example.com';
+// How long a visitor's message in `human` waits for a person before its
+// "waiting" mail (2 minutes; the test build's here: PARLEY_TEST_MAIL_QUIET_MS).
+const QUIET_MS = 3000;
 
 describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () => {
   let p, smtpd, plain, dir, wd, all, handoffOnly, none;
@@ -59,6 +63,7 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
       mock: true,
       env: smtpEnv(dir, port, {
         PARLEY_PUBLIC_URL: `${PUBLIC}/`,
+        PARLEY_TEST_MAIL_QUIET_MS: String(QUIET_MS),
       }),
     });
     await p.start();
@@ -202,24 +207,37 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     return { v, convId };
   }
 
-  test('a visitor waiting in human: one mail, then none for 10 minutes; none when an agent just wrote', async () => {
+  // The visitor's message in `human`, stored: its answer is the state.
+  async function says(v, content) {
+    v.send({ type: 'message', content });
+    assert.equal((await v.next('handoff')).state, 'human');
+  }
+  const waiting = () => smtpd.mails.filter((x) => x.subject.startsWith('A visitor is waiting'));
+
+  test('a visitor waiting in human: a mail once nobody has answered for the quiet time, then none for 10 minutes; none when a person answers in time, one when they then go quiet', async () => {
     const { v, convId } = await inHuman();
-    v.send({ type: 'message', content: 'is anyone there?' });
-    await waitFor(() => smtpd.mails.some((m) => m.subject === 'A visitor is waiting: is anyone there?'), 10000,
+    const asked = Date.now();
+    await says(v, 'is anyone there?');
+    await waitFor(() => smtpd.mails.some((m) => m.subject === 'A visitor is waiting: is anyone there?'), 10000 + QUIET_MS,
       'the waiting mail');
+    assert.ok(Date.now() - asked >= QUIET_MS, 'not sent before nobody had answered for the quiet time');
     const m = smtpd.mails.find((x) => x.subject === 'A visitor is waiting: is anyone there?');
     assert.deepEqual(m.rcpt_tos, [all.email]);
     assert.ok(m.parts['text/plain'].includes(`${PUBLIC}/dashboard/?organization_id=default#/conversations/${convId}`));
-    v.send({ type: 'message', content: 'hello??' });
-    // An agent answers in another conversation, then its visitor writes.
+    await says(v, 'hello??');
+    // Another conversation: a person answers the visitor within the quiet time.
     const other = await inHuman();
+    await says(other.v, 'thanks, one more thing');
     const r = await p.adminJson('POST', `/v1/admin/conversations/${other.convId}/messages`, { content: 'Ada here.' });
     assert.equal(r.status, 201, r.text);
     assert.equal((await other.v.next('message')).role, 'agent');
-    other.v.send({ type: 'message', content: 'thanks, one more thing' });
+    await sleep(QUIET_MS + 1500);
     await marker();
-    assert.equal(smtpd.mails.filter((x) => x.subject.startsWith('A visitor is waiting')).length, 1,
-      smtpd.mails.map((x) => x.subject).join('\n'));
+    assert.deepEqual(waiting().map((x) => x.subject), ['A visitor is waiting: is anyone there?']);
+    // Then the person goes quiet: the visitor's next message mails.
+    await says(other.v, 'are you still there?');
+    await waitFor(() => waiting().length === 2, 10000 + QUIET_MS, 'the second waiting mail');
+    assert.equal(waiting()[1].subject, 'A visitor is waiting: are you still there?');
     await v.close();
     await other.v.close();
   });

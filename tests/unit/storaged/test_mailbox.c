@@ -8,8 +8,9 @@
  * lease ends: at least once), ST_MAIL_RESULT retries at retry_at, or
  * deletes a mail sent or out of retries, retries one for the recipients
  * it names; a visitor's message in `human`
- * writes a "waiting" mail only when no agent wrote for 2 minutes, and
- * once per conversation per 10 minutes; kept across a reopen; a deleted
+ * writes a "waiting" mail due 2 minutes later, not sent when by then an
+ * agent wrote or the conversation left `human`, and at most once per
+ * conversation per 10 minutes; kept across a reopen; a deleted
  * conversation's and user's records go with them, the conversation's
  * pending mails too (an older data directory's listed by conversation at
  * open); a deleted contact's "new contact" mails, erased or not (an older
@@ -323,11 +324,34 @@ test_rcpt_recheck(void **state)
 	assert_int_equal(entries(f, "mail_counts"), 0);
 }
 
+/* The mails due now (a new lease): their conversations' ids, one each. */
+static uint32_t
+due_convs(struct fix *f, char convs[][ST_ID_HEX + 1], uint32_t max)
+{
+	struct st_mails m;
+	struct st_event ev;
+	struct pdec d;
+	uint32_t i;
+
+	due(f, 16, &m);
+	assert_true(m.n <= max);
+	for (i = 0; i < m.n; i++) {
+		pdec_init(&d, m.mails[i].payload, m.mails[i].payload_len);
+		assert_int_equal(pdec_event(&d, &ev), 0);
+		strlcpy(convs[i], ev.conv.id, ST_ID_HEX + 1);
+		st_event_free(&ev);
+	}
+	i = m.n;
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	return i;
+}
+
 static void
 test_waiting(void **state)
 {
 	struct fix *f = *state;
 	char a[ST_USER_ID_MAX + 1], c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1];
+	char convs[2][ST_ID_HEX + 1];
 	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
 	    ST_ROLE_OWNER);
 	struct st_mails m;
@@ -343,30 +367,55 @@ test_waiting(void **state)
 	assert_int_equal(entries(f, "mails"), 0);
 	handoff(f, c1, ST_HANDOFF_HUMAN);
 	handoff(f, c2, ST_HANDOFF_HUMAN);
-	/* Nobody answered: one; again within 10 minutes: none. */
+	/*
+	 * c1: one written, due once nobody has answered for 2 minutes;
+	 * again within 10 minutes: none.
+	 */
 	visitor_says(f, c1, "anyone?");
 	assert_int_equal(entries(f, "mails"), 1);
+	assert_int_equal(due_convs(f, convs, 2), 0);
 	fake_now += 60000;
 	visitor_says(f, c1, "hello??");
 	assert_int_equal(entries(f, "mails"), 1);
-	/* An agent wrote a minute ago: none; 2 minutes later: one. */
-	agent_says(f, c2, "Ada here");
-	fake_now += 60000;
-	visitor_says(f, c2, "thanks");
-	assert_int_equal(entries(f, "mails"), 1);
-	fake_now += 61000;
-	visitor_says(f, c2, "still there?");
-	assert_int_equal(entries(f, "mails"), 2);
-	/* c1, 10 minutes after its mail: one more. */
-	fake_now += ST_MAIL_WAITING_EVERY_MS;
-	visitor_says(f, c1, "hello???");
-	assert_int_equal(entries(f, "mails"), 3);
+	fake_now += ST_MAIL_QUIET_MS - 60000;
 	due(f, 16, &m);
-	assert_int_equal(m.n, 3);
+	assert_int_equal(m.n, 1);
 	assert_int_equal(m.mails[0].kind, ST_MAIL_WAITING);
 	assert_int_equal(m.mails[0].nrcpt, 1);
 	assert_string_equal(m.mails[0].rcpt[0], "a@example.com");
+	assert_int_equal(result(f, m.mails[0].id, 1, 0), 0);	/* sent */
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	assert_int_equal(entries(f, "mails"), 0);
+	/*
+	 * c2: a person answers within the 2 minutes: not sent, and the
+	 * visitor's next message may mail again; it leaves `human`
+	 * before they pass: not sent either.
+	 */
+	visitor_says(f, c2, "thanks");
+	assert_int_equal(entries(f, "mails"), 1);
+	fake_now += 60000;
+	agent_says(f, c2, "Ada here");
+	fake_now += ST_MAIL_QUIET_MS;
+	assert_int_equal(due_convs(f, convs, 2), 0);
+	assert_int_equal(entries(f, "mails"), 0);
+	visitor_says(f, c2, "one more thing");
+	assert_int_equal(entries(f, "mails"), 1);
+	handoff(f, c2, ST_HANDOFF_AI);
+	fake_now += ST_MAIL_QUIET_MS;
+	assert_int_equal(due_convs(f, convs, 2), 0);
+	assert_int_equal(entries(f, "mails"), 0);
+	/* Back with a person, nobody answering: one more. */
+	handoff(f, c2, ST_HANDOFF_HUMAN);
+	visitor_says(f, c2, "still there?");
+	assert_int_equal(entries(f, "mails"), 1);
+	/* c1, 10 minutes after its mail: one more; both sent. */
+	fake_now += ST_MAIL_WAITING_EVERY_MS;
+	visitor_says(f, c1, "hello???");
+	assert_int_equal(entries(f, "mails"), 2);
+	fake_now += ST_MAIL_QUIET_MS;
+	assert_int_equal(due_convs(f, convs, 2), 2);
+	assert_string_equal(convs[0], c2);
+	assert_string_equal(convs[1], c1);
 	assert_int_equal(request_who(f, NULL, PROTO_ST_MAIL_DUE,
 	    &(struct st_mail_due_req){ 17, 60000 }, NULL, NULL), PROTO_E_INVALID);
 
@@ -395,27 +444,6 @@ pending_of(struct fix *f, const char *org)
 	return proto_get_be32(rec + 1);
 }
 
-/* The mails due now (a new lease): their conversations' ids, one each. */
-static uint32_t
-due_convs(struct fix *f, char convs[][ST_ID_HEX + 1], uint32_t max)
-{
-	struct st_mails m;
-	struct st_event ev;
-	struct pdec d;
-	uint32_t i;
-
-	due(f, 16, &m);
-	assert_true(m.n <= max);
-	for (i = 0; i < m.n; i++) {
-		pdec_init(&d, m.mails[i].payload, m.mails[i].payload_len);
-		assert_int_equal(pdec_event(&d, &ev), 0);
-		strlcpy(convs[i], ev.conv.id, ST_ID_HEX + 1);
-		st_event_free(&ev);
-	}
-	i = m.n;
-	st_rep_free(PROTO_ST_MAIL_DUE, &m);
-	return i;
-}
 
 /*
  * A member who chose every mail; conversations c1 with two mails pending
