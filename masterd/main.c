@@ -111,13 +111,24 @@ raise_nofile(void)
 	}
 }
 
-/* Listener first, so nothing new arrives; then every worker drains. */
+/*
+ * Listener first, so nothing new arrives; then every worker drains.
+ * systemd kills what still runs TimeoutStopSec after the stop began (30 s
+ * in the shipped unit), so the stop asks for its whole length: the grace,
+ * the workers' last step (KILL_SLACK_MS) and STOP_EXIT_MS for masterd's
+ * own exit (EXTEND_TIMEOUT_USEC never shortens the unit's).
+ */
 static void
 begin_stop(long long now, int signo)
 {
+	char state[64];
+
 	log_info("%s: stopping, workers get %d ms to finish",
 	    signo == SIGINT ? "SIGINT" : "SIGTERM", M.cf.grace_ms);
-	proto_sd_notify("STOPPING=1");
+	snprintf(state, sizeof(state), "STOPPING=1\nEXTEND_TIMEOUT_USEC=%llu",
+	    ((unsigned long long)M.cf.grace_ms + KILL_SLACK_MS + STOP_EXIT_MS) *
+	    1000ULL);
+	proto_sd_notify(state);
 	M.stopping = 1;
 	listener_close(&M.l);
 	workers_stop(now);

@@ -50,6 +50,8 @@
  * store the replies it stopped then (workerd's END_MS, less) and go.
  */
 #define KILL_SLACK_MS		2500
+/* After its workers, masterd's own exit (what systemd is asked to allow). */
+#define STOP_EXIT_MS		5000
 /* Out of fds: stop accepting this long rather than spin on EMFILE. */
 #define ACCEPT_PAUSE_MS		100
 /* Accepts per wakeup, so channels and signals are never starved. */

@@ -628,6 +628,17 @@ test('a stuck worker killed: the connections masterd still queued for it go to i
   assert.equal((await p.get('/health')).status, 200);
 });
 
+// A grace longer than the shipped unit's TimeoutStopSec=30: systemd would
+// kill the workers before their last step stored the replies they held.
+// The stop asks it for the grace, the workers' last step (2.5 s) and
+// masterd's exit (5 s).
+test('SIGTERM: masterd asks systemd for its whole grace (EXTEND_TIMEOUT_USEC with STOPPING=1)', { timeout: 60000 }, async (t) => {
+  const { sock, log } = await notifyListener(t, 'parley-stop-');
+  const p = await startParley(t, { workers: 1, shutdownTimeoutMs: 40000, env: { NOTIFY_SOCKET: sock } });
+  await p.stop();
+  assert.match(fs.readFileSync(log, 'utf8'), /^STOPPING=1 \| EXTEND_TIMEOUT_USEC=47500000$/m);
+});
+
 // systemd's watchdog (WatchdogSec=): masterd and storaged feed it from
 // their loops, twice per WATCHDOG_USEC; stopped, they feed nothing (so
 // systemd would kill and restart them), and their children never do.
