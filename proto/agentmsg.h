@@ -27,8 +27,12 @@
  *
  *   ST_HANDOFF_SET   str conv_id, u8 state, str name, u8 from_ai_only
  *                                           -> u8 changed, conv
- *     from_ai_only 1 changes only a conversation in state ai (the
- *     visitor's request). changed 0: the state was already that.
+ *     A team member's (who asks): waiting_human moves the conversation
+ *     into the queue (waiting_by person), no request for a person as
+ *     the visitor's ST_WS_REQUEST_HUMAN and the model's ST_TURN_HANDOFF
+ *     are (no handoff mail, asked_at or gap: storemsg.h's waiting_by).
+ *     from_ai_only 1 changes only a conversation in state ai.
+ *     changed 0: the state was already that.
  *   ST_AGENT_MSG     str conv_id, str content (1-65536 bytes UTF-8),
  *                    str name (1-100 characters)    -> msg, conv
  *     Stores a message of role agent; the handoff state is not changed.

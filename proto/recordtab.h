@@ -328,7 +328,9 @@
 	F(BUF, human_by, "answered_by", 9, RF_RO, RF_ADM,		\
 	    ST_WHO_USER_MAX, 0)						\
 	F(BUF, human_by_name, "answered_by_name", 9, RF_RO, RF_ADM,	\
-	    4 * ST_MSG_NAME_MAX, 0)
+	    4 * ST_MSG_NAME_MAX, 0)					\
+	F(ENUM, waiting_by, "waiting_by", 10, RF_RO, RF_HID,		\
+	    ST_WAITING_BY_MAX, 0)
 
 /* ------------------------------------------- a message (storemsg.h) */
 

@@ -58,6 +58,9 @@
  *   abandoned            1 when a person was asked for and none answered
  *   first_responses, first_response_ms  1 and the ms from the visitor's
  *                        request for a person to a person's first answer
+ *                        (a request: the visitor's or the assistant's,
+ *                        asked_at; a person moving it to waiting_human
+ *                        asks for none)
  *   resolutions, resolution_ms  1 and the ms from its start to a person
  *                        resolving it
  *   thumbs_up, thumbs_down  its answers' thumbs

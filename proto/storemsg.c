@@ -28,7 +28,7 @@ conv_refused(const void *rec)
 	return c->unread > 1 || c->rating > ST_RATING_MAX ||
 	    c->conv_state > ST_CONV_STATE_MAX ||
 	    c->resolved_by > ST_RESOLVED_BY_MAX || c->handed_off > 1 ||
-	    c->reported > 1;
+	    c->reported > 1 || c->waiting_by > ST_WAITING_BY_MAX;
 }
 
 static int
@@ -70,10 +70,20 @@ st_convs_free(struct st_conv *c, uint32_t n)
 
 static const char *const conv_states[] = { "open", "snoozed", "resolved" };
 static const char *const resolvers[] = { "none", "assistant", "person" };
+static const char *const waiters[] = { "none", "visitor", "assistant",
+    "person" };
 
 RL_ENUM_FUNCS(conv_state, conv_states, ST_CONV_STATE_MAX + 1)
 
 RL_ENUM_FUNCS(resolved_by, resolvers, ST_RESOLVED_BY_MAX + 1)
+
+RL_ENUM_FUNCS(waiting_by, waiters, ST_WAITING_BY_MAX + 1)
+
+int
+st_waiting_asked(int by)
+{
+	return by == ST_WAITING_VISITOR || by == ST_WAITING_ASSISTANT;
+}
 
 const char *
 st_feedback_name(uint8_t v)

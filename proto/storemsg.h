@@ -263,6 +263,14 @@ int pdec_visitor(struct pdec *, struct st_visitor *);
  *                         message's time; 0 never); reported 1 once its counts are in the
  *                         rollups (a new one at once; an older one when
  *                         the backfill reaches it)
+ *   human_by, human_by_name  who took over, while a person answers
+ *   waiting_by            who put it in waiting_human the last time: the
+ *                         visitor (request_human), the assistant (its
+ *                         model's transfer_to_human) or a person (a team
+ *                         member, ST_HANDOFF_SET); none never. Only the
+ *                         first two ask for a person (st_waiting_asked):
+ *                         a handoff mail, asked_at and a gap follow
+ *                         them, not a person moving it into the queue
  */
 #define ST_RATING_MAX		5
 /* A conversation's state (st_conv.conv_state). */
@@ -285,6 +293,22 @@ int st_conv_state_parse(const char *);
 /* "none", "assistant", "person"; NULL for another value. */
 const char *st_resolved_by_name(int);
 int st_resolved_by_parse(const char *);
+/* Who put it in waiting_human the last time (st_conv.waiting_by). */
+enum st_waiting_by {
+	ST_WAITING_NONE = 0,
+	ST_WAITING_VISITOR = 1,
+	ST_WAITING_ASSISTANT = 2,
+	ST_WAITING_PERSON = 3,
+};
+#define ST_WAITING_BY_MAX	ST_WAITING_PERSON
+/* "none", "visitor", "assistant", "person"; NULL for another value. */
+const char *st_waiting_by_name(int);
+int st_waiting_by_parse(const char *);
+/*
+ * 1 when by (enum st_waiting_by) asked for a person: the visitor, or the
+ * assistant as if the visitor had; 0 for a person moving it, or none.
+ */
+int st_waiting_asked(int by);
 /* A snooze's end at most this far ahead: a year. */
 #define ST_SNOOZE_MAX_MS	(366ull * 86400 * 1000)
 /*

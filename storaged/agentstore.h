@@ -98,17 +98,21 @@ int store_who_person(struct store_txn *, const struct st_who *who,
 /*
  * Sets conversation cid's handoff state (c is it, as loaded; updated in
  * place and saved) and its index entries. from_ai_only: only a
- * conversation in state ai changes. Taking over (human) by a user (by
- * not NULL, by->user set) makes it the assignee unless one is set;
- * handing back keeps the assignee. Asking for a person (waiting_human)
- * opens a snoozed or resolved conversation again, as a visitor's message
- * does. *changed 0 when nothing changed, else HANDOFF_CHANGED, with
+ * conversation in state ai changes. waiting_by: ST_WAITING_*
+ * (storemsg.h), who makes the change: the visitor, the assistant or a
+ * person. Taking over (human) by a user (by not NULL, by->user set) makes
+ * it the assignee unless one is set; handing back keeps the assignee.
+ * waiting_human records waiting_by in c and opens a snoozed or resolved
+ * conversation again, as a visitor's message does; only the visitor's
+ * or the assistant's is a request for a person (st_waiting_asked): the
+ * first one sets c->asked_at, and each makes its question a gap.
+ * *changed 0 when nothing changed, else HANDOFF_CHANGED, with
  * HANDOFF_REOPENED when it was opened again (a state event is due).
  */
 #define HANDOFF_CHANGED		1
 #define HANDOFF_REOPENED	2
 int store_handoff_set(struct store_txn *, const uint8_t cid[16],
-    struct st_conv *c, int state, int from_ai_only,
+    struct st_conv *c, int state, int from_ai_only, int waiting_by,
     const struct store_person *by, int *changed);
 /*
  * ST_CONV_ASSIGN: conversation cid (c, as loaded; updated and saved) to

@@ -168,9 +168,30 @@ store_person_name_invalid(const char *s, size_t min)
 	    "name: must be at most 100 characters of UTF-8";
 }
 
+/*
+ * c enters waiting_human, put there by waiting_by (ST_WAITING_*): opened
+ * again when snoozed or resolved (1 then); a request for a person (the
+ * visitor's, the assistant's) makes the question before it a gap and,
+ * the first time, starts the first response's time.
+ */
+static int
+handoff_waiting(struct store_txn *t, const uint8_t cid[ID_LEN],
+    struct st_conv *c, int waiting_by)
+{
+	int reopened = conv_state_asked(t, cid, c);
+
+	c->waiting_by = (uint8_t)waiting_by;
+	if (!st_waiting_asked(waiting_by))
+		return reopened;
+	gap_note(t, cid, c, UINT32_MAX, ST_GAP_HANDOFF);
+	if (c->asked_at == 0)
+		c->asked_at = t->st->now();
+	return reopened;
+}
+
 int
 store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
-    struct st_conv *c, int state, int from_ai_only,
+    struct st_conv *c, int state, int from_ai_only, int waiting_by,
     const struct store_person *by, int *changed)
 {
 	int assign, reopened = 0;
@@ -195,19 +216,13 @@ store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
 			handoff_index(t, c, cid, state, t->st->now());
 	}
 	/*
-	 * A person asked for, or answering: the assistant resolves it no
-	 * more; asked for: open again (a snooze or resolution is over).
+	 * Waiting for a person, or answered by one: the assistant resolves
+	 * it no more; waiting: open again (a snooze or resolution is over).
 	 */
 	if (state == ST_HANDOFF_WAITING)
-		reopened = conv_state_asked(t, cid, c);
+		reopened = handoff_waiting(t, cid, c, waiting_by);
 	else if (state != ST_HANDOFF_AI)
 		conv_state_person(t, cid, c);
-	/* A person asked for: the question before it is a gap. */
-	if (state == ST_HANDOFF_WAITING)
-		gap_note(t, cid, c, UINT32_MAX, ST_GAP_HANDOFF);
-	/* When a person was first asked for: the first response's start. */
-	if (state == ST_HANDOFF_WAITING && c->asked_at == 0)
-		c->asked_at = t->st->now();
 	if (assign) {
 		strlcpy(c->assignee, by->user, sizeof(c->assignee));
 		strlcpy(c->assignee_name, by->name, sizeof(c->assignee_name));

@@ -848,9 +848,10 @@ store_mail_check(struct store_txn *t, const char *id)
 }
 
 /*
- * The mail an event may make (ST_MAIL_*), or 0: a handoff asked for, a
- * new contact, a visitor's message in `human` (store_mail_event then
- * checks that nobody answers).
+ * The mail an event may make (ST_MAIL_*), or 0: a person asked for (by
+ * the visitor or the assistant: not a team member moving it into the
+ * queue, its conversation's waiting_by), a new contact, a visitor's
+ * message in `human` (store_mail_event then checks that nobody answers).
  */
 uint32_t
 store_event_mail(const struct st_event *ev)
@@ -860,7 +861,9 @@ store_event_mail(const struct st_event *ev)
 		return strcmp(ev->msg.role, "user") == 0 &&
 		    ev->conv.handoff == ST_HANDOFF_HUMAN ? ST_MAIL_WAITING : 0;
 	case ST_EV_HANDOFF:
-		return ev->state == ST_HANDOFF_WAITING ? ST_MAIL_HANDOFF : 0;
+		return ev->state == ST_HANDOFF_WAITING &&
+		    st_waiting_asked(ev->conv.waiting_by) ?
+		    ST_MAIL_HANDOFF : 0;
 	case ST_EV_CONTACT:
 		return ST_MAIL_CONTACT;
 	}

@@ -19,7 +19,9 @@
 
 /*
  * A session's take-over names its user ("<name> joined"), and assigns
- * the conversation to it when it is no one's (store_handoff_set).
+ * the conversation to it when it is no one's (store_handoff_set). A
+ * team member's waiting_human moves it into the queue: no visitor asked
+ * (no handoff mail, no request in the reports).
  */
 void
 op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
@@ -38,7 +40,8 @@ op_handoff_set(struct dbatch *b, uint16_t type, const void *req,
 	if (store_who_person(&t, b->who, q->name, &by) == 0 &&
 	    store_conv_find(&t, q->conv_id, cid, &rep.conv) == 0) {
 		if (store_handoff_set(&t, cid, &rep.conv, q->state,
-		    q->from_ai_only != 0, &by, &changed) == 0) {
+		    q->from_ai_only != 0, ST_WAITING_PERSON, &by,
+		    &changed) == 0) {
 			store_conv_view(&t, who_user(b), &rep.conv);
 			rep.changed = changed != 0;
 			reply_enc(r, type, &rep);
@@ -223,8 +226,8 @@ op_turn_handoff(struct dbatch *b, uint16_t type, const void *req,
 	if (req_begin(b, &t, r, type) < 0)
 		return;
 	if (store_conv_find(&t, q->id, cid, &c) == 0) {
-		if (store_handoff_set(&t, cid, &c, ST_HANDOFF_WAITING, 1, NULL,
-		    &changed) == 0) {
+		if (store_handoff_set(&t, cid, &c, ST_HANDOFF_WAITING, 1,
+		    ST_WAITING_ASSISTANT, NULL, &changed) == 0) {
 			rep.v = changed != 0;
 			reply_enc(r, type, &rep);
 			if (changed)

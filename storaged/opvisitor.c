@@ -606,7 +606,8 @@ op_ws_request_human(struct dbatch *b, uint16_t type, const void *req,
 		}
 		if (result == ST_WS_OK)
 			store_handoff_set(&t, cid, &rep.conv,
-			    ST_HANDOFF_WAITING, 1, NULL, &changed);
+			    ST_HANDOFF_WAITING, 1, ST_WAITING_VISITOR, NULL,
+			    &changed);
 		rep.result = (uint8_t)result;
 		rep.changed = changed != 0;
 		reply_enc(r, type, &rep);

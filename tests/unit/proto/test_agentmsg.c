@@ -274,11 +274,12 @@ test_conv_msg_fields(void **state)
 	/*
 	 * The state, str org, then str assignee and str assignee_name,
 	 * then issue 24's, issue 26's and format 8's (the state, the
-	 * assistant's resolution, the reports' counts) and format 9's (who
-	 * took over): all empty here: V24 bytes).
+	 * assistant's resolution, the reports' counts), format 9's (who
+	 * took over) and format 10's (who put it in waiting_human): all
+	 * empty here: V24 bytes).
 	 */
 #define V24	(4 + 8 + 5 * 4 + 4 + 1 + 1 + 4 + 8 + 4 + 4 + 4 + \
-	    1 + 8 + 1 + 8 + 1 + 8 + 4 + 4 * 4 + 8 + 8 + 1 + 4 + 4)
+	    1 + 8 + 1 + 8 + 1 + 8 + 4 + 4 * 4 + 8 + 8 + 1 + 4 + 4 + 1)
 	assert_int_equal(e.buf[e.len - V24 - 12 - 40 - 7], ST_HANDOFF_HUMAN);
 	assert_memory_equal(e.buf + e.len - V24 - 11 - 40 - 7,
 	    "\0\0\0\7default\0\0\0\x24usr_", 11 + 8);

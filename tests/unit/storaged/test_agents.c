@@ -857,6 +857,10 @@ test_request_human(void **state)
 			assert_int_equal(rep.result, ST_WS_OK);
 			assert_int_equal(rep.changed, i == 2);
 			assert_int_equal(rep.conv.handoff, ST_HANDOFF_WAITING);
+			/* The visitor asked: a request the reports count. */
+			assert_int_equal(rep.conv.waiting_by,
+			    ST_WAITING_VISITOR);
+			assert_int_not_equal(rep.conv.asked_at, 0);
 			assert_int_equal(r.nevs, (size_t)(i == 2));
 			/* A reload learns the state with its history. */
 			assert_int_equal(ws_open_handoff(f, w.widget_id,
@@ -906,6 +910,63 @@ test_request_human(void **state)
 		    &e), PROTO_E_INVALID);
 	}
 	st_widget_free(&w);
+}
+
+/* ST_HANDOFF_SET to state (a person's, as the admin API's): its conv. */
+static void
+person_sets(struct fix *f, const char *conv_id, int state,
+    struct st_handoff_set_rep *rep)
+{
+	assert_int_equal(request_dec(f, PROTO_ST_HANDOFF_SET,
+	    &(struct st_handoff_set_req){ conv_id, (uint8_t)state, "Ana", 0 },
+	    rep), 0);
+	assert_int_equal(rep->changed, 1);
+}
+
+/*
+ * Who put a conversation in waiting_human: a person moving it into the
+ * queue (ST_HANDOFF_SET) asks for none, so the reports' request time
+ * (asked_at) stays unset, though a person has it now (handed_off); the
+ * assistant's ST_TURN_HANDOFF asks, as the visitor's request does
+ * (test_request_human), and a person's move after it keeps its time.
+ */
+static void
+test_waiting_by(void **state)
+{
+	struct fix *f = *state;
+	struct st_handoff_set_rep rep;
+	struct st_u8_rep asked;
+	struct begin b;
+	uint64_t at;
+
+	chat_begin(f, "default", "wb1", "one", &b);
+	assert_int_equal(b.conv.waiting_by, ST_WAITING_NONE);
+	fake_now += 10;
+	person_sets(f, b.conv.id, ST_HANDOFF_WAITING, &rep);
+	assert_int_equal(rep.conv.handoff, ST_HANDOFF_WAITING);
+	assert_int_equal(rep.conv.waiting_by, ST_WAITING_PERSON);
+	assert_int_equal(rep.conv.asked_at, 0);
+	assert_int_equal(rep.conv.handed_off, 1);
+	st_rep_free(PROTO_ST_HANDOFF_SET, &rep);
+	person_sets(f, b.conv.id, ST_HANDOFF_AI, &rep);
+	st_rep_free(PROTO_ST_HANDOFF_SET, &rep);
+
+	fake_now += 10;
+	at = fake_now;
+	assert_int_equal(request_dec(f, PROTO_ST_TURN_HANDOFF,
+	    &(struct st_id_req){ b.conv.id }, &asked), 0);
+	assert_int_equal(asked.v, 1);
+	fake_now += 10;
+	person_sets(f, b.conv.id, ST_HANDOFF_AI, &rep);
+	assert_int_equal(rep.conv.waiting_by, ST_WAITING_ASSISTANT);
+	assert_int_equal(rep.conv.asked_at, at);
+	st_rep_free(PROTO_ST_HANDOFF_SET, &rep);
+	fake_now += 10;
+	person_sets(f, b.conv.id, ST_HANDOFF_WAITING, &rep);
+	assert_int_equal(rep.conv.waiting_by, ST_WAITING_PERSON);
+	assert_int_equal(rep.conv.asked_at, at);
+	st_rep_free(PROTO_ST_HANDOFF_SET, &rep);
+	begin_free(&b);
 }
 
 /* Which requests make which events (SPEC B, "Events"). */
@@ -1050,6 +1111,7 @@ main(void)
 		T(test_human_begin),
 		T(test_agent_msg_and_typing),
 		T(test_request_human),
+		T(test_waiting_by),
 		T(test_request_events),
 		T(test_logged),
 	};

@@ -112,9 +112,19 @@ test_answers(void **state)
 	assert_string_equal(l.gaps[0].terms, l.gaps[1].terms);
 	st_rep_free(PROTO_ST_GAP_LIST, &l);
 
-	/* A person asked for in a: one gap, both reasons. */
+	/* A person moving a into the queue asks for none: no reason more. */
 	assert_int_equal(request_st_err(f, PROTO_ST_HANDOFF_SET,
 	    &(struct st_handoff_set_req){ a, ST_HANDOFF_WAITING, "", 0 }), 0);
+	list(f, NULL, 10, &l);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.gaps[1].reasons, ST_GAP_DONT_KNOW);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+	assert_int_equal(request_st_err(f, PROTO_ST_HANDOFF_SET,
+	    &(struct st_handoff_set_req){ a, ST_HANDOFF_AI, "", 0 }), 0);
+
+	/* The assistant asks for a person in a: one gap, both reasons. */
+	assert_int_equal(request_st_err(f, PROTO_ST_TURN_HANDOFF,
+	    &(struct st_id_req){ a }), 0);
 	list(f, NULL, 1, &l);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.more, 1);

@@ -100,6 +100,21 @@ handoff(struct fix *f, const char *conv, uint8_t state)
 	st_conv_free(&rep.conv);
 }
 
+/*
+ * The assistant asks for a person in conv, in state ai (ST_TURN_HANDOFF:
+ * as a visitor's request_human does), where handoff's waiting_human is a
+ * person moving it into the queue.
+ */
+static void
+asked(struct fix *f, const char *conv)
+{
+	struct st_u8_rep rep;
+
+	assert_int_equal(request_who(f, NULL, PROTO_ST_TURN_HANDOFF,
+	    &(struct st_id_req){ conv }, &rep, NULL), 0);
+	assert_int_equal(rep.v, 1);
+}
+
 static void
 visitor_says(struct fix *f, const char *conv, const char *text)
 {
@@ -211,14 +226,19 @@ test_handoff_mail(void **state)
 	choose(f, c, ST_MAIL_HANDOFF);
 	fix_conv_new(f, "s1", conv);
 
+	/* A person moving it into the queue: no visitor asked, no mail. */
+	handoff(f, conv, ST_HANDOFF_WAITING);
+	assert_int_equal(entries(f, "mails"), 0);
+	handoff(f, conv, ST_HANDOFF_AI);
+
 	/* Email off: no mail. */
 	store_mail_settings(f->st, 0);
-	handoff(f, conv, ST_HANDOFF_WAITING);
+	asked(f, conv);
 	assert_int_equal(entries(f, "mails"), 0);
 	handoff(f, conv, ST_HANDOFF_AI);
 	store_mail_settings(f->st, 1);
 
-	handoff(f, conv, ST_HANDOFF_WAITING);
+	asked(f, conv);
 	assert_int_equal(entries(f, "mails"), 1);
 	due(f, 16, &m);
 	assert_int_equal(m.n, 1);
@@ -234,6 +254,7 @@ test_handoff_mail(void **state)
 	assert_int_equal(pdec_event(&d, &ev), 0);
 	assert_int_equal(ev.kind, ST_EV_HANDOFF);
 	assert_string_equal(ev.conv.id, conv);
+	assert_int_equal(ev.conv.waiting_by, ST_WAITING_ASSISTANT);
 	st_event_free(&ev);
 	strlcpy(id, m.mails[0].id, sizeof(id));
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
@@ -306,7 +327,7 @@ test_rcpt_recheck(void **state)
 	choose(f, a, ST_MAIL_HANDOFF);
 	choose(f, c, ST_MAIL_ALL);
 	fix_conv_new(f, "s1", conv);
-	handoff(f, conv, ST_HANDOFF_WAITING);
+	asked(f, conv);
 	choose(f, a, ST_MAIL_CONTACT);	/* no more handoffs */
 	due(f, 16, &m);
 	assert_int_equal(m.n, 1);
@@ -469,14 +490,14 @@ two_convs_mailed(struct fix *f, char c1[ST_ID_HEX + 1],
 	choose(f, a, ST_MAIL_ALL);
 	fix_conv_new(f, "s1", c1);
 	fix_conv_new(f, "s2", c2);
-	handoff(f, c1, ST_HANDOFF_WAITING);
+	asked(f, c1);
 	due(f, 1, &m);
 	assert_int_equal(m.n, 1);
 	strlcpy(id, m.mails[0].id, ST_MAIL_ID_LEN + 1);
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
 	handoff(f, c1, ST_HANDOFF_AI);
-	handoff(f, c1, ST_HANDOFF_WAITING);
-	handoff(f, c2, ST_HANDOFF_WAITING);
+	asked(f, c1);
+	asked(f, c2);
 	assert_int_equal(entries(f, "mails"), 3);
 	assert_int_equal(entries(f, "mail_due"), 3);
 	assert_int_equal(pending_of(f, ST_ORG_DEFAULT), 3);
@@ -703,7 +724,7 @@ test_pending_bound(void **state)
 	fix_conv_new(f, "s1", conv);
 	log_set_level(LOG_LEVEL_WARN);
 	for (i = 0; i < ST_MAIL_PENDING_MAX + 5; i++) {
-		handoff(f, conv, ST_HANDOFF_WAITING);
+		asked(f, conv);
 		handoff(f, conv, ST_HANDOFF_AI);
 	}
 	assert_int_equal(entries(f, "mails"), ST_MAIL_PENDING_MAX);
@@ -711,7 +732,7 @@ test_pending_bound(void **state)
 	due(f, 1, &m);
 	assert_int_equal(result(f, m.mails[0].id, 1, 0), 0);
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
-	handoff(f, conv, ST_HANDOFF_WAITING);
+	asked(f, conv);
 	assert_int_equal(entries(f, "mails"), ST_MAIL_PENDING_MAX);
 	assert_int_equal(entries(f, "mail_due"), ST_MAIL_PENDING_MAX);
 }
@@ -737,7 +758,7 @@ test_rcpt_cap(void **state)
 		choose(f, u, ST_MAIL_HANDOFF);
 		if (i < ST_MAIL_RCPT_MAX - 1)
 			continue;
-		handoff(f, conv, ST_HANDOFF_WAITING);
+		asked(f, conv);
 		handoff(f, conv, ST_HANDOFF_AI);
 	}
 	due(f, 16, &m);
@@ -773,7 +794,7 @@ test_rcpt_result(void **state)
 	choose(f, a, ST_MAIL_HANDOFF);
 	choose(f, c, ST_MAIL_HANDOFF);
 	fix_conv_new(f, "s1", conv);
-	handoff(f, conv, ST_HANDOFF_WAITING);
+	asked(f, conv);
 	due(f, 16, &m);
 	assert_int_equal(m.n, 1);
 	assert_int_equal(m.mails[0].nrcpt, 2);
@@ -819,7 +840,7 @@ test_assign_no_mail(void **state)
 	    NULL), 0);
 	st_webhook_free(&h);
 	fix_conv_new(f, "s1", conv);
-	handoff(f, conv, ST_HANDOFF_WAITING);
+	asked(f, conv);
 	assert_int_equal(entries(f, "mails"), 1);
 	dlv = entries(f, "deliveries");
 	assert_true(dlv > 0);

@@ -77,6 +77,12 @@
 	"3031323334353637383961626364656630313233343536373839616263646566" \
 	"00000003416e61"
 #define HEX_CONV_V9_NONE	Z Z
+/* Who put it in waiting_human: the visitor. */
+#define HEX_CONV_V10		"01"
+#define HEX_CONV_V10_NONE	"00"
+/* The formats written down: conversations', messages'. */
+#define CONV_FORMATS		10
+#define MSG_FORMATS		9
 
 /* A full message's fields, by the format that added them. */
 #define HEX_MSG_V1	"00000020" \
@@ -105,10 +111,11 @@
 /* A full conversation on the wire. */
 static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
     HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME
-    HEX_CONV_V7 HEX_CONV_V8 HEX_CONV_V9;
+    HEX_CONV_V7 HEX_CONV_V8 HEX_CONV_V9 HEX_CONV_V10;
 /* A zeroed one: every string empty, every number 0. */
 static const char conv_empty[] = Z Z Z Z8 Z8 Z Z Z "00" Z Z Z Z Z8
-    Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z HEX_CONV_V8_NONE HEX_CONV_V9_NONE;
+    Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z HEX_CONV_V8_NONE HEX_CONV_V9_NONE
+    HEX_CONV_V10_NONE;
 static const char msg_full[] = HEX_MSG_V1 HEX_MSG_V2 HEX_MSG_V3
     HEX_MSG_V4 HEX_MSG_V5 HEX_MSG_V6 HEX_MSG_V7 HEX_MSG_V8 HEX_MSG_V9;
 static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00" Z Z Z Z Z;
@@ -177,6 +184,7 @@ full_conv(struct st_conv *c)
 	c->reported = 1;
 	strlcpy(c->human_by, USER_ID, sizeof(c->human_by));
 	strlcpy(c->human_by_name, "Ana", sizeof(c->human_by_name));
+	c->waiting_by = ST_WAITING_VISITOR;
 }
 
 /* s is want, NULL read as "". */
@@ -239,6 +247,8 @@ assert_conv_as(const struct st_conv *c, int version, const char *org,
 	assert_int_equal(c->reported, version >= 8 ? 1 : 0);
 	assert_string_equal(c->human_by, version >= 9 ? USER_ID : "");
 	assert_string_equal(c->human_by_name, version >= 9 ? "Ana" : "");
+	assert_int_equal(c->waiting_by, version >= 10 ? ST_WAITING_VISITOR :
+	    ST_WAITING_NONE);
 }
 
 static void
@@ -338,7 +348,7 @@ test_conv_wire(void **state)
 	assert_int_equal(conv_from_hex(conv_full, &g), 0);
 	assert_string_equal(g.id, CONV_ID);
 	assert_string_equal(g.widget, "wid-1");
-	assert_conv_as(&g, 9, ORG_ID, "Amber Otter 42", 1);
+	assert_conv_as(&g, CONV_FORMATS, ORG_ID, "Amber Otter 42", 1);
 	st_conv_free(&g);
 
 	memset(&c, 0, sizeof(c));
@@ -363,13 +373,14 @@ test_conv_wire_bad(void **state)
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6
 	    "0000000e416d626572204f74746572203432" "02" HEX_CONV_V7
-	    HEX_CONV_V8 HEX_CONV_V9, &g), -1);
+	    HEX_CONV_V8 HEX_CONV_V9 HEX_CONV_V10, &g), -1);
 	assert_null(g.last_message);
 	/* rating 6 */
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME "06"
 	    "00000010477265617420e28094207468616e6b73" "0000018bcfe56803"
-	    "00000007" "00000002" Z HEX_CONV_V8 HEX_CONV_V9, &g), -1);
+	    "00000007" "00000002" Z HEX_CONV_V8 HEX_CONV_V9 HEX_CONV_V10, &g),
+	    -1);
 	/* state 3, resolved_by 3 */
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME
@@ -381,7 +392,12 @@ test_conv_wire_bad(void **state)
 	assert_int_equal(conv_from_hex("00000021" "3031323334353637383961"
 	    "626364656630313233343536373839616263646566" "66" HEX_CONV_V1
 	    HEX_CONV_V2 HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6
-	    HEX_CONV_NAME HEX_CONV_V7 HEX_CONV_V8 HEX_CONV_V9, &g), -1);
+	    HEX_CONV_NAME HEX_CONV_V7 HEX_CONV_V8 HEX_CONV_V9 HEX_CONV_V10,
+	    &g), -1);
+	/* waiting_by 4 */
+	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
+	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME
+	    HEX_CONV_V7 HEX_CONV_V8 HEX_CONV_V9 "04", &g), -1);
 	/* short: format 6 on the wire */
 	assert_int_equal(conv_from_hex(HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
 	    HEX_CONV_V3 HEX_CONV_V4 HEX_CONV_V5 HEX_CONV_V6 HEX_CONV_NAME, &g),
@@ -467,7 +483,7 @@ msg_key_of(const char *conv_hex, uint32_t seq, uint8_t k[ST_ID_HEX / 2 + 4])
 
 /*
  * A conversation opened, then a visitor's message: the values storaged
- * writes, conversation format 9, message format 9.
+ * writes, conversation format 10, message format 9.
  */
 static void
 test_conv_lmdb(void **state)
@@ -486,11 +502,11 @@ test_conv_lmdb(void **state)
 	assert_int_equal(klen, ST_ID_HEX / 2);
 	proto_hex_decode(o.conv.id, id, sizeof(id));
 	assert_memory_equal(key, id, sizeof(id));
-	snprintf(hex, sizeof(hex), "09" "00000020%s" "0000000177"
+	snprintf(hex, sizeof(hex), "0a" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56800"
 	    Z Z Z "00" HEX_DEFAULT Z Z Z Z8 Z Z Z Z Z Z "00"
-	    "00" Z Z8 Z Z Z HEX_CONV_V8_COUNTS(Z, Z, "01") HEX_CONV_V9_NONE,
-	    hex_of(o.conv.id, h1));
+	    "00" Z Z8 Z Z Z HEX_CONV_V8_COUNTS(Z, Z, "01") HEX_CONV_V9_NONE
+	    HEX_CONV_V10_NONE, hex_of(o.conv.id, h1));
 	assert_bytes(val, n, hex);
 
 	fake_now = T0 + 1;
@@ -498,11 +514,12 @@ test_conv_lmdb(void **state)
 	    &(struct st_msg_append_req){ o.conv.id, "user", "Hé",
 	    "complete", 3, 4, NULL, 0, 0, NULL, 0, NULL }, &ms), 0);
 	n = db_value(f, "convs", id, sizeof(id), val, sizeof(val));
-	snprintf(hex, sizeof(hex), "09" "00000020%s" "0000000177"
+	snprintf(hex, sizeof(hex), "0a" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56801"
 	    "00000001" "0000000348c3a9" Z "00" HEX_DEFAULT Z Z
 	    "0000000348c3a9" "0000018bcfe56801" Z Z Z Z Z Z "00" "00" Z Z8 Z
-	    Z Z HEX_CONV_V8_COUNTS("00000001", Z, "01") HEX_CONV_V9_NONE, h1);
+	    Z Z HEX_CONV_V8_COUNTS("00000001", Z, "01") HEX_CONV_V9_NONE
+	    HEX_CONV_V10_NONE, h1);
 	assert_bytes(val, n, hex);
 	n = db_first(f, "msgs", key, &klen, val);
 	assert_int_equal(klen, ST_ID_HEX / 2 + 4);
@@ -516,12 +533,12 @@ test_conv_lmdb(void **state)
 	st_rep_free(PROTO_ST_CONV_OPEN, &o);
 }
 
-/* Conversation id of format v: CONV_ID with its first digit v. */
+/* Conversation id of format v: CONV_ID with its first hex digit v. */
 static void
 conv_id_v(int v, char id[ST_ID_HEX + 1])
 {
 	strlcpy(id, CONV_ID, ST_ID_HEX + 1);
-	id[0] = (char)('0' + v);
+	id[0] = "0123456789abcdef"[v];
 }
 
 /*
@@ -534,7 +551,7 @@ conv_hex_v(int v, const char *id, char *hex, size_t size)
 	char h[2 * ST_ID_HEX + 1];
 	const char *body[] = { HEX_CONV_V1, HEX_CONV_V2, HEX_CONV_V3,
 	    HEX_DEFAULT, HEX_CONV_V5, HEX_CONV_V6 Z "00", HEX_CONV_V7,
-	    HEX_CONV_V8, HEX_CONV_V9 };
+	    HEX_CONV_V8, HEX_CONV_V9, HEX_CONV_V10 };
 	int i;
 
 	snprintf(hex, size, "%02x" "00000020%s", v, hex_of(id, h));
@@ -553,10 +570,10 @@ conv_get(struct fix *f, const char *id, struct st_conv_msgs *g)
 }
 
 /*
- * Conversations of each format storaged has written (1 to 9): each reads
- * with its newer fields empty, formats 1 to 3 (before organisations) as
- * the default one's; and messages of formats 1 to 9, each read with its
- * newer fields empty.
+ * Conversations of each format storaged has written (1 to CONV_FORMATS):
+ * each reads with its newer fields empty, formats 1 to 3 (before
+ * organisations) as the default one's; and messages of formats 1 to
+ * MSG_FORMATS, each read with its newer fields empty.
  */
 static void
 test_conv_formats(void **state)
@@ -570,7 +587,7 @@ test_conv_formats(void **state)
 	    HEX_MSG_V9 };
 	int v, i;
 
-	for (v = 1; v <= 9; v++) {
+	for (v = 1; v <= CONV_FORMATS; v++) {
 		conv_id_v(v, id);
 		conv_hex_v(v, id, hex, sizeof(hex));
 		proto_hex_decode(id, k, ST_ID_HEX / 2);
@@ -581,7 +598,7 @@ test_conv_formats(void **state)
 	    strlen(USER_ID), &(uint8_t){ ST_RECORD_VERSION }, 1);
 	/* Conversation 7's messages, one of each format. */
 	conv_id_v(7, id);
-	for (v = 1; v <= 9; v++) {
+	for (v = 1; v <= MSG_FORMATS; v++) {
 		snprintf(hex, sizeof(hex), "%02x", v);
 		for (i = 0; i < v; i++)
 			strlcat(hex, mbody[i], sizeof(hex));
@@ -589,15 +606,15 @@ test_conv_formats(void **state)
 		db_put_hex(f, "msgs", k, sizeof(k), hex);
 	}
 
-	for (v = 1; v <= 9; v++) {
+	for (v = 1; v <= CONV_FORMATS; v++) {
 		conv_id_v(v, id);
 		conv_get(f, id, &g);
 		/* Named when answered: none stored. */
 		st_visitor_name_gen("sess-1", name, sizeof(name));
 		assert_conv_as(&g.conv, v, "default", name, 0);
 		if (v == 7) {
-			assert_int_equal(g.n, 9);
-			for (i = 0; i < 9; i++)
+			assert_int_equal(g.n, MSG_FORMATS);
+			for (i = 0; i < MSG_FORMATS; i++)
 				assert_msg_as(&g.msgs[i], i + 1);
 		} else
 			assert_int_equal(g.n, 0);
@@ -605,7 +622,10 @@ test_conv_formats(void **state)
 	}
 }
 
-/* A format 1 conversation, changed by a message, is written as format 7. */
+/*
+ * A format 1 conversation, changed by a message, is written in the
+ * newest format.
+ */
 static void
 test_conv_v1_rewritten(void **state)
 {
@@ -638,12 +658,12 @@ test_conv_v1_rewritten(void **state)
 	st_rep_free(PROTO_ST_CONV_GET, &g);
 	st_rep_free(PROTO_ST_MSG_APPEND, &ms);
 	n = db_value(f, "convs", k, sizeof(k), val, sizeof(val));
-	snprintf(hex, sizeof(hex), "09" "00000020%s" "000000057769642d31"
+	snprintf(hex, sizeof(hex), "0a" "00000020%s" "000000057769642d31"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56805"
 	    "00000004" "000000026f6b" Z "00" HEX_DEFAULT Z Z Z
 	    Z8 Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z
-	    HEX_CONV_V8_COUNTS(Z, "00000001", "00") HEX_CONV_V9_NONE,
-	    hex_of(id, h));
+	    HEX_CONV_V8_COUNTS(Z, "00000001", "00") HEX_CONV_V9_NONE
+	    HEX_CONV_V10_NONE, hex_of(id, h));
 	assert_bytes(val, n, hex);
 }
 
