@@ -100,6 +100,7 @@ describe('the widget\'s Markdown in Chromium', { timeout: SUITE_TIMEOUT }, () =>
         '**a ': 40000, // bold never closed
         '[': 40000, // a link's text never closed
         '[a](b': 30000, // a link's url never closed
+        '[a](b(c)': 20000, // a url with a pair, then another link's ( unclosed
       };
       const texts = Object.entries(cases).map(([t, n]) => t.repeat(n));
       const out = await render(page, texts);
@@ -179,6 +180,73 @@ describe('the widget\'s Markdown in Chromium', { timeout: SUITE_TIMEOUT }, () =>
       const out = await render(page, cases.map((c) => c[0]));
       for (const [i, [md, html]] of cases.entries()) assert.equal(out[i].html, html, JSON.stringify(md));
       await assertClean(page, log, 'markdown');
+    } finally { await ctx.close(); }
+  });
+
+  // A link's url ended at its first ): Wikipedia's /wiki/Foo_(bar) became a
+  // link to /wiki/Foo_(bar and a ")" after it.
+  test('a link\'s url holds balanced parentheses; an unbalanced ) ends it, an unbalanced ( makes no link', async () => {
+    const { page, log, ctx } = await modulePage(browser);
+    try {
+      const A = (href, text) => `<a href="${href}" target="_blank" rel="noopener noreferrer">${text}</a>`;
+      const W = 'https://en.wikipedia.org/wiki/Foo_(bar)';
+      const cases = [
+        [`[Foo](${W})`, `<p>${A(W, 'Foo')}</p>`],
+        [`See [Foo](${W}), [B](https://a.example/B_(b)_c "t") and [<C>](<https://a.example/(c)>).`,
+          `<p>See ${A(W, 'Foo')}, ${A('https://a.example/B_(b)_c', 'B')} and ${A('https://a.example/(c)', '&lt;C&gt;')}.</p>`],
+        ['[x](https://a.example/b))', `<p>${A('https://a.example/b', 'x')})</p>`],
+        // ( never closed, or a space in the pair: no such link, as in
+        // CommonMark (what looks like a url in its text is a bare one)
+        ['[x](https://a.example/b(c)', `<p>[x](${A('https://a.example/b(c', 'https://a.example/b(c')})</p>`],
+        ['[x](mailto:a@b.example(c d))', '<p>[x](mailto:a@b.example(c d))</p>'],
+        ['[x](javascript:alert(1)) [y](javascript:alert(document.cookie)//(x)) [z](JavaScript:void(0) "t")', '<p>x y z</p>'],
+        ['[x](data:text/html,(1)) [y](vbscript:msgbox(1)) [z](//a.example/(b))', '<p>x y z</p>'],
+        ['[x](<>) [y](<) [z]() [w](<https://a.example/(w)) [v](<https://a.example/v>', `<p>x y [z]() ${A('https://a.example/(w)', 'w')} [v](&lt;${A('https://a.example/v', 'https://a.example/v')}&gt;</p>`],
+      ];
+      const out = await render(page, cases.map((c) => c[0]));
+      for (const [i, [md, html]] of cases.entries()) assert.equal(out[i].html, html, JSON.stringify(md));
+      await assertClean(page, log, 'markdown links with parentheses');
+    } finally { await ctx.close(); }
+  });
+
+  // Random texts of link pieces, hostile urls among them (a seeded
+  // generator: a failure names its seed and text): whatever comes out is
+  // only the renderer's elements, every link an http(s) or mailto one, and
+  // every character of the text shown but the markup's.
+  test('random texts of link pieces and hostile urls: only the renderer\'s elements, only http(s) and mailto links', async () => {
+    const { page, log, ctx } = await modulePage(browser);
+    try {
+      const bad = await page.evaluate(async () => {
+        const { markdown } = await import('/markdown.js');
+        const pieces = ['[', ']', '](', '(', ')', '<', '>', ' ', '\n', '"t"', '*', '`', 'x', 'Foo_(bar)', 'https://a.example/', 'http://b.example/(c)', 'mailto:a@b.example',
+          'javascript:', 'JaVaScRiPt:alert(1)', 'java\tscript:', 'data:text/html,<script>alert(1)</script>', 'vbscript:', ' javascript:', '%6a', '<img src=x onerror=alert(1)>', '&lt;'];
+        const allowed = new Set(['P', 'STRONG', 'EM', 'CODE', 'A', 'UL', 'OL', 'LI', 'PRE']);
+        let seed = 0x5eed;
+        const rnd = (n) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+        const found = [];
+        for (let k = 0; k < 3000 && found.length < 5; k++) {
+          let t = '';
+          for (let n = 1 + rnd(24); n > 0; n--) t += pieces[rnd(pieces.length)];
+          const d = document.createElement('div');
+          try {
+            d.append(markdown(t));
+          } catch (e) {
+            found.push({ t, why: 'threw ' + e.message });
+            continue;
+          }
+          for (const e of d.querySelectorAll('*')) {
+            if (!allowed.has(e.tagName)) found.push({ t, why: 'a ' + e.tagName });
+            for (const a of e.attributes) if (!['href', 'target', 'rel', 'start', 'tabindex', 'data-md'].includes(a.name)) found.push({ t, why: 'attribute ' + a.name });
+          }
+          for (const a of d.querySelectorAll('a')) {
+            const u = new URL(a.getAttribute('href'));
+            if (!/^(https?|mailto):$/.test(u.protocol) || a.target !== '_blank' || a.rel !== 'noopener noreferrer') found.push({ t, why: 'link ' + a.getAttribute('href') });
+          }
+        }
+        return found;
+      });
+      assert.deepEqual(bad, [], 'every random text rendered safely');
+      await assertClean(page, log, 'random markdown links');
     } finally { await ctx.close(); }
   });
 

@@ -30,13 +30,18 @@ const link = (href) => h('a', { href, target: '_blank', rel: 'noopener noreferre
 // that matches taken: `code`; **bold** (a non-space after the opening ** and
 // before the closing); *italic* (neither a space nor a * after the opening *
 // and before the closing); [text](url "title") (no ] or line break in the
-// text; the url may be in <>); a bare http(s) URL at a word's start, without
-// its trailing punctuation. Each closing delimiter is found by a forward
-// search whose answer is kept for the next opener: one regex's lazy search
-// again from each unmatched * or [ was quadratic (seconds for a reply with
-// thousands of them, and a streaming reply renders on every frame).
+// text; the url may be in <>, but (<) is the url <; a url is not empty and
+// holds no space, no > and no parenthesis but balanced pairs one deep, as
+// Wikipedia's /wiki/Foo_(bar) has: an unbalanced ) ends it, an unbalanced
+// ( leaves no link); a bare http(s) URL at a word's start, without its
+// trailing punctuation. Each closing delimiter is found by a forward search
+// whose answer is kept for the next opener: one regex's lazy search again
+// from each unmatched * or [ was quadratic (seconds for a reply with
+// thousands of them, and a streaming reply renders on every frame). LINK is
+// tried once per url start, and the urls tried share at most a pair: the (
+// of another link's ]( inside a url ends it unless a pair closes there.
 const URL_AT = /https?:\/\/[^\s<>]*[^\s<>.,:;!?"')\]*]/y;
-const LINK_END = />?(?:\s+"[^"\n]*")?\s*\)/y;
+const LINK = /<?((?:[^\s()>]|\([^\s()>]*\))+)>?(?:\s+"[^"\n]*")?\s*\)/y;
 
 export function inline(s, el, noLinks) {
   // first(re)(k): the last index of re's first match (re global) at or
@@ -49,8 +54,8 @@ export function inline(s, el, noLinks) {
   const emEnd = first(/[^\s*]\*/g); // the closing *
   const textEnd = first(/[\]\n]/g); // the ] after a link's text (or the line's end)
   const nonSpace = first(/\S/g);
-  const urlEnd = first(/[\s)>]/g);
-  let lastUrlEnd = -1; // the last url's end tried, and where its link ends (false: nowhere)
+  let lastUrl = -1; // the last url's start tried, LINK's match there (null: none) and its end
+  let m;
   let lastEnd;
   let from = 0; // the text not yet shown starts here
   for (let i = 0; i < s.length; i++) {
@@ -70,12 +75,8 @@ export function inline(s, el, noLinks) {
       e = textEnd(i + 1);
       if (s[e] === ']' && e > i + 1 && s[e + 1] === '(') {
         const u = nonSpace(e + 2);
-        const lt = s[u] === '<' && urlEnd(u + 1) > u + 1; // (<url>), but (<) is the url <
-        const ue = urlEnd(u + lt);
-        if (ue > u) {
-          if (ue !== lastUrlEnd) (LINK_END.lastIndex = lastUrlEnd = ue), (lastEnd = LINK_END.test(s) && LINK_END.lastIndex);
-          if (lastEnd) (tag = 'a'), (t = s.slice(i + 1, e)), (href = s.slice(u + lt, ue)), (j = lastEnd);
-        }
+        if (u !== lastUrl) (LINK.lastIndex = lastUrl = u), (m = LINK.exec(s)), (lastEnd = LINK.lastIndex);
+        if (m) (tag = 'a'), (t = s.slice(i + 1, e)), (href = m[1]), (j = lastEnd);
       }
     } else if (c === 'h' && (i === from || !/\w/.test(s[i - 1]))) {
       URL_AT.lastIndex = i;
