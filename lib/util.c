@@ -388,6 +388,12 @@ proto_zeroed(const void *s, size_t n)
 	return 1;
 }
 
+void
+proto_u32_add_held(uint32_t *sum, uint32_t v)
+{
+	*sum = v > UINT32_MAX - *sum ? UINT32_MAX : *sum + v;
+}
+
 uint64_t
 proto_fnv1a(uint64_t h, const void *s, size_t n)
 {

@@ -51,6 +51,8 @@ size_t proto_utf16_units(const char *s, size_t n);
 int proto_text_fits(const char *s, size_t max);
 /* 1 when the n bytes at s are all zero (a struct freed or reset). */
 int proto_zeroed(const void *s, size_t n);
+/* *sum + v, held at UINT32_MAX: a count that must not wrap (tokens). */
+void proto_u32_add_held(uint32_t *sum, uint32_t v);
 /*
  * 1 for a byte a JSON string holds as it is, read or written: printable
  * ASCII but '"' and '\\' (DEL included). One load a byte in place of

@@ -188,8 +188,9 @@ report_msg_counted(struct st_conv *c, const struct st_msg *m)
 		c->visitor_msgs++;
 	else if (strcmp(m->role, "assistant") == 0) {
 		c->answers++;
-		c->prompt_tokens += m->prompt_tokens;
-		c->completion_tokens += m->completion_tokens;
+		/* A conversation's tokens stop at the field's top, never wrap. */
+		proto_u32_add_held(&c->prompt_tokens, m->prompt_tokens);
+		proto_u32_add_held(&c->completion_tokens, m->completion_tokens);
 	} else if (strcmp(m->role, "agent") == 0 &&
 	    (c->person_at == 0 || c->person_at < c->asked_at))
 		c->person_at = m->created_at;	/* the first at the request or after */

@@ -788,9 +788,9 @@ up_done(void *arg, const struct upstream_result *r)
 	t->up = NULL;
 	if (t->phase != TURN_MODEL)
 		return;
-	/* Each round's tokens add up. */
-	t->out.prompt_tokens += r->prompt_tokens;
-	t->out.completion_tokens += r->completion_tokens;
+	/* Each round's tokens add up (held at the field's top). */
+	proto_u32_add_held(&t->out.prompt_tokens, r->prompt_tokens);
+	proto_u32_add_held(&t->out.completion_tokens, r->completion_tokens);
 	if (r->status == UPSTREAM_OK && t->tools != NULL &&
 	    tools_asked(t->tools)) {
 		/* No call, and no step shown, for a question not on disk. */
@@ -1652,8 +1652,8 @@ rewrite_done(void *arg, const struct upstream_result *r)
 
 	t->rup = NULL;
 	/* The rewrite's tokens are the turn's too. */
-	t->out.prompt_tokens += r->prompt_tokens;
-	t->out.completion_tokens += r->completion_tokens;
+	proto_u32_add_held(&t->out.prompt_tokens, r->prompt_tokens);
+	proto_u32_add_held(&t->out.completion_tokens, r->completion_tokens);
 	if (r->status != UPSTREAM_OK || t->rewritten.err)
 		log_warnx("%s: the follow-up was not rewritten (%s): searched "
 		    "as asked", t->ops->name, r->error);

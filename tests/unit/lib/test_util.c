@@ -94,7 +94,25 @@ test_utf8_cut(void **state)
 	assert_int_equal(proto_utf8_cut("a\xc3\xa9", 3, 2), 1);
 }
 
-/* Each cut of "a é € 😀" at a byte bound, without its broken character. */
+/* A count held at UINT32_MAX: it never wraps to a small number. */
+static void
+test_u32_add_held(void **state)
+{
+	uint32_t n = 5;
+
+	(void)state;
+	proto_u32_add_held(&n, 7);
+	assert_int_equal(n, 12);
+	n = 3000000000u;
+	proto_u32_add_held(&n, 3000000000u);
+	assert_int_equal(n, UINT32_MAX);
+	proto_u32_add_held(&n, 1);
+	assert_int_equal(n, UINT32_MAX);
+	n = UINT32_MAX - 1;
+	proto_u32_add_held(&n, 1);
+	assert_int_equal(n, UINT32_MAX);
+}
+
 /* The code point of each whole sequence, 1 to 4 bytes. */
 static void
 test_utf8_cp(void **state)
@@ -114,6 +132,7 @@ test_utf8_cp(void **state)
 	assert_int_equal(at, n);
 }
 
+/* Each cut of "a é € 😀" at a byte bound, without its broken character. */
 static void
 test_utf8_whole(void **state)
 {
@@ -369,6 +388,7 @@ main(void)
 		cmocka_unit_test(test_utf8_chars),
 		cmocka_unit_test(test_utf8_cut),
 		cmocka_unit_test(test_utf8_cp),
+		cmocka_unit_test(test_u32_add_held),
 		cmocka_unit_test(test_utf8_whole),
 		cmocka_unit_test(test_js_text),
 		cmocka_unit_test(test_hex),

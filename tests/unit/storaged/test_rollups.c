@@ -1,7 +1,8 @@
 /*
  * The reports' rollups as ST_REPORT_GET reads them (rollups.c): a year
  * of an organisation whose agents are busy every hour, and a range that
- * starts on a half hour.
+ * starts on a half hour; a conversation's tokens held at their field's
+ * top, not wrapped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,6 +150,30 @@ test_half_hour_range(void **state)
 	st_rep_free(PROTO_ST_REPORT_GET, &rep);
 }
 
+/*
+ * Two answers of 3,000,000,000 prompt tokens each: the conversation's
+ * count stops at UINT32_MAX (it once wrapped to 1,705,032,704, and the
+ * reports summed that).
+ */
+static void
+test_tokens_held(void **state)
+{
+	struct st_conv c;
+	struct st_msg m;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.role, "assistant", sizeof(m.role));
+	m.prompt_tokens = 3000000000u;
+	m.completion_tokens = 7;
+	report_msg_counted(&c, &m);
+	report_msg_counted(&c, &m);
+	assert_int_equal(c.answers, 2);
+	assert_int_equal(c.prompt_tokens, UINT32_MAX);
+	assert_int_equal(c.completion_tokens, 14);
+}
+
 int
 main(void)
 {
@@ -157,6 +182,7 @@ main(void)
 		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_half_hour_range, setup,
 		    fix_teardown),
+		cmocka_unit_test(test_tokens_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
