@@ -947,16 +947,21 @@ wal_dirty(const char *dir)
 	return n == (ssize_t)sizeof(hdr) && proto_get_be32(hdr) != 0;
 }
 
-/* path's data file: path itself, or DIR/data.mdb; its directory in dir. */
+/*
+ * path's data file: path itself, or DIR/data.mdb; its directory in dir.
+ * Both are of path resolved: a link to a running storaged's data.mdb or
+ * directory is checked (lock_check, wal_pending) as the path itself.
+ */
 static int
-data_file(const char *path, char *file, size_t filesz, char *dir,
+data_file(const char *given, char *file, size_t filesz, char *dir,
     size_t dirsz, char *err, size_t errsz)
 {
+	char path[PATH_MAX];
 	struct stat sb;
 	const char *slash;
 
-	if (stat(path, &sb) != 0) {
-		snprintf(err, errsz, "verify: %s: %s", path, strerror(errno));
+	if (realpath(given, path) == NULL || stat(path, &sb) != 0) {
+		snprintf(err, errsz, "verify: %s: %s", given, strerror(errno));
 		return -1;
 	}
 	if (S_ISDIR(sb.st_mode)) {

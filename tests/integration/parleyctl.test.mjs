@@ -401,10 +401,17 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
       assert.ok(kinds[db][0] >= least, `${db}: ${kinds[db][0]}`);
     }
 
-    // The running storaged's own directory: refused, nothing read.
-    r = await ctl(['verify', p.dataDir]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /^parleyctl: verify: a storaged is running on .*: verify a backup of it/);
+    // The running storaged's own directory: refused, nothing read; so is
+    // its data.mdb, or its directory, reached through a symbolic link.
+    const linkFile = path.join(p.tmp, 'live-link.mdb');
+    const linkDir = path.join(p.tmp, 'live-link-dir');
+    fs.symlinkSync(path.join(p.dataDir, 'data.mdb'), linkFile);
+    fs.symlinkSync(p.dataDir, linkDir);
+    for (const live of [p.dataDir, path.join(p.dataDir, 'data.mdb'), linkFile, linkDir]) {
+      r = await ctl(['verify', live]);
+      assert.equal(r.code, 1, `${live}: ${r.stdout}`);
+      assert.match(r.stderr, /^parleyctl: verify: a storaged is running on .*: verify a backup of it/, live);
+    }
 
     // A message's text (as stored in its message or its conversation's
     // preview) made to hold NUL bytes (LMDB keeps no checksum: only the
