@@ -184,7 +184,7 @@ describe('the widget\'s Markdown in Chromium', { timeout: SUITE_TIMEOUT }, () =>
   });
 
   // A link's url ended at its first ): Wikipedia's /wiki/Foo_(bar) became a
-  // link to /wiki/Foo_(bar and a ")" after it.
+  // link to /wiki/Foo_(bar and a ")" after it; so did a bare one.
   test('a link\'s url holds balanced parentheses; an unbalanced ) ends it, an unbalanced ( makes no link', async () => {
     const { page, log, ctx } = await modulePage(browser);
     try {
@@ -197,7 +197,10 @@ describe('the widget\'s Markdown in Chromium', { timeout: SUITE_TIMEOUT }, () =>
         ['[x](https://a.example/b))', `<p>${A('https://a.example/b', 'x')})</p>`],
         // ( never closed, or a space in the pair: no such link, as in
         // CommonMark (what looks like a url in its text is a bare one)
-        ['[x](https://a.example/b(c)', `<p>[x](${A('https://a.example/b(c', 'https://a.example/b(c')})</p>`],
+        ['[x](https://a.example/b(c)', `<p>[x](${A('https://a.example/b(c)', 'https://a.example/b(c)')}</p>`],
+        // A bare url keeps a closing pair's ), not a lone one.
+        [`${W} and (see ${W}) or https://a.example/x), (https://a.example/y).`,
+          `<p>${A(W, W)} and (see ${A(W, W)}) or ${A('https://a.example/x', 'https://a.example/x')}), (${A('https://a.example/y', 'https://a.example/y')}).</p>`],
         ['[x](mailto:a@b.example(c d))', '<p>[x](mailto:a@b.example(c d))</p>'],
         ['[x](javascript:alert(1)) [y](javascript:alert(document.cookie)//(x)) [z](JavaScript:void(0) "t")', '<p>x y z</p>'],
         ['[x](data:text/html,(1)) [y](vbscript:msgbox(1)) [z](//a.example/(b))', '<p>x y z</p>'],

@@ -34,7 +34,7 @@ const link = (href) => h('a', { href, target: '_blank', rel: 'noopener noreferre
 // holds no space, no > and no parenthesis but balanced pairs one deep, as
 // Wikipedia's /wiki/Foo_(bar) has: an unbalanced ) ends it, an unbalanced
 // ( leaves no link); a bare http(s) URL at a word's start, without its
-// trailing punctuation. Each closing delimiter is found by a forward search
+// trailing punctuation but a ) that closes its last (. Each closing delimiter is found by a forward search
 // whose answer is kept for the next opener: one regex's lazy search again
 // from each unmatched * or [ was quadratic (seconds for a reply with
 // thousands of them, and a streaming reply renders on every frame). LINK is
@@ -80,7 +80,12 @@ export function inline(s, el, noLinks) {
       }
     } else if (c === 'h' && (i === from || !/\w/.test(s[i - 1]))) {
       URL_AT.lastIndex = i;
-      if (URL_AT.test(s)) (j = URL_AT.lastIndex), (href = t = s.slice(i, j));
+      if (URL_AT.test(s)) {
+        j = URL_AT.lastIndex;
+        // its ) too when it closes a ( of the url's (/wiki/Foo_(bar))
+        if (s[j] === ')' && /\([^)]*$/.test(s.slice(i, j))) j++;
+        href = t = s.slice(i, j);
+      }
     }
     if (!j) continue;
     if (i > from) el.append(s.slice(from, i));
