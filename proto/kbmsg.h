@@ -155,11 +155,9 @@ enum st_kbchunk_row { ST_KBCHUNK_ROWS(ST_KBCHUNK_ROW_INDEX) ST_KBCHUNK_NROWS };
 RL_RECORD(st_kbsource, kbsource, ST_KBSOURCE_ROWS)
 
 /* A type's name ("crawl"; NULL out of range) and back (-1): its ENUM. */
-const char *st_source_type_name(int);
-int st_source_type_parse(const char *);
+RL_ENUM_DECLS(source_type);
 /* A status's name ("syncing"; NULL out of range) and back (-1). */
-const char *st_sync_status_name(int);
-int st_sync_status_parse(const char *);
+RL_ENUM_DECLS(sync_status);
 /* 1 when s can name a source: "ks_" + 32 lowercase hex. */
 int st_kbsource_id_valid(const char *s);
 /*

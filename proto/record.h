@@ -469,6 +469,10 @@ int rl_enum_parse(const char *const *names, int n, const char *s);
 	{								\
 		return rl_enum_parse((names), (n), s);			\
 	}
+/* Declares what RL_ENUM_FUNCS(m, ...) defines, in the enum's header. */
+#define RL_ENUM_DECLS(m)						\
+	const char *st_##m##_name(int);					\
+	int st_##m##_parse(const char *)
 
 /* The records' rows, each a list macro this header's ones read. */
 #include "recordtab.h"

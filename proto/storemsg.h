@@ -288,11 +288,9 @@ enum st_resolved_by {
 };
 #define ST_RESOLVED_BY_MAX	ST_RESOLVED_PERSON
 /* "open", "snoozed", "resolved"; NULL for another value. */
-const char *st_conv_state_name(int);
-int st_conv_state_parse(const char *);
+RL_ENUM_DECLS(conv_state);
 /* "none", "assistant", "person"; NULL for another value. */
-const char *st_resolved_by_name(int);
-int st_resolved_by_parse(const char *);
+RL_ENUM_DECLS(resolved_by);
 /* Who put it in waiting_human the last time (st_conv.waiting_by). */
 enum st_waiting_by {
 	ST_WAITING_NONE = 0,
@@ -302,8 +300,7 @@ enum st_waiting_by {
 };
 #define ST_WAITING_BY_MAX	ST_WAITING_PERSON
 /* "none", "visitor", "assistant", "person"; NULL for another value. */
-const char *st_waiting_by_name(int);
-int st_waiting_by_parse(const char *);
+RL_ENUM_DECLS(waiting_by);
 /*
  * 1 when by (enum st_waiting_by) asked for a person: the visitor, or the
  * assistant as if the visitor had; 0 for a person moving it, or none.

@@ -513,9 +513,7 @@ int st_contact_cursor_valid(const char *s);
 int st_phone_norm(const char *s, char *out, size_t outsz);
 
 /* "bottom_right" ... and back; -1 when unknown. */
-const char *st_position_name(int);
-int st_position_parse(const char *);
-const char *st_contact_mode_name(int);
-int st_contact_mode_parse(const char *);
+RL_ENUM_DECLS(position);
+RL_ENUM_DECLS(contact_mode);
 
 #endif
