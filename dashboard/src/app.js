@@ -390,7 +390,7 @@ async function start() {
   restoreUnsaved(main, () => flash('Your changes from before you signed in again are back: save them.'));
 }
 
-/* The opt-in for browser notifications (a visitor asks for a person). */
+/* The opt-in for browser notifications (a conversation waits for a person). */
 function setupNotify() {
   const btn = document.getElementById('notify');
   if (!notifySupported()) return;
@@ -398,8 +398,8 @@ function setupNotify() {
     const on = notifyOn();
     btn.setAttribute('aria-pressed', String(on));
     btn.textContent = on ? 'Notifications on' : 'Notify me';
-    btn.title = on ? 'Turn off the notification when a visitor asks for a person'
-      : 'Get a browser notification when a visitor asks for a person';
+    btn.title = on ? 'Turn off the notification when a conversation waits for a person'
+      : 'Get a browser notification when a conversation waits for a person';
   };
   btn.hidden = false;
   show();

@@ -176,10 +176,13 @@ export async function setNotify(on) {
   return notifyOn();
 }
 
+// A conversation in waiting_human: the visitor or the assistant asked for
+// a person, or a team member moved it into the queue; the title says
+// what is true of all three.
 function notifyWaiting(c) {
   if (!notifyOn()) return;
   try {
-    const n = new Notification('A visitor asks for a person', {
+    const n = new Notification('A conversation waits for a person', {
       body: `Conversation ${c.sessionId || c._id}`,
       tag: `parley-waiting-${c._id}`,
     });

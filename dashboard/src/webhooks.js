@@ -16,7 +16,7 @@ import { formErrors, submitForm } from './form.js';
 const EVENTS = [
   ['conversation.created', 'A conversation starts'],
   ['message.created', 'A message is stored (visitor, assistant or person)'],
-  ['handoff.requested', 'A visitor asks for a person'],
+  ['handoff.requested', 'A conversation waits for a person (the visitor or the assistant asked, or a team member moved it)'],
   ['handoff.changed', 'A conversation\'s handoff state changes'],
   ['contact.created', 'A contact is made'],
   ['conversation.deleted', 'A conversation is deleted'],

@@ -125,7 +125,7 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await owner.page.waitForFunction(() => document.title.startsWith('(1) '), null, { timeout: 5000 });
     assert.equal(await owner.page.textContent('[data-testid="nav-waiting"]'), '1 waiting for a person');
     assert.equal(await owner.page.evaluate(() => window.__sameDocument), true, 'no reload');
-    assert.deepEqual((await owner.page.evaluate(() => window.__notes)).map((n) => n.title), ['A visitor asks for a person']);
+    assert.deepEqual((await owner.page.evaluate(() => window.__notes)).map((n) => n.title), ['A conversation waits for a person']);
     const [bad] = await together(
       () => axeLightDark(owner.page, 'list with a waiting conversation'),
       async () => dashShot(await phoneDash('#/conversations', '[data-testid="conv-handoff-badge"]'), 'handoff-list'));
@@ -358,7 +358,7 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await late.page.clock.fastForward(30000);
       await late.page.waitForFunction(() => window.__notes.length > 0, null, { timeout: 10000 });
       await late.page.waitForFunction(() => document.title.startsWith('(1) '), null, { timeout: 5000 });
-      assert.deepEqual((await late.page.evaluate(() => window.__notes)).map((n) => n.title), ['A visitor asks for a person']);
+      assert.deepEqual((await late.page.evaluate(() => window.__notes)).map((n) => n.title), ['A conversation waits for a person']);
     } finally {
       await late.ctx.close();
       await adminApi(stack, 'POST', `/v1/admin/conversations/${convId}/handoff`, { state: 'ai', name: 'Ann' });
