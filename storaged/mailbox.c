@@ -302,18 +302,6 @@ waiting_due(struct store_txn *t, const char *conv, uint64_t now,
 	return 1;
 }
 
-/* m's conversation's id into cid: 0, or -1 when its payload names none. */
-static int
-mail_conv(const struct st_mail *m, uint8_t cid[ID_LEN])
-{
-	char hex[ST_ID_HEX + 1];
-
-	if (pdec_event_conv(m->payload, m->payload_len, hex) < 0 ||
-	    proto_hex_decode(hex, cid, ID_LEN) != 0)
-		return -1;
-	return 0;
-}
-
 /*
  * 1 when the "waiting" mail m is still true as it falls due: its
  * conversation is still in `human` and no agent wrote since the
@@ -327,7 +315,8 @@ waiting_still(struct store_txn *t, const struct st_mail *m)
 	struct st_conv c;
 	int rc, human;
 
-	if (mail_conv(m, cid) != 0)
+	if (outq_payload_id(pdec_event_conv, m->payload, m->payload_len,
+	    cid) != 0)
 		return 1;
 	if ((rc = conv_load(t, cid, &c)) != 0)
 		return rc < 0 ? -1 : 0;
@@ -628,7 +617,8 @@ waiting_answered(struct store_txn *t, uint64_t seq, struct st_mail *m)
 
 	log_info("mail %s (waiting, organisation %s): answered or no longer "
 	    "with a person: not sent", m->id, m->org);
-	if (mail_conv(m, cid) == 0)
+	if (outq_payload_id(pdec_event_conv, m->payload, m->payload_len,
+	    cid) == 0)
 		db_del_quiet(t, t->st->mail_convs, cid, ID_LEN,
 		    "delete conversation mail");
 	mail_remove(t, seq, m);

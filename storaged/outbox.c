@@ -168,17 +168,27 @@ outq_prefix_seqs(struct store_txn *t, MDB_dbi index, const void *prefix,
 
 /* ------------------ a conversation's, a contact's: shared with mailbox.c */
 
+int
+outq_payload_id(int (*id_of)(const void *, size_t, char *),
+    const void *payload, size_t len, uint8_t id[ID_LEN])
+{
+	char hex[ST_ID_HEX + 1];
+
+	/* None when it tells of no such id (erased, or another event). */
+	if (len == 0 || id_of(payload, len, hex) < 0 ||
+	    proto_hex_decode(hex, id, ID_LEN) < 0)
+		return -1;
+	return 0;
+}
+
 void
 outq_id_set(struct store_txn *t, MDB_dbi index,
     int (*id_of)(const void *, size_t, char *), const void *payload,
     size_t len, uint64_t seq, int on)
 {
-	char hex[ST_ID_HEX + 1];
 	uint8_t k[CONV_KEY_LEN];
 
-	/* None when it tells of no such id (erased, or another event). */
-	if (len == 0 || id_of(payload, len, hex) < 0 ||
-	    proto_hex_decode(hex, k, ID_LEN) < 0)
+	if (outq_payload_id(id_of, payload, len, k) < 0)
 		return;
 	proto_put_be64(k + ID_LEN, seq);
 	if (on)

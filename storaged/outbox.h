@@ -113,6 +113,8 @@ int outq_prefix_seqs(struct store_txn *, MDB_dbi index, const void *prefix,
  * a conversation index, pdec_event_contact (the contact a contact event
  * saved) for a contact index; nothing when the payload names none
  * (empty, or another event).
+ * outq_payload_id: that id, decoded into id: 0, or -1 when the payload
+ * names none (as above).
  * outq_conv_take: every entry of conversation id goes, a batch at a
  * time; take(t, seq) after each, which loads the record (it may be gone)
  * and does what the deletion asks of it.
@@ -127,6 +129,8 @@ int outq_prefix_seqs(struct store_txn *, MDB_dbi index, const void *prefix,
 void outq_id_set(struct store_txn *, MDB_dbi index,
     int (*id_of)(const void *, size_t, char *), const void *payload,
     size_t len, uint64_t seq, int on);
+int outq_payload_id(int (*id_of)(const void *, size_t, char *),
+    const void *payload, size_t len, uint8_t id[16]);
 void outq_conv_take(struct store_txn *, MDB_dbi index, const uint8_t id[16],
     void (*take)(struct store_txn *, uint64_t seq));
 /*
