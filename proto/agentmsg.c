@@ -153,7 +153,10 @@ penc_event(struct penc *e, const struct st_event *ev)
 	penc_u64(e, ev->epoch);
 	penc_u64(e, ev->seq);
 	penc_u64(e, ev->at);
-	penc_u8(e, ev->kind);
+	penc_u8(e, ev->kind | ST_EV_FORMATS);
+	penc_u8(e, (uint8_t)rl_version(&st_conv_layout));
+	penc_u8(e, (uint8_t)rl_version(&st_msg_layout));
+	penc_u8(e, (uint8_t)rl_version(&st_contact_layout));
 	penc_conv(e, &ev->conv);
 	switch (ev->kind) {
 	case ST_EV_MESSAGE:
@@ -175,35 +178,54 @@ penc_event(struct penc *e, const struct st_event *ev)
 	}
 }
 
+/* The formats an event's records are written in. */
+struct ev_formats {
+	int conv, msg, contact;
+};
+
 /* An event's head: what comes before its conversation. */
 static void
-event_head(struct pdec *d, struct st_event *ev)
+event_head(struct pdec *d, struct st_event *ev, struct ev_formats *fm)
 {
+	uint8_t kind;
+
 	ev->epoch = pdec_u64(d);
 	ev->seq = pdec_u64(d);
 	ev->at = pdec_u64(d);
-	ev->kind = pdec_u8(d);
+	kind = pdec_u8(d);
+	ev->kind = kind & ~ST_EV_FORMATS;
+	if (kind & ST_EV_FORMATS) {
+		fm->conv = pdec_u8(d);
+		fm->msg = pdec_u8(d);
+		fm->contact = pdec_u8(d);
+	} else {
+		fm->conv = ST_EV_LEGACY_CONV;
+		fm->msg = ST_EV_LEGACY_MSG;
+		fm->contact = ST_EV_LEGACY_CONTACT;
+	}
 }
 
 int
 pdec_event_kind(const void *payload, size_t len)
 {
+	struct ev_formats fm;
 	struct st_event ev;
 	struct pdec d;
 
 	pdec_init(&d, payload, len);
-	event_head(&d, &ev);
+	event_head(&d, &ev, &fm);
 	return d.err ? -1 : ev.kind;
 }
 
 int
 pdec_event_conv(const void *payload, size_t len, char id[ST_ID_HEX + 1])
 {
+	struct ev_formats fm;
 	struct st_event ev;
 	struct pdec d;
 
 	pdec_init(&d, payload, len);
-	event_head(&d, &ev);
+	event_head(&d, &ev, &fm);
 	pdec_strbuf(&d, id, ST_ID_HEX + 1);
 	return d.err || !st_id_valid(id) ? -1 : 0;
 }
@@ -232,9 +254,11 @@ pdec_event_contact(const void *payload, size_t len, char id[ST_ID_HEX + 1])
 int
 pdec_event(struct pdec *d, struct st_event *ev)
 {
+	struct ev_formats fm;
+
 	memset(ev, 0, sizeof(*ev));
-	event_head(d, ev);
-	if (d->err || pdec_conv(d, &ev->conv) < 0)
+	event_head(d, ev, &fm);
+	if (d->err || rl_dec(d, &st_conv_layout, &ev->conv, fm.conv) < 0)
 		goto bad;
 	switch (ev->kind) {
 	case ST_EV_CONV_CREATED:
@@ -242,7 +266,7 @@ pdec_event(struct pdec *d, struct st_event *ev)
 	case ST_EV_STATE:
 		break;
 	case ST_EV_MESSAGE:
-		if (pdec_msg(d, &ev->msg) < 0)
+		if (rl_dec(d, &st_msg_layout, &ev->msg, fm.msg) < 0)
 			goto bad;
 		break;
 	case ST_EV_HANDOFF:
@@ -250,7 +274,8 @@ pdec_event(struct pdec *d, struct st_event *ev)
 		pdec_strbuf(d, ev->name, sizeof(ev->name));
 		break;
 	case ST_EV_CONTACT:
-		if (pdec_contact(d, &ev->contact) < 0)
+		if (rl_dec(d, &st_contact_layout, &ev->contact,
+		    fm.contact) < 0)
 			goto bad;
 		break;
 	case ST_EV_TYPING:

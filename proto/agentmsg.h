@@ -228,9 +228,29 @@ void st_agent_defaults(struct st_agent *);
  */
 const char *st_agent_invalid(const struct st_agent *a);
 
+/*
+ * An event's wire form: u64 epoch, u64 seq, u64 at, u8 kind with
+ * ST_EV_FORMATS set, then the formats (u8 each) its conversation,
+ * message and contact are written in, then the conversation and what
+ * its kind carries. A payload an outbox keeps (a pending mail, a webhook
+ * delivery) is read by the build after an upgrade: it reads each record
+ * as the format it was written in (record.h's migration at read). A
+ * kind without ST_EV_FORMATS (an outbox's payload of before payloads
+ * said their formats) is of the ST_EV_LEGACY_* formats, the last ones
+ * such payloads were written in.
+ */
+#define ST_EV_FORMATS		0x80
+#define ST_EV_LEGACY_CONV	10
+#define ST_EV_LEGACY_MSG	9
+#define ST_EV_LEGACY_CONTACT	5
+
 void st_event_free(struct st_event *);
+/* ev in the wire form above, its records in the current formats. */
 void penc_event(struct penc *, const struct st_event *);
-/* 0 ok, -1 on a decode error or unknown kind (the struct is then freed). */
+/*
+ * 0 ok, -1 on a decode error, an unknown kind or a record format this
+ * build does not know (the struct is then freed).
+ */
 int pdec_event(struct pdec *, struct st_event *);
 /* An event payload's kind (ST_EV_*) without decoding the rest; -1 if short. */
 int pdec_event_kind(const void *payload, size_t len);

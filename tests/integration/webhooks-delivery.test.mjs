@@ -40,6 +40,8 @@ import { assertJsonError } from './lib/checks.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
+import { recordFormat, RECORDS, rowCodec } from './lib/records.mjs';
+import { Dec, decConv, Enc } from './lib/storage.mjs';
 
 const H = '/v1/admin/webhooks';
 const REFUSED = 'address refused: private, loopback or link-local';
@@ -327,6 +329,97 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
       }
     });
   }
+
+  // An upgrade across a record format change: deliveries waiting in the
+  // outbox were written by the build before, their events' conversations
+  // in its format. Rewritten in data.mdb (storaged stopped): the
+  // message.created ones as an event that says its conversation is of
+  // format 9 (before waiting_by), the others as an event of before events
+  // said their formats (ST_EV_LEGACY_*). Each is sent, its conversation
+  // read (the old code read every payload at today's formats and failed
+  // these as "cannot be read").
+  test('deliveries waiting across an upgrade: events of an older conversation format, and of before formats were said, are still sent', async () => {
+    let open = false;
+    const rx = await recv((req, res) => { res.statusCode = open ? 200 : 500; res.end(); });
+    const w = await make(rx.url('/upgrade'), ['message.created', 'handoff.requested']);
+    const widget = await createWidget(p, { handoff_enabled: true });
+    const v = await Visitor.open(p, widget.widget_id);
+    await v.next('session');
+    await v.turn('a question before the upgrade');
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await v.close();
+    await waitFor(async () => {
+      const ds = await deliveries(w.id);
+      return ds.length >= 3 && ds.every((d) => d.status === 'pending' && d.response_code === 500);
+    }, 10000, 'the deliveries refused');
+    const ours = new Set((await deliveries(w.id)).map((d) => d.id));
+
+    await p.killStoraged('SIGTERM');
+    const dump = execFileSync('mdb_dump', ['-s', 'deliveries', p.dataDir], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const lines = dump.split('\n');
+    const head = lines.indexOf('HEADER=END');
+    const end = lines.indexOf('DATA=END');
+    assert.ok(head > 0 && end > head, 'a dump of the deliveries');
+    const DLV = rowCodec('st_delivery');
+    const conv9 = rowCodec('st_conv', 9);
+    const rows = RECORDS.get('st_conv');
+    assert.equal(rows.at(-1).member, 'waiting_by', 'format 10 added the last row');
+    let rewritten = 0;
+    for (let i = head + 1; i + 1 < end; i += 2) {
+      const val = Buffer.from(lines[i + 1].trim(), 'hex');
+      assert.equal(val[0], recordFormat('st_delivery'));
+      const dv = DLV.dec(new Dec(val.subarray(1)));
+      if (!ours.has(dv.id)) continue;
+      const d = new Dec(dv.payload);
+      const [epoch, seq, at, kind] = [d.u64n(), d.u64n(), d.u64n(), d.u8()];
+      assert.equal(kind & 0x80, 0x80, 'an event says its formats');
+      const formats = [d.u8(), d.u8(), d.u8()];
+      const convAt = d.off;
+      const conv = decConv(d);
+      const rest = dv.payload.subarray(d.off);
+      const e = new Enc().u64(epoch).u64(seq).u64(at);
+      if ((kind & 0x7f) === 2) {
+        e.u8(kind).u8(9).u8(formats[1]).u8(formats[2]);
+        conv9.enc(e, conv);
+      } else {
+        e.u8(kind & 0x7f).parts.push(dv.payload.subarray(convAt, d.off));
+      }
+      e.parts.push(rest);
+      dv.payload = e.done();
+      const out = new Enc().u8(val[0]);
+      DLV.enc(out, dv);
+      lines[i + 1] = ` ${out.done().toString('hex')}`;
+      rewritten++;
+    }
+    assert.equal(rewritten, ours.size);
+    const file = path.join(p.tmp, 'deliveries.dump');
+    fs.writeFileSync(file, lines.join('\n'));
+    execFileSync('mdb_load', ['-s', 'deliveries', '-f', file, p.dataDir]);
+    const from = p.logs.masterd.length;
+    await p.startStoraged();
+    await p.waitConnected(from);
+
+    open = true;
+    const before = rx.hits.length;
+    for (const id of ours) {
+      const r = await p.request('POST', `${H}/${w.id}/deliveries/${id}/retry`, { headers: { 'x-admin-api-key': p.adminKey } });
+      assert.equal(r.status, 200, r.text);
+    }
+    await waitFor(async () => (await deliveries(w.id)).every((d) => d.status === 'delivered'), 15000, 'every delivery sent');
+    const sent = rx.hits.slice(before).map((h) => verify(w.secret, h));
+    assert.equal(sent.length, ours.size);
+    // One conversation, its id as the live deliveries said it; the
+    // visitor's message and the assistant's, and the request.
+    const convIds = new Set(rx.hits.slice(0, before).filter((h) => h.path === '/upgrade')
+      .map((h) => JSON.parse(h.body).data.conversation._id));
+    assert.equal(convIds.size, 1);
+    for (const b of sent) assert.ok(convIds.has(b.data.conversation._id), JSON.stringify(b));
+    const kind = (b) => (b.type === 'message.created' ? `${b.type}:${b.data.message.role}` : b.type);
+    assert.deepEqual(sent.map(kind).sort(), ['handoff.requested', 'message.created:assistant', 'message.created:user']);
+    assert.equal(sent.find((b) => kind(b) === 'message.created:user').data.message.content, 'a question before the upgrade');
+    assert.equal(sent.find((b) => b.type === 'handoff.requested').data.state, 'waiting_human');
+  });
 
   test('a 500 is retried with the same webhook-id, then delivered', async () => {
     let n = 0;

@@ -93,7 +93,7 @@ function encRow(e, r, v) {
     case 'BOOL': case 'ENUM': case 'U8': e.u8(x); break;
     case 'U32': case 'COUNT': e.u32(x); break;
     case 'TIME': e.u64(x); break;
-    case 'GONE': break; // an older format's row, not in the current one
+    case 'GONE': e.str(''); break; // an older format's row, written empty
     case 'LIST': case 'ARRAY': e.u32(x.length); for (const s of x) e.str(s); break;
     default:
       if (!OWN[r.kind]) throw new Error(`${r.file}: a kind of row I do not know: ${r.kind}`);
@@ -107,7 +107,7 @@ function decRow(d, r, v) {
     case 'BOOL': case 'ENUM': case 'U8': v[r.member] = d.u8(); break;
     case 'U32': case 'COUNT': v[r.member] = d.u32(); break;
     case 'TIME': v[r.member] = d.u64(); break;
-    case 'GONE': break;
+    case 'GONE': d.str(); break; // an older format's row, dropped
     case 'LIST': case 'ARRAY': v[r.member] = Array.from({ length: d.u32() }, () => d.str()); break;
     default:
       if (!OWN[r.kind]) throw new Error(`${r.file}: a kind of row I do not know: ${r.kind}`);
@@ -118,13 +118,28 @@ function decRow(d, r, v) {
 // The codec of the record struct name: {enc(e, v), dec(d)}, v's keys its
 // rows' members (a LIST or ARRAY an array; business hours timezone and hours;
 // a visitor an object of its five strings).
-export function rowCodec(name) {
-  const rows = RECORDS.get(name);
-  if (!rows) throw new Error(`no rows for ${name}`);
+// version: the record format to read and write (default today's, for an
+// older one its rows then: recordRow's).
+export function rowCodec(name, version = recordFormat(name)) {
+  const all = RECORDS.get(name);
+  if (!all) throw new Error(`no rows for ${name}`);
+  const rows = all.filter((r) => rowIn(r, version));
   return {
     enc: (e, v) => { for (const r of rows) encRow(e, r, v); },
     dec: (d) => { const v = {}; for (const r of rows) decRow(d, r, v); return v; },
   };
+}
+
+// Whether row r is written in a record's format version: from its since, and a
+// GONE row until the format that dropped it (its x).
+const rowIn = (r, version) => r.since <= version && (r.kind !== 'GONE' || version < constant(r.x));
+
+// The format a record is written in today (rl_version): its newest row's
+// since, a GONE row's x (the format that dropped it).
+export function recordFormat(name) {
+  const rows = RECORDS.get(name);
+  if (!rows) throw new Error(`no rows for ${name}`);
+  return Math.max(...rows.map((r) => (r.kind === 'GONE' ? constant(r.x) : r.since)));
 }
 
 // What the admin API shows for a new record's row when nothing set it: the

@@ -25,7 +25,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 
 import { BIN } from './bin.mjs';
-import { rowCodec } from './records.mjs';
+import { recordFormat, rowCodec } from './records.mjs';
 
 const PROTO = new URL('../../../proto/', import.meta.url);
 const source = (f) => fs.readFileSync(new URL(f, PROTO), 'utf8');
@@ -224,9 +224,17 @@ export const decMail = (d) => MAIL.dec(d);
 const CONTACT = rowCodec('st_contact');
 export const decContact = (d) => CONTACT.dec(d);
 
-// An event (proto/agentmsg.h): its head, its conversation, what its kind carries.
+// An event (proto/agentmsg.h): its head (the kind's 0x80 bit: its records'
+// formats follow, which a live event's are today's), its conversation, what
+// its kind carries.
 export function decEvent(d) {
   const ev = { epoch: d.u64(), seq: d.u64(), at: d.u64(), kind: d.u8() };
+  if (ev.kind & 0x80) {
+    ev.kind &= 0x7f;
+    const formats = [d.u8(), d.u8(), d.u8()];
+    const today = ['st_conv', 'st_msg', 'st_contact'].map(recordFormat);
+    if (formats.join() !== today.join()) throw new Error(`decode: event formats ${formats} (today ${today})`);
+  }
   ev.conv = decConv(d);
   switch (ev.kind) {
     case 1: break;

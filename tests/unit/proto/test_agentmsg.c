@@ -434,6 +434,108 @@ test_events(void **state)
 	st_event_free(&ev);
 }
 
+/*
+ * An event's head as penc_event writes it, kind as given (with or
+ * without ST_EV_FORMATS), then the three formats when flagged.
+ */
+static void
+event_head_as(struct penc *e, int kind, int conv, int msg, int contact)
+{
+	penc_u64(e, 7);
+	penc_u64(e, 8);
+	penc_u64(e, 1700000000000ull);
+	penc_u8(e, (uint8_t)kind);
+	if (kind & ST_EV_FORMATS) {
+		penc_u8(e, (uint8_t)conv);
+		penc_u8(e, (uint8_t)msg);
+		penc_u8(e, (uint8_t)contact);
+	}
+}
+
+/*
+ * A message event whose conversation and message are in formats f_conv,
+ * f_msg (flagged: said in the head; else ST_EV_LEGACY_*) decodes to
+ * today's records: what an outbox kept across an upgrade.
+ */
+static void
+event_as(int flagged, int f_conv, int f_msg)
+{
+	char id[ST_ID_HEX + 1];
+	struct st_event ev, g;
+	struct penc e;
+	struct pdec d;
+
+	memset(&ev, 0, sizeof(ev));
+	fill_conv(&ev.conv, ST_HANDOFF_WAITING);
+	ev.conv.waiting_by = ST_WAITING_PERSON;
+	fill_msg(&ev.msg, "agent", "Ana");
+	penc_init(&e);
+	event_head_as(&e, ST_EV_MESSAGE | (flagged ? ST_EV_FORMATS : 0),
+	    f_conv, f_msg, rl_version(&st_contact_layout));
+	rl_enc_as(&e, &st_conv_layout, &ev.conv, f_conv);
+	rl_enc_as(&e, &st_msg_layout, &ev.msg, f_msg);
+	assert_int_equal(e.err, 0);
+	pdec_init(&d, e.buf, e.len);
+	assert_int_equal(pdec_event(&d, &g), 0);
+	assert_int_equal(pdec_done(&d), 0);
+	assert_int_equal(g.kind, ST_EV_MESSAGE);
+	assert_string_equal(g.conv.id, ev.conv.id);
+	/* handoff came with format 3, waiting_by with 10: before, 0. */
+	assert_int_equal(g.conv.handoff, f_conv >= 3 ?
+	    ST_HANDOFF_WAITING : ST_HANDOFF_AI);
+	assert_int_equal(g.conv.waiting_by, f_conv >= 10 ?
+	    ST_WAITING_PERSON : 0);
+	assert_string_equal(g.msg.content, ev.msg.content);
+	assert_int_equal(pdec_event_kind(e.buf, e.len), ST_EV_MESSAGE);
+	assert_int_equal(pdec_event_conv(e.buf, e.len, id), 0);
+	assert_string_equal(id, ev.conv.id);
+	st_event_free(&g);
+	penc_free(&e);
+	st_event_free(&ev);
+}
+
+/* A format this build does not know (0, or past its own) is refused. */
+static void
+event_format_refused(int f_conv, int f_msg)
+{
+	struct st_event ev, g;
+	struct penc e;
+	struct pdec d;
+
+	memset(&ev, 0, sizeof(ev));
+	fill_conv(&ev.conv, 0);
+	fill_msg(&ev.msg, "user", "");
+	penc_init(&e);
+	event_head_as(&e, ST_EV_MESSAGE | ST_EV_FORMATS, f_conv, f_msg,
+	    rl_version(&st_contact_layout));
+	penc_conv(&e, &ev.conv);
+	penc_msg(&e, &ev.msg);
+	pdec_init(&d, e.buf, e.len);
+	assert_int_equal(pdec_event(&d, &g), -1);
+	penc_free(&e);
+	st_event_free(&ev);
+}
+
+/*
+ * Events say the formats of their records, so an outbox's payload
+ * written before a format change still reads after it (the old code
+ * read every payload at the current formats and dropped these).
+ */
+static void
+test_event_formats(void **state)
+{
+	int cv = rl_version(&st_conv_layout), mv = rl_version(&st_msg_layout);
+
+	(void)state;
+	event_as(1, cv, mv);
+	event_as(1, 9, mv);
+	event_as(1, 1, 1);
+	event_as(0, ST_EV_LEGACY_CONV, ST_EV_LEGACY_MSG);
+	event_format_refused(0, mv);
+	event_format_refused(cv + 1, mv);
+	event_format_refused(cv, mv + 1);
+}
+
 static void
 test_handoff_names(void **state)
 {
@@ -513,6 +615,7 @@ main(void)
 		cmocka_unit_test(test_agent_invalid),
 		cmocka_unit_test(test_conv_msg_fields),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_event_formats),
 		cmocka_unit_test(test_handoff_names),
 		cmocka_unit_test(test_widget_fields),
 		cmocka_unit_test(test_names),
