@@ -508,6 +508,11 @@ describe('a turn calls the owner\'s API', () => {
     assert.equal(handoffs[0].state, 'waiting_human');
     const names = (await lastRequest()).tools.map((x) => x.function.name);
     assert.deepEqual(names, ['transfer_to_human'], 'offered, with no action');
+    // The conversation says the assistant put it in the queue.
+    r = await admin('GET', '/v1/admin/conversations?handoff=open');
+    assert.equal(r.status, 200, r.text);
+    const asked = r.json().conversations.filter((c) => c.lastVisitorMessage.startsWith('I need a refund'));
+    assert.deepEqual(asked.map((c) => c.waiting_by), ['assistant']);
     await v.close();
 
     // A widget without a person: not offered; a call of it anyway runs

@@ -8,6 +8,8 @@
 // handoff_requested_at) nor the knowledge gaps count it as a request. A
 // visitor's request_human in another conversation does all three, and its
 // mail tells when the notifier has been through what was due before it.
+// The conversation says who put it in the queue while it waits there
+// (waiting_by: person, visitor).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -57,6 +59,7 @@ describe('a team member moving a conversation to waiting_human', () => {
     assert.equal(r.json().changed, true);
     assert.equal(r.json().conversation.handoff, 'waiting_human');
     assert.equal(r.json().conversation.handoff_requested_at, null, 'nobody asked for a person');
+    assert.equal(r.json().conversation.waiting_by, 'person');
     assert.equal((await moved.v.next('handoff')).state, 'waiting_human', "the visitor's socket hears the move");
 
     // A visitor asking, after it: its mail is due after the move's would be.
@@ -75,6 +78,8 @@ describe('a team member moving a conversation to waiting_human', () => {
     const conv = async (id) => (await p.admin(`/v1/admin/conversations/${id}`)).json().conversation;
     assert.equal((await conv(moved.id)).handoff_requested_at, null);
     assert.equal(typeof (await conv(asked.id)).handoff_requested_at, 'number');
+    // Who put each there, as the admin API (and a webhook's conversation) shows it.
+    assert.deepEqual([(await conv(moved.id)).waiting_by, (await conv(asked.id)).waiting_by], ['person', 'visitor']);
 
     // Both handed to people; only the visitor's request waits unanswered.
     r = await p.admin('/v1/admin/reports');
@@ -87,6 +92,11 @@ describe('a team member moving a conversation to waiting_human', () => {
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json().groups.map((g) => [g.question, g.reasons.handoff]),
       [['asked for by the visitor', 1]]);
+
+    // Taken over: it waits no more, so nobody put it in the queue.
+    r = await member.session.request('POST', `/v1/admin/conversations/${moved.id}/handoff`, { body: { state: 'human' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().conversation.waiting_by, null);
 
     await moved.v.close();
     await asked.v.close();

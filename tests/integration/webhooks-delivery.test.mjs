@@ -149,6 +149,7 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     assert.equal(byKind['message.created:user'].data.message.content, 'hello hooks');
     assert.equal(byKind['message.created:agent'].data.message.content, 'Hi, Ada here.');
     assert.equal(byKind['handoff.requested'].data.state, 'waiting_human');
+    assert.equal(byKind['handoff.requested'].data.conversation.waiting_by, 'visitor');
     assert.equal(byKind['handoff.changed'].data.state, 'human');
     assert.equal(byKind['handoff.changed'].data.name, 'Ada');
     assert.equal(byKind['contact.created'].data.contact.email, 'jane@example.com');

@@ -309,6 +309,11 @@ admin_conv_json(const struct st_conv *c)
 	    c->human_by_name[0] != '\0' ? json_pack("{s:o, s:o}", "id",
 	    c->human_by[0] != '\0' ? exprow_text(c->human_by) : json_null(),
 	    "name", exprow_text(c->human_by_name)) : json_null(), &err);
+	/* Who put it in the queue, while it waits there (null: before kept). */
+	exprow_oset(o, "waiting_by", c->handoff == ST_HANDOFF_WAITING &&
+	    c->waiting_by != ST_WAITING_NONE ?
+	    exprow_text(st_waiting_by_name(c->waiting_by)) : json_null(),
+	    &err);
 	/* The inbox (issue 24): storaged names the visitor, and says unread. */
 	exprow_oset(o, "visitorName", exprow_text(c->visitor_name), &err);
 	exprow_oset(o, "lastVisitorMessage", exprow_text(c->last_visitor),
