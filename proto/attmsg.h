@@ -11,12 +11,12 @@
  *   ST_ATT_NEW      str widget_id, bytes token (a visitor's: the widget's
  *                   public id and its session token's hash), str conv_id
  *                   (a person's: who asks's conversation), str name, u32
- *                   size, str rate_key, u32 window_ms, u32 rate_bytes,
+ *                   size, str rate_key, u32 window_ms, u32 rate_kib,
  *                   u64 quota
  *                           -> u8 result, u64 retry_ms, str id, u32 max
  *     A new upload of size bytes: the widget's types and size limit
  *     (max: its bytes), the client's bytes a window (rate_key's,
- *     rate_bytes in window_ms; retry_ms when spent), the organisation's
+ *     rate_kib KiB in window_ms; retry_ms when spent), the organisation's
  *     bytes stored (quota; 0 none).
  *   ST_ATT_PUT      str id, str widget_id, bytes token (a visitor's; a
  *                   person's: "", none), u32 offset, u8 type, u8 scan, u8
@@ -212,7 +212,7 @@ struct st_att_new_req {
 	const char *name;
 	uint32_t size;
 	const char *rate_key;		/* a visitor's client */
-	uint32_t window_ms, rate_bytes;
+	uint32_t window_ms, rate_kib;
 	uint64_t quota;			/* an organisation's bytes; 0 none */
 };
 

@@ -1866,7 +1866,7 @@ static const struct pfield f_att_new_req[] = {
 	PFU32(struct st_att_new_req, size),
 	PFSTR(struct st_att_new_req, rate_key, ST_RATE_KEY_MAX),
 	PFU32(struct st_att_new_req, window_ms),
-	PFU32(struct st_att_new_req, rate_bytes),
+	PFU32(struct st_att_new_req, rate_kib),
 	PFU64(struct st_att_new_req, quota),
 };
 PLAYOUT(pl_att_new_req, struct st_att_new_req, f_att_new_req);

@@ -484,10 +484,10 @@ att_counted(struct dbatch *b, struct dreply *r, const struct st_att_new_req *q,
 	uint64_t retry = 0, share;
 	int limited = 0;
 
-	if (q->rate_bytes == 0)
+	if (q->rate_kib == 0)
 		return 0;
-	limited = rate_count_n(b, r, q->rate_key, q->window_ms,
-	    q->rate_bytes / 1024, kib, &retry);
+	limited = rate_count_n(b, r, q->rate_key, q->window_ms, q->rate_kib,
+	    kib, &retry);
 	if (limited == 0 && q->quota != 0) {
 		share = q->quota / ATT_CLIENT_SHARE > ST_ATT_MAX ?
 		    q->quota / ATT_CLIENT_SHARE : ST_ATT_MAX;

@@ -266,16 +266,13 @@ api_session(struct http_request *req, const json_t *root, uint8_t *token,
 }
 
 /*
- * A client's bytes a minute (PARLEY_ATTACH_RATE_MB, up to 100000 MiB) in
- * the request's 32 bits: 4 GiB at most, a limit still (in 32 bits the
- * product wrapped, 4096 MiB to 0, which storaged reads as none).
+ * A client's KiB a minute (PARLEY_ATTACH_RATE_MB, up to 100000 MiB: in
+ * KiB well within the request's 32 bits, where bytes stopped at 4 GiB).
  */
 static uint32_t
-rate_bytes(void)
+rate_kib(void)
 {
-	uint64_t b = (uint64_t)wsettings.attach_rate_mb * ST_ATT_MB;
-
-	return b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+	return wsettings.attach_rate_mb * (ST_ATT_MB / 1024);
 }
 
 /* A visitor's or an API client's new upload q, owner set: asked. */
@@ -288,7 +285,7 @@ client_new(struct conn *c, struct http_request *req,
 	clientip_key(c, req, "att:", key, sizeof(key));
 	q->rate_key = key;
 	q->window_ms = ATT_WINDOW_MS;
-	q->rate_bytes = rate_bytes();
+	q->rate_kib = rate_kib();
 	q->quota = (uint64_t)wsettings.attach_quota_mb * ST_ATT_MB;
 	ask(c, PROTO_ST_ATT_NEW, q, new_done, headers_of(c));
 }

@@ -85,7 +85,7 @@ att_new(struct fix *f, uint8_t tb, uint32_t size, uint64_t quota,
 	struct st_att_new_req q = { .widget_id = W.widget_id,
 	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "photo.png",
 	    .size = size, .rate_key = "att:1.2.3.4", .window_ms = 60000,
-	    .rate_bytes = 0, .quota = quota };
+	    .rate_kib = 0, .quota = quota };
 
 	token(q.token, tb);
 	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &q, rep), 0);
@@ -485,7 +485,7 @@ test_rewrite_and_rate(void **state)
 	struct st_att_new_req nq = { .widget_id = W.widget_id,
 	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "a.png",
 	    .size = 1000, .rate_key = "att:9.9.9.9", .window_ms = 60000,
-	    .rate_bytes = 600 << 10 };
+	    .rate_kib = 600 };
 
 	/* The first piece of a file made smaller, once the rest had come. */
 	att_new(f, 4, PIECE + 100, 0, &n);
@@ -514,6 +514,41 @@ test_rewrite_and_rate(void **state)
 }
 
 /*
+ * PARLEY_ATTACH_RATE_MB past 4096 counts whole: 5000 MiB a minute are
+ * 200 uploads of the largest file (the widget's limit raised to it), then
+ * refused (the request carried
+ * bytes in 32 bits, and 5000 MiB counted as 4096: 163).
+ */
+static void
+test_rate_past_4g(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_new_rep n;
+	struct st_att_new_req nq = { .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "a.png",
+	    .size = ST_ATT_MAX, .rate_key = "att:9.9.9.6",
+	    .window_ms = 60000, .rate_kib = 5000 * 1024 };
+	struct st_widget_update_req u;
+	struct st_widget out;
+	uint32_t i, files = 5000 / ST_ATTACH_MB_MAX;
+
+	st_widget_defaults(&u.w);
+	u = (struct st_widget_update_req){ W.widget_id, ST_WF_ATTACH_MAX_MB,
+	    u.w };
+	u.w.attachment_max_mb = ST_ATTACH_MB_MAX;
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_UPDATE, &u, &out), 0);
+	st_widget_free(&out);
+	st_widget_free(&u.w);
+	token(nq.token, 7);
+	for (i = 0; i < files; i++) {
+		assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+		assert_int_equal(n.result, ST_ATT_OK);
+	}
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_RATE);
+}
+
+/*
  * One client's share of the organisation's quota an hour: a quarter of
  * it, or the largest file when that is more (40 MiB: 25 MiB, twenty-five
  * 1 MiB files), its uploads counted as they begin whether or not a message names
@@ -528,7 +563,7 @@ test_client_share(void **state)
 	struct st_att_new_req nq = { .widget_id = W.widget_id,
 	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "a.png",
 	    .size = ST_ATT_MB, .rate_key = "att:9.9.9.8",
-	    .window_ms = 60000, .rate_bytes = 1000 * ST_ATT_MB,
+	    .window_ms = 60000, .rate_kib = 1000 * 1024,
 	    .quota = 40ull * ST_ATT_MB };
 	int i;
 
@@ -938,6 +973,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_person_reply_deleted,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewrite_and_rate, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rate_past_4g, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_client_share, setup,
 		    teardown),
