@@ -16,18 +16,13 @@ import { Parley, startParley, waitFor } from './lib/harness.mjs';
 import { COOKIE, login, PASSWORD } from './lib/dashboard.mjs';
 import { Events } from './lib/events.mjs';
 import { addKey } from './lib/people.mjs';
-import { Dec, Enc, F, T, decAgent, decConv, decMsg } from './lib/storage.mjs';
+import { Dec, Enc, F, T, decAgent, decEvent } from './lib/storage.mjs';
 
 const KIND = { CREATED: 1, MESSAGE: 2, HANDOFF: 3, TYPING: 5 };
 const ST_DASH_LOGIN = 0x33;
 
-function decEv(payload) {
-  const d = new Dec(payload);
-  const ev = { epoch: d.u64(), seq: d.u64(), at: d.u64(), kind: d.u8(), conv: decConv(d) };
-  if (ev.kind === KIND.MESSAGE) ev.msg = decMsg(d);
-  if (ev.kind === KIND.HANDOFF || ev.kind === KIND.TYPING) { ev.v = d.u8(); ev.name = d.str(); }
-  return ev;
-}
+// An event's payload as the harness reads it (lib/storage.mjs).
+const decEv = (payload) => decEvent(new Dec(payload));
 
 // An HTTP-chat begin for session sid: the result and, when stored, the
 // conversation's id (what the answer says of it, with the visitor's language).
@@ -119,7 +114,7 @@ test('events: levels, pushed after commit, numbered, since', { timeout: 30000 },
   const v = [];
   for (let i = 0; i < 3; i++) v.push(decEv((await vis.nextEvent()).payload));
   assert.deepEqual(v.map((e) => e.kind), [KIND.HANDOFF, KIND.MESSAGE, KIND.TYPING]);
-  assert.equal(v[0].v, 2);
+  assert.equal(v[0].state, 2);
   assert.equal(v[1].msg.name, 'Ana');
   assert.equal(v[1].msg.role, 'agent');
   assert.equal(v[2].seq, 0, 'typing is not numbered');

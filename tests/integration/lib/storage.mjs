@@ -237,7 +237,7 @@ export function decEvent(d) {
   }
   ev.conv = decConv(d);
   switch (ev.kind) {
-    case 1: break;
+    case 1: case 6: case 7: break;	// created, deleted, its state: the conversation alone
     case 2: ev.msg = decMsg(d); break;	// msg.cited: a reply's passages, in the visitor's sockets' encoding alone
     case 3: ev.state = d.u8(); ev.name = d.str(); break;
     case 4: ev.contact = decContact(d); break;
