@@ -128,6 +128,7 @@ FUZZ_PROG_etcd    := storaged
 FUZZ_PROG_staddr  := proto
 FUZZ_PROG_records := proto
 FUZZ_PROG_analyze := storaged
+FUZZ_PROG_devcookie := storaged
 fuzz_prog = $(or $(FUZZ_PROG_$(1)),workerd)
 
 lib_src  = $(filter-out %/main.c,$(SRC_$(1)))

@@ -17,7 +17,7 @@
  *
  *   ST_DASH_LOGIN   bytes token_hash (32), str csrf (64 hex),
  *                   str user id, u64 expires_at (ms),
- *                   bytes pw_hash (32 or none)             -> (empty)
+ *                   bytes pw_hash (32 or none)             -> str device
  *       Stores the session (replacing one with the same token_hash). In
  *       the same transaction, deletes every expired session; when the
  *       user has ST_DASH_USER_SESSIONS_MAX, its own that expires first
@@ -31,6 +31,9 @@
  *       password changed while the login hashed its attempt ends the
  *       user's sessions, and this one too). A session is valid while
  *       now < expires_at.
+ *       device: the user's browser's known-device cookie
+ *       (storaged/devcookie.h; ST_DASH_DEVICE_LEN characters, valid
+ *       ST_DASH_DEVICE_DAYS), which ST_DASH_ATTEMPT reads.
  *   ST_DASH_CHECK   bytes token_hash (32), str org ("" = the user's
  *                   first), u8 want_orgs
  *       -> u8 valid (ST_DASH_INVALID, _VALID, _NOT_MEMBER), and when
@@ -49,11 +52,17 @@
  * Login attempts (no LMDB: the rate table, as ST_RATE_HIT).
  *
  *   ST_DASH_ATTEMPT str rate_key, u32 window_ms, u32 rate_max,
- *                   u32 failures_max  -> u8 limited, u64 retry_after_ms
+ *                   u32 failures_max, str email, str device
+ *                                     -> u8 limited, u64 retry_after_ms
  *       First the failed-login budget: when the window of
  *       ST_DASH_FAILED_KEY holds failures_max failures, limited is 2 and
- *       nothing is counted (failures_max 0: no budget). Else rate_key is
- *       counted as ST_RATE_HIT counts it: limited 1 when over rate_max.
+ *       nothing is counted (failures_max 0: no budget), unless device is
+ *       a known-device cookie of email (the address the attempt signs in
+ *       to, normalised; "" for an invitation's acceptance), which a
+ *       login of that account gave this browser: a flood of wrong
+ *       passwords locks nobody out of the browsers they used. Else
+ *       rate_key is counted as ST_RATE_HIT counts it: limited 1 when
+ *       over rate_max.
  *       The worker counts each wrong password with ST_RATE_HIT of
  *       ST_DASH_FAILED_KEY (window_ms, failures_max), so the budget is
  *       spent by failures only and shared by every worker.
@@ -121,6 +130,8 @@
 #define ST_DASH_SESSIONS_MAX	10000	/* sessions kept at once, in all */
 #define ST_DASH_USER_SESSIONS_MAX 20	/* sessions kept at once, a user's */
 #define ST_DASH_SALT_LEN	16	/* the install's fingerprint salt */
+#define ST_DASH_DEVICE_LEN	81	/* a known-device cookie's characters */
+#define ST_DASH_DEVICE_DAYS	90	/* and how long it is one */
 /* Who asks for a session: the hex of its hash's first bytes. */
 #define ST_DASH_WHO_BYTES	8
 /* ST_DASH_CHECK's valid */

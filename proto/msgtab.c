@@ -107,7 +107,7 @@ static const struct proto_msg msgs[] = {
 	{ PROTO_ST_SETUP_GET, "ST_SETUP_GET", W, S, 0, 0, 1,
 	    &pl_wid_req, &pl_setup_rep },
 	{ PROTO_ST_DASH_LOGIN, "ST_DASH_LOGIN", W, S, 1, 0, 0,
-	    &pl_dash_login_req, &pl_empty },
+	    &pl_dash_login_req, &pl_dash_login_rep },
 	{ PROTO_ST_DASH_CHECK, "ST_DASH_CHECK", W, S, 0, 0, 0,
 	    &pl_dash_check_req, &pl_dash_check_rep },
 	{ PROTO_ST_DASH_LOGOUT, "ST_DASH_LOGOUT", W, S, 1, 0, 0,

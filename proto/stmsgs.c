@@ -1251,6 +1251,11 @@ static const struct pfield f_dash_login_req[] = {
 };
 PLAYOUT(pl_dash_login_req, struct st_dash_login_req, f_dash_login_req);
 
+static const struct pfield f_dash_login_rep[] = {
+	PFBUF(struct st_dash_login_rep, device),
+};
+PLAYOUT(pl_dash_login_rep, struct st_dash_login_rep, f_dash_login_rep);
+
 static const struct pfield f_dash_check_req[] = {
 	PFBYTES(struct st_dash_check_req, token_hash, token_hash_len, 0),
 	PFBUF(struct st_dash_check_req, org),
@@ -1299,6 +1304,8 @@ static const struct pfield f_dash_attempt_req[] = {
 	PFU32(struct st_dash_attempt_req, window_ms),
 	PFU32(struct st_dash_attempt_req, rate_max),
 	PFU32(struct st_dash_attempt_req, failures_max),
+	PFBUF(struct st_dash_attempt_req, email),
+	PFBUF(struct st_dash_attempt_req, device),
 };
 PLAYOUT(pl_dash_attempt_req, struct st_dash_attempt_req,
     f_dash_attempt_req);

@@ -674,9 +674,14 @@ struct st_dash_salt_rep {
 	uint8_t salt[ST_DASH_SALT_LEN];
 	uint32_t salt_len;
 };
+struct st_dash_login_rep {
+	char device[ST_DASH_DEVICE_LEN + 1];
+};
 struct st_dash_attempt_req {
 	const char *rate_key;
 	uint32_t window_ms, rate_max, failures_max;
+	char email[ST_EMAIL_MAX + 1];		/* normalised; "" none */
+	char device[ST_DASH_DEVICE_LEN + 1];	/* a cookie; "" none */
 };
 
 /* -------------------------------------------------------------- people */
@@ -986,9 +991,10 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_turn_ref,
     pl_att_read_req, pl_att_read_rep, pl_att_due_rep, pl_att_text_req,
     pl_typing_req, pl_request_human_rep, pl_ev_subscribe_req,
     pl_ev_subscribe_rep, pl_ev_since_req, pl_ev_since_rep, pl_limit_req,
-    pl_dash_login_req, pl_dash_check_req, pl_dash_check_rep,
-    pl_dash_logout_req, pl_dash_salt_rep, pl_dash_attempt_req, pl_mset,
-    pl_mput, pl_mset_all, pl_purge_req, pl_purge_rep, pl_widget_gone,
+    pl_dash_login_req, pl_dash_login_rep, pl_dash_check_req,
+    pl_dash_check_rep, pl_dash_logout_req, pl_dash_salt_rep,
+    pl_dash_attempt_req, pl_mset, pl_mput, pl_mset_all, pl_purge_req,
+    pl_purge_rep, pl_widget_gone,
     pl_key_create_req, pl_apikeys, pl_key_auth_req, pl_key_auth_rep,
     pl_audit_entry, pl_audit_page, pl_audit_note_req,
     pl_user_auth_req, pl_user_auth_rep, pl_user_boot_req, pl_u8_rep,

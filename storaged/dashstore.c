@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "dashstore.h"
+#include "devcookie.h"
 #include "log.h"
 #include "orgstore.h"
 #include "ratelimit.h"
@@ -25,17 +26,22 @@
 #include "usermsg.h"
 
 #define SALT_KEY	"dash_fp_salt"
+#define DEVICE_KEY	"dash_device_key"
 
 /*
- * The install's fingerprint salt, made once: random bytes that never
- * leave this data directory but in a backup, so a precomputation over
- * passwords is good for one install only.
+ * The install's fingerprint salt and device key, made once: random
+ * bytes that never leave this data directory but in a backup, so a
+ * precomputation over passwords is good for one install only, and a
+ * known-device cookie (devcookie.h) is made by this install alone.
  */
 static int
-salt_init(struct store_txn *t)
+secrets_init(struct store_txn *t)
 {
-	return meta_secret_make(t, SALT_KEY, ST_DASH_SALT_LEN,
-	    "dashboard fingerprint salt");
+	if (meta_secret_make(t, SALT_KEY, ST_DASH_SALT_LEN,
+	    "dashboard fingerprint salt") != 0)
+		return t->err;
+	return meta_secret_make(t, DEVICE_KEY, DEVCOOKIE_KEY_LEN,
+	    "dashboard device key");
 }
 
 int
@@ -49,7 +55,7 @@ store_dash_salt(struct store_txn *t, uint8_t salt[ST_DASH_SALT_LEN])
 
 const struct store_module dashstore_module = {
 	.name = "dashboard",
-	.init = salt_init,
+	.init = secrets_init,
 };
 
 /* ----------------------------------------------------------- user sessions */
@@ -348,8 +354,9 @@ token_hash_bad(struct store_txn *t, size_t hlen)
 
 int
 store_dash_login(struct store_txn *t, const struct st_dash_login_req *q,
-    struct dash_ended *ended)
+    struct dash_ended *ended, char device[ST_DASH_DEVICE_LEN + 1])
 {
+	uint8_t key[DEVCOOKIE_KEY_LEN];
 	const uint8_t *hash = q->token_hash;
 	const char *user = q->user;
 	struct st_user u;
@@ -358,6 +365,7 @@ store_dash_login(struct store_txn *t, const struct st_dash_login_req *q,
 	int rc;
 
 	memset(ended, 0, sizeof(*ended));
+	device[0] = '\0';
 	if (token_hash_bad(t, q->token_hash_len))
 		return t->err;
 	if (!csrf_valid(q->csrf))
@@ -377,7 +385,14 @@ store_dash_login(struct store_txn *t, const struct st_dash_login_req *q,
 	rc = rc == 1 || user_acting(t, &u) == NULL ||
 	    (q->pw_hash_len == sizeof(u.hash) &&
 	    CRYPTO_memcmp(u.hash, q->pw_hash, sizeof(u.hash)) != 0);
+	if (rc == 0 && meta_secret_get(t, DEVICE_KEY, key, sizeof(key),
+	    "device key") == 0)
+		devcookie_make(key, u.email, now +
+		    (uint64_t)ST_DASH_DEVICE_DAYS * 86400 * 1000, device);
+	explicit_bzero(key, sizeof(key));
 	st_user_free(&u);
+	if (t->err)
+		return t->err;
 	if (rc)
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such user");
 	/*
@@ -495,6 +510,22 @@ store_dash_logout(struct store_txn *t, const uint8_t *hash, size_t hlen)
 		return t->err;
 	dsess_drop(t, hash);
 	return t->err;
+}
+
+int
+store_dash_device_known(struct store_txn *t, const char *email,
+    const char *device)
+{
+	uint8_t key[DEVCOOKIE_KEY_LEN];
+	char norm[ST_EMAIL_MAX + 1];
+	int known;
+
+	if (device[0] == '\0' || st_email_normal(email, norm) != NULL ||
+	    meta_secret_get(t, DEVICE_KEY, key, sizeof(key), "device key") != 0)
+		return 0;
+	known = devcookie_valid(key, norm, device, t->st->now());
+	explicit_bzero(key, sizeof(key));
+	return known;
 }
 
 int

@@ -39,9 +39,10 @@ struct dash_ended {
  * deleting the expired ones and the user's own that expires first while
  * it has ST_DASH_USER_SESSIONS_MAX (into *ended); with
  * ST_DASH_SESSIONS_MAX of others' left, "full" and nothing stored.
+ * device: the user's known-device cookie (devcookie.h) for the browser.
  */
 int store_dash_login(struct store_txn *, const struct st_dash_login_req *q,
-    struct dash_ended *ended);
+    struct dash_ended *ended, char device[ST_DASH_DEVICE_LEN + 1]);
 /*
  * Reads only. out->valid ST_DASH_VALID (a stored session, not expired,
  * of a user not disabled, in org when org is not "": else in its first
@@ -62,5 +63,12 @@ int store_dash_salt(struct store_txn *, uint8_t salt[ST_DASH_SALT_LEN]);
  */
 int store_dash_failed_spent(struct ratelimit *, uint32_t failures_max,
     uint64_t *retry_ms);
+/*
+ * Reads only. 1 when device is a known-device cookie of email
+ * (normalised here: any case) that has not expired; else 0, and 0 on
+ * an error (t failed).
+ */
+int store_dash_device_known(struct store_txn *, const char *email,
+    const char *device);
 
 #endif

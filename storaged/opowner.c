@@ -32,12 +32,14 @@ op_dash_login(struct dbatch *b, uint16_t type, const void *req,
     struct dreply *r)
 {
 	const struct st_dash_login_req *q = req;
+	struct st_dash_login_rep rep;
 	struct dash_ended ended;
 	struct store_txn t;
 
 	if (req_begin(b, &t, r, type) < 0)
 		return;
-	store_dash_login(&t, q, &ended);
+	if (store_dash_login(&t, q, &ended, rep.device) == 0)
+		reply_enc(r, type, &rep);
 	req_end(&t, r);
 	if (r->err != 0)
 		return;
@@ -88,6 +90,23 @@ call_dash_salt(struct store_txn *t, struct dbatch *b, const void *req,
 	return 0;
 }
 
+/*
+ * Whether q's device cookie is its email's (read in the batch's txn):
+ * past a spent budget, a browser that signed in to the account before.
+ */
+static int
+attempt_known_device(struct dbatch *b, const struct st_dash_attempt_req *q)
+{
+	struct store_txn t;
+	int known;
+
+	if (q->device[0] == '\0' || store_begin_shared(&b->txn, &t) != 0)
+		return 0;
+	known = store_dash_device_known(&t, q->email, q->device);
+	store_abort(&t);
+	return known;
+}
+
 /* The failed-login budget, then the client's count (dashmsg.h). */
 void
 op_dash_attempt(struct dbatch *b, uint16_t type, const void *req,
@@ -96,7 +115,8 @@ op_dash_attempt(struct dbatch *b, uint16_t type, const void *req,
 	const struct st_dash_attempt_req *q = req;
 	struct st_rate_verdict v = { 2, 0 };
 
-	if (!store_dash_failed_spent(b->rl, q->failures_max, &v.retry_ms)) {
+	if (!store_dash_failed_spent(b->rl, q->failures_max, &v.retry_ms) ||
+	    attempt_known_device(b, q)) {
 		reply_rate_verdict(b, r, type, q->rate_key, q->window_ms,
 		    q->rate_max);
 		return;

@@ -382,7 +382,10 @@ describe('stacks of their own', { concurrency: true }, () => {
         const week = SESSION_MAX_AGE * 1000;
         assert.ok(Math.abs(j.expiresAt - (Date.now() + week)) < 60000, `expiresAt ${j.expiresAt} is 7 days away`);
         const cs = setCookies(r);
-        assert.equal(cs.length, 1, `one Set-Cookie: ${JSON.stringify(r.headers['set-cookie'])}`);
+        // The session's, and this browser's known-device cookie (abuse/login.mjs).
+        assert.deepEqual(cs.map((x) => x.name), [COOKIE, 'parley_device'], JSON.stringify(r.headers['set-cookie']));
+        assert.match(cs[1].value, /^[0-9a-f]{16}\.[0-9a-f]{64}$/);
+        assert.equal(cs[1].attrs.httponly, true, 'the device cookie HttpOnly');
         const c = cs[0];
         assert.equal(c.name, COOKIE);
         assert.match(c.value, HEX64);

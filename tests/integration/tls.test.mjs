@@ -191,6 +191,10 @@ describe('TLS and its refusals', { concurrency: true }, () => {
       const set = parseSetCookie([r.headers['set-cookie']].flat()[0]);
       assert.equal(set.name, HTTPS_COOKIE);
       assert.equal(set.attrs.secure, true, `Secure over TLS: ${r.headers['set-cookie']}`);
+      // So is the browser's known-device cookie.
+      const device = parseSetCookie([r.headers['set-cookie']].flat()[1]);
+      assert.equal(device.name, '__Host-parley_device');
+      assert.deepEqual([device.attrs.secure, device.attrs.path], [true, '/']);
       const plain = await p.request('GET', '/dashboard/api/session', { headers: { Cookie: `${COOKIE}=${set.value}` } });
       assert.equal(plain.status, 401, `the plain name is no session over TLS: ${plain.text}`);
       const out = await p.request('POST', '/dashboard/api/logout', { headers: { Cookie: `${HTTPS_COOKIE}=${set.value}`, 'x-csrf-token': r.json().csrfToken } });

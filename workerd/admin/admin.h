@@ -395,6 +395,12 @@ int events_id_parse(const uint8_t key[ST_EV_KEY_LEN], const char *s,
  * one for this host (a session of its own, signed in as the attacker).
  */
 #define DASH_COOKIE_HTTPS	"__Host-" DASH_COOKIE
+/*
+ * A known device's cookie (storaged/devcookie.h), set beside the session
+ * at a login and kept after it ends; its __Host- name over https.
+ */
+#define DASH_DEVICE		"parley_device"
+#define DASH_DEVICE_HTTPS	"__Host-" DASH_DEVICE
 #define DASH_ID_BYTES		32	/* random bytes of a session id */
 #define DASH_ID_HEX		(2 * DASH_ID_BYTES)
 #define DASH_KEY_LEN		32	/* scrypt output */
@@ -433,6 +439,18 @@ int dashauth_csrf_ok(const char *given, const char *expected);
  */
 void dashauth_set_cookie(char *out, size_t outsz, const char *id_hex,
     int secure);
+/*
+ * The Set-Cookie line (with CRLF) of a known-device cookie, DASH_DEVICE
+ * or (secure) DASH_DEVICE_HTTPS, for ST_DASH_DEVICE_DAYS.
+ */
+void dashauth_device_cookie(char *out, size_t outsz, const char *device,
+    int secure);
+/*
+ * The request's known-device cookie (the https name over https), "" when
+ * none or not one in shape: storaged checks it (ST_DASH_ATTEMPT).
+ */
+void dashauth_device(const struct conn *, const struct http_request *,
+    char out[ST_DASH_DEVICE_LEN + 1]);
 /*
  * The gate of an R_ADMIN route: 0 when the handler should run now (an
  * x-admin-api-key header, or no session cookie: admin_gate decides);

@@ -36,7 +36,10 @@
  *
  * Login: Content-Type (415), body (400), then ST_DASH_ATTEMPT: the
  * failed-login budget of every client together
- * (DASHBOARD_LOGIN_FAILURES_PER_MINUTE; spent: 429 for everyone) and this
+ * (DASHBOARD_LOGIN_FAILURES_PER_MINUTE; spent: 429, but for a browser
+ * showing the account's known-device cookie, DASH_DEVICE, which a login
+ * of that account set: a flood of wrong passwords from many addresses
+ * locks nobody out of the browsers they signed in from) and this
  * client's count ("login:<client>", 10 a minute, right or wrong: 429),
  * both with Retry-After. Then the user (ST_USER_AUTH), then the hash (a
  * full pool: 503 at once). A wrong password is counted against the
@@ -92,6 +95,7 @@
 #define API_HEADERS	"Cache-Control: no-store\r\n"
 #define SALT_LEN	ST_PW_SALT_LEN
 #define COOKIE_HDR_MAX	320	/* Set-Cookie line */
+#define DEVICE_SECS	(ST_DASH_DEVICE_DAYS * 24 * 3600)
 #define ACCEPT_PASSWORD_MAX	1024	/* characters, as DASHBOARD_PASSWORD */
 
 /* A login waiting for the first owner to be stored. */
@@ -421,6 +425,31 @@ dashauth_set_cookie(char *out, size_t outsz, const char *id_hex,
 	    0, secure ? "; Secure" : "");
 }
 
+void
+dashauth_device_cookie(char *out, size_t outsz, const char *device,
+    int secure)
+{
+	snprintf(out, outsz, "Set-Cookie: %s=%s; Path=/; "
+	    "HttpOnly; SameSite=Strict; Max-Age=%d%s\r\n",
+	    secure ? DASH_DEVICE_HTTPS : DASH_DEVICE, device, DEVICE_SECS,
+	    secure ? "; Secure" : "");
+}
+
+void
+dashauth_device(const struct conn *c, const struct http_request *req,
+    char out[ST_DASH_DEVICE_LEN + 1])
+{
+	const char *name = conn_https(c) ? DASH_DEVICE_HTTPS : DASH_DEVICE;
+	int i, r = 0;
+
+	for (i = 0; i < req->nheaders && r == 0; i++)
+		if (strcmp(req->headers[i].name, "cookie") == 0)
+			r = cookie_get(req->headers[i].value, name, out,
+			    ST_DASH_DEVICE_LEN + 1);
+	if (r != 1)
+		out[0] = '\0';
+}
+
 /*
  * The request's session cookie as the hash storaged knows it by: 1, and
  * hash set; 0 no session cookie; -1 one that cannot be a session id (not
@@ -620,16 +649,17 @@ login_storage_error(struct login *l, const struct storec_result *r)
 	send_storage_error(c, r, API_HEADERS);
 }
 
-/* ST_DASH_LOGIN -> (empty) */
+/* ST_DASH_LOGIN -> struct st_dash_login_rep: the session stored, its answer. */
 static void
 login_stored(const struct storec_result *r, void *arg)
 {
 	struct login *l = arg;
+	struct st_dash_login_rep rep;
 	struct conn *c;
-	char hdr[COOKIE_HDR_MAX + sizeof(API_HEADERS)];
+	char hdr[2 * COOKIE_HDR_MAX + sizeof(API_HEADERS)];
 	char csrf[ST_DASH_CSRF_LEN + 1];
 	uint64_t expires = l->expires;
-	char none;		/* the empty reply's struct: nothing */
+	size_t n;
 
 	if (r->status == STOREC_ERROR && r->code == PROTO_E_NOT_FOUND) {
 		/* Deleted or disabled since its password was checked. */
@@ -646,12 +676,17 @@ login_stored(const struct storec_result *r, void *arg)
 		login_storage_error(l, r);
 		return;
 	}
-	if (storec_decode(r, PROTO_ST_DASH_LOGIN, &none) < 0) {
+	if (storec_decode(r, PROTO_ST_DASH_LOGIN, &rep) < 0) {
 		login_fail(l, 500, API_HEADERS, "Internal server error");
 		return;
 	}
-	dashauth_set_cookie(hdr, sizeof(hdr) - sizeof(API_HEADERS) + 1, l->id,
-	    conn_https(l->c));
+	dashauth_set_cookie(hdr, COOKIE_HDR_MAX, l->id, conn_https(l->c));
+	/* This browser now knows the account (devcookie.h, storaged). */
+	if (rep.device[0] != '\0') {
+		n = strlen(hdr);
+		dashauth_device_cookie(hdr + n, COOKIE_HDR_MAX, rep.device,
+		    conn_https(l->c));
+	}
 	strlcat(hdr, API_HEADERS, sizeof(hdr));
 	memcpy(csrf, l->csrf, sizeof(csrf));
 	c = login_detach(l);
@@ -977,8 +1012,16 @@ login_start(struct conn *c, struct http_request *req, int accept,
 	l->c = c;
 	conn_hold(c, l, login_free);
 
-	/* One count for both: an acceptance is a login attempt. */
+	/*
+	 * One count for both: an acceptance is a login attempt. A login
+	 * names its account and this browser's known-device cookie, which
+	 * lets it past a spent budget of every client (dashmsg.h).
+	 */
 	clientip_key(c, req, "login:", key, sizeof(key));
+	if (!accept) {
+		strlcpy(att.email, l->email, sizeof(att.email));
+		dashauth_device(c, req, att.device);
+	}
 	if (storec_ask(NULL, PROTO_ST_DASH_ATTEMPT, &att, login_counted, l,
 	    &c->sreq) < 0)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");

@@ -964,7 +964,6 @@ check_rep(uint16_t type, const void *p, const struct dreply *r)
 	switch (type) {
 	case PROTO_ST_PING:
 	case PROTO_ST_WIDGET_DELETE:
-	case PROTO_ST_DASH_LOGIN:
 	case PROTO_ST_DASH_LOGOUT:
 	case PROTO_ST_CONV_DELETE:
 	case PROTO_ST_STATS:
@@ -1003,6 +1002,14 @@ check_rep(uint16_t type, const void *p, const struct dreply *r)
 	case PROTO_ST_RATE_HIT:
 		check_verdict(p, 1);
 		break;
+	case PROTO_ST_DASH_LOGIN: {
+		const struct st_dash_login_rep *lr = p;
+
+		/* The browser's known-device cookie, whole. */
+		if (strlen(lr->device) != ST_DASH_DEVICE_LEN)
+			abort();
+		break;
+	}
 	case PROTO_ST_DASH_ATTEMPT:
 		/* Or 2: the failed-login budget is spent. */
 		check_verdict(p, 2);

@@ -13,7 +13,9 @@
 //    here) spent, its last failures invitations accepted with tokens
 //    nobody holds: the right password from a fresh client gets 429 with
 //    Retry-After (the refill is in tests/unit/storaged/test_dashstore.c,
-//    on a fake clock);
+//    on a fake clock), but a browser that signed in to the account
+//    before (its known-device cookie, set at that login) signs in, and
+//    that cookie lets no other account, nor a forged one, past;
 //  - storaged stores a session only for a user that exists (those of
 //    older versions had none), and one of the owner is valid everywhere.
 import assert from 'node:assert/strict';
@@ -22,7 +24,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, pool, sleep, waitFor } from '../lib/harness.mjs';
 import { Enc } from '../lib/storage.mjs';
-import { COOKIE, PASSWORD, login, loginRequest } from '../lib/dashboard.mjs';
+import { COOKIE, PASSWORD, login, loginRequest, setCookies } from '../lib/dashboard.mjs';
 
 const BUDGET = 30;
 const ST_DASH_LOGIN = 0x33;
@@ -163,6 +165,12 @@ describe('login abuse (2 workers, TRUST_PROXY=loopback)', { timeout: 120000 }, (
     // spend the 30 (more rounds only if the minute ended meanwhile on a
     // slow machine; uncounted, they never would).
     const SPENT = 'Too many failed logins on this server, try again later';
+    // The owner's browser signs in before the flood: its known-device cookie.
+    const before = await login(p, PASSWORD, { headers: xff(fresh()) });
+    const device = setCookies(before.res).find((c) => c.name === 'parley_device');
+    assert.ok(device, `a known-device cookie is set: ${JSON.stringify(before.res.headers['set-cookie'])}`);
+    assert.match(device.value, /^[0-9a-f]{16}\.[0-9a-f]{64}$/);
+    assert.deepEqual(device.attrs, { path: '/', httponly: true, samesite: 'Strict', 'max-age': '7776000' });
     for (let round = 0; round < 5; round++) {
       const res = await pool(Array.from({ length: 8 }, fresh), 8, (ip) => strangerAccept(ip));
       for (const x of res) assert.ok(x.status === 404 || (x.status === 429 && x.json().error === SPENT), `${x.status} ${x.text}`);
@@ -175,5 +183,21 @@ describe('login abuse (2 workers, TRUST_PROXY=loopback)', { timeout: 120000 }, (
     assert.deepEqual(r.json(), { error: SPENT });
     assert.match(r.headers['retry-after'], /^([1-9]|[1-5]\d|60)$/);
     assert.equal(r.headers['cache-control'], 'no-store');
+
+    // The owner's browser: signed in all the same, from a fresh address.
+    const known = { Cookie: `parley_device=${device.value}` };
+    const ok = await loginRequest(p, PASSWORD, { headers: { ...xff(fresh()), ...known } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.ok(setCookies(ok).some((c) => c.name === COOKIE), 'a session');
+    // Its cookie is the owner's account's: another email, a forged cookie,
+    // a wrong password's answer as ever once past (401).
+    const other = await loginRequest(p, PASSWORD, { email: 'someone.else@example.org', headers: { ...xff(fresh()), ...known } });
+    assert.equal(other.status, 429, other.text);
+    assert.deepEqual(other.json(), { error: SPENT });
+    const forged = { Cookie: `parley_device=${device.value.slice(0, -1)}${device.value.endsWith('0') ? '1' : '0'}` };
+    const f = await loginRequest(p, PASSWORD, { headers: { ...xff(fresh()), ...forged } });
+    assert.equal(f.status, 429, f.text);
+    const wrong = await loginRequest(p, 'not the password', { headers: { ...xff(fresh()), ...known } });
+    assert.equal(wrong.status, 401, wrong.text);
   });
 });

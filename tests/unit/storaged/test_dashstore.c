@@ -255,9 +255,13 @@ user_of(struct fix *f, unsigned ub, uint8_t fpb, char id[ST_USER_ID_MAX + 1])
 	strlcpy(id, rep.s.id, ST_USER_ID_MAX + 1);
 }
 
+/* The known-device cookie the last login's reply gave. */
+static char last_device[ST_DASH_DEVICE_LEN + 1];
+
 /*
  * ST_DASH_LOGIN of session h (hlen bytes) for user, with pw the password
- * hash the login checked (ST_PW_HASH_LEN bytes; NULL none).
+ * hash the login checked (ST_PW_HASH_LEN bytes; NULL none); its reply's
+ * device cookie into last_device.
  */
 static int
 login_pw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
@@ -265,6 +269,7 @@ login_pw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
 {
 	struct penc e;
 	struct dreply r;
+	struct pdec d;
 	int err;
 
 	penc_init(&e);
@@ -273,8 +278,12 @@ login_pw(struct fix *f, const uint8_t *h, size_t hlen, const char *csrf,
 	penc_str(&e, user);
 	penc_u64(&e, expires);
 	penc_bytes(&e, pw, pw != NULL ? ST_PW_HASH_LEN : 0);
-	if ((err = request(f, PROTO_ST_DASH_LOGIN, &e, &r)) == 0)
-		assert_int_equal(r.enc.len, 0);
+	if ((err = request(f, PROTO_ST_DASH_LOGIN, &e, &r)) == 0) {
+		pdec_init(&d, r.enc.buf, r.enc.len);
+		pdec_strbuf(&d, last_device, sizeof(last_device));
+		assert_int_equal(pdec_done(&d), 0);
+		assert_int_equal(strlen(last_device), ST_DASH_DEVICE_LEN);
+	}
 	dreply_free(&r);
 	return err;
 }
@@ -563,9 +572,13 @@ test_dstore_salt_upgrade(void **state)
 	assert_memory_not_equal(a, b, sizeof(a));
 }
 
-/* ST_DASH_ATTEMPT of client c: limited (0, 1, 2), retry in *retry. */
+/*
+ * ST_DASH_ATTEMPT of client c signing in to email with device cookie
+ * device: limited (0, 1, 2), retry in *retry.
+ */
 static int
-attempt(struct fix *f, int c, uint32_t failures_max, uint64_t *retry)
+attempt_as(struct fix *f, int c, uint32_t failures_max, const char *email,
+    const char *device, uint64_t *retry)
 {
 	char key[32];
 	struct penc e;
@@ -579,6 +592,8 @@ attempt(struct fix *f, int c, uint32_t failures_max, uint64_t *retry)
 	penc_u32(&e, 60000);
 	penc_u32(&e, 10);
 	penc_u32(&e, failures_max);
+	penc_str(&e, email);
+	penc_str(&e, device);
 	assert_int_equal(request(f, PROTO_ST_DASH_ATTEMPT, &e, &r), 0);
 	assert_int_equal(r.wrote, 0);
 	pdec_init(&d, r.enc.buf, r.enc.len);
@@ -587,6 +602,13 @@ attempt(struct fix *f, int c, uint32_t failures_max, uint64_t *retry)
 	assert_int_equal(pdec_done(&d), 0);
 	dreply_free(&r);
 	return limited;
+}
+
+/* ST_DASH_ATTEMPT of client c naming no account nor device. */
+static int
+attempt(struct fix *f, int c, uint32_t failures_max, uint64_t *retry)
+{
+	return attempt_as(f, c, failures_max, "", "", retry);
 }
 
 /* A wrong password, as the worker counts it (ST_RATE_HIT). */
@@ -658,6 +680,51 @@ test_dstore_login_budget(void **state)
 	for (i = 0; i < 9; i++)
 		assert_int_equal(attempt(f, 102, 3, &retry), 0);
 	assert_int_equal(attempt(f, 102, 3, &retry), 1);
+}
+
+/*
+ * The budget spent, a login that shows its account's known-device
+ * cookie (a login of that account's reply) is counted as the client's
+ * alone; another account's cookie, one changed, one expired, or none is
+ * limited 2 as every other.
+ */
+static void
+test_dstore_login_device(void **state)
+{
+	struct fix *f = *state;
+	char dev[ST_DASH_DEVICE_LEN + 1], other[ST_DASH_DEVICE_LEN + 1];
+	uint64_t retry;
+	int i;
+
+	assert_int_equal(login(f, 1, CSRF1, 7, T0 + HOUR), 0);
+	strlcpy(dev, last_device, sizeof(dev));
+	assert_int_equal(login(f, 2, CSRF1, 8, T0 + HOUR), 0);
+	strlcpy(other, last_device, sizeof(other));
+	assert_string_not_equal(dev, other);
+	for (i = 0; i < 3; i++)
+		(void)failed(f, 3);
+	assert_int_equal(attempt(f, 1, 3, &retry), 2);
+	/* The account's own cookie, its email in any case. */
+	assert_int_equal(attempt_as(f, 1, 3, "u7@x.test", dev, &retry), 0);
+	assert_int_equal(attempt_as(f, 1, 3, "U7@X.Test", dev, &retry), 0);
+	/* Still the client's count: 8 more, then 1. */
+	for (i = 0; i < 8; i++)
+		assert_int_equal(attempt_as(f, 1, 3, "u7@x.test", dev,
+		    &retry), 0);
+	assert_int_equal(attempt_as(f, 1, 3, "u7@x.test", dev, &retry), 1);
+	/* Another account's cookie, or none, or a changed one. */
+	assert_int_equal(attempt_as(f, 2, 3, "u8@x.test", dev, &retry), 2);
+	assert_int_equal(attempt_as(f, 2, 3, "u7@x.test", other, &retry), 2);
+	assert_int_equal(attempt_as(f, 2, 3, "u7@x.test", "", &retry), 2);
+	dev[ST_DASH_DEVICE_LEN - 1] = dev[ST_DASH_DEVICE_LEN - 1] == '0' ?
+	    '1' : '0';
+	assert_int_equal(attempt_as(f, 2, 3, "u7@x.test", dev, &retry), 2);
+	assert_int_equal(attempt_as(f, 2, 3, "u8@x.test", other, &retry), 0);
+	/* Kept ST_DASH_DEVICE_DAYS, not a millisecond more. */
+	fake_now = T0 + (uint64_t)ST_DASH_DEVICE_DAYS * 86400 * 1000 - 1;
+	assert_int_equal(attempt_as(f, 3, 3, "u8@x.test", other, &retry), 0);
+	fake_now += 1;
+	assert_int_equal(attempt_as(f, 3, 3, "u8@x.test", other, &retry), 2);
 }
 
 static void
@@ -2249,6 +2316,7 @@ main(void)
 		T(test_dstore_salt),
 		T(test_dstore_salt_upgrade),
 		T(test_dstore_login_budget),
+		T(test_dstore_login_device),
 		T(test_dstore_login_attempt_invalid),
 		T(test_dstore_session_sweep_cap),
 		T(test_dstore_session_user_cap),
