@@ -434,12 +434,20 @@ function otherAnswering(ctx, c) {
   return a && a.name && !(a.id && a.id === me.id) ? a.name : null;
 }
 
+// Who put a conversation in the queue (its waiting_by), as the notice says it.
+const QUEUED_BY = {
+  visitor: 'The visitor asked for a person.',
+  assistant: 'The assistant handed the conversation to a person.',
+  person: 'A team member put it in the queue.',
+};
+
 // The take-over state, as one notice: [badge, its class, the sentence].
 // by: who took over when another person did (the stream's handoff event
-// names them), else null.
-function stateText(st, by) {
+// names them), else null; queued: who put it in the queue (waiting_by).
+function stateText(st, by, queued) {
   if (st === 'waiting_human') {
-    return ['Waiting for a person', 'badge-warn', 'The visitor asked for a person. The assistant keeps answering until you take over.'];
+    const why = QUEUED_BY[queued] || 'A person is asked for.';
+    return ['Waiting for a person', 'badge-warn', `${why} The assistant keeps answering until you take over.`];
   }
   if (st === 'human') {
     if (by) return [`${by} is answering`, 'badge-info', `The assistant is silent until ${by} hands back.`];
@@ -589,14 +597,16 @@ function replyBox(ctx, id, onSent, onGone) {
  * (a badge and its sentence, a live region: a change, taken here or come
  * live, is said once, and nothing else repeats it); the reply box shown
  * while a person answers. assign: the assign control (the server may make
- * the conversation yours). Returns {el, set(state, name)}: the state as
- * the server says now, name who changed it when the stream says so;
- * close() when the conversation is deleted.
+ * the conversation yours). Returns {el, set(state, name, queuedBy)}: the
+ * state as the server says now, name who changed it when the stream says
+ * so, queuedBy who put it in the queue (its waiting_by); close() when the
+ * conversation is deleted.
  */
 function handoffDock(ctx, id, reply, assign, actionError) {
   const myName = ctx.session && ctx.session.user ? ctx.session.user.name : null;
   let hstate = null;
   let by = null;
+  let queued = null;
   let closed = false;
   const stateBadge = h('span', { 'data-testid': 'handoff-state' });
   const hText = h('span', { class: 'hint handoff-text', 'data-testid': 'handoff-status' });
@@ -608,20 +618,22 @@ function handoffDock(ctx, id, reply, assign, actionError) {
   // The notice again, changed only when its words change (said once).
   function render() {
     if (!hstate) return;
-    const [label, cls, text] = stateText(hstate, by);
+    const [label, cls, text] = stateText(hstate, by, queued);
     stateBadge.className = `badge ${cls}`;
     if (stateBadge.textContent !== label) stateBadge.textContent = label;
     if (hText.textContent !== text) hText.textContent = text;
   }
-  function set(st, name) {
+  function set(st, name, queuedBy) {
     if (!STATES.includes(st)) return;
     const who = st === 'human' && name && name !== myName ? String(name) : null;
+    const q = st === 'waiting_human' && queuedBy ? String(queuedBy) : null;
     // Who answers may change while the state does not: a snapshot (a poll,
     // the fetch after a stream's reset) can show a colleague's take-over
     // after a hand-back it never saw, human to human.
-    if (st === hstate && who === by) return;
+    if (st === hstate && who === by && q === queued) return;
     hstate = st;
     by = who;
+    queued = q;
     takeBtn.hidden = st === 'human';
     backBtn.hidden = st !== 'human';
     reply.form.hidden = st !== 'human';
@@ -635,7 +647,7 @@ function handoffDock(ctx, id, reply, assign, actionError) {
       const r = await api(endpoints.handoff(id), { method: 'POST', body: { state: st } });
       const c = r && r.conversation;
       // A colleague may have taken over first (changed: false): say who.
-      set((c && c.handoff) || st, otherAnswering(ctx, c));
+      set((c && c.handoff) || st, otherAnswering(ctx, c), c && c.waiting_by);
       if (c && c.assignee !== undefined) assign.show(c.assignee);
       (st === 'human' ? reply.text : takeBtn).focus();
     } catch (e) {
@@ -816,7 +828,7 @@ export async function renderThread(pane, ctx, id, hooks) {
 
   const reply = replyBox(ctx, id, (m) => showAdded(merge([m])), () => gone());
   const dock = handoffDock(ctx, id, reply, assign, actionError);
-  dock.set(conv.handoff || 'ai', otherAnswering(ctx, conv));
+  dock.set(conv.handoff || 'ai', otherAnswering(ctx, conv), conv.waiting_by);
   dockEl.append(dock.el, reply.form);
   pane.append(actionError, body, dockEl);
   merge(Array.isArray(data.messages) ? data.messages : []);
@@ -863,7 +875,7 @@ export async function renderThread(pane, ctx, id, hooks) {
     updateTimeEl(updated, c.updatedAt);
     if (c.messageCount != null) countEl.textContent = (Number(c.messageCount) || 0).toLocaleString();
     if (c.rating !== undefined) clear(ratingDd).append(ratingEl(c.rating));
-    if (c.handoff) dock.set(c.handoff, by ?? otherAnswering(ctx, c));
+    if (c.handoff) dock.set(c.handoff, by ?? otherAnswering(ctx, c), c.waiting_by);
     if (c.assignee !== undefined && posts === assign.posts()) assign.show(c.assignee);
     if (c.state) convState.show(c);
   }

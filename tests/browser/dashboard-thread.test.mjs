@@ -304,6 +304,8 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await openDash(page, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
       await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
       await assertOneNotice(page, 'waiting', 'Waiting for a person');
+      assert.equal(await page.textContent('[data-testid="handoff-status"]'),
+        'The visitor asked for a person. The assistant keeps answering until you take over.');
 
       await page.click('[data-testid="take-over"]');
       await page.waitForSelector('[data-testid="reply-form"]:not([hidden])');
@@ -347,6 +349,13 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await page.waitForSelector('[data-testid="reply-form"]:not([hidden])');
       await page.waitForTimeout(300);
       await assertOneNotice(page, 'taken over again', 'You are answering');
+      // Moved into the queue by a team member (a key's request): no visitor asked, and the notice says so.
+      assert.equal((await admin('POST', `/v1/admin/conversations/${id}/handoff`, { state: 'waiting_human' })).status, 200);
+      await page.waitForFunction(() => document.querySelector('[data-testid="handoff-status"]').textContent
+        === 'A team member put it in the queue. The assistant keeps answering until you take over.', null, { timeout: 10000 });
+      await assertOneNotice(page, 'queued by a team member', 'Waiting for a person');
+      await page.click('[data-testid="take-over"]');
+      await page.waitForSelector('[data-testid="reply-form"]:not([hidden])');
 
       const bad = await axeLightDark(page, 'thread taken over');
       const phone = await openPage(browser, PHONE);
