@@ -16,6 +16,7 @@
 #include "kbindex.h"
 #include "kbvec.h"
 #include "kbrank.h"
+#include "log.h"
 #include "outbox.h"
 #include "util.h"
 
@@ -286,7 +287,26 @@ stats_put(struct store_txn *t, const char *org, const struct kb_stats *s)
 	    "put knowledge stats");
 }
 
-/* Adds d (1 or -1) to term's count of chunks in org. */
+/*
+ * A term's count that would leave 0 to UINT32_MAX is held at the bound,
+ * logged once a process: the index does not match its chunks (an
+ * analysis that changed under it), and a count wrapped would make the
+ * term's idf nonsense.
+ */
+static void
+df_held(const char *org, int d)
+{
+	static int logged;
+
+	if (logged)
+		return;
+	logged = 1;
+	log_warnx("knowledge index: a term's count of chunks of %s would go "
+	    "%s: held (the index does not match its chunks)", org,
+	    d < 0 ? "below zero" : "past its bound");
+}
+
+/* Adds d (1 or -1) to term's count of chunks in org, held within bounds. */
 static void
 df_add(struct store_txn *t, const char *org, const struct kb_term *term,
     int d)
@@ -308,7 +328,11 @@ df_add(struct store_txn *t, const char *org, const struct kb_term *term,
 		}
 		df = proto_get_be32(cur.mv_data);
 	}
-	if (d < 0 && df <= 1) {
+	if ((d < 0 && df == 0) || (d > 0 && df == UINT32_MAX)) {
+		df_held(org, d);
+		return;
+	}
+	if (d < 0 && df == 1) {
 		db_del_quiet(t, t->st->kb_terms, k, klen,
 		    "delete knowledge term");
 		return;
@@ -632,6 +656,14 @@ term_idf(struct store_txn *t, const char *org, const struct kb_term *term,
 		return rc < 0 ? -1 : 0;
 	if (v.mv_size == 4)
 		df = proto_get_be32(v.mv_data);
+	/*
+	 * More chunks counted than the organisation has is an index that
+	 * does not match its chunks (df_held): read as every chunk holding
+	 * the term, not as n - df wrapped, which made the term the rarest
+	 * of all (an idf of some 18).
+	 */
+	if (df > s->n)
+		df = s->n;
 	*idf = log(1 + (s->n - df + 0.5) / (df + 0.5));
 	return 0;
 }

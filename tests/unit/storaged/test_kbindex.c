@@ -6,7 +6,8 @@
  * chunk and a cleared source leaving no posting, term or count behind,
  * the index read back after a reopen (from the log), and the bounds;
  * the second stage: the query's words near each other and a page
- * matching in several chunks ranking a chunk higher.
+ * matching in several chunks ranking a chunk higher; a term counted in
+ * more chunks than there are ranking as a common one, not the rarest.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -332,6 +333,45 @@ test_many_chunks_ranked(void **state)
 }
 
 static void
+test_count_above_chunks(void **state)
+{
+	struct fix *f = *state;
+	static const char cup[] = "default\0cup", instal[] = "default\0instal";
+	struct store_txn t;
+	uint64_t printer, scanner, ids[10];
+	uint8_t v[4];
+
+	/*
+	 * A term counted in more chunks than the organisation has (what a
+	 * chunk removed by another analysis than the one that indexed it
+	 * leaves) reads as a term of every chunk, not as the rarest one (n
+	 * - df wrapped): the chunk of the rare word leads.
+	 */
+	printer = add(f, "default", SRC_A, "Printers", "", "Installing a "
+	    "printer with CUPS.");
+	scanner = add(f, "default", SRC_A, "Scanners", "", "Scanning with "
+	    "SANE.");
+	add(f, "default", SRC_B, "Other", "", "Something else entirely.");
+	add(f, "default", SRC_B, "Other", "", "Something else again.");
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	proto_put_be32(v, 50);
+	db_put(&t, t.st->kb_terms, cup, sizeof(cup) - 1, v, sizeof(v),
+	    "put term");
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(search(f, "default", "cups scanning", 10, ids), 2);
+	assert_true(ids[0] == scanner);
+	assert_true(ids[1] == printer);
+	/* One of its terms' counts missing, a chunk still goes whole. */
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	db_del(&t, t.st->kb_terms, instal, sizeof(instal) - 1, "del term");
+	assert_int_equal(kb_chunk_remove(&t, printer), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(search(f, "default", "installing printer", 10, ids),
+	    0);
+	assert_int_equal(count_of(f, "default"), 3);
+}
+
+static void
 test_bounds(void **state)
 {
 	struct fix *f = *state;
@@ -386,6 +426,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_many_positions, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_many_chunks_ranked, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_count_above_chunks, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup,
 		    fix_teardown),
