@@ -62,4 +62,18 @@ typedef int (*an_emit_fn)(void *arg, const char *term, size_t tlen,
 int analyze(struct analyzer *a, const char *text, size_t len,
     unsigned flags, uint32_t max_terms, an_emit_fn emit, void *arg);
 
+/* Bytes of analyze_fingerprint's digest (a SHA-256). */
+#define AN_FINGERPRINT_LEN	32
+
+/*
+ * The analysis this build does, as a digest (anprint.c): the same for
+ * two builds whose analyze() makes the same terms of a text, different
+ * when langtab's table, a folding of foldtab's or the probe's terms
+ * (libstemmer's stems among them) differ. Worked out at its first call,
+ * once a process (thread-safe). 0, or -1: out of memory, or a stemmer
+ * of langtab's that libstemmer lacks (at the process's first call:
+ * every call after it fails as well).
+ */
+int analyze_fingerprint(uint8_t out[AN_FINGERPRINT_LEN]);
+
 #endif

@@ -1,7 +1,9 @@
 /*
  * The knowledge base's lexical index (see kbindex.h): a chunk's words
  * counted per field and written as postings, removed the same way (its
- * words analysed again: the analysis is deterministic), and a search
+ * words analysed again: the analysis is deterministic within a build,
+ * and the index is made again at open by a build whose analysis differs
+ * from the one that made it: kb_reindex), and a search
  * scored with BM25F from the postings alone, the query terms' postings
  * walked side by side in chunk id order (MaxScore skipping what cannot
  * reach the best), the best KB_RERANK_MAX kept in a heap, then read
@@ -18,9 +20,25 @@
 #include "kbrank.h"
 #include "log.h"
 #include "outbox.h"
+#include "sha256.h"
 #include "util.h"
 
 #define KB_SEQ_KEY	"kb_seq"
+/* meta: the version byte, kb_fingerprint of the analysis of the index. */
+#define KB_ANALYSIS_KEY	"kb_analysis"
+/*
+ * meta, while the index is being made again: the version byte,
+ * kb_fingerprint of the analysis it is made with, u64 the last chunk
+ * indexed again (0: none yet).
+ */
+#define KB_REINDEX_KEY	"kb_reindex"
+#define KB_REINDEX_LEN	(1 + KB_FINGERPRINT_LEN + 8)
+/*
+ * While it is made again at a start: systemd told every 5 s that the
+ * start goes on, its timeout 60 s on from then (EXTEND_TIMEOUT_USEC).
+ */
+#define KB_REINDEX_ALIVE_MS	5000
+#define KB_REINDEX_EXTEND_US	"60000000"
 #define KB_FIELDS	3		/* title, headings, text */
 #define KB_TERM_MAX	64		/* bytes: analyze.h's bound */
 #define KB_POST_LEN	(2 * 2 * KB_FIELDS)	/* u16 counts, u16 lengths */
@@ -371,16 +389,70 @@ post_value(uint8_t v[KB_POST_LEN + KB_POS_BYTES], const struct kb_term *term,
 	return n;
 }
 
+/*
+ * Whether the index is being made again (kb_reindex): 1 with *last the
+ * last chunk indexed again so far (those after it are not in the index
+ * yet) and, when fp is not NULL, the fingerprint it is made with in fp;
+ * 0 not (*last 0); -1 t failed.
+ */
+static int
+reindex_at(struct store_txn *t, uint8_t *fp, uint64_t *last)
+{
+	const uint8_t *p;
+	MDB_val v;
+	int rc;
+
+	*last = 0;
+	if ((rc = db_get(t, t->st->meta, KB_REINDEX_KEY,
+	    strlen(KB_REINDEX_KEY), &v, "get knowledge reindex")) != 0)
+		return rc < 0 ? -1 : 0;
+	p = v.mv_data;
+	if (v.mv_size != KB_REINDEX_LEN || p[0] != ST_RECORD_VERSION) {
+		rec_corrupt(t, "knowledge reindex");
+		return -1;
+	}
+	if (fp != NULL)
+		memcpy(fp, p + 1, KB_FINGERPRINT_LEN);
+	*last = proto_get_be64(p + 1 + KB_FINGERPRINT_LEN);
+	return 1;
+}
+
+/*
+ * Chunk id of c indexed by its terms ts (chunk_terms'): a posting each,
+ * each term's count and c's organisation's statistics. Errors in t.
+ */
+static void
+chunk_index(struct store_txn *t, const struct st_kbchunk *c, uint64_t id,
+    const struct kb_terms *ts)
+{
+	uint8_t k[KB_KEY_MAX], v[KB_POST_LEN + KB_POS_BYTES];
+	struct kb_stats s;
+	size_t i, vlen;
+	int f;
+
+	if (stats_get(t, c->org, &s) < 0)
+		return;
+	for (i = 0; i < ts->n && !t->err; i++) {
+		vlen = post_value(v, &ts->v[i], ts->words, ts->pos);
+		db_put(t, t->st->kb_post, k,
+		    post_key(k, c->org, ts->v[i].t, ts->v[i].len, &id), v,
+		    vlen, "put knowledge posting");
+		df_add(t, c->org, &ts->v[i], 1);
+	}
+	s.n++;
+	for (f = 0; f < KB_FIELDS; f++)
+		s.words[f] += ts->words[f];
+	stats_put(t, c->org, &s);
+}
+
 int
 kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 {
-	uint8_t k[KB_KEY_MAX], sk[KB_SRC_KEY_LEN], ik[8];
-	uint8_t v[KB_POST_LEN + KB_POS_BYTES];
+	uint8_t sk[KB_SRC_KEY_LEN], ik[8];
 	struct kb_terms ts;
-	struct kb_stats s;
 	const char *why;
-	size_t i, vlen;
-	int f;
+	uint64_t last;
+	int making;
 
 	if (t->err)
 		return -1;
@@ -397,8 +469,8 @@ kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 		terms_free(&ts);
 		return store_fail(t, PROTO_E_INVALID, why), -1;
 	}
-	if ((*id = outq_seq_next(t, KB_SEQ_KEY)) == 0 ||
-	    stats_get(t, c->org, &s) < 0) {
+	if ((making = reindex_at(t, NULL, &last)) < 0 ||
+	    (*id = outq_seq_next(t, KB_SEQ_KEY)) == 0) {
 		terms_free(&ts);
 		return -1;
 	}
@@ -408,18 +480,10 @@ kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 	src_key(sk, c->source_id, *id);
 	db_put(t, t->st->kb_source, sk, sizeof(sk), "", 0,
 	    "put knowledge source entry");
-	for (i = 0; i < ts.n && !t->err; i++) {
-		vlen = post_value(v, &ts.v[i], ts.words, ts.pos);
-		db_put(t, t->st->kb_post, k,
-		    post_key(k, c->org, ts.v[i].t, ts.v[i].len, id), v,
-		    vlen, "put knowledge posting");
-		df_add(t, c->org, &ts.v[i], 1);
-	}
+	/* An index being made again indexes it: it is past its last chunk. */
+	if (!t->err && !making)
+		chunk_index(t, c, *id, &ts);
 	terms_free(&ts);
-	s.n++;
-	for (f = 0; f < KB_FIELDS; f++)
-		s.words[f] += ts.words[f];
-	stats_put(t, c->org, &s);
 	return t->err ? -1 : 0;
 }
 
@@ -445,6 +509,42 @@ kb_chunk_who(struct store_txn *t, uint64_t id, struct st_kbchunk *c)
 }
 
 /*
+ * Chunk c's (id) postings, its terms' counts and its part of the
+ * statistics taken out, its words analysed again. Errors in t.
+ */
+static void
+chunk_deindex(struct store_txn *t, const struct st_kbchunk *c, uint64_t id)
+{
+	uint8_t k[KB_KEY_MAX];
+	struct kb_terms ts;
+	struct kb_stats s;
+	size_t i;
+	int f;
+
+	if (chunk_terms(t, c, &ts) < 0)
+		return;
+	if (stats_get(t, c->org, &s) < 0) {
+		terms_free(&ts);
+		return;
+	}
+	for (i = 0; i < ts.n && !t->err; i++) {
+		db_del_quiet(t, t->st->kb_post, k,
+		    post_key(k, c->org, ts.v[i].t, ts.v[i].len, &id),
+		    "delete knowledge posting");
+		df_add(t, c->org, &ts.v[i], -1);
+	}
+	terms_free(&ts);
+	if (s.n > 0)
+		s.n--;
+	for (f = 0; f < KB_FIELDS; f++) {
+		uint32_t w = f == 0 ? c->len_title : f == 1 ?
+		    c->len_headings : c->len_text;
+		s.words[f] = s.words[f] > w ? s.words[f] - w : 0;
+	}
+	stats_put(t, c->org, &s);
+}
+
+/*
  * Chunk id and its postings removed, its vector left (to the caller):
  * its organisation into org. 0, 1 when there is none, or -1.
  */
@@ -452,39 +552,23 @@ static int
 chunk_unindex(struct store_txn *t, uint64_t id,
     char org[ST_WHO_ORG_MAX + 1])
 {
-	uint8_t k[KB_KEY_MAX], sk[KB_SRC_KEY_LEN], ik[8];
+	uint8_t sk[KB_SRC_KEY_LEN], ik[8];
 	struct st_kbchunk c;
-	struct kb_terms ts;
-	struct kb_stats s;
-	size_t i;
-	int rc, f;
+	uint64_t last;
+	int rc;
 
 	if ((rc = kb_chunk_get(t, id, &c)) != 0)
 		return rc;
-	if (chunk_terms(t, &c, &ts) < 0 || stats_get(t, c.org, &s) < 0)
-		goto done;
-	for (i = 0; i < ts.n && !t->err; i++) {
-		db_del_quiet(t, t->st->kb_post, k,
-		    post_key(k, c.org, ts.v[i].t, ts.v[i].len, &id),
-		    "delete knowledge posting");
-		df_add(t, c.org, &ts.v[i], -1);
-	}
-	if (s.n > 0)
-		s.n--;
-	for (f = 0; f < KB_FIELDS; f++) {
-		uint32_t w = f == 0 ? c.len_title : f == 1 ? c.len_headings :
-		    c.len_text;
-		s.words[f] = s.words[f] > w ? s.words[f] - w : 0;
-	}
-	stats_put(t, c.org, &s);
+	/* Past the last chunk of an index being made again: not in it yet. */
+	if ((rc = reindex_at(t, NULL, &last)) == 0 || (rc == 1 && id <= last))
+		chunk_deindex(t, &c, id);
 	src_key(sk, c.source_id, id);
 	db_del_quiet(t, t->st->kb_source, sk, sizeof(sk),
 	    "delete knowledge source entry");
 	proto_put_be64(ik, id);
 	db_del(t, t->st->kb_chunks, ik, sizeof(ik), "delete knowledge chunk");
-	memcpy(org, c.org, ST_WHO_ORG_MAX + 1);
-done:
-	terms_free(&ts);
+	if (!t->err)
+		memcpy(org, c.org, ST_WHO_ORG_MAX + 1);
 	st_kbchunk_free(&c);
 	return t->err ? -1 : 0;
 }
@@ -564,6 +648,264 @@ kb_chunk_count(struct store_txn *t, const char *org)
 
 	return stats_get(t, org, &s) < 0 ? 0 : s.n;
 }
+
+/* ------------------------------------------------- made again at open */
+
+int
+kb_fingerprint(uint8_t out[KB_FINGERPRINT_LEN])
+{
+	uint8_t an[AN_FINGERPRINT_LEN], p[5 * 4];
+
+	/* The index's own bounds on what it keeps of a chunk's terms. */
+	proto_put_be32(p, KB_TERMS_MAX);
+	proto_put_be32(p + 4, KB_TERM_MAX);
+	proto_put_be32(p + 8, KB_FIELDS);
+	proto_put_be32(p + 12, KB_POS_MAX);
+	proto_put_be32(p + 16, KB_POS_GAP);
+	if (analyze_fingerprint(an) < 0)
+		return -1;
+	return proto_sha256_two(an, sizeof(an), p, sizeof(p), out);
+}
+
+/*
+ * meta's record of the analysis that made the index against rec: 0 the
+ * same, 1 another, 2 none (a data directory from before the record), -1
+ * t failed.
+ */
+static int
+analysis_cmp(struct store_txn *t, const uint8_t rec[1 + KB_FINGERPRINT_LEN])
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->meta, KB_ANALYSIS_KEY,
+	    strlen(KB_ANALYSIS_KEY), &v, "get knowledge analysis")) != 0)
+		return rc < 0 ? -1 : 2;
+	return v.mv_size != 1 + KB_FINGERPRINT_LEN ||
+	    memcmp(v.mv_data, rec, v.mv_size) != 0;
+}
+
+/* A batch of kb_reindex's ends: 0, or -1 logged. */
+static int
+reindex_commit(struct store_txn *t)
+{
+	if (store_commit(t) == 0)
+		return 0;
+	log_warnx("%s: the knowledge index made again: %s", t->st->dir,
+	    t->errmsg != NULL ? t->errmsg : "failed");
+	return -1;
+}
+
+/* meta's record that the index is made again with rec, up to chunk last. */
+static void
+reindex_mark(struct store_txn *t, const uint8_t rec[1 + KB_FINGERPRINT_LEN],
+    uint64_t last)
+{
+	uint8_t v[KB_REINDEX_LEN];
+
+	memcpy(v, rec, 1 + KB_FINGERPRINT_LEN);
+	proto_put_be64(v + 1 + KB_FINGERPRINT_LEN, last);
+	db_put(t, t->st->meta, KB_REINDEX_KEY, strlen(KB_REINDEX_KEY), v,
+	    sizeof(v), "put knowledge reindex");
+}
+
+/*
+ * The index emptied (postings, term counts, statistics), to be made
+ * again with rec: from its first chunk, or done at once when there is
+ * none (*todo 0). Errors in t.
+ */
+static void
+reindex_empty(struct store_txn *t, const uint8_t rec[1 + KB_FINGERPRINT_LEN],
+    int *todo)
+{
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = db_drop(t, t->st->kb_post)) != 0 ||
+	    (rc = db_drop(t, t->st->kb_terms)) != 0 ||
+	    (rc = db_drop(t, t->st->kb_stats)) != 0 ||
+	    (rc = mdb_stat(t->txn, t->st->kb_chunks, &ms)) != 0) {
+		txn_lmdb(t, rc, "empty the knowledge index");
+		return;
+	}
+	if ((*todo = ms.ms_entries > 0))
+		reindex_mark(t, rec, 0);
+	else {
+		db_del_quiet(t, t->st->meta, KB_REINDEX_KEY,
+		    strlen(KB_REINDEX_KEY), "delete knowledge reindex");
+		db_put(t, t->st->meta, KB_ANALYSIS_KEY, strlen(KB_ANALYSIS_KEY),
+		    rec, 1 + KB_FINGERPRINT_LEN, "put knowledge analysis");
+	}
+}
+
+/*
+ * kb_reindex's first batch: nothing to do (*todo 0) when meta records
+ * rec as the index's analysis (*cmp 0, as analysis_cmp); else the index
+ * made again from *last on: a making again with rec under way goes on
+ * after its last chunk, any other starts over, emptied (reindex_empty).
+ * 0, or -1 logged.
+ */
+static int
+reindex_begin(struct store *st, const uint8_t rec[1 + KB_FINGERPRINT_LEN],
+    int *cmp, int *todo, uint64_t *last)
+{
+	uint8_t fp[KB_FINGERPRINT_LEN];
+	struct store_txn t;
+	int rc;
+
+	*todo = 0;
+	store_begin(st, &t, 0);
+	if (t.err == 0 && (*cmp = analysis_cmp(&t, rec)) > 0 &&
+	    (rc = reindex_at(&t, fp, last)) >= 0) {
+		if (rc == 1 && memcmp(fp, rec + 1, KB_FINGERPRINT_LEN) == 0)
+			*todo = 1;
+		else {
+			*last = 0;
+			reindex_empty(&t, rec, todo);
+		}
+	}
+	return reindex_commit(&t);
+}
+
+/*
+ * Chunk id indexed again by this build's analysis (the index emptied
+ * before): its postings, term counts and statistics, and its record's
+ * word counts when they changed. 0, or -1 with t failed.
+ */
+static int
+chunk_reindex(struct store_txn *t, uint64_t id)
+{
+	struct st_kbchunk c;
+	struct kb_terms ts;
+	uint8_t ik[8];
+	int rc;
+
+	if ((rc = kb_chunk_get(t, id, &c)) != 0)
+		return rc < 0 ? -1 : 0;
+	if (chunk_terms(t, &c, &ts) == 0) {
+		if (c.len_title != ts.words[0] ||
+		    c.len_headings != ts.words[1] ||
+		    c.len_text != ts.words[2]) {
+			c.len_title = ts.words[0];
+			c.len_headings = ts.words[1];
+			c.len_text = ts.words[2];
+			proto_put_be64(ik, id);
+			rec_put_rows(t, t->st->kb_chunks, ik, sizeof(ik),
+			    &st_kbchunk_layout, &c, "put knowledge chunk");
+		}
+		if (!t->err)
+			chunk_index(t, &c, id, &ts);
+		terms_free(&ts);
+	}
+	st_kbchunk_free(&c);
+	return t->err ? -1 : 0;
+}
+
+/*
+ * A batch of kb_reindex: the next KB_REINDEX_BATCH chunks after chunk
+ * *last (0: from the first) indexed again with rec, *last the last of
+ * them, recorded (reindex_mark); *n how many (0: none was left). 0, or
+ * -1 logged.
+ */
+static int
+reindex_step(struct store *st, const uint8_t rec[1 + KB_FINGERPRINT_LEN],
+    uint64_t *last, uint32_t *n)
+{
+	uint8_t from[8], ids[KB_REINDEX_BATCH * 8];
+	struct store_txn t;
+	uint32_t i;
+
+	proto_put_be64(from, *last);
+	store_begin(st, &t, 0);
+	if (txn_keys(&t, st->kb_chunks, "walk knowledge chunks", from,
+	    sizeof(from), 1, 0, 8, ids, KB_REINDEX_BATCH, n) == 0)
+		for (i = 0; i < *n && !t.err; i++)
+			chunk_reindex(&t, proto_get_be64(ids + 8 * i));
+	if (*n > 0) {
+		*last = proto_get_be64(ids + 8 * (*n - 1));
+		reindex_mark(&t, rec, *last);
+	}
+	return reindex_commit(&t);
+}
+
+/*
+ * Tells systemd, at most every KB_REINDEX_ALIVE_MS (*next: when next),
+ * that a start or a promotion making the index again goes on: the
+ * start's timeout moved on, the watchdog fed (the loop does not turn
+ * meanwhile).
+ */
+static void
+reindex_alive(long long *next)
+{
+	long long now = proto_mono_ms();
+
+	if (now < *next)
+		return;
+	*next = now + KB_REINDEX_ALIVE_MS;
+	proto_sd_notify("EXTEND_TIMEOUT_USEC=" KB_REINDEX_EXTEND_US
+	    "\nWATCHDOG=1");
+}
+
+/*
+ * The lexical index made again when meta does not record this build's
+ * analysis as the one that made it (kb_fingerprint): a data directory
+ * from before the record, or a build whose analysis changed (libstemmer
+ * upgraded, langtab's or foldtab's tables edited). A chunk is removed
+ * by analysing its text again: with another analysis, its old terms'
+ * postings would stay forever, and the counts of terms it never had
+ * would go down. Emptied in one batch, every chunk indexed again in
+ * batches of KB_REINDEX_BATCH (a checkpoint may come between them: no
+ * one record holds the whole index), each recording how far it went
+ * (meta KB_REINDEX_KEY: a start cut short goes on from there; a chunk
+ * added or removed meanwhile is indexed by the rest, or was not in the
+ * index yet), then the analysis recorded. The vectors (kbvec.c) do not
+ * hang on the analysis: kept. 0, or -1 logged.
+ */
+static int
+kb_reindex(struct store *st)
+{
+	uint8_t rec[1 + KB_FINGERPRINT_LEN];
+	struct store_txn t;
+	uint64_t last = 0, from, done = 0;
+	long long next = 0;
+	uint32_t n;
+	int cmp = 0, todo;
+
+	rec[0] = ST_RECORD_VERSION;
+	if (kb_fingerprint(rec + 1) < 0) {
+		log_warnx("%s: the text analysis's fingerprint: out of memory, "
+		    "or a stemmer libstemmer lacks", st->dir);
+		return -1;
+	}
+	if (reindex_begin(st, rec, &cmp, &todo, &last) < 0)
+		return -1;
+	if (!todo)
+		return 0;
+	from = last;
+	do {
+		reindex_alive(&next);
+		if (reindex_step(st, rec, &last, &n) < 0)
+			return -1;
+		done += n;
+	} while (n > 0);
+	store_begin(st, &t, 0);
+	db_del_quiet(&t, st->meta, KB_REINDEX_KEY, strlen(KB_REINDEX_KEY),
+	    "delete knowledge reindex");
+	db_put(&t, st->meta, KB_ANALYSIS_KEY, strlen(KB_ANALYSIS_KEY), rec,
+	    sizeof(rec), "put knowledge analysis");
+	if (reindex_commit(&t) < 0)
+		return -1;
+	log_info("made the knowledge index again%s: %llu chunks (%s)",
+	    from > 0 ? ", on from where a start left it" : "",
+	    (unsigned long long)done, cmp == 2 ? "the text analysis that "
+	    "made it was not recorded" : "the text analysis changed");
+	return 0;
+}
+
+const struct store_module kbindex_module = {
+	.name = "knowledge index",
+	.init_steps = kb_reindex,
+};
 
 /* ---------------------------------------------------------------- search */
 

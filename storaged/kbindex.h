@@ -15,6 +15,12 @@
  *   kb_terms	org NUL term -> u32 chunks holding it
  *   kb_stats	org -> u32 chunks, u64 words per field (the averages)
  *   kb_source	source id NUL u64 id -> (): a source's chunks
+ *   meta	"kb_analysis" -> the version byte, kb_fingerprint of the
+ *		text analysis that made kb_post, kb_terms and kb_stats:
+ *		at open, made again when it is not this build's
+ *		(kbindex_module, storeint.h)
+ *   meta	"kb_reindex" -> the version byte, kb_fingerprint, u64 the
+ *		last chunk indexed again: while it is made again
  *
  * Errors as store.h: each call does nothing when t->err is set, and
  * returns -1 with t's sticky error set when it fails.
@@ -32,6 +38,10 @@
 #define KB_TERMS_MAX		4096
 /* Distinct terms of a query looked up at most. */
 #define KB_QUERY_TERMS_MAX	32
+/* Chunks indexed again a batch when the index is made again at open. */
+#define KB_REINDEX_BATCH	256
+/* Bytes of kb_fingerprint's digest. */
+#define KB_FINGERPRINT_LEN	32
 
 /* A chunk found: its id and score (BM25F, or a vector's cosine). */
 struct kb_hit {
@@ -107,5 +117,13 @@ int kb_chunk_who(struct store_txn *, uint64_t id, struct st_kbchunk *c);
 
 /* How many chunks org has indexed (0 on error). */
 uint32_t kb_chunk_count(struct store_txn *, const char *org);
+
+/*
+ * What makes a chunk's postings in this build, as a digest: the text
+ * analysis's (analyze_fingerprint) and the index's bounds on the terms
+ * it keeps. 0, or -1 (out of memory, or a stemmer of langtab's that
+ * libstemmer lacks).
+ */
+int kb_fingerprint(uint8_t out[KB_FINGERPRINT_LEN]);
 
 #endif

@@ -28,5 +28,6 @@ const struct store_module *const store_modules[] = {
 	&att_module,		/* a conversation's attachments */
 	&hookstore_module,	/* empties the retired hook_org */
 	&userstore_module,	/* lists older invitations by organisation */
+	&kbindex_module,	/* the knowledge index, its analysis changed */
 	NULL,
 };

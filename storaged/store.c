@@ -1824,6 +1824,19 @@ store_init(struct store *st)
 		    "per-widget index", st->dir);
 		return -1;
 	}
+	for (i = 0; store_modules[i] != NULL; i++) {
+		if (store_modules[i]->init_steps == NULL ||
+		    store_modules[i]->init_steps(st) == 0)
+			continue;
+		/* As store_open leaves the init of a stalled store. */
+		if (st->stall != NULL) {
+			log_warnx("%s: the %s is made again once writes "
+			    "resume", st->dir, store_modules[i]->name);
+			st->init_due = 1;
+			return 0;
+		}
+		return -1;
+	}
 	return 0;
 }
 

@@ -194,6 +194,13 @@ struct store_module {
 	const char *name;
 	/* Inside the transaction that opens the store: make what is missing. */
 	int (*init)(struct store_txn *t);
+	/*
+	 * Once init's transaction has committed: what is too large for one
+	 * batch (an index made again whole), in bounded batches of its own.
+	 * 0, or -1 logged (the store's writes may then be stalled:
+	 * store_stalled).
+	 */
+	int (*init_steps)(struct store *st);
 	/* Conversation c (id) was made (c->updated_at: when). */
 	void (*conv_made)(struct store_txn *t, const struct st_conv *c,
 	    const uint8_t id[16]);
@@ -284,8 +291,12 @@ int store_checkpoint(struct store *);
 int store_backup(struct store *, int fd);
 /*
  * What every module makes at open when missing (the default widget and
- * organisation, indexes of older data), in one batch: store_open runs it
- * unless STORE_F_STANDBY, a promotion then. 0, or -1 logged.
+ * organisation, indexes of older data), in one batch, then each module's
+ * init_steps in batches of their own (the knowledge index made again
+ * when the text analysis changed): store_open runs it unless
+ * STORE_F_STANDBY, a promotion then. A step that fails as the store
+ * stalls (store_stalled) leaves the rest to store_retry (0); else 0, or
+ * -1 logged.
  */
 int store_init(struct store *);
 

@@ -873,6 +873,12 @@ extern const struct store_module records_module;
 extern const struct store_module hookstore_module;
 /* userstore.c: an older data directory's invitations listed by organisation. */
 extern const struct store_module userstore_module;
+/*
+ * kbindex.c: the knowledge base's lexical index made again, in batches
+ * of its own (init_steps), when the text analysis that made it is not
+ * this build's (kbindex.h's meta "kb_analysis").
+ */
+extern const struct store_module kbindex_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;
