@@ -171,6 +171,7 @@ struct settings {
 	char *assets_dir;	/* PARLEY_ASSETS_DIR; NULL = found */
 	int access_log;		/* PARLEY_ACCESS_LOG */
 	int webhook_allow_private;	/* PARLEY_WEBHOOK_ALLOW_PRIVATE */
+	char *webhook_allow_hosts;	/* PARLEY_WEBHOOK_ALLOW_HOSTS; NULL none */
 	int model_allow_private;	/* PARLEY_MODEL_ALLOW_PRIVATE */
 	int knowledge_allow_private;	/* PARLEY_KNOWLEDGE_ALLOW_PRIVATE */
 	int actions_allow_private;	/* PARLEY_ACTIONS_ALLOW_PRIVATE */

@@ -627,8 +627,15 @@ const struct setting settings_table[] = {
 	/* Webhooks (issue 23). */
 	{ "PARLEY_WEBHOOK_ALLOW_PRIVATE", SETTING_BOOL, "off", NULL, 0, 0,
 	    NULL, NULL, NULL, M | W, F(webhook_allow_private),
-	    "webhooks may point at loopback, private and link-local "
-	    "addresses (tests, private networks)" },
+	    "the default organisation's webhooks may point at loopback, "
+	    "private and link-local addresses (tests, private networks); "
+	    "other organisations' never" },
+	{ "PARLEY_WEBHOOK_ALLOW_HOSTS", SETTING_TEXT, NULL, NULL, 1, 4096,
+	    NULL, check_hosts, "comma-separated host names or addresses "
+	    "(spaces around a comma, none inside a host)",
+	    M | W, F(webhook_allow_hosts),
+	    "hosts any organisation's webhooks may point at whatever "
+	    "address they have (install-wide)" },
 	/* Agents' model servers (issue 38, workerd/net/urlpolicy.c). */
 	{ "PARLEY_MODEL_ALLOW_PRIVATE", SETTING_BOOL, "off", NULL, 0, 0,
 	    NULL, NULL, NULL, M | W, F(model_allow_private),

@@ -683,7 +683,7 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     assert.equal((await p.adminJson('DELETE', `${H}/${w.id}`)).status, 200);
   });
 
-  test('PARLEY_WEBHOOK_ALLOW_PRIVATE off: a name resolving to loopback refused at creation; literal and name refused before connecting', async () => {
+  test('PARLEY_WEBHOOK_ALLOW_PRIVATE on is the default organization\'s alone; off: a name resolving to loopback refused at creation; literal and name refused before connecting', async () => {
     const rx = await recv((req, res) => res.end('ok'));
     const port = rx.server.address().port;
     const w = await make(rx.url('/private'));
@@ -693,7 +693,8 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     // no lookup leaves the machine). CI runs as root.
     const hosts = path.join(p.tmp, 'hosts');
     const resolv = path.join(p.tmp, 'resolv.conf');
-    fs.writeFileSync(hosts, '127.0.0.1 localhost\n127.0.0.1 hooks.example.com\n');
+    const hostsFor = (rebind) => `127.0.0.1 localhost\n127.0.0.1 hooks.example.com\n${rebind} rebind.example.com\n`;
+    fs.writeFileSync(hosts, hostsFor('203.0.113.7'));
     fs.writeFileSync(resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
     p.opts.wrap = {
       masterd: (bin, env) => ['unshare', ['-m', 'sh', '-c',
@@ -702,14 +703,36 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     // Allowed, a name is not looked up: made now, to be delivered later.
     await p.restartMaster();
     const byName = await make(`http://hooks.example.com:${port}/by-name`);
+    // Allowed for the default organization alone: another's admin reaches
+    // none of the operator's network, at creation (a literal, a name) nor at
+    // delivery (a name that resolved to a public address, then to loopback).
+    const b = (await p.adminJson('POST', '/v1/admin/organizations', { name: 'Hooks elsewhere' })).json().id;
+    const inB = (method, url, body) => p.request(method, url, { headers: { 'x-admin-api-key': p.adminKey,
+      'x-organization-id': b, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+    const ONLY_DEFAULT = 'url: resolves to a private, loopback or link-local address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it, in the default organization)';
+    for (const url of [`http://127.0.0.1:${port}/b-literal`, `http://hooks.example.com:${port}/b-name`]) {
+      const r = await inB('POST', H, { url, events: ['message.created'] });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json().error, ONLY_DEFAULT);
+    }
+    let r0 = await inB('POST', H, { url: `http://rebind.example.com:${port}/b-rebound`, events: ['message.created'] });
+    assert.equal(r0.status, 201, r0.text);
+    const rebound = r0.json();
+    fs.writeFileSync(hosts, hostsFor('127.0.0.1'));
+    assert.equal((await inB('POST', `${H}/${rebound.id}/test`)).status, 202);
+    await waitFor(async () => (await inB('GET', `${H}/${rebound.id}/deliveries`)).json().deliveries[0]?.last_error === REFUSED,
+      5000, 'the rebound name refused');
+    r0 = await inB('GET', `${H}/${rebound.id}/deliveries`);
+    assert.equal(r0.json().deliveries[0].response_code, null);
+    assert.equal(rx.connections, 0, 'nothing connected to the receiver');
     await p.restartMaster({ PARLEY_WEBHOOK_ALLOW_PRIVATE: 'off' });
     // At creation and on a new URL: resolved off the loop, then refused.
     let r = await p.adminJson('POST', H, { url: `http://hooks.example.com:${port}/again`, events: ['message.created'] });
     assert.equal(r.status, 400, r.text);
-    assert.equal(r.json().error, 'url: resolves to a private, loopback or link-local address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it)');
+    assert.equal(r.json().error, ONLY_DEFAULT);
     r = await p.adminJson('PATCH', `${H}/${w.id}`, { url: `http://hooks.example.com:${port}/patched` });
     assert.equal(r.status, 400, r.text);
-    assert.equal(r.json().error, 'url: resolves to a private, loopback or link-local address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it)');
+    assert.equal(r.json().error, ONLY_DEFAULT);
     r = await p.adminJson('POST', H, { url: 'https://nowhere.invalid/h', events: ['message.created'] });
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json().error, 'url: host does not resolve');

@@ -1,6 +1,6 @@
 // An organisation's share of the notifier's slots (issue 23): organisation
 // A has 16 webhooks whose receivers (node http servers of this test on
-// 127.0.0.1, PARLEY_WEBHOOK_ALLOW_PRIVATE=on) read each request and never
+// 127.0.0.1, PARLEY_WEBHOOK_ALLOW_HOSTS=127.0.0.1) read each request and never
 // answer, each with 4 deliveries due: 64 attempts, which once filled every
 // slot, so every other organisation's deliveries waited behind them until
 // their timeout (15 s), again at each of their retries. Now A holds at
@@ -37,7 +37,8 @@ describe("webhook deliveries, one organisation's share", () => {
   }
 
   before(async () => {
-    p = new Parley({ workers: 1, mock: true, env: { PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
+    // Organisation B's receiver is on the loop too: a host every organisation may use.
+    p = new Parley({ workers: 1, mock: true, env: { PARLEY_WEBHOOK_ALLOW_HOSTS: '127.0.0.1', RATE_LIMIT_MAX_REQUESTS: '0' } });
     await p.start();
   });
   after(async () => {

@@ -30,7 +30,7 @@ const PUBLIC = 'https://93.184.216.34/hooks/parley?x=1';
 const PRIVATE = ['http://127.0.0.1:9/h', 'http://[::1]/h', 'https://10.0.0.1/h', 'http://169.254.169.254/latest/meta-data/',
   'http://[::ffff:127.0.0.1]/h', 'http://[fd00::1]/h', 'http://0.0.0.0/h', 'http://localhost:8080/h',
   'http://api.localhost/h', 'http://LOCALHOST./h', 'http://192.168.1.10/h', 'http://[fe80::1]/h'];
-const WHY = 'url: resolves to a private, loopback or link-local address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it)';
+const WHY = 'url: resolves to a private, loopback or link-local address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it, in the default organization)';
 
 describe('webhooks in the admin API, 2 workers', () => {
   let p;

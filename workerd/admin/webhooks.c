@@ -196,23 +196,9 @@ hook_why(const char *why)
 {
 	if (why != NULL && strcmp(why, urlpol_private_why) == 0)
 		return "url: resolves to a private, loopback or link-local "
-		    "address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it)";
+		    "address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it, in "
+		    "the default organization)";
 	return why;
-}
-
-/* Where url points, as far as told without a lookup: NULL or why not. */
-static const char *
-hook_url_where(const char *url)
-{
-	struct url_target t;
-	const char *why;
-
-	if (urlpol_parse(url, &t, &why) < 0)
-		return why;
-	if (wsettings.webhook_allow_private ||
-	    urlpol_check_literal(&t, &why) >= 0)
-		return NULL;
-	return hook_why(why);
 }
 
 static void
@@ -221,7 +207,11 @@ hook_looked_up(void *arg, const char *why)
 	admin_entity_vetted(arg, hook_why(why));
 }
 
-/* A new URL's name resolved before it is stored (hook_entity's vet). */
+/*
+ * A new URL's address judged before it is stored (hook_entity's vet):
+ * a literal at once, a name resolved off the loop, unless the caller's
+ * organisation may reach private addresses.
+ */
 static int
 hook_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 {
@@ -229,30 +219,24 @@ hook_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 	struct url_target t;
 	const char *why;
 
-	if ((patch && !(mask & ST_HF_URL)) || wsettings.webhook_allow_private)
+	/* Parsed by hook_invalid already. */
+	if ((patch && !(mask & ST_HF_URL)) ||
+	    urlpol_parse(h->url, &t, &why) < 0 ||
+	    notify_private_ok(c->who.org, t.host))
 		return 0;
-	/* Parsed and judged by hook_invalid already: only a name is left. */
-	if (urlpol_parse(h->url, &t, &why) < 0 ||
-	    urlpol_check_literal(&t, &why) != 1)
-		return 0;
-	if ((*state = notify_lookup_start(&t, 0, c->who.org, hook_looked_up,
-	    c)) == NULL) {
-		conn_send_error(c, 503, admin_headers,
-		    "Too many webhook URLs being checked; try again");
-		return -1;
-	}
-	return 1;
+	return admin_vet_url(c, &t, hook_why, hook_looked_up, state);
 }
 
 static const char *
 hook_invalid(void *rec, uint64_t mask, int patch)
 {
 	struct st_webhook *h = rec;
+	struct url_target t;
 	const char *why;
 
 	if (!patch || (mask & ST_HF_URL)) {
 		if ((why = st_webhook_url_invalid(h->url)) != NULL ||
-		    (why = hook_url_where(h->url)) != NULL)
+		    urlpol_parse(h->url, &t, &why) < 0)
 			return why;
 	}
 	if (!patch)

@@ -343,8 +343,26 @@ dlv_prepare(struct dlv *d, const struct st_hook_job *job, int *final)
 	return NULL;
 }
 
+int
+notify_private_ok(const char *org, const char *host)
+{
+	return urlpol_model_private_ok(org, host,
+	    wsettings.webhook_allow_private, wsettings.webhook_allow_hosts);
+}
+
+/* Whether job's URL may reach a private address (notify_private_ok). */
+static int
+job_private_ok(const struct st_hook_job *job)
+{
+	struct url_target t;
+	const char *why;
+
+	return notify_private_ok(job->d.org, urlpol_parse(job->url, &t,
+	    &why) == 0 ? t.host : NULL);
+}
+
 void
-deliver_start(struct st_hook_job *job, int allow_private)
+deliver_start(struct st_hook_job *job)
 {
 	struct notify_outcome o;
 	struct dlv *d;
@@ -357,7 +375,7 @@ deliver_start(struct st_hook_job *job, int allow_private)
 	}
 	d->x.done = dlv_xfer_done;
 	d->job = job;
-	d->guard.allow_private = allow_private;
+	d->guard.allow_private = job_private_ok(job);
 	d->started = loop_clock();
 	if ((o.error = dlv_prepare(d, job, &o.final)) == NULL &&
 	    curlloop_add(&cloop, &d->x) < 0)

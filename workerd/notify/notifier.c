@@ -191,7 +191,7 @@ job_take(struct st_hook_job *job)
 		job_drop(job);
 		return;
 	}
-	deliver_start(job, wsettings.webhook_allow_private);
+	deliver_start(job);
 }
 
 /* After an attempt's end, from the loop: a quitting notifier may leave. */

@@ -154,13 +154,22 @@ struct curl_slist *notify_headers(const struct st_hook_job *job,
 /* Sets up the multi handle on the loop; done gets every outcome. 0, or -1. */
 int deliver_init(notify_done_fn done);
 /*
- * Starts one attempt of job (malloc'd, now deliver.c's until done gets
- * it back, which may be before this returns when it cannot start).
- * allow_private: PARLEY_WEBHOOK_ALLOW_PRIVATE (else a private, loopback
- * or link-local address is refused as curl connects, outcome error
- * "address refused: ...").
+ * Whether org's webhook to host (NULL: unknown) may reach private,
+ * loopback or link-local addresses: the default organisation's when
+ * PARLEY_WEBHOOK_ALLOW_PRIVATE is on (as the actions' and the
+ * knowledge's settings: another organisation's admin on such an install
+ * probes and posts to none of the operator's own network), any's to a
+ * host PARLEY_WEBHOOK_ALLOW_HOSTS names.
  */
-void deliver_start(struct st_hook_job *job, int allow_private);
+int notify_private_ok(const char *org, const char *host);
+/*
+ * Starts one attempt of job (malloc'd, now deliver.c's until done gets
+ * it back, which may be before this returns when it cannot start). A
+ * private, loopback or link-local address is refused as curl connects,
+ * outcome error "address refused: ...", unless notify_private_ok of the
+ * job's organisation.
+ */
+void deliver_start(struct st_hook_job *job);
 /* Attempts in flight: in all, and to one webhook (its id). */
 size_t deliver_inflight(void);
 unsigned int deliver_hook_inflight(const char *hook);

@@ -131,10 +131,23 @@ test_conv_json(void **state)
 	    "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
 	    "\"lastMessage\":\"hi \\\"there\\\"\",\"widgetId\":\"default\","
 	    "\"messageCount\":2,\"contactId\":null,\"handoff\":\"ai\","
-	    "\"assignee\":null,\"answered_by\":null,\"visitorName\":\"\","
+	    "\"assignee\":null,\"answered_by\":null,\"waiting_by\":null,"
+	    "\"visitorName\":\"\","
 	    "\"lastVisitorMessage\":\"\",\"unread\":false,"
 	    "\"state\":\"open\",\"snoozed_until\":null,"
 	    "\"resolved_by\":null,\"resolved_at\":null,\"handoff_requested_at\":null,\"rating\":null}");
+	free(s);
+	st_conv_free(&c);
+	/* Who put it in the queue, while it waits there alone. */
+	test_fill_conv(&c, 1, 2, "hi");
+	c.handoff = ST_HANDOFF_WAITING;
+	c.waiting_by = ST_WAITING_PERSON;
+	s = test_dump(admin_conv_json(&c));
+	assert_non_null(strstr(s, "\"waiting_by\":\"person\""));
+	free(s);
+	c.handoff = ST_HANDOFF_HUMAN;
+	s = test_dump(admin_conv_json(&c));
+	assert_non_null(strstr(s, "\"waiting_by\":null"));
 	free(s);
 	st_conv_free(&c);
 

@@ -71,7 +71,8 @@ static const char conv_json[] =
     "\"createdAt\":1700000000001,\"updatedAt\":1700000000501,"
     "\"lastMessage\":\"hello\",\"widgetId\":\"default\","
     "\"messageCount\":2,\"contactId\":null,\"handoff\":\"human\","
-    "\"assignee\":null,\"answered_by\":null,\"visitorName\":\"\","
+    "\"assignee\":null,\"answered_by\":null,\"waiting_by\":null,"
+    "\"visitorName\":\"\","
     "\"lastVisitorMessage\":\"\",\"unread\":false,"
     "\"state\":\"open\",\"snoozed_until\":null,\"resolved_by\":null,"
     "\"resolved_at\":null,\"handoff_requested_at\":null,\"rating\":null}";
