@@ -55,20 +55,12 @@ action_admit(struct store_txn *t, const void *rec, uint64_t mask)
 	return t->err;
 }
 
-/* The bytes of url's origin: its scheme and authority, up to its path. */
-static size_t
-url_origin_len(const char *url)
-{
-	const char *p = strstr(url, "://");
-
-	p = p != NULL ? p + 3 : url;
-	return (size_t)(p - url) + strcspn(p, "/?#");
-}
-
 /*
- * The headers' values are write-only: a url moved to another origin
- * (scheme, host, port; any case) by an update that leaves the headers
- * as they were would take them to that server with the next call. They
+ * The headers' values are write-only: a url changed by an update that
+ * leaves the headers as they were would take them wherever it points
+ * with the next call, another path of the same origin included (on a
+ * shared host the path is the tenant: script.google.com/macros/s/<id>,
+ * hooks.zapier.com/hooks/catch/<id>), by an admin never shown them. They
  * are cleared then, as an agent's key is (agentstore.c). 0, or -1.
  */
 static int
@@ -77,11 +69,10 @@ action_headers_stay(struct store_txn *t, const struct st_action *cur,
 {
 	const char *a = cur->url != NULL ? cur->url : "";
 	const char *b = req->url != NULL ? req->url : "";
-	size_t n = url_origin_len(a);
 
 	if (!(*mask & ST_ACF_URL) || (*mask & ST_ACF_HEADERS) ||
 	    cur->headers == NULL || cur->headers[0] == '\0' ||
-	    (n == url_origin_len(b) && strncasecmp(a, b, n) == 0))
+	    strcmp(a, b) == 0)
 		return 0;
 	free(req->headers);
 	if ((req->headers = strdup("")) == NULL) {

@@ -401,13 +401,13 @@ export async function renderDetail(main, ctx, actionId) {
     const sentHeaders = f.getValues().values.headers !== undefined;
     const res = await submitForm(f, { url: endpoints.action(action.id), old: action, names: FIELD_NAMES, same: sameValue, what: 'action' });
     if (!res) return;
-    // The server clears them when the url moves to another server.
+    // The server clears them when the url changes.
     const cleared = !sentHeaders && (action.header_names || []).length > 0 && !(res.header_names || []).length;
     action = res;
     f.setValues(action);
     refresh();
     f.saveStatus.textContent = cleared
-      ? 'Saved. The headers were cleared: the URL points at another server now. Enter them again to send them there.'
+      ? 'Saved. The headers were cleared: the URL changed. Enter them again to send them there.'
       : 'Saved.';
   });
 
