@@ -235,6 +235,48 @@ describe('a turn calls the owner\'s API', () => {
     }
   });
 
+  // Visitors' turns hold at most an organisation's share of a worker's
+  // calls at once (32, tools.c's TURN_CALLS_ORG_MAX): ten turns of four
+  // calls to an API that holds its answers make 32 calls; the other 8 are
+  // not made, each a failed step whose answer tells the model so.
+  test('calls past an organisation\'s share at once are not made: the model is told, the API never reached', async () => {
+    const many = await action({ name: 'hold_many', url: `http://127.0.0.1:${apiPort}/hold/{{order_id}}`, timeout_ms: 20000 });
+    const ids = (await admin('GET', `/v1/admin/agents/${agentId}`)).json().action_ids;
+    assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: [...ids, many] })).status, 200);
+    const BUSY = 'error: not called: too many calls of actions are running at once: answer with what you have';
+    const four = (t) => [1, 2, 3, 4].map((i) => call('hold_many', { order_id: `${t}-${i}` })).join(' ');
+    try {
+      const turns = Array.from({ length: 10 }, (_, t) => streamTurn(p, sid(`many${t}`), `all of them ${four(t)}`, { timeout: 30000 }));
+      await waitFor(() => held.length === 32, 10000, '32 calls at the API');
+      // The two turns left with no slot end by themselves, their calls all refused.
+      const done = [];
+      turns.forEach((x, t) => x.then(() => done.push(t)));
+      await waitFor(() => done.length === 2, 10000, 'the two turns without a slot ended');
+      assert.equal(held.length, 32, 'no call past the share reached the API');
+      for (const res of held.splice(0)) res.end('{"ok":true}');
+      const all = await Promise.all(turns);
+      const convs = all.map((x) => x.events[0].conversationId);
+      let refused = 0;
+      let made = 0;
+      for (const conv of convs) {
+        const msgs = (await admin('GET', `/v1/admin/conversations/${conv}`)).json().messages.filter((m) => m.role === 'tool');
+        assert.equal(msgs.length, 4);
+        for (const m of msgs) {
+          if (m.content === BUSY) { refused++; assert.equal(m.status, 'failed'); } else { made++; assert.equal(m.status, 'complete', JSON.stringify(m)); }
+        }
+      }
+      assert.deepEqual([made, refused], [32, 8]);
+      // The slots given back: a turn's calls are made again.
+      const after = streamTurn(p, sid('many-after'), `again ${four('a')}`, { timeout: 30000 });
+      await waitFor(() => held.length === 4, 10000, 'the next turn\'s calls made');
+      for (const res of held.splice(0)) res.end('{"ok":true}');
+      await after;
+    } finally {
+      for (const res of held.splice(0)) res.end('{}');
+      assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: ids })).status, 200);
+    }
+  });
+
   test('arguments the schema refuses go back to the model, never to the API', async () => {
     seen.length = 0;
     let s = await streamTurn(p, sid('bad'), `x ${call('order_status', { order_id: 4411 })}`);

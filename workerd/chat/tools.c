@@ -12,6 +12,7 @@
 #include "chat.h"
 #include "exportrows.h"
 #include "log.h"
+#include "orgslots.h"
 #include "resp.h"
 #include "schema.h"
 #include "settings.h"
@@ -30,6 +31,20 @@
  * hold 2 MiB a turn, not 64 (8 calls a round, 4 rounds).
  */
 #define TURN_ANSWERS_MAX	ST_ACTION_ANSWER_MAX
+/*
+ * The turns' calls of the owners' APIs in flight in this worker, and one
+ * organisation's share: visitors steering the model (8 calls a round, 4
+ * rounds a turn, each call up to 30 s) hold neither every socket of the
+ * worker nor one organisation's API with every turn at once; a call past
+ * them is not made, and the model is told so.
+ */
+#define TURN_CALLS_MAX		64
+#define TURN_CALLS_ORG_MAX	32
+#define CALLS_BUSY	"error: not called: too many calls of actions are " \
+			"running at once: answer with what you have"
+
+static struct orgslots turn_calls = ORGSLOTS_INIT(TURN_CALLS_MAX,
+    TURN_CALLS_ORG_MAX);
 
 /* What a call waits for, from the visitor's side. */
 enum { WAIT_NONE, WAIT_CONFIRM, WAIT_PAGE, WAIT_CONTACT };
@@ -41,6 +56,7 @@ struct tool_run {
 	const char *id;			/* the call's, as the model named it */
 	const struct st_action *a;	/* NULL: no such action */
 	struct action_call *call;	/* in flight, or NULL */
+	int slot;			/* it holds one of turn_calls */
 	struct storec_req *sreq;	/* a built-in's, in flight, or NULL */
 	int wait;			/* WAIT_*: for the visitor, or the page */
 	int shown;			/* its running step was told */
@@ -362,6 +378,16 @@ fail:
 	return NULL;
 }
 
+/* r's slot of turn_calls given back, when it holds one. */
+static void
+run_slot_put(struct tool_run *r)
+{
+	if (!r->slot)
+		return;
+	orgslots_put(&turn_calls, r->tt->org);
+	r->slot = 0;
+}
+
 static void
 runs_clear(struct turn_tools *tt)
 {
@@ -369,6 +395,7 @@ runs_clear(struct turn_tools *tt)
 
 	for (i = 0; i < tt->nruns; i++) {
 		action_call_cancel(tt->runs[i].call);
+		run_slot_put(&tt->runs[i]);
 		storec_cancel(tt->runs[i].sreq);
 		free(tt->runs[i].answer);
 	}
@@ -598,6 +625,7 @@ run_end(struct tool_run *r, char *answer, enum tool_state st, uint32_t ms)
 	struct turn_tools *tt = r->tt;
 
 	r->call = NULL;
+	run_slot_put(r);
 	r->sreq = NULL;
 	r->answer = answer;
 	r->st = st;
@@ -1276,9 +1304,16 @@ run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 	}
 	if (q.max_bytes > share)
 		q.max_bytes = (uint32_t)share;
-	r->call = action_call_start(&q, call_done, r);
+	if (orgslots_take(&turn_calls, tt->org) == ORGSLOTS_TAKEN) {
+		r->slot = 1;
+		r->call = action_call_start(&q, call_done, r);
+	}
 	free(url);
 	free(body);
+	if (!r->slot) {
+		run_end(r, strdup(CALLS_BUSY), TOOL_FAILED, 0);
+		return;
+	}
 	if (r->call == NULL)
 		run_end(r, strdup("error: the call could not be started"),
 		    TOOL_FAILED, 0);

@@ -9,7 +9,7 @@
 
 #include "storemsg.h"
 
-#define ORGSLOTS_MAX	32	/* the most any one bound may be */
+#define ORGSLOTS_MAX	64	/* the most any one bound may be */
 
 struct orgslots {
 	int max;		/* in flight in this worker, <= ORGSLOTS_MAX */
