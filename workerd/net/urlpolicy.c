@@ -2,13 +2,13 @@
  * Which addresses an outgoing URL a tenant sets may reach (webhooks since
  * issue 23, agents' model servers since issue 38): no server-side
  * request forgery. A URL is http or https, read by libcurl's own URL
- * parser; its host is resolved once, refused when any of its addresses
- * is loopback, private, link-local, unique-local or otherwise not the
- * public Internet (unless the caller's allow_private), and the transfer
- * is pinned to the checked address (CURLOPT_RESOLVE), so a second DNS
- * answer (rebinding) is never asked. Redirects are not followed. The
- * transfers check again at each connection (the address curl opens a
- * socket for). Who may reach private addresses: urlpolicy.h.
+ * parser; its host is refused when any of its addresses is loopback,
+ * private, link-local, unique-local or otherwise not the public Internet
+ * (unless the caller's allow_private), when it is saved, and again at
+ * each connection: the transfer's open-socket guard judges the address
+ * curl connects to, so a second DNS answer (rebinding) cannot pass.
+ * Redirects are not followed. Who may reach private addresses:
+ * urlpolicy.h.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -393,40 +393,6 @@ urlpol_addrs_check(const struct addrinfo *res, int allow_private,
 	}
 	*why = NULL;
 	return 0;
-}
-
-/* The open-socket callback of a handle whose pin could not be set. */
-static curl_socket_t
-no_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-	return CURL_SOCKET_BAD;
-}
-
-void
-urlpol_curl_pin(CURL *h, const struct url_target *t,
-    struct curl_slist **resolve)
-{
-	char entry[sizeof(t->host) + sizeof(t->addr) + 16];
-	CURLcode e = CURLE_OK;
-	int n;
-
-	*resolve = NULL;
-	if (t->addr[0] == '\0')
-		e = CURLE_BAD_FUNCTION_ARGUMENT;	/* not resolved */
-	else if (!host_literal(t->host)) {
-		n = snprintf(entry, sizeof(entry), t->family == AF_INET6 ?
-		    "%s:%d:[%s]" : "%s:%d:%s", t->host, t->port, t->addr);
-		if (n < 0 || (size_t)n >= sizeof(entry) ||
-		    (*resolve = curl_slist_append(NULL, entry)) == NULL)
-			e = CURLE_OUT_OF_MEMORY;
-		else
-			e = curl_easy_setopt(h, CURLOPT_RESOLVE, *resolve);
-	}
-	e |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	e |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	e |= curl_easy_setopt(h, CURLOPT_PROXY, "");
-	if (e != CURLE_OK)
-		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, no_socket);
 }
 
 /* ---- model servers ---- */

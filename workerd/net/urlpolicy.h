@@ -98,9 +98,9 @@ int urlpol_parse(const char *url, struct url_target *t,
  * Resolves t->host (getaddrinfo; an address literal without DNS). -1 with
  * *why "url: host does not resolve", or, unless allow_private, "url:
  * resolves to a private, loopback or link-local address" when ANY address
- * is urlpol_addr_private. 0 with the first address in t->addr, t->family:
- * the one to connect to (urlpol_curl_pin), so a later DNS answer cannot
- * differ from the checked one.
+ * is urlpol_addr_private. 0 with the first address in t->addr, t->family.
+ * Only a verdict: the transfer resolves again, and its open-socket guard
+ * (urlpol_curl_guard_socket) checks the address it connects to.
  */
 int urlpol_resolve(struct url_target *t, int allow_private,
     const char **why);
@@ -123,18 +123,6 @@ int urlpol_addrs_check(const struct addrinfo *res, int allow_private,
  * (notify_lookup_start; and each connection checks its address too).
  */
 int urlpol_check_literal(struct url_target *t, const char **why);
-/*
- * Sets what a tenant's transfer on h must have, the URL aside (the caller's,
- * the one t was parsed from): t's resolved address pinned for t->host and
- * t->port (CURLOPT_RESOLVE, in a list put in *resolve that the caller
- * frees with curl_slist_free_all after the transfer; NULL for an address
- * literal, which curl does not resolve), no redirects, http and https
- * only, no proxy from the environment (a proxy would resolve the name
- * itself). Should something fail, h is left unable to open a socket.
- */
-void urlpol_curl_pin(CURL *h, const struct url_target *t,
-    struct curl_slist **resolve);
-
 /* ---- model servers (agents' base_url) ---- */
 
 /*

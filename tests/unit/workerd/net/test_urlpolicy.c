@@ -308,56 +308,6 @@ test_check_literal(void **state)
 	}
 }
 
-static void
-test_pin(void **state)
-{
-	struct url_target t;
-	struct curl_slist *l = (struct curl_slist *)&t;	/* not NULL: pin sets it */
-	const char *why;
-	CURL *h;
-
-	assert_non_null(h = curl_easy_init());
-
-	/* A name: pinned to its checked address. */
-	assert_int_equal(urlpol_parse("http://localhost:3000/", &t, &why),
-	    0);
-	assert_int_equal(urlpol_resolve(&t, 1, &why), 0);
-	urlpol_curl_pin(h, &t, &l);
-	assert_non_null(l);
-	assert_null(l->next);
-	assert_memory_equal(l->data, "localhost:3000:", 15);
-	assert_string_equal(l->data + 15, t.family == AF_INET6 ? "[::1]" :
-	    "127.0.0.1");
-	curl_slist_free_all(l);
-
-	/* IPv6 in brackets. */
-	memset(&t, 0, sizeof(t));
-	strcpy(t.scheme, "https");
-	strcpy(t.host, "hooks.example.com");
-	t.port = 443;
-	strcpy(t.addr, "2606:4700::1111");
-	t.family = AF_INET6;
-	urlpol_curl_pin(h, &t, &l);
-	assert_non_null(l);
-	assert_string_equal(l->data, "hooks.example.com:443:[2606:4700::1111]");
-	curl_slist_free_all(l);
-
-	/* An address literal is not resolved by curl: no list. */
-	assert_int_equal(urlpol_parse("https://[2606:4700::1111]/", &t,
-	    &why), 0);
-	assert_int_equal(urlpol_resolve(&t, 0, &why), 0);
-	urlpol_curl_pin(h, &t, &l);
-	assert_null(l);
-
-	/* Not resolved: no list (and the handle opens no socket). */
-	assert_int_equal(urlpol_parse("https://hooks.example.com/", &t,
-	    &why), 0);
-	urlpol_curl_pin(h, &t, &l);
-	assert_null(l);
-
-	curl_easy_cleanup(h);
-}
-
 static int
 setup(void **state)
 {
@@ -417,7 +367,6 @@ main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_resolve_none),
 		cmocka_unit_test(test_check_literal),
-		cmocka_unit_test(test_pin),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
