@@ -12,12 +12,9 @@
 // and the test SMTP server (aiosmtpd, STARTTLS and AUTH) receives it, with
 // the conversation's dashboard link.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { freePort } from '../integration/lib/harness.mjs';
-import { SMTP_PASSWORD, SMTP_USER, Smtpd, smtpCert, smtpEnv } from '../integration/lib/smtp.mjs';
+import { smtpdOf } from '../integration/lib/smtp.mjs';
 
 import {
   DASHBOARD_PASSWORD, SUITE_TIMEOUT, adminApi, assertClean, axeSerious, dashLogin, openDash, openPage, part, sendByKeyboard,
@@ -67,18 +64,14 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   let visitor; // the host page with the widget
   let w;
   let smtpd;
-  let dir; // the mail server's certificate, removed after
   const t0 = Date.now();
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-away-mail-'));
-    smtpCert(dir);
-    smtpd = new Smtpd(dir, await freePort(), { user: SMTP_USER, password: SMTP_PASSWORD });
-    await smtpd.start();
+    smtpd = await smtpdOf('away-mail');
     ({ stack, browser } = await startSuite({
       mock: { chunks: 2, delayMs: 10 },
       env: {
-        ...smtpEnv(dir, smtpd.port), DASHBOARD_PASSWORD, PARLEY_PUBLIC_URL: PUBLIC,
+        ...smtpd.env(), DASHBOARD_PASSWORD, PARLEY_PUBLIC_URL: PUBLIC,
       },
     }));
     const r = await adminApi(stack, 'POST', '/v1/admin/widgets', {
@@ -95,8 +88,7 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     if (owner) await owner.ctx.close();
     if (visitor) await visitor.ctx.close();
     await stopSuite({ stack, browser });
-    if (smtpd) await smtpd.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (smtpd) await smtpd.close();
     console.log(`# away.test.mjs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 

@@ -14,13 +14,11 @@
 //
 // Every wait is bounded; the Parley and the server stop in after().
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, freePort, waitFor } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
-import { SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpCert, smtpEnv } from './lib/smtp.mjs';
+import { smtpdOf } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const NOTIFY_MS = 5000;           // the bound before the end (15 s in a release)
@@ -28,18 +26,15 @@ const DATA_HOLD_MS = 8000;         // past it
 const SHUTDOWN_MS = 2000;
 
 describe('a server slow to answer the end of a message', { timeout: 150000 }, () => {
-  let p, smtpd, dir, wd;
+  let p, smtpd, wd;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-email-end-'));
-    smtpCert(dir);
-    smtpd = new Smtpd(dir, await freePort(), { user: USER, password: PASSWORD, dataDelayMs: DATA_HOLD_MS });
-    await smtpd.start();
+    smtpd = await smtpdOf('email-end', { dataDelayMs: DATA_HOLD_MS });
     p = new Parley({
       workers: 1,
       mock: true,
       shutdownTimeoutMs: SHUTDOWN_MS,
-      env: smtpEnv(dir, smtpd.port, {
+      env: smtpd.env({
         PARLEY_NOTIFY_RETRY_MS: '1000',
         PARLEY_TEST_NOTIFY_TIMEOUT_MS: String(NOTIFY_MS),
       }),
@@ -51,9 +46,8 @@ describe('a server slow to answer the end of a message', { timeout: 150000 }, ()
     wd = await createWidget(p, { handoff_enabled: true });
   });
   after(async () => {
-    if (smtpd) await smtpd.stop();
     if (p) await p.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (smtpd) await smtpd.close();
   });
 
   async function handoff(text) {

@@ -21,26 +21,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, freePort, waitFor } from './lib/harness.mjs';
+import { Parley, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
-import { SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpCert, smtpEnv } from './lib/smtp.mjs';
+import { smtpdOf } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const N = '/v1/admin/notifications';
 
 describe('the recipients of a mail, checked as it is sent', { timeout: 120000 }, () => {
-  let p, smtpd, dir, port, wd, replies;
+  let p, smtpd, wd, replies;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-email-rcpt-'));
-    smtpCert(dir);
-    port = await freePort();
-    replies = path.join(dir, 'rcpt.json');
+    // Not started: the first test starts it once each mail has failed.
+    smtpd = await smtpdOf('email-rcpt', { start: false });
+    replies = path.join(smtpd.dir, 'rcpt.json');
     fs.writeFileSync(replies, '{}');
+    smtpd.rcptReplies = replies;
     p = new Parley({
       workers: 1,
       mock: true,
-      env: smtpEnv(dir, port, {
+      env: smtpd.env({
         PARLEY_NOTIFY_RETRY_MS: '1000',
       }),
     });
@@ -48,9 +48,8 @@ describe('the recipients of a mail, checked as it is sent', { timeout: 120000 },
     wd = await createWidget(p, { handoff_enabled: true, contact_info_mode: 'optional', collect_name: true, collect_email: true });
   });
   after(async () => {
-    if (smtpd) await smtpd.stop();
     if (p) await p.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (smtpd) await smtpd.close();
   });
 
   // member chooses exactly body's emails.
@@ -86,7 +85,6 @@ describe('the recipients of a mail, checked as it is sent', { timeout: 120000 },
     assert.equal(r.status, 200, r.text);
     await choose(unsubscribed, {});
 
-    smtpd = new Smtpd(dir, port, { user: USER, password: PASSWORD, rcptReplies: replies });
     await smtpd.start();
     // The one who stays chose handoffs alone: theirs is the handoff mail.
     await waitFor(() => smtpd.mails.some((m) => m.rcpt_tos.includes(stays.email)), 30000, 'the handoff mail, retried');

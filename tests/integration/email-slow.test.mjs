@@ -23,14 +23,12 @@
 //
 // Every wait is bounded; the Parley and the server stop in after().
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, freePort, sleep, waitFor } from './lib/harness.mjs';
+import { Parley, sleep, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
 import { receiver } from './lib/receiver.mjs';
-import { SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpCert, smtpEnv } from './lib/smtp.mjs';
+import { smtpdOf } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const RCPT_DELAY_MS = 3000;
@@ -46,16 +44,12 @@ function slowServer(title, body) {
     const s = {};
 
     before(async () => {
-      s.dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-email-slow-'));
-      smtpCert(s.dir);
-      s.smtpd = new Smtpd(s.dir, await freePort(),
-        { user: USER, password: PASSWORD, rcptDelayMs: RCPT_DELAY_MS, dataDelayMs: DATA_HOLD_MS });
-      await s.smtpd.start();
+      s.smtpd = await smtpdOf('email-slow', { rcptDelayMs: RCPT_DELAY_MS, dataDelayMs: DATA_HOLD_MS });
       s.rx = await receiver((req, res) => res.end('ok'));
       s.p = new Parley({
         workers: 1,
         mock: true,
-        env: smtpEnv(s.dir, s.smtpd.port, {
+        env: s.smtpd.env({
           PARLEY_NOTIFY_LEASE_MS: String(LEASE_MS),
           PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on',
         }),
@@ -67,10 +61,9 @@ function slowServer(title, body) {
       s.wd = await createWidget(s.p, { handoff_enabled: true });
     });
     after(async () => {
-      if (s.smtpd) await s.smtpd.stop();
       if (s.rx) await s.rx.close();
       if (s.p) await s.p.stop();
-      if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
+      if (s.smtpd) await s.smtpd.close();
     });
 
     body(s);

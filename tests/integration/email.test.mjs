@@ -35,13 +35,12 @@
 //     supported" and that server sees neither AUTH nor a message.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { BIN, Parley, freePort, sleep, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
-import { SMTP_FROM as FROM, SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpCert, smtpEnv } from './lib/smtp.mjs';
+import { SMTP_FROM as FROM, SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpdOf } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const N = '/v1/admin/notifications';
@@ -51,17 +50,15 @@ const PUBLIC = 'https://chat.example.com';
 const QUIET_MS = 3000;
 
 describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () => {
-  let p, smtpd, plain, dir, wd, all, handoffOnly, none;
+  let p, smtpd, plain, wd, all, handoffOnly, none;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-email-'));
-    smtpCert(dir);
-    const port = await freePort();
-    smtpd = new Smtpd(dir, port, { user: USER, password: PASSWORD });
+    // Started by the tests, once what they mail is waiting.
+    smtpd = await smtpdOf('email', { start: false });
     p = new Parley({
       workers: 1,
       mock: true,
-      env: smtpEnv(dir, port, {
+      env: smtpd.env({
         PARLEY_PUBLIC_URL: `${PUBLIC}/`,
         PARLEY_TEST_MAIL_QUIET_MS: String(QUIET_MS),
       }),
@@ -73,10 +70,9 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     wd = await createWidget(p, { handoff_enabled: true, contact_info_mode: 'optional', collect_name: true, collect_email: true });
   });
   after(async () => {
-    if (smtpd) await smtpd.stop();
     if (plain) await plain.stop();
     if (p) await p.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (smtpd) await smtpd.close();
   });
 
   test('each user reads and sets their own choice; a key has none', async () => {
@@ -288,7 +284,7 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     const r = await p.adminJson('DELETE', `/v1/admin/contacts/${contact.id}`);
     assert.equal(r.status, 200, r.text);
     // The mail still waiting holds neither (a backup made now: the mails' records in hex).
-    const bk = path.join(dir, 'contact-deleted.mdb');
+    const bk = path.join(smtpd.dir, 'contact-deleted.mdb');
     execFileSync(path.join(BIN, 'parleyctl'), ['-S', p.sockPath, 'backup', bk], { timeout: 60000 });
     const dump = execFileSync('mdb_dump', ['-n', '-s', 'mails', bk], { encoding: 'utf8', maxBuffer: 1 << 28 }).replace(/\s/g, '');
     assert.ok(dump.length > 0);
@@ -304,7 +300,7 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
   });
 
   test('a server that offers no STARTTLS gets neither the password nor the mail', async () => {
-    plain = new Smtpd(dir, await freePort(), { plain: true, user: USER, password: PASSWORD });
+    plain = new Smtpd(smtpd.dir, await freePort(), { plain: true, user: USER, password: PASSWORD });
     await plain.start();
     // The failed attempts' errors the notifiers logged so far.
     const fails = () => [...p.tail('masterd', 1e7).matchAll(/\(handoff\), attempt \d+ failed: ([^\n]*)/g)].map((m) => m[1]);

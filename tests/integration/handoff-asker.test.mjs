@@ -11,25 +11,19 @@
 // The conversation says who put it in the queue while it waits there
 // (waiting_by: person, visitor).
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, freePort, sleep, waitFor } from './lib/harness.mjs';
+import { Parley, sleep, waitFor } from './lib/harness.mjs';
 import { addMember } from './lib/people.mjs';
-import { SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, Smtpd, smtpCert, smtpEnv } from './lib/smtp.mjs';
+import { smtpdOf } from './lib/smtp.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 describe('a team member moving a conversation to waiting_human', () => {
-  let p, smtpd, dir, wd, member;
+  let p, smtpd, wd, member;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'parley-asker-'));
-    smtpCert(dir);
-    const port = await freePort();
-    smtpd = new Smtpd(dir, port, { user: USER, password: PASSWORD });
-    await smtpd.start();
-    p = new Parley({ workers: 1, mock: true, env: smtpEnv(dir, port) });
+    smtpd = await smtpdOf('asker');
+    p = new Parley({ workers: 1, mock: true, env: smtpd.env() });
     await p.start();
     member = await addMember(p, { role: 'owner' });
     const r = await member.session.request('PUT', '/v1/admin/notifications', { body: { handoff_requested: true } });
@@ -37,9 +31,8 @@ describe('a team member moving a conversation to waiting_human', () => {
     wd = await createWidget(p, { handoff_enabled: true });
   });
   after(async () => {
-    if (smtpd) await smtpd.stop();
     if (p) await p.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (smtpd) await smtpd.close();
   });
 
   // A visitor's conversation of one turn: {v, id}.

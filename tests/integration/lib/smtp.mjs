@@ -3,10 +3,11 @@
 // test. STARTTLS and AUTH (user, password) are required unless plain.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
-import { REPO, waitFor } from './harness.mjs';
+import { REPO, freePort, waitFor } from './harness.mjs';
 import { spawnOwned } from './owned.mjs';
 
 // A self-signed certificate for 127.0.0.1 in dir (cert.pem, key.pem).
@@ -73,12 +74,32 @@ export class Smtpd {
 
   get mails() { return this.lines.filter((l) => l.data !== undefined).map(parseMail); }
 
+  // A Parley's settings to send through this server, with more (smtpEnv).
+  env(more) { return smtpEnv(this.dir, this.port, more); }
+
+  // Stopped, and its folder (smtpdOf's) removed.
+  async close() {
+    await this.stop();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
   stop() {
     if (!this.proc || this.proc.exitCode !== null) return Promise.resolve();
     const gone = new Promise((ok) => this.proc.once('exit', ok));
     this.proc.kill('SIGTERM');
     return gone;
   }
+}
+
+// A server of the usual account (SMTP_USER, SMTP_PASSWORD) in a folder of
+// its own (parley-<name>-…, its certificate made there), on a free port,
+// started unless start is false; opts as Smtpd's. close() when done.
+export async function smtpdOf(name, { start = true, ...opts } = {}) {
+  const dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', `parley-${name}-`));
+  smtpCert(dir);
+  const s = new Smtpd(dir, await freePort(), { user: SMTP_USER, password: SMTP_PASSWORD, ...opts });
+  if (start) await s.start();
+  return s;
 }
 
 // RFC 2047 "B" words (UTF-8) of a header, decoded.
