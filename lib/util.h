@@ -91,6 +91,30 @@ proto_json_plain_len(const unsigned char *p, size_t n)
 	return i;
 }
 
+/*
+ * How many of the n bytes at p, from the first, are ASCII (below 0x80):
+ * eight a step, a word with no high bit set being eight of them; the
+ * lowest high bit of a word is its first byte that is not.
+ */
+static inline size_t
+proto_ascii_len(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t highs = 0x8080808080808080ULL;
+	uint64_t w;
+
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, p + i, sizeof(w));
+		if ((w & highs) != 0)
+			return i + (size_t)(__builtin_ctzll(w & highs) >> 3);
+	}
+#endif
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
+}
+
 /* ---- arrays ---- */
 /*
  * arr (*cap elements of size bytes) with room for element n: arr itself

@@ -138,17 +138,31 @@ st_web_url_valid(const char *u)
 	return 1;
 }
 
+/*
+ * A run of ASCII is taken eight bytes a step (proto_ascii_len), within
+ * the string's length: a message's preview, its first 500 characters,
+ * was walked a byte at a time each time one was stored.
+ */
 size_t
 st_utf8_prefix(const char *s, size_t max_chars)
 {
-	size_t i = 0, chars = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, chars = 0, k;
 
-	while (s[i] != '\0' && chars < max_chars) {
-		/* Skip continuation bytes so a character is never cut. */
-		i++;
-		while ((s[i] & 0xc0) == 0x80)
+	while (i < len && chars < max_chars) {
+		if (u[i] < 0x80) {
+			k = proto_ascii_len(u + i, len - i);
+			if (k > max_chars - chars)
+				k = max_chars - chars;
+			i += k;
+			chars += k;
+		} else {
 			i++;
-		chars++;
+			chars++;
+		}
+		/* Skip continuation bytes so a character is never cut. */
+		while ((u[i] & 0xc0) == 0x80)
+			i++;
 	}
 	return i;
 }

@@ -6,9 +6,13 @@
 // and prints each program's instruction total from the callgrind files
 // (kept in OUT, default a temp folder, for callgrind_annotate). The mock's
 // first token comes BENCH_THINK_MS (default 0) ms after the request. Slow
-// (valgrind): about a minute. Prints, never asserts.
+// (valgrind): about a minute. Prints, never asserts. BENCH_TEXT_BYTES
+// (default 0: the short messages, "turn 3") pads each visitor message
+// with words to that many bytes more, which the mock's answer repeats:
+// chat-sized messages, where what a turn does a byte at a time shows.
 //
 //   PARLEY_BIN=$PWD/bin node tests/bench/callgrind-turns.mjs
+//   BENCH_TEXT_BYTES=1000 PARLEY_BIN=$PWD/bin node tests/bench/callgrind-turns.mjs
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +21,9 @@ import { Parley } from '../integration/lib/harness.mjs';
 import { sid, streamTurn } from '../integration/lib/chat.mjs';
 
 const BIN = process.env.PARLEY_BIN || path.resolve('bin');
+const PAD_BYTES = Number(process.env.BENCH_TEXT_BYTES || 0);
+const PAD = ' lorem ipsum dolor sit amet,'.repeat(Math.ceil(PAD_BYTES / 28))
+  .slice(0, PAD_BYTES);
 const OUT = process.env.OUT || fs.mkdtempSync(path.join(os.tmpdir(), 'parley-cg-'));
 // valgrind does not make the folder it writes to.
 fs.mkdirSync(OUT, { recursive: true });
@@ -31,11 +38,11 @@ const p = new Parley({
 });
 await p.start();
 try {
-  for (let i = 0; i < 200; i++) await streamTurn(p, sid('s'), `hello ${i}`);
+  for (let i = 0; i < 200; i++) await streamTurn(p, sid('s'), `hello ${i}${PAD}`);
   await Promise.all(Array.from({ length: 16 }, async () => {
     for (let j = 0; j < 4; j++) {
       const s = sid('c');
-      for (let i = 0; i < 10; i++) await streamTurn(p, s, `turn ${i}`);
+      for (let i = 0; i < 10; i++) await streamTurn(p, s, `turn ${i}${PAD}`);
     }
   }));
 } finally {

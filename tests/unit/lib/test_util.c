@@ -55,6 +55,64 @@ test_utf8_chars(void **state)
 	assert_int_equal(proto_utf8_char_len((const unsigned char *)"a", 0), 0);
 }
 
+/* proto_utf8_chars as it was, a sequence at a time: the reference. */
+static ssize_t
+chars_bytewise(const unsigned char *p, size_t n)
+{
+	size_t i = 0, k;
+	ssize_t chars = 0;
+
+	while (i < n) {
+		if ((k = proto_utf8_seq_len(p + i, n - i)) == 0)
+			return -1;
+		i += k;
+		chars++;
+	}
+	return chars;
+}
+
+/*
+ * The ASCII runs counted eight bytes a step (proto_ascii_len) agree with
+ * the count a sequence at a time: each sequence, good or bad, after 0 to
+ * 17 ASCII bytes and before 0 to 9, so that it falls at every place of a
+ * word and across two; a NUL and a DEL are ASCII.
+ */
+static void
+test_utf8_chars_runs(void **state)
+{
+	static const char *const seqs[] = {
+		"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\x80",
+		"\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "\xff", "\x7f",
+		"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+	};
+	unsigned char buf[64];
+	size_t i, pre, post, len, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+		for (pre = 0; pre <= 17; pre++)
+			for (post = 0; post <= 9; post++) {
+				len = strlen(seqs[i]);
+				memset(buf, 'a', sizeof(buf));
+				buf[pre / 2] = '\0';
+				memcpy(buf + pre, seqs[i], len);
+				n = pre + len + post;
+				assert_int_equal(proto_utf8_chars(buf, n),
+				    chars_bytewise(buf, n));
+				assert_int_equal(proto_utf8_valid(buf, n),
+				    chars_bytewise(buf, n) >= 0);
+				/* Cut inside the sequence. */
+				assert_int_equal(proto_utf8_chars(buf, pre + 1),
+				    chars_bytewise(buf, pre + 1));
+			}
+	for (n = 0; n <= 20; n++)
+		assert_int_equal(proto_ascii_len((const unsigned char *)
+		    "abcdefghijklmnopqrst", n), n);
+	memcpy(buf, "abcdefghij\xc3\xa9klmnop", 18);
+	for (n = 0; n <= 18; n++)
+		assert_int_equal(proto_ascii_len(buf, n), n < 10 ? n : 10);
+}
+
 /* A cut never splits a character: at each max, the most whole ones. */
 /* JavaScript's white space (trim(), Number()) and its string lengths. */
 static void
@@ -386,6 +444,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_chars),
+		cmocka_unit_test(test_utf8_chars_runs),
 		cmocka_unit_test(test_utf8_cut),
 		cmocka_unit_test(test_utf8_cp),
 		cmocka_unit_test(test_u32_add_held),

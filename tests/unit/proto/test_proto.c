@@ -819,6 +819,52 @@ test_visitor_name_gen(void **state)
 	}
 }
 
+/* st_utf8_prefix as it was, a byte at a time: the reference. */
+static size_t
+prefix_bytewise(const char *s, size_t max_chars)
+{
+	size_t i = 0, chars = 0;
+
+	while (s[i] != '\0' && chars < max_chars) {
+		i++;
+		while ((s[i] & 0xc0) == 0x80)
+			i++;
+		chars++;
+	}
+	return i;
+}
+
+/*
+ * The ASCII runs taken eight bytes a step agree with the walk a byte at
+ * a time, at every max and every place of a word, for text that is not
+ * UTF-8 too (continuation bytes after ASCII, a lone one first).
+ */
+static void
+test_utf8_prefix_runs(void **state)
+{
+	static const char *const seqs[] = {
+		"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\x80\x80",
+		"\xbf",
+	};
+	char buf[64];
+	size_t i, pre, post, max, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+		for (pre = 0; pre <= 17; pre++)
+			for (post = 0; post <= 9; post++) {
+				len = strlen(seqs[i]);
+				memset(buf, 'a', pre);
+				memcpy(buf + pre, seqs[i], len);
+				memset(buf + pre + len, 'b', post);
+				buf[pre + len + post] = '\0';
+				for (max = 0; max <= pre + post + 3; max++)
+					assert_int_equal(
+					    st_utf8_prefix(buf, max),
+					    prefix_bytewise(buf, max));
+			}
+}
+
 static void
 test_id_and_utf8(void **state)
 {
@@ -859,6 +905,7 @@ main(void)
 		cmocka_unit_test(test_visitor_block),
 		cmocka_unit_test(test_visitor_name_gen),
 		cmocka_unit_test(test_id_and_utf8),
+		cmocka_unit_test(test_utf8_prefix_runs),
 	};
 
 	log_init("test_proto");
