@@ -91,6 +91,8 @@ _Static_assert(NDONT_KNOW <= 64, "dont_know_pairs: a bit a phrase");
  * every phrase is two bytes at least.
  */
 static uint64_t dont_know_pairs[256];
+/* 1 for a byte some phrase begins with: a place any other is passed. */
+static uint8_t dont_know_first[256];
 static pthread_once_t dont_know_once = PTHREAD_ONCE_INIT;
 
 static size_t
@@ -104,9 +106,27 @@ dont_know_index(void)
 {
 	size_t k;
 
-	for (k = 0; k < NDONT_KNOW; k++)
+	for (k = 0; k < NDONT_KNOW; k++) {
 		dont_know_pairs[pair_slot(dont_know[k][0], dont_know[k][1])] |=
 		    UINT64_C(1) << k;
+		dont_know_first[(unsigned char)dont_know[k][0]] = 1;
+	}
+}
+
+/*
+ * The 8 bytes of w, all ASCII (no high bit), with 'A' to 'Z' lowered: a
+ * byte plus 0x3f has its high bit from 'A' up, plus 0x25 from past 'Z'
+ * up (no carry into the next: 0x7f + 0x3f < 0x100), and 0x80 >> 2 is
+ * the 0x20 that lowers it.
+ */
+static uint64_t
+lower8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t upper = (w + ones * (0x80 - 'A')) &
+	    ~(w + ones * (0x80 - 'Z' - 1)) & ones * 0x80;
+
+	return w | upper >> 2;
 }
 
 /* Whether s (NUL-ended) begins with phrase. */
@@ -125,34 +145,53 @@ begins_with(const char *s, const char *phrase)
  * first DONT_KNOW_SCAN bytes, where a model says it, lowered once and
  * read once, a phrase compared only where its first two bytes are, not
  * a strstr of the whole for each of the 39 phrases (an answer of 400
- * bytes: 12,300 instructions of strstr, now 6,400 for the read; the
- * lowering's 6,400 either way).
+ * bytes: 12,300 instructions of strstr, then 6,400 for the read and as
+ * many for the lowering, a byte at a time). ASCII is lowered eight
+ * bytes a step (lower8), and a place whose byte begins no phrase is
+ * passed at one look (dont_know_first): some 4,000 for both.
  */
 static int
 says_dont_know(const char *text)
 {
 	char buf[DONT_KNOW_SCAN + 1];
 	const unsigned char *u = (const unsigned char *)text;
-	uint64_t m;
+	/* What the lowering may read: a ’ takes 3 bytes to buf's 1. */
+	size_t len = strnlen(text, 3 * DONT_KNOW_SCAN);
+	uint64_t m, w;
 	size_t i, j;
 
-	for (i = j = 0; u[i] != '\0' && j < DONT_KNOW_SCAN; i++) {
+	for (i = j = 0; i < len && j < DONT_KNOW_SCAN;) {
+		if (len - i >= 8 && DONT_KNOW_SCAN - j >= 8) {
+			memcpy(&w, u + i, sizeof(w));
+			if ((w & 0x8080808080808080ULL) == 0) {
+				w = lower8(w);
+				memcpy(buf + j, &w, sizeof(w));
+				i += 8;
+				j += 8;
+				continue;
+			}
+		}
 		if (u[i] == 0xe2 && u[i + 1] == 0x80 && u[i + 2] == 0x99) {
 			buf[j++] = '\'';
-			i += 2;
-		} else
+			i += 3;
+		} else {
 			buf[j++] = (char)(u[i] >= 'A' && u[i] <= 'Z' ?
 			    u[i] + 32 : u[i]);
+			i++;
+		}
 	}
 	buf[j] = '\0';
 	(void)pthread_once(&dont_know_once, dont_know_index);
 	/* Two bytes at least each: the last byte begins no phrase. */
-	for (i = 0; i + 1 < j; i++)
+	for (i = 0; i + 1 < j; i++) {
+		if (!dont_know_first[(unsigned char)buf[i]])
+			continue;
 		for (m = dont_know_pairs[pair_slot(buf[i], buf[i + 1])];
 		    m != 0; m &= m - 1)
 			if (begins_with(buf + i,
 			    dont_know[__builtin_ctzll(m)]))
 				return 1;
+	}
 	return 0;
 }
 

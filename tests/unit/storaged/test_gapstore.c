@@ -239,6 +239,52 @@ test_languages(void **state)
 	st_rep_free(PROTO_ST_GAP_LIST, &l);
 }
 
+/*
+ * The answer is lowered eight ASCII bytes a step and a byte at a time
+ * elsewhere: a phrase in capitals is found wherever it falls in a word
+ * of eight, after two-byte characters or with a curly apostrophe, and
+ * when it ends at the last byte read (400), not one byte later.
+ */
+static void
+test_answer_places(void **state)
+{
+	struct fix *f = *state;
+	struct st_gap_list_rep l;
+	char a[420], id[ST_ID_HEX + 1], session[16];
+	int n = 0, k;
+
+	for (k = 0; k < 9; k++) {
+		memset(a, 'X', (size_t)k);
+		snprintf(a + k, sizeof(a) - (size_t)k, "%s", k < 6 ?
+		    " I DON'T KNOW." : " Sorry: I DON\xe2\x80\x99T KNOW.");
+		snprintf(session, sizeof(session), "a%d", k);
+		turn(f, session, "Is it waterproof?", a, 0, id);
+		n++;
+	}
+	for (k = 1; k <= 3; k++) {
+		memset(a, 0, sizeof(a));
+		while (strlen(a) < 2 * (size_t)k)
+			strcat(a, "\xc3\xa9");
+		strcat(a, "I DON\xe2\x80\x99T KNOW.");
+		snprintf(session, sizeof(session), "b%d", k);
+		turn(f, session, "Is it waterproof?", a, 0, id);
+		n++;
+	}
+	/* "I DON'T KNOW" is 12 bytes: bytes 388 to 399, then 389 to 400. */
+	for (k = 388; k <= 389; k++) {
+		memset(a, 'X', (size_t)k);
+		snprintf(a + k, sizeof(a) - (size_t)k, "I DON'T KNOW");
+		snprintf(session, sizeof(session), "c%d", k);
+		turn(f, session, "Is it waterproof?", a, 0, id);
+	}
+	n++;
+	list(f, NULL, 50, &l);
+	assert_int_equal(l.n, n);
+	/* Newest first: the one past the bytes read is none. */
+	assert_string_not_equal(l.gaps[0].conv_id, id);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+}
+
 /* A long question is kept cut, marked: 124 characters and "…". */
 static void
 test_long_question(void **state)
@@ -290,6 +336,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_languages, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_long_question, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_answer_places, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_scan_bound, setup,
 		    fix_teardown),
