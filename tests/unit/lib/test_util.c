@@ -139,6 +139,39 @@ test_js_text(void **state)
 	assert_int_equal(proto_utf16_units("\xf0\x9f\x98\x80" "a", 5), 3);
 }
 
+/* proto_utf16_units as it was, a byte at a time: the reference. */
+static size_t
+units_bytewise(const char *s, size_t n)
+{
+	size_t i, units = 0;
+
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			units += (unsigned char)s[i] >= 0xf0 ? 2 : 1;
+	return units;
+}
+
+/* Its ASCII runs, eight bytes a step, at every place of a word. */
+static void
+test_utf16_units_runs(void **state)
+{
+	static const char *const seqs[] = { "\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9f\x98\x80", "\x80", "\xf0", "" };
+	char buf[64];
+	size_t i, pre, post, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+		for (pre = 0; pre <= 17; pre++)
+			for (post = 0; post <= 9; post++) {
+				memset(buf, 'a', sizeof(buf));
+				memcpy(buf + pre, seqs[i], strlen(seqs[i]));
+				n = pre + strlen(seqs[i]) + post;
+				assert_int_equal(proto_utf16_units(buf, n),
+				    units_bytewise(buf, n));
+			}
+}
+
 static void
 test_utf8_cut(void **state)
 {
@@ -445,6 +478,7 @@ main(void)
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_chars),
 		cmocka_unit_test(test_utf8_chars_runs),
+		cmocka_unit_test(test_utf16_units_runs),
 		cmocka_unit_test(test_utf8_cut),
 		cmocka_unit_test(test_utf8_cp),
 		cmocka_unit_test(test_u32_add_held),

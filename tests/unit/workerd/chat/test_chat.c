@@ -1735,6 +1735,101 @@ test_visible_end(void **state)
 	}
 }
 
+/*
+ * Long ASCII with its spaces at every place of a word of eight, and a
+ * tab, a control byte or a non-ASCII character among them: the words
+ * read eight bytes a step end where the byte walk ends, whole and piece
+ * by piece.
+ */
+static void
+test_visible_end_words(void **state)
+{
+	static const char *const odd[] = { "\t", "\x01", "\xc3\xa9",
+	    "\xe3\x80\x80", "\x7f", " " };
+	char text[80];
+	size_t o, at, sp, len, from, visible;
+
+	(void)state;
+	for (o = 0; o < sizeof(odd) / sizeof(odd[0]); o++)
+		for (at = 0; at < 24; at++)
+			for (sp = 0; sp < 24; sp++) {
+				memset(text, 'w', 40);
+				text[sp] = ' ';
+				memcpy(text + at, odd[o], strlen(odd[o]));
+				len = 40;
+				memset(text + 30, ' ', 10);	/* trailing */
+				assert_int_equal(chat_visible_end(text, len, 0,
+				    0), visible_ref(text, len));
+				visible = chat_visible_end(text, 13, 0, 0);
+				from = 13;
+				/* 13 starts a character unless odd is cut. */
+				if (at > 10 && at <= 12)
+					continue;
+				assert_int_equal(chat_visible_end(text, len,
+				    from, visible), visible_ref(text, len));
+			}
+}
+
+/* chat_utf8_append as it was, a character at a time: the reference. */
+static size_t
+append_ref(struct buf *b, const char *text, size_t len, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0, n, added = 0;
+
+	while (i < len) {
+		if ((n = proto_utf8_char_len(p + i, len - i)) == 0) {
+			if (added + 3 > max)
+				break;
+			buf_add(b, "\xef\xbf\xbd", 3);
+			added += 3;
+			i++;
+			continue;
+		}
+		if (added + n > max)
+			break;
+		buf_add(b, p + i, n);
+		added += n;
+		i += n;
+	}
+	return i;
+}
+
+/*
+ * Runs of ASCII added at once agree with the walk a character at a
+ * time: a NUL, a bad byte or a character in them at every place of a
+ * word, every max up to past the end.
+ */
+static void
+test_utf8_append_runs(void **state)
+{
+	static const char *const odd[] = { "\0", "\xff", "\xc3\xa9",
+	    "\xe2\x82", "\xf0\x9f\x98\x80" };
+	char text[40];
+	struct buf a, r;
+	size_t o, at, max, len, ua, ur;
+
+	(void)state;
+	for (o = 0; o < sizeof(odd) / sizeof(odd[0]); o++)
+		for (at = 0; at < 18; at++)
+			for (max = 0; max <= 34; max++) {
+				memset(text, 'x', sizeof(text));
+				/* "\0" is one byte: its NUL. */
+				memcpy(text + at, odd[o],
+				    odd[o][0] != '\0' ? strlen(odd[o]) : 1);
+				len = 26;
+				buf_init(&a);
+				buf_init(&r);
+				ua = chat_utf8_append(&a, text, len, max);
+				ur = append_ref(&r, text, len, max);
+				assert_int_equal(ua, ur);
+				assert_int_equal(a.len, r.len);
+				assert_memory_equal(a.data, r.data, a.len);
+				buf_free(&a);
+				buf_free(&r);
+			}
+}
+
 int
 main(void)
 {
@@ -1745,6 +1840,8 @@ main(void)
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_ndjson),
 		cmocka_unit_test(test_visible_end),
+		cmocka_unit_test(test_visible_end_words),
+		cmocka_unit_test(test_utf8_append_runs),
 		cmocka_unit_test_setup_teardown(test_json_turn, each_setup,
 		    each_teardown),
 		cmocka_unit_test_setup_teardown(test_stream_turn, each_setup,
