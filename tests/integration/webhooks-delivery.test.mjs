@@ -81,6 +81,24 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     await v.next('contact_info_saved');
     await v.close();
   }
+  // A visitor of widget says text, then asks for a person; first(v) what it
+  // does before (leaves contact details).
+  async function visitorAsks(widget, text, first = async () => {}) {
+    const v = await Visitor.open(p, widget.widget_id);
+    await v.next('session');
+    await first(v);
+    await v.turn(text);
+    v.send({ type: 'request_human' });
+    assert.equal((await v.next('handoff')).state, 'waiting_human');
+    await v.close();
+  }
+  // Webhook w's deliveries, 3 at least, each refused once: every one waits for its retry.
+  async function allRefused(w) {
+    await waitFor(async () => {
+      const ds = await deliveries(w.id);
+      return ds.length >= 3 && ds.every((d) => d.status === 'pending' && d.response_code === 500);
+    }, 10000, 'the deliveries refused');
+  }
   function verify(secret, hit) {
     assert.doesNotThrow(() => new Webhook(secret).verify(hit.body, hit.headers), hit.path);
     assert.equal(hit.headers['content-type'], 'application/json');
@@ -300,19 +318,11 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
       const rx = await recv((req, res) => { res.statusCode = open ? 200 : 500; res.end(); });
       const w = await make(rx.url(`/waiting-${erase}`), ['message.created', 'handoff.requested']);
       const widget = await createWidget(p, { handoff_enabled: true, contact_info_mode: 'optional', collect_email: true, collect_name: true });
-      const v = await Visitor.open(p, widget.widget_id);
-      await v.next('session');
-      v.send({ type: 'contact_info', ...who });
-      await v.next('contact_info_saved');
-      await v.turn(`a question ${tag}`);
-      v.send({ type: 'request_human' });
-      assert.equal((await v.next('handoff')).state, 'waiting_human');
-      await v.close();
-      // Refused once each: every one waits for its retry.
-      await waitFor(async () => {
-        const ds = await deliveries(w.id);
-        return ds.length >= 3 && ds.every((d) => d.status === 'pending' && d.response_code === 500);
-      }, 10000, 'the deliveries refused');
+      await visitorAsks(widget, `a question ${tag}`, async (v) => {
+        v.send({ type: 'contact_info', ...who });
+        await v.next('contact_info_saved');
+      });
+      await allRefused(w);
       assert.ok(rx.hits.some((h) => h.body.includes(who.name)), 'the refused attempts named the contact');
       const contact = (await p.admin('/v1/admin/contacts?limit=200')).json().contacts.find((c) => c.email === who.email);
       const r = await p.adminJson('DELETE', `/v1/admin/contacts/${contact.id}${erase ? '?erase=all' : ''}`);
@@ -343,17 +353,8 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     let open = false;
     const rx = await recv((req, res) => { res.statusCode = open ? 200 : 500; res.end(); });
     const w = await make(rx.url('/upgrade'), ['message.created', 'handoff.requested']);
-    const widget = await createWidget(p, { handoff_enabled: true });
-    const v = await Visitor.open(p, widget.widget_id);
-    await v.next('session');
-    await v.turn('a question before the upgrade');
-    v.send({ type: 'request_human' });
-    assert.equal((await v.next('handoff')).state, 'waiting_human');
-    await v.close();
-    await waitFor(async () => {
-      const ds = await deliveries(w.id);
-      return ds.length >= 3 && ds.every((d) => d.status === 'pending' && d.response_code === 500);
-    }, 10000, 'the deliveries refused');
+    await visitorAsks(await createWidget(p, { handoff_enabled: true }), 'a question before the upgrade');
+    await allRefused(w);
     const ours = new Set((await deliveries(w.id)).map((d) => d.id));
 
     await p.killStoraged('SIGTERM');
