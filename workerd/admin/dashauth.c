@@ -435,18 +435,25 @@ dashauth_device_cookie(char *out, size_t outsz, const char *device,
 	    secure ? "; Secure" : "");
 }
 
-void
-dashauth_device(const struct conn *c, const struct http_request *req,
-    char out[ST_DASH_DEVICE_LEN + 1])
+/* The first cookie called name in req's Cookie lines, as cookie_get. */
+static int
+req_cookie(const struct http_request *req, const char *name, char *out,
+    size_t outsz)
 {
-	const char *name = conn_https(c) ? DASH_DEVICE_HTTPS : DASH_DEVICE;
 	int i, r = 0;
 
 	for (i = 0; i < req->nheaders && r == 0; i++)
 		if (strcmp(req->headers[i].name, "cookie") == 0)
-			r = cookie_get(req->headers[i].value, name, out,
-			    ST_DASH_DEVICE_LEN + 1);
-	if (r != 1)
+			r = cookie_get(req->headers[i].value, name, out, outsz);
+	return r;
+}
+
+void
+dashauth_device(const struct conn *c, const struct http_request *req,
+    char out[ST_DASH_DEVICE_LEN + 1])
+{
+	if (req_cookie(req, conn_https(c) ? DASH_DEVICE_HTTPS : DASH_DEVICE,
+	    out, ST_DASH_DEVICE_LEN + 1) != 1)
 		out[0] = '\0';
 }
 
@@ -461,16 +468,12 @@ static int
 session_hash(const struct conn *c, const struct http_request *req,
     uint8_t hash[ST_DASH_HASH_LEN])
 {
-	const char *name = conn_https(c) ? DASH_COOKIE_HTTPS : DASH_COOKIE;
 	char v[DASH_ID_HEX + 1];
 	uint8_t id[DASH_ID_BYTES];
-	int i, r = 0;
+	int r;
 
-	for (i = 0; i < req->nheaders && r == 0; i++)
-		if (strcmp(req->headers[i].name, "cookie") == 0)
-			r = cookie_get(req->headers[i].value, name, v,
-			    sizeof(v));
-	if (r <= 0)
+	if ((r = req_cookie(req, conn_https(c) ? DASH_COOKIE_HTTPS :
+	    DASH_COOKIE, v, sizeof(v))) <= 0)
 		return r;
 	if (strlen(v) != DASH_ID_HEX)
 		return -1;
