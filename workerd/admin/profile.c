@@ -45,6 +45,8 @@ struct pwchange {
 	uint8_t old_salt[ST_PW_SALT_LEN];	/* the stored salt and hash */
 	uint8_t old[ST_PW_HASH_LEN];
 	uint8_t salt[ST_PW_SALT_LEN];	/* the new password's */
+	char rate_key[ST_RATE_KEY_MAX + 1];	/* the client's, as a login's */
+	char device[ST_DASH_DEVICE_LEN + 1];	/* its known-device cookie */
 	struct hashjob *job;
 	struct loop_timer timer;	/* a wrong password's delay */
 };
@@ -264,12 +266,24 @@ pw_cur_hashed(void *arg, int ok, const uint8_t *key)
 	pw_hash(p, &p->next, p->nextlen, p->salt, pw_next_hashed);
 }
 
-/* ST_USER_SELF (read) -> the stored salt and hash. */
+static void pw_counted(const struct storec_result *, void *);
+
+/*
+ * ST_USER_SELF (read) -> the stored salt and hash; then the attempt
+ * counted as a login of the account's (its email and this browser's
+ * known-device cookie: past a spent budget, the user's own browser).
+ */
 static void
 pw_found(const struct storec_result *r, void *arg)
 {
 	struct pwchange *p = ((struct conn *)arg)->hctx;
 	struct st_user_self_rep rep;
+	struct st_dash_attempt_req att = {
+		.rate_key = p->rate_key,
+		.window_ms = DASH_LOGIN_WINDOW_MS,
+		.rate_max = DASH_LOGIN_MAX,
+		.failures_max = wsettings.login_failures,
+	};
 
 	if (pw_decode(p, r, PROTO_ST_USER_SELF, &rep) < 0)
 		return;
@@ -283,17 +297,19 @@ pw_found(const struct storec_result *r, void *arg)
 	}
 	memcpy(p->old_salt, rep.salt, sizeof(p->old_salt));
 	memcpy(p->old, rep.hash, sizeof(p->old));
+	strlcpy(att.email, rep.m.email, sizeof(att.email));
+	strlcpy(att.device, p->device, sizeof(att.device));
 	st_rep_free(PROTO_ST_USER_SELF, &rep);
 	OPENSSL_cleanse(&rep, sizeof(rep));
-	pw_hash(p, &p->cur, p->curlen, p->old_salt, pw_cur_hashed);
+	/* Nobody asks: a login attempt is the client's. */
+	pw_ask(p, NULL, PROTO_ST_DASH_ATTEMPT, &att, pw_counted);
 }
 
-/* ST_DASH_ATTEMPT -> limited or not: then the stored password. */
+/* ST_DASH_ATTEMPT -> limited or not: then the current password hashed. */
 static void
 pw_counted(const struct storec_result *r, void *arg)
 {
 	struct pwchange *p = ((struct conn *)arg)->hctx;
-	struct st_user_self_req q = { .mode = ST_SELF_READ };
 	char hdr[64 + sizeof(NO_STORE)];
 	struct st_rate_verdict v;
 
@@ -309,7 +325,7 @@ pw_counted(const struct storec_result *r, void *arg)
 		    "later");
 		return;
 	}
-	pw_ask(p, &p->c->who, PROTO_ST_USER_SELF, &q, pw_found);
+	pw_hash(p, &p->cur, p->curlen, p->old_salt, pw_cur_hashed);
 }
 
 /* A body's password field into *dst: NULL, or what is wrong. */
@@ -361,13 +377,8 @@ void
 profile_password_post(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	char key[ST_RATE_KEY_MAX + 1], why[96];
-	struct st_dash_attempt_req att = {
-		.rate_key = key,
-		.window_ms = DASH_LOGIN_WINDOW_MS,
-		.rate_max = DASH_LOGIN_MAX,
-		.failures_max = wsettings.login_failures,
-	};
+	struct st_user_self_req q = { .mode = ST_SELF_READ };
+	char why[96];
 	struct pwchange *p;
 	const char *bad;
 	json_t *root;
@@ -393,7 +404,7 @@ profile_password_post(struct conn *c, struct http_request *req,
 	p->c = c;
 	conn_hold(c, p, pw_free);
 	/* One count with the logins: a change is a password guessed. */
-	clientip_key(c, req, "login:", key, sizeof(key));
-	/* Nobody asks: a login attempt is the client's. */
-	pw_ask(p, NULL, PROTO_ST_DASH_ATTEMPT, &att, pw_counted);
+	clientip_key(c, req, "login:", p->rate_key, sizeof(p->rate_key));
+	dashauth_device(c, req, p->device);
+	pw_ask(p, &p->c->who, PROTO_ST_USER_SELF, &q, pw_found);
 }

@@ -15,7 +15,8 @@
 //    Retry-After (the refill is in tests/unit/storaged/test_dashstore.c,
 //    on a fake clock), but a browser that signed in to the account
 //    before (its known-device cookie, set at that login) signs in, and
-//    that cookie lets no other account, nor a forged one, past;
+//    that cookie lets no other account, nor a forged one, past; so does
+//    a password change from that browser, and not from a session alone;
 //  - storaged stores a session only for a user that exists (those of
 //    older versions had none), and one of the owner is valid everywhere.
 import assert from 'node:assert/strict';
@@ -199,5 +200,16 @@ describe('login abuse (2 workers, TRUST_PROXY=loopback)', { timeout: 120000 }, (
     assert.equal(f.status, 429, f.text);
     const wrong = await loginRequest(p, 'not the password', { headers: { ...xff(fresh()), ...known } });
     assert.equal(wrong.status, 401, wrong.text);
+
+    // A password change is counted as a login of the account: from a
+    // session without the browser's cookie, refused with the rest; with it, made.
+    const signedIn = await login(p, PASSWORD, { headers: { ...xff(fresh()), ...known } });
+    const change = (extra) => p.request('POST', '/v1/admin/profile/password', {
+      headers: { ...signedIn.headers({ json: true }), ...xff(fresh()), ...extra },
+      body: JSON.stringify({ current_password: PASSWORD, new_password: `${PASSWORD}-changed` }) });
+    let ch = await change({});
+    assert.equal(ch.status, 429, ch.text);
+    ch = await change({ Cookie: `${signedIn.cookieHeader}; parley_device=${device.value}` });
+    assert.equal(ch.status, 204, ch.text);
   });
 });
