@@ -431,6 +431,6 @@ action_call_req_of(struct action_call_req *q, const struct st_action *a,
 int
 action_private_ok(const char *org)
 {
-	return wsettings.actions_allow_private &&
-	    strcmp(org, ST_WHO_ORG_DEFAULT) == 0;
+	return urlpol_private_ok(org, NULL, wsettings.actions_allow_private,
+	    NULL);
 }

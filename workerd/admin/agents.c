@@ -271,7 +271,7 @@ agent_vet(struct conn *c, void *rec, uint64_t mask, int patch,
 	if (!(mask & ST_AF_BASE_URL) || a->base_url == NULL ||
 	    a->base_url[0] == '\0' ||
 	    urlpol_model_parse(a->base_url, &t, &why) < 0 ||
-	    urlpol_model_private_ok(c->who.org, t.host,
+	    urlpol_private_ok(c->who.org, t.host,
 	    wsettings.model_allow_private, wsettings.model_allow_hosts))
 		return 0;
 	return admin_vet_url(c, &t, base_url_why, agent_looked_up, state);

@@ -115,7 +115,7 @@ source_vet(struct conn *c, void *rec, uint64_t mask, int patch,
 		conn_send_error(c, 400, admin_headers, why);
 		return -1;
 	}
-	if (urlpol_model_private_ok(c->who.org, t.host,
+	if (urlpol_private_ok(c->who.org, t.host,
 	    wsettings.knowledge_allow_private, NULL))
 		return 0;
 	return admin_vet_url(c, &t, NULL, source_looked_up, state);

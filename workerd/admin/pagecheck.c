@@ -382,7 +382,7 @@ widget_got(const struct storec_result *r, void *arg)
 		check_fail(c, 400, why);
 		return;
 	}
-	pc->guard.allow_private = urlpol_model_private_ok(c->who.org, t.host,
+	pc->guard.allow_private = urlpol_private_ok(c->who.org, t.host,
 	    wsettings.knowledge_allow_private, NULL);
 	if (!pc->guard.allow_private && urlpol_check_literal(&t, &why) < 0) {
 		check_fail(c, 400, private_why);

@@ -49,6 +49,7 @@
 #include "loop.h"
 #include "notify.h"
 #include "stmsgs.h"
+#include "urlpolicy.h"
 #include "workerd.h"
 
 #define POLL_MS		250
@@ -255,8 +256,8 @@ due_done(const struct storec_result *r, void *arg)
 	    i++) {
 		conf = F.conf;
 		/* Private addresses: the default organisation's alone. */
-		conf.allow_private = F.conf.allow_private &&
-		    strcmp(js.jobs[i].s.org, ST_WHO_ORG_DEFAULT) == 0;
+		conf.allow_private = urlpol_private_ok(js.jobs[i].s.org, NULL,
+		    F.conf.allow_private, NULL);
 		strlcpy(sl->org, js.jobs[i].s.org, sizeof(sl->org));
 		sl->crawl = crawl_start(&js.jobs[i], &conf, crawl_over, sl);
 	}

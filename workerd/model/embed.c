@@ -545,7 +545,7 @@ job_target(struct embed_job *j, const struct embed_conf *c, const char *path)
 		log_warnx("embed: the %s", why);
 		return -1;
 	}
-	j->guarded = !urlpol_model_private_ok(c->org, t.host,
+	j->guarded = !urlpol_private_ok(c->org, t.host,
 	    wsettings.model_allow_private, wsettings.model_allow_hosts);
 	return 0;
 }

@@ -61,7 +61,7 @@ struct embed_conf {
 	/*
 	 * As upstream_req.org: NULL, the deployment's own server, reached
 	 * wherever it is. Else the organisation whose server this is: unless
-	 * urlpol_model_private_ok lets it, each address is checked with
+	 * urlpol_private_ok lets it, each address is checked with
 	 * urlpol_addr_private as its socket opens (no connection reused, no
 	 * proxy), and a refused one fails the job at once.
 	 */

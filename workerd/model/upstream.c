@@ -277,7 +277,7 @@ guard(struct upstream *u, const struct upstream_req *req)
 		log_warnx("upstream: an agent's %s", why);
 		return -1;
 	}
-	if (!urlpol_model_private_ok(req->org, t.host,
+	if (!urlpol_private_ok(req->org, t.host,
 	    wsettings.model_allow_private, wsettings.model_allow_hosts))
 		u->guarded = 1;
 	return 0;

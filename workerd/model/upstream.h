@@ -63,7 +63,7 @@ struct upstream_req {
 	const char *base_url;
 	/*
 	 * With base_url: the organisation of the agent that set it. Unless
-	 * urlpol_model_private_ok lets it (workerd/net/urlpolicy.c), the
+	 * urlpol_private_ok lets it (workerd/net/urlpolicy.c), the
 	 * transfer connects only to an address urlpol_addr_private allows,
 	 * checked as curl opens the socket, on a new connection each time.
 	 * NULL: not checked (the deployment's own URL may point anywhere).

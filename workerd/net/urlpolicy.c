@@ -447,7 +447,7 @@ host_item(const char *item, size_t n, const char *host)
 }
 
 int
-urlpol_model_private_ok(const char *org, const char *host, int allow_private,
+urlpol_private_ok(const char *org, const char *host, int allow_private,
     const char *allow_hosts)
 {
 	const char *p, *comma;

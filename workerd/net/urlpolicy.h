@@ -134,13 +134,15 @@ int urlpol_check_literal(struct url_target *t, const char **why);
 int urlpol_model_parse(const char *url, struct url_target *t,
     const char **why);
 /*
- * Whether an agent of organisation org may reach host's private
- * addresses: 1 when org is the default one and allow_private (the
- * setting PARLEY_MODEL_ALLOW_PRIVATE), or host is one of allow_hosts
- * (PARLEY_MODEL_ALLOW_HOSTS: comma-separated names or addresses, any
+ * Whether organisation org's URL to host (NULL: none named) may reach
+ * private addresses, the one rule of every tenant's outgoing request
+ * (agents, knowledge, page checks, actions, webhooks): 1 when org is
+ * the default one and allow_private (its PARLEY_*_ALLOW_PRIVATE
+ * setting), or host is one of allow_hosts (PARLEY_MODEL_ALLOW_HOSTS,
+ * PARLEY_WEBHOOK_ALLOW_HOSTS: comma-separated names or addresses, any
  * case, spaces and tabs around each ignored; NULL or "" none); else 0.
  */
-int urlpol_model_private_ok(const char *org, const char *host,
+int urlpol_private_ok(const char *org, const char *host,
     int allow_private, const char *allow_hosts);
 
 #endif

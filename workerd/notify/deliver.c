@@ -346,7 +346,7 @@ dlv_prepare(struct dlv *d, const struct st_hook_job *job, int *final)
 int
 notify_private_ok(const char *org, const char *host)
 {
-	return urlpol_model_private_ok(org, host,
+	return urlpol_private_ok(org, host,
 	    wsettings.webhook_allow_private, wsettings.webhook_allow_hosts);
 }
 

@@ -61,15 +61,15 @@ base_url(const char *s)
 	    strcmp(t.host, t2.host) == 0 && t.port == t2.port,
 	    "the webhooks' reader reads another target");
 	/* Who may reach it: the setting for the default org, else a list. */
-	check(urlpol_model_private_ok("default", t.host, 1, NULL) == 1,
+	check(urlpol_private_ok("default", t.host, 1, NULL) == 1,
 	    "default org with the setting refused");
-	check(urlpol_model_private_ok("default", t.host, 0, NULL) == 0,
+	check(urlpol_private_ok("default", t.host, 0, NULL) == 0,
 	    "default org without the setting allowed");
-	check(urlpol_model_private_ok("acme", t.host, 1, NULL) == 0,
+	check(urlpol_private_ok("acme", t.host, 1, NULL) == 0,
 	    "tenant allowed by the default org's setting");
-	check(urlpol_model_private_ok("acme", t.host, 0, t.host) == 1,
+	check(urlpol_private_ok("acme", t.host, 0, t.host) == 1,
 	    "tenant's listed host refused");
-	check(urlpol_model_private_ok("acme", t.host, 0, "x.invalid") ==
+	check(urlpol_private_ok("acme", t.host, 0, "x.invalid") ==
 	    (strcasecmp(t.host, "x.invalid") == 0), "unlisted host allowed");
 }
 
@@ -79,8 +79,8 @@ host_list(const char *s)
 	char host[64];
 	size_t n;
 
-	check(urlpol_model_private_ok("default", "h", 0, s) ==
-	    urlpol_model_private_ok("acme", "h", 1, s), "org and setting "
+	check(urlpol_private_ok("default", "h", 0, s) ==
+	    urlpol_private_ok("acme", "h", 1, s), "org and setting "
 	    "matter beside a list");
 	/* Its first item (spaces aside) is allowed for any tenant. */
 	n = strcspn(s, ",");
@@ -95,7 +95,7 @@ host_list(const char *s)
 	memcpy(host, s, n);
 	host[n] = '\0';
 	check(strchr(host, ' ') != NULL || strchr(host, '\t') != NULL ||
-	    strchr(host, ',') != NULL || urlpol_model_private_ok("acme", host, 0, s) == 1,
+	    strchr(host, ',') != NULL || urlpol_private_ok("acme", host, 0, s) == 1,
 	    "listed host refused");
 }
 

@@ -342,16 +342,16 @@ test_model(void **state)
 	assert_int_equal(urlpol_model_parse("http://[::ffff:127.0.0.1]:8/v1",
 	    &t, &why), 0);
 	assert_string_equal(t.host, "::ffff:127.0.0.1");
-	assert_int_equal(urlpol_model_private_ok("default", "x", 1, NULL), 1);
-	assert_int_equal(urlpol_model_private_ok("default", "x", 0, NULL), 0);
-	assert_int_equal(urlpol_model_private_ok("acme", "x", 1, NULL), 0);
-	assert_int_equal(urlpol_model_private_ok("acme", "Ollama.LAN", 0,
+	assert_int_equal(urlpol_private_ok("default", "x", 1, NULL), 1);
+	assert_int_equal(urlpol_private_ok("default", "x", 0, NULL), 0);
+	assert_int_equal(urlpol_private_ok("acme", "x", 1, NULL), 0);
+	assert_int_equal(urlpol_private_ok("acme", "Ollama.LAN", 0,
 	    "a.example, ollama.lan ,10.0.0.5"), 1);
-	assert_int_equal(urlpol_model_private_ok("acme", "10.0.0.5", 0,
+	assert_int_equal(urlpol_private_ok("acme", "10.0.0.5", 0,
 	    "a.example, ollama.lan ,10.0.0.5"), 1);
-	assert_int_equal(urlpol_model_private_ok("acme", "lan", 0,
+	assert_int_equal(urlpol_private_ok("acme", "lan", 0,
 	    "ollama.lan"), 0);
-	assert_int_equal(urlpol_model_private_ok("acme", "", 0, ","), 0);
+	assert_int_equal(urlpol_private_ok("acme", "", 0, ","), 0);
 }
 
 int
