@@ -460,6 +460,21 @@ test_unrecorded_analysis_makes_index_again(void **state)
 	made_again(f, a, b, c, words);
 }
 
+/* meta's record of the index's analysis is want (the version byte first). */
+static void
+analysis_is(struct fix *f, const uint8_t want[1 + KB_FINGERPRINT_LEN])
+{
+	struct store_txn t;
+	MDB_val v;
+
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	assert_int_equal(db_get(&t, t.st->meta, ANALYSIS_KEY,
+	    strlen(ANALYSIS_KEY), &v, "get analysis"), 0);
+	assert_int_equal(v.mv_size, 1 + KB_FINGERPRINT_LEN);
+	assert_memory_equal(v.mv_data, want, 1 + KB_FINGERPRINT_LEN);
+	store_abort(&t);
+}
+
 static void
 test_analysis_recorded(void **state)
 {
@@ -468,29 +483,17 @@ test_analysis_recorded(void **state)
 	uint8_t other[1 + KB_FINGERPRINT_LEN];
 	uint64_t a, b, c;
 	uint32_t words;
-	struct store_txn t;
-	MDB_val v;
 
 	want[0] = ST_RECORD_VERSION;
 	assert_int_equal(kb_fingerprint(want + 1), 0);
 	assert_int_equal(kb_fingerprint(again), 0);
 	assert_memory_equal(want + 1, again, KB_FINGERPRINT_LEN);
 	/* A new data directory records it at its first open. */
-	assert_int_equal(store_begin(f->st, &t, 1), 0);
-	assert_int_equal(db_get(&t, t.st->meta, ANALYSIS_KEY,
-	    strlen(ANALYSIS_KEY), &v, "get analysis"), 0);
-	assert_int_equal(v.mv_size, sizeof(want));
-	assert_memory_equal(v.mv_data, want, sizeof(want));
-	store_abort(&t);
+	analysis_is(f, want);
 	/* And so does the open that made the index again. */
 	memset(other, 0x5a, sizeof(other));
 	old_index_reopened(f, other, sizeof(other), &a, &b, &c, &words);
-	assert_int_equal(store_begin(f->st, &t, 1), 0);
-	assert_int_equal(db_get(&t, t.st->meta, ANALYSIS_KEY,
-	    strlen(ANALYSIS_KEY), &v, "get analysis"), 0);
-	assert_int_equal(v.mv_size, sizeof(want));
-	assert_memory_equal(v.mv_data, want, sizeof(want));
-	store_abort(&t);
+	analysis_is(f, want);
 }
 
 static void
