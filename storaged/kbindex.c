@@ -445,6 +445,31 @@ chunk_index(struct store_txn *t, const struct st_kbchunk *c, uint64_t id,
 	stats_put(t, c->org, &s);
 }
 
+/*
+ * Before the first chunk goes in: meta records this build's analysis as
+ * the index's (an open with no chunk works it out for nothing, kb_reindex,
+ * and may leave another's). 0, or -1 with t failed.
+ */
+static int
+analysis_first(struct store_txn *t)
+{
+	uint8_t rec[1 + KB_FINGERPRINT_LEN];
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, t->st->kb_chunks, &ms)) != 0)
+		return txn_lmdb(t, rc, "count knowledge chunks"), -1;
+	if (ms.ms_entries > 0)
+		return 0;
+	rec[0] = ST_RECORD_VERSION;
+	if (kb_fingerprint(rec + 1) < 0)
+		return store_fail(t, PROTO_E_INTERNAL, "the text analysis's "
+		    "fingerprint: out of memory"), -1;
+	db_put(t, t->st->meta, KB_ANALYSIS_KEY, strlen(KB_ANALYSIS_KEY), rec,
+	    sizeof(rec), "put knowledge analysis");
+	return t->err ? -1 : 0;
+}
+
 int
 kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 {
@@ -470,6 +495,7 @@ kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 		return store_fail(t, PROTO_E_INVALID, why), -1;
 	}
 	if ((making = reindex_at(t, NULL, &last)) < 0 ||
+	    (!making && analysis_first(t) < 0) ||
 	    (*id = outq_seq_next(t, KB_SEQ_KEY)) == 0) {
 		terms_free(&ts);
 		return -1;
@@ -847,6 +873,28 @@ reindex_alive(long long *next)
 }
 
 /*
+ * No chunk, and no making again under way: nothing an analysis made, so
+ * no fingerprint is worked out (some 15 ms at each start); the first
+ * chunk added records it (analysis_first). 0 on an error: the caller
+ * reads again.
+ */
+static int
+nothing_indexed(struct store *st)
+{
+	struct store_txn t;
+	uint64_t last;
+	MDB_stat ms;
+	int none;
+
+	if (store_begin(st, &t, 1) != 0)
+		return 0;
+	none = mdb_stat(t.txn, st->kb_chunks, &ms) == 0 &&
+	    ms.ms_entries == 0 && reindex_at(&t, NULL, &last) == 0;
+	store_abort(&t);
+	return none;
+}
+
+/*
  * The lexical index made again when meta does not record this build's
  * analysis as the one that made it (kb_fingerprint): a data directory
  * from before the record, or a build whose analysis changed (libstemmer
@@ -871,6 +919,8 @@ kb_reindex(struct store *st)
 	uint32_t n;
 	int cmp = 0, todo;
 
+	if (nothing_indexed(st))
+		return 0;
 	rec[0] = ST_RECORD_VERSION;
 	if (kb_fingerprint(rec + 1) < 0) {
 		log_warnx("%s: the text analysis's fingerprint: out of memory, "

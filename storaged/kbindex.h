@@ -16,9 +16,9 @@
  *   kb_stats	org -> u32 chunks, u64 words per field (the averages)
  *   kb_source	source id NUL u64 id -> (): a source's chunks
  *   meta	"kb_analysis" -> the version byte, kb_fingerprint of the
- *		text analysis that made kb_post, kb_terms and kb_stats:
- *		at open, made again when it is not this build's
- *		(kbindex_module, storeint.h)
+ *		text analysis that made kb_post, kb_terms and kb_stats,
+ *		put with the first chunk: at open, made again when it is
+ *		not this build's (kbindex_module, storeint.h)
  *   meta	"kb_reindex" -> the version byte, kb_fingerprint, u64 the
  *		last chunk indexed again: while it is made again
  *

@@ -475,25 +475,70 @@ analysis_is(struct fix *f, const uint8_t want[1 + KB_FINGERPRINT_LEN])
 	store_abort(&t);
 }
 
+/* Whether meta records an analysis of the index. */
+static int
+analysis_recorded(struct fix *f)
+{
+	struct store_txn t;
+	int has;
+
+	assert_int_equal(store_begin(f->st, &t, 1), 0);
+	has = meta_has(&t, ANALYSIS_KEY);
+	store_abort(&t);
+	return has;
+}
+
 static void
 test_analysis_recorded(void **state)
 {
 	struct fix *f = *state;
 	uint8_t want[1 + KB_FINGERPRINT_LEN], again[KB_FINGERPRINT_LEN];
 	uint8_t other[1 + KB_FINGERPRINT_LEN];
-	uint64_t a, b, c;
+	struct store_txn t;
+	uint64_t first, a, b, c, ids[10];
 	uint32_t words;
 
 	want[0] = ST_RECORD_VERSION;
 	assert_int_equal(kb_fingerprint(want + 1), 0);
 	assert_int_equal(kb_fingerprint(again), 0);
 	assert_memory_equal(want + 1, again, KB_FINGERPRINT_LEN);
-	/* A new data directory records it at its first open. */
+	/*
+	 * A new data directory has nothing an analysis made: its opens
+	 * record none; its first chunk records this build's.
+	 */
+	assert_false(analysis_recorded(f));
+	fix_reopen(f);
+	assert_false(analysis_recorded(f));
+	first = add(f, "org_9", SRC_B, "en", "Printers", "Installing a "
+	    "printer with CUPS.");
 	analysis_is(f, want);
-	/* And so does the open that made the index again. */
+	/* The open that made the index again records it too. */
 	memset(other, 0x5a, sizeof(other));
 	old_index_reopened(f, other, sizeof(other), &a, &b, &c, &words);
 	analysis_is(f, want);
+	/*
+	 * Every chunk gone and another analysis recorded: an open leaves the
+	 * record, and the first chunk added replaces it, so the next open
+	 * keeps the index (a term moved behind its back stays moved).
+	 */
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(kb_chunk_remove(&t, a), 0);
+	assert_int_equal(kb_chunk_remove(&t, b), 0);
+	assert_int_equal(kb_chunk_remove(&t, c), 0);
+	assert_int_equal(kb_chunk_remove(&t, first), 0);
+	analysis_set(&t, other, sizeof(other));
+	assert_int_equal(store_commit(&t), 0);
+	fix_reopen(f);
+	analysis_is(f, other);
+	add(f, "default", SRC_A, "en", "Printers", "Installing a printer with "
+	    "CUPS.");
+	analysis_is(f, want);
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	term_move(&t, "default", "cup", "cupz");
+	assert_int_equal(store_commit(&t), 0);
+	fix_reopen(f);
+	assert_true(term_left(f, "default", "cupz"));
+	assert_int_equal(search(f, "default", "en", "cups", 10, ids), 0);
 }
 
 static void
