@@ -115,6 +115,7 @@ static struct {
 	long long retry_at;	/* when to dial again; 0 now */
 	int retry_ms;
 	int down_logged;
+	int older_warned;	/* "the primary ... is in term N, older" said */
 	uint8_t *rec;		/* a record being put together from its parts */
 	size_t rec_len, rec_cap;
 	uint64_t rec_seq;
@@ -682,6 +683,48 @@ resumable(uint64_t sterm, uint64_t slast, const uint8_t *sdig,
 	    next != NULL ? next->pre : NULL, why);
 }
 
+static void fence_for(const char *primary);
+
+/*
+ * ST_REPL_START from a standby whose data is of a newer term than ours
+ * (sterm > term): it was primary after us (promoted by hand while we were
+ * away, and restarted with its settings as our standby), and holds writes
+ * acknowledged in its term that we never saw. Our snapshot would replace
+ * them: its stream is refused. Without the lease (a fixed pair) this
+ * primary steps down as newer_heard does: two primaries would each
+ * acknowledge writes the other never sees. Under the lease, which decides
+ * who is primary, it only refuses (the standby keeps its data).
+ */
+static int
+refuse_newer(struct pchan *ch, const struct pmsg *m, const char *addr,
+    uint64_t sterm, uint64_t term)
+{
+	if (cluster_decides()) {
+		log_warnx("replication: a standby%s%s holds data of term %llu, "
+		    "newer than this primary's (term %llu): two histories; "
+		    "its stream is refused (a snapshot would replace its "
+		    "data)", addr[0] != '\0' ? " at " : "", addr,
+		    (unsigned long long)sterm, (unsigned long long)term);
+		(void)pchan_send_error(ch, m->hdr.type, m->hdr.id,
+		    PROTO_E_UNAVAILABLE, "this primary's term is older than "
+		    "the standby's");
+		return 0;
+	}
+	log_warnx("replication: a standby%s%s holds data of term %llu, newer "
+	    "than this primary's (term %llu): it was promoted while this "
+	    "primary was away; two primaries: this storaged is fenced; its "
+	    "data is kept; start it with PARLEY_ROLE=standby "
+	    "PARLEY_PRIMARY=<the new primary> to follow it",
+	    addr[0] != '\0' ? " at " : "", addr, (unsigned long long)sterm,
+	    (unsigned long long)term);
+	/* The answer first: the fence tells every client our new role. */
+	(void)pchan_send_error(ch, m->hdr.type, m->hdr.id,
+	    PROTO_E_UNAVAILABLE, "this primary's term is older than the "
+	    "standby's: it is fenced");
+	fence_for(addr[0] != '\0' ? addr : NULL);
+	return 0;
+}
+
 /* ST_REPL_START: resume from the backlog, or a snapshot first. */
 static int
 start_stream(void *who, struct pchan *ch, const struct pmsg *m)
@@ -691,6 +734,7 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	uint64_t term = store_term(R.st), seq = store_seq(R.st);
 	uint64_t sterm, slast;	/* what the standby holds */
 	uint8_t sdig[STORE_DIGEST_LEN];
+	char addr[ST_REPL_ADDR_MAX + 1];
 	const char *why = NULL;
 	int resume;
 
@@ -699,13 +743,16 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	sterm = in.term;
 	slast = in.last_seq;
 	memcpy(sdig, in.digest, sizeof(sdig));
-	strlcpy(R.sbaddr, in.addr, sizeof(R.sbaddr));
+	strlcpy(addr, in.addr, sizeof(addr));
 	st_req_free(m->hdr.type, &in);
 	if (R.role != ST_REPL_PRIMARY) {
 		(void)pchan_send_error(ch, m->hdr.type, m->hdr.id,
 		    PROTO_E_UNAVAILABLE, "not primary");
 		return 0;
 	}
+	if (sterm > term)
+		return refuse_newer(ch, m, addr, sterm, term);
+	strlcpy(R.sbaddr, addr, sizeof(R.sbaddr));
 	if (R.sb != NULL)
 		standby_gone("another standby connected");
 	named_check(R.sbaddr);
@@ -769,8 +816,6 @@ ack(void *who, const struct pmsg *m)
 	publish();
 	return 0;
 }
-
-static void fence_for(const char *primary);
 
 /*
  * ST_REPL_NEWER: the standby we had was promoted by hand while we were
@@ -1042,21 +1087,48 @@ up_checked(const char *how)
 	    "answered", how);
 }
 
+/*
+ * The primary's answer to ST_REPL_START. A primary of an older term than
+ * our data's is not followed: our data was a primary's after it (this
+ * storaged was promoted, by hand or by the lease, and restarted as a
+ * standby), and a snapshot of its would replace the writes acknowledged
+ * in our term. The link closes, our data is kept, and the dial is tried
+ * again later (the operator decides which is primary).
+ */
 static int
 up_started(const struct pmsg *m)
 {
 	struct st_repl_start_rep rep;
 	struct pdec d;
+	char msg[128];
+	uint64_t ours = store_term(R.st);
 
 	if (m->hdr.flags & PROTO_F_ERROR) {
 		pdec_init(&d, m->payload, m->hdr.len);
 		(void)pdec_u32(&d);
-		log_warnx("replication: the primary at %s refused the stream",
-		    R.primary);
+		pdec_strbuf(&d, msg, sizeof(msg));
+		log_warnx("replication: the primary at %s refused the stream "
+		    "(%s)", R.primary, d.err ? "?" : msg);
 		return -1;
 	}
 	if (st_rep_decode(m->hdr.type, m->payload, m->hdr.len, &rep) < 0)
 		return -1;
+	if (rep.term < ours) {
+		if (!R.older_warned)
+			log_warnx("replication: the primary at %s is in term "
+			    "%llu, older than this data's (term %llu): two "
+			    "primaries (this storaged was primary after it); "
+			    "not following it: this data is kept, not "
+			    "replaced by its snapshot; make this storaged "
+			    "primary (parleyctl promote) and start the other "
+			    "as its standby, storaged/STORAGE.md "
+			    "\"Replication\"", R.primary,
+			    (unsigned long long)rep.term,
+			    (unsigned long long)ours);
+		R.older_warned = 1;
+		return -1;
+	}
+	R.older_warned = 0;
 	R.up_started = 1;
 	R.retry_ms = 0;
 	log_info("replication: following the primary (term %llu, record "

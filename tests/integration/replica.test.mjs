@@ -15,6 +15,9 @@
 //   back as a primary (ST_REPL_NEWER), over a Unix socket and over TLS;
 //   with PARLEY_SYNC=replica, before it acknowledges anything (a primary
 //   waits 3 s for its standby after a start, then goes on alone);
+// - a promoted standby restarted as the standby of its old primary, back
+//   as a primary of an older term: the old primary refuses its stream and
+//   is fenced, the standby keeps its term's writes (no snapshot);
 // - the same stream over mutual TLS (PARLEY_PRIMARY=tls://...).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -142,6 +145,60 @@ describe('the hot standby', { concurrency: true }, () => {
     p.opts.env = { ...p.opts.env, PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${s.sockPath}` };
     await p.startStoraged();
     await caughtUp(s, p, 'the old primary caught up');
+    assert.deepEqual(await dump(p), await dump(s));
+  });
+
+  // Both hosts of a fixed pair come back with their settings after a hand
+  // promotion (a power cut): the old primary as a primary in term 1, the
+  // promoted one as its standby (PARLEY_ROLE=standby, PARLEY_PRIMARY of
+  // the old one) with data of term 2. The term was compared for equality
+  // only: the standby took the old primary's snapshot, and the writes
+  // acknowledged in term 2 were gone from both (until 2026-12-06). Now the
+  // old primary refuses that stream and is fenced; the standby keeps its
+  // data, and once promoted again the old primary follows it.
+  test('a standby promoted by hand, restarted as the standby of its old primary (of an older term), keeps its term\'s writes; the old primary is fenced', { timeout: 60000 }, async (t) => {
+    const p = await startParley(t, { masterd: false });
+    const s = await startStandby(t, p);
+    let c = await p.storage({ as: 'parley-workerd' });
+    await c.convOpen('default', 'before-the-crash');
+    c.close();
+    await caughtUp(p, s);
+    await p.killStoraged('SIGKILL');
+    const r = await s.ctl(['promote']);
+    assert.equal(r.stdout, 'promoted: primary with term 2\n', r.stderr);
+    c = await s.storage({ as: 'parley-workerd' });
+    await c.convOpen('default', 'acked-in-term-2');
+    c.close();
+
+    await s.killStoraged('SIGKILL');
+    const fromP = p.logs.storaged.length;
+    await p.startStoraged(); // PARLEY_ROLE unset: a primary in term 1
+    const fromS = s.logs.storaged.length;
+    await s.startStoraged(); // PARLEY_ROLE=standby of p, its data of term 2
+    await waitFor(async () => (await role(p)).role === 'fenced', WAIT_MS, 'the old primary fenced');
+    await waitFor(() => /refused the stream \(this primary's term is older than the standby's: it is fenced\)/.test(s.logs.storaged.slice(fromS)),
+      WAIT_MS, 'the standby told why');
+    assert.match(p.logs.storaged.slice(fromP), /a standby holds data of term 2, newer than this primary's \(term 1\): it was promoted while this primary was away; two primaries: this storaged is fenced/);
+    const old = await p.storage({ as: 'parley-workerd' });
+    t.after(() => old.close());
+    await assert.rejects(old.convOpen('default', 'after-the-power-cut'), (e) => e.code === 8 && e.storageMessage === 'not primary');
+    old.close();
+    // A while later: no snapshot taken, its term and data its own.
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.doesNotMatch(s.logs.storaged.slice(fromS), /receiving a snapshot|took a snapshot/);
+    assert.deepEqual([(await role(s)).role, (await role(s)).term], ['standby', 2]);
+
+    // What the operator does: the promoted one is the primary; the old one its standby.
+    assert.equal((await s.ctl(['promote'])).stdout, 'promoted: primary with term 3\n');
+    await p.killStoraged('SIGTERM');
+    p.opts.env = { ...p.opts.env, PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${s.sockPath}` };
+    await p.startStoraged();
+    await caughtUp(s, p, 'the old primary caught up');
+    const now = await s.storage({ as: 'parley-workerd' });
+    t.after(() => now.close());
+    const ids = JSON.stringify((await now.convList(100)).convs);
+    assert.match(ids, /acked-in-term-2/);
+    assert.match(ids, /before-the-crash/);
     assert.deepEqual(await dump(p), await dump(s));
   });
 
