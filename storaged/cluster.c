@@ -50,6 +50,7 @@ cluster_start(const struct settings *set)
 {
 	const struct lease_cbs cbs = { on_primary, on_fenced, on_follow,
 	    NULL };
+	struct st_repl_status now;
 
 	if (set->role != SETTINGS_ROLE_AUTO)
 		return;
@@ -57,9 +58,11 @@ cluster_start(const struct settings *set)
 		log_warnx("PARLEY_ROLE=auto without PARLEY_SYNC=replica: no "
 		    "standby is ever recorded in sync, so none takes over on "
 		    "its own (only this storaged, as the last primary)");
+	/* The data it campaigns with (repl_start opened it). */
+	repl_status(&now);
 	L = lease_start(&(struct lease_conf){ set->etcd, set->cluster_name,
 	    set->advertise, set->lease_ttl_s, set->cluster_ca,
-	    set->cluster_cert, set->cluster_key }, &cbs);
+	    set->cluster_cert, set->cluster_key, now.term, now.seq }, &cbs);
 }
 
 int
@@ -80,11 +83,11 @@ cluster_standby_out(void (*cb)(void *), void *arg)
 	if (L == NULL)
 		cb(arg);
 	else
-		lease_set_sync(L, "", cb, arg);
+		lease_set_sync(L, "", 0, 0, cb, arg);
 }
 
 void
-cluster_standby_in(const char *addr)
+cluster_standby_in(const char *addr, uint64_t term, uint64_t seq)
 {
 	if (L == NULL)
 		return;
@@ -94,7 +97,14 @@ cluster_standby_in(const char *addr)
 		    "take over");
 		return;
 	}
-	lease_set_sync(L, addr, NULL, NULL);
+	lease_set_sync(L, addr, term, seq, NULL, NULL);
+}
+
+void
+cluster_data(uint64_t term, uint64_t seq)
+{
+	if (L != NULL)
+		lease_set_data(L, term, seq);
 }
 
 void

@@ -10,6 +10,8 @@
 #ifndef PARLEY_CLUSTER_H
 #define PARLEY_CLUSTER_H
 
+#include <stdint.h>
+
 struct settings;
 
 /*
@@ -45,10 +47,16 @@ void cluster_standby_out(void (*cb)(void *), void *arg);
  * The standby whose address is addr (its PARLEY_ADVERTISE; "" unset)
  * holds every acknowledged write again (it caught up while the primary
  * acknowledged alone, or it streams for the first time): from now on
- * every write waits for it, and etcd names it in sync (it may take over).
- * Without the lease: nothing to do.
+ * every write waits for it, and etcd names it in sync (it may take over),
+ * with its data: the primary's term, every record up to seq. Without the
+ * lease: nothing to do.
  */
-void cluster_standby_in(const char *addr);
+void cluster_standby_in(const char *addr, uint64_t term, uint64_t seq);
+/*
+ * This storaged's data is in term (0: none) up to record seq now (after
+ * every change): a campaign is made only with the data etcd names.
+ */
+void cluster_data(uint64_t term, uint64_t seq);
 /*
  * After the drain (no write will be acknowledged any more): a primary's
  * lease is revoked, so the standby in sync takes over within a poll.

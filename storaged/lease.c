@@ -59,6 +59,7 @@ struct sync_req {
 	TAILQ_ENTRY(sync_req) entry;
 	uint64_t term;
 	char addr[LEASE_ADDR_MAX];
+	uint64_t dterm, seq;		/* the standby's data, named */
 	void (*done)(void *);
 	void *arg;
 };
@@ -70,7 +71,8 @@ struct seen {
 	int primary, sync, holder;	/* present */
 	char paddr[LEASE_ADDR_MAX];
 	uint64_t pterm;
-	char saddr[ETCD_VALUE_MAX];
+	char saddr[LEASE_ADDR_MAX];	/* sync's address ("?": unreadable) */
+	uint64_t sterm, sseq;		/* sync's data; 0: an older value */
 	int64_t smod;
 	char haddr[LEASE_ADDR_MAX];
 	uint64_t hterm;
@@ -98,6 +100,8 @@ struct lease {
 	struct sync_q todo, done;
 	/* Written by the thread, read by lease_writable(). */
 	_Atomic long long deadline;
+	/* Written by the loop (lease_set_data), read by the thread. */
+	_Atomic uint64_t data_term, data_seq;
 	/* The loop's. */
 	int pipe[2];
 	struct loop_io io;
@@ -150,6 +154,63 @@ lease_parse_value(const char *s, char *addr, size_t addrsz, uint64_t *term)
 	}
 	json_decref(j);
 	return rc;
+}
+
+int
+lease_parse_sync(const char *s, char *addr, size_t addrsz, uint64_t *term,
+    uint64_t *seq)
+{
+	json_t *j, *t, *q;
+	const char *a;
+	int rc = -1;
+
+	*term = *seq = 0;
+	if (s[0] != '{')
+		/* An older storaged's value: the address alone. */
+		return strlcpy(addr, s, addrsz) < addrsz ? 0 : -1;
+	j = json_loads(s, JSON_REJECT_DUPLICATES, NULL);
+	a = json_string_value(json_object_get(j, "addr"));
+	t = json_object_get(j, "term");
+	q = json_object_get(j, "seq");
+	if (a != NULL && a[0] != '\0' && json_is_integer(t) &&
+	    json_integer_value(t) > 0 && json_is_integer(q) &&
+	    json_integer_value(q) >= 0 && strlcpy(addr, a, addrsz) < addrsz) {
+		*term = (uint64_t)json_integer_value(t);
+		*seq = (uint64_t)json_integer_value(q);
+		rc = 0;
+	}
+	json_decref(j);
+	return rc;
+}
+
+int
+lease_may_campaign(const char *advertise, uint64_t term, uint64_t seq,
+    int has_sync, const char *saddr, uint64_t sterm, uint64_t sseq,
+    int has_holder, const char *haddr, uint64_t hterm, const char **why)
+{
+	int named_sync = has_sync && strcmp(saddr, advertise) == 0;
+	int named_holder = has_holder && strcmp(haddr, advertise) == 0;
+
+	if (!has_sync && !has_holder)
+		return 1;	/* a new cluster */
+	if (!named_sync && !named_holder) {
+		*why = "etcd names another";
+		return 0;
+	}
+	if (term == 0) {
+		*why = "this data is new (no term): it is not the data etcd "
+		    "names";
+		return 0;
+	}
+	/* An older storaged's sync value names the address alone. */
+	if (named_sync && (sterm == 0 || (term == sterm && seq >= sseq)))
+		return 1;
+	if (named_holder && term >= hterm)
+		return 1;
+	*why = named_sync ? "this data is not the data named in sync (its "
+	    "term differs, or it lacks records)" : "this data is older than "
+	    "the last primary's (its term)";
+	return 0;
 }
 
 /* ------------------------------------------------------------ thread */
@@ -305,7 +366,9 @@ read_keys(struct lease *l, struct seen *s)
 		} else if (strcmp(kv->key, l->ksync) == 0) {
 			s->sync = 1;
 			s->smod = kv->mod_rev;
-			strlcpy(s->saddr, kv->value, sizeof(s->saddr));
+			if (lease_parse_sync(kv->value, s->saddr,
+			    sizeof(s->saddr), &s->sterm, &s->sseq) < 0)
+				strlcpy(s->saddr, "?", sizeof(s->saddr));
 		} else if (strcmp(kv->key, l->kholder) == 0) {
 			s->holder = 1;
 			s->hmod = kv->mod_rev;
@@ -319,21 +382,56 @@ read_keys(struct lease *l, struct seen *s)
 
 /*
  * Whether we may campaign: a new cluster (neither sync nor holder yet),
- * or sync names us (we have every acknowledged write), or holder does (we
- * were the last primary: everything acknowledged was ours).
+ * or sync names us and our data is the one it was named with (we have
+ * every acknowledged write), or holder does and our data is at least of
+ * its term (we were the last primary: everything acknowledged was ours).
+ * A name alone is not enough: a data directory emptied or replaced since
+ * (a disk changed, a standby rebuilt by hand, a mistyped PARLEY_DATA_DIR)
+ * would win with nothing, and the other storaged would then take its
+ * empty snapshot.
  */
 static int
 eligible(struct lease *l, const struct seen *s)
 {
-	if (!s->sync && !s->holder)
+	uint64_t term = atomic_load(&l->data_term);
+	uint64_t seq = atomic_load(&l->data_seq);
+	const char *why = "";
+	char named[64] = "";
+
+	if (lease_may_campaign(l->advertise, term, seq, s->sync, s->saddr,
+	    s->sterm, s->sseq, s->holder, s->haddr, s->hterm, &why))
 		return 1;
-	if (strcmp(s->saddr, l->advertise) == 0 ||
-	    strcmp(s->haddr, l->advertise) == 0)
-		return 1;
-	note(l, "not campaigning for %s: the standby in sync is %s%s%s, the "
-	    "last primary %s", l->cluster, s->saddr[0] != '\0' ? "\"" : "",
+	if (s->sterm != 0)
+		snprintf(named, sizeof(named), " (term %llu, record %llu)",
+		    (unsigned long long)s->sterm, (unsigned long long)s->sseq);
+	note(l, "not campaigning for %s: the standby in sync is %s%s%s%s, the "
+	    "last primary %s (term %llu); this data is of term %llu, record "
+	    "%llu: %s", l->cluster, s->saddr[0] != '\0' ? "\"" : "",
 	    s->saddr[0] != '\0' ? s->saddr : "none",
-	    s->saddr[0] != '\0' ? "\"" : "", s->haddr);
+	    s->saddr[0] != '\0' ? "\"" : "", named, s->haddr,
+	    (unsigned long long)s->hterm, (unsigned long long)term,
+	    (unsigned long long)seq, why);
+	return 0;
+}
+
+/* sync's value: "" for none, else {"addr": addr, "term": n, "seq": n}. */
+static int
+make_sync_value(const struct sync_req *r, char *buf, size_t bufsz)
+{
+	json_t *j;
+	int n;
+
+	if (r->addr[0] == '\0') {
+		buf[0] = '\0';
+		return 0;
+	}
+	j = json_pack("{s:s,s:I,s:I}", "addr", r->addr, "term",
+	    (json_int_t)r->dterm, "seq", (json_int_t)r->seq);
+	n = j != NULL ? json_dumpb(j, buf, bufsz - 1, JSON_COMPACT) : 0;
+	json_decref(j);
+	if (n <= 0 || (size_t)n >= bufsz)
+		return -1;
+	buf[n] = '\0';
 	return 0;
 }
 
@@ -484,6 +582,7 @@ static void
 sync_one(struct lease *l)
 {
 	struct sync_req *r;
+	char value[ETCD_VALUE_MAX];
 	int64_t rev;
 	int rc;
 
@@ -495,9 +594,11 @@ sync_one(struct lease *l)
 	pthread_mutex_unlock(&l->mu);
 	if (r == NULL)
 		return;
+	if (make_sync_value(r, value, sizeof(value)) < 0)
+		fatalx("lease: the sync key's value does not fit");
 	rc = etcd_txn(l->etcd, (struct etcd_cmp[]){
 	    { l->kprimary, ETCD_MOD, l->primary_rev } }, 1,
-	    (struct etcd_put[]){ { l->ksync, r->addr, 0 } }, 1,
+	    (struct etcd_put[]){ { l->ksync, value, 0 } }, 1,
 	    primary_timeout(l), &rev);
 	if (rc == 0) {
 		give_up(l, "the primary key is no longer ours");
@@ -509,8 +610,12 @@ sync_one(struct lease *l)
 		l->sync_at = proto_mono_ms() + RETRY_MS;
 		return;
 	}
-	log_info("lease: %s's standby in sync: %s", l->cluster,
-	    r->addr[0] != '\0' ? r->addr : "none");
+	if (r->addr[0] != '\0')
+		log_info("lease: %s's standby in sync: %s (term %llu, record "
+		    "%llu)", l->cluster, r->addr, (unsigned long long)r->dterm,
+		    (unsigned long long)r->seq);
+	else
+		log_info("lease: %s's standby in sync: none", l->cluster);
 	pthread_mutex_lock(&l->mu);
 	TAILQ_REMOVE(&l->todo, r, entry);
 	TAILQ_INSERT_TAIL(&l->done, r, entry);
@@ -641,8 +746,15 @@ lease_io(int fd, uint32_t events, void *arg)
 }
 
 void
-lease_set_sync(struct lease *l, const char *addr, void (*done)(void *),
-    void *arg)
+lease_set_data(struct lease *l, uint64_t term, uint64_t seq)
+{
+	atomic_store(&l->data_term, term);
+	atomic_store(&l->data_seq, seq);
+}
+
+void
+lease_set_sync(struct lease *l, const char *addr, uint64_t term,
+    uint64_t seq, void (*done)(void *), void *arg)
 {
 	struct sync_req *r;
 
@@ -654,6 +766,8 @@ lease_set_sync(struct lease *l, const char *addr, void (*done)(void *),
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("lease: sync request");
 	r->term = l->applied.term;
+	r->dterm = term;
+	r->seq = seq;
 	strlcpy(r->addr, addr, sizeof(r->addr));
 	r->done = done;
 	r->arg = arg;
@@ -724,6 +838,8 @@ lease_start(const struct lease_conf *conf, const struct lease_cbs *cbs)
 	l->poll_ms = lease_poll_ms(conf->ttl_s);
 	l->cbs = *cbs;
 	atomic_init(&l->deadline, 0);
+	atomic_init(&l->data_term, conf->data_term);
+	atomic_init(&l->data_seq, conf->data_seq);
 	init_sync(l);
 	/* Before any thread: curl's global state is not thread-safe. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -6,10 +6,16 @@
  * Keys, under /<PARLEY_CLUSTER_NAME>/:
  *	primary	{"addr": advertise, "term": n}, attached to the primary's lease
  *	holder	the same, without a lease: the last primary, kept
- *	sync	the advertise address of the standby that has every write the
- *		primary acknowledged; "" none
+ *	sync	the standby that has every write the primary acknowledged,
+ *		{"addr": advertise, "term": n, "seq": n}: its address and the
+ *		data it had when named (the primary's term, the last record it
+ *		had then); "" none. A value of an older storaged: the address
+ *		alone.
  * A storaged campaigns only when primary is absent and it is named by sync
- * or holder (or neither key exists yet: a new cluster). The etcd calls run
+ * or holder (or neither key exists yet: a new cluster), and its data is
+ * what they name: sync's term, at least its record; at least holder's
+ * term; never a new database (no term) while either names anyone. The
+ * etcd calls run
  * on a thread of the lease's own; what they decide reaches the loop through
  * a pipe the loop watches, as callbacks.
  */
@@ -28,6 +34,8 @@ struct lease_conf {
 	unsigned int ttl_s;	/* PARLEY_LEASE_TTL_S, 2 to 60 */
 	/* With https:// endpoints: PARLEY_CLUSTER_CA, _CERT, _KEY. */
 	const char *ca, *cert, *key;
+	/* This storaged's data at start: its term (0: none yet), last record. */
+	uint64_t data_term, data_seq;
 };
 
 /* Called from the loop, in the order the thread decided them. */
@@ -55,13 +63,20 @@ struct lease;
 struct lease *lease_start(const struct lease_conf *, const struct lease_cbs *);
 /*
  * As primary: records in etcd that addr ("" none) is the standby in
- * sync, provided the primary key is still ours; then done(arg) from the
- * loop (done may be NULL). Requests run in order; while etcd cannot be
- * reached, they wait (the primary stays blocked). If the lease is lost
- * first, done is never called (fenced is).
+ * sync, its data in term with every record up to seq, provided the
+ * primary key is still ours; then done(arg) from the loop (done may be
+ * NULL). Requests run in order; while etcd cannot be reached, they wait
+ * (the primary stays blocked). If the lease is lost first, done is never
+ * called (fenced is).
  */
-void lease_set_sync(struct lease *, const char *addr, void (*done)(void *),
-    void *arg);
+void lease_set_sync(struct lease *, const char *addr, uint64_t term,
+    uint64_t seq, void (*done)(void *), void *arg);
+/*
+ * From the loop, whenever it changes: this storaged's data is in term
+ * (0: none, a new database) with records up to seq. A campaign checks it
+ * against what sync or holder recorded.
+ */
+void lease_set_data(struct lease *, uint64_t term, uint64_t seq);
 /*
  * Whether a write may be acknowledged now: we are primary (the loop got
  * the primary callback) and the fence time has not come. For the hot
@@ -88,5 +103,22 @@ long long lease_poll_ms(unsigned int ttl_s);
  */
 int lease_parse_value(const char *s, char *addr, size_t addrsz,
     uint64_t *term);
+/*
+ * The value of the sync key: {"addr": ..., "term": n, "seq": n} (term
+ * above 0), or an older storaged's, the address alone ("" none), read
+ * with *term and *seq 0. 0, or -1 when it is neither (it comes from
+ * etcd: tests/fuzz/etcd).
+ */
+int lease_parse_sync(const char *s, char *addr, size_t addrsz,
+    uint64_t *term, uint64_t *seq);
+/*
+ * Whether a storaged at advertise, its data in term (0: none) up to
+ * seq, may campaign when sync (its value, parsed: saddr, sterm, sseq; ""
+ * none) and holder (haddr, hterm) are what they are (has_sync,
+ * has_holder: the keys exist). 1, or 0 with *why (static).
+ */
+int lease_may_campaign(const char *advertise, uint64_t term, uint64_t seq,
+    int has_sync, const char *saddr, uint64_t sterm, uint64_t sseq,
+    int has_holder, const char *haddr, uint64_t hterm, const char **why);
 
 #endif

@@ -359,7 +359,7 @@ standby_progress(void)
 		R.sync_asks++;
 		if (R.sbaddr[0] != '\0')
 			strlcpy(R.named, R.sbaddr, sizeof(R.named));
-		cluster_standby_in(R.sbaddr);
+		cluster_standby_in(R.sbaddr, store_term(R.st), R.acked);
 	}
 }
 
@@ -380,18 +380,22 @@ named_none(void *arg)
  * A standby at addr starts streaming: under the lease, while etcd may
  * name another one as in sync, what that one lacks is not acknowledged
  * on this one's word until etcd names none (a kill of this primary
- * would promote the one that lacks it).
+ * would promote the one that lacks it). So too when etcd names this one
+ * and it needs a snapshot (its data is not what it had when named: a
+ * data directory rebuilt or replaced while away; with block, away leaves
+ * it named): etcd names none until it is in sync again.
  */
 static void
-named_check(const char *addr)
+named_check(const char *addr, int snapshot)
 {
 	if (!cluster_decides() || !R.set.sync_replica || R.hold ||
-	    R.named[0] == '\0' || strcmp(R.named, addr) == 0)
+	    R.named[0] == '\0' || (strcmp(R.named, addr) == 0 && !snapshot))
 		return;
 	R.hold = 1;
 	R.hold_at = R.acked;
-	log_info("replication: etcd may name %s in sync: write replies past "
+	log_info("replication: etcd may name %s in sync%s: write replies past "
 	    "record %llu wait until it names none", R.named,
+	    strcmp(R.named, addr) == 0 ? ", and it needs a snapshot" : "",
 	    (unsigned long long)R.hold_at);
 	cluster_standby_out(named_none, (void *)(uintptr_t)++R.sync_asks);
 }
@@ -755,11 +759,11 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	strlcpy(R.sbaddr, addr, sizeof(R.sbaddr));
 	if (R.sb != NULL)
 		standby_gone("another standby connected");
-	named_check(R.sbaddr);
 	/* The records after a snapshot taken now are kept from here on. */
 	R.standby_seen = 1;
 	backlog_keep();
 	resume = resumable(sterm, slast, sdig, &why);
+	named_check(R.sbaddr, !resume);
 	R.sb = who;
 	R.sbch = ch;
 	R.acked = resume ? slast : 0;
@@ -1632,4 +1636,5 @@ publish(void)
 
 	repl_status(&s);
 	smetrics_replica(&s, R.outs);
+	cluster_data(s.term, s.seq);
 }

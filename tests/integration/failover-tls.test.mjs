@@ -65,7 +65,7 @@ test('etcd with client-certificate auth: storaged of the cluster\'s CA elect a p
   await logged(a, new RegExp(`lease: tls's standby in sync: ${b.advertise}`), 'a records b in sync');
   const keys = await etcd.get('/tls/');
   assert.equal(JSON.parse(keys['/tls/primary']).addr, a.advertise);
-  assert.equal(keys['/tls/sync'], b.advertise);
+  assert.equal(JSON.parse(keys['/tls/sync']).addr, b.advertise);
 
   // By now (several polls later) the strangers tried etcd many times.
   const url = etcd.url.replace(/[./]/g, '\\$&');

@@ -18,9 +18,16 @@
 //    finds what was indexed on the old one;
 //  - a standby that fell out of sync (the primary recorded sync = "" and
 //    acknowledged alone) never campaigns, even with no primary;
+//  - nor does one named in sync whose data directory is empty since (both
+//    hosts down together, then its disk replaced): sync names the data
+//    too (term, record), and the last primary campaigns with its own;
+//    with block (sync keeps naming a standby that is away) the same, and
+//    a standby back with another data directory while the primary serves
+//    is named in sync only once it caught up again;
 //  - auto without PARLEY_ETCD or PARLEY_ADVERTISE: masterd and storaged
 //    refuse to start, naming what is missing.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
@@ -138,6 +145,42 @@ async function sameSettled(q, p) {
   }
 }
 
+// The address etcd's sync value names ({"addr", "term", "seq"}, or an
+// older storaged's address alone); "" none.
+function syncAddr(v) {
+  return v?.startsWith('{') ? JSON.parse(v).addr : v;
+}
+
+// b, named in sync, restarted on an empty data directory: it says why it
+// does not campaign, and polls later nobody is primary.
+async function wipedWaits(b, a, cluster) {
+  const from = b.logs.storaged.length;
+  await b.startStoraged();
+  await logged(b, new RegExp(`lease: not campaigning for ${cluster}: the standby in sync is "${b.advertise}" \\(term \\d+, record \\d+\\), the last primary ${a.advertise} \\(term \\d+\\); this data is of term 0, record 0: this data is new \\(no term\\)`),
+    'b says why it waits', { from, ms: TTL_MS + POLL_MS + SLACK_MS + WAIT_MS });
+  await sleep(3 * POLL_MS);
+  assert.equal((await etcd.get(`/${cluster}/`))[`/${cluster}/primary`], undefined);
+  assert.doesNotMatch(b.logs.storaged.slice(from), /lease: primary of/);
+}
+
+// a, the last primary, back: primary again with its data; b its standby
+// by a snapshot, the conversation on both.
+async function lastPrimaryKeeps(t, a, b, cluster) {
+  const fromB = b.logs.storaged.length;
+  const fromA = a.logs.storaged.length;
+  await a.startStoraged();
+  const { term } = await primaryOf(a, cluster, { from: fromA });
+  await logged(b, new RegExp(`took a snapshot of \\d+ bytes: term ${term}`), 'b took a\'s snapshot', { from: fromB });
+  await caughtUp(a, b);
+  for (const p of [a, b]) {
+    const c = await p.storage({ as: 'parley-workerd' });
+    const l = await c.convList(100);
+    c.close();
+    t.diagnostic(`${p === a ? 'a (primary)' : 'b (standby)'}: ${l.total} conversations`);
+    assert.match(JSON.stringify(l.convs), /acked-with-standby/);
+  }
+}
+
 async function stopMasterd(p) {
   process.kill(p.masterPid, 'SIGTERM');
   await within(p.procs.masterd.exit, 15000);
@@ -241,7 +284,10 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     const keys = await etcd.get('/term/');
     assert.deepEqual(JSON.parse(keys['/term/primary']), { addr: a.advertise, term: t1 });
     assert.deepEqual(JSON.parse(keys['/term/holder']), { addr: a.advertise, term: t1 });
-    assert.equal(keys['/term/sync'], b.advertise);
+    // sync names b with its data: a's term, the last record b had then.
+    const sync = JSON.parse(keys['/term/sync']);
+    assert.deepEqual([sync.addr, sync.term], [b.advertise, t1]);
+    assert.ok(sync.seq > 0, keys['/term/sync']);
     const [ca, cb] = [await a.storage({ as: 'parley-workerd' }), await b.storage({ as: 'parley-workerd' })];
     t.after(() => { ca.close(); cb.close(); });
     await assert.rejects(cb.convOpen('default', 'on-the-standby'), (e) => e.code === 8);
@@ -359,7 +405,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     await logged(a, /standby away \(disconnected\)/, 'b gone', { from });
     let synced = null;
     const w = c.convOpen('default', 'acked-write', { timeout: 20000 }).then(async () => {
-      synced = (await etcd.get('/swap/'))['/swap/sync'];
+      synced = syncAddr((await etcd.get('/swap/'))['/swap/sync']);
       return true;
     });
     // A fixed standby of a (no PARLEY_ADVERTISE: etcd cannot name it).
@@ -369,6 +415,71 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     assert.ok(await within(w, 15000), `the write acknowledged once s3 has it\n${a.tail('storaged')}`);
     assert.notEqual(synced, b.advertise, 'etcd named b, which lacks the write, when it was acknowledged');
     assert.equal((await etcd.get('/swap/'))['/swap/sync'], '');
+  });
+
+  // etcd named the standby in sync by its address alone. Both hosts down
+  // together (a power cut: the primary never emptied sync), the standby
+  // back with an empty data directory (a disk replaced, a standby rebuilt
+  // by hand, a mistyped PARLEY_DATA_DIR): it campaigned because sync named
+  // it, became primary with nothing, and the old primary, following it,
+  // took its empty snapshot: the conversation was gone from both (until
+  // 2026-12-06). sync now names the data too, and a new database never
+  // campaigns while sync or holder names anyone.
+  test('a standby named in sync, back with an empty data directory after both hosts went down, does not campaign; the last primary does and keeps its data', { timeout: 90000 }, async (t) => {
+    const a = await startAuto(t, 'wiped');
+    await primaryOf(a, 'wiped');
+    const b = await startAuto(t, 'wiped');
+    await pair(a, b, 'wiped');
+    const c = await a.storage({ as: 'parley-workerd' });
+    await c.convOpen('default', 'acked-with-standby', { timeout: 10000 });
+    c.close();
+    await a.killStoraged('SIGKILL');
+    await b.killStoraged('SIGKILL');
+    assert.equal(syncAddr((await etcd.get('/wiped/'))['/wiped/sync']), b.advertise);
+    fs.rmSync(b.dataDir, { recursive: true, force: true });
+    await sleep(TTL_MS + POLL_MS); // a's lease expires
+    await wipedWaits(b, a, 'wiped');
+    await lastPrimaryKeeps(t, a, b, 'wiped');
+  });
+
+  // With block, sync keeps naming a standby that is away (nothing is
+  // acknowledged without it). Back with another data directory while the
+  // primary serves, its data is not what was named: etcd names none until
+  // it caught up again. Stopped again, rebuilt empty, the primary lost:
+  // it does not campaign either.
+  test('with block: a standby named in sync and rebuilt while away is named again only once caught up, and rebuilt once more, the primary lost, does not campaign', { timeout: 90000 }, async (t) => {
+    const env = { PARLEY_REPLICA_WAIT: 'block' };
+    const a = await startAuto(t, 'rebuilt', { env });
+    await primaryOf(a, 'rebuilt');
+    const b = await startAuto(t, 'rebuilt', { env });
+    await pair(a, b, 'rebuilt');
+    const c = await a.storage({ as: 'parley-workerd' });
+    await c.convOpen('default', 'acked-with-standby', { timeout: 10000 });
+    c.close();
+    let from = a.logs.storaged.length;
+    await b.killStoraged('SIGTERM');
+    await logged(a, /standby away/, 'b away', { from });
+    await sleep(3 * POLL_MS);
+    assert.equal(syncAddr((await etcd.get('/rebuilt/'))['/rebuilt/sync']), b.advertise, 'block: sync still names b');
+
+    // b rebuilt by hand while a serves: a snapshot; named again once caught up.
+    fs.rmSync(b.dataDir, { recursive: true, force: true });
+    from = a.logs.storaged.length;
+    await b.startStoraged();
+    await logged(a, /etcd may name \S+ in sync, and it needs a snapshot: write replies past record \d+ wait until it names none/, 'a unnames b', { from });
+    await logged(a, /lease: rebuilt's standby in sync: none/, 'etcd names none', { from });
+    await logged(a, new RegExp(`lease: rebuilt's standby in sync: ${b.advertise} \\(term \\d+, record \\d+\\)`), 'b named again', { from });
+
+    // The reviewer's case: b away (named), a lost, b rebuilt empty.
+    from = a.logs.storaged.length;
+    await b.killStoraged('SIGTERM');
+    await logged(a, /standby away/, 'b away again', { from });
+    await a.killStoraged('SIGKILL');
+    assert.equal(syncAddr((await etcd.get('/rebuilt/'))['/rebuilt/sync']), b.advertise);
+    fs.rmSync(b.dataDir, { recursive: true, force: true });
+    await sleep(TTL_MS + POLL_MS);
+    await wipedWaits(b, a, 'rebuilt');
+    await lastPrimaryKeeps(t, a, b, 'rebuilt');
   });
 
   test('a standby out of sync (the primary acknowledged alone) never campaigns, even with no primary', { timeout: 60000 }, async (t) => {

@@ -1,9 +1,9 @@
 /*
  * etcd's replies as storaged's lease reads them (storaged/etcd.c,
  * storaged/lease.c): the first byte picks the parser (grant, keepalive,
- * range, txn, the primary key's value), the rest is the reply. Any bytes
- * are read or refused without a crash, a leak or an overflow, and what a
- * range yields is bounded text.
+ * range, txn, the primary key's value and the sync key's), the rest is
+ * the reply. Any bytes are read or refused without a crash, a leak or an
+ * overflow, and what a range yields is bounded text.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	static struct etcd_range r;
 	const char *buf = (const char *)data + 1;
 	char addr[LEASE_ADDR_MAX], *s;
-	uint64_t term;
+	uint64_t term, seq;
 	int64_t n;
 
 	if (len < 1)
@@ -60,6 +60,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			return 0;
 		if (lease_parse_value(s, addr, sizeof(addr), &term) == 0 &&
 		    (memchr(addr, '\0', sizeof(addr)) == NULL || term == 0))
+			abort();
+		if (lease_parse_sync(s, addr, sizeof(addr), &term, &seq) == 0 &&
+		    memchr(addr, '\0', sizeof(addr)) == NULL)
 			abort();
 		free(s);
 		break;

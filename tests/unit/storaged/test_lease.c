@@ -2,7 +2,10 @@
  * The failover lease's pure parts (storaged/etcd.c, storaged/lease.c):
  * etcd 3.4's gateway replies as a real etcd wrote them (zeros, false and
  * empty values left out, 64-bit numbers as strings, keys and values in
- * base64), bad ones refused, the key value {"addr", "term"}, and the
+ * base64), bad ones refused, the key value {"addr", "term"}, the sync
+ * key's {"addr", "term", "seq"} (or an older storaged's address alone),
+ * who may campaign with which data (lease_may_campaign: never a new
+ * database, nor one other than the data sync or holder name), and the
  * times derived from the TTL (the fence before the TTL, three renewals
  * before the fence).
  */
@@ -120,6 +123,81 @@ test_value(void **state)
 	assert_int_equal(lease_parse_value("", addr, sizeof(addr), &term), -1);
 }
 
+static void
+test_sync_value(void **state)
+{
+	char addr[LEASE_ADDR_MAX], small[4];
+	uint64_t term, seq;
+
+	assert_int_equal(lease_parse_sync("{\"addr\":\"tls://10.0.0.6:4100\","
+	    "\"term\":12,\"seq\":340}", addr, sizeof(addr), &term, &seq), 0);
+	assert_string_equal(addr, "tls://10.0.0.6:4100");
+	assert_int_equal(term, 12);
+	assert_int_equal(seq, 340);
+	/* An older storaged's: the address alone, no data named. */
+	assert_int_equal(lease_parse_sync("tls://10.0.0.6:4100", addr,
+	    sizeof(addr), &term, &seq), 0);
+	assert_string_equal(addr, "tls://10.0.0.6:4100");
+	assert_int_equal(term, 0);
+	assert_int_equal(seq, 0);
+	assert_int_equal(lease_parse_sync("", addr, sizeof(addr), &term, &seq),
+	    0);
+	assert_string_equal(addr, "");
+	assert_int_equal(lease_parse_sync("{\"addr\":\"a\",\"term\":0,"
+	    "\"seq\":1}", addr, sizeof(addr), &term, &seq), -1);
+	assert_int_equal(lease_parse_sync("{\"addr\":\"a\",\"term\":1}",
+	    addr, sizeof(addr), &term, &seq), -1);
+	assert_int_equal(lease_parse_sync("{\"addr\":\"\",\"term\":1,"
+	    "\"seq\":1}", addr, sizeof(addr), &term, &seq), -1);
+	assert_int_equal(lease_parse_sync("{\"addr\":\"a\",\"term\":1,"
+	    "\"seq\":-1}", addr, sizeof(addr), &term, &seq), -1);
+	assert_int_equal(lease_parse_sync("{\"addr\":\"abcd\",\"term\":1,"
+	    "\"seq\":1}", small, sizeof(small), &term, &seq), -1);
+	assert_int_equal(lease_parse_sync("abcd", small, sizeof(small), &term,
+	    &seq), -1);
+	assert_int_equal(lease_parse_sync("{", addr, sizeof(addr), &term,
+	    &seq), -1);
+}
+
+/*
+ * Who campaigns with which data: the name in sync or holder is not
+ * enough; a new database (no term) never, while either names anyone.
+ */
+static void
+test_may_campaign(void **state)
+{
+	const char *me = "unix:/b", *why = NULL;
+
+#define MAY(term, seq, hs, sa, st, ss, hh, ha, ht) \
+	lease_may_campaign(me, term, seq, hs, sa, st, ss, hh, ha, ht, &why)
+	/* A new cluster: anyone, a new database too. */
+	assert_int_equal(MAY(0, 0, 0, "", 0, 0, 0, "", 0), 1);
+	/* Named in sync with this data, or with less of it. */
+	assert_int_equal(MAY(7, 40, 1, me, 7, 40, 1, "unix:/a", 7), 1);
+	assert_int_equal(MAY(7, 55, 1, me, 7, 40, 1, "unix:/a", 7), 1);
+	/* Named in sync, and this data is emptied, older or another term. */
+	assert_int_equal(MAY(0, 0, 1, me, 7, 40, 1, "unix:/a", 7), 0);
+	assert_string_equal(why, "this data is new (no term): it is not the "
+	    "data etcd names");
+	assert_int_equal(MAY(7, 39, 1, me, 7, 40, 1, "unix:/a", 7), 0);
+	assert_int_equal(MAY(6, 90, 1, me, 7, 40, 1, "unix:/a", 7), 0);
+	assert_int_equal(MAY(8, 90, 1, me, 7, 40, 1, "unix:/a", 7), 0);
+	/* An older storaged's sync value: the name, any data but a new one. */
+	assert_int_equal(MAY(3, 1, 1, me, 0, 0, 1, "unix:/a", 7), 1);
+	assert_int_equal(MAY(0, 0, 1, me, 0, 0, 1, "unix:/a", 7), 0);
+	/* The last primary: its data of its term or later, never new. */
+	assert_int_equal(MAY(7, 1, 1, "", 0, 0, 1, me, 7), 1);
+	assert_int_equal(MAY(9, 1, 1, "", 0, 0, 1, me, 7), 1);
+	assert_int_equal(MAY(6, 99, 1, "", 0, 0, 1, me, 7), 0);
+	assert_int_equal(MAY(0, 0, 1, "", 0, 0, 1, me, 7), 0);
+	assert_int_equal(MAY(0, 0, 0, "", 0, 0, 1, me, 7), 0);
+	/* Named nowhere. */
+	assert_int_equal(MAY(7, 40, 1, "unix:/c", 7, 40, 1, "unix:/a", 7), 0);
+	assert_string_equal(why, "etcd names another");
+	assert_int_equal(MAY(7, 40, 1, "", 0, 0, 0, "", 0), 0);
+#undef MAY
+}
+
 /* The fence comes a margin before the TTL; three renewals fit before it. */
 static void
 test_times(void **state)
@@ -148,6 +226,8 @@ main(void)
 		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_txn),
 		cmocka_unit_test(test_value),
+		cmocka_unit_test(test_sync_value),
+		cmocka_unit_test(test_may_campaign),
 		cmocka_unit_test(test_times),
 	};
 
