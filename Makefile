@@ -221,7 +221,9 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # a mail's bound before its end PARLEY_TEST_NOTIFY_TIMEOUT_MS when lower
 # (mailpool.c); a confirmation's wait PARLEY_TEST_CONFIRM_MS when lower
 # (chat/tools.c); the wait before a "visitor is waiting" mail
-# PARLEY_TEST_MAIL_QUIET_MS when lower (mailbox.c). Never in a release.
+# PARLEY_TEST_MAIL_QUIET_MS when lower (mailbox.c); a name under
+# slow.test resolved PARLEY_TEST_SLOW_LOOKUP_MS late when set (the admin
+# API's URL checks, notify/lookup.c). Never in a release.
 build/test/workerd/fetch/crawl.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/fetch/attextract.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/attqueue.o: INC += -DPARLEY_TEST_HOOKS
@@ -229,6 +231,7 @@ build/test/storaged/server.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/notify/mailpool.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/chat/tools.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/mailbox.o: INC += -DPARLEY_TEST_HOOKS
+build/test/workerd/notify/lookup.o: INC += -DPARLEY_TEST_HOOKS
 
 # The OpenAPI document openapi.c embeds (.incbin) is generated: the
 # template workerd/site/openapi.json with the record schemas' row-backed

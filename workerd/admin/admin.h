@@ -648,8 +648,10 @@ struct admin_entity {
 	/*
 	 * A check of a create's or an update's record that needs an answer
 	 * from elsewhere (NULL: none), after rec_invalid: 0 store it now; 1
-	 * it is under way (*state for vet_cancel, should the client leave),
-	 * and admin_entity_vetted(c, why) follows on the loop; -1 answered.
+	 * it is under way (*state for vet_cancel, should the client leave or
+	 * its credential end meanwhile: entity.c watches it, credwatch, and
+	 * answers 401), and admin_entity_vetted(c, why) follows on the loop;
+	 * -1 answered.
 	 */
 	int (*vet)(struct conn *c, void *rec, uint64_t mask, int patch,
 	    void **state);

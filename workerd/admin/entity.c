@@ -316,31 +316,59 @@ entity_ask(const struct admin_entity *e, struct conn *c, uint16_t type,
 	admin_ask(c, type, req, cb, admin_headers);
 }
 
-/* A create or an update waiting for its record's vet (admin_entity.vet). */
+/*
+ * A create or an update waiting for its record's vet (admin_entity.vet).
+ * Its role was checked at the gate, once: a lookup may hold it for the
+ * resolver's timeout, and the credential it was asked with may end
+ * meanwhile (the member removed, disabled or given another role, the
+ * session logged out or past its expiry, the key or the organisation
+ * deleted). storaged takes who asks as the worker says, so it is watched
+ * (credwatch) while it waits: one that ended is answered 401 and nothing
+ * is stored.
+ */
 struct vetting {
 	const struct admin_entity *e;
 	uint16_t type;
 	storec_cb cb;
 	struct penc enc;	/* the request, encoded */
 	void *state;		/* the vet's, for vet_cancel */
+	struct credwatch watch;	/* while the vet runs */
+	struct conn *c;
 };
 
+/* v's one end, whatever ended it (its watch stopped with it). */
 static void
 vetting_free(struct vetting *v)
 {
+	credwatch_stop(&v->watch);
 	penc_free(&v->enc);
 	free(v);
 }
 
-/* The client left while the vet ran. */
+/* The vet under way given up (the client left, the credential ended). */
 static void
 vetting_abort(struct conn *c)
 {
 	struct vetting *v = c->hctx;
 
 	v->e->vet_cancel(v->state);
+	conn_let_go(c);
 	vetting_free(v);
-	c->hctx = NULL;
+}
+
+/* The credential the request was asked with ended while the vet ran. */
+static void
+vetting_gone(void *arg)
+{
+	struct vetting *v = arg;
+	struct conn *c = v->c;
+
+	vetting_abort(c);
+	log_info("admin: a write held by its URL's check: its credential "
+	    "ended; answered 401, nothing stored");
+	conn_send_error(c, 401, admin_headers, "Unauthorized: the credential "
+	    "this request was made with ended while its URL was checked; "
+	    "nothing was stored");
 }
 
 /* Stores req (type's, of record rec, mask), at once or once vetted. */
@@ -362,6 +390,7 @@ entity_store(const struct admin_entity *e, struct conn *c, uint16_t type,
 	v->e = e;
 	v->type = type;
 	v->cb = cb;
+	v->c = c;
 	penc_init(&v->enc);
 	if (st_req_encode(&v->enc, type, req) < 0) {
 		vetting_free(v);
@@ -370,8 +399,10 @@ entity_store(const struct admin_entity *e, struct conn *c, uint16_t type,
 	}
 	c->hctx = v;
 	c->abort = vetting_abort;
-	if ((rc = e->vet(c, rec, mask, patch, &v->state)) == 1)
+	if ((rc = e->vet(c, rec, mask, patch, &v->state)) == 1) {
+		credwatch_start(&v->watch, c, 0, vetting_gone, v);
 		return;
+	}
 	conn_let_go(c);
 	if (rc == 0)
 		entity_ask(e, c, type, req, cb);

@@ -20,13 +20,16 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
 #include "orgslots.h"
+#include "settings.h"
 
 struct notify_lookup {
 	struct gaicb req;
@@ -38,7 +41,46 @@ struct notify_lookup {
 	notify_lookup_fn fn;	/* the loop's alone, as orphan */
 	void *arg;
 	int orphan;
+	unsigned long late_ms;	/* the test build's slow name (slow_hook) */
 };
+
+#ifdef PARLEY_TEST_HOOKS
+#define SLOW_SUFFIX	".slow.test"
+#define SLOW_ADDR	"93.184.216.34"	/* public: the policy lets it by */
+/*
+ * The test build's alone (Makefile): with PARLEY_TEST_SLOW_LOOKUP_MS set,
+ * a name under slow.test resolves to SLOW_ADDR that many milliseconds
+ * late, as a name whose server answers late would (the tests need no
+ * name server): the tests of what a request held by its lookup meets
+ * meanwhile.
+ */
+static void
+slow_hook(struct notify_lookup *l)
+{
+	size_t n = strlen(l->host), k = strlen(SLOW_SUFFIX);
+	unsigned long ms = settings_test_hook("PARLEY_TEST_SLOW_LOOKUP_MS");
+
+	if (ms == 0 || n <= k || strcasecmp(l->host + n - k, SLOW_SUFFIX) != 0)
+		return;
+	strlcpy(l->host, SLOW_ADDR, sizeof(l->host));
+	l->hints.ai_flags |= AI_NUMERICHOST;
+	l->late_ms = ms;
+}
+
+/* glibc's thread, before it hands l back: a slow name's wait. */
+static void
+slow_wait(const struct notify_lookup *l)
+{
+	struct timespec ts = { (time_t)(l->late_ms / 1000),
+	    (long)(l->late_ms % 1000) * 1000000L };
+
+	while (l->late_ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+#else
+#define slow_hook(l)	((void)0)
+#define slow_wait(l)	((void)0)
+#endif
 
 static int lk_pipe[2] = { -1, -1 };
 static struct loop_io lk_io;
@@ -52,6 +94,7 @@ lk_done(union sigval sv)
 	struct notify_lookup *l = sv.sival_ptr;
 	ssize_t n;
 
+	slow_wait(l);
 	do
 		n = write(lk_pipe[1], &l, sizeof(l));
 	while (n < 0 && errno == EINTR);
@@ -129,6 +172,7 @@ notify_lookup_start(const struct url_target *t, int allow_private,
 	l->hints.ai_family = AF_UNSPEC;
 	l->hints.ai_socktype = SOCK_STREAM;
 	l->hints.ai_flags = AI_NUMERICSERV;
+	slow_hook(l);
 	l->req.ar_name = l->host;
 	l->req.ar_service = l->port;
 	l->req.ar_request = &l->hints;
