@@ -223,7 +223,9 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # (chat/tools.c); the wait before a "visitor is waiting" mail
 # PARLEY_TEST_MAIL_QUIET_MS when lower (mailbox.c); a name under
 # slow.test resolved PARLEY_TEST_SLOW_LOOKUP_MS late when set (the admin
-# API's URL checks, notify/lookup.c). Never in a release.
+# API's URL checks, notify/lookup.c), and a password hashed
+# PARLEY_TEST_HASH_LATE_MS late when set (admin/hashpool.c): the tests of
+# a request held meanwhile. Never in a release.
 build/test/workerd/fetch/crawl.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/fetch/attextract.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/attqueue.o: INC += -DPARLEY_TEST_HOOKS
@@ -232,6 +234,7 @@ build/test/workerd/notify/mailpool.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/chat/tools.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/mailbox.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/notify/lookup.o: INC += -DPARLEY_TEST_HOOKS
+build/test/workerd/admin/hashpool.o: INC += -DPARLEY_TEST_HOOKS
 
 # The OpenAPI document openapi.c embeds (.incbin) is generated: the
 # template workerd/site/openapi.json with the record schemas' row-backed

@@ -8,7 +8,9 @@
 // answered 401 and nothing is stored or audited (credwatch.c watches it
 // while it waits). The test build resolves a name under slow.test to a
 // public address PARLEY_TEST_SLOW_LOOKUP_MS late (notify/lookup.c), as a
-// name server of the member's own that answers late would.
+// name server of the member's own that answers late would. A password
+// change, held by its hashes (PARLEY_TEST_HASH_LATE_MS, admin/hashpool.c),
+// is watched the same way until the new password is sent.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -152,3 +154,62 @@ describe('a write held by its URL\'s check, its credential ended meanwhile', () 
   });
 });
 
+describe('a password change held by its hashes, its session ended meanwhile', () => {
+  const LATE_HASH = 1500;
+  const PW = '/v1/admin/profile/password';
+  let p;
+  let owner;
+
+  before(async () => {
+    p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD, RATE_LIMIT_MAX_REQUESTS: '0',
+      PARLEY_TEST_HASH_LATE_MS: String(LATE_HASH) } });
+    await p.start();
+    owner = await login(p);
+  });
+  after(() => p?.stop());
+
+  const loginStatus = async (m, password) => (await p.request('POST', '/dashboard/api/login', {
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: m.email, password }) })).status;
+  const changes = async (m) => (await p.admin('/v1/admin/audit?limit=200')).json().entries.filter((e) =>
+    e.action === 'user.password' && e.who?.user === m.id);
+
+  test('without an end meanwhile, the held change is made', async () => {
+    const m = await addMember(p, { role: 'agent' });
+    const t0 = Date.now();
+    const r = await m.session.request('POST', PW, { body: { current_password: m.password, new_password: `${m.password} new` },
+      timeout: 20000 });
+    assert.equal(r.status, 204, r.text);
+    assert.ok(Date.now() - t0 >= 2 * LATE_HASH - 100, `held by its two hashes (${Date.now() - t0} ms)`);
+    assert.equal((await changes(m)).length, 1);
+  });
+
+  test('a session logged out while its password change is hashed: 401, the password unchanged', async () => {
+    const m = await addMember(p, { role: 'agent' });
+    const pending = m.session.request('POST', PW, { body: { current_password: m.password, new_password: `${m.password} new` },
+      timeout: 20000 });
+    await sleep(HELD);
+    assert.equal((await m.session.request('POST', '/dashboard/api/logout')).status, 204);
+    const r = await pending;
+    assert.equal(r.status, 401, r.text);
+    assert.match(r.json().error, /^Unauthorized: the session this password change was made with ended/);
+    assert.equal(await loginStatus(m, `${m.password} new`), 401);
+    assert.equal(await loginStatus(m, m.password), 200);
+    assert.deepEqual(await changes(m), []);
+  });
+
+  test('a member disabled while its password change is hashed: 401, the password unchanged', async () => {
+    const m = await addMember(p, { role: 'admin' });
+    const pending = m.session.request('POST', PW, { body: { current_password: m.password, new_password: `${m.password} new` },
+      timeout: 20000 });
+    await sleep(HELD);
+    let r = await owner.request('PATCH', `/v1/admin/users/${m.id}`, { body: { disabled: true } });
+    assert.equal(r.status, 200, r.text);
+    r = await pending;
+    assert.equal(r.status, 401, r.text);
+    r = await owner.request('PATCH', `/v1/admin/users/${m.id}`, { body: { disabled: false } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(await loginStatus(m, `${m.password} new`), 401);
+    assert.equal(await loginStatus(m, m.password), 200);
+    assert.deepEqual(await changes(m), []);
+  });
+});

@@ -2,17 +2,18 @@
  * Long answers that end with the credential they were asked with
  * (admin.h's credwatch): an event stream, a conversation export, a
  * contact's export; and a write held before it is sent, a record whose
- * URL's name is being resolved (entity.c's vet). Each request's
- * credential is checked once, when it begins; one that ends meanwhile (a
- * key deleted, a session logged out or past its expiry, a user removed,
- * disabled or given another role: storaged tells every worker,
- * ST_EV_CRED_GONE and ST_EV_USER_GONE) must not go on reading pages of
- * an organisation for a caller who may no longer read them, nor have a
- * write stored as it was (storaged takes who asks, and its role, as the
- * worker says). The watch is written once here: storaged's word, the
- * session's expiry, the list. The list also bounds an organisation's
- * downloads at once in a worker: each may hold a page of rows (megabytes
- * of messages) for a reader that takes its time.
+ * URL's name is being resolved (entity.c's vet), a password change being
+ * hashed (profile.c). Each request's credential is checked once, when
+ * it begins; one that ends meanwhile (a key deleted, a session logged out
+ * or past its expiry, a user removed, disabled or given another role:
+ * storaged tells every worker, ST_EV_CRED_GONE and ST_EV_USER_GONE) must
+ * not go on reading pages of an organisation for a caller who may no
+ * longer read them, nor have a write stored as it was (storaged takes
+ * who asks, and its role, as the worker says). The watch is written once
+ * here: storaged's word, the session's expiry, the list. The list also
+ * bounds an organisation's downloads at once in a worker: each may hold
+ * a page of rows (megabytes of messages) for a reader that takes its
+ * time.
  */
 #include <sys/queue.h>
 

@@ -25,12 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "admin.h"
 #include "log.h"
+#include "settings.h"
 #include "workerd.h"
 
 #define HASHPOOL_SALT_MAX	64
@@ -83,6 +85,26 @@ job_free(struct hashjob *j)
 	free(j);
 }
 
+#ifdef PARLEY_TEST_HOOKS
+/*
+ * The test build's alone (Makefile): each hash PARLEY_TEST_HASH_LATE_MS
+ * late when set, as a busy pool's would be: the tests of what a request
+ * held by its hash meets meanwhile.
+ */
+static void
+late_hook(void)
+{
+	unsigned long ms = settings_test_hook("PARLEY_TEST_HASH_LATE_MS");
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) *
+	    1000000L };
+
+	while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+#else
+#define late_hook()	((void)0)
+#endif
+
 /* A pool thread: hash what the queue holds until told to stop. */
 static void *
 hp_thread(void *arg)
@@ -102,6 +124,7 @@ hp_thread(void *arg)
 		j->queued = 0;
 		pthread_mutex_unlock(&hp.mu);
 
+		late_hook();
 		j->ok = dashauth_scrypt(j->pw, j->pwlen, j->salt, j->saltlen,
 		    j->key) == 0;
 		/* A pointer is far below PIPE_BUF: written whole or not at all. */

@@ -49,6 +49,7 @@ struct pwchange {
 	char device[ST_DASH_DEVICE_LEN + 1];	/* its known-device cookie */
 	struct hashjob *job;
 	struct loop_timer timer;	/* a wrong password's delay */
+	struct credwatch watch;	/* until the new password is sent */
 };
 
 /* Only a dashboard user has a profile: 0, or -1 answered 403. */
@@ -127,6 +128,7 @@ pw_free(void *arg)
 {
 	struct pwchange *p = arg;
 
+	credwatch_stop(&p->watch);
 	loop_timer_stop(&p->timer);
 	if (p->job != NULL)
 		hashpool_cancel(p->job);
@@ -222,6 +224,8 @@ pw_next_hashed(void *arg, int ok, const uint8_t *key)
 	memcpy(q.salt, p->salt, sizeof(q.salt));
 	memcpy(q.hash, key, sizeof(q.hash));
 	memcpy(q.old, p->old, sizeof(q.old));
+	/* Sent: an end told from now comes after it, as any request's. */
+	credwatch_stop(&p->watch);
 	pw_ask(p, &p->c->who, PROTO_ST_USER_SELF, &q, pw_stored);
 	OPENSSL_cleanse(&q, sizeof(q));
 }
@@ -238,6 +242,23 @@ pw_hash(struct pwchange *p, char **pw, size_t len, const uint8_t *salt,
 	if (p->job == NULL)
 		pw_end(p, 503, "Retry-After: 1\r\n" NO_STORE,
 		    "Too many logins at once, try again in a moment");
+}
+
+/*
+ * The session the change was asked with ended while it was being hashed
+ * (logged out, past its expiry, its user disabled or removed): a change
+ * checked once, as it began, would outlive it. Nothing is stored.
+ */
+static void
+pw_gone(void *arg)
+{
+	struct pwchange *p = arg;
+
+	storec_cancel(p->c->sreq);
+	p->c->sreq = NULL;
+	log_info("profile: a password change's session ended; answered 401");
+	pw_end(p, 401, admin_headers, "Unauthorized: the session this "
+	    "password change was made with ended; the password is unchanged");
 }
 
 static void
@@ -403,6 +424,7 @@ profile_password_post(struct conn *c, struct http_request *req,
 	loop_timer_init(&p->timer, pw_wrong, p);
 	p->c = c;
 	conn_hold(c, p, pw_free);
+	credwatch_start(&p->watch, c, 0, pw_gone, p);
 	/* One count with the logins: a change is a password guessed. */
 	clientip_key(c, req, "login:", p->rate_key, sizeof(p->rate_key));
 	dashauth_device(c, req, p->device);
