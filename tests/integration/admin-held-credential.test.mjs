@@ -155,7 +155,7 @@ describe('a write held by its URL\'s check, its credential ended meanwhile', () 
 });
 
 describe('a password change held by its hashes, its session ended meanwhile', () => {
-  const LATE_HASH = 1500;
+  const LATE_HASH = 800;
   const PW = '/v1/admin/profile/password';
   let p;
   let owner;
