@@ -239,6 +239,8 @@ static const struct proto_msg msgs[] = {
 	    &pl_wid_req, &pl_u8_rep },
 	{ PROTO_ST_INVITE_ACCEPT, "ST_INVITE_ACCEPT", W, S, 1, 0, 0,
 	    &pl_invite_accept_req, &pl_invite_accept_rep },
+	{ PROTO_ST_INVITE_SALT, "ST_INVITE_SALT", W, S, 0, 0, 0,
+	    &pl_invite_salt_req, &pl_invite_salt_rep },
 	{ PROTO_ST_USER_SET, "ST_USER_SET", C, S, 1, 0, 1,
 	    &pl_user_set_req, &pl_user_set_rep },
 	{ PROTO_ST_USER_SELF, "ST_USER_SELF", W, S, 1, 0, 1,

@@ -154,6 +154,7 @@ enum proto_type {
 	PROTO_ST_USER_SET = 0x5f,
 	PROTO_ST_INVITE_LIST = 0x9e,
 	PROTO_ST_INVITE_REVOKE = 0x9f,
+	PROTO_ST_INVITE_SALT = 0xbe,
 	/* webhooks (issue 23): see hookmsg.h */
 	PROTO_ST_HOOK_CREATE = 0x71,
 	PROTO_ST_HOOK_UPDATE = 0x72,
@@ -277,7 +278,7 @@ enum proto_type {
 	PROTO_ST_TURN_LOST = 0xba,
 	/* a worker's turns still answered, on each new connection */
 	PROTO_ST_TURNS_HELD = 0xbb,
-	PROTO_TYPE_MAX = 0xbe,	/* free: 0x7f */
+	PROTO_TYPE_MAX = 0xbf,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

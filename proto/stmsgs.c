@@ -1615,6 +1615,23 @@ static const struct pfield f_invite_accept_rep[] = {
 PLAYOUT(pl_invite_accept_rep, struct st_invite_accept_rep,
     f_invite_accept_rep);
 
+static const struct pfield f_invite_salt_req[] = {
+	PFBYTES(struct st_invite_salt_req, token_hash, token_hash_len,
+	    PF_F_EXACT),
+};
+PLAYOUT(pl_invite_salt_req, struct st_invite_salt_req, f_invite_salt_req);
+
+static const struct pfield f_pw_salt[] = {
+	PFBYTES(struct st_pw_salt, salt, salt_len, PF_F_EXACT),
+};
+static PLAYOUT(pl_pw_salt, struct st_pw_salt, f_pw_salt);
+
+static const struct pfield f_invite_salt_rep[] = {
+	PFU8(struct st_invite_salt_rep, result),
+	PFWHEN(struct st_invite_salt_rep, result, 1u << 2, s, pl_pw_salt),
+};
+PLAYOUT(pl_invite_salt_rep, struct st_invite_salt_rep, f_invite_salt_rep);
+
 static const struct pfield f_user_set_req[] = {
 	PFU8(struct st_user_set_req, mode),
 	PFCLIP(struct st_user_set_req, email, ST_EMAIL_MAX),

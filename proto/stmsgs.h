@@ -773,6 +773,26 @@ struct st_invite_accept_req {
 	/* The signed-in account taking it, or "": a new account's. */
 	const char *user;
 };
+/*
+ * ST_INVITE_SALT: what an anonymous acceptance hashes its password with
+ * before ST_INVITE_ACCEPT (the login's ST_USER_AUTH, without the hash).
+ */
+struct st_invite_salt_req {
+	uint8_t token_hash[ST_INVITE_HASH_LEN];
+	uint32_t token_hash_len;
+};
+struct st_pw_salt {
+	uint8_t salt[ST_PW_SALT_LEN];
+	uint32_t salt_len;
+};
+struct st_invite_salt_rep {
+	/*
+	 * 0 the invitation is open and its email has no account, 1 no such
+	 * invitation, 2 the email has an account: its salt
+	 */
+	uint8_t result;
+	struct st_pw_salt s;		/* 2 */
+};
 struct st_invite_done {
 	char user[ST_USER_ID_MAX + 1];
 	char org[ST_ORG_ID_MAX + 1];
@@ -780,8 +800,9 @@ struct st_invite_done {
 };
 struct st_invite_accept_rep {
 	/*
-	 * 0 a new user, 1 no such invitation, 2 the signed-in account
-	 * joined, 3 anonymous for an account that exists: nothing done
+	 * 0 a new user, 1 no such invitation, 2 the account joined (signed
+	 * in, or anonymously with its own password), 3 anonymous for an
+	 * account that exists, without its password: nothing done
 	 */
 	uint8_t result;
 	struct st_invite_done d;	/* 0, 2, 3 (3: org only) */
@@ -1000,7 +1021,8 @@ extern const struct playout pl_wid_req, pl_cid_req, pl_turn_ref,
     pl_user_auth_req, pl_user_auth_rep, pl_user_boot_req, pl_u8_rep,
     pl_members, pl_invites, pl_user_invite_req, pl_user_invite_rep,
     pl_user_update_req, pl_user_update_rep, pl_invite_accept_req,
-    pl_invite_accept_rep, pl_user_set_req, pl_user_set_rep, pl_user_gone,
+    pl_invite_accept_rep, pl_invite_salt_req, pl_invite_salt_rep,
+    pl_user_set_req, pl_user_set_rep, pl_user_gone,
     pl_cred_gone,
     pl_user_self_req, pl_user_self_rep,
     pl_hook_update_req, pl_hook_secret_req, pl_webhooks, pl_hook_due_req,

@@ -38,14 +38,22 @@
  *   ST_USER_UPDATE  str id, u32 mask (ST_UF_*), u8 role, u8 disabled
  *                   -> u8 result (0 ok, 1 the last owner), member (when 0)
  *   ST_USER_DELETE  str id -> u8 result (0 ok, 1 the last owner)
+ *   ST_INVITE_SALT  bytes token hash (32) -> u8 result (0 open, its
+ *                   email has no account; 1 no such invitation, or
+ *                   claimed; 2 its email has an account), bytes salt
+ *                   (16, when 2: that account's)
+ *       Read only, no who: an anonymous acceptance's lookup, before
+ *       its password is hashed (with that salt, else a fresh one).
  *   ST_INVITE_ACCEPT bytes token hash (32), str name, bytes salt,
  *                   bytes hash, str user (the signed-in account taking
  *                   it, or "") -> u8 result (0 the email's new account
  *                   made; 1 no such invitation, or user is not the
- *                   email's account; 2 user joined; 3 anonymous for an
- *                   email with an account: nothing done, the invitation
- *                   claimed, answered as 0 is), str user id, str org,
- *                   str email (the invitation's)
+ *                   email's account; 2 the account joined: user, or
+ *                   anonymously the email's account whose salt and hash
+ *                   these are; 3 anonymous for an email with an
+ *                   account, another salt or hash: nothing done, the
+ *                   invitation claimed, answered as 0 is), str user id,
+ *                   str org, str email (the invitation's)
  *   ST_INVITE_LIST  (empty) -> u32 n, n x {str id, str email, u8 role,
  *                   u64 created_at, u64 expires_at}: who asks's
  *                   organisation's pending invitations (never a token)

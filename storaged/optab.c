@@ -186,6 +186,7 @@ static const struct optab rows[PROTO_TYPE_MAX] = {
 	    .target = AUD_REQ, .pick = audit_pick_delete),
 	ROW(PROTO_ST_INVITE_ACCEPT, OPT_STORE, .run = op_user,
 	    .target = AUD_JOIN, .pick = audit_pick_join, .in_reserve = 1),
+	ROW(PROTO_ST_INVITE_SALT, OPT_STORE, .run = op_user),
 	ROW(PROTO_ST_USER_SET, OPT_STORE, .run = op_user,
 	    .target = AUD_REP_U8, .pick = audit_pick_user_set),
 	ROW(PROTO_ST_USER_SELF, OPT_STORE, .run = op_user,

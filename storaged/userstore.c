@@ -921,6 +921,27 @@ store_user_invite(struct store_txn *t, const char *org,
 }
 
 /*
+ * u, the invited email's account, joins iv's organisation (a member
+ * already, disabled there or not, stays as it is), the invitation
+ * (under hash) dropped: result 2. u is freed.
+ */
+static int
+invite_joined(struct store_txn *t, const uint8_t *hash, struct st_user *u,
+    const struct st_invite *iv, struct st_invite_accept_rep *out)
+{
+	if (st_user_member(u, iv->org) == NULL &&
+	    member_add(t, u, iv->org, iv->role) == 0)
+		user_changed(t, u, 0, NULL);
+	invite_drop(t, hash, iv);
+	out->result = 2;
+	strlcpy(out->d.user, u->id, sizeof(out->d.user));
+	strlcpy(out->d.org, iv->org, sizeof(out->d.org));
+	strlcpy(out->d.email, iv->email, sizeof(out->d.email));
+	st_user_free(u);
+	return t->err;
+}
+
+/*
  * The invitation iv (under hash) taken by the signed-in account user:
  * joined when it is the invited email's (result 2), else "no such
  * invitation" (result 1), so a token tells no other account anything.
@@ -940,22 +961,33 @@ invite_join(struct store_txn *t, const uint8_t *hash, const char *user,
 		out->result = 1;
 		return 0;
 	}
-	if (st_user_member(&u, iv->org) == NULL &&
-	    member_add(t, &u, iv->org, iv->role) == 0)
-		user_changed(t, &u, 0, NULL);
-	invite_drop(t, hash, iv);
-	out->result = 2;
-	strlcpy(out->d.user, u.id, sizeof(out->d.user));
-	strlcpy(out->d.org, iv->org, sizeof(out->d.org));
-	strlcpy(out->d.email, iv->email, sizeof(out->d.email));
-	st_user_free(&u);
-	return t->err;
+	return invite_joined(t, hash, &u, iv, out);
+}
+
+/*
+ * The anonymous acceptance's password proves u, the invited email's
+ * account, when its salt is u's (ST_INVITE_SALT gave it) and its hash
+ * is u's, compared in constant time: 1, else 0.
+ */
+static int
+invite_proves(const struct st_user *u, const struct st_invite_accept_req *q)
+{
+	int same;
+
+	same = q->salt_len == sizeof(u->salt) &&
+	    memcmp(q->salt, u->salt, sizeof(u->salt)) == 0;
+	same &= q->hash_len == sizeof(u->hash) &&
+	    CRYPTO_memcmp(q->hash, u->hash, sizeof(u->hash)) == 0;
+	return same;
 }
 
 /*
  * The invitation iv (under hash) taken anonymously, with a name and a
- * password: the invited email's new account made (result 0); when the
- * email has an account, nothing is done, the invitation kept for that
+ * password: the invited email's new account made (result 0). When the
+ * email has an account, the password is that account's proof: its own
+ * (hashed with its salt, ST_INVITE_SALT's) joins it (result 2: an
+ * account disabled in every organisation, which cannot sign in to
+ * accept, too); another does nothing, the invitation kept for that
  * account's signed-in acceptance and claimed (result 3: answered as 0
  * is, once, then as a spent one).
  */
@@ -975,6 +1007,8 @@ invite_new(struct store_txn *t, const uint8_t *hash, struct st_invite *iv,
 	}
 	if ((rc = user_by_email(t, iv->email, &u)) < 0)
 		return t->err;
+	if (rc == 0 && invite_proves(&u, q))
+		return invite_joined(t, hash, &u, iv, out);
 	if (rc == 0) {
 		st_user_free(&u);
 		iv->claimed = 1;
@@ -1027,6 +1061,47 @@ store_invite_accept(struct store_txn *t,
 	if (q->user != NULL && q->user[0] != '\0')
 		return invite_join(t, q->token_hash, q->user, &iv, out);
 	return invite_new(t, q->token_hash, &iv, q, out);
+}
+
+int
+store_invite_salt(struct store_txn *t, const struct st_invite_salt_req *q,
+    struct st_invite_salt_rep *out)
+{
+	struct st_invite iv;
+	struct st_user u;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	memset(out, 0, sizeof(*out));
+	if (q->token_hash_len != ST_INVITE_HASH_LEN)
+		return store_fail(t, PROTO_E_INVALID,
+		    "token_hash must be 32 bytes");
+	if ((rc = invite_load(t, q->token_hash, &iv)) < 0)
+		return t->err;
+	if (rc == 1) {
+		out->result = 1;
+		return 0;
+	}
+	/* As ST_INVITE_ACCEPT will find it (which drops the spent). */
+	if (iv.claimed || iv.expires_at <= t->st->now() ||
+	    (rc = store_org_exists(t, iv.org)) == 0) {
+		st_invite_free(&iv);
+		out->result = 1;
+		return t->err;
+	}
+	if (rc > 0)
+		rc = user_by_email(t, iv.email, &u);
+	st_invite_free(&iv);
+	if (rc < 0)
+		return t->err;
+	if (rc == 0) {
+		out->result = 2;
+		memcpy(out->s.salt, u.salt, sizeof(u.salt));
+		out->s.salt_len = sizeof(u.salt);
+		st_user_free(&u);
+	}
+	return 0;
 }
 
 /* The invitation's id: "inv_" and its hash's first 16 bytes, hex. */
@@ -1476,6 +1551,9 @@ store_user_run(struct store_txn *t, const struct st_who *who, uint16_t type,
 		break;
 	case PROTO_ST_INVITE_ACCEPT:
 		store_invite_accept(t, req, &rep->acc);
+		break;
+	case PROTO_ST_INVITE_SALT:
+		store_invite_salt(t, req, &rep->salt);
 		break;
 	case PROTO_ST_USER_SET:
 		store_user_set(t, org, req, &rep->set, gone);

@@ -71,10 +71,20 @@ int store_invite_revoke(struct store_txn *, const char *org,
 /*
  * ST_INVITE_ACCEPT: with a signed-in user, that account joins when the
  * invitation is its email's; without, the email's new account is made,
- * or (the email has one) nothing is done and the invitation is claimed.
+ * or (the email has one) that account joins when the salt and hash are
+ * its own (compared in constant time), else nothing is done and the
+ * invitation is claimed.
  */
 int store_invite_accept(struct store_txn *,
     const struct st_invite_accept_req *, struct st_invite_accept_rep *out);
+/*
+ * ST_INVITE_SALT: an invitation open to an anonymous acceptance (result
+ * 0; 1 none, claimed, expired or its organisation gone), and when its
+ * email has an account, that account's salt (result 2), never its hash.
+ * Read only.
+ */
+int store_invite_salt(struct store_txn *, const struct st_invite_salt_req *,
+    struct st_invite_salt_rep *out);
 /*
  * A deleted organisation's sweep (orgstore.c): at most max of org's
  * memberships ended (a user left with none deleted, as ST_USER_DELETE
@@ -95,6 +105,7 @@ union store_user_rep {
 	struct st_user_invite_rep inv;
 	struct st_user_update_rep upd;
 	struct st_invite_accept_rep acc;
+	struct st_invite_salt_rep salt;
 	struct st_user_set_rep set;
 	struct st_user_self_rep self;
 	struct st_invites invs;

@@ -2,9 +2,12 @@
 // server by the browser). Signed in already: the account joins with the
 // token alone (POST /dashboard/api/invitations/accept with the session's CSRF
 // token; only the invited email's account can). Else a name and a password
-// (twice) make the invited email's account, which then logs in and goes to
-// the dashboard; when the email has an account already that login fails,
-// and the page says to sign in with it and open the link again.
+// (twice) make the invited email's account, or, when the email has an
+// account already, join that account if the password is its own (one
+// disabled everywhere, which cannot sign in, too); the page then logs in
+// with that password and goes to the dashboard. When that login fails (the
+// email has an account and that was not its password), the page says to sign
+// in with it and open the link again.
 
 const DASHBOARD = '/dashboard/';
 const LOGIN = '/dashboard/login';

@@ -4,6 +4,8 @@
 // sets a name and a password and lands on the dashboard logged in as the
 // invited email, the token gone from the address bar; the page passes
 // axe-core in light and dark; the spent link answers with a visible message.
+// An account disabled in every organisation it belongs to gives its own
+// password on another organisation's link, and lands there logged in.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -71,5 +73,35 @@ describe('an invitation in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       assert.equal(again.log.console.filter((m) => /status of 401/.test(m.text)).length, 1, JSON.stringify(again.log.console));
       await assertClean(again.page, again.log, 'spent', { allowConsole: /status of (401|404)/ });
     } finally { await again.ctx.close(); }
+  });
+
+  test('an account disabled in every organisation it belongs to joins another with its own password on the page, and lands there', async () => {
+    const api = async (method, path, body, org) => {
+      const headers = { 'x-admin-api-key': stack.parley.adminKey, 'Content-Type': 'application/json', ...(org ? { 'x-organization-id': org } : {}) };
+      const r = await fetch(stack.parleyOrigin + path, { method, headers, body: body && JSON.stringify(body) });
+      return { status: r.status, json: await r.json() };
+    };
+    const EVE = 'eve has this password';
+    let r = await api('POST', '/v1/admin/users', { email: 'eve@example.com', role: 'agent' });
+    assert.equal(r.status, 201);
+    r = await api('POST', '/dashboard/api/invitations/accept', { token: r.json.url.split('#')[1], name: 'Eve', password: EVE });
+    assert.equal(r.status, 200);
+    const eve = (await api('GET', '/v1/admin/users')).json.users.find((u) => u.email === 'eve@example.com');
+    assert.equal((await api('PATCH', `/v1/admin/users/${eve.id}`, { disabled: true })).status, 200);
+    const org = (await api('POST', '/v1/admin/organizations', { name: 'Next' })).json.id;
+    r = await api('POST', '/v1/admin/users', { email: 'eve@example.com', role: 'admin' }, org);
+    assert.equal(r.status, 201);
+
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await page.goto(r.json.url);
+      await page.waitForSelector('[data-testid="invite-form"]');
+      await fill(page, 'Eve', EVE, EVE);
+      await page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: LOGIN_TIMEOUT });
+      const s = await page.evaluate(async () => (await fetch('/dashboard/api/session')).json());
+      assert.equal(s.user.email, 'eve@example.com');
+      assert.deepEqual(s.organization, { id: org, role: 'admin' });
+      await assertClean(page, log, 'joined', { allowConsole: /status of 401/ });
+    } finally { await ctx.close(); }
   });
 });

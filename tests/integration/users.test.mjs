@@ -8,8 +8,9 @@
 // /v1/admin/users (owners; the link shown once, at PARLEY_PUBLIC_URL when set,
 // else at the request's Host), accepted at
 // /dashboard/api/invitations/accept (fields named, spent once, answered alike
-// whether or not the email has an account, an existing account joins only
-// signed in as itself, the login's per-client limit: 429).
+// whether or not the email has an account, an existing account joins signed
+// in as itself or with its own password, even one disabled in every
+// organisation it belongs to, the login's per-client limit: 429).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -298,7 +299,7 @@ describe('people', { concurrency: true }, () => {
       assert.equal((await s.get('/v1/admin/users')).status, 403);
     });
 
-    test('an email with an account: the anonymous accept answers as for a new one and does nothing; the account joins only signed in as itself', async () => {
+    test('an email with an account: the anonymous accept without its password answers as for a new one and does nothing; the account joins signed in as itself', async () => {
       const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Joined' });
       assert.equal(o.status, 201, o.text);
       const org = o.json().id;
@@ -346,6 +347,78 @@ describe('people', { concurrency: true }, () => {
       assert.ok(me.organizations.some((x) => x.id === org && x.role === 'admin'), JSON.stringify(me.organizations));
       assertJsonError(await s.request('POST', ACCEPT, { body: { token: taken } }), 404,
         'Invitation not found or expired');
+    });
+
+    test('an account disabled in every organisation it belongs to takes an invitation elsewhere with its own password: it joins and logs in there; another password joins nothing, answered alike', async () => {
+      const owner = await login(p);
+      const a = await addMember(p, { role: 'agent' });
+      const d = await owner.request('PATCH', `/v1/admin/users/${a.id}`, { body: { disabled: true } });
+      assert.equal(d.status, 200, d.text);
+      // It acts nowhere: its right password logs in no more, as before.
+      assertJsonError(await loginRequest(p, a.password, { email: a.email }), 401, 'Wrong email or password');
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'New employer' });
+      assert.equal(o.status, 201, o.text);
+      const org = o.json().id;
+      const inOrg = installIn(p, org);
+      const inviteIn = async () => {
+        const r = await p.request('POST', '/v1/admin/users', {
+          headers: { ...inOrg, 'Content-Type': 'application/json' }, body: JSON.stringify({ email: a.email, role: 'agent' }),
+        });
+        assert.equal(r.status, 201, r.text);
+        return r.json().url.split('#')[1];
+      };
+      const members = async () => (await p.request('GET', '/v1/admin/users', { headers: inOrg })).json().users;
+      const answer = (r) => ({ status: r.status, body: r.json(), cookies: setCookies(r).length });
+      const accepted = { status: 200, body: { organization: { id: org }, email: a.email }, cookies: 0 };
+
+      // Another password (the inviter's guess): 200 as ever, nothing joined, the link spent for anonymous takers.
+      const guessed = await inviteIn();
+      assert.deepEqual(answer(await acceptRequest(p, { token: guessed, name: 'Guess', password: 'the inviter\'s guess' })), accepted);
+      assert.deepEqual(await members(), []);
+      assertJsonError(await loginRequest(p, a.password, { email: a.email }), 401, 'Wrong email or password');
+      assertJsonError(await acceptRequest(p, { token: guessed, name: 'A', password: a.password }), 404,
+        'Invitation not found or expired');
+
+      // Its own password: the same answer, and it joins.
+      const token = await inviteIn();
+      assert.deepEqual(answer(await acceptRequest(p, { token, name: 'Another name', password: a.password })), accepted);
+      const list = await members();
+      assert.deepEqual(list.map((u) => u.email), [a.email], 'it joined');
+      const [m] = list;
+      assert.deepEqual({ id: m.id, email: m.email, name: m.name, role: m.role, disabled: m.disabled },
+        { id: a.id, email: a.email, name: a.name, role: 'agent', disabled: false });
+      // The guessed link stays pending for the account's signed-in acceptance; the taken one is gone.
+      const idOf = (t) => `inv_${crypto.createHash('sha256').update(Buffer.from(t, 'hex')).digest('hex').slice(0, 32)}`;
+      assert.deepEqual((await p.request('GET', '/v1/admin/invitations', { headers: inOrg })).json().invitations.map((x) => x.id),
+        [idOf(guessed)]);
+      assertJsonError(await acceptRequest(p, { token, name: 'A', password: a.password }), 404,
+        'Invitation not found or expired');
+      // It logs in (as the invitation page does next) and lands in the new organisation; still disabled in default.
+      const s = await login(p, a.password, { email: a.email });
+      const me = (await s.get('/dashboard/api/session')).json();
+      assert.deepEqual(me.organization, { id: org, role: 'agent' });
+      assert.equal((await s.get(LIST)).status, 200);
+      assert.notEqual((await s.get(LIST, { headers: { 'x-organization-id': 'default' } })).status, 200);
+      const inDefault = (await owner.get('/v1/admin/users')).json().users.find((u) => u.id === a.id);
+      assert.equal(inDefault.disabled, true);
+    });
+
+    test('an active account takes an invitation anonymously with its own password: it joins, keeping its name and other organisations', async () => {
+      const b = await addMember(p, { role: 'admin' });
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Second' });
+      assert.equal(o.status, 201, o.text);
+      const org = o.json().id;
+      const r = await p.request('POST', '/v1/admin/users', {
+        headers: { ...installIn(p, org), 'Content-Type': 'application/json' }, body: JSON.stringify({ email: b.email, role: 'owner' }),
+      });
+      assert.equal(r.status, 201, r.text);
+      const a = await acceptRequest(p, { token: r.json().url.split('#')[1], name: 'Not my name', password: b.password });
+      assert.equal(a.status, 200, a.text);
+      assert.deepEqual(a.json(), { organization: { id: org }, email: b.email });
+      assert.equal(setCookies(a).length, 0);
+      const me = (await b.session.get('/dashboard/api/session')).json();
+      assert.equal(me.user.name, b.name);
+      assert.deepEqual(me.organizations.map((x) => [x.id, x.role]).sort(), [['default', 'admin'], [org, 'owner']].sort());
     });
 
     test('another organisation\'s owner cannot lock a user out: its invitation joins nobody, and disabling or removing act on its own membership only', async () => {

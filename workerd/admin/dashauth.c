@@ -8,9 +8,11 @@
  *	POST /dashboard/api/logout	ends the session everywhere
  *	POST /dashboard/api/invitations/accept
  *					{"token","name","password"}: a new
- *					account for the invited email;
- *					{"token"} with the session of the
- *					invited email's account: it joins
+ *					account for the invited email, or
+ *					its account joins with its own
+ *					password; {"token"} with the
+ *					session of the invited email's
+ *					account: it joins
  *
  * People log in with their own accounts (proto/usermsg.h): storaged
  * keeps each user's scrypt hash (N=2^14, r=8, p=1) and salt, the worker
@@ -60,16 +62,24 @@
  *
  * An invitation's acceptance (POST /v1/admin/users made it, users.c)
  * goes the login's way: the same Content-Type check, the same attempt
- * limits (ST_DASH_ATTEMPT, counted as a login of the client), then the
- * new password hashed on the pool with a fresh salt, ST_INVITE_ACCEPT
- * with the token's SHA-256. The link went through the inviter's hands,
- * so it is no proof of anyone: an account that exists joins only when
- * it accepts signed in as itself ({"token"} with its session and CSRF
- * token; another account's session is "not found", as a wrong token).
- * The anonymous acceptance answers the same, 200 {"organization":{"id"}}
- * and no session, whether it made the email's account or the email had
- * one (then nothing is done, once: the invitation waits for that
- * account), so it tells the inviter nothing; the new account logs in.
+ * limits (ST_DASH_ATTEMPT, counted as a login of the client), then
+ * ST_INVITE_SALT with the token's SHA-256 (an unknown token: 404, a
+ * failure of the budget), the password hashed on the pool with the salt
+ * of the invited email's account when it has one, else a fresh salt,
+ * and ST_INVITE_ACCEPT with that salt and hash: one hash either way.
+ * The link went through the inviter's hands, so it is no proof of
+ * anyone: an account that exists joins when it accepts signed in as
+ * itself ({"token"} with its session and CSRF token; another account's
+ * session is "not found", as a wrong token), or anonymously with its own
+ * password, which storaged compares in constant time with the account's
+ * hash (the hash never leaves storaged on this way). That is how an
+ * account disabled in every organisation it belongs to, which cannot
+ * sign in, takes an invitation elsewhere. The anonymous acceptance
+ * answers the same, 200 {"organization":{"id"}} and no session, whether
+ * it made the email's account, joined it, or the password was not the
+ * account's (then nothing is done, once: the invitation waits for that
+ * account's signed-in acceptance, and a failed login of the budget is
+ * counted), so it tells the inviter nothing; the page then logs in.
  *
  * The password, the cookie and the CSRF token are never logged; copies
  * of a password made here are wiped (OPENSSL_cleanse).
@@ -861,7 +871,7 @@ static void accept_hash(struct login *);
 
 /*
  * The attempt was counted and not limited: the first owner, then the
- * user; an invitation's new password is hashed.
+ * user; an invitation's password is hashed (accept_hash).
  */
 static void
 login_check(struct login *l)
@@ -1043,8 +1053,10 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 
 /*
  * ST_INVITE_ACCEPT -> struct st_invite_accept_rep: result 1 no such
- * invitation; 0 a new account made, 3 the email had one (nothing done):
- * answered alike.
+ * invitation; 0 a new account made, 2 the email's account joined (the
+ * password was its own), 3 the email has an account and the password
+ * was not its own (nothing done; a failed login of the budget): answered
+ * alike.
  */
 static void
 accept_done(const struct storec_result *r, void *arg)
@@ -1072,12 +1084,18 @@ accept_done(const struct storec_result *r, void *arg)
 		login_fail(l, 404, API_HEADERS, NO_INVITATION);
 		return;
 	}
+	/* A wrong password of an account: answered as the others, no delay. */
+	if (rep.result == 3)
+		dashauth_count_failure();
 	c = login_detach(l);
 	login_free(l);
 	send_accepted(c, &rep.d);
 }
 
-/* The new password's hash, from the pool: the invitation accepted. */
+/*
+ * The password's hash, from the pool (the new account's, or the proof of
+ * the email's account): the invitation accepted.
+ */
 static void
 accept_hashed(void *arg, int ok, const uint8_t *key)
 {
@@ -1104,12 +1122,53 @@ accept_hashed(void *arg, int ok, const uint8_t *key)
 	OPENSSL_cleanse(&q, sizeof(q));
 }
 
-/* The attempt was not limited: the new password hashed, a fresh salt. */
+/*
+ * ST_INVITE_SALT -> struct st_invite_salt_rep: result 1 no such
+ * invitation (nothing hashed: a failure of the budget, as a wrong
+ * password is); else the password hashed with the email's account's
+ * salt (2), or a fresh one for the new account (0). One hash either way,
+ * so the time taken tells no more than the answer.
+ */
+static void
+accept_salted(const struct storec_result *r, void *arg)
+{
+	struct login *l = arg;
+	struct st_invite_salt_rep rep;
+
+	if (r->status != STOREC_OK) {
+		login_storage_error(l, r);
+		return;
+	}
+	if (storec_decode(r, PROTO_ST_INVITE_SALT, &rep) < 0 ||
+	    rep.result > 2) {
+		login_fail(l, 500, API_HEADERS, "Internal server error");
+		return;
+	}
+	if (rep.result == 1) {
+		dashauth_count_failure();
+		login_fail(l, 404, API_HEADERS, NO_INVITATION);
+		return;
+	}
+	if (rep.result == 2)
+		memcpy(l->u.salt, rep.s.salt, sizeof(l->u.salt));
+	else
+		proto_random(l->u.salt, sizeof(l->u.salt));
+	login_hash(l, accept_hashed);
+}
+
+/* The attempt was not limited: the salt to hash the password with. */
 static void
 accept_hash(struct login *l)
 {
-	proto_random(l->u.salt, sizeof(l->u.salt));
-	login_hash(l, accept_hashed);
+	struct st_invite_salt_req q = {
+		.token_hash_len = sizeof(q.token_hash),
+	};
+
+	memcpy(q.token_hash, l->token_hash, sizeof(q.token_hash));
+	if (storec_ask(NULL, PROTO_ST_INVITE_SALT, &q, accept_salted, l,
+	    &l->c->sreq) < 0)
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+	OPENSSL_cleanse(&q, sizeof(q));
 }
 
 /* The token (64 hex) into its hash: NULL, or what is wrong. */

@@ -3,12 +3,12 @@
  * worker asks, who asks with it: the first owner (ST_USER_BOOT: made,
  * kept, its password replaced and its sessions ended), the login's
  * lookup by email in any case, invitations (spent once, expired, already
- * a member, an existing account joined without a session, the
- * install's ceiling of pending ones), the members' list, role and
- * disabled changes (the last
- * owner kept, a disabled user's sessions ended and told), delete (the
- * user gone with its last membership), a user's own profile, another
- * organisation's user not found, bad emails.
+ * a member, an existing account joined without a session, or anonymously
+ * by its own password, the install's ceiling of pending ones), the
+ * members' list, role and disabled changes (the last owner kept, a
+ * disabled user's sessions ended and told), delete (the user gone with
+ * its last membership), a user's own profile, another organisation's
+ * user not found, bad emails.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -662,6 +662,168 @@ test_users_change(void **state)
  * the refused request had made freed: LeakSanitizer would say), a name
  * set.
  */
+/* ST_INVITE_SALT of token hash bytes hb: its result, the salt's first byte. */
+static uint8_t
+invite_salt(struct fix *f, uint8_t hb, uint8_t *sb)
+{
+	struct st_invite_salt_req q;
+	struct st_invite_salt_rep rep;
+
+	memset(&q, 0, sizeof(q));
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	q.token_hash_len = sizeof(q.token_hash);
+	assert_int_equal(ask(f, NULL, PROTO_ST_INVITE_SALT, &q, &rep, NULL), 0);
+	assert_int_equal(rep.s.salt_len, rep.result == 2 ? ST_PW_SALT_LEN : 0);
+	*sb = rep.s.salt[0];
+	return rep.result;
+}
+
+/* Anonymously, with salt bytes saltb and hash bytes hashb. */
+static int
+accept_proof(struct fix *f, uint8_t hb, uint8_t saltb, uint8_t hashb,
+    struct st_invite_accept_rep *rep)
+{
+	struct st_invite_accept_req q;
+
+	memset(&q, 0, sizeof(q));
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	q.token_hash_len = sizeof(q.token_hash);
+	q.name = "Someone";
+	memset(q.salt, saltb, sizeof(q.salt));
+	q.salt_len = sizeof(q.salt);
+	memset(q.hash, hashb, sizeof(q.hash));
+	q.hash_len = sizeof(q.hash);
+	return ask(f, NULL, PROTO_ST_INVITE_ACCEPT, &q, rep, NULL);
+}
+
+/* email's account acts nowhere (the login's lookup says disabled). */
+static int
+acts_nowhere(struct fix *f, const char *email)
+{
+	struct st_user_auth_req q = { email };
+	struct st_user_auth_rep rep;
+
+	assert_int_equal(ask(f, NULL, PROTO_ST_USER_AUTH, &q, &rep, NULL), 0);
+	assert_int_equal(rep.found, 1);
+	return rep.s.disabled;
+}
+
+/* org's member id: its disabled flag; -1 not a member. */
+static int
+member_disabled(struct fix *f, const char *org, const char *id)
+{
+	struct st_members l;
+	uint32_t i;
+	int d = -1;
+
+	assert_int_equal(ask(f, org, PROTO_ST_USER_LIST, NULL, &l, NULL), 0);
+	for (i = 0; i < l.n; i++)
+		if (strcmp(l.m[i].id, id) == 0)
+			d = l.m[i].disabled;
+	st_rep_free(PROTO_ST_USER_LIST, &l);
+	return d;
+}
+
+/*
+ * An existing account takes an invitation anonymously with its own
+ * password: ST_INVITE_SALT gives its salt (never the hash; a new email's
+ * invitation none, an unknown or claimed one result 1); ST_INVITE_ACCEPT
+ * with that salt and the account's hash joins it (result 2), even one
+ * disabled in every organisation it belongs to, which then acts in the
+ * new one; another hash (or salt) does nothing and claims the
+ * invitation (result 3, spent after); a member already, disabled there,
+ * stays disabled.
+ */
+static void
+test_users_invite_proof(void **state)
+{
+	struct fix *f = *state;
+	struct st_user_invite_rep iv;
+	struct st_invite_accept_rep ac;
+	struct st_user_update_rep up;
+	struct st_org org, ob, oc;
+	char ann[ST_USER_ID_MAX + 1], gone[ST_USER_ID_MAX + 1];
+	uint8_t sb;
+
+	(void)boot(f, 1, gone);
+	/* Ann: salt and hash bytes 5, an agent of default only. */
+	assert_int_equal(invite(f, "default", "ann@x.test", ST_ROLE_AGENT, 3,
+	    &iv), 0);
+	assert_int_equal(accept(f, 3, "Ann", &ac), 0);
+	assert_int_equal(ac.result, 0);
+	strlcpy(ann, ac.d.user, sizeof(ann));
+	assert_int_equal(update(f, "default", ann, ST_UF_DISABLED, 0, 1, &up,
+	    gone), 0);
+	assert_int_equal(up.result, 0);
+	st_rep_free(PROTO_ST_USER_UPDATE, &up);
+	assert_int_equal(acts_nowhere(f, "ann@x.test"), 1);
+
+	memset(&org, 0, sizeof(org));
+	org.name = "B";
+	assert_int_equal(request_dec(f, PROTO_ST_ORG_CREATE, &org, &ob), 0);
+	assert_int_equal(invite(f, ob.id, "ann@x.test", ST_ROLE_ADMIN, 7,
+	    &iv), 0);
+	assert_int_equal(invite(f, ob.id, "new@x.test", ST_ROLE_AGENT, 8,
+	    &iv), 0);
+	assert_int_equal(invite_salt(f, 7, &sb), 2);
+	assert_int_equal(sb, 5);
+	assert_int_equal(invite_salt(f, 8, &sb), 0);
+	assert_int_equal(invite_salt(f, 99, &sb), 1);
+
+	/* Not her password (nor her salt): nothing done, claimed, spent. */
+	assert_int_equal(accept_proof(f, 7, 5, 9, &ac), 0);
+	assert_int_equal(ac.result, 3);
+	assert_string_equal(ac.d.user, "");
+	assert_int_equal(member_disabled(f, ob.id, ann), -1);
+	assert_int_equal(acts_nowhere(f, "ann@x.test"), 1);
+	assert_int_equal(invite_salt(f, 7, &sb), 1);
+	assert_int_equal(accept_proof(f, 7, 5, 5, &ac), 0);
+	assert_int_equal(ac.result, 1);
+	assert_int_equal(invite(f, ob.id, "ann@x.test", ST_ROLE_ADMIN, 10,
+	    &iv), 0);
+	assert_int_equal(accept_proof(f, 10, 9, 5, &ac), 0);
+	assert_int_equal(ac.result, 3);
+	assert_int_equal(member_disabled(f, ob.id, ann), -1);
+
+	/* Her salt and hash: she joins B, acts there, the invitation spent. */
+	assert_int_equal(invite(f, ob.id, "ann@x.test", ST_ROLE_ADMIN, 11,
+	    &iv), 0);
+	assert_int_equal(accept_proof(f, 11, 5, 5, &ac), 0);
+	assert_int_equal(ac.result, 2);
+	assert_string_equal(ac.d.user, ann);
+	assert_string_equal(ac.d.org, ob.id);
+	assert_string_equal(ac.d.email, "ann@x.test");
+	assert_int_equal(member_disabled(f, ob.id, ann), 0);
+	assert_int_equal(member_disabled(f, "default", ann), 1);
+	assert_int_equal(acts_nowhere(f, "ann@x.test"), 0);
+	assert_int_equal(invite_salt(f, 11, &sb), 1);
+	assert_int_equal(accept_proof(f, 11, 5, 5, &ac), 0);
+	assert_int_equal(ac.result, 1);
+
+	/*
+	 * A member already, disabled where the invitation leads (made before
+	 * she joined): her password takes it, and changes nothing.
+	 */
+	memset(&org, 0, sizeof(org));
+	org.name = "C";
+	assert_int_equal(request_dec(f, PROTO_ST_ORG_CREATE, &org, &oc), 0);
+	assert_int_equal(invite(f, oc.id, "ann@x.test", ST_ROLE_AGENT, 12,
+	    &iv), 0);
+	assert_int_equal(invite(f, oc.id, "ann@x.test", ST_ROLE_AGENT, 13,
+	    &iv), 0);
+	assert_int_equal(accept_proof(f, 12, 5, 5, &ac), 0);
+	assert_int_equal(ac.result, 2);
+	assert_int_equal(update(f, oc.id, ann, ST_UF_DISABLED, 0, 1, &up,
+	    gone), 0);
+	assert_int_equal(up.result, 0);
+	st_rep_free(PROTO_ST_USER_UPDATE, &up);
+	assert_int_equal(accept_proof(f, 13, 5, 5, &ac), 0);
+	assert_int_equal(ac.result, 2);
+	assert_int_equal(member_disabled(f, oc.id, ann), 1);
+	st_org_free(&ob);
+	st_org_free(&oc);
+}
+
 static void
 test_users_self(void **state)
 {
@@ -728,6 +890,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_users_invite_ceiling,
 		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_users_change, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_users_invite_proof, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_users_self, setup,
 		    fix_teardown),

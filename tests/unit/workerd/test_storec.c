@@ -1043,6 +1043,7 @@ static const struct {
 	{ PROTO_ST_USER_DELETE, ADMIN_WALK },
 	{ PROTO_ST_USER_SELF, ADMIN_WALK },
 	{ PROTO_ST_INVITE_ACCEPT, DASH, "test_dash_accept_malformed" },
+	{ PROTO_ST_INVITE_SALT, DASH, "test_dash_accept_malformed" },
 	{ PROTO_ST_INVITE_LIST, ADMIN_WALK },
 	{ PROTO_ST_INVITE_REVOKE, ADMIN_WALK },
 	{ PROTO_ST_CONTACT_ERASE, ADMIN_WALK },

@@ -23,6 +23,7 @@
 #include "static.h"
 #include "stmsgs.h"
 #include "test_client.h"
+#include "usermsg.h"
 
 #define KEY	"abcdefghijklmnopqrstuvwxyz0123456789"
 #define PW	"correct horse battery"
@@ -1126,70 +1127,178 @@ test_dash_malformed(void **state)
 		"\"password\":\"" PW "\"}"
 #define NEWUSER	"usr_fedcba9876543210fedcba9876543210"
 
-/*
- * ST_INVITE_ACCEPT of TOKEN's hash and the name Ada (after the attempt's
- * count and the hash on the pool), answered a new user of "default",
- * cut as next_cut says.
- */
+/* TOKEN's SHA-256, as the worker sends it. */
 static void
-answer_accept(void)
+token_hash(uint8_t want[ST_INVITE_HASH_LEN])
 {
-	uint8_t tok[ST_INVITE_HASH_LEN], want[ST_INVITE_HASH_LEN];
-	struct st_invite_accept_req req;
-	struct st_invite_accept_rep rep;
-	struct peer_req pr;
+	uint8_t tok[ST_INVITE_HASH_LEN];
 	size_t i;
 
-	peer_expect(&P, &pr, PROTO_ST_INVITE_ACCEPT);
 	for (i = 0; i < sizeof(tok); i++)
 		sscanf(TOKEN + 2 * i, "%2hhx", &tok[i]);
 	SHA256(tok, sizeof(tok), want);
+}
+
+/*
+ * ST_INVITE_SALT of TOKEN's hash (after the attempt's count), answered
+ * result (0 no account, 1 none, 2 an account of salt bytes saltb), cut
+ * as next_cut says.
+ */
+static void
+answer_salt(uint8_t result, uint8_t saltb)
+{
+	uint8_t want[ST_INVITE_HASH_LEN];
+	struct st_invite_salt_req req;
+	struct st_invite_salt_rep rep;
+	struct peer_req pr;
+
+	peer_expect(&P, &pr, PROTO_ST_INVITE_SALT);
+	token_hash(want);
+	assert_int_equal(st_req_decode(PROTO_ST_INVITE_SALT, pr.payload,
+	    pr.len, &req), 0);
+	assert_int_equal(req.token_hash_len, sizeof(want));
+	assert_memory_equal(req.token_hash, want, sizeof(want));
+	st_req_free(PROTO_ST_INVITE_SALT, &req);
+	memset(&rep, 0, sizeof(rep));
+	rep.result = result;
+	if (result == 2) {
+		memset(rep.s.salt, saltb, sizeof(rep.s.salt));
+		rep.s.salt_len = sizeof(rep.s.salt);
+	}
+	reply_rep(&pr, &rep);
+}
+
+/*
+ * ST_INVITE_ACCEPT of TOKEN's hash and the name Ada (after the hash on
+ * the pool), answered result (0 a new user of "default", 2 the email's
+ * account joined, 3 nothing done), cut as next_cut says; salt, when not
+ * NULL, the salt it must carry and its hash PW's with it.
+ */
+static void
+answer_accept_as(uint8_t result, const uint8_t *salt)
+{
+	uint8_t want[ST_INVITE_HASH_LEN], key[ST_PW_HASH_LEN];
+	struct st_invite_accept_req req;
+	struct st_invite_accept_rep rep;
+	struct peer_req pr;
+
+	peer_expect(&P, &pr, PROTO_ST_INVITE_ACCEPT);
+	token_hash(want);
 	assert_int_equal(st_req_decode(PROTO_ST_INVITE_ACCEPT, pr.payload,
 	    pr.len, &req), 0);
 	assert_int_equal(req.token_hash_len, sizeof(want));
 	assert_memory_equal(req.token_hash, want, sizeof(want));
 	assert_string_equal(req.name, "Ada");
+	assert_string_equal(req.user, "");
+	assert_int_equal(req.salt_len, ST_PW_SALT_LEN);
+	assert_int_equal(req.hash_len, ST_PW_HASH_LEN);
+	if (salt != NULL) {
+		assert_memory_equal(req.salt, salt, ST_PW_SALT_LEN);
+		assert_int_equal(st_pw_scrypt(PW, strlen(PW), salt,
+		    ST_PW_SALT_LEN, key), 0);
+		assert_memory_equal(req.hash, key, sizeof(key));
+	}
 	st_req_free(PROTO_ST_INVITE_ACCEPT, &req);
 	memset(&rep, 0, sizeof(rep));
-	strlcpy(rep.d.user, NEWUSER, sizeof(rep.d.user));
+	rep.result = result;
+	if (result != 3)
+		strlcpy(rep.d.user, NEWUSER, sizeof(rep.d.user));
 	strlcpy(rep.d.org, "default", sizeof(rep.d.org));
 	strlcpy(rep.d.email, "ada@example.com", sizeof(rep.d.email));
 	reply_rep(&pr, &rep);
 }
 
+static void
+answer_accept(void)
+{
+	answer_accept_as(0, NULL);
+}
+
+#define ACCEPTED	"{\"organization\":{\"id\":\"default\"}," \
+			"\"email\":\"ada@example.com\"}"
+
 /*
- * An invitation's acceptance with ST_INVITE_ACCEPT's reply whole (200
- * with the organisation and the invited email, no session: the page logs
- * in), a byte short and a byte over (500; nothing more asked).
+ * An invitation's acceptance with ST_INVITE_SALT's, then
+ * ST_INVITE_ACCEPT's reply whole (200 with the organisation and the
+ * invited email, no session: the page logs in), a byte short and a byte
+ * over (500; nothing more asked).
  */
 static void
 test_dash_accept_malformed(void **state)
 {
 	struct tresp r;
-	int cut;
+	int cut, which;
 
 	assert_int_equal(tclient_open(&CL), 0);
-	for (cut = -1; cut <= 1; cut++) {
+	for (which = 0; which < 2; which++)
+		for (cut = -1; cut <= 1; cut++) {
+			if (which == 0 && cut == 0)
+				continue;
+			tclient_request(&CL, "POST", "/dashboard/api/"
+			    "invitations/accept", JSONCT, ACCEPT);
+			answer_rate(0, 0);
+			next_cut = which == 0 ? cut : 0;
+			answer_salt(0, 0);
+			if (which == 1) {
+				next_cut = cut;
+				answer_accept();
+			}
+			tclient_expect(&CL, &r, cut == 0 ? 200 : 500);
+			/* No session either way: the page logs in. */
+			assert_null(strstr(r.head, "Set-Cookie"));
+			if (cut == 0)
+				assert_string_equal(r.body, ACCEPTED);
+			else
+				assert_string_equal(r.body, "{\"error\":"
+				    "\"Internal server error\"}");
+			tresp_free(&r);
+			assert_int_equal(storec_inflight(), 0);
+			peer_expect_none(&P, 50);
+		}
+	tclient_close(&CL);
+}
+
+/*
+ * An anonymous acceptance for an email with an account: its password
+ * hashed with that account's salt (ST_INVITE_SALT's), which storaged
+ * compares. Its own (joined, result 2), or not (nothing done, result 3:
+ * a failed login of the budget, answered at once): the same 200, no
+ * session. An unknown token: 404, nothing hashed, a failure counted.
+ */
+static void
+test_dash_accept_existing(void **state)
+{
+	uint8_t salt[ST_PW_SALT_LEN];
+	struct tresp r;
+	int result;
+
+	memset(salt, 0x5a, sizeof(salt));
+	assert_int_equal(tclient_open(&CL), 0);
+	for (result = 2; result <= 3; result++) {
 		tclient_request(&CL, "POST", "/dashboard/api/invitations/"
 		    "accept", JSONCT, ACCEPT);
 		answer_rate(0, 0);
-		next_cut = cut;
-		answer_accept();
-		tclient_expect(&CL, &r, cut == 0 ? 200 : 500);
-		/* No session either way: the page logs in with the email. */
+		answer_salt(2, 0x5a);
+		answer_accept_as((uint8_t)result, salt);
+		if (result == 3)
+			answer_failed();
+		tclient_expect(&CL, &r, 200);
 		assert_null(strstr(r.head, "Set-Cookie"));
-		if (cut == 0)
-			assert_string_equal(r.body, "{\"organization\":{\"id\":"
-			    "\"default\"},\"email\":\"ada@example.com\"}");
-		else
-			assert_string_equal(r.body,
-			    "{\"error\":\"Internal server error\"}");
+		assert_string_equal(r.body, ACCEPTED);
 		tresp_free(&r);
-		assert_int_equal(storec_inflight(), 0);
 		peer_expect_none(&P, 50);
 	}
+	tclient_request(&CL, "POST", "/dashboard/api/invitations/accept",
+	    JSONCT, ACCEPT);
+	answer_rate(0, 0);
+	answer_salt(1, 0);
+	answer_failed();
+	expect_error(404, "Invitation not found or expired");
+	assert_int_equal(storec_inflight(), 0);
+	peer_expect_none(&P, 50);
 	tclient_close(&CL);
 }
+
 /* The dashboard's own origin passes, whatever CORS_ORIGIN lists. */
 static void
 test_dash_origin(void **state)
@@ -1390,6 +1499,7 @@ main(void)
 		cmocka_unit_test_setup(test_dash_gate, each_setup),
 		cmocka_unit_test_setup(test_dash_malformed, each_setup),
 		cmocka_unit_test_setup(test_dash_accept_malformed, each_setup),
+		cmocka_unit_test_setup(test_dash_accept_existing, each_setup),
 		cmocka_unit_test_setup(test_dash_origin, each_setup),
 		cmocka_unit_test_setup(test_dash_pages, each_setup),
 		cmocka_unit_test_setup(test_dash_pages_gzip, each_setup),
