@@ -1974,6 +1974,15 @@ backup_done(struct server *s)
 		size = (uint64_t)sb.st_size;
 	close(bk->fd);
 	bk->fd = -1;
+	/*
+	 * The copy is of a commit the log's records follow: none to come
+	 * may be (a start refuses to replay them over the backup put back
+	 * as data.mdb, operations.md), or the backup is not answered made.
+	 */
+	if (bk->rc == 0 && store_backup_seal(s->st) < 0) {
+		log_warnx("backup: no checkpoint could follow the copy");
+		bk->rc = -1;
+	}
 	if (bk->rc == 0)
 		log_info("backup done: %llu bytes in %lld ms",
 		    (unsigned long long)size, proto_mono_ms() - bk->started);
@@ -1981,6 +1990,7 @@ backup_done(struct server *s)
 		return;
 	if (bk->rc != 0) {
 		snprintf(msg, sizeof(msg), "backup failed: %s",
+		    bk->rc == -1 ? "cannot checkpoint after the copy" :
 		    bk->rc > 0 ? strerror(bk->rc) : mdb_strerror(bk->rc));
 		backup_error(bk->c, bk->id, PROTO_E_INTERNAL, msg);
 		return;

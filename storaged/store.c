@@ -1271,11 +1271,72 @@ ckpt_digest_load(struct store *st, MDB_txn *txn)
 	return wal_digest_put(txn, st->meta, st->ckpt_seq, st->ckpt_digest);
 }
 
+/*
+ * meta "wal_ckpt": u8 version, be64 seq (wal_seq when it was written),
+ * the checkpoint id (st->ckpt_id) of the records that follow wal_seq.
+ */
+static const MDB_val wal_ckpt_key = { .mv_size = 8, .mv_data = "wal_ckpt" };
+#define WAL_CKPT_REC	(1 + 8 + WAL_CKPT_LEN)
+_Static_assert(sizeof(((struct store *)0)->ckpt_id) == WAL_CKPT_LEN,
+    "the checkpoint id is the log's");
+
+/* meta "wal_ckpt" of seq and id put in txn. 0, or an LMDB code. */
+static int
+wal_ckpt_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq, const uint8_t *id)
+{
+	uint8_t rec[WAL_CKPT_REC];
+	MDB_val v = { .mv_size = sizeof(rec), .mv_data = rec };
+
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be64(rec + 1, seq);
+	memcpy(rec + 9, id, WAL_CKPT_LEN);
+	return mdb_put(txn, meta, (MDB_val *)&wal_ckpt_key, &v, 0);
+}
+
+/*
+ * The checkpoint id read into st->ckpt_id. Absent (a data directory of
+ * before 2026-12-06, whose log's records carry none and replay as they
+ * did) or kept for another wal_seq (an older storaged checkpointed
+ * since): a new one, recorded in txn (*made 1), which the records
+ * appended from now on carry. 0, or an LMDB code.
+ */
+static int
+ckpt_id_load(struct store *st, MDB_txn *txn, int *made)
+{
+	const uint8_t *p;
+	MDB_val v;
+	int rc;
+
+	*made = 0;
+	rc = mdb_get(txn, st->meta, (MDB_val *)&wal_ckpt_key, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	p = v.mv_data;
+	if (rc == 0 && v.mv_size == WAL_CKPT_REC && p[0] == ST_RECORD_VERSION &&
+	    proto_get_be64(p + 1) == st->ckpt_seq) {
+		memcpy(st->ckpt_id, p + 9, WAL_CKPT_LEN);
+		return 0;
+	}
+	proto_random(st->ckpt_id, WAL_CKPT_LEN);
+	*made = 1;
+	return wal_ckpt_put(txn, st->meta, st->ckpt_seq, st->ckpt_id);
+}
+
+/* 8 bytes as 16 hex digits, for a message. */
+static const char *
+ckpt_hex(const uint8_t *id, char *out)
+{
+	proto_hex_encode(id, WAL_CKPT_LEN, out);
+	return out;
+}
+
 /* One record of the log at open or undo (wal_scan's callback). */
 static int
 replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 {
 	struct store *st = arg;
+	const uint8_t *id;
+	char hex[2][2 * WAL_CKPT_LEN + 1];
 
 	if (seq <= st->ckpt_seq || seq > st->replay_upto)
 		return 1;	/* the previous lap (all in LMDB), or unacknowledged */
@@ -1286,6 +1347,29 @@ replay_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
 		    "is of later records: move wal.log away to start from "
 		    "the backup alone)",
 		    (unsigned long long)seq, (unsigned long long)st->seq);
+		return -1;
+	}
+	/*
+	 * Of another checkpoint than the one LMDB holds: data.mdb is not
+	 * the database this log was written after, though its wal_seq
+	 * matches (a backup put in place of data.mdb after a crash, the
+	 * backup's own checkpoint the log's start). Replayed, its writes
+	 * would land on that other database, a purge made after the backup
+	 * among them. A record of an older format carries no id: replayed
+	 * as before (a log left by the storaged before an upgrade).
+	 */
+	if ((id = wal_scan_ckpt(st->wal)) != NULL &&
+	    memcmp(id, st->ckpt_id, WAL_CKPT_LEN) != 0) {
+		log_warnx("store: %s's records from %llu on follow another "
+		    "checkpoint (id %s) than the one data.mdb holds (id %s, "
+		    "records up to %llu): data.mdb is not the database this "
+		    "log was written for (a backup put in place of data.mdb "
+		    "after a crash?). Refusing to replay the log over it: "
+		    "move %s away to start from data.mdb alone, or put back "
+		    "the data.mdb it was written for", WAL_FILE,
+		    (unsigned long long)seq, ckpt_hex(id, hex[0]),
+		    ckpt_hex(st->ckpt_id, hex[1]),
+		    (unsigned long long)st->ckpt_seq, WAL_FILE);
 		return -1;
 	}
 	if (oplog_apply(st, st->ltxn, body, len) < 0) {
@@ -1513,7 +1597,7 @@ ckpt_sync(struct store *st)
 int
 store_checkpoint(struct store *st)
 {
-	uint8_t rec[9];
+	uint8_t rec[9], id[WAL_CKPT_LEN];
 	MDB_val v = { .mv_size = sizeof(rec), .mv_data = rec };
 	uint64_t t0 = proto_mono_us();
 	int rc;
@@ -1530,9 +1614,13 @@ store_checkpoint(struct store *st)
 		proto_random(st->digest, sizeof(st->digest));
 		st->digest_lost = 0;
 	}
+	/* The records after this commit carry its new id: its own. */
+	proto_random(id, sizeof(id));
 	rc = mdb_put(st->ltxn, st->meta, (MDB_val *)&wal_seq_key, &v, 0);
 	if (rc == 0)
 		rc = wal_digest_put(st->ltxn, st->meta, st->seq, st->digest);
+	if (rc == 0)
+		rc = wal_ckpt_put(st->ltxn, st->meta, st->seq, id);
 	if (rc == 0)
 		rc = mdb_txn_commit(st->ltxn);
 	else
@@ -1555,9 +1643,70 @@ store_checkpoint(struct store *st)
 	memcpy(st->ckpt_digest, st->digest, sizeof(st->ckpt_digest));
 	st->unflushed = 0;
 	st->spent = 0;		/* recorded: below every record to come */
+	memcpy(st->ckpt_id, id, sizeof(st->ckpt_id));
 	wal_reset(st->wal);
+	wal_set_ckpt(st->wal, st->ckpt_id);
 	wal_due_set(st);
 	stall_off(st);
+	return 0;
+}
+
+/*
+ * With nothing to checkpoint (the log holds no record after wal_seq): a
+ * new checkpoint id committed alone, synced, which the records from now
+ * on carry, so that none of them is replayed over a copy of the commit
+ * before (a backup of it, a backup restored twice). 0, or -1 logged
+ * (the id as it was: the records carry the id LMDB holds).
+ */
+static int
+ckpt_id_renew(struct store *st)
+{
+	uint8_t id[WAL_CKPT_LEN];
+	int rc;
+
+	if (st->seq != st->ckpt_seq || store_guard(st, 1) < 0)
+		return -1;
+	if ((rc = ltxn_begin(st)) != 0)
+		return -1;
+	proto_random(id, sizeof(id));
+	rc = wal_ckpt_put(st->ltxn, st->meta, st->ckpt_seq, id);
+	if (rc == 0)
+		rc = mdb_txn_commit(st->ltxn);
+	else
+		mdb_txn_abort(st->ltxn);
+	st->ltxn = NULL;
+	if (rc != 0) {
+		log_warnx("lmdb: %s: a new checkpoint id: %s", st->dir,
+		    mdb_strerror(rc));
+		return -1;
+	}
+	/* Unsynced (MDB_NOSYNC): on disk before a record carries it. */
+	if ((st->flags & STORE_F_NOSYNC) &&
+	    (rc = mdb_env_sync(st->env, 1)) != 0)
+		fatalx("lmdb: %s: cannot sync a new checkpoint id: %s; exiting: "
+		    "the next start reads what the disk holds", st->dir,
+		    mdb_strerror(rc));
+	memcpy(st->ckpt_id, id, sizeof(st->ckpt_id));
+	wal_set_ckpt(st->wal, st->ckpt_id);
+	return 0;
+}
+
+int
+store_backup_seal(struct store *st)
+{
+	int rc;
+
+	/*
+	 * The copy read a commit the log's records follow (the backup's
+	 * checkpoint, or one made while it copied): a checkpoint now, with
+	 * a new id, and the log emptied (its records of that commit's id,
+	 * all in LMDB now, would be the next lap's start until one is
+	 * written over them), so no record to come is of the copy's id.
+	 */
+	rc = st->seq != st->ckpt_seq ? store_checkpoint(st) :
+	    ckpt_id_renew(st);
+	if (rc < 0 || wal_clear(st->wal) < 0)
+		return -1;
 	return 0;
 }
 
@@ -1569,8 +1718,16 @@ store_recover(struct store *st, const char *dir)
 		log_warnx("%s: cannot replay %s", dir, WAL_FILE);
 		return -1;
 	}
-	if (st->seq == st->ckpt_seq)
+	/*
+	 * Nothing replayed: a new id all the same, so that this data.mdb,
+	 * copied before (a backup restored here), no longer matches the
+	 * records to come. Failing (a full disk or map), the id it has:
+	 * the records carry the one LMDB holds.
+	 */
+	if (st->seq == st->ckpt_seq) {
+		(void)ckpt_id_renew(st);
 		return 0;
+	}
 	log_info("%s: replayed %llu records of %s that LMDB lacked", dir,
 	    (unsigned long long)(st->seq - st->ckpt_seq), WAL_FILE);
 	/*
@@ -1720,7 +1877,7 @@ env_open(struct store *st)
 	const char *dir = st->dir, *what;
 	MDB_txn *txn = NULL;
 	size_t i;
-	int rc, dead;
+	int rc, dead, made;
 
 	if (env_lost(dir))
 		return -1;
@@ -1781,12 +1938,20 @@ env_open(struct store *st)
 	what = "wal_digest";
 	if ((rc = ckpt_digest_load(st, txn)) != 0)
 		goto fail;
+	what = "wal_ckpt";
+	if ((rc = ckpt_id_load(st, txn, &made)) != 0)
+		goto fail;
 	what = "commit";
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
+	/* A new id is on disk before a record carries it. */
+	if (rc == 0 && made && (st->flags & STORE_F_NOSYNC))
+		rc = mdb_env_sync(st->env, 1);
 	if (rc != 0)
 		goto fail;
-	if ((st->wal = wal_open(dir, !(st->flags & STORE_F_NOSYNC))) == NULL ||
+	if ((st->wal = wal_open(dir, !(st->flags & STORE_F_NOSYNC))) != NULL)
+		wal_set_ckpt(st->wal, st->ckpt_id);
+	if (st->wal == NULL ||
 	    guard_add(&st->guard, dir, NULL) < 0 ||
 	    guard_add(&st->guard, dir, "data.mdb") < 0 ||
 	    guard_add(&st->guard, dir, WAL_FILE) < 0 ||

@@ -282,6 +282,14 @@ int store_sync(struct store *);
  */
 int store_checkpoint(struct store *);
 /*
+ * After a backup's copy (store_backup) of a commit: a checkpoint with a
+ * new checkpoint id, even with nothing to commit, and the log emptied, so
+ * that no record written from now on carries the id of a commit the copy
+ * may hold. A start refuses to replay such a log over the backup put
+ * back as data.mdb. 0, or -1 logged.
+ */
+int store_backup_seal(struct store *);
+/*
  * A compact copy of the environment into fd (mdb_env_copyfd2 with
  * MDB_CP_COMPACT, then fsync): one read snapshot, so every commit that
  * finished before the call and nothing after. Safe to call from another

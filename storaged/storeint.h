@@ -74,6 +74,14 @@ struct store {
 	uint8_t digest[STORE_DIGEST_LEN];
 	uint8_t ckpt_digest[STORE_DIGEST_LEN];
 	/*
+	 * The last checkpoint's id (meta "wal_ckpt"): 8 random bytes drawn
+	 * at each checkpoint, and at a start that replays nothing, which
+	 * every record appended after it carries (wal_set_ckpt). A replay
+	 * takes only records of this id: a data.mdb that is not the
+	 * checkpoint the log follows (a backup put back) is refused.
+	 */
+	uint8_t ckpt_id[8];
+	/*
 	 * digest_on: the records appended are chained (store_digest_on: a
 	 * standby is expected or was seen). A plain single-host install
 	 * does not pay for it (some 2 µs a turn); a record appended

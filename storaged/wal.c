@@ -28,6 +28,8 @@ struct wal {
 	uint8_t lap[8];		/* this lap's random bytes, in its records */
 	uint8_t scanned_lap[8];	/* those of the last record the scan took */
 	int scanned_ext;	/* it had them (not an older record) */
+	uint8_t ckpt[WAL_CKPT_LEN];	/* the checkpoint id records carry */
+	const uint8_t *scan_ckpt;	/* that of the record fn is given */
 	uint64_t wrote;		/* the last seq written in this lap, or 0 */
 	uint64_t flushed;	/* the last seq of this lap flushed, or 0 */
 	char path[PATH_MAX];
@@ -252,11 +254,20 @@ record_read(struct wal *w, size_t off, uint64_t *seq, uint8_t **body,
 	return got < 0 ? -1 : 0;
 }
 
-/* 1 when body begins with the log's own bytes (WAL_EXT_MARK), else 0. */
-static int
+/*
+ * How many of body's first bytes are the log's own: WAL_EXT_LEN (mark
+ * WAL_EXT_MARK, with a checkpoint id), WAL_EXT1_LEN (the previous mark,
+ * without), else 0 (an older record: operations alone). The lap's bytes
+ * are at 9 in both.
+ */
+static size_t
 body_ext(const uint8_t *body, size_t len)
 {
-	return len > WAL_EXT_LEN && body[0] == WAL_EXT_MARK;
+	if (len > WAL_EXT_LEN && body[0] == WAL_EXT_MARK)
+		return WAL_EXT_LEN;
+	if (len > WAL_EXT1_LEN && body[0] == WAL_EXT1_MARK)
+		return WAL_EXT1_LEN;
+	return 0;
 }
 
 /* What lap_walk hands fn: a whole record of the lap, at. */
@@ -396,7 +407,8 @@ first_lap(struct wal *w, uint8_t lap[8], struct vouch *v)
 
 	if ((got = pread_all(w->fd, h, sizeof(h), 0)) <= 0)
 		return got;
-	if (header_is_end(h) || h[WAL_HDR_LEN] != WAL_EXT_MARK ||
+	if (header_is_end(h) || (h[WAL_HDR_LEN] != WAL_EXT_MARK &&
+	    h[WAL_HDR_LEN] != WAL_EXT1_MARK) ||
 	    memcmp(h + WAL_HDR_LEN + 9, none, sizeof(none)) == 0)
 		return 0;
 	memcpy(lap, h + WAL_HDR_LEN + 9, 8);
@@ -452,8 +464,11 @@ wal_scan(struct wal *w, int damage, int (*fn)(void *, uint64_t,
 			got = 0;
 			break;
 		}
-		skip = ext ? WAL_EXT_LEN : 0;
-		if ((rc = fn(arg, seq, body + skip, len - skip)) != 0)
+		skip = body_ext(body, len);
+		w->scan_ckpt = skip == WAL_EXT_LEN ? body + WAL_EXT1_LEN : NULL;
+		rc = fn(arg, seq, body + skip, len - skip);
+		w->scan_ckpt = NULL;
+		if (rc != 0)
 			break;	/* fn's -1 is fn's to log, errno none of it */
 		if ((w->scanned_ext = ext))
 			memcpy(w->scanned_lap, body + 9, sizeof(w->lap));
@@ -494,6 +509,18 @@ wal_scan(struct wal *w, int damage, int (*fn)(void *, uint64_t,
 		return -1;
 	}
 	return rc;
+}
+
+void
+wal_set_ckpt(struct wal *w, const uint8_t *id)
+{
+	memcpy(w->ckpt, id, sizeof(w->ckpt));
+}
+
+const uint8_t *
+wal_scan_ckpt(const struct wal *w)
+{
+	return w->scan_ckpt;
 }
 
 void
@@ -541,6 +568,7 @@ wal_write(struct wal *w, uint64_t seq, const void *body, size_t len)
 	ext[0] = WAL_EXT_MARK;
 	proto_put_be64(ext + 1, w->flushed);
 	memcpy(ext + 9, w->lap, sizeof(w->lap));
+	memcpy(ext + 17, w->ckpt, sizeof(w->ckpt));
 	crc = wal_crc32c(record_crc(seq, ext, sizeof(ext)), body, len);
 	proto_put_be32(hdr, (uint32_t)(sizeof(ext) + len));
 	proto_put_be32(hdr + 4, crc);

@@ -17,8 +17,13 @@
  * the log was known on disk when the record was written (the last record
  * of its lap whose fdatasync had returned, 0 for none), and the lap's 8
  * random bytes, drawn anew each time the log starts again at offset 0 or
- * is opened, so that no record of another lap carries them. wal_scan
- * takes them off: fn gets the body the caller appended.
+ * is opened, so that no record of another lap carries them; then (since
+ * 2026-12-06, mark WAL_EXT_MARK; the previous mark, WAL_EXT1_MARK, has
+ * none) the checkpoint id (wal_set_ckpt): the 8 random bytes storaged
+ * recorded in meta with the checkpoint the record follows, so that a
+ * data.mdb that is not that checkpoint (a backup put back) is told from
+ * it (store.c). wal_scan takes them off: fn gets the body the caller
+ * appended, and wal_scan_ckpt() the record's checkpoint id.
  *
  * Reading stops at the first record that is not whole and intact (a torn
  * append, the zeros ahead, or a stale record of the log's previous lap,
@@ -40,8 +45,12 @@
 #define WAL_FILE	"wal.log"
 #define WAL_HDR_LEN	16
 /* The log's own bytes at the start of a body: mark, flushed, lap. */
-#define WAL_EXT_MARK	0xf1	/* no operation's kind (storelog.c) */
-#define WAL_EXT_LEN	(1 + 8 + 8)
+#define WAL_EXT_MARK	0xf2	/* no operation's kind (storelog.c) */
+#define WAL_CKPT_LEN	8
+#define WAL_EXT_LEN	(1 + 8 + 8 + WAL_CKPT_LEN)
+/* The previous build's (2026-12-02 to 2026-12-05): no checkpoint id. */
+#define WAL_EXT1_MARK	0xf1
+#define WAL_EXT1_LEN	(1 + 8 + 8)
 #define WAL_GROW	(1024 * 1024)
 /* A record body longer than this is not one of ours (a torn length). */
 #define WAL_BODY_MAX	(1024u * 1024 * 1024)
@@ -72,6 +81,16 @@ int wal_scan(struct wal *, int damage, int (*fn)(void *, uint64_t,
  * on (its random bytes).
  */
 void wal_append_after_scan(struct wal *);
+/*
+ * The checkpoint id the records written from now on carry (WAL_CKPT_LEN
+ * bytes): the one of the checkpoint they follow.
+ */
+void wal_set_ckpt(struct wal *, const uint8_t *id);
+/*
+ * In wal_scan's fn: the checkpoint id of the record handed over, or NULL
+ * for a record of an older format (none).
+ */
+const uint8_t *wal_scan_ckpt(const struct wal *);
 /*
  * Appends one record and, in sync mode, flushes it (fdatasync): it is
  * acknowledged when this returns 0. -1 on failure, logged: the record may

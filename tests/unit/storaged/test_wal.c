@@ -1358,6 +1358,238 @@ test_old_format_replays(void **state)
 	assert_int_equal(turns_in(f->st), 6);
 }
 
+/* ------------------------------------------------ a backup put back */
+
+/* What backup_child does: its first turn's number, the backup's path. */
+struct backup_run {
+	const char *path;
+	int from;
+};
+
+/*
+ * fix_in_child's fn: a turn, then a backup into b->path as storaged
+ * makes one (its checkpoint, the copy, store_backup_seal after it), then
+ * one more turn, then the process dies without closing (the kill -9 of
+ * operations.md's restore): that turn is in the log alone.
+ */
+static void
+backup_child(struct store *st, void *arg)
+{
+	const struct backup_run *b = arg;
+	int fd;
+
+	if (write_turn(st, b->from) != 0)
+		_exit(3);
+	if ((fd = open(b->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) < 0 || store_checkpoint(st) < 0 ||
+	    store_backup(st, fd) != 0 || store_backup_seal(st) < 0)
+		_exit(4);
+	close(fd);
+	if (write_turn(st, b->from + 1) != 0)
+		_exit(5);
+}
+
+/* dir/a renamed dir/b. */
+static void
+rename_in(const char *dir, const char *a, const char *b)
+{
+	char pa[128], pb[128];
+
+	snprintf(pa, sizeof(pa), "%s/%s", dir, a);
+	snprintf(pb, sizeof(pb), "%s/%s", dir, b);
+	assert_int_equal(rename(pa, pb), 0);
+}
+
+/* dir/a copied to dir/b. */
+static void
+copy_in(const char *dir, const char *a, const char *b)
+{
+	char pa[128], pb[128];
+
+	snprintf(pa, sizeof(pa), "%s/%s", dir, a);
+	snprintf(pb, sizeof(pb), "%s/%s", dir, b);
+	copy_file(pa, pb, -1);
+}
+
+/* dir's store opened, refused for a log of another checkpoint. */
+static void
+refused_other_checkpoint(const char *dir)
+{
+	char said[4096];
+
+	assert_null(open_copy(dir, said, sizeof(said)));
+	assert_non_null(strstr(said, "follow another checkpoint"));
+	assert_non_null(strstr(said, "move wal.log away to start from "
+	    "data.mdb alone"));
+}
+
+/*
+ * operations.md's restore after a crash: a backup, one more turn, the
+ * process killed, the backup put in place of data.mdb with the log left
+ * beside it. The log's first record is the backup's wal_seq + 1 (no
+ * checkpoint came between the backup's and the crash), yet it is not
+ * replayed over the backup: the start is refused, saying what to do (it
+ * replayed it silently until 2026-12-06). The log is untouched: beside
+ * the data.mdb it was written for, it replays; moved away, the backup
+ * starts alone.
+ */
+static void
+test_backup_put_back_refused(void **state)
+{
+	struct fix *f = *state;
+	char bk[128];
+	struct backup_run b = { bk, 0 };
+
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(bk, sizeof(bk), "%s/backup.mdb", f->dir);
+	assert_int_equal(fix_in_child(f->dir, 0, backup_child, &b), 0);
+	copy_in(f->dir, "data.mdb", "live.mdb");
+	copy_in(f->dir, "backup.mdb", "data.mdb");
+	refused_other_checkpoint(f->dir);
+	/* The database the log was written for: both turns. */
+	rename_in(f->dir, "live.mdb", "data.mdb");
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 2);
+	/* Again, and the log moved away: the backup alone. */
+	store_close(f->st);
+	f->st = NULL;
+	unlink(bk);
+	b.from = 2;
+	assert_int_equal(fix_in_child(f->dir, 0, backup_child, &b), 0);
+	copy_in(f->dir, "backup.mdb", "data.mdb");
+	refused_other_checkpoint(f->dir);
+	rename_in(f->dir, WAL_FILE, "wal.moved");
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 3);
+	unlink(bk);
+	snprintf(bk, sizeof(bk), "%s/wal.moved", f->dir);
+	unlink(bk);
+}
+
+/*
+ * The same backup put back a second time: restored into an empty
+ * directory, started (nothing to replay), written to, killed; then the
+ * backup put back over that directory's log. Refused too: the start that
+ * replayed nothing drew a checkpoint id of its own.
+ */
+static void
+test_backup_put_back_twice(void **state)
+{
+	struct fix *f = *state;
+	char bk[128], dir[64], p[128];
+	struct backup_run b = { bk, 0 };
+
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(bk, sizeof(bk), "%s/backup.mdb", f->dir);
+	assert_int_equal(fix_in_child(f->dir, 0, backup_child, &b), 0);
+	strlcpy(dir, "/tmp/parley-walcopy-XXXXXX", sizeof(dir));
+	assert_non_null(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	copy_file(bk, p, -1);
+	crash_run(dir, 10, 12);		/* after the restore: two turns */
+	copy_file(bk, p, -1);		/* the backup put back again */
+	refused_other_checkpoint(dir);
+	rm_env(dir);
+	unlink(bk);
+}
+
+/*
+ * dir's log rewritten as the storaged before 2026-12-06 wrote it: the
+ * log's own bytes without the checkpoint id (mark WAL_EXT1_MARK, flushed,
+ * lap), each CRC of seq and that body.
+ */
+static void
+log_to_previous_format(const char *dir)
+{
+	struct recs r;
+	uint8_t h[WAL_HDR_LEN], s[8], *body;
+	size_t len;
+	off_t out = 0;
+	int fd, i;
+
+	log_records(dir, &r);
+	fd = wal_fd(dir, O_RDWR);
+	for (i = 0; i < r.n; i++) {
+		len = r.len[i] - WAL_CKPT_LEN;
+		assert_non_null(body = malloc(len));
+		assert_int_equal(pread(fd, body, WAL_EXT1_LEN, r.off[i] +
+		    WAL_HDR_LEN), WAL_EXT1_LEN);
+		assert_int_equal(body[0], WAL_EXT_MARK);
+		body[0] = WAL_EXT1_MARK;
+		assert_int_equal(pread(fd, body + WAL_EXT1_LEN, len -
+		    WAL_EXT1_LEN, r.off[i] + WAL_HDR_LEN + WAL_EXT_LEN),
+		    (ssize_t)(len - WAL_EXT1_LEN));
+		proto_put_be64(s, r.seq[i]);
+		proto_put_be32(h, (uint32_t)len);
+		proto_put_be32(h + 4, wal_crc32c(wal_crc32c(0, s, sizeof(s)),
+		    body, len));
+		proto_put_be64(h + 8, r.seq[i]);
+		assert_int_equal(pwrite(fd, h, sizeof(h), out), sizeof(h));
+		assert_int_equal(pwrite(fd, body, len, out + WAL_HDR_LEN),
+		    (ssize_t)len);
+		out += WAL_HDR_LEN + (off_t)len;
+		free(body);
+	}
+	memset(h, 0, sizeof(h));	/* the end: zeros, as the file grows */
+	assert_int_equal(pwrite(fd, h, sizeof(h), out), sizeof(h));
+	close(fd);
+}
+
+/* meta's key deleted from dir's data.mdb behind the store's back. */
+static void
+meta_key_gone(const char *dir, const char *key)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { .mv_size = strlen(key), .mv_data = (void *)key };
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/*
+ * The first start after an upgrade, the storaged before it killed: its
+ * data.mdb has no checkpoint id (meta "wal_ckpt") and its log's records
+ * carry none (the mark 0xf1). They replay, every acknowledged turn; the
+ * records after are of the new format, and replay at the next crash. A
+ * data.mdb without an id under a log of records that carry one (a backup
+ * made before the upgrade, put back after it) is refused.
+ */
+static void
+test_previous_format_replays(void **state)
+{
+	struct fix *f = *state;
+	struct recs r;
+
+	store_close(f->st);
+	f->st = NULL;
+	crash_run(f->dir, 0, 5);
+	log_to_previous_format(f->dir);
+	meta_key_gone(f->dir, "wal_ckpt");
+	log_records(f->dir, &r);
+	assert_true(r.n >= 5);
+	assert_int_equal(byte_at(f->dir, r.off[0] + WAL_HDR_LEN),
+	    WAL_EXT1_MARK);
+	crash_run(f->dir, 5, 7);	/* replays them, then two more */
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 7);
+	/* Records with an id, a data.mdb without: refused. */
+	store_close(f->st);
+	f->st = NULL;
+	crash_run(f->dir, 7, 9);
+	meta_key_gone(f->dir, "wal_ckpt");
+	refused_other_checkpoint(f->dir);
+}
+
 /* What a wal_scan handed on: each record's seq and its body's first byte. */
 struct taken {
 	int n;
@@ -1531,6 +1763,9 @@ main(void)
 		T(test_shared_flush_torn),
 		T(test_old_lap_beyond),
 		T(test_old_format_replays),
+		T(test_backup_put_back_refused),
+		T(test_backup_put_back_twice),
+		T(test_previous_format_replays),
 		T(test_torn_lap_continued),
 		T(test_first_torn_or_damaged),
 	};
