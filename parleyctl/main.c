@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -102,6 +103,30 @@ ask(const char *what, uint16_t type, const void *req, void *rep)
 		die("%s: %s", what, errbuf);
 }
 
+/*
+ * The directory that names path fsynced: the entry of a file just made is
+ * on disk too (an fsync of the file need not write it, and a power loss
+ * could lose the file whole). 0, or -1 (errno).
+ */
+static int
+parent_sync(const char *path)
+{
+	char buf[PATH_MAX];
+	int fd, rc, e;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
 static void
 cmd_backup(void)
 {
@@ -120,6 +145,11 @@ cmd_backup(void)
 		unlink(args.file);
 		die("backup: %s", errbuf);
 	}
+	/* storaged fsynced the file; its name is this directory's. */
+	if (parent_sync(args.file) < 0)
+		die("backup: %s written, but its directory could not be synced "
+		    "(a power loss may lose the file): %s", args.file,
+		    strerror(errno));
 	printf("backup: %" PRIu64 " bytes written to %s\n", bytes.v,
 	    args.file);
 }
