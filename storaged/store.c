@@ -2426,8 +2426,10 @@ store_repl_flush(struct store *st)
 {
 	if (store_guard(st, 0) < 0)
 		return -1;
-	if (st->flags & STORE_F_NOSYNC)
-		return 0;
+	/*
+	 * Flushed whatever PARLEY_SYNC says (interval too): what a standby
+	 * acknowledges, a primary on `replica` counts as on this disk.
+	 */
 	return wal_sync(st->wal);
 }
 

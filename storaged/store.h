@@ -400,7 +400,11 @@ int store_set_term(struct store *, uint64_t term);
  */
 int store_repl_apply(struct store *, uint64_t seq, const uint8_t *body,
     size_t len);
-/* The records applied are on disk (the guard looked, the log flushed). 0, or -1. */
+/*
+ * The records applied are on disk (the guard looked, the log flushed),
+ * with STORE_F_NOSYNC too: a standby acknowledges only what its disk
+ * holds, whatever its PARLEY_SYNC. 0, or -1.
+ */
 int store_repl_flush(struct store *);
 /*
  * A standby takes a snapshot: path (a whole, synced compact copy of a

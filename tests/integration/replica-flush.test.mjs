@@ -61,3 +61,36 @@ test('a standby whose link ends in the read that brought records flushes them be
   const r = await role(p);
   assert.ok(!r.linked && r.acked <= seq, `the primary counts the write as on the standby: ${JSON.stringify(r)}`);
 });
+
+// A standby on PARLEY_SYNC=interval flushes what it applied before it
+// acknowledges it, as one on full does: the primary on `replica` counts the
+// acknowledgement as on the standby's disk. Until 2026-12-06 the standby
+// answered without a flush (its records in its page cache alone), and the
+// primary released the reply.
+test('a standby on PARLEY_SYNC=interval flushes the records before it acknowledges them: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
+  const p = new Parley({ masterd: false, env: { PARLEY_SYNC: 'replica', PARLEY_REPLICA_WAIT: 'block' } });
+  t.after(() => p.stop());
+  await p.start();
+  const s = new Parley({ masterd: false, env: { ...NO_LSAN, PARLEY_SYNC: 'interval', PARLEY_SYNC_INTERVAL_MS: '60000', PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${p.sockPath}` } });
+  t.after(() => s.stop());
+  await s.start();
+  await caughtUp(p, s);
+  const c = await p.storage({ as: 'parley-workerd' });
+  t.after(() => c.close());
+  const conv = await c.convOpen('default', 'interval-standby');
+  await caughtUp(p, s);
+
+  const tr = await failSyncs(s.storagedPid);
+  t.after(() => { try { tr.kill('SIGKILL'); } catch { /* gone */ } });
+  s.expectExit('storaged', { codes: [1] });
+  const seq = (await role(p)).seq;
+  const pending = c.msgAppend(conv.conv.id, 'user', 'never on the standby\'s disk', 'complete', 0, 0, { timeout: 30000 });
+  pending.catch(() => {});
+  const answered = await within(pending.then(() => 'answered'), 4000);
+  assert.equal(answered, null, `the reply left; the standby said:\n${s.logs.storaged.slice(-1500)}`);
+  const ex = await within(s.procs.storaged.exit, 10000);
+  assert.equal(ex?.code, 1, 'the standby exited');
+  assert.match(s.logs.storaged, /replication: cannot flush wal\.log; exiting/);
+  const r = await role(p);
+  assert.ok(r.acked <= seq, `the primary counts the write as on the standby: ${JSON.stringify(r)}`);
+});

@@ -592,6 +592,45 @@ test_digest_off(void **state)
 	fix_free(p);
 }
 
+/*
+ * A standby on PARLEY_SYNC=interval (STORE_F_NOSYNC) flushes the records
+ * it applied before it says it holds them, as one on full does: a
+ * primary on `replica` counts its acknowledgement as on its disk. Its
+ * flush, failing (EIO), fails store_repl_flush; until 2026-12-06 it
+ * answered 0 without a flush, the records in the page cache alone.
+ */
+static void
+test_standby_interval_flushes(void **state)
+{
+	struct fix *p = fix_new("/tmp/parley-repl-p-XXXXXX");
+	char sdir[64] = "/tmp/parley-repl-s-XXXXXX", snap[128];
+	struct store *s = standby_open(sdir);
+	size_t i, first;
+	int fd;
+
+	store_on_record(p->st, capture, NULL);
+	snprintf(snap, sizeof(snap), "%s/snapshot.mdb.part", sdir);
+	assert_int_equal(store_checkpoint(p->st), 0);
+	assert_true((fd = open(snap, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(store_backup(p->st, fd), 0);
+	close(fd);
+	assert_int_equal(store_swap(s, snap), 0);
+	first = recs.n;
+	write_one(p->st, "a", "one");
+	write_one(p->st, "a", "two");
+	for (i = first; i < recs.n; i++)
+		assert_int_equal(store_repl_apply(s, recs.seq[i], recs.body[i],
+		    recs.len[i]), 0);
+	fail_syncs = 1;
+	assert_int_equal(store_repl_flush(s), -1);
+	assert_int_equal(fail_syncs, 0);	/* the flush was tried */
+	fail_syncs = 0;
+	store_close(s);
+	rm_env(sdir);
+	recs_free();
+	fix_free(p);
+}
+
 int
 main(void)
 {
@@ -601,6 +640,7 @@ main(void)
 		cmocka_unit_test(test_refused_waiting),
 		cmocka_unit_test(test_resume_digest),
 		cmocka_unit_test(test_digest_off),
+		cmocka_unit_test(test_standby_interval_flushes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
