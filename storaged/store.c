@@ -1732,11 +1732,21 @@ store_recover(struct store *st, const char *dir)
 	    (unsigned long long)(st->seq - st->ckpt_seq), WAL_FILE);
 	/*
 	 * Without room to commit them: served from the open txn, stalled;
-	 * the log keeps them, so what is written next goes after them.
+	 * the log keeps them, so what is written next goes after them. They
+	 * are flushed first: the process that wrote them may not have
+	 * (PARLEY_SYNC=interval, a shared flush it died in), and they are
+	 * held now (a standby's next ST_REPL_START names them, and its
+	 * primary takes that as their acknowledgement).
 	 */
 	if (store_checkpoint(st) < 0) {
 		if (st->stall == NULL)
 			return -1;
+		if (wal_sync(st->wal) < 0) {
+			log_warnx("%s: cannot flush the %llu records of %s "
+			    "replayed", dir, (unsigned long long)(st->seq -
+			    st->ckpt_seq), WAL_FILE);
+			return -1;
+		}
 		wal_append_after_scan(st->wal);
 	}
 	return 0;

@@ -78,7 +78,8 @@ reopen_synced(struct fix *f)
 static int
 setup(void **state)
 {
-	fail_syncs = fail_writes = 0;
+	fail_syncs = fail_writes = full_map = 0;	/* a failed test's too */
+	synced_hook = NULL;
 	return fix_setup(state, "/tmp/parley-wal-XXXXXX", 0);
 }
 
@@ -993,6 +994,66 @@ stalled_write(const char *dir, int n)
 	return WEXITSTATUS(status);
 }
 
+static struct store *open_copy(const char *, char *, size_t);
+
+/* The inodes of the files fdatasync'd or fsync'd (synced_hook), in order. */
+static ino_t synced_ino[64];
+static int nsynced;
+
+static void
+note_synced(int fd)
+{
+	struct stat sb;
+
+	if (nsynced < 64 && fstat(fd, &sb) == 0)
+		synced_ino[nsynced++] = sb.st_ino;
+}
+
+/*
+ * A start whose checkpoint stalls (the map full) keeps the records it
+ * replayed in the log alone, and goes on with them: it flushes the log
+ * first, as the process that wrote them may not have (PARLEY_SYNC=
+ * interval, a shared flush it died in) and they are held from then on (a
+ * standby names them in its next ST_REPL_START, which its primary takes
+ * as their acknowledgement). A flush that fails refuses the start. Until
+ * 2026-12-06 the stalled start went on without a flush.
+ */
+static void
+test_stalled_start_flushes(void **state)
+{
+	struct fix *f = *state;
+	struct store *st;
+	struct stat sb;
+	char p[128], said[4096];
+	int i, found = 0;
+
+	store_close(f->st);
+	f->st = NULL;
+	crash_run(f->dir, 0, 3);
+	snprintf(p, sizeof(p), "%s/%s", f->dir, WAL_FILE);
+	assert_int_equal(stat(p, &sb), 0);
+	nsynced = 0;
+	synced_hook = note_synced;
+	full_map = 1;
+	st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	synced_hook = NULL;
+	assert_non_null(st);
+	assert_non_null(store_stalled(st));
+	for (i = 0; i < nsynced; i++)
+		found |= synced_ino[i] == sb.st_ino;
+	assert_true(found);
+	store_close(st);
+	/* Its flush failing: refused, nothing held that may not be on disk. */
+	fail_syncs = 1;
+	st = open_copy(f->dir, said, sizeof(said));
+	fail_syncs = 0;
+	full_map = 0;
+	assert_null(st);
+	assert_non_null(strstr(said, "cannot flush the 3 records"));
+	fix_reopen(f);
+	assert_int_equal(turns_in(f->st), 3);
+}
+
 /*
  * A start whose log replays but whose checkpoint does not fit the map
  * (PARLEY_MAP_SIZE_MB lowered): stalled, the replayed records in the log
@@ -1758,6 +1819,7 @@ main(void)
 		T(test_churn_in_small_map),
 		T(test_churn_tiny_batches),
 		T(test_stalled_start_appends_after),
+		T(test_stalled_start_flushes),
 		T(test_oplog_bytes),
 		T(test_damage_refused),
 		T(test_shared_flush_torn),
