@@ -1204,50 +1204,59 @@ wal_seq_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq)
 	return rc;
 }
 
-/* meta "wal_digest": u8 version, be64 seq, the digest of the records to seq. */
+/*
+ * meta's records of a place in the log: u8 version, be64 seq, then
+ * bytes of their own, "wal_digest" the digest of the records up to seq,
+ * "wal_ckpt" the checkpoint id (st->ckpt_id) of the records that follow
+ * seq (wal_seq when it was written).
+ */
 static const MDB_val wal_digest_key = { .mv_size = 10,
     .mv_data = "wal_digest" };
-#define WAL_DIGEST_REC	(1 + 8 + STORE_DIGEST_LEN)
+static const MDB_val wal_ckpt_key = { .mv_size = 8, .mv_data = "wal_ckpt" };
+#define META_AT_MAX	STORE_DIGEST_LEN
+_Static_assert(WAL_CKPT_LEN <= META_AT_MAX, "a place's bytes fit");
+_Static_assert(sizeof(((struct store *)0)->ckpt_id) == WAL_CKPT_LEN,
+    "the checkpoint id is the log's");
 
 /*
- * The digest of the records up to the checkpoint (wal_seq, ckpt) into
- * d: 0 with *known 1; 0 with *known 0 when absent, or kept for another
- * record (an older storaged checkpointed since); or an LMDB code.
+ * meta's record key of seq: its len bytes into out, 0 with *known 1; 0
+ * with *known 0 when absent, or kept for another seq (an older storaged
+ * checkpointed since); or an LMDB code.
  */
 static int
-wal_digest_get(MDB_txn *txn, MDB_dbi meta, uint64_t ckpt, uint8_t *d,
-    int *known)
+meta_at_get(MDB_txn *txn, MDB_dbi meta, const MDB_val *key, uint64_t seq,
+    uint8_t *out, size_t len, int *known)
 {
 	const uint8_t *p;
 	MDB_val v;
 	int rc;
 
 	*known = 0;
-	if ((rc = mdb_get(txn, meta, (MDB_val *)&wal_digest_key, &v)) ==
-	    MDB_NOTFOUND)
+	if ((rc = mdb_get(txn, meta, (MDB_val *)key, &v)) == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
 	p = v.mv_data;
-	if (v.mv_size != WAL_DIGEST_REC || p[0] != ST_RECORD_VERSION ||
-	    proto_get_be64(p + 1) != ckpt)
+	if (v.mv_size != 1 + 8 + len || p[0] != ST_RECORD_VERSION ||
+	    proto_get_be64(p + 1) != seq)
 		return 0;
-	memcpy(d, p + 9, STORE_DIGEST_LEN);
+	memcpy(out, p + 9, len);
 	*known = 1;
 	return 0;
 }
 
-/* meta "wal_digest" of seq and d put in txn. 0, or an LMDB code. */
+/* meta's record key of seq and b (len bytes) put in txn. 0, or an LMDB code. */
 static int
-wal_digest_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq, const uint8_t *d)
+meta_at_put(MDB_txn *txn, MDB_dbi meta, const MDB_val *key, uint64_t seq,
+    const uint8_t *b, size_t len)
 {
-	uint8_t rec[WAL_DIGEST_REC];
-	MDB_val v = { .mv_size = sizeof(rec), .mv_data = rec };
+	uint8_t rec[1 + 8 + META_AT_MAX];
+	MDB_val v = { .mv_size = 1 + 8 + len, .mv_data = rec };
 
 	rec[0] = ST_RECORD_VERSION;
 	proto_put_be64(rec + 1, seq);
-	memcpy(rec + 9, d, STORE_DIGEST_LEN);
-	return mdb_put(txn, meta, (MDB_val *)&wal_digest_key, &v, 0);
+	memcpy(rec + 9, b, len);
+	return mdb_put(txn, meta, (MDB_val *)key, &v, 0);
 }
 
 /*
@@ -1260,37 +1269,16 @@ ckpt_digest_load(struct store *st, MDB_txn *txn)
 {
 	int known, rc;
 
-	if ((rc = wal_digest_get(txn, st->meta, st->ckpt_seq,
-	    st->ckpt_digest, &known)) != 0 || known)
+	if ((rc = meta_at_get(txn, st->meta, &wal_digest_key, st->ckpt_seq,
+	    st->ckpt_digest, STORE_DIGEST_LEN, &known)) != 0 || known)
 		return rc;
 	if (!st->created)
 		log_info("%s: no digest of its records' history (kept from "
 		    "2026-11-30 on): a standby of it takes a snapshot",
 		    st->dir);
 	proto_random(st->ckpt_digest, sizeof(st->ckpt_digest));
-	return wal_digest_put(txn, st->meta, st->ckpt_seq, st->ckpt_digest);
-}
-
-/*
- * meta "wal_ckpt": u8 version, be64 seq (wal_seq when it was written),
- * the checkpoint id (st->ckpt_id) of the records that follow wal_seq.
- */
-static const MDB_val wal_ckpt_key = { .mv_size = 8, .mv_data = "wal_ckpt" };
-#define WAL_CKPT_REC	(1 + 8 + WAL_CKPT_LEN)
-_Static_assert(sizeof(((struct store *)0)->ckpt_id) == WAL_CKPT_LEN,
-    "the checkpoint id is the log's");
-
-/* meta "wal_ckpt" of seq and id put in txn. 0, or an LMDB code. */
-static int
-wal_ckpt_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq, const uint8_t *id)
-{
-	uint8_t rec[WAL_CKPT_REC];
-	MDB_val v = { .mv_size = sizeof(rec), .mv_data = rec };
-
-	rec[0] = ST_RECORD_VERSION;
-	proto_put_be64(rec + 1, seq);
-	memcpy(rec + 9, id, WAL_CKPT_LEN);
-	return mdb_put(txn, meta, (MDB_val *)&wal_ckpt_key, &v, 0);
+	return meta_at_put(txn, st->meta, &wal_digest_key, st->ckpt_seq,
+	    st->ckpt_digest, STORE_DIGEST_LEN);
 }
 
 /*
@@ -1303,23 +1291,16 @@ wal_ckpt_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq, const uint8_t *id)
 static int
 ckpt_id_load(struct store *st, MDB_txn *txn, int *made)
 {
-	const uint8_t *p;
-	MDB_val v;
-	int rc;
+	int known, rc;
 
 	*made = 0;
-	rc = mdb_get(txn, st->meta, (MDB_val *)&wal_ckpt_key, &v);
-	if (rc != 0 && rc != MDB_NOTFOUND)
+	if ((rc = meta_at_get(txn, st->meta, &wal_ckpt_key, st->ckpt_seq,
+	    st->ckpt_id, WAL_CKPT_LEN, &known)) != 0 || known)
 		return rc;
-	p = v.mv_data;
-	if (rc == 0 && v.mv_size == WAL_CKPT_REC && p[0] == ST_RECORD_VERSION &&
-	    proto_get_be64(p + 1) == st->ckpt_seq) {
-		memcpy(st->ckpt_id, p + 9, WAL_CKPT_LEN);
-		return 0;
-	}
 	proto_random(st->ckpt_id, WAL_CKPT_LEN);
 	*made = 1;
-	return wal_ckpt_put(txn, st->meta, st->ckpt_seq, st->ckpt_id);
+	return meta_at_put(txn, st->meta, &wal_ckpt_key, st->ckpt_seq,
+	    st->ckpt_id, WAL_CKPT_LEN);
 }
 
 /* 8 bytes as 16 hex digits, for a message. */
@@ -1618,9 +1599,11 @@ store_checkpoint(struct store *st)
 	proto_random(id, sizeof(id));
 	rc = mdb_put(st->ltxn, st->meta, (MDB_val *)&wal_seq_key, &v, 0);
 	if (rc == 0)
-		rc = wal_digest_put(st->ltxn, st->meta, st->seq, st->digest);
+		rc = meta_at_put(st->ltxn, st->meta, &wal_digest_key, st->seq,
+		    st->digest, STORE_DIGEST_LEN);
 	if (rc == 0)
-		rc = wal_ckpt_put(st->ltxn, st->meta, st->seq, id);
+		rc = meta_at_put(st->ltxn, st->meta, &wal_ckpt_key, st->seq,
+		    id, WAL_CKPT_LEN);
 	if (rc == 0)
 		rc = mdb_txn_commit(st->ltxn);
 	else
@@ -1669,7 +1652,8 @@ ckpt_id_renew(struct store *st)
 	if ((rc = ltxn_begin(st)) != 0)
 		return -1;
 	proto_random(id, sizeof(id));
-	rc = wal_ckpt_put(st->ltxn, st->meta, st->ckpt_seq, id);
+	rc = meta_at_put(st->ltxn, st->meta, &wal_ckpt_key, st->ckpt_seq, id,
+	    WAL_CKPT_LEN);
 	if (rc == 0)
 		rc = mdb_txn_commit(st->ltxn);
 	else

@@ -1029,6 +1029,24 @@ invite_new(struct store_txn *t, const uint8_t *hash, struct st_invite *iv,
 	return t->err;
 }
 
+/*
+ * The invitation of a token's hash (hash_len bytes) into iv: 0; 1 none;
+ * -1 t failed (a hash of another length is invalid).
+ */
+static int
+invite_found(struct store_txn *t, const uint8_t *hash, size_t hash_len,
+    struct st_invite *iv)
+{
+	int rc;
+
+	if (hash_len != ST_INVITE_HASH_LEN)
+		return store_fail(t, PROTO_E_INVALID,
+		    "token_hash must be 32 bytes"), -1;
+	if ((rc = invite_load(t, hash, iv)) < 0)
+		return -1;
+	return rc;
+}
+
 int
 store_invite_accept(struct store_txn *t,
     const struct st_invite_accept_req *q, struct st_invite_accept_rep *out)
@@ -1039,14 +1057,9 @@ store_invite_accept(struct store_txn *t,
 	if (t->err)
 		return t->err;
 	memset(out, 0, sizeof(*out));
-	if (q->token_hash_len != ST_INVITE_HASH_LEN)
-		return store_fail(t, PROTO_E_INVALID,
-		    "token_hash must be 32 bytes");
-	if ((rc = invite_load(t, q->token_hash, &iv)) < 0)
+	if ((rc = invite_found(t, q->token_hash, q->token_hash_len, &iv)) != 0) {
+		out->result = 1;	/* none (or t failed) */
 		return t->err;
-	if (rc == 1) {
-		out->result = 1;
-		return 0;
 	}
 	/* Expired, or its organisation is gone: spent for nothing. */
 	if (iv.expires_at <= t->st->now() ||
@@ -1074,14 +1087,9 @@ store_invite_salt(struct store_txn *t, const struct st_invite_salt_req *q,
 	if (t->err)
 		return t->err;
 	memset(out, 0, sizeof(*out));
-	if (q->token_hash_len != ST_INVITE_HASH_LEN)
-		return store_fail(t, PROTO_E_INVALID,
-		    "token_hash must be 32 bytes");
-	if ((rc = invite_load(t, q->token_hash, &iv)) < 0)
+	if ((rc = invite_found(t, q->token_hash, q->token_hash_len, &iv)) != 0) {
+		out->result = 1;	/* none (or t failed) */
 		return t->err;
-	if (rc == 1) {
-		out->result = 1;
-		return 0;
 	}
 	/* As ST_INVITE_ACCEPT will find it (which drops the spent). */
 	if (iv.claimed || iv.expires_at <= t->st->now() ||
