@@ -1024,7 +1024,7 @@ storec_queue(const struct st_who *who, int built, uint16_t type,
 		errno = EINVAL;
 		return -1;
 	}
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
+	if ((r = proto_zalloc(sizeof(*r))) == NULL) {
 		penc_free(&e);
 		return -1;
 	}

@@ -1968,7 +1968,7 @@ turn_start(const struct turn_ops *ops, void *fe, const void *req,
 {
 	struct turn *t;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
+	if ((t = proto_zalloc(sizeof(*t))) == NULL) {
 		log_warn("%s", ops->name);
 		*why = TURN_C_INTERNAL;
 		return NULL;

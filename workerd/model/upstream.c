@@ -1134,7 +1134,7 @@ upstream_start(const struct upstream_req *req, const struct upstream_cbs *cbs,
 	if (!ready || cbs == NULL || cbs->can_write == NULL ||
 	    cbs->on_delta == NULL || cbs->on_done == NULL)
 		return NULL;
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	if ((u = proto_zalloc(sizeof(*u))) == NULL)
 		return NULL;
 	u->cbs = *cbs;
 	u->arg = arg;

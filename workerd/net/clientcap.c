@@ -146,7 +146,7 @@ cc_take(enum clientcap_kind kind, const struct ipaddr *ip, uint32_t amount,
 	/* Grown before it is needed: a chain stays about one long. */
 	if ((t->nb == 0 && cc_rehash(t, CC_BUCKETS_MIN) < 0) ||
 	    (t->n >= t->nb && cc_rehash(t, t->nb * 2) < 0) ||
-	    (e = calloc(1, sizeof(*e))) == NULL) {
+	    (e = proto_zalloc(sizeof(*e))) == NULL) {
 		/* Errs open: the client goes uncounted, never refused. */
 		log_warn("clientcap");
 		return 0;

@@ -252,7 +252,7 @@ conn_new(int fd, const struct ipaddr *given)
 		conn_refuse(fd);
 		return NULL;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((c = proto_zalloc(sizeof(*c))) == NULL) {
 		log_warn("connection");
 		clientcap_put(cap);
 		close(fd);

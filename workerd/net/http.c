@@ -182,7 +182,7 @@ on_message_begin(http_parser *p)
 	struct http_in *h = p->data;
 
 	http_request_free(h->req);
-	if ((h->req = calloc(1, sizeof(*h->req))) == NULL)
+	if ((h->req = proto_zalloc(sizeof(*h->req))) == NULL)
 		return fail(h, 500, "out of memory");
 	h->header_state = HS_NONE;
 	h->headers_done = 0;

@@ -471,6 +471,31 @@ test_url_shown(void **state)
 	assert_string_equal(out, "a://***@a://***@");
 }
 
+/*
+ * proto_zalloc's struct is zeroed whatever the chunk held: a chunk freed
+ * dirty and taken again (malloc's cache), and a new one (the sanitised
+ * build's malloc fills those with 0xbe).
+ */
+static void
+test_zalloc(void **state)
+{
+	static const size_t sizes[] = { 1, 24, 240, 680, 1008, 5000 };
+	unsigned char *p;
+	size_t i, j, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (k = 0; k < 2; k++) {
+			p = proto_zalloc(sizes[i]);
+			assert_non_null(p);
+			for (j = 0; j < sizes[i]; j++)
+				assert_int_equal(p[j], 0);
+			memset(p, 0xa5, sizes[i]);
+			free(p);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -492,6 +517,7 @@ main(void)
 		cmocka_unit_test(test_accept_err),
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_reverse),
+		cmocka_unit_test(test_zalloc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
