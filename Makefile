@@ -93,7 +93,7 @@ SRC_workerd  := $(wildcard workerd/*.c workerd/*/*.c)
 # is workerd's) but for the worker's main.c, and its own files that
 # parley-workerd leaves out: what reads PDFs (poppler, whose forty-odd
 # libraries a worker would load at every start) and what calls it.
-FETCH_OWN    := $(addprefix workerd/fetch/,main.c fetcher.c crawl.c attextract.c pdf.c)
+FETCH_OWN    := $(addprefix workerd/fetch/,main.c fetcher.c crawl.c attextract.c pdf.c docchild.c)
 PROG_SRC_workerd := $(filter-out $(FETCH_OWN),$(SRC_workerd))
 PROG_SRC_fetch := $(filter-out workerd/main.c,$(SRC_workerd))
 SRC_storaged := $(wildcard storaged/*.c)
@@ -211,10 +211,12 @@ build/fuzz/%.o: %.c
 $(foreach f,release test fuzz,build/$(f)/lib/version.o): debian/changelog
 $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION='"$(VERSION)"'
 # The test build's fetcher spins or aborts on a page of a type of its own
-# (crawl.c, spin_hook), and aborts on a PDF attachment of an opening of
-# its own (attextract.c, abort_hook): the CPU time bound's and the
-# crash's tests; on others it waits on its first lease, or kills itself
-# (kill_hook), its CPU time bound PARLEY_TEST_ATT_CPU_S when lower; and
+# (crawl.c, spin_hook), and a document's reader in its child (a PDF
+# attachment's or a crawled PDF's) aborts or spins on a file of an
+# opening of its own (docchild.c, test_hook): the CPU time bound's and
+# the crash's tests; on a PDF attachment of others it waits on its first
+# lease (attextract.c, hold_hook), or kills itself (kill_hook), its CPU
+# time bound PARLEY_TEST_ATT_CPU_S when lower; and
 # storaged's lease of a PDF being read is
 # PARLEY_TEST_ATT_LEASE_MS when set (attqueue.c): the lease's tests;
 # its TLS connections' cap PARLEY_TEST_TLS_CLIENTS_MAX when lower (server.c);
@@ -228,6 +230,7 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # a request held meanwhile. Never in a release.
 build/test/workerd/fetch/crawl.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/fetch/attextract.o: INC += -DPARLEY_TEST_HOOKS
+build/test/workerd/fetch/docchild.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/attqueue.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/server.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/notify/mailpool.o: INC += -DPARLEY_TEST_HOOKS

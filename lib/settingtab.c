@@ -693,13 +693,15 @@ const struct setting settings_table[] = {
 	/* The fetcher (workerd/fetch/fetcher.c, crawl.c). */
 	{ "PARLEY_FETCH_MEMORY_MB", SETTING_NUMBER, "1024", NULL, 128, 65536,
 	    NULL, NULL, NULL, M | W, F(fetch_memory_mb),
-	    "the fetcher's address space at most, in MiB: a document that "
-	    "makes a parser allocate without end ends the fetcher alone" },
+	    "the fetcher's address space at most, in MiB (and its PDF "
+	    "readers' children's): a document that makes a parser allocate "
+	    "without end ends the fetcher alone (a PDF: its reader alone)" },
 	{ "PARLEY_FETCH_CPU_SECONDS", SETTING_NUMBER, "60", NULL, 1, 3600,
 	    NULL, NULL, NULL, M | W, F(fetch_cpu_seconds),
-	    "CPU time one stretch of the fetcher's work (a document read) "
-	    "may use, in seconds: a document that makes a parser spin ends "
-	    "the fetcher alone" },
+	    "CPU time one document read may use, in seconds: a PDF that "
+	    "makes poppler spin ends its reader's child alone, the page "
+	    "stored as failed; another document that makes a parser spin "
+	    "ends the fetcher alone" },
 	{ "PARLEY_FETCH_MAX_PAGES", SETTING_NUMBER, "10000", NULL, 1, 100000,
 	    NULL, NULL, NULL, M | W, F(fetch_max_pages),
 	    "pages one sync of a crawl fetches at most (a source's "

@@ -7,9 +7,11 @@
 // again at once: the sync completes with the site's other pages, the page
 // that spins not read again. Without the bound the fetcher spun for ever;
 // without the record each fetcher read the page again when the sync's
-// lease ran out, and ended again. A page whose reading aborts (as poppler
-// does out of memory: the test build's application/x-parley-test-abort)
-// is recovered the same way, its error saying so; it once left its
+// lease ran out, and ended again. (These stand for the readers the fetcher
+// runs itself: HTML, text, sitemaps. A PDF is read in a child of its own,
+// which ends alone: knowledge-pdf-reader.test.mjs.) A page whose reading
+// aborts (as a parser does out of memory: the test build's
+// application/x-parley-test-abort) is recovered the same way, its error saying so; it once left its
 // source syncing until the lease ran out (2 hours), and again after. A
 // visitor's PDF attachment is read in a child process of its own: one
 // that aborts its reader (the test build's abort opening) or holds it

@@ -11,25 +11,21 @@
  * (ST_ATT_TEXT_PUT). A PDF that cannot be read keeps an empty text. The
  * model is shown it with the message that names the file (turnfiles.c).
  *
- * The text is read in a child process of one file (read_child): a PDF
- * that holds poppler (EXTRACT_CPU_S of CPU, EXTRACT_WALL_MS of time) or
- * runs it out of memory (the fetcher's address-space bound, inherited)
- * ends the child alone, never the fetcher and the knowledge sync it
- * runs meanwhile: any visitor may upload PDFs, and theirs once ended the
- * fetcher one after another, every organisation's syncs with it.
+ * The text is read in a child process of one file (docchild.h, waited
+ * for on the loop): a PDF that holds poppler (EXTRACT_CPU_S of CPU,
+ * EXTRACT_WALL_MS of time) or runs it out of memory (the fetcher's
+ * address-space bound, inherited) ends the child alone, never the
+ * fetcher and the knowledge syncs it runs meanwhile: any visitor may
+ * upload PDFs, and theirs once ended the fetcher one after another,
+ * every organisation's syncs with it.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "attextract.h"
+#include "docchild.h"
 #include "fetcher.h"
 #include "html.h"
 #include "log.h"
@@ -51,8 +47,6 @@
 /* A read ends well within its lease: never read twice at once. */
 _Static_assert(EXTRACT_WALL_MS + 15000 <= ST_ATT_LEASE_MS,
     "a PDF's lease outlasts its reading");
-/* What a child sends: '0' and the text, or '1' and why it read none. */
-#define CHILD_OUT_MAX	(1 + ST_ATT_TEXT_KEPT)
 
 static struct {
 	struct loop_timer poll;
@@ -62,12 +56,8 @@ static struct {
 	uint8_t *file;
 	uint32_t size, got;
 	int running;
-	pid_t child;		/* reading the file; 0: none */
-	int fd;			/* its output's read end */
-	struct loop_io io;
-	struct loop_timer wall;	/* EXTRACT_WALL_MS */
-	char out[CHILD_OUT_MAX + 1];
-	size_t outlen;
+	struct docchild child;	/* reading the file */
+	char text[ST_ATT_TEXT_KEPT + 1];
 } X;
 
 static void ask_due(void *);
@@ -120,27 +110,16 @@ doc_text(const struct fetch_doc *doc, char *buf, size_t bufsz)
 
 #ifdef PARLEY_TEST_HOOKS
 /*
- * The test build's alone (Makefile): a PDF of one opening aborts the
- * fetcher as poppler does out of memory, for the crash's test; of
- * another it spins as a page that holds poppler would, for the CPU
- * bound's; of another it waits on its first lease (the test ends the
- * fetcher meanwhile), read on the next, for the lease's.
+ * The test build's alone (Makefile): a PDF of this opening waits, in its
+ * reader, on its first lease (the test ends the fetcher meanwhile), read
+ * on the next, for the lease's test. (Those that abort or spin their
+ * reader: docchild.c's.)
  */
 static void
-abort_hook(const void *file, size_t size)
+hold_hook(const void *file, size_t size)
 {
-	static const char mark[] = "%PDF-1.0\n% parley-test-abort";
-	static const char spin[] = "%PDF-1.0\n% parley-test-spin";
 	static const char hold[] = "%PDF-1.4\n% parley-test-hold";
-	volatile unsigned long n = 0;
 
-	if (size >= sizeof(mark) - 1 && memcmp(file, mark,
-	    sizeof(mark) - 1) == 0)
-		abort();
-	if (size >= sizeof(spin) - 1 && memcmp(file, spin,
-	    sizeof(spin) - 1) == 0)
-		for (;;)
-			n++;
 	if (X.attempt == 1 && size >= sizeof(hold) - 1 && memcmp(file, hold,
 	    sizeof(hold) - 1) == 0)
 		pause();
@@ -157,7 +136,7 @@ kill_hook(const void *file, size_t size)
 		(void)kill(getpid(), SIGKILL);
 }
 #else
-#define abort_hook(file, size)	((void)0)
+#define hold_hook(file, size)	((void)0)
 #define kill_hook(file, size)	((void)0)
 #endif
 
@@ -186,183 +165,63 @@ text_put(const char *text, int failed)
 		job_over(IDLE_POLL_MS);
 }
 
-/* n bytes of buf written whole to fd (the child's): 0, or -1. */
+/* The reader the child runs: pdf.c's, within an attachment's bounds. */
 static int
-write_all(int fd, const char *buf, size_t n)
+att_reader(const void *file, size_t size, void *arg, struct fetch_doc *doc,
+    const char **why)
 {
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, buf, n)) < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * The child: X.file read with its own bounds, its text (or why none)
- * written to fd, then _exit (no atexit handler, no loop, no storaged:
- * those are the fetcher's).
- */
-static void
-read_child(int fd)
-{
-	static char out[CHILD_OUT_MAX + 1];
 	/* Reading stops once the text kept is had (and a quarter more). */
 	const struct pdf_limits lim = { EXTRACT_PAGES, EXTRACT_TIME_MS,
 	    ST_ATT_TEXT_KEPT };
-	const rlim_t cpu_s = (rlim_t)extract_cpu_s();
-	const struct rlimit cpu = { cpu_s, cpu_s + 1 };
-	const struct rlimit nocore = { 0, 0 };
-	static const int sigs[] = { SIGXCPU, SIGABRT, SIGSEGV, SIGBUS };
-	struct fetch_doc doc;
-	const char *why;
-	sigset_t none;
-	size_t i, n;
 
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* The fetcher's handlers and blocked signals are not the child's. */
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (setrlimit(RLIMIT_CORE, &nocore) < 0 ||
-	    setrlimit(RLIMIT_CPU, &cpu) < 0)
-		_exit(2);
-	abort_hook(X.file, X.size);
-	if (pdf_extract_limits(X.file, X.size, &lim, &doc, &why) < 0) {
-		n = (size_t)snprintf(out, sizeof(out), "1%s", why);
-		n = n < sizeof(out) ? n : sizeof(out) - 1;
-	} else {
-		out[0] = '0';
-		n = 1 + doc_text(&doc, out + 1, sizeof(out) - 1);
-	}
-	_exit(write_all(fd, out, n) < 0 ? 2 : 0);
+	(void)arg;
+	hold_hook(file, size);
+	return pdf_extract_limits(file, size, &lim, doc, why);
 }
 
-/* Why the child that ended with status read no text. */
-static const char *
-child_why(int status)
-{
-	static char why[64];
-
-	if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU ||
-	    WTERMSIG(status) == SIGKILL)) {
-		snprintf(why, sizeof(why), "took more than %d s of CPU, or "
-		    "%d s, to read", extract_cpu_s(), EXTRACT_WALL_MS / 1000);
-		return why;
-	}
-	if (WIFSIGNALED(status))
-		return "its reader ended (out of memory, or a fault)";
-	return "its reader ended without a text";
-}
-
-/* The child reaped (killed first, were it still reading): its status. */
-static int
-child_reap(void)
-{
-	int status = 0;
-
-	loop_io_del(&X.io);
-	loop_timer_stop(&X.wall);
-	close(X.fd);
-	X.fd = -1;
-	(void)kill(X.child, SIGKILL);
-	while (waitpid(X.child, &status, 0) < 0 && errno == EINTR)
-		;
-	X.child = 0;
-	return status;
-}
-
-/* The child's end: reaped, its text kept. */
+/* The child's end: its text kept, or none and why logged. */
 static void
-child_end(void)
+att_read(struct docchild_result *res, void *arg)
 {
-	int status = child_reap();
+	char late[64];
+	const char *why = res->why;
 
-	X.out[X.outlen] = '\0';
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && X.outlen > 0 &&
-	    X.out[0] == '0') {
-		text_put(X.out + 1, 0);
+	(void)arg;
+	if (res->end == DOCCHILD_READ) {
+		doc_text(&res->doc, X.text, sizeof(X.text));
+		fetch_doc_free(&res->doc);
+		text_put(X.text, 0);
 		return;
 	}
-	log_info("attachments: %s: no text read: %s", X.id,
-	    WIFEXITED(status) && WEXITSTATUS(status) == 0 && X.outlen > 1 ?
-	    X.out + 1 : child_why(status));
+	if (res->end == DOCCHILD_CPU || res->end == DOCCHILD_LATE) {
+		snprintf(late, sizeof(late), "took more than %d s of CPU, or "
+		    "%d s, to read", extract_cpu_s(), EXTRACT_WALL_MS / 1000);
+		why = late;
+	} else if (res->end == DOCCHILD_CRASH)
+		why = "its reader ended (out of memory, or a fault)";
+	else if (res->end == DOCCHILD_FAILED)
+		why = "out of memory";
+	log_info("attachments: %s: no text read: %s", X.id, why);
 	text_put("", 1);
-}
-
-static void
-child_readable(int fd, uint32_t events, void *arg)
-{
-	ssize_t n;
-
-	(void)events;
-	(void)arg;
-	for (;;) {
-		if (X.outlen == CHILD_OUT_MAX) {
-			child_end();	/* more than a child sends */
-			return;
-		}
-		n = read(fd, X.out + X.outlen, CHILD_OUT_MAX - X.outlen);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			child_end();
-			return;
-		}
-		X.outlen += (size_t)n;
-	}
-}
-
-/* EXTRACT_WALL_MS passed: the child killed, the file keeps no text. */
-static void
-child_late(void *arg)
-{
-	(void)arg;
-	child_end();
 }
 
 /* The file whole: its text read by a child of its own, then sent. */
 static void
 extract(void)
 {
-	int fds[2];
+	const struct docchild_bounds b = { (unsigned)extract_cpu_s(),
+	    EXTRACT_WALL_MS };
 
-	if (X.size == 0 || pipe2(fds, O_CLOEXEC) < 0) {
+	if (X.size == 0) {
 		text_put("", 1);
 		return;
 	}
 	kill_hook(X.file, X.size);
-	if ((X.child = fork()) < 0) {
-		log_warn("attachments: %s: fork", X.id);
-		X.child = 0;
-		close(fds[0]);
-		close(fds[1]);
+	if (docchild_start(&X.child, X.file, X.size, &b, att_reader, NULL,
+	    att_read, NULL) < 0) {
+		log_warnx("attachments: %s: its reader not started", X.id);
 		text_put("", 1);
-		return;
 	}
-	if (X.child == 0) {
-		close(fds[0]);
-		read_child(fds[1]);
-	}
-	close(fds[1]);
-	X.fd = fds[0];
-	X.outlen = 0;
-	if (fcntl(X.fd, F_SETFL, O_NONBLOCK) < 0 ||
-	    loop_io_add(&X.io, X.fd, EPOLLIN, child_readable, NULL) < 0) {
-		log_warn("attachments: %s: its reader's output", X.id);
-		X.io.fd = -1;
-		child_end();
-		return;
-	}
-	loop_timer_after(&X.wall, EXTRACT_WALL_MS);
 }
 
 static void read_next(void);
@@ -447,8 +306,7 @@ void
 attextract_start(void)
 {
 	X.running = 1;
-	X.fd = -1;
-	loop_timer_init(&X.wall, child_late, NULL);
+	X.child.fd = -1;
 	loop_timer_init(&X.poll, ask_due, NULL);
 	loop_timer_after(&X.poll, POLL_MS);
 }
@@ -458,8 +316,7 @@ attextract_stop(void)
 {
 	X.running = 0;
 	loop_timer_stop(&X.poll);
-	if (X.child > 0)
-		(void)child_reap();
+	docchild_stop(&X.child);
 	storec_cancel(X.req);
 	X.req = NULL;
 	free(X.file);

@@ -21,7 +21,9 @@
  *    unchanged (304, or the same SHA-256) it is kept as it is, else read
  *    by html.c (or as
  *    Markdown or text, in the charset its type or UTF-16 mark says;
- *    a PDF by pdf.c) and chunk.c, and put
+ *    a PDF by pdf.c in a child process of its own, read_child: one
+ *    that ends its child is put failed, the fetcher going on) and
+ *    chunk.c, and put
  *    (ST_KB_PAGE_PUT; a long page as parts of ST_KB_PAGE_CHUNKS_MAX
  *    chunks, one put each, the later ones under "#part-N" and kept
  *    with the first). A 4xx or 5xx, a network error, a type we cannot
@@ -63,6 +65,7 @@
 
 #include "chunk.h"
 #include "crawl.h"
+#include "docchild.h"
 #include "embed.h"
 #include "fetcher.h"
 #include "html.h"
@@ -86,11 +89,22 @@
 #define ERR_MAX		200	/* bytes of a page's error */
 /*
  * A page's error when the fetcher ended at its CPU time bound reading
- * it, or crashed (out of memory: poppler aborts) (crawl_recover;
- * spun_before); kept unread this long after.
+ * it, or crashed (out of memory, or a fault) (crawl_recover); or when
+ * the child that read it (a PDF, docchild.h) ended so (SPUN_ERROR,
+ * READER_CRASH) or past its wall-clock bound (READER_LATE, READ_WALL_MS)
+ * (read_child). Kept unread while its bytes are the same, or this long
+ * after (spun_before).
  */
 #define SPUN_ERROR	"took more than %u s of CPU to read"
 #define SPUN_CRASH	"the fetcher ended reading it (out of memory, or a fault)"
+#define READER_CRASH	"its reader ended (out of memory, or a fault)"
+#define READER_LATE	"took more than %u s to read"
+/*
+ * A PDF's reader's time: its CPU time bound (the conf's cpu_s) twice
+ * over and 10 s more, for a loaded machine; the fetcher waits that long
+ * at most, its loop held as the reader in it held it.
+ */
+#define READ_WALL_MS(cpu_s)	((cpu_s) * 2000u + 10000u)
 /* A hop the address policy refused (the guard, as the hop checks say). */
 #define ADDRESS_REFUSED	"address refused: a private, loopback or " \
 	"link-local address"
@@ -126,6 +140,7 @@ struct fetch {
 	struct st_kbpage old;	/* its page as last stored */
 	int had_old;
 	char err[CURL_ERROR_SIZE];
+	char rwhy[ERR_MAX + 1];	/* why its reader's child read nothing */
 	/*
 	 * Its chunks, put a part (ST_KB_PAGE_CHUNKS_MAX) at a time, each
 	 * read by the embedding model first when there is one; or its
@@ -1160,6 +1175,67 @@ ctype_charset(const struct fetch *f, char *cs, size_t cssz)
 	return cs[0] != '\0' ? cs : NULL;
 }
 
+/* The reader a PDF's child runs (read_child): pdf.c's. */
+static int
+pdf_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	(void)arg;
+	return pdf_extract(bytes, len, doc, why);
+}
+
+/*
+ * f's answer, a PDF, read in a child process of its own (docchild.h),
+ * waited for here: the crawl's flow is synchronous around a read (a
+ * page read, then chunked and put), and pdf_extract held the loop
+ * as long when it ran in the fetcher. A PDF that holds poppler past
+ * the conf's cpu_s of CPU (or READ_WALL_MS) or runs it out of memory
+ * (the fetcher's address-space bound, inherited) or into a fault ends
+ * the child alone: the page is stored failed with its error (read_doc's
+ * -1: SPUN_ERROR, READER_LATE, READER_CRASH, which spun_before keeps
+ * unread while its bytes are the same), the sync goes on, and so do the
+ * other organisations' syncs in this fetcher. Nothing is recorded for
+ * the next fetcher (fetcher_reading_sync): this one does not end.
+ */
+static int
+read_child(struct fetch *f, struct fetch_doc *doc, const char **why)
+{
+	const unsigned cpu_s = f->cr->conf.cpu_s > 0 ? f->cr->conf.cpu_s : 60;
+	const struct docchild_bounds b = { cpu_s, READ_WALL_MS(cpu_s) };
+	struct docchild_result res;
+
+	switch (docchild_read(f->body.data, f->body.len, &b, pdf_reader, NULL,
+	    &res)) {
+	case DOCCHILD_READ:
+		*doc = res.doc;
+		(void)loop_clock();	/* the wait held the loop */
+		return 0;
+	case DOCCHILD_UNREAD:
+		strlcpy(f->rwhy, res.why, sizeof(f->rwhy));
+		break;
+	case DOCCHILD_CPU:
+		snprintf(f->rwhy, sizeof(f->rwhy), SPUN_ERROR, b.cpu_s);
+		break;
+	case DOCCHILD_LATE:
+		snprintf(f->rwhy, sizeof(f->rwhy), READER_LATE,
+		    b.wall_ms / 1000);
+		break;
+	case DOCCHILD_CRASH:
+		snprintf(f->rwhy, sizeof(f->rwhy), "%s", READER_CRASH);
+		break;
+	case DOCCHILD_FAILED:
+		snprintf(f->rwhy, sizeof(f->rwhy), "pdf: out of memory");
+		break;
+	}
+	(void)loop_clock();
+	if (res.end != DOCCHILD_UNREAD)
+		log_warnx("knowledge source %s: %s %s: %s", f->cr->job.id,
+		    f->kind == F_FILE ? "file" : "page", f->final_url != NULL ?
+		    f->final_url : f->url, f->rwhy);
+	*why = f->rwhy;
+	return -1;
+}
+
 /* The reader for f's answer by its type (and name): 0, or -1 and why. */
 static int
 read_doc_type(struct fetch *f, struct fetch_doc *doc, const char **why)
@@ -1190,7 +1266,7 @@ read_doc_type(struct fetch *f, struct fetch_doc *doc, const char **why)
 		free(dec);
 		return rc;
 	case DOC_PDF:
-		return pdf_extract(f->body.data, f->body.len, doc, why);
+		return read_child(f, doc, why);
 	case DOC_NONE:
 		break;
 	}
@@ -1201,8 +1277,10 @@ read_doc_type(struct fetch *f, struct fetch_doc *doc, const char **why)
 #ifdef PARLEY_TEST_HOOKS
 /*
  * The test build's alone (Makefile): an answer of this type spins as a
- * parser might on a crafted document, for the CPU time bound's test; of
- * the abort type it aborts as poppler does out of memory (bad_alloc).
+ * reader in the fetcher (html.c's libxml2, sitemap.c) might on a crafted
+ * document, for the CPU time bound's test; of the abort type it aborts
+ * as such a reader would out of memory. A PDF's child has its own
+ * (docchild.c's test_hook).
  */
 static void
 spin_hook(const char *ctype)
@@ -1238,12 +1316,27 @@ reading_sync(const struct fetch *f, const char *kind)
 	fetcher_reading_sync(rec);
 }
 
-/* read_doc_type, the fetcher told what it reads (fetcher_reading). */
+/*
+ * read_doc_type, the fetcher told what it reads (fetcher_reading); a
+ * PDF read in a child, nothing told (read_child). HTML, Markdown and
+ * text are read in the fetcher: their input is bounded (16 MiB), what
+ * libxml2 is known to be slow on refused before it parses (html.c,
+ * fetch_markup_check), their work and memory growing with the bytes
+ * after; poppler inflates streams a file chooses (64 KiB can hold a
+ * gigabyte of drawing operators) and cannot be stopped within a page.
+ * A child for each HTML page would cost a fork and the doc sent back
+ * for every page of every crawl. Should one of them still hold its
+ * reader past the fetcher's CPU time bound, or end it, the fetcher ends
+ * and the next recovers (crawl_recover, spun_before).
+ */
 static int
 read_doc(struct fetch *f, struct fetch_doc *doc, const char **why)
 {
 	int rc;
 
+	/* Its child ends alone: nothing for the next fetcher to recover. */
+	if (doc_type_of(f) == DOC_PDF)
+		return read_doc_type(f, doc, why);
 	if (f->kind == F_FILE)
 		fetcher_reading("file of knowledge source", f->cr->job.id);
 	else
@@ -1395,22 +1488,33 @@ keep_through(struct fetch *f, const char *why)
 	return 1;
 }
 
-/*
- * Whether f's page is kept unread: the last fetcher ended at its CPU
- * time bound reading it (stored with SPUN_ERROR by crawl_recover), and
- * its bytes are the same, or that was less than SPUN_FRESH_MS before
- * this sync began (the sync taken again in its place: a page that
- * changes at each fetch is not read again in it either).
- */
+/* Whether e is an error of SPUN_ERROR's form (or READER_LATE's, late). */
 static int
-spun_before(const struct fetch *f)
+spun_form(const char *e, int late)
 {
 	unsigned s;
 	int n = 0;
 
+	return (late ? sscanf(e, READER_LATE "%n", &s, &n) :
+	    sscanf(e, SPUN_ERROR "%n", &s, &n)) == 1 && n > 0;
+}
+
+/*
+ * Whether f's page is kept unread: the last fetcher ended at its CPU
+ * time bound reading it, or crashed (stored with SPUN_ERROR or
+ * SPUN_CRASH by crawl_recover), or its reader's child ended so
+ * (read_child), and its bytes are the same, or that was less than
+ * SPUN_FRESH_MS before this sync began (the sync taken again in its
+ * place: a page that changes at each fetch is not read again in it
+ * either).
+ */
+static int
+spun_before(const struct fetch *f)
+{
 	if (!f->had_old || f->old.error == NULL ||
 	    (strcmp(f->old.error, SPUN_CRASH) != 0 &&
-	    (sscanf(f->old.error, SPUN_ERROR "%n", &s, &n) != 1 || n == 0)))
+	    strcmp(f->old.error, READER_CRASH) != 0 &&
+	    !spun_form(f->old.error, 0) && !spun_form(f->old.error, 1)))
 		return 0;
 	return strcmp(f->old.hash, f->hash) == 0 ||
 	    f->cr->job.sync_id < f->old.fetched_at + SPUN_FRESH_MS;

@@ -4,7 +4,8 @@
  * links (or the start sitemap's pages), each page fetched with libcurl
  * under the address policy; for a file, its bytes asked of storaged
  * (ST_KB_FILE_GET) as its one page. Each page read by the document
- * readers (html.h, pdf.h) and the chunker (chunk.h), and told to
+ * readers (html.h; pdf.h in a child process of its own, docchild.h) and
+ * the chunker (chunk.h), and told to
  * storaged (ST_KB_PAGE_PUT); the end told too (ST_KB_SYNC_DONE).
  * Bounded in pages, depth, bytes a page and time.
  */
@@ -24,6 +25,12 @@ struct crawl_conf {
 	uint64_t time_ms;	/* a sync's time at most */
 	unsigned inflight;	/* fetches at once */
 	int allow_private;	/* PARLEY_KNOWLEDGE_ALLOW_PRIVATE */
+	/*
+	 * PARLEY_FETCH_CPU_SECONDS: a PDF's reader's CPU time bound (its
+	 * child's, docchild.h), the fetcher's own for the readers that run
+	 * in it.
+	 */
+	unsigned cpu_s;
 	/* The embedding model each page's chunks go to, or NULL (none). */
 	const struct embed_conf *embed;
 };

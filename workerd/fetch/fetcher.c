@@ -5,7 +5,10 @@
  *
  * It is where the knowledge base's untrusted documents are fetched and
  * parsed (html.c, chunk.c, robots.c, sitemap.c: libxml2 and our own
- * readers of bytes any site chooses), so it is kept apart: no database
+ * readers of bytes any site chooses; pdf.c, poppler, in a child process
+ * of one document each, docchild.h, for the crawl's PDFs and the
+ * attachments' alike: a PDF that spins poppler or runs it out of memory
+ * ends that child alone), so it is kept apart: no database
  * (storaged's requests it may make are its own: ST_KB_DUE, _PAGE_GET,
  * _PAGE_PUT, _SYNC_DONE, and for attachments' PDFs ST_ATT_EXTRACT_DUE,
  * ST_ATT_READ and ST_ATT_TEXT_PUT (attextract.c), none led by who
@@ -369,7 +372,8 @@ no_hooks(struct st_hook_job *job, const struct notify_outcome *o)
 
 /*
  * Our address space bounded, softly and hard, so a document that makes
- * a parser allocate without end ends this process alone. Not under
+ * a parser allocate without end ends this process alone (a PDF's reader,
+ * a child, inherits the bound: it ends alone). Not under
  * AddressSanitizer, whose shadow memory reserves terabytes.
  */
 static void
@@ -422,8 +426,9 @@ cpu_rearm(void *arg)
 
 /*
  * SIGXCPU: a turn of the loop used its CPU time; SIGABRT, SIGSEGV,
- * SIGBUS: a parser ran out of memory (poppler's std::bad_alloc aborts)
- * or failed. What was being read is logged (async-signal-safe: one
+ * SIGBUS: a parser in the fetcher (libxml2, ours; poppler runs in a
+ * child, docchild.h, which undoes these handlers) ran out of memory or
+ * failed. What was being read is logged (async-signal-safe: one
  * write of a line made before), and a sync's record of it written to
  * SPUN_FILE, then the signal's own action ends the process, no core
  * written: masterd logs it and starts another, which reads SPUN_FILE
@@ -579,6 +584,7 @@ fetcher_run(const struct settings *set)
 	F.conf.time_ms = (uint64_t)set->fetch_sync_minutes * 60000;
 	F.conf.inflight = 4;
 	F.conf.allow_private = set->knowledge_allow_private;
+	F.conf.cpu_s = set->fetch_cpu_seconds;
 
 	loop_init();
 	loop_signal(SIGTERM, on_signal);

@@ -1,0 +1,170 @@
+// A knowledge base's PDF is read in a child process of its own
+// (workerd/fetch/docchild.c): one that holds poppler past its CPU time
+// bound (PARLEY_FETCH_CPU_SECONDS) or runs it out of memory ends that
+// child alone; the page is stored as failed with the error, its sync goes
+// on, and the fetcher, with every other organisation's sync it runs, lives
+// on. poppler once ran in the fetcher itself: an organisation whose
+// sources each held a distinct PDF that spins poppler ended the fetcher
+// once a PDF, and every other organisation's sync running beside was
+// interrupted and taken again each time.
+//
+// The PDFs that spin are real ones: a page whose content stream inflates
+// to 64 MiB of "q Q" (save, restore) operators, 64 KiB of file and some
+// 3.5 s of poppler's CPU time. The one that ends its reader as poppler
+// does out of memory is the test build's (an opening docchild.c's
+// test_hook aborts on; under AddressSanitizer the address-space bound
+// is not set).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import zlib from 'node:zlib';
+
+import { Parley, waitFor } from './lib/harness.mjs';
+import { adminCaller } from './lib/openapi.mjs';
+import { receiver } from './lib/receiver.mjs';
+
+const S = '/v1/admin/knowledge/sources';
+const CPU_S = 1;
+const SPUN = `took more than ${CPU_S} s of CPU to read`;
+const CRASHED = 'its reader ended (out of memory, or a fault)';
+
+// A PDF of one page whose content stream inflates to mb MiB of "q Q",
+// tag making its bytes its own.
+function spinningPdf(tag, mb = 64) {
+  const ops = zlib.deflateSync(Buffer.alloc(mb << 20, 'q Q\n'), { level: 9 });
+  const parts = [Buffer.from(`%PDF-1.4\n% ${tag}\n`)];
+  const offs = [];
+  let at = parts[0].length;
+  const add = (b) => { parts.push(b); at += b.length; };
+  [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>',
+  ].forEach((o, i) => { offs.push(at); add(Buffer.from(`${i + 1} 0 obj\n${o}\nendobj\n`)); });
+  offs.push(at);
+  add(Buffer.from(`4 0 obj\n<< /Length ${ops.length} /Filter /FlateDecode >>\nstream\n`));
+  add(ops);
+  add(Buffer.from('\nendstream\nendobj\n'));
+  const xref = at;
+  add(Buffer.from('xref\n0 5\n0000000000 65535 f \n' +
+    offs.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('') +
+    `trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`));
+  return Buffer.concat(parts);
+}
+
+describe('a knowledge base\'s PDF that ends its reader', () => {
+  let p;
+  let site;
+  let call;
+  let held = [];	// /good/wait's answers, held until released
+  let hold = true;
+
+  function html(res, body) {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<html><head><title>Teapot</title></head><body><main>${body}</main></body></html>`);
+  }
+
+  function serve(req, res) {
+    if (req.url === '/good/') {
+      html(res, '<h1>Kettles</h1><p>Our kettles.</p><a href="/good/wait">wait</a> <a href="/good/guide.pdf">guide</a>');
+    } else if (req.url === '/good/wait') {
+      const answer = () => html(res, '<h1>Wait</h1><p>The kettle whistle is brass.</p>');
+      if (hold) held.push(answer);
+      else answer();
+    } else if (req.url === '/good/guide.pdf') {
+      res.writeHead(200, { 'content-type': 'application/pdf' });
+      res.end(fs.readFileSync(new URL('../fixtures/knowledge/paragraphs.pdf', import.meta.url)));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('no');
+    }
+  }
+
+  before(async () => {
+    site = await receiver(serve);
+    p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on',
+      PARLEY_FETCH_CPU_SECONDS: String(CPU_S), RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    call = await adminCaller(p);
+  });
+  after(async () => {
+    try {
+      if (p) await p.stop();
+    } finally {
+      if (site) await site.close();
+    }
+  });
+
+  test('each ends its child alone, stored failed; the fetcher and another organisation\'s sync beside go on',
+    async () => {
+      await waitFor(() => p.fetcherPids().length === 1, 10000, 'a fetcher');
+      const [first] = p.fetcherPids();
+      // The default organisation's crawl, waiting on a page meanwhile.
+      const good = (await call('POST', S, { type: 'crawl', url: site.url('/good/') })).json();
+      await waitFor(() => held.length > 0, 20000, 'the crawl waits on a page');
+
+      // Another organisation's file sources: a distinct PDF each, which
+      // ends its reader.
+      const org = (await call('POST', '/v1/admin/organizations', { name: 'PDFs that spin' })).json().id;
+      const inA = { 'x-admin-api-key': p.adminKey, 'x-organization-id': org };
+      const files = [['spin-1.pdf', spinningPdf('one'), SPUN], ['spin-2.pdf', spinningPdf('two'), SPUN],
+        ['abort.pdf', Buffer.from('%PDF-1.0\n% parley-test-abort\n%%EOF\n'), CRASHED]];
+      const bad = [];
+      for (const [name, bytes, why] of files) {
+        const r = await p.request('POST', S, { headers: { ...inA, 'content-type': 'application/json' },
+          body: JSON.stringify({ type: 'file', url: name }) });
+        assert.equal(r.status, 201, r.text);
+        const { id } = r.json();
+        const u = await p.request('PUT', `${S}/${id}/file`, { headers: { ...inA, 'content-type': 'application/pdf' },
+          body: bytes });
+        assert.equal(u.status, 200, u.text);
+        bad.push({ id, name, why });
+      }
+      const status = async (id) => (await p.request('GET', `${S}/${id}`, { headers: inA })).json();
+      for (const b of bad)
+        await waitFor(async () => (await status(b.id)).status !== 'syncing', 30000, `${b.name} read`);
+
+      // The same fetcher throughout: it never ended.
+      assert.deepEqual(p.fetcherPids(), [first], 'the same fetcher');
+      assert.doesNotMatch(p.logs.masterd, /the fetcher ends|CPU time bound \(PARLEY_FETCH_CPU_SECONDS/);
+      for (const b of bad) {
+        const s = await status(b.id);
+        assert.equal(s.status, 'failed');
+        assert.equal(s.error, `file: ${b.why}`);
+        const r = await p.request('GET', `${S}/${b.id}/pages?limit=5`, { headers: inA });
+        const [page] = r.json().pages;
+        assert.equal(page.error, b.why);
+        assert.equal(page.chunks, 0);
+        assert.match(p.logs.masterd, new RegExp(`knowledge source ${b.id}: file ${b.name.replace('.', '\\.')}: ` +
+          `${b.why.replace(/[()]/g, '\\$&')}`));
+      }
+
+      // The other organisation's crawl, released, completes once: never
+      // taken again.
+      hold = false;
+      for (const a of held.splice(0)) a();
+      let s;
+      await waitFor(async () => (s = (await call('GET', `${S}/${good.id}`)).json()).status !== 'syncing',
+        20000, 'the crawl synced');
+      assert.equal(s.status, 'ready', s.error);
+      const pages = new Map((await call('GET', `${S}/${good.id}/pages?limit=10`)).json().pages
+        .map((x) => [new URL(x.url).pathname, x]));
+      assert.ok(pages.get('/good/wait').chunks > 0);
+      assert.ok(pages.get('/good/guide.pdf').chunks > 0, 'a PDF that reads is read');
+      assert.equal(pages.get('/good/guide.pdf').error, '');
+      assert.doesNotMatch(p.logs.masterd, /taken again|given back/);
+      assert.deepEqual(p.fetcherPids(), [first], 'the same fetcher');
+
+      // Synced again, the same bytes: not read again (its child not
+      // started), the error kept.
+      const before1 = (await status(bad[0].id)).synced_at;
+      const r = await p.request('POST', `${S}/${bad[0].id}/sync`, { headers: inA });
+      assert.ok(r.status < 300, r.text);
+      await waitFor(async () => {
+        const x = await status(bad[0].id);
+        return x.status !== 'syncing' && x.synced_at !== before1;
+      }, 10000, 'synced again');
+      assert.equal((await status(bad[0].id)).error, `file: ${SPUN}`);
+      assert.match(p.logs.masterd, new RegExp(`knowledge page spin-1\\.pdf: not read \\(${SPUN}\\)`));
+    });
+});

@@ -1,0 +1,437 @@
+/*
+ * A document read in a child process of its own (workerd/fetch/
+ * docchild.c): a doc comes back whole (title, language, canonical URL,
+ * robots flags, links, blocks of each kind and level); the reader's
+ * reason when it reads none; a reader that spins ends at its CPU time
+ * bound, one that sleeps at its wall-clock bound, one that aborts (or
+ * the test build's opening that aborts) or exits otherwise as a crash,
+ * and what a child sends that is not a doc as a crash too, never
+ * believed; each with the caller alive. On the loop (docchild_start) the
+ * same, done told once; docchild_stop reaps a child still reading.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docchild.h"
+#include "loop.h"
+
+static const struct docchild_bounds BOUNDS = { 1, 10000 };
+
+static char *
+sdup(const char *s)
+{
+	char *p = strdup(s);
+
+	assert_non_null(p);
+	return p;
+}
+
+static int
+rich_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	size_t i;
+
+	(void)bytes;
+	(void)len;
+	(void)arg;
+	(void)why;
+	doc->title = sdup("Teapots");
+	doc->lang = sdup("en-GB");
+	doc->canonical = sdup("https://example.com/teapots");
+	doc->nofollow = 1;
+	doc->truncated = 1;
+	doc->links = calloc(2, sizeof(*doc->links));
+	doc->links[0] = sdup("https://example.com/a");
+	doc->links[1] = sdup("https://example.com/b");
+	doc->nlinks = 2;
+	doc->blocks = calloc(FETCH_CODE + 1, sizeof(*doc->blocks));
+	for (i = 0; i <= FETCH_CODE; i++) {
+		doc->blocks[i].kind = (enum fetch_kind)i;
+		doc->blocks[i].level = i == FETCH_HEADING ? 3 : 0;
+		doc->blocks[i].text = sdup(i == FETCH_CODE ? "a\n  b" : "Spout");
+		doc->blocks[i].len = strlen(doc->blocks[i].text);
+		doc->text_bytes += doc->blocks[i].len;
+	}
+	doc->nblocks = FETCH_CODE + 1;
+	return 0;
+}
+
+static int
+empty_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	(void)bytes;
+	(void)len;
+	(void)arg;
+	(void)doc;
+	(void)why;
+	return 0;
+}
+
+static int
+unread_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	(void)doc;
+	(void)arg;
+	/* The child sees the caller's bytes. */
+	*why = len == 5 && memcmp(bytes, "bytes", 5) == 0 ? "pdf: damaged" :
+	    "not the bytes";
+	return -1;
+}
+
+static int
+spin_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	volatile unsigned long n = 0;
+
+	(void)bytes;
+	(void)len;
+	(void)arg;
+	(void)doc;
+	(void)why;
+	for (;;)
+		n++;
+	return 0;
+}
+
+static int
+sleep_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	(void)bytes;
+	(void)len;
+	(void)arg;
+	(void)doc;
+	(void)why;
+	for (;;)
+		pause();
+	return 0;
+}
+
+static int
+abort_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	(void)bytes;
+	(void)len;
+	(void)arg;
+	(void)doc;
+	(void)why;
+	abort();
+}
+
+static int
+exit_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	(void)bytes;
+	(void)len;
+	(void)arg;
+	(void)doc;
+	(void)why;
+	_exit(0);	/* nothing sent */
+}
+
+/* What a child might send were its reader subverted: arg, n bytes first. */
+struct forged {
+	const char *bytes;
+	size_t n;
+};
+
+static int
+forge_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	const struct forged *f = arg;
+	struct stat st;
+	ssize_t w;
+	int fd;
+
+	(void)bytes;
+	(void)len;
+	(void)doc;
+	(void)why;
+	/* The pipe's write end: the one FIFO open for writing alone. */
+	for (fd = 3; fd < 1024; fd++)
+		if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+		    (fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY) {
+			w = write(fd, f->bytes, f->n);
+			(void)w;
+			break;
+		}
+	_exit(0);
+}
+
+static double
+now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static enum docchild_end
+read_with(docchild_reader reader, void *arg, const struct docchild_bounds *b,
+    struct docchild_result *res)
+{
+	return docchild_read("bytes", 5, b != NULL ? b : &BOUNDS, reader, arg,
+	    res);
+}
+
+static void
+test_doc_whole(void **state)
+{
+	struct docchild_result res;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(read_with(rich_reader, NULL, NULL, &res),
+	    DOCCHILD_READ);
+	assert_int_equal(res.end, DOCCHILD_READ);
+	assert_string_equal(res.doc.title, "Teapots");
+	assert_string_equal(res.doc.lang, "en-GB");
+	assert_string_equal(res.doc.canonical, "https://example.com/teapots");
+	assert_int_equal(res.doc.noindex, 0);
+	assert_int_equal(res.doc.nofollow, 1);
+	assert_int_equal(res.doc.truncated, 1);
+	assert_int_equal(res.doc.nlinks, 2);
+	assert_string_equal(res.doc.links[1], "https://example.com/b");
+	assert_int_equal(res.doc.nblocks, FETCH_CODE + 1);
+	for (i = 0; i <= FETCH_CODE; i++) {
+		assert_int_equal(res.doc.blocks[i].kind, i);
+		assert_int_equal(res.doc.blocks[i].level,
+		    i == FETCH_HEADING ? 3 : 0);
+	}
+	assert_string_equal(res.doc.blocks[FETCH_CODE].text, "a\n  b");
+	assert_int_equal(res.doc.blocks[FETCH_CODE].len, 5);
+	assert_int_equal(res.doc.text_bytes, 5 * FETCH_CODE + 5);
+	fetch_doc_free(&res.doc);
+
+	/* A doc of nothing: no title, no block. */
+	assert_int_equal(read_with(empty_reader, NULL, NULL, &res),
+	    DOCCHILD_READ);
+	assert_null(res.doc.title);
+	assert_null(res.doc.lang);
+	assert_int_equal(res.doc.nblocks, 0);
+	assert_int_equal(res.doc.nlinks, 0);
+	fetch_doc_free(&res.doc);
+}
+
+static void
+test_unread(void **state)
+{
+	struct docchild_result res;
+
+	(void)state;
+	assert_int_equal(read_with(unread_reader, NULL, NULL, &res),
+	    DOCCHILD_UNREAD);
+	assert_string_equal(res.why, "pdf: damaged");
+	assert_null(res.doc.title);
+}
+
+static void
+test_cpu_bound(void **state)
+{
+	struct docchild_result res;
+	double t0 = now_s();
+
+	(void)state;
+	assert_int_equal(read_with(spin_reader, NULL, NULL, &res),
+	    DOCCHILD_CPU);
+	assert_true(now_s() - t0 < 8.0);
+	assert_string_equal(res.why, "");
+}
+
+static void
+test_wall_bound(void **state)
+{
+	const struct docchild_bounds b = { 5, 300 };
+	struct docchild_result res;
+	double t0 = now_s();
+
+	(void)state;
+	assert_int_equal(read_with(sleep_reader, NULL, &b, &res),
+	    DOCCHILD_LATE);
+	assert_true(now_s() - t0 >= 0.29);
+	assert_true(now_s() - t0 < 5.0);
+}
+
+static void
+test_crash(void **state)
+{
+	static const char mark[] = "%PDF-1.0\n% parley-test-abort\n";
+	struct docchild_result res;
+
+	(void)state;
+	assert_int_equal(read_with(abort_reader, NULL, NULL, &res),
+	    DOCCHILD_CRASH);
+	assert_int_equal(read_with(exit_reader, NULL, NULL, &res),
+	    DOCCHILD_CRASH);
+	/* The test build's opening: its reader aborts before it reads. */
+	assert_int_equal(docchild_read(mark, sizeof(mark) - 1, &BOUNDS,
+	    rich_reader, NULL, &res), DOCCHILD_CRASH);
+}
+
+static void
+test_forged(void **state)
+{
+	/* '0', flags, three strings none, links: over FETCH_LINKS_MAX. */
+	static const uint32_t over[] = { 0, UINT32_MAX, UINT32_MAX,
+	    UINT32_MAX, FETCH_LINKS_MAX + 1 };
+	/* A title that says it is longer than what follows. */
+	static const uint32_t cut[] = { 0, 40 };
+	/* A block with a NUL in its text; one of an unknown kind. */
+	static const char nul[] = "0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff"
+	    "\xff\xff\xff\xff\0\0\0\0\1\0\0\0\1\0\3\0\0\0a\0b";
+	static const char kind[] = "0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff"
+	    "\xff\xff\xff\xff\0\0\0\0\1\0\0\0\x09\0\1\0\0\0a";
+	static const char good[] = "0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff"
+	    "\xff\xff\xff\xff\0\0\0\0\1\0\0\0\1\0\1\0\0\0a";
+	char buf[64];
+	struct forged f;
+	struct docchild_result res;
+
+	(void)state;
+	buf[0] = '0';
+	memcpy(buf + 1, over, sizeof(over));
+	f = (struct forged){ buf, 1 + sizeof(over) };
+	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
+	    DOCCHILD_CRASH);
+	memcpy(buf + 1, cut, sizeof(cut));
+	memcpy(buf + 1 + sizeof(cut), "short", 5);
+	f = (struct forged){ buf, 1 + sizeof(cut) + 5 };
+	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
+	    DOCCHILD_CRASH);
+	f = (struct forged){ nul, sizeof(nul) - 1 };
+	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
+	    DOCCHILD_CRASH);
+	f = (struct forged){ kind, sizeof(kind) - 1 };
+	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
+	    DOCCHILD_CRASH);
+	/* The same form, well made: believed (a block "a", a paragraph). */
+	f = (struct forged){ good, sizeof(good) - 1 };
+	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
+	    DOCCHILD_READ);
+	assert_int_equal(res.doc.nblocks, 1);
+	assert_string_equal(res.doc.blocks[0].text, "a");
+	fetch_doc_free(&res.doc);
+	/* Bytes after the doc: not one. */
+	f = (struct forged){ good, sizeof(good) };
+	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
+	    DOCCHILD_CRASH);
+	/* '1' and no reason. */
+	f = (struct forged){ "1", 1 };
+	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
+	    DOCCHILD_CRASH);
+}
+
+static int dones, gave_up;
+static struct docchild_result got;
+
+static void
+on_done(struct docchild_result *res, void *arg)
+{
+	assert_ptr_equal(arg, &dones);
+	dones++;
+	got = *res;
+}
+
+static void
+give_up(void *arg)
+{
+	(void)arg;
+	gave_up = 1;
+}
+
+/* The loop turned until done is told n times in all, or 10 s. */
+static void
+run_until(struct loop_timer *t, int n)
+{
+	gave_up = 0;
+	loop_timer_after(t, 10000);
+	while (dones < n && !gave_up)
+		loop_once(100);
+	loop_timer_stop(t);
+}
+
+static void
+test_on_loop(void **state)
+{
+	struct docchild dc;
+	struct loop_timer t;
+	const struct docchild_bounds late = { 5, 200 };
+	int status;
+
+	(void)state;
+	memset(&dc, 0, sizeof(dc));
+	loop_init();
+	loop_timer_init(&t, give_up, NULL);
+	assert_int_equal(docchild_start(&dc, "bytes", 5, &BOUNDS, rich_reader,
+	    NULL, on_done, &dones), 0);
+	assert_int_equal(dones, 0);	/* never from within start */
+	run_until(&t, 1);
+	assert_int_equal(dones, 1);
+	assert_int_equal(got.end, DOCCHILD_READ);
+	assert_string_equal(got.doc.title, "Teapots");
+	assert_int_equal(got.doc.nblocks, FETCH_CODE + 1);
+	fetch_doc_free(&got.doc);
+	assert_int_equal(dc.pid, 0);
+
+	/* Its wall-clock bound on the loop. */
+	assert_int_equal(docchild_start(&dc, "bytes", 5, &late, sleep_reader,
+	    NULL, on_done, &dones), 0);
+	run_until(&t, 2);
+	assert_int_equal(dones, 2);
+	assert_int_equal(got.end, DOCCHILD_LATE);
+
+	/* The reader's reason on the loop. */
+	assert_int_equal(docchild_start(&dc, "bytes", 5, &BOUNDS,
+	    unread_reader, NULL, on_done, &dones), 0);
+	run_until(&t, 3);
+	assert_int_equal(dones, 3);
+	assert_int_equal(got.end, DOCCHILD_UNREAD);
+	assert_string_equal(got.why, "pdf: damaged");
+
+	/* Stopped while it reads: reaped, done not told. */
+	assert_int_equal(docchild_start(&dc, "bytes", 5, &BOUNDS, sleep_reader,
+	    NULL, on_done, &dones), 0);
+	docchild_stop(&dc);
+	assert_int_equal(dc.pid, 0);
+	assert_int_equal(waitpid(-1, &status, WNOHANG), -1);	/* no child */
+	docchild_stop(&dc);	/* none: nothing */
+	loop_once(300);
+	assert_int_equal(dones, 3);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_doc_whole),
+		cmocka_unit_test(test_unread),
+		cmocka_unit_test(test_cpu_bound),
+		cmocka_unit_test(test_wall_bound),
+		cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_forged),
+		cmocka_unit_test(test_on_loop),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

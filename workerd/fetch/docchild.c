@@ -1,0 +1,544 @@
+/*
+ * A document read in a child process of its own (docchild.h: the
+ * contract). One mechanism for both ways of waiting: spawn (the pipe,
+ * the fork, the child's bounds), drain (its output read as it comes),
+ * finish (killed, reaped, its output checked and made a struct
+ * fetch_doc); docchild_read waits with poll(2) where it is called,
+ * docchild_start on the loop.
+ *
+ * What the child sends (native byte order: the same binary reads it):
+ * '1' and the reader's reason; or '0', a u32 of flags (DOC_NOINDEX,
+ * DOC_NOFOLLOW, DOC_TRUNCATED), the title, the language and the
+ * canonical URL as strings, a u32 count of links and each as a string,
+ * a u32 count of blocks and each as a byte of kind, a byte of level and
+ * its text as a string. A string: a u32 length (UINT32_MAX: none) and
+ * its bytes, no NUL among them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docchild.h"
+#include "log.h"
+
+#define DOC_NOINDEX	1u
+#define DOC_NOFOLLOW	2u
+#define DOC_TRUNCATED	4u
+#define STR_NONE	UINT32_MAX
+#define OUT_FIRST	65536	/* bytes of output room at first */
+/* The most a child sends: a doc at every bound of html.h's. */
+#define DOCCHILD_OUT_MAX	((size_t)1 + 4 + \
+	(4 + FETCH_TITLE_MAX) + (4 + FETCH_LANG_MAX) + (4 + FETCH_URL_MAX) + \
+	4 + (size_t)FETCH_LINKS_MAX * (4 + FETCH_URL_MAX) + \
+	4 + (size_t)FETCH_BLOCKS_MAX * (2 + 4) + FETCH_TEXT_MAX)
+
+/* ------------------------------------------------------------ the child */
+
+#ifdef PARLEY_TEST_HOOKS
+/*
+ * The test build's alone (Makefile): a document of one opening aborts
+ * its reader as poppler does out of memory, of another it spins as a
+ * page that holds poppler would: the tests of a reader that ends.
+ */
+static void
+test_hook(const void *bytes, size_t len)
+{
+	static const char mark[] = "%PDF-1.0\n% parley-test-abort";
+	static const char spin[] = "%PDF-1.0\n% parley-test-spin";
+	volatile unsigned long n = 0;
+
+	if (len >= sizeof(mark) - 1 && memcmp(bytes, mark,
+	    sizeof(mark) - 1) == 0)
+		abort();
+	if (len >= sizeof(spin) - 1 && memcmp(bytes, spin,
+	    sizeof(spin) - 1) == 0)
+		for (;;)
+			n++;
+}
+#else
+#define test_hook(bytes, len)	((void)0)
+#endif
+
+static int
+put_u32(struct fetch_text *o, uint32_t v)
+{
+	return fetch_text_put(o, (const char *)&v, sizeof(v));
+}
+
+/* s (NULL: none) as a string; one longer than max sent as none. */
+static int
+put_str(struct fetch_text *o, const char *s, size_t max)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (s == NULL || n > max)
+		return put_u32(o, STR_NONE);
+	return put_u32(o, (uint32_t)n) < 0 || fetch_text_put(o, s, n) < 0 ?
+	    -1 : 0;
+}
+
+/* doc as the child sends it into o: 0, or -1 out of memory. */
+static int
+doc_encode(const struct fetch_doc *doc, struct fetch_text *o)
+{
+	uint32_t flags = (doc->noindex ? DOC_NOINDEX : 0) |
+	    (doc->nofollow ? DOC_NOFOLLOW : 0) |
+	    (doc->truncated ? DOC_TRUNCATED : 0);
+	uint32_t nlinks = 0, nblocks = 0;
+	size_t i, text = 0;
+	char kl[2];
+
+	for (i = 0; i < doc->nlinks && nlinks < FETCH_LINKS_MAX; i++)
+		nlinks += doc->links[i] != NULL &&
+		    strlen(doc->links[i]) <= FETCH_URL_MAX;
+	for (i = 0; i < doc->nblocks && nblocks < FETCH_BLOCKS_MAX &&
+	    text + doc->blocks[i].len <= FETCH_TEXT_MAX; i++) {
+		text += doc->blocks[i].len;
+		nblocks++;
+	}
+	if (nblocks < doc->nblocks || nlinks < doc->nlinks)
+		flags |= DOC_TRUNCATED;
+	if (fetch_text_put(o, "0", 1) < 0 || put_u32(o, flags) < 0 ||
+	    put_str(o, doc->title, FETCH_TITLE_MAX) < 0 ||
+	    put_str(o, doc->lang, FETCH_LANG_MAX) < 0 ||
+	    put_str(o, doc->canonical, FETCH_URL_MAX) < 0 ||
+	    put_u32(o, nlinks) < 0)
+		return -1;
+	for (i = 0; nlinks > 0 && i < doc->nlinks; i++)
+		if (doc->links[i] != NULL && strlen(doc->links[i]) <=
+		    FETCH_URL_MAX) {
+			if (put_str(o, doc->links[i], FETCH_URL_MAX) < 0)
+				return -1;
+			nlinks--;
+		}
+	if (put_u32(o, nblocks) < 0)
+		return -1;
+	for (i = 0; i < nblocks; i++) {
+		kl[0] = (char)doc->blocks[i].kind;
+		kl[1] = (char)doc->blocks[i].level;
+		if (fetch_text_put(o, kl, 2) < 0 || put_u32(o,
+		    (uint32_t)doc->blocks[i].len) < 0 || fetch_text_put(o,
+		    doc->blocks[i].text, doc->blocks[i].len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* n bytes of buf written whole to fd: 0, or -1. */
+static int
+write_all(int fd, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, buf, n)) < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * The child: bytes read by reader under its own bounds, what it read
+ * written to fd, then _exit (no atexit handler, no loop, no storaged,
+ * no log: those are the fetcher's). parent: the fetcher's pid.
+ */
+static void __attribute__((noreturn))
+child_main(int fd, pid_t parent, const void *bytes, size_t len,
+    const struct docchild_bounds *b, docchild_reader reader, void *arg)
+{
+	static const int sigs[] = { SIGXCPU, SIGABRT, SIGSEGV, SIGBUS };
+	const rlim_t cpu_s = b->cpu_s > 0 ? b->cpu_s : 1;
+	const struct rlimit cpu = { cpu_s, cpu_s + 1 };
+	const struct rlimit nocore = { 0, 0 };
+	struct fetch_text o = { NULL, 0, 0 };
+	struct fetch_doc doc;
+	const char *why = NULL;
+	sigset_t none;
+	size_t i, n;
+
+	/* Ended with the fetcher; one gone before this line: now. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(2);
+	/* The fetcher's handlers and blocked signals are not the child's. */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setrlimit(RLIMIT_CORE, &nocore) < 0 ||
+	    setrlimit(RLIMIT_CPU, &cpu) < 0)
+		_exit(2);
+	test_hook(bytes, len);
+	memset(&doc, 0, sizeof(doc));
+	if (reader(bytes, len, arg, &doc, &why) < 0) {
+		if (why == NULL)
+			why = "not read";
+		n = strnlen(why, DOCCHILD_WHY_MAX);
+		if (fetch_text_put(&o, "1", 1) < 0 ||
+		    fetch_text_put(&o, why, n) < 0)
+			_exit(3);
+	} else if (doc_encode(&doc, &o) < 0)
+		_exit(3);
+	_exit(write_all(fd, o.p, o.len) < 0 ? 2 : 0);
+}
+
+/* ------------------------------------------------------------ the fetcher */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* dc's child started (dc->pid, dc->fd, non-blocking): 0, or -1. */
+static int
+spawn(struct docchild *dc, const void *bytes, size_t len,
+    const struct docchild_bounds *b, docchild_reader reader, void *arg)
+{
+	pid_t parent = getpid();
+	int fds[2];
+
+	dc->pid = 0;
+	dc->fd = -1;
+	dc->io.fd = -1;
+	dc->late = 0;
+	dc->out = NULL;
+	dc->outlen = dc->outcap = 0;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		log_warn("a document's reader: pipe");
+		return -1;
+	}
+	if ((dc->pid = fork()) < 0) {
+		log_warn("a document's reader: fork");
+		dc->pid = 0;
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (dc->pid == 0) {
+		close(fds[0]);
+		child_main(fds[1], parent, bytes, len, b, reader, arg);
+	}
+	close(fds[1]);
+	dc->fd = fds[0];
+	if (fcntl(dc->fd, F_SETFL, O_NONBLOCK) < 0) {
+		log_warn("a document's reader's output");
+		close(dc->fd);
+		dc->fd = -1;
+		(void)kill(dc->pid, SIGKILL);
+		while (waitpid(dc->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		dc->pid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What dc's child wrote so far read: 1 once it is all read (its end, a
+ * failure, or more than a child sends), 0 while more may come.
+ */
+static int
+drain(struct docchild *dc)
+{
+	size_t cap;
+	ssize_t n;
+	char *p;
+
+	for (;;) {
+		if (dc->outlen == dc->outcap) {
+			if (dc->outcap >= DOCCHILD_OUT_MAX)
+				return 1;	/* more than a child sends */
+			cap = dc->outcap == 0 ? OUT_FIRST : dc->outcap * 2;
+			if (cap > DOCCHILD_OUT_MAX)
+				cap = DOCCHILD_OUT_MAX;
+			if ((p = realloc(dc->out, cap + 1)) == NULL)
+				return 1;
+			dc->out = p;
+			dc->outcap = cap;
+		}
+		n = read(dc->fd, dc->out + dc->outlen, dc->outcap - dc->outlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return 1;
+		dc->outlen += (size_t)n;
+	}
+}
+
+struct cur {
+	const char *p;
+	size_t n;
+};
+
+static int
+get_u32(struct cur *c, uint32_t *v)
+{
+	if (c->n < sizeof(*v))
+		return -1;
+	memcpy(v, c->p, sizeof(*v));
+	c->p += sizeof(*v);
+	c->n -= sizeof(*v);
+	return 0;
+}
+
+/*
+ * A string of at most max bytes into *s (malloc'd; NULL: none, when
+ * none_ok): 0, or -1 (not one: *oom set when memory ran out).
+ */
+static int
+get_str(struct cur *c, size_t max, int none_ok, char **s, size_t *len,
+    int *oom)
+{
+	uint32_t n;
+
+	*s = NULL;
+	if (get_u32(c, &n) < 0)
+		return -1;
+	if (n == STR_NONE)
+		return none_ok ? 0 : -1;
+	if (n > max || n > c->n || memchr(c->p, '\0', n) != NULL)
+		return -1;
+	if ((*s = malloc((size_t)n + 1)) == NULL) {
+		*oom = 1;
+		return -1;
+	}
+	memcpy(*s, c->p, n);
+	(*s)[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	c->p += n;
+	c->n -= n;
+	return 0;
+}
+
+/*
+ * What a child sent (n bytes of out) checked and made res's doc or why:
+ * its end (DOCCHILD_READ or _UNREAD); DOCCHILD_CRASH not understood,
+ * DOCCHILD_FAILED out of memory (doc zeroed then).
+ */
+static enum docchild_end
+decode(const char *out, size_t n, struct docchild_result *res)
+{
+	struct fetch_doc *d = &res->doc;
+	struct cur c;
+	uint32_t flags, nlinks, nblocks, i;
+	int oom = 0;
+	size_t text = 0;
+	unsigned char kl[2];
+
+	if (n >= 1 && out[0] == '1') {
+		n = n - 1 < DOCCHILD_WHY_MAX ? n - 1 : DOCCHILD_WHY_MAX;
+		memcpy(res->why, out + 1, n);
+		res->why[n] = '\0';
+		return res->why[0] != '\0' ? DOCCHILD_UNREAD : DOCCHILD_CRASH;
+	}
+	if (n < 1 || out[0] != '0')
+		return DOCCHILD_CRASH;
+	c.p = out + 1;
+	c.n = n - 1;
+	if (get_u32(&c, &flags) < 0 ||
+	    flags > (DOC_NOINDEX | DOC_NOFOLLOW | DOC_TRUNCATED))
+		return DOCCHILD_CRASH;
+	d->noindex = (flags & DOC_NOINDEX) != 0;
+	d->nofollow = (flags & DOC_NOFOLLOW) != 0;
+	d->truncated = (flags & DOC_TRUNCATED) != 0;
+	if (get_str(&c, FETCH_TITLE_MAX, 1, &d->title, NULL, &oom) < 0 ||
+	    get_str(&c, FETCH_LANG_MAX, 1, &d->lang, NULL, &oom) < 0 ||
+	    get_str(&c, FETCH_URL_MAX, 1, &d->canonical, NULL, &oom) < 0 ||
+	    get_u32(&c, &nlinks) < 0 || nlinks > FETCH_LINKS_MAX)
+		goto bad;
+	if (nlinks > 0 && (d->links = calloc(nlinks,
+	    sizeof(*d->links))) == NULL) {
+		oom = 1;
+		goto bad;
+	}
+	d->nlinks = nlinks;
+	for (i = 0; i < nlinks; i++)
+		if (get_str(&c, FETCH_URL_MAX, 0, &d->links[i], NULL,
+		    &oom) < 0)
+			goto bad;
+	if (get_u32(&c, &nblocks) < 0 || nblocks > FETCH_BLOCKS_MAX)
+		goto bad;
+	if (nblocks > 0 && (d->blocks = calloc(nblocks,
+	    sizeof(*d->blocks))) == NULL) {
+		oom = 1;
+		goto bad;
+	}
+	d->nblocks = nblocks;
+	for (i = 0; i < nblocks; i++) {
+		if (c.n < 2)
+			goto bad;
+		memcpy(kl, c.p, 2);
+		c.p += 2;
+		c.n -= 2;
+		if (kl[0] > FETCH_CODE || kl[1] > 6 ||
+		    get_str(&c, FETCH_TEXT_MAX - text, 0, &d->blocks[i].text,
+		    &d->blocks[i].len, &oom) < 0 || d->blocks[i].len == 0)
+			goto bad;
+		d->blocks[i].kind = (enum fetch_kind)kl[0];
+		d->blocks[i].level = kl[1];
+		text += d->blocks[i].len;
+	}
+	d->text_bytes = text;
+	if (c.n != 0)
+		goto bad;
+	return DOCCHILD_READ;
+bad:
+	fetch_doc_free(d);
+	return oom ? DOCCHILD_FAILED : DOCCHILD_CRASH;
+}
+
+/*
+ * dc's child killed (were it still reading), reaped, and what it sent
+ * made res: its end. dc holds no child after.
+ */
+static enum docchild_end
+finish(struct docchild *dc, const struct docchild_bounds *b,
+    struct docchild_result *res)
+{
+	struct rusage ru;
+	int status = 0;
+	uint64_t cpu_ms;
+
+	memset(res, 0, sizeof(*res));
+	loop_io_del(&dc->io);
+	loop_timer_stop(&dc->wall);
+	close(dc->fd);
+	dc->fd = -1;
+	(void)kill(dc->pid, SIGKILL);
+	memset(&ru, 0, sizeof(ru));
+	while (wait4(dc->pid, &status, 0, &ru) < 0 && errno == EINTR)
+		;
+	dc->pid = 0;
+	cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+	if (dc->late)
+		res->end = DOCCHILD_LATE;
+	else if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU ||
+	    (WTERMSIG(status) == SIGKILL &&
+	    cpu_ms + 100 >= (uint64_t)b->cpu_s * 1000)))
+		res->end = DOCCHILD_CPU;	/* SIGKILL: the hard limit */
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		res->end = DOCCHILD_CRASH;
+	else
+		res->end = decode(dc->out, dc->outlen, res);
+	free(dc->out);
+	dc->out = NULL;
+	dc->outlen = dc->outcap = 0;
+	return res->end;
+}
+
+enum docchild_end
+docchild_read(const void *bytes, size_t len, const struct docchild_bounds *b,
+    docchild_reader reader, void *arg, struct docchild_result *res)
+{
+	struct docchild dc;
+	struct pollfd pfd;
+	uint64_t end = now_ms() + b->wall_ms, t;
+
+	memset(&dc, 0, sizeof(dc));
+	loop_timer_init(&dc.wall, NULL, NULL);
+	if (spawn(&dc, bytes, len, b, reader, arg) < 0) {
+		memset(res, 0, sizeof(*res));
+		return res->end = DOCCHILD_FAILED;
+	}
+	while (!drain(&dc)) {
+		if ((t = now_ms()) >= end) {
+			dc.late = 1;
+			break;
+		}
+		pfd.fd = dc.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)(end - t)) < 0 && errno != EINTR) {
+			log_warn("a document's reader: poll");
+			break;
+		}
+	}
+	return finish(&dc, b, res);
+}
+
+/* ------------------------------------------------------------ on the loop */
+
+/* dc's child ended, or its output is all read: done told. */
+static void
+loop_end(struct docchild *dc)
+{
+	struct docchild_result res;
+
+	(void)finish(dc, &dc->b, &res);
+	dc->done(&res, dc->arg);
+}
+
+static void
+loop_readable(int fd, uint32_t events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	if (drain(arg))
+		loop_end(arg);
+}
+
+/* Its wall-clock bound passed: the child killed. */
+static void
+loop_late(void *arg)
+{
+	struct docchild *dc = arg;
+
+	dc->late = 1;
+	loop_end(dc);
+}
+
+int
+docchild_start(struct docchild *dc, const void *bytes, size_t len,
+    const struct docchild_bounds *b, docchild_reader reader, void *arg,
+    void (*done)(struct docchild_result *, void *), void *done_arg)
+{
+	struct docchild_result res;
+
+	loop_timer_init(&dc->wall, loop_late, dc);
+	dc->b = *b;
+	dc->done = done;
+	dc->arg = done_arg;
+	if (spawn(dc, bytes, len, b, reader, arg) < 0)
+		return -1;
+	if (loop_io_add(&dc->io, dc->fd, EPOLLIN, loop_readable, dc) < 0) {
+		log_warn("a document's reader's output");
+		dc->io.fd = -1;
+		(void)finish(dc, b, &res);
+		fetch_doc_free(&res.doc);
+		return -1;
+	}
+	loop_timer_after(&dc->wall, b->wall_ms);
+	return 0;
+}
+
+void
+docchild_stop(struct docchild *dc)
+{
+	struct docchild_result res;
+
+	if (dc->pid <= 0)
+		return;
+	(void)finish(dc, &dc->b, &res);
+	fetch_doc_free(&res.doc);
+}

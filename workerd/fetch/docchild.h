@@ -1,0 +1,108 @@
+/*
+ * A document read in a child process of its own (docchild.c), for the
+ * fetcher's readers that are third-party libraries given untrusted
+ * bytes (poppler: pdf.c): a file that holds the reader past its CPU time
+ * bound or its wall-clock bound, or runs it out of memory (the fetcher's
+ * address-space bound, PARLEY_FETCH_MEMORY_MB, inherited) or into a
+ * fault, ends that child alone, never the fetcher and the other
+ * organisations' syncs it runs. Used by the attachments' text
+ * (attextract.c, waited for on the loop: docchild_start) and the
+ * knowledge base's crawled and uploaded PDFs (crawl.c, waited for where
+ * it reads, as the reader itself held the loop: docchild_read).
+ *
+ * The contract:
+ * - The child is forked with the bytes as they are in the fetcher (no
+ *   copy made), runs reader on them under its own bounds (RLIMIT_CPU
+ *   cpu_s soft, a second more hard; no core file; the fetcher's signal
+ *   handlers and blocked signals undone; killed with the fetcher,
+ *   PR_SET_PDEATHSIG), writes the struct fetch_doc it read (or the
+ *   reader's reason it read none) to a pipe, and _exits: no atexit
+ *   handler, no loop, no storaged, no log line (those are the fetcher's).
+ * - The fetcher reads the pipe (at most DOCCHILD_OUT_MAX bytes), kills
+ *   the child at wall_ms, reaps it, and checks what it sent (counts,
+ *   lengths, no NUL in a string, every bound of html.h's) before it
+ *   builds a struct fetch_doc of its own from it: a child that sent
+ *   anything else ended as a crash.
+ * - Only one caller's child at a time per struct docchild; a child is
+ *   always reaped (docchild_stop for one waited for on the loop).
+ */
+#ifndef PARLEY_FETCH_DOCCHILD_H
+#define PARLEY_FETCH_DOCCHILD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "html.h"
+#include "loop.h"
+
+/* Bytes of a reader's reason sent (a longer one is cut). */
+#define DOCCHILD_WHY_MAX	200
+
+/* How a child's reading ended. */
+enum docchild_end {
+	DOCCHILD_READ,		/* res->doc is what it read */
+	DOCCHILD_UNREAD,	/* the reader read none: res->why says why */
+	DOCCHILD_CPU,		/* ended at its CPU time bound */
+	DOCCHILD_LATE,		/* killed at its wall-clock bound */
+	DOCCHILD_CRASH,		/* ended otherwise: out of memory, a fault */
+	DOCCHILD_FAILED,	/* not started: no process or pipe to be had */
+};
+
+/*
+ * A reader as the child runs it: 0 with *doc filled, or -1 with *why a
+ * reason (html.h's and pdf.h's readers' contract). arg is the caller's.
+ */
+typedef int (*docchild_reader)(const void *bytes, size_t len, void *arg,
+    struct fetch_doc *doc, const char **why);
+
+struct docchild_bounds {
+	unsigned cpu_s;		/* the child's CPU seconds (RLIMIT_CPU), > 0 */
+	unsigned wall_ms;	/* its time, killed past it */
+};
+
+struct docchild_result {
+	enum docchild_end end;
+	/* DOCCHILD_READ: the doc, the caller's (fetch_doc_free); else zeroed. */
+	struct fetch_doc doc;
+	/* DOCCHILD_UNREAD: the reader's reason; else "" */
+	char why[DOCCHILD_WHY_MAX + 1];
+};
+
+/*
+ * bytes (len) read by reader(bytes, len, arg) in a child, waited for
+ * here (the caller's loop held meanwhile, as the reader in process
+ * held it): res filled, its end returned.
+ */
+enum docchild_end docchild_read(const void *bytes, size_t len,
+    const struct docchild_bounds *b, docchild_reader reader, void *arg,
+    struct docchild_result *res);
+
+/* A child waited for on the loop (docchild_start): its caller's. */
+struct docchild {
+	pid_t pid;		/* 0: none */
+	int fd;			/* its output's read end, -1: none */
+	int late;		/* killed at its wall-clock bound */
+	struct docchild_bounds b;
+	char *out;
+	size_t outlen, outcap;
+	struct loop_io io;
+	struct loop_timer wall;
+	void (*done)(struct docchild_result *, void *);
+	void *arg;
+};
+
+/*
+ * docchild_read waited for on the loop: the child has its own copy of
+ * bytes (the caller may free them at once); done(res, done_arg) is
+ * called once, from the loop (never from within docchild_start), res's
+ * doc then done's to keep or free (fetch_doc_free). -1: not started
+ * (fork or pipe failed; done not called). dc zeroed or used before; one
+ * child at a time in it.
+ */
+int docchild_start(struct docchild *dc, const void *bytes, size_t len,
+    const struct docchild_bounds *b, docchild_reader reader, void *arg,
+    void (*done)(struct docchild_result *, void *), void *done_arg);
+/* The child killed and reaped, done not called; none running: nothing. */
+void docchild_stop(struct docchild *dc);
+
+#endif
