@@ -31,6 +31,7 @@
 
 #include "docchild.h"
 #include "log.h"
+#include "util.h"
 
 #define DOC_NOINDEX	1u
 #define DOC_NOFOLLOW	2u
@@ -76,13 +77,13 @@ put_u32(struct fetch_text *o, uint32_t v)
 	return fetch_text_put(o, (const char *)&v, sizeof(v));
 }
 
-/* s (NULL: none) as a string; one longer than max sent as none. */
+/* s (NULL: none) as a string; one empty or longer than max sent as none. */
 static int
 put_str(struct fetch_text *o, const char *s, size_t max)
 {
 	size_t n = s != NULL ? strlen(s) : 0;
 
-	if (s == NULL || n > max)
+	if (n == 0 || n > max)
 		return put_u32(o, STR_NONE);
 	return put_u32(o, (uint32_t)n) < 0 || fetch_text_put(o, s, n) < 0 ?
 	    -1 : 0;
@@ -303,41 +304,42 @@ get_u32(struct cur *c, uint32_t *v)
 
 /*
  * A string of at most max bytes into *s (malloc'd; NULL: none, when
- * none_ok): 0, or -1 (not one: *oom set when memory ran out).
+ * none_ok), made clean UTF-8 (fetch_utf8_clean, as every reader's text
+ * is: a child a document subverted may send anything), not empty: 0, or
+ * -1 (not one: *oom set when memory ran out).
  */
 static int
 get_str(struct cur *c, size_t max, int none_ok, char **s, size_t *len,
     int *oom)
 {
 	uint32_t n;
+	size_t m;
 
 	*s = NULL;
 	if (get_u32(c, &n) < 0)
 		return -1;
 	if (n == STR_NONE)
 		return none_ok ? 0 : -1;
-	if (n > max || n > c->n || memchr(c->p, '\0', n) != NULL)
+	if (n == 0 || n > max || n > c->n || memchr(c->p, '\0', n) != NULL)
 		return -1;
-	if ((*s = malloc((size_t)n + 1)) == NULL) {
+	if ((*s = malloc(3 * (size_t)n + 1)) == NULL) {
 		*oom = 1;
 		return -1;
 	}
-	memcpy(*s, c->p, n);
-	(*s)[n] = '\0';
+	if ((m = fetch_utf8_clean(*s, c->p, n)) == 0 || m > max) {
+		free(*s);
+		*s = NULL;
+		return -1;
+	}
 	if (len != NULL)
-		*len = n;
+		*len = m;
 	c->p += n;
 	c->n -= n;
 	return 0;
 }
 
-/*
- * What a child sent (n bytes of out) checked and made res's doc or why:
- * its end (DOCCHILD_READ or _UNREAD); DOCCHILD_CRASH not understood,
- * DOCCHILD_FAILED out of memory (doc zeroed then).
- */
-static enum docchild_end
-decode(const char *out, size_t n, struct docchild_result *res)
+enum docchild_end
+docchild_decode(const char *out, size_t n, struct docchild_result *res)
 {
 	struct fetch_doc *d = &res->doc;
 	struct cur c;
@@ -347,10 +349,15 @@ decode(const char *out, size_t n, struct docchild_result *res)
 	unsigned char kl[2];
 
 	if (n >= 1 && out[0] == '1') {
-		n = n - 1 < DOCCHILD_WHY_MAX ? n - 1 : DOCCHILD_WHY_MAX;
-		memcpy(res->why, out + 1, n);
+		char clean[3 * DOCCHILD_WHY_MAX + 1];
+
+		/* Clean UTF-8 as a reader's, cut at a character. */
+		n = fetch_utf8_clean(clean, out + 1,
+		    n - 1 < DOCCHILD_WHY_MAX ? n - 1 : DOCCHILD_WHY_MAX);
+		n = proto_utf8_cut(clean, n, DOCCHILD_WHY_MAX);
+		memcpy(res->why, clean, n);
 		res->why[n] = '\0';
-		return res->why[0] != '\0' ? DOCCHILD_UNREAD : DOCCHILD_CRASH;
+		return n > 0 ? DOCCHILD_UNREAD : DOCCHILD_CRASH;
 	}
 	if (n < 1 || out[0] != '0')
 		return DOCCHILD_CRASH;
@@ -441,7 +448,7 @@ finish(struct docchild *dc, const struct docchild_bounds *b,
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		res->end = DOCCHILD_CRASH;
 	else
-		res->end = decode(dc->out, dc->outlen, res);
+		res->end = docchild_decode(dc->out, dc->outlen, res);
 	free(dc->out);
 	dc->out = NULL;
 	dc->outlen = dc->outcap = 0;

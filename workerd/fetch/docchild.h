@@ -105,4 +105,17 @@ int docchild_start(struct docchild *dc, const void *bytes, size_t len,
 /* The child killed and reaped, done not called; none running: nothing. */
 void docchild_stop(struct docchild *dc);
 
+/*
+ * What a child sent (n bytes of out) checked and made res's doc or why
+ * (res zeroed before): its end, DOCCHILD_READ or DOCCHILD_UNREAD;
+ * DOCCHILD_CRASH when it is not one (a count or a length past html.h's
+ * bounds, an empty or NUL-holding string, bytes left over), and
+ * DOCCHILD_FAILED out of memory, the doc zeroed then. Each string is
+ * made clean UTF-8 as a reader's (fetch_utf8_clean), bounded after.
+ * Here for its fuzz target (tests/fuzz/docchild): the child's bytes come
+ * from a reader given untrusted ones.
+ */
+enum docchild_end docchild_decode(const char *out, size_t n,
+    struct docchild_result *res);
+
 #endif
