@@ -847,6 +847,15 @@ settings_parse_for(struct settings *st, unsigned int procs,
 			goto fail;
 	}
 	st->public_url_set = st->public_url != NULL;
+	/*
+	 * Open Chat Widget's .env.example names its own bundle, relative to
+	 * its backend's folder: a copied one serves ours (settings_warn).
+	 */
+	if (st->bundle_path != NULL && st->bundle_path[0] != '/') {
+		free(st->bundle_path);
+		st->bundle_path = NULL;
+		st->bundle_relative = 1;
+	}
 	if ((procs & (SETTINGS_P_MASTERD | SETTINGS_P_WORKERD)) &&
 	    (parse_cors(st, get("CORS_ORIGIN", arg), err, errsz) < 0 ||
 	    parse_trust(st, get("TRUST_PROXY", arg), err, errsz) < 0 ||
@@ -886,6 +895,11 @@ settings_warn(const struct settings *st)
 	const char *v;
 	size_t i, n;
 
+	if (st->bundle_relative)
+		log_warnx("WIDGET_BUNDLE_PATH is relative (as in Open Chat "
+		    "Widget's .env.example, which resolves it against its "
+		    "backend's folder): ignored, the bundle Parley ships is "
+		    "served; set an absolute path to serve another");
 	for (i = 0; i < settings_count; i++) {
 		r = &settings_table[i];
 		if (r->type != SETTING_SECRET || r->off == 0)

@@ -168,6 +168,11 @@ struct settings {
 	uint32_t body_mb;	/* PARLEY_MAX_BODY_MB */
 	int metrics_open;	/* PARLEY_METRICS_OPEN, enum settings_metrics */
 	char *bundle_path;	/* WIDGET_BUNDLE_PATH; NULL = in the assets */
+	/*
+	 * WIDGET_BUNDLE_PATH was relative, as in Open Chat Widget's
+	 * .env.example: ignored (bundle_path NULL), settings_warn says so.
+	 */
+	int bundle_relative;
 	char *assets_dir;	/* PARLEY_ASSETS_DIR; NULL = found */
 	int access_log;		/* PARLEY_ACCESS_LOG */
 	int webhook_allow_private;	/* PARLEY_WEBHOOK_ALLOW_PRIVATE */

@@ -42,16 +42,6 @@ check_plain(const char *v)
 	return 1;
 }
 
-/*
- * A path that means one file whatever the directory the process runs in
- * (make run's, systemd's /): a relative one is refused at --check.
- */
-static int
-check_abs_path(const char *v)
-{
-	return v[0] == '/' && check_plain(v);
-}
-
 /* PARLEY_CLAMD: an address clamdaddr.c takes (the workers' own parser). */
 static int
 check_clamd(const char *v)
@@ -619,8 +609,10 @@ const struct setting settings_table[] = {
 	/* Files served. */
 	{ "WIDGET_BUNDLE_PATH", SETTING_TEXT, NULL,
 	    "<assets>/widget/dist/chat-widget.js", 1, 1024, NULL,
-	    check_abs_path, "an absolute path", M | W, F(bundle_path),
-	    "the widget bundle to serve" },
+	    check_plain, "a path", M | W, F(bundle_path),
+	    "the widget bundle to serve, an absolute path (a relative one, "
+	    "as Open Chat Widget's .env.example has, is ignored with a "
+	    "warning)" },
 	{ "PARLEY_ASSETS_DIR", SETTING_TEXT, NULL, "found from the binary", 1,
 	    1024, NULL, check_plain, "a path", M | W, F(assets_dir),
 	    "the directory holding widget/ and dashboard/" },

@@ -357,6 +357,24 @@ describe('a bad value stops the daemon at start', () => {
     assert.match(r.stderr, new RegExp(`production: set WIDGET_API_KEY, ADMIN_API_KEY, DASHBOARD_PASSWORD \\(in ${f.replace(/[.]/g, '\\.')}:`));
   });
 
+  test('Open Chat Widget\'s .env.example, as published, passes --check: its relative WIDGET_BUNDLE_PATH ignored with a warning', async () => {
+    // Its sample, byte for byte (farrugiag/open-chat-widget's .env.example).
+    const sample = '# Convex\nCONVEX_URL=https://your-deployment.convex.cloud\n\n# OpenAI\nOPENAI_API_KEY=sk-...\n' +
+      'OPENAI_MODEL=gpt-4.1-mini\n\n# Widget backend\nWIDGET_API_KEY=change-me-widget-key\n' +
+      '# Optional: required only for /v1/admin/* endpoints\nADMIN_API_KEY=change-me-admin-api-key\nPORT=4000\n' +
+      '# Never use "*" in production. Use a comma-separated allowlist of trusted origins.\n' +
+      'CORS_ORIGIN=http://localhost:3000\nWIDGET_BUNDLE_PATH=../widget/dist/chat-widget.js\n' +
+      'RATE_LIMIT_WINDOW_MS=60000\nRATE_LIMIT_MAX_REQUESTS=30\n\n# Dashboard\n' +
+      'DASHBOARD_PASSWORD=change-me-admin-password\nNEXT_PUBLIC_BACKEND_URL=http://localhost:4000\n' +
+      'NEXT_PUBLIC_WIDGET_SCRIPT_URL=http://localhost:4000/widget/chat-widget.js\n';
+    const f = path.join(TMP, 'ocw.env');
+    fs.writeFileSync(f, sample);
+    const r = await runOnce(MASTERD, ok, ['--check', f]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /WIDGET_BUNDLE_PATH is relative \(as in Open Chat Widget's \.env\.example[^\n]*ignored, the bundle Parley ships is served/);
+    assert.match(r.stderr, /the settings are valid/);
+  });
+
   test('as root with PARLEY_USER=nobody, a TLS key only root reads is refused (the workers run as nobody)', async () => {
     assert.equal(process.getuid(), 0, 'the suite runs as root (CI does)');
     // Beside masterd (a folder nobody may enter): its fetcher; a fake worker.

@@ -75,6 +75,41 @@ test_defaults(void **state)
 	settings_free(&st);
 }
 
+/*
+ * WIDGET_BUNDLE_PATH: an absolute path kept; a relative one (Open Chat
+ * Widget's .env.example names ../widget/dist/chat-widget.js) ignored,
+ * said (bundle_relative), in production too; a control character refused.
+ */
+static void
+test_bundle_path(void **state)
+{
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_BUNDLE_PATH",
+	    "/srv/w/chat-widget.js", NULL), 0);
+	assert_string_equal(st.bundle_path, "/srv/w/chat-widget.js");
+	assert_false(st.bundle_relative);
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_BUNDLE_PATH",
+	    "../widget/dist/chat-widget.js", NULL), 0);
+	assert_null(st.bundle_path);
+	assert_true(st.bundle_relative);
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_BUNDLE_PATH",
+	    "chat-widget.js", "PARLEY_ENV", "production", "CORS_ORIGIN",
+	    "https://example.com", "WIDGET_API_KEY",
+	    "k-0123456789abcdef0123456789", "ADMIN_API_KEY",
+	    "a-0123456789abcdef0123456789", NULL), 0);
+	assert_null(st.bundle_path);
+	assert_true(st.bundle_relative);
+	settings_free(&st);
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_BUNDLE_PATH",
+	    "/a\001b", NULL), -1);
+	assert_non_null(strstr(err, "WIDGET_BUNDLE_PATH"));
+}
+
 static void
 test_keys(void **state)
 {
@@ -1197,6 +1232,7 @@ main(void)
 		cmocka_unit_test(test_ipaddr_wire),
 		cmocka_unit_test(test_ipv4_format),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_bundle_path),
 		cmocka_unit_test(test_apikey),
 		cmocka_unit_test(test_cors),
 		cmocka_unit_test(test_production),
