@@ -168,7 +168,11 @@ enum_why(const struct rfield *f)
 	return why;
 }
 
-/* LIST and ARRAY: an array of at most bound strings of at most x bytes. */
+/*
+ * LIST and ARRAY: an array of at most bound strings of at most x bytes;
+ * null none, as a text's null is empty (Loquent's WidgetConfig has
+ * Option<Vec<String>>: allowed_origins null is "not set").
+ */
 static const char *
 take_strings(json_t *v, void *rec, const struct rfield *f)
 {
@@ -178,7 +182,8 @@ take_strings(json_t *v, void *rec, const struct rfield *f)
 	size_t k;
 	char **a;
 
-	if (!json_is_array(v))
+	/* jansson's array calls read null as an empty array. */
+	if (!json_is_array(v) && !json_is_null(v))
 		return notarray;
 	if (json_array_size(v) > f->bound)
 		return say("at most %u", f->bound);

@@ -388,7 +388,10 @@ trimmed(const char *s)
 	return strndup(s, n);
 }
 
-/* starter_questions: at most 4 strings, each trimmed, 1..120 characters. */
+/*
+ * starter_questions: at most 4 strings, each trimmed, 1..120 characters;
+ * null none, as any list's (recjson.c's take_strings).
+ */
 static const char *
 take_starters(json_t *v, void *rec, const struct admin_field *f, int again)
 {
@@ -397,7 +400,8 @@ take_starters(json_t *v, void *rec, const struct admin_field *f, int again)
 	json_t *x;
 	size_t i;
 
-	if (!json_is_array(v) || json_array_size(v) > ST_STARTERS_MAX)
+	if ((!json_is_array(v) && !json_is_null(v)) ||
+	    json_array_size(v) > ST_STARTERS_MAX)
 		return bad;
 	json_array_foreach(v, i, x) {
 		if (!json_is_string(x))
