@@ -582,6 +582,43 @@ store_contact_invalid(const char *name, const char *email, const char *phone)
 	return NULL;
 }
 
+/*
+ * What of a contact_info widget w keeps, the one place that says so: in
+ * contact_info_mode required, the fields its form asks for (collect_*)
+ * and the email on a widget with handoff_enabled (its away form, "Leave
+ * a message", asks for one whatever collect_email says); the others are
+ * ignored: "" in *name, email and phone. Other modes keep all that is
+ * given (none asks nothing, an optional form may be skipped: the away
+ * form's email and a page's own form are stored as they come). NULL,
+ * or why it is refused (as an empty one is): nothing kept, or, while
+ * session s has no contact (required: it may not chat yet, wsess.c's
+ * ST_WS_CONTACT), none of the fields the form asks for, so a contact
+ * the widget did not ask for never lets a visitor chat.
+ */
+static const char *
+contact_kept(const struct st_widget *w, const struct st_wsess *s,
+    const char **name, char *email, char *phone)
+{
+	if (w->contact_mode != ST_CONTACT_REQUIRED)
+		return NULL;
+	if (s->contact_id[0] == '\0' &&
+	    !(w->collect_name && (*name)[0] != '\0') &&
+	    !(w->collect_email && email[0] != '\0') &&
+	    !(w->collect_phone && phone[0] != '\0'))
+		return "contact: give a detail this widget asks for "
+		    "(collect_name, collect_email, collect_phone)";
+	if (!w->collect_name)
+		*name = "";
+	if (!w->collect_email && !w->handoff_enabled)
+		email[0] = '\0';
+	if (!w->collect_phone)
+		phone[0] = '\0';
+	if ((*name)[0] == '\0' && email[0] == '\0' && phone[0] == '\0')
+		return "contact: give a detail this widget asks for "
+		    "(collect_name, collect_email, collect_phone)";
+	return NULL;
+}
+
 /* Replaces *field with a copy of val. 0, or -1 with t failed. */
 static int
 set_field(struct store_txn *t, char **field, const char *val)
@@ -863,6 +900,11 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 			return t->err;
 		*result = ST_WS_NO_SESSION;
 		return 0;
+	}
+	if ((bad = contact_kept(&w, &s, &name, email, phone)) != NULL) {
+		st_widget_free(&w);
+		/* Undone with the rest: a new visitor's session too. */
+		return store_fail(t, PROTO_E_INVALID, bad);
 	}
 	/* The widget's organisation's contacts are the ones it resolves in. */
 	strlcpy(org, w.org, sizeof(org));

@@ -46,7 +46,11 @@ const char *store_contact_invalid(const char *name, const char *email,
  * the session and its conversation are linked to it unverified, with what
  * was submitted kept on the link. A token_hash that names no session
  * makes one (a new visitor's first contact submission). *created: 1
- * when the contact was made by this submission.
+ * when the contact was made by this submission. A widget in
+ * contact_info_mode required keeps only the fields it asks for
+ * (contactstore.c's contact_kept): a submission that leaves none of
+ * them, or, from a session without a contact yet, none of its collect_*
+ * fields, fails the txn with PROTO_E_INVALID (nothing written).
  */
 int store_contact_submit(struct store_txn *, const char *widget_id,
     const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],

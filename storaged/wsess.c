@@ -420,6 +420,11 @@ store_ws_begin_check(struct store_txn *t, const char *widget_id,
 	} else if (b.widget.identity_required && !b.verified)
 		/* A socket opened before the widget took verified visitors only. */
 		b.result = ST_WS_IDENTITY;
+	/*
+	 * A session links a contact in required mode only by details the
+	 * widget asks for (contactstore.c's contact_kept) or a verified
+	 * identify: the link is the proof.
+	 */
 	else if (b.widget.contact_mode == ST_CONTACT_REQUIRED &&
 	    b.sess.contact_id[0] == '\0')
 		b.result = ST_WS_CONTACT;

@@ -302,6 +302,92 @@ describe('WebSocket chat, 4 workers', () => {
     await v2.close();
   });
 
+  test('contact info required: only the fields the widget asks for count, and only they are stored', async () => {
+    const tag = Date.now().toString(36);
+    // The contact a visitor's turn (said) left its conversation linked to.
+    const contactOf = async (said) => {
+      const conv = await conversationEndingWith(p, mockReply(said));
+      assert.ok(conv && conv.contactId, 'the conversation is linked to a contact');
+      const r = await p.admin(`/v1/admin/contacts/${conv.contactId}`);
+      assert.equal(r.status, 200);
+      return r.json();
+    };
+    // Email only: a name alone is refused as an empty contact_info is (no
+    // code: the bundled widget never sends a field it does not show), and
+    // the next message still is.
+    const w = await createWidget(p, { contact_info_mode: 'required', collect_email: true });
+    const v = await Visitor.open(p, w.widget_id);
+    const s = await v.next('session');
+    v.send({ type: 'contact_info', name: 'Jo' });
+    const refused = await v.next('error');
+    assert.match(refused.message, /^contact: give a detail this widget asks for/);
+    assert.equal(refused.code, undefined);
+    v.send({ type: 'message', content: 'hi' });
+    const e = await v.next('error');
+    assert.equal(e.code, 'contact_required');
+    // Nothing stored: the socket's token names no session yet.
+    const again = await Visitor.open(p, w.widget_id, { token: s.session_token });
+    const s2 = await again.next('session');
+    assert.notEqual(s2.session_token, s.session_token);
+    assert.equal(s2.contact_info_submitted, false);
+    await again.close();
+    // The email too: saved, the name and phone it does not collect left out.
+    const email = `jo-${tag}@example.com`;
+    v.send({ type: 'contact_info', name: 'Jo', email, phone: '+1 555 000 0042' });
+    await v.next('contact_info_saved');
+    const said = `email only ${tag}`;
+    await v.turn(said);
+    await v.close();
+    let c = await contactOf(said);
+    assert.deepEqual([c.name, c.email, c.phone], [null, email, null]);
+
+    // Name and email: either one lets the visitor chat (the widget's own
+    // form asks for both; a page's own form may send one).
+    const w2 = await createWidget(p, { contact_info_mode: 'required', collect_email: true, collect_name: true });
+    const v2 = await Visitor.open(p, w2.widget_id);
+    await v2.next('session');
+    v2.send({ type: 'contact_info', name: 'Jo', phone: '+1 555 000 0043' });
+    await v2.next('contact_info_saved');
+    const said2 = `name and email ${tag}`;
+    await v2.turn(said2);
+    await v2.close();
+    c = await contactOf(said2);
+    assert.deepEqual([c.name, c.email, c.phone], ['Jo', null, null]);
+
+    // Name only, with a person to talk to: the away form's email is kept
+    // once the visitor may chat, but does not let them chat.
+    const w3 = await createWidget(p, { contact_info_mode: 'required', collect_name: true, handoff_enabled: true });
+    const v3 = await Visitor.open(p, w3.widget_id);
+    await v3.next('session');
+    const away = `away-${tag}@example.com`;
+    v3.send({ type: 'contact_info', email: away });
+    assert.match((await v3.next('error')).message, /^contact: give a detail this widget asks for/);
+    v3.send({ type: 'message', content: 'hi' });
+    assert.equal((await v3.next('error')).code, 'contact_required');
+    v3.send({ type: 'contact_info', name: 'Ann' });
+    await v3.next('contact_info_saved');
+    v3.send({ type: 'contact_info', email: away, phone: '+1 555 000 0044' });
+    await v3.next('contact_info_saved');
+    const said3 = `name only ${tag}`;
+    await v3.turn(said3);
+    await v3.close();
+    // (an email no contact holds resolves to a new contact, as ever)
+    c = await contactOf(said3);
+    assert.deepEqual([c.name, c.email, c.phone], [null, away, null]);
+
+    // Optional: stored as given, as before (the form may be skipped).
+    const w4 = await createWidget(p, { contact_info_mode: 'optional', collect_email: true });
+    const v4 = await Visitor.open(p, w4.widget_id);
+    await v4.next('session');
+    v4.send({ type: 'contact_info', name: 'Opt' });
+    await v4.next('contact_info_saved');
+    const said4 = `optional ${tag}`;
+    await v4.turn(said4);
+    await v4.close();
+    c = await contactOf(said4);
+    assert.deepEqual([c.name, c.email, c.phone], ['Opt', null, null]);
+  });
+
   test('contact resolution: by email, by phone, both, different contacts, none', async () => {
     const w = await createWidget(p, { contact_info_mode: 'optional', collect_email: true, collect_phone: true, collect_name: true });
     const tag = Date.now().toString(36);

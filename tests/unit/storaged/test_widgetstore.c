@@ -1232,8 +1232,10 @@ test_ws_begin(void **state)
 {
 	struct fix *f = *state;
 	struct st_widget a, in, out;
+	struct st_contact c;
 	struct wsbegin b;
 	char cid[ST_ID_HEX + 1];
+	int result;
 
 	w_new(f, "W", &a);
 	assert_int_equal(ws_say(f, "wid_none", 1, "x"), ST_WS_NO_WIDGET);
@@ -1304,11 +1306,31 @@ test_ws_begin(void **state)
 	st_widget_free(&out);
 	st_widget_free(&in);
 	assert_int_equal(ws_say(f, a.widget_id, 1, "c"), ST_WS_CONTACT);
-	submit_ok(f, a.widget_id, 1, "", "v@example.com", "", cid);
+	/* Only what it asks for counts: a name alone is refused, as "". */
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "Jo", "", "",
+	    &result, &c), PROTO_E_INVALID);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "c"), ST_WS_CONTACT);
+	/* A new visitor's refused one stores no session. */
+	assert_int_equal(contact_submit(f, a.widget_id, 9, "Jo", "",
+	    "+1 555 000 1234", &result, &c), PROTO_E_INVALID);
+	assert_int_equal(ws_say_stored(f, a.widget_id, 9, "c"),
+	    ST_WS_NO_SESSION);
+	/* With the email: saved, the name and phone it does not ask left. */
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "Jo",
+	    "v@example.com", "+1 555 000 1234", &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	assert_string_equal(c.email, "v@example.com");
+	assert_string_equal(c.name, "");
+	assert_string_equal(c.phone, "");
+	strlcpy(cid, c.id, sizeof(cid));
+	st_contact_free(&c);
 	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "now", 0, 0, &b), 0);
 	assert_int_equal(b.result, ST_WS_OK);
 	assert_string_equal(b.conv.contact_id, cid);
 	wsbegin_free(&b);
+	/* Once it may chat, one with none of them is still refused. */
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "Jo", "", "",
+	    &result, &c), PROTO_E_INVALID);
 	st_widget_free(&a);
 }
 
