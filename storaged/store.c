@@ -184,6 +184,21 @@ ltxn_begin(struct store *st)
 	return rc;
 }
 
+/*
+ * The write txn of everything since the last checkpoint ended: committed
+ * when rc (its last write's) is 0, else aborted. 0, or an LMDB code.
+ */
+static int
+ltxn_end(struct store *st, int rc)
+{
+	if (rc == 0)
+		rc = mdb_txn_commit(st->ltxn);
+	else
+		mdb_txn_abort(st->ltxn);
+	st->ltxn = NULL;
+	return rc;
+}
+
 int
 store_begin(struct store *st, struct store_txn *t, int rdonly)
 {
@@ -1604,11 +1619,7 @@ store_checkpoint(struct store *st)
 	if (rc == 0)
 		rc = meta_at_put(st->ltxn, st->meta, &wal_ckpt_key, st->seq,
 		    id, WAL_CKPT_LEN);
-	if (rc == 0)
-		rc = mdb_txn_commit(st->ltxn);
-	else
-		mdb_txn_abort(st->ltxn);
-	st->ltxn = NULL;
+	rc = ltxn_end(st, rc);
 	if (rc != 0) {
 		/* Still all in the log: begin from it again. */
 		log_warnx("lmdb: checkpoint: %s", mdb_strerror(rc));
@@ -1652,13 +1663,8 @@ ckpt_id_renew(struct store *st)
 	if ((rc = ltxn_begin(st)) != 0)
 		return -1;
 	proto_random(id, sizeof(id));
-	rc = meta_at_put(st->ltxn, st->meta, &wal_ckpt_key, st->ckpt_seq, id,
-	    WAL_CKPT_LEN);
-	if (rc == 0)
-		rc = mdb_txn_commit(st->ltxn);
-	else
-		mdb_txn_abort(st->ltxn);
-	st->ltxn = NULL;
+	rc = ltxn_end(st, meta_at_put(st->ltxn, st->meta, &wal_ckpt_key,
+	    st->ckpt_seq, id, WAL_CKPT_LEN));
 	if (rc != 0) {
 		log_warnx("lmdb: %s: a new checkpoint id: %s", st->dir,
 		    mdb_strerror(rc));

@@ -1030,21 +1030,22 @@ invite_new(struct store_txn *t, const uint8_t *hash, struct st_invite *iv,
 }
 
 /*
- * The invitation of a token's hash (hash_len bytes) into iv: 0; 1 none;
- * -1 t failed (a hash of another length is invalid).
+ * The invitation of a token's hash (hash_len bytes) into iv: 0; else
+ * *result 1 (none; the answer's) and 1, or -1 with t failed (a hash of
+ * another length is invalid).
  */
 static int
 invite_found(struct store_txn *t, const uint8_t *hash, size_t hash_len,
-    struct st_invite *iv)
+    struct st_invite *iv, uint8_t *result)
 {
 	int rc;
 
 	if (hash_len != ST_INVITE_HASH_LEN)
 		return store_fail(t, PROTO_E_INVALID,
 		    "token_hash must be 32 bytes"), -1;
-	if ((rc = invite_load(t, hash, iv)) < 0)
-		return -1;
-	return rc;
+	if ((rc = invite_load(t, hash, iv)) == 1)
+		*result = 1;
+	return rc < 0 ? -1 : rc;
 }
 
 int
@@ -1057,10 +1058,9 @@ store_invite_accept(struct store_txn *t,
 	if (t->err)
 		return t->err;
 	memset(out, 0, sizeof(*out));
-	if ((rc = invite_found(t, q->token_hash, q->token_hash_len, &iv)) != 0) {
-		out->result = 1;	/* none (or t failed) */
+	if (invite_found(t, q->token_hash, q->token_hash_len, &iv,
+	    &out->result) != 0)
 		return t->err;
-	}
 	/* Expired, or its organisation is gone: spent for nothing. */
 	if (iv.expires_at <= t->st->now() ||
 	    (rc = store_org_exists(t, iv.org)) == 0) {
@@ -1087,10 +1087,9 @@ store_invite_salt(struct store_txn *t, const struct st_invite_salt_req *q,
 	if (t->err)
 		return t->err;
 	memset(out, 0, sizeof(*out));
-	if ((rc = invite_found(t, q->token_hash, q->token_hash_len, &iv)) != 0) {
-		out->result = 1;	/* none (or t failed) */
+	if (invite_found(t, q->token_hash, q->token_hash_len, &iv,
+	    &out->result) != 0)
 		return t->err;
-	}
 	/* As ST_INVITE_ACCEPT will find it (which drops the spent). */
 	if (iv.claimed || iv.expires_at <= t->st->now() ||
 	    (rc = store_org_exists(t, iv.org)) == 0) {

@@ -662,6 +662,36 @@ login_storage_error(struct login *l, const struct storec_result *r)
 	send_storage_error(c, r, API_HEADERS);
 }
 
+/*
+ * storaged's answer r to a login's request of type, decoded into rep: 0;
+ * -1 answered (an error reply as the HTTP error it means, one that does
+ * not decode 500), l freed.
+ */
+static int
+login_reply(struct login *l, const struct storec_result *r, uint16_t type,
+    void *rep)
+{
+	if (r->status != STOREC_OK) {
+		login_storage_error(l, r);
+		return -1;
+	}
+	if (storec_decode(r, type, rep) < 0) {
+		login_fail(l, 500, API_HEADERS, "Internal server error");
+		return -1;
+	}
+	return 0;
+}
+
+#define NO_INVITATION	"Invitation not found or expired"
+
+/* An invitation nobody holds: 404, a failure of the login budget. */
+static void
+accept_none(struct login *l)
+{
+	dashauth_count_failure();
+	login_fail(l, 404, API_HEADERS, NO_INVITATION);
+}
+
 /* ST_DASH_LOGIN -> struct st_dash_login_rep: the session stored, its answer. */
 static void
 login_stored(const struct storec_result *r, void *arg)
@@ -685,14 +715,8 @@ login_stored(const struct storec_result *r, void *arg)
 		    "dashboard sessions on this server; try again later");
 		return;
 	}
-	if (r->status != STOREC_OK) {
-		login_storage_error(l, r);
+	if (login_reply(l, r, PROTO_ST_DASH_LOGIN, &rep) < 0)
 		return;
-	}
-	if (storec_decode(r, PROTO_ST_DASH_LOGIN, &rep) < 0) {
-		login_fail(l, 500, API_HEADERS, "Internal server error");
-		return;
-	}
 	dashauth_set_cookie(hdr, COOKIE_HDR_MAX, l->id, conn_https(l->c));
 	/* This browser now knows the account (devcookie.h, storaged). */
 	if (rep.device[0] != '\0') {
@@ -823,11 +847,9 @@ login_found(const struct storec_result *r, void *arg)
 	struct login *l = arg;
 	struct st_user_auth_rep rep;
 
-	if (r->status != STOREC_OK) {
-		login_storage_error(l, r);
+	if (login_reply(l, r, PROTO_ST_USER_AUTH, &rep) < 0)
 		return;
-	}
-	if (storec_decode(r, PROTO_ST_USER_AUTH, &rep) < 0 || rep.found > 1) {
+	if (rep.found > 1) {
 		login_fail(l, 500, API_HEADERS, "Internal server error");
 		return;
 	}
@@ -903,14 +925,8 @@ login_counted(const struct storec_result *r, void *arg)
 	struct st_rate_verdict v;
 	char hdr[64 + sizeof(API_HEADERS)];
 
-	if (r->status != STOREC_OK) {
-		login_storage_error(l, r);
+	if (login_reply(l, r, PROTO_ST_DASH_ATTEMPT, &v) < 0)
 		return;
-	}
-	if (storec_decode(r, PROTO_ST_DASH_ATTEMPT, &v) < 0) {
-		login_fail(l, 500, API_HEADERS, "Internal server error");
-		return;
-	}
 	if (v.limited > 2) {
 		log_warnx("dashboard: ST_DASH_ATTEMPT said limited %u",
 		    v.limited);
@@ -1049,8 +1065,6 @@ dashauth_login_post(struct conn *c, struct http_request *req,
 
 /* ---------------------------------------------------------- invitations */
 
-#define NO_INVITATION	"Invitation not found or expired"
-
 /*
  * ST_INVITE_ACCEPT -> struct st_invite_accept_rep: result 1 no such
  * invitation; 0 a new account made, 2 the email's account joined (the
@@ -1065,23 +1079,19 @@ accept_done(const struct storec_result *r, void *arg)
 	struct st_invite_accept_rep rep;
 	struct conn *c;
 
-	if (r->status != STOREC_OK) {
-		login_storage_error(l, r);
+	if (login_reply(l, r, PROTO_ST_INVITE_ACCEPT, &rep) < 0)
 		return;
-	}
-	if (storec_decode(r, PROTO_ST_INVITE_ACCEPT, &rep) < 0 ||
-	    rep.result > 3) {
+	if (rep.result > 3) {
 		login_fail(l, 500, API_HEADERS, "Internal server error");
 		return;
 	}
+	/*
+	 * The password was hashed for a token nobody holds (spent since):
+	 * a failure of the budget, as a wrong password's (else such accepts
+	 * kept the hash threads busy past it).
+	 */
 	if (rep.result == 1) {
-		/*
-		 * The new password was hashed for a token nobody holds: a
-		 * failure of the budget, as a wrong password's (else such
-		 * accepts kept the hash threads busy past it).
-		 */
-		dashauth_count_failure();
-		login_fail(l, 404, API_HEADERS, NO_INVITATION);
+		accept_none(l);
 		return;
 	}
 	/* A wrong password of an account: answered as the others, no delay. */
@@ -1135,18 +1145,14 @@ accept_salted(const struct storec_result *r, void *arg)
 	struct login *l = arg;
 	struct st_invite_salt_rep rep;
 
-	if (r->status != STOREC_OK) {
-		login_storage_error(l, r);
+	if (login_reply(l, r, PROTO_ST_INVITE_SALT, &rep) < 0)
 		return;
-	}
-	if (storec_decode(r, PROTO_ST_INVITE_SALT, &rep) < 0 ||
-	    rep.result > 2) {
+	if (rep.result > 2) {
 		login_fail(l, 500, API_HEADERS, "Internal server error");
 		return;
 	}
 	if (rep.result == 1) {
-		dashauth_count_failure();
-		login_fail(l, 404, API_HEADERS, NO_INVITATION);
+		accept_none(l);
 		return;
 	}
 	if (rep.result == 2)
