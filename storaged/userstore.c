@@ -1030,22 +1030,36 @@ invite_new(struct store_txn *t, const uint8_t *hash, struct st_invite *iv,
 }
 
 /*
- * The invitation of a token's hash (hash_len bytes) into iv: 0; else
- * *result 1 (none; the answer's) and 1, or -1 with t failed (a hash of
- * another length is invalid).
+ * The invitation of a token's hash (hash_len bytes), still usable, into
+ * iv: 0. Else *result 1 (none, past its expiry, or its organisation
+ * gone: the answer's; with drop, a spent one dropped, for nothing) and
+ * 1, or -1 with t failed (a hash of another length is invalid).
  */
 static int
-invite_found(struct store_txn *t, const uint8_t *hash, size_t hash_len,
-    struct st_invite *iv, uint8_t *result)
+invite_usable(struct store_txn *t, const uint8_t *hash, size_t hash_len,
+    struct st_invite *iv, uint8_t *result, int drop)
 {
 	int rc;
 
 	if (hash_len != ST_INVITE_HASH_LEN)
 		return store_fail(t, PROTO_E_INVALID,
 		    "token_hash must be 32 bytes"), -1;
-	if ((rc = invite_load(t, hash, iv)) == 1)
+	if ((rc = invite_load(t, hash, iv)) != 0) {
 		*result = 1;
-	return rc < 0 ? -1 : rc;
+		return rc < 0 ? -1 : 1;
+	}
+	if (iv->expires_at > t->st->now() &&
+	    (rc = store_org_exists(t, iv->org)) != 0) {
+		if (rc > 0)
+			return 0;
+		st_invite_free(iv);
+		return -1;
+	}
+	if (drop)
+		invite_drop(t, hash, iv);
+	st_invite_free(iv);
+	*result = 1;
+	return t->err ? -1 : 1;
 }
 
 int
@@ -1053,23 +1067,12 @@ store_invite_accept(struct store_txn *t,
     const struct st_invite_accept_req *q, struct st_invite_accept_rep *out)
 {
 	struct st_invite iv;
-	int rc;
 
 	if (t->err)
 		return t->err;
 	memset(out, 0, sizeof(*out));
-	if (invite_found(t, q->token_hash, q->token_hash_len, &iv,
-	    &out->result) != 0)
-		return t->err;
-	/* Expired, or its organisation is gone: spent for nothing. */
-	if (iv.expires_at <= t->st->now() ||
-	    (rc = store_org_exists(t, iv.org)) == 0) {
-		invite_drop(t, q->token_hash, &iv);
-		st_invite_free(&iv);
-		out->result = 1;
-		return t->err;
-	}
-	if (rc < 0)
+	if (invite_usable(t, q->token_hash, q->token_hash_len, &iv,
+	    &out->result, 1) != 0)
 		return t->err;
 	if (q->user != NULL && q->user[0] != '\0')
 		return invite_join(t, q->token_hash, q->user, &iv, out);
@@ -1087,18 +1090,19 @@ store_invite_salt(struct store_txn *t, const struct st_invite_salt_req *q,
 	if (t->err)
 		return t->err;
 	memset(out, 0, sizeof(*out));
-	if (invite_found(t, q->token_hash, q->token_hash_len, &iv,
-	    &out->result) != 0)
+	/*
+	 * As ST_INVITE_ACCEPT finds it (read only: the spent are its to
+	 * drop); a claimed one takes no anonymous acceptance (invite_new).
+	 */
+	if (invite_usable(t, q->token_hash, q->token_hash_len, &iv,
+	    &out->result, 0) != 0)
 		return t->err;
-	/* As ST_INVITE_ACCEPT will find it (which drops the spent). */
-	if (iv.claimed || iv.expires_at <= t->st->now() ||
-	    (rc = store_org_exists(t, iv.org)) == 0) {
+	if (iv.claimed) {
 		st_invite_free(&iv);
 		out->result = 1;
-		return t->err;
+		return 0;
 	}
-	if (rc > 0)
-		rc = user_by_email(t, iv.email, &u);
+	rc = user_by_email(t, iv.email, &u);
 	st_invite_free(&iv);
 	if (rc < 0)
 		return t->err;

@@ -383,14 +383,11 @@ entity_store(const struct admin_entity *e, struct conn *c, uint16_t type,
 		entity_ask(e, c, type, req, cb);
 		return;
 	}
-	if ((v = calloc(1, sizeof(*v))) == NULL) {
+	if ((v = malloc(sizeof(*v))) == NULL) {
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		return;
 	}
-	v->e = e;
-	v->type = type;
-	v->cb = cb;
-	v->c = c;
+	*v = (struct vetting){ .e = e, .type = type, .cb = cb, .c = c };
 	penc_init(&v->enc);
 	if (st_req_encode(&v->enc, type, req) < 0) {
 		vetting_free(v);
