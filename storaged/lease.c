@@ -202,13 +202,19 @@ lease_may_campaign(const char *advertise, uint64_t term, uint64_t seq,
 		    "names";
 		return 0;
 	}
-	/* An older storaged's sync value names the address alone. */
-	if (named_sync && (sterm == 0 || (term == sterm && seq >= sseq)))
+	/*
+	 * An older storaged's sync value names the address alone. A later
+	 * term than the one named: this data followed the stream past its
+	 * naming (the primary won the lease again, a term record), and
+	 * while etcd names it, nothing acknowledged is missing from it.
+	 */
+	if (named_sync && (sterm == 0 || term > sterm ||
+	    (term == sterm && seq >= sseq)))
 		return 1;
 	if (named_holder && term >= hterm)
 		return 1;
 	*why = named_sync ? "this data is not the data named in sync (its "
-	    "term differs, or it lacks records)" : "this data is older than "
+	    "term is older, or it lacks records)" : "this data is older than "
 	    "the last primary's (its term)";
 	return 0;
 }
@@ -594,8 +600,16 @@ sync_one(struct lease *l)
 	pthread_mutex_unlock(&l->mu);
 	if (r == NULL)
 		return;
-	if (make_sync_value(r, value, sizeof(value)) < 0)
-		fatalx("lease: the sync key's value does not fit");
+	/*
+	 * An address JSON cannot hold (not UTF-8: a standby's PARLEY_ADVERTISE
+	 * is any bytes but controls): no standby is named, the safe way
+	 * (none may campaign on sync's word; the last primary may).
+	 */
+	if (make_sync_value(r, value, sizeof(value)) < 0) {
+		log_warnx("lease: %s's standby cannot be named in sync (its "
+		    "address is not UTF-8, or too long): none is", l->cluster);
+		value[0] = '\0';
+	}
 	rc = etcd_txn(l->etcd, (struct etcd_cmp[]){
 	    { l->kprimary, ETCD_MOD, l->primary_rev } }, 1,
 	    (struct etcd_put[]){ { l->ksync, value, 0 } }, 1,

@@ -13,9 +13,9 @@
  *		alone.
  * A storaged campaigns only when primary is absent and it is named by sync
  * or holder (or neither key exists yet: a new cluster), and its data is
- * what they name: sync's term, at least its record; at least holder's
- * term; never a new database (no term) while either names anyone. The
- * etcd calls run
+ * what they name: sync's term, at least its record (or a later term);
+ * at least holder's term; never a new database (no term) while either
+ * names anyone. The etcd calls run
  * on a thread of the lease's own; what they decide reaches the loop through
  * a pipe the loop watches, as callbacks.
  */

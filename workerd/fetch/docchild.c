@@ -89,6 +89,13 @@ put_str(struct fetch_text *o, const char *s, size_t max)
 	    -1 : 0;
 }
 
+/* Whether a link is sent: one, not empty, within its bound. */
+static int
+link_sent(const char *l)
+{
+	return l != NULL && l[0] != '\0' && strlen(l) <= FETCH_URL_MAX;
+}
+
 /* doc as the child sends it into o: 0, or -1 out of memory. */
 static int
 doc_encode(const struct fetch_doc *doc, struct fetch_text *o)
@@ -101,8 +108,7 @@ doc_encode(const struct fetch_doc *doc, struct fetch_text *o)
 	char kl[2];
 
 	for (i = 0; i < doc->nlinks && nlinks < FETCH_LINKS_MAX; i++)
-		nlinks += doc->links[i] != NULL &&
-		    strlen(doc->links[i]) <= FETCH_URL_MAX;
+		nlinks += link_sent(doc->links[i]);
 	for (i = 0; i < doc->nblocks && nblocks < FETCH_BLOCKS_MAX &&
 	    text + doc->blocks[i].len <= FETCH_TEXT_MAX; i++) {
 		text += doc->blocks[i].len;
@@ -117,8 +123,7 @@ doc_encode(const struct fetch_doc *doc, struct fetch_text *o)
 	    put_u32(o, nlinks) < 0)
 		return -1;
 	for (i = 0; nlinks > 0 && i < doc->nlinks; i++)
-		if (doc->links[i] != NULL && strlen(doc->links[i]) <=
-		    FETCH_URL_MAX) {
+		if (link_sent(doc->links[i])) {
 			if (put_str(o, doc->links[i], FETCH_URL_MAX) < 0)
 				return -1;
 			nlinks--;
@@ -186,7 +191,7 @@ child_main(int fd, pid_t parent, const void *bytes, size_t len,
 	test_hook(bytes, len);
 	memset(&doc, 0, sizeof(doc));
 	if (reader(bytes, len, arg, &doc, &why) < 0) {
-		if (why == NULL)
+		if (why == NULL || why[0] == '\0')
 			why = "not read";
 		n = strnlen(why, DOCCHILD_WHY_MAX);
 		if (fetch_text_put(&o, "1", 1) < 0 ||

@@ -81,6 +81,36 @@ empty_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
 	return 0;
 }
 
+/* Empty strings where a reader might leave them: a title, a link. */
+static int
+blank_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	(void)bytes;
+	(void)len;
+	(void)arg;
+	(void)why;
+	doc->title = sdup("");
+	doc->links = calloc(2, sizeof(*doc->links));
+	doc->links[0] = sdup("");
+	doc->links[1] = sdup("https://example.com/c");
+	doc->nlinks = 2;
+	return 0;
+}
+
+/* A reader's refusal with an empty reason. */
+static int
+blank_why_reader(const void *bytes, size_t len, void *arg,
+    struct fetch_doc *doc, const char **why)
+{
+	(void)bytes;
+	(void)len;
+	(void)arg;
+	(void)doc;
+	*why = "";
+	return -1;
+}
+
 static int
 unread_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
     const char **why)
@@ -231,6 +261,14 @@ test_doc_whole(void **state)
 	assert_int_equal(res.doc.nblocks, 0);
 	assert_int_equal(res.doc.nlinks, 0);
 	fetch_doc_free(&res.doc);
+
+	/* Empty strings are none: the doc read, not a crash. */
+	assert_int_equal(read_with(blank_reader, NULL, NULL, &res),
+	    DOCCHILD_READ);
+	assert_null(res.doc.title);
+	assert_int_equal(res.doc.nlinks, 1);
+	assert_string_equal(res.doc.links[0], "https://example.com/c");
+	fetch_doc_free(&res.doc);
 }
 
 static void
@@ -243,6 +281,10 @@ test_unread(void **state)
 	    DOCCHILD_UNREAD);
 	assert_string_equal(res.why, "pdf: damaged");
 	assert_null(res.doc.title);
+	/* An empty reason is a reason all the same, not a crash. */
+	assert_int_equal(read_with(blank_why_reader, NULL, NULL, &res),
+	    DOCCHILD_UNREAD);
+	assert_string_equal(res.why, "not read");
 }
 
 static void
