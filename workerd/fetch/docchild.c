@@ -6,13 +6,12 @@
  * fetch_doc); docchild_read waits with poll(2) where it is called,
  * docchild_start on the loop.
  *
- * What the child sends (native byte order: the same binary reads it):
- * '1' and the reader's reason; or '0', a u32 of flags (DOC_NOINDEX,
- * DOC_NOFOLLOW, DOC_TRUNCATED), the title, the language and the
- * canonical URL as strings, a u32 count of links and each as a string,
- * a u32 count of blocks and each as a byte of kind, a byte of level and
- * its text as a string. A string: a u32 length (UINT32_MAX: none) and
- * its bytes, no NUL among them.
+ * What the child sends, in the protocol's encoding (proto.h's penc and
+ * pdec): '1' and the reader's reason; or '0', a u32 of flags
+ * (DOC_NOINDEX, DOC_NOFOLLOW, DOC_TRUNCATED), the title, the language
+ * and the canonical URL as strings ("" none), a u32 count of links and
+ * each as a string, a u32 count of blocks and each as a u8 of kind, a u8
+ * of level and its text as a string.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,12 +30,12 @@
 
 #include "docchild.h"
 #include "log.h"
+#include "proto.h"
 #include "util.h"
 
 #define DOC_NOINDEX	1u
 #define DOC_NOFOLLOW	2u
 #define DOC_TRUNCATED	4u
-#define STR_NONE	UINT32_MAX
 #define OUT_FIRST	65536	/* bytes of output room at first */
 /* The most a child sends: a doc at every bound of html.h's. */
 #define DOCCHILD_OUT_MAX	((size_t)1 + 4 + \
@@ -71,22 +70,11 @@ test_hook(const void *bytes, size_t len)
 #define test_hook(bytes, len)	((void)0)
 #endif
 
-static int
-put_u32(struct fetch_text *o, uint32_t v)
+/* s (NULL: none) as a string; one longer than max sent as none (""). */
+static void
+str_put(struct penc *e, const char *s, size_t max)
 {
-	return fetch_text_put(o, (const char *)&v, sizeof(v));
-}
-
-/* s (NULL: none) as a string; one empty or longer than max sent as none. */
-static int
-put_str(struct fetch_text *o, const char *s, size_t max)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (n == 0 || n > max)
-		return put_u32(o, STR_NONE);
-	return put_u32(o, (uint32_t)n) < 0 || fetch_text_put(o, s, n) < 0 ?
-	    -1 : 0;
+	penc_str(e, s != NULL && strlen(s) <= max ? s : NULL);
 }
 
 /* Whether a link is sent: one, not empty, within its bound. */
@@ -96,16 +84,15 @@ link_sent(const char *l)
 	return l != NULL && l[0] != '\0' && strlen(l) <= FETCH_URL_MAX;
 }
 
-/* doc as the child sends it into o: 0, or -1 out of memory. */
-static int
-doc_encode(const struct fetch_doc *doc, struct fetch_text *o)
+/* doc as the child sends it, into e (its sticky error: out of memory). */
+static void
+doc_encode(const struct fetch_doc *doc, struct penc *e)
 {
 	uint32_t flags = (doc->noindex ? DOC_NOINDEX : 0) |
 	    (doc->nofollow ? DOC_NOFOLLOW : 0) |
 	    (doc->truncated ? DOC_TRUNCATED : 0);
 	uint32_t nlinks = 0, nblocks = 0;
 	size_t i, text = 0;
-	char kl[2];
 
 	for (i = 0; i < doc->nlinks && nlinks < FETCH_LINKS_MAX; i++)
 		nlinks += link_sent(doc->links[i]);
@@ -116,29 +103,23 @@ doc_encode(const struct fetch_doc *doc, struct fetch_text *o)
 	}
 	if (nblocks < doc->nblocks || nlinks < doc->nlinks)
 		flags |= DOC_TRUNCATED;
-	if (fetch_text_put(o, "0", 1) < 0 || put_u32(o, flags) < 0 ||
-	    put_str(o, doc->title, FETCH_TITLE_MAX) < 0 ||
-	    put_str(o, doc->lang, FETCH_LANG_MAX) < 0 ||
-	    put_str(o, doc->canonical, FETCH_URL_MAX) < 0 ||
-	    put_u32(o, nlinks) < 0)
-		return -1;
+	penc_u8(e, '0');
+	penc_u32(e, flags);
+	str_put(e, doc->title, FETCH_TITLE_MAX);
+	str_put(e, doc->lang, FETCH_LANG_MAX);
+	str_put(e, doc->canonical, FETCH_URL_MAX);
+	penc_u32(e, nlinks);
 	for (i = 0; nlinks > 0 && i < doc->nlinks; i++)
 		if (link_sent(doc->links[i])) {
-			if (put_str(o, doc->links[i], FETCH_URL_MAX) < 0)
-				return -1;
+			penc_str(e, doc->links[i]);
 			nlinks--;
 		}
-	if (put_u32(o, nblocks) < 0)
-		return -1;
+	penc_u32(e, nblocks);
 	for (i = 0; i < nblocks; i++) {
-		kl[0] = (char)doc->blocks[i].kind;
-		kl[1] = (char)doc->blocks[i].level;
-		if (fetch_text_put(o, kl, 2) < 0 || put_u32(o,
-		    (uint32_t)doc->blocks[i].len) < 0 || fetch_text_put(o,
-		    doc->blocks[i].text, doc->blocks[i].len) < 0)
-			return -1;
+		penc_u8(e, (uint8_t)doc->blocks[i].kind);
+		penc_u8(e, (uint8_t)doc->blocks[i].level);
+		penc_strn(e, doc->blocks[i].text, doc->blocks[i].len);
 	}
-	return 0;
 }
 
 /* n bytes of buf written whole to fd: 0, or -1. */
@@ -171,7 +152,7 @@ child_main(int fd, pid_t parent, const void *bytes, size_t len,
 	const rlim_t cpu_s = b->cpu_s > 0 ? b->cpu_s : 1;
 	const struct rlimit cpu = { cpu_s, cpu_s + 1 };
 	const struct rlimit nocore = { 0, 0 };
-	struct fetch_text o = { NULL, 0, 0 };
+	struct penc e;
 	struct fetch_doc doc;
 	const char *why = NULL;
 	sigset_t none;
@@ -190,16 +171,18 @@ child_main(int fd, pid_t parent, const void *bytes, size_t len,
 		_exit(2);
 	test_hook(bytes, len);
 	memset(&doc, 0, sizeof(doc));
+	penc_init(&e);
 	if (reader(bytes, len, arg, &doc, &why) < 0) {
 		if (why == NULL || why[0] == '\0')
 			why = "not read";
 		n = strnlen(why, DOCCHILD_WHY_MAX);
-		if (fetch_text_put(&o, "1", 1) < 0 ||
-		    fetch_text_put(&o, why, n) < 0)
-			_exit(3);
-	} else if (doc_encode(&doc, &o) < 0)
+		penc_u8(&e, '1');
+		penc_raw(&e, why, n);
+	} else
+		doc_encode(&doc, &e);
+	if (e.err)
 		_exit(3);
-	_exit(write_all(fd, o.p, o.len) < 0 ? 2 : 0);
+	_exit(write_all(fd, (const char *)e.buf, e.len) < 0 ? 2 : 0);
 }
 
 /* ------------------------------------------------------------ the fetcher */
@@ -291,55 +274,35 @@ drain(struct docchild *dc)
 	}
 }
 
-struct cur {
-	const char *p;
-	size_t n;
-};
-
-static int
-get_u32(struct cur *c, uint32_t *v)
-{
-	if (c->n < sizeof(*v))
-		return -1;
-	memcpy(v, c->p, sizeof(*v));
-	c->p += sizeof(*v);
-	c->n -= sizeof(*v);
-	return 0;
-}
-
 /*
- * A string of at most max bytes into *s (malloc'd; NULL: none, when
- * none_ok), made clean UTF-8 (fetch_utf8_clean, as every reader's text
- * is: a child a document subverted may send anything), not empty: 0, or
- * -1 (not one: *oom set when memory ran out).
+ * A string of d's (pdec_str: at most max bytes, no NUL) into *s, made
+ * clean UTF-8 as a reader's text is (fetch_utf8_clean: a child a
+ * document subverted may send anything) and still within max; "" none
+ * (NULL), when none_ok. 0, or -1 (not one: *oom set when memory ran out).
  */
 static int
-get_str(struct cur *c, size_t max, int none_ok, char **s, size_t *len,
+str_take(struct pdec *d, size_t max, int none_ok, char **s, size_t *len,
     int *oom)
 {
-	uint32_t n;
-	size_t m;
+	const uint8_t *p;
+	size_t n, m;
 
 	*s = NULL;
-	if (get_u32(c, &n) < 0)
+	if ((p = pdec_str(d, max, &n)) == NULL)
 		return -1;
-	if (n == STR_NONE)
+	if (n == 0)
 		return none_ok ? 0 : -1;
-	if (n == 0 || n > max || n > c->n || memchr(c->p, '\0', n) != NULL)
-		return -1;
-	if ((*s = malloc(3 * (size_t)n + 1)) == NULL) {
+	if ((*s = malloc(3 * n + 1)) == NULL) {
 		*oom = 1;
 		return -1;
 	}
-	if ((m = fetch_utf8_clean(*s, c->p, n)) == 0 || m > max) {
+	if ((m = fetch_utf8_clean(*s, (const char *)p, n)) == 0 || m > max) {
 		free(*s);
 		*s = NULL;
 		return -1;
 	}
 	if (len != NULL)
 		*len = m;
-	c->p += n;
-	c->n -= n;
 	return 0;
 }
 
@@ -347,11 +310,11 @@ enum docchild_end
 docchild_decode(const char *out, size_t n, struct docchild_result *res)
 {
 	struct fetch_doc *d = &res->doc;
-	struct cur c;
+	struct pdec pd;
 	uint32_t flags, nlinks, nblocks, i;
+	uint8_t kind, level;
 	int oom = 0;
 	size_t text = 0;
-	unsigned char kl[2];
 
 	if (n >= 1 && out[0] == '1') {
 		char clean[3 * DOCCHILD_WHY_MAX + 1];
@@ -366,18 +329,17 @@ docchild_decode(const char *out, size_t n, struct docchild_result *res)
 	}
 	if (n < 1 || out[0] != '0')
 		return DOCCHILD_CRASH;
-	c.p = out + 1;
-	c.n = n - 1;
-	if (get_u32(&c, &flags) < 0 ||
-	    flags > (DOC_NOINDEX | DOC_NOFOLLOW | DOC_TRUNCATED))
+	pdec_init(&pd, out + 1, n - 1);
+	flags = pdec_u32(&pd);
+	if (pd.err || flags > (DOC_NOINDEX | DOC_NOFOLLOW | DOC_TRUNCATED))
 		return DOCCHILD_CRASH;
 	d->noindex = (flags & DOC_NOINDEX) != 0;
 	d->nofollow = (flags & DOC_NOFOLLOW) != 0;
 	d->truncated = (flags & DOC_TRUNCATED) != 0;
-	if (get_str(&c, FETCH_TITLE_MAX, 1, &d->title, NULL, &oom) < 0 ||
-	    get_str(&c, FETCH_LANG_MAX, 1, &d->lang, NULL, &oom) < 0 ||
-	    get_str(&c, FETCH_URL_MAX, 1, &d->canonical, NULL, &oom) < 0 ||
-	    get_u32(&c, &nlinks) < 0 || nlinks > FETCH_LINKS_MAX)
+	if (str_take(&pd, FETCH_TITLE_MAX, 1, &d->title, NULL, &oom) < 0 ||
+	    str_take(&pd, FETCH_LANG_MAX, 1, &d->lang, NULL, &oom) < 0 ||
+	    str_take(&pd, FETCH_URL_MAX, 1, &d->canonical, NULL, &oom) < 0 ||
+	    (nlinks = pdec_u32(&pd), pd.err) || nlinks > FETCH_LINKS_MAX)
 		goto bad;
 	if (nlinks > 0 && (d->links = calloc(nlinks,
 	    sizeof(*d->links))) == NULL) {
@@ -386,10 +348,11 @@ docchild_decode(const char *out, size_t n, struct docchild_result *res)
 	}
 	d->nlinks = nlinks;
 	for (i = 0; i < nlinks; i++)
-		if (get_str(&c, FETCH_URL_MAX, 0, &d->links[i], NULL,
+		if (str_take(&pd, FETCH_URL_MAX, 0, &d->links[i], NULL,
 		    &oom) < 0)
 			goto bad;
-	if (get_u32(&c, &nblocks) < 0 || nblocks > FETCH_BLOCKS_MAX)
+	nblocks = pdec_u32(&pd);
+	if (pd.err || nblocks > FETCH_BLOCKS_MAX)
 		goto bad;
 	if (nblocks > 0 && (d->blocks = calloc(nblocks,
 	    sizeof(*d->blocks))) == NULL) {
@@ -398,21 +361,18 @@ docchild_decode(const char *out, size_t n, struct docchild_result *res)
 	}
 	d->nblocks = nblocks;
 	for (i = 0; i < nblocks; i++) {
-		if (c.n < 2)
+		kind = pdec_u8(&pd);
+		level = pdec_u8(&pd);
+		if (pd.err || kind > FETCH_CODE || level > 6 ||
+		    str_take(&pd, FETCH_TEXT_MAX - text, 0, &d->blocks[i].text,
+		    &d->blocks[i].len, &oom) < 0)
 			goto bad;
-		memcpy(kl, c.p, 2);
-		c.p += 2;
-		c.n -= 2;
-		if (kl[0] > FETCH_CODE || kl[1] > 6 ||
-		    get_str(&c, FETCH_TEXT_MAX - text, 0, &d->blocks[i].text,
-		    &d->blocks[i].len, &oom) < 0 || d->blocks[i].len == 0)
-			goto bad;
-		d->blocks[i].kind = (enum fetch_kind)kl[0];
-		d->blocks[i].level = kl[1];
+		d->blocks[i].kind = (enum fetch_kind)kind;
+		d->blocks[i].level = level;
 		text += d->blocks[i].len;
 	}
 	d->text_bytes = text;
-	if (c.n != 0)
+	if (pdec_done(&pd) < 0)
 		goto bad;
 	return DOCCHILD_READ;
 bad:

@@ -25,7 +25,12 @@
 #include <unistd.h>
 
 #include "docchild.h"
+#include "proto.h"
 #include "loop.h"
+
+/* What a reader of these tests does not look at of its arguments. */
+#define READER_UNUSED()	((void)bytes, (void)len, (void)arg, (void)doc, \
+	(void)why)
 
 static const struct docchild_bounds BOUNDS = { 1, 10000 };
 
@@ -44,10 +49,7 @@ rich_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
 {
 	size_t i;
 
-	(void)bytes;
-	(void)len;
-	(void)arg;
-	(void)why;
+	READER_UNUSED();
 	doc->title = sdup("Teapots");
 	doc->lang = sdup("en-GB");
 	doc->canonical = sdup("https://example.com/teapots");
@@ -73,11 +75,7 @@ static int
 empty_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
     const char **why)
 {
-	(void)bytes;
-	(void)len;
-	(void)arg;
-	(void)doc;
-	(void)why;
+	READER_UNUSED();
 	return 0;
 }
 
@@ -86,10 +84,7 @@ static int
 blank_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
     const char **why)
 {
-	(void)bytes;
-	(void)len;
-	(void)arg;
-	(void)why;
+	READER_UNUSED();
 	doc->title = sdup("");
 	doc->links = calloc(2, sizeof(*doc->links));
 	doc->links[0] = sdup("");
@@ -103,10 +98,7 @@ static int
 blank_why_reader(const void *bytes, size_t len, void *arg,
     struct fetch_doc *doc, const char **why)
 {
-	(void)bytes;
-	(void)len;
-	(void)arg;
-	(void)doc;
+	READER_UNUSED();
 	*why = "";
 	return -1;
 }
@@ -115,8 +107,7 @@ static int
 unread_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
     const char **why)
 {
-	(void)doc;
-	(void)arg;
+	READER_UNUSED();
 	/* The child sees the caller's bytes. */
 	*why = len == 5 && memcmp(bytes, "bytes", 5) == 0 ? "pdf: damaged" :
 	    "not the bytes";
@@ -129,11 +120,7 @@ spin_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
 {
 	volatile unsigned long n = 0;
 
-	(void)bytes;
-	(void)len;
-	(void)arg;
-	(void)doc;
-	(void)why;
+	READER_UNUSED();
 	for (;;)
 		n++;
 	return 0;
@@ -143,11 +130,7 @@ static int
 sleep_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
     const char **why)
 {
-	(void)bytes;
-	(void)len;
-	(void)arg;
-	(void)doc;
-	(void)why;
+	READER_UNUSED();
 	for (;;)
 		pause();
 	return 0;
@@ -157,11 +140,7 @@ static int
 abort_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
     const char **why)
 {
-	(void)bytes;
-	(void)len;
-	(void)arg;
-	(void)doc;
-	(void)why;
+	READER_UNUSED();
 	abort();
 }
 
@@ -169,11 +148,7 @@ static int
 exit_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
     const char **why)
 {
-	(void)bytes;
-	(void)len;
-	(void)arg;
-	(void)doc;
-	(void)why;
+	READER_UNUSED();
 	_exit(0);	/* nothing sent */
 }
 
@@ -192,10 +167,7 @@ forge_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
 	ssize_t w;
 	int fd;
 
-	(void)bytes;
-	(void)len;
-	(void)doc;
-	(void)why;
+	READER_UNUSED();
 	/* The pipe's write end: the one FIFO open for writing alone. */
 	for (fd = 3; fd < 1024; fd++)
 		if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
@@ -330,53 +302,79 @@ test_crash(void **state)
 	    rich_reader, NULL, &res), DOCCHILD_CRASH);
 }
 
+/*
+ * A forged doc's opening into e: '0', flags 0, the title, language and
+ * canonical URL none, links, then blocks (the caller's).
+ */
+static void
+forged_head(struct penc *e, uint32_t nlinks)
+{
+	penc_init(e);
+	penc_u8(e, '0');
+	penc_u32(e, 0);
+	penc_str(e, "");
+	penc_str(e, "");
+	penc_str(e, "");
+	penc_u32(e, nlinks);
+}
+
+/* e's bytes read as a child's output: the end. */
+static enum docchild_end
+forged_read(struct penc *e, struct docchild_result *res)
+{
+	struct forged f = { (const char *)e->buf, e->len };
+	enum docchild_end end;
+
+	assert_false(e->err);
+	end = read_with(forge_reader, &f, NULL, res);
+	penc_free(e);
+	return end;
+}
+
+/* A doc of one block (kind, its text n bytes of t), forged into e. */
+static void
+forged_block(struct penc *e, uint8_t kind, const char *t, size_t n)
+{
+	forged_head(e, 0);
+	penc_u32(e, 1);
+	penc_u8(e, kind);
+	penc_u8(e, 0);
+	penc_strn(e, t, n);
+}
+
 static void
 test_forged(void **state)
 {
-	/* '0', flags, three strings none, links: over FETCH_LINKS_MAX. */
-	static const uint32_t over[] = { 0, UINT32_MAX, UINT32_MAX,
-	    UINT32_MAX, FETCH_LINKS_MAX + 1 };
-	/* A title that says it is longer than what follows. */
-	static const uint32_t cut[] = { 0, 40 };
-	/* A block with a NUL in its text; one of an unknown kind. */
-	static const char nul[] = "0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff"
-	    "\xff\xff\xff\xff\0\0\0\0\1\0\0\0\1\0\3\0\0\0a\0b";
-	static const char kind[] = "0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff"
-	    "\xff\xff\xff\xff\0\0\0\0\1\0\0\0\x09\0\1\0\0\0a";
-	static const char good[] = "0\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff"
-	    "\xff\xff\xff\xff\0\0\0\0\1\0\0\0\1\0\1\0\0\0a";
-	char buf[64];
-	struct forged f;
 	struct docchild_result res;
+	struct forged f;
+	struct penc e;
 
 	(void)state;
-	buf[0] = '0';
-	memcpy(buf + 1, over, sizeof(over));
-	f = (struct forged){ buf, 1 + sizeof(over) };
-	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
-	    DOCCHILD_CRASH);
-	memcpy(buf + 1, cut, sizeof(cut));
-	memcpy(buf + 1 + sizeof(cut), "short", 5);
-	f = (struct forged){ buf, 1 + sizeof(cut) + 5 };
-	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
-	    DOCCHILD_CRASH);
-	f = (struct forged){ nul, sizeof(nul) - 1 };
-	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
-	    DOCCHILD_CRASH);
-	f = (struct forged){ kind, sizeof(kind) - 1 };
-	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
-	    DOCCHILD_CRASH);
+	/* Links over FETCH_LINKS_MAX. */
+	forged_head(&e, FETCH_LINKS_MAX + 1);
+	assert_int_equal(forged_read(&e, &res), DOCCHILD_CRASH);
+	/* A title that says it is longer than what follows. */
+	penc_init(&e);
+	penc_u8(&e, '0');
+	penc_u32(&e, 0);
+	penc_u32(&e, 40);
+	penc_raw(&e, "short", 5);
+	assert_int_equal(forged_read(&e, &res), DOCCHILD_CRASH);
+	/* A block with a NUL in its text; one of an unknown kind. */
+	forged_block(&e, FETCH_PARA, "a\0b", 3);
+	assert_int_equal(forged_read(&e, &res), DOCCHILD_CRASH);
+	forged_block(&e, 9, "a", 1);
+	assert_int_equal(forged_read(&e, &res), DOCCHILD_CRASH);
 	/* The same form, well made: believed (a block "a", a paragraph). */
-	f = (struct forged){ good, sizeof(good) - 1 };
-	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
-	    DOCCHILD_READ);
+	forged_block(&e, FETCH_PARA, "a", 1);
+	assert_int_equal(forged_read(&e, &res), DOCCHILD_READ);
 	assert_int_equal(res.doc.nblocks, 1);
 	assert_string_equal(res.doc.blocks[0].text, "a");
 	fetch_doc_free(&res.doc);
 	/* Bytes after the doc: not one. */
-	f = (struct forged){ good, sizeof(good) };
-	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
-	    DOCCHILD_CRASH);
+	forged_block(&e, FETCH_PARA, "a", 1);
+	penc_u8(&e, 0);
+	assert_int_equal(forged_read(&e, &res), DOCCHILD_CRASH);
 	/* '1' and no reason. */
 	f = (struct forged){ "1", 1 };
 	assert_int_equal(read_with(forge_reader, &f, NULL, &res),
