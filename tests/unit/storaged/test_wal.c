@@ -1347,6 +1347,38 @@ test_old_lap_beyond(void **state)
 }
 
 /*
+ * Record seq of body (len bytes) written at out in fd as the log's
+ * header has it (its length, the CRC of seq and body, seq): where the
+ * next goes.
+ */
+static off_t
+record_put(int fd, off_t out, uint64_t seq, const uint8_t *body, size_t len)
+{
+	uint8_t h[WAL_HDR_LEN], s[8];
+
+	proto_put_be64(s, seq);
+	proto_put_be32(h, (uint32_t)len);
+	proto_put_be32(h + 4, wal_crc32c(wal_crc32c(0, s, sizeof(s)), body,
+	    len));
+	proto_put_be64(h + 8, seq);
+	assert_int_equal(pwrite(fd, h, sizeof(h), out), sizeof(h));
+	assert_int_equal(pwrite(fd, body, len, out + WAL_HDR_LEN),
+	    (ssize_t)len);
+	return out + WAL_HDR_LEN + (off_t)len;
+}
+
+/* fd's log ended at out (zeros, as the file grows), and closed. */
+static void
+log_end(int fd, off_t out)
+{
+	uint8_t h[WAL_HDR_LEN];
+
+	memset(h, 0, sizeof(h));
+	assert_int_equal(pwrite(fd, h, sizeof(h), out), sizeof(h));
+	close(fd);
+}
+
+/*
  * dir's log rewritten as storaged wrote it until 2026-12-02: each body
  * without the log's own bytes (WAL_EXT_LEN), its CRC of seq and body.
  */
@@ -1354,7 +1386,7 @@ static void
 log_to_old_format(const char *dir)
 {
 	struct recs r;
-	uint8_t h[WAL_HDR_LEN], s[8], *body;
+	uint8_t *body;
 	size_t len;
 	off_t out = 0;
 	int fd, i;
@@ -1366,20 +1398,10 @@ log_to_old_format(const char *dir)
 		assert_non_null(body = malloc(len));
 		assert_int_equal(pread(fd, body, len, r.off[i] + WAL_HDR_LEN +
 		    WAL_EXT_LEN), (ssize_t)len);
-		proto_put_be64(s, r.seq[i]);
-		proto_put_be32(h, (uint32_t)len);
-		proto_put_be32(h + 4, wal_crc32c(wal_crc32c(0, s, sizeof(s)),
-		    body, len));
-		proto_put_be64(h + 8, r.seq[i]);
-		assert_int_equal(pwrite(fd, h, sizeof(h), out), sizeof(h));
-		assert_int_equal(pwrite(fd, body, len, out + WAL_HDR_LEN),
-		    (ssize_t)len);
-		out += WAL_HDR_LEN + (off_t)len;
+		out = record_put(fd, out, r.seq[i], body, len);
 		free(body);
 	}
-	memset(h, 0, sizeof(h));	/* the end: zeros, as the file grows */
-	assert_int_equal(pwrite(fd, h, sizeof(h), out), sizeof(h));
-	close(fd);
+	log_end(fd, out);
 }
 
 /*
@@ -1565,7 +1587,7 @@ static void
 log_to_previous_format(const char *dir)
 {
 	struct recs r;
-	uint8_t h[WAL_HDR_LEN], s[8], *body;
+	uint8_t *body;
 	size_t len;
 	off_t out = 0;
 	int fd, i;
@@ -1582,20 +1604,10 @@ log_to_previous_format(const char *dir)
 		assert_int_equal(pread(fd, body + WAL_EXT1_LEN, len -
 		    WAL_EXT1_LEN, r.off[i] + WAL_HDR_LEN + WAL_EXT_LEN),
 		    (ssize_t)(len - WAL_EXT1_LEN));
-		proto_put_be64(s, r.seq[i]);
-		proto_put_be32(h, (uint32_t)len);
-		proto_put_be32(h + 4, wal_crc32c(wal_crc32c(0, s, sizeof(s)),
-		    body, len));
-		proto_put_be64(h + 8, r.seq[i]);
-		assert_int_equal(pwrite(fd, h, sizeof(h), out), sizeof(h));
-		assert_int_equal(pwrite(fd, body, len, out + WAL_HDR_LEN),
-		    (ssize_t)len);
-		out += WAL_HDR_LEN + (off_t)len;
+		out = record_put(fd, out, r.seq[i], body, len);
 		free(body);
 	}
-	memset(h, 0, sizeof(h));	/* the end: zeros, as the file grows */
-	assert_int_equal(pwrite(fd, h, sizeof(h), out), sizeof(h));
-	close(fd);
+	log_end(fd, out);
 }
 
 /* meta's key deleted from dir's data.mdb behind the store's back. */
