@@ -9,7 +9,8 @@
  *   header or add another; with any byte past ASCII, or a "=?" (a mail
  *   reader would decode the visitor's own encoded word: CR, LF, any
  *   byte), the whole subject is RFC 2047 "B"-encoded words (UTF-8), each
- *   under 76 characters, folded, whose text is never decoded again;
+ *   line of them at most 76 characters, folded, whose text is never
+ *   decoded again;
  * - in the HTML part, every & < > " ' is escaped;
  * - both parts are UTF-8 in base64 (lines of 76), so no line of the
  *   body is longer than SMTP allows and no byte of it is read as MIME.
@@ -31,7 +32,11 @@
 #define SUBJECT_TEXT_MAX	80	/* bytes of a visitor's text in a subject */
 #define BODY_TEXT_MAX		2000	/* bytes of a visitor's text in a body */
 #define B64_LINE		57	/* input bytes of one 76-character line */
-#define WORD_BYTES		42	/* input bytes of one encoded word (56) */
+/*
+ * Input bytes of one encoded word: 52 of base64, a word of 64, and the
+ * first line "Subject: " and its word 73, under RFC 2047's 76.
+ */
+#define WORD_BYTES		39
 
 /* ---------------------------------------------------------------- text */
 

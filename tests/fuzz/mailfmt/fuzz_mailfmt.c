@@ -8,7 +8,8 @@
  * Message-ID, MIME-Version, Auto-Submitted and Content-Type, and no other
  * line but a subject's folded encoded word (" =?UTF-8?B?...?="); every
  * line ends with CRLF, has no bare CR or LF, no NUL, and is at most 998
- * bytes; a body line at most 76; the multipart ends with its boundary.
+ * bytes; a head line holding an encoded word and a body line at most 76
+ * (RFC 2047, base64's lines); the multipart ends with its boundary.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +70,8 @@ check_message(const char *m, size_t len)
 					break;
 			if (i < NHEADS)
 				seen[i]++;
+			if (memmem(p, n, "=?", 2) != NULL)
+				check(n <= 76, "an encoded word's line past 76");
 			else
 				check(strncmp(p, " =?UTF-8?B?", 11) == 0 &&
 				    strncmp(e - 3, "?=", 2) == 0,

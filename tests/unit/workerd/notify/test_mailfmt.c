@@ -143,6 +143,22 @@ test_headers_and_escaping(void **state)
 	free(m);
 }
 
+/*
+ * Each line of head holding an encoded word is at most 76 characters
+ * (RFC 2047 section 2), the first, behind "Subject:", too.
+ */
+static void
+word_lines_short(const char *head)
+{
+	const char *line = head, *end;
+
+	while ((end = strstr(line, "\r\n")) != NULL) {
+		if (memmem(line, (size_t)(end - line), "=?", 2) != NULL)
+			assert_true(end - line <= 76);
+		line = end + 2;
+	}
+}
+
 /* The subject's encoded words, decoded and joined. */
 static void
 words_decoded(const char *head, char *out, size_t outsz)
@@ -151,6 +167,7 @@ words_decoded(const char *head, char *out, size_t outsz)
 	unsigned char dec[128];
 	int n;
 
+	word_lines_short(head);
 	out[0] = '\0';
 	while ((p = strstr(p, "=?UTF-8?B?")) != NULL) {
 		p += 10;
