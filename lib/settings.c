@@ -600,6 +600,19 @@ origin_port_cut(char *o)
 		o[n - 3] = '\0';
 }
 
+/* CORS_ORIGIN's entry e (len bytes) refused, quoted as quoted() does. */
+static int
+bad_origin(const char *e, size_t len, char *err, size_t errsz)
+{
+	char raw[QUOTED_MAX], shown[QUOTED_MAX];
+
+	snprintf(raw, sizeof(raw), "%.*s", (int)(len < QUOTED_MAX - 1 ? len :
+	    QUOTED_MAX - 1), e);
+	return fail(err, errsz, "CORS_ORIGIN entry \"%s\" is not an origin: "
+	    "use * or scheme://host[:port] with no path, e.g. "
+	    "https://example.com", quoted(raw, shown));
+}
+
 static int
 parse_cors(struct settings *st, const char *v, char *err, size_t errsz)
 {
@@ -619,10 +632,7 @@ parse_cors(struct settings *st, const char *v, char *err, size_t errsz)
 			continue;
 		}
 		if (len > SETTINGS_ORIGIN_MAX || !origin_valid(e, len))
-			return fail(err, errsz, "CORS_ORIGIN entry \"%.*s\" is "
-			    "not an origin: use * or scheme://host[:port] with "
-			    "no path, e.g. https://example.com", (int)(len > 80 ?
-			    80 : len), e);
+			return bad_origin(e, len, err, errsz);
 		np = reallocarray(st->cors, st->ncors + 1, sizeof(*np));
 		if (np == NULL || (o = strndup(e, len)) == NULL) {
 			if (np != NULL)

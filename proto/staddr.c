@@ -19,14 +19,20 @@
 #include <unistd.h>
 
 #include "staddr.h"
+#include "util.h"
 
-/* Quotes at most 80 bytes of the address in messages. */
-#define QUOTE(s, len)	(int)((len) > 80 ? 80 : (len)), (s)
-
+/*
+ * Quotes at most 80 bytes of the address in messages, a user's password
+ * hidden (proto_url_shown): errors reach the logs.
+ */
 static int
 bad(char *err, size_t errsz, const char *s, size_t len, const char *why)
 {
-	snprintf(err, errsz, "\"%.*s\": %s", QUOTE(s, len), why);
+	char raw[81], shown[128];
+
+	snprintf(raw, sizeof(raw), "%.*s", (int)(len > 80 ? 80 : len), s);
+	proto_url_shown(raw, shown, sizeof(shown));
+	snprintf(err, errsz, "\"%s\": %s", shown, why);
 	return -1;
 }
 
@@ -77,6 +83,9 @@ parse_hostport(const char *s, size_t len, struct staddr *a, const char *all,
 	unsigned long port = 0;
 	unsigned char bin[16];
 
+	if (memchr(s, '@', len) != NULL)
+		return bad(err, errsz, all, alllen, "no user or password "
+		    "goes in the address (tls://HOST:PORT)");
 	if (len > 0 && s[0] == '[') {
 		if ((colon = memchr(s, ']', len)) == NULL)
 			return bad(err, errsz, all, alllen, "an IPv6 address "

@@ -239,6 +239,11 @@ test_cors(void **state)
 			fail_msg("accepted \"%s\"", bad[i]);
 		assert_non_null(strstr(err, "CORS_ORIGIN"));
 	}
+	/* An origin with a password is refused without quoting it. */
+	assert_int_equal(parse(&st, err, sizeof(err), "CORS_ORIGIN",
+	    "https://u:s3cretpw@a.com", NULL), -1);
+	assert_null(strstr(err, "s3cretpw"));
+	assert_non_null(strstr(err, "\"https://***@a.com\""));
 
 	/* Entries are trimmed and lower-cased; "*" is its own flag. */
 	assert_int_equal(parse(&st, err, sizeof(err), "CORS_ORIGIN",
@@ -696,6 +701,11 @@ test_storaged(void **state)
 	    "tls://10.0.0.5", NULL), -1);
 	assert_non_null(strstr(err, "PARLEY_STORAGED: \"tls://10.0.0.5\": "
 	    "no :PORT"));
+	/* A password in the value is not quoted back: errors reach logs. */
+	assert_int_equal(parse(&st, err, sizeof(err), "PARLEY_STORAGED",
+	    "tls://u:s3cretpw@h:1", NULL), -1);
+	assert_null(strstr(err, "s3cretpw"));
+	assert_non_null(strstr(err, "no user or password"));
 	/* The listener: tls:// only, and the files with it. */
 	assert_int_equal(settings_parse_for(&st, SETTINGS_P_STORAGED, get,
 	    (const char *[]){ "PARLEY_STORAGED_LISTEN", "tls://0.0.0.0:4100",

@@ -74,6 +74,10 @@ static const struct {
 	{ "tls://db-.x:4100", "not an IP address or a DNS name" },
 	{ "tls://a..b:4100", "not an IP address or a DNS name" },
 	{ "tls://a b:4100", "not an IP address or a DNS name" },
+	/* A user and password are no part of it, and never quoted back. */
+	{ "tls://u:s3cretpw@db:4100", "\"tls://***@db:4100\": no user or "
+	    "password" },
+	{ "tls://u@db:4100", "no user or password" },
 };
 
 static void
