@@ -57,7 +57,7 @@
 /* Accepts per wakeup, so channels and signals are never starved. */
 #define ACCEPT_BATCH		256
 /*
- * Bytes queued on a worker's channel (12 per MW_CONN): past SOFT prefer
+ * Bytes queued on a worker's channel (29 per MW_CONN): past SOFT prefer
  * other workers, past HARD send it nothing (it has stopped reading).
  */
 #define CHAN_SOFT_BYTES		(1024)
