@@ -810,22 +810,19 @@ void
 static_bundle_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	const char *cc;
-	int embed;
-
+	(void)m;
 	bundle_retry();
 	if (bundle.f.data == NULL) {
 		conn_send_error(c, 404, "Cache-Control: no-store\r\n"
 		    PUBLIC_HDRS, "Widget bundle not found");
 		return;
 	}
-	embed = m != NULL && m->route != NULL &&
-	    strcmp(m->route->pattern, "/api/widget/embed.js") == 0;
-	if (!resp_production())
-		cc = "no-store";
-	else
-		cc = embed ? "public, max-age=3600" : "public, max-age=300";
-	sfile_send(c, req, &bundle.f, JS_TYPE, cc);
+	/*
+	 * As long as its parts: a core cached longer would import the
+	 * parts of a newer build, made for a newer core, after an upgrade.
+	 */
+	sfile_send(c, req, &bundle.f, JS_TYPE, resp_production() ?
+	    "public, max-age=300" : "no-store");
 }
 
 void
