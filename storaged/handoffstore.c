@@ -227,8 +227,12 @@ store_handoff_set(struct store_txn *t, const uint8_t cid[ID_LEN],
 		strlcpy(c->assignee, by->user, sizeof(c->assignee));
 		strlcpy(c->assignee_name, by->name, sizeof(c->assignee_name));
 	}
-	/* Who took over: the person answering now (else nobody). */
-	if (state != ST_HANDOFF_HUMAN || c->handoff != ST_HANDOFF_HUMAN) {
+	/*
+	 * Who took over: the person answering now (else nobody); one who
+	 * takes over a conversation nobody has (its taker removed) too.
+	 */
+	if (state != ST_HANDOFF_HUMAN || c->handoff != ST_HANDOFF_HUMAN ||
+	    assign) {
 		strlcpy(c->human_by, state == ST_HANDOFF_HUMAN && by != NULL ?
 		    by->user : "", sizeof(c->human_by));
 		strlcpy(c->human_by_name, state == ST_HANDOFF_HUMAN &&

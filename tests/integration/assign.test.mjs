@@ -269,9 +269,12 @@ describe('who answers a conversation, 2 workers', () => {
     r = await owner.request('POST', `${LIST}/${taken}/handoff`, { body: { state: 'human' } });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json().conversation.assignee?.id, ownerId);
+    // ... and the one answering: the removed member answers no more.
+    assert.equal(r.json().conversation.answered_by?.id, ownerId, 'the taker answers');
     const h = await ev.take((e) => e.event === 'handoff' && e.data.conversation._id === taken, 5000, 'the take-over event');
     ev.close();
     assert.equal(h.data.conversation.assignee?.id, ownerId);
     assert.equal(await assigneeOf(taken), ownerId);
+    assert.equal((await p.admin(`${LIST}/${taken}`)).json().conversation.answered_by?.id, ownerId, 'read back');
   });
 });
