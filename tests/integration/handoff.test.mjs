@@ -56,6 +56,9 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(ev.status, 200);
     assert.match(ev.headers['content-type'], /^text\/event-stream/);
     await waitFor(() => ev.lastId !== null, 5000, 'the stream starts with an id');
+    // The id is what the document says a resume may send back.
+    for (const q of oa.doc.paths['/v1/admin/events'].get.parameters.filter((x) => x.schema?.pattern))
+      assert.match(ev.lastId, new RegExp(q.schema.pattern), `${q.name}'s pattern`);
     const w = await createWidget(p, { handoff_enabled: true });
     const v = await Visitor.open(p, w.widget_id);
     const s = await v.next('session');

@@ -5,7 +5,8 @@
  *	retry: 2000
  *
  *	id: <32 hex digits: the event's epoch and seq, encrypted>
- *	event: conversation | message | handoff | contact
+ *	event: conversation | conversation_deleted | message | handoff |
+ *	       state | contact (events_data); ready | reset (a stream's own)
  *	data: {"conversation":{...}, ...}
  *
  * storaged numbers its events per run (epoch, seq) and keeps the newest in
