@@ -68,10 +68,10 @@ check_message(const char *m, size_t len)
 			for (i = 0; i < NHEADS; i++)
 				if (strncmp(p, heads[i], strlen(heads[i])) == 0)
 					break;
-			if (i < NHEADS)
-				seen[i]++;
 			if (memmem(p, n, "=?", 2) != NULL)
 				check(n <= 76, "an encoded word's line past 76");
+			if (i < NHEADS)
+				seen[i]++;
 			else
 				check(strncmp(p, " =?UTF-8?B?", 11) == 0 &&
 				    strncmp(e - 3, "?=", 2) == 0,
