@@ -524,18 +524,18 @@ test_bundle(void **state)
 	assert_string_equal(hdr(&r, "Allow"), "GET, HEAD");
 	tresp_free(&r);
 
-	/* Production: cached, 300 s and 3600 s. */
+	/* Production: cached 300 s at both addresses. */
 	resp_set_production(1);
 	get("GET /widget/chat-widget.js", NULL, &r);
 	assert_string_equal(hdr(&r, "Cache-Control"), "public, max-age=300");
 	tresp_free(&r);
 	get("GET /api/widget/embed.js", NULL, &r);
-	assert_string_equal(hdr(&r, "Cache-Control"), "public, max-age=3600");
+	assert_string_equal(hdr(&r, "Cache-Control"), "public, max-age=300");
 	tresp_free(&r);
 	snprintf(h, sizeof(h), "If-None-Match: %s\r\n", etag);
 	get("GET /api/widget/embed.js", h, &r);
 	assert_int_equal(r.status, 304);
-	assert_string_equal(hdr(&r, "Cache-Control"), "public, max-age=3600");
+	assert_string_equal(hdr(&r, "Cache-Control"), "public, max-age=300");
 	tresp_free(&r);
 	resp_set_production(0);
 	unsetenv("PARLEY_ASSETS_DIR");
