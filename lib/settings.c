@@ -795,11 +795,15 @@ check_cluster(const struct settings *st, unsigned int procs, char *err,
 	    "scripts/cluster-certs.sh makes them", need, missing);
 }
 
-/* SMTP_URL wants SMTP_FROM; SMTP_USER and SMTP_PASSWORD go together. */
+/*
+ * SMTP_URL wants SMTP_FROM; SMTP_USER and SMTP_PASSWORD go together (a
+ * password masterd withheld from a child that sends no mail counts).
+ */
 static int
 check_smtp(const struct settings *st, char *err, size_t errsz)
 {
-	int hu = st->smtp_user != NULL, hp = st->smtp_password != NULL;
+	int hu = st->smtp_user != NULL, hp = st->smtp_password != NULL ||
+	    settings_withheld(st, "SMTP_PASSWORD");
 
 	if (st->smtp_url != NULL && st->smtp_from == NULL)
 		return fail(err, errsz, "SMTP_URL is set: SMTP_FROM (the "
@@ -832,15 +836,20 @@ check_repl(const struct settings *st, char *err, size_t errsz)
 	return 0;
 }
 
-int
-settings_parse_for(struct settings *st, unsigned int procs,
-    settings_get_fn get, void *arg, char *err, size_t errsz)
+/*
+ * settings_parse_for, with the secrets masterd withheld (a bit each,
+ * secret_bit) known: a child's settings (settings_msg_decode).
+ */
+static int
+parse_for(struct settings *st, unsigned int procs, settings_get_fn get,
+    void *arg, uint32_t withheld, char *err, size_t errsz)
 {
 	const struct setting *r;
 	const char *v;
 	size_t i;
 
 	memset(st, 0, sizeof(*st));
+	st->withheld = withheld;
 	if (errsz > 0)
 		err[0] = '\0';
 	st->production = settings_production(get, arg);
@@ -883,6 +892,13 @@ settings_parse_for(struct settings *st, unsigned int procs,
 fail:
 	settings_free(st);
 	return -1;
+}
+
+int
+settings_parse_for(struct settings *st, unsigned int procs,
+    settings_get_fn get, void *arg, char *err, size_t errsz)
+{
+	return parse_for(st, procs, get, arg, 0, err, errsz);
 }
 
 int
@@ -998,13 +1014,51 @@ settings_free(struct settings *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/*
+ * Secret row r's bit in struct settings' withheld: its place among the
+ * table's secrets (test_settings checks there are at most 32).
+ */
+static uint32_t
+secret_bit(const struct setting *r)
+{
+	const struct setting *t;
+	unsigned n = 0;
+
+	for (t = settings_table; t < r; t++)
+		n += t->type == SETTING_SECRET;
+	return n < 32 ? 1u << n : 0;
+}
+
+int
+settings_withheld(const struct settings *st, const char *name)
+{
+	const struct setting *r = settings_find(name);
+
+	return r != NULL && r->type == SETTING_SECRET &&
+	    (st->withheld & secret_bit(r)) != 0;
+}
+
 /* ----------------------------------------------- PROTO_MW_SETTINGS */
 
 #define MSG_NAME_MAX	64
 
+/* Whether row r's value goes to a child given secrets (NULL: all). */
+static int
+msg_gives(const struct setting *r, const char *const *secrets)
+{
+	size_t i;
+
+	if (r->type != SETTING_SECRET || secrets == NULL)
+		return 1;
+	for (i = 0; secrets[i] != NULL; i++)
+		if (strcmp(secrets[i], r->name) == 0)
+			return 1;
+	return 0;
+}
+
 void
 settings_msg_encode(struct penc *e, settings_get_fn get, void *arg,
-    int public_url_set)
+    int public_url_set, const char *const *secrets)
 {
 	const struct setting *r;
 	const char *v;
@@ -1023,7 +1077,7 @@ settings_msg_encode(struct penc *e, settings_get_fn get, void *arg,
 		if (!(r->procs & SETTINGS_P_WORKERD) || unset(v))
 			continue;
 		penc_str(e, r->name);
-		penc_str(e, v);
+		penc_str(e, msg_gives(r, secrets) ? v : "");
 	}
 	penc_u8(e, public_url_set ? 1 : 0);
 }
@@ -1033,6 +1087,7 @@ struct msg_vars {
 	const struct setting *row[96];
 	char *value[96];
 	size_t n;
+	uint32_t withheld;	/* secrets sent empty (secret_bit) */
 };
 
 static const char *
@@ -1070,6 +1125,8 @@ msg_pair(struct msg_vars *mv, struct pdec *d, char *err, size_t errsz)
 	if (mv->value[mv->n] == NULL)
 		return fail(err, errsz, "settings message: bad value of %s",
 		    name);
+	if (r->type == SETTING_SECRET && mv->value[mv->n][0] == '\0')
+		mv->withheld |= secret_bit(r);
 	mv->n++;
 	return 0;
 }
@@ -1106,8 +1163,8 @@ settings_msg_decode(struct settings *st, const void *buf, size_t len,
 		    "setting");
 		goto done;
 	}
-	rv = settings_parse_for(st, SETTINGS_P_WORKERD, msg_get, &mv, err,
-	    errsz);
+	rv = parse_for(st, SETTINGS_P_WORKERD, msg_get, &mv, mv.withheld,
+	    err, errsz);
 	if (rv == 0)
 		st->public_url_set = public_url_set;
 done:

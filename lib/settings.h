@@ -211,6 +211,11 @@ struct settings {
 	char *public_url;
 	int public_url_set;	/* the operator set PARLEY_PUBLIC_URL (the
 				   workers: as masterd says, not its default) */
+	/*
+	 * A child's: the secrets masterd has but did not give it
+	 * (PROTO_MW_SETTINGS; settings_withheld), a bit each.
+	 */
+	uint32_t withheld;
 	int log_level;		/* PARLEY_LOG_LEVEL, enum log_level (log.h) */
 	char *parley_env;	/* PARLEY_ENV */
 	char *node_env;		/* NODE_ENV */
@@ -279,6 +284,13 @@ void settings_warn(const struct settings *);
 /* Frees what parse allocated and wipes the secrets. */
 void settings_free(struct settings *);
 /*
+ * 1 when name is a secret masterd has set but did not give this child
+ * (its row in masterd/procs.c does not list it): its field is NULL, and
+ * a rule that wants it set beside another (SMTP_USER's SMTP_PASSWORD) is
+ * not this child's business.
+ */
+int settings_withheld(const struct settings *, const char *name);
+/*
  * A test build's hook (name PARLEY_TEST_..., never documented; its
  * callers are compiled under PARLEY_TEST_HOOKS alone, never in a
  * release): its value, a whole number from 1, or 0 when unset or not one.
@@ -305,16 +317,19 @@ void settings_print_table(void);
  * PROTO_MW_SETTINGS: every workerd setting that is set, as read by get:
  * u32 count, then count times (str name, str value); then u8
  * public_url_set: whether the operator set PARLEY_PUBLIC_URL, which get
- * may give as its default (masterd's http://localhost:PORT). Errors
- * stick in e.
+ * may give as its default (masterd's http://localhost:PORT). secrets
+ * names the SETTING_SECRET rows the child gets (NULL-terminated; NULL:
+ * every one): any other that is set goes as its name and an empty
+ * value, withheld (settings_withheld), never its own. Errors stick in e.
  */
 void settings_msg_encode(struct penc *e, settings_get_fn, void *arg,
-    int public_url_set);
+    int public_url_set, const char *const *secrets);
 /*
  * Decodes PROTO_MW_SETTINGS from another process and parses it as
  * settings_parse_for(SETTINGS_P_WORKERD) would, public_url_set as the
- * message says: 0, or -1 with a message in err (unknown or repeated
- * name, too long, truncated, a bad value).
+ * message says, a secret of empty value as withheld: 0, or -1 with a
+ * message in err (unknown or repeated name, too long, truncated, a bad
+ * value).
  */
 int settings_msg_decode(struct settings *, const void *buf, size_t len,
     char *err, size_t errsz);

@@ -159,20 +159,61 @@ workers_env(const char *name, void *arg)
 }
 
 /*
- * What the workers get as PROTO_MW_SETTINGS, encoded once: with whether
+ * What each row's children get as PROTO_MW_SETTINGS, encoded once a row:
+ * the secrets its row lists (procs.c) and no other, with whether
  * PARLEY_PUBLIC_URL is st's (the operator's) or workers_env's default.
  */
 static void
 workers_settings(struct config *cf, const struct settings *st)
 {
 	struct penc e;
+	int r;
 
-	penc_init(&e);
-	settings_msg_encode(&e, workers_env, cf, st->public_url_set);
-	if (e.err)
-		fatalx("the workers' settings do not fit in a message");
-	cf->wsettings = e.buf;
-	cf->wsettings_len = e.len;
+	for (r = 0; r < ROLE_MAX; r++) {
+		penc_init(&e);
+		settings_msg_encode(&e, workers_env, cf, st->public_url_set,
+		    proc_of(r)->secrets);
+		if (e.err)
+			fatalx("the %ss' settings do not fit in a message",
+			    proc_of(r)->name);
+		cf->wsettings[r] = e.buf;
+		cf->wsettings_len[r] = e.len;
+	}
+}
+
+/* Whether env entry v ("NAME=value") is a secret of the settings' table. */
+static int
+env_secret(const char *v)
+{
+	const struct setting *r;
+	size_t i, n = strcspn(v, "=");
+
+	for (i = 0; i < settings_count; i++) {
+		r = &settings_table[i];
+		if (r->type == SETTING_SECRET && strlen(r->name) == n &&
+		    strncmp(r->name, v, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+char **
+config_child_env(char *const *env)
+{
+	static char chan[] = "PARLEY_CHANNEL_FD=3";
+	char **out;
+	size_t i, n = 0;
+
+	for (i = 0; env[i] != NULL; i++)
+		;
+	if ((out = calloc(i + 2, sizeof(*out))) == NULL)
+		return NULL;
+	for (i = 0; env[i] != NULL; i++)
+		if (!env_secret(env[i]) &&
+		    strncmp(env[i], "PARLEY_CHANNEL_FD=", 18) != 0)
+			out[n++] = env[i];
+	out[n] = chan;
+	return out;
 }
 
 void

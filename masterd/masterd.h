@@ -75,6 +75,14 @@ enum proc_prog {
 	PROG_MAX
 };
 
+/* The children masterd runs; a role is its row's index. */
+enum proc_role {
+	ROLE_WORKER,		/* serves the connections masterd hands over */
+	ROLE_NOTIFIER,		/* one: delivers webhooks (workerd/notify/) */
+	ROLE_FETCHER,		/* one: the knowledge base's crawls (workerd/fetch/) */
+	ROLE_MAX
+};
+
 struct config {
 	char host[256];
 	int port;
@@ -83,8 +91,9 @@ struct config {
 	int stall_ms;		/* a child silent this long is stuck */
 	int listen_fds;		/* >0: systemd handed us fd 3 */
 	char prog[PROG_MAX][PATH_MAX];	/* each program's path (config.c) */
-	uint8_t *wsettings;	/* PROTO_MW_SETTINGS's payload */
-	size_t wsettings_len;
+	/* PROTO_MW_SETTINGS's payload, a row's (enum proc_role) each */
+	uint8_t *wsettings[ROLE_MAX];
+	size_t wsettings_len[ROLE_MAX];
 };
 
 /* config.c */
@@ -97,6 +106,14 @@ struct settings;
 void config_load(struct config *, const struct settings *);
 /* The programs of cf can be run by us (as we are now); else fatal. */
 void config_programs_check(const struct config *cf);
+/*
+ * env (NULL-terminated "NAME=value" strings) as a child gets it: every
+ * variable but the settings' secrets (SETTING_SECRET: the children take
+ * what their row gives them from MW_SETTINGS) and PARLEY_CHANNEL_FD,
+ * then PARLEY_CHANNEL_FD=3. A new array of env's own strings (free the
+ * array alone), or NULL out of memory.
+ */
+char **config_child_env(char *const *env);
 
 /* envcmd.c: `--env FILE`, `--env-fill FILE NAME...` (argv[1] is the
    option); the exit status. */
@@ -110,15 +127,9 @@ int envcmd_main(int argc, char *argv[]);
 void envcmd_load(const char *path);
 
 /* procs.c */
-/* The children masterd runs; a role is its row's index. */
-enum proc_role {
-	ROLE_WORKER,		/* serves the connections masterd hands over */
-	ROLE_NOTIFIER,		/* one: delivers webhooks (workerd/notify/) */
-	ROLE_FETCHER,		/* one: the knowledge base's crawls (workerd/fetch/) */
-	ROLE_MAX
-};
 #define PROC_N_WORKERS	(-1)	/* a row's count: PARLEY_WORKERS */
 #define PROC_MSGS_MAX	6	/* message types a row lists each way */
+#define PROC_SECRETS_MAX	6	/* secrets a row lists, and its NULL */
 
 struct proc {
 	const char *name;	/* the logs': "worker 3 (pid 812) ready" */
@@ -128,6 +139,12 @@ struct proc {
 	int count;		/* how many run: PROC_N_WORKERS or a number */
 	uint16_t gets[PROC_MSGS_MAX];	/* masterd -> it; 0 ends the list */
 	uint16_t sends[PROC_MSGS_MAX];	/* it -> masterd; 0 ends the list */
+	/*
+	 * The settings' secrets (SETTING_SECRET rows, by name) its
+	 * MW_SETTINGS carries; NULL ends the list. Any other is withheld
+	 * (settings_msg_encode).
+	 */
+	const char *secrets[PROC_SECRETS_MAX];
 };
 
 /* The row of role, or NULL past the table. */
@@ -139,6 +156,8 @@ int proc_gets(const struct proc *, uint16_t type);
 int proc_sends(const struct proc *, uint16_t type);
 /* 1 when p's children take connections (MW_CONN is in its gets). */
 int proc_takes_conns(const struct proc *);
+/* 1 when p's MW_SETTINGS carries secret name (its secrets list it). */
+int proc_gets_secret(const struct proc *, const char *name);
 
 /* policy.c */
 struct pick_cand {

@@ -10,17 +10,26 @@
  * (child_send). A row that gets MW_PING is watched: a child of it that
  * answers nothing for PARLEY_WORKER_STALL_MS is stuck, and killed
  * (workers.c); the fetcher is not (its loop reads a whole document at a
- * time, and its CPU time has a bound of its own). Pure data and lookups, no I/O: tests/unit/masterd/
- * test_procs.c checks the table against proto/msgtab.c.
+ * time, and its CPU time has a bound of its own). A row gets the
+ * settings' secrets it lists and no other (MW_SETTINGS, config.c): the
+ * fetcher, whose child reads untrusted PDFs with poppler, and the
+ * notifier hold no key they do not use. Pure data and lookups, no I/O:
+ * tests/unit/masterd/test_procs.c checks the table against
+ * proto/msgtab.c and lib/settingtab.c.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "masterd.h"
 
 /*
  * name, role, program, --role argument (NULL: none), how many
  * (PROC_N_WORKERS: PARLEY_WORKERS), what masterd sends it, what it may
- * send masterd.
+ * send masterd, the secrets it gets (what its code reads of wsettings:
+ * a worker the keys, the password and the model's key, never the SMTP
+ * password, which only the notifier's mailer sends; the fetcher the
+ * model's key, for the knowledge base's embeddings, workerd/model/
+ * embed.c).
  */
 static const struct proc procs[ROLE_MAX] = {
 	[ROLE_WORKER] = { "worker", ROLE_WORKER, PROG_WORKERD, NULL,
@@ -28,7 +37,9 @@ static const struct proc procs[ROLE_MAX] = {
 	    { PROTO_MW_SETTINGS, PROTO_MW_CONN, PROTO_MW_QUIT,
 	      PROTO_MW_RESTARTS, PROTO_MW_PING },
 	    { PROTO_WM_READY, PROTO_WM_LOAD, PROTO_WM_PONG,
-	      PROTO_WM_QUITTING } },
+	      PROTO_WM_QUITTING },
+	    { "WIDGET_API_KEY", "ADMIN_API_KEY", "DASHBOARD_PASSWORD",
+	      "OPENAI_API_KEY" } },
 	/*
 	 * One for the whole install: webhooks go out once per event, not
 	 * once per worker (docs/internals.md, "Worker life").
@@ -36,7 +47,8 @@ static const struct proc procs[ROLE_MAX] = {
 	[ROLE_NOTIFIER] = { "notifier", ROLE_NOTIFIER, PROG_WORKERD,
 	    "notifier", 1,
 	    { PROTO_MW_SETTINGS, PROTO_MW_QUIT, PROTO_MW_PING },
-	    { PROTO_WM_READY, PROTO_WM_PONG } },
+	    { PROTO_WM_READY, PROTO_WM_PONG },
+	    { "SMTP_PASSWORD" } },
 	/*
 	 * One: it fetches and parses the documents of every organisation's
 	 * knowledge sources, apart from the workers (workerd/fetch/fetcher.c):
@@ -44,7 +56,8 @@ static const struct proc procs[ROLE_MAX] = {
 	 */
 	[ROLE_FETCHER] = { "fetcher", ROLE_FETCHER, PROG_FETCH, NULL, 1,
 	    { PROTO_MW_SETTINGS, PROTO_MW_QUIT },
-	    { PROTO_WM_READY } },
+	    { PROTO_WM_READY },
+	    { "OPENAI_API_KEY" } },
 };
 
 const struct proc *
@@ -88,4 +101,15 @@ int
 proc_takes_conns(const struct proc *p)
 {
 	return proc_gets(p, PROTO_MW_CONN);
+}
+
+int
+proc_gets_secret(const struct proc *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < PROC_SECRETS_MAX && p->secrets[i] != NULL; i++)
+		if (strcmp(p->secrets[i], name) == 0)
+			return 1;
+	return 0;
 }

@@ -5,6 +5,11 @@
  * child knows its row, and each row has its own count, start-up backoff
  * and restart count. What follows says "worker" for any child.
  *
+ * A child gets its row's MW_SETTINGS (config.c: the secrets its row
+ * lists and no other) and masterd's environment without any secret of
+ * the settings' table (config_child_env), so a fetcher or a notifier
+ * subverted holds no key it does not use.
+ *
  * A worker record lives from fork() until waitpid() reaps the process;
  * its channel may close earlier. Once a worker is "quitting" (told to
  * leave, or its channel broke) it gets no more connections and no longer
@@ -332,9 +337,12 @@ worker_flush(struct worker *w, long long now)
 	return 0;
 }
 
-/* In the child: p's program, with "--role <arg>" when p has one. */
+/*
+ * In the child: p's program, with "--role <arg>" when p has one, and env
+ * (config_child_env's: no secret, which MW_SETTINGS alone carries).
+ */
 static void __attribute__((noreturn))
-worker_exec(const struct proc *p, int chfd)
+worker_exec(const struct proc *p, int chfd, char **env)
 {
 	const char *prog = W.cf->prog[p->prog];
 	char *argv[4];
@@ -348,15 +356,11 @@ worker_exec(const struct proc *p, int chfd)
 		log_warn("worker channel fd");
 		_exit(127);
 	}
-	if (setenv("PARLEY_CHANNEL_FD", "3", 1) < 0) {
-		log_warn("setenv");
-		_exit(127);
-	}
 	argv[0] = (char *)prog;
 	argv[1] = p->role_arg != NULL ? "--role" : NULL;
 	argv[2] = (char *)p->role_arg;
 	argv[3] = NULL;
-	execv(prog, argv);
+	execve(prog, argv, env);
 	log_warn("exec %s", prog);
 	_exit(127);
 }
@@ -373,15 +377,19 @@ static int
 worker_spawn(const struct proc *p, long long now)
 {
 	struct worker *w;
+	char **env;
 	int sv[2];
 	pid_t pid;
 
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (env = config_child_env(environ)) == NULL) {
 		log_warn("worker");
+		free(w);
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_warn("socketpair");
+		free(env);
 		free(w);
 		return -1;
 	}
@@ -389,11 +397,13 @@ worker_spawn(const struct proc *p, long long now)
 		log_warn("fork");
 		close(sv[0]);
 		close(sv[1]);
+		free(env);
 		free(w);
 		return -1;
 	}
 	if (pid == 0)
-		worker_exec(p, sv[1]);
+		worker_exec(p, sv[1], env);
+	free(env);
 	close(sv[1]);
 
 	w->proc = p;
@@ -418,8 +428,8 @@ worker_spawn(const struct proc *p, long long now)
 		return -1;
 	}
 	/* Right after our HELLO: the worker waits for it to start. */
-	if (child_send(w, PROTO_MW_SETTINGS, W.cf->wsettings,
-	    W.cf->wsettings_len, -1) < 0) {
+	if (child_send(w, PROTO_MW_SETTINGS, W.cf->wsettings[p->role],
+	    W.cf->wsettings_len[p->role], -1) < 0) {
 		log_warn("%s %u: settings", WHO(w));
 		channel_gone(w, now);
 		return -1;

@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The numbers and texts decoded encode and decode again. */
 	a.st = &st;
 	penc_init(&e);
-	settings_msg_encode(&e, again_get, &a, st.public_url_set);
+	settings_msg_encode(&e, again_get, &a, st.public_url_set, NULL);
 	if (!e.err && settings_msg_decode(&st2, e.buf, e.len, err,
 	    sizeof(err)) == 0) {
 		if (st2.header_timeout_ms != st.header_timeout_ms ||

@@ -991,7 +991,7 @@ test_msg(void **state)
 	uint32_t n;
 
 	penc_init(&e);
-	settings_msg_encode(&e, get, kv, 0);
+	settings_msg_encode(&e, get, kv, 0, NULL);
 	assert_false(e.err);
 	/* Only the workers' settings go: not PORT, not PARLEY_DATA_DIR. */
 	pdec_init(&d, e.buf, e.len);
@@ -1080,7 +1080,7 @@ test_msg_public_url(void **state)
 	settings_free(&st);
 	/* The workers': as the message says. */
 	penc_init(&e);
-	settings_msg_encode(&e, get, set, 1);
+	settings_msg_encode(&e, get, set, 1, NULL);
 	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
 	    sizeof(err)), 0);
 	assert_string_equal(st.public_url, "https://chat.example.com/");
@@ -1088,7 +1088,7 @@ test_msg_public_url(void **state)
 	settings_free(&st);
 	penc_free(&e);
 	penc_init(&e);
-	settings_msg_encode(&e, get, dflt, 0);
+	settings_msg_encode(&e, get, dflt, 0, NULL);
 	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
 	    sizeof(err)), 0);
 	assert_string_equal(st.public_url, "http://localhost:4000");
@@ -1108,6 +1108,87 @@ test_msg_public_url(void **state)
 	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "public_url_set"));
+	penc_free(&e);
+}
+
+/*
+ * A secret masterd does not give a child (masterd/procs.c) goes as its
+ * name and an empty value: its bytes are nowhere in the message, the
+ * child reads it unset and withheld, and SMTP_USER without its withheld
+ * password is not refused (in production too); a password merely unset
+ * still is. The table's secrets fit struct settings' withheld.
+ */
+static void
+test_msg_withheld(void **state)
+{
+	static const char *const secrets[] = { "WIDGET_API_KEY",
+	    "ADMIN_API_KEY", "DASHBOARD_PASSWORD", "OPENAI_API_KEY",
+	    "SMTP_PASSWORD" };
+	const char *kv[] = { "NODE_ENV", "production",
+	    "WIDGET_API_KEY", KEY24 "-widget", "ADMIN_API_KEY", KEY24 "-admin",
+	    "DASHBOARD_PASSWORD", "dashboard-password-1",
+	    "OPENAI_API_KEY", "sk-openai-key-1",
+	    "SMTP_URL", "smtps://mail.example.com", "SMTP_FROM", "a@example.com",
+	    "SMTP_USER", "mailer", "SMTP_PASSWORD", "smtp-password-1",
+	    "CORS_ORIGIN", "https://a.com", NULL };
+	const char *gives[] = { "OPENAI_API_KEY", NULL };
+	struct settings st;
+	struct penc e;
+	char err[SETTINGS_ERR_MAX];
+	size_t i, n = 0;
+
+	for (i = 0; i < settings_count; i++)
+		n += settings_table[i].type == SETTING_SECRET;
+	assert_true(n <= 32);
+	penc_init(&e);
+	settings_msg_encode(&e, get, kv, 0, gives);
+	assert_false(e.err);
+	for (i = 0; kv[i] != NULL; i += 2)
+		if (strcmp(kv[i], "OPENAI_API_KEY") != 0 &&
+		    settings_find(kv[i])->type == SETTING_SECRET)
+			assert_null(memmem(e.buf, e.len, kv[i + 1],
+			    strlen(kv[i + 1])));
+	assert_non_null(memmem(e.buf, e.len, "sk-openai-key-1", 15));
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), 0);
+	assert_true(st.production);
+	assert_string_equal(st.openai_key, "sk-openai-key-1");
+	assert_null(st.widget_key);
+	assert_null(st.admin_key);
+	assert_null(st.dashboard_password);
+	assert_null(st.smtp_password);
+	assert_string_equal(st.smtp_user, "mailer");
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		assert_int_equal(settings_withheld(&st, secrets[i]),
+		    strcmp(secrets[i], "OPENAI_API_KEY") != 0);
+	assert_false(settings_withheld(&st, "SMTP_USER"));
+	assert_false(settings_withheld(&st, "NO_SUCH_SETTING"));
+	settings_free(&st);
+	penc_free(&e);
+
+	/* Every secret given (NULL): none withheld. */
+	penc_init(&e);
+	settings_msg_encode(&e, get, kv, 0, NULL);
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), 0);
+	assert_string_equal(st.smtp_password, "smtp-password-1");
+	assert_int_equal(st.withheld, 0);
+	settings_free(&st);
+	penc_free(&e);
+
+	/* SMTP_USER with a password neither given nor withheld: refused. */
+	penc_init(&e);
+	penc_u32(&e, 3);
+	penc_str(&e, "SMTP_URL");
+	penc_str(&e, "smtps://mail.example.com");
+	penc_str(&e, "SMTP_FROM");
+	penc_str(&e, "a@example.com");
+	penc_str(&e, "SMTP_USER");
+	penc_str(&e, "mailer");
+	penc_u8(&e, 0);
+	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "SMTP_USER and SMTP_PASSWORD go together"));
 	penc_free(&e);
 }
 
@@ -1148,7 +1229,7 @@ test_value_max(void **state)
 	assert_int_equal(st.idle_timeout_ms, 60000);
 	settings_free(&st);
 	penc_init(&e);
-	settings_msg_encode(&e, get, kv, 0);
+	settings_msg_encode(&e, get, kv, 0, NULL);
 	assert_int_equal(settings_msg_decode(&st, e.buf, e.len, err,
 	    sizeof(err)), 0);
 	assert_int_equal(st.idle_timeout_ms, 60000);
@@ -1260,6 +1341,7 @@ main(void)
 		cmocka_unit_test(test_procs),
 		cmocka_unit_test(test_msg),
 		cmocka_unit_test(test_msg_public_url),
+		cmocka_unit_test(test_msg_withheld),
 		cmocka_unit_test(test_value_max),
 	};
 
