@@ -1014,6 +1014,23 @@ settings_free(struct settings *st)
 	memset(st, 0, sizeof(*st));
 }
 
+void
+settings_wipe(struct settings *st)
+{
+	const struct setting *r;
+	char *v;
+	size_t i;
+
+	for (i = 0; i < settings_count; i++) {
+		r = &settings_table[i];
+		if (r->type != SETTING_SECRET || r->off == 0)
+			continue;
+		v = *(char **)(void *)((char *)st + r->off);
+		if (v != NULL)
+			explicit_bzero(v, strlen(v));
+	}
+}
+
 /*
  * Secret row r's bit in struct settings' withheld: its place among the
  * table's secrets (test_settings checks there are at most 32).

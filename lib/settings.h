@@ -284,6 +284,12 @@ void settings_warn(const struct settings *);
 /* Frees what parse allocated and wipes the secrets. */
 void settings_free(struct settings *);
 /*
+ * Every secret's bytes zeroed where they are, nothing freed and no lock
+ * taken: for a forked child that must not hold them (parley-fetch's
+ * document reader, workerd/fetch/docchild.c). The fields then read "".
+ */
+void settings_wipe(struct settings *);
+/*
  * 1 when name is a secret masterd has set but did not give this child
  * (its row in masterd/procs.c does not list it): its field is NULL, and
  * a rule that wants it set beside another (SMTP_USER's SMTP_PASSWORD) is

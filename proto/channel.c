@@ -182,6 +182,19 @@ pchan_close(struct pchan *ch)
 	ch->wq_bytes = 0;
 }
 
+void
+pchan_wipe(struct pchan *ch)
+{
+	struct pframe *f;
+
+	if (ch->rbuf != NULL)
+		explicit_bzero(ch->rbuf, ch->rcap);
+	if (ch->tbuf != NULL)
+		explicit_bzero(ch->tbuf, PCHAN_TLS_RECORD);
+	TAILQ_FOREACH(f, &ch->wq, entry)
+		explicit_bzero(f->data, f->len);
+}
+
 int
 pchan_unqueue_fd(struct pchan *ch, uint16_t type, void *buf, size_t cap,
     size_t *lenp)

@@ -552,6 +552,12 @@ const char *pchan_why(const struct pchan *);
 /* Closes the socket, every queued frame's fd and every unclaimed fd. */
 void pchan_close(struct pchan *);
 /*
+ * Every byte the channel keeps (read, gathered, queued) zeroed where it
+ * is, nothing freed or closed: for a forked child that must not read
+ * what went over it (a key in a settings message or a reply).
+ */
+void pchan_wipe(struct pchan *);
+/*
  * Takes out of the queue the first frame of type carrying an fd of
  * which no byte was written yet (its fd has not left): the fd is the
  * caller's, returned, and the payload copied to buf, *lenp bytes (cut

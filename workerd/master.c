@@ -273,6 +273,12 @@ master_wait(struct pmsg *m, long long deadline)
 }
 
 void
+master_wipe(void)
+{
+	pchan_wipe(&mch);
+}
+
+void
 master_open(int fd, struct settings *st)
 {
 	char err[SETTINGS_ERR_MAX];

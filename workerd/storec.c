@@ -887,6 +887,12 @@ storec_init_list(const struct staddr *addrs, size_t n, SSL_CTX *tls)
 }
 
 void
+storec_wipe(void)
+{
+	pchan_wipe(&sc_ch);
+}
+
+void
 storec_shutdown(void)
 {
 	struct storec_req *r;

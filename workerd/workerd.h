@@ -135,6 +135,11 @@ void master_ready(void);
 void master_quitting(void);
 /* The open connection count; sent as WM_LOAD at most every 50 ms. */
 void master_load(unsigned int n);
+/*
+ * The channel's bytes zeroed (pchan_wipe: MW_SETTINGS's keys among
+ * them), nothing closed: for a forked child (fetch/docchild.c).
+ */
+void master_wipe(void);
 
 /* -------------------------------------------------------------- router.c */
 
@@ -409,6 +414,11 @@ void storec_cancel(struct storec_req *);
 size_t storec_inflight(void);
 /* Closes the connection and forgets every request (tests, exit). */
 void storec_shutdown(void);
+/*
+ * The connection's bytes zeroed (pchan_wipe: replies that held a key
+ * among them), nothing closed: for a forked child (fetch/docchild.c).
+ */
+void storec_wipe(void);
 
 /* An HTTP answer of its own for one PROTO_E_* code of storaged's. */
 struct storec_answer {

@@ -9,13 +9,19 @@
 // title is set, so the environment's copy in the heap is what is read),
 // while the ones it gets are (the scan sees them). SMTP_USER is set with
 // its password: the children that do not get the password still start.
-// The Parley is stopped in the test's after().
+// The fetcher's child that reads a PDF (workerd/fetch/docchild.c; a
+// visitor's attachment that holds its reader, the test build's
+// parley-test-spin) holds no fd but stdio and its pipe, and not the
+// model's key the fetcher holds. Each Parley is stopped in its test's
+// after().
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { test } from 'node:test';
 
-import { startParley, waitFor } from './lib/harness.mjs';
+import { upload } from './lib/attach.mjs';
+import { childPids, startParley, waitFor } from './lib/harness.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const WAIT = 10000;
 // The largest mapping scanned: the sanitizers' shadow memory is reserved
@@ -74,4 +80,34 @@ test('each child holds the secrets its row gives it and no other, in its setting
     t.diagnostic(`${role} (pid ${pid}) holds ${[...held].sort().join(', ') || 'no secret'}`);
     assert.deepEqual([...held].sort(), [...GETS[role]].sort(), `${role}'s memory holds what its row gives it alone`);
   }
+});
+
+// Its fds but stdio: each with what it is (readlink).
+function fdsPast2(pid) {
+  return fs.readdirSync(`/proc/${pid}/fd`).map(Number).filter((fd) => fd > 2).sort((a, b) => a - b)
+    .map((fd) => { try { return `${fd} ${fs.readlinkSync(`/proc/${pid}/fd/${fd}`)}`; } catch { return `${fd} gone`; } });
+}
+
+test('the child that reads a PDF: no fd of the fetcher\'s, not the model\'s key it holds', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, {
+    workers: 1, mock: true,
+    env: { OPENAI_API_KEY: SECRETS.OPENAI_API_KEY, RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_TEST_ATT_CPU_S: '30' },
+  });
+  await waitFor(() => p.fetcherPids().length === 1, WAIT, 'a fetcher');
+  const [fetcher] = p.fetcherPids();
+  const w = await createWidget(p, { attachment_types: ['pdf'] });
+  const v = await Visitor.open(p, w.widget_id);
+  t.after(() => v.close());
+  const { session_token: token } = await v.next('session');
+  const up = await upload(p, w.widget_id, token, 'held.pdf', Buffer.from('%PDF-1.0\n% parley-test-spin\n%%EOF\n'));
+  assert.equal(up.status, 200, JSON.stringify(up.json));
+  await waitFor(() => childPids(fetcher).length === 1, 20000, 'the reader\'s child');
+  const [child] = childPids(fetcher);
+  const key = ['OPENAI_API_KEY', Buffer.from(SECRETS.OPENAI_API_KEY)];
+  assert.deepEqual([...memHolds(fetcher, [key])], ['OPENAI_API_KEY'], 'the fetcher holds the model\'s key');
+  let fds;
+  await waitFor(() => (fds = fdsPast2(child)).length === 1, 5000, 'the child\'s fds but stdio: its pipe alone')
+    .catch((e) => assert.fail(`${e.message}: ${fds.join(', ')}`));
+  assert.match(fds[0], /^3 pipe:/);
+  assert.deepEqual([...memHolds(child, [key])], [], 'the child does not hold the model\'s key');
 });

@@ -586,6 +586,17 @@ crawl_end(struct crawl *c)
 }
 
 void
+crawl_wipe(struct crawl *c)
+{
+	uint32_t i;
+
+	for (i = 0; c != NULL && i < c->nspaces; i++)
+		if (c->spaces[i].api_key != NULL)
+			explicit_bzero(c->spaces[i].api_key,
+			    strlen(c->spaces[i].api_key));
+}
+
+void
 crawl_stop(struct crawl *c)
 {
 	if (c != NULL)

@@ -69,6 +69,11 @@ size_t crawl_sync_record(const struct crawl *c, char *buf, size_t size);
 /* Stops c at once (quitting): transfers dropped, nothing told; c freed. */
 void crawl_stop(struct crawl *c);
 /*
+ * c's agents' own keys (its spaces') zeroed where they are, nothing
+ * freed: for a forked child (docchild.c). NULL: nothing.
+ */
+void crawl_wipe(struct crawl *c);
+/*
  * Stops c's transfers and gives its sync back to storaged, due now
  * (ST_KB_SYNC_AGAIN), for the next fetcher at once rather than after its
  * lease; c's done is called once storaged has it (or could not), c freed.

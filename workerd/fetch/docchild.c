@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -31,12 +32,15 @@
 #include "docchild.h"
 #include "log.h"
 #include "proto.h"
+#include "settings.h"
 #include "util.h"
+#include "workerd.h"
 
 #define DOC_NOINDEX	1u
 #define DOC_NOFOLLOW	2u
 #define DOC_TRUNCATED	4u
 #define OUT_FIRST	65536	/* bytes of output room at first */
+#define CHILD_OUT_FD	3	/* the child's pipe, past stdio */
 /* The most a child sends: a doc at every bound of html.h's. */
 #define DOCCHILD_OUT_MAX	((size_t)1 + 4 + \
 	(4 + FETCH_TITLE_MAX) + (4 + FETCH_LANG_MAX) + (4 + FETCH_URL_MAX) + \
@@ -44,6 +48,51 @@
 	4 + (size_t)FETCH_BLOCKS_MAX * (2 + 4) + FETCH_TEXT_MAX)
 
 /* ------------------------------------------------------------ the child */
+
+static void (*wipe_more)(void);	/* docchild_wipe_with's */
+
+void
+docchild_wipe_with(void (*wipe)(void))
+{
+	wipe_more = wipe;
+}
+
+/*
+ * Every fd but stdio and fd (the pipe, made fd 3) closed: close_range,
+ * or one by one to the fd limit where the kernel has none. The pipe's
+ * fd, or -1.
+ */
+static int
+close_fds(int fd)
+{
+	struct rlimit rl;
+	rlim_t i;
+
+	if (fd != CHILD_OUT_FD && dup2(fd, CHILD_OUT_FD) < 0)
+		return -1;
+	if (close_range(CHILD_OUT_FD + 1, ~0U, 0) == 0)
+		return CHILD_OUT_FD;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	for (i = CHILD_OUT_FD + 1; i < rl.rlim_cur && i < INT_MAX; i++)
+		(void)close((int)i);
+	return CHILD_OUT_FD;
+}
+
+/*
+ * What the fetcher holds that the reader must not read or reach: fds
+ * closed, keys zeroed (docchild.h). The pipe's fd, or -1.
+ */
+static int
+child_isolate(int fd)
+{
+	if ((fd = close_fds(fd)) < 0)
+		return -1;
+	settings_wipe(&wsettings);
+	if (wipe_more != NULL)
+		wipe_more();
+	return fd;
+}
 
 #ifdef PARLEY_TEST_HOOKS
 /*
@@ -160,6 +209,8 @@ child_main(int fd, pid_t parent, const void *bytes, size_t len,
 
 	/* Ended with the fetcher; one gone before this line: now. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(2);
+	if ((fd = child_isolate(fd)) < 0)
 		_exit(2);
 	/* The fetcher's handlers and blocked signals are not the child's. */
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)

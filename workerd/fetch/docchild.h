@@ -18,6 +18,13 @@
  *   PR_SET_PDEATHSIG), writes the struct fetch_doc it read (or the
  *   reader's reason it read none) to a pipe, and _exits: no atexit
  *   handler, no loop, no storaged, no log line (those are the fetcher's).
+ * - Before the reader runs, the child closes every fd but stdio and its
+ *   pipe (the fetcher's channel to masterd, its storaged connection, its
+ *   transfers' sockets) and zeroes the keys the fetcher holds: the
+ *   settings' secrets (wsettings) and what docchild_wipe_with names. A
+ *   reader subverted by a document reads no key and reaches no peer
+ *   through the fetcher's fds (it is not exec'd: the rest of the
+ *   fetcher's memory, pages it fetched among it, is still there).
  * - The fetcher reads the pipe (at most DOCCHILD_OUT_MAX bytes), kills
  *   the child at wall_ms, reaps it, and checks what it sent (counts,
  *   lengths, no NUL in a string, every bound of html.h's) before it
@@ -67,6 +74,15 @@ struct docchild_result {
 	/* DOCCHILD_UNREAD: the reader's reason; else "" */
 	char why[DOCCHILD_WHY_MAX + 1];
 };
+
+/*
+ * wipe (NULL: none) called in every child after its fds are closed and
+ * wsettings' secrets zeroed, before its reader runs: it zeroes what else
+ * of the caller's memory holds a key (explicit_bzero where it is,
+ * nothing freed, no lock taken). The fetcher's: its syncs' agents' keys,
+ * its embedding jobs' headers, its channels' buffers (fetcher.c).
+ */
+void docchild_wipe_with(void (*wipe)(void));
 
 /*
  * bytes (len) read by reader(bytes, len, arg) in a child, waited for

@@ -46,6 +46,7 @@
 
 #include "attextract.h"
 #include "crawl.h"
+#include "docchild.h"
 #include "embed.h"
 #include "fetcher.h"
 #include "log.h"
@@ -572,6 +573,25 @@ limit_cpu(unsigned seconds)
 	cpu_rearm(NULL);
 }
 
+/*
+ * In a document reader's child (docchild_wipe_with; wsettings' secrets
+ * are docchild's own to zero): the keys the fetcher holds besides, each
+ * zeroed where it is. Its syncs' agents' keys, its embedding jobs'
+ * Authorization headers, and its channels' buffers (masterd's settings
+ * message, storaged's replies that brought agents' keys).
+ */
+static void
+fetcher_wipe(void)
+{
+	int i;
+
+	for (i = 0; i < SYNCS_MAX; i++)
+		crawl_wipe(F.syncs[i].crawl);
+	embed_wipe();
+	master_wipe();
+	storec_wipe();
+}
+
 int
 fetcher_run(const struct settings *set)
 {
@@ -591,6 +611,7 @@ fetcher_run(const struct settings *set)
 	loop_signal(SIGINT, on_signal);
 	loop_timer_init(&F.poll, poll_due, NULL);
 	limit_cpu(set->fetch_cpu_seconds);
+	docchild_wipe_with(fetcher_wipe);
 	spun_take(set->run_dir);
 	if (deliver_init(no_hooks) < 0 || embed_init() < 0)
 		fatalx("fetcher: cannot set up libcurl");

@@ -697,6 +697,17 @@ rerank_hits_apply(struct st_kb_hits *kb, uint32_t from,
 }
 
 void
+embed_wipe(void)
+{
+	struct embed_job *j;
+	struct curl_slist *h;
+
+	TAILQ_FOREACH(j, &jobs, entry)
+		for (h = j->hdrs; h != NULL; h = h->next)
+			explicit_bzero(h->data, strlen(h->data));
+}
+
+void
 embed_cancel(struct embed_job *j)
 {
 	if (j == NULL || j->ending)

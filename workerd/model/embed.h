@@ -147,6 +147,12 @@ const struct embed_conf *embed_for_agent(const struct st_agent *a,
 /* Drops every job without its callback, frees everything. */
 void embed_shutdown(void);
 /*
+ * Every job's headers (its Authorization: a key) zeroed where they are,
+ * nothing freed: for a forked child (fetch/docchild.c). The install's
+ * key is wsettings' (settings_wipe).
+ */
+void embed_wipe(void);
+/*
  * Embeds texts[0..n) (n 1 to EMBED_INPUTS_MAX, each 1 to EMBED_TEXT_MAX
  * bytes of UTF-8, EMBED_JOB_BYTES_MAX in all; n x conf->dims at most
  * EMBED_VALUES_MAX, and with dims 0 the server's vectors end the job

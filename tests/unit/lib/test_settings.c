@@ -1192,6 +1192,28 @@ test_msg_withheld(void **state)
 	penc_free(&e);
 }
 
+/* settings_wipe: every secret zeroed where it is, the rest untouched. */
+static void
+test_wipe(void **state)
+{
+	struct settings st;
+	char err[SETTINGS_ERR_MAX];
+	char *widget;
+	size_t i, len = strlen(KEY24);
+
+	assert_int_equal(parse(&st, err, sizeof(err), "WIDGET_API_KEY", KEY24,
+	    "OPENAI_API_KEY", "sk-1", "SYSTEM_PROMPT", "Be brief.", NULL), 0);
+	widget = st.widget_key;
+	settings_wipe(&st);
+	assert_ptr_equal(st.widget_key, widget);
+	for (i = 0; i < len; i++)
+		assert_int_equal(widget[i], 0);
+	assert_string_equal(st.openai_key, "");
+	assert_null(st.admin_key);
+	assert_string_equal(st.system_prompt, "Be brief.");
+	settings_free(&st);
+}
+
 /*
  * A value longer than the workers' decoder takes is refused by masterd's
  * parse, naming it: a list (CORS_ORIGIN) or a number with leading zeros
@@ -1342,6 +1364,7 @@ main(void)
 		cmocka_unit_test(test_msg),
 		cmocka_unit_test(test_msg_public_url),
 		cmocka_unit_test(test_msg_withheld),
+		cmocka_unit_test(test_wipe),
 		cmocka_unit_test(test_value_max),
 	};
 

@@ -7,18 +7,24 @@
  * the test build's opening that aborts) or exits otherwise as a crash,
  * and what a child sends that is not a doc as a crash too, never
  * believed; each with the caller alive. On the loop (docchild_start) the
- * same, done told once; docchild_stop reaps a child still reading.
+ * same, done told once; docchild_stop reaps a child still reading. The
+ * reader runs with no fd of the caller's but stdio and its pipe, and
+ * with the caller's keys (wsettings' secrets, what docchild_wipe_with
+ * names) zeroed, the caller's own untouched.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +33,8 @@
 #include "docchild.h"
 #include "proto.h"
 #include "loop.h"
+#include "settings.h"
+#include "workerd.h"
 
 /* What a reader of these tests does not look at of its arguments. */
 #define READER_UNUSED()	((void)bytes, (void)len, (void)arg, (void)doc, \
@@ -179,6 +187,122 @@ forge_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
 	_exit(0);
 }
 
+/* Keys the caller holds: two of its settings', one of its own. */
+#define MODEL_KEY	"sk-model-key-of-the-fetcher"
+#define ADMIN_KEY	"admin-key-a-fetcher-never-gets"
+#define HELD_KEY	"an-agent's-key-in-a-sync"
+static char held[] = HELD_KEY;
+
+/* docchild_wipe_with's, as the fetcher's zeroes its syncs' keys. */
+static void
+wipe_held(void)
+{
+	explicit_bzero(held, sizeof(held));
+}
+
+/* Whether the n bytes at s (NULL: none) are all zero. */
+static int
+zeroed(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (s[i] != '\0')
+			return 0;
+	return 1;
+}
+
+/*
+ * The first fd of the child's but stdio and its pipe (the one FIFO open
+ * for writing alone), or -1: none.
+ */
+static int
+stray_fd(void)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int fd, pipes = 0, stray = -1;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return INT_MAX;
+	while (stray < 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		fd = atoi(e->d_name);
+		if (fd <= 2 || fd == dirfd(d))
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+		    (fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY && pipes++ == 0)
+			continue;
+		stray = fd;
+	}
+	closedir(d);
+	return stray;
+}
+
+/* What the child holds of the caller's: "isolated", or why not. */
+static int
+isolated_reader(const void *bytes, size_t len, void *arg,
+    struct fetch_doc *doc, const char **why)
+{
+	static char buf[64];
+	int fd;
+
+	READER_UNUSED();
+	if ((fd = stray_fd()) >= 0) {
+		snprintf(buf, sizeof(buf), "fd %d open", fd);
+		*why = buf;
+		return -1;
+	}
+	if (!zeroed(wsettings.openai_key, sizeof(MODEL_KEY) - 1) ||
+	    !zeroed(wsettings.admin_key, sizeof(ADMIN_KEY) - 1)) {
+		*why = "a setting's key kept";
+		return -1;
+	}
+	if (!zeroed(held, sizeof(held))) {
+		*why = "the caller's key kept";
+		return -1;
+	}
+	doc->title = sdup("isolated");
+	return 0;
+}
+
+/* The caller's keys, its fds open: nothing of them in the reader. */
+struct isolation {
+	int devnull;
+	int sp[2];
+};
+
+static void
+isolation_set(struct isolation *is)
+{
+	assert_true((is->devnull = open("/dev/null", O_RDONLY)) >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    is->sp), 0);
+	wsettings.openai_key = sdup(MODEL_KEY);
+	wsettings.admin_key = sdup(ADMIN_KEY);
+	docchild_wipe_with(wipe_held);
+}
+
+/* The caller's own keys and fds as they were; then gone. */
+static void
+isolation_check_unset(struct isolation *is)
+{
+	assert_string_equal(wsettings.openai_key, MODEL_KEY);
+	assert_string_equal(wsettings.admin_key, ADMIN_KEY);
+	assert_string_equal(held, HELD_KEY);
+	assert_int_equal(fcntl(is->devnull, F_GETFD), 0);
+	assert_true(fcntl(is->sp[0], F_GETFD) >= 0);
+	close(is->devnull);
+	close(is->sp[0]);
+	close(is->sp[1]);
+	free(wsettings.openai_key);
+	free(wsettings.admin_key);
+	wsettings.openai_key = wsettings.admin_key = NULL;
+	docchild_wipe_with(NULL);
+}
+
 static double
 now_s(void)
 {
@@ -194,6 +318,22 @@ read_with(docchild_reader reader, void *arg, const struct docchild_bounds *b,
 {
 	return docchild_read("bytes", 5, b != NULL ? b : &BOUNDS, reader, arg,
 	    res);
+}
+
+static void
+test_isolated(void **state)
+{
+	struct docchild_result res;
+	struct isolation is;
+
+	(void)state;
+	isolation_set(&is);
+	read_with(isolated_reader, NULL, NULL, &res);
+	if (res.end != DOCCHILD_READ)
+		fail_msg("%d: %s", res.end, res.why);
+	assert_string_equal(res.doc.title, "isolated");
+	fetch_doc_free(&res.doc);
+	isolation_check_unset(&is);
 }
 
 static void
@@ -416,6 +556,7 @@ test_on_loop(void **state)
 	struct docchild dc;
 	struct loop_timer t;
 	const struct docchild_bounds late = { 5, 200 };
+	struct isolation is;
 	int status;
 
 	(void)state;
@@ -457,6 +598,18 @@ test_on_loop(void **state)
 	docchild_stop(&dc);	/* none: nothing */
 	loop_once(300);
 	assert_int_equal(dones, 3);
+
+	/* Isolated on the loop too (its epoll and timer fds not the child's). */
+	isolation_set(&is);
+	assert_int_equal(docchild_start(&dc, "bytes", 5, &BOUNDS,
+	    isolated_reader, NULL, on_done, &dones), 0);
+	run_until(&t, 4);
+	assert_int_equal(dones, 4);
+	if (got.end != DOCCHILD_READ)
+		fail_msg("%d: %s", got.end, got.why);
+	assert_string_equal(got.doc.title, "isolated");
+	fetch_doc_free(&got.doc);
+	isolation_check_unset(&is);
 }
 
 int
@@ -470,6 +623,7 @@ main(void)
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_forged),
 		cmocka_unit_test(test_on_loop),
+		cmocka_unit_test(test_isolated),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
