@@ -193,8 +193,10 @@ enum st_att_result {
 	ST_ATT_ORDER,		/* a piece not where the upload stands */
 	ST_ATT_IDENTITY,	/* the widget takes verified visitors only */
 	ST_ATT_PDFS,		/* the client's PDFs an hour spent */
+	ST_ATT_ORIGIN,		/* a page the widget's allowed_origins do
+				   not name (origin, below) */
 };
-#define ST_ATT_RESULT_MAX	ST_ATT_PDFS
+#define ST_ATT_RESULT_MAX	ST_ATT_ORIGIN
 
 /*
  * A visitor's upload goes through a widget by its public id with its
@@ -214,6 +216,14 @@ struct st_att_new_req {
 	const char *rate_key;		/* a visitor's client */
 	uint32_t window_ms, rate_kib;
 	uint64_t quota;			/* an organisation's bytes; 0 none */
+	/*
+	 * A visitor's request's Origin ("" none: a client that is no
+	 * browser's page): one the widget's allowed_origins do not take
+	 * (st_origin_allowed, as its config and socket) is ST_ATT_ORIGIN,
+	 * nothing stored. The chat API's is not looked at (CORS_ORIGIN is
+	 * its rule, the router's).
+	 */
+	const char *origin;
 };
 
 struct st_att_new_rep {
@@ -266,6 +276,7 @@ struct st_att_put_req {
 	 * another type: not counted.
 	 */
 	const char *rate_key;
+	const char *origin;		/* as st_att_new_req's */
 };
 
 /* chain = SHA-256(chain, piece_hash): st_att_put_req's prior, a piece on. */

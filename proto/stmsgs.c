@@ -1892,6 +1892,7 @@ static const struct pfield f_att_new_req[] = {
 	PFU32(struct st_att_new_req, window_ms),
 	PFU32(struct st_att_new_req, rate_kib),
 	PFU64(struct st_att_new_req, quota),
+	PFSTR(struct st_att_new_req, origin, ST_ORIGIN_MAX),
 };
 PLAYOUT(pl_att_new_req, struct st_att_new_req, f_att_new_req);
 
@@ -1923,6 +1924,7 @@ static const struct pfield f_att_put_req[] = {
 	PFBYTES(struct st_att_put_req, prior, prior_len,
 	    PF_F_EXACT | PF_F_NONE),
 	PFSTR(struct st_att_put_req, rate_key, ST_RATE_KEY_MAX),
+	PFSTR(struct st_att_put_req, origin, ST_ORIGIN_MAX),
 };
 PLAYOUT(pl_att_put_req, struct st_att_put_req, f_att_put_req);
 

@@ -278,6 +278,20 @@ upload_widget(struct store_txn *t, int api, const char *widget_id,
 }
 
 /*
+ * Whether a visitor's request through widget w comes from a page w does
+ * not take: an Origin its allowed_origins do not name, as its config and
+ * its socket are refused (st_origin_allowed). No Origin (a client that
+ * is no browser's page) and the chat API's (CORS_ORIGIN is its rule) are
+ * not refused here.
+ */
+static int
+origin_refused(const struct st_widget *w, int api, const char *origin)
+{
+	return !api && origin != NULL && origin[0] != '\0' &&
+	    !st_origin_allowed(w, origin);
+}
+
+/*
  * Whether the visitor of upload q is verified, for widget w that takes
  * verified visitors only: its session's own identify verified it, with
  * w's secret now (the chat API's, which carries no identity, never). 1
@@ -347,6 +361,11 @@ new_owner(struct store_txn *t, const struct st_att_new_req *q, int admin,
 		return -1;
 	if (rc == 1) {
 		out->result = ST_ATT_NO_WIDGET;
+		return 0;
+	}
+	if (origin_refused(&w, q->api, q->origin)) {
+		st_widget_free(&w);
+		out->result = ST_ATT_ORIGIN;
 		return 0;
 	}
 	if (w.identity_required && (rc = upload_verified(t, q, &w)) != 1) {
@@ -438,6 +457,27 @@ put_owns(struct store_txn *t, const struct st_att_put_req *q, int admin,
 	own = strcmp(w.id, a->widget) == 0;
 	st_widget_free(&w);
 	return own;
+}
+
+/*
+ * Whether visitor's piece q (or its DELETE) comes from a page its widget
+ * does not take (origin_refused): 1 yes, 0 no (or no such widget: no
+ * upload is its), -1 (t failed). Judged before the upload is looked
+ * up, so such a page learns nothing of it.
+ */
+static int
+put_origin_refused(struct store_txn *t, const struct st_att_put_req *q)
+{
+	struct st_widget w;
+	int rc, refused;
+
+	if (q->api || q->origin == NULL || q->origin[0] == '\0')
+		return 0;
+	if ((rc = upload_widget(t, 0, q->widget_id, &w)) != 0)
+		return rc < 0 ? -1 : 0;
+	refused = origin_refused(&w, 0, q->origin);
+	st_widget_free(&w);
+	return refused;
 }
 
 /* A visitor's first piece: its type one the widget takes. */
@@ -566,6 +606,11 @@ store_att_put(struct store_txn *t, const struct st_att_put_req *q,
 	memset(out, 0, sizeof(*out));
 	if (t->err)
 		return t->err;
+	if (!admin && (rc = put_origin_refused(t, q)) != 0) {
+		if (rc == 1)
+			out->result = ST_ATT_ORIGIN;
+		return t->err;
+	}
 	if ((rc = att_load(t, q->id, k, &a)) < 0)
 		return t->err;
 	if (rc == 1 || (rc = put_owns(t, q, admin, &a)) != 1 ||

@@ -16,8 +16,11 @@
  * Origin with "Access-Control-Allow-Origin: *" itself; a widget's public
  * config (GET, HEAD, OPTIONS) and the widget's WebSocket, which the
  * widget's own allowed_origins guard (widgets.c, wschat.c); the config
- * answers its preflight itself. The API the Open Chat Widget calls is
- * what CORS_ORIGIN guards.
+ * answers its preflight itself; a visitor's uploads and files
+ * (attach/upload.c): storaged holds the uploads to the same
+ * allowed_origins, and widgets.c answers their preflight as the
+ * config's. The API the Open Chat Widget calls is what CORS_ORIGIN
+ * guards.
  *
  * The dashboard and the admin API (flags R_DASH, R_ADMIN) are not checked
  * against CORS_ORIGIN when the Origin is the server's own (its host and

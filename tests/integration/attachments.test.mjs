@@ -5,7 +5,8 @@
 // by the visitor through a signed link; the type decided by the bytes
 // (an HTML page named .png is text; a zip declared as text is refused);
 // the widget's types and size limit; a piece out of order; a stranger's
-// token; a cut upload swept; a conversation's deletion taking its files;
+// token; the widget's allowed origins holding for its uploads and their
+// preflight; a cut upload swept; a conversation's deletion taking its files;
 // a person's upload completed, deleted or named through its own
 // conversation only; a PDF the fetcher dies reading read again once its
 // lease ends, or given up as unreadable after 3;
@@ -842,12 +843,88 @@ describe('stacks of their own', { concurrency: true }, () => {
       assert.equal(r.status, 204);
       r = await p.request('DELETE', `/api/widget/${w.widget_id}/attachments/${id}`, { headers: { 'X-Parley-Session': token } });
       assert.equal(r.status, 404);
-      // The preflight answers any origin.
+      // The preflight of a widget that names no page answers any origin.
       r = await p.request('OPTIONS', `/api/widget/${w.widget_id}/attachments`, { headers: { Origin: 'https://shop.example' } });
       assert.equal(r.status, 204);
       assert.match(r.headers['access-control-allow-headers'], /X-Parley-Session/);
+      assert.equal(r.headers['access-control-allow-origin'], 'https://shop.example');
+      assert.match(r.headers.vary, /Origin/);
       v.ws.close();
       other.v.ws.close();
+    });
+
+    // Any page could make its visitors' browsers upload through any
+    // widget (the routes answered every origin), filling the
+    // organisation's quota: a widget's allowed_origins, which guard its
+    // config and socket, hold for its uploads too.
+    test('a widget\'s allowed origins hold for its uploads: another page\'s, and their preflight, refused (403), nothing stored; its own page\'s and a client\'s without Origin go on', async () => {
+      const shop = await createWidget(p, { name: 'Shop', attachment_types: ['image'], allowed_origins: ['https://shop.example'] });
+      const v = await Visitor.open(p, shop.widget_id, { origin: 'https://shop.example' });
+      const { session_token: token } = await v.next('session');
+      const base = `/api/widget/${shop.widget_id}/attachments`;
+      const evil = 'https://evil.example';
+      const stored = async () => {
+        const f = await backup(p);
+        return ['atts', 'att_chunks'].map((t) => mdbStat(['-n', '-s', t, f], 'Entries'));
+      };
+      const ask = (method, path, origin, headers = {}, body) => p.request(method, path, {
+        headers: { 'X-Parley-Session': token, ...(origin ? { Origin: origin } : {}), ...headers }, body });
+      const refusedHere = (r, what) => {
+        assertJsonError(r, 403, 'Origin not allowed');
+        assert.equal(r.headers['access-control-allow-origin'], undefined, what);
+      };
+
+      // The preflights: CORS headers for the widget's page alone.
+      const pre = { 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'content-range, x-parley-session' };
+      for (const path of [base, `${base}/att_${'0'.repeat(32)}`]) {
+        refusedHere(await p.request('OPTIONS', path, { headers: { Origin: evil, ...pre } }), path);
+        const r = await p.request('OPTIONS', path, { headers: { Origin: 'https://shop.example', ...pre } });
+        assert.equal(r.status, 204, path);
+        assert.equal(r.headers['access-control-allow-origin'], 'https://shop.example', path);
+        assert.match(r.headers.vary, /Origin/, path);
+        assert.match(r.headers['access-control-allow-methods'], /PUT/, path);
+        assert.match(r.headers['access-control-allow-headers'], /X-Parley-Session/, path);
+      }
+
+      const before = await stored();
+      // Another page's new upload: refused.
+      const photo = png(PIECE + 1000);
+      const refused = await upload(p, shop.widget_id, token, 'a.png', photo, { origin: evil });
+      refusedHere({ status: refused.status, json: () => refused.json, headers: refused.headers, text: JSON.stringify(refused.json) }, 'new');
+      // An origin longer than any a widget may name: refused as the
+      // socket's upgrade refuses it.
+      assertJsonError(await ask('POST', base, `https://${'a'.repeat(300)}.example`, { 'Content-Type': 'application/json' },
+        JSON.stringify({ name: 'a.png', size: 10 })), 403, 'Origin too long');
+      // An upload begun by the widget's page: another page's piece, or
+      // DELETE, refused.
+      let r = await ask('POST', base, 'https://shop.example', { 'Content-Type': 'application/json' }, JSON.stringify({ name: 'b.png', size: photo.length }));
+      assert.equal(r.status, 201, r.text);
+      assert.equal(r.headers['access-control-allow-origin'], '*');
+      const { id } = r.json();
+      const range = (off, n) => ({ 'Content-Range': `bytes ${off}-${off + n - 1}/${photo.length}` });
+      refusedHere(await ask('PUT', `${base}/${id}`, evil, range(0, PIECE), photo.subarray(0, PIECE)), 'piece');
+      refusedHere(await ask('DELETE', `${base}/${id}`, evil), 'delete');
+      // Nothing of another page's kept: the widget's page's upload alone.
+      assert.deepEqual(await stored(), [before[0] + 1, before[1]]);
+      // Its own page's pieces (its origin in any case): where it stood, kept whole.
+      r = await ask('PUT', `${base}/${id}`, 'https://shop.example', range(0, PIECE), photo.subarray(0, PIECE));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().received, PIECE);
+      r = await ask('PUT', `${base}/${id}`, 'HTTPS://Shop.Example', range(PIECE, 1000), photo.subarray(PIECE));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().complete, true);
+      // A client with no Origin (no browser's page): as before.
+      const plain = await upload(p, shop.widget_id, token, 'c.png', png(1000));
+      assert.equal(plain.status, 200, JSON.stringify(plain.json));
+      v.send({ type: 'message', content: 'Two', attachments: [id, plain.id] });
+      let m;
+      do m = await v.next(); while (m.type !== 'typing_stop');
+      // A widget that names no page: any page's upload, as before.
+      const o = await visitor();
+      const anyPage = await upload(p, w.widget_id, o.token, 'd.png', png(1000), { origin: evil });
+      assert.equal(anyPage.status, 200, JSON.stringify(anyPage.json));
+      v.ws.close();
+      o.v.ws.close();
     });
 
     test('a deleted conversation takes its files: their pages go back to LMDB\'s free list', async () => {

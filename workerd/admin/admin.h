@@ -839,6 +839,13 @@ void contacts_erasure(struct conn *, struct http_request *,
 /* GET (and its OPTIONS preflight): the widget's public config. */
 void widgets_config_get(struct conn *, struct http_request *,
     const struct route_match *);
+/*
+ * The OPTIONS preflight of a visitor's uploads (/api/widget/:wid/
+ * attachments[/:att]): answered as the config's is, for the origins the
+ * widget allows alone (the Origin echoed, Vary: Origin), with the
+ * uploads' methods and headers; another is 403 without CORS headers.
+ */
+void widgets_uploads_preflight(struct conn *, const struct route_match *);
 
 /* -------------------------------------------------------------- setup.c */
 

@@ -71,6 +71,12 @@ static const char preflight_headers[] =
     "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"
     "Access-Control-Allow-Headers: Content-Type\r\n"
     "Access-Control-Max-Age: 600\r\n";
+/* A visitor's uploads' (attach/upload.c): the same origins, these asks. */
+static const char uploads_preflight_headers[] =
+    "Access-Control-Allow-Methods: GET, POST, PUT, DELETE, OPTIONS\r\n"
+    "Access-Control-Allow-Headers: Content-Type, Content-Range, "
+    "X-Parley-Session\r\n"
+    "Access-Control-Max-Age: 600\r\n";
 
 int
 widget_id_valid(const char *s)
@@ -705,14 +711,19 @@ origin_echoable(const char *o)
 	return st_origin_valid(o);
 }
 
+/*
+ * storaged's answer r of widget c asked for: its public config, or the
+ * preflight (OPTIONS) of one of its routes, answered with that route's
+ * preflight headers (its methods and headers).
+ */
 static void
-config_done(const struct storec_result *r, void *arg)
+config_answer(struct conn *c, const struct storec_result *r,
+    const char *allow)
 {
-	struct conn *c = arg;
 	struct st_widget_avail_rep rep;
 	struct st_widget *w = &rep.widget;
 	const char *origin, *msg;
-	char hdrs[sizeof(config_headers) + sizeof(preflight_headers) +
+	char hdrs[sizeof(config_headers) + sizeof(uploads_preflight_headers) +
 	    ST_ORIGIN_MAX + 64];
 	int status, preflight;
 
@@ -756,7 +767,7 @@ config_done(const struct storec_result *r, void *arg)
 			strlcat(hdrs, "\r\n", sizeof(hdrs));
 		}
 		if (preflight) {
-			strlcat(hdrs, preflight_headers, sizeof(hdrs));
+			strlcat(hdrs, allow, sizeof(hdrs));
 			conn_send(c, 204, hdrs, NULL, NULL, 0);
 		} else
 			conn_send_json(c, 200, hdrs, widget_public_json(w,
@@ -766,17 +777,41 @@ config_done(const struct storec_result *r, void *arg)
 	st_rep_free(PROTO_ST_WIDGET_AVAIL, &rep);
 }
 
+static void
+config_done(const struct storec_result *r, void *arg)
+{
+	config_answer(arg, r, preflight_headers);
+}
+
+static void
+uploads_preflight_done(const struct storec_result *r, void *arg)
+{
+	config_answer(arg, r, uploads_preflight_headers);
+}
+
 /* Any page may ask: a visitor's request (no who asks), as ST_WS_OPEN. */
-void
-widgets_config_get(struct conn *c, struct http_request *req,
-    const struct route_match *m)
+static void
+config_ask(struct conn *c, const struct route_match *m, storec_cb cb)
 {
 	struct st_id_req one;
 
 	one.id = m->nparams > 0 ? m->param[0] : "";
 	if (!widget_id_valid(one.id))
 		conn_send_error(c, 404, config_gone_headers, "Widget not found");
-	else if (storec_ask(NULL, PROTO_ST_WIDGET_AVAIL, &one, config_done, c,
+	else if (storec_ask(NULL, PROTO_ST_WIDGET_AVAIL, &one, cb, c,
 	    &c->sreq) < 0)
 		conn_send_error(c, 503, config_headers, "Storage unavailable");
+}
+
+void
+widgets_config_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	config_ask(c, m, config_done);
+}
+
+void
+widgets_uploads_preflight(struct conn *c, const struct route_match *m)
+{
+	config_ask(c, m, uploads_preflight_done);
 }

@@ -58,6 +58,7 @@ struct scan_job {
 	char wid[ST_WID_ARG_MAX + 1];
 	char conv[ST_ID_HEX + 1];
 	char rate[ST_RATE_KEY_MAX + 1];
+	char origin[ST_ORIGIN_MAX + 1];
 	uint32_t piece, before;		/* read up to piece, of before */
 	int checked;			/* the upload's record fits q */
 	struct clamd_addr addr;		/* clamd's, when scanning */
@@ -510,6 +511,9 @@ att_scan(struct conn *c, const struct st_att_put_req *q, att_scan_fn fn)
 	strlcpy(j->rate, q->rate_key != NULL ? q->rate_key : "",
 	    sizeof(j->rate));
 	j->q.rate_key = j->rate;
+	strlcpy(j->origin, q->origin != NULL ? q->origin : "",
+	    sizeof(j->origin));
+	j->q.origin = j->origin;
 	j->fn = fn;
 	j->before = q->offset / ST_ATT_PIECE;
 	loop_timer_init(&j->wait, waited, j);

@@ -7,7 +7,11 @@
  * (sniff.c). The worker holds one piece of a request at a time, so a
  * hundred visitors uploading hold a hundred pieces at most, whatever
  * their files' sizes. storaged says what is allowed: the widget's types
- * and size limit, the client's bytes a minute, the organisation's quota.
+ * and size limit, the client's bytes a minute, the organisation's quota,
+ * and, for a visitor's, the page: a request's Origin the widget's
+ * allowed_origins do not name is refused (403), as its config and its
+ * socket are (st_origin_allowed); one without an Origin (a client that
+ * is no browser's page) is not.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,18 +29,18 @@
 #define ATT_WINDOW_MS	60000u		/* a client's bytes are counted a minute */
 #define SCAN_RETRY_AFTER "2"		/* seconds, after a 503 of the scan */
 
-/* Any page may upload: the session token is what the routes trust. */
-#define PUBLIC_CORS							\
-	"Access-Control-Allow-Origin: *\r\n"				\
-	"Access-Control-Expose-Headers: Retry-After\r\n"
+/*
+ * A visitor's answers may be read by the page that asked: a browser sends
+ * a page's upload (its X-Parley-Session makes it one to preflight) only
+ * once the preflight said yes, and the preflight answers the widget's
+ * allowed origins alone (widgets_uploads_preflight); storaged refuses
+ * another's request all the same (ST_ATT_ORIGIN), that refusal with no
+ * CORS header.
+ */
 static const char public_headers[] = "Cache-Control: no-store\r\n"
-    PUBLIC_CORS;
-static const char preflight_headers[] = "Cache-Control: no-store\r\n"
-    PUBLIC_CORS
-    "Access-Control-Allow-Methods: GET, POST, PUT, DELETE, OPTIONS\r\n"
-    "Access-Control-Allow-Headers: Content-Type, Content-Range, "
-    "X-Parley-Session\r\n"
-    "Access-Control-Max-Age: 600\r\n";
+    "Access-Control-Allow-Origin: *\r\n"
+    "Access-Control-Expose-Headers: Retry-After\r\n";
+static const char origin_refused_headers[] = "Cache-Control: no-store\r\n";
 
 /* What a refusal says, by storaged's result. */
 static const struct {
@@ -57,6 +61,7 @@ static const struct {
 	[ST_ATT_IDENTITY] = { 403, "Identity required" },
 	[ST_ATT_PDFS] = { 429, "Too many PDFs from this address (at most 20 "
 	    "an hour, each read for the assistant), please wait" },
+	[ST_ATT_ORIGIN] = { 403, "Origin not allowed" },
 };
 
 #define PERSON_TYPE_REFUSED "type: not a kind of file kept (images, PDFs " \
@@ -103,6 +108,9 @@ refused(struct conn *c, const char *hdrs, uint8_t result, uint64_t retry_ms,
 		json_object_set_new(o, "max_bytes", json_integer(max));
 	if (o != NULL && result == ST_ATT_ORDER)
 		json_object_set_new(o, "received", json_integer(received));
+	/* As the config's: the page refused cannot read it. */
+	if (result == ST_ATT_ORIGIN)
+		hdrs = origin_refused_headers;
 	snprintf(h, sizeof(h), "%s", hdrs);
 	if (result == ST_ATT_RATE || result == ST_ATT_PDFS)
 		snprintf(h, sizeof(h), "%sRetry-After: %llu\r\n", hdrs,
@@ -210,21 +218,33 @@ ask(struct conn *c, uint16_t type, const void *q, storec_cb cb,
 		conn_send_error(c, 503, hdrs, "Storage unavailable");
 }
 
-/* A preflight of a visitor's route: any origin, these methods. */
+/* A preflight of a visitor's route: the widget's origins, answered. */
 static int
-preflight(struct conn *c, struct http_request *req)
+preflight(struct conn *c, struct http_request *req,
+    const struct route_match *m)
 {
 	if (req->method != HTTP_OPTIONS)
 		return 0;
-	conn_send(c, 204, preflight_headers, NULL, NULL, 0);
+	widgets_uploads_preflight(c, m);
 	return 1;
 }
 
-/* The visitor's session token's hash, or 401 answered (-1). */
+/*
+ * The visitor's session token's hash and the request's Origin (NULL
+ * none; storaged holds it to the widget's allowed_origins): 0, or -1
+ * with 401 (no token) or 403 (an Origin longer than any a widget may
+ * allow, refused as the socket's upgrade refuses it) answered.
+ */
 static int
 visitor_token(struct conn *c, struct http_request *req, uint8_t *hash,
-    uint32_t *len)
+    uint32_t *len, const char **origin)
 {
+	*origin = http_header(req, "origin");
+	if (*origin != NULL && strlen(*origin) > ST_ORIGIN_MAX) {
+		conn_send_error(c, 403, origin_refused_headers,
+		    "Origin too long");
+		return -1;
+	}
 	if (wschat_token_hash(http_header(req, "x-parley-session"),
 	    hash) < 0) {
 		conn_send_error(c, 401, public_headers, "X-Parley-Session: "
@@ -323,13 +343,15 @@ client_upload(struct conn *c, struct http_request *req,
 	struct st_att_new_req q;
 	json_t *root = NULL;
 
-	if (api ? chat_key_refused(c, req, chat_headers) : preflight(c, req))
+	if (api ? chat_key_refused(c, req, chat_headers) :
+	    preflight(c, req, m))
 		return;
 	memset(&q, 0, sizeof(q));
 	q.widget_id = api ? "" : m->param[0];
 	q.conv_id = "";
 	q.api = api;
-	if (!api && visitor_token(c, req, q.token, &q.token_len) < 0)
+	if (!api && visitor_token(c, req, q.token, &q.token_len,
+	    &q.origin) < 0)
 		return;
 	if (new_read(c, req, &root, name, &q, hdrs) == 0)
 		client_new(c, req, &q);
@@ -536,7 +558,7 @@ att_visitor_piece(struct conn *c, struct http_request *req,
 {
 	struct st_att_put_req q;
 
-	if (preflight(c, req))
+	if (preflight(c, req, m))
 		return;
 	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
 		att_visitor_get(c, req, m);
@@ -545,7 +567,7 @@ att_visitor_piece(struct conn *c, struct http_request *req,
 	memset(&q, 0, sizeof(q));
 	q.widget_id = m->param[0];
 	q.id = m->param[1];
-	if (visitor_token(c, req, q.token, &q.token_len) < 0)
+	if (visitor_token(c, req, q.token, &q.token_len, &q.origin) < 0)
 		return;
 	client_piece(c, req, &q);
 }

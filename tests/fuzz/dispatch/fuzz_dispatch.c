@@ -467,7 +467,7 @@ static void
 known_canned_att(void)
 {
 	struct st_att_new_req n = { "", { 0 }, 0, 0, "", "fuzz.txt", 1, "",
-	    0, 0, 0 };
+	    0, 0, 0, "" };
 	struct st_att_put_req u;
 	struct st_canned_put_req c = { NULL, "fuzz", MARK_FIRST, 1, 1, NULL };
 	struct st_str id;

@@ -61,11 +61,13 @@ export function pdf(text, comment = 'a page') {
 }
 
 // Uploads data as name through widget wid with the visitor's token (from
-// localAddress, when given): {status, json} of the refusal, or of the last
+// localAddress, when given; as a page of origin would, when given, its
+// Origin on each request): {status, json} of the refusal, or of the last
 // piece (each answer awaited timeout ms at most: the http client's own
 // bound when not given).
-export async function upload(p, wid, token, name, data, { pieceSize = PIECE, localAddress, timeout } = {}) {
-  const h = { 'X-Parley-Session': token, 'Content-Type': 'application/json' };
+export async function upload(p, wid, token, name, data, { pieceSize = PIECE, localAddress, timeout, origin } = {}) {
+  const o = origin ? { Origin: origin } : {};
+  const h = { 'X-Parley-Session': token, 'Content-Type': 'application/json', ...o };
   let r = await p.request('POST', `/api/widget/${wid}/attachments`, { localAddress, headers: h, body: JSON.stringify({ name, size: data.length }) });
   if (r.status !== 201) return { status: r.status, json: r.json(), headers: r.headers };
   const { id } = r.json();
@@ -73,7 +75,7 @@ export async function upload(p, wid, token, name, data, { pieceSize = PIECE, loc
     const piece = data.subarray(off, Math.min(off + pieceSize, data.length));
     r = await p.request('PUT', `/api/widget/${wid}/attachments/${id}`, {
       localAddress,
-      headers: { 'X-Parley-Session': token, 'Content-Range': `bytes ${off}-${off + piece.length - 1}/${data.length}` },
+      headers: { 'X-Parley-Session': token, 'Content-Range': `bytes ${off}-${off + piece.length - 1}/${data.length}`, ...o },
       body: piece,
       timeout,
     });

@@ -9,7 +9,7 @@
  * swept when its hour is over; a rewritten first piece (stripping)
  * starting the file again; a client's KiB a minute; the tables hold no
  * entry left behind; the PDFs to read served round by round across
- * clients.
+ * clients; a widget's allowed_origins holding for its uploads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -196,6 +196,89 @@ test_upload_rules(void **state)
 		assert_int_equal(p.result, ST_ATT_OK);
 		assert_int_equal(p.whole, 1);
 	}
+}
+
+/*
+ * A widget's allowed_origins hold for its uploads as for its config and
+ * its socket: a request from a page they do not name (its Origin) is
+ * ST_ATT_ORIGIN, nothing stored, its pieces and its DELETE too, before
+ * the upload is looked up; one they name (any case), and one with no
+ * Origin (no browser's page), go on. No origins: any page.
+ */
+static void
+test_upload_origin(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget_update_req u;
+	struct st_widget in, out;
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+	struct st_att_new_req nq = { .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "photo.png",
+	    .size = 100, .rate_key = "att:1.2.3.4", .window_ms = 60000,
+	    .origin = "https://elsewhere.example" };
+	struct st_att_put_req pq = { .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .offset = 0, .type = ATTACH_PNG,
+	    .hash_len = ST_ATT_HASH_LEN, .data = { bytes_a, 100 },
+	    .origin = "https://elsewhere.example" };
+	char id[ST_ATT_ID_LEN + 1];
+
+	token(nq.token, 1);
+	token(pq.token, 1);
+	SHA256(pq.data.p, pq.data.len, pq.hash);
+	/* A widget that names no page: any page may upload. */
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OK);
+	st_widget_defaults(&in);
+	in.norigins = 1;
+	in.origins = calloc(1, sizeof(*in.origins));
+	in.origins[0] = strdup("https://shop.example");
+	u = (struct st_widget_update_req){ W.widget_id, ST_WF_ORIGINS, in };
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_UPDATE, &u, &out), 0);
+	st_widget_free(&out);
+	st_widget_free(&u.w);
+	/* An upload begun before: another page's piece, or DELETE, refused. */
+	pq.id = n.id;
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &pq, &p), 0);
+	assert_int_equal(p.result, ST_ATT_ORIGIN);
+	assert_int_equal(p.received, 0);
+	pq.drop = 1;
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &pq, &p), 0);
+	assert_int_equal(p.result, ST_ATT_ORIGIN);
+	assert_int_equal(db_entries(f, "atts"), 1);
+	assert_int_equal(db_entries(f, "att_chunks"), 0);
+	/* Its own page's piece (the origin in any case): kept. */
+	pq.drop = 0;
+	pq.origin = "HTTPS://Shop.Example";
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &pq, &p), 0);
+	assert_int_equal(p.result, ST_ATT_OK);
+	assert_int_equal(p.whole, 1);
+	st_rep_free(PROTO_ST_ATT_PUT, &p);
+	/* A new upload from another page, "null", a bad one: refused. */
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_ORIGIN);
+	nq.origin = "null";
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_ORIGIN);
+	nq.origin = "https://shop.example.evil.example";
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_ORIGIN);
+	assert_int_equal(db_entries(f, "atts"), 1);
+	assert_int_equal(db_entries(f, "att_due"), 1);
+	/* The widget's page, and a client with no Origin: taken. */
+	nq.origin = "https://shop.example";
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OK);
+	nq.origin = "";
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OK);
+	strlcpy(id, n.id, sizeof(id));
+	pq.id = id;
+	pq.origin = NULL;
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &pq, &p), 0);
+	assert_int_equal(p.result, ST_ATT_OK);
+	st_rep_free(PROTO_ST_ATT_PUT, &p);
+	assert_int_equal(db_entries(f, "atts"), 3);
 }
 
 /*
@@ -965,6 +1048,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_upload_rules, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_upload_origin, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_last_piece_prior, setup,
 		    teardown),
