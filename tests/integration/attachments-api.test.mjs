@@ -147,6 +147,7 @@ describe('attachments over the chat API', { concurrency: 1 }, () => {
     assert.equal(got.headers['content-type'], 'image/png');
     assert.equal(got.headers['x-content-type-options'], 'nosniff');
     assert.match(got.headers['content-security-policy'], /default-src 'none'; sandbox/);
+    assert.equal(got.headers['cache-control'], 'private, max-age=60');
     const forged = a.url.replace(/sig=./, (m) => (m.endsWith('0') ? 'sig=1' : 'sig=0'));
     const bad = await p.get(forged);
     assert.equal(bad.status, 403);

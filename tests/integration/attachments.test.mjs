@@ -124,6 +124,7 @@ describe('stacks of their own', { concurrency: true }, () => {
       assert.equal(r.headers['x-content-type-options'], 'nosniff');
       assert.match(r.headers['content-security-policy'], /default-src 'none'; sandbox/);
       assert.match(r.headers['content-disposition'], /^inline; filename="bent fork.png"/);
+      assert.equal(r.headers['cache-control'], 'private, no-cache');
       // Another conversation's path: nothing.
       const other = await p.admin(`/v1/admin/conversations/${'0'.repeat(32)}/attachments/${up.id}`);
       assert.equal(other.status, 404);
@@ -180,6 +181,9 @@ describe('stacks of their own', { concurrency: true }, () => {
       assert.equal(r.status, 200);
       assert.match(r.headers['content-disposition'], /^attachment; filename="receipt.pdf"/);
       assert.equal(r.headers['access-control-allow-origin'], '*');
+      // Kept a minute at most: a file deleted, or its link expired, is
+      // not shown from a browser's cache for an hour after.
+      assert.equal(r.headers['cache-control'], 'private, max-age=60');
       assert.equal(r.body.toString('latin1').slice(0, 8), '%PDF-1.7');
       // HEAD answers the head a GET has: it said Content-Length: 0 of a
       // file of 45 bytes.

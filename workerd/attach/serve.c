@@ -27,7 +27,13 @@
 #define SAFE_HEADERS							\
 	"Content-Security-Policy: default-src 'none'; sandbox\r\n"	\
 	"Cross-Origin-Resource-Policy: cross-origin\r\n"
-#define LINK_CACHE	"Cache-Control: private, max-age=3600\r\n"
+/*
+ * A signed link is kept by the browser a minute at most: a file deleted
+ * (its conversation's delete, a contact's erasure) or a link expired is
+ * not shown from its cache for long. Not no-cache: an answer has no
+ * validator (ETag) to ask again with, so each use would fetch it whole.
+ */
+#define LINK_CACHE	"Cache-Control: private, max-age=60\r\n"
 #define ANY_ORIGIN	"Access-Control-Allow-Origin: *\r\n"
 static const char visitor_headers[] = LINK_CACHE ANY_ORIGIN SAFE_HEADERS;
 static const char chat_headers[] = LINK_CACHE SAFE_HEADERS;
