@@ -12,6 +12,20 @@
  * issue order is also the list by deadline and one timer suffices. The
  * same timer retries the connection while storaged is away.
  *
+ * A write whose outcome its caller must know (STOREC_F_OUTCOME: a chat
+ * turn's question and reply), and any request storaged answered early
+ * (it ran it; the disk flush is all that is left), is not timed out so:
+ * storaged carries on with a request whatever the worker decided, so a
+ * write failed on a timeout could be stored all the same (a question
+ * told "not saved" stored with no answer ever; a reply told "not saved"
+ * stored complete). Such a request waits while the connection lives,
+ * three storage timeouts at most (STOREC_STUCK_MIN_MS at least), in a
+ * list of its own, by deadline too. Past that storaged is taken to be stuck
+ * and the connection is dropped: every request on it completes as
+ * unavailable, and storaged, whenever it runs again, ends the chat turns
+ * it had open on that connection as a lost worker's (lostturns.h), so
+ * a question it did store is answered (interrupted), not left open.
+ *
  * Requests are queued on the channel and written after the current batch
  * of events, so a burst goes out in one write and a callback can never
  * close the channel under the reply loop that called it.
@@ -70,6 +84,12 @@
 #define STOREC_EVENT_CBS	4	/* modules that take unasked messages */
 /* How long a request made while storaged is away waits for it. */
 #define STOREC_WAIT_MS		2000
+/*
+ * How long a write whose outcome is wanted waits on a live connection:
+ * STOREC_STUCK_TIMEOUTS storage timeouts, STOREC_STUCK_MIN_MS at least.
+ */
+#define STOREC_STUCK_TIMEOUTS	3
+#define STOREC_STUCK_MIN_MS	10000
 
 /* SC_HELLO: connected; TLS's handshake, then storaged's role awaited. */
 enum storec_state { SC_DOWN, SC_CONNECTING, SC_HELLO, SC_UP };
@@ -85,6 +105,8 @@ struct storec_req {
 	struct storec_req **handle;
 	int early_ok;		/* asked for an early answer */
 	int answered;		/* had it: the final reply is the empty confirmation */
+	int outcome;		/* STOREC_F_OUTCOME: in sc_patient once sent */
+	int patient;		/* in sc_patient, not sc_inflight */
 	/* Waiting for a connection (sc_waiting): what to send then. */
 	int waiting;
 	uint16_t flags;
@@ -109,8 +131,11 @@ static int sc_fd = -1;			/* while connecting */
 static struct loop_io sc_io;
 static struct loop_timer sc_timer;
 static struct loop_defer sc_flush_defer;
-static TAILQ_HEAD(, storec_req) sc_inflight =
+static TAILQ_HEAD(storec_list, storec_req) sc_inflight =
     TAILQ_HEAD_INITIALIZER(sc_inflight);
+/* Those that wait until storaged is stuck (STOREC_F_OUTCOME, answered early). */
+static struct storec_list sc_patient = TAILQ_HEAD_INITIALIZER(sc_patient);
+static uint32_t sc_stuck_min_ms = STOREC_STUCK_MIN_MS;	/* tests shorten it */
 static LIST_HEAD(, storec_req) sc_hash[STOREC_BUCKETS];
 /* Made while storaged was away, in order (so by deadline too). */
 static TAILQ_HEAD(, storec_req) sc_waiting =
@@ -139,6 +164,22 @@ static int sc_store_failed;		/* ST_EV_STORE_FAILED on this connection */
 static void storec_connect(void);
 static void storec_io(int, uint32_t, void *);
 static void storec_ev_sync(void);
+void storec_set_stuck_ms(uint32_t);
+
+void
+storec_set_stuck_ms(uint32_t ms)
+{
+	sc_stuck_min_ms = ms;
+}
+
+/* How long a patient request waits (the timeout is 300 s at most). */
+static uint32_t
+storec_stuck_ms(void)
+{
+	uint32_t ms = STOREC_STUCK_TIMEOUTS * wconf.storage_timeout_ms;
+
+	return ms > sc_stuck_min_ms ? ms : sc_stuck_min_ms;
+}
 
 void
 storec_on_event(storec_event_cb cb)
@@ -246,7 +287,7 @@ storec_find(uint32_t id)
 static void
 storec_unlink(struct storec_req *r)
 {
-	TAILQ_REMOVE(&sc_inflight, r, order);
+	TAILQ_REMOVE(r->patient ? &sc_patient : &sc_inflight, r, order);
 	LIST_REMOVE(r, hash);
 	sc_count--;
 	if (r->handle != NULL)
@@ -337,6 +378,7 @@ static void
 storec_arm(void)
 {
 	struct storec_req *r = TAILQ_FIRST(&sc_inflight);
+	struct storec_req *p = TAILQ_FIRST(&sc_patient);
 	struct storec_req *w = TAILQ_FIRST(&sc_waiting);
 	uint64_t at = UINT64_MAX;
 
@@ -346,6 +388,8 @@ storec_arm(void)
 		at = sc_connect_deadline;
 	if (r != NULL && r->deadline < at)
 		at = r->deadline;
+	if (p != NULL && p->deadline < at)
+		at = p->deadline;
 	if (w != NULL && w->deadline < at)
 		at = w->deadline;
 	if (at == UINT64_MAX)
@@ -385,7 +429,8 @@ storec_disconnect(const char *why)
 	loop_defer_cancel(&sc_flush_defer);
 	storec_retry_later();
 	/* Callbacks may call again; they fail at once now that we are down. */
-	while ((r = TAILQ_FIRST(&sc_inflight)) != NULL)
+	while ((r = TAILQ_FIRST(&sc_inflight)) != NULL ||
+	    (r = TAILQ_FIRST(&sc_patient)) != NULL)
 		storec_fail(r);
 	storec_arm();
 }
@@ -466,8 +511,10 @@ storec_inflight_add(struct storec_req *r, uint32_t id)
 	 * for seconds (the fetcher reading a PDF) and a deadline from its
 	 * start would be past before storaged could answer.
 	 */
-	r->deadline = loop_clock() + wconf.storage_timeout_ms;
-	TAILQ_INSERT_TAIL(&sc_inflight, r, order);
+	r->patient = r->outcome;
+	r->deadline = loop_clock() + (r->patient ? storec_stuck_ms() :
+	    wconf.storage_timeout_ms);
+	TAILQ_INSERT_TAIL(r->patient ? &sc_patient : &sc_inflight, r, order);
 	LIST_INSERT_HEAD(&sc_hash[id & (STOREC_BUCKETS - 1)], r, hash);
 	sc_count++;
 }
@@ -639,8 +686,19 @@ storec_reply(struct pmsg *m)
 				    "which did not ask", proto_msg_name(r->type));
 				return;
 			}
-			/* r stays in flight for the confirmation; cb may cancel it. */
+			/*
+			 * r stays in flight for the confirmation; cb may
+			 * cancel it. storaged ran it: only its flush is left,
+			 * whose outcome a timeout would only guess.
+			 */
 			r->answered = 1;
+			if (!r->patient) {
+				TAILQ_REMOVE(&sc_inflight, r, order);
+				r->patient = 1;
+				r->deadline = loop_clock() + storec_stuck_ms();
+				TAILQ_INSERT_TAIL(&sc_patient, r, order);
+				storec_arm();
+			}
 			res.early = 1;
 			r->cb(&res, r->arg);
 			return;
@@ -790,26 +848,37 @@ storec_tick(void *arg)
 	uint64_t now = loop_now();
 	size_t late = 0;
 	uint16_t first = 0;
-	int flushing = 0;
 
 	while ((r = TAILQ_FIRST(&sc_inflight)) != NULL && r->deadline <= now) {
-		if (late++ == 0) {
+		if (late++ == 0)
 			first = r->type;
-			flushing = r->answered;
-		}
 		storec_fail(r);
 	}
 	/*
-	 * Which request, whether only its confirmation was late (storaged
-	 * had answered early: the disk flush), and whether storaged said
-	 * anything meanwhile: a stalled storaged from a lost reply.
+	 * Which request, and whether storaged said anything meanwhile: a
+	 * stalled storaged from a lost reply.
 	 */
 	if (late > 0)
 		log_warnx("storaged: %zu request(s) got no reply in %u ms "
-		    "(the first %s%s; storaged last heard from %llu ms ago)",
+		    "(the first %s; storaged last heard from %llu ms ago)",
 		    late, wconf.storage_timeout_ms, proto_msg_name(first),
-		    flushing ? ", answered early, its flush unconfirmed" : "",
 		    (unsigned long long)(now - sc_heard));
+	/*
+	 * A write whose outcome is wanted got none: storaged is stuck. The
+	 * connection goes (storaged then ends the turns it had open on it)
+	 * and every request on it fails.
+	 */
+	if ((r = TAILQ_FIRST(&sc_patient)) != NULL && r->deadline <= now &&
+	    sc_state == SC_UP) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "no answer to %s in %u ms%s; "
+		    "storaged last heard from %llu ms ago",
+		    proto_msg_name(r->type), storec_stuck_ms(),
+		    r->answered ? " after its early one" : "",
+		    (unsigned long long)(now - sc_heard));
+		storec_disconnect(why);
+	}
 	late = 0;
 	while ((r = TAILQ_FIRST(&sc_waiting)) != NULL && r->deadline <= now) {
 		late++;
@@ -877,6 +946,7 @@ storec_init_list(const struct staddr *addrs, size_t n, SSL_CTX *tls)
 	for (i = 0; i < STOREC_BUCKETS; i++)
 		LIST_INIT(&sc_hash[i]);
 	TAILQ_INIT(&sc_inflight);
+	TAILQ_INIT(&sc_patient);
 	sc_count = 0;
 	sc_state = SC_DOWN;
 	sc_down_logged = 0;
@@ -897,7 +967,8 @@ storec_shutdown(void)
 {
 	struct storec_req *r;
 
-	while ((r = TAILQ_FIRST(&sc_inflight)) != NULL) {
+	while ((r = TAILQ_FIRST(&sc_inflight)) != NULL ||
+	    (r = TAILQ_FIRST(&sc_patient)) != NULL) {
 		storec_unlink(r);
 		free(r);
 	}
@@ -1039,6 +1110,8 @@ storec_queue(const struct st_who *who, int built, uint16_t type,
 	r->arg = arg;
 	r->handle = handle;
 	r->early_ok = (flags & PROTO_F_EARLY) != 0;
+	r->outcome = (flags & STOREC_F_OUTCOME) != 0;
+	flags &= (uint16_t)~STOREC_F_OUTCOME;	/* ours, not sent */
 	if (sc_state != SC_UP) {
 		rc = storec_wait(r, flags, sent, sent_len);
 		penc_free(&e);
@@ -1054,8 +1127,12 @@ storec_queue(const struct st_who *who, int built, uint16_t type,
 	if (handle != NULL)
 		*handle = r;
 	loop_defer(&sc_flush_defer);
-	/* Armed already means armed for an earlier deadline. */
-	if (!loop_timer_armed(&sc_timer))
+	/*
+	 * Armed already for an earlier deadline: nothing to do. A patient
+	 * request's is later than this one's may be.
+	 */
+	if (!loop_timer_armed(&sc_timer) ||
+	    sc_timer.hn.at > r->deadline)
 		storec_arm();
 	return 0;
 }

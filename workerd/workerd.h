@@ -399,8 +399,15 @@ int storec_ask_early(uint16_t type, const void *req, storec_cb cb,
 /*
  * Either, with the request's flags: PROTO_F_EARLY for storec_ask_early's
  * answers, PROTO_F_SHARE when its reply may wait a moment for a disk
- * flush shared with other writes (proto.h).
+ * flush shared with other writes (proto.h), and STOREC_F_OUTCOME (ours,
+ * not sent) for a write whose outcome the caller must know: it is not
+ * failed at the storage timeout (storaged would still run it) but waits
+ * while the connection lives, three storage timeouts at most (10 s at
+ * least; then the connection is dropped as stuck, and cb says
+ * unavailable). A request answered early waits so for its confirmation,
+ * flagged or not.
  */
+#define STOREC_F_OUTCOME	0x8000
 int storec_ask_flags(const struct st_who *, uint16_t type, uint16_t flags,
     const void *req, storec_cb cb, void *arg, struct storec_req **handle);
 /*

@@ -21,6 +21,7 @@ import {
 } from './lib/chat.mjs';
 import { NO_LSAN, slowSyncs } from './lib/faults.mjs';
 import { checkerFor } from './lib/openapi.mjs';
+import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const IDLE_MS = 1000;
 const MODEL_ERROR = 'Upstream model error';
@@ -468,5 +469,84 @@ describe('chat: a client that leaves before its question is on disk', () => {
     assert.equal(got.messages.length, 2, 'the reply is stored');
     assert.equal(got.messages[1].status, 'interrupted');
     assert.equal(got.messages[1].content, '', 'the reply stored holds what the client was never sent');
+  });
+});
+
+// storaged slower than the workers' storage timeout (its fdatasync
+// delayed 1.5 s under strace, PARLEY_STORAGE_TIMEOUT_MS 400): storaged goes
+// on with a turn's write whatever the worker decides, so the worker waits
+// for its outcome rather than guess. The turn ends as it would have, only
+// later: the question once got 503 "Storage unavailable" (the widget's
+// visitor "message_not_saved") and was stored all the same, with no answer
+// ever, the next turn sending the model two questions in a row; the reply
+// once got an error after all its tokens ("reply_not_saved") and was stored
+// complete all the same.
+describe('chat: storaged slower than its timeout', () => {
+  let p;
+  before(async () => {
+    p = new Parley({
+      workers: 1,
+      mock: { chunks: 4 },
+      env: { ...NO_LSAN, PARLEY_STORAGE_TIMEOUT_MS: '400', RATE_LIMIT_MAX_REQUESTS: '0' },
+    });
+    await p.start();
+  });
+  after(() => p && p.stop());
+
+  test('the stream: the question and the reply stored late are answered', async () => {
+    const s = sid();
+    const tr = await slowSyncs(p.storagedPid, 1500);
+    let st;
+    try {
+      st = await streamTurn(p, s, 'is it saved?', { timeout: 15000 });
+    } finally {
+      tr.kill();
+    }
+    const { conversationId, message } = assertGoodStream(st);
+    const got = await stored(p, conversationId);
+    assert.deepEqual(got.messages.map((m) => [m.role, m.content]), [['user', 'is it saved?'], ['assistant', message]]);
+    assert.equal(got.messages[1].status, 'complete');
+    await p.mock.clearRequests();
+    const r = await chat(p, s, 'and now?');
+    assert.equal(r.status, 200, r.text);
+    const roles = (await lastSent(p)).messages.map((m) => m.role).filter((x) => x !== 'system');
+    assert.deepEqual(roles, ['user', 'assistant', 'user'], 'the question was answered');
+  });
+
+  test('the stream: a reply stored late ends done, not an error', async () => {
+    const st = await stream(p, sid(), 'slow store [[mock:first_delay=1500]]');
+    await sleep(300);   // the question is on disk
+    const tr = await slowSyncs(p.storagedPid, 1500);
+    try {
+      await st.finish(15000);
+    } finally {
+      tr.kill();
+    }
+    st.destroy();
+    const { conversationId, message } = assertGoodStream(st);
+    const got = await stored(p, conversationId);
+    assert.equal(got.messages.length, 2);
+    assert.equal(got.messages[1].status, 'complete');
+    assert.equal(got.messages[1].content, message);
+  });
+
+  test('the widget: the question and the reply stored late are answered', async () => {
+    const w = await createWidget(p, {});
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    const tr = await slowSyncs(p.storagedPid, 1500);
+    let t;
+    try {
+      t = await v.turn('is it saved?', 15000);
+    } finally {
+      tr.kill();
+    }
+    await v.close();
+    const list = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations;
+    const conv = list.find((c) => c.widgetId === w.id);
+    assert.ok(conv, 'the conversation is stored');
+    const got = await stored(p, conv._id);
+    assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
+      [['user', got.messages[0].status, 'is it saved?'], ['assistant', 'complete', t.message.content]]);
   });
 });

@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { BIN, pool, sleep, startParley, waitFor, within } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { Enc, F, PROTO_VERSION, T, TABLE, WHO, WHO_TYPES, chatBegin, decodeAs, encodeAs, frame, layoutsId, rep, req } from './lib/storage.mjs';
-import { chat, sid } from './lib/chat.mjs';
+import { chat, conversationOfSession, sid } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 const LIST = '/v1/admin/conversations';
@@ -140,21 +140,32 @@ test('storaged SIGKILL -> 503 after a bounded wait; restart -> served again; ack
 // each request fails once PARLEY_STORAGE_TIMEOUT_MS has passed without an
 // answer, and the worker's log names the timeout it was given; once
 // storaged runs again it answers the next requests (its late replies to
-// the failed ones are dropped).
+// the failed ones are dropped). A chat turn's question is a write whose
+// outcome is waited for (storaged would store it whatever the worker
+// decided): three timeouts, 10 s at least; then storaged is taken to be
+// stuck, the connection is dropped and the turn answers 503. storaged,
+// running again, ends such a question as a lost worker's turn (stored,
+// an empty "interrupted" reply after it) if it stored it: never a
+// question without an answer.
 test('PARLEY_STORAGE_TIMEOUT_MS: storaged stalled -> 503 once that long went by unanswered; running again -> served', { timeout: 60000 }, async (t) => {
   const TIMEOUT_MS = 700;
+  const STUCK_MS = 10000;
   const p = await startParley(t, { workers: 1, mock: true, env: { PARLEY_STORAGE_TIMEOUT_MS: String(TIMEOUT_MS) } });
   assert.equal((await p.admin(`${LIST}?limit=1`)).status, 200);
   const from = p.logs.masterd.length;
+  const s = sid();
   process.kill(p.storagedPid, 'SIGSTOP');
   try {
     const [r, ms] = await timed(() => p.admin(`${LIST}?limit=1`, { timeout: 30000 }));
     assertJsonError(r, 503, 'Storage unavailable');
     assert.ok(ms >= TIMEOUT_MS - 50, `503 after ${ms} ms, before the timeout`);
-    const c = await chat(p, sid(), 'anyone there?', { timeout: 30000 });
-    assertJsonError(c, 503, 'Storage unavailable');
     await waitFor(() => p.logs.masterd.includes(`got no reply in ${TIMEOUT_MS} ms`, from), 5000,
       'the worker logs the timeout it was given');
+    const [c, cms] = await timed(() => chat(p, s, 'anyone there?', { timeout: 30000 }));
+    assertJsonError(c, 503, 'Storage unavailable');
+    assert.ok(cms >= STUCK_MS - 100, `the turn's 503 after ${cms} ms, before storaged was taken to be stuck`);
+    await waitFor(() => p.logs.masterd.includes(`no answer to ST_CHAT_BEGIN in ${STUCK_MS} ms`, from), 5000,
+      'the worker logs the connection it dropped');
   } finally {
     process.kill(p.storagedPid, 'SIGCONT');
   }
@@ -162,6 +173,18 @@ test('PARLEY_STORAGE_TIMEOUT_MS: storaged stalled -> 503 once that long went by 
   const c = await chat(p, sid(), 'back?');
   assert.equal(c.status, 200, c.body.toString());
   assert.equal(c.json().message, 'You said: back?');
+  // storaged ran the question it had read once it ran again: it is
+  // answered (interrupted) once its turn counts as lost (3 s). It once
+  // stayed without an answer for good, its turn open on the connection.
+  const conv = await conversationOfSession(p, s);
+  assert.ok(conv, 'the question read before the stall is stored');
+  let msgs;
+  await waitFor(async () => {
+    msgs = (await p.admin(`${LIST}/${conv._id}`)).json().messages;
+    return msgs.length === 2;
+  }, 8000, () => `the stalled question answered as a lost turn: ${JSON.stringify(msgs)}`);
+  assert.deepEqual(msgs.map((m) => [m.role, m.status, m.content]),
+    [['user', msgs[0].status, 'anyone there?'], ['assistant', 'interrupted', '']]);
 });
 
 // The chat turn asks storaged to answer ST_CHAT_BEGIN before its commit

@@ -1293,13 +1293,23 @@ cited_json(const struct turn *t, const char *content)
 	return text;
 }
 
-/* PROTO_F_SHARE for a turn's write, as SHARE_TURNS says; begin: the begin's. */
+/*
+ * The flags of a turn's write (begin: the begin's): PROTO_F_SHARE as
+ * SHARE_TURNS says, and STOREC_F_OUTCOME: its outcome is waited for, not
+ * guessed at the storage timeout. storaged goes on with a write the
+ * worker gave up on: a question said not stored was stored all the same,
+ * with no answer ever (the turn gone, storaged counting it open on the
+ * live connection), and a reply said not stored was stored complete.
+ * Only a storaged stuck (no answer in three storage timeouts, 10 s at
+ * least) has the connection dropped, and then ends such a turn itself
+ * (lostturns.h).
+ */
 static uint16_t
 turn_share(int begin)
 {
 	if (nlive < SHARE_TURNS || (begin && model_first_us < SHARE_MODEL_US))
-		return 0;
-	return PROTO_F_SHARE;
+		return STOREC_F_OUTCOME;
+	return STOREC_F_OUTCOME | PROTO_F_SHARE;
 }
 
 /*
@@ -1876,7 +1886,13 @@ begin_confirmed(struct turn *t, const struct storec_result *r)
 {
 	t->unconfirmed = 0;
 	if (r->status != STOREC_OK) {
-		/* The question never reached the disk: nothing to answer it. */
+		/*
+		 * storaged said the commit failed (nothing stored), or the
+		 * connection was lost (storaged gone, or stuck and dropped):
+		 * whether the question is stored is not known, and if it is,
+		 * storaged ends its turn as a lost worker's (lostturns.h).
+		 * Either way nothing of this turn is shown or stored here.
+		 */
 		model_stop(t);
 		turn_fail(t, TURN_AT_COMMIT,
 		    turn_storage_cause(t, r, "starting the turn"));

@@ -16,7 +16,10 @@
  * the front end calls turn_cancel and the turn stores what it has as
  * "interrupted" before it frees itself (with ops->out_pos, what it had
  * sent the client). Every turn that stored a user
- * message ends with exactly one stored assistant message.
+ * message ends with exactly one stored assistant message: the turn's
+ * writes are waited for, never failed on a timeout while storaged may
+ * still run them (storec's STOREC_F_OUTCOME), and one cut off (storaged
+ * stuck, or the worker lost) is ended by storaged (lostturns.h).
  *
  * Who answers is the begin reply's to say (struct st_begin_rep): the
  * model, as the effective agent the reply carries says (struct st_agent:
@@ -47,7 +50,9 @@ struct upstream_cbs;
 /* Where a turn that ends without its reply stopped. */
 enum turn_at {
 	TURN_AT_BEGIN,	/* the begin request failed: nothing was stored */
-	TURN_AT_COMMIT,	/* the user message's commit failed: nothing stored */
+	TURN_AT_COMMIT,	/* the user message's commit failed (nothing
+			   stored), or the connection went before its
+			   confirmation (storaged ends the turn if stored) */
 	TURN_AT_MODEL,	/* no reply (the model or this worker failed): "failed" stored */
 	TURN_AT_STORE,	/* the reply could not be stored */
 };

@@ -744,10 +744,16 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 	if (at == TURN_AT_BEGIN && why == TURN_C_INVALID)
 		wsend_error(s, CHAT_ATTS_REFUSED);
 	else
+		/*
+		 * Unavailable is not "not saved": the connection lost, or
+		 * storaged stuck, the write may be stored (storaged then
+		 * ends the turn itself, lostturns.h).
+		 */
 		wsend_say(s, at == TURN_AT_BEGIN ? (why == TURN_C_MALFORMED ||
 		    why == TURN_C_INTERNAL ? VT_WRONG : VT_UNAVAILABLE) :
-		    at == TURN_AT_COMMIT ? VT_MSG_UNSAVED :
-		    at == TURN_AT_MODEL ? VT_MODEL_FAILED : VT_CONV_UNSAVED);
+		    at == TURN_AT_MODEL ? VT_MODEL_FAILED :
+		    why == TURN_C_UNAVAILABLE ? VT_UNAVAILABLE :
+		    at == TURN_AT_COMMIT ? VT_MSG_UNSAVED : VT_CONV_UNSAVED);
 	if (shown)
 		wsend_type(s, "typing_stop");
 }

@@ -255,6 +255,110 @@ test_timeout_counts_from_sending(void **state)
 	peer_unlisten(&P);
 }
 
+/*
+ * A request storaged answered early has run: only its commit's flush is
+ * left, and storaged confirms it however long that takes. Its
+ * confirmation is not failed at the storage timeout (it was, and the
+ * turn told the visitor "not saved" of a question then stored with no
+ * answer ever); a request not answered early still is.
+ */
+static void
+test_confirmation_outlives_timeout(void **state)
+{
+	const struct st_chat_begin_req begin = {
+		.widget = "default", .session = "s1", .content = "hello",
+		.history_max = 7,
+	};
+	struct got g = { 0 }, gp = { 0 };
+	struct peer_req r, rp;
+
+	wconf.storage_timeout_ms = 150;
+	assert_int_equal(peer_connect(&P), 0);
+	assert_int_equal(storec_ask_early(PROTO_ST_CHAT_BEGIN, &begin, record,
+	    &g, NULL), 0);
+	peer_expect(&P, &r, PROTO_ST_CHAT_BEGIN);
+	peer_reply_flags(&P, &r, PROTO_F_EARLY, "a", 1);
+	drive_until(&g.called, 1000);
+	assert_int_equal(g.status, STOREC_OK);
+	g.called = 0;
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &gp,
+	    NULL), 0);
+	peer_expect(&P, &rp, PROTO_ST_PING);
+	drive_ms(450);			/* three timeouts: the disk is slow */
+	assert_int_equal(gp.called, 1);	/* an unanswered one is failed */
+	assert_int_equal(gp.status, STOREC_UNAVAILABLE);
+	assert_int_equal(g.called, 0);	/* the confirmation is waited for */
+	assert_int_equal(storec_inflight(), 1);
+	peer_reply(&P, &r, NULL, 0);
+	drive_until(&g.called, 1000);
+	assert_int_equal(g.called, 1);
+	assert_int_equal(g.status, STOREC_OK);
+	assert_int_equal(storec_inflight(), 0);
+	assert_true(storec_connected());
+	wconf.storage_timeout_ms = 5000;
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
+void storec_set_stuck_ms(uint32_t);
+
+/*
+ * STOREC_F_OUTCOME (not sent): a write whose outcome is wanted waits past
+ * the storage timeout while the connection lives. Past the stuck bound
+ * (three timeouts, 10 s at least: shortened here) the connection is
+ * dropped (storaged ends the turns it had open on it), and every request
+ * on it fails as unavailable.
+ */
+static void
+test_outcome_waits_then_drops(void **state)
+{
+	struct got g = { 0 }, g2 = { 0 }, gp = { 0 };
+	struct peer_req r, r2, rp;
+	uint64_t t0;
+
+	wconf.storage_timeout_ms = 200;
+	storec_set_stuck_ms(1000);
+	assert_int_equal(peer_connect(&P), 0);
+
+	/* Answered late, but answered: its outcome, not a guess. */
+	assert_int_equal(storec_ask_flags(NULL, PROTO_ST_PING,
+	    STOREC_F_OUTCOME | PROTO_F_SHARE, NULL, record, &g, NULL), 0);
+	peer_expect(&P, &r, PROTO_ST_PING);
+	assert_int_equal(r.flags, PROTO_F_SHARE);	/* ours stays ours */
+	drive_ms(500);
+	assert_int_equal(g.called, 0);
+	peer_reply(&P, &r, "ok", 2);
+	drive_until(&g.called, 1000);
+	assert_int_equal(g.status, STOREC_OK);
+	assert_string_equal(g.payload, "ok");
+
+	/* Never answered: storaged is stuck, and the connection goes. */
+	t0 = loop_clock();
+	assert_int_equal(storec_ask_flags(NULL, PROTO_ST_PING,
+	    STOREC_F_OUTCOME, NULL, record, &g2, NULL), 0);
+	peer_expect(&P, &r2, PROTO_ST_PING);
+	drive_ms(900);
+	assert_int_equal(storec_call(PROTO_ST_PING, NULL, 0, record, &gp,
+	    NULL), 0);
+	peer_expect(&P, &rp, PROTO_ST_PING);
+	drive_until(&g2.called, 2000);
+	assert_int_equal(g2.called, 1);
+	assert_int_equal(g2.status, STOREC_UNAVAILABLE);
+	assert_true(loop_clock() - t0 >= 990);
+	assert_false(storec_connected());
+	/* The other request on it went with it. */
+	assert_int_equal(gp.called, 1);
+	assert_int_equal(gp.status, STOREC_UNAVAILABLE);
+	assert_int_equal(storec_inflight(), 0);
+	assert_int_equal(peer_recv(&P, &r, 500), -1);	/* closed on storaged */
+	storec_set_stuck_ms(10000);
+	wconf.storage_timeout_ms = 5000;
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+}
+
 /* A callback that calls again at once, as a pipelined request would. */
 static struct got again_g;
 static int again_rv = 99;
@@ -1264,6 +1368,8 @@ main(void)
 		cmocka_unit_test(test_replies_matched_by_id),
 		cmocka_unit_test(test_cancel_and_timeout),
 		cmocka_unit_test(test_timeout_counts_from_sending),
+		cmocka_unit_test(test_confirmation_outlives_timeout),
+		cmocka_unit_test(test_outcome_waits_then_drops),
 		cmocka_unit_test(test_disconnect_and_reconnect),
 		cmocka_unit_test(test_protocol_error_disconnects),
 		cmocka_unit_test(test_goes_to_primary),

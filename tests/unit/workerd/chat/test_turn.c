@@ -489,6 +489,45 @@ test_turn_early(void **state)
 	assert_string_equal(FE.log, want);
 }
 
+/*
+ * storaged slower than the storage timeout (a disk whose flush takes
+ * seconds): the question's confirmation and the reply's store are
+ * waited for, not failed at the timeout, since storaged goes on with
+ * them whatever the worker decides (the question was told "not saved"
+ * and stored with no answer ever; the reply told "not saved" and stored
+ * complete). The turn ends as it would have, only later.
+ */
+static void
+test_turn_slow_storage(void **state)
+{
+	uint32_t timeout = wconf.storage_timeout_ms;
+	struct peer_req pr;
+
+	/* A new connection: no request in flight with a longer timeout. */
+	storec_shutdown();
+	peer_close(&P);
+	peer_unlisten(&P);
+	wconf.storage_timeout_ms = 100;
+	assert_int_equal(peer_connect(&P), 0);
+	begin(&fe_ops, &pr);
+	assert_int_equal(pr.flags & STOREC_F_OUTCOME, 0);	/* not sent */
+	reply_begin(&pr, 1);
+	model_says("Hi");
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
+	drive_ms(300);			/* the commit's flush is slow */
+	assert_string_equal(FE.log, "");
+	assert_int_equal(F.cancelled, 0);
+	confirm(&pr);
+	expect_stored(&pr, "complete", "Hi");
+	assert_int_equal(pr.flags & STOREC_F_OUTCOME, 0);
+	drive_ms(300);			/* and the reply's */
+	assert_string_equal(FE.log, "start " CONV "\ntoken Hi\n");
+	stored_ok(&pr);
+	assert_string_equal(FE.log, "start " CONV "\ntoken Hi\ndone Hi\n");
+	assert_int_equal(FE.alive, 0);
+	wconf.storage_timeout_ms = timeout;
+}
+
 static void
 test_turn_refusals(void **state)
 {
@@ -950,6 +989,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_turn_blank_and_quiet,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_turn_early,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_turn_slow_storage,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_turn_refusals,
 		    each_setup, each_teardown),
