@@ -470,6 +470,42 @@ describe('chat: a client that leaves before its question is on disk', () => {
     assert.equal(got.messages[1].status, 'interrupted');
     assert.equal(got.messages[1].content, '', 'the reply stored holds what the client was never sent');
   });
+  // The WebSocket's twin: the widget's visitor who leaves before the
+  // question is on disk was sent none of the reply, and none is stored,
+  // the model still answering or done meanwhile (the whole reply was
+  // once stored, later replayed in its history and to its other tabs).
+  test('the widget: none of the reply is stored, the visitor was sent none of it', async () => {
+    for (const [i, ask] of ['[[mock:chunks=40,delay=5]]', '[[mock:chunks=4,delay=5]]'].entries()) {
+      const w = await createWidget(p, {});
+      const v = await Visitor.open(p, w.widget_id);
+      await v.next('session');
+      await p.mock.resetStats();
+      const tr = await slowSyncs(p.storagedPid, 1500);
+      try {
+        v.send({ type: 'message', content: `never shown ${ask}` });
+        if (i === 0) await p.mock.waitStats((x) => x.content_chunks >= 3, 5000);
+        else {
+          await p.mock.waitStats((x) => x.completed >= 1, 5000);
+          await sleep(200);   // and workerd read its end
+        }
+        assert.deepEqual(v.inbox, [], 'nothing shown before the question is stored');
+        v.ws.terminate();
+        await v.closed;
+      } finally {
+        tr.kill();
+      }
+      let conv;
+      for (let k = 0; k < 200 && !conv; k++) {
+        conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((c) => c.widgetId === w.id);
+        if (!conv) await sleep(25);
+      }
+      assert.ok(conv, 'the conversation is stored');
+      const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
+      assert.equal(got.messages.length, 2, 'the reply is stored');
+      assert.equal(got.messages[1].status, 'interrupted');
+      assert.equal(got.messages[1].content, '', 'the reply stored holds what the visitor was never sent');
+    }
+  });
 });
 
 // storaged slower than the workers' storage timeout (its fdatasync

@@ -372,9 +372,11 @@ reply_cut_unsent(struct turn *t)
 {
 	uint64_t queued, out;
 
-	if (t->ops->out_pos == NULL || t->marks_lost)
-		return;
-	if (t->shown) {
+	if (t->ops->out_pos == NULL)
+		return;		/* nothing is sent before the end (/v1/chat) */
+	if (t->marks_lost)
+		t->sent = t->streamed;	/* what it was given, at least */
+	else if (t->shown) {
 		t->ops->out_pos(t->fe, &queued, &out);
 		marks_out(t, out);
 	}

@@ -123,6 +123,7 @@ struct wsess {
 	LIST_ENTRY(wsess) entry;
 	struct conn *c;			/* while ST_WS_OPEN is in flight */
 	struct ws *ws;			/* once upgraded; NULL once gone */
+	uint64_t gone_queued, gone_out;	/* its ws_out_pos as it went */
 	struct storec_req *sreq;	/* ST_WS_OPEN, then ST_CONTACT_SUBMIT */
 	struct turn *turn;		/* the turn being answered */
 	char wid[ST_WID_LEN + 1];
@@ -652,6 +653,25 @@ ws_token(void *fe, const char *text, size_t len)
 	wsend_token(fe, text, len);
 }
 
+/*
+ * How far the socket's output got (turn_ops.out_pos): a visitor who
+ * leaves has stored the tokens that went out to them, as a stream's,
+ * and none held back before the question was on disk. Once the socket
+ * is gone, where it was as it went.
+ */
+static void
+ws_out_at(void *fe, uint64_t *queued, uint64_t *out)
+{
+	struct wsess *s = fe;
+
+	if (s->ws != NULL)
+		ws_out_pos(s->ws, queued, out);
+	else {
+		*queued = s->gone_queued;
+		*out = s->gone_out;
+	}
+}
+
 /* The visitor reads slowly: the model waits until on_drain. */
 static int
 ws_busy(void *fe)
@@ -984,7 +1004,8 @@ static const struct turn_ops ws_ops = {
 	"wschat", &nturns, PROTO_ST_WS_BEGIN, ST_WS_OK, ST_WS_HUMAN,
 	ws_start, ws_token, ws_busy, ws_done, ws_error, ws_refused, ws_human,
 	ws_tool, ws_visitor, ws_can_hand_over, ws_confirm, ws_page_tools,
-	ws_page_call, ws_has_contact_form, ws_contact_form, ws_unverified, NULL,
+	ws_page_call, ws_has_contact_form, ws_contact_form, ws_unverified,
+	ws_out_at,
 };
 
 /* {"type":"tools","tools":[...]}: the page's own tools, for its next turns. */
@@ -1470,6 +1491,8 @@ ws_closed(struct ws *ws, uint16_t code, void *arg)
 {
 	struct wsess *s = arg;
 
+	/* How far its output got: the turn it leaves stores that much. */
+	ws_out_pos(ws, &s->gone_queued, &s->gone_out);
 	s->ws = NULL;
 	wsess_free(s);
 }

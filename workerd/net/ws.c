@@ -55,6 +55,7 @@ struct ws {
 	struct loop_defer draind;	/* on_drain, outside the sender */
 	struct loop_defer reap;
 	struct buf out;			/* framed, not yet written */
+	uint64_t written;		/* bytes of it written, ever (ws_out_pos) */
 	char *in;			/* read by conn.c past the request */
 	size_t in_len, in_off;
 	size_t round;			/* bytes read this round */
@@ -609,6 +610,9 @@ ws_linger_read(struct ws *ws)
 static void
 ws_flush(struct ws *ws)
 {
+	size_t pending;
+	int rc;
+
 	if (ws->out.err) {
 		ws->broken = 1;
 		return;
@@ -620,7 +624,10 @@ ws_flush(struct ws *ws)
 			return;		/* ws_settle arms the timer */
 		ws->hold_until = 0;
 	}
-	if (tlsio_flush(ws->fd, &ws->tls, &ws->out) == -1) {
+	pending = buf_pending(&ws->out);
+	rc = tlsio_flush(ws->fd, &ws->tls, &ws->out);
+	ws->written += pending - buf_pending(&ws->out);
+	if (rc == -1) {
 		log_debug("websocket %d: send: %s", ws->fd, strerror(errno));
 		ws->broken = 1;
 		return;
@@ -843,6 +850,13 @@ ws_out_pending(const struct ws *ws)
 {
 	return buf_pending(&ws->out) +
 	    wslay_event_get_queued_msg_length(ws->ctx);
+}
+
+void
+ws_out_pos(const struct ws *ws, uint64_t *queued, uint64_t *out)
+{
+	*out = ws->written;
+	*queued = ws->written + ws_out_pending(ws);
 }
 
 int

@@ -112,6 +112,13 @@ int ws_send_text(struct ws *, const char *data, size_t len);
 void ws_hold(struct ws *, uint64_t ms);
 size_t ws_out_pending(const struct ws *);
 /*
+ * How far the output got, in bytes: queued, all that was queued so far
+ * (each message counted once framed: ws_send_text frames it at once);
+ * out, what of it was written to the socket. The rest waits in the
+ * buffer, which a connection closing throws away.
+ */
+void ws_out_pos(const struct ws *, uint64_t *queued, uint64_t *out);
+/*
  * Starts the closing handshake with code and reason (at most 123 bytes);
  * on_close follows once it is done or timed out.
  */
