@@ -168,6 +168,12 @@ enum st_chat_result {
 	 * (WIDGET_NEW_SESSIONS_PER_MINUTE, retry_after_ms): nothing stored.
 	 */
 	ST_CHAT_BUSY = 6,
+	/*
+	 * The conversation has a model turn open (store_turn_holds): its
+	 * reply is still to come, and a conversation takes one turn at a
+	 * time. Nothing stored, the daily cap not counted.
+	 */
+	ST_CHAT_TURN_OPEN = 7,
 };
 
 /*

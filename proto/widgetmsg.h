@@ -109,7 +109,10 @@
  *       sessions per minute (BUSY: storaged's
  *       WIDGET_NEW_SESSIONS_PER_MINUTE, counted in the rate table under
  *       "newsess:" + the widget's internal id, as ST_CHAT_BEGIN's new
- *       sessions of the default widget are), the daily cap (CAPPED: the
+ *       sessions of the default widget are), a model turn of the
+ *       session's conversation still open (TURN_OPEN: its reply, to
+ *       another tab's message, is still to come; one turn at a time in a
+ *       conversation, store.h's store_turn_holds), the daily cap (CAPPED: the
  *       widget's count of user messages this UTC day already at
  *       daily_cap; the count is in LMDB, so it survives restarts).
  *       Then: count one message, find or create the session's
@@ -304,6 +307,7 @@ enum st_ws_result {
 	ST_WS_NO_MSG = 11,	/* ST_WS_FEEDBACK: not an assistant message of it */
 	ST_WS_IDENTITY = 12,	/* the widget takes only verified visitors */
 	ST_WS_NO_HANDOFF = 13,	/* ST_WS_REQUEST_HUMAN: handoff_enabled is off */
+	ST_WS_TURN_OPEN = 14,	/* ST_WS_BEGIN: the conversation's reply is to come */
 };
 
 /* ST_WIDGET_UPDATE's mask: which fields the request sets. */

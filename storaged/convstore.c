@@ -957,7 +957,9 @@ drop_msgs(void *arg, int lending)
  * messages. A failed turn is a "failed" message and, for a failed
  * assistant reply, the user message it answered: each reply, kept or
  * failed, pairs with the nearest earlier user message not yet paired
- * (records carry no link, so pairing is by position). Walks the
+ * (records carry no link, so pairing is by position: a conversation
+ * takes one turn at a time, store_turn_holds, so a reply follows its own
+ * question). Walks the
  * conversation's keys backwards from its end, so a long conversation
  * costs what is returned, not its length; a run of
  * STORE_HISTORY_SKIP_MAX failed messages also ends the walk. *more is set
@@ -1075,11 +1077,12 @@ msgs_lines(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 
 /*
  * 1 when conversation cid's last message is msg_id, a visitor's (role
- * user); 0 when it is another or there is none; -1 with t failed.
+ * user), stored at *at (when not NULL); 0 when it is another or there is
+ * none; -1 with t failed.
  */
 static int
 msg_last_is_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
-    const char *msg_id)
+    const char *msg_id, uint64_t *at)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -1094,6 +1097,8 @@ msg_last_is_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
 		    HISTORY_WALK_ROWS) == 0) {
 			is = strcmp(m.role, "user") == 0 &&
 			    strcmp(m.id, msg_id) == 0;
+			if (at != NULL)
+				*at = m.created_at;
 			st_msg_free(&m);
 		}
 	} else if (rc != 0 && rc != MDB_NOTFOUND)
@@ -1115,7 +1120,7 @@ store_turn_lost(struct store_txn *t, struct st_msg *m, const char *msg_id,
 		return t->err;
 	if ((rc = conv_load(t, cid, &c)) != 0)
 		return rc < 0 ? t->err : 0;
-	if ((rc = msg_last_is_visitor(t, cid, msg_id)) != 1) {
+	if ((rc = msg_last_is_visitor(t, cid, msg_id, NULL)) != 1) {
 		st_conv_free(&c);
 		return rc < 0 ? t->err : 0;
 	}
@@ -1123,6 +1128,26 @@ store_turn_lost(struct store_txn *t, struct st_msg *m, const char *msg_id,
 		return t->err;
 	*stored = 1;
 	return 0;
+}
+
+int
+store_turn_holds(struct store_txn *t, const char *widget,
+    const char *session)
+{
+	char msg[ST_ID_HEX + 1];
+	uint8_t cid[ID_LEN];
+	uint64_t at = 0, now;
+	int rc;
+
+	if (t->err || (rc = sess_conv_id(t, widget, session, cid)) < 0)
+		return -1;
+	if (rc == 1 || (rc = turn_open_msg(t, cid, msg)) == 1)
+		return 0;
+	if (rc < 0 || (rc = msg_last_is_visitor(t, cid, msg, &at)) != 1)
+		return rc;
+	/* A clock set back reads as no time gone. */
+	now = t->st->now();
+	return (now > at ? now - at : 0) < STORE_TURN_HOLD_MS;
 }
 
 const char *

@@ -334,7 +334,7 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 	const struct st_agent *a;
 	char org[ST_WHO_ORG_MAX + 1];
 	uint64_t retry;
-	int limited, wres;
+	int limited, wres, held;
 
 	/* What cannot run is refused before it is counted. */
 	if (req_check(r, store_chat_invalid(q->widget, q->session,
@@ -364,6 +364,20 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 		store_abort(&t);	/* nothing written yet */
 		if (limited > 0)
 			reply_begin_no(r, type, ST_CHAT_BUSY, retry);
+		return;
+	}
+	/*
+	 * One turn at a time in a conversation (store_turn_holds): a
+	 * second begun while the first's reply is to come (a double submit)
+	 * is refused before anything is written or the daily cap counted.
+	 */
+	if ((held = store_turn_holds(&t, q->widget, q->session)) != 0) {
+		if (held < 0) {
+			req_end(&t, r);
+			return;
+		}
+		store_abort(&t);	/* nothing written */
+		reply_begin_no(r, type, ST_CHAT_TURN_OPEN, 0);
 		return;
 	}
 	t.visitor = store_visitor_told(&q->visitor);

@@ -495,6 +495,22 @@ void store_turn_closed(struct store_txn *, const char *conv,
 /* cb(conv, msg, arg) for each turn open. 0, or -1 with t failed. */
 int store_turns_open(struct store_txn *,
     void (*cb)(const char *conv, const char *msg, void *), void *arg);
+/*
+ * A conversation takes one model turn at a time: a visitor's message
+ * while its reply is still to come would be a second turn beside it,
+ * answered by a second model call, and each reply pairs with a question
+ * by position (convstore.c's msgs_newest), so one turn's failure could
+ * drop the other's question and file its answer under the wrong one.
+ * 1 while (widget, session)'s conversation has a turn open (turns_open)
+ * whose visitor's message is still its last, stored less than
+ * STORE_TURN_HOLD_MS ago (a turn whose worker failed to store its reply
+ * yet stayed connected, which lostturns.c cannot see, holds it no
+ * longer); 0 when not, or the session has no conversation; -1 with t
+ * failed. Reads only.
+ */
+#define STORE_TURN_HOLD_MS	(15 * 60 * 1000)
+int store_turn_holds(struct store_txn *, const char *widget,
+    const char *session);
 /* Newest activity first; cursor "" starts at the newest. */
 int store_conv_list(struct store_txn *t, uint32_t limit, const char *cursor,
     struct store_list *out);

@@ -792,6 +792,12 @@ int chat_begin_contact(struct store_txn *, const char *widget,
 int sess_conv_id(struct store_txn *, const char *widget,
     const char *session, uint8_t id[ID_LEN]);
 /*
+ * The visitor's message of conversation cid's turn open (turns_open), in
+ * msg: 0 found, 1 none, -1 error.
+ */
+int turn_open_msg(struct store_txn *, const uint8_t cid[ID_LEN],
+    char msg[ST_ID_HEX + 1]);
+/*
  * The message msg_hex (32 hex) of conversation cid: 0 found (key and m
  * set), 1 absent, -1 error.
  */

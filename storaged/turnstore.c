@@ -6,7 +6,8 @@
  * 3 s after; a storaged started again had none of that, so a turn whose
  * worker died with it, or before it, stayed open for good, the visitor's
  * question unanswered. At its start (server.c) every turn on disk is
- * left as lost, for a worker to name again or to be ended.
+ * left as lost, for a worker to name again or to be ended. A turn open
+ * also holds its conversation to it (store_turn_holds): one at a time.
  *
  *	turns_open conv id[16] -> visitor's message id[16]
  */
@@ -40,6 +41,22 @@ store_turn_closed(struct store_txn *t, const char *conv, const char *msg)
 	    v.mv_size != ID_LEN || memcmp(v.mv_data, m, ID_LEN) != 0))
 		return;
 	db_del_quiet(t, t->st->turns_open, k, ID_LEN, "delete open turn");
+}
+
+int
+turn_open_msg(struct store_txn *t, const uint8_t cid[ID_LEN],
+    char msg[ST_ID_HEX + 1])
+{
+	MDB_val v;
+	int rc;
+
+	if ((rc = db_get(t, t->st->turns_open, cid, ID_LEN, &v,
+	    "get open turn")) != 0)
+		return rc;
+	if (v.mv_size != ID_LEN)
+		return 1;	/* not ours: passed over */
+	proto_hex_encode(v.mv_data, ID_LEN, msg);
+	return 0;
 }
 
 int

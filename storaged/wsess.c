@@ -559,6 +559,18 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 
 	if (t->err)
 		return t->err;
+	/*
+	 * One turn at a time in a conversation (store_turn_holds): a
+	 * message from another tab of the session while a reply is still
+	 * to come is refused before anything is written.
+	 */
+	if (!b->creating && (rc = store_turn_holds(t, b->widget.id,
+	    b->sess.id)) != 0) {
+		if (rc < 0)
+			return t->err;
+		b->result = ST_WS_TURN_OPEN;
+		return 0;
+	}
 	if ((rc = daily_take(t, b->widget.id, b->widget.daily_cap, now,
 	    &b->retry_after_ms)) < 0)
 		return t->err;

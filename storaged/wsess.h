@@ -142,8 +142,10 @@ int store_wsess_sweep(struct store_txn *, uint32_t max, uint64_t deadline_us,
  * ST_WS_BEGIN in two halves, so that the caller counts the rate limit in
  * between: the checks (widget, the socket's origin still allowed, session,
  * verified visitors only, contact requirement; result OK or why not),
- * then, when the caller found it allowed, the daily cap, the count and the
- * chat turn (the message stored with client_id, "" none).
+ * then, when the caller found it allowed, a turn of its conversation
+ * still open (result TURN_OPEN: store_turn_holds, nothing written), the
+ * daily cap, the count and the chat turn (the message stored with
+ * client_id, "" none).
  */
 int store_ws_begin_check(struct store_txn *, const char *widget_id,
     const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],

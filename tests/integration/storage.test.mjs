@@ -220,29 +220,37 @@ test('ST_CHAT_BEGIN with PROTO_F_EARLY: an answer before the commit, then a conf
   assert.equal(got.conv.last_message, 'hello early');
   assert.deepEqual(got.messages.map((m) => [m.role, m.content]), [['user', 'hello early']]);
 
-  // Without the flag: one reply, as always.
+  // Without the flag: one reply, as always (the turn before answered:
+  // a conversation takes one turn at a time).
+  await st.msgAppend(b.convId, 'assistant', 'answer early');
   const fr2 = await st.frames(T.ST_CHAT_BEGIN, begin(session, 'second'), 0);
   assert.equal(fr2.length, 1);
   assert.equal(fr2[0].flags, F.REPLY);
   const b2 = decBegin(fr2[0].payload);
   assert.equal(b2.created, 0);
   assert.equal(b2.convId, b.convId);
-  assert.deepEqual(b2.history, [['user', 'hello early'], ['user', 'second']]);
+  assert.deepEqual(b2.history, [['user', 'hello early'], ['assistant', 'answer early'], ['user', 'second']]);
 
   // Rate limited: nothing changed, so one reply (limited), no early one.
+  await st.msgAppend(b.convId, 'assistant', 'answer second');
   const key = `k-${session}`;
   assert.equal((await st.frames(T.ST_CHAT_BEGIN, begin(session, 'third', key, 1), F.EARLY)).length, 2);
   const fr3 = await st.frames(T.ST_CHAT_BEGIN, begin(session, 'fourth', key, 1), F.EARLY);
   assert.equal(fr3.length, 1);
   assert.equal(fr3[0].flags, F.REPLY);
   assert.equal(decBegin(fr3[0].payload).limited, 1);
+  // Its turn still open ('third' unanswered): refused (7), nothing
+  // changed, so one reply.
+  const fr6 = await st.frames(T.ST_CHAT_BEGIN, begin(session, 'held'), F.EARLY);
+  assert.deepEqual(fr6.map((f) => f.flags), [F.REPLY]);
+  assert.equal(decBegin(fr6[0].payload).limited, 7);
 
   // Invalid: one error reply.
   const fr4 = await st.frames(T.ST_CHAT_BEGIN, Buffer.from([1, 2, 3]), F.EARLY);
   assert.equal(fr4.length, 1);
   assert.equal(fr4[0].flags, F.REPLY | F.ERROR);
   const after = await st.convGet(b.convId);
-  assert.deepEqual(after.messages.map((m) => m.content), ['hello early', 'second', 'third']);
+  assert.deepEqual(after.messages.map((m) => m.content), ['hello early', 'answer early', 'second', 'answer second', 'third']);
 
   // A write msgtab.c does not mark early gets its one reply, after its
   // commit, whatever its flags say (a worker's bug cannot have one early).

@@ -613,8 +613,10 @@ turn_conn_detach(void *fe)
 /*
  * storaged's refusal: the rate limit, or the default widget disabled, at
  * its daily cap (the WebSocket path's texts) or taking only verified
- * visitors, whom only the WebSocket identifies.
+ * visitors, whom only the WebSocket identifies, or a turn of the
+ * conversation still answering (a double submit).
  */
+#define CHAT_TURN_OPEN_RETRY_MS	1000
 static void
 http_refused(void *fe, int code, uint64_t retry_ms)
 {
@@ -634,6 +636,11 @@ http_refused(void *fe, int code, uint64_t retry_ms)
 		return;
 	case ST_CHAT_BUSY:
 		send_limited(c, retry_ms, vtext(ST_LANG_EN, VT_BUSY));
+		return;
+	case ST_CHAT_TURN_OPEN:
+		/* The session's reply before it is still to come. */
+		send_limited(c, CHAT_TURN_OPEN_RETRY_MS,
+		    vtext(ST_LANG_EN, VT_WAIT_REPLY));
 		return;
 	case ST_CHAT_IDENTITY:
 		conn_send_error(c, 403, JSON_HEADERS, "Identity required");

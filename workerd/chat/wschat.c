@@ -868,6 +868,10 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 	case ST_WS_BUSY:
 		wsend_say(s, VT_BUSY);
 		return;
+	case ST_WS_TURN_OPEN:
+		/* Another socket of the session (a tab) waits for its reply. */
+		wsend_say(s, VT_WAIT_REPLY);
+		return;
 	default:
 		log_warnx("wschat: ST_WS_BEGIN result %d", result);
 		wsend_say(s, VT_WRONG);

@@ -868,6 +868,7 @@ check_chat(const struct st_begin_rep *rep)
 		break;
 	case ST_CHAT_DISABLED:
 	case ST_CHAT_IDENTITY:
+	case ST_CHAT_TURN_OPEN:
 		if (rep->retry_ms != 0)
 			abort();
 		break;
@@ -885,7 +886,8 @@ check_ws_begin(const struct st_begin_rep *rep, const struct dreply *r)
 {
 	uint8_t res = rep->result;
 
-	if ((res > ST_WS_HUMAN && res != ST_WS_IDENTITY) ||
+	if ((res > ST_WS_HUMAN && res != ST_WS_IDENTITY &&
+	    res != ST_WS_TURN_OPEN) ||
 	    res == ST_WS_ORIGIN || res == ST_WS_TOO_MANY)
 		abort();
 	if ((res == ST_WS_LIMITED || res == ST_WS_CAPPED ||

@@ -198,6 +198,7 @@ begin_take(struct fix *f, uint16_t type, struct begin *b)
 	st_rep_free(type, &rep);
 	b->late = b->r.late;
 	b->wrote = b->r.wrote;
+	fix_turns_end(f);	/* as its reply would */
 }
 
 /* ST_CHAT_BEGIN on widget (internal id) and session, history_max 30. */

@@ -183,8 +183,10 @@ do_chat(struct fix *f, const char *w, const char *s, const char *content,
 	}
 	dreply_free(&r);
 	/* The reply names the conversation; the tests read it whole. */
-	if (err == 0 && !c->limited)
+	if (err == 0 && !c->limited) {
 		fix_conv_get(f, c->conv.id, &c->conv);
+		fix_turns_end(f);	/* as its reply would */
+	}
 	return err;
 }
 
@@ -1026,6 +1028,93 @@ test_chat_failed_run(void **state)
 	chat_free(&a);
 }
 
+/*
+ * A begin of widget w's session s whose turn is left open (do_chat ends
+ * it, as its reply would): its result, an OK one decoded into c.
+ */
+static int
+begin_open(struct fix *f, const char *s, const char *content, struct chat *c)
+{
+	struct dreply r;
+	struct penc e;
+	int res;
+
+	chat_payload(&e, "w", s, content, "", 0, 0, 30);
+	assert_int_equal(request(f, PROTO_ST_CHAT_BEGIN, &e, &r), 0);
+	res = r.enc.buf[0];
+	if (res == ST_CHAT_OK)
+		chat_decode(&r, c);
+	else {
+		/* Refused: u8 result, u64 retry 0; no turn, nothing written. */
+		assert_int_equal(res, ST_CHAT_TURN_OPEN);
+		assert_int_equal(r.enc.len, 9);
+		assert_int_equal(r.enc.buf[8], 0);
+		assert_int_equal(r.turn, 0);
+		assert_int_equal(r.wrote, 0);
+		assert_int_equal(r.nevs, 0);
+	}
+	dreply_free(&r);
+	return res;
+}
+
+/*
+ * One turn at a time in a conversation (store_turn_holds): a begin while
+ * its turn's reply is still to come (a double submit, a second tab) is
+ * refused, nothing stored. Two turns at once were each answered by the
+ * model, and replies pair with questions by position: the first failing,
+ * its failure dropped the second's question and its question kept the
+ * second's answer. Once the reply is stored, or the turn ended as lost,
+ * the next goes on; a turn open STORE_TURN_HOLD_MS (its worker failed to
+ * store the reply and stayed connected) holds it no more.
+ */
+static void
+test_chat_turn_open(void **state)
+{
+	struct fix *f = *state;
+	uint64_t was = fake_now;
+	struct chat a, b, c;
+	struct thread h;
+	struct dreply r;
+
+	assert_int_equal(begin_open(f, "s", "one", &a), ST_CHAT_OK);
+	assert_int_equal(begin_open(f, "s", "two", &b), ST_CHAT_TURN_OPEN);
+	/* Another session's conversation is not held. */
+	assert_int_equal(begin_open(f, "s2", "other", &c), ST_CHAT_OK);
+	chat_free(&c);
+	/* Nothing of the refused one stored. */
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	thread_is(&h, 1, "one");
+	thread_free(&h);
+
+	/* Its reply (failed) ends the turn: the next goes on, alone. */
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "", "failed"),
+	    0);
+	assert_int_equal(begin_open(f, "s", "two", &b), ST_CHAT_OK);
+	history_is(&b, 1, "two");
+	assert_int_equal(begin_open(f, "s", "three", &c), ST_CHAT_TURN_OPEN);
+
+	/* Its worker lost, the turn is ended (interrupted): the next goes on. */
+	assert_int_equal(request_st(f, PROTO_ST_TURN_LOST,
+	    &(struct st_turn_ref){ b.conv.id, b.msg_id }, &r), 0);
+	dreply_free(&r);
+	assert_int_equal(begin_open(f, "s", "three", &c), ST_CHAT_OK);
+	history_is(&c, 3, "two", "", "three");
+	assert_string_equal(c.role[1], "assistant");
+
+	/* Left open (its reply never stored): held STORE_TURN_HOLD_MS. */
+	fake_now += STORE_TURN_HOLD_MS - 1;
+	assert_int_equal(begin_open(f, "s", "four", &b), ST_CHAT_TURN_OPEN);
+	fake_now += 1;
+	chat_free(&b);
+	assert_int_equal(begin_open(f, "s", "four", &b), ST_CHAT_OK);
+	history_is(&b, 4, "two", "", "three", "four");
+	assert_int_equal(db_entries(f, "turns_open"), 2);	/* s2's, four's */
+	fake_now = was;
+	chat_free(&a);
+	chat_free(&b);
+	chat_free(&c);
+}
+
 static void
 test_chat_limited_stores_nothing(void **state)
 {
@@ -1167,7 +1256,7 @@ test_chat_commit_failure(void **state)
 {
 	struct fix *f = *state;
 	struct dbatch b;
-	struct dreply r[3];
+	struct dreply r[4];
 	struct penc e;
 	struct chat c;
 	int i;
@@ -1198,25 +1287,41 @@ test_chat_commit_failure(void **state)
 	assert_int_equal(c.limited, 1);
 	chat_free(&c);
 
-	/* In one batch, a later turn sees the earlier one's message. */
+	/*
+	 * In one batch, a later turn sees the earlier one's message and its
+	 * reply; one more, begun while the later one's reply is to come, is
+	 * refused: it sees that turn open.
+	 */
 	assert_int_equal(dispatch_begin(f->st, f->rl, &b, 1), 0);
 	chat_payload(&e, "w", "s", "first", "", 0, 0, 30);
 	dispatch_run(&b, PROTO_ST_CHAT_BEGIN, e.buf, e.len, &r[0]);
 	penc_free(&e);
-	chat_payload(&e, "w", "s", "second", "", 0, 0, 30);
-	dispatch_run(&b, PROTO_ST_CHAT_BEGIN, e.buf, e.len, &r[1]);
-	penc_free(&e);
-	assert_int_equal(dispatch_end(&b), 0);
 	chat_decode(&r[0], &c);
 	assert_int_equal(c.created, 1);
+	append_payload(&e, c.conv.id, "assistant", "answer", "complete", 1, 1);
 	chat_free(&c);
-	chat_decode(&r[1], &c);
+	dispatch_run(&b, PROTO_ST_MSG_APPEND, e.buf, e.len, &r[1]);
+	penc_free(&e);
+	chat_payload(&e, "w", "s", "second", "", 0, 0, 30);
+	dispatch_run(&b, PROTO_ST_CHAT_BEGIN, e.buf, e.len, &r[2]);
+	penc_free(&e);
+	chat_payload(&e, "w", "s", "third", "", 0, 0, 30);
+	dispatch_run(&b, PROTO_ST_CHAT_BEGIN, e.buf, e.len, &r[3]);
+	penc_free(&e);
+	assert_int_equal(dispatch_end(&b), 0);
+	assert_int_equal(r[1].err, 0);
+	chat_decode(&r[2], &c);
 	assert_int_equal(c.created, 0);
-	assert_int_equal(c.n, 2);
+	assert_int_equal(c.n, 3);
 	assert_string_equal(c.content[0], "first");
+	assert_string_equal(c.content[1], "answer");
 	chat_free(&c);
-	dreply_free(&r[0]);
-	dreply_free(&r[1]);
+	assert_int_equal(r[3].err, 0);
+	assert_int_equal(r[3].enc.len, 9);	/* u8 result, u64 retry */
+	assert_int_equal(r[3].enc.buf[0], ST_CHAT_TURN_OPEN);
+	assert_int_equal(r[3].turn, 0);	/* no turn of its own */
+	for (i = 0; i < 4; i++)
+		dreply_free(&r[i]);
 }
 
 /* 200 messages of 64 KiB do not fit one reply: the newest that do. */
@@ -1440,6 +1545,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_chat_limited_stores_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_invalid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chat_turn_open, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chat_commit_failure,
 		    setup, teardown),

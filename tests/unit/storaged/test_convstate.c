@@ -45,6 +45,7 @@ say(struct fix *f, const char *wid, const char *session, struct st_conv *c)
 	assert_int_equal(rep.result, ST_CHAT_OK);
 	fix_conv_get(f, rep.ok.conv_id, c);
 	st_rep_free(PROTO_ST_CHAT_BEGIN, &rep);
+	fix_turns_end(f);	/* as its reply would */
 }
 
 /* The notifier's poll: more; the events' conversations' states into st. */
@@ -378,7 +379,8 @@ test_begin_events(void **state)
 	st_rep_free(PROTO_ST_CHAT_BEGIN, &rep);
 	dreply_free(&r);
 
-	/* Open: the message alone. */
+	/* Open: the message alone (the turn before it answered). */
+	fix_turns_end(f);
 	q.content = "more";
 	assert_int_equal(who_run(f, NULL, PROTO_ST_CHAT_BEGIN, &q, &rep, &r),
 	    0);

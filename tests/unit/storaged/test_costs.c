@@ -47,6 +47,7 @@ begin_cost(struct fix *f, uint16_t type, const void *q, int created,
 	c->decodes = d1 - d0;
 	c->puts = p1 - p0;
 	fake_now += 1000;
+	fix_turns_end(f);	/* as its reply would */
 }
 
 /*

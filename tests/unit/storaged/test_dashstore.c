@@ -1171,6 +1171,7 @@ visitor_says(struct fix *f, const char *wid, uint8_t tb, const char *content,
 	created = pdec_u8(&d);
 	fix_dec_begin_conv(&d, conv_id, lang);
 	dreply_free(&r);
+	fix_turns_end(f);	/* as its reply would */
 	return created;
 }
 

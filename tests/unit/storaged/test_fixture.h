@@ -451,6 +451,42 @@ fix_widget_wid(struct fix *f, const char *name, char wid[ST_WID_ARG_MAX + 1])
 	st_widget_free(&w);
 }
 
+/* fix_turns_end's gathering of the turns open. */
+struct fix_turns {
+	char conv[64][ST_ID_HEX + 1];
+	size_t n;
+};
+
+static inline void
+fix_turn_note(const char *conv, const char *msg, void *arg)
+{
+	struct fix_turns *ft = arg;
+
+	(void)msg;
+	assert_true(ft->n < 64);
+	strlcpy(ft->conv[ft->n++], conv, sizeof(ft->conv[0]));
+}
+
+/*
+ * Every model turn open ended, as its reply ends it, no message stored:
+ * for tests of something else that begin turn after turn in a
+ * conversation with no reply between, which a conversation's one turn at
+ * a time refuses (store_turn_holds).
+ */
+static inline void
+fix_turns_end(struct fix *f)
+{
+	struct fix_turns ft = { .n = 0 };
+	struct store_txn t;
+	size_t i;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_turns_open(&t, fix_turn_note, &ft), 0);
+	for (i = 0; i < ft.n; i++)
+		store_turn_closed(&t, ft.conv[i], NULL);
+	assert_int_equal(store_commit(&t), 0);
+}
+
 /* As fix_ws_turn, its conversation's id into id (when not NULL). */
 static inline void
 fix_ws_turn_id(struct fix *f, const char *wid, uint8_t tb,
@@ -468,6 +504,7 @@ fix_ws_turn_id(struct fix *f, const char *wid, uint8_t tb,
 	if (id != NULL)
 		strlcpy(id, rep.ok.conv_id, ST_ID_HEX + 1);
 	st_rep_free(PROTO_ST_WS_BEGIN, &rep);
+	fix_turns_end(f);	/* as its reply would */
 }
 
 /* Visitor tb's chat turn saying content (its session made if new). */

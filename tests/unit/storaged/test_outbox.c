@@ -71,7 +71,9 @@ turn(struct fix *f, const char *session, const char *content)
 	struct dreply r;
 
 	assert_int_equal(request_st(f, PROTO_ST_CHAT_BEGIN, &q, &r), 0);
+	assert_int_equal(r.enc.buf[0], ST_CHAT_OK);
 	dreply_free(&r);
+	fix_turns_end(f);	/* as its reply would */
 }
 
 static void

@@ -249,6 +249,8 @@ ws_open_payload(struct penc *e, const char *wid, const char *origin,
  * unless begin_nocreate is set.
  */
 static int begin_nocreate;
+/* ws_begin_full leaves an OK turn open (else it ends it, as its reply would). */
+static int begin_keeps_turn;
 
 static void
 ws_begin_payload(struct penc *e, const char *wid, const uint8_t *h,
@@ -393,8 +395,11 @@ ws_begin_full(struct fix *f, const char *wid, uint8_t tb, const char *content,
 	}
 	dreply_free(&r);
 	/* The reply names the conversation; the tests read it whole. */
-	if (err == 0 && b->result == ST_WS_OK)
+	if (err == 0 && b->result == ST_WS_OK) {
 		fix_conv_get(f, id, &b->conv);
+		if (!begin_keeps_turn)
+			fix_turns_end(f);	/* as its reply would */
+	}
 	return err;
 }
 
@@ -1391,6 +1396,65 @@ test_ws_begin_cache_sees_changes(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * One turn at a time in a conversation (store_turn_holds): a message of
+ * the session (its other tab) while its reply is to come is refused,
+ * TURN_OPEN, nothing written nor counted in the daily cap; its reply
+ * stored, the next goes on. Another visitor's is not held.
+ */
+static void
+test_ws_begin_turn_open(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a, in, out;
+	char conv[ST_ID_HEX + 1];
+	struct wsbegin b;
+	struct dreply r;
+	struct penc e;
+
+	w_new(f, "T", &a);
+	st_widget_defaults(&in);
+	in.daily_cap = 3;
+	assert_int_equal(w_update(f, a.widget_id, ST_WF_DAILY_CAP, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	st_widget_free(&in);
+	ws_new(f, a.widget_id, 1);
+	ws_new(f, a.widget_id, 2);
+	begin_keeps_turn = 1;
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "one", 0, 0, &b),
+	    0);
+	assert_int_equal(b.result, ST_WS_OK);
+	strlcpy(conv, b.conv.id, sizeof(conv));
+	wsbegin_free(&b);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "two", 0, 0, &b),
+	    0);
+	assert_int_equal(b.result, ST_WS_TURN_OPEN);
+	assert_int_equal(b.retry, 0);
+	assert_int_equal(b.wrote, 0);
+	wsbegin_free(&b);
+	assert_int_equal(ws_say(f, a.widget_id, 2, "hi"), ST_WS_OK);
+
+	/* Its reply stored: the next goes on, the third counted. */
+	append_payload(&e, conv, "assistant", "an answer", "", 1, 2);
+	assert_int_equal(request(f, PROTO_ST_MSG_APPEND, &e, &r), 0);
+	dreply_free(&r);
+	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "two", 0, 0, &b),
+	    0);
+	assert_int_equal(b.result, ST_WS_OK);
+	assert_string_equal(b.conv.id, conv);
+	assert_int_equal(b.n, 3);
+	assert_string_equal(b.contents[0], "one");
+	assert_string_equal(b.contents[1], "an answer");
+	assert_string_equal(b.contents[2], "two");
+	wsbegin_free(&b);
+	begin_keeps_turn = 0;
+	fix_turns_end(f);
+	/* The refused one was not counted: the cap is reached only now. */
+	assert_int_equal(ws_say(f, a.widget_id, 1, "four"), ST_WS_CAPPED);
+	st_widget_free(&a);
+}
+
 static void
 test_ws_begin_capped(void **state)
 {
@@ -1511,6 +1575,7 @@ http_say(struct fix *f, const char *w, const char *content, uint64_t *retry,
 		pdec_strbuf(&d, id, sizeof(id));	/* the question's */
 		assert_true(st_id_valid(id));
 		assert_int_equal(pdec_u8(&d), ST_HANDOFF_AI);
+		fix_turns_end(f);	/* as its reply would */
 	}
 	assert_int_equal(pdec_done(&d), 0);
 	dreply_free(&r);
@@ -2363,6 +2428,7 @@ test_conv_visitor_records(void **state)
 		pdec_init(&d, r.enc.buf, r.enc.len);
 		assert_int_equal(pdec_u8(&d), ST_CHAT_OK);
 		dreply_free(&r);
+		fix_turns_end(f);	/* as its reply would */
 	}
 	/* Found through the list, read whole. */
 	penc_init(&e);
@@ -3156,6 +3222,7 @@ test_batch_rerun(void **state)
 		dreply_free(&r[i]);
 
 	/* Both sessions were stored; the widget is still there. */
+	fix_turns_end(f);	/* as their replies would */
 	assert_int_equal(ws_say_stored(f, a.widget_id, 1, "again"), ST_WS_OK);
 	assert_int_equal(w_get(f, d.widget_id, &got), 0);
 	st_widget_free(&got);
@@ -4161,6 +4228,7 @@ main(void)
 		T(test_ws_open_history_charged),
 		T(test_ws_open_history_capped),
 		T(test_ws_begin),
+		T(test_ws_begin_turn_open),
 		T(test_ws_begin_capped),
 		T(test_ws_begin_cache_sees_changes),
 		T(test_batch_rerun),

@@ -49,6 +49,7 @@ say(struct fix *f, const char *wid, uint8_t tb, const char *content,
 	*created = rep.ok.created;
 	strlcpy(id, rep.ok.conv_id, ST_ID_HEX + 1);
 	st_rep_free(PROTO_ST_WS_BEGIN, &rep);
+	fix_turns_end(f);	/* as its reply would */
 }
 
 static void
