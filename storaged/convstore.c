@@ -1134,7 +1134,7 @@ int
 store_turn_holds(struct store_txn *t, const char *widget,
     const char *session)
 {
-	char msg[ST_ID_HEX + 1];
+	char msg[ST_ID_HEX + 1], conv[ST_ID_HEX + 1];
 	uint8_t cid[ID_LEN];
 	uint64_t at = 0, now;
 	int rc;
@@ -1145,6 +1145,10 @@ store_turn_holds(struct store_txn *t, const char *widget,
 		return 0;
 	if (rc < 0 || (rc = msg_last_is_visitor(t, cid, msg, &at)) != 1)
 		return rc;
+	/* Its worker lost: no reply is coming but the one storaged ends. */
+	proto_hex_encode(cid, ID_LEN, conv);
+	if (t->st->turn_left != NULL && t->st->turn_left(conv, msg))
+		return 0;
 	/* A clock set back reads as no time gone. */
 	now = t->st->now();
 	return (now > at ? now - at : 0) < STORE_TURN_HOLD_MS;

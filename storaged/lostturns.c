@@ -197,6 +197,18 @@ lost_claim(struct turnset *to, const char *conv, const char *msg)
 	return was;
 }
 
+int
+lost_has(const char *conv, const char *msg)
+{
+	struct turn_node *n;
+
+	for (n = conv_first(&lost, conv); n != NULL &&
+	    strcmp(n->t.conv, conv) == 0; n = RB_NEXT(turn_tree, &lost, n))
+		if (strcmp(n->t.msg, msg) == 0)
+			return 1;
+	return 0;
+}
+
 size_t
 lost_due(long long now, struct turn_ent *out, size_t max)
 {

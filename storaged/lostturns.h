@@ -65,6 +65,8 @@ size_t lost_take(struct turnset *s, long long due);
  * among the lost (however many times it was left). 1 when it was.
  */
 int lost_claim(struct turnset *to, const char *conv, const char *msg);
+/* 1 when conv's turn for msg is among the lost (it ends by itself). */
+int lost_has(const char *conv, const char *msg);
 /* Up to max turns due by now into out (earliest first), no longer kept. */
 size_t lost_due(long long now, struct turn_ent *out, size_t max);
 /* The earliest due time of the lost turns; 0 when none is left. */

@@ -2260,6 +2260,8 @@ server_new(struct store *st, struct ratelimit *rl, int lfd)
 	loop_timer_init(&s->guard, server_guard_tick, s);
 	loop_timer_after(&s->guard, GUARD_MS);
 	loop_timer_init(&s->lost_tm, lost_tick, s);
+	/* A lost worker's turn holds its conversation no more. */
+	store_set_turn_left(st, lost_has);
 	return s;
 }
 

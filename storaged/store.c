@@ -2247,6 +2247,13 @@ store_set_clock(struct store *st, uint64_t (*now_ms)(void))
 }
 
 void
+store_set_turn_left(struct store *st,
+    int (*left)(const char *conv, const char *msg))
+{
+	st->turn_left = left;
+}
+
+void
 store_costs(const struct store *st, uint64_t *decodes, uint64_t *puts)
 {
 	*decodes = st->ndecodes;

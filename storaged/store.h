@@ -419,6 +419,15 @@ int store_swap(struct store *, const char *path);
 int store_stats(struct store_txn *t, struct st_stats *out);
 /* Replaces the clock (ms since the epoch): tests use a fake one. */
 void store_set_clock(struct store *, uint64_t (*now_ms)(void));
+/*
+ * Tells the store which open turns a lost worker left (lostturns.c's
+ * lost_has: 1 when conv's turn for msg is one, ended by itself soon):
+ * such a turn holds its conversation no more (store_turn_holds), so a
+ * visitor whose front host died chats on at once. NULL (the default):
+ * none is.
+ */
+void store_set_turn_left(struct store *,
+    int (*left)(const char *conv, const char *msg));
 /* Records decoded and keys written since the store opened. */
 void store_costs(const struct store *, uint64_t *decodes, uint64_t *puts);
 /* The store's clock, ms since the epoch. */
@@ -505,8 +514,9 @@ int store_turns_open(struct store_txn *,
  * whose visitor's message is still its last, stored less than
  * STORE_TURN_HOLD_MS ago (a turn whose worker failed to store its reply
  * yet stayed connected, which lostturns.c cannot see, holds it no
- * longer); 0 when not, or the session has no conversation; -1 with t
- * failed. Reads only.
+ * longer) and not a lost worker's (store_set_turn_left: its end is
+ * storaged's own, 3 s on, and needs no wait); 0 when not, or the session
+ * has no conversation; -1 with t failed. Reads only.
  */
 #define STORE_TURN_HOLD_MS	(15 * 60 * 1000)
 int store_turn_holds(struct store_txn *, const char *widget,

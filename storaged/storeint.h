@@ -321,6 +321,8 @@ struct store {
 	/* The organisation whose mail went out last: due_pick's turn. */
 	char mail_rr[ST_ORG_ID_MAX + 1];
 	uint64_t (*now)(void);
+	/* store_set_turn_left's: a lost worker's turn, ending by itself. */
+	int (*turn_left)(const char *conv, const char *msg);
 };
 
 extern const uint8_t rec_version;

@@ -1067,6 +1067,16 @@ begin_open(struct fix *f, const char *s, const char *content, struct chat *c)
  * the next goes on; a turn open STORE_TURN_HOLD_MS (its worker failed to
  * store the reply and stayed connected) holds it no more.
  */
+/* The visitor's message of the turn a lost worker left (NULL none). */
+static const char *left_msg;
+
+static int
+turn_left_fake(const char *conv, const char *msg)
+{
+	(void)conv;
+	return left_msg != NULL && strcmp(msg, left_msg) == 0;
+}
+
 static void
 test_chat_turn_open(void **state)
 {
@@ -1109,6 +1119,21 @@ test_chat_turn_open(void **state)
 	assert_int_equal(begin_open(f, "s", "four", &b), ST_CHAT_OK);
 	history_is(&b, 4, "two", "", "three", "four");
 	assert_int_equal(db_entries(f, "turns_open"), 2);	/* s2's, four's */
+
+	/*
+	 * Its worker lost (lostturns.c holds it, to end it 3 s on): not
+	 * held, a visitor whose front host died chats on; another's is.
+	 */
+	chat_free(&c);
+	assert_int_equal(begin_open(f, "s", "five", &c), ST_CHAT_TURN_OPEN);
+	left_msg = b.msg_id;
+	store_set_turn_left(f->st, turn_left_fake);
+	assert_int_equal(begin_open(f, "s", "five", &c), ST_CHAT_OK);
+	history_is(&c, 5, "two", "", "three", "four", "five");
+	chat_free(&a);
+	assert_int_equal(begin_open(f, "s", "six", &a), ST_CHAT_TURN_OPEN);
+	store_set_turn_left(f->st, NULL);
+	left_msg = NULL;
 	fake_now = was;
 	chat_free(&a);
 	chat_free(&b);
