@@ -157,7 +157,12 @@ test_lost_twice(void **state)
 	(void)lost_take(&s1, 10);
 	(void)lost_take(&s2, 20);
 	assert_int_equal(lost_count(), 2);
+	/* lost_has: that turn (either copy), not another message's. */
+	assert_int_equal(lost_has(A, M), 1);
+	assert_int_equal(lost_has(A, M2), 0);
+	assert_int_equal(lost_has(B, M), 0);
 	assert_int_equal(lost_claim(&back, A, M), 1);
+	assert_int_equal(lost_has(A, M), 0);
 	assert_int_equal(lost_count(), 0);
 	assert_int_equal(lost_due(100, out, 4), 0);
 	turnset_free(&back);
