@@ -452,6 +452,78 @@ describe('stacks of their own', { concurrency: true }, () => {
       }
     });
 
+    // A picture whose first bytes and container are a PNG's (all Parley
+    // checks) but whose data the model's server cannot decode: OpenAI
+    // answers 400 invalid_image. The images of the last 10 messages go
+    // with every turn, so each turn of the conversation failed until it
+    // was 10 messages back. Now the request is asked once more without
+    // them, the model told which it was not shown; a 400 to that one, or
+    // to a request with no image, fails the turn as before.
+    test('a picture the model cannot decode (400 invalid_image): asked again without it, the model told; later turns answered; a 400 again, or with no image, fails the turn', async () => {
+      const r = await admin('POST', '/v1/admin/agents', { name: 'Squint', vision: true });
+      assert.equal(r.status, 201, r.text);
+      const widget = await createWidget(p, { name: 'Squinting', agent_id: r.json().id, attachment_types: ['image'] });
+      const { v, token } = await visitor(widget);
+      const up = await upload(p, widget.widget_id, token, 'fork.png', png(3000));
+      assert.equal(up.status, 200, JSON.stringify(up.json));
+      const files = '[Attached: fork.png (image/png, 3 KB)]\n[fork.png: could not be shown to you]';
+      // A turn's frames to its typing_stop: its reply's message, or its error.
+      const turn = async (ws, msg) => {
+        ws.send(msg);
+        let m, end;
+        do {
+          m = await ws.next();
+          if (m.type === 'message' || m.type === 'error') end = m;
+        } while (m.type !== 'typing_stop');
+        return end;
+      };
+      await p.mock.config({ refuse_images: true });
+      try {
+        await p.mock.clearRequests();
+        let end = await turn(v, { type: 'message', content: 'What is bent here?', attachments: [up.id] });
+        assert.equal(end.type, 'message', JSON.stringify(end));
+        assert.equal(end.role, 'assistant');
+        let calls = await p.mock.completions();
+        assert.equal(calls.length, 2, 'asked once more');
+        const first = calls[0].body.messages.at(-1);
+        assert.ok(Array.isArray(first.content) && first.content[1].type === 'image_url', 'the first request held the picture');
+        assert.equal(calls[1].body.messages.at(-1).content, `What is bent here?\n\n${files}`);
+        assert.ok(!JSON.stringify(calls[1].body).includes('image_url'), 'no image part asked again');
+        // Logged once, with the status and the server's message.
+        const logged = () => (p.logs.masterd.match(/wschat: the model refused a request with 1 image \(HTTP 400: You uploaded an unsupported image\. Please make sure your image is valid\.\): asking again without them/g) || []).length;
+        await waitFor(() => logged() > 0, 5000, 'the retry logged');
+        assert.equal(logged(), 1);
+        // The next turn sends the picture again (one of the last 10
+        // messages'): refused, asked again without it, answered.
+        await p.mock.clearRequests();
+        end = await turn(v, { type: 'message', content: 'And the wheel?' });
+        assert.equal(end.type, 'message', JSON.stringify(end));
+        calls = await p.mock.completions();
+        assert.equal(calls.length, 2);
+        assert.equal(JSON.stringify(calls[0].body).match(/"type":"image_url"/g).length, 1, 'the picture sent again');
+        const users = calls[1].body.messages.filter((x) => x.role === 'user');
+        assert.deepEqual(users.map((x) => x.content), [`What is bent here?\n\n${files}`, 'And the wheel?']);
+        // Refused without it too: the turn fails, asked again once only.
+        await p.mock.clearRequests();
+        end = await turn(v, { type: 'message', content: 'Still there? [[mock:status=400]]' });
+        assert.equal(end.type, 'error', JSON.stringify(end));
+        assert.equal((await p.mock.completions()).length, 2, 'asked again once, not more');
+      } finally {
+        await p.mock.config({ refuse_images: false });
+      }
+      const conv = (await admin('GET', '/v1/admin/conversations')).json().conversations[0];
+      const g = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).json();
+      assert.deepEqual(g.messages.filter((x) => x.role === 'assistant').map((x) => x.status), ['complete', 'complete', 'failed']);
+      v.ws.close();
+      // A 400 to a request with no image: the turn fails, not asked again.
+      const plain = await visitor(widget);
+      await p.mock.clearRequests();
+      const end = await turn(plain.v, { type: 'message', content: 'Hello [[mock:status=400]]' });
+      assert.equal(end.type, 'error', JSON.stringify(end));
+      assert.equal((await p.mock.completions()).length, 1);
+      plain.v.ws.close();
+    });
+
     test('a text file goes to the model after its message, its first 16 KiB', async () => {
       const { v, token } = await visitor();
       const log = Buffer.from(`line 1: error 42 at boot\n${'x'.repeat(20000)}\nTAIL-NOT-SENT\n`);

@@ -255,6 +255,7 @@ struct parsed {
 	struct buf tools;	/* the tool messages after the last user one, "; " between */
 	int rounds;		/* assistant messages after the last user one */
 	int no_tools;		/* "tool_choice": "none" */
+	long long images;	/* image_url parts, well formed */
 };
 
 /* Checks the body like OpenAI does; answers 400 and returns -1 if wrong. */
@@ -265,6 +266,7 @@ parse_body(struct conn *c, json_t *root, struct parsed *p)
 	    "assistant", "tool", "function" };
 	json_t *model, *messages, *m, *stream, *opts;
 	char msg[300], param[64];
+	long long images = mock_stats.images;
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
@@ -413,6 +415,7 @@ parse_body(struct conn *c, json_t *root, struct parsed *p)
 		}
 		p->include_usage = json_is_true(iu);
 	}
+	p->images = mock_stats.images - images;	/* image_part_ok counts them */
 	return 0;
 fail:
 	free(p->last_user);
@@ -911,6 +914,14 @@ completions_handle(struct conn *c)
 	}
 	if (d.reply == NULL && d.nocite != 1 && p.sources.len > 0)
 		add_citations(&p, &len);
+	if (mock_cfg.refuse_images && p.images > 0) {
+		/* OpenAI's answer to an image it cannot decode. */
+		mock_stats.errors++;
+		http_respond_json(c, 400, openai_error("You uploaded an "
+		    "unsupported image. Please make sure your image is valid.",
+		    "invalid_request_error", NULL, "invalid_image"), NULL);
+		goto out;
+	}
 	status = d.status >= 0 ? d.status : mock_cfg.status;
 	if (status != 0 && status != 200) {
 		openai_error_status(c, status, p.model);

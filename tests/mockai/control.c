@@ -15,8 +15,8 @@
 #define LOG_BODY_MAX	(256 * 1024)	/* bigger bodies are logged by size only */
 #define LOG_RAW_MAX	(64 * 1024)	/* how much of a non-JSON body is kept */
 
-struct mock_config mock_defaults = { 8, 0, 0, 0 };
-struct mock_config mock_cfg = { 8, 0, 0, 0 };
+struct mock_config mock_defaults = { 8, 0, 0, 0, 0 };
+struct mock_config mock_cfg = { 8, 0, 0, 0, 0 };
 struct mock_stats mock_stats;
 const char *mock_api_key;
 
@@ -414,9 +414,10 @@ ring_json(void)
 static json_t *
 config_json(void)
 {
-	return json_pack("{s:i, s:i, s:i, s:i}", "chunks", mock_cfg.chunks,
+	return json_pack("{s:i, s:i, s:i, s:i, s:b}", "chunks", mock_cfg.chunks,
 	    "delay_ms", mock_cfg.delay_ms, "first_delay_ms",
-	    mock_cfg.first_delay_ms, "status", mock_cfg.status);
+	    mock_cfg.first_delay_ms, "status", mock_cfg.status,
+	    "refuse_images", mock_cfg.refuse_images);
 }
 
 /* Applies every key or none; returns an error message or NULL. */
@@ -443,7 +444,16 @@ config_apply(const struct buf *body, char *err, size_t errlen)
 			slot = &n.delay_ms, min = 0, max = MOCK_MAX_DELAY;
 		else if (strcmp(k, "first_delay_ms") == 0)
 			slot = &n.first_delay_ms, min = 0, max = MOCK_MAX_DELAY;
-		else if (strcmp(k, "status") == 0) {
+		else if (strcmp(k, "refuse_images") == 0) {
+			if (!json_is_boolean(v)) {
+				snprintf(err, errlen, "'refuse_images' must be "
+				    "true or false");
+				json_decref(root);
+				return err;
+			}
+			n.refuse_images = json_is_true(v);
+			continue;
+		} else if (strcmp(k, "status") == 0) {
 			slot = &n.status, min = 0, max = 599;
 			if (json_is_null(v)) {	/* null: no forced error */
 				n.status = 0;
@@ -451,7 +461,7 @@ config_apply(const struct buf *body, char *err, size_t errlen)
 			}
 		} else {
 			snprintf(err, errlen, "unknown key '%.40s' (known: chunks, "
-			    "delay_ms, first_delay_ms, status)", k);
+			    "delay_ms, first_delay_ms, status, refuse_images)", k);
 			json_decref(root);
 			return err;
 		}
@@ -635,9 +645,10 @@ control_handle(struct conn *c)
 				plain_error(c, 400, e, ns);
 			else {
 				log_info("config: chunks %d, delay %d ms, first delay "
-				    "%d ms, status %d", mock_cfg.chunks,
-				    mock_cfg.delay_ms, mock_cfg.first_delay_ms,
-				    mock_cfg.status);
+				    "%d ms, status %d, refuse images %d",
+				    mock_cfg.chunks, mock_cfg.delay_ms,
+				    mock_cfg.first_delay_ms, mock_cfg.status,
+				    mock_cfg.refuse_images);
 				http_respond_json(c, 200, config_json(), ns);
 			}
 		} else

@@ -176,6 +176,7 @@ struct mock_config {
 	int delay_ms;
 	int first_delay_ms;
 	int status;		/* 0: none; else every completion answers it */
+	int refuse_images;	/* 1: one with an image_url part answers 400 */
 };
 
 struct mock_stats {

@@ -378,6 +378,19 @@ fail:
 	return NULL;
 }
 
+int
+tools_rebase(struct turn_tools *tt, const struct upstream_req *req)
+{
+	/* The key's old copy wiped: only base's is, by tools_free. */
+	if (tt->base.api_key != NULL)
+		explicit_bzero((char *)tt->base.api_key,
+		    strlen(tt->base.api_key));
+	free(tt->msgs);
+	tt->msgs = NULL;
+	tt->nbase = tt->nmsgs = 0;
+	return copy_request(tt, req);
+}
+
 /* r's slot of turn_calls given back, when it holds one. */
 static void
 run_slot_put(struct tool_run *r)

@@ -134,6 +134,13 @@ struct tools_cbs {
 struct turn_tools *tools_new(struct st_actions *acts,
     const struct upstream_req *req, const struct tools_from *from);
 /*
+ * The first round asked again as req (copied whole, as tools_new copies
+ * it), before any call was made: the model's server refused the first
+ * request (turn.c: its images left out). 0, or -1 out of memory (free
+ * the tools then).
+ */
+int tools_rebase(struct turn_tools *, const struct upstream_req *req);
+/*
  * A page's tools as registered (any JSON): NULL when they may be offered
  * (an array of at most TOOLS_PAGE_MAX {"name", "description",
  * "parameters"}, names of [A-Za-z0-9_-] not a built-in's, each once,

@@ -101,6 +101,12 @@ struct turn {
 	/* The conversation's files, named to the model; its images read. */
 	struct turn_files *files;
 	int files_read;
+	/*
+	 * The begin reply of a first model request that held images, kept
+	 * until that request is answered: asked once more without them when
+	 * the model's server refuses it (turn_without_images).
+	 */
+	struct st_begin_rep *imaged;
 	/* The agent's actions: asked of storaged, then the turn's tools. */
 	struct storec_req *treq;
 	struct st_actions acts;
@@ -122,7 +128,7 @@ static const struct turn_upstream_ops *ups = &real_ups;
 
 static void turn_deferred(void *);
 static void turn_tools_run(struct turn *);
-static void turn_answer(struct turn *, const struct st_begin_ok *);
+static void turn_answer(struct turn *, struct st_begin_rep *);
 static void turn_retrieve(struct turn *, struct st_begin_rep *);
 static void turn_fetch_tools(struct turn *, struct st_begin_rep *);
 static void turn_prepare(struct turn *, struct st_begin_rep *);
@@ -172,6 +178,17 @@ begin_rep_free(uint16_t type, struct st_begin_rep *rep)
 	if (key != NULL)
 		explicit_bzero(key, strlen(key));
 	st_rep_release(type, rep);
+}
+
+/* The first request's begin reply, kept for its retry, let go. */
+static void
+images_forget(struct turn *t)
+{
+	if (t->imaged == NULL)
+		return;
+	begin_rep_free(t->ops->begin_type, t->imaged);
+	free(t->imaged);
+	t->imaged = NULL;
 }
 
 /* ------------------------------------------------------------- life */
@@ -226,6 +243,7 @@ turn_free(struct turn *t)
 		begin_rep_free(t->ops->begin_type, t->held);
 		free(t->held);
 	}
+	images_forget(t);
 	st_rep_free(PROTO_ST_KB_RETRIEVE, &t->kb);
 	model_stop(t);
 	loop_defer_cancel(&t->defer);
@@ -782,6 +800,42 @@ turn_tools_run(struct turn *t)
 	turn_finish(t, "failed");
 }
 
+/*
+ * The model's server refused the first request, which held images, before
+ * any of its answer: HTTP 400 (OpenAI's invalid_image: bytes it cannot
+ * decode, which the first bytes sniff.c reads and the container strip.c
+ * walks do not show), 413 (too large) or 422 (a server that cannot
+ * process them). The images of the last messages go with every turn of
+ * the conversation, so each would fail until the image is 10 messages
+ * back: the request is asked once more, as it was, with each image left
+ * out and named to the model as not shown (turn_files_drop_images).
+ * Nothing of the answer was shown (an HTTP error comes before the
+ * stream), and a refusal of that one fails the turn as any other. 1 when
+ * asked again.
+ */
+static int
+turn_without_images(struct turn *t, const struct upstream_result *r)
+{
+	struct st_begin_rep *rep = t->imaged;
+	const char *why = !r->error_ours && r->error != NULL ? r->error : "";
+	size_t n;
+
+	if (rep == NULL || r->status != UPSTREAM_HTTP_ERROR ||
+	    (r->http_status != 400 && r->http_status != 413 &&
+	    r->http_status != 422) || t->reply.len > 0)
+		return 0;
+	t->imaged = NULL;	/* once a turn */
+	n = turn_files_drop_images(t->files);
+	log_warnx("%s: the model refused a request with %zu image%s (HTTP "
+	    "%d%s%s): asking again without them", t->ops->name, n,
+	    n == 1 ? "" : "s", r->http_status, why[0] != '\0' ? ": " : "",
+	    why);
+	turn_answer(t, rep);
+	begin_rep_free(t->ops->begin_type, rep);
+	free(rep);
+	return 1;
+}
+
 static void
 up_done(void *arg, const struct upstream_result *r)
 {
@@ -793,6 +847,9 @@ up_done(void *arg, const struct upstream_result *r)
 	/* Each round's tokens add up (held at the field's top). */
 	proto_u32_add_held(&t->out.prompt_tokens, r->prompt_tokens);
 	proto_u32_add_held(&t->out.completion_tokens, r->completion_tokens);
+	if (turn_without_images(t, r))
+		return;
+	images_forget(t);	/* the first request is answered */
 	if (r->status == UPSTREAM_OK && t->tools != NULL &&
 	    tools_asked(t->tools)) {
 		/* No call, and no step shown, for a question not on disk. */
@@ -1042,7 +1099,8 @@ turn_passage_add(struct buf *b, uint32_t n, const struct st_kb_hit *h)
  * the model's tools: req
  * becomes the tools' copy with the tools offered (its messages the
  * tools', the caller's left to free). Without them (none, or out of
- * memory: logged), req is left as it is.
+ * memory: logged), req is left as it is. A request asked again keeps the
+ * tools its first one was offered, with its own history (tools_rebase).
  */
 static void
 turn_tools_offer(struct turn *t, const struct st_agent *a,
@@ -1051,6 +1109,18 @@ turn_tools_offer(struct turn *t, const struct st_agent *a,
 	struct tpl_visitor v = { NULL, NULL };
 	struct tools_from from;
 
+	if (t->tools != NULL) {
+		/* Asked again (turn_without_images): its tools, this history. */
+		if (tools_rebase(t->tools, req) == 0) {
+			tools_request(t->tools, req);
+			return;
+		}
+		log_warnx("%s: out of memory: the agent's actions not offered",
+		    t->ops->name);
+		tools_free(t->tools);
+		t->tools = NULL;
+		return;
+	}
 	memset(&from, 0, sizeof(from));
 	from.org = a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT;
 	from.conv_id = t->conv_id;
@@ -1084,15 +1154,20 @@ turn_tools_offer(struct turn *t, const struct st_agent *a,
 /*
  * The answer to the begin reply's history, from its agent: the model,
  * given the passages its knowledge search found. The turn is shown first
- * when its question is on disk already.
+ * when its question is on disk already (and not shown yet: a request
+ * asked again). A first request that holds images takes rep (left
+ * zeroed) until it is answered: turn_without_images asks it again from
+ * rep.
  */
 static void
-turn_answer(struct turn *t, const struct st_begin_ok *ok)
+turn_answer(struct turn *t, struct st_begin_rep *rep)
 {
+	const struct st_begin_ok *ok = &rep->ok;
 	struct upstream_req req;
 	struct upstream_msg *msgs;
 	char lang[sizeof(VISITOR_LANG_TEXT) + ST_VISITOR_LANG_MAX];
 	char *extra = NULL;
+	size_t i, images = 0;
 
 	if (model_req(&req, ok->history, ok->nhistory, t->files, &ok->agent,
 	    ok->language, lang, sizeof(lang)) < 0) {
@@ -1107,8 +1182,10 @@ turn_answer(struct turn *t, const struct st_begin_ok *ok)
 		return;
 	}
 	turn_tools_offer(t, &ok->agent, &req);
+	for (i = 0; i < req.nmsgs; i++)
+		images += req.msgs[i].nimages;
 	t->phase = TURN_MODEL;
-	if (!t->unconfirmed)
+	if (!t->unconfirmed && !t->shown)
 		turn_show(t);
 	if (t->phase == TURN_MODEL) {
 		t->at_model = proto_mono_us();
@@ -1118,7 +1195,12 @@ turn_answer(struct turn *t, const struct st_begin_ok *ok)
 	free(extra);
 	if (t->phase != TURN_MODEL)
 		t->up = NULL;	/* it finished already: the handle is gone */
-	else if (t->up == NULL) {
+	else if (t->up != NULL && images > 0 && t->imaged == NULL &&
+	    (t->imaged = malloc(sizeof(*t->imaged))) != NULL) {
+		/* Kept for its retry without them (rep the turn's now). */
+		*t->imaged = *rep;
+		memset(rep, 0, sizeof(*rep));
+	} else if (t->up == NULL) {
 		log_warnx("%s: the model request could not be started",
 		    t->ops->name);
 		t->out.cause = TURN_C_MODEL;
@@ -1493,7 +1575,7 @@ turn_found(struct turn *t)
 	else if (t->kb.n == 0 && rep->ok.agent.knowledge_only)
 		turn_know_nothing(t);
 	else
-		turn_answer(t, &rep->ok);
+		turn_answer(t, rep);
 	t->held = NULL;
 	begin_rep_free(t->ops->begin_type, rep);
 	free(rep);
@@ -1763,7 +1845,7 @@ static void
 turn_retrieve(struct turn *t, struct st_begin_rep *rep)
 {
 	if (turn_hold(t, rep) < 0) {
-		turn_answer(t, &rep->ok);
+		turn_answer(t, rep);
 		return;
 	}
 	if (t->held->ok.agent.rewrite_follow_ups &&
@@ -1801,7 +1883,7 @@ turn_prepare(struct turn *t, struct st_begin_rep *rep)
 	if (rep->ok.agent.nknowledge_sources > 0)
 		turn_retrieve(t, rep);
 	else
-		turn_answer(t, &rep->ok);
+		turn_answer(t, rep);
 }
 
 /* The held begin reply goes on: its knowledge, then the model. */

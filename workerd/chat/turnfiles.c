@@ -20,6 +20,10 @@
  * logged, and the model told so after its message's files line: the turn
  * goes on, neither refused nor held (the images of the last TF_RECENT
  * messages go with every later turn: a refusal would refuse a "thanks").
+ * So is an image the model's server refused (an HTTP 400 such as OpenAI's
+ * invalid_image: bytes it cannot decode, though their first bytes and
+ * container looked right here; 413, too large): turn.c asks again without
+ * the images (turn_files_drop_images), each one named as not shown.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +40,8 @@
 #define TF_TEXTS	2			/* text files shown, at most */
 #define TF_TEXT_MAX	(16u << 10)		/* bytes of one shown */
 #define TF_FILES	(TF_IMAGES + 2 * TF_TEXTS)	/* images, texts, PDFs */
+/* What the model is told of an image its server refused (drop_images). */
+#define TF_UNSHOWN	"could not be shown to you"
 
 /* One image or text file to read, then read. */
 struct tf_image {
@@ -135,29 +141,40 @@ image_release(struct tf_image *im)
 }
 
 /*
+ * A file of message i the model is not shown as it might be: "[name:
+ * why]" after the message's files line (none: nothing said).
+ */
+static void
+note_left_out(struct turn_files *f, uint32_t i, const char *name,
+    const char *why)
+{
+	char *note = f->notes[i];
+	struct buf b;
+
+	if (note == NULL)
+		return;
+	buf_init(&b);
+	buf_addf(&b, "%s\n[%s: %s]", note, name, why);
+	if ((note = buf_cstr(&b)) == NULL)
+		return;
+	free(f->notes[i]);
+	f->notes[i] = note;
+}
+
+/*
  * Image a of message i left out, the worker's images full: logged, and
  * the model told after the message's files line.
  */
 static void
 image_busy(struct turn_files *f, uint32_t i, const struct st_msg_att *a)
 {
-	char *note = f->notes[i];
-	struct buf b;
-
 	log_warnx("turn: image %s not shown to the model: %llu bytes of "
 	    "images held in this worker, at most %u MiB "
 	    "(PARLEY_VISION_MEMORY_MB)", a->id,
 	    (unsigned long long)images_held, wsettings.vision_memory_mb);
-	if (note == NULL)
-		return;
-	buf_init(&b);
-	buf_addf(&b, "%s\n[%s: not shown to you now: too many images at "
-	    "once on this server; the visitor may send it again in a "
-	    "moment]", note, a->name);
-	if ((note = buf_cstr(&b)) == NULL)
-		return;
-	free(f->notes[i]);
-	f->notes[i] = note;
+	note_left_out(f, i, a->name, "not shown to you now: too many images "
+	    "at once on this server; the visitor may send it again in a "
+	    "moment");
 }
 
 /*
@@ -309,20 +326,10 @@ image_drop(struct turn_files *f, uint32_t k, const char *why)
 static void
 pdf_unread(struct turn_files *f, const struct tf_image *im, uint8_t status)
 {
-	char *note = f->notes[im->msg];
-	struct buf b;
-
-	if (note == NULL || (status != ST_ATT_TEXT_PENDING &&
-	    status != ST_ATT_TEXT_FAILED))
-		return;
-	buf_init(&b);
-	buf_addf(&b, "%s\n[%s: %s]", note, im->name,
-	    status == ST_ATT_TEXT_PENDING ? "its text is still being read, "
-	    "not shown to you yet" : "its text could not be read");
-	if ((note = buf_cstr(&b)) == NULL)
-		return;
-	free(f->notes[im->msg]);
-	f->notes[im->msg] = note;
+	if (status == ST_ATT_TEXT_PENDING || status == ST_ATT_TEXT_FAILED)
+		note_left_out(f, im->msg, im->name,
+		    status == ST_ATT_TEXT_PENDING ? "its text is still being "
+		    "read, not shown to you yet" : "its text could not be read");
 }
 
 static void
@@ -445,6 +452,33 @@ turn_files_images(const struct turn_files *f, uint32_t i,
 			return f->count[m];
 		}
 	return 0;
+}
+
+size_t
+turn_files_drop_images(struct turn_files *f)
+{
+	struct tf_image *im;
+	size_t n = 0;
+	uint32_t k;
+
+	if (f == NULL)
+		return 0;
+	/* img[] is newest first: walked back, the notes in the order sent. */
+	for (k = f->nimg; k-- > 0;) {
+		im = &f->img[k];
+		if (im->text || im->up.data == NULL || im->up.len != im->size)
+			continue;	/* not an image shown (arrange) */
+		note_left_out(f, im->msg, im->name, TF_UNSHOWN);
+		free((void *)im->up.data);
+		im->up.data = NULL;
+		im->up.len = 0;
+		image_release(im);
+		n++;
+	}
+	f->nshown = 0;
+	for (k = 0; k < TF_IMAGES; k++)
+		f->at[k] = UINT32_MAX;
+	return n;
 }
 
 void

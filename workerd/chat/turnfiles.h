@@ -37,6 +37,14 @@ const char *turn_files_text(const struct turn_files *f, uint32_t i,
 /* Message i's images read whole (*out, valid while f is): how many. */
 size_t turn_files_images(const struct turn_files *f, uint32_t i,
     const struct upstream_image **out);
+/*
+ * The images read are not shown after all (the model's server refused a
+ * request that held them): each one's bytes freed (and its charge given
+ * back), and its message's text saying after its files line "[name:
+ * could not be shown to you]". turn_files_images gives none from here.
+ * How many were dropped (f NULL: 0).
+ */
+size_t turn_files_drop_images(struct turn_files *f);
 /* Cancels a read in flight; frees f (NULL: nothing). */
 void turn_files_free(struct turn_files *f);
 
