@@ -862,6 +862,7 @@ static const struct pfield f_contact_submit_req[] = {
 	PFU32(struct st_contact_submit_req, window_ms),
 	PFU32(struct st_contact_submit_req, rate_max),
 	PFSTR(struct st_contact_submit_req, origin, ST_ORIGIN_MAX),
+	PFU8(struct st_contact_submit_req, create),
 };
 PLAYOUT(pl_contact_submit_req, struct st_contact_submit_req,
     f_contact_submit_req);
@@ -890,6 +891,7 @@ static const struct pfield f_ws_identify_req[] = {
 	PFSTR(struct st_ws_identify_req, hash, ST_SECRET_HEX),
 	PFSTR(struct st_ws_identify_req, email_hash, ST_SECRET_HEX),
 	PFSTR(struct st_ws_identify_req, origin, ST_ORIGIN_MAX),
+	PFU8(struct st_ws_identify_req, create),
 };
 PLAYOUT(pl_ws_identify_req, struct st_ws_identify_req, f_ws_identify_req);
 

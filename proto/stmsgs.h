@@ -426,6 +426,12 @@ struct st_contact_submit_req {
 	const char *rate_key;		/* rate_max 0: not counted */
 	uint32_t window_ms, rate_max;
 	const char *origin;		/* the socket's Origin: still allowed? */
+	/*
+	 * No session under token: a new visitor's, made here (as
+	 * st_ws_begin_req's create); 0: the socket's session was stored,
+	 * and none is now NO_SESSION.
+	 */
+	uint8_t create;
 };
 struct st_contact_submit_rep {
 	uint8_t result;			/* ST_WS_* */
@@ -446,6 +452,7 @@ struct st_ws_identify_req {
 	const char *hash;		/* 64 lowercase hex */
 	const char *email_hash;		/* "" or 64 hex: the email's (st_identity_email_ok) */
 	const char *origin;		/* the socket's Origin: still allowed? */
+	uint8_t create;			/* as st_contact_submit_req's */
 };
 struct st_ws_identify_rep {
 	uint8_t result;			/* ST_WS_OK, NO_WIDGET, NO_SESSION, BUSY */

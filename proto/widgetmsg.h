@@ -124,15 +124,20 @@
  *   ST_CONTACT_SUBMIT  str widget_id, bytes token_hash, str name,
  *                      str email, str phone, str rate_key,
  *                      u32 window_ms, u32 rate_max (0: not counted),
- *                      str origin
+ *                      str origin, u8 create
  *       -> u8 result (ST_WS_OK, NO_WIDGET, ORIGIN, NO_SESSION, LIMITED,
  *          TOO_MANY, BUSY, IDENTITY: as ST_WS_BEGIN's, nothing written),
  *          and when OK: contact (as stored); when LIMITED: u64
  *          retry_after_ms
- *       A token_hash naming no session is a new visitor's: its session
- *       is made here (counted as in ST_WS_BEGIN: BUSY over the limit);
- *       one of another widget, or idle past storaged's session span, is
- *       NO_SESSION (as ST_WS_BEGIN's), nothing written.
+ *       With create (as ST_WS_BEGIN's: the socket's session was never
+ *       stored), a token_hash naming no session is a new visitor's: its
+ *       session is made here (counted as in ST_WS_BEGIN: BUSY over the
+ *       limit). Without it, none is NO_SESSION, nothing written nor
+ *       counted in the new sessions: the socket's stored session is gone
+ *       (expired and swept, its contact erased), and a submission must
+ *       not bring its token back. One of another widget, or idle past
+ *       storaged's session span, is NO_SESSION (as ST_WS_BEGIN's),
+ *       nothing written.
  *       Fields "" when not given; at least one must be; email and phone
  *       must be valid (st_email_valid, st_phone_norm) else `invalid`.
  *       Then the submission is counted against the rate limit as
@@ -154,7 +159,7 @@
  *       above.
  *   ST_WS_IDENTIFY     str widget_id, bytes token_hash, str external_id,
  *                      str name, str email, str hash, str email_hash,
- *                      str origin
+ *                      str origin, u8 create
  *       -> u8 result (ST_WS_OK, NO_WIDGET, ORIGIN: as ST_WS_BEGIN's,
  *          NO_SESSION, BUSY), u8 verified,
  *          u8 taken, str contact_id ("" unless verified)
@@ -162,10 +167,13 @@
  *       identity secret and hash is the lowercase hex of
  *       HMAC-SHA256(key: the secret's 64 hex characters, message: the
  *       external id), compared in constant time (st_identity_ok).
- *       Unverified, nothing is written. A session of another widget, or
- *       idle past storaged's session span, is NO_SESSION (nothing
- *       written, verified 0). Verified: the session (made here
- *       for a new visitor, counted as in ST_CONTACT_SUBMIT: BUSY) points
+ *       Unverified, nothing is written. The session is checked before
+ *       the hash: no session under token_hash without create (as
+ *       ST_CONTACT_SUBMIT's: the socket's session was stored, and is
+ *       gone), a session of another widget, or one idle past storaged's
+ *       session span, is NO_SESSION whatever the hash (nothing written,
+ *       verified 0). Verified: the session (made here for a new visitor,
+ *       with create, counted as in ST_CONTACT_SUBMIT: BUSY) points
  *       at its organisation's contact of that external id (contact_ext;
  *       made when none, name and email filled when it lacks them, a bad
  *       email dropped), marked verified, and the session's conversations

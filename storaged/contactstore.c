@@ -848,7 +848,7 @@ owned_submit(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 int
 store_contact_submit(struct store_txn *t, const char *widget_id,
     const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],
-    const char *name, const char *in_email, const char *in_phone,
+    int create, const char *name, const char *in_email, const char *in_phone,
     int *result, struct st_contact *out, int *created)
 {
 	struct st_widget w;
@@ -879,6 +879,15 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	if ((rc = wsess_widget(t, widget_id, origin, &w, result)) != 0)
 		return rc < 0 ? t->err : 0;
 	rc = wsess_load(t, token_hash, &s);
+	/*
+	 * The socket's session was stored and is gone (swept, its contact
+	 * erased): a submission does not bring its token back.
+	 */
+	if (rc == 1 && !create) {
+		st_widget_free(&w);
+		*result = ST_WS_NO_SESSION;
+		return 0;
+	}
 	/*
 	 * A widget of verified visitors only: a socket opened before it
 	 * became one may still send (its worker was told at its open).
@@ -1164,25 +1173,29 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 		return rc < 0 ? t->err : 0;
 	}
 	rep->result = ST_WS_OK;
+	if ((rc = wsess_load(t, q->token, &s)) < 0)
+		goto out;
+	/*
+	 * Whatever the hash: the socket's stored session gone (swept, its
+	 * contact erased: an identify does not bring its token back),
+	 * another widget's session, or one idle past its span: none.
+	 */
+	if (rc == 1 ? !q->create : !wsess_current(t, &s, w.id)) {
+		rep->result = ST_WS_NO_SESSION;
+		goto out;
+	}
 	/* A wrong or missing hash, or no secret: nothing is trusted. */
 	if (!st_identity_ok(w.identity_secret, q->external_id, q->hash))
 		goto out;
 	key_tag(w.identity_secret, tag);
-	rc = wsess_load(t, q->token, &s);
 	/* A new visitor's verified identify stores its session, if it may. */
 	if (rc == 1 && may_create != NULL && may_create(arg, w.id) != 0) {
 		rep->result = ST_WS_BUSY;
 		goto out;
 	}
 	if (rc == 1 && wsess_create(t, w.id, q->token, t->st->wsess_idle_ms,
-	    &s) == 0)
-		rc = 0;
-	/* Another widget's session, or one idle past its span: none. */
-	if (rc != 0 || !wsess_current(t, &s, w.id)) {
-		if (rc >= 0)
-			rep->result = ST_WS_NO_SESSION;
+	    &s) != 0)
 		goto out;
-	}
 	if ((rc = ident_taken(t, q->token, &s, q->external_id)) != 0) {
 		rep->taken = rc > 0;
 		goto out;

@@ -45,7 +45,9 @@ const char *store_contact_invalid(const char *name, const char *email,
  * and the session's own identify verified none: nothing written). A contact the session did not make is never changed:
  * the session and its conversation are linked to it unverified, with what
  * was submitted kept on the link. A token_hash that names no session
- * makes one (a new visitor's first contact submission). *created: 1
+ * makes one with create (a new visitor's first contact submission);
+ * without, it is NO_SESSION (the socket's stored session is gone:
+ * nothing written). *created: 1
  * when the contact was made by this submission. A widget in
  * contact_info_mode required keeps only the fields it asks for
  * (contactstore.c's contact_kept): a submission that leaves none of
@@ -54,8 +56,8 @@ const char *store_contact_invalid(const char *name, const char *email,
  */
 int store_contact_submit(struct store_txn *, const char *widget_id,
     const char *origin, const uint8_t token_hash[ST_TOKEN_HASH_LEN],
-    const char *name, const char *email, const char *phone, int *result,
-    struct st_contact *out, int *created);
+    int create, const char *name, const char *email, const char *phone,
+    int *result, struct st_contact *out, int *created);
 /*
  * Whether conversation c, just made, is its contact's first and the
  * contact was never announced (a contact left before any conversation,
@@ -90,8 +92,11 @@ int store_wsess_verified(struct store_txn *, const uint8_t
  * ST_WS_IDENTIFY (widgetmsg.h): rep says how it went; when verified, out
  * is the contact as stored (else zeroed). Nothing is written unless
  * verified, nor when the socket's origin is no longer allowed (ORIGIN).
- * A new visitor's session is made only when may_create (NULL: always)
- * answers 0 for it (arg, the widget's internal id), asked before
+ * No session under the token is NO_SESSION without q->create (the
+ * socket's stored session is gone), checked before the hash as a session
+ * of another widget or idle past its span is: nothing written.
+ * A new visitor's session (q->create) is made only when may_create
+ * (NULL: always) answers 0 for it (arg, the widget's internal id), asked before
  * anything is written: else nothing is, rep->result is ST_WS_BUSY and the
  * caller has may_create's answer (a write cannot be undone alone in a
  * batch's own txn). *created: 1 when the identify made the contact. The

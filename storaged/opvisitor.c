@@ -279,8 +279,10 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 	/*
 	 * A new visitor's first submission makes its session: counted, under
 	 * the widget's internal id (an unknown widget's is NO_WIDGET below).
+	 * Without create none is made (NO_SESSION below), nor counted.
 	 */
-	if ((rc = store_wsess_exists(&t, q->token)) == 0 &&
+	rc = q->create ? store_wsess_exists(&t, q->token) : 1;
+	if (rc == 0 &&
 	    (rc = store_widget_internal_id(&t, q->widget_id, wid)) == 0 &&
 	    (rc = new_session_count(b, r, wid, &retry)) != 0) {
 		store_abort(&t);
@@ -291,8 +293,8 @@ op_contact_submit(struct dbatch *b, uint16_t type, const void *req,
 	}
 	memset(&rep, 0, sizeof(rep));
 	if (rc >= 0 && store_contact_submit(&t, q->widget_id, q->origin,
-	    q->token, q->name, q->email, q->phone, &result, &rep.contact,
-	    &created) == 0) {
+	    q->token, q->create, q->name, q->email, q->phone, &result,
+	    &rep.contact, &created) == 0) {
 		rep.result = (uint8_t)result;
 		reply_enc(r, type, &rep);
 		if (result == ST_WS_OK) {

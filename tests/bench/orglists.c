@@ -160,7 +160,7 @@ fill_contacts(struct store *st, unsigned orgs, unsigned per)
 		for (o = 0; o < orgs; o++) {
 			proto_random(token, sizeof(token));
 			snprintf(email, sizeof(email), "c%u@o%u.example", i, o);
-			if (store_contact_submit(&t, wids[o], NULL, token,
+			if (store_contact_submit(&t, wids[o], NULL, token, 1,
 			    "Ann", email, "", &result, &c, &created) != 0 ||
 			    result != ST_WS_OK)
 				errx(1, "contact %u of organisation %u", i, o);

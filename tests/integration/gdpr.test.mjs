@@ -24,6 +24,7 @@
 //     test_erase.c).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -270,6 +271,73 @@ describe('a contact exported and erased on request', () => {
     assert.equal(b.code, 0, b.stderr);
     const bytes = fs.readFileSync(bk);
     for (const s of [kiwi.name, kiwi.email]) assert.ok(!bytes.includes(Buffer.from(s)), `the backup holds ${s}`);
+  });
+});
+
+describe("an erased visitor's socket still open", () => {
+  // erase=all deletes the visitor's session; its socket stays open. Its
+  // next contact_info or identify, as its next message, finds the session
+  // gone: the socket is closed 4001 and nothing is stored. Both made the
+  // session again under the erased token before (a contact_info_saved,
+  // the old token resumed with its details).
+  let p;
+  const admin = (method, url) => p.request(method, url, { headers: { 'x-admin-api-key': p.adminKey } });
+  const mac = (secret, id) => crypto.createHmac('sha256', secret).update(id).digest('hex');
+
+  before(async () => {
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+  });
+  after(async () => {
+    if (p) await p.stop();
+    assert.deepEqual(p.problems, []);
+  });
+
+  // A visitor of widget wid who chatted and left email, erased=all with
+  // its socket open: the socket and its token.
+  async function erased(wid, email) {
+    const v = await Visitor.open(p, wid);
+    const { session_token: token } = await v.next('session');
+    await v.turn(`words of ${email}`);
+    v.send({ type: 'contact_info', email });
+    await v.next('contact_info_saved');
+    const c = (await admin('GET', '/v1/admin/contacts?limit=200')).json().contacts.find((x) => x.email === email);
+    assert.ok(c, 'its contact');
+    const r = await admin('DELETE', `/v1/admin/contacts/${c.id}?erase=all`);
+    assert.equal(r.status, 200, r.text);
+    return { v, token };
+  }
+
+  // Nothing of the visitor is stored, and its old token resumes nothing.
+  async function nothingLeft(wid, token) {
+    assert.deepEqual((await admin('GET', '/v1/admin/contacts?limit=200')).json().contacts, []);
+    assert.equal((await admin('GET', '/v1/admin/conversations?limit=200')).json().total, 0);
+    const again = await Visitor.open(p, wid, { token });
+    const s = await again.next('session');
+    assert.notEqual(s.session_token, token, 'the erased token resumes nothing');
+    assert.equal(s.contact_info_submitted, false);
+    await again.close();
+  }
+
+  test('its contact_info closes it 4001, stores nothing', async () => {
+    const w = (await p.adminJson('POST', '/v1/admin/widgets', { name: 'Erased', contact_info_mode: 'optional', collect_email: true })).json();
+    const { v, token } = await erased(w.widget_id, 'erase.me@example.org');
+    v.send({ type: 'contact_info', email: 'again@example.org' });
+    assert.equal(await v.waitClose(5000), 4001);
+    assert.equal(v.inbox.length, 0, JSON.stringify(v.inbox));
+    await nothingLeft(w.widget_id, token);
+  });
+
+  test('its verified identify closes it 4001, stores nothing', async () => {
+    const w = (await p.adminJson('POST', '/v1/admin/widgets', { name: 'Erased id', contact_info_mode: 'optional', collect_email: true })).json();
+    const r = await admin('POST', `/v1/admin/widgets/${w.widget_id}/identity-secret`);
+    const secret = r.json().identity_secret;
+    assert.match(secret, /^[0-9a-f]{64}$/, r.text);
+    const { v, token } = await erased(w.widget_id, 'erase.two@example.org');
+    v.send({ type: 'identify', id: 'user-9', hash: mac(secret, 'user-9') });
+    assert.equal(await v.waitClose(5000), 4001);
+    assert.equal(v.inbox.length, 0, JSON.stringify(v.inbox));
+    await nothingLeft(w.widget_id, token);
   });
 });
 

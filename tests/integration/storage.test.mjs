@@ -402,8 +402,9 @@ test('lib/storage.mjs reads and writes every payload of the table as the C code 
   const submit = { widget_id: 'wid', token: Buffer.alloc(32), name: 'n', email: '', phone: '' };
   assert.throws(() => req(T.ST_CONTACT_SUBMIT, submit), /rate_key left out/);
   assert.throws(() => req(T.ST_CONTACT_SUBMIT, { ...submit, rate_key: '', window_ms: 0, rate_max: 0 }), /origin left out/);
-  assert.deepEqual(req(T.ST_CONTACT_SUBMIT, { ...submit, rate_key: '', window_ms: 0, rate_max: 0, origin: '' }).subarray(-16),
-    Buffer.alloc(16));
+  assert.throws(() => req(T.ST_CONTACT_SUBMIT, { ...submit, rate_key: '', window_ms: 0, rate_max: 0, origin: '' }), /create left out/);
+  assert.deepEqual(req(T.ST_CONTACT_SUBMIT, { ...submit, rate_key: '', window_ms: 0, rate_max: 0, origin: '', create: 1 }).subarray(-17),
+    Buffer.from([...Buffer.alloc(16), 1]));
 });
 
 // The map's last sixteenth is kept for who signs in (storaged/STORAGE.md):

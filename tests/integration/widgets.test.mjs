@@ -543,7 +543,7 @@ describe('widget admin API', () => {
     assert.equal(open[0], 0, 'ST_WS_OPEN ok');
     const email = `visitor-${Date.now()}@example.com`;
     const sub = await st.call(ST_CONTACT_SUBMIT, new Enc().str(w.widget_id).bytes(hash).str('Vera Visitor')
-      .str(email).str('+1 (555) 010-9999').str('').u32(0).u32(0).str('').done());
+      .str(email).str('+1 (555) 010-9999').str('').u32(0).u32(0).str('').u8(1).done());
     assert.equal(sub[0], 0, 'ST_CONTACT_SUBMIT ok');
 
     const r = await call('GET', C);

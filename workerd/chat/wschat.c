@@ -1256,6 +1256,12 @@ wschat_on_contact(struct wsess *s, struct wsmsg *m)
 		.window_ms = wsettings.rate_window_ms,
 		.rate_max = wsettings.rate_max,
 		.origin = s->origin,
+		/*
+		 * A new visitor: this makes it. A stored session gone since
+		 * is not made again (NO_SESSION closes the socket 4001, as a
+		 * message's).
+		 */
+		.create = !s->stored,
 	};
 
 	if (s->resuming) {

@@ -168,6 +168,8 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	 */
 	wschat_io(s, &io);
 	req.origin = io.origin;
+	/* As a message's: a stored session gone since is not made again. */
+	req.create = !io.stored;
 	if (io.resuming) {
 		wschat_say(s, VT_RESUMING);
 		return;

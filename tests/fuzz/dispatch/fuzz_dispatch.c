@@ -526,6 +526,7 @@ contact_submit(const char *wid, const uint8_t *h, const char *name, char *id)
 	penc_u32(&e, 0);
 	penc_u32(&e, 0);
 	penc_str(&e, "");	/* origin: none (the widget has no origins) */
+	penc_u8(&e, 1);		/* create: a new visitor's */
 	must(PROTO_ST_CONTACT_SUBMIT, &e, &r);
 	pdec_init(&d, r.enc.buf, r.enc.len);
 	if (pdec_u8(&d) != ST_WS_OK)

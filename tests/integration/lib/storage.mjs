@@ -594,12 +594,14 @@ export class StorageClient {
 
   // A visitor's contact details (the WebSocket's contact_info). The rate
   // fields always go (rate_max 0: not counted); origin is the socket's
-  // ('' none: refused by a widget with allowed_origins). The reply:
+  // ('' none: refused by a widget with allowed_origins); create as a
+  // socket whose session was never stored sends it (false: no session
+  // under the token is NO_SESSION). The reply:
   // {result, contact when ST_WS_OK, retry_ms when LIMITED}.
   async contactSubmit(widgetId, tokenHash, { name = '', email = '', phone = '' } = {},
-    { rateKey = '', windowMs = 0, rateMax = 0, origin = '' } = {}, opts) {
+    { rateKey = '', windowMs = 0, rateMax = 0, origin = '', create = true } = {}, opts) {
     return this.ask(T.ST_CONTACT_SUBMIT, { widget_id: widgetId, token: tokenHash, name, email, phone,
-      rate_key: rateKey, window_ms: windowMs, rate_max: rateMax, origin }, opts);
+      rate_key: rateKey, window_ms: windowMs, rate_max: rateMax, origin, create: create ? 1 : 0 }, opts);
   }
 
   close() { this.sock.end(); this.sock.destroy(); }

@@ -1022,7 +1022,7 @@ test_request_events(void **state)
 	ws_begin(f, w.widget_id, 3, "hi", &b);
 	cs = (struct st_contact_submit_req){ .widget_id = w.widget_id,
 	    .token_len = ST_TOKEN_HASH_LEN, .name = "Vi",
-	    .email = "vi@example.com" };
+	    .email = "vi@example.com", .create = 1 };
 	memcpy(cs.token, h, sizeof(h));
 	assert_int_equal(request_st(f, PROTO_ST_CONTACT_SUBMIT, &cs, &r), 0);
 	assert_int_equal(r.nevs, 1);

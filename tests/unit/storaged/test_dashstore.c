@@ -1181,7 +1181,7 @@ visitor_contact(struct fix *f, const char *wid, uint8_t tb, const char *name,
 {
 	struct st_contact_submit_req q = { .widget_id = wid,
 	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
-	    .phone = phone };
+	    .phone = phone, .create = 1 };
 	struct dreply r;
 	struct pdec d;
 

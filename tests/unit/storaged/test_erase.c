@@ -457,7 +457,8 @@ test_erased_not_in_backup(void **state)
 	for (i = 0; i < n; i++) {
 		struct st_contact_submit_req q = { .widget_id = wid,
 		    .token_len = ST_TOKEN_HASH_LEN, .name = "", .email = email,
-		    .phone = phone, .rate_key = "", .window_ms = 60000 };
+		    .phone = phone, .rate_key = "", .window_ms = 60000,
+		    .create = 1 };
 		struct st_contact_submit_rep rep;
 
 		snprintf(email, sizeof(email), "person-%04d-stale@example.com",

@@ -522,7 +522,7 @@ fix_contact_submit(struct fix *f, const char *wid, uint8_t tb,
 {
 	struct st_contact_submit_req q = { .widget_id = wid,
 	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
-	    .phone = phone, .rate_key = "", .window_ms = 60000 };
+	    .phone = phone, .rate_key = "", .window_ms = 60000, .create = 1 };
 	struct st_contact_submit_rep rep;
 
 	memset(q.token, tb, sizeof(q.token));

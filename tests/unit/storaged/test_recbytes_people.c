@@ -470,7 +470,7 @@ test_contact_lmdb(void **state)
 	struct st_widget w;
 	struct st_contact_submit_req q = { .token_len = ST_TOKEN_HASH_LEN,
 	    .name = "Ada — “L”", .email = "ada@example.com",
-	    .phone = "+15551234567", .rate_key = "" };
+	    .phone = "+15551234567", .rate_key = "", .create = 1 };
 	struct st_contact_submit_rep rep;
 	struct st_ws_open_req open = { .origin = "",
 	    .new_hash_len = ST_TOKEN_HASH_LEN, .idle_ms = 60000,

@@ -639,7 +639,8 @@ contact_new(struct fix *f, const char *wid, uint8_t tb, const char *email,
 {
 	struct st_contact_submit_req q = { .widget_id = wid,
 	    .token_len = ST_TOKEN_HASH_LEN, .name = "Jo", .email = email,
-	    .phone = "", .rate_key = "", .window_ms = 60000, .rate_max = 0 };
+	    .phone = "", .rate_key = "", .window_ms = 60000, .rate_max = 0,
+	    .create = 1 };
 	struct st_contact_submit_rep rep;
 
 	memset(q.token, tb, ST_TOKEN_HASH_LEN);

@@ -430,6 +430,8 @@ ws_say_stored(struct fix *f, const char *wid, uint8_t tb, const char *content)
 /* contact_submit's rate limit: none unless a test sets one. */
 static const char *contact_rate_key = "";
 static uint32_t contact_rate_max;
+/* contact_submit and identify_signed without create: a stored session's. */
+static int contact_nocreate;
 
 static int
 contact_submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
@@ -438,7 +440,7 @@ contact_submit(struct fix *f, const char *wid, uint8_t tb, const char *name,
 	struct st_contact_submit_req q = { .widget_id = wid,
 	    .token_len = ST_TOKEN_HASH_LEN, .name = name, .email = email,
 	    .phone = phone, .rate_key = contact_rate_key, .window_ms = MIN,
-	    .rate_max = contact_rate_max };
+	    .rate_max = contact_rate_max, .create = !contact_nocreate };
 	struct st_contact_submit_rep rep;
 	struct dreply r;
 	int err;
@@ -3573,7 +3575,7 @@ identify_signed(struct fix *f, const char *wid, const char *secret,
 {
 	struct st_ws_identify_req q = { .widget_id = wid,
 	    .token_len = ST_TOKEN_HASH_LEN, .external_id = ext, .name = "",
-	    .email = "" };
+	    .email = "", .create = !contact_nocreate };
 	char hex[ST_SECRET_HEX + 1];
 
 	sign(secret, ext, hex);
@@ -3765,7 +3767,7 @@ test_identify_email(void **state)
 	    vid[ST_ID_HEX + 1];
 	struct st_ws_identify_req q = { .token_len = ST_TOKEN_HASH_LEN,
 	    .external_id = "user-7", .name = "", .email = "ada@example.com",
-	    .hash = idsig };
+	    .hash = idsig, .create = 1 };
 	struct {
 		uint8_t tb;
 		const char *hash, *email_hash;
@@ -4203,6 +4205,87 @@ test_expired_identify_submit(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * A socket's stored session gone (expired and swept here; its contact
+ * erased likewise): its contact submission and its identify, sent
+ * without create, are NO_SESSION with nothing written nor counted in
+ * the new sessions, as its message is; they brought the token back as a
+ * new session before. With create (a new visitor), one is made as ever.
+ */
+static void
+test_gone_session_not_made(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	struct st_secret_rep sec;
+	struct st_contact c;
+	char other[ST_SECRET_HEX + 1];
+	size_t contacts, claims;
+	int result;
+
+	w_new(f, "Gone", &a);
+	assert_int_equal(request_dec(f, PROTO_ST_WIDGET_SECRET_SET,
+	    &(struct st_id_req){ a.widget_id }, &sec), 0);
+	memset(other, 'a', ST_SECRET_HEX);
+	other[ST_SECRET_HEX] = '\0';
+	ws_new(f, a.widget_id, 1);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "hi"), ST_WS_OK);
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "Ann",
+	    "ann@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	st_contact_free(&c);
+	fake_now += ST_SESSION_IDLE_MS + 1;
+	assert_int_equal(sweep_all(f), 1);
+	assert_int_equal(db_entries(f, "wsessions"), 0);
+	contacts = db_entries(f, "contacts");
+	claims = db_entries(f, "wsess_claims");
+
+	/*
+	 * One new session a minute (set after db_entries, which reopens the
+	 * store): none of the refused requests spends it.
+	 */
+	fake_mono += MIN;
+	store_wsess_settings(f->st, 0, 1);
+	contact_nocreate = 1;
+	assert_int_equal(contact_submit(f, a.widget_id, 1, "Again",
+	    "again@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_NO_SESSION);
+	assert_int_equal(identify_result(f, a.widget_id, sec.secret, 1,
+	    "user-1"), ST_WS_NO_SESSION);
+	/* Checked before the hash: an unverified one is told so too. */
+	assert_int_equal(identify_result(f, a.widget_id, other, 1,
+	    "user-1"), ST_WS_NO_SESSION);
+	/* A token never stored, sent as a stored session's: the same. */
+	assert_int_equal(contact_submit(f, a.widget_id, 2, "Two",
+	    "two@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_NO_SESSION);
+	assert_int_equal(identify_result(f, a.widget_id, sec.secret, 2,
+	    "user-2"), ST_WS_NO_SESSION);
+	contact_nocreate = 0;
+	assert_int_equal(ws_say_stored(f, a.widget_id, 1, "hi"),
+	    ST_WS_NO_SESSION);
+
+	/* With create: a new visitor's, made and counted, as before. */
+	assert_int_equal(contact_submit(f, a.widget_id, 3, "Three",
+	    "three@example.com", "", &result, &c), 0);
+	assert_int_equal(result, ST_WS_OK);
+	st_contact_free(&c);
+	assert_int_equal(identify_result(f, a.widget_id, sec.secret, 4,
+	    "user-4"), ST_WS_BUSY);
+	fake_mono += MIN;
+	assert_int_equal(identify_result(f, a.widget_id, sec.secret, 4,
+	    "user-4"), ST_WS_OK);
+	assert_int_equal(ws_say_stored(f, a.widget_id, 3, "hi"), ST_WS_OK);
+	assert_int_equal(ws_say_stored(f, a.widget_id, 4, "hi"), ST_WS_OK);
+	/* Sessions 3 and 4 alone, the one new contact 3's. */
+	assert_int_equal(db_entries(f, "wsessions"), 2);
+	assert_int_equal(db_entries(f, "wsess_expiry"), 2);
+	assert_int_equal(db_entries(f, "contacts"), contacts + 2);
+	assert_int_equal(db_entries(f, "wsess_claims"), claims + 2);
+	st_rep_free(PROTO_ST_WIDGET_SECRET_SET, &sec);
+	st_widget_free(&a);
+}
+
 int
 main(void)
 {
@@ -4218,6 +4301,7 @@ main(void)
 		T(test_contact_links_bound),
 		T(test_contact_delete_claims),
 		T(test_expired_identify_submit),
+		T(test_gone_session_not_made),
 		T(test_widget_create_get_list),
 		T(test_widget_update),
 		T(test_widget_reset_id),

@@ -254,7 +254,7 @@ test_identify_links_all(void **state)
 	struct st_widget a;
 	struct st_secret_rep sec;
 	struct st_ws_identify_req q = { .token_len = ST_TOKEN_HASH_LEN,
-	    .external_id = "user-7", .name = "", .email = "" };
+	    .external_id = "user-7", .name = "", .email = "", .create = 1 };
 	struct st_ws_identify_rep rep;
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	char c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1], ended[ST_ID_HEX + 1];

@@ -666,6 +666,77 @@ test_ws_identify_gone(void **state)
 	}
 }
 
+/* The next request, ST_CONTACT_SUBMIT or ST_WS_IDENTIFY: its create. */
+static int
+expect_create(struct peer_req *pr, uint16_t type)
+{
+	struct st_contact_submit_req cs;
+	struct st_ws_identify_req id;
+	int create;
+
+	peer_expect(&P, pr, type);
+	if (type == PROTO_ST_CONTACT_SUBMIT) {
+		assert_int_equal(st_req_decode(type, pr->payload, pr->len,
+		    &cs), 0);
+		create = cs.create;
+		st_req_free(type, &cs);
+	} else {
+		assert_int_equal(st_req_decode(type, pr->payload, pr->len,
+		    &id), 0);
+		create = id.create;
+		st_req_free(type, &id);
+	}
+	return create;
+}
+
+/*
+ * A contact_info or identify says, as a message does, whether the
+ * socket's session was stored: create until it is (a new visitor's, made
+ * by it), then not, so that a session gone since (expired, erased) is
+ * NO_SESSION, closing the socket 4001, and is never made again.
+ */
+static void
+test_ws_create_until_stored(void **state)
+{
+	struct st_contact_submit_rep rep;
+	struct tclient cl;
+	struct peer_req pr;
+
+	/* The contact stores it; the identify then finds it gone. */
+	open_socket(&cl);
+	send_text(&cl, "{\"type\":\"contact_info\",\"email\":\"a@b.example\"}");
+	assert_int_equal(expect_create(&pr, PROTO_ST_CONTACT_SUBMIT), 1);
+	reply_contact(&pr);
+	expect_text(&cl, "{\"type\":\"contact_info_saved\"}");
+	send_text(&cl, IDENTIFY);
+	assert_int_equal(expect_create(&pr, PROTO_ST_WS_IDENTIFY), 0);
+	reply_identify(&pr);
+	expect_text(&cl, "{\"type\":\"identity\",\"verified\":true,"
+	    "\"required\":false}");
+	send_text(&cl, "{\"type\":\"contact_info\",\"email\":\"c@d.example\"}");
+	assert_int_equal(expect_create(&pr, PROTO_ST_CONTACT_SUBMIT), 0);
+	memset(&rep, 0, sizeof(rep));
+	rep.result = ST_WS_NO_SESSION;
+	reply_rep(&pr, 0, &rep);
+	expect_close(&cl, 4001);
+	tclient_close(&cl);
+	drive_ms(20);
+
+	/* The identify stores it; the contact then says so. */
+	open_socket(&cl);
+	send_text(&cl, IDENTIFY);
+	assert_int_equal(expect_create(&pr, PROTO_ST_WS_IDENTIFY), 1);
+	reply_identify(&pr);
+	expect_text(&cl, "{\"type\":\"identity\",\"verified\":true,"
+	    "\"required\":false}");
+	send_text(&cl, "{\"type\":\"contact_info\",\"email\":\"a@b.example\"}");
+	assert_int_equal(expect_create(&pr, PROTO_ST_CONTACT_SUBMIT), 0);
+	reply_contact(&pr);
+	expect_text(&cl, "{\"type\":\"contact_info_saved\"}");
+	tclient_close(&cl);
+	drive_ms(20);
+}
+
 /*
  * Issue 26: feedback and rating frames whose replies come a byte short or
  * over fail cleanly (the visitor reads an error), and whole ones answer.
@@ -963,6 +1034,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ws_identify_resuming,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_identify_gone,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_create_until_stored,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_feedback_malformed,
 		    each_setup, each_teardown),
