@@ -295,10 +295,20 @@ describe('WebSocket chat, 4 workers', () => {
     assert.match((await v.next('error')).message, /^name/);
     v.send({ type: 'contact_info', name: 'Jane', email: 'Jane@Example.com' });
     await v.next('contact_info_saved');
+    // Resumed before its first message: no conversation, so no handoff
+    // state to tell.
+    const early = await Visitor.open(p, w.widget_id, { token: s.session_token });
+    const se = await early.next('session');
+    assert.equal(se.session_token, s.session_token);
+    assert.equal(se.contact_info_submitted, true);
+    assert.equal('handoff' in se, false, JSON.stringify(se));
+    await early.close();
     await v.turn('now I may');
     await v.close();
     const v2 = await Visitor.open(p, w.widget_id, { token: s.session_token });
-    assert.equal((await v2.next('session')).contact_info_submitted, true);
+    const s2 = await v2.next('session');
+    assert.equal(s2.contact_info_submitted, true);
+    assert.equal(s2.handoff, 'ai');
     await v2.close();
   });
 

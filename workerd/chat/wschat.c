@@ -1765,8 +1765,12 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 		json_object_set_new(session, "resumed", json_boolean(resumed));
 	if (resumed && ok->conv_id[0] != '\0')
 		wsess_set_conv(s, ok->conv_id);
-	/* A resumed conversation's handoff state, and who answers it. */
-	if (resumed && session != NULL &&
+	/*
+	 * A resumed conversation's handoff state, and who answers it: none
+	 * for a session without one yet (the visitor knows no state, as a
+	 * new one's).
+	 */
+	if (resumed && session != NULL && ok->conv_id[0] != '\0' &&
 	    st_handoff_name(ok->handoff) != NULL) {
 		s->handoff = ok->handoff;
 		json_object_set_new(session, "handoff",
