@@ -91,6 +91,7 @@ turnset_note(struct turnset *s, int begun, const char *conv,
 			return -1;
 		id_copy(n->t.conv, conv);
 		n->t.due = 0;
+		n->t.restored = 0;
 		n->seq = 0;
 		RB_INSERT(turn_tree, &s->tree, n);
 		s->n++;
@@ -204,7 +205,7 @@ lost_has(const char *conv, const char *msg)
 
 	for (n = conv_first(&lost, conv); n != NULL &&
 	    strcmp(n->t.conv, conv) == 0; n = RB_NEXT(turn_tree, &lost, n))
-		if (strcmp(n->t.msg, msg) == 0)
+		if (strcmp(n->t.msg, msg) == 0 && !n->t.restored)
 			return 1;
 	return 0;
 }

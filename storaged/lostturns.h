@@ -23,6 +23,12 @@ struct turn_ent {
 	char conv[ST_ID_HEX + 1];
 	char msg[ST_ID_HEX + 1];	/* its visitor's message */
 	long long due;		/* proto_mono_ms(); 0 while a worker has it */
+	/*
+	 * Read off the disk at start (server_turns_restore): its worker may
+	 * still be answering it, to name it again once reconnected, so it
+	 * holds its conversation until it ends (lost_has says 0).
+	 */
+	int restored;
 };
 
 /* One turn kept: by conversation, and (lost ones) by due time. */
@@ -65,7 +71,10 @@ size_t lost_take(struct turnset *s, long long due);
  * among the lost (however many times it was left). 1 when it was.
  */
 int lost_claim(struct turnset *to, const char *conv, const char *msg);
-/* 1 when conv's turn for msg is among the lost (it ends by itself). */
+/*
+ * 1 when conv's turn for msg is among the lost as a closed connection's
+ * (it ends by itself: its worker gone); a restored one is not.
+ */
 int lost_has(const char *conv, const char *msg);
 /* Up to max turns due by now into out (earliest first), no longer kept. */
 size_t lost_due(long long now, struct turn_ent *out, size_t max);

@@ -787,6 +787,7 @@ turn_read(const char *conv, const char *msg, void *arg)
 	memset(&tr->v[tr->n], 0, sizeof(tr->v[0]));
 	strlcpy(tr->v[tr->n].conv, conv, sizeof(tr->v[0].conv));
 	strlcpy(tr->v[tr->n].msg, msg, sizeof(tr->v[0].msg));
+	tr->v[tr->n].restored = 1;
 	tr->n++;
 }
 

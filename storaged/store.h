@@ -420,7 +420,7 @@ int store_stats(struct store_txn *t, struct st_stats *out);
 /* Replaces the clock (ms since the epoch): tests use a fake one. */
 void store_set_clock(struct store *, uint64_t (*now_ms)(void));
 /*
- * Tells the store which open turns a lost worker left (lostturns.c's
+ * Tells the store which open turns a closed connection left (lostturns.c's
  * lost_has: 1 when conv's turn for msg is one, ended by itself soon):
  * such a turn holds its conversation no more (store_turn_holds), so a
  * visitor whose front host died chats on at once. NULL (the default):
@@ -514,7 +514,7 @@ int store_turns_open(struct store_txn *,
  * whose visitor's message is still its last, stored less than
  * STORE_TURN_HOLD_MS ago (a turn whose worker failed to store its reply
  * yet stayed connected, which lostturns.c cannot see, holds it no
- * longer) and not a lost worker's (store_set_turn_left: its end is
+ * longer) and not a closed connection's (store_set_turn_left: its end is
  * storaged's own, 3 s on, and needs no wait); 0 when not, or the session
  * has no conversation; -1 with t failed. Reads only.
  */
