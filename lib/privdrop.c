@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <sys/prctl.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -115,4 +117,11 @@ privdrop_chown(const struct privuser *pu, const char *path)
 	if (fchownat(AT_FDCWD, path, pu->uid, pu->gid,
 	    AT_SYMLINK_NOFOLLOW) < 0)
 		fatal("chown %s to %s", path, pu->name);
+}
+
+void
+privdrop_nodump(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fatal("prctl PR_SET_DUMPABLE");
 }

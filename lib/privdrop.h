@@ -46,6 +46,14 @@ int privdrop_to(const struct privuser *pu, char *err, size_t errsz);
 void privdrop_init(struct privuser *pu, const char *user);
 /* As root with PARLEY_USER: privdrop_to() or fatal; logs the change. */
 void privdrop_apply(const struct privuser *pu);
+/*
+ * The process unreadable by another of its user (PR_SET_DUMPABLE 0: no
+ * /proc/<pid>/mem, no ptrace, no core file): a child subverted (a PDF
+ * that takes over poppler in the fetcher's reader) cannot read the keys
+ * of its parent or masterd. Inherited by fork, reset by exec: each
+ * program calls it at start. Fatal if refused.
+ */
+void privdrop_nodump(void);
 /* As root with PARLEY_USER: chown path (not following a link) to pu. */
 void privdrop_chown(const struct privuser *pu, const char *path);
 

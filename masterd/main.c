@@ -316,6 +316,7 @@ main(int argc, char *argv[])
 	setproctitle_init(argc, argv, environ);
 	setproctitle("-%s", MASTERD_NAME);
 	log_init(MASTERD_NAME);
+	privdrop_nodump();
 	if (argc == 2 && strcmp(argv[1], "--settings") == 0) {
 		/* The table, for the docs and their test. */
 		settings_print_table();

@@ -384,6 +384,7 @@ main(int argc, char *argv[], char *envp[])
 	    proto_layouts_id());
 	setproctitle_init(argc, argv, envp);
 	log_init(STORAGED_NAME);
+	privdrop_nodump();
 	setup_settings(argc, argv);
 	setup_net();
 	setproctitle("-%s", STORAGED_NAME);

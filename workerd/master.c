@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "privdrop.h"
 #include "workerd.h"
 
 #define CHANNEL_FD		3
@@ -305,6 +306,7 @@ master_start(const char *name, int argc, char *argv[], char *envp[])
 
 	/* Named first, so it is never taken for another child for long. */
 	log_init(name);
+	privdrop_nodump();
 	if (prctl(PR_SET_NAME, name, 0, 0, 0) < 0)
 		log_warn("prctl PR_SET_NAME");
 	/* The environment moves for the title: read it after. */

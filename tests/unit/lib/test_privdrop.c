@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,6 +114,36 @@ drop_to_nobody(void **state)
 	assert_int_equal(geteuid(), 0);
 }
 
+/*
+ * privdrop_nodump: the process (in a child: the test's own stays as it
+ * was) is not dumpable, nor a child it forks (the PDF reader's case).
+ */
+static void
+nodump_child_and_fork(void **state)
+{
+	pid_t pid, gc;
+	int st;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 ||
+		    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+			_exit(2);
+		privdrop_nodump();
+		if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+			_exit(3);
+		if ((gc = fork()) == 0)
+			_exit(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : 4);
+		if (gc < 0 || waitpid(gc, &st, 0) != gc || !WIFEXITED(st))
+			_exit(5);
+		_exit(WEXITSTATUS(st));
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* Without root the drop fails and says why. */
 static void
 drop_without_root_fails(void **state)
@@ -150,6 +181,7 @@ main(void)
 		cmocka_unit_test(lookup_nobody),
 		cmocka_unit_test(drop_to_nobody),
 		cmocka_unit_test(drop_without_root_fails),
+		cmocka_unit_test(nodump_child_and_fork),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
