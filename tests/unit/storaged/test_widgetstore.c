@@ -1404,25 +1404,35 @@ test_ws_begin_cache_sees_changes(void **state)
  * TURN_OPEN, nothing written nor counted in the daily cap; its reply
  * stored, the next goes on. Another visitor's is not held.
  */
+
+/* A widget a of daily cap cap, and two visitor sessions of it (1 and 2). */
+static void
+capped_widget(struct fix *f, const char *name, uint32_t cap,
+    struct st_widget *a)
+{
+	struct st_widget in, out;
+
+	w_new(f, name, a);
+	st_widget_defaults(&in);
+	in.daily_cap = cap;
+	assert_int_equal(w_update(f, a->widget_id, ST_WF_DAILY_CAP, &in, &out,
+	    NULL), 0);
+	st_widget_free(&out);
+	st_widget_free(&in);
+	ws_new(f, a->widget_id, 1);
+	ws_new(f, a->widget_id, 2);
+}
 static void
 test_ws_begin_turn_open(void **state)
 {
 	struct fix *f = *state;
-	struct st_widget a, in, out;
+	struct st_widget a;
 	char conv[ST_ID_HEX + 1];
 	struct wsbegin b;
 	struct dreply r;
 	struct penc e;
 
-	w_new(f, "T", &a);
-	st_widget_defaults(&in);
-	in.daily_cap = 3;
-	assert_int_equal(w_update(f, a.widget_id, ST_WF_DAILY_CAP, &in, &out,
-	    NULL), 0);
-	st_widget_free(&out);
-	st_widget_free(&in);
-	ws_new(f, a.widget_id, 1);
-	ws_new(f, a.widget_id, 2);
+	capped_widget(f, "T", 3, &a);
 	begin_keeps_turn = 1;
 	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "one", 0, 0, &b),
 	    0);
@@ -1468,15 +1478,7 @@ test_ws_begin_capped(void **state)
 	/* Noon UTC, so the day's end is known. */
 	day = fake_now / DAY_MS;
 	fake_now = day * DAY_MS + DAY_MS / 2;
-	w_new(f, "C", &a);
-	st_widget_defaults(&in);
-	in.daily_cap = 2;
-	assert_int_equal(w_update(f, a.widget_id, ST_WF_DAILY_CAP, &in, &out,
-	    NULL), 0);
-	st_widget_free(&out);
-	st_widget_free(&in);
-	ws_new(f, a.widget_id, 1);
-	ws_new(f, a.widget_id, 2);
+	capped_widget(f, "C", 2, &a);
 	assert_int_equal(ws_say(f, a.widget_id, 1, "one"), ST_WS_OK);
 	assert_int_equal(ws_say(f, a.widget_id, 2, "two"), ST_WS_OK);
 	assert_int_equal(ws_begin_full(f, a.widget_id, 1, "three", 0, 0, &b),
