@@ -1059,18 +1059,24 @@ settings_withheld(const struct settings *st, const char *name)
 
 #define MSG_NAME_MAX	64
 
+int
+settings_gives(const char *const *secrets, const char *name)
+{
+	size_t i;
+
+	if (secrets == NULL)
+		return 1;
+	for (i = 0; secrets[i] != NULL; i++)
+		if (strcmp(secrets[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 /* Whether row r's value goes to a child given secrets (NULL: all). */
 static int
 msg_gives(const struct setting *r, const char *const *secrets)
 {
-	size_t i;
-
-	if (r->type != SETTING_SECRET || secrets == NULL)
-		return 1;
-	for (i = 0; secrets[i] != NULL; i++)
-		if (strcmp(secrets[i], r->name) == 0)
-			return 1;
-	return 0;
+	return r->type != SETTING_SECRET || settings_gives(secrets, r->name);
 }
 
 void

@@ -320,6 +320,12 @@ int settings_number(const char *name, const char *s, uint32_t def,
 void settings_print_table(void);
 
 /*
+ * Whether a child given secrets (NULL-terminated names; NULL: every
+ * one) gets secret name: masterd's rows (procs.c) and the encoder below
+ * read a row's list alike.
+ */
+int settings_gives(const char *const *secrets, const char *name);
+/*
  * PROTO_MW_SETTINGS: every workerd setting that is set, as read by get:
  * u32 count, then count times (str name, str value); then u8
  * public_url_set: whether the operator set PARLEY_PUBLIC_URL, which get

@@ -156,8 +156,6 @@ int proc_gets(const struct proc *, uint16_t type);
 int proc_sends(const struct proc *, uint16_t type);
 /* 1 when p's children take connections (MW_CONN is in its gets). */
 int proc_takes_conns(const struct proc *);
-/* 1 when p's MW_SETTINGS carries secret name (its secrets list it). */
-int proc_gets_secret(const struct proc *, const char *name);
 
 /* policy.c */
 struct pick_cand {

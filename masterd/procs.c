@@ -18,7 +18,6 @@
  * proto/msgtab.c and lib/settingtab.c.
  */
 #include <stddef.h>
-#include <string.h>
 
 #include "masterd.h"
 
@@ -101,15 +100,4 @@ int
 proc_takes_conns(const struct proc *p)
 {
 	return proc_gets(p, PROTO_MW_CONN);
-}
-
-int
-proc_gets_secret(const struct proc *p, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < PROC_SECRETS_MAX && p->secrets[i] != NULL; i++)
-		if (strcmp(p->secrets[i], name) == 0)
-			return 1;
-	return 0;
 }

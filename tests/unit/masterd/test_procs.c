@@ -162,12 +162,12 @@ test_rows_secrets_are_settings(void **state)
 			assert_non_null(st = settings_find(p->secrets[i]));
 			assert_int_equal(st->type, SETTING_SECRET);
 			assert_true(st->procs & SETTINGS_P_WORKERD);
-			assert_true(proc_gets_secret(p, p->secrets[i]));
+			assert_true(settings_gives(p->secrets, p->secrets[i]));
 			for (j = 0; j < i; j++)
 				assert_string_not_equal(p->secrets[j],
 				    p->secrets[i]);
 		}
-		assert_false(proc_gets_secret(p, "OPENAI_MODEL"));
+		assert_false(settings_gives(p->secrets, "OPENAI_MODEL"));
 	}
 	for (i = 0; i < settings_count; i++) {
 		st = &settings_table[i];
@@ -175,7 +175,7 @@ test_rows_secrets_are_settings(void **state)
 		    !(st->procs & SETTINGS_P_WORKERD))
 			continue;
 		for (users = 0, r = 0; r < ROLE_MAX; r++)
-			users += proc_gets_secret(proc_of(r), st->name);
+			users += settings_gives(proc_of(r)->secrets, st->name);
 		assert_true(users > 0);
 	}
 }
@@ -247,7 +247,7 @@ test_row_payloads(void **state)
 		    i++) {
 			name = env_secrets[i][0];
 			value = env_secrets[i][1];
-			assert_int_equal(proc_gets_secret(proc_of(r), name),
+			assert_int_equal(settings_gives(proc_of(r)->secrets, name),
 			    role_uses(r, name));
 			if (role_uses(r, name)) {
 				assert_string_equal(secret_of(&ch, name), value);
