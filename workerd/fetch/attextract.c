@@ -198,7 +198,7 @@ att_read(struct docchild_result *res, void *arg)
 		    "%d s, to read", extract_cpu_s(), EXTRACT_WALL_MS / 1000);
 		why = late;
 	} else if (res->end == DOCCHILD_CRASH)
-		why = "its reader ended (out of memory, or a fault)";
+		why = DOCCHILD_CRASH_WHY;
 	else if (res->end == DOCCHILD_FAILED)
 		why = "out of memory";
 	log_info("attachments: %s: no text read: %s", X.id, why);

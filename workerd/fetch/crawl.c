@@ -91,13 +91,12 @@
  * A page's error when the fetcher ended at its CPU time bound reading
  * it, or crashed (out of memory, or a fault) (crawl_recover); or when
  * the child that read it (a PDF, docchild.h) ended so (SPUN_ERROR,
- * READER_CRASH) or past its wall-clock bound (READER_LATE, READ_WALL_MS)
- * (read_child). Kept unread while its bytes are the same, or this long
+ * DOCCHILD_CRASH_WHY) or past its wall-clock bound (READER_LATE,
+ * READ_WALL_MS) (read_child). Kept unread while its bytes are the same, or this long
  * after (spun_before).
  */
 #define SPUN_ERROR	"took more than %u s of CPU to read"
 #define SPUN_CRASH	"the fetcher ended reading it (out of memory, or a fault)"
-#define READER_CRASH	"its reader ended (out of memory, or a fault)"
 #define READER_LATE	"took more than %u s to read"
 /*
  * A PDF's reader's time: its CPU time bound (the conf's cpu_s) twice
@@ -1203,8 +1202,8 @@ pdf_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
  * the conf's cpu_s of CPU (or READ_WALL_MS) or runs it out of memory
  * (the fetcher's address-space bound, inherited) or into a fault ends
  * the child alone: the page is stored failed with its error (read_doc's
- * -1: SPUN_ERROR, READER_LATE, READER_CRASH, which spun_before keeps
- * unread while its bytes are the same), the sync goes on, and so do the
+ * -1: SPUN_ERROR, READER_LATE, DOCCHILD_CRASH_WHY, which spun_before
+ * keeps unread while its bytes are the same), the sync goes on, and so do the
  * other organisations' syncs in this fetcher. Nothing is recorded for
  * the next fetcher (fetcher_reading_sync): this one does not end.
  */
@@ -1232,7 +1231,7 @@ read_child(struct fetch *f, struct fetch_doc *doc, const char **why)
 		    b.wall_ms / 1000);
 		break;
 	case DOCCHILD_CRASH:
-		snprintf(f->rwhy, sizeof(f->rwhy), "%s", READER_CRASH);
+		snprintf(f->rwhy, sizeof(f->rwhy), "%s", DOCCHILD_CRASH_WHY);
 		break;
 	case DOCCHILD_FAILED:
 		snprintf(f->rwhy, sizeof(f->rwhy), "pdf: out of memory");
@@ -1524,7 +1523,7 @@ spun_before(const struct fetch *f)
 {
 	if (!f->had_old || f->old.error == NULL ||
 	    (strcmp(f->old.error, SPUN_CRASH) != 0 &&
-	    strcmp(f->old.error, READER_CRASH) != 0 &&
+	    strcmp(f->old.error, DOCCHILD_CRASH_WHY) != 0 &&
 	    !spun_form(f->old.error, 0) && !spun_form(f->old.error, 1)))
 		return 0;
 	return strcmp(f->old.hash, f->hash) == 0 ||

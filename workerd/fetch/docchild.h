@@ -44,6 +44,8 @@
 
 /* Bytes of a reader's reason sent (a longer one is cut). */
 #define DOCCHILD_WHY_MAX	200
+/* What a page or file is said of when its child ended DOCCHILD_CRASH. */
+#define DOCCHILD_CRASH_WHY	"its reader ended (out of memory, or a fault)"
 
 /* How a child's reading ended. */
 enum docchild_end {
