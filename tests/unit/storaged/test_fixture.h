@@ -126,6 +126,25 @@ fix_reopen(struct fix *f)
 	fix_reopen_map(f, 64);
 }
 
+/* meta's key deleted from dir's data.mdb behind the store's back. */
+static inline void
+meta_key_gone(const char *dir, const char *key)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { .mv_size = strlen(key), .mv_data = (void *)key };
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
 /* Removes a store: LMDB's two files and the log, then the directory. */
 static inline void
 rm_env(const char *dir)

@@ -102,6 +102,18 @@ stats(struct store *st)
 	return s;
 }
 
+/* A compact copy of st's data into path (a backup, a snapshot). */
+static void
+copy_to(struct store *st, const char *path)
+{
+	int fd;
+
+	assert_int_equal(store_checkpoint(st), 0);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(store_backup(st, fd), 0);
+	close(fd);
+}
+
 static struct store *
 standby_open(char *dir)
 {
@@ -121,7 +133,6 @@ test_stream_and_snapshot(void **state)
 	struct store *s = standby_open(sdir);
 	struct st_stats a, b;
 	size_t i, first;
-	int fd;
 
 	/* A standby made nothing: no default widget, no record. */
 	assert_int_equal(store_seq(s), 0);
@@ -142,10 +153,7 @@ test_stream_and_snapshot(void **state)
 
 	/* A snapshot of the primary, swapped in. */
 	snprintf(snap, sizeof(snap), "%s/snapshot.mdb.part", sdir);
-	assert_int_equal(store_checkpoint(p->st), 0);
-	assert_true((fd = open(snap, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
-	assert_int_equal(store_backup(p->st, fd), 0);
-	close(fd);
+	copy_to(p->st, snap);
 	assert_int_equal(store_swap(s, snap), 0);
 	assert_int_equal(access(snap, F_OK), -1);
 	assert_int_equal(store_seq(s), store_seq(p->st));
@@ -246,15 +254,12 @@ test_refused_record(void **state)
 	char sdir[64] = "/tmp/parley-repl-s-XXXXXX", snap[128];
 	struct store *s;
 	size_t i;
-	int fd, status;
+	int status;
 
 	/* The standby begins from the primary's snapshot. */
 	s = standby_open(sdir);
 	snprintf(snap, sizeof(snap), "%s/snapshot.mdb.part", sdir);
-	assert_int_equal(store_checkpoint(p->st), 0);
-	assert_true((fd = open(snap, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
-	assert_int_equal(store_backup(p->st, fd), 0);
-	close(fd);
+	copy_to(p->st, snap);
 	assert_int_equal(store_swap(s, snap), 0);
 	store_close(s);
 	store_on_record(p->st, capture, NULL);
@@ -281,18 +286,6 @@ test_refused_record(void **state)
 	rm_env(sdir);
 	recs_free();
 	fix_free(p);
-}
-
-/* A compact copy of st's data into path (a backup, a snapshot). */
-static void
-copy_to(struct store *st, const char *path)
-{
-	int fd;
-
-	assert_int_equal(store_checkpoint(st), 0);
-	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
-	assert_int_equal(store_backup(st, fd), 0);
-	close(fd);
 }
 
 /*
@@ -427,10 +420,6 @@ test_resume_digest(void **state)
 	struct store *s = standby_open(sdir), *r;
 	const char *why;
 	uint64_t bseq, slast;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi meta;
-	MDB_val k = { .mv_size = 10, .mv_data = "wal_digest" };
 	size_t i;
 
 	assert_int_equal(store_set_term(p->st, 1), 0);
@@ -513,14 +502,7 @@ test_resume_digest(void **state)
 
 	/* The standby's data from before the digest was kept: a snapshot. */
 	store_close(s);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 128), 0);
-	assert_int_equal(mdb_env_open(env, sdir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	meta_key_gone(sdir, "wal_digest");
 	assert_non_null(s = store_open(sdir, 64, STORE_F_STANDBY |
 	    STORE_F_NOSYNC));
 	assert_int_equal(store_seq(s), slast);
@@ -606,14 +588,10 @@ test_standby_interval_flushes(void **state)
 	char sdir[64] = "/tmp/parley-repl-s-XXXXXX", snap[128];
 	struct store *s = standby_open(sdir);
 	size_t i, first;
-	int fd;
 
 	store_on_record(p->st, capture, NULL);
 	snprintf(snap, sizeof(snap), "%s/snapshot.mdb.part", sdir);
-	assert_int_equal(store_checkpoint(p->st), 0);
-	assert_true((fd = open(snap, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
-	assert_int_equal(store_backup(p->st, fd), 0);
-	close(fd);
+	copy_to(p->st, snap);
 	assert_int_equal(store_swap(s, snap), 0);
 	first = recs.n;
 	write_one(p->st, "a", "one");
