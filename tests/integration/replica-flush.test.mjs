@@ -14,20 +14,28 @@ import { NO_LSAN, failSyncs } from './lib/faults.mjs';
 import { T, req } from './lib/storage.mjs';
 import { caughtUp, role } from './lib/standby.mjs';
 
-
-
-test('a standby whose link ends in the read that brought records flushes them before it asks the stream again: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
+// A primary on PARLEY_SYNC=replica (block) and its standby (more env:
+// standbyEnv), caught up, with a worker's storage client and a
+// conversation of session: { p, s, c, conv }, each stopped after t.
+async function pairWithConv(t, standbyEnv, session) {
   const p = new Parley({ masterd: false, env: { PARLEY_SYNC: 'replica', PARLEY_REPLICA_WAIT: 'block' } });
   t.after(() => p.stop());
   await p.start();
-  const s = new Parley({ masterd: false, env: { ...NO_LSAN, PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${p.sockPath}` } });
+  const s = new Parley({ masterd: false, env: { ...NO_LSAN, ...standbyEnv, PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${p.sockPath}` } });
   t.after(() => s.stop());
   await s.start();
   await caughtUp(p, s);
   const c = await p.storage({ as: 'parley-workerd' });
   t.after(() => c.close());
-  const conv = await c.convOpen('default', 'flush-standby');
+  const conv = await c.convOpen('default', session);
   await caughtUp(p, s);
+  return { p, s, c, conv };
+}
+
+
+
+test('a standby whose link ends in the read that brought records flushes them before it asks the stream again: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
+  const { p, s, c, conv } = await pairWithConv(t, {}, 'flush-standby');
 
   // The standby's disk fails every flush from here; it is stopped, so the
   // record and the end of its link wait in its socket, to be read at once.
@@ -68,17 +76,7 @@ test('a standby whose link ends in the read that brought records flushes them be
 // answered without a flush (its records in its page cache alone), and the
 // primary released the reply.
 test('a standby on PARLEY_SYNC=interval flushes the records before it acknowledges them: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
-  const p = new Parley({ masterd: false, env: { PARLEY_SYNC: 'replica', PARLEY_REPLICA_WAIT: 'block' } });
-  t.after(() => p.stop());
-  await p.start();
-  const s = new Parley({ masterd: false, env: { ...NO_LSAN, PARLEY_SYNC: 'interval', PARLEY_SYNC_INTERVAL_MS: '60000', PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${p.sockPath}` } });
-  t.after(() => s.stop());
-  await s.start();
-  await caughtUp(p, s);
-  const c = await p.storage({ as: 'parley-workerd' });
-  t.after(() => c.close());
-  const conv = await c.convOpen('default', 'interval-standby');
-  await caughtUp(p, s);
+  const { p, s, c, conv } = await pairWithConv(t, { PARLEY_SYNC: 'interval', PARLEY_SYNC_INTERVAL_MS: '60000' }, 'interval-standby');
 
   const tr = await failSyncs(s.storagedPid);
   t.after(() => { try { tr.kill('SIGKILL'); } catch { /* gone */ } });
