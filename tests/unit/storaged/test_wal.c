@@ -1379,12 +1379,16 @@ log_end(int fd, off_t out)
 }
 
 /*
- * dir's log rewritten as storaged wrote it until 2026-12-02: each body
- * without the log's own bytes (WAL_EXT_LEN), its CRC of seq and body.
+ * dir's log rewritten in an older record format, each CRC of seq and its
+ * body: keep_ext 0, as storaged wrote it until 2026-12-02 (each body
+ * without the log's own bytes, WAL_EXT_LEN); 1, as the storaged before
+ * 2026-12-06 (the log's own bytes without the checkpoint id: mark
+ * WAL_EXT1_MARK, flushed, lap).
  */
 static void
-log_to_old_format(const char *dir)
+log_to_format(const char *dir, int keep_ext)
 {
+	const size_t keep = keep_ext ? WAL_EXT1_LEN : 0;
 	struct recs r;
 	uint8_t *body;
 	size_t len;
@@ -1394,10 +1398,16 @@ log_to_old_format(const char *dir)
 	log_records(dir, &r);
 	fd = wal_fd(dir, O_RDWR);
 	for (i = 0; i < r.n; i++) {
-		len = r.len[i] - WAL_EXT_LEN;
+		len = r.len[i] - WAL_EXT_LEN + keep;
 		assert_non_null(body = malloc(len));
-		assert_int_equal(pread(fd, body, len, r.off[i] + WAL_HDR_LEN +
-		    WAL_EXT_LEN), (ssize_t)len);
+		if (keep > 0) {
+			assert_int_equal(pread(fd, body, keep, r.off[i] +
+			    WAL_HDR_LEN), (ssize_t)keep);
+			assert_int_equal(body[0], WAL_EXT_MARK);
+			body[0] = WAL_EXT1_MARK;
+		}
+		assert_int_equal(pread(fd, body + keep, len - keep, r.off[i] +
+		    WAL_HDR_LEN + WAL_EXT_LEN), (ssize_t)(len - keep));
 		out = record_put(fd, out, r.seq[i], body, len);
 		free(body);
 	}
@@ -1420,7 +1430,7 @@ test_old_format_replays(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	crash_run(f->dir, 0, 5);
-	log_to_old_format(f->dir);
+	log_to_format(f->dir, 0);
 	log_records(f->dir, &r);
 	assert_true(r.n >= 5);
 	/* The rewrite: the first body an operation's, not the log's mark. */
@@ -1579,38 +1589,6 @@ test_backup_put_back_twice(void **state)
 }
 
 /*
- * dir's log rewritten as the storaged before 2026-12-06 wrote it: the
- * log's own bytes without the checkpoint id (mark WAL_EXT1_MARK, flushed,
- * lap), each CRC of seq and that body.
- */
-static void
-log_to_previous_format(const char *dir)
-{
-	struct recs r;
-	uint8_t *body;
-	size_t len;
-	off_t out = 0;
-	int fd, i;
-
-	log_records(dir, &r);
-	fd = wal_fd(dir, O_RDWR);
-	for (i = 0; i < r.n; i++) {
-		len = r.len[i] - WAL_CKPT_LEN;
-		assert_non_null(body = malloc(len));
-		assert_int_equal(pread(fd, body, WAL_EXT1_LEN, r.off[i] +
-		    WAL_HDR_LEN), WAL_EXT1_LEN);
-		assert_int_equal(body[0], WAL_EXT_MARK);
-		body[0] = WAL_EXT1_MARK;
-		assert_int_equal(pread(fd, body + WAL_EXT1_LEN, len -
-		    WAL_EXT1_LEN, r.off[i] + WAL_HDR_LEN + WAL_EXT_LEN),
-		    (ssize_t)(len - WAL_EXT1_LEN));
-		out = record_put(fd, out, r.seq[i], body, len);
-		free(body);
-	}
-	log_end(fd, out);
-}
-
-/*
  * The first start after an upgrade, the storaged before it killed: its
  * data.mdb has no checkpoint id (meta "wal_ckpt") and its log's records
  * carry none (the mark 0xf1). They replay, every acknowledged turn; the
@@ -1627,7 +1605,7 @@ test_previous_format_replays(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	crash_run(f->dir, 0, 5);
-	log_to_previous_format(f->dir);
+	log_to_format(f->dir, 1);
 	meta_key_gone(f->dir, "wal_ckpt");
 	log_records(f->dir, &r);
 	assert_true(r.n >= 5);
