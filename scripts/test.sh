@@ -176,6 +176,20 @@ node_missing() {
 	done
 }
 
+# Each "not ok" of the TAP logs given, as "file:line  name  error" (at
+# most 30 lines), for the summary at the end.
+node_failed() {
+	cat "$@" 2>/dev/null | awk '
+		/^ *not ok / { name = $0; sub(/^ *not ok [0-9]+ - /, "", name); want = 1; where = ""; next }
+		want && /^ *location: / { where = $0; sub(/^ *location: .*\/tests\//, "tests/", where); gsub(/\047/, "", where); next }
+		want == 2 { err = $0; sub(/^ */, "", err); want = 0; show(); next }
+		want && /^ *error: / { err = $0; sub(/^ *error: /, "", err)
+			if (err ~ /^[|>]-?$/) { want = 2; next }	# a folded error: its first line follows
+			want = 0; show() }
+		function show() { print "   not ok: " where "  " name "  " substr(err, 1, 200) }
+	' | head -n 30
+}
+
 files=$(node_files)
 if [ -n "$files" ]; then
 	phase_start "integration and browser tests (real processes on loopback; headless Chromium), $NODE_JOBS files at a time"
@@ -234,6 +248,9 @@ echo "   (unit+fuzz: $(dur $((uf1 - uf0))), from the start of the node tests; $(
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]} (logs in $logdir)"
+# CI keeps the end of the output alone: each failed node test is named
+# again here, with its place and its first error line.
+node_failed "$logdir/node.log" "$logdir/node.log.again"
 total=$(($(date +%s) - T0))
 build=""
 [ -n "${PARLEY_TEST_BUILT:-}" ] && build="build $(dur $((PARLEY_TEST_BUILT - T0))), "
