@@ -216,7 +216,7 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     assert.equal(put.headers['content-range'], `bytes 0-${size - 1}/${size}`);
     assert.equal(put.headers['x-parley-session'], token);
     assert.deepEqual(more, [], 'the whole file in one piece');
-    await waitFor(() => put.answer, 2000, 'the PUT\'s answer');
+    await answered();
     assert.deepEqual([put.status, put.answer.received, put.answer.complete, put.answer.type], [200, size, true, 'image/png']);
     const id = put.url.split('/').pop();
 
@@ -288,7 +288,7 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     await page.evaluate(() => { delete Array.prototype.toJSON; });
     assert.deepEqual(noCid(sent.filter((f) => f.type === 'message').pop()), { type: 'message', content: 'Here is the manual', attachments: [id] });
     await waitFor(async () => (await admin('GET', `/v1/admin/conversations/${convId}`)).messages
-      .some((m) => m.content === 'Here is the manual' && m.attachments?.[0]?.type === 'application/pdf'), 2000, 'the PDF in the admin API');
+      .some((m) => m.content === 'Here is the manual' && m.attachments?.[0]?.type === 'application/pdf'), 10000, 'the PDF in the admin API');
     await waitReplyEnd(page);
   });
 
