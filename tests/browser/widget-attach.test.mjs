@@ -248,18 +248,32 @@ describe('the widget\'s attach part: files in the chat', { timeout: SUITE_TIMEOU
     const { page } = v;
     reqs.length = 0;
     const data = pdf(600000);
-    // each piece answered 300 ms late, so the upload is seen running
+    // each piece answered 300 ms late, so the upload is seen running; the
+    // last one held until the checks made while it runs are done (on a
+    // loaded machine they may take longer than the three pieces' 900 ms)
+    let release;
+    const held = new Promise((r) => { release = r; });
     await page.route('**/attachments/att_*', async (route) => {
-      if (route.request().method() === 'PUT') await sleep(300);
+      if (route.request().method() === 'PUT') {
+        await sleep(300);
+        if (/-599999\/600000$/.test(route.request().headers()['content-range'] || '')) await held;
+      }
       await route.continue();
     });
-    await page.fill(part('input'), 'Here is the manual');
-    await give(page, 'drop', [{ name: 'manual.pdf', type: 'application/pdf', b64: data.toString('base64') }]);
-    await waitFor(async () => (await strip(page))[0]?.state === 'up', 5000, 'the upload running');
-    assert.equal(await sendDisabled(page), true, 'Send waits for the upload');
-    await page.press(part('input'), 'Enter');
-    assert.equal(await page.inputValue(part('input')), 'Here is the manual', 'Enter sends nothing meanwhile; the text stays');
     const seen = new Set();
+    try {
+      await page.fill(part('input'), 'Here is the manual');
+      await give(page, 'drop', [{ name: 'manual.pdf', type: 'application/pdf', b64: data.toString('base64') }]);
+      await waitFor(async () => (await strip(page))[0]?.state === 'up', 5000, 'the upload running');
+      assert.equal(await sendDisabled(page), true, 'Send waits for the upload');
+      await page.press(part('input'), 'Enter');
+      assert.equal(await page.inputValue(part('input')), 'Here is the manual', 'Enter sends nothing meanwhile; the text stays');
+      // the last piece asked for, held: the two before it acknowledged
+      await waitFor(() => uploads().some((r) => r.method === 'PUT' && /-599999\/600000$/.test(r.headers['content-range'] || '')), 10000, 'the last piece sent');
+      seen.add((await strip(page))[0]?.progress);
+    } finally {
+      release();
+    }
     await waitFor(async () => {
       const [it] = await strip(page);
       if (it) seen.add(it.progress);
