@@ -32,7 +32,9 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
-import { SUITE_TIMEOUT, adminApi, openPage, part, sleep, startSuite, stopSuite, waitFor, waitReady } from './lib/browser.mjs';
+import {
+  SUITE_TIMEOUT, adminApi, conversationOfSession, openPage, part, sleep, startSuite, stopSuite, waitFor, waitReady, waitStored,
+} from './lib/browser.mjs';
 
 // A wait's failure e thrown again with what probe (run in page) read
 // there then.
@@ -231,8 +233,12 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await page.click(part('stop'));
       await page.waitForFunction(() => window.ParleyChat.messages()[1]?.state === 'stopped', null, { timeout: 5000 });
       const before = await lastReply(page);
-      // stored (interrupted) once the server has seen the request end
-      await sleep(500);
+      // stored (interrupted) once the server has seen the request end: the
+      // reload reads the history once, so not before then
+      const conv = await conversationOfSession(stack.parley, await page.evaluate(() => window.ParleyChat.sessionId));
+      assert.ok(conv, 'the conversation of the page\'s session');
+      const s = await waitStored(stack.parley, conv._id, (msgs) => msgs.at(-1)?.status === 'interrupted', 10000);
+      assert.equal(s.messages.at(-1)?.status, 'interrupted', `the stopped reply stored as interrupted: ${JSON.stringify(s.messages.at(-1))}`);
       await page.reload();
       await waitReady(page);
       await page.waitForFunction(() => window.ParleyChat.messages().length === 2, null, { timeout: 10000 });
