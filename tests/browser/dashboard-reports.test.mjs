@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   DASHBOARD_PASSWORD, PHONE, SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   startSuite, stopSuite,
-  shotsLightDark,
+  shotsLightDark, waitFor,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 
@@ -107,24 +107,37 @@ describe('dashboard: the Reports page', { timeout: SUITE_TIMEOUT }, () => {
   test('a range asked after another shows its own figures, whichever answer comes last', async () => {
     const { page } = v;
     await openDash(page, stack, '#/reports?from=2026-01-01&to=2026-01-31', '[data-testid="report-cards"]');
+    // February's answer held until March's is in (15 s at most), so it
+    // comes last however slow the machine.
     let slowed = false;
+    let febDone = null; // February's answer, its body received
+    let marchIn;
+    const march = new Promise((r) => { marchIn = r; });
     await page.route('**/v1/admin/reports?*', async (route) => {
-      if (!slowed && route.request().url().includes('from=2026-02-01')) {
+      const url = route.request().url();
+      if (!slowed && url.includes('from=2026-02-01')) {
         slowed = true;
-        await new Promise((r) => setTimeout(r, 2000));
+        febDone = route.request().response().then((r) => r && r.finished());
+        await Promise.race([march, new Promise((r) => setTimeout(r, 15000))]);
       }
       await route.continue().catch(() => {});
+      if (url.includes('from=2026-03-01')) route.request().response().then((r) => r && r.finished()).then(marchIn, marchIn);
     });
     try {
       await page.fill('[data-testid="report-from"]', '2026-02-01');
       await page.fill('[data-testid="report-to"]', '2026-02-28');
       await page.click('[data-testid="report-apply"]');
-      await page.waitForTimeout(200);
+      await waitFor(() => slowed, 10000, 'February\'s request, held');
       await page.fill('[data-testid="report-from"]', '2026-03-01');
       await page.fill('[data-testid="report-to"]', '2026-03-31');
       await page.click('[data-testid="report-apply"]');
-      await page.waitForTimeout(3000);	// the February answer came meanwhile
       assert.ok(slowed);
+      // the February answer came after: its body in, then the page's next
+      // frame; then March's figures are what shows
+      await febDone;
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+      await page.waitForFunction(() => /^2026-03-01 to 2026-03-31/.test(document.querySelector('[data-testid="report-status"]').textContent), null, { timeout: 10000 })
+        .catch(() => {});
       assert.match(await page.textContent('[data-testid="report-status"]'), /^2026-03-01 to 2026-03-31/);
     } finally { await page.unroute('**/v1/admin/reports?*'); }
   });
