@@ -22,7 +22,11 @@ import { assertGoodStream, chat, mockReply, sid, stored, stream, streamTurn, wai
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 
-const IDLE_MS = 1000;
+// How long a stalled model keeps its turn open before it fails: every
+// refused message of the first describe must reach storaged within it,
+// and it must outlast the double submit's first_delay (the model sending
+// nothing then), however slow a loaded machine under ASan is.
+const IDLE_MS = 6000;
 const WAIT = 'Please wait for the reply to finish.';
 
 // GET /v1/chat/history of session s: [role, content] of each message.
@@ -87,7 +91,7 @@ describe('one turn at a time in a conversation', () => {
       assert.equal(b.headers['retry-after'], '1');
       api.checkJson('POST', path, b);
     }
-    await a.finish(10000);
+    await a.finish(IDLE_MS + 10000);
     a.destroy();
     assert.equal(a.types[a.types.length - 1], 'error', `events: ${a.types}`);
     // The model was asked once: the refused messages were never sent to it.
@@ -111,9 +115,12 @@ describe('one turn at a time in a conversation', () => {
   test('HTTP: a double submit is answered once; the turn after it goes on', { timeout: 30000 }, async () => {
     const s = sid();
     await p.mock.clearRequests();
-    const a = await stream(p, s, 'twice [[mock:chunks=3,first_delay=500,delay=100]]');
+    // The first turn is open 3 s past its start (the model's first_delay,
+    // under IDLE_MS): the duplicate reaches storaged within it.
+    const twice = 'twice [[mock:chunks=3,first_delay=3000,delay=100]]';
+    const a = await stream(p, s, twice);
     assert.ok(await a.waitEvent('start', 5000), 'the first turn began');
-    const b = await chat(p, s, 'twice [[mock:chunks=3,first_delay=500,delay=100]]', { path: '/v1/chat/stream' });
+    const b = await chat(p, s, twice, { path: '/v1/chat/stream' });
     assertJsonError(b, 429, WAIT);
     await a.finish(10000);
     a.destroy();
@@ -121,7 +128,7 @@ describe('one turn at a time in a conversation', () => {
     assert.equal((await p.mock.completions()).length, 1, 'the model was paid once');
     assertGoodStream(await streamTurn(p, s, 'after'), mockReply('after'));
     assert.deepEqual((await stored(p, conversationId)).messages.map((m) => [m.role, m.content]), [
-      ['user', 'twice [[mock:chunks=3,first_delay=500,delay=100]]'], ['assistant', mockReply('twice')],
+      ['user', twice], ['assistant', mockReply('twice')],
       ['user', 'after'], ['assistant', mockReply('after')],
     ]);
   });
@@ -143,11 +150,13 @@ describe('one turn at a time in a conversation', () => {
     assert.equal(m.code, 'reply_in_progress');
     assert.equal(m.message, WAIT);
     // a's turn fails, as the model stalls.
-    const err = await a.next('error', 10000);
+    const err = await a.next('error', IDLE_MS + 10000);
     assert.equal(err.code, 'model_failed');
     await a.next('typing_stop');
-    await sleep(300);
-    b.inbox.splice(0);   // the failed turn's copies
+    // The failed turn's copies to b, up to the last: the failed reply,
+    // copied as "typing_stop" with "copy" (wschat.c copy_json).
+    while (!((m = await b.next(undefined, 10000)).type === 'typing_stop' && m.copy === true));
+    b.inbox.splice(0);
 
     const { message } = await b.turn('two');
     assert.equal(message.content, mockReply('two'));
