@@ -491,7 +491,9 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
         assert.equal(r.status, 200, r.text);
         v.send({ type: 'request_human' });
         const stored = async () => (await p.admin(`/v1/admin/conversations/${conv}`)).json().conversation.handoff;
-        await waitFor(async () => told(v) === 'waiting_human' && await stored() === 'waiting_human', 2000, 'waiting')
+        // A lost request is lost for good (stored and told stay "ai"):
+        // a long wait only spares a slow round being called lost.
+        await waitFor(async () => told(v) === 'waiting_human' && await stored() === 'waiting_human', 10000, 'waiting')
           .catch(async () => lost.push({ s, round, told: told(v), stored: await stored() }));
         v.inbox.length = 0;
       }
