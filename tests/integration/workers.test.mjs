@@ -651,8 +651,16 @@ test('WATCHDOG_USEC: masterd and storaged send WATCHDOG=1 from their loops, noth
   for (const pid of both) process.kill(pid, 'SIGSTOP');
   let resumed = false;
   t.after(() => { if (!resumed) for (const pid of both) process.kill(pid, 'SIGCONT'); });
-  await sleep(500);	// what was sent before the stop has arrived
-  const still = fed();
+  // What was sent before the stop has arrived: the listener wrote it all
+  // once the count stays the same over three reads 300 ms apart (bounded:
+  // a count that never settles fails the check below).
+  let still = fed();
+  for (let same = 0, end = Date.now() + 10000; same < 2 && Date.now() < end;) {
+    await sleep(300);
+    const now = fed();
+    same = now === still ? same + 1 : 0;
+    still = now;
+  }
   await sleep(1500);
   assert.equal(fed(), still, 'nothing fed while their loops are stopped (the workers feed nothing)');
   for (const pid of both) process.kill(pid, 'SIGCONT');
