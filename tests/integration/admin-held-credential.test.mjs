@@ -23,7 +23,7 @@ import { buildRequest } from './lib/http.mjs';
 import { addKey, addMember } from './lib/people.mjs';
 
 const LATE = 3000;	// ms a name under slow.test takes to resolve
-const HELD = 400;	// ms after which the write is held by its lookup
+const HELD = 400;	// ms after a client's reset for its worker to drop the request
 const ENDED = /^Unauthorized: the credential this request was made with ended/;
 
 describe('a write held by its URL\'s check, its credential ended meanwhile', () => {
@@ -47,14 +47,19 @@ describe('a write held by its URL\'s check, its credential ended meanwhile', () 
   // The audit entries of who (a member's user id, or a key's id) of action.
   const auditOf = async (who, action) => (await audit()).filter((e) =>
     e.action === action && (e.who?.user === who || e.who?.id === who));
+  // The slow names' lookups begun so far (the test hook's log line):
+  // past a new one, the write is held by it for LATE ms.
+  const lookups = () => (p.logs.masterd.match(/test hook: [^ ]+\.slow\.test resolves/g) || []).length;
+  const held = async (before_) => waitFor(() => lookups() > before_, 10000, 'the write held by its lookup');
 
   test('without an end meanwhile, the held write is stored once its name resolves', async () => {
     const m = await addMember(p, { role: 'admin' });
     const other = await addMember(p, { role: 'admin' });
     const t0 = Date.now();
+    const lk = lookups();
     const pending = m.session.request('POST', '/v1/admin/webhooks',
       { body: { url: 'https://hook.slow.test/in', events: ['message.created'] }, timeout: 20000 });
-    await sleep(HELD);
+    await held(lk);
     // Another member's end is not this request's.
     assert.equal((await owner.request('DELETE', `/v1/admin/users/${other.id}`)).status, 200);
     const r = await pending;
@@ -68,9 +73,10 @@ describe('a write held by its URL\'s check, its credential ended meanwhile', () 
   test('an admin removed while its webhook\'s URL resolves: 401, no webhook, nothing audited', async () => {
     const m = await addMember(p, { role: 'admin' });
     const before_ = (await p.admin('/v1/admin/webhooks')).json().webhooks.length;
+    const lk = lookups();
     const pending = m.session.request('POST', '/v1/admin/webhooks',
       { body: { url: 'https://hook.slow.test/all', events: ['message.created', 'conversation.created'] }, timeout: 20000 });
-    await sleep(HELD);
+    await held(lk);
     assert.equal((await owner.request('DELETE', `/v1/admin/users/${m.id}`)).status, 200);
     const r = await pending;
     assert.equal(r.status, 401, r.text);
@@ -86,9 +92,10 @@ describe('a write held by its URL\'s check, its credential ended meanwhile', () 
     let r = await install('POST', '/v1/admin/agents', { name: 'Sales' });
     assert.equal(r.status, 201, r.text);
     const ag = r.json();
+    const lk = lookups();
     const pending = m.session.request('PATCH', `/v1/admin/agents/${ag.id}`,
       { body: { base_url: 'https://model.slow.test/v1' }, timeout: 20000 });
-    await sleep(HELD);
+    await held(lk);
     r = await owner.request('PATCH', `/v1/admin/users/${m.id}`, { body: { role: 'agent' } });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json().role, 'agent');
@@ -105,13 +112,14 @@ describe('a write held by its URL\'s check, its credential ended meanwhile', () 
 
   test('an admin key deleted while its action\'s URL resolves: 401, no action', async () => {
     const k = await addKey(p, { role: 'admin' });
+    const lk = lookups();
     const pending = p.request('POST', '/v1/admin/actions', {
       headers: { 'x-admin-api-key': k.key, 'Content-Type': 'application/json' },
       body: JSON.stringify({ name: 'order_status', description: 'Looks up an order.',
         parameters: { type: 'object', properties: {} }, url: 'https://api.slow.test/orders' }),
       timeout: 20000,
     });
-    await sleep(HELD);
+    await held(lk);
     assert.equal((await owner.request('DELETE', `/v1/admin/api-keys/${k.id}`)).status, 200);
     const r = await pending;
     assert.equal(r.status, 401, r.text);
@@ -124,9 +132,10 @@ describe('a write held by its URL\'s check, its credential ended meanwhile', () 
   test('a session logged out while its knowledge source\'s URL resolves: 401, no source', async () => {
     const m = await addMember(p, { role: 'admin' });
     const again = await login(p, m.password, { email: m.email });	// the same user, another session
+    const lk = lookups();
     const pending = m.session.request('POST', '/v1/admin/knowledge/sources',
       { body: { type: 'crawl', url: 'https://docs.slow.test/', max_pages: 10, sync_hours: 24 }, timeout: 20000 });
-    await sleep(HELD);
+    await held(lk);
     assert.equal((await m.session.request('POST', '/dashboard/api/logout')).status, 204);
     const r = await pending;
     assert.equal(r.status, 401, r.text);
@@ -140,9 +149,10 @@ describe('a write held by its URL\'s check, its credential ended meanwhile', () 
     const m = await addMember(p, { role: 'admin' });
     const sock = net.connect(p.port, '127.0.0.1');
     await once(sock, 'connect');
+    const lk = lookups();
     sock.write(buildRequest('POST', '/v1/admin/webhooks', { headers: m.session.headers({ json: true }),
       body: JSON.stringify({ url: 'https://gone.slow.test/in', events: ['message.created'] }) }));
-    await sleep(HELD);
+    await held(lk);
     sock.resetAndDestroy();	// an RST: the worker drops the request and its vet
     await sleep(HELD);
     // The event walks the watches: a freed one would be the sanitizer's report at stop.
