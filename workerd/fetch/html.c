@@ -643,11 +643,24 @@ mostly_links(xmlNode *n)
 	return text < LINKY_SHORT || 2 * linked >= text;
 }
 
+/* Whether node is anc or lies under it. */
+static int
+holds(const xmlNode *anc, const xmlNode *node)
+{
+	for (; node != NULL; node = node->parent)
+		if (node == anc)
+			return 1;
+	return 0;
+}
+
 /*
  * The content's root: the first <main> or role="main" element, else the
- * first <article>, outside dropped subtrees (by tag or attributes, not by
- * class, so a <main> inside a "has-sidebar" layout is found); else
- * <body>, else the root element.
+ * <article>s' nearest common element (the article itself when there is
+ * one: an FAQ's or a blog index's many entries are all kept), outside
+ * dropped subtrees (by tag or attributes, not by class, so a <main>
+ * inside a "has-sidebar" layout is found); else <body>, else the root
+ * element. The common element only climbs, so each article costs its
+ * depth at most.
  */
 static xmlNode *
 content_root(xmlNode *top)
@@ -665,8 +678,12 @@ content_root(xmlNode *top)
 			else if (is_elem(n, "main") || role_main(n))
 				return n;
 			else {
-				if (article == NULL && is_elem(n, "article"))
-					article = n;
+				if (is_elem(n, "article")) {
+					if (article == NULL)
+						article = n;
+					while (article != NULL && !holds(article, n))
+						article = article->parent;
+				}
 				if (body == NULL && is_elem(n, "body"))
 					body = n;
 				descend = 1;
@@ -674,6 +691,10 @@ content_root(xmlNode *top)
 		}
 		n = next_node(n, top, descend);
 	}
+	/* articles held only by <html> or above: the body holds them */
+	if (article != NULL && (article->type != XML_ELEMENT_NODE ||
+	    (body != NULL && holds(article, body))))
+		article = NULL;
 	return article ? article : body ? body : top;
 }
 

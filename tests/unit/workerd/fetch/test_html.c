@@ -160,9 +160,20 @@ test_no_main(void **state)
 	    "H1: Title\nP: One.\nP: Kept\n");
 	/* An article: its header and footer are its own, kept. */
 	expect_dump("<body><nav>N</nav><article><header><h1>Post</h1></header>"
-	    "<p>Body.</p><footer>By me</footer></article>"
-	    "<article><p>Second</p></article></body>",
+	    "<p>Body.</p><footer>By me</footer></article></body>",
 	    "H1: Post\nP: Body.\nP: By me\n");
+	/* Many articles (an FAQ, a blog index): every one, from the element
+	 * holding them all, not the first alone; the page's own nav and
+	 * header still dropped. */
+	expect_dump("<body><header>Site</header><div><nav>N</nav>"
+	    "<section class=\"posts\"><article><h2>First</h2><p>One.</p>"
+	    "<footer>By me</footer></article><div><article><p>Second</p>"
+	    "</article></div></section></div><p>Outside</p></body>",
+	    "H2: First\nP: One.\nP: By me\nP: Second\n");
+	/* Articles apart (the body alone holds them): the body. */
+	expect_dump("<body><nav>N</nav><article><p>A</p></article>"
+	    "<p>Between</p><article><p>B</p></article></body>",
+	    "P: A\nP: Between\nP: B\n");
 	/* role=main is a main; a main comes before an earlier article. */
 	expect_dump("<body><article><p>Teaser</p></article>"
 	    "<div role=\"main\"><p>Main text</p></div></body>",
