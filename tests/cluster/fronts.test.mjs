@@ -82,6 +82,18 @@ describe(`front hosts behind HAProxy (${VISITORS} visitors)`, () => {
     await v1.close();
   });
 
+  test('the balancer caps one visitor\'s connections (docs/haproxy.cfg: 1024 at once)', async (t) => {
+    // The front hosts count no cap against the balancer's own address:
+    // without its cap, one address could hold every slot of its maxconn.
+    const { held, closed } = await c.client.call('tcp.hold', { host: c.lb.addr, port: c.lb.port, n: 1100,
+      localAddress: spare[4], timeout: 30000 });
+    t.diagnostic(`1100 connections from one address: ${held} held, ${closed} refused`);
+    assert.deepEqual({ held, closed }, { held: 1024, closed: 76 });
+    // Another visitor still gets in.
+    const r = await c.client.http('GET', `${c.lb.url}/health`, { localAddress: spare[5] });
+    assert.equal(r.status, 200, r.text);
+  });
+
   test(`rate limit (${RATE} a minute) and daily cap (${CAP}) exact across both front hosts`, async (t) => {
     const chat = (host, addr, i, headers = {}) => c.client.http('POST', `${host.url || host}/v1/chat`, {
       headers: { 'Content-Type': 'application/json', 'x-api-key': front1.widgetKey, ...headers },

@@ -104,7 +104,7 @@
 #define CONV_BUCKETS	1024		/* the conversation map; power of two */
 #define HANDOFF_UNKNOWN	(-1)
 #define HELD_MAX	8	/* messages held while a person answers */
-/* request_human per session and minute: a button a visitor may press again. */
+/* request_human per socket and minute: a button a visitor may press again. */
 #define HUMAN_ASKS_MAX		10
 #define HUMAN_WINDOW_MS		60000
 /* {"type":"availability"} asks per socket and minute. */

@@ -28,9 +28,14 @@
 //        write against Parley's export (crashload's checkAgainstExport)
 //   tls.probe {host, port, ca, cert, key (file paths), timeout} -> {hello,
 //        error}: a TLS client against storaged's listener (storage.mjs)
+//   tcp.hold {host, port, n, localAddress, settleMs} -> {held, closed}: n
+//        plain connections from localAddress (64 at a time), then a quiet
+//        settleMs: how many the peer left open and how many it closed;
+//        then all closed
 // Every wait is bounded by its timeout (default 10 s).
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import readline from 'node:readline';
 
 import { checkAgainstExport, startLoad } from '../../integration/lib/crashload.mjs';
@@ -212,6 +217,24 @@ async function loadCheck() {
   return { problems: problems.slice(0, 50), nproblems: problems.length, found, total: acks.total, turns: acks.turns.length };
 }
 
+async function tcpHold({ host, port, n, localAddress, settleMs = 1000 }) {
+  const socks = [];
+  for (let i = 0; i < n; i += 64) {
+    await Promise.all(Array.from({ length: Math.min(64, n - i) }, () => new Promise((resolve) => {
+      const s = net.connect({ host, port, localAddress });
+      s.gone = false;
+      s.on('connect', resolve);
+      s.on('error', () => { s.gone = true; resolve(); });
+      s.on('close', () => { s.gone = true; resolve(); });
+      socks.push(s);
+    })));
+  }
+  await sleep(settleMs);
+  const closed = socks.filter((s) => s.gone).length;
+  for (const s of socks) s.destroy();
+  return { held: socks.length - closed, closed };
+}
+
 // ---------------------------------------------------------------- requests
 const ops = {
   http: httpOp,
@@ -237,6 +260,7 @@ const ops = {
   'load.state': async () => loadState(),
   'load.stop': async () => { await loadOf().run.stop(); return loadState(); },
   'load.check': loadCheck,
+  'tcp.hold': tcpHold,
   'tls.probe': ({ host, port, ca, cert, key, timeout }) => {
     const read = (f) => (f ? fs.readFileSync(f) : undefined);
     return tlsProbe(port, { ca: read(ca), cert: read(cert), key: read(key) }, { host, timeout });
