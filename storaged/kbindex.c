@@ -628,39 +628,56 @@ kb_chunks_remove(struct store_txn *t, const uint64_t *ids, uint32_t n)
 	return t->err ? -1 : 0;
 }
 
+/*
+ * The first max (or fewer) of source's chunk ids, ascending, into ids;
+ * *n how many. 1 when it has more than those, 0 when not, or -1.
+ */
+static int
+source_ids(struct store_txn *t, const char *source, uint64_t *ids,
+    size_t max, size_t *n)
+{
+	uint8_t probe[KB_SRC_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, more;
+
+	*n = 0;
+	src_key(probe, source, 0);
+	if ((cur = txn_seek(t, t->st->kb_source, probe, ST_KB_SOURCE_ID_LEN + 1,
+	    &k, &v, &rc)) == NULL)
+		return -1;
+	while (rc == 0 && *n < max && k.mv_size == KB_SRC_KEY_LEN &&
+	    memcmp(k.mv_data, probe, ST_KB_SOURCE_ID_LEN + 1) == 0) {
+		ids[(*n)++] = proto_get_be64((uint8_t *)k.mv_data +
+		    ST_KB_SOURCE_ID_LEN + 1);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	more = rc == 0 && k.mv_size == KB_SRC_KEY_LEN &&
+	    memcmp(k.mv_data, probe, ST_KB_SOURCE_ID_LEN + 1) == 0;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk knowledge source"), -1;
+	return more;
+}
+
 int
 kb_source_clear(struct store_txn *t, const char *source, uint32_t max,
     int *left)
 {
-	uint8_t probe[KB_SRC_KEY_LEN];
 	uint64_t ids[256];
-	uint32_t n, done = 0;
-	MDB_cursor *cur;
-	MDB_val k, v;
+	uint32_t done = 0;
+	size_t n;
 	int rc;
 
 	*left = 0;
-	src_key(probe, source, 0);
 	while (!t->err && done < max) {
-		n = 0;
-		if ((cur = txn_seek(t, t->st->kb_source, probe, ST_KB_SOURCE_ID_LEN + 1,
-		    &k, &v, &rc)) == NULL)
+		if ((rc = source_ids(t, source, ids, max - done < 256 ?
+		    max - done : 256, &n)) < 0)
 			return -1;
-		while (rc == 0 && n < 256 && done + n < max &&
-		    k.mv_size == KB_SRC_KEY_LEN &&
-		    memcmp(k.mv_data, probe, ST_KB_SOURCE_ID_LEN + 1) == 0) {
-			ids[n++] = proto_get_be64((uint8_t *)k.mv_data +
-			    ST_KB_SOURCE_ID_LEN + 1);
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-		}
-		*left = rc == 0 && k.mv_size == KB_SRC_KEY_LEN &&
-		    memcmp(k.mv_data, probe, ST_KB_SOURCE_ID_LEN + 1) == 0;
-		mdb_cursor_close(cur);
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return txn_lmdb(t, rc, "walk knowledge source"), -1;
-		if (kb_chunks_remove(t, ids, n) < 0)
+		*left = rc;
+		if (kb_chunks_remove(t, ids, (uint32_t)n) < 0)
 			return -1;
-		done += n;
+		done += (uint32_t)n;
 		if (n == 0 || !*left)
 			break;
 	}
@@ -1155,10 +1172,54 @@ heap_offer(struct kb_hit *h, uint32_t *n, uint32_t m, uint64_t id, double sc)
 	}
 }
 
+static int
+id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+kb_filter_allows(const struct kb_filter *fl, uint64_t id)
+{
+	return fl == NULL || fl->ids == NULL ||
+	    bsearch(&id, fl->ids, fl->nids, sizeof(id), id_cmp) != NULL;
+}
+
+int
+kb_filter_sources(struct store_txn *t, struct kb_filter *fl,
+    const char *const *sources, uint32_t n)
+{
+	size_t got, nids = 0;
+	uint32_t i;
+	int more = 0;
+
+	fl->ids = NULL;
+	fl->nids = 0;
+	if (t->err)
+		return -1;
+	if ((fl->ids = malloc(KB_FILTER_IDS_MAX * sizeof(*fl->ids))) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	for (i = 0; i < n && !more; i++, nids += got)
+		if ((more = source_ids(t, sources[i], fl->ids + nids,
+		    KB_FILTER_IDS_MAX - nids, &got)) < 0)
+			break;
+	if (more != 0) {
+		free(fl->ids);
+		fl->ids = NULL;
+		return more < 0 ? -1 : 0;
+	}
+	qsort(fl->ids, nids, sizeof(*fl->ids), id_cmp);
+	fl->nids = nids;
+	return 0;
+}
+
 /*
  * 1 when chunk id of score sc would enter the min-heap h of nt (room
- * for m) and fl keeps it (its *asked-th question: past KB_FILTER_MAX,
- * no), else 0; -1 with t failed.
+ * for m), fl's ids hold it and fl keeps it (its *asked-th question:
+ * past KB_FILTER_MAX, no), else 0; -1 with t failed. With ids, only
+ * the chunks of the sources kept are asked: those refused spend none.
  */
 static int
 heap_admits(struct store_txn *t, const struct kb_filter *fl,
@@ -1169,7 +1230,7 @@ heap_admits(struct store_txn *t, const struct kb_filter *fl,
 		return 0;
 	if (fl == NULL)
 		return 1;
-	if ((*asked)++ >= KB_FILTER_MAX)
+	if (!kb_filter_allows(fl, id) || (*asked)++ >= KB_FILTER_MAX)
 		return 0;
 	return fl->keep(t, id, fl->arg);
 }

@@ -55,17 +55,41 @@ struct kb_hit {
  * search asks it of a chunk only when the chunk would enter its best
  * so far, before ranking it there: chunks it refuses crowd out none it
  * keeps. NULL: every chunk may.
+ *
+ * ids (NULL: not known): the nids chunks, ascending, that alone may be
+ * hits (kb_filter_sources: those of the sources keep lets through),
+ * freed by whoever set them. A chunk not among them is passed over in
+ * memory, before keep is asked and, in a vector search, before it takes
+ * one of the KB_VEC_CANDIDATES: the other sources' chunks, however
+ * many, spend neither.
  */
 struct kb_filter {
 	int (*keep)(struct store_txn *, uint64_t id, void *arg);
 	void *arg;
+	uint64_t *ids;
+	size_t nids;
 };
 /*
- * A lexical search asks its filter at most this many times (each a
- * chunk's record read): past it, no chunk more is kept. Its cost stays
+ * A lexical search asks its filter's keep at most this many times (each
+ * a chunk's record read): past it, no chunk more is kept. Its cost stays
  * bounded when the filter refuses most of what matches.
  */
 #define KB_FILTER_MAX		20000
+/*
+ * A filter's ids at most (800 KB): sources of more chunks than that are
+ * filtered by keep alone. Reading them is a cursor's step a chunk.
+ */
+#define KB_FILTER_IDS_MAX	100000
+
+/* 1 when fl's ids let chunk id through (fl or its ids NULL: any), else 0. */
+int kb_filter_allows(const struct kb_filter *fl, uint64_t id);
+/*
+ * fl's ids set to the chunks of the n sources (the caller's to check:
+ * those keep lets through), allocated; left NULL when they hold more
+ * than KB_FILTER_IDS_MAX (reading at most one more). 0, or -1.
+ */
+int kb_filter_sources(struct store_txn *, struct kb_filter *fl,
+    const char *const *sources, uint32_t n);
 
 /* Sifts hit i down the min-heap h of n hits (the worst at the top). */
 void kb_hit_sift(struct kb_hit *h, uint32_t n, uint32_t i);

@@ -431,17 +431,47 @@ src_keep(struct store_txn *t, uint64_t id, void *arg)
 	return keep;
 }
 
-/* f set to keep org's chunks of the n sources (NULL: any) not deleted. */
-static void
-src_filter_init(struct src_filter *f, struct kb_filter *fl, const char *org,
-    const struct st_str *sources, uint32_t n)
+/*
+ * f and fl set to keep org's chunks of the n sources (NULL: any) not
+ * deleted. With sources, fl's ids are the chunks of those listed that
+ * are org's and not deleted (kbindex.h: the others' chunks then spend
+ * no question of keep's, no vector candidate), none when they hold more
+ * than KB_FILTER_IDS_MAX. 0, or t's error; src_filter_free after.
+ */
+static int
+src_filter_init(struct store_txn *t, struct src_filter *f,
+    struct kb_filter *fl, const char *org, const struct st_str *sources,
+    uint32_t n)
 {
+	const char *live[ST_AGENT_SOURCES_MAX];
+	uint32_t i, m = 0;
+
 	f->org = org;
 	f->sources = sources;
 	f->nsources = n;
 	f->nseen = 0;
+	memset(fl, 0, sizeof(*fl));
 	fl->keep = src_keep;
 	fl->arg = f;
+	if (sources == NULL || t->err)
+		return t->err;
+	for (i = 0; i < n && m < ST_AGENT_SOURCES_MAX && !t->err; i++)
+		if (sources[i].s != NULL &&
+		    !source_listed(sources[i].s, sources, i) &&
+		    entity_known(t, &kbsource_entity, org, sources[i].s) == 1 &&
+		    source_gone(t, sources[i].s) == 0)
+			live[m++] = sources[i].s;
+	if (!t->err)
+		(void)kb_filter_sources(t, fl, live, m);
+	return t->err;
+}
+
+/* Frees what src_filter_init allocated for fl. */
+static void
+src_filter_free(struct kb_filter *fl)
+{
+	free(fl->ids);
+	fl->ids = NULL;
 }
 
 static int
@@ -470,27 +500,24 @@ hit_copy(const struct st_kb_hits *out, uint32_t n, const struct st_kb_hit *y)
 /*
  * Org's best chunks for query in language lang, added to out (room for
  * want more) while out holds fewer than want, a copy of one it holds
- * not counted (hits_dedup): of the listed sources
- * (NULL: any), of no deleted source, filtered inside the search (chunks
- * of other sources outranking them crowd none out). 0, or t's error.
+ * not counted (hits_dedup): those fl keeps (src_filter_init), filtered
+ * inside the search (chunks of other sources outranking them crowd none
+ * out). 0, or t's error.
  */
 static int
 hits_add(struct store_txn *t, const char *org, const char *lang,
-    const char *query, uint32_t want, const struct st_str *sources,
-    uint32_t nsources, struct st_kb_hits *out)
+    const char *query, uint32_t want, const struct kb_filter *fl,
+    struct st_kb_hits *out)
 {
 	struct kb_hit hits[ST_KB_SEARCH_K_MAX];
-	struct src_filter f;
-	struct kb_filter fl;
 	uint32_t n = 0, i, k;
 
 	/*
 	 * Twice want, as deep a first stage as before the filter (kbrank.h:
 	 * the candidates reranked): the chunks want takes rank the same.
 	 */
-	src_filter_init(&f, &fl, org, sources, nsources);
 	k = want * 2 > ST_KB_SEARCH_K_MAX ? ST_KB_SEARCH_K_MAX : want * 2;
-	if (kb_search(t, org, lang, query, strlen(query), k, &fl, hits,
+	if (kb_search(t, org, lang, query, strlen(query), k, fl, hits,
 	    &n) < 0)
 		return t->err;
 	for (i = 0; i < n && out->n < want && !t->err; i++)
@@ -533,15 +560,13 @@ hit_find(const struct st_kb_hits *out, uint32_t n, uint64_t id)
  */
 static int
 vec_fuse(struct store_txn *t, const char *org, const char *space,
-    const struct st_kb_vecs *qv, const struct st_str *sources,
-    uint32_t nsources, struct st_kb_hits *out)
+    const struct st_kb_vecs *qv, const struct kb_filter *fl,
+    struct st_kb_hits *out)
 {
 	static float x[KB_VEC_DIM_MAX];
 	char buf[KB_VEC_NAME_MAX + 1];
 	const char *name = kb_vec_space(org, space, buf);
 	struct kb_hit vh[2 * VEC_HITS];
-	struct src_filter sf;
-	struct kb_filter fl;
 	double fused[ST_AGENT_SOURCES_MAX * ST_KB_SEARCH_K_MAX + VEC_HITS];
 	uint32_t lex = out->n, rank = 0, i, j;
 	size_t nv = 0;
@@ -559,8 +584,7 @@ vec_fuse(struct store_txn *t, const char *org, const char *space,
 		    "finite, or all zero");
 	if (kb_vec_dim(t, name) != qv->dim || t->err)
 		return t->err;
-	src_filter_init(&sf, &fl, org, sources, nsources);
-	if (kb_vec_search(t, name, x, qv->dim, 2 * VEC_HITS, &fl, vh,
+	if (kb_vec_search(t, name, x, qv->dim, 2 * VEC_HITS, fl, vh,
 	    &nv) < 0)
 		return t->err;
 	for (i = 0; i < lex; i++)
@@ -657,6 +681,9 @@ static int
 search_hits(struct store_txn *t, const char *org,
     const struct st_kb_search_req *q, struct st_kb_hits *out)
 {
+	struct src_filter f;
+	struct kb_filter fl;
+
 	memset(out, 0, sizeof(*out));
 	if (t->err)
 		return t->err;
@@ -666,8 +693,9 @@ search_hits(struct store_txn *t, const char *org,
 		return agent_search(t, org, q, out);
 	if ((out->hits = calloc(q->k + VEC_HITS, sizeof(*out->hits))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	if (hits_add(t, org, q->lang, q->query, q->k, NULL, 0, out) == 0 &&
-	    vec_fuse(t, org, q->space, &q->qvec, NULL, 0, out) == 0) {
+	(void)src_filter_init(t, &f, &fl, org, NULL, 0);
+	if (hits_add(t, org, q->lang, q->query, q->k, &fl, out) == 0 &&
+	    vec_fuse(t, org, q->space, &q->qvec, &fl, out) == 0) {
 		hits_dedup(out);
 		hits_cut(out, q->k);
 	}
@@ -714,6 +742,43 @@ qa_first(struct st_kb_hits *out, char ids[][ST_KB_SOURCE_ID_LEN + 1],
 	}
 }
 
+/*
+ * q's hits added to out (room for them): its sources' chunks in each of
+ * the nl languages langs, the nqa qa sources qas' again, then fused
+ * with those nearest q's embedding. Each list of sources filtered once
+ * (src_filter_init reads their chunks' ids). 0, or t's error.
+ */
+static int
+retrieve_hits(struct store_txn *t, const struct st_kb_retrieve_req *q,
+    char langs[][ST_KB_LANG_MAX + 1], uint32_t nl, const struct st_str *qas,
+    uint32_t nqa, struct st_kb_hits *out)
+{
+	struct src_filter f, fq;
+	struct kb_filter fl, flq = { 0 };
+	uint32_t j;
+
+	(void)src_filter_init(t, &f, &fl, q->org, q->sources, q->n);
+	for (j = 0; j < nl && !t->err; j++)
+		hits_add(t, q->org, langs[j], q->query, out->n + q->k, &fl,
+		    out);
+	/*
+	 * The Q&As' own best too: pages' chunks that outranked a matching
+	 * answer past the k kept above left it out of qa_first's reach.
+	 */
+	if (nqa > 0)
+		(void)src_filter_init(t, &fq, &flq, q->org, qas, nqa);
+	for (j = 0; nqa > 0 && j < nl && !t->err; j++)
+		hits_add(t, q->org, langs[j], q->query, out->n + q->k, &flq,
+		    out);
+	if (!t->err) {
+		qsort(out->hits, out->n, sizeof(*out->hits), hit_cmp);
+		(void)vec_fuse(t, q->org, q->space, &q->qvec, &fl, out);
+	}
+	src_filter_free(&fl);
+	src_filter_free(&flq);
+	return t->err;
+}
+
 int
 store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
     struct st_kb_hits *out)
@@ -756,24 +821,7 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 	if ((out->hits = calloc((size_t)q->k * nl * (nqa > 0 ? 2 : 1) +
 	    VEC_HITS, sizeof(*out->hits))) == NULL)
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	for (j = 0; j < nl && !t->err; j++) {
-		uint32_t want = out->n + q->k;
-
-		hits_add(t, q->org, langs[j], q->query, want, q->sources, q->n,
-		    out);
-	}
-	/*
-	 * The Q&As' own best too: pages' chunks that outranked a matching
-	 * answer past the k kept above left it out of qa_first's reach.
-	 */
-	for (j = 0; nqa > 0 && j < nl && !t->err; j++)
-		hits_add(t, q->org, langs[j], q->query, out->n + q->k, qas, nqa,
-		    out);
-	if (t->err)
-		return t->err;
-	qsort(out->hits, out->n, sizeof(*out->hits), hit_cmp);
-	if (vec_fuse(t, q->org, q->space, &q->qvec, q->sources, q->n,
-	    out) != 0)
+	if (retrieve_hits(t, q, langs, nl, qas, nqa, out) != 0)
 		return t->err;
 	qa_first(out, qa, nqa);
 	hits_dedup(out);

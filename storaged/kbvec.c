@@ -979,14 +979,20 @@ cand_down(struct cands *c, uint32_t i)
 	}
 }
 
-/* Offers the entry e (its id in its last 8 bytes, esz) at pos, distance d. */
+/*
+ * Offers the entry e (its id in its last 8 bytes, esz) at pos, distance
+ * d, when fl's ids hold it (kbindex.h: other sources' vectors, however
+ * near, take no candidate's place).
+ */
 static void
 cand_offer(struct cands *c, uint32_t d, uint32_t pos, const uint8_t *e,
-    size_t esz)
+    size_t esz, const struct kb_filter *fl)
 {
 	uint32_t i, p;
 
 	if (c->n == c->cap && d >= c->v[0].dist)
+		return;
+	if (!kb_filter_allows(fl, proto_get_be64(e + esz - 8)))
 		return;
 	if (c->n < c->cap) {
 		i = c->n++;
@@ -1074,14 +1080,14 @@ prefetch(const MDB_val *v)
 }
 
 /*
- * Every code of org (prefix k, plen bytes) offered to c, the next
- * segment fetched while one is scanned (each is a page of its own
- * somewhere in the map). 0, or -1.
+ * Every code of org (prefix k, plen bytes) offered to c (those fl's ids
+ * hold), the next segment fetched while one is scanned (each is a page
+ * of its own somewhere in the map). 0, or -1.
  */
 static int
 scan_codes(struct store_txn *t, const uint8_t *k, size_t plen,
     const struct shape *sh, const struct kind *kd, const uint64_t *q,
-    struct cands *c)
+    const struct kb_filter *fl, struct cands *c)
 {
 	const uint8_t *e;
 	uint32_t d[CSEG_N_MAX], i, base;
@@ -1104,7 +1110,7 @@ scan_codes(struct store_txn *t, const uint8_t *k, size_t plen,
 		ham(e, (uint32_t)n, sh->cesz, sh->words, q, d);
 		for (i = 0; i < (uint32_t)n; i++)
 			cand_offer(c, d[i], base + i, e + i * sh->cesz,
-			    sh->cesz);
+			    sh->cesz, fl);
 		rc = nrc;
 		ck = nk;
 		cv = nv;
@@ -1273,7 +1279,7 @@ kb_vec_search(struct store_txn *t, const char *org, const float *q,
 	if (normalise(t, q, dim, x) < 0)
 		goto done;
 	sign_code(x, &sh, (uint8_t *)qcode);
-	if (scan_codes(t, key, plen, &sh, &codes, qcode, &c) < 0 ||
+	if (scan_codes(t, key, plen, &sh, &codes, qcode, fl, &c) < 0 ||
 	    (got = rescore(t, key, plen, x, &q8, dim, &c, fl, k,
 	    hits)) < 0)
 		goto done;

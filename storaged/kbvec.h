@@ -95,7 +95,8 @@ int kb_vec_remove_many(struct store_txn *, const char *org, uint32_t n,
 /*
  * The k (1 to ST_KB_SEARCH_K_MAX) chunks of org whose vectors are
  * nearest q (dim floats, finite, not all zero; the organisation's
- * dimension) by cosine that fl keeps (NULL: any; asked of the
+ * dimension) by cosine that fl keeps (NULL: any; its ids, when set,
+ * choose the codes that may be candidates; keep asked of the
  * KB_VEC_CANDIDATES rescored only, as they would enter the k best),
  * best first (equal scores: lower id first), into hits (room for k); *n
  * how many. An organisation without vectors finds none. Reads only:

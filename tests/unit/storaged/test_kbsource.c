@@ -4,7 +4,8 @@
  * and found by ST_KB_SEARCH, a crawl left syncing, the checks, an update
  * indexing again, one organisation's search never finding another's, a
  * deleted source never found and its chunks and postings swept to
- * nothing, and a deleted organisation's sources swept with it.
+ * nothing, a deleted organisation's sources swept with it, and a small
+ * source found among many other sources' chunks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1249,6 +1250,127 @@ test_hybrid_retrieve(void **state)
 	st_kbsource_free(&job);
 }
 
+/*
+ * n chunks of source s (its org "default") of text, put straight into
+ * the index, ids into ids; the first nv of them with vector v (8 dims).
+ */
+static void
+chunks_put(struct fix *f, const struct st_kbsource *s, const char *text,
+    uint64_t *ids, uint32_t n, const float *v, uint32_t nv)
+{
+	static float rows[1024 * 8];
+	struct st_kbchunk c;
+	struct store_txn t;
+	uint32_t i;
+
+	assert_true(nv <= 1024);
+	store_begin(f->st, &t, 0);
+	for (i = 0; i < n; i++) {
+		memset(&c, 0, sizeof(c));
+		strlcpy(c.org, "default", sizeof(c.org));
+		memcpy(c.source_id, s->id, sizeof(c.source_id));
+		memcpy(c.lang, s->lang, sizeof(c.lang));
+		c.url = "https://old.example/p";
+		c.title = "Old page";
+		c.headings = "";
+		c.text = (char *)text;
+		assert_int_equal(kb_chunk_add(&t, &c, &ids[i]), 0);
+	}
+	for (i = 0; i < nv; i++)
+		memcpy(rows + 8 * i, v, 8 * sizeof(*v));
+	if (nv > 0)
+		assert_int_equal(kb_vec_put_many(&t, "default", nv, ids, rows,
+		    8), 0);
+	assert_int_equal(store_commit(&t), 0);
+}
+
+/* A query's embedding, and the vector of source A's chunks: the same. */
+static const float NEAR[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+
+/*
+ * Source A of n older chunks matching "returns" (the first nv with the
+ * vector NEAR), then source B (into *b) of two chunks matching it too,
+ * their vectors less near NEAR (a sign apart, cosines of 0.85).
+ */
+static void
+small_source_new(struct fix *f, uint32_t n, uint32_t nv,
+    struct st_kbsource *b)
+{
+	static const char *const t[] = { "Returns need the receipt.",
+	    "Returns by post take a week." };
+	static const float mine[16] = { 1, 1, 1, 1, 1, 1, 1, -0.5f,
+	    1, 1, 1, 1, 1, 1, -0.5f, 1 };
+	static uint64_t ids[20500];
+	struct st_kb_vecs v = { 8, 0, { (const uint8_t *)mine,
+	    sizeof(mine) } };
+	struct st_kbsource a, job;
+	struct st_kb_page_put_rep rep;
+	uint8_t more;
+
+	assert_true(n <= 20500);
+	crawl_new(f, "https://old.example/", 0, &a, &job);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	st_kbsource_free(&job);
+	chunks_put(f, &a, "Returns are free within thirty days.", ids, n,
+	    NEAR, nv);
+	crawl_new(f, "https://new.example/", 0, b, &job);
+	assert_int_equal(page_put_vecs(f, &job, job.sync_id,
+	    "https://new.example/returns", t, 2, 0, &v, &rep), 0);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	st_kbsource_free(&a);
+	st_kbsource_free(&job);
+}
+
+/* A retrieve of b alone for query (embedding NEAR, or none) finds b's 2. */
+static void
+small_source_found(struct fix *f, const struct st_kbsource *b,
+    const char *query, int vec)
+{
+	struct st_kb_retrieve_req q;
+	struct st_str srcs[1];
+	struct st_kb_hits h;
+
+	retrieve_of(&q, srcs, b->id);
+	assert_int_equal(retrieve_vec(f, &q, query, vec ? NEAR : NULL, 8,
+	    vec ? 1 : 0, &h), 0);
+	assert_int_equal(h.n, 2);
+	assert_string_equal(h.hits[0].source_id, b->id);
+	assert_string_equal(h.hits[1].source_id, b->id);
+	hits_free(&h);
+}
+
+/*
+ * A small source found by words among many others' chunks: 20,500 older
+ * chunks of A match too, past KB_FILTER_MAX (the filter's questions).
+ * Before, A's chunks spent every question: none of B's was found.
+ */
+static void
+test_small_source_words(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource b;
+
+	small_source_new(f, 20500, 0, &b);
+	small_source_found(f, &b, "returns", 0);
+	st_kbsource_free(&b);
+}
+
+/*
+ * A small source found by meaning among many others' vectors: 1,000 of
+ * A's nearer the query than B's, past KB_VEC_CANDIDATES. Before, A's
+ * took every candidate and were refused after: none of B's was found.
+ */
+static void
+test_small_source_vectors(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource b;
+
+	small_source_new(f, 1000, 1000, &b);
+	small_source_found(f, &b, "how fast is shipping", 1);
+	st_kbsource_free(&b);
+}
+
 int
 main(void)
 {
@@ -1293,6 +1415,10 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_hybrid_retrieve, setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_small_source_words,
+		    setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_small_source_vectors,
+		    setup, fix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
