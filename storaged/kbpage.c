@@ -568,14 +568,6 @@ unseen_drop(struct store_txn *t, struct st_kbsource *s, uint64_t sync_id,
 	return t->err ? -1 : 0;
 }
 
-/* When s syncs again on its own: sync_hours after now, or never. */
-static uint64_t
-next_sync(const struct st_kbsource *s, uint64_t now)
-{
-	return s->sync_hours > 0 ? now + (uint64_t)s->sync_hours * 3600000 :
-	    0;
-}
-
 int
 store_kb_sync_done(struct store_txn *t, const struct st_kb_sync_done_req *q,
     uint8_t *more)
@@ -609,7 +601,7 @@ store_kb_sync_done(struct store_txn *t, const struct st_kb_sync_done_req *q,
 	}
 	s.sync_status = q->ok ? ST_KB_READY : ST_KB_FAILED;
 	s.synced_at = now;
-	kbsource_due(t, &s, next_sync(&s, now));
+	kbsource_due(t, &s, kbsource_next_sync(&s, now));
 	kbsource_save(t, &s);
 out:
 	st_kbsource_free(&s);

@@ -95,6 +95,13 @@ kbsource_due(struct store_txn *t, struct st_kbsource *s, uint64_t at)
 	}
 }
 
+uint64_t
+kbsource_next_sync(const struct st_kbsource *s, uint64_t from)
+{
+	return s->sync_hours > 0 ? from + (uint64_t)s->sync_hours * 3600000 :
+	    0;
+}
+
 void
 kbsource_resync(struct store_txn *t, struct st_kbsource *s, uint64_t at)
 {
@@ -228,6 +235,23 @@ store_kbsource_create(struct store_txn *t, const char *org,
 #define KSF_CONTENT	(ST_KSF_URL | ST_KSF_LANG | ST_KSF_QUESTION |	\
 	ST_KSF_ANSWER | ST_KSF_MAX_PAGES | ST_KSF_MAX_DEPTH)
 
+/*
+ * out's next sync moved to its sync_hours after its last (0: never) and
+ * saved, unless it syncs now (its end schedules the next) or is a qa.
+ */
+static int
+reschedule_save(struct store_txn *t, struct st_kbsource *out)
+{
+	if (!t->err && out->source_type != ST_KB_QA &&
+	    out->sync_status != ST_KB_SYNCING) {
+		kbsource_due(t, out, kbsource_next_sync(out, out->synced_at));
+		entity_save(t, &kbsource_entity, out);
+	}
+	if (t->err)
+		st_kbsource_free(out);
+	return t->err;
+}
+
 int
 store_kbsource_update(struct store_txn *t, const char *org, const char *id,
     uint64_t mask, const struct st_kbsource *in, struct st_kbsource *out)
@@ -237,6 +261,8 @@ store_kbsource_update(struct store_txn *t, const char *org, const char *id,
 		return t->err;
 	if (mask & KSF_CONTENT)
 		return refresh_save(t, out);
+	if (mask & ST_KSF_SYNC_HOURS)
+		return reschedule_save(t, out);
 	return t->err;
 }
 

@@ -21,7 +21,9 @@ int store_kbsource_create(struct store_txn *, const char *org,
     const struct st_kbsource *in, struct st_kbsource *out);
 /*
  * The masked fields of in over source id of org (its type never
- * changes); a change of what it reads syncs it again (a qa: indexed now).
+ * changes); a change of what it reads syncs it again (a qa: indexed now),
+ * one of sync_hours alone moves its next sync (kbsource_next_sync of its
+ * synced_at) unless a sync of it runs.
  */
 int store_kbsource_update(struct store_txn *, const char *org,
     const char *id, uint64_t mask, const struct st_kbsource *in,
@@ -64,6 +66,8 @@ void kbsource_save(struct store_txn *, struct st_kbsource *s);
  * due. The caller saves s.
  */
 void kbsource_due(struct store_txn *, struct st_kbsource *s, uint64_t at);
+/* When s syncs again on its own: sync_hours after from, or never (0). */
+uint64_t kbsource_next_sync(const struct st_kbsource *s, uint64_t from);
 /*
  * s (a crawl or file source) to be synced again at at (0: not due):
  * syncing, a sync of it running ended (its sync id moved on: its next

@@ -4,8 +4,9 @@
  * and found by ST_KB_SEARCH, a crawl left syncing, the checks, an update
  * indexing again, one organisation's search never finding another's, a
  * deleted source never found and its chunks and postings swept to
- * nothing, a deleted organisation's sources swept with it, and a small
- * source found among many other sources' chunks.
+ * nothing, a deleted organisation's sources swept with it, a changed
+ * sync_hours rescheduling the next sync, and a small source found among
+ * many other sources' chunks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -924,6 +925,56 @@ test_scheduled_sync(void **state)
 	st_kbsource_free(&s);
 }
 
+/* Source s's sync_hours set to hours; its next_sync_at as the reply has it. */
+static uint64_t
+hours_set(struct fix *f, const struct st_kbsource *s, uint32_t hours)
+{
+	struct st_kbsource_update_req u;
+	struct st_kbsource got;
+	uint64_t at;
+
+	memset(&u, 0, sizeof(u));
+	u.id = s->id;
+	u.mask = ST_KSF_SYNC_HOURS;
+	u.s.sync_hours = hours;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_UPDATE,
+	    &u, &got, NULL), 0);
+	assert_int_equal(got.sync_hours, hours);
+	at = got.next_sync_at;
+	st_kbsource_free(&got);
+	return at;
+}
+
+/*
+ * sync_hours changed: the next sync moves to that long after the last
+ * (0: none), and is due then. Before, it stayed where the old value put
+ * it: never (from 0), a year on (from 8,760 to 1).
+ */
+static void
+test_sync_hours_reschedules(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s, job;
+	uint64_t synced;
+	uint8_t more;
+
+	crawl_new(f, "https://news.example/", 0, &s, &job);
+	fake_now += 1000;
+	synced = fake_now;
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	st_kbsource_free(&job);
+	assert_int_equal(hours_set(f, &s, 8760), synced + 8760 * 3600000ull);
+	assert_int_equal(hours_set(f, &s, 1), synced + 3600000ull);
+	assert_int_equal(hours_set(f, &s, 0), 0);
+	fake_now += 3600000ull;
+	assert_int_equal(due_one(f, &job), 0);
+	assert_int_equal(hours_set(f, &s, 1), synced + 3600000ull);
+	assert_int_equal(due_one(f, &job), 1);
+	assert_string_equal(job.id, s.id);
+	st_kbsource_free(&job);
+	st_kbsource_free(&s);
+}
+
 /* A turn's search: the owner's qa answer ahead of a better-scored page. */
 static void
 test_retrieve_qa_first(void **state)
@@ -1415,6 +1466,8 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_hybrid_retrieve, setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_sync_hours_reschedules,
+		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_small_source_words,
 		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_small_source_vectors,
