@@ -6,7 +6,9 @@
  * claims them: the kernel delivers an fd with the first byte of the
  * sendmsg() it rode on and never merges two such sends into one read, so
  * the queue's order is the messages' order. Whatever is left unclaimed at
- * close is closed; no fd leaks.
+ * close is closed; no fd leaks. A descriptor lost on the way (our table
+ * full) keeps its place as -1: its message comes with fd -1, and the
+ * channel lives on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -115,7 +117,16 @@ proto_recvmsg_fds(int sock, void *buf, size_t len, int *fds, int *nfds_inout)
 			}
 		}
 	}
-	if ((mh.msg_flags & MSG_CTRUNC) || overflow) {
+	if ((mh.msg_flags & MSG_CTRUNC) && got == 0 && !overflow &&
+	    room > 0) {
+		/*
+		 * Cut short before its first descriptor: our descriptor table
+		 * is full (the kernel closed the one it could not install).
+		 * A channel peer sends one descriptor a sendmsg, so exactly
+		 * one went: -1 stands in its place, the bytes are kept.
+		 */
+		fds[got++] = -1;
+	} else if ((mh.msg_flags & MSG_CTRUNC) || overflow) {
 		/* Some fds were lost: the message stream can't be trusted. */
 		for (i = 0; i < got; i++)
 			close(fds[i]);
@@ -171,7 +182,8 @@ pchan_close(struct pchan *ch)
 		free(f);
 	}
 	for (i = 0; i < ch->nrfds; i++)
-		close(ch->rfds[i]);
+		if (ch->rfds[i] >= 0)
+			close(ch->rfds[i]);
 	ch->nrfds = 0;
 	if (ch->fd >= 0)
 		close(ch->fd);
@@ -291,17 +303,19 @@ pchan_trim(struct pchan *ch, size_t keep)
 	ch->rlen = ch->roff = ch->rcap = 0;
 }
 
+/*
+ * The next received descriptor into *fd (-1: one the kernel could not
+ * give us, proto_recvmsg_fds). 0, or -1 when none was received.
+ */
 static int
-pchan_take_fd(struct pchan *ch)
+pchan_take_fd(struct pchan *ch, int *fd)
 {
-	int fd;
-
 	if (ch->nrfds == 0)
 		return -1;
-	fd = ch->rfds[0];
+	*fd = ch->rfds[0];
 	memmove(ch->rfds, ch->rfds + 1, (size_t)(ch->nrfds - 1) * sizeof(int));
 	ch->nrfds--;
-	return fd;
+	return 0;
 }
 
 static int
@@ -360,12 +374,11 @@ pchan_next(struct pchan *ch, struct pmsg *m)
 			return 0;
 		m->payload = p + PROTO_HDR_LEN;
 		m->fd = -1;
-		if (m->hdr.flags & PROTO_F_FD) {
-			if ((m->fd = pchan_take_fd(ch)) < 0) {
-				log_warnx("channel: %s carries no fd",
-				    proto_msg_name(m->hdr.type));
-				return -1;
-			}
+		if ((m->hdr.flags & PROTO_F_FD) &&
+		    pchan_take_fd(ch, &m->fd) < 0) {
+			log_warnx("channel: %s carries no fd",
+			    proto_msg_name(m->hdr.type));
+			return -1;
 		}
 		ch->roff += PROTO_HDR_LEN + m->hdr.len;
 		if (!ch->hello_seen) {
@@ -376,8 +389,9 @@ pchan_next(struct pchan *ch, struct pmsg *m)
 					close(m->fd);
 				return -1;
 			}
-			if (m->fd >= 0) {
-				close(m->fd);
+			if (m->hdr.flags & PROTO_F_FD) {
+				if (m->fd >= 0)
+					close(m->fd);
 				return -1;
 			}
 			if (pchan_hello(ch, m) < 0)

@@ -491,7 +491,7 @@ struct pchan {
 	size_t rlen;		/* bytes in rbuf */
 	size_t roff;		/* bytes already consumed by pchan_next */
 	size_t rcap;
-	int rfds[PROTO_MAX_FDS];	/* received fds not yet claimed */
+	int rfds[PROTO_MAX_FDS];	/* received fds not yet claimed; -1 lost */
 	int nrfds;
 	TAILQ_HEAD(, pframe) wq;
 	size_t wq_bytes;
@@ -513,7 +513,12 @@ struct pchan {
 struct pmsg {
 	struct proto_hdr hdr;
 	const uint8_t *payload;
-	int fd;			/* -1 unless PROTO_F_FD; the receiver owns it */
+	/*
+	 * -1 unless PROTO_F_FD; the receiver owns it. -1 with PROTO_F_FD
+	 * too when it was lost on the way (the receiver's descriptor table
+	 * was full): the message is the receiver's to refuse.
+	 */
+	int fd;
 };
 
 /* Takes ownership of fd (made non-blocking) and queues our HELLO. */
@@ -615,8 +620,11 @@ int pchan_pending(const struct pchan *);
 ssize_t proto_sendmsg_fd(int sock, const void *buf, size_t len, int fd);
 /*
  * recvmsg with MSG_CMSG_CLOEXEC into buf; received fds are appended to
- * fds (at most *nfds_inout room; count returned there). A truncated
- * control message closes whatever arrived and fails with EPROTO.
+ * fds (at most *nfds_inout room; count returned there). A control
+ * message cut short before its first descriptor (our descriptor table
+ * full: the kernel closed it) gives -1 in that one's place, the bytes
+ * kept; one cut short after some (more sent at once than room for)
+ * closes whatever arrived and fails with EPROTO.
  */
 ssize_t proto_recvmsg_fds(int sock, void *buf, size_t len, int *fds,
     int *nfds_inout);

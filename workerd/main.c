@@ -99,22 +99,33 @@ ready_when_stored(void)
 		loop_timer_after(&ready_timer, READY_WAIT_MS);
 }
 
-/* Thousands of connections need thousands of descriptors. */
+/*
+ * Thousands of connections need thousands of descriptors; those held
+ * are capped below them (conn_max_for), so that the table never fills
+ * and loses the connection masterd hands over next.
+ */
 static void
 raise_nofile(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("getrlimit RLIMIT_NOFILE");
 		return;
+	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 			log_warn("setrlimit RLIMIT_NOFILE");
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 	if (rl.rlim_cur < 4096)
 		log_warnx("only %llu file descriptors: few connections fit",
 		    (unsigned long long)rl.rlim_cur);
+	conn_max_set(conn_max_for(rl.rlim_cur));
+	log_debug("at most %u connections (of %llu file descriptors)",
+	    conn_max_for(rl.rlim_cur), (unsigned long long)rl.rlim_cur);
 }
 
 /*

@@ -104,7 +104,9 @@ master_msg(struct pmsg *m)
 	switch (m->hdr.type) {
 	case PROTO_MW_CONN:
 		if (m->fd < 0) {
-			log_warnx("MW_CONN without a descriptor");
+			/* Lost to a full descriptor table (pmsg): the client's. */
+			log_warnx("MW_CONN without a descriptor (out of file "
+			    "descriptors?): that connection is lost");
 			return;
 		}
 		if (!takes_conns) {

@@ -25,6 +25,7 @@
  * at start. conn_close() is the one teardown and says why it closed.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +36,12 @@
 
 #include "log.h"
 #include "workerd.h"
+#include "ws.h"
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static unsigned int nconns;
+/* conn_max_set's: connections and WebSockets this worker holds; 0 any. */
+static unsigned int conns_max;
 /*
  * The memory of outputs sent whole, kept for the next answers and stream
  * writes: a connection gives its output back once sent (conn_flush: an
@@ -205,29 +209,60 @@ conn_streams(void)
 }
 
 /*
- * A connection over its client's cap (clientcap.c): answered 429 with a
- * minimal JSON error written straight to the socket (plain HTTP only,
- * best effort: an HTTPS client just sees the close) and closed without
- * reading a request. What the client sent already is drained first, so
- * the close is not a reset that could overtake the answer.
+ * A connection over its client's cap (clientcap.c: 429) or this worker's
+ * (conn_max_set: 503): answered with a minimal JSON error written
+ * straight to the socket (plain HTTP only, best effort: an HTTPS client
+ * just sees the close) and closed without reading a request. What the
+ * client sent already is drained first, so the close is not a reset that
+ * could overtake the answer.
  */
 static void
-conn_refuse(int fd)
+conn_refuse(int fd, int status)
 {
-	static const char busy[] = "HTTP/1.1 429 Too Many Requests\r\n"
-	    "Content-Type: application/json; charset=utf-8\r\n"
-	    "Content-Length: 32\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "Connection: close\r\n\r\n"
-	    "{\"error\":\"Too many connections\"}";
+#define CONN_REFUSED(line) line "\r\n"				\
+	    "Content-Type: application/json; charset=utf-8\r\n"		\
+	    "Content-Length: 32\r\n"					\
+	    "Cache-Control: no-store\r\n"					\
+	    "Connection: close\r\n\r\n"					\
+	    "{\"error\":\"Too many connections\"}"
+	static const char client[] =
+	    CONN_REFUSED("HTTP/1.1 429 Too Many Requests");
+	static const char worker[] =
+	    CONN_REFUSED("HTTP/1.1 503 Service Unavailable");
+#undef CONN_REFUSED
+	const char *a = status == 503 ? worker : client;
+	size_t len = status == 503 ? sizeof(worker) - 1 : sizeof(client) - 1;
 
 	if (wsettings.tls_cert == NULL) {
 		(void)recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
-		(void)send(fd, busy, sizeof(busy) - 1,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)send(fd, a, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
 	close(fd);
-	hooks.answered(-1, 429);
+	hooks.answered(-1, status);
+}
+
+unsigned int
+conn_max_for(uint64_t nofile)
+{
+	uint64_t keep = nofile / CONN_FDS_KEPT_PART + CONN_FDS_KEPT;
+
+	if (nofile <= keep)
+		return 1;
+	return nofile - keep > UINT_MAX ? UINT_MAX :
+	    (unsigned int)(nofile - keep);
+}
+
+void
+conn_max_set(unsigned int max)
+{
+	conns_max = max;
+}
+
+/* Whether this worker holds all the connections it may (conn_max_set). */
+static int
+conn_full(void)
+{
+	return conns_max != 0 && nconns + ws_count() >= conns_max;
 }
 
 struct conn *
@@ -237,6 +272,12 @@ conn_new(int fd, const struct ipaddr *given)
 	struct ipaddr peer;
 	struct conn *c;
 
+	if (conn_full()) {
+		log_debug("connection %d: refused, this worker holds %u "
+		    "connections (its descriptors' share)", fd, conns_max);
+		conn_refuse(fd, 503);
+		return NULL;
+	}
 	if (given != NULL)
 		peer = *given;
 	else
@@ -249,7 +290,7 @@ conn_new(int fd, const struct ipaddr *given)
 			log_debug("connection %d: refused, client %s holds "
 			    "PARLEY_MAX_CONNS_PER_CLIENT", fd, addr);
 		}
-		conn_refuse(fd);
+		conn_refuse(fd, 429);
 		return NULL;
 	}
 	if ((c = proto_zalloc(sizeof(*c))) == NULL) {

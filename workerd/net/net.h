@@ -33,6 +33,14 @@
  */
 #define CONN_OUT_HIGH	(16 * 1024)
 #define CONN_DRAIN_LOW	(16 * 1024)	/* a stream may write more below this */
+/*
+ * A worker's descriptors (RLIMIT_NOFILE) not given to client connections
+ * (conn_max_for): a quarter of them and CONN_FDS_KEPT more, for storaged,
+ * the model, clamd, actions, name lookups and the worker's own. A worker
+ * whose table filled lost the connection masterd handed it next.
+ */
+#define CONN_FDS_KEPT_PART	4
+#define CONN_FDS_KEPT		32
 
 enum conn_stream {
 	STREAM_NONE,
@@ -152,6 +160,17 @@ struct conn {
 	size_t rest_len;
 };
 
+/*
+ * The connections (HTTP and WebSocket together) a worker may hold with
+ * nofile descriptors: nofile less a quarter and CONN_FDS_KEPT, at least 1.
+ */
+unsigned int conn_max_for(uint64_t nofile);
+/*
+ * Sets that cap (0: none, the start's): a connection past it is answered
+ * 503 {"error":"Too many connections"} and closed before its request is
+ * read (over TLS only closed), as a client's over its own cap is (429).
+ */
+void conn_max_set(unsigned int max);
 /* Sets the transport's hooks (copied; NULL members do nothing). */
 void conn_hooks_set(const struct conn_hooks *);
 /* The hooks as set, for ws.c; every member callable. */

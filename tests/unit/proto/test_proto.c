@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -604,6 +606,84 @@ test_fd_truncated_control(void **state)
 	close(sv[1]);
 }
 
+/*
+ * The child's part of test_fd_table_full: 0, or the number of the step
+ * that went wrong (no cmocka assert in a forked child). pp: a pipe.
+ */
+static int
+table_full_child(struct pair *p, const int pp[2])
+{
+	struct rlimit rl;
+	struct pmsg m;
+	int fd, last = -1, sent;
+	char c;
+
+	if ((sent = dup(pp[0])) < 0)
+		return 1;
+	rl.rlim_cur = rl.rlim_max = 64;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 2;
+	while ((fd = dup(pp[1])) >= 0)
+		last = fd;
+	if (errno != EMFILE || last < 0)
+		return 3;
+	if (pchan_send(&p->a, PROTO_MW_CONN, 0, 1, "x", 1, sent) < 0 ||
+	    pchan_send(&p->a, PROTO_MW_PING, 0, 2, "y", 1, -1) < 0 ||
+	    pchan_flush_wait(&p->a, 1000) < 0)
+		return 4;
+	/* The sent copy was closed: the table full again. */
+	if (dup(pp[1]) < 0)
+		return 5;
+	while (pchan_read(&p->b) > 0)
+		;
+	if (errno != EAGAIN)
+		return 6;
+	if (pchan_next(&p->b, &m) != 1 || m.hdr.type != PROTO_MW_CONN ||
+	    !(m.hdr.flags & PROTO_F_FD) || m.fd != -1 || m.hdr.len != 1 ||
+	    m.payload[0] != 'x')
+		return 7;
+	if (pchan_next(&p->b, &m) != 1 || m.hdr.type != PROTO_MW_PING ||
+	    m.payload[0] != 'y' || pchan_next(&p->b, &m) != 0)
+		return 8;
+	/* Room again: the next descriptor comes through. */
+	close(last);
+	if ((sent = dup(pp[0])) < 0 || pchan_send(&p->a, PROTO_MW_CONN, 0, 3,
+	    "z", 1, sent) < 0 || pchan_flush_wait(&p->a, 1000) < 0)
+		return 9;
+	while (pchan_read(&p->b) > 0)
+		;
+	if (pchan_next(&p->b, &m) != 1 || m.hdr.id != 3 || m.fd < 0)
+		return 10;
+	if (write(pp[1], "!", 1) != 1 || read(m.fd, &c, 1) != 1 || c != '!')
+		return 11;
+	return 0;
+}
+
+/*
+ * A descriptor the receiver has no room for (MSG_CTRUNC, nothing in the
+ * control message): its message comes with fd -1, the channel lives on.
+ * In a child, whose descriptor limit is lowered and table filled.
+ */
+static void
+test_fd_table_full(void **state)
+{
+	struct pair p;
+	int pp[2], st;
+	pid_t pid;
+
+	pair_open(&p);
+	assert_int_equal(pipe(pp), 0);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0)
+		_exit(table_full_child(&p, pp));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(pp[0]);
+	close(pp[1]);
+	pair_close(&p);
+}
+
 static void
 test_msg_names(void **state)
 {
@@ -899,6 +979,7 @@ main(void)
 		cmocka_unit_test(test_fd_passing),
 		cmocka_unit_test(test_fd_no_leak_on_close),
 		cmocka_unit_test(test_fd_truncated_control),
+		cmocka_unit_test(test_fd_table_full),
 		cmocka_unit_test(test_msg_names),
 		cmocka_unit_test(test_storemsg_roundtrip),
 		cmocka_unit_test(test_visitor_clean),

@@ -296,6 +296,43 @@ test_timeouts(void **state)
 }
 
 /*
+ * Past the worker's cap (conn_max_set) a connection is answered 503 and
+ * closed, unread; the ones held work on. The cap keeps a quarter of the
+ * descriptors and CONN_FDS_KEPT more.
+ */
+static void
+test_worker_cap(void **state)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n";
+	struct tclient a, b;
+	struct response r;
+	size_t off = 0;
+
+	assert_int_equal(conn_max_for(256), 160);
+	assert_int_equal(conn_max_for(65536), 49120);
+	assert_int_equal(conn_max_for(40), 1);
+
+	conn_max_set(1);
+	assert_int_equal(tclient_open(&a), 0);
+	assert_int_equal(tclient_open(&b), -1);
+	assert_true(tclient_wait_eof(&b, 1000));
+	assert_int_equal(strncmp(b.buf, busy, sizeof(busy) - 1), 0);
+	assert_non_null(strstr(b.buf,
+	    "\r\n\r\n{\"error\":\"Too many connections\"}"));
+	assert_int_equal(conn_count(), 1);
+	send_str(&a, GET("/health"));
+	expect_answer(&a, &off, &r, 200, NULL);
+	tclient_close(&b);
+	tclient_close(&a);
+	assert_int_equal(conn_count(), 0);
+
+	/* Room again. */
+	assert_int_equal(tclient_open(&a), 0);
+	tclient_close(&a);
+	conn_max_set(0);
+}
+
+/*
  * An admin request that waits on storaged, then /health on the same
  * connection: sent together (pipelined), or, when later, sent while the
  * first waits (the connection stays watched for input: busy_input).
@@ -1349,6 +1386,7 @@ main(void)
 		cmocka_unit_test(test_connection_close_and_http10),
 		cmocka_unit_test(test_half_close_still_answered),
 		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_worker_cap),
 		cmocka_unit_test(test_stream_hold),
 		cmocka_unit_test(test_async_keeps_order),
 		cmocka_unit_test(test_input_while_busy),
