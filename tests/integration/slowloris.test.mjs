@@ -1,10 +1,15 @@
 // 500 slow clients sending one byte a second of a request head: others are
 // still served quickly, and every slow socket is closed by the server once
-// PARLEY_HEADER_TIMEOUT_MS has passed (not reset by each byte).
+// PARLEY_HEADER_TIMEOUT_MS has passed (not reset by each byte). A body is
+// bounded by its pace instead: one trickled steadily for longer than the
+// header timeout is taken, one that stops is answered 408 and read (the
+// server lingers on what the client still sends rather than resetting).
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { test } from 'node:test';
 
-import { pool, sleep, startParley } from './lib/harness.mjs';
+import { sid } from './lib/chat.mjs';
+import { pool, sleep, startParley, waitFor } from './lib/harness.mjs';
 
 const N_SLOW = 500;
 const HEADER_TIMEOUT = 3000;
@@ -79,5 +84,72 @@ test('500 slowloris clients: others served quickly; each slow socket closed afte
 
   // And the server is still fine.
   assert.equal((await p.get('/health')).status, 200);
+  assert.deepEqual(p.workerPids(), workers);
+});
+
+// A raw socket that stays writable after the server's FIN (allowHalfOpen):
+// what came back (.data), the server's end (.endedAt), an error (.error).
+function halfOpen(port) {
+  return new Promise((resolve, reject) => {
+    const s = { data: '', endedAt: 0, closedAt: 0, error: null, openedAt: Date.now() };
+    s.sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    s.sock.on('data', (d) => { s.data += d.toString('latin1'); });
+    s.sock.on('end', () => { s.endedAt = Date.now(); });
+    s.sock.on('close', () => { s.closedAt = Date.now(); });
+    s.sock.on('error', (e) => { s.error = e; });
+    s.sock.once('connect', () => resolve(s));
+    s.sock.once('error', reject);
+  });
+}
+
+const SHORT = 1000;   // PARLEY_HEADER_TIMEOUT_MS of the tests below
+
+test('a body is bounded by its pace, not by the header timeout', { timeout: 60000 }, async (t) => {
+  const p = await startParley(t, { workers: 1, mock: true, headerTimeoutMs: SHORT, idleTimeoutMs: 60000 });
+  const workers = p.workerPids();
+  const head = (len) => `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+    `x-api-key: ${p.widgetKey}\r\nContent-Length: ${len}\r\n\r\n`;
+
+  await t.test(`a chat body trickled over ${3 * SHORT} ms (${SHORT} ms header timeout) is answered`, async () => {
+    const body = Buffer.from(JSON.stringify({ sessionId: sid('slow'), message: `hello ${'x'.repeat(1400)}` }));
+    const s = await halfOpen(p.port);
+    t.after(() => s.sock.destroy());
+    s.sock.write(head(body.length));
+    const piece = Math.ceil(body.length / 30);
+    for (let off = 0; off < body.length; off += piece) {
+      await sleep(100);
+      s.sock.write(body.subarray(off, off + piece));
+    }
+    const took = Date.now() - s.openedAt;
+    await waitFor(() => /\r\n\r\n/.test(s.data) || s.endedAt, 15000, 'an answer');
+    assert.ok(took > 2 * SHORT, `the body took ${took} ms`);
+    assert.match(s.data, /^HTTP\/1\.1 200 /, s.data.slice(0, 200));
+  });
+
+  await t.test('a body that stops: 408 after the header timeout, read whole; the server lingers, no reset', async () => {
+    const s = await halfOpen(p.port);
+    t.after(() => s.sock.destroy());
+    s.sock.write(`${head(400)}{"sessionId":"`);
+    const stopped = Date.now();
+    await waitFor(() => s.endedAt, SHORT + 3000, 'the server\'s end');
+    const waited = s.endedAt - stopped;
+    assert.ok(waited >= SHORT - 100, `408 after ${waited} ms`);
+    assert.match(s.data, /^HTTP\/1\.1 408 /);
+    assert.match(s.data, /\r\nConnection: close\r\n/);
+    assert.match(s.data, /\r\n\r\n\{"error":"Request timeout"\}$/);
+    // The client, still sending, is read (a close would reset it, and
+    // its next write fail).
+    const write = () => new Promise((resolve) => s.sock.write('x'.repeat(300), (e) => resolve(e ?? null)));
+    assert.equal(await write(), null);
+    await sleep(200);
+    const e = await write();
+    assert.equal(e, null, `a write after the 408: ${e && e.code}`);
+    await sleep(100);
+    assert.equal(s.error, null, `no error: ${s.error && s.error.code}`);
+    s.sock.end();
+    await waitFor(() => s.closedAt, 3000, 'the close');
+    assert.equal(s.error, null);
+  });
+
   assert.deepEqual(p.workerPids(), workers);
 });

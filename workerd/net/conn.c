@@ -86,6 +86,8 @@ static void conn_access(struct conn *);
 static int conn_admit(void *, const struct http_request *, size_t, int,
     size_t *);
 static void conn_body_done(struct conn *);
+static void conn_input_refused(struct conn *, int, const char *,
+    const char *);
 
 /* ------------------------------------------------------------ hooks */
 
@@ -484,6 +486,13 @@ conn_close_idle(void)
 
 /* ------------------------------------------------------------ timing */
 
+/*
+ * When c's time is up: output stalled, a held stream's end, or as it
+ * reads: the handshake and a request's head PARLEY_HEADER_TIMEOUT_MS
+ * from their start, a body as long again between two reads (nginx's
+ * client_body_timeout: a slow but steady upload goes on), and an idle
+ * one PARLEY_IDLE_TIMEOUT_MS.
+ */
 static uint64_t
 conn_deadline(const struct conn *c)
 {
@@ -498,6 +507,8 @@ conn_deadline(const struct conn *c)
 	case CONN_READ:
 		if (tlsio_handshaking(&c->tls))
 			t = c->idle_since + wconf.header_timeout_ms;
+		else if (http_in_body(&c->in))
+			t = c->fed_at + wconf.header_timeout_ms;
 		else if (http_in_busy(&c->in))
 			t = c->req_start + wconf.header_timeout_ms;
 		else if (conn_idle(c))
@@ -549,6 +560,14 @@ conn_timeout(void *arg)
 	if (c->hold_until != 0 && d == c->hold_until) {
 		/* The held output's time is up: it leaves alone. */
 		c->hold_until = 0;
+		conn_settle(c);
+		return;
+	}
+	if (c->state == CONN_READ && http_in_body(&c->in) &&
+	    buf_pending(&c->out) == 0) {
+		/* Its client still reads: the 408 goes out, then the linger. */
+		conn_body_done(c);
+		conn_input_refused(c, 408, "Request timeout", NULL);
 		conn_settle(c);
 		return;
 	}
@@ -866,33 +885,46 @@ conn_dispatch(struct conn *c, struct http_request *req)
 	hooks.dispatch(c, req);
 }
 
+/*
+ * The request being read is refused (status, message; hdrs: extra header
+ * lines or NULL): its JSON error queued, counted and logged, and c
+ * CONN_CLOSING, so that it lingers once the answer is out (conn_flush).
+ */
+static void
+conn_input_refused(struct conn *c, int status, const char *message,
+    const char *hdrs)
+{
+	struct resp_opts o;
+	size_t before;
+
+	memset(&o, 0, sizeof(o));
+	o.keep_alive = 0;
+	if (hdrs != NULL && hdrs[0] != '\0')
+		o.extra_headers = hdrs;
+	hooks.answered(-1, status);
+	before = buf_pending(&c->out);
+	resp_error(&c->out, status, &o, message);
+	c->acc_status = status;
+	c->acc_bytes = buf_pending(&c->out) - before;
+	conn_access(c);
+	c->state = CONN_CLOSING;
+}
+
 static void
 conn_bad_input(struct conn *c)
 {
 	const struct http_request *head;
 	char hdrs[2 * SETTINGS_ORIGIN_MAX + 256];
-	struct resp_opts o;
-	size_t before;
 	int status = http_in_status(&c->in);
 
 	log_debug("connection %d: bad request: %d %s (%s)", c->fd,
 	    status, http_in_message(&c->in), http_in_detail(&c->in));
-	memset(&o, 0, sizeof(o));
-	o.keep_alive = 0;
 	hdrs[0] = '\0';
 	/* Refused at its head: answered as its route would answer. */
 	if ((head = http_in_refused(&c->in)) != NULL)
 		status = hooks.head_refused(head, status, hdrs, sizeof(hdrs));
-	if (hdrs[0] != '\0')
-		o.extra_headers = hdrs;
-	hooks.answered(-1, status);
-	before = buf_pending(&c->out);
-	resp_error(&c->out, status, &o, status == 403 ?
-	    "Origin not allowed" : http_in_message(&c->in));
-	c->acc_status = status;
-	c->acc_bytes = buf_pending(&c->out) - before;
-	conn_access(c);
-	c->state = CONN_CLOSING;
+	conn_input_refused(c, status, status == 403 ?
+	    "Origin not allowed" : http_in_message(&c->in), hdrs);
 }
 
 /*
@@ -914,6 +946,8 @@ conn_input(struct conn *c, const char *data, size_t len)
 		n = 0;
 		r = http_in_feed(&c->in, data + used, len - used, &n);
 		used += n;
+		if (n > 0)
+			c->fed_at = loop_now();	/* a body's progress */
 		if (r == HTTP_IN_ERROR) {
 			conn_body_done(c);
 			conn_bad_input(c);

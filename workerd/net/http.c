@@ -1157,6 +1157,12 @@ http_in_busy(const struct http_in *h)
 }
 
 int
+http_in_body(const struct http_in *h)
+{
+	return http_in_busy(h) && h->headers_done;
+}
+
+int
 http_in_status(const struct http_in *h)
 {
 	return h->status;

@@ -114,6 +114,8 @@ enum http_in_result http_in_feed(struct http_in *, const char *data,
 struct http_request *http_in_take(struct http_in *);
 /* Whether a request has started arriving and is not complete (for timeouts). */
 int http_in_busy(const struct http_in *);
+/* Whether that request's head is read and its body is arriving. */
+int http_in_body(const struct http_in *);
 /* On HTTP_IN_ERROR: the status and message to answer with. */
 int http_in_status(const struct http_in *);
 /*

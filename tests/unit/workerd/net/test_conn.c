@@ -295,6 +295,53 @@ test_timeouts(void **state)
 	wconf.header_timeout_ms = 10000;
 }
 
+#define SLOW_HEAD	"POST /health HTTP/1.1\r\nHost: t\r\n" \
+			"Content-Length: 12\r\n\r\n"
+
+/*
+ * A body is bounded by its pace, not its whole time: one byte every
+ * 60 ms for 720 ms passes a header timeout of 150 ms. One that stops
+ * is answered 408 and the connection lingers (half-closed: the client
+ * reads the answer, then the end) rather than closing on it.
+ */
+static void
+test_body_pace(void **state)
+{
+	struct tclient cl;
+	struct response r;
+	size_t off = 0;
+	int i;
+
+	wconf.header_timeout_ms = 150;
+
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, SLOW_HEAD);
+	for (i = 0; i < 12; i++) {
+		drive_ms(60);
+		send_str(&cl, "x");
+	}
+	next_response(&cl, &off, 0, &r);
+	assert_int_not_equal(r.status, 408);
+	tclient_close(&cl);
+	assert_int_equal(conn_count(), 0);
+
+	off = 0;
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, SLOW_HEAD "xyz");
+	expect_answer(&cl, &off, &r, 408, "{\"error\":\"Request timeout\"}");
+	assert_non_null(strstr(r.head, "Connection: close\r\n"));
+	assert_true(tclient_wait_eof(&cl, 1000));
+	/* Lingering: what the client still sends is read away. */
+	send_str(&cl, "more");
+	drive_ms(20);
+	assert_int_equal(conn_count(), 1);
+	tclient_close(&cl);
+	drive_ms(20);
+	assert_int_equal(conn_count(), 0);
+
+	wconf.header_timeout_ms = 10000;
+}
+
 /*
  * Past the worker's cap (conn_max_set) a connection is answered 503 and
  * closed, unread; the ones held work on. The cap keeps a quarter of the
@@ -1386,6 +1433,7 @@ main(void)
 		cmocka_unit_test(test_connection_close_and_http10),
 		cmocka_unit_test(test_half_close_still_answered),
 		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_body_pace),
 		cmocka_unit_test(test_worker_cap),
 		cmocka_unit_test(test_stream_hold),
 		cmocka_unit_test(test_async_keeps_order),
