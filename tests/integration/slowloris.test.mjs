@@ -4,6 +4,8 @@
 // bounded by its pace instead: one trickled steadily for longer than the
 // header timeout is taken, one that stops is answered 408 and read (the
 // server lingers on what the client still sends rather than resetting).
+// A connection that never begins a request is closed after the header
+// timeout, not the idle one.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
@@ -104,7 +106,7 @@ function halfOpen(port) {
 
 const SHORT = 1000;   // PARLEY_HEADER_TIMEOUT_MS of the tests below
 
-test('a body is bounded by its pace, not by the header timeout', { timeout: 60000 }, async (t) => {
+test('a body is bounded by its pace, a connection without a request by the header timeout', { timeout: 60000 }, async (t) => {
   const p = await startParley(t, { workers: 1, mock: true, headerTimeoutMs: SHORT, idleTimeoutMs: 60000 });
   const workers = p.workerPids();
   const head = (len) => `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
@@ -149,6 +151,26 @@ test('a body is bounded by its pace, not by the header timeout', { timeout: 6000
     s.sock.end();
     await waitFor(() => s.closedAt, 3000, 'the close');
     assert.equal(s.error, null);
+  });
+
+  await t.test(`a connection that sends nothing, or empty lines, is closed after ${SHORT} ms, unanswered`, async () => {
+    const quiet = await halfOpen(p.port);
+    const lines = await halfOpen(p.port);
+    t.after(() => { quiet.sock.destroy(); lines.sock.destroy(); });
+    lines.sock.write('\r\n\r\n');
+    await waitFor(() => quiet.endedAt && lines.endedAt, SHORT + 3000, 'both closed');
+    for (const s of [quiet, lines]) {
+      const life = s.endedAt - s.openedAt;
+      assert.ok(life >= SHORT - 100 && life <= SHORT + 1500, `closed after ${life} ms`);
+      assert.equal(s.data, '');
+      assert.equal(s.error, null);
+    }
+    // Between requests, the idle timeout: kept past the header timeout.
+    const c = await p.connect();
+    t.after(() => c.sock.destroy());
+    assert.equal((await c.request('GET', '/health')).status, 200);
+    await sleep(SHORT + 500);
+    assert.equal((await c.request('GET', '/health')).status, 200);
   });
 
   assert.deepEqual(p.workerPids(), workers);

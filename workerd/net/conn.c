@@ -334,9 +334,8 @@ conn_new(int fd, const struct ipaddr *given)
 	}
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
-	/* A TLS handshake is bounded like a request's header. */
-	loop_timer_at(&c->timer, c->idle_since + (c->tls.ssl != NULL ?
-	    wconf.header_timeout_ms : wconf.idle_timeout_ms));
+	/* Until its first request, a TLS handshake included: conn_deadline. */
+	loop_timer_at(&c->timer, c->idle_since + wconf.header_timeout_ms);
 	hooks.conns_changed(nconns);
 	return c;
 }
@@ -490,8 +489,9 @@ conn_close_idle(void)
  * When c's time is up: output stalled, a held stream's end, or as it
  * reads: the handshake and a request's head PARLEY_HEADER_TIMEOUT_MS
  * from their start, a body as long again between two reads (nginx's
- * client_body_timeout: a slow but steady upload goes on), and an idle
- * one PARLEY_IDLE_TIMEOUT_MS.
+ * client_body_timeout: a slow but steady upload goes on), a connection
+ * that never began a request as long, and one between requests
+ * PARLEY_IDLE_TIMEOUT_MS.
  */
 static uint64_t
 conn_deadline(const struct conn *c)
@@ -512,7 +512,8 @@ conn_deadline(const struct conn *c)
 		else if (http_in_busy(&c->in))
 			t = c->req_start + wconf.header_timeout_ms;
 		else if (conn_idle(c))
-			t = c->idle_since + wconf.idle_timeout_ms;
+			t = c->idle_since + (c->served ?
+			    wconf.idle_timeout_ms : wconf.header_timeout_ms);
 		else
 			break;
 		if (t < d)
@@ -583,7 +584,7 @@ conn_timeout(void *arg)
 	} else if (c->state == CONN_READ && tlsio_handshaking(&c->tls))
 		why = "TLS handshake timeout";
 	else if (c->state == CONN_READ && conn_idle(c))
-		why = "idle timeout";
+		why = c->served ? "idle timeout" : "no request";
 	else if (c->state == CONN_LINGER)
 		why = "linger over";
 	else
@@ -876,6 +877,7 @@ conn_finish(struct conn *c)
 static void
 conn_dispatch(struct conn *c, struct http_request *req)
 {
+	c->served = 1;
 	c->req = req;
 	c->state = CONN_BUSY;
 	c->keep_alive = req->keep_alive && !hooks.quitting();

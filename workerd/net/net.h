@@ -113,6 +113,7 @@ struct conn {
 	uint64_t opened;	/* when conn_new took the socket */
 	uint64_t req_start;	/* first byte of the request being read */
 	uint64_t fed_at;	/* input last fed to the parser (a body's pace) */
+	int served;		/* a request was read: PARLEY_IDLE_TIMEOUT_MS */
 	int acc_status;		/* the answer's status (access log) */
 	size_t acc_bytes;	/* bytes of the answer queued so far */
 	uint64_t routed_us;	/* when router_dispatch took it (Server-Timing) */

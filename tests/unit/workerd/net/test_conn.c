@@ -295,6 +295,46 @@ test_timeouts(void **state)
 	wconf.header_timeout_ms = 10000;
 }
 
+/*
+ * Before its first request a connection has the header timeout, not the
+ * idle one: silent, or sending only empty lines, it is closed without an
+ * answer. After a request, the idle timeout.
+ */
+static void
+test_first_request_timeout(void **state)
+{
+	struct tclient cl;
+	struct response r;
+	uint64_t t0;
+	size_t off = 0;
+
+	wconf.idle_timeout_ms = 2000;
+	wconf.header_timeout_ms = 150;
+
+	t0 = loop_clock();
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, "\r\n\r\n");
+	assert_true(tclient_wait_eof(&cl, 1000));
+	assert_true(loop_clock() - t0 >= 140);
+	assert_int_equal(cl.len, 0);
+	tclient_close(&cl);
+	assert_int_equal(conn_count(), 0);
+
+	/* One request answered: idle for longer than the header timeout. */
+	assert_int_equal(tclient_open(&cl), 0);
+	send_str(&cl, GET("/health"));
+	expect_answer(&cl, &off, &r, 200, NULL);
+	drive_ms(400);
+	assert_int_equal(conn_count(), 1);
+	send_str(&cl, GET("/health"));
+	expect_answer(&cl, &off, &r, 200, NULL);
+	tclient_close(&cl);
+	assert_int_equal(conn_count(), 0);
+
+	wconf.idle_timeout_ms = 60000;
+	wconf.header_timeout_ms = 10000;
+}
+
 #define SLOW_HEAD	"POST /health HTTP/1.1\r\nHost: t\r\n" \
 			"Content-Length: 12\r\n\r\n"
 
@@ -1433,6 +1473,7 @@ main(void)
 		cmocka_unit_test(test_connection_close_and_http10),
 		cmocka_unit_test(test_half_close_still_answered),
 		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_first_request_timeout),
 		cmocka_unit_test(test_body_pace),
 		cmocka_unit_test(test_worker_cap),
 		cmocka_unit_test(test_stream_hold),
