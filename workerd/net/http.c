@@ -5,14 +5,18 @@
  *
  *  - a small scanner of our own (scan_head), which runs first over the
  *    head of the request being read: it counts the head's bytes (431),
- *    rejects obsolete line folding, a CR not followed by LF and control
- *    bytes, and finds where the head ends;
+ *    rejects obsolete line folding, a CR not followed by LF, control
+ *    bytes and a method that is no token, and finds where the head ends;
  *  - http_parser, which does the real parsing and calls the callbacks
  *    below that build a struct http_request.
  *
  * When the scanner finds a fault at byte e, the parser is first run over
  * the bytes before e, so that a fault the parser finds earlier (a URL too
  * long: 414) is the one reported.
+ *
+ * A method http_parser does not know stops it at once: the scanner then
+ * reads the request line on alone, and one that ends well formed is
+ * answered 501 (method_unknown).
  *
  * on_message_complete pauses the parser, so a feed returns at most one
  * request and *consumed stops right after it; the next feed unpauses.
@@ -855,6 +859,7 @@ scan_head(struct http_in *h, const char *data, size_t len, int *serr,
 			h->scan_cr = h->scan_bol = 0;
 			h->head_bytes = 0;
 			h->in_message = 1;
+			h->method_read = 0;
 			memset(h->line_tail, 0, sizeof(h->line_tail));
 		}
 		if (++h->head_bytes > HTTP_MAX_HEADER_BYTES)
@@ -885,6 +890,15 @@ scan_head(struct http_in *h, const char *data, size_t len, int *serr,
 			SCAN_FAIL(400, "obsolete line folding");
 		if (is_ctl(c))
 			SCAN_FAIL(400, "control character in request head");
+		if (h->scan_mode == SCAN_LINE && !h->method_read) {
+			/* The method: a token, then a space (RFC 9112, 3). */
+			if (c == ' ' && h->head_bytes > 1)
+				h->method_read = 1;
+			else if (tchar[c] == 0)
+				SCAN_FAIL(400, "malformed request method");
+			tail_add(h, data + i, 1);
+			continue;
+		}
 		/*
 		 * This byte and the rest of the line's plain ones in one step
 		 * (none is CR, LF, a control byte, or past the head's bound):
@@ -1053,11 +1067,46 @@ http_in_free(struct http_in *h)
 	str_free(&h->url);
 }
 
+/* The request line (its tail, scanned whole) says HTTP/1.0 or HTTP/1.1. */
+static int
+request_line_version_1x(const struct http_in *h)
+{
+	return h->line_tail[6] == '1' &&
+	    (h->line_tail[8] == '0' || h->line_tail[8] == '1');
+}
+
+/*
+ * After the parser stopped at a method it does not know: the request
+ * line alone decides, read on by the scanner (from *off, moved) when
+ * the scan so far (serr, sdetail: its fault) did not end it. Ended well
+ * formed, 501 (505 for a version other than 1.0 and 1.1, as a known
+ * method gets: HTTP/2's preface), whatever follows; a fault inside it,
+ * that fault; HTTP_IN_MORE until it ends.
+ */
+static enum http_in_result
+method_unknown(struct http_in *h, const char *data, size_t len, size_t *off,
+    int serr, const char *sdetail)
+{
+	h->method_unknown = 1;
+	if (serr == 0 && h->scan_mode == SCAN_LINE && *off < len)
+		*off += scan_head(h, data + *off, len - *off, &serr, &sdetail);
+	if (h->scan_mode == SCAN_LINE) {
+		if (serr == 0)
+			return HTTP_IN_MORE;
+		fail(h, serr, sdetail);
+	} else if (request_line_version_1x(h))
+		fail(h, 501, "unknown method");
+	else
+		fail(h, 505, "unsupported HTTP version");
+	return HTTP_IN_ERROR;
+}
+
 enum http_in_result
 http_in_feed(struct http_in *h, const char *data, size_t len,
     size_t *consumed)
 {
 	size_t off = 0, lim, n, dummy;
+	enum http_in_result r;
 	int serr, was_head, was_chunks;
 	const char *sdetail;
 	enum http_errno e;
@@ -1071,6 +1120,11 @@ http_in_feed(struct http_in *h, const char *data, size_t len,
 		return HTTP_IN_REQUEST;
 	if (data == NULL || len == 0)
 		return HTTP_IN_MORE;
+	if (h->method_unknown) {
+		r = method_unknown(h, data, len, &off, 0, NULL);
+		*consumed = off;
+		return r;
+	}
 	if (HTTP_PARSER_ERRNO(&h->parser) == HPE_PAUSED)
 		http_parser_pause(&h->parser, 0);
 
@@ -1107,6 +1161,13 @@ http_in_feed(struct http_in *h, const char *data, size_t len,
 				return HTTP_IN_ERROR;
 			}
 			return HTTP_IN_REQUEST;
+		}
+		if (e == HPE_INVALID_METHOD && h->status == 0) {
+			/* The scanner went as far as the parser could not. */
+			off = lim;
+			r = method_unknown(h, data, len, &off, serr, sdetail);
+			*consumed = off;
+			return r;
 		}
 		if (e != HPE_OK || h->status != 0) {
 			if (h->status == 0)

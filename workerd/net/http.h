@@ -96,6 +96,8 @@ struct http_in {
 	int headers_done;		/* on_headers_complete ran for this request */
 	int admit_refused;		/* admit refused its head: http_in_refused */
 	int want_continue;		/* "Expect: 100-continue" not yet reported */
+	int method_read;		/* the request line's method and its space */
+	int method_unknown;		/* the parser stopped there: 501 or 400 */
 };
 
 /* The parser points back at the struct: do not move it after init. */
