@@ -400,6 +400,19 @@ op_ping(struct dbatch *b, uint16_t type, const void *req, struct dreply *r)
 	(void)r;
 }
 
+/*
+ * Whether key is a global budget, all clients' together: the failed
+ * logins (a worker's ST_RATE_HIT) and a widget's new sessions (counted
+ * here alone). A client's key always begins with its worker's prefix
+ * ("ip:", "login:"...), never one of these.
+ */
+static int
+rate_global(const char *key)
+{
+	return strcmp(key, ST_DASH_FAILED_KEY) == 0 ||
+	    strncmp(key, WSESS_NEW_PREFIX, strlen(WSESS_NEW_PREFIX)) == 0;
+}
+
 /* n of key counted (n 0: whether one more would be limited, none counted). */
 static int
 rate_hit(struct dbatch *b, struct dreply *r, const char *key,
@@ -409,8 +422,9 @@ rate_hit(struct dbatch *b, struct dreply *r, const char *key,
 
 	if (n == 0)
 		return ratelimit_peek(b->rl, key, strlen(key), rate_max, retry);
-	if ((rc = ratelimit_hit_n(b->rl, key, strlen(key), window_ms,
-	    rate_max, n, retry)) < 0) {
+	if ((rc = (rate_global(key) ? ratelimit_hit_global :
+	    ratelimit_hit_n)(b->rl, key, strlen(key), window_ms, rate_max, n,
+	    retry)) < 0) {
 		log_warnx("rate table: out of memory");
 		reply_error(r, PROTO_E_INTERNAL, "out of memory");
 	}

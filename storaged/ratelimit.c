@@ -9,6 +9,11 @@
  * while by end the expired windows are always those at the top of the heap,
  * and when the table is full the live window to give up is the top too,
  * the one ending soonest.
+ *
+ * A client's windows and the global ones (budgets all clients share) are
+ * in two heaps, each with its own bound: a full table of clients' windows
+ * gives up a client's, never a global one, however many keys the clients
+ * make.
  */
 #include <sys/queue.h>
 
@@ -28,6 +33,7 @@
 struct rl_entry {
 	LIST_ENTRY(rl_entry) chain;	/* in its bucket */
 	struct heap_node hn;		/* hn.at: window_end() */
+	int global;			/* in ends[1], else in ends[0] */
 	long long start;		/* window start, monotonic ms */
 	uint32_t window_ms;		/* of the last request: when it ends */
 	uint32_t count;			/* requests counted in this window */
@@ -43,7 +49,8 @@ struct ratelimit {
 	size_t nbuckets;	/* a power of two */
 	size_t maxbuckets;
 	size_t max_keys;
-	struct heap ends;	/* every entry, by window end: keys held = len */
+	/* Every entry by window end, clients' [0] and global [1]. */
+	struct heap ends[2];
 	uint8_t seed[16];
 	long long (*now)(void);
 	uint64_t evicted;
@@ -148,13 +155,15 @@ ratelimit_new(size_t max_keys)
 void
 ratelimit_free(struct ratelimit *rl)
 {
-	size_t i;
+	size_t i, g;
 
 	if (rl == NULL)
 		return;
-	for (i = 0; i < rl->ends.len; i++)
-		free(entry_of(rl->ends.v[i]));
-	heap_free(&rl->ends);
+	for (g = 0; g < 2; g++) {
+		for (i = 0; i < rl->ends[g].len; i++)
+			free(entry_of(rl->ends[g].v[i]));
+		heap_free(&rl->ends[g]);
+	}
 	free(rl->buckets);
 	free(rl);
 }
@@ -168,7 +177,8 @@ ratelimit_set_clock(struct ratelimit *rl, long long (*now_ms)(void))
 struct ratelimit_stats
 ratelimit_stats(const struct ratelimit *rl)
 {
-	struct ratelimit_stats st = { rl->ends.len, rl->evicted };
+	struct ratelimit_stats st = { rl->ends[0].len + rl->ends[1].len,
+	    rl->ends[1].len, rl->evicted };
 
 	return st;
 }
@@ -192,7 +202,7 @@ static void
 ends_fix(struct ratelimit *rl, struct rl_entry *e)
 {
 	e->hn.at = (uint64_t)window_end(e);
-	heap_fix(&rl->ends, &e->hn);
+	heap_fix(&rl->ends[e->global], &e->hn);
 }
 
 /* ---------------------------------------------------------------- windows */
@@ -202,18 +212,19 @@ static void
 entry_drop(struct ratelimit *rl, struct rl_entry *e)
 {
 	LIST_REMOVE(e, chain);
-	heap_remove(&rl->ends, &e->hn);
+	heap_remove(&rl->ends[e->global], &e->hn);
 	free(e);
 }
 
-/* Drops up to budget expired windows, soonest ended first; how many. */
+/* Drops up to budget expired windows of heap h, soonest ended first. */
 static size_t
-sweep(struct ratelimit *rl, long long now, size_t budget)
+sweep_heap(struct ratelimit *rl, struct heap *h, long long now,
+    size_t budget)
 {
 	struct heap_node *top;
 	size_t n = 0;
 
-	while (n < budget && (top = heap_top(&rl->ends)) != NULL &&
+	while (n < budget && (top = heap_top(h)) != NULL &&
 	    expired(entry_of(top), now)) {
 		entry_drop(rl, entry_of(top));
 		n++;
@@ -221,10 +232,19 @@ sweep(struct ratelimit *rl, long long now, size_t budget)
 	return n;
 }
 
+/* Drops up to budget expired windows, clients' first; how many. */
+static size_t
+sweep(struct ratelimit *rl, long long now, size_t budget)
+{
+	size_t n = sweep_heap(rl, &rl->ends[0], now, budget);
+
+	return n + sweep_heap(rl, &rl->ends[1], now, budget - n);
+}
+
 size_t
 ratelimit_sweep(struct ratelimit *rl, size_t budget)
 {
-	if (rl->ends.len == 0)
+	if (rl->ends[0].len == 0 && rl->ends[1].len == 0)
 		return 0;
 	return sweep(rl, rl->now(), budget);
 }
@@ -235,7 +255,7 @@ grow(struct ratelimit *rl)
 {
 	struct rl_bucket *nb;
 	struct rl_entry *e;
-	size_t n = rl->nbuckets * 2, i;
+	size_t n = rl->nbuckets * 2, i, g;
 
 	if ((nb = calloc(n, sizeof(*nb))) == NULL) {
 		log_warn("rate table: grow to %zu buckets", n);
@@ -243,11 +263,12 @@ grow(struct ratelimit *rl)
 	}
 	for (i = 0; i < n; i++)
 		LIST_INIT(&nb[i]);
-	/* Every entry is in the heap: walk that rather than the chains. */
-	for (i = 0; i < rl->ends.len; i++) {
-		e = entry_of(rl->ends.v[i]);
-		LIST_INSERT_HEAD(&nb[e->hash & (n - 1)], e, chain);
-	}
+	/* Every entry is in a heap: walk those rather than the chains. */
+	for (g = 0; g < 2; g++)
+		for (i = 0; i < rl->ends[g].len; i++) {
+			e = entry_of(rl->ends[g].v[i]);
+			LIST_INSERT_HEAD(&nb[e->hash & (n - 1)], e, chain);
+		}
 	free(rl->buckets);
 	rl->buckets = nb;
 	rl->nbuckets = n;
@@ -266,23 +287,27 @@ lookup(struct ratelimit *rl, const void *key, size_t klen, uint64_t h)
 }
 
 /*
- * Room for one more key: every expired window goes first, then the live
- * one that ends soonest (the least of a limit lost).
+ * Room for one more key of its kind (global or a client's): every expired
+ * window goes first, then the live one of that kind that ends soonest
+ * (the least of a limit lost). A client's key never drops a global one.
  */
 static void
-make_room(struct ratelimit *rl, long long now)
+make_room(struct ratelimit *rl, int global, long long now)
 {
-	if (rl->ends.len < rl->max_keys)
+	struct heap *h = &rl->ends[global];
+
+	if (h->len < rl->max_keys)
 		return;
 	sweep(rl, now, SIZE_MAX);
-	if (rl->ends.len < rl->max_keys)
+	if (h->len < rl->max_keys)
 		return;
-	entry_drop(rl, entry_of(heap_top(&rl->ends)));
+	entry_drop(rl, entry_of(heap_top(h)));
 	rl->evicted++;
 	if (rl->evict_logged_at == 0 ||
 	    now - rl->evict_logged_at >= EVICT_LOG_MS) {
-		log_warnx("rate table full (%zu keys): dropped %llu live "
+		log_warnx("rate table full (%zu %s keys): dropped %llu live "
 		    "windows; raise PARLEY_RATE_KEYS", rl->max_keys,
+		    global ? "global" : "client",
 		    (unsigned long long)(rl->evicted - rl->evicted_logged));
 		rl->evicted_logged = rl->evicted;
 		rl->evict_logged_at = now != 0 ? now : 1;
@@ -290,21 +315,21 @@ make_room(struct ratelimit *rl, long long now)
 }
 
 /*
- * A new window for key (hash h) starting at now, in the table and the
- * heap with a length of 0 (the caller sets it, then fixes the heap);
- * room made first. NULL on ENOMEM or a key too long.
+ * A new window for key (hash h, global or a client's) starting at now, in
+ * the table and its heap with a length of 0 (the caller sets it, then
+ * fixes the heap); room made first. NULL on ENOMEM or a key too long.
  */
 static struct rl_entry *
 entry_new(struct ratelimit *rl, const void *key, size_t klen, uint64_t h,
-    long long now)
+    int global, long long now)
 {
 	struct rl_entry *e;
 
 	if (klen > UINT32_MAX || klen > SIZE_MAX - sizeof(*e) ||
 	    (e = malloc(sizeof(*e) + klen)) == NULL)
 		return NULL;
-	make_room(rl, now);
-	if (heap_reserve(&rl->ends, rl->max_keys) < 0) {
+	make_room(rl, global, now);
+	if (heap_reserve(&rl->ends[global], rl->max_keys) < 0) {
 		free(e);
 		return NULL;
 	}
@@ -312,13 +337,15 @@ entry_new(struct ratelimit *rl, const void *key, size_t klen, uint64_t h,
 	e->start = now;
 	e->hn.at = (uint64_t)now;
 	e->hash = h;
+	e->global = global;
 	e->klen = (uint32_t)klen;
 	if (klen > 0)
 		memcpy(e->key, key, klen);
-	if (rl->ends.len >= rl->nbuckets && rl->nbuckets < rl->maxbuckets)
+	if (rl->ends[0].len + rl->ends[1].len >= rl->nbuckets &&
+	    rl->nbuckets < rl->maxbuckets)
 		grow(rl);
 	LIST_INSERT_HEAD(&rl->buckets[h & (rl->nbuckets - 1)], e, chain);
-	heap_push(&rl->ends, &e->hn);
+	heap_push(&rl->ends[global], &e->hn);
 	return e;
 }
 
@@ -348,8 +375,9 @@ ratelimit_hit(struct ratelimit *rl, const void *key, size_t klen,
 	    retry_after_ms);
 }
 
-int
-ratelimit_hit_n(struct ratelimit *rl, const void *key, size_t klen,
+/* ratelimit_hit_n() of a global window or a client's. */
+static int
+hit(struct ratelimit *rl, const void *key, size_t klen, int global,
     uint32_t window_ms, uint32_t rate_max, uint32_t n,
     uint64_t *retry_after_ms)
 {
@@ -367,7 +395,7 @@ ratelimit_hit_n(struct ratelimit *rl, const void *key, size_t klen,
 	h = ratelimit_siphash(rl->seed, key, klen);
 
 	if ((e = lookup(rl, key, klen, h)) == NULL) {
-		if ((e = entry_new(rl, key, klen, h, now)) == NULL)
+		if ((e = entry_new(rl, key, klen, h, global, now)) == NULL)
 			return -1;
 	} else if (now - e->start >= (long long)window_ms) {
 		/* Its window is over: this request starts the next one. */
@@ -384,4 +412,20 @@ ratelimit_hit_n(struct ratelimit *rl, const void *key, size_t klen,
 	}
 	e->count += n;
 	return 0;
+}
+
+int
+ratelimit_hit_n(struct ratelimit *rl, const void *key, size_t klen,
+    uint32_t window_ms, uint32_t rate_max, uint32_t n,
+    uint64_t *retry_after_ms)
+{
+	return hit(rl, key, klen, 0, window_ms, rate_max, n, retry_after_ms);
+}
+
+int
+ratelimit_hit_global(struct ratelimit *rl, const void *key, size_t klen,
+    uint32_t window_ms, uint32_t rate_max, uint32_t n,
+    uint64_t *retry_after_ms)
+{
+	return hit(rl, key, klen, 1, window_ms, rate_max, n, retry_after_ms);
 }

@@ -13,6 +13,13 @@
  * every loop turn, and a full table makes room by dropping every expired
  * window first, then the live one that ends soonest (whose key then starts
  * afresh: the limit errs open, never closed).
+ *
+ * Global windows (a budget all clients share: the failed logins, a
+ * widget's new sessions) are held apart from the clients', max_keys of
+ * each: a client's new key only ever drops a client's window, so no number
+ * of clients can reset a global budget. A new global key drops the global
+ * window that ends soonest when max_keys of them are live (more widgets
+ * taking new visitors in a minute than that).
  */
 #ifndef PARLEY_RATELIMIT_H
 #define PARLEY_RATELIMIT_H
@@ -48,6 +55,13 @@ int ratelimit_hit_n(struct ratelimit *, const void *key, size_t klen,
     uint32_t window_ms, uint32_t rate_max, uint32_t n,
     uint64_t *retry_after_ms);
 /*
+ * ratelimit_hit_n() of a global window (ratelimit_peek() reads either).
+ * A key is global or a client's from its first hit on: keep them apart.
+ */
+int ratelimit_hit_global(struct ratelimit *, const void *key, size_t klen,
+    uint32_t window_ms, uint32_t rate_max, uint32_t n,
+    uint64_t *retry_after_ms);
+/*
  * Whether a hit of key now would be limited, without counting it or
  * keeping anything: 1 (with *retry_after_ms as ratelimit_hit sets it)
  * when its window is live and holds rate_max requests, else 0.
@@ -58,7 +72,8 @@ int ratelimit_peek(struct ratelimit *, const void *key, size_t klen,
 size_t ratelimit_sweep(struct ratelimit *, size_t budget);
 /* What the table holds, for tests and logs. */
 struct ratelimit_stats {
-	size_t count;		/* keys held now */
+	size_t count;		/* keys held now, global ones included */
+	size_t global;		/* global keys held now */
 	uint64_t evicted;	/* live windows dropped because the table was full */
 };
 struct ratelimit_stats ratelimit_stats(const struct ratelimit *);

@@ -555,6 +555,70 @@ test_rate_mixed_lengths(void **state)
 	ratelimit_free(rl);
 }
 
+/* ratelimit_hit_global() of key on rl, one counted, its retry dropped. */
+static int
+rl_global(struct ratelimit *rl, const char *key, uint32_t window,
+    uint32_t max)
+{
+	uint64_t retry;
+
+	return ratelimit_hit_global(rl, key, strlen(key), window, max, 1,
+	    &retry);
+}
+
+/*
+ * Global windows are held apart from the clients': clients' keys past the
+ * table's size drop clients' windows alone, even those that end later
+ * than a global one; global keys past it drop the global window that ends
+ * soonest, never a client's. Both kinds are read by peek.
+ */
+static void
+test_rate_global_apart(void **state)
+{
+	struct ratelimit *rl;
+	uint64_t retry;
+	char k[32];
+	int i;
+
+	(void)state;
+	assert_non_null(rl = ratelimit_new(3));
+	ratelimit_set_clock(rl, fake_mono_clock);
+	fake_mono = M0;
+	assert_int_equal(rl_global(rl, "login-failed:*", 1000, 1), 0);
+	assert_int_equal(rl_global(rl, "login-failed:*", 1000, 1), 1);
+	log_set_level(LOG_LEVEL_FATAL);
+	for (i = 0; i < 10; i++) {
+		snprintf(k, sizeof(k), "ip:%d", i);
+		assert_int_equal(rl_hit(rl, k, MIN, 1), 0);
+	}
+	assert_true(ratelimit_stats(rl).evicted == 7);
+	assert_int_equal(ratelimit_stats(rl).count, 4);
+	assert_int_equal(ratelimit_stats(rl).global, 1);
+	assert_int_equal(rl_global(rl, "login-failed:*", 1000, 1), 1);
+	assert_int_equal(ratelimit_peek(rl, "login-failed:*", 14, 1, &retry),
+	    1);
+	assert_int_equal(retry, 1000);
+
+	/* Three globals fill their part: a fourth drops the soonest. */
+	assert_int_equal(rl_global(rl, "newsess:a", MIN, 1), 0);
+	assert_int_equal(rl_global(rl, "newsess:b", MIN, 1), 0);
+	assert_int_equal(rl_global(rl, "newsess:c", MIN, 1), 0);
+	assert_true(ratelimit_stats(rl).evicted == 8);
+	assert_int_equal(ratelimit_stats(rl).global, 3);
+	assert_int_equal(ratelimit_stats(rl).count, 6);
+	log_set_level(LOG_LEVEL_INFO);
+	assert_int_equal(ratelimit_peek(rl, "login-failed:*", 14, 1, &retry),
+	    0);
+	assert_int_equal(rl_hit(rl, "ip:9", MIN, 1), 1);
+	assert_int_equal(rl_global(rl, "newsess:c", MIN, 1), 1);
+
+	/* Their windows end: swept as the clients' are. */
+	fake_mono += MIN + 1000;
+	assert_int_equal(ratelimit_sweep(rl, 256), 6);
+	assert_int_equal(ratelimit_stats(rl).count, 0);
+	ratelimit_free(rl);
+}
+
 static void
 test_rate_hit_invalid(void **state)
 {
@@ -1547,6 +1611,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rate_table_full, setup,
 		    teardown),
 		cmocka_unit_test(test_rate_mixed_lengths),
+		cmocka_unit_test(test_rate_global_apart),
 		cmocka_unit_test_setup_teardown(test_rate_hit_invalid, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rate_hit_batches, setup,

@@ -683,6 +683,39 @@ test_dstore_login_budget(void **state)
 }
 
 /*
+ * The budget spent, a table filled with clients' windows (the fixture's
+ * 1000, any distributed attacker's many addresses) leaves it spent: a
+ * client's key never makes room by dropping the global budget.
+ */
+static void
+test_dstore_login_budget_kept(void **state)
+{
+	struct fix *f = *state;
+	uint64_t retry;
+	char key[64];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		assert_int_equal(failed(f, 3), 0);
+	assert_int_equal(attempt(f, 1, 3, &retry), 2);
+	fake_mono += 1000;
+	log_set_level(LOG_LEVEL_FATAL);
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "ip:2001:db8:%x::", i);
+		assert_int_equal(ratelimit_hit(f->rl, key, strlen(key), 60000,
+		    10, &retry), 0);
+	}
+	log_set_level(LOG_LEVEL_WARN);
+	assert_true(ratelimit_stats(f->rl).evicted >= 1000);
+	assert_int_equal(attempt(f, 2, 3, &retry), 2);
+	assert_int_equal(retry, 59000);
+	assert_int_equal(failed(f, 3), 1);
+	/* Its window over, it refills as ever. */
+	fake_mono += 59000;
+	assert_int_equal(attempt(f, 2, 3, &retry), 0);
+}
+
+/*
  * The budget spent, a login that shows its account's known-device
  * cookie (a login of that account's reply) is counted as the client's
  * alone; another account's cookie, one changed, one expired, or none is
@@ -2317,6 +2350,7 @@ main(void)
 		T(test_dstore_salt),
 		T(test_dstore_salt_upgrade),
 		T(test_dstore_login_budget),
+		T(test_dstore_login_budget_kept),
 		T(test_dstore_login_device),
 		T(test_dstore_login_attempt_invalid),
 		T(test_dstore_session_sweep_cap),

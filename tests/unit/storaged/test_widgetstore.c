@@ -3631,6 +3631,41 @@ identify_result(struct fix *f, const char *wid, const char *secret,
 }
 
 /*
+ * A widget's new sessions a minute, spent, stay spent however many
+ * clients' windows fill the rate table after (the fixture's 1000 twice
+ * over): a client's key never makes room by dropping a global budget.
+ */
+static void
+test_new_sessions_budget_kept(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	uint64_t retry;
+	char key[64];
+	int i;
+
+	w_new(f, "Kept", &a);
+	store_wsess_settings(f->st, 0, 2);
+	assert_int_equal(ws_say(f, a.widget_id, 1, "hi"), ST_WS_OK);
+	assert_int_equal(ws_say(f, a.widget_id, 2, "hi"), ST_WS_OK);
+	assert_int_equal(ws_say(f, a.widget_id, 3, "hi"), ST_WS_BUSY);
+	fake_mono += 1000;
+	log_set_level(LOG_LEVEL_FATAL);
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "ws:2001:db8:%x::", i);
+		assert_int_equal(ratelimit_hit(f->rl, key, strlen(key), MIN,
+		    10, &retry), 0);
+	}
+	log_set_level(LOG_LEVEL_WARN);
+	assert_true(ratelimit_stats(f->rl).evicted >= 1000);
+	assert_int_equal(ws_say(f, a.widget_id, 4, "hi"), ST_WS_BUSY);
+	/* Its minute over, it takes new visitors again. */
+	fake_mono += MIN;
+	assert_int_equal(ws_say(f, a.widget_id, 4, "hi"), ST_WS_OK);
+	st_widget_free(&a);
+}
+
+/*
  * WIDGET_NEW_SESSIONS_PER_MINUTE is one count per widget whichever way
  * its sessions start: the default widget's HTTP chat sessions and its
  * WebSocket visitors' (a message, a contact submission, an identify)
@@ -4332,6 +4367,7 @@ main(void)
 		T(test_widget_limit),
 		T(test_lazy_sessions),
 		T(test_new_sessions_one_budget),
+		T(test_new_sessions_budget_kept),
 		T(test_sweep_expired),
 		T(test_sweep_widget_delete),
 		T(test_wsess_bytes),
