@@ -644,8 +644,8 @@ const struct setting settings_table[] = {
 	{ "PARLEY_ATTACH_QUOTA_MB", SETTING_NUMBER, "256", NULL, 0,
 	    1000000, NULL, NULL, NULL, M | W, F(attach_quota_mb),
 	    "MiB an organisation's attachments may hold (each piece counted "
-	    "once; one client may begin a quarter of it an hour); 0: no "
-	    "quota" },
+	    "once; one client may begin a quarter of it a day, visitors "
+	    "fill nine tenths of it at most); 0: no quota" },
 	{ "PARLEY_ATTACH_RATE_MB", SETTING_NUMBER, "60", NULL, 25, 100000,
 	    NULL, NULL, NULL, M | W, F(attach_rate_mb),
 	    "MiB one client may upload a minute (at least the largest file, "

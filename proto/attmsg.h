@@ -95,6 +95,18 @@
 #define ST_ATT_PIECES_MAX	(ST_ATT_MAX / ST_ATT_PIECE)
 #define ST_ATT_TEXT_MAX		ST_ATT_PIECE	/* a text file: one piece */
 #define ST_ATT_PENDING_MS	(60u * 60 * 1000)	/* to be named by a message */
+/*
+ * A client's share of its organisation's quota (storaged's opvisitor.c):
+ * the bytes of the uploads it begins, counted over this window, named by
+ * a message or not.
+ */
+#define ST_ATT_SHARE_WINDOW_MS	(24u * 60 * 60 * 1000)
+/*
+ * The part of a quota visitors' uploads may fill, all of them together:
+ * the rest is the staff's alone, so visitors, one or many, never leave a
+ * person's upload refused.
+ */
+#define ST_ATT_VISITORS_PART(quota)	((quota) - (quota) / 10)
 #define ST_ATT_PER_CONV_MAX	50	/* files a conversation holds */
 #define ST_ATT_KEY_HEX		64	/* a link's signing key */
 #define ST_ATT_HASH_LEN		32	/* SHA-256 */

@@ -97,6 +97,20 @@ usage_get(struct store_txn *t, const char *org)
 	return proto_get_be64(v.mv_data);
 }
 
+/*
+ * Whether more bytes fit org's quota (0: none) and the map: a visitor's
+ * within ST_ATT_VISITORS_PART of the quota, a person's within all of it.
+ */
+static int
+quota_room(struct store_txn *t, const char *org, uint64_t quota,
+    uint64_t more, int visitor)
+{
+	uint64_t part = visitor ? ST_ATT_VISITORS_PART(quota) : quota;
+
+	return (quota == 0 || usage_get(t, org) + more <= part) &&
+	    map_room(t, more);
+}
+
 static void
 usage_add(struct store_txn *t, const char *org, int64_t delta)
 {
@@ -410,8 +424,7 @@ store_att_new(struct store_txn *t, const struct st_att_new_req *q,
 		out->result = ST_ATT_TOO_BIG;
 		return 0;
 	}
-	if ((q->quota != 0 && usage_get(t, a.org) + q->size > q->quota) ||
-	    !map_room(t, q->size)) {
+	if (!quota_room(t, a.org, q->quota, q->size, !admin)) {
 		out->result = ST_ATT_FULL;
 		return t->err;
 	}
@@ -525,8 +538,9 @@ piece_put(struct store_txn *t, const struct st_att_put_req *q,
 		}
 		a->type = q->type;
 	}
-	if ((q->quota != 0 && usage_get(t, a->org) + q->data.len > q->quota) ||
-	    !map_room(t, q->data.len)) {
+	/* A visitor's upload has its session; a person's none. */
+	if (!quota_room(t, a->org, q->quota, q->data.len,
+	    a->session[0] != '\0')) {
 		out->result = ST_ATT_FULL;
 		return 1;
 	}

@@ -460,19 +460,20 @@ call_contact_sessions(struct store_txn *t, struct dbatch *b,
 }
 
 /*
- * One client's share of its organisation's attachment quota in an
- * upload's pending hour: a quarter of it, or the largest file when that is
- * more. Uploads no message names are kept that hour and count against the
- * quota, so without a share one address could fill it and leave every
- * upload refused, the staff's too.
+ * One client's share of its organisation's attachment quota a day
+ * (ST_ATT_SHARE_WINDOW_MS): a quarter of it, or the largest file when
+ * that is more. Uploads count against the quota from their start (kept an
+ * hour unnamed, for good once a message names them): over an hour alone,
+ * one address filled the visitors' part in four (attstore.c keeps the
+ * rest for the staff).
  */
 #define ATT_CLIENT_SHARE	4
-#define ATT_SHARE_KEY		"att-hour:"
+#define ATT_SHARE_KEY		"att-day:"
 #define ATT_PDF_KEY		"att-pdf:"
 
 /*
  * A visitor's new upload counts its KiB against its client's bytes a
- * window first, then against its share of the quota an hour, in memory
+ * window first, then against its share of the quota a day, in memory
  * as a message's count is, a piece's worth at least (so tiny uploads
  * cannot heap up records): 0 allowed, 1 limited (rep's retry set), -1
  * with r failed.
@@ -494,7 +495,7 @@ att_counted(struct dbatch *b, struct dreply *r, const struct st_att_new_req *q,
 		share = q->quota / ATT_CLIENT_SHARE > ST_ATT_MAX ?
 		    q->quota / ATT_CLIENT_SHARE : ST_ATT_MAX;
 		snprintf(key, sizeof(key), ATT_SHARE_KEY "%s", q->rate_key);
-		limited = rate_count_n(b, r, key, ST_ATT_PENDING_MS,
+		limited = rate_count_n(b, r, key, ST_ATT_SHARE_WINDOW_MS,
 		    (uint32_t)(share / 1024), kib, &retry);
 	}
 	if (limited == 1) {

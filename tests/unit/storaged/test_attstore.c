@@ -107,6 +107,18 @@ att_put(struct fix *f, uint8_t tb, const char *id, uint32_t offset,
 	assert_int_equal(request_dec(f, PROTO_ST_ATT_PUT, &q, rep), 0);
 }
 
+/* The least quota whose visitors' part (ST_ATT_VISITORS_PART) is part. */
+static uint64_t
+visitors_quota(uint64_t part)
+{
+	uint64_t q = part / 9 * 10;
+
+	while (ST_ATT_VISITORS_PART(q) < part)
+		q++;
+	assert_int_equal(ST_ATT_VISITORS_PART(q), part);
+	return q;
+}
+
 /* An upload of two pieces (a, then 100 bytes of b) by tb: its id. */
 static void
 upload2(struct fix *f, uint8_t tb, char id[ST_ATT_ID_LEN + 1])
@@ -340,13 +352,16 @@ test_dedup_quota_sweep(void **state)
 	upload2(f, 2, b);
 	assert_int_equal(db_entries(f, "atts"), 2);
 	assert_int_equal(db_entries(f, "att_chunks"), 2);
-	/* The quota counts each piece once: a third of the same fits in
-	 * PIECE + 100 bytes, a new one of 100 bytes does not. */
-	att_new(f, 3, 100, PIECE + 100, &n);
+	/*
+	 * The quota counts each piece once: a third of the same fits in
+	 * visitors' PIECE + 100 bytes, a new one of 100 bytes does not.
+	 */
+	att_new(f, 3, 100, visitors_quota(PIECE + 100), &n);
 	assert_int_equal(n.result, ST_ATT_FULL);
-	att_new(f, 3, 50, PIECE + 150, &n);
+	att_new(f, 3, 50, visitors_quota(PIECE + 150), &n);
 	assert_int_equal(n.result, ST_ATT_OK);
-	att_put(f, 3, n.id, 0, bytes_a, 50, ATTACH_TEXT, PIECE + 120, &p);
+	att_put(f, 3, n.id, 0, bytes_a, 50, ATTACH_TEXT,
+	    visitors_quota(PIECE + 120), &p);
 	assert_int_equal(p.result, ST_ATT_FULL);	/* deleted as refused */
 	/* An hour on, uploads no message named are swept, pieces and all. */
 	fake_now += ST_ATT_PENDING_MS + 1;
@@ -632,10 +647,10 @@ test_rate_past_4g(void **state)
 }
 
 /*
- * One client's share of the organisation's quota an hour: a quarter of
+ * One client's share of the organisation's quota a day: a quarter of
  * it, or the largest file when that is more (40 MiB: 25 MiB, twenty-five
  * 1 MiB files), its uploads counted as they begin whether or not a message names
- * them; then refused for the rest of the hour while another client
+ * them; then refused for the rest of the day while another client
  * uploads. Without a quota, no share.
  */
 static void
@@ -657,7 +672,7 @@ test_client_share(void **state)
 	}
 	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
 	assert_int_equal(n.result, ST_ATT_RATE);
-	assert_true(n.retry_ms > 60000 && n.retry_ms <= ST_ATT_PENDING_MS);
+	assert_true(n.retry_ms > 60000 && n.retry_ms <= ST_ATT_SHARE_WINDOW_MS);
 	/* Another client has its own share. */
 	nq.rate_key = "att:9.9.9.7";
 	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
@@ -665,6 +680,47 @@ test_client_share(void **state)
 	/* No quota: no share (the minute's bytes alone). */
 	nq.rate_key = "att:9.9.9.8";
 	nq.quota = 0;
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+	assert_int_equal(n.result, ST_ATT_OK);
+}
+
+/*
+ * The share is a day's, not an hour's: uploads spread over the hours
+ * (each hour's named by a message, kept for good) stop at a quarter of the
+ * quota in the day, and start again once the day is over. An hour's share
+ * let one address fill the quota in four hours.
+ */
+static void
+test_client_share_day(void **state)
+{
+	struct fix *f = *state;
+	struct st_att_new_rep n;
+	struct st_att_new_req nq = { .widget_id = W.widget_id,
+	    .token_len = ST_TOKEN_HASH_LEN, .conv_id = "", .name = "a.png",
+	    .size = ST_ATT_MB, .rate_key = "att:2001:db8:1::",
+	    .window_ms = 60000, .rate_kib = 1000 * 1024,
+	    .quota = 40ull * ST_ATT_MB };
+	int h, i;
+
+	token(nq.token, 8);
+	/* 10 MiB, then 10, then 5 an hour later each: 25 MiB. */
+	for (h = 0; h < 3; h++) {
+		for (i = 0; i < (h < 2 ? 10 : 5); i++) {
+			assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq,
+			    &n), 0);
+			assert_int_equal(n.result, ST_ATT_OK);
+		}
+		fake_mono += ST_ATT_PENDING_MS + 1;
+	}
+	/* Spent for the rest of the day, hour after hour. */
+	for (h = 0; h < 3; h++) {
+		assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
+		assert_int_equal(n.result, ST_ATT_RATE);
+		assert_true(n.retry_ms > ST_ATT_PENDING_MS &&
+		    n.retry_ms <= ST_ATT_SHARE_WINDOW_MS);
+		fake_mono += ST_ATT_PENDING_MS;
+	}
+	fake_mono = M0 + ST_ATT_SHARE_WINDOW_MS;
 	assert_int_equal(request_dec(f, PROTO_ST_ATT_NEW, &nq, &n), 0);
 	assert_int_equal(n.result, ST_ATT_OK);
 }
@@ -712,6 +768,81 @@ org_usage(struct fix *f, const char *org)
 	assert_int_equal(db_value(f, "att_usage", org, strlen(org), b,
 	    sizeof(b)), 8);
 	return proto_get_be64(b);
+}
+
+/* Visitor tb's whole upload of one piece, its bytes all b, against quota. */
+static uint8_t
+visitor_piece(struct fix *f, uint8_t tb, uint8_t b, uint64_t quota)
+{
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+	static uint8_t data[PIECE];
+
+	memset(data, b, sizeof(data));
+	att_new(f, tb, PIECE, quota, &n);
+	if (n.result != ST_ATT_OK)
+		return n.result;
+	att_put(f, tb, n.id, 0, data, PIECE, ATTACH_PNG, quota, &p);
+	return p.result;
+}
+
+/* A person's upload of 10 bytes (byte b) against quota: its result. */
+static uint8_t
+person_try(struct fix *f, uint8_t b, uint64_t quota)
+{
+	struct st_att_new_req q = { .widget_id = "", .conv_id = "",
+	    .name = "n.txt", .size = 10, .rate_key = "", .quota = quota };
+	struct st_att_put_req pq = { .widget_id = "", .offset = 0,
+	    .type = ATTACH_TEXT, .hash_len = ST_ATT_HASH_LEN, .conv_id = "",
+	    .quota = quota };
+	struct st_att_new_rep n;
+	struct st_att_put_rep p;
+	uint8_t data[10];
+
+	memset(data, b, sizeof(data));
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_ADMIN_NEW, &q, &n), 0);
+	if (n.result != ST_ATT_OK)
+		return n.result;
+	pq.id = n.id;
+	pq.data.p = data;
+	pq.data.len = sizeof(data);
+	SHA256(data, sizeof(data), pq.hash);
+	assert_int_equal(request_dec(f, PROTO_ST_ATT_ADMIN_PUT, &pq, &p), 0);
+	return p.result;
+}
+
+/*
+ * Visitors, however many, fill nine tenths of the quota at most (10
+ * pieces: 9, the tenth refused as it begins and as its piece comes): the
+ * rest is the staff's, whose uploads go on to the whole quota.
+ */
+static void
+test_staff_headroom(void **state)
+{
+	struct fix *f = *state;
+	uint64_t quota = 10ull * PIECE;
+	struct st_att_new_rep n;
+	int i;
+
+	for (i = 0; i < 9; i++)
+		assert_int_equal(visitor_piece(f, (uint8_t)(10 + i),
+		    (uint8_t)i, quota), ST_ATT_OK);
+	assert_int_equal(org_usage(f, ST_ORG_DEFAULT), 9ull * PIECE);
+	assert_int_equal(visitor_piece(f, 30, 30, quota), ST_ATT_FULL);
+	/* Begun under the visitors' part, its piece past it: refused. */
+	att_new(f, 31, 10, 10ull * PIECE + 100, &n);
+	assert_int_equal(n.result, ST_ATT_OK);
+	{
+		struct st_att_put_rep p;
+
+		att_put(f, 31, n.id, 0, bytes_b, 10, ATTACH_PNG, quota, &p);
+		assert_int_equal(p.result, ST_ATT_FULL);
+	}
+	/* The staff's go on, to the whole quota and no further. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(person_try(f, (uint8_t)(0x40 + i), quota),
+		    ST_ATT_OK);
+	assert_int_equal(person_try(f, 0x50, 9ull * PIECE + 30), ST_ATT_FULL);
 }
 
 /*
@@ -1062,6 +1193,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rate_past_4g, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_client_share, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_client_share_day, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_staff_headroom, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_files_per_conversation,
 		    setup, teardown),
