@@ -223,7 +223,9 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # a mail's bound before its end PARLEY_TEST_NOTIFY_TIMEOUT_MS when lower
 # (mailpool.c); a confirmation's wait PARLEY_TEST_CONFIRM_MS when lower
 # (chat/tools.c); the wait before a "visitor is waiting" mail
-# PARLEY_TEST_MAIL_QUIET_MS when lower (mailbox.c); a name under
+# PARLEY_TEST_MAIL_QUIET_MS when lower, and the mails of a kind visitors
+# cause per window PARLEY_TEST_MAIL_BOUND, the window
+# PARLEY_TEST_MAIL_WINDOW_MS, each when lower (mailbox.c); a name under
 # slow.test resolved PARLEY_TEST_SLOW_LOOKUP_MS late when set (the admin
 # API's URL checks, notify/lookup.c), and a password hashed
 # PARLEY_TEST_HASH_LATE_MS late when set (admin/hashpool.c): the tests of

@@ -28,7 +28,9 @@
  * when none is):
  * its rows (recordtab.h) in order (str id, str org, u32 kind, u32
  * attempts, u64 created_at, u64 next_at, str error, u32 n, n x str
- * recipient email, bytes payload).
+ * recipient email, bytes payload; format 2: u32 held). A summary (held >
+ * 0) has no payload: held events of its kind past ST_MAIL_BOUND, the
+ * first at created_at.
  */
 #ifndef PARLEY_MAILMSG_H
 #define PARLEY_MAILMSG_H
@@ -62,6 +64,18 @@
 #define ST_MAIL_QUIET_MS	(2 * 60 * 1000)
 /* and at most one such mail per conversation per: */
 #define ST_MAIL_WAITING_EVERY_MS	(10 * 60 * 1000)
+/*
+ * The kinds any visitor can make (a new contact, a person asked for:
+ * new conversations are free) are bounded per organisation: at most
+ * ST_MAIL_BOUND mails of each kind in a window of ST_MAIL_BOUND_WINDOW_MS
+ * (from the first); the events past it make one summary mail (its held
+ * count), due as the window ends. "waiting" is not: it needs a person to
+ * have taken the conversation over, and mails once per conversation per
+ * ST_MAIL_WAITING_EVERY_MS.
+ */
+#define ST_MAIL_BOUNDED		(ST_MAIL_HANDOFF | ST_MAIL_CONTACT)
+#define ST_MAIL_BOUND		20
+#define ST_MAIL_BOUND_WINDOW_MS	(60 * 60 * 1000)
 
 
 /* Its rows (recordtab.h) and layout (mailmsg.c). */

@@ -569,8 +569,10 @@
  * it; "ml_" + the number in 16 hex in one stored before, shown so too),
  * its organisation, kind (one ST_MAIL_* bit),
  * attempts, created_at and next_at, the last failure (error), its
- * recipients' emails (malloc'd) and the event. The notifier's alone:
- * never shown, no request sets a row.
+ * recipients' emails (malloc'd) and the event; format 2 held: a
+ * summary's count of the events past ST_MAIL_BOUND it tells of (no
+ * event then), 0 an event's own mail. The notifier's alone: never
+ * shown, no request sets a row.
  */
 #define ST_MAIL_ROWS(F)							\
 	F(BUF, id, "id", 1, RF_RO,					\
@@ -590,7 +592,9 @@
 	F(LIST, rcpt, "recipients", 1, RF_RO,				\
 	    RF_HID, ST_MAIL_RCPT_MAX, ST_EMAIL_MAX)			\
 	F(PAYLOAD, payload, "payload", 1, RF_RO,			\
-	    RF_HID, PROTO_MAX_PAYLOAD, 0)
+	    RF_HID, PROTO_MAX_PAYLOAD, 0)				\
+	F(U32, held, "held", 2, RF_RO,					\
+	    RF_HID, UINT32_MAX, 0)
 
 /* -------------------------------------- a canned reply (inboxmsg.h) */
 

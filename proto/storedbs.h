@@ -135,6 +135,8 @@
 	X(conv_created, NULL) \
 	/* a contact's linked conversations, counted (contactstore.c) */ \
 	X(contact_links, NULL) \
+	/* the mails visitors may cause, per organisation and kind (mailbox.c) */ \
+	X(mail_bounds, NULL) \
 	/* the list ends */
 
 /*

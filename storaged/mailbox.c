@@ -12,6 +12,9 @@
  *	contact_mails  contact id[16] | u64 seq -> (): the "new contact"
  *	             mails of a contact (outq_id_set)
  *	user_notify  user id -> u32 the emails the user chose (ST_MAIL_*)
+ *	mail_bounds  org NUL u32 kind -> u64 its window's start, u32 mails
+ *	             written in it, u64 its summary's seq (0 none): the
+ *	             kinds visitors cause (ST_MAIL_BOUNDED), bounded
  *	meta "mail_seq"  the last seq given
  *	meta "conv_mails_filled"  conv_mails holds the mails stored before it
  *	meta "contact_mails_filled"  contact_mails does
@@ -28,8 +31,15 @@
  * conversations kept name the made-up visitor instead of it
  * (store_mail_conv_unlinked).
  *
+ * Anyone may make a new contact, or a new conversation and ask for a
+ * person in it: those kinds are bounded per organisation (ST_MAIL_BOUND
+ * in ST_MAIL_BOUND_WINDOW_MS, the window from the first). An event past
+ * the bound is counted in one summary mail of its kind (its held), due
+ * as the window ends: nothing is left untold, and the outbox never fills
+ * with what visitors did. A deleted organisation's go in its sweep.
+ *
  * Every value starts with ST_RECORD_VERSION (a mail's: its layout's
- * format, 1).
+ * format, 2; one of format 1 has no held, 0).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,25 +536,200 @@ const struct store_module mailbox_module = {
 /* -------------------------------------------------------------- add */
 
 /*
- * m (its recipients found) stored as a new pending mail, due now, or a
- * "waiting" one once the visitor has waited quiet_ms for an answer.
+ * m (its recipients, organisation and kind set) stored as a new pending
+ * mail made now, due at due: its seq, or 0 (t failed).
  */
-static void
-mail_add(struct store_txn *t, struct st_mail *m, uint32_t pending)
+static uint64_t
+mail_add(struct store_txn *t, struct st_mail *m, uint32_t pending,
+    uint64_t due)
 {
 	uint64_t seq;
 
 	if ((seq = outq_seq_next(t, SEQ_KEY)) == 0)
-		return;
+		return 0;
 	if (store_seq_show(t, ST_MAIL_PREFIX, seq, m->id) != 0)
-		return;
-	m->created_at = m->next_at = t->st->now();
-	if (m->kind == ST_MAIL_WAITING)
-		m->next_at += quiet_ms();
+		return 0;
+	m->created_at = t->st->now();
+	m->next_at = due;
 	mail_save(t, seq, m);
 	cm_set(t, m, seq, 1);
 	outq_due_move(t, t->st->mail_due, seq, 0, m->next_at, m->org);
 	u32_put(t, t->st->mail_counts, m->org, pending + 1, "mail counts");
+	return t->err ? 0 : seq;
+}
+
+/* ------------------------------------------------------------ bounds */
+
+/* A kind's window in mail_bounds (one of ST_MAIL_BOUNDED, of an org). */
+struct bound {
+	uint8_t key[ST_ORG_ID_MAX + 1 + 4];	/* org NUL u32 kind */
+	size_t klen;
+	uint64_t start;		/* the window's first mail; 0 none yet */
+	uint32_t mailed;	/* mails written in it */
+	uint64_t summary;	/* its summary mail's seq; 0 none */
+};
+#define BOUND_REC	(1 + 8 + 4 + 8)
+
+/* Mails of a kind a window holds (the test build's may be fewer). */
+static uint32_t
+bound_max(void)
+{
+	return (uint32_t)SETTINGS_TEST_LOWER("PARLEY_TEST_MAIL_BOUND",
+	    ST_MAIL_BOUND);
+}
+
+/* A window's length (the test build's may be shorter). */
+static uint64_t
+bound_window(void)
+{
+	return SETTINGS_TEST_LOWER("PARLEY_TEST_MAIL_WINDOW_MS",
+	    ST_MAIL_BOUND_WINDOW_MS);
+}
+
+/* org's window of kind into b: 0 read, 1 none yet (b's key set), -1. */
+static int
+bound_load(struct store_txn *t, const char *org, uint32_t kind,
+    struct bound *b)
+{
+	size_t n = strnlen(org, ST_ORG_ID_MAX);
+	const uint8_t *p;
+	MDB_val v;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	memcpy(b->key, org, n);
+	proto_put_be32(b->key + n + 1, kind);
+	b->klen = n + 1 + 4;
+	if ((rc = db_get(t, t->st->mail_bounds, b->key, b->klen, &v,
+	    "get mail bound")) != 0)
+		return rc < 0 ? -1 : 1;
+	p = v.mv_data;
+	if (v.mv_size != BOUND_REC || p[0] != ST_RECORD_VERSION) {
+		rec_corrupt(t, "mail bound");
+		return -1;
+	}
+	b->start = proto_get_be64(p + 1);
+	b->mailed = proto_get_be32(p + 9);
+	b->summary = proto_get_be64(p + 13);
+	return 0;
+}
+
+static void
+bound_save(struct store_txn *t, const struct bound *b)
+{
+	uint8_t rec[BOUND_REC];
+
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be64(rec + 1, b->start);
+	proto_put_be32(rec + 9, b->mailed);
+	proto_put_be64(rec + 13, b->summary);
+	db_put(t, t->st->mail_bounds, b->key, b->klen, rec, sizeof(rec),
+	    "put mail bound");
+}
+
+/*
+ * One more event of b's kind at now: 1 it is mailed (counted in b's
+ * window, a new one once the last is over), 0 it is past the bound.
+ */
+static int
+bound_take(struct bound *b, uint64_t now)
+{
+	if (b->start == 0 || now < b->start ||
+	    now - b->start >= bound_window()) {
+		b->start = now;
+		b->mailed = 0;
+		b->summary = 0;
+	}
+	if (b->mailed >= bound_max())
+		return 0;
+	b->mailed++;
+	return 1;
+}
+
+/* a's recipients and b's change places (each still frees its own). */
+static void
+rcpt_swap(struct st_mail *a, struct st_mail *b)
+{
+	char **r = a->rcpt;
+	uint32_t n = a->nrcpt;
+
+	a->rcpt = b->rcpt;
+	a->nrcpt = b->nrcpt;
+	b->rcpt = r;
+	b->nrcpt = n;
+}
+
+/*
+ * An event past b's bound (m: a mail of it, its recipients found) is
+ * counted in b's summary, which goes to m's recipients (those who want
+ * the kind now); the first makes it, due as the window ends.
+ */
+static void
+bound_hold(struct store_txn *t, struct bound *b, struct st_mail *m,
+    uint32_t pending)
+{
+	struct st_mail s;
+	int rc = b->summary != 0 ? mail_load(t, b->summary, &s) : 1;
+
+	if (rc < 0)
+		return;
+	if (rc == 0) {
+		s.held++;
+		rcpt_swap(&s, m);
+		mail_save(t, b->summary, &s);
+		st_mail_free(&s);
+		return;
+	}
+	log_info("organisation %s: %u %s mails within %llu ms: the next "
+	    "are told in one summary", m->org, b->mailed,
+	    st_mail_kind_name(m->kind), (unsigned long long)bound_window());
+	m->held = 1;
+	m->payload = NULL;
+	m->payload_len = 0;
+	b->summary = mail_add(t, m, pending, b->start + bound_window());
+}
+
+/*
+ * m's mail of a bounded kind: 1 to be written now, 0 counted in its
+ * summary instead, -1 (t failed).
+ */
+static int
+bound_mail(struct store_txn *t, struct st_mail *m, uint32_t pending,
+    uint64_t now)
+{
+	struct bound b;
+	int rc;
+
+	if ((m->kind & ST_MAIL_BOUNDED) == 0)
+		return 1;
+	if (bound_load(t, m->org, m->kind, &b) < 0)
+		return -1;
+	if ((rc = bound_take(&b, now)) == 0)
+		bound_hold(t, &b, m, pending);
+	bound_save(t, &b);
+	return t->err ? -1 : rc;
+}
+
+int
+store_org_mail_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	struct bound b;
+	uint32_t kind;
+
+	*n = 0;
+	for (kind = 1; kind & ST_MAIL_ALL && *n < max && !t->err;
+	    kind <<= 1) {
+		if ((kind & ST_MAIL_BOUNDED) == 0 ||
+		    bound_load(t, org, kind, &b) != 0)
+			continue;
+		if (b.summary != 0)
+			mail_erase(t, b.summary);
+		db_del(t, t->st->mail_bounds, b.key, b.klen,
+		    "delete mail bound");
+		(*n)++;
+	}
+	return t->err;
 }
 
 int
@@ -580,10 +765,12 @@ store_mail_event(struct store_txn *t, const char *org, const char *conv,
 		if (kind == ST_MAIL_WAITING)
 			waiting_mark(t, cid, now);
 		strlcpy(m.org, org, sizeof(m.org));
-		m.kind = kind;	/* before mail_add: its due time */
+		m.kind = kind;
 		m.payload = (uint8_t *)(uintptr_t)payload;	/* not ours */
 		m.payload_len = (uint32_t)len;
-		mail_add(t, &m, pending);
+		if (bound_mail(t, &m, pending, now) == 1)
+			mail_add(t, &m, pending, kind == ST_MAIL_WAITING ?
+			    now + quiet_ms() : now);
 		m.payload = NULL;
 	}
 	st_mail_free(&m);

@@ -34,6 +34,13 @@ void store_mail_contact_gone(struct store_txn *, const uint8_t id[16]);
  */
 void store_mail_conv_unlinked(struct store_txn *, const uint8_t conv[16],
     const char *contact);
+/*
+ * A deleted organisation's mail bounds (orgstore.c's sweep): at most max
+ * of its kinds' windows go, each with its summary mail still pending; *n
+ * how many (0: none is left).
+ */
+int store_org_mail_sweep(struct store_txn *, const char *org, uint32_t max,
+    uint32_t *n);
 /* ST_NOTIFY_GET: user's choice (ST_MAIL_* bits; 0 when never set). */
 int store_notify_get(struct store_txn *, const char *user, uint32_t *mask);
 /* ST_NOTIFY_SET: user's choice becomes mask (only ST_MAIL_ALL bits). */
@@ -46,7 +53,10 @@ int store_notify_set(struct store_txn *, const char *user, uint32_t mask);
  * later, and not sent when by then an agent wrote in conv or it left
  * `human`). None when email is off, nobody chose it, org holds
  * ST_MAIL_PENDING_MAX pending (logged), or, for ST_MAIL_WAITING, such a
- * mail of conv is younger than ST_MAIL_WAITING_EVERY_MS.
+ * mail of conv is younger than ST_MAIL_WAITING_EVERY_MS. Of a kind of
+ * ST_MAIL_BOUNDED past ST_MAIL_BOUND in its window: none, the event
+ * counted in the window's summary mail instead (held; made by the first,
+ * due as the window ends, to those who want the kind at the last).
  */
 int store_mail_event(struct store_txn *, const char *org, const char *conv,
     uint32_t kind, const void *payload, size_t len);

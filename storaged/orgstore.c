@@ -23,6 +23,7 @@
 #include "keystore.h"
 #include "inbox.h"
 #include "log.h"
+#include "mailbox.h"
 #include "orgstore.h"
 #include "records.h"
 #include "stmsgs.h"
@@ -246,6 +247,7 @@ static int (*const org_sweeps[])(struct store_txn *, const char *org,
 	org_entities_sweep,
 	org_records_sweep,
 	store_org_canned_sweep,
+	store_org_mail_sweep,
 	store_org_audit_sweep,
 	store_org_people_sweep,
 };

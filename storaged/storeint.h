@@ -317,6 +317,8 @@ struct store {
 	MDB_dbi att_queue;	/* u64 round | u64 at | id[16] -> lane */
 	MDB_dbi att_lanes;	/* lane -> u64 its last round */
 	MDB_dbi att_leases;	/* id[16] -> u64 deadline, u8 tries, lane */
+	/* mailbox.c: a window's mails of a kind visitors cause */
+	MDB_dbi mail_bounds;	/* org NUL u32 kind -> start, mailed, summary */
 	int mail_on;		/* SMTP_URL is set: mails are written */
 	/* The organisation whose mail went out last: due_pick's turn. */
 	char mail_rr[ST_ORG_ID_MAX + 1];

@@ -10,9 +10,9 @@ import { markSaved } from './form.js';
 
 const URL = '/v1/admin/notifications';
 const CHOICES = [
-  ['handoff_requested', 'A visitor asks for a person', 'Sent to you and to every member who chose it, with the conversation’s link.'],
+  ['handoff_requested', 'A visitor asks for a person', 'Sent to you and to every member who chose it, with the conversation’s link. At most 20 an hour per organization: past that, one email at the hour’s end says how many more asked.'],
   ['visitor_waiting', 'A visitor is waiting for an answer', 'A visitor wrote in a conversation a person answers and nobody answered for 2 minutes (at most one email per conversation every 10 minutes).'],
-  ['new_contact', 'A new contact', 'A visitor left their contact details.'],
+  ['new_contact', 'A new contact', 'A visitor left their contact details. At most 20 an hour per organization: past that, one email at the hour’s end says how many more came (the Contacts page lists them all).'],
 ];
 
 export async function render(main, ctx) {

@@ -40,6 +40,9 @@
  *   cannot say, nothing is sent either: a failed attempt, retried. The
  *   window left is that answer's way to the server, not the whole SMTP
  *   transaction: one round trip more per mail, none on the chat path.
+ * - A summary (its held > 0: the events of its kind past the
+ *   organisation's bound, storaged's mailbox.c) has no event to read: its
+ *   count, its first event's time and its organisation make its message.
  * - Its outcome: ST_MAIL_RESULT ok, or the error and retry_at (backoff.c's
  *   schedule, as a webhook's), 0 when none is left or the mail cannot be
  *   written (its payload); storaged then drops it. A failure is logged
@@ -398,21 +401,28 @@ msend_prepare(struct msend *s, const struct st_mail *m, int *final)
 	uint32_t i;
 	int rc;
 
-	if (st_req_decode(PROTO_ST_EV, m->payload, m->payload_len, &ev) < 0) {
+	memset(&ev, 0, sizeof(ev));
+	/* A summary (held events) has no event. */
+	if (m->held == 0 && st_req_decode(PROTO_ST_EV, m->payload,
+	    m->payload_len, &ev) < 0) {
 		*final = 1;
 		return "payload: cannot be read";
 	}
 	memset(&in, 0, sizeof(in));
 	in.id = m->id;
 	in.kind = m->kind;
-	in.ev = &ev;
+	in.ev = m->held == 0 ? &ev : NULL;
+	in.held = m->held;
+	in.since = m->created_at;
+	in.org = m->org;
 	in.from = wsettings.smtp_from;
 	in.to = m->nrcpt == 1 ? m->rcpt[0] : NULL;
 	in.public_url = wsettings.public_url != NULL ? wsettings.public_url :
 	    default_url;
 	in.now_ms = proto_wall_ms();
 	rc = notify_mail_compose(&s->msg, &in);
-	st_req_free(PROTO_ST_EV, &ev);
+	if (m->held == 0)
+		st_req_free(PROTO_ST_EV, &ev);
 	if (rc < 0) {
 		*final = 1;
 		return "the message cannot be written";

@@ -15,7 +15,10 @@
  * - both parts are UTF-8 in base64 (lines of 76), so no line of the
  *   body is longer than SMTP allows and no byte of it is read as MIME.
  *
- * The multipart boundary holds "=_", which base64 never writes.
+ * The multipart boundary holds "=_", which base64 never writes. A
+ * summary mail (storaged held the events of its kind past the
+ * organisation's bound: mailbox.c) tells their count and since when, and
+ * links the dashboard's contacts or conversations: it names no visitor.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -157,10 +160,12 @@ notify_subject(struct buf *out, const char *subject)
 /* What a mail says: its subject, a line of what happened, the text. */
 struct content {
 	char subject[160];
-	const char *what;	/* static */
+	const char *what;	/* static, or whatbuf */
 	const char *label;	/* static: what `text` is */
 	char text[BODY_TEXT_MAX + 4];
 	const struct st_contact *contact;	/* ST_MAIL_CONTACT */
+	const char *open;	/* static: the link's words */
+	char whatbuf[256];
 };
 
 static void
@@ -170,6 +175,7 @@ content_of(uint32_t kind, const struct st_event *ev, struct content *c)
 	const char *who, *said;
 
 	memset(c, 0, sizeof(*c));
+	c->open = "Open the conversation";
 	switch (kind) {
 	case ST_MAIL_HANDOFF:
 		/* The visitor's words, not the assistant's answer after them. */
@@ -208,6 +214,46 @@ content_of(uint32_t kind, const struct st_event *ev, struct content *c)
 	}
 }
 
+/* "2026-11-24 00:00 UTC" for ms since the epoch. */
+static void
+utc_minute(uint64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	snprintf(out, 32, "%04d-%02d-%02d %02d:%02d UTC", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+}
+
+/*
+ * A summary's content: in->held more events of its kind since in->since,
+ * told as a count (they were past the organisation's bound: mailbox.c).
+ */
+static void
+summary_of(const struct notify_mail_in *in, struct content *c)
+{
+	int contact = in->kind == ST_MAIL_CONTACT, one = in->held == 1;
+	char since[32];
+
+	memset(c, 0, sizeof(*c));
+	utc_minute(in->since, since);
+	snprintf(c->subject, sizeof(c->subject), contact ?
+	    "%u more new contact%s since %s" :
+	    "%u more visitor%s asked for a person since %s", in->held,
+	    one ? "" : "s", since);
+	snprintf(c->whatbuf, sizeof(c->whatbuf), "%u more %s since %s. So "
+	    "many came at once that they were not emailed one by one: see "
+	    "them all in the dashboard.", in->held, contact ?
+	    (one ? "visitor left their contact details" :
+	    "visitors left their contact details") :
+	    (one ? "visitor asked to talk to a person" :
+	    "visitors asked to talk to a person"), since);
+	c->what = c->whatbuf;
+	c->open = contact ? "Open the contacts" : "Open the conversations";
+}
+
 /* The contact's fields as "Name: x" lines (text) or rows (html). */
 static void
 contact_lines(struct buf *out, const struct st_contact *k, int html)
@@ -244,7 +290,7 @@ text_part(struct buf *out, const struct content *c, const char *link)
 		contact_lines(out, c->contact, 0);
 		buf_adds(out, "\n");
 	}
-	buf_addf(out, "Open the conversation: %s\n", link);
+	buf_addf(out, "%s: %s\n", c->open, link);
 }
 
 static void
@@ -263,7 +309,7 @@ html_part(struct buf *out, const struct content *c, const char *link)
 		contact_lines(out, c->contact, 1);
 	buf_adds(out, "<p><a href=\"");
 	notify_html_escape(out, link);
-	buf_adds(out, "\">Open the conversation</a></p>\n</body></html>\n");
+	buf_addf(out, "\">%s</a></p>\n</body></html>\n", c->open);
 }
 
 /* One part: its headers, then body in base64. */
@@ -296,9 +342,13 @@ rfc5322_date(uint64_t ms, char out[40])
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-int
-notify_mail_link(const char *base, const char *org, const char *conv,
-    char *out, size_t outsz)
+/*
+ * The dashboard's route (after "#/": route then id) in org ("": none
+ * named): 0, or -1 (too long for out).
+ */
+static int
+dash_link(const char *base, const char *org, const char *route,
+    const char *id, char *out, size_t outsz)
 {
 	size_t n = strlen(base);
 	int w;
@@ -308,11 +358,34 @@ notify_mail_link(const char *base, const char *org, const char *conv,
 	/* The dashboard acts in the organisation the link names. */
 	if (org[0] != '\0')
 		w = snprintf(out, outsz, "%.*s/dashboard/?organization_id=%s"
-		    "#/conversations/%s", (int)n, base, org, conv);
+		    "#/%s%s", (int)n, base, org, route, id);
 	else
-		w = snprintf(out, outsz, "%.*s/dashboard#/conversations/%s",
-		    (int)n, base, conv);
+		w = snprintf(out, outsz, "%.*s/dashboard#/%s%s", (int)n, base,
+		    route, id);
 	return w < 0 || (size_t)w >= outsz ? -1 : 0;
+}
+
+int
+notify_mail_link(const char *base, const char *org, const char *conv,
+    char *out, size_t outsz)
+{
+	return dash_link(base, org, "conversations/", conv, out, outsz);
+}
+
+/* in's content and link (its conversation's, or a summary's list). */
+static int
+content_link(const struct notify_mail_in *in, struct content *c, char *link,
+    size_t linksz)
+{
+	if (in->held > 0) {
+		summary_of(in, c);
+		return dash_link(in->public_url, in->org != NULL ? in->org :
+		    "", in->kind == ST_MAIL_CONTACT ? "contacts" :
+		    "conversations", "", link, linksz);
+	}
+	content_of(in->kind, in->ev, c);
+	return notify_mail_link(in->public_url, in->ev->conv.org,
+	    in->ev->conv.id, link, linksz);
 }
 
 int
@@ -324,10 +397,8 @@ notify_mail_compose(struct buf *out, const struct notify_mail_in *in)
 	struct content c;
 	struct buf text, html;
 
-	if (domain == NULL || notify_mail_link(in->public_url,
-	    in->ev->conv.org, in->ev->conv.id, link, sizeof(link)) < 0)
+	if (domain == NULL || content_link(in, &c, link, sizeof(link)) < 0)
 		return -1;
-	content_of(in->kind, in->ev, &c);
 	rfc5322_date(in->now_ms, date);
 	snprintf(boundary, sizeof(boundary), "=_parley_%s", in->id);
 	buf_addf(out, "From: Parley <%s>\r\n", in->from);

@@ -210,6 +210,13 @@ struct notify_mail_in {
 	const char *to;			/* the To header; NULL: undisclosed */
 	const char *public_url;		/* the dashboard's base */
 	uint64_t now_ms;		/* Date */
+	/*
+	 * A summary (ev NULL): held more events of kind, the first at since,
+	 * of organisation org ("" none known); 0: ev's own mail.
+	 */
+	uint32_t held;
+	uint64_t since;
+	const char *org;
 };
 
 /*
@@ -218,7 +225,9 @@ struct notify_mail_in {
  * ASCII), Date, Message-ID (<id@from's domain>, the same on each
  * attempt), MIME-Version, then multipart/alternative text/plain and
  * text/html, both UTF-8 in base64, with the conversation's dashboard
- * link; the HTML escapes all it shows. 0, or -1 (from without '@', a
+ * link; the HTML escapes all it shows. A summary ("12 more new contacts
+ * since ...") names no visitor and links the dashboard's list of its
+ * kind (contacts, else conversations). 0, or -1 (from without '@', a
  * link too long, out of memory).
  */
 int notify_mail_compose(struct buf *out, const struct notify_mail_in *in);

@@ -16,7 +16,10 @@
  * open); a deleted contact's "new contact" mails, erased or not (an older
  * data directory's listed by contact at open); ST_MAIL_CHECK, which the
  * notifier asks as a leased mail's message ends, says such a mail is
- * gone (and one still pending is there); the pending bound.
+ * gone (and one still pending is there); the pending bound; the bound
+ * on what visitors cause (new contacts, handoffs asked for: at most
+ * ST_MAIL_BOUND of each kind per organisation per window, the rest told
+ * in one summary mail as the window ends; a deleted organisation's go).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +36,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "mailmsg.h"
+#include "orgstore.h"
 #include "stmsgs.h"
 #include "storeint.h"
 #include "usermsg.h"
@@ -723,7 +727,9 @@ test_pending_bound(void **state)
 	choose(f, a, ST_MAIL_HANDOFF);
 	fix_conv_new(f, "s1", conv);
 	log_set_level(LOG_LEVEL_WARN);
+	/* Each in a window of its own: past the visitors' bound too. */
 	for (i = 0; i < ST_MAIL_PENDING_MAX + 5; i++) {
+		fake_now += ST_MAIL_BOUND_WINDOW_MS;
 		asked(f, conv);
 		handoff(f, conv, ST_HANDOFF_AI);
 	}
@@ -732,6 +738,7 @@ test_pending_bound(void **state)
 	due(f, 1, &m);
 	assert_int_equal(result(f, m.mails[0].id, 1, 0), 0);
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	fake_now += ST_MAIL_BOUND_WINDOW_MS;
 	asked(f, conv);
 	assert_int_equal(entries(f, "mails"), ST_MAIL_PENDING_MAX);
 	assert_int_equal(entries(f, "mail_due"), ST_MAIL_PENDING_MAX);
@@ -905,8 +912,12 @@ test_due_fair(void **state)
 	org_mailed(f, "a", a);
 	org_mailed(f, "b", b);
 	org_mailed(f, "c", c);
-	for (i = 0; i < 40; i++)
+	/* Two windows of A's (its visitors' bound), then B's. */
+	for (i = 0; i < 40; i++) {
+		if (i == ST_MAIL_BOUND)
+			fake_now += ST_MAIL_BOUND_WINDOW_MS;
 		mail_for(f, a);
+	}
 	mail_for(f, b);
 	due(f, 4, &m);
 	assert_int_equal(m.n, 4);
@@ -938,6 +949,136 @@ test_due_fair(void **state)
 	assert_int_equal(nc, 3);
 }
 
+/* The mails due now, each answered sent: how many, kind kind each. */
+static uint32_t
+due_sent(struct fix *f, uint32_t kind)
+{
+	struct st_mails m;
+	uint32_t i, n = 0;
+
+	for (;;) {
+		due(f, 16, &m);
+		if (m.n == 0)
+			break;
+		for (i = 0; i < m.n; i++) {
+			assert_int_equal(m.mails[i].kind, kind);
+			assert_int_equal(m.mails[i].held, 0);
+			assert_int_equal(result(f, m.mails[i].id, 1, 0), 0);
+		}
+		n += m.n;
+		st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	}
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+	return n;
+}
+
+/*
+ * The summary due now: of kind, telling held events, the first at since,
+ * to a@ alone, no payload; answered sent.
+ */
+static void
+summary_sent(struct fix *f, uint32_t kind, uint32_t held, uint64_t since)
+{
+	struct st_mails m;
+
+	due(f, 16, &m);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.mails[0].kind, kind);
+	assert_int_equal(m.mails[0].held, held);
+	assert_int_equal(m.mails[0].created_at, since);
+	assert_int_equal(m.mails[0].payload_len, 0);
+	assert_int_equal(m.mails[0].nrcpt, 1);
+	assert_string_equal(m.mails[0].rcpt[0], "a@example.com");
+	assert_int_equal(result(f, m.mails[0].id, 1, 0), 0);
+	st_rep_free(PROTO_ST_MAIL_DUE, &m);
+}
+
+/*
+ * Visitors flooding an organisation with new contacts: the first
+ * ST_MAIL_BOUND of the window are mailed at once, the 5 past it are not
+ * (each once made a mail of its own, to every member who chose it, until
+ * the organisation's 1,000 pending were full and its real mails were
+ * dropped), and are told in one summary mail as the window ends, not
+ * before; a handoff asked for meanwhile is its own kind, mailed at once.
+ * The next window: a single new contact is mailed at once again.
+ */
+static void
+test_visitor_bound(void **state)
+{
+	struct fix *f = *state;
+	char a[ST_USER_ID_MAX + 1], wid[ST_WID_ARG_MAX + 1];
+	char id[ST_ID_HEX + 1], conv[ST_ID_HEX + 1], name[32], email[64];
+	uint64_t start = fake_now, since = 0;
+	uint32_t i;
+
+	store_mail_settings(f->st, 1);	/* as with SMTP_URL set */
+	who_user_new(f, ST_ORG_DEFAULT, "a@example.com", "Someone", a);
+	choose(f, a, ST_MAIL_CONTACT | ST_MAIL_HANDOFF);
+	fix_widget_wid(f, "Shop", wid);
+	log_set_level(LOG_LEVEL_WARN);
+	for (i = 0; i < ST_MAIL_BOUND + 5; i++) {
+		if (i == ST_MAIL_BOUND)
+			since = fake_now;
+		snprintf(name, sizeof(name), "Flood %u", i);
+		snprintf(email, sizeof(email), "flood%u@example.com", i);
+		visitor_contact(f, wid, (uint8_t)(i + 1), name, email, id);
+		fake_now += 1000;
+	}
+	/* The bound's mails and one summary: not one mail each. */
+	assert_int_equal(entries(f, "mails"), ST_MAIL_BOUND + 1);
+	assert_int_equal(pending_of(f, ST_ORG_DEFAULT), ST_MAIL_BOUND + 1);
+	assert_int_equal(entries(f, "mail_bounds"), 1);
+	assert_int_equal(due_sent(f, ST_MAIL_CONTACT), ST_MAIL_BOUND);
+	/* Another kind has its own bound: mailed at once. */
+	fix_conv_new(f, "s1", conv);
+	asked(f, conv);
+	assert_int_equal(due_sent(f, ST_MAIL_HANDOFF), 1);
+	/* The summary is due as the window ends, not before. */
+	fake_now = start + ST_MAIL_BOUND_WINDOW_MS - 1;
+	assert_int_equal(due_sent(f, ST_MAIL_CONTACT), 0);
+	fake_now++;
+	summary_sent(f, ST_MAIL_CONTACT, 5, since);
+	assert_int_equal(entries(f, "mails"), 0);
+	assert_int_equal(entries(f, "mail_counts"), 0);
+	/* A new window: one new contact is mailed at once. */
+	visitor_contact(f, wid, 200, "Single", "single@example.com", id);
+	assert_int_equal(due_sent(f, ST_MAIL_CONTACT), 1);
+}
+
+/*
+ * A deleted organisation's bounds go in its sweep, with the summary mail
+ * still pending (it tells what only that organisation saw).
+ */
+static void
+test_bound_org_swept(void **state)
+{
+	struct fix *f = *state;
+	struct st_who key = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	char b[ST_ORG_ID_MAX + 1];
+	struct store_txn t;
+	uint32_t i, n;
+	int more = 1, steps = 0;
+
+	store_mail_settings(f->st, 1);
+	org_mailed(f, "b", b);
+	for (i = 0; i < ST_MAIL_BOUND + 3; i++)
+		mail_for(f, b);
+	assert_int_equal(entries(f, "mails"), ST_MAIL_BOUND + 1);
+	assert_int_equal(entries(f, "mail_bounds"), 1);
+	assert_int_equal(request_who(f, &key, PROTO_ST_ORG_DELETE,
+	    &(struct st_id_req){ b }, NULL, NULL), 0);
+	while (more && steps++ < 50) {
+		assert_int_equal(store_begin(f->st, &t, 0), 0);
+		assert_int_equal(store_org_sweep(&t, 4, 0, &n, &more), 0);
+		assert_int_equal(store_commit(&t), 0);
+	}
+	assert_false(more);
+	assert_int_equal(entries(f, "mail_bounds"), 0);
+	assert_int_equal(entries(f, "mails"), ST_MAIL_BOUND);
+	assert_int_equal(pending_of(f, b), ST_MAIL_BOUND);
+}
+
 int
 main(void)
 {
@@ -967,6 +1108,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_due_fair, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_assign_no_mail, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_visitor_bound, setup_rl,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_bound_org_swept, setup,
 		    fix_teardown),
 	};
 

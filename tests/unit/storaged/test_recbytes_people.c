@@ -94,15 +94,16 @@ static const char user_full[] = HEX_USER_BODY "00000002" "00" "01";
 static const char user_empty[] = HEX_NONE HEX_NONE HEX_NONE HEX_Z16 HEX_Z32
     HEX_Z32 "00" HEX_NONE HEX_Z64 HEX_Z64 HEX_NONE;
 
-/* A mail to a@ and b@, of payload 01 02 03, its next_at hex. */
+/* A mail to a@ and b@, of payload 01 02 03, its next_at hex (format 1). */
 #define HEX_MAIL(next)	HEX_MAIL_ID HEX_MAIL_REST(next)
 /* The same after its id. */
 #define HEX_MAIL_REST(next)	HEX_ORG_ID "00000001" "00000002" \
 	HEX_T0 next HEX_ERROR "00000002" HEX_RCPT_A HEX_RCPT_B \
 	"00000003" "010203"
-static const char mail_full[] = HEX_MAIL(HEX_T1);
+/* Format 2: held (a summary's count; 0 an event's own mail). */
+static const char mail_full[] = HEX_MAIL(HEX_T1) "00000007";
 static const char mail_empty[] = HEX_NONE HEX_NONE "00000000" "00000000"
-    HEX_Z64 HEX_Z64 HEX_NONE HEX_NONE HEX_NONE;
+    HEX_Z64 HEX_Z64 HEX_NONE HEX_NONE HEX_NONE "00000000";
 
 static int
 setup(void **state)
@@ -322,6 +323,7 @@ full_mail(struct st_mail *m)
 	m->payload = malloc(3);
 	assert_non_null(m->payload);
 	memcpy(m->payload, "\x01\x02\x03", 3);
+	m->held = 7;
 }
 
 /* m is full_mail's, of organisation org, due at next. */
@@ -355,6 +357,7 @@ test_mail_wire(void **state)
 	full_mail(&m);
 	assert_wire(&pl_mail, &m, mail_full, &g);
 	assert_mail(&g, ORG_ID, T0 + 1);
+	assert_int_equal(g.held, 7);
 	st_mail_free(&g);
 	st_mail_free(&m);
 }
@@ -623,8 +626,9 @@ mail_members(struct fix *f)
 }
 
 /*
- * A mail stored as format 1 is due as it was, and leased it is written
- * again, its next_at the lease's end.
+ * A mail stored as format 1 is due as it was (held 0: an event's own
+ * mail), and leased it is written again as format 2, its next_at the
+ * lease's end.
  */
 static void
 test_mail_lmdb(void **state)
@@ -659,10 +663,11 @@ test_mail_lmdb(void **state)
 	assert_true(seq == 7);
 	strlcpy(m.mails[0].id, MAIL_ID, sizeof(m.mails[0].id));
 	assert_mail(&m.mails[0], ORG_ID, T0 + 9 + 60000);
+	assert_int_equal(m.mails[0].held, 0);
 	st_rep_free(PROTO_ST_MAIL_DUE, &m);
 	proto_put_be64(k, 7);
-	snprintf(hex, sizeof(hex), "01" "00000023%s"
-	    HEX_MAIL_REST("0000018bcfe65269"), hex_of(shown, hid));
+	snprintf(hex, sizeof(hex), "02" "00000023%s"
+	    HEX_MAIL_REST("0000018bcfe65269") "00000000", hex_of(shown, hid));
 	assert_stored(f, "mails", k, 8, hex);
 }
 

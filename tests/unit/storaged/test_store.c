@@ -1572,7 +1572,8 @@ static const char *const db_places[] = {
 	"webhook_org", "kb_source_org", "action_org", "contact_org",
 	"contact_counts", "invite_org", "conv_deliveries", "conv_mails",
 	"contact_deliveries", "contact_mails", "msgs_gone", "turns_open",
-	"widgets_retired", "att_queue", "att_lanes", "att_leases"
+	"widgets_retired", "att_queue", "att_lanes", "att_leases",
+	"conv_created", "contact_links", "mail_bounds"
 };
 
 static void

@@ -7,7 +7,9 @@
  * the two base64 parts (the visitor's <script> escaped in the HTML, as
  * is in the text), the dashboard link (naming the conversation's
  * organisation), a long text cut whole, and what
- * cannot be written.
+ * cannot be written; a summary of the events past the organisation's
+ * bound (their count and since when, the dashboard's list of their
+ * kind, no event).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,7 +45,7 @@ compose(uint32_t kind, const struct st_event *ev, const char *to)
 {
 	struct notify_mail_in in = { "ml_0000000000000007", kind, ev,
 	    "parley@example.com", to, "https://chat.example.com//",
-	    1795478400123ull };	/* Tue, 24 Nov 2026 00:00:00.123 UTC */
+	    1795478400123ull, 0, 0, NULL };	/* Tue, 24 Nov 2026 00:00 UTC */
 	struct buf b;
 	char *s;
 
@@ -262,12 +264,56 @@ test_visitor_encoded_word(void **state)
 	free(m);
 }
 
+/* A summary: held events of kind since 1 minute before Date, no event. */
+static char *
+summary(uint32_t kind, uint32_t held)
+{
+	struct notify_mail_in in = { "ml_0000000000000009", kind, NULL,
+	    "parley@example.com", NULL, "https://chat.example.com/",
+	    1795478400123ull, held, 1795478340000ull, ORG };
+	struct buf b;
+	char *s;
+
+	buf_init(&b);
+	assert_int_equal(notify_mail_compose(&b, &in), 0);
+	s = strndup(b.data, b.len);
+	buf_free(&b);
+	return s;
+}
+
+static void
+test_summary(void **state)
+{
+	char *m = summary(ST_MAIL_CONTACT, 12), *text, *html;
+
+	assert_non_null(strstr(m, "\r\nSubject: 12 more new contacts since "
+	    "2026-11-23 23:59 UTC\r\n"));
+	text = part_of(m, "text/plain");
+	html = part_of(m, "text/html");
+	assert_non_null(strstr(text, "12 more visitors left their contact "
+	    "details since 2026-11-23 23:59 UTC."));
+	assert_non_null(strstr(text, "Open the contacts: https://chat."
+	    "example.com/dashboard/?organization_id=" ORG "#/contacts\n"));
+	assert_non_null(strstr(html, "<a href=\"https://chat.example.com/"
+	    "dashboard/?organization_id=" ORG "#/contacts\">"));
+	free(text);
+	free(html);
+	free(m);
+	m = summary(ST_MAIL_HANDOFF, 1);
+	assert_non_null(strstr(m, "\r\nSubject: 1 more visitor asked for a "
+	    "person since 2026-11-23 23:59 UTC\r\n"));
+	text = part_of(m, "text/plain");
+	assert_non_null(strstr(text, "#/conversations\n"));
+	free(text);
+	free(m);
+}
+
 static void
 test_cannot_write(void **state)
 {
 	struct st_event ev;
 	struct notify_mail_in in = { "ml_0000000000000001", ST_MAIL_HANDOFF,
-	    &ev, "no-at-sign", NULL, "https://x", 0 };
+	    &ev, "no-at-sign", NULL, "https://x", 0, 0, 0, NULL };
 	char link[160];
 	struct buf b;
 
@@ -297,6 +343,7 @@ main(void)
 		cmocka_unit_test(test_long_text_cut_whole),
 		cmocka_unit_test(test_visitor_encoded_word),
 		cmocka_unit_test(test_cannot_write),
+		cmocka_unit_test(test_summary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
