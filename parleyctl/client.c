@@ -10,6 +10,7 @@
  * socket (pchan_buffered).
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -55,6 +56,25 @@ ctl_wait(long long deadline, char *err, size_t errsz)
 	return 0;
 }
 
+/* What a user without the rights to storaged's socket is told. */
+#define CTL_DENIED	"permission denied: run as root or the parley user"
+
+int
+ctl_installed_sock(const char *dev, const char *installed, char *err,
+    size_t errsz)
+{
+	struct stat st;
+
+	if (stat(dev, &st) == 0)
+		return 0;
+	if (stat(installed, &st) == 0)
+		return S_ISSOCK(st.st_mode) ? 1 : 0;
+	if (errno != EACCES)
+		return 0;
+	snprintf(err, errsz, CTL_DENIED " (%s cannot be reached)", installed);
+	return -1;
+}
+
 /* a's socket, connected by deadline: the fd, or -1 with err. */
 static int
 connect_addr(const struct staddr *a, long long deadline, char *err,
@@ -70,6 +90,8 @@ connect_addr(const struct staddr *a, long long deadline, char *err,
 			snprintf(err, errsz, "storaged is not running (%s %s)",
 			    errno == ENOENT ? "no socket at" :
 			    "nothing listens on", a->path);
+		else if (a->kind == STADDR_UNIX && errno == EACCES)
+			snprintf(err, errsz, CTL_DENIED " (%s)", a->path);
 		return -1;
 	}
 	pfd.fd = fd;

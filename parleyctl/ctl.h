@@ -98,6 +98,15 @@ struct staddr;
 struct ssl_ctx_st;
 int ctl_connect_list(const struct staddr *, size_t n, struct ssl_ctx_st *ctx,
     char *err, size_t errsz);
+/*
+ * Whether installed (the systemd units' socket) is the one to use, dev
+ * (the development default) not being there: 1 yes, 0 no (dev is there,
+ * or installed is not a socket), -1 with err when installed's directory
+ * is closed to us (EACCES: not root nor the user storaged runs as), which
+ * is not "not running".
+ */
+int ctl_installed_sock(const char *dev, const char *installed, char *err,
+    size_t errsz);
 /* The organisation the requests act in (who asks's org); "default" until set. */
 void ctl_set_org(const char *org);
 /*

@@ -422,20 +422,21 @@ cmd_user_list(void)
  * (no -S, --storaged, PARLEY_STORAGED or PARLEY_RUN_DIR) and the
  * development default (set, from PARLEY_RUN_DIR's default) is not
  * there: then an installed parleyctl finds the installed storaged by
- * itself. NULL otherwise.
+ * itself. NULL otherwise; one we may not look at ends us, saying so.
  */
 static const char *
 installed_sock(const struct settings *set)
 {
-	struct stat st;
+	int r;
 
 	if (args.storaged != NULL || getenv("PARLEY_STORAGED") != NULL ||
 	    getenv("PARLEY_RUN_DIR") != NULL || set->nstoraged != 1 ||
-	    set->storaged[0].kind != STADDR_UNIX ||
-	    stat(set->storaged[0].path, &st) == 0 ||
-	    stat(INSTALLED_SOCK, &st) != 0 || !S_ISSOCK(st.st_mode))
+	    set->storaged[0].kind != STADDR_UNIX)
 		return NULL;
-	return INSTALLED_SOCK;
+	if ((r = ctl_installed_sock(set->storaged[0].path, INSTALLED_SOCK,
+	    errbuf, sizeof(errbuf))) < 0)
+		die("%s", errbuf);
+	return r == 1 ? INSTALLED_SOCK : NULL;
 }
 
 /*

@@ -1,10 +1,19 @@
-/* parleyctl's pure parts: the command line and what it prints. */
+/*
+ * parleyctl's pure parts: the command line and what it prints; which
+ * socket it finds (the installed one, or a permission it lacks).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -323,6 +332,63 @@ test_users_out(void **state)
 	free(buf);
 }
 
+/* A Unix socket bound at path (its fd, left open). */
+static int
+sock_at(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/*
+ * The installed socket: used when the development one is not there; one
+ * in a directory closed to us (as /run/parley, 0700 parley, is to a user)
+ * is "permission denied", not "storaged is not running" at the
+ * development path. The last needs root, to be another user in a child.
+ */
+static void
+test_installed_sock(void **state)
+{
+	char base[] = "/tmp/test_ctl.XXXXXX", closed[64], sock[96], dev[96];
+	char err[256];
+	pid_t pid;
+	int fd, st;
+
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(base));
+	assert_int_equal(chmod(base, 0755), 0);
+	snprintf(closed, sizeof(closed), "%s/run", base);
+	snprintf(sock, sizeof(sock), "%s/storaged.sock", closed);
+	snprintf(dev, sizeof(dev), "%s/dev.sock", base);
+	assert_int_equal(mkdir(closed, 0700), 0);
+	fd = sock_at(sock);
+	assert_int_equal(ctl_installed_sock(dev, sock, err, sizeof(err)), 1);
+	assert_int_equal(ctl_installed_sock(dev, dev, err, sizeof(err)), 0);
+	if ((pid = fork()) == 0) {
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		err[0] = '\0';
+		_exit(ctl_installed_sock(dev, sock, err, sizeof(err)) == -1 &&
+		    strstr(err, "permission denied: run as root or the parley "
+		    "user") != NULL ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(fd);
+	assert_int_equal(unlink(sock), 0);
+	assert_int_equal(rmdir(closed), 0);
+	assert_int_equal(rmdir(base), 0);
+}
+
 int
 main(void)
 {
@@ -334,6 +400,7 @@ main(void)
 		cmocka_unit_test(test_widgets_out),
 		cmocka_unit_test(test_parse_user),
 		cmocka_unit_test(test_users_out),
+		cmocka_unit_test(test_installed_sock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
