@@ -9,6 +9,7 @@
  *	          are lib/exportrows.c's, as the HTTP export's
  *	client.c  one blocking connection to storaged
  *	verify.c  a copy of the data read back without storaged
+ *	partial.c a file written under a temporary name, renamed once whole
  */
 #ifndef PARLEY_CTL_H
 #define PARLEY_CTL_H
@@ -129,5 +130,28 @@ void ctl_close(void);
  * (err says why).
  */
 int ctl_verify(const char *path, FILE *out, char *err, size_t errsz);
+
+/* partial.c */
+/*
+ * Makes target's temporary, DIR/.NAME.partial-PID (new, mode 0600), to
+ * be written and then renamed to target (ctl_partial_commit) or removed
+ * (ctl_partial_drop); until then SIGINT, SIGTERM or SIGHUP removes it
+ * before ending us. One at a time. The fd, or -1 with err.
+ */
+int ctl_partial_open(const char *target, char *err, size_t errsz);
+/*
+ * The temporary renamed to target (an existing target refused, "exists",
+ * unless replace): 0, or -1 with err and the temporary removed. The
+ * caller syncs the directory (ctl_parent_sync).
+ */
+int ctl_partial_commit(const char *target, int replace, char *err,
+    size_t errsz);
+/* The temporary removed, if one is there. */
+void ctl_partial_drop(void);
+/*
+ * The directory that names path fsynced: the entry of a file just made
+ * or renamed is on disk too. 0, or -1 (errno).
+ */
+int ctl_parent_sync(const char *path);
 
 #endif

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -53,6 +52,7 @@ die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	ctl_close();
+	ctl_partial_drop();
 	exit(1);
 }
 
@@ -104,49 +104,29 @@ ask(const char *what, uint16_t type, const void *req, void *rep)
 }
 
 /*
- * The directory that names path fsynced: the entry of a file just made is
- * on disk too (an fsync of the file need not write it, and a power loss
- * could lose the file whole). 0, or -1 (errno).
+ * The copy is written to a temporary beside FILE (ctl_partial_open) and
+ * renamed to FILE once storaged has written and synced it: a failed or
+ * interrupted backup leaves no FILE.
  */
-static int
-parent_sync(const char *path)
-{
-	char buf[PATH_MAX];
-	int fd, rc, e;
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = fsync(fd);
-	e = errno;
-	close(fd);
-	errno = e;
-	return rc;
-}
-
 static void
 cmd_backup(void)
 {
 	struct st_u64 bytes;
+	char err[PATH_MAX + 64];
 	int fd;
 
-	if ((fd = open(args.file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) < 0) {
-		if (errno == EEXIST)
-			die("backup: %s exists", args.file);
-		die("backup: %s: %s", args.file, strerror(errno));
-	}
-	/* The fd travels to storaged; a failed copy leaves no half file. */
+	if ((fd = ctl_partial_open(args.file, err, sizeof(err))) < 0)
+		die("backup: %s", err);
+	/* The fd travels to storaged (and is closed here). */
 	if (exchange("backup", PROTO_ST_BACKUP, NULL, fd,
 	    timeout_for(CTL_BACKUP_TIMEOUT_S), &bytes) != 0) {
-		unlink(args.file);
+		ctl_partial_drop();
 		die("backup: %s", errbuf);
 	}
+	if (ctl_partial_commit(args.file, 0, err, sizeof(err)) < 0)
+		die("backup: %s", err);
 	/* storaged fsynced the file; its name is this directory's. */
-	if (parent_sync(args.file) < 0)
+	if (ctl_parent_sync(args.file) < 0)
 		die("backup: %s written, but its directory could not be synced "
 		    "(a power loss may lose the file): %s", args.file,
 		    strerror(errno));

@@ -1863,6 +1863,27 @@ server_batch(struct server *s)
 
 /* ---------------------------------------------------------------- backup */
 
+#ifdef PARLEY_TEST_HOOKS
+/*
+ * The test build's alone (Makefile): with PARLEY_TEST_BACKUP_REPLY_MS
+ * set, a copy made is answered that many milliseconds late, logged
+ * first: the tests of a parleyctl backup interrupted while it waits.
+ */
+static void
+backup_hold(void)
+{
+	unsigned long ms = settings_test_hook("PARLEY_TEST_BACKUP_REPLY_MS");
+
+	if (ms == 0)
+		return;
+	log_info("test hook: backup copied, its reply held %lu ms", ms);
+	(void)nanosleep(&(struct timespec){ (time_t)(ms / 1000),
+	    (long)(ms % 1000) * 1000000 }, NULL);
+}
+#else
+#define backup_hold()	((void)0)
+#endif
+
 static void *
 backup_thread(void *arg)
 {
@@ -1870,6 +1891,7 @@ backup_thread(void *arg)
 	ssize_t n;
 
 	bk->rc = store_backup(bk->st, bk->fd);
+	backup_hold();
 	/* One byte wakes the loop; rc is read after the join. */
 	do
 		n = write(bk->pipe[1], "", 1);
