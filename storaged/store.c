@@ -1838,19 +1838,45 @@ env_foreign(MDB_txn *txn, const char *dir)
 }
 
 /*
- * 1 (logged) when dir's data.mdb is missing or empty while a wal.log of
- * some length lies beside it: the directory has held a database (a start
- * that made data.mdb went on to write the log, 1 MiB of it at once), so
- * it lost its data.mdb (deleted, or a copy onto a full disk left it
+ * Which file of dir shows it has held a database, beside a data.mdb that
+ * is missing (empty 0) or empty (empty 1): a wal.log of some length
+ * (a start that made data.mdb went on to write it, 1 MiB at once); for an
+ * empty data.mdb also a wal.log of none, or LMDB's lock.mdb (made by
+ * every open of the environment, before data.mdb's first pages): only a
+ * first start dying inside LMDB's open leaves data.mdb empty beside it,
+ * while a copy onto a full disk, or a truncation, leaves one there after
+ * any use. NULL when none.
+ */
+static const char *
+env_sign(const char *dir, int empty)
+{
+	static const char *const signs[] = { WAL_FILE, "lock.mdb" };
+	char path[PATH_MAX];
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < (empty ? 2u : 1u); i++)
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		    signs[i]) < sizeof(path) && stat(path, &sb) == 0 &&
+		    (empty || sb.st_size > 0))
+			return signs[i];
+	return NULL;
+}
+
+/*
+ * 1 (logged) when dir's data.mdb is missing or empty while a file beside
+ * it shows the directory has held a database (env_sign): it lost its
+ * data.mdb (deleted, truncated, or a copy onto a full disk left it
  * empty), and LMDB must not make a new one there. A restore into an
- * empty directory (data.mdb alone) and a first start have no log.
+ * empty directory (data.mdb alone) and a first start have neither.
  */
 static int
 env_lost(const char *dir)
 {
 	char path[PATH_MAX];
 	struct stat sb;
-	const char *was = "missing";
+	const char *was = "missing", *sign;
+	int empty = 0;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
 	    sizeof(path))
@@ -1859,15 +1885,17 @@ env_lost(const char *dir)
 		if (sb.st_size > 0)
 			return 0;
 		was = "empty (0 bytes)";
+		empty = 1;
 	} else if (errno != ENOENT)
 		return 0;	/* LMDB's open says why */
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, WAL_FILE) >=
-	    sizeof(path) || stat(path, &sb) != 0 || sb.st_size == 0)
+	if ((sign = env_sign(dir, empty)) == NULL)
 		return 0;
 	log_errorx("%s: data.mdb is %s, yet %s beside it shows this "
 	    "directory has held a database: not making a new one. Restore a "
-	    "backup (docs/operations.md), or move %s away to start anew on "
-	    "purpose", dir, was, WAL_FILE, WAL_FILE);
+	    "backup (parleyctl restore, docs/operations.md), or %s to start "
+	    "anew on purpose", dir, was, sign, empty ? "remove the empty "
+	    "data.mdb and move " WAL_FILE " away (if there)" :
+	    "move " WAL_FILE " away");
 	return 1;
 }
 

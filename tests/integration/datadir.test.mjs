@@ -6,7 +6,10 @@
 // restarted makes a new database and serves again; data.mdb replaced by
 // another file (mv) is noticed too; a second storaged on the same data
 // directory stops at once, its storaged.data.lock deleted or not. One
-// stack, two workers.
+// stack, two workers. And a data.mdb truncated to 0 bytes in a directory
+// that held a database (its wal.log, of any length, or LMDB's lock.mdb
+// beside it) is refused at start, nothing made: until 2026-12 an empty
+// log, or none, let storaged make a new database there.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -140,5 +143,33 @@ describe('the data directory guarded', () => {
     await waitFor(async () => (await health(p)).status === 503, 5000, '/health 503 after data.mdb was replaced');
     assertJsonError(await chat(p, sid('mv'), 'refused'), 503);
     assert.match(p.logs.storaged.slice(from), /error: PARLEY_DATA_DIR \S+\/data\.mdb: replaced by another file/);
+  });
+});
+
+describe('an emptied data.mdb', () => {
+  test('truncated to 0 bytes beside its wal.log (full, empty or moved away): refused, nothing made', { timeout: 60000 }, async (t) => {
+    const p = new Parley({ masterd: false });
+    t.after(() => p.stop());
+    await p.start();
+    await p.killStoraged('SIGTERM');
+    const file = (n) => path.join(p.dataDir, n);
+    const listing = () => Object.fromEntries(fs.readdirSync(p.dataDir).sort().map((n) => [n, fs.statSync(file(n)).size]));
+    const cases = [
+      ['its wal.log', () => {}, 'wal.log'],
+      ['an empty wal.log', () => fs.truncateSync(file('wal.log'), 0), 'wal.log'],
+      ['no wal.log (moved away), lock.mdb there', () => fs.rmSync(file('wal.log')), 'lock.mdb'],
+    ];
+    for (const [what, make, sign] of cases) {
+      fs.truncateSync(file('data.mdb'), 0);
+      make();
+      const before = listing();
+      const r = spawnSync(path.join(BIN, 'parley-storaged'), [], { env: p.env(), encoding: 'utf8', timeout: 10000, killSignal: 'SIGKILL' });
+      assert.equal(r.signal, null, `${what}: it started (killed by the test's timeout):\n${r.stderr}`);
+      assert.equal(r.status, 1, `${what}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(`${p.dataDir}: data.mdb is empty (0 bytes), yet ${sign} beside it shows this directory has held a database: not making a new one`), `${what}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /created a new database/, what);
+      assert.ok(!/Sanitizer|runtime error/.test(r.stderr), r.stderr);
+      assert.deepEqual(listing(), before, `${what}: nothing made or written`);
+    }
   });
 });

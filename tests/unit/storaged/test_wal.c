@@ -827,10 +827,13 @@ size_of(const char *dir, const char *name)
 /*
  * data.mdb found empty (a copy onto a full disk) or missing beside a log,
  * after a clean stop or a crash: refused, not a new database made over
- * it (which served an empty store); nothing written. A backup restored
- * into an empty directory (data.mdb alone) or over the empty one opens,
- * and a first start that died before it wrote (both files empty) starts
- * anew.
+ * it (which served an empty store); nothing written. An empty one beside
+ * an empty log, or beside lock.mdb alone (the log moved away), is refused
+ * too: a start makes data.mdb and syncs its first commit before it makes
+ * the log, so no start that died leaves both empty (until 2026-12 both
+ * empty made a new database). A backup restored into an empty directory
+ * (data.mdb alone) or over the empty one opens, and an empty data.mdb
+ * alone starts anew.
  */
 static void
 test_lost_mdb_refused(void **state)
@@ -838,7 +841,7 @@ test_lost_mdb_refused(void **state)
 	struct fix *f = *state;
 	char a[128], b[128], copy[64];
 	off_t wal;
-	int crashed, fd;
+	int crashed, fd, i;
 
 	assert_int_equal(write_turn(f->st, 0), 0);
 	store_close(f->st);
@@ -873,14 +876,27 @@ test_lost_mdb_refused(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	rm_env(copy);
-	/* Both empty: a first start that made them and died. */
+	/* data.mdb empty beside an empty log, then beside lock.mdb alone. */
 	assert_non_null(mkdtemp(strcpy(copy, "/tmp/parley-walcopy-XXXXXX")));
-	snprintf(a, sizeof(a), "%s/data.mdb", copy);
-	assert_true((fd = open(a, O_WRONLY | O_CREAT, 0600)) >= 0);
-	close(fd);
-	snprintf(a, sizeof(a), "%s/%s", copy, WAL_FILE);
-	assert_true((fd = open(a, O_WRONLY | O_CREAT, 0600)) >= 0);
-	close(fd);
+	for (i = 0; i < 3; i++) {
+		snprintf(a, sizeof(a), "%s/%s", copy, i == 0 ? "data.mdb" :
+		    i == 1 ? WAL_FILE : "lock.mdb");
+		assert_true((fd = open(a, O_WRONLY | O_CREAT, 0600)) >= 0);
+		close(fd);
+	}
+	for (i = 0; i < 2; i++) {
+		log_set_level(LOG_LEVEL_FATAL);
+		assert_null(store_open(copy, 64, STORE_F_NOSYNC));
+		log_set_level(LOG_LEVEL_WARN);
+		assert_int_equal(size_of(copy, "data.mdb"), 0);
+		assert_int_equal(size_of(copy, "lock.mdb"), 0);
+		snprintf(a, sizeof(a), "%s/%s", copy, WAL_FILE);
+		assert_int_equal(size_of(copy, WAL_FILE), i == 0 ? 0 : -1);
+		(void)unlink(a);
+	}
+	/* An empty data.mdb alone: nothing says it held one; a new one. */
+	snprintf(a, sizeof(a), "%s/lock.mdb", copy);
+	assert_int_equal(unlink(a), 0);
 	f->st = store_open(copy, 64, STORE_F_NOSYNC);
 	assert_non_null(f->st);
 	assert_int_equal(turns_in(f->st), 0);
