@@ -12,9 +12,13 @@ const char ctl_usage[] =
 "usage: parleyctl [-S socket] [--storaged ADDRS] [-t seconds] command [options]\n"
 "\n"
 "  backup FILE            write a consistent compact copy of the data to\n"
-"                         FILE (new, mode 0600) while storaged serves; to\n"
-"                         restore: mkdir DIR && cp FILE DIR/data.mdb, then\n"
-"                         run storaged with PARLEY_DATA_DIR=DIR\n"
+"                         FILE (new, mode 0600) while storaged serves\n"
+"  restore FILE [--data-dir DIR]\n"
+"                         put backup FILE in place of the data directory's\n"
+"                         data.mdb (DIR, default $PARLEY_DATA_DIR) once\n"
+"                         storaged is stopped: verified first, its owner\n"
+"                         and mode kept, a crashed storaged's wal.log\n"
+"                         moved aside; refused while storaged runs\n"
 "  verify PATH            read a backup (or a stopped storaged's data\n"
 "                         directory or data.mdb) back without storaged:\n"
 "                         every database read whole, every record decoded;\n"
@@ -224,6 +228,32 @@ user_parse(int argc, char **argv, int *i, struct ctl_args *a, char *err,
 	return 0;
 }
 
+/* restore FILE [--data-dir DIR], either order; *i past them. */
+static int
+restore_parse(int argc, char **argv, int *i, struct ctl_args *a, char *err,
+    size_t errsz)
+{
+	const char *v;
+	int r;
+
+	a->cmd = CMD_RESTORE;
+	for (; *i < argc; (*i)++) {
+		if ((r = opt_value(argc, argv, i, "--data-dir", &v)) != 0) {
+			if (r < 0 || *v == '\0')
+				return fail(err, errsz, "%s", "restore: "
+				    "--data-dir needs a directory");
+			a->data_dir = v;
+		} else if (a->file == NULL && argv[*i][0] != '-' &&
+		    argv[*i][0] != '\0')
+			a->file = argv[*i];
+		else
+			break;
+	}
+	if (a->file == NULL)
+		return fail(err, errsz, "%s", "restore: no FILE");
+	return 0;
+}
+
 const char *
 ctl_user_name(const struct ctl_args *a, char *buf, size_t bufsz)
 {
@@ -300,6 +330,9 @@ ctl_parse(int argc, char **argv, struct ctl_args *a, char *err, size_t errsz)
 		if (i >= argc || *argv[i] == '\0')
 			return fail(err, errsz, "%s", "verify: no PATH");
 		a->file = argv[i++];
+	} else if (strcmp(cmd, "restore") == 0) {
+		if (restore_parse(argc, argv, &i, a, err, errsz) < 0)
+			return -1;
 	} else if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "widgets") == 0) {
 		a->cmd = cmd[0] == 's' ? CMD_STATS : CMD_WIDGETS;
 		for (; i < argc; i++) {

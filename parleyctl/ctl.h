@@ -9,6 +9,7 @@
  *	          are lib/exportrows.c's, as the HTTP export's
  *	client.c  one blocking connection to storaged
  *	verify.c  a copy of the data read back without storaged
+ *	restore.c a backup put in place of a stopped storaged's data.mdb
  *	partial.c a file written under a temporary name, renamed once whole
  */
 #ifndef PARLEY_CTL_H
@@ -30,14 +31,15 @@
 
 enum ctl_cmd { CMD_BACKUP, CMD_STATS, CMD_WIDGETS, CMD_EXPORT, CMD_PURGE,
     CMD_USER_ADD, CMD_USER_PASSWORD, CMD_USER_LIST, CMD_ROLE, CMD_PROMOTE,
-    CMD_VERIFY };
+    CMD_VERIFY, CMD_RESTORE };
 
 struct ctl_args {
 	const char *sock;	/* -S; NULL: PARLEY_STORAGED or --storaged */
 	const char *storaged;	/* --storaged: addresses, unparsed */
 	int timeout_s;		/* 0: the command's default */
 	enum ctl_cmd cmd;
-	const char *file;	/* backup, verify */
+	const char *file;	/* backup, verify, restore */
+	const char *data_dir;	/* restore: --data-dir; NULL: PARLEY_DATA_DIR */
 	int json;		/* stats, widgets */
 	enum export_format format;	/* export */
 	enum export_rows rows;
@@ -130,6 +132,38 @@ void ctl_close(void);
  * (err says why).
  */
 int ctl_verify(const char *path, FILE *out, char *err, size_t errsz);
+/*
+ * ctl_verify of file as a backup (whole, whatever its name), without
+ * taking its directory's locks: for restore, which holds the data
+ * directory's. 0, 1 or -1 as ctl_verify.
+ */
+int ctl_verify_backup(const char *file, FILE *out, char *err, size_t errsz);
+/*
+ * The data directory dir's locks taken as storaged takes them (the
+ * directory and its storaged.data.lock when there; exclusive or shared,
+ * never waiting) into fd (each -1 when not there): 0, or -1 when one is
+ * held (a storaged runs on dir). Released by ctl_locks_close.
+ */
+int ctl_data_lock(const char *dir, int exclusive, int fd[2]);
+void ctl_locks_close(int fd[2]);
+/*
+ * Whether dir's wal.log holds records a start would replay (its header's
+ * first u32, storaged/wal.c's wal_file_empty, is not 0): 1 or 0.
+ */
+int ctl_wal_dirty(const char *dir);
+
+/* restore.c */
+/*
+ * file (a backup) put in place of dir's data.mdb while no storaged runs
+ * on dir (its locks held throughout): file verified whole first (its
+ * report to out), copied beside data.mdb with data.mdb's owner and mode
+ * (else the directory's owner, 0600), synced and renamed over it; a
+ * wal.log holding records (a storaged that did not stop cleanly) moved
+ * aside to wal.log.before-restore-TIME. What was done said on out. 0, or
+ * -1 with err (nothing changed unless err says so).
+ */
+int ctl_restore(const char *file, const char *dir, FILE *out, char *err,
+    size_t errsz);
 
 /* partial.c */
 /*
@@ -146,6 +180,12 @@ int ctl_partial_open(const char *target, char *err, size_t errsz);
  */
 int ctl_partial_commit(const char *target, int replace, char *err,
     size_t errsz);
+/*
+ * rename(2), an existing to refused (EEXIST) unless replace: atomically
+ * where the filesystem can (RENAME_NOREPLACE), else after a look.
+ * 0, or -1 (errno).
+ */
+int ctl_rename(const char *from, const char *to, int replace);
 /* The temporary removed, if one is there. */
 void ctl_partial_drop(void);
 /*

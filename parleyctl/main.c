@@ -1,7 +1,8 @@
 /*
  * parleyctl: backup, stats, widgets, export, purge and users, through
  * parley-storaged's socket (ctl.h; the usage text is in args.c); verify
- * reads a copy of the data itself.
+ * reads a copy of the data itself, and restore puts a backup in place of
+ * a stopped storaged's data.
  *
  * A user's password is read from stdin and hashed here (st_pw_scrypt,
  * the worker's scrypt, with a fresh salt): storaged only stores the
@@ -500,6 +501,26 @@ cmd_verify(void)
 	return rc;
 }
 
+/*
+ * restore: a backup in place of a stopped storaged's data.mdb (restore.c),
+ * in --data-dir or PARLEY_DATA_DIR: named, never guessed.
+ */
+static int
+cmd_restore(void)
+{
+	const char *dir = args.data_dir != NULL ? args.data_dir :
+	    getenv("PARLEY_DATA_DIR");
+
+	if (dir == NULL || *dir == '\0')
+		die("restore: which data directory? --data-dir DIR, or "
+		    "PARLEY_DATA_DIR (the systemd units': /var/lib/parley)");
+	if (ctl_restore(args.file, dir, stdout, errbuf, sizeof(errbuf)) < 0)
+		die("%s", errbuf);
+	if (fflush(stdout) != 0)
+		die("cannot write the output");
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -525,6 +546,8 @@ main(int argc, char *argv[])
 	}
 	if (args.cmd == CMD_VERIFY)
 		return cmd_verify();
+	if (args.cmd == CMD_RESTORE)
+		return cmd_restore();
 	connect_storaged();
 	switch (args.cmd) {
 	case CMD_BACKUP:
@@ -558,6 +581,7 @@ main(int argc, char *argv[])
 		cmd_promote();
 		break;
 	case CMD_VERIFY:	/* above: no storaged */
+	case CMD_RESTORE:
 		break;
 	}
 	ctl_close();

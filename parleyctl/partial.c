@@ -97,13 +97,8 @@ ctl_partial_drop(void)
 	armed = 0;
 }
 
-/*
- * rename(2), without replacing an existing target unless replace: an
- * atomic refusal (EEXIST) where the filesystem can (RENAME_NOREPLACE),
- * else a look first.
- */
-static int
-rename_to(const char *from, const char *to, int replace)
+int
+ctl_rename(const char *from, const char *to, int replace)
 {
 	if (replace)
 		return rename(from, to);
@@ -125,7 +120,7 @@ ctl_partial_commit(const char *target, int replace, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: nothing written", target);
 		return -1;
 	}
-	if (rename_to(partial, target, replace) < 0) {
+	if (ctl_rename(partial, target, replace) < 0) {
 		snprintf(err, errsz, "%s: %s", target, errno == EEXIST ?
 		    "exists" : strerror(errno));
 		ctl_partial_drop();

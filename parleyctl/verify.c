@@ -14,7 +14,8 @@
  * kept of index entries (STORE_COUNTS) are what the indexes hold. A
  * database this build does not know, or a record format newer than it
  * reads, says the copy is a newer Parley's. Read only: LMDB opened
- * MDB_RDONLY, no lock file.
+ * MDB_RDONLY, no lock file. restore (restore.c) verifies its backup
+ * here too, and takes the data directory's locks as storaged does.
  *
  * A damaged page can crash LMDB's reads of it (a page number or a size
  * read from garbage): the file is read in a child process, which tells
@@ -889,9 +890,8 @@ whole_check(struct verify *v, MDB_env *env, int dirty)
 	return -1;
 }
 
-/* lock_check's two fds closed (-1: none). */
-static void
-locks_close(int fd[2])
+void
+ctl_locks_close(int fd[2])
 {
 	int i;
 
@@ -901,14 +901,12 @@ locks_close(int fd[2])
 }
 
 /*
- * dir itself and its storaged.data.lock, when it is there, taken
- * (shared) while we read: storaged locks both (the file can be deleted
- * under it, the directory it holds open cannot). -1 (said in err) when a
- * storaged holds one, whose writes would change the file under us.
- * fd: the two locks' (each -1 when not there), for locks_close.
+ * dir itself and its storaged.data.lock, when it is there, taken: storaged
+ * locks both (the file can be deleted under it, the directory it holds
+ * open cannot).
  */
-static int
-lock_check(const char *dir, int fd[2], char *err, size_t errsz)
+int
+ctl_data_lock(const char *dir, int exclusive, int fd[2])
 {
 	char path[PATH_MAX];
 	int i;
@@ -917,22 +915,30 @@ lock_check(const char *dir, int fd[2], char *err, size_t errsz)
 	fd[1] = (size_t)snprintf(path, sizeof(path), "%s/storaged.data.lock",
 	    dir) >= sizeof(path) ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < 2; i++)
-		if (fd[i] >= 0 && flock(fd[i], LOCK_SH | LOCK_NB) < 0) {
-			locks_close(fd);
-			snprintf(err, errsz, "verify: a storaged is running "
-			    "on %s: verify a backup of it (parleyctl backup "
-			    "FILE), or stop it first", dir);
+		if (fd[i] >= 0 && flock(fd[i], (exclusive ? LOCK_EX :
+		    LOCK_SH) | LOCK_NB) < 0) {
+			ctl_locks_close(fd);
 			return -1;
 		}
 	return 0;
 }
 
 /*
- * Whether dir's wal.log holds records a start would replay: its header's
- * first u32 (storaged/wal.c's wal_file_empty) is not 0.
+ * dir's locks taken (shared) while we read: -1 (said in err) when a
+ * storaged holds one, whose writes would change the file under us.
  */
 static int
-wal_dirty(const char *dir)
+lock_check(const char *dir, int fd[2], char *err, size_t errsz)
+{
+	if (ctl_data_lock(dir, 0, fd) == 0)
+		return 0;
+	snprintf(err, errsz, "verify: a storaged is running on %s: verify a "
+	    "backup of it (parleyctl backup FILE), or stop it first", dir);
+	return -1;
+}
+
+int
+ctl_wal_dirty(const char *dir)
 {
 	char path[PATH_MAX];
 	uint8_t hdr[4];
@@ -986,7 +992,8 @@ long_path:
 
 /*
  * The walk itself, in the child: file read whole, what it found printed
- * to out; 0 none found, 1 found, -1 not read at all (err says why).
+ * to out; 0 none found, 1 found, -1 not read at all (err says why). dir
+ * NULL: file is a backup, held whole whatever its name.
  */
 static int
 verify_walk(const char *file, const char *dir, FILE *out, char *err,
@@ -999,8 +1006,9 @@ verify_walk(const char *file, const char *dir, FILE *out, char *err,
 	int dirty, rc;
 
 	/* A backup is whole; a data.mdb beside a wal.log maybe not. */
-	dirty = strcmp(strrchr(file, '/') ? strrchr(file, '/') + 1 : file,
-	    "data.mdb") == 0 && wal_dirty(dir);
+	dirty = dir != NULL && strcmp(strrchr(file, '/') ?
+	    strrchr(file, '/') + 1 : file, "data.mdb") == 0 &&
+	    ctl_wal_dirty(dir);
 	checking(&v, "its first pages");
 	if ((rc = mdb_env_create(&env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(env, NDBS)) != 0 ||
@@ -1087,29 +1095,30 @@ verify_child(const char *file, const char *dir, FILE *out, int fd)
 	_exit(0);
 }
 
-int
-ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
+/*
+ * file read in a child (verify_child), its report printed to out: as
+ * ctl_verify, without the locks (dir NULL: file is a backup).
+ */
+static int
+verify_run(const char *file, const char *dir, FILE *out, char *err,
+    size_t errsz)
 {
-	char file[PATH_MAX], dir[PATH_MAX];
 	struct note last = { .what = "its first pages" }, n;
 	ssize_t got;
 	size_t have = 0;
 	pid_t pid;
-	int lockfd[2], p[2], status = 0, rc = -1;
+	int p[2], status = 0;
 
-	if (data_file(path, file, sizeof(file), dir, sizeof(dir), err,
-	    errsz) < 0 || lock_check(dir, lockfd, err, errsz) < 0)
-		return -1;
 	fflush(out);
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(err, errsz, "verify: pipe: %s", strerror(errno));
-		goto done;
+		return -1;
 	}
 	if ((pid = fork()) < 0) {
 		snprintf(err, errsz, "verify: fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
-		goto done;
+		return -1;
 	}
 	if (pid == 0) {
 		close(p[0]);
@@ -1132,9 +1141,9 @@ ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (last.done && last.sig == 0) {
-		if ((rc = last.rc) < 0)
+		if (last.rc < 0)
 			strlcpy(err, last.what, errsz);
-		goto done;
+		return last.rc;
 	}
 	/* The child crashed, or died of the sanitizers' report: damaged. */
 	if (last.sig == 0 && WIFSIGNALED(status))
@@ -1152,8 +1161,25 @@ ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
 	    "decoded: PROBLEMS FOUND\n", file, last.entries, last.records);
 	fprintf(out, "%s: %" PRIu64 " problem%s\n", file, last.problems + 1,
 	    last.problems == 0 ? "" : "s");
-	rc = 1;
-done:
-	locks_close(lockfd);
+	return 1;
+}
+
+int
+ctl_verify(const char *path, FILE *out, char *err, size_t errsz)
+{
+	char file[PATH_MAX], dir[PATH_MAX];
+	int lockfd[2], rc;
+
+	if (data_file(path, file, sizeof(file), dir, sizeof(dir), err,
+	    errsz) < 0 || lock_check(dir, lockfd, err, errsz) < 0)
+		return -1;
+	rc = verify_run(file, dir, out, err, errsz);
+	ctl_locks_close(lockfd);
 	return rc;
+}
+
+int
+ctl_verify_backup(const char *file, FILE *out, char *err, size_t errsz)
+{
+	return verify_run(file, NULL, out, err, errsz);
 }

@@ -300,9 +300,9 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
       const st = JSON.parse(await ok(['-S', sock, 'stats', '--json']));
       assert.ok(st.conversations >= 6 + before.length);
       assert.ok(st.conversations <= 6 + acked.length + 8, 'nothing made up');
-      // In place (parleyctl(8): stop storaged, put the file in place as
-      // data.mdb): the backup as it was, not with the later writes its log
-      // held replayed over it (after a checkpoint since, it refused to start).
+      // In place (parleyctl(8): stop storaged, parleyctl restore): the
+      // backup as it was, not with the later writes its log held replayed
+      // over it (after a checkpoint since, it refused to start).
       const b2 = path.join(p.tmp, 'backup2.mdb');
       await ok(['-S', sock, 'backup', b2]);
       for (const who of ['late@example.com', 'later@example.com']) {
@@ -310,7 +310,7 @@ describe('parleyctl against a running Parley', { concurrency: true }, () => {
         await ok(['-S', sock, 'backup', path.join(p.tmp, `after-${who}.mdb`)]);	// a checkpoint
       }
       await restored.stop();
-      fs.copyFileSync(b2, path.join(data, 'data.mdb'));
+      await ok(['restore', '--data-dir', data, b2]);
       restored = await storagedOn(data, run);
       assert.doesNotMatch(await ok(['-S', restored.sock, 'user', 'list']), /late@example\.com|later@example\.com/);
       await restored.stop();

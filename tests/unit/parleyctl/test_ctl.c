@@ -58,6 +58,17 @@ test_parse_ok(void **state)
 	assert_int_equal(parse(ARGV("backup", "f.mdb"), &a, err), 0);
 	assert_int_equal(a.cmd, CMD_BACKUP);
 	assert_string_equal(a.file, "f.mdb");
+	assert_int_equal(parse(ARGV("restore", "f.mdb"), &a, err), 0);
+	assert_int_equal(a.cmd, CMD_RESTORE);
+	assert_string_equal(a.file, "f.mdb");
+	assert_null(a.data_dir);
+	assert_int_equal(parse(ARGV("restore", "--data-dir", "/d", "f.mdb"),
+	    &a, err), 0);
+	assert_string_equal(a.file, "f.mdb");
+	assert_string_equal(a.data_dir, "/d");
+	assert_int_equal(parse(ARGV("restore", "f.mdb", "--data-dir=/e"), &a,
+	    err), 0);
+	assert_string_equal(a.data_dir, "/e");
 	assert_int_equal(parse(ARGV("verify", "/var/lib/parley"), &a, err), 0);
 	assert_int_equal(a.cmd, CMD_VERIFY);
 	assert_string_equal(a.file, "/var/lib/parley");
@@ -143,6 +154,10 @@ test_parse_errors(void **state)
 		{ { "parleyctl", "verify" }, "verify: no PATH" },
 		{ { "parleyctl", "verify", "" }, "verify: no PATH" },
 		{ { "parleyctl", "verify", "a", "b" }, "unexpected argument b" },
+		{ { "parleyctl", "restore" }, "restore: no FILE" },
+		{ { "parleyctl", "restore", "a", "b" }, "unexpected argument b" },
+		{ { "parleyctl", "restore", "a", "--data-dir" }, "restore: "
+		    "--data-dir needs a directory" },
 		{ { "parleyctl", "stats", "--csv" }, "unexpected argument "
 		    "--csv" },
 		{ { "parleyctl", "export", "--format", "xml" }, "export: format "
