@@ -8,7 +8,8 @@
 // - a message sent on a socket that turns out dead (the server never
 //   acknowledged it) is given back in the text area, not lost; one the
 //   server acknowledged (typing_start, or while a person answers the
-//   handoff state again) stays sent;
+//   handoff state again) stays sent; one the server refuses, storing
+//   nothing (the daily cap), leaves the list and is given back too;
 // - the unread count in the page's title takes off only the widget's own
 //   "(N) ", never the host page's own count;
 // - the offline notice does not say messages cannot be sent (Send stays
@@ -337,6 +338,54 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       for (const pid of victims) process.kill(pid, 'SIGKILL');
       await ctx.close();
     }
+  });
+
+  // The server refuses a message and stores nothing (docs/widget-protocol.md:
+  // the daily cap's daily_limit here; rate_limited, busy, resuming,
+  // reply_in_progress, message_not_saved, contact_required alike): its
+  // bubble goes and its words come back to the text area, before what the
+  // visitor wrote meanwhile, to send again. (It stayed shown as sent, the
+  // words gone with the emptied text area.)
+  test('a message the server refuses (the daily cap) comes back in the text area, not shown as sent', async () => {
+    const w = await widget({ name: 'C', daily_message_cap: 1 });
+    const { ctx, page } = await openPage(browser);
+    const state = () => page.evaluate(() => ({
+      msgs: window.ParleyChat.messages().map((m) => `${m.role} ${m.state}: ${m.content}`),
+      input: document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="input"]').value,
+      error: [...document.getElementById('parley-chat-widget').shadowRoot.querySelectorAll('[data-part="error"]')].map((e) => e.textContent),
+      send: !document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="send"]').disabled,
+    }));
+    const answered = ['user : first', 'assistant done: You said: first'];
+    try {
+      await openPanel(page, w, stack.host);
+      await page.fill(part('input'), 'first');
+      await page.press(part('input'), 'Enter');
+      await hasDone(page, 2);
+      // the cap reached: the next is refused
+      await page.fill(part('input'), 'my second question');
+      await page.press(part('input'), 'Enter');
+      await page.waitForSelector(part('error'), { timeout: 10000 });
+      let r = await state();
+      assert.deepEqual(r.msgs, answered, `no bubble for it, no failed reply: ${JSON.stringify(r)}`);
+      assert.equal(r.input, 'my second question', 'its words back in the text area');
+      assert.equal(r.error.length, 1);
+      assert.match(r.error[0], /daily message limit/, 'the server\'s words');
+      assert.ok(r.send, 'Send free');
+      // sent while the visitor has written more: theirs stays, after it
+      await page.evaluate(() => window.ParleyChat.send('a third'));
+      r = await state();
+      assert.deepEqual(r.msgs, answered, JSON.stringify(r));
+      assert.equal(r.input, 'a third\nmy second question');
+      assert.equal(r.error.length, 1);
+      // the cap lifted: what came back goes, and is answered
+      assert.equal((await admin('PATCH', `/v1/admin/widgets/${w.widget_id}`, { daily_message_cap: null })).status, 200);
+      await page.fill(part('input'), 'my second question');
+      await page.press(part('input'), 'Enter');
+      await hasDone(page, 4);
+      r = await state();
+      assert.deepEqual(r.msgs, [...answered, 'user : my second question', 'assistant done: You said: my second question']);
+      assert.deepEqual(r.error, [], 'the error went with the next message');
+    } finally { await ctx.close(); }
   });
 
   test('while a person answers, a stored message stays sent when the socket closes later', async () => {

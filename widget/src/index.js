@@ -54,7 +54,6 @@ const TEXT = {
   handoffLabel: 'Talk to a person',
   // away mode (outside business hours, or no one at the dashboard)
   awayLabel: 'Leave a message',
-  typingText: 'Typing',
   agentName: 'Support',
   // setup failures: the owner's to fix (the console says how)
   unreachableText: 'Cannot connect to the chat.',
@@ -662,8 +661,6 @@ function mount(script, cfg, base, broken, lang) {
   // att.busy while one uploads; att() shows the files of the messages listed.
   let att = () => {};
   const files = () => part('attach').then((a) => a && (att = a)());
-  let typer = null; // the person's typing bubble
-  let typerTimer = 0;
   const waiters = []; // send() before the socket was up: resolved by `session` (or `identity`) (1) or end() (0)
   const flush = () => waiters.splice(0).forEach((r) => r(1));
 
@@ -759,14 +756,7 @@ function mount(script, cfg, base, broken, lang) {
       // a message the server never acknowledged was not stored: its text
       // goes back in the text area, its files in the strip, to send again
       // once connected
-      if (unsent) {
-        back = unsent;
-        input.value = unsent.t + (input.value && '\n' + input.value);
-        unsent.back && unsent.back(); // its files (the attach part)
-        unsent.remove();
-        unsent = null;
-        grow();
-      }
+      if (unsent) (back = unsent), giveBack();
       asking = false;
       if (form) form.busy = false; // its answer was lost with the socket: it may be sent again
       const d = Math.min(15000, 500 * 2 ** tries++);
@@ -877,7 +867,6 @@ function mount(script, cfg, base, broken, lang) {
       msgs.forEach((m) => (fr.appendChild(bubble(m.role, m.content, m.status, m.name)).d = m));
       clearError();
       [...list.children].forEach((el) => el === welcome || el.keep || (cur && (el === cur.u || el === cur.m)) || el.remove());
-      typer = null;
       list.insertBefore(fr, welcome.nextSibling);
       talked = talked || msgs.some((m) => m.role === 'user');
       sync();
@@ -887,8 +876,9 @@ function mount(script, cfg, base, broken, lang) {
       if (msgs.some((m) => m.sources)) part('sources').then((show) => show && show());
       emit('history', { messages: msgs, truncated: !!f.truncated });
     } else if (f.role === 'agent') {
-      // a person: typing, or their message (never the assistant's turn)
-      typing(type === 'typing_start' && (f.name || T.agentName));
+      // a person: typing (the handoff part's bubble), or their message
+      // (never the assistant's turn)
+      part('handoff').then((p) => p && p.typing(type === 'typing_start', f.name));
       if (type === 'message' && typeof f.content === 'string') {
         add(bubble('agent', f.content, 0, f.name)).d = f;
         unread((f.name || T.agentName) + ': ' + f.content);
@@ -940,6 +930,9 @@ function mount(script, cfg, base, broken, lang) {
         askHuman();
       } else doneForm();
     } else if (type === 'error') {
+      // the visitor's message refused, nothing stored (docs/widget-protocol.md):
+      // its bubble goes, its words (and files) come back to send again
+      if (unsent && /^(reply_in_progress|rate_limited|daily_limit|busy|resuming|message_not_saved|contact_required)$/.test(f.code)) giveBack();
       asking = unsent = null;
       const err = { message: String(f.message || T.errorText), show: 1 };
       if (form && form.busy) form.err.textContent = err.message; // the contact info was refused
@@ -952,6 +945,18 @@ function mount(script, cfg, base, broken, lang) {
       }
       sync();
     }
+  }
+
+  // The visitor's message the server does not have (its socket lost
+  // first, or refused): its text back in the text area, before what the
+  // visitor wrote since, its files in the strip (the attach part), its
+  // bubble gone.
+  function giveBack() {
+    input.value = unsent.t + (input.value && '\n' + input.value);
+    unsent.back && unsent.back();
+    unsent.remove();
+    unsent = null;
+    grow();
   }
 
   // Another tab's turn: its reply ended (or this tab's began), or its
@@ -998,20 +1003,8 @@ function mount(script, cfg, base, broken, lang) {
     hand = state;
     store.set(key('hand'), left && state == 'waiting_human' ? 'left' : state);
     part('handoff').then((p) => p && g === gen && p.status(handStatus, state, was, name, left));
-    if (state !== 'human') typing(false);
     if (state !== 'waiting_human') leftMsg = false; // the message left is answered
     sync();
-  }
-
-  // The person's typing bubble: on (their name) or off (false).
-  function typing(name) {
-    clearTimeout(typerTimer);
-    if (typer) typer.remove();
-    typer = null;
-    if (!name) return;
-    typer = add(bubble('agent', null, 'pending', name));
-    typer.c.append(dots(T.typingText));
-    typerTimer = setTimeout(typing, 20000); // a typing_stop lost with its dashboard
   }
 
   // The forms part shows the contact form ('contact': only the fields the
@@ -1283,7 +1276,7 @@ function mount(script, cfg, base, broken, lang) {
     // [{role: 'user'|'assistant', content, state}]; state '' for user.
     messages: () =>
       [...list.children]
-        .filter((m) => m.c && m !== welcome && m !== typer)
+        .filter((m) => m.c && m !== welcome)
         .map((m) => ({ role: m.getAttribute('data-role'), content: m.t, state: m.getAttribute('data-state') || '' })),
     // A new session: a new id, the list emptied (welcome kept), storage cleared.
     reset() {
@@ -1331,7 +1324,6 @@ function mount(script, cfg, base, broken, lang) {
       dirWatch.disconnect();
       clearTimeout(retryTimer);
       clearTimeout(announceTimer);
-      clearTimeout(typerTimer);
       host.remove();
       if (window.ParleyChat === api) delete window.ParleyChat;
       if (window.OpenChatWidget === api) delete window.OpenChatWidget;

@@ -7,7 +7,11 @@
 //     left a message, the away form), hidden when it has nothing to say;
 //   press(): the availability now is asked for, and its answer (or, none
 //     within 2 s, the one known) picks "Leave a message" (the away form)
-//     or a person (the core's askHuman).
+//     or a person (the core's askHuman);
+//   typing(on, name): a person's typing bubble (typing_start and
+//     typing_stop of role agent; their message ends it), shown or taken
+//     away; it goes by itself after 20 s (a typing_stop lost with its
+//     dashboard) and when the conversation is handed back.
 
 // This part's texts (English; every src/lang/<code>.js has them too),
 // in ctx.T once given to ctx.text.
@@ -16,11 +20,24 @@ const TEXT = {
   awayDoneText: 'Thanks! We got your message and will reply by email.',
   joinedText: '{name} joined',
   backText: 'The assistant is back',
+  typingText: 'Typing',
 };
 
 export default function (ctx) {
   const T = ctx.text(TEXT);
   let picking = 0; // pressed, its availability not yet here (a timer)
+  let typer = null; // the person's typing bubble
+  let timer = 0;
+  function typing(on, name) {
+    clearTimeout(timer);
+    if (typer) typer.remove();
+    typer = null;
+    if (!on) return;
+    typer = ctx.add(ctx.bubble('agent', null, 'pending', name));
+    typer.c.append(ctx.h('span', { 'data-part': 'typing' }, [T.typingText, ctx.h('i'), ctx.h('i'), ctx.h('i')]));
+    typer.c = null; // (not one of ParleyChat.messages())
+    timer = setTimeout(typing, 20000);
+  }
   function choose() {
     picking = clearTimeout(picking); // (undefined: none)
     const f = ctx.root.getRootNode().activeElement;
@@ -35,8 +52,11 @@ export default function (ctx) {
   ctx.onFrame('availability', () => picking && choose());
   // nor is a press's choice made for a session reset() ended
   ctx.on(ctx.host, 'parley:reset', () => (picking = clearTimeout(picking)));
+  ctx.on(ctx.host, 'parley:destroy', () => clearTimeout(timer));
   return {
+    typing,
     status(line, state, was, name, left) {
+      if (state !== 'human') typing();
       // (a replacer function: a name's $' or $& is not a pattern)
       line.textContent =
         state === 'human'
