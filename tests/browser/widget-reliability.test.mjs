@@ -1,5 +1,8 @@
 // The widget when the connection fails it, in headless Chromium against
 // the real daemons and the mock model:
+// - an error frame answering another client frame than the message (its
+//   `frame`: a thumb, a late confirm) is shown and leaves the reply being
+//   written to go on in its one bubble; the turn's error ends it;
 // - a reply cut off by a lost socket (stored as interrupted), or stopped
 //   by the visitor, shows after the reconnect or a reload as a stopped one
 //   (data-state="stopped", the "Stopped." note), never as a finished
@@ -158,6 +161,74 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await waitConnected(page, 10000);
       await page.waitForFunction(() => window.ParleyChat.messages().length === 2, null, { timeout: 10000 });
       assert.equal((await lastReply(page)).state, 'stopped', 'after a reload too');
+    } finally { await ctx.close(); }
+  });
+
+  // Every `error` names the client frame it answers (`frame`): only the
+  // turn's ("message"; none from an older server) ends the reply being
+  // written. The server's reply to another frame (a thumb, a late confirm)
+  // sent while a reply streams is made here, by the page's socket routed:
+  // it is shown, and the reply goes on in its one bubble to its end, no
+  // parley:error (every error ended it: marked failed, parley:error, the
+  // tools part's cards ended, and the next token opened a second bubble).
+  // The turn's error still ends it (the server's frames of that turn after
+  // it dropped here).
+  test('an error for another frame than the message leaves the reply streaming; the turn\'s ends it', async () => {
+    const w = await widget({ name: 'F' });
+    const { ctx, page } = await openPage(browser);
+    try {
+      let route = null;
+      let drop = false; // the server's frames of the turn the page was told failed
+      await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+        route = ws;
+        const server = ws.connectToServer();
+        ws.onMessage((m) => server.send(m));
+        server.onMessage((m) => {
+          const type = JSON.parse(m).type;
+          if (drop && /^(token|message|typing_stop)$/.test(type)) drop = type !== 'typing_stop';
+          else ws.send(m);
+        });
+      });
+      await openPanel(page, w, stack.host);
+      const events = (name) => page.evaluate((n) => window.__events.filter((e) => e.name === n).map((e) => e.detail), name);
+      const boxes = () => page.evaluate(() => [...document.getElementById('parley-chat-widget').shadowRoot
+        .querySelectorAll('[data-part="error"]')].map((e) => e.textContent));
+      const error = (o) => route.send(JSON.stringify({ type: 'error', ...o }));
+
+      await page.fill(part('input'), 'slow one [[mock:chunks=12,delay=250]]');
+      await page.press(part('input'), 'Enter');
+      await streaming(page);
+      error({ frame: 'feedback', code: 'feedback_not_saved', message: 'Your feedback could not be saved. Please try again.' });
+      error({ frame: 'confirm', message: 'confirm: no call waits for call_x' });
+      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+        .querySelectorAll('[data-part="error"]').length === 2, null, { timeout: 5000 });
+      assert.equal((await lastReply(page)).state, 'streaming', 'still written');
+      await hasDone(page, 2);
+      assert.deepEqual((await page.evaluate(() => window.ParleyChat.messages())).map((m) => `${m.role} ${m.state}: ${m.content}`),
+        ['user : slow one [[mock:chunks=12,delay=250]]', 'assistant done: You said: slow one'], 'one bubble, the whole reply');
+      assert.deepEqual(await boxes(), ['Your feedback could not be saved. Please try again.', 'confirm: no call waits for call_x'], 'both shown');
+      assert.deepEqual(await events('error'), [], 'no parley:error');
+      assert.equal((await events('reply')).length, 1);
+
+      // the turn's error, named (frame "message") or not (an older server): the reply ends failed
+      for (const frame of ['message', undefined]) {
+        const text = `slow ${frame || 'unnamed'} [[mock:chunks=12,delay=250]]`;
+        await page.fill(part('input'), text);
+        await page.press(part('input'), 'Enter');
+        await streaming(page);
+        drop = true;
+        error({ frame, code: 'model_failed', message: 'The assistant could not answer right now. Please try again.' });
+        await page.waitForFunction(() => !document.getElementById('parley-chat-widget').shadowRoot
+          .querySelector('[data-part="send"]').disabled, null, { timeout: 5000 });
+        const m = await page.evaluate(() => window.ParleyChat.messages());
+        assert.deepEqual(m.slice(-2).map((x) => `${x.role} ${x.state}`), ['user ', 'assistant error'], `${frame}: ${JSON.stringify(m)}`);
+        const so = m[m.length - 1].content;
+        assert.ok(so && `You said: slow ${frame || 'unnamed'}`.startsWith(so), `the words written so far: ${so}`);
+        assert.equal(m[m.length - 2].content, text);
+        assert.deepEqual((await events('error')).map((d) => d.error), ['The assistant could not answer right now. Please try again.'].concat(frame ? [] : ['The assistant could not answer right now. Please try again.']));
+        assert.deepEqual((await boxes()).slice(-1), ['The assistant could not answer right now. Please try again.']);
+        await waitFor(() => !drop, 10000, 'the server\'s turn over');
+      }
     } finally { await ctx.close(); }
   });
 

@@ -127,12 +127,12 @@ function newSessionId() {
 // luminance); one of them always reaches 4.5:1.
 function textOn(hex) {
   let s = hex.slice(1);
+  let l = 0;
   if (s.length === 3) s = s.replace(/./g, '$&$&');
-  const [r, g, b] = [0, 2, 4].map((i) => {
-    const c = parseInt(s.substr(i, 2), 16) / 255;
-    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  [0.2126, 0.7152, 0.0722].forEach((k, i) => {
+    const c = parseInt(s.substr(2 * i, 2), 16) / 255;
+    l += k * (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
   });
-  const l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
   return 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 ? '#fff' : '#000';
 }
 
@@ -532,12 +532,7 @@ function mount(script, cfg, base, broken, lang) {
     cur = null;
     const m = t.m;
     m.removeAttribute('aria-busy');
-    let state;
-    if (done != null) {
-      t.text = done;
-      state = 'done';
-    } else if (t.ac.signal.aborted) state = 'stopped';
-    else state = 'error';
+    const state = done != null ? ((t.text = done), 'done') : t.ac.signal.aborted ? 'stopped' : 'error';
     if (t.text) paint(t);
     else m.remove();
     m.t = t.text;
@@ -930,13 +925,20 @@ function mount(script, cfg, base, broken, lang) {
         askHuman();
       } else doneForm();
     } else if (type === 'error') {
-      // the visitor's message refused, nothing stored (docs/widget-protocol.md):
-      // its bubble goes, its words (and files) come back to send again
-      if (unsent && /^(reply_in_progress|rate_limited|daily_limit|busy|resuming|message_not_saved|contact_required)$/.test(f.code)) giveBack();
-      asking = unsent = null;
+      // The turn's (frame: the client frame it answers, "message"; none
+      // from an older server) ends the reply being written; another
+      // frame's (a thumb, identify, a late confirm...) is only shown.
+      const turnErr = !f.frame || f.frame == 'message';
+      asking = null;
+      if (turnErr) {
+        // the visitor's message refused, nothing stored (docs/widget-protocol.md):
+        // its bubble goes, its words (and files) come back to send again
+        if (unsent && /^(reply_in_progress|rate_limited|daily_limit|busy|resuming|message_not_saved|contact_required)$/.test(f.code)) giveBack();
+        unsent = null;
+      }
       const err = { message: String(f.message || T.errorText), show: 1 };
       if (form && form.busy) form.err.textContent = err.message; // the contact info was refused
-      else if (cur) finish(cur, null, err);
+      else if (cur && turnErr) finish(cur, null, err);
       else showError(err);
       if (form) form.busy = false;
       if (f.code == 'contact_required') {
