@@ -182,8 +182,11 @@ const char *st_kbsource_invalid(const struct st_kbsource *s);
 #define ST_KB_PAGE_PARTS_MAX	20	/* pages a long document is put as */
 #define ST_KB_SPACE_HEX		16	/* a vector space's id, hex */
 #define ST_KB_SPACES_MAX	4	/* spaces of a source beside the install's */
-/* A page's spaces: their ids, each and a newline. */
-#define ST_KB_PAGE_SPACES_MAX	(ST_KB_SPACES_MAX * (ST_KB_SPACE_HEX + 1))
+/*
+ * A page's spaces: their ids, each and a newline; in ST_KB_PAGE_GET's
+ * answer, the install's too (id "": an empty line).
+ */
+#define ST_KB_PAGE_SPACES_MAX	(ST_KB_SPACES_MAX * (ST_KB_SPACE_HEX + 1) + 1)
 #define ST_KB_PAGES_LIMIT_MAX	200	/* pages an ST_KB_PAGES lists */
 #define ST_KB_CURSOR_MAX	32	/* its cursor: a page key's hash, hex */
 

@@ -676,15 +676,17 @@
 /* ------------------------------------- a knowledge source (kbmsg.h) */
 
 /*
- * The source record, of format 2 (format 1: no embedding_tokens). A
- * crawl's url is its start page or
- * sitemap; a file's the name it was uploaded under; a qa's question and
+ * The source record, of format 3 (format 1: no embedding_tokens; 2: no
+ * sync_again). A crawl's url is its start page or sitemap; a file's the name it was uploaded under; a qa's question and
  * answer are its one chunk. language: the widget language its words are
  * analysed in ("" is English). max_pages, max_depth: a crawl's bounds
  * (null: the fetcher's defaults); sync_hours: how often it syncs again
  * (null: on demand only). status, error, pages, chunks and the times are
  * storaged's; embed_tokens, the tokens the embedding model reported for
- * its pages (PARLEY_EMBED_MODEL), summed (at most UINT32_MAX).
+ * its pages (PARLEY_EMBED_MODEL), summed (at most UINT32_MAX);
+ * sync_again, set when an agent reading it got an embedding model (or
+ * server) while it synced: the running sync's spaces were fixed when it
+ * began, so its end makes it due again at once (kb_sync_soon).
  */
 #define ST_KBSOURCE_ROWS(F)						\
 	F(BUF, id, "id", 1, RF_RO,					\
@@ -728,7 +730,9 @@
 	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
 	    RF_ADM, 0, 0)						\
 	F(U32, embed_tokens, "embedding_tokens", 2, RF_RO,		\
-	    RF_ADM, UINT32_MAX, 0)
+	    RF_ADM, UINT32_MAX, 0)					\
+	F(BOOL, sync_again, "sync_again", 3, RF_RO,			\
+	    RF_HID, 1, 0)
 
 /* --------------------------------------- a knowledge page (kbmsg.h) */
 
@@ -745,7 +749,9 @@
  * chunks is stored as parts of that many, the first under its URL (with
  * parts, their count), the next ones under the URL and "#part-2", ...
  * (0 or 1: one part); and the vector spaces (st_kb_space) other than
- * the install's its chunks have vectors in, each id and a newline; since
+ * the install's its chunks have vectors in, each id and a newline (those
+ * of its part alone: ST_KB_PAGE_GET answers those of every part, and the
+ * install's as an empty line when its chunks have its vectors); since
  * format 3, the start directory its links follow (links_base: a changed
  * start URL has other links, so stored ones of another base are not
  * followed, the page read whole again); since format 4, the language its

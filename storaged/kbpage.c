@@ -282,6 +282,7 @@ store_kb_due(struct store_txn *t, const struct st_kb_due_req *q,
 		/* A new sync: later than any before it. */
 		s.sync_id = now > s.sync_id ? now : s.sync_id + 1;
 		s.sync_status = ST_KB_SYNCING;
+		s.sync_again = 0;	/* its spaces are today's (job_spaces) */
 		kbsource_due(t, &s, now + q->lease_ms);
 		kbsource_save(t, &s);
 		out->jobs[out->n++].s = s;	/* its strings the reply's */
@@ -292,11 +293,101 @@ store_kb_due(struct store_txn *t, const struct st_kb_due_req *q,
 
 /* ---------------------------------------------------------- the pages */
 
+/* Keeps in the list of spaces a (st_kbpage's) those b holds too. */
+static void
+spaces_meet(char *a, const char *b)
+{
+	char id[ST_KB_SPACE_HEX + 1], *p, *w = a, *nl;
+	size_t n;
+
+	for (p = a; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		n = (size_t)(nl - p);
+		if (n > ST_KB_SPACE_HEX)
+			continue;
+		memcpy(id, p, n);
+		id[n] = '\0';
+		if (st_kb_spaces_have(b, id)) {
+			memmove(w, p, n + 1);
+			w += n + 1;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * Whether the part under k has its chunks' vectors in org's install
+ * space: 1 (or it has no chunk), 0, or -1. Its first chunk's tells, a
+ * part's vectors being put all at once (kb_vec_put_many).
+ */
+static int
+part_install_held(struct store_txn *t, const char *org,
+    const uint8_t k[PAGE_KEY_LEN])
+{
+	MDB_cursor *cur;
+	MDB_val kk, v;
+	uint64_t id = 0;
+	int rc;
+
+	if ((cur = txn_seek(t, t->st->kb_page_chunks, k, PAGE_KEY_LEN, &kk,
+	    &v, &rc)) == NULL)
+		return -1;
+	if (rc == 0 && kk.mv_size == CHUNK_KEY_LEN &&
+	    memcmp(kk.mv_data, k, PAGE_KEY_LEN) == 0)
+		id = proto_get_be64((const uint8_t *)kk.mv_data +
+		    PAGE_KEY_LEN);
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_lmdb(t, rc, "walk knowledge page chunks");
+	return id == 0 ? 1 : kb_vec_has(t, org, id);
+}
+
+/*
+ * Page p's spaces (its first part's, under url) made those every part
+ * holds: the parts' lists met, and the install's space, as an empty
+ * line first, when each part has its vectors (part_install_held). A
+ * part missing holds none. 0, or -1.
+ */
+static int
+page_spaces(struct store_txn *t, const struct st_kbsource *s,
+    const char *url, struct st_kbpage *p)
+{
+	char u[ST_KB_URL_MAX + 16], *sp;
+	uint8_t k[PAGE_KEY_LEN];
+	struct st_kbpage part;
+	uint32_t i;
+	int held, rc;
+
+	page_key(k, s->id, url);
+	held = part_install_held(t, s->org, k);
+	for (i = 2; i <= p->parts && held >= 0 && !t->err; i++) {
+		snprintf(u, sizeof(u), "%s#part-%u", url, i);
+		page_key(k, s->id, u);
+		if ((rc = page_load(t, k, &part)) < 0)
+			return -1;
+		if (p->spaces != NULL)
+			spaces_meet(p->spaces, rc == 0 && part.spaces != NULL ?
+			    part.spaces : "");
+		if (rc == 0)
+			st_kbpage_free(&part);
+		if (held == 1)
+			held = rc == 0 ? part_install_held(t, s->org, k) : 0;
+	}
+	if (held < 0 || t->err)
+		return -1;
+	if (asprintf(&sp, "%s%s", held ? "\n" : "", p->spaces != NULL ?
+	    p->spaces : "") < 0)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	free(p->spaces);
+	p->spaces = sp;
+	return 0;
+}
+
 int
 store_kb_page_get(struct store_txn *t, const struct st_kb_page_get_req *q,
     struct st_kbpage *out)
 {
 	uint8_t k[PAGE_KEY_LEN];
+	struct st_kbsource s;
 	int rc;
 
 	if (t->err)
@@ -306,6 +397,10 @@ store_kb_page_get(struct store_txn *t, const struct st_kb_page_get_req *q,
 	page_key(k, q->source_id, q->url);
 	if ((rc = page_load(t, k, out)) == 1)
 		return store_fail(t, PROTO_E_NOT_FOUND, "no such page");
+	if (rc == 0 && kbsource_load(t, q->source_id, &s) == 0) {
+		(void)page_spaces(t, &s, q->url, out);
+		st_kbsource_free(&s);
+	}
 	return t->err;
 }
 
@@ -601,7 +696,9 @@ store_kb_sync_done(struct store_txn *t, const struct st_kb_sync_done_req *q,
 	}
 	s.sync_status = q->ok ? ST_KB_READY : ST_KB_FAILED;
 	s.synced_at = now;
-	kbsource_due(t, &s, kbsource_next_sync(&s, now));
+	/* An agent's space came while it ran: synced again for it now. */
+	kbsource_due(t, &s, s.sync_again ? now : kbsource_next_sync(&s, now));
+	s.sync_again = 0;
 	kbsource_save(t, &s);
 out:
 	st_kbsource_free(&s);
@@ -635,9 +732,15 @@ kb_sync_soon(struct store_txn *t, const char *org, const char *id)
 	if ((rc = kbsource_load(t, id, &s)) != 0)
 		return;		/* gone (1), or t failed */
 	if (strcmp(s.org, org) == 0 && s.source_type != ST_KB_QA &&
-	    s.sync_status != ST_KB_SYNCING &&
-	    (s.source_type != ST_KB_FILE || kb_file_has(t, id) == 1))
-		sync_now(t, &s);
+	    (s.source_type != ST_KB_FILE || kb_file_has(t, id) == 1)) {
+		if (s.sync_status != ST_KB_SYNCING)
+			sync_now(t, &s);
+		else if (!s.sync_again) {
+			/* Its sync's spaces were fixed at its start. */
+			s.sync_again = 1;
+			kbsource_save(t, &s);
+		}
+	}
 	st_kbsource_free(&s);
 }
 

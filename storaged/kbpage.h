@@ -18,7 +18,12 @@
  */
 int store_kb_due(struct store_txn *, const struct st_kb_due_req *q,
     struct st_kb_jobs *out);
-/* The page of source at url into out: 0, or `not found`. */
+/*
+ * The page of source at url into out: 0, or `not found`. Its spaces are
+ * those every part of it holds (the stored lists met), the install's (an
+ * empty line) among them when each part's chunks have its vectors: a
+ * space missing, the fetcher reads the page again for it.
+ */
 int store_kb_page_get(struct store_txn *, const struct st_kb_page_get_req *q,
     struct st_kbpage *out);
 /*
@@ -58,9 +63,11 @@ int store_kb_file_put(struct store_txn *, const char *org,
 int store_kb_file_get(struct store_txn *, const struct st_kb_file_get_req *q,
     struct st_kb_file *out);
 /*
- * Org's crawl or file source id synced soon (due now) unless it is
- * syncing already, or is not (gone, another organisation's, a qa pair,
- * a file not uploaded yet): t fails only on a storage error.
+ * Org's crawl or file source id synced soon (due now); syncing already,
+ * synced again once that sync ends (sync_again: its spaces were fixed
+ * when it began); nothing for one that is not (gone, another
+ * organisation's, a qa pair, a file not uploaded yet): t fails only on a
+ * storage error.
  */
 void kb_sync_soon(struct store_txn *, const char *org, const char *id);
 /* 1 when source has a file, 0 not, -1 error. */

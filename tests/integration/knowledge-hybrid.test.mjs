@@ -4,7 +4,8 @@
 // embeds its question too, and the chunks nearest it are merged with the
 // words' hits. A misspelt question, no word of which the page holds, is
 // found by meaning; an off-topic one finds nothing (PARLEY_EMBED_MIN_SCORE);
-// with the embedding server failing, the words alone are searched. With
+// with the embedding server failing, the words alone are searched, and a
+// page stored meanwhile is embedded at the next sync. With
 // PARLEY_RERANK_MODEL (in a stack of its own, searching by words), a
 // turn's passages are put in the reranker's order (the mock's /v1/rerank)
 // before the model gets the first five.
@@ -169,6 +170,32 @@ describe('hybrid knowledge search (embeddings)', () => {
     // The source deleted: found no more (its vectors leave every space: test_kbvec's test_spaces).
     assert.equal((await call('DELETE', `${S}/${descaling.id}`)).status, 200);
     await waitFor(async () => (await found(TYPO, { agent_id: agent.id })).length === 0, 10000, 'nothing found once deleted');
+  });
+
+  test('a page stored while the embedding server failed gets its vectors at the next sync, its bytes unchanged', async () => {
+    // Its cosine with the page's chunk is 0.27 with the mock; no word of it is the page's.
+    const paraphrase = 'cofee grinderz';
+    // Sustained 429s through the file's sync: kept without vectors, found by its words alone.
+    await p.mock.fail('/v1/embeddings', 429, 50);
+    const grinder = await upload('grinder.md', '# Grinder\n\nClean the coffee grinder burrs weekly with rice tablets.\n');
+    await p.mock.fail('/v1/embeddings', 429, 0);
+    assert.equal((await found('coffee grinder'))[0].source_id, grinder.id);
+    assert.ok(!(await found(paraphrase)).some((x) => x.source_id === grinder.id));
+    // Synced again, the same bytes: read and embedded again, found by meaning.
+    await p.mock.clearRequests();
+    assert.equal((await call('POST', `${S}/${grinder.id}/sync`)).status, 200);
+    await waitFor(async () => (await call('GET', `${S}/${grinder.id}`)).json().status === 'ready', 20000, 'synced again');
+    const embedded = (await p.mock.requests()).filter((x) => /\/embeddings$/.test(x.path) &&
+      x.body.input.some((t) => /coffee grinder burrs/.test(t)));
+    assert.equal(embedded.length, 1);
+    const hits = await found(paraphrase);
+    assert.ok(hits.some((x) => x.source_id === grinder.id), JSON.stringify(hits));
+    // A sync with nothing missing reads nothing again.
+    await p.mock.clearRequests();
+    const then = (await call('GET', `${S}/${grinder.id}`)).json().synced_at;
+    assert.equal((await call('POST', `${S}/${grinder.id}/sync`)).status, 200);
+    await waitFor(async () => (await call('GET', `${S}/${grinder.id}`)).json().synced_at > then, 20000, 'synced');
+    assert.equal((await p.mock.requests()).filter((x) => /\/embeddings$/.test(x.path)).length, 0);
   });
 });
 

@@ -18,7 +18,9 @@
  *    each hop's path checked against robots.txt before it is asked, one
  *    to another host or a disallowed path not asked: the page put with
  *    why; the address checked as curl connects), its bytes hashed;
- *    unchanged (304, or the same SHA-256) it is kept as it is, else read
+ *    unchanged (304, or the same SHA-256) it is kept as it is (but for
+ *    one without vectors, in a part, of an embedding space its crawl
+ *    has: asked whole and read again, spaces_held), else read
  *    by html.c (or as
  *    Markdown or text, in the charset its type or UTF-16 mark says;
  *    a PDF by pdf.c in a child process of its own, read_child: one
@@ -430,14 +432,20 @@ wants_links(const struct fetch *f)
 }
 
 /*
- * Whether f's page as stored has vectors in each of its crawl's spaces
- * (its agents' own embedding models): else it is read again for them.
+ * Whether f's page as stored has vectors in each of its crawl's spaces,
+ * in every part (ST_KB_PAGE_GET's spaces): the install's when it has an
+ * embedding model, its agents' own. Else it is read again for them,
+ * unchanged or not: a page put while an embedding model failed, or
+ * before the model was set, gets its vectors at the next sync.
  */
 static int
 spaces_held(const struct fetch *f)
 {
 	uint32_t i;
 
+	if (f->cr->conf.embed != NULL && !st_kb_spaces_have(f->old.spaces,
+	    ""))
+		return 0;
 	for (i = 0; i < f->cr->nspaces; i++)
 		if (!st_kb_spaces_have(f->old.spaces, f->cr->spaces[i].id))
 			return 0;

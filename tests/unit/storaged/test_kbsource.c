@@ -6,7 +6,8 @@
  * deleted source never found and its chunks and postings swept to
  * nothing, a deleted organisation's sources swept with it, a changed
  * sync_hours rescheduling the next sync, and a small source found among
- * many other sources' chunks.
+ * many other sources' chunks; the spaces a page's every part holds, and
+ * a source synced again for an agent's space that came while it synced.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1207,6 +1208,151 @@ test_agent_spaces(void **state)
 }
 
 /*
+ * A one-piece part of page url in job's sync (parts: the first's count),
+ * with the install's vector (install) and space's (NULL: none).
+ */
+static void
+part_put(struct fix *f, const struct st_kbsource *job, const char *url,
+    uint32_t parts, int install, const char *space)
+{
+	static const float row[] = { 1, 0, 0, 0 };
+	struct st_kb_piece piece = { "Dispatch", "",
+	    "Parcels leave within two days." };
+	struct st_kb_vecs v = { 4, 0, { (const uint8_t *)row,
+	    sizeof(row) } };
+	struct st_kb_space_vecs sv;
+	struct st_kb_page_put_req q;
+	struct st_kb_page_put_rep rep;
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, job->id, sizeof(q.source_id));
+	q.sync_id = job->sync_id;
+	q.page.url = (char *)url;
+	q.page.title = "Dispatch";
+	q.page.code = 200;
+	q.page.parts = parts;
+	q.pieces = &piece;
+	q.n = 1;
+	if (install)
+		q.vecs = v;
+	if (space != NULL) {
+		memset(&sv, 0, sizeof(sv));
+		strlcpy(sv.space, space, sizeof(sv.space));
+		sv.vecs = v;
+		q.svecs = &sv;
+		q.nsvecs = 1;
+	}
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_PAGE_PUT, &q, &rep,
+	    NULL), 0);
+}
+
+/* 1 when ST_KB_PAGE_GET of source's page url says it holds space. */
+static int
+page_holds(struct fix *f, const struct st_kbsource *src, const char *url,
+    const char *space)
+{
+	struct st_kb_page_get_req g;
+	struct st_kbpage page;
+	int held;
+
+	memset(&g, 0, sizeof(g));
+	strlcpy(g.source_id, src->id, sizeof(g.source_id));
+	g.url = url;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_PAGE_GET, &g, &page,
+	    NULL), 0);
+	held = st_kb_spaces_have(page.spaces, space);
+	st_kbpage_free(&page);
+	return held;
+}
+
+/*
+ * ST_KB_PAGE_GET's spaces: those every part of the page holds, the
+ * install's ("") when each part's chunks have its vectors (a page of no
+ * chunk needs none; a part missing holds none). A page stored without
+ * them (the embedding server failing, the model set after) is read
+ * again for them by the fetcher (crawl.c's spaces_held).
+ */
+static void
+test_page_spaces(void **state)
+{
+	struct fix *f = *state;
+	static const char *const A = "https://shop.example/a";
+	static const char *const A2 = "https://shop.example/a#part-2";
+	char space[ST_KB_SPACE_HEX + 1];
+	struct st_kb_page_put_rep rep;
+	struct st_kbsource src, job;
+
+	st_kb_space_id("https://models.example/v1", "emb-b", space);
+	crawl_new(f, "https://shop.example/", 0, &src, &job);
+	/* Both parts with the install's vectors, the second not the space's. */
+	part_put(f, &job, A, 2, 1, space);
+	part_put(f, &job, A2, 0, 1, NULL);
+	assert_true(page_holds(f, &src, A, ""));
+	assert_false(page_holds(f, &src, A, space));
+	part_put(f, &job, A2, 0, 1, space);
+	assert_true(page_holds(f, &src, A, space));
+	/* The second part put without the install's vectors. */
+	part_put(f, &job, A2, 0, 0, space);
+	assert_false(page_holds(f, &src, A, ""));
+	assert_true(page_holds(f, &src, A, space));
+	/* One part without them; a part missing; a page of no chunk. */
+	part_put(f, &job, "https://shop.example/b", 1, 0, NULL);
+	assert_false(page_holds(f, &src, "https://shop.example/b", ""));
+	part_put(f, &job, "https://shop.example/c", 2, 1, space);
+	assert_false(page_holds(f, &src, "https://shop.example/c", ""));
+	assert_false(page_holds(f, &src, "https://shop.example/c", space));
+	assert_int_equal(page_put(f, &job, job.sync_id,
+	    "https://shop.example/d", NULL, 0, 0, &rep), 0);
+	assert_true(page_holds(f, &src, "https://shop.example/d", ""));
+	st_kbsource_free(&src);
+	st_kbsource_free(&job);
+}
+
+/*
+ * An agent given an embedding model while its source syncs: that sync
+ * (its spaces fixed when it began) goes on, and its end makes the
+ * source due again at once, the agent's space in the job; that one's
+ * end, not.
+ */
+static void
+test_space_while_syncing(void **state)
+{
+	struct fix *f = *state;
+	struct st_kb_due_req dq = { 1, 60000, NULL, 0 };
+	struct st_kbsource src, job, got;
+	struct st_agent a, made;
+	struct st_kb_jobs l;
+	char *srcs_list[1];
+	uint8_t more;
+
+	crawl_new(f, "https://shop.example/", 0, &src, &job);
+	st_agent_defaults(&a);
+	a.name = "Own";
+	a.embedding_model = "emb-b";
+	srcs_list[0] = src.id;
+	a.knowledge_sources = srcs_list;
+	a.nknowledge_sources = 1;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_AGENT_CREATE, &a,
+	    &made, NULL), 0);
+	assert_int_equal(due_one(f, &got), 0);	/* the sync goes on */
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &dq, &l, NULL),
+	    0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.jobs[0].s.id, src.id);
+	assert_int_equal(l.jobs[0].nspaces, 1);
+	st_kbsource_free(&job);
+	job = l.jobs[0].s;
+	memset(&l.jobs[0].s, 0, sizeof(l.jobs[0].s));
+	st_rep_free(PROTO_ST_KB_DUE, &l);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	assert_int_equal(due_one(f, &got), 0);
+	st_agent_free(&made);
+	st_kbsource_free(&src);
+	st_kbsource_free(&job);
+}
+
+/*
  * Hybrid search: a page's embeddings stored with it; a question with no
  * word in common found by its embedding alone when near enough, merged
  * with the words' hits by rank fusion otherwise; embeddings that do not
@@ -1452,6 +1598,10 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_agent_spaces, setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_page_spaces, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_space_while_syncing,
+		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_page_links, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_file_pieces, setup,
