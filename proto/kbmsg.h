@@ -382,7 +382,7 @@ struct st_kb_hit {
 	char chunk_ref[ST_KB_CHUNK_REF_LEN + 1];
 	char *url, *title, *headings, *text;	/* malloc'd */
 	uint32_t score;		/* millionths */
-	uint8_t qa;		/* of a Q&A source: placed first (ST_KB_RETRIEVE) */
+	uint8_t qa;		/* a Q&A's, placed first (ST_KB_RETRIEVE) */
 };
 
 /* ST_KB_SEARCH's and ST_KB_RETRIEVE's reply: the passages found. */

@@ -743,25 +743,51 @@ store_kb_search(struct store_txn *t, const char *org,
 }
 
 /*
- * The owner's own answers win: the hits of the n qa sources ids (that
- * matched the question at all) move ahead of every page's, in their
- * order.
+ * A Q&A that truly matches the question: its words' score QA_SHARE of
+ * the best hit's at least (one sharing a single ordinary word with it
+ * scores a hundredth of a page that answers it; test_kbsource's strong
+ * one, half). At most QA_FRONT of them go ahead of the pages (of the 5
+ * a turn's prompt holds); the other Q&As rank by their scores as pages
+ * do.
+ */
+#define QA_SHARE	(1.0 / 3)
+#define QA_FRONT	2
+
+/*
+ * The hits of the n qa sources qas that truly match the question (out:
+ * the words' hits, best first) marked qa, before their scores are fused
+ * with the vectors' (which rank, not score).
  */
 static void
-qa_first(struct st_kb_hits *out, char ids[][ST_KB_SOURCE_ID_LEN + 1],
-    uint32_t n)
+qa_mark(struct st_kb_hits *out, const struct st_str *qas, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < out->n && n > 0; i++)
+		if (out->hits[i].score >= QA_SHARE * out->hits[0].score &&
+		    source_listed(out->hits[i].source_id, qas, n))
+			out->hits[i].qa = 1;
+}
+
+/*
+ * The owner's own answers win: the first QA_FRONT hits marked qa
+ * (qa_mark) move ahead of every other, in their order; the rest stay
+ * where their scores put them, unmarked.
+ */
+static void
+qa_first(struct st_kb_hits *out)
 {
 	struct st_kb_hit h;
-	uint32_t i, j, k, front = 0;
+	uint32_t i, j, front = 0;
 
 	for (i = 0; i < out->n; i++) {
-		for (k = 0; k < n && strcmp(out->hits[i].source_id, ids[k]) != 0;
-		    k++)
-			;
-		if (k == n)
+		if (!out->hits[i].qa)
 			continue;
+		if (front == QA_FRONT) {
+			out->hits[i].qa = 0;
+			continue;
+		}
 		h = out->hits[i];
-		h.qa = 1;
 		for (j = i; j > front; j--)
 			out->hits[j] = out->hits[j - 1];
 		out->hits[front++] = h;
@@ -770,8 +796,9 @@ qa_first(struct st_kb_hits *out, char ids[][ST_KB_SOURCE_ID_LEN + 1],
 
 /*
  * q's hits added to out (room for them): its sources' chunks in each of
- * the nl languages langs, the nqa qa sources qas' again, then fused
- * with those nearest q's embedding. Each list of sources filtered once
+ * the nl languages langs, the nqa qa sources qas' again, those that
+ * truly match marked (qa_mark), then fused with those nearest q's
+ * embedding. Each list of sources filtered once
  * (src_filter_init reads their chunks' ids). 0, or t's error.
  */
 static int
@@ -798,6 +825,7 @@ retrieve_hits(struct store_txn *t, const struct st_kb_retrieve_req *q,
 		    out);
 	if (!t->err) {
 		qsort(out->hits, out->n, sizeof(*out->hits), hit_cmp);
+		qa_mark(out, qas, nqa);
 		(void)vec_fuse(t, q->org, q->space, &q->qvec, &fl, out);
 	}
 	src_filter_free(&fl);
@@ -849,7 +877,7 @@ store_kb_retrieve(struct store_txn *t, const struct st_kb_retrieve_req *q,
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	if (retrieve_hits(t, q, langs, nl, qas, nqa, out) != 0)
 		return t->err;
-	qa_first(out, qa, nqa);
+	qa_first(out);
 	hits_dedup(out);
 	hits_cut(out, q->k);
 	return 0;

@@ -48,8 +48,10 @@ void store_kbsources_free(struct st_kbsource *, uint32_t n);
 /*
  * A chat turn's search: q->k best chunks of q->org's sources listed in q
  * (those that exist and are org's), the query read in each one's
- * language, best first but a qa source's answers (the owner's own) ahead
- * of every page's, into out (st_rep_free of ST_KB_RETRIEVE).
+ * language, best first but the qa sources' answers (the owner's own)
+ * that truly match (a third of the best score by words at least), two
+ * at most, ahead of every other (marked qa), into out (st_rep_free of
+ * ST_KB_RETRIEVE).
  */
 int store_kb_retrieve(struct store_txn *, const struct st_kb_retrieve_req *q,
     struct st_kb_hits *out);

@@ -69,7 +69,10 @@ describe('retrieval at the edges', { concurrency: 1 }, () => {
 
   // The best k chunks were kept before the owner's Q&As were moved ahead
   // of the pages': a matching Q&A that 12 page chunks outranked never
-  // reached the prompt, and the page's other answer won.
+  // reached the prompt, and the page's other answer won. The Q&A holds
+  // the question's three words (it truly matches: its score by words is
+  // over a third of the page chunks'; one sharing a single word with the
+  // question ranks by its score, storaged/kbsource.c's QA_SHARE).
   test('a matching Q&A comes first though a page\'s chunks outrank it', async () => {
     let body = '';
     for (let i = 0; i < 12; i++) {
@@ -88,7 +91,7 @@ describe('retrieval at the edges', { concurrency: 1 }, () => {
       made.push(page.id);
       await waitFor(async () => (await admin('GET', `/v1/admin/knowledge/sources/${page.id}`)).json().status === 'ready', 20000, 'the page synced');
       const answer = await qa('What does the guarantee on heating products cover, and for how long?',
-        'Since March every puffin product is guaranteed for five years, parts and labour.');
+        'Since March the warranty on every puffin heater is five years, parts and labour.');
       made.push(answer.id);
       const agent = await agentOf('Puffins', [page.id, answer.id]);
       r = await admin('POST', '/v1/admin/knowledge/search', { query: 'puffin heater warranty', k: 20 });

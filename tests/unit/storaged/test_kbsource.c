@@ -7,7 +7,8 @@
  * nothing, a deleted organisation's sources swept with it, a changed
  * sync_hours rescheduling the next sync, and a small source found among
  * many other sources' chunks; the spaces a page's every part holds, and
- * a source synced again for an agent's space that came while it synced.
+ * a source synced again for an agent's space that came while it synced;
+ * Q&As placed first only when they truly match, two at most.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1024,6 +1025,123 @@ test_retrieve_qa_first(void **state)
 	st_kbsource_free(&job);
 }
 
+/*
+ * Five Q&As sharing one ordinary word with the question, a page that
+ * answers it: the Q&As, weak matches, do not take every passage's place
+ * (they took all five, the page left out).
+ */
+static void
+test_retrieve_weak_qas(void **state)
+{
+	struct fix *f = *state;
+	static const char *const qas[][2] = {
+		{ "Can I cancel an order?", "Yes, within one hour of paying." },
+		{ "Is an order insured?", "Yes, every parcel up to 500 euros." },
+		{ "Can I pay an order in instalments?", "Yes, in three "
+		    "payments by card." },
+		{ "Can I return part of an order?", "Yes, any item within "
+		    "thirty days." },
+		{ "Where is an order made?", "In our workshop in Leeds." },
+	};
+	static const char *const t[] = { "Change the delivery address of an "
+	    "order before it ships: open the order and choose Change "
+	    "delivery address." };
+	struct st_kbsource crawl, qa[5], job;
+	struct st_kb_page_put_rep rep;
+	struct st_kb_retrieve_req q;
+	struct st_str srcs[6];
+	struct st_kb_hits h;
+	uint32_t i;
+	uint8_t more;
+
+	crawl_new(f, "https://shop.example/", 0, &crawl, &job);
+	assert_int_equal(page_put(f, &job, job.sync_id,
+	    "https://shop.example/address", t, 1, 0, &rep), 0);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	srcs[0].s = crawl.id;
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(qa_create(f, &OWNER_A, qas[i][0], qas[i][1],
+		    &qa[i]), 0);
+		srcs[i + 1].s = qa[i].id;
+	}
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.org, "default", sizeof(q.org));
+	q.query = "change order delivery address";
+	q.k = 5;
+	q.sources = srcs;
+	q.n = 6;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_RETRIEVE, &q, &h,
+	    NULL), 0);
+	assert_int_equal(h.n, 5);
+	for (i = 0; i < h.n && strcmp(h.hits[i].source_id, crawl.id) != 0;
+	    i++)
+		;
+	assert_true(i < h.n);
+	/* Ranked by score, the page first: no Q&A placed ahead of it. */
+	assert_int_equal(i, 0);
+	for (i = 0; i < h.n; i++)
+		assert_int_equal(h.hits[i].qa, 0);
+	hits_free(&h);
+	for (i = 0; i < 5; i++)
+		st_kbsource_free(&qa[i]);
+	st_kbsource_free(&crawl);
+	st_kbsource_free(&job);
+}
+
+/*
+ * Three Q&As that truly match, a page scored above them: two Q&As go
+ * first (marked qa), the third after the page, as their scores rank.
+ */
+static void
+test_retrieve_qa_front_bounded(void **state)
+{
+	struct fix *f = *state;
+	static const char *const t[] = { "Returns: returns are free. Returns "
+	    "within thirty days; returns by post; returns at the shop." };
+	static const char *const qs[] = { "Can I send it back?",
+	    "Can I bring it back?", "Can I post it back?" };
+	struct st_kbsource crawl, qa[3], job;
+	struct st_kb_page_put_rep rep;
+	struct st_kb_retrieve_req q;
+	struct st_str srcs[4];
+	struct st_kb_hits h;
+	uint32_t i;
+	uint8_t more;
+
+	crawl_new(f, "https://shop.example/", 0, &crawl, &job);
+	assert_int_equal(page_put(f, &job, job.sync_id,
+	    "https://shop.example/returns", t, 1, 0, &rep), 0);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	srcs[0].s = crawl.id;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(qa_create(f, &OWNER_A, qs[i], "Yes: returns "
+		    "are accepted for most of the items we sell, in the shop "
+		    "and online, with the receipt or an order number.",
+		    &qa[i]), 0);
+		srcs[i + 1].s = qa[i].id;
+	}
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.org, "default", sizeof(q.org));
+	q.query = "returns";
+	q.k = 5;
+	q.sources = srcs;
+	q.n = 4;
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_RETRIEVE, &q, &h,
+	    NULL), 0);
+	assert_int_equal(h.n, 4);
+	assert_true(h.hits[0].qa && h.hits[1].qa);
+	assert_string_not_equal(h.hits[0].source_id, crawl.id);
+	assert_string_not_equal(h.hits[1].source_id, crawl.id);
+	assert_string_equal(h.hits[2].source_id, crawl.id);
+	assert_false(h.hits[2].qa || h.hits[3].qa);
+	assert_true(h.hits[3].score < h.hits[2].score);
+	hits_free(&h);
+	for (i = 0; i < 3; i++)
+		st_kbsource_free(&qa[i]);
+	st_kbsource_free(&crawl);
+	st_kbsource_free(&job);
+}
+
 /* A deleted source's chunks take their vectors with them (kbvec.c). */
 static void
 test_delete_drops_vectors(void **state)
@@ -1612,6 +1730,10 @@ main(void)
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_retrieve_qa_first, setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_retrieve_weak_qas, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_retrieve_qa_front_bounded,
+		    setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_scheduled_sync, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_hybrid_retrieve, setup,
