@@ -355,7 +355,9 @@
 	F(U32, duration_ms, "duration_ms", 6, RF_RO, RF_ADM, UINT32_MAX, 0) \
 	F(ATTS, atts, "attachments", 7, RF_RO, RF_ADM, ST_MSG_ATTS_MAX, 0) \
 	F(BUF, client_id, "cid", 8, RF_RO, RF_HID, ST_CLIENT_ID_MAX, 0)	\
-	F(BYTES, cited, "cited", 9, RF_RO, RF_HID, ST_MSG_CITED_MAX, 0)
+	F(BYTES, cited, "cited", 9, RF_RO, RF_HID, ST_MSG_CITED_MAX, 0)	\
+	F(ENUM, tool_origin, "origin", 10, RF_RO, RF_ADM, ST_TOOL_ORIGIN_MAX, \
+	    0)
 
 /* -------------------------------------------- an agent (agentmsg.h) */
 

@@ -393,6 +393,7 @@ static const struct pfield f_tool_rec[] = {
 	PFSTR(struct st_tool_rec, status, ST_STATUS_MAX),
 	PFSTR(struct st_tool_rec, content, ST_TOOL_ANSWER_KEPT),
 	PFU32(struct st_tool_rec, duration_ms),
+	PFU8(struct st_tool_rec, origin),
 };
 static PLAYOUT(pl_tool_rec, struct st_tool_rec, f_tool_rec);
 

@@ -118,6 +118,7 @@ struct st_tool_rec {
 	const char *status;		/* complete | failed */
 	const char *content;		/* at most ST_TOOL_ANSWER_KEPT bytes */
 	uint32_t duration_ms;
+	uint8_t origin;			/* enum st_tool_origin: whose tool */
 };
 struct st_msg_append_req {
 	const char *conv_id, *role, *content, *status;

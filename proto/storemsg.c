@@ -36,7 +36,8 @@ msg_refused(const void *rec)
 {
 	const struct st_msg *m = rec;
 
-	return m->feedback > ST_FEEDBACK_MAX || m->knowledge > ST_MSG_KB_MAX;
+	return m->feedback > ST_FEEDBACK_MAX || m->knowledge > ST_MSG_KB_MAX ||
+	    m->tool_origin > ST_TOOL_ORIGIN_MAX;
 }
 
 RL_LAYOUT(st_conv_layout, "conversation", struct st_conv,
@@ -78,6 +79,10 @@ RL_ENUM_FUNCS(conv_state, conv_states, ST_CONV_STATE_MAX + 1)
 RL_ENUM_FUNCS(resolved_by, resolvers, ST_RESOLVED_BY_MAX + 1)
 
 RL_ENUM_FUNCS(waiting_by, waiters, ST_WAITING_BY_MAX + 1)
+
+static const char *const tool_origins[] = { "action", "page" };
+
+RL_ENUM_FUNCS(tool_origin, tool_origins, ST_TOOL_ORIGIN_MAX + 1)
 
 int
 st_waiting_asked(int by)

@@ -440,6 +440,11 @@ extern const struct rcodec st_msg_atts_codec;
  * number, source, title and URL; at most ST_MSG_SOURCES_MAX, at most
  * ST_MSG_CITED_MAX bytes; "" none), so that a history, the thread and
  * the API show them as the answer did. An older record reads with none.
+ * Format 10: tool_origin, role tool: whose tool the model called (enum
+ * st_tool_origin): the owner's (an action, or a built-in: transfer_to_human,
+ * search_knowledge, collect_contact), or one the visitor's page
+ * registered (ParleyChat.registerTools: its name and answer the page's, so
+ * the visitor's). An older record reads as the owner's.
  */
 #define ST_CLIENT_ID_MAX	64
 /* Whether s is a client_id: 1 to ST_CLIENT_ID_MAX of [A-Za-z0-9-]. */
@@ -448,9 +453,17 @@ int st_client_id_valid(const char *s);
 #define ST_TOOL_ANSWER_KEPT	4096	/* bytes of its answer kept */
 #define ST_TOOL_CALLS_MAX	32	/* calls a turn stores at most */
 #define ST_FEEDBACK_MAX		2	/* ST_FEEDBACK_DOWN */
+/* Whose tool a tool's message records (st_msg.tool_origin). */
+enum st_tool_origin {
+	ST_TOOL_FROM_ACTION = 0,	/* the owner's: an action, a built-in */
+	ST_TOOL_FROM_PAGE = 1,		/* the visitor's page's */
+};
+#define ST_TOOL_ORIGIN_MAX	ST_TOOL_FROM_PAGE
+/* "action", "page"; NULL for another value. */
+RL_ENUM_DECLS(tool_origin);
 /*
  * Its rows (recordtab.h) and layout (storemsg.c): a feedback past
- * ST_FEEDBACK_MAX fails a decode.
+ * ST_FEEDBACK_MAX, a tool_origin past ST_TOOL_ORIGIN_MAX fail a decode.
  */
 RL_RECORD(st_msg, msg, ST_MSG_ROWS)
 /* Each row's index, ST_MSG_ROW_role...: RL_ROW(ST_MSG_ROW_role). */

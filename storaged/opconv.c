@@ -47,9 +47,10 @@ tool_store(struct store_txn *t, const char *conv_id,
 	if (!st_action_name_valid(tr->name) ||
 	    (strcmp(tr->status, "complete") != 0 &&
 	    strcmp(tr->status, "failed") != 0) ||
-	    !proto_utf8_valid(tr->arguments, strlen(tr->arguments))) {
+	    !proto_utf8_valid(tr->arguments, strlen(tr->arguments)) ||
+	    tr->origin > ST_TOOL_ORIGIN_MAX) {
 		store_fail(t, PROTO_E_INVALID, "tools: each a name, complete or "
-		    "failed, and arguments of UTF-8");
+		    "failed, arguments of UTF-8 and an origin");
 		return;
 	}
 	memset(&m, 0, sizeof(m));
@@ -61,6 +62,7 @@ tool_store(struct store_txn *t, const char *conv_id,
 	m.content = (char *)tr->content;
 	m.arguments = (char *)tr->arguments;
 	m.duration_ms = tr->duration_ms;
+	m.tool_origin = tr->origin;
 	/* Wiped: its session is the visitor's credential (the chat API's). */
 	if (store_msg_append(t, &m, &c) == 0)
 		st_conv_free(&c);

@@ -108,11 +108,19 @@ function msgClasses(m) {
   return ['msg', `msg-${role}`, `msg-status-${status}`];
 }
 
-// An action the model called (role tool): a step of the thread, not a
-// bubble: which, with what, how it went and how long it took; its answer
-// (as the model read it) folded under it.
+// What a step's label says: whose tool (a page's tool is named and
+// answered by the visitor's page: never shown as an action that ran)
+// and whether it failed.
+function stepLabel(m) {
+  const page = m.origin === 'page';
+  if (m.status === 'failed') return page ? 'Page tool failed: ' : 'Action failed: ';
+  return page ? 'Page tool: ' : 'Action: ';
+}
+
+// A tool the model called (role tool): a step of the thread, not a
+// bubble: whose and which, with what, how it went and how long it took;
+// its answer (as the model read it) folded under it.
 function toolItem(m) {
-  const failed = m.status === 'failed';
   const ms = Number.isFinite(m.duration_ms) ? `${m.duration_ms} ms` : '';
   return h('li', {
     class: msgClasses(m),
@@ -120,9 +128,10 @@ function toolItem(m) {
     'data-id': String(m._id || ''),
     'data-role': 'tool',
     'data-status': String(m.status || ''),
+    'data-origin': m.origin === 'page' ? 'page' : 'action',
   }, h('details', { class: 'msg-step', 'data-testid': 'msg-step' },
     h('summary', null,
-      h('span', { class: 'msg-role' }, failed ? 'Action failed: ' : 'Action: '),
+      h('span', { class: 'msg-role', 'data-testid': 'msg-step-kind' }, stepLabel(m)),
       h('code', { 'data-testid': 'msg-step-name', dir: 'auto' }, String(m.name || '')),
       h('code', { class: 'msg-step-args', 'data-testid': 'msg-step-args', dir: 'auto' }, String(m.arguments || '')),
       ms ? h('span', { class: 'msg-time' }, ` ${ms}`) : null,

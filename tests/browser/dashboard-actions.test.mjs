@@ -8,12 +8,15 @@
 // calls the API (the request, status 200 and the body shown; the API got
 // the header's value); changed headers are sent whole and used; an agent
 // is given the action and handoff_tool in its form, as the API then shows;
-// the action is deleted after the confirmation. axe-core in light and dark
+// a thread's steps say whose tool each was ("Action: order_status", and
+// "Page tool: issue_refund" for the visitor's page's own tool, named like
+// an action, as text); the action is deleted after the confirmation. axe-core in light and dark
 // on the list and the action's page; neither scrolls sideways on a phone.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
+import { Visitor } from '../integration/lib/wsclient.mjs';
 import {
   DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
   overflow, startSuite, stopSuite,
@@ -213,6 +216,45 @@ describe('the dashboard\'s Actions page in Chromium', { timeout: SUITE_TIMEOUT }
     assert.equal(await page.isChecked(`#act-${action.id}`), true);
     assert.equal(await page.isChecked('#f-handoff_tool'), true);
     await assertClean(page, log, 'agent');
+  });
+
+  // A page's tool is named and answered by the visitor's browser: before,
+  // the thread showed its step as "Action: issue_refund", the owner's
+  // refund read as having run.
+  test('a thread\'s steps: an action\'s, and the visitor\'s page tool\'s said to be the page\'s, as text', async () => {
+    const { page, log } = owner;
+    const agent = (await admin('POST', '/v1/admin/agents', { name: 'Steps', action_ids: [action.id] })).json;
+    const w = (await admin('POST', '/v1/admin/widgets', { name: 'Steps', agent_id: agent.id })).json;
+    const v = await Visitor.open(stack.parley, w.widget_id);
+    try {
+      await v.next('session');
+      v.send({ type: 'tools', tools: [{ name: 'issue_refund', description: 'Refunds <b>it</b>', parameters: { type: 'object' } }] });
+      const args = encodeURIComponent('{"order_id":"S 1"}').replace(/,/g, '%2C');
+      v.send({ type: 'message', content: `refund? [[mock:call=order_status,args=${args},call=issue_refund]]` });
+      for (;;) {
+        const f = await v.next(undefined, 15000);
+        if (f.type === 'tool' && f.status === 'page') v.send({ type: 'tool_result', id: f.id, result: '<img src=x> Refund issued' });
+        if (f.type === 'typing_stop') break;
+      }
+    } finally { await v.close(); }
+    const conv = (await admin('GET', '/v1/admin/conversations')).json.conversations
+      .find((c) => (c.lastVisitorMessage || '').startsWith('refund?'))?._id;
+    assert.ok(conv, 'the conversation listed');
+    await openDash(page, stack, `#/conversations/${conv}`, '[data-testid="msg-step"]');
+    const steps = await page.$$eval('[data-role="tool"]', (lis) => lis.map((li) => ({
+      origin: li.getAttribute('data-origin'),
+      kind: li.querySelector('[data-testid="msg-step-kind"]').textContent,
+      kindElements: li.querySelector('[data-testid="msg-step-kind"]').children.length,
+      name: li.querySelector('[data-testid="msg-step-name"]').textContent,
+      answer: li.querySelector('[data-testid="msg-content"]').textContent,
+      answerElements: li.querySelector('[data-testid="msg-content"]').children.length,
+    })).sort((a, b) => a.name.localeCompare(b.name)));
+    assert.deepEqual(steps, [
+      { origin: 'page', kind: 'Page tool: ', kindElements: 0, name: 'issue_refund', answer: '<img src=x> Refund issued', answerElements: 0 },
+      { origin: 'action', kind: 'Action: ', kindElements: 0, name: 'order_status',
+        answer: JSON.stringify({ order: 'S 1', status: 'shipped' }), answerElements: 0 },
+    ]);
+    await assertClean(page, log, 'steps');
   });
 
   test('on a phone, no sideways scroll', async () => {

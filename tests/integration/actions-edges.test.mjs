@@ -7,7 +7,10 @@
 // was cut; arguments that are not one JSON object we take go back to the
 // model, not fail the turn; a whole number written 3.0 is sent as 3; a
 // PATCH of an action whose url or body was saved before that was refused
-// says to send them.
+// says to send them; the page's answers count in the turn's budget of
+// tools' answers (the test build's PARLEY_TEST_TURN_ANSWERS_MAX, 40,000
+// bytes here, for 2 MiB); a page tool's step is stored and shown as the
+// page's (origin "page"), even one named like a disabled action.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,9 +19,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { Parley, waitFor } from './lib/harness.mjs';
+import { checkerFor } from './lib/openapi.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
 const SCHEMA = { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] };
+// The turn's budget of tools' answers in this test build (2 MiB shipped).
+const BUDGET = 40000;
 const call = (name, argsText) => `[[mock:call=${name},args=${encodeURIComponent(argsText).replace(/,/g, '%2C')}]]`;
 
 describe('actions at their edges', () => {
@@ -76,7 +82,8 @@ describe('actions at their edges', () => {
     });
     await new Promise((resolve) => api.listen(0, '127.0.0.1', resolve));
     apiPort = api.address().port;
-    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ACTIONS_ALLOW_PRIVATE: 'on' } });
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ACTIONS_ALLOW_PRIVATE: 'on',
+      PARLEY_TEST_TURN_ANSWERS_MAX: String(BUDGET) } });
     await p.start();
   });
   after(async () => { try { if (p) await p.stop(); } finally { if (api) api.close(); } });
@@ -219,5 +226,67 @@ describe('actions at their edges', () => {
     await v.turn(`x ${call('num', '{"n":3.0}')}`);
     await v.close();
     assert.deepEqual(seen.map((s) => [s.url, s.body]), [['/n/3', '{"n":3}']]);
+  });
+  // The frames of one turn of v, each page call answered by answer(f).
+  async function pageTurn(v, content, answer) {
+    v.send({ type: 'message', content });
+    const frames = [];
+    for (;;) {
+      const f = await v.next(undefined, 15000);
+      frames.push(f);
+      if (f.type === 'tool' && f.status === 'page') v.send({ type: 'tool_result', id: f.id, ...answer(f) });
+      if (f.type === 'typing_stop') return frames;
+    }
+  }
+
+  // Before, the page's answers (the visitor's own text, 16 KiB each, 8
+  // calls a round, 4 rounds) went into the prompt beside the actions'
+  // 2 MiB, never counted: now each reads its share of what is left, and
+  // once nothing is, the page is not asked.
+  test('the page\'s answers count in the turn\'s budget: cut to what is left, then not asked', async () => {
+    const wid = await widgetWith([await action({ name: 'noop2', url: `http://127.0.0.1:${apiPort}/n/{{order_id}}` })]);
+    const v = await Visitor.open(p, wid); await v.next('session');
+    v.send({ type: 'tools', tools: [{ name: 'cart_dump', description: 'The cart, in full', parameters: { type: 'object' } }] });
+    const frames = await pageTurn(v, `cart ${call('cart_dump', '{}')} [[mock:rounds=4]]`, () => ({ result: 'c'.repeat(20000) }));
+    await v.close();
+    assert.equal(frames.filter((f) => f.type === 'tool' && f.status === 'page').length, 3, 'the page asked three times, not four');
+    const said = frames.find((f) => f.type === 'message').content;
+    assert.ok(said.startsWith('The tools said: '), said.slice(0, 100));
+    const parts = said.slice('The tools said: '.length).split('; ');
+    // 16 KiB (TOOLS_PAGE_ANSWER_MAX), 16 KiB, the 7,232 bytes left, none.
+    assert.deepEqual(parts.slice(0, 3).map((x) => x.length), [16384, 16384, BUDGET - 2 * 16384]);
+    assert.match(parts[3], /^error: not asked: this turn has read all the answers from tools it may/);
+    const msgs = await storedWith(parts[3]);
+    assert.deepEqual(msgs.filter((m) => m.role === 'tool').map((m) => [m.name, m.status, m.origin]),
+      [['cart_dump', 'complete', 'page'], ['cart_dump', 'complete', 'page'], ['cart_dump', 'complete', 'page'],
+        ['cart_dump', 'failed', 'page']]);
+  });
+
+  // A visitor's page may name its tool anything an action is not offered
+  // as (a disabled action's name among them) and answer what it likes:
+  // stored and shown as an action, "issue_refund … Refund issued" read
+  // as the owner's refund having run. Its step now says it was the page's.
+  test('a page tool\'s step is the page\'s (origin page), an action\'s the owner\'s (origin action), in the admin API', async () => {
+    const refund = await action({ name: 'issue_refund', url: `http://127.0.0.1:${apiPort}/refund/{{order_id}}`, changes_data: true });
+    assert.equal((await admin('PATCH', `/v1/admin/actions/${refund}`, { enabled: false })).status, 200);
+    const wid = await widgetWith([await action({ name: 'refund_lookup', url: `http://127.0.0.1:${apiPort}/l/{{order_id}}` }), refund]);
+    const v = await Visitor.open(p, wid); await v.next('session');
+    v.send({ type: 'tools', tools: [{ name: 'issue_refund', description: 'Refunds the order', parameters: { type: 'object' } }] });
+    seen.length = 0;
+    const frames = await pageTurn(v, `refund-origin ${call('refund_lookup', '{"order_id":"7"}')} ${call('issue_refund', '{}')}`,
+      () => ({ result: 'Refund issued' }));
+    await v.close();
+    assert.ok(frames.some((f) => f.type === 'tool' && f.status === 'page' && f.name === 'issue_refund'), 'the page was asked');
+    assert.deepEqual(seen.map((x) => x.url), ['/l/7'], 'the disabled action\'s API never called');
+    const msgs = await storedWith('refund-origin');
+    const steps = msgs.filter((m) => m.role === 'tool');
+    assert.deepEqual(steps.map((m) => [m.name, m.status, m.origin, m.content]).sort(),
+      [['issue_refund', 'complete', 'page', 'Refund issued'], ['refund_lookup', 'complete', 'action', '{"ok":true}']]);
+    // The conversation as the API answers it, against its OpenAPI schema.
+    const conv = steps[0].conversationId;
+    const r = await admin('GET', `/v1/admin/conversations/${conv}`);
+    (await checkerFor(p)).checkJson('GET', `/v1/admin/conversations/${conv}`, r);
+    // Other messages carry no origin.
+    assert.ok(msgs.filter((m) => m.role !== 'tool').every((m) => !('origin' in m)));
   });
 });

@@ -392,9 +392,14 @@ admin_msg_json(const struct st_msg *m)
 		exprow_oset(o, "authorId", m->author[0] != '\0' ?
 		    exprow_text(m->author) : json_null(), &err);
 	}
-	/* An action the model called: which, with what, how long. */
+	/*
+	 * A tool the model called: which, with what, how long, and whose
+	 * (the owner's "action", or "page": one the visitor's page named).
+	 */
 	if (strcmp(m->role, "tool") == 0) {
 		exprow_oset(o, "name", exprow_text(m->name), &err);
+		exprow_oset(o, "origin", exprow_text(st_tool_origin_name(
+		    m->tool_origin)), &err);
 		exprow_oset(o, "arguments", exprow_text(m->arguments != NULL ?
 		    m->arguments : ""), &err);
 		exprow_oset(o, "duration_ms", json_integer(m->duration_ms),

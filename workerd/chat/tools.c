@@ -25,12 +25,20 @@
 #define ROUND_MSGS	(1 + TOOLCALLS_MAX)
 #define WHY_MAX		512
 /*
- * Bytes of the actions' answers a turn reads in all (one answer's most):
- * a round's calls share what is left, each reading at most its share, so
- * an owner's max_response_bytes of 2 MiB and a model asked for many calls
- * hold 2 MiB a turn, not 64 (8 calls a round, 4 rounds).
+ * Bytes of the tools' answers a turn reads in all (one action's answer's
+ * most): a round's calls share what is left, each reading at most its
+ * share, so an owner's max_response_bytes of 2 MiB and a model asked for
+ * many calls hold 2 MiB a turn, not 64 (8 calls a round, 4 rounds). The
+ * page's answers (the visitor's text) count in it too, each cut to its
+ * share as well as to TOOLS_PAGE_ANSWER_MAX.
  */
 #define TURN_ANSWERS_MAX	ST_ACTION_ANSWER_MAX
+#define ANSWERS_SPENT	"error: not called: this turn has read all the " \
+			"answers from actions it may (2 MiB): answer with " \
+			"what you have"
+#define PAGE_SPENT	"error: not asked: this turn has read all the " \
+			"answers from tools it may (2 MiB): answer with what " \
+			"you have"
 /*
  * The turns' calls of the owners' APIs in flight in this worker, and one
  * organisation's share: visitors steering the model (8 calls a round, 4
@@ -59,6 +67,8 @@ struct tool_run {
 	int slot;			/* it holds one of turn_calls */
 	struct storec_req *sreq;	/* a built-in's, in flight, or NULL */
 	int wait;			/* WAIT_*: for the visitor, or the page */
+	int page;			/* a page tool's call (ST_TOOL_FROM_PAGE) */
+	size_t page_max;		/* its answer's bytes kept at most */
 	int shown;			/* its running step was told */
 	uint64_t until;			/* when the wait ends (loop_now) */
 	uint64_t began;			/* when it started (loop_now) */
@@ -99,7 +109,7 @@ struct turn_tools {
 	/* Every call of the turn, as stored (its strings in own). */
 	struct st_tool_rec recs[ST_TOOL_CALLS_MAX];
 	uint32_t nrecs;
-	size_t answers_read;		/* bytes: TURN_ANSWERS_MAX */
+	size_t answers_read;		/* bytes: answers_max() */
 };
 
 static void round_ended(void *);
@@ -111,6 +121,7 @@ static void run_call(struct turn_tools *, struct tool_run *,
     struct tool_call *);
 static void run_record(struct turn_tools *, uint32_t, const char *,
     enum tool_state, uint32_t);
+static size_t answers_share(const struct turn_tools *);
 
 /* s kept until tools_free (NULL stays NULL): the copy, or NULL and t->err. */
 static char *
@@ -559,7 +570,7 @@ keep_cut(struct turn_tools *tt, const char *s, size_t max, int *err)
 	return k;
 }
 
-/* Call i's record, for the thread: name, arguments, how it went. */
+/* Call i's record, for the thread: name, arguments, how it went, whose. */
 static void
 run_record(struct turn_tools *tt, uint32_t i, const char *answer,
     enum tool_state st, uint32_t ms)
@@ -577,6 +588,9 @@ run_record(struct turn_tools *tt, uint32_t i, const char *answer,
 	    "error: out of memory", ST_TOOL_ANSWER_KEPT, &err);
 	rec->status = st == TOOL_DONE ? "complete" : "failed";
 	rec->duration_ms = ms;
+	/* The page named it and answered it: never shown as the owner's. */
+	rec->origin = tt->runs[i].page ? ST_TOOL_FROM_PAGE :
+	    ST_TOOL_FROM_ACTION;
 	if (!err && st_action_name_valid(rec->name))
 		tt->nrecs++;
 }
@@ -621,6 +635,31 @@ confirm_ms(void)
 {
 	return (uint32_t)SETTINGS_TEST_LOWER("PARLEY_TEST_CONFIRM_MS",
 	    TOOLS_CONFIRM_MS);
+}
+
+/*
+ * TURN_ANSWERS_MAX, or the test build's PARLEY_TEST_TURN_ANSWERS_MAX if
+ * lower: a test fills the budget with a few page answers.
+ */
+static size_t
+answers_max(void)
+{
+	return (size_t)SETTINGS_TEST_LOWER("PARLEY_TEST_TURN_ANSWERS_MAX",
+	    TURN_ANSWERS_MAX);
+}
+
+/*
+ * What one call of the round may read of the turn's answers (an action's
+ * or the page's): the round's calls share what is left, so together they
+ * read at most that. 0 when nothing is left.
+ */
+static size_t
+answers_share(const struct turn_tools *tt)
+{
+	size_t max = answers_max();
+
+	return tt->answers_read < max ? (max - tt->answers_read) /
+	    (tt->nruns > 0 ? tt->nruns : 1) : 0;
 }
 
 /* r's running step told (its end is told too, then). */
@@ -1127,12 +1166,20 @@ page_ask(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc,
 {
 	char why[WHY_MAX - 8], buf[WHY_MAX];
 
+	r->page = 1;
 	run_shown(tt, r);
 	if (schema_validate(schema, tc->parsed, why, sizeof(why)) < 0) {
 		snprintf(buf, sizeof(buf), "error: %s", why);
 		run_end(r, strdup(buf), TOOL_FAILED, 0);
 		return;
 	}
+	/* Its answer is read as an action's is: its share of what is left. */
+	if ((r->page_max = answers_share(tt)) == 0) {
+		run_end(r, strdup(PAGE_SPENT), TOOL_FAILED, 0);
+		return;
+	}
+	if (r->page_max > TOOLS_PAGE_ANSWER_MAX)
+		r->page_max = TOOLS_PAGE_ANSWER_MAX;
 	if (tt->cbs.page == NULL || tt->cbs.page(tt->arg, tc->id, r->name,
 	    tc->args != NULL ? tc->args : "{}") < 0) {
 		run_end(r, strdup("error: the page could not be asked"),
@@ -1149,6 +1196,7 @@ tools_page_answer(struct turn_tools *tt, const char *id, const char *text,
 	struct tool_run *r;
 	struct buf b;
 	uint32_t i;
+	size_t at;
 
 	for (i = 0; i < tt->nruns; i++) {
 		r = &tt->runs[i];
@@ -1158,7 +1206,10 @@ tools_page_answer(struct turn_tools *tt, const char *id, const char *text,
 		buf_init(&b);
 		if (failed)
 			buf_adds(&b, "error: ");
-		chat_utf8_append(&b, text, strlen(text), TOOLS_PAGE_ANSWER_MAX);
+		at = b.len;
+		chat_utf8_append(&b, text, strlen(text), r->page_max);
+		/* The turn's budget: the bytes the model will read of it. */
+		tt->answers_read += b.len - at;
 		buf_add(&b, "", 1);
 		run_end(r, b.err ? NULL : b.data, failed ? TOOL_FAILED :
 		    TOOL_DONE, 0);
@@ -1300,13 +1351,8 @@ run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 	char buf[WHY_MAX], *url, *body;
 	size_t share;
 
-	/* The round's calls share what is left: together, at most that. */
-	share = tt->answers_read < TURN_ANSWERS_MAX ? (TURN_ANSWERS_MAX -
-	    tt->answers_read) / (tt->nruns > 0 ? tt->nruns : 1) : 0;
-	if (share == 0) {
-		run_end(r, strdup("error: not called: this turn has read "
-		    "all the answers from actions it may (2 MiB): answer with "
-		    "what you have"), TOOL_FAILED, 0);
+	if ((share = answers_share(tt)) == 0) {
+		run_end(r, strdup(ANSWERS_SPENT), TOOL_FAILED, 0);
 		return;
 	}
 	if (action_call_req_of(&q, r->a, tc->parsed, &tt->v, tt->allow_private,

@@ -29,7 +29,10 @@
  * socket): offered beside the actions; a call of one, its arguments
  * checked against its schema, is handed to the visitor's browser, whose
  * answer (at most TOOLS_PAGE_ANSWER_MAX bytes, within TOOLS_PAGE_MS) goes
- * back to the model.
+ * back to the model. Its answers count in the turn's 2 MiB of tools'
+ * answers as the actions' do (each call of a round reads at most its
+ * share of what is left; none left, the page is not asked), and its calls
+ * are stored as the page's (ST_TOOL_FROM_PAGE), never as the owner's.
  */
 #ifndef PARLEY_CHAT_TOOLS_H
 #define PARLEY_CHAT_TOOLS_H
@@ -168,7 +171,8 @@ void tools_delta(struct turn_tools *, const json_t *tool_calls);
 int tools_asked(const struct turn_tools *);
 /*
  * The calls of the turn's rounds so far, as stored before its answer
- * (role tool): *out, valid until tools_free; how many.
+ * (role tool; each one's origin the owner's or the page's): *out, valid
+ * until tools_free; how many.
  */
 uint32_t tools_records(const struct turn_tools *,
     const struct st_tool_rec **out);
@@ -205,8 +209,10 @@ int tools_confirm(struct turn_tools *, const char *id, int yes);
 int tools_contact_saved(struct turn_tools *);
 /*
  * The page's answer to call id: text (NUL-free, cut to
- * TOOLS_PAGE_ANSWER_MAX bytes of UTF-8), failed 1 for its error. 0, or -1
- * when no page call of that id waits for one.
+ * TOOLS_PAGE_ANSWER_MAX bytes of UTF-8, or to the call's share of what
+ * the turn may still read of its tools' answers, if less; what is kept
+ * counts in it), failed 1 for its error. 0, or -1 when no page call of
+ * that id waits for one.
  */
 int tools_page_answer(struct turn_tools *, const char *id, const char *text,
     int failed);

@@ -316,17 +316,17 @@ test_conv_msg_fields(void **state)
 	 * The name, then the author, the feedback, no source (a u32 count)
 	 * and the knowledge search's outcome, then a tool's arguments (a
 	 * str, "") and duration (a u32), no attachment (a u32 count), no
-	 * client id and no cited passages (strs, ""): T bytes, the last
-	 * fields.
+	 * client id and no cited passages (strs, ""), a tool's origin (a
+	 * u8, the owner's): T bytes, the last fields.
 	 */
-#define T	20
+#define T	21
 	assert_memory_equal(e.buf + e.len - T - 6 - 40 - 3, "Ana", 3);
 	assert_memory_equal(e.buf + e.len - T - 6 - 36, m.author, 36);
 	assert_int_equal(e.buf[e.len - T - 6], ST_FEEDBACK_NONE);
 	assert_memory_equal(e.buf + e.len - T - 5, "\0\0\0\0", 4);
 	assert_int_equal(e.buf[e.len - T - 1], ST_MSG_KB_NONE);
 	assert_memory_equal(e.buf + e.len - T,
-	    "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", T);
+	    "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", T);
 	pdec_init(&d, e.buf, e.len - 1);
 	assert_int_equal(pdec_msg(&d, &h), -1);
 	/* A feedback past "down", a knowledge past 2 do not decode. */

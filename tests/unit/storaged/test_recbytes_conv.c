@@ -82,7 +82,7 @@
 #define HEX_CONV_V10_NONE	"00"
 /* The formats written down: conversations', messages'. */
 #define CONV_FORMATS		10
-#define MSG_FORMATS		9
+#define MSG_FORMATS		10
 
 /* A full message's fields, by the format that added them. */
 #define HEX_MSG_V1	"00000020" \
@@ -107,6 +107,8 @@
 #define HEX_MSG_V8	"00000003" "632d31"
 /* The passages an answer cites: [{"n":1}]. */
 #define HEX_MSG_V9	"00000009" "5b7b226e223a317d5d"
+/* Whose tool: the page's (1). */
+#define HEX_MSG_V10	"01"
 
 /* A full conversation on the wire. */
 static const char conv_full[] = HEX_CONV_ID HEX_CONV_V1 HEX_CONV_V2
@@ -117,8 +119,10 @@ static const char conv_empty[] = Z Z Z Z8 Z8 Z Z Z "00" Z Z Z Z Z8
     Z Z Z Z Z Z "00" "00" Z Z8 Z Z Z HEX_CONV_V8_NONE HEX_CONV_V9_NONE
     HEX_CONV_V10_NONE;
 static const char msg_full[] = HEX_MSG_V1 HEX_MSG_V2 HEX_MSG_V3
-    HEX_MSG_V4 HEX_MSG_V5 HEX_MSG_V6 HEX_MSG_V7 HEX_MSG_V8 HEX_MSG_V9;
-static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00" Z Z Z Z Z;
+    HEX_MSG_V4 HEX_MSG_V5 HEX_MSG_V6 HEX_MSG_V7 HEX_MSG_V8 HEX_MSG_V9
+    HEX_MSG_V10;
+static const char msg_empty[] = Z Z Z Z Z8 Z Z Z Z Z "00" Z "00" Z Z Z Z Z
+    "00";
 
 static int
 setup(void **state)
@@ -281,6 +285,7 @@ full_msg(struct st_msg *m)
 	strlcpy(m->atts[0].name, "fork.png", sizeof(m->atts[0].name));
 	strlcpy(m->client_id, "c-1", sizeof(m->client_id));
 	m->cited = sdup("[{\"n\":1}]");
+	m->tool_origin = ST_TOOL_FROM_PAGE;
 }
 
 /* m holds full_msg's fields of format version, the newer ones empty. */
@@ -315,6 +320,9 @@ assert_msg_as(const struct st_msg *m, int version)
 	assert_string_equal(m->client_id, version >= 8 ? "c-1" : "");
 	/* An older record reads with no cited passages. */
 	assert_str(m->cited, version >= 9 ? "[{\"n\":1}]" : "");
+	/* An older record reads as the owner's tool. */
+	assert_int_equal(m->tool_origin, version >= 10 ? ST_TOOL_FROM_PAGE :
+	    ST_TOOL_FROM_ACTION);
 }
 
 /* hex, decoded by pdec_conv: 0, or -1 (c then zeroed). */
@@ -421,7 +429,7 @@ test_msg_wire(void **state)
 	pdec_init(&d, e.buf, e.len);
 	assert_int_equal(pdec_msg(&d, &g), 0);
 	assert_int_equal(pdec_done(&d), 0);
-	assert_msg_as(&g, 9);
+	assert_msg_as(&g, 10);
 	st_msg_free(&g);
 	penc_free(&e);
 	st_msg_free(&m);
@@ -524,9 +532,10 @@ test_conv_lmdb(void **state)
 	n = db_first(f, "msgs", key, &klen, val);
 	assert_int_equal(klen, ST_ID_HEX / 2 + 4);
 	assert_memory_equal(key, id, sizeof(id));
-	snprintf(hex, sizeof(hex), "09" "00000020%s" "00000020%s"
+	snprintf(hex, sizeof(hex), "0a" "00000020%s" "00000020%s"
 	    "0000000475736572" "00000008636f6d706c657465" "0000018bcfe56801"
-	    "00000003" "00000004" "0000000348c3a9" Z Z "00" Z "00" Z Z Z Z Z,
+	    "00000003" "00000004" "0000000348c3a9" Z Z "00" Z "00" Z Z Z Z Z
+	    "00",
 	    hex_of(ms.id, h2), h1);
 	assert_bytes(val, n, hex);
 	st_rep_free(PROTO_ST_MSG_APPEND, &ms);
@@ -584,7 +593,7 @@ test_conv_formats(void **state)
 	uint8_t k[ST_ID_HEX / 2 + 4];
 	const char *mbody[] = { HEX_MSG_V1, HEX_MSG_V2, HEX_MSG_V3,
 	    HEX_MSG_V4, HEX_MSG_V5, HEX_MSG_V6, HEX_MSG_V7, HEX_MSG_V8,
-	    HEX_MSG_V9 };
+	    HEX_MSG_V9, HEX_MSG_V10 };
 	int v, i;
 
 	for (v = 1; v <= CONV_FORMATS; v++) {

@@ -2333,6 +2333,7 @@ test_msg_v1_records(void **state)
 	proto_hex_decode(c.id, cid, sizeof(cid));
 	assert_int_equal(db_version(f, "convs", cid, sizeof(cid)),
 	    rl_version(&st_conv_layout));
+	db_to_older(f, "msgs", 10, 1);		/* no tool origin */
 	db_to_older(f, "msgs", 9, 4);		/* no cited passages */
 	db_to_older(f, "msgs", 8, 4);		/* no client id */
 	db_to_older(f, "msgs", 7, 4);		/* no attachments */

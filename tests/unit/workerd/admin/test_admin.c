@@ -242,6 +242,20 @@ test_msg_json(void **state)
 	assert_non_null(strstr(s, "\"name\":\"Ada\",\"authorId\":"
 	    "\"usr_0123456789abcdef0123456789abcdef\"}"));
 	free(s);
+	/*
+	 * A tool's step says whose tool it was: the owner's (what an older
+	 * record reads as), or the visitor's page's.
+	 */
+	strlcpy(m.role, "tool", sizeof(m.role));
+	strlcpy(m.name, "issue_refund", sizeof(m.name));
+	s = test_dump(admin_msg_json(&m));
+	assert_non_null(strstr(s, "\"name\":\"issue_refund\","
+	    "\"origin\":\"action\",\"arguments\":\"\",\"duration_ms\":0}"));
+	free(s);
+	m.tool_origin = ST_TOOL_FROM_PAGE;
+	s = test_dump(admin_msg_json(&m));
+	assert_non_null(strstr(s, "\"origin\":\"page\""));
+	free(s);
 	st_msg_free(&m);
 }
 
