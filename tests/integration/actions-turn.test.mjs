@@ -181,8 +181,10 @@ describe('a turn calls the owner\'s API', () => {
   });
 
   // TOOLS_ROUNDS_MAX (4): a model that calls again after every answer is
-  // asked, after its fourth round, with "tool_choice":"none", and answers.
-  test('a model that calls again and again: four rounds, then told to answer without tools', async () => {
+  // asked, after its fourth round, with no tools offered (no "tools", no
+  // "tool_choice": the rounds' calls and answers are still its messages),
+  // and answers.
+  test('a model that calls again and again: four rounds, then asked without tools', async () => {
     seen.length = 0;
     const before = (await p.mock.completions()).length;
     const session = sid('rounds');
@@ -194,9 +196,52 @@ describe('a turn calls the owner\'s API', () => {
     assert.equal(seen.length, 4, 'the API called four times');
     const asked = (await p.mock.completions()).slice(before);
     assert.equal(asked.length, 5, 'four rounds of calls, then the answer');
-    assert.deepEqual(asked.map((c) => c.body.tool_choice ?? null), [null, null, null, null, 'none']);
+    assert.deepEqual(asked.map((c) => [Array.isArray(c.body.tools), c.body.tool_choice ?? null]),
+      [[true, null], [true, null], [true, null], [true, null], [false, null]]);
+    assert.equal(asked[4].body.messages.filter((m) => m.role === 'tool').length, 4, 'the rounds\' answers still read');
     const msgs = (await admin('GET', `/v1/admin/conversations/${done.conversationId}`)).json().messages;
     assert.deepEqual(msgs.map((m) => m.role), ['user', 'tool', 'tool', 'tool', 'tool', 'assistant']);
+  });
+
+  // A server that ignores "tool_choice":"none" (Ollama): before, its
+  // calls in the last request were refused ("past its last round") and
+  // the turn failed, its text and the actions that ran gone from the
+  // history. Offered no tools, it answers.
+  test('a server that ignores "tool_choice":"none": the last request offers no tools, the turn completes', async () => {
+    seen.length = 0;
+    const s = await streamTurn(p, sid('ollama'), `status? ${call('order_status', { order_id: 'O-1' })} [[mock:rounds=9,ignore_none]]`);
+    const done = s.events.find((e) => e.type === 'done');
+    assert.ok(done, `done: ${JSON.stringify(s.events.filter((e) => e.type !== 'token')).slice(0, 400)}`);
+    const answer = '{"order_id":"O-1","status":"shipped"}';
+    assert.equal(done.message, `The tools said: ${Array(4).fill(answer).join('; ')}`);
+    assert.equal(seen.length, 4);
+  });
+
+  // A server that calls even without tools offered: its calls after the
+  // last round are dropped and the turn ends complete with what it said
+  // (streamed, stored, in the next turn's history), the steps that ran
+  // before it on the record. Before, the turn failed, its content the
+  // error, and the history dropped the reply and its question.
+  test('a model that still calls after its last round: the turn completes with its text so far', async () => {
+    seen.length = 0;
+    const session = sid('stubborn');
+    const s = await streamTurn(p, session,
+      `status? ${call('order_status', { order_id: 'S-9' })} [[mock:rounds=9,ignore_none,untooled,say=Checking.]]`);
+    const done = s.events.find((e) => e.type === 'done');
+    assert.ok(done, `done: ${JSON.stringify(s.events.filter((e) => e.type !== 'token')).slice(0, 400)}`);
+    const said = Array(5).fill('Checking.').join('\n\n');
+    assert.equal(done.message, said);
+    assert.equal(s.tokens.join(''), said,
+      'what was streamed is what is stored');
+    assert.equal(seen.length, 4, 'four rounds ran; the fifth\'s calls were not made');
+    const msgs = (await admin('GET', `/v1/admin/conversations/${done.conversationId}`)).json().messages;
+    assert.deepEqual(msgs.map((m) => [m.role, m.status]), [['user', 'complete'], ...Array(4).fill(['tool', 'complete']),
+      ['assistant', 'complete']]);
+    assert.equal(msgs.at(-1).content, said);
+    await streamTurn(p, session, 'thanks');
+    const history = (await lastRequest()).messages.filter((m) => m.role !== 'system');
+    assert.deepEqual(history.map((m) => m.role), ['user', 'assistant', 'user'], 'the question and its answer kept');
+    assert.equal(history[1].content, said);
   });
 
   test('a stream left while a call runs: the call, made, stored as a failed step before the interrupted reply', async () => {
@@ -562,7 +607,7 @@ describe('a turn calls the owner\'s API', () => {
     r = await admin('POST', '/v1/admin/widgets', { name: 'No people', agent_id: helper });
     const v2 = await Visitor.open(p, r.json().widget_id);
     await v2.next('session');
-    const t2 = await v2.turn(`a person? ${call('transfer_to_human', {})}`);
+    const t2 = await v2.turn(`a person? ${call('transfer_to_human', {})} [[mock:untooled]]`);
     assert.equal((await lastRequest()).tools, undefined, 'no tool offered');
     assert.deepEqual(t2.tools, []);
     assert.deepEqual(t2.handoffs, []);

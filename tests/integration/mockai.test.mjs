@@ -360,6 +360,32 @@ describe('tool calls', () => {
     assert.equal(r.json.choices[0].finish_reason, 'tool_calls');
   });
 
+  // As OpenAI: a request that lists no tools, or says "tool_choice":
+  // "none", gets the text; ignore_none (Ollama's way) and untooled (a
+  // server that calls tools it was not given) make the calls all the
+  // same; say= comes before them.
+  test('no tools listed, or tool_choice none: the text, unless ignore_none or untooled; say= before the calls', async () => {
+    const reason = async (b) => (await post('/v1/chat/completions', b)).json.choices[0].finish_reason;
+    const noTools = (messages) => ({ model: 'm', messages });
+    assert.equal(await reason(noTools([{ role: 'user', content: USER }])), 'stop');
+    assert.equal(await reason(body([{ role: 'user', content: USER }], { tools: [] })), 'stop');
+    assert.equal(await reason(body([{ role: 'user', content: USER }], { tool_choice: 'none' })), 'stop');
+    assert.equal(await reason(body([{ role: 'user', content: `${USER} [[mock:ignore_none]]` }], { tool_choice: 'none' })), 'tool_calls');
+    assert.equal(await reason(noTools([{ role: 'user', content: `${USER} [[mock:untooled]]` }])), 'tool_calls');
+    assert.equal(await reason(noTools([{ role: 'user', content: `${USER} [[mock:ignore_none]]` }])), 'stop');
+    let r = await post('/v1/chat/completions', body([{ role: 'user', content: `${USER} [[mock:say=Let%20me%20look.]]` }]));
+    assert.equal(r.json.choices[0].message.content, 'Let me look.');
+    assert.equal(r.json.choices[0].message.tool_calls.length, 2);
+    r = await fetch(`http://127.0.0.1:${m.port}/v1/chat/completions`, { method: 'POST',
+      body: JSON.stringify(body([{ role: 'user', content: `${USER} [[mock:say=Let%20me%20look.]]` }], { stream: true })) });
+    const chunks = (await r.text()).split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)));
+    const deltas = chunks.map((c) => c.choices[0]?.delta ?? {});
+    assert.equal(deltas.map((d) => d.content ?? '').join(''), 'Let me look.');
+    const first = deltas.findIndex((d) => d.tool_calls);
+    assert.ok(first > deltas.findIndex((d) => d.content === 'Let me look.'), 'said before the calls');
+    assert.equal(chunks.at(-1).choices[0].finish_reason, 'tool_calls');
+  });
+
   test('bad call directives get 400', async () => {
     for (const bad of ['[[mock:args=%7B%7D]]', '[[mock:call=get order]]', '[[mock:call=]]',
       '[[mock:call=a,call=b,call=c,call=d,call=e]]']) {

@@ -46,6 +46,7 @@ struct stream {
 	/* Tool calls (call=): each delta's JSON, sent as the content chunks. */
 	char **deltas;
 	json_t *calls;		/* the calls, for a reply that is not streamed */
+	char *said;		/* say='s text before them, or NULL */
 	int waiting;		/* the timer is armed */
 	int due;		/* the timer fired: the next step may run */
 	int stalled;
@@ -255,6 +256,7 @@ struct parsed {
 	struct buf tools;	/* the tool messages after the last user one, "; " between */
 	int rounds;		/* assistant messages after the last user one */
 	int no_tools;		/* "tool_choice": "none" */
+	int offered;		/* "tools": a non-empty array */
 	long long images;	/* image_url parts, well formed */
 };
 
@@ -382,6 +384,8 @@ parse_body(struct conn *c, json_t *root, struct parsed *p)
 	opts = json_object_get(root, "tool_choice");
 	p->no_tools = json_is_string(opts) &&
 	    strcmp(json_string_value(opts), "none") == 0;
+	opts = json_object_get(root, "tools");
+	p->offered = json_is_array(opts) && json_array_size(opts) > 0;
 	stream = json_object_get(root, "stream");
 	if (stream != NULL && !json_is_null(stream) && !json_is_boolean(stream)) {
 		snprintf(msg, sizeof(msg), "Invalid type for 'stream': expected a "
@@ -460,6 +464,7 @@ stream_free(struct stream *s)
 		free(s->deltas[i]);
 	free(s->deltas);
 	json_decref(s->calls);
+	free(s->said);
 	free(s);
 }
 
@@ -489,6 +494,18 @@ stream_head(struct stream *s)
 }
 
 static void stream_tools(struct stream *, const struct directives *);
+
+/*
+ * Whether the request lets d's calls be made: tools listed (or untooled:
+ * a server that calls all the same), "tool_choice" not "none" (or
+ * ignore_none: a server that ignores it, as Ollama does).
+ */
+static int
+calls_allowed(const struct parsed *p, const struct directives *d)
+{
+	return (p->offered || d->untooled == 1) &&
+	    (!p->no_tools || d->ignore_none == 1);
+}
 
 /* Everything about the answer, decided once from the request. */
 static struct stream *
@@ -529,9 +546,9 @@ stream_new(struct parsed *p, struct directives *d, char *cleaned, size_t clen)
 	s->stall = d->stall;
 	/*
 	 * Tool calls asked, and not answered yet (or fewer rounds than
-	 * rounds=), and tools not refused: the calls, not a text.
+	 * rounds=), and allowed by the request: the calls, not a text.
 	 */
-	if (d->ncalls > 0 && d->reply == NULL && !p->no_tools &&
+	if (d->ncalls > 0 && d->reply == NULL && calls_allowed(p, d) &&
 	    (p->tools.len == 0 || p->rounds < d->rounds))
 		stream_tools(s, d);
 	if (s->is_stream)
@@ -563,9 +580,16 @@ stream_tools(struct stream *s, const struct directives *d)
 	uint64_t n = 0;
 	int i, k;
 
-	if ((s->deltas = calloc((size_t)d->ncalls * 4, sizeof(char *))) ==
+	if ((s->deltas = calloc((size_t)d->ncalls * 4 + 1, sizeof(char *))) ==
 	    NULL || (s->calls = json_array()) == NULL)
 		fatal("out of memory");
+	/* What the model says before its calls (say=): a content delta. */
+	if (d->say != NULL) {
+		s->deltas[n++] = dumps(json_pack("{s:s%}", "content", d->say,
+		    d->say_len));
+		if ((s->said = strndup(d->say, d->say_len)) == NULL)
+			fatal("out of memory");
+	}
 	for (i = 0; i < d->ncalls; i++) {
 		const char *a = d->args[i] != NULL ? d->args[i] : "{}";
 		size_t len = strlen(a), at = 0, to;
@@ -745,12 +769,13 @@ finish(struct conn *c, struct stream *s)
 
 		take_text(s, s->total_cp - s->cur_cp, &b);
 		if (s->calls != NULL)
-			j = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{s:s, s:n, "
+			j = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{s:s, s:o, "
 			    "s:O, s:n}, s:n, s:s}], s:o, s:s}",
 			    "id", s->id, "object", "chat.completion", "created",
 			    s->created, "model", s->model,
 			    "choices", "index", 0, "message", "role", "assistant",
-			    "content", "tool_calls", s->calls, "refusal",
+			    "content", s->said != NULL ? json_string(s->said) :
+			    json_null(), "tool_calls", s->calls, "refusal",
 			    "logprobs", "finish_reason", "tool_calls",
 			    "usage", usage_json(s), "system_fingerprint",
 			    FINGERPRINT);

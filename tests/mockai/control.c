@@ -166,6 +166,8 @@ apply_item(char *item, struct directives *d, char *err, size_t errlen)
 		{ "empty", offsetof(struct directives, empty), 0, 1 },
 		{ "nocite", offsetof(struct directives, nocite), 0, 1 },
 		{ "rounds", offsetof(struct directives, rounds), 1, 99 },
+		{ "ignore_none", offsetof(struct directives, ignore_none), 0, 1 },
+		{ "untooled", offsetof(struct directives, untooled), 0, 1 },
 	};
 	char *eq = strchr(item, '=');
 	const char *key, *val, *errstr;
@@ -186,6 +188,13 @@ apply_item(char *item, struct directives *d, char *err, size_t errlen)
 		d->reply = percent_decode(val, &d->reply_len);
 		if (!utf8_valid(d->reply, d->reply_len))
 			return "mockai directive: reply is not valid UTF-8 (or holds a NUL)";
+		return NULL;
+	}
+	if (strcmp(key, "say") == 0) {
+		free(d->say);
+		d->say = percent_decode(val, &d->say_len);
+		if (!utf8_valid(d->say, d->say_len) || d->say_len == 0)
+			return "mockai directive: say is not valid UTF-8 text";
 		return NULL;
 	}
 	if (strcmp(key, "call") == 0) {
@@ -235,7 +244,7 @@ apply_item(char *item, struct directives *d, char *err, size_t errlen)
 	}
 	snprintf(err, errlen, "mockai directive: unknown key '%.40s' (known: "
 	    "status, cut, stall, reply, chunks, delay, first_delay, empty, repeat, "
-	    "nocite, call, args, rounds)",
+	    "nocite, call, args, rounds, say, ignore_none, untooled)",
 	    key);
 	return err;
 }
@@ -283,6 +292,8 @@ directives_free(struct directives *d)
 
 	free(d->reply);
 	d->reply = NULL;
+	free(d->say);
+	d->say = NULL;
 	for (i = 0; i < d->ncalls; i++) {
 		free(d->call[i]);
 		free(d->args[i]);

@@ -223,6 +223,13 @@ struct directives {
 	int ncalls;
 	/* rounds=N: the calls made again until N rounds are answered. */
 	int rounds;
+	/* say=TEXT: said before the calls, as a content delta (percent-decoded). */
+	char *say;
+	size_t say_len;
+	/* ignore_none: "tool_choice":"none" ignored (Ollama's way). */
+	int ignore_none;
+	/* untooled: the calls made when the request lists no tools too. */
+	int untooled;
 };
 
 extern struct mock_config mock_defaults;	/* from the command line */

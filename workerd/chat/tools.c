@@ -461,8 +461,8 @@ tools_request(struct turn_tools *tt, struct upstream_req *out)
 	*out = tt->base;
 	out->msgs = tt->msgs;
 	out->nmsgs = tt->nmsgs;
-	out->tools = tt->tools;
-	out->tools_none = tt->rounds >= TOOLS_ROUNDS_MAX;
+	/* The last request offers none: nothing to call, whatever a server does. */
+	out->tools = tt->rounds < TOOLS_ROUNDS_MAX ? tt->tools : NULL;
 }
 
 void
@@ -1386,12 +1386,11 @@ tools_run(struct turn_tools *tt, const char *said, size_t saidlen,
 	uint32_t i;
 	int err = 0;
 
+	/* Calls of tools the last request did not offer: none is made. */
+	if (tt->rounds >= TOOLS_ROUNDS_MAX)
+		return 1;
 	if (toolcalls_end(&tt->tc) < 0) {
 		*why = tt->tc.why;
-		return -1;
-	}
-	if (tt->rounds >= TOOLS_ROUNDS_MAX) {
-		*why = "the model called tools past its last round";
 		return -1;
 	}
 	if ((calls = calls_text(&tt->tc)) == NULL) {

@@ -8,8 +8,12 @@
  * (actions/call.c); every answer, or why there is none, goes back to the
  * model as a tool message, and the model is asked again, with the
  * rounds' messages after the conversation. At most TOOLS_ROUNDS_MAX
- * rounds: the last request says "tool_choice":"none", and the model
- * answers in words.
+ * rounds: the last request offers no tools (neither "tools" nor
+ * "tool_choice": OpenAI's chat completions take the rounds' calls and
+ * tool messages without them, and a server that ignores "tool_choice":
+ * "none", as Ollama does, has none to call), and the model answers in
+ * words; calls it makes all the same are dropped, the turn's answer its
+ * text so far.
  *
  * What the model wrote never reaches the owner's API but as arguments its
  * schema took, filled into the action's templates (actions/template.c)
@@ -155,8 +159,9 @@ const char *tools_page_check(const json_t *tools, json_t **out);
 void tools_free(struct turn_tools *);
 /*
  * The next model request into out: the first one's, its history followed
- * by the rounds' messages, the tools offered (tool_choice "none" once the
- * rounds are used up). Valid until the next round starts or tools_free.
+ * by the rounds' messages, the tools offered (none once the rounds are
+ * used up: the last request). Valid until the next round starts or
+ * tools_free.
  */
 void tools_request(struct turn_tools *, struct upstream_req *out);
 /*
@@ -188,8 +193,11 @@ void tools_cut(struct turn_tools *);
  * for the next request: its text (said, saidlen bytes of UTF-8; 0: none,
  * null) and its calls. 0, with step called for each call's start and
  * end and ran once when all have ended (from the loop, never from inside
- * tools_run); -1 with *why (static) when the round does not read (the
- * turn fails: nothing was called). A call of an action that changes data
+ * tools_run); 1 when the model called after its last round, which
+ * offered no tool (a server that calls all the same): nothing is called,
+ * the calls dropped, and the turn ends with its text so far; -1 with
+ * *why (static) when the round does not read (the turn fails: nothing
+ * was called). A call of an action that changes data
  * waits for the visitor's yes, asked through ask (NULL: such calls are
  * refused), at most TOOLS_CONFIRM_MS; a no, or no answer, goes back to
  * the model.

@@ -776,12 +776,16 @@ turn_page_answer(struct turn *t, const char *id, const char *text,
 	return tools_page_answer(t->tools, id, text, failed);
 }
 
-/* The model asked for calls: they run, or the turn fails with why not. */
+/*
+ * The model asked for calls: they run; or, past its last round, the turn
+ * ends with its text; or it fails with why not.
+ */
 static void
 turn_tools_run(struct turn *t)
 {
 	const char *why;
 	char text[ERROR_TEXT_MAX + 1];
+	int rc;
 
 	struct tools_cbs cbs = { tool_step, tool_ran,
 	    t->ops->confirm != NULL ? tool_ask : NULL,
@@ -789,9 +793,22 @@ turn_tools_run(struct turn *t)
 	    t->ops->contact_form != NULL ? tool_form : NULL };
 
 	/* The round's own text: what the model said before its calls. */
-	if (tools_run(t->tools, t->reply.len > t->round_at ? t->reply.data +
-	    t->round_at : NULL, t->reply.len - t->round_at, &cbs, t, &why) == 0)
+	rc = tools_run(t->tools, t->reply.len > t->round_at ? t->reply.data +
+	    t->round_at : NULL, t->reply.len - t->round_at, &cbs, t, &why);
+	if (rc == 0)
 		return;
+	/*
+	 * Calls after its last round, which offered no tool: the answer is
+	 * what it said, streamed and stored as a whole answer (the actions
+	 * that ran stay on the record before it), not a failed turn.
+	 */
+	if (rc > 0) {
+		log_warnx("%s: the model called tools after its last round, "
+		    "which offered none: its calls ignored, its text so far "
+		    "the answer", t->ops->name);
+		turn_finish(t, "complete");
+		return;
+	}
 	snprintf(text, sizeof(text), "the model's tool calls were refused: %s",
 	    why);
 	log_warnx("%s: %s", t->ops->name, text);

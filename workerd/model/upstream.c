@@ -919,7 +919,7 @@ add_msg(struct buf *b, const struct upstream_msg *m)
  * The request body, written straight out (jansson's objects and dump cost
  * more than the rest of starting a request): {"model", "messages":[system
  * prompt, history...], "stream":true, "stream_options":{"include_usage":
- * true}}, then "tools" (and "tool_choice"), "temperature" and
+ * true}}, then "tools", "temperature" and
  * "max_tokens" when the request sets them.
  * NUL-terminated, in the kept buffer reqbody (body_done after use); *lenp
  * is its length.
@@ -972,8 +972,6 @@ build_body(const struct upstream_req *req, size_t *lenp)
 	if (req->tools != NULL) {
 		buf_adds(b, ",\"tools\":");
 		buf_adds(b, req->tools);
-		if (req->tools_none)
-			buf_adds(b, ",\"tool_choice\":\"none\"");
 	}
 	if (req->has_temperature)
 		add_temperature(b, req->temperature_milli);

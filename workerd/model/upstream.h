@@ -75,12 +75,11 @@ struct upstream_req {
 	uint32_t temperature_milli;	/* "temperature": this / 1000 */
 	uint32_t max_tokens;		/* 0: no "max_tokens" sent */
 	/*
-	 * NULL: no tools. Else the "tools" array's text (the functions the
-	 * model may call); tools_none: "tool_choice":"none" (the last round:
-	 * the model must answer in words).
+	 * NULL: no tools (nor "tool_choice": the model answers in words;
+	 * messages may still hold earlier rounds' calls and their answers).
+	 * Else the "tools" array's text (the functions the model may call).
 	 */
 	const char *tools;
-	int tools_none;
 };
 
 enum upstream_status {
