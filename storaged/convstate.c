@@ -6,8 +6,9 @@
  *	conv_resolve  u64 due | id[16] -> version: an open conversation in
  *	              which no person was asked for, resolved by the
  *	              assistant at due (its agent's resolve_after_s after the
- *	              visitor's last message); st_conv.resolve_due names
- *	              its key, so a new message moves it without a scan
+ *	              visitor's last message) if its newest reply was stored
+ *	              complete; st_conv.resolve_due names its key, so a new
+ *	              message moves it without a scan
  *
  * The keys sort by due time, so the notifier's ST_CONV_RESOLVE_DUE reads
  * the due ones from the front, and a turn's new key goes at the end.
@@ -140,8 +141,23 @@ store_conv_set_state(struct store_txn *t, const uint8_t cid[ID_LEN],
 }
 
 /*
+ * c (cid) out of the index, saved, without a resolution: 0, or -1 with
+ * t failed (c freed either way).
+ */
+static int
+resolve_drop(struct store_txn *t, const uint8_t *cid, struct st_conv *c)
+{
+	c->resolve_due = 0;
+	conv_save(t, cid, c);
+	st_conv_free(c);
+	return t->err ? -1 : 0;
+}
+
+/*
  * The conversation under due key k resolved by the assistant, into *c:
- * 1 resolved, 0 not (its key was stale: gone), -1 error.
+ * 1 resolved, 0 not (its key was stale: gone; or its newest reply failed,
+ * was cut off or never came: a visitor who left after that was not
+ * helped, and it stays open), -1 error.
  */
 static int
 resolve_one(struct store_txn *t, const uint8_t *k, struct st_conv *c)
@@ -156,12 +172,18 @@ resolve_one(struct store_txn *t, const uint8_t *k, struct st_conv *c)
 	/* A key its conversation no longer names: a person came since. */
 	if (c->resolve_due != due || c->handed_off ||
 	    c->conv_state != ST_STATE_OPEN || c->handoff != ST_HANDOFF_AI) {
-		if (c->resolve_due == due) {
-			c->resolve_due = 0;
-			conv_save(t, cid, c);
-		}
+		if (c->resolve_due == due)
+			return resolve_drop(t, cid, c);
 		st_conv_free(c);
 		return t->err ? -1 : 0;
+	}
+	/* Silence after a failed, cut or missing reply resolves nothing. */
+	if ((rc = msg_newest_answered(t, cid)) != 1) {
+		if (rc < 0) {
+			st_conv_free(c);
+			return -1;
+		}
+		return resolve_drop(t, cid, c);
 	}
 	c->resolve_due = 0;
 	c->conv_state = ST_STATE_RESOLVED;

@@ -46,8 +46,10 @@ int conv_state_asked(struct store_txn *t, const uint8_t cid[16],
 int store_conv_set_state(struct store_txn *t, const uint8_t cid[16],
     struct st_conv *c, int state, uint64_t until, int *changed);
 /*
- * The conversations the assistant resolves now (their time has come, and
- * nobody was asked for or changed their state since), at most max
+ * The conversations the assistant resolves now (their time has come,
+ * nobody was asked for or changed their state since, and the newest
+ * reply was stored complete: one whose reply failed, was cut off or never
+ * came leaves the index, open), at most max
  * (1..CONVSTATE_DUE_MAX), each resolved and saved: *out (n of them, as
  * saved; st_convs_free'd by the caller; NULL when none), *more 1 when
  * others are due.

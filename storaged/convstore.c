@@ -1108,6 +1108,38 @@ msg_last_is_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
 }
 
 int
+msg_newest_answered(struct store_txn *t, const uint8_t cid[ID_LEN])
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct st_msg m;
+	uint32_t looked = 0;
+	int rc, is = 0, step;
+
+	if ((cur = msg_seek_last(t, cid, &k, &v, &rc)) == NULL)
+		return -1;
+	/* A turn's steps come before its answer: at most so many of them. */
+	while (rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0 &&
+	    looked++ <= ST_TOOL_CALLS_MAX) {
+		if (msg_rec_decode_rows(t, &v, &m, HISTORY_WALK_ROWS) < 0)
+			break;
+		step = strcmp(m.role, "tool") == 0 ||
+		    strcmp(m.role, "system") == 0;
+		is = !step && strcmp(m.role, "assistant") == 0 &&
+		    strcmp(m.status, "complete") == 0;
+		st_msg_free(&m);
+		if (!step)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
+		txn_lmdb(t, rc, "newest answer");
+	mdb_cursor_close(cur);
+	return t->err ? -1 : is;
+}
+
+int
 store_turn_lost(struct store_txn *t, struct st_msg *m, const char *msg_id,
     struct st_conv *conv, int *stored)
 {

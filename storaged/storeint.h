@@ -810,6 +810,13 @@ int msg_find(struct store_txn *, const uint8_t cid[ID_LEN],
 /* Writes m under key, in the newest format. */
 void msg_save(struct store_txn *, const uint8_t key[MSG_KEY_LEN],
     const struct st_msg *m);
+/*
+ * Whether conversation cid's newest message, a tool's step or a system
+ * note passed over, is an assistant's reply stored complete: 1 yes; 0 no
+ * (none, the visitor's message unanswered, a failed or interrupted
+ * reply, a person's); -1 with t failed.
+ */
+int msg_newest_answered(struct store_txn *, const uint8_t cid[ID_LEN]);
 int msgs_newest(struct store_txn *, const uint8_t cid[ID_LEN], uint32_t max,
     size_t max_bytes, uint64_t rows, const struct st_msg *newest,
     struct st_msg **out, uint32_t *nout, int *more, size_t *read);

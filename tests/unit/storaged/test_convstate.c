@@ -2,8 +2,9 @@
  * A conversation's state (storaged/convstate.c), through the dispatcher
  * as the workers and the notifier ask: a visitor's message arms the
  * assistant's resolution its agent's resolve_after_seconds later, and
- * ST_CONV_RESOLVE_DUE resolves it then (not before), with an event; the
- * visitor writing again reopens it; a person asked for keeps the
+ * ST_CONV_RESOLVE_DUE resolves it then (not before), with an event, when
+ * its newest reply was stored complete (a failed or interrupted reply, or
+ * none, leaves it open); the visitor writing again reopens it; a person asked for keeps the
  * assistant from resolving it; a person resolves, snoozes (a lapsed
  * snooze reads as open) and reopens it with ST_CONV_STATE, audited with
  * an event, refused out of bounds; ST_CONV_QUERY's state filter; a
@@ -32,20 +33,40 @@ setup(void **state)
 	return fix_setup(state, "/tmp/parley-convstate-XXXXXX", 1);
 }
 
-/* A visitor's message in session of widget wid (HTTP chat): the conversation. */
+/*
+ * A visitor's message in session of widget wid (HTTP chat), then the
+ * assistant's reply of status (NULL: none stored, its turn ended as a
+ * lost one's is): the conversation as the message left it.
+ */
 static void
-say(struct fix *f, const char *wid, const char *session, struct st_conv *c)
+say_answered(struct fix *f, const char *wid, const char *session,
+    const char *status, struct st_conv *c)
 {
 	struct st_chat_begin_req q = { .widget = wid, .session = session,
 	    .content = "hello", .rate_key = "ip:192.0.2.1",
 	    .window_ms = 60000, .rate_max = 0, .history_max = 30 };
 	struct st_begin_rep rep;
+	struct penc e;
 
 	assert_int_equal(request_dec(f, PROTO_ST_CHAT_BEGIN, &q, &rep), 0);
 	assert_int_equal(rep.result, ST_CHAT_OK);
 	fix_conv_get(f, rep.ok.conv_id, c);
 	st_rep_free(PROTO_ST_CHAT_BEGIN, &rep);
-	fix_turns_end(f);	/* as its reply would */
+	if (status == NULL) {
+		fix_turns_end(f);
+		return;
+	}
+	append_payload(&e, c->id, "assistant", strcmp(status, "failed") == 0 ?
+	    "model answered HTTP 500" : "Hi!", status, 3, 4);
+	assert_int_equal(request_err(f, PROTO_ST_MSG_APPEND, &e), 0);
+	penc_free(&e);
+}
+
+/* A visitor's message, answered whole: the conversation. */
+static void
+say(struct fix *f, const char *wid, const char *session, struct st_conv *c)
+{
+	say_answered(f, wid, session, "complete", c);
 }
 
 /* The notifier's poll: more; the events' conversations' states into st. */
@@ -126,6 +147,54 @@ test_assistant_resolves(void **state)
 	assert_int_equal(c.resolved_at, 0);
 	assert_int_equal(c.resolve_due, fake_now + DAY_MS);
 	st_conv_free(&c);
+	st_widget_free(&w);
+}
+
+/*
+ * A visitor who leaves after a failed or interrupted reply, or none, was
+ * not helped: the silence is no resolution by the assistant (it counted
+ * in assistant_resolution_rate). The conversation stays open, out of the
+ * index; the visitor writing again, answered, arms it again.
+ */
+static void
+test_unanswered_not_resolved(void **state)
+{
+	static const char *const statuses[] = { "failed", "interrupted", NULL };
+	static const char *const sessions[] = { "s-f", "s-i", "s-n" };
+	struct fix *f = *state;
+	char ids[3][ST_ID_HEX + 1];
+	struct st_widget w;
+	struct st_conv c;
+	int st[8], n, i;
+
+	fix_widget_new(f, "Shop", &w);
+	for (i = 0; i < 3; i++) {
+		say_answered(f, w.id, sessions[i], statuses[i], &c);
+		assert_int_equal(c.resolve_due, T0 + DAY_MS);
+		strlcpy(ids[i], c.id, sizeof(ids[i]));
+		st_conv_free(&c);
+	}
+	fake_now = T0 + DAY_MS;
+	assert_int_equal(resolve_due(f, st, &n), 0);
+	assert_int_equal(n, 0);
+	for (i = 0; i < 3; i++) {
+		fix_conv_get(f, ids[i], &c);
+		assert_int_equal(c.conv_state, ST_STATE_OPEN);
+		assert_int_equal(c.resolved_by, ST_RESOLVED_NONE);
+		assert_int_equal(c.resolve_due, 0);
+		st_conv_free(&c);
+	}
+	assert_int_equal(db_entries(f, "conv_resolve"), 0);
+
+	/* Back, and answered this time: resolved at the new due time. */
+	fake_now += 5000;
+	say(f, w.id, "s-f", &c);
+	assert_int_equal(c.resolve_due, fake_now + DAY_MS);
+	st_conv_free(&c);
+	fake_now += DAY_MS;
+	assert_int_equal(resolve_due(f, st, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(st[0], ST_STATE_RESOLVED * 10 + ST_RESOLVED_ASSISTANT);
 	st_widget_free(&w);
 }
 
@@ -328,6 +397,7 @@ test_begin_events(void **state)
 	struct st_event ev[3];
 	struct st_widget w;
 	struct dreply r;
+	struct penc e;
 	int vis[3], st[8], n, i;
 
 	fix_widget_new(f, "Shop", &w);
@@ -353,6 +423,11 @@ test_begin_events(void **state)
 	assert_string_equal(ev[1].msg.content, "hello");
 	for (i = 0; i < 2; i++)
 		st_event_free(&ev[i]);
+	/* Answered (a day's silence after that resolves it). */
+	append_payload(&e, rep.ok.conv_id, "assistant", "Hi!", "complete", 1,
+	    1);
+	assert_int_equal(request_err(f, PROTO_ST_MSG_APPEND, &e), 0);
+	penc_free(&e);
 	st_rep_free(PROTO_ST_CHAT_BEGIN, &rep);
 	dreply_free(&r);
 
@@ -418,6 +493,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_assistant_resolves),
+		T(test_unanswered_not_resolved),
 		T(test_person_asked_for),
 		T(test_person_sets_state),
 		T(test_query_and_delete),
