@@ -82,5 +82,6 @@ int
 st_audit_note_action(const char *action)
 {
 	return strcmp(action, "export") == 0 ||
-	    strcmp(action, "contact.export") == 0;
+	    strcmp(action, "contact.export") == 0 ||
+	    strcmp(action, "action.test") == 0;
 }

@@ -101,7 +101,8 @@ int st_key_id_valid(const char *s);
 int st_key_secret_shape(const char *s);
 /*
  * 1 when action is one ST_AUDIT_NOTE may record ("export",
- * "contact.export").
+ * "contact.export", "action.test": an action's dry run, its target the
+ * action's id).
  */
 int st_audit_note_action(const char *action);
 

@@ -279,8 +279,13 @@ export async function renderList(main, ctx) {
 
 /* ------------------------------------------------------------------ test */
 
-/* The dry run: sample arguments, a visitor id and email in, the request and the answer out. */
-function testPanel(actionId) {
+/*
+ * The dry run: sample arguments, a visitor id and email in, the request
+ * and the answer out. current() is the action as last saved: one that
+ * changes data is run only after a confirmation (its API acts for real),
+ * sent as "confirm": true.
+ */
+function testPanel(actionId, current) {
   const controls = {};
   const { formError, field, clearErrors, showErrors } = formErrors(controls);
   formError.setAttribute('data-testid', 'test-error');
@@ -291,7 +296,7 @@ function testPanel(actionId) {
   const result = h('div', { class: 'test-result', 'data-testid': 'test-result', hidden: true });
   const form = h('form', { class: 'widget-form action-test', 'data-testid': 'action-test', novalidate: true, 'aria-labelledby': 'sec-test' },
     h('h2', { id: 'sec-test' }, 'Test'),
-    h('p', { class: 'hint' }, 'Calls the API now with these arguments, as a chat turn would, enabled or not. Nothing is stored; header values are sent, never shown.'),
+    h('p', { class: 'hint' }, 'Calls the API now with these arguments, as a chat turn would, enabled or not: an action that changes data changes it. Recorded in the audit log; nothing else is stored; header values are sent, never shown.'),
     formError,
     field('arguments', 'Sample arguments (JSON)', args, 'An object, as the model would write it.'),
     field('visitor_external_id', 'Visitor id', h('input', { type: 'text', maxlength: '128', spellcheck: 'false', autocomplete: 'off' }),
@@ -343,6 +348,16 @@ function testPanel(actionId) {
     if (who) body.visitor_external_id = who;
     const mail = controls.visitor_email.value.trim();
     if (mail) body.visitor_email = mail;
+    const a0 = current();
+    if (a0.changes_data) {
+      const ok = await confirmDialog({
+        title: 'Run this test for real?',
+        message: `${a0.name} changes data: the test calls its API now with these arguments, as if a visitor had said yes, and it acts. The test is recorded in the audit log.`,
+        confirmLabel: 'Run test', danger: true,
+      });
+      if (!ok) return;
+      body.confirm = true;
+    }
     run.disabled = true;
     status.textContent = 'Running…';
     try {
@@ -443,6 +458,6 @@ export async function renderDetail(main, ctx, actionId) {
     h('p', null, 'The agents that name it no longer call it.'), deleteBtn);
   main.append(actionError,
     h('div', { class: 'widget-layout' }, h('div', { class: 'widget-side' }, statusPanel, deletePanel), f.form),
-    testPanel(action.id));
+    testPanel(action.id, () => action));
   refresh();
 }

@@ -6,7 +6,9 @@
 // an edit of the description sends that field alone (no headers); a schema
 // the server refuses shows its 400 beside the parameters; the Test panel
 // calls the API (the request, status 200 and the body shown; the API got
-// the header's value); changed headers are sent whole and used; an agent
+// the header's value); changed headers are sent whole and used; the test
+// of an action that changes data runs only after a confirmation (Cancel
+// calls nothing), sent as "confirm": true; an agent
 // is given the action and handoff_tool in its form, as the API then shows;
 // a thread's steps say whose tool each was ("Action: order_status", and
 // "Page tool: issue_refund" for the visitor's page's own tool, named like
@@ -196,6 +198,40 @@ describe('the dashboard\'s Actions page in Chromium', { timeout: SUITE_TIMEOUT }
     await page.waitForFunction(() => document.querySelector('[data-testid="test-status"]').textContent === 'Test done.');
     assert.deepEqual(shop.hits.at(-1), { url: '/orders/A%2017', key: SECRET2 });
     await assertClean(page, log, 'test');
+  });
+
+  // Its test calls the API for real: the server refuses it without
+  // "confirm": true, which the page sends once the owner has said yes.
+  test('Test of an action that changes data: a confirmation first, then sent with confirm', async () => {
+    const { page, log } = owner;
+    const r = await admin('POST', '/v1/admin/actions', { name: 'cancel_order', description: 'Cancels an order.',
+      parameters: SCHEMA, method: 'POST', url: shop.url.replace('/orders/', '/cancel/'), changes_data: true });
+    assert.equal(r.status, 201, r.text);
+    const tests = [];
+    const onRequest = (q) => { if (q.method() === 'POST' && /\/test$/.test(q.url())) tests.push(JSON.parse(q.postData())); };
+    page.on('request', onRequest);
+    try {
+      await openDash(page, stack, `#/actions/${r.json.id}`, '[data-testid="run-test"]');
+      await page.fill('#f-arguments', '{"order_id": "C 9"}');
+      const hits = shop.hits.length;
+      await page.click('[data-testid="run-test"]');
+      await page.waitForSelector('[data-testid="confirm-dialog"][open]');
+      assert.match(await page.textContent('[data-testid="confirm-dialog"]'), /cancel_order changes data/);
+      await page.click('[data-testid="confirm-cancel"]');
+      assert.deepEqual(tests, [], 'cancelled: nothing sent');
+      assert.equal(shop.hits.length, hits);
+      await page.click('[data-testid="run-test"]');
+      await page.click('[data-testid="confirm-dialog"][open] [data-testid="confirm-ok"]');
+      await page.waitForSelector('[data-testid="test-response-status"]');
+      assert.equal(await page.textContent('[data-testid="test-outcome"]'), 'OK');
+      assert.deepEqual(tests, [{ arguments: { order_id: 'C 9' }, confirm: true }]);
+      assert.equal(shop.hits.at(-1).url, '/cancel/C%209');
+      await assertClean(page, log, 'confirmed test');
+    } finally {
+      page.off('request', onRequest);
+      // The list's last test finds it empty once order_status is gone.
+      await admin('DELETE', `/v1/admin/actions/${r.json.id}`);
+    }
   });
 
   test('an agent given the action and handoff_tool in its form', async () => {

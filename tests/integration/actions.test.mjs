@@ -13,7 +13,8 @@
 // still may not, and a dry run (POST .../test) calls it with sample
 // arguments: the request as sent (the header's value not shown), the
 // answer, a refused argument, a disabled action, another organisation's
-// 404. Every URL is a literal or a localhost name (never
+// 404; each call noted in the audit log (action.test), an action that
+// changes data run only with "confirm": true. Every URL is a literal or a localhost name (never
 // resolved through DNS). Every JSON answer is validated against the
 // OpenAPI document.
 import assert from 'node:assert/strict';
@@ -350,6 +351,63 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
       r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '1' } }, o);
       assert.equal(r.status, 404);
       assert.equal(r.json().error, 'Action not found');
+    } finally {
+      api.close();
+    }
+  });
+
+  // A dry run is a real call with the action's secret headers: it ran
+  // changes_data actions at a click, with any visitor id, and left no
+  // trace. Now each call is audited (action.test, who, which action: no
+  // argument, visitor or header value), and an action that changes data
+  // needs "confirm": true.
+  test('a dry run is audited; one of an action that changes data needs "confirm": true', async () => {
+    const seen = [];
+    const api = http.createServer((req, res) => {
+      seen.push({ method: req.method, url: req.url });
+      res.end('{"cancelled":true}');
+    });
+    await new Promise((ok) => api.listen(0, '127.0.0.1', ok));
+    try {
+      const url = `http://127.0.0.1:${api.address().port}/orders/{{order_id}}/cancel?c={{visitor.external_id}}`;
+      let r = await call('POST', A, order({ name: 'cancel_dry', method: 'POST', url, body: '{"why":"{{order_id}}"}',
+        headers: { 'X-Shop-Key': 'sk-cancel-secret' }, changes_data: true }));
+      assert.equal(r.status, 201, r.text);
+      const id = r.json().id;
+      const before = (await call('GET', '/v1/admin/audit?limit=200')).json().entries.length;
+      for (const body of [{}, { confirm: false }]) {
+        r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: 'C-77' }, visitor_external_id: 'cus_secret', ...body });
+        assert.equal(r.status, 400, r.text);
+        assert.equal(r.json().error, 'This action changes data: its test calls its API for real. Send "confirm": true to run it');
+      }
+      r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: 'C-77' }, confirm: 'yes' });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json().error, 'confirm: must be a boolean');
+      assert.deepEqual(seen, [], 'nothing called');
+      let entries = (await call('GET', '/v1/admin/audit?limit=200')).json().entries;
+      assert.equal(entries.length, before, 'nothing run, nothing noted');
+
+      r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: 'C-77' }, visitor_external_id: 'cus_secret', confirm: true });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().ok, true, r.text);
+      assert.deepEqual(seen, [{ method: 'POST', url: '/orders/C-77/cancel?c=cus_secret' }]);
+      // A plain action's dry run needs no confirmation, and is noted too.
+      r = await call('POST', A, order({ name: 'look_dry', url: url.replace('/cancel', '') }));
+      const look = r.json().id;
+      r = await call('POST', `${A}/${look}/test`, { arguments: { order_id: 'L-1' }, visitor_external_id: 'cus_secret' });
+      assert.equal(r.json().ok, true, r.text);
+      entries = (await call('GET', '/v1/admin/audit?limit=200')).json().entries;
+      const noted = entries.slice(0, entries.length - before).filter((e) => e.action === 'action.test');
+      assert.deepEqual(noted.map((e) => [e.action, e.target, e.who.kind]),
+        [['action.test', look, 'install_key'], ['action.test', id, 'install_key']]);
+      const text = JSON.stringify(noted);
+      for (const secret of ['C-77', 'L-1', 'cus_secret', 'sk-cancel-secret', 'sk-secret-123']) {
+        assert.ok(!text.includes(secret), `${secret} is not in the audit log`);
+      }
+      // An argument the schema refuses: no call, no note.
+      r = await call('POST', `${A}/${look}/test`, { arguments: { order_id: 5 } });
+      assert.equal(r.json().ok, false);
+      assert.equal((await call('GET', '/v1/admin/audit?limit=200')).json().entries.length, entries.length);
     } finally {
       api.close();
     }

@@ -3,7 +3,7 @@
  *
  *	POST /v1/admin/actions/:action_id/test
  *		{"arguments": {...}[, "visitor_external_id": "..."]
- *		 [, "visitor_email": "..."]}
+ *		 [, "visitor_email": "..."][, "confirm": true]}
  *		-> 200 {"ok", "error", "request": {"method","url","body"},
  *		   "response": {"status","body","cut","duration_ms"}}
  *
@@ -11,11 +11,17 @@
  * action is enabled or not: the arguments checked against its schema, its
  * templates filled (the sample visitor's id and email standing for a
  * verified visitor's and a signed email's), its API called under the same
- * address policy, timeout and answer cap (actions/call.c). Nothing is stored. What went wrong is the
- * answer's "error" (200: the dry run ran), with "request" and "response"
- * null where it stopped before them. The headers' values are sent, never
- * shown. At most DRY_RUNS_MAX run at once in a worker, DRY_RUNS_ORG_MAX
- * of them one organisation's (503 past them).
+ * address policy, timeout and answer cap (actions/call.c). It is a real
+ * call, with the action's secret headers: an action that changes data
+ * runs only with "confirm": true (400 without, nothing called), and each
+ * call is noted in the audit log first ("action.test" on the action's
+ * id, by who asks: ST_AUDIT_NOTE; no argument, visitor or header is in
+ * it), not made when the note cannot be. Nothing else is stored. What
+ * went wrong is the answer's "error" (200: the dry run ran), with
+ * "request" and "response" null where it stopped before them. The
+ * headers' values are sent, never shown. At most DRY_RUNS_MAX run at
+ * once in a worker, DRY_RUNS_ORG_MAX of them one organisation's (503
+ * past them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +39,22 @@
 #define WHY_MAX		512
 #define DRY_RUNS_MAX	16	/* in flight in this worker */
 #define DRY_RUNS_ORG_MAX 4	/* of them, one organisation's */
+#define DRY_AUDIT	"action.test"	/* its audit log entry's action */
+#define DRY_UNCONFIRMED	"This action changes data: its test calls its " \
+	"API for real. Send \"confirm\": true to run it"
 
 /* A dry run under way: what it was given, its call in flight. */
 struct dry_run {
 	json_t *args;		/* the sample arguments, an object */
 	char *vid;		/* the sample visitor's id, or NULL */
 	char *email;		/* the sample visitor's email, or NULL */
+	int confirm;		/* "confirm": true */
+	char id[ST_ACTION_ID_LEN + 1];	/* the action's */
 	json_t *request;	/* what was sent, once known */
+	/* While the audit note is written: the call to make, and its strings. */
+	struct st_actions acts;	/* the action (its headers too) */
+	struct action_call_req q;	/* pointing at them, url and body */
+	char *url, *body;
 	struct action_call *call;
 	char org[ST_WHO_ORG_MAX + 1];	/* who asks's: its slot in dry_runs */
 };
@@ -51,6 +66,18 @@ struct dry_run {
 static struct orgslots dry_runs = ORGSLOTS_INIT(DRY_RUNS_MAX,
     DRY_RUNS_ORG_MAX);
 
+/* The call's request let go (it was started, or will not be). */
+static void
+dry_req_free(struct dry_run *d)
+{
+	st_rep_free(PROTO_ST_ACTION_TOOLS, &d->acts);	/* headers wiped */
+	memset(&d->acts, 0, sizeof(d->acts));
+	memset(&d->q, 0, sizeof(d->q));
+	free(d->url);
+	free(d->body);
+	d->url = d->body = NULL;
+}
+
 static void
 dry_free(void *p)
 {
@@ -58,6 +85,7 @@ dry_free(void *p)
 
 	action_call_cancel(d->call);
 	orgslots_put(&dry_runs, d->org);
+	dry_req_free(d);
 	json_decref(d->args);
 	json_decref(d->request);
 	free(d->vid);
@@ -113,62 +141,112 @@ static const struct storec_answer dry_errors[] = {
 	{ 0, 0, NULL },
 };
 
-/* The action as storaged keeps it: checked, filled and called. */
+/* The dry run ends before its call, with why (the answer's error). */
+static void
+dry_stop(struct conn *c, const char *why)
+{
+	struct dry_run *d = conn_take(c);
+
+	dry_answer(c, why, d->request, NULL);
+	d->request = NULL;
+	dry_free(d);
+}
+
+/*
+ * Action a's call for d's arguments and visitor into d (q, url, body, and
+ * the request shown): NULL, or why it is not made (static, or why's).
+ */
+static const char *
+dry_prepare(struct conn *c, struct dry_run *d, const struct st_action *a,
+    char why[WHY_MAX])
+{
+	struct tpl_visitor v = { d->vid, d->email };
+	const char *bad = NULL;
+	json_t *schema;
+
+	if ((schema = json_loads(a->parameters, 0, NULL)) == NULL)
+		bad = "its parameters do not read as JSON";
+	else if (schema_validate(schema, d->args, why, WHY_MAX) < 0)
+		bad = why;
+	else
+		(void)action_call_req_of(&d->q, a, d->args, &v,
+		    action_private_ok(c->who.org), &d->url, &d->body, &bad);
+	json_decref(schema);
+	if (bad == NULL && (d->request = json_pack("{s:s, s:s, s:o}",
+	    "method", st_method_name(a->method), "url", d->url, "body",
+	    d->body != NULL ? json_string(d->body) : json_null())) == NULL)
+		bad = "the call could not be started";
+	return bad;
+}
+
+/* The note in the audit log written: the call made (or the answer why not). */
+static void
+dry_noted(const struct storec_result *r, void *arg)
+{
+	struct conn *c = arg;
+	struct dry_run *d = c->hctx;
+	union st_any none;
+
+	if (r->status != STOREC_OK ||
+	    storec_decode(r, PROTO_ST_AUDIT_NOTE, &none) < 0) {
+		/* Not on the record: not called either. */
+		dry_free(conn_take(c));
+		admin_answer(c, r, PROTO_ST_AUDIT_NOTE, 200, NULL, NULL);
+		return;
+	}
+	st_rep_free(PROTO_ST_AUDIT_NOTE, &none);
+	d->call = action_call_start(&d->q, dry_called, c);
+	dry_req_free(d);	/* copied by the call */
+	if (d->call == NULL)
+		dry_stop(c, "the call could not be started");
+}
+
+/* The call noted in who asks's audit log before it is made. */
+static void
+dry_note(struct conn *c, struct dry_run *d)
+{
+	struct st_audit_note_req q = { DRY_AUDIT, d->id };
+
+	if (storec_ask(&c->who, PROTO_ST_AUDIT_NOTE, &q, dry_noted, c,
+	    &c->sreq) < 0) {
+		dry_free(conn_take(c));
+		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	}
+}
+
+/* The action as storaged keeps it: checked, filled, noted and called. */
 static void
 dry_fetched(const struct storec_result *r, void *arg)
 {
 	struct conn *c = arg;
 	struct dry_run *d = c->hctx;
-	struct st_actions l;
-	const struct st_action *a;
-	struct tpl_visitor v = { d->vid, d->email };
-	struct action_call_req q;
 	char why[WHY_MAX];
 	const char *bad;
-	char *url = NULL, *body = NULL;
-	json_t *schema;
 
 	if (r->status != STOREC_OK ||
-	    storec_decode(r, PROTO_ST_ACTION_TOOLS, &l) < 0) {
+	    storec_decode(r, PROTO_ST_ACTION_TOOLS, &d->acts) < 0) {
+		memset(&d->acts, 0, sizeof(d->acts));
 		dry_free(conn_take(c));
 		admin_answer(c, r, PROTO_ST_ACTION_TOOLS, 200, NULL,
 		    dry_errors);
 		return;
 	}
 	/* storaged says `not found` for none: one is what it answers. */
-	if (l.n != 1) {
-		st_rep_free(PROTO_ST_ACTION_TOOLS, &l);
-		dry_free(conn_take(c));
-		dry_answer(c, "no such action", NULL, NULL);
+	if (d->acts.n != 1) {
+		dry_stop(c, "no such action");
 		return;
 	}
-	a = &l.actions[0];
-	bad = NULL;
-	if ((schema = json_loads(a->parameters, 0, NULL)) == NULL)
-		bad = "its parameters do not read as JSON";
-	else if (schema_validate(schema, d->args, why, sizeof(why)) < 0)
-		bad = why;
-	else
-		(void)action_call_req_of(&q, a, d->args, &v,
-		    action_private_ok(c->who.org), &url, &body, &bad);
-	json_decref(schema);
-	if (bad == NULL) {
-		d->request = json_pack("{s:s, s:s, s:o}", "method",
-		    st_method_name(a->method), "url", url, "body",
-		    body != NULL ? json_string(body) : json_null());
-		if (d->request == NULL ||
-		    (d->call = action_call_start(&q, dry_called, c)) == NULL)
-			bad = "the call could not be started";
+	/* A real call that acts: only when asked for in so many words. */
+	if (d->acts.actions[0].changes_data && !d->confirm) {
+		dry_free(conn_take(c));
+		conn_send_error(c, 400, admin_headers, DRY_UNCONFIRMED);
+		return;
 	}
-	free(url);
-	free(body);
-	st_rep_free(PROTO_ST_ACTION_TOOLS, &l);
-	if (bad != NULL) {
-		d = conn_take(c);
-		dry_answer(c, bad, d->request, NULL);
-		d->request = NULL;
-		dry_free(d);
+	if ((bad = dry_prepare(c, d, &d->acts.actions[0], why)) != NULL) {
+		dry_stop(c, bad);
+		return;
 	}
+	dry_note(c, d);
 }
 
 void
@@ -178,7 +256,7 @@ actions_test(struct conn *c, struct http_request *req,
 	struct st_str id;
 	struct st_action_tools_req q;
 	struct dry_run *d;
-	json_t *root, *args, *vid, *email;
+	json_t *root, *args, *vid, *email, *confirm;
 	const char *bad = NULL;
 
 	if ((id.s = admin_path_id(c, m, st_action_id_valid,
@@ -189,6 +267,7 @@ actions_test(struct conn *c, struct http_request *req,
 	args = json_object_get(root, "arguments");
 	vid = json_object_get(root, "visitor_external_id");
 	email = json_object_get(root, "visitor_email");
+	confirm = json_object_get(root, "confirm");
 	if (!json_is_object(root))
 		bad = "body: must be a JSON object";
 	else if (args != NULL && !json_is_object(args))
@@ -201,6 +280,8 @@ actions_test(struct conn *c, struct http_request *req,
 	else if (email != NULL && (!json_is_string(email) ||
 	    !st_email_valid(json_string_value(email))))
 		bad = "visitor_email: not a valid address";
+	else if (confirm != NULL && !json_is_boolean(confirm))
+		bad = "confirm: must be a boolean";
 	if (bad != NULL) {
 		json_decref(root);
 		conn_send_error(c, 400, admin_headers, bad);
@@ -224,8 +305,11 @@ actions_test(struct conn *c, struct http_request *req,
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		orgslots_put(&dry_runs, c->who.org);
-	else
+	else {
 		strlcpy(d->org, c->who.org, sizeof(d->org));
+		strlcpy(d->id, id.s, sizeof(d->id));
+		d->confirm = json_is_true(confirm);
+	}
 	if (d == NULL ||
 	    (d->args = args != NULL ? json_incref(args) : json_object()) ==
 	    NULL || (vid != NULL && (d->vid = strdup(json_string_value(vid))) ==

@@ -237,7 +237,14 @@ test_each_action(void **state)
 	    NULL), 0);
 	newest_is(f, &A, "export", cor.conv.id);
 	st_conv_free(&cor.conv);
-	assert_int_equal(total(f, &A), 15);
+	/* An action's dry run, noted by the worker before its call. */
+	fake_now++;
+	note = (struct st_audit_note_req){ "action.test",
+	    "act_0123456789abcdef0123456789abcdef" };
+	assert_int_equal(request_who(f, &A, PROTO_ST_AUDIT_NOTE, &note, NULL,
+	    NULL), 0);
+	newest_is(f, &A, "action.test", "act_0123456789abcdef0123456789abcdef");
+	assert_int_equal(total(f, &A), 16);
 	canned_actions(f);
 }
 
