@@ -411,6 +411,35 @@ describe('a turn calls the owner\'s API', () => {
     }
   });
 
+  // An SPA's user B signs in on the socket A verified: B's identify is
+  // taken, and the socket's turns no longer carry A's verified email (they
+  // did: the second identify was refused, the socket still A's).
+  test('{{visitor.email}}: another user\'s identify on a verified socket ends the verified email', async () => {
+    const aid = await action({ name: 'mail_orders', url: `http://127.0.0.1:${apiPort}/orders/{{order_id}}?e={{visitor.email}}` });
+    let r = await admin('POST', '/v1/admin/agents', { name: 'Mail 2', action_ids: [aid] });
+    assert.equal(r.status, 201, r.text);
+    r = await admin('POST', '/v1/admin/widgets', { name: 'Mail 2', agent_id: r.json().id });
+    assert.equal(r.status, 201, r.text);
+    const wid = r.json().widget_id;
+    const secret = (await admin('POST', `/v1/admin/widgets/${wid}/identity-secret`)).json().identity_secret;
+    const sign = (m) => crypto.createHmac('sha256', secret).update(m).digest('hex');
+    const email = 'a.user@example.com';
+    const v = await Visitor.open(p, wid);
+    await v.next('session');
+    v.send({ type: 'identify', id: 'cus_a', email, hash: sign('cus_a'), email_hash: sign(`email:${email}`) });
+    assert.equal((await v.next('identity')).email_verified, true);
+    seen.length = 0;
+    await v.turn(`as A ${call('mail_orders', { order_id: '1' })}`);
+    assert.deepEqual(seen.map((x) => x.url), [`/orders/1?e=${encodeURIComponent(email)}`]);
+    v.send({ type: 'identify', id: 'cus_b', hash: sign('cus_b') });
+    assert.deepEqual(await v.next('identity'), { type: 'identity', verified: false, required: false, taken: true });
+    seen.length = 0;
+    const { message } = await v.turn(`as B ${call('mail_orders', { order_id: '2' })}`);
+    assert.deepEqual(seen, [], 'A\'s email is not B\'s');
+    assert.match(message.content, /the visitor's email is not known/);
+    await v.close();
+  });
+
   test('a call that changes data waits for the visitor\'s yes: run on yes, told no on no; refused where nobody can be asked', async () => {
     // The frames of one turn up to its typing_stop, answering a confirm
     // with ok.

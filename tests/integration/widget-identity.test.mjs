@@ -407,6 +407,37 @@ describe('identify over the WebSocket', () => {
     v.close();
   });
 
+  // The page may identify again (ParleyChat.identify() while connected: an
+  // SPA's sign-in). The same id is answered as the first time; another
+  // user's is taken, and the socket is no longer the first one's: its
+  // writes are refused until it identifies (it was "identify: already
+  // verified", the socket still A's, B chatting in A's verified session).
+  test('identify again on a verified socket: the same id as the first time; another id taken, the socket verified no more', async () => {
+    const { w, secret } = await widgetWithSecret();
+    assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
+    const a = `spa-a-${crypto.randomBytes(3).toString('hex')}`;
+    const b = `spa-b-${crypto.randomBytes(3).toString('hex')}`;
+    const v = await open(w);
+    const verifiedA = { type: 'identity', verified: true, required: true };
+    assert.deepEqual(await identify(v, { id: a, hash: mac(secret, a) }), verifiedA);
+    await v.turn('as A');
+    assert.deepEqual(await identify(v, { id: a, hash: mac(secret, a) }), verifiedA, 'the same id: as the first time');
+    await v.turn('still A');
+    assert.deepEqual(await identify(v, { id: b, hash: mac(secret, b) }),
+      { type: 'identity', verified: false, required: true, taken: true });
+    v.send({ type: 'message', content: 'B in A\'s session' });
+    const e = await v.next('error');
+    assert.equal(e.message, 'Identity required', JSON.stringify(e));
+    // A wrong hash for A's own id unverifies as well: the answer is the state.
+    assert.deepEqual(await identify(v, { id: a, hash: mac(secret, a) }), verifiedA);
+    assert.deepEqual(await identify(v, { id: a, hash: mac(secret, b) }), { type: 'identity', verified: false, required: true });
+    v.send({ type: 'message', content: 'unverified again' });
+    assert.equal((await v.next('error')).message, 'Identity required');
+    assert.equal((await contactOf(a)).conversations.length, 1);
+    assert.equal(await contactOf(b), null, 'B is nobody\'s contact: nothing of A\'s given to B');
+    v.close();
+  });
+
   test('identity_required on the default widget: the HTTP chat API, which carries no identity, is refused', async () => {
     const def = (await call('GET', W)).json().widgets[0];
     assert.equal(def.id, 'default');

@@ -275,10 +275,22 @@ struct wsess;
 struct wsident {
 	uint8_t required;	/* the widget's identity_required */
 	uint8_t verified;	/* this socket's identify was verified */
+	/*
+	 * Its session is a verified user's whom its page's last identify
+	 * did not prove (another id: taken; a failed identify of a socket
+	 * verified before): refused here on an identity_required widget
+	 * until an identify verifies, as storaged takes the session's.
+	 */
+	uint8_t disowned;
 	/* The identify's external id: kept once verified. */
 	char *external_id;
 	/* Its email: kept once verified by a signature of its own, else NULL. */
 	char *email;
+	/*
+	 * The identify in flight's id and signed email: they become the
+	 * socket's (external_id, email) only once storaged verifies them.
+	 */
+	char *pend_id, *pend_email;
 	uint8_t email_signed;	/* the last identify asked had an email_hash */
 	unsigned int asks;	/* identify frames on this socket */
 	uint64_t refused_at;	/* storaged's last refusal (loop_now), 0 none */
@@ -291,7 +303,8 @@ void wsident_open(struct wsident *, const struct st_widget *);
 /*
  * 1 when frame f (one that stores, wsframes[]'s stores) must be refused
  * by the socket with "Identity required": the widget requires an
- * identity and this socket's is not verified. A message goes to storaged
+ * identity and this socket's is not verified. A disowned socket's are all
+ * refused here; otherwise a message goes to storaged
  * all the same, at most once a WSIDENT_RECHECK_MS after its last refusal:
  * its begin checks the widget as it is now, so a socket whose widget no
  * longer requires one learns so (wsident_lapsed).
@@ -316,7 +329,11 @@ void wsident_lapsed(struct wsident *, struct wsess *, int required);
 /*
  * {"type":"identify"} of socket s (widget wid, session token hash):
  * ST_WS_IDENTIFY, answered with {"type":"identity","verified","required"}.
- * At most WSIDENT_ASKS_MAX a socket, one at a time (else an error).
+ * At most WSIDENT_ASKS_MAX a socket, one at a time (else an error). Sent
+ * again on a verified socket: the same id, signed, is answered as the
+ * first time; another id ends the socket's verified identity at once, and
+ * any answer of verified false leaves the socket unverified (its actions
+ * get no earlier user's id or email).
  */
 void wsident_identify(struct wsident *, struct wsess *s,
     const struct wsmsg *m, const char *wid, const uint8_t *token_hash);

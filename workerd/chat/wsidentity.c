@@ -25,6 +25,16 @@
  * (the frames wsframes[] marks as storing).
  * A hash that is not 64 lowercase hex digits is answered unverified
  * without asking storaged. Nothing here logs the hash or the id.
+ *
+ * The page may identify again (its user signed in or out meanwhile):
+ * the socket's verified identity is always the last answer's. Another id
+ * than the verified one ends it at once (another user's page: storaged
+ * answers it taken), and an answer of verified false leaves the socket
+ * unverified; the identify's fields are kept apart (pend_*) until its
+ * answer, so a turn meanwhile never gets another user's. Such a socket's
+ * session is still the verified user's in storaged, which would take its
+ * writes: on an identity_required widget the socket refuses them itself
+ * (disowned) until an identify verifies.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +60,9 @@ wsident_refuses(const struct wsident *id, const struct wsframe *f)
 {
 	if (!f->stores || !id->required || id->verified)
 		return 0;
+	/* storaged would take them as its session's verified user's. */
+	if (id->disowned)
+		return 1;
 	/* Unverified messages count against no limit: storaged is asked so. */
 	return f->st != PROTO_ST_WS_BEGIN || (id->refused_at != 0 &&
 	    loop_now() - id->refused_at < WSIDENT_RECHECK_MS);
@@ -72,7 +85,7 @@ identity_send(struct wsident *id, struct wsess *s, int taken)
 	wschat_send(s, o);
 }
 
-/* The identify's fields let go. */
+/* The verified identity's fields let go. */
 static void
 ident_forget(struct wsident *id)
 {
@@ -82,12 +95,69 @@ ident_forget(struct wsident *id)
 	id->email = NULL;
 }
 
+/* The identify in flight's fields let go. */
+static void
+pend_forget(struct wsident *id)
+{
+	free(id->pend_id);
+	id->pend_id = NULL;
+	free(id->pend_email);
+	id->pend_email = NULL;
+}
+
+/*
+ * The identify of m kept until its answer: its id, and its email where
+ * the page signed it (it may verify). 0, or -1 out of memory.
+ */
+static int
+pend_keep(struct wsident *id, const struct wsmsg *m)
+{
+	pend_forget(id);
+	if ((id->pend_id = strdup(m->ext_id)) == NULL ||
+	    (id->email_signed && m->email[0] != '\0' &&
+	    (id->pend_email = strdup(m->email)) == NULL)) {
+		pend_forget(id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * storaged verified the identify in flight: its id is the socket's, and
+ * its email when that verified too.
+ */
+static void
+pend_take(struct wsident *id, int email_verified)
+{
+	ident_forget(id);
+	id->disowned = 0;
+	id->external_id = id->pend_id;
+	id->pend_id = NULL;
+	if (email_verified) {
+		id->email = id->pend_email;
+		id->pend_email = NULL;
+	}
+	pend_forget(id);
+	id->verified = 1;
+}
+
+/*
+ * The page's user is not proven the socket's verified one (another id,
+ * or an identify that failed): the verified identity goes, and the
+ * session, that user's, is this page's no more.
+ */
+static void
+ident_disown(struct wsident *id)
+{
+	if (id->verified)
+		id->disowned = 1;
+	wsident_revoke(id);
+}
+
 void
 wsident_revoke(struct wsident *id)
 {
-	/* Verified, no identify is in flight: its fields are free to go. */
-	if (!id->verified)
-		return;
+	/* The identify in flight's own fields stay until its answer. */
 	id->verified = 0;
 	ident_forget(id);
 }
@@ -117,12 +187,12 @@ identify_done(const struct storec_result *r, void *arg)
 	id->s = NULL;
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_WS_IDENTIFY, &rep) < 0) {
-		ident_forget(id);	/* unchecked: kept for nothing */
+		pend_forget(id);	/* unchecked: kept for nothing */
 		wschat_say(s, VT_SIGNIN_UNCHECKED);
 		return;
 	}
 	if (rep.result == ST_WS_BUSY) {
-		ident_forget(id);
+		pend_forget(id);
 		wschat_say(s, VT_BUSY);
 		return;
 	}
@@ -131,19 +201,51 @@ identify_done(const struct storec_result *r, void *arg)
 	 * ends now, as on a message's such answer, not at its next frame.
 	 */
 	if (wschat_gone(s, rep.result)) {
-		ident_forget(id);
+		pend_forget(id);
 		return;
 	}
 	if (rep.result == ST_WS_OK && rep.verified) {
-		id->verified = 1;
-		if (!rep.email_verified) {
-			free(id->email);
-			id->email = NULL;
-		}
+		pend_take(id, rep.email_verified);
 		wschat_stored(s);
-	} else
-		ident_forget(id);	/* only a verified identity's are kept */
+	} else {
+		/*
+		 * Only a verified identity's are kept, and a socket verified
+		 * before is so no more: its page's user is not proven; nor
+		 * is another user's whose session this is (taken).
+		 */
+		pend_forget(id);
+		ident_disown(id);
+		if (rep.result == ST_WS_OK && rep.taken)
+			id->disowned = 1;
+	}
 	identity_send(id, s, rep.result == ST_WS_OK && rep.taken);
+}
+
+/*
+ * An identify of socket s (io) may be asked now: 1; else 0, the page
+ * told why.
+ */
+static int
+ident_may_ask(struct wsident *id, struct wsess *s, const struct wsess_io *io)
+{
+	/*
+	 * A resume in flight may yet give the socket another session than
+	 * its token hash's: asked now, storaged would make and verify a
+	 * session the socket then does not use.
+	 */
+	if (io->resuming) {
+		wschat_say(s, VT_RESUMING);
+		return 0;
+	}
+	if (++id->asks > WSIDENT_ASKS_MAX) {
+		wschat_send_error(s, "identify: at most 5 a connection");
+		return 0;
+	}
+	if (id->req != NULL) {
+		wschat_send_error(s, "identify: one at a time");
+		return 0;
+	}
+	return 1;
 }
 
 void
@@ -161,50 +263,32 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	};
 	struct wsess_io io;
 
-	/*
-	 * A resume in flight may yet give the socket another session than
-	 * token_hash's: asked now, storaged would make and verify a session
-	 * the socket then does not use.
-	 */
 	wschat_io(s, &io);
 	req.origin = io.origin;
 	/* As a message's: a stored session gone since is not made again. */
 	req.create = !io.stored;
-	if (io.resuming) {
-		wschat_say(s, VT_RESUMING);
+	if (!ident_may_ask(id, s, &io))
 		return;
-	}
-	if (++id->asks > WSIDENT_ASKS_MAX) {
-		wschat_send_error(s, "identify: at most 5 a connection");
-		return;
-	}
-	if (id->req != NULL) {
-		wschat_send_error(s, "identify: one at a time");
-		return;
-	}
+	id->email_signed = m->email_hash[0] != '\0';
 	/*
-	 * Once verified, the socket stays so; another identity is not. A
-	 * hash not of the HMAC's form (64 lowercase hex) verifies nothing.
+	 * Another user's identify on a verified socket (an SPA's sign-in):
+	 * the verified identity goes now, not at the answer (storaged's
+	 * taken), so nothing meanwhile acts as the one before.
 	 */
-	if (!id->verified)
-		id->email_signed = m->email_hash[0] != '\0';
-	if (!st_secret_valid(m->hash) || id->verified) {
-		if (!id->verified)
-			identity_send(id, s, 0);
-		else
-			wschat_send_error(s, "identify: already verified");
+	if (id->verified && (id->external_id == NULL ||
+	    strcmp(id->external_id, m->ext_id) != 0))
+		ident_disown(id);
+	/* A hash not of the HMAC's form (64 lowercase hex) verifies nothing. */
+	if (!st_secret_valid(m->hash)) {
+		ident_disown(id);
+		identity_send(id, s, 0);
 		return;
 	}
 	/* So does an email_hash: the email is then asked as unsigned. */
 	if (id->email_signed && !st_secret_valid(m->email_hash))
 		req.email_hash = "";
 	memcpy(req.token, token_hash, ST_TOKEN_HASH_LEN);
-	ident_forget(id);
-	/* An email is kept only where it may verify: the page signed it. */
-	if ((id->external_id = strdup(m->ext_id)) == NULL ||
-	    (id->email_signed && m->email[0] != '\0' &&
-	    (id->email = strdup(m->email)) == NULL)) {
-		ident_forget(id);
+	if (pend_keep(id, m) < 0) {
 		wschat_say(s, VT_SIGNIN_UNCHECKED);
 		return;
 	}
@@ -212,7 +296,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	if (storec_ask(NULL, PROTO_ST_WS_IDENTIFY, &req, identify_done, id,
 	    &id->req) < 0) {
 		id->s = NULL;
-		ident_forget(id);
+		pend_forget(id);
 		wschat_say(s, VT_SIGNIN_UNCHECKED);
 	}
 }
@@ -225,6 +309,7 @@ wsident_free(struct wsident *id)
 	id->req = NULL;
 	id->s = NULL;
 	ident_forget(id);
+	pend_forget(id);
 }
 
 int
