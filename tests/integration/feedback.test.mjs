@@ -98,21 +98,21 @@ describe('feedback on answers and ratings, 2 workers', () => {
     const msgs = (await thread(convId)).messages;
     const userMsg = msgs.find((m) => m.role === 'user')._id;
     assert.equal(msgs.find((m) => m.role === 'user').feedback, undefined);
-    assert.deepEqual(await thumb(a.v, userMsg, 'up'), { type: 'error', message: 'message_id: no such answer in this conversation' });
+    assert.deepEqual(await thumb(a.v, userMsg, 'up'), { type: 'error', message: 'message_id: no such answer in this conversation', frame: 'feedback' });
     assert.equal((await thumb(a.v, '0'.repeat(32), 'up')).type, 'error');
-    assert.deepEqual(await thumb(a.v, 'nothex', 'up'), { type: 'error', message: "message_id: must be a message's id" });
-    assert.deepEqual(await thumb(a.v, m1, 'sideways'), { type: 'error', message: 'value: must be "up", "down" or null' });
+    assert.deepEqual(await thumb(a.v, 'nothex', 'up'), { type: 'error', message: "message_id: must be a message's id", frame: 'feedback' });
+    assert.deepEqual(await thumb(a.v, m1, 'sideways'), { type: 'error', message: 'value: must be "up", "down" or null', frame: 'feedback' });
 
     // Another session cannot touch this one's answers, before or after it has a conversation.
     const b = await Visitor.open(p, w.widget_id);
     await b.next('session');
-    assert.deepEqual(await thumb(b, m1, 'down'), { type: 'error', message: 'Please send a message first.', code: 'message_first' });
+    assert.deepEqual(await thumb(b, m1, 'down'), { type: 'error', message: 'Please send a message first.', code: 'message_first', frame: 'feedback' });
     // So is a rating naming a conversation (another's) before anything is
     // stored for the socket: it was told its session had ended (reload).
     b.send({ type: 'rating', score: 2, conversation_id: convId });
-    assert.deepEqual(await b.next(), { type: 'error', message: 'Please send a message first.', code: 'message_first' });
+    assert.deepEqual(await b.next(), { type: 'error', message: 'Please send a message first.', code: 'message_first', frame: 'rating' });
     await b.turn('my own question');
-    assert.deepEqual(await thumb(b, m1, 'down'), { type: 'error', message: 'message_id: no such answer in this conversation' });
+    assert.deepEqual(await thumb(b, m1, 'down'), { type: 'error', message: 'message_id: no such answer in this conversation', frame: 'feedback' });
     b.send({ type: 'rating', score: 1 });
     assert.deepEqual(await b.next(), { type: 'rating_saved', score: 1 });
     s = await summary();
@@ -126,19 +126,19 @@ describe('feedback on answers and ratings, 2 workers', () => {
     assert.deepEqual(await a.v.next(), { type: 'rating_saved', score: 5 });
     for (const bad of [{ score: 0 }, { score: 6 }, { score: 4.5 }, { score: '5' }, {}]) {
       a.v.send({ type: 'rating', ...bad });
-      assert.deepEqual(await a.v.next(), { type: 'error', message: 'score: must be 1 to 5' }, JSON.stringify(bad));
+      assert.deepEqual(await a.v.next(), { type: 'error', message: 'score: must be 1 to 5', frame: 'rating' }, JSON.stringify(bad));
     }
     a.v.send({ type: 'rating', score: 3, comment: 'x'.repeat(1001) });
-    assert.deepEqual(await a.v.next(), { type: 'error', message: 'comment: must be at most 1000 characters' });
+    assert.deepEqual(await a.v.next(), { type: 'error', message: 'comment: must be at most 1000 characters', frame: 'rating' });
     // A NUL inside a string: no value, no id, no comment (before, each
     // was read up to the NUL: "up\u0000x" saved "up", an id with a tail its id).
-    assert.deepEqual(await thumb(a.v, m1, 'up\u0000x'), { type: 'error', message: 'value: must be "up", "down" or null' });
-    assert.deepEqual(await thumb(a.v, `${m1}\u0000x`, 'down'), { type: 'error', message: "message_id: must be a message's id" });
+    assert.deepEqual(await thumb(a.v, m1, 'up\u0000x'), { type: 'error', message: 'value: must be "up", "down" or null', frame: 'feedback' });
+    assert.deepEqual(await thumb(a.v, `${m1}\u0000x`, 'down'), { type: 'error', message: "message_id: must be a message's id", frame: 'feedback' });
     assert.equal((await thread(convId)).messages.find((m) => m._id === m1).feedback, 'up');
     a.v.send({ type: 'rating', score: 2, conversation_id: `${convId}\u0000x` });
-    assert.deepEqual(await a.v.next(), { type: 'error', message: "conversation_id: must be a conversation's id" });
+    assert.deepEqual(await a.v.next(), { type: 'error', message: "conversation_id: must be a conversation's id", frame: 'rating' });
     a.v.send({ type: 'rating', score: 2, comment: 'fine\u0000' });
-    assert.deepEqual(await a.v.next(), { type: 'error', message: 'comment: must not contain NUL characters' });
+    assert.deepEqual(await a.v.next(), { type: 'error', message: 'comment: must not contain NUL characters', frame: 'rating' });
     a.v.send({ type: 'rating', score: 3, comment: 'é'.repeat(1000) });	// 1000 characters, 2000 bytes
     assert.deepEqual(await a.v.next(), { type: 'rating_saved', score: 3 });
     a.v.send({ type: 'rating', score: 5, comment: 'Even better, thanks' });
@@ -208,9 +208,9 @@ describe('feedback on answers and ratings, 2 workers', () => {
     const w = await createWidget(p, { feedback_enabled: false });
     widgets.set(w.widget_id, w.id);
     const a = await visitorWith(w.widget_id, 1);
-    assert.deepEqual(await thumb(a.v, a.ids[0], 'up'), { type: 'error', message: 'feedback: this chat does not take feedback' });
+    assert.deepEqual(await thumb(a.v, a.ids[0], 'up'), { type: 'error', message: 'feedback: this chat does not take feedback', frame: 'feedback' });
     a.v.send({ type: 'rating', score: 5 });
-    assert.deepEqual(await a.v.next(), { type: 'error', message: 'rating: this chat does not take ratings' });
+    assert.deepEqual(await a.v.next(), { type: 'error', message: 'rating: this chat does not take ratings', frame: 'rating' });
     for (const state of ['human', 'ai']) {
       assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${a.conv._id}/handoff`, { state })).status, 200);
       assert.equal((await a.v.next('handoff')).state, state);
@@ -230,7 +230,7 @@ describe('feedback on answers and ratings, 2 workers', () => {
     const r = await p.adminJson('PATCH', `/v1/admin/widgets/${w.widget_id}`, { rating_enabled: false });
     assert.equal(r.status, 200, r.text);
     a.v.send({ type: 'rating', score: 1 });
-    assert.deepEqual(await a.v.next(), { type: 'error', message: 'rating: this chat does not take ratings' });
+    assert.deepEqual(await a.v.next(), { type: 'error', message: 'rating: this chat does not take ratings', frame: 'rating' });
     assert.equal((await thread(a.conv._id)).conversation.rating.score, 3);
     await a.v.close();
   });
@@ -285,7 +285,7 @@ describe('feedback on answers and ratings, 2 workers', () => {
     again.send({ type: 'rating', score: 1, conversation_id: '0'.repeat(32) });
     assert.equal((await again.next()).type, 'error');
     again.send({ type: 'rating', score: 1, conversation_id: 'nope' });
-    assert.deepEqual(await again.next(), { type: 'error', message: 'conversation_id: must be a conversation\'s id' });
+    assert.deepEqual(await again.next(), { type: 'error', message: 'conversation_id: must be a conversation\'s id', frame: 'rating' });
     assert.equal((await thread(ended)).conversation.rating.score, 4);
     await b.close();
     await again.close();

@@ -440,7 +440,7 @@ test('a store in its last sixteenth: visitors get 503, the owner deletes, visito
   // The widget: the open session's message is refused in a frame, a new
   // session's upgrade with the same 503.
   v.send({ type: 'message', content: 'while full' });
-  assert.deepEqual(await v.next('error'), { type: 'error', message: 'The chat is unavailable right now. Please try again.', code: 'unavailable' });
+  assert.deepEqual(await v.next('error'), { type: 'error', message: 'The chat is unavailable right now. Please try again.', code: 'unavailable', frame: 'message' });
   await assert.rejects(Visitor.open(p, w.widget_id), (e) => e.status === 503 && /Storage unavailable/.test(e.body));
   // The metrics say so (as of the last checkpoint).
   const gauge = async (name) => {

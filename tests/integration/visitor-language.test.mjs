@@ -54,7 +54,7 @@ describe('the server speaks the visitor\'s language', () => {
     ];
     for (const [w, headers, lang] of cases) {
       const v = await visit(w, headers);
-      assert.deepEqual(await notFound(v), { type: 'error', message: NOT_FOUND[lang], code: 'conversation_not_found' }, `${w.language} ${JSON.stringify(headers)}`);
+      assert.deepEqual(await notFound(v), { type: 'error', message: NOT_FOUND[lang], code: 'conversation_not_found', frame: 'open_conversation' }, `${w.language} ${JSON.stringify(headers)}`);
       v.close();
     }
   });
@@ -64,10 +64,10 @@ describe('the server speaks the visitor\'s language', () => {
     const v = await visit(w);
     // Feedback before any message: "a message first", in German.
     v.send({ type: 'rating', score: 5 });
-    assert.deepEqual(await v.next('error'), { type: 'error', message: 'Bitte senden Sie zuerst eine Nachricht.', code: 'message_first' });
+    assert.deepEqual(await v.next('error'), { type: 'error', message: 'Bitte senden Sie zuerst eine Nachricht.', code: 'message_first', frame: 'rating' });
     // A page's mistake stays in English, without a code.
     v.send({ type: 'rating', score: 9 });
-    assert.deepEqual(await v.next('error'), { type: 'error', message: 'score: must be 1 to 5' });
+    assert.deepEqual(await v.next('error'), { type: 'error', message: 'score: must be 1 to 5', frame: 'rating' });
     v.close();
   });
 

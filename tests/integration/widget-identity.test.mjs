@@ -199,7 +199,7 @@ describe('identify over the WebSocket', () => {
     const { token } = v;
     const refused = async (frame) => {
       v.send(frame);
-      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
+      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required', frame: frame.type }, JSON.stringify(frame));
     };
     await refused({ type: 'message', content: 'hello' });
     await refused({ type: 'contact_info', email: 'x@example.com' });
@@ -235,14 +235,14 @@ describe('identify over the WebSocket', () => {
     assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
     const refused = async (v, frame) => {
       v.send(frame);
-      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
+      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required', frame: frame.type }, JSON.stringify(frame));
     };
     // A stored session and a new visitor, each told required: false at its
     // open, are told required: true with storaged's refusal, once.
     for (const [v, who] of [[old, 'old'], [fresh, 'fresh']]) {
       v.send({ type: 'message', content: `${who}: after the switch` });
       assert.deepEqual(await v.next(), { type: 'identity', verified: false, required: true }, who);
-      assert.deepEqual(await v.next(), { type: 'error', message: 'Identity required' }, who);
+      assert.deepEqual(await v.next(), { type: 'error', message: 'Identity required', frame: 'message' }, who);
       await refused(v, { type: 'contact_info', email: `${who}@example.com` });
     }
     const convs = await conversationsOf(w);
@@ -265,7 +265,7 @@ describe('identify over the WebSocket', () => {
     const v = await open(w);
     for (const frame of [{ type: 'message', content: 'before the switch' }, { type: 'request_human' }]) {
       v.send(frame);
-      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
+      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required', frame: frame.type }, JSON.stringify(frame));
     }
     // Bounded: refused messages ask storaged at most once a second.
     const begins = async () => {
@@ -275,7 +275,7 @@ describe('identify over the WebSocket', () => {
     const before = await begins();
     const t0 = Date.now();
     for (let i = 0; i < 30; i++) v.send({ type: 'message', content: `unverified ${i}` });
-    for (let i = 0; i < 30; i++) assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' });
+    for (let i = 0; i < 30; i++) assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required', frame: 'message' });
     const asked = (await begins()) - before;
     assert.ok(asked <= 2 + Math.floor((Date.now() - t0) / 1000), `30 refused messages asked storaged ${asked} times`);
     assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: false })).status, 200);
@@ -375,10 +375,10 @@ describe('identify over the WebSocket', () => {
     const s2 = (await call('POST', `${W}/${w.widget_id}/identity-secret`)).json().identity_secret;
     v.send({ type: 'message', content: 'after the rotation' });
     assert.deepEqual(await v.next(), { type: 'identity', verified: false, required: true });
-    assert.deepEqual(await v.next(), { type: 'error', message: 'Identity required' });
+    assert.deepEqual(await v.next(), { type: 'error', message: 'Identity required', frame: 'message' });
     for (const frame of [{ type: 'contact_info', email: 'rot@example.com' }, { type: 'message', content: 'again' }]) {
       v.send(frame);
-      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required' }, JSON.stringify(frame));
+      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required', frame: frame.type }, JSON.stringify(frame));
     }
     // The old secret's hash verifies nothing; the new one's does, on the same socket.
     assert.deepEqual(await identify(v, { id, hash: mac(secret, id) }), { type: 'identity', verified: false, required: true });
@@ -473,13 +473,13 @@ describe('identify over the WebSocket', () => {
       [{ id: 'a', hash: ['x'] }, 'hash: must be a string'],
     ]) {
       v.send({ type: 'identify', ...frame });
-      assert.deepEqual(await v.next('error'), { type: 'error', message: msg }, JSON.stringify(frame));
+      assert.deepEqual(await v.next('error'), { type: 'error', message: msg, frame: 'identify' }, JSON.stringify(frame));
     }
     // 128 characters (not bytes) is fine.
     const long = 'é'.repeat(128);
     for (let i = 0; i < 5; i++) assert.equal((await identify(v, { id: long, hash: mac(secret, 'nope') })).verified, false);
     v.send({ type: 'identify', id: long, hash: mac(secret, long) });
-    assert.deepEqual(await v.next('error'), { type: 'error', message: 'identify: at most 5 a connection' });
+    assert.deepEqual(await v.next('error'), { type: 'error', message: 'identify: at most 5 a connection', frame: 'identify' });
     v.close();
   });
 });

@@ -111,7 +111,7 @@ describe('WebSocket: several conversations a session', () => {
     const a = await visitorWith(p, w.widget_id, 'mine');
     const [mine] = await list(a.v);
     const b = await visitorWith(p, w.widget_id, 'theirs');
-    assert.deepEqual(await ask(b.v, { type: 'open_conversation', id: mine.id }, 'error'), { type: 'error', message: 'Conversation not found', code: 'conversation_not_found' });
+    assert.deepEqual(await ask(b.v, { type: 'open_conversation', id: mine.id }, 'error'), { type: 'error', message: 'Conversation not found', code: 'conversation_not_found', frame: 'open_conversation' });
     for (const id of ['0'.repeat(32), 'ZZ', mine.id.toUpperCase(), '']) {
       assert.equal((await ask(b.v, { type: 'open_conversation', id }, 'error')).message, 'Conversation not found');
     }

@@ -119,6 +119,40 @@ describe('WebSocket frames: one table', () => {
       }
     });
 
+    // Every error answers a client frame and names it ("frame"): a turn's
+    // (a refusal, a model failing mid-reply) says "message", which alone
+    // ends the widget's streamed reply; a thumb's "feedback", a rating's
+    // "rating", a malformed frame its own type; a frame of no known type
+    // none. (There was no "frame": a refused thumb ended a reply.)
+    test('each error names the frame it answers', async () => {
+      const w = (await call('POST', '/v1/admin/widgets', { feedback_enabled: false, rating_enabled: true })).json();
+      const v = await Visitor.open(p, w.widget_id);
+      const answer = async (frame) => {
+        v.send(frame);
+        const e = await v.next('error');
+        return { code: e.code, frame: e.frame };
+      };
+      try {
+        await v.next('session');
+        assert.deepEqual(await answer({ type: 'rating', score: 5 }), { code: 'message_first', frame: 'rating' });
+        assert.deepEqual(await answer({ type: 'feedback', message_id: '0'.repeat(32), value: 'up' }), { code: undefined, frame: 'feedback' });
+        assert.deepEqual(await answer({ type: 'rating', score: 9 }), { code: undefined, frame: 'rating' });
+        assert.deepEqual(await answer({ type: 'message', content: '' }), { code: undefined, frame: 'message' });
+        assert.deepEqual(await answer({ type: 'open_conversation', id: 'nope' }), { code: 'conversation_not_found', frame: 'open_conversation' });
+        assert.deepEqual(await answer({ type: 'no_such_frame' }), { code: undefined, frame: undefined });
+        assert.deepEqual(await answer('not json'), { code: undefined, frame: undefined });
+        // A turn: another message meanwhile is refused, the model fails mid-reply.
+        v.send({ type: 'message', content: 'cut me off [[mock:cut=2,chunks=6]]' });
+        v.send({ type: 'message', content: 'too soon' });
+        const errors = [];
+        for (let m = await v.next(); m.type !== 'typing_stop'; m = await v.next()) {
+          if (m.type === 'error') errors.push({ code: m.code, frame: m.frame });
+        }
+        assert.deepEqual(errors.sort((a, b) => a.code.localeCompare(b.code)),
+          [{ code: 'model_failed', frame: 'message' }, { code: 'reply_in_progress', frame: 'message' }]);
+      } finally { v.close(); }
+    });
+
     // A socket opened (and chatting) before its widget took verified
     // visitors only knows nothing of it until storaged says: each storing
     // frame is refused there too, not only a message (a handoff asked, a

@@ -134,6 +134,11 @@ struct wsframe;
 struct wsmsg {
 	enum wsmsg_type type;
 	const struct wsframe *frame;	/* its row of wsframes[]; NULL: INVALID */
+	/*
+	 * The kind its "type" names, kept when its fields are refused
+	 * (the error answers it); WSMSG_INVALID: no frame's type.
+	 */
+	enum wsmsg_type asked;
 	json_t *root;
 	const char *content;	/* MESSAGE: 1..CHAT_MESSAGE_MAX characters */
 	size_t content_len;
@@ -212,6 +217,8 @@ struct wsframe {
 /* The table; the row of "type" type, NULL when none. */
 extern const struct wsframe wsframes[];
 const struct wsframe *wsframe_find(const char *type);
+/* The "type" of frames of kind t; NULL for WSMSG_INVALID. */
+const char *wsframe_type(enum wsmsg_type t);
 
 /* ----------------------------------------------------------- wsfeedback.c */
 
@@ -234,7 +241,7 @@ struct wsfb {
 	const int *resuming;		/* its resume is in flight */
 	const char *rate_key;		/* its client's feedback count */
 	struct storec_req *req;		/* in flight */
-	int pend_type;			/* WSMSG_FEEDBACK or WSMSG_RATING */
+	enum wsmsg_type pend_type;	/* WSMSG_FEEDBACK or WSMSG_RATING */
 	char pend_id[ST_ID_HEX + 1];	/* its message id, value, score */
 	uint8_t pend_value, pend_score;
 	char pend_conv[ST_ID_HEX + 1];	/* the rating's named, "" none */
@@ -426,14 +433,21 @@ struct wsess_io {
 	const char *convs_key;	/* its client's count of these frames */
 };
 void wschat_io(struct wsess *s, struct wsess_io *io);
-/* An error frame of text msg to s, a mistake of the page's: English. */
-void wschat_send_error(struct wsess *s, const char *msg);
+/*
+ * Every "error" frame answers a frame of the visitor's, of kind to: its
+ * "frame" is that one's type (none for WSMSG_INVALID, a frame of no
+ * known type), so a client ends a streamed reply only on a message's.
+ *
+ * An error frame of text msg to s, a mistake of the page's: English.
+ */
+void wschat_send_error(struct wsess *s, enum wsmsg_type to, const char *msg);
 /*
  * The visitor told text id (vtext.h) in the socket's language, as an
  * "error" frame with its code; with its wait (retry_ms) filled in.
  */
-void wschat_say(struct wsess *s, enum vtext_id id);
-void wschat_say_wait(struct wsess *s, enum vtext_id id, uint64_t retry_ms);
+void wschat_say(struct wsess *s, enum wsmsg_type to, enum vtext_id id);
+void wschat_say_wait(struct wsess *s, enum wsmsg_type to, enum vtext_id id,
+    uint64_t retry_ms);
 /*
  * A storaged result that ends the socket (NO_WIDGET, ORIGIN, NO_SESSION):
  * 1 closed.
@@ -442,9 +456,10 @@ int wschat_gone(struct wsess *s, int result);
 /*
  * wschat_gone's, or storaged's refusal of an unverified visitor's write
  * (IDENTITY: the widget takes verified visitors only since the socket
- * opened), told to the page. 1 when either, else 0 (nothing done).
+ * opened), told to the page (the error answering a frame of kind to).
+ * 1 when either, else 0 (nothing done).
  */
-int wschat_refused(struct wsess *s, int result);
+int wschat_refused(struct wsess *s, enum wsmsg_type to, int result);
 /*
  * s left its conversation (a new one starts with its next message);
  * ended: the one storaged ended ("" none), what a rating now rates.
@@ -453,7 +468,8 @@ int wschat_refused(struct wsess *s, int result);
 const char *wschat_conv_left(struct wsess *s, const char *ended);
 /*
  * The "history" frame of h (n, oldest first; more: older ones left out),
- * with conversation_id (NULL or "": null), and readonly when set.
+ * with conversation_id (NULL or "": null), and readonly when set: the
+ * answer to open_conversation (its error, when it cannot be built).
  */
 void wschat_send_history(struct wsess *s, const struct st_msg *h,
     uint32_t n, int more, const char *conv_id, int readonly);

@@ -298,25 +298,41 @@ wsend_type(struct wsess *s, const char *type)
 	wsend(s, json_pack("{s:s}", "type", type));
 }
 
+/*
+ * Error frame o (NULL: out of memory) with its "frame": the type of the
+ * visitor's frame of kind to it answers (none when to names no type).
+ */
+static json_t *
+error_of(json_t *o, enum wsmsg_type to)
+{
+	const char *type = wsframe_type(to);
+
+	if (o != NULL && type != NULL)
+		json_object_set_new(o, "frame", json_string(type));
+	return o;
+}
+
 /* A mistake of the page's (a frame's field, a call): said in English. */
 static void
-wsend_error(struct wsess *s, const char *msg)
+wsend_error(struct wsess *s, enum wsmsg_type to, const char *msg)
 {
-	wsend(s, json_pack("{s:s, s:s}", "type", "error", "message", msg));
+	wsend(s, error_of(json_pack("{s:s, s:s}", "type", "error", "message",
+	    msg), to));
 }
 
 /* Something the visitor reads: in the socket's language, with its code. */
 static void
-wsend_say_text(struct wsess *s, enum vtext_id id, const char *text)
+wsend_say_text(struct wsess *s, enum wsmsg_type to, enum vtext_id id,
+    const char *text)
 {
-	wsend(s, json_pack("{s:s, s:s, s:s}", "type", "error", "message",
-	    text, "code", vtext_code(id)));
+	wsend(s, error_of(json_pack("{s:s, s:s, s:s}", "type", "error",
+	    "message", text, "code", vtext_code(id)), to));
 }
 
 static void
-wsend_say(struct wsess *s, enum vtext_id id)
+wsend_say(struct wsess *s, enum wsmsg_type to, enum vtext_id id)
 {
-	wsend_say_text(s, id, vtext(s->lang, id));
+	wsend_say_text(s, to, id, vtext(s->lang, id));
 }
 
 /*
@@ -762,14 +778,14 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 	struct wsess *s = fe;
 	turn_over(s);
 	if (at == TURN_AT_BEGIN && why == TURN_C_INVALID)
-		wsend_error(s, CHAT_ATTS_REFUSED);
+		wsend_error(s, WSMSG_MESSAGE, CHAT_ATTS_REFUSED);
 	else
 		/*
 		 * Unavailable is not "not saved": the connection lost, or
 		 * storaged stuck, the write may be stored (storaged then
 		 * ends the turn itself, lostturns.h).
 		 */
-		wsend_say(s, at == TURN_AT_BEGIN ? (why == TURN_C_MALFORMED ||
+		wsend_say(s, WSMSG_MESSAGE, at == TURN_AT_BEGIN ? (why == TURN_C_MALFORMED ||
 		    why == TURN_C_INTERNAL ? VT_WRONG : VT_UNAVAILABLE) :
 		    at == TURN_AT_MODEL ? VT_MODEL_FAILED :
 		    why == TURN_C_UNAVAILABLE ? VT_UNAVAILABLE :
@@ -779,19 +795,20 @@ ws_error(void *fe, enum turn_at at, enum turn_cause why, int shown)
 }
 
 void
-wschat_say_wait(struct wsess *s, enum vtext_id id, uint64_t retry_ms)
+wschat_say_wait(struct wsess *s, enum wsmsg_type to, enum vtext_id id,
+    uint64_t retry_ms)
 {
 	char msg[VTEXT_WAIT_MAX];
 
 	vtext_wait(msg, sizeof(msg), s->lang, id, retry_ms);
-	wsend_say_text(s, id, msg);
+	wsend_say_text(s, to, id, msg);
 }
 
-/* The per-client rate limit's refusal, with its wait. */
+/* The client's rate limit's refusal of a frame of kind to, with its wait. */
 static void
-wsend_limited(struct wsess *s, uint64_t retry_ms)
+wsend_limited(struct wsess *s, enum wsmsg_type to, uint64_t retry_ms)
 {
-	wschat_say_wait(s, VT_TOO_MANY_MESSAGES, retry_ms);
+	wschat_say_wait(s, to, VT_TOO_MANY_MESSAGES, retry_ms);
 }
 
 /*
@@ -819,13 +836,14 @@ ws_gone(struct wsess *s, int result)
 }
 
 /*
- * storaged's refusal of an unverified visitor's write: the widget takes
- * only verified visitors since this socket opened (it was told then),
- * or its secret changed since the socket's identify. The socket refuses
- * the next ones itself until it identifies. 1 when refused, else 0.
+ * storaged's refusal of an unverified visitor's write (a frame of kind
+ * to): the widget takes only verified visitors since this socket opened
+ * (it was told then), or its secret changed since the socket's identify.
+ * The socket refuses the next ones itself until it identifies. 1 when
+ * refused, else 0.
  */
 static int
-ws_identity_refused(struct wsess *s, int result)
+ws_identity_refused(struct wsess *s, enum wsmsg_type to, int result)
 {
 	if (result != ST_WS_IDENTITY)
 		return 0;
@@ -834,16 +852,19 @@ ws_identity_refused(struct wsess *s, int result)
 	 * not required: the page is told (identity) so it identifies anew.
 	 */
 	wsident_lapsed(&s->ident, s, 1);
-	wsend_error(s, "Identity required");
+	wsend_error(s, to, "Identity required");
 	return 1;
 }
 
-/* storaged's reply to request name was not what it should be. */
+/*
+ * storaged's reply to request name (for a frame of kind to) was not what
+ * it should be.
+ */
 static void
-wsend_malformed(struct wsess *s, const char *name)
+wsend_malformed(struct wsess *s, enum wsmsg_type to, const char *name)
 {
 	log_warnx("wschat: malformed %s reply", name);
-	wsend_say(s, VT_WRONG);
+	wsend_say(s, to, VT_WRONG);
 }
 
 /* storaged's refusal of a message (ST_WS_BEGIN's result). */
@@ -853,28 +874,29 @@ ws_refused(void *fe, int result, uint64_t retry_ms)
 	struct wsess *s = fe;
 
 	turn_over(s);
-	if (ws_gone(s, result) || ws_identity_refused(s, result))
+	if (ws_gone(s, result) ||
+	    ws_identity_refused(s, WSMSG_MESSAGE, result))
 		return;
 	switch (result) {
 	case ST_WS_CONTACT:
-		wsend_say(s, VT_CONTACT_FIRST);
+		wsend_say(s, WSMSG_MESSAGE, VT_CONTACT_FIRST);
 		return;
 	case ST_WS_LIMITED:
-		wsend_limited(s, retry_ms);
+		wsend_limited(s, WSMSG_MESSAGE, retry_ms);
 		return;
 	case ST_WS_CAPPED:
-		wsend_say(s, VT_CAPPED);
+		wsend_say(s, WSMSG_MESSAGE, VT_CAPPED);
 		return;
 	case ST_WS_BUSY:
-		wsend_say(s, VT_BUSY);
+		wsend_say(s, WSMSG_MESSAGE, VT_BUSY);
 		return;
 	case ST_WS_TURN_OPEN:
 		/* Another socket of the session (a tab) waits for its reply. */
-		wsend_say(s, VT_WAIT_REPLY);
+		wsend_say(s, WSMSG_MESSAGE, VT_WAIT_REPLY);
 		return;
 	default:
 		log_warnx("wschat: ST_WS_BEGIN result %d", result);
-		wsend_say(s, VT_WRONG);
+		wsend_say(s, WSMSG_MESSAGE, VT_WRONG);
 		return;
 	}
 }
@@ -1020,7 +1042,7 @@ wschat_on_tools(struct wsess *s, struct wsmsg *m)
 	json_t *t;
 
 	if ((why = tools_page_check(m->tools, &t)) != NULL) {
-		wsend_error(s, why);
+		wsend_error(s, WSMSG_TOOLS, why);
 		return;
 	}
 	json_decref(s->page_tools);
@@ -1032,7 +1054,8 @@ void
 wschat_on_tool_result(struct wsess *s, struct wsmsg *m)
 {
 	if (turn_page_answer(s->turn, m->call_id, m->result, m->yes == 0) < 0)
-		wsend_error(s, "tool_result: no call waits for it");
+		wsend_error(s, WSMSG_TOOL_RESULT,
+		    "tool_result: no call waits for it");
 }
 
 /* The visitor's yes or no to a call that changes data. */
@@ -1040,7 +1063,7 @@ void
 wschat_on_confirm(struct wsess *s, struct wsmsg *m)
 {
 	if (turn_confirm(s->turn, m->call_id, m->yes) < 0)
-		wsend_error(s, "confirm: no call waits for it");
+		wsend_error(s, WSMSG_CONFIRM, "confirm: no call waits for it");
 }
 
 /* The session's idle expiry, as its requests carry it. */
@@ -1170,7 +1193,7 @@ void
 wschat_on_message(struct wsess *s, struct wsmsg *m)
 {
 	if (s->resuming) {
-		wsend_say(s, VT_RESUMING);
+		wsend_say(s, WSMSG_MESSAGE, VT_RESUMING);
 		return;
 	}
 	/*
@@ -1181,7 +1204,7 @@ wschat_on_message(struct wsess *s, struct wsmsg *m)
 	 */
 	if (s->turn != NULL || !STAILQ_EMPTY(&s->held)) {
 		if (held_add(s, m) < 0)
-			wsend_say(s, VT_WAIT_REPLY);
+			wsend_say(s, WSMSG_MESSAGE, VT_WAIT_REPLY);
 		return;
 	}
 	message_begin(s, m);
@@ -1200,36 +1223,37 @@ contact_done(const struct storec_result *r, void *arg)
 
 	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID) {
 		/* storaged's text names the field: "email: ..." */
-		wsend_error(s, r->message);
+		wsend_error(s, WSMSG_CONTACT, r->message);
 		return;
 	}
 	if (r->status != STOREC_OK) {
-		wsend_say(s, VT_DETAILS_UNSAVED);
+		wsend_say(s, WSMSG_CONTACT, VT_DETAILS_UNSAVED);
 		return;
 	}
 	if (storec_decode(r, PROTO_ST_CONTACT_SUBMIT, &rep) < 0) {
-		wsend_say(s, VT_WRONG);
+		wsend_say(s, WSMSG_CONTACT, VT_WRONG);
 		return;
 	}
 	result = rep.result;
 	retry = rep.retry_ms;
 	st_rep_free(PROTO_ST_CONTACT_SUBMIT, &rep);
-	if (ws_gone(s, result) || ws_identity_refused(s, result))
+	if (ws_gone(s, result) ||
+	    ws_identity_refused(s, WSMSG_CONTACT, result))
 		return;
 	if (result == ST_WS_TOO_MANY) {
-		wsend_say(s, VT_DETAILS_ALREADY);
+		wsend_say(s, WSMSG_CONTACT, VT_DETAILS_ALREADY);
 		return;
 	}
 	if (result == ST_WS_LIMITED) {
-		wsend_limited(s, retry);
+		wsend_limited(s, WSMSG_CONTACT, retry);
 		return;
 	}
 	if (result == ST_WS_BUSY) {
-		wsend_say(s, VT_BUSY);
+		wsend_say(s, WSMSG_CONTACT, VT_BUSY);
 		return;
 	}
 	if (result != ST_WS_OK) {
-		wsend_malformed(s, "ST_CONTACT_SUBMIT");
+		wsend_malformed(s, WSMSG_CONTACT, "ST_CONTACT_SUBMIT");
 		return;
 	}
 	s->stored = 1;
@@ -1265,11 +1289,11 @@ wschat_on_contact(struct wsess *s, struct wsmsg *m)
 	};
 
 	if (s->resuming) {
-		wsend_say(s, VT_RESUMING);
+		wsend_say(s, WSMSG_CONTACT, VT_RESUMING);
 		return;
 	}
 	if (s->sreq != NULL) {
-		wsend_say(s, VT_DETAILS_SAVING);
+		wsend_say(s, WSMSG_CONTACT, VT_DETAILS_SAVING);
 		return;
 	}
 	memcpy(req.token, s->hash, sizeof(req.token));
@@ -1278,7 +1302,7 @@ wschat_on_contact(struct wsess *s, struct wsmsg *m)
 	strlcpy(phone, m->phone, sizeof(phone));
 	if (storec_ask(NULL, PROTO_ST_CONTACT_SUBMIT, &req, contact_done, s,
 	    &s->sreq) < 0)
-		wsend_say(s, VT_DETAILS_UNSAVED);
+		wsend_say(s, WSMSG_CONTACT, VT_DETAILS_UNSAVED);
 }
 
 /* ------------------------------------------------------------ handoff */
@@ -1296,23 +1320,23 @@ human_done(const struct storec_result *r, void *arg)
 	if (r->status != STOREC_OK) {
 		if (r->status == STOREC_ERROR)
 			log_warnx("wschat: ST_WS_REQUEST_HUMAN: %s", r->message);
-		wsend_say(s, VT_REQUEST_UNSENT);
+		wsend_say(s, WSMSG_REQUEST_HUMAN, VT_REQUEST_UNSENT);
 		return;
 	}
 	if (storec_decode(r, PROTO_ST_WS_REQUEST_HUMAN, &rep) < 0) {
-		wsend_say(s, VT_WRONG);
+		wsend_say(s, WSMSG_REQUEST_HUMAN, VT_WRONG);
 		return;
 	}
-	if (wschat_refused(s, rep.result))
+	if (wschat_refused(s, WSMSG_REQUEST_HUMAN, rep.result))
 		;
 	else if (rep.result == ST_WS_NO_CONV)
-		wsend_say(s, VT_FIRST);
+		wsend_say(s, WSMSG_REQUEST_HUMAN, VT_FIRST);
 	else if (rep.result == ST_WS_NO_HANDOFF) {
 		s->handoff_enabled = 0;	/* turned off since the open */
-		wsend_error(s, "request_human: this chat has no person to "
-		    "talk to");
+		wsend_error(s, WSMSG_REQUEST_HUMAN, "request_human: this chat "
+		    "has no person to talk to");
 	} else if (rep.result != ST_WS_OK)
-		wsend_malformed(s, "ST_WS_REQUEST_HUMAN");
+		wsend_malformed(s, WSMSG_REQUEST_HUMAN, "ST_WS_REQUEST_HUMAN");
 	else {
 		wsess_set_conv(s, rep.conv.id);
 		/* Its answer, whatever the visitor knew. */
@@ -1352,28 +1376,28 @@ wschat_on_request_human(struct wsess *s, struct wsmsg *m)
 	};
 
 	if (!s->handoff_enabled) {
-		wsend_error(s, "request_human: this chat has no person to "
-		    "talk to");
+		wsend_error(s, WSMSG_REQUEST_HUMAN, "request_human: this chat "
+		    "has no person to talk to");
 		return;
 	}
 	if (s->resuming) {
-		wsend_say(s, VT_RESUMING);
+		wsend_say(s, WSMSG_REQUEST_HUMAN, VT_RESUMING);
 		return;
 	}
 	if (!s->stored) {
-		wsend_say(s, VT_FIRST);
+		wsend_say(s, WSMSG_REQUEST_HUMAN, VT_FIRST);
 		return;
 	}
 	if (s->hreq != NULL)
 		return;		/* asked already; its answer comes */
 	if (!human_ask_allowed(s)) {
-		wsend_say(s, VT_HUMAN_TOO_MANY);
+		wsend_say(s, WSMSG_REQUEST_HUMAN, VT_HUMAN_TOO_MANY);
 		return;
 	}
 	memcpy(req.token, s->hash, sizeof(req.token));
 	if (storec_ask(NULL, PROTO_ST_WS_REQUEST_HUMAN, &req, human_done, s,
 	    &s->hreq) < 0)
-		wsend_say(s, VT_REQUEST_UNSENT);
+		wsend_say(s, WSMSG_REQUEST_HUMAN, VT_REQUEST_UNSENT);
 }
 
 /* ---------------------------------------------------------- away mode */
@@ -1434,8 +1458,8 @@ void
 wschat_on_resume(struct wsess *s, struct wsmsg *m)
 {
 	if (s->nmsgs != 1 || s->has_token || s->token_given || s->stored) {
-		wsend_error(s, "resume: only as the first message of a "
-		    "socket opened without a token");
+		wsend_error(s, WSMSG_RESUME, "resume: only as the first "
+		    "message of a socket opened without a token");
 		return;
 	}
 	/* A malformed token is no token: the fresh one stays. */
@@ -1458,9 +1482,9 @@ ws_text(struct ws *ws, const char *msg, size_t len, void *arg)
 
 	s->nmsgs++;
 	if (wsmsg_parse(msg, len, &m) < 0)
-		wsend_error(s, m.error);
+		wsend_error(s, m.asked, m.error);
 	else if (wsident_refuses(&s->ident, m.frame))
-		wsend_error(s, "Identity required");
+		wsend_error(s, m.type, "Identity required");
 	else
 		m.frame->answer(s, &m);
 	wsmsg_free(&m);
@@ -1892,15 +1916,15 @@ wschat_io(struct wsess *s, struct wsess_io *io)
 }
 
 void
-wschat_send_error(struct wsess *s, const char *msg)
+wschat_send_error(struct wsess *s, enum wsmsg_type to, const char *msg)
 {
-	wsend_error(s, msg);
+	wsend_error(s, to, msg);
 }
 
 void
-wschat_say(struct wsess *s, enum vtext_id id)
+wschat_say(struct wsess *s, enum wsmsg_type to, enum vtext_id id)
 {
-	wsend_say(s, id);
+	wsend_say(s, to, id);
 }
 
 int
@@ -1910,10 +1934,10 @@ wschat_gone(struct wsess *s, int result)
 }
 
 int
-wschat_refused(struct wsess *s, int result)
+wschat_refused(struct wsess *s, enum wsmsg_type to, int result)
 {
 	return wschat_gone(s, result) || (s->ws != NULL &&
-	    ws_identity_refused(s, result));
+	    ws_identity_refused(s, to, result));
 }
 
 /*
@@ -1948,7 +1972,7 @@ wschat_send_history(struct wsess *s, const struct st_msg *h, uint32_t n,
 	json_t *hist;
 
 	if ((hist = history_json(h, n, s->wid)) == NULL) {
-		wsend_say(s, VT_WRONG);
+		wsend_say(s, WSMSG_CONV_OPEN, VT_WRONG);
 		return;
 	}
 	wsend_history(s, hist, more, conv_id != NULL ? conv_id : "",

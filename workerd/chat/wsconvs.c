@@ -52,25 +52,36 @@ wsconvs_free(struct wsconvs *cv)
 /* ------------------------------------------------------------ answers */
 
 /*
- * storaged's answer r, decoded as type's reply into rep: 0, or -1 with
- * the visitor told (a closed socket: nothing more to say).
+ * storaged's answer r to the frame of kind to, decoded as type's reply
+ * into rep: 0, or -1 with the visitor told (a closed socket: nothing
+ * more to say).
  */
 static int
-answer(struct wsess *s, const struct storec_result *r, uint16_t type,
-    void *rep)
+answer(struct wsess *s, enum wsmsg_type to, const struct storec_result *r,
+    uint16_t type, void *rep)
 {
 	if (r->status != STOREC_OK) {
 		if (r->status == STOREC_ERROR)
 			log_warnx("wsconvs: %s: %s", proto_msg_name(type),
 			    r->message);
-		wschat_say(s, VT_WRONG);
+		wschat_say(s, to, VT_WRONG);
 		return -1;
 	}
 	if (storec_decode(r, type, rep) < 0) {
-		wschat_say(s, VT_WRONG);
+		wschat_say(s, to, VT_WRONG);
 		return -1;
 	}
 	return 0;
+}
+
+/* The kind of s's frame whose request is in flight. */
+static enum wsmsg_type
+pending(struct wsess *s)
+{
+	struct wsess_io io;
+
+	wschat_io(s, &io);
+	return io.cv->pend_type;
 }
 
 /* ST_WS_CONV_NEW -> conversation_new */
@@ -82,12 +93,12 @@ new_done(const struct storec_result *r, void *arg)
 	const char *ended;
 	json_t *o;
 
-	if (answer(s, r, PROTO_ST_WS_CONV_NEW, &rep) < 0)
+	if (answer(s, WSMSG_NEW_CONV, r, PROTO_ST_WS_CONV_NEW, &rep) < 0)
 		return;
-	if (wschat_refused(s, rep.result))
+	if (wschat_refused(s, WSMSG_NEW_CONV, rep.result))
 		;
 	else if (rep.result != ST_WS_OK)
-		wschat_say(s, VT_WRONG);
+		wschat_say(s, WSMSG_NEW_CONV, VT_WRONG);
 	else {
 		/*
 		 * The one left, named: its rating still rates it once another
@@ -131,13 +142,13 @@ list_done(const struct storec_result *r, void *arg)
 	struct st_ws_conv_list_rep rep;
 	json_t *o;
 
-	if (answer(s, r, PROTO_ST_WS_CONV_LIST, &rep) < 0)
+	if (answer(s, WSMSG_CONV_LIST, r, PROTO_ST_WS_CONV_LIST, &rep) < 0)
 		return;
 	if (wschat_gone(s, rep.result))
 		;
 	else if (rep.result != ST_WS_OK ||
 	    (o = list_json(rep.convs, rep.n)) == NULL)
-		wschat_say(s, VT_WRONG);
+		wschat_say(s, WSMSG_CONV_LIST, VT_WRONG);
 	else
 		wschat_send(s, o);
 	st_rep_free(PROTO_ST_WS_CONV_LIST, &rep);
@@ -150,14 +161,14 @@ read_done(const struct storec_result *r, void *arg)
 	struct wsess *s = arg;
 	struct st_ws_conv_read_rep rep;
 
-	if (answer(s, r, PROTO_ST_WS_CONV_READ, &rep) < 0)
+	if (answer(s, WSMSG_CONV_OPEN, r, PROTO_ST_WS_CONV_READ, &rep) < 0)
 		return;
 	if (wschat_gone(s, rep.result))
 		;
 	else if (rep.result == ST_WS_NO_CONV)
-		wschat_say(s, VT_CONV_NOT_FOUND);
+		wschat_say(s, WSMSG_CONV_OPEN, VT_CONV_NOT_FOUND);
 	else if (rep.result != ST_WS_OK)
-		wschat_say(s, VT_WRONG);
+		wschat_say(s, WSMSG_CONV_OPEN, VT_WRONG);
 	else
 		wschat_send_history(s, rep.history, rep.nhistory, rep.more,
 		    rep.conv_id, 1);
@@ -166,19 +177,22 @@ read_done(const struct storec_result *r, void *arg)
 
 /* ------------------------------------------------------------ frames */
 
-/* One more frame this minute, none in flight: 1 when it may be asked. */
+/*
+ * One more frame (of kind to) this minute, none in flight: 1 when it
+ * may be asked.
+ */
 static int
-allowed(struct wsess *s, const struct wsess_io *io)
+allowed(struct wsess *s, enum wsmsg_type to, const struct wsess_io *io)
 {
 	struct wsconvs *cv = io->cv;
 	uint64_t now = loop_now();
 
 	if (io->resuming) {
-		wschat_say(s, VT_RESUMING);
+		wschat_say(s, to, VT_RESUMING);
 		return 0;
 	}
 	if (cv->req != NULL) {
-		wschat_say(s, VT_WAIT_REQUEST);
+		wschat_say(s, to, VT_WAIT_REQUEST);
 		return 0;
 	}
 	if (now - cv->window >= CONVS_WINDOW_MS) {
@@ -186,7 +200,7 @@ allowed(struct wsess *s, const struct wsess_io *io)
 		cv->asks = 0;
 	}
 	if (++cv->asks > CONVS_ASKS_MAX) {
-		wschat_say(s, VT_REQUESTS_MINUTE);
+		wschat_say(s, to, VT_REQUESTS_MINUTE);
 		return 0;
 	}
 	return 1;
@@ -202,7 +216,7 @@ answer_unstored(struct wsess *s, const struct wsmsg *m)
 		wschat_send(s, json_pack("{s:s, s:[]}", "type",
 		    "conversations", "conversations"));
 	else
-		wschat_say(s, VT_CONV_NOT_FOUND);
+		wschat_say(s, m->type, VT_CONV_NOT_FOUND);
 }
 
 /* The frame cv holds asked of storaged, the socket's io as it is now. */
@@ -230,7 +244,7 @@ ask(struct wsess *s, const struct wsess_io *io)
 		rc = storec_ask(NULL, PROTO_ST_WS_CONV_READ, &rq, read_done, s,
 		    &cv->req);
 	if (rc < 0)
-		wschat_say(s, VT_UNAVAILABLE);
+		wschat_say(s, cv->pend_type, VT_UNAVAILABLE);
 }
 
 /* ST_RATE_HIT of the client's history reads -> struct st_rate_verdict */
@@ -241,10 +255,11 @@ counted(const struct storec_result *r, void *arg)
 	struct st_rate_verdict v;
 	struct wsess_io io;
 
-	if (answer(s, r, PROTO_ST_RATE_HIT, &v) < 0)
+	if (answer(s, pending(s), r, PROTO_ST_RATE_HIT, &v) < 0)
 		return;
 	if (v.limited) {
-		wschat_say_wait(s, VT_TOO_MANY_REQUESTS, v.retry_ms);
+		wschat_say_wait(s, pending(s), VT_TOO_MANY_REQUESTS,
+		    v.retry_ms);
 		return;
 	}
 	wschat_io(s, &io);
@@ -267,7 +282,7 @@ count_then_ask(struct wsess *s, const struct wsess_io *io)
 	h.max = CONVS_ASKS_MAX;
 	if (storec_ask(NULL, PROTO_ST_RATE_HIT, &h, counted, s,
 	    &io->cv->req) < 0)
-		wschat_say(s, VT_UNAVAILABLE);
+		wschat_say(s, io->cv->pend_type, VT_UNAVAILABLE);
 }
 
 void
@@ -276,15 +291,15 @@ wsconvs_frame(struct wsess *s, struct wsmsg *m)
 	struct wsess_io io;
 
 	wschat_io(s, &io);
-	if (!allowed(s, &io))
+	if (!allowed(s, m->type, &io))
 		return;
 	/* The reply being written still goes into the current one. */
 	if (m->type == WSMSG_NEW_CONV && io.busy) {
-		wschat_say(s, VT_WAIT_REPLY);
+		wschat_say(s, m->type, VT_WAIT_REPLY);
 		return;
 	}
 	if (m->type == WSMSG_CONV_OPEN && !st_id_valid(m->conv_id)) {
-		wschat_say(s, VT_CONV_NOT_FOUND);
+		wschat_say(s, m->type, VT_CONV_NOT_FOUND);
 		return;
 	}
 	if (!io.stored) {

@@ -119,18 +119,18 @@ wsfb_free(struct wsfb *f)
 	f->req = NULL;
 }
 
-/* A mistake of the page's: said in English. */
+/* A mistake of the page's in its frame of kind to: said in English. */
 static void
-wsfb_error(struct wsfb *f, const char *msg)
+wsfb_error(struct wsfb *f, enum wsmsg_type to, const char *msg)
 {
-	wschat_send_error(f->s, msg);
+	wschat_send_error(f->s, to, msg);
 }
 
-/* Something the visitor reads: in their language. */
+/* Something the visitor reads (its frame of kind to): in their language. */
 static void
-wsfb_say(struct wsfb *f, enum vtext_id id)
+wsfb_say(struct wsfb *f, enum wsmsg_type to, enum vtext_id id)
 {
-	wschat_say(f->s, id);
+	wschat_say(f->s, to, id);
 }
 
 /*
@@ -154,28 +154,28 @@ result_refused(struct wsfb *f, uint8_t result)
 		 * Taken out of allowed_origins: the socket goes, as a
 		 * message's; verified visitors only since it opened: told so.
 		 */
-		(void)wschat_refused(f->s, result);
+		(void)wschat_refused(f->s, f->pend_type, result);
 		break;
 	case ST_WS_NO_MSG:
-		wsfb_error(f, "message_id: no such answer in this "
-		    "conversation");
+		wsfb_error(f, f->pend_type, "message_id: no such answer in "
+		    "this conversation");
 		break;
 	case ST_WS_NO_CONV:
-		wsfb_say(f, VT_FIRST);
+		wsfb_say(f, f->pend_type, VT_FIRST);
 		break;
 	case ST_WS_NO_SESSION:
 		/*
 		 * Nothing stored for the socket yet (a fresh one's rating
 		 * naming a conversation): its first message makes it.
 		 */
-		wsfb_say(f, wsfb_conv(f)[0] == '\0' ? VT_FIRST :
-		    VT_SESSION_ENDED);
+		wsfb_say(f, f->pend_type, wsfb_conv(f)[0] == '\0' ?
+		    VT_FIRST : VT_SESSION_ENDED);
 		break;
 	case ST_WS_NO_WIDGET:
-		wsfb_say(f, VT_SESSION_ENDED);
+		wsfb_say(f, f->pend_type, VT_SESSION_ENDED);
 		break;
 	default:
-		wsfb_say(f, VT_FB_UNSAVED);
+		wsfb_say(f, f->pend_type, VT_FB_UNSAVED);
 		break;
 	}
 }
@@ -185,12 +185,12 @@ static void
 failed(struct wsfb *f, const struct storec_result *r)
 {
 	if (r->status == STOREC_ERROR && r->code == PROTO_E_INVALID) {
-		wsfb_error(f, r->message);
+		wsfb_error(f, f->pend_type, r->message);
 		return;
 	}
 	if (r->status == STOREC_ERROR)
 		log_warnx("wsfeedback: %s", r->message);
-	wsfb_say(f, VT_FB_UNSAVED);
+	wsfb_say(f, f->pend_type, VT_FB_UNSAVED);
 }
 
 /* The value the reply repeats, as the frame said it. */
@@ -216,7 +216,7 @@ reply_stored(struct wsfb *f, const struct storec_result *r, uint16_t type,
 		return 0;
 	}
 	if (storec_decode(r, type, rep) < 0) {
-		wsfb_say(f, VT_FB_UNSAVED);
+		wsfb_say(f, f->pend_type, VT_FB_UNSAVED);
 		return 0;
 	}
 	if (*result == ST_WS_OK)
@@ -265,13 +265,13 @@ wsfb_allowed(struct wsfb *f, const struct wsmsg *m)
 	uint64_t now = loop_now();
 
 	if (*f->resuming) {
-		wsfb_say(f, VT_RESUMING);
+		wsfb_say(f, m->type, VT_RESUMING);
 		return 0;
 	}
 	/* No conversation known or named yet: no answer to rate. */
 	if (wsfb_conv(f)[0] == '\0' && (m->type != WSMSG_RATING ||
 	    m->conv_id == NULL)) {
-		wsfb_say(f, VT_FIRST);
+		wsfb_say(f, m->type, VT_FIRST);
 		return 0;
 	}
 	if (now - f->window >= FB_WINDOW_MS) {
@@ -279,7 +279,7 @@ wsfb_allowed(struct wsfb *f, const struct wsmsg *m)
 		f->asks = 0;
 	}
 	if (++f->asks > FB_FRAMES_MAX || f->req != NULL) {
-		wsfb_say(f, VT_FB_WAIT);
+		wsfb_say(f, m->type, VT_FB_WAIT);
 		return 0;
 	}
 	return 1;
@@ -314,7 +314,7 @@ send_pending(struct wsfb *f)
 		rc = storec_ask(NULL, PROTO_ST_WS_RATING, &rt, rating_done, f,
 		    &f->req);
 	if (rc < 0)
-		wsfb_say(f, VT_FB_UNSAVED);
+		wsfb_say(f, f->pend_type, VT_FB_UNSAVED);
 }
 
 /* ST_RATE_HIT of the client's feedback count -> struct st_rate_verdict */
@@ -329,7 +329,8 @@ rate_done(const struct storec_result *r, void *arg)
 		return;
 	}
 	if (v.limited) {
-		wschat_say_wait(f->s, VT_TOO_MUCH_FEEDBACK, v.retry_ms);
+		wschat_say_wait(f->s, f->pend_type, VT_TOO_MUCH_FEEDBACK,
+		    v.retry_ms);
 		return;
 	}
 	send_pending(f);
@@ -361,16 +362,18 @@ on_frame(struct wsfb *f, const struct wsmsg *m)
 	h.max = wsettings.rate_max;
 	if (storec_ask(NULL, PROTO_ST_RATE_HIT, &h, rate_done, f,
 	    &f->req) < 0)
-		wsfb_say(f, VT_FB_UNSAVED);
+		wsfb_say(f, f->pend_type, VT_FB_UNSAVED);
 }
 
 void
 wsfb_frame(struct wsfb *f, const struct wsmsg *m)
 {
 	if (m->type == WSMSG_FEEDBACK && !f->feedback_enabled)
-		wsfb_error(f, "feedback: this chat does not take feedback");
+		wsfb_error(f, m->type, "feedback: this chat does not take "
+		    "feedback");
 	else if (m->type == WSMSG_RATING && !f->rating_enabled)
-		wsfb_error(f, "rating: this chat does not take ratings");
+		wsfb_error(f, m->type, "rating: this chat does not take "
+		    "ratings");
 	else if (!wsfb_allowed(f, m))
 		;
 	else

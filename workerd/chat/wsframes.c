@@ -7,7 +7,8 @@
  * storaged message it asks and how it is bounded. wsmsg_parse and
  * wschat.c's ws_text read it; tests/integration/wsframes.test.mjs reads it
  * from this source and checks the protocol page and the identity rule
- * against it, so a frame is added here, in one row.
+ * against it, so a frame is added here, in one row. Each "error" frame
+ * names the type of the frame it answers (wsframe_type).
  */
 #include <string.h>
 
@@ -56,5 +57,16 @@ wsframe_find(const char *type)
 	for (f = wsframes; f->type != NULL; f++)
 		if (strcmp(f->type, type) == 0)
 			return f;
+	return NULL;
+}
+
+const char *
+wsframe_type(enum wsmsg_type t)
+{
+	const struct wsframe *f;
+
+	for (f = wsframes; f->type != NULL; f++)
+		if (f->msg == t)
+			return f->type;
 	return NULL;
 }

@@ -188,12 +188,12 @@ identify_done(const struct storec_result *r, void *arg)
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_WS_IDENTIFY, &rep) < 0) {
 		pend_forget(id);	/* unchecked: kept for nothing */
-		wschat_say(s, VT_SIGNIN_UNCHECKED);
+		wschat_say(s, WSMSG_IDENTIFY, VT_SIGNIN_UNCHECKED);
 		return;
 	}
 	if (rep.result == ST_WS_BUSY) {
 		pend_forget(id);
-		wschat_say(s, VT_BUSY);
+		wschat_say(s, WSMSG_IDENTIFY, VT_BUSY);
 		return;
 	}
 	/*
@@ -234,15 +234,16 @@ ident_may_ask(struct wsident *id, struct wsess *s, const struct wsess_io *io)
 	 * session the socket then does not use.
 	 */
 	if (io->resuming) {
-		wschat_say(s, VT_RESUMING);
+		wschat_say(s, WSMSG_IDENTIFY, VT_RESUMING);
 		return 0;
 	}
 	if (++id->asks > WSIDENT_ASKS_MAX) {
-		wschat_send_error(s, "identify: at most 5 a connection");
+		wschat_send_error(s, WSMSG_IDENTIFY,
+		    "identify: at most 5 a connection");
 		return 0;
 	}
 	if (id->req != NULL) {
-		wschat_send_error(s, "identify: one at a time");
+		wschat_send_error(s, WSMSG_IDENTIFY, "identify: one at a time");
 		return 0;
 	}
 	return 1;
@@ -289,7 +290,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 		req.email_hash = "";
 	memcpy(req.token, token_hash, ST_TOKEN_HASH_LEN);
 	if (pend_keep(id, m) < 0) {
-		wschat_say(s, VT_SIGNIN_UNCHECKED);
+		wschat_say(s, WSMSG_IDENTIFY, VT_SIGNIN_UNCHECKED);
 		return;
 	}
 	id->s = s;
@@ -297,7 +298,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 	    &id->req) < 0) {
 		id->s = NULL;
 		pend_forget(id);
-		wschat_say(s, VT_SIGNIN_UNCHECKED);
+		wschat_say(s, WSMSG_IDENTIFY, VT_SIGNIN_UNCHECKED);
 	}
 }
 

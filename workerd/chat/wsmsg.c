@@ -152,7 +152,7 @@ wsmsg_parse(const char *text, size_t len, struct wsmsg *m)
 	type = exprow_plain(json_object_get(m->root, "type"));
 	if ((m->frame = wsframe_find(type != NULL ? type : "")) == NULL)
 		return fail(m, "Invalid message: unknown type");
-	m->type = m->frame->msg;
+	m->type = m->asked = m->frame->msg;
 	return m->frame->parse != NULL ? m->frame->parse(m) : 0;
 }
 

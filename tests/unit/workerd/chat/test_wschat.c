@@ -33,14 +33,17 @@
 			"Sec-WebSocket-Version: 13\r\n" \
 			"Sec-WebSocket-Key: " WSKEY "\r\n" \
 			"Origin: https://site.example\r\n"
-#define WRONG	"{\"type\":\"error\",\"message\":" \
-		"\"Something went wrong. Please try again.\",\"code\":\"internal\"}"
+/* An error frame's end: the type of the visitor's frame it answers. */
+#define FRAME(f)	",\"frame\":\"" f "\"}"
+#define WRONG(f)	"{\"type\":\"error\",\"message\":" \
+		"\"Something went wrong. Please try again.\",\"code\":\"internal\"" \
+		FRAME(f)
 #define NOT_SAVED	"{\"type\":\"error\",\"message\":" \
 		"\"Your conversation could not be saved. Please try again.\"," \
-		"\"code\":\"reply_not_saved\"}"
+		"\"code\":\"reply_not_saved\"" FRAME("message")
 #define NOT_SAVED_MSG	"{\"type\":\"error\",\"message\":" \
 		"\"Your message could not be saved. Please try again.\"," \
-		"\"code\":\"message_not_saved\"}"
+		"\"code\":\"message_not_saved\"" FRAME("message")
 #define AVAIL(away, reason) "{\"type\":\"availability\",\"away\":" away \
 		",\"reason\":" reason ",\"message\":\"" ST_DEFAULT_AWAY_MESSAGE "\"}"
 
@@ -261,7 +264,7 @@ reply_identify(struct peer_req *pr)
 			"0123456789abcdef0123456789abcdef\"}"
 #define NOT_CHECKED	"{\"type\":\"error\",\"message\":\"Your sign-in " \
 			"could not be checked. Please try again.\"," \
-			"\"code\":\"identity_not_checked\"}"
+			"\"code\":\"identity_not_checked\"" FRAME("identify")
 
 /* --------------------------------------------------- the visitor's side */
 
@@ -546,7 +549,7 @@ test_ws_requests_malformed(void **state)
 			peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
 			next_cut = cut;
 			reply_begin(&pr, early);
-			expect_text(&cl, WRONG);
+			expect_text(&cl, WRONG("message"));
 			if (early)	/* the commit: nobody waits for it */
 				peer_reply(&P, &pr, "", 0);
 		}
@@ -573,12 +576,12 @@ test_ws_requests_malformed(void **state)
 		peer_expect(&P, &pr, PROTO_ST_CONTACT_SUBMIT);
 		next_cut = cut;
 		reply_contact(&pr);
-		expect_text(&cl, WRONG);
+		expect_text(&cl, WRONG("contact_info"));
 		send_text(&cl, "{\"type\":\"request_human\"}");
 		peer_expect(&P, &pr, PROTO_ST_WS_REQUEST_HUMAN);
 		next_cut = cut;
 		reply_human(&pr);
-		expect_text(&cl, WRONG);
+		expect_text(&cl, WRONG("request_human"));
 		/* An identify (issue 26). */
 		send_text(&cl, IDENTIFY);
 		peer_expect(&P, &pr, PROTO_ST_WS_IDENTIFY);
@@ -619,7 +622,8 @@ test_ws_identify_resuming(void **state)
 	send_text(&cl, "{\"type\":\"resume\",\"token\":\"" TOKEN "\"}");
 	send_text(&cl, IDENTIFY);
 	expect_text(&cl, "{\"type\":\"error\",\"message\":"
-	    "\"Your conversation is being restored.\",\"code\":\"resuming\"}");
+	    "\"Your conversation is being restored.\",\"code\":\"resuming\""
+	    FRAME("identify"));
 	expect_open(&pr, 1, 1);
 	peer_expect_none(&P, 50);
 	reply_open(&pr);
@@ -741,9 +745,9 @@ test_ws_create_until_stored(void **state)
  * Issue 26: feedback and rating frames whose replies come a byte short or
  * over fail cleanly (the visitor reads an error), and whole ones answer.
  */
-#define FB_FAILED	"{\"type\":\"error\",\"message\":" \
+#define FB_FAILED(f)	"{\"type\":\"error\",\"message\":" \
 	"\"Your feedback could not be saved. Please try again.\"," \
-	"\"code\":\"feedback_not_saved\"}"
+	"\"code\":\"feedback_not_saved\"" FRAME(f)
 /* conversation_new naming the conversation it left (reply_conv_new's) */
 #define CONV_NEW	"{\"type\":\"conversation_new\",\"ended\":\"" CONV "\"}"
 #define FB_FRAME	"{\"type\":\"feedback\",\"message_id\":\"" CONV \
@@ -763,7 +767,8 @@ test_ws_feedback_malformed(void **state)
 	/* Before a turn the socket knows no conversation: nothing asked. */
 	send_text(&cl, FB_FRAME);
 	expect_text(&cl, "{\"type\":\"error\",\"message\":"
-	    "\"Please send a message first.\",\"code\":\"message_first\"}");
+	    "\"Please send a message first.\",\"code\":\"message_first\""
+	    FRAME("feedback"));
 	send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
 	peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
 	reply_begin(&pr, 0);
@@ -774,13 +779,13 @@ test_ws_feedback_malformed(void **state)
 		peer_expect(&P, &pr, PROTO_ST_WS_FEEDBACK);
 		next_cut = cut;
 		reply_rep(&pr, 0, &fr);
-		expect_text(&cl, FB_FAILED);
+		expect_text(&cl, FB_FAILED("feedback"));
 		send_text(&cl, "{\"type\":\"rating\",\"score\":4}");
 		fb_counted();
 		peer_expect(&P, &pr, PROTO_ST_WS_RATING);
 		next_cut = cut;
 		reply_rep(&pr, 0, &rr);
-		expect_text(&cl, FB_FAILED);
+		expect_text(&cl, FB_FAILED("rating"));
 	}
 	send_text(&cl, FB_FRAME);
 	fb_counted();
@@ -797,7 +802,7 @@ test_ws_feedback_malformed(void **state)
 	    CONV "\",\"value\":\"up\"}");
 	send_text(&cl, "{\"type\":\"rating\",\"score\":6}");
 	expect_text(&cl, "{\"type\":\"error\",\"message\":"
-	    "\"score: must be 1 to 5\"}");
+	    "\"score: must be 1 to 5\"" FRAME("rating"));
 	send_text(&cl, "{\"type\":\"rating\",\"score\":5,\"comment\":\"ok\"}");
 	fb_counted();
 	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
@@ -904,7 +909,7 @@ test_ws_rating_names_conv(void **state)
 	send_text(&cl, "{\"type\":\"rating\",\"score\":3,"
 	    "\"conversation_id\":\"ZZ\"}");
 	expect_text(&cl, "{\"type\":\"error\",\"message\":"
-	    "\"conversation_id: must be a conversation's id\"}");
+	    "\"conversation_id: must be a conversation's id\"" FRAME("rating"));
 	peer_expect_none(&P, 50);
 	send_text(&cl, "{\"type\":\"rating\",\"score\":3,"
 	    "\"conversation_id\":\"" CONV "\"}");
@@ -935,25 +940,26 @@ test_ws_convs_malformed(void **state)
 		peer_expect(&P, &pr, PROTO_ST_WS_CONV_NEW);
 		next_cut = cut;
 		reply_conv_new(&pr);
-		expect_text(&cl, WRONG);
+		expect_text(&cl, WRONG("new_conversation"));
 		send_text(&cl, "{\"type\":\"conversations\"}");
 		client_counted("convs:");
 		peer_expect(&P, &pr, PROTO_ST_WS_CONV_LIST);
 		next_cut = cut;
 		reply_conv_list(&pr);
-		expect_text(&cl, WRONG);
+		expect_text(&cl, WRONG("conversations"));
 		send_text(&cl, "{\"type\":\"open_conversation\",\"id\":\""
 		    CONV "\"}");
 		client_counted("convs:");
 		peer_expect(&P, &pr, PROTO_ST_WS_CONV_READ);
 		next_cut = cut;
 		reply_conv_read(&pr);
-		expect_text(&cl, WRONG);
+		expect_text(&cl, WRONG("open_conversation"));
 	}
 	/* A malformed id: refused here, nothing asked. */
 	send_text(&cl, "{\"type\":\"open_conversation\",\"id\":\"ZZ\"}");
 	expect_text(&cl, "{\"type\":\"error\",\"message\":"
-	    "\"Conversation not found\",\"code\":\"conversation_not_found\"}");
+	    "\"Conversation not found\",\"code\":\"conversation_not_found\""
+	    FRAME("open_conversation"));
 	peer_expect_none(&P, 50);
 
 	send_text(&cl, "{\"type\":\"new_conversation\"}");

@@ -93,8 +93,30 @@ test_refused(void **state)
 		assert_int_equal(m.type, WSMSG_INVALID);
 		assert_null(m.root);
 		assert_string_equal(m.error, tab[i].why);
+		/*
+		 * The kind its type names stays (its error answers it):
+		 * none when no frame's type is named.
+		 */
+		if (strncmp(tab[i].why, "Invalid message: ", 17) == 0)
+			assert_int_equal(m.asked, WSMSG_INVALID);
+		else
+			assert_int_equal(m.asked, strstr(tab[i].in,
+			    "contact_info") != NULL ? WSMSG_CONTACT :
+			    WSMSG_MESSAGE);
 		wsmsg_free(&m);
 	}
+}
+
+/* Each kind's type, as its error frames name it; none for INVALID. */
+static void
+test_frame_type(void **state)
+{
+	const struct wsframe *f;
+
+	for (f = wsframes; f->type != NULL; f++)
+		assert_string_equal(wsframe_type(f->msg), f->type);
+	assert_string_equal(wsframe_type(WSMSG_RATING), "rating");
+	assert_null(wsframe_type(WSMSG_INVALID));
 }
 
 static void
@@ -141,6 +163,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_contact),
 		cmocka_unit_test(test_request_human),
+		cmocka_unit_test(test_frame_type),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
