@@ -132,11 +132,15 @@ store_ws_conv_new(struct store_txn *t, const char *widget_id,
 	int result, rc;
 
 	memset(out, 0, sizeof(*out));
-	if (wsess_find(t, widget_id, origin, hash, 1, 1, &result, &s) != 0)
+	/*
+	 * No session: gone (a socket with nothing stored is answered by
+	 * its worker, which asks only for a stored one).
+	 */
+	if (wsess_find(t, widget_id, origin, hash, 0, 1, &result, &s) != 0)
 		return t->err;
 	out->result = (uint8_t)result;
-	/* No session, or none of its conversations begun: nothing to end. */
-	if (result != ST_WS_OK || s.id[0] == '\0' ||
+	/* None of its conversations begun: nothing to end. */
+	if (result != ST_WS_OK ||
 	    (rc = sess_conv_id(t, s.widget, s.id, cid)) == 1)
 		return t->err;
 	if (rc < 0 || conv_get(t, cid, &c) != 0)
@@ -219,11 +223,11 @@ store_ws_conv_list(struct store_txn *t, const char *widget_id,
 	int result, hascur, listed = 0;
 
 	memset(out, 0, sizeof(*out));
-	/* A read: the origin is not checked. */
-	if (wsess_find(t, widget_id, NULL, hash, 1, 0, &result, &s) != 0)
+	/* A read: the origin is not checked. No session: gone, as above. */
+	if (wsess_find(t, widget_id, NULL, hash, 0, 0, &result, &s) != 0)
 		return t->err;
 	out->result = (uint8_t)result;
-	if (result != ST_WS_OK || s.id[0] == '\0')
+	if (result != ST_WS_OK)
 		return 0;
 	if ((hascur = sess_conv_id(t, s.widget, s.id, cur)) < 0 ||
 	    wc_keys(t, hash, keys, &n) < 0)

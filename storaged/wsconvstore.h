@@ -17,16 +17,18 @@
 /*
  * The session under hash on widget widget_id (public) leaves its current
  * conversation (listed, and named in out->ended): its next message opens
- * another. A visitor with no session, or a session with no conversation
- * yet: OK, nothing written; origin, its socket's, no longer allowed:
- * ORIGIN, nothing written. In a write transaction.
+ * another. A session with no conversation yet: OK, nothing written; no
+ * session (the worker asks only for a stored one: it is gone):
+ * NO_SESSION; origin, its socket's, no longer allowed: ORIGIN, nothing
+ * written. In a write transaction.
  */
 int store_ws_conv_new(struct store_txn *, const char *widget_id,
     const char *origin, const uint8_t hash[ST_TOKEN_HASH_LEN],
     struct st_ws_conv_new_rep *out);
 /*
  * The session's conversations, newest first, at most ST_WS_CONVS_MAX
- * (none for a visitor with no session); out->convs to free with
+ * (NO_SESSION for a session not stored: the worker asks only for a
+ * stored one, so it is gone); out->convs to free with
  * st_rep_free(PROTO_ST_WS_CONV_LIST, out).
  */
 int store_ws_conv_list(struct store_txn *, const char *widget_id,

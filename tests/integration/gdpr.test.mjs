@@ -339,6 +339,29 @@ describe("an erased visitor's socket still open", () => {
     assert.equal(v.inbox.length, 0, JSON.stringify(v.inbox));
     await nothingLeft(w.widget_id, token);
   });
+
+  // Every other frame that asks storaged of the session finds it gone
+  // the same way: closed 4001, as docs/widget-protocol.md lists them (a
+  // thumb and a rating were an error, session_ended, the socket open).
+  test('its request_human, feedback, rating, new_conversation, conversations and open_conversation close it 4001', async () => {
+    const w = (await p.adminJson('POST', '/v1/admin/widgets', { name: 'Erased frames', contact_info_mode: 'optional',
+      collect_email: true, handoff_enabled: true, rating_enabled: true })).json();
+    const frames = [
+      { type: 'request_human' },
+      { type: 'feedback', message_id: '0'.repeat(32), value: 'up' },
+      { type: 'rating', score: 4 },
+      { type: 'new_conversation' },
+      { type: 'conversations' },
+      { type: 'open_conversation', id: '0'.repeat(32) },
+    ];
+    for (const [i, frame] of frames.entries()) {
+      const { v, token } = await erased(w.widget_id, `erase.frame${i}@example.org`);
+      v.send(frame);
+      assert.equal(await v.waitClose(5000), 4001, `${frame.type}: ${JSON.stringify(v.inbox)}`);
+      assert.deepEqual(v.inbox, [], frame.type);
+      await nothingLeft(w.widget_id, token);
+    }
+  });
 });
 
 describe('a contact export whose key is deleted meanwhile', () => {

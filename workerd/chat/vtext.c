@@ -49,7 +49,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		[VT_SIGNIN_UNCHECKED] = "Your sign-in could not be checked. Please try again.",
 		[VT_WAIT_REQUEST] = "Please wait for the answer to your last request.",
 		[VT_REQUESTS_MINUTE] = "Too many requests. Please wait a minute.",
-		[VT_SESSION_ENDED] = "This chat session has ended. Please reload the page.",
 		[VT_CONV_NOT_FOUND] = "Conversation not found",
 		[VT_TOO_MANY_MESSAGES] = "Too many messages. Please wait "
 		    "{seconds} seconds and try again.",
@@ -94,8 +93,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		    "de nuevo.",
 		[VT_WAIT_REQUEST] = "Espera la respuesta a tu última solicitud.",
 		[VT_REQUESTS_MINUTE] = "Demasiadas solicitudes. Espera un minuto.",
-		[VT_SESSION_ENDED] = "Esta sesión de chat ha terminado. Vuelve a cargar la "
-		    "página.",
 		[VT_CONV_NOT_FOUND] = "Conversación no encontrada",
 		[VT_TOO_MANY_MESSAGES] = "Demasiados mensajes. Espera "
 		    "{seconds} segundos e inténtalo de nuevo.",
@@ -141,7 +138,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		    "novamente.",
 		[VT_WAIT_REQUEST] = "Aguarde a resposta à sua última solicitação.",
 		[VT_REQUESTS_MINUTE] = "Solicitações demais. Aguarde um minuto.",
-		[VT_SESSION_ENDED] = "Esta sessão de chat terminou. Recarregue a página.",
 		[VT_CONV_NOT_FOUND] = "Conversa não encontrada",
 		[VT_TOO_MANY_MESSAGES] = "Mensagens demais. Aguarde "
 		    "{seconds} segundos e tente novamente.",
@@ -190,8 +186,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		[VT_WAIT_REQUEST] = "Veuillez attendre la réponse à votre dernière "
 		    "demande.",
 		[VT_REQUESTS_MINUTE] = "Trop de demandes. Veuillez patienter une minute.",
-		[VT_SESSION_ENDED] = "Cette session de chat est terminée. Veuillez "
-		    "recharger la page.",
 		[VT_CONV_NOT_FOUND] = "Conversation introuvable",
 		[VT_TOO_MANY_MESSAGES] = "Trop de messages. Veuillez "
 		    "patienter {seconds} secondes puis réessayer.",
@@ -241,8 +235,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		[VT_WAIT_REQUEST] = "Bitte warten Sie auf die Antwort auf Ihre letzte "
 		    "Anfrage.",
 		[VT_REQUESTS_MINUTE] = "Zu viele Anfragen. Bitte warten Sie eine Minute.",
-		[VT_SESSION_ENDED] = "Diese Chat-Sitzung ist beendet. Bitte laden Sie "
-		    "die Seite neu.",
 		[VT_CONV_NOT_FOUND] = "Unterhaltung nicht gefunden",
 		[VT_TOO_MANY_MESSAGES] = "Zu viele Nachrichten. Bitte warten "
 		    "Sie {seconds} Sekunden und versuchen Sie es dann erneut.",
@@ -289,8 +281,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		    "Riprova.",
 		[VT_WAIT_REQUEST] = "Attendi la risposta alla tua ultima richiesta.",
 		[VT_REQUESTS_MINUTE] = "Troppe richieste. Attendi un minuto.",
-		[VT_SESSION_ENDED] = "Questa sessione di chat è terminata. Ricarica la "
-		    "pagina.",
 		[VT_CONV_NOT_FOUND] = "Conversazione non trovata",
 		[VT_TOO_MANY_MESSAGES] = "Troppi messaggi. Attendi "
 		    "{seconds} secondi e riprova.",
@@ -336,8 +326,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		    "het opnieuw.",
 		[VT_WAIT_REQUEST] = "Wacht op het antwoord op je laatste verzoek.",
 		[VT_REQUESTS_MINUTE] = "Te veel verzoeken. Wacht een minuut.",
-		[VT_SESSION_ENDED] = "Deze chatsessie is beëindigd. Laad de pagina "
-		    "opnieuw.",
 		[VT_CONV_NOT_FOUND] = "Gesprek niet gevonden",
 		[VT_TOO_MANY_MESSAGES] = "Te veel berichten. Wacht "
 		    "{seconds} seconden en probeer het opnieuw.",
@@ -383,7 +371,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		    "ponownie.",
 		[VT_WAIT_REQUEST] = "Poczekaj na odpowiedź na swoją ostatnią prośbę.",
 		[VT_REQUESTS_MINUTE] = "Zbyt wiele żądań. Poczekaj minutę.",
-		[VT_SESSION_ENDED] = "Ta sesja czatu została zakończona. Odśwież stronę.",
 		[VT_CONV_NOT_FOUND] = "Nie znaleziono rozmowy",
 		[VT_TOO_MANY_MESSAGES] = "Zbyt wiele wiadomości. Odczekaj "
 		    "{seconds} s i spróbuj ponownie.",
@@ -430,8 +417,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		[VT_WAIT_REQUEST] = "Lütfen son isteğinizin yanıtını bekleyin.",
 		[VT_REQUESTS_MINUTE] = "Çok fazla istek gönderildi. Lütfen bir dakika "
 		    "bekleyin.",
-		[VT_SESSION_ENDED] = "Bu sohbet oturumu sona erdi. Lütfen sayfayı yeniden "
-		    "yükleyin.",
 		[VT_CONV_NOT_FOUND] = "Sohbet bulunamadı",
 		[VT_TOO_MANY_MESSAGES] = "Çok fazla mesaj gönderildi. Lütfen "
 		    "{seconds} saniye bekleyip tekrar deneyin.",
@@ -477,7 +462,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		[VT_SIGNIN_UNCHECKED] = "تعذّر التحقق من تسجيل دخولك. يُرجى المحاولة مرة أخرى.",
 		[VT_WAIT_REQUEST] = "يُرجى انتظار الرد على طلبك الأخير.",
 		[VT_REQUESTS_MINUTE] = "طلبات كثيرة جدًا. يُرجى الانتظار دقيقة.",
-		[VT_SESSION_ENDED] = "انتهت جلسة المحادثة هذه. يُرجى إعادة تحميل الصفحة.",
 		[VT_CONV_NOT_FOUND] = "لم يتم العثور على المحادثة",
 		[VT_TOO_MANY_MESSAGES] = "رسائل كثيرة جدًا. يُرجى الانتظار "
 		    "{seconds} ثانية ثم المحاولة مرة أخرى.",
@@ -523,8 +507,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		    "ください。",
 		[VT_WAIT_REQUEST] = "前回のリクエストへの応答をお待ちください。",
 		[VT_REQUESTS_MINUTE] = "リクエストが多すぎます。1分ほどお待ちください。",
-		[VT_SESSION_ENDED] = "このチャットセッションは終了しました。ページを"
-		    "再読み込みしてください。",
 		[VT_CONV_NOT_FOUND] = "会話が見つかりません",
 		[VT_TOO_MANY_MESSAGES] = "メッセージが多すぎます。{seconds} "
 		    "秒待ってから、もう一度お試しください。",
@@ -557,7 +539,6 @@ static const char *const texts[ST_LANGS][VT_COUNT] = {
 		[VT_SIGNIN_UNCHECKED] = "无法验证你的登录信息，请重试。",
 		[VT_WAIT_REQUEST] = "请等待你上一个请求的回复。",
 		[VT_REQUESTS_MINUTE] = "请求过多，请稍等一分钟。",
-		[VT_SESSION_ENDED] = "此聊天会话已结束，请刷新页面。",
 		[VT_CONV_NOT_FOUND] = "未找到对话",
 		[VT_TOO_MANY_MESSAGES] = "消息过多。请等待 {seconds} 秒后重试。",
 		[VT_TOO_MANY_REQUESTS] = "请求过多。请等待 {seconds} 秒后重试。",
@@ -589,7 +570,6 @@ static const char *const codes[VT_COUNT] = {
 	[VT_SIGNIN_UNCHECKED] = "identity_not_checked",
 	[VT_WAIT_REQUEST] = "request_in_progress",
 	[VT_REQUESTS_MINUTE] = "rate_limited",
-	[VT_SESSION_ENDED] = "session_ended",
 	[VT_CONV_NOT_FOUND] = "conversation_not_found",
 	[VT_TOO_MANY_MESSAGES] = "rate_limited",
 	[VT_TOO_MANY_REQUESTS] = "rate_limited",

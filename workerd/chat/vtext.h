@@ -34,7 +34,6 @@ enum vtext_id {
 	VT_SIGNIN_UNCHECKED,	/* an identify not checked */
 	VT_WAIT_REQUEST,	/* a conversation request in flight */
 	VT_REQUESTS_MINUTE,	/* conversation requests: wait a minute */
-	VT_SESSION_ENDED,	/* the session or its widget is gone */
 	VT_CONV_NOT_FOUND,	/* not one of the session's conversations */
 	/* With "{seconds}": vtext_wait fills it in. */
 	VT_TOO_MANY_MESSAGES,

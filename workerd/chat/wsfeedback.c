@@ -147,12 +147,28 @@ wsfb_conv(const struct wsfb *f)
 static void
 result_refused(struct wsfb *f, uint8_t result)
 {
+	struct wsess_io io;
+
 	switch (result) {
+	case ST_WS_NO_SESSION:
+		/*
+		 * Nothing stored for the socket yet (a fresh one's rating
+		 * naming a conversation): its first message makes it.
+		 */
+		wschat_io(f->s, &io);
+		if (!io.stored) {
+			wsfb_say(f, f->pend_type, VT_FIRST);
+			break;
+		}
+		/* FALLTHROUGH */
+	case ST_WS_NO_WIDGET:
 	case ST_WS_ORIGIN:
 	case ST_WS_IDENTITY:
 		/*
-		 * Taken out of allowed_origins: the socket goes, as a
-		 * message's; verified visitors only since it opened: told so.
+		 * Its session expired (4001), its widget went or the page's
+		 * origin was taken out of allowed_origins (4004): the socket
+		 * goes, as a message's; verified visitors only since it
+		 * opened: told so.
 		 */
 		(void)wschat_refused(f->s, f->pend_type, result);
 		break;
@@ -162,17 +178,6 @@ result_refused(struct wsfb *f, uint8_t result)
 		break;
 	case ST_WS_NO_CONV:
 		wsfb_say(f, f->pend_type, VT_FIRST);
-		break;
-	case ST_WS_NO_SESSION:
-		/*
-		 * Nothing stored for the socket yet (a fresh one's rating
-		 * naming a conversation): its first message makes it.
-		 */
-		wsfb_say(f, f->pend_type, wsfb_conv(f)[0] == '\0' ?
-		    VT_FIRST : VT_SESSION_ENDED);
-		break;
-	case ST_WS_NO_WIDGET:
-		wsfb_say(f, f->pend_type, VT_SESSION_ENDED);
 		break;
 	default:
 		wsfb_say(f, f->pend_type, VT_FB_UNSAVED);

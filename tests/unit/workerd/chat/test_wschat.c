@@ -811,6 +811,61 @@ test_ws_feedback_malformed(void **state)
 	tclient_close(&cl);
 }
 
+/*
+ * A thumb or rating answered NO_SESSION (the socket's stored session
+ * expired or was erased meanwhile) or NO_WIDGET: the socket is closed,
+ * 4001 or 4004, as a message so answered closes it (they were an error,
+ * session_ended, and the socket stayed). A socket with nothing stored
+ * yet (its rating named a conversation) is told a message comes first.
+ */
+static void
+test_ws_feedback_gone(void **state)
+{
+	static const struct {
+		uint8_t result;
+		uint16_t code;
+	} c[] = {
+		{ ST_WS_NO_SESSION, 4001 },
+		{ ST_WS_NO_WIDGET, WS_CLOSE_WIDGET_GONE },
+	};
+	struct st_ws_feedback_rep fr = { 0 };
+	struct st_ws_rating_rep rr = { 0 };
+	struct tclient cl;
+	struct peer_req pr;
+	size_t i;
+	int rating;
+
+	for (i = 0; i < 2 * sizeof(c) / sizeof(c[0]); i++) {
+		rating = i % 2;
+		open_socket(&cl);
+		send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
+		peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
+		reply_begin(&pr, 0);
+		turn_answered(&cl);
+		send_text(&cl, rating ? "{\"type\":\"rating\",\"score\":4}" :
+		    FB_FRAME);
+		fb_counted();
+		peer_expect(&P, &pr, rating ? PROTO_ST_WS_RATING :
+		    PROTO_ST_WS_FEEDBACK);
+		fr.result = rr.result = c[i / 2].result;
+		reply_rep(&pr, 0, rating ? (const void *)&rr : (const void *)&fr);
+		expect_close(&cl, c[i / 2].code);
+		tclient_close(&cl);
+		drive_ms(20);
+	}
+	open_socket(&cl);
+	send_text(&cl, "{\"type\":\"rating\",\"score\":3,"
+	    "\"conversation_id\":\"" CONV "\"}");
+	fb_counted();
+	peer_expect(&P, &pr, PROTO_ST_WS_RATING);
+	rr.result = ST_WS_NO_SESSION;
+	reply_rep(&pr, 0, &rr);
+	expect_text(&cl, "{\"type\":\"error\",\"message\":"
+	    "\"Please send a message first.\",\"code\":\"message_first\""
+	    FRAME("rating"));
+	tclient_close(&cl);
+}
+
 /* ST_WS_CONV_NEW's OK. */
 static void
 reply_conv_new(struct peer_req *pr)
@@ -1044,6 +1099,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ws_create_until_stored,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_feedback_malformed,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_ws_feedback_gone,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_ws_conv_new_rates_ended,
 		    each_setup, each_teardown),
