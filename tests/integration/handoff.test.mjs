@@ -350,6 +350,8 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     await o.close();
   });
 
+  // Its message says so, as the history and the other tabs' copies do
+  // (it came without status, shown as a whole reply until a reload).
   test('taking over stops the reply in flight: stored as interrupted, its stream ends before the handoff', async () => {
     const w = await createWidget(p, { handoff_enabled: true });
     const v = await Visitor.open(p, w.widget_id);
@@ -367,7 +369,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     let text = first.token;
     let m;
     while ((m = await v.next()).type === 'token') text += m.token;
-    assert.deepEqual(m, { type: 'message', role: 'assistant', content: text, id: m.id });
+    assert.deepEqual(m, { type: 'message', role: 'assistant', content: text, id: m.id, status: 'interrupted' });
     assert.match(m.id, /^[0-9a-f]{32}$/);
     assert.ok(text.length < mockReply(question).length, `stopped early: ${text.length} characters`);
     assert.equal((await v.next('typing_stop')).type, 'typing_stop');

@@ -333,6 +333,12 @@ turn_reply_id(const struct turn *t)
 	return t->reply_id;
 }
 
+const char *
+turn_reply_status(const struct turn *t)
+{
+	return t->out.status;
+}
+
 /* The marks whose bytes are out (up to out): t->sent moves on. */
 static void
 marks_out(struct turn *t, uint64_t out)

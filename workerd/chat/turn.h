@@ -244,6 +244,12 @@ const char *turn_msg_id(const struct turn *);
  * is stored (the front end's done or error knows it then).
  */
 const char *turn_reply_id(const struct turn *);
+/*
+ * The status its reply was stored with: "complete", or "interrupted"
+ * (stopped: a person took over, the worker quit), as the front end's done
+ * is told it; NULL before the turn's end is known.
+ */
+const char *turn_reply_status(const struct turn *);
 /* The client left: nothing more is shown; the turn stores and ends. */
 void turn_cancel(struct turn *);
 /*

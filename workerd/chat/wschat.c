@@ -753,8 +753,13 @@ ws_done(void *fe, const char *conv_id, const char *msg_id,
     int handoff)
 {
 	struct wsess *s = fe;
+	const char *status = s->turn != NULL ? turn_reply_status(s->turn) :
+	    NULL;
 	json_t *o;
 
+	/* A reply cut off (a person took over): stored so, shown so. */
+	if (status != NULL && strcmp(status, "interrupted") != 0)
+		status = NULL;
 	turn_over(s);
 	/* "" is a reply stopped before its first word: nothing to show. */
 	if (content[0] != '\0') {
@@ -763,6 +768,8 @@ ws_done(void *fe, const char *conv_id, const char *msg_id,
 		/* Its id: the widget's thumbs name it (issue 26). */
 		if (o != NULL && msg_id[0] != '\0')
 			json_object_set_new(o, "id", json_string(msg_id));
+		if (o != NULL && status != NULL)
+			json_object_set_new(o, "status", json_string(status));
 		/* The knowledge it cites, shown under it. */
 		if (o != NULL && nsrc > 0)
 			json_object_set_new(o, "sources",
