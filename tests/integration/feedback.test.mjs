@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, waitFor } from './lib/harness.mjs';
+import { Parley, sleep, waitFor } from './lib/harness.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
@@ -253,6 +253,33 @@ describe('feedback on answers and ratings, 2 workers', () => {
     assert.deepEqual(await a.v.next(), { type: 'rating_saved', score: 5 });
     assert.equal((await thread(a.conv._id)).conversation.rating.score, 2);
     await a.v.close();
+  });
+
+  // A rating is asked for only when a person hands the conversation back:
+  // a new conversation leaving a person's one (this tab's new_conversation,
+  // or another tab's, heard at this tab's next message) is no hand-back,
+  // though the visitor hears handoff ai then (each sent a rating_request).
+  test('no rating_request when a new conversation leaves one a person answers, here or in another tab', async () => {
+    const w = await createWidget(p, { rating_enabled: true, handoff_enabled: true });
+    widgets.set(w.widget_id, w.id);
+    const a = await visitorWith(w.widget_id, 1);
+    const b = await Visitor.open(p, w.widget_id, { token: a.session.session_token });
+    await b.next('session');
+    await b.next('history');
+    assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${a.conv._id}/handoff`, { state: 'human', name: 'Ada' })).status, 200);
+    for (const v of [a.v, b]) assert.equal((await v.next('handoff')).state, 'human');
+    b.send({ type: 'new_conversation' });
+    assert.deepEqual(await b.next(), { type: 'handoff', state: 'ai' });
+    assert.deepEqual(await b.next(), { type: 'conversation_new', ended: a.conv._id });
+    // The other tab learns of the new conversation from its next message.
+    a.v.send({ type: 'message', content: 'in the new one' });
+    assert.deepEqual(await a.v.next(), { type: 'handoff', state: 'ai' });
+    assert.equal((await a.v.next()).type, 'typing_start');
+    let m;
+    do m = await a.v.next(); while (m.type !== 'typing_stop');
+    await sleep(200);
+    assert.deepEqual([a.v.ratingRequests, b.ratingRequests], [[], []]);
+    await Promise.all([a.v.close(), b.close()]);
   });
 
   // The widget's other tabs: one writes first in the new conversation, and

@@ -399,7 +399,6 @@ static void
 wsend_handoff(struct wsess *s, int state, const char *name)
 {
 	const char *sn = st_handoff_name(state);
-	int old = s->handoff;
 	json_t *o;
 
 	if (sn == NULL || s->handoff == state)
@@ -409,7 +408,21 @@ wsend_handoff(struct wsess *s, int state, const char *name)
 	if (o != NULL && name != NULL && name[0] != '\0')
 		json_object_set_new(o, "name", exprow_text(name));
 	wsend(s, o);
-	wsfb_handoff(&s->fb, old, state);	/* handed back: rating_request */
+}
+
+/*
+ * A person's change of the conversation's state (storaged's handoff
+ * event), told: handed back to the assistant, the visitor is asked for a
+ * rating (wsfb_handoff). Only here: a new conversation leaving a
+ * person's, here or in another tab, hands nothing back.
+ */
+static void
+wsend_handoff_event(struct wsess *s, int state, const char *name)
+{
+	int old = s->handoff;
+
+	wsend_handoff(s, state, name);
+	wsfb_handoff(&s->fb, old, state);
 }
 
 static void held_leave(struct wsess *);
@@ -540,7 +553,7 @@ static void
 visitor_handoff(struct wsess *s, const struct st_event *ev)
 {
 	if (s->turn == NULL && s->pend_handoff == HANDOFF_UNKNOWN) {
-		wsend_handoff(s, ev->state, ev->name);
+		wsend_handoff_event(s, ev->state, ev->name);
 		return;
 	}
 	s->pend_handoff = ev->state;
@@ -744,7 +757,7 @@ handoff_run(void *arg)
 
 	s->pend_handoff = HANDOFF_UNKNOWN;
 	if (s->ws != NULL && state != HANDOFF_UNKNOWN)
-		wsend_handoff(s, state, s->pend_name);
+		wsend_handoff_event(s, state, s->pend_name);
 }
 
 static void
