@@ -6,7 +6,8 @@
 // the frames an origin taken out ends a socket at those whose storaged
 // message writes (proto/msgtab.c: wschat.test.mjs sends each). A frame
 // added to the table is checked here without a test change (but for a
-// sample).
+// sample). The page's error codes and close codes are the C's too
+// (vtext.c's codes[], the close codes workerd's C sends).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -15,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, REPO } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
-import { frameTable, writingFrames } from './lib/wsframes.mjs';
+import { closeCodes, errorCodes, frameTable, serverTypes, writingFrames } from './lib/wsframes.mjs';
 import { Visitor } from './lib/wsclient.mjs';
 
 // A well-formed frame of each type (a new row needs one here).
@@ -74,6 +75,38 @@ describe('WebSocket frames: one table', () => {
     assert.ok(o > 0, 'the origin rule is documented');
     const orule = doc.slice(o, doc.indexOf(':', o));
     assert.deepEqual([...orule.matchAll(/`(\w+)`/g)].map((m) => m[1]).sort(), writingFrames().map((f) => f.type).sort());
+  });
+
+  // An error code or a close code added or dropped in the C is one the
+  // page must list or drop (it listed session_ended long after nothing
+  // sent it, and not 1011, which a resume storaged fails is closed with).
+  test('docs/widget-protocol.md lists the error codes and the close codes the server sends, and no others', () => {
+    const doc = fs.readFileSync(path.join(REPO, 'docs/widget-protocol.md'), 'utf8');
+    const intro = 'Such an `error` also carries a `code`';
+    const at = doc.indexOf(intro) + intro.length;
+    assert.ok(at > intro.length, 'the error codes are listed');
+    const codes = doc.slice(at, doc.indexOf('A page\'s own mistake', at));
+    const listed = new Set([...codes.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]));
+    assert.deepEqual([...listed].sort(), errorCodes().sort());
+    const c = doc.indexOf('Close codes: ');
+    assert.ok(c > 0, 'the close codes are listed');
+    const closes = new Set([...doc.slice(c, doc.indexOf('\n\n', c)).matchAll(/\b([14]\d{3})\b/g)].map((m) => Number(m[1])));
+    // 1000, the normal close, is the client's own, answered in kind.
+    assert.ok(closes.delete(1000), '1000 listed');
+    assert.deepEqual([...closes].sort((a, b) => a - b), closeCodes());
+  });
+
+  // Each frame type the socket sends has its row in the page's "Server to
+  // client" table (identity, feedback_saved, rating_saved, rating_request,
+  // conversation_new and conversations had none).
+  test('docs/widget-protocol.md\'s server-to-client table names every frame type the socket sends', () => {
+    const doc = fs.readFileSync(path.join(REPO, 'docs/widget-protocol.md'), 'utf8');
+    const from = doc.indexOf('Server to client:\n');
+    assert.ok(from > 0, 'the server-to-client table');
+    const lines = doc.slice(from).split('\n').slice(4);
+    const rows = lines.slice(0, lines.findIndex((l) => !l.startsWith('|')));
+    const listed = new Set(rows.flatMap((l) => [...l.split(' | ')[0].matchAll(/`(\w+)`/g)].map((m) => m[1])));
+    assert.deepEqual([...listed].sort(), serverTypes());
   });
 
   describe('live', () => {
