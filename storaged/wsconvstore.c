@@ -212,6 +212,24 @@ conv_item(struct store_txn *t, const uint8_t cid[ID_LEN], int current,
 	return t->err ? -1 : 0;
 }
 
+/*
+ * For a read of session hash's conversations: its live session on widget
+ * widget_id into *s (the origin not checked: a read). 1 found, 0 not
+ * (*result says why: gone, as store_ws_conv_new's), -1 on t's error.
+ */
+static int
+wc_session_read(struct store_txn *t, const char *widget_id,
+    const uint8_t hash[ST_TOKEN_HASH_LEN], struct st_wsess *s,
+    uint8_t *result)
+{
+	int r;
+
+	if (wsess_find(t, widget_id, NULL, hash, 0, 0, &r, s) != 0)
+		return -1;
+	*result = (uint8_t)r;
+	return r == ST_WS_OK;
+}
+
 int
 store_ws_conv_list(struct store_txn *t, const char *widget_id,
     const uint8_t hash[ST_TOKEN_HASH_LEN], struct st_ws_conv_list_rep *out)
@@ -220,15 +238,11 @@ store_ws_conv_list(struct store_txn *t, const char *widget_id,
 	struct st_wsess s;
 	const uint8_t *cid;
 	uint32_t n, i;
-	int result, hascur, listed = 0;
+	int rc, hascur, listed = 0;
 
 	memset(out, 0, sizeof(*out));
-	/* A read: the origin is not checked. No session: gone, as above. */
-	if (wsess_find(t, widget_id, NULL, hash, 0, 0, &result, &s) != 0)
-		return t->err;
-	out->result = (uint8_t)result;
-	if (result != ST_WS_OK)
-		return 0;
+	if ((rc = wc_session_read(t, widget_id, hash, &s, &out->result)) != 1)
+		return rc < 0 ? t->err : 0;
 	if ((hascur = sess_conv_id(t, s.widget, s.id, cur)) < 0 ||
 	    wc_keys(t, hash, keys, &n) < 0)
 		return t->err;
@@ -283,14 +297,11 @@ store_ws_conv_read(struct store_txn *t, const char *widget_id,
 	struct st_wsess s;
 	struct st_conv c;
 	uint8_t cid[ID_LEN];
-	int result, rc, more = 0;
+	int rc, more = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (wsess_find(t, widget_id, NULL, hash, 0, 0, &result, &s) != 0)
-		return t->err;
-	out->result = (uint8_t)result;
-	if (result != ST_WS_OK)
-		return 0;
+	if ((rc = wc_session_read(t, widget_id, hash, &s, &out->result)) != 1)
+		return rc < 0 ? t->err : 0;
 	out->result = ST_WS_NO_CONV;
 	if (!st_id_valid(conv_id) ||
 	    proto_hex_decode(conv_id, cid, ID_LEN) != 0 ||
