@@ -852,10 +852,12 @@ schema_check(struct verify *v, MDB_txn *txn)
 		problem(v, "its schema record is not understood");
 		return -1;
 	}
-	if (proto_get_be32(p + 1) != STORE_SCHEMA_VERSION) {
+	/* An older version's storaged brings to this one's at its start. */
+	if (proto_get_be32(p + 1) > STORE_SCHEMA_VERSION ||
+	    proto_get_be32(p + 1) < STORE_SCHEMA_OLDEST) {
 		problem(v, "data of schema version %" PRIu32 ", this parleyctl "
-		    "reads version %d", proto_get_be32(p + 1),
-		    STORE_SCHEMA_VERSION);
+		    "reads versions %d to %d", proto_get_be32(p + 1),
+		    STORE_SCHEMA_OLDEST, STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	return 0;

@@ -29,8 +29,20 @@
 #include "usermsg.h"
 #include "widgetmsg.h"
 
-/* Bumped when the layout of the databases changes incompatibly. */
-#define STORE_SCHEMA_VERSION	1
+/*
+ * The data's form as this build leaves it, in the schema record: raised
+ * when an older storaged would misread what this one writes (an index's
+ * key form changed, a table retired or moved). storaged opens data of any
+ * version from STORE_SCHEMA_OLDEST up to its own, brings it to its form
+ * (the open's migrations) and records its own version; it refuses a
+ * higher one (data a newer Parley has opened). Builds before version 2
+ * refused any other version than their own, higher ones included.
+ * 2: the indexes and tables as of 2026-12-06 (the form 1 data is
+ * brought to at open since: the organisations' indexes, the retired
+ * tables).
+ */
+#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_OLDEST	1
 
 /* The meta database's key of the schema record: u8 1, u32 version. */
 #define STORE_SCHEMA_KEY	"schema"

@@ -1142,47 +1142,71 @@ rec_load_rows(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 
 /* ---------------------------------------------------------------- env */
 
-/* The schema record, written when absent (*created = 1: a new database). */
+/* The schema record's value: u8 record version, u32 schema version. */
+static int
+schema_put(MDB_txn *txn, MDB_dbi meta, MDB_val *k, const char *dir)
+{
+	uint8_t rec[5];
+	MDB_val v = { .mv_size = sizeof(rec), .mv_data = rec };
+	int rc;
+
+	rec[0] = ST_RECORD_VERSION;
+	proto_put_be32(rec + 1, STORE_SCHEMA_VERSION);
+	if ((rc = mdb_put(txn, meta, k, &v, 0)) != 0) {
+		log_warnx("lmdb: %s: write schema: %s", dir, mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The schema record: written when absent (*created = 1: a new database);
+ * an older version's raised to this build's before the open's migrations
+ * bring the data to its form (an older storaged refuses it from then on,
+ * even should a start stop between them), a newer one's refused.
+ */
 static int
 schema_check(MDB_txn *txn, MDB_dbi meta, const char *dir, int *created)
 {
 	static const char name[] = STORE_SCHEMA_KEY;
 	MDB_val k = { .mv_size = sizeof(name) - 1, .mv_data = (void *)name };
 	MDB_val v;
-	uint8_t rec[5];
 	const uint8_t *p;
+	uint32_t ver;
 	int rc;
 
 	rc = mdb_get(txn, meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		*created = 1;
-		rec[0] = ST_RECORD_VERSION;
-		proto_put_be32(rec + 1, STORE_SCHEMA_VERSION);
-		v.mv_size = sizeof(rec);
-		v.mv_data = rec;
-		if ((rc = mdb_put(txn, meta, &k, &v, 0)) != 0) {
-			log_warnx("lmdb: %s: write schema: %s", dir,
-			    mdb_strerror(rc));
-			return -1;
-		}
-		return 0;
+		return schema_put(txn, meta, &k, dir);
 	}
 	if (rc != 0) {
 		log_warnx("lmdb: %s: read schema: %s", dir, mdb_strerror(rc));
 		return -1;
 	}
 	p = v.mv_data;
-	if (v.mv_size != sizeof(rec) || p[0] != ST_RECORD_VERSION) {
+	if (v.mv_size != 5 || p[0] != ST_RECORD_VERSION) {
 		log_warnx("%s: schema record not understood", dir);
 		return -1;
 	}
-	if (proto_get_be32(p + 1) != STORE_SCHEMA_VERSION) {
-		log_warnx("%s: data has schema version %u, this storaged "
-		    "reads version %u", dir, proto_get_be32(p + 1),
+	if ((ver = proto_get_be32(p + 1)) > STORE_SCHEMA_VERSION) {
+		log_warnx("%s: data of schema version %u, which a newer Parley "
+		    "wrote; this storaged reads versions %u to %u: run that "
+		    "Parley, or restore a backup taken before it", dir, ver,
+		    STORE_SCHEMA_OLDEST, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (ver < STORE_SCHEMA_OLDEST) {
+		log_warnx("%s: data of schema version %u; this storaged reads "
+		    "versions %u to %u", dir, ver, STORE_SCHEMA_OLDEST,
 		    STORE_SCHEMA_VERSION);
 		return -1;
 	}
-	return 0;
+	if (ver == STORE_SCHEMA_VERSION)
+		return 0;
+	log_info("%s: data of schema version %u brought to version %u (an "
+	    "older storaged refuses it now)", dir, ver, STORE_SCHEMA_VERSION);
+	return schema_put(txn, meta, &k, dir);
 }
 
 /* store.db_place holds a place plus one in a byte. */

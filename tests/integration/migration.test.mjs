@@ -150,6 +150,11 @@ describe('a data directory made by the release before organisations (tests/fixtu
     assertFields(st, FX.stats, 'stats');
   });
 
+  test('the data is brought to this build\'s schema version: an older storaged refuses it from then on', () => {
+    const log = fs.readFileSync(p.logFiles.storaged, 'utf8');
+    assert.match(log, /data of schema version 1 brought to version 2 \(an older storaged refuses it now\)/);
+  });
+
   test('widgets: listed and read with every field; public config; the disabled one stays off', async () => {
     const list = json(await p.admin('/v1/admin/widgets'), 200, 'list widgets').widgets;
     assert.deepEqual(list.map((w) => w.id).sort(), Object.values(FX.widgets).map((w) => w.id).sort());

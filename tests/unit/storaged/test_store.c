@@ -1442,17 +1442,20 @@ test_guard(void **state)
 	st_conv_free(&a);
 }
 
-/* Rewrites one byte of a value behind the store's back (key NULL: the first). */
-static void
-poke(const char *dir, const char *db, const void *key, size_t klen,
-    size_t off, uint8_t byte)
+/*
+ * Byte off of a value behind the store's back (key NULL: the first),
+ * rewritten as byte unless byte is -1; the byte it was.
+ */
+static uint8_t
+poke_or_peek(const char *dir, const char *db, const void *key, size_t klen,
+    size_t off, int byte)
 {
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_cursor *cur;
 	MDB_val k, v, nv;
-	uint8_t *buf;
+	uint8_t *buf, was;
 
 	assert_int_equal(mdb_env_create(&env), 0);
 	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
@@ -1472,13 +1475,24 @@ poke(const char *dir, const char *db, const void *key, size_t klen,
 	assert_non_null(buf);
 	memcpy(buf, v.mv_data, v.mv_size);
 	assert_true(off < v.mv_size);
-	buf[off] = byte;
-	nv.mv_size = v.mv_size;
-	nv.mv_data = buf;
-	assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+	was = buf[off];
+	if (byte >= 0) {
+		buf[off] = (uint8_t)byte;
+		nv.mv_size = v.mv_size;
+		nv.mv_data = buf;
+		assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+	}
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	free(buf);
+	return was;
+}
+
+static void
+poke(const char *dir, const char *db, const void *key, size_t klen,
+    size_t off, uint8_t byte)
+{
+	poke_or_peek(dir, db, key, klen, off, byte);
 }
 
 /* poke() while the store is closed (one environment per process), reopened. */
@@ -1533,11 +1547,21 @@ test_schema_version(void **state)
 	log_set_level(LOG_LEVEL_FATAL);
 	poke(f->dir, "meta", "schema", 6, 4, STORE_SCHEMA_VERSION + 1);
 	assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
+	poke(f->dir, "meta", "schema", 6, 4, STORE_SCHEMA_OLDEST - 1);
+	assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
 	poke(f->dir, "meta", "schema", 6, 4, STORE_SCHEMA_VERSION);
 	poke(f->dir, "meta", "schema", 6, 0, 7);
 	assert_null(store_open(f->dir, 64, STORE_F_NOSYNC));
 	poke(f->dir, "meta", "schema", 6, 0, ST_RECORD_VERSION);
 	log_set_level(LOG_LEVEL_INFO);
+
+	/* An older version's data opens, and is this build's from then on. */
+	poke(f->dir, "meta", "schema", 6, 4, STORE_SCHEMA_OLDEST);
+	fix_reopen(f);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(poke_or_peek(f->dir, "meta", "schema", 6, 4, -1),
+	    STORE_SCHEMA_VERSION);
 	fix_reopen(f);
 }
 
