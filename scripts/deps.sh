@@ -188,14 +188,16 @@ fi
 # The tests' own npm packages (an OpenAPI validator, a JSON Schema
 # validator, playwright-core to drive Chromium, axe-core for the
 # accessibility scan), pinned by tests/package-lock.json, into
-# tests/node_modules. Installed again only when the lockfile is newer.
+# tests/node_modules. Installed again only when the lockfile differs from
+# the one they were installed from (a copy kept beside them): by content,
+# not by time, which a fresh clone sets anew (and npm ci empties first).
 if [ $tests = 1 ]; then
-	stamp=tests/node_modules/.package-lock.json
-	if [ ! -e "$stamp" ] || [ tests/package-lock.json -nt "$stamp" ]; then
+	stamp=tests/node_modules/.parley-installed-lock.json
+	if ! cmp -s tests/package-lock.json "$stamp"; then
 		echo "deps: installing the tests' npm packages (npm ci --prefix tests, from tests/package-lock.json)"
 		npm ci --prefix tests --no-audit --no-fund --loglevel=error >/dev/null ||
 			{ echo "deps: npm ci --prefix tests failed" >&2; exit 1; }
-		touch "$stamp"
+		cp tests/package-lock.json "$stamp"
 		echo "deps: npm packages installed into tests/node_modules"
 	fi
 fi
