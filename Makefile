@@ -26,7 +26,7 @@ CC       ?= cc
 # program prints it (--version: lib/version.c).
 VERSION  := $(shell awk -F'[()]' 'NR == 1 { print $$2 }' debian/changelog)
 FUZZCC   ?= clang
-PKGS     := libcurl lmdb libbsd-overlay openssl jansson libxml-2.0 poppler-glib zlib
+PKGS     := libcurl lmdb libbsd-overlay openssl jansson libxml-2.0 poppler-glib zlib libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # -pthread: workerd hashes dashboard passwords on threads (hashpool.c).
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay -lstemmer -lm -pthread

@@ -61,6 +61,9 @@ need_file /usr/include/libstemmer.h libstemmer-dev
 # (workerd/fetch/pdf.c); its dev package brings cairo's, which the PDF
 # tests draw their documents with.
 need_pkgconfig poppler-glib libpoppler-glib-dev
+# libseccomp builds the system-call filter each PDF's reader runs under,
+# in its child process (workerd/fetch/sandbox.c).
+need_pkgconfig libseccomp libseccomp-dev
 # The widget bundle is built with esbuild from npm (widget/package-lock.json).
 need_cmd node nodejs
 need_cmd npm npm
