@@ -93,7 +93,7 @@ SRC_workerd  := $(wildcard workerd/*.c workerd/*/*.c)
 # is workerd's) but for the worker's main.c, and its own files that
 # parley-workerd leaves out: what reads PDFs (poppler, whose forty-odd
 # libraries a worker would load at every start) and what calls it.
-FETCH_OWN    := $(addprefix workerd/fetch/,main.c fetcher.c crawl.c attextract.c pdf.c docchild.c)
+FETCH_OWN    := $(addprefix workerd/fetch/,main.c fetcher.c crawl.c attextract.c pdf.c docchild.c sandbox.c)
 PROG_SRC_workerd := $(filter-out $(FETCH_OWN),$(SRC_workerd))
 PROG_SRC_fetch := $(filter-out workerd/main.c,$(SRC_workerd))
 SRC_storaged := $(wildcard storaged/*.c)

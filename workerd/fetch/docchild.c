@@ -1,10 +1,11 @@
 /*
  * A document read in a child process of its own (docchild.h: the
  * contract). One mechanism for both ways of waiting: spawn (the pipe,
- * the fork, the child's bounds), drain (its output read as it comes),
- * finish (killed, reaped, its output checked and made a struct
- * fetch_doc); docchild_read waits with poll(2) where it is called,
- * docchild_start on the loop.
+ * the fork, the child's bounds, isolation and system-call filter:
+ * sandbox.c), drain (its output read as it comes), finish (killed,
+ * reaped, its output checked and made a struct fetch_doc);
+ * docchild_read waits with poll(2) where it is called, docchild_start
+ * on the loop.
  *
  * What the child sends, in the protocol's encoding (proto.h's penc and
  * pdec): '1' and the reader's reason; or '0', a u32 of flags
@@ -32,6 +33,7 @@
 #include "docchild.h"
 #include "log.h"
 #include "proto.h"
+#include "sandbox.h"
 #include "settings.h"
 #include "util.h"
 #include "workerd.h"
@@ -189,9 +191,33 @@ write_all(int fd, const char *buf, size_t n)
 }
 
 /*
- * The child: bytes read by reader under its own bounds, what it read
- * written to fd, then _exit (no atexit handler, no loop, no storaged,
- * no log: those are the fetcher's). parent: the fetcher's pid.
+ * What the child read sent on fd: the doc (rc 0) or why it read none;
+ * then _exit.
+ */
+static void __attribute__((noreturn))
+child_send(int fd, int rc, const struct fetch_doc *doc, const char *why)
+{
+	struct penc e;
+
+	penc_init(&e);
+	if (rc < 0) {
+		if (why == NULL || why[0] == '\0')
+			why = "not read";
+		penc_u8(&e, '1');
+		penc_raw(&e, why, strnlen(why, DOCCHILD_WHY_MAX));
+	} else
+		doc_encode(doc, &e);
+	if (e.err)
+		_exit(3);
+	_exit(write_all(fd, (const char *)e.buf, e.len) < 0 ? 2 : 0);
+}
+
+/*
+ * The child: bytes read by reader under its own bounds and system-call
+ * filter (sandbox.h; none to be had: not read, sandbox_enter's reason
+ * sent), what it read written to fd, then _exit (no atexit handler, no
+ * loop, no storaged, no log: those are the fetcher's). parent: the
+ * fetcher's pid.
  */
 static void __attribute__((noreturn))
 child_main(int fd, pid_t parent, const void *bytes, size_t len,
@@ -201,11 +227,11 @@ child_main(int fd, pid_t parent, const void *bytes, size_t len,
 	const rlim_t cpu_s = b->cpu_s > 0 ? b->cpu_s : 1;
 	const struct rlimit cpu = { cpu_s, cpu_s + 1 };
 	const struct rlimit nocore = { 0, 0 };
-	struct penc e;
 	struct fetch_doc doc;
 	const char *why = NULL;
 	sigset_t none;
-	size_t i, n;
+	size_t i;
+	int rc = -1;
 
 	/* Ended with the fetcher; one gone before this line: now. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -220,20 +246,12 @@ child_main(int fd, pid_t parent, const void *bytes, size_t len,
 	if (setrlimit(RLIMIT_CORE, &nocore) < 0 ||
 	    setrlimit(RLIMIT_CPU, &cpu) < 0)
 		_exit(2);
-	test_hook(bytes, len);
 	memset(&doc, 0, sizeof(doc));
-	penc_init(&e);
-	if (reader(bytes, len, arg, &doc, &why) < 0) {
-		if (why == NULL || why[0] == '\0')
-			why = "not read";
-		n = strnlen(why, DOCCHILD_WHY_MAX);
-		penc_u8(&e, '1');
-		penc_raw(&e, why, n);
-	} else
-		doc_encode(&doc, &e);
-	if (e.err)
-		_exit(3);
-	_exit(write_all(fd, (const char *)e.buf, e.len) < 0 ? 2 : 0);
+	if (sandbox_enter(&why) == 0) {
+		test_hook(bytes, len);
+		rc = reader(bytes, len, arg, &doc, &why);
+	}
+	child_send(fd, rc, &doc, why);
 }
 
 /* ------------------------------------------------------------ the fetcher */

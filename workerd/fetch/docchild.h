@@ -25,6 +25,15 @@
  *   reader subverted by a document reads no key and reaches no peer
  *   through the fetcher's fds (it is not exec'd: the rest of the
  *   fetcher's memory, pages it fetched among it, is still there).
+ * - Then, just before the reader runs, the child installs its system-call
+ *   filter (sandbox.h: seccomp, PR_SET_NO_NEW_PRIVS first), for good: the
+ *   reader reads and writes the fds it has, uses memory and the clocks,
+ *   signals itself; it opens no file and makes no socket or process
+ *   (EPERM), and a call only an attack makes (execve, ptrace, connect,
+ *   a signal to another process...) kills the child (DOCCHILD_CRASH). A
+ *   child that cannot install it (a kernel without seccomp) runs no
+ *   reader: DOCCHILD_UNREAD, why "not read: this system cannot filter a
+ *   reader's system calls (seccomp)".
  * - The fetcher reads the pipe (at most DOCCHILD_OUT_MAX bytes), kills
  *   the child at wall_ms, reaps it, and checks what it sent (counts,
  *   lengths, no NUL in a string, every bound of html.h's) before it

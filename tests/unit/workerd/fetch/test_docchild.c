@@ -10,7 +10,12 @@
  * same, done told once; docchild_stop reaps a child still reading. The
  * reader runs with no fd of the caller's but stdio and its pipe, and
  * with the caller's keys (wsettings' secrets, what docchild_wipe_with
- * names) zeroed, the caller's own untouched.
+ * names) zeroed, the caller's own untouched; and under its system-call
+ * filter (sandbox.h): a file opened, a path's status, a socket, a fork
+ * fail with EPERM, an execve and a signal to another process kill the
+ * child (a crash), AddressSanitizer's report is still written; where
+ * seccomp fails (a filter of the test's own makes it), the reader is not
+ * run and the child says why.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,12 +23,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -187,6 +195,85 @@ forge_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
 		}
 	_exit(0);
 }
+
+/* "name EPERM" (or "name done", "name failed") after buf's ", ". */
+static void
+probed(char *buf, size_t sz, const char *name, int rc)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, sz - n, "%s%s %s", n > 0 ? ", " : "", name,
+	    rc >= 0 ? "done" : errno == EPERM ? "EPERM" : "failed");
+}
+
+/*
+ * What a subverted reader would try first, each refused by the filter
+ * (sandbox.h) with EPERM: a file opened, a path's status, a socket, a
+ * process. Its why lists them.
+ */
+static int
+probe_reader(const void *bytes, size_t len, void *arg,
+    struct fetch_doc *doc, const char **why)
+{
+	static char buf[128];
+	struct stat st;
+	pid_t pid;
+
+	READER_UNUSED();
+	buf[0] = '\0';
+	probed(buf, sizeof(buf), "open", open("/etc/hostname", O_RDONLY));
+	probed(buf, sizeof(buf), "stat", stat("/etc/hostname", &st));
+	probed(buf, sizeof(buf), "socket", socket(AF_INET, SOCK_STREAM, 0));
+	if ((pid = fork()) == 0)
+		_exit(0);
+	probed(buf, sizeof(buf), "fork", pid);
+	*why = buf;
+	return -1;
+}
+
+/*
+ * A program run: one that would say so through the pipe (its fd kept
+ * open across the exec). The filter kills the child at execve instead.
+ */
+static int
+exec_reader(const void *bytes, size_t len, void *arg, struct fetch_doc *doc,
+    const char **why)
+{
+	READER_UNUSED();
+	(void)fcntl(3, F_SETFD, 0);
+	execl("/bin/sh", "sh", "-c", "printf 1executed >&3", (char *)NULL);
+	*why = errno == EPERM ? "execve EPERM" : "execve failed";
+	return -1;
+}
+
+/*
+ * A signal (0: none is sent) to another process, arg's pid (the
+ * caller's): the child killed.
+ */
+static int
+signal_reader(const void *bytes, size_t len, void *arg,
+    struct fetch_doc *doc, const char **why)
+{
+	READER_UNUSED();
+	*why = kill(*(const pid_t *)arg, 0) == 0 ? "signalled" :
+	    "kill refused";
+	return -1;
+}
+
+#ifdef __SANITIZE_ADDRESS__
+/* A heap buffer overflow, for AddressSanitizer's report. */
+static int
+overflow_reader(const void *bytes, size_t len, void *arg,
+    struct fetch_doc *doc, const char **why)
+{
+	char *volatile p = malloc(8);
+
+	READER_UNUSED();
+	p[8] = 'x';
+	*why = "not caught";
+	return -1;
+}
+#endif
 
 /* Keys the caller holds: two of its settings', one of its own. */
 #define MODEL_KEY	"sk-model-key-of-the-fetcher"
@@ -444,6 +531,100 @@ test_crash(void **state)
 	    rich_reader, NULL, &res), DOCCHILD_CRASH);
 }
 
+static void
+test_filtered(void **state)
+{
+	struct docchild_result res;
+	pid_t self = getpid();
+
+	(void)state;
+	assert_int_equal(read_with(probe_reader, NULL, NULL, &res),
+	    DOCCHILD_UNREAD);
+	assert_string_equal(res.why,
+	    "open EPERM, stat EPERM, socket EPERM, fork EPERM");
+	/* Killed: no program run, no other process reached. */
+	assert_int_equal(read_with(exec_reader, NULL, NULL, &res),
+	    DOCCHILD_CRASH);
+	assert_int_equal(read_with(signal_reader, &self, NULL, &res),
+	    DOCCHILD_CRASH);
+	/* Its own signal still is (abort: test_crash), its reading too. */
+	assert_int_equal(read_with(rich_reader, NULL, NULL, &res),
+	    DOCCHILD_READ);
+	fetch_doc_free(&res.doc);
+}
+
+/*
+ * In a process whose filter makes seccomp(2) and PR_SET_SECCOMP fail as
+ * a kernel without them: the reader is not run, the child says why.
+ * The process's exit status: 0, or 1 and what it got on stderr.
+ */
+static void __attribute__((noreturn))
+no_seccomp_main(void)
+{
+	struct docchild_result res;
+	scmp_filter_ctx f;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    (f = seccomp_init(SCMP_ACT_ALLOW)) == NULL ||
+	    seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(seccomp),
+	    0) < 0 || seccomp_rule_add(f, SCMP_ACT_ERRNO(EINVAL),
+	    SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_SECCOMP)) < 0 ||
+	    seccomp_load(f) < 0)
+		_exit(2);
+	seccomp_release(f);
+	if (read_with(rich_reader, NULL, NULL, &res) == DOCCHILD_UNREAD &&
+	    strcmp(res.why, "not read: this system cannot filter a "
+	    "reader's system calls (seccomp)") == 0)
+		_exit(0);
+	fprintf(stderr, "end %d: %s\n", res.end, res.why);
+	fetch_doc_free(&res.doc);
+	_exit(1);
+}
+
+static void
+test_no_seccomp(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0)
+		no_seccomp_main();
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+#ifdef __SANITIZE_ADDRESS__
+/* AddressSanitizer's report from within the filter, on stderr. */
+static void
+test_asan_report(void **state)
+{
+	char path[] = "/tmp/test_docchild.XXXXXX", buf[8192];
+	struct docchild_result res;
+	int fd, saved;
+	ssize_t n;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) >= 0);
+	unlink(path);
+	assert_true((saved = dup(2)) >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	read_with(overflow_reader, NULL, NULL, &res);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	assert_int_equal(res.end, DOCCHILD_CRASH);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	if (strstr(buf, "ERROR: AddressSanitizer: heap-buffer-overflow") ==
+	    NULL)
+		fail_msg("no report: %s", buf);
+}
+#endif
+
 /*
  * A forged doc's opening into e: '0', flags 0, the title, language and
  * canonical URL none, links, then blocks (the caller's).
@@ -626,6 +807,11 @@ main(void)
 		cmocka_unit_test(test_forged),
 		cmocka_unit_test(test_on_loop),
 		cmocka_unit_test(test_isolated),
+		cmocka_unit_test(test_filtered),
+		cmocka_unit_test(test_no_seccomp),
+#ifdef __SANITIZE_ADDRESS__
+		cmocka_unit_test(test_asan_report),
+#endif
 	};
 
 	signal(SIGPIPE, SIG_IGN);
