@@ -777,10 +777,23 @@ describe('a turn calls the owner\'s API', () => {
     frames = await turnFrames(`pay ${call('transfer', { note: wide, amount: 5000 })}`);
     assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
       'Sends money\nnote: refund amount: 5\namount: 5000');
-    // A long value: cut, and said to be.
+    // A long value: cut, and said to be: "…" and its whole length, so
+    // the visitor knows more is sent than the card shows.
     frames = await turnFrames(`pay ${call('transfer', { note: 'x'.repeat(500), amount: 7 })}`);
     assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
-      `Sends money\nnote: ${'x'.repeat(200)}\u2026\namount: 7`);
+      `Sends money\nnote: ${'x'.repeat(200)}\u2026 (500 characters in all)\namount: 7`);
+    // Cut between characters, never inside one: 2-byte é (100 fit in
+    // 200 bytes), a 3-byte € after one byte (66 fit: 199 bytes).
+    frames = await turnFrames(`pay ${call('transfer', { note: '\u00e9'.repeat(150), amount: 7 })}`);
+    assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
+      `Sends money\nnote: ${'\u00e9'.repeat(100)}\u2026 (150 characters in all)\namount: 7`);
+    frames = await turnFrames(`pay ${call('transfer', { note: `a${'\u20ac'.repeat(80)}`, amount: 7 })}`);
+    assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
+      `Sends money\nnote: a${'\u20ac'.repeat(66)}\u2026 (81 characters in all)\namount: 7`);
+    // A value the card shows whole says nothing more.
+    frames = await turnFrames(`pay ${call('transfer', { note: 'y'.repeat(200), amount: 7 })}`);
+    assert.equal(frames.find((f) => f.type === 'tool' && f.status === 'confirm').summary,
+      `Sends money\nnote: ${'y'.repeat(200)}\namount: 7`);
     // Six values of 200 bytes: more than can be shown whole, so not asked, not run.
     const args = Object.fromEntries('abcdef'.split('').map((k) => [k, k.repeat(200)]));
     frames = await turnFrames(`take ${call('many', args)}`);

@@ -880,7 +880,8 @@ handoff_start(struct turn_tools *tt, struct tool_run *r)
  * description (at most SUMMARY_DESC_MAX bytes, "…" after one cut), then
  * each argument as "name: value" on a line of its own (a string as it
  * is, another value as JSON), each value at most SUMMARY_VALUE_MAX bytes
- * ("…" after one cut). The model writes the arguments, so a value cannot
+ * (never half a character; after a cut "…" and the value's whole length,
+ * so the visitor knows more is sent than shown). The model writes the arguments, so a value cannot
  * make a line of its own or hide one: its control characters, line and
  * paragraph separators and direction overrides are spaces, its runs of
  * white space (Unicode's: summary_space) one, none at its ends. A name
@@ -924,19 +925,25 @@ summary_space(const unsigned char *s)
 	return 0;
 }
 
-/* Appends text to b, at most max bytes of it, "…" after one cut. */
-static void
+/*
+ * Appends text to b, at most max bytes of it (never half a character),
+ * "…" after one cut. 1 when it was cut.
+ */
+static int
 summary_cut(struct buf *b, const char *text, size_t len, size_t max)
 {
-	if (chat_utf8_append(b, text, len, max) < len)
-		buf_adds(b, "\u2026");
+	if (chat_utf8_append(b, text, len, max) >= len)
+		return 0;
+	buf_adds(b, "\u2026");
+	return 1;
 }
 
 /*
  * Appends v to b as summary_text shows it: an argument's name (name 1),
  * each character summary_space finds and each colon "_", cut at
  * SUMMARY_NAME_MAX; a value, each run of those characters one space,
- * none at its ends, cut at SUMMARY_VALUE_MAX.
+ * none at its ends, cut at SUMMARY_VALUE_MAX, and then said to be: "…"
+ * and its whole length, " (1234 characters in all)", v's as it is sent.
  */
 static void
 summary_clean(struct buf *b, const char *v, int name)
@@ -959,8 +966,10 @@ summary_clean(struct buf *b, const char *v, int name)
 	}
 	if (!name && one.len > 0 && one.data[one.len - 1] == ' ')
 		one.len--;
-	summary_cut(b, one.data != NULL ? one.data : "", one.len,
-	    name ? SUMMARY_NAME_MAX : SUMMARY_VALUE_MAX);
+	if (summary_cut(b, one.data != NULL ? one.data : "", one.len,
+	    name ? SUMMARY_NAME_MAX : SUMMARY_VALUE_MAX) && !name)
+		buf_addf(b, " (%zd characters in all)",
+		    proto_utf8_chars(v, strlen(v)));
 	buf_free(&one);
 }
 
