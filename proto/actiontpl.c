@@ -56,6 +56,25 @@ tpl_visitor_field(const char *name)
 	return -1;
 }
 
+int
+tpl_names_visitor(const char *tpl)
+{
+	char name[TPL_NAME_MAX + 1];
+	const char *p = tpl;
+	size_t span;
+
+	while (p != NULL && (p = strstr(p, "{{")) != NULL) {
+		if (tpl_placeholder(p, name, &span) < 0) {
+			p += 2;
+			continue;
+		}
+		if (tpl_visitor_field(name) >= 0)
+			return 1;
+		p += span;
+	}
+	return 0;
+}
+
 const char *
 tpl_url_path(const char *url)
 {

@@ -27,6 +27,13 @@ int tpl_placeholder(const char *p, char name[TPL_NAME_MAX + 1],
     size_t *span);
 /* The visitor field name names (0 external_id, 1 email), or -1 none. */
 int tpl_visitor_field(const char *name);
+/*
+ * 1 when tpl (NULL: none) has a well-formed placeholder naming a visitor
+ * field ({{visitor.external_id}}, {{visitor.email}}), else 0: an action
+ * that requires a verified visitor and names none tells its API nothing
+ * of who asks.
+ */
+int tpl_names_visitor(const char *tpl);
 /* Where url's path begins (after the scheme and host), or NULL. */
 const char *tpl_url_path(const char *url);
 /*

@@ -109,6 +109,9 @@ export const SCHEMAS = {
   // (workerd/admin/actions.c).
   st_action: {
     read: 'Action', write: 'ActionInput',
+    // warnings: what the action as saved likely does not mean
+    // (workerd/admin/actions.c's action_warnings).
+    extra: { read: ['warnings'] },
     own: { read: ['parameters', 'header_names'], write: ['parameters', 'headers'] },
   },  // A knowledge gap: storaged's alone, shown grouped by the worker
   // (workerd/admin/gaps.c writes the groups and their examples by hand).

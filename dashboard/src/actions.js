@@ -138,7 +138,7 @@ function headersEditor(box) {
 
 /* ------------------------------------------------------------------ form */
 
-/** The create and edit form: {form, controls, setValues, getValues, showErrors, clearErrors, save, saveStatus}. */
+/** The create and edit form: {form, controls, setValues, getValues, showErrors, clearErrors, save, saveStatus, showWarnings}. */
 function actionForm(title) {
   const controls = {};
   const { formError, errEl, field, clearErrors, showErrors } = formErrors(controls);
@@ -159,6 +159,13 @@ function actionForm(title) {
 
   const saveStatus = h('p', { class: 'save-status', role: 'status', 'data-testid': 'save-status' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-action' }, 'Save');
+  // The server's warnings of the action as saved (saved all the same).
+  const warnBox = h('div', { class: 'alert alert-warn', role: 'status', 'data-testid': 'action-warnings', hidden: true });
+  function showWarnings(list) {
+    const w = Array.isArray(list) ? list.filter((x) => typeof x === 'string') : [];
+    clear(warnBox).append(...w.map((x) => h('p', null, x)));
+    warnBox.hidden = !w.length;
+  }
   const form = h('form', { class: 'widget-form', 'data-testid': 'action-form', 'data-guard': true, novalidate: true, 'aria-labelledby': 'action-form-title' },
     h('h2', { id: 'action-form-title' }, title),
     formError,
@@ -184,7 +191,7 @@ function actionForm(title) {
         'The visitor is asked to confirm each call first, in the widget; where nobody can be asked (the HTTP API), it is refused.'),
       check('requires_verified', 'Requires a verified visitor', 'Only a visitor your site has verified may have it called.'),
       check('enabled', 'Enabled', 'A disabled action is not offered to the model (Test still runs it).')),
-    h('div', { class: 'form-actions' }, save, saveStatus));
+    h('div', { class: 'form-actions' }, save, saveStatus), warnBox);
 
   function setValues(a) {
     for (const n of ['name', 'description', 'url', 'body']) controls[n].value = a[n] || '';
@@ -225,7 +232,7 @@ function actionForm(title) {
     return { values: v, errors };
   }
 
-  return { form, controls, setValues, getValues, showErrors, clearErrors, save, saveStatus };
+  return { form, controls, setValues, getValues, showErrors, clearErrors, save, saveStatus, showWarnings };
 }
 
 function sameValue(a, b) {
@@ -271,6 +278,7 @@ export async function renderList(main, ctx) {
     if (!a) return;
     f.setValues(NEW);
     f.saveStatus.textContent = `Action ${a.name} created.`;
+    f.showWarnings(a.warnings);
     load().catch((e) => { if (!isAbort(e)) f.showErrors({}, `Could not list the actions: ${e.message}`); });
   });
   await load(); // first: a role the server refuses gets its error alone
@@ -411,6 +419,7 @@ export async function renderDetail(main, ctx, actionId) {
 
   const f = actionForm('Settings');
   f.setValues(action);
+  f.showWarnings(action.warnings);
   f.form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const sentHeaders = f.getValues().values.headers !== undefined;
@@ -420,6 +429,7 @@ export async function renderDetail(main, ctx, actionId) {
     const cleared = !sentHeaders && (action.header_names || []).length > 0 && !(res.header_names || []).length;
     action = res;
     f.setValues(action);
+    f.showWarnings(action.warnings);
     refresh();
     f.saveStatus.textContent = cleared
       ? 'Saved. The headers were cleared: the URL changed. Enter them again to send them there.'

@@ -12,7 +12,9 @@
 // is given the action and handoff_tool in its form, as the API then shows;
 // a thread's steps say whose tool each was ("Action: order_status", and
 // "Page tool: issue_refund" for the visitor's page's own tool, named like
-// an action, as text); the action is deleted after the confirmation. axe-core in light and dark
+// an action, as text); requires_verified with a url naming no visitor
+// field saves with the server's warning shown under the form; the action
+// is deleted after the confirmation. axe-core in light and dark
 // on the list and the action's page; neither scrolls sideways on a phone.
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -335,6 +337,31 @@ describe('the dashboard\'s Actions page in Chromium', { timeout: SUITE_TIMEOUT }
     await saved(page, 'Saved. The headers were cleared: the URL changed. Enter them again to send them there.');
     assert.deepEqual((await admin('GET', `/v1/admin/actions/${action.id}`)).json.header_names, []);
     await assertClean(page, log, 'moved');
+  });
+
+  // requires_verified while the url names no {{visitor.*}} field: saved,
+  // and the server's warning shown under the form (on its page's load
+  // too), gone once the box is unchecked again.
+  test('requires_verified naming no visitor field: saved, and the server\'s warning shown', async () => {
+    const { page, log } = owner;
+    const warnings = '[data-testid="action-warnings"]';
+    await openDash(page, stack, `#/actions/${action.id}`, '[data-testid="delete-action"]');
+    assert.equal(await page.isHidden(warnings), true, 'none yet');
+    await page.check('#f-requires_verified');
+    await page.click('[data-testid="save-action"]');
+    await saved(page, 'Saved.');
+    const want = (await admin('GET', `/v1/admin/actions/${action.id}`)).json.warnings;
+    assert.equal(want.length, 1);
+    await page.waitForSelector(`${warnings}:not([hidden])`);
+    assert.deepEqual(await page.$$eval(`${warnings} p`, (ps) => ps.map((x) => x.textContent)), want, 'the server\'s text');
+    assert.deepEqual(await axeLightDark(page, 'an action with a warning'), []);
+    await openDash(page, stack, '#/actions', '[data-testid="action-row"]');
+    await openDash(page, stack, `#/actions/${action.id}`, `${warnings}:not([hidden])`);
+    await page.uncheck('#f-requires_verified');
+    await page.click('[data-testid="save-action"]');
+    await saved(page, 'Saved.');
+    assert.equal(await page.isHidden(warnings), true, 'gone');
+    await assertClean(page, log, 'warned');
   });
 
   test('delete after the confirmation (Cancel keeps it)', async () => {

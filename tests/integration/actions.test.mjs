@@ -141,6 +141,37 @@ describe('actions in the admin API, 2 workers', () => {
       'no log holds a header value');
   });
 
+  // requires_verified whose templates name no visitor field: saved, but
+  // the answer warns (the API is not told who asks), as GET does; naming
+  // one, or not requiring a verified visitor, warns of nothing.
+  test('requires_verified naming no {{visitor.*}} field: saved with a warning', async () => {
+    const NOVISIT = 'https://93.184.216.34/orders/{{order_id}}';
+    const WARN = /^requires_verified: neither the url nor the body names \{\{visitor\.external_id\}\} or \{\{visitor\.email\}\}/;
+    let r = await call('POST', A, order({ name: 'warned', url: NOVISIT, requires_verified: true }));
+    assert.equal(r.status, 201, r.text);
+    const a = r.json();
+    assert.equal(a.warnings.length, 1, r.text);
+    assert.match(a.warnings[0], WARN);
+    assert.deepEqual((await call('GET', `${A}/${a.id}`)).json().warnings, a.warnings);
+    assert.deepEqual((await call('GET', A)).json().actions.find((x) => x.id === a.id).warnings, a.warnings);
+    // The body naming one: none.
+    r = await call('PATCH', `${A}/${a.id}`, { method: 'POST', body: '{"o":"{{order_id}}","c":"{{ visitor.email }}"}' });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json().warnings, []);
+    // Without it again: warned on the PATCH's answer.
+    r = await call('PATCH', `${A}/${a.id}`, { body: '{"o":"{{order_id}}"}' });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.json().warnings[0], WARN);
+    // No longer requiring a verified visitor: none.
+    r = await call('PATCH', `${A}/${a.id}`, { requires_verified: false });
+    assert.deepEqual(r.json().warnings, []);
+    // The url naming one: none.
+    r = await call('POST', A, order({ name: 'named', requires_verified: true }));
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual(r.json().warnings, []);
+    for (const id of [a.id, r.json().id]) assert.equal((await call('DELETE', `${A}/${id}`)).status, 200);
+  });
+
   test('the 400s name the field', async () => {
     const cases = [
       [{ ...order(), name: undefined }, /^name: required$/],

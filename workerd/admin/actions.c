@@ -8,6 +8,9 @@
  *	PATCH  /v1/admin/actions/:action_id	sets the fields present
  *	DELETE /v1/admin/actions/:action_id	200 {"deleted":true}
  *
+ * Each action's JSON carries "warnings" too: what it saved that is likely
+ * not meant (action_warnings), never refused.
+ *
  * The JSON is the record's rows both ways (recjson.c), but for two
  * fields: parameters, a JSON Schema object (stored as its text, checked
  * by actions/schema.c), and headers, an object of names and values that
@@ -76,10 +79,47 @@ static const struct rec_own action_own[] = {
 	{ NULL, NULL },
 };
 
+/*
+ * What is saved but likely not meant, as "field: why" texts (the save is
+ * not refused: an action saved so before, and one edited for something
+ * else, still save): an action that requires a verified visitor and whose
+ * url and body name none of the visitor's fields tells its API nothing of
+ * who asks, so any signed-in visitor may have it act as any other.
+ */
+#define WARN_UNNAMED_VISITOR	"requires_verified: neither the url nor " \
+	"the body names {{visitor.external_id}} or {{visitor.email}}: your " \
+	"API is not told which visitor asks, so the verification protects " \
+	"nothing (any signed-in visitor may have it act for any other)"
+
+static json_t *
+action_warnings(const struct st_action *a)
+{
+	json_t *arr = json_array();
+
+	if (arr != NULL && a->requires_verified &&
+	    !tpl_names_visitor(a->url) && !tpl_names_visitor(a->body) &&
+	    json_array_append_new(arr, json_string(WARN_UNNAMED_VISITOR)) < 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+/* The action's rows, and its warnings (action_warnings: [] for none). */
 static json_t *
 action_json(const void *rep, int *status)
 {
-	return rec_json(&st_action_layout, rep, RF_ADM, action_own);
+	json_t *o = rec_json(&st_action_layout, rep, RF_ADM, action_own);
+	json_t *w;
+
+	if (o == NULL)
+		return NULL;
+	if ((w = action_warnings(rep)) == NULL ||
+	    json_object_set_new(o, "warnings", w) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *

@@ -240,6 +240,29 @@ test_check(void **state)
 	    names, 2));
 }
 
+/*
+ * Whether a template names a visitor field (an action that requires a
+ * verified visitor and names none is warned about at save).
+ */
+static void
+test_names_visitor(void **state)
+{
+	(void)state;
+	assert_int_equal(tpl_names_visitor(NULL), 0);
+	assert_int_equal(tpl_names_visitor(""), 0);
+	assert_int_equal(tpl_names_visitor("https://a.example/o/{{n}}"), 0);
+	assert_int_equal(tpl_names_visitor(
+	    "https://a.example/o/{{n}}?c={{visitor.external_id}}"), 1);
+	assert_int_equal(tpl_names_visitor("{\"e\":\"{{ visitor.email }}\"}"),
+	    1);
+	/* Not a field, not a placeholder, not closed: none. */
+	assert_int_equal(tpl_names_visitor("https://a.example/{{visitor.phone}}"),
+	    0);
+	assert_int_equal(tpl_names_visitor("https://a.example/visitor.email"), 0);
+	assert_int_equal(tpl_names_visitor("{{a b}} {{visitor.email"), 0);
+	assert_int_equal(tpl_names_visitor("{{a b}} {{visitor.email}}"), 1);
+}
+
 /* Past 64 KiB once filled: refused. */
 static void
 test_bound(void **state)
@@ -269,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_visitor),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_names_visitor),
 		cmocka_unit_test(test_bound),
 	};
 
