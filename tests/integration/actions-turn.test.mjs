@@ -486,6 +486,65 @@ describe('a turn calls the owner\'s API', () => {
     assert.deepEqual(seen, []);
   });
 
+  // The turn reads its actions as it begins; one the owner disables or
+  // deletes while the turn runs (here while its card waits for the
+  // visitor's yes) is checked right before the call and not made.
+  test('an action disabled or deleted mid-turn is not called: the model is told it is no longer available', async () => {
+    const refund = await action({ name: 'refund', method: 'POST', url: `http://127.0.0.1:${apiPort}/orders/{{order_id}}/refund`,
+      changes_data: true, description: 'Refunds an order' });
+    const base = (await admin('GET', `/v1/admin/agents/${agentId}`)).json().action_ids;
+    assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: [...base, refund] })).status, 200);
+    const v = await Visitor.open(p, dw.widget_id);
+    try {
+      await v.next('session');
+      // One turn: when its card comes, change() runs, then the yes is sent.
+      async function turn(content, change) {
+        v.send({ type: 'message', content });
+        const frames = [];
+        for (;;) {
+          const f = await v.next(undefined, 15000);
+          frames.push(f);
+          if (f.type === 'tool' && f.status === 'confirm') {
+            await change();
+            v.send({ type: 'confirm', id: f.id, ok: true });
+          }
+          if (f.type === 'typing_stop') return frames;
+        }
+      }
+      const GONE = 'The tools said: error: not called: this action is no longer available (the owner disabled or deleted it); '
+        + 'tell the visitor it cannot be done now';
+      seen.length = 0;
+      let frames = await turn(`refund ${call('refund', { order_id: '31' })}`, async () => {
+        assert.equal((await admin('PATCH', `/v1/admin/actions/${refund}`, { enabled: false })).status, 200);
+      });
+      assert.deepEqual(seen, [], 'disabled: the API is never called');
+      assert.equal(frames.find((f) => f.type === 'message').content, GONE);
+      assert.deepEqual(frames.filter((f) => f.type === 'tool').map((f) => f.status), ['running', 'confirm', 'failed']);
+      // Stored as a failed step.
+      const conv = (await admin('GET', '/v1/admin/conversations?limit=1')).json().conversations[0];
+      const msgs = (await admin('GET', `/v1/admin/conversations/${conv._id}`)).json().messages;
+      const step = msgs.filter((m) => m.role === 'tool').at(-1);
+      assert.deepEqual([step.name, step.status], ['refund', 'failed']);
+
+      // Enabled again before the turn: called as ever (the check passes).
+      assert.equal((await admin('PATCH', `/v1/admin/actions/${refund}`, { enabled: true })).status, 200);
+      frames = await turn(`refund ${call('refund', { order_id: '32' })}`, async () => {});
+      assert.deepEqual(seen.map((x) => [x.method, x.url]), [['POST', '/orders/32/refund']]);
+      assert.match(frames.find((f) => f.type === 'message').content, /^The tools said: \{"order_id":"32"/);
+
+      // Deleted while its card waits: not called either.
+      seen.length = 0;
+      frames = await turn(`refund ${call('refund', { order_id: '33' })}`, async () => {
+        assert.equal((await admin('DELETE', `/v1/admin/actions/${refund}`)).status, 200);
+      });
+      assert.deepEqual(seen, [], 'deleted: the API is never called');
+      assert.equal(frames.find((f) => f.type === 'message').content, GONE);
+    } finally {
+      await v.close();
+      assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: base })).status, 200);
+    }
+  });
+
   test('the page\'s own tools: offered, called in the page, their answer read by the model', async () => {
     const v = await Visitor.open(p, dw.widget_id);
     await v.next('session');

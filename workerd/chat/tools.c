@@ -65,7 +65,8 @@ struct tool_run {
 	const struct st_action *a;	/* NULL: no such action */
 	struct action_call *call;	/* in flight, or NULL */
 	int slot;			/* it holds one of turn_calls */
-	struct storec_req *sreq;	/* a built-in's, in flight, or NULL */
+	struct storec_req *sreq;	/* a built-in's, or the check, in flight */
+	int checking;			/* sreq: the action's check (run_call) */
 	int wait;			/* WAIT_*: for the visitor, or the page */
 	int page;			/* a page tool's call (ST_TOOL_FROM_PAGE) */
 	size_t page_max;		/* its answer's bytes kept at most */
@@ -118,6 +119,8 @@ static void wait_arm(struct turn_tools *);
 static void wait_start(struct turn_tools *, struct tool_run *, int,
     uint32_t);
 static void run_call(struct turn_tools *, struct tool_run *,
+    struct tool_call *);
+static void run_made(struct turn_tools *, struct tool_run *,
     struct tool_call *);
 static void run_record(struct turn_tools *, uint32_t, const char *,
     enum tool_state, uint32_t);
@@ -606,6 +609,10 @@ tools_cut(struct turn_tools *tt)
 		r = &tt->runs[i];
 		if (r->st != TOOL_RUNNING)
 			run_record(tt, i, r->answer, r->st, r->ms);
+		else if (r->checking)	/* nothing was called yet */
+			run_record(tt, i, "error: not called: the turn ended "
+			    "before the call was made", TOOL_FAILED,
+			    (uint32_t)(loop_now() - r->began));
 		else if (r->call != NULL || r->sreq != NULL ||
 		    r->wait == WAIT_PAGE)	/* the page may have acted */
 			run_record(tt, i, "error: no answer: the turn ended "
@@ -1351,9 +1358,68 @@ run_start(struct turn_tools *tt, uint32_t i)
 	run_call(tt, r, tc);
 }
 
-/* Run r's call (checked): its templates filled, its API called. */
+#define ACTION_GONE	"error: not called: this action is no longer " \
+	"available (the owner disabled or deleted it); tell the visitor it " \
+	"cannot be done now"
+#define ACTION_UNCHECKED	"error: not called: whether this action is " \
+	"still available could not be checked; it was not done"
+
+/*
+ * Storaged's answer to r's check: the action still the organisation's and
+ * enabled, or r ended (it was not called).
+ */
+static void
+run_checked(const struct storec_result *res, void *arg)
+{
+	struct tool_run *r = arg;
+	struct turn_tools *tt = r->tt;
+	struct st_actions now;
+	uint32_t i = (uint32_t)(r - tt->runs);
+	int there;
+
+	r->checking = 0;
+	if (run_answer(r, res, PROTO_ST_ACTION_TOOLS, &now,
+	    "the check that an action is still enabled",
+	    ACTION_UNCHECKED) < 0)
+		return;
+	there = now.n == 1 && strcmp(now.actions[0].id, r->a->id) == 0;
+	st_rep_free(PROTO_ST_ACTION_TOOLS, &now);	/* headers wiped */
+	if (!there) {
+		run_end(r, strdup(ACTION_GONE), TOOL_FAILED, 0);
+		return;
+	}
+	run_made(tt, r, &tt->tc.calls[i]);
+}
+
+/*
+ * Run r's call (checked), once storaged says its action is still there
+ * and enabled: the turn's copy was read as the turn began, and the owner
+ * may have disabled or deleted it since (a confirmation waits up to two
+ * minutes). One lookup of one record; a call of an action that is gone
+ * is not made, the model told so.
+ */
 static void
 run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
+{
+	struct st_action_tools_req q;
+	struct st_str id = { r->a->id };
+
+	(void)tc;	/* found again by r's index once checked */
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.org, tt->org, sizeof(q.org));
+	q.ids = &id;
+	q.n = 1;
+	r->checking = 1;
+	if (storec_ask(NULL, PROTO_ST_ACTION_TOOLS, &q, run_checked, r,
+	    &r->sreq) < 0) {
+		r->checking = 0;
+		run_end(r, strdup(ACTION_UNCHECKED), TOOL_FAILED, 0);
+	}
+}
+
+/* Run r's call (checked, still enabled): its templates filled, its API called. */
+static void
+run_made(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 {
 	struct action_call_req q;
 	const char *why;

@@ -5,7 +5,9 @@
  * (their deltas put together by model/toolcall.c); each call is checked
  * (a tool the turn has, arguments its schema takes, a verified visitor
  * where the action requires one) and run, all of a round's at once
- * (actions/call.c); every answer, or why there is none, goes back to the
+ * (actions/call.c), an action's once storaged says, right before, that
+ * it is still enabled (the turn's copy is read as it begins: one the
+ * owner disabled or deleted since is not called); every answer, or why there is none, goes back to the
  * model as a tool message, and the model is asked again, with the
  * rounds' messages after the conversation. At most TOOLS_ROUNDS_MAX
  * rounds: the last request offers no tools (neither "tools" nor
