@@ -9,7 +9,10 @@
 // API, nor does an argument the schema does not name (a model-written
 // visitor id); an action that needs a verified visitor is refused to an
 // anonymous one; a slow answer is cut at its timeout and a huge one at
-// max_response_bytes; another organisation's action is never callable.
+// max_response_bytes; another organisation's action is never callable;
+// each call carries an Idempotency-Key (the same across a retry of a call
+// that got no answer, another for every other call); an action disabled
+// or deleted mid-turn is not called.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -30,6 +33,8 @@ describe('a turn calls the owner\'s API', () => {
   let api;
   let apiPort;
   const seen = [];
+  const idem = [];	// each request's {url, key}: its Idempotency-Key
+  const flaky = new Map();
   const held = [];
   const huge = { fed: 0, closed: false };
   let dw;
@@ -52,6 +57,15 @@ describe('a turn calls the owner\'s API', () => {
     // never in time; /huge 1 GiB, gzipped.
     api = http.createServer((req, res) => {
       seen.push({ method: req.method, url: req.url, auth: req.headers.authorization });
+      idem.push({ url: req.url, key: req.headers['idempotency-key'] });
+      if (req.url.startsWith('/flaky')) {
+        // Its first request of each URL answered past the action's
+        // timeout (no answer: it may have been applied); the next at once.
+        const n = (flaky.get(req.url) || 0) + 1;
+        flaky.set(req.url, n);
+        setTimeout(() => { res.end('{"ok":true}'); }, n === 1 ? 1500 : 5);
+        return;
+      }
       if (req.url.startsWith('/slow')) {
         setTimeout(() => { res.end('{"late":true}'); }, 1500);
         return;
@@ -484,6 +498,73 @@ describe('a turn calls the owner\'s API', () => {
     const s = await streamTurn(p, sid('http'), `cancel ${call('cancel_order', { order_id: '5' })}`);
     assert.match(s.events.find((e) => e.type === 'done').message, /^The tools said: error: this changes data and needs the visitor's confirmation/);
     assert.deepEqual(seen, []);
+  });
+
+  // Each call of an action carries an Idempotency-Key, so an API that
+  // honours it applies a call once: the same key for the model's retry of
+  // a call that got no answer (timed out: it may have been applied), and
+  // another for every other call (of the round, of the next round, of the
+  // next turn).
+  test('each call carries an Idempotency-Key: the same across a retry of a call that got no answer, another for every other call', async () => {
+    const retried = await action({ name: 'flaky', method: 'POST', url: `http://127.0.0.1:${apiPort}/flaky/{{order_id}}`,
+      body: '{"order":"{{order_id}}"}', timeout_ms: 300 });
+    const base = (await admin('GET', `/v1/admin/agents/${agentId}`)).json().action_ids;
+    assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: [...base, retried] })).status, 200);
+    const KEY = /^[0-9a-f]{32}$/;
+    try {
+      // Two calls in one round: a key each.
+      idem.length = 0;
+      const two = `x ${call('order_status', { order_id: 'K-1' })} ${call('order_status', { order_id: 'K-2' })}`;
+      await streamTurn(p, sid('idem'), two);
+      assert.deepEqual(idem.map((x) => x.url).sort(), ['/orders/K-1', '/orders/K-2']);
+      for (const x of idem) assert.match(x.key, KEY);
+      assert.notEqual(idem[0].key, idem[1].key);
+      // The same question again, the next turn of the conversation: others.
+      await streamTurn(p, sid('idem'), two);
+      assert.equal(idem.length, 4);
+      assert.equal(new Set(idem.map((x) => x.key)).size, 4, 'four calls, four keys');
+      // A call answered, made again in the next round: another call, another key.
+      idem.length = 0;
+      await streamTurn(p, sid('idem'), `x ${call('order_status', { order_id: 'K-3' })} [[mock:rounds=2]]`);
+      assert.deepEqual(idem.map((x) => x.url), ['/orders/K-3', '/orders/K-3']);
+      assert.notEqual(idem[0].key, idem[1].key);
+      // A call that timed out, made again by the model with the same
+      // arguments: a retry, with the same key; once it was answered, the
+      // next is a new call.
+      idem.length = 0;
+      const s = await streamTurn(p, sid('idem'), `x ${call('flaky', { order_id: 'F-1' })} [[mock:rounds=3]]`);
+      assert.match(s.events.find((e) => e.type === 'done').message, /^The tools said: error: timed out after 300 ms; \{"ok":true\}; \{"ok":true\}$/);
+      assert.deepEqual(idem.map((x) => x.url), ['/flaky/F-1', '/flaky/F-1', '/flaky/F-1']);
+      for (const x of idem) assert.match(x.key, KEY);
+      assert.equal(idem[1].key, idem[0].key, 'the retry: the same key');
+      assert.notEqual(idem[2].key, idem[1].key, 'after its answer: a new call');
+      // After a timeout, other arguments: another call, another key.
+      idem.length = 0;
+      await streamTurn(p, sid('idem'), `x ${call('flaky', { order_id: 'F-2' })} ${call('flaky', { order_id: 'F-3' })} [[mock:rounds=2]]`);
+      assert.equal(idem.length, 4);
+      const byUrl = (u) => idem.filter((x) => x.url === u).map((x) => x.key);
+      assert.equal(byUrl('/flaky/F-2')[0], byUrl('/flaky/F-2')[1]);
+      assert.equal(byUrl('/flaky/F-3')[0], byUrl('/flaky/F-3')[1]);
+      assert.notEqual(byUrl('/flaky/F-2')[0], byUrl('/flaky/F-3')[0]);
+      // A call that changes data, confirmed in the widget: its key too.
+      idem.length = 0;
+      const v = await Visitor.open(p, dw.widget_id);
+      await v.next('session');
+      v.send({ type: 'message', content: `cancel ${call('cancel_order', { order_id: 'K-9' })}` });
+      for (;;) {
+        const f = await v.next(undefined, 15000);
+        if (f.type === 'tool' && f.status === 'confirm') v.send({ type: 'confirm', id: f.id, ok: true });
+        if (f.type === 'typing_stop') break;
+      }
+      await v.close();
+      assert.deepEqual(idem.map((x) => x.url), ['/orders/K-9/cancel']);
+      assert.match(idem[0].key, KEY);
+    } finally {
+      assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: base })).status, 200);
+      // The mock keeps its last 100 requests: later tests count theirs from
+      // the list's length, which these many turns would hold at its bound.
+      await p.mock.clearRequests();
+    }
   });
 
   // The turn reads its actions as it begins; one the owner disables or

@@ -314,8 +314,10 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
 
   test('a dry run: the request as sent, the answer; a refused argument; disabled or not; another organisation\'s 404', async () => {
     const seen = [];
+    const idem = [];
     const api = http.createServer((req, res) => {
       seen.push({ url: req.url, key: req.headers['x-shop-key'] });
+      idem.push(req.headers['idempotency-key']);
       res.end(JSON.stringify({ ok: req.url }));
     });
     await new Promise((ok) => api.listen(0, '127.0.0.1', ok));
@@ -333,6 +335,13 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
       assert.equal(j.response.body, JSON.stringify({ ok: '/orders/44%2011?c=cus_1' }));
       assert.deepEqual(seen, [{ url: '/orders/44%2011?c=cus_1', key: 'sk-dry-secret' }]);
       assert.ok(!r.text.includes('sk-dry-secret'), 'the header\'s value is not shown');
+      // Each dry run a call of its own: an Idempotency-Key of its own.
+      r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '44 11' }, visitor_external_id: 'cus_1' });
+      assert.equal(r.json().ok, true, r.text);
+      assert.equal(idem.length, 2);
+      for (const k of idem) assert.match(k, /^[0-9a-f]{32}$/);
+      assert.notEqual(idem[0], idem[1]);
+      seen.pop();
 
       r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: 7 } });
       assert.deepEqual(r.json(), { ok: false, error: 'order_id: must be a string', request: null, response: null });

@@ -15,6 +15,7 @@
  * Header values are the organisation's secrets: never logged, their list
  * wiped when freed; error texts are ours, never the server's words.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,15 @@
 #include "call.h"
 #include "curlloop.h"
 #include "loop.h"
+#include "random.h"
+#include "sha256.h"
 #include "template.h"
 #include "urlpolicy.h"
 #include "workerd.h"
 
 #define CONNECT_MS_MAX	10000		/* ms to connect, at most */
 #define USER_AGENT	"User-Agent: Parley-Action/1"
+#define IDEM_HEADER	"Idempotency-Key: "
 
 struct action_call {
 	struct curlloop_xfer x;	/* first: its transfer */
@@ -127,14 +131,16 @@ hdr_line(struct curl_slist **l, const char *p, size_t len)
 
 /*
  * The request's header list: Accept and User-Agent (unless the action
+ * sets its own), Idempotency-Key with key (unless NULL, or the action
  * sets its own), no "Expect: 100-continue", the JSON Content-Type with a
  * body (none for a POST without: curl's form type dropped), then the
  * action's lines. NULL on failure.
  */
 static struct curl_slist *
-headers_for(const char *lines, int method, int body)
+headers_for(const char *lines, int method, int body, const char *key)
 {
 	struct curl_slist *l = NULL;
+	char idem[sizeof(IDEM_HEADER) + ACTION_IDEM_KEY_MAX];
 	const char *p, *nl;
 	int bad = 0;
 
@@ -142,6 +148,10 @@ headers_for(const char *lines, int method, int body)
 		bad |= hdr_add(&l, "Accept: application/json");
 	if (!hdr_named(lines, "User-Agent"))
 		bad |= hdr_add(&l, USER_AGENT);
+	if (key != NULL && !hdr_named(lines, "Idempotency-Key")) {
+		snprintf(idem, sizeof(idem), IDEM_HEADER "%s", key);
+		bad |= hdr_add(&l, idem);
+	}
 	bad |= hdr_add(&l, "Expect:");
 	if (body)
 		bad |= hdr_add(&l, "Content-Type: application/json");
@@ -317,13 +327,27 @@ easy_setup(struct action_call *c, CURL *e, int method)
 }
 
 /* 1 when r can be sent. */
+/* 1 when key is NULL or 1 to ACTION_IDEM_KEY_MAX bytes of [A-Za-z0-9_.:-]. */
+static int
+idem_key_ok(const char *key)
+{
+	size_t n;
+
+	if (key == NULL)
+		return 1;
+	n = strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.:-");
+	return n > 0 && n <= ACTION_IDEM_KEY_MAX && key[n] == '\0';
+}
+
 static int
 req_ok(const struct action_call_req *r)
 {
 	return r->method <= ST_METHOD_MAX && r->url != NULL &&
 	    (strncasecmp(r->url, "http://", 7) == 0 ||
 	    strncasecmp(r->url, "https://", 8) == 0) &&
-	    r->timeout_ms >= 1 && r->timeout_ms <= ST_ACTION_TIMEOUT_MAX;
+	    r->timeout_ms >= 1 && r->timeout_ms <= ST_ACTION_TIMEOUT_MAX &&
+	    idem_key_ok(r->idem_key);
 }
 
 struct action_call *
@@ -350,7 +374,7 @@ action_call_start(const struct action_call_req *r, action_call_cb cb,
 	if ((c->url = strdup(r->url)) == NULL ||
 	    (body && (c->body = strdup(r->body)) == NULL) ||
 	    (c->hdrs = headers_for(r->headers != NULL ? r->headers : "",
-	    r->method, body)) == NULL ||
+	    r->method, body, r->idem_key)) == NULL ||
 	    (c->x.easy = curl_easy_init()) == NULL ||
 	    easy_setup(c, c->x.easy, r->method) < 0)
 		goto fail;
@@ -426,6 +450,38 @@ action_call_req_of(struct action_call_req *q, const struct st_action *a,
 	    ST_ACTION_ANSWER_DEF;
 	q->allow_private = allow_private;
 	return 0;
+}
+
+void
+action_idem_key(char out[ACTION_IDEM_HEX + 1], const char *conv_id,
+    const char *msg_id, const char *action_id, uint32_t round,
+    uint32_t index)
+{
+	uint8_t md[PROTO_SHA256_LEN];
+	char *s;
+	int n;
+
+	/* "\n" between: no id holds one, so two lists never spell alike. */
+	n = asprintf(&s, "parley-action-call\n%s\n%s\n%s\n%" PRIu32 "\n%"
+	    PRIu32, conv_id != NULL ? conv_id : "", msg_id != NULL ? msg_id :
+	    "", action_id != NULL ? action_id : "", round, index);
+	if (n < 0) {
+		/* Out of memory: a key of its own still keeps calls apart. */
+		action_idem_key_random(out);
+		return;
+	}
+	proto_sha256(s, (size_t)n, md);
+	free(s);
+	proto_hex_encode(md, ACTION_IDEM_HEX / 2, out);
+}
+
+void
+action_idem_key_random(char out[ACTION_IDEM_HEX + 1])
+{
+	uint8_t r[ACTION_IDEM_HEX / 2];
+
+	proto_random(r, sizeof(r));
+	proto_hex_encode(r, sizeof(r), out);
 }
 
 int

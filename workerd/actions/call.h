@@ -6,7 +6,10 @@
  * connects unless allowed, no redirect, http and https only, no proxy
  * from the environment); its answer is kept up to a bound, where the
  * transfer stops (the rest never read, nor inflated). The action's header values are secrets: never
- * logged, wiped when freed. The code is in call.c.
+ * logged, wiped when freed. Each call may carry an Idempotency-Key (a
+ * turn's derived from the call, stable when the same call is made again:
+ * action_idem_key), so an API that honours it applies a call once. The
+ * code is in call.c.
  */
 #ifndef PARLEY_ACTIONS_CALL_H
 #define PARLEY_ACTIONS_CALL_H
@@ -32,7 +35,15 @@ struct action_call_req {
 	uint32_t timeout_ms;		/* 1..30000 */
 	uint32_t max_bytes;		/* of the answer kept; past it the transfer stops and cut is set */
 	int allow_private;		/* 0: each address checked as it connects (urlpol_socket) */
+	/*
+	 * NULL: none; else sent as Idempotency-Key (1 to ACTION_IDEM_KEY_MAX
+	 * bytes of [A-Za-z0-9_.:-]), unless the action's headers set one.
+	 */
+	const char *idem_key;
 };
+
+#define ACTION_IDEM_KEY_MAX	128	/* bytes of an Idempotency-Key */
+#define ACTION_IDEM_HEX		32	/* hex digits of one we make */
 
 /*
  * What came of it, valid during the callback only: body, len and cut
@@ -87,6 +98,18 @@ struct tpl_visitor;
 int action_call_req_of(struct action_call_req *q, const struct st_action *a,
     const json_t *args, const struct tpl_visitor *v, int allow_private,
     char **url, char **body, const char **why);
+/*
+ * A turn's call's Idempotency-Key into out (ACTION_IDEM_HEX lowercase hex
+ * digits and a NUL): the first 128 bits of SHA-256 over the conversation,
+ * the turn's question (its message id), the action's id, the round and
+ * the call's index in it. The same call of a turn made again gives the
+ * same key; two calls of a turn never share one. NULL strings count as "".
+ */
+void action_idem_key(char out[ACTION_IDEM_HEX + 1], const char *conv_id,
+    const char *msg_id, const char *action_id, uint32_t round,
+    uint32_t index);
+/* A key of its own for a call that is no turn's (a dry run), into out. */
+void action_idem_key_random(char out[ACTION_IDEM_HEX + 1]);
 /*
  * Whether org's actions may call loopback, private and link-local
  * addresses: the default organisation's, with PARLEY_ACTIONS_ALLOW_PRIVATE.

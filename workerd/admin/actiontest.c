@@ -19,7 +19,8 @@
  * it), not made when the note cannot be. Nothing else is stored. What
  * went wrong is the answer's "error" (200: the dry run ran), with
  * "request" and "response" null where it stopped before them. The
- * headers' values are sent, never shown. At most DRY_RUNS_MAX run at
+ * headers' values are sent, never shown; so is an Idempotency-Key of
+ * the run's own (each run a new call). At most DRY_RUNS_MAX run at
  * once in a worker, DRY_RUNS_ORG_MAX of them one organisation's (503
  * past them).
  */
@@ -48,6 +49,7 @@ struct dry_run {
 	json_t *args;		/* the sample arguments, an object */
 	char *vid;		/* the sample visitor's id, or NULL */
 	char *email;		/* the sample visitor's email, or NULL */
+	char key[ACTION_IDEM_HEX + 1];	/* its Idempotency-Key (d->q's) */
 	int confirm;		/* "confirm": true */
 	char id[ST_ACTION_ID_LEN + 1];	/* the action's */
 	json_t *request;	/* what was sent, once known */
@@ -168,9 +170,12 @@ dry_prepare(struct conn *c, struct dry_run *d, const struct st_action *a,
 		bad = "its parameters do not read as JSON";
 	else if (schema_validate(schema, d->args, why, WHY_MAX) < 0)
 		bad = why;
-	else
-		(void)action_call_req_of(&d->q, a, d->args, &v,
-		    action_private_ok(c->who.org), &d->url, &d->body, &bad);
+	else if (action_call_req_of(&d->q, a, d->args, &v,
+	    action_private_ok(c->who.org), &d->url, &d->body, &bad) == 0) {
+		/* Each dry run a call of its own: a key of its own. */
+		action_idem_key_random(d->key);
+		d->q.idem_key = d->key;
+	}
 	json_decref(schema);
 	if (bad == NULL && (d->request = json_pack("{s:s, s:s, s:o}",
 	    "method", st_method_name(a->method), "url", d->url, "body",

@@ -76,6 +76,18 @@ struct tool_run {
 	char *answer;			/* the tool message's text, once ended */
 	enum tool_state st;		/* and how it ended */
 	uint32_t ms;			/* the call's time, 0 if none was made */
+	char key[ACTION_IDEM_HEX + 1];	/* its Idempotency-Key, once made */
+};
+
+/*
+ * A call of the turn that got no answer (timed out, or its connection
+ * failed): it may have been applied, so the model's retry of it (the
+ * same action, the same arguments) carries its key.
+ */
+struct lost_call {
+	const char *action_id;		/* the turn's action's */
+	char *args;			/* its arguments, keys sorted (JSON) */
+	char key[ACTION_IDEM_HEX + 1];
 };
 
 struct turn_tools {
@@ -101,6 +113,9 @@ struct turn_tools {
 	int allow_private;
 	char org[ST_WHO_ORG_MAX + 1];	/* whose actions and sources */
 	char conv_id[ST_ID_HEX + 1];	/* the turn's */
+	char msg_id[ST_ID_HEX + 1];	/* its question's ("": not told) */
+	struct lost_call lost[ST_TOOL_CALLS_MAX];
+	uint32_t nlost;
 	int handoff;			/* TOOL_HANDOFF offered */
 	int contact;			/* TOOL_CONTACT offered */
 	/* TOOL_SEARCH: the agent's sources (own strings), the turn's passages. */
@@ -355,6 +370,8 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 	tt->contact = from->contact;
 	tt->kb = from->nsources > 0 ? from->kb : NULL;
 	strlcpy(tt->conv_id, from->conv_id, sizeof(tt->conv_id));
+	strlcpy(tt->msg_id, from->msg_id != NULL ? from->msg_id : "",
+	    sizeof(tt->msg_id));
 	if (from->page != NULL &&
 	    (tt->page = json_deep_copy(from->page)) == NULL) {
 		free(tt);
@@ -441,6 +458,8 @@ tools_free(struct turn_tools *tt)
 	loop_timer_stop(&tt->wait);
 	json_decref(tt->page);
 	runs_clear(tt);
+	for (i = 0; i < tt->nlost; i++)
+		free(tt->lost[i].args);
 	toolcalls_free(&tt->tc);
 	for (i = 0; tt->schemas != NULL && i < tt->acts.n; i++)
 		json_decref(tt->schemas[i]);
@@ -696,6 +715,60 @@ run_end(struct tool_run *r, char *answer, enum tool_state st, uint32_t ms)
 		loop_defer(&tt->ended);
 }
 
+/* r's call's arguments as JSON, keys sorted (malloc'd), or NULL. */
+static char *
+run_args(const struct tool_run *r)
+{
+	const struct turn_tools *tt = r->tt;
+
+	return json_dumps(tt->tc.calls[r - tt->runs].parsed, JSON_COMPACT |
+	    JSON_SORT_KEYS);
+}
+
+/* r got no answer: its key kept for the model's retry of it (lost_take). */
+static void
+lost_add(struct tool_run *r)
+{
+	struct turn_tools *tt = r->tt;
+	struct lost_call *l;
+
+	if (tt->nlost == ST_TOOL_CALLS_MAX)
+		return;
+	l = &tt->lost[tt->nlost];
+	if ((l->args = run_args(r)) == NULL)
+		return;		/* out of memory: a retry gets a key of its own */
+	l->action_id = r->a->id;
+	memcpy(l->key, r->key, sizeof(l->key));
+	tt->nlost++;
+}
+
+/*
+ * r's Idempotency-Key into r->key: a call of the turn that got no answer,
+ * of the same action with the same arguments, gives its own (taken: a
+ * second retry after that one's answer is a new call); else the call's
+ * (action_idem_key).
+ */
+static void
+run_key(struct turn_tools *tt, struct tool_run *r)
+{
+	char *args = run_args(r);
+	uint32_t i;
+
+	for (i = 0; args != NULL && i < tt->nlost; i++) {
+		if (strcmp(tt->lost[i].action_id, r->a->id) != 0 ||
+		    strcmp(tt->lost[i].args, args) != 0)
+			continue;
+		memcpy(r->key, tt->lost[i].key, sizeof(r->key));
+		free(tt->lost[i].args);
+		tt->lost[i] = tt->lost[--tt->nlost];
+		free(args);
+		return;
+	}
+	free(args);
+	action_idem_key(r->key, tt->conv_id, tt->msg_id, r->a->id, tt->rounds,
+	    (uint32_t)(r - tt->runs));
+}
+
 static void
 call_done(void *arg, const struct action_call_result *res)
 {
@@ -706,6 +779,8 @@ call_done(void *arg, const struct action_call_result *res)
 
 	if (res->err == ACALL_OK)
 		r->tt->answers_read += res->len;
+	if (res->err == ACALL_TIMEOUT || res->err == ACALL_FAILED)
+		lost_add(r);
 	if (res->err != ACALL_OK) {
 		snprintf(head, sizeof(head), "error: ");
 		run_end(r, answer_text(head, res->error, strlen(res->error), 0),
@@ -1438,6 +1513,8 @@ run_made(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 	}
 	if (q.max_bytes > share)
 		q.max_bytes = (uint32_t)share;
+	run_key(tt, r);
+	q.idem_key = r->key;
 	if (orgslots_take(&turn_calls, tt->org) == ORGSLOTS_TAKEN) {
 		r->slot = 1;
 		r->call = action_call_start(&q, call_done, r);

@@ -21,6 +21,14 @@
  * schema took, filled into the action's templates (actions/template.c)
  * beside the verified visitor's own fields.
  *
+ * Each call of an action carries an Idempotency-Key (actions/call.h's
+ * action_idem_key: the conversation, the turn's question, the action, the
+ * round and the call's index), so the same call made again (a turn run
+ * again) carries the same key and two calls never share one; a call the
+ * model makes again, the same action with the same arguments, after one
+ * that got no answer (timed out, or the connection failed: it may have
+ * been applied) is that call retried: it carries the earlier one's key.
+ *
  * Built in, where the agent allows it (handoff_tool) and the widget has a
  * person to hand over to: TOOL_HANDOFF, the conversation handed to a
  * person as a visitor's request is (ST_TURN_HANDOFF); where it allows it
@@ -105,6 +113,7 @@ struct tools_from {
 	const struct tpl_visitor *v;	/* the verified visitor, or NULL */
 	const char *org;		/* whose actions (the policy's) */
 	const char *conv_id;		/* the turn's conversation */
+	const char *msg_id;		/* its question's message id ("": not told) */
 	int handoff;			/* TOOL_HANDOFF offered */
 	int contact;			/* TOOL_CONTACT offered */
 	const json_t *page;		/* the page's tools (tools_page_check's), or NULL */

@@ -6,7 +6,8 @@
  * never answers), then closes.
  *
  * Checked: the request on the wire (method, path and query, Accept,
- * User-Agent, the action's headers, a JSON body and its Content-Type, no
+ * User-Agent, the action's headers, the Idempotency-Key (a turn's key
+ * the same for the same call, another for any other), a JSON body and its Content-Type, no
  * proxy from the environment), the answer's status and body, a redirect
  * not followed, an answer cut at max_bytes (gzip too: the bound is on
  * the inflated bytes), a timeout, a closed port, the address policy (no
@@ -338,6 +339,89 @@ test_own_accept(void **state)
 	assert_null(strstr(srv.req, "Parley-Action"));
 	free(x.body);
 	srv_stop();
+}
+
+/*
+ * The Idempotency-Key: sent when given (none when not), the action's own
+ * standing instead of ours; a turn's key the same for the same call, and
+ * another for any other.
+ */
+static void
+test_idem_key(void **state)
+{
+	char k1[ACTION_IDEM_HEX + 1], k2[ACTION_IDEM_HEX + 1], line[256];
+	const char *conv = "0123456789abcdef0123456789abcdef";
+	const char *msg = "fedcba9876543210fedcba9876543210";
+	const char *act = "act_00000000000000000000000000000001";
+	struct action_call_req r;
+	struct res x;
+	size_t i;
+
+	action_idem_key(k1, conv, msg, act, 1, 0);
+	assert_int_equal(strlen(k1), ACTION_IDEM_HEX);
+	assert_int_equal(strspn(k1, "0123456789abcdef"), ACTION_IDEM_HEX);
+	action_idem_key(k2, conv, msg, act, 1, 0);
+	assert_string_equal(k1, k2);		/* the same call: the same */
+	action_idem_key(k2, conv, msg, act, 1, 1);
+	assert_string_not_equal(k1, k2);	/* the next call of the round */
+	action_idem_key(k2, conv, msg, act, 2, 0);
+	assert_string_not_equal(k1, k2);	/* the next round's */
+	action_idem_key(k2, conv, conv, act, 1, 0);
+	assert_string_not_equal(k1, k2);	/* another turn's */
+	action_idem_key(k2, msg, msg, act, 1, 0);
+	assert_string_not_equal(k1, k2);	/* another conversation's */
+	action_idem_key(k2, conv, msg, "act_00000000000000000000000000000002",
+	    1, 0);
+	assert_string_not_equal(k1, k2);	/* another action's */
+	action_idem_key_random(k2);
+	assert_int_equal(strspn(k2, "0123456789abcdef"), ACTION_IDEM_HEX);
+	assert_string_not_equal(k1, k2);
+
+	/* One server a call: it answers one connection. */
+	srv_start(OK_200, strlen(OK_200));
+	r = req(ST_METHOD_POST, "/pay");
+	r.body = "{}";
+	r.idem_key = k1;
+	call(&r, &x);
+	assert_int_equal(x.err, ACALL_OK);
+	snprintf(line, sizeof(line), "Idempotency-Key: %s", k1);
+	assert_true(has_line(line));
+	free(x.body);
+	srv_stop();
+	/* None given: none sent. */
+	srv_start(OK_200, strlen(OK_200));
+	r = req(ST_METHOD_POST, "/pay");
+	call(&r, &x);
+	assert_int_equal(x.err, ACALL_OK);
+	assert_null(strcasestr(srv.req, "Idempotency-Key"));
+	free(x.body);
+	srv_stop();
+	/* The action's own stands instead of ours. */
+	srv_start(OK_200, strlen(OK_200));
+	r = req(ST_METHOD_POST, "/pay");
+	r.idem_key = k1;
+	r.headers = "idempotency-key: mine-1\n";
+	call(&r, &x);
+	assert_int_equal(x.err, ACALL_OK);
+	assert_true(has_line("idempotency-key: mine-1"));
+	assert_null(strstr(srv.req, k1));
+	free(x.body);
+	srv_stop();
+	/* A key that is no token, or too long: not started. */
+	r = req(ST_METHOD_GET, "/");
+	for (i = 0; i < 3; i++) {
+		static const char *bad[] = { "", "a b", "a\r\nX-Evil: 1" };
+
+		r.idem_key = bad[i];
+		assert_null(action_call_start(&r, on_done, &x));
+	}
+	memset(line, 'a', ACTION_IDEM_KEY_MAX + 1);
+	line[ACTION_IDEM_KEY_MAX + 1] = '\0';
+	r.idem_key = line;
+	assert_null(action_call_start(&r, on_done, &x));
+	line[ACTION_IDEM_KEY_MAX] = '\0';
+	assert_non_null(action_call_start(&r, on_done, &x));
+	action_calls_shutdown();
 }
 
 static void
@@ -769,6 +853,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_get, teardown),
 		cmocka_unit_test_teardown(test_own_accept, teardown),
+		cmocka_unit_test_teardown(test_idem_key, teardown),
 		cmocka_unit_test_teardown(test_post, teardown),
 		cmocka_unit_test_teardown(test_methods, teardown),
 		cmocka_unit_test_teardown(test_redirect, teardown),
