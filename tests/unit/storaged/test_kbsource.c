@@ -977,52 +977,72 @@ test_sync_hours_reschedules(void **state)
 	st_kbsource_free(&s);
 }
 
+/*
+ * A crawl source of shop.example into *crawl, one page of it (url, one
+ * piece of text) put and its sync ended: what the retrieve tests search.
+ */
+static void
+crawl_page_synced(struct fix *f, const char *url, const char *text,
+    struct st_kbsource *crawl)
+{
+	const char *const t[] = { text };
+	struct st_kb_page_put_rep rep;
+	struct st_kbsource job;
+	uint8_t more;
+
+	crawl_new(f, "https://shop.example/", 0, crawl, &job);
+	assert_int_equal(page_put(f, &job, job.sync_id, url, t, 1, 0, &rep),
+	    0);
+	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	st_kbsource_free(&job);
+}
+
+/* ST_KB_RETRIEVE of query in the default organisation's n srcs, k 5. */
+static int
+retrieve_in(struct fix *f, const char *query, struct st_str *srcs,
+    uint32_t n, struct st_kb_hits *h)
+{
+	struct st_kb_retrieve_req q;
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.org, "default", sizeof(q.org));
+	q.query = query;
+	q.k = 5;
+	q.sources = srcs;
+	q.n = n;
+	return request_who(f, NULL, PROTO_ST_KB_RETRIEVE, &q, h, NULL);
+}
+
 /* A turn's search: the owner's qa answer ahead of a better-scored page. */
 static void
 test_retrieve_qa_first(void **state)
 {
 	struct fix *f = *state;
-	static const char *const t[] = { "Returns: returns are free. Returns "
-	    "within thirty days; returns by post; returns at the shop." };
-	struct st_kbsource crawl, qa, job;
-	struct st_kb_page_put_rep rep;
-	struct st_kb_retrieve_req q;
+	struct st_kbsource crawl, qa;
 	struct st_str srcs[2];
 	struct st_kb_hits h;
-	uint8_t more;
 
-	crawl_new(f, "https://shop.example/", 0, &crawl, &job);
-	assert_int_equal(page_put(f, &job, job.sync_id,
-	    "https://shop.example/returns", t, 1, 0, &rep), 0);
-	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	crawl_page_synced(f, "https://shop.example/returns", "Returns: returns "
+	    "are free. Returns within thirty days; returns by post; returns "
+	    "at the shop.", &crawl);
 	assert_int_equal(qa_create(f, &OWNER_A, "Can I send it back?",
 	    "Yes: returns are accepted for most of the items we sell, in "
 	    "the shop and online, with the receipt or an order number, and "
 	    "the money goes back to the card that paid.", &qa), 0);
-	memset(&q, 0, sizeof(q));
-	strlcpy(q.org, "default", sizeof(q.org));
-	q.query = "returns";
-	q.k = 5;
 	srcs[0].s = crawl.id;
 	srcs[1].s = qa.id;
-	q.sources = srcs;
-	q.n = 2;
-	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_RETRIEVE, &q, &h,
-	    NULL), 0);
+	assert_int_equal(retrieve_in(f, "returns", srcs, 2, &h), 0);
 	assert_int_equal(h.n, 2);
 	assert_string_equal(h.hits[0].source_id, qa.id);
 	assert_true(h.hits[0].score < h.hits[1].score);	/* yet first */
 	hits_free(&h);
 	/* A source not listed is not searched. */
-	q.n = 1;
-	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_RETRIEVE, &q, &h,
-	    NULL), 0);
+	assert_int_equal(retrieve_in(f, "returns", srcs, 1, &h), 0);
 	assert_int_equal(h.n, 1);
 	assert_string_equal(h.hits[0].source_id, crawl.id);
 	hits_free(&h);
 	st_kbsource_free(&crawl);
 	st_kbsource_free(&qa);
-	st_kbsource_free(&job);
 }
 
 /*
@@ -1043,35 +1063,22 @@ test_retrieve_weak_qas(void **state)
 		    "thirty days." },
 		{ "Where is an order made?", "In our workshop in Leeds." },
 	};
-	static const char *const t[] = { "Change the delivery address of an "
-	    "order before it ships: open the order and choose Change "
-	    "delivery address." };
-	struct st_kbsource crawl, qa[5], job;
-	struct st_kb_page_put_rep rep;
-	struct st_kb_retrieve_req q;
+	struct st_kbsource crawl, qa[5];
 	struct st_str srcs[6];
 	struct st_kb_hits h;
 	uint32_t i;
-	uint8_t more;
 
-	crawl_new(f, "https://shop.example/", 0, &crawl, &job);
-	assert_int_equal(page_put(f, &job, job.sync_id,
-	    "https://shop.example/address", t, 1, 0, &rep), 0);
-	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	crawl_page_synced(f, "https://shop.example/address", "Change the "
+	    "delivery address of an order before it ships: open the order "
+	    "and choose Change delivery address.", &crawl);
 	srcs[0].s = crawl.id;
 	for (i = 0; i < 5; i++) {
 		assert_int_equal(qa_create(f, &OWNER_A, qas[i][0], qas[i][1],
 		    &qa[i]), 0);
 		srcs[i + 1].s = qa[i].id;
 	}
-	memset(&q, 0, sizeof(q));
-	strlcpy(q.org, "default", sizeof(q.org));
-	q.query = "change order delivery address";
-	q.k = 5;
-	q.sources = srcs;
-	q.n = 6;
-	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_RETRIEVE, &q, &h,
-	    NULL), 0);
+	assert_int_equal(retrieve_in(f, "change order delivery address", srcs,
+	    6, &h), 0);
 	assert_int_equal(h.n, 5);
 	for (i = 0; i < h.n && strcmp(h.hits[i].source_id, crawl.id) != 0;
 	    i++)
@@ -1085,7 +1092,6 @@ test_retrieve_weak_qas(void **state)
 	for (i = 0; i < 5; i++)
 		st_kbsource_free(&qa[i]);
 	st_kbsource_free(&crawl);
-	st_kbsource_free(&job);
 }
 
 /*
@@ -1096,22 +1102,16 @@ static void
 test_retrieve_qa_front_bounded(void **state)
 {
 	struct fix *f = *state;
-	static const char *const t[] = { "Returns: returns are free. Returns "
-	    "within thirty days; returns by post; returns at the shop." };
 	static const char *const qs[] = { "Can I send it back?",
 	    "Can I bring it back?", "Can I post it back?" };
-	struct st_kbsource crawl, qa[3], job;
-	struct st_kb_page_put_rep rep;
-	struct st_kb_retrieve_req q;
+	struct st_kbsource crawl, qa[3];
 	struct st_str srcs[4];
 	struct st_kb_hits h;
 	uint32_t i;
-	uint8_t more;
 
-	crawl_new(f, "https://shop.example/", 0, &crawl, &job);
-	assert_int_equal(page_put(f, &job, job.sync_id,
-	    "https://shop.example/returns", t, 1, 0, &rep), 0);
-	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
+	crawl_page_synced(f, "https://shop.example/returns", "Returns: returns "
+	    "are free. Returns within thirty days; returns by post; returns "
+	    "at the shop.", &crawl);
 	srcs[0].s = crawl.id;
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(qa_create(f, &OWNER_A, qs[i], "Yes: returns "
@@ -1120,14 +1120,7 @@ test_retrieve_qa_front_bounded(void **state)
 		    &qa[i]), 0);
 		srcs[i + 1].s = qa[i].id;
 	}
-	memset(&q, 0, sizeof(q));
-	strlcpy(q.org, "default", sizeof(q.org));
-	q.query = "returns";
-	q.k = 5;
-	q.sources = srcs;
-	q.n = 4;
-	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_RETRIEVE, &q, &h,
-	    NULL), 0);
+	assert_int_equal(retrieve_in(f, "returns", srcs, 4, &h), 0);
 	assert_int_equal(h.n, 4);
 	assert_true(h.hits[0].qa && h.hits[1].qa);
 	assert_string_not_equal(h.hits[0].source_id, crawl.id);
@@ -1139,7 +1132,6 @@ test_retrieve_qa_front_bounded(void **state)
 	for (i = 0; i < 3; i++)
 		st_kbsource_free(&qa[i]);
 	st_kbsource_free(&crawl);
-	st_kbsource_free(&job);
 }
 
 /* A deleted source's chunks take their vectors with them (kbvec.c). */
@@ -1214,6 +1206,59 @@ retrieve_vec(struct fix *f, struct st_kb_retrieve_req *q, const char *query,
 }
 
 /*
+ * Agent "Own" of OWNER_A into *made: embedding model emb-b at base_url
+ * with api_key (NULL: the defaults), src its one knowledge source.
+ */
+static void
+agent_embedding(struct fix *f, const struct st_kbsource *src,
+    const char *base_url, const char *api_key, struct st_agent *made)
+{
+	char *srcs_list[1] = { (char *)src->id };
+	struct st_agent a;
+
+	st_agent_defaults(&a);
+	a.name = "Own";
+	if (base_url != NULL)
+		a.base_url = (char *)base_url;
+	if (api_key != NULL)
+		a.api_key = (char *)api_key;
+	a.embedding_model = "emb-b";
+	a.knowledge_sources = srcs_list;
+	a.nknowledge_sources = 1;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_AGENT_CREATE, &a,
+	    made, NULL), 0);
+}
+
+/*
+ * The one job ST_KB_DUE gives now, src's with one space (want's, key and
+ * all, when want is not NULL), into *job: the job before it freed.
+ */
+static void
+due_spaced(struct fix *f, const struct st_kbsource *src,
+    const struct st_kb_space *want, struct st_kbsource *job)
+{
+	struct st_kb_due_req dq = { 1, 60000, NULL, 0 };
+	struct st_kb_jobs l;
+
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &dq, &l, NULL),
+	    0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.jobs[0].s.id, src->id);
+	assert_int_equal(l.jobs[0].nspaces, 1);
+	if (want != NULL) {
+		assert_string_equal(l.jobs[0].spaces[0].id, want->id);
+		assert_string_equal(l.jobs[0].spaces[0].model, want->model);
+		assert_string_equal(l.jobs[0].spaces[0].api_key, want->api_key);
+		assert_string_equal(l.jobs[0].spaces[0].base_url,
+		    want->base_url);
+	}
+	st_kbsource_free(job);
+	*job = l.jobs[0].s;
+	memset(&l.jobs[0].s, 0, sizeof(l.jobs[0].s));
+	st_rep_free(PROTO_ST_KB_DUE, &l);
+}
+
+/*
  * An agent with an embedding model of its own: saved, its source is due
  * again, its job carries the agent's space (key and all); a page's
  * vectors in that space are kept apart, recorded on the page, searched
@@ -1225,9 +1270,10 @@ test_agent_spaces(void **state)
 	struct fix *f = *state;
 	static const char *const t[] = { "Parcels leave within two days." };
 	static const float row[] = { 1, 0, 0, 0 }, near[] = { 1, 0.1f, 0, 0 };
-	char *srcs_list[1], space[ST_KB_SPACE_HEX + 1];
+	struct st_kb_space want = { "", "https://models.example/v1", "sk-own",
+	    "emb-b" };
+	char *const space = want.id;
 	struct st_kbsource src, job;
-	struct st_kb_due_req dq = { 1, 60000, NULL, 0 };
 	struct st_kb_page_put_req q;
 	struct st_kb_page_put_rep rep;
 	struct st_kb_space_vecs sv;
@@ -1236,40 +1282,17 @@ test_agent_spaces(void **state)
 	struct st_kb_retrieve_req rq;
 	struct st_kb_space es;
 	struct st_kbpage page;
-	struct st_agent a, made;
-	struct st_kb_jobs l;
+	struct st_agent made;
 	struct st_kb_hits h;
 	struct st_str rs[1];
 	uint8_t more;
 
 	crawl_new(f, "https://shop.example/", 0, &src, &job);
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
-	st_agent_defaults(&a);
-	a.name = "Own";
-	a.base_url = "https://models.example/v1";
-	a.api_key = "sk-own";
-	a.embedding_model = "emb-b";
-	srcs_list[0] = src.id;
-	a.knowledge_sources = srcs_list;
-	a.nknowledge_sources = 1;
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_AGENT_CREATE, &a,
-	    &made, NULL), 0);
+	agent_embedding(f, &src, "https://models.example/v1", "sk-own", &made);
 	st_kb_space_id("https://models.example/v1", "emb-b", space);
 	/* Due again at once, with the agent's space. */
-	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &dq, &l, NULL),
-	    0);
-	assert_int_equal(l.n, 1);
-	assert_string_equal(l.jobs[0].s.id, src.id);
-	assert_int_equal(l.jobs[0].nspaces, 1);
-	assert_string_equal(l.jobs[0].spaces[0].id, space);
-	assert_string_equal(l.jobs[0].spaces[0].model, "emb-b");
-	assert_string_equal(l.jobs[0].spaces[0].api_key, "sk-own");
-	assert_string_equal(l.jobs[0].spaces[0].base_url,
-	    "https://models.example/v1");
-	st_kbsource_free(&job);
-	job = l.jobs[0].s;
-	memset(&l.jobs[0].s, 0, sizeof(l.jobs[0].s));
-	st_rep_free(PROTO_ST_KB_DUE, &l);
+	due_spaced(f, &src, &want, &job);
 	/* A page with the space's vectors alone. */
 	memset(&q, 0, sizeof(q));
 	strlcpy(q.source_id, job.id, sizeof(q.source_id));
@@ -1436,33 +1459,15 @@ static void
 test_space_while_syncing(void **state)
 {
 	struct fix *f = *state;
-	struct st_kb_due_req dq = { 1, 60000, NULL, 0 };
 	struct st_kbsource src, job, got;
-	struct st_agent a, made;
-	struct st_kb_jobs l;
-	char *srcs_list[1];
+	struct st_agent made;
 	uint8_t more;
 
 	crawl_new(f, "https://shop.example/", 0, &src, &job);
-	st_agent_defaults(&a);
-	a.name = "Own";
-	a.embedding_model = "emb-b";
-	srcs_list[0] = src.id;
-	a.knowledge_sources = srcs_list;
-	a.nknowledge_sources = 1;
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_AGENT_CREATE, &a,
-	    &made, NULL), 0);
+	agent_embedding(f, &src, NULL, NULL, &made);
 	assert_int_equal(due_one(f, &got), 0);	/* the sync goes on */
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
-	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &dq, &l, NULL),
-	    0);
-	assert_int_equal(l.n, 1);
-	assert_string_equal(l.jobs[0].s.id, src.id);
-	assert_int_equal(l.jobs[0].nspaces, 1);
-	st_kbsource_free(&job);
-	job = l.jobs[0].s;
-	memset(&l.jobs[0].s, 0, sizeof(l.jobs[0].s));
-	st_rep_free(PROTO_ST_KB_DUE, &l);
+	due_spaced(f, &src, NULL, &job);
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
 	assert_int_equal(due_one(f, &got), 0);
 	st_agent_free(&made);
@@ -1654,6 +1659,18 @@ small_source_found(struct fix *f, const struct st_kbsource *b,
 	hits_free(&h);
 }
 
+/* small_source_new(n, nv), then small_source_found(query, vec). */
+static void
+small_source_case(struct fix *f, uint32_t n, uint32_t nv, const char *query,
+    int vec)
+{
+	struct st_kbsource b;
+
+	small_source_new(f, n, nv, &b);
+	small_source_found(f, &b, query, vec);
+	st_kbsource_free(&b);
+}
+
 /*
  * A small source found by words among many others' chunks: 20,500 older
  * chunks of A match too, past KB_FILTER_MAX (the filter's questions).
@@ -1662,12 +1679,7 @@ small_source_found(struct fix *f, const struct st_kbsource *b,
 static void
 test_small_source_words(void **state)
 {
-	struct fix *f = *state;
-	struct st_kbsource b;
-
-	small_source_new(f, 20500, 0, &b);
-	small_source_found(f, &b, "returns", 0);
-	st_kbsource_free(&b);
+	small_source_case(*state, 20500, 0, "returns", 0);
 }
 
 /*
@@ -1678,72 +1690,43 @@ test_small_source_words(void **state)
 static void
 test_small_source_vectors(void **state)
 {
-	struct fix *f = *state;
-	struct st_kbsource b;
-
-	small_source_new(f, 1000, 1000, &b);
-	small_source_found(f, &b, "how fast is shipping", 1);
-	st_kbsource_free(&b);
+	small_source_case(*state, 1000, 1000, "how fast is shipping", 1);
 }
+
+/* Every test on a store of its own. */
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_qa_found, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_crawl_syncing, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_checks, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_update_reindexes, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_orgs_apart, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_delete_sweeps, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_org_sweep, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_due_busy, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_crawl_sync, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_sync_partial, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_sync_again, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_pages_listed, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_agent_spaces, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_page_spaces, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_space_while_syncing,
-		    setup, fix_teardown),
-		cmocka_unit_test_setup_teardown(test_page_links, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_file_pieces, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_file, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_delete_drops_vectors, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_retrieve_qa_first, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_retrieve_weak_qas, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_retrieve_qa_front_bounded,
-		    setup, fix_teardown),
-		cmocka_unit_test_setup_teardown(test_scheduled_sync, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_hybrid_retrieve, setup,
-		    fix_teardown),
-		cmocka_unit_test_setup_teardown(test_sync_hours_reschedules,
-		    setup, fix_teardown),
-		cmocka_unit_test_setup_teardown(test_small_source_words,
-		    setup, fix_teardown),
-		cmocka_unit_test_setup_teardown(test_small_source_vectors,
-		    setup, fix_teardown),
+		T(test_qa_found),
+		T(test_crawl_syncing),
+		T(test_checks),
+		T(test_update_reindexes),
+		T(test_orgs_apart),
+		T(test_delete_sweeps),
+		T(test_org_sweep),
+		T(test_due_busy),
+		T(test_crawl_sync),
+		T(test_sync_partial),
+		T(test_sync_again),
+		T(test_pages_listed),
+		T(test_agent_spaces),
+		T(test_page_spaces),
+		T(test_space_while_syncing),
+		T(test_page_links),
+		T(test_file_pieces),
+		T(test_file),
+		T(test_delete_drops_vectors),
+		T(test_retrieve_qa_first),
+		T(test_retrieve_weak_qas),
+		T(test_retrieve_qa_front_bounded),
+		T(test_scheduled_sync),
+		T(test_hybrid_retrieve),
+		T(test_sync_hours_reschedules),
+		T(test_small_source_words),
+		T(test_small_source_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
