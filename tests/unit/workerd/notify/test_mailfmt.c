@@ -40,20 +40,28 @@ event_of(struct st_event *ev, const char *last)
 	ev->conv.last_message = (char *)last;
 }
 
+/* The mail in says, composed (a copy). */
+static char *
+compose_in(const struct notify_mail_in *in)
+{
+	struct buf b;
+	char *s;
+
+	buf_init(&b);
+	assert_int_equal(notify_mail_compose(&b, in), 0);
+	s = strndup(b.data, b.len);
+	buf_free(&b);
+	return s;
+}
+
 static char *
 compose(uint32_t kind, const struct st_event *ev, const char *to)
 {
 	struct notify_mail_in in = { "ml_0000000000000007", kind, ev,
 	    "parley@example.com", to, "https://chat.example.com//",
 	    1795478400123ull, 0, 0, NULL };	/* Tue, 24 Nov 2026 00:00 UTC */
-	struct buf b;
-	char *s;
 
-	buf_init(&b);
-	assert_int_equal(notify_mail_compose(&b, &in), 0);
-	s = strndup(b.data, b.len);
-	buf_free(&b);
-	return s;
+	return compose_in(&in);
 }
 
 /* The header block (up to the blank line), a copy. */
@@ -271,14 +279,8 @@ summary(uint32_t kind, uint32_t held)
 	struct notify_mail_in in = { "ml_0000000000000009", kind, NULL,
 	    "parley@example.com", NULL, "https://chat.example.com/",
 	    1795478400123ull, held, 1795478340000ull, ORG };
-	struct buf b;
-	char *s;
 
-	buf_init(&b);
-	assert_int_equal(notify_mail_compose(&b, &in), 0);
-	s = strndup(b.data, b.len);
-	buf_free(&b);
-	return s;
+	return compose_in(&in);
 }
 
 static void
