@@ -364,6 +364,18 @@ turn_answered(struct tclient *cl)
 	expect_text(cl, "{\"type\":\"typing_stop\"}");
 }
 
+/* The visitor's "hi", its turn begun and answered to the end. */
+static void
+hi_answered(struct tclient *cl)
+{
+	struct peer_req pr;
+
+	send_text(cl, "{\"type\":\"message\",\"content\":\"hi\"}");
+	peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
+	reply_begin(&pr, 0);
+	turn_answered(cl);
+}
+
 /* The next frame closes the socket with code. */
 static void
 expect_close(struct tclient *cl, uint16_t code)
@@ -638,6 +650,27 @@ test_ws_identify_resuming(void **state)
 }
 
 /*
+ * The answers that say the socket's session or widget is gone, and the
+ * close code each closes the socket with.
+ */
+static const struct {
+	uint8_t result;
+	uint16_t code;
+} GONE[] = {
+	{ ST_WS_NO_SESSION, 4001 },
+	{ ST_WS_NO_WIDGET, WS_CLOSE_WIDGET_GONE },
+};
+
+/* The socket closed with code, and the close let settle. */
+static void
+closed_with(struct tclient *cl, uint16_t code)
+{
+	expect_close(cl, code);
+	tclient_close(cl);
+	drive_ms(20);
+}
+
+/*
  * An identify answered NO_SESSION (the session expired meanwhile) or
  * NO_WIDGET: the socket is closed at once, 4001 or 4004, as a message so
  * answered closes it, with no identity frame before.
@@ -645,28 +678,19 @@ test_ws_identify_resuming(void **state)
 static void
 test_ws_identify_gone(void **state)
 {
-	static const struct {
-		uint8_t result;
-		uint16_t code;
-	} c[] = {
-		{ ST_WS_NO_SESSION, 4001 },
-		{ ST_WS_NO_WIDGET, WS_CLOSE_WIDGET_GONE },
-	};
 	struct st_ws_identify_rep rep;
 	struct tclient cl;
 	struct peer_req pr;
 	size_t i;
 
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	for (i = 0; i < sizeof(GONE) / sizeof(GONE[0]); i++) {
 		open_socket(&cl);
 		send_text(&cl, IDENTIFY);
 		peer_expect(&P, &pr, PROTO_ST_WS_IDENTIFY);
 		memset(&rep, 0, sizeof(rep));
-		rep.result = c[i].result;
+		rep.result = GONE[i].result;
 		reply_rep(&pr, 0, &rep);
-		expect_close(&cl, c[i].code);
-		tclient_close(&cl);
-		drive_ms(20);
+		closed_with(&cl, GONE[i].code);
 	}
 }
 
@@ -769,10 +793,7 @@ test_ws_feedback_malformed(void **state)
 	expect_text(&cl, "{\"type\":\"error\",\"message\":"
 	    "\"Please send a message first.\",\"code\":\"message_first\""
 	    FRAME("feedback"));
-	send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
-	peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
-	reply_begin(&pr, 0);
-	turn_answered(&cl);
+	hi_answered(&cl);
 	for (cut = -1; cut <= 1; cut += 2) {
 		send_text(&cl, FB_FRAME);
 		fb_counted();
@@ -821,13 +842,6 @@ test_ws_feedback_malformed(void **state)
 static void
 test_ws_feedback_gone(void **state)
 {
-	static const struct {
-		uint8_t result;
-		uint16_t code;
-	} c[] = {
-		{ ST_WS_NO_SESSION, 4001 },
-		{ ST_WS_NO_WIDGET, WS_CLOSE_WIDGET_GONE },
-	};
 	struct st_ws_feedback_rep fr = { 0 };
 	struct st_ws_rating_rep rr = { 0 };
 	struct tclient cl;
@@ -835,23 +849,18 @@ test_ws_feedback_gone(void **state)
 	size_t i;
 	int rating;
 
-	for (i = 0; i < 2 * sizeof(c) / sizeof(c[0]); i++) {
+	for (i = 0; i < 2 * sizeof(GONE) / sizeof(GONE[0]); i++) {
 		rating = i % 2;
 		open_socket(&cl);
-		send_text(&cl, "{\"type\":\"message\",\"content\":\"hi\"}");
-		peer_expect(&P, &pr, PROTO_ST_WS_BEGIN);
-		reply_begin(&pr, 0);
-		turn_answered(&cl);
+		hi_answered(&cl);
 		send_text(&cl, rating ? "{\"type\":\"rating\",\"score\":4}" :
 		    FB_FRAME);
 		fb_counted();
 		peer_expect(&P, &pr, rating ? PROTO_ST_WS_RATING :
 		    PROTO_ST_WS_FEEDBACK);
-		fr.result = rr.result = c[i / 2].result;
+		fr.result = rr.result = GONE[i / 2].result;
 		reply_rep(&pr, 0, rating ? (const void *)&rr : (const void *)&fr);
-		expect_close(&cl, c[i / 2].code);
-		tclient_close(&cl);
-		drive_ms(20);
+		closed_with(&cl, GONE[i / 2].code);
 	}
 	open_socket(&cl);
 	send_text(&cl, "{\"type\":\"rating\",\"score\":3,"
