@@ -1013,6 +1013,26 @@ retrieve_in(struct fix *f, const char *query, struct st_str *srcs,
 	return request_who(f, NULL, PROTO_ST_KB_RETRIEVE, &q, h, NULL);
 }
 
+/* A Q&A (q, a) of OWNER_A into *qa, src naming it for a retrieve. */
+static void
+qa_listed(struct fix *f, const char *q, const char *a, struct st_kbsource *qa,
+    struct st_str *src)
+{
+	assert_int_equal(qa_create(f, &OWNER_A, q, a, qa), 0);
+	src->s = qa->id;
+}
+
+/* The n Q&As of qa and crawl freed: what a retrieve test made. */
+static void
+retrieved_free(struct st_kbsource *qa, uint32_t n, struct st_kbsource *crawl)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		st_kbsource_free(&qa[i]);
+	st_kbsource_free(crawl);
+}
+
 /* A turn's search: the owner's qa answer ahead of a better-scored page. */
 static void
 test_retrieve_qa_first(void **state)
@@ -1072,11 +1092,8 @@ test_retrieve_weak_qas(void **state)
 	    "delivery address of an order before it ships: open the order "
 	    "and choose Change delivery address.", &crawl);
 	srcs[0].s = crawl.id;
-	for (i = 0; i < 5; i++) {
-		assert_int_equal(qa_create(f, &OWNER_A, qas[i][0], qas[i][1],
-		    &qa[i]), 0);
-		srcs[i + 1].s = qa[i].id;
-	}
+	for (i = 0; i < 5; i++)
+		qa_listed(f, qas[i][0], qas[i][1], &qa[i], &srcs[i + 1]);
 	assert_int_equal(retrieve_in(f, "change order delivery address", srcs,
 	    6, &h), 0);
 	assert_int_equal(h.n, 5);
@@ -1089,9 +1106,7 @@ test_retrieve_weak_qas(void **state)
 	for (i = 0; i < h.n; i++)
 		assert_int_equal(h.hits[i].qa, 0);
 	hits_free(&h);
-	for (i = 0; i < 5; i++)
-		st_kbsource_free(&qa[i]);
-	st_kbsource_free(&crawl);
+	retrieved_free(qa, 5, &crawl);
 }
 
 /*
@@ -1113,13 +1128,10 @@ test_retrieve_qa_front_bounded(void **state)
 	    "are free. Returns within thirty days; returns by post; returns "
 	    "at the shop.", &crawl);
 	srcs[0].s = crawl.id;
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(qa_create(f, &OWNER_A, qs[i], "Yes: returns "
-		    "are accepted for most of the items we sell, in the shop "
-		    "and online, with the receipt or an order number.",
-		    &qa[i]), 0);
-		srcs[i + 1].s = qa[i].id;
-	}
+	for (i = 0; i < 3; i++)
+		qa_listed(f, qs[i], "Yes: returns are accepted for most of the "
+		    "items we sell, in the shop and online, with the receipt or "
+		    "an order number.", &qa[i], &srcs[i + 1]);
 	assert_int_equal(retrieve_in(f, "returns", srcs, 4, &h), 0);
 	assert_int_equal(h.n, 4);
 	assert_true(h.hits[0].qa && h.hits[1].qa);
@@ -1129,9 +1141,7 @@ test_retrieve_qa_front_bounded(void **state)
 	assert_false(h.hits[2].qa || h.hits[3].qa);
 	assert_true(h.hits[3].score < h.hits[2].score);
 	hits_free(&h);
-	for (i = 0; i < 3; i++)
-		st_kbsource_free(&qa[i]);
-	st_kbsource_free(&crawl);
+	retrieved_free(qa, 3, &crawl);
 }
 
 /* A deleted source's chunks take their vectors with them (kbvec.c). */
