@@ -28,7 +28,10 @@ import { BIN, Parley, waitFor } from './lib/harness.mjs';
 
 const hash = (f) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
-test('a backup put back after a crash, the log beside it: refused, then started as the operator chooses', { timeout: 60000 }, async (t) => {
+// A storaged alone (no masterd) with a conversation of session
+// in-the-backup backed up into bk, then one of after-the-backup made:
+// open(session) makes another, sessions() reads them all, sorted.
+async function backedUp(t) {
   const p = new Parley({ masterd: false });
   t.after(() => p.stop());
   await p.start();
@@ -48,6 +51,11 @@ test('a backup put back after a crash, the log beside it: refused, then started 
   const r = await p.ctl(['backup', bk]);
   assert.equal(r.code, 0, r.stderr);
   await open('after-the-backup');
+  return { p, bk, open, sessions };
+}
+
+test('a backup put back after a crash, the log beside it: refused, then started as the operator chooses', { timeout: 60000 }, async (t) => {
+  const { p, bk, open, sessions } = await backedUp(t);
   await p.killStoraged('SIGKILL');
 
   const data = path.join(p.dataDir, 'data.mdb');
@@ -120,25 +128,8 @@ test('a backup interrupted: no FILE left (SIGTERM, SIGINT), only its temporary a
 });
 
 test('parleyctl restore: refused while storaged runs; after a stop (clean, or a crash), the backup served', { timeout: 90000 }, async (t) => {
-  const p = new Parley({ masterd: false });
-  t.after(() => p.stop());
-  await p.start();
-  const open = async (session) => {
-    const c = await p.storage({ as: 'parley-workerd' });
-    await c.convOpen('default', session);
-    c.close();
-  };
-  const sessions = async () => {
-    const c = await p.storage({ as: 'parley-workerd' });
-    const l = await c.convList(100);
-    c.close();
-    return l.convs.map((x) => x.session).sort();
-  };
+  const { p, bk, open, sessions } = await backedUp(t);
   const data = path.join(p.dataDir, 'data.mdb');
-  await open('in-the-backup');
-  const bk = path.join(p.tmp, 'b.mdb');
-  assert.equal((await p.ctl(['backup', bk])).code, 0);
-  await open('after-the-backup');
 
   // Running: refused before anything is read or written.
   const ino = fs.statSync(data).ino;
