@@ -31,10 +31,7 @@ describe('actions at their edges', () => {
   let p, api, apiPort;
   const seen = [];
   const held = [];
-  const admin = (method, path, body) => p.request(method, path, {
-    headers: { 'content-type': 'application/json', 'x-admin-api-key': p.adminKey },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const admin = (method, path, body) => p.adminJson(method, path, body);
   async function action(body) {
     const r = await admin('POST', '/v1/admin/actions', { description: 'd', parameters: SCHEMA, ...body });
     assert.equal(r.status, 201, r.text);
@@ -227,18 +224,6 @@ describe('actions at their edges', () => {
     await v.close();
     assert.deepEqual(seen.map((s) => [s.url, s.body]), [['/n/3', '{"n":3}']]);
   });
-  // The frames of one turn of v, each page call answered by answer(f).
-  async function pageTurn(v, content, answer) {
-    v.send({ type: 'message', content });
-    const frames = [];
-    for (;;) {
-      const f = await v.next(undefined, 15000);
-      frames.push(f);
-      if (f.type === 'tool' && f.status === 'page') v.send({ type: 'tool_result', id: f.id, ...answer(f) });
-      if (f.type === 'typing_stop') return frames;
-    }
-  }
-
   // Before, the page's answers (the visitor's own text, 16 KiB each, 8
   // calls a round, 4 rounds) went into the prompt beside the actions'
   // 2 MiB, never counted: now each reads its share of what is left, and
@@ -247,7 +232,7 @@ describe('actions at their edges', () => {
     const wid = await widgetWith([await action({ name: 'noop2', url: `http://127.0.0.1:${apiPort}/n/{{order_id}}` })]);
     const v = await Visitor.open(p, wid); await v.next('session');
     v.send({ type: 'tools', tools: [{ name: 'cart_dump', description: 'The cart, in full', parameters: { type: 'object' } }] });
-    const frames = await pageTurn(v, `cart ${call('cart_dump', '{}')} [[mock:rounds=4]]`, () => ({ result: 'c'.repeat(20000) }));
+    const frames = await v.pageTurn(`cart ${call('cart_dump', '{}')} [[mock:rounds=4]]`, () => ({ result: 'c'.repeat(20000) }));
     await v.close();
     assert.equal(frames.filter((f) => f.type === 'tool' && f.status === 'page').length, 3, 'the page asked three times, not four');
     const said = frames.find((f) => f.type === 'message').content;
@@ -273,7 +258,7 @@ describe('actions at their edges', () => {
     const v = await Visitor.open(p, wid); await v.next('session');
     v.send({ type: 'tools', tools: [{ name: 'issue_refund', description: 'Refunds the order', parameters: { type: 'object' } }] });
     seen.length = 0;
-    const frames = await pageTurn(v, `refund-origin ${call('refund_lookup', '{"order_id":"7"}')} ${call('issue_refund', '{}')}`,
+    const frames = await v.pageTurn(`refund-origin ${call('refund_lookup', '{"order_id":"7"}')} ${call('issue_refund', '{}')}`,
       () => ({ result: 'Refund issued' }));
     await v.close();
     assert.ok(frames.some((f) => f.type === 'tool' && f.status === 'page' && f.name === 'issue_refund'), 'the page was asked');

@@ -633,27 +633,16 @@ describe('a turn calls the owner\'s API', () => {
     assert.match((await v.next('error')).message, /^tools: each needs a name/);
     v.send({ type: 'tools', tools: [{ name: 'cart_total', description: 'What the visitor\'s cart holds',
       parameters: { type: 'object', properties: { currency: { type: 'string' } } } }] });
-    // The frames of one turn, each page call answered by answer(f).
-    async function pageTurn(content, answer) {
-      v.send({ type: 'message', content });
-      const frames = [];
-      for (;;) {
-        const f = await v.next(undefined, 15000);
-        frames.push(f);
-        if (f.type === 'tool' && f.status === 'page') v.send({ type: 'tool_result', id: f.id, ...answer(f) });
-        if (f.type === 'typing_stop') return frames;
-      }
-    }
-    let frames = await pageTurn(`my cart? ${call('cart_total', { currency: 'EUR' })}`,
+    let frames = await v.pageTurn(`my cart? ${call('cart_total', { currency: 'EUR' })}`,
       (f) => ({ result: `3 items, 42 ${f.arguments.currency}` }));
     const asked = frames.find((f) => f.type === 'tool' && f.status === 'page');
     assert.deepEqual(asked.arguments, { currency: 'EUR' });
     assert.equal(asked.name, 'cart_total');
     assert.equal(frames.find((f) => f.type === 'message').content, 'The tools said: 3 items, 42 EUR');
     assert.ok((await lastRequest()).tools.some((x) => x.function.name === 'cart_total'), 'offered beside the actions');
-    frames = await pageTurn(`again ${call('cart_total', {})}`, () => ({ error: 'not signed in' }));
+    frames = await v.pageTurn(`again ${call('cart_total', {})}`, () => ({ error: 'not signed in' }));
     assert.equal(frames.find((f) => f.type === 'message').content, 'The tools said: error: not signed in');
-    frames = await pageTurn(`bad ${call('cart_total', { currency: 7 })}`, () => ({ result: 'never' }));
+    frames = await v.pageTurn(`bad ${call('cart_total', { currency: 7 })}`, () => ({ result: 'never' }));
     assert.ok(!frames.some((f) => f.status === 'page'), 'refused arguments never reach the page');
     assert.equal(frames.find((f) => f.type === 'message').content, 'The tools said: error: currency: must be a string');
     v.send({ type: 'tool_result', id: 'call_nope', result: 'x' });

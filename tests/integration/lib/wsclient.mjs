@@ -145,6 +145,20 @@ export class Visitor {
     }
   }
 
+  // One turn's frames, all of them up to its typing_stop, each call of
+  // the page's own tools answered with answer(frame)'s fields
+  // ({ result } or { error }).
+  async pageTurn(content, answer, timeout = 15000) {
+    this.send({ type: 'message', content });
+    const frames = [];
+    for (;;) {
+      const f = await this.next(undefined, timeout);
+      frames.push(f);
+      if (f.type === 'tool' && f.status === 'page') this.send({ type: 'tool_result', id: f.id, ...answer(f) });
+      if (f.type === 'typing_stop') return frames;
+    }
+  }
+
   // Waits until the socket closes; its close code.
   async waitClose(timeout = 5000) {
     const t = setTimeout(() => this.ws.terminate(), timeout);
