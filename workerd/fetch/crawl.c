@@ -12,7 +12,12 @@
  *    depth 0 (an index's sitemap not read, or past the bound: the sync
  *    partial). Else it is
  *    the first page, and each page's links under the start URL's
- *    directory on the same host are followed, to max_depth.
+ *    directory on the same host are followed, to max_depth. A start URL
+ *    that redirects to its own host or its www. twin (http to https, a
+ *    port of its own, a trailing slash added: start_twin) moves the
+ *    crawl there: its scope is where the start landed, that origin's
+ *    robots.txt read before any other page (crawl_rescope); a redirect
+ *    to another host fails the sync.
  * 3. A page: its last validators asked of storaged (ST_KB_PAGE_GET), a
  *    conditional GET (redirects followed on the same host, at most 5,
  *    each hop's path checked against robots.txt before it is asked, one
@@ -179,6 +184,12 @@ struct crawl {
 	uint32_t nspaces;
 	struct embed_conf econf[ST_KB_SPACES_MAX];
 	struct crawl_conf conf;
+	/*
+	 * The start URL's origin and directory: what is crawled. The start
+	 * URL as the source says it in asked; start where its own redirects
+	 * led it (crawl_rescope), on the same host or its www. twin.
+	 */
+	struct url_target asked;
 	struct url_target start;
 	char prefix[2048];	/* the start URL's directory: what is followed */
 	char base[ST_KB_URL_MAX + 1];	/* the start URL to its directory */
@@ -213,6 +224,8 @@ static void embeds_free(struct fetch *);
 static void crawl_pump(void *);
 static void crawl_partial(struct crawl *, const char *, const char *,
     const char *);
+static void fetch_start(struct crawl *, struct pending *);
+static void crawl_rescope(struct crawl *, const char *);
 
 /* --------------------------------------------------------------- helpers */
 
@@ -300,6 +313,41 @@ in_scope(const struct crawl *c, const char *url, int any_path)
 	if (strcasecmp(t.host, c->start.host) != 0 || t.port != c->start.port)
 		return 0;
 	return any_path || strncmp(t.path, c->prefix, strlen(c->prefix)) == 0;
+}
+
+/*
+ * 1 when host a and b name the same site: equal (letters' case aside),
+ * or one is the other with "www." before it.
+ */
+static int
+host_twin(const char *a, const char *b)
+{
+	if (strcasecmp(a, b) == 0)
+		return 1;
+	if (strncasecmp(a, "www.", 4) == 0 && strcasecmp(a + 4, b) == 0)
+		return 1;
+	return strncasecmp(b, "www.", 4) == 0 && strcasecmp(b + 4, a) == 0;
+}
+
+/*
+ * 1 when url is where the start URL's own redirect may lead the crawl
+ * (crawl_rescope): the start URL's host or its www. twin, over the same
+ * scheme or from http to https, on any port of that host (a site moved
+ * to https answers on another); never another host, nor back to http.
+ */
+static int
+start_twin(const struct crawl *c, const char *url)
+{
+	struct url_target t;
+	const char *why;
+
+	if (strlen(url) > ST_KB_URL_MAX || urlpol_parse(url, &t, &why) < 0)
+		return 0;
+	if (!host_twin(t.host, c->asked.host))
+		return 0;
+	return strcmp(t.scheme, c->asked.scheme) == 0 ||
+	    (strcmp(c->asked.scheme, "http") == 0 &&
+	    strcmp(t.scheme, "https") == 0);
 }
 
 /* 1 when robots.txt lets us fetch url. */
@@ -396,8 +444,9 @@ static void fetch_ended(struct curlloop_xfer *, CURLcode);
  * Each request of f's before it is sent, a redirect's too
  * (CURLOPT_PREREQFUNCTION, where CURLINFO_EFFECTIVE_URL is the URL
  * about to be asked): a redirect off the start's host and port is
- * refused, and a page's to a path robots.txt disallows, as todo_next
- * refuses a URL. robots.txt itself and the first request pass.
+ * refused (but the start URL's own to its twin, start_twin), and a
+ * page's to a path robots.txt disallows, as todo_next refuses a URL.
+ * robots.txt itself and the first request pass.
  */
 static int
 on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
@@ -409,7 +458,7 @@ on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
 	    CURLINFO_EFFECTIVE_URL, &u) != CURLE_OK || u == NULL ||
 	    strcmp(u, f->url) == 0)
 		return CURL_PREREQFUNC_OK;
-	if (!in_scope(f->cr, u, 1))
+	if (!in_scope(f->cr, u, 1) && !(f->start && start_twin(f->cr, u)))
 		f->refused = "redirected off the site";
 	else if (f->kind == F_PAGE && !robots_ok(f->cr, u))
 		f->refused = "redirected to a page robots.txt disallows";
@@ -488,6 +537,25 @@ asks_conditionally(const struct fetch *f)
 	    spaces_held(f) && lang_held(f);
 }
 
+#ifdef PARLEY_TEST_HOOKS
+/*
+ * The test build's alone (Makefile): with PARLEY_TEST_FETCH_CA set, the
+ * certificates of that file are the ones trusted, for the tests' own
+ * https sites on loopback. 0, or 1 when it cannot be set.
+ */
+static int
+ca_hook(CURL *e)
+{
+	const char *ca = getenv("PARLEY_TEST_FETCH_CA");
+
+	if (ca == NULL || *ca == '\0')
+		return 0;
+	return curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK;
+}
+#else
+#define ca_hook(e)	0
+#endif
+
 /* The GET of f: conditional when asks_conditionally. 0, or -1. */
 static int
 fetch_curl(struct fetch *f)
@@ -532,6 +600,7 @@ fetch_curl(struct fetch *f)
 	if (f->headers != NULL)
 		bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers) !=
 		    CURLE_OK;
+	bad |= ca_hook(e);
 	if (bad || deliver_xfer_add(&f->x) < 0)
 		return -1;
 	return 0;
@@ -1832,6 +1901,11 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 			page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
+	/* The start URL's own redirect to its twin: the crawl goes there. */
+	if (f->start && f->final_url != NULL && ((f->code >= 200 &&
+	    f->code <= 299) || f->code == 304) && !c->stopped &&
+	    start_twin(c, f->final_url))
+		crawl_rescope(c, f->final_url);
 	/* A redirect off the site: not ours to read, put where it was. */
 	if (f->final_url != NULL && !in_scope(c, f->final_url, 1)) {
 		free(f->final_url);
@@ -1872,6 +1946,106 @@ fetch_ended(struct curlloop_xfer *x, CURLcode rc)
 		return;
 	}
 	page_answered(f);
+}
+
+/* The length of path's directory: to its last '/' ("/" when none). */
+static size_t
+dir_len(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? (size_t)(slash - path) + 1 : 1;
+}
+
+/*
+ * c's scope from url, the start URL (c->start parsed from it): the base
+ * its pages' links are stored after (url to its directory) and the
+ * directory whose paths are followed.
+ */
+static void
+scope_set(struct crawl *c, const char *url)
+{
+	size_t n;
+
+	n = strcspn(url, "?#");
+	while (n > 0 && url[n - 1] != '/')
+		n--;
+	snprintf(c->base, sizeof(c->base), "%.*s", (int)n, url);
+	n = dir_len(c->start.path);
+	snprintf(c->prefix, sizeof(c->prefix), "%.*s", (int)n,
+	    n > 1 ? c->start.path : "/");
+}
+
+/*
+ * robots.txt of c->start's origin fetched, before anything it may
+ * forbid (the pump waits for it); out of memory, everything allowed.
+ */
+static void
+robots_ask(struct crawl *c)
+{
+	char robots[2048 + 64];
+	struct pending *p;
+
+	snprintf(robots, sizeof(robots), strchr(c->start.host, ':') != NULL ?
+	    "%s://[%s]:%d/robots.txt" : "%s://%s:%d/robots.txt",
+	    c->start.scheme, c->start.host, c->start.port);
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->url = strdup(robots)) == NULL) {
+		free(p);
+		c->robots_done = 1;	/* everything allowed */
+		return;
+	}
+	c->robots_done = 0;
+	p->kind = F_ROBOTS;
+	fetch_start(c, p);
+}
+
+/*
+ * The start URL answered from url, where its own redirects led it (a
+ * start_twin of it: http to https, www., a trailing slash): the crawl's
+ * scope is url's origin and directory from now on, as if the source
+ * named it, and that origin's robots.txt is read before any other page
+ * is asked (the start page, read already, stays). Nothing for a start
+ * that did not move.
+ */
+static void
+crawl_rescope(struct crawl *c, const char *url)
+{
+	struct url_target t;
+	const char *why, *o;
+	size_t an, n;
+	int moved;
+
+	if (urlpol_parse(url, &t, &why) < 0)
+		return;
+	moved = strcmp(t.scheme, c->start.scheme) != 0 ||
+	    strcasecmp(t.host, c->start.host) != 0 || t.port != c->start.port;
+	log_info("knowledge source %s: its start URL moved to %s: crawled "
+	    "there", c->job.id, url);
+	c->start = t;
+	scope_set(c, url);
+	/*
+	 * Landed under the directory asked for (the site's root led to
+	 * "/en/"), the crawl keeps that directory, on the new origin; but
+	 * for the start with a slash added ("/docs" to "/docs/"), whose
+	 * directory is the one it landed in.
+	 */
+	an = dir_len(c->asked.path);
+	n = strlen(c->asked.path);
+	if (strncmp(t.path, c->asked.path, an) == 0 && !(strlen(t.path) ==
+	    n + 1 && strncmp(t.path, c->asked.path, n) == 0 &&
+	    t.path[n] == '/') && (o = strstr(url, "://")) != NULL) {
+		o += 3;
+		o += strcspn(o, "/?#");
+		snprintf(c->prefix, sizeof(c->prefix), "%.*s", (int)an,
+		    c->asked.path);
+		snprintf(c->base, sizeof(c->base), "%.*s%s", (int)(o - url),
+		    url, c->prefix);
+	}
+	if (moved) {
+		robots_free(&c->robots);
+		robots_ask(c);
+	}
 }
 
 /* A file source's file: read as its one page. */
@@ -2055,12 +2229,10 @@ struct crawl *
 crawl_start(struct st_kb_job *job, const struct crawl_conf *conf,
     void (*done)(void *), void *arg)
 {
-	char robots[2048 + 64];
 	struct pending *p;
 	struct crawl *c;
-	const char *why, *slash;
+	const char *why;
 	uint32_t i;
-	size_t n;
 
 	if ((c = crawl_new(conf, done, arg)) == NULL)
 		return NULL;	/* the job still its owner's */
@@ -2102,32 +2274,13 @@ crawl_start(struct st_kb_job *job, const struct crawl_conf *conf,
 		loop_defer(&c->pump);
 		return c;
 	}
-	/* A link's stored form: what follows the start URL to its directory. */
-	n = strcspn(c->job.url, "?#");
-	while (n > 0 && c->job.url[n - 1] != '/')
-		n--;
-	snprintf(c->base, sizeof(c->base), "%.*s", (int)n, c->job.url);
-	/* What is followed: the start URL's directory. */
-	slash = strrchr(c->start.path, '/');
-	n = slash != NULL ? (size_t)(slash - c->start.path) + 1 : 1;
-	snprintf(c->prefix, sizeof(c->prefix), "%.*s", (int)n,
-	    slash != NULL ? c->start.path : "/");
+	c->asked = c->start;
+	scope_set(c, c->job.url);
 	p = todo_add(c, c->job.url, 0, sitemap_path(c->start.path) ?
 	    F_SITEMAP : F_PAGE);
 	if (p != NULL)
 		p->start = 1;
-	/* robots.txt first, before anything it may forbid. */
-	snprintf(robots, sizeof(robots), strchr(c->start.host, ':') != NULL ?
-	    "%s://[%s]:%d/robots.txt" : "%s://%s:%d/robots.txt",
-	    c->start.scheme, c->start.host, c->start.port);
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->url = strdup(robots)) == NULL) {
-		free(p);
-		c->robots_done = 1;	/* everything allowed */
-	} else {
-		p->kind = F_ROBOTS;
-		fetch_start(c, p);
-	}
+	robots_ask(c);
 	loop_defer(&c->pump);
 	return c;
 }
