@@ -40,6 +40,11 @@
  *    redirected URL is put too, without chunks, with the validators of
  *    the page it led to: the next sync asks it conditionally, the
  *    redirect followed with them.
+ *    A URL is queued as fetch_url_clean keys it (no fragment, no
+ *    tracking parameter), once. A page whose <link rel=canonical> names
+ *    another URL of the site is put as a copy, without chunks (its
+ *    error says whose), when that page's text is stored in this sync or
+ *    will be: asked in its place (canon_of).
  *    A link crawl's page is stored with its links (those under the
  *    start URL's directory): they keep the pages they lead to (a page no
  *    longer linked is removed), so a 304 to a page read for its links
@@ -117,6 +122,8 @@
 #define SPUN_FRESH_MS	600000
 /* A redirected URL's error, before where it led. */
 #define ALIAS_ERROR	"redirected to "
+/* A page's error when it is a copy of its canonical URL's (canon_of). */
+#define CANON_ERROR	"a copy of its canonical URL "
 
 enum crawl_kind { F_ROBOTS, F_SITEMAP, F_PAGE, F_FILE };
 
@@ -169,6 +176,12 @@ struct fetch {
 	int links_known;
 };
 
+/* A set of URLs, by their hashes (url_hash). */
+struct urlset {
+	uint64_t *h;		/* 0: an empty slot */
+	size_t n, cap;
+};
+
 struct pending {
 	TAILQ_ENTRY(pending) entry;
 	char *url;
@@ -198,8 +211,14 @@ struct crawl {
 	size_t ntodo;
 	TAILQ_HEAD(, fetch) fetches;
 	unsigned inflight;
-	uint64_t *seen;		/* URL hashes (0: empty slot) */
-	size_t nseen, seen_cap;
+	struct urlset seen;	/* URLs queued (or landed on) */
+	/*
+	 * Of the pages (canon_of): those read (fetched, whatever came of
+	 * it), those whose text is stored, and those another page named as
+	 * its canonical while they were not read yet (stored themselves,
+	 * whatever their own canonical says).
+	 */
+	struct urlset read, stored, claimed;
 	uint32_t pages;		/* page fetches started */
 	unsigned sitemaps;
 	uint64_t deadline, next_start;
@@ -225,6 +244,7 @@ static void crawl_pump(void *);
 static void crawl_partial(struct crawl *, const char *, const char *,
     const char *);
 static void fetch_start(struct crawl *, struct pending *);
+static void canon_stored(struct fetch *);
 static void crawl_rescope(struct crawl *, const char *);
 
 /* --------------------------------------------------------------- helpers */
@@ -240,56 +260,70 @@ url_hash(const char *url)
 	return v != 0 ? v : 1;
 }
 
-/* The slot of the seen set holding h, or the empty one it would take. */
+/* The slot of set s holding h, or the empty one it would take. */
 static size_t
-seen_slot(const struct crawl *c, uint64_t h)
+set_slot(const struct urlset *s, uint64_t h)
 {
 	size_t i;
 
-	for (i = h % c->seen_cap; c->seen[i] != 0; i = (i + 1) % c->seen_cap)
-		if (c->seen[i] == h)
+	for (i = h % s->cap; s->h[i] != 0; i = (i + 1) % s->cap)
+		if (s->h[i] == h)
 			break;
 	return i;
+}
+
+/* 1 when url is in s; s unchanged. */
+static int
+set_has(const struct urlset *s, const char *url)
+{
+	uint64_t h = url_hash(url);
+
+	return s->cap > 0 && s->h[set_slot(s, h)] == h;
+}
+
+/* 1 when url was not in s (now it is), 0 it was, -1 out of memory. */
+static int
+set_add(struct urlset *s, const char *url)
+{
+	uint64_t h = url_hash(url), *t;
+	size_t i, cap;
+
+	if (s->n * 2 >= s->cap) {
+		cap = s->cap == 0 ? SEEN_MIN : s->cap * 2;
+		if ((t = calloc(cap, sizeof(*t))) == NULL)
+			return -1;
+		for (i = 0; i < s->cap; i++) {
+			size_t j = s->h[i] % cap;
+
+			if (s->h[i] == 0)
+				continue;
+			while (t[j] != 0)
+				j = (j + 1) % cap;
+			t[j] = s->h[i];
+		}
+		free(s->h);
+		s->h = t;
+		s->cap = cap;
+	}
+	if (s->h[i = set_slot(s, h)] == h)
+		return 0;
+	s->h[i] = h;
+	s->n++;
+	return 1;
 }
 
 /* 1 when url was seen; the set unchanged. */
 static int
 seen_has(const struct crawl *c, const char *url)
 {
-	uint64_t h = url_hash(url);
-
-	return c->seen_cap > 0 && c->seen[seen_slot(c, h)] == h;
+	return set_has(&c->seen, url);
 }
 
 /* 1 when url was not seen (now it is), 0 seen, -1 out of memory. */
 static int
 seen_add(struct crawl *c, const char *url)
 {
-	uint64_t h = url_hash(url), *t;
-	size_t i, cap;
-
-	if (c->nseen * 2 >= c->seen_cap) {
-		cap = c->seen_cap == 0 ? SEEN_MIN : c->seen_cap * 2;
-		if ((t = calloc(cap, sizeof(*t))) == NULL)
-			return -1;
-		for (i = 0; i < c->seen_cap; i++) {
-			size_t j = c->seen[i] % cap;
-
-			if (c->seen[i] == 0)
-				continue;
-			while (t[j] != 0)
-				j = (j + 1) % cap;
-			t[j] = c->seen[i];
-		}
-		free(c->seen);
-		c->seen = t;
-		c->seen_cap = cap;
-	}
-	if (c->seen[i = seen_slot(c, h)] == h)
-		return 0;
-	c->seen[i] = h;
-	c->nseen++;
-	return 1;
+	return set_add(&c->seen, url);
 }
 
 /* A copy of s cut to at most max characters of UTF-8; NULL out of memory. */
@@ -372,34 +406,40 @@ sitemap_path(const char *path)
 	    (n > 7 && strcasecmp(path + n - 7, ".xml.gz") == 0);
 }
 
-/* url queued, unless seen, out of scope or over a bound. */
+/*
+ * url queued as the crawl keys it (fetch_url_clean: no fragment, no
+ * tracking parameter), unless seen, out of scope or over a bound.
+ */
 static struct pending *
 todo_add(struct crawl *c, const char *url, unsigned depth,
     enum crawl_kind kind)
 {
 	struct pending *p;
+	char *u;
 
-	if (kind == F_PAGE && (depth > c->conf.max_depth ||
-	    !in_scope(c, url, c->sitemaps > 0)))
+	if ((u = fetch_url_clean(url)) == NULL)
 		return NULL;
-	if (kind == F_SITEMAP && !in_scope(c, url, 1))
+	if ((kind == F_PAGE && (depth > c->conf.max_depth ||
+	    !in_scope(c, u, c->sitemaps > 0))) ||
+	    (kind == F_SITEMAP && !in_scope(c, u, 1)) ||
+	    /* Room for a few times the pages: links seen are not fetched. */
+	    (kind == F_PAGE && c->ntodo >= 4 * (size_t)c->conf.max_pages +
+	    64)) {
+		free(u);
 		return NULL;
-	/* Room for a few times the pages: links seen are not fetched. */
-	if (kind == F_PAGE && c->ntodo >= 4 * (size_t)c->conf.max_pages + 64)
-		return NULL;
+	}
 	/* A sitemap not read may list pages stored before: they stay. */
 	if (kind == F_SITEMAP && c->sitemaps >= SITEMAPS_MAX) {
-		if (!seen_has(c, url))
-			crawl_partial(c, "sitemap", url, SITEMAPS_OVER);
+		if (!seen_has(c, u))
+			crawl_partial(c, "sitemap", u, SITEMAPS_OVER);
+		free(u);
 		return NULL;
 	}
-	if (seen_add(c, url) != 1)
-		return NULL;
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->url = strdup(url)) == NULL) {
-		free(p);
+	if (seen_add(c, u) != 1 || (p = calloc(1, sizeof(*p))) == NULL) {
+		free(u);
 		return NULL;
 	}
+	p->url = u;
 	p->depth = depth;
 	p->kind = kind;
 	if (kind == F_SITEMAP)
@@ -642,7 +682,10 @@ crawl_free(struct crawl *c)
 		free(p);
 	}
 	robots_free(&c->robots);
-	free(c->seen);
+	free(c->seen.h);
+	free(c->read.h);
+	free(c->stored.h);
+	free(c->claimed.h);
 	st_kbsource_free(&c->job);
 	spaces_free(c->spaces, c->nspaces);
 	free(c);
@@ -1108,6 +1151,8 @@ page_keep(struct fetch *f, const char *error)
 {
 	f->keeping = 1;
 	f->parts = f->had_old && f->old.parts > 1 ? f->old.parts : 1;
+	if (f->had_old && f->old.chunks > 0)
+		canon_stored(f);
 	page_put(f, 1, "", NULL, 0, error, NULL, 0);
 }
 
@@ -1494,6 +1539,73 @@ links_replay(struct fetch *f)
 	}
 }
 
+/*
+ * Whether f's page, read as doc, is a copy of another page of the crawl
+ * stored in its place: its <link rel=canonical> names another URL of
+ * the crawl's origin (fetch_url_clean's key: not the one asked for, nor
+ * where it landed) whose text this crawl stored, or which it has not
+ * read yet: queued (now, at f's depth, when it was not) and claimed, to
+ * be stored itself whatever its own canonical says (two pages naming
+ * each other keep the one named first). A page claimed so, one whose
+ * canonical was read and not stored (a 404, noindex), or one whose
+ * canonical the crawl cannot queue (outside its directory, past its
+ * bounds), is stored itself. 1 with *to its canonical URL (malloc'd),
+ * else 0.
+ */
+static int
+canon_of(struct fetch *f, const struct fetch_doc *doc, char **to)
+{
+	struct crawl *c = f->cr;
+	const char *self = f->final_url != NULL ? f->final_url : f->url;
+	char *u;
+	int copy = 0;
+
+	*to = NULL;
+	if (f->kind != F_PAGE || doc->canonical == NULL ||
+	    set_has(&c->claimed, f->url) || set_has(&c->claimed, self) ||
+	    !in_scope(c, doc->canonical, 1) ||
+	    (u = fetch_url_clean(doc->canonical)) == NULL)
+		return 0;
+	if (strcmp(u, self) == 0 || strcmp(u, f->url) == 0)
+		copy = 0;
+	else if (set_has(&c->stored, u))
+		copy = 1;
+	else if (set_has(&c->read, u))
+		copy = 0;
+	else if (seen_has(c, u) || (c->pages < c->conf.max_pages &&
+	    todo_add(c, u, f->depth, F_PAGE) != NULL))
+		copy = set_add(&c->claimed, u) >= 0;
+	if (copy)
+		*to = u;
+	else
+		free(u);
+	return copy;
+}
+
+/* f's page's text is stored (or kept): by both its URLs (canon_of). */
+static void
+canon_stored(struct fetch *f)
+{
+	(void)set_add(&f->cr->stored, f->url);
+	if (f->final_url != NULL)
+		(void)set_add(&f->cr->stored, f->final_url);
+}
+
+/*
+ * f's page, a copy of its canonical URL's (canon_of: to), put without
+ * its text, its error saying whose copy it is, and without validators
+ * or hash: read whole at the next sync, its canonical asked again.
+ */
+static void
+canon_put(struct fetch *f, const struct fetch_doc *doc, const char *to)
+{
+	char e[ERR_MAX + 1];
+
+	snprintf(e, sizeof(e), "%s%s", CANON_ERROR, to);
+	f->etag[0] = f->lastmod[0] = f->hash[0] = '\0';
+	page_put(f, 0, doc->title, NULL, 0, e, NULL, 0);
+}
+
 /* A fetched page read, chunked and put (its links followed). */
 static void
 page_read(struct fetch *f)
@@ -1502,6 +1614,7 @@ page_read(struct fetch *f)
 	struct st_kb_piece *pieces = NULL;
 	struct fetch_doc doc;
 	const char *why = NULL;
+	char *to;
 	uint32_t n = 0;
 
 	memset(&doc, 0, sizeof(doc));
@@ -1514,6 +1627,12 @@ page_read(struct fetch *f)
 		return;
 	}
 	links_follow(f, &doc);
+	if (canon_of(f, &doc, &to)) {
+		canon_put(f, &doc, to);
+		free(to);
+		fetch_doc_free(&doc);
+		return;
+	}
 	if (doc.noindex)
 		why = "noindex: the page asks not to be indexed";
 	else if (pieces_of(&doc, (size_t)ST_KB_PAGE_PARTS_MAX * part_size(c),
@@ -1527,6 +1646,7 @@ page_read(struct fetch *f)
 		fetch_doc_free(&doc);
 		return;
 	}
+	canon_stored(f);
 	/* Put a part at a time: part_size chunks each. */
 	if (f->cut == NULL && why == chunks_cut)
 		f->cut = chunks_cut;
@@ -1630,8 +1750,13 @@ page_answered(struct fetch *f)
 	uint8_t h[SHA256_DIGEST_LENGTH];
 	struct fetch_doc doc;
 	const char *rwhy;
-	char why[64];
+	char why[64], *to;
 
+	if (f->kind == F_PAGE) {	/* canon_of: read, whatever comes of it */
+		(void)set_add(&f->cr->read, f->url);
+		if (f->final_url != NULL)
+			(void)set_add(&f->cr->read, f->final_url);
+	}
 	/*
 	 * A 304 to a URL that redirected last time and no longer does has
 	 * no page of its own to keep: put as an error without validators,
@@ -1671,11 +1796,22 @@ page_answered(struct fetch *f)
 	if (f->had_old && f->old.hash[0] != '\0' &&
 	    strcmp(f->old.hash, f->hash) == 0 && spaces_held(f) &&
 	    lang_held(f)) {
-		/* The same bytes: kept, read for their links alone. */
-		if (wants_links(f) || !old_links(f)) {
+		/*
+		 * The same bytes: kept, read for their links and canonical
+		 * alone (a page stored before its canonical was: a copy now).
+		 */
+		if (wants_links(f) || !old_links(f) ||
+		    doc_type_of(f) == DOC_HTML) {
 			memset(&doc, 0, sizeof(doc));
-			if (read_doc(f, &doc, &rwhy) == 0)
+			if (read_doc(f, &doc, &rwhy) == 0) {
 				links_follow(f, &doc);
+				if (canon_of(f, &doc, &to)) {
+					canon_put(f, &doc, to);
+					free(to);
+					fetch_doc_free(&doc);
+					return;
+				}
+			}
 			fetch_doc_free(&doc);
 		}
 		page_keep(f, f->cut != NULL ? f->cut : "");

@@ -217,6 +217,54 @@ clean_line(const char *s, size_t len, size_t raw_max, size_t max)
 
 /* ------------------------------------------------------------ the doc */
 
+/* Whether the query parameter p (n bytes, "name" or "name=value") tracks. */
+static int
+tracking_param(const char *p, size_t n)
+{
+	static const char *const names[] = { "gclid", "fbclid", "msclkid" };
+	size_t k = strcspn(p, "=&"), i;
+
+	if (k > n)
+		k = n;
+	if (k > 4 && strncasecmp(p, "utm_", 4) == 0)
+		return 1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (k == strlen(names[i]) && strncasecmp(p, names[i], k) == 0)
+			return 1;
+	return 0;
+}
+
+char *
+fetch_url_clean(const char *url)
+{
+	size_t n = strcspn(url, "#"), q = strcspn(url, "?"), o, len;
+	const char *p, *end = url + n;
+	char *out;
+
+	if ((out = malloc(n + 1)) == NULL)
+		return NULL;
+	if (q >= n) {
+		memcpy(out, url, n);
+		out[n] = '\0';
+		return out;
+	}
+	memcpy(out, url, q);
+	o = q;
+	for (p = url + q + 1; p < end; p += len + 1) {
+		len = strcspn(p, "&#");
+		if (p + len > end)
+			len = (size_t)(end - p);
+		if (len == 0 || tracking_param(p, len))
+			continue;
+		out[o] = o == q ? '?' : '&';
+		o++;
+		memcpy(out + o, p, len);
+		o += len;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void
 fetch_doc_free(struct fetch_doc *doc)
 {

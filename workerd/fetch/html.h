@@ -155,6 +155,16 @@ void fetch_xml_quiet(void);
 int fetch_html_nul_free(const char *bytes, size_t len, const char *charset,
     char **copy, size_t *n);
 
+/*
+ * url (a page's address as a link, a sitemap or a source names it) as
+ * the knowledge base keys its page: its fragment dropped, and the
+ * query's campaign-tracking parameters (utm_*, gclid, fbclid, msclkid:
+ * they name how a visitor came, never another page), "?" too when none
+ * is left; the rest as it is. A malloc'd string no longer than url, or
+ * NULL out of memory.
+ */
+char *fetch_url_clean(const char *url);
+
 /* Frees what a doc holds and zeroes it; a zeroed doc is fine. */
 void fetch_doc_free(struct fetch_doc *doc);
 

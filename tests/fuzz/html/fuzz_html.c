@@ -13,7 +13,8 @@
  * other block's; the title and language bounded and valid; every link
  * absolute http(s) with a lowercase scheme, a host, no fragment, at most
  * FETCH_URL_MAX bytes and listed once, at most FETCH_LINKS_MAX of them
- * (none from Markdown or text); every chunk 1 to CHUNK_MAX_DEFAULT bytes
+ * (none from Markdown or text), and each as the crawl keys it
+ * (fetch_url_clean) no longer, without a fragment, stable; every chunk 1 to CHUNK_MAX_DEFAULT bytes
  * of valid UTF-8, at most CHUNK_COUNT_MAX.
  */
 #include <stdint.h>
@@ -40,6 +41,25 @@ check_chunks(const struct fetch_doc *doc)
 	for (i = 0; i < n; i++)
 		check(valid_utf8(c[i].title, strlen(c[i].title)), "title not UTF-8");
 	chunks_free(c, n);
+}
+
+/*
+ * u as the crawl keys it (fetch_url_clean): no longer, no fragment, its
+ * start kept, and cleaning it again changes nothing.
+ */
+static void
+check_clean(const char *u)
+{
+	char *a = fetch_url_clean(u), *b;
+
+	check(a != NULL, "clean: out of memory");
+	check(strlen(a) <= strlen(u), "clean: longer");
+	check(strchr(a, '#') == NULL, "clean: a fragment");
+	check(strncmp(a, u, strcspn(u, "?#")) == 0, "clean: its path changed");
+	b = fetch_url_clean(a);
+	check(b != NULL && strcmp(a, b) == 0, "clean: not stable");
+	free(a);
+	free(b);
 }
 
 static void
@@ -73,6 +93,7 @@ check_doc(const struct fetch_doc *doc, int with_links)
 		check(strlen(u) <= FETCH_URL_MAX, "link too long");
 		for (j = 0; i < doc->nlinks && j < i; j++)
 			check(strcmp(doc->links[j], u) != 0, "link listed twice");
+		check_clean(u);
 	}
 }
 

@@ -240,6 +240,39 @@ test_blocks(void **state)
 	    "P: Quoted\n");
 }
 
+/* A page's key: its fragment and its tracking parameters dropped. */
+static void
+test_url_clean(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "https://example.com/a", "https://example.com/a" },
+		{ "https://example.com/a#top", "https://example.com/a" },
+		{ "https://example.com/a?utm_source=x&utm_medium=y",
+		    "https://example.com/a" },
+		{ "https://example.com/a?id=3&utm_source=x#f",
+		    "https://example.com/a?id=3" },
+		{ "https://example.com/a?UTM_Campaign=z&id=3&gclid=1&x",
+		    "https://example.com/a?id=3&x" },
+		{ "https://example.com/a?fbclid&msclkid=2",
+		    "https://example.com/a" },
+		{ "https://example.com/a?utm_=1&utm=2&gclidx=3&&",
+		    "https://example.com/a?utm_=1&utm=2&gclidx=3" },
+		{ "https://example.com/a?", "https://example.com/a" },
+		{ "https://example.com/a#x?utm_source=1",
+		    "https://example.com/a" },
+	};
+	size_t i;
+	char *u;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		u = fetch_url_clean(cases[i][0]);
+		assert_non_null(u);
+		assert_string_equal(u, cases[i][1]);
+		free(u);
+	}
+}
+
 static void
 test_links(void **state)
 {
@@ -754,6 +787,7 @@ main(void)
 		cmocka_unit_test(test_no_main),
 		cmocka_unit_test(test_blocks),
 		cmocka_unit_test(test_links),
+		cmocka_unit_test(test_url_clean),
 		cmocka_unit_test(test_links_bounded),
 		cmocka_unit_test(test_charset),
 		cmocka_unit_test(test_broken),
