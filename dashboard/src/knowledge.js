@@ -4,11 +4,14 @@
 // (each page's status and error), Delete after a confirmation; a new
 // source: a site to crawl, a file to upload (HTML, Markdown, text, PDF) or
 // a question and its answer; "Test a question": the passages the
-// search finds, their scores, and which ones a turn's model would get;
+// search finds (in all the sources, or as one agent would search: only
+// its own sources when it was given some), their scores, and which ones
+// a turn's model would get;
 // and the knowledge gaps in short: how many questions went unanswered
 // lately, the most asked, and the way to #/knowledge/gaps (gaps.js).
 
 import { api, endpoints, isAbort } from './api.js';
+import { loadAgents, agentLabel } from './agents.js';
 import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, plural, preview, viewError } from './dom.js';
 import { formErrors, parseFieldError, markSaved } from './form.js';
 
@@ -205,15 +208,26 @@ async function upload(id, f, type, status) {
   return null;
 }
 
-/* "Test a question": the passages found, their scores, the model's share. */
-function testBox() {
+/*
+ * "Test a question": the passages found, their scores, the model's share;
+ * searched in all the sources, or in those an agent reads (its own
+ * sources when it was given some), as its turns would search.
+ */
+function testBox(ctx) {
   const input = h('input', { type: 'text', id: 'kb-query', maxlength: '2000', 'data-testid': 'kb-query' });
+  const agent = h('select', { id: 'kb-agent', 'data-testid': 'kb-agent' }, h('option', { value: '' }, 'All sources'));
   const list = h('ol', { class: 'kb-results', 'data-testid': 'kb-results' });
   const note = h('p', { class: 'hint', role: 'status', 'data-testid': 'kb-note' });
   const form = h('form', { class: 'widget-form', 'data-testid': 'kb-test', 'aria-labelledby': 'kb-test-title' },
     h('h2', { id: 'kb-test-title' }, 'Test a question'),
     h('div', { class: 'field' }, h('label', { for: 'kb-query' }, 'Question'), input),
+    h('div', { class: 'field' }, h('label', { for: 'kb-agent' }, 'As the agent'), agent,
+      h('p', { class: 'hint' }, 'What that agent would find: only its own sources when it was given some.')),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, 'Search')), note, list);
+  // The agents to choose from (the default one by the name the server takes for it).
+  loadAgents(ctx.signal).then((as) => {
+    for (const a of as) agent.append(h('option', { value: a.is_default ? 'default' : a.id }, agentLabel(a)));
+  }, () => {});
   // Each question numbered: an earlier one answered late shows nothing.
   let seq = 0;
   form.addEventListener('submit', async (ev) => {
@@ -222,8 +236,10 @@ function testBox() {
     if (!query) return;
     const mySeq = ++seq;
     clear(list);
+    const body = { query, k: 10 };
+    if (agent.value) body.agent_id = agent.value;
     try {
-      const { results } = await api(endpoints.knowledgeSearch, { method: 'POST', body: { query, k: 10 } });
+      const { results } = await api(endpoints.knowledgeSearch, { method: 'POST', body });
       if (mySeq !== seq) return;
       note.textContent = results.length ? `${results.length} passages found; the model would get the first ${Math.min(PROMPT_PASSAGES, results.length)}.`
         : 'Nothing found: an agent that answers only from its sources would say it does not know.';
@@ -390,6 +406,6 @@ export async function renderList(main, ctx) {
     await load();
   }
 
-  main.append(sourceForm(() => load()), testBox(), gapsBox(ctx));
+  main.append(sourceForm(() => load()), testBox(ctx), gapsBox(ctx));
   await load();
 }

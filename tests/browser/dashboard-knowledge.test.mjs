@@ -6,7 +6,8 @@
 // error (a 404), a Markdown file uploaded and read; "Test a question"
 // shows the passages found with their scores and which ones the model
 // would get; an agent given sources on its page (and "answer only from
-// the sources", "rewrite follow-up questions"), as the API then shows;
+// the sources", "rewrite follow-up questions"), as the API then shows,
+// and "Test a question" as that agent finding its one source alone;
 // its answers' thread showing the source cited (and the passage, as
 // text) and a question nothing
 // answered, which the Knowledge page then lists; a source deleted after
@@ -170,6 +171,27 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     assert.equal(saved.knowledge_only, true);
     assert.equal(saved.rewrite_follow_ups, true);
     assert.deepEqual(await axeLightDark(page, 'an agent with its sources'), []);
+
+    // "Test a question" as that agent: its one source alone; all of them by default.
+    await openDash(page, stack, '#/knowledge', '[data-testid="kb-test"]');
+    await page.waitForSelector(`[data-testid="kb-agent"] option[value="${agent.id}"]`, { state: 'attached' });
+    assert.equal(await page.inputValue('[data-testid="kb-agent"]'), '', 'all sources by default');
+    const asked = async (who) => {
+      await page.selectOption('[data-testid="kb-agent"]', who);
+      await page.fill('[data-testid="kb-query"]', 'opening hours weekdays');
+      const answer = page.waitForResponse('**/v1/admin/knowledge/search');
+      await page.click('[data-testid="kb-test"] button[type=submit]');
+      const sent = (await answer).request().postDataJSON();
+      await page.waitForSelector('[data-testid="kb-result"]');
+      return { sent, shown: await page.$$eval('[data-testid="kb-result"] strong', (rs) => rs.map((r) => r.textContent)) };
+    };
+    let t = await asked(agent.id);
+    assert.equal(t.sent.agent_id, agent.id);
+    assert.deepEqual(t.shown, [qa.question], 'the agent\'s one source alone');
+    t = await asked('');
+    assert.equal(t.sent.agent_id, undefined);
+    assert.ok(t.shown.includes('Help centre') && t.shown.includes(qa.question), JSON.stringify(t.shown));
+    assert.deepEqual(await axeLightDark(page, 'a question tested as an agent'), []);
 
     // Its answers in the thread: the source one cites, and a question nothing answered.
     const w = (await adminApi(stack, 'GET', '/v1/admin/widgets')).json.widgets[0];
