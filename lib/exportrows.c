@@ -18,7 +18,7 @@ static const char conv_header[] = "id,widgetId,sessionId,contactId,"
     "ratingComment,state,snoozedUntil,resolvedBy,resolvedAt\r\n";
 static const char msg_header[] = "id,conversationId,role,status,content,"
     "createdAt,promptTokens,completionTokens,name,feedback,sources,"
-    "knowledge,arguments,durationMs\r\n";
+    "knowledge,arguments,durationMs,origin\r\n";
 
 static void
 adds(struct penc *e, const char *s)
@@ -306,6 +306,7 @@ exprow_msg(struct penc *e, enum export_format fmt, const struct st_msg *m)
 	char sources[ST_MSG_SOURCES_MAX * (ST_MSG_SOURCE_ID_LEN + 1) + 1];
 	uint32_t i;
 	int is_answer = strcmp(m->role, "assistant") == 0;
+	int is_tool = strcmp(m->role, "tool") == 0;
 
 	/* The sources an answer cites, separated by spaces. */
 	sources[0] = '\0';
@@ -332,6 +333,13 @@ exprow_msg(struct penc *e, enum export_format fmt, const struct st_msg *m)
 		/* A tool's: the model's arguments, the call's time. */
 		{ "arguments", COL_ID, m->arguments, 0 },
 		{ "durationMs", COL_OPT, NULL, m->duration_ms },
+		/*
+		 * A tool's: whose it was, "action" (the owner's) or "page"
+		 * (one the visitor's page registered); last, so that the
+		 * columns before it stay where they were.
+		 */
+		{ "origin", COL_ID, is_tool ?
+		    st_tool_origin_name(m->tool_origin) : NULL, 0 },
 	};
 
 	return row(e, fmt, c, sizeof(c) / sizeof(c[0]));

@@ -10,7 +10,8 @@
 // says to send them; the page's answers count in the turn's budget of
 // tools' answers (the test build's PARLEY_TEST_TURN_ANSWERS_MAX, 40,000
 // bytes here, for 2 MiB); a page tool's step is stored and shown as the
-// page's (origin "page"), even one named like a disabled action.
+// page's (origin "page"), even one named like a disabled action, and
+// exported so (the messages export's origin, in CSV and JSON Lines).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,6 +19,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { MSG_FIELDS, csvObjects, jsonlObjects } from './lib/dashboard.mjs';
 import { Parley, waitFor } from './lib/harness.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { Visitor } from './lib/wsclient.mjs';
@@ -273,5 +275,23 @@ describe('actions at their edges', () => {
     (await checkerFor(p)).checkJson('GET', `/v1/admin/conversations/${conv}`, r);
     // Other messages carry no origin.
     assert.ok(msgs.filter((m) => m.role !== 'tool').every((m) => !('origin' in m)));
+    // The export says it too, a field of JSON Lines and the CSV's last
+    // column (null, or empty, on the other messages), each row the
+    // OpenAPI document's.
+    const checker = await checkerFor(p);
+    const url = `/v1/admin/export?format=jsonl&rows=messages&conversation=${conv}`;
+    const j = await admin('GET', url);
+    assert.equal(j.status, 200, j.text);
+    const rows = jsonlObjects(j.text, MSG_FIELDS);
+    rows.forEach((x, i) => checker.validate('GET', url, 200, 'application/x-ndjson', x, `line ${i + 1}`));
+    const origins = (rs) => rs.map((x) => [x.role, x.name, x.origin]).sort();
+    const want = msgs.map((m) => [m.role, m.name ?? null, m.role === 'tool' ? m.origin : null]).sort();
+    assert.deepEqual(origins(rows), want);
+    assert.deepEqual(rows.filter((x) => x.role === 'tool').map((x) => [x.name, x.origin]).sort(),
+      [['issue_refund', 'page'], ['refund_lookup', 'action']]);
+    const c = await admin('GET', `/v1/admin/export?format=csv&rows=messages&conversation=${conv}`);
+    assert.equal(c.status, 200, c.text);
+    const crows = csvObjects(c.text, MSG_FIELDS);
+    assert.deepEqual(origins(crows), want.map(([r, n, o]) => [r, n ?? '', o ?? '']).sort());
   });
 });

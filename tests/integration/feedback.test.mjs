@@ -172,9 +172,9 @@ describe('feedback on answers and ratings, 2 workers', () => {
     assert.ok(head.endsWith(',rating,ratingComment,state,snoozedUntil,resolvedBy,resolvedAt'), head);
     assert.ok(line.endsWith(',5,"Even better, thanks",open,,,'), line);
     r = await p.admin(`/v1/admin/export?format=csv&rows=messages&conversation=${convId}`);
-    assert.ok(r.text.split('\r\n')[0].endsWith(',name,feedback,sources,knowledge,arguments,durationMs'));
-    // An answer's thumb, then no source and no knowledge search (the default agent).
-    assert.ok(r.text.includes(`${m1},`) && /,up,,none,,\r\n/.test(r.text) && /,down,,none,,\r\n/.test(r.text));
+    assert.ok(r.text.split('\r\n')[0].endsWith(',name,feedback,sources,knowledge,arguments,durationMs,origin'));
+    // An answer's thumb, then no source and no knowledge search (the default agent), no tool's origin.
+    assert.ok(r.text.includes(`${m1},`) && /,up,,none,,,\r\n/.test(r.text) && /,down,,none,,,\r\n/.test(r.text));
 
     // /metrics: every thumb given (up 2, down 3: a change counts, a repeat
     // or a thumb taken back does not) and every rating saved (5).

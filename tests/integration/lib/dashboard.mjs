@@ -16,7 +16,7 @@ export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img
 export const CONV_FIELDS = ['id', 'widgetId', 'sessionId', 'contactId', 'createdAt', 'updatedAt', 'messageCount', 'lastMessage', 'handoff',
   'rating', 'ratingComment', 'state', 'snoozedUntil', 'resolvedBy', 'resolvedAt'];
 export const MSG_FIELDS = ['id', 'conversationId', 'role', 'status', 'content', 'createdAt', 'promptTokens', 'completionTokens', 'name',
-  'feedback', 'sources', 'knowledge', 'arguments', 'durationMs'];
+  'feedback', 'sources', 'knowledge', 'arguments', 'durationMs', 'origin'];
 
 // Another loopback source address for each call (127.0.0.2, 127.0.0.3, ...;
 // the whole of 127/8 is the loopback interface): the login limit is per
@@ -200,7 +200,7 @@ export function msgRow(m, convId) {
     createdAt: m.createdAt, promptTokens: m.promptTokens, completionTokens: m.completionTokens,
     name: m.name ?? null, feedback: m.feedback ?? null,
     sources: m.sources?.length ? m.sources.join(' ') : null, knowledge: m.knowledge ?? null,
-    arguments: m.arguments || null, durationMs: m.duration_ms || null,
+    arguments: m.arguments || null, durationMs: m.duration_ms || null, origin: m.origin ?? null,
   };
 }
 

@@ -1,8 +1,9 @@
 /*
  * The export rows (exportrows.c) that the HTTP export and parleyctl
  * export both write: CSV fields and their formula guard, the header
- * rows, conversations and messages as CSV and as JSON Lines; where a
- * messages export's next request goes on.
+ * rows, conversations and messages as CSV and as JSON Lines (a tool
+ * step's origin among them); where a messages export's next request
+ * goes on.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -267,10 +268,10 @@ test_export_rows(void **state)
 	assert_string_equal(text(&b),
 	    "id,conversationId,role,status,content,createdAt,promptTokens,"
 	    "completionTokens,name,feedback,sources,knowledge,arguments,"
-	    "durationMs\r\n"
+	    "durationMs,origin\r\n"
 	    "000000000000000000000000000003e9,"
 	    "00000000000000000000000000000007,assistant,complete,"
-	    "\"'=cmd|' /C calc'!A0\r\nline\",1700000001001,1,2,,up,,none,,\r\n"
+	    "\"'=cmd|' /C calc'!A0\r\nline\",1700000001001,1,2,,up,,none,,,\r\n"
 	    "{\"id\":\"000000000000000000000000000003e9\","
 	    "\"conversationId\":\"00000000000000000000000000000007\","
 	    "\"role\":\"assistant\",\"status\":\"complete\","
@@ -278,7 +279,7 @@ test_export_rows(void **state)
 	    "\"createdAt\":1700000001001,\"promptTokens\":1,"
 	    "\"completionTokens\":2,\"name\":null,\"feedback\":\"up\","
 	    "\"sources\":null,\"knowledge\":\"none\",\"arguments\":null,"
-	    "\"durationMs\":null}\n"
+	    "\"durationMs\":null,\"origin\":null}\n"
 	    "{\"id\":\"000000000000000000000000000003ea\","
 	    "\"conversationId\":\"00000000000000000000000000000007\","
 	    "\"role\":\"agent\",\"status\":\"complete\","
@@ -286,7 +287,7 @@ test_export_rows(void **state)
 	    "\"createdAt\":1700000001002,\"promptTokens\":2,"
 	    "\"completionTokens\":4,\"name\":\"Ann\",\"feedback\":null,"
 	    "\"sources\":null,\"knowledge\":null,\"arguments\":null,"
-	    "\"durationMs\":null}\n");
+	    "\"durationMs\":null,\"origin\":null}\n");
 	penc_free(&b);
 }
 
@@ -335,9 +336,69 @@ test_ctl_rows(void **state)
 	penc_init(&e);
 	assert_int_equal(exprow_msg(&e, EXPORT_CSV, &m), 0);
 	assert_string_equal(text(&e), "00112233445566778899aabbccddeeff,"
-	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0,,,,,,\r\n");
+	    "00112233445566778899aabbccddeeff,user,complete,'-1,5,7,0,,,,,,,\r\n");
 	penc_free(&e);
 	assert_string_equal(exprow_header(EXPORT_JSONL, EXPORT_MSGS), "");
+}
+
+/*
+ * A tool step says whose tool ran (format 10's origin): "page", one the
+ * visitor's page registered, or "action", the owner's (an older record's
+ * 0); as the last column, after durationMs, so the columns before it stay
+ * where they were. Other messages have none.
+ */
+static void
+test_tool_rows(void **state)
+{
+	struct st_msg m;
+	struct penc e;
+
+	(void)state;
+	test_fill_msg(&m, 9, 4, "Refund issued");
+	strlcpy(m.role, "tool", sizeof(m.role));
+	strlcpy(m.name, "issue_refund", sizeof(m.name));
+	m.arguments = "{\"order_id\":\"7\"}";
+	m.duration_ms = 12;
+	m.tool_origin = ST_TOOL_FROM_PAGE;
+	penc_init(&e);
+	header(&e, EXPORT_CSV, EXPORT_MSGS);
+	assert_int_equal(exprow_msg(&e, EXPORT_CSV, &m), 0);
+	assert_int_equal(exprow_msg(&e, EXPORT_JSONL, &m), 0);
+	m.tool_origin = ST_TOOL_FROM_ACTION;
+	strlcpy(m.name, "refund_lookup", sizeof(m.name));
+	assert_int_equal(exprow_msg(&e, EXPORT_CSV, &m), 0);
+	assert_int_equal(exprow_msg(&e, EXPORT_JSONL, &m), 0);
+	m.arguments = NULL;
+	st_msg_free(&m);
+	assert_string_equal(text(&e),
+	    "id,conversationId,role,status,content,createdAt,promptTokens,"
+	    "completionTokens,name,feedback,sources,knowledge,arguments,"
+	    "durationMs,origin\r\n"
+	    "000000000000000000000000000003ec,"
+	    "00000000000000000000000000000009,tool,complete,Refund issued,"
+	    "1700000001004,4,8,issue_refund,,,,\"{\"\"order_id\"\":\"\"7\"\"}\","
+	    "12,page\r\n"
+	    "{\"id\":\"000000000000000000000000000003ec\","
+	    "\"conversationId\":\"00000000000000000000000000000009\","
+	    "\"role\":\"tool\",\"status\":\"complete\","
+	    "\"content\":\"Refund issued\",\"createdAt\":1700000001004,"
+	    "\"promptTokens\":4,\"completionTokens\":8,"
+	    "\"name\":\"issue_refund\",\"feedback\":null,\"sources\":null,"
+	    "\"knowledge\":null,\"arguments\":\"{\\\"order_id\\\":\\\"7\\\"}\","
+	    "\"durationMs\":12,\"origin\":\"page\"}\n"
+	    "000000000000000000000000000003ec,"
+	    "00000000000000000000000000000009,tool,complete,Refund issued,"
+	    "1700000001004,4,8,refund_lookup,,,,\"{\"\"order_id\"\":\"\"7\"\"}\","
+	    "12,action\r\n"
+	    "{\"id\":\"000000000000000000000000000003ec\","
+	    "\"conversationId\":\"00000000000000000000000000000009\","
+	    "\"role\":\"tool\",\"status\":\"complete\","
+	    "\"content\":\"Refund issued\",\"createdAt\":1700000001004,"
+	    "\"promptTokens\":4,\"completionTokens\":8,"
+	    "\"name\":\"refund_lookup\",\"feedback\":null,\"sources\":null,"
+	    "\"knowledge\":null,\"arguments\":\"{\\\"order_id\\\":\\\"7\\\"}\","
+	    "\"durationMs\":12,\"origin\":\"action\"}\n");
+	penc_free(&e);
 }
 
 /*
@@ -375,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_export_csv_owasp),
 		cmocka_unit_test(test_export_rows),
 		cmocka_unit_test(test_ctl_rows),
+		cmocka_unit_test(test_tool_rows),
 		cmocka_unit_test(test_pages_next),
 	};
 

@@ -369,15 +369,15 @@ test_export_messages_pages(void **state)
 	assert_string_equal(r.body,
 	    "id,conversationId,role,status,content,createdAt,promptTokens,"
 	    "completionTokens,name,feedback,sources,knowledge,arguments,"
-	    "durationMs\r\n"
+	    "durationMs,origin\r\n"
 	    "000000000000000000000000000003e8,00000000000000000000000000000001,"
-	    "user,complete,\"m1,0\",1700000001000,0,0,,,,,,\r\n"
+	    "user,complete,\"m1,0\",1700000001000,0,0,,,,,,,\r\n"
 	    "000000000000000000000000000003e9,00000000000000000000000000000001,"
-	    "assistant,complete,\"m1,1\",1700000001001,1,2,,,,none,,\r\n"
+	    "assistant,complete,\"m1,1\",1700000001001,1,2,,,,none,,,\r\n"
 	    "000000000000000000000000000003ea,00000000000000000000000000000001,"
-	    "user,complete,\"m1,2\",1700000001002,2,4,,,,,,\r\n"
+	    "user,complete,\"m1,2\",1700000001002,2,4,,,,,,,\r\n"
 	    "000000000000000000000000000003e8,00000000000000000000000000000003,"
-	    "user,complete,\"m3,0\",1700000001000,0,0,,,,,,\r\n");
+	    "user,complete,\"m3,0\",1700000001000,0,0,,,,,,,\r\n");
 	tresp_free(&r);
 	peer_expect_none(&P, 50);
 	assert_int_equal(storec_inflight(), 0);
