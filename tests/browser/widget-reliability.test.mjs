@@ -2,7 +2,10 @@
 // the real daemons and the mock model:
 // - an error frame answering another client frame than the message (its
 //   `frame`: a thumb, a late confirm) is shown and leaves the reply being
-//   written to go on in its one bubble; the turn's error ends it;
+//   written to go on in its one bubble; the turn's error ends it; nor
+//   does it touch the feedback part's thumb or rating form, or the
+//   conversations part's list, waiting on their frames' answers (their
+//   own frames' errors still show there);
 // - a reply cut off by a lost socket (stored as interrupted), or stopped
 //   by the visitor, shows after the reconnect or a reload as a stopped one
 //   (data-state="stopped", the "Stopped." note), never as a finished
@@ -229,6 +232,94 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
         assert.deepEqual((await boxes()).slice(-1), ['The assistant could not answer right now. Please try again.']);
         await waitFor(() => !drop, 10000, 'the server\'s turn over');
       }
+    } finally { await ctx.close(); }
+  });
+
+  // The feedback and conversations parts took every error for their own:
+  // the turn's error, or a thumb's while the list was asked for, took back
+  // a thumb still on its way, enabled the rating's Send again, or wrote
+  // another frame's words in the list's note. Each now answers only the
+  // errors of its own frames (`frame`: feedback, rating; conversations);
+  // theirs show as before. The page's frames are held here, unanswered.
+  test('an error for another frame leaves the feedback and conversations parts as they were; their own frames\' errors show there', async () => {
+    const w = await widget({ name: 'E', feedback_enabled: true, rating_enabled: true });
+    const { ctx, page } = await openPage(browser);
+    try {
+      let route = null;
+      const held = new Set(); // the types of the page's frames not passed on
+      const sent = [];
+      await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+        route = ws;
+        const server = ws.connectToServer();
+        ws.onMessage((m) => {
+          const type = JSON.parse(m).type;
+          sent.push(type);
+          if (!held.has(type)) server.send(m);
+        });
+        server.onMessage((m) => ws.send(m));
+      });
+      await openPanel(page, w, stack.host);
+      await page.fill(part('input'), 'thumbs for this');
+      await page.press(part('input'), 'Enter');
+      await hasDone(page, 2);
+      // Errors answering frames, each shown by the core (its own box):
+      // once all are there, every part has had them too.
+      let n = 0;
+      const errors = async (...frames) => {
+        const texts = frames.map((frame) => {
+          const message = `error ${++n} of ${frame || 'no frame'}`;
+          route.send(JSON.stringify({ type: 'error', message, ...(frame ? { frame } : {}) }));
+          return message;
+        });
+        await page.waitForFunction((t) => {
+          const shown = [...document.getElementById('parley-chat-widget').shadowRoot.querySelectorAll('[data-part="error"]')]
+            .map((e) => e.textContent);
+          return t.every((x) => shown.includes(x));
+        }, texts, { timeout: 5000 });
+      };
+      const sentOne = (type) => waitFor(() => sent.includes(type), 5000, `${type} sent`);
+      const others = ['message', 'confirm', 'open_conversation', undefined];
+
+      // A thumb on its way (its frame held): others' errors leave it pressed;
+      // its own refusal shows the server's value again (none).
+      held.add('feedback');
+      const up = `${part('thumbs')} button[value="up"]`;
+      await page.waitForSelector(up, { timeout: 5000 });
+      await page.click(up);
+      await sentOne('feedback');
+      assert.equal(await page.getAttribute(up, 'aria-pressed'), 'true');
+      await errors(...others, 'rating', 'conversations');
+      assert.equal(await page.getAttribute(up, 'aria-pressed'), 'true', 'still pressed: no answer to it yet');
+      await errors('feedback');
+      await page.waitForSelector(`${up}[aria-pressed="false"]`, { timeout: 5000 });
+
+      // A rating on its way: its Send stays disabled through others' errors,
+      // enabled again by its own; then it is sent, and thanked.
+      held.add('rating');
+      assert.equal(await page.evaluate(() => window.ParleyChat.rate()), true);
+      await page.locator(`${part('rating')} input[value="4"]`).check();
+      const save = `${part('rating')} [data-part="save"]`;
+      await page.click(save);
+      await sentOne('rating');
+      assert.equal(await page.isDisabled(save), true);
+      await errors(...others, 'feedback', 'new_conversation');
+      assert.equal(await page.isDisabled(save), true, 'still waiting for the rating\'s answer');
+      await errors('rating');
+      await page.waitForSelector(`${save}:not([disabled])`, { timeout: 5000 });
+      held.delete('rating');
+      await page.click(save);
+      await page.waitForSelector(part('rated'), { timeout: 5000 });
+
+      // The earlier conversations asked for: others' errors leave the list's
+      // note empty; the list's own refusal is said there.
+      held.add('conversations');
+      await page.click(part('earlier'));
+      await sentOne('conversations');
+      const note = () => page.textContent(part('conv-note'));
+      await errors(...others, 'feedback', 'rating');
+      assert.equal(await note(), '', 'nothing of other frames in the list\'s note');
+      await errors('conversations');
+      assert.equal(await note(), `error ${n} of conversations`);
     } finally { await ctx.close(); }
   });
 

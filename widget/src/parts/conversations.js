@@ -4,7 +4,8 @@
 // listed (newest first), an earlier one shown read-only, and the way back
 // to the chat. Frames (docs/widget-protocol.md, "Conversations"):
 // new_conversation -> conversation_new, conversations -> conversations,
-// open_conversation -> history with readonly. Before a new conversation
+// open_conversation -> history with readonly (an error naming the frame
+// asked, in the list's note). Before a new conversation
 // it emits parley:conversation-end ({rating}); once it started, on a
 // widget with rating_enabled whose conversation left had a visitor
 // message, the feedback part's rate() (its rating form), when that part
@@ -154,8 +155,11 @@ export default function (ctx) {
     if (rateIt) ctx.part('feedback').then((rate) => typeof rate === 'function' && rate(0, f.ended || 1));
     rateIt = false;
   });
+  // The answer to the frame asked (its `frame`); another's (the turn's, a
+  // thumb's...) is not this part's: the core shows it.
   ctx.onFrame('error', (f) => {
-    if (asked && state !== 'chat') note.textContent = String(f.message || T.errorText);
+    if (!asked || f.frame !== asked) return;
+    if (state !== 'chat') note.textContent = String(f.message || T.errorText);
     asked = '';
   });
   return { show };

@@ -11,7 +11,8 @@
 // one, before it is sent).
 // An answer knows its message through el.d (the core's, from history; this
 // part's, from a message frame). One frame in flight at a time: a thumb
-// pressed meanwhile is sent after it, its latest value only. The list
+// pressed meanwhile is sent after it, its latest value only; an error
+// answers it only when it names its frame (feedback, rating). The list
 // stays at its end (when the visitor was there) as thumbs are added and as
 // what shows under it shortens it, so the last answer's thumbs stay in sight.
 import CSS from './feedback.css';
@@ -112,9 +113,11 @@ export default function (ctx) {
     if (busy && busy.id === f.message_id) busy = null;
     next();
   });
-  ctx.onFrame('error', () => {
-    // refused (or not stored): what the server holds is shown again
-    if (!busy) return;
+  ctx.onFrame('error', (f) => {
+    // refused (or not stored): what the server holds is shown again; only
+    // the answer to the frame in flight (its `frame`), not another's (the
+    // turn's, a list's...), which the core shows
+    if (!busy || f.frame !== (busy.id ? 'feedback' : 'rating')) return;
     if (busy.id) list.querySelectorAll('[data-role=assistant]').forEach((el) => el.fb && el.d.id === busy.id && !want.has(busy.id) && show(el, el.d.feedback || null));
     else if (box && box.save) box.save.disabled = false;
     busy = null;
