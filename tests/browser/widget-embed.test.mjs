@@ -397,7 +397,7 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
   });
 
   // Pages of their own, side by side: the backoff test mostly watches
-  // the clock (3.5 s) while the others work.
+  // the clock (4 to 8 s) while the others work.
   describe('widgets of their own', { concurrency: true }, () => {
     test('a second widget on another page has its own colours, position and greeting', async () => {
       const w = await createWidget({
@@ -712,48 +712,68 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
       }
     });
 
-    test('a resume closed right after `session` (no history) keeps backing off', async (t) => {
+    test('a resume closed right after `session` (no history) keeps backing off; a new session starts again at the first delay', async (t) => {
       const w = await createWidget({ name: 'Backoff' });
       const { ctx, page } = await openPage(browser);
       try {
+        const stored = 'A'.repeat(43);
+        const fresh = 'C'.repeat(43);
         // A stored token and an open panel: the widget resumes at once.
-        await page.addInitScript((id) => {
-          localStorage.setItem(`parley:${id}:token`, 'A'.repeat(43));
+        await page.addInitScript(([id, tok]) => {
+          localStorage.setItem(`parley:${id}:token`, tok);
           localStorage.setItem(`parley:${id}:open`, 'true');
-        }, w.widget_id);
-        // A server that answers `session` and closes, as an oversized or
-        // refused resume would: no `history` ever comes.
+        }, [w.widget_id, stored]);
+        // A server that, as Parley's, answers each socket with its own
+        // `session` (a token of its own, no `resumed`: the widget passes it
+        // over) and the `resume` with a second one, then closes, as an
+        // oversized or refused resume would: no `history` ever comes. The
+        // first four resumes are resumed (`resumed: true`, the token
+        // sent); the fifth names no session: `resumed: false` with the
+        // socket's token (fresh), a new session, whose socket closes too.
         const at = [];
+        const resumes = [];
         await page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
-          at.push(Date.now());
-          const token = new URL(ws.url()).searchParams.get('token') || 'B'.repeat(43);
-          ws.send(JSON.stringify({ type: 'session', session_token: token, contact_info_submitted: false }));
-          setTimeout(() => ws.close({ code: 1008, reason: 'too big' }), 20);
+          const k = at.push(Date.now());
+          const own = k === 5 ? fresh : crypto.randomBytes(32).toString('base64url');
+          ws.send(JSON.stringify({ type: 'session', session_token: own, contact_info_submitted: false }));
+          ws.onMessage((m) => {
+            const f = JSON.parse(m);
+            if (f.type !== 'resume') return;
+            resumes.push(f.token);
+            const resumed = k !== 5;
+            ws.send(JSON.stringify({ type: 'session', session_token: resumed ? f.token : own, contact_info_submitted: false, resumed }));
+            setTimeout(() => ws.close({ code: 1008, reason: 'too big' }), 20);
+          });
         });
         await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
         await waitReady(page);
-        // Four connects: three waits, 0.5 s doubling (jitter: half to all
-        // of it), 3.5 s at most; the gaps between the connects checked, not
-        // a count in a wall-clock window (on a busy machine each connect
-        // also waits for the route's round trip through this process).
-        await waitFor(() => at.length >= 4, 15000, () => `4 connects: ${at.length}`);
-        const gaps = at.slice(1, 4).map((x, i) => x - at[i]);
+        // Six connects: five waits. The first four double from 0.5 s
+        // (jitter: half to all of it): a resumed session is no reset. The
+        // new session's socket closing waits the first delay again, not
+        // the fifth (8 s); its token is the one resumed next. The gaps
+        // between the connects checked, not a count in a wall-clock window
+        // (on a busy machine each connect also waits for the route's round
+        // trips through this process).
+        await waitFor(() => resumes.length >= 6, 30000, () => `6 resumes: ${resumes.length} of ${at.length} connects`);
+        assert.deepEqual(resumes.slice(0, 6), [stored, stored, stored, stored, stored, fresh], 'the new session\'s token resumed next');
+        const gaps = at.slice(1, 6).map((x, i) => x - at[i]);
         t.diagnostic(`gaps between connects: ${gaps.join(', ')} ms`);
-        // Not too fast: each wait is at least half its doubling delay
-        // (0.25, 0.5, 1 s) after the close, which comes 20 ms after the
-        // connect; a backoff reset on `session` would wait 0.25-0.5 s each
-        // time (the third gap under 1 s). A floor, not a comparison of two
-        // gaps: a busy machine only makes a gap longer (the route's
-        // callback in this process came 1.35 s late once).
-        gaps.forEach((g, k) => assert.ok(g >= 250 * 2 ** k, `gap ${k + 1} of ${gaps.join(', ')} ms under ${250 * 2 ** k} ms`));
-        // Not too slow: each wait at most its whole doubling delay (0.5, 1,
-        // 2 s), give or take the close's and the connect's trips through
-        // this process (SLACK: a loaded machine's, 0.25 s at most measured
-        // with two cores busy, 1.35 s once). A backoff whose first delay is
-        // over 2.5 s fails (its third wait at least twice that), about what
-        // "3 connects in 3.5 s" used to catch.
+        const delays = [500, 1000, 2000, 4000, 500];
+        // Not too fast: each wait is at least half its delay after the
+        // close, which comes after the connect; a backoff reset on a
+        // resumed `session` would wait 0.25-0.5 s each time (the fourth gap
+        // under 2 s). A floor, not a comparison of two gaps: a busy machine
+        // only makes a gap longer (the route's callback in this process
+        // came 1.35 s late once).
+        gaps.forEach((g, k) => assert.ok(g >= delays[k] / 2, `gap ${k + 1} of ${gaps.join(', ')} ms under ${delays[k] / 2} ms`));
+        // Not too slow: each wait at most its whole delay, give or take the
+        // close's and the connect's trips through this process (SLACK: a
+        // loaded machine's, 0.25 s at most measured with two cores busy,
+        // 1.35 s once). A backoff whose first delay is over 2.5 s fails
+        // (its third wait at least twice that), and so does one not reset
+        // by the new session (its fifth wait at least 4 s).
         const SLACK = 3000;
-        gaps.forEach((g, k) => assert.ok(g <= 500 * 2 ** k + SLACK, `gap ${k + 1} of ${gaps.join(', ')} ms over ${500 * 2 ** k} + ${SLACK} ms`));
+        gaps.forEach((g, k) => assert.ok(g <= delays[k] + SLACK, `gap ${k + 1} of ${gaps.join(', ')} ms over ${delays[k]} + ${SLACK} ms`));
       } finally { await ctx.close(); }
     });
   });
