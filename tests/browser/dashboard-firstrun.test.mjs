@@ -57,4 +57,40 @@ describe('dashboard: a new owner\'s first visit in Chromium', { timeout: SUITE_T
       } finally { await ctx.close(); }
     }
   });
+
+  test('the live preview: beside the form where it fits (1920), else closed and covering no field (1280, 1440)', async () => {
+    for (const [width, open] of [[1280, false], [1440, false], [1920, true]]) {
+      const { ctx, page, log } = await owner(width);
+      try {
+        await openDash(page, stack, `#/widgets/${wid}`, '[data-testid="widget-form"]');
+        await page.waitForFunction(() => !!window.ParleyChat);
+        assert.equal(await page.evaluate(() => window.ParleyChat.isOpen), open, `open at ${width}`);
+        assert.match(await page.textContent('[data-testid="preview-status"]'),
+          open ? /^The chat at the bottom right shows your changes/ : /^Open the chat button at the bottom right to see your changes/);
+        const fixed = page.locator(`#parley-chat-widget [data-part="${open ? 'panel' : 'launcher'}"]`);
+        const covers = async () => {
+          const hit = [];
+          for (const el of await page.locator('[data-testid="widget-form"] :is(input, select, textarea, button)').all()) {
+            // each field scrolled into view in turn: the fixed preview stays where it is
+            await el.scrollIntoViewIfNeeded();
+            const b = await el.boundingBox();
+            const now = await fixed.boundingBox();
+            if (b && now && overlap(b, now)) hit.push(await el.evaluate((e) => e.id || e.name || e.textContent));
+          }
+          return hit;
+        };
+        assert.deepEqual(await covers(), [], `no field under the preview at ${width}`);
+        if (!open) {
+          // Opened by the owner, it stays open as the form is edited.
+          await page.click('#parley-chat-widget [data-part="launcher"]');
+          await page.waitForFunction(() => window.ParleyChat && window.ParleyChat.isOpen);
+          await page.fill('#f-name', `Renamed at ${width}`);
+          await page.waitForFunction((t) => document.getElementById('parley-chat-widget')?.shadowRoot
+            .querySelector('[data-part="title"]')?.textContent === t, `Renamed at ${width}`, { timeout: 5000 });
+          await page.waitForFunction(() => window.ParleyChat && window.ParleyChat.isOpen);
+        }
+        await assertClean(page, log, `preview at ${width}`);
+      } finally { await ctx.close(); }
+    }
+  });
 });
