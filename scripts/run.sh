@@ -257,7 +257,7 @@ if [ "$prod" != production ]; then
 			}
 		})();' 2>/dev/null || true)
 	if [ -n "$wid" ]; then
-		echo "run: widget embed page:   $base/test-pages/embed-test.html?widget=$wid  (the default widget; manage widgets with /v1/admin/widgets)"
+		echo "run: widget embed page:   $base/test-pages/embed-test.html?widget=$wid  (the default widget; its embed code: $base/dashboard/#/widgets/$wid, or the API: /v1/admin/widgets)"
 	fi
 	# The pages call the API from Parley's own origin, which CORS_ORIGIN
 	# must allow when it is a list.

@@ -8,7 +8,7 @@
 // query (?state=&widget=&q=&assignee=), with or without a thread.
 
 import {
-  api, endpoints, isAbort, loadWidgets, moreBusy, moreDone, widgetNames, roleAtLeast, sessionRole,
+  api, endpoints, isAbort, loadWidgets, moreBusy, moreDone, widgetLabel, widgetNames, roleAtLeast, sessionRole,
 } from './api.js';
 import { liveReads } from './liveread.js';
 import {
@@ -293,6 +293,23 @@ function listPane(ctx, initial, openId) {
     }
   }
 
+  // No conversations at all: where they come from, the widget whose embed
+  // code puts the chat on a site (for admins and owners, who see widgets).
+  function noneYet() {
+    clear(empty);
+    const ws = state.widgets || [];
+    const w = ws.find((x) => x.id === (state.widget || 'default')) || (!state.widget && ws.length === 1 ? ws[0] : null);
+    empty.append(state.widget ? 'No conversations for this widget yet.' : 'No conversations yet.');
+    if (w) {
+      empty.append(' Chats show here once the widget is on your site: ',
+        h('a', { href: `#/widgets/${encodeURIComponent(w.widget_id)}`, 'data-testid': 'conv-empty-widget' },
+          `${widgetLabel(w)}: its embed code`), '.');
+    } else if (ws.length && !state.widget) {
+      empty.append(' Chats show here once a widget is on your site: ',
+        h('a', { href: '#/widgets', 'data-testid': 'conv-empty-widget' }, 'your widgets and their embed code'), '.');
+    }
+  }
+
   function showEmpty() {
     list.hidden = rows.size === 0;
     empty.hidden = rows.size !== 0;
@@ -307,7 +324,7 @@ function listPane(ctx, initial, openId) {
     state.total = Math.max(0, state.total - 1);
     showCount();
     showStatus();
-    if (!rows.size) empty.textContent = 'No conversations yet.';
+    if (!rows.size) noneYet();
     showEmpty();
   }
 
@@ -522,7 +539,7 @@ function listPane(ctx, initial, openId) {
       else if (state.assignee) empty.textContent = 'No conversations match this filter.';
       else if (state.folder !== 'all' && state.folder !== 'open') empty.textContent = `No ${state.folder} conversations.`;
       else if (state.folder === 'open' && state.total > 0) empty.textContent = 'No open conversations: all caught up.';
-      else empty.textContent = state.widget ? 'No conversations for this widget yet.' : 'No conversations yet.';
+      else noneYet();
       empty.hidden = false;
     } else {
       empty.hidden = true;
@@ -576,6 +593,7 @@ function listPane(ctx, initial, openId) {
 
   async function start() {
     const widgets = await loadWidgets(ctx);
+    state.widgets = widgets;
     state.names = widgetNames(widgets);
     for (const w of widgets) select.append(h('option', { value: w.id }, state.names.get(w.id)));
     if (state.widget && !state.names.has(state.widget)) {

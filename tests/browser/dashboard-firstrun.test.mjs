@@ -39,6 +39,22 @@ describe('dashboard: a new owner\'s first visit in Chromium', { timeout: SUITE_T
     return d;
   }
 
+  test('no conversations yet: the empty list links to the default widget\'s page, where its embed code is', async () => {
+    const { ctx, page, log } = await owner(1280);
+    try {
+      await openDash(page, stack, '#/conversations', '[data-testid="conv-empty"]:not([hidden])');
+      const link = page.locator('[data-testid="conv-empty"] [data-testid="conv-empty-widget"]');
+      await link.waitFor({ timeout: 10000 });
+      assert.match(await page.textContent('[data-testid="conv-empty"]'), /^No conversations yet\. Chats show here once the widget is on your site: .+: its embed code\.$/);
+      assert.equal(await link.getAttribute('href'), `#/widgets/${wid}`);
+      assert.deepEqual(await axeLightDark(page, 'empty conversations'), []);
+      await link.click();
+      await page.waitForSelector('[data-testid="embed-snippet"]');
+      assert.ok((await page.textContent('[data-testid="embed-snippet"]')).includes(`data-widget="${wid}"`));
+      await assertClean(page, log, 'empty list');
+    } finally { await ctx.close(); }
+  });
+
   test('the header is one row at 1300, 1440 and 1920 px (Notify me and Log out beside the menu)', async () => {
     for (const width of [1300, 1440, 1920]) {
       const { ctx, page } = await owner(width);
