@@ -327,16 +327,16 @@ function widgetForm() {
       checkField('unread_title', 'Mark the page title when a reply arrives with the chat closed'),
       checkField('unread_sound', 'Play a short sound when a reply arrives with the chat closed'),
       checkField('feedback_enabled', 'Thumbs up and down on answers'),
-      checkField('rating_enabled', 'Ask for a 1-5 rating when the chat ends or a person hands back')),
+      checkField('rating_enabled', 'Ask for a 1-5 rating when the visitor starts a new chat or a person hands the chat back to the assistant')),
     h('fieldset', null, h('legend', null, 'Verified identity'),
       checkField('identity_required', 'Only signed-in visitors may chat',
         'Visitors must be identified by your site (identify with a valid hash). Needs an identity secret (see Identity secret).')),
     h('fieldset', null, h('legend', null, 'Model (overrides the agent\'s)'),
       textField('system_prompt', 'System prompt', {
-        hint: 'Empty: the server\'s SYSTEM_PROMPT. Up to 8000 characters.', max: 8000, textarea: true, rows: 6,
+        hint: 'Empty: the agent\'s prompt (the Default agent\'s is the server\'s SYSTEM_PROMPT). Up to 8000 characters.', max: 8000, textarea: true, rows: 6,
       }),
       textField('model', 'Model', {
-        hint: 'Empty: the server\'s OPENAI_MODEL. Letters, digits and . _ : / - (up to 100).', max: 100,
+        hint: 'Empty: the agent\'s model (the Default agent\'s is the server\'s OPENAI_MODEL). Letters, digits and . _ : / - (up to 100).', max: 100,
         attrs: { spellcheck: 'false', autocomplete: 'off', pattern: '[A-Za-z0-9._:/\\-]*' },
       })),
     h('div', { class: 'form-actions' }, save, saveStatus));
