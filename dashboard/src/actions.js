@@ -251,9 +251,15 @@ function actionRow(a) {
     h('td', { 'data-label': 'Created' }, timeEl(a.created_at)));
 }
 
-export async function renderList(main, ctx) {
-  ctx.setTitle('Actions');
-  main.append(h('div', { class: 'page-head' }, pageTitle('Actions')),
+/* #/actions/new: the list, its new-action form scrolled to and its first field focused. */
+export function renderNew(main, ctx) {
+  return renderList(main, ctx, true);
+}
+
+export async function renderList(main, ctx, toNew = false) {
+  ctx.setTitle(toNew ? 'New action' : 'Actions');
+  main.append(h('div', { class: 'page-head' }, pageTitle('Actions'),
+    h('a', { href: '#/actions/new', class: 'btn btn-primary', 'data-testid': 'new-action' }, 'New action')),
     h('p', { class: 'hint' }, 'HTTP APIs the assistant may call for the visitor (an order\'s status, a booking…). An agent calls those chosen on its page (Agents). At most 100 per organization.'));
   const count = h('p', { class: 'count', 'data-testid': 'action-count' });
   const tbody = h('tbody', { 'data-testid': 'action-list' });
@@ -283,6 +289,10 @@ export async function renderList(main, ctx) {
   });
   await load(); // first: a role the server refuses gets its error alone
   main.append(count, h('div', { class: 'table-wrap' }, table), empty, f.form);
+  if (toNew) {
+    f.form.scrollIntoView({ block: 'start' });
+    f.controls.name.focus({ preventScroll: true });
+  }
 }
 
 /* ------------------------------------------------------------------ test */

@@ -66,6 +66,7 @@ const routes = [
   { re: /^\/knowledge\/?$/, nav: 'knowledge', view: knowledge.renderList },
   { re: /^\/knowledge\/gaps\/?$/, nav: 'knowledge', view: gaps.renderGaps },
   { re: /^\/actions\/?$/, nav: 'actions', view: actions.renderList },
+  { re: /^\/actions\/new$/, nav: 'actions', view: actions.renderNew },
   { re: /^\/actions\/([A-Za-z0-9_-]+)$/, nav: 'actions', view: actions.renderDetail },
   { re: /^\/contacts\/?$/, nav: 'contacts', view: contacts.renderList },
   { re: /^\/contacts\/([A-Za-z0-9_-]+)$/, nav: 'contacts', view: contacts.renderDetail },

@@ -109,4 +109,20 @@ describe('dashboard: a new owner\'s first visit in Chromium', { timeout: SUITE_T
       } finally { await ctx.close(); }
     }
   });
+
+  test('#/actions/new: the actions page, its new-action form focused; the list\'s New action goes there', async () => {
+    const { ctx, page, log } = await owner(1280);
+    try {
+      await openDash(page, stack, '#/actions/new', '[data-testid="action-form"]');
+      await page.waitForFunction(() => document.activeElement && document.activeElement.closest('[data-testid="action-form"]'));
+      assert.equal(await page.evaluate(() => document.activeElement.closest('[data-field]').dataset.field), 'name');
+      assert.equal(await page.locator('text=Action not found').count(), 0);
+      assert.equal(await page.title(), 'New action · Parley dashboard');
+      await openDash(page, stack, '#/actions', '[data-testid="new-action"]');
+      await page.click('[data-testid="new-action"]');
+      await page.waitForURL((u) => u.hash === '#/actions/new');
+      await page.waitForFunction(() => document.activeElement && document.activeElement.closest('[data-testid="action-form"]'));
+      await assertClean(page, log, 'actions/new');
+    } finally { await ctx.close(); }
+  });
 });
