@@ -406,9 +406,16 @@ function setupNotify() {
   show();
   btn.addEventListener('click', async () => {
     btn.disabled = true;
-    await setNotify(!notifyOn());
+    const want = !notifyOn();
+    const on = await setNotify(want);
     btn.disabled = false;
     show();
+    // Asked for and not given: the browser's answer, said (else nothing shows).
+    if (want && !on) {
+      flash(Notification.permission === 'denied'
+        ? 'Your browser blocks notifications from this dashboard: allow them in the site\'s settings (beside the address bar), then press Notify me again.'
+        : 'Notifications are not on: the browser did not allow them. Press Notify me again to be asked.');
+    }
   });
 }
 

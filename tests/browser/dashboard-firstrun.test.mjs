@@ -125,4 +125,23 @@ describe('dashboard: a new owner\'s first visit in Chromium', { timeout: SUITE_T
       await assertClean(page, log, 'actions/new');
     } finally { await ctx.close(); }
   });
+
+  test('Notify me, the browser blocking notifications: the page says so', async () => {
+    const { ctx, page, log } = await owner(1280);
+    try {
+      await page.addInitScript(() => {
+        window.Notification = class {
+          static permission = 'default';
+          static requestPermission() { this.permission = 'denied'; return Promise.resolve('denied'); }
+        };
+      });
+      await openDash(page, stack, '#/widgets', '#notify:not([hidden])');
+      await page.click('#notify');
+      await page.waitForSelector('[data-testid="flash"]:not([hidden])');
+      assert.match(await page.textContent('[data-testid="flash"]'), /^Your browser blocks notifications from this dashboard/);
+      assert.equal(await page.textContent('#notify'), 'Notify me');
+      assert.equal(await page.getAttribute('#notify', 'aria-pressed'), 'false');
+      await assertClean(page, log, 'notify refused');
+    } finally { await ctx.close(); }
+  });
 });
