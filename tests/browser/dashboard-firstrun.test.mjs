@@ -4,7 +4,8 @@
 // code); the header is one row at 1300, 1440 and 1920 px on every page
 // but the inbox too; the widget form's live preview opens beside the form
 // only where it fits (1920), else only its launcher shows and no form
-// field is under it (1280, 1440); #/actions/new opens the new-action form;
+// field is under it (1280, 1440); the rating's label and the Model
+// hints say what they do; #/actions/new opens the new-action form;
 // Notify me refused by the browser says so; axe-core on the empty list.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -108,6 +109,18 @@ describe('dashboard: a new owner\'s first visit in Chromium', { timeout: SUITE_T
         await assertClean(page, log, `preview at ${width}`);
       } finally { await ctx.close(); }
     }
+  });
+
+  test('the widget form says what its settings do: the rating\'s when, the Model section\'s empty is the agent\'s', async () => {
+    const { ctx, page, log } = await owner(1280);
+    try {
+      await openDash(page, stack, `#/widgets/${wid}`, '[data-testid="widget-form"]');
+      assert.equal(await page.textContent('label[for="f-rating_enabled"]'),
+        'Ask for a 1-5 rating when the visitor starts a new chat or a person hands the chat back to the assistant');
+      assert.match(await page.textContent('[data-field="system_prompt"]'), /Empty: the agent's prompt \(the Default agent's is the server's SYSTEM_PROMPT\)/);
+      assert.match(await page.textContent('[data-field="model"]'), /Empty: the agent's model \(the Default agent's is the server's OPENAI_MODEL\)/);
+      await assertClean(page, log, 'widget form words');
+    } finally { await ctx.close(); }
   });
 
   test('#/actions/new: the actions page, its new-action form focused; the list\'s New action goes there', async () => {

@@ -94,6 +94,12 @@ describe('make run on a laptop', () => {
     assert.match(run.out, new RegExp(`Parley on http://127\\.0\\.0\\.1:${run.port} `));
   });
 
+  test('the default widget\'s line names its page in the dashboard (its embed code) first, the API after', async () => {
+    for (let i = 0; i < 100 && !/^run: widget embed page:/m.test(run.out); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(run.out, new RegExp(`^run: widget embed page: .*\\(the default widget; its embed code: `
+      + `http://127\\.0\\.0\\.1:${run.port}/dashboard/#/widgets/wid_[0-9a-f]{32}, or the API: /v1/admin/widgets\\)$`, 'm'));
+  });
+
   test('/ is a page of links, with the test pages\' CSP', async () => {
     const r = await request(run.port, 'GET', '/');
     assert.equal(r.status, 200);
