@@ -179,6 +179,7 @@ struct settings {
 	char *webhook_allow_hosts;	/* PARLEY_WEBHOOK_ALLOW_HOSTS; NULL none */
 	int model_allow_private;	/* PARLEY_MODEL_ALLOW_PRIVATE */
 	int knowledge_allow_private;	/* PARLEY_KNOWLEDGE_ALLOW_PRIVATE */
+	uint32_t kb_quota_mb;		/* PARLEY_KB_QUOTA_MB; 0 = none */
 	int actions_allow_private;	/* PARLEY_ACTIONS_ALLOW_PRIVATE */
 	uint32_t attach_quota_mb;	/* PARLEY_ATTACH_QUOTA_MB; 0 = none */
 	uint32_t attach_rate_mb;	/* PARLEY_ATTACH_RATE_MB */

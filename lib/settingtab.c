@@ -640,6 +640,12 @@ const struct setting settings_table[] = {
 	    "the default organisation's knowledge sources may crawl "
 	    "loopback, private and link-local addresses (an intranet wiki); "
 	    "other organisations' never" },
+	{ "PARLEY_KB_QUOTA_MB", SETTING_NUMBER, "512", NULL, 0, 1000000,
+	    NULL, NULL, NULL, M | S, F(kb_quota_mb),
+	    "MiB an organisation's knowledge base may hold (its pages' "
+	    "chunks and vectors, its files, its Q&As, as storaged counts "
+	    "them); a page past it is refused and its sync fails, a new "
+	    "source is refused (507); 0: no quota" },
 	/* Attachments (docs/attachments.md, workerd/attach/). */
 	{ "PARLEY_ATTACH_QUOTA_MB", SETTING_NUMBER, "256", NULL, 0,
 	    1000000, NULL, NULL, NULL, M | W, F(attach_quota_mb),

@@ -19,7 +19,13 @@
  *                        -> source (a qa source indexed at once: ready)
  *   ST_KB_SOURCE_UPDATE  str id, u32 mask (ST_KSF_*), source -> source
  *   ST_KB_SOURCE_GET     str id                  -> source
- *   ST_KB_SOURCE_LIST    (empty)  -> u32 n, n x source (oldest first)
+ *   ST_KB_SOURCE_LIST    (empty)  -> u32 n, n x source (oldest first),
+ *                        u64 used, u64 quota: the bytes the
+ *                        organisation's knowledge base keeps, and may
+ *                        (PARLEY_KB_QUOTA_MB; 0 none). Each source's
+ *                        bytes count; a page, a file or a qa that would
+ *                        pass the quota is refused `full`, as is a new
+ *                        source while it is reached
  *   ST_KB_SOURCE_DELETE  str id                  -> (empty); its chunks
  *                        go in the sweep's bounded steps, never found
  *                        by a search meanwhile
@@ -354,8 +360,20 @@ int st_kb_spaces_have(const char *spaces, const char *id);
  */
 int st_kb_file_type_ok(const char *t);
 
-/* ST_KB_SOURCE_UPDATE's payload (mask: ST_KSF_*) and the list. */
+/* ST_KB_SOURCE_UPDATE's payload (mask: ST_KSF_*) and a list. */
 RL_ENTITY_REQS(st_kbsource, s, uint32_t, sources);
+
+/*
+ * ST_KB_SOURCE_LIST's reply: who asks's organisation's sources, and the
+ * bytes its knowledge base keeps and may keep (storaged's kbusage.c:
+ * PARLEY_KB_QUOTA_MB; quota 0, none).
+ */
+struct st_kb_source_list {
+	struct st_kbsource *sources;
+	uint32_t n;
+	uint64_t used;
+	uint64_t quota;
+};
 
 /* ST_KB_SEARCH's payload and its reply. */
 struct st_kb_search_req {

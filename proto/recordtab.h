@@ -678,8 +678,8 @@
 /* ------------------------------------- a knowledge source (kbmsg.h) */
 
 /*
- * The source record, of format 3 (format 1: no embedding_tokens; 2: no
- * sync_again). A crawl's url is its start page or sitemap; a file's the name it was uploaded under; a qa's question and
+ * The source record, of format 4 (format 1: no embedding_tokens; 2: no
+ * sync_again; 3: no bytes). A crawl's url is its start page or sitemap; a file's the name it was uploaded under; a qa's question and
  * answer are its one chunk. language: the widget language its words are
  * analysed in ("" is English). max_pages, max_depth: a crawl's bounds
  * (null: the fetcher's defaults); sync_hours: how often it syncs again
@@ -689,6 +689,10 @@
  * sync_again, set when an agent reading it got an embedding model (or
  * server) while it synced: the running sync's spaces were fixed when it
  * began, so its end makes it due again at once (kb_sync_soon).
+ * bytes: what it keeps, counted against its organisation's knowledge
+ * base quota (kbpage.c's kb_usage: its pages', its file's, a qa's
+ * chunk; a u64, so a TIME row as sync_id is; 0 for a source of format 3
+ * or older until its pages are put again).
  */
 #define ST_KBSOURCE_ROWS(F)						\
 	F(BUF, id, "id", 1, RF_RO,					\
@@ -734,7 +738,9 @@
 	F(U32, embed_tokens, "embedding_tokens", 2, RF_RO,		\
 	    RF_ADM, UINT32_MAX, 0)					\
 	F(BOOL, sync_again, "sync_again", 3, RF_RO,			\
-	    RF_HID, 1, 0)
+	    RF_HID, 1, 0)						\
+	F(TIME, bytes, "bytes", 4, RF_RO,				\
+	    RF_ADM, 0, 0)
 
 /* --------------------------------------- a knowledge page (kbmsg.h) */
 
@@ -758,7 +764,10 @@
  * start URL has other links, so stored ones of another base are not
  * followed, the page read whole again); since format 4, the language its
  * chunks were analysed in (lang: its source's when they were put; a
- * source's language changed, its pages are read whole again).
+ * source's language changed, its pages are read whole again); since
+ * format 5, the bytes its chunks and their vectors take (bytes: a proxy,
+ * kbpage.c's page_cost; its record's own counted apart, from its
+ * fields; 0 for a page of format 4 or older until it is put again).
  */
 #define ST_KBPAGE_ROWS(F)						\
 	F(BUF, source_id, "source_id", 1, RF_RO,			\
@@ -794,7 +803,9 @@
 	F(BYTES, links_base, "links_base", 3, RF_RO,			\
 	    RF_HID, ST_KB_URL_MAX, 0)					\
 	F(BUF, lang, "language", 4, RF_RO,				\
-	    RF_HID, ST_KB_LANG_MAX, 0)
+	    RF_HID, ST_KB_LANG_MAX, 0)					\
+	F(U32, bytes, "bytes", 5, RF_RO,				\
+	    RF_ADM, UINT32_MAX, 0)
 
 /* -------------------------------------- a knowledge chunk (kbmsg.h) */
 

@@ -2012,10 +2012,12 @@ PLAYOUT(pl_kbsource_update_req, struct st_kbsource_update_req,
     f_kbsource_update_req);
 
 static const struct pfield f_kbsources[] = {
-	PFLIST(struct st_kbsources, sources, n, ST_KB_SOURCES_MAX,
+	PFLIST(struct st_kb_source_list, sources, n, ST_KB_SOURCES_MAX,
 	    pl_kbsource),
+	PFU64(struct st_kb_source_list, used),
+	PFU64(struct st_kb_source_list, quota),
 };
-PLAYOUT(pl_kbsources, struct st_kbsources, f_kbsources);
+PLAYOUT(pl_kbsources, struct st_kb_source_list, f_kbsources);
 
 static const struct pfield f_kb_search_req[] = {
 	PFSTR(struct st_kb_search_req, query, ST_KB_QUERY_MAX),

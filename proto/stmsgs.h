@@ -1201,7 +1201,7 @@ union st_any {
 	/* the knowledge base (kbmsg.h) */
 	struct st_kbsource kbs;
 	struct st_kbsource_update_req kbsu;
-	struct st_kbsources kbsl;
+	struct st_kb_source_list kbsl;
 	struct st_kb_search_req kbq;
 	struct st_kb_hits kbh;
 	struct st_kb_jobs kbj;

@@ -149,6 +149,8 @@
 	X(contact_links, NULL) \
 	/* the mails visitors may cause, per organisation and kind (mailbox.c) */ \
 	X(mail_bounds, NULL) \
+	/* the bytes each organisation's knowledge base keeps (kbusage.c) */ \
+	X(kb_usage, NULL) \
 	/* the list ends */
 
 /*

@@ -16,6 +16,7 @@
 
 #include "analyze.h"
 #include "kbindex.h"
+#include "kbusage.h"
 #include "kbvec.h"
 #include "kbrank.h"
 #include "log.h"
@@ -470,8 +471,35 @@ analysis_first(struct store_txn *t)
 	return t->err ? -1 : 0;
 }
 
+/*
+ * What chunk c (id, its terms ts) takes beside its record: its source
+ * entry and its postings (chunk_index's), each an entry (KB_ENTRY).
+ */
+static uint64_t
+chunk_bytes(const struct st_kbchunk *c, uint64_t id,
+    const struct kb_terms *ts)
+{
+	uint8_t k[KB_KEY_MAX], v[KB_POST_LEN + KB_POS_BYTES];
+	uint64_t n = KB_ENTRY(KB_SRC_KEY_LEN, 0);
+	size_t i;
+
+	for (i = 0; i < ts->n; i++)
+		n += KB_ENTRY(post_key(k, c->org, ts->v[i].t, ts->v[i].len,
+		    &id), post_value(v, &ts->v[i], ts->words, ts->pos));
+	return n;
+}
+
 int
 kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
+{
+	uint64_t bytes;
+
+	return kb_chunk_add_bytes(t, c, id, &bytes);
+}
+
+int
+kb_chunk_add_bytes(struct store_txn *t, struct st_kbchunk *c, uint64_t *id,
+    uint64_t *bytes)
 {
 	uint8_t sk[KB_SRC_KEY_LEN], ik[8];
 	struct kb_terms ts;
@@ -479,6 +507,7 @@ kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 	uint64_t last;
 	int making;
 
+	*bytes = 0;
 	if (t->err)
 		return -1;
 	if (c->org[0] == '\0' || !st_kbsource_id_valid(c->source_id))
@@ -503,6 +532,8 @@ kb_chunk_add(struct store_txn *t, struct st_kbchunk *c, uint64_t *id)
 	proto_put_be64(ik, *id);
 	rec_put_rows(t, t->st->kb_chunks, ik, sizeof(ik), &st_kbchunk_layout,
 	    c, "put knowledge chunk");
+	*bytes = kb_rec_bytes(&st_kbchunk_layout, c, sizeof(ik)) +
+	    chunk_bytes(c, *id, &ts);
 	src_key(sk, c->source_id, *id);
 	db_put(t, t->st->kb_source, sk, sizeof(sk), "", 0,
 	    "put knowledge source entry");

@@ -102,6 +102,13 @@ int kb_hit_cmp(const void *a, const void *b);
  * words. *id is its new id. 0, or -1 (c invalid: PROTO_E_INVALID).
  */
 int kb_chunk_add(struct store_txn *, struct st_kbchunk *c, uint64_t *id);
+/*
+ * kb_chunk_add, and what the chunk takes into *bytes (the quota's count,
+ * kbusage.c): its record, its source entry and its postings, each with
+ * its key (kbusage.h's KB_ENTRY).
+ */
+int kb_chunk_add_bytes(struct store_txn *, struct st_kbchunk *c,
+    uint64_t *id, uint64_t *bytes);
 
 /*
  * Removes chunk id and its postings. 0, 1 when there is none, or -1.

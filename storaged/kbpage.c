@@ -19,6 +19,12 @@
  * its lease ran out). A page put in the sync is marked seen by it; its
  * end removes the pages it did not see (gone from the site), a bounded
  * step at a time, then the source is ready.
+ *
+ * What a page keeps counts against its organisation's quota
+ * (kbusage.c): its record's bytes and its chunks' and vectors' (its
+ * bytes row), added when it is put, moved when it changes, taken off
+ * when it goes; a put that would pass the quota is refused (`full`), the
+ * page as it was before kept. So is a file's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +36,7 @@
 #include "kbindex.h"
 #include "kbpage.h"
 #include "kbsource.h"
+#include "kbusage.h"
 #include "kbvec.h"
 #include "log.h"
 #include "sha256.h"
@@ -405,17 +412,17 @@ store_kb_page_get(struct store_txn *t, const struct st_kb_page_get_req *q,
 }
 
 /*
- * Piece i of q as a chunk of source s's page url, indexed; its key put.
- * Its id, or 0 (t failed).
+ * Piece i of q as a chunk of source s's page url, indexed; its key put,
+ * what they take added to *bytes. Its id, or 0 (t failed).
  */
 static uint64_t
 piece_add(struct store_txn *t, const struct st_kbsource *s,
     const uint8_t k[PAGE_KEY_LEN], const char *url,
-    const struct st_kb_piece *pc)
+    const struct st_kb_piece *pc, uint64_t *bytes)
 {
 	uint8_t ck[CHUNK_KEY_LEN];
 	struct st_kbchunk c;
-	uint64_t id;
+	uint64_t id, n;
 
 	memset(&c, 0, sizeof(c));
 	memcpy(c.org, s->org, sizeof(c.org));
@@ -425,25 +432,27 @@ piece_add(struct store_txn *t, const struct st_kbsource *s,
 	c.title = pc->title != NULL ? pc->title : "";
 	c.headings = pc->headings != NULL ? pc->headings : "";
 	c.text = pc->text != NULL ? pc->text : "";
-	if (kb_chunk_add(t, &c, &id) < 0)
+	if (kb_chunk_add_bytes(t, &c, &id, &n) < 0)
 		return 0;
 	memcpy(ck, k, PAGE_KEY_LEN);
 	proto_put_be64(ck + PAGE_KEY_LEN, id);
 	db_mark(t, t->st->kb_page_chunks, ck, sizeof(ck),
 	    "put knowledge page chunk");
+	*bytes += n + KB_ENTRY(sizeof(ck), 1);
 	return t->err ? 0 : id;
 }
 
 /*
  * The embeddings v of source s's n new chunks ids, put when there is a
  * row for each and they fit the organisation's vectors (its dimension;
- * finite, not all zero). Else the page stays, found by its words alone:
- * a model server that changed its embeddings must not lose the pages.
+ * finite, not all zero): 1, what they take added to *bytes. Else the
+ * page stays, found by its words alone (0): a model server that changed
+ * its embeddings must not lose the pages.
  */
 static int
 page_vecs_put(struct store_txn *t, const struct st_kbsource *s,
     const char *space, const struct st_kb_vecs *v, const uint64_t *ids,
-    uint32_t n)
+    uint32_t n, uint64_t *bytes)
 {
 	char buf[KB_VEC_NAME_MAX + 1];
 	const char *name = kb_vec_space(s->org, space, buf);
@@ -486,6 +495,7 @@ page_vecs_put(struct store_txn *t, const struct st_kbsource *s,
 		    "all zero: kept without them", s->id);
 	else if (kb_vec_put_many(t, name, n, ids, x, v->dim) == 0) {
 		free(x);
+		*bytes += (uint64_t)n * kb_vec_bytes(name, v->dim);
 		return 1;
 	}
 	free(x);
@@ -493,14 +503,14 @@ page_vecs_put(struct store_txn *t, const struct st_kbsource *s,
 }
 
 /*
- * q's embeddings in its job's other spaces put (page_vecs_put): the
- * spaces stored, each id and a newline, into spaces (room for
+ * q's embeddings in its job's other spaces put (page_vecs_put, *bytes
+ * its): the spaces stored, each id and a newline, into spaces (room for
  * ST_KB_PAGE_SPACES_MAX).
  */
 static void
 space_vecs_put(struct store_txn *t, const struct st_kbsource *s,
     const struct st_kb_page_put_req *q, const uint64_t *ids,
-    char spaces[ST_KB_PAGE_SPACES_MAX + 1])
+    char spaces[ST_KB_PAGE_SPACES_MAX + 1], uint64_t *bytes)
 {
 	size_t len = 0;
 	uint32_t i;
@@ -510,7 +520,7 @@ space_vecs_put(struct store_txn *t, const struct st_kbsource *s,
 		if (q->svecs[i].space[0] == '\0' ||
 		    st_kb_spaces_have(spaces, q->svecs[i].space) ||
 		    !page_vecs_put(t, s, q->svecs[i].space, &q->svecs[i].vecs,
-		    ids, q->n))
+		    ids, q->n, bytes))
 			continue;
 		len += (size_t)snprintf(spaces + len,
 		    ST_KB_PAGE_SPACES_MAX + 1 - len, "%s\n",
@@ -518,78 +528,139 @@ space_vecs_put(struct store_txn *t, const struct st_kbsource *s,
 	}
 }
 
+/* What page p takes under its key, its chunks' and vectors' with it. */
+static uint64_t
+page_bytes(const struct st_kbpage *p)
+{
+	return p->bytes + kb_rec_bytes(&st_kbpage_layout, p, PAGE_KEY_LEN);
+}
+
+/* src ("" for NULL) copied into *dst, its old one freed: 0, or -1. */
+static int
+str_set(struct store_txn *t, char **dst, const char *src)
+{
+	char *c;
+
+	if ((c = strdup(src != NULL ? src : "")) == NULL)
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory"), -1;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+/*
+ * Page old under k seen unchanged by q's sync: its chunks kept, its
+ * error and (read again) its links q's; s's bytes follow. Never refused
+ * for the quota: what it keeps changes by its links at most.
+ */
+static void
+page_keep(struct store_txn *t, struct st_kbsource *s,
+    const struct st_kb_page_put_req *q, const uint8_t k[PAGE_KEY_LEN],
+    struct st_kbpage *old)
+{
+	uint64_t was = page_bytes(old);
+
+	/* Its error is this sync's: "" once it answered again. */
+	if (str_set(t, &old->error, q->page.error) < 0)
+		return;
+	/* Its links when they were read again (its bytes unchanged). */
+	if (q->page.links_known) {
+		if (str_set(t, &old->links, q->page.links) < 0)
+			return;
+		old->links_known = 1;
+	}
+	old->seen = q->sync_id;
+	old->fetched_at = t->st->now();
+	rec_put_rows(t, t->st->kb_pages, k, PAGE_KEY_LEN, &st_kbpage_layout,
+	    old, "put knowledge page");
+	kb_usage_move(t, s, was, page_bytes(old));
+}
+
+/* The least q's page takes: its record and its pieces' text. */
+static uint64_t
+put_least(const struct st_kb_page_put_req *q)
+{
+	uint64_t n = kb_rec_bytes(&st_kbpage_layout, &q->page, PAGE_KEY_LEN);
+	uint32_t i;
+
+	for (i = 0; i < q->n; i++)
+		n += (q->pieces[i].title != NULL ? strlen(q->pieces[i].title) :
+		    0) + (q->pieces[i].headings != NULL ?
+		    strlen(q->pieces[i].headings) : 0) +
+		    (q->pieces[i].text != NULL ? strlen(q->pieces[i].text) : 0);
+	return n;
+}
+
+/*
+ * The page under k (old, or NULL: none) replaced by q's: its chunks
+ * dropped, q's pieces put with their vectors (ids: room for q->n), its
+ * record; refused (`full`) when it would take its organisation past the
+ * quota, checked before a write by what it takes at least, then by what
+ * it took. s's counts and bytes follow.
+ */
+static void
+page_replace(struct store_txn *t, struct st_kbsource *s,
+    const struct st_kb_page_put_req *q, const uint8_t k[PAGE_KEY_LEN],
+    const struct st_kbpage *old, uint64_t *ids)
+{
+	char spaces[ST_KB_PAGE_SPACES_MAX + 1];
+	uint64_t was = old != NULL ? page_bytes(old) : 0, bytes = 0;
+	struct st_kbpage p;
+	uint32_t dropped = 0, i;
+
+	if (kb_usage_room(t, s, was, put_least(q)) < 0 ||
+	    page_chunks_drop(t, k, 0, &dropped) < 0)
+		return;
+	for (i = 0; i < q->n && !t->err; i++)
+		ids[i] = piece_add(t, s, k, q->page.url, &q->pieces[i], &bytes);
+	(void)page_vecs_put(t, s, "", &q->vecs, ids, q->n, &bytes);
+	space_vecs_put(t, s, q, ids, spaces, &bytes);
+	s->embed_tokens = q->tokens > UINT32_MAX - s->embed_tokens ?
+	    UINT32_MAX : s->embed_tokens + q->tokens;
+	p = q->page;
+	p.spaces = spaces;
+	/* What its chunks were just analysed in (piece_add). */
+	memcpy(p.lang, s->lang, sizeof(p.lang));
+	memcpy(p.source_id, s->id, sizeof(p.source_id));
+	p.chunks = q->n;
+	p.seen = q->sync_id;
+	p.fetched_at = t->st->now();
+	p.bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+	if (kb_usage_room(t, s, was, page_bytes(&p)) < 0)
+		return;
+	rec_put_rows(t, t->st->kb_pages, k, PAGE_KEY_LEN, &st_kbpage_layout,
+	    &p, "put knowledge page");
+	kb_usage_move(t, s, was, page_bytes(&p));
+	s->chunks = s->chunks - (dropped < s->chunks ? dropped : s->chunks) +
+	    q->n;
+}
+
 int
 store_kb_page_put(struct store_txn *t, const struct st_kb_page_put_req *q,
     struct st_kb_page_put_rep *out)
 {
-	char spaces[ST_KB_PAGE_SPACES_MAX + 1];
 	uint8_t k[PAGE_KEY_LEN];
 	struct st_kbsource s;
-	struct st_kbpage old, p;
+	struct st_kbpage old;
 	uint64_t *ids = NULL;
-	uint32_t dropped = 0, i;
 	int had;
 
 	memset(out, 0, sizeof(*out));
 	if (t->err || sync_source(t, q->source_id, q->sync_id, &s) < 0)
 		return t->err;
-	if (q->n > 0 && (ids = calloc(q->n, sizeof(*ids))) == NULL) {
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-		st_kbsource_free(&s);
-		return t->err;
-	}
 	page_key(k, s.id, q->page.url != NULL ? q->page.url : "");
 	if ((had = page_load(t, k, &old)) < 0)
 		goto out;
-	if (q->keep && had == 1) {
+	if (q->keep && had == 1)
 		store_fail(t, PROTO_E_INVALID, "keep: no such page");
+	else if (q->keep)
+		page_keep(t, &s, q, k, &old);
+	else if (q->n > 0 && (ids = calloc(q->n, sizeof(*ids))) == NULL)
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	else
+		page_replace(t, &s, q, k, had == 0 ? &old : NULL, ids);
+	if (t->err)
 		goto out;
-	}
-	if (q->keep) {
-		/* Its error is this sync's: "" once it answered again. */
-		free(old.error);
-		if ((old.error = strdup(q->page.error != NULL ? q->page.error :
-		    "")) == NULL) {
-			store_fail(t, PROTO_E_INTERNAL, "out of memory");
-			goto out;
-		}
-		/* Its links when they were read again (its bytes unchanged). */
-		if (q->page.links_known) {
-			free(old.links);
-			if ((old.links = strdup(q->page.links != NULL ?
-			    q->page.links : "")) == NULL) {
-				store_fail(t, PROTO_E_INTERNAL, "out of memory");
-				goto out;
-			}
-			old.links_known = 1;
-		}
-		old.seen = q->sync_id;
-		old.fetched_at = t->st->now();
-		rec_put_rows(t, t->st->kb_pages, k, sizeof(k),
-		    &st_kbpage_layout, &old, "put knowledge page");
-	} else {
-		if (page_chunks_drop(t, k, 0, &dropped) < 0)
-			goto out;
-		for (i = 0; i < q->n && !t->err; i++)
-			ids[i] = piece_add(t, &s, k, q->page.url,
-			    &q->pieces[i]);
-		(void)page_vecs_put(t, &s, "", &q->vecs, ids, q->n);
-		space_vecs_put(t, &s, q, ids, spaces);
-		s.embed_tokens = q->tokens > UINT32_MAX - s.embed_tokens ?
-		    UINT32_MAX : s.embed_tokens + q->tokens;
-		p = q->page;
-		p.spaces = spaces;
-		/* What its chunks were just analysed in (piece_add). */
-		memcpy(p.lang, s.lang, sizeof(p.lang));
-		memcpy(p.source_id, s.id, sizeof(p.source_id));
-		p.chunks = q->n;
-		p.seen = q->sync_id;
-		p.fetched_at = t->st->now();
-		rec_put_rows(t, t->st->kb_pages, k, sizeof(k),
-		    &st_kbpage_layout, &p, "put knowledge page");
-		s.chunks = s.chunks - (dropped < s.chunks ? dropped :
-		    s.chunks) + q->n;
-	}
 	if (had == 1)
 		s.pages++;
 	kbsource_save(t, &s);
@@ -606,13 +677,14 @@ out:
 /*
  * One step of the pages sync_id did not see: removed, their chunks with
  * them (a page whose chunks outlast the step stays for the next); *more
- * 1 when the step ended early. The source's counts follow.
+ * 1 when the step ended early. The source's counts and bytes follow.
  */
 static int
 unseen_drop(struct store_txn *t, struct st_kbsource *s, uint64_t sync_id,
     int *more)
 {
 	uint8_t keys[DONE_PAGES][PAGE_KEY_LEN];
+	uint64_t bytes[DONE_PAGES];
 	uint32_t n = 0, budget = DONE_CHUNKS, dropped, i;
 	struct st_kbpage p;
 	MDB_cursor *cur;
@@ -629,6 +701,8 @@ unseen_drop(struct store_txn *t, struct st_kbsource *s, uint64_t sync_id,
 		    "knowledge page") < 0)
 			break;
 		gone = p.seen != sync_id;
+		if (gone && n < DONE_PAGES)
+			bytes[n] = page_bytes(&p);
 		st_kbpage_free(&p);
 		if (gone && n == DONE_PAGES) {
 			*more = 1;
@@ -658,6 +732,7 @@ unseen_drop(struct store_txn *t, struct st_kbsource *s, uint64_t sync_id,
 		}
 		db_del(t, t->st->kb_pages, keys[i], PAGE_KEY_LEN,
 		    "delete knowledge page");
+		kb_usage_move(t, s, bytes[i], 0);
 		s->pages -= s->pages > 0;
 	}
 	return t->err ? -1 : 0;
@@ -979,31 +1054,63 @@ kb_file_clear(struct store_txn *t, const char *source)
 	return t->err ? -1 : 0;
 }
 
-/* The file record of source: type, bytes. */
+/* What source's file takes (0: none, or t failed). */
+static uint64_t
+file_bytes(struct store_txn *t, const char *source)
+{
+	MDB_val v;
+
+	if (db_get(t, t->st->kb_files, source, ST_KB_SOURCE_ID_LEN, &v,
+	    "get knowledge file") != 0)
+		return 0;
+	return v.mv_size + ST_KB_SOURCE_ID_LEN + KB_ENTRY_BYTES;
+}
+
+/*
+ * What a file of len bytes of type ctype takes: file_save's record
+ * (version, str, bytes), its key.
+ */
+static uint64_t
+file_cost(const char *ctype, uint32_t len)
+{
+	return 1 + 4 + strlen(ctype) + 4 + (uint64_t)len +
+	    ST_KB_SOURCE_ID_LEN + KB_ENTRY_BYTES;
+}
+
+/*
+ * The file record of source s: type, bytes; refused (`full`) past its
+ * organisation's quota, s's bytes following.
+ */
 static void
-file_save(struct store_txn *t, const char *source, const char *ctype,
+file_save(struct store_txn *t, struct st_kbsource *s, const char *ctype,
     const uint8_t *data, uint32_t len)
 {
+	uint64_t was = file_bytes(t, s->id);
 	struct penc e;
 
+	if (kb_usage_room(t, s, was, file_cost(ctype, len)) < 0)
+		return;
 	penc_init(&e);
 	penc_u8(&e, rec_version);
 	penc_str(&e, ctype);
 	penc_bytes(&e, data, len);
-	rec_put(t, t->st->kb_files, source, ST_KB_SOURCE_ID_LEN, &e,
+	rec_put(t, t->st->kb_files, s->id, ST_KB_SOURCE_ID_LEN, &e,
 	    "put knowledge file");
 	penc_free(&e);
+	kb_usage_move(t, s, was, file_bytes(t, s->id));
 }
 
 /*
- * q's piece stored after the source's pieces before it (kbmsg.h): *got
+ * q's piece stored after the source s's pieces before it (kbmsg.h): *got
  * where they end now; *stored 0 when it does not start there (nothing
- * stored). The last joins them as the file (*whole 1). 0, or -1 (t
- * failed).
+ * stored). The last joins them as the file (*whole 1). A first piece of
+ * a file that would take s's organisation past its quota is refused
+ * (`full`), as its join would be. 0, or -1 (t failed).
  */
 static int
-piece_put(struct store_txn *t, const struct st_kb_file_put_req *q,
-    uint32_t *got, uint8_t *stored, int *whole)
+piece_put(struct store_txn *t, struct st_kbsource *s,
+    const struct st_kb_file_put_req *q, uint32_t *got, uint8_t *stored,
+    int *whole)
 {
 	uint8_t k[PIECE_KEY_LEN];
 	uint64_t end = (uint64_t)q->offset + q->data.len;
@@ -1020,6 +1127,9 @@ piece_put(struct store_txn *t, const struct st_kb_file_put_req *q,
 	if (end < q->total && q->data.len < ST_KB_PIECE_MIN)
 		return store_fail(t, PROTO_E_INVALID, "Content-Range: a piece "
 		    "before the last is at least 8 KiB"), -1;
+	if (q->offset == 0 && kb_usage_room(t, s, file_bytes(t, s->id),
+	    file_cost(q->content_type, q->total)) < 0)
+		return -1;
 	if (q->offset == 0)
 		pieces_drop(t, q->id);		/* a new upload */
 	else if (pieces_walk(t, q->id, &p, NULL, 0) < 0)
@@ -1050,7 +1160,7 @@ piece_put(struct store_txn *t, const struct st_kb_file_put_req *q,
 	    p.end != q->total)
 		rec_corrupt(t, "knowledge file pieces");
 	if (!t->err) {
-		file_save(t, q->id, q->content_type, file, q->total);
+		file_save(t, s, q->content_type, file, q->total);
 		pieces_drop(t, q->id);
 		*whole = 1;
 	}
@@ -1077,9 +1187,11 @@ store_kb_file_put(struct store_txn *t, const char *org,
 	else if (q->data.len > ST_KB_FILE_MAX || q->total > ST_KB_FILE_MAX)
 		store_fail(t, PROTO_E_INVALID, "file: at most 7 MiB");
 	else if (q->total > 0)
-		piece_put(t, q, &out->received, &out->stored, &whole);
+		piece_put(t, &out->source, q, &out->received, &out->stored,
+		    &whole);
 	else
-		file_save(t, q->id, q->content_type, q->data.p, q->data.len);
+		file_save(t, &out->source, q->content_type, q->data.p,
+		    q->data.len);
 	if (t->err) {
 		st_kbsource_free(&out->source);
 		return t->err;

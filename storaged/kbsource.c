@@ -15,6 +15,11 @@
  * A qa source is its own one chunk, indexed here when it is created or
  * its question, answer or language change: title the question, text the
  * answer. A crawl or file source waits, syncing, for the fetcher.
+ *
+ * Each source's bytes count against its organisation's knowledge base
+ * quota (kbusage.c): a qa's chunk here, refused past it; a new source
+ * of any type refused while the organisation's knowledge base is full;
+ * a deleted one's bytes taken off at once.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -23,6 +28,7 @@
 #include "agentstore.h"
 #include "kbindex.h"
 #include "kbpage.h"
+#include "kbusage.h"
 #include "kbvec.h"
 #include "kbsource.h"
 #include "log.h"
@@ -127,6 +133,7 @@ kbsource_index_del(struct store_txn *t, const void *rec)
 	db_mark(t, t->st->kb_gone, s.id, strlen(s.id),
 	    "put knowledge source gone");
 	kbsource_due(t, &s, 0);
+	kb_usage_drop(t, &s);
 }
 
 const struct store_entity kbsource_entity = {
@@ -145,12 +152,15 @@ const struct store_entity kbsource_entity = {
 
 /* ------------------------------------------------------------ indexing */
 
-/* A qa source's question and answer as its one chunk. */
+/*
+ * A qa source's question and answer as its one chunk, refused (`full`)
+ * past its organisation's quota; s's bytes follow.
+ */
 static void
 qa_index(struct store_txn *t, struct st_kbsource *s)
 {
 	struct st_kbchunk c;
-	uint64_t id;
+	uint64_t id, bytes;
 	int left = 0;
 
 	if (kb_source_clear(t, s->id, QA_CHUNKS_MAX, &left) < 0)
@@ -168,8 +178,10 @@ qa_index(struct store_txn *t, struct st_kbsource *s)
 	c.title = s->question;
 	c.headings = "";
 	c.text = s->answer;
-	if (kb_chunk_add(t, &c, &id) < 0)
+	if (kb_chunk_add_bytes(t, &c, &id, &bytes) < 0 ||
+	    kb_usage_room(t, s, s->bytes, bytes) < 0)
 		return;
+	kb_usage_move(t, s, s->bytes, bytes);
 	s->sync_status = ST_KB_READY;
 	s->chunks = 1;
 	s->pages = 0;
@@ -225,8 +237,10 @@ store_kbsource_create(struct store_txn *t, const char *org,
 	s = *in;
 	s.sync_status = ST_KB_SYNCING;
 	s.pages = s.chunks = 0;
-	s.synced_at = s.next_sync_at = s.sync_id = 0;
-	if (entity_create(t, &kbsource_entity, org, &s, out) != 0)
+	s.synced_at = s.next_sync_at = s.sync_id = s.bytes = 0;
+	/* None while its organisation's knowledge base is full. */
+	if (kb_usage_full(t, org != NULL ? org : ST_ORG_DEFAULT) < 0 ||
+	    entity_create(t, &kbsource_entity, org, &s, out) != 0)
 		return t->err;
 	return refresh_save(t, out);
 }
@@ -891,7 +905,7 @@ kbsource_run(struct store_txn *t, const char *org, uint16_t type,
 {
 	const struct st_kbsource_update_req *u = req;
 	const struct st_id_req *q = req;
-	struct st_kbsources *l = rep;
+	struct st_kb_source_list *l = rep;
 	void *all;
 
 	(void)gone;
@@ -906,6 +920,8 @@ kbsource_run(struct store_txn *t, const char *org, uint16_t type,
 	case PROTO_ST_KB_SOURCE_LIST:
 		if (entity_list(t, &kbsource_entity, org, &all, &l->n) == 0)
 			l->sources = all;
+		l->used = kb_usage_get(t, org != NULL ? org : ST_ORG_DEFAULT);
+		l->quota = t->st->kb_quota;
 		return t->err;
 	case PROTO_ST_KB_SOURCE_DELETE:
 		return store_kbsource_delete(t, org, q->id);

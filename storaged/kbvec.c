@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kbusage.h"
 #include "kbvec.h"
 #include "util.h"
 
@@ -73,6 +74,16 @@ shape_of(uint32_t dim, struct shape *s)
 	s->cper = (uint32_t)((CSEG_BYTES - SEG_HDR) / s->cesz);
 	s->qesz = 4 + (size_t)dim;
 	s->qper = (uint32_t)((QSEG_BYTES - SEG_HDR) / s->qesz);
+}
+
+uint64_t
+kb_vec_bytes(const char *name, uint32_t dim)
+{
+	struct shape sh;
+
+	shape_of(dim, &sh);
+	/* A record's key: the name, NUL, u64 id (rec_key). */
+	return sh.cesz + sh.qesz + KB_ENTRY(strlen(name) + 1 + 8, REC_LEN);
 }
 
 static void

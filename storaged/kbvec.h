@@ -66,6 +66,13 @@ int kb_vec_put(struct store_txn *, const char *org, uint64_t id,
     const float *v, uint32_t dim);
 
 /*
+ * What a vector of dim dimensions of index name takes (the quota's
+ * count, kbusage.c): its sign code and int8 vector in their segments
+ * and its position record with its key.
+ */
+uint64_t kb_vec_bytes(const char *name, uint32_t dim);
+
+/*
  * kb_vec_put of n (1 to KB_VEC_PUT_MAX) vectors, v's n x dim floats, the
  * i-th chunk ids[i]'s (an id twice: the later one stays), each segment
  * written once: the log holds about 1.8 KB a vector at 1,536 dimensions

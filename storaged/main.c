@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "kbusage.h"
 #include "log.h"
 #include "presence.h"
 #include "setupcounts.h"
@@ -329,6 +330,7 @@ setup_server(void)
 	store_wsess_settings(S.st, (uint64_t)S.set.session_idle_days *
 	    DAY_MS, S.set.new_sessions_per_min);
 	store_presence_settings(S.st, S.set.away_after_ms);
+	store_kb_settings(S.st, (uint64_t)S.set.kb_quota_mb << 20);
 	store_setup_start(S.st);
 	store_mail_settings(S.st, S.set.smtp_url != NULL);
 	/* A primary's duties (the sweep), or the standby's link. */

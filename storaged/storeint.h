@@ -320,6 +320,9 @@ struct store {
 	/* mailbox.c: a window's mails of a kind visitors cause */
 	MDB_dbi mail_bounds;	/* org NUL u32 kind -> start, mailed, summary */
 	int mail_on;		/* SMTP_URL is set: mails are written */
+	/* kbusage.c: the bytes each organisation's knowledge base keeps */
+	MDB_dbi kb_usage;	/* org -> u64 bytes */
+	uint64_t kb_quota;	/* PARLEY_KB_QUOTA_MB in bytes; 0 = none */
 	/* The organisation whose mail went out last: due_pick's turn. */
 	char mail_rr[ST_ORG_ID_MAX + 1];
 	uint64_t (*now)(void);

@@ -56,7 +56,7 @@ source_json(const void *rep, int *status)
 static json_t *
 sources_json(const void *rep, int *status)
 {
-	const struct st_kbsources *l = rep;
+	const struct st_kb_source_list *l = rep;
 
 	return json_pack("{s:o}", "sources",
 	    ADMIN_ITEMS_JSON(l->sources, l->n, source_json));

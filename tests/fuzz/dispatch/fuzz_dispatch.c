@@ -1302,7 +1302,7 @@ check_orgs(uint16_t type, const struct st_who *who, const void *p)
 	const struct st_webhooks *hs = p;
 	const struct st_actions *acs = p;
 	const struct st_apikeys *ks = p;
-	const struct st_kbsources *ss = p;
+	const struct st_kb_source_list *ss = p;
 	const struct st_contact_page *cp = p;
 	const struct st_gap_list_rep *gs = p;
 	const struct st_conv_page *cs = p;

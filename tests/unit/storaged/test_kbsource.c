@@ -112,7 +112,7 @@ test_crawl_syncing(void **state)
 {
 	struct fix *f = *state;
 	struct st_kbsource in, s;
-	struct st_kbsources l;
+	struct st_kb_source_list l;
 
 	memset(&in, 0, sizeof(in));
 	in.source_type = ST_KB_CRAWL;

@@ -1,0 +1,553 @@
+/*
+ * storaged's knowledge base quota (kbusage.c), through the dispatcher as
+ * the fetcher and a worker ask: an organisation's count follows its
+ * pages as they are put, replaced, kept, gone from a sync and deleted
+ * with their source, its qa chunks and its files; the count outlives a
+ * reopen; past the quota a page, a file, a qa and a new source are
+ * refused `full` with a message saying so and the size, what was stored
+ * before kept and found, another organisation untouched, and a deleted
+ * source makes room again. The list says used and quota.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "kbmsg.h"
+#include "kbusage.h"
+#include "kbvec.h"
+#include "orgmsg.h"
+#include "stmsgs.h"
+#include "storaged.h"
+#include "wsess.h"
+#include "test_fixture.h"
+#include "test_who.h"
+
+#define URL_A	"https://shop.example/a"
+#define URL_B	"https://shop.example/b"
+
+static struct st_who OWNER_A;
+
+static int
+setup(void **state)
+{
+	OWNER_A = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	return fix_setup(state, "/tmp/parley-kbquota-XXXXXX", 0);
+}
+
+/*
+ * A text of words words, malloc'd: its first ten distinct to seed
+ * ("w<seed>x<i>"), the rest drawn from a vocabulary of 3,000 shared by
+ * every text, the common ones more often (as a site's pages are).
+ */
+static char *
+text_of(unsigned seed, unsigned words)
+{
+	char *t = calloc(words, 16);
+	size_t n = 0;
+	unsigned i, x = seed * 2654435761u + 1;
+
+	assert_non_null(t);
+	for (i = 0; i < words; i++) {
+		x = x * 1103515245u + 12345u;
+		if (i < 10)
+			n += (size_t)snprintf(t + n, 16, "%sw%ux%u",
+			    i ? " " : "", seed, i);
+		else
+			n += (size_t)snprintf(t + n, 16, " v%u",
+			    (x >> 8) % 3000 * ((x >> 20) % 4 + 1) / 4);
+	}
+	return t;
+}
+
+/* ST_KB_DUE for one job (lease 60 s) into *job: 1, or 0 none. */
+static int
+due_one(struct fix *f, struct st_kbsource *job)
+{
+	struct st_kb_due_req q = { 1, 60000, NULL, 0 };
+	struct st_kb_jobs l;
+	int n;
+
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &q, &l, NULL),
+	    0);
+	n = (int)l.n;
+	if (n == 1) {
+		*job = l.jobs[0].s;
+		memset(&l.jobs[0].s, 0, sizeof(l.jobs[0].s));
+	}
+	st_rep_free(PROTO_ST_KB_DUE, &l);
+	return n;
+}
+
+/* A crawl source of who's (*s) and its first sync's job (*job). */
+static void
+crawl_new(struct fix *f, const struct st_who *who, struct st_kbsource *s,
+    struct st_kbsource *job)
+{
+	struct st_kbsource in;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = "https://shop.example/";
+	assert_int_equal(request_who(f, who, PROTO_ST_KB_SOURCE_CREATE, &in,
+	    s, NULL), 0);
+	assert_int_equal(due_one(f, job), 1);
+}
+
+/*
+ * Page url of job's sync: n pieces of words words each (seed their
+ * text's), v (NULL: none) their vectors; kept when keep. The error code,
+ * its message into msg (when not NULL, room for 256).
+ */
+static int
+put(struct fix *f, const struct st_kbsource *job, const char *url,
+    unsigned seed, uint32_t n, unsigned words, int keep,
+    const struct st_kb_vecs *v, char *msg)
+{
+	struct st_kb_piece pieces[4];
+	struct st_kb_page_put_req q;
+	struct st_kb_page_put_rep rep;
+	struct dreply r;
+	uint32_t i;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, job->id, sizeof(q.source_id));
+	q.sync_id = job->sync_id;
+	q.page.url = (char *)url;
+	q.page.title = "A page";
+	q.page.code = 200;
+	q.keep = (uint8_t)keep;
+	for (i = 0; i < n; i++) {
+		pieces[i].title = "A page";
+		pieces[i].headings = "";
+		pieces[i].text = text_of(seed + i, words);
+	}
+	q.pieces = pieces;
+	q.n = n;
+	if (v != NULL)
+		q.vecs = *v;
+	rc = who_run(f, NULL, PROTO_ST_KB_PAGE_PUT, &q, &rep, &r);
+	if (msg != NULL)
+		snprintf(msg, 256, "%s", r.errmsg != NULL ? r.errmsg : "");
+	dreply_free(&r);
+	for (i = 0; i < n; i++)
+		free(pieces[i].text);
+	return rc;
+}
+
+/* ST_KB_SYNC_DONE ok of job's sync, run to its end. */
+static void
+done(struct fix *f, const struct st_kbsource *job)
+{
+	struct st_kb_sync_done_req q;
+	struct st_u8_rep rep;
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, job->id, sizeof(q.source_id));
+	q.sync_id = job->sync_id;
+	q.ok = 1;
+	q.error = "";
+	do
+		assert_int_equal(request_who(f, NULL, PROTO_ST_KB_SYNC_DONE,
+		    &q, &rep, NULL), 0);
+	while (rep.v);
+}
+
+/* who's organisation's knowledge base as the list says: used (*quota). */
+static uint64_t
+used_of(struct fix *f, const struct st_who *who, uint64_t *quota)
+{
+	struct st_kb_source_list l;
+	uint64_t u;
+
+	assert_int_equal(request_who(f, who, PROTO_ST_KB_SOURCE_LIST, NULL,
+	    &l, NULL), 0);
+	u = l.used;
+	if (quota != NULL)
+		*quota = l.quota;
+	st_rep_free(PROTO_ST_KB_SOURCE_LIST, &l);
+	return u;
+}
+
+/* Source id's bytes (OWNER_A's). */
+static uint64_t
+bytes_of(struct fix *f, const char *id)
+{
+	struct st_kbsource s;
+	uint64_t b;
+
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_GET,
+	    &(struct st_id_req){ id }, &s, NULL), 0);
+	b = s.bytes;
+	st_kbsource_free(&s);
+	return b;
+}
+
+static void
+sweep_all(struct fix *f)
+{
+	struct store_sweep o;
+	int steps = 0;
+
+	do
+		assert_int_equal(sweep_step(f->st, 2, 1000000, &o), 0);
+	while (o.more && ++steps < 50);
+	assert_false(o.more);
+}
+
+/* The hits of query for who (k 10): how many. */
+static uint32_t
+found(struct fix *f, const struct st_who *who, const char *query)
+{
+	struct st_kb_search_req q;
+	struct st_kb_hits h;
+	uint32_t n;
+
+	memset(&q, 0, sizeof(q));
+	q.query = query;
+	q.k = 10;
+	assert_int_equal(request_who(f, who, PROTO_ST_KB_SEARCH, &q, &h,
+	    NULL), 0);
+	n = h.n;
+	st_rep_free(PROTO_ST_KB_SEARCH, &h);
+	return n;
+}
+
+/*
+ * The count goes up with each page put, down with a smaller one put in
+ * its place, stays with one kept, goes down with the pages a sync did
+ * not see, and to nothing (its key gone) when the source is deleted;
+ * each step the source's bytes are the organisation's.
+ */
+static void
+test_count_follows_pages(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s, job, job2;
+	uint64_t a, ab, a2, quota = 1;
+
+	crawl_new(f, &OWNER_A, &s, &job);
+	assert_int_equal(used_of(f, &OWNER_A, &quota), 0);
+	assert_int_equal(quota, 0);	/* none set */
+	assert_int_equal(put(f, &job, URL_A, 1, 2, 200, 0, NULL, NULL), 0);
+	a = used_of(f, &OWNER_A, NULL);
+	/* Two chunks of 200 words: their text, postings and records. */
+	assert_true(a > 2 * 200 * 5);
+	assert_int_equal(bytes_of(f, s.id), a);
+	assert_int_equal(put(f, &job, URL_B, 10, 1, 100, 0, NULL, NULL), 0);
+	ab = used_of(f, &OWNER_A, NULL);
+	assert_true(ab > a);
+	/* A replaced by less: the count follows it down. */
+	assert_int_equal(put(f, &job, URL_A, 20, 1, 50, 0, NULL, NULL), 0);
+	a2 = used_of(f, &OWNER_A, NULL);
+	assert_true(a2 < ab);
+	assert_int_equal(bytes_of(f, s.id), a2);
+	/* Kept as it is: the same. */
+	assert_int_equal(put(f, &job, URL_A, 0, 0, 0, 1, NULL, NULL), 0);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), a2);
+	done(f, &job);
+	/* A sync that sees A alone: B's bytes go with B. */
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SYNC,
+	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
+	assert_int_equal(due_one(f, &job2), 1);
+	assert_int_equal(put(f, &job2, URL_A, 0, 0, 0, 1, NULL, NULL), 0);
+	done(f, &job2);
+	assert_true(used_of(f, &OWNER_A, NULL) < a2);
+	assert_int_equal(bytes_of(f, s.id), used_of(f, &OWNER_A, NULL));
+	/* Deleted: nothing counted at once, its data swept after. */
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
+	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), 0);
+	assert_int_equal(db_entries(f, "kb_usage"), 0);
+	sweep_all(f);
+	assert_int_equal(db_entries(f, "kb_chunks"), 0);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+	st_kbsource_free(&job2);
+}
+
+/* A page's vectors count: its quantised codes, a row a chunk. */
+static void
+test_vectors_count(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s, job;
+	float rows[2][8];
+	struct st_kb_vecs v;
+	uint64_t plain, with;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		rows[0][i] = rows[1][i] = (float)(i + 1);
+	memset(&v, 0, sizeof(v));
+	v.dim = 8;
+	v.data.p = (const uint8_t *)rows;
+	v.data.len = sizeof(rows);
+	crawl_new(f, &OWNER_A, &s, &job);
+	assert_int_equal(put(f, &job, URL_A, 1, 2, 40, 0, NULL, NULL), 0);
+	plain = used_of(f, &OWNER_A, NULL);
+	assert_int_equal(put(f, &job, URL_A, 1, 2, 40, 0, &v, NULL), 0);
+	with = used_of(f, &OWNER_A, NULL);
+	assert_int_equal(with - plain, 2 * kb_vec_bytes(ST_ORG_DEFAULT, 8));
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+}
+
+/* The count is durable: the same after the store is opened again. */
+static void
+test_count_reopen(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s, job;
+	uint64_t u;
+
+	crawl_new(f, &OWNER_A, &s, &job);
+	assert_int_equal(put(f, &job, URL_A, 1, 3, 120, 0, NULL, NULL), 0);
+	u = used_of(f, &OWNER_A, NULL);
+	assert_true(u > 0);
+	fix_reopen(f);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), u);
+	assert_int_equal(bytes_of(f, s.id), u);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+}
+
+/* rc and msg as a refusal for a full knowledge base. */
+static void
+assert_full(int rc, const char *msg)
+{
+	assert_int_equal(rc, PROTO_E_FULL);
+	assert_non_null(strstr(msg, "knowledge base is full"));
+	assert_non_null(strstr(msg, "MiB"));
+	assert_non_null(strstr(msg, "PARLEY_KB_QUOTA_MB"));
+}
+
+/*
+ * Past the quota: the page refused `full` (the message says so and the
+ * size), nothing of it stored, the pages before it kept and found; a new
+ * source and a qa refused; another organisation's pages stored; a
+ * deleted source makes room.
+ */
+static void
+test_quota_refuses(void **state)
+{
+	struct fix *f = *state;
+	struct st_who b = who_org_new(f, &OWNER_A, "B");
+	struct st_kbsource s, job, sb, jobb, in, out;
+	char msg[256];
+	struct dreply r;
+	uint64_t u, quota;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	crawl_new(f, &OWNER_A, &s, &job);
+	assert_int_equal(put(f, &job, URL_A, 1, 2, 300, 0, NULL, NULL), 0);
+	u = used_of(f, &OWNER_A, NULL);
+	/* Room for a little more, not for B's page. */
+	store_kb_settings(f->st, u + 1000);
+	assert_full(put(f, &job, URL_B, 5, 2, 300, 0, NULL, msg), msg);
+	assert_int_equal(used_of(f, &OWNER_A, &quota), u);
+	assert_int_equal(quota, u + 1000);
+	assert_int_equal(db_entries(f, "kb_pages"), 1);
+	assert_int_equal(found(f, &OWNER_A, "w1x7"), 1);
+	/* A replaced by no more than it kept: taken. */
+	assert_int_equal(put(f, &job, URL_A, 1, 2, 300, 0, NULL, NULL), 0);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), u);
+
+	/* Another organisation, its own count: stored. */
+	crawl_new(f, &b, &sb, &jobb);
+	assert_int_equal(put(f, &jobb, URL_A, 7, 1, 100, 0, NULL, NULL), 0);
+	assert_int_equal(found(f, &b, "w7x3"), 1);
+
+	/* A small page fits the room left. */
+	assert_int_equal(put(f, &job, URL_B, 9, 1, 3, 0, NULL, NULL), 0);
+	assert_true(used_of(f, &OWNER_A, NULL) > u);
+	/* Full to the byte: no page, no new source, nor a qa. */
+	store_kb_settings(f->st, used_of(f, &OWNER_A, NULL));
+	assert_full(put(f, &job, "https://shop.example/c", 11, 1, 3, 0,
+	    NULL, msg), msg);
+	in.source_type = ST_KB_CRAWL;
+	in.url = "https://other.example/";
+	rc = who_run(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE, &in, NULL, &r);
+	assert_full(rc, r.errmsg);
+	dreply_free(&r);
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_QA;
+	in.question = "Opening hours?";
+	in.answer = "Nine to five.";
+	rc = who_run(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE, &in, NULL, &r);
+	assert_full(rc, r.errmsg);
+	dreply_free(&r);
+	/* The source deleted: room again. */
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
+	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), 0);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &out, NULL), 0);
+	assert_int_equal(out.bytes, used_of(f, &OWNER_A, NULL));
+	st_kbsource_free(&out);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+	st_kbsource_free(&sb);
+	st_kbsource_free(&jobb);
+}
+
+/*
+ * A qa's chunk counts, and moves with its answer; an uploaded file
+ * counts, and one past the quota is refused.
+ */
+static void
+test_qa_and_file(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource in, qa, fs;
+	struct st_kbsource_update_req u;
+	struct st_kb_file_put_req q;
+	struct st_kb_file_put_rep rep;
+	static uint8_t file[20000];
+	struct dreply r;
+	uint64_t one, two;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_QA;
+	in.question = "Opening hours?";
+	in.answer = "Nine to five.";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &qa, NULL), 0);
+	one = used_of(f, &OWNER_A, NULL);
+	assert_true(one > 0);
+	assert_int_equal(qa.bytes, one);
+	memset(&u, 0, sizeof(u));
+	u.id = qa.id;
+	u.mask = ST_KSF_ANSWER;
+	u.s.answer = text_of(3, 100);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_UPDATE,
+	    &u, NULL, NULL), 0);
+	free(u.s.answer);
+	two = used_of(f, &OWNER_A, NULL);
+	assert_true(two > one);
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_FILE;
+	in.url = "handbook.md";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &fs, NULL), 0);
+	memset(file, 'a', sizeof(file));
+	memset(&q, 0, sizeof(q));
+	q.id = fs.id;
+	strlcpy(q.content_type, "text/markdown", sizeof(q.content_type));
+	q.data.p = file;
+	q.data.len = sizeof(file);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, &q,
+	    &rep, NULL), 0);
+	assert_true(rep.source.bytes > sizeof(file));
+	assert_int_equal(used_of(f, &OWNER_A, NULL), two + rep.source.bytes);
+	st_kbsource_free(&rep.source);
+	/* A bigger one past the quota: refused, the first kept. */
+	store_kb_settings(f->st, two + sizeof(file) + 1000);
+	q.data.len = sizeof(file) / 2;
+	q.total = sizeof(file) * 2;	/* its first piece */
+	rc = who_run(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, &q, NULL, &r);
+	assert_full(rc, r.errmsg);
+	dreply_free(&r);
+	assert_int_equal(db_entries(f, "kb_files"), 1);
+	st_kbsource_free(&qa);
+	st_kbsource_free(&fs);
+}
+
+/* The bytes of LMDB's pages that the knowledge base's databases hold. */
+static uint64_t
+kb_pages_bytes(struct fix *f)
+{
+	static const char *const dbs[] = { "kb_chunks", "kb_post",
+	    "kb_terms", "kb_stats", "kb_source", "kb_pages",
+	    "kb_page_chunks", "kb_vecmeta", "kb_vecseg", "kb_vecq",
+	    "kb_vecs", "kb_sources", "kb_source_order", "kb_source_org" };
+	uint64_t n = 0;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat ms;
+	size_t i;
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		assert_int_equal(mdb_dbi_open(txn, dbs[i], 0, &dbi), 0);
+		assert_int_equal(mdb_stat(txn, dbi, &ms), 0);
+		n += (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages +
+		    ms.ms_overflow_pages) * ms.ms_psize;
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	fix_reopen(f);
+	return n;
+}
+
+/*
+ * The count is a fair measure of what the pages take in LMDB: within a
+ * third of the pages its databases hold, 60 pages of 4 chunks of 250
+ * words, half with vectors (4.98 MB counted against 5.28 MB of pages).
+ */
+static void
+test_count_near_lmdb(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s, job;
+	static float rows[4][256];
+	struct st_kb_vecs v;
+	char url[64];
+	uint64_t used, lmdb;
+	int i, j;
+
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 256; j++)
+			rows[i][j] = (float)((i * 7 + j * 13) % 17) - 8.0f;
+	memset(&v, 0, sizeof(v));
+	v.dim = 256;
+	v.data.p = (const uint8_t *)rows;
+	v.data.len = sizeof(rows);
+	crawl_new(f, &OWNER_A, &s, &job);
+	for (i = 0; i < 60; i++) {
+		snprintf(url, sizeof(url), "https://shop.example/%d", i);
+		assert_int_equal(put(f, &job, url, (unsigned)i * 4, 4, 250, 0,
+		    i % 2 ? &v : NULL, NULL), 0);
+	}
+	used = used_of(f, &OWNER_A, NULL);
+	lmdb = kb_pages_bytes(f);
+	print_message("counted %llu bytes, LMDB's pages %llu\n",
+	    (unsigned long long)used, (unsigned long long)lmdb);
+	assert_true(used * 4 >= lmdb * 3 && used * 3 <= lmdb * 4);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_count_follows_pages, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_vectors_count, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_count_reopen, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_quota_refuses, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_qa_and_file, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_count_near_lmdb, setup,
+		    fix_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
