@@ -790,7 +790,21 @@ admin_said_invalid(struct conn *c, const struct storec_result *r,
 	return 1;
 }
 
-/* storaged's error (r not STOREC_OK) answered: 1; 0 when r is OK. */
+/* 1 when own answers code its own way. */
+static int
+own_answers(const struct storec_answer *own, uint32_t code)
+{
+	for (; own != NULL && own->status != 0; own++)
+		if (own->code == code)
+			return 1;
+	return 0;
+}
+
+/*
+ * storaged's error (r not STOREC_OK) answered: 1; 0 when r is OK. A
+ * bound on what it keeps reached (`full`: an organisation's knowledge
+ * base quota) is 507 with storaged's words, unless own says otherwise.
+ */
 static int
 admin_failed(struct conn *c, const struct storec_result *r,
     const struct storec_answer *own)
@@ -800,6 +814,12 @@ admin_failed(struct conn *c, const struct storec_result *r,
 
 	if (r->status == STOREC_OK)
 		return 0;
+	if (r->status == STOREC_ERROR && r->code == PROTO_E_FULL &&
+	    !own_answers(own, PROTO_E_FULL) && r->message != NULL &&
+	    r->message[0] != '\0') {
+		conn_send_error(c, 507, admin_headers, r->message);
+		return 1;
+	}
 	status = storec_http_error(r, own, "admin", &msg);
 	if (status == 503 && storec_full_text(r) != NULL)
 		msg = storec_full_text(r);

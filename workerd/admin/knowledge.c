@@ -58,8 +58,10 @@ sources_json(const void *rep, int *status)
 {
 	const struct st_kb_source_list *l = rep;
 
-	return json_pack("{s:o}", "sources",
-	    ADMIN_ITEMS_JSON(l->sources, l->n, source_json));
+	return json_pack("{s:o, s:{s:I, s:o}}", "sources",
+	    ADMIN_ITEMS_JSON(l->sources, l->n, source_json), "storage",
+	    "used_bytes", (json_int_t)l->used, "quota_bytes",
+	    l->quota > 0 ? json_integer((json_int_t)l->quota) : json_null());
 }
 
 /* ------------------------------------------------- JSON -> st_kbsource */
