@@ -60,7 +60,9 @@
  *    or robots.txt failed or the time bound cut the sync (then the pages
  *    already stored are kept); ST_KB_SYNC_PARTIAL when a part of the site
  *    could not be read (the pages the sync did not see kept, the first
- *    such part its error). storaged's "sync ended" (the source deleted,
+ *    such part its error); not ok when storaged refused a page as its
+ *    organisation's knowledge base is full (PARLEY_KB_QUOTA_MB): the
+ *    sync stops, its error storaged's. storaged's "sync ended" (the source deleted,
  *    changed, synced again on demand, or leased again: its sync id moved
  *    on) stops the crawl at once, nothing told.
  */
@@ -230,6 +232,7 @@ struct crawl {
 	int partial;
 	int embed_warned;	/* an embedding failure logged this sync */
 	int again;		/* ended to be taken again (crawl_recover) */
+	int full;		/* its organisation's knowledge base is (kb_full) */
 	char why[ERR_MAX + 1];	/* the sync's error, if it fails */
 	struct storec_req *done_req;
 	struct loop_defer pump;
@@ -871,6 +874,28 @@ sync_ended(struct fetch *f, const struct storec_result *r)
 	return 1;
 }
 
+/*
+ * storaged's "full" (the organisation's knowledge base at its quota,
+ * kbusage.c): no fetch starts any more, and the sync ends failed with
+ * storaged's words (its first failure's replaced: this one is what the
+ * owner must act on), the pages stored before kept. 1 when r says so.
+ */
+static int
+kb_full(struct fetch *f, const struct storec_result *r)
+{
+	struct crawl *c = f->cr;
+
+	if (r->status != STOREC_ERROR || r->code != PROTO_E_FULL)
+		return 0;
+	if (!c->full)
+		log_info("knowledge source %s: %s", c->job.id, r->message);
+	c->full = c->cut = 1;
+	snprintf(c->why, sizeof(c->why), "%s", r->message != NULL ?
+	    r->message : "the organisation's knowledge base is full");
+	fetch_free(f);
+	return 1;
+}
+
 static void alias_put(struct fetch *);
 static void part_put(struct fetch *);
 
@@ -880,7 +905,7 @@ put_answered(const struct storec_result *r, void *arg)
 	struct fetch *f = arg;
 
 	f->req = NULL;
-	if (sync_ended(f, r))
+	if (sync_ended(f, r) || kb_full(f, r))
 		return;
 	if (r->status != STOREC_OK)
 		log_warnx("knowledge page %s: not stored: %s", f->url,
