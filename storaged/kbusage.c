@@ -25,6 +25,13 @@
 #include "kbusage.h"
 
 #define MIB	(1024.0 * 1024.0)
+/*
+ * The room a new source needs left: about what a page of one chunk
+ * takes (8 KiB of text, its postings, a vector), so that a source is
+ * not added to fail at its first page; a sixteenth of a quota smaller
+ * than a MiB.
+ */
+#define ROOM_LEAST	(64u << 10)
 
 void
 store_kb_settings(struct store *st, uint64_t quota)
@@ -112,16 +119,17 @@ kb_usage_room(struct store_txn *t, const struct st_kbsource *s, uint64_t was,
 int
 kb_usage_full(struct store_txn *t, const char *org)
 {
-	uint64_t used;
+	uint64_t quota = t->st->kb_quota, used;
+	uint64_t least = quota / 16 < ROOM_LEAST ? quota / 16 : ROOM_LEAST;
 
 	if (t->err)
 		return -1;
-	if (t->st->kb_quota == 0)
+	if (quota == 0)
 		return 0;
 	used = kb_usage_get(t, org);
 	if (t->err)
 		return -1;
-	return used < t->st->kb_quota ? 0 : full(t, used);
+	return used + least <= quota ? 0 : full(t, used);
 }
 
 /* u moved from was to now, held at 0 (a part counted before this). */

@@ -52,8 +52,9 @@ int kb_usage_room(struct store_txn *, const struct st_kbsource *s,
     uint64_t was, uint64_t now);
 
 /*
- * -1 with t failed as kb_usage_room's when org's knowledge base already
- * holds its quota or more (a new source refused), else 0.
+ * -1 with t failed as kb_usage_room's when org's knowledge base is full
+ * (a new source refused): less of its quota is left than a page of one
+ * chunk takes, about (kbusage.c's ROOM_LEAST). Else 0.
  */
 int kb_usage_full(struct store_txn *, const char *org);
 
