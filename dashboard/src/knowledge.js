@@ -8,12 +8,15 @@
 // its own sources when it was given some), their scores, and which ones
 // a turn's model would get;
 // and the knowledge gaps in short: how many questions went unanswered
-// lately, the most asked, and the way to #/knowledge/gaps (gaps.js).
+// lately, the most asked, and the way to #/knowledge/gaps (gaps.js);
+// above the list, what the organisation's knowledge base holds of its
+// quota (PARLEY_KB_QUOTA_MB), with a word when it is nearly full.
 
 import { api, endpoints, isAbort } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
 import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, plural, preview, viewError } from './dom.js';
 import { formErrors, parseFieldError, markSaved } from './form.js';
+import { humanSize } from './attach.js';
 
 const POLL_MS = 2000; // the list read again while a source syncs
 const GAP_DAYS = 30; // the days the unanswered questions are counted over
@@ -299,10 +302,12 @@ export async function renderList(main, ctx) {
     { 'data-testid': 'source-table' });
   const empty = h('p', { class: 'empty', 'data-testid': 'source-empty', hidden: true }, 'No sources yet.');
   const below = h('div');
+  // What the organisation's knowledge base holds, of its quota (PARLEY_KB_QUOTA_MB).
+  const storage = h('p', { class: 'hint', 'data-testid': 'kb-storage', hidden: true });
   let timer = null;
   main.append(h('div', { class: 'page-head' }, pageTitle('Knowledge')),
     h('p', { class: 'hint' }, 'What the assistant may answer from: give an agent its sources on the Agents page.'),
-    error, status, h('div', { class: 'table-wrap' }, table), empty, below);
+    storage, error, status, h('div', { class: 'table-wrap' }, table), empty, below);
 
   async function load() {
     clearTimeout(timer);
@@ -327,6 +332,13 @@ export async function renderList(main, ctx) {
     }
     table.hidden = !d.sources.length;
     empty.hidden = !!d.sources.length;
+    const st = d.storage;
+    storage.hidden = !st;
+    if (st) {
+      storage.textContent = `Storage: ${humanSize(st.used_bytes)}${st.quota_bytes ? ` of ${humanSize(st.quota_bytes)}` : ''} used`
+        + (st.quota_bytes && st.used_bytes >= st.quota_bytes * 0.9
+          ? ': nearly full. Delete sources, or ask the server\'s operator for more (PARLEY_KB_QUOTA_MB).' : '.');
+    }
     // One waiting for its file changes only when it comes: not polled for.
     if (d.sources.some((s) => s.status === 'syncing' && !waitsForFile(s)) && !ctx.signal.aborted) timer = setTimeout(load, POLL_MS);
   }

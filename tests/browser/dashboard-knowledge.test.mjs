@@ -1,7 +1,8 @@
 // The dashboard's Knowledge page in Chromium (#/knowledge, admins and
 // owners), against the real daemons with the fetcher crawling the host
 // site on loopback (PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on): a question and
-// answer added (ready at once), a site added and followed until ready (a
+// answer added (ready at once; the storage line above the list: 0 bytes
+// of 512 MB used), a site added and followed until ready (a
 // progress bar while it syncs), its pages listed with their status and
 // error (a 404), a Markdown file uploaded and read; "Test a question"
 // shows the passages found with their scores and which ones the model
@@ -72,6 +73,8 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     await openDash(page, stack, '#/knowledge', '[data-testid="source-form"]');
     await page.waitForSelector('[data-testid="source-empty"]:not([hidden])');
     assert.equal(await page.getAttribute('[data-testid="nav-knowledge"]', 'aria-current'), 'page');
+    // What the knowledge base holds of its quota (PARLEY_KB_QUOTA_MB, 512 MiB).
+    assert.equal(await page.textContent('[data-testid="kb-storage"]'), 'Storage: 0 bytes of 512 MB used.');
 
     // A question and its answer: ready at once.
     await page.selectOption('#f-type', 'qa');
