@@ -745,7 +745,7 @@
 /* --------------------------------------- a knowledge page (kbmsg.h) */
 
 /*
- * A page a crawl or file source read, of format 2: where (url, as
+ * A page a crawl or file source read, of format 5: where (url, as
  * fetched after redirects), its title, the validators of a conditional
  * GET (etag, last_modified), the SHA-256 of its bytes, the HTTP status
  * (0: none, the fetch failed) and why it gave no chunks (error), its
@@ -765,9 +765,10 @@
  * followed, the page read whole again); since format 4, the language its
  * chunks were analysed in (lang: its source's when they were put; a
  * source's language changed, its pages are read whole again); since
- * format 5, the bytes its chunks and their vectors take (bytes: a proxy,
- * kbpage.c's page_cost; its record's own counted apart, from its
- * fields; 0 for a page of format 4 or older until it is put again).
+ * format 5, the bytes it takes (bytes: its record's, its chunks' and
+ * their vectors', as storaged's kbusage.c counts them against its
+ * organisation's quota; 0 for a page of format 4 or older, not counted
+ * until it is put again).
  */
 #define ST_KBPAGE_ROWS(F)						\
 	F(BUF, source_id, "source_id", 1, RF_RO,			\

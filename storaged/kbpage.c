@@ -21,9 +21,9 @@
  * step at a time, then the source is ready.
  *
  * What a page keeps counts against its organisation's quota
- * (kbusage.c): its record's bytes and its chunks' and vectors' (its
- * bytes row), added when it is put, moved when it changes, taken off
- * when it goes; a put that would pass the quota is refused (`full`), the
+ * (kbusage.c): its bytes row, its record's bytes and its chunks' and
+ * vectors', added when it is put, moved when it changes, taken off when
+ * it goes (a page of before the count, 0, counted from its next put); a put that would pass the quota is refused (`full`), the
  * page as it was before kept. So is a file's.
  */
 #include <stdio.h>
@@ -528,11 +528,20 @@ space_vecs_put(struct store_txn *t, const struct st_kbsource *s,
 	}
 }
 
-/* What page p takes under its key, its chunks' and vectors' with it. */
+/* What page p's record takes under its key. */
 static uint64_t
-page_bytes(const struct st_kbpage *p)
+page_rec_bytes(const struct st_kbpage *p)
 {
-	return p->bytes + kb_rec_bytes(&st_kbpage_layout, p, PAGE_KEY_LEN);
+	return kb_rec_bytes(&st_kbpage_layout, p, PAGE_KEY_LEN);
+}
+
+/* p's bytes made its record's and more (its chunks' and vectors'). */
+static void
+page_bytes_set(struct st_kbpage *p, uint64_t more)
+{
+	uint64_t n = page_rec_bytes(p) + more;
+
+	p->bytes = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 /* src ("" for NULL) copied into *dst, its old one freed: 0, or -1. */
@@ -558,7 +567,7 @@ page_keep(struct store_txn *t, struct st_kbsource *s,
     const struct st_kb_page_put_req *q, const uint8_t k[PAGE_KEY_LEN],
     struct st_kbpage *old)
 {
-	uint64_t was = page_bytes(old);
+	uint64_t was = old->bytes, rec = page_rec_bytes(old);
 
 	/* Its error is this sync's: "" once it answered again. */
 	if (str_set(t, &old->error, q->page.error) < 0)
@@ -571,9 +580,12 @@ page_keep(struct store_txn *t, struct st_kbsource *s,
 	}
 	old->seen = q->sync_id;
 	old->fetched_at = t->st->now();
+	/* Its record's change; a page of before the count (0) stays out. */
+	if (was > 0)
+		page_bytes_set(old, was - (rec < was ? rec : was));
 	rec_put_rows(t, t->st->kb_pages, k, PAGE_KEY_LEN, &st_kbpage_layout,
 	    old, "put knowledge page");
-	kb_usage_move(t, s, was, page_bytes(old));
+	kb_usage_move(t, s, was, old->bytes);
 }
 
 /* The least q's page takes: its record and its pieces' text. */
@@ -604,7 +616,7 @@ page_replace(struct store_txn *t, struct st_kbsource *s,
     const struct st_kbpage *old, uint64_t *ids)
 {
 	char spaces[ST_KB_PAGE_SPACES_MAX + 1];
-	uint64_t was = old != NULL ? page_bytes(old) : 0, bytes = 0;
+	uint64_t was = old != NULL ? old->bytes : 0, bytes = 0;
 	struct st_kbpage p;
 	uint32_t dropped = 0, i;
 
@@ -625,12 +637,12 @@ page_replace(struct store_txn *t, struct st_kbsource *s,
 	p.chunks = q->n;
 	p.seen = q->sync_id;
 	p.fetched_at = t->st->now();
-	p.bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
-	if (kb_usage_room(t, s, was, page_bytes(&p)) < 0)
+	page_bytes_set(&p, bytes);
+	if (kb_usage_room(t, s, was, p.bytes) < 0)
 		return;
 	rec_put_rows(t, t->st->kb_pages, k, PAGE_KEY_LEN, &st_kbpage_layout,
 	    &p, "put knowledge page");
-	kb_usage_move(t, s, was, page_bytes(&p));
+	kb_usage_move(t, s, was, p.bytes);
 	s->chunks = s->chunks - (dropped < s->chunks ? dropped : s->chunks) +
 	    q->n;
 }
@@ -702,7 +714,7 @@ unseen_drop(struct store_txn *t, struct st_kbsource *s, uint64_t sync_id,
 			break;
 		gone = p.seen != sync_id;
 		if (gone && n < DONE_PAGES)
-			bytes[n] = page_bytes(&p);
+			bytes[n] = p.bytes;
 		st_kbpage_free(&p);
 		if (gone && n == DONE_PAGES) {
 			*more = 1;
