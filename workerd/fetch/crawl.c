@@ -62,9 +62,9 @@
  *    could not be read (the pages the sync did not see kept, the first
  *    such part its error); not ok when storaged refused a page as its
  *    organisation's knowledge base is full (PARLEY_KB_QUOTA_MB): the
- *    sync stops, its error storaged's. storaged's "sync ended" (the source deleted,
- *    changed, synced again on demand, or leased again: its sync id moved
- *    on) stops the crawl at once, nothing told.
+ *    sync stops, its error storaged's. storaged's "sync ended" (the
+ *    source deleted, changed, synced again on demand, or leased again:
+ *    its sync id moved on) stops the crawl at once, nothing told.
  */
 #include <ctype.h>
 #include <stdio.h>
