@@ -382,12 +382,15 @@
  * replies carry it, storaged's agent replies say only api_key_set
  * (storaged's, from the key); a new base_url clears it unless the same
  * update sets one. org is stamped by storaged at create from who asks
- * ("" in a begin reply's default agent). answer_in_visitor_language: the
+ * (a begin reply's default agent: its widget's organisation, or the
+ * default one's). answer_in_visitor_language: the
  * turn's system prompt asks the model to answer in the visitor's
  * language when the widget told it. knowledge_sources: the ids of the
  * organisation's knowledge sources each turn searches (at most 50, "ks_"
- * and 32 hex each; none: no search), their best passages put in the
- * prompt to be cited; knowledge_only: with nothing found, the agent
+ * and 32 hex each; none: no search; a begin reply's default agent: its
+ * organisation's sources that have chunks, storaged's
+ * store_kb_default_sources), their best passages put in the prompt to
+ * be cited; knowledge_only: with nothing found, the agent
  * says it does not know and offers a person instead of asking the model;
  * rewrite_follow_ups: a question that follows others is first rewritten
  * by the model into one that stands alone, which is what is searched

@@ -7,7 +7,8 @@
  *
  * Every value starts with its layout's format (record.h; every older
  * format still reads). The default agent is not stored: it is the
- * deployment's environment, which the worker knows.
+ * deployment's environment, which the worker knows, searching its
+ * organisation's sources (store_begin_agent).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "agentstore.h"
 #include "kbpage.h"
+#include "kbsource.h"
 #include "records.h"
 #include "stmsgs.h"
 #include "optab.h"
@@ -344,11 +346,20 @@ store_begin_agent(struct store_txn *t, const struct st_widget *w,
 		st_agent_free(&a);
 		rc = 1;
 	}
-	/* None, or gone since: the default agent, every field unset. */
+	/*
+	 * None, or gone since: the default agent, every field unset but its
+	 * organisation's and the sources it searches (those of its
+	 * organisation with chunks: none, no search).
+	 */
 	if (rc == 1) {
 		st_agent_defaults(&a);
-		if (str_over(t, &a.name, "") < 0)
+		strlcpy(a.org, w != NULL && w->org[0] != '\0' ? w->org :
+		    ST_WHO_ORG_DEFAULT, sizeof(a.org));
+		if (str_over(t, &a.name, "") < 0 ||
+		    store_kb_default_sources(t, a.org, &a) != 0) {
+			st_agent_free(&a);
 			return t->err;
+		}
 	}
 	/* The widget's own prompt and model win over its agent's. */
 	if (w != NULL && w->system_prompt != NULL &&

@@ -51,8 +51,10 @@ int store_agent_check(struct store_txn *, const char *org, const char *id);
 /*
  * The agent a chat turn of widget w (NULL: no stored widget) answers
  * with: the widget's agent, or the default one (id "", every field
- * empty or unset), with the widget's own system_prompt and model over
- * its agent's when not "". Carries the api_key.
+ * empty or unset but org, the widget's or the default organisation, and
+ * knowledge_sources, store_kb_default_sources': its organisation's that
+ * have chunks), with the widget's own system_prompt and model over its
+ * agent's when not "". Carries the api_key.
  */
 int store_begin_agent(struct store_txn *, const struct st_widget *w,
     struct st_agent *out);

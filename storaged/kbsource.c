@@ -358,6 +358,47 @@ store_kbsources_free(struct st_kbsource *ss, uint32_t n)
 	entity_free_all(&kbsource_entity, ss, n);
 }
 
+int
+store_kb_default_sources(struct store_txn *t, const char *org,
+    struct st_agent *a)
+{
+	struct st_kbsource *ss = NULL;
+	char **ids;
+	uint32_t i, n = 0, m = 0;
+	void *items;
+
+	if (t->err)
+		return t->err;
+	if (entity_list(t, &kbsource_entity, org, &items, &n) != 0)
+		return t->err;
+	ss = items;
+	if ((ids = calloc(ST_AGENT_SOURCES_MAX, sizeof(*ids))) == NULL) {
+		store_kbsources_free(ss, n);
+		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < n && m < ST_AGENT_SOURCES_MAX; i++) {
+		if (ss[i].chunks == 0)
+			continue;
+		if ((ids[m++] = strdup(ss[i].id)) == NULL) {
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+			break;
+		}
+	}
+	store_kbsources_free(ss, n);
+	if (t->err || m == 0) {
+		for (i = 0; i < m; i++)
+			free(ids[i]);
+		free(ids);
+		return t->err;
+	}
+	for (i = 0; i < a->nknowledge_sources; i++)
+		free(a->knowledge_sources[i]);
+	free(a->knowledge_sources);
+	a->knowledge_sources = ids;
+	a->nknowledge_sources = m;
+	return 0;
+}
+
 /* -------------------------------------------------------------- search */
 
 /* 1 when the source was deleted (its chunks not yet swept), 0, -1. */
@@ -693,9 +734,14 @@ agent_search(struct store_txn *t, const char *org,
 	/* "agent_id: no such agent" (invalid) for none of org's. */
 	if (store_agent_check(t, org, q->agent_id) != 0)
 		return t->err;
-	if (strcmp(q->agent_id, ST_AGENT_DEFAULT) == 0)
-		return 0;	/* the deployment's agent reads no source */
-	if (store_agent_get(t, org, q->agent_id, &a) != 0)
+	/* The default agent: org's sources that have chunks. */
+	if (strcmp(q->agent_id, ST_AGENT_DEFAULT) == 0) {
+		st_agent_defaults(&a);
+		if (store_kb_default_sources(t, org, &a) != 0) {
+			st_agent_free(&a);
+			return t->err;
+		}
+	} else if (store_agent_get(t, org, q->agent_id, &a) != 0)
 		return t->err;
 	memset(&rq, 0, sizeof(rq));
 	strlcpy(rq.org, org, sizeof(rq.org));

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "agentmsg.h"
 #include "kbmsg.h"
 #include "storeint.h"
 
@@ -55,6 +56,16 @@ void store_kbsources_free(struct st_kbsource *, uint32_t n);
  */
 int store_kb_retrieve(struct store_txn *, const struct st_kb_retrieve_req *q,
     struct st_kb_hits *out);
+
+/*
+ * The sources the default agent searches (its knowledge_sources, which
+ * no request sets): org's sources with chunks to search (ready, or
+ * syncing again or failed with an earlier sync's), the first
+ * ST_AGENT_SOURCES_MAX made, into a->knowledge_sources (replaced); none
+ * when org has none, so that its turns search nothing (no round trip).
+ */
+int store_kb_default_sources(struct store_txn *, const char *org,
+    struct st_agent *a);
 
 /* For kbpage.c: source id into s (0, 1 absent, -1), as entity_load. */
 int kbsource_load(struct store_txn *, const char *id, struct st_kbsource *s);

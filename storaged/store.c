@@ -636,13 +636,14 @@ db_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 
 /*
  * A write to dbi: what the begins' cache read of widgets, their public
- * ids, agents and organisations goes.
+ * ids, agents, organisations and knowledge sources (the default agent's,
+ * store_begin_agent) goes.
  */
 static void
 cfg_write(struct store *st, MDB_dbi dbi)
 {
 	if (dbi == st->widgets || dbi == st->agents || dbi == st->widget_ids ||
-	    dbi == st->orgs)
+	    dbi == st->orgs || dbi == st->kb_sources)
 		st->cfg_gen++;
 }
 

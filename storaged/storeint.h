@@ -173,7 +173,8 @@ struct store {
 	/*
 	 * widgetstore.c: what chat begins read of a widget and its agent,
 	 * memory only, kept while cfg_gen stays; cfg_gen moves with every
-	 * write to the widgets or agents, a nested txn undone, a replay.
+	 * write to the widgets, agents or knowledge sources (the default
+	 * agent's), a nested txn undone, a replay.
 	 */
 	struct widget_take *takes;	/* WIDGET_TAKES slots once used */
 	uint64_t cfg_gen;

@@ -1,7 +1,7 @@
 // Agents: the list (#/agents), a new one (#/agents/new) and one agent
 // (#/agents/<id>): its instructions, knowledge, actions and model settings.
 // The default agent (id "default", the server's environment) is shown
-// read-only. The API key is write-only: the page says whether one is set;
+// read-only; it searches all of the organisation's knowledge sources. The API key is write-only: the page says whether one is set;
 // a value typed replaces it, Clear key removes it.
 
 import { api, endpoints, isAbort, loadList } from './api.js';
@@ -156,6 +156,12 @@ function agentForm(readOnly) {
   function drawSources() {
     const box = controls.knowledge_source_ids;
     clear(box);
+    // The default agent searches every source of the organisation: no list to choose.
+    if (readOnly) {
+      box.append(h('p', { 'data-testid': 'default-agent-sources' }, 'All of the organisation\'s sources'
+        + (sources.length ? ` (${sources.length})` : ' (none yet)') + '.'));
+      return;
+    }
     if (!sources.length) box.append(h('p', { class: 'muted' }, 'No knowledge sources yet.'));
     for (const s of sources) {
       const id = `kb-${s.id}`;
@@ -305,7 +311,7 @@ export async function renderEdit(main, ctx, agentId) {
   const side = [];
   if (readOnly) {
     side.push(h('p', { class: 'alert', 'data-testid': 'default-agent-note' },
-      'The default agent is set by the server\'s environment (OPENAI_MODEL, SYSTEM_PROMPT, OPENAI_BASE_URL, OPENAI_API_KEY…) and cannot be changed here. Widgets without an agent of their own use it.'));
+      'The default agent is set by the server\'s environment (OPENAI_MODEL, SYSTEM_PROMPT, OPENAI_BASE_URL, OPENAI_API_KEY…) and cannot be changed here. Widgets without an agent of their own use it. Knowledge: all of the organisation\'s sources.'));
   }
   let deleteBtn = null;
   if (agent && !readOnly) {

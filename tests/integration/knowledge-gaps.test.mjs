@@ -66,19 +66,23 @@ describe('knowledge gaps', { concurrency: 1 }, () => {
   after(() => p?.stop());
 
   test('thumbs down, "I don\'t know", nothing found and a handoff make gaps, grouped by wording', async () => {
+    const a = await ask('How do I return a jacket?');
+    assert.equal((await thumb(a.v, a.id, 'down')).type, 'feedback_saved');
     // An agent answering only from its sources, for a second widget.
     let r = await admin('POST', '/v1/admin/knowledge/sources', { type: 'qa',
       question: 'How long is the kettle warranty?', answer: 'Two years from purchase.' });
     assert.equal(r.status, 201, r.text);
-    r = await admin('POST', '/v1/admin/agents', { name: 'Kettles', knowledge_source_ids: [r.json().id], knowledge_only: true });
+    const source = r.json().id;
+    r = await admin('POST', '/v1/admin/agents', { name: 'Kettles', knowledge_source_ids: [source], knowledge_only: true });
     assert.equal(r.status, 201, r.text);
     const kettles = r.json();
     const kw = await createWidget(p, { name: 'Kettle shop', agent_id: kettles.id });
-
-    const a = await ask('How do I return a jacket?');
-    assert.equal((await thumb(a.v, a.id, 'down')).type, 'feedback_saved');
     // Nothing found: the agent says it does not know.
     const b = await ask('how can I return my jacket', kw);
+    // The source gone: the default agent (which searches all of the
+    // organisation's sources) finds none, so w's answers are no
+    // not_found gaps.
+    assert.equal((await admin('DELETE', `/v1/admin/knowledge/sources/${source}`)).status, 200);
     const c = await ask('Returning jackets: how?');
     assert.equal((await thumb(c.v, c.id, 'down')).type, 'feedback_saved');
     // The model says it could not find it.

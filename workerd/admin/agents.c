@@ -154,7 +154,11 @@ agent_default_json(void)
 	exprow_oset(o, "is_default", json_true(), &err);
 	exprow_oset(o, "created_at", json_null(), &err);
 	exprow_oset(o, "updated_at", json_null(), &err);
-	/* The deployment's agent searches no knowledge source. */
+	/*
+	 * No list: the deployment's agent searches all of its
+	 * organisation's sources that have chunks (storaged's
+	 * store_begin_agent).
+	 */
 	exprow_oset(o, "knowledge_source_ids", json_array(), &err);
 	exprow_oset(o, "knowledge_only", json_false(), &err);
 	exprow_oset(o, "rewrite_follow_ups", json_false(), &err);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "test_fixture.h"
 #include "agentstore.h"
+#include "kbsource.h"
 #include "widgetmsg.h"
 #include "widgetstore.h"
 
@@ -747,6 +748,82 @@ test_begin_cache(void **state)
 	st_agent_free(&agent);
 	st_agent_free(&ain);
 	st_widget_free(&in);
+	st_widget_free(&w);
+}
+
+/*
+ * One begin's read of id: the sources its agent searches (at most 4
+ * copied into ids), how many; its agent's organisation in org.
+ */
+static uint32_t
+take_sources(struct fix *f, const char *id, char ids[4][64],
+    char org[ST_WHO_ORG_MAX + 1])
+{
+	char worg[ST_WHO_ORG_MAX + 1];
+	struct store_txn t;
+	struct st_agent own;
+	const struct st_agent *a;
+	uint64_t retry;
+	uint32_t i, n;
+	int result;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_chat_widget_take(&t, id, &result, &retry, &own,
+	    &a, worg), 0);
+	assert_int_equal(result, ST_WS_OK);
+	n = a->nknowledge_sources;
+	for (i = 0; i < n && i < 4; i++)
+		strlcpy(ids[i], a->knowledge_sources[i], 64);
+	strlcpy(org, a->org, ST_WHO_ORG_MAX + 1);
+	assert_int_equal(store_commit(&t), 0);
+	st_agent_free(&own);
+	return n;
+}
+
+/* A question and its answer of org, its id into id. */
+static void
+qa_new(struct fix *f, const char *org, const char *q, char id[64])
+{
+	struct st_kbsource in, out;
+	struct store_txn t;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_QA;
+	in.name = (char *)"";
+	in.url = (char *)"";
+	in.question = (char *)q;
+	in.answer = (char *)"The answer.";
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_kbsource_create(&t, org, &in, &out), 0);
+	assert_int_equal(store_commit(&t), 0);
+	strlcpy(id, out.id, 64);
+	st_kbsource_free(&out);
+}
+
+/*
+ * The default agent searches its organisation's sources that have
+ * chunks (a question and answer, indexed when made), never another's:
+ * none while it has none; a new one seen by the next begin (the begins'
+ * cache read again), a widget's or a free name's.
+ */
+static void
+test_default_agent_sources(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget w;
+	char ids[4][64], mine[64], theirs[64], org[ST_WHO_ORG_MAX + 1];
+
+	w_new(f, "Plain", &w);
+	assert_int_equal(take_sources(f, w.id, ids, org), 0);
+	assert_string_equal(org, ST_WHO_ORG_DEFAULT);
+	qa_new(f, "acme", "Their question?", theirs);
+	assert_int_equal(take_sources(f, w.id, ids, org), 0);
+	qa_new(f, ST_WHO_ORG_DEFAULT, "Our question?", mine);
+	assert_int_equal(take_sources(f, w.id, ids, org), 1);
+	assert_string_equal(ids[0], mine);
+	assert_int_equal(take_sources(f, "a-free-name", ids, org), 1);
+	assert_string_equal(ids[0], mine);
+	assert_string_equal(org, ST_WHO_ORG_DEFAULT);
 	st_widget_free(&w);
 }
 
@@ -4331,6 +4408,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_default_widget),
 		T(test_begin_cache),
+		T(test_default_agent_sources),
 		T(test_feedback),
 		T(test_feedback_many),
 		T(test_identify_email),
