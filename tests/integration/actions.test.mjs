@@ -31,7 +31,8 @@ const SCHEMA = {
   required: ['order_id'],
 };
 const PUBLIC = 'https://93.184.216.34/orders/{{order_id}}?customer={{visitor.external_id}}';
-const WHY = 'url: resolves to a private, loopback or link-local address';
+// A refusal names the setting that allows it (as a webhook's does).
+const WHY = 'url: resolves to a private, loopback or link-local address (PARLEY_ACTIONS_ALLOW_PRIVATE=on allows it, in the default organization)';
 
 // Internal addresses in every spelling the webhooks' and agents' lists
 // hold, user info, and a host a placeholder could choose: 59 forms.

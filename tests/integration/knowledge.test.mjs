@@ -21,7 +21,8 @@ const S = '/v1/admin/knowledge/sources';
 const Q = '/v1/admin/knowledge/search';
 const PRIVATE = ['http://127.0.0.1:9/', 'http://10.0.0.1/docs', 'http://[::1]/', 'http://localhost:8080/wiki',
   'http://169.254.169.254/latest/meta-data/'];
-const WHY = 'url: resolves to a private, loopback or link-local address';
+// A refusal names the setting that allows it (as a webhook's does).
+const WHY = 'url: resolves to a private, loopback or link-local address (PARLEY_KNOWLEDGE_ALLOW_PRIVATE=on allows it, in the default organization)';
 
 function client(p, api) {
   return async function call(method, pathname, body, headers = { 'x-admin-api-key': p.adminKey }) {

@@ -299,10 +299,17 @@ action_invalid(void *rec, uint64_t mask, int patch)
 	return templates_invalid(a, mask, patch);
 }
 
+/* A refusal of a private address names the setting that allows it. */
+static const char *
+action_why(const char *why)
+{
+	return urlpol_private_named(why, URLPOL_ALLOW_ACTIONS);
+}
+
 static void
 action_looked_up(void *arg, const char *why)
 {
-	admin_entity_vetted(arg, why);
+	admin_entity_vetted(arg, action_why(why));
 }
 
 /* A new url's host where the caller's organisation may not reach private addresses. */
@@ -317,7 +324,7 @@ action_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 	    url_target_of(a->url, &t, &why) < 0 ||
 	    action_private_ok(c->who.org))
 		return 0;
-	return admin_vet_url(c, &t, NULL, action_looked_up, state);
+	return admin_vet_url(c, &t, action_why, action_looked_up, state);
 }
 
 ADMIN_UPDATE_REQ(action_update_req, actu, a)

@@ -91,10 +91,17 @@ crawls(const struct st_kbsource *s, uint64_t mask, int patch)
 	return s->source_type == ST_KB_CRAWL;
 }
 
+/* A refusal of a private address names the setting that allows it. */
+static const char *
+source_why(const char *why)
+{
+	return urlpol_private_named(why, URLPOL_ALLOW_KNOWLEDGE);
+}
+
 static void
 source_looked_up(void *arg, const char *why)
 {
-	admin_entity_vetted(arg, why);
+	admin_entity_vetted(arg, source_why(why));
 }
 
 /*
@@ -120,7 +127,7 @@ source_vet(struct conn *c, void *rec, uint64_t mask, int patch,
 	if (urlpol_private_ok(c->who.org, t.host,
 	    wsettings.knowledge_allow_private, NULL))
 		return 0;
-	return admin_vet_url(c, &t, NULL, source_looked_up, state);
+	return admin_vet_url(c, &t, source_why, source_looked_up, state);
 }
 
 ADMIN_UPDATE_REQ(source_update_req, kbsu, s)

@@ -194,11 +194,7 @@ hook_start(void *rec, int patch)
 static const char *
 hook_why(const char *why)
 {
-	if (why != NULL && strcmp(why, urlpol_private_why) == 0)
-		return "url: resolves to a private, loopback or link-local "
-		    "address (PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows it, in "
-		    "the default organization)";
-	return why;
+	return urlpol_private_named(why, URLPOL_ALLOW_WEBHOOK);
 }
 
 static void

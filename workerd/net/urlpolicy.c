@@ -312,6 +312,29 @@ const char urlpol_private_why[] =
     "url: resolves to a private, loopback or link-local address";
 #define PRIVATE_WHY	urlpol_private_why
 
+/* PRIVATE_WHY naming the setting that allows it (urlpol_private_named). */
+#define PRIVATE_NAMED(var)						\
+	"url: resolves to a private, loopback or link-local address ("	\
+	var "=on allows it, in the default organization)"
+
+const char *
+urlpol_private_named(const char *why, enum urlpol_allow which)
+{
+	static const char *const named[] = {
+		[URLPOL_ALLOW_WEBHOOK] =
+		    PRIVATE_NAMED("PARLEY_WEBHOOK_ALLOW_PRIVATE"),
+		[URLPOL_ALLOW_KNOWLEDGE] =
+		    PRIVATE_NAMED("PARLEY_KNOWLEDGE_ALLOW_PRIVATE"),
+		[URLPOL_ALLOW_ACTIONS] =
+		    PRIVATE_NAMED("PARLEY_ACTIONS_ALLOW_PRIVATE"),
+	};
+
+	if (why != NULL && strcmp(why, urlpol_private_why) == 0 &&
+	    (unsigned)which < sizeof(named) / sizeof(named[0]))
+		return named[which];
+	return why;
+}
+
 /* "localhost" or a name under it, a trailing dot or not, any case. */
 static int
 host_localhost(const char *host)

@@ -38,6 +38,19 @@ int urlpol_addr_private(const struct sockaddr *sa);
 /* The refusal of a private, loopback or link-local address (its *why). */
 extern const char urlpol_private_why[];
 
+/* The settings that let the default organisation reach such addresses. */
+enum urlpol_allow {
+	URLPOL_ALLOW_WEBHOOK,		/* PARLEY_WEBHOOK_ALLOW_PRIVATE */
+	URLPOL_ALLOW_KNOWLEDGE,		/* PARLEY_KNOWLEDGE_ALLOW_PRIVATE */
+	URLPOL_ALLOW_ACTIONS,		/* PARLEY_ACTIONS_ALLOW_PRIVATE */
+};
+/*
+ * why, or when it is urlpol_private_why, the same refusal naming the
+ * setting which that allows it ("(PARLEY_WEBHOOK_ALLOW_PRIVATE=on allows
+ * it, in the default organization)"): static text, the admin API's 400.
+ */
+const char *urlpol_private_named(const char *why, enum urlpol_allow which);
+
 /*
  * What a transfer's connections are held to, and what came of it: a
  * private, loopback or link-local address is refused unless

@@ -354,6 +354,28 @@ test_model(void **state)
 	assert_int_equal(urlpol_private_ok("acme", "", 0, ","), 0);
 }
 
+/*
+ * The refusal of a private address names the setting that allows it,
+ * one per kind of URL; any other text is left as it is.
+ */
+static void
+test_private_named(void **state)
+{
+	(void)state;
+	assert_string_equal(urlpol_private_named(REFUSED,
+	    URLPOL_ALLOW_KNOWLEDGE), REFUSED " (PARLEY_KNOWLEDGE_ALLOW_PRIVATE"
+	    "=on allows it, in the default organization)");
+	assert_string_equal(urlpol_private_named(REFUSED,
+	    URLPOL_ALLOW_ACTIONS), REFUSED " (PARLEY_ACTIONS_ALLOW_PRIVATE"
+	    "=on allows it, in the default organization)");
+	assert_string_equal(urlpol_private_named(REFUSED,
+	    URLPOL_ALLOW_WEBHOOK), REFUSED " (PARLEY_WEBHOOK_ALLOW_PRIVATE"
+	    "=on allows it, in the default organization)");
+	assert_string_equal(urlpol_private_named("url: must be http(s)",
+	    URLPOL_ALLOW_ACTIONS), "url: must be http(s)");
+	assert_null(urlpol_private_named(NULL, URLPOL_ALLOW_KNOWLEDGE));
+}
+
 int
 main(void)
 {
@@ -367,6 +389,7 @@ main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_resolve_none),
 		cmocka_unit_test(test_check_literal),
+		cmocka_unit_test(test_private_named),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
