@@ -306,7 +306,7 @@ export async function renderList(main, ctx) {
   const storage = h('p', { class: 'hint', 'data-testid': 'kb-storage', hidden: true });
   let timer = null;
   main.append(h('div', { class: 'page-head' }, pageTitle('Knowledge')),
-    h('p', { class: 'hint' }, 'What the assistant answers from: the default agent searches all of them; an agent of your own, those you give it on the Agents page.'),
+    h('p', { class: 'hint', 'data-testid': 'kb-hint' }, 'What the assistant answers from: the default agent searches all of them; an agent of your own, those you give it on the Agents page.'),
     storage, error, status, h('div', { class: 'table-wrap' }, table), empty, below);
 
   async function load() {

@@ -71,6 +71,8 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
   test('sources added, synced, listed; a question tested', async () => {
     const { page } = owner;
     await openDash(page, stack, '#/knowledge', '[data-testid="source-form"]');
+    // The sources are the default agent's, and those of an agent given them.
+    assert.match(await page.textContent('[data-testid="kb-hint"]'), /the default agent searches all of them; an agent of your own, those you give it/);
     await page.waitForSelector('[data-testid="source-empty"]:not([hidden])');
     assert.equal(await page.getAttribute('[data-testid="nav-knowledge"]', 'aria-current'), 'page');
     // What the knowledge base holds of its quota (PARLEY_KB_QUOTA_MB, 512 MiB).

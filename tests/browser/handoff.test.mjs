@@ -408,6 +408,11 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await openDash(o, stack, '#/agents/default', '[data-testid="default-agent-note"]');
     assert.equal(await o.isDisabled('#f-name'), true);
     assert.equal(await o.locator('[data-testid="save-agent"]').isVisible(), false);
+    // It answers from all of the organisation's sources: no checkboxes to choose.
+    assert.match(await o.textContent('[data-testid="default-agent-note"]'), /Knowledge: all of the organisation's sources\./);
+    await o.waitForSelector('[data-testid="default-agent-sources"]');
+    assert.match(await o.textContent('[data-testid="default-agent-sources"]'), /^All of the organisation's sources/);
+    assert.equal(await o.locator('[data-testid="agent-sources"] input[type="checkbox"]').count(), 0);
 
     // Picked in the widget's form.
     await openDash(o, stack, `#/widgets/${w.widget_id}`, '[data-testid="widget-form"]');
