@@ -112,6 +112,7 @@ static struct {
 	struct loop_io up_io;
 	int up_fd;		/* -1 when not linked */
 	int up_started;		/* ST_REPL_START was answered */
+	long long up_since;	/* the dial's time (the answer's deadline) */
 	long long retry_at;	/* when to dial again; 0 now */
 	int retry_ms;
 	int down_logged;
@@ -1025,6 +1026,15 @@ link_dial(void (*io)(int, uint32_t, void *))
 		R.down_logged = 1;
 		return -1;
 	}
+	/*
+	 * A primary whose host vanished sends no reset, and an idle link
+	 * carries nothing: without this a standby cut off longer than the
+	 * primary's own PEER_DEAD_MS kept a socket the primary had closed,
+	 * never dialled again, and stayed at its old record.
+	 */
+	if (staddr_dead_after(&a, fd, peer_dead_ms()) < 0)
+		log_warn("replication: %s: TCP_USER_TIMEOUT/keepalive",
+		    R.primary);
 	rc = a.kind == STADDR_TLS ?
 	    pchan_init_tls(&R.up, fd, STORAGED_NAME, R.set.tls, a.host) :
 	    pchan_init(&R.up, fd, STORAGED_NAME);
@@ -1074,6 +1084,7 @@ up_open(void)
 		up_close("cannot send ST_REPL_START");
 		return;
 	}
+	R.up_since = proto_mono_ms();
 	log_info("replication: connected to the primary at %s (term %llu, "
 	    "record %llu)", R.primary, (unsigned long long)q.term,
 	    (unsigned long long)q.last_seq);
@@ -1452,6 +1463,10 @@ tick(void *arg)
 		standby_away("no acknowledgement within 2 s");
 	if (R.role == ST_REPL_STANDBY && R.up_fd < 0 && now >= R.retry_at)
 		up_open();
+	/* A primary that takes the link and never answers is dialled again. */
+	else if (R.role == ST_REPL_STANDBY && R.up_fd >= 0 && !R.up_started &&
+	    now - R.up_since > (long long)peer_dead_ms())
+		up_close("no answer to ST_REPL_START in time");
 	if (R.role == ST_REPL_PRIMARY && R.start_wait_until != 0 &&
 	    now >= R.start_wait_until) {
 		R.start_wait_until = 0;

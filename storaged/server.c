@@ -138,11 +138,6 @@
 
 #include <openssl/ssl.h>
 
-/*
- * A TLS client whose host vanished (no reset ever comes) is closed after
- * about this long: unacknowledged data, or keepalive probes unanswered.
- */
-#define PEER_DEAD_MS	10000
 /* After running out of fds, how long the listener rests. */
 #define ACCEPT_PAUSE_MS	1000
 #define REFUSED_TEXT	"not a request this process may send"
@@ -2075,6 +2070,13 @@ tls_clients_max(void)
 	    TLS_CLIENTS_MAX);
 }
 
+unsigned
+peer_dead_ms(void)
+{
+	return (unsigned)SETTINGS_TEST_LOWER("PARLEY_TEST_PEER_DEAD_MS",
+	    PEER_DEAD_MS);
+}
+
 #define PEER_FULL_TEXT	"its address has the most connections open already"
 
 /*
@@ -2181,7 +2183,7 @@ server_accept(struct server *s, int lfd, int tls)
 		}
 		if (fd >= 0) {
 			/* A client host cut off sends no reset: let TCP tell. */
-			if (staddr_tcp_dead_after(fd, PEER_DEAD_MS) < 0)
+			if (staddr_tcp_dead_after(fd, peer_dead_ms()) < 0)
 				log_warn("TLS client: keepalive");
 			peer_ip_of(fd, &ip);
 			if (!server_at_cap(s, fd, &ip))

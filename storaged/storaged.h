@@ -73,6 +73,13 @@
 #define BATCH_MAX		1024
 /* Expired rate windows dropped per loop turn (more go on each hit). */
 #define RATE_SWEEP_TURN		256
+/*
+ * A TLS peer whose host vanished (no reset ever comes) is left after about
+ * this long: unacknowledged data, or keepalive probes unanswered
+ * (staddr_tcp_dead_after). Both ends of a storaged link set it: the TLS
+ * clients server.c accepts, and a standby's link to its primary (repl.c).
+ */
+#define PEER_DEAD_MS		10000
 /* On SIGTERM, how long clients get to read their last replies. */
 #define DRAIN_MS		2000
 
@@ -84,6 +91,9 @@
 #define SWEEP_IDLE_MS		1000	/* the next look otherwise */
 #define RETENTION_EVERY_US	60000000ull	/* widgets' retention looks */
 #define HOOK_OLD_EVERY_US	60000000ull	/* walks for rotated secrets */
+
+/* PEER_DEAD_MS; the test build's PARLEY_TEST_PEER_DEAD_MS may lower it. */
+unsigned peer_dead_ms(void);
 
 /* listener.c */
 /* Binds path (mode 0600), replacing a stale socket; fatal on failure. */
