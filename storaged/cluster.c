@@ -25,9 +25,10 @@ on_primary(uint64_t term, void *arg)
 		return;
 	if (repl_promote(term, &got, &err) < 0)
 		/* Exiting lets the lease expire: another may take it. */
-		fatalx("lease: cannot become primary in term %llu: %s (a term "
-		    "at or below this data's means etcd's keys were lost: "
-		    "storaged/STORAGE.md, \"When etcd is down\")",
+		fatalx("lease: cannot become primary in term %llu: %s (a "
+		    "campaign's term is above this data's: it moved on after "
+		    "the campaign read it; storaged/STORAGE.md, \"When etcd "
+		    "is down\")",
 		    (unsigned long long)term, err);
 }
 

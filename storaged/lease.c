@@ -479,15 +479,16 @@ became_primary(struct lease *l, int64_t id, uint64_t term, int64_t rev,
 /*
  * One try: a lease, then in one txn, provided nobody is primary and sync
  * and holder are as we read them, the primary key on it, holder, and sync
- * emptied (no standby of ours is in sync yet). The term: the revision we
- * read plus one, above every earlier term (each was at most the revision
- * its own txn made).
+ * emptied (no standby of ours is in sync yet). The term: above the
+ * revision we read, holder's, sync's and our data's
+ * (lease_campaign_term), so above every earlier term.
  */
 static void
 campaign(struct lease *l, const struct seen *s)
 {
 	char value[ETCD_VALUE_MAX];
-	uint64_t term = (uint64_t)s->rev + 1;
+	uint64_t term = lease_campaign_term(s->rev, s->hterm, s->sterm,
+	    atomic_load(&l->data_term));
 	long long t0 = proto_mono_ms();
 	int64_t id, rev;
 	int rc;
@@ -516,6 +517,21 @@ campaign(struct lease *l, const struct seen *s)
 		    "key", l->cluster);
 	/* Lost, or unknown: either way it is not ours (a won txn's key goes). */
 	etcd_revoke(l->etcd, id, REQ_MS);
+}
+
+uint64_t
+lease_campaign_term(int64_t rev, uint64_t hterm, uint64_t sterm,
+    uint64_t term)
+{
+	uint64_t top = rev > 0 ? (uint64_t)rev : 0;
+
+	if (hterm > top)
+		top = hterm;
+	if (sterm > top)
+		top = sterm;
+	if (term > top)
+		top = term;
+	return top + 1;
 }
 
 /* As a follower: read, then follow the primary or campaign. */

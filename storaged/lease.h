@@ -34,7 +34,10 @@ struct lease_conf {
 	unsigned int ttl_s;	/* PARLEY_LEASE_TTL_S, 2 to 60 */
 	/* With https:// endpoints: PARLEY_CLUSTER_CA, _CERT, _KEY. */
 	const char *ca, *cert, *key;
-	/* This storaged's data at start: its term (0: none yet), last record. */
+	/*
+	 * This storaged's data at start: its term (0: none yet), last record
+	 * (lease_set_data after): who may campaign, and a term above it.
+	 */
 	uint64_t data_term, data_seq;
 };
 
@@ -120,5 +123,17 @@ int lease_parse_sync(const char *s, char *addr, size_t addrsz,
 int lease_may_campaign(const char *advertise, uint64_t term, uint64_t seq,
     int has_sync, const char *saddr, uint64_t sterm, uint64_t sseq,
     int has_holder, const char *haddr, uint64_t hterm, const char **why);
+/*
+ * The term a campaign asks for, having read etcd at revision rev with
+ * holder's term hterm and sync's sterm (0: none), its own data in term:
+ * one above every one of them. Above the revision: above every term a
+ * campaign of this etcd gave (each at most the revision its own txn
+ * made, or at most holder's then). Above the data's: etcd's keys lost
+ * (an etcd reset, a new cluster of old data) leave a revision below the
+ * data's term, which repl_promote refuses; the term of a campaign that
+ * wins is still above every earlier one.
+ */
+uint64_t lease_campaign_term(int64_t rev, uint64_t hterm, uint64_t sterm,
+    uint64_t term);
 
 #endif

@@ -25,7 +25,9 @@
 //    a standby back with another data directory while the primary serves
 //    is named in sync only once it caught up again;
 //  - auto without PARLEY_ETCD or PARLEY_ADVERTISE: masterd and storaged
-//    refuse to start, naming what is missing.
+//    refuse to start, naming what is missing;
+//  - etcd's keys lost (a new etcd, its revision 1): the primary restarted
+//    on it is primary at its first campaign, in a term above its data's.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -509,5 +511,25 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     const cb = await b.storage({ as: 'parley-workerd' });
     t.after(() => cb.close());
     await assert.rejects(cb.convOpen('default', 'stale'), (e) => e.code === 8);
+  });
+
+  test('etcd\'s keys lost (a new etcd, its revision below this data\'s term): the storaged with the data is primary at its first campaign, in a later term', { timeout: 60000 }, async (t) => {
+    const a = await startAuto(t, 'reset');
+    const { term: t1 } = await primaryOf(a, 'reset');
+    await a.killStoraged('SIGTERM');
+    // A new etcd: revision 1, no keys. Before, the campaign's term was
+    // the revision plus one (2), at or below this data's: storaged exited
+    // (fatal), and each restart raised the revision by about 2.
+    const fresh = await Etcd.start();
+    t.after(() => fresh.stop());
+    a.opts.env.PARLEY_ETCD = fresh.url;
+    const from = a.logs.storaged.length;
+    await a.startStoraged();
+    const { term: t2 } = await primaryOf(a, 'reset', { from });
+    assert.ok(t2 > t1, `term ${t2} after ${t1}`);
+    const r = await role(a);
+    assert.deepEqual([r.role, r.term], ['primary', t2]);
+    assert.doesNotMatch(a.logs.storaged.slice(from), /cannot become primary/);
+    assert.deepEqual(JSON.parse((await fresh.get('/reset/'))['/reset/holder']), { addr: a.advertise, term: t2 });
   });
 });

@@ -5,7 +5,8 @@
  * base64), bad ones refused, the key value {"addr", "term"}, the sync
  * key's {"addr", "term", "seq"} (or an older storaged's address alone),
  * who may campaign with which data (lease_may_campaign: never a new
- * database, nor one other than the data sync or holder name), and the
+ * database, nor one other than the data sync or holder name), the term
+ * a campaign asks (lease_campaign_term: above the data's too), and the
  * times derived from the TTL (the fence before the TTL, three renewals
  * before the fence).
  */
@@ -202,6 +203,30 @@ test_may_campaign(void **state)
 #undef MAY
 }
 
+/*
+ * A campaign's term is above etcd's revision, holder's and sync's terms
+ * and this data's. Until 2026-12-06 it was the revision plus one: after
+ * etcd's keys were lost (a reset: revision 1), data of term 40 was
+ * refused a term of 2 (repl_promote: at or below the data's), storaged
+ * exited, and each restart's campaign raised the revision by about 2:
+ * some 20 crash-restarts before it could be primary again.
+ */
+static void
+test_campaign_term(void **state)
+{
+	/* The revision alone, as before: a cluster whose terms it gave. */
+	assert_true(lease_campaign_term(9, 7, 7, 7) == 10);
+	assert_true(lease_campaign_term(0, 0, 0, 0) == 1);
+	/* etcd reset: its revision below the data's term. */
+	assert_true(lease_campaign_term(1, 0, 0, 40) == 41);
+	assert_true(lease_campaign_term(3, 0, 0, 40) > 40);
+	/* holder or sync written by hand with a term above the revision. */
+	assert_true(lease_campaign_term(5, 12, 0, 3) == 13);
+	assert_true(lease_campaign_term(5, 0, 30, 30) == 31);
+	/* A revision etcd cannot give: none is below 0. */
+	assert_true(lease_campaign_term(-1, 0, 0, 0) == 1);
+}
+
 /* The fence comes a margin before the TTL; three renewals fit before it. */
 static void
 test_times(void **state)
@@ -232,6 +257,7 @@ main(void)
 		cmocka_unit_test(test_value),
 		cmocka_unit_test(test_sync_value),
 		cmocka_unit_test(test_may_campaign),
+		cmocka_unit_test(test_campaign_term),
 		cmocka_unit_test(test_times),
 	};
 
