@@ -100,6 +100,12 @@ static struct {
 	 */
 	int hold;
 	uint64_t hold_at;
+	/*
+	 * The standby etcd names in sync needs a snapshot: it begins once
+	 * etcd names none (named_none), so that a standby that crashes while
+	 * swapping it in is never named with the data it then has.
+	 */
+	int snap_wait;
 	int away_logged;
 	long long start_wait_until;	/* START_WAIT_MS's end; 0 none */
 	uint64_t catchup_to;	/* in sync once acknowledged this far */
@@ -135,6 +141,8 @@ static struct {
 
 static void publish(void);
 static void standby_gone(const char *why);
+static int snap_start(void);
+static void pump(void);
 static void up_close(const char *why);
 
 /* ---------------------------------------------------------------- backlog */
@@ -370,6 +378,17 @@ named_none(void *arg)
 {
 	if ((uint64_t)(uintptr_t)arg == R.sync_asks)
 		R.named[0] = '\0';
+	if (R.snap_wait && R.named[0] == '\0') {
+		R.snap_wait = 0;
+		if (R.sb != NULL && snap_start() < 0)
+			standby_gone("cannot make a snapshot");
+		else if (R.sb != NULL) {
+			log_info("replication: etcd names no standby in sync: "
+			    "the standby's snapshot begins");
+			pump();
+			publish();
+		}
+	}
 	if (!R.hold)
 		return;
 	R.hold = 0;
@@ -474,7 +493,8 @@ pump(void)
 	const struct rrec *r;
 	int any = 0;
 
-	while (R.sb != NULL && !R.snap.on && R.sent < store_flushed(R.st) &&
+	while (R.sb != NULL && !R.snap.on && !R.snap_wait &&
+	    R.sent < store_flushed(R.st) &&
 	    R.sbch->wq_bytes < REPL_WQ_MAX) {
 		if ((r = bl_find(R.sent + 1)) == NULL) {
 			standby_gone("its next record left the backlog");
@@ -645,6 +665,7 @@ standby_gone(const char *why)
 		return;
 	log_warnx("replication: the standby's stream ended: %s", why);
 	snap_end();
+	R.snap_wait = 0;
 	R.sb = NULL;
 	R.sbch = NULL;
 	R.waiting_since = 0;
@@ -771,7 +792,9 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	R.sent = slast;
 	R.snap_top = 0;
 	R.waiting_since = 0;
-	if (!resume && snap_start() < 0) {
+	/* Named in sync: etcd names none before its data is replaced. */
+	R.snap_wait = !resume && R.hold && strcmp(R.named, R.sbaddr) == 0;
+	if (!resume && !R.snap_wait && snap_start() < 0) {
 		R.sb = NULL;
 		(void)pchan_send_error(ch, m->hdr.type, m->hdr.id,
 		    PROTO_E_UNAVAILABLE, "cannot make a snapshot");
@@ -782,6 +805,9 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	    R.sbaddr, (unsigned long long)sterm, (unsigned long long)slast,
 	    (unsigned long long)R.sent, resume ? "" : " after a snapshot",
 	    resume ? "" : ": ", resume ? "" : why);
+	if (R.snap_wait)
+		log_info("replication: etcd may name this standby in sync: its "
+		    "snapshot waits until etcd names none");
 	rep.term = term;
 	rep.seq = seq;
 	rep.snapshot = !resume;
@@ -884,6 +910,7 @@ repl_client_gone(void *who)
 	if (who != R.sb)
 		return;
 	snap_end();
+	R.snap_wait = 0;
 	R.sb = NULL;
 	R.sbch = NULL;
 	R.waiting_since = 0;
@@ -909,6 +936,7 @@ primary_begin(void)
 	/* Its campaign emptied etcd's sync key. */
 	R.named[0] = '\0';
 	R.hold = 0;
+	R.snap_wait = 0;
 	R.acked = R.sent = store_seq(R.st);
 	R.catchup_to = store_seq(R.st);
 	sweep_start(R.st);

@@ -23,7 +23,8 @@
 //    too (term, record), and the last primary campaigns with its own;
 //    with block (sync keeps naming a standby that is away) the same, and
 //    a standby back with another data directory while the primary serves
-//    is named in sync only once it caught up again;
+//    gets its snapshot only once etcd names none, and is named in sync
+//    only once it caught up again;
 //  - auto without PARLEY_ETCD or PARLEY_ADVERTISE: masterd and storaged
 //    refuse to start, naming what is missing;
 //  - etcd's keys lost (a new etcd, its revision 1): the primary restarted
@@ -470,6 +471,13 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     await b.startStoraged();
     await logged(a, /etcd may name \S+ in sync, and it needs a snapshot: write replies past record \d+ wait until it names none/, 'a unnames b', { from });
     await logged(a, /lease: rebuilt's standby in sync: none/, 'etcd names none', { from });
+    // Its snapshot only then: b crashing while it swaps it in is never
+    // named with what it then holds.
+    await logged(a, /etcd may name this standby in sync: its snapshot waits until etcd names none/, 'the snapshot waits', { from });
+    await logged(a, /snapshot of \d+ bytes sent/, 'the snapshot sent', { from });
+    const since = a.logs.storaged.slice(from);
+    assert.ok(since.search(/lease: rebuilt's standby in sync: none/) < since.search(/the standby's snapshot begins/), since);
+    assert.ok(since.search(/the standby's snapshot begins/) < since.search(/snapshot of \d+ bytes sent/), since);
     await logged(a, new RegExp(`lease: rebuilt's standby in sync: ${b.advertise} \\(term \\d+, record \\d+\\)`), 'b named again', { from });
 
     // The reviewer's case: b away (named), a lost, b rebuilt empty.
