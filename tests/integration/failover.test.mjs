@@ -304,7 +304,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     const src = await ca.ask(T.ST_KB_SOURCE_CREATE, { id: '', org: '', source_type: 2, name: '', url: '', lang: '',
       question: 'Where is the lighthouse?', answer: 'The lighthouse stands on the northern cape.', max_pages: 0,
       max_depth: 0, sync_hours: 0, sync_status: 0, error: '', pages: 0, chunks: 0, synced_at: 0n, next_sync_at: 0n,
-      sync_id: 0n, created_at: 0n, updated_at: 0n });
+      sync_id: 0n, bytes: 0n, created_at: 0n, updated_at: 0n });
 
     const t0 = Date.now();
     await a.killStoraged('SIGTERM');
