@@ -1631,6 +1631,24 @@ canon_put(struct fetch *f, const struct fetch_doc *doc, const char *to)
 	page_put(f, 0, doc->title, NULL, 0, e, NULL, 0);
 }
 
+/*
+ * doc's links followed; a page whose canonical URL is another page stored
+ * as a copy of it (canon_put) and doc freed: 1; else 0, doc the caller's.
+ */
+static int
+links_and_canon(struct fetch *f, struct fetch_doc *doc)
+{
+	char *to;
+
+	links_follow(f, doc);
+	if (!canon_of(f, doc, &to))
+		return 0;
+	canon_put(f, doc, to);
+	free(to);
+	fetch_doc_free(doc);
+	return 1;
+}
+
 /* A fetched page read, chunked and put (its links followed). */
 static void
 page_read(struct fetch *f)
@@ -1639,7 +1657,6 @@ page_read(struct fetch *f)
 	struct st_kb_piece *pieces = NULL;
 	struct fetch_doc doc;
 	const char *why = NULL;
-	char *to;
 	uint32_t n = 0;
 
 	memset(&doc, 0, sizeof(doc));
@@ -1651,13 +1668,8 @@ page_read(struct fetch *f)
 		page_put(f, 0, "", NULL, 0, why, NULL, 0);
 		return;
 	}
-	links_follow(f, &doc);
-	if (canon_of(f, &doc, &to)) {
-		canon_put(f, &doc, to);
-		free(to);
-		fetch_doc_free(&doc);
+	if (links_and_canon(f, &doc))
 		return;
-	}
 	if (doc.noindex)
 		why = "noindex: the page asks not to be indexed";
 	else if (pieces_of(&doc, (size_t)ST_KB_PAGE_PARTS_MAX * part_size(c),
@@ -1775,7 +1787,7 @@ page_answered(struct fetch *f)
 	uint8_t h[SHA256_DIGEST_LENGTH];
 	struct fetch_doc doc;
 	const char *rwhy;
-	char why[64], *to;
+	char why[64];
 
 	if (f->kind == F_PAGE) {	/* canon_of: read, whatever comes of it */
 		(void)set_add(&f->cr->read, f->url);
@@ -1828,15 +1840,9 @@ page_answered(struct fetch *f)
 		if (wants_links(f) || !old_links(f) ||
 		    doc_type_of(f) == DOC_HTML) {
 			memset(&doc, 0, sizeof(doc));
-			if (read_doc(f, &doc, &rwhy) == 0) {
-				links_follow(f, &doc);
-				if (canon_of(f, &doc, &to)) {
-					canon_put(f, &doc, to);
-					free(to);
-					fetch_doc_free(&doc);
-					return;
-				}
-			}
+			if (read_doc(f, &doc, &rwhy) == 0 &&
+			    links_and_canon(f, &doc))
+				return;
 			fetch_doc_free(&doc);
 		}
 		page_keep(f, f->cut != NULL ? f->cut : "");
