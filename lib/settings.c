@@ -984,6 +984,17 @@ settings_test_hook(const char *name)
 	return errno != 0 || *end != '\0' ? 0 : n;
 }
 
+const char *
+settings_test_text(const char *name)
+{
+	const char *v;
+
+	if (strncmp(name, "PARLEY_TEST_", 12) != 0 ||
+	    (v = getenv(name)) == NULL || *v == '\0')
+		return NULL;
+	return v;
+}
+
 unsigned long
 settings_test_lower(const char *name, unsigned long dflt)
 {

@@ -303,6 +303,8 @@ int settings_withheld(const struct settings *, const char *name);
  * release): its value, a whole number from 1, or 0 when unset or not one.
  */
 unsigned long settings_test_hook(const char *name);
+/* A test build's text hook (as above): its value, or NULL when unset or "". */
+const char *settings_test_text(const char *name);
 /*
  * dflt, or test hook name's value when it is set and lower: a bound a
  * test would wait out or fill, made smaller in the test build alone

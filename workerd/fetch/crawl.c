@@ -589,9 +589,9 @@ asks_conditionally(const struct fetch *f)
 static int
 ca_hook(CURL *e)
 {
-	const char *ca = getenv("PARLEY_TEST_FETCH_CA");
+	const char *ca = settings_test_text("PARLEY_TEST_FETCH_CA");
 
-	if (ca == NULL || *ca == '\0')
+	if (ca == NULL)
 		return 0;
 	return curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK;
 }
