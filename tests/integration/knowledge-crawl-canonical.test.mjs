@@ -10,8 +10,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, waitFor } from './lib/harness.mjs';
+import { Parley } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
+import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
 const S = '/v1/admin/knowledge/sources';
@@ -65,20 +66,9 @@ describe('a page reached by several URLs', () => {
     }
   });
 
-  async function synced(id, since) {
-    let s;
-    await waitFor(async () => {
-      s = (await call('GET', `${S}/${id}`)).json();
-      return s.status !== 'syncing' && s.synced_at > since;
-    }, WAIT, `source ${id} synced`);
-    return s;
-  }
+  const synced = (id, since) => kb.synced(call, id, since, WAIT);
 
-  async function pages(id) {
-    const r = await call('GET', `${S}/${id}/pages?limit=100`);
-    assert.equal(r.status, 200, r.text);
-    return new Map(r.json().pages.map((x) => [x.url.slice(site.url('').length), x]));
-  }
+  const pages = async (id) => new Map((await kb.pageList(call, id, 100)).map((x) => [x.url.slice(site.url('').length), x]));
 
   function check(got) {
     const keys = [...got.keys()].sort();

@@ -17,8 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, waitFor } from './lib/harness.mjs';
+import { Parley } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
+import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
 const S = '/v1/admin/knowledge/sources';
@@ -84,26 +85,11 @@ describe('a start URL that redirects', () => {
     }
   });
 
-  async function synced(id, since) {
-    let s;
-    await waitFor(async () => {
-      s = (await call('GET', `${S}/${id}`)).json();
-      return s.status !== 'syncing' && s.synced_at > since;
-    }, WAIT, `source ${id} synced`);
-    return s;
-  }
+  const synced = (id, since) => kb.synced(call, id, since, WAIT);
 
-  async function pages(id) {
-    const r = await call('GET', `${S}/${id}/pages?limit=100`);
-    assert.equal(r.status, 200, r.text);
-    return new Map(r.json().pages.map((x) => [x.url, x]));
-  }
+  const pages = async (id) => new Map((await kb.pageList(call, id, 100)).map((x) => [x.url, x]));
 
-  async function found(query) {
-    const r = await call('POST', '/v1/admin/knowledge/search', { query, k: 10 });
-    assert.equal(r.status, 200, r.text);
-    return r.json().results;
-  }
+  const found = (query) => kb.found(call, query);
 
   test('http to https: the https site is crawled, its robots.txt honoured', async () => {
     const su = (x) => `https://127.0.0.1:${secure.address().port}${x}`;

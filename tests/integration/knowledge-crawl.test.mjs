@@ -24,6 +24,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, waitFor } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
+import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
 const S = '/v1/admin/knowledge/sources';
@@ -117,20 +118,9 @@ describe('the fetcher crawls a site on loopback', () => {
     }
   });
 
-  async function synced(id, since) {
-    let s;
-    await waitFor(async () => {
-      s = (await call('GET', `${S}/${id}`)).json();
-      return s.status !== 'syncing' && s.synced_at > since;
-    }, WAIT, `source ${id} synced`);
-    return s;
-  }
+  const synced = (id, since) => kb.synced(call, id, since, WAIT);
 
-  async function found(query) {
-    const r = await call('POST', '/v1/admin/knowledge/search', { query, k: 10 });
-    assert.equal(r.status, 200, r.text);
-    return r.json().results;
-  }
+  const found = (query) => kb.found(call, query);
 
   async function pages(id) {
     const all = [];

@@ -12,8 +12,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Parley, waitFor } from './lib/harness.mjs';
+import { Parley } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
+import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
 const S = '/v1/admin/knowledge/sources';
@@ -82,14 +83,7 @@ after(async () => {
   }
 });
 
-async function synced(id, since) {
-  let s;
-  await waitFor(async () => {
-    s = (await call('GET', `${S}/${id}`)).json();
-    return s.status !== 'syncing' && s.synced_at > since;
-  }, WAIT, 'synced');
-  return s;
-}
+const synced = (id, since) => kb.synced(call, id, since, WAIT);
 
 async function pages(id) {
   const r = (await call('GET', `${S}/${id}/pages?limit=50`)).json();
