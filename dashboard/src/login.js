@@ -50,8 +50,14 @@ async function alreadyIn() {
     const res = await fetch('/dashboard/api/session', {
       credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
     });
-    if (res.status === 200) location.replace(target());
+    if (res.status === 200) {
+      location.replace(target());
+      return;
+    }
   } catch { /* stay on the form */ }
+  // Said on the form: from here only a login moves the page on (a test
+  // that adds a session waits for this, or the check could still find it).
+  form.dataset.sessionChecked = 'signed-out';
 }
 
 let busy = false;

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   DASHBOARD_PASSWORD, SUITE_TIMEOUT, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow, startSuite, stopSuite,
+  atLoginPage,
 } from './lib/browser.mjs';
 
 describe('the dashboard\'s Email page in Chromium', { timeout: SUITE_TIMEOUT }, () => {
@@ -69,7 +70,7 @@ describe('the dashboard\'s Email page in Chromium', { timeout: SUITE_TIMEOUT }, 
       const wanted = await boxes();
       await ctx.clearCookies();	// the session gone for this browser
       await page.click('[data-testid="email-save"]');
-      await page.waitForURL(/\/dashboard\/login/);
+      await atLoginPage(page);
       await dashLogin(stack, ctx, session);
       await page.goto(`${stack.parleyOrigin}/dashboard/`);
       await page.waitForSelector(ready);

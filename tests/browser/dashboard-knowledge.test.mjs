@@ -22,6 +22,7 @@ import { chooseSized } from './lib/files.mjs';
 import {
   DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow, startSuite,
   stopSuite, waitFor,
+  atLoginPage,
 } from './lib/browser.mjs';
 
 describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT }, () => {
@@ -261,7 +262,7 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     await page.fill('#f-name', 'Night desk, renamed');
     await ctx.clearCookies();	// the session gone for this browser
     await page.click('[data-testid="save-agent"]');
-    await page.waitForURL(/\/dashboard\/login/);
+    await atLoginPage(page);
     await dashLogin(stack, ctx);
     await page.goto(`${stack.parleyOrigin}/dashboard/`);
     await page.waitForSelector(`#kb-${qa.id}`);

@@ -16,6 +16,7 @@ import {
   DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, openDash, openPage, overflow,
   part, sendByKeyboard, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
   shotsLightDark,
+  atLoginPage,
 } from './lib/browser.mjs';
 
 const NAME = 'Dana Reyes';
@@ -170,7 +171,7 @@ describe('dashboard: the profile page', { timeout: SUITE_TIMEOUT }, () => {
     await page.fill('[data-testid="profile-name"]', typed);
     await ctx.clearCookies();	// the session gone for this browser
     await page.click('[data-testid="profile-name-save"]');
-    await page.waitForURL(/\/dashboard\/login/);
+    await atLoginPage(page);
     await dashLogin(stack, ctx, session);
     await page.goto(`${stack.parleyOrigin}/dashboard/`);
     await page.waitForSelector('[data-testid="profile-name-form"]');

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   DASHBOARD_PASSWORD, SUITE_TIMEOUT, adminApi, dashLogin, openDash, openPage, pollingNow, refuseStream, startSuite, stopSuite,
+  atLoginPage,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
 import { login } from '../integration/lib/dashboard.mjs';
@@ -155,7 +156,7 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
       // the session ends (expiry, or logged out elsewhere): nothing clicked,
       // the event stream's drop checks the session, whose 401 leaves the page
       assert.equal((await mine.request('POST', '/dashboard/api/logout')).status, 204);
-      await page.waitForURL(/\/dashboard\/login/, WAIT);
+      await atLoginPage(page, WAIT);
       await ctx.clearCookies();
       const again = await login(stack.parley);
       await dashLogin(stack, ctx, again);
@@ -185,7 +186,7 @@ describe('the dashboard thread when things go wrong, in Chromium', { timeout: SU
       // Log out clicked: the next person to sign in in this tab starts afresh
       await page.fill('[data-testid="reply-input"]', 'left behind');
       await page.click('#logout');
-      await page.waitForURL(/\/dashboard\/login/, WAIT);
+      await atLoginPage(page, WAIT);
       assert.equal(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('parley.draft.')).length), 0,
         'no draft kept after Log out');
     } finally { await ctx.close(); }

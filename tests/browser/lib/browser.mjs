@@ -461,6 +461,15 @@ export async function dashLogin(stack, ctx, session = null) {
   return s;
 }
 
+// The page sent to the login page, and that page's own check of the session
+// (login.js alreadyIn) answered. A session added before the check had
+// answered would send the page on to the dashboard by itself, interrupting
+// the test's own page.goto (seen in CI).
+export async function atLoginPage(page, opts = {}) {
+  await page.waitForURL(/\/dashboard\/login/, opts);
+  await page.waitForSelector('#login-form[data-session-checked="signed-out"]', opts);
+}
+
 // A page of the dashboard's application, waited for: route like '#/widgets'.
 export async function openDash(page, stack, route = '#/conversations', ready = 'h1') {
   await page.goto(`${stack.parleyOrigin}/dashboard/${route}`);
