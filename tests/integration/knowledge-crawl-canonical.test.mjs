@@ -10,8 +10,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
-import { adminCall, checkerFor } from './lib/openapi.mjs';
 import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
@@ -53,18 +51,9 @@ describe('a page reached by several URLs', () => {
     files.set('/kb/x', { body: page('X', '<p>A xenops page whose canonical is elsewhere.</p>', 'http://other.example/x') });
     files.set('/kb/loop1', { body: page('Loop', '<p>The looping lemur page.</p>', '/kb/loop2') });
     files.set('/kb/loop2', { body: page('Loop', '<p>The looping lemur page.</p>', '/kb/loop1') });
-    p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
-    await p.start();
-    const api = await checkerFor(p);
-    call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
+    ({ p, call } = await kb.kbParley());
   });
-  after(async () => {
-    try {
-      if (p) await p.stop();
-    } finally {
-      if (site) await site.close();
-    }
-  });
+  after(() => kb.stopAll(p, site));
 
   const synced = (id, since) => kb.synced(call, id, since, WAIT);
 

@@ -17,8 +17,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
-import { adminCall, checkerFor } from './lib/openapi.mjs';
 import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
@@ -65,11 +63,7 @@ describe('a start URL that redirects', () => {
     secure = https.createServer({ key: fs.readFileSync(KEY), cert: fs.readFileSync(CERT) }, site(secureFiles, secureHits));
     secure.on('tlsClientError', () => {});
     await new Promise((ok) => secure.listen(0, '127.0.0.1', ok));
-    p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0',
-      PARLEY_TEST_FETCH_CA: CERT } });
-    await p.start();
-    const api = await checkerFor(p);
-    call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
+    ({ p, call } = await kb.kbParley({ PARLEY_TEST_FETCH_CA: CERT }));
   });
   after(async () => {
     try {

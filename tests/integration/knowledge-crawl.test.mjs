@@ -22,8 +22,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, waitFor } from './lib/harness.mjs';
-import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { waitFor } from './lib/harness.mjs';
 import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
@@ -103,20 +102,9 @@ describe('the fetcher crawls a site on loopback', () => {
     files.set('/blog/news', { body: page('News', '<p>Outside the docs: a xylophone.</p>') });
     files.set('/docs/hidden', { body: page('Hidden', '<p>A quokka page that asks not to be indexed.</p>', '<meta name="robots" content="noindex">') });
     files.set('/docs/notes.md', { type: 'text/markdown', body: '# Release notes\n\nThe boil-dry cutoff now trips sooner.\n' });
-    p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' } });
-    await p.start();
-    const api = await checkerFor(p);
-    call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
+    ({ p, call } = await kb.kbParley());
   });
-  // The test's own server closed even when stop() throws (a sanitizer
-  // report): left listening, it kept the file's process alive.
-  after(async () => {
-    try {
-      if (p) await p.stop();
-    } finally {
-      if (site) await site.close();
-    }
-  });
+  after(() => kb.stopAll(p, site));
 
   const synced = (id, since) => kb.synced(call, id, since, WAIT);
 

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, waitFor } from './lib/harness.mjs';
-import { adminCall, checkerFor } from './lib/openapi.mjs';
+import { waitFor } from './lib/harness.mjs';
 import { receiver } from './lib/receiver.mjs';
+import * as kb from './lib/knowledge.mjs';
 
 const S = '/v1/admin/knowledge/sources';
 const QUOTA = 1 << 20;
@@ -58,21 +58,9 @@ describe('the knowledge base quota', () => {
       res.writeHead(200, { 'content-type': req.url === '/robots.txt' ? 'text/plain' : 'text/html; charset=utf-8' });
       res.end(body);
     });
-    p = new Parley({
-      workers: 1, mock: true,
-      env: { PARLEY_KB_QUOTA_MB: '1', PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0' },
-    });
-    await p.start();
-    const api = await checkerFor(p);
-    call = (method, pathname, body, opts) => adminCall(p, api, method, pathname, body, opts);
+    ({ p, call } = await kb.kbParley({ PARLEY_KB_QUOTA_MB: '1' }));
   });
-  after(async () => {
-    try {
-      if (p) await p.stop();
-    } finally {
-      if (site) await site.close();
-    }
-  });
+  after(() => kb.stopAll(p, site));
 
   async function storage(headers = {}) {
     const r = await call('GET', S, undefined, { headers });

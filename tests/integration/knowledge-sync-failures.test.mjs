@@ -12,8 +12,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
-import { adminCall, checkerFor } from './lib/openapi.mjs';
 import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
@@ -68,20 +66,10 @@ before(async () => {
     '/big/': ['text/html; charset=utf-8', page('Big', '<p>The narwhal chapter opens the book.</p><p>' +
       'Plain filler words fill these pages — ünïcödé too. '.repeat(30000) + '</p><p>The quokka chapter closes it.</p>'), '"big1"'],
   };
-  p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0',
-    PARLEY_FETCH_PAGE_MB: '1' } });
-  await p.start();
-  const api = await checkerFor(p);
-  call = (m, path, body) => adminCall(p, api, m, path, body);
+  ({ p, call } = await kb.kbParley({ PARLEY_FETCH_PAGE_MB: '1' }));
 });
 
-after(async () => {
-  try {
-    if (p) await p.stop();
-  } finally {
-    if (site) await site.close();
-  }
-});
+after(() => kb.stopAll(p, site));
 
 const synced = (id, since) => kb.synced(call, id, since, WAIT);
 

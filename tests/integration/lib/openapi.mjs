@@ -151,7 +151,7 @@ export async function checkerFor(p) {
 // call(method, path, body): adminCall on p, checked against p's document.
 export async function adminCaller(p) {
   const api = await checkerFor(p);
-  return (method, path, body) => adminCall(p, api, method, path, body);
+  return (method, path, body, opts) => adminCall(p, api, method, path, body, opts);
 }
 
 // method path on p with the install key (and headers); a body that is not
