@@ -23,7 +23,9 @@
 #include "record.h"
 #include "stmsgs.h"
 #include "store.h"
+#include "storaged.h"
 #include "storemsg.h"
+#include "wsess.h"
 
 #define T0	1700000000000ull
 
@@ -107,6 +109,20 @@ fix_setup(void **state, const char *tmpl, int rl)
 	*state = rl ? fix_new_rl(tmpl) : fix_new(tmpl);
 	log_set_level(LOG_LEVEL_WARN);
 	return 0;
+}
+
+/* The sweeper's steps (2 items, 1 s of budget each) until none is left,
+ * at most 50. */
+static inline void
+fix_sweep_all(struct fix *f)
+{
+	struct store_sweep o;
+	int steps = 0;
+
+	do
+		assert_int_equal(sweep_step(f->st, 2, 1000000, &o), 0);
+	while (o.more && ++steps < 50);
+	assert_false(o.more);
 }
 
 /* Closes and opens the store again on the same directory, its map mb MiB. */

@@ -28,6 +28,7 @@
 #include "wsess.h"
 #include "test_fixture.h"
 #include "test_who.h"
+#include "test_kb.h"
 
 #define URL_A	"https://shop.example/a"
 #define URL_B	"https://shop.example/b"
@@ -65,40 +66,6 @@ text_of(unsigned seed, unsigned words)
 			    (x >> 8) % 3000 * ((x >> 20) % 4 + 1) / 4);
 	}
 	return t;
-}
-
-/* ST_KB_DUE for one job (lease 60 s) into *job: 1, or 0 none. */
-static int
-due_one(struct fix *f, struct st_kbsource *job)
-{
-	struct st_kb_due_req q = { 1, 60000, NULL, 0 };
-	struct st_kb_jobs l;
-	int n;
-
-	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &q, &l, NULL),
-	    0);
-	n = (int)l.n;
-	if (n == 1) {
-		*job = l.jobs[0].s;
-		memset(&l.jobs[0].s, 0, sizeof(l.jobs[0].s));
-	}
-	st_rep_free(PROTO_ST_KB_DUE, &l);
-	return n;
-}
-
-/* A crawl source of who's (*s) and its first sync's job (*job). */
-static void
-crawl_new(struct fix *f, const struct st_who *who, struct st_kbsource *s,
-    struct st_kbsource *job)
-{
-	struct st_kbsource in;
-
-	memset(&in, 0, sizeof(in));
-	in.source_type = ST_KB_CRAWL;
-	in.url = "https://shop.example/";
-	assert_int_equal(request_who(f, who, PROTO_ST_KB_SOURCE_CREATE, &in,
-	    s, NULL), 0);
-	assert_int_equal(due_one(f, job), 1);
 }
 
 /*
@@ -191,18 +158,6 @@ bytes_of(struct fix *f, const char *id)
 	return b;
 }
 
-static void
-sweep_all(struct fix *f)
-{
-	struct store_sweep o;
-	int steps = 0;
-
-	do
-		assert_int_equal(sweep_step(f->st, 2, 1000000, &o), 0);
-	while (o.more && ++steps < 50);
-	assert_false(o.more);
-}
-
 /* The hits of query for who (k 10): how many. */
 static uint32_t
 found(struct fix *f, const struct st_who *who, const char *query)
@@ -234,7 +189,7 @@ test_count_follows_pages(void **state)
 	struct st_kbsource s, job, job2;
 	uint64_t a, ab, a2, quota = 1;
 
-	crawl_new(f, &OWNER_A, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	assert_int_equal(used_of(f, &OWNER_A, &quota), 0);
 	assert_int_equal(quota, 0);	/* none set */
 	assert_int_equal(put(f, &job, URL_A, 1, 2, 200, 0, NULL, NULL), 0);
@@ -257,7 +212,7 @@ test_count_follows_pages(void **state)
 	/* A sync that sees A alone: B's bytes go with B. */
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SYNC,
 	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
-	assert_int_equal(due_one(f, &job2), 1);
+	assert_int_equal(kb_due_one(f, &job2), 1);
 	assert_int_equal(put(f, &job2, URL_A, 0, 0, 0, 1, NULL, NULL), 0);
 	done(f, &job2);
 	assert_true(used_of(f, &OWNER_A, NULL) < a2);
@@ -267,7 +222,7 @@ test_count_follows_pages(void **state)
 	    &(struct st_id_req){ s.id }, NULL, NULL), 0);
 	assert_int_equal(used_of(f, &OWNER_A, NULL), 0);
 	assert_int_equal(db_entries(f, "kb_usage"), 0);
-	sweep_all(f);
+	fix_sweep_all(f);
 	assert_int_equal(db_entries(f, "kb_chunks"), 0);
 	st_kbsource_free(&s);
 	st_kbsource_free(&job);
@@ -291,7 +246,7 @@ test_vectors_count(void **state)
 	v.dim = 8;
 	v.data.p = (const uint8_t *)rows;
 	v.data.len = sizeof(rows);
-	crawl_new(f, &OWNER_A, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	assert_int_equal(put(f, &job, URL_A, 1, 2, 40, 0, NULL, NULL), 0);
 	plain = used_of(f, &OWNER_A, NULL);
 	assert_int_equal(put(f, &job, URL_A, 1, 2, 40, 0, &v, NULL), 0);
@@ -309,7 +264,7 @@ test_count_reopen(void **state)
 	struct st_kbsource s, job;
 	uint64_t u;
 
-	crawl_new(f, &OWNER_A, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	assert_int_equal(put(f, &job, URL_A, 1, 3, 120, 0, NULL, NULL), 0);
 	u = used_of(f, &OWNER_A, NULL);
 	assert_true(u > 0);
@@ -348,7 +303,7 @@ test_quota_refuses(void **state)
 	int rc;
 
 	memset(&in, 0, sizeof(in));
-	crawl_new(f, &OWNER_A, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	assert_int_equal(put(f, &job, URL_A, 1, 2, 300, 0, NULL, NULL), 0);
 	u = used_of(f, &OWNER_A, NULL);
 	/* Room for a little more, not for B's page. */
@@ -363,7 +318,7 @@ test_quota_refuses(void **state)
 	assert_int_equal(used_of(f, &OWNER_A, NULL), u);
 
 	/* Another organisation, its own count: stored. */
-	crawl_new(f, &b, &sb, &jobb);
+	kb_crawl_new(f, &b, "https://shop.example/", 0, &sb, &jobb);
 	assert_int_equal(put(f, &jobb, URL_A, 7, 1, 100, 0, NULL, NULL), 0);
 	assert_int_equal(found(f, &b, "w7x3"), 1);
 
@@ -516,7 +471,7 @@ test_count_near_lmdb(void **state)
 	v.dim = 256;
 	v.data.p = (const uint8_t *)rows;
 	v.data.len = sizeof(rows);
-	crawl_new(f, &OWNER_A, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	for (i = 0; i < 60; i++) {
 		snprintf(url, sizeof(url), "https://shop.example/%d", i);
 		assert_int_equal(put(f, &job, url, (unsigned)i * 4, 4, 250, 0,

@@ -30,6 +30,7 @@
 #include "wsess.h"
 #include "test_fixture.h"
 #include "test_who.h"
+#include "test_kb.h"
 
 static struct st_who OWNER_A;
 
@@ -231,26 +232,13 @@ test_orgs_apart(void **state)
 	st_kbsource_free(&sb);
 }
 
-/* Sweep steps until none is left (at most 50). */
-static void
-sweep_all(struct fix *f)
-{
-	struct store_sweep o;
-	int steps = 0;
-
-	do
-		assert_int_equal(sweep_step(f->st, 2, 1000000, &o), 0);
-	while (o.more && ++steps < 50);
-	assert_false(o.more);
-}
-
 /* OWNER_A's source id deleted, and the sweep run to its end. */
 static void
 deleted_swept(struct fix *f, const char *id)
 {
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_DELETE,
 	    &(struct st_id_req){ id }, NULL, NULL), 0);
-	sweep_all(f);
+	fix_sweep_all(f);
 }
 
 static void
@@ -279,7 +267,7 @@ test_delete_sweeps(void **state)
 		assert_string_not_equal(h.hits[i].source_id, s.id);
 	hits_free(&h);
 	assert_int_equal(db_entries(f, "kb_gone"), 1);
-	sweep_all(f);
+	fix_sweep_all(f);
 	assert_int_equal(db_entries(f, "kb_gone"), 0);
 	assert_int_equal(db_entries(f, "kb_chunks"), 5);
 	assert_int_equal(db_entries(f, "kb_source"), 5);
@@ -304,7 +292,7 @@ test_org_sweep(void **state)
 	st_kbsource_free(&s);
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_ORG_DELETE,
 	    &(struct st_id_req){ b.org }, NULL, NULL), 0);
-	sweep_all(f);
+	fix_sweep_all(f);
 	/* The default organisation's alone is left, in every database. */
 	assert_int_equal(db_entries(f, "kb_sources"), 1);
 	assert_int_equal(db_entries(f, "kb_source_order"), 1);
@@ -312,25 +300,6 @@ test_org_sweep(void **state)
 	assert_int_equal(db_entries(f, "kb_source"), 1);
 	assert_int_equal(db_entries(f, "kb_stats"), 1);
 	assert_int_equal(db_entries(f, "kb_gone"), 0);
-}
-
-/* ST_KB_DUE for one job (lease 60 s): 1 taken into *job, 0 none. */
-static int
-due_one(struct fix *f, struct st_kbsource *job)
-{
-	struct st_kb_due_req q = { 1, 60000, NULL, 0 };
-	struct st_kb_jobs l;
-	int n;
-
-	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &q, &l, NULL),
-	    0);
-	n = (int)l.n;
-	if (n == 1) {
-		*job = l.jobs[0].s;
-		memset(&l.jobs[0].s, 0, sizeof(l.jobs[0].s));
-	}
-	st_rep_free(PROTO_ST_KB_DUE, &l);
-	return n;
 }
 
 /*
@@ -369,31 +338,12 @@ test_due_busy(void **state)
 	    0);
 	assert_int_equal(l.n, 0);
 	st_rep_free(PROTO_ST_KB_DUE, &l);
-	assert_int_equal(due_one(f, &job), 1);
+	assert_int_equal(kb_due_one(f, &job), 1);
 	assert_string_equal(job.org, ST_ORG_DEFAULT);
 	st_kbsource_free(&job);
 	st_kbsource_free(&a1);
 	st_kbsource_free(&a2);
 	st_kbsource_free(&sb);
-}
-
-/*
- * A crawl source of url made by OWNER_A (sync_hours its schedule, 0 none)
- * into *s, and the job of its first sync, due at once, into *job.
- */
-static void
-crawl_new(struct fix *f, const char *url, uint32_t sync_hours,
-    struct st_kbsource *s, struct st_kbsource *job)
-{
-	struct st_kbsource in;
-
-	memset(&in, 0, sizeof(in));
-	in.source_type = ST_KB_CRAWL;
-	in.url = (char *)url;
-	in.sync_hours = sync_hours;
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
-	    &in, s, NULL), 0);
-	assert_int_equal(due_one(f, job), 1);
 }
 
 /* The page url of source s in sync sync_id: n pieces, or kept. */
@@ -475,11 +425,11 @@ test_crawl_sync(void **state)
 	struct st_kb_hits h;
 	uint8_t more = 1;
 
-	crawl_new(f, "https://shop.example/", 0, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	assert_string_equal(job.id, s.id);
 	assert_true(job.sync_id > 0);
 	/* Leased: not due again meanwhile. */
-	assert_int_equal(due_one(f, &job2), 0);
+	assert_int_equal(kb_due_one(f, &job2), 0);
 	assert_int_equal(page_put(f, &job, job.sync_id, "https://shop.example/k",
 	    a, 2, 0, &rep), 0);
 	assert_int_equal(page_put(f, &job, job.sync_id, "https://shop.example/t",
@@ -497,14 +447,14 @@ test_crawl_sync(void **state)
 	assert_int_equal(h.n, 1);
 	assert_string_equal(h.hits[0].url, "https://shop.example/t");
 	hits_free(&h);
-	assert_int_equal(due_one(f, &job2), 0);
+	assert_int_equal(kb_due_one(f, &job2), 0);
 
 	/* Synced again on demand: one page kept, the other gone. */
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SYNC,
 	    &(struct st_id_req){ s.id }, &got, NULL), 0);
 	assert_int_equal(got.sync_status, ST_KB_SYNCING);
 	st_kbsource_free(&got);
-	assert_int_equal(due_one(f, &job2), 1);
+	assert_int_equal(kb_due_one(f, &job2), 1);
 	assert_true(job2.sync_id > job.sync_id);
 	memset(&g, 0, sizeof(g));
 	strlcpy(g.source_id, s.id, sizeof(g.source_id));
@@ -558,7 +508,7 @@ test_sync_again(void **state)
 	struct st_kb_page_put_rep rep;
 	uint8_t more = 1;
 
-	crawl_new(f, "https://shop.example/", 0, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	assert_int_equal(page_put(f, &job, job.sync_id,
 	    "https://shop.example/k", a, 1, 0, &rep), 0);
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SYNC,
@@ -569,7 +519,7 @@ test_sync_again(void **state)
 	    "https://shop.example/t", a, 1, 0, &rep), PROTO_E_NOT_FOUND);
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more),
 	    PROTO_E_NOT_FOUND);
-	assert_int_equal(due_one(f, &job2), 1);
+	assert_int_equal(kb_due_one(f, &job2), 1);
 	assert_true(job2.sync_id > job.sync_id);
 	assert_int_equal(page_put(f, &job2, job2.sync_id,
 	    "https://shop.example/t", a, 1, 0, &rep), 0);
@@ -597,7 +547,7 @@ test_sync_partial(void **state)
 	struct st_kb_page_put_rep rep;
 	uint8_t more = 1;
 
-	crawl_new(f, "https://shop.example/", 0, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	assert_int_equal(page_put(f, &job, job.sync_id,
 	    "https://shop.example/k", a, 1, 0, &rep), 0);
 	assert_int_equal(page_put(f, &job, job.sync_id,
@@ -606,7 +556,7 @@ test_sync_partial(void **state)
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SYNC,
 	    &(struct st_id_req){ s.id }, &got, NULL), 0);
 	st_kbsource_free(&got);
-	assert_int_equal(due_one(f, &job2), 1);
+	assert_int_equal(kb_due_one(f, &job2), 1);
 	/* /t unseen, kept; the source ready with why. */
 	assert_int_equal(page_put(f, &job2, job2.sync_id,
 	    "https://shop.example/k", NULL, 0, 1, &rep), 0);
@@ -639,7 +589,7 @@ test_pages_listed(void **state)
 	int i, seen = 0, calls = 0;
 	uint8_t more;
 
-	crawl_new(f, "https://docs.example/", 0, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://docs.example/", 0, &s, &job);
 	for (i = 0; i < 5; i++) {
 		snprintf(url, sizeof(url), "https://docs.example/%d", i);
 		assert_int_equal(page_put(f, &job, job.sync_id, url, t, 1, 0,
@@ -684,7 +634,7 @@ test_file(void **state)
 	    &in, &s, NULL), 0);
 	/* Not due before its file. */
 	assert_int_equal(s.next_sync_at, 0);
-	assert_int_equal(due_one(f, &job), 0);
+	assert_int_equal(kb_due_one(f, &job), 0);
 	memset(&q, 0, sizeof(q));
 	q.id = s.id;
 	strlcpy(q.content_type, "image/png", sizeof(q.content_type));
@@ -699,7 +649,7 @@ test_file(void **state)
 	assert_int_equal(put.source.sync_status, ST_KB_SYNCING);
 	assert_int_equal(put.stored, 1);
 	st_kbsource_free(&put.source);
-	assert_int_equal(due_one(f, &job), 1);
+	assert_int_equal(kb_due_one(f, &job), 1);
 	memset(&g, 0, sizeof(g));
 	strlcpy(g.source_id, s.id, sizeof(g.source_id));
 	g.sync_id = job.sync_id;
@@ -780,7 +730,7 @@ test_page_links(void **state)
 	struct fix *f = *state;
 	struct st_kbsource s, job;
 
-	crawl_new(f, "https://shop.example/", 0, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	links_put(f, &job, 0, NULL);
 	links_are(f, &s, "-");
 	links_put(f, &job, 0, "kettles\ntoasters\n");
@@ -850,7 +800,7 @@ test_file_pieces(void **state)
 	assert_int_equal(put.total, TOTAL);
 	assert_int_equal(put.source.next_sync_at, 0);
 	st_kbsource_free(&put.source);
-	assert_int_equal(due_one(f, &job), 0);
+	assert_int_equal(kb_due_one(f, &job), 0);
 	/* Bad pieces: past the total, too small before the last. */
 	assert_int_equal(piece(f, s.id, file, A, TOTAL - A + 1, TOTAL, &put),
 	    PROTO_E_INVALID);
@@ -877,7 +827,7 @@ test_file_pieces(void **state)
 	assert_int_equal(put.source.sync_status, ST_KB_SYNCING);
 	st_kbsource_free(&put.source);
 	assert_int_equal(db_entries(f, "kb_files"), 1);
-	assert_int_equal(due_one(f, &job), 1);
+	assert_int_equal(kb_due_one(f, &job), 1);
 	memset(&g, 0, sizeof(g));
 	strlcpy(g.source_id, s.id, sizeof(g.source_id));
 	g.sync_id = job.sync_id;
@@ -910,7 +860,7 @@ test_scheduled_sync(void **state)
 	struct st_kbsource s, job, got;
 	uint8_t more;
 
-	crawl_new(f, "https://news.example/", 2, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://news.example/", 2, &s, &job);
 	fake_now += 1000;
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_GET,
@@ -919,9 +869,9 @@ test_scheduled_sync(void **state)
 	st_kbsource_free(&got);
 	st_kbsource_free(&job);
 	fake_now += 2 * 3600000ull - 1;
-	assert_int_equal(due_one(f, &job), 0);
+	assert_int_equal(kb_due_one(f, &job), 0);
 	fake_now += 1;
-	assert_int_equal(due_one(f, &job), 1);
+	assert_int_equal(kb_due_one(f, &job), 1);
 	assert_string_equal(job.id, s.id);
 	st_kbsource_free(&job);
 	st_kbsource_free(&s);
@@ -960,7 +910,7 @@ test_sync_hours_reschedules(void **state)
 	uint64_t synced;
 	uint8_t more;
 
-	crawl_new(f, "https://news.example/", 0, &s, &job);
+	kb_crawl_new(f, &OWNER_A, "https://news.example/", 0, &s, &job);
 	fake_now += 1000;
 	synced = fake_now;
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
@@ -969,9 +919,9 @@ test_sync_hours_reschedules(void **state)
 	assert_int_equal(hours_set(f, &s, 1), synced + 3600000ull);
 	assert_int_equal(hours_set(f, &s, 0), 0);
 	fake_now += 3600000ull;
-	assert_int_equal(due_one(f, &job), 0);
+	assert_int_equal(kb_due_one(f, &job), 0);
 	assert_int_equal(hours_set(f, &s, 1), synced + 3600000ull);
-	assert_int_equal(due_one(f, &job), 1);
+	assert_int_equal(kb_due_one(f, &job), 1);
 	assert_string_equal(job.id, s.id);
 	st_kbsource_free(&job);
 	st_kbsource_free(&s);
@@ -990,7 +940,7 @@ crawl_page_synced(struct fix *f, const char *url, const char *text,
 	struct st_kbsource job;
 	uint8_t more;
 
-	crawl_new(f, "https://shop.example/", 0, crawl, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, crawl, &job);
 	assert_int_equal(page_put(f, &job, job.sync_id, url, t, 1, 0, &rep),
 	    0);
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
@@ -1297,7 +1247,7 @@ test_agent_spaces(void **state)
 	struct st_str rs[1];
 	uint8_t more;
 
-	crawl_new(f, "https://shop.example/", 0, &src, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &src, &job);
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
 	agent_embedding(f, &src, "https://models.example/v1", "sk-own", &made);
 	st_kb_space_id("https://models.example/v1", "emb-b", space);
@@ -1434,7 +1384,7 @@ test_page_spaces(void **state)
 	struct st_kbsource src, job;
 
 	st_kb_space_id("https://models.example/v1", "emb-b", space);
-	crawl_new(f, "https://shop.example/", 0, &src, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &src, &job);
 	/* Both parts with the install's vectors, the second not the space's. */
 	part_put(f, &job, A, 2, 1, space);
 	part_put(f, &job, A2, 0, 1, NULL);
@@ -1473,13 +1423,13 @@ test_space_while_syncing(void **state)
 	struct st_agent made;
 	uint8_t more;
 
-	crawl_new(f, "https://shop.example/", 0, &src, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &src, &job);
 	agent_embedding(f, &src, NULL, NULL, &made);
-	assert_int_equal(due_one(f, &got), 0);	/* the sync goes on */
+	assert_int_equal(kb_due_one(f, &got), 0);	/* the sync goes on */
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
 	due_spaced(f, &src, NULL, &job);
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
-	assert_int_equal(due_one(f, &got), 0);
+	assert_int_equal(kb_due_one(f, &got), 0);
 	st_agent_free(&made);
 	st_kbsource_free(&src);
 	st_kbsource_free(&job);
@@ -1514,7 +1464,7 @@ test_hybrid_retrieve(void **state)
 	struct st_kb_hits h;
 	uint8_t more;
 
-	crawl_new(f, "https://shop.example/", 0, &src, &job);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &src, &job);
 	assert_int_equal(page_put_vecs(f, &job, job.sync_id,
 	    "https://shop.example/faq", t, 3, 0, &v, &rep), 0);
 	assert_int_equal(vec_count(f, "default"), 3);
@@ -1638,12 +1588,12 @@ small_source_new(struct fix *f, uint32_t n, uint32_t nv,
 	uint8_t more;
 
 	assert_true(n <= 20500);
-	crawl_new(f, "https://old.example/", 0, &a, &job);
+	kb_crawl_new(f, &OWNER_A, "https://old.example/", 0, &a, &job);
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);
 	st_kbsource_free(&job);
 	chunks_put(f, &a, "Returns are free within thirty days.", ids, n,
 	    NEAR, nv);
-	crawl_new(f, "https://new.example/", 0, b, &job);
+	kb_crawl_new(f, &OWNER_A, "https://new.example/", 0, b, &job);
 	assert_int_equal(page_put_vecs(f, &job, job.sync_id,
 	    "https://new.example/returns", t, 2, 0, &v, &rep), 0);
 	assert_int_equal(sync_done(f, &job, job.sync_id, 1, &more), 0);

@@ -1,0 +1,45 @@
+/*
+ * storaged's knowledge-base unit tests' shared steps (test_kbsource,
+ * test_kbquota): a crawl source made and its first sync's job taken, as
+ * the fetcher takes it. Include after test_fixture.h and test_who.h.
+ */
+#ifndef PARLEY_TEST_KB_H
+#define PARLEY_TEST_KB_H
+
+/* ST_KB_DUE for one job (lease 60 s): 1 taken into *job, 0 none. */
+static inline int
+kb_due_one(struct fix *f, struct st_kbsource *job)
+{
+	struct st_kb_due_req q = { 1, 60000, NULL, 0 };
+	struct st_kb_jobs l;
+	int n;
+
+	assert_int_equal(request_who(f, NULL, PROTO_ST_KB_DUE, &q, &l, NULL),
+	    0);
+	n = (int)l.n;
+	if (n == 1) {
+		*job = l.jobs[0].s;
+		memset(&l.jobs[0].s, 0, sizeof(l.jobs[0].s));
+	}
+	st_rep_free(PROTO_ST_KB_DUE, &l);
+	return n;
+}
+
+/* A crawl source of url made by who (*s; sync every sync_hours, 0 never
+ * again) and its first sync's job taken (*job). */
+static inline void
+kb_crawl_new(struct fix *f, const struct st_who *who, const char *url,
+    uint32_t sync_hours, struct st_kbsource *s, struct st_kbsource *job)
+{
+	struct st_kbsource in;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.url = (char *)url;
+	in.sync_hours = sync_hours;
+	assert_int_equal(request_who(f, who, PROTO_ST_KB_SOURCE_CREATE, &in,
+	    s, NULL), 0);
+	assert_int_equal(kb_due_one(f, job), 1);
+}
+
+#endif
