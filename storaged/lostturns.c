@@ -185,6 +185,22 @@ lost_take(struct turnset *s, long long due)
 }
 
 int
+lost_leave(struct turnset *s, const char *conv, long long due)
+{
+	struct turn_node *n = conv_first(&s->tree, conv);
+
+	if (n == NULL)
+		return 0;
+	RB_REMOVE(turn_tree, &s->tree, n);
+	s->n--;
+	if (lost_keep(n, due) < 0) {
+		free(n);
+		return -1;
+	}
+	return 1;
+}
+
+int
 lost_claim(struct turnset *to, const char *conv, const char *msg)
 {
 	struct turn_node *n;

@@ -67,6 +67,14 @@ size_t lost_add(const struct turn_ent *v, size_t n, long long due);
 /* A connection closed with turns open: they are lost; empties s. */
 size_t lost_take(struct turnset *s, long long due);
 /*
+ * conv's turn open in s, whose reply its worker failed to store (the
+ * worker ends its turn there and stays connected): lost as a closed
+ * connection's are, to end at due (as interrupted). 1 left, 0 none open
+ * in s, -1 not kept (TURNS_LOST_MAX: it holds its conversation
+ * STORE_TURN_HOLD_MS at most, store.h).
+ */
+int lost_leave(struct turnset *s, const char *conv, long long due);
+/*
  * A worker still has conv's turn for msg: noted on to, and no longer
  * among the lost (however many times it was left). 1 when it was.
  */

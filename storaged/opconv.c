@@ -165,10 +165,13 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	memcpy(m.role, q->role, strnlen(q->role, sizeof(m.role) - 1));
 	memcpy(m.status, q->status, strnlen(q->status, sizeof(m.status) - 1));
 	msg_store(b, type, &m, NULL, q, NULL, r);
-	/* A worker's reply (or its failure) ends the turn it had open. */
-	if (r->err == 0 && strcmp(m.role, "user") != 0) {
+	/*
+	 * A worker's reply (or its failure) ends the turn it had open; one
+	 * refused ends it too (r->err: server.c leaves it lost, to be ended
+	 * as interrupted). m.conv_id: a zeroed buffer of the same size.
+	 */
+	if (strcmp(m.role, "user") != 0) {
 		r->turn = DTURN_ENDED;
-		/* Stored, so an id (conv_id_parse): its whole buffer. */
 		memcpy(r->turn_conv, m.conv_id, sizeof(r->turn_conv));
 	}
 }

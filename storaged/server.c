@@ -828,12 +828,38 @@ server_turns_left(struct server *s, struct client *c)
 	lost_arm(s);
 }
 
-/* What a worker's request did to its open turns (dreply's turn). */
+/*
+ * What a worker's request did to its open turns (dreply's turn). A reply
+ * not stored (refused, or its batch failed) leaves its turn lost, as a
+ * closed connection's turns are: its worker has ended the turn with an
+ * error and answers it no more, and, kept open on a live connection, it
+ * held its conversation STORE_TURN_HOLD_MS (15 minutes).
+ */
 static void
-client_turn_note(struct client *c, const struct dreply *r)
+client_turn_note(struct server *s, struct client *c, const struct dreply *r)
 {
-	if (r->turn == 0 || r->err != 0 || c->peer != PROTO_PEER_WORKERD)
+	int left;
+
+	if (r->turn == 0 || c->peer != PROTO_PEER_WORKERD)
 		return;
+	if (r->err != 0) {
+		if (r->turn != DTURN_ENDED)
+			return;
+		left = lost_leave(&c->turns, r->turn_conv,
+		    proto_mono_ms() + TURN_LOST_MS);
+		if (left > 0) {
+			log_info("client %llu (%s): the reply in %s not stored: "
+			    "its turn ends as interrupted in %d ms",
+			    c->serial, client_name(c), r->turn_conv,
+			    TURN_LOST_MS);
+			lost_arm(s);
+		} else if (left < 0)
+			log_warnx("client %llu (%s): the reply in %s not stored "
+			    "and its turn not kept (%d lost at most)",
+			    c->serial, client_name(c), r->turn_conv,
+			    TURNS_LOST_MAX);
+		return;
+	}
 	if (turnset_note(&c->turns, r->turn == DTURN_BEGUN,
 	    r->turn_conv, r->turn_msg) < 0)
 		log_warnx("client %llu (%s): a model turn not kept (%d open "
@@ -1834,7 +1860,7 @@ server_batch(struct server *s)
 			dreply_batch_failed(&sl->rep, &b);
 		/* (c NULL: storaged's own request, no one to answer) */
 		if (sl->c != NULL) {
-			client_turn_note(sl->c, &sl->rep);
+			client_turn_note(s, sl->c, &sl->rep);
 			if (!sl->c->dead)
 				client_reply(s, sl->c, sl);
 		}

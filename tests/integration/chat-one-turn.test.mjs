@@ -21,6 +21,7 @@ import { assertJsonError } from './lib/checks.mjs';
 import { assertGoodStream, chat, mockReply, sid, stored, stream, streamTurn, waitStored } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 import { checkerFor } from './lib/openapi.mjs';
+import { T, chatBegin, rep } from './lib/storage.mjs';
 
 // How long a stalled model keeps its turn open before it fails: every
 // refused message of the first describe must reach storaged within it,
@@ -204,6 +205,36 @@ describe('one turn at a time: a turn that cannot end as usual holds the conversa
       ['user', 'complete', '[[mock:chunks=40,delay=250]] a long story'],
       ['user', 'complete', 'after the crash'], ['assistant', 'complete', mockReply('after the crash')],
     ], 'answered before storaged ended the lost turn, which then added nothing');
+  });
+
+  // A worker whose reply storaged refused, its connection kept: the
+  // worker ended its turn with an error and answers it no more, and the
+  // turn held the conversation 15 minutes (STORE_TURN_HOLD_MS). Now the
+  // refusal leaves it lost, as a closed connection's: ended as
+  // interrupted 3 s on, the session free. The test speaks for the worker
+  // on storaged's socket (as shared-flush.test.mjs does) to have a reply
+  // refused while the connection lives.
+  test('a reply its worker failed to store: the turn ends as interrupted, the session is not held', { timeout: 30000 }, async (t) => {
+    const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    t.after(() => p.stop());
+    await p.start();
+    const st = await p.storage({ name: 'itest-refused-reply' });
+    t.after(() => st.close());
+    const s = sid();
+    const begin = async (text) => rep(T.ST_CHAT_BEGIN, await st.call(T.ST_CHAT_BEGIN, chatBegin(s, text)));
+    const first = await begin('a question');
+    assert.equal(first.result, 0);
+    const conv = first.ok.conv_id;
+    assert.equal((await begin('too soon')).result, 7, 'held while its reply is to come (ST_CHAT_TURN_OPEN)');
+    await assert.rejects(st.msgAppend(conv, 'assistant', 'half a reply', 'garbled'), /status must be/);
+    const got = await waitStored(p, conv, (m) => m.length === 2, 10000);
+    assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]), [
+      ['user', 'complete', 'a question'], ['assistant', 'interrupted', ''],
+    ], 'the refused reply\'s turn ended as a lost worker\'s');
+    const again = await begin('and now?');
+    assert.equal(again.result, 0, 'the session chats on');
+    assert.equal(again.ok.conv_id, conv);
+    assert.match(p.logs.storaged, /the reply in [0-9a-f]+ not stored: its turn ends as interrupted in 3000 ms/);
   });
 
   // storaged killed mid-turn: the worker's reply cannot be stored, and the

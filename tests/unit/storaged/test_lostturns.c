@@ -175,6 +175,34 @@ test_lost_twice(void **state)
 	turnset_free(&back);
 }
 
+/*
+ * A reply not stored: that conversation's turn alone leaves the live
+ * connection's set for the lost (it holds its conversation no more),
+ * due when said; a conversation with none open leaves nothing.
+ */
+static void
+test_lost_leave(void **state)
+{
+	struct turnset s = { 0 };
+	struct turn_ent out[2];
+
+	(void)turnset_note(&s, 1, A, M);
+	(void)turnset_note(&s, 1, B, M2);
+	assert_int_equal(lost_leave(&s, B, 500), 1);
+	assert_int_equal(s.n, 1);
+	assert_null(turnset_find(&s, B));
+	assert_non_null(turnset_find(&s, A));
+	assert_int_equal(lost_has(B, M2), 1);
+	assert_int_equal(lost_has(A, M), 0);
+	assert_int_equal(lost_leave(&s, B, 600), 0);	/* none open now */
+	assert_int_equal(lost_leave(&s, C, 600), 0);
+	assert_int_equal(lost_next(), 500);
+	assert_int_equal(lost_due(500, out, 2), 1);
+	assert_string_equal(out[0].conv, B);
+	assert_string_equal(out[0].msg, M2);
+	turnset_free(&s);
+}
+
 /* At most max a call: the rest stay for the next. */
 static void
 test_lost_max(void **state)
@@ -204,6 +232,7 @@ main(void)
 		cmocka_unit_test_teardown(test_lost_due, teardown),
 		cmocka_unit_test_teardown(test_lost_twice, teardown),
 		cmocka_unit_test_teardown(test_lost_max, teardown),
+		cmocka_unit_test_teardown(test_lost_leave, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
