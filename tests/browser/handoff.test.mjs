@@ -228,9 +228,18 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await assertClean(o, owner.log, 'dashboard');
   });
 
-  test('hand back: "The assistant is back", and the model answers with the person\'s reply in its context', async () => {
+  test('hand back: asked first (the visitor\'s last message unanswered), "The assistant is back", and the model answers with the person\'s reply in its context', async () => {
     const o = owner.page;
+    // The visitor wrote last: Hand back names the message it leaves
+    // unanswered and hands back only once confirmed.
+    await o.waitForFunction(() => [...document.querySelectorAll('[data-testid="thread-message"][data-role="user"] [data-testid="msg-content"]')]
+      .some((c) => c.textContent === 'after a reload'), null, { timeout: 5000 });
     await o.click('[data-testid="hand-back"]');
+    const dlg = o.locator('[data-testid="confirm-dialog"]');
+    await dlg.waitFor({ timeout: 5000 });
+    assert.equal(await dlg.locator('p').textContent(),
+      'The visitor\'s last message has not been answered: "after a reload". Hand back anyway? The assistant will answer their next message, not this one.');
+    await o.click('[data-testid="confirm-ok"]');
     await o.waitForSelector('[data-testid="reply-form"]', { state: 'hidden' });
     assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'The assistant answers');
     await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'The assistant is back');
@@ -490,6 +499,60 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       assert.equal(r.status, 200, JSON.stringify(r.json));
       await waitWidget(v.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === "Ann $' $& $` joined",
         'the name as written');
+    } finally {
+      if (id) await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/handoff`, { state: 'ai', name: 'Ann' });
+      await v.ctx.close();
+    }
+  });
+
+  // Hand back asks only while the visitor's last message is unanswered:
+  // Cancel keeps the person answering; once the person has answered, it
+  // hands back at once.
+  test('hand back: Cancel keeps the conversation; after the person\'s answer it is not asked', async () => {
+    const v = await openPage(browser);
+    const o = owner.page;
+    let id;
+    try {
+      await v.page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(v.page);
+      await v.page.click(part('launcher'));
+      // (the widget's agent is the agents test's, whose model does not
+      // answer: its turn ends failed)
+      await sendByKeyboard(v.page, 'a first question');
+      await waitFor(async () => (id = (await adminApi(stack, 'GET', '/v1/admin/conversations')).json.conversations
+        .find((c) => c.lastVisitorMessage === 'a first question')?._id), 10000, 'the conversation stored');
+      await waitWidget(v.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="message"][data-state="pending"]'), 'the turn ended');
+      await openDash(o, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
+      await o.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
+      await o.click('[data-testid="take-over"]');
+      await o.waitForSelector('[data-testid="hand-back"]:not([hidden])');
+      await waitWidget(v.page, ({ shadowRoot: root }, agent) => root.querySelector('[data-part="handoff-status"]').textContent === `${agent} joined`);
+      await sendByKeyboard(v.page, 'is <b>this</b> answered?');
+      await o.waitForFunction(() => [...document.querySelectorAll('[data-testid="thread-message"][data-role="user"] [data-testid="msg-content"]')]
+        .some((c) => c.textContent === 'is <b>this</b> answered?'), null, { timeout: 5000 });
+      await o.click('[data-testid="hand-back"]');
+      const dlg = o.locator('[data-testid="confirm-dialog"]');
+      await dlg.waitFor({ timeout: 5000 });
+      assert.equal(await dlg.locator('p').textContent(),
+        'The visitor\'s last message has not been answered: "is <b>this</b> answered?". Hand back anyway? The assistant will answer their next message, not this one.',
+        'named as text');
+      assert.equal(await dlg.locator('b').count(), 0);
+      await o.click('[data-testid="confirm-cancel"]');
+      await dlg.waitFor({ state: 'detached', timeout: 5000 });
+      await o.waitForTimeout(300); // a hand-back sent all the same would be answered by now
+      assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'You are answering');
+      assert.equal((await adminApi(stack, 'GET', `/v1/admin/conversations/${id}`)).json.conversation.handoff, 'human', 'not handed back');
+
+      await o.fill('[data-testid="reply-input"]', 'Yes: answered by a person.');
+      await o.click('[data-testid="reply-send"]');
+      await o.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sent.');
+      await o.click('[data-testid="hand-back"]');
+      await o.waitForSelector('[data-testid="reply-form"]', { state: 'hidden', timeout: 5000 });
+      assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'The assistant answers');
+      assert.equal(await o.locator('[data-testid="confirm-dialog"]').count(), 0, 'not asked');
+      assert.equal((await adminApi(stack, 'GET', `/v1/admin/conversations/${id}`)).json.conversation.handoff, 'ai');
+      // (the agents test's refused deletion is in this page's log)
+      await assertClean(o, owner.log, 'dashboard: hand back asked, then not', { allowConsole: /status of 409/ });
     } finally {
       if (id) await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/handoff`, { state: 'ai', name: 'Ann' });
       await v.ctx.close();
