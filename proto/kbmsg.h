@@ -159,6 +159,11 @@ RL_RECORD(st_kbchunk, kbchunk, ST_KBCHUNK_ROWS)
 enum st_kbchunk_row { ST_KBCHUNK_ROWS(ST_KBCHUNK_ROW_INDEX) ST_KBCHUNK_NROWS };
 
 RL_RECORD(st_kbsource, kbsource, ST_KBSOURCE_ROWS)
+/* Each row's index: RL_ROW(ST_KBSOURCE_ROW_org). */
+#define ST_KBSOURCE_ROW_INDEX(K, m, ...)	ST_KBSOURCE_ROW_##m,
+enum st_kbsource_row {
+	ST_KBSOURCE_ROWS(ST_KBSOURCE_ROW_INDEX) ST_KBSOURCE_NROWS
+};
 
 /* A type's name ("crawl"; NULL out of range) and back (-1): its ENUM. */
 RL_ENUM_DECLS(source_type);

@@ -399,6 +399,50 @@ store_kb_default_sources(struct store_txn *t, const char *org,
 	return 0;
 }
 
+/*
+ * What the begins' cache holds of stored source v (store_kb_default_sources
+ * lists it when it has chunks), into org: 1 listed, 0 not, -1 when it
+ * does not decode. Its strings are read and left (no row kept but org).
+ */
+static int
+begin_part(const MDB_val *v, char org[ST_WHO_ORG_MAX + 1])
+{
+	const uint8_t *p = v->mv_data;
+	struct st_kbsource s;
+	struct pdec d;
+	int listed;
+
+	if (v->mv_size < 1 || p[0] < 1 ||
+	    p[0] > rl_version(&st_kbsource_layout))
+		return -1;
+	pdec_init(&d, p + 1, v->mv_size - 1);
+	if (rl_dec_rows(&d, &st_kbsource_layout, &s, p[0],
+	    RL_ROW(ST_KBSOURCE_ROW_org)) < 0 || pdec_done(&d) < 0) {
+		rl_free(&st_kbsource_layout, &s);
+		return -1;
+	}
+	listed = s.chunks != 0;
+	strlcpy(org, s.org, ST_WHO_ORG_MAX + 1);
+	rl_free(&st_kbsource_layout, &s);
+	return listed;
+}
+
+int
+kbsource_begin_same(struct store_txn *t, const void *k, size_t klen,
+    const void *v, size_t vlen)
+{
+	MDB_val key = { .mv_size = klen, .mv_data = (void *)k };
+	MDB_val nv = { .mv_size = vlen, .mv_data = (void *)v }, ov;
+	char oorg[ST_WHO_ORG_MAX + 1], norg[ST_WHO_ORG_MAX + 1];
+	int was;
+
+	/* Absent (a new source) or unreadable: not the same. */
+	if (mdb_get(t->txn, t->st->kb_sources, &key, &ov) != 0 ||
+	    (was = begin_part(&ov, oorg)) < 0)
+		return 0;
+	return begin_part(&nv, norg) == was && strcmp(oorg, norg) == 0;
+}
+
 /* -------------------------------------------------------------- search */
 
 /* 1 when the source was deleted (its chunks not yet swept), 0, -1. */

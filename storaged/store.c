@@ -635,15 +635,23 @@ db_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 }
 
 /*
- * A write to dbi: what the begins' cache read of widgets, their public
- * ids, agents, organisations and knowledge sources (the default agent's,
- * store_begin_agent) goes.
+ * A write to dbi (v of vlen put over key k, or v NULL: a delete): what
+ * the begins' cache read of widgets, their public ids, agents and
+ * organisations goes; of knowledge sources (the default agent's,
+ * store_begin_agent), only when the source's part in it may change
+ * (kbsource_begin_same), not at each of a crawl's page counts.
  */
 static void
-cfg_write(struct store *st, MDB_dbi dbi)
+cfg_write(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+    const void *v, size_t vlen)
 {
+	struct store *st = t->st;
+
 	if (dbi == st->widgets || dbi == st->agents || dbi == st->widget_ids ||
-	    dbi == st->orgs || dbi == st->kb_sources)
+	    dbi == st->orgs)
+		st->cfg_gen++;
+	else if (dbi == st->kb_sources && (v == NULL ||
+	    !kbsource_begin_same(t, k, klen, v, vlen)))
 		st->cfg_gen++;
 }
 
@@ -658,7 +666,7 @@ db_put(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 	if (writable(t) < 0)
 		return;
 	t->st->nputs++;
-	cfg_write(t->st, dbi);
+	cfg_write(t, dbi, k, klen, v, vlen);
 	if ((rc = mdb_put(t->txn, dbi, &key, &val, 0)) != 0)
 		write_failed(t, rc, what);
 	else {
@@ -734,7 +742,7 @@ del_key(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 
 	if (writable(t) < 0)
 		return;
-	cfg_write(t->st, dbi);
+	cfg_write(t, dbi, k, klen, NULL, 0);
 	if ((rc = mdb_del(t->txn, dbi, &key, NULL)) == 0) {
 		t->wrote = 1;
 		oplog_del(t->st, dbi, k, klen);
@@ -766,7 +774,7 @@ db_cursor_del(struct store_txn *t, MDB_cursor *cur, MDB_dbi dbi,
 	if (writable(t) < 0)
 		return EACCES;
 	/* Logged first: k points into the page the delete changes. */
-	cfg_write(t->st, dbi);
+	cfg_write(t, dbi, k->mv_data, k->mv_size, NULL, 0);
 	oplog_del(t->st, dbi, k->mv_data, k->mv_size);
 	rc = mdb_cursor_del(cur, 0);
 	t->wrote = 1;		/* or tried: see write_failed */
@@ -780,7 +788,7 @@ db_drop(struct store_txn *t, MDB_dbi dbi)
 
 	if (writable(t) < 0)
 		return EACCES;
-	cfg_write(t->st, dbi);
+	cfg_write(t, dbi, NULL, 0, NULL, 0);
 	if ((rc = mdb_drop(t->txn, dbi, 0)) == 0)
 		oplog_drop(t->st, dbi);
 	t->wrote = 1;		/* or tried: see write_failed */

@@ -173,8 +173,9 @@ struct store {
 	/*
 	 * widgetstore.c: what chat begins read of a widget and its agent,
 	 * memory only, kept while cfg_gen stays; cfg_gen moves with every
-	 * write to the widgets, agents or knowledge sources (the default
-	 * agent's), a nested txn undone, a replay.
+	 * write to the widgets, agents or organisations, a knowledge
+	 * source's that may change the default agent's sources
+	 * (kbsource_begin_same), a nested txn undone, a replay.
 	 */
 	struct widget_take *takes;	/* WIDGET_TAKES slots once used */
 	uint64_t cfg_gen;
@@ -637,6 +638,15 @@ int daily_take(struct store_txn *, const char *id, uint32_t cap,
     uint64_t now, uint64_t *retry_ms);
 /* Frees the begins' cache of widgets (store_chat_widget_take). */
 void store_takes_free(struct store *);
+/*
+ * kbsource.c: 1 when v (vlen bytes) put over knowledge source k leaves
+ * what the begins' cache holds of it as it was (listed or not among its
+ * organisation's sources with chunks, and that organisation); 0 when it
+ * may not (a new source, one gaining its first chunks or losing its
+ * last, a record that does not decode).
+ */
+int kbsource_begin_same(struct store_txn *, const void *k, size_t klen,
+    const void *v, size_t vlen);
 
 /* wsess.c: a visitor session under its token's hash (wsess.h). */
 struct st_wsess;

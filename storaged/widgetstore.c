@@ -15,8 +15,9 @@
  *
  * What a chat begin reads of its widget and agent is kept in memory
  * (store_chat_widget_take's cache) while st->cfg_gen stays: store.c
- * moves it with every write to the widgets, agents or knowledge sources
- * (which the default agent searches), a nested txn undone, a replay.
+ * moves it with every write to the widgets, agents or organisations, a
+ * knowledge source's that may change which the default agent searches
+ * (not a crawl's page counts), a nested txn undone, a replay.
  *
  * Every value starts with ST_RECORD_VERSION (widgets with their
  * layout's format, record.h; every older format still reads).

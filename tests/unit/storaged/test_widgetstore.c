@@ -19,6 +19,7 @@
 #include "log.h"
 #include "test_fixture.h"
 #include "agentstore.h"
+#include "kbpage.h"
 #include "kbsource.h"
 #include "widgetmsg.h"
 #include "widgetstore.h"
@@ -824,6 +825,167 @@ test_default_agent_sources(void **state)
 	assert_int_equal(take_sources(f, "a-free-name", ids, org), 1);
 	assert_string_equal(ids[0], mine);
 	assert_string_equal(org, ST_WHO_ORG_DEFAULT);
+	st_widget_free(&w);
+}
+
+/* A crawl source of the default organisation: its id into id. */
+static void
+crawl_new(struct fix *f, char id[64])
+{
+	struct st_kbsource in, out;
+	struct store_txn t;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_CRAWL;
+	in.name = (char *)"";
+	in.url = (char *)"https://shop.example/docs/";
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_kbsource_create(&t, ST_WHO_ORG_DEFAULT, &in,
+	    &out), 0);
+	assert_int_equal(store_commit(&t), 0);
+	strlcpy(id, out.id, 64);
+	st_kbsource_free(&out);
+}
+
+/* The due source's sync begun (ST_KB_DUE, as the fetcher asks): its id. */
+static uint64_t
+sync_begin(struct fix *f)
+{
+	struct st_kb_due_req q = { 1, 60000, NULL, 0 };
+	struct store_txn t;
+	struct st_kb_jobs l;
+	uint64_t id;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_kb_due(&t, &q, &l), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(l.n, 1);
+	id = l.jobs[0].s.sync_id;
+	st_rep_free(PROTO_ST_KB_DUE, &l);
+	return id;
+}
+
+/* Page url of source id in sync sync_id, n pieces: the source's chunks. */
+static uint32_t
+crawl_page(struct fix *f, const char *id, uint64_t sync_id, const char *url,
+    uint32_t n)
+{
+	struct st_kb_piece pieces[4];
+	struct st_kb_page_put_req q;
+	struct st_kb_page_put_rep rep;
+	struct store_txn t;
+	uint32_t i;
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, id, sizeof(q.source_id));
+	q.sync_id = sync_id;
+	q.page.url = (char *)url;
+	q.page.title = (char *)"A page";
+	q.page.etag = (char *)"";
+	q.page.code = 200;
+	for (i = 0; i < n && i < 4; i++) {
+		pieces[i].title = (char *)"A page";
+		pieces[i].headings = (char *)"";
+		pieces[i].text = (char *)"Kettles boil water fast.";
+	}
+	q.pieces = pieces;
+	q.n = i;
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_kb_page_put(&t, &q, &rep), 0);
+	assert_int_equal(store_commit(&t), 0);
+	return rep.chunks;
+}
+
+/* Source id due now (ST_KB_SYNC, as an owner asks). */
+static void
+crawl_resync(struct fix *f, const char *id)
+{
+	struct st_kbsource out;
+	struct store_txn t;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_kb_sync(&t, ST_WHO_ORG_DEFAULT, id, &out), 0);
+	assert_int_equal(store_commit(&t), 0);
+	st_kbsource_free(&out);
+}
+
+/* The end of sync sync_id of source id, all well. */
+static void
+crawl_done(struct fix *f, const char *id, uint64_t sync_id)
+{
+	struct st_kb_sync_done_req q;
+	struct store_txn t;
+	uint8_t more;
+
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.source_id, id, sizeof(q.source_id));
+	q.sync_id = sync_id;
+	q.ok = 1;
+	q.error = (char *)"";
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_kb_sync_done(&t, &q, &more), 0);
+	assert_int_equal(store_commit(&t), 0);
+	assert_int_equal(more, 0);
+}
+
+/*
+ * A crawl's progress (its sync begun, each page's counts, its end)
+ * leaves the begins' cache as it was: a begin after each reads no
+ * record (each read again before: its widget and its organisation's
+ * sources). Its first chunks are seen by the next begin, and so is its
+ * last chunk gone (a sync that saw no page).
+ */
+static void
+test_default_agent_crawl(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget w;
+	char ids[4][64], src[64], org[ST_WHO_ORG_MAX + 1], url[64];
+	uint64_t last = 0, sync, missed;
+	uint32_t i;
+
+	w_new(f, "Plain", &w);
+	crawl_new(f, src);
+	assert_int_equal(take_sources(f, w.id, ids, org), 0);
+	sync = sync_begin(f);
+	(void)decodes_since(f, &last);
+	assert_int_equal(take_sources(f, w.id, ids, org), 0);
+	assert_int_equal(decodes_since(f, &last), 0);
+	/* A page without text: still no chunks, nothing to see. */
+	assert_int_equal(crawl_page(f, src, sync, "https://shop.example/", 0),
+	    0);
+	(void)decodes_since(f, &last);
+	assert_int_equal(take_sources(f, w.id, ids, org), 0);
+	assert_int_equal(decodes_since(f, &last), 0);
+
+	/* Its first chunks: the next begin reads them. */
+	assert_int_equal(crawl_page(f, src, sync, "https://shop.example/a",
+	    2), 2);
+	(void)decodes_since(f, &last);
+	assert_int_equal(take_sources(f, w.id, ids, org), 1);
+	assert_string_equal(ids[0], src);
+	missed = decodes_since(f, &last);
+	assert_true(missed >= 2);	/* its widget, its source */
+
+	/* More pages, then the end: each begin reads nothing. */
+	for (i = 0; i < 10; i++) {
+		snprintf(url, sizeof(url), "https://shop.example/p%u", i);
+		assert_int_equal(crawl_page(f, src, sync, url, 1), 3 + i);
+		(void)decodes_since(f, &last);
+		assert_int_equal(take_sources(f, w.id, ids, org), 1);
+		assert_int_equal(decodes_since(f, &last), 0);
+	}
+	crawl_done(f, src, sync);
+	(void)decodes_since(f, &last);
+	assert_int_equal(take_sources(f, w.id, ids, org), 1);
+	assert_int_equal(decodes_since(f, &last), 0);
+
+	/* Synced again and no page seen: its last chunks gone, seen. */
+	fake_now += 1000;
+	crawl_resync(f, src);
+	sync = sync_begin(f);
+	crawl_done(f, src, sync);
+	assert_int_equal(take_sources(f, w.id, ids, org), 0);
 	st_widget_free(&w);
 }
 
@@ -4409,6 +4571,7 @@ main(void)
 		T(test_default_widget),
 		T(test_begin_cache),
 		T(test_default_agent_sources),
+		T(test_default_agent_crawl),
 		T(test_feedback),
 		T(test_feedback_many),
 		T(test_identify_email),
