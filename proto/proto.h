@@ -636,6 +636,11 @@ ssize_t proto_recvmsg_fds(int sock, void *buf, size_t len, int *fds,
 long long proto_mono_ms(void);	/* CLOCK_MONOTONIC, for timeouts */
 uint64_t proto_mono_us(void);	/* CLOCK_MONOTONIC in µs, for timings */
 uint64_t proto_wall_ms(void);	/* CLOCK_REALTIME, ms since the epoch, for records */
+/*
+ * CLOCK_BOOTTIME in ms (Linux): as the monotonic clock, but it counts a
+ * suspend, for a deadline another host keeps meanwhile (the lease's).
+ */
+long long proto_boot_ms(void);
 
 /* ---- systemd readiness (sd_notify without libsystemd) ---- */
 /* Sends state ("READY=1", "STOPPING=1", ...) to $NOTIFY_SOCKET when set. */

@@ -5,7 +5,9 @@
  * the thread decided into callbacks.
  *
  * Why the old primary has stopped before any other can start (the fence):
- * a renewal sent at t (our monotonic clock) that succeeds makes etcd
+ * a renewal sent at t (our boot-time clock, CLOCK_BOOTTIME: it counts a
+ * suspend, which the monotonic clock does not, so a primary resumed from
+ * one is past its fence at once) that succeeds makes etcd
  * expire the lease at the earliest TTL after it received the renewal,
  * which is after t. We stop taking writes at t + TTL - margin (margin =
  * max(1 s, TTL / 5)) unless a later renewal succeeded, and only then
@@ -92,7 +94,7 @@ struct lease {
 	pthread_t thread;
 	/* Between the thread and the loop, under mu. */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;		/* on the monotonic clock */
+	pthread_cond_t cv;		/* on the monotonic clock (cv_until) */
 	int quit;
 	int kick;			/* a request or an answer came */
 	struct view view;
@@ -269,16 +271,32 @@ tell(struct lease *l, enum role role, uint64_t term, const char *addr)
 		wake_loop(l);
 }
 
-/* Sleeps until at (monotonic ms), a kick, or the stop. */
+/*
+ * Waits on cv (l->mu held) until boot-time at at the latest: a condition
+ * variable takes no CLOCK_BOOTTIME (EINVAL), so until the monotonic time
+ * as far off. A suspend meanwhile makes the wait end late; the caller
+ * reads the boot-time clock again (and lease_writable never waits).
+ */
+static void
+cv_until(struct lease *l, long long at)
+{
+	long long m = proto_mono_ms() + (at - proto_boot_ms());
+	struct timespec ts;
+
+	if (m < 0)
+		m = 0;
+	ts.tv_sec = m / 1000;
+	ts.tv_nsec = (m % 1000) * 1000000;
+	pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+}
+
+/* Sleeps until at (boot-time ms), a kick, or the stop. */
 static void
 sleep_until(struct lease *l, long long at)
 {
-	struct timespec ts = { .tv_sec = at / 1000,
-	    .tv_nsec = (at % 1000) * 1000000 };
-
 	pthread_mutex_lock(&l->mu);
-	while (!l->quit && !l->kick && proto_mono_ms() < at)
-		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+	while (!l->quit && !l->kick && proto_boot_ms() < at)
+		cv_until(l, at);
 	l->kick = 0;
 	pthread_mutex_unlock(&l->mu);
 }
@@ -298,7 +316,7 @@ stopping(struct lease *l)
 static int
 primary_timeout(const struct lease *l)
 {
-	long long left = l->fence_at - proto_mono_ms();
+	long long left = l->fence_at - proto_boot_ms();
 
 	return (int)(left < 1 ? 1 : left > REQ_MS ? REQ_MS : left);
 }
@@ -334,12 +352,8 @@ give_up(struct lease *l, const char *why)
 	tell(l, ROLE_FENCED, l->term, "");
 	pthread_mutex_lock(&l->mu);
 	while (!l->quit && l->fenced_term < l->term &&
-	    proto_mono_ms() < expiry) {
-		struct timespec ts = { .tv_sec = expiry / 1000,
-		    .tv_nsec = (expiry % 1000) * 1000000 };
-
-		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
-	}
+	    proto_boot_ms() < expiry)
+		cv_until(l, expiry);
 	acked = l->fenced_term >= l->term;
 	drop_requests(&l->todo);
 	pthread_mutex_unlock(&l->mu);
@@ -489,7 +503,7 @@ campaign(struct lease *l, const struct seen *s)
 	char value[ETCD_VALUE_MAX];
 	uint64_t term = lease_campaign_term(s->rev, s->hterm, s->sterm,
 	    atomic_load(&l->data_term));
-	long long t0 = proto_mono_ms();
+	long long t0 = proto_boot_ms();
 	int64_t id, rev;
 	int rc;
 
@@ -538,7 +552,7 @@ lease_campaign_term(int64_t rev, uint64_t hterm, uint64_t sterm,
 static long long
 follower_step(struct lease *l)
 {
-	long long t = proto_mono_ms();
+	long long t = proto_boot_ms();
 	struct seen s;
 
 	if (read_keys(l, &s) < 0)
@@ -567,7 +581,7 @@ follower_step(struct lease *l)
 static void
 renew(struct lease *l)
 {
-	long long t = proto_mono_ms();
+	long long t = proto_boot_ms();
 	int64_t ttl_s, rev;
 	int rc;
 
@@ -586,7 +600,7 @@ renew(struct lease *l)
 	}
 	if (rc < 0) {
 		note(l, "renewing the lease: %s", etcd_error(l->etcd));
-		l->renew_at = proto_mono_ms() + RETRY_MS;
+		l->renew_at = proto_boot_ms() + RETRY_MS;
 		return;
 	}
 	note(l, "%s", "");
@@ -637,7 +651,7 @@ sync_one(struct lease *l)
 	if (rc < 0) {
 		note(l, "recording the standby in sync: %s",
 		    etcd_error(l->etcd));
-		l->sync_at = proto_mono_ms() + RETRY_MS;
+		l->sync_at = proto_boot_ms() + RETRY_MS;
 		return;
 	}
 	if (r->addr[0] != '\0')
@@ -668,18 +682,18 @@ has_requests(struct lease *l)
 static long long
 primary_step(struct lease *l)
 {
-	long long t = proto_mono_ms(), next;
+	long long t = proto_boot_ms(), next;
 
 	if (t >= l->fence_at) {
 		give_up(l, "no renewal succeeded in time");
-		return proto_mono_ms() + l->poll_ms;
+		return proto_boot_ms() + l->poll_ms;
 	}
 	if (t >= l->renew_at)
 		renew(l);
-	if (l->id != 0 && proto_mono_ms() >= l->sync_at && has_requests(l))
+	if (l->id != 0 && proto_boot_ms() >= l->sync_at && has_requests(l))
 		sync_one(l);
 	if (l->id == 0)
-		return proto_mono_ms() + l->poll_ms;
+		return proto_boot_ms() + l->poll_ms;
 	next = l->renew_at < l->fence_at ? l->renew_at : l->fence_at;
 	if (has_requests(l) && l->sync_at < next)
 		next = l->sync_at;
@@ -812,7 +826,7 @@ int
 lease_writable(struct lease *l)
 {
 	return l->applied.role == ROLE_PRIMARY &&
-	    proto_mono_ms() < atomic_load(&l->deadline);
+	    proto_boot_ms() < atomic_load(&l->deadline);
 }
 
 long long
@@ -833,7 +847,7 @@ make_keys(struct lease *l, const char *cluster)
 	snprintf(l->kholder, sizeof(l->kholder), "/%s/holder", l->cluster);
 }
 
-/* The mutex and the condition variable (on the monotonic clock). */
+/* The mutex and the condition variable (on the monotonic clock: cv_until). */
 static void
 init_sync(struct lease *l)
 {

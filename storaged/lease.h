@@ -83,10 +83,11 @@ void lease_set_data(struct lease *, uint64_t term, uint64_t seq);
 /*
  * Whether a write may be acknowledged now: we are primary (the loop got
  * the primary callback) and the fence time has not come. For the hot
- * path: no lock, no system call beyond reading the monotonic clock.
+ * path: no lock, no system call beyond reading the boot-time clock
+ * (CLOCK_BOOTTIME, proto_boot_ms: a suspend counts).
  */
 int lease_writable(struct lease *);
-/* The fence time (monotonic ms, proto_mono_ms) while primary; else 0. */
+/* The fence time (boot-time ms, proto_boot_ms) while primary; else 0. */
 long long lease_deadline(struct lease *);
 /*
  * Stops the thread; a primary's lease is revoked, so a standby takes over
