@@ -437,8 +437,10 @@ kbsource_begin_same(struct store_txn *t, const void *k, size_t klen,
 	int was;
 
 	/* Absent (a new source) or unreadable: not the same. */
-	if (mdb_get(t->txn, t->st->kb_sources, &key, &ov) != 0 ||
-	    (was = begin_part(&ov, oorg)) < 0)
+	if (mdb_get(t->txn, t->st->kb_sources, &key, &ov) != 0)
+		return 0;
+	t->st->ndecodes++;	/* a stored record read (store_costs) */
+	if ((was = begin_part(&ov, oorg)) < 0)
 		return 0;
 	return begin_part(&nv, norg) == was && strcmp(oorg, norg) == 0;
 }
