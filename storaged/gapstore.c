@@ -15,6 +15,12 @@
  * where the analyzer is (analyze.h, in its widget's language, gap_lang:
  * stemmed for those it has a stemmer for, English without one), as
  * 32-bit FNV-1a hashes.
+ *
+ * Small talk is no gap: a question none of whose terms is outside
+ * small_talk's words (analysed the same way), or that has none ("hi",
+ * "thanks!", "can a person help me?", "?"), asked the knowledge base
+ * nothing, whatever showed it (a handoff after a greeting, a thumb on
+ * "you're welcome").
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +36,7 @@
 #define TIME_KEY_MAX	(ST_ORG_ID_MAX + 1 + 8 + MSG_KEY_LEN)
 #define GAP_WALK_MAX	64	/* messages read back to the question */
 #define DONT_KNOW_SCAN	400	/* bytes of an answer read for "I don't know" */
+#define SMALL_TALK_MAX	256	/* small_talk's terms, at most */
 
 /*
  * What an answer says when the assistant does not know, lower case (ASCII
@@ -66,6 +73,47 @@ static const char *const dont_know[] = {
 	/* tr */
 	"bilmiyorum",
 };
+
+/*
+ * Small talk's words: greetings, thanks, goodbyes, yes and no, and asking
+ * for a person, in the widget's languages (a question's language is its
+ * widget's, and analysing these in it makes their terms alike). Stopwords
+ * ("can", "you", "me") need not be here: the analyzer drops them. No word
+ * a question about the business would be made of alone: "can a person
+ * look at my invoice?" keeps "look" and "invoice", a gap.
+ */
+static const char small_talk[] =
+	/* en */
+	"hi hello hey hiya howdy greetings good morning afternoon evening "
+	"thanks thank thx ty cheers great cool nice ok okay fine yes yeah "
+	"yep sure please bye goodbye "
+	"person human people someone somebody anyone real live agent "
+	"operator representative staff talk speak chat connect help need "
+	"want "
+	/* de */
+	"hallo servus moin guten tag abend danke dankeschön vielen bitte "
+	"tschüss wiedersehen mensch menschen jemand mitarbeiter sprechen "
+	"reden hilfe "
+	/* fr */
+	"bonjour bonsoir salut merci beaucoup revoir personne humain "
+	"conseiller parler aide "
+	/* es */
+	"hola buenos buenas días tardes noches gracias muchas adiós persona "
+	"humano alguien agente hablar ayuda "
+	/* it */
+	"ciao salve buongiorno buonasera grazie mille arrivederci umano "
+	"qualcuno operatore parlare aiuto "
+	/* nl */
+	"hoi dag goedemorgen dank bedankt doei mens medewerker iemand praten "
+	"spreken hulp "
+	/* pt */
+	"olá oi bom dia obrigado obrigada tchau pessoa alguém atendente "
+	"falar ajuda "
+	/* pl */
+	"cześć dzień dobry dziękuję osoba człowiek konsultant pomoc "
+	/* tr */
+	"merhaba selam teşekkürler teşekkür ederim sağol görüşürüz kişi insan "
+	"temsilci yardım";
 
 static size_t
 time_key(uint8_t k[TIME_KEY_MAX], const char *org, uint64_t at,
@@ -195,11 +243,23 @@ says_dont_know(const char *text)
 	return 0;
 }
 
-/* Collects a question's distinct term hashes, as hex. */
+/* Collects a text's distinct term hashes, at most cap of them. */
 struct terms {
-	uint32_t h[ST_GAP_TERMS_MAX];
-	size_t n;
+	uint32_t h[SMALL_TALK_MAX];
+	size_t n, cap;
 };
+
+/* 1 when ts holds h. */
+static int
+terms_have(const struct terms *ts, uint32_t h)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++)
+		if (ts->h[i] == h)
+			return 1;
+	return 0;
+}
 
 static int
 term_take(void *arg, const char *term, size_t tlen, uint32_t pos)
@@ -211,34 +271,43 @@ term_take(void *arg, const char *term, size_t tlen, uint32_t pos)
 	(void)pos;
 	for (i = 0; i < tlen; i++)
 		h = (h ^ (unsigned char)term[i]) * 16777619u;
-	for (i = 0; i < ts->n; i++)
-		if (ts->h[i] == h)
-			return 0;
+	if (terms_have(ts, h))
+		return 0;
 	ts->h[ts->n++] = h;
-	return ts->n == ST_GAP_TERMS_MAX;
+	return ts->n == ts->cap;
 }
 
 /*
- * q's terms into out (8 hex digits each), analysed in lang (the visitor's
- * browser's, a BCP 47 tag; "" or one the analyzer lacks: English): ""
- * when the analyzer failed.
+ * q's terms into out (8 hex digits each), analysed in lang (the widget's,
+ * a BCP 47 tag; "" or one the analyzer lacks: English): how many of them
+ * are not small talk's (0: q is small talk), -1 when the analyzer failed
+ * (out holding the terms made before, maybe none).
  */
-static void
+static int
 terms_make(const char *q, const char *lang,
     char out[8 * ST_GAP_TERMS_MAX + 1])
 {
 	struct analyzer *an;
-	struct terms ts = { .n = 0 };
+	struct terms ts = { .n = 0, .cap = ST_GAP_TERMS_MAX };
+	struct terms talk = { .n = 0, .cap = SMALL_TALK_MAX };
 	size_t i;
+	int own = 0, failed;
 
 	out[0] = '\0';
 	if ((an = analyzer_new(lang)) == NULL)
-		return;
-	(void)analyze(an, q, strlen(q), 0, 4 * ST_GAP_TERMS_MAX, term_take,
-	    &ts);
+		return -1;
+	/* analyze's -1 is also ts filled up: no failure. */
+	failed = analyze(an, q, strlen(q), 0, 4 * ST_GAP_TERMS_MAX,
+	    term_take, &ts) < 0 && ts.n < ts.cap;
+	if (!failed)
+		(void)analyze(an, small_talk, sizeof(small_talk) - 1, 0,
+		    SMALL_TALK_MAX, term_take, &talk);
 	analyzer_free(an);
-	for (i = 0; i < ts.n; i++)
+	for (i = 0; i < ts.n; i++) {
 		snprintf(out + 8 * i, 9, "%08x", ts.h[i]);
+		own += !terms_have(&talk, ts.h[i]);
+	}
+	return failed ? -1 : own;
 }
 
 /*
@@ -320,9 +389,9 @@ gap_lang(struct store_txn *t, const struct st_conv *c)
 
 /*
  * A new gap of question m (key) in conversation c into g, its terms made
- * in language lang.
+ * in language lang: as terms_make, how many of them are not small talk's.
  */
-static void
+static int
 gap_make(const struct st_conv *c, const uint8_t key[GAP_KEY_LEN],
     const struct st_msg *m, const char *lang, struct st_gap *g)
 {
@@ -336,7 +405,8 @@ gap_make(const struct st_conv *c, const uint8_t key[GAP_KEY_LEN],
 	strlcpy(g->agent, c->agent_id, sizeof(g->agent));
 	g->at = m->created_at;
 	g->question = question_cut(q);
-	terms_make(g->question != NULL ? g->question : "", lang, g->terms);
+	return terms_make(g->question != NULL ? g->question : "", lang,
+	    g->terms);
 }
 
 /* g saved under gkey, with its time index entry. */
@@ -371,7 +441,7 @@ gap_note(struct store_txn *t, const uint8_t cid[ID_LEN],
 	uint8_t gkey[GAP_KEY_LEN];
 	struct st_gap g;
 	struct st_msg m;
-	int rc;
+	int rc, own = -1;
 
 	if (t->err || reasons == 0)
 		return;
@@ -380,13 +450,14 @@ gap_note(struct store_txn *t, const uint8_t cid[ID_LEN],
 		return;
 	if ((rc = rec_load(t, t->st->gaps, gkey, GAP_KEY_LEN, &st_gap_layout,
 	    &g, "gap")) == 1)
-		gap_make(c, gkey, &m, gap_lang(t, c), &g);
+		own = gap_make(c, gkey, &m, gap_lang(t, c), &g);
 	st_msg_free(&m);
 	if (rc < 0)
 		return;
 	if (rc == 1 && g.question == NULL)
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	else if ((g.reasons | reasons) != g.reasons || rc == 1) {
+	else if (rc == 1 ? own != 0 : (g.reasons | reasons) != g.reasons) {
+		/* A new one is saved unless small talk (own 0). */
 		g.reasons |= reasons;
 		gap_save(t, gkey, &g);
 	}

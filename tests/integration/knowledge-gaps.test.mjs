@@ -12,7 +12,9 @@
 // jacket", "Returning jackets: how?") are one group, the others apart;
 // the document's schemas hold; resolving a group's ids deletes them;
 // another organisation sees none and cannot delete them; a deleted
-// conversation's gaps go with it; bad parameters are 400.
+// conversation's gaps go with it; bad parameters are 400; small talk
+// ("hi", "thanks", "can a person help me?") before "Talk to a person" or
+// a thumbs down is no gap, a question beside it still is.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -197,5 +199,22 @@ describe('knowledge gaps', { concurrency: 1 }, () => {
     }
     const mine = (await gaps(`?widget_id=${shop.id}`)).groups;
     assert.deepEqual(mine.map((g) => [g.question, g.count]), [['How do I return a padded jacket?', 4]]);
+  });
+
+  // A greeting, thanks or asking for a person then "Talk to a person"
+  // counted as questions the knowledge base could not answer.
+  test('small talk before a handoff or a thumbs down is no gap; a question is', async () => {
+    const shop = await createWidget(p, { name: 'Small talk', handoff_enabled: true });
+    for (const text of ['hi', 'Thanks!', 'Can a person help me?', 'Can a person look at my invoice?']) {
+      const a = await ask(text, shop);
+      a.v.send({ type: 'request_human' });
+      assert.equal((await a.v.next('handoff')).state, 'waiting_human');
+      await a.v.close();
+    }
+    const t = await ask('thank you, bye', shop);
+    assert.equal((await thumb(t.v, t.id, 'down')).type, 'feedback_saved');
+    await t.v.close();
+    const mine = (await gaps(`?widget_id=${shop.id}`)).groups;
+    assert.deepEqual(mine.map((g) => [g.question, g.reasons.handoff]), [['Can a person look at my invoice?', 1]]);
   });
 });

@@ -7,7 +7,9 @@
  * organisation's newest first, with the question's terms (those of two
  * wordings of one question meet), within its range, and says when more
  * were left; ST_GAP_DELETE deletes its own only; a deleted conversation
- * takes its gaps; the table holds no entry left behind.
+ * takes its gaps; the table holds no entry left behind; small talk (a
+ * greeting, thanks, asking for a person, no terms at all) is no gap,
+ * whatever showed it, and a question beside it still is.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -325,6 +327,45 @@ test_bounds(void **state)
 	dreply_free(&r);
 }
 
+/*
+ * Small talk is no gap: a greeting handed to a person, thanks whose
+ * answer found nothing, "can a person help me?" and a German "Hallo,
+ * danke!" with an "I don't know", a question of stopwords alone; a
+ * question of a word more (the invoice) handed to a person still is.
+ */
+static void
+test_small_talk(void **state)
+{
+	struct fix *f = *state;
+	static const char *const talk[] = {
+		"hi", "Thanks!", "Can a person help me?", "Hallo, danke!",
+		"Is it?", "Hello, can I talk to a real human please?",
+	};
+	struct st_gap_list_rep l;
+	char id[ST_ID_HEX + 1], session[16];
+	size_t k;
+
+	for (k = 0; k < sizeof(talk) / sizeof(talk[0]); k++) {
+		snprintf(session, sizeof(session), "t%zu", k);
+		turn(f, session, talk[k], "I don't know.", ST_MSG_KB_NOT_FOUND,
+		    id);
+		assert_int_equal(request_st_err(f, PROTO_ST_TURN_HANDOFF,
+		    &(struct st_id_req){ id }), 0);
+	}
+	turn(f, "q", "Can a person look at my invoice?", "Sure.",
+	    ST_MSG_KB_NONE, id);
+	assert_int_equal(request_st_err(f, PROTO_ST_TURN_HANDOFF,
+	    &(struct st_id_req){ id }), 0);
+	list(f, NULL, 10, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.gaps[0].question,
+	    "Can a person look at my invoice?");
+	assert_int_equal(l.gaps[0].reasons, ST_GAP_HANDOFF);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+	assert_int_equal(db_entries(f, "gaps"), 1);
+	assert_int_equal(db_entries(f, "gap_time"), 1);
+}
+
 int
 main(void)
 {
@@ -340,6 +381,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_answer_places, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_scan_bound, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_small_talk, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup,
 		    fix_teardown),
