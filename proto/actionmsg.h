@@ -21,11 +21,15 @@
  * A chat turn's (no who: the turn's agent names its organisation):
  *
  *   ST_ACTION_TOOLS   str org, u32 n, n x str id (at most
- *                     ST_AGENT_ACTION_IDS_MAX), u8 disabled_too -> u32 n,
- *                     n x action: those that exist, are org's and are
- *                     enabled (disabled_too 1: enabled or not, for the
- *                     admin API's dry run, which asks as who asks's
- *                     organisation), in the order asked, headers and all
+ *                     ST_AGENT_ACTION_IDS_MAX), u8 disabled_too, str
+ *                     agent -> u32 n, n x action: those that exist, are
+ *                     org's and are enabled (disabled_too 1: enabled or
+ *                     not, for the admin API's dry run, which asks as who
+ *                     asks's organisation), and, agent not "", that org's
+ *                     agent of that id lists (a turn's check before a
+ *                     call: the owner may have taken the action off the
+ *                     agent since the turn began), in the order asked,
+ *                     headers and all
  */
 #ifndef PARLEY_ACTIONMSG_H
 #define PARLEY_ACTIONMSG_H
@@ -142,6 +146,7 @@ struct st_action_tools_req {
 	struct st_str *ids;
 	uint32_t n;
 	uint8_t disabled_too;	/* 1: a disabled one too (a dry run's) */
+	char agent[ST_ID_HEX + 1];	/* "": any; else only those it lists */
 };
 
 #endif

@@ -1997,6 +1997,7 @@ static const struct pfield f_action_tools_req[] = {
 	PFLIST(struct st_action_tools_req, ids, n, ST_AGENT_ACTION_IDS_MAX,
 	    pl_action_id),
 	PFU8(struct st_action_tools_req, disabled_too),
+	PFBUF(struct st_action_tools_req, agent),
 };
 PLAYOUT(pl_action_tools_req, struct st_action_tools_req,
     f_action_tools_req);

@@ -159,20 +159,64 @@ action_scrub(struct st_action *a)
 	explicit_bzero(a->headers, strlen(a->headers));
 }
 
+/*
+ * q's agent (org's) into a: 0, or -1 with t failed. None asked: a->id
+ * "" and every action passes (action_listed); one gone or another
+ * organisation's lists none.
+ */
+static int
+tools_agent(struct store_txn *t, const struct st_action_tools_req *q,
+    struct st_agent *a)
+{
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if (q->agent[0] == '\0')
+		return 0;
+	if ((rc = entity_load(t, &agent_entity, q->agent, a)) < 0)
+		return -1;
+	if (rc == 1 || !entity_in_org(&agent_entity, a, q->org)) {
+		st_agent_free(a);
+		memset(a, 0, sizeof(*a));
+	}
+	strlcpy(a->id, q->agent, sizeof(a->id));
+	return 0;
+}
+
+/* 1 when agent a (tools_agent's) may call action id. */
+static int
+action_listed(const struct st_agent *a, const char *id)
+{
+	uint32_t i;
+
+	if (a->id[0] == '\0')
+		return 1;
+	for (i = 0; i < a->nactions; i++)
+		if (strcmp(a->actions[i], id) == 0)
+			return 1;
+	return 0;
+}
+
 int
 store_action_tools(struct store_txn *t, const struct st_action_tools_req *q,
     struct st_actions *out)
 {
+	struct st_agent agent;
 	uint32_t i, n = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (t->err || q->n == 0)
 		return t->err;
-	if ((out->actions = calloc(q->n, sizeof(*out->actions))) == NULL)
+	if (tools_agent(t, q, &agent) < 0)
+		return t->err;
+	if ((out->actions = calloc(q->n, sizeof(*out->actions))) == NULL) {
+		st_agent_free(&agent);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
+	}
 	for (i = 0; i < q->n && !t->err; i++) {
-		if (!st_action_id_valid(q->ids[i].s))
+		if (!st_action_id_valid(q->ids[i].s) ||
+		    !action_listed(&agent, q->ids[i].s))
 			continue;
 		rc = entity_load(t, &action_entity, q->ids[i].s,
 		    &out->actions[n]);
@@ -185,6 +229,7 @@ store_action_tools(struct store_txn *t, const struct st_action_tools_req *q,
 		}
 		n++;
 	}
+	st_agent_free(&agent);
 	out->n = n;
 	/* A dry run's one action: absent, or another organisation's. */
 	if (!t->err && n == 0 && q->disabled_too)

@@ -12,7 +12,8 @@
 // max_response_bytes; another organisation's action is never callable;
 // each call carries an Idempotency-Key (the same across a retry of a call
 // that got no answer, another for every other call); an action disabled
-// or deleted mid-turn is not called.
+// or deleted mid-turn is not called, nor one taken off the agent, and one
+// changed mid-turn is called as it is now (its new URL and headers).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -135,6 +136,24 @@ describe('a turn calls the owner\'s API', () => {
       if (api) api.close();
     }
   });
+
+  // One turn of visitor v: when its card comes, change() runs, then the
+  // yes is sent. Its frames.
+  async function confirmTurn(v, content, change) {
+    v.send({ type: 'message', content });
+    const frames = [];
+    for (;;) {
+      const f = await v.next(undefined, 15000);
+      frames.push(f);
+      if (f.type === 'tool' && f.status === 'confirm') {
+        await change();
+        v.send({ type: 'confirm', id: f.id, ok: true });
+      }
+      if (f.type === 'typing_stop') return frames;
+    }
+  }
+  const GONE = 'The tools said: error: not called: this action is no longer available (the owner disabled or deleted it); '
+    + 'tell the visitor it cannot be done now';
 
   // The last model request's messages.
   async function lastRequest() {
@@ -578,22 +597,7 @@ describe('a turn calls the owner\'s API', () => {
     const v = await Visitor.open(p, dw.widget_id);
     try {
       await v.next('session');
-      // One turn: when its card comes, change() runs, then the yes is sent.
-      async function turn(content, change) {
-        v.send({ type: 'message', content });
-        const frames = [];
-        for (;;) {
-          const f = await v.next(undefined, 15000);
-          frames.push(f);
-          if (f.type === 'tool' && f.status === 'confirm') {
-            await change();
-            v.send({ type: 'confirm', id: f.id, ok: true });
-          }
-          if (f.type === 'typing_stop') return frames;
-        }
-      }
-      const GONE = 'The tools said: error: not called: this action is no longer available (the owner disabled or deleted it); '
-        + 'tell the visitor it cannot be done now';
+      const turn = (content, change) => confirmTurn(v, content, change);
       seen.length = 0;
       let frames = await turn(`refund ${call('refund', { order_id: '31' })}`, async () => {
         assert.equal((await admin('PATCH', `/v1/admin/actions/${refund}`, { enabled: false })).status, 200);
@@ -623,6 +627,54 @@ describe('a turn calls the owner\'s API', () => {
     } finally {
       await v.close();
       assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: base })).status, 200);
+    }
+  });
+
+  // The call was made with the turn's copy of the action, read as it
+  // began: a URL or headers changed since went to the old place with the
+  // old key, and an action taken off the agent was called all the same.
+  test('an action changed mid-turn is called as it is now; one taken off the agent is not called', async () => {
+    const reorder = await action({ name: 'reorder', method: 'POST', url: `http://127.0.0.1:${apiPort}/orders/{{order_id}}/reorder`,
+      headers: { Authorization: 'Bearer old-key' }, changes_data: true, description: 'Orders again' });
+    const base = (await admin('GET', `/v1/admin/agents/${agentId}`)).json().action_ids;
+    assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: [...base, reorder] })).status, 200);
+    const v = await Visitor.open(p, dw.widget_id);
+    try {
+      await v.next('session');
+      seen.length = 0;
+      let frames = await confirmTurn(v, `again ${call('reorder', { order_id: '41' })}`, async () => {
+        const r = await admin('PATCH', `/v1/admin/actions/${reorder}`, {
+          url: `http://127.0.0.1:${apiPort}/orders/{{order_id}}/again`, headers: { Authorization: 'Bearer new-key' } });
+        assert.equal(r.status, 200, r.text);
+      });
+      assert.deepEqual(seen, [{ method: 'POST', url: '/orders/41/again', auth: 'Bearer new-key' }],
+        'the new URL and header, not the turn\'s copy');
+      assert.match(frames.find((f) => f.type === 'message').content, /^The tools said: \{"order_id":"41"/);
+      assert.ok(!JSON.stringify(frames).includes('-key'), 'no header value reaches the browser');
+      assert.ok(!JSON.stringify(await lastRequest()).includes('-key'), 'nor the model');
+
+      // Made to need a verified visitor while its card waits: this
+      // anonymous one is refused, as at the call's start.
+      seen.length = 0;
+      frames = await confirmTurn(v, `again ${call('reorder', { order_id: '43' })}`, async () => {
+        assert.equal((await admin('PATCH', `/v1/admin/actions/${reorder}`, { requires_verified: true })).status, 200);
+      });
+      assert.deepEqual(seen, [], 'now needing a verified visitor: the API is never called');
+      assert.match(frames.find((f) => f.type === 'message').content, /^The tools said: error: this needs a signed-in visitor/);
+      assert.equal((await admin('PATCH', `/v1/admin/actions/${reorder}`, { requires_verified: false })).status, 200);
+
+      // Taken off the agent while its card waits: refused as a disabled one.
+      seen.length = 0;
+      frames = await confirmTurn(v, `again ${call('reorder', { order_id: '42' })}`, async () => {
+        assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: base })).status, 200);
+      });
+      assert.deepEqual(seen, [], 'off the agent: the API is never called');
+      assert.equal(frames.find((f) => f.type === 'message').content, GONE);
+      assert.deepEqual(frames.filter((f) => f.type === 'tool').map((f) => f.status), ['running', 'confirm', 'failed']);
+    } finally {
+      await v.close();
+      assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: base })).status, 200);
+      assert.equal((await admin('DELETE', `/v1/admin/actions/${reorder}`)).status, 200);
     }
   });
 

@@ -112,6 +112,7 @@ struct turn_tools {
 	struct tpl_visitor v;		/* its strings ours; NULL: unknown */
 	int allow_private;
 	char org[ST_WHO_ORG_MAX + 1];	/* whose actions and sources */
+	char agent[ST_ID_HEX + 1];	/* the turn's agent's id */
 	char conv_id[ST_ID_HEX + 1];	/* the turn's */
 	char msg_id[ST_ID_HEX + 1];	/* its question's ("": not told) */
 	struct lost_call lost[ST_TOOL_CALLS_MAX];
@@ -136,7 +137,7 @@ static void wait_start(struct turn_tools *, struct tool_run *, int,
 static void run_call(struct turn_tools *, struct tool_run *,
     struct tool_call *);
 static void run_made(struct turn_tools *, struct tool_run *,
-    struct tool_call *);
+    const struct st_action *, struct tool_call *);
 static void run_record(struct turn_tools *, uint32_t, const char *,
     enum tool_state, uint32_t);
 static size_t answers_share(const struct turn_tools *);
@@ -385,6 +386,8 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 	loop_defer_init(&tt->ended, round_ended, tt);
 	tt->allow_private = action_private_ok(from->org);
 	strlcpy(tt->org, from->org, sizeof(tt->org));
+	strlcpy(tt->agent, from->agent != NULL ? from->agent : "",
+	    sizeof(tt->agent));
 	if ((tt->schemas = calloc(tt->acts.n, sizeof(*tt->schemas))) == NULL)
 		goto fail;
 	for (i = 0; i < tt->acts.n; i++)
@@ -796,15 +799,17 @@ call_done(void *arg, const struct action_call_result *res)
 	    ok ? TOOL_DONE : TOOL_FAILED, res->duration_ms);
 }
 
-/* Why a call of action i with args is not made, into why; or NULL. */
+/*
+ * Why a call of action a (schema: its parameters, parsed) with args is
+ * not made, into why; or NULL.
+ */
 static const char *
-call_refused(struct turn_tools *tt, uint32_t i, const json_t *args,
-    char *why, size_t whysz)
+call_refused(struct turn_tools *tt, const struct st_action *a,
+    const json_t *schema, const json_t *args, char *why, size_t whysz)
 {
-	const struct st_action *a = &tt->acts.actions[i];
 	char v[WHY_MAX - 8];
 
-	if (schema_validate(tt->schemas[i], args, v, sizeof(v)) < 0) {
+	if (schema_validate(schema, args, v, sizeof(v)) < 0) {
 		snprintf(why, whysz, "error: %s", v);
 		return why;
 	}
@@ -1421,7 +1426,7 @@ run_start(struct turn_tools *tt, uint32_t i)
 	}
 	r->a = &tt->acts.actions[k];
 	run_shown(tt, r);
-	if ((refused = call_refused(tt, (uint32_t)k, tc->parsed, buf,
+	if ((refused = call_refused(tt, r->a, tt->schemas[k], tc->parsed, buf,
 	    sizeof(buf))) != NULL) {
 		run_end(r, strdup(refused), TOOL_FAILED, 0);
 		return;
@@ -1438,10 +1443,44 @@ run_start(struct turn_tools *tt, uint32_t i)
 	"cannot be done now"
 #define ACTION_UNCHECKED	"error: not called: whether this action is " \
 	"still available could not be checked; it was not done"
+#define ACTION_NOW_CHANGES	"error: not called: the owner changed this " \
+	"action while you called it: it now changes data and needs the " \
+	"visitor's confirmation; call it again"
 
 /*
- * Storaged's answer to r's check: the action still the organisation's and
- * enabled, or r ended (it was not called).
+ * r's call of action a as run_checked read it (the turn's copy, r->a,
+ * may be older): refused as run_start refuses one (a's parameters, a
+ * verified visitor), or when a changes data now and its visitor was not
+ * asked; else made (run_made).
+ */
+static void
+run_recheck(struct turn_tools *tt, struct tool_run *r,
+    const struct st_action *a, struct tool_call *tc)
+{
+	json_t *old = tt->schemas[r->a - tt->acts.actions], *schema = old;
+	const char *refused;
+	char buf[WHY_MAX];
+
+	if (strcmp(a->parameters, r->a->parameters) != 0 &&
+	    (schema = json_loads(a->parameters, 0, NULL)) == NULL) {
+		run_end(r, strdup(ACTION_UNCHECKED), TOOL_FAILED, 0);
+		return;
+	}
+	refused = a->changes_data && !r->a->changes_data ? ACTION_NOW_CHANGES :
+	    call_refused(tt, a, schema, tc->parsed, buf, sizeof(buf));
+	if (schema != old)
+		json_decref(schema);
+	if (refused != NULL)
+		run_end(r, strdup(refused), TOOL_FAILED, 0);
+	else
+		run_made(tt, r, a, tc);
+}
+
+/*
+ * Storaged's answer to r's check: the action still the organisation's,
+ * enabled and listed by the turn's agent, called as it is stored now
+ * (its url, method, headers, body, timeout), or r ended (it was not
+ * called).
  */
 static void
 run_checked(const struct storec_result *res, void *arg)
@@ -1458,20 +1497,20 @@ run_checked(const struct storec_result *res, void *arg)
 	    ACTION_UNCHECKED) < 0)
 		return;
 	there = now.n == 1 && strcmp(now.actions[0].id, r->a->id) == 0;
-	st_rep_free(PROTO_ST_ACTION_TOOLS, &now);	/* headers wiped */
-	if (!there) {
+	if (!there)
 		run_end(r, strdup(ACTION_GONE), TOOL_FAILED, 0);
-		return;
-	}
-	run_made(tt, r, &tt->tc.calls[i]);
+	else
+		run_recheck(tt, r, &now.actions[0], &tt->tc.calls[i]);
+	st_rep_free(PROTO_ST_ACTION_TOOLS, &now);	/* headers wiped */
 }
 
 /*
- * Run r's call (checked), once storaged says its action is still there
- * and enabled: the turn's copy was read as the turn began, and the owner
- * may have disabled or deleted it since (a confirmation waits up to two
- * minutes). One lookup of one record; a call of an action that is gone
- * is not made, the model told so.
+ * Run r's call (checked), once storaged says its action is still there,
+ * enabled and the turn's agent's: the turn's copy was read as the turn
+ * began, and the owner may have disabled, deleted, changed it or taken
+ * it off the agent since (a confirmation waits up to two minutes). One
+ * lookup of one record (and the agent's); a call of an action that is
+ * gone is not made, the model told so; one changed is made as it is now.
  */
 static void
 run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
@@ -1482,6 +1521,7 @@ run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 	(void)tc;	/* found again by r's index once checked */
 	memset(&q, 0, sizeof(q));
 	strlcpy(q.org, tt->org, sizeof(q.org));
+	strlcpy(q.agent, tt->agent, sizeof(q.agent));
 	q.ids = &id;
 	q.n = 1;
 	r->checking = 1;
@@ -1492,9 +1532,13 @@ run_call(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 	}
 }
 
-/* Run r's call (checked, still enabled): its templates filled, its API called. */
+/*
+ * Run r's call (checked, still enabled) of action a as run_checked read
+ * it: its templates filled, its API called.
+ */
 static void
-run_made(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
+run_made(struct turn_tools *tt, struct tool_run *r, const struct st_action *a,
+    struct tool_call *tc)
 {
 	struct action_call_req q;
 	const char *why;
@@ -1505,7 +1549,7 @@ run_made(struct turn_tools *tt, struct tool_run *r, struct tool_call *tc)
 		run_end(r, strdup(ANSWERS_SPENT), TOOL_FAILED, 0);
 		return;
 	}
-	if (action_call_req_of(&q, r->a, tc->parsed, &tt->v, tt->allow_private,
+	if (action_call_req_of(&q, a, tc->parsed, &tt->v, tt->allow_private,
 	    &url, &body, &why) < 0) {
 		snprintf(buf, sizeof(buf), "error: %s", why);
 		run_end(r, strdup(buf), TOOL_FAILED, 0);

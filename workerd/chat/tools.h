@@ -6,8 +6,10 @@
  * (a tool the turn has, arguments its schema takes, a verified visitor
  * where the action requires one) and run, all of a round's at once
  * (actions/call.c), an action's once storaged says, right before, that
- * it is still enabled (the turn's copy is read as it begins: one the
- * owner disabled or deleted since is not called); every answer, or why there is none, goes back to the
+ * it is still enabled and the turn's agent's (the turn's copy is read as
+ * it begins: one the owner disabled, deleted or took off the agent since
+ * is not called; one changed since is checked again and called as it is
+ * stored now); every answer, or why there is none, goes back to the
  * model as a tool message, and the model is asked again, with the
  * rounds' messages after the conversation. At most TOOLS_ROUNDS_MAX
  * rounds: the last request offers no tools (neither "tools" nor
@@ -112,6 +114,7 @@ typedef int (*tools_page_cb)(void *arg, const char *id, const char *name,
 struct tools_from {
 	const struct tpl_visitor *v;	/* the verified visitor, or NULL */
 	const char *org;		/* whose actions (the policy's) */
+	const char *agent;		/* the turn's agent's id ("": the default) */
 	const char *conv_id;		/* the turn's conversation */
 	const char *msg_id;		/* its question's message id ("": not told) */
 	int handoff;			/* TOOL_HANDOFF offered */

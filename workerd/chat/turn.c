@@ -1146,6 +1146,7 @@ turn_tools_offer(struct turn *t, const struct st_agent *a,
 	}
 	memset(&from, 0, sizeof(from));
 	from.org = a->org[0] != '\0' ? a->org : ST_WHO_ORG_DEFAULT;
+	from.agent = a->id;
 	from.conv_id = t->conv_id;
 	from.msg_id = t->msg_id;
 	from.handoff = a->handoff_tool && t->fe != NULL &&
