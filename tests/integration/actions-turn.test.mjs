@@ -13,7 +13,9 @@
 // each call carries an Idempotency-Key (the same across a retry of a call
 // that got no answer, another for every other call); an action disabled
 // or deleted mid-turn is not called, nor one taken off the agent, and one
-// changed mid-turn is called as it is now (its new URL and headers).
+// changed mid-turn is called as it is now (its new URL and headers), or
+// not at all when it now needs a verified visitor or a confirmation the
+// call did not have.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -675,6 +677,34 @@ describe('a turn calls the owner\'s API', () => {
       await v.close();
       assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: base })).status, 200);
       assert.equal((await admin('DELETE', `/v1/admin/actions/${reorder}`)).status, 200);
+    }
+  });
+
+  // Its first round's call held by the API while the owner makes it
+  // change data: the second round's call, which no visitor confirmed (the
+  // turn's copy did not change data), is not made.
+  test('an action made to change data mid-turn is not called unconfirmed', async () => {
+    const again = await action({ name: 'hold_again', url: `http://127.0.0.1:${apiPort}/hold/{{order_id}}`, timeout_ms: 20000 });
+    const base = (await admin('GET', `/v1/admin/agents/${agentId}`)).json().action_ids;
+    assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: [...base, again] })).status, 200);
+    const v = await Visitor.open(p, dw.widget_id);
+    try {
+      await v.next('session');
+      held.length = 0;
+      const turn = v.turn(`again ${call('hold_again', { order_id: 'A-1' })} [[mock:rounds=2]]`);
+      await waitFor(() => held.length === 1, 5000, 'the first round\'s call at the API');
+      assert.equal((await admin('PATCH', `/v1/admin/actions/${again}`, { changes_data: true })).status, 200);
+      held.shift().end('{"ok":true}');
+      const { message, tools } = await turn;
+      assert.equal(held.length, 0, 'the second round\'s call never reached the API');
+      assert.equal(message.content, 'The tools said: {"ok":true}; error: not called: the owner changed this action while you '
+        + 'called it: it now changes data and needs the visitor\'s confirmation; call it again');
+      assert.deepEqual(tools.map((x) => x.status), ['running', 'done', 'running', 'failed']);
+    } finally {
+      await v.close();
+      for (const res of held.splice(0)) res.end('{}');
+      assert.equal((await admin('PATCH', `/v1/admin/agents/${agentId}`, { action_ids: base })).status, 200);
+      assert.equal((await admin('DELETE', `/v1/admin/actions/${again}`)).status, 200);
     }
   });
 
