@@ -1629,9 +1629,19 @@ static const struct pfield f_pw_salt[] = {
 };
 static PLAYOUT(pl_pw_salt, struct st_pw_salt, f_pw_salt);
 
+static const struct pfield f_invite_about[] = {
+	PFBUF(struct st_invite_about, org),
+	PFBUF(struct st_invite_about, org_name),
+	PFBUF(struct st_invite_about, email),
+	PFU8(struct st_invite_about, role),
+};
+static PLAYOUT(pl_invite_about, struct st_invite_about, f_invite_about);
+
 static const struct pfield f_invite_salt_rep[] = {
 	PFU8(struct st_invite_salt_rep, result),
 	PFWHEN(struct st_invite_salt_rep, result, 1u << 2, s, pl_pw_salt),
+	PFWHEN(struct st_invite_salt_rep, result, 1u << 0 | 1u << 2, a,
+	    pl_invite_about),
 };
 PLAYOUT(pl_invite_salt_rep, struct st_invite_salt_rep, f_invite_salt_rep);
 

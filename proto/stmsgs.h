@@ -793,6 +793,16 @@ struct st_pw_salt {
 	uint8_t salt[ST_PW_SALT_LEN];
 	uint32_t salt_len;
 };
+/*
+ * What the invitation's holder may see of it (the invite page): the
+ * organisation's id and name, the email invited, the role it gives.
+ */
+struct st_invite_about {
+	char org[ST_ORG_ID_MAX + 1];
+	char org_name[ST_ORG_NAME_MAX * 4 + 1];	/* UTF-8 */
+	char email[ST_EMAIL_MAX + 1];
+	uint8_t role;
+};
 struct st_invite_salt_rep {
 	/*
 	 * 0 the invitation is open and its email has no account, 1 no such
@@ -800,6 +810,7 @@ struct st_invite_salt_rep {
 	 */
 	uint8_t result;
 	struct st_pw_salt s;		/* 2 */
+	struct st_invite_about a;	/* 0, 2 */
 };
 struct st_invite_done {
 	char user[ST_USER_ID_MAX + 1];

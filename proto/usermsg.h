@@ -41,9 +41,11 @@
  *   ST_INVITE_SALT  bytes token hash (32) -> u8 result (0 open, its
  *                   email has no account; 1 no such invitation, or
  *                   claimed; 2 its email has an account), bytes salt
- *                   (16, when 2: that account's)
+ *                   (16, when 2: that account's), and when 0 or 2:
+ *                   str organization id, str its name, str email, u8 role
  *       Read only, no who: an anonymous acceptance's lookup, before
- *       its password is hashed (with that salt, else a fresh one).
+ *       its password is hashed (with that salt, else a fresh one); the
+ *       invite page's too (what the link's holder is invited to).
  *   ST_INVITE_ACCEPT bytes token hash (32), str name, bytes salt,
  *                   bytes hash, str user (the signed-in account taking
  *                   it, or "") -> u8 result (0 the email's new account

@@ -1079,6 +1079,24 @@ store_invite_accept(struct store_txn *t,
 	return invite_new(t, q->token_hash, &iv, q, out);
 }
 
+/* What the invitation's holder may see of iv into a: 0, or -1 on t's error. */
+static int
+invite_about(struct store_txn *t, const struct st_invite *iv,
+    struct st_invite_about *a)
+{
+	struct st_org o;
+
+	if (store_org_get(t, iv->org, &o) != 0)
+		return -1;
+	strlcpy(a->org, iv->org, sizeof(a->org));
+	strlcpy(a->org_name, o.name != NULL ? o.name : "",
+	    sizeof(a->org_name));
+	strlcpy(a->email, iv->email, sizeof(a->email));
+	a->role = iv->role;
+	st_org_free(&o);
+	return 0;
+}
+
 int
 store_invite_salt(struct store_txn *t, const struct st_invite_salt_req *q,
     struct st_invite_salt_rep *out)
@@ -1101,6 +1119,10 @@ store_invite_salt(struct store_txn *t, const struct st_invite_salt_req *q,
 		st_invite_free(&iv);
 		out->result = 1;
 		return 0;
+	}
+	if (invite_about(t, &iv, &out->a) < 0) {
+		st_invite_free(&iv);
+		return t->err;
 	}
 	rc = user_by_email(t, iv.email, &u);
 	st_invite_free(&iv);

@@ -295,6 +295,8 @@ static const struct route routes[] = {
 	    R_DASH, 0, 0 },
 	{ M_POST,	"/dashboard/api/invitations/accept",
 	    dashauth_accept_post, R_DASH, 0, 0 },
+	{ M_POST,	"/dashboard/api/invitations/view",
+	    dashauth_invite_view_post, R_DASH, 0, 0 },
 	{ M_GET,	"/dashboard/invite",		dashpages_invite_page_get,
 	    R_DASH, 0, 0 },
 };

@@ -7,7 +7,9 @@
 // disabled everywhere, which cannot sign in, too); the page then logs in
 // with that password and goes to the dashboard. When that login fails (the
 // email has an account and that was not its password), the page says to sign
-// in with it and open the link again.
+// in with it and open the link again. First the page asks what the
+// invitation is (POST /dashboard/api/invitations/view: its organisation,
+// email and role, told to the token's holder alone) and says so.
 
 const DASHBOARD = '/dashboard/';
 const LOGIN = '/dashboard/login';
@@ -116,6 +118,19 @@ async function loginAfter(email, password) {
   setTimeout(() => location.replace(LOGIN), 4000);
 }
 
+// "You are invited to ORG as ROLE (EMAIL)." (text, never markup); an
+// unknown token says nothing here: the form's answer will.
+async function describe() {
+  if (!/^[0-9a-f]{64}$/.test(token)) return;
+  const { res, data } = await post('/dashboard/api/invitations/view', { token });
+  if (!res || res.status !== 200 || !data || !data.organization) return;
+  const what = document.getElementById('invite-what');
+  const org = data.organization.name || data.organization.id;
+  what.textContent = `You are invited to ${org} as ${data.role} (${data.email}).`;
+  what.hidden = false;
+}
+
+describe();
 sessionMode();
 
 form.addEventListener('submit', async (ev) => {

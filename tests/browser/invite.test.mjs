@@ -6,6 +6,8 @@
 // axe-core in light and dark; the spent link answers with a visible message.
 // An account disabled in every organisation it belongs to gives its own
 // password on another organisation's link, and lands there logged in.
+// The page names the organisation, the role and the email invited, as
+// text (POST /dashboard/api/invitations/view: that invitation's alone).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -42,6 +44,8 @@ describe('an invitation in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await page.goto(url);
       await page.waitForSelector('[data-testid="invite-form"]');
       assert.equal(new URL(page.url()).hash, '', 'the token is gone from the address bar');
+      await page.waitForFunction(() => !document.querySelector('[data-testid="invite-what"]').hidden);
+      assert.match(await page.textContent('[data-testid="invite-what"]'), /^You are invited to .+ as admin \(dee@example\.com\)\.$/);
       assert.deepEqual(await axeLightDark(page, 'the invitation page'), []);
 
       await fill(page, 'Dee', PASSWORD, `${PASSWORD}!`);
@@ -73,6 +77,44 @@ describe('an invitation in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       assert.equal(again.log.console.filter((m) => /status of 401/.test(m.text)).length, 1, JSON.stringify(again.log.console));
       await assertClean(again.page, again.log, 'spent', { allowConsole: /status of (401|404)/ });
     } finally { await again.ctx.close(); }
+  });
+
+  test('the page says which organisation, role and email the link invites, as text', async () => {
+    const api = async (method, path, body, org, ctype = 'application/json') => {
+      const headers = { 'x-admin-api-key': stack.parley.adminKey, 'Content-Type': ctype, ...(org ? { 'x-organization-id': org } : {}) };
+      const r = await fetch(stack.parleyOrigin + path, { method, headers, body: body && JSON.stringify(body) });
+      return { status: r.status, json: await r.json() };
+    };
+    const NAME = '<i>Acme</i> & Co';
+    const org = (await api('POST', '/v1/admin/organizations', { name: NAME })).json.id;
+    let r = await api('POST', '/v1/admin/users', { email: 'fay@example.com', role: 'agent' }, org);
+    assert.equal(r.status, 201);
+    const token = r.json.url.split('#')[1];
+    // Another invitation of the same organisation, which the link's holder never sees.
+    assert.equal((await api('POST', '/v1/admin/users', { email: 'gus@example.com', role: 'owner' }, org)).status, 201);
+
+    r = await api('POST', '/dashboard/api/invitations/view', { token });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { organization: { id: org, name: NAME }, email: 'fay@example.com', role: 'agent' });
+    r = await api('POST', '/dashboard/api/invitations/view', { token: 'f'.repeat(64) });
+    assert.deepEqual(r, { status: 404, json: { error: 'Invitation not found or expired' } });
+    r = await api('POST', '/dashboard/api/invitations/view', { token, name: 'x' });
+    assert.equal(r.status, 404);
+    assert.equal((await api('POST', '/dashboard/api/invitations/view', { token }, null, 'text/plain')).status, 415);
+
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await page.goto(`${stack.parleyOrigin}/dashboard/invite#${token}`);
+      await page.waitForFunction(() => !document.querySelector('[data-testid="invite-what"]').hidden);
+      assert.equal(await page.textContent('[data-testid="invite-what"]'), `You are invited to ${NAME} as agent (fay@example.com).`);
+      assert.equal(await page.locator('[data-testid="invite-what"] i').count(), 0, 'the name is text, not markup');
+      assert.deepEqual(await axeLightDark(page, 'the invitation page naming its organisation'), []);
+      await assertClean(page, log, 'named', { allowConsole: /status of 401/ });
+    } finally { await ctx.close(); }
+    // Not spent by being looked at: the invitee still joins with it.
+    r = await api('POST', '/dashboard/api/invitations/accept', { token, name: 'Fay', password: PASSWORD });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.email, 'fay@example.com');
   });
 
   test('an account disabled in every organisation it belongs to joins another with its own password on the page, and lands there', async () => {

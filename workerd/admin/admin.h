@@ -474,6 +474,14 @@ void dashauth_logout_post(struct conn *, struct http_request *,
 void dashauth_accept_post(struct conn *, struct http_request *,
     const struct route_match *);
 /*
+ * POST /dashboard/api/invitations/view {"token"}: 200 the invitation's
+ * organisation (id, name), email and role, to the link's holder; 404 an
+ * unknown, spent, claimed or expired one. Nothing is hashed: not a login
+ * attempt.
+ */
+void dashauth_invite_view_post(struct conn *, struct http_request *,
+    const struct route_match *);
+/*
  * A wrong password, counted against the failed-login budget of every
  * client (DASHBOARD_LOGIN_FAILURES_PER_MINUTE; none when 0).
  */

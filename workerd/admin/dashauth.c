@@ -13,6 +13,10 @@
  *					password; {"token"} with the
  *					session of the invited email's
  *					account: it joins
+ *	POST /dashboard/api/invitations/view
+ *					{"token"}: what the invitation is
+ *					(organisation, email, role), for
+ *					the invite page
  *
  * People log in with their own accounts (proto/usermsg.h): storaged
  * keeps each user's scrypt hash (N=2^14, r=8, p=1) and salt, the worker
@@ -80,6 +84,10 @@
  * account's (then nothing is done, once: the invitation waits for that
  * account's signed-in acceptance, and a failed login of the budget is
  * counted), so it tells the inviter nothing; the page then logs in.
+ * Before that the page asks what it was invited to (view: the same
+ * lookup, ST_INVITE_SALT, nothing hashed, so not a login attempt): the
+ * organisation, the email and the role of that invitation alone, which
+ * the link's holder may see (the salt is not sent).
  *
  * The password, the cookie and the CSRF token are never logged; copies
  * of a password made here are wiped (OPENSSL_cleanse).
@@ -1278,6 +1286,75 @@ accept_signed_in(struct http_request *req, uint8_t hash[ST_INVITE_HASH_LEN])
 	return rc;
 }
 
+/*
+ * 200 {"organization":{"id","name"},"email","role"}: what the invitation
+ * is, told to its link's holder alone.
+ */
+static void
+send_about(struct conn *c, const struct st_invite_about *a)
+{
+	json_t *o, *g;
+	const char *role = st_role_name(a->role);
+	int err = 0;
+
+	if ((o = json_object()) != NULL) {
+		g = json_object();
+		exprow_oset(g, "id", json_string(a->org), &err);
+		exprow_oset(g, "name", json_string(a->org_name), &err);
+		exprow_oset(o, "organization", exprow_odone(g, err), &err);
+		exprow_oset(o, "email", json_string(a->email), &err);
+		exprow_oset(o, "role", json_string(role != NULL ? role : ""),
+		    &err);
+	}
+	if ((o = exprow_odone(o, err || o == NULL)) == NULL)
+		conn_send_error(c, 500, API_HEADERS, "Internal server error");
+	else
+		conn_send_json(c, 200, API_HEADERS, o);
+}
+
+/*
+ * ST_INVITE_SALT -> struct st_invite_salt_rep: result 1 no such
+ * invitation (404); else what it is. The salt is not sent.
+ */
+static void
+view_done(const struct storec_result *r, void *arg)
+{
+	struct login *l = arg;
+	struct st_invite_salt_rep rep;
+	struct conn *c;
+
+	if (login_reply(l, r, PROTO_ST_INVITE_SALT, &rep) < 0)
+		return;
+	OPENSSL_cleanse(&rep.s, sizeof(rep.s));
+	if (rep.result > 2) {
+		login_fail(l, 500, API_HEADERS, "Internal server error");
+		return;
+	}
+	if (rep.result == 1) {
+		login_fail(l, 404, API_HEADERS, NO_INVITATION);
+		return;
+	}
+	c = login_detach(l);
+	login_free(l);
+	send_about(c, &rep.a);
+}
+
+/* The attempt was not limited: the invitation looked up. */
+static void
+view_ask(struct login *l)
+{
+	struct st_invite_salt_req q = {
+		.token_hash_len = sizeof(q.token_hash),
+	};
+
+	memcpy(q.token_hash, l->token_hash, sizeof(q.token_hash));
+	if (storec_ask(NULL, PROTO_ST_INVITE_SALT, &q, view_done, l,
+	    &l->c->sreq) < 0)
+		login_fail(l, 503, API_HEADERS, "Storage unavailable");
+	OPENSSL_cleanse(&q, sizeof(q));
+}
+
+
 /* ------------------------------------------------------------ sessions */
 
 enum check_kind {
@@ -1665,6 +1742,34 @@ dashauth_accept_post(struct conn *c, struct http_request *req,
 		break;
 	}
 	OPENSSL_cleanse(token, sizeof(token));
+}
+
+void
+dashauth_invite_view_post(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	struct login *l;
+
+	if (!proto_json_ctype(http_header(req, "content-type"))) {
+		conn_send_error(c, 415, API_HEADERS,
+		    "Content-Type must be application/json");
+		return;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		log_warn("dashboard invitation");
+		conn_send_error(c, 500, API_HEADERS, "Internal server error");
+		return;
+	}
+	loop_timer_init(&l->timer, login_wrong, l);
+	/* {"token"} alone, as a signed-in acceptance's. */
+	if (accept_signed_in(req, l->token_hash) != 1) {
+		login_free(l);
+		conn_send_error(c, 404, API_HEADERS, NO_INVITATION);
+		return;
+	}
+	l->c = c;
+	conn_hold(c, l, login_free);
+	view_ask(l);
 }
 
 /* The session endpoints: no usable cookie is 401. */

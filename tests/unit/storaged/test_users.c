@@ -678,6 +678,27 @@ invite_salt(struct fix *f, uint8_t hb, uint8_t *sb)
 	return rep.result;
 }
 
+/*
+ * ST_INVITE_SALT of token hash bytes hb tells its organisation (id and
+ * name), email and role; none of these for an invitation nobody holds.
+ */
+static void
+invite_about_is(struct fix *f, uint8_t hb, const char *org,
+    const char *name, const char *email, uint8_t role)
+{
+	struct st_invite_salt_req q;
+	struct st_invite_salt_rep rep;
+
+	memset(&q, 0, sizeof(q));
+	memset(q.token_hash, hb, sizeof(q.token_hash));
+	q.token_hash_len = sizeof(q.token_hash);
+	assert_int_equal(ask(f, NULL, PROTO_ST_INVITE_SALT, &q, &rep, NULL), 0);
+	assert_string_equal(rep.a.org, org);
+	assert_string_equal(rep.a.org_name, name);
+	assert_string_equal(rep.a.email, email);
+	assert_int_equal(rep.a.role, role);
+}
+
 /* Anonymously, with salt bytes saltb and hash bytes hashb. */
 static int
 accept_proof(struct fix *f, uint8_t hb, uint8_t saltb, uint8_t hashb,
@@ -769,6 +790,10 @@ test_users_invite_proof(void **state)
 	assert_int_equal(sb, 5);
 	assert_int_equal(invite_salt(f, 8, &sb), 0);
 	assert_int_equal(invite_salt(f, 99, &sb), 1);
+	/* What the link's holder sees of it: this invitation's alone. */
+	invite_about_is(f, 7, ob.id, "B", "ann@x.test", ST_ROLE_ADMIN);
+	invite_about_is(f, 8, ob.id, "B", "new@x.test", ST_ROLE_AGENT);
+	invite_about_is(f, 99, "", "", "", 0);
 
 	/* Not her password (nor her salt): nothing done, claimed, spent. */
 	assert_int_equal(accept_proof(f, 7, 5, 9, &ac), 0);
