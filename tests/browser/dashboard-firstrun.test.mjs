@@ -6,7 +6,9 @@
 // only where it fits (1920), else only its launcher shows and no form
 // field is under it (1280, 1440); the rating's label and the Model
 // hints say what they do; #/actions/new opens the new-action form;
-// Notify me refused by the browser says so; axe-core on the empty list.
+// Notify me refused by the browser says so; axe-core on the empty list;
+// at 390 px the widgets list's card labels break between words, never
+// inside one.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -155,6 +157,27 @@ describe('dashboard: a new owner\'s first visit in Chromium', { timeout: SUITE_T
       assert.equal(await page.textContent('#notify'), 'Notify me');
       assert.equal(await page.getAttribute('#notify', 'aria-pressed'), 'false');
       await assertClean(page, log, 'notify refused');
+    } finally { await ctx.close(); }
+  });
+  test('390 px: the widgets list\'s labels break between words, never inside one', async () => {
+    const { ctx, page, log } = await owner(390, 844);
+    try {
+      await openDash(page, stack, '#/widgets', '[data-testid="widget-table"]');
+      // Each card label (the cell's ::before, its data-label): as wide as
+      // its widest word at least, that word measured alone in the label's font.
+      const labels = await page.evaluate(() => [...document.querySelectorAll('[data-testid="widget-row"] td')].map((td) => {
+        const s = getComputedStyle(td, '::before');
+        const probe = document.createElement('span');
+        probe.style.cssText = `position:absolute;white-space:nowrap;font:${s.font};letter-spacing:${s.letterSpacing}`;
+        document.body.append(probe);
+        const word = Math.max(...td.dataset.label.split(' ').map((w) => { probe.textContent = w; return probe.getBoundingClientRect().width; }));
+        probe.remove();
+        return { label: td.dataset.label, width: parseFloat(s.width), word };
+      }));
+      assert.deepEqual(labels.map((l) => l.label), ['Name', 'Public id', 'Status', 'Conversations', 'Updated']);
+      for (const l of labels) assert.ok(l.width >= l.word - 0.5, `"${l.label}" broken inside a word: ${JSON.stringify(l)}`);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'no sideways scroll');
+      await assertClean(page, log, 'widgets at 390 px');
     } finally { await ctx.close(); }
   });
 });
