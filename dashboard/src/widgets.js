@@ -75,8 +75,8 @@ const DEFAULTS = {
   attachment_max_mb: 10,
 };
 const FIELD_NAMES = Object.keys(DEFAULTS);
-/* A widget made here starts taking images and PDF. */
-const NEW_WIDGET = { ...DEFAULTS, attachment_types: ['image', 'pdf'] };
+/* A widget made here starts as the API's does: no attachments until the owner ticks some. */
+const NEW_WIDGET = DEFAULTS;
 /* Names a server error may use for a field, and the field they mean. */
 const ALIASES = { contact_mode: 'contact_info_mode', daily_cap: 'daily_message_cap', origins: 'allowed_origins' };
 

@@ -9,7 +9,7 @@
 // page, nothing sent until it is removed): seen in the thread, in the
 // admin API's messages (the bytes as pasted) and by the visitor's socket;
 // the widget form's attachment types and size limit (a new widget starts
-// with images and PDF; a size out of range refused beside its field; saved
+// with none, as the API's; a size out of range refused beside its field; saved
 // and read back through the API). Screenshots at 1280 and 390 px, light
 // and dark; axe-core clean in both schemes.
 import assert from 'node:assert/strict';
@@ -367,11 +367,15 @@ describe('attachments in the dashboard, in Chromium', { timeout: SUITE_TIMEOUT }
     const { ctx, page, log } = await openPage(browser);
     try {
       await dashLogin(stack, ctx, session);
-      // A new widget starts with images and PDF, 10 MB.
+      // A new widget starts with none (as the API's default, as the README says), 10 MB.
       await openDash(page, stack, '#/widgets/new', '[data-testid="widget-form"]');
       const checked = () => page.evaluate(() => ['image', 'pdf', 'text'].filter((t) => document.querySelector(`[data-testid="attach-type-${t}"]`).checked));
-      assert.deepEqual(await checked(), ['image', 'pdf']);
+      assert.deepEqual(await checked(), []);
       assert.equal(await page.inputValue('#f-attachment_max_mb'), '10');
+      const api = await admin('POST', '/v1/admin/widgets', { name: 'API default shop', allowed_origins: [] });
+      assert.deepEqual([api.status, api.json.attachment_types, api.json.attachment_max_mb], [201, [], 10], 'the API\'s default, which the form starts with');
+      await page.check('[data-testid="attach-type-image"]');
+      await page.check('[data-testid="attach-type-pdf"]');
       await page.fill('#f-name', 'Attach form shop');
       await page.fill('#f-attachment_max_mb', '30');
       await page.click('[data-testid="save-widget"]');
