@@ -471,8 +471,11 @@ export async function renderEdit(main, ctx, widgetId) {
   if (isNew) {
     f.setAgents(await loadAgents(ctx.signal));
     f.setValues(NEW_WIDGET);
-    // A new widget has no identity secret yet: required comes after one.
+    // A new widget has no identity secret yet: required comes after one,
+    // and its panel only once the widget is saved (the hint says so).
     f.controls.identity_required.disabled = true;
+    f.form.querySelector('#hint-identity_required').textContent =
+      'Visitors must be identified by your site (identify with a valid hash). Needs an identity secret, which you can make once the widget is created.';
     f.save.textContent = 'Create widget';
     main.append(livePreview(f, ctx.signal), f.form);
   } else {

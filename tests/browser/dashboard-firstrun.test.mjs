@@ -113,7 +113,7 @@ describe('dashboard: a new owner\'s first visit in Chromium', { timeout: SUITE_T
     }
   });
 
-  test('the widget form says what its settings do: the rating\'s when, the Model section\'s empty is the agent\'s', async () => {
+  test('the widget form says what its settings do: the rating\'s when, the Model section\'s empty is the agent\'s, the identity secret after saving', async () => {
     const { ctx, page, log } = await owner(1280);
     try {
       await openDash(page, stack, `#/widgets/${wid}`, '[data-testid="widget-form"]');
@@ -121,6 +121,14 @@ describe('dashboard: a new owner\'s first visit in Chromium', { timeout: SUITE_T
         'Ask for a 1-5 rating when the visitor starts a new chat or a person hands the chat back to the assistant');
       assert.match(await page.textContent('[data-field="system_prompt"]'), /Empty: the agent's prompt \(the Default agent's is the server's SYSTEM_PROMPT\)/);
       assert.match(await page.textContent('[data-field="model"]'), /Empty: the agent's model \(the Default agent's is the server's OPENAI_MODEL\)/);
+      // The Identity secret panel is the saved widget's: the new form says when it comes, never "see" it.
+      assert.match(await page.textContent('#hint-identity_required'), /\(see Identity secret\)/);
+      assert.equal(await page.locator('#sec-identity').count(), 1);
+      await openDash(page, stack, '#/widgets/new', '[data-testid="widget-form"]');
+      const hint = await page.textContent('#hint-identity_required');
+      assert.doesNotMatch(hint, /see Identity secret/);
+      assert.match(hint, /Needs an identity secret, which you can make once the widget is created\.$/);
+      assert.equal(await page.locator('#sec-identity').count(), 0, 'no Identity secret section on the new form');
       await assertClean(page, log, 'widget form words');
     } finally { await ctx.close(); }
   });
