@@ -172,7 +172,7 @@ describe('away mode in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await o.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sent.');
     await waitWidget(page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"][data-role="agent"] [data-part="content"]')]
       .some((c) => c.textContent === 'Hi! We are back early.'), 'the answer in the widget');
-    await waitWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'Owner joined');
+    await waitWidget(page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'Support joined');
 
     const a = await axeSerious(page, 'widget after leaving a message');
     assert.deepEqual(a.bad, [], `${a.what}: ${JSON.stringify(a.bad)}`);

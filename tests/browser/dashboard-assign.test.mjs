@@ -91,10 +91,10 @@ describe('dashboard: assignment, contact data, retention', { timeout: SUITE_TIME
     const options = await page.$$eval('[data-testid="assign-select"] option', (o) => o.map((x) => x.value));
     assert.deepEqual(options.sort(), ['', ownerId, agent.id].sort());
     await page.click('[data-testid="take-over"]');
-    await page.waitForFunction(() => document.querySelector('[data-testid="thread-assignee-name"]').textContent === 'Owner');
+    await page.waitForFunction(() => document.querySelector('[data-testid="thread-assignee-name"]').textContent === 'Support');
     assert.equal(await page.inputValue('[data-testid="assign-select"]'), ownerId);
     await openDash(page, stack, '#/conversations', row(convA));
-    assert.equal(await page.textContent(`${row(convA)} [data-testid="conv-assignee"]`), 'Owner');
+    assert.equal(await page.textContent(`${row(convA)} [data-testid="conv-assignee"]`), 'Support');
     assert.equal(await page.textContent(`${row(convB)} [data-testid="conv-assignee"]`), 'Unassigned');
   });
 
@@ -128,7 +128,7 @@ describe('dashboard: assignment, contact data, retention', { timeout: SUITE_TIME
     await openDash(page, stack, `#/conversations/${convA}`, '[data-testid="assign-select"]');
     await page.selectOption('[data-testid="assign-select"]', ownerId);
     await page.click('[data-testid="assign-submit"]');
-    await page.waitForFunction(() => document.querySelector('[data-testid="thread-assignee-name"]').textContent === 'Owner');
+    await page.waitForFunction(() => document.querySelector('[data-testid="thread-assignee-name"]').textContent === 'Support');
     assert.equal((await adminApi(stack, 'GET', `/v1/admin/conversations/${convA}`)).json.conversation.assignee.id, ownerId);
     await assertClean(page, log, 'assign');
   });

@@ -1,4 +1,4 @@
-// The profile page in headless Chromium: the owner (named "Owner" by
+// The profile page in headless Chromium: the owner (named "Support" by
 // DASHBOARD_PASSWORD's boot) opens it from the header, sees its initials,
 // sets the display name "Dana Reyes": the avatar says DR and the header
 // the new name at once; a visitor asks for a person, the owner takes over
@@ -57,11 +57,11 @@ describe('dashboard: the profile page', { timeout: SUITE_TIMEOUT }, () => {
   test('from the header to the profile; a new display name shows in the avatar and the header at once', async () => {
     const { page } = desk;
     await openDash(page, stack, '#/conversations', '[data-testid="whoami-profile"]');
-    assert.equal(await page.textContent('[data-testid="whoami-profile"] .avatar'), 'O');
+    assert.equal(await page.textContent('[data-testid="whoami-profile"] .avatar'), 'S');
     await page.click('[data-testid="whoami-profile"]');
     await page.waitForSelector('[data-testid="profile-name-form"]');
     assert.equal(await page.getAttribute('[data-testid="whoami-profile"]', 'aria-current'), 'page');
-    assert.equal(await page.inputValue('[data-testid="profile-name"]'), 'Owner');
+    assert.equal(await page.inputValue('[data-testid="profile-name"]'), 'Support');
     await page.waitForSelector('[data-testid="email-save"]:not([disabled])');
 
     // An empty name is told by its field, nothing sent.

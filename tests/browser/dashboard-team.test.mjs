@@ -82,7 +82,7 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     // The first login stores DASHBOARD_PASSWORD's owner (in "default"), then it joins orgB.
     owner = await openPage(browser);
     ownerSession = await dashLogin(stack, owner.ctx);
-    await addMember(orgB, 'owner@localhost', 'Owner', ROLE.OWNER);
+    await addMember(orgB, 'owner@localhost', 'Support', ROLE.OWNER);
     await addMember('default', 'bea@example.com', 'Bea Agent', ROLE.AGENT, AGENT_PASSWORD);
     assert.equal((await adminIn('default', 'POST', '/v1/admin/widgets', { name: 'Head office widget' })).status, 201);
     assert.equal((await adminIn(orgB, 'POST', '/v1/admin/widgets', { name: 'Branch widget' })).status, 201);
@@ -124,7 +124,7 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   test('the organisation switcher: the other organisation\'s widgets only, kept over a reload; a stale choice falls back', async () => {
     const { page, log } = owner;
     await openDash(page, stack, '#/widgets', '[data-testid="widget-row"]');
-    assert.equal(await page.textContent('[data-testid="whoami-name"]'), 'Owner');
+    assert.equal(await page.textContent('[data-testid="whoami-name"]'), 'Support');
     assert.equal(await page.textContent('[data-testid="whoami-role"]'), 'owner');
     assert.equal(await page.$eval('[data-testid="nav-users"]', (a) => a.closest('li').hidden), false, 'Users in the menu');
     assert.ok((await widgetNames(page)).includes('Head office widget'));
@@ -365,7 +365,7 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     const rows = await page.$$eval('[data-testid="audit-row"]', (l) => l.map((r) => ['audit-who', 'audit-action', 'audit-target']
       .map((t) => r.querySelector(`[data-testid="${t}"]`).textContent)));
     const keyRows = rows.filter(([, action]) => action.startsWith('apikey.'));
-    assert.deepEqual(keyRows, [['Owner', 'apikey.delete', keyId], ['Owner', 'apikey.create', keyId]]);
+    assert.deepEqual(keyRows, [['Support', 'apikey.delete', keyId], ['Support', 'apikey.create', keyId]]);
     await assertClean(page, log, 'audit');
   });
 

@@ -2,7 +2,7 @@
 // widget in two pages of one Parley (issue 15): the visitor asks for a
 // person → the dashboard's list shows the badge and the title its count,
 // without a reload (the /v1/admin/events stream) → the owner takes over
-// ("Owner joined" in the widget: the account's display name, not one typed
+// ("Support joined" in the widget: the account's display name, not one typed
 // in the page, also after a reload), types (the widget shows it) and
 // replies (the reply appears in the widget with the owner's name) → the
 // visitor's next message gets no model call → hand back ("The assistant is
@@ -30,7 +30,7 @@ const REPLY_TIME = 'We usually reply in <b>5 minutes</b> & less';
 // The name the visitor sees: DASHBOARD_PASSWORD's owner's account name. The
 // dashboard sends none, and DASHBOARD_AGENT_NAME (an API key's name) is
 // another, so a reply named from the environment fails the test.
-const AGENT = 'Owner';
+const AGENT = 'Support';
 
 // fn({shadowRoot}, AGENT) on the widget's host element, in the page;
 // waitWidget polls it until it is true (at most 10 s).

@@ -58,7 +58,7 @@ describe('who answers a conversation, 2 workers', () => {
   test('take over, type, reply as a user: the visitor sees its name, live and after a reload', async () => {
     const sess = await login(p);
     const me = (await sess.get('/dashboard/api/session')).json().user;
-    assert.equal(me.name, 'Owner');
+    assert.equal(me.name, 'Support');
     const w = await createWidget(p, { handoff_enabled: true });
     const v = await Visitor.open(p, w.widget_id);
     const s = await v.next('session');
@@ -70,19 +70,19 @@ describe('who answers a conversation, 2 workers', () => {
     let r = await sess.request('POST', `${path}/handoff`, { body: { state: 'human', name: 'Typed' } });
     assert.equal(r.status, 200, r.text);
     oa.checkJson('POST', `${path}/handoff`, r);
-    assert.deepEqual(r.json().conversation.assignee, { id: me.id, name: 'Owner' });
-    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human', name: 'Owner' });
+    assert.deepEqual(r.json().conversation.assignee, { id: me.id, name: 'Support' });
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human', name: 'Support' });
     r = await sess.request('POST', `${path}/typing`, { body: { typing: true, name: 'Typed' } });
     assert.equal(r.status, 204);
-    assert.deepEqual(await v.next('typing_start'), { type: 'typing_start', role: 'agent', name: 'Owner' });
+    assert.deepEqual(await v.next('typing_start'), { type: 'typing_start', role: 'agent', name: 'Support' });
     r = await sess.request('POST', `${path}/messages`, { body: { content: 'Hi, Owner here.', name: 'Typed' } });
     assert.equal(r.status, 201, r.text);
     oa.checkJson('POST', `${path}/messages`, r);
-    assert.equal(r.json().message.name, 'Owner');
+    assert.equal(r.json().message.name, 'Support');
     assert.equal(r.json().message.authorId, me.id);
     const { id, ...said } = await v.next('message');
     assert.match(id, /^[0-9a-f]{32}$/);
-    assert.deepEqual(said, { type: 'message', role: 'agent', content: 'Hi, Owner here.', name: 'Owner' });
+    assert.deepEqual(said, { type: 'message', role: 'agent', content: 'Hi, Owner here.', name: 'Support' });
     // A key has no person: the name it sends, no author.
     r = await p.adminJson('POST', `${path}/messages`, { content: 'An integration.', name: 'Bot' });
     assert.equal(r.status, 201);
@@ -92,22 +92,22 @@ describe('who answers a conversation, 2 workers', () => {
     const got = await p.admin(path);
     oa.checkJson('GET', path, got);
     assert.deepEqual(got.json().messages.filter((m) => m.role === 'agent').map((m) => [m.name, m.authorId]),
-      [['Owner', me.id], ['Bot', null]]);
+      [['Support', me.id], ['Bot', null]]);
     await v.close();
 
     // A reload: who joined, and who wrote what.
     const v2 = await Visitor.open(p, w.widget_id, { token: s.session_token });
     const s2 = await v2.next('session');
     assert.equal(s2.handoff, 'human');
-    assert.equal(s2.handoff_name, 'Owner');
+    assert.equal(s2.handoff_name, 'Support');
     const h = await v2.next('history');
-    assert.deepEqual(h.messages.filter((m) => m.role === 'agent').map((m) => m.name), ['Owner', 'Bot']);
+    assert.deepEqual(h.messages.filter((m) => m.role === 'agent').map((m) => m.name), ['Support', 'Bot']);
     await v2.close();
 
     // Handing back keeps the assignee.
     r = await sess.request('POST', `${path}/handoff`, { body: { state: 'ai' } });
     assert.equal(r.json().conversation.handoff, 'ai');
-    assert.deepEqual(r.json().conversation.assignee, { id: me.id, name: 'Owner' });
+    assert.deepEqual(r.json().conversation.assignee, { id: me.id, name: 'Support' });
   });
 
   test('?assignee=, assigning to a member or nobody, refusals', async () => {

@@ -441,7 +441,7 @@ describe('stacks of their own', { concurrency: true }, () => {
         assert.match(j.user?.id ?? '', /^usr_[0-9a-f]{32}$/);
         assert.deepEqual(j, {
           csrfToken: s.csrf, expiresAt: s.body.expiresAt,
-          user: { id: j.user.id, email: 'owner@localhost', name: 'Owner' },
+          user: { id: j.user.id, email: 'owner@localhost', name: 'Support' },
           organization: { id: 'default', role: 'owner' },
           organizations: [{ id: 'default', name: 'Default', role: 'owner' }],
         });

@@ -263,7 +263,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(r.status, 200);
     // A session's take-over carries its user's account name (assign.test.mjs).
     const h = await ev.take(handoffOf(convId));
-    assert.equal(h.data.name, 'Owner');
+    assert.equal(h.data.name, 'Support');
     ev.close();
 
     // 3 a worker, 2 workers: of 7 streams at least one is refused.

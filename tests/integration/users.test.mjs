@@ -112,7 +112,7 @@ describe('people', { concurrency: true }, () => {
         const { users } = r.json();
         assert.equal(users.length, 1);
         assert.deepEqual({ ...users[0], created_at: 0, updated_at: 0 },
-          { id: me.id, email: 'owner@localhost', name: 'Owner', role: 'owner', disabled: false, created_at: 0, updated_at: 0 });
+          { id: me.id, email: 'owner@localhost', name: 'Support', role: 'owner', disabled: false, created_at: 0, updated_at: 0 });
       }
       // Another organisation's members: not this one's.
       const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'B' });
@@ -330,7 +330,7 @@ describe('people', { concurrency: true }, () => {
       assertJsonError(await loginRequest(p, 'the inviter\'s guess', { email: 'owner@localhost' }), 401, 'Wrong email or password');
       const s = await login(p);
       let me = (await s.get('/dashboard/api/session')).json();
-      assert.equal(me.user.name, 'Owner');
+      assert.equal(me.user.name, 'Support');
       assert.ok(!me.organizations.some((x) => x.id === org), JSON.stringify(me.organizations));
       // Another account's session cannot take it: as a wrong token.
       const other = await login(p, NEW_PASSWORD, { email: 'cy@example.com' });

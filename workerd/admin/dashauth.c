@@ -115,6 +115,13 @@
 #define COOKIE_HDR_MAX	320	/* Set-Cookie line */
 #define DEVICE_SECS	(ST_DASH_DEVICE_DAYS * 24 * 3600)
 #define ACCEPT_PASSWORD_MAX	1024	/* characters, as DASHBOARD_PASSWORD */
+/*
+ * The first owner's display name, which visitors see when it replies or
+ * takes a conversation over ("Support joined"): not "Owner", a role no
+ * visitor should read, nor the default organisation's name ("Default").
+ * Its Profile changes it.
+ */
+#define FIRST_OWNER_NAME	"Support"
 
 /* A login waiting for the first owner to be stored. */
 struct bootwait {
@@ -266,7 +273,7 @@ owner_hashed(void *arg, int ok, const uint8_t *key)
 {
 	struct st_user_boot_req req = {
 		.email = owner_email(),
-		.name = "Owner",
+		.name = FIRST_OWNER_NAME,
 		.salt_len = sizeof(dash.salt),
 		.hash_len = sizeof(dash.hash),
 		.fp_len = sizeof(dash.fp),

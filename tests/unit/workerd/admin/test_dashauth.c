@@ -399,6 +399,8 @@ expect_after_salt(struct peer_req *pr, uint16_t type)
 	assert_int_equal(st_req_decode(PROTO_ST_USER_BOOT, pr->payload,
 	    pr->len, &b), 0);
 	assert_string_equal(b.email, "owner@localhost");
+	/* Named as a visitor should read it when it replies. */
+	assert_string_equal(b.name, "Support");
 	assert_memory_equal(b.fp, salt_fp(), ST_DASH_FP_LEN);
 	/* The owner's password: scrypt(PW) with the worker's random salt. */
 	assert_int_equal(dashauth_scrypt(PW, strlen(PW), b.salt, b.salt_len,
