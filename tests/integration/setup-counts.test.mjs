@@ -61,9 +61,10 @@ describe('setup counts', () => {
       assert.equal(r.status, 204);
       assert.equal(r.headers['access-control-allow-origin'], '*');
     }
-    assertJsonError(await report(w.widget_id, 'reason=other'), 400, 'Invalid report');
-    assertJsonError(await report(w.widget_id, ''), 400, 'Invalid report');
-    assertJsonError(await report(w.widget_id, 'reason=csp', null), 400, 'Invalid report');
+    // each refusal names what is wrong
+    assertJsonError(await report(w.widget_id, 'reason=other'), 400, 'Invalid report: reason must be csp');
+    assertJsonError(await report(w.widget_id, ''), 400, 'Invalid report: reason must be csp');
+    assertJsonError(await report(w.widget_id, 'reason=csp', null), 400, "Invalid report: the page's Origin header is required");
     assertJsonError(await report('not-a-widget'), 404, 'Widget not found');
     // Only an http(s) origin of at most 100 bytes is taken.
     for (const bad of ['javascript:alert(1)', 'https://bank.example/login', '<b>x</b>', 'null', 'ftp://a.example',

@@ -92,9 +92,13 @@ setup_report_post(struct conn *c, struct http_request *req,
 		return;
 	}
 	if (http_query_param(req->query, "reason", reason,
-	    sizeof(reason)) != 1 || strcmp(reason, "csp") != 0 ||
-	    origin == NULL || *origin == '\0') {
-		conn_send_error(c, 400, hdrs, "Invalid report");
+	    sizeof(reason)) != 1 || strcmp(reason, "csp") != 0) {
+		conn_send_error(c, 400, hdrs, "Invalid report: reason must be csp");
+		return;
+	}
+	if (origin == NULL || *origin == '\0') {
+		conn_send_error(c, 400, hdrs, "Invalid report: the page's Origin "
+		    "header is required");
 		return;
 	}
 	if (strlen(origin) > ST_SETUP_ORIGIN_MAX || !st_origin_valid(origin)) {
