@@ -6,6 +6,18 @@
 #ifndef PARLEY_TEST_KB_H
 #define PARLEY_TEST_KB_H
 
+/* Who makes the sources: the install key, the default organisation's owner. */
+static struct st_who OWNER_A;
+
+/* A cmocka setup: OWNER_A, and the fixture in a directory made of tmpl. */
+static inline int
+kb_setup(void **state, const char *tmpl)
+{
+	OWNER_A = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
+	    ST_ROLE_OWNER);
+	return fix_setup(state, tmpl, 0);
+}
+
 /* ST_KB_DUE for one job (lease 60 s): 1 taken into *job, 0 none. */
 static inline int
 kb_due_one(struct fix *f, struct st_kbsource *job)

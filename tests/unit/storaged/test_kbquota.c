@@ -33,14 +33,10 @@
 #define URL_A	"https://shop.example/a"
 #define URL_B	"https://shop.example/b"
 
-static struct st_who OWNER_A;
-
 static int
 setup(void **state)
 {
-	OWNER_A = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
-	    ST_ROLE_OWNER);
-	return fix_setup(state, "/tmp/parley-kbquota-XXXXXX", 0);
+	return kb_setup(state, "/tmp/parley-kbquota-XXXXXX");
 }
 
 /*

@@ -32,14 +32,10 @@
 #include "test_who.h"
 #include "test_kb.h"
 
-static struct st_who OWNER_A;
-
 static int
 setup(void **state)
 {
-	OWNER_A = who_of(ST_WHO_KEY, "install", ST_ORG_DEFAULT,
-	    ST_ROLE_OWNER);
-	return fix_setup(state, "/tmp/parley-kbsource-XXXXXX", 0);
+	return kb_setup(state, "/tmp/parley-kbsource-XXXXXX");
 }
 
 static struct st_who

@@ -657,22 +657,25 @@ test_users_change(void **state)
 	    &(struct st_id_req){ owner }, &v, gone), PROTO_E_NOT_FOUND);
 }
 
-/*
- * A user's own profile (ST_USER_SELF): read, a name refused (and what
- * the refused request had made freed: LeakSanitizer would say), a name
- * set.
- */
-/* ST_INVITE_SALT of token hash bytes hb: its result, the salt's first byte. */
-static uint8_t
-invite_salt(struct fix *f, uint8_t hb, uint8_t *sb)
+/* ST_INVITE_SALT of token hash bytes hb, its reply into *rep. */
+static void
+invite_salt_ask(struct fix *f, uint8_t hb, struct st_invite_salt_rep *rep)
 {
 	struct st_invite_salt_req q;
-	struct st_invite_salt_rep rep;
 
 	memset(&q, 0, sizeof(q));
 	memset(q.token_hash, hb, sizeof(q.token_hash));
 	q.token_hash_len = sizeof(q.token_hash);
-	assert_int_equal(ask(f, NULL, PROTO_ST_INVITE_SALT, &q, &rep, NULL), 0);
+	assert_int_equal(ask(f, NULL, PROTO_ST_INVITE_SALT, &q, rep, NULL), 0);
+}
+
+/* ST_INVITE_SALT of token hash bytes hb: its result, the salt's first byte. */
+static uint8_t
+invite_salt(struct fix *f, uint8_t hb, uint8_t *sb)
+{
+	struct st_invite_salt_rep rep;
+
+	invite_salt_ask(f, hb, &rep);
 	assert_int_equal(rep.s.salt_len, rep.result == 2 ? ST_PW_SALT_LEN : 0);
 	*sb = rep.s.salt[0];
 	return rep.result;
@@ -686,13 +689,9 @@ static void
 invite_about_is(struct fix *f, uint8_t hb, const char *org,
     const char *name, const char *email, uint8_t role)
 {
-	struct st_invite_salt_req q;
 	struct st_invite_salt_rep rep;
 
-	memset(&q, 0, sizeof(q));
-	memset(q.token_hash, hb, sizeof(q.token_hash));
-	q.token_hash_len = sizeof(q.token_hash);
-	assert_int_equal(ask(f, NULL, PROTO_ST_INVITE_SALT, &q, &rep, NULL), 0);
+	invite_salt_ask(f, hb, &rep);
 	assert_string_equal(rep.a.org, org);
 	assert_string_equal(rep.a.org_name, name);
 	assert_string_equal(rep.a.email, email);
@@ -849,6 +848,11 @@ test_users_invite_proof(void **state)
 	st_org_free(&oc);
 }
 
+/*
+ * A user's own profile (ST_USER_SELF): read, a name refused (and what
+ * the refused request had made freed: LeakSanitizer would say), a name
+ * set.
+ */
 static void
 test_users_self(void **state)
 {
