@@ -781,12 +781,26 @@ take_sources(struct fix *f, const char *id, char ids[4][64],
 	return n;
 }
 
+/* Source in (its type, url, question) made in org: its id into id. */
+static void
+source_new(struct fix *f, const char *org, struct st_kbsource *in,
+    char id[64])
+{
+	struct st_kbsource out;
+	struct store_txn t;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_kbsource_create(&t, org, in, &out), 0);
+	assert_int_equal(store_commit(&t), 0);
+	strlcpy(id, out.id, 64);
+	st_kbsource_free(&out);
+}
+
 /* A question and its answer of org, its id into id. */
 static void
 qa_new(struct fix *f, const char *org, const char *q, char id[64])
 {
-	struct st_kbsource in, out;
-	struct store_txn t;
+	struct st_kbsource in;
 
 	memset(&in, 0, sizeof(in));
 	in.source_type = ST_KB_QA;
@@ -794,11 +808,7 @@ qa_new(struct fix *f, const char *org, const char *q, char id[64])
 	in.url = (char *)"";
 	in.question = (char *)q;
 	in.answer = (char *)"The answer.";
-	assert_int_equal(store_begin(f->st, &t, 0), 0);
-	assert_int_equal(store_kbsource_create(&t, org, &in, &out), 0);
-	assert_int_equal(store_commit(&t), 0);
-	strlcpy(id, out.id, 64);
-	st_kbsource_free(&out);
+	source_new(f, org, &in, id);
 }
 
 /*
@@ -832,19 +842,13 @@ test_default_agent_sources(void **state)
 static void
 crawl_new(struct fix *f, char id[64])
 {
-	struct st_kbsource in, out;
-	struct store_txn t;
+	struct st_kbsource in;
 
 	memset(&in, 0, sizeof(in));
 	in.source_type = ST_KB_CRAWL;
 	in.name = (char *)"";
 	in.url = (char *)"https://shop.example/docs/";
-	assert_int_equal(store_begin(f->st, &t, 0), 0);
-	assert_int_equal(store_kbsource_create(&t, ST_WHO_ORG_DEFAULT, &in,
-	    &out), 0);
-	assert_int_equal(store_commit(&t), 0);
-	strlcpy(id, out.id, 64);
-	st_kbsource_free(&out);
+	source_new(f, ST_WHO_ORG_DEFAULT, &in, id);
 }
 
 /* The due source's sync begun (ST_KB_DUE, as the fetcher asks): its id. */
