@@ -266,6 +266,34 @@ tlschan_peer_role(const struct pchan *ch)
 }
 
 int
+tlschan_peer_cn(const struct pchan *ch, char *buf, size_t sz)
+{
+	X509 *x;
+	X509_NAME *n;
+	ASN1_STRING *v;
+	const unsigned char *d;
+	size_t i, len;
+	int at;
+
+	if (ch->ssl == NULL || !ch->tls_up ||
+	    SSL_get_verify_result(ch->ssl) != X509_V_OK ||
+	    (x = SSL_get0_peer_certificate(ch->ssl)) == NULL ||
+	    (n = X509_get_subject_name(x)) == NULL ||
+	    (at = X509_NAME_get_index_by_NID(n, NID_commonName, -1)) < 0 ||
+	    (v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, at))) ==
+	    NULL || ASN1_STRING_length(v) <= 0)
+		return -1;
+	d = ASN1_STRING_get0_data(v);
+	len = (size_t)ASN1_STRING_length(v);
+	if (len > sz - 1)
+		len = sz - 1;
+	for (i = 0; i < len; i++)
+		buf[i] = d[i] >= 0x20 && d[i] < 0x7f ? (char)d[i] : '?';
+	buf[len] = '\0';
+	return 0;
+}
+
+int
 tlschan_start(struct pchan *ch, SSL_CTX *ctx, const char *host)
 {
 	BIO_METHOD *m;

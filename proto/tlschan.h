@@ -36,6 +36,13 @@ struct ssl_ctx_st *tlschan_ctx_new(int server, const char *ca,
  * handshake; TLSCHAN_ROLE_OTHER before it is done, or without one.
  */
 int tlschan_peer_role(const struct pchan *ch);
+/*
+ * The commonName of the certificate ch's peer proved at the handshake
+ * (scripts/cluster-certs.sh makes CN=NAME), into buf of sz (> 1), cut to
+ * fit, any byte but printable ASCII as '?': 0; -1 without one (before
+ * the handshake is done, no certificate, no CN).
+ */
+int tlschan_peer_cn(const struct pchan *ch, char *buf, size_t sz);
 
 /* ---- channel.c's side; ch->ssl is set ---- */
 /* Makes ch's TLS over ch->fd (host: see pchan_init_tls). 0 or -1. */

@@ -25,8 +25,10 @@
 #include "metrictotals.h"
 #include "msgtab.h"
 #include "repl.h"
+#include "settings.h"
 #include "staddr.h"
 #include "storaged.h"
+#include "tlschan.h"
 #include "wal.h"
 
 #define TICK_MS		250
@@ -41,6 +43,10 @@
  * lost with it.
  */
 #define START_WAIT_MS	3000
+/* Peers whose last snapshot's time is kept for the spacing (the oldest goes). */
+#define SNAP_PEERS	16
+/* A peer as the spacing and the logs name it ("certificate CN=node1"). */
+#define SNAP_PEER_LEN	80
 
 /* A record of the backlog: a copy of its body, the history's digest before. */
 struct rrec {
@@ -48,6 +54,12 @@ struct rrec {
 	size_t len;
 	uint8_t *body;
 	uint8_t pre[STORE_DIGEST_LEN];
+};
+
+/* A peer's last snapshot (REPL_SNAP_SPACING_MS): its grant, then its end. */
+struct snap_peer {
+	char id[SNAP_PEER_LEN];
+	long long at;		/* 0: a free entry */
 };
 
 /* The snapshot a primary sends: a thread copies LMDB into a pipe. */
@@ -108,6 +120,11 @@ static struct {
 	int snap_wait;
 	int away_logged;
 	long long start_wait_until;	/* START_WAIT_MS's end; 0 none */
+	/* Snapshots' spacing per peer, and the peer the one granted is for. */
+	struct snap_peer peers[SNAP_PEERS];
+	char snap_for[SNAP_PEER_LEN];
+	long long refused_at;	/* a refused snapshot's last line; 0 none */
+	unsigned refused_quiet;	/* refused since that line, not logged */
 	uint64_t catchup_to;	/* in sync once acknowledged this far */
 	uint64_t outs;		/* times the standby went out of sync */
 
@@ -123,6 +140,9 @@ static struct {
 	int retry_ms;
 	int down_logged;
 	int older_warned;	/* "the primary ... is in term N, older" said */
+	/* The primary's last refusal of our stream, logged once; "" none. */
+	char refused[128];
+	int up_refused;		/* this link's ST_REPL_START was refused */
 	uint8_t *rec;		/* a record being put together from its parts */
 	size_t rec_len, rec_cap;
 	uint64_t rec_seq;
@@ -522,6 +542,113 @@ pump(void)
 
 /* ---------------------------------------------------------------- snapshots */
 
+/* The spacing: REPL_SNAP_SPACING_MS, lower in a test build when asked. */
+static long long
+snap_spacing_ms(void)
+{
+	return (long long)SETTINGS_TEST_LOWER("PARLEY_TEST_SNAP_SPACING_MS",
+	    REPL_SNAP_SPACING_MS);
+}
+
+/* The name ch's peer has for the spacing, into id (SNAP_PEER_LEN). */
+static void
+peer_id(const struct pchan *ch, char *id)
+{
+	char cn[64];
+
+	if (ch->ssl == NULL)
+		strlcpy(id, "the Unix socket", SNAP_PEER_LEN);
+	else if (tlschan_peer_cn(ch, cn, sizeof(cn)) == 0)
+		snprintf(id, SNAP_PEER_LEN, "certificate CN=%s", cn);
+	else
+		strlcpy(id, "a certificate without CN", SNAP_PEER_LEN);
+}
+
+/* id's entry, or NULL when none is kept. */
+static struct snap_peer *
+peer_find(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < SNAP_PEERS; i++)
+		if (R.peers[i].at != 0 && strcmp(R.peers[i].id, id) == 0)
+			return &R.peers[i];
+	return NULL;
+}
+
+/* id's last snapshot at now, in its entry or the oldest's. */
+static void
+peer_mark(const char *id, long long now)
+{
+	struct snap_peer *p = peer_find(id);
+	size_t i;
+
+	if (p == NULL) {
+		p = &R.peers[0];
+		for (i = 1; i < SNAP_PEERS; i++)
+			if (R.peers[i].at < p->at)
+				p = &R.peers[i];
+		strlcpy(p->id, id, sizeof(p->id));
+	}
+	p->at = now;
+}
+
+/*
+ * Why peer id may not have a snapshot at now (NULL: it may): one is being
+ * sent (or waits for etcd), or its last one ended less than the spacing
+ * ago, *wait ms from now (0: not known).
+ */
+static const char *
+snap_refusal(const char *id, long long now, long long *wait)
+{
+	const struct snap_peer *p = peer_find(id);
+	long long gap = snap_spacing_ms();
+
+	*wait = 0;
+	if (R.snap.on || R.snap_wait)
+		return "a snapshot is being sent already";
+	if (p != NULL && now - p->at < gap) {
+		*wait = gap - (now - p->at);
+		return "this peer's last snapshot ended less than";
+	}
+	return NULL;
+}
+
+/*
+ * ST_REPL_START that needs a snapshot, refused (why, wait as
+ * snap_refusal's): answered unavailable, the same words each time (the
+ * standby says a refusal once), and it dials again later. A line per
+ * spacing at most, with the refusals left unsaid since the last one: a
+ * peer asking in a loop fills no log.
+ */
+static int
+snap_refuse(struct pchan *ch, const struct pmsg *m, const char *id,
+    const char *why, long long wait, long long now)
+{
+	long long gap = snap_spacing_ms();
+	char msg[128], when[64] = "";
+
+	if (wait > 0) {
+		snprintf(msg, sizeof(msg), "%s %lld s ago: ask again later",
+		    why, (gap + 999) / 1000);
+		snprintf(when, sizeof(when), "; its next in %lld s at the "
+		    "soonest", (wait + 999) / 1000);
+	} else
+		snprintf(msg, sizeof(msg), "%s: ask again later", why);
+	if (R.refused_at == 0 || now - R.refused_at >= gap) {
+		log_warnx("replication: a snapshot for %s refused (%s%s); %u "
+		    "more refused since the last such line (one per %lld s at "
+		    "most)", id, msg, when, R.refused_quiet,
+		    (gap + 999) / 1000);
+		R.refused_at = now;
+		R.refused_quiet = 0;
+	} else
+		R.refused_quiet++;
+	(void)pchan_send_error(ch, m->hdr.type, m->hdr.id,
+	    PROTO_E_UNAVAILABLE, msg);
+	return 0;
+}
+
 static void *
 snap_thread(void *arg)
 {
@@ -548,6 +675,8 @@ snap_end(void)
 	if (sn->running)
 		pthread_join(sn->thread, NULL);
 	sn->running = 0;
+	if (sn->on)
+		peer_mark(R.snap_for, proto_mono_ms());
 	sn->on = 0;
 }
 
@@ -760,8 +889,9 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	uint64_t term = store_term(R.st), seq = store_seq(R.st);
 	uint64_t sterm, slast;	/* what the standby holds */
 	uint8_t sdig[STORE_DIGEST_LEN];
-	char addr[ST_REPL_ADDR_MAX + 1];
-	const char *why = NULL;
+	char addr[ST_REPL_ADDR_MAX + 1], id[SNAP_PEER_LEN];
+	const char *why = NULL, *no;
+	long long now = proto_mono_ms(), wait;
 	int resume;
 
 	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0)
@@ -778,13 +908,21 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	}
 	if (sterm > term)
 		return refuse_newer(ch, m, addr, sterm, term);
-	strlcpy(R.sbaddr, addr, sizeof(R.sbaddr));
-	if (R.sb != NULL)
-		standby_gone("another standby connected");
 	/* The records after a snapshot taken now are kept from here on. */
 	R.standby_seen = 1;
 	backlog_keep();
 	resume = resumable(sterm, slast, sdig, &why);
+	/* A snapshot refused leaves the standby streaming as it was. */
+	peer_id(ch, id);
+	if (!resume && (no = snap_refusal(id, now, &wait)) != NULL)
+		return snap_refuse(ch, m, id, no, wait, now);
+	strlcpy(R.sbaddr, addr, sizeof(R.sbaddr));
+	if (R.sb != NULL)
+		standby_gone("another standby connected");
+	if (!resume) {
+		peer_mark(id, now);
+		strlcpy(R.snap_for, id, sizeof(R.snap_for));
+	}
 	named_check(R.sbaddr, !resume);
 	R.sb = who;
 	R.sbch = ch;
@@ -1113,9 +1251,13 @@ up_open(void)
 		return;
 	}
 	R.up_since = proto_mono_ms();
-	log_info("replication: connected to the primary at %s (term %llu, "
-	    "record %llu)", R.primary, (unsigned long long)q.term,
-	    (unsigned long long)q.last_seq);
+	R.up_refused = 0;
+	/* Dialled again after a refusal: said once, with the refusal. */
+	if (R.refused[0] == '\0')
+		log_info("replication: connected to the primary at %s (term "
+		    "%llu, record %llu)", R.primary,
+		    (unsigned long long)q.term,
+		    (unsigned long long)q.last_seq);
 	R.down_logged = 0;
 }
 
@@ -1150,8 +1292,15 @@ up_started(const struct pmsg *m)
 		pdec_init(&d, m->payload, m->hdr.len);
 		(void)pdec_u32(&d);
 		pdec_strbuf(&d, msg, sizeof(msg));
-		log_warnx("replication: the primary at %s refused the stream "
-		    "(%s)", R.primary, d.err ? "?" : msg);
+		if (d.err)
+			strlcpy(msg, "?", sizeof(msg));
+		/* Dialled again later (retry_later); the same refusal said once. */
+		if (strcmp(msg, R.refused) != 0)
+			log_warnx("replication: the primary at %s refused the "
+			    "stream (%s); asking again now and then", R.primary,
+			    msg);
+		strlcpy(R.refused, msg, sizeof(R.refused));
+		R.up_refused = 1;
 		return -1;
 	}
 	if (st_rep_decode(m->hdr.type, m->payload, m->hdr.len, &rep) < 0)
@@ -1172,6 +1321,7 @@ up_started(const struct pmsg *m)
 		return -1;
 	}
 	R.older_warned = 0;
+	R.refused[0] = '\0';
 	R.up_started = 1;
 	R.retry_ms = 0;
 	log_info("replication: following the primary (term %llu, record "
@@ -1376,7 +1526,8 @@ up_io(int fd, uint32_t events, void *arg)
 		fatalx("replication: cannot flush %s; exiting (a restart "
 		    "follows the primary from what is on disk)", WAL_FILE);
 	if (why != NULL) {
-		up_close(why);
+		/* A refusal was said (up_started): its link's end is no news. */
+		up_close(R.up_refused ? NULL : why);
 		return;
 	}
 	if (moved && up_ack() < 0)
@@ -1471,6 +1622,7 @@ standby_begin(const char *primary)
 	R.primary = p;
 	R.role = ST_REPL_STANDBY;
 	R.checked = 0;		/* until this primary checks our data */
+	R.refused[0] = '\0';
 	store_on_record(R.st, NULL, NULL);
 	R.retry_ms = 0;
 	R.retry_at = 0;

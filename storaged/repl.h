@@ -37,6 +37,13 @@ struct store;
 /* A read refused while repl_readable() says no. */
 #define REPL_UNCHECKED_ERR	"this storaged's data is not checked against " \
 				"the primary yet"
+/*
+ * Snapshots are costly (each copies the whole database): one is sent at a
+ * time, and a peer (a certificate's CN; the Unix socket is one) has its
+ * next one this long after its last ended at the soonest. A standby
+ * refused meanwhile dials again (REPL_RETRY_MAX_MS) until it may.
+ */
+#define REPL_SNAP_SPACING_MS	30000
 /* The name of the snapshot a standby receives, in its data directory. */
 #define REPL_SNAP_FILE		"snapshot.mdb.part"
 

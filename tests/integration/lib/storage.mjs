@@ -419,12 +419,24 @@ export class StorageClient {
   // name: the test's label for this client; as: the process it speaks
   // for in its HELLO, which decides what storaged lets it ask
   // (proto/msgtab.c): a worker's requests unless told otherwise.
-  static connect(path, { name = 'itest', as = 'parley-workerd', timeout = 3000 } = {}) {
+  static connect(path, opts = {}) {
+    return StorageClient._over(() => net.connect({ path }), 'connect', path, opts);
+  }
+
+  // The same over TLS to storaged's listener on 127.0.0.1:port, with
+  // certs ({ca, cert, key}: a cluster certificate, PEM).
+  static connectTls(port, certs, opts = {}) {
+    return StorageClient._over(() => tls.connect({ host: '127.0.0.1', port, minVersion: 'TLSv1.3', ...certs }),
+      'secureConnect', `tls port ${port}`, opts);
+  }
+
+  // A client on the socket dial() makes, saying HELLO once it emits ready.
+  static _over(dial, ready, where, { name = 'itest', as = 'parley-workerd', timeout = 3000 } = {}) {
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ path });
-      const t = setTimeout(() => { sock.destroy(); reject(new Error(`storage connect timeout ${path}`)); }, timeout);
+      const sock = dial();
+      const t = setTimeout(() => { sock.destroy(); reject(new Error(`storage connect timeout ${where}`)); }, timeout);
       sock.once('error', (e) => { clearTimeout(t); reject(e); });
-      sock.once('connect', () => {
+      sock.once(ready, () => {
         const c = new StorageClient(sock, name);
         c.as = as;
         sock.write(helloFrame(as));
