@@ -396,7 +396,9 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
   // word alone: a kill of the primary would promote the one named, which
   // lacks it. With block, "out" was never asked: the window never closed.
   test('another standby streaming while etcd names the one before: a write is acknowledged only once etcd names that one no more', { timeout: 60000 }, async (t) => {
-    const a = await startAuto(t, 'swap', { proxied: true, env: { PARLEY_REPLICA_WAIT: 'block' } });
+    // s3 asks its snapshot on the Unix socket soon after b's: the spacing
+    // of one peer's snapshots (30 s) lowered.
+    const a = await startAuto(t, 'swap', { proxied: true, env: { PARLEY_REPLICA_WAIT: 'block', PARLEY_TEST_SNAP_SPACING_MS: '1' } });
     await primaryOf(a, 'swap');
     const b = await startAuto(t, 'swap');
     await pair(a, b, 'swap');
@@ -451,7 +453,9 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
   // it caught up again. Stopped again, rebuilt empty, the primary lost:
   // it does not campaign either.
   test('with block: a standby named in sync and rebuilt while away is named again only once caught up, and rebuilt once more, the primary lost, does not campaign', { timeout: 90000 }, async (t) => {
-    const env = { PARLEY_REPLICA_WAIT: 'block' };
+    // b rebuilt asks its snapshot soon after its first: the spacing of one
+    // peer's snapshots (30 s) lowered.
+    const env = { PARLEY_REPLICA_WAIT: 'block', PARLEY_TEST_SNAP_SPACING_MS: '1' };
     const a = await startAuto(t, 'rebuilt', { env });
     await primaryOf(a, 'rebuilt');
     const b = await startAuto(t, 'rebuilt', { env });

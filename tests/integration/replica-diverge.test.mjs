@@ -147,6 +147,9 @@ test('a checked standby told to take a snapshot answers no read until it is in',
     fs.copyFileSync(bk, path.join(p.dataDir, 'data.mdb'));
     const from = p.logs.storaged.length;
     const sfrom = s.logs.storaged.length;
+    // The standby asks again each time its snapshot fails to land: the
+    // spacing of one peer's snapshots (30 s) lowered.
+    p.opts.env = { ...p.opts.env, PARLEY_TEST_SNAP_SPACING_MS: '500' };
     await p.startStoraged();
     await waitFor(() => /streams from record \d+ after a snapshot/.test(
       p.logs.storaged.slice(from)), 15000, 'the primary sends a snapshot');

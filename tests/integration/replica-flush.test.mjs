@@ -14,11 +14,12 @@ import { NO_LSAN, failSyncs } from './lib/faults.mjs';
 import { T, req } from './lib/storage.mjs';
 import { caughtUp, role } from './lib/standby.mjs';
 
-// A primary on PARLEY_SYNC=replica (block) and its standby (more env:
-// standbyEnv), caught up, with a worker's storage client and a
-// conversation of session: { p, s, c, conv }, each stopped after t.
-async function pairWithConv(t, standbyEnv, session) {
-  const p = new Parley({ masterd: false, env: { PARLEY_SYNC: 'replica', PARLEY_REPLICA_WAIT: 'block' } });
+// A primary on PARLEY_SYNC=replica (block; more env: primaryEnv) and its
+// standby (more env: standbyEnv), caught up, with a worker's storage
+// client and a conversation of session: { p, s, c, conv }, each stopped
+// after t.
+async function pairWithConv(t, standbyEnv, session, primaryEnv = {}) {
+  const p = new Parley({ masterd: false, env: { PARLEY_SYNC: 'replica', PARLEY_REPLICA_WAIT: 'block', ...primaryEnv } });
   t.after(() => p.stop());
   await p.start();
   const s = new Parley({ masterd: false, env: { ...NO_LSAN, ...standbyEnv, PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `unix:${p.sockPath}` } });
@@ -35,7 +36,10 @@ async function pairWithConv(t, standbyEnv, session) {
 
 
 test('a standby whose link ends in the read that brought records flushes them before it asks the stream again: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
-  const { p, s, c, conv } = await pairWithConv(t, {}, 'flush-standby');
+  // The other standby below asks a snapshot on the Unix socket right after
+  // this one's: with the spacing of one peer's snapshots (30 s) it would be
+  // refused, and this one never dropped.
+  const { p, s, c, conv } = await pairWithConv(t, {}, 'flush-standby', { PARLEY_TEST_SNAP_SPACING_MS: '1' });
 
   // The standby's disk fails every flush from here; it is stopped, so the
   // record and the end of its link wait in its socket, to be read at once.

@@ -4,7 +4,7 @@
  * handshake driven by pchan_read/pchan_flush, frames batched into few
  * records, large messages, plaintext held by OpenSSL (pchan_buffered),
  * and the refusals: no client certificate, another CA, a wrong name, an
- * fd, bad files.
+ * fd, bad files; the role (OU) and name (CN) a peer's certificate gives.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,9 +92,13 @@ setup(void **state)
 	    "scripts/cluster-certs.sh %s --front cli >/dev/null", dir, other);
 	assert_int_equal(system(cmd), 0);
 	strlcat(dir, "/c", sizeof(dir));
-	/* Made by hand: one with no OU (before roles), one of another OU. */
+	/*
+	 * Made by hand: one with no OU (before roles), one of another OU,
+	 * one with no CN.
+	 */
 	certify("old", "/CN=old");
 	certify("adm", "/OU=admin/CN=adm");
+	certify("nocn", "/OU=storaged");
 	return 0;
 }
 
@@ -305,28 +309,45 @@ expect_refused(SSL_CTX *sctx, SSL_CTX *cctx, const char *host,
 	tpair_end(&p);
 }
 
-/* The role a certificate names, after the handshake (OTHER before). */
+/*
+ * The role and the name a certificate gives, after the handshake (OTHER
+ * and none before); a name cut to the buffer.
+ */
 static void
 test_roles(void **state)
 {
 	static const struct {
 		const char *name;
 		int role;
+		const char *cn;		/* NULL: none */
 	} t[] = {
-		{ "cli", TLSCHAN_ROLE_FRONT },
-		{ "srv", TLSCHAN_ROLE_STORAGED },
-		{ "old", TLSCHAN_ROLE_NONE },
-		{ "adm", TLSCHAN_ROLE_OTHER },
+		{ "cli", TLSCHAN_ROLE_FRONT, "cli" },
+		{ "srv", TLSCHAN_ROLE_STORAGED, "srv" },
+		{ "old", TLSCHAN_ROLE_NONE, "old" },
+		{ "adm", TLSCHAN_ROLE_OTHER, "adm" },
+		{ "nocn", TLSCHAN_ROLE_STORAGED, NULL },
 	};
 	struct tpair p;
+	char cn[16];
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		tpair_start(&p, ctx_of(1, dir, dir, "srv"),
 		    ctx_of(0, dir, dir, t[i].name), "127.0.0.1");
 		assert_int_equal(tlschan_peer_role(&p.s), TLSCHAN_ROLE_OTHER);
+		assert_int_equal(tlschan_peer_cn(&p.s, cn, sizeof(cn)), -1);
 		assert_int_equal(drive(&p.s, &p.c, 5000), 0);
 		assert_int_equal(tlschan_peer_role(&p.s), t[i].role);
+		if (t[i].cn == NULL)
+			assert_int_equal(tlschan_peer_cn(&p.s, cn, sizeof(cn)),
+			    -1);
+		else {
+			assert_int_equal(tlschan_peer_cn(&p.s, cn, sizeof(cn)),
+			    0);
+			assert_string_equal(cn, t[i].cn);
+			assert_int_equal(tlschan_peer_cn(&p.s, cn, 3), 0);
+			assert_int_equal(strlen(cn), 2);
+		}
 		/* The client sees the server's: a storaged host's. */
 		assert_int_equal(tlschan_peer_role(&p.c),
 		    TLSCHAN_ROLE_STORAGED);
