@@ -59,6 +59,7 @@ static uint64_t rec_counts[2][NRECORDS];
 static struct st_repl_status repl;
 static uint64_t repl_outs;
 static int repl_set;
+static uint64_t repl_snaps[2];	/* begun, refused (smetrics_repl_snapshot) */
 /* The map's use (smetrics_map); size 0 until told. */
 static struct map_figures {
 	uint64_t used, size;
@@ -274,7 +275,16 @@ smetrics_replica(const struct st_repl_status *s, uint64_t outs)
 	repl_set = 1;
 }
 
-/* parley_replica_*: the role and term, the standby's link, lag and state. */
+void
+smetrics_repl_snapshot(int refused)
+{
+	repl_snaps[refused != 0]++;
+}
+
+/*
+ * parley_replica_*: the role and term, the standby's link, lag and state,
+ * the snapshots begun and refused.
+ */
 static uint32_t
 replica_enc(struct penc *e)
 {
@@ -295,7 +305,11 @@ replica_enc(struct penc *e)
 	ms_enc(e, MS_GAUGE, "parley_replica_alone", "", repl.alone);
 	ms_enc(e, MS_COUNTER, "parley_replica_out_of_sync_total", "",
 	    repl_outs);
-	return 8;
+	ms_enc(e, MS_COUNTER, "parley_replica_snapshots_total",
+	    "outcome=\"begun\"", repl_snaps[0]);
+	ms_enc(e, MS_COUNTER, "parley_replica_snapshots_total",
+	    "outcome=\"refused\"", repl_snaps[1]);
+	return 10;
 }
 
 void
@@ -400,5 +414,6 @@ smetrics_reset(void)
 	commit_fails = log_flushes = shared_requests = 0;
 	repl_set = 0;
 	repl_outs = 0;
+	memset(repl_snaps, 0, sizeof(repl_snaps));
 	memset(&map, 0, sizeof(map));
 }

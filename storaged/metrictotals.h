@@ -48,6 +48,11 @@ void smetrics_shared_request(void);
  * ST_REPL_STATUS says it, outs the times the standby went out of sync.
  */
 void smetrics_replica(const struct st_repl_status *s, uint64_t outs);
+/*
+ * A snapshot for a standby begun (refused 0) or refused (1: one is being
+ * sent, or its peer's last was too recent): parley_replica_snapshots_total.
+ */
+void smetrics_repl_snapshot(int refused);
 /* The map's use (parley_storage_map_*), as the store last read it. */
 void smetrics_map(uint64_t used, uint64_t size, int reserved);
 /* Forgets everything (tests). */

@@ -644,6 +644,7 @@ snap_refuse(struct pchan *ch, const struct pmsg *m, const char *id,
 		R.refused_quiet = 0;
 	} else
 		R.refused_quiet++;
+	smetrics_repl_snapshot(1);
 	(void)pchan_send_error(ch, m->hdr.type, m->hdr.id,
 	    PROTO_E_UNAVAILABLE, msg);
 	return 0;
@@ -922,6 +923,7 @@ start_stream(void *who, struct pchan *ch, const struct pmsg *m)
 	if (!resume) {
 		peer_mark(id, now);
 		strlcpy(R.snap_for, id, sizeof(R.snap_for));
+		smetrics_repl_snapshot(0);
 	}
 	named_check(R.sbaddr, !resume);
 	R.sb = who;

@@ -6,8 +6,8 @@
 // asked meanwhile is refused, "ask again later"), a peer (its certificate's
 // CN; the Unix socket is one) has its next one a spacing after its last
 // ended (30 s; PARLEY_TEST_SNAP_SPACING_MS here), the refusals are logged a
-// line per spacing, and a real standby refused at first dials again until
-// it has its snapshot.
+// line per spacing (/metrics counts them all: parley_replica_snapshots_total),
+// and a real standby refused at first dials again until it has its snapshot.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -39,7 +39,7 @@ async function askSnapshot(c) {
 const count = (s, re) => (s.match(re) || []).length;
 
 test('a peer asking for snapshots in a loop gets one a spacing, one is sent at a time; a real standby started after catches up', { timeout: 120000 }, async (t) => {
-  const p = new Parley({ masterd: false, clusterTls: true, env: { PARLEY_TEST_SNAP_SPACING_MS: String(SPACING_MS) } });
+  const p = new Parley({ workers: 1, mock: true, clusterTls: true, env: { PARLEY_TEST_SNAP_SPACING_MS: String(SPACING_MS) } });
   t.after(() => p.stop());
   await p.start();
   // About 12 MB of messages: a snapshot past the standby channel's 4 MiB
@@ -100,4 +100,8 @@ test('a peer asking for snapshots in a loop gets one a spacing, one is sent at a
   for (const l of said.split('\n').filter((x) => /snapshot/.test(x))) t.diagnostic(l);
   assert.ok(lines >= 1 && lines <= 3, `${lines} refusal lines for ${got.length + 2} refusals`);
   assert.match(said, /a snapshot for certificate CN=node refused \(a snapshot is being sent already: ask again later\)/);
+  const m = (await p.admin('/metrics')).text;
+  assert.match(m, /^parley_replica_snapshots_total\{outcome="begun"\} 2$/m);
+  const refusedAt = Number(m.match(/^parley_replica_snapshots_total\{outcome="refused"\} (\d+)$/m)?.[1]);
+  assert.ok(refusedAt >= got.length + 2, `${refusedAt} refusals counted, ${got.length + 2} at least`);
 });

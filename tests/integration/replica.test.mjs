@@ -64,6 +64,8 @@ describe('the hot standby', { concurrency: true }, () => {
     }
     assert.doesNotMatch(m, /untyped/);
     assert.match(m, /^parley_replica_in_sync 1$/m);
+    assert.match(m, /^parley_replica_snapshots_total\{outcome="begun"\} 1$/m);
+    assert.match(m, /^parley_replica_snapshots_total\{outcome="refused"\} 0$/m);
 
     // A standby refuses writes and answers reads.
     const c = await s.storage({ as: 'parley-workerd' });

@@ -206,6 +206,9 @@ static const struct family {
 	    "(PARLEY_REPLICA_WAIT=degrade)." },
 	{ "parley_replica_out_of_sync_total", "counter",
 	    "Times the standby fell out of sync." },
+	{ "parley_replica_snapshots_total", "counter",
+	    "Snapshots for a standby by outcome: begun, or refused (one is "
+	    "being sent, or its peer had one less than 30 s ago)." },
 	{ "parley_storage_commit_seconds", "histogram",
 	    "Time of one commit, the disk sync included." },
 	{ "parley_storage_batch_requests", "histogram",
