@@ -18,7 +18,9 @@ import { Parley, waitFor } from './lib/harness.mjs';
 import { StorageClient, T, rep, req } from './lib/storage.mjs';
 import { caughtUp, sameData } from './lib/standby.mjs';
 
-const SPACING_MS = 6000;
+// Long enough that the standby started after the loop, on a loaded machine,
+// still comes within it.
+const SPACING_MS = 10000;
 // The loop's length, well within one spacing, and its tries at most.
 const LOOP_MS = 3000;
 const LOOP_MAX = 500;
