@@ -40,7 +40,7 @@ async function askSnapshot(c) {
 
 const count = (s, re) => (s.match(re) || []).length;
 
-test('a peer asking for snapshots in a loop gets one a spacing, one is sent at a time; a real standby started after catches up', { timeout: 120000 }, async (t) => {
+test('a peer asking for snapshots in a loop gets one a spacing (its own: another peer has its own), one is sent at a time; a real standby started after catches up', { timeout: 120000 }, async (t) => {
   const p = new Parley({ workers: 1, mock: true, clusterTls: true, env: { PARLEY_TEST_SNAP_SPACING_MS: String(SPACING_MS) } });
   t.after(() => p.stop());
   await p.start();
@@ -68,6 +68,14 @@ test('a peer asking for snapshots in a loop gets one a spacing, one is sent at a
   assert.doesNotMatch(p.logs.storaged, /another standby connected|snapshot of \d+ bytes sent/);
   hold.close();
   await waitFor(() => /the standby disconnected/.test(p.logs.storaged), 5000, 'the held snapshot ended');
+  // The certificate's peer again, none in flight now: granted (the spacing
+  // is a peer's own); it too reads nothing and closes.
+  const again = await StorageClient.connectTls(p.cluster.port, certs, { name: 'itest-tls-again', as: 'parley-storaged' });
+  t.after(() => again.close());
+  assert.deepEqual(await askSnapshot(again), { granted: true, snapshot: 1 });
+  again.sock.pause();
+  again.close();
+  await waitFor(() => count(p.logs.storaged, /the standby disconnected/g) === 2, 5000, 'its snapshot ended');
 
   // The Unix socket's peer in a loop: connect, ask, close. Every one refused.
   const t0 = Date.now();
@@ -93,17 +101,18 @@ test('a peer asking for snapshots in a loop gets one a spacing, one is sent at a
   assert.equal(count(s.logs.storaged, /refused the stream \(this peer's last snapshot ended less than/g), 1, 'the standby said the refusal once');
   assert.equal(count(s.logs.storaged, /took a snapshot of \d+ bytes/g), 1);
 
-  // What the primary did: two snapshots begun (the held one, the
-  // standby's), one sent whole; the refusals in a line or two, not one each.
+  // What the primary did: three snapshots begun (the held one, the
+  // certificate's, the standby's), one sent whole; the refusals in a line
+  // or two, not one each.
   const said = p.logs.storaged;
-  assert.equal(count(said, /streams from record \d+ after a snapshot/g), 2, said.slice(-3000));
+  assert.equal(count(said, /streams from record \d+ after a snapshot/g), 3, said.slice(-3000));
   assert.equal(count(said, /snapshot of \d+ bytes sent/g), 1);
   const lines = count(said, /replication: a snapshot for .+ refused/g);
   for (const l of said.split('\n').filter((x) => /snapshot/.test(x))) t.diagnostic(l);
   assert.ok(lines >= 1 && lines <= 3, `${lines} refusal lines for ${got.length + 2} refusals`);
   assert.match(said, /a snapshot for certificate CN=node refused \(a snapshot is being sent already: ask again later\)/);
   const m = (await p.admin('/metrics')).text;
-  assert.match(m, /^parley_replica_snapshots_total\{outcome="begun"\} 2$/m);
+  assert.match(m, /^parley_replica_snapshots_total\{outcome="begun"\} 3$/m);
   const refusedAt = Number(m.match(/^parley_replica_snapshots_total\{outcome="refused"\} (\d+)$/m)?.[1]);
   assert.ok(refusedAt >= got.length + 2, `${refusedAt} refusals counted, ${got.length + 2} at least`);
 });
