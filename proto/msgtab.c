@@ -345,6 +345,12 @@ static const struct proto_msg msgs[] = {
 	/* A worker's turns it still answers, named on each new connection. */
 	{ PROTO_ST_TURNS_HELD, "ST_TURNS_HELD", W, S, 0, 0, 0,
 	    &pl_turns_held, &pl_empty },
+	/*
+	 * A worker's turn for the visitor's last message of a conversation
+	 * handed back to the assistant unanswered: a begin's reply.
+	 */
+	{ PROTO_ST_CHAT_ANSWER_LAST, "ST_CHAT_ANSWER_LAST", W, S, 1, 1, 0,
+	    &pl_answer_last_req, &pl_chat_begin_rep },
 	/* A chat turn's: its model hands the conversation to a person. */
 	{ PROTO_ST_TURN_HANDOFF, "ST_TURN_HANDOFF", W, S, 1, 0, 0,
 	    &pl_cid_req, &pl_u8_rep },

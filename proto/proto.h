@@ -278,7 +278,9 @@ enum proto_type {
 	PROTO_ST_TURN_LOST = 0xba,
 	/* a worker's turns still answered, on each new connection */
 	PROTO_ST_TURNS_HELD = 0xbb,
-	PROTO_TYPE_MAX = 0xbf,	/* free: 0x7f */
+	/* a worker's turn for a handed-back conversation's unanswered message */
+	PROTO_ST_CHAT_ANSWER_LAST = 0xbf,
+	PROTO_TYPE_MAX = 0xc0,	/* free: 0x7f */
 };
 
 /* Error codes carried in PROTO_F_ERROR replies. */

@@ -285,6 +285,12 @@ static const struct pfield f_turn_ref[] = {
 };
 PLAYOUT(pl_turn_ref, struct st_turn_ref, f_turn_ref);
 
+static const struct pfield f_answer_last_req[] = {
+	PFSTR(struct st_answer_last_req, conv_id, ST_ID_HEX),
+	PFU32(struct st_answer_last_req, history_max),
+};
+PLAYOUT(pl_answer_last_req, struct st_answer_last_req, f_answer_last_req);
+
 static const struct pfield f_turns_held[] = {
 	PFLIST(struct st_turns_held, turns, n, ST_TURNS_HELD_MAX, pl_turn_ref),
 };

@@ -55,6 +55,15 @@ struct st_id_req {
 struct st_turn_ref {
 	const char *conv_id, *msg_id;
 };
+/*
+ * ST_CHAT_ANSWER_LAST: the model's turn for a conversation's visitor's
+ * last message, unanswered when a person handed it back; history_max as
+ * ST_CHAT_BEGIN's (1 to ST_HISTORY_MAX).
+ */
+struct st_answer_last_req {
+	const char *conv_id;
+	uint32_t history_max;
+};
 /* ST_TURNS_HELD: turns a worker still answers, named on a new connection. */
 #define ST_TURNS_HELD_MAX	1024	/* a message; more go in several */
 struct st_turns_held {
@@ -1008,6 +1017,7 @@ extern const struct playout pl_conv, pl_msg, pl_widget, pl_agent,
 
 /* Every request's and reply's; the table (msgtab.c) names them by type. */
 extern const struct playout pl_wid_req, pl_cid_req, pl_turn_ref,
+    pl_answer_last_req,
     pl_turns_held, pl_page_req,
     pl_conv_page, pl_msg_conv, pl_msg_stored, pl_u64,
     pl_conv_open_req, pl_conv_open_rep, pl_msg_append_req,

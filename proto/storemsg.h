@@ -174,6 +174,13 @@ enum st_chat_result {
 	 * time. Nothing stored, the daily cap not counted.
 	 */
 	ST_CHAT_TURN_OPEN = 7,
+	/*
+	 * ST_CHAT_ANSWER_LAST's alone: the conversation is not the
+	 * assistant's (a person has it, or is waited for), or its last
+	 * message is not its visitor's (answered). Nothing stored.
+	 */
+	ST_CHAT_NOT_AI = 8,
+	ST_CHAT_ANSWERED = 9,
 };
 
 /*

@@ -1076,13 +1076,13 @@ msgs_lines(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t max,
 }
 
 /*
- * 1 when conversation cid's last message is msg_id, a visitor's (role
- * user), stored at *at (when not NULL); 0 when it is another or there is
- * none; -1 with t failed.
+ * 1 when conversation cid's last message is a visitor's (role user): its
+ * id into id, stored at *at (when not NULL); 0 when it is another's or
+ * there is none; -1 with t failed.
  */
 static int
-msg_last_is_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
-    const char *msg_id, uint64_t *at)
+msg_last_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
+    char id[ST_ID_HEX + 1], uint64_t *at)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -1095,8 +1095,8 @@ msg_last_is_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
 	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
 		if (msg_rec_decode_rows(t, &v, &m, RL_ROW(ST_MSG_ROW_id) |
 		    HISTORY_WALK_ROWS) == 0) {
-			is = strcmp(m.role, "user") == 0 &&
-			    strcmp(m.id, msg_id) == 0;
+			if ((is = strcmp(m.role, "user") == 0))
+				strlcpy(id, m.id, ST_ID_HEX + 1);
 			if (at != NULL)
 				*at = m.created_at;
 			st_msg_free(&m);
@@ -1105,6 +1105,23 @@ msg_last_is_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
 		txn_lmdb(t, rc, "last message");
 	mdb_cursor_close(cur);
 	return t->err ? -1 : is;
+}
+
+/*
+ * 1 when conversation cid's last message is msg_id, a visitor's (role
+ * user), stored at *at (when not NULL); 0 when it is another or there is
+ * none; -1 with t failed.
+ */
+static int
+msg_last_is_visitor(struct store_txn *t, const uint8_t cid[ID_LEN],
+    const char *msg_id, uint64_t *at)
+{
+	char last[ST_ID_HEX + 1];
+	int rc;
+
+	if ((rc = msg_last_visitor(t, cid, last, at)) != 1)
+		return rc;
+	return strcmp(last, msg_id) == 0;
 }
 
 int
@@ -1301,17 +1318,62 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 		st_msg_free(&c->msg);
 		return t->err;
 	}
+	return store_chat_lines(t, history_max, max_bytes, c);
+}
+
+int
+store_chat_lines(struct store_txn *t, uint32_t history_max, size_t max_bytes,
+    struct store_chat *c)
+{
+	uint8_t cid[ID_LEN];
+
+	if (t->err) {
+		store_chat_free(c);
+		return t->err;
+	}
 	/* A person answers: the model gets no history, nor the turn. */
 	if (c->conv.handoff == ST_HANDOFF_HUMAN) {
 		c->human = 1;
 		return 0;
 	}
-	if (msgs_lines(t, cid, history_max, max_bytes, &c->msg, &c->history,
-	    &c->n) < 0) {
-		st_msg_free(&c->msg);
-		st_conv_free(&c->conv);
+	proto_hex_decode(c->conv.id, cid, ID_LEN);
+	if (msgs_lines(t, cid, history_max, max_bytes,
+	    c->msg.content != NULL ? &c->msg : NULL, &c->history,
+	    &c->n) < 0)
+		store_chat_free(c);	/* no history: the rest */
+	return t->err;
+}
+
+int
+store_chat_answer_find(struct store_txn *t, const char *conv_id,
+    int *result, struct store_chat *out)
+{
+	char open[ST_ID_HEX + 1];
+	uint8_t cid[ID_LEN];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t->err || conv_id_parse(t, conv_id, cid) < 0)
+		return t->err;
+	if ((rc = conv_load(t, cid, &out->conv)) != 0)
+		return rc < 0 ? t->err : store_fail(t, PROTO_E_NOT_FOUND,
+		    "no such conversation");
+	*result = ST_CHAT_OK;
+	if (out->conv.handoff != ST_HANDOFF_AI)
+		*result = ST_CHAT_NOT_AI;
+	else if ((rc = msg_last_visitor(t, cid, out->msg.id, NULL)) != 1)
+		*result = ST_CHAT_ANSWERED;
+	/* One turn at a time: one open for this very message answers it. */
+	else if ((rc = turn_open_msg(t, cid, open)) == 0 &&
+	    strcmp(open, out->msg.id) == 0)
+		*result = ST_CHAT_TURN_OPEN;
+	if (t->err || *result != ST_CHAT_OK) {
+		st_conv_free(&out->conv);
+		memset(out, 0, sizeof(*out));
 		return t->err;
 	}
+	memcpy(out->msg.conv_id, out->conv.id, sizeof(out->msg.conv_id));
+	strlcpy(out->msg.role, "user", sizeof(out->msg.role));
 	return 0;
 }
 

@@ -289,10 +289,13 @@ begin_guess(const struct st_agent *a, const struct store_chat *c)
 	return n < PROTO_MAX_PAYLOAD ? n : PROTO_MAX_PAYLOAD;
 }
 
-void
-reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
-    uint16_t type, int result, uint64_t retry, const struct st_agent *a,
-    const struct store_chat *c)
+/*
+ * reply_begin's answer without its events: the turn's reply, and the
+ * turn written open when the model answers it.
+ */
+static void
+reply_turn(struct store_txn *t, struct dreply *r, uint16_t type, int result,
+    uint64_t retry, const struct st_agent *a, const struct store_chat *c)
 {
 	struct st_begin_rep rep;
 
@@ -317,6 +320,14 @@ reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
 		memcpy(r->turn_msg, c->msg.id, sizeof(r->turn_msg));
 		store_turn_opened(t, c->conv.id, c->msg.id);
 	}
+}
+
+void
+reply_begin(struct dbatch *b, struct store_txn *t, struct dreply *r,
+    uint16_t type, int result, uint64_t retry, const struct st_agent *a,
+    const struct store_chat *c)
+{
+	reply_turn(t, r, type, result, retry, a, c);
 	event_begin(b, r, c);
 }
 
@@ -403,6 +414,52 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
 			    ST_CHAT_OK, 0, a, &c);
 			store_chat_free(&c);
 		}
+	}
+	st_agent_free(&own);
+	req_end(&t, r);
+}
+
+/*
+ * ST_CHAT_ANSWER_LAST: a person handed conversation q->conv_id back
+ * with its visitor's last message unanswered. The model's turn for that
+ * message is begun as a begin's is (the history, the agent, the turn written
+ * open: lostturns.h ends it if the worker is lost), with nothing stored
+ * and no event: the message is stored already, and counted in its
+ * widget's daily cap then. Refused with its result, nothing written, when
+ * the conversation is not the assistant's, its last message is not its
+ * visitor's, a turn is open for it, or its widget is disabled.
+ */
+void
+op_chat_answer_last(struct dbatch *b, uint16_t type, const void *req,
+    struct dreply *r)
+{
+	const struct st_answer_last_req *q = req;
+	struct store_txn t;
+	struct store_chat c;
+	struct st_agent own;
+	const struct st_agent *a;
+	int result, wres;
+
+	if (req_check(r, q->history_max < 1 ||
+	    q->history_max > ST_HISTORY_MAX ?
+	    "history_max must be 1 to 200" : NULL) < 0 ||
+	    req_begin(b, &t, r, type) < 0)
+		return;
+	memset(&own, 0, sizeof(own));
+	if (store_chat_answer_find(&t, q->conv_id, &result, &c) != 0)
+		;
+	else if (result != ST_CHAT_OK)
+		reply_begin_no(r, type, result, 0);
+	else if (store_chat_widget_agent(&t, c.conv.widget, &wres, &own,
+	    &a) == 0 && wres != ST_WS_OK) {
+		reply_begin_no(r, type, ST_CHAT_DISABLED, 0);
+		store_chat_free(&c);
+	} else if (t.err != 0)
+		store_chat_free(&c);
+	else if (store_chat_lines(&t, store_chat_history(a, q->history_max),
+	    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
+		reply_turn(&t, r, type, ST_CHAT_OK, 0, a, &c);
+		store_chat_free(&c);
 	}
 	st_agent_free(&own);
 	req_end(&t, r);

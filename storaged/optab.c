@@ -24,6 +24,7 @@ static const struct optab rows[PROTO_TYPE_MAX] = {
 	ROW(PROTO_ST_CONV_LIST, OPT_STORE, .run = op_conv_page),
 	ROW(PROTO_ST_CONV_GET, OPT_STORE, .run = op_conv_get),
 	ROW(PROTO_ST_CHAT_BEGIN, OPT_STORE, .run = op_chat_begin),
+	ROW(PROTO_ST_CHAT_ANSWER_LAST, OPT_STORE, .run = op_chat_answer_last),
 	ROW(PROTO_ST_RATE_HIT, OPT_STORE, .run = op_rate_hit),
 	ROW(PROTO_ST_SESSION_HISTORY, OPT_STORE, .run = op_session_history),
 	ROW(PROTO_ST_WIDGET_CREATE, OPT_STORE, .run = op_entity,

@@ -158,6 +158,7 @@ const struct optab *optab_at(size_t i);
 
 /* The operations (dispatch.c and op*.c), each named by the rows it runs. */
 optab_op op_ping, op_msg_append, op_conv_page, op_conv_get, op_chat_begin,
+    op_chat_answer_last,
     op_rate_hit, op_session_history, op_entity, op_ws_open, op_ws_begin,
     op_contact_submit, op_ws_identify, op_contact_get, op_contact_convs,
     op_presence_seen, op_setup_note,

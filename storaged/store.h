@@ -547,6 +547,29 @@ int store_chat_begin(struct store_txn *t, const char *widget,
     const struct att_claim *claim, uint32_t history_max, size_t max_bytes,
     struct store_chat *out);
 /*
+ * The history a turn's model reads into c (c->conv and c->msg made, as
+ * store_chat_begin makes them): the newest history_max messages that are
+ * not "failed", oldest first, within max_bytes of encoded messages, its
+ * last lending c->msg's strings when c->msg has its content (a message
+ * just stored); none, and c->human 1, when the conversation is in
+ * handoff state human. On failure c's conversation and message are
+ * freed. The txn's error.
+ */
+int store_chat_lines(struct store_txn *t, uint32_t history_max,
+    size_t max_bytes, struct store_chat *c);
+/*
+ * ST_CHAT_ANSWER_LAST's first look at conversation conv_id, written
+ * nothing: *result ST_CHAT_OK when it is the assistant's (handoff state
+ * ai), its last message is its visitor's (role user) and no turn is open
+ * for that message; out is then the conversation and that message (its
+ * id, conversation and role: its content stays the history's), for
+ * store_chat_lines. Else *result says why not (ST_CHAT_NOT_AI,
+ * ST_CHAT_ANSWERED, ST_CHAT_TURN_OPEN) and out holds nothing. An
+ * unknown conversation fails t (not found).
+ */
+int store_chat_answer_find(struct store_txn *t, const char *conv_id,
+    int *result, struct store_chat *out);
+/*
  * Whether (widget, session) has its conversation already, which
  * store_chat_begin would then not create: 1 it has, 0 not, -1 t failed.
  * Reads only.

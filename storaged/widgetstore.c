@@ -795,6 +795,37 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 }
 
 int
+store_chat_widget_agent(struct store_txn *t, const char *id, int *result,
+    struct st_agent *own, const struct st_agent **agent)
+{
+	const struct widget_take *k;
+	struct st_widget w;
+	int rc;
+
+	memset(own, 0, sizeof(*own));
+	*agent = own;
+	*result = ST_WS_OK;
+	if (t->err)
+		return t->err;
+	if (strlen(id) > ST_WIDGET_MAX)
+		return store_begin_agent(t, NULL, own);
+	if ((k = take_find(t->st, id, 0)) == NULL &&
+	    (k = take_load(t, id, 0)) == NULL)
+		return t->err;
+	if (k->result == ST_WS_NO_WIDGET)
+		*result = ST_WS_NO_WIDGET;
+	else if (k->result == ST_WS_OK)
+		*agent = &k->agent;	/* lent, as store_chat_widget_take's */
+	/* Verified visitors only: the take keeps no agent, so it is read. */
+	else if ((rc = widget_load(t, id, &w)) == 0) {
+		store_begin_agent(t, &w, own);
+		st_widget_free(&w);
+	} else if (rc == 1)
+		store_begin_agent(t, NULL, own);
+	return t->err;
+}
+
+int
 store_chat_refused(int result)
 {
 	return result == ST_WS_CAPPED ? ST_CHAT_CAPPED :

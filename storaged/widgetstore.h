@@ -90,6 +90,17 @@ int store_chat_widget_take(struct store_txn *, const char *id, int *result,
     uint64_t *retry_ms, struct st_agent *own, const struct st_agent **agent,
     char org[ST_WHO_ORG_MAX + 1]);
 /*
+ * ST_CHAT_ANSWER_LAST's look at the widget of internal id id, whose
+ * visitor's message is stored (and was counted in its daily cap then:
+ * not counted again): *result ST_WS_OK, *agent the agent that answers
+ * (lent or *own, as store_chat_widget_take's; the caller frees own), or
+ * ST_WS_NO_WIDGET when the widget is disabled. A widget that takes
+ * verified visitors only answers too: the visitor was let in. The txn's
+ * error.
+ */
+int store_chat_widget_agent(struct store_txn *, const char *id, int *result,
+    struct st_agent *own, const struct st_agent **agent);
+/*
  * The enabled widget of public id widget_id as a WebSocket begin reads
  * it, into *w, and the agent its turns answer with (store_begin_agent's;
  * the caller frees it): 0; 1 no such widget or disabled; -1 t failed.

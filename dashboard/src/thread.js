@@ -602,34 +602,16 @@ function replyBox(ctx, id, onSent, onGone) {
 }
 
 /*
- * Whether to hand back while m, the visitor's last message (null: the
- * person or the assistant wrote after it), is unanswered: the assistant
- * answers only the visitor's next message, so the person is asked first,
- * the message named (as text). Resolves true to hand back.
- */
-function handBackAsked(m) {
-  if (!m) return Promise.resolve(true);
-  const what = preview(m.content) || 'their files';
-  return confirmDialog({
-    title: 'Hand back with a question unanswered?',
-    message: `The visitor's last message has not been answered: "${what}". Hand back anyway? The assistant will answer their next message, not this one.`,
-    confirmLabel: 'Hand back anyway',
-  });
-}
-
-/*
  * Take over / Hand back (POST …/handoff) beside one notice of the state
  * (a badge and its sentence, a live region: a change, taken here or come
  * live, is said once, and nothing else repeats it); the reply box shown
  * while a person answers. assign: the assign control (the server may make
- * the conversation yours); unanswered(): the visitor's last message when
- * nothing came after it, else null (Hand back asks first: handBackAsked).
- * Returns {el, set(state, name, queuedBy)}: the
+ * the conversation yours). Returns {el, set(state, name, queuedBy)}: the
  * state as the server says now, name who changed it when the stream says
  * so, queuedBy who put it in the queue (its waiting_by); close() when the
  * conversation is deleted.
  */
-function handoffDock(ctx, id, reply, assign, actionError, unanswered) {
+function handoffDock(ctx, id, reply, assign, actionError) {
   const myName = ctx.session && ctx.session.user ? ctx.session.user.name : null;
   let hstate = null;
   let by = null;
@@ -686,9 +668,7 @@ function handoffDock(ctx, id, reply, assign, actionError, unanswered) {
     }
   }
   takeBtn.addEventListener('click', () => change('human', takeBtn));
-  backBtn.addEventListener('click', async () => {
-    if (await handBackAsked(unanswered()) && !closed) change('ai', backBtn);
-  });
+  backBtn.addEventListener('click', () => change('ai', backBtn));
   // The conversation is gone: no take-over or hand-back to offer.
   function close() {
     closed = true;
@@ -856,12 +836,7 @@ export async function renderThread(pane, ctx, id, hooks) {
   }
 
   const reply = replyBox(ctx, id, (m) => showAdded(merge([m])), () => gone());
-  // The last message shown, when the visitor's: no answer came after it.
-  function unanswered() {
-    const k = list.lastElementChild && known.get(list.lastElementChild.dataset.id || '');
-    return k && k.m.role === 'user' ? k.m : null;
-  }
-  const dock = handoffDock(ctx, id, reply, assign, actionError, unanswered);
+  const dock = handoffDock(ctx, id, reply, assign, actionError);
   dock.set(conv.handoff || 'ai', otherAnswering(ctx, conv), conv.waiting_by);
   dockEl.append(dock.el, reply.form);
   pane.append(actionError, body, dockEl);

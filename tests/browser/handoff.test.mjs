@@ -6,7 +6,8 @@
 // in the page, also after a reload), types (the widget shows it) and
 // replies (the reply appears in the widget with the owner's name) → the
 // visitor's next message gets no model call → hand back ("The assistant is
-// back") → the model answers, the owner's reply in its context. Then the
+// back"; that message, unanswered, answered at once) → the model answers,
+// the owner's reply in its context. Then the
 // agents page: an agent created in the form (its API key write-only),
 // picked in a widget's form, and refused deletion while in use (409 naming
 // the widget). Feedback (issue 26): handed back, the widget offers the
@@ -228,22 +229,22 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await assertClean(o, owner.log, 'dashboard');
   });
 
-  test('hand back: asked first (the visitor\'s last message unanswered), "The assistant is back", and the model answers with the person\'s reply in its context', async () => {
+  test('hand back: the visitor\'s unanswered message answered at once, "The assistant is back", and the model answers with the person\'s reply in its context', async () => {
     const o = owner.page;
-    // The visitor wrote last: Hand back names the message it leaves
-    // unanswered and hands back only once confirmed.
+    // The visitor wrote last: Hand back asks nothing, and the assistant
+    // answers that message at once, in the widget and the thread.
     await o.waitForFunction(() => [...document.querySelectorAll('[data-testid="thread-message"][data-role="user"] [data-testid="msg-content"]')]
       .some((c) => c.textContent === 'after a reload'), null, { timeout: 5000 });
     await o.click('[data-testid="hand-back"]');
-    const dlg = o.locator('[data-testid="confirm-dialog"]');
-    await dlg.waitFor({ timeout: 5000 });
-    assert.equal(await dlg.locator('p').textContent(),
-      'The visitor\'s last message has not been answered: "after a reload". Hand back anyway? The assistant will answer their next message, not this one.');
-    await o.click('[data-testid="confirm-ok"]');
     await o.waitForSelector('[data-testid="reply-form"]', { state: 'hidden' });
+    assert.equal(await o.locator('[data-testid="confirm-dialog"]').count(), 0, 'not asked');
     assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'The assistant answers');
     await waitWidget(visitor.page, ({ shadowRoot: root }) => root.querySelector('[data-part="handoff-status"]').textContent === 'The assistant is back');
     await waitWidget(visitor.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="handoff"]').hidden);
+    await waitWidget(visitor.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"][data-role="assistant"]')]
+      .some((m) => m.textContent.includes('You said: after a reload')), 'the answer in the widget');
+    await o.waitForFunction(() => [...document.querySelectorAll('[data-testid="thread-message"][data-role="assistant"] [data-testid="msg-content"]')]
+      .some((c) => c.textContent === 'You said: after a reload'), null, { timeout: 5000 });
     await stack.parley.mock.clearRequests();
     await sendByKeyboard(visitor.page, 'and now the bot');
     assert.equal((await waitReplyEnd(visitor.page)).text, said('and now the bot'));
@@ -337,7 +338,8 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     }, 'the person\'s message in the history');
     const roles = await inWidget(visitor.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"]:not([data-welcome])')]
       .map((m) => m.getAttribute('data-role')));
-    assert.deepEqual(roles, ['user', 'assistant', 'agent', 'user', 'user', 'user', 'assistant']);
+    // (the assistant's answer to the message the hand-back left unanswered, then the next turn)
+    assert.deepEqual(roles, ['user', 'assistant', 'agent', 'user', 'user', 'assistant', 'user', 'assistant']);
     await assertClean(visitor.page, visitor.log, 'widget after a reload');
 
     // A new conversation offers the rating of the one left; a message in the
@@ -505,54 +507,65 @@ describe('handoff and agents in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     }
   });
 
-  // Hand back asks only while the visitor's last message is unanswered:
-  // Cancel keeps the person answering; once the person has answered, it
-  // hands back at once.
-  test('hand back: Cancel keeps the conversation; after the person\'s answer it is not asked', async () => {
+  // Hand back asks nothing: a question the visitor asked while a person
+  // answered, left unanswered by them, is the assistant's to answer at
+  // once (its markup shown as text in the widget and the thread); once
+  // the person has answered, handing back calls no model.
+  test('hand back: the question left unanswered is answered at once, as text; after the person\'s answer no model is called', async () => {
     const v = await openPage(browser);
     const o = owner.page;
+    const q = 'is <b>this</b> answered?';
     let id;
     try {
-      await v.page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      // A widget of its own: the default agent, the mock model.
+      const r = await adminApi(stack, 'POST', '/v1/admin/widgets', { name: 'Hand back shop', allowed_origins: [], handoff_enabled: true });
+      assert.equal(r.status, 201, r.text);
+      await v.page.goto(stack.host.widgetEmbedUrl(r.json.widget_id));
       await waitReady(v.page);
       await v.page.click(part('launcher'));
-      // (the widget's agent is the agents test's, whose model does not
-      // answer: its turn ends failed)
       await sendByKeyboard(v.page, 'a first question');
+      assert.equal((await waitReplyEnd(v.page)).text, said('a first question'));
       await waitFor(async () => (id = (await adminApi(stack, 'GET', '/v1/admin/conversations')).json.conversations
         .find((c) => c.lastVisitorMessage === 'a first question')?._id), 10000, 'the conversation stored');
-      await waitWidget(v.page, ({ shadowRoot: root }) => !root.querySelector('[data-part="message"][data-state="pending"]'), 'the turn ended');
       await openDash(o, stack, `#/conversations/${id}`, '[data-testid="take-over"]');
       await o.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
       await o.click('[data-testid="take-over"]');
       await o.waitForSelector('[data-testid="hand-back"]:not([hidden])');
       await waitWidget(v.page, ({ shadowRoot: root }, agent) => root.querySelector('[data-part="handoff-status"]').textContent === `${agent} joined`);
-      await sendByKeyboard(v.page, 'is <b>this</b> answered?');
-      await o.waitForFunction(() => [...document.querySelectorAll('[data-testid="thread-message"][data-role="user"] [data-testid="msg-content"]')]
-        .some((c) => c.textContent === 'is <b>this</b> answered?'), null, { timeout: 5000 });
+      await sendByKeyboard(v.page, q);
+      await o.waitForFunction((t) => [...document.querySelectorAll('[data-testid="thread-message"][data-role="user"] [data-testid="msg-content"]')]
+        .some((c) => c.textContent === t), q, { timeout: 5000 });
+      await stack.parley.mock.clearRequests();
       await o.click('[data-testid="hand-back"]');
-      const dlg = o.locator('[data-testid="confirm-dialog"]');
-      await dlg.waitFor({ timeout: 5000 });
-      assert.equal(await dlg.locator('p').textContent(),
-        'The visitor\'s last message has not been answered: "is <b>this</b> answered?". Hand back anyway? The assistant will answer their next message, not this one.',
-        'named as text');
-      assert.equal(await dlg.locator('b').count(), 0);
-      await o.click('[data-testid="confirm-cancel"]');
-      await dlg.waitFor({ state: 'detached', timeout: 5000 });
-      await o.waitForTimeout(300); // a hand-back sent all the same would be answered by now
-      assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'You are answering');
-      assert.equal((await adminApi(stack, 'GET', `/v1/admin/conversations/${id}`)).json.conversation.handoff, 'human', 'not handed back');
+      await o.waitForSelector('[data-testid="reply-form"]', { state: 'hidden', timeout: 5000 });
+      assert.equal(await o.locator('[data-testid="confirm-dialog"]').count(), 0, 'not asked');
+      assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'The assistant answers');
+      await waitWidget(v.page, ({ shadowRoot: root }) => [...root.querySelectorAll('[data-part="message"][data-role="assistant"]')]
+        .some((m) => m.textContent.includes('You said: is <b>this</b> answered?')), 'the answer in the widget, as text');
+      assert.equal(await v.page.locator(`${R} [data-part="message"] b`).count(), 0, 'no markup made in the widget');
+      await o.waitForFunction((t) => [...document.querySelectorAll('[data-testid="thread-message"][data-role="assistant"] [data-testid="msg-content"]')]
+        .some((c) => c.textContent === t), said(q), { timeout: 5000 });
+      assert.equal(await o.locator('[data-testid="thread-message"] [data-testid="msg-content"] b').count(), 0, 'no markup made in the thread');
+      assert.equal((await stack.parley.mock.completions()).length, 1);
+      const msgs = (await adminApi(stack, 'GET', `/v1/admin/conversations/${id}`)).json.messages;
+      assert.deepEqual(msgs.slice(-2).map((m) => [m.role, m.content]), [['user', q], ['assistant', said(q)]]);
 
+      // Taken over again and answered by the person: handing back calls no model.
+      await o.click('[data-testid="take-over"]');
+      await o.waitForSelector('[data-testid="hand-back"]:not([hidden])');
       await o.fill('[data-testid="reply-input"]', 'Yes: answered by a person.');
       await o.click('[data-testid="reply-send"]');
       await o.waitForFunction(() => document.querySelector('[data-testid="reply-status"]').textContent === 'Sent.');
+      await stack.parley.mock.clearRequests();
       await o.click('[data-testid="hand-back"]');
       await o.waitForSelector('[data-testid="reply-form"]', { state: 'hidden', timeout: 5000 });
       assert.equal(await o.textContent('[data-testid="handoff-state"]'), 'The assistant answers');
-      assert.equal(await o.locator('[data-testid="confirm-dialog"]').count(), 0, 'not asked');
       assert.equal((await adminApi(stack, 'GET', `/v1/admin/conversations/${id}`)).json.conversation.handoff, 'ai');
+      await o.waitForTimeout(300); // an answer begun all the same would have called the model by now
+      assert.equal((await stack.parley.mock.completions()).length, 0);
       // (the agents test's refused deletion is in this page's log)
-      await assertClean(o, owner.log, 'dashboard: hand back asked, then not', { allowConsole: /status of 409/ });
+      await assertClean(o, owner.log, 'dashboard: hand back, answered', { allowConsole: /status of 409/ });
+      await assertClean(v.page, v.log, 'widget: the answer to a hand-back');
     } finally {
       if (id) await adminApi(stack, 'POST', `/v1/admin/conversations/${id}/handoff`, { state: 'ai', name: 'Ann' });
       await v.ctx.close();

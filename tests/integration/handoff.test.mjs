@@ -525,4 +525,101 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
       .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await users())}`); });
     assert.deepEqual(await users(), ['hello', ...said]);
   });
+
+  // A question asked while a person had the conversation, left unanswered
+  // by them: handing back starts the assistant's turn for it at once
+  // (ST_CHAT_ANSWER_LAST), its reply stored and sent to the visitor's
+  // socket as another tab's; before, nothing answered it until the
+  // visitor wrote again.
+  async function takenOver(text) {
+    const { w, v } = await askedForPerson(text);
+    const conv = (await p.admin('/v1/admin/conversations?handoff=open')).json().conversations
+      .find((c) => c.widgetId === w.id)._id;
+    const r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await v.next('handoff')).state, 'human');
+    return { v, conv };
+  }
+  const messagesOf = async (conv) => (await p.admin(`/v1/admin/conversations/${conv}`)).json().messages;
+
+  test('hand back with the visitor\'s question unanswered: the assistant answers it at once, to the socket and stored', async () => {
+    const { v, conv } = await takenOver('hello there');
+    const q = 'what are your opening hours?';
+    v.send({ type: 'message', content: q });
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human' }, 'stored');
+    await p.mock.clearRequests();
+    const r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().conversation.handoff, 'ai');
+    const { message, before } = await v.copied('assistant');
+    assert.deepEqual(before.map((m) => [m.type, m.state]), [['handoff', 'ai']]);
+    assert.equal(message.content, mockReply(q));
+    assert.match(message.id, /^[0-9a-f]{32}$/);
+    assert.equal(message.status, undefined, 'complete');
+    const calls = await p.mock.completions();
+    assert.equal(calls.length, 1);
+    assert.deepEqual(calls[0].body.messages.filter((m) => m.role !== 'system').map((m) => m.content),
+      ['hello there', mockReply('hello there'), q]);
+    const msgs = await messagesOf(conv);
+    assert.deepEqual(msgs.map((m) => [m.role, m.content]),
+      [['user', 'hello there'], ['assistant', mockReply('hello there')], ['user', q], ['assistant', mockReply(q)]]);
+    assert.equal(msgs.at(-1)._id, message.id);
+    assert.equal(msgs.at(-1).status, 'complete');
+    // The visitor chats on: the next turn is an ordinary one.
+    const next = await v.turn('and on Sunday?');
+    assert.equal(next.message.content, mockReply('and on Sunday?'));
+    await v.close();
+  });
+
+  test('hand back after the person answered: no turn starts, the model is not called', async () => {
+    const { v, conv } = await takenOver('hi');
+    v.send({ type: 'message', content: 'anyone?' });
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human' });
+    let r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/messages`, { content: 'Yes, me.' });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await v.next('message')).content, 'Yes, me.');
+    await p.mock.clearRequests();
+    r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await v.next('handoff')).state, 'ai');
+    await sleep(500);
+    assert.equal((await p.mock.completions()).length, 0);
+    assert.deepEqual(v.inbox, []);
+    assert.deepEqual((await messagesOf(conv)).map((m) => m.role), ['user', 'assistant', 'user', 'agent']);
+    await v.close();
+  });
+
+  test('two hand-backs at once make one answer; an HTTP session\'s question is answered and stored too', async () => {
+    const { v, conv } = await takenOver('hey');
+    // A slow model: the second hand-back comes while the first's turn is open.
+    const q = 'still there? [[mock:first_delay=600]]';
+    v.send({ type: 'message', content: q });
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human' });
+    await p.mock.clearRequests();
+    const both = await Promise.all([0, 1].map(() =>
+      p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' })));
+    for (const r of both) assert.equal(r.status, 200, r.text);
+    const { message } = await v.copied('assistant');
+    assert.equal(message.content, mockReply(q));
+    // Handed back once more, answered: nothing more.
+    assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' })).status, 200);
+    await sleep(500);
+    assert.equal((await p.mock.completions()).length, 1);
+    assert.ok(!v.inbox.some((m) => m.type === 'message'), JSON.stringify(v.inbox));
+    assert.deepEqual((await messagesOf(conv)).map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
+    await v.close();
+
+    // The HTTP chat API's conversation: no socket, the answer is stored.
+    const s = sid('handback');
+    let r = await chat(p, s, 'first');
+    const c2 = r.json().conversationId;
+    r = await p.adminJson('POST', `/v1/admin/conversations/${c2}/handoff`, { state: 'human' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await chat(p, s, 'second')).json().message, '');
+    r = await p.adminJson('POST', `/v1/admin/conversations/${c2}/handoff`, { state: 'ai' });
+    assert.equal(r.status, 200, r.text);
+    await waitFor(async () => (await messagesOf(c2)).length === 4, 10000, 'the answer stored');
+    assert.deepEqual((await messagesOf(c2)).map((m) => [m.role, m.content]).slice(2),
+      [['user', 'second'], ['assistant', mockReply('second')]]);
+  });
 });

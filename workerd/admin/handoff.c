@@ -24,10 +24,13 @@
  * dashboard session, its user's account name (storaged signs the
  * message with it, and a session taking over becomes the conversation's
  * assignee); a key has no person: the body's "name", else
- * DASHBOARD_AGENT_NAME. Typing is bounded per person (session or key) and
- * conversation in each worker: the same state again within
- * HANDOFF_TYPING_MS is answered but not sent, so a key held down does not
- * flood storaged and the visitors, and two people typing are both told.
+ * DASHBOARD_AGENT_NAME. A hand-back (state ai) of a conversation whose
+ * last message is its visitor's, unanswered, has the assistant answer it
+ * at once (chat_answer_last), once storaged confirmed the state. Typing
+ * is bounded per person (session or key) and conversation in each
+ * worker: the same state again within HANDOFF_TYPING_MS is answered but
+ * not sent, so a key held down does not flood storaged and the visitors,
+ * and two people typing are both told.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,9 +208,30 @@ handoff_json(const void *rep, int *status)
 	    admin_conv_json(&h->conv), "changed", h->changed);
 }
 
-static const struct admin_reply handoff_done = {
-	PROTO_ST_HANDOFF_SET, 200, handoff_json, conv_errors, 0
-};
+/*
+ * ST_HANDOFF_SET answered; a conversation it left the assistant's has
+ * its visitor's unanswered message answered now (chat_answer_last:
+ * storaged says whether there is one, and begins one turn for it,
+ * however many hand-backs ask: one whose earlier answer was lost with
+ * its worker asks again).
+ */
+static void
+handoff_set_done(const struct storec_result *r, void *arg)
+{
+	struct st_handoff_set_rep h;
+	char conv[ST_ID_HEX + 1] = "";
+
+	if (r->status == STOREC_OK &&
+	    storec_decode(r, PROTO_ST_HANDOFF_SET, &h) == 0) {
+		if (h.conv.handoff == ST_HANDOFF_AI)
+			strlcpy(conv, h.conv.id, sizeof(conv));
+		st_rep_free(PROTO_ST_HANDOFF_SET, &h);
+	}
+	admin_answer(arg, r, PROTO_ST_HANDOFF_SET, 200, handoff_json,
+	    conv_errors);
+	if (conv[0] != '\0')
+		chat_answer_last(conv);
+}
 
 /* ST_AGENT_MSG's reply (the message and its conversation): {"message"}. */
 static json_t *
@@ -283,7 +307,8 @@ handoff_post(struct conn *c, struct http_request *req,
 	else {
 		hs.state = (uint8_t)state;
 		hs.from_ai_only = 0;	/* the owner may set any state */
-		admin_ask_reply(c, &hs, &handoff_done);
+		admin_ask(c, PROTO_ST_HANDOFF_SET, &hs, handoff_set_done,
+		    admin_headers);
 	}
 	body_done(c, root, why);
 }

@@ -91,7 +91,7 @@ chat_shutdown(void)
 size_t
 chat_turns(void)
 {
-	return nreqs + nturns;
+	return nreqs + nturns + chat_answer_turns();
 }
 
 /* --------------------------------------------------------- validation */

@@ -2,7 +2,8 @@
  * The chat turn's front ends (chat/; the turn itself is turn.h's): the
  * HTTP chat endpoints (chat.c) and the widget's WebSocket: its frames
  * (wsmsg.c, wsframes.c), its socket (wschat.c) and the socket's add-ons
- * (wsfeedback.c, wsidentity.c, wsconvs.c).
+ * (wsfeedback.c, wsidentity.c, wsconvs.c); and the turn with no client
+ * that answers a conversation handed back unanswered (answerlast.c).
  */
 #ifndef PARLEY_CHAT_H
 #define PARLEY_CHAT_H
@@ -89,9 +90,23 @@ void chat_input_free(struct chat_input *);
 int chat_ndjson(struct buf *, json_t *v);
 /*
  * HTTP chat turns alive (also those whose client left and which still
- * store), and history or refused requests waiting for storaged.
+ * store), and history or refused requests waiting for storaged; and the
+ * answers to a conversation handed back (chat_answer_last).
  */
 size_t chat_turns(void);
+
+/* ----------------------------------------------------------- answerlast.c */
+
+/*
+ * Conversation conv_id (32 hex) was handed back to the assistant: its
+ * visitor's last message, when it is unanswered and no turn is open for
+ * it, is answered by the model now (ST_CHAT_ANSWER_LAST), the reply
+ * stored and sent to the visitor's sockets as any turn's. Nothing when
+ * there is nothing to answer; failures are logged.
+ */
+void chat_answer_last(const char *conv_id);
+/* Those turns alive (chat_turns counts them). */
+size_t chat_answer_turns(void);
 
 /*
  * Appends text as valid UTF-8 without NUL (each bad byte becomes U+FFFD),

@@ -145,6 +145,18 @@ export class Visitor {
     }
   }
 
+  // A message this socket's own turn did not bring (another tab's, or
+  // the assistant answering a conversation handed back): the next
+  // message copy of role, and the frames that came before it.
+  async copied(role, timeout = 15000) {
+    const before = [];
+    for (;;) {
+      const m = await this.next(undefined, timeout);
+      if (m.type === 'message' && m.copy === true && m.role === role) return { message: m, before };
+      before.push(m);
+    }
+  }
+
   // One turn's frames, all of them up to its typing_stop, each call of
   // the page's own tools answered with answer(frame)'s fields
   // ({ result } or { error }).

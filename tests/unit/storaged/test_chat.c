@@ -1,7 +1,8 @@
 /*
- * The chat turn's requests (ST_RATE_HIT, ST_CHAT_BEGIN, ST_SESSION_HISTORY)
- * and the rate counters behind them, against a real LMDB environment in a
- * fresh temporary directory per test, with fake clocks.
+ * The chat turn's requests (ST_RATE_HIT, ST_CHAT_BEGIN,
+ * ST_CHAT_ANSWER_LAST, ST_SESSION_HISTORY) and the rate counters behind
+ * them, against a real LMDB environment in a fresh temporary directory
+ * per test, with fake clocks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1204,6 +1205,115 @@ test_chat_turn_open(void **state)
 	chat_free(&c);
 }
 
+/*
+ * ST_CHAT_ANSWER_LAST of conversation conv_id (history_max hmax): the
+ * error code; the reply decoded into rep (st_rep_free), checked to make
+ * no event, and to open the turn exactly when OK (nothing written else).
+ */
+static int
+answer_last(struct fix *f, const char *conv_id, uint32_t hmax,
+    struct st_begin_rep *rep)
+{
+	struct st_answer_last_req q = { conv_id, hmax };
+	struct dreply r;
+	int err;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((err = request_st(f, PROTO_ST_CHAT_ANSWER_LAST, &q, &r)) == 0) {
+		assert_int_equal(st_rep_decode(PROTO_ST_CHAT_ANSWER_LAST,
+		    r.enc.buf, r.enc.len, rep), 0);
+		assert_int_equal(r.nevs, 0);
+		if (rep->result == ST_CHAT_OK) {
+			assert_int_equal(r.turn, DTURN_BEGUN);
+			assert_string_equal(r.turn_conv, conv_id);
+			assert_string_equal(r.turn_msg, rep->ok.msg_id);
+		} else {
+			assert_int_equal(r.turn, 0);
+			assert_int_equal(r.wrote, 0);
+		}
+	}
+	dreply_free(&r);
+	return err;
+}
+
+/* ST_HANDOFF_SET of conv_id to state, by a person. */
+static void
+handoff_to(struct fix *f, const char *conv_id, int state)
+{
+	struct st_handoff_set_req q = { conv_id, (uint8_t)state, "Ada", 0 };
+	struct dreply r;
+
+	assert_int_equal(request_st(f, PROTO_ST_HANDOFF_SET, &q, &r), 0);
+	dreply_free(&r);
+}
+
+/*
+ * A person hands a conversation back with its visitor's question
+ * unanswered: ST_CHAT_ANSWER_LAST begins the model's turn for it, with
+ * the history a begin gives (that question last, nothing stored, the
+ * turn open), once: a second while it is open is refused, as is one
+ * while a person has the conversation or once its last message is not
+ * the visitor's.
+ */
+static void
+test_chat_answer_last(void **state)
+{
+	struct fix *f = *state;
+	struct st_begin_rep rep;
+	struct thread h;
+	struct chat a;
+
+	chat(f, "w", "s", "hello", 30, &a);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "hi", ""), 0);
+	assert_int_equal(answer_last(f, a.conv.id, 30, &rep), 0);
+	assert_int_equal(rep.result, ST_CHAT_ANSWERED);
+	/* Asked while a person has it, unanswered by them. */
+	handoff_to(f, a.conv.id, ST_HANDOFF_HUMAN);
+	assert_int_equal(do_append(f, a.conv.id, "user", "opening hours?",
+	    ""), 0);
+	assert_int_equal(answer_last(f, a.conv.id, 30, &rep), 0);
+	assert_int_equal(rep.result, ST_CHAT_NOT_AI);
+	handoff_to(f, a.conv.id, ST_HANDOFF_AI);
+	assert_int_equal(db_entries(f, "turns_open"), 0);
+	assert_int_equal(answer_last(f, a.conv.id, 30, &rep), 0);
+	assert_int_equal(rep.result, ST_CHAT_OK);
+	assert_int_equal(rep.ok.created, 0);
+	assert_string_equal(rep.ok.conv_id, a.conv.id);
+	assert_int_equal(rep.ok.handoff, ST_HANDOFF_AI);
+	assert_int_equal(rep.ok.nhistory, 3);
+	assert_string_equal(rep.ok.history[0].content, "hello");
+	assert_string_equal(rep.ok.history[1].content, "hi");
+	assert_string_equal(rep.ok.history[2].role, "user");
+	assert_string_equal(rep.ok.history[2].content, "opening hours?");
+	st_rep_free(PROTO_ST_CHAT_ANSWER_LAST, &rep);
+	assert_int_equal(db_entries(f, "turns_open"), 1);
+	/* Two hand-backs at once: one turn. */
+	assert_int_equal(answer_last(f, a.conv.id, 30, &rep), 0);
+	assert_int_equal(rep.result, ST_CHAT_TURN_OPEN);
+	/* history_max as a begin's: the newest. */
+	fix_turns_end(f);
+	assert_int_equal(answer_last(f, a.conv.id, 1, &rep), 0);
+	assert_int_equal(rep.ok.nhistory, 1);
+	assert_string_equal(rep.ok.history[0].content, "opening hours?");
+	st_rep_free(PROTO_ST_CHAT_ANSWER_LAST, &rep);
+	/* Answered: nothing more; nothing stored by any of them. */
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "nine", ""), 0);
+	assert_int_equal(answer_last(f, a.conv.id, 30, &rep), 0);
+	assert_int_equal(rep.result, ST_CHAT_ANSWERED);
+	assert_int_equal(do_hist(f, "w", "s", 0, &h), 0);
+	thread_is(&h, 4, "hello", "hi", "opening hours?", "nine");
+	thread_free(&h);
+	/* What it cannot run. */
+	assert_int_equal(answer_last(f, "0123456789abcdef0123456789abcdef",
+	    30, &rep), PROTO_E_NOT_FOUND);
+	assert_int_equal(answer_last(f, "nope", 30, &rep), PROTO_E_INVALID);
+	assert_int_equal(answer_last(f, a.conv.id, 0, &rep),
+	    PROTO_E_INVALID);
+	assert_int_equal(answer_last(f, a.conv.id, ST_HISTORY_MAX + 1, &rep),
+	    PROTO_E_INVALID);
+	chat_free(&a);
+}
+
 static void
 test_chat_limited_stores_nothing(void **state)
 {
@@ -1637,6 +1747,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_chat_invalid, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chat_turn_open, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chat_answer_last, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chat_commit_failure,
 		    setup, teardown),

@@ -1067,6 +1067,7 @@ static const struct {
 	{ PROTO_ST_CONV_GET, EXPORT, "test_export_malformed" },
 	{ PROTO_ST_CHAT_BEGIN, CHAT, "test_malformed_replies" },
 	{ PROTO_ST_CHAT_BEGIN, TURN, "test_turn_refusals" },
+	{ PROTO_ST_CHAT_ANSWER_LAST, TURN, "test_turn_answer_last" },
 	{ PROTO_ST_RATE_HIT, CHAT, "test_malformed_replies" },
 	{ PROTO_ST_RATE_HIT, DASH, "test_dash_malformed" },
 	{ PROTO_ST_RATE_HIT, STOREC, "test_ask_and_decode" },

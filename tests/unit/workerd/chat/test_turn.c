@@ -4,7 +4,9 @@
  * (test_peer.h) and a fake model client (turn_set_upstream): the begin
  * reply and its refusals, the early answer, the agent (each of its
  * settings in the model request), a person answering (no model), streaming
- * and backpressure, each way a turn can fail, and a client that leaves.
+ * and backpressure, each way a turn can fail, and a client that leaves;
+ * and the turn with no client that answers a conversation handed back
+ * (answerlast.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -978,6 +980,63 @@ test_turn_no_storage(void **state)
 	storec_shutdown();
 }
 
+/*
+ * The turn with no client (answerlast.c) for a conversation handed back
+ * with its visitor's question unanswered: its begin names the
+ * conversation and the history the model may read; the model answers and
+ * the reply is stored as any turn's, nothing shown. storaged's refusal
+ * (nothing to answer) and a begin reply a byte short or a byte over end
+ * it: the model not called, nothing stored, no turn left alive.
+ */
+static void
+test_turn_answer_last(void **state)
+{
+	uint32_t max = wsettings.max_history;
+	struct st_answer_last_req got;
+	struct st_begin_rep no;
+	struct peer_req pr;
+	int cut;
+
+	wsettings.max_history = 9;
+	chat_answer_last(CONV);
+	assert_int_equal(chat_answer_turns(), 1);
+	peer_expect(&P, &pr, PROTO_ST_CHAT_ANSWER_LAST);
+	assert_true(pr.flags & PROTO_F_EARLY);
+	assert_int_equal(st_req_decode(PROTO_ST_CHAT_ANSWER_LAST, pr.payload,
+	    pr.len, &got), 0);
+	assert_string_equal(got.conv_id, CONV);
+	assert_int_equal(got.history_max, 9);
+	st_req_free(PROTO_ST_CHAT_ANSWER_LAST, &got);
+	reply_begin(&pr, 0);
+	assert_int_equal(F.started, 1);
+	assert_string_equal(F.role[F.nmsgs - 1], "user");
+	assert_string_equal(F.content[F.nmsgs - 1], "question");
+	model_says("Open at nine.");
+	fake_model_done(UPSTREAM_OK, NULL, 3, 4);
+	drive_ms(10);
+	expect_stored(&pr, "complete", "Open at nine.");
+	stored_ok(&pr);
+	assert_int_equal(chat_answer_turns(), 0);
+	assert_string_equal(FE.log, "");
+
+	memset(&F, 0, sizeof(F));
+	chat_answer_last(CONV);
+	peer_expect(&P, &pr, PROTO_ST_CHAT_ANSWER_LAST);
+	memset(&no, 0, sizeof(no));
+	no.result = ST_CHAT_ANSWERED;
+	reply_rep(&pr, &no, 0, 0);
+	assert_int_equal(chat_answer_turns(), 0);
+	for (cut = -1; cut <= 1; cut += 2) {
+		chat_answer_last(CONV);
+		peer_expect(&P, &pr, PROTO_ST_CHAT_ANSWER_LAST);
+		reply_begin_as(&pr, ST_CHAT_OK, 0, cut);
+		assert_int_equal(chat_answer_turns(), 0);
+	}
+	assert_int_equal(F.started, 0);
+	peer_expect_none(&P, 30);
+	wsettings.max_history = max;
+}
+
 int
 main(void)
 {
@@ -993,6 +1052,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_turn_slow_storage,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_turn_refusals,
+		    each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(test_turn_answer_last,
 		    each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(test_turn_model_fails,
 		    each_setup, each_teardown),
