@@ -54,4 +54,20 @@ kb_crawl_new(struct fix *f, const struct st_who *who, const char *url,
 	assert_int_equal(kb_due_one(f, job), 1);
 }
 
+/*
+ * *q zeroed as a page of source id's sync sync_id: url, its title, HTTP
+ * 200, no etag (callers set what else they test).
+ */
+static inline void
+kb_page_req(struct st_kb_page_put_req *q, const char *id, uint64_t sync_id,
+    const char *url, const char *title)
+{
+	memset(q, 0, sizeof(*q));
+	strlcpy(q->source_id, id, sizeof(q->source_id));
+	q->sync_id = sync_id;
+	q->page.url = (char *)url;
+	q->page.title = (char *)title;
+	q->page.code = 200;
+}
+
 #endif

@@ -81,12 +81,7 @@ put(struct fix *f, const struct st_kbsource *job, const char *url,
 	uint32_t i;
 	int rc;
 
-	memset(&q, 0, sizeof(q));
-	strlcpy(q.source_id, job->id, sizeof(q.source_id));
-	q.sync_id = job->sync_id;
-	q.page.url = (char *)url;
-	q.page.title = "A page";
-	q.page.code = 200;
+	kb_page_req(&q, job->id, job->sync_id, url, "A page");
 	q.keep = (uint8_t)keep;
 	for (i = 0; i < n; i++) {
 		pieces[i].title = "A page";

@@ -366,13 +366,8 @@ page_put_vecs(struct fix *f, const struct st_kbsource *s, uint64_t sync_id,
 	struct st_kb_page_put_req q;
 	uint32_t i;
 
-	memset(&q, 0, sizeof(q));
-	strlcpy(q.source_id, s->id, sizeof(q.source_id));
-	q.sync_id = sync_id;
-	q.page.url = (char *)url;
-	q.page.title = "A page";
+	kb_page_req(&q, s->id, sync_id, url, "A page");
 	q.page.etag = "\"v1\"";
-	q.page.code = 200;
 	q.keep = (uint8_t)keep;
 	for (i = 0; i < n; i++) {
 		pieces[i].title = "A page";
@@ -683,13 +678,9 @@ links_put(struct fix *f, const struct st_kbsource *job, int keep,
 	struct st_kb_page_put_req q;
 	struct st_kb_page_put_rep rep;
 
-	memset(&q, 0, sizeof(q));
-	strlcpy(q.source_id, job->id, sizeof(q.source_id));
-	q.sync_id = job->sync_id;
-	q.page.url = "https://shop.example/";
-	q.page.title = "A page";
+	kb_page_req(&q, job->id, job->sync_id, "https://shop.example/",
+	    "A page");
 	q.page.etag = "\"v1\"";
-	q.page.code = 200;
 	q.page.links = (char *)links;
 	q.page.links_known = links != NULL;
 	q.keep = (uint8_t)keep;
@@ -1321,12 +1312,7 @@ part_put(struct fix *f, const struct st_kbsource *job, const char *url,
 	struct st_kb_page_put_req q;
 	struct st_kb_page_put_rep rep;
 
-	memset(&q, 0, sizeof(q));
-	strlcpy(q.source_id, job->id, sizeof(q.source_id));
-	q.sync_id = job->sync_id;
-	q.page.url = (char *)url;
-	q.page.title = "Dispatch";
-	q.page.code = 200;
+	kb_page_req(&q, job->id, job->sync_id, url, "Dispatch");
 	q.page.parts = parts;
 	q.pieces = &piece;
 	q.n = 1;
