@@ -488,16 +488,21 @@ test_unread(void **state)
 	assert_string_equal(res.why, "not read");
 }
 
+/*
+ * A spinning reader ends at its CPU bound: DOCCHILD_CPU, not its wall
+ * bound's DOCCHILD_LATE (no wall time asserted: a loaded machine gives
+ * the child its CPU second late, and two make tests at once took it past
+ * 8 s).
+ */
 static void
 test_cpu_bound(void **state)
 {
+	const struct docchild_bounds b = { 1, 120000 };	/* the wall far off */
 	struct docchild_result res;
-	double t0 = now_s();
 
 	(void)state;
-	assert_int_equal(read_with(spin_reader, NULL, NULL, &res),
+	assert_int_equal(read_with(spin_reader, NULL, &b, &res),
 	    DOCCHILD_CPU);
-	assert_true(now_s() - t0 < 8.0);
 	assert_string_equal(res.why, "");
 }
 
@@ -511,8 +516,8 @@ test_wall_bound(void **state)
 	(void)state;
 	assert_int_equal(read_with(sleep_reader, NULL, &b, &res),
 	    DOCCHILD_LATE);
+	/* Not before its bound; that it ended at all is the kill (it pauses). */
 	assert_true(now_s() - t0 >= 0.29);
-	assert_true(now_s() - t0 < 5.0);
 }
 
 static void
