@@ -759,6 +759,31 @@ store_ws_widget_take(struct store_txn *t, const char *widget_id,
 	return 0;
 }
 
+/*
+ * Widget id's take, from the begins' cache or read (take_find,
+ * take_load), *agent pointed at own zeroed. NULL when t failed, or for an
+ * id no widget can have (read as absent, not kept: own is then the
+ * deployment's agent).
+ */
+static const struct widget_take *
+take_of(struct store_txn *t, const char *id, struct st_agent *own,
+    const struct st_agent **agent)
+{
+	const struct widget_take *k;
+
+	memset(own, 0, sizeof(*own));
+	*agent = own;
+	if (t->err)
+		return NULL;
+	if (strlen(id) > ST_WIDGET_MAX) {
+		(void)store_begin_agent(t, NULL, own);
+		return NULL;
+	}
+	if ((k = take_find(t->st, id, 0)) == NULL)
+		k = take_load(t, id, 0);
+	return k;
+}
+
 int
 store_chat_widget_take(struct store_txn *t, const char *id, int *result,
     uint64_t *retry_ms, struct st_agent *own, const struct st_agent **agent,
@@ -767,18 +792,10 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 	const struct widget_take *k;
 	int rc;
 
-	memset(own, 0, sizeof(*own));
-	*agent = own;
-	if (t->err)
-		return t->err;
 	*result = ST_WS_OK;
 	*retry_ms = 0;
 	strlcpy(org, ST_WHO_ORG_DEFAULT, ST_WHO_ORG_MAX + 1);
-	/* An id no widget can have is read as absent, not kept. */
-	if (strlen(id) > ST_WIDGET_MAX)
-		return store_begin_agent(t, NULL, own);
-	if ((k = take_find(t->st, id, 0)) == NULL &&
-	    (k = take_load(t, id, 0)) == NULL)
+	if ((k = take_of(t, id, own, agent)) == NULL)
 		return t->err;
 	strlcpy(org, k->w.org, ST_WHO_ORG_MAX + 1);
 	if ((*result = k->result) != ST_WS_OK)
@@ -802,15 +819,8 @@ store_chat_widget_agent(struct store_txn *t, const char *id, int *result,
 	struct st_widget w;
 	int rc;
 
-	memset(own, 0, sizeof(*own));
-	*agent = own;
 	*result = ST_WS_OK;
-	if (t->err)
-		return t->err;
-	if (strlen(id) > ST_WIDGET_MAX)
-		return store_begin_agent(t, NULL, own);
-	if ((k = take_find(t->st, id, 0)) == NULL &&
-	    (k = take_load(t, id, 0)) == NULL)
+	if ((k = take_of(t, id, own, agent)) == NULL)
 		return t->err;
 	if (k->result == ST_WS_NO_WIDGET)
 		*result = ST_WS_NO_WIDGET;
