@@ -347,3 +347,22 @@ loop_run(void)
 	while (!stopped)
 		loop_once(-1);
 }
+
+int
+loop_threads_start(pthread_t *th, int n, void *(*fn)(void *),
+    const char *what)
+{
+	sigset_t all, old;
+	int i, rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < n; i++)
+		if ((rc = pthread_create(&th[i], NULL, fn, NULL)) != 0) {
+			errno = rc;
+			log_warn("%s: thread", what);
+			break;
+		}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return i;
+}

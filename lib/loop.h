@@ -7,6 +7,7 @@
 #ifndef PARLEY_LOOP_H
 #define PARLEY_LOOP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -75,5 +76,12 @@ void loop_defer_cancel(struct loop_defer *);
 
 /* Blocks signo and calls cb from the loop when it arrives. */
 void loop_signal(int signo, void (*cb)(int signo));
+/*
+ * Starts up to n threads into th, each running fn(NULL), with every
+ * signal blocked (signals are the loop's); the first failure is logged
+ * as what's and ends the starting. The number of threads started.
+ */
+int loop_threads_start(pthread_t *th, int n, void *(*fn)(void *),
+    const char *what);
 
 #endif

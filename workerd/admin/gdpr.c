@@ -588,19 +588,9 @@ erasing_json(const void *rep, int *status)
 	return json_pack("{s:b}", "erasing", erasing->v != 0);
 }
 
-void
-contacts_erasure(struct conn *c, struct http_request *req,
-    const struct route_match *m)
-{
-	static const struct admin_reply asked = {
-		PROTO_ST_CONTACT_ERASING, 200, erasing_json, contact_errors, 0
-	};
-	struct st_id_req q;
-
-	if ((q.id = admin_id_param(c, req, m, "Invalid contactId")) == NULL)
-		return;
-	admin_ask_reply(c, &q, &asked);
-}
+ADMIN_ID_ROUTE(contacts_erasure, admin_id_param(c, req, m,
+    "Invalid contactId"), PROTO_ST_CONTACT_ERASING, 200, erasing_json,
+    contact_errors, 0)
 
 void
 contacts_delete(struct conn *c, struct http_request *req,

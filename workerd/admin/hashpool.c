@@ -165,9 +165,6 @@ hp_io(int fd, uint32_t events, void *arg)
 static int
 hp_start(void)
 {
-	sigset_t all, old;
-	int i, rc;
-
 	if (hp.started)
 		return 0;
 	if (pipe2(hp.pfd, O_CLOEXEC) < 0) {
@@ -181,19 +178,8 @@ hp_start(void)
 		goto fail;
 	}
 	hp.started = 1;
-	/* Signals are the loop's (signalfd): the threads take none. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (i = 0; i < HASHPOOL_THREADS; i++) {
-		if ((rc = pthread_create(&hp.th[i], NULL, hp_thread,
-		    NULL)) != 0) {
-			errno = rc;
-			log_warn("hash pool: thread");
-			break;
-		}
-		hp.nth++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	hp.nth = loop_threads_start(hp.th, HASHPOOL_THREADS, hp_thread,
+	    "hash pool");
 	if (hp.nth == 0) {
 		hashpool_shutdown();
 		return -1;

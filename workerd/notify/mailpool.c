@@ -215,27 +215,6 @@ mp_io(int fd, uint32_t events, void *arg)
 }
 
 /* The threads, signals blocked (they are the loop's). 0, or -1. */
-static int
-mp_threads(void)
-{
-	sigset_t all, old;
-	int i, rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (i = 0; i < MAILPOOL_THREADS; i++) {
-		if ((rc = pthread_create(&mp.th[i], NULL, mp_thread,
-		    NULL)) != 0) {
-			errno = rc;
-			log_warn("mail threads: thread");
-			break;
-		}
-		mp.nth++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return mp.nth > 0 ? 0 : -1;
-}
-
 int
 mailpool_start(void)
 {
@@ -264,7 +243,9 @@ mailpool_start(void)
 		goto fail;
 	}
 	mp.started = 1;
-	if (mp_threads() < 0) {
+	mp.nth = loop_threads_start(mp.th, MAILPOOL_THREADS, mp_thread,
+	    "mail threads");
+	if (mp.nth == 0) {
 		mailpool_shutdown();
 		return -1;
 	}
