@@ -306,12 +306,6 @@ action_why(const char *why)
 	return urlpol_private_named(why, URLPOL_ALLOW_ACTIONS);
 }
 
-static void
-action_looked_up(void *arg, const char *why)
-{
-	admin_entity_vetted(arg, action_why(why));
-}
-
 /* A new url's host where the caller's organisation may not reach private addresses. */
 static int
 action_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
@@ -324,7 +318,7 @@ action_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 	    url_target_of(a->url, &t, &why) < 0 ||
 	    action_private_ok(c->who.org))
 		return 0;
-	return admin_vet_url(c, &t, action_why, action_looked_up, state);
+	return admin_vet_url(c, &t, state);
 }
 
 ADMIN_UPDATE_REQ(action_update_req, actu, a)
@@ -349,6 +343,7 @@ const struct admin_entity action_entity = {
 	.deleted = admin_deleted_json,
 	.vet = action_vet,
 	.vet_cancel = admin_vet_url_cancel,
+	.vet_why = action_why,
 };
 
 ADMIN_ENTITY_ROUTES(actions, action_entity)

@@ -658,31 +658,26 @@ struct admin_entity {
 	 * from elsewhere (NULL: none), after rec_invalid: 0 store it now; 1
 	 * it is under way (*state for vet_cancel, should the client leave or
 	 * its credential end meanwhile: entity.c watches it, credwatch, and
-	 * answers 401), and admin_entity_vetted(c, why) follows on the loop;
-	 * -1 answered.
+	 * answers 401), and the verdict follows on the loop: NULL stores
+	 * the record, else its text is the 400's; -1 answered.
 	 */
 	int (*vet)(struct conn *c, void *rec, uint64_t mask, int patch,
 	    void **state);
 	void (*vet_cancel)(void *state);
+	/* A vet's refusal as the 400 says it (NULL: as it is). */
+	const char *(*vet_why)(const char *why);
 };
 struct url_target;
 /*
- * A vet's look at where t points: a literal address or "localhost"
- * judged at once (0 may be stored; -1 a private one, answered 400 with
- * field(why), or why when field is NULL), a name resolved off the loop
- * (1: looked_up(c, why) follows, *state for vet_cancel); -1 answered 503
- * when too many are being resolved.
+ * A vet's look (called from an entity's vet alone) at where t points: a
+ * literal address or "localhost" judged at once (0 may be stored; -1 a
+ * private one, answered 400 with the entity's vet_why), a name resolved
+ * off the loop (1: its verdict follows, *state for vet_cancel); -1
+ * answered 503 when too many are being resolved.
  */
-int admin_vet_url(struct conn *, struct url_target *t,
-    const char *(*field)(const char *why),
-    void (*looked_up)(void *c, const char *why), void **state);
+int admin_vet_url(struct conn *, struct url_target *t, void **state);
 /* A vet_cancel for a *state that is a name lookup (notify_lookup_start). */
 void admin_vet_url_cancel(void *state);
-/*
- * A vet's verdict: NULL stores the record (as the create or update that
- * asked for it), else why ("field: ...") is the 400's text.
- */
-void admin_entity_vetted(struct conn *c, const char *why);
 
 /*
  * A body (a JSON object) onto rec, which start() set, and *mask the bits

@@ -253,12 +253,6 @@ base_url_why(const char *why)
 	return msg;
 }
 
-static void
-agent_looked_up(void *arg, const char *why)
-{
-	admin_entity_vetted(arg, base_url_why(why));
-}
-
 /*
  * A new base_url where the caller's organisation may not reach private
  * addresses: a literal or "localhost" judged here, a name resolved
@@ -278,7 +272,7 @@ agent_vet(struct conn *c, void *rec, uint64_t mask, int patch,
 	    urlpol_private_ok(c->who.org, t.host,
 	    wsettings.model_allow_private, wsettings.model_allow_hosts))
 		return 0;
-	return admin_vet_url(c, &t, base_url_why, agent_looked_up, state);
+	return admin_vet_url(c, &t, state);
 }
 
 ADMIN_UPDATE_REQ(agent_update_req, au, a)
@@ -355,6 +349,7 @@ const struct admin_entity agent_entity = {
 	.deleted = agent_deleted_json,
 	.vet = agent_vet,
 	.vet_cancel = admin_vet_url_cancel,
+	.vet_why = base_url_why,
 };
 
 ADMIN_ENTITY_ROUTES(agents, agent_entity)

@@ -406,16 +406,28 @@ entity_store(const struct admin_entity *e, struct conn *c, uint16_t type,
 	vetting_free(v);
 }
 
-void
-admin_entity_vetted(struct conn *c, const char *why)
+/* why, a vet's refusal, as e's 400 says it. */
+static const char *
+vet_text(const struct admin_entity *e, const char *why)
 {
+	return why != NULL && e->vet_why != NULL ? e->vet_why(why) : why;
+}
+
+/*
+ * A vet's verdict on the record c's vetting holds: NULL stores it (as
+ * the create or update that asked for it), else why is the 400's text.
+ */
+static void
+entity_vetted(void *arg, const char *why)
+{
+	struct conn *c = arg;
 	struct vetting *v = c->hctx;
 	char err[ERR_MAX];
 
 	c->abort = NULL;
 	c->hctx = (void *)v->e;
 	if (why != NULL) {
-		field_text(v->e, why, err, sizeof(err));
+		field_text(v->e, vet_text(v->e, why), err, sizeof(err));
 		conn_send_error(c, 400, admin_headers, err);
 	} else if (storec_send_as(&c->who, v->type, &v->enc, v->cb, c,
 	    &c->sreq) < 0)
@@ -543,21 +555,19 @@ admin_entity_delete(const struct admin_entity *e, struct conn *c,
 }
 
 int
-admin_vet_url(struct conn *c, struct url_target *t,
-    const char *(*field)(const char *why),
-    void (*looked_up)(void *c, const char *why), void **state)
+admin_vet_url(struct conn *c, struct url_target *t, void **state)
 {
+	const struct vetting *v = c->hctx;
 	const char *why;
 	int rc;
 
 	if ((rc = urlpol_check_literal(t, &why)) == 0)
 		return 0;
 	if (rc < 0) {
-		conn_send_error(c, 400, admin_headers, field != NULL ?
-		    field(why) : why);
+		conn_send_error(c, 400, admin_headers, vet_text(v->e, why));
 		return -1;
 	}
-	if ((*state = notify_lookup_start(t, 0, c->who.org, looked_up,
+	if ((*state = notify_lookup_start(t, 0, c->who.org, entity_vetted,
 	    c)) == NULL) {
 		conn_send_error(c, 503, admin_headers,
 		    "Too many URLs being checked; try again");

@@ -98,12 +98,6 @@ source_why(const char *why)
 	return urlpol_private_named(why, URLPOL_ALLOW_KNOWLEDGE);
 }
 
-static void
-source_looked_up(void *arg, const char *why)
-{
-	admin_entity_vetted(arg, source_why(why));
-}
-
 /*
  * A crawl's start URL the fetcher would refuse (a fragment, a zone id:
  * urlpol_parse), 400; where the caller's organisation may not reach
@@ -127,7 +121,7 @@ source_vet(struct conn *c, void *rec, uint64_t mask, int patch,
 	if (urlpol_private_ok(c->who.org, t.host,
 	    wsettings.knowledge_allow_private, NULL))
 		return 0;
-	return admin_vet_url(c, &t, source_why, source_looked_up, state);
+	return admin_vet_url(c, &t, state);
 }
 
 ADMIN_UPDATE_REQ(source_update_req, kbsu, s)
@@ -154,6 +148,7 @@ const struct admin_entity kb_source_entity = {
 	.deleted = admin_deleted_json,
 	.vet = source_vet,
 	.vet_cancel = admin_vet_url_cancel,
+	.vet_why = source_why,
 };
 
 ADMIN_ENTITY_ROUTES(knowledge_sources, kb_source_entity)

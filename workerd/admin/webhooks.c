@@ -197,12 +197,6 @@ hook_why(const char *why)
 	return urlpol_private_named(why, URLPOL_ALLOW_WEBHOOK);
 }
 
-static void
-hook_looked_up(void *arg, const char *why)
-{
-	admin_entity_vetted(arg, hook_why(why));
-}
-
 /*
  * A new URL's address judged before it is stored (hook_entity's vet):
  * a literal at once, a name resolved off the loop, unless the caller's
@@ -220,7 +214,7 @@ hook_vet(struct conn *c, void *rec, uint64_t mask, int patch, void **state)
 	    urlpol_parse(h->url, &t, &why) < 0 ||
 	    notify_private_ok(c->who.org, t.host))
 		return 0;
-	return admin_vet_url(c, &t, hook_why, hook_looked_up, state);
+	return admin_vet_url(c, &t, state);
 }
 
 static const char *
@@ -261,6 +255,7 @@ const struct admin_entity hook_entity = {
 	.deleted = admin_deleted_json,
 	.vet = hook_vet,
 	.vet_cancel = admin_vet_url_cancel,
+	.vet_why = hook_why,
 };
 
 ADMIN_ENTITY_ROUTES(webhooks, hook_entity)
