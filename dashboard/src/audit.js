@@ -18,13 +18,66 @@ function whoLabel(who, names) {
   return who.user || KIND_LABEL[who.kind] || who.kind || 'Unknown';
 }
 
+/* What each recorded action means, in words (storaged's audit table and the worker's notes). */
+const ACTION_TEXT = {
+  'action.create': 'Action created', 'action.update': 'Action changed', 'action.delete': 'Action deleted',
+  'action.test': 'Action tested',
+  'agent.create': 'Agent created', 'agent.update': 'Agent changed', 'agent.delete': 'Agent deleted',
+  'apikey.create': 'API key created', 'apikey.delete': 'API key deleted',
+  'canned_reply.create': 'Canned reply created', 'canned_reply.update': 'Canned reply changed',
+  'canned_reply.delete': 'Canned reply deleted',
+  'contact.delete': 'Contact deleted', 'contact.erase': 'Contact erased (on request)',
+  'contact.export': 'Contact’s data exported',
+  'conversation.assign': 'Conversation assigned', 'conversation.delete': 'Conversation deleted',
+  'conversation.state': 'Conversation resolved, snoozed or reopened', export: 'Conversations exported',
+  'handoff.take': 'Conversation taken over', 'handoff.return': 'Conversation handed back to the assistant',
+  'message.agent': 'Reply sent by the team', 'knowledge_gap.delete': 'Knowledge gaps resolved',
+  'knowledge_source.create': 'Knowledge source added', 'knowledge_source.update': 'Knowledge source changed',
+  'knowledge_source.delete': 'Knowledge source deleted', 'knowledge_source.sync': 'Knowledge source synced',
+  'knowledge_source.file': 'Knowledge file uploaded',
+  'organization.create': 'Organization created', 'organization.update': 'Organization renamed',
+  'organization.delete': 'Organization deleted',
+  'user.add': 'User added (parleyctl)', 'user.invite': 'Person invited', 'user.invite_revoke': 'Invitation revoked',
+  'user.join': 'Invitation accepted', 'user.update': 'Member’s role or access changed', 'user.delete': 'Member removed',
+  'user.password': 'Password changed', 'user.profile': 'Profile changed',
+  'webhook.create': 'Webhook created', 'webhook.update': 'Webhook changed', 'webhook.delete': 'Webhook deleted',
+  'webhook.secret_rotate': 'Webhook secret rotated',
+  'widget.create': 'Widget created', 'widget.update': 'Widget changed', 'widget.delete': 'Widget deleted',
+  'widget.reset_id': 'Widget id reset', 'widget.identity_secret.set': 'Identity secret made',
+  'widget.identity_secret.delete': 'Identity secret removed',
+};
+
+/* The dashboard page of an action's target, by the action's kind (none: no page of its own). */
+const TARGET_PAGE = {
+  action: '#/actions/', agent: '#/agents/', webhook: '#/webhooks/', widget: '#/widgets/', contact: '#/contacts/',
+  conversation: '#/conversations/', handoff: '#/conversations/', message: '#/conversations/', export: '#/conversations/',
+};
+
+/* The action in words, its code beside it (what the API and exports say). */
+function actionCell(action) {
+  const text = ACTION_TEXT[action];
+  return text ? [text, ' ', h('code', { class: 'muted' }, action)] : h('code', null, action);
+}
+
+/* The target: a person or key by name, a link to its page, or its id. */
+function targetCell(action, target, names) {
+  if (!target) return h('span', { class: 'muted' }, '—');
+  const kind = action.split('.')[0];
+  const named = kind === 'user' ? names.users.get(target) : kind === 'apikey' ? names.keys.get(target) : null;
+  if (named) return [named, ' ', h('code', { class: 'muted' }, target)];
+  const page = TARGET_PAGE[kind];
+  const gone = action.endsWith('.delete') || action === 'contact.erase';
+  if (page && !gone) return h('a', { href: page + encodeURIComponent(target) }, h('code', null, target));
+  return h('code', null, target);
+}
+
 function entryRow(e, names) {
-  return h('tr', { 'data-testid': 'audit-row' },
+  return h('tr', { 'data-testid': 'audit-row', 'data-action': e.action },
     h('td', { 'data-label': 'When' }, timeEl(e.at)),
     h('td', { 'data-label': 'Who', 'data-testid': 'audit-who' }, whoLabel(e.who, names)),
-    h('td', { 'data-label': 'Action', 'data-testid': 'audit-action' }, h('code', null, e.action)),
+    h('td', { 'data-label': 'Action', 'data-testid': 'audit-action' }, actionCell(e.action)),
     h('td', { 'data-label': 'Target', class: 'cell-id', 'data-testid': 'audit-target' },
-      e.target ? h('code', null, e.target) : h('span', { class: 'muted' }, '—')));
+      targetCell(e.action, e.target, names)));
 }
 
 /* The names of people and keys by id; a list that fails is left out. */

@@ -359,13 +359,24 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await assertClean(page, log, 'invitations');
   });
 
-  test('audit: the key\'s creation and deletion, by the owner, newest first', async () => {
+  test('audit: the key\'s creation and deletion, by the owner, newest first, in words; a widget\'s row links to it', async () => {
     const { page, log } = owner;
     await openDash(page, stack, '#/audit', '[data-testid="audit-row"]');
-    const rows = await page.$$eval('[data-testid="audit-row"]', (l) => l.map((r) => ['audit-who', 'audit-action', 'audit-target']
-      .map((t) => r.querySelector(`[data-testid="${t}"]`).textContent)));
-    const keyRows = rows.filter(([, action]) => action.startsWith('apikey.'));
-    assert.deepEqual(keyRows, [['Support', 'apikey.delete', keyId], ['Support', 'apikey.create', keyId]]);
+    const rows = await page.$$eval('[data-testid="audit-row"]', (l) => l.map((r) => [r.dataset.action,
+      ...['audit-who', 'audit-action', 'audit-target'].map((t) => r.querySelector(`[data-testid="${t}"]`).textContent)]));
+    const keyRows = rows.filter(([action]) => action.startsWith('apikey.'));
+    assert.deepEqual(keyRows, [
+      ['apikey.delete', 'Support', 'API key deleted apikey.delete', keyId],
+      ['apikey.create', 'Support', 'API key created apikey.create', keyId]]);
+    // The key is gone: its id is shown, linked to nothing; a widget made is linked to its page.
+    assert.equal(await page.locator('[data-action^="apikey."] [data-testid="audit-target"] a').count(), 0);
+    const made = page.locator('[data-action="widget.create"] [data-testid="audit-target"] a').first();
+    const widgetId = (await made.textContent()).trim();
+    assert.match(widgetId, /^wid_/);
+    assert.equal(await made.getAttribute('href'), `#/widgets/${widgetId}`);
+    await made.click();
+    await page.waitForSelector('[data-testid="widget-form"]');
+    assert.equal(new URL(page.url()).hash, `#/widgets/${widgetId}`);
     await assertClean(page, log, 'audit');
   });
 
