@@ -14,6 +14,8 @@
 // horizontal scroll at 390 px on each new page.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -22,6 +24,7 @@ import {
 } from './lib/browser.mjs';
 import { T, WHO, ROLE, req, rep } from '../integration/lib/storage.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
+import { REPO } from '../integration/lib/bin.mjs';
 
 // The browser's own report of the 409 the test asks for (the last owner).
 const assertClean = (page, log, what) => assertCleanOf(page, log, what,
@@ -378,6 +381,20 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await page.waitForSelector('[data-testid="widget-form"]');
     assert.equal(new URL(page.url()).hash, `#/widgets/${widgetId}`);
     await assertClean(page, log, 'audit');
+  });
+
+  test('audit: every action storaged records or a worker notes has words on the audit page', () => {
+    const read = (f) => fs.readFileSync(path.join(REPO, f), 'utf8');
+    const actions = new Set([
+      ...[...read('storaged/optab.c').matchAll(/\.action = "([a-z_.]+)"/g)].map((m) => m[1]),
+      ...[...read('storaged/auditstore.c').matchAll(/"([a-z_]+\.[a-z_.]+)"/g)].map((m) => m[1])
+        .filter((a) => !a.endsWith('.h')), // its #includes
+      ...[...read('proto/keymsg.c').matchAll(/strcmp\(action, "([a-z_.]+)"\)/g)].map((m) => m[1]),
+    ]);
+    assert.ok(actions.size >= 45, `the sources' actions read: ${actions.size}`);
+    const page = read('dashboard/src/audit.js');
+    const missing = [...actions].filter((a) => !page.includes(`'${a}':`) && !page.includes(` ${a}:`));
+    assert.deepEqual(missing, []);
   });
 
   test('axe-core in light and dark, and no horizontal scroll at 390 px, on the new pages', async () => {
