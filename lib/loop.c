@@ -5,6 +5,7 @@
  * may still sit in the batch), LOOP_DEFER_RUN at most between two polls.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,4 +366,34 @@ loop_threads_start(pthread_t *th, int n, void *(*fn)(void *),
 		}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return i;
+}
+
+int
+loop_pipe_open(int pfd[2], struct loop_io *io,
+    void (*cb)(int, uint32_t, void *), const char *what)
+{
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		log_warn("%s: pipe", what);
+		pfd[0] = pfd[1] = -1;
+		return -1;
+	}
+	/* The loop's end never blocks; a thread's write may wait. */
+	if (fcntl(pfd[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    loop_io_add(io, pfd[0], EPOLLIN, cb, NULL) < 0) {
+		log_warn("%s: watching the pipe", what);
+		close(pfd[0]);
+		close(pfd[1]);
+		pfd[0] = pfd[1] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+loop_pipe_close(int pfd[2], struct loop_io *io)
+{
+	loop_io_del(io);
+	close(pfd[0]);
+	close(pfd[1]);
+	pfd[0] = pfd[1] = -1;
 }

@@ -77,6 +77,15 @@ void loop_defer_cancel(struct loop_defer *);
 /* Blocks signo and calls cb from the loop when it arrives. */
 void loop_signal(int signo, void (*cb)(int signo));
 /*
+ * A pipe from threads beside the loop to it: pfd made (close-on-exec),
+ * its read end, alone non-blocking, watched by io (cb on EPOLLIN, arg
+ * NULL). 0, or -1 logged as what's, nothing left open.
+ */
+int loop_pipe_open(int pfd[2], struct loop_io *io,
+    void (*cb)(int, uint32_t, void *), const char *what);
+/* Its end: unwatched, closed, pfd -1 -1. */
+void loop_pipe_close(int pfd[2], struct loop_io *io);
+/*
  * Starts up to n threads into th, each running fn(NULL), with every
  * signal blocked (signals are the loop's); the first failure is logged
  * as what's and ends the starting. The number of threads started.

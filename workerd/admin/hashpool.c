@@ -19,7 +19,6 @@
  * The threads start with the first job; hashpool_shutdown() joins them.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -167,16 +166,8 @@ hp_start(void)
 {
 	if (hp.started)
 		return 0;
-	if (pipe2(hp.pfd, O_CLOEXEC) < 0) {
-		log_warn("hash pool: pipe");
+	if (loop_pipe_open(hp.pfd, &hp.io, hp_io, "hash pool") < 0)
 		return -1;
-	}
-	/* Only the loop's end waits for nothing. */
-	if (fcntl(hp.pfd[0], F_SETFL, O_NONBLOCK) < 0 ||
-	    loop_io_add(&hp.io, hp.pfd[0], EPOLLIN, hp_io, NULL) < 0) {
-		log_warn("hash pool: watch pipe");
-		goto fail;
-	}
 	hp.started = 1;
 	hp.nth = loop_threads_start(hp.th, HASHPOOL_THREADS, hp_thread,
 	    "hash pool");
@@ -185,11 +176,6 @@ hp_start(void)
 		return -1;
 	}
 	return 0;
-fail:
-	close(hp.pfd[0]);
-	close(hp.pfd[1]);
-	hp.pfd[0] = hp.pfd[1] = -1;
-	return -1;
 }
 
 struct hashjob *
@@ -270,10 +256,7 @@ hashpool_shutdown(void)
 		j->ok = 0;
 		hp_deliver(j);
 	}
-	loop_io_del(&hp.io);
-	close(hp.pfd[0]);
-	close(hp.pfd[1]);
-	hp.pfd[0] = hp.pfd[1] = -1;
+	loop_pipe_close(hp.pfd, &hp.io);
 	hp.stop = 0;
 	hp.started = 0;
 }

@@ -138,20 +138,7 @@ lk_init(void)
 {
 	if (lk_pipe[0] >= 0)
 		return 0;
-	if (pipe2(lk_pipe, O_CLOEXEC) < 0) {
-		log_warn("webhook lookups: pipe");
-		return -1;
-	}
-	/* The loop's end never blocks; glibc's thread may. */
-	if (fcntl(lk_pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
-	    loop_io_add(&lk_io, lk_pipe[0], EPOLLIN, lk_read, NULL) < 0) {
-		log_warn("webhook lookups: watching the pipe");
-		close(lk_pipe[0]);
-		close(lk_pipe[1]);
-		lk_pipe[0] = lk_pipe[1] = -1;
-		return -1;
-	}
-	return 0;
+	return loop_pipe_open(lk_pipe, &lk_io, lk_read, "webhook lookups");
 }
 
 struct notify_lookup *

@@ -39,7 +39,6 @@
  * threads are joined within about a second.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -214,7 +213,6 @@ mp_io(int fd, uint32_t events, void *arg)
 	}
 }
 
-/* The threads, signals blocked (they are the loop's). 0, or -1. */
 int
 mailpool_start(void)
 {
@@ -232,16 +230,8 @@ mailpool_start(void)
 		pthread_condattr_destroy(&ca);
 		mp.gcv_init = 1;
 	}
-	if (pipe2(mp.pfd, O_CLOEXEC) < 0) {
-		log_warn("mail threads: pipe");
+	if (loop_pipe_open(mp.pfd, &mp.io, mp_io, "mail threads") < 0)
 		return -1;
-	}
-	/* Only the loop's end waits for nothing. */
-	if (fcntl(mp.pfd[0], F_SETFL, O_NONBLOCK) < 0 ||
-	    loop_io_add(&mp.io, mp.pfd[0], EPOLLIN, mp_io, NULL) < 0) {
-		log_warn("mail threads: watch pipe");
-		goto fail;
-	}
 	mp.started = 1;
 	mp.nth = loop_threads_start(mp.th, MAILPOOL_THREADS, mp_thread,
 	    "mail threads");
@@ -250,11 +240,6 @@ mailpool_start(void)
 		return -1;
 	}
 	return 0;
-fail:
-	close(mp.pfd[0]);
-	close(mp.pfd[1]);
-	mp.pfd[0] = mp.pfd[1] = -1;
-	return -1;
 }
 
 int
@@ -297,10 +282,7 @@ mailpool_shutdown(void)
 	/* What ended, what was queued: the owners' now, no done called. */
 	TAILQ_INIT(&mp.queue);
 	mp.pending = 0;
-	loop_io_del(&mp.io);
-	close(mp.pfd[0]);
-	close(mp.pfd[1]);
-	mp.pfd[0] = mp.pfd[1] = -1;
+	loop_pipe_close(mp.pfd, &mp.io);
 	atomic_store(&mp.stop, 0);
 	mp.started = 0;
 }
