@@ -264,6 +264,7 @@ pdec_event(struct pdec *d, struct st_event *ev)
 	case ST_EV_CONV_CREATED:
 	case ST_EV_CONV_DELETED:
 	case ST_EV_STATE:
+	case ST_EV_ANSWERING:
 		break;
 	case ST_EV_MESSAGE:
 		if (rl_dec(d, &st_msg_layout, &ev->msg, fm.msg) < 0)

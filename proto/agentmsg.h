@@ -96,6 +96,12 @@
  *                       delete, a contact's erasure); the sweeps'
  *                       deletions (retention, a deleted organisation)
  *                       make none
+ *   ST_EV_ANSWERING     nothing more (seq 0: never kept in the ring):
+ *                       the model began answering the visitor's last
+ *                       message, left unanswered by a person who handed
+ *                       the conversation back (ST_CHAT_ANSWER_LAST); its
+ *                       reply's ST_EV_MESSAGE ends it. The visitors'
+ *                       sockets only (workerd/chat/wschat.c)
  */
 #ifndef PARLEY_AGENTMSG_H
 #define PARLEY_AGENTMSG_H
@@ -172,6 +178,7 @@ enum st_ev_kind {
 	ST_EV_TYPING = 5,
 	ST_EV_CONV_DELETED = 6,
 	ST_EV_STATE = 7,	/* its state changed (st_conv.conv_state) */
+	ST_EV_ANSWERING = 8,	/* the model answers a hand back's question */
 };
 
 /* ST_EV_SUBSCRIBE's id key: an AES-128 key (lib/aesblock.h). */
@@ -201,7 +208,7 @@ RL_RECORD(st_agent, agent, ST_AGENT_ROWS)
 
 struct st_event {
 	uint64_t epoch;
-	uint64_t seq;		/* 1, 2, ... per epoch; 0 for typing */
+	uint64_t seq;		/* 1, 2, ... per epoch; 0 for typing, answering */
 	uint64_t at;		/* ms since the epoch */
 	uint8_t kind;		/* enum st_ev_kind */
 	struct st_conv conv;

@@ -249,6 +249,16 @@ event_conv_gone(struct store_txn *t, const struct st_conv *c)
 }
 
 void
+event_answering(struct dbatch *b, struct dreply *r, const struct st_conv *c)
+{
+	struct st_event ev;
+
+	event_init(b, &ev, ST_EV_ANSWERING, c);
+	reply_event(r, &ev, EV_NO_OUTBOX |
+	    (c->session[0] == WS_SESSION_MARK ? EV_VISITOR : 0));
+}
+
+void
 event_state(struct dbatch *b, struct dreply *r, uint8_t kind,
     const struct st_conv *c, uint8_t v, const char *name)
 {

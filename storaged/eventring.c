@@ -200,7 +200,8 @@ evring_add(struct evring *r, struct devent *ev, const uint8_t **buf,
 		log_warnx("events: out of memory: an event is lost");
 		return -1;
 	}
-	seq = ev->kind == ST_EV_TYPING ? 0 : r->last + 1;
+	seq = ev->kind == ST_EV_TYPING || ev->kind == ST_EV_ANSWERING ? 0 :
+	    r->last + 1;
 	proto_put_be64(ev->enc.buf, r->epoch);
 	proto_put_be64(ev->enc.buf + 8, seq);
 	if (has_venc(ev)) {

@@ -8,8 +8,8 @@
  * publishes nothing.
  *
  * The ring holds the newest ST_EV_RING_EVENTS events within
- * ST_EV_RING_BYTES of encodings (typing events are never kept and carry
- * seq 0), so a client that missed some (a worker restarting its stream)
+ * ST_EV_RING_BYTES of encodings (typing and answering events are never
+ * kept and carry seq 0), so a client that missed some (a worker restarting its stream)
  * reads them back with ST_EV_SINCE, or learns they are gone. What a
  * committed batch deleted leaves it (evring_forget): a deleted
  * conversation's events and an erased or deleted contact's are read

@@ -423,11 +423,13 @@ op_chat_begin(struct dbatch *b, uint16_t type, const void *req,
  * ST_CHAT_ANSWER_LAST: a person handed conversation q->conv_id back
  * with its visitor's last message unanswered. The model's turn for that
  * message is begun as a begin's is (the history, the agent, the turn written
- * open: lostturns.h ends it if the worker is lost), with nothing stored
- * and no event: the message is stored already, and counted in its
- * widget's daily cap then. Refused with its result, nothing written, when
- * the conversation is not the assistant's, its last message is not its
- * visitor's, a turn is open for it, or its widget is disabled.
+ * open: lostturns.h ends it if the worker is lost), with nothing stored:
+ * the message is stored already, and counted in its widget's daily cap
+ * then. Its one event, ST_EV_ANSWERING, has the visitor's sockets show
+ * the assistant writing until the reply's ST_EV_MESSAGE. Refused with
+ * its result, nothing written, when the conversation is not the
+ * assistant's, its last message is not its visitor's, a turn is open for
+ * it, or its widget is disabled.
  */
 void
 op_chat_answer_last(struct dbatch *b, uint16_t type, const void *req,
@@ -459,6 +461,8 @@ op_chat_answer_last(struct dbatch *b, uint16_t type, const void *req,
 	else if (store_chat_lines(&t, store_chat_history(a, q->history_max),
 	    DISPATCH_CHAT_HISTORY_BYTES, &c) == 0) {
 		reply_turn(&t, r, type, ST_CHAT_OK, 0, a, &c);
+		/* The visitor's sockets show the assistant writing. */
+		event_answering(b, r, &c.conv);
 		store_chat_free(&c);
 	}
 	st_agent_free(&own);

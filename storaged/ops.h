@@ -80,6 +80,14 @@ void event_msg(struct dbatch *b, struct dreply *r, const struct st_conv *c,
 void event_begin(struct dbatch *b, struct dreply *r,
     const struct store_chat *c);
 
+/*
+ * ST_EV_ANSWERING: the model begins answering c's last message, the
+ * visitor's (ST_CHAT_ANSWER_LAST): for its session's sockets alone (none
+ * for a conversation of the HTTP API), never a webhook or a mail.
+ */
+void event_answering(struct dbatch *b, struct dreply *r,
+    const struct st_conv *c);
+
 /* ST_EV_HANDOFF (v: the state) and ST_EV_TYPING (v: on), with a name. */
 void event_state(struct dbatch *b, struct dreply *r, uint8_t kind,
     const struct st_conv *c, uint8_t v, const char *name);

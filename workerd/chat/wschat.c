@@ -187,6 +187,12 @@ struct wsess {
 	 * sent them (visitor_event), it is not.
 	 */
 	char own_msg[ST_ID_HEX + 1], own_reply[ST_ID_HEX + 1];
+	/*
+	 * Shown the assistant answering the visitor's last message after a
+	 * hand back (ST_EV_ANSWERING, answer_typing): the reply's event
+	 * comes to it as its own turn's end (answer_reply).
+	 */
+	int answer;
 	char ended[ST_ID_HEX + 1];	/* the one new_conversation left, "" none */
 	LIST_ENTRY(wsess) conv_entry;	/* in conv_map once conv is known */
 	/* The widget's "visitor" (issue 24): sent with each turn's begin. */
@@ -573,6 +579,45 @@ own_message(const struct wsess *s, const char *id)
 	    (s->turn != NULL && strcmp(id, turn_msg_id(s->turn)) == 0);
 }
 
+/*
+ * The model began answering the conversation's last message, the
+ * visitor's, left unanswered by a person who handed it back (answerlast.c,
+ * on whichever worker): s shows it as its own turn, "typing_start", and
+ * gets the reply as its end (answer_reply), tokens aside (they stream on
+ * the turn's worker alone). Not while s's own message is on its way: its
+ * refusal (another turn open) gives the visitor its text back, and the
+ * reply comes as a copy.
+ */
+static void
+answer_typing(struct wsess *s)
+{
+	if (s->turn != NULL)
+		return;
+	s->answer = 1;
+	wsend_type(s, "typing_start");
+}
+
+/*
+ * The reply (m) to a socket shown the assistant answering: what its own
+ * turn's end would be (ws_done, ws_error): the message (with its id,
+ * status and sources; none when stopped before its first word), or a
+ * failed reply's error, then "typing_stop".
+ */
+static void
+answer_reply(struct wsess *s, const struct st_msg *m)
+{
+	json_t *o;
+
+	s->answer = 0;
+	if (strcmp(m->status, "failed") == 0)
+		wsend_say(s, WSMSG_MESSAGE, VT_MODEL_FAILED);
+	else if (m->content[0] != '\0' && (o = copy_json(m)) != NULL) {
+		json_object_del(o, "copy");
+		wsend(s, o);
+	}
+	wsend_type(s, "typing_stop");
+}
+
 /* Whether a socket here is on conversation conv. */
 static int
 conv_here(const char *conv)
@@ -617,6 +662,15 @@ visitor_event(const uint8_t *payload, size_t len)
 		}
 		if (ev.kind == ST_EV_MESSAGE && own_message(s, ev.msg.id))
 			continue;
+		if (ev.kind == ST_EV_ANSWERING) {
+			answer_typing(s);
+			continue;
+		}
+		if (ev.kind == ST_EV_MESSAGE && s->answer &&
+		    strcmp(ev.msg.role, "assistant") == 0) {
+			answer_reply(s, &ev.msg);
+			continue;
+		}
 		/*
 		 * Built for the first socket on the conversation: every worker
 		 * gets every event, and most have no socket on it.
@@ -661,6 +715,7 @@ ws_start(void *fe, const char *conv_id, int handoff)
 	struct wsess *s = fe;
 
 	s->stored = 1;		/* the first message made it, if need be */
+	s->answer = 0;		/* its own turn now: no answer is shown */
 	/*
 	 * Another tab began a new conversation: what the socket knew of the
 	 * old one's handoff is not this one's (a request_human answered from
