@@ -409,11 +409,11 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
   async function askedForPerson(text) {
     const w = await createWidget(p, { handoff_enabled: true });
     const v = await Visitor.open(p, w.widget_id);
-    await v.next('session');
+    const token = (await v.next('session')).session_token;
     await v.turn(text);
     v.send({ type: 'request_human' });
     assert.equal((await v.next('handoff')).state, 'waiting_human');
-    return { w, v };
+    return { w, v, token };
   }
 
   // The list pages, as every list does: past limit (100 by default, 200 at
@@ -528,17 +528,19 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
 
   // A question asked while a person had the conversation, left unanswered
   // by them: handing back starts the assistant's turn for it at once
-  // (ST_CHAT_ANSWER_LAST), its reply stored and sent to the visitor's
-  // socket as another tab's; before, nothing answered it until the
-  // visitor wrote again.
+  // (ST_CHAT_ANSWER_LAST), shown to the visitor's sockets as their own
+  // turn (typing_start once it begins, then the reply stored, message,
+  // typing_stop: storaged's answering event, on whichever worker); before,
+  // nothing answered it until the visitor wrote again, and then the reply
+  // came whole, with no typing before it.
   async function takenOver(text) {
-    const { w, v } = await askedForPerson(text);
+    const { w, v, token } = await askedForPerson(text);
     const conv = (await p.admin('/v1/admin/conversations?handoff=open')).json().conversations
       .find((c) => c.widgetId === w.id)._id;
     const r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' });
     assert.equal(r.status, 200, r.text);
     assert.equal((await v.next('handoff')).state, 'human');
-    return { v, conv };
+    return { w, v, conv, token };
   }
   const messagesOf = async (conv) => (await p.admin(`/v1/admin/conversations/${conv}`)).json().messages;
 
@@ -551,9 +553,13 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     const r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json().conversation.handoff, 'ai');
-    const { message, before } = await v.copied('assistant');
+    const { message, before, tokens } = await v.answered();
     assert.deepEqual(before.map((m) => [m.type, m.state]), [['handoff', 'ai']]);
+    assert.equal(message.type, 'message');
+    assert.equal(message.role, 'assistant');
+    assert.equal(message.copy, undefined, 'the socket\'s own turn\'s end, not a copy');
     assert.equal(message.content, mockReply(q));
+    if (tokens.length) assert.equal(tokens.join(''), message.content);
     assert.match(message.id, /^[0-9a-f]{32}$/);
     assert.equal(message.status, undefined, 'complete');
     const calls = await p.mock.completions();
@@ -568,6 +574,45 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     // The visitor chats on: the next turn is an ordinary one.
     const next = await v.turn('and on Sunday?');
     assert.equal(next.message.content, mockReply('and on Sunday?'));
+    await v.close();
+  });
+
+  test('while the answer to a hand back is made: every socket of the session shows it typing, a message sent waits (reply_in_progress)', async () => {
+    const { w, v, conv, token } = await takenOver('good morning');
+    // A slow model: its first word 3 s on.
+    const q = 'is it slow? [[mock:first_delay=3000,chunks=2]]';
+    v.send({ type: 'message', content: q });
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human' });
+    // The session's other tab, opened now: its history ends with the question.
+    const tab = await Visitor.open(p, w.widget_id, { token });
+    await tab.next('session');
+    assert.equal((await tab.next('history')).messages.at(-1).content, q);
+    tab.inbox = tab.inbox.filter((m) => m.type !== 'availability');
+    const r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
+    assert.equal(r.status, 200, r.text);
+    for (const s of [v, tab]) {
+      assert.deepEqual((await s.next('handoff')).state, 'ai');
+      assert.deepEqual(await s.next('typing_start'), { type: 'typing_start' });
+    }
+    assert.deepEqual((await messagesOf(conv)).map((m) => m.role), ['user', 'assistant', 'user'], 'typing before the reply is stored');
+    // The visitor writes meanwhile: told to wait, nothing stored.
+    v.send({ type: 'message', content: 'hello?' });
+    const err = await v.next('error');
+    assert.equal(err.code, 'reply_in_progress');
+    assert.equal(err.frame, 'message');
+    assert.equal(err.message, 'Please wait for the reply to finish.');
+    for (const s of [v, tab]) {
+      const { message } = await s.answerEnd();
+      assert.equal(message.type, 'message');
+      assert.equal(message.copy, undefined);
+      assert.equal(message.content, mockReply(q));
+    }
+    assert.deepEqual((await messagesOf(conv)).map((m) => [m.role, m.content]).slice(2), [['user', q], ['assistant', mockReply(q)]]);
+    // Sent again once it is there: an ordinary turn; the other tab gets its copies.
+    assert.equal((await v.turn('hello?')).message.content, mockReply('hello?'));
+    assert.equal((await tab.copied('user')).message.content, 'hello?');
+    assert.equal((await tab.copied('assistant')).message.content, mockReply('hello?'));
+    await tab.close();
     await v.close();
   });
 
@@ -599,7 +644,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     const both = await Promise.all([0, 1].map(() =>
       p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' })));
     for (const r of both) assert.equal(r.status, 200, r.text);
-    const { message } = await v.copied('assistant');
+    const { message } = await v.answered();
     assert.equal(message.content, mockReply(q));
     // Handed back once more, answered: nothing more.
     assert.equal((await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' })).status, 200);

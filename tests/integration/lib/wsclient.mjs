@@ -145,9 +145,32 @@ export class Visitor {
     }
   }
 
-  // A message this socket's own turn did not bring (another tab's, or
-  // the assistant answering a conversation handed back): the next
-  // message copy of role, and the frames that came before it.
+  // The assistant answering the conversation's last message after a hand
+  // back, as the socket's own turn shows: the frames before its
+  // typing_start (the handoff), then the reply's tokens (its worker's
+  // sockets alone get them), message, typing_stop. A frame of another
+  // kind in the turn fails.
+  async answered(timeout = 15000) {
+    const before = [];
+    for (let m = await this.next(undefined, timeout); m.type !== 'typing_start'; m = await this.next(undefined, timeout)) before.push(m);
+    return { before, ...(await this.answerEnd(timeout)) };
+  }
+
+  // The rest of that answer once its typing_start is taken: its tokens,
+  // message (or error), typing_stop.
+  async answerEnd(timeout = 15000) {
+    const tokens = [];
+    for (;;) {
+      const m = await this.next(undefined, timeout);
+      if (m.type === 'token') { tokens.push(m.token); continue; }
+      if (m.type !== 'message' && m.type !== 'error') throw new Error(`expected token, message or error, got ${JSON.stringify(m)}`);
+      await this.next('typing_stop', timeout);
+      return { tokens, message: m };
+    }
+  }
+
+  // A message this socket's own turn did not bring (another tab's): the
+  // next message copy of role, and the frames that came before it.
   async copied(role, timeout = 15000) {
     const before = [];
     for (;;) {
