@@ -397,10 +397,11 @@ test_events(void **state)
 	struct pdec d;
 	int kind;
 
-	for (kind = ST_EV_CONV_CREATED; kind <= ST_EV_STATE; kind++) {
+	for (kind = ST_EV_CONV_CREATED; kind <= ST_EV_ANSWERING; kind++) {
 		memset(&ev, 0, sizeof(ev));
 		ev.epoch = 0x1122334455667788ull;
-		ev.seq = kind == ST_EV_TYPING ? 0 : (uint64_t)kind;
+		ev.seq = kind == ST_EV_TYPING || kind == ST_EV_ANSWERING ? 0 :
+		    (uint64_t)kind;
 		ev.at = 1700000000000ull;
 		ev.kind = (uint8_t)kind;
 		fill_conv(&ev.conv, ST_HANDOFF_WAITING);

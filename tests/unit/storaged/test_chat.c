@@ -1207,8 +1207,10 @@ test_chat_turn_open(void **state)
 
 /*
  * ST_CHAT_ANSWER_LAST of conversation conv_id (history_max hmax): the
- * error code; the reply decoded into rep (st_rep_free), checked to make
- * no event, and to open the turn exactly when OK (nothing written else).
+ * error code; the reply decoded into rep (st_rep_free), checked to open
+ * the turn exactly when OK (nothing written else), with one event then,
+ * ANSWERING, no webhook's or mail's, for no visitor (an HTTP session's
+ * conversation: no socket), and none else.
  */
 static int
 answer_last(struct fix *f, const char *conv_id, uint32_t hmax,
@@ -1222,8 +1224,12 @@ answer_last(struct fix *f, const char *conv_id, uint32_t hmax,
 	if ((err = request_st(f, PROTO_ST_CHAT_ANSWER_LAST, &q, &r)) == 0) {
 		assert_int_equal(st_rep_decode(PROTO_ST_CHAT_ANSWER_LAST,
 		    r.enc.buf, r.enc.len, rep), 0);
-		assert_int_equal(r.nevs, 0);
+		assert_int_equal(r.nevs, rep->result == ST_CHAT_OK);
 		if (rep->result == ST_CHAT_OK) {
+			assert_int_equal(r.evs[0].kind, ST_EV_ANSWERING);
+			assert_int_equal(r.evs[0].visitor, 0);
+			assert_int_equal(r.evs[0].hook_event, 0);
+			assert_int_equal(r.evs[0].mail_kind, 0);
 			assert_int_equal(r.turn, DTURN_BEGUN);
 			assert_string_equal(r.turn_conv, conv_id);
 			assert_string_equal(r.turn_msg, rep->ok.msg_id);

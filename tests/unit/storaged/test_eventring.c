@@ -171,8 +171,9 @@ test_numbering(void **state)
 	assert_int_equal(evring_stats(r).last, 0);
 	assert_int_equal(add(r, ST_EV_CONV_CREATED, 0), 1);
 	assert_int_equal(add(r, ST_EV_MESSAGE, 10), 2);
-	/* Typing: seq 0, never kept. */
+	/* Typing and answering: seq 0, never kept. */
 	assert_int_equal(add(r, ST_EV_TYPING, 0), 0);
+	assert_int_equal(add(r, ST_EV_ANSWERING, 0), 0);
 	assert_int_equal(add(r, ST_EV_HANDOFF, 0), 3);
 	assert_int_equal(evring_stats(r).last, 3);
 	assert_int_equal(evring_stats(r).count, 3);
