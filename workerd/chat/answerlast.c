@@ -5,9 +5,11 @@
  * once. A chat turn (turn.h) with no client of its own: storaged begins
  * it for the message already stored (ST_CHAT_ANSWER_LAST, a begin's
  * reply: the history, the agent, the turn open so that a lost worker's
- * is ended), the reply is stored as any turn's, and its event carries it
- * to the visitor's open sockets as another tab's reply (wschat.c) and to
- * the dashboards. Nothing here shows anything: its operations only log.
+ * is ended), the reply is stored as any turn's. The visitor's open
+ * sockets show it as a turn of their own (wschat.c): the assistant typing
+ * from its begin (storaged's ST_EV_ANSWERING, on every worker; here at
+ * once, start), its text as it streams on this worker's (token), then
+ * the reply its event carries, which the dashboards get too.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,22 @@ struct answer {
 };
 
 static size_t nanswers;		/* turns alive */
+
+/* The question is on disk and the turn open: this worker's sockets show it. */
+static int
+answer_start(void *fe, const char *conv_id, int handoff)
+{
+	wschat_answer_begun(conv_id);
+	return 0;
+}
+
+static void
+answer_token(void *fe, const char *text, size_t len)
+{
+	struct answer *a = fe;
+
+	wschat_answer_token(a->conv, text, len);
+}
 
 static void
 answer_done(void *fe, const char *conv_id, const char *msg_id,
@@ -64,6 +82,8 @@ static const struct turn_ops answer_ops = {
 	.begin_type = PROTO_ST_CHAT_ANSWER_LAST,
 	.result_ok = ST_CHAT_OK,
 	.result_human = ST_CHAT_HUMAN,	/* never its: the state is ai */
+	.start = answer_start,
+	.token = answer_token,
 	.done = answer_done,
 	.error = answer_error,
 	.refused = answer_refused,

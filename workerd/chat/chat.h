@@ -392,6 +392,15 @@ void wschat_send(struct wsess *s, json_t *o);
 void wschat_stored(struct wsess *s);
 /* Turns alive, also those whose visitor left and which still store. */
 size_t wschat_turns(void);
+/*
+ * The answer to conversation conv's last message (answerlast.c) began
+ * on this worker: its sockets here show the assistant typing at once
+ * (the others when storaged's ST_EV_ANSWERING reaches their worker),
+ * and get its text as it streams (wschat_answer_token).
+ */
+void wschat_answer_begun(const char *conv);
+/* Text of that answer its sockets here have not seen yet (len > 0). */
+void wschat_answer_token(const char *conv, const char *text, size_t len);
 /* Closes every session open on the public widget id (it is gone). */
 void wschat_widget_gone(const char *widget_id);
 /* wsframes[]'s answers of socket s's frame m, each its own "type". */

@@ -583,15 +583,16 @@ own_message(const struct wsess *s, const char *id)
  * The model began answering the conversation's last message, the
  * visitor's, left unanswered by a person who handed it back (answerlast.c,
  * on whichever worker): s shows it as its own turn, "typing_start", and
- * gets the reply as its end (answer_reply), tokens aside (they stream on
- * the turn's worker alone). Not while s's own message is on its way: its
+ * gets the reply as its end (answer_reply); on the turn's worker, told
+ * first (wschat_answer_begun), the tokens too. Once: the event comes
+ * after that. Not while s's own message is on its way: its
  * refusal (another turn open) gives the visitor its text back, and the
  * reply comes as a copy.
  */
 static void
 answer_typing(struct wsess *s)
 {
-	if (s->turn != NULL)
+	if (s->turn != NULL || s->answer)
 		return;
 	s->answer = 1;
 	wsend_type(s, "typing_start");
@@ -616,6 +617,30 @@ answer_reply(struct wsess *s, const struct st_msg *m)
 		wsend(s, o);
 	}
 	wsend_type(s, "typing_stop");
+}
+
+void
+wschat_answer_begun(const char *conv)
+{
+	struct wsess *s, *next;
+
+	for (s = LIST_FIRST(conv_bucket(conv)); s != NULL; s = next) {
+		next = LIST_NEXT(s, conv_entry);
+		if (s->ws != NULL && strcmp(s->conv, conv) == 0)
+			answer_typing(s);
+	}
+}
+
+void
+wschat_answer_token(const char *conv, const char *text, size_t len)
+{
+	struct wsess *s, *next;
+
+	for (s = LIST_FIRST(conv_bucket(conv)); s != NULL; s = next) {
+		next = LIST_NEXT(s, conv_entry);
+		if (s->ws != NULL && s->answer && strcmp(s->conv, conv) == 0)
+			wsend_token(s, text, len);
+	}
 }
 
 /* Whether a socket here is on conversation conv. */
