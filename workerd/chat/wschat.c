@@ -396,6 +396,7 @@ wsess_set_conv(struct wsess *s, const char *conv)
 		return;
 	if (s->conv[0] != '\0')
 		LIST_REMOVE(s, conv_entry);
+	s->answer = 0;		/* another conversation's answer: not this one's */
 	strlcpy(s->conv, conv, sizeof(s->conv));
 	LIST_INSERT_HEAD(conv_bucket(s->conv), s, conv_entry);
 }
@@ -2058,6 +2059,7 @@ wschat_conv_left(struct wsess *s, const char *ended)
 		strlcpy(s->ended, ended[0] != '\0' ? ended : s->conv,
 		    sizeof(s->ended));
 	s->conv[0] = '\0';
+	s->answer = 0;
 	s->pend_handoff = HANDOFF_UNKNOWN;
 	if (s->handoff != HANDOFF_UNKNOWN)
 		wsend_handoff(s, ST_HANDOFF_AI, NULL);
