@@ -3,7 +3,7 @@
 // is on it. A person takes over, the visitor asks, the person hands back:
 // the socket gets typing_start, the reply's tokens as the model sends
 // them (before the reply is stored), then the message they join to, and
-// typing_stop, as for a turn of its own.
+// typing_stop, as for a turn of its own; a model that fails, its error.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -46,6 +46,30 @@ describe('the answer to a hand back streams, 1 worker', () => {
     assert.ok(tokens.length >= 1, 'more than one token');
     assert.equal(first.token + tokens.join(''), message.content);
     assert.deepEqual(v.inbox, []);
+    await v.close();
+  });
+
+  test('the model fails: the socket is told so (model_failed), and the typing ends', async () => {
+    const w = await createWidget(p, { handoff_enabled: true });
+    const v = await Visitor.open(p, w.widget_id);
+    await v.next('session');
+    await v.turn('hello');
+    const conv = (await p.admin('/v1/admin/conversations')).json().conversations.find((c) => c.widgetId === w.id)._id;
+    let r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await v.next('handoff')).state, 'human');
+    v.send({ type: 'message', content: 'break [[mock:status=500]]' });
+    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human' });
+    r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await v.next('handoff')).state, 'ai');
+    const { message } = await v.answered();
+    assert.equal(message.type, 'error');
+    assert.equal(message.code, 'model_failed');
+    assert.equal(message.frame, 'message');
+    assert.deepEqual(v.inbox, []);
+    // The visitor asks again: an ordinary turn.
+    assert.equal((await v.turn('again')).message.content, mockReply('again'));
     await v.close();
   });
 });
