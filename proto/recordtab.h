@@ -73,8 +73,9 @@
  * An invitation, storaged's alone (userstore.c: under the SHA-256 of
  * its token), a row per field in stored order: the organisation it is
  * into, the email invited, the role it gives, its times; format 2 its
- * claimed flag (accepted with a password for an account that exists:
- * nothing done). Never shown as itself (ST_INVITE_LIST's view is made
+ * claimed flag (a wrong password for the email's account once set it,
+ * hiding the invitation; now never set nor read: such a try leaves the
+ * invitation open). Never shown as itself (ST_INVITE_LIST's view is made
  * of it), no request sets a row.
  */
 #define ST_INVITE_ROWS(F)						\

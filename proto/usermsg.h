@@ -39,8 +39,8 @@
  *                   -> u8 result (0 ok, 1 the last owner), member (when 0)
  *   ST_USER_DELETE  str id -> u8 result (0 ok, 1 the last owner)
  *   ST_INVITE_SALT  bytes token hash (32) -> u8 result (0 open, its
- *                   email has no account; 1 no such invitation, or
- *                   claimed; 2 its email has an account), bytes salt
+ *                   email has no account; 1 no such invitation; 2
+ *                   its email has an account), bytes salt
  *                   (16, when 2: that account's), and when 0 or 2:
  *                   str organization id, str its name, str email, u8 role
  *       Read only, no who: an anonymous acceptance's lookup, before
@@ -54,7 +54,7 @@
  *                   anonymously the email's account whose salt and hash
  *                   these are; 3 anonymous for an email with an
  *                   account, another salt or hash: nothing done, the
- *                   invitation claimed, answered as 0 is), str user id,
+ *                   invitation still open, answered as 0 is), str user id,
  *                   str org, str email (the invitation's)
  *   ST_INVITE_LIST  (empty) -> u32 n, n x {str id, str email, u8 role,
  *                   u64 created_at, u64 expires_at}: who asks's

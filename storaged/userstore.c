@@ -14,7 +14,8 @@
  *
  * Every value starts with its format's version: a user's its layout's
  * (record.h: 2 added each membership's disabled flag; 1 still reads), an
- * invitation's its layout's too (2 added its claimed flag), the rest
+ * invitation's its layout's too (2 added its claimed flag, which a
+ * wrong password once set to hide it; now never set nor read), the rest
  * ST_RECORD_VERSION. An owner acts on the membership in its own
  * organisation only: disabling or removing a member there leaves the
  * account's password, sessions and other memberships alone. The passwords come hashed
@@ -987,13 +988,14 @@ invite_proves(const struct st_user *u, const struct st_invite_accept_req *q)
  * email has an account, the password is that account's proof: its own
  * (hashed with its salt, ST_INVITE_SALT's) joins it (result 2: an
  * account disabled in every organisation, which cannot sign in to
- * accept, too); another does nothing, the invitation kept for that
- * account's signed-in acceptance and claimed (result 3: answered as 0
- * is, once, then as a spent one).
+ * accept, too); another does nothing (result 3: answered as 0 is): the
+ * invitation stays open, so the account's holder may try its password
+ * again, or accept signed in.
  */
 static int
-invite_new(struct store_txn *t, const uint8_t *hash, struct st_invite *iv,
-    const struct st_invite_accept_req *q, struct st_invite_accept_rep *out)
+invite_new(struct store_txn *t, const uint8_t *hash,
+    const struct st_invite *iv, const struct st_invite_accept_req *q,
+    struct st_invite_accept_rep *out)
 {
 	struct st_user u;
 	const char *bad;
@@ -1001,18 +1003,12 @@ invite_new(struct store_txn *t, const uint8_t *hash, struct st_invite *iv,
 
 	if ((bad = st_user_name_invalid(q->name)) != NULL)
 		return store_fail(t, PROTO_E_INVALID, bad);
-	if (iv->claimed) {
-		out->result = 1;
-		return 0;
-	}
 	if ((rc = user_by_email(t, iv->email, &u)) < 0)
 		return t->err;
 	if (rc == 0 && invite_proves(&u, q))
 		return invite_joined(t, hash, &u, iv, out);
 	if (rc == 0) {
 		st_user_free(&u);
-		iv->claimed = 1;
-		invite_save(t, hash, iv);
 		out->result = 3;
 		strlcpy(out->d.org, iv->org, sizeof(out->d.org));
 		strlcpy(out->d.email, iv->email, sizeof(out->d.email));
@@ -1108,18 +1104,10 @@ store_invite_salt(struct store_txn *t, const struct st_invite_salt_req *q,
 	if (t->err)
 		return t->err;
 	memset(out, 0, sizeof(*out));
-	/*
-	 * As ST_INVITE_ACCEPT finds it (read only: the spent are its to
-	 * drop); a claimed one takes no anonymous acceptance (invite_new).
-	 */
+	/* As ST_INVITE_ACCEPT finds it (read only: the spent are its to drop). */
 	if (invite_usable(t, q->token_hash, q->token_hash_len, &iv,
 	    &out->result, 0) != 0)
 		return t->err;
-	if (iv.claimed) {
-		st_invite_free(&iv);
-		out->result = 1;
-		return 0;
-	}
 	if (invite_about(t, &iv, &out->a) < 0) {
 		st_invite_free(&iv);
 		return t->err;

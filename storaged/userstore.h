@@ -72,14 +72,14 @@ int store_invite_revoke(struct store_txn *, const char *org,
  * ST_INVITE_ACCEPT: with a signed-in user, that account joins when the
  * invitation is its email's; without, the email's new account is made,
  * or (the email has one) that account joins when the salt and hash are
- * its own (compared in constant time), else nothing is done and the
- * invitation is claimed.
+ * its own (compared in constant time), else nothing is done (result
+ * 3): the invitation stays open to another try.
  */
 int store_invite_accept(struct store_txn *,
     const struct st_invite_accept_req *, struct st_invite_accept_rep *out);
 /*
  * ST_INVITE_SALT: an invitation open to an anonymous acceptance (result
- * 0; 1 none, claimed, expired or its organisation gone), and when its
+ * 0; 1 none, expired or its organisation gone), and when its
  * email has an account, that account's salt (result 2), never its hash.
  * Read only.
  */

@@ -6,13 +6,13 @@
 // account already, join that account if the password is its own (one
 // disabled everywhere, which cannot sign in, too); the page then logs in
 // with that password and goes to the dashboard. When that login fails (the
-// email has an account and that was not its password), the page says to sign
-// in with it and open the link again. First the page asks what the
+// email has an account and that was not its password), the page says so and
+// stays: the invitation is still open, so the person types the account's
+// password again (or signs in and opens the link again). First the page asks what the
 // invitation is (POST /dashboard/api/invitations/view: its organisation,
 // email and role, told to the token's holder alone) and says so.
 
 const DASHBOARD = '/dashboard/';
-const LOGIN = '/dashboard/login';
 const PASSWORD_MIN = 12;
 
 const form = document.getElementById('invite-form');
@@ -114,8 +114,9 @@ async function loginAfter(email, password) {
     location.replace(DASHBOARD);
     return;
   }
-  showError(`${email} may have an account already: sign in with its password, then open this link again.`, null);
-  setTimeout(() => location.replace(LOGIN), 4000);
+  // The invitation stays open after another password than the email's
+  // account's: the person tries again here.
+  showError(`${email} may have an account already: enter its password to join, or sign in with it, then open this link again.`, pw);
 }
 
 // "You are invited to ORG as ROLE (EMAIL)." (text, never markup); an

@@ -322,10 +322,11 @@ describe('people', { concurrency: true }, () => {
       }
       assert.deepEqual(answers[0], answers[1], 'the same answer whether or not the email has an account');
       assert.deepEqual(answers[0], { status: 200, body: { organization: { id: org }, email: '' }, cookies: 0 });
-      // Taken again: spent alike.
-      for (const token of [taken, free])
-        assertJsonError(await acceptRequest(p, { token, name: 'Someone', password: 'the inviter\'s guess' }), 404,
-          'Invitation not found or expired');
+      // Taken again: the free one is spent (its account made); a wrong
+      // password spent nothing, so the owner's is still open to a try.
+      assertJsonError(await acceptRequest(p, { token: free, name: 'Someone', password: 'the inviter\'s guess' }), 404,
+        'Invitation not found or expired');
+      assert.equal((await acceptRequest(p, { token: taken, name: 'Someone', password: 'the inviter\'s guess' })).status, 200);
       // The owner did not join, and its password is its own.
       assertJsonError(await loginRequest(p, 'the inviter\'s guess', { email: 'owner@localhost' }), 401, 'Wrong email or password');
       const s = await login(p);
@@ -371,13 +372,11 @@ describe('people', { concurrency: true }, () => {
       const answer = (r) => ({ status: r.status, body: r.json(), cookies: setCookies(r).length });
       const accepted = { status: 200, body: { organization: { id: org }, email: a.email }, cookies: 0 };
 
-      // Another password (the inviter's guess): 200 as ever, nothing joined, the link spent for anonymous takers.
+      // Another password (the inviter's guess): 200 as ever, nothing joined, the link still open.
       const guessed = await inviteIn();
       assert.deepEqual(answer(await acceptRequest(p, { token: guessed, name: 'Guess', password: 'the inviter\'s guess' })), accepted);
       assert.deepEqual(await members(), []);
       assertJsonError(await loginRequest(p, a.password, { email: a.email }), 401, 'Wrong email or password');
-      assertJsonError(await acceptRequest(p, { token: guessed, name: 'A', password: a.password }), 404,
-        'Invitation not found or expired');
 
       // Its own password: the same answer, and it joins.
       const token = await inviteIn();
@@ -387,7 +386,7 @@ describe('people', { concurrency: true }, () => {
       const [m] = list;
       assert.deepEqual({ id: m.id, email: m.email, name: m.name, role: m.role, disabled: m.disabled },
         { id: a.id, email: a.email, name: a.name, role: 'agent', disabled: false });
-      // The guessed link stays pending for the account's signed-in acceptance; the taken one is gone.
+      // The guessed link stays pending (its account joined by another); the taken one is gone.
       const idOf = (t) => `inv_${crypto.createHash('sha256').update(Buffer.from(t, 'hex')).digest('hex').slice(0, 32)}`;
       assert.deepEqual((await p.request('GET', '/v1/admin/invitations', { headers: inOrg })).json().invitations.map((x) => x.id),
         [idOf(guessed)]);
@@ -401,6 +400,39 @@ describe('people', { concurrency: true }, () => {
       assert.notEqual((await s.get(LIST, { headers: { 'x-organization-id': 'default' } })).status, 200);
       const inDefault = (await owner.get('/v1/admin/users')).json().users.find((u) => u.id === a.id);
       assert.equal(inDefault.disabled, true);
+    });
+
+    // A wrong password once claimed the invitation: the lookup and the
+    // acceptance answered 404 after it, and the person could not retry.
+    test('a wrong password for the email\'s account spends nothing: the invite page still finds the invitation, and a try with the account\'s own password joins', async () => {
+      const b = await addMember(p, { role: 'agent' });
+      const o = await p.adminJson('POST', '/v1/admin/organizations', { name: 'Retry' });
+      assert.equal(o.status, 201, o.text);
+      const org = o.json().id;
+      const r = await p.request('POST', '/v1/admin/users', {
+        headers: { ...installIn(p, org), 'Content-Type': 'application/json' }, body: JSON.stringify({ email: b.email, role: 'admin' }),
+      });
+      assert.equal(r.status, 201, r.text);
+      const token = r.json().url.split('#')[1];
+      const view = () => p.request('POST', '/dashboard/api/invitations/view', {
+        headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }), localAddress: nextClient(),
+      });
+      const about = { organization: { id: org, name: 'Retry' }, email: b.email, role: 'admin' };
+      const v0 = await view();
+      assert.equal(v0.status, 200, v0.text);
+      assert.deepEqual(v0.json(), about);
+      const wrong = await acceptRequest(p, { token, name: b.name, password: 'not the account\'s password' });
+      assert.equal(wrong.status, 200, wrong.text);
+      const v1 = await view();
+      assert.equal(v1.status, 200, v1.text);
+      assert.deepEqual(v1.json(), about);
+      const right = await acceptRequest(p, { token, name: b.name, password: b.password });
+      assert.equal(right.status, 200, right.text);
+      assert.deepEqual(right.json(), { organization: { id: org }, email: b.email });
+      const me = (await b.session.get('/dashboard/api/session')).json();
+      assert.ok(me.organizations.some((x) => x.id === org && x.role === 'admin'), JSON.stringify(me.organizations));
+      // Now it is spent.
+      assertJsonError(await view(), 404, 'Invitation not found or expired');
     });
 
     test('an active account takes an invitation anonymously with its own password: it joins, keeping its name and other organisations', async () => {

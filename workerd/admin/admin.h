@@ -476,7 +476,7 @@ void dashauth_accept_post(struct conn *, struct http_request *,
 /*
  * POST /dashboard/api/invitations/view {"token"}: 200 the invitation's
  * organisation (id, name), email and role, to the link's holder; 404 an
- * unknown, spent, claimed or expired one. Nothing is hashed: not a login
+ * unknown, spent or expired one. Nothing is hashed: not a login
  * attempt.
  */
 void dashauth_invite_view_post(struct conn *, struct http_request *,

@@ -81,9 +81,9 @@
  * sign in, takes an invitation elsewhere. The anonymous acceptance
  * answers the same, 200 {"organization":{"id"}} and no session, whether
  * it made the email's account, joined it, or the password was not the
- * account's (then nothing is done, once: the invitation waits for that
- * account's signed-in acceptance, and a failed login of the budget is
- * counted), so it tells the inviter nothing; the page then logs in.
+ * account's (then nothing is done and a failed login of the budget is
+ * counted: the invitation stays open, to another try of the account's
+ * password or its signed-in acceptance); the page then logs in.
  * Before that the page asks what it was invited to (view: the same
  * lookup, ST_INVITE_SALT, nothing hashed, so not a login attempt): the
  * organisation, the email and the role of that invitation alone, which

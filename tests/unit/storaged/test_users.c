@@ -290,8 +290,8 @@ test_users_invite(void **state)
 
 	/*
 	 * Ann, invited into another organisation. Taken anonymously: nothing
-	 * done (result 3, answered as a new account's is), then spent for
-	 * anyone anonymous; taken by another signed-in account: no such
+	 * done (result 3, answered as a new account's is), and again: the
+	 * invitation still open; taken by another signed-in account: no such
 	 * invitation; taken by Ann signed in: joined (result 2), her name
 	 * and password kept.
 	 */
@@ -310,7 +310,7 @@ test_users_invite(void **state)
 	assert_int_equal(l.n, 0);
 	st_rep_free(PROTO_ST_USER_LIST, &l);
 	assert_int_equal(accept_pw(f, 7, "Other", 9, &ac), 0);
-	assert_int_equal(ac.result, 1);
+	assert_int_equal(ac.result, 3);
 	assert_int_equal(auth(f, ST_OWNER_EMAIL, other, &ob_hb), 1);
 	assert_int_equal(accept_as(f, 7, other, &ac), 0);
 	assert_int_equal(ac.result, 1);
@@ -747,11 +747,11 @@ member_disabled(struct fix *f, const char *org, const char *id)
 /*
  * An existing account takes an invitation anonymously with its own
  * password: ST_INVITE_SALT gives its salt (never the hash; a new email's
- * invitation none, an unknown or claimed one result 1); ST_INVITE_ACCEPT
+ * invitation none, an unknown one result 1); ST_INVITE_ACCEPT
  * with that salt and the account's hash joins it (result 2), even one
  * disabled in every organisation it belongs to, which then acts in the
- * new one; another hash (or salt) does nothing and claims the
- * invitation (result 3, spent after); a member already, disabled there,
+ * new one; another hash (or salt) does nothing (result 3) and leaves the
+ * invitation open to another try; a member already, disabled there,
  * stays disabled.
  */
 static void
@@ -794,25 +794,25 @@ test_users_invite_proof(void **state)
 	invite_about_is(f, 8, ob.id, "B", "new@x.test", ST_ROLE_AGENT);
 	invite_about_is(f, 99, "", "", "", 0);
 
-	/* Not her password (nor her salt): nothing done, claimed, spent. */
+	/*
+	 * Not her password (nor her salt): nothing done, and the invitation
+	 * still open, as it was, to another try.
+	 */
 	assert_int_equal(accept_proof(f, 7, 5, 9, &ac), 0);
 	assert_int_equal(ac.result, 3);
 	assert_string_equal(ac.d.user, "");
 	assert_int_equal(member_disabled(f, ob.id, ann), -1);
 	assert_int_equal(acts_nowhere(f, "ann@x.test"), 1);
-	assert_int_equal(invite_salt(f, 7, &sb), 1);
-	assert_int_equal(accept_proof(f, 7, 5, 5, &ac), 0);
-	assert_int_equal(ac.result, 1);
-	assert_int_equal(invite(f, ob.id, "ann@x.test", ST_ROLE_ADMIN, 10,
-	    &iv), 0);
-	assert_int_equal(accept_proof(f, 10, 9, 5, &ac), 0);
+	assert_int_equal(invite_salt(f, 7, &sb), 2);
+	assert_int_equal(sb, 5);
+	invite_about_is(f, 7, ob.id, "B", "ann@x.test", ST_ROLE_ADMIN);
+	assert_int_equal(accept_proof(f, 7, 9, 5, &ac), 0);
 	assert_int_equal(ac.result, 3);
 	assert_int_equal(member_disabled(f, ob.id, ann), -1);
+	assert_int_equal(invite_salt(f, 7, &sb), 2);
 
 	/* Her salt and hash: she joins B, acts there, the invitation spent. */
-	assert_int_equal(invite(f, ob.id, "ann@x.test", ST_ROLE_ADMIN, 11,
-	    &iv), 0);
-	assert_int_equal(accept_proof(f, 11, 5, 5, &ac), 0);
+	assert_int_equal(accept_proof(f, 7, 5, 5, &ac), 0);
 	assert_int_equal(ac.result, 2);
 	assert_string_equal(ac.d.user, ann);
 	assert_string_equal(ac.d.org, ob.id);
@@ -820,8 +820,8 @@ test_users_invite_proof(void **state)
 	assert_int_equal(member_disabled(f, ob.id, ann), 0);
 	assert_int_equal(member_disabled(f, "default", ann), 1);
 	assert_int_equal(acts_nowhere(f, "ann@x.test"), 0);
-	assert_int_equal(invite_salt(f, 11, &sb), 1);
-	assert_int_equal(accept_proof(f, 11, 5, 5, &ac), 0);
+	assert_int_equal(invite_salt(f, 7, &sb), 1);
+	assert_int_equal(accept_proof(f, 7, 5, 5, &ac), 0);
 	assert_int_equal(ac.result, 1);
 
 	/*
