@@ -197,7 +197,7 @@ store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
 			gap_note(t, cid, &c, msg_key_seq(mkey),
 			    ST_GAP_THUMBS_DOWN);
 		else if (old == ST_FEEDBACK_DOWN)
-			gap_unnote(t, cid, msg_key_seq(mkey),
+			gap_unnote(t, cid, &c, msg_key_seq(mkey),
 			    ST_GAP_THUMBS_DOWN);
 		up = (q->value == ST_FEEDBACK_UP) - (old == ST_FEEDBACK_UP);
 		down = (q->value == ST_FEEDBACK_DOWN) - (old == ST_FEEDBACK_DOWN);

@@ -10,8 +10,11 @@
  *	          organisation's gaps by when they were asked, the list's
  *
  * A gap's question is the visitor's last message before what showed the
- * gap; at most GAP_WALK_MAX messages are read back to find it (a turn's
- * answer and tools sit between them). Its terms are made once, here,
+ * gap that is not small talk: "thanks" or "can I talk to a person" after
+ * a question leaves that question the gap. At most GAP_TALK_BACK small
+ * talk messages are looked back past, and at most GAP_WALK_MAX messages
+ * read back in all to find it (a turn's answer and tools sit between
+ * them). Its terms are made once, here,
  * where the analyzer is (analyze.h, in its widget's language, gap_lang:
  * stemmed for those it has a stemmer for, English without one), as
  * 32-bit FNV-1a hashes.
@@ -35,6 +38,7 @@
 #define GAP_KEY_LEN	MSG_KEY_LEN
 #define TIME_KEY_MAX	(ST_ORG_ID_MAX + 1 + 8 + MSG_KEY_LEN)
 #define GAP_WALK_MAX	64	/* messages read back to the question */
+#define GAP_TALK_BACK	4	/* small talk messages looked back past */
 #define DONT_KNOW_SCAN	400	/* bytes of an answer read for "I don't know" */
 #define SMALL_TALK_MAX	256	/* small_talk's terms, at most */
 
@@ -312,17 +316,17 @@ terms_make(const char *q, const char *lang,
 
 /*
  * The visitor's last message of conversation cid before seq before
- * (UINT32_MAX: the last one) into m and its key: 0, 1 none within
- * GAP_WALK_MAX messages, -1 (t failed).
+ * (UINT32_MAX: the last one) into m and its key: 0, 1 none within the
+ * *budget messages left to read (each read taken off it), -1 (t failed).
  */
 static int
 question_find(struct store_txn *t, const uint8_t cid[ID_LEN],
-    uint32_t before, struct st_msg *m, uint8_t key[GAP_KEY_LEN])
+    uint32_t before, int *budget, struct st_msg *m, uint8_t key[GAP_KEY_LEN])
 {
 	uint8_t probe[MSG_KEY_LEN];
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc, n, found = 1;
+	int rc, found = 1;
 
 	msg_key(probe, cid, before);
 	if ((cur = txn_seek(t, t->st->msgs, probe, sizeof(probe), &k, &v,
@@ -330,8 +334,9 @@ question_find(struct store_txn *t, const uint8_t cid[ID_LEN],
 		return -1;
 	rc = mdb_cursor_get(cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST :
 	    MDB_PREV);
-	for (n = 0; rc == 0 && n < GAP_WALK_MAX && k.mv_size == MSG_KEY_LEN &&
-	    memcmp(k.mv_data, cid, ID_LEN) == 0; n++) {
+	while (rc == 0 && *budget > 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		(*budget)--;
 		if (msg_rec_decode(t, &v, m) < 0)
 			break;
 		if (strcmp(m->role, "user") == 0) {
@@ -409,6 +414,50 @@ gap_make(const struct st_conv *c, const uint8_t key[GAP_KEY_LEN],
 	    g->terms);
 }
 
+/*
+ * The gap of conversation c (cid) before message seq before (UINT32_MAX:
+ * its last): that of the visitor's last message, or, when that is small
+ * talk, of the one before it that is not, past at most GAP_TALK_BACK
+ * small talk messages (GAP_WALK_MAX messages read in all). Into key and
+ * g: 0 the gap stored under key; 1 a new one made, not saved (g to free
+ * either way); 2 none (no visitor message, or small talk all the way
+ * back); -1 t failed.
+ */
+static int
+question_gap(struct store_txn *t, const uint8_t cid[ID_LEN],
+    const struct st_conv *c, uint32_t before, uint8_t key[GAP_KEY_LEN],
+    struct st_gap *g)
+{
+	const char *lang = NULL;
+	struct st_msg m;
+	int budget = GAP_WALK_MAX, talk, rc, own = -1;
+
+	for (talk = 0; talk <= GAP_TALK_BACK; talk++) {
+		memset(&m, 0, sizeof(m));
+		if ((rc = question_find(t, cid, before, &budget, &m, key)) != 0)
+			return rc < 0 ? -1 : 2;
+		if ((rc = rec_load(t, t->st->gaps, key, GAP_KEY_LEN,
+		    &st_gap_layout, g, "gap")) == 1) {
+			if (lang == NULL)
+				lang = gap_lang(t, c);
+			own = gap_make(c, key, &m, lang, g);
+		}
+		st_msg_free(&m);
+		if (rc == 1 && g->question == NULL)
+			store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		/* A new one unless small talk (own 0): look further back. */
+		if (rc <= 0 || t->err || own != 0)
+			break;
+		rl_free(&st_gap_layout, g);
+		before = msg_key_seq(key);
+	}
+	if (t->err || rc < 0) {
+		rl_free(&st_gap_layout, g);
+		return -1;
+	}
+	return talk > GAP_TALK_BACK ? 2 : rc;
+}
+
 /* g saved under gkey, with its time index entry. */
 static void
 gap_save(struct store_txn *t, const uint8_t gkey[GAP_KEY_LEN],
@@ -440,24 +489,13 @@ gap_note(struct store_txn *t, const uint8_t cid[ID_LEN],
 {
 	uint8_t gkey[GAP_KEY_LEN];
 	struct st_gap g;
-	struct st_msg m;
-	int rc, own = -1;
+	int rc;
 
 	if (t->err || reasons == 0)
 		return;
-	memset(&m, 0, sizeof(m));
-	if (question_find(t, cid, before, &m, gkey) != 0)
+	if ((rc = question_gap(t, cid, c, before, gkey, &g)) < 0 || rc == 2)
 		return;
-	if ((rc = rec_load(t, t->st->gaps, gkey, GAP_KEY_LEN, &st_gap_layout,
-	    &g, "gap")) == 1)
-		own = gap_make(c, gkey, &m, gap_lang(t, c), &g);
-	st_msg_free(&m);
-	if (rc < 0)
-		return;
-	if (rc == 1 && g.question == NULL)
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	else if (rc == 1 ? own != 0 : (g.reasons | reasons) != g.reasons) {
-		/* A new one is saved unless small talk (own 0). */
+	if (rc == 1 || (g.reasons | reasons) != g.reasons) {
 		g.reasons |= reasons;
 		gap_save(t, gkey, &g);
 	}
@@ -465,21 +503,19 @@ gap_note(struct store_txn *t, const uint8_t cid[ID_LEN],
 }
 
 void
-gap_unnote(struct store_txn *t, const uint8_t cid[ID_LEN], uint32_t before,
-    uint8_t reasons)
+gap_unnote(struct store_txn *t, const uint8_t cid[ID_LEN],
+    const struct st_conv *c, uint32_t before, uint8_t reasons)
 {
 	uint8_t gkey[GAP_KEY_LEN];
 	struct st_gap g;
-	struct st_msg m;
+	int rc;
 
 	if (t->err)
 		return;
-	memset(&m, 0, sizeof(m));
-	if (question_find(t, cid, before, &m, gkey) != 0)
+	/* The question gap_note finds: a new one made is none to unnote. */
+	if ((rc = question_gap(t, cid, c, before, gkey, &g)) < 0 || rc == 2)
 		return;
-	st_msg_free(&m);
-	if (rec_load(t, t->st->gaps, gkey, GAP_KEY_LEN, &st_gap_layout, &g,
-	    "gap") != 0 || (g.reasons & reasons) == 0) {
+	if (rc == 1 || (g.reasons & reasons) == 0) {
 		rl_free(&st_gap_layout, &g);
 		return;
 	}

@@ -14,7 +14,8 @@
 // another organisation sees none and cannot delete them; a deleted
 // conversation's gaps go with it; bad parameters are 400; small talk
 // ("hi", "thanks", "can a person help me?") before "Talk to a person" or
-// a thumbs down is no gap, a question beside it still is.
+// a thumbs down is no gap, a question beside it still is, and small talk
+// after a question leaves that question the gap.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -216,5 +217,24 @@ describe('knowledge gaps', { concurrency: 1 }, () => {
     await t.v.close();
     const mine = (await gaps(`?widget_id=${shop.id}`)).groups;
     assert.deepEqual(mine.map((g) => [g.question, g.reasons.handoff]), [['Can a person look at my invoice?', 1]]);
+  });
+
+  // Only the visitor's last message was looked at: a question, "thanks",
+  // then "can I talk to a person" made no gap at all.
+  test('small talk after a question leaves that question the gap (a thumb on the small talk\'s answer, taken back; a handoff)', async () => {
+    const shop = await createWidget(p, { name: 'Invoices', handoff_enabled: true });
+    const q = await ask('How do I export my invoices?', shop);
+    const { message } = await q.v.turn('thanks');
+    const mine = async () => (await gaps(`?widget_id=${shop.id}`)).groups
+      .map((g) => [g.question, g.reasons.thumbs_down, g.reasons.handoff]);
+    assert.equal((await thumb(q.v, message.id, 'down')).type, 'feedback_saved');
+    assert.deepEqual(await mine(), [['How do I export my invoices?', 1, 0]]);
+    assert.equal((await thumb(q.v, message.id, 'up')).type, 'feedback_saved');
+    assert.deepEqual(await mine(), []);
+    await q.v.turn('can I talk to a person');
+    q.v.send({ type: 'request_human' });
+    assert.equal((await q.v.next('handoff')).state, 'waiting_human');
+    await q.v.close();
+    assert.deepEqual(await mine(), [['How do I export my invoices?', 0, 1]]);
   });
 });

@@ -9,7 +9,9 @@
  * were left; ST_GAP_DELETE deletes its own only; a deleted conversation
  * takes its gaps; the table holds no entry left behind; small talk (a
  * greeting, thanks, asking for a person, no terms at all) is no gap,
- * whatever showed it, and a question beside it still is.
+ * whatever showed it, and a question beside it still is; small talk
+ * after a question (four messages of it at most) leaves that question
+ * the gap.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -366,6 +368,75 @@ test_small_talk(void **state)
 	assert_int_equal(db_entries(f, "gap_time"), 1);
 }
 
+/* n turns of small talk ("thanks", "You're welcome!") appended to conversation id. */
+static void
+thanks(struct fix *f, const char *id, int n)
+{
+	while (n-- > 0) {
+		append(f, id, "user", "thanks", 0);
+		append(f, id, "assistant", "You're welcome!", ST_MSG_KB_NONE);
+	}
+}
+
+/* The conversation id handed to a person by the assistant. */
+static void
+handoff(struct fix *f, const char *id)
+{
+	assert_int_equal(request_st_err(f, PROTO_ST_TURN_HANDOFF,
+	    &(struct st_id_req){ id }), 0);
+}
+
+/*
+ * Small talk after a question leaves that question the gap: asked, well
+ * answered, then "thanks" and asking for a person, handed to a person,
+ * the question is the gap; an "I don't know" to more thanks adds its
+ * reason to it. Past four small talk messages nothing further back is
+ * looked at; four are looked past.
+ */
+static void
+test_small_talk_back(void **state)
+{
+	struct fix *f = *state;
+	struct st_gap_list_rep l;
+	char a[ST_ID_HEX + 1], b[ST_ID_HEX + 1], c[ST_ID_HEX + 1];
+
+	turn(f, "s1", "How do I export my invoices?",
+	    "Open Billing, then Export.", ST_MSG_KB_FOUND, a);
+	thanks(f, a, 1);
+	append(f, a, "user", "can I talk to a person", 0);
+	handoff(f, a);
+	list(f, NULL, 10, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.gaps[0].question, "How do I export my invoices?");
+	assert_string_equal(l.gaps[0].conv_id, a);
+	assert_int_equal(l.gaps[0].reasons, ST_GAP_HANDOFF);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+
+	append(f, a, "user", "ok, thanks!", 0);
+	append(f, a, "assistant", "I don't know.", ST_MSG_KB_NONE);
+	list(f, NULL, 10, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.gaps[0].reasons, ST_GAP_HANDOFF | ST_GAP_DONT_KNOW);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+
+	/* Five small talk messages after the question: too far back. */
+	turn(f, "s2", "Is the jacket waterproof?", "Yes.", ST_MSG_KB_FOUND, b);
+	thanks(f, b, 5);
+	handoff(f, b);
+	/* Four: looked past. */
+	turn(f, "s3", "Does the coat shrink?", "No.", ST_MSG_KB_FOUND, c);
+	thanks(f, c, 4);
+	handoff(f, c);
+	list(f, NULL, 10, &l);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.gaps[0].conv_id, c);
+	assert_string_equal(l.gaps[0].question, "Does the coat shrink?");
+	assert_string_equal(l.gaps[1].conv_id, a);
+	st_rep_free(PROTO_ST_GAP_LIST, &l);
+	assert_int_equal(db_entries(f, "gaps"), 2);
+	assert_int_equal(db_entries(f, "gap_time"), 2);
+}
+
 int
 main(void)
 {
@@ -383,6 +454,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_scan_bound, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_small_talk, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_small_talk_back, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup,
 		    fix_teardown),
