@@ -248,6 +248,20 @@ describe('chat endpoints', () => {
       assert.equal(r.json().message, 'You said: extra');
     });
 
+    // RFC 8259 lets a parser ignore a UTF-8 byte order mark first: one
+    // was answered 400 "Invalid JSON body".
+    test('a body that starts with a UTF-8 byte order mark is taken; one elsewhere is malformed', async () => {
+      for (const path of ['/v1/chat', '/v1/chat/stream', '/chat']) {
+        for (const body of [{ sessionId: sid(), message: 'with a BOM' }, { sessionId: sid(), message: 'with a BOM', extra: 1 }]) {
+          const r = await chat(p, null, null, { rawBody: `\uFEFF${JSON.stringify(body)}`, path });
+          assert.equal(r.status, 200, `${path}: ${r.text}`);
+          assert.match(r.text, /You said: with a BOM/);
+        }
+        const r = await chat(p, null, null, { rawBody: ` \uFEFF${JSON.stringify({ sessionId: sid(), message: 'x' })}`, path });
+        assertJsonError(checked('POST', path, r), 400, 'Invalid JSON body');
+      }
+    });
+
     test('malformed JSON is 400 JSON, not an HTML page', async () => {
       for (const raw of ['{', '{"sessionId":"a","message":"hi"', 'not json', '{"sessionId":"a","message":"hi"}x', "{'sessionId':'a'}", '{"sessionId":"a","message":"hi",}',
         '{"sessionId":"a","sessionId":"b","message":"hi"}', '']) {

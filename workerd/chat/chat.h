@@ -72,7 +72,8 @@ int chat_session_valid(const char *s, size_t len);
  */
 void chat_session_hash(const char *s, uint8_t out[ST_TOKEN_HASH_LEN]);
 /*
- * Checks a request body (ctype: its Content-Type, NULL if none). On
+ * Checks a request body (ctype: its Content-Type, NULL if none; a UTF-8
+ * byte order mark at its start ignored, as RFC 8259 allows). On
  * CHAT_BODY_OK in is filled (free with chat_input_free); otherwise
  * details says what is wrong, for non-production answers.
  */

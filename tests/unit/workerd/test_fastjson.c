@@ -450,6 +450,9 @@ test_body_agree(void **state)
 		"{\"sessionId\":\"s1\",\"message\":\"x\",\"attachments\":[]}",
 		"{\"\\u0073essionId\":\"s1\",\"message\":\"x\"}",
 		"\xef\xbb\xbf{\"sessionId\":\"s1\",\"message\":\"x\"}",
+		"\xef\xbb\xbf\xef\xbb\xbf{\"sessionId\":\"s1\",\"message\":\"x\"}",
+		" \xef\xbb\xbf{\"sessionId\":\"s1\",\"message\":\"x\"}",
+		"\xef\xbb\xbf",
 	};
 	char big[4100 + 64];
 	size_t i;

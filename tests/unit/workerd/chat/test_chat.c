@@ -449,6 +449,17 @@ test_parse_body(void **state)
 		    NULL },
 		{ "{\"sessionId\":\"s1\",\"message\":\"x\"} {}", CHAT_BODY_MALFORMED,
 		    NULL },
+		/* A UTF-8 BOM first is ignored (RFC 8259), on either path. */
+		{ "\xef\xbb\xbf{\"sessionId\":\"s1\",\"message\":\"x\"}",
+		    CHAT_BODY_OK, NULL },
+		{ "\xef\xbb\xbf{\"sessionId\":\"s1\",\"message\":\"x\",\"k\":1}",
+		    CHAT_BODY_OK, NULL },
+		{ "\xef\xbb\xbf", CHAT_BODY_INVALID, "sessionId: required" },
+		/* Anywhere else, or twice, it is no JSON. */
+		{ " \xef\xbb\xbf{\"sessionId\":\"s1\",\"message\":\"x\"}",
+		    CHAT_BODY_MALFORMED, NULL },
+		{ "\xef\xbb\xbf\xef\xbb\xbf{\"sessionId\":\"s1\",\"message\":\"x\"}",
+		    CHAT_BODY_MALFORMED, NULL },
 	};
 	struct chat_input in;
 	char details[CHAT_DETAILS_MAX], s129[200], body[400];
