@@ -829,13 +829,6 @@ lease_writable(struct lease *l)
 	    proto_boot_ms() < atomic_load(&l->deadline);
 }
 
-long long
-lease_deadline(struct lease *l)
-{
-	return l->applied.role == ROLE_PRIMARY ? atomic_load(&l->deadline) :
-	    0;
-}
-
 /* The keys' names under /<cluster>/ (CLUSTER_MAX bytes: they fit). */
 static void
 make_keys(struct lease *l, const char *cluster)

@@ -87,8 +87,6 @@ void lease_set_data(struct lease *, uint64_t term, uint64_t seq);
  * (CLOCK_BOOTTIME, proto_boot_ms: a suspend counts).
  */
 int lease_writable(struct lease *);
-/* The fence time (boot-time ms, proto_boot_ms) while primary; else 0. */
-long long lease_deadline(struct lease *);
 /*
  * Stops the thread; a primary's lease is revoked, so a standby takes over
  * at once. Call it only once no write will be acknowledged any more

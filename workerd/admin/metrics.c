@@ -122,8 +122,13 @@ static const struct family {
 	    "Streamed HTTP answers in progress (NDJSON chat, export)." },
 	{ "parley_ws_sessions_open", "gauge",
 	    "Open WebSocket sessions." },
+	/* chat_turns() + wschat_turns(), summed over the workers. */
 	{ "parley_chat_turns_active", "gauge",
-	    "Chat turns in progress, HTTP and WebSocket." },
+	    "Chat turns open on the workers now: HTTP and WebSocket turns "
+	    "(also those whose client left, still storing) and answers to "
+	    "conversations handed back to the assistant; with HTTP chat "
+	    "requests waiting for storaged without a turn (history, "
+	    "refusals)." },
 	{ "parley_upstream_active", "gauge",
 	    "Model calls in flight." },
 	{ "parley_upstream_requests_total", "counter",

@@ -195,6 +195,33 @@ metrics_test_render_families(void **state)
 	buf_free(&b);
 }
 
+/*
+ * The chat turns' gauge says what it counts: the answers to a hand-back
+ * and the requests waiting without a turn too (chat_turns), not only
+ * "turns in progress, HTTP and WebSocket".
+ */
+static void
+metrics_test_turns_help(void **state)
+{
+	struct mseries v[1];
+	struct buf b;
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	strlcpy(v[0].name, "parley_chat_turns_active", MS_NAME_MAX);
+	v[0].kind = MS_GAUGE;
+	v[0].value = 3;
+	assert_string_equal(render(v, 1, &b),
+	    "# HELP parley_chat_turns_active Chat turns open on the workers "
+	    "now: HTTP and WebSocket turns (also those whose client left, "
+	    "still storing) and answers to conversations handed back to the "
+	    "assistant; with HTTP chat requests waiting for storaged without "
+	    "a turn (history, refusals).\n"
+	    "# TYPE parley_chat_turns_active gauge\n"
+	    "parley_chat_turns_active 3\n");
+	buf_free(&b);
+}
+
 static void
 peer(struct ipaddr *a, int family, const char *s)
 {
@@ -584,6 +611,7 @@ main(void)
 		cmocka_unit_test(metrics_test_labels_ok),
 		cmocka_unit_test(metrics_test_histogram),
 		cmocka_unit_test(metrics_test_render_families),
+		cmocka_unit_test(metrics_test_turns_help),
 		cmocka_unit_test(metrics_test_access),
 		cmocka_unit_test(metrics_test_forwarded),
 		cmocka_unit_test(metrics_test_counting),
