@@ -202,18 +202,18 @@ conv_new_id(struct store_txn *t, uint8_t id[ID_LEN])
 }
 
 /*
- * A cursor on the last message key at or before (id, UINT32_MAX), in *k
- * and *v when *rc is 0: conversation id's last message when the key
+ * A cursor on the last message key at or before (id, seq), in *k and *v
+ * when *rc is 0: conversation id's last message up to seq when the key
  * starts with id. NULL with t failed.
  */
 static MDB_cursor *
-msg_seek_last(struct store_txn *t, const uint8_t id[ID_LEN], MDB_val *k,
-    MDB_val *v, int *rc)
+msg_seek_upto(struct store_txn *t, const uint8_t id[ID_LEN], uint32_t seq,
+    MDB_val *k, MDB_val *v, int *rc)
 {
 	uint8_t probe[MSG_KEY_LEN];
 	MDB_cursor *cur;
 
-	msg_key(probe, id, UINT32_MAX);
+	msg_key(probe, id, seq);
 	if ((cur = txn_seek(t, t->st->msgs, probe, sizeof(probe), k, v,
 	    rc)) == NULL)
 		return NULL;
@@ -224,6 +224,14 @@ msg_seek_last(struct store_txn *t, const uint8_t id[ID_LEN], MDB_val *k,
 	else if (*rc == MDB_NOTFOUND)
 		*rc = mdb_cursor_get(cur, k, v, MDB_LAST);
 	return cur;
+}
+
+/* msg_seek_upto's of conversation id's last message. */
+static MDB_cursor *
+msg_seek_last(struct store_txn *t, const uint8_t id[ID_LEN], MDB_val *k,
+    MDB_val *v, int *rc)
+{
+	return msg_seek_upto(t, id, UINT32_MAX, k, v, rc);
 }
 
 /* The sequence number after the conversation's last message. */
@@ -254,6 +262,140 @@ msg_next_seq(struct store_txn *t, const uint8_t id[ID_LEN], uint32_t *seq)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The places a model turn keeps for its reply right after its visitor's
+ * message: the answer and its tools' steps before it (ST_TOOL_CALLS_MAX
+ * at most). The turn's reply is stored when the turn ends, and a person
+ * may write meanwhile (ST_AGENT_MSG, while the reply streams or as it is
+ * stopped by a takeover): that message, stored while the turn is open
+ * and its question still the conversation's last, is numbered past the
+ * places, and the reply fills them (msg_place). The transcript reads the
+ * question, its reply (whole, or cut off), then the person's message, as
+ * the visitor's widget showed them, whichever reached storaged first.
+ * Nothing marks the places: the turn open on disk (turnstore.c, written
+ * with the question) is what keeps them; the numbers skipped are never
+ * used when no reply comes. Positions only order messages (ST_MSG_PAGE).
+ */
+#define TURN_PLACES	(ST_TOOL_CALLS_MAX + 1)
+/* Messages looked at back from the last for an open turn's question. */
+#define TURN_SCAN	64
+
+static int msg_is(const MDB_val *, const char *);
+static int msg_last_is_visitor(struct store_txn *, const uint8_t [ID_LEN],
+    const char *, uint64_t *);
+
+/*
+ * The sequence number of message id among conversation cid's last
+ * TURN_SCAN, in *seq: 0 found, 1 not, -1 with t failed.
+ */
+static int
+msg_seq_back(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
+    uint32_t *seq)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, n = 0, found = 0;
+
+	if ((cur = msg_seek_last(t, cid, &k, &v, &rc)) == NULL)
+		return -1;
+	while (rc == 0 && n++ < TURN_SCAN && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
+		if ((found = msg_is(&v, id)) != 0) {
+			*seq = msg_key_seq(k.mv_data);
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	if (!found && rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "walk messages back");
+		return -1;
+	}
+	return found ? 0 : 1;
+}
+
+/*
+ * The next free place the turn for visitor's message q keeps in
+ * conversation cid (TURN_PLACES), in *seq; *first (when not NULL) 1 when
+ * none is taken yet. 0, or 1 when there is none (q not among the last
+ * TURN_SCAN messages, or its places all taken), or -1 with t failed.
+ */
+static int
+turn_place(struct store_txn *t, const uint8_t cid[ID_LEN], const char *q,
+    uint32_t *seq, int *first)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t at, last;
+	int rc;
+
+	if ((rc = msg_seq_back(t, cid, q, &at)) != 0)
+		return rc;
+	if (at > UINT32_MAX - 1 - TURN_PLACES)
+		return 1;	/* no room past it */
+	if ((cur = msg_seek_upto(t, cid, at + TURN_PLACES, &k, &v,
+	    &rc)) == NULL)
+		return -1;
+	/* q's own key at least, found just now. */
+	last = rc == 0 && k.mv_size == MSG_KEY_LEN &&
+	    memcmp(k.mv_data, cid, ID_LEN) == 0 ? msg_key_seq(k.mv_data) : at;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "turn's places");
+		return -1;
+	}
+	if (last < at || last == at + TURN_PLACES)
+		return 1;
+	*seq = last + 1;
+	if (first != NULL)
+		*first = last == at;
+	return 0;
+}
+
+/*
+ * Where message m goes in conversation cid, in *seq (*newest: past every
+ * other, the conversation's last message now): one past the last, but
+ * for the places an open model turn keeps (TURN_PLACES). turn: that
+ * turn's visitor's message, or NULL for the one on disk (turns_open). A
+ * turn's reply (assistant, and the tools before it: the worker's
+ * ST_MSG_APPEND, the lost turn's end) takes the turn's next place;
+ * another's message (a person's), while the question is still the last,
+ * goes past them. A visitor's message is never placed: a begin is
+ * refused while the question is the last (store_turn_holds), and one
+ * after that is a question of its own. 0, or -1 with t failed.
+ */
+static int
+msg_place(struct store_txn *t, const uint8_t cid[ID_LEN],
+    const struct st_msg *m, const char *turn, uint32_t *seq, int *newest)
+{
+	char open[ST_ID_HEX + 1];
+	uint32_t next;
+	int rc;
+
+	if (msg_next_seq(t, cid, &next) < 0)
+		return -1;
+	*seq = next;
+	*newest = 1;
+	if (strcmp(m->role, "user") == 0)
+		return 0;
+	if (turn == NULL) {
+		if ((rc = turn_open_msg(t, cid, open)) != 0)
+			return rc < 0 ? -1 : 0;
+		turn = open;
+	}
+	if (strcmp(m->role, "assistant") == 0 ||
+	    strcmp(m->role, "tool") == 0) {
+		if ((rc = turn_place(t, cid, turn, seq, NULL)) != 0)
+			*seq = next;
+		*newest = *seq >= next;
+		return rc < 0 ? -1 : 0;
+	}
+	if ((rc = msg_last_is_visitor(t, cid, turn, NULL)) == 1 &&
+	    next <= UINT32_MAX - 1 - TURN_PLACES)
+		*seq = next + TURN_PLACES;
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- ops */
@@ -501,13 +643,14 @@ conv_visitor_said(struct store_txn *t, struct st_conv *c, uint64_t now)
 /*
  * Appends m (checked) to conversation cid, c as loaded (stored 1) or as
  * made and not yet saved (stored 0) (taken: freed, or updated into
- * *conv, which may be c itself: not copied then). The turn's path: the
- * record it saved from is c as it came, not read again.
+ * *conv, which may be c itself: not copied then), in its place
+ * (msg_place; turn as there). The turn's path: the record it saved from
+ * is c as it came, not read again.
  */
 static int
 msg_append_to(struct store_txn *t, struct st_msg *m,
     const uint8_t cid[ID_LEN], struct st_conv *c, int stored,
-    struct st_conv *conv)
+    const char *turn, struct st_conv *conv)
 {
 	struct report_was before;	/* what the reports counted of c */
 	uint8_t mid[ID_LEN], mkey[MSG_KEY_LEN];
@@ -515,10 +658,11 @@ msg_append_to(struct store_txn *t, struct st_msg *m,
 	uint32_t seq;
 	uint64_t now;
 	size_t i;
-	char *preview;
+	char *preview = NULL;
+	int newest;
 
 	if (t->err || c->message_count == UINT32_MAX ||
-	    msg_next_seq(t, cid, &seq) < 0) {
+	    msg_place(t, cid, m, turn, &seq, &newest) < 0) {
 		if (t->err == 0)
 			store_fail(t, PROTO_E_INVALID,
 			    "conversation is full");
@@ -550,10 +694,11 @@ msg_append_to(struct store_txn *t, struct st_msg *m,
 	}
 
 	c->message_count++;
-	if ((preview = strndup(content,
+	/* A turn's reply put before a person's: the preview stays theirs. */
+	if (newest && (preview = strndup(content,
 	    st_utf8_prefix(content, ST_PREVIEW_CHARS))) == NULL)
 		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-	else {
+	else if (preview != NULL) {
 		free(c->last_message);
 		c->last_message = preview;
 	}
@@ -602,7 +747,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	/* Loaded where it is answered: updated in place. */
 	if (conv_get(t, cid, conv) < 0)
 		return t->err;
-	return msg_append_to(t, m, cid, conv, 1, conv);
+	return msg_append_to(t, m, cid, conv, 1, NULL, conv);
 }
 
 /*
@@ -1162,18 +1307,20 @@ store_turn_lost(struct store_txn *t, struct st_msg *m, const char *msg_id,
 {
 	uint8_t cid[ID_LEN];
 	struct st_conv c;
-	int rc;
+	uint32_t seq;
+	int rc, first;
 
 	*stored = 0;
 	if (t->err || conv_id_parse(t, m->conv_id, cid) < 0)
 		return t->err;
 	if ((rc = conv_load(t, cid, &c)) != 0)
 		return rc < 0 ? t->err : 0;
-	if ((rc = msg_last_is_visitor(t, cid, msg_id, NULL)) != 1) {
+	/* Its places (msg_place) still free: the question unanswered. */
+	if ((rc = turn_place(t, cid, msg_id, &seq, &first)) != 0 || !first) {
 		st_conv_free(&c);
 		return rc < 0 ? t->err : 0;
 	}
-	if (msg_append_to(t, m, cid, &c, 1, conv) != 0)
+	if (msg_append_to(t, m, cid, &c, 1, msg_id, conv) != 0)
 		return t->err;
 	*stored = 1;
 	return 0;
@@ -1313,7 +1460,7 @@ chat_begin_contact(struct store_txn *t, const char *widget,
 	/* The visitor writing again opens it (conv_state_visitor). */
 	conv_state_view(t, &c->conv);	/* a snooze past: open already */
 	c->reopened = !c->created && c->conv.conv_state != ST_STATE_OPEN;
-	if (msg_append_to(t, &c->msg, cid, &c->conv, !c->created,
+	if (msg_append_to(t, &c->msg, cid, &c->conv, !c->created, NULL,
 	    &c->conv) != 0) {
 		st_msg_free(&c->msg);
 		return t->err;

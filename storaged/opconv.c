@@ -96,8 +96,14 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 		strlcpy(m->name, by.name, sizeof(m->name));
 	}
 	if (store_msg_append(&t, m, &rep.conv) == 0) {
-		/* A worker's reply, or a person's, ends the turn open. */
-		if (strcmp(m->role, "user") != 0)
+		/*
+		 * A worker's reply ends the turn open. A person's leaves it
+		 * open: its reply, still to come (cut off by a takeover, or
+		 * whole), takes the place the turn keeps before this message
+		 * (convstore.c's msg_place), and a storaged restarted
+		 * meanwhile ends it there.
+		 */
+		if (type == PROTO_ST_MSG_APPEND)
 			store_turn_closed(&t, m->conv_id, NULL);
 		store_conv_view(&t, who_user(b), &rep.conv);
 		if (type == PROTO_ST_MSG_APPEND) {
