@@ -103,7 +103,8 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 		 * (convstore.c's msg_place), and a storaged restarted
 		 * meanwhile ends it there.
 		 */
-		if (type == PROTO_ST_MSG_APPEND)
+		if (type == PROTO_ST_MSG_APPEND &&
+		    strcmp(m->role, "user") != 0)
 			store_turn_closed(&t, m->conv_id, NULL);
 		store_conv_view(&t, who_user(b), &rep.conv);
 		if (type == PROTO_ST_MSG_APPEND) {

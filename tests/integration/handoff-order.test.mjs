@@ -50,7 +50,6 @@ describe('a person replying while the assistant streams', () => {
       ended ||= m.type === 'typing_stop';
       agent ||= m.type === 'message' && m.role === 'agent';
     }
-    console.log('LIVE', JSON.stringify(frames));
     return { text, frames };
   }
 
@@ -61,7 +60,6 @@ describe('a person replying while the assistant streams', () => {
     await v2.next('session');
     const history = rows((await v2.next('history')).messages);
     await v2.close();
-    console.log('STORED', JSON.stringify(admin), JSON.stringify(history));
     return { admin, history };
   }
 

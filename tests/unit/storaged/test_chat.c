@@ -1206,6 +1206,130 @@ test_chat_turn_open(void **state)
 }
 
 /*
+ * Conversation conv_id as ST_CONV_GET gives it: its preview, then n
+ * messages (role, content, each), oldest first.
+ */
+static void
+conv_is(struct fix *f, const char *conv_id, const char *preview, uint32_t n,
+    ...)
+{
+	struct st_conv_msgs g;
+	va_list ap;
+	uint32_t i;
+
+	assert_int_equal(request_dec(f, PROTO_ST_CONV_GET,
+	    &(struct st_conv_get_req){ conv_id, 100 }, &g), 0);
+	assert_string_equal(g.conv.last_message, preview);
+	assert_int_equal(g.n, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(g.msgs[i].role, va_arg(ap, const char *));
+		assert_string_equal(g.msgs[i].content,
+		    va_arg(ap, const char *));
+	}
+	va_end(ap);
+	st_rep_free(PROTO_ST_CONV_GET, &g);
+}
+
+/* A person's message in conversation conv_id (ST_AGENT_MSG). */
+static void
+person_says(struct fix *f, const char *conv_id, const char *content)
+{
+	struct st_msg_conv mc;
+
+	assert_int_equal(request_dec(f, PROTO_ST_AGENT_MSG,
+	    &(struct st_agent_msg_req){ .conv_id = conv_id,
+	    .content = content, .name = "Ada" }, &mc), 0);
+	st_rep_free(PROTO_ST_AGENT_MSG, &mc);
+}
+
+/* ST_TURN_LOST of conversation conv_id's turn for its message msg_id. */
+static void
+turn_lost(struct fix *f, const char *conv_id, const char *msg_id)
+{
+	struct dreply r;
+
+	assert_int_equal(request_st(f, PROTO_ST_TURN_LOST,
+	    &(struct st_turn_ref){ conv_id, msg_id }, &r), 0);
+	dreply_free(&r);
+}
+
+/*
+ * A person's message while a turn is open (its reply streaming, or being
+ * stopped by a takeover) goes past the places the turn keeps: its reply
+ * (the tools, then the answer), stored later, reads right after its
+ * question, before the person's; a second person's message after the
+ * first. The person's message leaves the turn open (its reply ends it),
+ * and the conversation's preview stays the newest message. A lost
+ * worker's turn ends in its place too, once; with a visitor's message
+ * right after the question it has none (nothing stored). With nobody
+ * writing meanwhile, a reply follows its question as ever.
+ */
+static void
+test_chat_turn_place(void **state)
+{
+	struct fix *f = *state;
+	struct st_tool_rec tools[2] = {
+		{ "lookup", "{}", "complete", "found", 3, 0 },
+		{ "lookup", "{\"b\":1}", "failed", "timed out", 4, 0 },
+	};
+	struct chat a, b;
+	struct dreply r;
+
+	assert_int_equal(begin_open(f, "s", "question", &a), ST_CHAT_OK);
+	person_says(f, a.conv.id, "Ada here");
+	assert_int_equal(db_entries(f, "turns_open"), 1);
+	person_says(f, a.conv.id, "still here");
+	conv_is(f, a.conv.id, "still here", 3, "user", "question", "agent",
+	    "Ada here", "agent", "still here");
+	assert_int_equal(request_st(f, PROTO_ST_MSG_APPEND,
+	    &(struct st_msg_append_req){ .conv_id = a.conv.id,
+	    .role = "assistant", .content = "the answer so far",
+	    .status = "interrupted", .tools = tools, .ntools = 2,
+	    .cited = "" }, &r), 0);
+	dreply_free(&r);
+	assert_int_equal(db_entries(f, "turns_open"), 0);
+	conv_is(f, a.conv.id, "still here", 6, "user", "question", "tool",
+	    "found", "tool", "timed out", "assistant", "the answer so far",
+	    "agent", "Ada here", "agent", "still here");
+
+	/* The next turn, nobody writing meanwhile: in order, at the end. */
+	assert_int_equal(begin_open(f, "s", "next", &b), ST_CHAT_OK);
+	assert_int_equal(do_append(f, a.conv.id, "assistant", "next answer",
+	    ""), 0);
+	conv_is(f, a.conv.id, "next answer", 8, "user", "question", "tool",
+	    "found", "tool", "timed out", "assistant", "the answer so far",
+	    "agent", "Ada here", "agent", "still here", "user", "next",
+	    "assistant", "next answer");
+	chat_free(&b);
+
+	/* Lost after a person wrote: ended (empty, interrupted) in place. */
+	assert_int_equal(begin_open(f, "s", "third", &b), ST_CHAT_OK);
+	person_says(f, a.conv.id, "Ada again");
+	turn_lost(f, a.conv.id, b.msg_id);
+	turn_lost(f, a.conv.id, b.msg_id);	/* once */
+	assert_int_equal(db_entries(f, "turns_open"), 0);
+	conv_is(f, a.conv.id, "Ada again", 11, "user", "question", "tool",
+	    "found", "tool", "timed out", "assistant", "the answer so far",
+	    "agent", "Ada here", "agent", "still here", "user", "next",
+	    "assistant", "next answer", "user", "third", "assistant", "",
+	    "agent", "Ada again");
+	chat_free(&b);
+
+	/* A visitor's message right after the question: no place left. */
+	assert_int_equal(begin_open(f, "s", "fourth", &b), ST_CHAT_OK);
+	assert_int_equal(do_append(f, a.conv.id, "user", "hello?", ""), 0);
+	turn_lost(f, a.conv.id, b.msg_id);
+	conv_is(f, a.conv.id, "hello?", 13, "user", "question", "tool",
+	    "found", "tool", "timed out", "assistant", "the answer so far",
+	    "agent", "Ada here", "agent", "still here", "user", "next",
+	    "assistant", "next answer", "user", "third", "assistant", "",
+	    "agent", "Ada again", "user", "fourth", "user", "hello?");
+	chat_free(&b);
+	chat_free(&a);
+}
+
+/*
  * ST_CHAT_ANSWER_LAST of conversation conv_id (history_max hmax): the
  * error code; the reply decoded into rep (st_rep_free), checked to open
  * the turn exactly when OK (nothing written else), with one event then,
@@ -1753,6 +1877,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_chat_invalid, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chat_turn_open, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chat_turn_place, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chat_answer_last, setup,
 		    teardown),
