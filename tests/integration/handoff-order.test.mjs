@@ -3,12 +3,14 @@
 // order the visitor saw it, the question, the assistant's reply (whole,
 // or cut off as interrupted when the person took over), then the
 // person's reply; as the admin API lists it and a reloaded widget's
-// history shows it.
+// history shows it. The reply's place is kept on disk with its turn: a
+// worker killed mid-reply has its turn ended (interrupted) there, and a
+// storaged killed (-9) and started again still puts the reply there.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley } from './lib/harness.mjs';
-import { mockReply } from './lib/chat.mjs';
+import { Parley, sleep, waitFor } from './lib/harness.mjs';
+import { mockReply, sid, stored as storedConv, stream } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
 // The conversation's messages as [role, status, content], stored order.
@@ -126,5 +128,69 @@ describe('a person replying while the assistant streams', () => {
       ['agent', 'complete', 'Ada, reading along.']];
     assert.deepEqual(got.admin, want, `the admin API's order (live: ${JSON.stringify(seen.frames)})`);
     assert.deepEqual(got.history, want, 'the reloaded widget\'s history');
+  });
+});
+
+// The place is the turn's, on disk: each test kills a process.
+describe('a person replying while the assistant streams, and a crash', () => {
+  const Q = '[[mock:chunks=40,delay=250]] a long story';
+  let p;
+  before(async () => {
+    p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+    await p.start();
+    // Past masterd's throttle of a worker dying young.
+    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+  });
+  after(() => p.stop());
+
+  // An HTTP stream of a new session whose first token came, and a
+  // person's message stored meanwhile: the stream and its conversation.
+  async function answeredMidStream(t) {
+    const st = await stream(p, sid(), Q);
+    t.after(() => st.destroy());
+    assert.ok(await st.until(() => st.tokens.length >= 1, 10000), 'the first token');
+    const conv = st.events[0].conversationId;
+    const r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/messages`, { content: 'Ada here.' });
+    assert.equal(r.status, 201, r.text);
+    return { st, conv };
+  }
+
+  const rowsOf = (got) => got.messages.map((m) => [m.role, m.status, m.content]);
+
+  test('its worker killed: storaged ends the turn (interrupted, empty) before the person\'s message', { timeout: 60000 }, async (t) => {
+    const workers = p.workerPids();
+    const { st, conv } = await answeredMidStream(t);
+    const victim = p.connectionOwners(workers).get(st.localPort);
+    assert.ok(workers.includes(victim), `the stream's worker (${victim}) is one of ${workers}`);
+    process.kill(victim, 'SIGKILL');
+    // A request the dying worker took is cut: asked again.
+    let got;
+    await waitFor(async () => {
+      try {
+        got = await storedConv(p, conv);
+      } catch (e) {
+        if (e.code !== 'ECLOSED') throw e;
+        return false;
+      }
+      return got.messages.length === 3;
+    }, 15000, 'the lost turn ended');
+    assert.deepEqual(rowsOf(got), [['user', 'complete', Q], ['assistant', 'interrupted', ''],
+      ['agent', 'complete', 'Ada here.']]);
+    assert.equal(got.conversation.lastMessage, 'Ada here.');
+  });
+
+  test('storaged killed (-9) and started again: the reply still goes before the person\'s message', { timeout: 60000 }, async (t) => {
+    const { st, conv } = await answeredMidStream(t);
+    await p.killStoraged('SIGKILL');
+    const from = p.logs.masterd.length;
+    await p.startStoraged();
+    await p.waitConnected(from);
+    await st.finish(30000);
+    const done = st.event('done');
+    assert.ok(done, `the stream ends with done: ${st.types.join(',')}`);
+    await waitFor(async () => (await storedConv(p, conv)).messages.length === 3, 10000, 'the reply stored');
+    assert.deepEqual(rowsOf(await storedConv(p, conv)), [['user', 'complete', Q],
+      ['assistant', 'complete', done.message], ['agent', 'complete', 'Ada here.']]);
+    assert.equal(done.message, mockReply(Q));
   });
 });
