@@ -479,15 +479,21 @@ int store_conv_open(struct store_txn *t, const char *widget,
  * Appends m to its conversation. In: conv_id, role, status ("" means
  * "complete"), content, prompt_tokens, completion_tokens. Out: id,
  * created_at and status are set, and *conv is the updated conversation.
+ * While a model turn is open in it (turns_open), an assistant's or
+ * tool's message is the turn's reply, stored in the places the turn
+ * keeps right after its question, and another's (a person's) goes past
+ * those places (convstore.c's msg_place).
  */
 int store_msg_append(struct store_txn *t, struct st_msg *m,
     struct st_conv *conv);
 /*
  * The reply of a turn whose worker was lost (ST_TURN_LOST): m (conv_id,
- * role, status, content set) appended as store_msg_append does while
- * the turn's visitor's message (msg_id) is still its conversation's
- * last, *conv then the conversation updated and *stored 1; else nothing
- * written and *stored 0 (answered, a newer message, or gone since).
+ * role, status, content set) stored as store_msg_append does, in the
+ * place the turn keeps right after its visitor's message (msg_id) while
+ * that place is still free (the question the last message, or followed
+ * by a person's only), *conv then the conversation updated and *stored
+ * 1; else nothing written and *stored 0 (answered, a visitor's message
+ * after it, or gone since).
  */
 int store_turn_lost(struct store_txn *t, struct st_msg *m,
     const char *msg_id, struct st_conv *conv, int *stored);

@@ -7,7 +7,10 @@
  * worker died with it, or before it, stayed open for good, the visitor's
  * question unanswered. At its start (server.c) every turn on disk is
  * left as lost, for a worker to name again or to be ended. A turn open
- * also holds its conversation to it (store_turn_holds): one at a time.
+ * also holds its conversation to it (store_turn_holds): one at a time;
+ * and keeps its reply's places right after its question, which a
+ * person's message stored meanwhile goes past (convstore.c's msg_place):
+ * so a person's message does not end it.
  *
  *	turns_open conv id[16] -> visitor's message id[16]
  */
