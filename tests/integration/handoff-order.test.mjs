@@ -95,6 +95,10 @@ describe('a person replying while the assistant streams', () => {
     // The conversation's preview is the person's message, its last.
     const conv = (await p.admin(`/v1/admin/conversations/${convId}`)).json().conversation;
     assert.equal(conv.lastMessage, 'Hi, Ada here.');
+    // The export, in the same order.
+    const ex = await p.admin(`/v1/admin/export?format=jsonl&rows=messages&conversation=${convId}`);
+    assert.equal(ex.status, 200, ex.text);
+    assert.deepEqual(rows(ex.text.trim().split('\n').map((l) => JSON.parse(l))), want, 'the export\'s order');
   });
 
   // The takeover first, the person's message at once after it: the
@@ -146,16 +150,24 @@ describe('a person replying while the assistant streams, and a crash', () => {
   // An HTTP stream of a new session whose first token came, and a
   // person's message stored meanwhile: the stream and its conversation.
   async function answeredMidStream(t) {
-    const st = await stream(p, sid(), Q);
+    const s = sid();
+    const st = await stream(p, s, Q);
     t.after(() => st.destroy());
     assert.ok(await st.until(() => st.tokens.length >= 1, 10000), 'the first token');
     const conv = st.events[0].conversationId;
     const r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/messages`, { content: 'Ada here.' });
     assert.equal(r.status, 201, r.text);
-    return { st, conv };
+    return { s, st, conv };
   }
 
   const rowsOf = (got) => got.messages.map((m) => [m.role, m.status, m.content]);
+
+  // The headless API's history of session s: [role, content] of each message.
+  async function visitorHistory(s) {
+    const h = await p.request('GET', `/v1/chat/history?sessionId=${s}`, { headers: { 'x-api-key': p.widgetKey } });
+    assert.equal(h.status, 200, h.text);
+    return h.json().messages.map((m) => [m.role, m.content]);
+  }
 
   test('its worker killed: storaged ends the turn (interrupted, empty) before the person\'s message', { timeout: 60000 }, async (t) => {
     const workers = p.workerPids();
@@ -180,7 +192,7 @@ describe('a person replying while the assistant streams, and a crash', () => {
   });
 
   test('storaged killed (-9) and started again: the reply still goes before the person\'s message', { timeout: 60000 }, async (t) => {
-    const { st, conv } = await answeredMidStream(t);
+    const { s, st, conv } = await answeredMidStream(t);
     await p.killStoraged('SIGKILL');
     const from = p.logs.masterd.length;
     await p.startStoraged();
@@ -192,5 +204,6 @@ describe('a person replying while the assistant streams, and a crash', () => {
     assert.deepEqual(rowsOf(await storedConv(p, conv)), [['user', 'complete', Q],
       ['assistant', 'complete', done.message], ['agent', 'complete', 'Ada here.']]);
     assert.equal(done.message, mockReply(Q));
+    assert.deepEqual(await visitorHistory(s), [['user', Q], ['assistant', done.message], ['agent', 'Ada here.']]);
   });
 });
