@@ -288,11 +288,12 @@ static int msg_last_is_visitor(struct store_txn *, const uint8_t [ID_LEN],
 
 /*
  * The sequence number of message id among conversation cid's last
- * TURN_SCAN, in *seq: 0 found, 1 not, -1 with t failed.
+ * TURN_SCAN, in *seq (*last: 1 when it is the last message): 0 found, 1
+ * not, -1 with t failed.
  */
 static int
 msg_seq_back(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
-    uint32_t *seq)
+    uint32_t *seq, int *last)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -304,6 +305,7 @@ msg_seq_back(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
 	    memcmp(k.mv_data, cid, ID_LEN) == 0) {
 		if ((found = msg_is(&v, id)) != 0) {
 			*seq = msg_key_seq(k.mv_data);
+			*last = n == 1;
 			break;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
@@ -329,12 +331,18 @@ turn_place(struct store_txn *t, const uint8_t cid[ID_LEN], const char *q,
 	MDB_cursor *cur;
 	MDB_val k, v;
 	uint32_t at, last;
-	int rc;
+	int rc, newest;
 
-	if ((rc = msg_seq_back(t, cid, q, &at)) != 0)
+	if ((rc = msg_seq_back(t, cid, q, &at, &newest)) != 0)
 		return rc;
 	if (at > UINT32_MAX - 1 - TURN_PLACES)
 		return 1;	/* no room past it */
+	if (newest) {		/* the common case: nobody wrote meanwhile */
+		*seq = at + 1;
+		if (first != NULL)
+			*first = 1;
+		return 0;
+	}
 	if ((cur = msg_seek_upto(t, cid, at + TURN_PLACES, &k, &v,
 	    &rc)) == NULL)
 		return -1;

@@ -121,7 +121,7 @@ describe('a person replying while the assistant streams', () => {
   });
 
   test('answered without taking over: question, the whole reply, the person\'s', async () => {
-    const question = 'another long story [[mock:chunks=60,delay=25]]';
+    const question = 'another long story [[mock:chunks=200,delay=25]]';
     const { w, v, token, first, convId } = await streaming(question);
     const r = await p.adminJson('POST', `/v1/admin/conversations/${convId}/messages`, { content: 'Ada, reading along.' });
     assert.equal(r.status, 201, r.text);
