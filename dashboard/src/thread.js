@@ -781,11 +781,18 @@ export async function renderThread(pane, ctx, id, hooks) {
 
   const known = new Map(); // _id -> {li, m}
   const scrollEl = () => scroller([msgs, body]);
+  // messages: the server's list (oldest first: the thread read, a poll)
+  // or one an event brought. Each of a list goes right after the one
+  // before it there: the server's order, which is not always the times'
+  // (an assistant's reply cut off by a person's message keeps its place
+  // before it, stored after it); a message alone goes where its time
+  // puts it.
   function merge(messages) {
     const el = scrollEl();
     const { near: wasNearBottom, keep } = whereLatest(el, boxes);
     const end = msgs.getBoundingClientRect().bottom;
     let added = 0;
+    let prev = null;
     for (let m of messages) {
       const mid = String(m._id || '');
       const k = known.get(mid);
@@ -794,10 +801,14 @@ export async function renderThread(pane, ctx, id, hooks) {
       if (k) {
         updateItem(k.li, k.m, m);
         k.m = m;
+        if (prev && prev.nextElementSibling !== k.li) prev.after(k.li);
+        prev = k.li;
       } else {
         const li = messageItem(m, who, sourceNames);
-        placeByTime(li, m);
+        if (prev) prev.after(li);
+        else placeByTime(li, m);
         known.set(mid, { li, m });
+        prev = li;
         added++;
       }
       tech.show(m);

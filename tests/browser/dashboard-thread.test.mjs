@@ -292,6 +292,34 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     } finally { await ctx.close(); }
   });
 
+  // A person's message sent while the assistant's reply streams is stored
+  // before it, and the reply keeps its place before it (storaged): the
+  // thread shows the server's order, not the times'.
+  test('a person\'s message sent while the reply streamed: the thread reads question, reply, person\'s message', async () => {
+    const v = await Visitor.open(stack.parley, w.widget_id);
+    visitors.push(v);
+    await v.next('session');
+    const question = 'Tell me everything [[mock:chunks=200,delay=25]]';
+    v.send({ type: 'message', content: question });
+    await v.next('typing_start');
+    await v.next('token');
+    const list = await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}&limit=50`);
+    const id = list.json.conversations.find((x) => x.lastVisitorMessage === question)._id;
+    assert.equal((await admin('POST', `/v1/admin/conversations/${id}/messages`, { content: 'A person here.' })).status, 201);
+    while ((await v.next(undefined, 15000)).type !== 'typing_stop');
+    const stored = (await admin('GET', `/v1/admin/conversations/${id}`)).json.messages;
+    assert.deepEqual(stored.map((m) => m.role), ['user', 'assistant', 'agent'], 'the server\'s order');
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="thread-message"]');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="thread-message"]').length === 3, null, { timeout: 10000 });
+      const texts = await page.$$eval('[data-testid="thread-message"] [data-testid="msg-content"]', (e) => e.map((x) => x.textContent));
+      assert.deepEqual(texts, stored.map((m) => m.content));
+      await assertClean(page, log, 'a reply stored after a person\'s message');
+    } finally { await ctx.close(); }
+  });
+
   test('taking over: one notice of the state, after the take-over and after live updates', async () => {
     const { id, v } = convs.hand;
     v.send({ type: 'request_human' });
