@@ -958,11 +958,17 @@ export async function renderThread(pane, ctx, id, hooks) {
       if (type === 'contact') showContact(c, d.contact, again);
       showConv(c, assign.posts(), type === 'handoff' ? d.name : null);
       if (type === 'message' && d.message) {
-        showAdded(merge([d.message]));
+        const m = d.message;
+        // An assistant's reply after a person's message: one that streamed
+        // as they wrote, stored after it but kept in its place before it
+        // (the model never answers a person): the thread read again puts
+        // it there.
+        const last = known.get(list.lastElementChild?.dataset.id || '');
+        const placed = m.role === 'assistant' && !known.has(String(m._id || '')) && last?.m.role === 'agent';
+        showAdded(merge([m]));
         // An answer that cites passages: its event has their sources'
         // ids alone, the thread read again shows the passages.
-        const m = d.message;
-        if (!again && m.role === 'assistant' && Array.isArray(m.sources) && m.sources.length && !citeKey(m)) live.run();
+        if (!again && (placed || (m.role === 'assistant' && Array.isArray(m.sources) && m.sources.length && !citeKey(m)))) live.run();
       }
     },
   });

@@ -305,17 +305,27 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await v.next('token');
     const list = await admin('GET', `/v1/admin/conversations?widget=${encodeURIComponent(w.id)}&limit=50`);
     const id = list.json.conversations.find((x) => x.lastVisitorMessage === question)._id;
-    assert.equal((await admin('POST', `/v1/admin/conversations/${id}/messages`, { content: 'A person here.' })).status, 201);
-    while ((await v.next(undefined, 15000)).type !== 'typing_stop');
-    const stored = (await admin('GET', `/v1/admin/conversations/${id}`)).json.messages;
-    assert.deepEqual(stored.map((m) => m.role), ['user', 'assistant', 'agent'], 'the server\'s order');
+    const texts = (page) => page.$$eval('[data-testid="thread-message"] [data-testid="msg-content"]', (e) => e.map((x) => x.textContent));
     const { ctx, page, log } = await openPage(browser);
     try {
+      // Open while the reply streams: the person's message and the reply come live.
       await dashLogin(stack, ctx, session);
       await openDash(page, stack, `#/conversations/${id}`, '[data-testid="thread-message"]');
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid="thread-message"]').length === 3, null, { timeout: 10000 });
-      const texts = await page.$$eval('[data-testid="thread-message"] [data-testid="msg-content"]', (e) => e.map((x) => x.textContent));
-      assert.deepEqual(texts, stored.map((m) => m.content));
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
+      assert.equal((await admin('POST', `/v1/admin/conversations/${id}/messages`, { content: 'A person here.' })).status, 201);
+      while ((await v.next(undefined, 15000)).type !== 'typing_stop');
+      const stored = (await admin('GET', `/v1/admin/conversations/${id}`)).json.messages;
+      assert.deepEqual(stored.map((m) => m.role), ['user', 'assistant', 'agent'], 'the server\'s order');
+      const want = stored.map((m) => m.content);
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="thread-message"]').length === n, want.length, { timeout: 10000 });
+      let shown = [];
+      await waitFor(async () => JSON.stringify(shown = await texts(page)) === JSON.stringify(want), 10000,
+        () => `live: ${JSON.stringify(shown)}`);
+      // Opened again: the same.
+      await openDash(page, stack, '#/conversations', '[data-testid="conv-list"]');
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="thread-message"]');
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="thread-message"]').length === n, want.length, { timeout: 10000 });
+      assert.deepEqual(await texts(page), want);
       await assertClean(page, log, 'a reply stored after a person\'s message');
     } finally { await ctx.close(); }
   });
