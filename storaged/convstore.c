@@ -337,7 +337,8 @@ turn_place(struct store_txn *t, const uint8_t cid[ID_LEN], const char *q,
 		return rc;
 	if (at > UINT32_MAX - 1 - TURN_PLACES)
 		return 1;	/* no room past it */
-	if (newest) {		/* the common case: nobody wrote meanwhile */
+	/* The common case: nobody wrote meanwhile. */
+	if (newest) {
 		*seq = at + 1;
 		if (first != NULL)
 			*first = 1;
