@@ -106,13 +106,16 @@ describe('a team answers a visitor in Chromium', { timeout: SUITE_TIMEOUT }, () 
   test('the owner\'s audit page shows who took over and replied', async () => {
     const o = owner.page;
     await openDash(o, stack, '#/audit', '[data-testid="audit-row"]');
-    const rows = await o.$$eval('[data-testid="audit-row"]', (l) => l.map((r) => ['audit-who', 'audit-action', 'audit-target']
-      .map((t) => r.querySelector(`[data-testid="${t}"]`).textContent)));
-    for (const action of ['handoff.take', 'message.agent']) {
-      const row = rows.find(([, act]) => act === action);
+    const rows = await o.$$eval('[data-testid="audit-row"]', (l) => l.map((r) => [r.dataset.action,
+      ...['audit-who', 'audit-action', 'audit-target'].map((t) => r.querySelector(`[data-testid="${t}"]`).textContent),
+      r.querySelector('[data-testid="audit-target"] a')?.getAttribute('href')]));
+    for (const [action, words] of [['handoff.take', 'Conversation taken over'], ['message.agent', 'Reply sent by the team']]) {
+      const row = rows.find(([act]) => act === action);
       assert.ok(row, `${action} in ${JSON.stringify(rows)}`);
-      assert.match(row[0], new RegExp(NAME), `${action}: by ${NAME}`);
-      assert.equal(row[2], convId);
+      assert.match(row[1], new RegExp(NAME), `${action}: by ${NAME}`);
+      assert.equal(row[2], `${words} ${action}`);
+      assert.equal(row[3], convId);
+      assert.equal(row[4], `#/conversations/${convId}`, `${action}: its conversation linked`);
     }
   });
 
