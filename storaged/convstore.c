@@ -321,24 +321,27 @@ msg_seq_back(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
 /*
  * The next free place the turn for visitor's message q keeps in
  * conversation cid (TURN_PLACES), in *seq; *first (when not NULL) 1 when
- * none is taken yet. 0, or 1 when there is none (q not among the last
- * TURN_SCAN messages, or its places all taken), or -1 with t failed.
+ * none is taken yet; *qlast (when not NULL) 1 when q is the last message
+ * (the place is then the next of all). 0, or 1 when there is none (q not among the last TURN_SCAN
+ * messages, or its places all taken), or -1 with t failed.
  */
 static int
 turn_place(struct store_txn *t, const uint8_t cid[ID_LEN], const char *q,
-    uint32_t *seq, int *first)
+    uint32_t *seq, int *first, int *qlast_out)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
 	uint32_t at, last;
-	int rc, newest;
+	int rc, qlast;
 
-	if ((rc = msg_seq_back(t, cid, q, &at, &newest)) != 0)
+	if ((rc = msg_seq_back(t, cid, q, &at, &qlast)) != 0)
 		return rc;
 	if (at > UINT32_MAX - 1 - TURN_PLACES)
 		return 1;	/* no room past it */
+	if (qlast_out != NULL)
+		*qlast_out = qlast;
 	/* The common case: nobody wrote meanwhile. */
-	if (newest) {
+	if (qlast) {
 		*seq = at + 1;
 		if (first != NULL)
 			*first = 1;
@@ -381,26 +384,38 @@ msg_place(struct store_txn *t, const uint8_t cid[ID_LEN],
 {
 	char open[ST_ID_HEX + 1];
 	uint32_t next;
-	int rc;
+	int rc, qlast, user = strcmp(m->role, "user") == 0,
+	    reply = strcmp(m->role, "assistant") == 0 ||
+	    strcmp(m->role, "tool") == 0;
 
+	if (!user && turn == NULL) {
+		if ((rc = turn_open_msg(t, cid, open)) < 0)
+			return -1;
+		turn = rc == 0 ? open : NULL;
+	}
+	if (reply && turn != NULL) {
+		if ((rc = turn_place(t, cid, turn, seq, NULL, &qlast)) < 0)
+			return -1;
+		/* The common case, its question the last: no other seek. */
+		if (rc == 0 && qlast) {
+			*newest = 1;
+			return 0;
+		}
+		if (rc == 0) {
+			if (msg_next_seq(t, cid, &next) < 0)
+				return -1;
+			*newest = *seq >= next;
+			return 0;
+		}
+		turn = NULL;	/* no place left: it goes last */
+	}
 	if (msg_next_seq(t, cid, &next) < 0)
 		return -1;
 	*seq = next;
 	*newest = 1;
-	if (strcmp(m->role, "user") == 0)
+	if (user || reply || turn == NULL)
 		return 0;
-	if (turn == NULL) {
-		if ((rc = turn_open_msg(t, cid, open)) != 0)
-			return rc < 0 ? -1 : 0;
-		turn = open;
-	}
-	if (strcmp(m->role, "assistant") == 0 ||
-	    strcmp(m->role, "tool") == 0) {
-		if ((rc = turn_place(t, cid, turn, seq, NULL)) != 0)
-			*seq = next;
-		*newest = *seq >= next;
-		return rc < 0 ? -1 : 0;
-	}
+	/* Another's message while the question is the last: past the places. */
 	if ((rc = msg_last_is_visitor(t, cid, turn, NULL)) == 1 &&
 	    next <= UINT32_MAX - 1 - TURN_PLACES)
 		*seq = next + TURN_PLACES;
@@ -1325,7 +1340,7 @@ store_turn_lost(struct store_txn *t, struct st_msg *m, const char *msg_id,
 	if ((rc = conv_load(t, cid, &c)) != 0)
 		return rc < 0 ? t->err : 0;
 	/* Its places (msg_place) still free: the question unanswered. */
-	if ((rc = turn_place(t, cid, msg_id, &seq, &first)) != 0 || !first) {
+	if ((rc = turn_place(t, cid, msg_id, &seq, &first, NULL)) != 0 || !first) {
 		st_conv_free(&c);
 		return rc < 0 ? t->err : 0;
 	}
