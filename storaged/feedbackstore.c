@@ -194,11 +194,11 @@ store_ws_feedback(struct store_txn *t, const struct st_ws_feedback_req *q,
 		msg_save(t, mkey, &m);
 		/* A thumb down makes its question a gap; taken back, not. */
 		if (q->value == ST_FEEDBACK_DOWN)
-			gap_note(t, cid, &c, msg_key_seq(mkey),
-			    ST_GAP_THUMBS_DOWN);
+			gap_mark(t, cid, &c, msg_key_seq(mkey),
+			    ST_GAP_THUMBS_DOWN, 1);
 		else if (old == ST_FEEDBACK_DOWN)
-			gap_unnote(t, cid, &c, msg_key_seq(mkey),
-			    ST_GAP_THUMBS_DOWN);
+			gap_mark(t, cid, &c, msg_key_seq(mkey),
+			    ST_GAP_THUMBS_DOWN, 0);
 		up = (q->value == ST_FEEDBACK_UP) - (old == ST_FEEDBACK_UP);
 		down = (q->value == ST_FEEDBACK_DOWN) - (old == ST_FEEDBACK_DOWN);
 		c.fb_up += up;

@@ -484,47 +484,26 @@ gap_drop(struct store_txn *t, const uint8_t gkey[GAP_KEY_LEN],
 }
 
 void
-gap_note(struct store_txn *t, const uint8_t cid[ID_LEN],
-    const struct st_conv *c, uint32_t before, uint8_t reasons)
+gap_mark(struct store_txn *t, const uint8_t cid[ID_LEN],
+    const struct st_conv *c, uint32_t before, uint8_t reasons, int on)
 {
-	uint8_t gkey[GAP_KEY_LEN];
+	uint8_t gkey[GAP_KEY_LEN], was;
 	struct st_gap g;
 	int rc;
 
 	if (t->err || reasons == 0)
 		return;
+	/* Taken off, the same question as made: a new gap is none to unmark. */
 	if ((rc = question_gap(t, cid, c, before, gkey, &g)) < 0 || rc == 2)
 		return;
-	if (rc == 1 || (g.reasons | reasons) != g.reasons) {
-		g.reasons |= reasons;
-		gap_save(t, gkey, &g);
-	}
-	rl_free(&st_gap_layout, &g);
-}
-
-void
-gap_unnote(struct store_txn *t, const uint8_t cid[ID_LEN],
-    const struct st_conv *c, uint32_t before, uint8_t reasons)
-{
-	uint8_t gkey[GAP_KEY_LEN];
-	struct st_gap g;
-	int rc;
-
-	if (t->err)
-		return;
-	/* The question gap_note finds: a new one made is none to unnote. */
-	if ((rc = question_gap(t, cid, c, before, gkey, &g)) < 0 || rc == 2)
-		return;
-	if (rc == 1 || (g.reasons & reasons) == 0) {
-		rl_free(&st_gap_layout, &g);
-		return;
-	}
-	g.reasons &= (uint8_t)~reasons;
-	if (g.reasons == 0)
+	was = rc == 1 ? 0 : g.reasons;
+	g.reasons = on ? was | reasons : was & (uint8_t)~reasons;
+	if (g.reasons == was)
+		;	/* nothing changes */
+	else if (g.reasons == 0)
 		gap_drop(t, gkey, &g);
 	else
-		rec_put_rows(t, t->st->gaps, gkey, GAP_KEY_LEN,
-		    &st_gap_layout, &g, "put gap");
+		gap_save(t, gkey, &g);
 	rl_free(&st_gap_layout, &g);
 }
 
@@ -538,7 +517,7 @@ gap_answered(struct store_txn *t, const uint8_t cid[ID_LEN],
 		reasons |= ST_GAP_NOT_FOUND;
 	if (m->content != NULL && says_dont_know(m->content))
 		reasons |= ST_GAP_DONT_KNOW;
-	gap_note(t, cid, c, seq, reasons);
+	gap_mark(t, cid, c, seq, reasons, 1);
 }
 
 /* ------------------------------------------------------------- requests */

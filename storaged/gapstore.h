@@ -14,17 +14,12 @@
 /*
  * The visitor's last question in conversation c (cid) before message
  * seq before (UINT32_MAX: its last), small talk looked back past (a
- * handful of messages), is a gap for reasons (ST_GAP_*, or'ed with the
- * ones it has); none found: nothing.
+ * handful of messages): on, a gap for reasons (ST_GAP_*, or'ed with the
+ * ones it has); off, those reasons taken off its gap, which goes when
+ * none is left. No question found: nothing.
  */
-void gap_note(struct store_txn *, const uint8_t cid[16],
-    const struct st_conv *c, uint32_t before, uint8_t reasons);
-/*
- * The reasons taken off the gap of the question gap_note finds; none
- * left: it goes.
- */
-void gap_unnote(struct store_txn *, const uint8_t cid[16],
-    const struct st_conv *c, uint32_t before, uint8_t reasons);
+void gap_mark(struct store_txn *, const uint8_t cid[16],
+    const struct st_conv *c, uint32_t before, uint8_t reasons, int on);
 /*
  * Answer m (seq in conversation c, cid) just stored: a gap of its
  * question when its search found nothing or it says it does not know.

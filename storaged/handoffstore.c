@@ -183,7 +183,7 @@ handoff_waiting(struct store_txn *t, const uint8_t cid[ID_LEN],
 	c->waiting_by = (uint8_t)waiting_by;
 	if (!st_waiting_asked(waiting_by))
 		return reopened;
-	gap_note(t, cid, c, UINT32_MAX, ST_GAP_HANDOFF);
+	gap_mark(t, cid, c, UINT32_MAX, ST_GAP_HANDOFF, 1);
 	if (c->asked_at == 0)
 		c->asked_at = t->st->now();
 	return reopened;
