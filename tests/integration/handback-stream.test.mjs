@@ -19,7 +19,8 @@ describe('the answer to a hand back streams, 1 worker', () => {
   });
   after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
 
-  test('typing_start, tokens before the reply is stored, the message, typing_stop', async () => {
+  // A visitor's conversation a person took over, asked q meanwhile, then handed back.
+  async function handedBack(q) {
     const w = await createWidget(p, { handoff_enabled: true });
     const v = await Visitor.open(p, w.widget_id);
     await v.next('session');
@@ -28,13 +29,18 @@ describe('the answer to a hand back streams, 1 worker', () => {
     let r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' });
     assert.equal(r.status, 200, r.text);
     assert.equal((await v.next('handoff')).state, 'human');
-    // Three chunks, the last two 2 s apart: the first token comes well before the reply is stored.
-    const q = 'stream it [[mock:chunks=3,delay=2000]]';
     v.send({ type: 'message', content: q });
     assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human' });
     r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
     assert.equal(r.status, 200, r.text);
     assert.equal((await v.next('handoff')).state, 'ai');
+    return { v, conv };
+  }
+
+  test('typing_start, tokens before the reply is stored, the message, typing_stop', async () => {
+    // Three chunks, the last two 2 s apart: the first token comes well before the reply is stored.
+    const q = 'stream it [[mock:chunks=3,delay=2000]]';
+    const { v, conv } = await handedBack(q);
     assert.deepEqual(await v.next('typing_start'), { type: 'typing_start' });
     const first = await v.next('token');
     const stored = (await p.admin(`/v1/admin/conversations/${conv}`)).json().messages;
@@ -50,19 +56,7 @@ describe('the answer to a hand back streams, 1 worker', () => {
   });
 
   test('the model fails: the socket is told so (model_failed), and the typing ends', async () => {
-    const w = await createWidget(p, { handoff_enabled: true });
-    const v = await Visitor.open(p, w.widget_id);
-    await v.next('session');
-    await v.turn('hello');
-    const conv = (await p.admin('/v1/admin/conversations')).json().conversations.find((c) => c.widgetId === w.id)._id;
-    let r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' });
-    assert.equal(r.status, 200, r.text);
-    assert.equal((await v.next('handoff')).state, 'human');
-    v.send({ type: 'message', content: 'break [[mock:status=500]]' });
-    assert.deepEqual(await v.next('handoff'), { type: 'handoff', state: 'human' });
-    r = await p.adminJson('POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
-    assert.equal(r.status, 200, r.text);
-    assert.equal((await v.next('handoff')).state, 'ai');
+    const { v } = await handedBack('break [[mock:status=500]]');
     const { message } = await v.answered();
     assert.equal(message.type, 'error');
     assert.equal(message.code, 'model_failed');
