@@ -358,6 +358,16 @@ proto_json_ctype(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+const char *
+proto_json_bom_skip(const char *body, size_t *len)
+{
+	if (*len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+		*len -= 3;
+		return body + 3;
+	}
+	return body;
+}
+
 /* -------------------------------------------------------------- sockets */
 
 enum proto_accept

@@ -189,21 +189,6 @@ chat_visitor_parse(json_t *o, struct st_visitor *v)
 }
 
 /*
- * body (len bytes, *len on return) past a UTF-8 byte order mark at its
- * start, which RFC 8259 lets a parser ignore: both readers of a body
- * (body_fast, chat_parse_body_json) skip one, and only one.
- */
-static const char *
-bom_skip(const char *body, size_t *len)
-{
-	if (*len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
-		*len -= 3;
-		return body + 3;
-	}
-	return body;
-}
-
-/*
  * The body every turn of an API client sends, {"sessionId": "...",
  * "message": "..."}, read without jansson (its parse was some 10,000
  * instructions a turn): jscan.h's scanner, which takes JSON exactly as
@@ -212,8 +197,9 @@ bom_skip(const char *body, size_t *len)
  * CHAT_MESSAGE_MAX UTF-16 units (the JSON read's count), each once,
  * nothing else. Anything else
  * (another key, a duplicate, a refusal to word) is -1 and
- * chat_parse_body_json's, which has the last word; fuzz_chatbody.c
- * checks that the two agree.
+ * chat_parse_body_json's, which has the last word; the fuzz target
+ * tests/fuzz/chatbody/fuzz_chatbody.c checks that the two agree. Both
+ * skip one byte order mark (proto_json_bom_skip).
  */
 static int
 body_fast(const char *ctype, const char *body, size_t len,
@@ -228,7 +214,7 @@ body_fast(const char *ctype, const char *body, size_t len,
 
 	if (!proto_json_ctype(ctype))
 		return -1;
-	body = bom_skip(body, &len);
+	body = proto_json_bom_skip(body, &len);
 	s.p = (const unsigned char *)body;
 	s.end = s.p + len;
 	s.depth = 0;
@@ -292,7 +278,7 @@ chat_parse_body_json(const char *ctype, const char *body, size_t len,
 		detail(details, dsz, "Content-Type must be application/json");
 		return CHAT_BODY_INVALID;
 	}
-	body = bom_skip(body, &len);
+	body = proto_json_bom_skip(body, &len);
 	for (n = 0; n < len && (body[n] == ' ' || body[n] == '\t' ||
 	    body[n] == '\r' || body[n] == '\n'); n++)
 		;

@@ -81,8 +81,8 @@ enum chat_body chat_parse_body(const char *ctype, const char *body,
     size_t len, struct chat_input *in, char *details, size_t detailsz);
 /*
  * The same with jansson alone. chat_parse_body reads the plain body
- * without it first and comes here for anything else; fuzz_chatbody.c
- * checks that the two agree.
+ * without it first and comes here for anything else; the fuzz target
+ * tests/fuzz/chatbody/fuzz_chatbody.c checks that the two agree.
  */
 enum chat_body chat_parse_body_json(const char *ctype, const char *body,
     size_t len, struct chat_input *in, char *details, size_t detailsz);

@@ -309,6 +309,40 @@ test_json_ctype(void **state)
 	assert_false(proto_json_ctype("application/js"));
 }
 
+/* One UTF-8 byte order mark at the start, and only there, is skipped. */
+static void
+test_json_bom_skip(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len, skip;
+	} cases[] = {
+		{ "\xef\xbb\xbf{}", 5, 3 },
+		{ "\xef\xbb\xbf", 3, 3 },
+		{ "\xef\xbb\xbf\xef\xbb\xbf{}", 8, 3 },
+		{ "{}", 2, 0 },
+		{ " \xef\xbb\xbf{}", 6, 0 },
+		{ "\xef\xbb", 2, 0 },
+		{ "\xef\xbb\xbe{}", 5, 0 },
+		{ "", 0, 0 },
+	};
+	static const char cut[] = "\xef\xbb\xbf{}";
+	const char *p;
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		len = cases[i].len;
+		p = proto_json_bom_skip(cases[i].in, &len);
+		assert_ptr_equal(p, cases[i].in + cases[i].skip);
+		assert_int_equal(len, cases[i].len - cases[i].skip);
+	}
+	/* A mark cut by len is not one. */
+	len = 2;
+	assert_ptr_equal(proto_json_bom_skip(cut, &len), cut);
+	assert_int_equal(len, 2);
+}
+
 /* The byte loop proto_json_plain_len must agree with. */
 static size_t
 plain_len_bytes(const unsigned char *p, size_t n)
@@ -513,6 +547,7 @@ main(void)
 		cmocka_unit_test(test_url_shown),
 		cmocka_unit_test(test_be),
 		cmocka_unit_test(test_json_ctype),
+		cmocka_unit_test(test_json_bom_skip),
 		cmocka_unit_test(test_json_plain_len),
 		cmocka_unit_test(test_accept_err),
 		cmocka_unit_test(test_grow),
