@@ -750,13 +750,16 @@ admin_json_parse(struct http_request *req, const char **why)
 {
 	json_error_t jerr;
 	json_t *root;
+	const char *body = req->body != NULL ? req->body : "";
+	size_t len = req->body_len;
 
 	if (!proto_json_ctype(http_header(req, "content-type"))) {
 		*why = "Content-Type must be application/json";
 		return NULL;
 	}
-	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
-	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	body = proto_json_bom_skip(body, &len);
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES |
+	    JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	/* A number JSON allows but no field takes is told apart. */
 	if (root == NULL)
 		*why = json_error_code(&jerr) == json_error_numeric_overflow ?

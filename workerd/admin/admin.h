@@ -127,8 +127,9 @@ void admin_answer(struct conn *, const struct storec_result *, uint16_t type,
 int admin_said_invalid(struct conn *, const struct storec_result *,
     const char *fallback);
 /*
- * The request's JSON body (any JSON value; duplicate keys rejected), or
- * NULL when answered 400 (not application/json, or not JSON).
+ * The request's JSON body (any JSON value; duplicate keys rejected; a
+ * UTF-8 byte order mark at its start ignored), or NULL when answered 400
+ * (not application/json, or not JSON).
  */
 json_t *admin_json_body(struct conn *, struct http_request *);
 /*

@@ -968,13 +968,12 @@ login_counted(const struct storec_result *r, void *arg)
 static int
 login_body(struct conn *c, struct http_request *req, struct login *l)
 {
-	json_error_t jerr;
 	json_t *root, *pw, *email;
-	const char *bad = NULL, *msg = "Invalid request body";
+	const char *bad = NULL, *msg = "Invalid request body", *why;
 	int status = 400;
 
-	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
-	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	/* Not JSON is this route's "Invalid request body", not why. */
+	root = admin_json_parse(req, &why);
 	pw = json_is_object(root) ? json_object_get(root, "password") : NULL;
 	email = json_is_object(root) ? json_object_get(root, "email") : NULL;
 	if (!json_is_string(pw) || (email != NULL && !json_is_string(email)))
@@ -1234,13 +1233,11 @@ accept_password(json_t *v, struct login *l)
 static int
 accept_body(struct conn *c, struct http_request *req, struct login *l)
 {
-	json_error_t jerr;
 	json_t *root, *pw, *nv;
-	const char *bad = NULL, *name = NULL;
+	const char *bad = NULL, *name = NULL, *why;
 	int status = 400;
 
-	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
-	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	root = admin_json_parse(req, &why);
 	pw = json_is_object(root) ? json_object_get(root, "password") : NULL;
 	nv = json_is_object(root) ? json_object_get(root, "name") : NULL;
 	/* No NUL inside: the name is a C string from here on. */
@@ -1279,12 +1276,11 @@ accept_body(struct conn *c, struct http_request *req, struct login *l)
 static int
 accept_signed_in(struct http_request *req, uint8_t hash[ST_INVITE_HASH_LEN])
 {
-	json_error_t jerr;
+	const char *why;
 	json_t *root;
 	int rc = 0;
 
-	root = json_loadb(req->body != NULL ? req->body : "", req->body_len,
-	    JSON_REJECT_DUPLICATES, &jerr);
+	root = admin_json_parse(req, &why);
 	if (json_is_object(root) && json_object_size(root) == 1 &&
 	    json_object_get(root, "token") != NULL)
 		rc = accept_token(json_object_get(root, "token"), hash) ==
