@@ -86,18 +86,23 @@ conditions_add(scmp_filter_ctx f, uint32_t die, pid_t pid)
 	const scmp_datum_t self = (scmp_datum_t)pid;
 	size_t i;
 
+	/*
+	 * Each comparison's second datum given (0: EQ and NE read only the
+	 * first): clang's -Wextra (the fuzz build) wants every field set.
+	 */
+
 	for (i = 0; i < NELEM(signals); i++)
 		if (seccomp_rule_add(f, SCMP_ACT_ALLOW, signals[i], 1,
-		    SCMP_A0(SCMP_CMP_EQ, self)) < 0 ||
+		    SCMP_A0(SCMP_CMP_EQ, self, 0)) < 0 ||
 		    seccomp_rule_add(f, die, signals[i], 1,
-		    SCMP_A0(SCMP_CMP_NE, self)) < 0)
+		    SCMP_A0(SCMP_CMP_NE, self, 0)) < 0)
 			return -1;
 	if (seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
 	    SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH)) < 0 ||
 	    seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_GETFD)) < 0 ||
+	    SCMP_A1(SCMP_CMP_EQ, F_GETFD, 0)) < 0 ||
 	    seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, F_GETFL)) < 0)
+	    SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0)) < 0)
 		return -1;
 	return 0;
 }
