@@ -10,12 +10,10 @@
  * bytes and a page's tools frame holds its list (actions), a refusal
  * says why.
  *
- * The same bytes go to the other small parsers of a text a client sends
- * as it likes: the dashboard's Last-Event-ID (events.c), whose accepted
- * ids read back the same once printed as the server prints ids, and the
- * chat API's body (chat.c: read without jansson when plain, which must
- * agree with jansson's read). A message's attachments are at most 5 upload
- * ids, and then its words may be none.
+ * The same bytes go to the dashboard's Last-Event-ID (events.c), whose
+ * accepted ids read back the same once printed as the server prints ids.
+ * A message's attachments are at most 5 upload ids, and then its words
+ * may be none. The chat API's body has its own target (fuzz_chatbody).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -58,13 +56,6 @@ last_event_id(const uint8_t *data, size_t size)
 	    strcmp(again, s) == 0, "a Last-Event-ID does not read back");
 }
 
-/* Both NULL, or the same string. */
-static int
-same_str(const char *a, const char *b)
-{
-	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
-}
-
 /* A message's upload ids: at most 5, each "att_" and 32 hex digits. */
 static void
 attachment_ids(const struct st_str *ids, uint32_t n)
@@ -74,57 +65,6 @@ attachment_ids(const struct st_str *ids, uint32_t n)
 	check(n <= ST_MSG_ATTS_MAX, "too many attachments");
 	for (i = 0; i < n; i++)
 		check(st_prefixed_id_valid(ids[i].s, "att_"), "an upload id");
-}
-
-/*
- * The chat API's body (chat.c): what it accepts has a valid sessionId,
- * a message of 1 to CHAT_MESSAGE_MAX characters without NUL ("" only
- * with files) and the ids it names, copied. The read without jansson
- * (the plain body's) must come to what jansson's alone does: the same
- * answer, the same details, the same input.
- */
-static void
-chat_body(const uint8_t *data, size_t size)
-{
-	char details[CHAT_DETAILS_MAX], jdetails[CHAT_DETAILS_MAX];
-	struct chat_input in, j;
-	enum chat_body rc, rj;
-	size_t chars;
-	uint32_t i;
-
-	rc = chat_parse_body("application/json", (const char *)data, size,
-	    &in, details, sizeof(details));
-	rj = chat_parse_body_json("application/json", (const char *)data,
-	    size, &j, jdetails, sizeof(jdetails));
-	check(rc == rj, "the fast reader and jansson disagree");
-	check(strcmp(details, jdetails) == 0, "details differ");
-	if (rc == CHAT_BODY_OK) {
-		check(strcmp(in.session, j.session) == 0, "sessionId differs");
-		check(strcmp(in.message, j.message) == 0, "message differs");
-		check(in.natts == j.natts, "attachments differ");
-		for (i = 0; i < in.natts; i++)
-			check(strcmp(in.atts[i].s, j.atts[i].s) == 0,
-			    "an attachment differs");
-		check(same_str(in.visitor.page_url, j.visitor.page_url) &&
-		    same_str(in.visitor.referrer, j.visitor.referrer) &&
-		    same_str(in.visitor.user_agent, j.visitor.user_agent) &&
-		    same_str(in.visitor.language, j.visitor.language) &&
-		    same_str(in.visitor.time_zone, j.visitor.time_zone),
-		    "visitor differs");
-		chat_input_free(&j);
-	}
-	if (rc != CHAT_BODY_OK) {
-		check(details[0] != '\0', "a body refused without details");
-		return;
-	}
-	check(chat_session_valid(in.session, strlen(in.session)),
-	    "sessionId");
-	check(in.message != NULL, "no message");
-	chars = utf8_chars(in.message, strlen(in.message));
-	check((chars >= 1 || in.natts > 0) && chars <= CHAT_MESSAGE_MAX,
-	    "message length");
-	attachment_ids(in.atts, in.natts);
-	chat_input_free(&in);
 }
 
 int
@@ -210,6 +150,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	wsmsg_free(&m);
 	last_event_id(data, size);
-	chat_body(data, size);
 	return 0;
 }
