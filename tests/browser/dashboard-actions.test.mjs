@@ -22,7 +22,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Visitor } from '../integration/lib/wsclient.mjs';
 import {
-  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertBadgesFit, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
   overflow, startSuite, stopSuite,
 } from './lib/browser.mjs';
 
@@ -295,7 +295,7 @@ describe('the dashboard\'s Actions page in Chromium', { timeout: SUITE_TIMEOUT }
     await assertClean(page, log, 'steps');
   });
 
-  test('on a phone, no sideways scroll', async () => {
+  test('on a phone, no sideways scroll; the cards\' Status badges as wide as their words', async () => {
     const phone = await openPage(browser, PHONE);
     try {
       await dashLogin(stack, phone.ctx);
@@ -306,6 +306,8 @@ describe('the dashboard\'s Actions page in Chromium', { timeout: SUITE_TIMEOUT }
         assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal scroll on a phone: ${JSON.stringify(o)}`);
         await dashShot(phone.page, name);
       }
+      await openDash(phone.page, stack, '#/actions', '[data-testid="action-row"]');
+      await assertBadgesFit(phone.page, '[data-testid="action-status"]', 'actions on a phone');
       await assertClean(phone.page, phone.log, 'phone');
     } finally { await phone.ctx.close(); }
   });

@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertBadgesFit, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
   overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { loginRequest, nextClient, setCookies, COOKIE } from '../integration/lib/dashboard.mjs';
@@ -168,6 +168,9 @@ describe('dashboard webhooks in Chromium', { timeout: SUITE_TIMEOUT }, () => {
         assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal scroll on a phone: ${JSON.stringify(o)}`);
         await dashShot(phone.page, name);
       }
+      // A card's Status badge is as wide as its word, not the card.
+      await openDash(phone.page, stack, '#/webhooks', '[data-testid="hook-row"]');
+      await assertBadgesFit(phone.page, '[data-testid="hook-status"]', 'webhooks on a phone');
       await assertClean(phone.page, phone.log, 'phone');
     } finally { await phone.ctx.close(); }
   });

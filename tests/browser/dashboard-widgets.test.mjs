@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeAndPhone, axeLightDark, dashLogin, openDash,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertBadgesFit, assertClean as assertCleanOf, axeAndPhone, axeLightDark, dashLogin, openDash,
   openPage, part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 import { Visitor } from '../integration/lib/wsclient.mjs';
@@ -331,6 +331,9 @@ describe('dashboard widgets in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     try {
       await dashLogin(stack, phone.ctx, ownerSession);
       const bad = await axeAndPhone(stack, owner.page, phone.page, pages);
+      // A card's Status badge is as wide as its word, not the card.
+      await openDash(phone.page, stack, '#/widgets', '[data-testid="widget-row"]');
+      await assertBadgesFit(phone.page, '[data-testid="widget-status"]', 'widgets on a phone');
       // the form with its errors shown
       await openDash(owner.page, stack, '#/widgets/new', '[data-testid="widget-form"]');
       await owner.page.fill('#f-primary_color', 'red');

@@ -563,6 +563,28 @@ export function overflow(page) {
   return page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
 }
 
+// Each badge the selector finds (a list's Status on a phone's cards) is
+// as wide as its text and its padding, not its card: asserts that the
+// badge is at most 24 px wider than its text (.badge's padding is 16 px).
+// Returns the measures (its cell's width for a message).
+export async function assertBadgesFit(page, selector, what) {
+  const boxes = await page.$$eval(selector, (els) => els.map((el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return {
+      text: el.textContent,
+      badge: Math.round(el.getBoundingClientRect().width),
+      words: Math.round(range.getBoundingClientRect().width),
+      cell: Math.round(el.closest('td').getBoundingClientRect().width),
+    };
+  }));
+  assert.ok(boxes.length > 0, `${what}: no ${selector}`);
+  for (const b of boxes) {
+    assert.ok(b.badge <= b.words + 24, `${what}: a badge as wide as its text: ${JSON.stringify(b)}`);
+  }
+  return boxes;
+}
+
 // axe-core in light and in dark (prefers-color-scheme): the serious and
 // critical violations of both, labelled.
 export async function axeLightDark(page, what) {
