@@ -291,6 +291,8 @@ static const struct route routes[] = {
 	    R_DASH, 0, 0 },
 	{ M_GET,	"/dashboard/api/session",	dashauth_session_get,
 	    R_DASH, 0, 0 },
+	{ M_GET,	"/dashboard/api/signed-in",	dashauth_signed_in_get,
+	    R_DASH, 0, 0 },
 	{ M_POST,	"/dashboard/api/logout",	dashauth_logout_post,
 	    R_DASH, 0, 0 },
 	{ M_POST,	"/dashboard/api/invitations/accept",

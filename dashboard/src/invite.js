@@ -77,10 +77,11 @@ async function post(url, body, headers = {}) {
 async function sessionMode() {
   let me = null;
   try {
-    const r = await fetch('/dashboard/api/session', { credentials: 'same-origin', cache: 'no-store' });
+    // signed-in, not session: nobody signed in is a 200, no console error.
+    const r = await fetch('/dashboard/api/signed-in', { credentials: 'same-origin', cache: 'no-store' });
     if (r.status === 200) me = await r.json();
   } catch { me = null; }
-  if (!me || typeof me.csrfToken !== 'string' || !me.user) return;
+  if (!me || me.signed_in !== true || typeof me.csrfToken !== 'string' || !me.user) return;
   signedIn = me.csrfToken;
   for (const el of [nameEl, pw, pw2]) {
     el.required = false;

@@ -47,10 +47,11 @@ function waitText(retryAfter) {
 
 async function alreadyIn() {
   try {
-    const res = await fetch('/dashboard/api/session', {
+    // signed-in, not session: nobody signed in is a 200, no console error.
+    const res = await fetch('/dashboard/api/signed-in', {
       credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
     });
-    if (res.status === 200) {
+    if (res.status === 200 && (await res.json()).signed_in === true) {
       location.replace(target());
       return;
     }

@@ -279,10 +279,14 @@ describe('the login limit in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       // The page asks at load whether it is logged in already (and leaves
       // for the dashboard if so): let it have its answer before the logins
       // below set a cookie, or a slow answer takes the page away.
-      const checked = page.waitForResponse((r) => new URL(r.url()).pathname === '/dashboard/api/session');
+      const checked = page.waitForResponse((r) => new URL(r.url()).pathname === '/dashboard/api/signed-in');
       await page.goto(loginUrl);
       await page.waitForSelector('[data-testid="login-form"]');
-      assert.equal((await checked).status(), 401);
+      const answer = await checked;
+      assert.deepEqual([answer.status(), await answer.json()], [200, { signed_in: false }]);
+      // Nobody signed in is an answer, not an error: the console has none.
+      await page.waitForSelector('#login-form[data-session-checked="signed-out"]');
+      assert.deepEqual(log.console.filter((m) => m.type === 'error'), [], 'the signed-out check logs no error');
       // 10 (right ones: no delay), through the API from the page.
       const statuses = await page.evaluate(async ({ n, pw }) => {
         const out = [];

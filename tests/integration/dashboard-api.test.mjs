@@ -26,6 +26,7 @@ import {
   CONV_FIELDS, COOKIE, CSP, HTTPS_COOKIE, MSG_FIELDS, PASSWORD, SESSION_MAX_AGE, Session, asCsv, convRow, csvObjects,
   handMadeId, jsonlObjects, login, loginRequest, msgRow, nextClient, setCookies, tampered,
 } from './lib/dashboard.mjs';
+import { ResponseChecker } from './lib/openapi.mjs';
 import { T } from './lib/storage.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
@@ -457,6 +458,28 @@ describe('stacks of their own', { concurrency: true }, () => {
         assert.equal(r2.status, 200, `the cookie among others: ${r2.text}`);
         // the real one still works after all that
         assert.equal((await s.get('/dashboard/api/session')).status, 200);
+      });
+
+      test('GET /dashboard/api/signed-in: the session with signed_in true, else 200 {"signed_in":false}', async () => {
+        const api = new ResponseChecker((await p.get('/v1/openapi.json')).json());
+        const s = await login(p);
+        const r = await s.get('/dashboard/api/signed-in');
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.headers['cache-control'], 'no-store');
+        const j = api.checkJson('GET', '/dashboard/api/signed-in', r);
+        assert.deepEqual(j, { signed_in: true, ...(await s.get('/dashboard/api/session')).json() });
+        const out = { status: 200, json: { signed_in: false } };
+        const answer = (x) => ({ status: x.status, json: api.checkJson('GET', '/dashboard/api/signed-in', x) });
+        assert.deepEqual(answer(await p.get('/dashboard/api/signed-in')), out, 'no cookie');
+        for (const id of [handMadeId(), tampered(s.id), s.id.slice(1), '', 'x']) {
+          assert.deepEqual(answer(await new Session(p, id, s.csrf).get('/dashboard/api/signed-in')), out, `cookie ${id}`);
+        }
+        // An organisation the user is not in: 404, as the session's.
+        assertJsonError(await s.get('/dashboard/api/signed-in', { headers: { 'x-organization-id': 'org_nope' } }), 404, 'Organization not found');
+        // Logged out: signed out here, 401 for the session still.
+        assert.equal((await s.request('POST', '/dashboard/api/logout')).status, 204);
+        assert.deepEqual(answer(await s.get('/dashboard/api/signed-in')), out, 'logged out');
+        assertJsonError(await s.get('/dashboard/api/session'), 401, 'Unauthorized');
       });
 
       test('the session works on every worker', async () => {

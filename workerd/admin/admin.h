@@ -465,6 +465,14 @@ void dashauth_login_post(struct conn *, struct http_request *,
     const struct route_match *);
 void dashauth_session_get(struct conn *, struct http_request *,
     const struct route_match *);
+/*
+ * GET /dashboard/api/signed-in: the session's answer with "signed_in":
+ * true, else 200 {"signed_in":false} (no cookie, a malformed or unknown
+ * one): the pages' question whether someone is signed in, which a
+ * signed-out visitor answers without an error.
+ */
+void dashauth_signed_in_get(struct conn *, struct http_request *,
+    const struct route_match *);
 void dashauth_logout_post(struct conn *, struct http_request *,
     const struct route_match *);
 /*

@@ -5,6 +5,10 @@
  *	POST /dashboard/api/login	{"email","password"} -> cookie + CSRF
  *	GET  /dashboard/api/session	the session: CSRF token, expiry, the
  *					user and its organisations
+ *	GET  /dashboard/api/signed-in	the same with "signed_in":true, or
+ *					200 {"signed_in":false} where the
+ *					session answers 401 (the login
+ *					and invite pages' question)
  *	POST /dashboard/api/logout	ends the session everywhere
  *	POST /dashboard/api/invitations/accept
  *					{"token","name","password"}: a new
@@ -595,11 +599,12 @@ send_accepted(struct conn *c, const struct st_invite_done *d)
 
 /*
  * {"csrfToken","expiresAt"} with extra headers; with s, the session's
- * user, organisation and organisations too.
+ * user, organisation and organisations too; probe: "signed_in":true
+ * first (GET /dashboard/api/signed-in).
  */
 static void
 send_session(struct conn *c, const char *headers, const char *csrf,
-    uint64_t expires, const struct st_dash_session *s)
+    uint64_t expires, const struct st_dash_session *s, int probe)
 {
 	json_t *o;
 	int err = 0;
@@ -608,6 +613,8 @@ send_session(struct conn *c, const char *headers, const char *csrf,
 		conn_send_error(c, 500, API_HEADERS, "Internal server error");
 		return;
 	}
+	if (probe)
+		exprow_oset(o, "signed_in", json_true(), &err);
 	exprow_oset(o, "csrfToken", json_string(csrf), &err);
 	exprow_oset(o, "expiresAt", exprow_ms(expires), &err);
 	if (s != NULL)
@@ -617,6 +624,18 @@ send_session(struct conn *c, const char *headers, const char *csrf,
 		return;
 	}
 	conn_send_json(c, 200, headers, o);
+}
+
+/* GET /dashboard/api/signed-in with no valid session: 200 {"signed_in":false}. */
+static void
+send_signed_out(struct conn *c)
+{
+	json_t *o;
+
+	if ((o = json_pack("{s:b}", "signed_in", 0)) == NULL)
+		conn_send_error(c, 500, API_HEADERS, "Internal server error");
+	else
+		conn_send_json(c, 200, API_HEADERS, o);
 }
 
 static void
@@ -742,7 +761,7 @@ login_stored(const struct storec_result *r, void *arg)
 	strlcat(hdr, API_HEADERS, sizeof(hdr));
 	memcpy(csrf, l->csrf, sizeof(csrf));
 	c = login_detach(l);
-	send_session(c, hdr, csrf, expires, NULL);
+	send_session(c, hdr, csrf, expires, NULL, 0);
 	login_free(l);
 	OPENSSL_cleanse(hdr, sizeof(hdr));
 	OPENSSL_cleanse(csrf, sizeof(csrf));
@@ -1362,6 +1381,7 @@ view_ask(struct login *l)
 
 enum check_kind {
 	CHECK_SESSION,	/* GET /dashboard/api/session */
+	CHECK_PROBE,	/* GET /dashboard/api/signed-in */
 	CHECK_LOGOUT,	/* POST /dashboard/api/logout */
 	CHECK_GATE,	/* an R_ADMIN route */
 	CHECK_ACCEPT,	/* an invitation taken by the signed-in account */
@@ -1558,7 +1578,11 @@ check_done(const struct storec_result *r, void *arg)
 	safe = k->req->method == HTTP_GET || k->req->method == HTTP_HEAD;
 	switch (rep.valid) {
 	case ST_DASH_INVALID:
-		check_fail(k, 401, "Unauthorized");
+		if (k->kind == CHECK_PROBE) {
+			send_signed_out(check_detach(k));
+			check_free(k);
+		} else
+			check_fail(k, 401, "Unauthorized");
 		goto out;
 	case ST_DASH_NOT_MEMBER:
 		check_fail(k, 404, "Organization not found");
@@ -1572,8 +1596,9 @@ check_done(const struct storec_result *r, void *arg)
 	}
 	switch (k->kind) {
 	case CHECK_SESSION:
+	case CHECK_PROBE:
 		send_session(check_detach(k), API_HEADERS, csrf,
-		    rep.s.expires_at, &rep.s);
+		    rep.s.expires_at, &rep.s, k->kind == CHECK_PROBE);
 		check_free(k);
 		break;
 	case CHECK_LOGOUT:
@@ -1613,7 +1638,8 @@ check_send(struct check *k)
 {
 	struct st_dash_check_req q = {
 		.token_hash_len = ST_DASH_HASH_LEN,
-		.want_orgs = k->kind == CHECK_SESSION,
+		.want_orgs = k->kind == CHECK_SESSION ||
+		    k->kind == CHECK_PROBE,
 	};
 
 	memcpy(q.token_hash, k->hash, sizeof(q.token_hash));
@@ -1794,6 +1820,21 @@ dashauth_session_get(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
 	session_request(c, req, CHECK_SESSION);
+}
+
+/* Nobody signed in: not an error, the answer to the question. */
+void
+dashauth_signed_in_get(struct conn *c, struct http_request *req,
+    const struct route_match *m)
+{
+	uint8_t hash[ST_DASH_HASH_LEN];
+
+	if (session_hash(c, req, hash) <= 0) {
+		send_signed_out(c);
+		return;
+	}
+	check_start(c, req, CHECK_PROBE, hash, NULL, API_HEADERS, NULL);
+	OPENSSL_cleanse(hash, sizeof(hash));
 }
 
 void
