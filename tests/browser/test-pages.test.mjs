@@ -83,6 +83,19 @@ describe('the test pages', { timeout: SUITE_TIMEOUT }, () => {
       await page.goto(`${stack.parleyOrigin}/`);
       const links = await page.$$eval('main a', (as) => as.map((a) => a.getAttribute('href')));
       for (const href of ['/dashboard/', '/widget-test.html', '/headless-test.html', '/v1/openapi.json']) assert.ok(links.includes(href), href);
+      // Each embed says when to use it: the key's tag for a site moving from the Open Chat
+      // Widget; the tag by widget id for most sites, and for one moving from Loquent.
+      const when = await page.$$eval('main li', (lis) => Object.fromEntries(lis.map((li) =>
+        [li.querySelector('a').getAttribute('href'), li.textContent.replace(/\s+/g, ' ')])));
+      assert.match(when['/widget-test.html'], /Use it on a site moving from the Open Chat Widget/);
+      assert.match(when['/test-pages/embed-test.html'], /Use it on most sites: .*a site moving from Loquent keeps its tag/);
+      assert.doesNotMatch(JSON.stringify(when), /the Loquent way/, 'no unexplained "the Loquent way"');
+      for (const [p, sel, re] of [['/widget-test.html', '#snippet-when', /use it on a site moving from the Open Chat Widget\. Most sites use the embed by widget id/],
+        ['/test-pages/embed-test.html', '#embed-when', /the one for most sites\. It is also the Loquent widget module's embed/]]) {
+        await page.goto(`${stack.parleyOrigin}${p}`);
+        assert.match((await page.textContent(sel)).replace(/\s+/g, ' '), re, p);
+      }
+      await page.goto(`${stack.parleyOrigin}/`);
       const ax = await axeSerious(page, '/');
       assert.deepEqual(ax.bad, [], `axe: ${JSON.stringify(ax.bad, null, 1)}`);
       await assertClean(page, log, 'the pages at 390 px');
