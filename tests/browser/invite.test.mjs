@@ -8,11 +8,14 @@
 // password on another organisation's link, and lands there logged in.
 // The page names the organisation, the role and the email invited, as
 // text (POST /dashboard/api/invitations/view: that invitation's alone).
+// Signed in already, the page offers to join as that account, and the
+// login page leaves for the dashboard (both ask GET /dashboard/api/signed-in,
+// which answers a signed-out visitor 200: no console error either way).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, LOGIN_TIMEOUT, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, launch, openPage, startStack, stopSuite,
+  DASHBOARD_PASSWORD, LOGIN_TIMEOUT, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, dashLogin, launch, openPage, startStack, stopSuite,
 } from './lib/browser.mjs';
 
 const PASSWORD = 'the invitee chose this';
@@ -116,6 +119,29 @@ describe('an invitation in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     r = await api('POST', '/dashboard/api/invitations/accept', { token, name: 'Fay', password: PASSWORD });
     assert.equal(r.status, 200);
     assert.equal(r.json.email, 'fay@example.com');
+  });
+
+  test('signed in: the invite page offers to join as that account, the login page leaves for the dashboard', async () => {
+    const headers = { 'x-admin-api-key': stack.parley.adminKey, 'Content-Type': 'application/json' };
+    const org = (await (await fetch(`${stack.parleyOrigin}/v1/admin/organizations`,
+      { method: 'POST', headers, body: JSON.stringify({ name: 'Third' }) })).json()).id;
+    const r = await fetch(`${stack.parleyOrigin}/v1/admin/users`, { method: 'POST',
+      headers: { ...headers, 'x-organization-id': org }, body: JSON.stringify({ email: 'owner@localhost', role: 'agent' }) });
+    assert.equal(r.status, 201);
+    const url = (await r.json()).url;
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx);
+      await page.goto(url);
+      await page.waitForFunction(() => document.querySelector('[data-testid="invite-submit"]').textContent === 'Join with this account');
+      assert.equal(await page.textContent('[data-testid="invite-intro"]'),
+        'You are signed in as owner@localhost. Join the organization with this account?');
+      await page.click('[data-testid="invite-submit"]');
+      await page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: LOGIN_TIMEOUT });
+      await page.goto(`${stack.parleyOrigin}/dashboard/login`);
+      await page.waitForURL((u) => u.pathname === '/dashboard/', { timeout: 10000 });
+      await assertClean(page, log, 'signed in');
+    } finally { await ctx.close(); }
   });
 
   test('an account disabled in every organisation it belongs to joins another with its own password on the page, and lands there', async () => {
