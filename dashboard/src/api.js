@@ -86,6 +86,20 @@ export function toLogin() {
 }
 
 /**
+ * The session (GET /dashboard/api/signed-in: the session's answer, or
+ * {"signed_in": false}, a 200 the browser logs no error for); nobody
+ * signed in goes to the login page, as a 401 does.
+ */
+export async function signedInSession() {
+  const s = await api(endpoints.signedIn);
+  if (s && s.signed_in === false) {
+    toLogin();
+    throw new ApiError('Unauthorized', 401, s);
+  }
+  return s;
+}
+
+/**
  * Ends the session and goes to the login page, with no route to come back
  * to (the next person to sign in starts afresh). Marked as leaving before the
  * request: the ended session's event stream fails at once and its 401 must
@@ -204,6 +218,7 @@ const enc = encodeURIComponent;
 
 export const endpoints = {
   session: '/dashboard/api/session',
+  signedIn: '/dashboard/api/signed-in',
   profile: '/v1/admin/profile',
   profilePassword: '/v1/admin/profile/password',
   logout: '/dashboard/api/logout',

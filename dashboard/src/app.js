@@ -2,13 +2,14 @@
 // organisation switcher, the nav for the role), hash router.
 // Each view is render(main, ctx) from its module; ctx.signal aborts when
 // the route is left, ctx.onLeave(fn) registers clean-up (polling) and
-// ctx.session is GET /dashboard/api/session's answer. Routes of one group
+// ctx.session is GET /dashboard/api/signed-in's answer (the session's). Routes of one group
 // (the inbox's list and thread) keep their view: a view that called
 // ctx.onRoute(fn) gets fn(arg, params) for the next route of its group
 // instead of being rendered again.
 
 import {
   api, endpoints, setCsrfToken, setOrg, storedOrg, roleAtLeast, toLogin, logout, takeReturnRoute, isAbort,
+  signedInSession,
 } from './api.js';
 import { h, clear, viewError, lifetime, avatar, keepFocusThroughDisable, confirmDialog } from './dom.js';
 import { trackUnsaved, unsavedForm, forgetUnsaved, restoreUnsaved } from './form.js';
@@ -301,11 +302,11 @@ async function loadSession() {
   const stored = storedOrg();
   setOrg(stored);
   try {
-    return await api(endpoints.session);
+    return await signedInSession();
   } catch (e) {
     if (!stored || !e || e.status !== 404) throw e;
     setOrg(null);
-    return api(endpoints.session);
+    return signedInSession();
   }
 }
 

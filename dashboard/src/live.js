@@ -13,7 +13,7 @@
 // ?handoff=open, then the events): the count goes into the document title
 // and the nav, and an opt-in browser notification says when one is added.
 
-import { api, endpoints } from './api.js';
+import { api, endpoints, signedInSession } from './api.js';
 import { liveReads } from './liveread.js';
 
 const POLL_MS = 2000;
@@ -218,7 +218,7 @@ function connect() {
     // A role changed by an owner ends the stream too: the page is built
     // again for the new one (its navigation, its pages), as a reload does.
     if (opened) {
-      api(endpoints.session).then((s) => {
+      signedInSession().then((s) => {
         const role = s && s.organization ? s.organization.role : '';
         if (pageRole && role && role !== pageRole) location.reload();
       }).catch(() => {});
