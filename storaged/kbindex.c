@@ -544,6 +544,50 @@ kb_chunk_add_bytes(struct store_txn *t, struct st_kbchunk *c, uint64_t *id,
 	return t->err ? -1 : 0;
 }
 
+static int source_ids(struct store_txn *, const char *, uint64_t *, size_t,
+    size_t *);
+
+int
+kb_chunk_bytes(struct store_txn *t, uint64_t id, uint64_t *bytes)
+{
+	struct st_kbchunk c;
+	struct kb_terms ts;
+	int rc;
+
+	*bytes = 0;
+	if (t->err)
+		return -1;
+	if ((rc = kb_chunk_get(t, id, &c)) != 0)
+		return rc;
+	if (chunk_terms(t, &c, &ts) == 0) {
+		*bytes = kb_rec_bytes(&st_kbchunk_layout, &c, 8) +
+		    chunk_bytes(&c, id, &ts);
+		terms_free(&ts);
+	}
+	st_kbchunk_free(&c);
+	return t->err ? -1 : 0;
+}
+
+int
+kb_source_chunks_bytes(struct store_txn *t, const char *source,
+    uint64_t *bytes, uint32_t *n)
+{
+	uint64_t ids[256], b;
+	size_t got, i;
+	int more;
+
+	*bytes = 0;
+	*n = 0;
+	if (t->err || (more = source_ids(t, source, ids, 256, &got)) < 0)
+		return -1;
+	for (i = 0; i < got; i++)
+		if (kb_chunk_bytes(t, ids[i], &b) == 0) {
+			*bytes += b;
+			(*n)++;
+		}
+	return t->err ? -1 : more;
+}
+
 int
 kb_chunk_get(struct store_txn *t, uint64_t id, struct st_kbchunk *c)
 {
@@ -908,8 +952,8 @@ reindex_step(struct store *st, const uint8_t rec[1 + KB_FINGERPRINT_LEN],
  * start's timeout moved on, the watchdog fed (the loop does not turn
  * meanwhile).
  */
-static void
-reindex_alive(long long *next)
+void
+kb_start_alive(long long *next)
 {
 	long long now = proto_mono_ms();
 
@@ -981,7 +1025,7 @@ kb_reindex(struct store *st)
 		return 0;
 	from = last;
 	do {
-		reindex_alive(&next);
+		kb_start_alive(&next);
 		if (reindex_step(st, rec, &last, &n) < 0)
 			return -1;
 		done += n;

@@ -138,6 +138,26 @@ int kb_search(struct store_txn *, const char *org, const char *lang,
     const char *query, size_t qlen, uint32_t k, const struct kb_filter *fl,
     struct kb_hit *hits, uint32_t *n);
 
+/*
+ * What stored chunk id takes, as kb_chunk_add_bytes counted it when it
+ * was added (its text analysed again), into *bytes: a data directory's
+ * count of before the quota (kbcount.c). 0, 1 when absent, or -1.
+ */
+int kb_chunk_bytes(struct store_txn *, uint64_t id, uint64_t *bytes);
+/*
+ * kb_chunk_bytes of the first 256 of source's chunks (a qa's) summed
+ * into *bytes, *n how many. 1 when it has more than those, 0, or -1.
+ */
+int kb_source_chunks_bytes(struct store_txn *, const char *source,
+    uint64_t *bytes, uint32_t *n);
+/*
+ * Tells systemd, at most every few seconds (*next: when next, 0 at
+ * first), that a start working through the whole knowledge base goes
+ * on (kb_reindex, kbcount.c): the start's timeout moved on, the
+ * watchdog fed.
+ */
+void kb_start_alive(long long *next);
+
 /* Chunk id into c (zeroed here): 0, 1 when absent, or -1. */
 int kb_chunk_get(struct store_txn *, uint64_t id, struct st_kbchunk *c);
 /*

@@ -44,7 +44,7 @@
 #include "storeint.h"
 
 #define HASH_LEN	16	/* bytes of a URL's SHA-256 in a key */
-#define PAGE_KEY_LEN	(ST_KB_SOURCE_ID_LEN + HASH_LEN)
+#define PAGE_KEY_LEN	KB_PAGE_KEY_LEN
 #define CHUNK_KEY_LEN	(PAGE_KEY_LEN + 8)
 /* Chunks one ST_KB_SYNC_DONE step removes at most, pages at most. */
 #define DONE_CHUNKS	256
@@ -543,6 +543,83 @@ page_bytes_set(struct st_kbpage *p, uint64_t more)
 	uint64_t n = page_rec_bytes(p) + more;
 
 	p->bytes = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* What chunk id's vector in index name takes (0: none). */
+static uint64_t
+vec_bytes(struct store_txn *t, const char *name, uint64_t id)
+{
+	uint32_t dim;
+
+	if (name == NULL || kb_vec_has(t, name, id) != 1 ||
+	    (dim = kb_vec_dim(t, name)) == 0)
+		return 0;
+	return kb_vec_bytes(name, dim);
+}
+
+/*
+ * What chunk id of page p (of org) takes with its key under the page
+ * and its vectors (the install's space's, p's spaces'), as a put counts
+ * them. 0 when it is absent.
+ */
+static uint64_t
+chunk_recount(struct store_txn *t, const char *org,
+    const struct st_kbpage *p, uint64_t id)
+{
+	char buf[KB_VEC_NAME_MAX + 1], space[ST_KB_SPACE_HEX + 1];
+	const char *sp = p->spaces != NULL ? p->spaces : "", *nl;
+	uint64_t n;
+
+	if (kb_chunk_bytes(t, id, &n) != 0)
+		return 0;
+	n += KB_ENTRY(CHUNK_KEY_LEN, 1) + vec_bytes(t, org, id);
+	for (; *sp != '\0'; sp = *nl ? nl + 1 : nl) {
+		nl = sp + strcspn(sp, "\n");
+		if ((size_t)(nl - sp) >= sizeof(space))
+			continue;
+		memcpy(space, sp, (size_t)(nl - sp));
+		space[nl - sp] = '\0';
+		n += vec_bytes(t, kb_vec_space(org, space, buf), id);
+	}
+	return n;
+}
+
+int
+kb_page_recount(struct store_txn *t, const struct st_kbsource *s,
+    const uint8_t *k, uint64_t *bytes, uint32_t *chunks)
+{
+	uint64_t ids[ST_KB_PAGE_CHUNKS_MAX], more = 0;
+	struct st_kbpage p;
+	size_t n = 0, i;
+	MDB_cursor *cur;
+	MDB_val ck, v;
+	int rc;
+
+	*bytes = 0;
+	if (t->err || (rc = page_load(t, k, &p)) != 0)
+		return rc;
+	if ((cur = txn_seek(t, t->st->kb_page_chunks, k, PAGE_KEY_LEN, &ck,
+	    &v, &rc)) == NULL)
+		goto out;
+	for (; rc == 0 && n < ST_KB_PAGE_CHUNKS_MAX &&
+	    ck.mv_size == CHUNK_KEY_LEN && memcmp(ck.mv_data, k,
+	    PAGE_KEY_LEN) == 0; rc = mdb_cursor_get(cur, &ck, &v, MDB_NEXT))
+		ids[n++] = proto_get_be64((uint8_t *)ck.mv_data + PAGE_KEY_LEN);
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "walk knowledge page chunks");
+		goto out;
+	}
+	for (i = 0; i < n && !t->err; i++)
+		more += chunk_recount(t, s->org, &p, ids[i]);
+	page_bytes_set(&p, more);
+	rec_put_rows(t, t->st->kb_pages, k, PAGE_KEY_LEN, &st_kbpage_layout,
+	    &p, "put knowledge page");
+	*bytes = p.bytes;
+	*chunks += (uint32_t)n;
+out:
+	st_kbpage_free(&p);
+	return t->err ? -1 : 0;
 }
 
 /* src ("" for NULL) copied into *dst, its old one freed: 0, or -1. */
@@ -1067,9 +1144,8 @@ kb_file_clear(struct store_txn *t, const char *source)
 	return t->err ? -1 : 0;
 }
 
-/* What source's file takes (0: none, or t failed). */
-static uint64_t
-file_bytes(struct store_txn *t, const char *source)
+uint64_t
+kb_file_bytes(struct store_txn *t, const char *source)
 {
 	MDB_val v;
 
@@ -1098,7 +1174,7 @@ static void
 file_save(struct store_txn *t, struct st_kbsource *s, const char *ctype,
     const uint8_t *data, uint32_t len)
 {
-	uint64_t was = file_bytes(t, s->id);
+	uint64_t was = kb_file_bytes(t, s->id);
 	struct penc e;
 
 	if (kb_usage_room(t, s, was, file_cost(ctype, len)) < 0)
@@ -1110,7 +1186,7 @@ file_save(struct store_txn *t, struct st_kbsource *s, const char *ctype,
 	rec_put(t, t->st->kb_files, s->id, ST_KB_SOURCE_ID_LEN, &e,
 	    "put knowledge file");
 	penc_free(&e);
-	kb_usage_move(t, s, was, file_bytes(t, s->id));
+	kb_usage_move(t, s, was, kb_file_bytes(t, s->id));
 }
 
 /*
@@ -1140,7 +1216,7 @@ piece_put(struct store_txn *t, struct st_kbsource *s,
 	if (end < q->total && q->data.len < ST_KB_PIECE_MIN)
 		return store_fail(t, PROTO_E_INVALID, "Content-Range: a piece "
 		    "before the last is at least 8 KiB"), -1;
-	if (q->offset == 0 && kb_usage_room(t, s, file_bytes(t, s->id),
+	if (q->offset == 0 && kb_usage_room(t, s, kb_file_bytes(t, s->id),
 	    file_cost(q->content_type, q->total)) < 0)
 		return -1;
 	if (q->offset == 0)

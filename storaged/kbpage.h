@@ -12,6 +12,9 @@
 #include "kbmsg.h"
 #include "storeint.h"
 
+/* A page's key in kb_pages: its source id, 16 bytes of its URL's SHA-256. */
+#define KB_PAGE_KEY_LEN	(ST_KB_SOURCE_ID_LEN + 16)
+
 /*
  * At most q->max crawl or file sources due now, each given a new sync id
  * and leased (due again q->lease_ms later), into out.
@@ -81,5 +84,19 @@ int kb_file_clear(struct store_txn *, const char *source);
  */
 int kb_pages_clear(struct store_txn *, const char *source, uint32_t max,
     int *left);
+
+/* What source's file takes in the quota's count (0: none, or t failed). */
+uint64_t kb_file_bytes(struct store_txn *, const char *source);
+/*
+ * The page under k (KB_PAGE_KEY_LEN bytes) of source s counted again
+ * from what is stored, as its put counted it (kbusage.c): its record's
+ * bytes, its chunks' (kb_chunk_bytes), their keys' and their vectors'
+ * in the install's space and its spaces; its bytes row saved, into
+ * *bytes (the caller moves s's count), its chunks added to *chunks.
+ * For a data directory's count of before the quota (kbcount.c). 0, 1
+ * when there is no such page, or -1.
+ */
+int kb_page_recount(struct store_txn *, const struct st_kbsource *s,
+    const uint8_t *k, uint64_t *bytes, uint32_t *chunks);
 
 #endif

@@ -29,5 +29,6 @@ const struct store_module *const store_modules[] = {
 	&hookstore_module,	/* empties the retired hook_org */
 	&userstore_module,	/* lists older invitations by organisation */
 	&kbindex_module,	/* the knowledge index, its analysis changed */
+	&kbcount_module,	/* the quota's count of older knowledge */
 	NULL,
 };

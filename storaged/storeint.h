@@ -918,6 +918,8 @@ extern const struct store_module userstore_module;
  * this build's (kbindex.h's meta "kb_analysis").
  */
 extern const struct store_module kbindex_module;
+/* The quota's count of a data directory of before it (kbcount.c). */
+extern const struct store_module kbcount_module;
 
 /* People (userstore.c, dashstore.c). */
 struct st_user;
