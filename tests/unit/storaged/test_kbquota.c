@@ -6,7 +6,8 @@
  * reopen; past the quota a page, a file, a qa and a new source are
  * refused `full` with a message saying so and the size, what was stored
  * before kept and found, another organisation untouched, and a deleted
- * source makes room again. The list says used and quota.
+ * source makes room again. The list says used and quota. Knowledge of
+ * a data directory from before the count is counted once at open.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -410,6 +411,166 @@ test_qa_and_file(void **state)
 	st_kbsource_free(&fs);
 }
 
+/*
+ * Each record of db behind the store's back as an older storaged left
+ * it: of format ver - 1, without its last row (bytes: cut bytes long).
+ */
+static void
+records_older(MDB_txn *txn, const char *db, uint8_t ver, size_t cut)
+{
+	static uint8_t keys[128][64], buf[8192];
+	size_t lens[128];
+	MDB_cursor *cur;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	int rc, n = 0, i;
+
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		assert_true(n < 128 && k.mv_size <= sizeof(keys[0]));
+		memcpy(keys[n], k.mv_data, k.mv_size);
+		lens[n++] = k.mv_size;
+	}
+	assert_int_equal(rc, MDB_NOTFOUND);
+	mdb_cursor_close(cur);
+	assert_true(n > 0);
+	for (i = 0; i < n; i++) {
+		k.mv_data = keys[i];
+		k.mv_size = lens[i];
+		assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+		assert_true(v.mv_size > 9 && v.mv_size <= sizeof(buf));
+		assert_int_equal(((uint8_t *)v.mv_data)[0], ver);
+		memcpy(buf, v.mv_data, v.mv_size);
+		buf[0] = (uint8_t)(ver - 1);
+		v.mv_data = buf;
+		v.mv_size -= cut;
+		assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	}
+}
+
+/*
+ * The data directory as a storaged of before the quota left it: sources
+ * of format 3, pages of format 4 (no bytes), no kb_usage, and none of
+ * meta's kb_count (its marker) when older; reopened.
+ */
+static void
+make_older(struct fix *f, int older)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 8, "kb_count" };
+
+	env_open(f, &env);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	if (older) {
+		records_older(txn, "kb_sources", 4, 8);	/* a TIME */
+		records_older(txn, "kb_pages", 5, 4);	/* a U32 */
+		assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+		assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	}
+	assert_int_equal(mdb_dbi_open(txn, "kb_usage", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fix_reopen(f);
+}
+
+/*
+ * Knowledge stored before the quota is counted once at open: the count
+ * of a data directory whose sources and pages kept no bytes (a crawl's
+ * pages, one with vectors; a qa; a file; another organisation's 70
+ * pages, more than the count reads at a time) is what was counted as
+ * they were put, each source's and organisation's; a page put again
+ * moves it as any put does, and the quota refuses past it. A data directory counted is not
+ * counted again: its count lost behind the store's back stays lost.
+ */
+static void
+test_count_older(void **state)
+{
+	struct fix *f = *state;
+	struct st_who b = who_org_new(f, &OWNER_A, "B");
+	struct st_kbsource s, job, in, qa, fs, sb, jobb;
+	struct st_kb_file_put_req q;
+	struct st_kb_file_put_rep rep;
+	static uint8_t file[5000];
+	static float rows[2][8];
+	struct st_kb_vecs v;
+	char msg[256], url[64];
+	uint64_t u, bs, bq, bf, ub;
+	int i;
+
+	kb_crawl_new(f, &b, "https://b.example/", 0, &sb, &jobb);
+	for (i = 0; i < 70; i++) {
+		snprintf(url, sizeof(url), "https://b.example/%d", i);
+		assert_int_equal(put(f, &jobb, url, (unsigned)i + 100, 1, 20,
+		    0, NULL, NULL), 0);
+	}
+	ub = used_of(f, &b, NULL);
+	for (i = 0; i < 8; i++)
+		rows[0][i] = rows[1][i] = (float)(i + 1);
+	memset(&v, 0, sizeof(v));
+	v.dim = 8;
+	v.data.p = (const uint8_t *)rows;
+	v.data.len = sizeof(rows);
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
+	assert_int_equal(put(f, &job, URL_A, 1, 2, 200, 0, &v, NULL), 0);
+	assert_int_equal(put(f, &job, URL_B, 5, 3, 150, 0, NULL, NULL), 0);
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_QA;
+	in.question = "Opening hours?";
+	in.answer = "Nine to five, and on Saturdays ten to two.";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &qa, NULL), 0);
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_FILE;
+	in.url = "handbook.md";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, &fs, NULL), 0);
+	memset(file, 'a', sizeof(file));
+	memset(&q, 0, sizeof(q));
+	q.id = fs.id;
+	strlcpy(q.content_type, "text/markdown", sizeof(q.content_type));
+	q.data.p = file;
+	q.data.len = sizeof(file);
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, &q,
+	    &rep, NULL), 0);
+	st_kbsource_free(&rep.source);
+	u = used_of(f, &OWNER_A, NULL);
+	bs = bytes_of(f, s.id);
+	bq = bytes_of(f, qa.id);
+	bf = bytes_of(f, fs.id);
+	assert_true(bs > 0 && bq > 0 && bf > sizeof(file));
+	assert_int_equal(bs + bq + bf, u);
+
+	make_older(f, 1);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), u);
+	assert_int_equal(used_of(f, &b, NULL), ub);
+	assert_int_equal(bytes_of(f, s.id), bs);
+	assert_int_equal(bytes_of(f, qa.id), bq);
+	assert_int_equal(bytes_of(f, fs.id), bf);
+	/* A page put again: its counted bytes out, its new ones in. */
+	assert_int_equal(put(f, &job, URL_A, 1, 2, 200, 0, &v, NULL), 0);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), u);
+	/* The quota refuses past what was stored before it. */
+	store_kb_settings(f->st, u + 1000);
+	assert_full(put(f, &job, "https://shop.example/c", 9, 2, 300, 0,
+	    NULL, msg), msg);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), u);
+
+	/* Counted once: a count lost now is not made again. */
+	make_older(f, 0);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), 0);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+	st_kbsource_free(&qa);
+	st_kbsource_free(&fs);
+	st_kbsource_free(&sb);
+	st_kbsource_free(&jobb);
+}
+
 /* The bytes of LMDB's pages that the knowledge base's databases hold. */
 static uint64_t
 kb_pages_bytes(struct fix *f)
@@ -492,6 +653,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_qa_and_file, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_count_near_lmdb, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_count_older, setup,
 		    fix_teardown),
 	};
 
