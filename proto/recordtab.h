@@ -695,8 +695,8 @@
  * began, so its end makes it due again at once (kb_sync_soon).
  * bytes: what it keeps, counted against its organisation's knowledge
  * base quota (kbpage.c's kb_usage: its pages', its file's, a qa's
- * chunk; a u64, so a TIME row as sync_id is; 0 for a source of format 3
- * or older until its pages are put again).
+ * chunk; a u64, so a TIME row as sync_id is; absent from a source of
+ * format 3 or older: storaged's kbcount.c counts it once at open).
  */
 #define ST_KBSOURCE_ROWS(F)						\
 	F(BUF, id, "id", 1, RF_RO,					\
@@ -771,8 +771,8 @@
  * source's language changed, its pages are read whole again); since
  * format 5, the bytes it takes (bytes: its record's, its chunks' and
  * their vectors', as storaged's kbusage.c counts them against its
- * organisation's quota; 0 for a page of format 4 or older, not counted
- * until it is put again).
+ * organisation's quota; 0 for a page of format 4 or older until
+ * storaged's kbcount.c counts it, once at open).
  */
 #define ST_KBPAGE_ROWS(F)						\
 	F(BUF, source_id, "source_id", 1, RF_RO,			\

@@ -948,9 +948,9 @@ reindex_step(struct store *st, const uint8_t rec[1 + KB_FINGERPRINT_LEN],
 
 /*
  * Tells systemd, at most every KB_REINDEX_ALIVE_MS (*next: when next),
- * that a start or a promotion making the index again goes on: the
- * start's timeout moved on, the watchdog fed (the loop does not turn
- * meanwhile).
+ * that a start or a promotion working through the knowledge base (the
+ * index made again, the quota's count: kbcount.c) goes on: the start's
+ * timeout moved on, the watchdog fed (the loop does not turn meanwhile).
  */
 void
 kb_start_alive(long long *next)

@@ -23,7 +23,7 @@
  * What a page keeps counts against its organisation's quota
  * (kbusage.c): its bytes row, its record's bytes and its chunks' and
  * vectors', added when it is put, moved when it changes, taken off when
- * it goes (a page of before the count, 0, counted from its next put);
+ * it goes (a page of before the count: counted once at open, kbcount.c);
  * a put that would pass the quota is refused (`full`), the page as it
  * was before kept. So is a file's.
  */

@@ -16,7 +16,8 @@
  * base's databases grow by (test_kbquota.c measures it). A term's count
  * of chunks (kb_terms), one an organisation's term whatever its chunks,
  * is not counted. A deleted source's bytes leave the count at once, its
- * data in the sweep's steps after.
+ * data in the sweep's steps after. Knowledge stored before the count
+ * (an older data directory) is counted once at open (kbcount.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
