@@ -186,12 +186,12 @@ sources_batch(struct store_txn *t, struct place *pl, struct figures *fg)
 	for (i = 0; i < n && !t->err; i++) {
 		memcpy(id, keys + (size_t)i * ST_KB_SOURCE_ID_LEN, lens[i]);
 		id[lens[i]] = '\0';
+		memcpy(pl->key, id, lens[i]);
+		pl->klen = lens[i];
 		if (source_live(t, id, &s) != 0)
 			continue;
 		source_count(t, &s, fg);
 		st_kbsource_free(&s);
-		memcpy(pl->key, id, lens[i]);
-		pl->klen = lens[i];
 	}
 	if (n < COUNT_SOURCES) {
 		pl->phase = 1;
@@ -244,7 +244,10 @@ page_count(struct store_txn *t, const uint8_t *k, struct cursrc *cs,
 	fg->bytes += bytes;
 }
 
-/* A batch of the pages: 1 when none is left, else 0. */
+/*
+ * A batch of the pages, until about COUNT_CHUNKS chunks are counted (a
+ * page whole): 1 when none is left, else 0.
+ */
 static int
 pages_batch(struct store_txn *t, struct place *pl, struct figures *fg)
 {
@@ -252,26 +255,24 @@ pages_batch(struct store_txn *t, struct place *pl, struct figures *fg)
 	size_t lens[COUNT_PAGES];
 	uint64_t chunks0 = fg->chunks;
 	struct cursrc cs;
-	int n, i;
+	int n, i, full = 0;
 
 	memset(&cs, 0, sizeof(cs));
 	do {
 		if ((n = keys_after(t, t->st->kb_pages, pl, KB_PAGE_KEY_LEN,
 		    keys, lens, COUNT_PAGES)) < 0)
 			break;
-		for (i = 0; i < n && !t->err; i++) {
-			if (lens[i] != KB_PAGE_KEY_LEN)
-				continue;
-			page_count(t, keys + (size_t)i * KB_PAGE_KEY_LEN, &cs,
-			    fg);
+		for (i = 0; i < n && !t->err && !full; i++) {
 			memcpy(pl->key, keys + (size_t)i * KB_PAGE_KEY_LEN,
-			    KB_PAGE_KEY_LEN);
-			pl->klen = KB_PAGE_KEY_LEN;
+			    lens[i]);
+			pl->klen = lens[i];
+			if (lens[i] == KB_PAGE_KEY_LEN)
+				page_count(t, pl->key, &cs, fg);
+			full = fg->chunks - chunks0 >= COUNT_CHUNKS;
 		}
-	} while (n == COUNT_PAGES && !t->err &&
-	    fg->chunks - chunks0 < COUNT_CHUNKS);
+	} while (n == COUNT_PAGES && !t->err && !full);
 	cursrc_end(t, &cs);
-	return n >= 0 && n < COUNT_PAGES;
+	return n >= 0 && n < COUNT_PAGES && !full;
 }
 
 /* One batch in a transaction of its own: 1 when the count ended, 0, -1. */

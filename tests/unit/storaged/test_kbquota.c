@@ -418,8 +418,8 @@ test_qa_and_file(void **state)
 static void
 records_older(MDB_txn *txn, const char *db, uint8_t ver, size_t cut)
 {
-	static uint8_t keys[128][64], buf[8192];
-	size_t lens[128];
+	static uint8_t keys[1024][64], buf[8192];
+	size_t lens[1024];
 	MDB_cursor *cur;
 	MDB_dbi dbi;
 	MDB_val k, v;
@@ -429,7 +429,7 @@ records_older(MDB_txn *txn, const char *db, uint8_t ver, size_t cut)
 	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		assert_true(n < 128 && k.mv_size <= sizeof(keys[0]));
+		assert_true(n < 1024 && k.mv_size <= sizeof(keys[0]));
 		memcpy(keys[n], k.mv_data, k.mv_size);
 		lens[n++] = k.mv_size;
 	}
@@ -571,6 +571,33 @@ test_count_older(void **state)
 	st_kbsource_free(&jobb);
 }
 
+/*
+ * A count of more chunks than one batch takes (2,048 about: 530 pages
+ * of 4) goes on from where each batch left it: the same count.
+ */
+static void
+test_count_older_batches(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s, job;
+	char url[64];
+	uint64_t u;
+	int i;
+
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
+	for (i = 0; i < 530; i++) {
+		snprintf(url, sizeof(url), "https://shop.example/%d", i);
+		assert_int_equal(put(f, &job, url, (unsigned)i * 4, 4, 5, 0,
+		    NULL, NULL), 0);
+	}
+	u = used_of(f, &OWNER_A, NULL);
+	make_older(f, 1);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), u);
+	assert_int_equal(bytes_of(f, s.id), u);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+}
+
 /* The bytes of LMDB's pages that the knowledge base's databases hold. */
 static uint64_t
 kb_pages_bytes(struct fix *f)
@@ -655,6 +682,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_count_near_lmdb, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_count_older, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_count_older_batches, setup,
 		    fix_teardown),
 	};
 
