@@ -284,13 +284,13 @@ batch(struct store *st, struct figures *fg)
 	int rc, done = 0;
 
 	store_begin(st, &t, 0);
-	if ((rc = place_get(&t, &pl)) <= 0) {
+	if ((rc = place_get(&t, &pl)) == 0) {
 		store_abort(&t);
-		return rc < 0 ? -1 : 1;
+		return 1;
 	}
-	if (pl.phase == 0)
+	if (rc > 0 && pl.phase == 0)
 		sources_batch(&t, &pl, fg);
-	else
+	else if (rc > 0)
 		done = pages_batch(&t, &pl, fg);
 	place_put(&t, &pl, done);
 	if (store_commit(&t) != 0) {
