@@ -120,26 +120,13 @@ keys_after(struct store_txn *t, MDB_dbi dbi, const struct place *pl,
 	return n;
 }
 
-/* 1 when source id was deleted (its data not yet swept), 0, -1. */
-static int
-gone(struct store_txn *t, const char *id)
-{
-	MDB_val v;
-	int rc;
-
-	if ((rc = db_get(t, t->st->kb_gone, id, strlen(id), &v,
-	    "get knowledge source gone")) < 0)
-		return -1;
-	return rc == 0;
-}
-
 /* Source id into s when it is there and not deleted: 0, 1 not, -1. */
 static int
 source_live(struct store_txn *t, const char *id, struct st_kbsource *s)
 {
 	int rc;
 
-	if ((rc = gone(t, id)) != 0)
+	if ((rc = kbsource_gone(t, id)) != 0)
 		return rc;
 	return kbsource_load(t, id, s);
 }

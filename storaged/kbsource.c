@@ -447,9 +447,8 @@ kbsource_begin_same(struct store_txn *t, const void *k, size_t klen,
 
 /* -------------------------------------------------------------- search */
 
-/* 1 when the source was deleted (its chunks not yet swept), 0, -1. */
-static int
-source_gone(struct store_txn *t, const char *id)
+int
+kbsource_gone(struct store_txn *t, const char *id)
 {
 	MDB_val v;
 	int rc;
@@ -543,7 +542,7 @@ src_keep(struct store_txn *t, uint64_t id, void *arg)
 	if (keep && i < f->nseen)
 		keep = f->seen[i].keep;
 	else if (keep) {
-		if ((rc = source_gone(t, c.source_id)) < 0)
+		if ((rc = kbsource_gone(t, c.source_id)) < 0)
 			keep = -1;
 		else
 			keep = rc == 0 && source_listed(c.source_id,
@@ -586,7 +585,7 @@ src_filter_init(struct store_txn *t, struct src_filter *f,
 		if (sources[i].s != NULL &&
 		    !source_listed(sources[i].s, sources, i) &&
 		    entity_known(t, &kbsource_entity, org, sources[i].s) == 1 &&
-		    source_gone(t, sources[i].s) == 0)
+		    kbsource_gone(t, sources[i].s) == 0)
 			live[m++] = sources[i].s;
 	if (!t->err)
 		(void)kb_filter_sources(t, fl, live, m);

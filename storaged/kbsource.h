@@ -67,6 +67,8 @@ int store_kb_retrieve(struct store_txn *, const struct st_kb_retrieve_req *q,
 int store_kb_default_sources(struct store_txn *, const char *org,
     struct st_agent *a);
 
+/* 1 when source id was deleted (its chunks not yet swept), 0, or -1. */
+int kbsource_gone(struct store_txn *, const char *id);
 /* For kbpage.c: source id into s (0, 1 absent, -1), as entity_load. */
 int kbsource_load(struct store_txn *, const char *id, struct st_kbsource *s);
 /* Source id of org (NULL: any) into s: 0, or -1 (`not found`). */
