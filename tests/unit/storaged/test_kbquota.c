@@ -348,6 +348,31 @@ test_quota_refuses(void **state)
 }
 
 /*
+ * OWNER_A's file source "handbook.md" (*fs), n bytes of 'a' in file
+ * uploaded whole by *q (kept for a later piece), answered *rep.
+ */
+static void
+file_source_new(struct fix *f, uint8_t *file, size_t n, struct st_kbsource *fs,
+    struct st_kb_file_put_req *q, struct st_kb_file_put_rep *rep)
+{
+	struct st_kbsource in;
+
+	memset(&in, 0, sizeof(in));
+	in.source_type = ST_KB_FILE;
+	in.url = "handbook.md";
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
+	    &in, fs, NULL), 0);
+	memset(file, 'a', n);
+	memset(q, 0, sizeof(*q));
+	q->id = fs->id;
+	strlcpy(q->content_type, "text/markdown", sizeof(q->content_type));
+	q->data.p = file;
+	q->data.len = n;
+	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, q,
+	    rep, NULL), 0);
+}
+
+/*
  * A qa's chunk counts, and moves with its answer; an uploaded file
  * counts, and one past the quota is refused.
  */
@@ -383,19 +408,7 @@ test_qa_and_file(void **state)
 	two = used_of(f, &OWNER_A, NULL);
 	assert_true(two > one);
 
-	memset(&in, 0, sizeof(in));
-	in.source_type = ST_KB_FILE;
-	in.url = "handbook.md";
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
-	    &in, &fs, NULL), 0);
-	memset(file, 'a', sizeof(file));
-	memset(&q, 0, sizeof(q));
-	q.id = fs.id;
-	strlcpy(q.content_type, "text/markdown", sizeof(q.content_type));
-	q.data.p = file;
-	q.data.len = sizeof(file);
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, &q,
-	    &rep, NULL), 0);
+	file_source_new(f, file, sizeof(file), &fs, &q, &rep);
 	assert_true(rep.source.bytes > sizeof(file));
 	assert_int_equal(used_of(f, &OWNER_A, NULL), two + rep.source.bytes);
 	st_kbsource_free(&rep.source);
@@ -524,19 +537,7 @@ test_count_older(void **state)
 	in.answer = "Nine to five, and on Saturdays ten to two.";
 	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
 	    &in, &qa, NULL), 0);
-	memset(&in, 0, sizeof(in));
-	in.source_type = ST_KB_FILE;
-	in.url = "handbook.md";
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_SOURCE_CREATE,
-	    &in, &fs, NULL), 0);
-	memset(file, 'a', sizeof(file));
-	memset(&q, 0, sizeof(q));
-	q.id = fs.id;
-	strlcpy(q.content_type, "text/markdown", sizeof(q.content_type));
-	q.data.p = file;
-	q.data.len = sizeof(file);
-	assert_int_equal(request_who(f, &OWNER_A, PROTO_ST_KB_FILE_PUT, &q,
-	    &rep, NULL), 0);
+	file_source_new(f, file, sizeof(file), &fs, &q, &rep);
 	st_kbsource_free(&rep.source);
 	u = used_of(f, &OWNER_A, NULL);
 	bs = bytes_of(f, s.id);
