@@ -221,6 +221,20 @@ test_count_follows_pages(void **state)
 	st_kbsource_free(&job2);
 }
 
+/* *v: two rows of 8 dimensions, 1 to 8 each, in rows. */
+static void
+vecs_two(float rows[2][8], struct st_kb_vecs *v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		rows[0][i] = rows[1][i] = (float)(i + 1);
+	memset(v, 0, sizeof(*v));
+	v->dim = 8;
+	v->data.p = (const uint8_t *)rows;
+	v->data.len = 2 * 8 * sizeof(float);
+}
+
 /* A page's vectors count: its quantised codes, a row a chunk. */
 static void
 test_vectors_count(void **state)
@@ -230,14 +244,8 @@ test_vectors_count(void **state)
 	float rows[2][8];
 	struct st_kb_vecs v;
 	uint64_t plain, with;
-	int i;
 
-	for (i = 0; i < 8; i++)
-		rows[0][i] = rows[1][i] = (float)(i + 1);
-	memset(&v, 0, sizeof(v));
-	v.dim = 8;
-	v.data.p = (const uint8_t *)rows;
-	v.data.len = sizeof(rows);
+	vecs_two(rows, &v);
 	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	assert_int_equal(put(f, &job, URL_A, 1, 2, 40, 0, NULL, NULL), 0);
 	plain = used_of(f, &OWNER_A, NULL);
@@ -522,12 +530,7 @@ test_count_older(void **state)
 		    0, NULL, NULL), 0);
 	}
 	ub = used_of(f, &b, NULL);
-	for (i = 0; i < 8; i++)
-		rows[0][i] = rows[1][i] = (float)(i + 1);
-	memset(&v, 0, sizeof(v));
-	v.dim = 8;
-	v.data.p = (const uint8_t *)rows;
-	v.data.len = sizeof(rows);
+	vecs_two(rows, &v);
 	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
 	assert_int_equal(put(f, &job, URL_A, 1, 2, 200, 0, &v, NULL), 0);
 	assert_int_equal(put(f, &job, URL_B, 5, 3, 150, 0, NULL, NULL), 0);
