@@ -359,7 +359,7 @@ proto_json_ctype(const char *ct)
 }
 
 const char *
-proto_json_bom_skip(const char *body, size_t *len)
+proto_bom_skip(const char *body, size_t *len)
 {
 	if (*len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
 		*len -= 3;

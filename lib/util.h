@@ -173,11 +173,12 @@ void proto_reverse(void *base, size_t n, size_t size);
  */
 int proto_json_ctype(const char *ctype);
 /*
- * A JSON body (len bytes, *len on return) past one UTF-8 byte order mark
- * at its start, which RFC 8259 lets a parser ignore (jansson does not):
- * body + 3, or body when it has none. A second one is the body's.
+ * A text (len bytes, *len on return) past one UTF-8 byte order mark at
+ * its start (a JSON body's, which RFC 8259 lets a parser ignore and
+ * jansson does not; a fetched page's): body + 3, or body when it has
+ * none. A second one is the text's.
  */
-const char *proto_json_bom_skip(const char *body, size_t *len);
+const char *proto_bom_skip(const char *body, size_t *len);
 
 /* ---- sockets ---- */
 /* What a failed accept4() on a non-blocking listening socket means. */

@@ -757,7 +757,7 @@ admin_json_parse(struct http_request *req, const char **why)
 		*why = "Content-Type must be application/json";
 		return NULL;
 	}
-	body = proto_json_bom_skip(body, &len);
+	body = proto_bom_skip(body, &len);
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES |
 	    JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	/* A number JSON allows but no field takes is told apart. */

@@ -199,7 +199,7 @@ chat_visitor_parse(json_t *o, struct st_visitor *v)
  * (another key, a duplicate, a refusal to word) is -1 and
  * chat_parse_body_json's, which has the last word; the fuzz target
  * tests/fuzz/chatbody/fuzz_chatbody.c checks that the two agree. Both
- * skip one byte order mark (proto_json_bom_skip).
+ * skip one byte order mark (proto_bom_skip).
  */
 static int
 body_fast(const char *ctype, const char *body, size_t len,
@@ -214,7 +214,7 @@ body_fast(const char *ctype, const char *body, size_t len,
 
 	if (!proto_json_ctype(ctype))
 		return -1;
-	body = proto_json_bom_skip(body, &len);
+	body = proto_bom_skip(body, &len);
 	s.p = (const unsigned char *)body;
 	s.end = s.p + len;
 	s.depth = 0;
@@ -278,7 +278,7 @@ chat_parse_body_json(const char *ctype, const char *body, size_t len,
 		detail(details, dsz, "Content-Type must be application/json");
 		return CHAT_BODY_INVALID;
 	}
-	body = proto_json_bom_skip(body, &len);
+	body = proto_bom_skip(body, &len);
 	for (n = 0; n < len && (body[n] == ' ' || body[n] == '\t' ||
 	    body[n] == '\r' || body[n] == '\n'); n++)
 		;

@@ -1685,16 +1685,6 @@ fetch_text_decode(const char *bytes, size_t len, const char *charset,
 	return 0;
 }
 
-/* Skips a UTF-8 byte order mark. */
-static void
-skip_bom(const char **bytes, size_t *len)
-{
-	if (*len >= 3 && memcmp(*bytes, "\xef\xbb\xbf", 3) == 0) {
-		*bytes += 3;
-		*len -= 3;
-	}
-}
-
 int
 text_extract(const char *bytes, size_t len, struct fetch_doc *doc,
     const char **why)
@@ -1705,7 +1695,7 @@ text_extract(const char *bytes, size_t len, struct fetch_doc *doc,
 	int r = 0, rc = -1, first = 1;
 
 	memset(doc, 0, sizeof(*doc));
-	skip_bom(&bytes, &len);
+	bytes = proto_bom_skip(bytes, &len);
 	*why = "text: out of memory";
 	while (r == 0 && next_line(bytes, len, &at, &line, &n)) {
 		if (first && !blank(line, n)) {
@@ -2083,7 +2073,7 @@ md_extract(const char *bytes, size_t len, struct fetch_doc *doc,
 	memset(&m, 0, sizeof(m));
 	m.doc = doc;
 	m.kind = FETCH_PARA;
-	skip_bom(&bytes, &len);
+	bytes = proto_bom_skip(bytes, &len);
 	at = md_front_matter(doc, bytes, len);
 	while (m.r == 0 && next_line(bytes, len, &at, &line, &n)) {
 		if (m.fence == 0) {

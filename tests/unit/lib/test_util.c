@@ -311,7 +311,7 @@ test_json_ctype(void **state)
 
 /* One UTF-8 byte order mark at the start, and only there, is skipped. */
 static void
-test_json_bom_skip(void **state)
+test_bom_skip(void **state)
 {
 	static const struct {
 		const char *in;
@@ -333,13 +333,13 @@ test_json_bom_skip(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		len = cases[i].len;
-		p = proto_json_bom_skip(cases[i].in, &len);
+		p = proto_bom_skip(cases[i].in, &len);
 		assert_ptr_equal(p, cases[i].in + cases[i].skip);
 		assert_int_equal(len, cases[i].len - cases[i].skip);
 	}
 	/* A mark cut by len is not one. */
 	len = 2;
-	assert_ptr_equal(proto_json_bom_skip(cut, &len), cut);
+	assert_ptr_equal(proto_bom_skip(cut, &len), cut);
 	assert_int_equal(len, 2);
 }
 
@@ -547,7 +547,7 @@ main(void)
 		cmocka_unit_test(test_url_shown),
 		cmocka_unit_test(test_be),
 		cmocka_unit_test(test_json_ctype),
-		cmocka_unit_test(test_json_bom_skip),
+		cmocka_unit_test(test_bom_skip),
 		cmocka_unit_test(test_json_plain_len),
 		cmocka_unit_test(test_accept_err),
 		cmocka_unit_test(test_grow),
