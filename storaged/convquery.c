@@ -571,6 +571,7 @@ store_conv_query(struct store_txn *t, const struct st_conv_query_req *q,
     struct store_list *out)
 {
 	uint8_t prefix[INDEX_PREFIX_MAX];
+	char widget[ST_WIDGET_MAX + 1];
 	struct index_walk w;
 	struct index_page pg;
 	const char *assignee = q->assignee != NULL ? q->assignee : "";
@@ -583,13 +584,14 @@ store_conv_query(struct store_txn *t, const struct st_conv_query_req *q,
 	const char *what = created ? "conversation creation" :
 	    "conversation activity";
 
-	if (t->err || query_check(t, q, assignee) != 0)
+	if (t->err || query_check(t, q, assignee) != 0 ||
+	    store_widget_filter_id(t, q->widget, widget) < 0)
 		return t->err;
 	memset(&l, 0, sizeof(l));
 	memset(&w, 0, sizeof(w));
 	/* One widget of who asks's organisation: its one part. */
-	if (q->widget[0] != '\0' && t->org != NULL) {
-		w.plen = act_prefix(prefix, t->org, q->widget);
+	if (widget[0] != '\0' && t->org != NULL) {
+		w.plen = act_prefix(prefix, t->org, widget);
 		w.prefix = prefix;
 		if (count_get(t, prefix, w.plen - 1, &l.total) < 0)
 			return t->err;
@@ -620,7 +622,7 @@ store_conv_query(struct store_txn *t, const struct st_conv_query_req *q,
 	else {
 		/* An organisation's, a widget's everywhere, or every one. */
 		merge_walk(t, index, what, t->org,
-		    q->widget[0] != '\0' ? q->widget : NULL, q->cursor, &w,
+		    widget[0] != '\0' ? widget : NULL, q->cursor, &w,
 		    &pg);
 		l.total = pg.total;
 	}

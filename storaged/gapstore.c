@@ -34,6 +34,7 @@
 #include "gapstore.h"
 #include "log.h"
 #include "storeint.h"
+#include "widgetstore.h"
 
 #define GAP_KEY_LEN	MSG_KEY_LEN
 #define TIME_KEY_MAX	(ST_ORG_ID_MAX + 1 + 8 + MSG_KEY_LEN)
@@ -534,14 +535,18 @@ gap_at(struct store_txn *t, const MDB_val *k, size_t plen, struct st_gap *g)
 	    8, GAP_KEY_LEN, &st_gap_layout, g, "gap");
 }
 
-/* 1 when g is one q keeps (its widget, its agent: "default" is ""). */
+/*
+ * 1 when g is one q keeps (widget, q's as store_widget_filter_id reads
+ * it; its agent: "default" is "").
+ */
 static int
-gap_kept(const struct st_gap_list_req *q, const struct st_gap *g)
+gap_kept(const struct st_gap_list_req *q, const char *widget,
+    const struct st_gap *g)
 {
 	const char *agent = strcmp(q->agent, ST_REPORT_DEFAULT_AGENT) == 0 ?
 	    "" : q->agent;
 
-	return (q->widget[0] == '\0' || strcmp(q->widget, g->widget) == 0) &&
+	return (widget[0] == '\0' || strcmp(widget, g->widget) == 0) &&
 	    (q->agent[0] == '\0' || strcmp(agent, g->agent) == 0);
 }
 
@@ -551,6 +556,7 @@ store_gap_list(struct store_txn *t, const struct st_gap_list_req *q,
 {
 	const char *org = t->org != NULL ? t->org : ST_WHO_ORG_DEFAULT;
 	uint8_t probe[TIME_KEY_MAX];
+	char widget[ST_WIDGET_MAX + 1];
 	size_t plen = strlen(org) + 1;
 	uint32_t scan;
 	struct st_gap g;
@@ -559,7 +565,7 @@ store_gap_list(struct store_txn *t, const struct st_gap_list_req *q,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (t->err)
+	if (t->err || store_widget_filter_id(t, q->widget, widget) < 0)
 		return t->err;
 	if (q->from >= q->to)
 		return store_fail(t, PROTO_E_INVALID, "from must be before to");
@@ -584,7 +590,7 @@ store_gap_list(struct store_txn *t, const struct st_gap_list_req *q,
 		}
 		if ((rc = gap_at(t, &k, plen, &g)) < 0)
 			break;
-		if (rc == 0 && gap_kept(q, &g)) {
+		if (rc == 0 && gap_kept(q, widget, &g)) {
 			if (out->n == q->limit) {
 				rl_free(&st_gap_layout, &g);
 				out->more = 1;

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "rollups.h"
 #include "util.h"
+#include "widgetstore.h"
 
 #define HOUR_MS		3600000ull
 #define RVAL_LEN	(1 + 8 * ST_RC_N)
@@ -315,6 +316,7 @@ store_report_get(struct store_txn *t, const struct st_report_get_req *q,
 {
 	const char *org = t->org != NULL ? t->org : ST_WHO_ORG_DEFAULT;
 	const char *agent = q->agent, *w, *a;
+	char widget[ST_WIDGET_MAX + 1];
 	uint8_t k0[ST_WHO_ORG_MAX + 1 + 4];
 	struct st_report_hour *hr;
 	struct st_report_agent *ar;
@@ -327,7 +329,7 @@ store_report_get(struct store_txn *t, const struct st_report_get_req *q,
 	int i, rc;
 
 	memset(out, 0, sizeof(*out));
-	if (t->err)
+	if (t->err || store_widget_filter_id(t, q->widget, widget) < 0)
 		return t->err;
 	if (q->from >= q->to || q->to - q->from > ST_REPORT_SPAN_MAX)
 		return store_fail(t, PROTO_E_INVALID, "from must be before to, "
@@ -357,8 +359,8 @@ store_report_get(struct store_txn *t, const struct st_report_get_req *q,
 		}
 		if (hour >= to_h)
 			break;
-		if ((q->widget[0] != '\0' && (strlen(q->widget) != wlen ||
-		    memcmp(q->widget, w, wlen) != 0)) ||
+		if ((widget[0] != '\0' && (strlen(widget) != wlen ||
+		    memcmp(widget, w, wlen) != 0)) ||
 		    ((q->agent[0] != '\0') && (strlen(agent) != alen ||
 		    memcmp(agent, a, alen) != 0)))
 			continue;

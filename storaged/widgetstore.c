@@ -168,6 +168,21 @@ store_widget_internal_id(struct store_txn *t, const char *widget_id,
 	return 0;
 }
 
+int
+store_widget_filter_id(struct store_txn *t, const char *given,
+    char id[ST_WIDGET_MAX + 1])
+{
+	int rc = 1;
+
+	/* Owners copy the public id: the widgets' page and API show it. */
+	if (strlen(given) == ST_WID_LEN &&
+	    strncmp(given, ST_WID_PREFIX, strlen(ST_WID_PREFIX)) == 0)
+		rc = store_widget_internal_id(t, given, id);
+	if (rc == 1)
+		strlcpy(id, given, ST_WIDGET_MAX + 1);
+	return rc < 0 ? -1 : 0;
+}
+
 /* By public id (the descriptor's find): 0 loaded, 1 absent, -1 error. */
 static int
 widget_find(struct store_txn *t, const char *widget_id, void *w)

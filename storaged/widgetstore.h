@@ -49,6 +49,15 @@ int store_widget_hands_off(struct store_txn *, const char *widget_id);
 int store_widget_internal_id(struct store_txn *, const char *widget_id,
     char id[ST_WIDGET_MAX + 1]);
 /*
+ * The widget a list's filter names, as conversations' widgetId does: an
+ * internal id copied as given, a public one's (wid_ and 32 hex) widget's
+ * internal id; a public id no widget holds is copied as given (it finds
+ * none; another organisation's widget finds none either, as its lists
+ * are keyed by organisation). 0, or -1 with t failed.
+ */
+int store_widget_filter_id(struct store_txn *, const char *given,
+    char id[ST_WIDGET_MAX + 1]);
+/*
  * org's widgets (NULL: all), oldest first, the default widget first.
  * Free with store_widgets_free.
  */

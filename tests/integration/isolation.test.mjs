@@ -252,11 +252,15 @@ describe('organisations are isolated, route by route', () => {
       for (const url of [
         `/v1/admin/conversations?q=${encodeURIComponent(a.secret)}`,
         `/v1/admin/conversations?widget=${a.widget.id}`,
+        `/v1/admin/conversations?widget=${a.widget.widget_id}`,
+        `/v1/admin/reports?widget_id=${a.widget.widget_id}`,
+        `/v1/admin/knowledge-gaps?widget_id=${a.widget.widget_id}`,
         '/v1/admin/conversations?handoff=open',
         '/v1/admin/export?format=jsonl&rows=messages',
         '/v1/admin/export?format=csv&rows=conversations',
         `/v1/admin/export?format=jsonl&rows=messages&conversation=${a.conv}`,
         `/v1/admin/export?format=jsonl&rows=messages&widget=${a.widget.id}`,
+        `/v1/admin/export?format=jsonl&rows=messages&widget=${a.widget.widget_id}`,
       ]) {
         const r = await call('GET', url, who.headers());
         assert.ok(r.status === 200 || r.status === 404, `${who.name}: ${url}: ${r.status}`);
@@ -267,6 +271,32 @@ describe('organisations are isolated, route by route', () => {
       assert.equal(r.json().conversations.length, 1);
       assert.equal(r.json().total, 1);
     }
+  });
+
+  // Owners copy the public id (the widgets' page shows it): the filters
+  // take it as they take the internal one, within the organisation alone.
+  test("A's widget filters take its public id as its internal one", async () => {
+    const a = org.A;
+    const h = installIn(a.id)();
+    const ids = async (url) => {
+      const r = await call('GET', url, h);
+      assert.equal(r.status, 200, `${url}: ${r.text}`);
+      return r.json().conversations.map((c) => c._id);
+    };
+    assert.deepEqual(await ids(`/v1/admin/conversations?widget=${a.widget.widget_id}`), [a.conv]);
+    assert.deepEqual(await ids(`/v1/admin/conversations?widget=${a.widget.id}`), [a.conv]);
+    assert.deepEqual(await ids(`/v1/admin/conversations?widget=wid_${'0'.repeat(32)}`), []);
+    const exp = await call('GET', `/v1/admin/export?format=jsonl&rows=conversations&widget=${a.widget.widget_id}`, h);
+    assert.equal(exp.status, 200, exp.text);
+    assert.ok(exp.text.includes(a.conv), exp.text);
+    const started = async (w) => {
+      const r = await call('GET', `/v1/admin/reports?widget_id=${w}`, h);
+      assert.equal(r.status, 200, r.text);
+      return r.json();
+    };
+    const byPublic = await started(a.widget.widget_id);
+    assert.deepEqual(byPublic, await started(a.widget.id));
+    assert.notDeepEqual(byPublic, await started(`wid_${'0'.repeat(32)}`), 'the report counts the widget\'s conversation');
   });
 
   test("B's event stream carries B's events, none of A's", async () => {
