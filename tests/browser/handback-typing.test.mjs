@@ -110,4 +110,68 @@ describe('hand back: the visitor sees the assistant answer', { timeout: SUITE_TI
       15000, 'the follow-up answered');
     await assertClean(page, visitor.log, 'widget');
   });
+
+  // The race the frames allow: the visitor's message leaves while a person
+  // has the conversation, and the server has it only after the hand back's
+  // answer began (held here, in the test's route of the socket). Neither the
+  // handoff (ai) nor the answer's typing_start says that message is stored:
+  // it is refused (reply_in_progress), and the widget gives its words back.
+  test('a message on its way when the hand back is answered: refused, its words given back', async () => {
+    const x = await openPage(browser);
+    try {
+      const held = [];
+      let hold = false;
+      await x.page.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+        const server = ws.connectToServer();
+        ws.onMessage((m) => {
+          if (hold && JSON.parse(m).type === 'message') held.push(m);
+          else server.send(m);
+        });
+        x.release = () => held.splice(0).forEach((m) => server.send(m));
+      });
+      const { page } = x;
+      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+      await waitReady(page);
+      await page.click(part('launcher'));
+      await sendByKeyboard(page, 'hello again');
+      assert.equal((await waitReplyEnd(page)).text, 'You said: hello again');
+      // (newest activity first: this page's new session's)
+      const conv = (await adminApi(stack, 'GET', '/v1/admin/conversations')).json.conversations[0]._id;
+      const read = async () => (await adminApi(stack, 'GET', `/v1/admin/conversations/${conv}`)).json.messages;
+      let r = await adminApi(stack, 'POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' });
+      assert.equal(r.status, 200, r.text);
+      await waitWidget(page, ({ shadowRoot: root }) => /joined$/.test(root.querySelector('[data-part="handoff-status"]').textContent), 'the person joined');
+      const question = 'slow two [[mock:first_delay=6000,chunks=2]]';
+      await sendByKeyboard(page, question);
+      await waitFor(async () => (await read()).some((m) => m.content === question), 10000, 'the question stored');
+      await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled, 'the question taken');
+
+      // The next message leaves the page, and waits in the route.
+      hold = true;
+      await page.fill(part('input'), 'on its way');
+      await page.press(part('input'), 'Enter');
+      await waitFor(() => held.length === 1, 5000, 'the message held on its way');
+      assert.equal(await page.inputValue(part('input')), '', 'sent: the box emptied');
+
+      // Hand back: the answer begins (typing), then the server gets the message.
+      r = await adminApi(stack, 'POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
+      assert.equal(r.status, 200, r.text);
+      await waitWidget(page, typing, 'the assistant typing the answer');
+      hold = false;
+      x.release();
+      await waitFor(async () => (await page.inputValue(part('input'))) === 'on its way', 10000, 'the words given back');
+      assert.ok(!(await shown(page)).some(([, text]) => text === 'on its way'), 'its bubble gone');
+      assert.ok(!(await read()).some((m) => m.content === 'on its way'), 'not stored');
+
+      // The answer comes; the words go again, and are answered.
+      await waitFor(async () => (await shown(page)).some(([role, text, state]) => role === 'assistant' && text === 'You said: slow two' && state === 'done'),
+        20000, 'the answer shown');
+      await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled, 'Send enabled');
+      await page.press(part('input'), 'Enter');
+      await waitFor(async () => (await shown(page)).some(([role, text, state]) => role === 'assistant' && text === 'You said: on its way' && state === 'done'),
+        15000, 'the words answered');
+    } finally {
+      await x.ctx.close();
+    }
+  });
 });

@@ -41,7 +41,7 @@ describe('the answer to a hand back streams, 1 worker', () => {
     // Three chunks, the last two 2 s apart: the first token comes well before the reply is stored.
     const q = 'stream it [[mock:chunks=3,delay=2000]]';
     const { v, conv } = await handedBack(q);
-    assert.deepEqual(await v.next('typing_start'), { type: 'typing_start' });
+    assert.deepEqual(await v.next('typing_start'), { type: 'typing_start', answer: true });
     const first = await v.next('token');
     const stored = (await p.admin(`/v1/admin/conversations/${conv}`)).json().messages;
     assert.deepEqual(stored.map((m) => m.role), ['user', 'assistant', 'user'], 'streamed before it is stored');

@@ -592,7 +592,7 @@ describe('human handoff and /v1/admin/events, 2 workers', () => {
     assert.equal(r.status, 200, r.text);
     for (const s of [v, tab]) {
       assert.deepEqual((await s.next('handoff')).state, 'ai');
-      assert.deepEqual(await s.next('typing_start'), { type: 'typing_start' });
+      assert.deepEqual(await s.next('typing_start'), { type: 'typing_start', answer: true });
     }
     assert.deepEqual((await messagesOf(conv)).map((m) => m.role), ['user', 'assistant', 'user'], 'typing before the reply is stored');
     // The visitor writes meanwhile: told to wait, nothing stored.

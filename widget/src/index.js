@@ -887,8 +887,10 @@ function mount(script, cfg, base, broken, lang) {
       flush();
     }
     else if (type === 'handoff') {
-      // stored: the away form goes, the status line says so (never before)
-      asking = unsent = null;
+      // stored: the away form goes, the status line says so (never
+      // before); a hand back acknowledges no message of this tab's
+      asking = null;
+      if (f.state != 'ai') unsent = null;
       if (leftMsg) hideForm(true);
       // the answer to a message while a person answers (a state this page
       // did not know, e.g. after a reload): no reply is coming
@@ -900,7 +902,9 @@ function mount(script, cfg, base, broken, lang) {
       }
       setHand(f.state, f.name);
     }
-    else if (type === 'typing_start') (unsent = null), said(1), cur || turn();
+    // (the answer to a question a person left, on a hand back: not this
+    // tab's message, which may still be on its way, refused then)
+    else if (type === 'typing_start') f.answer || (unsent = null), said(1), cur || turn();
     else if (type === 'token') typeof f.token === 'string' && token(cur || turn(), f.token);
     else if (type === 'typing_stop') f.copy && copied(); // another tab's reply failed
     else if (type === 'message') {

@@ -596,7 +596,8 @@ answer_typing(struct wsess *s)
 	if (s->turn != NULL || s->answer)
 		return;
 	s->answer = 1;
-	wsend_type(s, "typing_start");
+	/* "answer": not the ack of s's own message, which may be on its way. */
+	wsend(s, json_pack("{s:s, s:b}", "type", "typing_start", "answer", 1));
 }
 
 /*
