@@ -72,6 +72,10 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
   test('sources added, synced, listed; a question tested', async () => {
     const { page } = owner;
     await openDash(page, stack, '#/knowledge', '[data-testid="source-form"]');
+    // The new source's box and the question's are apart, not border to border.
+    const gap = await page.evaluate(() => document.querySelector('[data-testid="kb-test"]').getBoundingClientRect().top -
+      document.querySelector('[data-testid="source-form"]').getBoundingClientRect().bottom);
+    assert.ok(gap >= 8, `the two boxes ${gap} px apart`);
     // The sources are the default agent's, and those of an agent given them.
     assert.match(await page.textContent('[data-testid="kb-hint"]'), /the default agent searches all of them; an agent of your own, those you give it/);
     await page.waitForSelector('[data-testid="source-empty"]:not([hidden])');

@@ -65,6 +65,18 @@ describe('dashboard: the Reports page', { timeout: SUITE_TIMEOUT }, () => {
     const tz = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
     const rep = (await adminApi(stack, 'GET', `/v1/admin/reports?tz=${encodeURIComponent(tz)}`)).json;
     assert.equal(rep.totals.conversations, 3);
+    // The dates are fields as the widget and agent lists are: framed alike, one height.
+    const look = (sel) => page.$eval(sel, (e) => {
+      const cs = getComputedStyle(e);
+      return { border: cs.borderTopStyle + ' ' + cs.borderTopWidth + ' ' + cs.borderTopColor, radius: cs.borderTopLeftRadius, height: Math.round(e.getBoundingClientRect().height) };
+    });
+    const list = await look('[data-testid="report-widget"]');
+    for (const id of ['report-from', 'report-to']) {
+      const date = await look(`[data-testid="${id}"]`);
+      assert.equal(date.border, list.border, `${id}: its frame`);
+      assert.equal(date.radius, list.radius, `${id}: its corners`);
+      assert.ok(Math.abs(date.height - list.height) <= 2, `${id}: ${date.height} px high beside ${list.height}`);
+    }
     const card = (id) => page.textContent(`[data-testid="${id}"] .report-card-value`);
     assert.equal(await card('card-conversations'), '3');
     assert.equal(await card('card-handed'), `${Math.round(rep.totals.handed_off_rate * 100)}%`);
