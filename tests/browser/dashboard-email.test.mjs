@@ -36,6 +36,16 @@ describe('the dashboard\'s Email page in Chromium', { timeout: SUITE_TIMEOUT }, 
         assert.equal(await page.isChecked(`[data-testid="email-${name}"]`), false, name);
       }
       assert.deepEqual(await axeLightDark(page, 'email'), []);
+      // The boxes framed as the other forms' groups (not the browser's
+      // default groove), Save below them, apart.
+      const frame = await page.$eval('[data-testid="email-form"] fieldset', (f) => {
+        const cs = getComputedStyle(f);
+        return { style: cs.borderTopStyle, width: cs.borderTopWidth, radius: cs.borderTopLeftRadius, bottom: f.getBoundingClientRect().bottom };
+      });
+      assert.deepEqual([frame.style, frame.width], ['solid', '1px']);
+      assert.notEqual(frame.radius, '0px');
+      const saveTop = (await page.locator('[data-testid="email-save"]').boundingBox()).y;
+      assert.ok(saveTop - frame.bottom >= 8, `Save ${saveTop - frame.bottom} px below the boxes`);
       await page.check('[data-testid="email-handoff_requested"]');
       await page.getByLabel('A new contact').check();
       await page.click('[data-testid="email-save"]');
