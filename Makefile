@@ -160,7 +160,7 @@ WIDGET_NPM := widget/node_modules/.package-lock.json
 # a .gz of each.
 DASH_JS  := $(addprefix dashboard/assets/,app.js login.js invite.js)
 DASH_GZ  := $(DASH_JS:=.gz)
-DASH_SRC := $(wildcard dashboard/src/*.js) dashboard/build.mjs
+DASH_SRC := $(wildcard dashboard/src/*.js) dashboard/build.mjs widget/src/markdown.js widget/src/dom.js
 
 # ---------------------------------------------------------------- release
 BINS := $(addprefix bin/parley-,$(DAEMONS)) bin/parleyctl $(if $(SRC_mockai),bin/mockai)

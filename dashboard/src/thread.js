@@ -22,6 +22,9 @@ import { cannedPicker } from './canned.js';
 import { assigneeEl, visitorLabel } from './conversations.js';
 import { stateControl } from './convstate.js';
 import { attachmentsEl, attachmentKey, replyFiles, takeFiles, MAX_FILES, MAX_BYTES, humanSize } from './attach.js';
+// The widget's own Markdown subset (DOM calls only): a reply reads here as
+// the visitor saw it.
+import { markdown } from '../../widget/src/markdown.js';
 
 const TYPING_EVERY_MS = 3000; // typing true again at most this often while typing
 const TYPING_IDLE_MS = 4000; // typing false after this long without a keystroke
@@ -139,6 +142,16 @@ function toolItem(m) {
     h('pre', { class: 'msg-content', 'data-testid': 'msg-content' }, String(m.content ?? ''))));
 }
 
+// A message's text as the widget shows it: the visitor's (and a system
+// note) as written, the assistant's and a person's replies as Markdown.
+function fillContent(el, m) {
+  const text = String(m.content ?? '');
+  const md = m.role === 'assistant' || m.role === 'agent';
+  el.classList.toggle('msg-md', md);
+  el.replaceChildren(md ? markdown(text) : text);
+  return el;
+}
+
 // One message as a bubble: who (the visitor's name, the assistant, a
 // person's name), when, the text and its files (attach.js); a status other
 // than complete and the knowledge an answer used under it (its token usage
@@ -157,7 +170,7 @@ function messageItem(m, visitorName, names) {
     role === 'assistant' ? feedbackMark(m) : null);
   const atts = attachmentsEl(m.attachments);
   // a message of files alone has no text to show
-  const content = h('div', { class: 'msg-content', 'data-testid': 'msg-content', hidden: !!atts && !m.content }, String(m.content ?? ''));
+  const content = fillContent(h('div', { class: 'msg-content', 'data-testid': 'msg-content', hidden: !!atts && !m.content }), m);
   const li = h('li', {
     class: msgClasses(m),
     'data-testid': 'thread-message',
@@ -184,7 +197,7 @@ function updateItem(li, old, m) {
     if (m.status !== 'complete' && m.role !== 'agent') li.querySelector('.msg-head').append(statusBadge(m.status));
   }
   if (old.content !== m.content) {
-    li.querySelector('[data-testid="msg-content"]').textContent = String(m.content ?? '');
+    fillContent(li.querySelector('[data-testid="msg-content"]'), m);
   }
   if (attachmentKey(old.attachments) !== attachmentKey(m.attachments)) {
     const was = li.querySelector('[data-testid="msg-attachments"]');

@@ -24,6 +24,8 @@ import { login } from '../integration/lib/dashboard.mjs';
 import { addMember } from '../integration/lib/people.mjs';
 
 const LONG_TURNS = 8; // the long thread: 16 messages
+// A visitor's message in Markdown, which the mock's reply repeats.
+const MD_TEXT = 'A list:\n\n- **one** item\n- `two`\n\nSee [the docs](https://example.com/docs) <b>x</b>\n\n```\ncode here\n```';
 
 // What the pane says about who answers, outside the messages' history:
 // each text that tells the take-over state, with the data-testid of the
@@ -141,6 +143,7 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await wsVisitor('hand', ['I need a person, please']);
     await wsVisitor('race', ['Anyone there? A person, please']);
     await wsVisitor('long', [...Array(LONG_TURNS).keys()].map((i) => `question ${i + 1} of a long conversation`));
+    await wsVisitor('md', [MD_TEXT]);
     session = await logged;
   });
   after(async () => {
@@ -229,6 +232,45 @@ describe('the dashboard thread in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   // event shown while that read was on its way was undone by its older
   // answer (a hand-back shown, then "a colleague is answering" put back
   // for good; make test failed so once under load).
+  // Replies read as the visitor's widget showed them (its Markdown subset,
+  // built with DOM calls: markup stays text); the visitor's own words as
+  // typed. A person's reply too, the one shown live as the stored one.
+  test('the assistant\'s and a person\'s replies in Markdown, as the widget shows them; the visitor\'s words as typed', async () => {
+    const { id } = convs.md;
+    const { ctx, page, log } = await openPage(browser);
+    try {
+      await dashLogin(stack, ctx, session);
+      await openDash(page, stack, `#/conversations/${id}`, '[data-testid="thread-message"][data-role="assistant"]');
+      await page.waitForFunction(() => document.documentElement.dataset.live === 'live', null, { timeout: 5000 });
+      const look = (role) => page.$eval(`[data-testid="thread-message"][data-role="${role}"] [data-testid="msg-content"]`, (c) => ({
+        text: c.textContent,
+        strong: [...c.querySelectorAll('strong')].map((e) => e.textContent),
+        items: [...c.querySelectorAll('ul > li')].map((e) => e.textContent),
+        links: [...c.querySelectorAll('a')].map((a) => [a.textContent, a.getAttribute('href'), a.target, a.rel]),
+        code: [...c.querySelectorAll('pre code')].map((e) => e.textContent),
+        tags: c.querySelectorAll('b, script').length,
+      }));
+      const visitor = await look('user');
+      assert.equal(visitor.text, MD_TEXT, 'the visitor\'s words as typed');
+      assert.deepEqual([visitor.strong, visitor.links, visitor.tags], [[], [], 0]);
+      const reply = await look('assistant');
+      assert.deepEqual(reply.strong, ['one']);
+      assert.deepEqual(reply.items, ['one item', 'two']);
+      assert.deepEqual(reply.links, [['the docs', 'https://example.com/docs', '_blank', 'noopener noreferrer']]);
+      assert.deepEqual(reply.code, ['code here']);
+      assert.equal(reply.tags, 0, 'markup stays text');
+      assert.match(reply.text, /<b>x<\/b>/);
+      // A person's reply (a colleague's, through the API), live.
+      const r = await admin('POST', `/v1/admin/conversations/${id}/messages`, { content: 'Try **this** first', name: 'Ann' });
+      assert.equal(r.status, 201, r.text);
+      await page.waitForSelector('[data-testid="thread-message"][data-role="agent"] [data-testid="msg-content"] strong');
+      assert.equal(await page.textContent('[data-testid="thread-message"][data-role="agent"] [data-testid="msg-content"] strong'), 'this');
+      await assertClean(page, log, 'the Markdown thread');
+    } finally {
+      await ctx.close();
+    }
+  });
+
   test('an answer read before a live event, arriving after it, does not undo it', async () => {
     const { id } = convs.tech;
     assert.equal((await admin('POST', `/v1/admin/conversations/${id}/handoff`, { state: 'human' })).status, 200);
