@@ -25,6 +25,28 @@ const shown = (page) => inWidget(page, ({ shadowRoot: root }) =>
   [...root.querySelectorAll('[data-part="message"]:not([data-welcome])')].map((m) =>
     [m.getAttribute('data-role'), m.querySelector('[data-part="content"]').textContent, m.getAttribute('data-state')]));
 
+// A page's widget opened, a first question answered, a person taking the
+// conversation over, then the visitor's slow question (the model's first
+// word 6 s after it is asked) stored, unanswered: its conversation's id and
+// a reader of its stored messages.
+async function leftToPerson(stack, page, widgetId, first, question) {
+  await page.goto(stack.host.widgetEmbedUrl(widgetId));
+  await waitReady(page);
+  await page.click(part('launcher'));
+  await sendByKeyboard(page, first);
+  assert.equal((await waitReplyEnd(page)).text, `You said: ${first}`);
+  // (newest activity first: this page's session's)
+  const conv = (await adminApi(stack, 'GET', '/v1/admin/conversations')).json.conversations[0]._id;
+  const read = async () => (await adminApi(stack, 'GET', `/v1/admin/conversations/${conv}`)).json.messages;
+  const r = await adminApi(stack, 'POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' });
+  assert.equal(r.status, 200, r.text);
+  await waitWidget(page, ({ shadowRoot: root }) => /joined$/.test(root.querySelector('[data-part="handoff-status"]').textContent), 'the person joined');
+  await sendByKeyboard(page, question);
+  await waitFor(async () => (await read()).some((m) => m.role === 'user' && m.content === question), 10000, 'the question stored');
+  await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled, 'the question taken');
+  return { conv, read };
+}
+
 describe('hand back: the visitor sees the assistant answer', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
   let browser;
@@ -48,25 +70,10 @@ describe('hand back: the visitor sees the assistant answer', { timeout: SUITE_TI
 
   test('the question left to a person, answered on hand back: typing first, then the reply, in both tabs', async () => {
     const { page } = visitor;
-    await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-    await waitReady(page);
-    await page.click(part('launcher'));
-    await sendByKeyboard(page, 'first question');
-    assert.equal((await waitReplyEnd(page)).text, 'You said: first question');
-    const list = (await adminApi(stack, 'GET', '/v1/admin/conversations')).json.conversations;
-    assert.equal(list.length, 1);
-    const conv = list[0]._id;
-    const read = async () => (await adminApi(stack, 'GET', `/v1/admin/conversations/${conv}`)).json.messages;
-
     // A person takes over; the visitor asks (no reply: a person answers).
-    let r = await adminApi(stack, 'POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' });
-    assert.equal(r.status, 200, r.text);
-    await waitWidget(page, ({ shadowRoot: root }) => /joined$/.test(root.querySelector('[data-part="handoff-status"]').textContent), 'the person joined');
-    // The model, once asked, is slow: its first word comes 6 s on.
     const question = 'slow one [[mock:first_delay=6000,chunks=2]]';
-    await sendByKeyboard(page, question);
-    await waitFor(async () => (await read()).some((m) => m.role === 'user' && m.content === question), 10000, 'the question stored');
-    await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled, 'the question taken');
+    const { conv, read } = await leftToPerson(stack, page, w.widget_id, 'first question', question);
+    assert.equal((await adminApi(stack, 'GET', '/v1/admin/conversations')).json.conversations.length, 1);
     assert.equal(await inWidget(page, typing), false, 'nobody types while a person answers');
 
     // The session's other tab, opened now: it shows the question (its history).
@@ -77,7 +84,7 @@ describe('hand back: the visitor sees the assistant answer', { timeout: SUITE_TI
     await waitFor(async () => (await shown(other)).some(([role, text]) => role === 'user' && text === question), 10000, 'the other tab has the question');
 
     // Hand back: both tabs show the assistant typing while the reply is made.
-    r = await adminApi(stack, 'POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
+    const r = await adminApi(stack, 'POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
     assert.equal(r.status, 200, r.text);
     await waitWidget(page, typing, 'the asking tab shows the assistant typing');
     await waitWidget(other, typing, 'the other tab shows the assistant typing');
@@ -130,21 +137,7 @@ describe('hand back: the visitor sees the assistant answer', { timeout: SUITE_TI
         x.release = () => held.splice(0).forEach((m) => server.send(m));
       });
       const { page } = x;
-      await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
-      await waitReady(page);
-      await page.click(part('launcher'));
-      await sendByKeyboard(page, 'hello again');
-      assert.equal((await waitReplyEnd(page)).text, 'You said: hello again');
-      // (newest activity first: this page's new session's)
-      const conv = (await adminApi(stack, 'GET', '/v1/admin/conversations')).json.conversations[0]._id;
-      const read = async () => (await adminApi(stack, 'GET', `/v1/admin/conversations/${conv}`)).json.messages;
-      let r = await adminApi(stack, 'POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'human' });
-      assert.equal(r.status, 200, r.text);
-      await waitWidget(page, ({ shadowRoot: root }) => /joined$/.test(root.querySelector('[data-part="handoff-status"]').textContent), 'the person joined');
-      const question = 'slow two [[mock:first_delay=6000,chunks=2]]';
-      await sendByKeyboard(page, question);
-      await waitFor(async () => (await read()).some((m) => m.content === question), 10000, 'the question stored');
-      await waitWidget(page, ({ shadowRoot: root }) => !root.querySelector('[data-part="send"]').disabled, 'the question taken');
+      const { conv, read } = await leftToPerson(stack, page, w.widget_id, 'hello again', 'slow two [[mock:first_delay=6000,chunks=2]]');
 
       // The next message leaves the page, and waits in the route.
       hold = true;
@@ -154,7 +147,7 @@ describe('hand back: the visitor sees the assistant answer', { timeout: SUITE_TI
       assert.equal(await page.inputValue(part('input')), '', 'sent: the box emptied');
 
       // Hand back: the answer begins (typing), then the server gets the message.
-      r = await adminApi(stack, 'POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
+      const r = await adminApi(stack, 'POST', `/v1/admin/conversations/${conv}/handoff`, { state: 'ai' });
       assert.equal(r.status, 200, r.text);
       await waitWidget(page, typing, 'the assistant typing the answer');
       hold = false;
