@@ -909,6 +909,18 @@ admin_ask(struct conn *c, uint16_t type, const void *req, storec_cb cb,
 		conn_send_error(c, 503, headers, "Storage unavailable");
 }
 
+int
+admin_ask_held(struct conn *c, void *ctx, void (*free_ctx)(void *),
+    uint16_t type, const void *req, storec_cb cb)
+{
+	conn_hold(c, ctx, free_ctx);
+	if (storec_ask(&c->who, type, req, cb, c, &c->sreq) == 0)
+		return 0;
+	free_ctx(conn_take(c));
+	conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	return -1;
+}
+
 void
 admin_reply_answer(struct conn *c, const struct storec_result *r,
     const struct admin_reply *how)

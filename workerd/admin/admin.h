@@ -180,6 +180,14 @@ json_t *admin_conv_get_json(const void *rep, int *status);
 void admin_ask(struct conn *, uint16_t type, const void *req,
     void (*cb)(const struct storec_result *, void *), const char *headers);
 /*
+ * conn_hold(c, ctx, free_ctx), then storec_ask of c's request (who asks:
+ * c's) for cb: 0 asked; -1 when storaged is unavailable: ctx freed, c
+ * let go and answered 503.
+ */
+int admin_ask_held(struct conn *, void *ctx, void (*free_ctx)(void *),
+    uint16_t type, const void *req,
+    void (*cb)(const struct storec_result *, void *));
+/*
  * How storaged's reply to a request of type is answered: admin_answer's
  * arguments, and invalid_text: storaged's `invalid` that says which
  * bound answered 400 with its text first (admin_said_invalid).

@@ -139,12 +139,7 @@ apikeys_get(struct conn *c, struct http_request *req,
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		return;
 	}
-	conn_hold(c, copy, free);
-	if (storec_ask(&c->who, PROTO_ST_KEY_LIST, NULL, key_one, c,
-	    &c->sreq) < 0) {
-		free(conn_take(c));
-		conn_send_error(c, 503, admin_headers, "Storage unavailable");
-	}
+	admin_ask_held(c, copy, free, PROTO_ST_KEY_LIST, NULL, key_one);
 }
 
 static void
@@ -261,13 +256,7 @@ apikeys_create(struct conn *c, struct http_request *req,
 		goto out;
 	}
 	key_make(k, &q);
-	conn_hold(c, k, keynew_free);
-	if (storec_ask(&c->who, PROTO_ST_KEY_CREATE, &q, created, c,
-	    &c->sreq) < 0) {
-		conn_let_go(c);
-		keynew_free(k);
-		conn_send_error(c, 503, admin_headers, "Storage unavailable");
-	}
+	admin_ask_held(c, k, keynew_free, PROTO_ST_KEY_CREATE, &q, created);
 out:
 	OPENSSL_cleanse(&q, sizeof(q));
 	json_decref(root);

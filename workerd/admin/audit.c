@@ -118,14 +118,8 @@ audit_note(struct conn *c, const char *action, const char *target,
 		return;
 	}
 	n->cb = cb;
-	conn_hold(c, n, free);
-	if (storec_ask(&c->who, PROTO_ST_AUDIT_NOTE, &q, noted, c,
-	    &c->sreq) < 0) {
-		free(n);
-		conn_let_go(c);
-		conn_send_error(c, 503, admin_headers, "Storage unavailable");
+	if (admin_ask_held(c, n, free, PROTO_ST_AUDIT_NOTE, &q, noted) < 0)
 		cb(c, 0);
-	}
 }
 
 /* The export, once its note is in the log; the route was export's. */

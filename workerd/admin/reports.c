@@ -382,13 +382,7 @@ report_ask(struct conn *c, struct http_request *req, int csv)
 		conn_send_error(c, 400, admin_headers, why);
 		return;
 	}
-	conn_hold(c, q, free);
-	if (storec_ask(&c->who, PROTO_ST_REPORT_GET, &sq, report_done, c,
-	    &c->sreq) < 0) {
-		conn_let_go(c);
-		free(q);
-		conn_send_error(c, 503, admin_headers, "Storage unavailable");
-	}
+	admin_ask_held(c, q, free, PROTO_ST_REPORT_GET, &sq, report_done);
 }
 
 void

@@ -409,13 +409,7 @@ users_invite(struct conn *c, struct http_request *req,
 		conn_send_error(c, 500, admin_headers, "Internal server error");
 		goto out;
 	}
-	conn_hold(c, iv, invnew_free);
-	if (storec_ask(&c->who, PROTO_ST_USER_INVITE, &q, invited, c,
-	    &c->sreq) < 0) {
-		conn_let_go(c);
-		invnew_free(iv);
-		conn_send_error(c, 503, admin_headers, "Storage unavailable");
-	}
+	admin_ask_held(c, iv, invnew_free, PROTO_ST_USER_INVITE, &q, invited);
 out:
 	OPENSSL_cleanse(&q, sizeof(q));
 	json_decref(root);
