@@ -275,11 +275,8 @@ action_run(struct store_txn *t, const char *org, uint16_t type,
 			action_scrub(&l->actions[i]);
 		return t->err;
 	case PROTO_ST_ACTION_DELETE:
-		if (entity_must(t, &action_entity, org, q->id, rep) == 0)
-			entity_remove(t, &action_entity, rep);
-		/* The reply is empty: what was loaded is freed here. */
-		st_action_free(rep);
-		return t->err;
+		/* The reply is empty: what was loaded is freed. */
+		return entity_delete(t, &action_entity, org, q->id, rep);
 	case PROTO_ST_ACTION_TOOLS:
 		return store_action_tools(t, req, rep);
 	}

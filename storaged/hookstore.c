@@ -219,11 +219,7 @@ store_hook_delete(struct store_txn *t, const char *org, const char *id)
 {
 	struct st_webhook h;
 
-	if (entity_must(t, &hook_entity, org, id, &h) < 0)
-		return t->err;
-	entity_remove(t, &hook_entity, &h);
-	st_webhook_free(&h);
-	return t->err;
+	return entity_delete(t, &hook_entity, org, id, &h);
 }
 
 int

@@ -285,11 +285,7 @@ store_kbsource_delete(struct store_txn *t, const char *org, const char *id)
 {
 	struct st_kbsource s;
 
-	if (entity_must(t, &kbsource_entity, org, id, &s) < 0)
-		return t->err;
-	entity_remove(t, &kbsource_entity, &s);
-	st_kbsource_free(&s);
-	return t->err;
+	return entity_delete(t, &kbsource_entity, org, id, &s);
 }
 
 int

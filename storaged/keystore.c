@@ -126,14 +126,8 @@ store_key_delete(struct store_txn *t, const char *org, const char *id)
 {
 	struct st_apikey k;
 
-	if (t->err)
-		return t->err;
 	/* Another organisation's key is one this one does not have. */
-	if (entity_must(t, &key_entity, org, id, &k) < 0)
-		return t->err;
-	entity_remove(t, &key_entity, &k);
-	st_apikey_free(&k);
-	return t->err;
+	return entity_delete(t, &key_entity, org, id, &k);
 }
 
 /* The key stored under hash: 0 loaded, 1 none, -1 t failed. */

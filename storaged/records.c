@@ -474,6 +474,17 @@ entity_remove(struct store_txn *t, const struct store_entity *e,
 }
 
 int
+entity_delete(struct store_txn *t, const struct store_entity *e,
+    const char *org, const char *ref, void *rec)
+{
+	if (entity_must(t, e, org, ref, rec) < 0)
+		return t->err;
+	entity_remove(t, e, rec);
+	rl_free(e->layout, rec);
+	return t->err;
+}
+
+int
 entity_org_sweep(struct store_txn *t, const struct store_entity *e,
     const char *org, uint32_t max, uint32_t *n)
 {

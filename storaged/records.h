@@ -208,6 +208,12 @@ int entity_list(struct store_txn *, const struct store_entity *,
 void entity_remove(struct store_txn *, const struct store_entity *,
     const void *rec);
 /*
+ * A request's delete of org's record (NULL: any): entity_must into rec
+ * (room for one), entity_remove, rec freed.
+ */
+int entity_delete(struct store_txn *, const struct store_entity *,
+    const char *org, const char *ref, void *rec);
+/*
  * A deleted organisation's records: at most max of org's removed, with
  * their order entries and indexes; *n how many.
  */
