@@ -122,14 +122,8 @@ action_json(const void *rep, int *status)
 	return o;
 }
 
-static json_t *
-actions_json(const void *rep, int *status)
-{
-	const struct st_actions *l = rep;
-
-	return json_pack("{s:o}", "actions",
-	    ADMIN_ITEMS_JSON(l->actions, l->n, action_json));
-}
+static ADMIN_LIST_JSON(actions_json, st_actions, "actions", actions,
+    action_json)
 
 /* --------------------------------------------------- JSON -> st_action */
 

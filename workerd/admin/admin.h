@@ -739,6 +739,20 @@ json_t *admin_deleted_json(const void *rep, int *status);
 	.update = T##_UPDATE, .del = T##_DELETE
 
 /*
+ * An admin_json_fn, NAME, of a list's reply (struct T, n of its ITEMS):
+ * {KEY: [ITEM's JSON of each]}. Its storage class is the caller's
+ * ("static ADMIN_LIST_JSON(...)").
+ */
+#define ADMIN_LIST_JSON(NAME, T, KEY, ITEMS, ITEM)			\
+	json_t *NAME(const void *rep, int *status)			\
+	{								\
+		const struct T *l = rep;				\
+									\
+		return json_pack("{s:o}", KEY,				\
+		    ADMIN_ITEMS_JSON(l->ITEMS, l->n, ITEM));		\
+	}
+
+/*
  * An entity's update_req, NAME: the union's member M, an update request
  * of id, mask and the record R.
  */

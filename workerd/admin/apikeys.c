@@ -74,14 +74,7 @@ key_item(const void *k, int *status)
 	return key_json(k);
 }
 
-static json_t *
-key_list_json(const void *rep, int *status)
-{
-	const struct st_apikeys *l = rep;
-
-	return json_pack("{s:o}", "api_keys",
-	    ADMIN_ITEMS_JSON(l->keys, l->n, key_item));
-}
+static ADMIN_LIST_JSON(key_list_json, st_apikeys, "api_keys", keys, key_item)
 
 ADMIN_VIEW_ROUTE(apikeys_list, PROTO_ST_KEY_LIST, key_list_json, key_errors,
     0)

@@ -52,14 +52,7 @@ canned_item(const void *cr, int *status)
 	return rec_json(&st_canned_layout, cr, RF_ADM, canned_own);
 }
 
-static json_t *
-canneds_json(const void *rep, int *status)
-{
-	const struct st_canneds *l = rep;
-
-	return json_pack("{s:o}", "items", ADMIN_ITEMS_JSON(l->items, l->n,
-	    canned_item));
-}
+static ADMIN_LIST_JSON(canneds_json, st_canneds, "items", items, canned_item)
 
 /* storaged's `invalid` says what (the bound of 200): its text, 400. */
 static const struct admin_reply listed = {

@@ -169,14 +169,7 @@ hit_json(const void *item, int *status)
 	    "score", h->score / 1e6);
 }
 
-static json_t *
-hits_json(const void *rep, int *status)
-{
-	const struct st_kb_hits *l = rep;
-
-	return json_pack("{s:o}", "results",
-	    ADMIN_ITEMS_JSON(l->hits, l->n, hit_json));
-}
+static ADMIN_LIST_JSON(hits_json, st_kb_hits, "results", hits, hit_json)
 
 static const struct admin_reply searched = {
 	PROTO_ST_KB_SEARCH, 200, hits_json, NULL, 1

@@ -28,14 +28,7 @@ org_json(const void *rep, int *status)
 	return rec_json(&st_org_layout, rep, RF_ADM, NULL);
 }
 
-static json_t *
-org_list_json(const void *rep, int *status)
-{
-	const struct st_orgs *l = rep;
-
-	return json_pack("{s:o}", "organizations",
-	    ADMIN_ITEMS_JSON(l->orgs, l->n, org_json));
-}
+static ADMIN_LIST_JSON(org_list_json, st_orgs, "organizations", orgs, org_json)
 
 static void
 org_start(void *rec, int patch)

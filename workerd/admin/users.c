@@ -73,14 +73,7 @@ member_json(const void *rep, int *status)
 	return exprow_odone(v, err);
 }
 
-static json_t *
-members_json(const void *rep, int *status)
-{
-	const struct st_members *l = rep;
-
-	return json_pack("{s:o}", "users", ADMIN_ITEMS_JSON(l->m, l->n,
-	    member_json));
-}
+static ADMIN_LIST_JSON(members_json, st_members, "users", m, member_json)
 
 /* ST_USER_LIST -> struct st_members */
 ADMIN_VIEW_ROUTE(users_list, PROTO_ST_USER_LIST, members_json, NULL, 0)
@@ -195,14 +188,8 @@ invitation_json(const void *rep, int *status)
 	return exprow_odone(o, err);
 }
 
-static json_t *
-invitations_json(const void *rep, int *status)
-{
-	const struct st_invites *l = rep;
-
-	return json_pack("{s:o}", "invitations", ADMIN_ITEMS_JSON(l->v, l->n,
-	    invitation_json));
-}
+static ADMIN_LIST_JSON(invitations_json, st_invites, "invitations", v,
+    invitation_json)
 
 /* ST_INVITE_LIST -> struct st_invites */
 ADMIN_VIEW_ROUTE(invitations_list, PROTO_ST_INVITE_LIST, invitations_json,

@@ -121,14 +121,8 @@ hook_json(const void *rep, int *status)
 	return exprow_odone(v, err);
 }
 
-static json_t *
-hook_list_json(const void *rep, int *status)
-{
-	const struct st_webhooks *l = rep;
-
-	return json_pack("{s:o}", "webhooks",
-	    ADMIN_ITEMS_JSON(l->hooks, l->n, hook_json));
-}
+static ADMIN_LIST_JSON(hook_list_json, st_webhooks, "webhooks", hooks,
+    hook_json)
 
 /* ------------------------------------------------- JSON -> st_webhook */
 

@@ -501,14 +501,8 @@ widget_one_json(const void *rep, int *status)
 	return widget_json(rep);
 }
 
-json_t *
-widget_list_json(const void *rep, int *status)
-{
-	const struct st_widgets *l = rep;
-
-	return json_pack("{s:o}", "widgets", ADMIN_ITEMS_JSON(l->widgets,
-	    l->n, widget_one_json));
-}
+ADMIN_LIST_JSON(widget_list_json, st_widgets, "widgets", widgets,
+    widget_one_json)
 
 static json_t *
 contact_item(const void *ct, int *status)
