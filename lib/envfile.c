@@ -534,24 +534,6 @@ envfile_set(const char *buf, size_t len, const struct envfile *ef,
 	return 0;
 }
 
-/* Writes all of buf to fd, and syncs it. */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t r;
-
-	while (len > 0) {
-		if ((r = write(fd, buf, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += r;
-		len -= (size_t)r;
-	}
-	return fsync(fd);
-}
-
 int
 envfile_write(const char *path, const char *buf, size_t len, mode_t mode,
     char *err, size_t errsz)
@@ -568,8 +550,8 @@ envfile_write(const char *path, const char *buf, size_t len, mode_t mode,
 		snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) < 0 || write_all(fd, buf, len) < 0 ||
-	    rename(tmp, path) < 0) {
+	if (fchmod(fd, mode) < 0 || proto_write_all(fd, buf, len) < 0 ||
+	    fsync(fd) < 0 || rename(tmp, path) < 0) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		unlink(tmp);
 		goto out;

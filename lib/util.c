@@ -1,14 +1,15 @@
 /*
  * The shared helpers of util.h: UTF-8 well-formedness and counts, a
  * growing array, hex,
- * big-endian byte order, the JSON Content-Type check, accept4()'s
- * errors. One definition
+ * big-endian byte order, the JSON Content-Type check, a buffer written
+ * whole, accept4()'s errors. One definition
  * for every program; contracts in util.h.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -366,6 +367,25 @@ proto_bom_skip(const char *body, size_t *len)
 		return body + 3;
 	}
 	return body;
+}
+
+/* ---------------------------------------------------------- descriptors */
+
+int
+proto_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 /* -------------------------------------------------------------- sockets */

@@ -1,8 +1,8 @@
 /*
  * Small helpers every Parley program shares, one definition each:
  * UTF-8 checks and counts, JSON's plain bytes, a growing array, hex,
- * big-endian byte order, FNV-1a, the JSON Content-Type check and what a
- * failed accept means. All names carry the proto_ prefix; proto.h includes this
+ * big-endian byte order, FNV-1a, the JSON Content-Type check, a buffer
+ * written whole and what a failed accept means. All names carry the proto_ prefix; proto.h includes this
  * header. The code is in util.c.
  */
 #ifndef PARLEY_UTIL_H
@@ -179,6 +179,10 @@ int proto_json_ctype(const char *ctype);
  * none. A second one is the text's.
  */
 const char *proto_bom_skip(const char *body, size_t *len);
+
+/* ---- descriptors ---- */
+/* buf's n bytes written whole to fd (again when interrupted): 0, or -1. */
+int proto_write_all(int fd, const void *buf, size_t n);
 
 /* ---- sockets ---- */
 /* What a failed accept4() on a non-blocking listening socket means. */

@@ -52,24 +52,6 @@ owner_of(const char *target, const char *dir, struct stat *want)
 	return 0;
 }
 
-/* buf's n bytes written whole to fd: 0, or -1 (errno). */
-static int
-write_all(int fd, const char *buf, size_t n)
-{
-	ssize_t k;
-
-	while (n > 0) {
-		if ((k = write(fd, buf, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* in's size bytes to out, synced: 0, or -1 with err. */
 static int
 copy_all(int in, int out, off_t size, const char *file, char *err,
@@ -86,7 +68,7 @@ copy_all(int in, int out, off_t size, const char *file, char *err,
 	while ((n = read(in, buf, COPY_CHUNK)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || write_all(out, buf, (size_t)n) < 0)
+		if (n < 0 || proto_write_all(out, buf, (size_t)n) < 0)
 			break;
 		done += n;
 	}

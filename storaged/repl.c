@@ -1379,9 +1379,6 @@ static int
 up_snap(const struct pmsg *m)
 {
 	struct st_repl_snap in;
-	const uint8_t *p;
-	size_t left;
-	ssize_t n;
 
 	if (st_req_decode(m->hdr.type, m->payload, m->hdr.len, &in) < 0 ||
 	    R.rec_len > 0)
@@ -1396,16 +1393,10 @@ up_snap(const struct pmsg *m)
 		log_info("replication: receiving a snapshot (record %llu)",
 		    (unsigned long long)in.seq);
 	}
-	for (p = in.chunk.p, left = in.chunk.len; left > 0; p += n,
-	    left -= (size_t)n)
-		if ((n = write(R.sfd, p, left)) < 0) {
-			if (errno == EINTR) {
-				n = 0;
-				continue;
-			}
-			log_warn("replication: %s", R.spath);
-			return -1;
-		}
+	if (proto_write_all(R.sfd, in.chunk.p, in.chunk.len) < 0) {
+		log_warn("replication: %s", R.spath);
+		return -1;
+	}
 	R.sbytes += in.chunk.len;
 	if (!in.last)
 		return 0;

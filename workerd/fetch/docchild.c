@@ -173,23 +173,6 @@ doc_encode(const struct fetch_doc *doc, struct penc *e)
 	}
 }
 
-/* n bytes of buf written whole to fd: 0, or -1. */
-static int
-write_all(int fd, const char *buf, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, buf, n)) < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * What the child read sent on fd: the doc (rc 0) or why it read none;
  * then _exit.
@@ -209,7 +192,7 @@ child_send(int fd, int rc, const struct fetch_doc *doc, const char *why)
 		doc_encode(doc, &e);
 	if (e.err)
 		_exit(3);
-	_exit(write_all(fd, (const char *)e.buf, e.len) < 0 ? 2 : 0);
+	_exit(proto_write_all(fd, e.buf, e.len) < 0 ? 2 : 0);
 }
 
 /*
