@@ -1018,9 +1018,7 @@ settings_free(struct settings *st)
 		else if (r->type == SETTING_TEXT)
 			free(*(char **)(void *)((char *)st + r->off));
 	}
-	for (i = 0; i < st->ncors; i++)
-		free(st->cors[i]);
-	free(st->cors);
+	proto_strv_free(st->cors, st->ncors);
 	free(st->trust);
 	memset(st, 0, sizeof(*st));
 }

@@ -1,8 +1,8 @@
 /*
  * The shared helpers of util.h: UTF-8 well-formedness and counts, a
  * growing array, hex,
- * big-endian byte order, the JSON Content-Type check, a buffer written
- * whole, accept4()'s errors. One definition
+ * big-endian byte order, the JSON Content-Type check, a string array
+ * freed, a buffer written whole, accept4()'s errors. One definition
  * for every program; contracts in util.h.
  */
 #include <errno.h>
@@ -367,6 +367,18 @@ proto_bom_skip(const char *body, size_t *len)
 		return body + 3;
 	}
 	return body;
+}
+
+/* --------------------------------------------------------------- memory */
+
+void
+proto_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 /* ---------------------------------------------------------- descriptors */

@@ -1,8 +1,8 @@
 /*
  * Small helpers every Parley program shares, one definition each:
  * UTF-8 checks and counts, JSON's plain bytes, a growing array, hex,
- * big-endian byte order, FNV-1a, the JSON Content-Type check, a buffer
- * written whole and what a failed accept means. All names carry the proto_ prefix; proto.h includes this
+ * big-endian byte order, FNV-1a, the JSON Content-Type check, a string
+ * array freed, a buffer written whole and what a failed accept means. All names carry the proto_ prefix; proto.h includes this
  * header. The code is in util.c.
  */
 #ifndef PARLEY_UTIL_H
@@ -197,6 +197,8 @@ enum proto_accept {
 enum proto_accept proto_accept_err(int err);
 
 /* ---- memory ---- */
+/* The first n strings of v freed, then v (NULL: nothing). */
+void proto_strv_free(char **v, size_t n);
 /*
  * One zeroed struct of n bytes, as calloc(1, n), but from malloc: glibc's
  * calloc never takes from its per-thread cache of freed chunks, so the

@@ -259,7 +259,7 @@ agent_users(struct store_txn *t, const char *org, const char *id,
 	}
 	store_widgets_free(ws, nw);
 	if (t->err) {
-		store_agent_users_free(out, cnt);
+		proto_strv_free(out, cnt);
 		return t->err;
 	}
 	*wids = out;
@@ -284,20 +284,10 @@ store_agent_delete(struct store_txn *t, const char *org, const char *id,
 	entity_remove(t, &agent_entity, &a);
 	st_agent_free(&a);
 	if (t->err) {
-		store_agent_users_free(*wids, 0);
+		proto_strv_free(*wids, 0);
 		*wids = NULL;
 	}
 	return t->err;
-}
-
-void
-store_agent_users_free(char **wids, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; wids != NULL && i < n; i++)
-		free(wids[i]);
-	free(wids);
 }
 
 int
@@ -403,13 +393,13 @@ agent_delete(struct store_txn *t, const char *org, const char *id,
 		return t->err;
 	if (n > 0 && (rep->widget_ids = calloc(n,
 	    sizeof(*rep->widget_ids))) == NULL) {
-		store_agent_users_free(wids, n);
+		proto_strv_free(wids, n);
 		return store_fail(t, PROTO_E_INTERNAL, "out of memory");
 	}
 	for (i = 0; i < n; i++)
 		rep->widget_ids[i].s = wids[i];
 	/* The array alone: its ids are the reply's now. */
-	store_agent_users_free(wids, 0);
+	proto_strv_free(wids, 0);
 	rep->in_use = n > 0;
 	rep->n = n;
 	return 0;

@@ -37,12 +37,11 @@ int store_agent_list(struct store_txn *, const char *org,
     struct st_agent **out, uint32_t *n);
 /*
  * ST_AGENT_DELETE: deletes the agent unless widgets use it: then *n is
- * their count and *wids their public ids (free with
- * store_agent_users_free), and nothing is deleted.
+ * their count and *wids their public ids (free with proto_strv_free),
+ * and nothing is deleted.
  */
 int store_agent_delete(struct store_txn *, const char *org, const char *id,
     char ***wids, uint32_t *n);
-void store_agent_users_free(char **wids, uint32_t n);
 /*
  * An agent id a widget of org may name: 0 ("" / "default", or stored and
  * org's), or fails t ("agent_id: no such agent").

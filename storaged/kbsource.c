@@ -382,14 +382,10 @@ store_kb_default_sources(struct store_txn *t, const char *org,
 	}
 	store_kbsources_free(ss, n);
 	if (t->err || m == 0) {
-		for (i = 0; i < m; i++)
-			free(ids[i]);
-		free(ids);
+		proto_strv_free(ids, m);
 		return t->err;
 	}
-	for (i = 0; i < a->nknowledge_sources; i++)
-		free(a->knowledge_sources[i]);
-	free(a->knowledge_sources);
+	proto_strv_free(a->knowledge_sources, a->nknowledge_sources);
 	a->knowledge_sources = ids;
 	a->nknowledge_sources = m;
 	return 0;

@@ -214,7 +214,7 @@ org_entities_sweep(struct store_txn *t, const char *org, uint32_t max,
 		return t->err;
 	for (i = 0; i < na && *n < max && !t->err; i++, (*n)++)
 		if (store_agent_delete(t, org, as[i].id, &wids, &nu) == 0)
-			store_agent_users_free(wids, nu);
+			proto_strv_free(wids, nu);
 	store_agents_free(as, na);
 	return t->err;
 }

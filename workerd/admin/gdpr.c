@@ -70,11 +70,7 @@ static const struct storec_answer contact_errors[] = {
 static void
 page_free(struct cexport *x)
 {
-	uint32_t i;
-
-	for (i = 0; i < x->n; i++)
-		free(x->heads[i]);
-	free(x->heads);
+	proto_strv_free(x->heads, x->n);
 	free(x->ids);
 	x->heads = NULL;
 	x->ids = NULL;

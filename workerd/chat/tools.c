@@ -472,9 +472,7 @@ tools_free(struct turn_tools *tt)
 	if (tt->base.api_key != NULL)
 		explicit_bzero((char *)tt->base.api_key,
 		    strlen(tt->base.api_key));
-	for (i = 0; i < tt->nown; i++)
-		free(tt->own[i]);
-	free(tt->own);
+	proto_strv_free(tt->own, tt->nown);
 	free(tt->msgs);
 	free(tt->tools);
 	free(tt);

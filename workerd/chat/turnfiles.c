@@ -491,9 +491,7 @@ turn_files_free(struct turn_files *f)
 	storec_cancel(f->req);
 	if (f->done != NULL)
 		loop_defer_cancel(&f->fin);
-	for (i = 0; i < f->nmsgs; i++)
-		free(f->notes[i]);
-	free(f->notes);
+	proto_strv_free(f->notes, f->nmsgs);
 	for (i = 0; i < f->nimg; i++) {
 		free((void *)f->img[i].up.data);
 		image_release(&f->img[i]);

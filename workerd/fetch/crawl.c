@@ -1284,9 +1284,7 @@ page_embed(struct fetch *f)
 		    page_embedded, f)) != NULL)
 			break;
 	}
-	for (i = 0; i < n; i++)
-		free(texts[i]);
-	free(texts);
+	proto_strv_free(texts, n);
 	return f->ejob != NULL ? 0 : -1;
 }
 

@@ -272,11 +272,9 @@ fetch_doc_free(struct fetch_doc *doc)
 
 	if (doc == NULL)
 		return;
-	for (i = 0; i < doc->nlinks; i++)
-		free(doc->links[i]);
+	proto_strv_free(doc->links, doc->nlinks);
 	for (i = 0; i < doc->nblocks; i++)
 		free(doc->blocks[i].text);
-	free(doc->links);
 	free(doc->blocks);
 	free(doc->title);
 	free(doc->lang);

@@ -45,10 +45,8 @@ robots_free(struct robots *r)
 		return;
 	for (i = 0; i < r->nrules; i++)
 		free(r->rules[i].pattern);
-	for (i = 0; i < r->nsitemaps; i++)
-		free(r->sitemaps[i]);
+	proto_strv_free(r->sitemaps, r->nsitemaps);
 	free(r->rules);
-	free(r->sitemaps);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -165,9 +165,7 @@ job_free(struct embed_job *j)
 	for (h = j->hdrs; h != NULL; h = h->next)
 		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(j->hdrs);
-	for (size_t i = 0; j->texts != NULL && i < j->n; i++)
-		free(j->texts[i]);
-	free(j->texts);
+	proto_strv_free(j->texts, j->n);
 	free(j->query);
 	free(j->url);
 	free(j->model);
@@ -656,9 +654,7 @@ rerank_hits_start(const struct embed_conf *c, const char *query,
 	j = rerank_start(c, query, (const char *const *)docs, n, top_n, cb,
 	    arg);
 out:
-	for (i = 0; i < n; i++)
-		free(docs[i]);
-	free(docs);
+	proto_strv_free(docs, n);
 	return j;
 }
 
