@@ -304,21 +304,6 @@ store_agent_check(struct store_txn *t, const char *org, const char *id)
 	return t->err;
 }
 
-/* *dst becomes a copy of src. 0, or -1 out of memory (t failed). */
-static int
-str_over(struct store_txn *t, char **dst, const char *src)
-{
-	char *s;
-
-	if ((s = strdup(src)) == NULL) {
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-		return -1;
-	}
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
 int
 store_begin_agent(struct store_txn *t, const struct st_widget *w,
     struct st_agent *out)
@@ -345,7 +330,7 @@ store_begin_agent(struct store_txn *t, const struct st_widget *w,
 		st_agent_defaults(&a);
 		strlcpy(a.org, w != NULL && w->org[0] != '\0' ? w->org :
 		    ST_WHO_ORG_DEFAULT, sizeof(a.org));
-		if (str_over(t, &a.name, "") < 0 ||
+		if (store_set_str(t, &a.name, "") < 0 ||
 		    store_kb_default_sources(t, a.org, &a) != 0) {
 			st_agent_free(&a);
 			return t->err;
@@ -354,9 +339,9 @@ store_begin_agent(struct store_txn *t, const struct st_widget *w,
 	/* The widget's own prompt and model win over its agent's. */
 	if (w != NULL && w->system_prompt != NULL &&
 	    w->system_prompt[0] != '\0')
-		str_over(t, &a.system_prompt, w->system_prompt);
+		store_set_str(t, &a.system_prompt, w->system_prompt);
 	if (w != NULL && w->model != NULL && w->model[0] != '\0')
-		str_over(t, &a.model, w->model);
+		store_set_str(t, &a.model, w->model);
 	if (t->err) {
 		st_agent_free(&a);
 		return t->err;

@@ -619,21 +619,6 @@ contact_kept(const struct st_widget *w, const struct st_wsess *s,
 	return NULL;
 }
 
-/* Replaces *field with a copy of val. 0, or -1 with t failed. */
-static int
-set_field(struct store_txn *t, char **field, const char *val)
-{
-	char *p;
-
-	if ((p = strdup(val)) == NULL) {
-		store_fail(t, PROTO_E_INTERNAL, "out of memory");
-		return -1;
-	}
-	free(*field);
-	*field = p;
-	return 0;
-}
-
 /*
  * Points conversation cid at contact id (hex), moving its link (move 0:
  * only a conversation no contact holds, as an unverified submission
@@ -727,8 +712,9 @@ contact_resolve(struct store_txn *t, const char *org, int erc,
 	proto_hex_encode(id, ID_LEN, c->id);
 	strlcpy(c->org, org, sizeof(c->org));
 	c->created_at = c->updated_at = t->st->now();
-	if (set_field(t, &c->name, "") < 0 || set_field(t, &c->email, "") < 0 ||
-	    set_field(t, &c->phone, "") < 0) {
+	if (store_set_str(t, &c->name, "") < 0 ||
+	    store_set_str(t, &c->email, "") < 0 ||
+	    store_set_str(t, &c->phone, "") < 0) {
 		st_contact_free(c);
 		return -1;
 	}
@@ -746,9 +732,9 @@ claim_note(struct store_txn *t, struct claim *cl, const char *name,
     const char *email, const char *phone)
 {
 	cl->count++;
-	if (set_field(t, &cl->name, name) < 0 ||
-	    set_field(t, &cl->email, email) < 0 ||
-	    set_field(t, &cl->phone, phone) < 0)
+	if (store_set_str(t, &cl->name, name) < 0 ||
+	    store_set_str(t, &cl->email, email) < 0 ||
+	    store_set_str(t, &cl->phone, phone) < 0)
 		return -1;
 	return 0;
 }
@@ -971,16 +957,16 @@ store_contact_submit(struct store_txn *t, const char *widget_id,
 	own = isnew || (cl.own[0] != '\0' && strcmp(cl.own, c.id) == 0);
 	changed = isnew;
 	if (own && name[0] != '\0' && c.name[0] == '\0' &&
-	    set_field(t, &c.name, name) == 0)
+	    store_set_str(t, &c.name, name) == 0)
 		changed = 1;
 	if (own && email[0] != '\0' && c.email[0] == '\0' && erc == 1 &&
-	    set_field(t, &c.email, email) == 0) {
+	    store_set_str(t, &c.email, email) == 0) {
 		id_index_put(t, t->st->contact_email, ekey, id,
 		    "put contact email");
 		changed = 1;
 	}
 	if (own && phone[0] != '\0' && c.phone[0] == '\0' && prc == 1 &&
-	    set_field(t, &c.phone, phone) == 0) {
+	    store_set_str(t, &c.phone, phone) == 0) {
 		id_index_put(t, t->st->contact_phone, pkey, id,
 		    "put contact phone");
 		changed = 1;
@@ -1092,11 +1078,11 @@ ident_contact(struct store_txn *t, const char *org, const char *ext,
 	if (isnew)
 		id_index_put(t, t->st->contact_ext, xk, id, "put contact ext");
 	c->verified = 1;
-	if (set_field(t, &c->external_id, ext) < 0)
+	if (store_set_str(t, &c->external_id, ext) < 0)
 		return -1;
 	if (name[0] != '\0' && c->name[0] == '\0' &&
 	    store_contact_invalid(name, "", "") == NULL &&
-	    set_field(t, &c->name, name) < 0)
+	    store_set_str(t, &c->name, name) < 0)
 		return -1;
 	strlcpy(email, in_email, sizeof(email));
 	for (i = 0; email[i] != '\0'; i++)
@@ -1107,7 +1093,7 @@ ident_contact(struct store_txn *t, const char *org, const char *ext,
 		if ((erc = id_index_get(t, t->st->contact_email, ek, eid,
 		    "get contact email")) < 0)
 			return -1;
-		if (erc == 1 && set_field(t, &c->email, email) == 0)
+		if (erc == 1 && store_set_str(t, &c->email, email) == 0)
 			id_index_put(t, t->st->contact_email, ek, id,
 			    "put contact email");
 	}
@@ -2217,9 +2203,9 @@ claim_contact_gone(struct store_txn *t,
 	    (cl.to[0] != '\0' || (cl.name != NULL && cl.name[0] != '\0') ||
 	    (cl.email != NULL && cl.email[0] != '\0') ||
 	    (cl.phone != NULL && cl.phone[0] != '\0')) &&
-	    set_field(t, &cl.name, "") == 0 &&
-	    set_field(t, &cl.email, "") == 0 &&
-	    set_field(t, &cl.phone, "") == 0) {
+	    store_set_str(t, &cl.name, "") == 0 &&
+	    store_set_str(t, &cl.email, "") == 0 &&
+	    store_set_str(t, &cl.phone, "") == 0) {
 		cl.to[0] = '\0';
 		claim_save(t, hash, &cl);
 	}

@@ -85,6 +85,20 @@ store_fail(struct store_txn *t, int code, const char *msg)
 	return t->err;
 }
 
+int
+store_set_str(struct store_txn *t, char **dst, const char *src)
+{
+	char *s;
+
+	if ((s = strdup(src)) == NULL) {
+		store_fail(t, PROTO_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
 /*
  * An LMDB failure: the detail goes to the log, the client hears
  * "internal", or that the store is full (MDB_MAP_FULL). A full map, or

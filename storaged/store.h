@@ -465,6 +465,11 @@ int store_commit(struct store_txn *t);
 void store_abort(struct store_txn *t);
 /* Sets the sticky error unless one is set already. Returns t->err. */
 int store_fail(struct store_txn *t, int code, const char *msg);
+/*
+ * *dst (malloc'd or NULL, freed) becomes a copy of src. 0, or -1 out of
+ * memory (t failed).
+ */
+int store_set_str(struct store_txn *t, char **dst, const char *src);
 
 /*
  * The operations. Each does nothing when t->err is set, and returns t->err.
