@@ -707,6 +707,18 @@ admin_timed_headers(const struct conn *c, char *buf, size_t bufsz)
 	return buf;
 }
 
+void
+admin_send_json(struct conn *c, int status, json_t *v)
+{
+	char hdrs[ADMIN_TIMED_HEADERS_MAX];
+
+	if (v == NULL)
+		conn_send_error(c, 500, admin_headers, "Internal server error");
+	else
+		conn_send_json(c, status, admin_timed_headers(c, hdrs,
+		    sizeof(hdrs)), v);
+}
+
 /*
  * The role fields (a member's, an invitation's, an API key's) read
  * through here alike: a NUL inside the name is refused, never cut at,
@@ -854,22 +866,20 @@ void
 admin_answer(struct conn *c, const struct storec_result *r, uint16_t type,
     int status, admin_json_fn fn, const struct storec_answer *own)
 {
-	char hdrs[ADMIN_TIMED_HEADERS_MAX];
 	union st_any none;
 	json_t *v;
 
 	if (admin_failed(c, r, own))
 		return;
-	if (fn == NULL) {
-		/* An empty reply, exactly: a stray byte is a reply that is wrong. */
-		if (storec_decode(r, type, &none) == 0) {
-			st_rep_free(type, &none);
-			conn_send(c, status, admin_headers, NULL, NULL, 0);
-			return;
-		}
-	} else if ((v = admin_reply_json(r, type, fn, &status)) != NULL) {
-		conn_send_json(c, status, admin_timed_headers(c, hdrs,
-		    sizeof(hdrs)), v);
+	if (fn != NULL) {
+		v = admin_reply_json(r, type, fn, &status);
+		admin_send_json(c, status, v);
+		return;
+	}
+	/* An empty reply, exactly: a stray byte is a reply that is wrong. */
+	if (storec_decode(r, type, &none) == 0) {
+		st_rep_free(type, &none);
+		conn_send(c, status, admin_headers, NULL, NULL, 0);
 		return;
 	}
 	conn_send_error(c, 500, admin_headers, "Internal server error");

@@ -78,6 +78,11 @@ extern const char admin_headers[];
 const char *admin_timed_headers(const struct conn *, char *buf,
     size_t bufsz);
 /*
+ * v (its reference taken) sent with status and admin_timed_headers; v
+ * NULL (out of memory): 500.
+ */
+void admin_send_json(struct conn *, int status, json_t *v);
+/*
  * The organisation a request names: its x-organization-id header, else
  * its query's organization_id (a browser opens the event stream and the
  * export's downloads itself and sets no header on them); NULL or "" for

@@ -89,9 +89,7 @@ key_one(const struct storec_result *r, void *arg)
 {
 	struct conn *c = arg;
 	char *id = c->hctx;
-	char hdrs[ADMIN_TIMED_HEADERS_MAX];
 	struct st_apikeys l;
-	json_t *v = NULL;
 	uint32_t i;
 
 	conn_let_go(c);
@@ -107,11 +105,8 @@ key_one(const struct storec_result *r, void *arg)
 		;
 	if (i == l.n)
 		conn_send_error(c, 404, admin_headers, "API key not found");
-	else if ((v = key_json(&l.keys[i])) == NULL)
-		conn_send_error(c, 500, admin_headers, "Internal server error");
 	else
-		conn_send_json(c, 200, admin_timed_headers(c, hdrs,
-		    sizeof(hdrs)), v);
+		admin_send_json(c, 200, key_json(&l.keys[i]));
 	st_rep_free(PROTO_ST_KEY_LIST, &l);
 out:
 	free(id);
@@ -150,7 +145,6 @@ created(const struct storec_result *r, void *arg)
 {
 	struct conn *c = arg;
 	struct keynew *k = c->hctx;
-	char hdrs[ADMIN_TIMED_HEADERS_MAX];
 	struct st_apikey rep;
 	json_t *v = NULL;
 	int err = 0;
@@ -169,11 +163,7 @@ created(const struct storec_result *r, void *arg)
 	if ((v = key_json(&rep)) != NULL)
 		exprow_oset(v, "key", exprow_text(k->secret), &err);
 	st_apikey_free(&rep);
-	if ((v = exprow_odone(v, err || v == NULL)) == NULL)
-		conn_send_error(c, 500, admin_headers, "Internal server error");
-	else
-		conn_send_json(c, 201, admin_timed_headers(c, hdrs,
-		    sizeof(hdrs)), v);
+	admin_send_json(c, 201, exprow_odone(v, err || v == NULL));
 out:
 	keynew_free(k);
 }

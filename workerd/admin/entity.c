@@ -503,9 +503,7 @@ void
 admin_entity_get(const struct admin_entity *e, struct conn *c,
     const struct route_match *m)
 {
-	char hdrs[ADMIN_TIMED_HEADERS_MAX];
 	struct st_id_req one;
-	json_t *v;
 
 	if ((one.id = admin_entity_id(e, c, m, 0)) == NULL)
 		return;
@@ -513,11 +511,7 @@ admin_entity_get(const struct admin_entity *e, struct conn *c,
 		entity_ask(e, c, e->get, &one, got);
 		return;
 	}
-	if ((v = e->builtin_json()) == NULL)
-		conn_send_error(c, 500, admin_headers, "Internal server error");
-	else
-		conn_send_json(c, 200, admin_timed_headers(c, hdrs,
-		    sizeof(hdrs)), v);
+	admin_send_json(c, 200, e->builtin_json());
 }
 
 void

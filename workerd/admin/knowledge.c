@@ -260,20 +260,14 @@ searching_free(void *p)
 static void
 search_send(struct conn *c, struct st_kb_hits *h, uint32_t k)
 {
-	char hdrs[ADMIN_TIMED_HEADERS_MAX];
 	int status = 200;
-	json_t *v;
 	uint32_t i;
 
 	for (i = k; i < h->n; i++)
 		st_kb_hit_clear(&h->hits[i]);
 	if (h->n > k)
 		h->n = k;
-	if ((v = hits_json(h, &status)) == NULL)
-		conn_send_error(c, 500, admin_headers, "Internal server error");
-	else
-		conn_send_json(c, 200, admin_timed_headers(c, hdrs,
-		    sizeof(hdrs)), v);
+	admin_send_json(c, 200, hits_json(h, &status));
 }
 
 /*

@@ -260,9 +260,7 @@ invited(const struct storec_result *r, void *arg)
 {
 	struct conn *c = arg;
 	struct invnew *iv = c->hctx;
-	char hdrs[ADMIN_TIMED_HEADERS_MAX];
 	struct st_user_invite_rep rep;
-	json_t *v;
 
 	conn_let_go(c);
 	if (admin_said_invalid(c, r, "Invalid invitation"))
@@ -281,11 +279,7 @@ invited(const struct storec_result *r, void *arg)
 		    "Already a member of this organization");
 		goto out;
 	}
-	if ((v = invited_json(&rep, iv->url)) == NULL)
-		conn_send_error(c, 500, admin_headers, "Internal server error");
-	else
-		conn_send_json(c, 201, admin_timed_headers(c, hdrs,
-		    sizeof(hdrs)), v);
+	admin_send_json(c, 201, invited_json(&rep, iv->url));
 out:
 	invnew_free(iv);
 }
