@@ -757,6 +757,21 @@ admin_take_text(json_t *v, char **dst, int nullable)
 	return NULL;
 }
 
+const char *
+admin_body_other(json_t *root, const char *const *allowed)
+{
+	const char *k, *const *a;
+	json_t *v;
+
+	json_object_foreach(root, k, v) {
+		for (a = allowed; *a != NULL && strcmp(*a, k) != 0; a++)
+			;
+		if (*a == NULL)
+			return k;
+	}
+	return NULL;
+}
+
 json_t *
 admin_json_parse(struct http_request *req, const char **why)
 {

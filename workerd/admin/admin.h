@@ -149,6 +149,11 @@ json_t *admin_json_parse(struct http_request *, const char **why);
  */
 const char *admin_take_text(json_t *v, char **dst, int nullable);
 /*
+ * The name of root's first member that allowed (NULL-ended) does not
+ * name, or NULL when it names each (or root is no object).
+ */
+const char *admin_body_other(json_t *root, const char *const *allowed);
+/*
  * A body's role ("agent", "admin", "owner") as ST_ROLE_*, or ST_ROLE_NONE
  * for anything else: not a string, another name, or one with a NUL
  * inside ("owner\u0000x", which strcmp would read as "owner").

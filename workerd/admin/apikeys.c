@@ -172,20 +172,19 @@ out:
 static const char *
 key_body(json_t *root, struct st_key_create_req *q)
 {
+	static const char *const fields[] = { "name", "role", NULL };
 	struct st_apikey k;
 	json_t *name, *role;
 	const char *k_;
-	json_t *v;
 
 	if (!json_is_object(root))
 		return "body: must be a JSON object";
-	json_object_foreach(root, k_, v)
-		if (strcmp(k_, "name") != 0 && strcmp(k_, "role") != 0)
-			return strcmp(k_, "id") == 0 || strcmp(k_, "key") == 0 ||
-			    strcmp(k_, "created_at") == 0 ||
-			    strcmp(k_, "last_used_at") == 0 ?
-			    "body: only name and role may be given" :
-			    "body: unknown field";
+	if ((k_ = admin_body_other(root, fields)) != NULL)
+		return strcmp(k_, "id") == 0 || strcmp(k_, "key") == 0 ||
+		    strcmp(k_, "created_at") == 0 ||
+		    strcmp(k_, "last_used_at") == 0 ?
+		    "body: only name and role may be given" :
+		    "body: unknown field";
 	if ((name = json_object_get(root, "name")) == NULL)
 		return "name: required";
 	if (!json_is_string(name) || strlen(json_string_value(name)) !=

@@ -80,16 +80,16 @@ static const char *
 canned_body(json_t *root, struct st_canned_put_req *q,
     struct st_str atts[ST_MSG_ATTS_MAX])
 {
-	json_t *sv, *tv;
-	const char *k, *bad;
-	json_t *v;
+	static const char *const fields[] = {
+		"shortcut", "text", "attachments", NULL
+	};
+	json_t *sv, *tv, *v;
+	const char *bad;
 
 	if (!json_is_object(root))
 		return "body: must be a JSON object";
-	json_object_foreach(root, k, v)
-		if (strcmp(k, "shortcut") != 0 && strcmp(k, "text") != 0 &&
-		    strcmp(k, "attachments") != 0)
-			return "body: unknown field";
+	if (admin_body_other(root, fields) != NULL)
+		return "body: unknown field";
 	if ((v = json_object_get(root, "attachments")) != NULL) {
 		q->set_atts = 1;
 		q->atts = atts;

@@ -143,8 +143,8 @@ body_object(struct conn *c, struct http_request *req,
     const struct route_match *m, const char *const *allowed, const char **id)
 {
 	char err[96];
-	const char *k, *const *a;
-	json_t *root, *v;
+	const char *k;
+	json_t *root;
 
 	if ((*id = admin_id_param(c, req, m, "Invalid conversationId")) ==
 	    NULL || (root = admin_json_body(c, req)) == NULL)
@@ -154,15 +154,11 @@ body_object(struct conn *c, struct http_request *req,
 		conn_send_error(c, 400, admin_headers, "Invalid JSON body");
 		return NULL;
 	}
-	json_object_foreach(root, k, v) {
-		for (a = allowed; *a != NULL && strcmp(*a, k) != 0; a++)
-			;
-		if (*a == NULL) {
-			snprintf(err, sizeof(err), "%.40s: unknown field", k);
-			conn_send_error(c, 400, admin_headers, err);
-			json_decref(root);
-			return NULL;
-		}
+	if ((k = admin_body_other(root, allowed)) != NULL) {
+		snprintf(err, sizeof(err), "%.40s: unknown field", k);
+		conn_send_error(c, 400, admin_headers, err);
+		json_decref(root);
+		return NULL;
 	}
 	return root;
 }

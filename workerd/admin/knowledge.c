@@ -179,15 +179,15 @@ static const struct admin_reply searched = {
 static const char *
 search_body(json_t *root, struct st_kb_search_req *q)
 {
-	json_t *qv, *kv, *lv, *av, *v;
-	const char *k;
+	static const char *const fields[] = {
+		"query", "k", "language", "agent_id", NULL
+	};
+	json_t *qv, *kv, *lv, *av;
 
 	if (!json_is_object(root))
 		return "body: must be a JSON object";
-	json_object_foreach(root, k, v)
-		if (strcmp(k, "query") != 0 && strcmp(k, "k") != 0 &&
-		    strcmp(k, "language") != 0 && strcmp(k, "agent_id") != 0)
-			return "body: unknown field";
+	if (admin_body_other(root, fields) != NULL)
+		return "body: unknown field";
 	qv = json_object_get(root, "query");
 	if (!json_is_string(qv) || json_string_length(qv) == 0)
 		return "query: required, a non-empty string";

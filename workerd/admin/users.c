@@ -289,15 +289,13 @@ static const char *
 invite_body(json_t *root, struct st_user_invite_req *q,
     char email[ST_EMAIL_MAX + 1])
 {
+	static const char *const fields[] = { "email", "role", NULL };
 	json_t *e, *role;
-	const char *k;
-	json_t *v;
 
 	if (!json_is_object(root))
 		return "Invalid request body";
-	json_object_foreach(root, k, v)
-		if (strcmp(k, "email") != 0 && strcmp(k, "role") != 0)
-			return "Only email and role can be given";
+	if (admin_body_other(root, fields) != NULL)
+		return "Only email and role can be given";
 	if ((e = json_object_get(root, "email")) == NULL)
 		return "email: required";
 	/* A NUL inside would cut them short: "a@b.c\0x" invited a@b.c. */
