@@ -596,7 +596,9 @@ kb_page_recount(struct store_txn *t, const struct st_kbsource *s,
 	int rc;
 
 	*bytes = 0;
-	if (t->err || (rc = page_load(t, k, &p)) != 0)
+	if (t->err)
+		return -1;
+	if ((rc = page_load(t, k, &p)) != 0)
 		return rc;
 	if ((cur = txn_seek(t, t->st->kb_page_chunks, k, PAGE_KEY_LEN, &ck,
 	    &v, &rc)) == NULL)
