@@ -1198,6 +1198,19 @@ storec_decode(const struct storec_result *r, uint16_t type, void *rep)
 	return 0;
 }
 
+const char *
+storec_why(const struct storec_result *r)
+{
+	switch (r->status) {
+	case STOREC_ERROR:
+		return r->message;
+	case STOREC_OK:
+		return "a reply that does not decode";
+	default:
+		return "storaged unavailable";
+	}
+}
+
 int
 storec_call(uint16_t type, const void *payload, size_t len, storec_cb cb,
     void *arg, struct storec_req **handle)

@@ -416,6 +416,12 @@ int storec_ask_flags(const struct st_who *, uint16_t type, uint16_t flags,
  * not: the one error path for a malformed reply.
  */
 int storec_decode(const struct storec_result *, uint16_t type, void *rep);
+/*
+ * Why a request failed, for a log line: storaged's text (STOREC_ERROR),
+ * "storaged unavailable", or, of a STOREC_OK result whose decode failed,
+ * "a reply that does not decode".
+ */
+const char *storec_why(const struct storec_result *);
 /* Forgets a request: its callback will never run. NULL is a no-op. */
 void storec_cancel(struct storec_req *);
 size_t storec_inflight(void);

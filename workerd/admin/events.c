@@ -407,8 +407,7 @@ since_done(const struct storec_result *r, void *arg)
 
 	if (r->status != STOREC_OK) {
 		/* The browser tries again with the same Last-Event-ID. */
-		log_warnx("events: ST_EV_SINCE failed: %s", r->status ==
-		    STOREC_ERROR ? r->message : "storaged unavailable");
+		log_warnx("events: ST_EV_SINCE failed: %s", storec_why(r));
 		client_end(ec);
 		return;
 	}

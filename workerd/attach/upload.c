@@ -484,8 +484,7 @@ dropped(const struct storec_result *r, void *arg)
 	(void)arg;
 	if (r->status != STOREC_OK)
 		log_warnx("attachments: a refused upload was not deleted "
-		    "(the sweep will): %s", r->status == STOREC_ERROR ?
-		    r->message : "storaged unavailable");
+		    "(the sweep will): %s", storec_why(r));
 }
 
 /* The scan's word on the last piece: stored as it says, or refused. */

@@ -837,9 +837,7 @@ run_answer(struct tool_run *r, const struct storec_result *res,
 	r->sreq = NULL;
 	if (res->status == STOREC_OK && storec_decode(res, type, rep) == 0)
 		return 0;
-	log_warnx("tools: %s failed: %s", what, res->status == STOREC_ERROR ?
-	    res->message : "storaged unavailable or a reply that does not "
-	    "decode");
+	log_warnx("tools: %s failed: %s", what, storec_why(res));
 	run_end(r, strdup(fail), TOOL_FAILED, 0);
 	return -1;
 }

@@ -1436,9 +1436,7 @@ store_done(const struct storec_result *r, void *arg)
 
 	if (!ok)
 		log_warnx("%s: storing the %s reply of %s failed: %s",
-		    t->ops->name, t->out.status, t->conv_id,
-		    r->status == STOREC_ERROR ? r->message :
-		    "storaged unavailable");
+		    t->ops->name, t->out.status, t->conv_id, storec_why(r));
 	else if (storec_decode(r, PROTO_ST_MSG_APPEND, &ms) == 0) {
 		id_copy(msg_id, ms.id);
 		id_copy(t->reply_id, ms.id);
@@ -1653,9 +1651,7 @@ retrieved(const struct storec_result *r, void *arg)
 		t->searched = 1;
 	else
 		log_warnx("%s: knowledge search: %s", t->ops->name,
-		    r->status == STOREC_ERROR ? r->message :
-		    r->status == STOREC_OK ? "a reply that does not decode" :
-		    "storaged unavailable");
+		    storec_why(r));
 	if (t->fe != NULL && !t->stopped && turn_rerank(t) == 0)
 		return;
 	turn_found(t);
@@ -1936,9 +1932,7 @@ tools_fetched(const struct storec_result *r, void *arg)
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_ACTION_TOOLS, &t->acts) < 0)
 		log_warnx("%s: the agent's actions: %s: answered without them",
-		    t->ops->name, r->status == STOREC_ERROR ? r->message :
-		    r->status == STOREC_OK ? "a reply that does not decode" :
-		    "storaged unavailable");
+		    t->ops->name, storec_why(r));
 	turn_go_on(t);
 }
 

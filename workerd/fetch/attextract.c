@@ -80,8 +80,7 @@ text_kept(const struct storec_result *r, void *arg)
 	X.req = NULL;
 	if (r->status != STOREC_OK)
 		log_warnx("attachments: %s: its text not kept: %s", X.id,
-		    r->status == STOREC_ERROR ? r->message :
-		    "storaged unavailable");
+		    storec_why(r));
 	job_over(POLL_MS);
 }
 

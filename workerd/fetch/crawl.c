@@ -909,7 +909,7 @@ put_answered(const struct storec_result *r, void *arg)
 		return;
 	if (r->status != STOREC_OK)
 		log_warnx("knowledge page %s: not stored: %s", f->url,
-		    r->status == STOREC_ERROR ? r->message : "storaged away");
+		    storec_why(r));
 	if (f->part + 1 < f->parts) {
 		f->part++;
 		part_put(f);
@@ -2225,8 +2225,7 @@ file_got(const struct storec_result *r, void *arg)
 	if (r->status != STOREC_OK ||
 	    storec_decode(r, PROTO_ST_KB_FILE_GET, &file) < 0) {
 		c->start_failed = 1;
-		crawl_fail(c, "file", r->status == STOREC_ERROR ? r->message :
-		    "storaged away");
+		crawl_fail(c, "file", storec_why(r));
 		fetch_free(f);
 		return;
 	}

@@ -118,8 +118,7 @@ result_done(const struct storec_result *r, void *arg)
 {
 	results--;
 	if (r->status != STOREC_OK)
-		log_warnx("ST_HOOK_RESULT failed: %s", r->status ==
-		    STOREC_ERROR ? r->message : "storaged unavailable");
+		log_warnx("ST_HOOK_RESULT failed: %s", storec_why(r));
 	maybe_leave();
 }
 
