@@ -9,7 +9,9 @@
 // chosen by keyboard, never reaches the API and the assistant hears so;
 // one nobody answers ends when the server stops waiting (the test build's
 // PARLEY_TEST_CONFIRM_MS), while the reply is still being written, and so
-// does a contact form the assistant asked for and nobody filled.
+// does a contact form the assistant asked for and nobody filled: both on
+// a second stack of their own whose wait is short (the one the tests
+// answer is long), so the file does not sit out the long one twice.
 // The page's own tools (ParleyChat.registerTools): a handler runs in the
 // page and its answer (a string, JSON for an object, the message of what
 // it threw) is the assistant's; offered again on a new socket. A slow
@@ -26,27 +28,64 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   SCREENSHOTS, SUITE_TIMEOUT, adminApi, assertClean, axeLightDark, focused, openPage, part, pngSize, sendByKeyboard,
-  startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
+  startStack, startSuite, stopSuite, waitFor, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 
 const R = '#parley-chat-widget';
 const CONFIRM_MS = 20000;
+// The second stack's wait, for the cards and forms nobody answers: long
+// enough for a test to see one asking (a page poll away) on a loaded machine.
+const EXPIRE_MS = 4000;
 // The mock model's marker: call name with args (JSON, percent-encoded, commas too).
 const call = (name, args) => `[[mock:call=${name},args=${encodeURIComponent(JSON.stringify(args)).replace(/,/g, '%2C')}]]`;
 
 describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looking up…"', { timeout: SUITE_TIMEOUT }, () => {
   let stack;
+  let quick; // the second stack, whose wait for an answer is EXPIRE_MS
   let browser;
   let api;
   let v; // {ctx, page, log}: one page, the tests build on each other
   const seen = []; // what the owner's API received: [method, url]
-  const sockets = []; // each of the page's sockets: the frames it sent, parsed
+  const sockets = []; // each of v's page's sockets: the frames it sent, parsed
   const t0 = Date.now();
 
-  async function admin(method, p, body) {
-    const r = await adminApi(stack, method, p, body);
+  async function admin(method, p, body, stk = stack) {
+    const r = await adminApi(stk, method, p, body);
     assert.ok(r.status < 300, `${method} ${p}: ${r.status} ${r.text}`);
     return r.json;
+  }
+
+  // Records into socks the frames each of page's sockets sends, parsed.
+  function watchSockets(page, socks) {
+    page.on('websocket', (ws) => {
+      const sent = [];
+      socks.push(sent);
+      ws.on('framesent', (e) => { try { sent.push(JSON.parse(e.payload)); } catch { /* not JSON */ } });
+    });
+  }
+
+  // stk's default widget given an agent with the owner's actions at base:
+  // its public id.
+  async function shop(stk, base) {
+    const schema = { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] };
+    const cancel = await admin('POST', '/v1/admin/actions', { name: 'cancel_order', description: 'Cancels an order',
+      method: 'POST', url: `${base}/orders/{{order_id}}/cancel`, changes_data: true, parameters: schema }, stk);
+    const slow = await admin('POST', '/v1/admin/actions', { name: 'order_status', description: 'An order\'s status',
+      url: `${base}/slow/{{order_id}}`, timeout_ms: 5000, parameters: schema }, stk);
+    const agent = await admin('POST', '/v1/admin/agents', { name: 'Shop', action_ids: [cancel.id, slow.id] }, stk);
+    const dw = (await admin('GET', '/v1/admin/widgets', undefined, stk)).widgets[0];
+    await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agent.id, allowed_origins: [] }, stk);
+    return dw.widget_id;
+  }
+
+  // A new page of stk's widget wid, its panel open, its sockets recorded in socks.
+  async function openShop(stk, wid, socks) {
+    const c = await openPage(browser);
+    watchSockets(c.page, socks);
+    await c.page.goto(stk.host.widgetEmbedUrl(wid));
+    await waitReady(c.page);
+    await c.page.click(part('launcher'));
+    return c;
   }
 
   before(async () => {
@@ -63,35 +102,28 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
     });
     await new Promise((resolve) => api.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${api.address().port}`;
-    ({ stack, browser } = await startSuite({
+    const opts = (confirmMs) => ({
       mock: { chunks: 2, delayMs: 10 },
-      // The test build's wait for a confirmation (120 s in a release):
-      // long enough for every card the tests answer, screenshot and axe
-      // scans before the click included, on a loaded machine.
-      env: { PARLEY_ACTIONS_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_TEST_CONFIRM_MS: String(CONFIRM_MS) },
-    }));
-    const schema = { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] };
-    const cancel = await admin('POST', '/v1/admin/actions', { name: 'cancel_order', description: 'Cancels an order',
-      method: 'POST', url: `${base}/orders/{{order_id}}/cancel`, changes_data: true, parameters: schema });
-    const slow = await admin('POST', '/v1/admin/actions', { name: 'order_status', description: 'An order\'s status',
-      url: `${base}/slow/{{order_id}}`, timeout_ms: 5000, parameters: schema });
-    const agent = await admin('POST', '/v1/admin/agents', { name: 'Shop', action_ids: [cancel.id, slow.id] });
-    const dw = (await admin('GET', '/v1/admin/widgets')).widgets[0];
-    await admin('PATCH', `/v1/admin/widgets/${dw.widget_id}`, { agent_id: agent.id, allowed_origins: [] });
-
-    v = await openPage(browser);
-    v.page.on('websocket', (ws) => {
-      const sent = [];
-      sockets.push(sent);
-      ws.on('framesent', (e) => { try { sent.push(JSON.parse(e.payload)); } catch { /* not JSON */ } });
+      env: { PARLEY_ACTIONS_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_TEST_CONFIRM_MS: String(confirmMs) },
     });
-    await v.page.goto(stack.host.widgetEmbedUrl(dw.widget_id));
-    await waitReady(v.page);
-    await v.page.click(part('launcher'));
+    // The test build's wait for a confirmation (120 s in a release):
+    // long enough for every card the tests answer, screenshot and axe
+    // scans before the click included, on a loaded machine. The second
+    // stack started beside it (each mostly waits on its processes).
+    const [main, second] = await Promise.allSettled([startSuite(opts(CONFIRM_MS)), startStack(opts(EXPIRE_MS))]);
+    if (main.status === 'fulfilled') ({ stack, browser } = main.value);
+    if (second.status === 'fulfilled') quick = second.value;
+    if (main.status === 'rejected') throw main.reason;
+    if (second.status === 'rejected') throw second.reason;
+    v = await openShop(stack, await shop(stack, base), sockets);
   });
   after(async () => {
     if (v) await v.ctx.close();
-    await stopSuite({ stack, browser });
+    try {
+      await stopSuite({ stack, browser });
+    } finally {
+      await stopSuite({ stack: quick });
+    }
     if (api) {
       api.closeAllConnections();
       await new Promise((resolve) => api.close(resolve));
@@ -99,8 +131,8 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
     console.log(`# widget-tools.test.mjs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
-  // The newest confirmation card: {state, summary (its lines), yes, no (disabled?), answer}.
-  const card = () => v.page.evaluate((r) => {
+  // The newest confirmation card of page (v's): {state, summary (its lines), yes, no (disabled?), answer}.
+  const card = (page = v.page) => page.evaluate((r) => {
     const all = document.querySelector(r).shadowRoot.querySelectorAll('[data-part="confirm"]');
     const c = all[all.length - 1];
     if (!c) return null;
@@ -117,13 +149,13 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
     };
   }, R);
 
-  // The frames of type sent on every socket so far.
-  const sentOf = (type) => sockets.flat().filter((f) => f.type === type);
+  // The frames of type sent on every socket of socks (v's page's) so far.
+  const sentOf = (type, socks = sockets) => socks.flat().filter((f) => f.type === type);
 
-  // A card newer than the count-th, asking.
-  async function cardAsking(count) {
-    await waitFor(async () => { const c = await card(); return c && c.count > count && c.state === 'asking'; }, 15000, 'the confirmation card');
-    return card();
+  // A card of page (v's) newer than the count-th, asking.
+  async function cardAsking(count, page = v.page) {
+    await waitFor(async () => { const c = await card(page); return c && c.count > count && c.state === 'asking'; }, 15000, 'the confirmation card');
+    return card(page);
   }
 
   test('yes: the card with the summary, then the action runs and the reply has its answer', async () => {
@@ -193,35 +225,42 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
   });
 
   test('a card nobody answers: ended when the server stops waiting, while the reply is still being written', async () => {
-    const { page } = v;
-    seen.length = 0;
-    // Each card's end, and whether the reply was still being written then.
-    await page.evaluate((r) => {
-      const root = document.querySelector(r).shadowRoot;
-      window.__ended = [];
-      new MutationObserver((ms) => {
-        for (const m of ms) {
-          if (m.target.getAttribute('data-part') !== 'confirm' || m.target.getAttribute('data-state') !== 'expired') continue;
-          window.__ended.push({ id: m.target.getAttribute('data-id'), writing: !!root.querySelector('[data-part="message"][aria-busy]') });
-        }
-      }).observe(root, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
-    }, R);
-    await sendByKeyboard(page, `cancel 12 ${call('cancel_order', { order_id: '12' })}`);
-    const asked = await cardAsking(2);
-    const id = await page.evaluate((r) => [...document.querySelector(r).shadowRoot.querySelectorAll('[data-part="confirm"]')].pop().getAttribute('data-id'), R);
-    await page.waitForFunction(() => window.__ended.length > 0, null, { timeout: CONFIRM_MS + 15000 });
-    // Ended by the call's failed step (its id), before the reply's end:
-    // before, only the reply's end did.
-    assert.deepEqual(await page.evaluate(() => window.__ended), [{ id, writing: true }]);
-    const c = await card();
-    assert.equal(c.state, 'expired');
-    assert.deepEqual([c.yes[1], c.no[1]], [true, true], 'its buttons disabled');
-    assert.deepEqual(asked.summary, ['Cancels an order', 'order_id: 12']);
-    const reply = await waitReplyEnd(page);
-    assert.equal(reply.text, 'The tools said: error: the visitor did not confirm in time; it was not done');
-    assert.deepEqual(seen, [], 'the API is never called');
-    assert.ok(!sentOf('confirm').some((f) => f.id === id), 'nothing sent for it');
-    await assertClean(page, v.log, 'a confirmation not answered');
+    // A page of its own on the second stack (its wait EXPIRE_MS): v's page goes on below.
+    const qs = []; // its sockets' frames
+    const q = await openShop(quick, await shop(quick, `http://127.0.0.1:${api.address().port}`), qs);
+    try {
+      const { page } = q;
+      seen.length = 0;
+      // Each card's end, and whether the reply was still being written then.
+      await page.evaluate((r) => {
+        const root = document.querySelector(r).shadowRoot;
+        window.__ended = [];
+        new MutationObserver((ms) => {
+          for (const m of ms) {
+            if (m.target.getAttribute('data-part') !== 'confirm' || m.target.getAttribute('data-state') !== 'expired') continue;
+            window.__ended.push({ id: m.target.getAttribute('data-id'), writing: !!root.querySelector('[data-part="message"][aria-busy]') });
+          }
+        }).observe(root, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+      }, R);
+      await sendByKeyboard(page, `cancel 12 ${call('cancel_order', { order_id: '12' })}`);
+      const asked = await cardAsking(0, page);
+      const id = await page.evaluate((r) => [...document.querySelector(r).shadowRoot.querySelectorAll('[data-part="confirm"]')].pop().getAttribute('data-id'), R);
+      await page.waitForFunction(() => window.__ended.length > 0, null, { timeout: EXPIRE_MS + 15000 });
+      // Ended by the call's failed step (its id), before the reply's end:
+      // before, only the reply's end did.
+      assert.deepEqual(await page.evaluate(() => window.__ended), [{ id, writing: true }]);
+      const c = await card(page);
+      assert.equal(c.state, 'expired');
+      assert.deepEqual([c.yes[1], c.no[1]], [true, true], 'its buttons disabled');
+      assert.deepEqual(asked.summary, ['Cancels an order', 'order_id: 12']);
+      const reply = await waitReplyEnd(page);
+      assert.equal(reply.text, 'The tools said: error: the visitor did not confirm in time; it was not done');
+      assert.deepEqual(seen, [], 'the API is never called');
+      assert.ok(!sentOf('confirm', qs).some((f) => f.id === id), 'nothing sent for it');
+      await assertClean(page, q.log, 'a confirmation not answered');
+    } finally {
+      await q.ctx.close();
+    }
   });
 
   test('the page\'s own tools: run in the page, their answer the assistant\'s; offered again on a new socket', async () => {
@@ -328,13 +367,13 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
   // A new page of a widget whose agent may ask for contact details (each
   // page a new session: one that has not left them), the assistant's
   // form asked for with reason and shown.
-  async function contactAsked(reason) {
-    const agent = await admin('POST', '/v1/admin/agents', { name: 'Follow-up', contact_form_tool: true });
+  async function contactAsked(reason, stk = stack) {
+    const agent = await admin('POST', '/v1/admin/agents', { name: 'Follow-up', contact_form_tool: true }, stk);
     const w = await admin('POST', '/v1/admin/widgets', { name: 'Asks', agent_id: agent.id, allowed_origins: [],
-      contact_info_mode: 'optional', collect_name: true, collect_email: true });
+      contact_info_mode: 'optional', collect_name: true, collect_email: true }, stk);
     const c = await openPage(browser);
     const { page } = c;
-    await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+    await page.goto(stk.host.widgetEmbedUrl(w.widget_id));
     await waitReady(page);
     await page.click(part('launcher'));
     // the optional form shows at first; writing skips it
@@ -371,7 +410,7 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
   });
 
   test('a contact form nobody fills: gone when the server stops waiting, while the reply is still being written', async () => {
-    const c = await contactAsked('So the team can call you back.');
+    const c = await contactAsked('So the team can call you back.', quick); // the short wait
     try {
       const { page } = c;
       // The form's end, and whether the reply was still being written then.
@@ -386,7 +425,7 @@ describe('the widget\'s tools part: confirmations, the page\'s own tools, "Looki
           }
         }).observe(root, { subtree: true, childList: true });
       }, R);
-      await page.waitForFunction(() => window.__gone.length > 0, null, { timeout: CONFIRM_MS + 15000 });
+      await page.waitForFunction(() => window.__gone.length > 0, null, { timeout: EXPIRE_MS + 15000 });
       assert.deepEqual(await page.evaluate(() => window.__gone), [true], 'gone before the reply ended (before: at its end)');
       const reply = await waitReplyEnd(page);
       assert.equal(reply.text, 'The tools said: error: the visitor did not fill in the form in time; go on without their details');
