@@ -49,6 +49,9 @@ const ERASED = 'Delivery erased: its conversation or contact was deleted';
 // The first retry's wait (5 s by default; an eighth less at most, backoff.c):
 // the tests that wait for a retry wait this.
 const RETRY_MS = 1500;
+// The notifier's poll of the outbox (a second when idle; the test
+// build's PARLEY_TEST_POLL_MS): each delivery here sat out one.
+const POLL_MS = 100;
 
 describe('webhook deliveries, 1 worker and the notifier', () => {
   let p;
@@ -108,7 +111,7 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
 
   before(async () => {
     p = new Parley({ workers: 1, mock: true, env: { PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0',
-      PARLEY_NOTIFY_RETRY_MS: String(RETRY_MS) } });
+      PARLEY_NOTIFY_RETRY_MS: String(RETRY_MS), PARLEY_TEST_POLL_MS: String(POLL_MS) } });
     await p.start();
   });
   after(async () => {
@@ -504,7 +507,15 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
   });
 
   test('a slow receiver does not delay a fast one', async () => {
-    const slow = await recv((req, res) => setTimeout(() => res.end('late'), 10000));
+    // The slow one answers 10 s late, or at once from the test's end
+    // (released): none of its attempts is left in flight for the last
+    // test's restarts of masterd to wait out.
+    let released = false;
+    const held = [];
+    const slow = await recv((req, res) => {
+      if (released) res.end('late');
+      else held.push({ res, timer: setTimeout(() => res.end('late'), 10000) });
+    });
     const fast = await recv((req, res) => res.end('ok'));
     const ws = await make(slow.url('/slow'));
     const wf = await make(fast.url('/fast'));
@@ -527,30 +538,40 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
     // At most 4 in flight to one webhook.
     assert.equal(slow.hits.length, 4);
     for (const h of fast.hits) verify(wf.secret, h);
+    released = true;
+    for (const { res, timer } of held) {
+      clearTimeout(timer);
+      if (!res.writableEnded) res.end('late');
+    }
   });
 
   // The notifier takes a delivery only to start it: one still due when
   // its webhook is disabled stays in storaged, which fails it (before, up
   // to 8 waited in the notifier, and went out after the change).
   test('a delivery not yet under way when its webhook is disabled is not sent', async () => {
-    const SLOW = 2000;
-    const rx = await recv((req, res) => setTimeout(() => res.end('ok'), SLOW));
+    // The receiver holds its answers until the webhook is disabled (four
+    // in flight then, however slow the machine), and answers at once after.
+    const held = [];
+    let hold = true;
+    const rx = await recv((req, res) => (hold ? held.push(res) : res.end('ok')));
     const w = await make(rx.url('/soon-off'));
     for (let i = 0; i < 7; i++) assert.equal((await p.adminJson('POST', `${H}/${w.id}/test`)).status, 202);
     await waitFor(() => rx.hits.length >= 4, 5000, '4 in flight');
     const r = await p.adminJson('PATCH', `${H}/${w.id}`, { enabled: false });
     assert.equal(r.status, 200, r.text);
     const off = Date.now();
+    hold = false;
+    for (const res of held) res.end('ok');
     // The four in flight answered and recorded, the three left failed
     // (bounded: a busy machine records them late) ...
     const ENDED = ['delivered', 'delivered', 'delivered', 'delivered', 'failed', 'failed', 'failed'];
     const statuses = async () => (await deliveries(w.id)).map((d) => d.status).sort();
     await waitFor(async () => JSON.stringify(await statuses()) === JSON.stringify(ENDED), 20000, 'every delivery ended')
       .catch(() => {});
-    // ... and watched for two of the slow receiver's answers at least: one
-    // that waited in the notifier goes out as the four end, however its
-    // delivery is recorded.
-    await sleep(Math.max(0, off + 2 * SLOW + 1500 - Date.now()));
+    // ... and watched 1.5 s from their answers at least: one that waited
+    // in the notifier goes out as the four end, however its delivery is
+    // recorded.
+    await sleep(Math.max(0, off + 1500 - Date.now()));
     assert.deepEqual(rx.hits.filter((h) => h.at > off).map((h) => h.at - off), [], 'none sent after the change');
     assert.equal(rx.hits.length, 4);
     assert.deepEqual(await statuses(), ENDED);
