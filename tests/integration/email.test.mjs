@@ -8,7 +8,7 @@
 // chose only handoffs, one chose none (the default). In order:
 //   - the SMTP server is down when a visitor asks for a person: the mail
 //     waits in storaged's outbox, the notifier's first attempt fails, the
-//     server comes up, and the mail arrives with the next attempt (~5 s,
+//     server comes up, and the mail arrives with the next attempt (RETRY_MS,
 //     backoff.c's first retry) to the two who chose it, not to the third;
 //     its headers (From, To, a one-line Subject even though the visitor's
 //     text has CR/LF and a "Bcc:" in it, Date, Message-ID, MIME) and both
@@ -48,6 +48,12 @@ const PUBLIC = 'https://chat.example.com';
 // How long a visitor's message in `human` waits for a person before its
 // "waiting" mail (2 minutes; the test build's here: PARLEY_TEST_MAIL_QUIET_MS).
 const QUIET_MS = 3000;
+// The first retry's wait after a failed attempt (5 s by default; an
+// eighth less at most, doubled at each retry, backoff.c): PARLEY_NOTIFY_RETRY_MS.
+const RETRY_MS = 1000;
+// The mailer's poll of the outbox (a second when idle; the test build's
+// PARLEY_TEST_POLL_MS): each mail here sat out one.
+const POLL_MS = 100;
 
 describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () => {
   let p, smtpd, plain, wd, all, handoffOnly, none;
@@ -61,6 +67,8 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
       env: smtpd.env({
         PARLEY_PUBLIC_URL: `${PUBLIC}/`,
         PARLEY_TEST_MAIL_QUIET_MS: String(QUIET_MS),
+        PARLEY_NOTIFY_RETRY_MS: String(RETRY_MS),
+        PARLEY_TEST_POLL_MS: String(POLL_MS),
       }),
     });
     await p.start();
@@ -189,6 +197,18 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     await sleep(300);
   }
 
+  // The id of the newest mail of kind whose first attempt failed.
+  const firstFailed = (kind) => [...p.tail('masterd', 1e7).matchAll(new RegExp(`mail (ml_[0-9a-f]{32}) \\(${kind}\\), attempt 1 failed`, 'g'))].at(-1)[1];
+
+  // Sleeps past the next attempt of mail id, whose attempts failed before
+  // up (the server listening since): backoff.c's wait after the n-th
+  // failed attempt is at most RETRY_MS * 2^(n-1).
+  async function pastRetry(id, up) {
+    const n = Math.max(...[...p.tail('masterd', 1e7).matchAll(new RegExp(`mail ${id} \\(\\w+\\), attempt (\\d+) failed`, 'g'))]
+      .map((m) => Number(m[1])));
+    await sleep(Math.max(0, up + RETRY_MS * 2 ** (n - 1) + 1000 - Date.now()));
+  }
+
   // A conversation handed to a person (waiting, then human by the API).
   async function inHuman() {
     const v = await Visitor.open(p, wd.widget_id);
@@ -251,14 +271,13 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     await v.next('contact_info_saved');
     await v.close();
     await waitFor(() => fails() > before, 10000, 'a first attempt that fails (nothing listens)');
-    const failedAt = Date.now();
+    const id = firstFailed('contact');
     const contact = (await p.admin('/v1/admin/contacts?limit=200')).json().contacts.find((c) => c.email === EMAIL);
     const r = await p.adminJson('DELETE', `/v1/admin/contacts/${contact.id}`);
     assert.equal(r.status, 200, r.text);
     await smtpd.start();
-    // Past its retry (backoff.c: at most 5 s after the failure), then a
-    // mail due later: what was due before it has been sent.
-    await sleep(Math.max(0, failedAt + 6000 - Date.now()));
+    // Past its retry, then a mail due later: what was due before it has been sent.
+    await pastRetry(id, Date.now());
     await marker();
     const about = smtpd.lines.filter((l) => l.data !== undefined && (l.data.includes(EMAIL) || l.data.includes(NAME)));
     assert.deepEqual(about, [], 'no mail about the deleted contact');
@@ -279,7 +298,7 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     assert.equal((await v.next('handoff')).state, 'waiting_human');
     await v.close();
     await waitFor(() => fails() > before, 10000, 'a first attempt that fails (nothing listens)');
-    const failedAt = Date.now();
+    const id = firstFailed('handoff');
     const contact = (await p.admin('/v1/admin/contacts?limit=200')).json().contacts.find((c) => c.email === EMAIL);
     const r = await p.adminJson('DELETE', `/v1/admin/contacts/${contact.id}`);
     assert.equal(r.status, 200, r.text);
@@ -291,7 +310,7 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
     for (const s of [NAME, EMAIL]) assert.ok(!dump.includes(Buffer.from(s).toString('hex')), `the waiting mail holds ${s}`);
     // And it is still sent (the conversation stays, a person still asked for), naming neither.
     await smtpd.start();
-    await sleep(Math.max(0, failedAt + 6000 - Date.now()));
+    await pastRetry(id, Date.now());
     await marker();
     assert.ok(smtpd.mails.some((m) => m.subject.startsWith('A visitor asks for a person: ') && m.subject.includes('a question for a person')),
       smtpd.mails.map((m) => m.subject).join('\n'));
