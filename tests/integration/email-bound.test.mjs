@@ -17,6 +17,8 @@
 //     socket: BOUND handoff mails, and one "N more visitors asked for a
 //     person" as its window ends;
 //   - the next window: a single contact is mailed at once again.
+// Each kind has its own window: the contacts' test and the handoffs' run
+// side by side, each waiting out its own.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -28,10 +30,12 @@ import { createWidget, Visitor } from './lib/wsclient.mjs';
 const BOUND = 3;
 const WINDOW_MS = 12000;
 const PUBLIC = 'https://chat.example.com';
-// A mail sent "at once": the notifier polls every 250 ms.
+// A mail sent "at once": the notifier polls every 250 ms (a second when
+// idle; the test build's PARLEY_TEST_POLL_MS here).
 const AT_ONCE_MS = 5000;
+const POLL_MS = 100;
 
-describe('the mails visitors cause are bounded per organisation, the rest summed up', { timeout: 180000 }, () => {
+describe('the mails visitors cause are bounded per organisation, the rest summed up', { timeout: 180000, concurrency: true }, () => {
   let p, smtpd, wd, member;
 
   before(async () => {
@@ -43,6 +47,7 @@ describe('the mails visitors cause are bounded per organisation, the rest summed
         PARLEY_PUBLIC_URL: `${PUBLIC}/`,
         PARLEY_TEST_MAIL_BOUND: String(BOUND),
         PARLEY_TEST_MAIL_WINDOW_MS: String(WINDOW_MS),
+        PARLEY_TEST_POLL_MS: String(POLL_MS),
       }),
     });
     await p.start();
