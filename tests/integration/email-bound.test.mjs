@@ -31,9 +31,8 @@ const BOUND = 3;
 const WINDOW_MS = 12000;
 const PUBLIC = 'https://chat.example.com';
 // A mail sent "at once": the notifier polls every 250 ms (a second when
-// idle; the test build's PARLEY_TEST_POLL_MS here).
+// idle; smtpEnv's SMTP_POLL_MS here).
 const AT_ONCE_MS = 5000;
-const POLL_MS = 100;
 
 describe('the mails visitors cause are bounded per organisation, the rest summed up', { timeout: 180000, concurrency: true }, () => {
   let p, smtpd, wd, member;
@@ -47,7 +46,6 @@ describe('the mails visitors cause are bounded per organisation, the rest summed
         PARLEY_PUBLIC_URL: `${PUBLIC}/`,
         PARLEY_TEST_MAIL_BOUND: String(BOUND),
         PARLEY_TEST_MAIL_WINDOW_MS: String(WINDOW_MS),
-        PARLEY_TEST_POLL_MS: String(POLL_MS),
       }),
     });
     await p.start();

@@ -51,9 +51,6 @@ const QUIET_MS = 3000;
 // The first retry's wait after a failed attempt (5 s by default; an
 // eighth less at most, doubled at each retry, backoff.c): PARLEY_NOTIFY_RETRY_MS.
 const RETRY_MS = 1000;
-// The mailer's poll of the outbox (a second when idle; the test build's
-// PARLEY_TEST_POLL_MS): each mail here sat out one.
-const POLL_MS = 100;
 
 describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () => {
   let p, smtpd, plain, wd, all, handoffOnly, none;
@@ -68,7 +65,6 @@ describe('email notifications through a real SMTP server (STARTTLS, AUTH)', () =
         PARLEY_PUBLIC_URL: `${PUBLIC}/`,
         PARLEY_TEST_MAIL_QUIET_MS: String(QUIET_MS),
         PARLEY_NOTIFY_RETRY_MS: String(RETRY_MS),
-        PARLEY_TEST_POLL_MS: String(POLL_MS),
       }),
     });
     await p.start();

@@ -23,12 +23,17 @@ export const SMTP_USER = 'mailer';
 export const SMTP_PASSWORD = 'smtp pass 1234';
 export const SMTP_FROM = 'parley@example.com';
 
+// The notifier's poll of its mail outbox in these tests (a second when
+// idle, 250 ms otherwise; the test build's PARLEY_TEST_POLL_MS): each
+// mail a test waited for sat out one.
+export const SMTP_POLL_MS = 100;
+
 // A Parley's settings to send through the server on port (dir: smtpCert's),
 // with more; the rate limit off (a test's visitors are one client).
 export function smtpEnv(dir, port, more = {}) {
   return {
     RATE_LIMIT_MAX_REQUESTS: '0', SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_USER, SMTP_PASSWORD, SMTP_FROM,
-    SMTP_CA_FILE: path.join(dir, 'cert.pem'), ...more,
+    SMTP_CA_FILE: path.join(dir, 'cert.pem'), PARLEY_TEST_POLL_MS: String(SMTP_POLL_MS), ...more,
   };
 }
 
