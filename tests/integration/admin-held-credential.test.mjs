@@ -27,9 +27,11 @@ const HELD = 400;	// ms after a client's reset for its worker to drop the reques
 const ENDED = /^Unauthorized: the credential this request was made with ended/;
 
 // The two parts, each on a stack of its own, side by side: each mostly
-// waits (a lookup's LATE, a hash's LATE_HASH).
+// waits (a lookup's LATE, a hash's LATE_HASH). Within each, its tests
+// one after another (each part says concurrency false: it would inherit
+// true).
 describe('a held write or password change, its credential ended meanwhile', { concurrency: true }, () => {
-  describe('a write held by its URL\'s check, its credential ended meanwhile', () => {
+  describe('a write held by its URL\'s check, its credential ended meanwhile', { concurrency: false }, () => {
     let p;
     let owner;
 
@@ -180,7 +182,7 @@ describe('a held write or password change, its credential ended meanwhile', { co
     });
   });
 
-  describe('a password change held by its hashes, its session ended meanwhile', () => {
+  describe('a password change held by its hashes, its session ended meanwhile', { concurrency: false }, () => {
     // Each hash this late: a change is held by its two, 2.4 s past its
     // attempt counted (held() below); an end made then must reach its
     // worker within that, however loaded the machine. Logins and checks
