@@ -67,205 +67,210 @@ async function untilAnswered(p, s, message, timeout = 15000) {
   assert.fail(`no 200 within ${timeout} ms: ${seen}`);
 }
 
-describe('one turn at a time in a conversation', () => {
-  let p;
-  let api;
-  before(async () => {
-    p = new Parley({ workers: 2, mock: { chunks: 3 }, env: { OPENAI_IDLE_TIMEOUT_MS: String(IDLE_MS), RATE_LIMIT_MAX_REQUESTS: '0' } });
-    await p.start();
-    api = await checkerFor(p);
-  });
-  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+// The two parts, each on stacks of their own, side by side: the second's
+// mostly wait on storaged's 3 s for a lost turn. The first's tests one
+// after another (it says concurrency false: it would inherit true).
+describe('one turn at a time', { concurrency: true }, () => {
+  describe('one turn at a time in a conversation', { concurrency: false }, () => {
+    let p;
+    let api;
+    before(async () => {
+      p = new Parley({ workers: 2, mock: { chunks: 3 }, env: { OPENAI_IDLE_TIMEOUT_MS: String(IDLE_MS), RATE_LIMIT_MAX_REQUESTS: '0' } });
+      await p.start();
+      api = await checkerFor(p);
+    });
+    after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
 
-  test('HTTP: a second message while the first turn fails is refused 429; the next one after it is paired with its own answer', { timeout: 30000 }, async () => {
-    const s = sid();
-    const r0 = await chat(p, s, 'zero');
-    assert.equal(r0.status, 200, r0.text);
-    const conv = r0.json().conversationId;
-    await p.mock.clearRequests();
-    // The first turn stalls, then fails (OPENAI_IDLE_TIMEOUT_MS).
-    const a = await stream(p, s, 'one [[mock:stall=0]]');
-    assert.ok(await a.waitEvent('start', 5000), 'the first turn began');
-    for (const path of ['/v1/chat/stream', '/v1/chat', '/chat']) {
-      const b = await chat(p, s, 'two [[mock:chunks=3,first_delay=1000,delay=1000]]', { path });
+    test('HTTP: a second message while the first turn fails is refused 429; the next one after it is paired with its own answer', { timeout: 30000 }, async () => {
+      const s = sid();
+      const r0 = await chat(p, s, 'zero');
+      assert.equal(r0.status, 200, r0.text);
+      const conv = r0.json().conversationId;
+      await p.mock.clearRequests();
+      // The first turn stalls, then fails (OPENAI_IDLE_TIMEOUT_MS).
+      const a = await stream(p, s, 'one [[mock:stall=0]]');
+      assert.ok(await a.waitEvent('start', 5000), 'the first turn began');
+      for (const path of ['/v1/chat/stream', '/v1/chat', '/chat']) {
+        const b = await chat(p, s, 'two [[mock:chunks=3,first_delay=1000,delay=1000]]', { path });
+        assertJsonError(b, 429, WAIT);
+        assert.equal(b.headers['retry-after'], '1');
+        api.checkJson('POST', path, b);
+      }
+      await a.finish(IDLE_MS + 10000);
+      a.destroy();
+      assert.equal(a.types[a.types.length - 1], 'error', `events: ${a.types}`);
+      // The model was asked once: the refused messages were never sent to it.
+      assert.equal((await p.mock.completions()).length, 1);
+      assert.deepEqual((await stored(p, conv)).messages.map((m) => [m.role, m.status, m.role === 'user' ? m.content : '']), [
+        ['user', 'complete', 'zero'], ['assistant', 'complete', ''],
+        ['user', 'complete', 'one [[mock:stall=0]]'], ['assistant', 'failed', ''],
+      ]);
+
+      // Asked again once the first is over: answered, and paired with it.
+      await p.mock.clearRequests();
+      const r2 = await chat(p, s, 'two');
+      assert.equal(r2.status, 200, r2.text);
+      assert.equal(r2.json().message, mockReply('two'));
+      assert.deepEqual(await lastSent(p), [['user', 'zero'], ['assistant', mockReply('zero')], ['user', 'two']]);
+      assert.deepEqual(await visitorHistory(p, s), [
+        ['user', 'zero'], ['assistant', mockReply('zero')], ['user', 'two'], ['assistant', mockReply('two')],
+      ]);
+    });
+
+    test('HTTP: a double submit is answered once; the turn after it goes on', { timeout: 30000 }, async () => {
+      const s = sid();
+      await p.mock.clearRequests();
+      // The first turn is open 3 s past its start (the model's first_delay,
+      // under IDLE_MS): the duplicate reaches storaged within it.
+      const twice = 'twice [[mock:chunks=3,first_delay=3000,delay=100]]';
+      const a = await stream(p, s, twice);
+      assert.ok(await a.waitEvent('start', 5000), 'the first turn began');
+      const b = await chat(p, s, twice, { path: '/v1/chat/stream' });
       assertJsonError(b, 429, WAIT);
-      assert.equal(b.headers['retry-after'], '1');
-      api.checkJson('POST', path, b);
-    }
-    await a.finish(IDLE_MS + 10000);
-    a.destroy();
-    assert.equal(a.types[a.types.length - 1], 'error', `events: ${a.types}`);
-    // The model was asked once: the refused messages were never sent to it.
-    assert.equal((await p.mock.completions()).length, 1);
-    assert.deepEqual((await stored(p, conv)).messages.map((m) => [m.role, m.status, m.role === 'user' ? m.content : '']), [
-      ['user', 'complete', 'zero'], ['assistant', 'complete', ''],
-      ['user', 'complete', 'one [[mock:stall=0]]'], ['assistant', 'failed', ''],
-    ]);
+      await a.finish(10000);
+      a.destroy();
+      const { conversationId } = assertGoodStream(a, mockReply('twice'));
+      assert.equal((await p.mock.completions()).length, 1, 'the model was paid once');
+      assertGoodStream(await streamTurn(p, s, 'after'), mockReply('after'));
+      assert.deepEqual((await stored(p, conversationId)).messages.map((m) => [m.role, m.content]), [
+        ['user', twice], ['assistant', mockReply('twice')],
+        ['user', 'after'], ['assistant', mockReply('after')],
+      ]);
+    });
 
-    // Asked again once the first is over: answered, and paired with it.
-    await p.mock.clearRequests();
-    const r2 = await chat(p, s, 'two');
-    assert.equal(r2.status, 200, r2.text);
-    assert.equal(r2.json().message, mockReply('two'));
-    assert.deepEqual(await lastSent(p), [['user', 'zero'], ['assistant', mockReply('zero')], ['user', 'two']]);
-    assert.deepEqual(await visitorHistory(p, s), [
-      ['user', 'zero'], ['assistant', mockReply('zero')], ['user', 'two'], ['assistant', mockReply('two')],
-    ]);
+    test('WebSocket: the session\'s other tab is told reply_in_progress while the first turn fails; its message after is paired with its own answer', { timeout: 30000 }, async () => {
+      const w = await createWidget(p, {});
+      const a = await Visitor.open(p, w.widget_id);
+      const { session_token: token } = await a.next('session');
+      await a.turn('zero');
+      const b = await Visitor.open(p, w.widget_id, { token });
+      await b.next('session');
+      await b.next('history');
+      a.send({ type: 'message', content: 'one [[mock:stall=0]]' });
+      await a.next('typing_start');
+      b.send({ type: 'message', content: 'two [[mock:chunks=3,first_delay=1000,delay=1000]]' });
+      // b hears a's question (a copy), then its own refusal.
+      let m;
+      while ((m = await b.next()).type !== 'error') assert.equal(m.copy, true, JSON.stringify(m));
+      assert.equal(m.code, 'reply_in_progress');
+      assert.equal(m.message, WAIT);
+      // a's turn fails, as the model stalls.
+      const err = await a.next('error', IDLE_MS + 10000);
+      assert.equal(err.code, 'model_failed');
+      await a.next('typing_stop');
+      // The failed turn's copies to b, up to the last: the failed reply,
+      // copied as "typing_stop" with "copy" (wschat.c copy_json).
+      while (!((m = await b.next(undefined, 10000)).type === 'typing_stop' && m.copy === true));
+      b.inbox.splice(0);
+
+      const { message } = await b.turn('two');
+      assert.equal(message.content, mockReply('two'));
+      // A tab opened now (a resume) is shown each question with its own answer.
+      const c = await Visitor.open(p, w.widget_id, { token });
+      await c.next('session');
+      const h = await c.next('history');
+      assert.deepEqual(h.messages.map((x) => [x.role, x.content]), [
+        ['user', 'zero'], ['assistant', mockReply('zero')], ['user', 'two'], ['assistant', mockReply('two')],
+      ]);
+      for (const v of [a, b, c]) await v.close();
+    });
   });
 
-  test('HTTP: a double submit is answered once; the turn after it goes on', { timeout: 30000 }, async () => {
-    const s = sid();
-    await p.mock.clearRequests();
-    // The first turn is open 3 s past its start (the model's first_delay,
-    // under IDLE_MS): the duplicate reaches storaged within it.
-    const twice = 'twice [[mock:chunks=3,first_delay=3000,delay=100]]';
-    const a = await stream(p, s, twice);
-    assert.ok(await a.waitEvent('start', 5000), 'the first turn began');
-    const b = await chat(p, s, twice, { path: '/v1/chat/stream' });
-    assertJsonError(b, 429, WAIT);
-    await a.finish(10000);
-    a.destroy();
-    const { conversationId } = assertGoodStream(a, mockReply('twice'));
-    assert.equal((await p.mock.completions()).length, 1, 'the model was paid once');
-    assertGoodStream(await streamTurn(p, s, 'after'), mockReply('after'));
-    assert.deepEqual((await stored(p, conversationId)).messages.map((m) => [m.role, m.content]), [
-      ['user', twice], ['assistant', mockReply('twice')],
-      ['user', 'after'], ['assistant', mockReply('after')],
-    ]);
-  });
+  // What holds a conversation is let go when its turn cannot end as usual.
+  describe('one turn at a time: a turn that cannot end as usual holds the conversation no longer', { concurrency: true }, () => {
+    // Its worker killed mid-reply: the turn is a lost one, which holds the
+    // conversation no more (storaged would end it 3 s on): the session's
+    // next message is answered at once, and the lost turn's question, no
+    // longer the last, stays without an answer.
+    test('its worker killed: the session is answered again at once, not held', { timeout: 60000 }, async (t) => {
+      const p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+      t.after(() => p.stop());
+      await p.start();
+      // Past masterd's throttle of a worker dying young.
+      await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+      const workers = p.workerPids();
+      const s = sid();
+      const st = await stream(p, s, '[[mock:chunks=40,delay=250]] a long story');
+      t.after(() => st.destroy());
+      assert.ok(await st.until(() => st.tokens.length >= 1, 10000), 'the first token');
+      const conv = st.events[0].conversationId;
+      const victim = p.connectionOwners(workers).get(st.localPort);
+      assert.ok(workers.includes(victim), `the stream's worker (${victim}) is one of ${workers}`);
+      const held = await chat(p, s, 'meanwhile');
+      assertJsonError(held, 429, WAIT);
+      process.kill(victim, 'SIGKILL');
+      const { seen, r, ms } = await untilAnswered(p, s, 'after the crash');
+      t.diagnostic(`answered ${ms} ms after the kill, after ${seen}`);
+      assert.ok(seen.every((x) => x === 429 || x === 'closed'), `refused only as held: ${seen}`);
+      assert.equal(r.json().message, mockReply('after the crash'));
+      // Past the lost turn's end: nothing was added to the question it left.
+      await sleep(4000);
+      assert.deepEqual((await stored(p, conv)).messages.map((m) => [m.role, m.status, m.content]), [
+        ['user', 'complete', '[[mock:chunks=40,delay=250]] a long story'],
+        ['user', 'complete', 'after the crash'], ['assistant', 'complete', mockReply('after the crash')],
+      ], 'answered before storaged ended the lost turn, which then added nothing');
+    });
 
-  test('WebSocket: the session\'s other tab is told reply_in_progress while the first turn fails; its message after is paired with its own answer', { timeout: 30000 }, async () => {
-    const w = await createWidget(p, {});
-    const a = await Visitor.open(p, w.widget_id);
-    const { session_token: token } = await a.next('session');
-    await a.turn('zero');
-    const b = await Visitor.open(p, w.widget_id, { token });
-    await b.next('session');
-    await b.next('history');
-    a.send({ type: 'message', content: 'one [[mock:stall=0]]' });
-    await a.next('typing_start');
-    b.send({ type: 'message', content: 'two [[mock:chunks=3,first_delay=1000,delay=1000]]' });
-    // b hears a's question (a copy), then its own refusal.
-    let m;
-    while ((m = await b.next()).type !== 'error') assert.equal(m.copy, true, JSON.stringify(m));
-    assert.equal(m.code, 'reply_in_progress');
-    assert.equal(m.message, WAIT);
-    // a's turn fails, as the model stalls.
-    const err = await a.next('error', IDLE_MS + 10000);
-    assert.equal(err.code, 'model_failed');
-    await a.next('typing_stop');
-    // The failed turn's copies to b, up to the last: the failed reply,
-    // copied as "typing_stop" with "copy" (wschat.c copy_json).
-    while (!((m = await b.next(undefined, 10000)).type === 'typing_stop' && m.copy === true));
-    b.inbox.splice(0);
+    // A worker whose reply storaged refused, its connection kept: the
+    // worker ended its turn with an error and answers it no more, and the
+    // turn held the conversation 15 minutes (STORE_TURN_HOLD_MS). Now the
+    // refusal leaves it lost, as a closed connection's: ended as
+    // interrupted 3 s on, the session free. The test speaks for the worker
+    // on storaged's socket (as shared-flush.test.mjs does) to have a reply
+    // refused while the connection lives.
+    test('a reply its worker failed to store: the turn ends as interrupted, the session is not held', { timeout: 30000 }, async (t) => {
+      const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+      t.after(() => p.stop());
+      await p.start();
+      const st = await p.storage({ name: 'itest-refused-reply' });
+      t.after(() => st.close());
+      const s = sid();
+      const begin = async (text) => rep(T.ST_CHAT_BEGIN, await st.call(T.ST_CHAT_BEGIN, chatBegin(s, text)));
+      const first = await begin('a question');
+      assert.equal(first.result, 0);
+      const conv = first.ok.conv_id;
+      assert.equal((await begin('too soon')).result, 7, 'held while its reply is to come (ST_CHAT_TURN_OPEN)');
+      await assert.rejects(st.msgAppend(conv, 'assistant', 'half a reply', 'garbled'), /status must be/);
+      const got = await waitStored(p, conv, (m) => m.length === 2, 10000);
+      assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]), [
+        ['user', 'complete', 'a question'], ['assistant', 'interrupted', ''],
+      ], 'the refused reply\'s turn ended as a lost worker\'s');
+      const again = await begin('and now?');
+      assert.equal(again.result, 0, 'the session chats on');
+      assert.equal(again.ok.conv_id, conv);
+      assert.match(p.logs.storaged, /the reply in [0-9a-f]+ not stored: its turn ends as interrupted in 3000 ms/);
+    });
 
-    const { message } = await b.turn('two');
-    assert.equal(message.content, mockReply('two'));
-    // A tab opened now (a resume) is shown each question with its own answer.
-    const c = await Visitor.open(p, w.widget_id, { token });
-    await c.next('session');
-    const h = await c.next('history');
-    assert.deepEqual(h.messages.map((x) => [x.role, x.content]), [
-      ['user', 'zero'], ['assistant', mockReply('zero')], ['user', 'two'], ['assistant', mockReply('two')],
-    ]);
-    for (const v of [a, b, c]) await v.close();
-  });
-});
-
-// What holds a conversation is let go when its turn cannot end as usual.
-describe('one turn at a time: a turn that cannot end as usual holds the conversation no longer', { concurrency: true }, () => {
-  // Its worker killed mid-reply: the turn is a lost one, which holds the
-  // conversation no more (storaged would end it 3 s on): the session's
-  // next message is answered at once, and the lost turn's question, no
-  // longer the last, stays without an answer.
-  test('its worker killed: the session is answered again at once, not held', { timeout: 60000 }, async (t) => {
-    const p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
-    t.after(() => p.stop());
-    await p.start();
-    // Past masterd's throttle of a worker dying young.
-    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
-    const workers = p.workerPids();
-    const s = sid();
-    const st = await stream(p, s, '[[mock:chunks=40,delay=250]] a long story');
-    t.after(() => st.destroy());
-    assert.ok(await st.until(() => st.tokens.length >= 1, 10000), 'the first token');
-    const conv = st.events[0].conversationId;
-    const victim = p.connectionOwners(workers).get(st.localPort);
-    assert.ok(workers.includes(victim), `the stream's worker (${victim}) is one of ${workers}`);
-    const held = await chat(p, s, 'meanwhile');
-    assertJsonError(held, 429, WAIT);
-    process.kill(victim, 'SIGKILL');
-    const { seen, r, ms } = await untilAnswered(p, s, 'after the crash');
-    t.diagnostic(`answered ${ms} ms after the kill, after ${seen}`);
-    assert.ok(seen.every((x) => x === 429 || x === 'closed'), `refused only as held: ${seen}`);
-    assert.equal(r.json().message, mockReply('after the crash'));
-    // Past the lost turn's end: nothing was added to the question it left.
-    await sleep(4000);
-    assert.deepEqual((await stored(p, conv)).messages.map((m) => [m.role, m.status, m.content]), [
-      ['user', 'complete', '[[mock:chunks=40,delay=250]] a long story'],
-      ['user', 'complete', 'after the crash'], ['assistant', 'complete', mockReply('after the crash')],
-    ], 'answered before storaged ended the lost turn, which then added nothing');
-  });
-
-  // A worker whose reply storaged refused, its connection kept: the
-  // worker ended its turn with an error and answers it no more, and the
-  // turn held the conversation 15 minutes (STORE_TURN_HOLD_MS). Now the
-  // refusal leaves it lost, as a closed connection's: ended as
-  // interrupted 3 s on, the session free. The test speaks for the worker
-  // on storaged's socket (as shared-flush.test.mjs does) to have a reply
-  // refused while the connection lives.
-  test('a reply its worker failed to store: the turn ends as interrupted, the session is not held', { timeout: 30000 }, async (t) => {
-    const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
-    t.after(() => p.stop());
-    await p.start();
-    const st = await p.storage({ name: 'itest-refused-reply' });
-    t.after(() => st.close());
-    const s = sid();
-    const begin = async (text) => rep(T.ST_CHAT_BEGIN, await st.call(T.ST_CHAT_BEGIN, chatBegin(s, text)));
-    const first = await begin('a question');
-    assert.equal(first.result, 0);
-    const conv = first.ok.conv_id;
-    assert.equal((await begin('too soon')).result, 7, 'held while its reply is to come (ST_CHAT_TURN_OPEN)');
-    await assert.rejects(st.msgAppend(conv, 'assistant', 'half a reply', 'garbled'), /status must be/);
-    const got = await waitStored(p, conv, (m) => m.length === 2, 10000);
-    assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]), [
-      ['user', 'complete', 'a question'], ['assistant', 'interrupted', ''],
-    ], 'the refused reply\'s turn ended as a lost worker\'s');
-    const again = await begin('and now?');
-    assert.equal(again.result, 0, 'the session chats on');
-    assert.equal(again.ok.conv_id, conv);
-    assert.match(p.logs.storaged, /the reply in [0-9a-f]+ not stored: its turn ends as interrupted in 3000 ms/);
-  });
-
-  // storaged killed mid-turn: the worker's reply cannot be stored, and the
-  // turn stays open on disk. The new storaged holds the conversation to
-  // it (its worker, reconnected, may still answer it) until it ends it
-  // 3 s after its start (no worker names it again): the session chats again.
-  test('storaged killed mid-turn and started again: the session is answered again once the turn is ended', { timeout: 60000 }, async (t) => {
-    const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
-    t.after(() => p.stop());
-    await p.start();
-    const s = sid();
-    const r0 = await chat(p, s, 'zero');
-    assert.equal(r0.status, 200, r0.text);
-    const conv = r0.json().conversationId;
-    const st = await stream(p, s, 'lost reply [[mock:chunks=10,delay=100]]');
-    t.after(() => st.destroy());
-    assert.ok(await st.until(() => st.tokens.length >= 1, 10000), 'the first token');
-    await p.killStoraged('SIGKILL');
-    await st.finish(10000);
-    assert.deepEqual(st.events[st.events.length - 1], { type: 'error', error: 'Storage unavailable' });
-    await p.startStoraged();
-    const { seen, r, ms } = await untilAnswered(p, s, 'after the restart');
-    t.diagnostic(`answered ${ms} ms after storaged's start, after ${seen}`);
-    assert.ok(seen.every((x) => x === 429 || x === 503), `refused only as held or unavailable: ${seen}`);
-    assert.ok(seen.includes(429), `held a while: ${seen}`);
-    assert.equal(r.json().message, mockReply('after the restart'));
-    const got = await waitStored(p, conv, (m) => m.length === 6);
-    assert.deepEqual(got.messages.map((m) => [m.role, m.status]), [
-      ['user', 'complete'], ['assistant', 'complete'],
-      ['user', 'complete'], ['assistant', 'interrupted'],
-      ['user', 'complete'], ['assistant', 'complete'],
-    ]);
+    // storaged killed mid-turn: the worker's reply cannot be stored, and the
+    // turn stays open on disk. The new storaged holds the conversation to
+    // it (its worker, reconnected, may still answer it) until it ends it
+    // 3 s after its start (no worker names it again): the session chats again.
+    test('storaged killed mid-turn and started again: the session is answered again once the turn is ended', { timeout: 60000 }, async (t) => {
+      const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+      t.after(() => p.stop());
+      await p.start();
+      const s = sid();
+      const r0 = await chat(p, s, 'zero');
+      assert.equal(r0.status, 200, r0.text);
+      const conv = r0.json().conversationId;
+      const st = await stream(p, s, 'lost reply [[mock:chunks=10,delay=100]]');
+      t.after(() => st.destroy());
+      assert.ok(await st.until(() => st.tokens.length >= 1, 10000), 'the first token');
+      await p.killStoraged('SIGKILL');
+      await st.finish(10000);
+      assert.deepEqual(st.events[st.events.length - 1], { type: 'error', error: 'Storage unavailable' });
+      await p.startStoraged();
+      const { seen, r, ms } = await untilAnswered(p, s, 'after the restart');
+      t.diagnostic(`answered ${ms} ms after storaged's start, after ${seen}`);
+      assert.ok(seen.every((x) => x === 429 || x === 503), `refused only as held or unavailable: ${seen}`);
+      assert.ok(seen.includes(429), `held a while: ${seen}`);
+      assert.equal(r.json().message, mockReply('after the restart'));
+      const got = await waitStored(p, conv, (m) => m.length === 6);
+      assert.deepEqual(got.messages.map((m) => [m.role, m.status]), [
+        ['user', 'complete'], ['assistant', 'complete'],
+        ['user', 'complete'], ['assistant', 'interrupted'],
+        ['user', 'complete'], ['assistant', 'complete'],
+      ]);
+    });
   });
 });
