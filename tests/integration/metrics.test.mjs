@@ -179,209 +179,214 @@ function counters(fams) {
 
 const http = (route, method, status) => ['parley_http_requests_total', { route, method, status: String(status) }];
 
-describe('GET /metrics, 2 workers', () => {
-  let p;
-  before(async () => {
-    p = new Parley({ workers: 2, mock: { chunks: 3 }, env: { RATE_LIMIT_MAX_REQUESTS: '1000000', PARLEY_METRICS_OPEN: 'loopback' } });
-    await p.start();
-  });
-  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
-
-  async function scrape(opts = {}) {
-    const r = await p.get('/metrics', opts);
-    assert.equal(r.status, 200, r.text);
-    assert.equal(r.headers['content-type'], CTYPE);
-    assert.equal(r.headers['cache-control'], 'no-store');
-    return parseProm(r.text);
-  }
-
-  // Scrapes until pred(families) holds, up to ms; returns the last scrape.
-  async function scrapeUntil(pred, ms = 4000) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const f = await scrape();
-      if (pred(f) || Date.now() > deadline) return f;
-      await sleep(100);
-    }
-  }
-
-  test('parses; storage up; both workers report; HEAD works; the key is accepted too', async () => {
-    const f = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
-    assert.equal(val(f, 'parley_storage_up'), 1);
-    assert.equal(val(f, 'parley_workers'), 2);
-    for (const name of ['parley_storage_up', 'parley_workers', 'parley_http_connections', 'parley_ws_sessions_open',
-      'parley_streams_open', 'parley_storage_commits_total']) {
-      assert.ok(f.has(name), `family ${name}`);
-      assert.ok(f.get(name).help && f.get(name).typed, `HELP and TYPE for ${name}`);
-    }
-    // The route's own answers: loopback without a key, with a wrong key, with the key.
-    await scrape({ headers: { 'x-admin-api-key': 'wrong' } });
-    await scrape({ headers: { 'x-admin-api-key': p.adminKey } });
-    const h = await p.request('HEAD', '/metrics');
-    assert.equal(h.status, 200);
-    assert.equal(h.text, '');
-  });
-
-  test('counters move with the traffic, summed over the workers', async () => {
-    const a = await scrape();
-    const N = 5;
-    for (let i = 0; i < N; i++) {
-      const r = await chat(p, sid('m'), `metrics turn ${i}`);
-      assert.equal(r.status, 200, r.text);
-    }
-    await streamTurn(p, sid('ms'), 'a streamed turn');
-    const w = await createWidget(p, {});
-    const v = await Visitor.open(p, w.widget_id);
-    await v.next('session');
-    await v.turn('hello metrics over ws');
-    await v.close();
-    for (let i = 0; i < 7; i++) assert.equal((await p.get(`/no/such/${i}`)).status, 404);
-
-    const d = (f, name, labels) => val(f, name, labels) - val(a, name, labels);
-    const want = [
-      [http('/v1/chat', 'POST', 200), N],
-      [http('/v1/chat/stream', 'POST', 200), 1],
-      [http('/api/widget/:wid/ws', 'GET', 101), 1],
-      [http('other', 'other', 404), 7],
-      [['parley_upstream_requests_total', {}], N + 2],
-      [['parley_upstream_responses_total', { outcome: 'ok' }], N + 2],
-      [['parley_upstream_duration_seconds_count', {}], N + 2],
-      [['parley_upstream_ttfb_seconds_count', {}], N + 2],
-      [['parley_storage_requests_total', { type: 'ST_CHAT_BEGIN' }], N + 1],
-      [['parley_storage_requests_total', { type: 'ST_WS_BEGIN' }], 1],
-    ];
-    const ok = (f) => want.every(([[n, l], x]) => d(f, n, l) === x);
-    const b = await scrapeUntil(ok);
-    for (const [[n, l], x] of want) assert.equal(d(b, n, l), x, `${n} ${JSON.stringify(l)}`);
-
-    // Tokens: what the stored replies say the model reported.
-    const list = (await p.admin('/v1/admin/conversations?limit=200')).json().conversations;
-    let prompt = 0; let completion = 0;
-    for (const c of list) {
-      const msgs = (await p.admin(`/v1/admin/conversations/${c._id || c.id}`)).json().messages;
-      for (const m of msgs) { prompt += m.promptTokens || 0; completion += m.completionTokens || 0; }
-    }
-    assert.ok(prompt > 0 && completion > 0, 'the mock reports usage');
-    assert.equal(val(b, 'parley_tokens_total', { kind: 'prompt' }), prompt);
-    assert.equal(val(b, 'parley_tokens_total', { kind: 'completion' }), completion);
-
-    assert.ok(d(b, 'parley_storage_commits_total', { mode: 'write' }) >= 1, 'write commits');
-    assert.ok(d(b, 'parley_storage_commit_seconds_count', {}) >= 1, 'commit latency observed');
-    assert.ok(d(b, 'parley_storage_batch_requests_sum', {}) >= N + 2, 'batch sizes observed');
-    assert.ok(d(b, 'parley_upstream_duration_seconds_sum', {}) > 0);
-    assert.equal(val(b, 'parley_ws_sessions_open'), 0);
-  });
-
-  test('a worker killed and replaced: restarts counted, counters never go backwards', { timeout: 30000 }, async () => {
-    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
-    for (let i = 0; i < 4; i++) await p.get(`/nothing/${i}`);
-    const before = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
-    const r0 = val(before, 'parley_worker_restarts_total');
-    const workers = p.workerPids();
-    process.kill(workers[0], 'SIGKILL');
-    await p.waitWorkerCount(2, 10000, (pids) => !pids.includes(workers[0]));
-    const c = await scrapeUntil((x) => val(x, 'parley_worker_restarts_total') === r0 + 1 &&
-      val(x, 'parley_workers') === 2);
-    assert.equal(val(c, 'parley_worker_restarts_total'), r0 + 1);
-    assert.equal(val(c, 'parley_workers'), 2);
-    const cb = counters(before);
-    const cc = counters(c);
-    for (const [k, v] of cb) {
-      assert.ok((cc.get(k) ?? 0) >= v, `${k}: ${v} before, ${cc.get(k)} after`);
-    }
-  });
-
-  // masterd restarted alone (storaged up): its count of replaced workers
-  // starts from 0, and the total used to stay at the largest ever seen,
-  // so the next crashes were not counted.
-  test('masterd restarted, storaged up: the restarts go on counting', { timeout: 60000 }, async () => {
-    const before = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
-    const r1 = val(before, 'parley_worker_restarts_total');
-    assert.ok(r1 >= 1, 'the test before replaced a worker');
-    await p.restartMaster();
-    await p.waitWorkerCount(2, 15000);
-    await sleep(2600);	// past the new workers' start-up window
-    const after = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
-    assert.equal(val(after, 'parley_worker_restarts_total'), r1, 'stopping with masterd is no restart');
-    const workers = p.workerPids();
-    process.kill(workers[0], 'SIGKILL');
-    await p.waitWorkerCount(2, 10000, (pids) => !pids.includes(workers[0]));
-    const c = await scrapeUntil((x) => val(x, 'parley_worker_restarts_total') === r1 + 1 && val(x, 'parley_workers') === 2);
-    assert.equal(val(c, 'parley_worker_restarts_total'), r1 + 1);
-  });
-
-  test('storaged down: each worker answers with its own numbers and parley_storage_up 0', { timeout: 30000 }, async () => {
-    await p.killStoraged('SIGKILL');
-    for (let i = 0; i < 3; i++) assert.equal((await p.get(`/gone/${i}`)).status, 404);
-    const f = await scrape();
-    assert.equal(val(f, 'parley_storage_up'), 0);
-    assert.equal(val(f, 'parley_workers'), 1, 'one worker, its own');
-    assert.ok(!f.has('parley_storage_commits_total'), 'nothing of storaged');
-    assert.ok(f.get('parley_http_requests_total').samples.length > 0);
-    assert.ok(f.has('parley_tokens_total'));
-    // Back: the totals again, which kept counting from what was pushed.
-    await p.startStoraged();
-    const g = await scrapeUntil((x) => val(x, 'parley_storage_up') === 1 && val(x, 'parley_workers') === 2, 8000);
-    assert.equal(val(g, 'parley_storage_up'), 1);
-    assert.equal(val(g, 'parley_workers'), 2);
-  });
-
-  test('the path exactly: /metrics/ is 404, so a proxy\'s deny of /metrics (docs/haproxy.cfg) is not passed by it', async () => {
-    for (const path of ['/metrics/', '/metrics/?x=1'])
-      assert.equal((await p.get(path, { headers: { 'x-admin-api-key': p.adminKey } })).status, 404, path);
-    assert.equal((await p.get('/metrics', { headers: { 'x-admin-api-key': p.adminKey } })).status, 200);
-  });
-});
-
-describe('GET /metrics, pushes that time out', () => {
-  let p;
-  before(async () => {
-    p = new Parley({
-      workers: 1,
-      env: { RATE_LIMIT_MAX_REQUESTS: '1000000', PARLEY_METRICS_OPEN: 'loopback', PARLEY_STORAGE_TIMEOUT_MS: '300' },
+// The two parts, each on a stack of its own, side by side: the second
+// mostly waits on a stopped storaged. Within each, its tests one after
+// another (each says concurrency false: it would inherit true).
+describe('GET /metrics', { concurrency: true }, () => {
+  describe('GET /metrics, 2 workers', { concurrency: false }, () => {
+    let p;
+    before(async () => {
+      p = new Parley({ workers: 2, mock: { chunks: 3 }, env: { RATE_LIMIT_MAX_REQUESTS: '1000000', PARLEY_METRICS_OPEN: 'loopback' } });
+      await p.start();
     });
-    await p.start();
+    after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
+
+    async function scrape(opts = {}) {
+      const r = await p.get('/metrics', opts);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers['content-type'], CTYPE);
+      assert.equal(r.headers['cache-control'], 'no-store');
+      return parseProm(r.text);
+    }
+
+    // Scrapes until pred(families) holds, up to ms; returns the last scrape.
+    async function scrapeUntil(pred, ms = 4000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const f = await scrape();
+        if (pred(f) || Date.now() > deadline) return f;
+        await sleep(100);
+      }
+    }
+
+    test('parses; storage up; both workers report; HEAD works; the key is accepted too', async () => {
+      const f = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
+      assert.equal(val(f, 'parley_storage_up'), 1);
+      assert.equal(val(f, 'parley_workers'), 2);
+      for (const name of ['parley_storage_up', 'parley_workers', 'parley_http_connections', 'parley_ws_sessions_open',
+        'parley_streams_open', 'parley_storage_commits_total']) {
+        assert.ok(f.has(name), `family ${name}`);
+        assert.ok(f.get(name).help && f.get(name).typed, `HELP and TYPE for ${name}`);
+      }
+      // The route's own answers: loopback without a key, with a wrong key, with the key.
+      await scrape({ headers: { 'x-admin-api-key': 'wrong' } });
+      await scrape({ headers: { 'x-admin-api-key': p.adminKey } });
+      const h = await p.request('HEAD', '/metrics');
+      assert.equal(h.status, 200);
+      assert.equal(h.text, '');
+    });
+
+    test('counters move with the traffic, summed over the workers', async () => {
+      const a = await scrape();
+      const N = 5;
+      for (let i = 0; i < N; i++) {
+        const r = await chat(p, sid('m'), `metrics turn ${i}`);
+        assert.equal(r.status, 200, r.text);
+      }
+      await streamTurn(p, sid('ms'), 'a streamed turn');
+      const w = await createWidget(p, {});
+      const v = await Visitor.open(p, w.widget_id);
+      await v.next('session');
+      await v.turn('hello metrics over ws');
+      await v.close();
+      for (let i = 0; i < 7; i++) assert.equal((await p.get(`/no/such/${i}`)).status, 404);
+
+      const d = (f, name, labels) => val(f, name, labels) - val(a, name, labels);
+      const want = [
+        [http('/v1/chat', 'POST', 200), N],
+        [http('/v1/chat/stream', 'POST', 200), 1],
+        [http('/api/widget/:wid/ws', 'GET', 101), 1],
+        [http('other', 'other', 404), 7],
+        [['parley_upstream_requests_total', {}], N + 2],
+        [['parley_upstream_responses_total', { outcome: 'ok' }], N + 2],
+        [['parley_upstream_duration_seconds_count', {}], N + 2],
+        [['parley_upstream_ttfb_seconds_count', {}], N + 2],
+        [['parley_storage_requests_total', { type: 'ST_CHAT_BEGIN' }], N + 1],
+        [['parley_storage_requests_total', { type: 'ST_WS_BEGIN' }], 1],
+      ];
+      const ok = (f) => want.every(([[n, l], x]) => d(f, n, l) === x);
+      const b = await scrapeUntil(ok);
+      for (const [[n, l], x] of want) assert.equal(d(b, n, l), x, `${n} ${JSON.stringify(l)}`);
+
+      // Tokens: what the stored replies say the model reported.
+      const list = (await p.admin('/v1/admin/conversations?limit=200')).json().conversations;
+      let prompt = 0; let completion = 0;
+      for (const c of list) {
+        const msgs = (await p.admin(`/v1/admin/conversations/${c._id || c.id}`)).json().messages;
+        for (const m of msgs) { prompt += m.promptTokens || 0; completion += m.completionTokens || 0; }
+      }
+      assert.ok(prompt > 0 && completion > 0, 'the mock reports usage');
+      assert.equal(val(b, 'parley_tokens_total', { kind: 'prompt' }), prompt);
+      assert.equal(val(b, 'parley_tokens_total', { kind: 'completion' }), completion);
+
+      assert.ok(d(b, 'parley_storage_commits_total', { mode: 'write' }) >= 1, 'write commits');
+      assert.ok(d(b, 'parley_storage_commit_seconds_count', {}) >= 1, 'commit latency observed');
+      assert.ok(d(b, 'parley_storage_batch_requests_sum', {}) >= N + 2, 'batch sizes observed');
+      assert.ok(d(b, 'parley_upstream_duration_seconds_sum', {}) > 0);
+      assert.equal(val(b, 'parley_ws_sessions_open'), 0);
+    });
+
+    test('a worker killed and replaced: restarts counted, counters never go backwards', { timeout: 30000 }, async () => {
+      await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+      for (let i = 0; i < 4; i++) await p.get(`/nothing/${i}`);
+      const before = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
+      const r0 = val(before, 'parley_worker_restarts_total');
+      const workers = p.workerPids();
+      process.kill(workers[0], 'SIGKILL');
+      await p.waitWorkerCount(2, 10000, (pids) => !pids.includes(workers[0]));
+      const c = await scrapeUntil((x) => val(x, 'parley_worker_restarts_total') === r0 + 1 &&
+        val(x, 'parley_workers') === 2);
+      assert.equal(val(c, 'parley_worker_restarts_total'), r0 + 1);
+      assert.equal(val(c, 'parley_workers'), 2);
+      const cb = counters(before);
+      const cc = counters(c);
+      for (const [k, v] of cb) {
+        assert.ok((cc.get(k) ?? 0) >= v, `${k}: ${v} before, ${cc.get(k)} after`);
+      }
+    });
+
+    // masterd restarted alone (storaged up): its count of replaced workers
+    // starts from 0, and the total used to stay at the largest ever seen,
+    // so the next crashes were not counted.
+    test('masterd restarted, storaged up: the restarts go on counting', { timeout: 60000 }, async () => {
+      const before = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
+      const r1 = val(before, 'parley_worker_restarts_total');
+      assert.ok(r1 >= 1, 'the test before replaced a worker');
+      await p.restartMaster();
+      await p.waitWorkerCount(2, 15000);
+      await sleep(2600);	// past the new workers' start-up window
+      const after = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
+      assert.equal(val(after, 'parley_worker_restarts_total'), r1, 'stopping with masterd is no restart');
+      const workers = p.workerPids();
+      process.kill(workers[0], 'SIGKILL');
+      await p.waitWorkerCount(2, 10000, (pids) => !pids.includes(workers[0]));
+      const c = await scrapeUntil((x) => val(x, 'parley_worker_restarts_total') === r1 + 1 && val(x, 'parley_workers') === 2);
+      assert.equal(val(c, 'parley_worker_restarts_total'), r1 + 1);
+    });
+
+    test('storaged down: each worker answers with its own numbers and parley_storage_up 0', { timeout: 30000 }, async () => {
+      await p.killStoraged('SIGKILL');
+      for (let i = 0; i < 3; i++) assert.equal((await p.get(`/gone/${i}`)).status, 404);
+      const f = await scrape();
+      assert.equal(val(f, 'parley_storage_up'), 0);
+      assert.equal(val(f, 'parley_workers'), 1, 'one worker, its own');
+      assert.ok(!f.has('parley_storage_commits_total'), 'nothing of storaged');
+      assert.ok(f.get('parley_http_requests_total').samples.length > 0);
+      assert.ok(f.has('parley_tokens_total'));
+      // Back: the totals again, which kept counting from what was pushed.
+      await p.startStoraged();
+      const g = await scrapeUntil((x) => val(x, 'parley_storage_up') === 1 && val(x, 'parley_workers') === 2, 8000);
+      assert.equal(val(g, 'parley_storage_up'), 1);
+      assert.equal(val(g, 'parley_workers'), 2);
+    });
+
+    test('the path exactly: /metrics/ is 404, so a proxy\'s deny of /metrics (docs/haproxy.cfg) is not passed by it', async () => {
+      for (const path of ['/metrics/', '/metrics/?x=1'])
+        assert.equal((await p.get(path, { headers: { 'x-admin-api-key': p.adminKey } })).status, 404, path);
+      assert.equal((await p.get('/metrics', { headers: { 'x-admin-api-key': p.adminKey } })).status, 200);
+    });
   });
-  after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
 
-  async function scrape() {
-    const r = await p.get('/metrics');
-    assert.equal(r.status, 200, r.text);
-    return parseProm(r.text);
-  }
+  describe('GET /metrics, pushes that time out', { concurrency: false }, () => {
+    let p;
+    before(async () => {
+      p = new Parley({
+        workers: 1,
+        env: { RATE_LIMIT_MAX_REQUESTS: '1000000', PARLEY_METRICS_OPEN: 'loopback', PARLEY_STORAGE_TIMEOUT_MS: '300' },
+      });
+      await p.start();
+    });
+    after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
 
-  // storaged stopped 3.6 s: the worker's pushes of the 404s time out (300 ms)
-  // and go again, while each one waits in storaged's socket and runs when it
-  // wakes. The 404s count once (they counted 4 times: 40 for 10).
-  test('a push resent after a timeout is added once', { timeout: 30000 }, async () => {
-    const N = 10;
-    const L = http('other', 'other', 404);
-    let a;
-    for (let i = 0; i < 40; i++) {
-      a = await scrape();
-      if (val(a, 'parley_storage_up') === 1 && val(a, 'parley_workers') === 1) break;
-      await sleep(100);
+    async function scrape() {
+      const r = await p.get('/metrics');
+      assert.equal(r.status, 200, r.text);
+      return parseProm(r.text);
     }
-    assert.equal(val(a, 'parley_storage_up'), 1);
-    for (let i = 0; i < N; i++) assert.equal((await p.get(`/nope/${i}`)).status, 404);
-    process.kill(p.storagedPid, 'SIGSTOP');
-    try {
-      await sleep(3600);
-    } finally {
-      process.kill(p.storagedPid, 'SIGCONT');
-    }
-    // The pushes queued while it slept run before this scrape's own.
-    let b;
-    for (let i = 0; i < 40; i++) {
-      b = await scrape();
-      if (val(b, 'parley_storage_up') === 1) break;
-      await sleep(100);
-    }
-    assert.equal(val(b, 'parley_storage_up'), 1);
-    assert.equal(val(b, ...L) - val(a, ...L), N);
-    // And later, once every resend has had its answer.
-    await sleep(1500);
-    const c = await scrape();
-    assert.equal(val(c, ...L) - val(a, ...L), N);
+
+    // storaged stopped 3.6 s: the worker's pushes of the 404s time out (300 ms)
+    // and go again, while each one waits in storaged's socket and runs when it
+    // wakes. The 404s count once (they counted 4 times: 40 for 10).
+    test('a push resent after a timeout is added once', { timeout: 30000 }, async () => {
+      const N = 10;
+      const L = http('other', 'other', 404);
+      let a;
+      for (let i = 0; i < 40; i++) {
+        a = await scrape();
+        if (val(a, 'parley_storage_up') === 1 && val(a, 'parley_workers') === 1) break;
+        await sleep(100);
+      }
+      assert.equal(val(a, 'parley_storage_up'), 1);
+      for (let i = 0; i < N; i++) assert.equal((await p.get(`/nope/${i}`)).status, 404);
+      process.kill(p.storagedPid, 'SIGSTOP');
+      try {
+        await sleep(3600);
+      } finally {
+        process.kill(p.storagedPid, 'SIGCONT');
+      }
+      // The pushes queued while it slept run before this scrape's own.
+      let b;
+      for (let i = 0; i < 40; i++) {
+        b = await scrape();
+        if (val(b, 'parley_storage_up') === 1) break;
+        await sleep(100);
+      }
+      assert.equal(val(b, 'parley_storage_up'), 1);
+      assert.equal(val(b, ...L) - val(a, ...L), N);
+      // And later, once every resend has had its answer.
+      await sleep(1500);
+      const c = await scrape();
+      assert.equal(val(c, ...L) - val(a, ...L), N);
+    });
   });
 });
