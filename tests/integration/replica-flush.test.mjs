@@ -7,7 +7,7 @@
 // so a power loss of the standby, then of the primary's machine, lost
 // writes the primary had said were on two machines.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { Parley, waitFor, within } from './lib/harness.mjs';
 import { NO_LSAN, failSyncs } from './lib/faults.mjs';
@@ -35,64 +35,68 @@ async function pairWithConv(t, standbyEnv, session, primaryEnv = {}) {
 
 
 
-test('a standby whose link ends in the read that brought records flushes them before it asks the stream again: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
-  // The other standby below asks a snapshot on the Unix socket right after
-  // this one's: with the spacing of one peer's snapshots (30 s) it would be
-  // refused, and this one never dropped.
-  const { p, s, c, conv } = await pairWithConv(t, {}, 'flush-standby', { PARLEY_TEST_SNAP_SPACING_MS: '1' });
+// The two tests, each on a pair of its own, side by side: each mostly
+// waits (4 s for a reply that must not come).
+describe('a standby flushes before it acknowledges', { concurrency: true }, () => {
+  test('a standby whose link ends in the read that brought records flushes them before it asks the stream again: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
+    // The other standby below asks a snapshot on the Unix socket right after
+    // this one's: with the spacing of one peer's snapshots (30 s) it would be
+    // refused, and this one never dropped.
+    const { p, s, c, conv } = await pairWithConv(t, {}, 'flush-standby', { PARLEY_TEST_SNAP_SPACING_MS: '1' });
 
-  // The standby's disk fails every flush from here; it is stopped, so the
-  // record and the end of its link wait in its socket, to be read at once.
-  const tr = await failSyncs(s.storagedPid);
-  t.after(() => { try { tr.kill('SIGKILL'); } catch { /* gone */ } });
-  process.kill(s.storagedPid, 'SIGSTOP');
-  t.after(() => { try { process.kill(s.storagedPid, 'SIGCONT'); } catch { /* gone */ } });
-  const seq = (await role(p)).seq;
-  const pending = c.msgAppend(conv.conv.id, 'user', 'never on the standby\'s disk', 'complete', 0, 0, { timeout: 30000 });
-  pending.catch(() => {});
-  await waitFor(async () => (await role(p)).seq === seq + 1, 5000, 'the primary appended the write');
+    // The standby's disk fails every flush from here; it is stopped, so the
+    // record and the end of its link wait in its socket, to be read at once.
+    const tr = await failSyncs(s.storagedPid);
+    t.after(() => { try { tr.kill('SIGKILL'); } catch { /* gone */ } });
+    process.kill(s.storagedPid, 'SIGSTOP');
+    t.after(() => { try { process.kill(s.storagedPid, 'SIGCONT'); } catch { /* gone */ } });
+    const seq = (await role(p)).seq;
+    const pending = c.msgAppend(conv.conv.id, 'user', 'never on the standby\'s disk', 'complete', 0, 0, { timeout: 30000 });
+    pending.catch(() => {});
+    await waitFor(async () => (await role(p)).seq === seq + 1, 5000, 'the primary appended the write');
 
-  // Another standby asks the stream: the primary drops this one's link.
-  const from = p.logs.storaged.length;
-  const other = await p.storage({ name: 'itest-other-standby', as: 'parley-storaged' });
-  await other.call(T.ST_REPL_START, req(T.ST_REPL_START, { term: 0, last_seq: 0, digest: Buffer.alloc(32), addr: '' }));
-  await waitFor(async () => /the standby's stream ended: another standby connected/.test(p.logs.storaged.slice(from)),
-    5000, 'the primary dropped the standby');
-  other.close();
+    // Another standby asks the stream: the primary drops this one's link.
+    const from = p.logs.storaged.length;
+    const other = await p.storage({ name: 'itest-other-standby', as: 'parley-storaged' });
+    await other.call(T.ST_REPL_START, req(T.ST_REPL_START, { term: 0, last_seq: 0, digest: Buffer.alloc(32), addr: '' }));
+    await waitFor(async () => /the standby's stream ended: another standby connected/.test(p.logs.storaged.slice(from)),
+      5000, 'the primary dropped the standby');
+    other.close();
 
-  s.expectExit('storaged', { codes: [1] });
-  process.kill(s.storagedPid, 'SIGCONT');
-  // It applied the record and met the end of its link in one read. Before,
-  // it closed without a flush and asked the stream again from that record,
-  // and the primary released the reply: acknowledged, never on its disk.
-  const answered = await within(pending.then(() => 'answered'), 4000);
-  assert.equal(answered, null, `the reply left; the standby said:\n${s.logs.storaged.slice(-1500)}`);
-  const ex = await within(s.procs.storaged.exit, 10000);
-  assert.equal(ex?.code, 1, 'the standby exited');
-  assert.match(s.logs.storaged, /replication: cannot flush wal\.log; exiting/);
-  const r = await role(p);
-  assert.ok(!r.linked && r.acked <= seq, `the primary counts the write as on the standby: ${JSON.stringify(r)}`);
-});
+    s.expectExit('storaged', { codes: [1] });
+    process.kill(s.storagedPid, 'SIGCONT');
+    // It applied the record and met the end of its link in one read. Before,
+    // it closed without a flush and asked the stream again from that record,
+    // and the primary released the reply: acknowledged, never on its disk.
+    const answered = await within(pending.then(() => 'answered'), 4000);
+    assert.equal(answered, null, `the reply left; the standby said:\n${s.logs.storaged.slice(-1500)}`);
+    const ex = await within(s.procs.storaged.exit, 10000);
+    assert.equal(ex?.code, 1, 'the standby exited');
+    assert.match(s.logs.storaged, /replication: cannot flush wal\.log; exiting/);
+    const r = await role(p);
+    assert.ok(!r.linked && r.acked <= seq, `the primary counts the write as on the standby: ${JSON.stringify(r)}`);
+  });
 
-// A standby on PARLEY_SYNC=interval flushes what it applied before it
-// acknowledges it, as one on full does: the primary on `replica` counts the
-// acknowledgement as on the standby's disk. Until 2026-12-06 the standby
-// answered without a flush (its records in its page cache alone), and the
-// primary released the reply.
-test('a standby on PARLEY_SYNC=interval flushes the records before it acknowledges them: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
-  const { p, s, c, conv } = await pairWithConv(t, { PARLEY_SYNC: 'interval', PARLEY_SYNC_INTERVAL_MS: '60000' }, 'interval-standby');
+  // A standby on PARLEY_SYNC=interval flushes what it applied before it
+  // acknowledges it, as one on full does: the primary on `replica` counts the
+  // acknowledgement as on the standby's disk. Until 2026-12-06 the standby
+  // answered without a flush (its records in its page cache alone), and the
+  // primary released the reply.
+  test('a standby on PARLEY_SYNC=interval flushes the records before it acknowledges them: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
+    const { p, s, c, conv } = await pairWithConv(t, { PARLEY_SYNC: 'interval', PARLEY_SYNC_INTERVAL_MS: '60000' }, 'interval-standby');
 
-  const tr = await failSyncs(s.storagedPid);
-  t.after(() => { try { tr.kill('SIGKILL'); } catch { /* gone */ } });
-  s.expectExit('storaged', { codes: [1] });
-  const seq = (await role(p)).seq;
-  const pending = c.msgAppend(conv.conv.id, 'user', 'never on the standby\'s disk', 'complete', 0, 0, { timeout: 30000 });
-  pending.catch(() => {});
-  const answered = await within(pending.then(() => 'answered'), 4000);
-  assert.equal(answered, null, `the reply left; the standby said:\n${s.logs.storaged.slice(-1500)}`);
-  const ex = await within(s.procs.storaged.exit, 10000);
-  assert.equal(ex?.code, 1, 'the standby exited');
-  assert.match(s.logs.storaged, /replication: cannot flush wal\.log; exiting/);
-  const r = await role(p);
-  assert.ok(r.acked <= seq, `the primary counts the write as on the standby: ${JSON.stringify(r)}`);
+    const tr = await failSyncs(s.storagedPid);
+    t.after(() => { try { tr.kill('SIGKILL'); } catch { /* gone */ } });
+    s.expectExit('storaged', { codes: [1] });
+    const seq = (await role(p)).seq;
+    const pending = c.msgAppend(conv.conv.id, 'user', 'never on the standby\'s disk', 'complete', 0, 0, { timeout: 30000 });
+    pending.catch(() => {});
+    const answered = await within(pending.then(() => 'answered'), 4000);
+    assert.equal(answered, null, `the reply left; the standby said:\n${s.logs.storaged.slice(-1500)}`);
+    const ex = await within(s.procs.storaged.exit, 10000);
+    assert.equal(ex?.code, 1, 'the standby exited');
+    assert.match(s.logs.storaged, /replication: cannot flush wal\.log; exiting/);
+    const r = await role(p);
+    assert.ok(r.acked <= seq, `the primary counts the write as on the standby: ${JSON.stringify(r)}`);
+  });
 });
