@@ -221,9 +221,10 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # PARLEY_TEST_ATT_LEASE_MS when set (attqueue.c): the lease's tests;
 # its TLS connections' cap PARLEY_TEST_TLS_CLIENTS_MAX when lower (server.c);
 # a mail's bound before its end PARLEY_TEST_NOTIFY_TIMEOUT_MS when lower
-# (mailpool.c); the notifier's and its mailer's polls of the outbox
-# PARLEY_TEST_POLL_MS when lower (notifier.c, notify_poll_ms): the tests
-# of a delivery or a mail, which sat out a second's idle poll each;
+# (mailpool.c); the polls of storaged's queues (the notifier's outbox
+# and mail outbox, the fetcher's syncs and attachments)
+# PARLEY_TEST_POLL_MS when lower (storec.c, storec_poll_ms): the tests
+# of a delivery, a mail, a sync or a PDF, which sat out an idle poll each;
 # a confirmation's wait PARLEY_TEST_CONFIRM_MS when lower
 # (chat/tools.c); the wait before a "visitor is waiting" mail
 # PARLEY_TEST_MAIL_QUIET_MS when lower, and the mails of a kind visitors
@@ -241,7 +242,7 @@ build/test/storaged/attqueue.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/server.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/repl.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/notify/mailpool.o: INC += -DPARLEY_TEST_HOOKS
-build/test/workerd/notify/notifier.o: INC += -DPARLEY_TEST_HOOKS
+build/test/workerd/storec.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/chat/tools.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/mailbox.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/notify/lookup.o: INC += -DPARLEY_TEST_HOOKS

@@ -267,6 +267,12 @@ storec_connected(void)
 	return sc_state == SC_UP;
 }
 
+uint64_t
+storec_poll_ms(uint64_t ms)
+{
+	return SETTINGS_TEST_LOWER("PARLEY_TEST_POLL_MS", ms);
+}
+
 size_t
 storec_inflight(void)
 {

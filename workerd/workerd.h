@@ -351,6 +351,14 @@ typedef void (*storec_sub_cb)(uint8_t level, uint64_t epoch,
     uint64_t last_seq, const uint8_t *id_key, int again);
 void storec_on_subscribed(storec_sub_cb);
 int storec_connected(void);
+/*
+ * The wait before a loop asks one of storaged's queues again (ms: its
+ * POLL_MS or IDLE_POLL_MS: the notifier's outbox and mail outbox, the
+ * fetcher's syncs and attachments), or the test build's
+ * PARLEY_TEST_POLL_MS if lower: a test's job starts without sitting out
+ * an idle poll.
+ */
+uint64_t storec_poll_ms(uint64_t ms);
 /* cb is called each time the connection to storaged becomes usable. */
 void storec_on_up(void (*cb)(void));
 /*

@@ -20,7 +20,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, sleep, waitFor } from './lib/harness.mjs';
+import { Parley, QUICK_POLLS, sleep, waitFor } from './lib/harness.mjs';
 import { T, rep, req } from './lib/storage.mjs';
 import { PIECE, pdf, png, pngChunk, upload } from './lib/attach.mjs';
 import { assertJsonError } from './lib/checks.mjs';
@@ -62,7 +62,7 @@ describe('stacks of their own', { concurrency: true }, () => {
     }
 
     before(async () => {
-      p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ATTACH_RATE_MB: '30' } });
+      p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_ATTACH_RATE_MB: '30', ...QUICK_POLLS } });
       await p.start();
       w = await createWidget(p, { name: 'Bikes', attachment_types: ['image', 'pdf', 'text'], attachment_max_mb: 1 });
     });
@@ -1063,7 +1063,7 @@ describe('stacks of their own', { concurrency: true }, () => {
     let w;
 
     before(async () => {
-      p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_TEST_ATT_LEASE_MS: '3000' } });
+      p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_TEST_ATT_LEASE_MS: '3000', ...QUICK_POLLS } });
       await p.start();
       w = await createWidget(p, { attachment_types: ['pdf'] });
     });

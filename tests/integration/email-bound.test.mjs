@@ -31,7 +31,7 @@ const BOUND = 3;
 const WINDOW_MS = 12000;
 const PUBLIC = 'https://chat.example.com';
 // A mail sent "at once": the notifier polls every 250 ms (a second when
-// idle; smtpEnv's SMTP_POLL_MS here).
+// idle; smtpEnv's QUICK_POLLS here).
 const AT_ONCE_MS = 5000;
 
 describe('the mails visitors cause are bounded per organisation, the rest summed up', { timeout: 180000, concurrency: true }, () => {

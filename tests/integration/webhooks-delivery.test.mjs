@@ -35,7 +35,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
-import { BIN, Parley, sleep, waitFor } from './lib/harness.mjs';
+import { BIN, Parley, QUICK_POLLS, sleep, waitFor } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { checkerFor } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
@@ -49,9 +49,6 @@ const ERASED = 'Delivery erased: its conversation or contact was deleted';
 // The first retry's wait (5 s by default; an eighth less at most, backoff.c):
 // the tests that wait for a retry wait this.
 const RETRY_MS = 1500;
-// The notifier's poll of the outbox (a second when idle; the test
-// build's PARLEY_TEST_POLL_MS): each delivery here sat out one.
-const POLL_MS = 100;
 
 describe('webhook deliveries, 1 worker and the notifier', () => {
   let p;
@@ -111,7 +108,7 @@ describe('webhook deliveries, 1 worker and the notifier', () => {
 
   before(async () => {
     p = new Parley({ workers: 1, mock: true, env: { PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0',
-      PARLEY_NOTIFY_RETRY_MS: String(RETRY_MS), PARLEY_TEST_POLL_MS: String(POLL_MS) } });
+      PARLEY_NOTIFY_RETRY_MS: String(RETRY_MS), ...QUICK_POLLS } });
     await p.start();
   });
   after(async () => {

@@ -70,7 +70,7 @@ job_over(uint64_t next_ms)
 	X.file = NULL;
 	X.size = X.got = 0;
 	if (X.running)
-		loop_timer_after(&X.poll, next_ms);
+		loop_timer_after(&X.poll, storec_poll_ms(next_ms));
 }
 
 static void
@@ -307,7 +307,7 @@ attextract_start(void)
 	X.running = 1;
 	X.child.fd = -1;
 	loop_timer_init(&X.poll, ask_due, NULL);
-	loop_timer_after(&X.poll, POLL_MS);
+	loop_timer_after(&X.poll, storec_poll_ms(POLL_MS));
 }
 
 void

@@ -23,7 +23,8 @@
  * Its loop: while it runs fewer than SYNCS_MAX syncs it asks storaged
  * for one due source (ST_KB_DUE, leased for the sync's time bound and a
  * minute more: one it never ends comes back) of an organisation none of
- * its syncs is for, every POLL_MS, once a second when none was due;
+ * its syncs is for, every POLL_MS, once a second when none was due
+ * (storec_poll_ms: less in a test build);
  * then crawls it (crawl.c) beside the others and asks again. So an
  * organisation's syncs run one at a time, and its slow site (a sync may
  * take PARLEY_FETCH_SYNC_MINUTES) holds up no other organisation's
@@ -213,7 +214,7 @@ crawl_over(void *arg)
 		if (syncs_running() == 0)
 			loop_stop();	/* their syncs given back */
 	} else if (F.due_req == NULL)
-		loop_timer_after(&F.poll, POLL_MS);
+		loop_timer_after(&F.poll, storec_poll_ms(POLL_MS));
 }
 
 /* Every sync stopped at once, nothing told; their slots freed. */
@@ -253,7 +254,7 @@ due_done(const struct storec_result *r, void *arg)
 	    storec_decode(r, PROTO_ST_KB_DUE, &js) < 0) {
 		if (r->status == STOREC_ERROR)
 			log_warnx("ST_KB_DUE failed: %s", r->message);
-		loop_timer_after(&F.poll, IDLE_POLL_MS);
+		loop_timer_after(&F.poll, storec_poll_ms(IDLE_POLL_MS));
 		return;
 	}
 	for (i = 0; i < js.n && !F.quitting && (sl = slot_free()) != NULL;
@@ -268,7 +269,8 @@ due_done(const struct storec_result *r, void *arg)
 	st_rep_free(PROTO_ST_KB_DUE, &js);
 	spun_idle();
 	if (!F.quitting && slot_free() != NULL)
-		loop_timer_after(&F.poll, js.n == 0 ? IDLE_POLL_MS : POLL_MS);
+		loop_timer_after(&F.poll, storec_poll_ms(js.n == 0 ?
+		    IDLE_POLL_MS : POLL_MS));
 }
 
 /*
@@ -295,7 +297,7 @@ spun_recover(void)
 	free(rec);
 	spun_idle();
 	if (syncs_running() == 0)
-		loop_timer_after(&F.poll, POLL_MS);
+		loop_timer_after(&F.poll, storec_poll_ms(POLL_MS));
 }
 
 static void
@@ -308,7 +310,7 @@ poll_due(void *arg)
 	if (F.quitting || slot_free() == NULL || F.due_req != NULL)
 		return;
 	if (!storec_connected()) {
-		loop_timer_after(&F.poll, POLL_MS);
+		loop_timer_after(&F.poll, storec_poll_ms(POLL_MS));
 		return;
 	}
 	if (F.spun != NULL) {
@@ -325,7 +327,7 @@ poll_due(void *arg)
 			busy[q.nbusy++].s = F.syncs[i].org;
 	if (storec_ask(NULL, PROTO_ST_KB_DUE, &q, due_done, NULL,
 	    &F.due_req) < 0)
-		loop_timer_after(&F.poll, POLL_MS);
+		loop_timer_after(&F.poll, storec_poll_ms(POLL_MS));
 }
 
 static void
@@ -622,7 +624,7 @@ fetcher_run(const struct settings *set)
 	storec_init_settings(set);
 	master_ready();
 	log_debug("ready");
-	loop_timer_after(&F.poll, POLL_MS);
+	loop_timer_after(&F.poll, storec_poll_ms(POLL_MS));
 	attextract_start();
 
 	loop_run();

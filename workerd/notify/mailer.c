@@ -6,7 +6,7 @@
  * QUIT, which froze the loop); the outbox, each message and each outcome
  * stay the loop's.
  *
- * - Polling: every POLL_MS (notify_poll_ms: less in a test build) while
+ * - Polling: every POLL_MS (storec_poll_ms: less in a test build) while
  *   fewer than NOTIFY_MAIL_INFLIGHT mails are being sent, ST_MAIL_DUE
  *   (max = the room left); each mail is
  *   leased for PARLEY_NOTIFY_LEASE_MS: one never answered comes back then
@@ -492,7 +492,7 @@ due_done(const struct storec_result *r, void *arg)
 		if (r->status == STOREC_ERROR)
 			log_warnx("ST_MAIL_DUE failed: %s", r->message);
 		if (running)
-			loop_timer_after(&poll_timer, notify_poll_ms(POLL_MS));
+			loop_timer_after(&poll_timer, storec_poll_ms(POLL_MS));
 		return;
 	}
 	for (i = 0; i < ms.n; i++) {
@@ -511,7 +511,7 @@ due_done(const struct storec_result *r, void *arg)
 	}
 	st_rep_free(PROTO_ST_MAIL_DUE, &ms);
 	if (running)
-		loop_timer_after(&poll_timer, notify_poll_ms(ms.n == 0 &&
+		loop_timer_after(&poll_timer, storec_poll_ms(ms.n == 0 &&
 		    asked > 0 ? IDLE_POLL_MS : POLL_MS));
 }
 
@@ -523,14 +523,14 @@ poll_due(void *arg)
 	if (!running || due_req != NULL)
 		return;
 	if (!storec_connected() || nsending >= NOTIFY_MAIL_INFLIGHT) {
-		loop_timer_after(&poll_timer, notify_poll_ms(POLL_MS));
+		loop_timer_after(&poll_timer, storec_poll_ms(POLL_MS));
 		return;
 	}
 	q.max = (uint32_t)(NOTIFY_MAIL_INFLIGHT - nsending);
 	q.lease_ms = wsettings.notify_lease_ms;
 	if (storec_ask(NULL, PROTO_ST_MAIL_DUE, &q, due_done,
 	    (void *)(uintptr_t)q.max, &due_req) < 0)
-		loop_timer_after(&poll_timer, notify_poll_ms(POLL_MS));
+		loop_timer_after(&poll_timer, storec_poll_ms(POLL_MS));
 }
 
 void
@@ -548,7 +548,7 @@ mailer_start(void (*idle)(void))
 	running = 1;
 	log_info("email on: %s, from %s", wsettings.smtp_url,
 	    wsettings.smtp_from);
-	loop_timer_after(&poll_timer, notify_poll_ms(POLL_MS));
+	loop_timer_after(&poll_timer, storec_poll_ms(POLL_MS));
 }
 
 void

@@ -11,7 +11,7 @@
  * retried as a worker's); then WM_READY and its loop:
  *
  * - Polling: every POLL_MS (the test build's PARLEY_TEST_POLL_MS when
- *   lower, notify_poll_ms), while it holds fewer than HELD_MAX jobs,
+ *   lower, storec_poll_ms), while it holds fewer than HELD_MAX jobs,
  *   it asks storaged's outbox for the due deliveries (ST_HOOK_DUE, no
  *   who, max = the room left (ST_HOOK_DUE_MAX at most), each webhook's
  *   room: HOOK_INFLIGHT less what it holds of it, and each
@@ -175,12 +175,6 @@ notify_held(const char *id)
 	return deliver_holds(id) || mailer_holds(id);
 }
 
-uint64_t
-notify_poll_ms(uint64_t ms)
-{
-	return SETTINGS_TEST_LOWER("PARLEY_TEST_POLL_MS", ms);
-}
-
 /* A job taken from storaged: started, or dropped (its lease). */
 static void
 job_take(struct st_hook_job *job)
@@ -289,7 +283,7 @@ due_done(const struct storec_result *r, void *arg)
 			log_warnx("ST_HOOK_DUE failed: %s", r->message);
 		else if (r->status == STOREC_OK)
 			log_warnx("ST_HOOK_DUE: a reply that does not decode");
-		loop_timer_after(&poll_timer, notify_poll_ms(POLL_MS));
+		loop_timer_after(&poll_timer, storec_poll_ms(POLL_MS));
 		return;
 	}
 	more_due = js.more;
@@ -308,7 +302,7 @@ due_done(const struct storec_result *r, void *arg)
 	if (js.n == asked && room() > 0)
 		loop_defer(&poll_defer);
 	else
-		loop_timer_after(&poll_timer, notify_poll_ms(js.n == 0 ?
+		loop_timer_after(&poll_timer, storec_poll_ms(js.n == 0 ?
 		    IDLE_POLL_MS : POLL_MS));
 }
 
@@ -323,7 +317,7 @@ poll_due(void *arg)
 	if (quitting || due_req != NULL)
 		return;
 	if (!storec_connected() || (n = room()) == 0) {
-		loop_timer_after(&poll_timer, notify_poll_ms(POLL_MS));
+		loop_timer_after(&poll_timer, storec_poll_ms(POLL_MS));
 		return;
 	}
 	q.max = (uint32_t)(n < ST_HOOK_DUE_MAX ? n : ST_HOOK_DUE_MAX);
@@ -333,7 +327,7 @@ poll_due(void *arg)
 	held_list(&q, held, orgs);
 	if (storec_ask(NULL, PROTO_ST_HOOK_DUE, &q, due_done,
 	    (void *)(uintptr_t)q.max, &due_req) < 0)
-		loop_timer_after(&poll_timer, notify_poll_ms(POLL_MS));
+		loop_timer_after(&poll_timer, storec_poll_ms(POLL_MS));
 }
 
 /* ---------------------------------------------------------- quitting */
@@ -402,7 +396,7 @@ notifier_run(const struct settings *set)
 	storec_init_settings(set);
 	master_ready();
 	log_debug("ready");
-	loop_timer_after(&poll_timer, notify_poll_ms(POLL_MS));
+	loop_timer_after(&poll_timer, storec_poll_ms(POLL_MS));
 
 	loop_run();
 	mailer_shutdown();

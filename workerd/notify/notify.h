@@ -372,12 +372,5 @@ int notifier_run(const struct settings *);
  * by its taker: one attempt of a job at a time (PARLEY_NOTIFY_LEASE_MS).
  */
 int notify_held(const char *id);
-/*
- * A wait of ms (a poll's: the notifier's and the mailer's POLL_MS and
- * IDLE_POLL_MS) before the outbox is asked again, or the test build's
- * PARLEY_TEST_POLL_MS if lower: a test's delivery or mail goes out
- * without sitting out an idle poll.
- */
-uint64_t notify_poll_ms(uint64_t ms);
 
 #endif

@@ -34,6 +34,13 @@ export { BIN, REPO } from './bin.mjs';
 // same checks.
 export const ASAN_SPEED = 'clear_shadow_mmap_threshold=1073741824';
 
+// For a stack's env: the polls of storaged's queues (the notifier's
+// outbox and mail outbox, the fetcher's syncs and attachments; a second
+// when idle) every 100 ms, in the test build (PARLEY_TEST_POLL_MS,
+// workerd/storec.c), where a test waits on those jobs one after another
+// and none of it needs a job to start late.
+export const QUICK_POLLS = { PARLEY_TEST_POLL_MS: '100' };
+
 const SANITIZER_PATTERNS = [
   'ERROR: AddressSanitizer',
   'ERROR: LeakSanitizer',

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
-import { REPO, freePort, waitFor } from './harness.mjs';
+import { QUICK_POLLS, REPO, freePort, waitFor } from './harness.mjs';
 import { spawnOwned } from './owned.mjs';
 
 // A self-signed certificate for 127.0.0.1 in dir (cert.pem, key.pem).
@@ -23,17 +23,14 @@ export const SMTP_USER = 'mailer';
 export const SMTP_PASSWORD = 'smtp pass 1234';
 export const SMTP_FROM = 'parley@example.com';
 
-// The notifier's poll of its mail outbox in these tests (a second when
-// idle, 250 ms otherwise; the test build's PARLEY_TEST_POLL_MS): each
-// mail a test waited for sat out one.
-export const SMTP_POLL_MS = 100;
-
 // A Parley's settings to send through the server on port (dir: smtpCert's),
-// with more; the rate limit off (a test's visitors are one client).
+// with more; the rate limit off (a test's visitors are one client), the
+// mail outbox polled often (QUICK_POLLS: each mail a test waited for sat
+// out an idle poll).
 export function smtpEnv(dir, port, more = {}) {
   return {
     RATE_LIMIT_MAX_REQUESTS: '0', SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_USER, SMTP_PASSWORD, SMTP_FROM,
-    SMTP_CA_FILE: path.join(dir, 'cert.pem'), PARLEY_TEST_POLL_MS: String(SMTP_POLL_MS), ...more,
+    SMTP_CA_FILE: path.join(dir, 'cert.pem'), ...QUICK_POLLS, ...more,
   };
 }
 
