@@ -20,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 import { chat, sid } from '../integration/lib/chat.mjs';
 import { chooseSized } from './lib/files.mjs';
 import {
-  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow, startSuite,
+  DASHBOARD_PASSWORD, PHONE, QUICK_POLLS, SUITE_TIMEOUT, adminApi, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow, startSuite,
   stopSuite, waitFor,
   atLoginPage,
 } from './lib/browser.mjs';
@@ -45,7 +45,7 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
 
   before(async () => {
     ({ stack, browser } = await startSuite({ workers: 1, mock: { chunks: 2 },
-      env: { DASHBOARD_PASSWORD, PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on' } }));
+      env: { DASHBOARD_PASSWORD, PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', ...QUICK_POLLS } }));
     stack.host.custom = hostPage;
     owner = await openPage(browser);
     // the list's read every 2 s while a source syncs (knowledge.js), moved on by synced()

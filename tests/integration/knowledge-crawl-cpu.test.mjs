@@ -28,7 +28,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { upload } from './lib/attach.mjs';
-import { Parley, waitFor } from './lib/harness.mjs';
+import { Parley, QUICK_POLLS, waitFor } from './lib/harness.mjs';
 import { adminCaller } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
@@ -88,7 +88,7 @@ describe('the fetcher\'s CPU time bound', () => {
   before(async () => {
     site = await receiver(serve);
     p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on',
-      PARLEY_FETCH_CPU_SECONDS: '1', RATE_LIMIT_MAX_REQUESTS: '0' } });
+      PARLEY_FETCH_CPU_SECONDS: '1', RATE_LIMIT_MAX_REQUESTS: '0', ...QUICK_POLLS } });
     await p.start();
     call = await adminCaller(p);
   });
@@ -238,7 +238,7 @@ describe('the fetcher\'s CPU time bound', () => {
 describe('a visitor\'s PDF attachment: its own CPU time bound', () => {
   let p;
   before(async () => {
-    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_TEST_ATT_CPU_S: String(ATT_CPU_S) } });
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_TEST_ATT_CPU_S: String(ATT_CPU_S), ...QUICK_POLLS } });
     await p.start();
   });
   after(() => p && p.stop());

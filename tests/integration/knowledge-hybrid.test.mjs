@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { chat, sid } from './lib/chat.mjs';
-import { Parley, waitFor } from './lib/harness.mjs';
+import { Parley, QUICK_POLLS, waitFor } from './lib/harness.mjs';
 import { adminCall, checkerFor } from './lib/openapi.mjs';
 
 const S = '/v1/admin/knowledge/sources';
@@ -61,7 +61,7 @@ describe('hybrid knowledge search (embeddings)', () => {
 
   before(async () => {
     p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0',
-      PARLEY_EMBED_MODEL: 'mock-embed', PARLEY_EMBED_MIN_SCORE: '200', PARLEY_MODEL_ALLOW_PRIVATE: 'on' } });
+      PARLEY_EMBED_MODEL: 'mock-embed', PARLEY_EMBED_MIN_SCORE: '200', PARLEY_MODEL_ALLOW_PRIVATE: 'on', ...QUICK_POLLS } });
     await p.start();
     const api = await checkerFor(p);
     call = (method, pathname, body) => adminCall(p, api, method, pathname, body);
@@ -204,7 +204,7 @@ describe('reranked passages (PARLEY_RERANK_MODEL, words alone)', () => {
   let call;
 
   before(async () => {
-    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_RERANK_MODEL: 'mock-rerank' } });
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_RERANK_MODEL: 'mock-rerank', ...QUICK_POLLS } });
     await p.start();
     call = async (method, pathname, body, type = 'application/json') => p.request(method, pathname, {
       headers: { 'x-admin-api-key': p.adminKey, 'content-type': type },

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
 
-import { Parley, waitFor } from './lib/harness.mjs';
+import { Parley, QUICK_POLLS, waitFor } from './lib/harness.mjs';
 import { adminCaller } from './lib/openapi.mjs';
 import { receiver } from './lib/receiver.mjs';
 
@@ -83,7 +83,7 @@ describe('a knowledge base\'s PDF that ends its reader', () => {
   before(async () => {
     site = await receiver(serve);
     p = new Parley({ workers: 1, mock: true, env: { PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on',
-      PARLEY_FETCH_CPU_SECONDS: String(CPU_S), RATE_LIMIT_MAX_REQUESTS: '0' } });
+      PARLEY_FETCH_CPU_SECONDS: String(CPU_S), RATE_LIMIT_MAX_REQUESTS: '0', ...QUICK_POLLS } });
     await p.start();
     call = await adminCaller(p);
   });

@@ -13,9 +13,9 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-import { Parley, REPO, freePort, sleep, waitFor } from '../../integration/lib/harness.mjs';
+import { Parley, QUICK_POLLS, REPO, freePort, sleep, waitFor } from '../../integration/lib/harness.mjs';
 
-export { REPO, sleep, waitFor };
+export { QUICK_POLLS, REPO, sleep, waitFor };
 export { conversationOfSession, stored, waitStored } from '../../integration/lib/chat.mjs';
 
 // Two builds of Debian's Chromium (one source package, one engine):
