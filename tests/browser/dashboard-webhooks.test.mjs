@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertBadgesFit, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
+  DASHBOARD_PASSWORD, PHONE, QUICK_POLLS, SUITE_TIMEOUT, adminApi, assertBadgesFit, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
   overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { loginRequest, nextClient, setCookies, COOKIE } from '../integration/lib/dashboard.mjs';
@@ -49,7 +49,7 @@ describe('dashboard webhooks in Chromium', { timeout: SUITE_TIMEOUT }, () => {
 
   before(async () => {
     [rx, { stack, browser }] = await Promise.all([codeReceiver(), startSuite({
-      workers: 1, mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD, PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on' },
+      workers: 1, mock: { chunks: 2 }, env: { DASHBOARD_PASSWORD, PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on', ...QUICK_POLLS },
     })]);
     owner = await openPage(browser);
     await dashLogin(stack, owner.ctx);

@@ -21,7 +21,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, pool, sleep, waitFor } from './lib/harness.mjs';
+import { Parley, QUICK_POLLS, pool, sleep, waitFor } from './lib/harness.mjs';
 import { chat, sid } from './lib/chat.mjs';
 import { receiver } from './lib/receiver.mjs';
 
@@ -56,7 +56,7 @@ describe('webhook durability: crashes and a receiver outage', { timeout: 120000 
       env: {
         PARLEY_WEBHOOK_ALLOW_PRIVATE: 'on', RATE_LIMIT_MAX_REQUESTS: '0',
         PARLEY_NOTIFY_LEASE_MS: String(LEASE_MS), PARLEY_NOTIFY_RETRY_MS: String(RETRY_MS),
-        PARLEY_SHUTDOWN_TIMEOUT_MS: String(GRACE_MS),
+        PARLEY_SHUTDOWN_TIMEOUT_MS: String(GRACE_MS), ...QUICK_POLLS,
       },
     });
     await p.start();
@@ -191,7 +191,7 @@ describe('webhook durability: crashes and a receiver outage', { timeout: 120000 
     // Each arrived at the retry the schedule gives it: the first due
     // after the return. A retry comes after its wait (jittered by at most
     // 1/8) and at most SLACK_MS later (the notifier polls once a second
-    // when idle; an attempt takes a moment).
+    // when idle, every 100 ms here, QUICK_POLLS; an attempt takes a moment).
     const SLACK_MS = 1500;
     const dueAt = (d) => d.created_at + scheduleMs(d.attempts - 1);
     for (const d of ds) {
