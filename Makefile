@@ -219,7 +219,8 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # time bound PARLEY_TEST_ATT_CPU_S when lower; and
 # storaged's lease of a PDF being read is
 # PARLEY_TEST_ATT_LEASE_MS when set (attqueue.c): the lease's tests;
-# its TLS connections' cap PARLEY_TEST_TLS_CLIENTS_MAX when lower (server.c);
+# its TLS connections' cap PARLEY_TEST_TLS_CLIENTS_MAX and a TLS client's
+# request's deadline PARLEY_TEST_FRAME_MS, each when lower (server.c);
 # a mail's bound before its end PARLEY_TEST_NOTIFY_TIMEOUT_MS when lower
 # (mailpool.c); the polls of storaged's queues (the notifier's outbox
 # and mail outbox, the fetcher's syncs and attachments)

@@ -1162,7 +1162,17 @@ client_wants_read(const struct server *s, const struct client *c)
 }
 
 /*
- * A TLS client's request begun and not whole yet must be by FRAME_MS after
+ * A TLS client's request whole within this, once begun: FRAME_MS, or the
+ * test build's PARLEY_TEST_FRAME_MS if lower (the deadline's test).
+ */
+static int
+frame_ms(void)
+{
+	return (int)SETTINGS_TEST_LOWER("PARLEY_TEST_FRAME_MS", FRAME_MS);
+}
+
+/*
+ * A TLS client's request begun and not whole yet must be by frame_ms() after
  * we began to wait for the rest: while we do not read it (its earlier
  * requests to run, its replies unread, we stop) the count starts again.
  */
@@ -1176,11 +1186,11 @@ frame_check(struct server *s, struct client *c, long long now)
 		return;
 	}
 	if (c->frame_due == 0)
-		c->frame_due = now + FRAME_MS;
+		c->frame_due = now + frame_ms();
 	else if (now >= c->frame_due) {
 		log_warnx("client %llu (%s, %s): no whole request in time (%zu "
 		    "bytes of it in %d ms): closed", c->serial, client_name(c),
-		    c->addr, c->ch.rlen - c->ch.roff, FRAME_MS);
+		    c->addr, c->ch.rlen - c->ch.roff, frame_ms());
 		client_kill(c);
 	}
 }
