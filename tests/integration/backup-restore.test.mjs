@@ -18,7 +18,7 @@
 // until 2026-12 FILE was made before the request and removed only on an
 // error reply, so an interrupted one left a FILE that looked made.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -87,18 +87,20 @@ test('a backup put back after a crash, the log beside it: refused, then started 
 });
 
 test('a backup interrupted: no FILE left (SIGTERM, SIGINT), only its temporary after SIGKILL', { timeout: 90000 }, async (t) => {
-  // The test hook holds storaged's answer once the copy is written.
-  const p = new Parley({ masterd: false, env: { PARLEY_TEST_BACKUP_REPLY_MS: '2000' } });
-  t.after(() => p.stop());
-  await p.start();
-  const backup = (file) => {
-    const child = spawn(path.join(BIN, 'parleyctl'), ['-S', p.sockPath, 'backup', file], { env: p.env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => { err += d; });
-    const exit = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, err })));
-    return { child, exit };
-  };
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGKILL']) {
+  // A storaged a signal, side by side (one backup at a time on each; the
+  // test hook holds its answer 2 s once the copy is written): its backup
+  // interrupted, then one that is not.
+  await Promise.all(['SIGTERM', 'SIGINT', 'SIGKILL'].map(async (sig) => {
+    const p = new Parley({ masterd: false, env: { PARLEY_TEST_BACKUP_REPLY_MS: '2000' } });
+    t.after(() => p.stop());
+    await p.start();
+    const backup = (file) => {
+      const child = spawn(path.join(BIN, 'parleyctl'), ['-S', p.sockPath, 'backup', file], { env: p.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => { err += d; });
+      const exit = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, err })));
+      return { child, exit };
+    };
     const dir = path.join(p.tmp, `bk-${sig}`);
     fs.mkdirSync(dir);
     const from = p.logs.storaged.length;
@@ -114,17 +116,18 @@ test('a backup interrupted: no FILE left (SIGTERM, SIGINT), only its temporary a
     assert.deepEqual(fs.readdirSync(dir), sig === 'SIGKILL' ? [partial] : [], `after ${sig}`);
     // One backup at a time: the held one ends before the next.
     await waitFor(() => p.logs.storaged.includes('backup done', from), 20000, 'the held backup over');
-  }
-  // Not interrupted: FILE, whole, and no temporary.
-  const dir = path.join(p.tmp, 'bk-whole');
-  fs.mkdirSync(dir);
-  const { exit } = backup(path.join(dir, 'b.mdb'));
-  const r = await exit;
-  assert.equal(r.code, 0, r.err);
-  assert.deepEqual(fs.readdirSync(dir), ['b.mdb']);
-  assert.equal(fs.statSync(path.join(dir, 'b.mdb')).mode & 0o777, 0o600);
-  const v = spawnSync(path.join(BIN, 'parleyctl'), ['verify', path.join(dir, 'b.mdb')], { encoding: 'utf8', timeout: 30000 });
-  assert.equal(v.status, 0, v.stdout + v.stderr);
+    // Not interrupted: FILE, whole, and no temporary.
+    const whole = path.join(p.tmp, 'bk-whole');
+    fs.mkdirSync(whole);
+    const w = await backup(path.join(whole, 'b.mdb')).exit;
+    assert.equal(w.code, 0, w.err);
+    assert.deepEqual(fs.readdirSync(whole), ['b.mdb']);
+    assert.equal(fs.statSync(path.join(whole, 'b.mdb')).mode & 0o777, 0o600);
+    // Not spawnSync: the other storageds' held backups wait on this loop.
+    const v = await new Promise((resolve) => execFile(path.join(BIN, 'parleyctl'), ['verify', path.join(whole, 'b.mdb')],
+      { encoding: 'utf8', timeout: 30000 }, (err, stdout, stderr) => resolve({ status: err ? err.code : 0, stdout, stderr })));
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+  }));
 });
 
 test('parleyctl restore: refused while storaged runs; after a stop (clean, or a crash), the backup served', { timeout: 90000 }, async (t) => {
