@@ -4,8 +4,9 @@
  * connections masterd hands over until told to quit: masterd hands it
  * none until it says it is ready (WM_READY), which it says once its
  * storaged connection is up (or, storaged still away, after
- * READY_WAIT_MS, so that masterd does not take it for a hung start; its
- * requests wait for storaged a while, then answer 503). Started with
+ * READY_WAIT_MS, less in the test build: ready_wait_ms; so that masterd
+ * does not take it for a hung start; its requests wait for storaged a
+ * while, then answer 503). Started with
  * "--role notifier" (masterd/procs.c) it is the notifier instead: named
  * parley-notify, it serves no connections (notify/notifier.c). The
  * knowledge base's fetcher is a program of its own (fetch/main.c).
@@ -66,13 +67,21 @@ ready_tell(void)
 	log_debug("ready");
 }
 
+/* READY_WAIT_MS, or the test build's PARLEY_TEST_READY_WAIT_MS if lower. */
+static int
+ready_wait_ms(void)
+{
+	return (int)SETTINGS_TEST_LOWER("PARLEY_TEST_READY_WAIT_MS",
+	    READY_WAIT_MS);
+}
+
 static void
 ready_wait_over(void *arg)
 {
 	if (!ready_told && !storec_connected())
 		log_warnx("storaged not connected after %d ms: taking "
 		    "connections anyway (GET /ready answers 503 until it is)",
-		    READY_WAIT_MS);
+		    ready_wait_ms());
 	ready_tell();
 }
 
@@ -87,7 +96,7 @@ storaged_up(void)
 	turn_held_tell();
 }
 
-/* Ready once storaged is connected, READY_WAIT_MS at most from now. */
+/* Ready once storaged is connected, ready_wait_ms() at most from now. */
 static void
 ready_when_stored(void)
 {
@@ -96,7 +105,7 @@ ready_when_stored(void)
 	if (storec_connected())
 		ready_tell();
 	else
-		loop_timer_after(&ready_timer, READY_WAIT_MS);
+		loop_timer_after(&ready_timer, (uint64_t)ready_wait_ms());
 }
 
 /*

@@ -43,11 +43,14 @@ test('storaged started last: 200 requests made the instant masterd listens are a
 });
 
 test('GET /ready: 503 until storaged is up (/health 200 meanwhile), 200 after; a request across a storaged restart waits for it', { timeout: 60000 }, async (t) => {
-  const p = new Parley({ workers: 1, mock: true });
+  // The worker's wait for storaged before it takes connections anyway:
+  // 5 s, the test build's PARLEY_TEST_READY_WAIT_MS here.
+  const READY_WAIT_MS = 1500;
+  const p = new Parley({ workers: 1, mock: true, env: { PARLEY_TEST_READY_WAIT_MS: String(READY_WAIT_MS) } });
   t.after(() => p.stop());
   await startWithoutStoraged(p);
   // Storaged away: the worker is ready after its wait, and says it is not.
-  await waitFor(() => /storaged not connected after 5000 ms: taking connections anyway/.test(p.logs.masterd), 15000, 'the worker ready without storaged');
+  await waitFor(() => new RegExp(`storaged not connected after ${READY_WAIT_MS} ms: taking connections anyway`).test(p.logs.masterd), 15000, 'the worker ready without storaged');
   let r = await p.request('GET', '/ready');
   assert.equal(r.status, 503);
   assert.deepEqual(r.json(), { error: 'not ready: storage unavailable' });
