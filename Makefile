@@ -227,7 +227,9 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # PARLEY_TEST_POLL_MS when lower (storec.c, storec_poll_ms): the tests
 # of a delivery, a mail, a sync or a PDF, which sat out an idle poll each;
 # a worker's wait for storaged before it takes connections anyway
-# PARLEY_TEST_READY_WAIT_MS when lower (workerd/main.c);
+# PARLEY_TEST_READY_WAIT_MS when lower (workerd/main.c); masterd's window
+# in which a child that dies failed its start
+# PARLEY_TEST_STARTUP_WINDOW_MS when lower (masterd/workers.c);
 # a confirmation's wait PARLEY_TEST_CONFIRM_MS when lower
 # (chat/tools.c); the wait before a "visitor is waiting" mail
 # PARLEY_TEST_MAIL_QUIET_MS when lower, and the mails of a kind visitors
@@ -247,6 +249,7 @@ build/test/storaged/repl.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/notify/mailpool.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/storec.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/main.o: INC += -DPARLEY_TEST_HOOKS
+build/test/masterd/workers.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/chat/tools.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/mailbox.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/notify/lookup.o: INC += -DPARLEY_TEST_HOOKS

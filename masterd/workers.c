@@ -75,6 +75,18 @@ static struct {
 
 static void worker_lost(struct worker *, long long);
 
+/*
+ * The window in which a child that dies counts as failing its start:
+ * STARTUP_WINDOW_MS, or the test build's PARLEY_TEST_STARTUP_WINDOW_MS
+ * if lower (the tests that kill a child once it runs, not before).
+ */
+static long long
+startup_window_ms(void)
+{
+	return (long long)SETTINGS_TEST_LOWER("PARLEY_TEST_STARTUP_WINDOW_MS",
+	    STARTUP_WINDOW_MS);
+}
+
 /* How often a watched child is asked whether its loop turns. */
 static long long
 ping_every(void)
@@ -310,7 +322,7 @@ worker_lost(struct worker *w, long long now)
 	/* Lost without being asked to go: a replacement starts. */
 	r->restarts++;
 	send_restarts(w->proc, NULL);
-	if (!w->ready || now - w->started < STARTUP_WINDOW_MS)
+	if (!w->ready || now - w->started < startup_window_ms())
 		startup_failed(w->proc, now);
 	else
 		r->fails = 0;
@@ -722,7 +734,7 @@ workers_tick(long long now)
 			worker_kill(w);
 		}
 		if (!w->established && w->ready && !w->quitting &&
-		    now - w->started >= STARTUP_WINDOW_MS) {
+		    now - w->started >= startup_window_ms()) {
 			/* It runs fine: the next failure starts from 100 ms. */
 			w->established = 1;
 			if (w->gen == W.gen)
@@ -743,7 +755,7 @@ workers_next_deadline(long long now)
 		if (w->pid > 0 && !w->killed && w->kill_at != 0)
 			EARLIEST(w->kill_at);
 		if (!w->established && w->ready && !w->quitting)
-			EARLIEST(w->started + STARTUP_WINDOW_MS);
+			EARLIEST(w->started + startup_window_ms());
 		if (w->pid > 0 && !w->killed && !w->ready && !w->quitting)
 			EARLIEST(w->started + READY_TIMEOUT_MS);
 		if (watched(w)) {

@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, sleep } from './lib/harness.mjs';
+import { Parley, SHORT_STARTUP, sleep } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { assertGoodStream, chat, mockReply, sid, stored, stream, streamTurn, waitStored } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
@@ -183,11 +183,11 @@ describe('one turn at a time', { concurrency: true }, () => {
     // next message is answered at once, and the lost turn's question, no
     // longer the last, stays without an answer.
     test('its worker killed: the session is answered again at once, not held', { timeout: 60000 }, async (t) => {
-      const p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+      const p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', ...SHORT_STARTUP } });
       t.after(() => p.stop());
       await p.start();
       // Past masterd's throttle of a worker dying young.
-      await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+      await p.pastStartup();
       const workers = p.workerPids();
       const s = sid();
       const st = await stream(p, s, '[[mock:chunks=40,delay=250]] a long story');

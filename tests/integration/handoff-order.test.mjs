@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, sleep, waitFor } from './lib/harness.mjs';
+import { Parley, SHORT_STARTUP, waitFor } from './lib/harness.mjs';
 import { mockReply, sid, stored as storedConv, stream } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
@@ -144,10 +144,10 @@ describe('a person replying while the assistant streams: two stacks', { concurre
     const Q = '[[mock:chunks=40,delay=250]] a long story';
     let p;
     before(async () => {
-      p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0' } });
+      p = new Parley({ workers: 2, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', ...SHORT_STARTUP } });
       await p.start();
       // Past masterd's throttle of a worker dying young.
-      await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+      await p.pastStartup();
     });
     after(() => p.stop());
 

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, sleep } from './lib/harness.mjs';
+import { Parley, SHORT_STARTUP, sleep } from './lib/harness.mjs';
 import { chat, sid, streamTurn } from './lib/chat.mjs';
 import { createWidget, Visitor } from './lib/wsclient.mjs';
 
@@ -186,7 +186,7 @@ describe('GET /metrics', { concurrency: true }, () => {
   describe('GET /metrics, 2 workers', { concurrency: false }, () => {
     let p;
     before(async () => {
-      p = new Parley({ workers: 2, mock: { chunks: 3 }, env: { RATE_LIMIT_MAX_REQUESTS: '1000000', PARLEY_METRICS_OPEN: 'loopback' } });
+      p = new Parley({ workers: 2, mock: { chunks: 3 }, env: { RATE_LIMIT_MAX_REQUESTS: '1000000', PARLEY_METRICS_OPEN: 'loopback', ...SHORT_STARTUP } });
       await p.start();
     });
     after(async () => { await p.stop(); assert.deepEqual(p.problems, []); });
@@ -277,7 +277,7 @@ describe('GET /metrics', { concurrency: true }, () => {
     });
 
     test('a worker killed and replaced: restarts counted, counters never go backwards', { timeout: 30000 }, async () => {
-      await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+      await p.pastStartup();
       for (let i = 0; i < 4; i++) await p.get(`/nothing/${i}`);
       const before = await scrapeUntil((x) => val(x, 'parley_workers') === 2);
       const r0 = val(before, 'parley_worker_restarts_total');

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
-import { BIN, Conn, sleep, startParley, waitFor } from './lib/harness.mjs';
+import { BIN, Conn, SHORT_STARTUP, sleep, startParley, waitFor } from './lib/harness.mjs';
 import { assertGoodStream, stored, stream, streamTurn, waitStored } from './lib/chat.mjs';
 import { Visitor, createWidget } from './lib/wsclient.mjs';
 
@@ -78,11 +78,12 @@ class LoopClient {
 }
 
 test('kill -9 of a worker under load loses only its connections; a new worker serves', { timeout: 60000 }, async (t) => {
-  const p = await startParley(t, { workers: 2 });
+  const p = await startParley(t, { workers: 2, env: SHORT_STARTUP });
   const workers = p.workerPids();
-  // A worker that dies within 2 s of starting counts as a start-up failure
-  // (and is respawned after a back-off); make sure ours are older than that.
-  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+  // A worker that dies within masterd's start-up window (2 s; 500 ms here,
+  // SHORT_STARTUP) counts as a start-up failure (and is respawned after a
+  // back-off); make sure ours are older than that.
+  await p.pastStartup();
 
   const conns = [];
   t.after(() => { for (const c of conns) c.destroy(); });
@@ -164,8 +165,8 @@ describe('stacks of their own, mid-reply and stuck workers', { concurrency: true
   // stores the reply as a worker stores one cut off: empty, interrupted.
   // A turn answered before, on the same worker, gets nothing more.
   test('kill -9 of a worker mid-reply: storaged ends the turn as interrupted, once', { timeout: 60000 }, async (t) => {
-    const p = await startParley(t, { workers: 2, mock: true });
-    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+    const p = await startParley(t, { workers: 2, mock: true, env: SHORT_STARTUP });
+    await p.pastStartup();
     const workers = p.workerPids();
 
     const done = await streamTurn(p, 'answered-1', 'hello');
@@ -199,8 +200,8 @@ describe('stacks of their own, mid-reply and stuck workers', { concurrency: true
   // stored once, complete; one whose worker is killed next is ended by
   // the new storaged as interrupted, which it knew only from that naming.
   test('storaged restarted mid-reply, then the worker killed: the turn it named ends as interrupted', { timeout: 60000 }, async (t) => {
-    const p = await startParley(t, { workers: 2, mock: true });
-    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+    const p = await startParley(t, { workers: 2, mock: true, env: SHORT_STARTUP });
+    await p.pastStartup();
     const workers = p.workerPids();
     const long = await stream(p, 'named-1', '[[mock:chunks=60,delay=250]] a long one');
     const short = await stream(p, 'named-2', '[[mock:chunks=10,delay=250]] a short one');
@@ -231,8 +232,8 @@ describe('stacks of their own, mid-reply and stuck workers', { concurrency: true
   // worker names again.
   for (const how of ['SIGKILL', 'SIGTERM']) {
     test(`a worker and then storaged (${how}) gone mid-reply: the new storaged ends the turn as interrupted, once`, { timeout: 60000 }, async (t) => {
-      const p = await startParley(t, { workers: 2, mock: true });
-      await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+      const p = await startParley(t, { workers: 2, mock: true, env: SHORT_STARTUP });
+      await p.pastStartup();
       const workers = p.workerPids();
       const s = await stream(p, `lost-${how}`, '[[mock:chunks=40,delay=250]] tell me a long story');
       t.after(() => s.destroy());
@@ -263,8 +264,8 @@ describe('stacks of their own, mid-reply and stuck workers', { concurrency: true
   // storaged ends comes to it: in the history when it was stored before,
   // else as the session's copy once it is, empty and interrupted.
   test('kill -9 of a worker mid-reply over the widget socket: the resumed session is told the reply was interrupted', { timeout: 60000 }, async (t) => {
-    const p = await startParley(t, { workers: 2, mock: true });
-    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));
+    const p = await startParley(t, { workers: 2, mock: true, env: SHORT_STARTUP });
+    await p.pastStartup();
     const workers = p.workerPids();
     const w = await createWidget(p);
     const v = await Visitor.open(p, w.widget_id);
@@ -326,8 +327,8 @@ describe('stacks of their own, mid-reply and stuck workers', { concurrency: true
   // PARLEY_WORKER_STALL_MS masterd kills it and starts another, where it
   // held a share of the visitors for ever. A worker that answers is left.
   test('a worker that answers nothing for PARLEY_WORKER_STALL_MS is killed and replaced', { timeout: 60000 }, async (t) => {
-    const p = await startParley(t, { workers: 2, env: { PARLEY_WORKER_STALL_MS: '1500' } });
-    await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));	// past the start-up window
+    const p = await startParley(t, { workers: 2, env: { PARLEY_WORKER_STALL_MS: '1500', ...SHORT_STARTUP } });
+    await p.pastStartup();	// past the start-up window
     const [a, b] = p.workerPids();
     const stopped = Date.now();
     process.kill(a, 'SIGSTOP');
@@ -587,8 +588,8 @@ function acceptBacklog(port) {
 test('a stuck worker killed: the connections masterd still queued for it go to its replacement', { timeout: 90000 }, async (t) => {
   const N = 1200;
   // masterd's own watch (below) is left for later: this test kills it.
-  const p = await startParley(t, { workers: 1, shutdownTimeoutMs: 1000, env: { PARLEY_WORKER_STALL_MS: '600000' } });
-  await sleep(Math.max(0, p.startedAt + 2600 - Date.now()));	// past its start-up window
+  const p = await startParley(t, { workers: 1, shutdownTimeoutMs: 1000, env: { PARLEY_WORKER_STALL_MS: '600000', ...SHORT_STARTUP } });
+  await p.pastStartup();	// past its start-up window
   const [a] = p.workerPids();
   process.kill(a, 'SIGSTOP');
   const socks = [];

@@ -41,6 +41,13 @@ export const ASAN_SPEED = 'clear_shadow_mmap_threshold=1073741824';
 // and none of it needs a job to start late.
 export const QUICK_POLLS = { PARLEY_TEST_POLL_MS: '100' };
 
+// For a stack's env: masterd's start-up window (a child that dies within
+// it failed its start, and the next start waits a back-off; 2 s) at
+// 500 ms, in the test build (PARLEY_TEST_STARTUP_WINDOW_MS,
+// masterd/workers.c), for a test that kills a worker once it runs and
+// waits first for it to be past the window (pastStartup).
+export const SHORT_STARTUP = { PARLEY_TEST_STARTUP_WINDOW_MS: '500' };
+
 const SANITIZER_PATTERNS = [
   'ERROR: AddressSanitizer',
   'ERROR: LeakSanitizer',
@@ -703,6 +710,14 @@ export class Parley {
   }
 
   signalMaster(signal) { process.kill(this.masterPid, signal); }
+
+  // Sleeps until the workers masterd started are past its start-up window
+  // (2 s, or the env's PARLEY_TEST_STARTUP_WINDOW_MS: SHORT_STARTUP), with
+  // 600 ms for their own start: one killed then is lost, not failing.
+  async pastStartup() {
+    const window = Number(this.env().PARLEY_TEST_STARTUP_WINDOW_MS || 2000);
+    await sleep(Math.max(0, this.startedAt + window + 600 - Date.now()));
+  }
 
   // SIGHUP, then waits until masterd logs that the reload is done: every
   // new worker is ready and every old one was told to quit, so each
