@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { QUICK_POLLS } from './lib/harness.mjs';
 import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
@@ -51,7 +52,7 @@ describe('a page reached by several URLs', () => {
     files.set('/kb/x', { body: page('X', '<p>A xenops page whose canonical is elsewhere.</p>', 'http://other.example/x') });
     files.set('/kb/loop1', { body: page('Loop', '<p>The looping lemur page.</p>', '/kb/loop2') });
     files.set('/kb/loop2', { body: page('Loop', '<p>The looping lemur page.</p>', '/kb/loop1') });
-    ({ p, call } = await kb.kbParley());
+    ({ p, call } = await kb.kbParley(QUICK_POLLS));
   });
   after(() => kb.stopAll(p, site));
 

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { QUICK_POLLS } from './lib/harness.mjs';
 import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
@@ -63,7 +64,7 @@ describe('a start URL that redirects', () => {
     secure = https.createServer({ key: fs.readFileSync(KEY), cert: fs.readFileSync(CERT) }, site(secureFiles, secureHits));
     secure.on('tlsClientError', () => {});
     await new Promise((ok) => secure.listen(0, '127.0.0.1', ok));
-    ({ p, call } = await kb.kbParley({ PARLEY_TEST_FETCH_CA: CERT }));
+    ({ p, call } = await kb.kbParley({ PARLEY_TEST_FETCH_CA: CERT, ...QUICK_POLLS }));
   });
   after(async () => {
     try {

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { waitFor } from './lib/harness.mjs';
+import { QUICK_POLLS, waitFor } from './lib/harness.mjs';
 import { receiver } from './lib/receiver.mjs';
 import * as kb from './lib/knowledge.mjs';
 
@@ -58,7 +58,7 @@ describe('the knowledge base quota', () => {
       res.writeHead(200, { 'content-type': req.url === '/robots.txt' ? 'text/plain' : 'text/html; charset=utf-8' });
       res.end(body);
     });
-    ({ p, call } = await kb.kbParley({ PARLEY_KB_QUOTA_MB: '1' }));
+    ({ p, call } = await kb.kbParley({ PARLEY_KB_QUOTA_MB: '1', ...QUICK_POLLS }));
   });
   after(() => kb.stopAll(p, site));
 

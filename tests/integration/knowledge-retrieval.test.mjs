@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { chat, sid } from './lib/chat.mjs';
-import { Parley, waitFor } from './lib/harness.mjs';
+import { Parley, QUICK_POLLS, waitFor } from './lib/harness.mjs';
 import { receiver } from './lib/receiver.mjs';
 
 const NONE = "I'm sorry, I don't know the answer to that from what I have been given. Would you like to talk to a person?";
@@ -43,7 +43,7 @@ describe('retrieval at the edges', { concurrency: 1 }, () => {
   };
 
   before(async () => {
-    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on' } });
+    p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_KNOWLEDGE_ALLOW_PRIVATE: 'on', ...QUICK_POLLS } });
     await p.start();
   });
   after(async () => {

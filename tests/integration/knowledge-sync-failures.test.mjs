@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
+import { QUICK_POLLS } from './lib/harness.mjs';
 import * as kb from './lib/knowledge.mjs';
 import { receiver } from './lib/receiver.mjs';
 
@@ -66,7 +67,7 @@ before(async () => {
     '/big/': ['text/html; charset=utf-8', page('Big', '<p>The narwhal chapter opens the book.</p><p>' +
       'Plain filler words fill these pages — ünïcödé too. '.repeat(30000) + '</p><p>The quokka chapter closes it.</p>'), '"big1"'],
   };
-  ({ p, call } = await kb.kbParley({ PARLEY_FETCH_PAGE_MB: '1' }));
+  ({ p, call } = await kb.kbParley({ PARLEY_FETCH_PAGE_MB: '1', ...QUICK_POLLS }));
 });
 
 after(() => kb.stopAll(p, site));
