@@ -243,8 +243,7 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 	 * handoff=open: the conversations a person is wanted in, alone: no
 	 * other filter (each one is refused rather than ignored).
 	 */
-	if ((r = http_query_param(query, "handoff", v, sizeof(v))) < 0 ||
-	    (r > 0 && strcmp(v, "open") != 0))
+	if ((r = http_query_flag(query, "handoff", "open")) < 0)
 		return -1;
 	if (r > 0) {
 		q->handoff_open = 1;
@@ -263,8 +262,7 @@ admin_conv_query(const char *query, struct admin_conv_q *q)
 	    !proto_utf8_valid(q->q, strlen(q->q)))))
 		return -1;
 	/* knowledge=not_found: those with an answer nothing was found for. */
-	if ((r = http_query_param(query, "knowledge", v, sizeof(v))) < 0 ||
-	    (r > 0 && strcmp(v, "not_found") != 0))
+	if ((r = http_query_flag(query, "knowledge", "not_found")) < 0)
 		return -1;
 	q->gaps = r > 0;
 	/* state=open|snoozed|resolved: that folder. */

@@ -596,12 +596,9 @@ contacts_delete(struct conn *c, struct http_request *req,
 		PROTO_ST_CONTACT_ERASE, 200, erase_json, contact_errors, 0
 	};
 	struct st_contact_erase_req q;
-	char v[8];
 	int rc;
 
-	rc = req->query != NULL ? http_query_param(req->query, "erase", v,
-	    sizeof(v)) : 0;
-	if (rc < 0 || (rc > 0 && strcmp(v, "all") != 0)) {
+	if ((rc = http_query_flag(req->query, "erase", "all")) < 0) {
 		conn_send_error(c, 400, admin_headers,
 		    "Invalid query parameters");
 		return;

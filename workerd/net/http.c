@@ -1427,6 +1427,17 @@ qname_eq(const char *s, size_t n, const char *name)
 }
 
 int
+http_query_flag(const char *query, const char *name, const char *value)
+{
+	char v[32];
+	int r;
+
+	if ((r = http_query_param(query, name, v, sizeof(v))) <= 0)
+		return r < 0 ? -1 : 0;
+	return strcmp(v, value) == 0 ? 1 : -1;
+}
+
+int
 http_query_param(const char *query, const char *name, char *buf,
     size_t bufsz)
 {

@@ -162,6 +162,12 @@ const char *http_header(const struct http_request *, const char *lname);
 int http_query_param(const char *query, const char *name, char *buf,
     size_t bufsz);
 /*
+ * A parameter that is a switch of one value ("?handoff=open"): 1 given
+ * as value, 0 absent (query NULL too), -1 anything else (another value,
+ * malformed, given twice).
+ */
+int http_query_flag(const char *query, const char *name, const char *value);
+/*
  * A Content-Range value, "bytes FIRST-LAST/SIZE" (RFC 9110 14.4: the
  * unit in any case, then decimal numbers of at most 10 digits each), into
  * its numbers: 0, or -1 (malformed, LAST before FIRST, or not before
