@@ -414,6 +414,23 @@ describe('chat failures, three stacks', { concurrency: true }, () => {
     });
     after(() => p && p.stop());
 
+    // The stream st of session s was sent no token: its conversation is
+    // stored with the reply interrupted and empty.
+    async function sentNoneStoredNone(st, s) {
+      assert.deepEqual(st.tokens, []);
+      st.destroy();
+      let conv;
+      for (let k = 0; k < 200 && !conv; k++) {
+        conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
+        if (!conv) await sleep(25);
+      }
+      assert.ok(conv, 'the conversation is stored');
+      const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
+      assert.equal(got.messages.length, 2, 'the reply is stored');
+      assert.equal(got.messages[1].status, 'interrupted');
+      assert.equal(got.messages[1].content, '', 'the reply stored holds what the client was never sent');
+    }
+
     test('none of the reply is stored: the client was sent none of it', async () => {
       await p.mock.resetStats();
       const s = sid();
@@ -428,18 +445,7 @@ describe('chat failures, three stacks', { concurrency: true }, () => {
       } finally {
         tr.kill();
       }
-      assert.deepEqual(st.tokens, []);
-      st.destroy();
-      let conv;
-      for (let k = 0; k < 200 && !conv; k++) {
-        conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
-        if (!conv) await sleep(25);
-      }
-      assert.ok(conv, 'the conversation is stored');
-      const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
-      assert.equal(got.messages.length, 2, 'the reply is stored');
-      assert.equal(got.messages[1].status, 'interrupted');
-      assert.equal(got.messages[1].content, '', 'the reply stored holds what the client was never sent');
+      await sentNoneStoredNone(st, s);
     });
 
     // The model done before the question is on disk, and the client gone
@@ -461,18 +467,7 @@ describe('chat failures, three stacks', { concurrency: true }, () => {
       } finally {
         tr.kill();
       }
-      assert.deepEqual(st.tokens, []);
-      st.destroy();
-      let conv;
-      for (let k = 0; k < 200 && !conv; k++) {
-        conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
-        if (!conv) await sleep(25);
-      }
-      assert.ok(conv, 'the conversation is stored');
-      const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
-      assert.equal(got.messages.length, 2, 'the reply is stored');
-      assert.equal(got.messages[1].status, 'interrupted');
-      assert.equal(got.messages[1].content, '', 'the reply stored holds what the client was never sent');
+      await sentNoneStoredNone(st, s);
     });
     // The WebSocket's twin: the widget's visitor who leaves before the
     // question is on disk was sent none of the reply, and none is stored,

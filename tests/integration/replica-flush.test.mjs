@@ -38,6 +38,16 @@ async function pairWithConv(t, standbyEnv, session, primaryEnv = {}) {
 // The two tests, each on a pair of its own, side by side: each mostly
 // waits (4 s for a reply that must not come).
 describe('a standby flushes before it acknowledges', { concurrency: true }, () => {
+
+  // The write pending was never answered (its reply held: not on the
+  // standby's disk), and standby s exited as it could not flush.
+  async function heldAndExited(s, pending) {
+    const answered = await within(pending.then(() => 'answered'), 4000);
+    assert.equal(answered, null, `the reply left; the standby said:\n${s.logs.storaged.slice(-1500)}`);
+    const ex = await within(s.procs.storaged.exit, 10000);
+    assert.equal(ex?.code, 1, 'the standby exited');
+    assert.match(s.logs.storaged, /replication: cannot flush wal\.log; exiting/);
+  }
   test('a standby whose link ends in the read that brought records flushes them before it asks the stream again: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
     // The other standby below asks a snapshot on the Unix socket right after
     // this one's: with the spacing of one peer's snapshots (30 s) it would be
@@ -68,11 +78,7 @@ describe('a standby flushes before it acknowledges', { concurrency: true }, () =
     // It applied the record and met the end of its link in one read. Before,
     // it closed without a flush and asked the stream again from that record,
     // and the primary released the reply: acknowledged, never on its disk.
-    const answered = await within(pending.then(() => 'answered'), 4000);
-    assert.equal(answered, null, `the reply left; the standby said:\n${s.logs.storaged.slice(-1500)}`);
-    const ex = await within(s.procs.storaged.exit, 10000);
-    assert.equal(ex?.code, 1, 'the standby exited');
-    assert.match(s.logs.storaged, /replication: cannot flush wal\.log; exiting/);
+    await heldAndExited(s, pending);
     const r = await role(p);
     assert.ok(!r.linked && r.acked <= seq, `the primary counts the write as on the standby: ${JSON.stringify(r)}`);
   });
@@ -91,11 +97,7 @@ describe('a standby flushes before it acknowledges', { concurrency: true }, () =
     const seq = (await role(p)).seq;
     const pending = c.msgAppend(conv.conv.id, 'user', 'never on the standby\'s disk', 'complete', 0, 0, { timeout: 30000 });
     pending.catch(() => {});
-    const answered = await within(pending.then(() => 'answered'), 4000);
-    assert.equal(answered, null, `the reply left; the standby said:\n${s.logs.storaged.slice(-1500)}`);
-    const ex = await within(s.procs.storaged.exit, 10000);
-    assert.equal(ex?.code, 1, 'the standby exited');
-    assert.match(s.logs.storaged, /replication: cannot flush wal\.log; exiting/);
+    await heldAndExited(s, pending);
     const r = await role(p);
     assert.ok(r.acked <= seq, `the primary counts the write as on the standby: ${JSON.stringify(r)}`);
   });
