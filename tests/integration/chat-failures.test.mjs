@@ -414,9 +414,24 @@ describe('chat failures, three stacks', { concurrency: true }, () => {
     });
     after(() => p && p.stop());
 
-    // The stream st of session s was sent no token: its conversation is
-    // stored with the reply interrupted and empty.
-    async function sentNoneStoredNone(st, s) {
+    // A stream asking text while storaged's syncs are slow, closed by its
+    // client once meanwhile() is done and before the question is on disk:
+    // it was sent no token, and its conversation is stored with the reply
+    // interrupted and empty.
+    async function leftBeforeDisk(text, meanwhile) {
+      await p.mock.resetStats();
+      const s = sid();
+      const tr = await slowSyncs(p.storagedPid, 1500);
+      let st;
+      try {
+        st = await stream(p, s, text);
+        await meanwhile();
+        assert.equal(st.received, 0, 'nothing shown before the question is stored');
+        st.close();
+        assert.ok(await st.until(() => st.gone, 10000), 'the server ended the connection');
+      } finally {
+        tr.kill();
+      }
       assert.deepEqual(st.tokens, []);
       st.destroy();
       let conv;
@@ -432,42 +447,19 @@ describe('chat failures, three stacks', { concurrency: true }, () => {
     }
 
     test('none of the reply is stored: the client was sent none of it', async () => {
-      await p.mock.resetStats();
-      const s = sid();
-      const tr = await slowSyncs(p.storagedPid, 1500);
-      let st;
-      try {
-        st = await stream(p, s, 'not on disk yet [[mock:chunks=40,delay=5]]');
-        await p.mock.waitStats((x) => x.content_chunks >= 3, 5000);
-        assert.equal(st.received, 0, 'nothing shown before the question is stored');
-        st.close();
-        assert.ok(await st.until(() => st.gone, 10000), 'the server ended the connection');
-      } finally {
-        tr.kill();
-      }
-      await sentNoneStoredNone(st, s);
+      await leftBeforeDisk('not on disk yet [[mock:chunks=40,delay=5]]',
+        () => p.mock.waitStats((x) => x.content_chunks >= 3, 5000));
     });
 
     // The model done before the question is on disk, and the client gone
     // before it is: the outcome was known (complete), but the client was
     // sent none of it (the whole reply was once stored, complete).
     test('the model done meanwhile: none of the reply is stored, interrupted', async () => {
-      await p.mock.resetStats();
-      const s = sid();
-      const tr = await slowSyncs(p.storagedPid, 1500);
-      let st;
-      try {
-        st = await stream(p, s, 'done before disk [[mock:chunks=4,delay=5]]');
+      await leftBeforeDisk('done before disk [[mock:chunks=4,delay=5]]', async () => {
         await p.mock.waitStats((x) => x.completed >= 1, 5000);
         assert.equal((await p.mock.stats()).completed, 1, 'the model finished');
         await sleep(200);     // and workerd read its end
-        assert.equal(st.received, 0, 'nothing shown before the question is stored');
-        st.close();
-        assert.ok(await st.until(() => st.gone, 10000), 'the server ended the connection');
-      } finally {
-        tr.kill();
-      }
-      await sentNoneStoredNone(st, s);
+      });
     });
     // The WebSocket's twin: the widget's visitor who leaves before the
     // question is on disk was sent none of the reply, and none is stored,
