@@ -49,6 +49,21 @@ async function lastSent(p) {
   return reqs[reqs.length - 1].body;
 }
 
+// The reply stored for a turn: the conversation the admin list shows
+// that is(c) finds (its session's digest, or its widget), once both its
+// messages are stored.
+async function storedReply(p, is, what = '') {
+  let conv;
+  for (let k = 0; k < 200 && !conv; k++) {
+    conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find(is);
+    if (!conv) await sleep(25);
+  }
+  assert.ok(conv, `${what}the conversation is stored`);
+  const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
+  assert.equal(got.messages.length, 2, `${what}the reply is stored`);
+  return got.messages[1];
+}
+
 let api;   // every answer below is also checked against the OpenAPI document
 
 // The three parts, each on a stack of its own, side by side: each mostly
@@ -249,15 +264,7 @@ describe('chat failures, three stacks', { concurrency: true }, () => {
         assert.ok(await st.until(() => st.gone, 10000), `${i}: the server ended the connection`);
         const seen = st.tokens.join('');
         st.destroy();
-        let conv;
-        for (let k = 0; k < 200 && !conv; k++) {
-          conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
-          if (!conv) await sleep(25);
-        }
-        assert.ok(conv, `${i}: the conversation is stored`);
-        const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
-        assert.equal(got.messages.length, 2, `${i}: the reply is stored`);
-        const a = got.messages[1];
+        const a = await storedReply(p, (x) => x.sessionId === sessionShown(s), `${i}: `);
         if (a.content !== seen) wrong.push({ i, status: a.status, seen, stored: a.content, events: st.types.join() });
       }
       assert.deepEqual(wrong, []);
@@ -289,15 +296,7 @@ describe('chat failures, three stacks', { concurrency: true }, () => {
         assert.ok(await st.until(() => st.gone, 10000), `${i}: the server ended the connection`);
         const seen = st.tokens.join('');
         st.destroy();
-        let conv;
-        for (let k = 0; k < 200 && !conv; k++) {
-          conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
-          if (!conv) await sleep(25);
-        }
-        assert.ok(conv, `${i}: the conversation is stored`);
-        const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
-        assert.equal(got.messages.length, 2, `${i}: the reply is stored`);
-        const a = got.messages[1];
+        const a = await storedReply(p, (x) => x.sessionId === sessionShown(s), `${i}: `);
         if (a.content !== seen || a.status !== 'interrupted' || st.types.includes('done')) {
           wrong.push({ i, status: a.status, seen, stored: a.content, events: st.types.join() });
         }
@@ -326,15 +325,7 @@ describe('chat failures, three stacks', { concurrency: true }, () => {
       assert.ok(await st.until(() => st.gone, 10000), 'the server ended the connection');
       const seen = st.tokens.join('');
       st.destroy();
-      let conv;
-      for (let k = 0; k < 200 && !conv; k++) {
-        conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
-        if (!conv) await sleep(25);
-      }
-      assert.ok(conv, 'the conversation is stored');
-      const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
-      assert.equal(got.messages.length, 2, 'the reply is stored');
-      const a = got.messages[1];
+      const a = await storedReply(p, (x) => x.sessionId === sessionShown(s));
       assert.equal(a.status, 'interrupted');
       assert.ok(a.content.length >= 15000, `a token was written: ${a.content.length} bytes stored`);
       assert.equal(seen.length, a.content.length, `read ${st.types.join()}`);
@@ -434,16 +425,9 @@ describe('chat failures, three stacks', { concurrency: true }, () => {
       }
       assert.deepEqual(st.tokens, []);
       st.destroy();
-      let conv;
-      for (let k = 0; k < 200 && !conv; k++) {
-        conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((x) => x.sessionId === sessionShown(s));
-        if (!conv) await sleep(25);
-      }
-      assert.ok(conv, 'the conversation is stored');
-      const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
-      assert.equal(got.messages.length, 2, 'the reply is stored');
-      assert.equal(got.messages[1].status, 'interrupted');
-      assert.equal(got.messages[1].content, '', 'the reply stored holds what the client was never sent');
+      const reply = await storedReply(p, (x) => x.sessionId === sessionShown(s));
+      assert.equal(reply.status, 'interrupted');
+      assert.equal(reply.content, '', 'the reply stored holds what the client was never sent');
     }
 
     test('none of the reply is stored: the client was sent none of it', async () => {
@@ -485,16 +469,9 @@ describe('chat failures, three stacks', { concurrency: true }, () => {
         } finally {
           tr.kill();
         }
-        let conv;
-        for (let k = 0; k < 200 && !conv; k++) {
-          conv = (await p.admin('/v1/admin/conversations?limit=50')).json().conversations.find((c) => c.widgetId === w.id);
-          if (!conv) await sleep(25);
-        }
-        assert.ok(conv, 'the conversation is stored');
-        const got = await waitStored(p, conv._id, (msgs) => msgs.length === 2);
-        assert.equal(got.messages.length, 2, 'the reply is stored');
-        assert.equal(got.messages[1].status, 'interrupted');
-        assert.equal(got.messages[1].content, '', 'the reply stored holds what the visitor was never sent');
+        const reply = await storedReply(p, (c) => c.widgetId === w.id);
+        assert.equal(reply.status, 'interrupted');
+        assert.equal(reply.content, '', 'the reply stored holds what the visitor was never sent');
       }
     });
   });
