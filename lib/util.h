@@ -2,8 +2,9 @@
  * Small helpers every Parley program shares, one definition each:
  * UTF-8 checks and counts, JSON's plain bytes, a growing array, hex,
  * big-endian byte order, FNV-1a, the JSON Content-Type check, a string
- * array freed, a buffer written whole and what a failed accept means. All names carry the proto_ prefix; proto.h includes this
- * header. The code is in util.c.
+ * array freed, a buffer written whole and what a failed accept means.
+ * All names carry the proto_ prefix; proto.h includes this header. The
+ * code is in util.c.
  */
 #ifndef PARLEY_UTIL_H
 #define PARLEY_UTIL_H

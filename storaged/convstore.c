@@ -322,8 +322,9 @@ msg_seq_back(struct store_txn *t, const uint8_t cid[ID_LEN], const char *id,
  * The next free place the turn for visitor's message q keeps in
  * conversation cid (TURN_PLACES), in *seq; *first (when not NULL) 1 when
  * none is taken yet; *qlast (when not NULL) 1 when q is the last message
- * (the place is then the next of all). 0, or 1 when there is none (q not among the last TURN_SCAN
- * messages, or its places all taken), or -1 with t failed.
+ * (the place is then the next of all). 0, or 1 when there is none (q
+ * not among the last TURN_SCAN messages, or its places all taken), or
+ * -1 with t failed.
  */
 static int
 turn_place(struct store_txn *t, const uint8_t cid[ID_LEN], const char *q,
@@ -1340,7 +1341,8 @@ store_turn_lost(struct store_txn *t, struct st_msg *m, const char *msg_id,
 	if ((rc = conv_load(t, cid, &c)) != 0)
 		return rc < 0 ? t->err : 0;
 	/* Its places (msg_place) still free: the question unanswered. */
-	if ((rc = turn_place(t, cid, msg_id, &seq, &first, NULL)) != 0 || !first) {
+	if ((rc = turn_place(t, cid, msg_id, &seq, &first, NULL)) != 0 ||
+	    !first) {
 		st_conv_free(&c);
 		return rc < 0 ? t->err : 0;
 	}

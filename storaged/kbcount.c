@@ -89,35 +89,15 @@ place_put(struct store_txn *t, const struct place *pl, int done)
 }
 
 /*
- * The next up to max keys of dbi after pl's (its klen bytes long at
- * most, keys of another length passed over) into keys (max x klen),
- * their lengths into lens. How many, 0 at the end, or -1.
+ * The next up to max keys of dbi past pl's, klen bytes each (keys of
+ * another length passed over), into keys, *n how many. 0, or -1.
  */
 static int
 keys_after(struct store_txn *t, MDB_dbi dbi, const struct place *pl,
-    size_t klen, uint8_t *keys, size_t *lens, int max)
+    size_t klen, uint8_t *keys, uint32_t max, uint32_t *n)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, n = 0;
-
-	if ((cur = txn_seek(t, dbi, pl->klen ? pl->key : NULL, pl->klen, &k,
-	    &v, &rc)) == NULL)
-		return -1;
-	if (rc == 0 && pl->klen && k.mv_size == pl->klen &&
-	    memcmp(k.mv_data, pl->key, pl->klen) == 0)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	for (; rc == 0 && n < max; rc = mdb_cursor_get(cur, &k, &v,
-	    MDB_NEXT)) {
-		if (k.mv_size == 0 || k.mv_size > klen)
-			continue;
-		memcpy(keys + (size_t)n * klen, k.mv_data, k.mv_size);
-		lens[n++] = k.mv_size;
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return txn_lmdb(t, rc, "walk knowledge count"), -1;
-	return n;
+	return txn_keys(t, dbi, "walk knowledge count", pl->key, pl->klen, 1,
+	    0, klen, keys, max, n);
 }
 
 /* Source id into s when it is there and not deleted: 0, 1 not, -1. */
@@ -159,22 +139,23 @@ sources_batch(struct store_txn *t, struct place *pl, struct figures *fg)
 {
 	uint8_t keys[COUNT_SOURCES * ST_KB_SOURCE_ID_LEN];
 	char id[ST_KB_SOURCE_ID_LEN + 1];
-	size_t lens[COUNT_SOURCES];
 	struct st_kbsource s;
-	int n, i, rc;
+	uint32_t n, i;
+	int rc;
 
 	if (pl->klen == 0 && (rc = db_drop(t, t->st->kb_usage)) != 0) {
 		txn_lmdb(t, rc, "empty knowledge usage");
 		return;
 	}
-	if ((n = keys_after(t, t->st->kb_sources, pl, ST_KB_SOURCE_ID_LEN,
-	    keys, lens, COUNT_SOURCES)) < 0)
+	if (keys_after(t, t->st->kb_sources, pl, ST_KB_SOURCE_ID_LEN, keys,
+	    COUNT_SOURCES, &n) < 0)
 		return;
 	for (i = 0; i < n && !t->err; i++) {
-		memcpy(id, keys + (size_t)i * ST_KB_SOURCE_ID_LEN, lens[i]);
-		id[lens[i]] = '\0';
-		memcpy(pl->key, id, lens[i]);
-		pl->klen = lens[i];
+		memcpy(id, keys + (size_t)i * ST_KB_SOURCE_ID_LEN,
+		    ST_KB_SOURCE_ID_LEN);
+		id[ST_KB_SOURCE_ID_LEN] = '\0';
+		memcpy(pl->key, id, ST_KB_SOURCE_ID_LEN);
+		pl->klen = ST_KB_SOURCE_ID_LEN;
 		if (source_live(t, id, &s) != 0)
 			continue;
 		source_count(t, &s, fg);
@@ -239,27 +220,26 @@ static int
 pages_batch(struct store_txn *t, struct place *pl, struct figures *fg)
 {
 	uint8_t keys[COUNT_PAGES * KB_PAGE_KEY_LEN];
-	size_t lens[COUNT_PAGES];
 	uint64_t chunks0 = fg->chunks;
 	struct cursrc cs;
-	int n, i, full = 0;
+	uint32_t n = 0, i;
+	int full = 0;
 
 	memset(&cs, 0, sizeof(cs));
 	do {
-		if ((n = keys_after(t, t->st->kb_pages, pl, KB_PAGE_KEY_LEN,
-		    keys, lens, COUNT_PAGES)) < 0)
+		if (keys_after(t, t->st->kb_pages, pl, KB_PAGE_KEY_LEN, keys,
+		    COUNT_PAGES, &n) < 0)
 			break;
 		for (i = 0; i < n && !t->err && !full; i++) {
 			memcpy(pl->key, keys + (size_t)i * KB_PAGE_KEY_LEN,
-			    lens[i]);
-			pl->klen = lens[i];
-			if (lens[i] == KB_PAGE_KEY_LEN)
-				page_count(t, pl->key, &cs, fg);
+			    KB_PAGE_KEY_LEN);
+			pl->klen = KB_PAGE_KEY_LEN;
+			page_count(t, pl->key, &cs, fg);
 			full = fg->chunks - chunks0 >= COUNT_CHUNKS;
 		}
 	} while (n == COUNT_PAGES && !t->err && !full);
 	cursrc_end(t, &cs);
-	return n >= 0 && n < COUNT_PAGES && !full;
+	return !t->err && n < COUNT_PAGES && !full;
 }
 
 /* One batch in a transaction of its own: 1 when the count ended, 0, -1. */

@@ -81,6 +81,35 @@ page_load(struct store_txn *t, const uint8_t k[PAGE_KEY_LEN],
 }
 
 /*
+ * The first max chunk ids of the page under k (kb_page_chunks) into
+ * ids, *n how many. 0, or -1 with t failed.
+ */
+static int
+page_chunk_ids(struct store_txn *t, const uint8_t k[PAGE_KEY_LEN],
+    uint64_t *ids, uint32_t max, uint32_t *n)
+{
+	MDB_cursor *cur;
+	MDB_val kk, v;
+	int rc;
+
+	*n = 0;
+	if ((cur = txn_seek(t, t->st->kb_page_chunks, k, PAGE_KEY_LEN, &kk,
+	    &v, &rc)) == NULL)
+		return -1;
+	for (; rc == 0 && *n < max && kk.mv_size == CHUNK_KEY_LEN &&
+	    memcmp(kk.mv_data, k, PAGE_KEY_LEN) == 0;
+	    rc = mdb_cursor_get(cur, &kk, &v, MDB_NEXT))
+		ids[(*n)++] = proto_get_be64((const uint8_t *)kk.mv_data +
+		    PAGE_KEY_LEN);
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		txn_lmdb(t, rc, "walk knowledge page chunks");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The chunks of the page under k removed, at most max (all: max 0);
  * *n how many. 0, or -1.
  */
@@ -90,28 +119,14 @@ page_chunks_drop(struct store_txn *t, const uint8_t k[PAGE_KEY_LEN],
 {
 	uint64_t ids[DONE_CHUNKS];
 	uint8_t ck[CHUNK_KEY_LEN];
-	uint32_t got, i;
-	MDB_cursor *cur;
-	MDB_val kk, v;
-	int rc;
+	uint32_t got, i, want;
 
 	*n = 0;
 	do {
-		got = 0;
-		if ((cur = txn_seek(t, t->st->kb_page_chunks, k, PAGE_KEY_LEN,
-		    &kk, &v, &rc)) == NULL)
+		want = max == 0 || max - *n > DONE_CHUNKS ? DONE_CHUNKS :
+		    max - *n;
+		if (page_chunk_ids(t, k, ids, want, &got) < 0)
 			return -1;
-		while (rc == 0 && got < DONE_CHUNKS &&
-		    (max == 0 || *n + got < max) &&
-		    kk.mv_size == CHUNK_KEY_LEN &&
-		    memcmp(kk.mv_data, k, PAGE_KEY_LEN) == 0) {
-			ids[got++] = proto_get_be64((const uint8_t *)
-			    kk.mv_data + PAGE_KEY_LEN);
-			rc = mdb_cursor_get(cur, &kk, &v, MDB_NEXT);
-		}
-		mdb_cursor_close(cur);
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return txn_lmdb(t, rc, "walk knowledge page chunks");
 		if (kb_chunks_remove(t, ids, got) < 0)
 			return -1;
 		for (i = 0; i < got && !t->err; i++) {
@@ -331,22 +346,12 @@ static int
 part_install_held(struct store_txn *t, const char *org,
     const uint8_t k[PAGE_KEY_LEN])
 {
-	MDB_cursor *cur;
-	MDB_val kk, v;
-	uint64_t id = 0;
-	int rc;
+	uint64_t id;
+	uint32_t n;
 
-	if ((cur = txn_seek(t, t->st->kb_page_chunks, k, PAGE_KEY_LEN, &kk,
-	    &v, &rc)) == NULL)
+	if (page_chunk_ids(t, k, &id, 1, &n) < 0)
 		return -1;
-	if (rc == 0 && kk.mv_size == CHUNK_KEY_LEN &&
-	    memcmp(kk.mv_data, k, PAGE_KEY_LEN) == 0)
-		id = proto_get_be64((const uint8_t *)kk.mv_data +
-		    PAGE_KEY_LEN);
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return txn_lmdb(t, rc, "walk knowledge page chunks");
-	return id == 0 ? 1 : kb_vec_has(t, org, id);
+	return n == 0 ? 1 : kb_vec_has(t, org, id);
 }
 
 /*
@@ -590,9 +595,7 @@ kb_page_recount(struct store_txn *t, const struct st_kbsource *s,
 {
 	uint64_t ids[ST_KB_PAGE_CHUNKS_MAX], more = 0;
 	struct st_kbpage p;
-	size_t n = 0, i;
-	MDB_cursor *cur;
-	MDB_val ck, v;
+	uint32_t n, i;
 	int rc;
 
 	*bytes = 0;
@@ -600,25 +603,15 @@ kb_page_recount(struct store_txn *t, const struct st_kbsource *s,
 		return -1;
 	if ((rc = page_load(t, k, &p)) != 0)
 		return rc;
-	if ((cur = txn_seek(t, t->st->kb_page_chunks, k, PAGE_KEY_LEN, &ck,
-	    &v, &rc)) == NULL)
+	if (page_chunk_ids(t, k, ids, ST_KB_PAGE_CHUNKS_MAX, &n) < 0)
 		goto out;
-	for (; rc == 0 && n < ST_KB_PAGE_CHUNKS_MAX &&
-	    ck.mv_size == CHUNK_KEY_LEN && memcmp(ck.mv_data, k,
-	    PAGE_KEY_LEN) == 0; rc = mdb_cursor_get(cur, &ck, &v, MDB_NEXT))
-		ids[n++] = proto_get_be64((uint8_t *)ck.mv_data + PAGE_KEY_LEN);
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		txn_lmdb(t, rc, "walk knowledge page chunks");
-		goto out;
-	}
 	for (i = 0; i < n && !t->err; i++)
 		more += chunk_recount(t, s->org, &p, ids[i]);
 	page_bytes_set(&p, more);
 	rec_put_rows(t, t->st->kb_pages, k, PAGE_KEY_LEN, &st_kbpage_layout,
 	    &p, "put knowledge page");
 	*bytes = p.bytes;
-	*chunks += (uint32_t)n;
+	*chunks += n;
 out:
 	st_kbpage_free(&p);
 	return t->err ? -1 : 0;

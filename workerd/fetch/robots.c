@@ -380,8 +380,7 @@ robots_parse(const char *bytes, size_t len, struct robots *r,
 		    bytes[len - 1] != '\r'; len--)
 			;
 	}
-	if (len >= 3 && memcmp(bytes, "\xef\xbb\xbf", 3) == 0)
-		at = 3;
+	bytes = proto_bom_skip(bytes, &len);
 	while (at < len) {
 		for (n = 0; at + n < len && bytes[at + n] != '\n' &&
 		    bytes[at + n] != '\r'; n++)

@@ -505,8 +505,9 @@ make_older(struct fix *f, int older)
  * pages, one with vectors; a qa; a file; another organisation's 70
  * pages, more than the count reads at a time) is what was counted as
  * they were put, each source's and organisation's; a page put again
- * moves it as any put does, and the quota refuses past it. A data directory counted is not
- * counted again: its count lost behind the store's back stays lost.
+ * moves it as any put does, and the quota refuses past it. A data
+ * directory counted is not counted again: its count lost behind the
+ * store's back stays lost.
  */
 static void
 test_count_older(void **state)
