@@ -717,6 +717,12 @@ admin_send_json(struct conn *c, int status, json_t *v)
 		    sizeof(hdrs)), v);
 }
 
+void
+admin_bad_query(struct conn *c)
+{
+	conn_send_error(c, 400, admin_headers, "Invalid query parameters");
+}
+
 /*
  * The role fields (a member's, an invitation's, an API key's) read
  * through here alike: a NUL inside the name is refused, never cut at,
@@ -991,8 +997,7 @@ admin_view_get(struct conn *c, struct http_request *req,
 	}
 	if (admin_list_query(req->query, &page.limit, cursor,
 	    sizeof(cursor)) < 0) {
-		conn_send_error(c, 400, admin_headers,
-		    "Invalid query parameters");
+		admin_bad_query(c);
 		return;
 	}
 	page.cursor = cursor;
@@ -1034,8 +1039,7 @@ admin_conv_list(struct conn *c, struct http_request *req,
 	struct st_conv_query_req cq;
 
 	if (admin_conv_query(req->query, &q) < 0) {
-		conn_send_error(c, 400, admin_headers,
-		    "Invalid query parameters");
+		admin_bad_query(c);
 		return;
 	}
 	if (q.handoff_open) {

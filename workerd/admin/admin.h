@@ -82,6 +82,8 @@ const char *admin_timed_headers(const struct conn *, char *buf,
  * NULL (out of memory): 500.
  */
 void admin_send_json(struct conn *, int status, json_t *v);
+/* 400 "Invalid query parameters": a query the route does not take. */
+void admin_bad_query(struct conn *);
 /*
  * The organisation a request names: its x-organization-id header, else
  * its query's organization_id (a browser opens the event stream and the

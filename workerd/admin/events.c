@@ -764,8 +764,7 @@ events_get(struct conn *c, struct http_request *req,
 	/* A bad escape anywhere makes the query unreadable, as elsewhere. */
 	if (req->query != NULL && http_query_param(req->query,
 	    "last_event_id", NULL, 0) < 0) {
-		conn_send_error(c, 400, admin_headers,
-		    "Invalid query parameters");
+		admin_bad_query(c);
 		return;
 	}
 	/*

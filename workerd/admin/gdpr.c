@@ -575,6 +575,10 @@ erase_json(const void *rep, int *status)
 	return json_pack("{s:b}", "erasing", !done->v);
 }
 
+static const struct admin_reply erased = {
+	PROTO_ST_CONTACT_ERASE, 200, erase_json, contact_errors, 0
+};
+
 static json_t *
 erasing_json(const void *rep, int *status)
 {
@@ -592,15 +596,11 @@ void
 contacts_delete(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	static const struct admin_reply erased = {
-		PROTO_ST_CONTACT_ERASE, 200, erase_json, contact_errors, 0
-	};
 	struct st_contact_erase_req q;
 	int rc;
 
 	if ((rc = http_query_flag(req->query, "erase", "all")) < 0) {
-		conn_send_error(c, 400, admin_headers,
-		    "Invalid query parameters");
+		admin_bad_query(c);
 		return;
 	}
 	if ((q.id = admin_id_param(c, req, m, "Invalid contactId")) == NULL)

@@ -492,8 +492,7 @@ knowledge_sources_pages(struct conn *c, struct http_request *req,
 	if (admin_list_query(req->query, &q.limit, cursor,
 	    sizeof(cursor)) < 0 || q.limit > ST_KB_PAGES_LIMIT_MAX ||
 	    strlen(cursor) > ST_KB_CURSOR_MAX) {
-		conn_send_error(c, 400, admin_headers,
-		    "Invalid query parameters");
+		admin_bad_query(c);
 		return;
 	}
 	q.cursor = cursor;

@@ -377,22 +377,22 @@ webhooks_deliveries(struct conn *c, struct http_request *req,
 		return;
 	if (admin_list_query(req->query, &q.limit, cursor,
 	    sizeof(cursor)) < 0) {
-		conn_send_error(c, 400, admin_headers,
-		    "Invalid query parameters");
+		admin_bad_query(c);
 		return;
 	}
 	q.cursor = cursor;
 	admin_ask_reply(c, &q, &dlv_listed);
 }
 
+static const struct admin_reply retried = {
+	PROTO_ST_HOOK_RETRY, 200, delivery_json, retry_errors, 0
+};
+
 /* The delivery must be the webhook's the path names (else 404). */
 void
 webhooks_retry(struct conn *c, struct http_request *req,
     const struct route_match *m)
 {
-	static const struct admin_reply retried = {
-		PROTO_ST_HOOK_RETRY, 200, delivery_json, retry_errors, 0
-	};
 	struct st_hook_retry_req q;
 
 	if ((q.hook = admin_entity_id(&hook_entity, c, m, 0)) == NULL)

@@ -678,8 +678,7 @@ widgets_contact_get(struct conn *c, struct http_request *req,
 		return;
 	if (admin_list_query(req->query, &q.limit, cursor,
 	    sizeof(cursor)) < 0 || !st_contact_cursor_valid(cursor)) {
-		conn_send_error(c, 400, admin_headers,
-		    "Invalid query parameters");
+		admin_bad_query(c);
 		return;
 	}
 	if (req->query == NULL ||
