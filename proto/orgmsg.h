@@ -7,7 +7,7 @@
  *
  * An organisation is a name with an id. The first one, "default" (named
  * "Default"), is made by storaged at start when missing and cannot be
- * deleted. Nothing belongs to an organisation yet.
+ * deleted. Widgets, agents and what they hold belong to one.
  *
  * Requests (reply payloads after "->"), each led by who asks (the table's
  * who); errors as PROTO_F_ERROR replies (`invalid` with "field: what is
@@ -23,7 +23,7 @@
  *     `invalid` for the default organisation.
  *
  * An org: its rows (recordtab.h) in order (str id, str name, u64
- * created_at, u64 updated_at, ms).
+ * created_at, u64 updated_at, ms; u32 daily_turns, 0 none).
  */
 #ifndef PARLEY_ORGMSG_H
 #define PARLEY_ORGMSG_H
@@ -43,8 +43,15 @@
 _Static_assert(ST_ORG_ID_MAX == ST_WHO_ORG_MAX, "who asks holds an org id");
 #define ST_ORG_NAME_MAX		100	/* characters */
 
+/*
+ * Visitor messages the organisation's widgets take in a UTC day, all of
+ * them together, at the most (a widget's own daily cap still holds).
+ */
+#define ST_ORG_DAILY_TURNS_MAX	100000000
+
 /* ST_ORG_UPDATE's mask: which fields the request sets. */
 #define ST_OF_NAME		0x0001
+#define ST_OF_DAILY_TURNS	0x0002
 
 /*
  * Its rows (recordtab.h) and layout (orgmsg.c), and the mask of every

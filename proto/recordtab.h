@@ -24,7 +24,8 @@
 /*
  * The organisation record, a row per field in stored order (record.h),
  * of format 1: its id ("default", or "org_" and 32 lowercase hex), its
- * name (malloc'd, 1-100 characters of UTF-8), its times.
+ * name (malloc'd, 1-100 characters of UTF-8), its times; format 2 its
+ * daily turn budget (0: none), which the install key alone sets.
  */
 #define ST_ORG_ROWS(F)							\
 	F(BUF, id, "id", 1, RF_RO,					\
@@ -34,7 +35,9 @@
 	F(TIME, created_at, "created_at", 1, RF_RO,			\
 	    RF_ADM, 0, 0)						\
 	F(TIME, updated_at, "updated_at", 1, RF_RO,			\
-	    RF_ADM, 0, 0)
+	    RF_ADM, 0, 0)						\
+	F(COUNT, daily_turns, "daily_turn_budget", 2, ST_OF_DAILY_TURNS,	\
+	    RF_ADM, ST_ORG_DAILY_TURNS_MAX, 0)
 
 /* ------------------------------------- a dashboard user (usermsg.h) */
 

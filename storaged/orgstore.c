@@ -250,6 +250,7 @@ static int (*const org_sweeps[])(struct store_txn *, const char *org,
 	store_org_mail_sweep,
 	store_org_audit_sweep,
 	store_org_people_sweep,
+	store_org_days_sweep,
 };
 
 int

@@ -630,11 +630,13 @@ int widget_usable(struct store_txn *, const char *widget_id,
  */
 int widget_on(struct store_txn *, int rc, struct st_widget *w);
 /*
- * Counts one message against widget id's daily cap (0: none): 0 counted,
- * 1 the cap is reached (nothing counted; *retry_ms to the next UTC day),
- * -1 error.
+ * Counts one message against widget w's daily cap and its organisation's
+ * daily turn budget (each 0: none; an organisation's is counted only
+ * while it has one): 0 counted in both, 1 one is reached (nothing
+ * counted; *retry_ms to the next UTC day), -1 error.
  */
-int daily_take(struct store_txn *, const char *id, uint32_t cap,
+struct store_ws_widget;
+int daily_take(struct store_txn *, const struct store_ws_widget *w,
     uint64_t now, uint64_t *retry_ms);
 /* Frees the begins' cache of widgets (store_chat_widget_take). */
 void store_takes_free(struct store *);

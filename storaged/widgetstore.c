@@ -8,10 +8,13 @@
  *	widget_order     u64 created_at | internal id -> (nothing); the
  *	                 default widget's created_at counts as 0
  *	widget_org       org NUL the same -> () (records.c)
- *	daily            internal id NUL u32 UTC day -> u32 user messages
+ *	daily            internal id NUL u32 UTC day -> u32 user messages;
+ *	                 "@" org NUL u32 UTC day -> its organisation's, while
+ *	                 it has a daily turn budget
  *
  * A deleted widget's visitor sessions go in the sweep's batches (wsess.c
- * through wsess_gone); its day counts go with it.
+ * through wsess_gone); its day counts go with it; an organisation's in
+ * its sweep.
  *
  * What a chat begin reads of its widget and agent is kept in memory
  * (store_chat_widget_take's cache) while st->cfg_gen stays: store.c
@@ -38,7 +41,12 @@
 #include "storeint.h"
 #include "widgetstore.h"
 
+/* A day count's key: a widget's id, or "@" and an organisation's. */
 #define DAILY_KEY_MAX	(ST_WIDGET_MAX + 1 + 4)
+#define ORG_DAILY_MARK	'@'
+#define ORG_DAILY_KEY_MAX	(1 + ST_ORG_ID_MAX + 1 + 4)
+#define DAY_KEY_MAX	(DAILY_KEY_MAX > ORG_DAILY_KEY_MAX ? \
+			    DAILY_KEY_MAX : ORG_DAILY_KEY_MAX)
 /* The default widget's title and greeting, made at the first start. */
 #define DEFAULT_WIDGET_NAME	"Chat with us"
 #define DEFAULT_WIDGET_GREETING	"Hi! How can we help you today?"
@@ -289,6 +297,43 @@ prefix_keys(struct store_txn *t, MDB_dbi dbi, const void *prefix,
 	return 0;
 }
 
+/*
+ * At most max of the day counts of id (a widget's, or with mark
+ * ORG_DAILY_MARK an organisation's; within its bound) deleted, *n how
+ * many: 0, or -1 t failed.
+ */
+static int
+days_drop(struct store_txn *t, const char *mark, const char *id,
+    uint32_t max, uint32_t *n)
+{
+	uint8_t pk[DAY_KEY_MAX], *keys;
+	size_t ml = strlen(mark), il = strlen(id), nk, i, plen;
+
+	*n = 0;
+	memcpy(pk, mark, ml);
+	memcpy(pk + ml, id, il);
+	pk[ml + il] = '\0';
+	plen = ml + il + 1;
+	if (prefix_keys(t, t->st->daily, pk, plen, 4, &keys, &nk) < 0)
+		return -1;
+	for (i = 0; i < nk && i < max; i++) {
+		memcpy(pk + plen, keys + i * 4, 4);	/* after the NUL */
+		db_del(t, t->st->daily, pk, plen + 4, "delete day count");
+	}
+	free(keys);
+	*n = (uint32_t)i;
+	return t->err ? -1 : 0;
+}
+
+int
+store_org_days_sweep(struct store_txn *t, const char *org, uint32_t max,
+    uint32_t *n)
+{
+	static const char mark[] = { ORG_DAILY_MARK, '\0' };
+
+	return days_drop(t, mark, org, max, n);
+}
+
 /* ---------------------------------------------------------------- widgets */
 
 static int
@@ -372,9 +417,7 @@ store_widget_delete(struct store_txn *t, const char *org,
     const char *widget_id)
 {
 	struct st_widget w;
-	uint8_t pk[ST_WIDGET_MAX + 1];
-	uint8_t *keys;
-	size_t n, i, plen;
+	uint32_t n;
 
 	if (t->err)
 		return t->err;
@@ -395,19 +438,7 @@ store_widget_delete(struct store_txn *t, const char *org,
 	 * its day counters.
 	 */
 	db_mark(t, t->st->wsess_gone, w.id, strlen(w.id), "put deleted widget");
-	plen = strlen(w.id) + 1;
-	memcpy(pk, w.id, plen);		/* with its NUL */
-	if (prefix_keys(t, t->st->daily, pk, plen, 4, &keys, &n) == 0) {
-		for (i = 0; i < n; i++) {
-			uint8_t dk[DAILY_KEY_MAX];
-
-			memcpy(dk, pk, plen);
-			memcpy(dk + plen, keys + i * 4, 4);
-			db_del(t, t->st->daily, dk, plen + 4,
-			    "delete day count");
-		}
-		free(keys);
-	}
+	(void)days_drop(t, "", w.id, UINT32_MAX, &n);
 	st_widget_free(&w);
 	return t->err;
 }
@@ -581,39 +612,77 @@ daily_key(uint8_t k[DAILY_KEY_MAX], const char *widget, uint32_t day)
 	return n + 1 + 4;
 }
 
-/*
- * Counts one message against widget id's daily cap: 0 counted, 1 the cap
- * is reached (nothing counted; *retry_ms to the next UTC day), -1 error.
- */
-int
-daily_take(struct store_txn *t, const char *id, uint32_t cap, uint64_t now,
-    uint64_t *retry_ms)
+/* An organisation's count: "@" first, which no widget id starts with. */
+static size_t
+org_daily_key(uint8_t k[ORG_DAILY_KEY_MAX], const char *org, uint32_t day)
 {
-	uint8_t dk[DAILY_KEY_MAX], dv[5];
-	uint32_t day = (uint32_t)(now / DAY_MS), count = 0;
-	size_t dklen;
+	size_t n = strlen(org);
+
+	k[0] = ORG_DAILY_MARK;
+	memcpy(k + 1, org, n);
+	k[n + 1] = '\0';
+	proto_put_be32(k + n + 2, day);
+	return n + 2 + 4;
+}
+
+/* Key k's count of messages into *count (0 when none yet): 0, or -1. */
+static int
+day_count(struct store_txn *t, const uint8_t *k, size_t klen,
+    uint32_t *count)
+{
 	MDB_val v;
 	int rc;
 
-	dklen = daily_key(dk, id, day);
-	if ((rc = db_get(t, t->st->daily, dk, dklen, &v, "get day count")) < 0)
+	*count = 0;
+	if ((rc = db_get(t, t->st->daily, k, klen, &v, "get day count")) < 0)
 		return -1;
-	if (rc == 0) {
-		if (v.mv_size != 5 ||
-		    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
-			log_warnx("day count: record not understood");
-			store_fail(t, PROTO_E_INTERNAL, "unreadable record");
-			return -1;
-		}
-		count = proto_get_be32((uint8_t *)v.mv_data + 1);
+	if (rc == 1)
+		return 0;
+	if (v.mv_size != 5 || ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+		log_warnx("day count: record not understood");
+		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
+		return -1;
 	}
-	if (cap != 0 && count >= cap) {
+	*count = proto_get_be32((uint8_t *)v.mv_data + 1);
+	return 0;
+}
+
+/* Key k's count stored as count + 1. */
+static void
+day_count_add(struct store_txn *t, const uint8_t *k, size_t klen,
+    uint32_t count)
+{
+	uint8_t v[5];
+
+	v[0] = ST_RECORD_VERSION;
+	proto_put_be32(v + 1, count < UINT32_MAX ? count + 1 : count);
+	db_put(t, t->st->daily, k, klen, v, sizeof(v), "put day count");
+}
+
+int
+daily_take(struct store_txn *t, const struct store_ws_widget *w,
+    uint64_t now, uint64_t *retry_ms)
+{
+	uint8_t wk[DAILY_KEY_MAX], ok[ORG_DAILY_KEY_MAX];
+	uint32_t day = (uint32_t)(now / DAY_MS), wn, on = 0;
+	size_t wlen, olen = 0;
+
+	wlen = daily_key(wk, w->id, day);
+	if (day_count(t, wk, wlen, &wn) < 0)
+		return -1;
+	if (w->org_daily_turns != 0) {
+		olen = org_daily_key(ok, w->org, day);
+		if (day_count(t, ok, olen, &on) < 0)
+			return -1;
+	}
+	if ((w->daily_cap != 0 && wn >= w->daily_cap) ||
+	    (w->org_daily_turns != 0 && on >= w->org_daily_turns)) {
 		*retry_ms = (uint64_t)(day + 1) * DAY_MS - now;
 		return 1;
 	}
-	dv[0] = ST_RECORD_VERSION;
-	proto_put_be32(dv + 1, count < UINT32_MAX ? count + 1 : count);
-	db_put(t, t->st->daily, dk, dklen, dv, sizeof(dv), "put day count");
+	day_count_add(t, wk, wlen, wn);
+	if (olen != 0)
+		day_count_add(t, ok, olen, on);
 	return t->err ? -1 : 0;
 }
 
@@ -692,6 +761,24 @@ take_widget(struct widget_take *k, const struct st_widget *w)
 }
 
 /*
+ * The organisation of k's widget, read for its daily turn budget: 0, 1
+ * when it was deleted (the sweep has yet to remove the widget:
+ * "unreachable at once" holds for its visitors too), -1 t failed.
+ */
+static int
+take_org(struct store_txn *t, struct widget_take *k)
+{
+	struct st_org o;
+	int rc;
+
+	if ((rc = entity_load(t, &org_entity, k->w.org, &o)) != 0)
+		return rc;
+	k->w.org_daily_turns = o.daily_turns;
+	st_org_free(&o);
+	return 0;
+}
+
+/*
  * Reads widget id (by_public: by its public id) and its agent as a begin
  * wants them into a slot (one read before this cfg_gen, or the next in
  * turn). NULL with t failed.
@@ -725,7 +812,7 @@ take_load(struct store_txn *t, const char *id, int by_public)
 	strlcpy(k->w.org, ST_WHO_ORG_DEFAULT, sizeof(k->w.org));
 	if (rc == 0)
 		take_widget(k, &w);
-	if (rc == 0 && widget_orphan(t, &w) != 0)
+	if (rc == 0 && take_org(t, k) != 0)
 		k->result = ST_WS_NO_WIDGET;
 	/*
 	 * Absent: a free name, answered by the default agent. A WebSocket
@@ -815,8 +902,8 @@ store_chat_widget_take(struct store_txn *t, const char *id, int *result,
 	strlcpy(org, k->w.org, ST_WHO_ORG_MAX + 1);
 	if ((*result = k->result) != ST_WS_OK)
 		return 0;
-	if (k->found && (rc = daily_take(t, k->id, k->w.daily_cap,
-	    t->st->now(), retry_ms)) != 0) {
+	if (k->found && (rc = daily_take(t, &k->w, t->st->now(),
+	    retry_ms)) != 0) {
 		if (rc == 1)
 			*result = ST_WS_CAPPED;
 		return t->err;

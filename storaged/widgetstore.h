@@ -137,5 +137,11 @@ int store_widget_disabled(struct store_txn *, const char *id);
 int store_widget_visible(struct store_txn *, struct st_widget *w);
 
 void store_widgets_free(struct st_widget *, uint32_t n);
+/*
+ * A deleted organisation's day counts of its turn budget (orgstore.c's
+ * sweep): at most max of them removed; *n how many (0: none are left).
+ */
+int store_org_days_sweep(struct store_txn *, const char *org, uint32_t max,
+    uint32_t *n);
 
 #endif

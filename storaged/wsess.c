@@ -571,8 +571,7 @@ store_ws_begin_run(struct store_txn *t, struct store_ws_begin *b,
 		b->result = ST_WS_TURN_OPEN;
 		return 0;
 	}
-	if ((rc = daily_take(t, b->widget.id, b->widget.daily_cap, now,
-	    &b->retry_after_ms)) < 0)
+	if ((rc = daily_take(t, &b->widget, now, &b->retry_after_ms)) < 0)
 		return t->err;
 	if (rc == 1) {
 		b->result = ST_WS_CAPPED;

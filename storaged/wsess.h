@@ -32,6 +32,7 @@ struct store_ws_widget {
 	char org[ST_WHO_ORG_MAX + 1];
 	char identity_secret[sizeof(((struct st_widget *)0)->identity_secret)];
 	uint32_t daily_cap;
+	uint32_t org_daily_turns;	/* its organisation's budget, 0 none */
 	uint8_t identity_required;
 	uint8_t contact_mode;		/* ST_CONTACT_* */
 	uint8_t origins;		/* allowed_origins set: origins checked */

@@ -5,7 +5,8 @@
 // key, 403 for a dashboard session (the install key only: R_INSTALL in
 // the router); what was made survives a storaged restart; a deleted
 // organisation's widgets answer no visitor at once, before the sweep
-// removes them. Every JSON
+// removes them; a daily turn budget that holds across an organisation's
+// widgets (WebSocket and chat API), set and unset by PATCH. Every JSON
 // answer is validated against the OpenAPI document the server serves.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -37,7 +38,7 @@ describe('organizations admin API', () => {
   }
 
   before(async () => {
-    p = new Parley({ workers: 2, env: { DASHBOARD_PASSWORD: PASSWORD } });
+    p = new Parley({ workers: 2, mock: true, env: { DASHBOARD_PASSWORD: PASSWORD } });
     await p.start();
     api = await checkerFor(p);
   });
@@ -51,7 +52,8 @@ describe('organizations admin API', () => {
     const list = r.json().organizations;
     assert.equal(list[0].id, 'default');
     assert.equal(list[0].name, 'Default');
-    assert.deepEqual(Object.keys(list[0]).sort(), ['created_at', 'id', 'name', 'updated_at']);
+    assert.deepEqual(Object.keys(list[0]).sort(), ['created_at', 'daily_turn_budget', 'id', 'name', 'updated_at']);
+    assert.equal(list[0].daily_turn_budget, null, 'no budget until the install sets one');
     const g = await call('GET', `${O}/default`);
     assert.equal(g.status, 200);
     assert.deepEqual(g.json(), list[0]);
@@ -245,6 +247,94 @@ describe('organizations admin API', () => {
     } finally {
       e.close();
     }
+  });
+
+  // A visitor's message on a new socket of widget wid: 'answered', or the
+  // error frame that refused it.
+  async function turn(wid, content) {
+    const v = await Visitor.open(p, wid);
+    try {
+      await v.next('session');
+      v.send({ type: 'message', content });
+      const m = await v.next();
+      if (m.type === 'error') return m;
+      assert.equal(m.type, 'typing_start');
+      for (;;) if ((await v.next()).type === 'typing_stop') return 'answered';
+    } finally {
+      await v.close();
+    }
+  }
+
+  async function widgetIn(org, name) {
+    const r = await call('POST', '/v1/admin/widgets', { name }, { headers: { 'x-organization-id': org } });
+    assert.equal(r.status, 201, r.text);
+    return r.json().widget_id;
+  }
+
+  test('a daily turn budget holds across the organisation\'s widgets, leaves another\'s alone, and moves with its PATCH', async () => {
+    const made = await call('POST', O, { name: 'Budgeted', daily_turn_budget: 3 });
+    assert.equal(made.status, 201, made.text);
+    const a = made.json();
+    assert.equal(a.daily_turn_budget, 3);
+    const b = await create('Unbudgeted');
+    assert.equal(b.daily_turn_budget, null);
+    const [a1, a2, b1] = [await widgetIn(a.id, 'A one'), await widgetIn(a.id, 'A two'), await widgetIn(b.id, 'B one')];
+
+    const before = (await p.mock.stats()).requests;
+    assert.equal(await turn(a1, 'one'), 'answered');
+    assert.equal(await turn(a2, 'two'), 'answered');
+    assert.equal(await turn(a1, 'three'), 'answered');
+    for (const wid of [a1, a2]) {
+      const refused = await turn(wid, 'over the budget');
+      assert.equal(refused.code, 'daily_limit', JSON.stringify(refused));
+      assert.match(refused.message, /daily message limit/);
+    }
+    assert.equal(await turn(b1, 'another organization'), 'answered');
+    assert.equal((await p.mock.stats()).requests - before, 4, 'the model is not called over the budget');
+
+    // Raised by one: one more turn; unset: none counted, none refused.
+    let r = await call('PATCH', `${O}/${a.id}`, { daily_turn_budget: 4 });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().daily_turn_budget, 4);
+    assert.equal(r.json().name, 'Budgeted', 'a PATCH of the budget alone keeps the name');
+    assert.equal(await turn(a2, 'four'), 'answered');
+    assert.equal((await turn(a1, 'five')).code, 'daily_limit');
+    r = await call('PATCH', `${O}/${a.id}`, { daily_turn_budget: null });
+    assert.equal(r.json().daily_turn_budget, null);
+    assert.equal(await turn(a1, 'five again'), 'answered');
+    assert.equal(await turn(a2, 'six'), 'answered');
+
+    // Kept across a restart, as the record it is part of.
+    await call('PATCH', `${O}/${a.id}`, { daily_turn_budget: 4 });
+    await p.restartStoraged();
+    assert.equal((await call('GET', `${O}/${a.id}`)).json().daily_turn_budget, 4);
+    assert.equal((await turn(a2, 'after the restart')).code, 'daily_limit');
+  });
+
+  test('the chat API\'s turns count in the default organisation\'s budget', async () => {
+    const chat = (message) => p.request('POST', '/v1/chat', {
+      headers: { 'x-api-key': p.widgetKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ sessionId: `budget-${message}`, message }),
+    });
+    assert.equal((await call('PATCH', `${O}/default`, { daily_turn_budget: 1 })).status, 200);
+    try {
+      let r = await chat('first');
+      assert.equal(r.status, 200, r.text);
+      r = await chat('second');
+      assertJsonError(r, 429, 'This chat has reached its daily message limit. Please come back tomorrow.');
+      assert.ok(Number(r.headers['retry-after']) > 0, 'Retry-After to the next UTC day');
+    } finally {
+      assert.equal((await call('PATCH', `${O}/default`, { daily_turn_budget: null })).status, 200);
+    }
+    assert.equal((await chat('third')).status, 200);
+  });
+
+  test('a budget that is not an integer from 1 to 100,000,000 or null: 400 naming it', async () => {
+    const why = 'daily_turn_budget: must be an integer from 1 to 100000000, or null';
+    for (const bad of [0, -1, 1.5, '10', true, 100000001])
+      assertJsonError(await call('PATCH', `${O}/default`, { daily_turn_budget: bad }), 400, why);
+    assertJsonError(await call('POST', O, { name: 'Bad budget', daily_turn_budget: 0 }), 400, why);
+    assert.equal((await call('GET', `${O}/default`)).json().daily_turn_budget, null);
   });
 
   test('organizations survive a storaged restart', async () => {

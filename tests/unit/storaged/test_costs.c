@@ -86,9 +86,10 @@ test_ws_begin_cost(void **state)
 	 * once a minute: wsess.c's touch_due), and finds its widget and
 	 * agent in memory (widgetstore.c's begin cache, as the chat API's).
 	 * The first also puts the new conversation's creation key
-	 * (convquery.c's conv_created: an export's order).
+	 * (convquery.c's conv_created: an export's order), and decodes the
+	 * widget's organisation (its daily turn budget) into the cache.
 	 */
-	static const struct cost want[2] = { { 1, 14 }, { 4, 7 } };
+	static const struct cost want[2] = { { 2, 14 }, { 4, 7 } };
 	struct fix *f = *state;
 	struct st_widget w;
 	struct st_ws_begin_req q = { .token_len = ST_TOKEN_HASH_LEN,
@@ -103,15 +104,16 @@ test_ws_begin_cost(void **state)
 }
 
 /*
- * The widget and its agent are decoded by the first begin only: a later
- * one finds them in memory (widgetstore.c's begin cache). The history's
+ * The widget, its organisation and its agent are decoded by the first
+ * begin only: a later one finds them in memory (widgetstore.c's begin
+ * cache). The history's
  * last message, the visitor's just stored, is not decoded again
  * (msgs_newest lends it), in either begin.
  */
 static void
 test_chat_begin_cost(void **state)
 {
-	static const struct cost want[2] = { { 1, 10 }, { 3, 7 } };
+	static const struct cost want[2] = { { 2, 10 }, { 3, 7 } };
 	struct fix *f = *state;
 	struct st_widget w;
 	struct st_chat_begin_req q = { .session = "s-costs",

@@ -176,6 +176,7 @@ test_org_invalid(void **state)
 {
 	struct fix *f = *state;
 	char longname[4 * 101 + 1];
+	struct st_org_update_req q;
 	struct st_org o;
 	int i;
 
@@ -192,8 +193,21 @@ test_org_invalid(void **state)
 
 	assert_int_equal(org_rename(f, ST_ORG_DEFAULT, ST_OF_NAME, "", &o),
 	    PROTO_E_INVALID);
-	assert_int_equal(org_rename(f, ST_ORG_DEFAULT, 0x2, "x", &o),
+	/* A bit no field has. */
+	assert_int_equal(org_rename(f, ST_ORG_DEFAULT, 0x4, "x", &o),
 	    PROTO_E_INVALID);
+	/* A daily turn budget past its bound, from storaged's side too. */
+	q = (struct st_org_update_req){ ST_ORG_DEFAULT, ST_OF_DAILY_TURNS,
+	    org_named("x") };
+	q.o.daily_turns = ST_ORG_DAILY_TURNS_MAX + 1;
+	assert_int_equal(request_dec(f, PROTO_ST_ORG_UPDATE, &q, &o),
+	    PROTO_E_INVALID);
+	q.o.daily_turns = ST_ORG_DAILY_TURNS_MAX;
+	assert_int_equal(request_dec(f, PROTO_ST_ORG_UPDATE, &q, &o), 0);
+	assert_int_equal(o.daily_turns, ST_ORG_DAILY_TURNS_MAX);
+	assert_string_equal(o.name, "Default");	/* its name not in the mask */
+	st_org_free(&o);
+	st_org_free(&q.o);
 	/* Ids none can have, and one no organisation has. */
 	assert_int_equal(org_get(f, "", &o), PROTO_E_NOT_FOUND);
 	assert_int_equal(org_get(f, "0123456789abcdef0123456789abcdef", &o),

@@ -51,10 +51,12 @@ static const char agent_empty[] = "00000000" "00000000" "00000000"
     "00000000" "ffffffff" "00000000" "00000000" "00000000" "00000000" "00"
     "0000000000000000" "0000000000000000" "00000000" "00" "00000000" "00"
     "00" "00000000" "00000000" "00" "00" "00" "00015180" "00";
+/* An organisation in its format 2: its daily turn budget (250) last. */
 static const char org_full[] = HEX_ORG_ID
-    "00000011" "41636d6520e2809420e2809c636fe2809d" HEX_T0 HEX_T1;
+    "00000011" "41636d6520e2809420e2809c636fe2809d" HEX_T0 HEX_T1
+    "000000fa";
 static const char org_empty[] = "00000000" "00000000"
-    "0000000000000000" "0000000000000000";
+    "0000000000000000" "0000000000000000" "00000000";
 
 static int
 setup(void **state)
@@ -138,6 +140,7 @@ test_org_wire(void **state)
 	o.name = strdup("Acme — “co”");
 	o.created_at = T0;
 	o.updated_at = T0 + 1;
+	o.daily_turns = 250;
 	penc_init(&e);
 	pl_org.enc(&e, &o);
 	assert_bytes(e.buf, e.len, org_full);
@@ -148,6 +151,7 @@ test_org_wire(void **state)
 	assert_string_equal(g.name, "Acme — “co”");
 	assert_int_equal(g.created_at, T0);
 	assert_int_equal(g.updated_at, T0 + 1);
+	assert_int_equal(g.daily_turns, 250);
 	st_org_free(&g);
 	penc_free(&e);
 	st_org_free(&o);
@@ -286,7 +290,10 @@ test_agent_formats(void **state)
 	st_agent_free(&in);
 }
 
-/* An organisation made through storaged, and one stored as format 1. */
+/*
+ * An organisation made through storaged (format 2), and one stored as
+ * format 1, before daily turn budgets: it has none.
+ */
 static void
 test_org_lmdb(void **state)
 {
@@ -297,9 +304,10 @@ test_org_lmdb(void **state)
 	memset(&in, 0, sizeof(in));
 	strlcpy(in.id, "ignored", sizeof(in.id));
 	in.name = strdup("Acme — “co”");
+	in.daily_turns = 250;
 	assert_int_equal(request_dec(f, PROTO_ST_ORG_CREATE, &in, &out), 0);
-	snprintf(hex, sizeof(hex), "01" "00000024%s" "00000011"
-	    "41636d6520e2809420e2809c636fe2809d" HEX_T0 HEX_T0,
+	snprintf(hex, sizeof(hex), "02" "00000024%s" "00000011"
+	    "41636d6520e2809420e2809c636fe2809d" HEX_T0 HEX_T0 "000000fa",
 	    hex_of(out.id, id));
 	assert_stored(f, "orgs", out.id, strlen(out.id), hex);
 	st_org_free(&out);
@@ -313,6 +321,7 @@ test_org_lmdb(void **state)
 	assert_string_equal(g.name, "Acme — “co”");
 	assert_int_equal(g.created_at, T0);
 	assert_int_equal(g.updated_at, T0 + 1);
+	assert_int_equal(g.daily_turns, 0);
 	st_org_free(&g);
 }
 

@@ -995,6 +995,8 @@ test_org_delete_sweep(void **state)
 {
 	struct fix *f = *state;
 	char a[ST_ORG_ID_MAX + 1];
+	struct st_org_update_req budget;
+	struct st_org og;
 	struct st_widget w, w2;
 	struct st_agent ag;
 	struct st_conv c, c2, d;
@@ -1009,11 +1011,22 @@ test_org_delete_sweep(void **state)
 	int more = 1;
 
 	org_new(f, "A", a);
+	/* A daily turn budget: its turns counted for it too. */
+	budget = (struct st_org_update_req){ .id = a,
+	    .mask = ST_OF_DAILY_TURNS };
+	budget.o.daily_turns = 100;
+	assert_int_equal(request_dec(f, PROTO_ST_ORG_UPDATE, &budget, &og),
+	    0);
+	st_org_free(&og);
 	agent_new(f, a, "Ada", &ag);
 	widget_new(f, a, "Alpha", ag.id, &w);
 	widget_new(f, a, "Alpha 2", NULL, &w2);
 	conv_new(f, w.id, "s1", &c);
 	conv_new(f, w2.id, "s2", &c2);
+	/* A visitor turn on each: their day counts and the organisation's. */
+	fix_ws_turn(f, w.widget_id, 31, "hello");
+	fix_ws_turn(f, w2.widget_id, 32, "hello");
+	assert_int_equal(db_entries(f, "daily"), 3);
 	contact_new(f, w.widget_id, 1, "gone@example.com", &ct);
 	conv_new(f, "free-name", "sd", &d);
 	/* Its keys; one of the default organisation's. */
@@ -1065,12 +1078,21 @@ test_org_delete_sweep(void **state)
 	}
 	assert_false(more);
 	assert_true(steps > 3);
-	/* Then the sessions of its widgets, as any deleted widget's. */
+	/*
+	 * Then the sessions of its widgets, as any deleted widget's, and its
+	 * conversations' messages, as any deleted conversation's.
+	 */
 	do {
 		store_begin(f->st, &t, 0);
 		assert_int_equal(store_wsess_sweep(&t, 100, UINT64_MAX, &o), 0);
 		assert_int_equal(store_commit(&t), 0);
 	} while (o.more);
+	do {
+		store_begin(f->st, &t, 0);
+		assert_int_equal(store_msgs_gone_sweep(&t, 100, 0, &n, &more),
+		    0);
+		assert_int_equal(store_commit(&t), 0);
+	} while (more && ++steps < 200);
 
 	assert_int_equal(db_entries(f, "org_gone"), 0);
 	assert_int_equal(db_entries(f, "orgs"), 1);
