@@ -657,7 +657,7 @@ function mount(script, cfg, base, broken, lang) {
   let att = () => {};
   const files = () => part('attach').then((a) => a && (att = a)());
   const waiters = []; // send() before the socket was up: resolved by `session` (or `identity`) (1) or end() (0)
-  const flush = () => waiters.splice(0).forEach((r) => r(1));
+  const flush = (v = 1) => waiters.splice(0).forEach((r) => r(v));
 
   // Said aloud; while the panel is closed also counted unread (the unread part).
   function unread(text) {
@@ -804,7 +804,7 @@ function mount(script, cfg, base, broken, lang) {
   async function end(j) {
     if (j && j.disabled) await tell((broken = 'disabled'), base, base.slice(base.lastIndexOf('/') + 1));
     gone = true;
-    waiters.splice(0).forEach((r) => r(0));
+    flush(0);
     clearTimeout(wsTimer);
     closeWs();
     hideForm();
@@ -1226,7 +1226,7 @@ function mount(script, cfg, base, broken, lang) {
     // the panel open for good (the layout part)
     pin() {
       pinned = true;
-      setOpen(true, false);
+      setOpen(true);
     },
   };
 
@@ -1238,7 +1238,7 @@ function mount(script, cfg, base, broken, lang) {
     // the layout part first (it pins the panel open, or leaves the bubble)
     root.hidden = true;
     part('layout').then(() => (root.hidden = false));
-  } else if (store.get(openKey) === 'true') setOpen(true, false);
+  } else if (store.get(openKey) === 'true') setOpen(true);
   if (wsMode) {
     if (+store.get(key('unread'))) part('unread');
     // a person is (to be) on it: their replies come while the panel is closed too
@@ -1265,7 +1265,7 @@ function mount(script, cfg, base, broken, lang) {
         grow();
       }
     },
-    close: () => setOpen(false, false),
+    close: () => setOpen(),
     toggle: () => setOpen(!isOpen, true),
     send: (text) => send(text),
     // o: {id, name, email, hash, email_hash}: sent now when connected, and after each session
