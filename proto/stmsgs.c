@@ -745,6 +745,7 @@ static const struct pfield f_ws_open_ok[] = {
 	PFU8(struct st_ws_open_ok, handoff),
 	PFBUF(struct st_ws_open_ok, handoff_name),
 	PFU8(struct st_ws_open_ok, staffed),
+	PFU8(struct st_ws_open_ok, earlier),
 };
 static PLAYOUT(pl_ws_open_ok, struct st_ws_open_ok, f_ws_open_ok);
 

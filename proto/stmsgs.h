@@ -310,6 +310,8 @@ struct st_ws_open_ok {
 	char handoff_name[4 * ST_MSG_NAME_MAX + 1];
 	/* a dashboard of the widget's organisation was open lately (issue 23) */
 	uint8_t staffed;
+	/* the session lists a conversation other than conv_id (its earlier) */
+	uint8_t earlier;
 };
 struct st_ws_open_rep {
 	uint8_t result;			/* ST_WS_* */

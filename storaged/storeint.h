@@ -722,6 +722,13 @@ void wsconvs_drop(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN]);
  */
 int wsconvs_newest(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
     uint8_t cid[ID_LEN]);
+/*
+ * 1 when the session under hash lists a conversation other than cur (its
+ * current one's id, NULL none): one the visitor can open as an earlier
+ * one; 0 not; -1 error. Reads two entries at most.
+ */
+int wsconvs_other(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const uint8_t *cur);
 /* fn(t, cid, arg) for each conversation listed for the session, oldest
  * first. */
 void wsconvs_each(struct store_txn *, const uint8_t hash[ST_TOKEN_HASH_LEN],

@@ -35,6 +35,19 @@ wc_key(uint8_t k[WC_KEY_LEN], const uint8_t hash[ST_TOKEN_HASH_LEN],
 }
 
 /*
+ * The session's first max entries, oldest first, into keys (max of
+ * WC_KEY_LEN bytes): 0, or -1 with t failed.
+ */
+static int
+wc_first(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    uint8_t *keys, uint32_t max, uint32_t *n)
+{
+	return txn_keys(t, t->st->wsess_convs, "walk session conversations",
+	    hash, ST_TOKEN_HASH_LEN, 0, ST_TOKEN_HASH_LEN, WC_KEY_LEN, keys,
+	    max, n);
+}
+
+/*
  * The session's entries, oldest first, into keys (WC_WALK_MAX of
  * WC_KEY_LEN bytes): 0, or -1 with t failed.
  */
@@ -42,9 +55,7 @@ static int
 wc_keys(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
     uint8_t *keys, uint32_t *n)
 {
-	return txn_keys(t, t->st->wsess_convs, "walk session conversations",
-	    hash, ST_TOKEN_HASH_LEN, 0, ST_TOKEN_HASH_LEN, WC_KEY_LEN, keys,
-	    WC_WALK_MAX, n);
+	return wc_first(t, hash, keys, WC_WALK_MAX, n);
 }
 
 void
@@ -101,6 +112,20 @@ wsconvs_newest(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
 	memcpy(cid, keys + (size_t)(n - 1) * WC_KEY_LEN + ST_TOKEN_HASH_LEN + 8,
 	    ID_LEN);
 	return 0;
+}
+
+int
+wsconvs_other(struct store_txn *t, const uint8_t hash[ST_TOKEN_HASH_LEN],
+    const uint8_t *cur)
+{
+	uint8_t keys[2 * WC_KEY_LEN];
+	uint32_t n;
+
+	if (wc_first(t, hash, keys, 2, &n) < 0)
+		return -1;
+	/* Each listed once: of two, one is not cur. */
+	return n == 2 || (n == 1 && (cur == NULL ||
+	    memcmp(keys + ST_TOKEN_HASH_LEN + 8, cur, ID_LEN) != 0));
 }
 
 void

@@ -247,16 +247,23 @@ store_wsess_new_key(const char *wid, char key[WSESS_NEW_KEY_MAX])
  * A resumed session's history into o (conv_id, history, n, more): its
  * conversation's newest messages, at most history_max of them and at most
  * ST_WS_HISTORY_BYTES (or max_bytes if less) of records, read newest first
- * so that a long conversation costs no more than what is sent.
+ * so that a long conversation costs no more than what is sent; and
+ * whether the session (under hash) lists another conversation (earlier).
  */
 static void
-ws_history(struct store_txn *t, const char *widget, const char *session,
-    uint32_t history_max, size_t max_bytes, struct store_ws_open *o)
+ws_history(struct store_txn *t, const uint8_t *hash, const char *widget,
+    const char *session, uint32_t history_max, size_t max_bytes,
+    struct store_ws_open *o)
 {
 	uint8_t cid[ID_LEN];
 	struct st_conv c;
+	int rc;
 
-	if (sess_conv_id(t, widget, session, cid) != 0)
+	if ((rc = sess_conv_id(t, widget, session, cid)) < 0)
+		return;
+	/* One to open as an earlier one: the widget offers their list. */
+	o->earlier = wsconvs_other(t, hash, rc == 0 ? cid : NULL) == 1;
+	if (rc != 0)
 		return;
 	proto_hex_encode(cid, ID_LEN, o->conv_id);
 	/* The widget shows who answers: the model, or a person (named). */
@@ -302,8 +309,8 @@ store_ws_open(struct store_txn *t, const char *widget_id, const char *origin,
 			o.resumed = 1;
 			wsess_touch(t, token_hash, &s, now, idle_ms);
 			o.contact_submitted = s.contact_id[0] != '\0';
-			ws_history(t, o.widget.id, s.id, history_max,
-			    max_bytes, &o);
+			ws_history(t, token_hash, o.widget.id, s.id,
+			    history_max, max_bytes, &o);
 		} else	/* Expired: it goes, and a new one takes over. */
 			wsess_delete(t, token_hash, &s);
 	}
@@ -339,6 +346,7 @@ store_ws_open_shown(const struct store *st, struct st_ws_open_ok *ok,
 	ok->handoff = o->handoff;
 	strlcpy(ok->handoff_name, o->handoff_name, sizeof(ok->handoff_name));
 	ok->staffed = (uint8_t)store_presence_staffed(st, o->widget.org);
+	ok->earlier = (uint8_t)o->earlier;
 }
 
 int

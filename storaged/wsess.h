@@ -51,6 +51,8 @@ struct store_ws_open {
 	uint8_t handoff;		/* the conversation's ST_HANDOFF_* */
 	/* handoff human: its assignee's display name, "" when none */
 	char handoff_name[4 * ST_MSG_NAME_MAX + 1];
+	/* resumed: the session lists a conversation other than conv_id */
+	int earlier;
 };
 
 struct store_ws_begin {

@@ -1,7 +1,8 @@
 // Several conversations a visitor session (issue 26), over the widget's
 // WebSocket against the real processes and the mock model:
 // new_conversation, the list, an earlier conversation read-only, another
-// session's refused, a resumed session's history, the list's bound, the
+// session's refused, a resumed session's history and whether it has an
+// earlier conversation (`session`'s `earlier`), the list's bound, the
 // per-socket rate, and a new conversation kept across a kill -9 of
 // storaged right after its acknowledgement.
 import assert from 'node:assert/strict';
@@ -54,6 +55,10 @@ describe('WebSocket: several conversations a session', () => {
     assert.equal(one[0].preview, 'first question');
     const firstId = one[0].id;
     assert.match(firstId, /^[0-9a-f]{32}$/);
+    // Resumed with its one conversation: none earlier to offer.
+    const r1 = await Visitor.open(p, w.widget_id, { token });
+    assert.equal((await r1.next('session')).earlier, undefined, 'no earlier conversation');
+    await r1.close();
 
     // (naming the one left: a rating sent from another socket may name it)
     assert.deepEqual(await ask(v, { type: 'new_conversation' }, 'conversation_new'), { type: 'conversation_new', ended: firstId });
@@ -90,7 +95,7 @@ describe('WebSocket: several conversations a session', () => {
 
     // A resumed session's history is its current conversation's.
     const v2 = await Visitor.open(p, w.widget_id, { token });
-    await v2.next('session');
+    assert.equal((await v2.next('session')).earlier, true, 'the first one is an earlier one');
     const h = await v2.next('history');
     assert.equal(h.conversation_id, two[0].id);
     assert.equal(h.readonly, undefined);
@@ -99,7 +104,7 @@ describe('WebSocket: several conversations a session', () => {
     await v2.close();
     // ... and empty after new_conversation.
     const v3 = await Visitor.open(p, w.widget_id, { token });
-    await v3.next('session');
+    assert.equal((await v3.next('session')).earlier, true, 'none current: both are earlier ones');
     const empty = await v3.next('history');
     assert.deepEqual(empty.messages, []);
     assert.equal(empty.conversation_id, null);

@@ -1891,6 +1891,9 @@ open_ok(struct wsess *s, const struct st_ws_open_ok *ok)
 		json_object_set_new(session, "resumed", json_boolean(resumed));
 	if (resumed && ok->conv_id[0] != '\0')
 		wsess_set_conv(s, ok->conv_id);
+	/* One to open besides its current: the widget shows "Earlier". */
+	if (resumed && ok->earlier && session != NULL)
+		json_object_set_new(session, "earlier", json_true());
 	/*
 	 * A resumed conversation's handoff state, and who answers it: none
 	 * for a session without one yet (the visitor knows no state, as a

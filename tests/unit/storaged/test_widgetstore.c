@@ -152,7 +152,7 @@ struct wsopen {
 	int more;
 	uint8_t handoff;
 	char handoff_name[4 * ST_MSG_NAME_MAX + 1];
-	uint8_t staffed;
+	uint8_t staffed, earlier;
 	int wrote;
 };
 
@@ -306,6 +306,7 @@ ws_open(struct fix *f, const char *wid, const char *origin,
 			pdec_strbuf(&d, o->handoff_name,
 			    sizeof(o->handoff_name));
 			o->staffed = pdec_u8(&d);
+			o->earlier = pdec_u8(&d);
 		}
 		assert_int_equal(pdec_done(&d), 0);
 	}

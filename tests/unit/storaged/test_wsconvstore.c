@@ -1,7 +1,8 @@
 /*
  * A visitor session's conversations (issue 26, storaged/wsconvstore.c)
  * through the dispatcher: a new conversation, the list and its bound,
- * reading only the session's own, and the entries swept with the session.
+ * reading only the session's own, the entries swept with the session, and
+ * a resume saying whether there is an earlier one to open.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -203,6 +204,61 @@ test_new_list_read(void **state)
 	st_widget_free(&a);
 }
 
+/*
+ * Session tb resumed (ST_WS_OPEN): whether it says the session lists a
+ * conversation other than its current one.
+ */
+static int
+open_earlier(struct fix *f, const char *wid, uint8_t tb)
+{
+	struct st_ws_open_req q = { .widget_id = wid, .origin = "",
+	    .token_len = ST_TOKEN_HASH_LEN, .new_hash_len = ST_TOKEN_HASH_LEN,
+	    .history_max = 10 };
+	struct st_ws_open_rep rep;
+	int earlier;
+
+	memset(q.token, tb, sizeof(q.token));
+	memset(q.new_hash, 0xee, sizeof(q.new_hash));
+	assert_int_equal(request_dec(f, PROTO_ST_WS_OPEN, &q, &rep), 0);
+	assert_int_equal(rep.result, ST_WS_OK);
+	assert_int_equal(rep.ok.resumed, 1);
+	earlier = rep.ok.earlier;
+	st_rep_free(PROTO_ST_WS_OPEN, &rep);
+	return earlier;
+}
+
+/*
+ * A resume says "earlier" once the session has a conversation besides
+ * the one it is on: not with one, nor right after New with none; yes
+ * after New (the one left), before and after the new one's first message.
+ */
+static void
+test_resume_earlier(void **state)
+{
+	struct fix *f = *state;
+	struct st_widget a;
+	char c1[ST_ID_HEX + 1], c2[ST_ID_HEX + 1], ended[ST_ID_HEX + 1];
+	int created;
+
+	w_new(f, &a);
+	say(f, a.widget_id, 5, "only one", &created, c1);
+	assert_int_equal(open_earlier(f, a.widget_id, 5), 0);
+	say(f, a.widget_id, 5, "still the one", &created, c1);
+	assert_int_equal(open_earlier(f, a.widget_id, 5), 0);
+	fake_now += 10;
+	conv_new(f, a.widget_id, 5, ended);
+	assert_string_equal(ended, c1);
+	/* None current yet: the one left is an earlier one. */
+	assert_int_equal(open_earlier(f, a.widget_id, 5), 1);
+	say(f, a.widget_id, 5, "the new one", &created, c2);
+	assert_int_equal(created, 1);
+	assert_int_equal(open_earlier(f, a.widget_id, 5), 1);
+	/* Another session of the widget: its own, one. */
+	say(f, a.widget_id, 6, "someone else", &created, c2);
+	assert_int_equal(open_earlier(f, a.widget_id, 6), 0);
+	st_widget_free(&a);
+}
+
 static void
 test_bound_and_sweep(void **state)
 {
@@ -315,6 +371,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fix_teardown)
 		T(test_new_list_read),
+		T(test_resume_earlier),
 		T(test_bound_and_sweep),
 		T(test_identify_links_all),
 #undef T
