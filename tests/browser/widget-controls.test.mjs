@@ -10,7 +10,8 @@
 // - the header's earlier-conversations (☰) and new-conversation (+)
 //   buttons show a word of text beside their icon ("Earlier", "New";
 //   "Frühere", "Neues" in German), their aria-labels the whole label
-//   (which holds the word), all of the header inside the panel;
+//   (which holds the word), all of the header inside the panel ("Earlier"
+//   once the visitor has an earlier conversation: after a turn and New);
 // - the launcher becomes the close button while the panel is open: the ×
 //   icon, aria-label "Close chat" ("Chat schließen"), aria-expanded true; a
 //   click on it closes the panel (the phone's full-screen panel hides it:
@@ -30,6 +31,17 @@ import {
 const R = '#parley-chat-widget';
 const SIZES = [['desktop', {}, 1280], ['phone', PHONE, 390]];
 const inWidget = (page, fn, arg) => page.locator(R).evaluate(fn, arg);
+
+// A first-time visitor has no earlier conversation: "New" alone. A turn,
+// then New: the one left is an earlier one, and "Earlier" shows.
+async function leaveOne(page) {
+  await page.waitForSelector(part('new-conversation'), { state: 'visible', timeout: 5000 });
+  assert.equal(await page.isVisible(part('earlier')), false, 'no Earlier for a first-time visitor');
+  await sendByKeyboard(page, 'a first question');
+  assert.equal((await waitReplyEnd(page)).state, 'done');
+  await page.click(part('new-conversation'));
+  await page.waitForSelector(part('earlier'), { state: 'visible', timeout: 5000 });
+}
 
 // The launcher: its attributes and which of its two icons shows.
 const launcherState = (page) => inWidget(page, ({ shadowRoot: root }) => {
@@ -106,7 +118,7 @@ describe('widget controls: thumbs above the chip, labelled header buttons, the l
         }
 
         // The header: ☰ "Earlier" and + "New", readable, all inside the panel.
-        await page.waitForSelector(part('new-conversation'), { state: 'visible', timeout: 5000 });
+        await leaveOne(page);
         const head = await inWidget(page, ({ shadowRoot: root }) => {
           const box = (e) => e.getBoundingClientRect();
           const p = box(root.querySelector('[data-part="panel"]'));
@@ -224,7 +236,7 @@ describe('widget controls: thumbs above the chip, labelled header buttons, the l
         await waitReady(page);
         assert.equal(await page.getAttribute(part('launcher'), 'aria-label'), 'Chat öffnen');
         await page.click(part('launcher'));
-        await page.waitForSelector(part('new-conversation'), { state: 'visible', timeout: 5000 });
+        await leaveOne(page);
         const got = await inWidget(page, ({ shadowRoot: root }) => {
           const b = (n) => root.querySelector(`[data-part="${n}"]`);
           const p = b('panel').getBoundingClientRect();

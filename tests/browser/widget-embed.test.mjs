@@ -313,23 +313,17 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
       await page.waitForSelector(part('new-conversation'), { state: 'visible', timeout: 5000 });
       assert.equal(await page.getAttribute(part('new-conversation'), 'aria-label'), 'New conversation');
 
-      // Earlier conversations, before any new one: only the current one.
-      await page.click(part('earlier'));
-      await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
-        .querySelectorAll('[data-part="conv-item"]').length === 1, null, { timeout: 5000 });
-      let v = await view();
-      assert.equal(v.shown, true);
-      assert.equal(v.chat, false, 'the list in place of the chat');
-      assert.deepEqual(v.items, [[question, 'true']]);
-      assert.equal(v.note, 'No earlier conversations.');
-      await page.click(part('conv-back'));
-      assert.equal((await view()).chat, true);
+      // Before any new one, the session's only conversation is the one
+      // shown: no "Earlier" (its own test below, "Earlier" only when...).
+      assert.equal(await page.isVisible(part('earlier')), false, 'no earlier conversation yet');
 
       // A new conversation: the list emptied, the welcome kept, then a turn in it.
       await page.click(part('new-conversation'));
       await page.waitForFunction(() => window.ParleyChat.messages().length === 0, null, { timeout: 5000 });
       assert.ok(rec.received.some((f) => f.type === 'conversation_new'));
       assert.equal(await page.isVisible(`${part('messages')} [data-welcome]`), true, 'the welcome stays');
+      // the one left is an earlier one: "Earlier" shows
+      await page.waitForSelector(part('earlier'), { state: 'visible', timeout: 5000 });
       const q = 'a question in a new conversation';
       await page.fill(part('input'), q);
       await page.press(part('input'), 'Enter');
@@ -354,8 +348,11 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
       await page.click(part('earlier'));
       await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
         .querySelectorAll('[data-part="conv-item"]').length === 2, null, { timeout: 5000 });
-      v = await view();
+      let v = await view();
+      assert.equal(v.shown, true);
+      assert.equal(v.chat, false, 'the list in place of the chat');
       assert.deepEqual(v.items, [[q, 'true'], [question, null]]);
+      assert.equal(v.note, '');
       await axeBoth('earlier conversations');
       await page.click(`${part('conv-item')}:not([aria-current])`);
       await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
@@ -430,6 +427,130 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
         assert.ok(await page.evaluate((id) => localStorage.getItem(`parley:${id}:token`), w.widget_id), 'its own token');
         assert.deepEqual((await axeSerious(page, 'embed-test.html')).bad, []);
         await assertClean(page, log, 'second widget');
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    // "Earlier" only once the session has an earlier conversation (one
+    // other than the one shown): not for a first-time visitor, nor for a
+    // session of one conversation, new or resumed; shown once New leaves
+    // one, and at once on a resumed session of two, whether the
+    // conversations part (loaded beside the socket) comes before the
+    // socket's `session` or after it. A list never says "No earlier
+    // conversations." beside an item.
+    test('"Earlier" only when the session has an earlier conversation, the part loaded before or after the session', async () => {
+      const w = await createWidget({ name: 'Earlier', contact_info_mode: 'none' });
+      const { ctx, page, log } = await openPage(browser);
+      const rec = recordFrames(page);
+      const got = (type, from) => rec.received.slice(from).filter((f) => f.type === type);
+      // what the visitor sees: the button, and the list's items and note when shown
+      const seen = (p = page) => p.evaluate(() => {
+        const root = document.getElementById('parley-chat-widget').shadowRoot;
+        const v = root.querySelector('[data-part="conversations"]');
+        return {
+          earlier: !!root.querySelector('[data-part="earlier"]').offsetParent,
+          list: !!v.offsetParent,
+          items: [...v.querySelectorAll('[data-part="conv-item"]')].filter((b) => b.offsetParent)
+            .map((b) => [b.querySelector('span').textContent, b.getAttribute('aria-current')]),
+          note: v.querySelector('[data-part="conv-note"]').textContent,
+        };
+      });
+      // the conversations part is there (its New button) and the socket up
+      const settled = async (p = page) => {
+        await p.waitForSelector(part('new-conversation'), { state: 'visible', timeout: 10000 });
+        await waitConnected(p);
+      };
+      // Earlier pressed: the list, the earlier ones in it (newest first), no note
+      const listed = async (items, p = page) => {
+        await p.click(part('earlier'));
+        await p.waitForFunction((n) => document.getElementById('parley-chat-widget').shadowRoot
+          .querySelectorAll('[data-part="conv-item"]').length === n, items.length, { timeout: 5000 });
+        assert.deepEqual(await seen(p), { earlier: true, list: true, items, note: '' });
+        await p.click(part('conv-back'));
+      };
+      const say = async (text) => {
+        await page.fill(part('input'), text);
+        await page.press(part('input'), 'Enter');
+        assert.equal((await waitReplyEnd(page)).text, said(text));
+      };
+      try {
+        // A first-time visitor: nothing stored, nothing earlier.
+        await page.goto(stack.host.widgetEmbedUrl(w.widget_id));
+        await waitReady(page);
+        await page.click(part('launcher'));
+        await settled();
+        assert.equal((await seen()).earlier, false, 'no Earlier for a first-time visitor');
+        // Their first conversation, stored: the only one, the current one.
+        await say('first words');
+        assert.equal((await seen()).earlier, false, 'no Earlier beside the only conversation');
+        // Its list, asked all the same (the hidden button clicked by a
+        // script): "No earlier conversations." and no item beside it.
+        const n = got('conversations').length;
+        await page.evaluate(() => document.getElementById('parley-chat-widget').shadowRoot.querySelector('[data-part="earlier"]').click());
+        await waitFor(() => got('conversations').length > n, 5000, 'the list answered');
+        assert.deepEqual(got('conversations').at(-1).conversations.map((c) => [c.preview, c.current]), [['first words', true]]);
+        await page.waitForFunction(() => document.getElementById('parley-chat-widget').shadowRoot
+          .querySelector('[data-part="conv-note"]').textContent !== '', null, { timeout: 5000 });
+        assert.deepEqual(await seen(), { earlier: false, list: true, items: [], note: 'No earlier conversations.' });
+        await page.click(part('conv-back'));
+
+        // Resumed (a reload), one conversation: still none earlier.
+        let from = rec.received.length;
+        await page.reload();
+        await waitReady(page);
+        await settled();
+        await page.waitForFunction(() => window.ParleyChat.messages().length === 2, null, { timeout: 10000 });
+        assert.equal(got('session', from).at(-1).resumed, true);
+        assert.equal((await seen()).earlier, false, 'no Earlier on a resumed session of one conversation');
+
+        // New: the one left is earlier; Earlier shows and lists it.
+        from = rec.received.length;
+        await page.click(part('new-conversation'));
+        await waitFor(() => got('conversation_new', from).length === 1, 5000, 'conversation_new');
+        await page.waitForSelector(part('earlier'), { state: 'visible', timeout: 5000 });
+        await listed([['first words', null]]);
+        await say('second words');
+        const two = [['second words', 'true'], ['first words', null]];
+        await listed(two);
+
+        // Resumed with two, the part loaded after the `session` (held
+        // until the resumed one is here): Earlier at once.
+        from = rec.received.length;
+        let release;
+        const held = new Promise((r) => { release = r; });
+        const mod = /\/widget\/parts\/conversations\.js/;
+        await page.route(mod, async (route) => { await held; await route.continue(); });
+        await page.reload();
+        await waitReady(page);
+        await waitFor(() => got('session', from).some((f) => f.resumed === true), 10000, 'the resumed session');
+        await page.waitForFunction(() => window.ParleyChat.messages().length === 2, null, { timeout: 10000 });
+        assert.equal(await page.locator(part('new-conversation')).count(), 0, 'the part not loaded yet');
+        release();
+        await settled();
+        await page.waitForSelector(part('earlier'), { state: 'visible', timeout: 5000 });
+        await listed(two);
+        await page.unroute(mod);
+
+        // ... and the part loaded before it (the server's frames held
+        // until the part is there), in another tab of the same visitor.
+        const p2 = await ctx.newPage();
+        let queue = [];
+        await p2.routeWebSocket(/\/api\/widget\/.*\/ws/, (ws) => {
+          const server = ws.connectToServer();
+          server.onMessage((m) => (queue ? queue.push(m) : ws.send(m)));
+          p2.waitForSelector(part('new-conversation'), { state: 'visible', timeout: 10000 })
+            .then(() => { const q = queue || []; queue = null; q.forEach((m) => ws.send(m)); }, () => {});
+        });
+        await p2.goto(stack.host.widgetEmbedUrl(w.widget_id));
+        await waitReady(p2);
+        if (!(await p2.evaluate(() => window.ParleyChat.isOpen))) await p2.click(part('launcher'));
+        await settled(p2);
+        await p2.waitForFunction(() => window.ParleyChat.messages().length === 2, null, { timeout: 10000 });
+        await p2.waitForSelector(part('earlier'), { state: 'visible', timeout: 5000 });
+        await listed(two, p2);
+        await p2.close();
+        await assertClean(page, log, 'Earlier');
       } finally {
         await ctx.close();
       }

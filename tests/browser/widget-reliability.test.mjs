@@ -310,8 +310,11 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
       await page.click(save);
       await page.waitForSelector(part('rated'), { timeout: 5000 });
 
-      // The earlier conversations asked for: others' errors leave the list's
-      // note empty; the list's own refusal is said there.
+      // The earlier conversations asked for (a New first: the one left
+      // is an earlier one, and "Earlier" shows): others' errors leave the
+      // list's note empty; the list's own refusal is said there.
+      await page.click(part('new-conversation'));
+      await page.waitForSelector(part('earlier'), { state: 'visible', timeout: 5000 });
       held.add('conversations');
       await page.click(part('earlier'));
       await sentOne('conversations');

@@ -634,7 +634,7 @@ function mount(script, cfg, base, broken, lang) {
   // id, makes the server send the `history` of what was missed.
   let ws = null; // the socket, open or opening
   let resuming = false; // the resume was sent, its `session` not yet here
-  let up = false; // `session` received: messages may go
+  let up = false; // the `session` that made the socket up (its frame): messages may go
   let wanted = false; // the panel was opened: keep a socket
   let gone = false; // the widget was deleted or its id reset
   let tries = 0; // failed attempts since the last `history` (or new `session`)
@@ -839,7 +839,7 @@ function mount(script, cfg, base, broken, lang) {
         identify();
         put({ type: 'visitor', ...visitorInfo() });
       }
-      up = was = true;
+      up = was = f;
       if (typeof f.session_token === 'string' && f.session_token) store.set(key('token'), (sessionId = f.session_token));
       if (f.contact_info_submitted) store.set(key('contact'), '1');
       if (typeof f.handoff === 'string') setHand(f.handoff, f.handoff_name);

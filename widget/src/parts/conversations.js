@@ -12,7 +12,11 @@
 // exists. The visitor's other tabs follow (ctx.said: they resume the
 // session, as a reload would): once a new conversation starts here, and
 // once its first message is stored (a socket that left its conversation
-// hears no other's; resumed, it is on the new one).
+// hears no other's; resumed, it is on the new one). "Earlier" shows only
+// while the session has an earlier conversation (one other than the one
+// shown): a resumed session's `session` says so (`earlier`; the core
+// keeps that frame, ctx.up(), for this part loaded beside the socket), a
+// New that left one (`ended`), the list itself; a new session has none.
 import CSS from './conversations.css';
 import { shown } from '../net.js';
 
@@ -46,6 +50,10 @@ export default function (ctx) {
   pastBtn.setAttribute('aria-expanded', 'false');
   pastBtn.setAttribute('aria-controls', 'pc-convs');
   ctx.header.append(pastBtn, newBtn);
+  const earlier = (b) => (pastBtn.hidden = !b);
+  const up = ctx.up();
+  earlier(up && up.earlier);
+  ctx.onFrame('session', (f) => earlier(f.earlier));
 
   const heading = h('h2', { id: 'pc-convs-h', tabindex: -1 }, T.labelEarlier);
   const back = h('button', { type: 'button', 'data-part': 'conv-back' }, T.labelBack);
@@ -100,7 +108,7 @@ export default function (ctx) {
     ctx.emit('conversation-end', { rating: rateIt });
     ask({ type: 'new_conversation' });
   });
-  on(ctx.host, 'parley:reset', () => show('chat'));
+  on(ctx.host, 'parley:reset', () => (show('chat'), earlier(0)));
   on(items, 'click', (e) => {
     const b = e.target.closest('button');
     if (!b) return;
@@ -117,8 +125,11 @@ export default function (ctx) {
   ctx.onFrame('conversations', (f) => {
     asked = '';
     const cs = Array.isArray(f.conversations) ? f.conversations : [];
+    const any = cs.some((c) => !c.current);
+    earlier(any);
+    // none earlier: that said, and no item (the current one is the chat)
     items.replaceChildren(
-      ...cs.map((c) => {
+      ...(any ? cs : []).map((c) => {
         const b = h('button', { type: 'button', 'data-part': 'conv-item', value: String(c.id), 'aria-current': c.current ? 'true' : null }, [
           h('span', { dir: 'auto' }, String(c.preview || '…')),
           h('small', 0, when(c.updated_at)),
@@ -127,7 +138,7 @@ export default function (ctx) {
         return h('li', 0, b);
       })
     );
-    note.textContent = cs.some((c) => !c.current) ? '' : T.noChatsText;
+    note.textContent = any ? '' : T.noChatsText;
   });
   ctx.onFrame('history', (f) => {
     if (!f.readonly) return void (fresh = !f.conversation_id);
@@ -144,6 +155,7 @@ export default function (ctx) {
   ctx.onFrame('conversation_new', (f) => {
     asked = '';
     fresh = true;
+    if (f.ended) earlier(1); // the one left is an earlier one
     ctx.said(0, 1); // only now, on disk: a New the socket never sent says nothing
     ctx.clear();
     show('chat');
