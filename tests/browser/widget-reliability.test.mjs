@@ -811,6 +811,39 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     });
   }
 
+  // The conversations part loads beside the socket, and may come after
+  // the resumed session's `history`: a tab opened on a session with no
+  // conversation yet (another tab's New) still says its first words
+  // there, so the other tab follows to them.
+  test('New in one tab, then a tab whose conversations part loads after its history: its first words show in both', async () => {
+    const w = await widget({ name: 'New, part late' });
+    const url = stack.host.widgetEmbedUrl(w.widget_id);
+    const ctx = await browser.newContext();
+    try {
+      const a = await tab(ctx, url);
+      await say(a, 'old words');
+      await hasDone(a, 2);
+      await pressNew(a);
+      await empty(a);
+      const b = await ctx.newPage();
+      b.setDefaultTimeout(10000);
+      await b.addInitScript(TRACK);
+      let release;
+      const held = new Promise((r) => { release = r; });
+      await b.route(/\/widget\/parts\/conversations\.js/, async (route) => { await held; await route.continue(); });
+      await b.goto(url);
+      await waitReady(b);
+      if (!(await b.evaluate(() => window.ParleyChat.isOpen))) await b.click(part('launcher'));
+      await b.waitForFunction(() => window.__got.some((g) => g.endsWith(':history')));
+      assert.equal(await b.locator(part('new-conversation')).count(), 0, 'the part not loaded yet');
+      release();
+      await b.waitForSelector(part('new-conversation'), { state: 'visible' });
+      await waitConnected(b);
+      assert.equal(await sid(b), await sid(a));
+      await takeTurns(b, a, 'new words', 'more words');
+    } finally { await ctx.close(); }
+  });
+
   test('New in a signed-in user\'s tab: an anonymous tab beside it never takes her session up, nor on a said naming it', async () => {
     const { url, as } = await signedWidget('Signed new');
     const ctx = await browser.newContext();

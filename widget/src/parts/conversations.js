@@ -68,7 +68,9 @@ export default function (ctx) {
   ]);
   panel.append(view);
   let state = 'chat'; // 'chat' | 'list' | 'thread'
-  let fresh = false; // this tab's conversation has no message yet (begun here, or another tab's resumed)
+  // this tab's conversation has no message yet (begun here, or another tab's resumed);
+  // a part loaded after the resumed session's `history`: its `session` has no handoff
+  let fresh = !!(up && up.resumed && !up.handoff);
   let asked = ''; // the frame whose answer is awaited
 
   // Shows the chat, the list or an earlier conversation.
