@@ -7,7 +7,7 @@
 
 import { api, endpoints, isAbort } from './api.js';
 import { h, append, clear, timeEl, plural, confirmDialog, pageTitle, backLink, showLoadError, cardTable } from './dom.js';
-import { formErrors, parseFieldError, submitForm } from './form.js';
+import { formErrors, parseFieldError, submitForm, wide } from './form.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -176,8 +176,8 @@ function actionForm(title) {
         'The arguments the model gives, as a JSON Schema object (no pattern, $ref or oneOf). An argument it does not name is refused.')),
     h('fieldset', null, h('legend', null, 'Request'),
       field('method', 'Method', method),
-      field('url', 'URL template', text({ maxlength: '2048', inputmode: 'url' }),
-        'http:// or https://. {{argument}}, {{visitor.external_id}} and {{visitor.email}} (a signed-in visitor\'s, the email when your site signs it too) may stand in its path and query.'),
+      wide(field('url', 'URL template', text({ maxlength: '2048', inputmode: 'url' }),
+        'http:// or https://. {{argument}}, {{visitor.external_id}} and {{visitor.email}} (a signed-in visitor\'s, the email when your site signs it too) may stand in its path and query.')),
       field('body', 'Body template', mono('4'), 'For POST, PUT and PATCH: JSON with the same {{placeholders}}. Empty: none.'),
       h('fieldset', { class: 'subfields header-fields', 'data-field': 'headers' }, h('legend', null, 'Headers'), headerBox,
         h('p', { id: 'hint-headers', class: 'hint' },

@@ -76,6 +76,12 @@ export function formErrors(controls) {
   return { formError, errEl, field, clearErrors, showErrors };
 }
 
+/** A field's box (field() above) for a long line, a URL: as wide as its form. */
+export function wide(fieldBox) {
+  fieldBox.classList.add('field-wide');
+  return fieldBox;
+}
+
 /*
  * Unsaved edits. A form made with data-guard (a record's editor) is marked
  * data-dirty when the user changes one of its fields, and unmarked when its

@@ -114,6 +114,20 @@ describe('the dashboard\'s Actions page in Chromium', { timeout: SUITE_TIMEOUT }
     await assertClean(page, log, 'create');
   });
 
+  // The URL template is a long line: as wide as the form's text areas (the
+  // body template's), in the new action's form and in an action's own.
+  test('the URL template as wide as the body template, on the list and on an action\'s page', async () => {
+    const { page, log } = owner;
+    const widths = () => page.evaluate(() => ['#f-url', '#f-body'].map((s) => Math.round(document.querySelector(s).getBoundingClientRect().width)));
+    for (const route of [`#/actions/${action.id}`, '#/actions']) {
+      await openDash(page, stack, route, '[data-testid="action-form"]');
+      const [url, body] = await widths();
+      assert.ok(body > 600, `${route}: the body template ${body} px`);
+      assert.equal(url, body, `${route}: the URL template ${url} px, the body template ${body} px`);
+    }
+    await assertClean(page, log, 'url width');
+  });
+
   test('its page: the header shown as set, its value nowhere; an edit sends no headers; a refused schema beside its field', async () => {
     const { page, log } = owner;
     await page.click(`[data-testid="action-row"][data-id="${action.id}"] [data-testid="action-link"]`);
