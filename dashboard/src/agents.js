@@ -6,7 +6,7 @@
 
 import { api, endpoints, isAbort, loadList } from './api.js';
 import { h, clear, timeEl, confirmDialog, pageTitle, backLink, showLoadError, cardTable } from './dom.js';
-import { formErrors, submitForm } from './form.js';
+import { formErrors, submitForm, wide } from './form.js';
 
 const MODEL_RE = /^[A-Za-z0-9._:/-]*$/;
 const URL_RE = /^https?:\/\/[^\s\x00-\x1f\x7f]+$/;
@@ -143,8 +143,8 @@ function agentForm(readOnly) {
       field('history_messages', 'History messages', num('history_messages'),
         'Earlier messages sent with each turn, 1 to 200. Empty: the server\'s setting.')),
     h('fieldset', null, h('legend', null, 'Server'),
-      field('base_url', 'Base URL', text({ maxlength: '2048', inputmode: 'url' }),
-        'Any OpenAI-compatible server, http(s)://…/v1. Empty: the server\'s OPENAI_BASE_URL. A new URL clears the stored API key unless you enter one below.'),
+      wide(field('base_url', 'Base URL', text({ maxlength: '2048', inputmode: 'url' }),
+        'Any OpenAI-compatible server, http(s)://…/v1. Empty: the server\'s OPENAI_BASE_URL. A new URL clears the stored API key unless you enter one below.')),
       h('div', { class: 'field' }, h('span', { class: 'field-label' }, 'API key'),
         h('div', { class: 'api-key-row' }, keyStatus, clearKey)),
       readOnly ? null : keyField),

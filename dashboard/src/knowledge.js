@@ -15,7 +15,7 @@
 import { api, endpoints, isAbort } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
 import { h, clear, confirmDialog, pageTitle, cardTable, relTimeEl, plural, preview, viewError } from './dom.js';
-import { formErrors, parseFieldError, markSaved } from './form.js';
+import { formErrors, parseFieldError, markSaved, wide } from './form.js';
 import { humanSize } from './attach.js';
 
 const POLL_MS = 2000; // the list read again while a source syncs
@@ -102,8 +102,8 @@ function sourceForm(onSaved) {
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'source-save' }, 'Add source');
   const status = h('p', { class: 'save-status', role: 'status', 'data-testid': 'source-form-status' });
   const parts = {
-    crawl: field('url', 'Start URL or sitemap', h('input', { type: 'text', inputmode: 'url', spellcheck: 'false', maxlength: '2048', placeholder: 'https://docs.example.com/' }),
-      'Its pages under this address are read, links followed; robots.txt is honoured.'),
+    crawl: wide(field('url', 'Start URL or sitemap', h('input', { type: 'text', inputmode: 'url', spellcheck: 'false', maxlength: '2048', placeholder: 'https://docs.example.com/' }),
+      'Its pages under this address are read, links followed; robots.txt is honoured.')),
     question: field('question', 'Question', h('input', { type: 'text', maxlength: '300' })),
     answer: field('answer', 'Answer', h('textarea', { rows: '4', maxlength: '8192' })),
     file: field('file', 'File', h('input', { type: 'file', accept: '.html,.htm,.md,.markdown,.txt,.pdf' }),

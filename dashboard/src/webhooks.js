@@ -10,7 +10,7 @@
 
 import { api, endpoints, isAbort, moreBusy, moreDone } from './api.js';
 import { h, clear, timeEl, plural, confirmDialog, pageTitle, backLink, showLoadError, cardTable, onceBox } from './dom.js';
-import { formErrors, submitForm } from './form.js';
+import { formErrors, submitForm, wide } from './form.js';
 
 /* The events a webhook may want (hookmsg.h), with what they mean. */
 const EVENTS = [
@@ -87,8 +87,8 @@ function hookForm(title) {
   const form = h('form', { class: 'widget-form', 'data-testid': 'hook-form', 'data-guard': true, novalidate: true, 'aria-labelledby': 'hook-form-title' },
     h('h2', { id: 'hook-form-title' }, title),
     formError,
-    field('url', 'URL', h('input', { type: 'text', inputmode: 'url', maxlength: String(URL_MAX), spellcheck: 'false', autocomplete: 'off' }),
-      'Where the events are POSTed, http:// or https://. Private and loopback addresses are refused unless the server allows them.'),
+    wide(field('url', 'URL', h('input', { type: 'text', inputmode: 'url', maxlength: String(URL_MAX), spellcheck: 'false', autocomplete: 'off' }),
+      'Where the events are POSTed, http:// or https://. Private and loopback addresses are refused unless the server allows them.')),
     h('fieldset', { 'data-field': 'events' }, h('legend', null, 'Events'),
       boxes.map((b) => b.el), errEl('events')),
     h('div', { class: 'field field-check', 'data-field': 'enabled' }, enabled, h('label', { for: 'f-enabled' }, 'Enabled'),

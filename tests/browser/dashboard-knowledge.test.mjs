@@ -21,7 +21,7 @@ import { chat, sid } from '../integration/lib/chat.mjs';
 import { chooseSized } from './lib/files.mjs';
 import {
   DASHBOARD_PASSWORD, PHONE, QUICK_POLLS, SUITE_TIMEOUT, adminApi, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow, startSuite,
-  stopSuite, waitFor,
+  rightGap, stopSuite, waitFor,
   atLoginPage,
 } from './lib/browser.mjs';
 
@@ -76,6 +76,7 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     const gap = await page.evaluate(() => document.querySelector('[data-testid="kb-test"]').getBoundingClientRect().top -
       document.querySelector('[data-testid="source-form"]').getBoundingClientRect().bottom);
     assert.ok(gap >= 8, `the two boxes ${gap} px apart`);
+    assert.equal(await rightGap(page, '#f-url'), 0, 'the start URL as wide as the form');
     // The sources are the default agent's, and those of an agent given them.
     assert.match(await page.textContent('[data-testid="kb-hint"]'), /the default agent searches all of them; an agent of your own, those you give it/);
     await page.waitForSelector('[data-testid="source-empty"]:not([hidden])');
@@ -171,6 +172,7 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     const qa = sources.find((s) => s.type === 'qa');
     await openDash(page, stack, `#/agents/${agent.id}`, '[data-testid="agent-form"]');
     await page.waitForSelector(`#kb-${qa.id}`);
+    assert.equal(await rightGap(page, '#f-base_url'), 0, 'the base URL as wide as its fieldset');
     await page.check(`#kb-${qa.id}`);
     await page.check('#f-knowledge_only');
     await page.check('#f-rewrite_follow_ups');

@@ -19,7 +19,7 @@ import { Webhook } from 'standardwebhooks';
 
 import {
   DASHBOARD_PASSWORD, PHONE, QUICK_POLLS, SUITE_TIMEOUT, adminApi, assertBadgesFit, assertClean as assertCleanOf, axeLightDark, dashLogin, dashShot, openDash, openPage,
-  overflow, startSuite, stopSuite, waitFor,
+  overflow, rightGap, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { loginRequest, nextClient, setCookies, COOKIE } from '../integration/lib/dashboard.mjs';
 import { receiver } from '../integration/lib/receiver.mjs';
@@ -67,6 +67,7 @@ describe('dashboard webhooks in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await openDash(page, stack, '#/webhooks', '[data-testid="hook-form"]');
     await page.waitForSelector('[data-testid="hook-empty"]:not([hidden])');
     assert.equal(await page.getAttribute('[data-testid="nav-webhooks"]', 'aria-current'), 'page');
+    assert.equal(await rightGap(page, '#f-url'), 0, 'the URL as wide as the form');
     await page.fill('#f-url', 'http://127.0.0.1:99999/hook');
     await page.click('[data-testid="save-hook"]');
     const err = page.locator('[data-testid="field-error-url"]');

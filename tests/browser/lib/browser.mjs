@@ -563,6 +563,18 @@ export function overflow(page) {
   return page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
 }
 
+// The px from the right edge of the control sel finds to that of the content
+// box of what holds it (its fieldset, else its form): 0 for a control as wide
+// as its form, as a text area is (a URL's field, .field-wide).
+export function rightGap(page, sel) {
+  return page.$eval(sel, (el) => {
+    const box = el.closest('fieldset') || el.closest('form');
+    const cs = getComputedStyle(box);
+    const inner = box.getBoundingClientRect().right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight);
+    return Math.round(inner - el.getBoundingClientRect().right);
+  });
+}
+
 // Each badge the selector finds (a list's Status on a phone's cards) is
 // as wide as its text and its padding, not its card: asserts that the
 // badge is at most 24 px wider than its text (.badge's padding is 16 px).
