@@ -179,7 +179,7 @@ function actionForm(title) {
       wide(field('url', 'URL template', text({ maxlength: '2048', inputmode: 'url' }),
         'http:// or https://. {{argument}}, {{visitor.external_id}} and {{visitor.email}} (a signed-in visitor\'s, the email when your site signs it too) may stand in its path and query.')),
       field('body', 'Body template', mono('4'), 'For POST, PUT and PATCH: JSON with the same {{placeholders}}. Empty: none.'),
-      h('fieldset', { class: 'subfields header-fields', 'data-field': 'headers' }, h('legend', null, 'Headers'), headerBox,
+      h('fieldset', { class: 'subfields', 'data-field': 'headers' }, h('legend', null, 'Headers'), headerBox,
         h('p', { id: 'hint-headers', class: 'hint' },
           'Sent with each call (Authorization…), at most 8. Values are write-only: never shown again. Saving leaves the stored headers as they are unless you change them; changed, the whole set replaces them, so enter each value again.'),
         errEl('headers')),

@@ -334,6 +334,28 @@ describe('dashboard widgets in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       // A card's Status badge is as wide as its word, not the card.
       await openDash(phone.page, stack, '#/widgets', '[data-testid="widget-row"]');
       await assertBadgesFit(phone.page, '[data-testid="widget-status"]', 'widgets on a phone');
+      // A pair of fields stacked on a phone, and a box of subfields and the
+      // field under it, as far apart as any two fields one under the other.
+      for (const p of [owner.page, phone.page]) {
+        await openDash(p, stack, '#/widgets/new', '[data-testid="widget-form"]');
+        const gaps = await p.evaluate(() => {
+          const box = (s) => document.querySelector(s).getBoundingClientRect();
+          const gap = (a, b) => Math.round(box(b).top - box(a).bottom);
+          return {
+            fields: gap('[data-field="name"]', '[data-field="greeting"]'),
+            subfields: gap('fieldset[data-field="attachment_types"]', '[data-field="attachment_max_mb"]'),
+            hours: gap('fieldset[data-field="business_hours"]', '[data-field="away_message"]'),
+            stacked: box('[data-field="text_color"]').top > box('[data-field="primary_color"]').bottom
+              ? gap('[data-field="primary_color"]', '[data-field="text_color"]') : null,
+          };
+        });
+        const w = p.viewportSize().width;
+        assert.ok(gaps.fields >= 12, `${w} px: two fields ${gaps.fields} px apart`);
+        for (const k of ['subfields', 'hours', 'stacked']) {
+          if (gaps[k] !== null) assert.equal(gaps[k], gaps.fields, `${w} px: ${k} ${gaps[k]} px apart, two fields ${gaps.fields}`);
+        }
+        if (p === phone.page) assert.notEqual(gaps.stacked, null, 'the colours stacked on a phone');
+      }
       // the form with its errors shown
       await openDash(owner.page, stack, '#/widgets/new', '[data-testid="widget-form"]');
       await owner.page.fill('#f-primary_color', 'red');
