@@ -53,18 +53,21 @@ const TARGET_PAGE = {
   conversation: '#/conversations/', handoff: '#/conversations/', message: '#/conversations/', export: '#/conversations/',
 };
 
-/* The action in words, its code beside it (what the API and exports say). */
+/*
+ * The action in words, its code beside it (what the API and exports say).
+ * One element: on a phone's card the cell is a grid of its label and one value.
+ */
 function actionCell(action) {
   const text = ACTION_TEXT[action];
-  return text ? [text, ' ', h('code', { class: 'muted' }, action)] : h('code', null, action);
+  return text ? h('span', null, text, ' ', h('code', { class: 'muted' }, action)) : h('code', null, action);
 }
 
-/* The target: a person or key by name, a link to its page, or its id. */
+/* The target: a person or key by name, a link to its page, or its id (one element, as above). */
 function targetCell(action, target, names) {
   if (!target) return h('span', { class: 'muted' }, '—');
   const kind = action.split('.')[0];
   const named = kind === 'user' ? names.users.get(target) : kind === 'apikey' ? names.keys.get(target) : null;
-  if (named) return [named, ' ', h('code', { class: 'muted' }, target)];
+  if (named) return h('span', null, named, ' ', h('code', { class: 'muted' }, target));
   const page = TARGET_PAGE[kind];
   const gone = action.endsWith('.delete') || action === 'contact.erase';
   if (page && !gone) return h('a', { href: page + encodeURIComponent(target) }, h('code', null, target));

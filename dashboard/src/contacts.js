@@ -85,7 +85,8 @@ export async function renderList(main, ctx) {
       const link = h('a', { href: `#/contacts/${encodeURIComponent(c.id)}`, class: 'contact-name', 'data-testid': 'contact-link', dir: 'auto' }, contactName(c));
       if (!firstNew) firstNew = link;
       tbody.append(h('tr', { 'data-testid': 'contact-row', 'data-id': c.id },
-        h('td', { 'data-label': 'Name' }, link, verifiedBadge(c)),
+        // one child: the cell is a grid of its label and its value on a phone
+        h('td', { 'data-label': 'Name' }, h('span', null, link, verifiedBadge(c))),
         h('td', { 'data-label': 'Email', class: 'cell-id' }, orNone(c.email)),
         h('td', { 'data-label': 'Phone' }, orNone(c.phone)),
         h('td', { 'data-label': 'Created' }, timeEl(c.created_at))));

@@ -54,8 +54,9 @@ function label(s) {
 
 function statusCell(s) {
   if (waitsForFile(s)) {
-    return h('td', { 'data-label': 'Status' }, h('span', { class: 'badge badge-warn', 'data-testid': 'source-status' }, 'Waiting for its file'),
-      h('p', { class: 'hint', 'data-testid': 'source-error' }, 'Its upload has not finished: if it was cut short, upload the file again.'));
+    return h('td', { 'data-label': 'Status' }, h('div', null,
+      h('span', { class: 'badge badge-warn', 'data-testid': 'source-status' }, 'Waiting for its file'),
+      h('p', { class: 'hint', 'data-testid': 'source-error' }, 'Its upload has not finished: if it was cut short, upload the file again.')));
   }
   const [text, cls] = STATUS[s.status] || [s.status, ''];
   const kids = [h('span', { class: `badge ${cls}`, 'data-testid': 'source-status' }, text)];
@@ -69,7 +70,8 @@ function statusCell(s) {
   if (s.status === 'ready' && s.error) {
     kids.push(h('p', { class: 'hint', 'data-testid': 'source-error' }, `Partly read, earlier pages kept: ${s.error}`));
   }
-  return h('td', { 'data-label': 'Status' }, ...kids);
+  // one child: the cell is a grid of its label and its value on a phone
+  return h('td', { 'data-label': 'Status' }, h('div', null, ...kids));
 }
 
 /* The pages of source s, under its row. */

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertClean, axeAndPhone, dashLogin, mockReply, openDash, openPage,
+  DASHBOARD_PASSWORD, PHONE, SUITE_TIMEOUT, adminApi, assertCardCells, assertClean, axeAndPhone, dashLogin, mockReply, openDash, openPage,
   part, sendByKeyboard, startSuite, stopSuite, waitReady, waitReplyEnd,
 } from './lib/browser.mjs';
 import { pool } from '../integration/lib/harness.mjs';
@@ -527,6 +527,9 @@ describe('dashboard conversations and contacts in Chromium', { timeout: SUITE_TI
       await dashLogin(stack, phone.ctx, session);
       const bad = await axeAndPhone(stack, desk.page, phone.page, pages);
       assert.deepEqual(bad, [], 'no serious or critical violation');
+      // A contact's name and its Verified user id badge beside the label.
+      await openDash(phone.page, stack, '#/contacts', '[data-testid="contact-verified"]');
+      await assertCardCells(phone.page, '[data-testid="contact-row"]', 'contacts on a phone');
       await assertClean(desk.page, desk.log, 'axe desktop');
       await assertClean(phone.page, phone.log, 'axe phone');
     } finally {

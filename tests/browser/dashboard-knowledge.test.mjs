@@ -21,7 +21,7 @@ import { chat, sid } from '../integration/lib/chat.mjs';
 import { chooseSized } from './lib/files.mjs';
 import {
   DASHBOARD_PASSWORD, PHONE, QUICK_POLLS, SUITE_TIMEOUT, adminApi, axeLightDark, dashLogin, dashShot, openDash, openPage, overflow, startSuite,
-  rightGap, stopSuite, waitFor,
+  assertCardCells, rightGap, stopSuite, waitFor,
   atLoginPage,
 } from './lib/browser.mjs';
 
@@ -333,11 +333,18 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     }
   });
 
-  test('on a phone, no sideways scroll; a source deleted after the confirmation', async () => {
-    await openDash(phone.page, stack, '#/knowledge', '[data-testid="source-row"]');
-    const o = await overflow(phone.page);
-    assert.ok(o.scrollWidth <= o.innerWidth, JSON.stringify(o));
-    await dashShot(phone.page, 'knowledge-390x844');
+  test('on a phone, no sideways scroll; a status and its note beside its label; a source deleted after the confirmation', async () => {
+    // A file source waiting for its file: its status and the note under it.
+    const waiting = (await adminApi(stack, 'POST', '/v1/admin/knowledge/sources', { type: 'file', url: 'later.md' })).json;
+    try {
+      await openDash(phone.page, stack, '#/knowledge', `[data-testid="source-row"][data-id="${waiting.id}"] [data-testid="source-error"]`);
+      const o = await overflow(phone.page);
+      assert.ok(o.scrollWidth <= o.innerWidth, JSON.stringify(o));
+      await dashShot(phone.page, 'knowledge-390x844');
+      await assertCardCells(phone.page, '[data-testid="source-row"]', 'sources on a phone');
+    } finally {
+      await adminApi(stack, 'DELETE', `/v1/admin/knowledge/sources/${waiting.id}`);
+    }
     const { page } = owner;
     await openDash(page, stack, '#/knowledge', '[data-testid="source-row"]');
     const before = await rows(page);

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  DASHBOARD_PASSWORD, LOGIN_TIMEOUT, PHONE, SUITE_TIMEOUT, adminApi, assertClean as assertCleanOf, axeSerious, dashLogin, dashShot, openDash, openPage,
+  DASHBOARD_PASSWORD, LOGIN_TIMEOUT, PHONE, SUITE_TIMEOUT, adminApi, assertCardCells, assertClean as assertCleanOf, axeSerious, dashLogin, dashShot, openDash, openPage,
   overflow, startSuite, stopSuite, waitFor,
 } from './lib/browser.mjs';
 import { T, WHO, ROLE, req, rep } from '../integration/lib/storage.mjs';
@@ -418,6 +418,9 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
           bad.push(...r.value);
         }
         assert.ok(await phone.page.isVisible('[data-testid="org-switch"]'), 'the switcher on a phone too');
+        // An entry's action in words and its code, a key's name and its id:
+        // beside the label, not wrapped under it.
+        await assertCardCells(phone.page, ready, `${name} on a phone`);
         await dashShot(phone.page, name);
       }
       assert.deepEqual(bad, []);

@@ -575,6 +575,30 @@ export function rightGap(page, sel) {
   });
 }
 
+// On a phone's cards (.table-cards), each cell of the rows the selector
+// finds is its label and, beside it, its value: asserts that every piece of
+// the value (an element, or text) starts in the cell's second column, none
+// wrapped under the label. Returns the cells looked at.
+export async function assertCardCells(page, rows, what) {
+  const bad = await page.$$eval(`${rows} td`, (tds) => tds.map((td) => {
+    const cs = getComputedStyle(td);
+    const cols = cs.gridTemplateColumns.split(' ').map(parseFloat);
+    const second = td.getBoundingClientRect().left + parseFloat(cs.paddingLeft) + cols[0] + parseFloat(cs.columnGap);
+    const out = [];
+    for (const n of td.childNodes) {
+      if (n.nodeType === 3 && !n.textContent.trim()) continue;
+      const range = document.createRange();
+      range.selectNode(n);
+      const r = range.getBoundingClientRect();
+      if (r.width && r.left < second - 1) out.push(`${td.dataset.label}: "${n.textContent.trim()}" at ${Math.round(r.left)}, its column at ${Math.round(second)}`);
+    }
+    return out;
+  }));
+  assert.ok(bad.length > 0, `${what}: no cells in ${rows}`);
+  assert.deepEqual(bad.flat(), [], `${what}: a value under its label`);
+  return bad.length;
+}
+
 // Each badge the selector finds (a list's Status on a phone's cards) is
 // as wide as its text and its padding, not its card: asserts that the
 // badge is at most 24 px wider than its text (.badge's padding is 16 px).
