@@ -303,7 +303,7 @@ export async function renderList(main, ctx) {
   const table = cardTable('Knowledge sources', ['Source', 'Type', 'Status', 'Pages', 'Chunks', 'Synced', 'Actions'], tbody,
     { 'data-testid': 'source-table' });
   const empty = h('p', { class: 'empty', 'data-testid': 'source-empty', hidden: true }, 'No sources yet.');
-  const below = h('div');
+  const below = h('div', { class: 'kb-forms' }); // the boxes under the list
   // What the organisation's knowledge base holds, of its quota (PARLEY_KB_QUOTA_MB).
   const storage = h('p', { class: 'hint', 'data-testid': 'kb-storage', hidden: true });
   let timer = null;

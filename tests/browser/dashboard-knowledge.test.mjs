@@ -90,6 +90,10 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
     await page.fill('#f-answer', 'We are open nine to five, Monday to Friday.');
     await page.click('[data-testid="source-save"]');
     await waitFor(async () => (await rows(page)).some((r) => /When are you open/.test(r.text) && r.status === 'Ready'), 10000, 'the qa ready');
+    // The list and the new source's box under it: apart as the boxes are.
+    const under = await page.evaluate(() => document.querySelector('[data-testid="source-form"]').getBoundingClientRect().top -
+      document.querySelector('[data-testid="source-table"]').getBoundingClientRect().bottom);
+    assert.equal(Math.round(under), Math.round(gap), `the list and the box ${under} px apart, the boxes ${gap}`);
 
     // A site: syncing, then ready; its pages with a 404.
     await page.selectOption('#f-type', 'crawl');
